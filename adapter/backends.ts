@@ -1,0 +1,258 @@
+/**
+ * The backend registry. Each backend declares its support as a predicate over
+ * (spec, layout, dtype, device capabilities) that returns EVERY failing reason,
+ * and, when supported, the kernel variant and buffers it would use.
+ *
+ * @module
+ */
+import type {
+  AttentionPath,
+  BackendId,
+  BufferSpec,
+  DeviceCaps,
+  Dtype,
+  KernelVariant,
+  MlaSpec,
+  NormalizedLayout,
+  Reason,
+} from "./types.ts";
+
+/** What a backend is asked about. */
+export interface SupportQuery {
+  /** The layer. */
+  readonly spec: MlaSpec;
+  /** The normalized layout. */
+  readonly layout: NormalizedLayout;
+  /** Storage dtype. */
+  readonly dtype: Dtype;
+  /** The device, or null when no adapter exists. */
+  readonly caps: DeviceCaps | null;
+  /** Force a number of KV splits (absorbed only); otherwise chosen by rule. */
+  readonly kvSplits?: number;
+}
+
+/** A backend's answer: reasons (empty = supported), and what it would run. */
+export interface SupportAnswer {
+  /** Every failed check. */
+  readonly reasons: Reason[];
+  /** The path it computes. */
+  readonly path: AttentionPath;
+  /** Variant it would run. */
+  readonly variant: KernelVariant;
+  /** Buffers it would allocate. */
+  readonly buffers: BufferSpec[];
+  /** Key width per cached row the kernel reads. */
+  readonly keyWidth: number;
+  /** Value width the kernel accumulates. */
+  readonly valueWidth: number;
+}
+
+/** A registered backend. */
+export interface Backend {
+  /** Identifier. */
+  readonly id: BackendId;
+  /** One-line description for `explain`. */
+  readonly description: string;
+  /** Support predicate. */
+  check(query: SupportQuery): SupportAnswer;
+}
+
+const bytesOf = (dtype: Dtype) => (dtype === "f16" ? 2 : 4);
+
+/** Heads one absorbed workgroup handles: each cached latent row is read once per tile of heads. */
+export const ABSORBED_MAX_HEADS_PER_TILE = 16;
+/** Invocations per workgroup of the attention kernels (lavapipe prefers 8-32). */
+export const ATTENTION_WORKGROUP_SIZE = 32;
+
+function deviceReasons(q: SupportQuery, widths: Record<string, number>): Reason[] {
+  const reasons: Reason[] = [];
+  if (q.caps === null) {
+    reasons.push({
+      code: "device.none",
+      message: "no WebGPU adapter is available (on a machine without a GPU: apt-get install " +
+        "mesa-vulkan-drivers and set DENO_WEBGPU_BACKEND=vulkan)",
+    });
+  } else if (q.dtype === "f16" && !q.caps.features.includes("shader-f16")) {
+    reasons.push({
+      code: "dtype.f16-unavailable",
+      message: `dtype f16 needs the WebGPU feature shader-f16, which adapter "${
+        q.caps.adapter.description || q.caps.adapter.vendor
+      }" does not offer; use dtype f32`,
+    });
+  }
+  for (const [name, w] of Object.entries(widths)) {
+    if (w % 4 !== 0) {
+      reasons.push({
+        code: "shape.not-vec4",
+        message: `${name} = ${w} must be a multiple of 4 (the kernels load vec4)`,
+      });
+    }
+  }
+  return reasons;
+}
+
+function limitReasons(q: SupportQuery, buffers: BufferSpec[], workgroupSize: number): Reason[] {
+  if (q.caps === null) return [];
+  const reasons: Reason[] = [];
+  const maxBinding = q.caps.limits.maxStorageBufferBindingSize ?? 134217728;
+  const maxBuffer = q.caps.limits.maxBufferSize ?? 268435456;
+  for (const b of buffers) {
+    const limit = Math.min(maxBinding, maxBuffer);
+    if (b.bytes > limit) {
+      reasons.push({
+        code: "limits.buffer-too-large",
+        message: `buffer ${b.name} needs ${b.bytes} bytes, over the device's ` +
+          `maxStorageBufferBindingSize/maxBufferSize ${limit}`,
+      });
+    }
+  }
+  const maxInv = q.caps.limits.maxComputeInvocationsPerWorkgroup ?? 256;
+  if (workgroupSize > maxInv) {
+    reasons.push({
+      code: "limits.workgroup-size",
+      message:
+        `workgroup size ${workgroupSize} is over maxComputeInvocationsPerWorkgroup ${maxInv}`,
+    });
+  }
+  return reasons;
+}
+
+function maxKLen(layout: NormalizedLayout): number {
+  return layout.seqs.reduce((m, s) => Math.max(m, s.kLen), 0);
+}
+
+/**
+ * KV splits for the absorbed kernel: split long contexts when there are few
+ * (sequence x head-tile x query) workgroups to keep the device busy.
+ *
+ * @example
+ * ```ts
+ * import { chooseKvSplits } from "./backends.ts";
+ * chooseKvSplits({ workgroups: 2, maxKLen: 4096 }); // 4
+ * ```
+ */
+export function chooseKvSplits(options: { workgroups: number; maxKLen: number }): number {
+  if (options.workgroups >= 16 || options.maxKLen < 2048) return 1;
+  return Math.min(8, Math.ceil(options.maxKLen / 1024));
+}
+
+const absorbed: Backend = {
+  id: "wgsl-absorbed",
+  description: "WGSL latent MQA (FlashMLA-style): one shared key of width kv_lora+rope, " +
+    "value = the first kv_lora columns of the same cached row",
+  check(q) {
+    const { spec, layout, dtype } = q;
+    const eb = bytesOf(dtype);
+    const h = spec.numHeads;
+    const keyWidth = spec.kvLoraRank + spec.qkRopeHeadDim;
+    const headsPerTile = Math.min(h, ABSORBED_MAX_HEADS_PER_TILE);
+    const tiles = Math.ceil(h / headsPerTile);
+    const workgroups = layout.seqs.reduce((n, s) => n + s.qLen * tiles, 0);
+    const kvSplits = q.kvSplits ?? chooseKvSplits({ workgroups, maxKLen: maxKLen(layout) });
+    const reasons = deviceReasons(q, {
+      kv_lora_rank: spec.kvLoraRank,
+      qk_rope_head_dim: spec.qkRopeHeadDim,
+    });
+    if (!Number.isInteger(kvSplits) || kvSplits < 1 || kvSplits > 64) {
+      reasons.push({
+        code: "variant.kv-splits",
+        message: `kvSplits = ${kvSplits} must be an integer in [1, 64]`,
+      });
+    }
+    const buffers: BufferSpec[] = [
+      { name: "q_absorbed", bytes: layout.qRows * h * keyWidth * eb },
+      { name: "latent_cache", bytes: layout.kRows * keyWidth * eb },
+      { name: "w_kv_b", bytes: h * (spec.qkNopeHeadDim + spec.vHeadDim) * spec.kvLoraRank * eb },
+      { name: "x_latent_out", bytes: layout.totalQ * h * spec.kvLoraRank * 4 * kvSplits },
+      { name: "out", bytes: layout.totalQ * h * spec.vHeadDim * 4 },
+    ];
+    reasons.push(...limitReasons(q, buffers, ATTENTION_WORKGROUP_SIZE));
+    return {
+      reasons,
+      path: "absorbed",
+      variant: {
+        family: "absorbed",
+        dtype,
+        workgroupSize: ATTENTION_WORKGROUP_SIZE,
+        headsPerTile,
+        kvSplits,
+      },
+      buffers,
+      keyWidth,
+      valueWidth: spec.kvLoraRank,
+    };
+  },
+};
+
+const expanded: Backend = {
+  id: "wgsl-expanded",
+  description: "WGSL dense multi-head attention over per-head K (nope+rope) and V expanded " +
+    "from the latent: the dense-attention baseline",
+  check(q) {
+    const { spec, layout, dtype } = q;
+    const eb = bytesOf(dtype);
+    const h = spec.numHeads;
+    const reasons = deviceReasons(q, {
+      k_channels: spec.kChannels,
+      v_channels: spec.vChannels,
+      kv_lora_rank: spec.kvLoraRank,
+    });
+    const buffers: BufferSpec[] = [
+      { name: "q", bytes: layout.qRows * h * spec.kChannels * eb },
+      { name: "k", bytes: layout.kRows * h * spec.kChannels * eb },
+      { name: "v", bytes: layout.kRows * h * spec.vChannels * eb },
+      { name: "out", bytes: layout.totalQ * h * spec.vHeadDim * 4 },
+    ];
+    reasons.push(...limitReasons(q, buffers, ATTENTION_WORKGROUP_SIZE));
+    return {
+      reasons,
+      path: "expanded",
+      variant: {
+        family: "expanded",
+        dtype,
+        workgroupSize: ATTENTION_WORKGROUP_SIZE,
+        headsPerTile: 1,
+        kvSplits: 1,
+      },
+      buffers,
+      keyWidth: spec.kChannels,
+      valueWidth: spec.vChannels,
+    };
+  },
+};
+
+const cpuReference: Backend = {
+  id: "cpu-reference",
+  description: "float64 dense attention on the CPU (the reference itself; never chosen by auto)",
+  check(q) {
+    return {
+      reasons: [],
+      path: "expanded",
+      variant: {
+        family: "reference",
+        dtype: q.dtype,
+        workgroupSize: 1,
+        headsPerTile: 1,
+        kvSplits: 1,
+      },
+      buffers: [],
+      keyWidth: q.spec.kChannels,
+      valueWidth: q.spec.vChannels,
+    };
+  },
+};
+
+/** Every backend by id. */
+export const BACKENDS: Readonly<Record<BackendId, Backend>> = {
+  "wgsl-absorbed": absorbed,
+  "wgsl-expanded": expanded,
+  "cpu-reference": cpuReference,
+};
+
+/**
+ * The order `auto` tries backends in: the absorbed kernel first (it reads 576
+ * numbers per cached token instead of h*(192+128)), then the expanded one. The CPU
+ * reference is never picked by `auto`: a GPU harness must not silently fall back to
+ * the thing it compares against.
+ */
+export const AUTO_PRIORITY: readonly BackendId[] = ["wgsl-absorbed", "wgsl-expanded"];

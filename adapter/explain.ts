@@ -1,0 +1,109 @@
+/**
+ * `explain`: the canonical spec and the resolution of one case, as data and as
+ * text for a terminal.
+ *
+ * @module
+ */
+import { resolve, type ResolveOptions } from "./resolve.ts";
+import type { CaseRequest, DeviceCaps, MlaSpec, Resolution } from "./types.ts";
+
+/** The explanation of one case: what the adapter derived and decided. */
+export interface Explanation {
+  /** The canonical spec. */
+  readonly spec: MlaSpec;
+  /** The requested dtype. */
+  readonly dtype: CaseRequest["dtype"];
+  /** The device the decision was made for (null: none). */
+  readonly caps: DeviceCaps | null;
+  /** Plan or every reason. */
+  readonly resolution: Resolution;
+}
+
+/**
+ * Resolve a case and keep everything that explains the decision.
+ *
+ * @example
+ * ```ts
+ * import { explainCase } from "./explain.ts";
+ * import { presetSpec } from "./presets.ts";
+ * const e = explainCase({
+ *   spec: presetSpec("tiny"), dtype: "f32", backend: "cpu-reference",
+ *   layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 4, causal: true },
+ * }, null);
+ * e.resolution.kind; // "plan"
+ * ```
+ */
+export function explainCase(
+  req: CaseRequest,
+  caps: DeviceCaps | null,
+  options: ResolveOptions = {},
+): Explanation {
+  return { spec: req.spec, dtype: req.dtype, caps, resolution: resolve(req, caps, options) };
+}
+
+const g = (x: number) => Number(x.toPrecision(6)).toString();
+
+function specLines(spec: MlaSpec): string[] {
+  const y = spec.yarn;
+  return [
+    `spec ${spec.name} (${spec.source})`,
+    `  hidden ${spec.hiddenSize}, heads ${spec.numHeads}, q path ${spec.qPath}` +
+    ` (q_lora_rank ${spec.qLoraRank ?? "none"}), kv_lora_rank ${spec.kvLoraRank}`,
+    `  k_channels ${spec.kChannels} = nope ${spec.qkNopeHeadDim} + rope ${spec.qkRopeHeadDim};` +
+    ` v_channels ${spec.vChannels}; latent cache row ${spec.latentCacheWidth}`,
+    `  rope theta ${spec.ropeTheta}, pairing ${spec.ropePairing}, ` +
+    (y
+      ? `YaRN factor ${y.factor} (original ${y.originalMaxPositionEmbeddings}, beta ${y.betaFast}/${y.betaSlow}, mscale ${y.mscale}/${y.mscaleAllDim}), m ${
+        g(spec.yarnM)
+      }, cos/sin scale ${g(spec.ropeCosSinScale)}`
+      : "no YaRN (m = 1)"),
+    `  softmax scale ${spec.softmaxScale.toFixed(6)} = m^2 / sqrt(${spec.kChannels})`,
+    `  inv_freq (${spec.invFreq.length}): ${spec.invFreq.slice(0, 4).map(g).join(", ")}, ..., ${
+      spec.invFreq.slice(-2).map(g).join(", ")
+    }`,
+  ];
+}
+
+/**
+ * Human-readable rendering of an explanation.
+ *
+ * @example
+ * ```ts
+ * import { explainCase, formatExplanation } from "./explain.ts";
+ * import { presetSpec } from "./presets.ts";
+ * const text = formatExplanation(explainCase({
+ *   spec: presetSpec("tiny"), dtype: "f32", backend: "auto",
+ *   layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 4, causal: true },
+ * }, null));
+ * text.includes("unsupported"); // true
+ * ```
+ */
+export function formatExplanation(e: Explanation): string {
+  const lines = specLines(e.spec);
+  const device = e.caps ? e.caps.adapter.description || e.caps.adapter.vendor : "none";
+  lines.push(`device ${device}; dtype ${e.dtype}`);
+  const r = e.resolution;
+  if (r.kind === "plan") {
+    const l = r.layout;
+    lines.push(
+      `layout ${l.kind}${
+        l.causal ? " causal (bottom-right)" : ""
+      }: ${l.seqs.length} sequence(s), ` +
+        `${l.totalQ} query / ${l.totalK} key tokens`,
+      `plan: ${r.backend} (requested ${r.requested}), path ${r.path}, ${r.variant.dtype}, ` +
+        `workgroup ${r.variant.workgroupSize}, heads/tile ${r.variant.headsPerTile}, ` +
+        `kv splits ${r.variant.kvSplits}`,
+      `  key width ${r.attention.keyWidth}, value width ${r.attention.valueWidth}, ` +
+        `softmax scale ${r.attention.softmaxScale.toFixed(6)}`,
+    );
+    for (const b of r.buffers) lines.push(`  buffer ${b.name}: ${b.bytes} bytes`);
+    for (const u of r.passedOver) {
+      lines.push(`passed over ${u.backend}:`);
+      for (const reason of u.reasons) lines.push(`  - ${reason.code}: ${reason.message}`);
+    }
+  } else {
+    lines.push(`unsupported (${r.backend}), because:`);
+    for (const reason of r.reasons) lines.push(`  - ${reason.code}: ${reason.message}`);
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,261 @@
+/**
+ * Layout normalization: bshd, sbhd and packed thd (with cu_seqlens, optionally
+ * padded) become one {@link NormalizedLayout}: sequences over logical tokens, the
+ * buffer row of every token, RoPE positions restarting at 0 in every sequence,
+ * sequence ids, and the bottom-right causal offset of each sequence.
+ *
+ * Query positions are bottom-right aligned with the keys: query i of a sequence
+ * with qLen queries and kLen keys sits at position kLen - qLen + i (clamped at 0
+ * when a sequence has more queries than keys). For prefill (qLen = kLen) that is
+ * 0..n-1; for decode against a cache of length L it is L - s_q + i.
+ *
+ * @module
+ */
+import { ConfigError, type ConfigIssue } from "./errors.ts";
+import type { LayoutRequest, NormalizedLayout, SequenceSpan } from "./types.ts";
+
+const isInt = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v);
+
+function checkCu(
+  name: string,
+  cu: readonly number[] | undefined,
+  issues: ConfigIssue[],
+  expectLength?: number,
+): boolean {
+  if (cu === undefined) return true;
+  if (!Array.isArray(cu) || cu.length < 2) {
+    issues.push({ path: name, value: cu, message: "must list at least two offsets, e.g. 0,5,12" });
+    return false;
+  }
+  const bad = cu.findIndex((v) => !isInt(v) || v < 0);
+  if (bad >= 0) {
+    issues.push({
+      path: `${name}[${bad}]`,
+      value: cu[bad],
+      message: "must be a non-negative integer",
+    });
+    return false;
+  }
+  let ok = true;
+  if (cu[0] !== 0) {
+    issues.push({ path: `${name}[0]`, value: cu[0], message: "must be 0 (offsets start at 0)" });
+    ok = false;
+  }
+  for (let i = 1; i < cu.length; i++) {
+    if (cu[i] < cu[i - 1]) {
+      issues.push({
+        path: `${name}[${i}]`,
+        value: cu[i],
+        message: `must be >= the previous offset ${cu[i - 1]} (offsets are non-decreasing)`,
+      });
+      ok = false;
+      break;
+    }
+  }
+  if (expectLength !== undefined && cu.length !== expectLength) {
+    issues.push({
+      path: name,
+      value: cu,
+      message: `must have ${expectLength} entries (one per sequence, plus one), like cuSeqlensQ`,
+    });
+    ok = false;
+  }
+  return ok;
+}
+
+/** Options of {@link normalizeLayout}. */
+export interface NormalizeLayoutOptions {
+  /** Rows the query buffer really has (thd): the last offset must equal it. */
+  qRows?: number;
+  /** Rows the key buffer really has (thd): the last offset must equal it. */
+  kRows?: number;
+  /** Name used in error messages. */
+  source?: string;
+}
+
+function build(
+  kind: NormalizedLayout["kind"],
+  causal: boolean,
+  spans: { qLen: number; kLen: number; qRow: (i: number) => number; kRow: (j: number) => number }[],
+  qRows: number,
+  kRows: number,
+): NormalizedLayout {
+  const seqs: SequenceSpan[] = [];
+  const qRowOf: number[] = [];
+  const kRowOf: number[] = [];
+  const qPositions: number[] = [];
+  const kPositions: number[] = [];
+  const qSeqId: number[] = [];
+  const kSeqId: number[] = [];
+  let qStart = 0;
+  let kStart = 0;
+  spans.forEach((s, id) => {
+    const causalOffset = s.kLen - s.qLen;
+    seqs.push({ qStart, qLen: s.qLen, kStart, kLen: s.kLen, causalOffset });
+    for (let i = 0; i < s.qLen; i++) {
+      qRowOf.push(s.qRow(i));
+      qPositions.push(Math.max(0, causalOffset + i));
+      qSeqId.push(id);
+    }
+    for (let j = 0; j < s.kLen; j++) {
+      kRowOf.push(s.kRow(j));
+      kPositions.push(j);
+      kSeqId.push(id);
+    }
+    qStart += s.qLen;
+    kStart += s.kLen;
+  });
+  return {
+    kind,
+    causal,
+    seqs,
+    totalQ: qStart,
+    totalK: kStart,
+    qRows,
+    kRows,
+    qRowOf,
+    kRowOf,
+    qPositions,
+    kPositions,
+    qSeqId,
+    kSeqId,
+  };
+}
+
+/**
+ * Validate and normalize a layout request. Throws a `ConfigError` listing every
+ * problem (field path, value, what would be valid).
+ *
+ * @example
+ * ```ts
+ * import { normalizeLayout } from "./layout.ts";
+ * const l = normalizeLayout({ kind: "thd", cuSeqlensQ: [0, 3, 5], causal: true });
+ * l.qPositions; // [0, 1, 2, 0, 1]
+ * ```
+ */
+export function normalizeLayout(
+  req: LayoutRequest,
+  options: NormalizeLayoutOptions = {},
+): NormalizedLayout {
+  const source = options.source ?? "layout";
+  const issues: ConfigIssue[] = [];
+  if (req.kind === "bshd" || req.kind === "sbhd") {
+    const { batch, seqQ, seqK, kvLens } = req;
+    if (!isInt(batch) || batch < 1) {
+      issues.push({ path: "batch", value: batch, message: "must be an integer >= 1" });
+    }
+    if (!isInt(seqQ) || seqQ < 1) {
+      issues.push({ path: "seqQ", value: seqQ, message: "must be an integer >= 1" });
+    }
+    if (!isInt(seqK) || seqK < 0) {
+      issues.push({ path: "seqK", value: seqK, message: "must be an integer >= 0" });
+    }
+    if (kvLens !== undefined) {
+      if (!Array.isArray(kvLens) || kvLens.length !== batch) {
+        issues.push({
+          path: "kvLens",
+          value: kvLens,
+          message: `must list one key length per sequence (${batch})`,
+        });
+      } else {
+        kvLens.forEach((v, i) => {
+          if (!isInt(v) || v < 0 || v > seqK) {
+            issues.push({
+              path: `kvLens[${i}]`,
+              value: v,
+              message: `must be an integer in [0, seqK=${seqK}]`,
+            });
+          }
+        });
+      }
+    }
+    if (issues.length) throw new ConfigError(source, issues, "invalid layout");
+    const bm = req.kind === "bshd";
+    const spans = Array.from({ length: batch }, (_, b) => ({
+      qLen: seqQ,
+      kLen: kvLens ? kvLens[b] : seqK,
+      qRow: (i: number) => bm ? b * seqQ + i : i * batch + b,
+      kRow: (j: number) => bm ? b * seqK + j : j * batch + b,
+    }));
+    return build(req.kind, req.causal, spans, batch * seqQ, batch * seqK);
+  }
+  if (req.kind !== "thd") {
+    throw new ConfigError(source, [{
+      path: "kind",
+      value: (req as { kind: unknown }).kind,
+      message: 'must be "bshd", "sbhd" or "thd"',
+    }], "invalid layout");
+  }
+  const cuQ = req.cuSeqlensQ;
+  const okQ = checkCu("cuSeqlensQ", cuQ, issues);
+  const n = okQ ? cuQ.length : 0;
+  const okK = checkCu("cuSeqlensK", req.cuSeqlensK, issues, okQ ? n : undefined);
+  const okQp = checkCu("cuSeqlensQPadded", req.cuSeqlensQPadded, issues, okQ ? n : undefined);
+  const okKp = checkCu("cuSeqlensKPadded", req.cuSeqlensKPadded, issues, okQ ? n : undefined);
+  if (!(okQ && okK && okQp && okKp)) throw new ConfigError(source, issues, "invalid layout");
+  const cuK = req.cuSeqlensK ?? cuQ;
+  const padQ = req.cuSeqlensQPadded ?? cuQ;
+  const padK = req.cuSeqlensKPadded ?? req.cuSeqlensK ?? padQ;
+  const padKName = req.cuSeqlensKPadded ? "cuSeqlensKPadded" : "cuSeqlensK";
+  for (let i = 0; i + 1 < n; i++) {
+    const lq = cuQ[i + 1] - cuQ[i];
+    const lk = cuK[i + 1] - cuK[i];
+    if (padQ[i + 1] - padQ[i] < lq) {
+      issues.push({
+        path: `cuSeqlensQPadded[${i + 1}]`,
+        value: padQ[i + 1],
+        message: `leaves ${padQ[i + 1] - padQ[i]} rows for sequence ${i} of ${lq} tokens`,
+      });
+    }
+    if (padK[i + 1] - padK[i] < lk) {
+      issues.push({
+        path: `${padKName}[${i + 1}]`,
+        value: padK[i + 1],
+        message: `leaves ${padK[i + 1] - padK[i]} rows for sequence ${i} of ${lk} keys`,
+      });
+    }
+  }
+  const qRows = padQ[n - 1];
+  const kRows = padK[n - 1];
+  if (options.qRows !== undefined && qRows !== options.qRows) {
+    issues.push({
+      path: req.cuSeqlensQPadded ? `cuSeqlensQPadded[${n - 1}]` : `cuSeqlensQ[${n - 1}]`,
+      value: qRows,
+      message: `must equal the token count ${options.qRows} (the last offset ends the buffer)`,
+    });
+  }
+  if (options.kRows !== undefined && kRows !== options.kRows) {
+    issues.push({
+      path: `${padKName}[${n - 1}]`,
+      value: kRows,
+      message: `must equal the key token count ${options.kRows}`,
+    });
+  }
+  if (issues.length) throw new ConfigError(source, issues, "invalid layout");
+  const spans = Array.from({ length: n - 1 }, (_, b) => ({
+    qLen: cuQ[b + 1] - cuQ[b],
+    kLen: cuK[b + 1] - cuK[b],
+    qRow: (i: number) => padQ[b] + i,
+    kRow: (j: number) => padK[b] + j,
+  }));
+  return build("thd", req.causal, spans, qRows, kRows);
+}
+
+/**
+ * Whether logical query token `q` may attend to logical key token `k` under the
+ * layout: same sequence, and (when causal) bottom-right aligned.
+ *
+ * @example
+ * ```ts
+ * import { normalizeLayout, visible } from "./layout.ts";
+ * const l = normalizeLayout({ kind: "bshd", batch: 1, seqQ: 1, seqK: 4, causal: true });
+ * visible(l, 0, 3); // true: the decode query sits after every cached key
+ * ```
+ */
+export function visible(layout: NormalizedLayout, q: number, k: number): boolean {
+  const sid = layout.qSeqId[q];
+  if (layout.kSeqId[k] !== sid) return false;
+  if (!layout.causal) return true;
+  const s = layout.seqs[sid];
+  return k - s.kStart <= q - s.qStart + s.causalOffset;
+}

@@ -1,0 +1,144 @@
+/**
+ * Building the canonical {@link MlaSpec} from validated parameters: every derived
+ * value (k/v channels, softmax scale with YaRN m^2, inverse frequencies) is
+ * computed here, once.
+ *
+ * @module
+ */
+import { plainInvFreq, yarnGetMscale, yarnInvFreq } from "./rope.ts";
+import type { MlaSpec, RopePairing, SpecSource, YarnParams } from "./types.ts";
+
+/** The independent parameters of an MLA layer, before derivation. */
+export interface MlaParams {
+  /** Model width. */
+  hiddenSize: number;
+  /** Query heads. */
+  numHeads: number;
+  /** Query compression rank or null. */
+  qLoraRank: number | null;
+  /** Latent width. */
+  kvLoraRank: number;
+  /** Per-head no-position width. */
+  qkNopeHeadDim: number;
+  /** Decoupled RoPE width. */
+  qkRopeHeadDim: number;
+  /** Per-head value width. */
+  vHeadDim: number;
+  /** RMSNorm epsilon. */
+  rmsNormEps: number;
+  /** RoPE base. */
+  ropeTheta: number;
+  /** YaRN parameters or null. */
+  yarn: YarnParams | null;
+  /** RoPE pairing. */
+  ropePairing: RopePairing;
+}
+
+/** Options of {@link buildSpec}. */
+export interface BuildSpecOptions {
+  /** Name recorded in the spec. */
+  name: string;
+  /** Source recorded in the spec. */
+  source: SpecSource;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object") {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * Derive every value of the canonical spec from validated parameters. The result
+ * is deeply frozen.
+ *
+ * @example
+ * ```ts
+ * import { buildSpec } from "./spec.ts";
+ * const spec = buildSpec({
+ *   hiddenSize: 64, numHeads: 4, qLoraRank: null, kvLoraRank: 32, qkNopeHeadDim: 16,
+ *   qkRopeHeadDim: 8, vHeadDim: 16, rmsNormEps: 1e-6, ropeTheta: 10000, yarn: null,
+ *   ropePairing: "interleaved",
+ * }, { name: "tiny", source: "preset" });
+ * spec.kChannels; // 24
+ * ```
+ */
+export function buildSpec(params: MlaParams, options: BuildSpecOptions): MlaSpec {
+  const kChannels = params.qkNopeHeadDim + params.qkRopeHeadDim;
+  const yarn = params.yarn && params.yarn.factor > 1 ? params.yarn : null;
+  const yarnM = yarn ? yarnGetMscale(yarn.factor, yarn.mscaleAllDim) : 1;
+  const ropeCosSinScale = yarn
+    ? yarnGetMscale(yarn.factor, yarn.mscale) / yarnGetMscale(yarn.factor, yarn.mscaleAllDim)
+    : 1;
+  const invFreq = yarn
+    ? yarnInvFreq(params.qkRopeHeadDim, params.ropeTheta, yarn)
+    : plainInvFreq(params.qkRopeHeadDim, params.ropeTheta);
+  const spec: MlaSpec = {
+    name: options.name,
+    source: options.source,
+    hiddenSize: params.hiddenSize,
+    numHeads: params.numHeads,
+    qLoraRank: params.qLoraRank,
+    kvLoraRank: params.kvLoraRank,
+    qkNopeHeadDim: params.qkNopeHeadDim,
+    qkRopeHeadDim: params.qkRopeHeadDim,
+    vHeadDim: params.vHeadDim,
+    rmsNormEps: params.rmsNormEps,
+    ropeTheta: params.ropeTheta,
+    yarn: yarn ? { ...yarn } : null,
+    ropePairing: params.ropePairing,
+    qPath: params.qLoraRank === null ? "direct" : "low-rank",
+    kChannels,
+    vChannels: params.vHeadDim,
+    latentCacheWidth: params.kvLoraRank + params.qkRopeHeadDim,
+    yarnM,
+    softmaxScale: (yarnM * yarnM) / Math.sqrt(kChannels),
+    ropeCosSinScale,
+    invFreq,
+  };
+  return deepFreeze(spec);
+}
+
+/**
+ * A copy of a spec with some parameters replaced, re-derived from scratch (specs are
+ * immutable; derived values are never patched by hand).
+ *
+ * @example
+ * ```ts
+ * import { presetSpec } from "./presets.ts";
+ * import { withParams } from "./spec.ts";
+ * const neox = withParams(presetSpec("tiny"), { ropePairing: "neox" });
+ * neox.ropePairing; // "neox"
+ * ```
+ */
+export function withParams(spec: MlaSpec, changes: Partial<MlaParams>): MlaSpec {
+  return buildSpec({ ...specParams(spec), ...changes }, { name: spec.name, source: spec.source });
+}
+
+/**
+ * The independent parameters of a spec (the inverse of {@link buildSpec}).
+ *
+ * @example
+ * ```ts
+ * import { presetSpec } from "./presets.ts";
+ * import { specParams } from "./spec.ts";
+ * specParams(presetSpec("tiny")).kvLoraRank; // 32
+ * ```
+ */
+export function specParams(spec: MlaSpec): MlaParams {
+  return {
+    hiddenSize: spec.hiddenSize,
+    numHeads: spec.numHeads,
+    qLoraRank: spec.qLoraRank,
+    kvLoraRank: spec.kvLoraRank,
+    qkNopeHeadDim: spec.qkNopeHeadDim,
+    qkRopeHeadDim: spec.qkRopeHeadDim,
+    vHeadDim: spec.vHeadDim,
+    rmsNormEps: spec.rmsNormEps,
+    ropeTheta: spec.ropeTheta,
+    yarn: spec.yarn ? { ...spec.yarn } : null,
+    ropePairing: spec.ropePairing,
+  };
+}

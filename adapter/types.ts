@@ -1,0 +1,340 @@
+/**
+ * The adapter's data contracts: the canonical {@link MlaSpec}, the normalized
+ * {@link NormalizedLayout}, the device capabilities handed in as plain data, and
+ * the two outcomes of `resolve()`: a {@link Plan} or an {@link Unsupported}.
+ *
+ * Everything here is plain, JSON-serializable data (no classes, no typed arrays),
+ * so a plan or a decision can be snapshotted and diffed across upgrades.
+ *
+ * @module
+ */
+
+/** How the two halves of each RoPE pair are chosen. */
+export type RopePairing = "interleaved" | "neox";
+
+/** How queries are produced: one projection, or a low-rank pair with an RMSNorm between. */
+export type QPath = "direct" | "low-rank";
+
+/** Storage dtypes a kernel can run in (accumulation is always f32). */
+export type Dtype = "f32" | "f16";
+
+/** Memory layouts of query/key tokens. */
+export type LayoutKind = "bshd" | "sbhd" | "thd";
+
+/** Which attention formulation a path uses. */
+export type AttentionPath = "absorbed" | "expanded";
+
+/** Where a spec came from. */
+export type SpecSource = "preset" | "hf" | "megatron";
+
+/** YaRN context-extension parameters, as the configs spell them (camel-cased). */
+export interface YarnParams {
+  /** Scaling factor (> 1 for YaRN to apply). */
+  readonly factor: number;
+  /** Pre-extension context length. */
+  readonly originalMaxPositionEmbeddings: number;
+  /** Fast-rotation boundary (in rotations). */
+  readonly betaFast: number;
+  /** Slow-rotation boundary (in rotations). */
+  readonly betaSlow: number;
+  /** `mscale`: scales cos/sin (as m(mscale)/m(mscale_all_dim)). */
+  readonly mscale: number;
+  /** `mscale_all_dim`: drives the softmax-scale factor m^2. */
+  readonly mscaleAllDim: number;
+}
+
+/**
+ * The canonical, immutable description of one MLA layer. Every derived value is
+ * explicit so no later stage re-derives it.
+ */
+export interface MlaSpec {
+  /** Preset name or config file name. */
+  readonly name: string;
+  /** Where it came from. */
+  readonly source: SpecSource;
+  /** Model width. */
+  readonly hiddenSize: number;
+  /** Query heads h. */
+  readonly numHeads: number;
+  /** Query compression rank, or null when queries are projected directly. */
+  readonly qLoraRank: number | null;
+  /** Latent width r (the cached compressed KV). */
+  readonly kvLoraRank: number;
+  /** Per-head no-position q/k width. */
+  readonly qkNopeHeadDim: number;
+  /** Decoupled RoPE width (shared k_pe). */
+  readonly qkRopeHeadDim: number;
+  /** Per-head value width. */
+  readonly vHeadDim: number;
+  /** RMSNorm epsilon for the q and kv norms. */
+  readonly rmsNormEps: number;
+  /** RoPE base theta. */
+  readonly ropeTheta: number;
+  /** YaRN parameters, or null for plain RoPE. */
+  readonly yarn: YarnParams | null;
+  /** RoPE pairing (interleaved is DeepSeek's). */
+  readonly ropePairing: RopePairing;
+  /** Derived: q path. */
+  readonly qPath: QPath;
+  /** Derived: k_channels = nope + rope (the attention core's q/k head width). */
+  readonly kChannels: number;
+  /** Derived: v_channels = v_head_dim. */
+  readonly vChannels: number;
+  /** Derived: cached row width of the absorbed path = kv_lora_rank + rope. */
+  readonly latentCacheWidth: number;
+  /** Derived: the YaRN attention factor m (1 without YaRN). */
+  readonly yarnM: number;
+  /** Derived: the softmax scale m^2 / sqrt(k_channels). */
+  readonly softmaxScale: number;
+  /** Derived: multiplier applied to cos and sin, m(mscale)/m(mscale_all_dim) (1 without YaRN). */
+  readonly ropeCosSinScale: number;
+  /** Derived: RoPE inverse frequencies, length rope/2. */
+  readonly invFreq: readonly number[];
+}
+
+/** One sequence of a normalized layout. Token indices are logical (packed, 0-based). */
+export interface SequenceSpan {
+  /** First logical query token of this sequence. */
+  readonly qStart: number;
+  /** Number of query tokens. */
+  readonly qLen: number;
+  /** First logical key token of this sequence. */
+  readonly kStart: number;
+  /** Number of key tokens (0 allowed: the queries then see nothing). */
+  readonly kLen: number;
+  /**
+   * Bottom-right causal offset, kLen - qLen: query i sees key j iff j <= i + causalOffset
+   * (when the layout is causal).
+   */
+  readonly causalOffset: number;
+}
+
+/**
+ * The layout a kernel or reference consumes: sequences over logical packed tokens,
+ * the buffer row of each logical token, per-token positions and sequence ids, and
+ * the causal rule as data.
+ */
+export interface NormalizedLayout {
+  /** The layout the caller's buffers are in. */
+  readonly kind: LayoutKind;
+  /** Whether attention is causal (bottom-right aligned). */
+  readonly causal: boolean;
+  /** One entry per sequence. */
+  readonly seqs: readonly SequenceSpan[];
+  /** Total logical query tokens (sum of qLen). */
+  readonly totalQ: number;
+  /** Total logical key tokens (sum of kLen). */
+  readonly totalK: number;
+  /** Rows in the caller's query buffer (>= totalQ when padded). */
+  readonly qRows: number;
+  /** Rows in the caller's key buffer (>= totalK when padded). */
+  readonly kRows: number;
+  /** Buffer row of each logical query token. */
+  readonly qRowOf: readonly number[];
+  /** Buffer row of each logical key token. */
+  readonly kRowOf: readonly number[];
+  /** RoPE position of each logical query token (restarts in each sequence; bottom-right). */
+  readonly qPositions: readonly number[];
+  /** RoPE position of each logical key token (restarts at 0 in each sequence). */
+  readonly kPositions: readonly number[];
+  /** Sequence id of each logical query token. */
+  readonly qSeqId: readonly number[];
+  /** Sequence id of each logical key token. */
+  readonly kSeqId: readonly number[];
+}
+
+/** A request for a layout, before normalization. */
+export type LayoutRequest =
+  | {
+    /** Batch-major or sequence-major uniform layout. */
+    readonly kind: "bshd" | "sbhd";
+    /** Batch size. */
+    readonly batch: number;
+    /** Query tokens per sequence. */
+    readonly seqQ: number;
+    /** Key tokens per sequence buffer (the cache capacity when kvLens is given). */
+    readonly seqK: number;
+    /** Optional per-sequence key lengths (decode against a cache); each <= seqK. */
+    readonly kvLens?: readonly number[];
+    /** Causal (bottom-right). */
+    readonly causal: boolean;
+  }
+  | {
+    /** Packed variable-length layout. */
+    readonly kind: "thd";
+    /** Cumulative query lengths: starts at 0, non-decreasing. */
+    readonly cuSeqlensQ: readonly number[];
+    /** Cumulative key lengths (defaults to cuSeqlensQ). */
+    readonly cuSeqlensK?: readonly number[];
+    /** Padded cumulative offsets of queries in the buffer (defaults to cuSeqlensQ). */
+    readonly cuSeqlensQPadded?: readonly number[];
+    /** Padded cumulative offsets of keys in the buffer (defaults to cuSeqlensK). */
+    readonly cuSeqlensKPadded?: readonly number[];
+    /** Causal (bottom-right). */
+    readonly causal: boolean;
+  };
+
+/** Device capabilities as plain data, probed by gpu/ or loaded from a caps file. */
+export interface DeviceCaps {
+  /** Adapter information. */
+  readonly adapter: {
+    readonly vendor: string;
+    readonly architecture: string;
+    readonly device: string;
+    readonly description: string;
+    readonly isFallbackAdapter: boolean;
+  };
+  /** Enabled-able features, e.g. "shader-f16", "timestamp-query". */
+  readonly features: readonly string[];
+  /** Limits by their WebGPU names, e.g. maxStorageBufferBindingSize. */
+  readonly limits: Readonly<Record<string, number>>;
+}
+
+/** Backend identifiers; `auto` picks among the concrete ones by priority. */
+export type BackendId = "wgsl-absorbed" | "wgsl-expanded" | "cpu-reference";
+
+/** A backend id as requested (may be `auto`). */
+export type BackendRequest = BackendId | "auto";
+
+/** One failed support check. */
+export interface Reason {
+  /** Stable machine-readable code, e.g. `dtype.f16-unavailable`. */
+  readonly code: string;
+  /** Human-readable explanation with the offending value and what would be valid. */
+  readonly message: string;
+}
+
+/** What one case asks for: a spec, a layout, a dtype and a backend. */
+export interface CaseRequest {
+  /** The layer spec. */
+  readonly spec: MlaSpec;
+  /** The layout request (normalized by resolve). */
+  readonly layout: LayoutRequest;
+  /** Storage dtype. */
+  readonly dtype: Dtype;
+  /** Requested backend. */
+  readonly backend: BackendRequest;
+}
+
+/** Kernel variant parameters chosen by a backend. */
+export interface KernelVariant {
+  /** Kernel family, e.g. "absorbed" or "expanded" or "reference". */
+  readonly family: string;
+  /** Storage dtype. */
+  readonly dtype: Dtype;
+  /** Invocations per workgroup. */
+  readonly workgroupSize: number;
+  /** Heads handled per workgroup (absorbed) or 1. */
+  readonly headsPerTile: number;
+  /** Number of KV splits (1 = single pass). */
+  readonly kvSplits: number;
+}
+
+/** A buffer the plan will allocate. */
+export interface BufferSpec {
+  /** Buffer name. */
+  readonly name: string;
+  /** Size in bytes. */
+  readonly bytes: number;
+}
+
+/** The resolved, serializable execution plan of one case. */
+export interface Plan {
+  /** Discriminant. */
+  readonly kind: "plan";
+  /** The chosen backend. */
+  readonly backend: BackendId;
+  /** The requested backend (auto or a concrete one). */
+  readonly requested: BackendRequest;
+  /** The attention path the backend computes. */
+  readonly path: AttentionPath;
+  /** Kernel variant and its parameters. */
+  readonly variant: KernelVariant;
+  /** Layer metadata the attention core needs. */
+  readonly attention: {
+    readonly numHeads: number;
+    readonly kChannels: number;
+    readonly vChannels: number;
+    /** Key width the kernel reads per cached row (absorbed: r + rope; expanded: k_channels). */
+    readonly keyWidth: number;
+    /** Value width the kernel accumulates (absorbed: r; expanded: v). */
+    readonly valueWidth: number;
+    readonly softmaxScale: number;
+  };
+  /** The normalized layout. */
+  readonly layout: NormalizedLayout;
+  /** Buffers and their sizes. */
+  readonly buffers: readonly BufferSpec[];
+  /** Reasons other backends were passed over (auto), for the record. */
+  readonly passedOver: readonly Unsupported[];
+}
+
+/** The explicit "unsupported, because ..." outcome. Never thrown. */
+export interface Unsupported {
+  /** Discriminant. */
+  readonly kind: "unsupported";
+  /** The backend that was asked (or `auto`). */
+  readonly backend: BackendRequest;
+  /** Every failed check. For `auto`, every candidate's reasons, code-prefixed by backend. */
+  readonly reasons: readonly Reason[];
+}
+
+/** The outcome of resolve(). */
+export type Resolution = Plan | Unsupported;
+
+/** A dense row-major tensor buffer (float64 on the CPU, float32 where a GPU result came back). */
+export type Tensor = Float64Array | Float32Array;
+
+/**
+ * The inputs of the MLA attention core, shared by both paths so absorbed and
+ * expanded kernels (and the references) consume the same numbers. Rows are buffer
+ * rows of the layout (`qRowOf` / `kRowOf` map logical tokens to them); rows that
+ * no logical token maps to are padding (poisoned with NaN by the input generator).
+ * RoPE is NOT yet applied to `qPe` / `kPe`: it is part of the computation under test.
+ */
+export interface AttentionInputs {
+  /** [qRows, numHeads, qkNopeHeadDim] */
+  readonly qNope: Tensor;
+  /** [qRows, numHeads, qkRopeHeadDim], before RoPE. */
+  readonly qPe: Tensor;
+  /** Normalized latent c: [kRows, kvLoraRank]. */
+  readonly latent: Tensor;
+  /** Shared RoPE key: [kRows, qkRopeHeadDim], before RoPE. */
+  readonly kPe: Tensor;
+  /** kv_b_proj weight [numHeads * (qkNopeHeadDim + vHeadDim), kvLoraRank]: per head W_UK rows then W_UV rows. */
+  readonly wKvB: Tensor;
+}
+
+/**
+ * Attention outputs in logical query order. For a query row that sees no key the
+ * convention is: output 0, LSE = -Infinity (the log-sum-exp of nothing).
+ */
+export interface AttentionOutputs {
+  /** [totalQ, numHeads, vHeadDim] */
+  readonly out: Tensor;
+  /** Natural-log log-sum-exp of the scaled scores: [totalQ, numHeads]. */
+  readonly lse: Tensor;
+}
+
+/**
+ * Weights of one MLA layer in the torch Linear convention (weight [out, in],
+ * y = x W^T), HF names in comments.
+ */
+export interface LayerWeights {
+  /** q_proj [h*(nope+rope), hidden] (direct q path only). */
+  readonly qProj?: Tensor;
+  /** q_a_proj [q_lora, hidden] (low-rank only). */
+  readonly qAProj?: Tensor;
+  /** q_a_layernorm weight [q_lora] (low-rank only). */
+  readonly qANorm?: Tensor;
+  /** q_b_proj [h*(nope+rope), q_lora] (low-rank only). */
+  readonly qBProj?: Tensor;
+  /** kv_a_proj_with_mqa [r + rope, hidden]. */
+  readonly kvAProj: Tensor;
+  /** kv_a_layernorm weight [r]. */
+  readonly kvANorm: Tensor;
+  /** kv_b_proj [h*(nope+v), r]. */
+  readonly kvBProj: Tensor;
+  /** o_proj [hidden, h*v]. */
+  readonly oProj: Tensor;
+}

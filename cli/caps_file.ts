@@ -1,0 +1,60 @@
+/**
+ * Reading a DeviceCaps JSON file (`--caps`), e.g. one written by `devices --json`,
+ * so decisions can be explained for a device that is not attached.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { ConfigError } from "../adapter/errors.ts";
+import type { DeviceCaps } from "../adapter/types.ts";
+
+const capsSchema = z.object({
+  adapter: z.object({
+    vendor: z.string({ error: "must be a string" }).default(""),
+    architecture: z.string({ error: "must be a string" }).default(""),
+    device: z.string({ error: "must be a string" }).default(""),
+    description: z.string({ error: "must be a string" }).default(""),
+    isFallbackAdapter: z.boolean({ error: "must be true or false" }).default(false),
+  }, { error: "is required; expected an object with vendor, description, ..." }),
+  features: z.array(z.string(), { error: 'must be an array of feature names like "shader-f16"' }),
+  limits: z.record(z.string(), z.number(), {
+    error: "must be an object of numeric limits like maxStorageBufferBindingSize",
+  }),
+});
+
+/**
+ * Read and validate a caps file; a bad file throws a `ConfigError` naming the field.
+ *
+ * @example
+ * ```ts ignore
+ * import { readCapsFile } from "./caps_file.ts";
+ * const caps = await readCapsFile("tests/fixtures/caps_lavapipe.json");
+ * ```
+ */
+export async function readCapsFile(path: string): Promise<DeviceCaps> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await Deno.readTextFile(path));
+  } catch (e) {
+    throw new ConfigError(path, [{
+      path: "(file)",
+      value: path,
+      message: `cannot be read as JSON (${e instanceof Error ? e.message : String(e)})`,
+    }], "unreadable caps file");
+  }
+  const parsed = capsSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(
+      path,
+      parsed.error.issues.map((i) => ({
+        path: i.path.map(String).join(".") || "(root)",
+        value: undefined,
+        message: i.message,
+      })),
+      "invalid caps file",
+    );
+  }
+  // The devices command writes {adapter, features, limits} plus extra keys; keep only caps.
+  const { adapter, features, limits } = parsed.data;
+  return { adapter, features, limits };
+}

@@ -1,0 +1,36 @@
+/**
+ * Exit codes and the CLI's error type. Documented in `--help` and the README.
+ *
+ * @module
+ */
+
+/** Process exit codes of the harness. */
+export const EXIT = {
+  /** Everything passed / the case is supported. */
+  ok: 0,
+  /** A parity failure, an unexpected support decision or a regression. */
+  failure: 1,
+  /** Bad input or usage. */
+  badInput: 2,
+  /** Infrastructure: no adapter, device lost repeatedly; for `explain`, unsupported. */
+  infra: 3,
+} as const;
+
+/**
+ * An error the CLI prints as one message (no stack trace) and exits with.
+ *
+ * @example
+ * ```ts
+ * import { CliError, EXIT } from "./errors.ts";
+ * throw new CliError("--dtype: bf17 must be f32 or f16", EXIT.badInput);
+ * ```
+ */
+export class CliError extends Error {
+  /** The exit code to use. */
+  readonly exitCode: number;
+  constructor(message: string, exitCode: number) {
+    super(message);
+    this.name = "CliError";
+    this.exitCode = exitCode;
+  }
+}

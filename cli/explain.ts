@@ -1,0 +1,89 @@
+/**
+ * `explain`: print the canonical spec and the plan, or every reason a case is
+ * unsupported. Exit 0 supported, 3 unsupported, 2 bad input.
+ *
+ * @module
+ */
+import { Command, Option } from "@commander-js/extra-typings";
+import { explainCase, formatExplanation } from "../adapter/explain.ts";
+import { loadSpec } from "../adapter/source.ts";
+import type { DeviceCaps } from "../adapter/types.ts";
+import { readCapsFile } from "./caps_file.ts";
+import { EXIT } from "./errors.ts";
+import { layoutFromFlags, parseIntList, parseNonNegativeInt, parsePositiveInt } from "./options.ts";
+
+/** How the command gets device capabilities when no --caps file is given. */
+export type CapsProbe = () => Promise<DeviceCaps | null>;
+
+/**
+ * Build the `explain` command.
+ *
+ * @example
+ * ```ts ignore
+ * import { explainCommand } from "./explain.ts";
+ * const cmd = explainCommand(async () => null);
+ * ```
+ */
+export function explainCommand(probe: CapsProbe) {
+  return new Command("explain")
+    .description(
+      "Print the canonical MLA spec of a preset or config.json (HF or Megatron naming) and the " +
+        "plan the adapter resolves for one case, or every reason it is unsupported. " +
+        "Exit codes: 0 supported, 3 unsupported, 2 bad input.",
+    )
+    .argument(
+      "<config>",
+      "preset name (deepseek-v2-lite, deepseek-v3, tiny, ...) or config.json path",
+    )
+    .addOption(
+      new Option("--format <naming>", "config naming (detected when absent)").choices(
+        ["hf", "megatron"] as const,
+      ),
+    )
+    .addOption(
+      new Option("--pairing <pairing>", "override the RoPE pairing").choices(
+        ["interleaved", "neox"] as const,
+      ),
+    )
+    .addOption(
+      new Option("--layout <layout>", "token layout").choices(["bshd", "sbhd", "thd"] as const)
+        .default("bshd" as const),
+    )
+    .option("--batch <n>", "sequences (bshd/sbhd)", parsePositiveInt, 1)
+    .option("--seq-q <n>", "query tokens per sequence (bshd/sbhd)", parsePositiveInt, 1)
+    .option("--seq-k <n>", "key tokens per sequence (bshd/sbhd)", parseNonNegativeInt, 128)
+    .option("--kv-lens <list>", "per-sequence cache lengths, decode (bshd/sbhd)", parseIntList)
+    .option("--cu-seqlens <list>", "cumulative query lengths (thd), e.g. 0,5,12", parseIntList)
+    .option(
+      "--cu-seqlens-k <list>",
+      "cumulative key lengths (thd; default = --cu-seqlens)",
+      parseIntList,
+    )
+    .option("--no-causal", "attend to every key of the sequence")
+    .addOption(
+      new Option("--dtype <dtype>", "storage dtype").choices(["f32", "f16"] as const).default(
+        "f32" as const,
+      ),
+    )
+    .addOption(
+      new Option("--backend <backend>", "backend to resolve").choices(
+        ["auto", "wgsl-absorbed", "wgsl-expanded", "cpu-reference"] as const,
+      ).default("auto" as const),
+    )
+    .option("--kv-splits <n>", "force KV splits for wgsl-absorbed", parsePositiveInt)
+    .option("--caps <file>", "device capabilities JSON (from `devices --json`) instead of probing")
+    .option("--no-device", "decide as if no WebGPU adapter existed")
+    .option("--json", "print JSON ({spec, dtype, caps, resolution})")
+    .action(async (config, opts) => {
+      const spec = await loadSpec(config, { format: opts.format, ropePairing: opts.pairing });
+      const caps = opts.caps ? await readCapsFile(opts.caps) : opts.device ? await probe() : null;
+      const layout = layoutFromFlags({ ...opts, causal: opts.causal });
+      const e = explainCase(
+        { spec, layout, dtype: opts.dtype, backend: opts.backend },
+        caps,
+        { kvSplits: opts.kvSplits },
+      );
+      console.log(opts.json ? JSON.stringify(e, null, 2) : formatExplanation(e));
+      if (e.resolution.kind === "unsupported") Deno.exitCode = EXIT.infra;
+    });
+}

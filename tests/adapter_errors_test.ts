@@ -1,0 +1,236 @@
+// Malformed configs and layouts: each must be rejected with a message naming the field path,
+// the value found and what would be valid.
+import assert from "node:assert/strict";
+import { specFromConfig, specFromFile } from "../adapter/config.ts";
+import { ConfigError } from "../adapter/errors.ts";
+import { normalizeLayout } from "../adapter/layout.ts";
+import { presetSpec } from "../adapter/presets.ts";
+import { loadSpec } from "../adapter/source.ts";
+import type { LayoutRequest } from "../adapter/types.ts";
+import { readCapsFile } from "../cli/caps_file.ts";
+
+const good: Record<string, unknown> = {
+  hidden_size: 64,
+  num_attention_heads: 4,
+  q_lora_rank: null,
+  kv_lora_rank: 32,
+  qk_nope_head_dim: 16,
+  qk_rope_head_dim: 8,
+  v_head_dim: 16,
+};
+const goodMegatron: Record<string, unknown> = {
+  hidden_size: 64,
+  num_attention_heads: 4,
+  kv_lora_rank: 32,
+  qk_head_dim: 16,
+  qk_pos_emb_head_dim: 8,
+  v_head_dim: 16,
+};
+
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, `expected ConfigError, got ${e}`);
+    return e;
+  }
+  assert.fail("expected a ConfigError");
+}
+
+async function configErrorAsync(fn: () => Promise<unknown>): Promise<ConfigError> {
+  try {
+    await fn();
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, `expected ConfigError, got ${e}`);
+    return e;
+  }
+  assert.fail("expected a ConfigError");
+}
+
+const hfCases: [string, Record<string, unknown>, string][] = [
+  ["odd rope dim", { ...good, qk_rope_head_dim: 63 }, "qk_rope_head_dim: 63 must be even"],
+  [
+    "missing latent rank",
+    { ...good, kv_lora_rank: undefined },
+    "kv_lora_rank: (missing) is required; expected a positive integer",
+  ],
+  [
+    "zero heads",
+    { ...good, num_attention_heads: 0 },
+    "num_attention_heads: 0 must be a positive integer",
+  ],
+  [
+    "string width",
+    { ...good, hidden_size: "2048" },
+    'hidden_size: "2048" must be a positive integer',
+  ],
+  [
+    "fractional v dim",
+    { ...good, v_head_dim: 12.5 },
+    "v_head_dim: 12.5 must be a positive integer",
+  ],
+  [
+    "q_lora_rank absent",
+    { ...good, q_lora_rank: undefined },
+    "q_lora_rank: (missing) is required; expected a positive integer, or null",
+  ],
+  [
+    "unknown scaling type",
+    { ...good, rope_scaling: { type: "linear", factor: 4 } },
+    'rope_scaling.type: "linear" must be "yarn" or "deepseek_yarn"',
+  ],
+  [
+    "factor below 1",
+    { ...good, rope_scaling: { type: "yarn", factor: 0.5 } },
+    "rope_scaling.factor: 0.5 must be >= 1",
+  ],
+  [
+    "beta_fast not above beta_slow",
+    { ...good, rope_scaling: { type: "yarn", factor: 40, beta_fast: 1, beta_slow: 2 } },
+    "rope_scaling.beta_fast: 1 must be greater than beta_slow",
+  ],
+  [
+    "negative theta",
+    { ...good, rope_theta: -5 },
+    "rope_theta: -5 must be a positive finite number",
+  ],
+  [
+    "bad pairing",
+    { ...good, rope_pairing: "half" },
+    'rope_pairing: "half" must be "interleaved" or "neox"',
+  ],
+];
+
+for (const [name, raw, message] of hfCases) {
+  Deno.test(`HF config rejected: ${name}`, () => {
+    const e = configError(() => specFromConfig(raw, { name: "bad.json", format: "hf" }));
+    assert.ok(e.message.includes(message), `message was:\n${e.message}`);
+    assert.ok(e.message.startsWith("bad.json: invalid config"));
+  });
+}
+
+Deno.test("HF config: every problem is listed, not just the first", () => {
+  const e = configError(() =>
+    specFromConfig({ ...good, qk_rope_head_dim: 7, num_attention_heads: -1 }, { name: "c" })
+  );
+  assert.equal(e.issues.length, 2);
+  assert.deepEqual(e.issues.map((i) => i.path).sort(), ["num_attention_heads", "qk_rope_head_dim"]);
+});
+
+Deno.test("Megatron config rejected: odd qk_pos_emb_head_dim names the Megatron field", () => {
+  const e = configError(() =>
+    specFromConfig({ ...goodMegatron, qk_pos_emb_head_dim: 65 }, { name: "m.json" })
+  );
+  assert.ok(e.message.includes("qk_pos_emb_head_dim: 65 must be even"), e.message);
+});
+
+Deno.test("Megatron config rejected: non-boolean mla_rotary_interleaved", () => {
+  const e = configError(() =>
+    specFromConfig({ ...goodMegatron, mla_rotary_interleaved: "yes" }, { name: "m.json" })
+  );
+  assert.ok(e.message.includes('mla_rotary_interleaved: "yes" must be true or false'), e.message);
+});
+
+Deno.test("config rejected: JSON array instead of object", () => {
+  const e = configError(() => specFromConfig([1, 2], { name: "arr.json" }));
+  assert.ok(e.message.includes("(root): [1,2] must be a JSON object"), e.message);
+});
+
+Deno.test("config rejected: object with no MLA keys", () => {
+  const e = configError(() => specFromConfig({ hidden_size: 4096 }, { name: "llama.json" }));
+  assert.ok(e.message.includes("is not an MLA config"), e.message);
+});
+
+Deno.test("config file rejected: invalid JSON names the file", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".json" });
+  await Deno.writeTextFile(path, '{"hidden_size": 64,');
+  const e = await configErrorAsync(() => specFromFile(path));
+  assert.ok(e.message.startsWith(`${path}: malformed config`), e.message);
+  assert.ok(e.message.includes("is not valid JSON"), e.message);
+  await Deno.remove(path);
+});
+
+Deno.test("config file rejected: missing file", async () => {
+  const e = await configErrorAsync(() => specFromFile("/nonexistent/config.json"));
+  assert.ok(e.message.includes("cannot be read"), e.message);
+});
+
+Deno.test("unknown preset lists the valid ones", async () => {
+  const e = await configErrorAsync(() => loadSpec("deepseek-v4"));
+  assert.ok(e.message.includes("deepseek-v2-lite, deepseek-v2, deepseek-v3"), e.message);
+  assert.throws(() => presetSpec("nope"), /unknown preset/);
+});
+
+const layoutCases: [string, LayoutRequest, string][] = [
+  [
+    "cu_seqlens not starting at 0",
+    { kind: "thd", cuSeqlensQ: [1, 5], causal: true },
+    "cuSeqlensQ[0]: 1 must be 0",
+  ],
+  [
+    "decreasing cu_seqlens",
+    { kind: "thd", cuSeqlensQ: [0, 5, 3], causal: true },
+    "cuSeqlensQ[2]: 3 must be >= the previous offset 5",
+  ],
+  [
+    "single offset",
+    { kind: "thd", cuSeqlensQ: [0], causal: true },
+    "cuSeqlensQ: [0] must list at least two offsets",
+  ],
+  [
+    "negative offset",
+    { kind: "thd", cuSeqlensQ: [0, -2], causal: true },
+    "cuSeqlensQ[1]: -2 must be a non-negative integer",
+  ],
+  [
+    "key offsets of another length",
+    { kind: "thd", cuSeqlensQ: [0, 2, 4], cuSeqlensK: [0, 4], causal: false },
+    "cuSeqlensK: [0,4] must have 3 entries",
+  ],
+  [
+    "padding too small",
+    { kind: "thd", cuSeqlensQ: [0, 4, 6], cuSeqlensQPadded: [0, 3, 8], causal: true },
+    "cuSeqlensQPadded[1]: 3 leaves 3 rows for sequence 0 of 4 tokens",
+  ],
+  [
+    "cache length over capacity",
+    { kind: "bshd", batch: 2, seqQ: 1, seqK: 8, kvLens: [8, 9], causal: true },
+    "kvLens[1]: 9 must be an integer in [0, seqK=8]",
+  ],
+  [
+    "kvLens of the wrong count",
+    { kind: "bshd", batch: 2, seqQ: 1, seqK: 8, kvLens: [8], causal: true },
+    "kvLens: [8] must list one key length per sequence (2)",
+  ],
+  [
+    "zero batch",
+    { kind: "sbhd", batch: 0, seqQ: 1, seqK: 8, causal: true },
+    "batch: 0 must be an integer >= 1",
+  ],
+];
+
+for (const [name, req, message] of layoutCases) {
+  Deno.test(`layout rejected: ${name}`, () => {
+    const e = configError(() => normalizeLayout(req));
+    assert.ok(e.message.includes(message), `message was:\n${e.message}`);
+  });
+}
+
+Deno.test("layout rejected: last offset must equal the token count when known", () => {
+  const e = configError(() =>
+    normalizeLayout({ kind: "thd", cuSeqlensQ: [0, 5, 12], causal: true }, { qRows: 13 })
+  );
+  assert.ok(e.message.includes("cuSeqlensQ[2]: 12 must equal the token count 13"), e.message);
+});
+
+Deno.test("caps file rejected: features not an array", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".json" });
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify({ adapter: {}, features: "shader-f16", limits: {} }),
+  );
+  const e = await configErrorAsync(() => readCapsFile(path));
+  assert.ok(e.message.includes("features"), e.message);
+  assert.ok(e.message.includes("must be an array"), e.message);
+  await Deno.remove(path);
+});

@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import { normalizeLayout, visible } from "../adapter/layout.ts";
+import type { NormalizedLayout } from "../adapter/types.ts";
+
+/** All (q, k) pairs a layout lets attend, as "q:k" strings. */
+function pairs(l: NormalizedLayout): string[] {
+  const out: string[] = [];
+  for (let q = 0; q < l.totalQ; q++) {
+    for (let k = 0; k < l.totalK; k++) if (visible(l, q, k)) out.push(`${q}:${k}`);
+  }
+  return out;
+}
+
+Deno.test("thd: positions restart at 0 in every packed sequence", () => {
+  const l = normalizeLayout({ kind: "thd", cuSeqlensQ: [0, 3, 3, 5], causal: true });
+  assert.deepEqual(l.qPositions, [0, 1, 2, 0, 1]);
+  assert.deepEqual(l.kPositions, [0, 1, 2, 0, 1]);
+  assert.deepEqual(l.qSeqId, [0, 0, 0, 2, 2]);
+  assert.equal(l.seqs[1].qLen, 0);
+});
+
+Deno.test("thd: sequences never see each other; causal within each", () => {
+  const l = normalizeLayout({ kind: "thd", cuSeqlensQ: [0, 2, 4], causal: true });
+  assert.deepEqual(pairs(l), ["0:0", "1:0", "1:1", "2:2", "3:2", "3:3"]);
+  const n = normalizeLayout({ kind: "thd", cuSeqlensQ: [0, 2, 4], causal: false });
+  assert.deepEqual(pairs(n), ["0:0", "0:1", "1:0", "1:1", "2:2", "2:3", "3:2", "3:3"]);
+});
+
+Deno.test("causal with s_q != s_k is bottom-right aligned", () => {
+  // 2 queries over 4 keys: query 0 sees keys 0..2, query 1 sees 0..3 (top-left would be 0..0, 0..1).
+  const l = normalizeLayout({ kind: "bshd", batch: 1, seqQ: 2, seqK: 4, causal: true });
+  assert.deepEqual(pairs(l), ["0:0", "0:1", "0:2", "1:0", "1:1", "1:2", "1:3"]);
+  assert.deepEqual(l.qPositions, [2, 3]);
+  assert.equal(l.seqs[0].causalOffset, 2);
+});
+
+Deno.test("decode against per-sequence cache lengths, including an empty cache", () => {
+  const l = normalizeLayout({
+    kind: "bshd",
+    batch: 3,
+    seqQ: 1,
+    seqK: 6,
+    kvLens: [6, 0, 2],
+    causal: true,
+  });
+  assert.deepEqual(l.seqs.map((s) => s.kLen), [6, 0, 2]);
+  assert.deepEqual(l.qPositions, [5, 0, 1]);
+  assert.deepEqual(l.kRowOf, [0, 1, 2, 3, 4, 5, 12, 13]);
+  assert.equal(l.kRows, 18);
+  // the query of the empty sequence sees nothing
+  assert.equal(pairs(l).filter((p) => p.startsWith("1:")).length, 0);
+});
+
+Deno.test("sbhd maps (s, b) to row s*batch + b", () => {
+  const l = normalizeLayout({ kind: "sbhd", batch: 2, seqQ: 3, seqK: 3, causal: false });
+  assert.deepEqual(l.qRowOf, [0, 2, 4, 1, 3, 5]);
+  const b = normalizeLayout({ kind: "bshd", batch: 2, seqQ: 3, seqK: 3, causal: false });
+  assert.deepEqual(b.qRowOf, [0, 1, 2, 3, 4, 5]);
+  assert.deepEqual(l.qPositions, b.qPositions);
+});
+
+Deno.test("thd with padded offsets: rows skip the padding", () => {
+  const l = normalizeLayout({
+    kind: "thd",
+    cuSeqlensQ: [0, 2, 5],
+    cuSeqlensQPadded: [0, 4, 8],
+    causal: true,
+  });
+  assert.deepEqual(l.qRowOf, [0, 1, 4, 5, 6]);
+  assert.equal(l.qRows, 8);
+  assert.deepEqual(l.kRowOf, [0, 1, 4, 5, 6]);
+  assert.deepEqual(l.qPositions, [0, 1, 0, 1, 2]);
+});
+
+Deno.test("thd with separate key lengths (chunked prefill) aligns queries bottom-right", () => {
+  const l = normalizeLayout({ kind: "thd", cuSeqlensQ: [0, 2], cuSeqlensK: [0, 5], causal: true });
+  assert.deepEqual(l.qPositions, [3, 4]);
+  assert.deepEqual(pairs(l), ["0:0", "0:1", "0:2", "0:3", "1:0", "1:1", "1:2", "1:3", "1:4"]);
+});

@@ -1,0 +1,155 @@
+import assert from "node:assert/strict";
+import { presetSpec } from "../adapter/presets.ts";
+import { resolve } from "../adapter/resolve.ts";
+import { withParams } from "../adapter/spec.ts";
+import type { DeviceCaps, LayoutRequest, Plan, Unsupported } from "../adapter/types.ts";
+
+const caps: DeviceCaps = JSON.parse(
+  await Deno.readTextFile(new URL("./fixtures/caps_lavapipe.json", import.meta.url)),
+);
+const noF16: DeviceCaps = JSON.parse(
+  await Deno.readTextFile(new URL("./fixtures/caps_no_f16.json", import.meta.url)),
+);
+const decode: LayoutRequest = { kind: "bshd", batch: 4, seqQ: 1, seqK: 4096, causal: true };
+
+function asPlan(r: Plan | Unsupported): Plan {
+  assert.equal(r.kind, "plan", JSON.stringify(r));
+  return r as Plan;
+}
+function asUnsupported(r: Plan | Unsupported): Unsupported {
+  assert.equal(r.kind, "unsupported", JSON.stringify(r));
+  return r as Unsupported;
+}
+
+Deno.test("auto picks the absorbed kernel and carries the layer metadata", () => {
+  const p = asPlan(
+    resolve(
+      { spec: presetSpec("deepseek-v2-lite"), layout: decode, dtype: "f32", backend: "auto" },
+      caps,
+    ),
+  );
+  assert.equal(p.backend, "wgsl-absorbed");
+  assert.equal(p.requested, "auto");
+  assert.equal(p.attention.kChannels, 192);
+  assert.equal(p.attention.vChannels, 128);
+  assert.equal(p.attention.keyWidth, 576);
+  assert.equal(p.attention.valueWidth, 512);
+  assert.equal(p.attention.softmaxScale.toFixed(6), "0.114721");
+  assert.equal(p.layout.totalK, 4 * 4096);
+  assert.deepEqual(JSON.parse(JSON.stringify(p)), p, "plans are plain JSON");
+});
+
+Deno.test("f16 on a device without shader-f16 is unsupported with the reason", () => {
+  const u = asUnsupported(
+    resolve(
+      { spec: presetSpec("tiny"), layout: decode, dtype: "f16", backend: "wgsl-absorbed" },
+      noF16,
+    ),
+  );
+  assert.deepEqual(u.reasons.map((r) => r.code), ["dtype.f16-unavailable"]);
+  assert.ok(u.reasons[0].message.includes("shader-f16"));
+  assert.equal(
+    resolve(
+      { spec: presetSpec("tiny"), layout: decode, dtype: "f16", backend: "wgsl-absorbed" },
+      caps,
+    ).kind,
+    "plan",
+  );
+});
+
+Deno.test("every failing reason is returned, not only the first", () => {
+  const odd = withParams(presetSpec("tiny"), { kvLoraRank: 30, qkRopeHeadDim: 6 });
+  const u = asUnsupported(
+    resolve({ spec: odd, layout: decode, dtype: "f16", backend: "wgsl-absorbed" }, noF16),
+  );
+  assert.deepEqual(u.reasons.map((r) => r.code), [
+    "dtype.f16-unavailable",
+    "shape.not-vec4",
+    "shape.not-vec4",
+  ]);
+  assert.ok(u.reasons[1].message.startsWith("kv_lora_rank = 30"));
+});
+
+Deno.test("auto with nothing left returns every backend's reasons (no silent default)", () => {
+  const u = asUnsupported(
+    resolve(
+      { spec: presetSpec("deepseek-v3"), layout: decode, dtype: "f16", backend: "auto" },
+      noF16,
+    ),
+  );
+  assert.equal(u.backend, "auto");
+  const codes = u.reasons.map((r) => r.code);
+  assert.ok(codes.includes("wgsl-absorbed:dtype.f16-unavailable"), codes.join());
+  assert.ok(codes.includes("wgsl-expanded:dtype.f16-unavailable"), codes.join());
+  assert.ok(codes.includes("wgsl-expanded:limits.buffer-too-large"), codes.join());
+  assert.ok(!codes.some((c) => c.startsWith("cpu-reference")));
+});
+
+Deno.test("auto falls to the expanded kernel and records why absorbed was passed over", () => {
+  const req = { spec: presetSpec("tiny"), layout: decode, dtype: "f32", backend: "auto" } as const;
+  const p = asPlan(resolve(req, caps, { kvSplits: 0 }));
+  assert.equal(p.backend, "wgsl-expanded");
+  assert.equal(p.passedOver.length, 1);
+  assert.equal(p.passedOver[0].backend, "wgsl-absorbed");
+  assert.equal(p.passedOver[0].reasons[0].code, "variant.kv-splits");
+});
+
+Deno.test("the expanded cache of V3 at 4096 keys exceeds lavapipe's binding limit", () => {
+  const u = asUnsupported(
+    resolve({
+      spec: presetSpec("deepseek-v3"),
+      layout: decode,
+      dtype: "f32",
+      backend: "wgsl-expanded",
+    }, caps),
+  );
+  const big = u.reasons.find((r) => r.code === "limits.buffer-too-large");
+  assert.ok(big?.message.includes("buffer k needs"), JSON.stringify(u));
+});
+
+Deno.test("no device: GPU backends say so; the CPU reference still plans", () => {
+  const u = asUnsupported(
+    resolve(
+      { spec: presetSpec("tiny"), layout: decode, dtype: "f32", backend: "wgsl-expanded" },
+      null,
+    ),
+  );
+  assert.equal(u.reasons[0].code, "device.none");
+  assert.ok(u.reasons[0].message.includes("DENO_WEBGPU_BACKEND=vulkan"));
+  assert.equal(
+    resolve(
+      { spec: presetSpec("tiny"), layout: decode, dtype: "f32", backend: "cpu-reference" },
+      null,
+    ).kind,
+    "plan",
+  );
+});
+
+Deno.test("split-KV is chosen for long contexts with few workgroups, and can be forced", () => {
+  const one: LayoutRequest = { kind: "bshd", batch: 1, seqQ: 1, seqK: 4096, causal: true };
+  const p = asPlan(
+    resolve({
+      spec: presetSpec("deepseek-v2-lite"),
+      layout: one,
+      dtype: "f32",
+      backend: "wgsl-absorbed",
+    }, caps),
+  );
+  assert.equal(p.variant.kvSplits, 4);
+  const f = asPlan(
+    resolve(
+      { spec: presetSpec("deepseek-v2-lite"), layout: one, dtype: "f32", backend: "wgsl-absorbed" },
+      caps,
+      { kvSplits: 1 },
+    ),
+  );
+  assert.equal(f.variant.kvSplits, 1);
+  const bad = asUnsupported(
+    resolve(
+      { spec: presetSpec("tiny"), layout: one, dtype: "f32", backend: "wgsl-absorbed" },
+      caps,
+      { kvSplits: 0 },
+    ),
+  );
+  assert.equal(bad.reasons[0].code, "variant.kv-splits");
+});

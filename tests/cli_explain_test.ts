@@ -1,0 +1,128 @@
+import assert from "node:assert/strict";
+import { PRESET_NAMES } from "../adapter/presets.ts";
+import { runCli } from "./helpers_cli.ts";
+
+const caps = "tests/fixtures/caps_lavapipe.json";
+const noF16 = "tests/fixtures/caps_no_f16.json";
+const snapshotDir = new URL("./snapshots/", import.meta.url);
+const update = Deno.env.get("UPDATE_SNAPSHOTS") === "1";
+
+// Snapshot of `explain --json` for every preset on a fixed device description: any change in a
+// derived value (scale, inverse frequencies, channels, plan, buffers) shows as a diff here.
+// Refresh deliberately with UPDATE_SNAPSHOTS=1 and review the diff.
+for (const preset of PRESET_NAMES) {
+  Deno.test(`explain --json snapshot: ${preset}`, async () => {
+    const r = await runCli(["explain", preset, "--json", "--caps", caps, "--seq-k", "64"]);
+    assert.equal(r.code, 0, r.stderr);
+    const file = new URL(`explain_${preset}.json`, snapshotDir);
+    if (update) {
+      await Deno.writeTextFile(file, r.stdout);
+      return;
+    }
+    const want = JSON.parse(await Deno.readTextFile(file));
+    assert.deepEqual(JSON.parse(r.stdout), want);
+  });
+}
+
+Deno.test("explain: supported exits 0 and prints the plan", async () => {
+  const r = await runCli(["explain", "deepseek-v2-lite", "--caps", caps]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /softmax scale 0\.114721 = m\^2 \/ sqrt\(192\)/);
+  assert.match(r.stdout, /plan: wgsl-absorbed \(requested auto\)/);
+});
+
+Deno.test("explain: unsupported exits 3 with every reason", async () => {
+  const r = await runCli([
+    "explain",
+    "deepseek-v3",
+    "--caps",
+    noF16,
+    "--dtype",
+    "f16",
+    "--seq-k",
+    "4096",
+  ]);
+  assert.equal(r.code, 3, r.stdout + r.stderr);
+  assert.match(r.stdout, /unsupported \(auto\), because:/);
+  assert.match(r.stdout, /wgsl-absorbed:dtype\.f16-unavailable/);
+  assert.match(r.stdout, /wgsl-expanded:limits\.buffer-too-large/);
+});
+
+Deno.test("explain: thd with cu_seqlens and a Megatron config file", async () => {
+  const r = await runCli([
+    "explain",
+    "tests/fixtures/megatron_v2_lite_config.json",
+    "--layout",
+    "thd",
+    "--cu-seqlens",
+    "0,5,12",
+    "--caps",
+    caps,
+    "--json",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const e = JSON.parse(r.stdout);
+  assert.equal(e.spec.source, "megatron");
+  assert.deepEqual(e.resolution.layout.qPositions, [0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 5, 6]);
+});
+
+Deno.test("explain: bad config file exits 2 naming the field, no stack trace", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".json" });
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify({
+      hidden_size: 64,
+      num_attention_heads: 4,
+      q_lora_rank: null,
+      kv_lora_rank: 32,
+      qk_nope_head_dim: 16,
+      qk_rope_head_dim: 63,
+      v_head_dim: 16,
+    }),
+  );
+  const r = await runCli(["explain", path, "--caps", caps]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /qk_rope_head_dim: 63 must be even/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+  await Deno.remove(path);
+});
+
+Deno.test("explain: bad layout and bad usage exit 2", async () => {
+  const a = await runCli([
+    "explain",
+    "tiny",
+    "--layout",
+    "thd",
+    "--cu-seqlens",
+    "0,5,3",
+    "--caps",
+    caps,
+  ]);
+  assert.equal(a.code, 2);
+  assert.match(a.stderr, /cuSeqlensQ\[2\]: 3 must be >= the previous offset 5/);
+  const b = await runCli(["explain", "tiny", "--cu-seqlens", "0,x"]);
+  assert.equal(b.code, 2);
+  assert.match(b.stderr, /"x" \(entry 1\) is not a non-negative integer/);
+  const c = await runCli(["explain", "tiny", "--layout", "thd", "--caps", caps]);
+  assert.equal(c.code, 2);
+  assert.match(c.stderr, /--layout thd needs --cu-seqlens/);
+  const d = await runCli(["explain", "tiny", "--dtype", "bf16"]);
+  assert.equal(d.code, 2);
+  assert.match(d.stderr, /Allowed choices are f32, f16/);
+  const e = await runCli(["explain", "no-such-preset"]);
+  assert.equal(e.code, 2);
+  assert.match(e.stderr, /presets: deepseek-v2-lite/);
+});
+
+Deno.test("--help works on the program and on every command", async () => {
+  const root = await runCli(["--help"]);
+  assert.equal(root.code, 0);
+  assert.match(root.stdout, /Exit codes/);
+  const commands = [...root.stdout.matchAll(/^ {2}([a-z-]+) \[options\]/gm)].map((m) => m[1]);
+  assert.ok(commands.includes("explain"), root.stdout);
+  for (const c of commands) {
+    const r = await runCli([c, "--help"]);
+    assert.equal(r.code, 0, c);
+    assert.match(r.stdout, new RegExp(`Usage: mla-harness ${c}`));
+  }
+});
