@@ -1,0 +1,108 @@
+/**
+ * The parity tolerance table: how far a kernel's output and LSE may sit from the
+ * float64 reference, keyed by storage dtype and attention path.
+ *
+ * @module
+ */
+
+import type { AttentionPath, Dtype } from "../adapter/types.ts";
+
+/** Elementwise tolerance: an element passes if |a - e| <= atol OR |a - e| <= rtol * |e|. */
+export interface ElementTolerance {
+  /** Absolute tolerance. */
+  readonly atol: number;
+  /** Relative tolerance (relative to the expected value). */
+  readonly rtol: number;
+}
+
+/** Tolerance of the attention output: elementwise plus whole-tensor checks. */
+export interface OutputTolerance extends ElementTolerance {
+  /** Largest allowed `cos_diff` (1 - 2 sum(xy) / sum(x^2 + y^2)). */
+  readonly maxCosDiff: number;
+  /** Largest allowed relative L2 error ||a - e|| / ||e||; unchecked when absent. */
+  readonly maxNormRel?: number;
+}
+
+/** The tolerance of one (dtype, path) cell: output and LSE are checked separately. */
+export interface AttentionTolerance {
+  /** Output [totalQ, numHeads, vDim]. */
+  readonly out: OutputTolerance;
+  /** Log-sum-exp [totalQ, numHeads]. */
+  readonly lse: ElementTolerance;
+}
+
+/*
+ * How these values are to be derived
+ * ----------------------------------
+ * For each (dtype, path) cell, run the kernel against the float64 reference over
+ * many seeds (at least 100) and the whole smoke + nightly matrix (every preset,
+ * layout, sequence-length and head-count corner). Record, per case, the largest
+ * absolute error, the largest relative error of elements whose |expected| exceeds
+ * atol (below that the absolute test governs), and cos_diff, for out and LSE.
+ * Each tolerance is then
+ *
+ *     tolerance = (observed maximum over all seeds and cases) * TOLERANCE_MARGIN
+ *
+ * rounded up to two significant digits, and the observed maxima, seed count and
+ * matrix are written down next to the table when it is updated. A tolerance that
+ * has to grow later is a finding (a kernel change moved the error distribution),
+ * not a tuning knob.
+ *
+ * For context (../shared/MLA_MATH.md): FlashMLA's bf16 output uses atol 8e-4,
+ * rtol 2.01/128, cos_diff 5e-6 and LSE atol 1e-6, rtol 8.01/65536; torch.testing
+ * defaults (rtol, atol) are f32 (1.3e-6, 1e-5), f16 (1e-3, 1e-5).
+ *
+ * STATUS: every value below is PROVISIONAL, to be re-derived from kernel error
+ * distributions once the kernels exist. Both paths currently share one row per
+ * dtype; the absorbed path reduces scores over kv_lora_rank + rope (576 for
+ * DeepSeek) instead of k_channels (192), so its cell is expected to diverge.
+ */
+
+/** Safety factor applied to the observed maximum error when deriving a tolerance. */
+export const TOLERANCE_MARGIN = 4;
+
+const F32: AttentionTolerance = Object.freeze({
+  out: Object.freeze({ atol: 1e-4, rtol: 1e-3, maxCosDiff: 1e-8 }),
+  lse: Object.freeze({ atol: 1e-4, rtol: 1e-5 }),
+});
+
+const F16: AttentionTolerance = Object.freeze({
+  out: Object.freeze({ atol: 4e-3, rtol: 1.6e-2, maxCosDiff: 5e-6 }),
+  lse: Object.freeze({ atol: 2e-3, rtol: 1e-4 }),
+});
+
+/**
+ * The tolerance table, `TOLERANCES[dtype][path]` (frozen; provisional values, see
+ * the derivation note in this file).
+ *
+ * @example
+ * ```ts
+ * import { TOLERANCES } from "./tolerance.ts";
+ * TOLERANCES.f16.absorbed.out.atol; // 4e-3
+ * ```
+ */
+export const TOLERANCES: Readonly<
+  Record<Dtype, Readonly<Record<AttentionPath, AttentionTolerance>>>
+> = Object.freeze({
+  f32: Object.freeze({ absorbed: F32, expanded: F32 }),
+  f16: Object.freeze({ absorbed: F16, expanded: F16 }),
+});
+
+/**
+ * The tolerance of one (dtype, path) cell.
+ *
+ * @example
+ * ```ts
+ * import { toleranceFor } from "./tolerance.ts";
+ * toleranceFor("f32", "expanded").lse; // { atol: 1e-4, rtol: 1e-5 }
+ * ```
+ */
+export function toleranceFor(dtype: Dtype, path: AttentionPath): AttentionTolerance {
+  const byPath = TOLERANCES[dtype];
+  if (byPath === undefined) throw new RangeError(`Unknown dtype "${dtype}": expected f32 or f16`);
+  const tol = byPath[path];
+  if (tol === undefined) {
+    throw new RangeError(`Unknown attention path "${path}": expected absorbed or expanded`);
+  }
+  return tol;
+}

@@ -1,0 +1,375 @@
+import assert from "node:assert/strict";
+import { compare, compareAttention, summarize, unravelIndex } from "../parity/mod.ts";
+import { TOLERANCE_MARGIN, toleranceFor, TOLERANCES } from "../parity/mod.ts";
+import type { AttentionTolerance } from "../parity/mod.ts";
+
+const TOL = { atol: 1e-4, rtol: 1e-3 };
+
+function ramp(n: number): Float64Array {
+  const x = new Float64Array(n);
+  for (let i = 0; i < n; i++) x[i] = Math.sin(i * 0.37) + 0.1 * i;
+  return x;
+}
+
+Deno.test("compare: identical arrays pass with zero error", () => {
+  const x = ramp(64);
+  const r = compare(x, Float64Array.from(x), { ...TOL, maxCosDiff: 0, maxNormRel: 0 });
+  assert.equal(r.pass, true);
+  assert.deepEqual(r.checks, []);
+  assert.equal(r.count, 64);
+  assert.equal(r.passing, 64);
+  assert.equal(r.fractionPassing, 1);
+  assert.equal(r.maxAbs, 0);
+  assert.equal(r.maxRel, 0);
+  assert.equal(r.cosDiff, 0);
+  assert.equal(r.normRel, 0);
+  assert.equal(r.nonfiniteMismatches.count, 0);
+  assert.equal(r.nonfiniteMismatches.firstIndex, null);
+});
+
+Deno.test("compare: a single planted error beyond tol fails and names its index", () => {
+  const want = ramp(100);
+  const got = Float32Array.from(want); // f32 rounding stays well within tol
+  got[37] += 0.05;
+  const r = compare(got, want, TOL);
+  assert.equal(r.pass, false);
+  assert.deepEqual(r.checks, ["elementwise"]);
+  assert.equal(r.passing, 99);
+  assert.equal(r.fractionPassing, 0.99);
+  assert.equal(r.maxAbsIndex, 37);
+  assert.equal(r.witnesses.worst?.index, 37);
+  assert.equal(r.witnesses.maxAbs?.index, 37);
+  assert.equal(r.witnesses.maxAbs?.actual, got[37]);
+  assert.equal(r.witnesses.maxAbs?.expected, want[37]);
+  assert.ok(Math.abs(r.maxAbs - 0.05) < 1e-6);
+});
+
+Deno.test("compare: worst-vs-tol element is reported when it is not the max abs element", () => {
+  // Index 0: abs err 0.5 on a large value, within rtol. Index 2: abs err 0.01 on a
+  // small value, beyond both atol and rtol.
+  const r = compare([1000.5, 1, 0.01], [1000, 1, 0], { atol: 1e-3, rtol: 1e-3 });
+  assert.equal(r.pass, false);
+  assert.equal(r.maxAbsIndex, 0);
+  assert.equal(r.witnesses.worst?.index, 2);
+  assert.match(r.summary, /worst vs tol at \[2\] \(got 0\.01, want 0\)/);
+});
+
+Deno.test("compare: within atol passes, within rtol passes, beyond both fails", () => {
+  // |d| = 5e-5 <= atol on a small value.
+  assert.equal(compare([1e-6 + 5e-5], [1e-6], TOL).pass, true);
+  // |d| = 0.5 > atol but <= rtol * 1000 = 1.
+  assert.equal(compare([1000.5], [1000], TOL).pass, true);
+  // Exactly at the bounds passes (<=).
+  assert.equal(compare([0.25], [0], { atol: 0.25, rtol: 0 }).pass, true);
+  assert.equal(compare([2.5], [2], { atol: 0, rtol: 0.25 }).pass, true);
+  // |d| = 2e-3 > atol and > rtol * 1 = 1e-3.
+  const r = compare([1.002], [1], TOL);
+  assert.equal(r.pass, false);
+  assert.deepEqual(r.checks, ["elementwise"]);
+});
+
+Deno.test("compare: NaN where the reference is finite fails the nonfinite check", () => {
+  const r = compare([1, NaN, 3, NaN], [1, 2, 3, 4], { atol: 10, rtol: 10 });
+  assert.equal(r.pass, false);
+  assert.deepEqual(r.checks, ["nonfinite-mismatch"]);
+  assert.equal(r.nonfiniteMismatches.count, 2);
+  assert.equal(r.nonfiniteMismatches.firstIndex, 1);
+  assert.deepEqual(r.witnesses.firstNonfinite, { index: 1, actual: "NaN", expected: 2 });
+  assert.equal(r.passing, 2);
+  // Finite metrics cover only positions finite in both.
+  assert.equal(r.maxAbs, 0);
+  assert.equal(r.cosDiff, 0);
+  // Finite where the reference is NaN fails too; NaN vs NaN passes.
+  assert.deepEqual(compare([0], [NaN], TOL).checks, ["nonfinite-mismatch"]);
+  assert.equal(compare([NaN], [NaN], TOL).pass, true);
+});
+
+Deno.test("compare: -inf matches -inf exactly; -inf vs +inf and -inf vs NaN fail", () => {
+  const ok = compare([-Infinity, 1], [-Infinity, 1], TOL);
+  assert.equal(ok.pass, true);
+  assert.equal(ok.passing, 2);
+  const bad = compare([1, -Infinity], [1, Infinity], { atol: 1e9, rtol: 0 });
+  assert.equal(bad.pass, false);
+  assert.deepEqual(bad.checks, ["nonfinite-mismatch"]);
+  assert.equal(bad.nonfiniteMismatches.firstIndex, 1);
+  assert.match(bad.summary, /got -Infinity, want Infinity/);
+  assert.equal(compare([-Infinity], [NaN], TOL).pass, false);
+  assert.equal(compare([-Infinity], [-1e308], { atol: 1e9, rtol: 1e9 }).pass, false);
+});
+
+Deno.test("compare: cos_diff of x with itself is 0, of x with -x is 2 (by hand)", () => {
+  // x = [1, 2, 3]: sum(xy) with y = x is 14, sum(x^2 + y^2) = 28 -> 1 - 28/28 = 0.
+  // y = -x: sum(xy) = -14 -> 1 - 2(-14)/28 = 2.
+  const x = [1, 2, 3];
+  assert.equal(compare(x, x, TOL).cosDiff, 0);
+  const neg = compare(x, x.map((v) => -v), { ...TOL, maxCosDiff: 1e-8 });
+  assert.equal(neg.cosDiff, 2);
+  assert.ok(neg.checks.includes("cos_diff"));
+  // Orthogonal: x = [1, 0], y = [0, 1] -> 1 - 0/2 = 1.
+  assert.equal(compare([1, 0], [0, 1], TOL).cosDiff, 1);
+  // All zeros: 0/0 is 0.
+  assert.equal(compare([0, 0], [0, 0], TOL).cosDiff, 0);
+});
+
+Deno.test("compare: cos_diff matches the textbook formula on random data", () => {
+  const a = ramp(50);
+  const e = a.map((v, i) => v + 0.01 * Math.cos(i));
+  let xy = 0;
+  let xx = 0;
+  for (let i = 0; i < a.length; i++) {
+    xy += a[i] * e[i];
+    xx += a[i] * a[i] + e[i] * e[i];
+  }
+  const textbook = 1 - (2 * xy) / xx;
+  const r = compare(a, e, TOL);
+  assert.ok(Math.abs(r.cosDiff - textbook) < 1e-12, `${r.cosDiff} vs ${textbook}`);
+});
+
+Deno.test("compare: a uniform 1% scale error passes a loose atol but fails cos_diff / norm_rel", () => {
+  const want = ramp(256);
+  const got = want.map((v) => v * 1.01);
+  const r = compare(got, want, { atol: 1, rtol: 0, maxCosDiff: 1e-6, maxNormRel: 1e-3 });
+  assert.equal(r.fractionPassing, 1);
+  assert.ok(!r.checks.includes("elementwise"));
+  assert.deepEqual(r.checks, ["cos_diff", "norm_rel"]);
+  // For y = (1+s)x: cos_diff = s^2 / (1 + (1+s)^2), norm_rel = s.
+  const s = 0.01;
+  assert.ok(Math.abs(r.cosDiff - (s * s) / (1 + (1 + s) ** 2)) < 1e-12);
+  assert.ok(r.normRel !== null && Math.abs(r.normRel - s) < 1e-12);
+});
+
+Deno.test("compare: normRel by hand on a 3-element example", () => {
+  // a - e = [1, 0, -2] -> ||a - e|| = sqrt(5); ||e|| = sqrt(4 + 9 + 36) = 7.
+  const r = compare([3, 3, 4], [2, 3, 6], { atol: 0, rtol: 0, maxNormRel: 0.5 });
+  assert.equal(r.normRel, Math.sqrt(5) / 7);
+  assert.ok(!r.checks.includes("norm_rel"));
+  // Zero reference with a nonzero actual: unbounded, reported as null and failing.
+  const z = compare([1, 0], [0, 0], { atol: 1, rtol: 0, maxNormRel: 1 });
+  assert.equal(z.normRel, null);
+  assert.deepEqual(z.checks, ["norm_rel"]);
+});
+
+Deno.test("compare: maxRel skips zero references and names its index", () => {
+  const r = compare([0.5, 1.1, 2.1], [0, 1, 2], { atol: 1, rtol: 0, shape: [3] });
+  assert.equal(r.maxRelIndex, 1);
+  assert.ok(Math.abs(r.maxRel - 0.1) < 1e-12);
+  assert.deepEqual(r.maxRelAt, [1]);
+});
+
+Deno.test("compare: length mismatch fails and compares the common prefix", () => {
+  const r = compare([1, 2, 3], [1, 2], TOL);
+  assert.equal(r.pass, false);
+  assert.deepEqual(r.checks, ["length"]);
+  assert.equal(r.count, 2);
+  assert.equal(r.actualLength, 3);
+  assert.equal(r.expectedLength, 2);
+  assert.match(r.summary, /length mismatch: got 3, want 2/);
+});
+
+Deno.test("compare: shape gives multi-indices and bracketed locations", () => {
+  assert.deepEqual(unravelIndex(0, [2, 3, 4]), [0, 0, 0]);
+  assert.deepEqual(unravelIndex(17, [2, 3, 4]), [1, 1, 1]);
+  assert.deepEqual(unravelIndex(23, [2, 3, 4]), [1, 2, 3]);
+  const want = new Float64Array(3 * 6 * 20).fill(0.116);
+  const got = Float64Array.from(want);
+  const flat = 2 * 6 * 20 + 5 * 20 + 17;
+  got[flat] = 0.113;
+  got[3] = NaN;
+  const r = compare(got, want, { ...TOL, shape: [3, 6, 20] });
+  assert.equal(r.maxAbsIndex, flat);
+  assert.deepEqual(r.maxAbsAt, [2, 5, 17]);
+  assert.deepEqual(r.witnesses.maxAbs?.at, [2, 5, 17]);
+  assert.deepEqual(r.nonfiniteMismatches.firstAt, [0, 0, 3]);
+  assert.deepEqual(r.shape, [3, 6, 20]);
+  assert.match(r.summary, /at \[2,5,17\]/);
+  assert.throws(() => compare(got, want, { ...TOL, shape: [3, 6, 19] }), RangeError);
+});
+
+Deno.test("compare: summary names the worst index with got and want, FlashMLA-style", () => {
+  const want = new Float64Array(3 * 6 * 20).fill(0.116);
+  const got = Float64Array.from(want);
+  got[2 * 6 * 20 + 5 * 20 + 17] = 0.113;
+  const r = compare(got, want, { ...TOL, maxCosDiff: 1e-3, shape: [3, 6, 20], label: "out" });
+  assert.ok(
+    r.summary.startsWith("out: max abs err 3e-3 at [2,5,17] (got 0.113, want 0.116); "),
+    r.summary,
+  );
+  assert.match(r.summary, /; 99\.7% within tol \(359\/360\); /);
+  assert.match(r.summary, /; cos_diff \d(\.\d)?e-\d+; /);
+  assert.match(r.summary, /; norm_rel /);
+  assert.match(r.summary, /FAILED elementwise$/);
+  assert.ok(!r.summary.includes("\n"));
+  // Digits grow so the difference stays visible.
+  const fine = compare([0.5000012], [0.5], { atol: 1e-7, rtol: 0 });
+  assert.match(fine.summary, /\(got 0\.5000012, want 0\.5\)/);
+  // A passing result has no FAILED tail and shows 100%.
+  const ok = compare([1], [1], TOL);
+  assert.match(ok.summary, /100% within tol \(1\/1\)/);
+  assert.ok(!ok.summary.includes("FAILED"));
+  assert.equal(summarize(r), r.summary);
+});
+
+Deno.test("compare: the result is plain JSON data and round-trips", () => {
+  const r = compare([NaN, -Infinity, 1.5, 0], [1, -Infinity, 1, 0], {
+    ...TOL,
+    maxCosDiff: 1e-8,
+    shape: [2, 2],
+    label: "lse",
+  });
+  assert.deepEqual(JSON.parse(JSON.stringify(r)), r);
+});
+
+Deno.test("compare: invalid options throw RangeError", () => {
+  assert.throws(() => compare([1], [1], { atol: -1, rtol: 0 }), RangeError);
+  assert.throws(() => compare([1], [1], { atol: 0, rtol: NaN }), RangeError);
+  assert.throws(() => compare([1], [1], { atol: 0, rtol: 0, maxCosDiff: -1 }), RangeError);
+});
+
+// ---------------------------------------------------------------------------
+// compareAttention
+
+const H = 2;
+const V = 3;
+const LOOSE: AttentionTolerance = {
+  out: { atol: 1e-4, rtol: 1e-3, maxCosDiff: 1e-8 },
+  lse: { atol: 1e-4, rtol: 1e-5 },
+};
+
+function attention(totalQ: number): { out: Float64Array; lse: Float64Array } {
+  const out = new Float64Array(totalQ * H * V);
+  for (let i = 0; i < out.length; i++) out[i] = Math.cos(i * 0.7);
+  const lse = new Float64Array(totalQ * H);
+  for (let i = 0; i < lse.length; i++) lse[i] = 2 + Math.sin(i);
+  return { out, lse };
+}
+
+function rowsOf(
+  full: { out: Float64Array; lse: Float64Array },
+  rows: number[],
+): { out: Float64Array; lse: Float64Array } {
+  const out = new Float64Array(rows.length * H * V);
+  const lse = new Float64Array(rows.length * H);
+  rows.forEach((r, k) => {
+    out.set(full.out.subarray(r * H * V, (r + 1) * H * V), k * H * V);
+    lse.set(full.lse.subarray(r * H, (r + 1) * H), k * H);
+  });
+  return { out, lse };
+}
+
+Deno.test("compareAttention: identical outputs pass; out and lse are checked separately", () => {
+  const want = attention(4);
+  const got = { out: Float32Array.from(want.out), lse: Float32Array.from(want.lse) };
+  // f32 rounding of the output is within tol; f32 rounding of lse ~2.5 is ~1e-7 <= atol.
+  const ok = compareAttention(got, want, { tolerance: LOOSE, numHeads: H, vDim: V });
+  assert.equal(ok.pass, true, ok.out.summary + "\n" + ok.lse.summary);
+  assert.deepEqual(ok.out.shape, [4, H, V]);
+  assert.deepEqual(ok.lse.shape, [4, H]);
+  assert.equal(ok.out.label, "out");
+  assert.equal(ok.lse.label, "lse");
+
+  const badLse = { out: want.out, lse: Float64Array.from(want.lse) };
+  badLse.lse[5] += 0.01;
+  const r = compareAttention(badLse, want, { tolerance: LOOSE, numHeads: H, vDim: V });
+  assert.equal(r.pass, false);
+  assert.equal(r.out.pass, true);
+  assert.equal(r.lse.pass, false);
+  assert.deepEqual(r.lse.maxAbsAt, [2, 1]);
+});
+
+Deno.test("compareAttention: -inf LSE of an empty row must match -inf", () => {
+  const want = attention(2);
+  want.lse[0] = -Infinity;
+  want.out.fill(0, 0, V);
+  const got = { out: Float64Array.from(want.out), lse: Float64Array.from(want.lse) };
+  assert.equal(compareAttention(got, want, { tolerance: LOOSE, numHeads: H, vDim: V }).pass, true);
+  got.lse[0] = 0;
+  const r = compareAttention(got, want, { tolerance: LOOSE, numHeads: H, vDim: V });
+  assert.deepEqual(r.lse.checks, ["nonfinite-mismatch"]);
+});
+
+Deno.test("compareAttention: rows compares only those rows and names logical rows", () => {
+  const full = attention(6);
+  const rows = [4, 1];
+  const want = rowsOf(full, rows); // the reference computed only these rows
+  const got = { out: Float64Array.from(full.out), lse: Float64Array.from(full.lse) };
+  // Garbage in unselected rows (0, 2, 3, 5) does not matter.
+  got.out[0] = NaN;
+  got.out[3 * H * V + 2] = 99;
+  got.lse[5 * H] = -Infinity;
+  const ok = compareAttention(got, want, { tolerance: LOOSE, rows, numHeads: H, vDim: V });
+  assert.equal(ok.pass, true, ok.out.summary + "\n" + ok.lse.summary);
+  assert.equal(ok.out.count, rows.length * H * V);
+  assert.equal(ok.lse.count, rows.length * H);
+
+  // A bad value in a selected row fails, and is named by its logical row.
+  const flat = 1 * H * V + 1 * V + 2; // row 1, head 1, dim 2
+  got.out[flat] += 1;
+  const r = compareAttention(got, want, { tolerance: LOOSE, rows, numHeads: H, vDim: V });
+  assert.equal(r.pass, false);
+  assert.equal(r.lse.pass, true);
+  assert.deepEqual(r.out.maxAbsAt, [1, 1, 2]);
+  assert.equal(r.out.maxAbsIndex, flat);
+  assert.equal(r.out.witnesses.maxAbs?.index, flat);
+  assert.match(r.out.summary, /^out: max abs err 1e0 at \[1,1,2\] /);
+
+  // The same with a full-size expected array: only the selected rows are read.
+  const fullWant = { out: Float64Array.from(full.out), lse: Float64Array.from(full.lse) };
+  fullWant.out[0] = 123;
+  const r2 = compareAttention(got, fullWant, { tolerance: LOOSE, rows, numHeads: H, vDim: V });
+  assert.deepEqual(r2.out.maxAbsAt, [1, 1, 2]);
+  assert.equal(r2.out.count, rows.length * H * V);
+});
+
+Deno.test("compareAttention: a short actual array is a length failure, bad options throw", () => {
+  const want = attention(3);
+  const got = { out: want.out.subarray(0, 2 * H * V), lse: want.lse.subarray(0, 2 * H) };
+  const r = compareAttention(got, want, { tolerance: LOOSE, numHeads: H, vDim: V });
+  assert.deepEqual(r.out.checks, ["length"]);
+  const rr = compareAttention(got, rowsOf(want, [2]), {
+    tolerance: LOOSE,
+    rows: [2],
+    numHeads: H,
+    vDim: V,
+  });
+  assert.deepEqual(rr.out.checks, ["length"]);
+  assert.throws(
+    () => compareAttention(want, want, { tolerance: LOOSE, numHeads: H, vDim: 4 }),
+    RangeError,
+  );
+  assert.throws(
+    () => compareAttention(want, want, { tolerance: LOOSE, rows: [-1], numHeads: H, vDim: V }),
+    RangeError,
+  );
+});
+
+// ---------------------------------------------------------------------------
+// tolerance table
+
+Deno.test("tolerance: table holds the provisional start values for every dtype x path", () => {
+  for (const path of ["absorbed", "expanded"] as const) {
+    assert.deepEqual(toleranceFor("f32", path), {
+      out: { atol: 1e-4, rtol: 1e-3, maxCosDiff: 1e-8 },
+      lse: { atol: 1e-4, rtol: 1e-5 },
+    });
+    assert.deepEqual(toleranceFor("f16", path), {
+      out: { atol: 4e-3, rtol: 1.6e-2, maxCosDiff: 5e-6 },
+      lse: { atol: 2e-3, rtol: 1e-4 },
+    });
+    assert.equal(toleranceFor("f16", path), TOLERANCES.f16[path]);
+  }
+  assert.ok(Object.isFrozen(TOLERANCES.f32.absorbed.out));
+  assert.ok(TOLERANCE_MARGIN > 1);
+  // Every f16 tolerance is looser than its f32 counterpart.
+  const f32 = toleranceFor("f32", "absorbed");
+  const f16 = toleranceFor("f16", "absorbed");
+  assert.ok(f16.out.atol > f32.out.atol && f16.out.rtol > f32.out.rtol);
+  assert.ok(f16.out.maxCosDiff > f32.out.maxCosDiff);
+  assert.ok(f16.lse.atol > f32.lse.atol && f16.lse.rtol > f32.lse.rtol);
+});
+
+Deno.test("tolerance: unknown keys throw RangeError", () => {
+  const dtype = "bf16" as unknown as "f16";
+  assert.throws(() => toleranceFor(dtype, "absorbed"), RangeError);
+  const path = "fused" as unknown as "absorbed";
+  assert.throws(() => toleranceFor("f32", path), RangeError);
+});
