@@ -1,0 +1,111 @@
+/**
+ * Stable case ids and `--filter` selection.
+ *
+ * @module
+ */
+import { CASE_DEFAULTS, CASE_ID_ORDER, type CaseParams } from "./types.ts";
+
+const show = (v: unknown) => (typeof v === "boolean" ? (v ? "1" : "0") : String(v));
+
+/**
+ * The stable id of a case: `key=value` pairs joined by `;` in {@link CASE_ID_ORDER}.
+ * `preset`, `path`, `dtype`, `b`, `sq`, `sk`, `layout` and `causal` always appear;
+ * the rarer params only when they differ from their defaults, so adding a new
+ * rare axis does not rename old cases.
+ *
+ * @example
+ * ```ts
+ * import { caseId } from "./case_id.ts";
+ * import { CASE_DEFAULTS } from "./types.ts";
+ * caseId({ ...CASE_DEFAULTS, preset: "deepseek-v2-lite", dtype: "f16", b: 4, sk: 4096 });
+ * // "preset=deepseek-v2-lite;path=absorbed;dtype=f16;b=4;sq=1;sk=4096;layout=bshd;causal=1"
+ * ```
+ */
+export function caseId(p: CaseParams): string {
+  const always = new Set(["preset", "path", "dtype", "b", "sq", "sk", "layout", "causal"]);
+  return CASE_ID_ORDER
+    .filter((k) => always.has(k) || p[k] !== CASE_DEFAULTS[k])
+    .map((k) => `${k}=${show(p[k])}`)
+    .join(";");
+}
+
+/** A parsed `--filter`: each key must match one of its values. */
+export type CaseFilter = ReadonlyMap<string, readonly string[]>;
+
+/**
+ * Parse `preset=deepseek-v2-lite;dtype=f16,f32` (`;` between keys, `,` between
+ * alternatives). Unknown keys throw a RangeError naming the valid ones.
+ *
+ * @example
+ * ```ts
+ * import { parseFilter } from "./case_id.ts";
+ * parseFilter("preset=tiny;dtype=f16,f32").get("dtype"); // ["f16", "f32"]
+ * ```
+ */
+export function parseFilter(text: string): CaseFilter {
+  const out = new Map<string, string[]>();
+  for (const part of text.split(";").map((s) => s.trim()).filter(Boolean)) {
+    const eq = part.indexOf("=");
+    if (eq <= 0) throw new RangeError(`filter term "${part}" must look like key=value`);
+    const key = part.slice(0, eq).trim();
+    if (!(CASE_ID_ORDER as readonly string[]).includes(key)) {
+      throw new RangeError(
+        `filter key "${key}" is unknown; valid keys: ${CASE_ID_ORDER.join(", ")}`,
+      );
+    }
+    out.set(key, part.slice(eq + 1).split(",").map((s) => s.trim()));
+  }
+  return out;
+}
+
+/**
+ * Whether a case's params pass a filter (booleans match 1/0 or true/false).
+ *
+ * @example
+ * ```ts
+ * import { matchesFilter, parseFilter } from "./case_id.ts";
+ * import { CASE_DEFAULTS } from "./types.ts";
+ * matchesFilter(CASE_DEFAULTS, parseFilter("causal=1")); // true
+ * ```
+ */
+export function matchesFilter(p: CaseParams, filter: CaseFilter): boolean {
+  for (const [key, values] of filter) {
+    const v = p[key as keyof CaseParams];
+    const s = show(v);
+    const alt = typeof v === "boolean" ? String(v) : s;
+    if (!values.includes(s) && !values.includes(alt)) return false;
+  }
+  return true;
+}
+
+/**
+ * 32-bit FNV-1a of a string (used for deterministic sharding).
+ *
+ * @example
+ * ```ts
+ * import { fnv1a32 } from "./case_id.ts";
+ * fnv1a32(""); // 2166136261
+ * ```
+ */
+export function fnv1a32(text: string): number {
+  let h = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(text)) {
+    h ^= byte;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+/**
+ * Deterministic shard membership: case `id` belongs to shard `index` of `count`
+ * when fnv1a32(id) mod count = index (1-based `index` as in `--shard 2/4`).
+ *
+ * @example
+ * ```ts
+ * import { inShard } from "./case_id.ts";
+ * inShard("preset=tiny", { index: 1, count: 1 }); // true
+ * ```
+ */
+export function inShard(id: string, shard: { index: number; count: number }): boolean {
+  return fnv1a32(id) % shard.count === shard.index - 1;
+}

@@ -1,0 +1,9 @@
+/**
+ * Case matrices: types, stable ids, filters, sharding, validation and expansion.
+ *
+ * @module
+ */
+export * from "./types.ts";
+export * from "./case_id.ts";
+export * from "./schema.ts";
+export * from "./expand.ts";

@@ -1,0 +1,108 @@
+/**
+ * Case and matrix-file types: pure data with stable ids.
+ *
+ * @module
+ */
+
+/** How per-sequence key lengths are drawn. */
+export type Varlen = "none" | "normal" | "normal-empty";
+
+/** What a case runs: the attention core, or the whole layer. */
+export type CaseMode = "attention" | "layer";
+
+/** A device profile: the real adapter, or the real adapter with features removed / limits lowered. */
+export interface DeviceProfile {
+  /** Features to pretend are absent. */
+  readonly removeFeatures?: readonly string[];
+  /** Limits to pretend are lower. */
+  readonly limits?: Readonly<Record<string, number>>;
+}
+
+/** The parameters of one case. Every field takes part in the id (in {@link CASE_ID_ORDER}). */
+export interface CaseParams {
+  /** Preset name or config file path. */
+  readonly preset: string;
+  /** Override of the head count (odd counts, tensor-parallel shards); 0 = the spec's. */
+  readonly heads: number;
+  /** Attention path: absorbed (wgsl-absorbed) or expanded (wgsl-expanded). */
+  readonly path: "absorbed" | "expanded";
+  /** Storage dtype. */
+  readonly dtype: "f32" | "f16";
+  /** Sequences. */
+  readonly b: number;
+  /** Query tokens per sequence. */
+  readonly sq: number;
+  /** Key tokens per sequence (the cache capacity with varlen). */
+  readonly sk: number;
+  /** Per-sequence key lengths. */
+  readonly varlen: Varlen;
+  /** Token layout. */
+  readonly layout: "bshd" | "sbhd" | "thd";
+  /** Causal (bottom-right). */
+  readonly causal: boolean;
+  /** Forced KV splits (0 = the adapter's choice). */
+  readonly splits: number;
+  /** Device profile name ("native" = as probed). */
+  readonly device: string;
+  /** Attention core or full layer. */
+  readonly mode: CaseMode;
+}
+
+/** The expected support decision of a case. */
+export interface CaseExpect {
+  /** "supported", "unsupported", or "invalid" (the config or layout must be rejected). */
+  readonly support: "supported" | "unsupported" | "invalid";
+  /**
+   * For unsupported: reason codes that must all be present. For invalid: substrings
+   * the error message must contain.
+   */
+  readonly codes?: readonly string[];
+}
+
+/** One case of an expanded matrix. */
+export interface Case {
+  /** Stable id built from the params in a fixed order. */
+  readonly id: string;
+  /** The parameters. */
+  readonly params: CaseParams;
+  /** What the adapter must decide (default: supported). */
+  readonly expect: CaseExpect;
+  /** Seed for inputs (from the matrix; combined with the id by the runner). */
+  readonly seed: number;
+  /** The device profile named by params.device. */
+  readonly deviceProfile: DeviceProfile;
+}
+
+/** The order (and short names) in which params make up a case id. */
+export const CASE_ID_ORDER: readonly (keyof CaseParams)[] = [
+  "preset",
+  "heads",
+  "path",
+  "dtype",
+  "b",
+  "sq",
+  "sk",
+  "varlen",
+  "layout",
+  "causal",
+  "splits",
+  "device",
+  "mode",
+];
+
+/** Defaults of every param; a param at its default is left out of the id. */
+export const CASE_DEFAULTS: CaseParams = {
+  preset: "tiny",
+  heads: 0,
+  path: "absorbed",
+  dtype: "f32",
+  b: 1,
+  sq: 1,
+  sk: 16,
+  varlen: "none",
+  layout: "bshd",
+  causal: true,
+  splits: 0,
+  device: "native",
+  mode: "attention",
+};

@@ -1,0 +1,305 @@
+/**
+ * The float64 references of the MLA attention core, in both formulations:
+ *
+ * - {@link denseAttention}, the EXPANDED ("naive") path: per head
+ *   `k_h = [W_UK,h c ; rope(k_pe)]`, `v_h = W_UV,h c`, `q_h = [q_nope ; rope(q_pe)]`,
+ *   `o_h = softmax(s * q_h . k_h) v_h`;
+ * - {@link absorbedAttention}, the ABSORBED path: `q~_h = q_nope,h W_UK,h` (width r),
+ *   score `= s * (q~_h . c_t + rope(q_pe,h) . rope(k_pe,t))`, `x_h = sum_t p_t c_t`,
+ *   `o_h = W_UV,h x_h`.
+ *
+ * `wKvB` is [h*(nope+v), r]: per head its first nope rows are W_UK,h, the next v rows
+ * W_UV,h. Query i of the layout reads buffer row `layout.qRowOf[i]` at RoPE position
+ * `layout.qPositions[i]`; key j reads `layout.kRowOf[j]` at `layout.kPositions[j]`.
+ * Visibility is `visible(layout, q, k)` (same sequence; causal is bottom-right).
+ * Softmax is max-subtracted; LSE is the natural log of the sum of exp of the scaled
+ * scores. A query that sees no key gets output 0 and LSE -Infinity.
+ *
+ * Only the keys some computed query can see are read (never padding rows), and the
+ * cost is O(rows * visible keys * h * width); K/V are expanded per head and sequence.
+ *
+ * @module
+ */
+import { visible } from "../adapter/layout.ts";
+import type {
+  AttentionInputs,
+  AttentionOutputs,
+  AttentionPath,
+  MlaSpec,
+  NormalizedLayout,
+} from "../adapter/types.ts";
+import { ropeParams, rotateVector } from "./rope_apply.ts";
+
+/** Options of {@link denseAttention} and {@link absorbedAttention}. */
+export interface AttentionOptions {
+  /** The attention-core inputs (buffer rows; RoPE not yet applied). */
+  inputs: AttentionInputs;
+  /** Logical query indices to compute (default all); the other rows are NaN. */
+  rows?: readonly number[];
+}
+
+/** Options of {@link attention}. */
+export interface AttentionPathOptions extends AttentionOptions {
+  /** Which formulation to compute. */
+  path: AttentionPath;
+}
+
+/** Result type of the references: {@link AttentionOutputs} with float64 tensors. */
+export interface AttentionResult extends AttentionOutputs {
+  /** [totalQ, numHeads, vHeadDim], logical query order. */
+  readonly out: Float64Array;
+  /** [totalQ, numHeads], logical query order. */
+  readonly lse: Float64Array;
+}
+
+function checkInputs(spec: MlaSpec, layout: NormalizedLayout, inputs: AttentionInputs): void {
+  const h = spec.numHeads;
+  const r = spec.kvLoraRank;
+  const expect: [keyof AttentionInputs, number, string][] = [
+    ["qNope", layout.qRows * h * spec.qkNopeHeadDim, "qRows * h * nope"],
+    ["qPe", layout.qRows * h * spec.qkRopeHeadDim, "qRows * h * rope"],
+    ["latent", layout.kRows * r, "kRows * r"],
+    ["kPe", layout.kRows * spec.qkRopeHeadDim, "kRows * rope"],
+    ["wKvB", h * (spec.qkNopeHeadDim + spec.vHeadDim) * r, "h * (nope + v) * r"],
+  ];
+  const bad = expect
+    .filter(([name, n]) => inputs[name].length !== n)
+    .map(([name, n, what]) => `${name} has ${inputs[name].length} values, expected ${what} = ${n}`);
+  if (bad.length) throw new RangeError(`attention inputs do not match the spec/layout: ${bad}`);
+}
+
+/** Group the requested logical queries by sequence, in ascending order. */
+function groupRows(layout: NormalizedLayout, rows?: readonly number[]): Map<number, number[]> {
+  const list = rows ?? Array.from({ length: layout.totalQ }, (_, i) => i);
+  const seen = new Uint8Array(layout.totalQ);
+  for (const q of list) {
+    if (!Number.isInteger(q) || q < 0 || q >= layout.totalQ) {
+      throw new RangeError(`query row ${q} is outside [0, ${layout.totalQ})`);
+    }
+    seen[q] = 1;
+  }
+  const groups = new Map<number, number[]>();
+  for (let q = 0; q < layout.totalQ; q++) {
+    if (!seen[q]) continue;
+    const sid = layout.qSeqId[q];
+    const g = groups.get(sid);
+    if (g) g.push(q);
+    else groups.set(sid, [q]);
+  }
+  return groups;
+}
+
+function compute(
+  spec: MlaSpec,
+  layout: NormalizedLayout,
+  options: AttentionOptions,
+  path: AttentionPath,
+): AttentionResult {
+  const { inputs } = options;
+  checkInputs(spec, layout, inputs);
+  const h = spec.numHeads;
+  const nope = spec.qkNopeHeadDim;
+  const rope = spec.qkRopeHeadDim;
+  const dv = spec.vHeadDim;
+  const r = spec.kvLoraRank;
+  const s = spec.softmaxScale;
+  const headRows = nope + dv;
+  const rp = ropeParams(spec);
+  const { qNope, qPe, latent, kPe, wKvB } = inputs;
+  const out = new Float64Array(layout.totalQ * h * dv).fill(NaN);
+  const lse = new Float64Array(layout.totalQ * h).fill(NaN);
+
+  for (const [sid, qs] of groupRows(layout, options.rows)) {
+    const seq = layout.seqs[sid];
+    const kLen = seq.kLen;
+    // Visible keys (local indices) of every query, and the keys anyone needs.
+    const needed = new Uint8Array(kLen);
+    const vis = qs.map((q) => {
+      const list: number[] = [];
+      for (let t = 0; t < kLen; t++) {
+        if (visible(layout, q, seq.kStart + t)) {
+          list.push(t);
+          needed[t] = 1;
+        }
+      }
+      return list;
+    });
+    const neededKeys: number[] = [];
+    for (let t = 0; t < kLen; t++) if (needed[t]) neededKeys.push(t);
+    // rope(k_pe) of the needed keys: [kLen, rope].
+    const kPeRot = new Float64Array(kLen * rope);
+    for (const t of neededKeys) {
+      const row = layout.kRowOf[seq.kStart + t];
+      for (let e = 0; e < rope; e++) kPeRot[t * rope + e] = kPe[row * rope + e];
+      rotateVector(kPeRot, layout.kPositions[seq.kStart + t], { ...rp, offset: t * rope });
+    }
+    // rope(q_pe) of the computed queries: [qs, h, rope].
+    const qPeRot = new Float64Array(qs.length * h * rope);
+    qs.forEach((q, qi) => {
+      const row = layout.qRowOf[q];
+      for (let e = 0; e < h * rope; e++) qPeRot[qi * h * rope + e] = qPe[row * h * rope + e];
+      for (let hd = 0; hd < h; hd++) {
+        rotateVector(qPeRot, layout.qPositions[q], { ...rp, offset: (qi * h + hd) * rope });
+      }
+    });
+
+    const kNope = new Float64Array(path === "expanded" ? kLen * nope : 0);
+    const vExp = new Float64Array(path === "expanded" ? kLen * dv : 0);
+    const qTilde = new Float64Array(r);
+    const x = new Float64Array(Math.max(r, dv));
+    const scores = new Float64Array(kLen);
+    for (let hd = 0; hd < h; hd++) {
+      const wBase = hd * headRows * r; // W_UK,h rows [0, nope), W_UV,h rows [nope, nope + v)
+      if (path === "expanded") {
+        for (const t of neededKeys) {
+          const cRow = layout.kRowOf[seq.kStart + t] * r;
+          for (let d = 0; d < headRows; d++) {
+            let acc = 0;
+            const w = wBase + d * r;
+            for (let c = 0; c < r; c++) acc += wKvB[w + c] * latent[cRow + c];
+            if (d < nope) kNope[t * nope + d] = acc;
+            else vExp[t * dv + d - nope] = acc;
+          }
+        }
+      }
+      qs.forEach((q, qi) => {
+        const keys = vis[qi];
+        const oBase = (q * h + hd) * dv;
+        if (keys.length === 0) {
+          out.fill(0, oBase, oBase + dv);
+          lse[q * h + hd] = -Infinity;
+          return;
+        }
+        const qnBase = (layout.qRowOf[q] * h + hd) * nope;
+        const qpBase = (qi * h + hd) * rope;
+        if (path === "absorbed") {
+          // q~_h[c] = sum_d q_nope[d] W_UK,h[d, c]
+          qTilde.fill(0);
+          for (let d = 0; d < nope; d++) {
+            const qd = qNope[qnBase + d];
+            const w = wBase + d * r;
+            for (let c = 0; c < r; c++) qTilde[c] += qd * wKvB[w + c];
+          }
+        }
+        let max = -Infinity;
+        for (const t of keys) {
+          let dot = 0;
+          if (path === "expanded") {
+            for (let d = 0; d < nope; d++) dot += qNope[qnBase + d] * kNope[t * nope + d];
+          } else {
+            const cRow = layout.kRowOf[seq.kStart + t] * r;
+            for (let c = 0; c < r; c++) dot += qTilde[c] * latent[cRow + c];
+          }
+          for (let e = 0; e < rope; e++) dot += qPeRot[qpBase + e] * kPeRot[t * rope + e];
+          const sc = s * dot;
+          scores[t] = sc;
+          if (sc > max) max = sc;
+        }
+        let sum = 0;
+        x.fill(0);
+        for (const t of keys) {
+          const p = Math.exp(scores[t] - max);
+          sum += p;
+          if (path === "expanded") {
+            for (let e = 0; e < dv; e++) x[e] += p * vExp[t * dv + e];
+          } else {
+            const cRow = layout.kRowOf[seq.kStart + t] * r;
+            for (let c = 0; c < r; c++) x[c] += p * latent[cRow + c];
+          }
+        }
+        if (path === "expanded") {
+          for (let e = 0; e < dv; e++) out[oBase + e] = x[e] / sum;
+        } else {
+          // o_h[e] = sum_c W_UV,h[e, c] x[c]
+          for (let e = 0; e < dv; e++) {
+            const w = wBase + (nope + e) * r;
+            let acc = 0;
+            for (let c = 0; c < r; c++) acc += wKvB[w + c] * x[c];
+            out[oBase + e] = acc / sum;
+          }
+        }
+        lse[q * h + hd] = max + Math.log(sum);
+      });
+    }
+  }
+  return { out, lse };
+}
+
+/**
+ * The expanded ("naive") MLA attention reference in float64: per-head K/V are
+ * materialized from the latent (`k_h = [W_UK,h c ; rope(k_pe)]`, `v_h = W_UV,h c`),
+ * then ordinary multi-head attention with head widths nope+rope (q/k) and v.
+ * Outputs are in logical query order: `out` [totalQ, h, v], `lse` [totalQ, h]; rows not
+ * in `options.rows` are NaN; a query that sees no key gets 0 and LSE -Infinity.
+ *
+ * @example
+ * ```ts
+ * import { presetSpec } from "../adapter/presets.ts";
+ * import { normalizeLayout } from "../adapter/layout.ts";
+ * import { makeAttentionInputs } from "./inputs.ts";
+ * import { denseAttention } from "./attention.ts";
+ * const spec = presetSpec("tiny");
+ * const layout = normalizeLayout({ kind: "thd", cuSeqlensQ: [0, 3, 7], causal: true });
+ * const inputs = makeAttentionInputs(spec, layout, { seed: 1 });
+ * const { out, lse } = denseAttention(spec, layout, { inputs });
+ * out.length; // 7 * 4 * 16
+ * ```
+ */
+export function denseAttention(
+  spec: MlaSpec,
+  layout: NormalizedLayout,
+  options: AttentionOptions,
+): AttentionResult {
+  return compute(spec, layout, options, "expanded");
+}
+
+/**
+ * The absorbed MLA attention reference in float64 (what FlashMLA-style kernels
+ * compute): W_UK is absorbed into the query (`q~_h = q_nope,h W_UK,h`, width r), the
+ * scores read the shared latent row `[c ; rope(k_pe)]`, the latent is accumulated
+ * (`x_h = sum_t p_t c_t`) and W_UV is applied last (`o_h = W_UV,h x_h`). Same
+ * signature and outputs as {@link denseAttention}.
+ *
+ * @example
+ * ```ts
+ * import { presetSpec } from "../adapter/presets.ts";
+ * import { normalizeLayout } from "../adapter/layout.ts";
+ * import { makeAttentionInputs } from "./inputs.ts";
+ * import { absorbedAttention } from "./attention.ts";
+ * const spec = presetSpec("tiny");
+ * const layout = normalizeLayout({ kind: "bshd", batch: 2, seqQ: 1, seqK: 6, causal: true });
+ * const inputs = makeAttentionInputs(spec, layout, { seed: 1 });
+ * const { lse } = absorbedAttention(spec, layout, { inputs, rows: [1] }); // row 0 is NaN
+ * ```
+ */
+export function absorbedAttention(
+  spec: MlaSpec,
+  layout: NormalizedLayout,
+  options: AttentionOptions,
+): AttentionResult {
+  return compute(spec, layout, options, "absorbed");
+}
+
+/**
+ * The attention reference of the given path: {@link denseAttention} for
+ * "expanded", {@link absorbedAttention} for "absorbed".
+ *
+ * @example
+ * ```ts
+ * import { presetSpec } from "../adapter/presets.ts";
+ * import { normalizeLayout } from "../adapter/layout.ts";
+ * import { makeAttentionInputs } from "./inputs.ts";
+ * import { attention } from "./attention.ts";
+ * const spec = presetSpec("tiny");
+ * const layout = normalizeLayout({ kind: "sbhd", batch: 2, seqQ: 3, seqK: 3, causal: false });
+ * const inputs = makeAttentionInputs(spec, layout, { seed: 2 });
+ * attention(spec, layout, { inputs, path: "absorbed" }).out.length; // 6 * 4 * 16
+ * ```
+ */
+export function attention(
+  spec: MlaSpec,
+  layout: NormalizedLayout,
+  options: AttentionPathOptions,
+): AttentionResult {
+  return compute(spec, layout, options, options.path);
+}

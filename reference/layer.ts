@@ -1,0 +1,291 @@
+/**
+ * The full MLA attention layer in float64 (torch Linear convention: weight
+ * [out, in], y = x W^T), following HF `modeling_deepseek.py`:
+ *
+ * 1. q: `q_proj(x)` (direct) or `q_b_proj(RMSNorm(q_a_proj(x)) * q_a_layernorm)`
+ *    (low-rank); per head `[q_nope (nope) | q_pe (rope)]`.
+ * 2. `kv_a_proj_with_mqa(x)` = `[c_raw (r) | k_pe (rope)]`, `c = RMSNorm(c_raw) *
+ *    kv_a_layernorm`; k_pe is shared by all heads.
+ * 3. The attention core (expanded or absorbed, see attention.ts) with `wKvB = kv_b_proj`.
+ * 4. `o_proj` of the concatenated heads.
+ *
+ * @module
+ */
+import type {
+  AttentionInputs,
+  AttentionPath,
+  LayerWeights,
+  MlaSpec,
+  NormalizedLayout,
+  Tensor,
+} from "../adapter/types.ts";
+import { attention, type AttentionResult } from "./attention.ts";
+
+/** Options of {@link linear}. */
+export interface LinearOptions {
+  /** Input features (the row width of `x` and of `weight`). */
+  inFeatures: number;
+  /** Only compute these rows of `x`; the other output rows are NaN (default: all). */
+  rows?: readonly number[];
+}
+
+/** Options of {@link rmsNorm}. */
+export interface RmsNormOptions {
+  /** Epsilon added to the mean square. */
+  eps: number;
+  /** Only compute these rows; the other output rows are NaN (default: all). */
+  rows?: readonly number[];
+}
+
+/** Options of {@link mlaLayer}. */
+export interface MlaLayerOptions {
+  /** The layer weights (q weights must match the spec's q path). */
+  weights: LayerWeights;
+  /** Hidden states [qRows, hiddenSize] in buffer rows. */
+  hidden: Float64Array;
+  /** Attention formulation (default "expanded"). */
+  path?: AttentionPath;
+  /** Logical query indices to compute (default all); the other rows are NaN. */
+  rows?: readonly number[];
+}
+
+/** Intermediate tensors of {@link mlaLayer}. */
+export interface MlaLayerIntermediates {
+  /** Low-rank path only: RMSNorm(q_a_proj(x)) * q_a_layernorm, [qRows, qLoraRank]. */
+  readonly qLatent: Float64Array | null;
+  /** Queries [qRows, h*(nope+rope)] (per head nope then rope, RoPE not applied). */
+  readonly q: Float64Array;
+  /** kv_a_proj_with_mqa output [kRows, r + rope] (before the norm). */
+  readonly kvA: Float64Array;
+  /** The attention-core inputs the layer built (feed these to a kernel to compare). */
+  readonly attentionInputs: AttentionInputs;
+  /** The attention-core outputs: out [totalQ, h, v], lse [totalQ, h]. */
+  readonly attention: AttentionResult;
+}
+
+/** Result of {@link mlaLayer}. */
+export interface MlaLayerResult {
+  /** Layer output [totalQ, hiddenSize] in logical query order. */
+  readonly out: Float64Array;
+  /** Attention LSE [totalQ, h] in logical query order. */
+  readonly lse: Float64Array;
+  /** Everything computed on the way. */
+  readonly intermediates: MlaLayerIntermediates;
+}
+
+function checkRows(rows: readonly number[], n: number, what: string): void {
+  for (const r of rows) {
+    if (!Number.isInteger(r) || r < 0 || r >= n) {
+      throw new RangeError(`${what} row ${r} is outside [0, ${n})`);
+    }
+  }
+}
+
+/**
+ * y = x W^T for x [rows, in] and a torch Linear weight W [out, in]; y [rows, out].
+ * With `rows`, only those rows are computed and the others are NaN.
+ *
+ * @example
+ * ```ts
+ * import { linear } from "./layer.ts";
+ * const y = linear(new Float64Array([1, 2]), new Float64Array([1, 0, 0, 1, 1, 1]), {
+ *   inFeatures: 2,
+ * }); // [1, 2, 3]
+ * ```
+ */
+export function linear(x: Tensor, weight: Tensor, options: LinearOptions): Float64Array {
+  const n = options.inFeatures;
+  if (!Number.isInteger(n) || n < 1 || x.length % n !== 0 || weight.length % n !== 0) {
+    throw new RangeError(
+      `inFeatures ${n} must divide x (${x.length} values) and weight (${weight.length} values)`,
+    );
+  }
+  const rows = x.length / n;
+  const outF = weight.length / n;
+  const y = new Float64Array(rows * outF);
+  const list = options.rows ?? Array.from({ length: rows }, (_, i) => i);
+  if (options.rows) {
+    checkRows(list, rows, "linear");
+    y.fill(NaN);
+  }
+  for (const r of list) {
+    for (let o = 0; o < outF; o++) {
+      let acc = 0;
+      for (let i = 0; i < n; i++) acc += x[r * n + i] * weight[o * n + i];
+      y[r * outF + o] = acc;
+    }
+  }
+  return y;
+}
+
+/**
+ * RMSNorm over the last dimension: `y = x / sqrt(mean(x^2) + eps) * weight`, with
+ * x [rows, n] and weight [n].
+ *
+ * @example
+ * ```ts
+ * import { rmsNorm } from "./layer.ts";
+ * rmsNorm(new Float64Array([3, 4]), new Float64Array([1, 2]), { eps: 0 });
+ * // [3 / sqrt(12.5), 8 / sqrt(12.5)]
+ * ```
+ */
+export function rmsNorm(x: Tensor, weight: Tensor, options: RmsNormOptions): Float64Array {
+  const n = weight.length;
+  if (n < 1 || x.length % n !== 0) {
+    throw new RangeError(`weight width ${n} must divide x (${x.length} values)`);
+  }
+  const rows = x.length / n;
+  const y = new Float64Array(x.length);
+  const list = options.rows ?? Array.from({ length: rows }, (_, i) => i);
+  if (options.rows) {
+    checkRows(list, rows, "rmsNorm");
+    y.fill(NaN);
+  }
+  for (const r of list) {
+    let ss = 0;
+    for (let i = 0; i < n; i++) ss += x[r * n + i] * x[r * n + i];
+    const inv = 1 / Math.sqrt(ss / n + options.eps);
+    for (let i = 0; i < n; i++) y[r * n + i] = x[r * n + i] * inv * weight[i];
+  }
+  return y;
+}
+
+function need(t: Tensor | undefined, name: string, spec: MlaSpec): Tensor {
+  if (!t) throw new RangeError(`${spec.qPath} q path of ${spec.name} needs weights.${name}`);
+  return t;
+}
+
+function checkWeight(t: Tensor, name: string, expected: number): void {
+  if (t.length !== expected) {
+    throw new RangeError(`weights.${name} has ${t.length} values, expected ${expected}`);
+  }
+}
+
+/**
+ * The full MLA layer in float64. This is self-attention: the keys are the same
+ * tokens as the queries, so the layout must have `kRowOf` equal to `qRowOf` (e.g.
+ * bshd/sbhd prefill with seqQ = seqK and no kvLens, or thd with the same key and
+ * query offsets); otherwise it throws a RangeError. `hidden` is [qRows, hiddenSize]
+ * in buffer rows; padding rows are never read. With `rows`, only those logical
+ * queries (and the keys they see) are computed; the other output rows are NaN.
+ *
+ * @example
+ * ```ts
+ * import { presetSpec } from "../adapter/presets.ts";
+ * import { normalizeLayout } from "../adapter/layout.ts";
+ * import { makeHiddenStates, makeLayerWeights } from "./inputs.ts";
+ * import { mlaLayer } from "./layer.ts";
+ * const spec = presetSpec("tiny-yarn");
+ * const layout = normalizeLayout({ kind: "thd", cuSeqlensQ: [0, 2, 5], causal: true });
+ * const weights = makeLayerWeights(spec, { seed: 1 });
+ * const hidden = makeHiddenStates(layout.qRows, spec.hiddenSize, { seed: 1, layout });
+ * const { out, lse } = mlaLayer(spec, layout, { weights, hidden, path: "absorbed" });
+ * out.length; // 5 * 64
+ * ```
+ */
+export function mlaLayer(
+  spec: MlaSpec,
+  layout: NormalizedLayout,
+  options: MlaLayerOptions,
+): MlaLayerResult {
+  const { weights, hidden } = options;
+  const hs = spec.hiddenSize;
+  const h = spec.numHeads;
+  const nope = spec.qkNopeHeadDim;
+  const rope = spec.qkRopeHeadDim;
+  const r = spec.kvLoraRank;
+  const qw = nope + rope;
+  const same = layout.kRowOf.length === layout.qRowOf.length &&
+    layout.kRowOf.every((row, j) => row === layout.qRowOf[j]) &&
+    layout.seqs.every((s) => s.qLen === s.kLen);
+  if (!same) {
+    throw new RangeError(
+      "mlaLayer is self-attention: the layout's key rows must equal its query rows " +
+        "(use seqQ = seqK without kvLens, or thd with equal query and key offsets)",
+    );
+  }
+  if (hidden.length !== layout.qRows * hs) {
+    throw new RangeError(
+      `hidden has ${hidden.length} values, expected qRows ${layout.qRows} * hidden ${hs}`,
+    );
+  }
+  checkWeight(weights.kvAProj, "kvAProj", (r + rope) * hs);
+  checkWeight(weights.kvANorm, "kvANorm", r);
+  checkWeight(weights.kvBProj, "kvBProj", h * (nope + spec.vHeadDim) * r);
+  checkWeight(weights.oProj, "oProj", hs * h * spec.vHeadDim);
+
+  // Logical queries to compute, and the keys of their sequences.
+  const qList = options.rows
+    ? [...new Set(options.rows)].sort((a, b) => a - b)
+    : Array.from({ length: layout.totalQ }, (_, i) => i);
+  for (const q of qList) {
+    if (!Number.isInteger(q) || q < 0 || q >= layout.totalQ) {
+      throw new RangeError(`query row ${q} is outside [0, ${layout.totalQ})`);
+    }
+  }
+  const seqIds = new Set(qList.map((q) => layout.qSeqId[q]));
+  const qBufRows = qList.map((q) => layout.qRowOf[q]);
+  const kBufRows: number[] = [];
+  for (const sid of seqIds) {
+    const s = layout.seqs[sid];
+    for (let j = s.kStart; j < s.kStart + s.kLen; j++) kBufRows.push(layout.kRowOf[j]);
+  }
+
+  // 1. Queries.
+  let qLatent: Float64Array | null = null;
+  let q: Float64Array;
+  if (spec.qLoraRank === null) {
+    const qProj = need(weights.qProj, "qProj", spec);
+    checkWeight(qProj, "qProj", h * qw * hs);
+    q = linear(hidden, qProj, { inFeatures: hs, rows: qBufRows });
+  } else {
+    const ql = spec.qLoraRank;
+    const qAProj = need(weights.qAProj, "qAProj", spec);
+    const qANorm = need(weights.qANorm, "qANorm", spec);
+    const qBProj = need(weights.qBProj, "qBProj", spec);
+    checkWeight(qAProj, "qAProj", ql * hs);
+    checkWeight(qANorm, "qANorm", ql);
+    checkWeight(qBProj, "qBProj", h * qw * ql);
+    const qa = linear(hidden, qAProj, { inFeatures: hs, rows: qBufRows });
+    qLatent = rmsNorm(qa, qANorm, { eps: spec.rmsNormEps, rows: qBufRows });
+    q = linear(qLatent, qBProj, { inFeatures: ql, rows: qBufRows });
+  }
+  const qNope = new Float64Array(layout.qRows * h * nope).fill(NaN);
+  const qPe = new Float64Array(layout.qRows * h * rope).fill(NaN);
+  for (const row of qBufRows) {
+    for (let hd = 0; hd < h; hd++) {
+      const src = (row * h + hd) * qw;
+      qNope.set(q.subarray(src, src + nope), (row * h + hd) * nope);
+      qPe.set(q.subarray(src + nope, src + qw), (row * h + hd) * rope);
+    }
+  }
+
+  // 2. Latent and shared rope key (hidden rows are the key rows: self-attention).
+  const kvA = new Float64Array(layout.kRows * (r + rope)).fill(NaN);
+  const kvAq = linear(hidden, weights.kvAProj, { inFeatures: hs, rows: kBufRows });
+  const cRaw = new Float64Array(layout.kRows * r).fill(NaN);
+  const kPe = new Float64Array(layout.kRows * rope).fill(NaN);
+  for (const row of kBufRows) {
+    const src = row * (r + rope);
+    kvA.set(kvAq.subarray(src, src + r + rope), src);
+    cRaw.set(kvAq.subarray(src, src + r), row * r);
+    kPe.set(kvAq.subarray(src + r, src + r + rope), row * rope);
+  }
+  const latent = rmsNorm(cRaw, weights.kvANorm, { eps: spec.rmsNormEps, rows: kBufRows });
+
+  // 3. Attention core.
+  const attentionInputs: AttentionInputs = { qNope, qPe, latent, kPe, wKvB: weights.kvBProj };
+  const att = attention(spec, layout, {
+    inputs: attentionInputs,
+    rows: qList,
+    path: options.path ?? "expanded",
+  });
+
+  // 4. Output projection of the concatenated heads ([totalQ, h*v] is att.out as is).
+  const out = linear(att.out, weights.oProj, { inFeatures: h * spec.vHeadDim, rows: qList });
+  return {
+    out,
+    lse: att.lse,
+    intermediates: { qLatent, q, kvA, attentionInputs, attention: att },
+  };
+}

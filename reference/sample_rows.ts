@@ -1,0 +1,66 @@
+/**
+ * Row sampling for large cases: the reference only needs to compute some query
+ * rows, but sequence boundaries (first and last token of each sequence) are where
+ * layout bugs show, so they are always in.
+ *
+ * @module
+ */
+import type { NormalizedLayout } from "../adapter/types.ts";
+import { makePrng } from "./prng.ts";
+
+/** Options of {@link sampleRows}. */
+export interface SampleRowsOptions {
+  /** Target number of rows (boundaries are kept even when they alone exceed it). */
+  max: number;
+  /** Seed of the `sampleRows` stream that picks the other rows. */
+  seed: number;
+}
+
+/**
+ * Sorted, distinct logical query indices: all rows when `totalQ <= max`; otherwise
+ * the first and last query token of every non-empty sequence, plus rows drawn
+ * uniformly without replacement from the rest until there are `max` rows (if the
+ * boundaries alone are more than `max`, exactly the boundaries).
+ *
+ * @example
+ * ```ts
+ * import { normalizeLayout } from "../adapter/layout.ts";
+ * import { sampleRows } from "./sample_rows.ts";
+ * const layout = normalizeLayout({ kind: "thd", cuSeqlensQ: [0, 100, 250], causal: true });
+ * sampleRows(layout, { max: 8, seed: 1 }); // includes 0, 99, 100, 249
+ * ```
+ */
+export function sampleRows(layout: NormalizedLayout, options: SampleRowsOptions): number[] {
+  const { max } = options;
+  if (!Number.isInteger(max) || max < 0) {
+    throw new RangeError(`max must be an integer >= 0, got ${max}`);
+  }
+  const n = layout.totalQ;
+  if (n <= max) return Array.from({ length: n }, (_, i) => i);
+  const picked = new Uint8Array(n);
+  let count = 0;
+  for (const s of layout.seqs) {
+    if (s.qLen === 0) continue;
+    for (const q of [s.qStart, s.qStart + s.qLen - 1]) {
+      if (!picked[q]) {
+        picked[q] = 1;
+        count++;
+      }
+    }
+  }
+  const rest: number[] = [];
+  for (let q = 0; q < n; q++) if (!picked[q]) rest.push(q);
+  const rng = makePrng(options.seed, "sampleRows");
+  // Partial Fisher-Yates: the first k entries of `rest` become a uniform sample.
+  const k = Math.max(0, Math.min(max - count, rest.length));
+  for (let i = 0; i < k; i++) {
+    const j = i + rng.int(rest.length - i);
+    const t = rest[i];
+    rest[i] = rest[j];
+    rest[j] = t;
+    picked[rest[i]] = 1;
+  }
+  const out: number[] = [];
+  for (let q = 0; q < n; q++) if (picked[q]) out.push(q);
+  return out;
+}

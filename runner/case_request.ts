@@ -1,0 +1,144 @@
+/**
+ * From a matrix case to what the adapter resolves: the spec (with a head-count
+ * override), the layout request (with per-sequence key lengths drawn from the
+ * case's seeded stream), the backend, and the device profile applied to caps.
+ *
+ * @module
+ */
+import { loadSpec } from "../adapter/source.ts";
+import { withParams } from "../adapter/spec.ts";
+import type {
+  BackendId,
+  CaseRequest,
+  DeviceCaps,
+  LayoutRequest,
+  MlaSpec,
+} from "../adapter/types.ts";
+import type { CaseParams, DeviceProfile } from "../matrix/types.ts";
+import { makePrng } from "../reference/prng.ts";
+
+/** Backend of each matrix path. */
+export const BACKEND_OF_PATH: Readonly<Record<CaseParams["path"], BackendId>> = {
+  absorbed: "wgsl-absorbed",
+  expanded: "wgsl-expanded",
+};
+
+/**
+ * Per-sequence key lengths of a case. `none`: all sk. `normal`: round(N(sk, sk/2))
+ * clamped to [1, sk] (FlashMLA's varlen draw). `normal-empty`: the same, with every
+ * sequence i where i % 3 == 1 given an empty cache (FlashMLA's zero-length corner).
+ *
+ * @example
+ * ```ts
+ * import { keyLengths } from "./case_request.ts";
+ * keyLengths({ b: 3, sk: 10, varlen: "none" }, { seed: 1 }); // [10, 10, 10]
+ * ```
+ */
+export function keyLengths(
+  p: Pick<CaseParams, "b" | "sk" | "varlen">,
+  options: { seed: number },
+): number[] {
+  if (p.varlen === "none") return Array(p.b).fill(p.sk);
+  const rng = makePrng(options.seed, "varlen");
+  return Array.from({ length: p.b }, (_, i) => {
+    const x = Math.round(p.sk + (p.sk / 2) * rng.normal());
+    const len = Math.min(Math.max(x, 1), p.sk);
+    return p.varlen === "normal-empty" && i % 3 === 1 ? 0 : len;
+  });
+}
+
+/**
+ * The layout request of a case. bshd/sbhd: b sequences of sq queries over a cache of
+ * sk rows (kvLens when varlen). thd: packed; decode/MTP (sq < sk) packs sq queries
+ * per sequence, prefill (sq >= sk) packs as many queries as keys (self-attention).
+ *
+ * @example
+ * ```ts
+ * import { layoutOfCase } from "./case_request.ts";
+ * import { CASE_DEFAULTS } from "../matrix/types.ts";
+ * layoutOfCase({ ...CASE_DEFAULTS, layout: "thd", b: 2, sq: 1, sk: 4 }, { seed: 1 });
+ * // { kind: "thd", cuSeqlensQ: [0, 1, 2], cuSeqlensK: [0, 4, 8], causal: true }
+ * ```
+ */
+export function layoutOfCase(p: CaseParams, options: { seed: number }): LayoutRequest {
+  const kLens = keyLengths(p, options);
+  if (p.layout === "thd") {
+    const qLens = kLens.map((k) => (p.sq < p.sk ? p.sq : k));
+    const cum = (xs: number[]) => xs.reduce((acc, x) => [...acc, acc[acc.length - 1] + x], [0]);
+    return { kind: "thd", cuSeqlensQ: cum(qLens), cuSeqlensK: cum(kLens), causal: p.causal };
+  }
+  return {
+    kind: p.layout,
+    batch: p.b,
+    seqQ: p.sq,
+    seqK: p.sk,
+    ...(p.varlen === "none" ? {} : { kvLens: kLens }),
+    causal: p.causal,
+  };
+}
+
+/**
+ * Device caps as a profile pretends them: features removed, limits lowered.
+ *
+ * @example
+ * ```ts
+ * import { applyProfile } from "./case_request.ts";
+ * const caps = { adapter: { vendor: "", architecture: "", device: "", description: "x",
+ *   isFallbackAdapter: false }, features: ["shader-f16"], limits: {} };
+ * applyProfile(caps, { removeFeatures: ["shader-f16"] }).features; // []
+ * ```
+ */
+export function applyProfile(caps: DeviceCaps, profile: DeviceProfile): DeviceCaps {
+  const remove = new Set(profile.removeFeatures ?? []);
+  const limits = { ...caps.limits };
+  for (const [k, v] of Object.entries(profile.limits ?? {})) {
+    limits[k] = Math.min(v, limits[k] ?? v);
+  }
+  return { ...caps, features: caps.features.filter((f) => !remove.has(f)), limits };
+}
+
+/** Options of {@link caseRequest}. */
+export interface CaseRequestOptions {
+  /** Seed of the case. */
+  seed: number;
+  /** Directory config paths are relative to. */
+  baseDir?: string;
+  /** Spec cache shared across cases (keyed by preset/path). */
+  specCache?: Map<string, Promise<MlaSpec>>;
+}
+
+/**
+ * Build the adapter request of a case (loads the spec; a bad config throws a
+ * ConfigError, which the runner records as an "invalid" decision).
+ *
+ * @example
+ * ```ts
+ * import { caseRequest } from "./case_request.ts";
+ * import { CASE_DEFAULTS } from "../matrix/types.ts";
+ * const req = await caseRequest(CASE_DEFAULTS, { seed: 1 });
+ * req.backend; // "wgsl-absorbed"
+ * ```
+ */
+export async function caseRequest(
+  p: CaseParams,
+  options: CaseRequestOptions,
+): Promise<CaseRequest> {
+  const isPath = p.preset.endsWith(".json") || p.preset.includes("/");
+  const where = isPath && options.baseDir && !p.preset.startsWith("/")
+    ? `${options.baseDir}/${p.preset}`
+    : p.preset;
+  const cache = options.specCache;
+  let pending = cache?.get(where);
+  if (!pending) {
+    pending = loadSpec(where);
+    cache?.set(where, pending);
+  }
+  let spec = await pending;
+  if (p.heads > 0) spec = withParams(spec, { numHeads: p.heads });
+  return {
+    spec,
+    layout: layoutOfCase(p, options),
+    dtype: p.dtype,
+    backend: BACKEND_OF_PATH[p.path],
+  };
+}

@@ -1,0 +1,133 @@
+/**
+ * Result types of a run: one {@link CaseResult} per case (a line of
+ * results.jsonl), the environment {@link Fingerprint}, and the {@link RunReport}
+ * (report.json).
+ *
+ * @module
+ */
+import type { Reason } from "../adapter/types.ts";
+import type { CaseExpect, CaseParams } from "../matrix/types.ts";
+
+/**
+ * Outcome of one case:
+ * - `pass`: supported as expected and parity passed (or an expected unsupported/invalid
+ *   decision: then `decision` says which and the reasons are kept);
+ * - `fail`: parity failed;
+ * - `unexpected`: the support decision differs from the case's `expect`;
+ * - `error`: an exception, shader error or lost device while running the case.
+ */
+export type CaseStatus = "pass" | "fail" | "unexpected" | "error";
+
+/** One side of a parity comparison, trimmed for the record. */
+export interface ParityRecord {
+  /** Whether this side passed. */
+  readonly pass: boolean;
+  /** Failed checks. */
+  readonly checks: readonly string[];
+  /** Max absolute error and where (multi-index). */
+  readonly maxAbs: number;
+  /** Multi-index of the max absolute error. */
+  readonly maxAbsAt: readonly number[] | null;
+  /** Max relative error. */
+  readonly maxRel: number;
+  /** Cosine difference 1 - 2 sum(xy) / sum(x^2 + y^2). */
+  readonly cosDiff: number;
+  /** Normwise relative error (null when undefined). */
+  readonly normRel: number | null;
+  /** Fraction of elements within tolerance. */
+  readonly fractionPassing: number;
+  /** One-line summary naming the worst index. */
+  readonly summary: string;
+}
+
+/** Timing samples of a case. */
+export interface TimingRecord {
+  /** timestamp-query or wall-clock. */
+  readonly source: string;
+  /** Every timed repetition, milliseconds. */
+  readonly samplesMs: readonly number[];
+  /** Median of the samples. */
+  readonly medianMs: number;
+}
+
+/** One line of results.jsonl. */
+export interface CaseResult {
+  /** Stable case id. */
+  readonly id: string;
+  /** Outcome. */
+  readonly status: CaseStatus;
+  /** What the adapter decided. */
+  readonly decision: "supported" | "unsupported" | "invalid" | "not-reached";
+  /** What the case expected. */
+  readonly expect: CaseExpect;
+  /** The case parameters. */
+  readonly params: CaseParams;
+  /** One-line explanation (the parity summary, the reasons, or the error). */
+  readonly message: string;
+  /** Backend that ran (supported cases). */
+  readonly backend?: string;
+  /** SHA-256 (hex, 16 chars) of the plan JSON. */
+  readonly planDigest?: string;
+  /** Reasons (unsupported cases). */
+  readonly reasons?: readonly Reason[];
+  /** Output comparison. */
+  readonly out?: ParityRecord;
+  /** LSE comparison. */
+  readonly lse?: ParityRecord;
+  /** Tolerances used. */
+  readonly tolerance?: unknown;
+  /** Which float64 formulation was the reference ("dense" or "absorbed-f64"). */
+  readonly reference?: string;
+  /** Query rows checked (all, or a sample including every sequence boundary). */
+  readonly rowsChecked?: number;
+  /** Total query rows. */
+  readonly rowsTotal?: number;
+  /** SHA-256 (hex, 16 chars) of the output bits (bit-exact drift is information). */
+  readonly outputDigest?: string;
+  /** Kernel timing. */
+  readonly timing?: TimingRecord;
+  /** Wall time of the whole case (ms), reference and compile included. */
+  readonly wallMs: number;
+}
+
+/** The environment of a run, so drift can be attributed. */
+export interface Fingerprint {
+  /** Deno, V8 and TypeScript versions. */
+  readonly runtime: { deno: string; v8: string; typescript: string };
+  /** OS and CPU. */
+  readonly host: { os: string; arch: string; cpus: number; cpuModel: string };
+  /** Adapter info, features and limits (null: none). */
+  readonly adapter: unknown;
+  /** Harness git revision (null when not a git checkout). */
+  readonly harnessRevision: string | null;
+  /** SHA-256 (hex, 16) of every kernel source, by file name. */
+  readonly kernelHashes: Readonly<Record<string, string>>;
+}
+
+/** report.json */
+export interface RunReport {
+  /** Format version. */
+  readonly version: 1;
+  /** Matrix name or path. */
+  readonly matrix: string;
+  /** Filter used (or null). */
+  readonly filter: string | null;
+  /** Shard "i/n" (or null). */
+  readonly shard: string | null;
+  /** Every case id of the matrix after the filter (all shards). */
+  readonly matrixIds: readonly string[];
+  /** The ids this shard owns. */
+  readonly shardIds: readonly string[];
+  /** Results, one per case run. */
+  readonly results: readonly CaseResult[];
+  /** Environment. */
+  readonly fingerprint: Fingerprint;
+  /** When the run started and ended (ISO). */
+  readonly startedAt: string;
+  /** When the run ended (ISO). */
+  readonly endedAt: string;
+  /** Counts per status. */
+  readonly totals: Readonly<Record<CaseStatus, number>>;
+  /** Whether the run was interrupted (SIGINT) before finishing. */
+  readonly interrupted: boolean;
+}

@@ -1,0 +1,186 @@
+import assert from "node:assert/strict";
+import { ConfigError } from "../adapter/errors.ts";
+import { caseId, inShard, matchesFilter, parseFilter } from "../matrix/case_id.ts";
+import { expandMatrix, loadMatrix, validateMatrix } from "../matrix/expand.ts";
+import { CASE_DEFAULTS } from "../matrix/types.ts";
+import { keyLengths, layoutOfCase } from "../runner/case_request.ts";
+
+function matrixError(raw: unknown): ConfigError {
+  try {
+    expandMatrix(validateMatrix(raw, "m.json"), "m.json");
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, String(e));
+    return e;
+  }
+  assert.fail("expected a ConfigError");
+}
+
+Deno.test("case ids use a fixed key order and omit rare keys at their defaults", () => {
+  const id = caseId({
+    ...CASE_DEFAULTS,
+    preset: "deepseek-v2-lite",
+    dtype: "f16",
+    b: 4,
+    sk: 4096,
+    layout: "thd",
+  });
+  assert.equal(
+    id,
+    "preset=deepseek-v2-lite;path=absorbed;dtype=f16;b=4;sq=1;sk=4096;layout=thd;causal=1",
+  );
+  assert.equal(
+    caseId({ ...CASE_DEFAULTS, heads: 3, splits: 2 }),
+    "preset=tiny;heads=3;path=absorbed;dtype=f32;b=1;sq=1;sk=16;layout=bshd;causal=1;splits=2",
+  );
+});
+
+Deno.test("reordering axes and groups in a file does not change ids", () => {
+  const a = expandMatrix(
+    validateMatrix({
+      name: "a",
+      groups: [{ axes: { dtype: ["f32", "f16"], preset: "tiny", sq: [1, 2] } }],
+    }, "a"),
+    "a",
+  ).map((c) => c.id).sort();
+  const b = expandMatrix(
+    validateMatrix({
+      name: "b",
+      groups: [{ axes: { sq: [2], preset: "tiny", dtype: ["f16", "f32"] } }, {
+        axes: { preset: "tiny", sq: 1, dtype: ["f32", "f16"] },
+      }],
+    }, "b"),
+    "b",
+  ).map((c) => c.id).sort();
+  assert.deepEqual(a, b);
+  assert.equal(a.length, 4);
+});
+
+Deno.test("excludes drop matching combinations", () => {
+  const cases = expandMatrix(
+    validateMatrix({
+      name: "m",
+      groups: [{
+        axes: { path: ["absorbed", "expanded"], sq: [1, 2, 4] },
+        exclude: [{ path: "expanded", sq: [2, 4] }],
+      }],
+    }, "m"),
+    "m",
+  );
+  assert.deepEqual(cases.map((c) => `${c.params.path}/${c.params.sq}`), [
+    "absorbed/1",
+    "absorbed/2",
+    "absorbed/4",
+    "expanded/1",
+  ]);
+});
+
+Deno.test("filters select by any id key, with alternatives", () => {
+  const f = parseFilter("preset=deepseek-v2-lite;dtype=f16,f32;causal=1");
+  assert.ok(matchesFilter({ ...CASE_DEFAULTS, preset: "deepseek-v2-lite" }, f));
+  assert.ok(!matchesFilter({ ...CASE_DEFAULTS, preset: "tiny" }, f));
+  assert.ok(!matchesFilter({ ...CASE_DEFAULTS, preset: "deepseek-v2-lite", causal: false }, f));
+  assert.throws(
+    () => parseFilter("presett=x"),
+    /filter key "presett" is unknown; valid keys: preset/,
+  );
+  assert.throws(() => parseFilter("preset"), /must look like key=value/);
+});
+
+Deno.test("shards partition the cases: every id in exactly one shard", async () => {
+  const { cases } = await loadMatrix("smoke");
+  for (const n of [2, 3, 5]) {
+    const owners = cases.map((c) =>
+      Array.from({ length: n }, (_, i) => i + 1).filter((i) =>
+        inShard(c.id, { index: i, count: n })
+      )
+    );
+    assert.ok(owners.every((o) => o.length === 1), `n=${n}`);
+    const sizes = Array.from({ length: n }, (_, i) => owners.filter((o) => o[0] === i + 1).length);
+    assert.ok(sizes.every((s) => s > 0), `every shard gets cases: ${sizes}`);
+  }
+});
+
+Deno.test("bundled matrices load and have unique ids", async () => {
+  for (const name of ["smoke", "nightly", "adapter"]) {
+    const { cases } = await loadMatrix(name);
+    assert.ok(cases.length > 0, name);
+    assert.equal(new Set(cases.map((c) => c.id)).size, cases.length, name);
+  }
+});
+
+const bad: [string, unknown, string][] = [
+  ["unknown axis", { name: "m", groups: [{ axes: { dtpe: "f16" } }] }, "groups[0].axes.dtpe"],
+  [
+    "bad dtype value",
+    { name: "m", groups: [{ axes: { dtype: ["f32", "bf16"] } }] },
+    'groups[0].axes.dtype[1]: "bf16" must be one of f32, f16',
+  ],
+  [
+    "zero batch",
+    { name: "m", groups: [{ axes: { b: 0 } }] },
+    "groups[0].axes.b[0]: 0 must be an integer >= 1",
+  ],
+  ["no groups", { name: "m", groups: [] }, "groups: [] must list at least one group"],
+  ["missing name", { groups: [{ axes: {} }] }, "name: (missing) is required"],
+  [
+    "unknown device profile",
+    { name: "m", groups: [{ axes: { device: "gpu9" } }] },
+    'groups[0].axes.device[0]: "gpu9" is not a device profile',
+  ],
+  [
+    "bad expect",
+    { name: "m", groups: [{ axes: {}, expect: { support: "maybe" } }] },
+    "groups[0].expect.support",
+  ],
+  [
+    "duplicate case",
+    { name: "m", groups: [{ axes: { sq: 1 } }, { axes: { sq: [1, 2] } }] },
+    'groups[1]: "preset=tiny',
+  ],
+];
+for (const [name, raw, message] of bad) {
+  Deno.test(`malformed matrix: ${name}`, () => {
+    const e = matrixError(raw);
+    assert.ok(e.message.includes(message), e.message);
+  });
+}
+
+Deno.test("malformed matrix file: not JSON names the file", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".json" });
+  await Deno.writeTextFile(path, "{ nope");
+  await assert.rejects(
+    () => loadMatrix(path),
+    (e: Error) => e.message.includes(path) && /cannot be read as JSON/.test(e.message),
+  );
+  await Deno.remove(path);
+});
+
+Deno.test("key lengths: fixed, varlen in [1, sk], and empty caches at i % 3 == 1", () => {
+  assert.deepEqual(keyLengths({ b: 3, sk: 7, varlen: "none" }, { seed: 1 }), [7, 7, 7]);
+  const v = keyLengths({ b: 50, sk: 100, varlen: "normal" }, { seed: 5 });
+  assert.ok(v.every((x) => x >= 1 && x <= 100));
+  assert.ok(new Set(v).size > 5, "lengths vary");
+  const e = keyLengths({ b: 6, sk: 100, varlen: "normal-empty" }, { seed: 5 });
+  assert.deepEqual([e[1], e[4]], [0, 0]);
+  assert.ok(e[0] > 0 && e[2] > 0);
+  assert.deepEqual(
+    keyLengths({ b: 6, sk: 100, varlen: "normal" }, { seed: 5 }),
+    keyLengths({ b: 6, sk: 100, varlen: "normal" }, { seed: 5 }),
+  );
+});
+
+Deno.test("thd layout of a case: decode packs sq queries, prefill packs one query per key", () => {
+  const d = layoutOfCase({ ...CASE_DEFAULTS, layout: "thd", b: 2, sq: 2, sk: 5 }, { seed: 1 });
+  assert.deepEqual(d, { kind: "thd", cuSeqlensQ: [0, 2, 4], cuSeqlensK: [0, 5, 10], causal: true });
+  const p = layoutOfCase({ ...CASE_DEFAULTS, layout: "thd", b: 2, sq: 5, sk: 5, causal: false }, {
+    seed: 1,
+  });
+  assert.deepEqual(p, {
+    kind: "thd",
+    cuSeqlensQ: [0, 5, 10],
+    cuSeqlensK: [0, 5, 10],
+    causal: false,
+  });
+  const s = layoutOfCase({ ...CASE_DEFAULTS, layout: "sbhd", b: 2, sq: 1, sk: 5 }, { seed: 1 });
+  assert.deepEqual(s, { kind: "sbhd", batch: 2, seqQ: 1, seqK: 5, causal: true });
+});

@@ -1,0 +1,102 @@
+/**
+ * Input generators: shapes, padding poison, determinism, scales.
+ */
+import assert from "node:assert/strict";
+import { normalizeLayout } from "../adapter/layout.ts";
+import { presetSpec } from "../adapter/presets.ts";
+import {
+  makeAttentionInputs,
+  makeHiddenStates,
+  makeLayerWeights,
+  paddingRows,
+} from "../reference/inputs.ts";
+import { countNaN } from "./reference_util.ts";
+
+const std = (t: Float64Array) => {
+  const m = t.reduce((s, v) => s + v, 0) / t.length;
+  return Math.sqrt(t.reduce((s, v) => s + (v - m) ** 2, 0) / t.length);
+};
+
+Deno.test("inputs: shapes follow the spec and layout; padding rows are NaN", () => {
+  const spec = presetSpec("tiny");
+  const layout = normalizeLayout({
+    kind: "thd",
+    cuSeqlensQ: [0, 2, 5],
+    cuSeqlensK: [0, 3, 9],
+    cuSeqlensQPadded: [0, 3, 7],
+    cuSeqlensKPadded: [0, 4, 10],
+    causal: true,
+  });
+  const x = makeAttentionInputs(spec, layout, { seed: 1 });
+  const [h, nope, rope, r] = [4, 16, 8, 32];
+  assert.equal(x.qNope.length, 7 * h * nope);
+  assert.equal(x.qPe.length, 7 * h * rope);
+  assert.equal(x.latent.length, 10 * r);
+  assert.equal(x.kPe.length, 10 * rope);
+  assert.equal(x.wKvB.length, h * (nope + 16) * r);
+  assert.deepEqual(paddingRows(7, layout.qRowOf), [2, 6]);
+  assert.deepEqual(paddingRows(10, layout.kRowOf), [3]);
+  for (const row of [2, 6]) {
+    assert.equal(countNaN(x.qNope.subarray(row * h * nope, (row + 1) * h * nope)), h * nope);
+    assert.equal(countNaN(x.qPe.subarray(row * h * rope, (row + 1) * h * rope)), h * rope);
+  }
+  assert.equal(countNaN(x.qNope), 2 * h * nope);
+  assert.equal(countNaN(x.latent.subarray(3 * r, 4 * r)), r);
+  assert.equal(countNaN(x.latent), r);
+  assert.equal(countNaN(x.kPe), rope);
+  assert.equal(countNaN(x.wKvB), 0);
+  const clean = makeAttentionInputs(spec, layout, { seed: 1, poison: false });
+  assert.equal(countNaN(clean.latent) + countNaN(clean.qNope), 0);
+  assert.deepEqual(clean.latent.subarray(0, 3 * r), x.latent.subarray(0, 3 * r));
+});
+
+Deno.test("inputs: deterministic per seed; scales keep things O(1)", () => {
+  const spec = presetSpec("tiny-yarn");
+  const layout = normalizeLayout({ kind: "bshd", batch: 4, seqQ: 16, seqK: 16, causal: true });
+  const a = makeAttentionInputs(spec, layout, { seed: 3 });
+  const b = makeAttentionInputs(spec, layout, { seed: 3 });
+  const c = makeAttentionInputs(spec, layout, { seed: 4 });
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a.latent, c.latent);
+  // Each tensor has its own stream: latent and kPe are not copies of each other.
+  assert.notEqual(a.latent[0], a.kPe[0]);
+  assert.ok(Math.abs(std(a.latent) - 1) < 0.1);
+  assert.ok(Math.abs(std(a.qNope) - 1) < 0.1);
+  // wKvB ~ N(0, 1/r): std 1/sqrt(32) = 0.177.
+  assert.ok(Math.abs(std(a.wKvB) - 1 / Math.sqrt(32)) < 0.01);
+});
+
+Deno.test("inputs: layer weights per q path, ~1/sqrt(fan_in), norms near 1", () => {
+  const direct = makeLayerWeights(presetSpec("tiny"), { seed: 1 });
+  assert.equal(direct.qProj?.length, 4 * 24 * 64);
+  assert.equal(direct.qAProj, undefined);
+  const low = makeLayerWeights(presetSpec("tiny-yarn"), { seed: 1 });
+  assert.equal(low.qProj, undefined);
+  assert.equal(low.qAProj?.length, 24 * 64);
+  assert.equal(low.qANorm?.length, 24);
+  assert.equal(low.qBProj?.length, 4 * 24 * 24);
+  assert.equal(low.kvAProj.length, (32 + 8) * 64);
+  assert.equal(low.kvBProj.length, 4 * 32 * 32);
+  assert.equal(low.oProj.length, 64 * 4 * 16);
+  assert.ok(Math.abs(std(low.kvAProj) - 1 / 8) < 0.01, `${std(low.kvAProj)}`);
+  assert.ok(Math.abs(std(low.oProj) - 1 / 8) < 0.01);
+  assert.ok(low.kvANorm.every((v) => v > 0.5 && v < 1.5));
+  const mean = low.kvANorm.reduce((s, v) => s + v, 0) / low.kvANorm.length;
+  assert.ok(Math.abs(mean - 1) < 0.1);
+  assert.deepEqual(makeLayerWeights(presetSpec("tiny-yarn"), { seed: 1 }), low);
+});
+
+Deno.test("inputs: hidden states, with padding rows poisoned when a layout is given", () => {
+  const layout = normalizeLayout({
+    kind: "thd",
+    cuSeqlensQ: [0, 2, 4],
+    cuSeqlensQPadded: [0, 3, 5],
+    causal: true,
+  });
+  const x = makeHiddenStates(5, 8, { seed: 2, layout });
+  assert.equal(x.length, 40);
+  assert.equal(countNaN(x), 8);
+  assert.equal(countNaN(x.subarray(16, 24)), 8);
+  assert.equal(countNaN(makeHiddenStates(5, 8, { seed: 2 })), 0);
+  assert.equal(countNaN(makeHiddenStates(5, 8, { seed: 2, layout, poison: false })), 0);
+});

@@ -1,0 +1,224 @@
+/**
+ * The float64 MLA layer: RMSNorm and Linear by hand, a deliberately plain
+ * independent implementation of the whole layer (per-token loops, explicit causal
+ * rule j <= i, its own RoPE) against mlaLayer, expanded vs absorbed agreement,
+ * the places the RMSNorms act, rows, padding and argument checks.
+ */
+import assert from "node:assert/strict";
+import { normalizeLayout } from "../adapter/layout.ts";
+import { presetSpec } from "../adapter/presets.ts";
+import type { LayerWeights, LayoutRequest, MlaSpec, Tensor } from "../adapter/types.ts";
+import { makeHiddenStates, makeLayerWeights } from "../reference/inputs.ts";
+import { linear, mlaLayer, rmsNorm } from "../reference/layer.ts";
+import { assertAllClose, countNaN, maxAbsDiff } from "./reference_util.ts";
+
+Deno.test("layer: rmsNorm of known vectors by hand", () => {
+  // mean(3^2, 4^2) = 12.5 -> [3, 4] / sqrt(12.5) * [1, 2]
+  const y = rmsNorm(new Float64Array([3, 4]), new Float64Array([1, 2]), { eps: 0 });
+  assert.ok(Math.abs(y[0] - 0.848528137423857) < 1e-15);
+  assert.ok(Math.abs(y[1] - 2.262741699796952) < 1e-15);
+  // mean 1, eps 0.25 -> 1 / sqrt(1.25) each; two rows, only row 1 requested.
+  const z = rmsNorm(new Float64Array([5, 5, 5, 5, 1, 1, 1, 1]), new Float64Array([1, 1, 1, 1]), {
+    eps: 0.25,
+    rows: [1],
+  });
+  assert.equal(countNaN(z.subarray(0, 4)), 4);
+  for (const v of z.subarray(4)) assert.ok(Math.abs(v - 0.8944271909999159) < 1e-15);
+});
+
+Deno.test("layer: linear is y = x W^T with W [out, in]", () => {
+  // x [2, 2], W [3, 2] = [[1, 0], [0, 1], [1, 1]] -> y [2, 3]
+  const y = linear(new Float64Array([1, 2, 3, -1]), new Float64Array([1, 0, 0, 1, 1, 1]), {
+    inFeatures: 2,
+  });
+  assert.deepEqual([...y], [1, 2, 3, 3, -1, 2]);
+  const w = new Float64Array([1, 2, 3, 4, 5, 6]); // [2 out, 3 in]: not the transposed [3, 2]
+  assert.deepEqual([...linear(new Float64Array([1, 0, 0]), w, { inFeatures: 3 })], [1, 4]);
+  assert.throws(() => linear(new Float64Array(5), w, { inFeatures: 3 }), RangeError);
+});
+
+/** A plain layer: bshd prefill, causal j <= i, token by token, number[] math. */
+function plainLayer(
+  spec: MlaSpec,
+  w: LayerWeights,
+  x: Tensor,
+  batch: number,
+  seq: number,
+): number[][] {
+  const H = spec.hiddenSize;
+  const nh = spec.numHeads;
+  const [dn, dr, dv, r] = [spec.qkNopeHeadDim, spec.qkRopeHeadDim, spec.vHeadDim, spec.kvLoraRank];
+  const mv = (W: Tensor, v: number[]) => {
+    const n = v.length;
+    return Array.from({ length: W.length / n }, (_, o) => {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += W[o * n + i] * v[i];
+      return s;
+    });
+  };
+  const norm = (v: number[], g: Tensor) => {
+    const ms = v.reduce((s, a) => s + a * a, 0) / v.length;
+    return v.map((a, i) => (a / Math.sqrt(ms + spec.rmsNormEps)) * g[i]);
+  };
+  const rot = (v: number[], pos: number) => {
+    const out = v.slice();
+    const half = v.length / 2;
+    for (let i = 0; i < half; i++) {
+      const [a, b] = spec.ropePairing === "interleaved" ? [2 * i, 2 * i + 1] : [i, i + half];
+      const th = pos * spec.invFreq[i];
+      const c = Math.cos(th) * spec.ropeCosSinScale;
+      const s = Math.sin(th) * spec.ropeCosSinScale;
+      out[a] = v[a] * c - v[b] * s;
+      out[b] = v[a] * s + v[b] * c;
+    }
+    return out;
+  };
+  const result: number[][] = [];
+  for (let b = 0; b < batch; b++) {
+    const toks = Array.from({ length: seq }, (_, t) => {
+      const xt = Array.from(x.subarray((b * seq + t) * H, (b * seq + t + 1) * H));
+      const q = w.qProj ? mv(w.qProj, xt) : mv(w.qBProj!, norm(mv(w.qAProj!, xt), w.qANorm!));
+      const kva = mv(w.kvAProj, xt);
+      const c = norm(kva.slice(0, r), w.kvANorm);
+      const kpe = rot(kva.slice(r), t);
+      const heads = Array.from({ length: nh }, (_, h) => {
+        const qh = q.slice(h * (dn + dr), (h + 1) * (dn + dr));
+        const kv = mv(w.kvBProj.subarray(h * (dn + dv) * r, (h + 1) * (dn + dv) * r), c);
+        return {
+          q: [...qh.slice(0, dn), ...rot(qh.slice(dn), t)],
+          k: [...kv.slice(0, dn), ...kpe],
+          v: kv.slice(dn),
+        };
+      });
+      return heads;
+    });
+    for (let i = 0; i < seq; i++) {
+      const concat: number[] = [];
+      for (let h = 0; h < nh; h++) {
+        const sc: number[] = [];
+        for (let j = 0; j <= i; j++) {
+          const q = toks[i][h].q;
+          const k = toks[j][h].k;
+          sc.push(spec.softmaxScale * q.reduce((s, a, d) => s + a * k[d], 0));
+        }
+        const m = Math.max(...sc);
+        const e = sc.map((s) => Math.exp(s - m));
+        const z = e.reduce((s, a) => s + a, 0);
+        for (let d = 0; d < dv; d++) {
+          concat.push(e.reduce((s, p, j) => s + p * toks[j][h].v[d], 0) / z);
+        }
+      }
+      result.push(mv(w.oProj, concat));
+    }
+  }
+  return result;
+}
+
+for (const preset of ["tiny", "tiny-yarn"]) {
+  Deno.test(`layer: matches a plain independent implementation (${preset})`, () => {
+    const spec = presetSpec(preset);
+    assert.equal(spec.qPath, preset === "tiny" ? "direct" : "low-rank");
+    const layout = normalizeLayout({ kind: "bshd", batch: 2, seqQ: 4, seqK: 4, causal: true });
+    const weights = makeLayerWeights(spec, { seed: 1 });
+    const hidden = makeHiddenStates(layout.qRows, spec.hiddenSize, { seed: 2, layout });
+    const expected = plainLayer(spec, weights, hidden, 2, 4).flat();
+    for (const path of ["expanded", "absorbed"] as const) {
+      const { out, lse, intermediates } = mlaLayer(spec, layout, { weights, hidden, path });
+      assertAllClose(out, expected, { what: `${preset} ${path}` });
+      assert.equal(countNaN(lse), 0);
+      assert.equal(intermediates.qLatent === null, spec.qPath === "direct");
+    }
+  });
+}
+
+const LAYER_LAYOUTS: LayoutRequest[] = [
+  { kind: "bshd", batch: 2, seqQ: 5, seqK: 5, causal: true },
+  { kind: "sbhd", batch: 2, seqQ: 3, seqK: 3, causal: false },
+  { kind: "thd", cuSeqlensQ: [0, 3, 3, 8], cuSeqlensQPadded: [0, 4, 6, 12], causal: true },
+];
+
+for (const preset of ["tiny", "tiny-yarn"]) {
+  Deno.test(`layer: expanded and absorbed agree to 1e-12 (${preset})`, () => {
+    const spec = presetSpec(preset);
+    LAYER_LAYOUTS.forEach((req, i) => {
+      const layout = normalizeLayout(req);
+      const weights = makeLayerWeights(spec, { seed: 10 + i });
+      const hidden = makeHiddenStates(layout.qRows, spec.hiddenSize, { seed: 20 + i, layout });
+      const e = mlaLayer(spec, layout, { weights, hidden, path: "expanded" });
+      const a = mlaLayer(spec, layout, { weights, hidden, path: "absorbed" });
+      assertAllClose(a.out, e.out, { what: `${req.kind} out` });
+      assertAllClose(a.lse, e.lse, { what: `${req.kind} lse` });
+      // NaN-poisoned padding rows of the hidden states never reach the output.
+      assert.equal(countNaN(e.out), 0, `${req.kind}`);
+      if (req.kind === "thd") assert.ok(countNaN(hidden) > 0, "the thd case has padding");
+    });
+  });
+}
+
+Deno.test("layer: the RMSNorms act on q_a and on the latent, not elsewhere", () => {
+  const spec = presetSpec("tiny-yarn");
+  const layout = normalizeLayout({ kind: "bshd", batch: 1, seqQ: 4, seqK: 4, causal: true });
+  const weights = makeLayerWeights(spec, { seed: 3 });
+  const hidden = makeHiddenStates(layout.qRows, spec.hiddenSize, { seed: 4 });
+  const run = (w: LayerWeights) => mlaLayer(spec, layout, { weights: w, hidden }).out;
+  const ref = run(weights);
+  const scaled = (t: Tensor | undefined, k: number, upTo = Infinity) =>
+    Float64Array.from(t!, (v, i) => (i < upTo ? v * k : v));
+  const r = spec.kvLoraRank;
+  // Scaling the input of a norm changes almost nothing (only through eps) ...
+  const rel = (o: Float64Array) =>
+    maxAbsDiff(o, ref) / maxAbsDiff(ref, new Float64Array(ref.length));
+  assert.ok(rel(run({ ...weights, qAProj: scaled(weights.qAProj, 3) })) < 1e-5);
+  assert.ok(
+    rel(run({ ...weights, kvAProj: scaled(weights.kvAProj, 3, r * spec.hiddenSize) })) < 1e-5,
+  );
+  // ... while scaling the norm weights, q_b or the k_pe rows of kv_a changes the output.
+  assert.ok(rel(run({ ...weights, qANorm: scaled(weights.qANorm, 3) })) > 1e-3);
+  assert.ok(rel(run({ ...weights, kvANorm: scaled(weights.kvANorm, 3) })) > 1e-3);
+  const kpeRows = Float64Array.from(
+    weights.kvAProj,
+    (v, i) => (i >= r * spec.hiddenSize ? 3 * v : v),
+  );
+  assert.ok(rel(run({ ...weights, kvAProj: kpeRows })) > 1e-3);
+});
+
+Deno.test("layer: rows computes only the requested queries", () => {
+  const spec = presetSpec("tiny");
+  const layout = normalizeLayout({ kind: "thd", cuSeqlensQ: [0, 3, 7], causal: true });
+  const weights = makeLayerWeights(spec, { seed: 5 });
+  const hidden = makeHiddenStates(layout.qRows, spec.hiddenSize, { seed: 6 });
+  const full = mlaLayer(spec, layout, { weights, hidden });
+  const H = spec.hiddenSize;
+  for (const path of ["expanded", "absorbed"] as const) {
+    const part = mlaLayer(spec, layout, { weights, hidden, path, rows: [0, 5] });
+    for (let q = 0; q < 7; q++) {
+      const got = part.out.subarray(q * H, (q + 1) * H);
+      if (q === 0 || q === 5) {
+        assertAllClose(got, full.out.subarray(q * H, (q + 1) * H), { what: `${path} q ${q}` });
+      } else assert.equal(countNaN(got), H);
+    }
+  }
+  // Sequence 0's hidden rows can be NaN when only sequence 1 is requested.
+  const poisoned = Float64Array.from(hidden).fill(NaN, 0, 3 * H);
+  const only1 = mlaLayer(spec, layout, { weights, hidden: poisoned, rows: [6] });
+  assert.deepEqual(only1.out.subarray(6 * H), full.out.subarray(6 * H));
+});
+
+Deno.test("layer: argument checks", () => {
+  const spec = presetSpec("tiny");
+  const low = presetSpec("tiny-yarn");
+  const decode = normalizeLayout({ kind: "bshd", batch: 1, seqQ: 1, seqK: 4, causal: true });
+  const prefill = normalizeLayout({ kind: "bshd", batch: 1, seqQ: 2, seqK: 2, causal: true });
+  const weights = makeLayerWeights(spec, { seed: 1 });
+  const hidden = makeHiddenStates(2, spec.hiddenSize, { seed: 1 });
+  assert.throws(
+    () => mlaLayer(spec, decode, { weights, hidden: hidden.subarray(0, 64) }),
+    /self-attention/,
+  );
+  assert.throws(() => mlaLayer(low, prefill, { weights, hidden }), /needs weights.qAProj/);
+  assert.throws(
+    () => mlaLayer(spec, prefill, { weights, hidden: new Float64Array(3) }),
+    /hidden has 3 values/,
+  );
+  assert.throws(() => mlaLayer(spec, prefill, { weights, hidden, rows: [2] }), RangeError);
+});

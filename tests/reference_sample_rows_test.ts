@@ -1,0 +1,54 @@
+/**
+ * Row sampling keeps sequence boundaries and respects max.
+ */
+import assert from "node:assert/strict";
+import { normalizeLayout } from "../adapter/layout.ts";
+import { sampleRows } from "../reference/sample_rows.ts";
+
+Deno.test("sampleRows: boundaries always in, sorted, distinct, exactly max rows", () => {
+  const layout = normalizeLayout({
+    kind: "thd",
+    cuSeqlensQ: [0, 100, 100, 101, 250, 400],
+    causal: true,
+  });
+  const boundaries = [0, 99, 100, 101, 249, 250, 399];
+  for (const seed of [1, 2, 3]) {
+    const rows = sampleRows(layout, { max: 20, seed });
+    assert.equal(rows.length, 20);
+    for (const b of boundaries) assert.ok(rows.includes(b), `seed ${seed}: boundary ${b}`);
+    for (let i = 1; i < rows.length; i++) assert.ok(rows[i] > rows[i - 1]);
+    assert.ok(rows.every((q) => Number.isInteger(q) && q >= 0 && q < 400));
+    assert.deepEqual(sampleRows(layout, { max: 20, seed }), rows, "deterministic");
+  }
+  assert.notDeepEqual(
+    sampleRows(layout, { max: 20, seed: 1 }),
+    sampleRows(layout, {
+      max: 20,
+      seed: 2,
+    }),
+  );
+  // Boundaries alone exceed max: exactly the boundaries.
+  assert.deepEqual(sampleRows(layout, { max: 3, seed: 1 }), boundaries);
+});
+
+Deno.test("sampleRows: all rows when the total fits; bshd boundaries", () => {
+  const small = normalizeLayout({ kind: "bshd", batch: 2, seqQ: 3, seqK: 3, causal: true });
+  assert.deepEqual(sampleRows(small, { max: 6, seed: 1 }), [0, 1, 2, 3, 4, 5]);
+  const big = normalizeLayout({ kind: "sbhd", batch: 3, seqQ: 50, seqK: 50, causal: false });
+  const rows = sampleRows(big, { max: 10, seed: 4 });
+  assert.equal(rows.length, 10);
+  for (const b of [0, 49, 50, 99, 100, 149]) assert.ok(rows.includes(b));
+  assert.throws(() => sampleRows(big, { max: -1, seed: 1 }), RangeError);
+});
+
+Deno.test("sampleRows: the other rows are spread over the whole range", () => {
+  const layout = normalizeLayout({ kind: "bshd", batch: 1, seqQ: 1000, seqK: 1000, causal: true });
+  const counts = new Array(10).fill(0);
+  for (let seed = 0; seed < 40; seed++) {
+    for (const q of sampleRows(layout, { max: 52, seed })) {
+      if (q !== 0 && q !== 999) counts[Math.floor(q / 100)]++;
+    }
+  }
+  // 40 * 50 draws over 10 bins: 200 expected per bin.
+  assert.ok(counts.every((c) => c > 140 && c < 260), `${counts}`);
+});
