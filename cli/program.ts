@@ -7,12 +7,19 @@
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { ConfigError } from "../adapter/errors.ts";
 import { CliError, EXIT } from "./errors.ts";
+import { DeviceLostError, NoAdapterError } from "../gpu/errors.ts";
+import { ReportFileError } from "../report/errors.ts";
+import { devicesCommand, type StrictCapsProbe } from "./devices.ts";
 import { type CapsProbe, explainCommand } from "./explain.ts";
+import { mergeCommand } from "./merge.ts";
+import { runCommand } from "./run.ts";
 
 /** Dependencies the program needs from outside (the device probe). */
 export interface ProgramDeps {
   /** Probe the default WebGPU adapter (null when there is none). */
   probeCaps: CapsProbe;
+  /** Probe the default WebGPU adapter, throwing NoAdapterError when there is none. */
+  probeCapsStrict: StrictCapsProbe;
 }
 
 /**
@@ -21,7 +28,7 @@ export interface ProgramDeps {
  * @example
  * ```ts ignore
  * import { buildProgram } from "./program.ts";
- * await buildProgram({ probeCaps: async () => null }).parseAsync(["explain", "tiny"], { from: "user" });
+ * await buildProgram({ probeCaps: async () => null, probeCapsStrict: probeCaps }).parseAsync(["explain", "tiny"], { from: "user" });
  * ```
  */
 export function buildProgram(deps: ProgramDeps) {
@@ -34,7 +41,10 @@ export function buildProgram(deps: ProgramDeps) {
     )
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
+  program.addCommand(runCommand().exitOverride());
+  program.addCommand(mergeCommand().exitOverride());
   program.addCommand(explainCommand(deps.probeCaps).exitOverride());
+  program.addCommand(devicesCommand(deps.probeCapsStrict).exitOverride());
   return program;
 }
 
@@ -44,7 +54,7 @@ export function buildProgram(deps: ProgramDeps) {
  * @example
  * ```ts ignore
  * import { runProgram } from "./program.ts";
- * Deno.exit(await runProgram(Deno.args, { probeCaps: async () => null }));
+ * Deno.exit(await runProgram(Deno.args, { probeCaps: async () => null, probeCapsStrict: probeCaps }));
  * ```
  */
 export async function runProgram(args: readonly string[], deps: ProgramDeps): Promise<number> {
@@ -59,6 +69,22 @@ export async function runProgram(args: readonly string[], deps: ProgramDeps): Pr
     }
     if (e instanceof ConfigError) {
       console.error(`error: ${e.message}`);
+      return EXIT.badInput;
+    }
+    if (e instanceof NoAdapterError) {
+      console.error(`error: ${e.message}`);
+      return EXIT.infra;
+    }
+    if (e instanceof ReportFileError) {
+      console.error(`error: ${e.message}`);
+      return EXIT.badInput;
+    }
+    if (e instanceof DeviceLostError) {
+      console.error(`error: ${e.message}`);
+      return EXIT.infra;
+    }
+    if (e instanceof RangeError && /filter/.test(e.message)) {
+      console.error(`error: --filter: ${e.message}`);
       return EXIT.badInput;
     }
     if (e instanceof CliError) {

@@ -1,0 +1,74 @@
+/**
+ * `devices`: what the harness sees (adapter info, features, limits). No adapter
+ * exits 3 with the fix.
+ *
+ * @module
+ */
+import { Command } from "@commander-js/extra-typings";
+import type { DeviceCaps } from "../adapter/types.ts";
+
+/** Probe that throws (NoAdapterError) when no adapter exists. */
+export type StrictCapsProbe = () => Promise<DeviceCaps>;
+
+const KEY_LIMITS = [
+  "maxStorageBufferBindingSize",
+  "maxBufferSize",
+  "maxComputeWorkgroupStorageSize",
+  "maxComputeInvocationsPerWorkgroup",
+  "maxComputeWorkgroupSizeX",
+  "maxComputeWorkgroupsPerDimension",
+  "maxStorageBuffersPerShaderStage",
+];
+
+/**
+ * Render caps for a terminal.
+ *
+ * @example
+ * ```ts
+ * import { formatCaps } from "./devices.ts";
+ * formatCaps({ adapter: { vendor: "v", architecture: "", device: "0", description: "d",
+ *   isFallbackAdapter: true }, features: ["shader-f16"], limits: {} });
+ * ```
+ */
+export function formatCaps(caps: DeviceCaps): string {
+  const a = caps.adapter;
+  const lines = [
+    `adapter: ${a.description || "(no description)"}${
+      a.isFallbackAdapter ? " (fallback/software)" : ""
+    }`,
+    `  vendor ${a.vendor || "?"}, device ${a.device || "?"}, architecture ${a.architecture || "?"}`,
+    `features: ${caps.features.join(", ") || "(none)"}`,
+    `  shader-f16: ${
+      caps.features.includes("shader-f16") ? "yes" : "no (f16 cases are unsupported)"
+    }`,
+    `  timestamp-query: ${
+      caps.features.includes("timestamp-query") ? "yes" : "no (timings use the wall clock)"
+    }`,
+    "limits:",
+  ];
+  for (const k of KEY_LIMITS) if (k in caps.limits) lines.push(`  ${k}: ${caps.limits[k]}`);
+  lines.push(`  (${Object.keys(caps.limits).length} limits in all; --json prints every one)`);
+  return lines.join("\n");
+}
+
+/**
+ * Build the `devices` command.
+ *
+ * @example
+ * ```ts ignore
+ * import { devicesCommand } from "./devices.ts";
+ * const cmd = devicesCommand(probeCaps);
+ * ```
+ */
+export function devicesCommand(probe: StrictCapsProbe) {
+  return new Command("devices")
+    .description(
+      "Show the WebGPU adapter the harness sees: adapter info, features and limits. " +
+        "Exit 3 when there is no adapter. The --json output can be passed to `explain --caps`.",
+    )
+    .option("--json", "print the capabilities as JSON")
+    .action(async (opts) => {
+      const caps = await probe();
+      console.log(opts.json ? JSON.stringify(caps, null, 2) : formatCaps(caps));
+    });
+}

@@ -1,0 +1,210 @@
+/**
+ * Storage-buffer helpers: upload Float32 / f16-packed / u32 data, allocate
+ * outputs and uniforms, read results back.
+ *
+ * @module
+ */
+
+/** Element type of a storage buffer upload. */
+export type StorageType = "f32" | "f16" | "u32";
+
+/** Usage of every storage buffer this module creates (readable back, writable). */
+const STORAGE_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+
+/** Round a byte size up to a multiple of 4 and to at least 16 (zero-sized bindings are invalid). */
+function padded(bytes: number): number {
+  return Math.max(16, Math.ceil(bytes / 4) * 4);
+}
+
+/**
+ * Convert numbers to the bytes of `type` (f16 rounds to nearest even; NaN stays NaN).
+ *
+ * @example
+ * ```ts
+ * import { packTyped } from "./buffers.ts";
+ * packTyped([1, 2], "f16").byteLength; // 4
+ * ```
+ */
+export function packTyped(
+  data: ArrayLike<number>,
+  type: StorageType,
+): Float32Array | Uint16Array | Uint32Array {
+  if (type === "f32") return Float32Array.from(data);
+  if (type === "u32") return Uint32Array.from(data);
+  const h = Float16Array.from(data);
+  return new Uint16Array(h.buffer, h.byteOffset, h.length);
+}
+
+/** Options of {@link uploadStorage}. */
+export interface UploadOptions {
+  /** Element type. Default "f32". */
+  type?: StorageType;
+  /** Debug label. */
+  label?: string;
+  /** Pad the allocation to at least this many bytes. */
+  minBytes?: number;
+}
+
+/**
+ * Create a storage buffer holding `data` converted to `options.type`.
+ *
+ * @example
+ * ```ts
+ * import { GpuContext } from "./device.ts";
+ * import { uploadStorage } from "./buffers.ts";
+ * const ctx = await GpuContext.create({ optionalFeatures: ["shader-f16"] });
+ * const buf = uploadStorage(ctx.device, new Float64Array([1, 2, 3]), { type: "f16" });
+ * ```
+ */
+export function uploadStorage(
+  device: GPUDevice,
+  data: ArrayLike<number>,
+  options: UploadOptions = {},
+): GPUBuffer {
+  const bytes = packTyped(data, options.type ?? "f32");
+  const size = padded(Math.max(bytes.byteLength, options.minBytes ?? 0));
+  const buffer = device.createBuffer({
+    label: options.label,
+    size,
+    usage: STORAGE_USAGE,
+    mappedAtCreation: true,
+  });
+  new Uint8Array(buffer.getMappedRange()).set(
+    new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+  );
+  buffer.unmap();
+  return buffer;
+}
+
+/**
+ * Create a zero-filled storage buffer of `bytes` bytes (at least 16).
+ *
+ * @example
+ * ```ts
+ * import { GpuContext } from "./device.ts";
+ * import { createStorage } from "./buffers.ts";
+ * const ctx = await GpuContext.create();
+ * const out = createStorage(ctx.device, 1024, "out");
+ * ```
+ */
+export function createStorage(device: GPUDevice, bytes: number, label?: string): GPUBuffer {
+  return device.createBuffer({ label, size: padded(bytes), usage: STORAGE_USAGE });
+}
+
+/**
+ * Create a uniform buffer from raw words (each 4 bytes; pass an ArrayBuffer
+ * built with a DataView for mixed u32/f32 structs).
+ *
+ * @example
+ * ```ts
+ * import { GpuContext } from "./device.ts";
+ * import { createUniform } from "./buffers.ts";
+ * const ctx = await GpuContext.create();
+ * const u = createUniform(ctx.device, new Uint32Array([1, 2, 3, 4]).buffer);
+ * ```
+ */
+export function createUniform(device: GPUDevice, data: ArrayBuffer, label?: string): GPUBuffer {
+  const size = Math.max(16, Math.ceil(data.byteLength / 16) * 16);
+  const buffer = device.createBuffer({
+    label,
+    size,
+    usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    mappedAtCreation: true,
+  });
+  new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data));
+  buffer.unmap();
+  return buffer;
+}
+
+/**
+ * A little builder for uniform structs of 4-byte fields (u32 / i32 / f32), in
+ * declaration order.
+ *
+ * @example
+ * ```ts
+ * import { UniformWriter } from "./buffers.ts";
+ * const u = new UniformWriter().u32(3).f32(0.5).finish();
+ * u.byteLength; // 16 (padded)
+ * ```
+ */
+export class UniformWriter {
+  #words: { kind: "u32" | "i32" | "f32"; value: number }[] = [];
+  /** Append a u32 field. */
+  u32(value: number): this {
+    this.#words.push({ kind: "u32", value });
+    return this;
+  }
+  /** Append an i32 field. */
+  i32(value: number): this {
+    this.#words.push({ kind: "i32", value });
+    return this;
+  }
+  /** Append an f32 field (infinities and NaN allowed). */
+  f32(value: number): this {
+    this.#words.push({ kind: "f32", value });
+    return this;
+  }
+  /** The bytes, padded to a multiple of 16. */
+  finish(): ArrayBuffer {
+    const out = new ArrayBuffer(Math.max(16, Math.ceil(this.#words.length / 4) * 16));
+    const view = new DataView(out);
+    this.#words.forEach((w, i) => {
+      if (w.kind === "u32") view.setUint32(i * 4, w.value, true);
+      else if (w.kind === "i32") view.setInt32(i * 4, w.value, true);
+      else view.setFloat32(i * 4, w.value, true);
+    });
+    return out;
+  }
+}
+
+/**
+ * Copy `bytes` bytes of a storage buffer back to the CPU as Float32.
+ *
+ * @example
+ * ```ts
+ * import { GpuContext } from "./device.ts";
+ * import { readbackF32, uploadStorage } from "./buffers.ts";
+ * const ctx = await GpuContext.create();
+ * const buf = uploadStorage(ctx.device, [1, 2]);
+ * const back = await readbackF32(ctx.device, buf, 2); // Float32Array [1, 2]
+ * ```
+ */
+export async function readbackF32(
+  device: GPUDevice,
+  buffer: GPUBuffer,
+  count: number,
+): Promise<Float32Array> {
+  const bytes = await readbackBytes(device, buffer, count * 4);
+  return new Float32Array(bytes.buffer, bytes.byteOffset, count);
+}
+
+/**
+ * Copy the first `bytes` bytes of a buffer back to the CPU.
+ *
+ * @example
+ * ```ts
+ * import { GpuContext } from "./device.ts";
+ * import { readbackBytes, uploadStorage } from "./buffers.ts";
+ * const ctx = await GpuContext.create();
+ * const raw = await readbackBytes(ctx.device, uploadStorage(ctx.device, [1]), 4);
+ * ```
+ */
+export async function readbackBytes(
+  device: GPUDevice,
+  buffer: GPUBuffer,
+  bytes: number,
+): Promise<Uint8Array> {
+  const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+  const staging = device.createBuffer({
+    size,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
+  const enc = device.createCommandEncoder();
+  enc.copyBufferToBuffer(buffer, 0, staging, 0, size);
+  device.queue.submit([enc.finish()]);
+  await staging.mapAsync(GPUMapMode.READ);
+  const out = new Uint8Array(staging.getMappedRange().slice(0, bytes));
+  staging.unmap();
+  staging.destroy();
+  return out;
+}

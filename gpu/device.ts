@@ -1,0 +1,278 @@
+/**
+ * Adapter and device acquisition, capability probing and device-loss handling.
+ * This is the only place (with the other gpu/ files) that touches
+ * `navigator.gpu`; it knows nothing about MLA.
+ *
+ * @module
+ */
+import type { DeviceCaps } from "../adapter/types.ts";
+import { DeviceLostError, NoAdapterError } from "./errors.ts";
+
+/** Options of {@link requestGpuAdapter}. */
+export interface AdapterOptions {
+  /** Power preference passed to requestAdapter. */
+  powerPreference?: GPUPowerPreference;
+  /** Accept a fallback (software) adapter such as lavapipe. Default true. */
+  allowFallbackAdapter?: boolean;
+}
+
+/**
+ * Request an adapter, or throw a {@link NoAdapterError} whose message says how
+ * to get one.
+ *
+ * @example
+ * ```ts
+ * import { requestGpuAdapter } from "./device.ts";
+ * const adapter = await requestGpuAdapter({ powerPreference: "high-performance" });
+ * adapter.features.has("shader-f16");
+ * ```
+ */
+export async function requestGpuAdapter(options: AdapterOptions = {}): Promise<GPUAdapter> {
+  const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+  if (!gpu) throw new NoAdapterError("navigator.gpu is not available in this runtime");
+  let adapter: GPUAdapter | null = null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference });
+  } catch (e) {
+    throw new NoAdapterError(`requestAdapter() failed: ${(e as Error).message}`);
+  }
+  if (!adapter) throw new NoAdapterError("navigator.gpu.requestAdapter() returned null");
+  if (options.allowFallbackAdapter === false && adapter.info.isFallbackAdapter) {
+    throw new NoAdapterError(
+      `only a fallback adapter (${adapter.info.description}) exists and fallback was refused`,
+    );
+  }
+  return adapter;
+}
+
+/**
+ * Whether an adapter can be acquired at all (tests use it to decide `ignore`).
+ *
+ * @example
+ * ```ts
+ * import { hasAdapter } from "./device.ts";
+ * const ok = await hasAdapter();
+ * ```
+ */
+export async function hasAdapter(): Promise<boolean> {
+  try {
+    await requestGpuAdapter();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The capabilities of an adapter as plain data (features sorted, every limit).
+ *
+ * @example
+ * ```ts
+ * import { probeCaps } from "./device.ts";
+ * const caps = await probeCaps();
+ * caps.limits.maxStorageBufferBindingSize;
+ * ```
+ */
+export async function probeCaps(adapter?: GPUAdapter): Promise<DeviceCaps> {
+  const a = adapter ?? await requestGpuAdapter();
+  const limits: Record<string, number> = {};
+  const src = a.limits as unknown as Record<string, number>;
+  for (const key in src) {
+    const v = src[key];
+    if (typeof v === "number") limits[key] = v;
+  }
+  return {
+    adapter: {
+      vendor: a.info.vendor,
+      architecture: a.info.architecture,
+      device: a.info.device,
+      description: a.info.description,
+      isFallbackAdapter: a.info.isFallbackAdapter,
+    },
+    features: [...a.features].sort(),
+    limits,
+  };
+}
+
+/** Options of {@link GpuContext.create}. */
+export interface ContextOptions extends AdapterOptions {
+  /** Features to require; missing ones throw. Default: none. */
+  requiredFeatures?: readonly GPUFeatureName[];
+  /** Features to enable when present (e.g. timestamp-query). */
+  optionalFeatures?: readonly GPUFeatureName[];
+  /**
+   * Limits to request explicitly. Each is clamped to the adapter's limit; when
+   * the adapter is below a requested value the device creation fails.
+   */
+  requiredLimits?: Record<string, number>;
+}
+
+/** What was recorded when a device was lost. */
+export interface LossRecord {
+  /** GPUDeviceLostReason. */
+  readonly reason: string;
+  /** The runtime's message. */
+  readonly message: string;
+  /** When (ms since epoch). */
+  readonly at: number;
+}
+
+/**
+ * An adapter + device pair with its capabilities, the enabled features, a record
+ * of device losses and re-acquisition. Pipeline caches key off the device, so a
+ * re-acquired device starts with empty caches.
+ *
+ * @example
+ * ```ts
+ * import { GpuContext } from "./device.ts";
+ * const ctx = await GpuContext.create({ optionalFeatures: ["shader-f16", "timestamp-query"] });
+ * ctx.hasFeature("shader-f16");
+ * ctx.destroy();
+ * ```
+ */
+export class GpuContext {
+  /** The adapter. */
+  adapter: GPUAdapter;
+  /** The current device (replaced by {@link GpuContext.reacquire}). */
+  device: GPUDevice;
+  /** Adapter capabilities as plain data. */
+  readonly caps: DeviceCaps;
+  /** Every device loss seen (destroy() by us is not recorded). */
+  readonly losses: LossRecord[] = [];
+  /** Increments whenever the device is replaced. */
+  generation = 0;
+  readonly #options: ContextOptions;
+  #destroying = false;
+  #lost = false;
+
+  private constructor(
+    adapter: GPUAdapter,
+    device: GPUDevice,
+    caps: DeviceCaps,
+    options: ContextOptions,
+  ) {
+    this.adapter = adapter;
+    this.device = device;
+    this.caps = caps;
+    this.#options = options;
+    this.#watch(device);
+  }
+
+  /**
+   * Acquire an adapter and a device with the requested features and limits.
+   *
+   * @example
+   * ```ts
+   * import { GpuContext } from "./device.ts";
+   * const ctx = await GpuContext.create({ requiredFeatures: ["shader-f16"] });
+   * ctx.destroy();
+   * ```
+   */
+  static async create(options: ContextOptions = {}): Promise<GpuContext> {
+    const adapter = await requestGpuAdapter(options);
+    const caps = await probeCaps(adapter);
+    const device = await GpuContext.#device(adapter, options);
+    return new GpuContext(adapter, device, caps, options);
+  }
+
+  static async #device(adapter: GPUAdapter, options: ContextOptions): Promise<GPUDevice> {
+    const missing = (options.requiredFeatures ?? []).filter((f) => !adapter.features.has(f));
+    if (missing.length > 0) {
+      throw new NoAdapterError(
+        `adapter "${adapter.info.description}" lacks required feature(s) ${missing.join(", ")}`,
+      );
+    }
+    const features = new Set<GPUFeatureName>(options.requiredFeatures ?? []);
+    for (const f of options.optionalFeatures ?? []) if (adapter.features.has(f)) features.add(f);
+    const adapterLimits = adapter.limits as unknown as Record<string, number>;
+    const limits: Record<string, number> = {};
+    for (const [k, v] of Object.entries(options.requiredLimits ?? {})) {
+      const have = adapterLimits[k];
+      if (typeof have !== "number") throw new Error(`unknown WebGPU limit ${k}`);
+      const isMin = k.startsWith("min");
+      if (isMin ? v < have : v > have) {
+        throw new NoAdapterError(`adapter limit ${k} = ${have} cannot satisfy ${v}`);
+      }
+      limits[k] = v;
+    }
+    try {
+      return await adapter.requestDevice({
+        requiredFeatures: [...features],
+        requiredLimits: limits,
+      });
+    } catch (e) {
+      throw new NoAdapterError(`requestDevice() failed: ${(e as Error).message}`);
+    }
+  }
+
+  #watch(device: GPUDevice): void {
+    device.lost.then((info) => {
+      if (device !== this.device) return;
+      this.#lost = true;
+      if (this.#destroying) return;
+      this.losses.push({ reason: String(info.reason), message: info.message, at: Date.now() });
+    });
+  }
+
+  /** Whether a feature is enabled on the current device. */
+  hasFeature(name: GPUFeatureName): boolean {
+    return this.device.features.has(name);
+  }
+
+  /** Whether the current device was lost. */
+  get lost(): boolean {
+    return this.#lost;
+  }
+
+  /**
+   * Throw a {@link DeviceLostError} when the device was lost (call before a case).
+   *
+   * @example
+   * ```ts
+   * import { GpuContext } from "./device.ts";
+   * const ctx = await GpuContext.create();
+   * ctx.assertAlive();
+   * ```
+   */
+  assertAlive(): void {
+    if (this.#lost) {
+      const last = this.losses.at(-1);
+      throw new DeviceLostError(last?.reason ?? "destroyed", last?.message ?? "device destroyed");
+    }
+  }
+
+  /**
+   * Acquire a fresh device (after a loss) with the same options. Increments
+   * {@link GpuContext.generation} so caches keyed on the device start over.
+   *
+   * @example
+   * ```ts
+   * import { GpuContext } from "./device.ts";
+   * const ctx = await GpuContext.create();
+   * if (ctx.lost) await ctx.reacquire();
+   * ```
+   */
+  async reacquire(): Promise<void> {
+    let adapter = this.adapter;
+    let device: GPUDevice;
+    try {
+      device = await GpuContext.#device(adapter, this.#options);
+    } catch {
+      // An adapter may be invalidated by the loss: ask for a new one.
+      adapter = await requestGpuAdapter(this.#options);
+      device = await GpuContext.#device(adapter, this.#options);
+    }
+    this.adapter = adapter;
+    this.device = device;
+    this.#lost = false;
+    this.#destroying = false;
+    this.generation++;
+    this.#watch(device);
+  }
+
+  /** Destroy the device (not recorded as a loss). */
+  destroy(): void {
+    this.#destroying = true;
+    this.device.destroy();
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * Shader compilation with diagnostics mapped to the .wgsl file and line:col,
+ * and a per-device pipeline cache keyed by (source hash, entry point, constants)
+ * so a variant compiles once per device.
+ *
+ * @module
+ */
+import type { GpuContext } from "./device.ts";
+import { ShaderCompileError, type ShaderDiagnostic } from "./errors.ts";
+import { withErrorScopes } from "./scopes.ts";
+
+/** A shader source and the file it came from (used in diagnostics). */
+export interface ShaderSource {
+  /** File name shown in diagnostics, e.g. `absorbed.wgsl`. */
+  readonly fileName: string;
+  /** WGSL text. */
+  readonly code: string;
+}
+
+/**
+ * FNV-1a 64-bit hash of a string, as 16 hex digits (cache keys, not security).
+ *
+ * @example
+ * ```ts
+ * import { hashSource } from "./shader.ts";
+ * hashSource("abc").length; // 16
+ * ```
+ */
+export function hashSource(text: string): string {
+  let h = 0xcbf29ce484222325n;
+  const prime = 0x100000001b3n;
+  const mask = 0xffffffffffffffffn;
+  for (let i = 0; i < text.length; i++) {
+    h ^= BigInt(text.charCodeAt(i));
+    h = (h * prime) & mask;
+  }
+  return h.toString(16).padStart(16, "0");
+}
+
+/**
+ * Map `GPUCompilationInfo` messages to diagnostics with the file name, 1-based
+ * line and column, and the source line.
+ *
+ * @example
+ * ```ts
+ * import { mapDiagnostics } from "./shader.ts";
+ * const d = mapDiagnostics({ fileName: "a.wgsl", code: "let x = y;" }, [
+ *   { type: "error", lineNum: 1, linePos: 9, offset: 8, length: 1, message: "unknown identifier" },
+ * ]);
+ * d[0].line; // 1
+ * ```
+ */
+export function mapDiagnostics(
+  source: ShaderSource,
+  messages: readonly Pick<
+    GPUCompilationMessage,
+    "type" | "lineNum" | "linePos" | "offset" | "length" | "message"
+  >[],
+): ShaderDiagnostic[] {
+  const lines = source.code.split("\n");
+  return messages.map((m) => {
+    let line = m.lineNum;
+    let column = m.linePos;
+    if (!(line > 0) && m.offset >= 0) {
+      const before = source.code.slice(0, m.offset).split("\n");
+      line = before.length;
+      column = before[before.length - 1].length + 1;
+    }
+    // The compiler's message is multi-line (it repeats the source); keep the gist.
+    const text = m.message.split("\n").map((s) => s.trim()).filter((s) => s.length > 0);
+    const gist = text.find((s) => !s.startsWith("┌") && !s.startsWith("│")) ?? m.message;
+    return {
+      type: m.type,
+      file: source.fileName,
+      line,
+      column,
+      message: gist.replace(/^Shader '[^']*' (parsing|validation) error: /, ""),
+      sourceLine: lines[line - 1] ?? "",
+    };
+  }).sort((a, b) => (a.type === "error" ? 0 : 1) - (b.type === "error" ? 0 : 1));
+}
+
+/**
+ * Compile a WGSL module and throw a {@link ShaderCompileError} (file:line:col,
+ * source line, caret) when it has errors.
+ *
+ * @example
+ * ```ts
+ * import { GpuContext } from "./device.ts";
+ * import { compileShader } from "./shader.ts";
+ * const ctx = await GpuContext.create();
+ * const mod = await compileShader(ctx.device, {
+ *   fileName: "noop.wgsl", code: "@compute @workgroup_size(1) fn main() {}",
+ * });
+ * ```
+ */
+export async function compileShader(
+  device: GPUDevice,
+  source: ShaderSource,
+): Promise<GPUShaderModule> {
+  device.pushErrorScope("validation");
+  const module = device.createShaderModule({ label: source.fileName, code: source.code });
+  const info = await module.getCompilationInfo();
+  const scopeError = await device.popErrorScope();
+  const diagnostics = mapDiagnostics(source, info.messages);
+  const errors = diagnostics.filter((d) => d.type === "error");
+  if (errors.length > 0) throw new ShaderCompileError(source.fileName, errors);
+  if (scopeError) {
+    throw new ShaderCompileError(source.fileName, [{
+      type: "error",
+      file: source.fileName,
+      line: 0,
+      column: 0,
+      message: scopeError.message,
+      sourceLine: "",
+    }]);
+  }
+  return module;
+}
+
+/** Options of {@link PipelineCache.get}. */
+export interface PipelineOptions {
+  /** Entry point name. */
+  entryPoint: string;
+  /** Pipeline-overridable constants. */
+  constants?: Record<string, number>;
+}
+
+/**
+ * Compute pipelines cached per device by (source hash, entry point, constants).
+ * Compilation on lavapipe costs 0.4-3.5 s per pipeline, so every variant should
+ * compile once. The cache empties itself when the context re-acquires a device.
+ *
+ * @example
+ * ```ts
+ * import { GpuContext } from "./device.ts";
+ * import { PipelineCache } from "./shader.ts";
+ * const ctx = await GpuContext.create();
+ * const cache = new PipelineCache(ctx);
+ * const p = await cache.get({ fileName: "noop.wgsl", code: "@compute @workgroup_size(1) fn main() {}" },
+ *   { entryPoint: "main" });
+ * ```
+ */
+export class PipelineCache {
+  readonly #ctx: GpuContext;
+  #generation: number;
+  #pipelines = new Map<string, Promise<GPUComputePipeline>>();
+  /** Pipelines compiled so far (cache misses). */
+  compiled = 0;
+  /** Cache hits so far. */
+  hits = 0;
+
+  constructor(ctx: GpuContext) {
+    this.#ctx = ctx;
+    this.#generation = ctx.generation;
+  }
+
+  /** Get (or compile) the pipeline of `source` at `options.entryPoint`. */
+  get(source: ShaderSource, options: PipelineOptions): Promise<GPUComputePipeline> {
+    if (this.#generation !== this.#ctx.generation) {
+      this.#pipelines.clear();
+      this.#generation = this.#ctx.generation;
+    }
+    const constants = options.constants ?? {};
+    const constKey = Object.keys(constants).sort().map((k) => `${k}=${constants[k]}`).join(",");
+    const key = `${hashSource(source.code)}|${options.entryPoint}|${constKey}`;
+    const hit = this.#pipelines.get(key);
+    if (hit) {
+      this.hits++;
+      return hit;
+    }
+    this.compiled++;
+    const device = this.#ctx.device;
+    const pending = (async () => {
+      const module = await compileShader(device, source);
+      return await withErrorScopes(
+        device,
+        `pipeline ${source.fileName}:${options.entryPoint}`,
+        () =>
+          device.createComputePipelineAsync({
+            label: `${source.fileName}:${options.entryPoint}`,
+            layout: "auto",
+            compute: { module, entryPoint: options.entryPoint, constants },
+          }),
+      );
+    })();
+    this.#pipelines.set(key, pending);
+    // A failed compile must not poison the cache.
+    pending.catch(() => this.#pipelines.delete(key));
+    return pending;
+  }
+
+  /** Number of cached pipelines. */
+  get size(): number {
+    return this.#pipelines.size;
+  }
+}

@@ -1,0 +1,11 @@
+/**
+ * The WGSL MLA kernels and their TS entry points: `runAttention` (RoPE,
+ * absorption or expansion, absorbed or expanded attention, split-KV combine) and
+ * `runRope`, plus the source loader used for fault injection.
+ *
+ * @module
+ */
+export * from "./attention.ts";
+export * from "./rope.ts";
+export * from "./source.ts";
+export * from "./tables.ts";

@@ -1,0 +1,99 @@
+/**
+ * Loading WGSL kernel sources and specializing them: storage dtype, compile-time
+ * sizes, then an optional mutation (fault injection). Every substitution keeps
+ * the line count, so compiler diagnostics point at the lines of the .wgsl file.
+ *
+ * Conventions inside a kernel file:
+ * - the first line is `// @enable-f16`; it becomes `enable f16;` for dtype f16;
+ * - `alias store_t = f32; // @dtype` becomes `alias store_t = f16; // @dtype`;
+ * - `const NAME: u32 = 123u; // @param ...` gets the value of `params.NAME`.
+ *
+ * @module
+ */
+import type { Dtype } from "../adapter/types.ts";
+
+/** A transformation of a kernel source before compilation (fault injection). */
+export type SourceMutation = (fileName: string, source: string) => string;
+
+const rawCache = new Map<string, Promise<string>>();
+
+/**
+ * Read a kernel file of this folder (cached).
+ *
+ * @example
+ * ```ts
+ * import { readKernelFile } from "./source.ts";
+ * const text = await readKernelFile("rope.wgsl");
+ * ```
+ */
+export function readKernelFile(fileName: string): Promise<string> {
+  let p = rawCache.get(fileName);
+  if (!p) {
+    p = Deno.readTextFile(new URL(`./${fileName}`, import.meta.url));
+    rawCache.set(fileName, p);
+    p.catch(() => rawCache.delete(fileName));
+  }
+  return p;
+}
+
+/** Options of {@link specializeSource}. */
+export interface SpecializeOptions {
+  /** Storage dtype. */
+  dtype: Dtype;
+  /** Values of the `// @param` constants; every one named must exist in the source. */
+  params?: Record<string, number>;
+}
+
+/**
+ * Specialize a kernel source for a dtype and compile-time sizes. Throws when a
+ * named parameter is not declared in the source.
+ *
+ * @example
+ * ```ts
+ * import { specializeSource } from "./source.ts";
+ * const src = "// @enable-f16\nalias store_t = f32; // @dtype\nconst WG: u32 = 32u; // @param\n";
+ * specializeSource(src, { dtype: "f16", params: { WG: 16 } }).split("\n")[0]; // "enable f16;"
+ * ```
+ */
+export function specializeSource(source: string, options: SpecializeOptions): string {
+  let out = source;
+  if (options.dtype === "f16") {
+    out = out.replace(/^\/\/ @enable-f16$/m, "enable f16;");
+    out = out.replace(/alias store_t = f32; \/\/ @dtype/g, "alias store_t = f16; // @dtype");
+  }
+  for (const [name, value] of Object.entries(options.params ?? {})) {
+    if (!Number.isInteger(value) || value < 0) {
+      throw new RangeError(`kernel parameter ${name} = ${value} must be a non-negative integer`);
+    }
+    const re = new RegExp(`^(const ${name}: u32 = )\\d+(u; // @param)`, "m");
+    if (!re.test(out)) throw new Error(`kernel parameter ${name} is not declared with // @param`);
+    out = out.replace(re, `$1${value}$2`);
+  }
+  return out;
+}
+
+/** Options of {@link loadKernel}. */
+export interface LoadKernelOptions extends SpecializeOptions {
+  /** Rewrite the specialized source (fault injection). */
+  mutate?: SourceMutation;
+}
+
+/**
+ * Read, specialize and (optionally) mutate a kernel file; returns the source and
+ * its file name, ready for `PipelineCache.get`.
+ *
+ * @example
+ * ```ts
+ * import { loadKernel } from "./source.ts";
+ * const src = await loadKernel("rope.wgsl", { dtype: "f32" });
+ * src.fileName; // "rope.wgsl"
+ * ```
+ */
+export async function loadKernel(
+  fileName: string,
+  options: LoadKernelOptions,
+): Promise<{ fileName: string; code: string }> {
+  const raw = await readKernelFile(fileName);
+  const code = specializeSource(raw, options);
+  return { fileName, code: options.mutate ? options.mutate(fileName, code) : code };
+}

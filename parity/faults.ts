@@ -1,0 +1,273 @@
+/**
+ * Planted faults: known MLA bug classes as data, so the harness can prove its
+ * comparisons catch them. Each fault either changes what the kernel is given (a
+ * spec or plan change: the reference keeps the true spec and layout) or rewrites
+ * a kernel source before compilation (through `runAttention`'s `mutate`). Each
+ * fault also names a scenario (preset, dtype, path, layout) in which the bug is
+ * observable: e.g. RoPE is relative, so wrong positions only show when queries
+ * and keys are shifted by different amounts.
+ *
+ * A source mutation throws a {@link FaultPatternError} when its pattern is not in
+ * the target file, so a kernel refactor cannot silently disable a fault.
+ *
+ * @module
+ */
+import { withParams } from "../adapter/spec.ts";
+import type {
+  AttentionPath,
+  Dtype,
+  LayoutRequest,
+  MlaSpec,
+  NormalizedLayout,
+  Plan,
+} from "../adapter/types.ts";
+
+/** What a plan/spec fault receives and returns. */
+export interface FaultTarget {
+  /** The spec the kernel is run with. */
+  readonly spec: MlaSpec;
+  /** The plan the kernel is run with. */
+  readonly plan: Plan;
+}
+
+/** How a fault is applied. */
+export type FaultApply =
+  | {
+    /** A change of the spec or plan handed to the kernel (the reference keeps the originals). */
+    readonly kind: "plan";
+    /** Returns the faulty spec and plan. */
+    readonly change: (target: FaultTarget) => FaultTarget;
+  }
+  | {
+    /** A rewrite of one kernel's WGSL source. */
+    readonly kind: "source";
+    /** The kernel file it rewrites. */
+    readonly file: string;
+    /** The mutation, in the shape of `runAttention`'s `mutate` option. */
+    readonly mutate: (fileName: string, source: string) => string;
+  };
+
+/** Where a fault is observable. */
+export interface FaultScenario {
+  /** Preset name. */
+  readonly preset: string;
+  /** Storage dtype. */
+  readonly dtype: Dtype;
+  /** Attention path (backend wgsl-absorbed or wgsl-expanded). */
+  readonly path: AttentionPath;
+  /** Layout request. */
+  readonly layout: LayoutRequest;
+}
+
+/** One planted fault. */
+export interface Fault {
+  /** Stable id. */
+  readonly id: string;
+  /** The bug class it stands for. */
+  readonly description: string;
+  /** How to plant it. */
+  readonly apply: FaultApply;
+  /** A case in which it must be caught. */
+  readonly scenario: FaultScenario;
+}
+
+/**
+ * A source mutation's pattern was not found in its kernel file.
+ *
+ * @example
+ * ```ts
+ * import { FaultPatternError } from "./faults.ts";
+ * new FaultPatternError("lse-offset", "absorbed.wgsl", "m_run + log(l_run)").name;
+ * // "FaultPatternError"
+ * ```
+ */
+export class FaultPatternError extends Error {
+  constructor(faultId: string, file: string, pattern: string) {
+    super(
+      `fault ${faultId}: pattern ${JSON.stringify(pattern)} not found in ${file}; ` +
+        "the kernel changed, update the fault so it still plants the bug",
+    );
+    this.name = "FaultPatternError";
+  }
+}
+
+/**
+ * A source mutation of `file`: replace every match of `pattern` (a string or a
+ * global RegExp) with `replacement`; throw a {@link FaultPatternError} when there
+ * is no match. Other files pass through unchanged.
+ *
+ * @example
+ * ```ts
+ * import { sourceMutation } from "./faults.ts";
+ * const m = sourceMutation("lse-offset", "a.wgsl", { pattern: "log(l)", replacement: "log(l) + 1.0" });
+ * m("a.wgsl", "x = log(l);"); // "x = log(l) + 1.0;"
+ * m("b.wgsl", "unchanged"); // "unchanged"
+ * ```
+ */
+export function sourceMutation(
+  faultId: string,
+  file: string,
+  options: { pattern: string | RegExp; replacement: string },
+): (fileName: string, source: string) => string {
+  const { pattern, replacement } = options;
+  return (fileName, source) => {
+    if (fileName !== file) return source;
+    const found = typeof pattern === "string" ? source.includes(pattern) : pattern.test(source);
+    if (typeof pattern !== "string") pattern.lastIndex = 0;
+    if (!found) throw new FaultPatternError(faultId, file, String(pattern));
+    return typeof pattern === "string"
+      ? source.split(pattern).join(replacement)
+      : source.replace(pattern, replacement);
+  };
+}
+
+function withLayout(plan: Plan, layout: NormalizedLayout): Plan {
+  return { ...plan, layout };
+}
+
+/** A decode batch packed as THD: one query per sequence, caches of 5 and 7 keys. */
+const THD_DECODE: LayoutRequest = {
+  kind: "thd",
+  cuSeqlensQ: [0, 1, 2],
+  cuSeqlensK: [0, 5, 12],
+  causal: true,
+};
+
+/** Two decode queries (MTP) per sequence against a 40-key cache (more than one 32-key block). */
+const BSHD_MTP: LayoutRequest = { kind: "bshd", batch: 1, seqQ: 2, seqK: 40, causal: true };
+
+/** Every planted fault. */
+export const FAULTS: readonly Fault[] = [
+  {
+    id: "yarn-scale-without-mscale",
+    description: "softmax scale 1/sqrt(nope + rope) without the YaRN factor m^2",
+    apply: {
+      kind: "plan",
+      change: ({ spec, plan }) => ({
+        spec,
+        plan: {
+          ...plan,
+          attention: { ...plan.attention, softmaxScale: 1 / Math.sqrt(spec.kChannels) },
+        },
+      }),
+    },
+    scenario: { preset: "tiny-yarn", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
+  },
+  {
+    id: "rope-neox-on-interleaved",
+    description: "RoPE pairs (i, i + d/2) (NeoX) applied to interleaved (DeepSeek) weights",
+    apply: {
+      kind: "plan",
+      change: ({ spec, plan }) => ({ spec: withParams(spec, { ropePairing: "neox" }), plan }),
+    },
+    scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
+  },
+  {
+    id: "causal-top-left",
+    description: "causal mask aligned top-left (query i sees keys j <= i) instead of bottom-right",
+    apply: {
+      kind: "plan",
+      change: ({ spec, plan }) => ({
+        spec,
+        plan: withLayout(plan, {
+          ...plan.layout,
+          seqs: plan.layout.seqs.map((s) => ({ ...s, causalOffset: 0 })),
+        }),
+      }),
+    },
+    scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
+  },
+  {
+    id: "positions-not-restarted",
+    description: "RoPE positions taken as the packed token index instead of restarting at 0 " +
+      "in every packed sequence",
+    apply: {
+      kind: "plan",
+      change: ({ spec, plan }) => ({
+        spec,
+        plan: withLayout(plan, {
+          ...plan.layout,
+          qPositions: plan.layout.qPositions.map((_, t) => t),
+          kPositions: plan.layout.kPositions.map((_, t) => t),
+        }),
+      }),
+    },
+    scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: THD_DECODE },
+  },
+  {
+    id: "kpe-left-out",
+    description: "the decoupled RoPE key k_pe left out of the score (latent part only)",
+    apply: {
+      kind: "source",
+      file: "absorbed.wgsl",
+      mutate: sourceMutation("kpe-left-out", "absorbed.wgsl", {
+        pattern: "for (var d = 0u; d < KEY_VEC4; d++)",
+        replacement: "for (var d = 0u; d < VAL_VEC4; d++)",
+      }),
+    },
+    scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
+  },
+  {
+    id: "lse-offset",
+    description: "LSE off by a constant (0.01); the output itself is unchanged",
+    apply: {
+      kind: "source",
+      file: "absorbed.wgsl",
+      mutate: sourceMutation("lse-offset", "absorbed.wgsl", {
+        pattern: "m_run + log(l_run)",
+        replacement: "m_run + log(l_run) + 0.01",
+      }),
+    },
+    scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
+  },
+  {
+    id: "kv-tile-skipped",
+    description: "the first KV tile (BLOCK keys) of every query skipped",
+    apply: {
+      kind: "source",
+      file: "absorbed.wgsl",
+      mutate: sourceMutation("kv-tile-skipped", "absorbed.wgsl", {
+        pattern: "for (var kb = begin; kb < end; kb += BLOCK)",
+        replacement: "for (var kb = begin + BLOCK; kb < end; kb += BLOCK)",
+      }),
+    },
+    scenario: {
+      preset: "tiny",
+      dtype: "f32",
+      path: "absorbed",
+      // 200 keys: the absorbed kernel's blocks are 128 keys, so one of two is skipped.
+      layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 200, causal: true },
+    },
+  },
+  {
+    id: "f16-accumulation",
+    description: "scores and the latent output accumulated in f16 instead of f32",
+    apply: {
+      kind: "source",
+      file: "absorbed.wgsl",
+      mutate: sourceMutation("f16-accumulation", "absorbed.wgsl", {
+        pattern: "alias acc_t = f32;",
+        replacement: "alias acc_t = f16;",
+      }),
+    },
+    scenario: {
+      preset: "deepseek-v2-lite",
+      dtype: "f16",
+      path: "absorbed",
+      layout: { kind: "bshd", batch: 1, seqQ: 2, seqK: 600, causal: true },
+    },
+  },
+  {
+    id: "exp-as-exp2",
+    description: "exp replaced by exp2 in the softmax (a log2(e) scale error)",
+    apply: {
+      kind: "source",
+      file: "absorbed.wgsl",
+      mutate: sourceMutation("exp-as-exp2", "absorbed.wgsl", {
+        pattern: /\bexp\(/g,
+        replacement: "exp2(",
+      }),
+    },
+    scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
+  },
+];

@@ -1,0 +1,39 @@
+/**
+ * The error thrown when a report file (results.jsonl, report.json) is missing or malformed.
+ *
+ * @module
+ */
+
+/**
+ * A report file is missing, unreadable or malformed. The message names the file (and the
+ * line, for JSONL) and what is wrong.
+ *
+ * @example
+ * ```ts
+ * import { ReportFileError } from "./errors.ts";
+ * const e = new ReportFileError("out/results.jsonl", "not valid JSON", { line: 3 });
+ * e.message; // "out/results.jsonl:3: not valid JSON"
+ * ```
+ */
+export class ReportFileError extends Error {
+  /** The file. */
+  readonly path: string;
+  /** 1-based line number (JSONL), or null. */
+  readonly line: number | null;
+
+  /**
+   * @param path the file
+   * @param problem what is wrong with it
+   * @param options line number and cause
+   */
+  constructor(path: string, problem: string, options: { line?: number; cause?: unknown } = {}) {
+    const where = options.line === undefined ? path : `${path}:${options.line}`;
+    super(
+      `${where}: ${problem}`,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
+    this.name = "ReportFileError";
+    this.path = path;
+    this.line = options.line ?? null;
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * Differences between two environment fingerprints, so drift can be attributed to a
+ * runtime, driver or kernel change. Re-exported by `runner/fingerprint.ts`.
+ *
+ * @module
+ */
+import type { Fingerprint } from "../runner/types.ts";
+import { adapterIdentity } from "./adapter_info.ts";
+
+/** One field that differs between two fingerprints (null: absent on that side). */
+export interface FingerprintChange {
+  /**
+   * Dotted field name: `runtime.deno`, `runtime.v8`, `runtime.typescript`, `host.os`,
+   * `host.arch`, `host.cpuModel`, `adapter.description`, `adapter.vendor`,
+   * `adapter.architecture`, `adapter.device`, `adapter.driver`, `adapter.features`,
+   * `kernel.<file>` (null `from`: added; null `to`: removed), `harnessRevision`.
+   */
+  readonly field: string;
+  /** Value in the first fingerprint. */
+  readonly from: string | null;
+  /** Value in the second fingerprint. */
+  readonly to: string | null;
+}
+
+/**
+ * The fields that differ from `a` to `b`, in a fixed order: runtime, host, adapter, kernel
+ * hashes (by file name), harness revision. Empty when the environments match.
+ *
+ * @example
+ * ```ts
+ * import { diffFingerprints } from "./fingerprint_diff.ts";
+ * import type { Fingerprint } from "../runner/types.ts";
+ * declare const baseline: Fingerprint, current: Fingerprint;
+ * for (const c of diffFingerprints(baseline, current)) {
+ *   console.log(`${c.field}: ${c.from} → ${c.to}`);
+ * }
+ * ```
+ */
+export function diffFingerprints(a: Fingerprint, b: Fingerprint): FingerprintChange[] {
+  const changes: FingerprintChange[] = [];
+  const cmp = (field: string, from: string | null, to: string | null) => {
+    if (from !== to) changes.push({ field, from, to });
+  };
+  cmp("runtime.deno", a.runtime.deno, b.runtime.deno);
+  cmp("runtime.v8", a.runtime.v8, b.runtime.v8);
+  cmp("runtime.typescript", a.runtime.typescript, b.runtime.typescript);
+  cmp("host.os", a.host.os, b.host.os);
+  cmp("host.arch", a.host.arch, b.host.arch);
+  cmp("host.cpuModel", a.host.cpuModel, b.host.cpuModel);
+  const x = adapterIdentity(a.adapter), y = adapterIdentity(b.adapter);
+  cmp("adapter.description", x.description, y.description);
+  cmp("adapter.vendor", x.vendor, y.vendor);
+  cmp("adapter.architecture", x.architecture, y.architecture);
+  cmp("adapter.device", x.device, y.device);
+  cmp("adapter.driver", x.driver, y.driver);
+  cmp("adapter.features", x.features?.join(",") ?? null, y.features?.join(",") ?? null);
+  const names = [...new Set([...Object.keys(a.kernelHashes), ...Object.keys(b.kernelHashes)])]
+    .sort();
+  for (const name of names) {
+    cmp(`kernel.${name}`, a.kernelHashes[name] ?? null, b.kernelHashes[name] ?? null);
+  }
+  cmp("harnessRevision", a.harnessRevision, b.harnessRevision);
+  return changes;
+}

@@ -1,0 +1,237 @@
+/**
+ * JUnit XML: one `<testsuite>` named after the matrix, one `<testcase>` per case, the
+ * environment fingerprint in `<properties>`.
+ *
+ * @module
+ */
+import type { CaseResult, ParityRecord, RunReport } from "../runner/types.ts";
+import { adapterIdentity } from "./adapter_info.ts";
+import { writeTextAtomic } from "./json.ts";
+import { isExpectedSkip } from "./totals.ts";
+import { escapeXml } from "./xml.ts";
+
+function seconds(ms: number): string {
+  return Number.isFinite(ms) ? (Math.max(0, ms) / 1000).toFixed(3) : "0.000";
+}
+
+function attrs(pairs: Readonly<Record<string, string | number>>): string {
+  return Object.entries(pairs).map(([k, v]) => ` ${k}="${escapeXml(String(v))}"`).join("");
+}
+
+function text(s: string): string {
+  return escapeXml(s, { keepNewlines: true });
+}
+
+function failingSides(r: CaseResult): [string, ParityRecord][] {
+  const sides: [string, ParityRecord][] = [];
+  if (r.out && !r.out.pass) sides.push(["out", r.out]);
+  if (r.lse && !r.lse.pass) sides.push(["lse", r.lse]);
+  return sides;
+}
+
+/**
+ * The one-line failure message of a failed case: the summary (worst error and its index)
+ * of each failing side of the comparison, or the result's message when no side is
+ * recorded.
+ *
+ * @example
+ * ```ts
+ * import { failureMessage } from "./junit.ts";
+ * import type { CaseResult } from "../runner/types.ts";
+ * declare const r: CaseResult;
+ * console.log(failureMessage(r)); // "out: max |err| 0.05 at [0,3,17] ..."
+ * ```
+ */
+export function failureMessage(r: CaseResult): string {
+  const sides = failingSides(r);
+  if (sides.length === 0) return r.message;
+  return sides.map(([name, p]) => `${name}: ${p.summary}`).join("; ");
+}
+
+function parityLines(name: string, p: ParityRecord): string[] {
+  const at = p.maxAbsAt ? `[${p.maxAbsAt.join(",")}]` : "n/a";
+  return [
+    `${name}: ${p.pass ? "pass" : "FAIL"}${p.checks.length ? ` (${p.checks.join(", ")})` : ""}`,
+    `  max abs ${p.maxAbs} at ${at}, max rel ${p.maxRel}, cos diff ${p.cosDiff}, ` +
+    `norm rel ${p.normRel ?? "n/a"}, passing ${p.fractionPassing}`,
+    `  ${p.summary}`,
+  ];
+}
+
+function detail(r: CaseResult): string {
+  const lines = [r.message];
+  lines.push(
+    `decision: ${r.decision}, expected: ${r.expect.support}` +
+      (r.expect.codes?.length ? ` (${r.expect.codes.join(", ")})` : ""),
+  );
+  if (r.backend) lines.push(`backend: ${r.backend}${r.planDigest ? `, plan ${r.planDigest}` : ""}`);
+  if (r.reference) {
+    const rows = r.rowsChecked !== undefined && r.rowsTotal !== undefined
+      ? `, rows checked ${r.rowsChecked}/${r.rowsTotal}`
+      : "";
+    lines.push(`reference: ${r.reference}${rows}`);
+  }
+  if (r.out) lines.push(...parityLines("out", r.out));
+  if (r.lse) lines.push(...parityLines("lse", r.lse));
+  for (const reason of r.reasons ?? []) lines.push(`reason ${reason.code}: ${reason.message}`);
+  return lines.join("\n");
+}
+
+/**
+ * The message of a case skipped as expected: the decision and every reason
+ * (`code: message`), or the result's message when no reasons are recorded.
+ *
+ * @example
+ * ```ts
+ * import { skipMessage } from "./junit.ts";
+ * import type { CaseResult } from "../runner/types.ts";
+ * declare const r: CaseResult;
+ * skipMessage(r); // "unsupported as expected: dtype.f16-unavailable: ..."
+ * ```
+ */
+export function skipMessage(r: CaseResult): string {
+  const reasons = r.reasons ?? [];
+  const list = reasons.length
+    ? reasons.map((x) => `${x.code}: ${x.message}`).join("; ")
+    : r.message;
+  return `${r.decision} as expected: ${list}`;
+}
+
+function testcase(r: CaseResult): string {
+  const open = `    <testcase${
+    attrs({
+      classname: `mla.${r.params.path}.${r.params.dtype}`,
+      name: r.id,
+      time: seconds(r.wallMs),
+    })
+  }`;
+  let body: string;
+  if (r.status === "fail") {
+    body = `<failure${attrs({ message: failureMessage(r), type: "parity" })}>${
+      text(detail(r))
+    }</failure>`;
+  } else if (r.status === "unexpected") {
+    body = `<failure${attrs({ message: r.message, type: "unexpected-decision" })}>${
+      text(detail(r))
+    }</failure>`;
+  } else if (r.status === "error") {
+    body = `<error${attrs({ message: r.message, type: "error" })}>${text(detail(r))}</error>`;
+  } else if (isExpectedSkip(r)) {
+    body = `<skipped${attrs({ message: skipMessage(r) })}/>`;
+  } else {
+    return `${open}/>`;
+  }
+  return `${open}>\n      ${body}\n    </testcase>`;
+}
+
+function notRunCase(id: string): string {
+  return `    <testcase${attrs({ classname: "mla.not-run", name: id, time: "0.000" })}>\n` +
+    `      <error${
+      attrs({ message: "not run: the run ended before this case", type: "not-run" })
+    }/>\n    </testcase>`;
+}
+
+/**
+ * The fingerprint and run settings as JUnit properties (name → value), in a fixed order:
+ * runtime, host, adapter, harness revision, kernel hashes (`kernel.<file>`), then the
+ * matrix filter, shard and interruption.
+ *
+ * @example
+ * ```ts
+ * import { junitProperties } from "./junit.ts";
+ * import type { RunReport } from "../runner/types.ts";
+ * declare const report: RunReport;
+ * junitProperties(report)["runtime.deno"]; // "2.9.6"
+ * ```
+ */
+export function junitProperties(report: RunReport): Record<string, string> {
+  const fp = report.fingerprint;
+  const a = adapterIdentity(fp.adapter);
+  const props: Record<string, string> = {
+    "runtime.deno": fp.runtime.deno,
+    "runtime.v8": fp.runtime.v8,
+    "runtime.typescript": fp.runtime.typescript,
+    "host.os": fp.host.os,
+    "host.arch": fp.host.arch,
+    "host.cpus": String(fp.host.cpus),
+    "host.cpuModel": fp.host.cpuModel,
+    "adapter.description": a.description ?? "none",
+    "adapter.vendor": a.vendor ?? "none",
+    "adapter.architecture": a.architecture ?? "none",
+  };
+  if (a.driver !== null) props["adapter.driver"] = a.driver;
+  props["harness.revision"] = fp.harnessRevision ?? "unknown";
+  for (const name of Object.keys(fp.kernelHashes).sort()) {
+    props[`kernel.${name}`] = fp.kernelHashes[name];
+  }
+  props["run.filter"] = report.filter ?? "";
+  props["run.shard"] = report.shard ?? "";
+  props["run.interrupted"] = String(report.interrupted);
+  return props;
+}
+
+/**
+ * The run as JUnit XML. Per case: `fail` and `unexpected` → `<failure>` (the message
+ * carries the worst error and its index); `error` → `<error>`; a pass whose decision was
+ * unsupported/invalid (as expected) → `<skipped>` with the reasons; ids this shard owned
+ * but never ran (an interrupted run) → `<error type="not-run">`.
+ *
+ * @example
+ * ```ts
+ * import { toJunitXml } from "./junit.ts";
+ * import type { RunReport } from "../runner/types.ts";
+ * declare const report: RunReport;
+ * const xml = toJunitXml(report);
+ * xml.startsWith("<?xml"); // true
+ * ```
+ */
+export function toJunitXml(report: RunReport): string {
+  const ran = new Set(report.results.map((r) => r.id));
+  const notRun = report.shardIds.filter((id) => !ran.has(id));
+  let failures = 0, errors = notRun.length, skipped = 0, totalMs = 0;
+  for (const r of report.results) {
+    if (r.status === "fail" || r.status === "unexpected") failures++;
+    else if (r.status === "error") errors++;
+    else if (isExpectedSkip(r)) skipped++;
+    totalMs += Number.isFinite(r.wallMs) ? r.wallMs : 0;
+  }
+  const started = Date.parse(report.startedAt), ended = Date.parse(report.endedAt);
+  const runMs = Number.isFinite(started) && Number.isFinite(ended) ? ended - started : totalMs;
+  const counts = {
+    tests: report.results.length + notRun.length,
+    failures,
+    errors,
+    skipped,
+    time: seconds(runMs),
+  };
+  const props = Object.entries(junitProperties(report))
+    .map(([name, value]) => `      <property${attrs({ name, value })}/>`);
+  return [
+    `<?xml version="1.0" encoding="UTF-8"?>`,
+    `<testsuites${attrs({ name: "mla-harness", ...counts })}>`,
+    `  <testsuite${attrs({ name: report.matrix, ...counts, timestamp: report.startedAt })}>`,
+    `    <properties>`,
+    ...props,
+    `    </properties>`,
+    ...report.results.map(testcase),
+    ...notRun.map(notRunCase),
+    `  </testsuite>`,
+    `</testsuites>`,
+    "",
+  ].join("\n");
+}
+
+/**
+ * Writes junit.xml atomically.
+ *
+ * @example
+ * ```ts
+ * import { writeJunit } from "./junit.ts";
+ * import type { RunReport } from "../runner/types.ts";
+ * declare const report: RunReport;
+ * await writeJunit("out/junit.xml", report);
+ * ```
+ */
+export function writeJunit(path: string, report: RunReport): Promise<void> {
+  return writeTextAtomic(path, toJunitXml(report));
+}

@@ -1,0 +1,248 @@
+/**
+ * The Markdown summary (summary.md, and the GitHub Actions step summary): totals, failures
+ * first, the slowest cases, the environment.
+ *
+ * @module
+ */
+import type { CaseResult, RunReport } from "../runner/types.ts";
+import { adapterIdentity } from "./adapter_info.ts";
+import { writeTextAtomic } from "./json.ts";
+import { failureMessage, skipMessage } from "./junit.ts";
+import { isExpectedSkip } from "./totals.ts";
+
+/** Options of {@link toMarkdown}. */
+export interface MarkdownOptions {
+  /** How many of the slowest cases to list (default 10). */
+  readonly slowest?: number;
+  /**
+   * At most this many rows in the case table (default 200); failures always come first,
+   * so only passing rows are cut, with a line saying how many.
+   */
+  readonly maxRows?: number;
+  /** Heading level of the title (default 2; sections are one level below). */
+  readonly level?: number;
+}
+
+/** Counts shown in the totals line. */
+export interface MarkdownTotals {
+  /** Cases that ran (results). */
+  readonly cases: number;
+  /** Supported cases whose parity passed. */
+  readonly pass: number;
+  /** Parity failures. */
+  readonly fail: number;
+  /** Support decisions that differ from the expectation. */
+  readonly unexpected: number;
+  /** Exceptions, shader errors, lost devices. */
+  readonly error: number;
+  /** Passes by an expected unsupported/invalid decision. */
+  readonly skippedAsExpected: number;
+  /** Ids the run owned but never ran (interrupted). */
+  readonly notRun: number;
+}
+
+/**
+ * The counts of the totals line.
+ *
+ * @example
+ * ```ts
+ * import { summaryTotals } from "./markdown.ts";
+ * import type { RunReport } from "../runner/types.ts";
+ * declare const report: RunReport;
+ * const t = summaryTotals(report);
+ * t.pass + t.skippedAsExpected + t.fail + t.unexpected + t.error === t.cases; // true
+ * ```
+ */
+export function summaryTotals(report: RunReport): MarkdownTotals {
+  let pass = 0, fail = 0, unexpected = 0, error = 0, skippedAsExpected = 0;
+  for (const r of report.results) {
+    if (isExpectedSkip(r)) skippedAsExpected++;
+    else if (r.status === "pass") pass++;
+    else if (r.status === "fail") fail++;
+    else if (r.status === "unexpected") unexpected++;
+    else error++;
+  }
+  const ran = new Set(report.results.map((r) => r.id));
+  const notRun = report.shardIds.filter((id) => !ran.has(id)).length;
+  return {
+    cases: report.results.length,
+    pass,
+    fail,
+    unexpected,
+    error,
+    skippedAsExpected,
+    notRun,
+  };
+}
+
+/** Escapes a table cell: pipes, backslashes, newlines, HTML-ish brackets. */
+function cell(s: string, max = 300): string {
+  const one = s.replace(/\s*[\r\n]+\s*/g, " ");
+  const cut = one.length > max ? one.slice(0, max - 1) + "…" : one;
+  return cut.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(
+    />/g,
+    "&gt;",
+  );
+}
+
+function code(s: string): string {
+  // A code span cannot hold a pipe inside a table without escaping, nor a backtick.
+  return "`" + s.replace(/`/g, "'").replace(/\|/g, "\\|") + "`";
+}
+
+// Failures first: errors and unexpected decisions are as bad as parity failures.
+const RANK: Readonly<Record<string, number>> = { fail: 0, unexpected: 1, error: 2 };
+
+function rank(r: CaseResult): number {
+  return RANK[r.status] ?? (isExpectedSkip(r) ? 4 : 3);
+}
+
+function label(r: CaseResult): string {
+  if (isExpectedSkip(r)) return `skip (${r.decision})`;
+  return r.status === "pass" ? "pass" : `**${r.status}**`;
+}
+
+function secs(ms: number): string {
+  return (ms / 1000).toFixed(ms < 10_000 ? 2 : 1);
+}
+
+/**
+ * The run as Markdown: a totals line, a table of cases with failures first (id, status,
+ * message), the slowest cases by wall time, and the environment.
+ *
+ * @example
+ * ```ts
+ * import { toMarkdown } from "./markdown.ts";
+ * import type { RunReport } from "../runner/types.ts";
+ * declare const report: RunReport;
+ * await Deno.writeTextFile("out/summary.md", toMarkdown(report));
+ * ```
+ */
+export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): string {
+  const slowest = options.slowest ?? 10;
+  const maxRows = options.maxRows ?? 200;
+  const h = "#".repeat(options.level ?? 2);
+  const t = summaryTotals(report);
+  const out: string[] = [];
+  const scope = [
+    report.filter && `filter \`${report.filter}\``,
+    report.shard && `shard ${report.shard}`,
+  ]
+    .filter(Boolean).join(", ");
+  out.push(`${h} mla-harness: ${report.matrix}${scope ? ` (${scope})` : ""}`, "");
+  const bad = t.fail + t.unexpected + t.error + t.notRun;
+  out.push(
+    `${bad === 0 ? "✅" : "❌"} **${t.cases} cases**: ${t.pass} pass, ${t.fail} fail, ` +
+      `${t.unexpected} unexpected, ${t.error} error, ${t.skippedAsExpected} skipped as expected` +
+      (t.notRun ? `, **${t.notRun} not run**` : "") +
+      (report.interrupted ? " (interrupted)" : ""),
+    "",
+  );
+
+  const ordered = report.results.map((r, i) => ({ r, i }))
+    .sort((a, b) => rank(a.r) - rank(b.r) || a.i - b.i).map((x) => x.r);
+  if (ordered.length > 0) {
+    out.push(`${h}# Cases`, "", "| id | status | message |", "|---|---|---|");
+    const failing = ordered.filter((r) => rank(r) < 3).length;
+    const shown = ordered.slice(0, Math.max(maxRows, failing));
+    for (const r of shown) {
+      const msg = r.status === "fail"
+        ? failureMessage(r)
+        : isExpectedSkip(r)
+        ? skipMessage(r)
+        : r.message;
+      out.push(`| ${code(r.id)} | ${label(r)} | ${cell(msg)} |`);
+    }
+    if (shown.length < ordered.length) {
+      out.push("", `…and ${ordered.length - shown.length} more passing cases.`);
+    }
+    out.push("");
+  }
+
+  if (slowest > 0 && report.results.length > 0) {
+    const slow = [...report.results].sort((a, b) => b.wallMs - a.wallMs).slice(0, slowest);
+    out.push(
+      `${h}# Slowest ${slow.length}`,
+      "",
+      "| id | wall (s) | kernel median (ms) | status |",
+      "|---|---:|---:|---|",
+    );
+    for (const r of slow) {
+      const k = r.timing ? r.timing.medianMs.toFixed(3) : "–";
+      out.push(`| ${code(r.id)} | ${secs(r.wallMs)} | ${k} | ${label(r)} |`);
+    }
+    out.push("");
+  }
+
+  const fp = report.fingerprint;
+  const a = adapterIdentity(fp.adapter);
+  const adapter = a.description === null
+    ? "none"
+    : `${a.description}${a.vendor ? ` (${a.vendor})` : ""}${
+      a.driver ? `, driver ${a.driver}` : ""
+    }`;
+  out.push(
+    `${h}# Environment`,
+    "",
+    `- Deno ${fp.runtime.deno} (V8 ${fp.runtime.v8}, TypeScript ${fp.runtime.typescript})`,
+    `- Host: ${fp.host.os}/${fp.host.arch}, ${fp.host.cpus} CPUs, ${cell(fp.host.cpuModel)}`,
+    `- Adapter: ${cell(adapter)}`,
+    `- Revision: ${fp.harnessRevision ? code(fp.harnessRevision) : "unknown"}`,
+    `- Kernels: ${Object.keys(fp.kernelHashes).length} WGSL files`,
+    `- Run: ${report.startedAt} → ${report.endedAt}`,
+    "",
+  );
+  return out.join("\n");
+}
+
+/**
+ * Writes summary.md atomically.
+ *
+ * @example
+ * ```ts
+ * import { writeMarkdown } from "./markdown.ts";
+ * import type { RunReport } from "../runner/types.ts";
+ * declare const report: RunReport;
+ * await writeMarkdown("out/summary.md", report);
+ * ```
+ */
+export function writeMarkdown(
+  path: string,
+  report: RunReport,
+  options: MarkdownOptions = {},
+): Promise<void> {
+  return writeTextAtomic(path, toMarkdown(report, options));
+}
+
+/** Options of {@link appendStepSummary}. */
+export interface StepSummaryOptions {
+  /** The file to append to (default: `$GITHUB_STEP_SUMMARY`). */
+  readonly path?: string;
+}
+
+/**
+ * Appends Markdown to the GitHub Actions step summary (the file named by
+ * `$GITHUB_STEP_SUMMARY`). Does nothing when the variable is unset or empty.
+ *
+ * @returns whether anything was written
+ *
+ * @example
+ * ```ts
+ * import { appendStepSummary, toMarkdown } from "./markdown.ts";
+ * import type { RunReport } from "../runner/types.ts";
+ * declare const report: RunReport;
+ * await appendStepSummary(toMarkdown(report));
+ * ```
+ */
+export async function appendStepSummary(
+  markdown: string,
+  options: StepSummaryOptions = {},
+): Promise<boolean> {
+  const path = options.path ?? Deno.env.get("GITHUB_STEP_SUMMARY");
+  if (!path) return false;
+  await Deno.writeTextFile(path, markdown.endsWith("\n") ? markdown : markdown + "\n", {
+    append: true,
+    create: true,
+  });
+  return true;
+}

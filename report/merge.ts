@@ -1,0 +1,216 @@
+/**
+ * Merging the output folders of sharded runs into one report, and writing the files of a
+ * run folder.
+ *
+ * @module
+ */
+import type { CaseResult, RunReport } from "../runner/types.ts";
+import { diffFingerprints } from "./fingerprint_diff.ts";
+import { ReportFileError } from "./errors.ts";
+import { readReportJson, writeReportJson, writeTextAtomic } from "./json.ts";
+import { formatJsonlLine, readJsonl } from "./jsonl.ts";
+import { writeJunit } from "./junit.ts";
+import { writeMarkdown } from "./markdown.ts";
+import { computeTotals } from "./totals.ts";
+
+/** The files of a run folder. */
+export const RUN_FILES = {
+  /** One result per line, streamed during the run (authoritative). */
+  results: "results.jsonl",
+  /** The {@link RunReport}. */
+  report: "report.json",
+  /** JUnit XML. */
+  junit: "junit.xml",
+  /** Markdown summary. */
+  summary: "summary.md",
+} as const;
+
+/** A case id found in more than one place; the first is kept. */
+export interface Duplicate {
+  /** The case id. */
+  readonly id: string;
+  /** The folders holding it, in merge order (a folder twice: a repeated line). */
+  readonly dirs: readonly string[];
+}
+
+/** What {@link mergeRuns} returns. */
+export interface MergeResult {
+  /** The merged report (shard null, results ordered as matrixIds). */
+  readonly report: RunReport;
+  /** Ids of the matrix that no folder has a result for. */
+  readonly missing: string[];
+  /** Ids with a result in more than one folder (or twice in one). */
+  readonly duplicated: Duplicate[];
+  /**
+   * Environment differences between the folders, one line each
+   * (`"<dir>: runtime.deno 2.9.6 → 2.9.5"`): the shards did not run on the same setup.
+   */
+  readonly mismatched: string[];
+  /** Folders whose results.jsonl ended in a truncated line (it was skipped). */
+  readonly corruptTails: string[];
+}
+
+function join(dir: string, file: string): string {
+  return dir.endsWith("/") ? dir + file : `${dir}/${file}`;
+}
+
+function sameIds(a: readonly string[], b: readonly string[]): string | null {
+  if (a.length !== b.length) return `${b.length} case ids instead of ${a.length}`;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i]) return `case id #${i + 1} is "${b[i]}" instead of "${a[i]}"`;
+  }
+  return null;
+}
+
+/**
+ * Merges the output folders of the shards of one run. Each folder's report.json gives the
+ * matrix, filter, matrix ids and fingerprint; its results.jsonl holds the results (when
+ * absent, report.json's results are used). All folders must have run the same matrix,
+ * filter and matrix ids, else a {@link ReportFileError} names the folder that differs.
+ * Results are united (a case in two folders is kept from the first and listed in
+ * `duplicated`) and ordered as the matrix ids; `missing` lists the ids nobody ran.
+ *
+ * @example
+ * ```ts
+ * import { mergeRuns, writeRunOutputs } from "./merge.ts";
+ * const { report, missing } = await mergeRuns(["out/shard-1", "out/shard-2"]);
+ * if (missing.length) console.warn(`${missing.length} cases were never run`);
+ * await writeRunOutputs("out/merged", report);
+ * ```
+ */
+export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
+  if (dirs.length === 0) throw new Error("mergeRuns: no folders given");
+  const reports: RunReport[] = [];
+  for (const dir of dirs) reports.push(await readReportJson(join(dir, RUN_FILES.report)));
+  const first = reports[0];
+  const firstDir = dirs[0];
+  for (let i = 1; i < dirs.length; i++) {
+    const r = reports[i];
+    const path = join(dirs[i], RUN_FILES.report);
+    if (r.matrix !== first.matrix) {
+      throw new ReportFileError(
+        path,
+        `ran matrix "${r.matrix}" but ${firstDir} ran "${first.matrix}"; shards of one run must share the matrix`,
+      );
+    }
+    if (r.filter !== first.filter) {
+      throw new ReportFileError(
+        path,
+        `ran with filter ${JSON.stringify(r.filter)} but ${firstDir} used ${
+          JSON.stringify(first.filter)
+        }; shards of one run must share the filter`,
+      );
+    }
+    const diff = sameIds(first.matrixIds, r.matrixIds);
+    if (diff !== null) {
+      throw new ReportFileError(
+        path,
+        `its matrix has ${diff} compared with ${firstDir} (the matrix file changed between shards?)`,
+      );
+    }
+  }
+
+  const inMatrix = new Set(first.matrixIds);
+  const byId = new Map<string, CaseResult>();
+  const seenIn = new Map<string, string[]>();
+  const corruptTails: string[] = [];
+  const mismatched: string[] = [];
+  for (let i = 0; i < dirs.length; i++) {
+    const dir = dirs[i];
+    const jsonlPath = join(dir, RUN_FILES.results);
+    let results: readonly CaseResult[];
+    try {
+      const contents = await readJsonl(jsonlPath);
+      results = contents.results;
+      if (contents.corruptTail) corruptTails.push(dir);
+    } catch (e) {
+      if (!(e instanceof ReportFileError && e.cause instanceof Deno.errors.NotFound)) throw e;
+      results = reports[i].results;
+    }
+    for (const r of results) {
+      if (!inMatrix.has(r.id)) {
+        throw new ReportFileError(jsonlPath, `case "${r.id}" is not in the matrix of the run`);
+      }
+      const where = seenIn.get(r.id);
+      if (where) where.push(dir);
+      else {
+        seenIn.set(r.id, [dir]);
+        byId.set(r.id, r);
+      }
+    }
+    if (i > 0) {
+      for (const c of diffFingerprints(first.fingerprint, reports[i].fingerprint)) {
+        mismatched.push(`${dir}: ${c.field} ${c.from ?? "(none)"} → ${c.to ?? "(none)"}`);
+      }
+    }
+  }
+
+  const results: CaseResult[] = [];
+  const missing: string[] = [];
+  const duplicated: Duplicate[] = [];
+  for (const id of first.matrixIds) {
+    const r = byId.get(id);
+    if (r) results.push(r);
+    else missing.push(id);
+    const where = seenIn.get(id);
+    if (where && where.length > 1) duplicated.push({ id, dirs: where });
+  }
+  const owned = new Set(reports.flatMap((r) => r.shardIds));
+  const times = (key: "startedAt" | "endedAt") =>
+    reports.map((r) => r[key]).filter((t) => Number.isFinite(Date.parse(t))).sort();
+  const starts = times("startedAt"), ends = times("endedAt");
+  const report: RunReport = {
+    version: 1,
+    matrix: first.matrix,
+    filter: first.filter,
+    shard: null,
+    matrixIds: first.matrixIds,
+    shardIds: first.matrixIds.filter((id) => owned.has(id)),
+    results,
+    fingerprint: first.fingerprint,
+    startedAt: starts[0] ?? first.startedAt,
+    endedAt: ends[ends.length - 1] ?? first.endedAt,
+    totals: computeTotals(results),
+    interrupted: reports.some((r) => r.interrupted),
+  };
+  return { report, missing, duplicated, mismatched, corruptTails };
+}
+
+/** Options of {@link writeRunOutputs}. */
+export interface RunOutputOptions {
+  /**
+   * Rewrite results.jsonl from `report.results` (default true). The runner, which has
+   * streamed results.jsonl during the run, may pass false to leave it as it is.
+   */
+  readonly jsonl?: boolean;
+}
+
+/**
+ * Writes the files of a run folder: results.jsonl, report.json, junit.xml and summary.md
+ * (each atomically; the folder is created when absent). An unsharded run, a shard and a
+ * merge all end with this.
+ *
+ * @example
+ * ```ts
+ * import { writeRunOutputs } from "./merge.ts";
+ * import type { RunReport } from "../runner/types.ts";
+ * declare const report: RunReport;
+ * await writeRunOutputs("out/smoke", report, { jsonl: false });
+ * ```
+ */
+export async function writeRunOutputs(
+  dir: string,
+  report: RunReport,
+  options: RunOutputOptions = {},
+): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  if (options.jsonl ?? true) {
+    await writeTextAtomic(
+      join(dir, RUN_FILES.results),
+      report.results.map(formatJsonlLine).join(""),
+    );
+  }
+  await writeReportJson(join(dir, RUN_FILES.report), report);
+  await writeJunit(join(dir, RUN_FILES.junit), report);
+  await writeMarkdown(join(dir, RUN_FILES.summary), report);
+}

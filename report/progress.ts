@@ -1,0 +1,166 @@
+/**
+ * Progress of a run on the console: a live line on a terminal, plain lines otherwise.
+ *
+ * @module
+ */
+import type { CaseResult } from "../runner/types.ts";
+import { isExpectedSkip } from "./totals.ts";
+
+/** Where progress goes: `Deno.stdout`, `Deno.stderr`, or anything with the same two methods. */
+export interface ProgressOutput {
+  /** Writes bytes; returns how many were written. */
+  writeSync(p: Uint8Array): number;
+  /** Whether the output is a terminal. */
+  isTerminal(): boolean;
+}
+
+/** Options of {@link ProgressReporter}. */
+export interface ProgressOptions {
+  /** Where to write (default `Deno.stdout`). */
+  readonly out?: ProgressOutput;
+  /** Force live (terminal) or plain mode (default: `out.isTerminal()`). */
+  readonly live?: boolean;
+  /** Clock in ms (default `performance.now`); injectable for tests. */
+  readonly now?: () => number;
+  /** Width of the live line (default: the console width, else 100). */
+  readonly columns?: number;
+}
+
+/**
+ * Formats a duration as `m:ss` (or `h:mm:ss`).
+ *
+ * @example
+ * ```ts
+ * import { formatDuration } from "./progress.ts";
+ * formatDuration(95_000); // "1:35"
+ * ```
+ */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  const mm = h > 0 ? String(m).padStart(2, "0") : String(m);
+  return `${h > 0 ? `${h}:` : ""}${mm}:${String(r).padStart(2, "0")}`;
+}
+
+function statusLabel(r: CaseResult): string {
+  return isExpectedSkip(r) ? "skip" : r.status;
+}
+
+/**
+ * Reports progress as cases finish. On a terminal: one live line rewritten with `\r`
+ * (done/total, failures so far, elapsed, ETA from the mean time per finished case), with
+ * each failure printed above it as a line of its own. Otherwise: one plain line per
+ * finished case (`[12/114] pass preset=...  (0.8 s)`). {@link finish} prints a final line.
+ *
+ * @example
+ * ```ts
+ * import { ProgressReporter } from "./progress.ts";
+ * import type { CaseResult } from "../runner/types.ts";
+ * declare const results: CaseResult[];
+ * const progress = new ProgressReporter(results.length);
+ * for (const r of results) progress.caseDone(r);
+ * progress.finish();
+ * ```
+ */
+export class ProgressReporter {
+  /** Cases expected in total. */
+  readonly total: number;
+  /** Whether the live (terminal) mode is on. */
+  readonly live: boolean;
+  #out: ProgressOutput;
+  #now: () => number;
+  #columns: number;
+  #start: number;
+  #done = 0;
+  #bad = 0;
+  #counts: Record<string, number> = {};
+  #lineShown = false;
+  #encoder = new TextEncoder();
+
+  /**
+   * @param total cases expected
+   * @param options output, mode, clock
+   */
+  constructor(total: number, options: ProgressOptions = {}) {
+    this.total = total;
+    this.#out = options.out ?? Deno.stdout;
+    this.live = options.live ?? this.#out.isTerminal();
+    this.#now = options.now ?? (() => performance.now());
+    this.#columns = options.columns ?? consoleColumns();
+    this.#start = this.#now();
+  }
+
+  /** Cases finished so far. */
+  get done(): number {
+    return this.#done;
+  }
+
+  /** Failures so far (fail, unexpected, error). */
+  get failures(): number {
+    return this.#bad;
+  }
+
+  /**
+   * Records a finished case and updates the display.
+   *
+   * @param result the case's result
+   */
+  caseDone(result: CaseResult): void {
+    this.#done++;
+    const label = statusLabel(result);
+    this.#counts[label] = (this.#counts[label] ?? 0) + 1;
+    const bad = result.status !== "pass";
+    if (bad) this.#bad++;
+    const line =
+      `[${this.#done}/${this.total}] ${label} ${result.id}  (${
+        (result.wallMs / 1000).toFixed(1)
+      } s)` + (bad ? `: ${result.message.replace(/\s*\n\s*/g, " ")}` : "");
+    if (!this.live) {
+      this.#write(line + "\n");
+      return;
+    }
+    if (bad) this.#write(`\r\x1b[K${line}\n`);
+    this.#drawLive(result.id);
+  }
+
+  /** Clears the live line and prints the final line (counts per status and elapsed). */
+  finish(): void {
+    const elapsed = this.#now() - this.#start;
+    const order = ["pass", "skip", "fail", "unexpected", "error"];
+    const parts = order.filter((k) => this.#counts[k]).map((k) => `${this.#counts[k]} ${k}`);
+    const missing = this.total - this.#done;
+    if (missing > 0) parts.push(`${missing} not run`);
+    const line = `${this.#done}/${this.total} cases in ${formatDuration(elapsed)}: ${
+      parts.length ? parts.join(", ") : "nothing ran"
+    }`;
+    this.#write((this.#lineShown ? "\r\x1b[K" : "") + line + "\n");
+    this.#lineShown = false;
+  }
+
+  #drawLive(current: string): void {
+    const elapsed = this.#now() - this.#start;
+    const mean = this.#done > 0 ? elapsed / this.#done : 0;
+    const eta = this.#done > 0 ? formatDuration(mean * (this.total - this.#done)) : "?";
+    const head = `[${this.#done}/${this.total}] ${this.#bad} failed  ${
+      formatDuration(elapsed)
+    } elapsed  eta ${eta}  `;
+    const room = Math.max(0, this.#columns - head.length - 1);
+    const tail = current.length > room ? current.slice(0, Math.max(0, room - 1)) + "…" : current;
+    this.#write(`\r\x1b[K${head}${room > 0 ? tail : ""}`);
+    this.#lineShown = true;
+  }
+
+  #write(text: string): void {
+    const bytes = this.#encoder.encode(text);
+    let off = 0;
+    while (off < bytes.length) off += this.#out.writeSync(bytes.subarray(off));
+  }
+}
+
+function consoleColumns(): number {
+  try {
+    return Deno.consoleSize().columns;
+  } catch {
+    return 100;
+  }
+}

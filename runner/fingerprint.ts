@@ -1,0 +1,219 @@
+/**
+ * The environment fingerprint of a run (runtime, host, adapter, harness revision, kernel
+ * source hashes), and the differences between two fingerprints for drift attribution.
+ *
+ * @module
+ */
+import type { Fingerprint } from "./types.ts";
+
+export { diffFingerprints } from "../report/fingerprint_diff.ts";
+export type { FingerprintChange } from "../report/fingerprint_diff.ts";
+
+/** Options of {@link collectFingerprint}. */
+export interface FingerprintOptions {
+  /**
+   * The adapter: a `GPUAdapter`, a `GPUAdapterInfo`, `DeviceCaps` (gpu/ `probeCaps`) or
+   * any JSON-able record; null when there is none. Stored as plain data.
+   */
+  readonly adapter: unknown;
+  /** Folder of the `*.wgsl` kernel sources. */
+  readonly kernelDir: URL;
+  /** Repository root for the git revision (default: the folder above runner/). */
+  readonly repoRoot?: URL;
+}
+
+/**
+ * Collects the fingerprint of this process: Deno/V8/TypeScript versions, OS, architecture,
+ * CPU count and model (from /proc/cpuinfo; "unknown" elsewhere), the adapter as plain
+ * data, the harness git revision (`-dirty` when the work tree has changes; null without
+ * git or outside a checkout) and the hash of every kernel source.
+ *
+ * Needs read permission (kernels, /proc/cpuinfo) and run permission for git (without it
+ * the revision is null).
+ *
+ * @example
+ * ```ts
+ * import { collectFingerprint } from "./fingerprint.ts";
+ * const fp = await collectFingerprint({
+ *   adapter: null,
+ *   kernelDir: new URL("../kernels/", import.meta.url),
+ * });
+ * console.log(fp.runtime.deno, fp.harnessRevision, fp.kernelHashes);
+ * ```
+ */
+export async function collectFingerprint(options: FingerprintOptions): Promise<Fingerprint> {
+  const [cpuModel, harnessRevision, kernelHashes] = await Promise.all([
+    readCpuModel(),
+    gitRevision(options.repoRoot ?? new URL("../", import.meta.url)),
+    hashKernels(options.kernelDir),
+  ]);
+  return {
+    runtime: {
+      deno: Deno.version.deno,
+      v8: Deno.version.v8,
+      typescript: Deno.version.typescript,
+    },
+    host: {
+      os: Deno.build.os,
+      arch: Deno.build.arch,
+      cpus: navigator.hardwareConcurrency,
+      cpuModel,
+    },
+    adapter: plainAdapter(options.adapter),
+    harnessRevision,
+    kernelHashes,
+  };
+}
+
+/**
+ * The first 16 hex characters of the SHA-256 of some bytes.
+ *
+ * @example
+ * ```ts
+ * import { sha256Hex16 } from "./fingerprint.ts";
+ * await sha256Hex16(new TextEncoder().encode("")); // "e3b0c44298fc1c14"
+ * ```
+ */
+export async function sha256Hex16(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(digest.subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * SHA-256 (16 hex characters) of every `*.wgsl` file directly in a folder, keyed by file
+ * name, in name order. An unreadable folder throws.
+ *
+ * @example
+ * ```ts
+ * import { hashKernels } from "./fingerprint.ts";
+ * const hashes = await hashKernels(new URL("../kernels/", import.meta.url));
+ * hashes["absorbed.wgsl"]; // e.g. "3f9c0a7d1e2b4c65"
+ * ```
+ */
+export async function hashKernels(kernelDir: URL): Promise<Record<string, string>> {
+  const dir = kernelDir.href.endsWith("/") ? kernelDir : new URL(kernelDir.href + "/");
+  const names: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    if ((e.isFile || e.isSymlink) && e.name.endsWith(".wgsl")) names.push(e.name);
+  }
+  names.sort();
+  const hashes: Record<string, string> = {};
+  for (const name of names) {
+    hashes[name] = await sha256Hex16(await Deno.readFile(new URL(name, dir)));
+  }
+  return hashes;
+}
+
+async function git(cwd: URL, args: string[]): Promise<string | null> {
+  try {
+    const out = await new Deno.Command("git", {
+      args,
+      cwd,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    return out.success ? new TextDecoder().decode(out.stdout) : null;
+  } catch {
+    // git is absent (NotFound) or running it is not permitted.
+    return null;
+  }
+}
+
+/**
+ * The git revision (`git rev-parse HEAD`) of a checkout, with `-dirty` appended when
+ * `git status --porcelain` lists anything; null when git is absent, not permitted, or the
+ * folder is not a checkout.
+ *
+ * @example
+ * ```ts
+ * import { gitRevision } from "./fingerprint.ts";
+ * await gitRevision(new URL("../", import.meta.url)); // e.g. "1f2e…9a-dirty"
+ * ```
+ */
+export async function gitRevision(repoRoot: URL): Promise<string | null> {
+  const head = (await git(repoRoot, ["rev-parse", "HEAD"]))?.trim();
+  if (!head) return null;
+  const status = await git(repoRoot, ["status", "--porcelain"]);
+  return status !== null && status.trim() !== "" ? `${head}-dirty` : head;
+}
+
+const CPU_MODEL_KEYS = ["model name", "cpu model", "Hardware", "Processor"];
+
+async function readCpuModel(): Promise<string> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile("/proc/cpuinfo");
+  } catch {
+    return "unknown";
+  }
+  for (const key of CPU_MODEL_KEYS) {
+    const m = text.match(new RegExp(`^${key}\\s*:\\s*(.+)$`, "m"));
+    if (m && m[1].trim() !== "") return m[1].trim().replace(/\s+/g, " ");
+  }
+  return "unknown";
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null;
+}
+
+const INFO_KEYS = [
+  "vendor",
+  "architecture",
+  "device",
+  "description",
+  "isFallbackAdapter",
+  "subgroupMinSize",
+  "subgroupMaxSize",
+];
+
+/** Copies the adapter info fields (getters on a WebGPU object) into a plain record. */
+function plainInfo(info: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of INFO_KEYS) {
+    const v = info[k];
+    if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") out[k] = v;
+  }
+  return out;
+}
+
+function isPlain(v: Record<string, unknown>): boolean {
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null || Array.isArray(v);
+}
+
+/**
+ * The adapter as plain JSON data: a `GPUAdapter` becomes `{adapter: info, features,
+ * limits}` (the `DeviceCaps` shape), a `GPUAdapterInfo` its fields, a plain record a copy;
+ * null/undefined become null.
+ *
+ * @example
+ * ```ts
+ * import { plainAdapter } from "./fingerprint.ts";
+ * plainAdapter(undefined); // null
+ * plainAdapter({ adapter: { vendor: "mesa" }, features: [], limits: {} }); // a copy
+ * ```
+ */
+export function plainAdapter(adapter: unknown): unknown {
+  if (adapter === null || adapter === undefined) return null;
+  if (!isRecord(adapter)) return adapter;
+  if (isPlain(adapter)) return JSON.parse(JSON.stringify(adapter));
+  const features = adapter.features;
+  const limits = adapter.limits;
+  if (isRecord(adapter.info) && isRecord(features) && Symbol.iterator in features) {
+    const limitValues: Record<string, number> = {};
+    if (isRecord(limits)) {
+      for (const key in limits) {
+        const v = limits[key];
+        if (typeof v === "number") limitValues[key] = v;
+      }
+    }
+    return {
+      adapter: plainInfo(adapter.info),
+      features: [...(features as Iterable<unknown>)].map(String).sort(),
+      limits: limitValues,
+    };
+  }
+  return plainInfo(adapter);
+}

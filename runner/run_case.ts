@@ -1,0 +1,244 @@
+/**
+ * Running one case end to end: adapter -> plan or unsupported; inputs; kernels;
+ * float64 reference (row-sampled for big cases); parity; timings. Every outcome,
+ * an exception included, becomes a {@link CaseResult}; nothing here throws for a
+ * case's own failure.
+ *
+ * @module
+ */
+import { ConfigError } from "../adapter/errors.ts";
+import { resolve } from "../adapter/resolve.ts";
+import type { AttentionOutputs, DeviceCaps, MlaSpec, Plan, Reason } from "../adapter/types.ts";
+import type { GpuContext } from "../gpu/device.ts";
+import { runAttention } from "../kernels/attention.ts";
+import type { SourceMutation } from "../kernels/source.ts";
+import { fnv1a32 } from "../matrix/case_id.ts";
+import type { Case } from "../matrix/types.ts";
+import { compareAttention, type CompareResult } from "../parity/compare.ts";
+import { toleranceFor } from "../parity/tolerance.ts";
+import { absorbedAttention, denseAttention } from "../reference/attention.ts";
+import { makeAttentionInputs } from "../reference/inputs.ts";
+import { sampleRows } from "../reference/sample_rows.ts";
+import { applyProfile, caseRequest } from "./case_request.ts";
+import type { CaseResult, ParityRecord } from "./types.ts";
+
+/** Options of {@link runCase}. */
+export interface RunCaseOptions {
+  /** The GPU context (its caps are what the adapter decides against). */
+  ctx: GpuContext;
+  /** Directory config paths in the matrix are relative to. */
+  baseDir?: string;
+  /** Timed repetitions after the checked run (default 3). */
+  repeats?: number;
+  /** Query rows the reference computes at most (default 64; boundaries always kept). */
+  maxRows?: number;
+  /** Rewrite kernel sources (fault injection). */
+  mutate?: SourceMutation;
+  /** Spec cache shared across cases. */
+  specCache?: Map<string, Promise<MlaSpec>>;
+}
+
+/** Largest dense-expansion cost (multiply-adds) for which the dense reference is used. */
+export const DENSE_REFERENCE_BUDGET = 3e8;
+
+/**
+ * The seed of a case: the matrix seed mixed with the case id, so each case has its
+ * own inputs and reordering a matrix changes nothing.
+ *
+ * @example
+ * ```ts
+ * import { caseSeed } from "./run_case.ts";
+ * caseSeed("preset=tiny", 1) === caseSeed("preset=tiny", 1); // true
+ * ```
+ */
+export function caseSeed(id: string, matrixSeed: number): number {
+  return (fnv1a32(id) ^ Math.imul(matrixSeed, 0x9e3779b1)) >>> 0;
+}
+
+async function digest(data: ArrayBufferView | string): Promise<string> {
+  const bytes = typeof data === "string"
+    ? new TextEncoder().encode(data)
+    : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const h = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
+  return Array.from(h.slice(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function trim(c: CompareResult): ParityRecord {
+  return {
+    pass: c.pass,
+    checks: c.checks,
+    maxAbs: c.maxAbs,
+    maxAbsAt: c.maxAbsAt ?? (c.maxAbsIndex === null ? null : [c.maxAbsIndex]),
+    maxRel: c.maxRel,
+    cosDiff: c.cosDiff,
+    normRel: c.normRel,
+    fractionPassing: c.fractionPassing,
+    summary: c.summary,
+  };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function reasonsText(reasons: readonly Reason[]): string {
+  return reasons.map((r) => `${r.code}: ${r.message}`).join("; ");
+}
+
+/**
+ * Run one case and return its result (never throws for the case's own failure).
+ *
+ * @example
+ * ```ts ignore
+ * import { runCase } from "./run_case.ts";
+ * const result = await runCase(someCase, { ctx });
+ * result.status; // "pass"
+ * ```
+ */
+export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseResult> {
+  const t0 = performance.now();
+  const base = { id: c.id, expect: c.expect, params: c.params };
+  const wall = () => Math.round((performance.now() - t0) * 10) / 10;
+  const seed = caseSeed(c.id, c.seed);
+  let req;
+  try {
+    req = await caseRequest(c.params, {
+      seed,
+      baseDir: options.baseDir,
+      specCache: options.specCache,
+    });
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    const wanted = c.expect.support === "invalid" &&
+      (c.expect.codes ?? []).every((s) => e.message.includes(s));
+    return {
+      ...base,
+      status: wanted ? "pass" : "unexpected",
+      decision: "invalid",
+      message: (wanted ? "rejected as expected: " : "config rejected: ") +
+        e.message.replace(/\n\s*/g, "; "),
+      wallMs: wall(),
+    };
+  }
+  const caps: DeviceCaps = applyProfile(options.ctx.caps, c.deviceProfile);
+  let resolution;
+  try {
+    resolution = resolve(req, caps, c.params.splits > 0 ? { kvSplits: c.params.splits } : {});
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    const wanted = c.expect.support === "invalid";
+    return {
+      ...base,
+      status: wanted ? "pass" : "unexpected",
+      decision: "invalid",
+      message: e.message.replace(/\n\s*/g, "; "),
+      wallMs: wall(),
+    };
+  }
+  if (resolution.kind === "unsupported") {
+    const codes = resolution.reasons.map((r) => r.code);
+    const wanted = c.expect.support === "unsupported" &&
+      (c.expect.codes ?? []).every((want) => codes.some((code) => code.endsWith(want)));
+    return {
+      ...base,
+      status: wanted ? "pass" : "unexpected",
+      decision: "unsupported",
+      reasons: resolution.reasons,
+      message: (wanted ? "unsupported as expected: " : "unexpectedly unsupported: ") +
+        reasonsText(resolution.reasons),
+      wallMs: wall(),
+    };
+  }
+  const plan: Plan = resolution;
+  const planDigest = await digest(JSON.stringify(plan));
+  if (c.expect.support !== "supported") {
+    return {
+      ...base,
+      status: "unexpected",
+      decision: "supported",
+      backend: plan.backend,
+      planDigest,
+      message: `expected ${c.expect.support}${
+        c.expect.codes ? ` (${c.expect.codes.join(", ")})` : ""
+      } but the adapter planned ${plan.backend}`,
+      wallMs: wall(),
+    };
+  }
+  try {
+    return await checkPlan(c, plan, { ...options, spec: req.spec, seed, planDigest, t0 });
+  } catch (e) {
+    return {
+      ...base,
+      status: "error",
+      decision: "supported",
+      backend: plan.backend,
+      planDigest,
+      message: e instanceof Error ? `${e.name}: ${e.message}` : String(e),
+      wallMs: wall(),
+    };
+  }
+}
+
+async function checkPlan(
+  c: Case,
+  plan: Plan,
+  o: RunCaseOptions & { spec: MlaSpec; seed: number; planDigest: string; t0: number },
+): Promise<CaseResult> {
+  const { spec } = o;
+  const layout = plan.layout;
+  const inputs = makeAttentionInputs(spec, layout, { seed: o.seed });
+  const first = await runAttention(o.ctx, plan, { spec, inputs, mutate: o.mutate });
+  const samples: number[] = [];
+  let source = first.timing?.source ?? "wall-clock";
+  for (let i = 0; i < (o.repeats ?? 3); i++) {
+    const r = await runAttention(o.ctx, plan, { spec, inputs, mutate: o.mutate });
+    if (r.timing) {
+      samples.push(r.timing.totalMs);
+      source = r.timing.source;
+    }
+  }
+  const maxRows = o.maxRows ?? 64;
+  const rows = layout.totalQ > maxRows
+    ? sampleRows(layout, { max: maxRows, seed: o.seed })
+    : undefined;
+  const expansion = layout.totalK * spec.numHeads * (spec.qkNopeHeadDim + spec.vHeadDim) *
+    spec.kvLoraRank;
+  const dense = expansion <= DENSE_REFERENCE_BUDGET;
+  const expected = (dense ? denseAttention : absorbedAttention)(spec, layout, { inputs, rows });
+  const tolerance = toleranceFor(plan.variant.dtype, plan.path);
+  const actual: AttentionOutputs = first.outputs;
+  const parity = compareAttention(actual, expected, {
+    tolerance,
+    rows,
+    numHeads: spec.numHeads,
+    vDim: spec.vHeadDim,
+  });
+  const out = trim(parity.out);
+  const lse = trim(parity.lse);
+  const message = parity.pass ? `ok: ${parity.out.summary}` : [
+    !parity.out.pass ? `out: ${parity.out.summary}` : "",
+    !parity.lse.pass ? `lse: ${parity.lse.summary}` : "",
+  ]
+    .filter(Boolean).join(" | ");
+  return {
+    id: c.id,
+    status: parity.pass ? "pass" : "fail",
+    decision: "supported",
+    expect: c.expect,
+    params: c.params,
+    message,
+    backend: plan.backend,
+    planDigest: o.planDigest,
+    out,
+    lse,
+    tolerance,
+    reference: dense ? "dense" : "absorbed-f64",
+    rowsChecked: rows ? rows.length : layout.totalQ,
+    rowsTotal: layout.totalQ,
+    outputDigest: await digest(actual.out),
+    timing: samples.length ? { source, samplesMs: samples, medianMs: median(samples) } : undefined,
+    wallMs: Math.round((performance.now() - o.t0) * 10) / 10,
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * Every planted fault of parity/faults.ts is caught: in its scenario the clean
+ * kernel passes the comparison with the float64 reference and the faulty one
+ * fails it. The test records which check caught each fault (output or LSE;
+ * elementwise max abs/rel, cos_diff, non-finite mismatch).
+ */
+import assert from "node:assert/strict";
+import { presetSpec } from "../adapter/presets.ts";
+import { resolve } from "../adapter/resolve.ts";
+import { runAttention } from "../kernels/attention.ts";
+import { type AttentionCompareResult, compareAttention, summarize } from "../parity/compare.ts";
+import { FaultPatternError, FAULTS, sourceMutation } from "../parity/faults.ts";
+import { toleranceFor } from "../parity/tolerance.ts";
+import { denseAttention } from "../reference/attention.ts";
+import { makeAttentionInputs } from "../reference/inputs.ts";
+import { gpu, gpuTest } from "./gpu_helpers.ts";
+
+function caughtBy(res: AttentionCompareResult): string[] {
+  return [
+    ...res.out.checks.map((c) => `out.${c}`),
+    ...res.lse.checks.map((c) => `lse.${c}`),
+  ];
+}
+
+const caught: Record<string, string[]> = {};
+
+for (const fault of FAULTS) {
+  gpuTest(`fault ${fault.id} is caught`, async () => {
+    const ctx = await gpu();
+    const sc = fault.scenario;
+    const spec = presetSpec(sc.preset);
+    const backend = sc.path === "absorbed" ? "wgsl-absorbed" : "wgsl-expanded";
+    const plan = resolve({ spec, dtype: sc.dtype, backend, layout: sc.layout }, ctx.caps);
+    if (plan.kind !== "plan") throw new Error(JSON.stringify(plan.reasons));
+    const inputs = makeAttentionInputs(spec, plan.layout, { seed: 11 });
+    // The reference always sees the true spec and layout.
+    const want = denseAttention(spec, plan.layout, { inputs });
+    const check = (
+      outputs: { out: Float32Array | Float64Array; lse: Float32Array | Float64Array },
+    ) =>
+      compareAttention(outputs, want, {
+        tolerance: toleranceFor(sc.dtype, sc.path),
+        numHeads: spec.numHeads,
+        vDim: spec.vHeadDim,
+      });
+
+    const clean = check((await runAttention(ctx, plan, { spec, inputs })).outputs);
+    assert.ok(clean.pass, `clean run must pass:\n${summarize(clean.out)}\n${summarize(clean.lse)}`);
+
+    let faulty;
+    if (fault.apply.kind === "plan") {
+      const changed = fault.apply.change({ spec, plan });
+      faulty = await runAttention(ctx, changed.plan, { spec: changed.spec, inputs });
+    } else {
+      let applied = 0;
+      const mutate = fault.apply.mutate;
+      const target = fault.apply.file;
+      faulty = await runAttention(ctx, plan, {
+        spec,
+        inputs,
+        mutate: (file, src) => {
+          if (file === target) applied++;
+          return mutate(file, src);
+        },
+      });
+      assert.ok(applied > 0, `fault ${fault.id}: ${target} was never compiled in its scenario`);
+    }
+    const res = check(faulty.outputs);
+    assert.ok(
+      !res.pass,
+      `fault ${fault.id} NOT caught:\n${summarize(res.out)}\n${summarize(res.lse)}`,
+    );
+    caught[fault.id] = caughtBy(res);
+    console.log(`  ${fault.id}: caught by ${caught[fault.id].join(", ")}`);
+    console.log(`    ${summarize(res.out)}\n    ${summarize(res.lse)}`);
+  });
+}
+
+Deno.test("a source fault whose pattern is gone throws instead of passing silently", () => {
+  const m = sourceMutation("demo", "absorbed.wgsl", { pattern: "no such text", replacement: "" });
+  assert.throws(() => m("absorbed.wgsl", "fn main() {}"), FaultPatternError);
+  assert.equal(m("other.wgsl", "fn main() {}"), "fn main() {}");
+});
+
+Deno.test("fault ids are unique and every fault has a scenario", () => {
+  const ids = FAULTS.map((f) => f.id);
+  assert.equal(new Set(ids).size, ids.length);
+  for (const f of FAULTS) assert.ok(f.scenario.preset && f.scenario.layout, f.id);
+});

@@ -1,0 +1,111 @@
+/**
+ * Shared setup of the GPU test suites: one context per test module, the adapter
+ * check that decides `ignore`, and a runner that resolves a case, makes seeded
+ * inputs, runs the kernel and compares it with the float64 reference.
+ *
+ * @module
+ */
+import { presetSpec } from "../adapter/presets.ts";
+import { resolve } from "../adapter/resolve.ts";
+import type { AttentionInputs, Dtype, LayoutRequest, MlaSpec, Plan } from "../adapter/types.ts";
+import { GpuContext, hasAdapter } from "../gpu/device.ts";
+import { runAttention, type RunAttentionResult } from "../kernels/attention.ts";
+import type { SourceMutation } from "../kernels/source.ts";
+import { type AttentionCompareResult, compareAttention } from "../parity/compare.ts";
+import { toleranceFor } from "../parity/tolerance.ts";
+import { denseAttention } from "../reference/attention.ts";
+import { makeAttentionInputs } from "../reference/inputs.ts";
+
+/** Whether a WebGPU adapter exists (tests are ignored, and say so, when not). */
+export const HAS_ADAPTER: boolean = await hasAdapter();
+
+if (!HAS_ADAPTER) {
+  console.warn(
+    "GPU tests IGNORED (not passed): no WebGPU adapter. Install mesa-vulkan-drivers and run " +
+      "with DENO_WEBGPU_BACKEND=vulkan.",
+  );
+}
+
+let shared: GpuContext | null = null;
+
+/** The module's shared context (created on first use). */
+export async function gpu(): Promise<GpuContext> {
+  if (!shared || shared.lost) {
+    shared = await GpuContext.create({ optionalFeatures: ["shader-f16", "timestamp-query"] });
+  }
+  return shared;
+}
+
+/**
+ * Deno.test options of a GPU test: ignored without an adapter; resource and op
+ * sanitizers off because pipelines and the device outlive a single test on purpose
+ * (they are cached per module).
+ */
+export function gpuTest(name: string, fn: (t: Deno.TestContext) => Promise<void>): void {
+  Deno.test({ name, ignore: !HAS_ADAPTER, sanitizeResources: false, sanitizeOps: false, fn });
+}
+
+/** One case of a parity run. */
+export interface CaseSpec {
+  /** Preset name or a spec. */
+  spec: string | MlaSpec;
+  /** Storage dtype. */
+  dtype: Dtype;
+  /** Backend. */
+  backend: "wgsl-absorbed" | "wgsl-expanded";
+  /** Layout. */
+  layout: LayoutRequest;
+  /** Forced KV splits (absorbed). */
+  kvSplits?: number;
+  /** Seed of the inputs. Default 1. */
+  seed?: number;
+}
+
+/** What {@link runCase} returns. */
+export interface CaseRun {
+  spec: MlaSpec;
+  plan: Plan;
+  inputs: AttentionInputs;
+  result: RunAttentionResult;
+}
+
+/** Resolve a case and make its inputs. */
+export async function planCase(
+  c: CaseSpec,
+): Promise<{ spec: MlaSpec; plan: Plan; inputs: AttentionInputs }> {
+  const ctx = await gpu();
+  const spec = typeof c.spec === "string" ? presetSpec(c.spec) : c.spec;
+  const plan = resolve({ spec, dtype: c.dtype, backend: c.backend, layout: c.layout }, ctx.caps, {
+    kvSplits: c.kvSplits,
+  });
+  if (plan.kind !== "plan") throw new Error(`unsupported: ${JSON.stringify(plan.reasons)}`);
+  const inputs = makeAttentionInputs(spec, plan.layout, { seed: c.seed ?? 1 });
+  return { spec, plan, inputs };
+}
+
+/** Resolve, make inputs, run on the GPU. */
+export async function runCase(c: CaseSpec, mutate?: SourceMutation): Promise<CaseRun> {
+  const { spec, plan, inputs } = await planCase(c);
+  const result = await runAttention(await gpu(), plan, { spec, inputs, mutate });
+  return { spec, plan, inputs, result };
+}
+
+/** Compare a run with the float64 dense reference under the tolerance table. */
+export function checkAgainstReference(run: CaseRun): AttentionCompareResult {
+  const want = denseAttention(run.spec, run.plan.layout, { inputs: run.inputs });
+  return compareAttention(run.result.outputs, want, {
+    tolerance: toleranceFor(run.plan.variant.dtype, run.plan.path),
+    numHeads: run.spec.numHeads,
+    vDim: run.spec.vHeadDim,
+  });
+}
+
+/** A short label of a layout request. */
+export function layoutLabel(l: LayoutRequest): string {
+  if (l.kind === "thd") {
+    return `thd q=${l.cuSeqlensQ.join(",")} k=${(l.cuSeqlensK ?? l.cuSeqlensQ).join(",")}` +
+      `${l.cuSeqlensQPadded ? " padded" : ""} causal=${l.causal ? 1 : 0}`;
+  }
+  return `${l.kind} b=${l.batch} sq=${l.seqQ} sk=${l.seqK}` +
+    `${l.kvLens ? ` kv=${l.kvLens.join(",")}` : ""} causal=${l.causal ? 1 : 0}`;
+}

@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import {
+  collectFingerprint,
+  diffFingerprints,
+  plainAdapter,
+  sha256Hex16,
+} from "../runner/fingerprint.ts";
+import { fingerprint } from "./report_util.ts";
+
+Deno.test("fingerprint: diff reports a changed Deno version and a changed kernel hash", () => {
+  const a = fingerprint();
+  const b = fingerprint({
+    runtime: { ...a.runtime, deno: "2.9.7" },
+    kernelHashes: {
+      ...a.kernelHashes,
+      "absorbed.wgsl": "ffffffffffffffff",
+      "rope.wgsl": "0000000000000001",
+    },
+  });
+  assert.deepEqual(diffFingerprints(a, b), [
+    { field: "runtime.deno", from: "2.9.6", to: "2.9.7" },
+    { field: "kernel.absorbed.wgsl", from: "0011223344556677", to: "ffffffffffffffff" },
+    { field: "kernel.rope.wgsl", from: null, to: "0000000000000001" },
+  ]);
+  assert.deepEqual(diffFingerprints(a, a), []);
+});
+
+Deno.test("fingerprint: diff covers adapter, driver, revision and removed kernels", () => {
+  const a = fingerprint();
+  const b = fingerprint({
+    adapter: { vendor: "nvidia", description: "NVIDIA H100", driver: "550.54" },
+    harnessRevision: null,
+    kernelHashes: { "absorbed.wgsl": "0011223344556677" },
+  });
+  const fields = Object.fromEntries(diffFingerprints(a, b).map((c) => [c.field, [c.from, c.to]]));
+  assert.deepEqual(fields["adapter.description"], [
+    "llvmpipe (LLVM 15.0.7, 256 bits)",
+    "NVIDIA H100",
+  ]);
+  assert.deepEqual(fields["adapter.vendor"], ["mesa", "nvidia"]);
+  assert.deepEqual(fields["adapter.driver"], [null, "550.54"]);
+  assert.deepEqual(fields["kernel.expanded.wgsl"], ["8899aabbccddeeff", null]);
+  assert.deepEqual(fields["harnessRevision"], ["0123456789abcdef0123456789abcdef01234567", null]);
+});
+
+Deno.test("fingerprint: the real repo has 16-hex hashes for every kernels/*.wgsl", async () => {
+  const kernelDir = new URL("../kernels/", import.meta.url);
+  const fp = await collectFingerprint({ adapter: null, kernelDir });
+  const wgsl: string[] = [];
+  for await (const e of Deno.readDir(kernelDir)) if (e.name.endsWith(".wgsl")) wgsl.push(e.name);
+  assert.ok(wgsl.length > 0);
+  assert.deepEqual(Object.keys(fp.kernelHashes), wgsl.sort());
+  for (const h of Object.values(fp.kernelHashes)) assert.match(h, /^[0-9a-f]{16}$/);
+  assert.equal(fp.runtime.deno, Deno.version.deno);
+  assert.equal(fp.host.os, Deno.build.os);
+  assert.ok(fp.host.cpus >= 1);
+  assert.ok(fp.host.cpuModel.length > 0);
+  assert.equal(fp.adapter, null);
+  // null when git is absent or this is not a checkout.
+  assert.ok(fp.harnessRevision === null || /^[0-9a-f]{40,64}(-dirty)?$/.test(fp.harnessRevision));
+});
+
+Deno.test("fingerprint: revision is null outside a git checkout", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/a.wgsl`, "");
+    await Deno.writeTextFile(`${dir}/notes.txt`, "");
+    const url = new URL(`file://${dir}/`);
+    const fp = await collectFingerprint({ adapter: undefined, kernelDir: url, repoRoot: url });
+    assert.equal(fp.harnessRevision, null);
+    assert.deepEqual(fp.kernelHashes, { "a.wgsl": "e3b0c44298fc1c14" });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("fingerprint: sha256Hex16 and plainAdapter", async () => {
+  assert.equal(await sha256Hex16(new TextEncoder().encode("abc")), "ba7816bf8f01cfea");
+  const info = new (class Info {
+    get vendor() {
+      return "mesa";
+    }
+    get description() {
+      return "llvmpipe";
+    }
+  })();
+  const fakeAdapter = new (class Adapter {
+    info = info;
+    features = new Set(["timestamp-query", "shader-f16"]);
+    limits = { maxBufferSize: 256 };
+  })();
+  assert.deepEqual(plainAdapter(fakeAdapter), {
+    adapter: { vendor: "mesa", description: "llvmpipe" },
+    features: ["shader-f16", "timestamp-query"],
+    limits: { maxBufferSize: 256 },
+  });
+  assert.deepEqual(plainAdapter(info), { vendor: "mesa", description: "llvmpipe" });
+  assert.equal(plainAdapter(null), null);
+});

@@ -1,0 +1,96 @@
+import assert from "node:assert/strict";
+import { escapeXml, toJunitXml, writeRunOutputs } from "../report/mod.ts";
+import { mixedResults, report, withTempDir } from "./report_util.ts";
+
+function unescapeXml(s: string): string {
+  return s.replace(/&(#x[0-9a-fA-F]+|#\d+|amp|lt|gt|quot|apos);/g, (_, e: string) => {
+    if (e[0] === "#") {
+      return String.fromCodePoint(Number(e[1] === "x" ? "0" + e.slice(1) : e.slice(1)));
+    }
+    return { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" }[e] as string;
+  });
+}
+
+/** Attributes of every `<tag ...>` occurrence, parsed with a regex. */
+function elements(xml: string, tag: string): Record<string, string>[] {
+  const out: Record<string, string>[] = [];
+  for (const m of xml.matchAll(new RegExp(`<${tag}((?:\\s+[\\w.:-]+="[^"]*")*)\\s*/?>`, "g"))) {
+    const attrs: Record<string, string> = {};
+    for (const a of m[1].matchAll(/([\w.:-]+)="([^"]*)"/g)) attrs[a[1]] = unescapeXml(a[2]);
+    out.push(attrs);
+  }
+  return out;
+}
+
+Deno.test("junit: one testcase per result with failure, skipped and error elements", () => {
+  const results = mixedResults();
+  const xml = toJunitXml(report(results));
+  assert.ok(xml.startsWith(`<?xml version="1.0" encoding="UTF-8"?>`));
+  const suites = elements(xml, "testsuite");
+  assert.equal(suites.length, 1);
+  assert.equal(suites[0].name, "smoke");
+  assert.equal(suites[0].tests, "4");
+  assert.equal(suites[0].failures, "1");
+  assert.equal(suites[0].errors, "1");
+  assert.equal(suites[0].skipped, "1");
+
+  const cases = elements(xml, "testcase");
+  assert.deepEqual(cases.map((c) => c.name), results.map((r) => r.id));
+  assert.equal(cases[0].classname, "mla.absorbed.f32");
+  assert.equal(cases[2].classname, "mla.absorbed.f16");
+  assert.equal(cases[1].time, "0.900");
+
+  const failures = elements(xml, "failure");
+  assert.equal(failures.length, 1);
+  // The worst error and its index, from the out summary, with the markup round-tripped.
+  assert.equal(failures[0].message, `out: max |err| 0.05 at [0,3,17] <&"'> tol`);
+  const skipped = elements(xml, "skipped");
+  assert.equal(skipped.length, 1);
+  assert.match(skipped[0].message, /unsupported as expected: dtype\.f16-unavailable: shader-f16/);
+  const errors = elements(xml, "error");
+  assert.equal(errors.length, 1);
+  assert.equal(errors[0].message, "device lost: <reset>");
+  // Raw markup never leaks into the document.
+  assert.ok(!xml.includes(`<&"`));
+  assert.ok(!xml.includes("<reset>"));
+});
+
+Deno.test("junit: fingerprint in properties", () => {
+  const xml = toJunitXml(report(mixedResults()));
+  const props = Object.fromEntries(elements(xml, "property").map((p) => [p.name, p.value]));
+  assert.equal(props["runtime.deno"], "2.9.6");
+  assert.equal(props["adapter.description"], "llvmpipe (LLVM 15.0.7, 256 bits)");
+  assert.equal(props["harness.revision"], "0123456789abcdef0123456789abcdef01234567");
+  assert.equal(props["kernel.absorbed.wgsl"], "0011223344556677");
+});
+
+Deno.test("junit: an unexpected decision is a failure; unrun owned ids are errors", () => {
+  const [a, b] = mixedResults();
+  const unexpected = { ...b, status: "unexpected" as const, message: "expected supported" };
+  const r = report([a, unexpected], { shardIds: [a.id, unexpected.id, "preset=tiny;never"] });
+  const xml = toJunitXml(r);
+  assert.equal(elements(xml, "testcase").length, 3);
+  assert.equal(elements(xml, "failure")[0].type, "unexpected-decision");
+  assert.equal(elements(xml, "error")[0].type, "not-run");
+  assert.equal(elements(xml, "testsuite")[0].errors, "1");
+});
+
+Deno.test("junit: escapeXml round-trips markup, quotes and whitespace; control chars made visible", () => {
+  const s = `a<b>&"c"'d'\te\nf\r`;
+  const escaped = escapeXml(s);
+  assert.ok(!/[<>"'\t\n\r]/.test(escaped));
+  assert.equal(unescapeXml(escaped), s);
+  assert.equal(escapeXml("x\x1b[31my\x00"), "x\\u001b[31my\\u0000");
+  assert.equal(escapeXml("\x85"), "&#x85;");
+  assert.equal(escapeXml("\uD800 ok \u{1F600}"), "\\ud800 ok \u{1F600}");
+  assert.equal(escapeXml("l1\nl2", { keepNewlines: true }), "l1\nl2");
+});
+
+Deno.test("junit: writeRunOutputs writes the four run files", async () => {
+  await withTempDir(async (dir) => {
+    await writeRunOutputs(`${dir}/run`, report(mixedResults()));
+    const names: string[] = [];
+    for await (const e of Deno.readDir(`${dir}/run`)) names.push(e.name);
+    assert.deepEqual(names.sort(), ["junit.xml", "report.json", "results.jsonl", "summary.md"]);
+  });
+});

@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import { formatDuration, type ProgressOutput, ProgressReporter } from "../report/mod.ts";
+import { mixedResults } from "./report_util.ts";
+
+function sink(tty: boolean): ProgressOutput & { text(): string } {
+  const chunks: Uint8Array[] = [];
+  return {
+    writeSync(p) {
+      chunks.push(p.slice());
+      return p.length;
+    },
+    isTerminal: () => tty,
+    text: () => new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c]))),
+  };
+}
+
+Deno.test("progress: plain mode prints one line per case and a final line", () => {
+  const out = sink(false);
+  let t = 0;
+  const results = mixedResults();
+  const p = new ProgressReporter(5, { out, now: () => t });
+  assert.equal(p.live, false);
+  for (const r of results) {
+    t += 1000;
+    p.caseDone(r);
+  }
+  p.finish();
+  const lines = out.text().split("\n");
+  assert.equal(lines.pop(), "");
+  assert.equal(lines.length, results.length + 1);
+  assert.equal(lines[0], `[1/5] pass ${results[0].id}  (0.1 s)`);
+  assert.match(lines[1], /^\[2\/5\] fail preset=tiny;.* {2}\(0\.9 s\): out failed$/);
+  assert.match(lines[2], /^\[3\/5\] skip /);
+  assert.match(lines[3], /^\[4\/5\] error .*: device lost: <reset>$/);
+  assert.equal(lines[4], "4/5 cases in 0:04: 1 pass, 1 skip, 1 fail, 1 error, 1 not run");
+  assert.ok(!out.text().includes("\r"));
+  assert.equal(p.failures, 2);
+});
+
+Deno.test("progress: live mode rewrites one line with counts, elapsed and ETA", () => {
+  const out = sink(true);
+  let t = 0;
+  const [pass, fail] = mixedResults();
+  const p = new ProgressReporter(10, { out, now: () => t, columns: 200 });
+  assert.equal(p.live, true);
+  t = 2000;
+  p.caseDone(pass);
+  assert.equal(out.text(), `\r\x1b[K[1/10] 0 failed  0:02 elapsed  eta 0:18  ${pass.id}`);
+  t = 4000;
+  p.caseDone(fail);
+  // The failure is printed as a line of its own above the live line.
+  assert.ok(out.text().includes(`\r\x1b[K[2/10] fail ${fail.id}  (0.9 s): out failed\n`));
+  assert.ok(out.text().endsWith(`[2/10] 1 failed  0:04 elapsed  eta 0:16  ${fail.id}`));
+  p.finish();
+  assert.ok(out.text().endsWith("\r\x1b[K2/10 cases in 0:04: 1 pass, 1 fail, 8 not run\n"));
+});
+
+Deno.test("progress: formatDuration", () => {
+  assert.equal(formatDuration(0), "0:00");
+  assert.equal(formatDuration(95_000), "1:35");
+  assert.equal(formatDuration(3_725_000), "1:02:05");
+});
