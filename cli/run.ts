@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
+import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { FAULTS } from "../parity/faults.ts";
 import { runMatrix } from "../runner/run_matrix.ts";
 import { EXIT } from "./errors.ts";
 import { parseNonNegativeInt, parsePositiveInt } from "./options.ts";
@@ -78,6 +79,12 @@ export function runCommand() {
       parsePositiveInt,
       64,
     )
+    .addOption(
+      new Option(
+        "--plant-fault <id>",
+        "run every kernel with a planted fault (the run must turn red: proves the checks work)",
+      ).choices(FAULTS.map((f) => f.id)),
+    )
     .action(async (opts) => {
       const controller = new AbortController();
       const onInt = () => {
@@ -94,6 +101,7 @@ export function runCommand() {
           resume: opts.resume,
           repeats: opts.repeats,
           maxRows: opts.maxRows,
+          fault: opts.plantFault ? FAULTS.find((f) => f.id === opts.plantFault) : undefined,
           signal: controller.signal,
         });
         const t = report.totals;

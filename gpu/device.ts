@@ -17,6 +17,22 @@ export interface AdapterOptions {
 }
 
 /**
+ * wgpu probes the window system while enumerating adapters and prints
+ * "XDG_RUNTIME_DIR is invalid or not set" on headless machines. Give it a private,
+ * empty runtime dir when none is set (headless: there is nothing to find there).
+ */
+function quietWindowSystemProbe(): void {
+  try {
+    if (Deno.env.get("XDG_RUNTIME_DIR")) return;
+    const dir = Deno.makeTempDirSync({ prefix: "mla-harness-xdg-" });
+    Deno.chmodSync(dir, 0o700);
+    Deno.env.set("XDG_RUNTIME_DIR", dir);
+  } catch {
+    // without env/write permission the warning is only cosmetic
+  }
+}
+
+/**
  * Request an adapter, or throw a {@link NoAdapterError} whose message says how
  * to get one.
  *
@@ -28,6 +44,7 @@ export interface AdapterOptions {
  * ```
  */
 export async function requestGpuAdapter(options: AdapterOptions = {}): Promise<GPUAdapter> {
+  quietWindowSystemProbe();
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (!gpu) throw new NoAdapterError("navigator.gpu is not available in this runtime");
   let adapter: GPUAdapter | null = null;

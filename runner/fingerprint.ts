@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { cpus } from "node:os";
 import type { Fingerprint } from "./types.ts";
 
 export { diffFingerprints } from "../report/fingerprint_diff.ts";
@@ -141,6 +142,13 @@ export async function gitRevision(repoRoot: URL): Promise<string | null> {
 const CPU_MODEL_KEYS = ["model name", "cpu model", "Hardware", "Processor"];
 
 async function readCpuModel(): Promise<string> {
+  // node:os needs only --allow-sys; Deno reads /proc files only with --allow-all.
+  try {
+    const model = cpus()[0]?.model?.trim();
+    if (model) return model.replace(/\s+/g, " ");
+  } catch {
+    // no sys permission: try /proc below
+  }
   let text: string;
   try {
     text = await Deno.readTextFile("/proc/cpuinfo");

@@ -15,6 +15,7 @@ import type { SourceMutation } from "../kernels/source.ts";
 import { fnv1a32 } from "../matrix/case_id.ts";
 import type { Case } from "../matrix/types.ts";
 import { compareAttention, type CompareResult } from "../parity/compare.ts";
+import type { Fault } from "../parity/faults.ts";
 import { toleranceFor } from "../parity/tolerance.ts";
 import { absorbedAttention, denseAttention } from "../reference/attention.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
@@ -34,6 +35,8 @@ export interface RunCaseOptions {
   maxRows?: number;
   /** Rewrite kernel sources (fault injection). */
   mutate?: SourceMutation;
+  /** A planted fault: the kernel runs with it, the reference without. */
+  fault?: Fault;
   /** Spec cache shared across cases. */
   specCache?: Map<string, Promise<MlaSpec>>;
 }
@@ -189,11 +192,17 @@ async function checkPlan(
   const { spec } = o;
   const layout = plan.layout;
   const inputs = makeAttentionInputs(spec, layout, { seed: o.seed });
-  const first = await runAttention(o.ctx, plan, { spec, inputs, mutate: o.mutate });
+  // A planted fault changes what the kernel is given (or its source); the reference below
+  // always sees the true spec and layout.
+  const apply = o.fault?.apply;
+  const target = apply?.kind === "plan" ? apply.change({ spec, plan }) : { spec, plan };
+  const mutate = apply?.kind === "source" ? apply.mutate : o.mutate;
+  const run = () => runAttention(o.ctx, target.plan, { spec: target.spec, inputs, mutate });
+  const first = await run();
   const samples: number[] = [];
   let source = first.timing?.source ?? "wall-clock";
   for (let i = 0; i < (o.repeats ?? 3); i++) {
-    const r = await runAttention(o.ctx, plan, { spec, inputs, mutate: o.mutate });
+    const r = await run();
     if (r.timing) {
       samples.push(r.timing.totalMs);
       source = r.timing.source;

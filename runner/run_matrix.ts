@@ -10,6 +10,7 @@ import type { MlaSpec } from "../adapter/types.ts";
 import { GpuContext, probeCaps } from "../gpu/device.ts";
 import { DeviceLostError } from "../gpu/errors.ts";
 import type { SourceMutation } from "../kernels/source.ts";
+import type { Fault } from "../parity/faults.ts";
 import { inShard, matchesFilter, parseFilter } from "../matrix/case_id.ts";
 import { loadMatrix } from "../matrix/expand.ts";
 import type { Case } from "../matrix/types.ts";
@@ -40,6 +41,8 @@ export interface RunMatrixOptions {
   maxRows?: number;
   /** Rewrite kernel sources (fault injection). */
   mutate?: SourceMutation;
+  /** Plant a fault in every case's kernel run (proves the checks catch it). */
+  fault?: Fault;
   /** Where progress goes (default stdout). */
   progress?: ProgressOutput;
   /** A GPU context to use instead of acquiring one. */
@@ -172,6 +175,7 @@ export async function runMatrix(options: RunMatrixOptions): Promise<RunReport> {
         repeats: options.repeats,
         maxRows: options.maxRows,
         mutate: options.mutate,
+        fault: options.fault,
         specCache,
       });
       await writer.write(result);

@@ -1,0 +1,222 @@
+// The matrix runner end to end on the real adapter (lavapipe in CI): shards merge to the
+// unsharded run, a killed run resumes with every case exactly once, SIGINT keeps what finished,
+// malformed matrices and planted kernel faults give the documented exit codes.
+import assert from "node:assert/strict";
+import { hasAdapter } from "../gpu/device.ts";
+import { readJsonl } from "../report/jsonl.ts";
+import { mergeRuns } from "../report/merge.ts";
+import { runMatrix } from "../runner/run_matrix.ts";
+import type { RunReport } from "../runner/types.ts";
+import { runCli } from "./helpers_cli.ts";
+
+const gpu = await hasAdapter();
+const quiet = { writeSync: (b: Uint8Array) => b.length, isTerminal: () => false };
+
+async function tinyMatrix(
+  cases: { sq: number[]; dtype: string[]; layout: string[] },
+): Promise<string> {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/m.json`;
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify({
+      name: "runner-test",
+      seed: 11,
+      groups: [{
+        axes: {
+          preset: "tiny",
+          path: ["absorbed", "expanded"],
+          b: 2,
+          sk: 12,
+          sq: cases.sq,
+          dtype: cases.dtype,
+          layout: cases.layout,
+        },
+      }],
+    }),
+  );
+  return path;
+}
+
+async function lineCount(path: string): Promise<number> {
+  try {
+    return (await Deno.readTextFile(path)).split("\n").filter((l) => l.trim()).length;
+  } catch {
+    return 0;
+  }
+}
+
+Deno.test({
+  name: "two shards merged equal one unsharded run",
+  ignore: !gpu,
+  fn: async () => {
+    const matrix = await tinyMatrix({ sq: [1, 3], dtype: ["f32"], layout: ["bshd", "thd"] });
+    const root = await Deno.makeTempDir();
+    const common = { matrix, repeats: 0, progress: quiet };
+    const whole = await runMatrix({ ...common, out: `${root}/all` });
+    await runMatrix({ ...common, out: `${root}/s1`, shard: { index: 1, count: 2 } });
+    await runMatrix({ ...common, out: `${root}/s2`, shard: { index: 2, count: 2 } });
+    const merged = await mergeRuns([`${root}/s1`, `${root}/s2`]);
+    assert.deepEqual(merged.missing, []);
+    assert.deepEqual(merged.duplicated, []);
+    const verdicts = (r: RunReport) =>
+      r.results.map((x) => `${x.id}:${x.status}:${x.outputDigest}`);
+    assert.deepEqual(verdicts(merged.report), verdicts(whole));
+    assert.equal(whole.results.length, 8);
+    assert.ok(whole.results.every((r) => r.status === "pass"), JSON.stringify(whole.totals));
+  },
+});
+
+Deno.test({
+  name: "a run killed halfway and resumed has every case exactly once",
+  ignore: !gpu,
+  fn: async () => {
+    const matrix = await tinyMatrix({
+      sq: [1, 2, 3],
+      dtype: ["f32", "f16"],
+      layout: ["bshd", "thd"],
+    });
+    const out = await Deno.makeTempDir();
+    const args = ["run", "--matrix", matrix, "--out", out, "--repeats", "0"];
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("../main.ts", import.meta.url).pathname, ...args],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const deadline = Date.now() + 120_000;
+    while ((await lineCount(`${out}/results.jsonl`)) < 4 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill("SIGKILL");
+    await child.status;
+    const before = await lineCount(`${out}/results.jsonl`);
+    assert.ok(before >= 4 && before < 24, `killed after ${before} of 24 cases`);
+    const resumed = await runCli([...args, "--resume"]);
+    assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
+    const { results } = await readJsonl(`${out}/results.jsonl`);
+    const ids = results.map((r) => r.id);
+    assert.equal(ids.length, 24);
+    assert.equal(new Set(ids).size, 24, "no case twice");
+    const report = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
+    assert.equal(report.results.length, 24);
+  },
+});
+
+Deno.test({
+  name: "SIGINT stops after the current case and keeps everything finished (exit 130)",
+  ignore: !gpu,
+  fn: async () => {
+    const matrix = await tinyMatrix({
+      sq: [1, 2, 3],
+      dtype: ["f32", "f16"],
+      layout: ["bshd", "thd"],
+    });
+    const out = await Deno.makeTempDir();
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("../main.ts", import.meta.url).pathname,
+        "run",
+        "--matrix",
+        matrix,
+        "--out",
+        out,
+        "--repeats",
+        "0",
+      ],
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const deadline = Date.now() + 120_000;
+    while ((await lineCount(`${out}/results.jsonl`)) < 3 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill("SIGINT");
+    const status = await child.status;
+    assert.equal(status.code, 130);
+    const report = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
+    assert.equal(report.interrupted, true);
+    const lines = await lineCount(`${out}/results.jsonl`);
+    assert.equal(report.results.length, lines);
+    assert.ok(lines < 24, `stopped early (${lines})`);
+    assert.match(await Deno.readTextFile(`${out}/junit.xml`), /not-run/);
+  },
+});
+
+Deno.test("a malformed matrix file gets a clear error naming the entry, exit 2", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(
+    `${dir}/bad.json`,
+    JSON.stringify({
+      name: "bad",
+      groups: [{ axes: { preset: "tiny" } }, { axes: { sq: [1, 0] } }],
+    }),
+  );
+  const r = await runCli(["run", "--matrix", `${dir}/bad.json`, "--out", `${dir}/out`]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /bad\.json: invalid matrix/);
+  assert.match(r.stderr, /groups\[1\]\.axes\.sq\[1\]: 0 must be an integer >= 1/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+});
+
+Deno.test("bad --shard and --filter are usage errors (exit 2)", async () => {
+  const a = await runCli(["run", "--shard", "3/2"]);
+  assert.equal(a.code, 2);
+  assert.match(a.stderr, /"3\/2" must look like i\/n with 1 <= i <= n/);
+  const b = await runCli(["run", "--filter", "dtpe=f16", "--out", await Deno.makeTempDir()], {
+    DENO_WEBGPU_BACKEND: Deno.env.get("DENO_WEBGPU_BACKEND") ?? "",
+  });
+  assert.equal(b.code, 2, b.stderr);
+  assert.match(b.stderr, /filter key "dtpe" is unknown/);
+});
+
+Deno.test({
+  name: "a planted kernel fault turns the run red (exit 1) and names the case",
+  ignore: !gpu,
+  fn: async () => {
+    const out = await Deno.makeTempDir();
+    const r = await runCli([
+      "run",
+      "--matrix",
+      "smoke",
+      "--filter",
+      "preset=tiny;path=absorbed;dtype=f32;layout=bshd;sq=1;causal=1;varlen=none",
+      "--plant-fault",
+      "kpe-left-out",
+      "--repeats",
+      "0",
+      "--out",
+      out,
+    ]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    const id = "preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1";
+    assert.match(r.stdout, new RegExp(`fail ${id.replaceAll(";", ";")}`));
+    const summary = await Deno.readTextFile(`${out}/summary.md`);
+    assert.ok(summary.includes(id), summary);
+    const junit = await Deno.readTextFile(`${out}/junit.xml`);
+    assert.match(junit, /<failure message="[^"]*max abs err/);
+  },
+});
+
+Deno.test({
+  name: "the adapter matrix: every edge config gets its expected decision",
+  ignore: !gpu,
+  fn: async () => {
+    const out = await Deno.makeTempDir();
+    const report = await runMatrix({ matrix: "adapter", out, repeats: 0, progress: quiet });
+    const bad = report.results.filter((r) => r.status !== "pass");
+    assert.deepEqual(bad.map((r) => `${r.id}: ${r.message}`), []);
+    const decisions = new Set(report.results.map((r) => r.decision));
+    assert.deepEqual([...decisions].sort(), ["invalid", "supported", "unsupported"]);
+  },
+});
+
+Deno.test("no adapter: run exits 3 with the fix", async () => {
+  const r = await runCli(["run", "--out", await Deno.makeTempDir()], {
+    DENO_WEBGPU_BACKEND: "dx12",
+  });
+  assert.equal(r.code, 3, r.stdout + r.stderr);
+  assert.match(r.stderr, /apt-get install mesa-vulkan-drivers/);
+  assert.match(r.stderr, /DENO_WEBGPU_BACKEND=vulkan/);
+});
