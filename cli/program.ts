@@ -11,6 +11,7 @@ import { DeviceLostError, NoAdapterError } from "../gpu/errors.ts";
 import { ReportFileError } from "../report/errors.ts";
 import { devicesCommand, type StrictCapsProbe } from "./devices.ts";
 import { type CapsProbe, explainCommand } from "./explain.ts";
+import { compileCommand } from "./compile.ts";
 import { mergeCommand } from "./merge.ts";
 import { runCommand } from "./run.ts";
 
@@ -45,6 +46,7 @@ export function buildProgram(deps: ProgramDeps) {
   program.addCommand(mergeCommand().exitOverride());
   program.addCommand(explainCommand(deps.probeCaps).exitOverride());
   program.addCommand(devicesCommand(deps.probeCapsStrict).exitOverride());
+  program.addCommand(compileCommand().exitOverride());
   return program;
 }
 

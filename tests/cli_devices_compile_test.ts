@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { hasAdapter } from "../gpu/device.ts";
+import { runCli } from "./helpers_cli.ts";
+
+const gpu = await hasAdapter();
+
+Deno.test({
+  name: "devices --json feeds explain --caps",
+  ignore: !gpu,
+  fn: async () => {
+    const d = await runCli(["devices", "--json"]);
+    assert.equal(d.code, 0, d.stderr);
+    const caps = JSON.parse(d.stdout);
+    assert.ok(Array.isArray(caps.features));
+    assert.equal(typeof caps.limits.maxStorageBufferBindingSize, "number");
+    const file = await Deno.makeTempFile({ suffix: ".json" });
+    await Deno.writeTextFile(file, d.stdout);
+    const e = await runCli(["explain", "tiny", "--caps", file, "--json"]);
+    assert.equal(e.code, 0, e.stderr);
+    assert.deepEqual(JSON.parse(e.stdout).caps.features, caps.features);
+    const text = await runCli(["devices"]);
+    assert.match(text.stdout, /^adapter: /);
+    assert.match(text.stdout, /shader-f16: (yes|no)/);
+  },
+});
+
+Deno.test("devices without an adapter exits 3 with the fix", async () => {
+  const r = await runCli(["devices"], { DENO_WEBGPU_BACKEND: "dx12" });
+  assert.equal(r.code, 3);
+  assert.match(
+    r.stderr,
+    /no WebGPU adapter: .*apt-get install mesa-vulkan-drivers.*DENO_WEBGPU_BACKEND=vulkan/,
+  );
+});
+
+Deno.test({
+  name: "compile: bundled kernels compile; a broken file gives file:line:col and the line",
+  ignore: !gpu,
+  fn: async () => {
+    const ok = await runCli(["compile", "--dtype", "f32"]);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    assert.match(ok.stdout, /^ok {4}absorbed\.wgsl \(f32\)$/m);
+    const bad = await runCli(["compile", "docs/examples/broken.wgsl", "--dtype", "f32"]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stdout, /docs\/examples\/broken\.wgsl:8:16: error: .*`scores`/);
+    assert.match(bad.stdout, /8 \| {3}out\[i\] = exp\(scores\[i\]\) \* 0\.5;/);
+  },
+});
