@@ -12,7 +12,7 @@
  * @module
  */
 import { ConfigError, type ConfigIssue } from "./errors.ts";
-import type { LayoutRequest, NormalizedLayout, SequenceSpan } from "./types.ts";
+import type { LayoutRequest, NormalizedLayout, Paging, SequenceSpan } from "./types.ts";
 
 const isInt = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v);
 
@@ -63,6 +63,68 @@ function checkCu(
   return ok;
 }
 
+/**
+ * Validate a paged cache against the key length of every sequence and return the
+ * row function of each sequence. Every problem is pushed to `issues`.
+ */
+function pagedRows(
+  paging: Paging,
+  kLens: readonly number[],
+  issues: ConfigIssue[],
+): ((j: number) => number)[] | null {
+  const { pageSize, numPages, blockTable } = paging;
+  const before = issues.length;
+  if (!isInt(pageSize) || pageSize < 1) {
+    issues.push({ path: "paging.pageSize", value: pageSize, message: "must be an integer >= 1" });
+  }
+  if (!isInt(numPages) || numPages < 0) {
+    issues.push({ path: "paging.numPages", value: numPages, message: "must be an integer >= 0" });
+  }
+  if (!Array.isArray(blockTable) || blockTable.length !== kLens.length) {
+    issues.push({
+      path: "paging.blockTable",
+      value: Array.isArray(blockTable) ? `${blockTable.length} rows` : blockTable,
+      message: `must have one row per sequence (${kLens.length})`,
+    });
+  }
+  if (issues.length > before) return null;
+  const owner = new Map<number, string>();
+  kLens.forEach((kLen, b) => {
+    const need = Math.ceil(kLen / pageSize);
+    const row = blockTable[b];
+    if (!Array.isArray(row) || row.length < need) {
+      issues.push({
+        path: `paging.blockTable[${b}]`,
+        value: Array.isArray(row) ? `${row.length} entries` : row,
+        message: `needs at least ${need} page ids for ${kLen} keys of page size ${pageSize}`,
+      });
+      return;
+    }
+    for (let p = 0; p < need; p++) {
+      const id = row[p];
+      if (!isInt(id) || id < 0 || id >= numPages) {
+        issues.push({
+          path: `paging.blockTable[${b}][${p}]`,
+          value: id,
+          message: `must be a page id in [0, ${numPages})`,
+        });
+      } else if (owner.has(id)) {
+        issues.push({
+          path: `paging.blockTable[${b}][${p}]`,
+          value: id,
+          message: `page already used by ${owner.get(id)}; a page holds one sequence's keys`,
+        });
+      } else {
+        owner.set(id, `blockTable[${b}][${p}]`);
+      }
+    }
+  });
+  if (issues.length > before) return null;
+  return kLens.map((_, b) => (j: number) =>
+    blockTable[b][Math.floor(j / pageSize)] * pageSize + (j % pageSize)
+  );
+}
+
 /** Options of {@link normalizeLayout}. */
 export interface NormalizeLayoutOptions {
   /** Rows the query buffer really has (thd): the last offset must equal it. */
@@ -79,6 +141,7 @@ function build(
   spans: { qLen: number; kLen: number; qRow: (i: number) => number; kRow: (j: number) => number }[],
   qRows: number,
   kRows: number,
+  pageSize: number | null = null,
 ): NormalizedLayout {
   const seqs: SequenceSpan[] = [];
   const qRowOf: number[] = [];
@@ -113,6 +176,7 @@ function build(
     totalK: kStart,
     qRows,
     kRows,
+    pageSize,
     qRowOf,
     kRowOf,
     qPositions,
@@ -171,13 +235,25 @@ export function normalizeLayout(
     }
     if (issues.length) throw new ConfigError(source, issues, "invalid layout");
     const bm = req.kind === "bshd";
+    const kLens = Array.from({ length: batch }, (_, b) => (kvLens ? kvLens[b] : seqK));
+    const paged = req.paging ? pagedRows(req.paging, kLens, issues) : null;
+    if (issues.length) throw new ConfigError(source, issues, "invalid layout");
     const spans = Array.from({ length: batch }, (_, b) => ({
       qLen: seqQ,
-      kLen: kvLens ? kvLens[b] : seqK,
+      kLen: kLens[b],
       qRow: (i: number) => bm ? b * seqQ + i : i * batch + b,
-      kRow: (j: number) => bm ? b * seqK + j : j * batch + b,
+      kRow: paged ? paged[b] : (j: number) => bm ? b * seqK + j : j * batch + b,
     }));
-    return build(req.kind, req.causal, spans, batch * seqQ, batch * seqK);
+    return req.paging
+      ? build(
+        req.kind,
+        req.causal,
+        spans,
+        batch * seqQ,
+        req.paging.numPages * req.paging.pageSize,
+        req.paging.pageSize,
+      )
+      : build(req.kind, req.causal, spans, batch * seqQ, batch * seqK);
   }
   if (req.kind !== "thd") {
     throw new ConfigError(source, [{
@@ -224,21 +300,32 @@ export function normalizeLayout(
       message: `must equal the token count ${options.qRows} (the last offset ends the buffer)`,
     });
   }
-  if (options.kRows !== undefined && kRows !== options.kRows) {
+  if (!req.paging && options.kRows !== undefined && kRows !== options.kRows) {
     issues.push({
       path: `${padKName}[${n - 1}]`,
       value: kRows,
       message: `must equal the key token count ${options.kRows}`,
     });
   }
+  const kLens = Array.from({ length: n - 1 }, (_, b) => cuK[b + 1] - cuK[b]);
+  const paged = req.paging ? pagedRows(req.paging, kLens, issues) : null;
   if (issues.length) throw new ConfigError(source, issues, "invalid layout");
   const spans = Array.from({ length: n - 1 }, (_, b) => ({
     qLen: cuQ[b + 1] - cuQ[b],
-    kLen: cuK[b + 1] - cuK[b],
+    kLen: kLens[b],
     qRow: (i: number) => padQ[b] + i,
-    kRow: (j: number) => padK[b] + j,
+    kRow: paged ? paged[b] : (j: number) => padK[b] + j,
   }));
-  return build("thd", req.causal, spans, qRows, kRows);
+  return req.paging
+    ? build(
+      "thd",
+      req.causal,
+      spans,
+      qRows,
+      req.paging.numPages * req.paging.pageSize,
+      req.paging.pageSize,
+    )
+    : build("thd", req.causal, spans, qRows, kRows);
 }
 
 /**

@@ -127,8 +127,10 @@ export interface NormalizedLayout {
   readonly totalK: number;
   /** Rows in the caller's query buffer (>= totalQ when padded). */
   readonly qRows: number;
-  /** Rows in the caller's key buffer (>= totalK when padded). */
+  /** Rows in the caller's key buffer (>= totalK when padded; numPages * pageSize when paged). */
   readonly kRows: number;
+  /** Page size when the key cache is paged (null: contiguous). */
+  readonly pageSize: number | null;
   /** Buffer row of each logical query token. */
   readonly qRowOf: readonly number[];
   /** Buffer row of each logical key token. */
@@ -141,6 +143,21 @@ export interface NormalizedLayout {
   readonly qSeqId: readonly number[];
   /** Sequence id of each logical key token. */
   readonly kSeqId: readonly number[];
+}
+
+/**
+ * A paged key cache, as FlashMLA runs it: the key buffer is a pool of `numPages`
+ * pages of `pageSize` rows; logical page p of sequence b lives in physical page
+ * `blockTable[b][p]`. Entries past the pages a sequence needs are never read (they
+ * may hold anything, e.g. -1).
+ */
+export interface Paging {
+  /** Rows per page (64 by default in FlashMLA). */
+  readonly pageSize: number;
+  /** Pages in the pool. */
+  readonly numPages: number;
+  /** Per sequence, the physical page of each logical page. */
+  readonly blockTable: readonly (readonly number[])[];
 }
 
 /** A request for a layout, before normalization. */
@@ -158,6 +175,8 @@ export type LayoutRequest =
     readonly kvLens?: readonly number[];
     /** Causal (bottom-right). */
     readonly causal: boolean;
+    /** Keys live in a paged pool instead of b*seqK contiguous rows. */
+    readonly paging?: Paging;
   }
   | {
     /** Packed variable-length layout. */
@@ -172,6 +191,8 @@ export type LayoutRequest =
     readonly cuSeqlensKPadded?: readonly number[];
     /** Causal (bottom-right). */
     readonly causal: boolean;
+    /** Keys live in a paged pool (cuSeqlensKPadded is then ignored). */
+    readonly paging?: Paging;
   };
 
 /** Device capabilities as plain data, probed by gpu/ or loaded from a caps file. */

@@ -23,7 +23,8 @@
  * preset (name or config path), heads (0 = the spec's), path (absorbed | expanded),
  * dtype (f32 | f16), b (>= 1), sq (>= 1), sk (>= 0), varlen (none | normal |
  * normal-empty), layout (bshd | sbhd | thd), causal (bool), splits (0 = adapter's
- * choice), device ("native" or a name under `devices`), mode (attention | layer).
+ * choice), page (page size of a paged cache with a shuffled block table; 0 =
+ * contiguous), device ("native" or a name under `devices`), mode (attention | layer).
  *
  * @module
  */
@@ -56,6 +57,7 @@ export const AXIS_SCHEMAS = {
   layout: enumOf(["bshd", "sbhd", "thd"] as const),
   causal: z.boolean({ error: "must be true or false" }),
   splits: int(0),
+  page: int(0),
   device: z.string({ error: "must be a device profile name" }).min(1),
   mode: enumOf(["attention", "layer"] as const),
 };

@@ -42,6 +42,8 @@ export interface CaseParams {
   readonly causal: boolean;
   /** Forced KV splits (0 = the adapter's choice). */
   readonly splits: number;
+  /** Page size of a paged key cache with a shuffled block table (0 = contiguous). */
+  readonly page: number;
   /** Device profile name ("native" = as probed). */
   readonly device: string;
   /** Attention core or full layer. */
@@ -86,6 +88,7 @@ export const CASE_ID_ORDER: readonly (keyof CaseParams)[] = [
   "layout",
   "causal",
   "splits",
+  "page",
   "device",
   "mode",
 ];
@@ -103,6 +106,7 @@ export const CASE_DEFAULTS: CaseParams = {
   layout: "bshd",
   causal: true,
   splits: 0,
+  page: 0,
   device: "native",
   mode: "attention",
 };

@@ -13,6 +13,7 @@ import type {
   DeviceCaps,
   LayoutRequest,
   MlaSpec,
+  Paging,
 } from "../adapter/types.ts";
 import type { CaseParams, DeviceProfile } from "../matrix/types.ts";
 import { makePrng } from "../reference/prng.ts";
@@ -48,6 +49,42 @@ export function keyLengths(
 }
 
 /**
+ * A shuffled paged pool for the given key lengths (FlashMLA's test shape): every
+ * sequence gets ceil(kLen / pageSize) pages drawn from a random permutation of the
+ * pool, the pool has one spare page (never referenced, poisoned like all unused
+ * rows), and each block-table row is padded with -1 to the widest sequence.
+ *
+ * @example
+ * ```ts
+ * import { shuffledPaging } from "./case_request.ts";
+ * const p = shuffledPaging([5, 0, 3], { pageSize: 2, seed: 1 });
+ * p.numPages; // 6
+ * ```
+ */
+export function shuffledPaging(
+  kLens: readonly number[],
+  options: { pageSize: number; seed: number },
+): Paging {
+  const { pageSize } = options;
+  const need = kLens.map((k) => Math.ceil(k / pageSize));
+  const numPages = need.reduce((a, b) => a + b, 0) + 1;
+  const rng = makePrng(options.seed, "block-table");
+  const perm = Array.from({ length: numPages }, (_, i) => i);
+  for (let i = numPages - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [perm[i], perm[j]] = [perm[j], perm[i]];
+  }
+  const width = Math.max(1, ...need);
+  let next = 0;
+  const blockTable = need.map((n) => {
+    const row = perm.slice(next, next + n);
+    next += n;
+    return [...row, ...Array(width - n).fill(-1)];
+  });
+  return { pageSize, numPages, blockTable };
+}
+
+/**
  * The layout request of a case. bshd/sbhd: b sequences of sq queries over a cache of
  * sk rows (kvLens when varlen). thd: packed; decode/MTP (sq < sk) packs sq queries
  * per sequence, prefill (sq >= sk) packs as many queries as keys (self-attention).
@@ -62,10 +99,19 @@ export function keyLengths(
  */
 export function layoutOfCase(p: CaseParams, options: { seed: number }): LayoutRequest {
   const kLens = keyLengths(p, options);
+  const paging = p.page > 0
+    ? { paging: shuffledPaging(kLens, { pageSize: p.page, seed: options.seed }) }
+    : {};
   if (p.layout === "thd") {
     const qLens = kLens.map((k) => (p.sq < p.sk ? p.sq : k));
     const cum = (xs: number[]) => xs.reduce((acc, x) => [...acc, acc[acc.length - 1] + x], [0]);
-    return { kind: "thd", cuSeqlensQ: cum(qLens), cuSeqlensK: cum(kLens), causal: p.causal };
+    return {
+      kind: "thd",
+      cuSeqlensQ: cum(qLens),
+      cuSeqlensK: cum(kLens),
+      causal: p.causal,
+      ...paging,
+    };
   }
   return {
     kind: p.layout,
@@ -74,6 +120,7 @@ export function layoutOfCase(p: CaseParams, options: { seed: number }): LayoutRe
     seqK: p.sk,
     ...(p.varlen === "none" ? {} : { kvLens: kLens }),
     causal: p.causal,
+    ...paging,
   };
 }
 

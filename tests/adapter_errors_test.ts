@@ -234,3 +234,39 @@ Deno.test("caps file rejected: features not an array", async () => {
   assert.ok(e.message.includes("must be an array"), e.message);
   await Deno.remove(path);
 });
+
+Deno.test("layout rejected: block tables that point outside the pool, reuse a page or are short", () => {
+  const e = configError(() =>
+    normalizeLayout({
+      kind: "bshd",
+      batch: 3,
+      seqQ: 1,
+      seqK: 8,
+      kvLens: [4, 4, 8],
+      causal: true,
+      paging: { pageSize: 4, numPages: 3, blockTable: [[0], [3], [0]] },
+    })
+  );
+  assert.ok(
+    e.message.includes("paging.blockTable[1][0]: 3 must be a page id in [0, 3)"),
+    e.message,
+  );
+  assert.ok(
+    e.message.includes('paging.blockTable[2]: "1 entries" needs at least 2 page ids'),
+    e.message,
+  );
+  const f = configError(() =>
+    normalizeLayout({
+      kind: "bshd",
+      batch: 2,
+      seqQ: 1,
+      seqK: 4,
+      causal: true,
+      paging: { pageSize: 4, numPages: 2, blockTable: [[1], [1]] },
+    })
+  );
+  assert.ok(
+    f.message.includes("paging.blockTable[1][0]: 1 page already used by blockTable[0][0]"),
+    f.message,
+  );
+});

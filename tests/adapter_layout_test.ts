@@ -77,3 +77,34 @@ Deno.test("thd with separate key lengths (chunked prefill) aligns queries bottom
   assert.deepEqual(l.qPositions, [3, 4]);
   assert.deepEqual(pairs(l), ["0:0", "0:1", "0:2", "0:3", "1:0", "1:1", "1:2", "1:3", "1:4"]);
 });
+
+Deno.test("paged cache: keys map through the block table; unused pages are never rows", () => {
+  const l = normalizeLayout({
+    kind: "bshd",
+    batch: 2,
+    seqQ: 1,
+    seqK: 8,
+    kvLens: [5, 3],
+    causal: true,
+    paging: { pageSize: 2, numPages: 6, blockTable: [[4, 0, 5, -1], [2, 1, -1, -1]] },
+  });
+  assert.deepEqual(l.kRowOf, [8, 9, 0, 1, 10, 4, 5, 2]);
+  assert.equal(l.kRows, 12);
+  assert.equal(l.pageSize, 2);
+  assert.deepEqual(l.kPositions, [0, 1, 2, 3, 4, 0, 1, 2]);
+  // page 3 (rows 6, 7) and the tail of page 1 (row 3) are used by nobody
+  const used = new Set(l.kRowOf);
+  assert.deepEqual([3, 6, 7, 11].filter((r) => used.has(r)), []);
+});
+
+Deno.test("paged thd cache", () => {
+  const l = normalizeLayout({
+    kind: "thd",
+    cuSeqlensQ: [0, 1, 2],
+    cuSeqlensK: [0, 3, 4],
+    causal: true,
+    paging: { pageSize: 4, numPages: 2, blockTable: [[1], [0]] },
+  });
+  assert.deepEqual(l.kRowOf, [4, 5, 6, 0]);
+  assert.equal(l.kRows, 8);
+});

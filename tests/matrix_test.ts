@@ -184,3 +184,16 @@ Deno.test("thd layout of a case: decode packs sq queries, prefill packs one quer
   const s = layoutOfCase({ ...CASE_DEFAULTS, layout: "sbhd", b: 2, sq: 1, sk: 5 }, { seed: 1 });
   assert.deepEqual(s, { kind: "sbhd", batch: 2, seqQ: 1, seqK: 5, causal: true });
 });
+
+Deno.test("shuffled paging: every needed page once, one spare, rows padded with -1", async () => {
+  const { shuffledPaging } = await import("../runner/case_request.ts");
+  const p = shuffledPaging([5, 0, 3], { pageSize: 2, seed: 9 });
+  assert.equal(p.numPages, 3 + 0 + 2 + 1);
+  assert.deepEqual(p.blockTable.map((r) => r.length), [3, 3, 3]);
+  const used = p.blockTable.flatMap((r) => r.filter((x) => x >= 0));
+  assert.equal(used.length, 5);
+  assert.equal(new Set(used).size, 5);
+  assert.deepEqual(p.blockTable[1], [-1, -1, -1]);
+  const sorted = [...used].sort((a, b) => a - b);
+  assert.notDeepEqual(used, sorted.slice(0, used.length), "pages are shuffled");
+});
