@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { ConfigError, type ConfigIssue } from "./errors.ts";
+import { readJsonFile } from "./json_file.ts";
 import { buildSpec, type MlaParams } from "./spec.ts";
 import type { MlaSpec, RopePairing } from "./types.ts";
 
@@ -309,26 +310,7 @@ export async function specFromFile(
   path: string,
   options: Partial<SpecFromAnyOptions> = {},
 ): Promise<MlaSpec> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    throw new ConfigError(path, [{
-      path: "(file)",
-      value: path,
-      message: `cannot be read (${e instanceof Error ? e.message : String(e)})`,
-    }], "unreadable config");
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(path, [{
-      path: "(file)",
-      value: undefined,
-      message: `is not valid JSON (${e instanceof Error ? e.message : String(e)})`,
-    }], "malformed config");
-  }
+  const raw = await readJsonFile(path, { what: "config" });
   const name = options.name ?? path.split("/").pop() ?? path;
   return specFromConfig(raw, { ...options, name });
 }

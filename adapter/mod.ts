@@ -15,3 +15,4 @@ export * from "./layout.ts";
 export * from "./backends.ts";
 export * from "./resolve.ts";
 export * from "./explain.ts";
+export * from "./json_file.ts";

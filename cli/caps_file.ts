@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { ConfigError } from "../adapter/errors.ts";
+import { readJsonFile } from "../adapter/json_file.ts";
 import type { DeviceCaps } from "../adapter/types.ts";
 
 const capsSchema = z.object({
@@ -32,16 +33,7 @@ const capsSchema = z.object({
  * ```
  */
 export async function readCapsFile(path: string): Promise<DeviceCaps> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await Deno.readTextFile(path));
-  } catch (e) {
-    throw new ConfigError(path, [{
-      path: "(file)",
-      value: path,
-      message: `cannot be read as JSON (${e instanceof Error ? e.message : String(e)})`,
-    }], "unreadable caps file");
-  }
+  const raw = await readJsonFile(path, { what: "caps file" });
   const parsed = capsSchema.safeParse(raw);
   if (!parsed.success) {
     throw new ConfigError(

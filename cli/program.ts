@@ -51,6 +51,36 @@ export function buildProgram(deps: ProgramDeps) {
 }
 
 /**
+ * Errors that are one clear message (no stack trace) and the exit code each means:
+ * bad input is 2, missing or lost devices are 3. The first matching class wins.
+ */
+const KNOWN_ERRORS: readonly [new (...args: never[]) => Error, number][] = [
+  [ConfigError, EXIT.badInput],
+  [ReportFileError, EXIT.badInput],
+  [NoAdapterError, EXIT.infra],
+  [DeviceLostError, EXIT.infra],
+];
+
+/**
+ * The exit code of an error the CLI explains in one message, or null for an
+ * unexpected (internal) error.
+ *
+ * @example
+ * ```ts
+ * import { exitCodeOf } from "./program.ts";
+ * import { CliError } from "./errors.ts";
+ * exitCodeOf(new CliError("bad", 2)); // 2
+ * ```
+ */
+export function exitCodeOf(e: unknown): number | null {
+  if (e instanceof CliError) return e.exitCode;
+  for (const [cls, code] of KNOWN_ERRORS) if (e instanceof cls) return code;
+  // matrix/case_id.ts parseFilter rejects a bad --filter with a RangeError naming the key
+  if (e instanceof RangeError && /^filter /.test(e.message)) return EXIT.badInput;
+  return null;
+}
+
+/**
  * Run the program on `args` and return the exit code (printing errors to stderr).
  *
  * @example
@@ -69,29 +99,10 @@ export async function runProgram(args: readonly string[], deps: ProgramDeps): Pr
       const okCodes = ["commander.helpDisplayed", "commander.help", "commander.version"];
       return okCodes.includes(e.code) ? EXIT.ok : EXIT.badInput;
     }
-    if (e instanceof ConfigError) {
-      console.error(`error: ${e.message}`);
-      return EXIT.badInput;
-    }
-    if (e instanceof NoAdapterError) {
-      console.error(`error: ${e.message}`);
-      return EXIT.infra;
-    }
-    if (e instanceof ReportFileError) {
-      console.error(`error: ${e.message}`);
-      return EXIT.badInput;
-    }
-    if (e instanceof DeviceLostError) {
-      console.error(`error: ${e.message}`);
-      return EXIT.infra;
-    }
-    if (e instanceof RangeError && /filter/.test(e.message)) {
-      console.error(`error: --filter: ${e.message}`);
-      return EXIT.badInput;
-    }
-    if (e instanceof CliError) {
-      console.error(`error: ${e.message}`);
-      return e.exitCode;
+    const code = exitCodeOf(e);
+    if (code !== null) {
+      console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+      return code;
     }
     console.error(`internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
     return EXIT.failure;

@@ -6,6 +6,7 @@
  * @module
  */
 import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
+import { readJsonFile } from "../adapter/json_file.ts";
 import { caseId } from "./case_id.ts";
 import { type MatrixFile, matrixFileSchema } from "./schema.ts";
 import { type Case, CASE_DEFAULTS, CASE_ID_ORDER, type CaseParams } from "./types.ts";
@@ -131,17 +132,11 @@ export const BUNDLED_MATRICES: readonly string[] = ["smoke", "nightly", "adapter
 export async function loadMatrix(nameOrPath: string): Promise<{ file: MatrixFile; cases: Case[] }> {
   const bundled = BUNDLED_MATRICES.includes(nameOrPath);
   const url = bundled ? new URL(`./bundled/${nameOrPath}.json`, import.meta.url) : nameOrPath;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await Deno.readTextFile(url));
-  } catch (e) {
-    throw new ConfigError(nameOrPath, [{
-      path: "(file)",
-      value: nameOrPath,
-      message: `cannot be read as JSON (${e instanceof Error ? e.message : String(e)}); ` +
-        `bundled matrices: ${BUNDLED_MATRICES.join(", ")}`,
-    }], "unreadable matrix");
-  }
+  const raw = await readJsonFile(url, {
+    what: "matrix",
+    name: nameOrPath,
+    hint: `bundled matrices: ${BUNDLED_MATRICES.join(", ")}`,
+  });
   const file = validateMatrix(raw, nameOrPath);
   return { file, cases: expandMatrix(file, nameOrPath) };
 }

@@ -150,7 +150,9 @@ Deno.test("malformed matrix file: not JSON names the file", async () => {
   await Deno.writeTextFile(path, "{ nope");
   await assert.rejects(
     () => loadMatrix(path),
-    (e: Error) => e.message.includes(path) && /cannot be read as JSON/.test(e.message),
+    (e: Error) =>
+      e.message.includes(path) && /malformed matrix/.test(e.message) &&
+      /is not valid JSON/.test(e.message),
   );
   await Deno.remove(path);
 });

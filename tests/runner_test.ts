@@ -46,6 +46,24 @@ async function lineCount(path: string): Promise<number> {
   }
 }
 
+/** Start `main.ts run` in a child process and wait until `lines` results are on disk. */
+async function startRunAndWait(
+  args: string[],
+  out: string,
+  lines: number,
+): Promise<Deno.ChildProcess> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../main.ts", import.meta.url).pathname, ...args],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const deadline = Date.now() + 120_000;
+  while ((await lineCount(`${out}/results.jsonl`)) < lines && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return child;
+}
+
 Deno.test({
   name: "two shards merged equal one unsharded run",
   ignore: !gpu,
@@ -78,15 +96,7 @@ Deno.test({
     });
     const out = await Deno.makeTempDir();
     const args = ["run", "--matrix", matrix, "--out", out, "--repeats", "0"];
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", new URL("../main.ts", import.meta.url).pathname, ...args],
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    const deadline = Date.now() + 120_000;
-    while ((await lineCount(`${out}/results.jsonl`)) < 4 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const child = await startRunAndWait(args, out, 4);
     child.kill("SIGKILL");
     await child.status;
     const before = await lineCount(`${out}/results.jsonl`);
@@ -112,26 +122,8 @@ Deno.test({
       layout: ["bshd", "thd"],
     });
     const out = await Deno.makeTempDir();
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        new URL("../main.ts", import.meta.url).pathname,
-        "run",
-        "--matrix",
-        matrix,
-        "--out",
-        out,
-        "--repeats",
-        "0",
-      ],
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    const deadline = Date.now() + 120_000;
-    while ((await lineCount(`${out}/results.jsonl`)) < 3 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const args = ["run", "--matrix", matrix, "--out", out, "--repeats", "0"];
+    const child = await startRunAndWait(args, out, 3);
     child.kill("SIGINT");
     const status = await child.status;
     assert.equal(status.code, 130);

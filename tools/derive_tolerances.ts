@@ -1,0 +1,86 @@
+/**
+ * Derive the parity tolerance table from observed kernel errors: run every supported
+ * case of a matrix (default: smoke) under several input seeds on the current device,
+ * collect the errors against the float64 reference per (dtype, path), and print a
+ * Markdown table of the observed maxima and of the values with the margin applied.
+ *
+ *   DENO_WEBGPU_BACKEND=vulkan deno run -A tools/derive_tolerances.ts --seeds 8 > docs/tolerances.md
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import type { MlaSpec } from "../adapter/types.ts";
+import { GpuContext } from "../gpu/device.ts";
+import { TOLERANCE_MARGIN, TOLERANCES } from "../parity/tolerance.ts";
+import { runCase } from "../runner/run_case.ts";
+import { selectCases } from "../runner/run_matrix.ts";
+
+const { values } = parseArgs({
+  options: {
+    matrix: { type: "string", default: "smoke" },
+    seeds: { type: "string", default: "8" },
+    filter: { type: "string" },
+  },
+});
+const seeds = Number(values.seeds);
+const { mine, baseDir } = await selectCases({ matrix: values.matrix!, filter: values.filter });
+const cases = mine.filter((c) => c.expect.support === "supported");
+const ctx = await GpuContext.create({ optionalFeatures: ["shader-f16", "timestamp-query"] });
+const specCache = new Map<string, Promise<MlaSpec>>();
+
+interface Worst {
+  outAbs: number;
+  outCos: number;
+  lseAbs: number;
+  cases: number;
+  where: string;
+}
+const worst = new Map<string, Worst>();
+const t0 = performance.now();
+for (let s = 0; s < seeds; s++) {
+  for (const c of cases) {
+    const r = await runCase({ ...c, seed: 1000 + s }, { ctx, baseDir, repeats: 0, specCache });
+    if (!r.out || !r.lse) {
+      console.error(`skipped ${c.id}: ${r.status} ${r.message}`);
+      continue;
+    }
+    const key = `${c.params.dtype}/${c.params.path}`;
+    const w = worst.get(key) ?? { outAbs: 0, outCos: 0, lseAbs: 0, cases: 0, where: "" };
+    if (r.out.maxAbs > w.outAbs) w.where = `${c.id} (seed ${1000 + s})`;
+    w.outAbs = Math.max(w.outAbs, r.out.maxAbs);
+    w.outCos = Math.max(w.outCos, r.out.cosDiff);
+    w.lseAbs = Math.max(w.lseAbs, r.lse.maxAbs);
+    w.cases++;
+    worst.set(key, w);
+  }
+  console.error(`seed ${s + 1}/${seeds} done (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+}
+ctx.destroy();
+
+const up = (x: number) => Number((x * TOLERANCE_MARGIN).toPrecision(2));
+const e = (x: number) => x.toExponential(1);
+const lines = [
+  "# Parity tolerances: how they were derived",
+  "",
+  `Command: \`DENO_WEBGPU_BACKEND=vulkan deno run -A tools/derive_tolerances.ts --matrix ${values.matrix} --seeds ${seeds}\``,
+  `on ${ctx.caps.adapter.description} (${Deno.build.os} ${Deno.build.arch}, Deno ${Deno.version.deno}).`,
+  "",
+  `Every supported case of the \`${values.matrix}\` matrix ran under ${seeds} input seeds; the table`,
+  `shows the largest error seen per dtype and path and that value times the margin (${TOLERANCE_MARGIN}),`,
+  "rounded to two significant digits, next to the tolerance in use (parity/tolerance.ts).",
+  "",
+  "| dtype/path | case runs | out max abs | x margin | in use (atol) | out cos_diff | x margin | in use | LSE max abs | x margin | in use (atol) |",
+  "|---|---|---|---|---|---|---|---|---|---|---|",
+];
+for (const [key, w] of [...worst].sort()) {
+  const [dtype, path] = key.split("/") as ["f32" | "f16", "absorbed" | "expanded"];
+  const t = TOLERANCES[dtype][path];
+  lines.push(
+    `| ${key} | ${w.cases} | ${e(w.outAbs)} | ${up(w.outAbs)} | ${t.out.atol} | ${e(w.outCos)} | ${
+      up(w.outCos)
+    } | ${t.out.maxCosDiff} | ${e(w.lseAbs)} | ${up(w.lseAbs)} | ${t.lse.atol} |`,
+  );
+}
+lines.push("", "Largest output error seen, per dtype/path:", "");
+for (const [key, w] of [...worst].sort()) lines.push(`- ${key}: ${w.where}`);
+console.log(lines.join("\n"));
