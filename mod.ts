@@ -2,7 +2,8 @@
  * mla-harness: a headless WebGPU test and benchmark harness for Multi-Latent
  * Attention (MLA) kernels. The public API: the shared MLA adapter (config
  * ingestion, canonical spec, layouts, backends, `resolve()`, `explain`) and the
- * float64 reference.
+ * float64 reference, the GPU runtime and kernels, parity checks, case matrices and
+ * the runner.
  *
  * @example
  * ```ts
@@ -16,3 +17,15 @@
  * @module
  */
 export * from "./adapter/mod.ts";
+export * from "./reference/mod.ts";
+export * from "./parity/mod.ts";
+export * from "./matrix/mod.ts";
+export * from "./runner/mod.ts";
+export * from "./gpu/mod.ts";
+export {
+  runAttention,
+  type RunAttentionOptions,
+  type RunAttentionResult,
+} from "./kernels/attention.ts";
+export type { SourceMutation } from "./kernels/source.ts";
+export type { ProgressOutput } from "./report/progress.ts";

@@ -41,6 +41,7 @@ export class ConfigError extends Error {
   readonly source: string;
   /** Every problem found. */
   readonly issues: readonly ConfigIssue[];
+  /** Build the error from every issue found in `source` (`what` heads the message). */
   constructor(source: string, issues: readonly ConfigIssue[], what = "invalid config") {
     super(`${source}: ${what}\n${issues.map((i) => "  " + formatIssue(i)).join("\n")}`);
     this.name = "ConfigError";

@@ -7,7 +7,7 @@
  */
 
 /** The message every "no adapter" error carries: how to get a software adapter. */
-export const NO_ADAPTER_FIX =
+export const NO_ADAPTER_FIX: string =
   "on a machine without a GPU install Mesa lavapipe (apt-get install mesa-vulkan-drivers) " +
   "and run with DENO_WEBGPU_BACKEND=vulkan";
 
@@ -24,6 +24,7 @@ export const NO_ADAPTER_FIX =
 export class NoAdapterError extends Error {
   /** Exit code the CLI uses for this error. */
   readonly exitCode = 3;
+  /** `detail` says what failed; the fix is appended. */
   constructor(detail: string) {
     super(`no WebGPU adapter: ${detail}; ${NO_ADAPTER_FIX}`);
     this.name = "NoAdapterError";
@@ -65,6 +66,7 @@ export class ShaderCompileError extends Error {
   readonly file: string;
   /** Every diagnostic (errors first). */
   readonly diagnostics: readonly ShaderDiagnostic[];
+  /** Every error diagnostic of `file`. */
   constructor(file: string, diagnostics: readonly ShaderDiagnostic[]) {
     super(diagnostics.map(formatDiagnostic).join("\n"));
     this.name = "ShaderCompileError";
@@ -103,6 +105,7 @@ export function formatDiagnostic(d: ShaderDiagnostic): string {
 export class GpuScopeError extends Error {
   /** Which filter caught it. */
   readonly filter: "validation" | "out-of-memory" | "internal";
+  /** What ran (`label`), which scope caught it and the runtime's message. */
   constructor(label: string, filter: GpuScopeError["filter"], detail: string) {
     super(`${label}: ${filter} error: ${detail}`);
     this.name = "GpuScopeError";
@@ -122,6 +125,7 @@ export class GpuScopeError extends Error {
 export class DeviceLostError extends Error {
   /** GPUDeviceLostReason ("destroyed" or "unknown"). */
   readonly reason: string;
+  /** The loss reason and the runtime's message. */
   constructor(reason: string, detail: string) {
     super(`WebGPU device lost (${reason}): ${detail}`);
     this.name = "DeviceLostError";

@@ -150,6 +150,7 @@ export class PipelineCache {
   /** Cache hits so far. */
   hits = 0;
 
+  /** A cache bound to a context's current device. */
   constructor(ctx: GpuContext) {
     this.#ctx = ctx;
     this.#generation = ctx.generation;

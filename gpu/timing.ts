@@ -54,6 +54,7 @@ export class PassTimer {
   readonly #max: number;
   readonly #names: string[] = [];
 
+  /** Room for `maxPasses` timed passes on `device`. */
   constructor(device: GPUDevice, maxPasses: number) {
     this.#device = device;
     this.#max = maxPasses;

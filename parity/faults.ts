@@ -82,6 +82,7 @@ export interface Fault {
  * ```
  */
 export class FaultPatternError extends Error {
+  /** Which fault, which kernel file, and the pattern that was not found. */
   constructor(faultId: string, file: string, pattern: string) {
     super(
       `fault ${faultId}: pattern ${JSON.stringify(pattern)} not found in ${file}; ` +

@@ -15,3 +15,4 @@
 
 export * from "./compare.ts";
 export * from "./tolerance.ts";
+export * from "./faults.ts";
