@@ -29,3 +29,31 @@ export {
 } from "./kernels/attention.ts";
 export type { SourceMutation } from "./kernels/source.ts";
 export type { ProgressOutput } from "./report/progress.ts";
+export {
+  GEMM_TILE,
+  type GpuLayerWeights,
+  type LayerRunResult,
+  type LayerTiming,
+  LayerUnsupportedError,
+  resolveLayerPlan,
+  runGemm,
+  runLayer,
+  type RunLayerOptions,
+  uploadLayerWeights,
+} from "./kernels/layer.ts";
+export {
+  decodeStep,
+  type DecodeStepOptions,
+  DEFAULT_PAGE_SIZE,
+  LatentCache,
+  type LatentCacheOptions,
+} from "./kernels/decode.ts";
+export { LAYER_FAULTS, type LayerFault, layerFault } from "./kernels/layer_faults.ts";
+export {
+  compareLayer,
+  type LayerFilesOptions,
+  type LayerFilesResult,
+  layerFromFiles,
+  type LayerParity,
+} from "./cli/layer.ts";
+export * from "./weights/mod.ts";

@@ -59,8 +59,14 @@ export interface Backend {
 
 const bytesOf = (dtype: Dtype) => (dtype === "f16" ? 2 : 4);
 
-/** Heads one absorbed workgroup handles: each cached latent row is read once per tile of heads. */
+/**
+ * Heads one absorbed workgroup handles: each cached latent row is read once per tile of heads.
+ * The absorbed kernel runs one invocation per head, so its workgroup size is the tile size,
+ * rounded up to a multiple of {@link ABSORBED_HEAD_TILE_STEP}.
+ */
 export const ABSORBED_MAX_HEADS_PER_TILE = 16;
+/** Head tiles are multiples of 8: lavapipe runs 8 invocations as the lanes of one AVX2 register. */
+export const ABSORBED_HEAD_TILE_STEP = 8;
 /** Invocations per workgroup of the attention kernels (lavapipe prefers 8-32). */
 export const ATTENTION_WORKGROUP_SIZE = 32;
 
@@ -145,7 +151,10 @@ const absorbed: Backend = {
     const eb = bytesOf(dtype);
     const h = spec.numHeads;
     const keyWidth = spec.kvLoraRank + spec.qkRopeHeadDim;
-    const headsPerTile = Math.min(h, ABSORBED_MAX_HEADS_PER_TILE);
+    const headsPerTile = Math.min(
+      Math.ceil(h / ABSORBED_HEAD_TILE_STEP) * ABSORBED_HEAD_TILE_STEP,
+      ABSORBED_MAX_HEADS_PER_TILE,
+    );
     const tiles = Math.ceil(h / headsPerTile);
     const workgroups = layout.seqs.reduce((n, s) => n + s.qLen * tiles, 0);
     const kvSplits = q.kvSplits ?? chooseKvSplits({ workgroups, maxKLen: maxKLen(layout) });
@@ -166,14 +175,14 @@ const absorbed: Backend = {
       { name: "x_latent_out", bytes: layout.totalQ * h * spec.kvLoraRank * 4 * kvSplits },
       { name: "out", bytes: layout.totalQ * h * spec.vHeadDim * 4 },
     ];
-    reasons.push(...limitReasons(q, buffers, ATTENTION_WORKGROUP_SIZE));
+    reasons.push(...limitReasons(q, buffers, headsPerTile));
     return {
       reasons,
       path: "absorbed",
       variant: {
         family: "absorbed",
         dtype,
-        workgroupSize: ATTENTION_WORKGROUP_SIZE,
+        workgroupSize: headsPerTile,
         headsPerTile,
         kvSplits,
       },

@@ -6,6 +6,9 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import type { DeviceCaps } from "../adapter/types.ts";
+import { measureCeilings } from "../bench/ceilings.ts";
+import { formatCeilings } from "../bench/report.ts";
+import { GpuContext } from "../gpu/device.ts";
 
 /** Probe that throws (NoAdapterError) when no adapter exists. */
 export type StrictCapsProbe = () => Promise<DeviceCaps>;
@@ -67,8 +70,23 @@ export function devicesCommand(probe: StrictCapsProbe) {
         "Exit 3 when there is no adapter. The --json output can be passed to `explain --caps`.",
     )
     .option("--json", "print the capabilities as JSON")
+    .option("--measure", "also measure the device ceilings (bandwidth, FMA peak, overheads)")
     .action(async (opts) => {
       const caps = await probe();
-      console.log(opts.json ? JSON.stringify(caps, null, 2) : formatCaps(caps));
+      if (!opts.measure) {
+        console.log(opts.json ? JSON.stringify(caps, null, 2) : formatCaps(caps));
+        return;
+      }
+      const ctx = await GpuContext.create({ optionalFeatures: ["shader-f16", "timestamp-query"] });
+      try {
+        const ceilings = await measureCeilings(ctx);
+        console.log(
+          opts.json ? JSON.stringify({ ...caps, ceilings }, null, 2) : `${formatCaps(caps)}
+ceilings:
+${formatCeilings(ceilings).replace(/^/gm, "  ")}`,
+        );
+      } finally {
+        ctx.destroy();
+      }
     });
 }

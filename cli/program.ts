@@ -12,8 +12,15 @@ import { ReportFileError } from "../report/errors.ts";
 import { devicesCommand, type StrictCapsProbe } from "./devices.ts";
 import { type CapsProbe, explainCommand } from "./explain.ts";
 import { compileCommand } from "./compile.ts";
+import { layerCommand } from "./layer.ts";
 import { mergeCommand } from "./merge.ts";
 import { runCommand } from "./run.ts";
+import { benchCommand } from "./bench.ts";
+import { DriftInputError } from "../drift/errors.ts";
+import { baselineCommand } from "./baseline.ts";
+import { compareCommand } from "./compare.ts";
+import { historyCommand } from "./history.ts";
+import { upgradeCheckCommand } from "./upgrade_check.ts";
 
 /** Dependencies the program needs from outside (the device probe). */
 export interface ProgramDeps {
@@ -47,6 +54,12 @@ export function buildProgram(deps: ProgramDeps) {
   program.addCommand(explainCommand(deps.probeCaps).exitOverride());
   program.addCommand(devicesCommand(deps.probeCapsStrict).exitOverride());
   program.addCommand(compileCommand().exitOverride());
+  program.addCommand(benchCommand().exitOverride());
+  program.addCommand(layerCommand().exitOverride());
+  program.addCommand(baselineCommand().exitOverride());
+  program.addCommand(compareCommand().exitOverride());
+  program.addCommand(historyCommand().exitOverride());
+  program.addCommand(upgradeCheckCommand().exitOverride());
   return program;
 }
 
@@ -57,6 +70,7 @@ export function buildProgram(deps: ProgramDeps) {
 const KNOWN_ERRORS: readonly [new (...args: never[]) => Error, number][] = [
   [ConfigError, EXIT.badInput],
   [ReportFileError, EXIT.badInput],
+  [DriftInputError, EXIT.badInput],
   [NoAdapterError, EXIT.infra],
   [DeviceLostError, EXIT.infra],
 ];

@@ -9,6 +9,8 @@ import { FAULTS } from "../parity/faults.ts";
 import { runMatrix } from "../runner/run_matrix.ts";
 import { EXIT } from "./errors.ts";
 import { parseNonNegativeInt, parsePositiveInt } from "./options.ts";
+import { driftAfterRun, parseFailOn, precheckBaseline, THRESHOLDS_HELP } from "./compare.ts";
+import { readThresholds } from "../drift/thresholds.ts";
 
 /**
  * Parse `--shard i/n` (1 <= i <= n).
@@ -85,7 +87,22 @@ export function runCommand() {
         "run every kernel with a planted fault (the run must turn red: proves the checks work)",
       ).choices(FAULTS.map((f) => f.id)),
     )
+    .option(
+      "--baseline <file|dir>",
+      "compare with a baseline after the run (a folder picks <dir>/<device-key>.json; none " +
+        "there: a warning, exit unchanged); writes <out>/compare.md and compare.json, exit 1 on " +
+        "regressions",
+    )
+    .option("--history <db>", "append the run to this history database (SQLite)")
+    .option("--thresholds <file>", THRESHOLDS_HELP)
+    .option(
+      "--fail-on <classes>",
+      "drift classes that are regressions (exit 1), or none",
+      parseFailOn,
+    )
     .action(async (opts) => {
+      await precheckBaseline(opts.baseline);
+      const thresholds = opts.thresholds ? await readThresholds(opts.thresholds) : undefined;
       const controller = new AbortController();
       const onInt = () => {
         console.error("\ninterrupt: finishing the current case, then writing the reports");
@@ -109,7 +126,14 @@ export function runCommand() {
           `${report.results.length}/${report.shardIds.length} cases: ${t.pass} pass, ${t.fail} fail, ` +
             `${t.unexpected} unexpected, ${t.error} error; reports in ${opts.out}/`,
         );
-        Deno.exitCode = report.interrupted ? 130 : runExitCode(t);
+        const drift = await driftAfterRun(report, {
+          baseline: opts.baseline,
+          history: opts.history,
+          thresholds,
+          failOn: opts.failOn,
+          out: opts.out,
+        });
+        Deno.exitCode = report.interrupted ? 130 : Math.max(runExitCode(t), drift);
       } finally {
         Deno.removeSignalListener("SIGINT", onInt);
       }

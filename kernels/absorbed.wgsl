@@ -9,27 +9,33 @@
 // the latent x_h = sum_t p_t c_t (the up-projection W_UV runs afterwards).
 //
 // Grid: x = query token * head tiles + tile, y = KV split. One workgroup handles
-// HEADS heads of one query token over one split of its visible keys, so each
-// cached row is loaded once per key block for all HEADS heads (on lavapipe a load
-// costs about 13 FMAs: reuse is what matters).
-//
-// Per block of BLOCK = WG * KPI keys, three phases separated by barriers:
-//   1. scores: invocation i takes keys kb + i + j * WG (j < KPI) and computes their
-//      HEADS scores in registers (register tile: KPI keys x HEADS heads; each cache
-//      vec4 is loaded once and reused for every head, each q vec4 once and reused
-//      for KPI keys; q is read from storage, which stays in the CPU cache - a
-//      workgroup-memory copy of q measured slower and 16 heads x 576 f32 would not
-//      fit 32 KiB anyway);
-//   2. online softmax: invocation h < HEADS owns head h's running max and sum,
-//      turns the block's scores into probabilities and publishes the rescale factor;
-//   3. values: invocation i owns value columns i, i + WG, ... (VAL_PER_INV vec4s)
-//      for every head (register tile: VAL_PER_INV x HEADS vec4 accumulators) and
-//      streams the block's cached rows once.
+// HEADS heads of one query token over one split of its visible keys, and invocation
+// i IS head h0 + i (WG == HEADS). Why, on lavapipe (Mesa's CPU Vulkan driver, which
+// runs 8 invocations as the 8 lanes of one AVX2 register):
+//   - a load whose address is the same for every invocation (derived only from the
+//     workgroup id and loop counters) compiles to one scalar load + broadcast; a load
+//     whose address differs per invocation is a gather, about as costly as a dozen
+//     FMAs per float. With invocation = head, every cached row load (the big stream)
+//     is uniform: all heads of the tile read the same key in lock-step, so each
+//     cached vec4 is loaded once for 8 heads at a time and reused from L1 by the
+//     next 8;
+//   - the only per-invocation (gathered) load is the head's query vec4, reused for
+//     the BLOCK = 16 keys of a block (register tile: 1 head x 16 keys, as four vec4
+//     score accumulators s0..s3);
+//   - the online softmax is per head, hence per invocation, entirely in registers:
+//     no workgroup memory and no barrier at all (workgroup-memory tiles measured
+//     slower than cached storage reads on lavapipe);
+//   - the value phase reuses the block's 16 rows again with uniform loads; each
+//     invocation keeps its head's whole latent output x_h (VAL_VEC4 vec4s) in a
+//     private array indexed by the loop counter.
+// Four keys at a time go through `qv * mat4x4(c_a, c_b, c_c, c_d)`, which is
+// (dot(qv, c_a), ..., dot(qv, c_d)): four dot products from one expression.
+// Fully unrolled loops compiled for 9-18 s and ran slower, so d loops stay loops.
 //
 // Keys are read through k_rows (logical key -> buffer row) and only in the visible
 // range computed on the host from the layout (sequence bounds and the bottom-right
-// causal rule), so padding rows (NaN-poisoned) are never read and no per-key mask
-// is needed inside a block.
+// causal rule), so padding rows (NaN-poisoned) are never read. A partial last block
+// re-reads its last key (always valid) in the missing slots and masks their scores.
 //
 // With KV splits (y > 1) each split writes its normalized partial x and its own LSE;
 // combine.wgsl merges them. With one split these are the final x and LSE.
@@ -39,16 +45,13 @@
 alias store_t = f32; // @dtype storage type of q_absorbed and the cache
 alias acc_t = f32; // accumulation type of scores and the latent output (always f32)
 
-const WG: u32 = 32u; // @param invocations per workgroup
-const HEADS: u32 = 16u; // @param heads per tile
+const WG: u32 = 16u; // @param invocations per workgroup (== HEADS: one head each)
+const HEADS: u32 = 16u; // @param heads per tile (a multiple of 8, the lavapipe SIMD width)
 const KEY_VEC4: u32 = 144u; // @param (r + rope) / 4
 const VAL_VEC4: u32 = 128u; // @param r / 4
-const VAL_PER_INV: u32 = 4u; // @param ceil(VAL_VEC4 / WG)
-const KPI: u32 = 4u; // @param keys per invocation in the score phase
 
-// Keys per block: each invocation scores KPI keys, so every q vec4 it loads is
-// reused for KPI keys (and every cache vec4 for HEADS heads).
-const BLOCK: u32 = WG * KPI;
+// Keys per block: the register tile of one invocation (s0..s3, four keys each).
+const BLOCK: u32 = 16u;
 
 // Finite stand-in for -inf in the running max: exp(NEG_BIG - m) is 0 for any real
 // m and NEG_BIG - NEG_BIG is 0, never NaN.
@@ -73,10 +76,22 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> x_out: array<vec4<f32>>;     // [splits, totalQ, h, VAL_VEC4]
 @group(0) @binding(6) var<storage, read_write> lse_out: array<f32>;         // [splits, totalQ, h]
 
-var<workgroup> probs: array<f32, HEADS * BLOCK>;   // [head][key]: scores, then probabilities
-var<workgroup> rows: array<u32, BLOCK>;            // buffer rows of the block's keys
-var<workgroup> alpha: array<f32, HEADS>;        // per-head rescale of the accumulators
-var<workgroup> sums: array<f32, HEADS>;         // final softmax denominators
+// One cached vec4 (uniform address in every use below), widened to acc_t.
+fn ld(i: u32) -> vec4<acc_t> {
+  return vec4<acc_t>(cache[i]);
+}
+
+// Four cached rows' vec4 d as the columns of a matrix.
+fn cols(r: vec4<u32>, d: u32) -> mat4x4<acc_t> {
+  return mat4x4<acc_t>(ld(r.x + d), ld(r.y + d), ld(r.z + d), ld(r.w + d));
+}
+
+// Vec4 offsets of the cached rows of keys base + j .. base + j + 3, each clamped to
+// the block's last valid key.
+fn row_offsets(base: u32, j: u32, last: u32) -> vec4<u32> {
+  return vec4<u32>(k_rows[base + min(j, last)], k_rows[base + min(j + 1u, last)],
+                   k_rows[base + min(j + 2u, last)], k_rows[base + min(j + 3u, last)]) * KEY_VEC4;
+}
 
 @compute @workgroup_size(WG)
 fn absorbed(@builtin(workgroup_id) wid: vec3<u32>,
@@ -92,123 +107,79 @@ fn absorbed(@builtin(workgroup_id) wid: vec3<u32>,
   let chunk = (qm.z + params.kv_splits - 1u) / params.kv_splits;
   let begin = min(split * chunk, qm.z);
   let end = min(begin + chunk, qm.z);
-  let h0 = tile * HEADS;
-  let nh = min(HEADS, params.heads - h0);   // heads of a partial last tile
+  let head = tile * HEADS + lid;
+  let live = head < params.heads;   // lanes past the last head compute head 0 and store nothing
+  let q_base = (qm.x * params.heads + select(0u, head, live)) * KEY_VEC4;
 
-  var m_run = NEG_BIG;   // running max of head lid (used by lid < HEADS)
-  var l_run = 0.0;       // running sum of head lid
-  var acc: array<vec4<acc_t>, HEADS * VAL_PER_INV>;   // zero-initialized
+  var m_run = NEG_BIG;   // running max of this head's scaled scores
+  var l_run = 0.0;       // running sum of exp(score - m_run)
+  var acc: array<vec4<acc_t>, VAL_VEC4>;   // this head's unnormalized x (zero-initialized)
 
   for (var kb = begin; kb < end; kb += BLOCK) {
     let nk = min(BLOCK, end - kb);
+    let base = qm.y + kb;
+    let last = nk - 1u;
+    let ra = row_offsets(base, 0u, last);
+    let rb = row_offsets(base, 4u, last);
+    let rc = row_offsets(base, 8u, last);
+    let rd = row_offsets(base, 12u, last);
 
-    // Phase 1: scores of keys kb + lid + i * WG (i < KPI) for every head of the tile.
-    // Register tile: KPI keys x HEADS heads. Per vec4 column d: KPI cache loads and
-    // HEADS q loads feed KPI * HEADS dot products.
-    // `s` is zeroed explicitly every block: naga hoists function-scope vars to the
-    // entry and zero-initializes an initializer-less var only once.
-    var s = array<acc_t, HEADS * KPI>();
-    var c_base: array<u32, KPI>;
-    for (var i = 0u; i < KPI; i++) {
-      let kk = lid + i * WG;
-      // Keys past the block's end re-read the block's first key (always valid) and
-      // are discarded below.
-      let row = k_rows[qm.y + kb + select(0u, kk, kk < nk)];
-      if (kk < nk) {
-        rows[kk] = row;
-      }
-      c_base[i] = row * KEY_VEC4;
-    }
-    let q_row = qm.x * params.heads + h0;
+    // Scores of the block's 16 keys for this head: s0 = keys 0..3, s1 = 4..7, ...
+    var s0 = vec4<acc_t>(0.0);
+    var s1 = vec4<acc_t>(0.0);
+    var s2 = vec4<acc_t>(0.0);
+    var s3 = vec4<acc_t>(0.0);
     for (var d = 0u; d < KEY_VEC4; d++) {
-      var c: array<vec4<acc_t>, KPI>;   // fully overwritten every d
-      for (var i = 0u; i < KPI; i++) {
-        c[i] = vec4<acc_t>(cache[c_base[i] + d]);
-      }
-      for (var hh = 0u; hh < HEADS; hh++) {
-        // Heads past the last real head re-read head h0 (in bounds) and are discarded.
-        let qv = vec4<acc_t>(q_absorbed[(q_row + select(0u, hh, hh < nh)) * KEY_VEC4 + d]);
-        for (var i = 0u; i < KPI; i++) {
-          s[i * HEADS + hh] += dot(qv, c[i]);
-        }
-      }
+      let qv = vec4<acc_t>(q_absorbed[q_base + d]);
+      s0 += qv * cols(ra, d);
+      s1 += qv * cols(rb, d);
+      s2 += qv * cols(rc, d);
+      s3 += qv * cols(rd, d);
     }
-    for (var i = 0u; i < KPI; i++) {
-      let kk = lid + i * WG;
-      for (var hh = 0u; hh < HEADS; hh++) {
-        probs[hh * BLOCK + kk] = select(NEG_BIG, f32(s[i * HEADS + hh]) * params.scale, kk < nk);
-      }
-    }
-    // Barrier: phase 2 reads every invocation's scores.
-    workgroupBarrier();
+    // Scale in f32; slots past the block's end get NEG_BIG (probability 0).
+    let kk = vec4<u32>(0u, 1u, 2u, 3u);
+    let n4 = vec4<u32>(nk);
+    let f0 = select(vec4<f32>(NEG_BIG), vec4<f32>(s0) * params.scale, kk < n4);
+    let f1 = select(vec4<f32>(NEG_BIG), vec4<f32>(s1) * params.scale, kk + 4u < n4);
+    let f2 = select(vec4<f32>(NEG_BIG), vec4<f32>(s2) * params.scale, kk + 8u < n4);
+    let f3 = select(vec4<f32>(NEG_BIG), vec4<f32>(s3) * params.scale, kk + 12u < n4);
 
-    // Phase 2: online softmax, one invocation per head.
-    if (lid < HEADS) {
-      var bmax = NEG_BIG;
-      for (var k = 0u; k < nk; k++) {
-        bmax = max(bmax, probs[lid * BLOCK + k]);
-      }
-      let m_new = max(m_run, bmax);
-      let a = exp(m_run - m_new);
-      var sum = 0.0;
-      for (var k = 0u; k < nk; k++) {
-        let p = exp(probs[lid * BLOCK + k] - m_new);
-        probs[lid * BLOCK + k] = p;
-        sum += p;
-      }
-      l_run = l_run * a + sum;
-      m_run = m_new;
-      alpha[lid] = a;
-    }
-    // Barrier: phase 3 reads the probabilities, alpha and the rows of phase 1.
-    workgroupBarrier();
+    // Online softmax for this head (registers only).
+    let mx = max(max(f0, f1), max(f2, f3));
+    let m_new = max(m_run, max(max(mx.x, mx.y), max(mx.z, mx.w)));
+    let a = exp(m_run - m_new);
+    let p0 = exp(f0 - m_new);
+    let p1 = exp(f1 - m_new);
+    let p2 = exp(f2 - m_new);
+    let p3 = exp(f3 - m_new);
+    l_run = l_run * a + dot((p0 + p1) + (p2 + p3), vec4<f32>(1.0));
+    m_run = m_new;
 
-    // Phase 3: rescale, then accumulate this block's latent rows.
-    for (var vi = 0u; vi < VAL_PER_INV; vi++) {
-      for (var hh = 0u; hh < HEADS; hh++) {
-        acc[hh * VAL_PER_INV + vi] *= acc_t(alpha[hh]);
-      }
+    // Values: x_h = a * x_h + sum_k p_k c_k[0:r]; mat4x4 * vec4 = sum of the four
+    // columns weighted by the four probabilities.
+    let aa = acc_t(a);
+    let q0 = vec4<acc_t>(p0);
+    let q1 = vec4<acc_t>(p1);
+    let q2 = vec4<acc_t>(p2);
+    let q3 = vec4<acc_t>(p3);
+    for (var d = 0u; d < VAL_VEC4; d++) {
+      var x = acc[d] * aa;
+      x += cols(ra, d) * q0;
+      x += cols(rb, d) * q1;
+      x += cols(rc, d) * q2;
+      x += cols(rd, d) * q3;
+      acc[d] = x;
     }
-    for (var k = 0u; k < nk; k++) {
-      let v_base = rows[k] * KEY_VEC4;
-      var p: array<acc_t, HEADS>;
-      for (var hh = 0u; hh < HEADS; hh++) {
-        p[hh] = acc_t(probs[hh * BLOCK + k]);
-      }
-      for (var vi = 0u; vi < VAL_PER_INV; vi++) {
-        let d = lid + vi * WG;
-        if (d < VAL_VEC4) {   // bounds guard: r / 4 need not be a multiple of WG
-          let c = vec4<acc_t>(cache[v_base + d]);
-          for (var hh = 0u; hh < HEADS; hh++) {
-            acc[hh * VAL_PER_INV + vi] += p[hh] * c;
-          }
-        }
-      }
-    }
-    // Barrier: the next block overwrites probs and rows.
-    workgroupBarrier();
   }
 
-  if (lid < HEADS) {
-    sums[lid] = l_run;
-  }
-  // Barrier: every invocation needs every head's denominator.
-  workgroupBarrier();
-
-  let out_row = split * params.total_q + t;
-  for (var hh = 0u; hh < nh; hh++) {
-    let l = sums[hh];
-    let inv = select(0.0, 1.0 / l, l > 0.0);   // no key seen: x = 0
-    let base = (out_row * params.heads + h0 + hh) * VAL_VEC4;
-    for (var vi = 0u; vi < VAL_PER_INV; vi++) {
-      let d = lid + vi * WG;
-      if (d < VAL_VEC4) {
-        x_out[base + d] = vec4<f32>(acc[hh * VAL_PER_INV + vi]) * inv;
-      }
+  if (live) {
+    let out_row = split * params.total_q + t;
+    let inv = select(0.0, 1.0 / l_run, l_run > 0.0);   // no key seen: x = 0
+    let ob = (out_row * params.heads + head) * VAL_VEC4;
+    for (var d = 0u; d < VAL_VEC4; d++) {
+      x_out[ob + d] = vec4<f32>(acc[d]) * inv;
     }
-  }
-  if (lid < nh) {
     // Natural-log LSE of the scaled scores; -inf when the row saw no key.
-    lse_out[out_row * params.heads + h0 + lid] = select(params.neg_inf, m_run + log(l_run), l_run > 0.0);
+    lse_out[out_row * params.heads + head] = select(params.neg_inf, m_run + log(l_run), l_run > 0.0);
   }
 }

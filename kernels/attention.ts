@@ -26,6 +26,14 @@ export interface RunAttentionOptions {
   mutate?: SourceMutation;
   /** Collect per-pass timing (timestamp-query when available). Default true. */
   timing?: boolean;
+  /**
+   * Benchmarking: after the first submission (whose outputs are returned), encode
+   * the recorded passes again `reps` times, one submission each, after `warmup`
+   * untimed ones, and return their timings in `repeats`. `scope` "all" repeats every
+   * pass (RoPE is applied again in place, so only the first outputs are meaningful),
+   * "core" only the attention passes (absorbed + combine, or expanded).
+   */
+  repeat?: { reps: number; warmup?: number; scope?: "all" | "core" };
 }
 
 /** The result of {@link runAttention}. */
@@ -34,14 +42,19 @@ export interface RunAttentionResult {
   outputs: AttentionOutputs;
   /** Timing of the submission, or null when not requested. */
   timing: Timing | null;
+  /** Timings of the repeated submissions (only with `options.repeat`). */
+  repeats?: Timing[];
 }
 
-/**
- * Keys each invocation of the absorbed kernel scores per block (its register
- * tile is KPI keys x headsPerTile heads). On lavapipe (2 busy cores, noisy) 4 ran
- * the V2-Lite decode kernel about 1.2-1.5x faster than 1; 2 was similar to 4.
- */
-export const ABSORBED_KEYS_PER_INVOCATION = 4;
+/** Passes that form the attention core (what `repeat.scope: "core"` re-runs). */
+export const CORE_PASSES: readonly string[] = ["absorbed", "combine", "expanded"];
+
+interface RecordedPass {
+  name: string;
+  pipeline: GPUComputePipeline;
+  group: GPUBindGroup;
+  workgroups: readonly [number, number?, number?];
+}
 
 const caches = new WeakMap<GpuContext, PipelineCache>();
 
@@ -175,6 +188,7 @@ export async function runAttention(
   try {
     return await withErrorScopes(device, `runAttention ${plan.backend}`, async () => {
       const enc = device.createCommandEncoder({ label: "runAttention" });
+      const recorded: RecordedPass[] = [];
       const pass = async (
         name: string,
         pipeline: GPUComputePipeline,
@@ -183,6 +197,7 @@ export async function runAttention(
       ) => {
         const group = bindBuffers(device, pipeline, buffers);
         const [x, y = 1] = workgroups;
+        recorded.push({ name, pipeline, group, workgroups });
         encodeDispatch(enc, pipeline, {
           group,
           workgroups,
@@ -253,12 +268,10 @@ export async function runAttention(
         const tiles = Math.ceil(h / heads);
         const splits = plan.variant.kvSplits;
         const attn = await load("absorbed.wgsl", "absorbed", {
-          WG: wg,
+          WG: heads, // one invocation per head (see absorbed.wgsl)
           HEADS: heads,
           KEY_VEC4: kw / 4,
           VAL_VEC4: r / 4,
-          VAL_PER_INV: Math.ceil(r / 4 / wg),
-          KPI: ABSORBED_KEYS_PER_INVOCATION,
         });
         const xBuf = keep(createStorage(device, totalQ * h * r * 4, "x_latent"));
         lseBuf = keep(createStorage(device, totalQ * h * 4, "lse"));
@@ -327,7 +340,7 @@ export async function runAttention(
           wKvB,
           k,
           v,
-        ], grid1d(layout.kRows * h * (nope + vDim + rope)));
+        ], [Math.ceil(h * (nope + vDim + rope) / 64), Math.ceil(layout.kRows / 8)]);
         // 2. RoPE on q and k, in place.
         await ropePass("rope_q", q, qCosBuf, {
           rows: layout.qRows,
@@ -371,7 +384,36 @@ export async function runAttention(
       const timing = timer ? await timer.finish(t0) : null;
       const out = await readbackF32(device, outBuf, totalQ * h * vDim);
       const lse = await readbackF32(device, lseBuf, totalQ * h);
-      return { outputs: { out, lse }, timing };
+      const rep = options.repeat;
+      if (!rep) return { outputs: { out, lse }, timing };
+      const passes = rep.scope === "core"
+        ? recorded.filter((p) => CORE_PASSES.includes(p.name))
+        : recorded;
+      const repeats: Timing[] = [];
+      for (let i = 0; i < (rep.warmup ?? 1) + rep.reps; i++) {
+        const t = new PassTimer(device, Math.max(1, passes.length));
+        try {
+          const e = device.createCommandEncoder({ label: "runAttention.repeat" });
+          for (const p of passes) {
+            const [x, y = 1] = p.workgroups;
+            encodeDispatch(e, p.pipeline, {
+              group: p.group,
+              workgroups: p.workgroups,
+              label: p.name,
+              limit,
+              timestampWrites: x * y > 0 ? t.writes(p.name) : undefined,
+            });
+          }
+          t.resolve(e);
+          const w0 = performance.now();
+          device.queue.submit([e.finish()]);
+          const timed = await t.finish(w0);
+          if (i >= (rep.warmup ?? 1)) repeats.push(timed);
+        } finally {
+          t.destroy();
+        }
+      }
+      return { outputs: { out, lse }, timing, repeats };
     });
   } finally {
     timer?.destroy();

@@ -5,12 +5,20 @@
 // where head h's block of w_kv_b [h * (nope + v), r] holds W_UK,h (first nope rows)
 // then W_UV,h (next v rows).
 //
-// One invocation per (row, head, o) with o in [0, nope + v + rope): o < nope + v is
-// one dot product of length r (vec4 loads of the W row and the latent row); the
-// last `rope` values of o copy k_pe into k's rope slice for this head. Padding rows
-// (NaN) are expanded too and never read by the attention kernel.
+// Tiling (for lavapipe, where a load whose address differs between invocations is a
+// gather costing about as much as a dozen FMAs, while a load whose address is the
+// same for the whole workgroup is one scalar load + broadcast):
+//   x: invocation o of the grid's x range is one output channel of the flattened
+//      [h * (nope + v)] rows of w_kv_b (channels past that copy k_pe, see below);
+//   y: a tile of ROWS cache rows, the same for every invocation of the workgroup.
+// Per vec4 j of the latent: one W load (divergent, reused for ROWS rows) and ROWS
+// latent loads (uniform: every invocation reads the same rows), so ROWS dot products
+// per W load. Register tile: ROWS accumulators (one vec4 of them per 4 rows).
+// Padding rows (NaN) are expanded too and never read by the attention kernel.
 
 alias store_t = f32; // @dtype storage type
+
+const ROWS: u32 = 8u; // rows per invocation (two vec4 accumulators); fixed, see acc0/acc1
 
 struct Params {
   rows: u32,
@@ -28,33 +36,72 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> k: array<store_t>;        // [rows, h, nope + rope]
 @group(0) @binding(5) var<storage, read_write> v: array<store_t>;        // [rows, h, v]
 
+fn lat(row: u32, j: u32) -> vec4<f32> {
+  return vec4<f32>(latent[row * params.r_vec4 + j]);
+}
+
+fn store_out(row: u32, head: u32, o: u32, value: f32) {
+  if (row >= params.rows) {
+    return; // rows past the end of the last tile
+  }
+  let k_width = params.nope + params.rope;
+  if (o < params.nope) {
+    k[(row * params.heads + head) * k_width + o] = store_t(value);
+  } else {
+    v[(row * params.heads + head) * params.v + (o - params.nope)] = store_t(value);
+  }
+}
+
 @compute @workgroup_size(64)
 fn expand_kv(@builtin(global_invocation_id) gid: vec3<u32>,
-             @builtin(num_workgroups) nwg: vec3<u32>) {
-  let per_head = params.nope + params.v + params.rope;
-  let idx = gid.x + gid.y * nwg.x * 64u;
-  if (idx >= params.rows * params.heads * per_head) {
-    return; // bounds guard: grid rounded up
-  }
-  let o = idx % per_head;
-  let rh = idx / per_head;             // row * heads + head
-  let head = rh % params.heads;
-  let row = rh / params.heads;
-  let k_width = params.nope + params.rope;
-  if (o >= params.nope + params.v) {
-    let i = o - params.nope - params.v;
-    k[rh * k_width + params.nope + i] = k_pe[row * params.rope + i];
+             @builtin(workgroup_id) wid: vec3<u32>) {
+  let per_head = params.nope + params.v;
+  let channels = params.heads * per_head;
+  let row0 = wid.y * ROWS;
+  let c = gid.x;
+  if (c >= channels) {
+    // The tail of the x range copies k_pe into every head's rope slice.
+    let i = c - channels;
+    if (i < params.heads * params.rope) {
+      let head = i / params.rope;
+      let e = i % params.rope;
+      let k_width = params.nope + params.rope;
+      for (var rr = 0u; rr < ROWS; rr++) {
+        let row = row0 + rr;
+        if (row < params.rows) {
+          k[(row * params.heads + head) * k_width + params.nope + e] = k_pe[row * params.rope + e];
+        }
+      }
+    }
     return;
   }
-  let w_base = (head * (params.nope + params.v) + o) * params.r_vec4;
-  let c_base = row * params.r_vec4;
-  var acc = 0.0;                       // f32 accumulation for both storage types
+  let head = c / per_head;
+  let o = c % per_head;
+  // Rows past the end re-read the last row (in bounds) and are not stored.
+  let last = params.rows - 1u;
+  let r0 = min(row0, last);
+  let r1 = min(row0 + 1u, last);
+  let r2 = min(row0 + 2u, last);
+  let r3 = min(row0 + 3u, last);
+  let r4 = min(row0 + 4u, last);
+  let r5 = min(row0 + 5u, last);
+  let r6 = min(row0 + 6u, last);
+  let r7 = min(row0 + 7u, last);
+  let w_base = c * params.r_vec4;
+  var acc0 = vec4<f32>(0.0);   // rows r0..r3 (f32 accumulation for both storage types)
+  var acc1 = vec4<f32>(0.0);   // rows r4..r7
   for (var j = 0u; j < params.r_vec4; j++) {
-    acc += dot(vec4<f32>(w_kv_b[w_base + j]), vec4<f32>(latent[c_base + j]));
+    let w = vec4<f32>(w_kv_b[w_base + j]);
+    // w * M = (dot(w, M[0]), ..., dot(w, M[3])): four rows' dot products at once.
+    acc0 += w * mat4x4<f32>(lat(r0, j), lat(r1, j), lat(r2, j), lat(r3, j));
+    acc1 += w * mat4x4<f32>(lat(r4, j), lat(r5, j), lat(r6, j), lat(r7, j));
   }
-  if (o < params.nope) {
-    k[rh * k_width + o] = store_t(acc);
-  } else {
-    v[rh * params.v + (o - params.nope)] = store_t(acc);
-  }
+  store_out(row0, head, o, acc0.x);
+  store_out(row0 + 1u, head, o, acc0.y);
+  store_out(row0 + 2u, head, o, acc0.z);
+  store_out(row0 + 3u, head, o, acc0.w);
+  store_out(row0 + 4u, head, o, acc1.x);
+  store_out(row0 + 5u, head, o, acc1.y);
+  store_out(row0 + 6u, head, o, acc1.z);
+  store_out(row0 + 7u, head, o, acc1.w);
 }

@@ -8,8 +8,14 @@
 import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
 import { readJsonFile } from "../adapter/json_file.ts";
 import { caseId } from "./case_id.ts";
-import { type MatrixFile, matrixFileSchema } from "./schema.ts";
-import { type Case, CASE_DEFAULTS, CASE_ID_ORDER, type CaseParams } from "./types.ts";
+import { parseMatrixFile } from "./schema.ts";
+import {
+  type Case,
+  CASE_DEFAULTS,
+  CASE_ID_ORDER,
+  type CaseParams,
+  type MatrixFile,
+} from "./types.ts";
 
 type Axes = Partial<Record<keyof CaseParams, unknown>>;
 
@@ -31,7 +37,7 @@ function matchesPartial(p: CaseParams, partial: Axes): boolean {
  * ```
  */
 export function validateMatrix(raw: unknown, source: string): MatrixFile {
-  const parsed = matrixFileSchema.safeParse(raw);
+  const parsed = parseMatrixFile(raw);
   if (!parsed.success) {
     const issues: ConfigIssue[] = parsed.error.issues.map((i) => {
       let v: unknown = raw;

@@ -29,6 +29,7 @@
  * @module
  */
 import { z } from "zod";
+import type { MatrixFile } from "./types.ts";
 
 // A single value stands for a list of one; errors then point at [index] of the list.
 const list = <T extends z.ZodType>(item: T) =>
@@ -45,7 +46,7 @@ const enumOf = <T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { error: `must be one of ${values.join(", ")}` });
 
 /** Value schemas of every axis. */
-export const AXIS_SCHEMAS = {
+const AXIS_SCHEMAS = {
   preset: z.string({ error: "must be a preset name or a config path" }).min(1),
   heads: int(0),
   path: enumOf(["absorbed", "expanded"] as const),
@@ -96,7 +97,7 @@ const profile = z.strictObject({
 }, { error: "must be {removeFeatures?: string[], limits?: {name: number}}" });
 
 /** The schema of a matrix file. */
-export const matrixFileSchema = z.strictObject({
+const matrixFileSchemaImpl = z.strictObject({
   name: z.string({ error: "is required: a short name" }).min(1),
   description: z.string().optional(),
   seed: int(0).optional(),
@@ -111,5 +112,23 @@ export const matrixFileSchema = z.strictObject({
       : "must be a JSON object",
 });
 
-/** A validated matrix file. */
-export type MatrixFile = z.infer<typeof matrixFileSchema>;
+/**
+ * Parse a raw matrix object; on success the data is a {@link MatrixFile}.
+ *
+ * @example
+ * ```ts
+ * import { parseMatrixFile } from "./schema.ts";
+ * parseMatrixFile({ name: "m", groups: [{ axes: {} }] }).success; // true
+ * ```
+ */
+export function parseMatrixFile(
+  raw: unknown,
+): { success: true; data: MatrixFile } | { success: false; error: z.ZodError } {
+  const r = matrixFileSchemaImpl.safeParse(raw);
+  return r.success
+    ? { success: true, data: r.data as MatrixFile }
+    : { success: false, error: r.error };
+}
+
+/** Axis names a matrix group may use. */
+export const AXIS_NAMES: readonly string[] = Object.keys(AXIS_SCHEMAS);

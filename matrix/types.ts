@@ -110,3 +110,29 @@ export const CASE_DEFAULTS: CaseParams = {
   device: "native",
   mode: "attention",
 };
+
+/** One group of a matrix file: axes (a value or a list each), excludes, expectation. */
+export interface MatrixGroup {
+  /** Optional label. */
+  readonly name?: string;
+  /** Axis values (see matrix/schema.ts for each axis). */
+  readonly axes: Readonly<Partial<Record<keyof CaseParams, unknown>>>;
+  /** Partial assignments whose matching combinations are dropped. */
+  readonly exclude?: readonly Readonly<Partial<Record<keyof CaseParams, unknown>>>[];
+  /** Expected decision of every case of the group (default supported). */
+  readonly expect?: CaseExpect;
+}
+
+/** A validated matrix file. */
+export interface MatrixFile {
+  /** Short name. */
+  readonly name: string;
+  /** What it covers. */
+  readonly description?: string;
+  /** Input seed of every case (mixed with the case id). */
+  readonly seed?: number;
+  /** Named device profiles. */
+  readonly devices?: Readonly<Record<string, DeviceProfile>>;
+  /** The groups. */
+  readonly groups: readonly MatrixGroup[];
+}

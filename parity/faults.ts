@@ -236,7 +236,7 @@ export const FAULTS: readonly Fault[] = [
       preset: "tiny",
       dtype: "f32",
       path: "absorbed",
-      // 200 keys: the absorbed kernel's blocks are 128 keys, so one of two is skipped.
+      // 200 keys: the absorbed kernel's blocks are 16 keys, so the first 16 keys are skipped.
       layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 200, causal: true },
     },
   },

@@ -106,3 +106,48 @@ export function toleranceFor(dtype: Dtype, path: AttentionPath): AttentionTolera
   }
   return tol;
 }
+
+/*
+ * The full layer (kernels/layer.ts: projections, norms, q path, kv split,
+ * attention, o_proj) against reference/layer.ts `mlaLayer`, one cell per dtype
+ * (both paths share it: the projections dominate the error, not the attention).
+ * Observed maxima (seeds 1-8 of tiny and tiny-yarn with bshd 2x5, thd 0,5,12 and
+ * bshd 1x40; seeds 1-4 of deepseek-v2-lite with bshd 2x4 and thd 0,3,8; both
+ * paths; relative error over |expected| > 1e-3 (f32) / 1e-1 (f16)):
+ *
+ *   f32  out: abs 5.64e-6, rel 1.04e-3, cos_diff 2.91e-13, norm_rel 7.63e-7
+ *        lse: abs 3.61e-6, rel 3.54e-4
+ *   f16  out: abs 3.22e-3, rel 2.24e-2, cos_diff 5.10e-7,  norm_rel 1.01e-3
+ *        lse: abs 3.44e-3, rel 2.36e-2
+ *
+ * Each value below is TOLERANCE_MARGIN (4) times that, rounded up to two digits.
+ * f16 stores weights and activations in f16 (accumulation is f32), so its
+ * norm_rel sits near 2^-11 per rounding. Planted faults (kernels/layer_faults.ts)
+ * move norm_rel by orders of magnitude more (tests/layer_parity_test.ts).
+ */
+
+const LAYER_F32: AttentionTolerance = Object.freeze({
+  out: Object.freeze({ atol: 2.3e-5, rtol: 4.2e-3, maxCosDiff: 1.2e-12, maxNormRel: 3.1e-6 }),
+  lse: Object.freeze({ atol: 1.5e-5, rtol: 1.5e-3 }),
+});
+
+const LAYER_F16: AttentionTolerance = Object.freeze({
+  out: Object.freeze({ atol: 1.3e-2, rtol: 9.0e-2, maxCosDiff: 2.1e-6, maxNormRel: 4.1e-3 }),
+  lse: Object.freeze({ atol: 1.4e-2, rtol: 9.5e-2 }),
+});
+
+/**
+ * The tolerance of the full layer's output [tokens, hidden] (as `out`) and
+ * attention LSE [tokens, heads] (as `lse`) for a storage dtype; derivation above.
+ *
+ * @example
+ * ```ts
+ * import { layerToleranceFor } from "./tolerance.ts";
+ * layerToleranceFor("f32").out.maxNormRel; // 3.1e-6
+ * ```
+ */
+export function layerToleranceFor(dtype: Dtype): AttentionTolerance {
+  if (dtype === "f32") return LAYER_F32;
+  if (dtype === "f16") return LAYER_F16;
+  throw new RangeError(`Unknown dtype "${dtype}": expected f32 or f16`);
+}

@@ -1,0 +1,205 @@
+/**
+ * Benchmark cases and the bundled benchmark matrices: the headline shapes the
+ * targets are measured on, and the decode / prefill sweeps.
+ *
+ * @module
+ */
+import type { AttentionPath, Dtype } from "../adapter/types.ts";
+
+/** One benchmark case. */
+export interface BenchCase {
+  /** Preset name. */
+  readonly preset: string;
+  /** Head count (a tensor-parallel shard of the preset's heads when lower). */
+  readonly heads: number;
+  /** Attention path. */
+  readonly path: AttentionPath;
+  /** Storage dtype. */
+  readonly dtype: Dtype;
+  /** Batch (sequences). */
+  readonly b: number;
+  /** Query tokens per sequence. */
+  readonly sq: number;
+  /** Cached keys per sequence. */
+  readonly sk: number;
+  /** Bottom-right causal mask. */
+  readonly causal: boolean;
+  /** Page size of a shuffled paged cache (0: contiguous). */
+  readonly page: number;
+}
+
+/**
+ * The stable id of a case: `key=value` pairs in a fixed order.
+ *
+ * @example
+ * ```ts
+ * import { benchCaseId } from "./cases.ts";
+ * benchCaseId({ preset: "deepseek-v2-lite", heads: 16, path: "absorbed", dtype: "f32", b: 4,
+ *   sq: 1, sk: 4096, causal: true, page: 0 });
+ * // "preset=deepseek-v2-lite;h=16;path=absorbed;dtype=f32;b=4;sq=1;sk=4096;causal=1;page=0"
+ * ```
+ */
+export function benchCaseId(c: BenchCase): string {
+  return `preset=${c.preset};h=${c.heads};path=${c.path};dtype=${c.dtype};b=${c.b};sq=${c.sq};` +
+    `sk=${c.sk};causal=${c.causal ? 1 : 0};page=${c.page}`;
+}
+
+/** Which headline target a case measures (see docs/benchmarks.md). */
+export type TargetName =
+  | "absorbed-decode-f32"
+  | "absorbed-decode-f16"
+  | "dense-decode-f32"
+  | "dense-decode-f16"
+  | "prefill-absorbed"
+  | "prefill-expanded";
+
+/** Target roofline fractions of the headline cases (issue 7). */
+export const TARGETS: Readonly<Record<TargetName, number>> = {
+  "absorbed-decode-f32": 0.30,
+  "absorbed-decode-f16": 0.30,
+  "dense-decode-f32": 0.65,
+  "dense-decode-f16": 0.65,
+  "prefill-absorbed": 0.15,
+  "prefill-expanded": 0.15,
+};
+
+/** Absorbed decode must be at least this many times faster than dense decode (same shape). */
+export const ABSORBED_OVER_DENSE_TARGET = 2.5;
+
+const V2L = { preset: "deepseek-v2-lite", heads: 16, causal: true, page: 0 } as const;
+
+/** The headline cases (DeepSeek-V2-Lite heads), with the target each measures. */
+export const HEADLINE: readonly (BenchCase & { target: TargetName })[] = [
+  { ...V2L, path: "absorbed", dtype: "f32", b: 4, sq: 1, sk: 4096, target: "absorbed-decode-f32" },
+  { ...V2L, path: "absorbed", dtype: "f16", b: 4, sq: 1, sk: 4096, target: "absorbed-decode-f16" },
+  { ...V2L, path: "expanded", dtype: "f32", b: 4, sq: 1, sk: 4096, target: "dense-decode-f32" },
+  { ...V2L, path: "expanded", dtype: "f16", b: 4, sq: 1, sk: 4096, target: "dense-decode-f16" },
+  { ...V2L, path: "absorbed", dtype: "f32", b: 1, sq: 256, sk: 256, target: "prefill-absorbed" },
+  { ...V2L, path: "expanded", dtype: "f32", b: 1, sq: 256, sk: 256, target: "prefill-expanded" },
+];
+
+function grid(
+  base: Omit<BenchCase, "path" | "dtype" | "b" | "sq" | "sk" | "heads">,
+  axes: {
+    heads: number[];
+    path: AttentionPath[];
+    dtype: Dtype[];
+    b: number[];
+    sq: number[];
+    sk: number[];
+  },
+): BenchCase[] {
+  const out: BenchCase[] = [];
+  for (const heads of axes.heads) {
+    for (const sq of axes.sq) {
+      for (const sk of axes.sk) {
+        for (const b of axes.b) {
+          for (const dtype of axes.dtype) {
+            for (const path of axes.path) out.push({ ...base, heads, path, dtype, b, sq, sk });
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Bundled benchmark matrices. `headline`: the target shapes. `decode`: absorbed vs
+ * dense decode over s_q, s_k and batch for V2-Lite's 16 heads and DeepSeek-V3's 128
+ * heads as tensor-parallel shards of 32 and 16. `prefill`: causal prefill over
+ * lengths, f32 vs f16, and page sizes. `tiny`: a seconds-long smoke of the runner.
+ *
+ * @example
+ * ```ts
+ * import { benchMatrix } from "./cases.ts";
+ * benchMatrix("headline").length; // 6
+ * ```
+ */
+export function benchMatrix(name: string): BenchCase[] {
+  switch (name) {
+    case "headline":
+      return HEADLINE.map(({ target: _t, ...c }) => c);
+    case "decode":
+      return [
+        ...grid({ preset: "deepseek-v2-lite", causal: true, page: 0 }, {
+          heads: [16],
+          path: ["absorbed", "expanded"],
+          dtype: ["f32"],
+          b: [1, 4, 8],
+          sq: [1, 2, 4],
+          sk: [512, 2048, 8192],
+        }),
+        ...grid({ preset: "deepseek-v3", causal: true, page: 0 }, {
+          heads: [32, 16],
+          path: ["absorbed", "expanded"],
+          dtype: ["f32"],
+          b: [1, 4],
+          sq: [1],
+          sk: [512, 4096, 16384],
+        }),
+      ];
+    case "prefill":
+      return [
+        ...grid({ preset: "deepseek-v2-lite", causal: true, page: 0 }, {
+          heads: [16],
+          path: ["absorbed", "expanded"],
+          dtype: ["f32", "f16"],
+          b: [1],
+          sq: [128, 256, 512],
+          sk: [0],
+        }).map((c) => ({ ...c, sk: c.sq })),
+        ...[16, 64].map((page) => ({
+          preset: "deepseek-v2-lite",
+          heads: 16,
+          path: "absorbed" as const,
+          dtype: "f32" as const,
+          b: 4,
+          sq: 1,
+          sk: 4096,
+          causal: true,
+          page,
+        })),
+      ];
+    case "tiny":
+      return grid({ preset: "tiny", causal: true, page: 0 }, {
+        heads: [4],
+        path: ["absorbed", "expanded"],
+        dtype: ["f32"],
+        b: [1],
+        sq: [1],
+        sk: [64],
+      });
+    default:
+      throw new RangeError(
+        `unknown benchmark matrix "${name}" (bundled: ${BENCH_MATRICES.join(", ")})`,
+      );
+  }
+}
+
+/** Names of the bundled benchmark matrices. */
+export const BENCH_MATRICES: readonly string[] = ["headline", "decode", "prefill", "tiny"];
+
+/**
+ * Keep the cases whose id matches a filter `key=v1,v2;key2=v3` (all keys must match).
+ *
+ * @example
+ * ```ts
+ * import { benchMatrix, filterBenchCases } from "./cases.ts";
+ * filterBenchCases(benchMatrix("headline"), "path=absorbed;dtype=f32").length; // 2
+ * ```
+ */
+export function filterBenchCases(cases: readonly BenchCase[], filter: string): BenchCase[] {
+  const conds = filter.split(";").filter((s) => s.trim()).map((part) => {
+    const [k, v] = part.split("=");
+    if (!k || v === undefined) throw new RangeError(`bad filter part "${part}" (key=value)`);
+    return [k.trim(), new Set(v.split(",").map((x) => x.trim()))] as const;
+  });
+  return cases.filter((c) => {
+    const kv = new Map(benchCaseId(c).split(";").map((p) => p.split("=") as [string, string]));
+    return conds.every(([k, vs]) => {
+      if (!kv.has(k)) throw new RangeError(`unknown filter key "${k}"`);
+      return vs.has(kv.get(k)!);
+    });
+  });
+}

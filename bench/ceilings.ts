@@ -1,0 +1,216 @@
+/**
+ * Device ceilings measured in the same run as the kernels they judge: copy and
+ * read bandwidth, FMA throughput (f32, and f16 where the device has shader-f16),
+ * per-dispatch and submit + readback overheads. Kernels: bench/ceilings.wgsl.
+ *
+ * Formulas (written where they are computed below):
+ * - copy GB/s = (bytes read + bytes written) / time = 2 * buffer bytes / time;
+ * - read GB/s = (bytes read + bytes written) / time, the write being 1/RUN of the read;
+ * - FMA GFLOP/s = invocations * chains * ITERS * 8 / time (a vec4 fma is 4 multiplies
+ *   and 4 adds); the peak is the best of 4 and 32 independent chains;
+ * - dispatch overhead = (wall(N no-op dispatches) - wall(1)) / (N - 1), one submission each;
+ * - submit + readback = wall time of a submission with one no-op dispatch, a 16-byte copy
+ *   and its mapAsync read.
+ *
+ * @module
+ */
+import type { GpuContext } from "../gpu/device.ts";
+import { createStorage, createUniform, UniformWriter } from "../gpu/buffers.ts";
+import { bindBuffers } from "../gpu/dispatch.ts";
+import type { TimingSource } from "../gpu/timing.ts";
+import { pipelineCacheOf } from "../kernels/attention.ts";
+import { specializeSource } from "../kernels/source.ts";
+import { summarize } from "./stats.ts";
+import { timeDispatch } from "./timing.ts";
+
+/** The ceilings of a device, with the raw samples behind every figure. */
+export interface Ceilings {
+  /** Clock of the kernel figures (timestamp-query or wall-clock). */
+  readonly source: TimingSource;
+  /** Copy bandwidth, bytes read + written, GB/s (median). */
+  readonly copyGBps: number;
+  /** Read bandwidth, GB/s (median). */
+  readonly readGBps: number;
+  /** f32 FMA peak, GFLOP/s: the best of the 4- and 32-chain kernels (medians). */
+  readonly fmaGflops: number;
+  /** f32 FMA with 4 independent vec4 chains, GFLOP/s. */
+  readonly fma4Gflops: number;
+  /** f32 FMA with 32 independent vec4 chains, GFLOP/s. */
+  readonly fma32Gflops: number;
+  /** f16 FMA peak (32 chains), GFLOP/s, or null without shader-f16. */
+  readonly fmaF16Gflops: number | null;
+  /** Per-dispatch overhead, microseconds (wall clock). */
+  readonly dispatchUs: number;
+  /** Submit of one tiny dispatch + 16-byte readback, milliseconds (wall clock). */
+  readonly submitReadbackMs: number;
+  /** Raw samples per figure (ms per repetition), for drift statistics. */
+  readonly samples: Readonly<Record<string, readonly number[]>>;
+}
+
+/** Options of {@link measureCeilings}. */
+export interface CeilingsOptions {
+  /** Timed repetitions per figure. Default 7. */
+  reps?: number;
+  /** Bytes of each copy/read buffer. Default 64 MiB (above any CPU's last-level cache). */
+  bufferBytes?: number;
+}
+
+const WG = 64;
+const RUN = 16;
+const FMA_INVOCATIONS = 256 * WG;
+const FMA_FLOP_PER_INVOCATION = 65536; // chains * ITERS * 8, equal for both kernels
+
+/**
+ * Measure the ceilings of the context's device (about 2-5 s on lavapipe).
+ *
+ * @example
+ * ```ts ignore
+ * import { GpuContext } from "../gpu/device.ts";
+ * import { measureCeilings } from "./ceilings.ts";
+ * const ctx = await GpuContext.create({ optionalFeatures: ["shader-f16", "timestamp-query"] });
+ * const c = await measureCeilings(ctx);
+ * console.log(c.copyGBps, c.fmaGflops);
+ * ```
+ */
+export async function measureCeilings(
+  ctx: GpuContext,
+  options: CeilingsOptions = {},
+): Promise<Ceilings> {
+  const device = ctx.device;
+  const reps = options.reps ?? 7;
+  const raw = await Deno.readTextFile(new URL("./ceilings.wgsl", import.meta.url));
+  const cache = pipelineCacheOf(ctx);
+  const pipeline = (entryPoint: string, dtype: "f32" | "f16", params: Record<string, number>) =>
+    cache.get({
+      fileName: "bench/ceilings.wgsl",
+      code: specializeSource(raw, { dtype, params: { WG, RUN, ...params } }),
+    }, { entryPoint });
+  const bytes = options.bufferBytes ?? 64 * 1024 * 1024;
+  const nVec4 = Math.floor(bytes / 16);
+  const src = createStorage(device, nVec4 * 16, "ceilings.src");
+  const dst = createStorage(device, nVec4 * 16, "ceilings.dst");
+  const samples: Record<string, number[]> = {};
+  let source: TimingSource = "wall-clock";
+  const uniform = (n: number, stride: number) =>
+    createUniform(device, new UniformWriter().u32(n).u32(stride).f32(1.5).u32(0).finish());
+  const owned: GPUBuffer[] = [src, dst];
+  try {
+    const run = async (
+      name: string,
+      p: GPUComputePipeline,
+      u: GPUBuffer,
+      workgroups: number,
+    ): Promise<number> => {
+      owned.push(u);
+      const group = bindBuffers(device, p, [u, src, dst]);
+      const x = Math.min(workgroups, 65535);
+      const s = await timeDispatch(device, p, {
+        group,
+        workgroups: [x, Math.ceil(workgroups / x)],
+        reps,
+      });
+      source = s.source;
+      samples[name] = [...s.ms];
+      return summarize(s.ms).median;
+    };
+    // copy / read: one invocation per RUN vec4s, grid-stride over the whole buffer.
+    const streamGroups = Math.ceil(nVec4 / (WG * RUN));
+    const xGroups = Math.min(streamGroups, 65535);
+    const stride = xGroups * Math.ceil(streamGroups / xGroups) * WG;
+    const copyMs = await run(
+      "copy",
+      await pipeline("copy_vec4", "f32", {}),
+      uniform(nVec4, stride),
+      streamGroups,
+    );
+    const readMs = await run(
+      "read",
+      await pipeline("read_vec4", "f32", {}),
+      uniform(nVec4, stride),
+      streamGroups,
+    );
+    // copy: every vec4 read once and written once.
+    const copyGBps = (2 * nVec4 * 16) / (copyMs * 1e6);
+    // read: every vec4 read once; one vec4 written per RUN read.
+    const readGBps = (nVec4 * 16 * (1 + 1 / RUN)) / (readMs * 1e6);
+    // fma: FMA_INVOCATIONS invocations of FMA_FLOP_PER_INVOCATION flops each.
+    const fmaGroups = FMA_INVOCATIONS / WG;
+    const gf = (ms: number) => (FMA_INVOCATIONS * FMA_FLOP_PER_INVOCATION) / (ms * 1e6);
+    const u0 = uniform(FMA_INVOCATIONS, 0);
+    // 4 chains * 2048 steps * 8 = 32 chains * 256 steps * 8 = 65536 FLOP per invocation.
+    const fma4 = gf(
+      await run("fma_4", await pipeline("fma_4", "f32", { ITERS: 2048 }), u0, fmaGroups),
+    );
+    const fma32 = gf(
+      await run("fma_32", await pipeline("fma_32", "f32", { ITERS: 256 }), u0, fmaGroups),
+    );
+    let fmaF16: number | null = null;
+    if (ctx.hasFeature("shader-f16")) {
+      fmaF16 = gf(
+        await run("fma_32_f16", await pipeline("fma_32", "f16", { ITERS: 256 }), u0, fmaGroups),
+      );
+    }
+    // Overheads (wall clock: they are what the host sees).
+    const noop = await pipeline("noop", "f32", {});
+    const group = bindBuffers(device, noop, [u0, src, dst]);
+    const submitN = async (n: number): Promise<number> => {
+      const enc = device.createCommandEncoder();
+      for (let i = 0; i < n; i++) {
+        const pass = enc.beginComputePass();
+        pass.setPipeline(noop);
+        pass.setBindGroup(0, group);
+        pass.dispatchWorkgroups(1);
+        pass.end();
+      }
+      const t0 = performance.now();
+      device.queue.submit([enc.finish()]);
+      await device.queue.onSubmittedWorkDone();
+      return performance.now() - t0;
+    };
+    const N = 256;
+    const perDispatch: number[] = [];
+    await submitN(N);
+    for (let i = 0; i < reps; i++) {
+      const one = await submitN(1);
+      const many = await submitN(N);
+      perDispatch.push(Math.max(0, (many - one) / (N - 1)));
+    }
+    samples["dispatch"] = perDispatch;
+    const staging = device.createBuffer({
+      size: 16,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    owned.push(staging);
+    const readback: number[] = [];
+    for (let i = 0; i < reps + 1; i++) {
+      const t0 = performance.now();
+      const enc = device.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      pass.setPipeline(noop);
+      pass.setBindGroup(0, group);
+      pass.dispatchWorkgroups(1);
+      pass.end();
+      enc.copyBufferToBuffer(dst, 0, staging, 0, 16);
+      device.queue.submit([enc.finish()]);
+      await staging.mapAsync(GPUMapMode.READ);
+      staging.getMappedRange();
+      staging.unmap();
+      if (i > 0) readback.push(performance.now() - t0);
+    }
+    samples["submit_readback"] = readback;
+    return {
+      source,
+      copyGBps,
+      readGBps,
+      fmaGflops: Math.max(fma4, fma32),
+      fma4Gflops: fma4,
+      fma32Gflops: fma32,
+      fmaF16Gflops: fmaF16,
+      dispatchUs: summarize(perDispatch).median * 1e3,
+      submitReadbackMs: summarize(readback).median,
+      samples,
+    };
+  } finally {
+    for (const b of owned) b.destroy();
+  }
+}

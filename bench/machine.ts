@@ -1,0 +1,29 @@
+/**
+ * The machine a benchmark runs on: CPU model and count (node:os), the adapter
+ * description (lavapipe puts its LLVM version there) and the Deno version.
+ *
+ * @module
+ */
+import { cpus } from "node:os";
+import type { GpuContext } from "../gpu/device.ts";
+import type { MachineInfo } from "./report.ts";
+
+/**
+ * Describe the machine of a context.
+ *
+ * @example
+ * ```ts ignore
+ * import { GpuContext } from "../gpu/device.ts";
+ * import { machineInfo } from "./machine.ts";
+ * machineInfo(await GpuContext.create()).cpu;
+ * ```
+ */
+export function machineInfo(ctx: GpuContext): MachineInfo {
+  const list = cpus();
+  return {
+    cpu: list[0]?.model ?? "unknown",
+    cores: list.length,
+    adapter: ctx.caps.adapter.description || "unknown",
+    deno: Deno.version.deno,
+  };
+}

@@ -1,0 +1,14 @@
+/**
+ * Benchmarks: device ceilings, kernel benchmark cases and matrices, FlashMLA's
+ * FLOP/byte formulas, the runner and the JSON/CSV/Markdown writers.
+ *
+ * @module
+ */
+export * from "./cases.ts";
+export * from "./ceilings.ts";
+export * from "./formulas.ts";
+export * from "./machine.ts";
+export * from "./report.ts";
+export * from "./run_bench.ts";
+export * from "./stats.ts";
+export * from "./timing.ts";

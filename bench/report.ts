@@ -1,0 +1,265 @@
+/**
+ * Benchmark outputs: the terminal table, JSON (one record per case plus the
+ * ceilings and the target summary), CSV, and the Markdown summary.
+ *
+ * @module
+ */
+import { ABSORBED_OVER_DENSE_TARGET, benchCaseId, HEADLINE, TARGETS } from "./cases.ts";
+import type { Ceilings } from "./ceilings.ts";
+import type { BenchRecord } from "./run_bench.ts";
+
+/** The machine a benchmark ran on. */
+export interface MachineInfo {
+  /** CPU model (node:os cpus()). */
+  readonly cpu: string;
+  /** Logical CPUs. */
+  readonly cores: number;
+  /** Adapter description (lavapipe prints its LLVM version here). */
+  readonly adapter: string;
+  /** Deno version. */
+  readonly deno: string;
+}
+
+/** One target's outcome. */
+export interface TargetOutcome {
+  /** Target name. */
+  readonly target: string;
+  /** Case id measured. */
+  readonly id: string;
+  /** Required roofline fraction (or speed-up for the ratio target). */
+  readonly want: number;
+  /** Achieved (null when the case did not run). */
+  readonly got: number | null;
+  /** got >= want. */
+  readonly met: boolean;
+  /** Shortfall as a fraction of the target (0 when met). */
+  readonly shortfall: number | null;
+}
+
+/** The whole benchmark report (`bench --json`). */
+export interface BenchReport {
+  /** Where it ran. */
+  readonly machine: MachineInfo;
+  /** Ceilings measured in the same run. */
+  readonly ceilings: Ceilings;
+  /** One record per case. */
+  readonly records: readonly BenchRecord[];
+  /** Headline targets (present when the headline cases ran). */
+  readonly targets: readonly TargetOutcome[];
+}
+
+/**
+ * Evaluate the headline targets from the records that ran (missing cases: got null).
+ *
+ * @example
+ * ```ts
+ * import { evaluateTargets } from "./report.ts";
+ * evaluateTargets([]).length; // 0
+ * ```
+ */
+export function evaluateTargets(records: readonly BenchRecord[]): TargetOutcome[] {
+  const byId = new Map(records.map((r) => [r.id, r]));
+  const out: TargetOutcome[] = [];
+  const outcome = (target: string, id: string, want: number, got: number | null) =>
+    out.push({
+      target,
+      id,
+      want,
+      got,
+      met: got !== null && got >= want,
+      shortfall: got === null ? null : Math.max(0, 1 - got / want),
+    });
+  for (const h of HEADLINE) {
+    const id = benchCaseId(h);
+    const r = byId.get(id);
+    if (!r) continue;
+    outcome(h.target, id, TARGETS[h.target], r.roofline_fraction ?? null);
+  }
+  for (const dtype of ["f32", "f16"] as const) {
+    const a = byId.get(benchCaseId({ ...HEADLINE[0], dtype }));
+    const d = byId.get(benchCaseId({ ...HEADLINE[2], dtype }));
+    if (!a || !d) continue;
+    const got = a.ms && d.ms ? d.ms / a.ms : null;
+    outcome(`absorbed-over-dense-${dtype}`, `${a.id} vs ${d.id}`, ABSORBED_OVER_DENSE_TARGET, got);
+  }
+  return out;
+}
+
+const f = (x: number | undefined, digits = 2) => (x === undefined ? "-" : x.toFixed(digits));
+
+const COLUMNS = [
+  "id",
+  "status",
+  "ms",
+  "spread",
+  "gflops",
+  "gbps",
+  "roofline_fraction",
+  "bound",
+  "submit_ms",
+  "splits",
+] as const;
+
+function row(r: BenchRecord): string[] {
+  if (r.status !== "ok") return [r.id, `${r.status}: ${r.reason ?? ""}`.slice(0, 110)];
+  return [
+    r.id,
+    "ok",
+    f(r.ms),
+    `${f(r.ms_min)}-${f(r.ms_max)}`,
+    f(r.gflops, 1),
+    f(r.gbps, 2),
+    f(r.roofline_fraction, 3),
+    r.bound ?? "-",
+    f(r.submit_ms),
+    String(r.variant?.kvSplits ?? "-"),
+  ];
+}
+
+/**
+ * Ceilings as text lines.
+ *
+ * @example
+ * ```ts ignore
+ * import { formatCeilings } from "./report.ts";
+ * console.log(formatCeilings(ceilings));
+ * ```
+ */
+export function formatCeilings(c: Ceilings): string {
+  return [
+    `copy ${f(c.copyGBps)} GB/s (read + written), read ${f(c.readGBps)} GB/s`,
+    `FMA f32 ${f(c.fmaGflops, 1)} GFLOP/s (4 chains ${f(c.fma4Gflops, 1)}, 32 chains ${
+      f(c.fma32Gflops, 1)
+    }), f16 ${c.fmaF16Gflops === null ? "n/a" : f(c.fmaF16Gflops, 1)} GFLOP/s`,
+    `dispatch ${f(c.dispatchUs, 1)} us, submit + readback ${f(c.submitReadbackMs)} ms` +
+    ` (kernel figures by ${c.source})`,
+  ].join("\n");
+}
+
+/**
+ * The terminal table of a report (one line per case) and the targets.
+ *
+ * @example
+ * ```ts ignore
+ * import { formatTable } from "./report.ts";
+ * console.log(formatTable(report));
+ * ```
+ */
+export function formatTable(report: BenchReport): string {
+  const rows = [COLUMNS.map(String), ...report.records.map(row)];
+  const widths = COLUMNS.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  const lines = rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd());
+  const m = report.machine;
+  return [
+    `machine: ${m.cpu} (${m.cores} logical CPUs), adapter ${m.adapter}, deno ${m.deno}`,
+    formatCeilings(report.ceilings),
+    "",
+    ...lines,
+    ...(report.targets.length ? ["", ...formatTargets(report.targets)] : []),
+  ].join("\n");
+}
+
+function formatTargets(targets: readonly TargetOutcome[]): string[] {
+  return targets.map((t) =>
+    `${t.met ? "met " : "MISS"} ${t.target}: ${t.got === null ? "did not run" : f(t.got, 3)}` +
+    ` (target ${t.want})` +
+    (t.met || t.shortfall === null ? "" : `, short by ${(t.shortfall * 100).toFixed(0)}%`)
+  );
+}
+
+/**
+ * CSV of the records (one line per case, header first).
+ *
+ * @example
+ * ```ts
+ * import { toCsv } from "./report.ts";
+ * toCsv([]).split("\n")[0].startsWith("id,"); // true
+ * ```
+ */
+export function toCsv(records: readonly BenchRecord[]): string {
+  const head = [
+    "id",
+    "status",
+    "source",
+    "ms",
+    "ms_min",
+    "ms_max",
+    "mad_rel",
+    "gflops",
+    "gbps",
+    "roofline_fraction",
+    "bound",
+    "submit_ms",
+    "flop",
+    "bytes",
+    "kv_splits",
+    "reason",
+  ];
+  const q = (s: string) => (/[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
+  const lines = records.map((r) =>
+    [
+      r.id,
+      r.status,
+      r.source ?? "",
+      r.ms ?? "",
+      r.ms_min ?? "",
+      r.ms_max ?? "",
+      r.mad_rel ?? "",
+      r.gflops ?? "",
+      r.gbps ?? "",
+      r.roofline_fraction ?? "",
+      r.bound ?? "",
+      r.submit_ms ?? "",
+      r.flop ?? "",
+      r.bytes ?? "",
+      r.variant?.kvSplits ?? "",
+      r.reason ?? "",
+    ].map((v) => q(String(v))).join(",")
+  );
+  return [head.join(","), ...lines].join("\n") + "\n";
+}
+
+/**
+ * The Markdown summary of a report: machine, ceilings, targets and one table per
+ * benchmark matrix.
+ *
+ * @example
+ * ```ts ignore
+ * import { toMarkdown } from "./report.ts";
+ * await Deno.writeTextFile("summary.md", toMarkdown(report, { title: "decode" }));
+ * ```
+ */
+export function toMarkdown(report: BenchReport, options: { title: string }): string {
+  const m = report.machine;
+  const c = report.ceilings;
+  const out = [
+    `## ${options.title}`,
+    "",
+    `Machine: ${m.cpu}, ${m.cores} logical CPUs; adapter ${m.adapter}; Deno ${m.deno}. ` +
+    `Kernel times by ${c.source}; median of the timed repetitions, spread min-max.`,
+    "",
+    `Ceilings (same run): copy ${f(c.copyGBps)} GB/s, read ${f(c.readGBps)} GB/s, ` +
+    `FMA f32 ${f(c.fmaGflops, 1)} GFLOP/s (4 chains ${f(c.fma4Gflops, 1)}), f16 ${
+      c.fmaF16Gflops === null ? "n/a" : f(c.fmaF16Gflops, 1)
+    } GFLOP/s, dispatch ${f(c.dispatchUs, 1)} us, submit + readback ${f(c.submitReadbackMs)} ms.`,
+    "",
+    "| case | ms | spread | GFLOP/s | GB/s | roofline | bound | submission ms |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+  ];
+  for (const r of report.records) {
+    const id = r.id.replace(/;causal=1;page=0$/, "");
+    if (r.status !== "ok") {
+      out.push(`| ${id} | ${r.status} | | | | | | ${(r.reason ?? "").slice(0, 80)} |`);
+      continue;
+    }
+    out.push(
+      `| ${id} | ${f(r.ms)} | ${f(r.ms_min)}-${f(r.ms_max)} | ${f(r.gflops, 1)} | ${
+        f(r.gbps, 2)
+      } | ${f(r.roofline_fraction, 3)} | ${r.bound} | ${f(r.submit_ms)} |`,
+    );
+  }
+  if (report.targets.length) {
+    out.push("", "Targets:", "", ...formatTargets(report.targets).map((l) => `- ${l}`));
+  }
+  return out.join("\n") + "\n";
+}

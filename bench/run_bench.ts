@@ -1,0 +1,200 @@
+/**
+ * Run benchmark cases: resolve the plan, generate seeded inputs, run the kernels
+ * once through `runAttention` (which also compiles), then repeat the submission
+ * (warm-up + timed repetitions) and derive ms, GFLOP/s, GB/s and the roofline
+ * fraction against ceilings measured in the same run.
+ *
+ * What is timed: `ms` is the attention core (absorbed + combine passes, or the
+ * dense `expanded` pass) by GPU timestamps when present (wall clock otherwise,
+ * labelled in `source`); `submit_ms` is the whole submission (absorption or K/V
+ * expansion, RoPE, attention, up-projection). For the expanded path the K/V
+ * expansion is cache construction, so only the attention pass is repeated and
+ * `submit_ms` is the first submission (it includes the expansion).
+ *
+ * @module
+ */
+import { presetSpec } from "../adapter/presets.ts";
+import { resolve } from "../adapter/resolve.ts";
+import { withParams } from "../adapter/spec.ts";
+import type { LayoutRequest } from "../adapter/types.ts";
+import type { GpuContext } from "../gpu/device.ts";
+import { CORE_PASSES, runAttention } from "../kernels/attention.ts";
+import { queryMeta } from "../kernels/tables.ts";
+import { makeAttentionInputs } from "../reference/inputs.ts";
+import { shuffledPaging } from "../runner/case_request.ts";
+import { type BenchCase, benchCaseId } from "./cases.ts";
+import type { Ceilings } from "./ceilings.ts";
+import { rooflineFraction, workOf } from "./formulas.ts";
+import { summarize } from "./stats.ts";
+
+/** One benchmark result (a JSON record of `bench --json`). */
+export interface BenchRecord {
+  /** Stable case id. */
+  readonly id: string;
+  /** The case. */
+  readonly case: BenchCase;
+  /** ok, unsupported (with the reason) or error (with the message). */
+  readonly status: "ok" | "unsupported" | "error";
+  /** Why it did not run. */
+  readonly reason?: string;
+  /** Clock of `ms` (timestamp-query or wall-clock). */
+  readonly source?: string;
+  /** Median attention-core time, ms. */
+  readonly ms?: number;
+  /** Spread of the samples: min, max, relative median absolute deviation. */
+  readonly ms_min?: number;
+  /** Largest sample, ms. */
+  readonly ms_max?: number;
+  /** Relative median absolute deviation of the samples. */
+  readonly mad_rel?: number;
+  /** Raw attention-core samples, ms (for drift statistics). */
+  readonly samples?: number[];
+  /** FLOP / ms (FlashMLA formula, see formulas.ts), GFLOP/s. */
+  readonly gflops?: number;
+  /** Bytes / ms (FlashMLA formula), GB/s. */
+  readonly gbps?: number;
+  /** max(bytes / copy bandwidth, FLOP / FMA peak) / ms. */
+  readonly roofline_fraction?: number;
+  /** Which ceiling bounds the case: "memory" or "compute". */
+  readonly bound?: "memory" | "compute";
+  /** FLOP counted. */
+  readonly flop?: number;
+  /** Bytes counted. */
+  readonly bytes?: number;
+  /** Whole submission, ms (median of repeats, or the first submission for expanded). */
+  readonly submit_ms?: number;
+  /** Per-pass medians, ms. */
+  readonly passes?: Record<string, number>;
+  /** The kernel variant. */
+  readonly variant?: { workgroupSize: number; headsPerTile: number; kvSplits: number };
+}
+
+/** Options of {@link runBenchCase}. */
+export interface RunBenchOptions {
+  /** Ceilings of this device, measured in the same run. */
+  ceilings: Ceilings;
+  /** Timed repetitions (at least 7 for reports). Default 7. */
+  reps?: number;
+  /** Warm-up submissions before the timed ones. Default 1 (plus the first run). */
+  warmup?: number;
+}
+
+/**
+ * Layout request of a benchmark case (bshd; shuffled pages when `page` > 0).
+ *
+ * @example
+ * ```ts
+ * import { benchLayout } from "./run_bench.ts";
+ * benchLayout({ preset: "tiny", heads: 4, path: "absorbed", dtype: "f32", b: 1, sq: 1, sk: 8,
+ *   causal: true, page: 0 }).kind; // "bshd"
+ * ```
+ */
+export function benchLayout(c: BenchCase): LayoutRequest {
+  const paging = c.page > 0
+    ? { paging: shuffledPaging(Array(c.b).fill(c.sk), { pageSize: c.page, seed: 7 }) }
+    : {};
+  return { kind: "bshd", batch: c.b, seqQ: c.sq, seqK: c.sk, causal: c.causal, ...paging };
+}
+
+/**
+ * Run one benchmark case. Unsupported cases (e.g. a dense K above the binding
+ * limit) and errors come back as records, never thrown.
+ *
+ * @example
+ * ```ts ignore
+ * import { GpuContext } from "../gpu/device.ts";
+ * import { benchMatrix } from "./cases.ts";
+ * import { measureCeilings } from "./ceilings.ts";
+ * import { runBenchCase } from "./run_bench.ts";
+ * const ctx = await GpuContext.create({ optionalFeatures: ["shader-f16", "timestamp-query"] });
+ * const ceilings = await measureCeilings(ctx);
+ * const rec = await runBenchCase(ctx, benchMatrix("tiny")[0], { ceilings });
+ * ```
+ */
+export async function runBenchCase(
+  ctx: GpuContext,
+  c: BenchCase,
+  options: RunBenchOptions,
+): Promise<BenchRecord> {
+  const id = benchCaseId(c);
+  try {
+    const base = presetSpec(c.preset);
+    const spec = c.heads === base.numHeads ? base : withParams(base, { numHeads: c.heads });
+    const plan = resolve({
+      spec,
+      dtype: c.dtype,
+      backend: c.path === "absorbed" ? "wgsl-absorbed" : "wgsl-expanded",
+      layout: benchLayout(c),
+    }, ctx.caps);
+    if (plan.kind !== "plan") {
+      return {
+        id,
+        case: c,
+        status: "unsupported",
+        reason: plan.reasons.map((r) => `${r.code}: ${r.message}`).join("; "),
+      };
+    }
+    const layout = plan.layout;
+    const inputs = makeAttentionInputs(spec, layout, { seed: 1 });
+    const scope = c.path === "expanded" ? "core" : "all";
+    const reps = options.reps ?? 7;
+    const result = await runAttention(ctx, plan, {
+      spec,
+      inputs,
+      repeat: { reps, warmup: options.warmup ?? 1, scope },
+    });
+    const repeats = result.repeats ?? [];
+    const coreMs = repeats.map((t) =>
+      t.source === "timestamp-query"
+        ? t.passes.filter((p) => CORE_PASSES.includes(p.name)).reduce((s, p) => s + (p.ms ?? 0), 0)
+        : t.totalMs
+    );
+    const st = summarize(coreMs);
+    const passNames = [...new Set(repeats.flatMap((t) => t.passes.map((p) => p.name)))];
+    const passes: Record<string, number> = {};
+    for (const n of passNames) {
+      const xs = repeats.flatMap((t) => t.passes.filter((p) => p.name === n && p.ms !== null))
+        .map((p) => p.ms as number);
+      if (xs.length) passes[n] = summarize(xs).median;
+    }
+    const meta = queryMeta(layout);
+    let pairs = 0;
+    for (let t = 0; t < layout.totalQ; t++) pairs += meta[4 * t + 2];
+    const keys = layout.seqs.reduce((s, q) => s + q.kLen, 0);
+    const work = workOf(spec, {
+      path: c.path,
+      dtype: c.dtype,
+      shape: { heads: c.heads, queries: layout.totalQ, keys, pairs },
+    });
+    const { copyGBps, fmaGflops } = options.ceilings;
+    const submit = scope === "all"
+      ? summarize(repeats.map((t) => t.totalMs)).median
+      : result.timing?.totalMs;
+    return {
+      id,
+      case: c,
+      status: "ok",
+      source: repeats[0]?.source ?? "wall-clock",
+      ms: st.median,
+      ms_min: st.min,
+      ms_max: st.max,
+      mad_rel: st.madRel,
+      samples: coreMs,
+      gflops: work.flop / (st.median * 1e6),
+      gbps: work.bytes / (st.median * 1e6),
+      roofline_fraction: rooflineFraction(work, { ms: st.median, copyGBps, fmaGflops }),
+      bound: work.bytes / copyGBps >= work.flop / fmaGflops ? "memory" : "compute",
+      flop: work.flop,
+      bytes: work.bytes,
+      submit_ms: submit,
+      passes,
+      variant: {
+        workgroupSize: plan.variant.workgroupSize,
+        headsPerTile: plan.variant.headsPerTile,
+        kvSplits: plan.variant.kvSplits,
+      },
+    };
+  } catch (e) {
+    return { id, case: c, status: "error", reason: e instanceof Error ? e.message : String(e) };
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * `bench`: device ceilings, then the kernel benchmark cases of one or more
+ * bundled matrices; a table on the terminal, `--json` for one record per case,
+ * `--out` for report.json, results.csv and summary.md.
+ *
+ * @module
+ */
+import { Command } from "@commander-js/extra-typings";
+import { BENCH_MATRICES, type BenchCase, benchMatrix, filterBenchCases } from "../bench/cases.ts";
+import { measureCeilings } from "../bench/ceilings.ts";
+import { machineInfo } from "../bench/machine.ts";
+import {
+  type BenchReport,
+  evaluateTargets,
+  formatTable,
+  toCsv,
+  toMarkdown,
+} from "../bench/report.ts";
+import { type BenchRecord, runBenchCase } from "../bench/run_bench.ts";
+import { GpuContext } from "../gpu/device.ts";
+import { CliError, EXIT } from "./errors.ts";
+
+const join = (dir: string, file: string) => `${dir.replace(/\/+$/, "")}/${file}`;
+
+/**
+ * Build the `bench` command.
+ *
+ * @example
+ * ```ts ignore
+ * import { benchCommand } from "./bench.ts";
+ * await benchCommand().parseAsync(["--matrix", "tiny", "--json"], { from: "user" });
+ * ```
+ */
+export function benchCommand() {
+  return new Command("bench")
+    .description(
+      "Benchmark the attention kernels: device ceilings (copy/read bandwidth, FMA peak, " +
+        "overheads), then ms, GFLOP/s, GB/s and roofline fraction per case (FlashMLA's " +
+        `formulas). Bundled matrices: ${BENCH_MATRICES.join(", ")} (default headline). ` +
+        "Benchmarks print figures; they never fail on speed.",
+    )
+    .option("--matrix <names>", "comma-separated bundled matrices", "headline")
+    .option("--filter <expr>", "keep cases whose id matches key=v1,v2;key2=v3")
+    .option("--reps <n>", "timed repetitions per case (at least 7 for reports)", "7")
+    .option("--json", "print the report as JSON (ceilings, one record per case, targets)")
+    .option("--out <dir>", "write report.json, results.csv and summary.md there")
+    .option("--title <text>", "title of summary.md", "Benchmark")
+    .action(async (opts) => {
+      const reps = Number(opts.reps);
+      if (!Number.isInteger(reps) || reps < 1) {
+        throw new CliError(`--reps: ${opts.reps} must be a positive integer`, EXIT.badInput);
+      }
+      let cases: BenchCase[] = [];
+      try {
+        for (const name of opts.matrix.split(",")) cases.push(...benchMatrix(name.trim()));
+        if (opts.filter) cases = filterBenchCases(cases, opts.filter);
+      } catch (e) {
+        throw new CliError((e as Error).message, EXIT.badInput);
+      }
+      const ctx = await GpuContext.create({ optionalFeatures: ["shader-f16", "timestamp-query"] });
+      try {
+        const ceilings = await measureCeilings(ctx, { reps });
+        const records: BenchRecord[] = [];
+        for (const c of cases) {
+          const r = await runBenchCase(ctx, c, { ceilings, reps });
+          records.push(r);
+          if (!opts.json) {
+            console.error(
+              `${r.id}: ${
+                r.status === "ok"
+                  ? `${r.ms?.toFixed(2)} ms, roofline ${r.roofline_fraction?.toFixed(3)}`
+                  : r.status
+              }`,
+            );
+          }
+          if (ctx.lost) await ctx.reacquire();
+        }
+        const report: BenchReport = {
+          machine: machineInfo(ctx),
+          ceilings,
+          records,
+          targets: evaluateTargets(records),
+        };
+        if (opts.out) {
+          await Deno.mkdir(opts.out, { recursive: true });
+          await Deno.writeTextFile(join(opts.out, "report.json"), JSON.stringify(report, null, 2));
+          await Deno.writeTextFile(join(opts.out, "results.csv"), toCsv(records));
+          await Deno.writeTextFile(
+            join(opts.out, "summary.md"),
+            toMarkdown(report, { title: opts.title }),
+          );
+        }
+        console.log(opts.json ? JSON.stringify(report, null, 2) : formatTable(report));
+      } finally {
+        ctx.destroy();
+      }
+    });
+}

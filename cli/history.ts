@@ -1,0 +1,164 @@
+/**
+ * `history`: a metric of the matching cases over the runs of the history database, with
+ * step changes flagged.
+ *
+ * @module
+ */
+import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { HISTORY_METRICS, HistoryStore, loadComparable } from "../drift/mod.ts";
+import type { HistoryMetric, Series } from "../drift/mod.ts";
+import { readReportJson } from "../report/json.ts";
+import { CliError, EXIT } from "./errors.ts";
+
+function parseFraction(value: string): number {
+  const v = Number(value);
+  if (!Number.isFinite(v) || v <= 0 || v >= 1) {
+    throw new InvalidArgumentError(`"${value}" must be a number between 0 and 1`);
+  }
+  return v;
+}
+
+const fmt = (
+  v: number,
+) => (Math.abs(v) >= 0.01 && Math.abs(v) < 1e4 ? v.toFixed(4) : v.toExponential(3));
+
+/**
+ * Text rendering of history series: one block per series with its values in run order and
+ * every step flagged with where it happened, the medians before and after and the p-value.
+ *
+ * @example
+ * ```ts ignore
+ * import { historyText } from "./history.ts";
+ * console.log(historyText(series, "median_ms"));
+ * ```
+ */
+export function historyText(series: readonly Series[], metric: HistoryMetric): string {
+  const lines: string[] = [];
+  for (const s of series) {
+    const title = s.caseId === "*" ? "all matched cases (geometric mean per run)" : s.caseId;
+    lines.push(`${title}: ${metric} over ${s.points.length} runs`);
+    const detailed = s.caseId === "*" || series.length === 1;
+    if (detailed) {
+      lines.push("  run  started                   deno      revision     value");
+      for (const p of s.points) {
+        lines.push(
+          `  ${String(p.runId).padEnd(4)} ${p.startedAt.padEnd(25)} ${p.deno.padEnd(9)} ${
+            (p.harnessRevision ?? "-").slice(0, 12).padEnd(12)
+          } ${fmt(p.value)}`,
+        );
+      }
+    } else {
+      lines.push(`  ${s.points.map((p) => fmt(p.value)).join(" ")}`);
+    }
+    for (const st of s.steps) {
+      const p = s.points[st.index];
+      const pct = Number.isFinite(st.change)
+        ? `${st.change >= 0 ? "+" : ""}${(st.change * 100).toFixed(1)}%`
+        : "from 0";
+      lines.push(
+        `  STEP at run ${p.runId} (${p.startedAt}, Deno ${p.deno}): ${fmt(st.before)} → ${
+          fmt(st.after)
+        } (${pct}, Mann-Whitney p = ${st.p.toPrecision(2)})`,
+      );
+    }
+    if (s.steps.length === 0) lines.push("  no step change");
+  }
+  return lines.join("\n");
+}
+
+/**
+ * Build the `history` command.
+ *
+ * @example
+ * ```ts ignore
+ * import { historyCommand } from "./history.ts";
+ * const cmd = historyCommand();
+ * ```
+ */
+export function historyCommand() {
+  return new Command("history")
+    .description(
+      "Show a metric of the cases matching a filter over the runs stored in the history " +
+        "database (runs are appended by `run --history <db>`, `baseline update --history` or " +
+        "--add here), and flag step changes: binary segmentation with an L1 cost, a step kept " +
+        "when the medians on its two sides differ by at least --min-change and by a Mann-Whitney U " +
+        "test at --alpha, each side at least --min-segment runs (drift/step_detect.ts). A slow " +
+        "creep shows as a step even when no single night moved much. With several matching " +
+        "cases, their geometric mean per run is a series too. Exit 0 (1 with --fail-on-step " +
+        "when a step is flagged), 2 on bad input.",
+    )
+    .argument(
+      "[case-filter]",
+      "cases to show, --filter syntax, e.g. 'preset=tiny;dtype=f32' (default: all)",
+    )
+    .option("--db <file>", "history database (SQLite)", "out/history.sqlite")
+    .addOption(
+      new Option("--metric <name>", "metric to show").choices(HISTORY_METRICS).default(
+        "median_ms" as HistoryMetric,
+      ),
+    )
+    .option("--device <key>", "only runs of this device key")
+    .option("--add <reports...>", "first append these runs (report.json files or run folders)")
+    .option("--label <text>", "label of the runs added with --add")
+    .option("--min-change <fraction>", "smallest relative step (default 0.05)", parseFraction)
+    .option("--alpha <p>", "significance of the step's rank test (default 0.05)", parseFraction)
+    .option("--min-segment <n>", "fewest runs on each side of a step (default 3)", (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) {
+        throw new InvalidArgumentError(`"${v}" is not an integer >= 1`);
+      }
+      return n;
+    })
+    .option("--json", "print the series as JSON")
+    .option("--fail-on-step", "exit 1 when a step is flagged")
+    .action(async (filter, opts) => {
+      if (!opts.add) {
+        try {
+          await Deno.stat(opts.db);
+        } catch {
+          throw new CliError(
+            `${opts.db}: no such history database (record runs with run --history ${opts.db})`,
+            EXIT.badInput,
+          );
+        }
+      }
+      const store = await HistoryStore.open(opts.db);
+      try {
+        for (const path of opts.add ?? []) {
+          let file = path;
+          try {
+            if ((await Deno.stat(path)).isDirectory) {
+              file = `${path.replace(/\/+$/, "")}/report.json`;
+            }
+          } catch {
+            // reported by the reader below
+          }
+          await loadComparable(file); // checks the file, names it on error
+          const id = await store.append(await readReportJson(file), { label: opts.label });
+          console.error(`history: ${file} appended as run ${id}`);
+        }
+        let series: Series[];
+        try {
+          series = store.series(filter ?? null, opts.metric, {
+            deviceKey: opts.device,
+            minChange: opts.minChange,
+            alpha: opts.alpha,
+            minSegment: opts.minSegment,
+          });
+        } catch (e) {
+          if (e instanceof RangeError) {
+            throw new CliError(`case filter: ${e.message}`, EXIT.badInput);
+          }
+          throw e;
+        }
+        if (opts.json) console.log(JSON.stringify(series, null, 2));
+        else if (series.length === 0) {
+          console.log(`no ${opts.metric} values for ${filter ?? "any case"} in ${opts.db}`);
+        } else console.log(historyText(series, opts.metric));
+        const steps = series.reduce((n, s) => n + s.steps.length, 0);
+        Deno.exitCode = opts.failOnStep && steps > 0 ? EXIT.failure : EXIT.ok;
+      } finally {
+        store.close();
+      }
+    });
+}

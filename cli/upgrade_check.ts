@@ -1,0 +1,112 @@
+/**
+ * `upgrade-check`: the same matrix under two Deno versions or two git revisions, then the
+ * compare report of the second against the first.
+ *
+ * @module
+ */
+import { Command } from "@commander-js/extra-typings";
+import { compareSummaryLine, readThresholds, upgradeCheck } from "../drift/mod.ts";
+import { CliError, EXIT } from "./errors.ts";
+import { parseFailOn, THRESHOLDS_HELP, writeCompareOutputs } from "./compare.ts";
+import { parseNonNegativeInt, parsePositiveInt } from "./options.ts";
+
+async function requireRun(command: string): Promise<void> {
+  const s = await Deno.permissions.query({ name: "run", command });
+  if (s.state !== "granted") {
+    throw new CliError(
+      `upgrade-check starts subprocesses (${command}); run it with all permissions, e.g. ` +
+        "`deno run -A main.ts upgrade-check ...` (the harness task only allows git)",
+      EXIT.badInput,
+    );
+  }
+}
+
+/**
+ * Build the `upgrade-check` command.
+ *
+ * @example
+ * ```ts ignore
+ * import { upgradeCheckCommand } from "./upgrade_check.ts";
+ * const cmd = upgradeCheckCommand();
+ * ```
+ */
+export function upgradeCheckCommand() {
+  return new Command("upgrade-check")
+    .description(
+      "Is this upgrade safe for our kernels? Runs the same matrix under two Deno versions " +
+        "(--from/--to, each fetched from npm with `npx --yes deno@X`, DENO_TLS_CA_STORE=system,mozilla " +
+        "set for them) or two git revisions of the harness and kernels (--from-ref/--to-ref, each " +
+        "checked out with `git worktree add` into a temporary folder and removed afterwards), " +
+        "one after the other, then prints the compare report of the second against the first " +
+        "(also in <out>/compare.md and <out>/compare.json). Needs run permission: " +
+        "`deno run -A main.ts upgrade-check ...`. Exit 1 on regressions, 2 on bad input, 3 " +
+        "when a side's run failed.",
+    )
+    .option("--from <version>", "Deno version of the baseline side, e.g. 2.9.5")
+    .option("--to <version>", "Deno version of the candidate side, e.g. 2.9.6")
+    .option("--from-ref <rev>", "git revision of the baseline side")
+    .option("--to-ref <rev>", "git revision of the candidate side")
+    .option("--matrix <name|file>", "bundled matrix or JSON file", "smoke")
+    .option("--filter <query>", "select cases, e.g. 'preset=tiny;dtype=f32'")
+    .option(
+      "--repeats <n>",
+      "timed repetitions per case (10 lets the speed test reach p < 0.01)",
+      parseNonNegativeInt,
+      10,
+    )
+    .option(
+      "--rounds <n>",
+      "rounds per side, alternated from/to/from/to and pooled (3 on a loaded machine: both " +
+        "sides then see the same machine states)",
+      parsePositiveInt,
+      1,
+    )
+    .option("--max-rows <n>", "query rows the float64 reference computes at most", parsePositiveInt)
+    .option("--out <dir>", "output folder (from/, to/, compare.md, compare.json)", "out/upgrade")
+    .option("--thresholds <file>", THRESHOLDS_HELP)
+    .option(
+      "--fail-on <classes>",
+      "drift classes that are regressions (exit 1), or none",
+      parseFailOn,
+    )
+    .option("--json", "print the JSON report instead of Markdown")
+    .action(async (opts) => {
+      if (opts.from !== undefined || opts.to !== undefined) await requireRun("npx");
+      if (opts.fromRef !== undefined || opts.toRef !== undefined) {
+        await requireRun("git");
+        await requireRun(Deno.execPath());
+      }
+      const thresholds = opts.thresholds ? await readThresholds(opts.thresholds) : undefined;
+      let result;
+      try {
+        result = await upgradeCheck({
+          from: opts.from,
+          to: opts.to,
+          fromRef: opts.fromRef,
+          toRef: opts.toRef,
+          matrix: opts.matrix,
+          filter: opts.filter,
+          repeats: opts.repeats,
+          rounds: opts.rounds,
+          maxRows: opts.maxRows,
+          out: opts.out,
+          thresholds,
+          failOn: opts.failOn,
+        });
+      } catch (e) {
+        if (e instanceof Error && e.message.startsWith("upgrade-check: ")) {
+          throw new CliError(e.message.slice("upgrade-check: ".length), EXIT.infra);
+        }
+        throw e;
+      }
+      const { report, labels } = result;
+      const title = `upgrade-check: ${labels[0]} → ${labels[1]}`;
+      const md = await writeCompareOutputs(report, {
+        md: `${opts.out}/compare.md`,
+        json: `${opts.out}/compare.json`,
+      }, { title });
+      console.log(opts.json ? JSON.stringify(report, null, 2) : md);
+      console.error(compareSummaryLine(report));
+      Deno.exitCode = report.regressions > 0 ? EXIT.failure : EXIT.ok;
+    });
+}

@@ -1,0 +1,329 @@
+/**
+ * Baselines: a {@link RunReport} reduced to what drift detection compares (per case: the
+ * support decision, plan digest and reasons, the error metrics, the output digest, the
+ * timing samples with median, spread and count, and the kernel source hash; plus the full
+ * environment fingerprint), written to `baselines/<device-key>.json` and read back with
+ * every field checked.
+ *
+ * @module
+ */
+import { runReportProblem } from "../report/validate.ts";
+import type { CaseResult, ParityRecord, RunReport } from "../runner/types.ts";
+import { currentBackend, deviceKey } from "./device_key.ts";
+import { DriftInputError } from "./errors.ts";
+import { kernelDigest, kernelFilesFor } from "./kernel_files.ts";
+import { iqr, median } from "./stats.ts";
+import type { Baseline, BaselineCase, BaselineTiming, CaseMetrics } from "./types.ts";
+
+const num = (v: number | null | undefined): number | null =>
+  typeof v === "number" && Number.isFinite(v) ? v : null;
+
+function metricsOf(out?: ParityRecord, lse?: ParityRecord): CaseMetrics | null {
+  if (!out && !lse) return null;
+  return {
+    outMaxAbs: num(out?.maxAbs),
+    outMaxRel: num(out?.maxRel),
+    outCosDiff: num(out?.cosDiff),
+    outNormRel: num(out?.normRel),
+    lseMaxAbs: num(lse?.maxAbs),
+    lseMaxRel: num(lse?.maxRel),
+  };
+}
+
+function timingOf(r: CaseResult): BaselineTiming | null {
+  const samples = (r.timing?.samplesMs ?? []).filter((v) => Number.isFinite(v));
+  if (!r.timing || samples.length === 0) return null;
+  return {
+    source: r.timing.source,
+    samplesMs: samples,
+    medianMs: median(samples),
+    spreadMs: iqr(samples),
+    count: samples.length,
+  };
+}
+
+/**
+ * One case result as a baseline entry.
+ *
+ * @example
+ * ```ts ignore
+ * import { baselineCase } from "./baseline.ts";
+ * const entry = await baselineCase(report.results[0], report.fingerprint.kernelHashes);
+ * ```
+ */
+export async function baselineCase(
+  r: CaseResult,
+  kernelHashes: Readonly<Record<string, string>>,
+): Promise<BaselineCase> {
+  const ranKernel = r.decision === "supported" && r.backend !== undefined;
+  const kernelFiles = ranKernel ? kernelFilesFor(r.backend ?? null, kernelHashes) : [];
+  return {
+    id: r.id,
+    params: r.params ?? null,
+    status: r.status,
+    decision: r.decision,
+    backend: r.backend ?? null,
+    planDigest: r.planDigest ?? null,
+    reasons: r.reasons ? r.reasons.map((x) => ({ code: x.code, message: x.message })) : null,
+    parity: r.out && r.lse ? { out: r.out.pass, lse: r.lse.pass } : null,
+    metrics: metricsOf(r.out, r.lse),
+    tolerance: r.tolerance ?? null,
+    outputDigest: r.outputDigest ?? null,
+    timing: timingOf(r),
+    kernelFiles,
+    kernelHash: await kernelDigest(kernelFiles, kernelHashes),
+    message: r.message,
+  };
+}
+
+/**
+ * Reduce a run report to a baseline. The device key comes from the fingerprint's adapter
+ * and the backend (default: `DENO_WEBGPU_BACKEND`, see `device_key.ts`).
+ *
+ * @example
+ * ```ts ignore
+ * import { baselineFromReport } from "./baseline.ts";
+ * const b = await baselineFromReport(report, { backend: "vulkan" });
+ * b.deviceKey; // "llvmpipe-65541-fallback-vulkan"
+ * ```
+ */
+export async function baselineFromReport(
+  report: RunReport,
+  options: { backend?: string } = {},
+): Promise<Baseline> {
+  const backend = options.backend ?? currentBackend();
+  const hashes = report.fingerprint.kernelHashes ?? {};
+  const cases: BaselineCase[] = [];
+  for (const r of report.results) cases.push(await baselineCase(r, hashes));
+  return {
+    format: "mla-harness-baseline",
+    version: 1,
+    deviceKey: deviceKey(report.fingerprint, { backend }),
+    backend,
+    createdAt: report.startedAt,
+    matrix: report.matrix,
+    filter: report.filter,
+    shard: report.shard,
+    scope: [...report.shardIds],
+    interrupted: report.interrupted,
+    fingerprint: report.fingerprint,
+    cases,
+  };
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+const isStr = (v: unknown): v is string => typeof v === "string";
+const isNullableStr = (v: unknown) => v === null || typeof v === "string";
+const isNullableNum = (v: unknown) => v === null || typeof v === "number";
+
+function caseProblem(c: unknown): string | null {
+  if (!isRecord(c)) return "not a JSON object";
+  if (!isStr(c.id) || c.id === "") return 'field "id" must be a non-empty string';
+  if (!isStr(c.status)) return 'field "status" must be a string';
+  if (!["supported", "unsupported", "invalid", "not-reached"].includes(String(c.decision))) {
+    return `field "decision" must be supported, unsupported, invalid or not-reached (got ${
+      JSON.stringify(c.decision)
+    })`;
+  }
+  for (const k of ["backend", "planDigest", "outputDigest", "kernelHash"]) {
+    if (!isNullableStr(c[k])) return `field "${k}" must be a string or null`;
+  }
+  if (c.reasons !== null && !Array.isArray(c.reasons)) {
+    return 'field "reasons" must be an array or null';
+  }
+  if (c.metrics !== null) {
+    if (!isRecord(c.metrics)) return 'field "metrics" must be an object or null';
+    for (const [k, v] of Object.entries(c.metrics)) {
+      if (!isNullableNum(v)) return `field "metrics.${k}" must be a number or null`;
+    }
+  }
+  if (c.timing !== null) {
+    const t = c.timing;
+    if (!isRecord(t)) return 'field "timing" must be an object or null';
+    if (!isStr(t.source)) return 'field "timing.source" must be a string';
+    if (!Array.isArray(t.samplesMs) || !t.samplesMs.every((v) => typeof v === "number")) {
+      return 'field "timing.samplesMs" must be an array of numbers';
+    }
+  }
+  if (!Array.isArray(c.kernelFiles)) return 'field "kernelFiles" must be an array';
+  return null;
+}
+
+/**
+ * What is wrong with a value that should be a {@link Baseline}, or null when it is one.
+ *
+ * @example
+ * ```ts
+ * import { baselineProblem } from "./baseline.ts";
+ * baselineProblem({ format: "x" }); // 'field "format" must be "mla-harness-baseline" ...'
+ * ```
+ */
+export function baselineProblem(v: unknown): string | null {
+  if (!isRecord(v)) return "not a JSON object";
+  if (v.format !== "mla-harness-baseline") {
+    return `field "format" must be "mla-harness-baseline" (got ${
+      JSON.stringify(v.format)
+    }): not a baseline`;
+  }
+  if (v.version !== 1) return `unsupported version ${JSON.stringify(v.version)} (expected 1)`;
+  for (const k of ["deviceKey", "backend", "createdAt", "matrix"]) {
+    if (!isStr(v[k])) return `field "${k}" must be a string`;
+  }
+  if (!isNullableStr(v.filter)) return 'field "filter" must be a string or null';
+  if (!Array.isArray(v.scope) || !v.scope.every(isStr)) {
+    return 'field "scope" must be an array of strings';
+  }
+  const fp = v.fingerprint;
+  if (!isRecord(fp) || !isRecord(fp.runtime) || !isRecord(fp.kernelHashes)) {
+    return 'field "fingerprint" must be a fingerprint (runtime, host, adapter, kernelHashes)';
+  }
+  if (!Array.isArray(v.cases)) return 'field "cases" must be an array';
+  for (let i = 0; i < v.cases.length; i++) {
+    const p = caseProblem(v.cases[i]);
+    if (p !== null) return `cases[${i}]: ${p}`;
+  }
+  return null;
+}
+
+async function readJson(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new DriftInputError(path, "no such file");
+    if (e instanceof Deno.errors.IsADirectory) throw new DriftInputError(path, "is a directory");
+    throw new DriftInputError(path, `cannot read (${e instanceof Error ? e.message : e})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new DriftInputError(path, `not valid JSON (${e instanceof Error ? e.message : e})`);
+  }
+}
+
+/**
+ * Read and check a baseline file; a DriftInputError names the file and the field.
+ *
+ * @example
+ * ```ts ignore
+ * import { readBaseline } from "./baseline.ts";
+ * const b = await readBaseline("baselines/llvmpipe-65541-fallback-vulkan.json");
+ * ```
+ */
+export async function readBaseline(path: string): Promise<Baseline> {
+  const v = await readJson(path);
+  const problem = baselineProblem(v);
+  if (problem !== null) throw new DriftInputError(path, problem);
+  return v as Baseline;
+}
+
+/**
+ * Write a baseline as `<dir>/<deviceKey>.json` (2-space JSON, the layout `deno fmt`
+ * keeps) and return the path.
+ *
+ * @example
+ * ```ts ignore
+ * import { writeBaseline } from "./baseline.ts";
+ * await writeBaseline("baselines", baseline); // "baselines/llvmpipe-65541-fallback-vulkan.json"
+ * ```
+ */
+export async function writeBaseline(dir: string, baseline: Baseline): Promise<string> {
+  await Deno.mkdir(dir, { recursive: true });
+  const path = `${dir.replace(/\/+$/, "")}/${baseline.deviceKey}.json`;
+  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  await Deno.writeTextFile(tmp, JSON.stringify(baseline, null, 2) + "\n");
+  await Deno.rename(tmp, path);
+  return path;
+}
+
+async function isDir(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Where a `--baseline <file|dir>` points for a device. */
+export interface BaselineLocation {
+  /** The file (for a directory: `<dir>/<key>.json`). */
+  readonly path: string;
+  /** Whether the argument was a directory. */
+  readonly fromDir: boolean;
+  /** Whether the file exists. */
+  readonly exists: boolean;
+}
+
+/**
+ * Resolve `--baseline <file|dir>`: a directory picks `<dir>/<deviceKey>.json`.
+ *
+ * @example
+ * ```ts ignore
+ * import { locateBaseline } from "./baseline.ts";
+ * const loc = await locateBaseline("baselines/", "llvmpipe-65541-fallback-vulkan");
+ * if (!loc.exists) console.warn(`no baseline for this device: ${loc.path}`);
+ * ```
+ */
+export async function locateBaseline(fileOrDir: string, key: string): Promise<BaselineLocation> {
+  if (await isDir(fileOrDir)) {
+    const path = `${fileOrDir.replace(/\/+$/, "")}/${key}.json`;
+    return { path, fromDir: true, exists: await exists(path) };
+  }
+  return { path: fileOrDir, fromDir: false, exists: await exists(fileOrDir) };
+}
+
+/**
+ * Read either side of a comparison: a baseline file, a run's report.json, or a run output
+ * directory (its report.json). Reports become baselines with {@link baselineFromReport}.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadComparable } from "./baseline.ts";
+ * const current = await loadComparable("out/smoke"); // a run directory
+ * const base = await loadComparable("baselines/llvmpipe-65541-fallback-vulkan.json");
+ * ```
+ */
+export async function loadComparable(
+  path: string,
+  options: { backend?: string } = {},
+): Promise<Baseline> {
+  let file = path;
+  if (await isDir(path)) {
+    file = `${path.replace(/\/+$/, "")}/report.json`;
+    if (!(await exists(file))) {
+      throw new DriftInputError(
+        path,
+        "is a directory without report.json (a run output directory, a baseline file or a " +
+          "report.json is expected; a baselines directory needs the current run's device key)",
+      );
+    }
+  }
+  const v = await readJson(file);
+  if (isRecord(v) && v.format === "mla-harness-baseline") {
+    const p = baselineProblem(v);
+    if (p !== null) throw new DriftInputError(file, p);
+    return v as unknown as Baseline;
+  }
+  if (isRecord(v) && v.version === 1 && "results" in v) {
+    const p = runReportProblem(v);
+    if (p !== null) throw new DriftInputError(file, p);
+    return await baselineFromReport(v as unknown as RunReport, options);
+  }
+  throw new DriftInputError(
+    file,
+    'neither a baseline (field "format": "mla-harness-baseline") nor a run report ' +
+      '(fields "version": 1 and "results")',
+  );
+}

@@ -1,0 +1,374 @@
+/**
+ * Comparing a run with a baseline: every case becomes unchanged, bits-changed (within
+ * tolerance), numeric-drift, support-drift, speed-regression or speed-improvement, new or
+ * removed; the environment change is attributed; counts per class and the geometric-mean
+ * speed ratio summarize it.
+ *
+ * @module
+ */
+import { attributeCase, attributeEnvironment } from "./attribution.ts";
+import { geometricMean, mannWhitneyU, median } from "./stats.ts";
+import { DEFAULT_THRESHOLDS } from "./thresholds.ts";
+import {
+  type Baseline,
+  type BaselineCase,
+  type CaseComparison,
+  type CompareReport,
+  type CompareSide,
+  DRIFT_CLASSES,
+  type DriftClass,
+  METRIC_NAMES,
+  type MetricDrift,
+  type MetricName,
+  type SpeedVerdict,
+  type Thresholds,
+} from "./types.ts";
+
+/**
+ * Classes that count as regressions by default (exit 1).
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_FAIL_ON } from "./compare.ts";
+ * DEFAULT_FAIL_ON; // ["numeric-drift", "support-drift", "speed-regression"]
+ * ```
+ */
+export const DEFAULT_FAIL_ON: readonly DriftClass[] = [
+  "numeric-drift",
+  "support-drift",
+  "speed-regression",
+];
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function toleranceOf(tolerance: unknown, metric: MetricName): number | null {
+  if (!isRecord(tolerance)) return null;
+  const side = metric.startsWith("out") ? tolerance.out : tolerance.lse;
+  if (!isRecord(side)) return null;
+  const key: Record<MetricName, string[]> = {
+    outMaxAbs: ["atol"],
+    outMaxRel: ["rtol"],
+    outCosDiff: ["maxCosDiff"],
+    outNormRel: ["maxNormRel", "rtol"],
+    lseMaxAbs: ["atol"],
+    lseMaxRel: ["rtol"],
+  };
+  for (const k of key[metric]) {
+    const v = side[k];
+    if (typeof v === "number" && Number.isFinite(v) && v > 0) return v;
+  }
+  return null;
+}
+
+/**
+ * The floor an error metric must exceed to count as drift: `floorFraction` of the case's
+ * tolerance for it, or the absolute floor when the case recorded no tolerance.
+ *
+ * @example
+ * ```ts
+ * import { metricFloor } from "./compare.ts";
+ * import { DEFAULT_THRESHOLDS } from "./thresholds.ts";
+ * metricFloor("outMaxAbs", { out: { atol: 1e-4 } }, DEFAULT_THRESHOLDS); // 1e-5
+ * ```
+ */
+export function metricFloor(metric: MetricName, tolerance: unknown, t: Thresholds): number {
+  const tol = toleranceOf(tolerance, metric);
+  return tol === null ? t.absoluteFloors[metric] : tol * t.floorFraction;
+}
+
+/**
+ * The metrics that drifted: grew by more than `metricFactor` and exceed their floor.
+ *
+ * @example
+ * ```ts ignore
+ * import { metricDrifts } from "./compare.ts";
+ * metricDrifts(baseCase, currentCase, DEFAULT_THRESHOLDS); // [{ metric: "outMaxAbs", ... }]
+ * ```
+ */
+export function metricDrifts(
+  base: BaselineCase,
+  current: BaselineCase,
+  t: Thresholds,
+): MetricDrift[] {
+  const out: MetricDrift[] = [];
+  if (!base.metrics || !current.metrics) return out;
+  for (const m of METRIC_NAMES) {
+    const from = base.metrics[m], to = current.metrics[m];
+    if (from === null || to === null) continue;
+    const floor = metricFloor(m, current.tolerance ?? base.tolerance, t);
+    if (to > floor && to > t.metricFactor * from) out.push({ metric: m, from, to, floor });
+  }
+  return out;
+}
+
+/**
+ * The speed verdict of two timing records: a regression (or improvement) needs the
+ * two-sided Mann-Whitney U test significant at `alpha` AND the median ratio beyond
+ * `speedRatio` (or its inverse); otherwise not significant. Samples of different timing
+ * sources are not comparable. Null when either side has no timing.
+ *
+ * @example
+ * ```ts
+ * import { speedVerdict } from "./compare.ts";
+ * import { DEFAULT_THRESHOLDS } from "./thresholds.ts";
+ * const t = (s: number[]) => ({ source: "timestamp-query", samplesMs: s, medianMs: 0, spreadMs: 0, count: s.length });
+ * speedVerdict(t([1, 1.1, 0.9, 1, 1.05, 0.95]), t([2, 2.1, 1.9, 2, 2.05, 1.95]), DEFAULT_THRESHOLDS)
+ *   ?.verdict; // "regression"
+ * ```
+ */
+export function speedVerdict(
+  base: BaselineCase["timing"],
+  current: BaselineCase["timing"],
+  t: Thresholds,
+): SpeedVerdict | null {
+  if (!base || !current) return null;
+  const a = base.samplesMs, b = current.samplesMs;
+  const bm = median(a), cm = median(b);
+  const counts = [a.length, b.length] as const;
+  const common = { baseMedianMs: bm, currentMedianMs: cm, counts };
+  if (base.source !== current.source) {
+    return {
+      verdict: "not-comparable",
+      ratio: null,
+      p: null,
+      ...common,
+      note: `timing source ${base.source} → ${current.source}`,
+    };
+  }
+  const ratio = bm > 0 ? cm / bm : null;
+  const p = a.length > 0 && b.length > 0 ? mannWhitneyU(a, b).p : null;
+  if (a.length < t.minSamples || b.length < t.minSamples) {
+    return {
+      verdict: "not-significant",
+      ratio,
+      p,
+      ...common,
+      note: `too few samples (${a.length} and ${b.length}; at least ${t.minSamples} each)`,
+    };
+  }
+  const significant = p !== null && p < t.alpha;
+  const verdict = significant && ratio !== null && ratio >= t.speedRatio
+    ? "regression"
+    : significant && ratio !== null && ratio <= 1 / t.speedRatio
+    ? "improvement"
+    : "not-significant";
+  return { verdict, ratio, p, ...common };
+}
+
+const fmt = (v: number | null) => (v === null ? "none" : v.toPrecision(3));
+
+function reasonsKey(c: BaselineCase): string {
+  return (c.reasons ?? []).map((r) => `${r.code}: ${r.message}`).sort().join(" | ");
+}
+
+function supportDetails(base: BaselineCase, current: BaselineCase): string[] {
+  const d: string[] = [];
+  if (base.decision !== current.decision) {
+    const why = current.reasons?.length
+      ? ` (${current.reasons.map((r) => r.code).join(", ")})`
+      : "";
+    d.push(`support: ${base.decision} → ${current.decision}${why}`);
+  } else if (current.decision === "unsupported" && reasonsKey(base) !== reasonsKey(current)) {
+    const codes = (c: BaselineCase) => (c.reasons ?? []).map((r) => r.code).join(", ") || "none";
+    d.push(
+      codes(base) === codes(current)
+        ? `reasons: same codes (${codes(current)}), different messages`
+        : `reasons: ${codes(base)} → ${codes(current)}`,
+    );
+  } else if (current.decision === "supported") {
+    if (base.backend !== current.backend) d.push(`backend: ${base.backend} → ${current.backend}`);
+    else if (base.planDigest !== current.planDigest) {
+      d.push(`plan: digest ${base.planDigest} → ${current.planDigest}`);
+    }
+  }
+  const bad = ["error", "unexpected"];
+  if (bad.includes(current.status) && current.status !== base.status) {
+    d.push(`status: ${base.status} → ${current.status}: ${current.message}`);
+  }
+  return d;
+}
+
+/**
+ * Classify one case present on both sides (attribution excluded).
+ *
+ * @example
+ * ```ts ignore
+ * import { classifyCase } from "./compare.ts";
+ * classifyCase(baseCase, currentCase, DEFAULT_THRESHOLDS).class; // "unchanged"
+ * ```
+ */
+export function classifyCase(
+  base: BaselineCase,
+  current: BaselineCase,
+  t: Thresholds,
+): Omit<CaseComparison, "attributedTo"> {
+  const classes = new Set<DriftClass>();
+  const details: string[] = [];
+  const support = supportDetails(base, current);
+  if (support.length > 0) {
+    classes.add("support-drift");
+    details.push(...support);
+  }
+  const crossed: string[] = [];
+  if (base.parity && current.parity) {
+    if (base.parity.out && !current.parity.out) crossed.push("out");
+    if (base.parity.lse && !current.parity.lse) crossed.push("lse");
+  } else if (base.status === "pass" && current.status === "fail") crossed.push("parity");
+  const metrics = metricDrifts(base, current, t);
+  if (crossed.length > 0) {
+    details.push(`crossed the tolerance (${crossed.join(", ")}: pass → fail): ${current.message}`);
+  }
+  for (const m of metrics) {
+    details.push(
+      `${m.metric} ${fmt(m.from)} → ${fmt(m.to)} (> ${t.metricFactor}x and above ${fmt(m.floor)})`,
+    );
+  }
+  if (crossed.length > 0 || metrics.length > 0) classes.add("numeric-drift");
+  const bitsChanged = base.outputDigest !== null && current.outputDigest !== null &&
+    base.outputDigest !== current.outputDigest;
+  if (bitsChanged) {
+    classes.add("bits-changed");
+    if (!classes.has("numeric-drift")) {
+      details.push(
+        `output bits changed within tolerance (${base.outputDigest} → ${current.outputDigest})`,
+      );
+    }
+  }
+  const speed = speedVerdict(base.timing, current.timing, t);
+  if (speed && (speed.verdict === "regression" || speed.verdict === "improvement")) {
+    classes.add(speed.verdict === "regression" ? "speed-regression" : "speed-improvement");
+    details.push(
+      `speed: median ${fmt(speed.baseMedianMs)} → ${fmt(speed.currentMedianMs)} ms (x${
+        fmt(speed.ratio)
+      }, Mann-Whitney p = ${speed.p?.toExponential(1)}, n = ${speed.counts.join("/")})`,
+    );
+  }
+  if (classes.size === 0) classes.add("unchanged");
+  const ordered = DRIFT_CLASSES.filter((c) => classes.has(c));
+  return {
+    id: current.id,
+    class: ordered[0],
+    classes: ordered,
+    details,
+    metrics,
+    speed,
+    bitsChanged,
+  };
+}
+
+/** Options of {@link compareBaselines}. */
+export interface CompareOptions {
+  /** Thresholds (default {@link DEFAULT_THRESHOLDS}). */
+  thresholds?: Thresholds;
+  /** Classes that are regressions (default {@link DEFAULT_FAIL_ON}). */
+  failOn?: readonly DriftClass[];
+}
+
+function side(b: Baseline): CompareSide {
+  return {
+    deviceKey: b.deviceKey,
+    createdAt: b.createdAt,
+    matrix: b.matrix,
+    filter: b.filter,
+    deno: b.fingerprint.runtime?.deno ?? "unknown",
+    harnessRevision: b.fingerprint.harnessRevision ?? null,
+    cases: b.cases.length,
+  };
+}
+
+/**
+ * Compare a current run (as a baseline-shaped record) with a baseline. Baseline cases
+ * outside the current run's scope (its filter or shard) are counted as out of scope, not
+ * removed; a case the current run selected but has no result for, or that the same
+ * unfiltered matrix no longer has, is removed.
+ *
+ * @example
+ * ```ts ignore
+ * import { compareBaselines } from "./compare.ts";
+ * const report = compareBaselines(baseline, await baselineFromReport(runReport));
+ * report.counts["numeric-drift"]; // 0
+ * report.regressions > 0; // exit 1
+ * ```
+ */
+export function compareBaselines(
+  base: Baseline,
+  current: Baseline,
+  options: CompareOptions = {},
+): CompareReport {
+  const t = options.thresholds ?? DEFAULT_THRESHOLDS;
+  const failOn = options.failOn ?? DEFAULT_FAIL_ON;
+  const environment = attributeEnvironment(base.fingerprint, current.fingerprint);
+  const context = { from: base.fingerprint, to: current.fingerprint, environment };
+  const baseById = new Map(base.cases.map((c) => [c.id, c]));
+  const curById = new Map(current.cases.map((c) => [c.id, c]));
+  const scope = new Set(current.scope);
+  const wholeMatrix = current.filter === null && current.shard === null &&
+    current.matrix === base.matrix;
+  const cases: CaseComparison[] = [];
+  let outOfScope = 0;
+  for (const c of current.cases) {
+    const b = baseById.get(c.id);
+    if (!b) {
+      cases.push({
+        id: c.id,
+        class: "new",
+        classes: ["new"],
+        details: [`new case (${c.decision}, ${c.status})`],
+        metrics: [],
+        speed: null,
+        bitsChanged: false,
+        attributedTo: [],
+      });
+      continue;
+    }
+    const r = classifyCase(b, c, t);
+    cases.push({ ...r, attributedTo: r.class === "unchanged" ? [] : attributeCase(b, c, context) });
+  }
+  for (const b of base.cases) {
+    if (curById.has(b.id)) continue;
+    if (scope.has(b.id) || wholeMatrix) {
+      cases.push({
+        id: b.id,
+        class: "removed",
+        classes: ["removed"],
+        details: [
+          scope.has(b.id) ? "selected but no result (interrupted?)" : "no longer in the matrix",
+        ],
+        metrics: [],
+        speed: null,
+        bitsChanged: false,
+        attributedTo: [],
+      });
+    } else {
+      outOfScope++;
+    }
+  }
+  const rank = (c: DriftClass) => DRIFT_CLASSES.indexOf(c);
+  cases.sort((x, y) => rank(x.class) - rank(y.class) || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+  const counts = Object.fromEntries(DRIFT_CLASSES.map((c) => [c, 0])) as Record<DriftClass, number>;
+  for (const c of cases) counts[c.class]++;
+  const ratios = cases.flatMap((c) =>
+    c.speed && c.speed.verdict !== "not-comparable" && c.speed.ratio !== null ? [c.speed.ratio] : []
+  );
+  return {
+    format: "mla-harness-compare",
+    version: 1,
+    baseline: side(base),
+    current: side(current),
+    thresholds: t,
+    failOn: [...failOn],
+    environment,
+    counts,
+    outOfScope,
+    speed: {
+      geomeanRatio: geometricMean(ratios),
+      compared: ratios.length,
+      regressions: cases.filter((c) => c.classes.includes("speed-regression")).length,
+      improvements: cases.filter((c) => c.classes.includes("speed-improvement")).length,
+    },
+    regressions: cases.filter((c) => c.classes.some((k) => failOn.includes(k))).length,
+    cases,
+  };
+}

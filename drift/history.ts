@@ -1,0 +1,396 @@
+/**
+ * The run history: every run appended to one embedded SQLite file (`node:sqlite`) with
+ * three tables (environments, runs, case_results), and the series of one metric of the
+ * matching cases over runs, with step detection.
+ *
+ * @module
+ */
+import { DatabaseSync } from "node:sqlite";
+import { matchesFilter, parseFilter } from "../matrix/case_id.ts";
+import type { CaseParams } from "../matrix/types.ts";
+import type { RunReport } from "../runner/types.ts";
+import { baselineFromReport } from "./baseline.ts";
+import { DriftInputError } from "./errors.ts";
+import { geometricMean } from "./stats.ts";
+import { detectSteps, type Step, type StepOptions } from "./step_detect.ts";
+
+/**
+ * Metrics a history series can show (column names of case_results).
+ *
+ * @example
+ * ```ts
+ * import { HISTORY_METRICS } from "./history.ts";
+ * HISTORY_METRICS.includes("median_ms"); // true
+ * ```
+ */
+export const HISTORY_METRICS = [
+  "median_ms",
+  "out_max_abs",
+  "out_max_rel",
+  "out_cos_diff",
+  "out_norm_rel",
+  "lse_max_abs",
+  "lse_max_rel",
+] as const;
+
+/** One of {@link HISTORY_METRICS}. */
+export type HistoryMetric = typeof HISTORY_METRICS[number];
+
+/** One run as the history lists it. */
+export interface HistoryRun {
+  /** Run id (row id). */
+  readonly id: number;
+  /** Start (ISO). */
+  readonly startedAt: string;
+  /** Matrix. */
+  readonly matrix: string;
+  /** Filter. */
+  readonly filter: string | null;
+  /** Free label (e.g. "nightly", "upgrade-check from"). */
+  readonly label: string | null;
+  /** Device key. */
+  readonly deviceKey: string;
+  /** Deno version. */
+  readonly deno: string;
+  /** Harness revision. */
+  readonly harnessRevision: string | null;
+  /** Cases stored. */
+  readonly cases: number;
+}
+
+/** One value of a series. */
+export interface SeriesPoint {
+  /** Run id. */
+  readonly runId: number;
+  /** Run start (ISO). */
+  readonly startedAt: string;
+  /** Deno version of the run. */
+  readonly deno: string;
+  /** Harness revision of the run. */
+  readonly harnessRevision: string | null;
+  /** The metric's value. */
+  readonly value: number;
+}
+
+/** A metric over runs for one case (or the geometric mean over the matched cases). */
+export interface Series {
+  /** Case id, or `*` for the geometric mean of the matched cases per run. */
+  readonly caseId: string;
+  /** Values in run order (runs where the metric was absent are left out). */
+  readonly points: readonly SeriesPoint[];
+  /** Steps found (indices into points). */
+  readonly steps: readonly Step[];
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS environments (
+  id INTEGER PRIMARY KEY,
+  digest TEXT NOT NULL UNIQUE,
+  device_key TEXT NOT NULL,
+  deno TEXT NOT NULL,
+  adapter TEXT,
+  harness_revision TEXT,
+  fingerprint TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+  id INTEGER PRIMARY KEY,
+  started_at TEXT NOT NULL,
+  ended_at TEXT NOT NULL,
+  matrix TEXT NOT NULL,
+  filter TEXT,
+  shard TEXT,
+  label TEXT,
+  environment_id INTEGER NOT NULL REFERENCES environments(id),
+  totals TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS case_results (
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  case_id TEXT NOT NULL,
+  params TEXT,
+  status TEXT NOT NULL,
+  decision TEXT NOT NULL,
+  backend TEXT,
+  plan_digest TEXT,
+  output_digest TEXT,
+  kernel_hash TEXT,
+  out_max_abs REAL,
+  out_max_rel REAL,
+  out_cos_diff REAL,
+  out_norm_rel REAL,
+  lse_max_abs REAL,
+  lse_max_rel REAL,
+  timing_source TEXT,
+  median_ms REAL,
+  samples_ms TEXT,
+  PRIMARY KEY (run_id, case_id)
+);
+CREATE INDEX IF NOT EXISTS case_results_case ON case_results(case_id);
+`;
+
+type Row = Record<string, unknown>;
+const str = (v: unknown): string => (typeof v === "string" ? v : String(v ?? ""));
+const nstr = (v: unknown): string | null => (typeof v === "string" ? v : null);
+const n = (v: unknown): number => Number(v);
+
+async function digestText(text: string): Promise<string> {
+  const h = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)),
+  );
+  return Array.from(h.subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * The history database. Open it, append runs, read series; close it when done.
+ *
+ * @example
+ * ```ts ignore
+ * import { HistoryStore } from "./history.ts";
+ * const store = await HistoryStore.open("out/history.sqlite");
+ * await store.append(report, { label: "nightly" });
+ * const series = store.series("preset=tiny;dtype=f32", "median_ms");
+ * store.close();
+ * ```
+ */
+export class HistoryStore {
+  readonly #db: DatabaseSync;
+  /** The database file. */
+  readonly path: string;
+
+  private constructor(db: DatabaseSync, path: string) {
+    this.#db = db;
+    this.path = path;
+  }
+
+  /**
+   * Open (creating the file, its folder and the tables when needed). A file that is not a
+   * SQLite database, or one whose tables are not the history's, throws DriftInputError.
+   *
+   * @example
+   * ```ts ignore
+   * import { HistoryStore } from "./history.ts";
+   * const store = await HistoryStore.open("out/history.sqlite");
+   * ```
+   */
+  static async open(path: string): Promise<HistoryStore> {
+    const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
+    if (dir) await Deno.mkdir(dir, { recursive: true });
+    let db: DatabaseSync;
+    try {
+      db = new DatabaseSync(path);
+      db.exec(SCHEMA);
+      db.exec("PRAGMA user_version = 1");
+      db.prepare("SELECT run_id, case_id, median_ms, samples_ms FROM case_results LIMIT 1").all();
+    } catch (e) {
+      throw new DriftInputError(
+        path,
+        `not a history database (${e instanceof Error ? e.message : String(e)})`,
+      );
+    }
+    return new HistoryStore(db, path);
+  }
+
+  /**
+   * Append a run (its environment deduplicated by fingerprint) and return its id.
+   *
+   * @example
+   * ```ts ignore
+   * const id = await store.append(report, { label: "nightly", backend: "vulkan" });
+   * ```
+   */
+  async append(
+    report: RunReport,
+    options: { label?: string; backend?: string } = {},
+  ): Promise<number> {
+    const b = await baselineFromReport(report, { backend: options.backend });
+    const fpText = JSON.stringify(report.fingerprint);
+    const envDigest = await digestText(`${b.deviceKey}\n${fpText}`);
+    const db = this.#db;
+    db.exec("BEGIN");
+    try {
+      db.prepare(
+        `INSERT OR IGNORE INTO environments
+         (digest, device_key, deno, adapter, harness_revision, fingerprint)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      ).run(
+        envDigest,
+        b.deviceKey,
+        report.fingerprint.runtime.deno,
+        JSON.stringify(report.fingerprint.adapter),
+        report.fingerprint.harnessRevision,
+        fpText,
+      );
+      const env = db.prepare("SELECT id FROM environments WHERE digest = ?").get(envDigest) as Row;
+      const run = db.prepare(
+        `INSERT INTO runs (started_at, ended_at, matrix, filter, shard, label, environment_id, totals)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        report.startedAt,
+        report.endedAt,
+        report.matrix,
+        report.filter,
+        report.shard,
+        options.label ?? null,
+        n(env.id),
+        JSON.stringify(report.totals),
+      );
+      const runId = n(run.lastInsertRowid);
+      const insert = db.prepare(
+        `INSERT INTO case_results (run_id, case_id, params, status, decision, backend,
+           plan_digest, output_digest, kernel_hash, out_max_abs, out_max_rel, out_cos_diff,
+           out_norm_rel, lse_max_abs, lse_max_rel, timing_source, median_ms, samples_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      for (const c of b.cases) {
+        const m = c.metrics;
+        insert.run(
+          runId,
+          c.id,
+          c.params ? JSON.stringify(c.params) : null,
+          c.status,
+          c.decision,
+          c.backend,
+          c.planDigest,
+          c.outputDigest,
+          c.kernelHash,
+          m?.outMaxAbs ?? null,
+          m?.outMaxRel ?? null,
+          m?.outCosDiff ?? null,
+          m?.outNormRel ?? null,
+          m?.lseMaxAbs ?? null,
+          m?.lseMaxRel ?? null,
+          c.timing?.source ?? null,
+          c.timing?.medianMs ?? null,
+          c.timing ? JSON.stringify(c.timing.samplesMs) : null,
+        );
+      }
+      db.exec("COMMIT");
+      return runId;
+    } catch (e) {
+      db.exec("ROLLBACK");
+      throw e;
+    }
+  }
+
+  /**
+   * Every run, oldest first.
+   *
+   * @example
+   * ```ts ignore
+   * store.runs().length; // 3
+   * ```
+   */
+  runs(): HistoryRun[] {
+    const rows = this.#db.prepare(
+      `SELECT r.id, r.started_at, r.matrix, r.filter, r.label, e.device_key, e.deno,
+              e.harness_revision, (SELECT COUNT(*) FROM case_results c WHERE c.run_id = r.id) AS cases
+       FROM runs r JOIN environments e ON r.environment_id = e.id
+       ORDER BY r.started_at, r.id`,
+    ).all() as Row[];
+    return rows.map((r) => ({
+      id: n(r.id),
+      startedAt: str(r.started_at),
+      matrix: str(r.matrix),
+      filter: nstr(r.filter),
+      label: nstr(r.label),
+      deviceKey: str(r.device_key),
+      deno: str(r.deno),
+      harnessRevision: nstr(r.harness_revision),
+      cases: n(r.cases),
+    }));
+  }
+
+  /**
+   * The series of one metric for every case matching a filter (`--filter` syntax; null:
+   * every case), oldest run first, with steps detected; when more than one case matches,
+   * a last series `*` holds the geometric mean over the matched cases per run.
+   * A malformed filter throws RangeError (from the matrix filter parser).
+   *
+   * @example
+   * ```ts ignore
+   * for (const s of store.series("preset=tiny;dtype=f32", "median_ms")) {
+   *   console.log(s.caseId, s.points.map((p) => p.value), s.steps);
+   * }
+   * ```
+   */
+  series(
+    filter: string | null,
+    metric: HistoryMetric,
+    options: StepOptions & { deviceKey?: string } = {},
+  ): Series[] {
+    if (!(HISTORY_METRICS as readonly string[]).includes(metric)) {
+      throw new DriftInputError(
+        "--metric",
+        `"${metric}" is not one of ${HISTORY_METRICS.join(", ")}`,
+      );
+    }
+    const f = filter ? parseFilter(filter) : null;
+    const rows = this.#db.prepare(
+      `SELECT c.case_id, c.params, c.${metric} AS value, r.id AS run_id, r.started_at, e.deno,
+              e.harness_revision, e.device_key
+       FROM case_results c JOIN runs r ON c.run_id = r.id
+       JOIN environments e ON r.environment_id = e.id
+       WHERE c.${metric} IS NOT NULL
+       ORDER BY r.started_at, r.id, c.case_id`,
+    ).all() as Row[];
+    const byCase = new Map<string, SeriesPoint[]>();
+    for (const r of rows) {
+      if (options.deviceKey && r.device_key !== options.deviceKey) continue;
+      if (f) {
+        if (typeof r.params !== "string") continue;
+        if (!matchesFilter(JSON.parse(r.params) as CaseParams, f)) continue;
+      }
+      const id = str(r.case_id);
+      const list = byCase.get(id) ?? [];
+      list.push({
+        runId: n(r.run_id),
+        startedAt: str(r.started_at),
+        deno: str(r.deno),
+        harnessRevision: nstr(r.harness_revision),
+        value: n(r.value),
+      });
+      byCase.set(id, list);
+    }
+    const steps = (points: readonly SeriesPoint[]) =>
+      detectSteps(points.map((p) => p.value), options);
+    const out: Series[] = [...byCase.keys()].sort().map((id) => {
+      const points = byCase.get(id)!;
+      return { caseId: id, points, steps: steps(points) };
+    });
+    if (out.length > 1) {
+      const perRun = new Map<number, { point: SeriesPoint; values: number[] }>();
+      for (const s of out) {
+        for (const p of s.points) {
+          const e = perRun.get(p.runId) ?? { point: p, values: [] };
+          e.values.push(p.value);
+          perRun.set(p.runId, e);
+        }
+      }
+      const points = [...perRun.values()]
+        .sort((a, b) =>
+          a.point.startedAt < b.point.startedAt
+            ? -1
+            : a.point.startedAt > b.point.startedAt
+            ? 1
+            : a.point.runId - b.point.runId
+        )
+        .flatMap((e) => {
+          const g = geometricMean(e.values);
+          return g === null ? [] : [{ ...e.point, value: g }];
+        });
+      out.push({ caseId: "*", points, steps: steps(points) });
+    }
+    return out;
+  }
+
+  /**
+   * Close the database.
+   *
+   * @example
+   * ```ts ignore
+   * store.close();
+   * ```
+   */
+  close(): void {
+    this.#db.close();
+  }
+}

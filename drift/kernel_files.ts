@@ -1,0 +1,62 @@
+/**
+ * Which kernel source files a backend runs, so a case's baseline entry carries the hash of
+ * exactly the sources it depends on and a numeric drift can be attributed to the file that
+ * changed. Mirrors the `load(...)` calls of `kernels/attention.ts`; a backend not listed
+ * here (a new kernel family) depends, conservatively, on every kernel file.
+ *
+ * @module
+ */
+import { sha256Hex16 } from "../runner/fingerprint.ts";
+
+/**
+ * The kernel files of each backend (see the module doc).
+ *
+ * @example
+ * ```ts
+ * import { BACKEND_KERNEL_FILES } from "./kernel_files.ts";
+ * BACKEND_KERNEL_FILES["wgsl-expanded"]; // ["expand_kv.wgsl", "expanded.wgsl", "rope.wgsl"]
+ * ```
+ */
+export const BACKEND_KERNEL_FILES: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  "wgsl-absorbed": ["absorb_q.wgsl", "absorbed.wgsl", "combine.wgsl", "rope.wgsl", "up_proj.wgsl"],
+  "wgsl-expanded": ["expand_kv.wgsl", "expanded.wgsl", "rope.wgsl"],
+});
+
+/**
+ * The kernel files a backend depends on, restricted to those the fingerprint hashed
+ * (every hashed file for an unknown backend; none for no backend).
+ *
+ * @example
+ * ```ts
+ * import { kernelFilesFor } from "./kernel_files.ts";
+ * kernelFilesFor("wgsl-expanded", { "expanded.wgsl": "a", "absorbed.wgsl": "b" }); // ["expanded.wgsl"]
+ * kernelFilesFor(null, { "expanded.wgsl": "a" }); // []
+ * ```
+ */
+export function kernelFilesFor(
+  backend: string | null,
+  kernelHashes: Readonly<Record<string, string>>,
+): string[] {
+  if (backend === null) return [];
+  const known = BACKEND_KERNEL_FILES[backend];
+  const all = Object.keys(kernelHashes).sort();
+  return known ? all.filter((f) => known.includes(f)) : all;
+}
+
+/**
+ * Digest of the named files' hashes (`name:hash` lines), or null for no files.
+ *
+ * @example
+ * ```ts
+ * import { kernelDigest } from "./kernel_files.ts";
+ * await kernelDigest(["a.wgsl"], { "a.wgsl": "0123" }); // 16 hex characters
+ * ```
+ */
+export async function kernelDigest(
+  files: readonly string[],
+  kernelHashes: Readonly<Record<string, string>>,
+): Promise<string | null> {
+  if (files.length === 0) return null;
+  const text = files.map((f) => `${f}:${kernelHashes[f] ?? "absent"}`).join("\n");
+  return await sha256Hex16(new TextEncoder().encode(text));
+}

@@ -1,0 +1,42 @@
+/**
+ * Pooling rounds: the same selection run several times, the timing samples of each case
+ * concatenated. On a shared or loaded machine the speed of a whole run drifts with the
+ * machine's state (seconds-long bursts of contention shift every sample of a case
+ * together), so samples from one run are not independent of the moment it ran.
+ * Alternating rounds of the two sides of a comparison (A1 B1 A2 B2 ...) and pooling each
+ * side's rounds spreads both over the same states; `upgrade-check --rounds` and
+ * `baseline update --rounds` do that.
+ *
+ * @module
+ */
+import type { CaseResult, RunReport } from "../runner/types.ts";
+import { median } from "./stats.ts";
+
+/**
+ * Pool rounds of the same selection into one report: every field from the first round,
+ * each case's timing samples concatenated over the rounds that timed it (median
+ * recomputed), the end time of the last round. Cases missing from later rounds keep the
+ * first round's samples.
+ *
+ * @example
+ * ```ts ignore
+ * import { poolRounds } from "./pool.ts";
+ * const pooled = poolRounds([round1, round2, round3]);
+ * pooled.results[0].timing?.samplesMs.length; // 3 x --repeats
+ * ```
+ */
+export function poolRounds(rounds: readonly RunReport[]): RunReport {
+  if (rounds.length === 0) throw new RangeError("poolRounds needs at least one round");
+  if (rounds.length === 1) return rounds[0];
+  const [first, ...rest] = rounds;
+  const results: CaseResult[] = first.results.map((r) => {
+    if (!r.timing) return r;
+    const samplesMs = [...r.timing.samplesMs];
+    for (const round of rest) {
+      const other = round.results.find((x) => x.id === r.id)?.timing;
+      if (other && other.source === r.timing.source) samplesMs.push(...other.samplesMs);
+    }
+    return { ...r, timing: { ...r.timing, samplesMs, medianMs: median(samplesMs) } };
+  });
+  return { ...first, results, endedAt: rounds[rounds.length - 1].endedAt };
+}

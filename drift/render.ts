@@ -1,0 +1,140 @@
+/**
+ * The compare report as Markdown (for people, CI step summaries and the README) and as
+ * JSON (for machines: the {@link CompareReport} itself).
+ *
+ * @module
+ */
+import type { CaseComparison, CompareReport, DriftClass } from "./types.ts";
+import { DRIFT_CLASSES } from "./types.ts";
+
+/** Options of {@link compareToMarkdown}. */
+export interface MarkdownOptions {
+  /** Rows listed per section at most (default 40); the rest are counted. */
+  maxRows?: number;
+  /** Title (default "Drift report"). */
+  title?: string;
+}
+
+const CLASS_LABEL: Readonly<Record<DriftClass, string>> = {
+  "support-drift": "support drift",
+  "numeric-drift": "numeric drift",
+  "speed-regression": "speed regression",
+  "removed": "removed",
+  "new": "new",
+  "speed-improvement": "speed improvement",
+  "bits-changed": "bits changed within tolerance",
+  "unchanged": "unchanged",
+};
+
+const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
+
+function rows(list: readonly CaseComparison[], max: number, withCause: boolean): string[] {
+  const out = withCause
+    ? ["| case | class | what moved | attributed to |", "| --- | --- | --- | --- |"]
+    : ["| case | what moved |", "| --- | --- |"];
+  for (const c of list.slice(0, max)) {
+    const what = cell(c.details.join("; ") || "-");
+    out.push(
+      withCause
+        ? `| \`${c.id}\` | ${c.classes.join(", ")} | ${what} | ${cell(c.attributedTo.join("; "))} |`
+        : `| \`${c.id}\` | ${what} |`,
+    );
+  }
+  if (list.length > max) out.push(`\n… and ${list.length - max} more (see the JSON report)`);
+  return out;
+}
+
+/**
+ * Render a compare report as Markdown: verdict, what changed in the environment, counts
+ * per class, the speed summary with the thresholds, then the cases that moved (regressions
+ * first, each with what moved and what it is attributed to).
+ *
+ * @example
+ * ```ts ignore
+ * import { compareToMarkdown } from "./render.ts";
+ * console.log(compareToMarkdown(report));
+ * ```
+ */
+export function compareToMarkdown(report: CompareReport, options: MarkdownOptions = {}): string {
+  const max = options.maxRows ?? 40;
+  const t = report.thresholds;
+  const b = report.baseline, c = report.current;
+  const lines: string[] = [];
+  lines.push(`## ${options.title ?? "Drift report"}`, "");
+  lines.push(
+    report.regressions > 0
+      ? `**${report.regressions} regression${report.regressions === 1 ? "" : "s"}** ` +
+        `(classes counted as regressions: ${report.failOn.join(", ")})`
+      : `**No regressions** (classes counted as regressions: ${report.failOn.join(", ")})`,
+    "",
+  );
+  lines.push(
+    `Baseline: \`${b.deviceKey}\`, ${b.matrix}${b.filter ? ` (filter \`${b.filter}\`)` : ""}, ` +
+      `Deno ${b.deno}, ${b.createdAt}, ${b.cases} cases.  `,
+    `Current: \`${c.deviceKey}\`, ${c.matrix}${c.filter ? ` (filter \`${c.filter}\`)` : ""}, ` +
+      `Deno ${c.deno}, ${c.createdAt}, ${c.cases} cases` +
+      (report.outOfScope > 0
+        ? `; ${report.outOfScope} baseline cases outside its selection.`
+        : "."),
+    "",
+  );
+  if (b.deviceKey !== c.deviceKey) {
+    lines.push(`> Different device keys: timings and bits are not expected to match.`, "");
+  }
+  lines.push("### What changed in the environment", "");
+  if (report.environment.summary.length === 0) {
+    lines.push("Nothing: same Deno, adapter, driver, kernel sources, harness revision and host.");
+  } else {
+    for (const s of report.environment.summary) lines.push(`- ${s}`);
+  }
+  lines.push("", "### Cases per class", "", "| class | cases |", "| --- | ---: |");
+  for (const k of DRIFT_CLASSES) lines.push(`| ${CLASS_LABEL[k]} | ${report.counts[k]} |`);
+  const s = report.speed;
+  lines.push(
+    "",
+    `Speed: geometric-mean ratio ${
+      s.geomeanRatio === null ? "n/a" : `**${s.geomeanRatio.toFixed(3)}**`
+    } (current / baseline median, > 1 is slower) over ${s.compared} timed cases; ` +
+      `${s.regressions} significant regressions, ${s.improvements} significant improvements.`,
+    "",
+    `Thresholds: an error metric drifts when it grows more than ${t.metricFactor}x and exceeds ` +
+      `${t.floorFraction} of its tolerance, or the case crosses its tolerance; a speed change ` +
+      `needs Mann-Whitney U p < ${t.alpha} (two-sided, at least ${t.minSamples} samples a side) ` +
+      `and a median ratio beyond ${t.speedRatio}x.`,
+    "",
+  );
+  const moved = report.cases.filter((x) => x.class !== "unchanged" && x.class !== "bits-changed");
+  if (moved.length > 0) {
+    lines.push("### Cases that moved", "", ...rows(moved, max, true), "");
+  }
+  const bits = report.cases.filter((x) => x.class === "bits-changed");
+  if (bits.length > 0) {
+    lines.push(
+      "### Output bits changed within tolerance (information, not failure)",
+      "",
+      ...rows(bits, Math.min(max, 10), false),
+      "",
+    );
+  }
+  return lines.join("\n");
+}
+
+/**
+ * One-line summary for a terminal: counts per non-empty class, geomean speed ratio, and
+ * the regression count.
+ *
+ * @example
+ * ```ts ignore
+ * import { compareSummaryLine } from "./render.ts";
+ * compareSummaryLine(report); // "drift: 64 unchanged; speed x1.010 (geomean); 0 regressions"
+ * ```
+ */
+export function compareSummaryLine(report: CompareReport): string {
+  const parts = DRIFT_CLASSES.filter((k) => report.counts[k] > 0).map((k) =>
+    `${report.counts[k]} ${k}`
+  );
+  const g = report.speed.geomeanRatio;
+  return `drift: ${parts.join(", ") || "no cases"}; speed ${
+    g === null ? "n/a" : `x${g.toFixed(3)} (geomean)`
+  }; ${report.regressions} regression${report.regressions === 1 ? "" : "s"}`;
+}

@@ -1,0 +1,161 @@
+/**
+ * The documented thresholds that turn differences into drift classes, and reading a
+ * partial override from JSON (`--thresholds file.json`).
+ *
+ * Rationale of the defaults:
+ * - `metricFactor` 4 and `floorFraction` 0.1: reordering a float reduction (a driver or
+ *   compiler change) moves a max error by well under 2x; an error metric that grows more
+ *   than 4x *and* exceeds a tenth of its tolerance is drift. The floor keeps errors that
+ *   are negligible against the tolerance (f32 max abs errors ~1e-7 against atol 1e-4)
+ *   from being flagged when they wobble. Crossing the tolerance (parity pass -> fail) is
+ *   always drift.
+ * - `alpha` 0.01 and `speedRatio` 3.0: measured on our build machine kind (2 cores,
+ *   lavapipe) while other jobs shared it (load average ~4): single repetitions vary up to 5x;
+ *   contention comes in bursts that move every sample of a case together, so the samples
+ *   of one run are not independent of the moment it ran and the rank test is
+ *   overconfident (a rerun of the same code gave p ~ 1e-5 at 1.9x, and 2.6x with p ~ 3e-5
+ *   even with interleaved, pooled rounds). A speed change is flagged only when the
+ *   two-sided Mann-Whitney U test is significant at 1% AND the median moved by 3x (or 1/3x);
+ *   anything else is "not significant". On a quiet machine or a dedicated GPU, 1.2-1.5 is
+ *   a reasonable `speedRatio` (`--thresholds`); alternate rounds (`--rounds`) to spread
+ *   both sides over the same machine states. With 10 samples per side (the
+ *   `baseline update` default) the smallest possible p is about 1e-5; with 3 (the `run`
+ *   default) it is 0.1, so nothing is ever flagged from 3 samples.
+ * - `minSamples` 5: below it the test has no power at alpha 0.01 (5 vs 5 gives p >= 0.008).
+ *
+ * @module
+ */
+import { DriftInputError } from "./errors.ts";
+import { METRIC_NAMES, type MetricName, type Thresholds } from "./types.ts";
+
+/**
+ * The default thresholds (see the module doc for their rationale).
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_THRESHOLDS } from "./thresholds.ts";
+ * DEFAULT_THRESHOLDS.speedRatio; // 3
+ * ```
+ */
+export const DEFAULT_THRESHOLDS: Thresholds = Object.freeze({
+  metricFactor: 4,
+  floorFraction: 0.1,
+  absoluteFloors: Object.freeze({
+    outMaxAbs: 1e-5,
+    outMaxRel: 1e-4,
+    outCosDiff: 1e-9,
+    outNormRel: 1e-5,
+    lseMaxAbs: 1e-5,
+    lseMaxRel: 1e-6,
+  }),
+  alpha: 0.01,
+  speedRatio: 3,
+  minSamples: 5,
+});
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function positive(where: string, field: string, v: unknown, max = Infinity): number {
+  if (typeof v !== "number" || !Number.isFinite(v) || v <= 0 || v > max) {
+    throw new DriftInputError(
+      where,
+      `field "${field}" must be a number in (0, ${max === Infinity ? "inf" : max}] (got ${
+        JSON.stringify(v)
+      })`,
+    );
+  }
+  return v;
+}
+
+/**
+ * Merge a partial thresholds object (parsed JSON) over a base, checking every field.
+ * Unknown fields and bad values throw a DriftInputError naming them.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_THRESHOLDS, mergeThresholds } from "./thresholds.ts";
+ * mergeThresholds({ speedRatio: 1.2 }, { where: "t.json" }).speedRatio; // 1.2
+ * mergeThresholds({}, { base: DEFAULT_THRESHOLDS }).alpha; // 0.01
+ * ```
+ */
+export function mergeThresholds(
+  partial: unknown,
+  options: { base?: Thresholds; where?: string } = {},
+): Thresholds {
+  const base = options.base ?? DEFAULT_THRESHOLDS;
+  const where = options.where ?? "thresholds";
+  if (!isRecord(partial)) throw new DriftInputError(where, "must be a JSON object");
+  const known = [
+    "metricFactor",
+    "floorFraction",
+    "absoluteFloors",
+    "alpha",
+    "speedRatio",
+    "minSamples",
+  ];
+  for (const k of Object.keys(partial)) {
+    if (!known.includes(k)) {
+      throw new DriftInputError(where, `unknown field "${k}"; valid: ${known.join(", ")}`);
+    }
+  }
+  const floors: Record<MetricName, number> = { ...base.absoluteFloors };
+  if (partial.absoluteFloors !== undefined) {
+    if (!isRecord(partial.absoluteFloors)) {
+      throw new DriftInputError(where, 'field "absoluteFloors" must be an object');
+    }
+    for (const [k, v] of Object.entries(partial.absoluteFloors)) {
+      if (!(METRIC_NAMES as readonly string[]).includes(k)) {
+        throw new DriftInputError(
+          where,
+          `unknown metric "absoluteFloors.${k}"; valid: ${METRIC_NAMES.join(", ")}`,
+        );
+      }
+      floors[k as MetricName] = positive(where, `absoluteFloors.${k}`, v);
+    }
+  }
+  const pick = (k: keyof Thresholds, max?: number): number =>
+    partial[k] === undefined ? base[k] as number : positive(where, k, partial[k], max);
+  const minSamples = pick("minSamples");
+  if (!Number.isInteger(minSamples)) {
+    throw new DriftInputError(where, 'field "minSamples" must be an integer');
+  }
+  const speedRatio = pick("speedRatio");
+  if (speedRatio <= 1) throw new DriftInputError(where, 'field "speedRatio" must be > 1');
+  const metricFactor = pick("metricFactor");
+  if (metricFactor < 1) throw new DriftInputError(where, 'field "metricFactor" must be >= 1');
+  return {
+    metricFactor,
+    floorFraction: pick("floorFraction"),
+    absoluteFloors: floors,
+    alpha: pick("alpha", 1),
+    speedRatio,
+    minSamples,
+  };
+}
+
+/**
+ * Read a thresholds override file (partial JSON, merged over the defaults).
+ *
+ * @example
+ * ```ts ignore
+ * import { readThresholds } from "./thresholds.ts";
+ * const t = await readThresholds("drift-thresholds.json");
+ * ```
+ */
+export async function readThresholds(path: string): Promise<Thresholds> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    throw new DriftInputError(path, e instanceof Deno.errors.NotFound ? "no such file" : String(e));
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new DriftInputError(path, `not valid JSON (${e instanceof Error ? e.message : e})`);
+  }
+  return mergeThresholds(parsed, { where: path });
+}

@@ -1,0 +1,289 @@
+/**
+ * Data types of the drift layer: a {@link Baseline} (one stored run, reduced to what
+ * drift detection needs), the {@link Thresholds} that classify differences, and the
+ * {@link CompareReport} that `compare`, `run --baseline` and `upgrade-check` print.
+ *
+ * @module
+ */
+import type { Reason } from "../adapter/types.ts";
+import type { CaseParams } from "../matrix/types.ts";
+import type { FingerprintChange } from "../report/fingerprint_diff.ts";
+import type { CaseStatus, Fingerprint } from "../runner/types.ts";
+
+/** The error metrics of one case (null: not measured, e.g. an unsupported case). */
+export interface CaseMetrics {
+  /** Output: max absolute error. */
+  readonly outMaxAbs: number | null;
+  /** Output: max relative error. */
+  readonly outMaxRel: number | null;
+  /** Output: cosine difference. */
+  readonly outCosDiff: number | null;
+  /** Output: normwise relative error. */
+  readonly outNormRel: number | null;
+  /** LSE: max absolute error. */
+  readonly lseMaxAbs: number | null;
+  /** LSE: max relative error. */
+  readonly lseMaxRel: number | null;
+}
+
+/**
+ * The names of {@link CaseMetrics}, in report order.
+ *
+ * @example
+ * ```ts
+ * import { METRIC_NAMES } from "./types.ts";
+ * METRIC_NAMES[0]; // "outMaxAbs"
+ * ```
+ */
+export const METRIC_NAMES = [
+  "outMaxAbs",
+  "outMaxRel",
+  "outCosDiff",
+  "outNormRel",
+  "lseMaxAbs",
+  "lseMaxRel",
+] as const;
+
+/** One of {@link METRIC_NAMES}. */
+export type MetricName = typeof METRIC_NAMES[number];
+
+/** Timing samples of one case as a baseline keeps them. */
+export interface BaselineTiming {
+  /** timestamp-query or wall-clock (samples of different sources are never compared). */
+  readonly source: string;
+  /** Every timed repetition, milliseconds. */
+  readonly samplesMs: readonly number[];
+  /** Median of the samples. */
+  readonly medianMs: number;
+  /** Spread: interquartile range of the samples, milliseconds. */
+  readonly spreadMs: number;
+  /** Number of samples. */
+  readonly count: number;
+}
+
+/** One case of a baseline. */
+export interface BaselineCase {
+  /** Stable case id. */
+  readonly id: string;
+  /** Case parameters (history and filters select by them). */
+  readonly params: CaseParams | null;
+  /** Outcome of the case. */
+  readonly status: CaseStatus;
+  /** The support decision. */
+  readonly decision: "supported" | "unsupported" | "invalid" | "not-reached";
+  /** Backend that ran (supported cases), else null. */
+  readonly backend: string | null;
+  /** Digest of the plan (supported cases), else null. */
+  readonly planDigest: string | null;
+  /** Reasons of an unsupported decision (codes and messages), else null. */
+  readonly reasons: readonly Reason[] | null;
+  /** Whether output and LSE parity passed (null when not compared). */
+  readonly parity: { readonly out: boolean; readonly lse: boolean } | null;
+  /** Error metrics. */
+  readonly metrics: CaseMetrics | null;
+  /** The tolerance the case was checked against, as the runner recorded it. */
+  readonly tolerance: unknown;
+  /** Digest of the output bits (bit-exact drift is information, not failure). */
+  readonly outputDigest: string | null;
+  /** Timing samples (null without timed repetitions). */
+  readonly timing: BaselineTiming | null;
+  /** Kernel source files the case's backend runs (see `kernel_files.ts`). */
+  readonly kernelFiles: readonly string[];
+  /** Digest of those files' hashes (null for a case that ran no kernel). */
+  readonly kernelHash: string | null;
+  /** One-line message of the run (parity summary, reasons, error). */
+  readonly message: string;
+}
+
+/** `baselines/<device-key>.json`: a run reduced to what drift detection compares. */
+export interface Baseline {
+  /** Marks the file as a baseline. */
+  readonly format: "mla-harness-baseline";
+  /** Format version. */
+  readonly version: 1;
+  /** Device key (see `device_key.ts`). */
+  readonly deviceKey: string;
+  /** WebGPU backend the run asked for (DENO_WEBGPU_BACKEND, or "default"). */
+  readonly backend: string;
+  /** When the run started (ISO). */
+  readonly createdAt: string;
+  /** Matrix name or path. */
+  readonly matrix: string;
+  /** Filter of the run (or null). */
+  readonly filter: string | null;
+  /** Shard of the run (or null). */
+  readonly shard: string | null;
+  /** Every case id the run selected (its scope; cases outside it are not "removed"). */
+  readonly scope: readonly string[];
+  /** Whether the run was interrupted. */
+  readonly interrupted: boolean;
+  /** The full environment fingerprint. */
+  readonly fingerprint: Fingerprint;
+  /** One entry per case that ran. */
+  readonly cases: readonly BaselineCase[];
+}
+
+/** How each difference is judged. Every field is documented with its default in thresholds.ts. */
+export interface Thresholds {
+  /** An error metric drifts when it grew by more than this factor ... */
+  readonly metricFactor: number;
+  /** ... and exceeds this fraction of the case's tolerance for that metric ... */
+  readonly floorFraction: number;
+  /** ... (or these absolute floors when the case recorded no tolerance). */
+  readonly absoluteFloors: Readonly<Record<MetricName, number>>;
+  /** Significance level of the two-sided Mann-Whitney U test on timing samples. */
+  readonly alpha: number;
+  /** Median ratio beyond which a significant difference is a regression (1/x: improvement). */
+  readonly speedRatio: number;
+  /** Fewest samples per side for a speed verdict. */
+  readonly minSamples: number;
+}
+
+/** The class of a case in a comparison. */
+export type DriftClass =
+  | "unchanged"
+  | "bits-changed"
+  | "numeric-drift"
+  | "support-drift"
+  | "speed-regression"
+  | "speed-improvement"
+  | "new"
+  | "removed";
+
+/**
+ * Every class, in severity order (the first that applies names a case).
+ *
+ * @example
+ * ```ts
+ * import { DRIFT_CLASSES } from "./types.ts";
+ * DRIFT_CLASSES[0]; // "support-drift"
+ * ```
+ */
+export const DRIFT_CLASSES: readonly DriftClass[] = [
+  "support-drift",
+  "numeric-drift",
+  "speed-regression",
+  "removed",
+  "new",
+  "speed-improvement",
+  "bits-changed",
+  "unchanged",
+];
+
+/** The speed verdict of one case. */
+export interface SpeedVerdict {
+  /** regression / improvement (significant and beyond the ratio), or why not. */
+  readonly verdict: "regression" | "improvement" | "not-significant" | "not-comparable";
+  /** Current median / baseline median (> 1: slower), or null. */
+  readonly ratio: number | null;
+  /** Two-sided Mann-Whitney U p-value, or null. */
+  readonly p: number | null;
+  /** Baseline median (ms). */
+  readonly baseMedianMs: number | null;
+  /** Current median (ms). */
+  readonly currentMedianMs: number | null;
+  /** Samples on each side. */
+  readonly counts: readonly [number, number];
+  /** Why the samples were not compared (not-comparable), if so. */
+  readonly note?: string;
+}
+
+/** A metric that grew beyond the thresholds. */
+export interface MetricDrift {
+  /** Which metric. */
+  readonly metric: MetricName;
+  /** Baseline value. */
+  readonly from: number | null;
+  /** Current value. */
+  readonly to: number | null;
+  /** The floor it had to exceed. */
+  readonly floor: number;
+}
+
+/** The comparison of one case. */
+export interface CaseComparison {
+  /** Stable case id. */
+  readonly id: string;
+  /** The most severe class that applies. */
+  readonly class: DriftClass;
+  /** Every class that applies (e.g. bits-changed and speed-regression). */
+  readonly classes: readonly DriftClass[];
+  /** Human-readable findings, one per line. */
+  readonly details: readonly string[];
+  /** Metrics that drifted. */
+  readonly metrics: readonly MetricDrift[];
+  /** Speed verdict (null: no timing on one side). */
+  readonly speed: SpeedVerdict | null;
+  /** Whether the output bits differ. */
+  readonly bitsChanged: boolean;
+  /** What in the environment may explain it (empty for unchanged cases). */
+  readonly attributedTo: readonly string[];
+}
+
+/** Environment changes grouped by what they mean. */
+export interface Attribution {
+  /** Every changed fingerprint field. */
+  readonly changes: readonly FingerprintChange[];
+  /** One line per group that changed: Deno, adapter or driver, kernel source, harness, host. */
+  readonly summary: readonly string[];
+  /** The same lines by group (absent: that group did not change). */
+  readonly groups: Readonly<Partial<Record<ChangeGroup, string>>>;
+}
+
+/** What a fingerprint change is about. */
+export type ChangeGroup = "deno" | "adapter" | "kernel" | "harness" | "host";
+
+/** Which side of a comparison: a few identifying fields. */
+export interface CompareSide {
+  /** Device key. */
+  readonly deviceKey: string;
+  /** When the run started. */
+  readonly createdAt: string;
+  /** Matrix. */
+  readonly matrix: string;
+  /** Filter. */
+  readonly filter: string | null;
+  /** Deno version. */
+  readonly deno: string;
+  /** Harness revision. */
+  readonly harnessRevision: string | null;
+  /** Cases. */
+  readonly cases: number;
+}
+
+/** The result of comparing a run with a baseline. */
+export interface CompareReport {
+  /** Marks the JSON. */
+  readonly format: "mla-harness-compare";
+  /** Format version. */
+  readonly version: 1;
+  /** The baseline side. */
+  readonly baseline: CompareSide;
+  /** The current side. */
+  readonly current: CompareSide;
+  /** Thresholds used. */
+  readonly thresholds: Thresholds;
+  /** Classes that count as regressions (exit 1). */
+  readonly failOn: readonly DriftClass[];
+  /** What changed in the environment. */
+  readonly environment: Attribution;
+  /** Counts per class (by each case's most severe class). */
+  readonly counts: Readonly<Record<DriftClass, number>>;
+  /** Baseline cases outside the current run's scope (filter or shard), not compared. */
+  readonly outOfScope: number;
+  /** Speed summary. */
+  readonly speed: {
+    /** Geometric mean of current/baseline median ratios over comparable cases (null: none). */
+    readonly geomeanRatio: number | null;
+    /** Cases with comparable timings. */
+    readonly compared: number;
+    /** Significant regressions / improvements (whatever their primary class). */
+    readonly regressions: number;
+    /** Significant improvements. */
+    readonly improvements: number;
+  };
+  /** Cases whose most severe class is in failOn. */
+  readonly regressions: number;
+  /** One entry per case (baseline and current), regressions first. */
+  readonly cases: readonly CaseComparison[];
+}

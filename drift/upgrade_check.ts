@@ -1,0 +1,276 @@
+/**
+ * `upgrade-check`: run the same matrix under two Deno versions (fetched from npm with
+ * `npx --yes deno@X`) or two git revisions of the harness and kernels (each checked out
+ * with `git worktree add` into a temporary folder, removed afterwards), one after the
+ * other, then compare the second run with the first. The one-command answer to "is this
+ * upgrade safe for our kernels?". Nothing here runs a kernel: the runs are subprocesses.
+ *
+ * @module
+ */
+import { readReportJson } from "../report/json.ts";
+import { baselineFromReport } from "./baseline.ts";
+import { compareBaselines, type CompareOptions } from "./compare.ts";
+import { DriftInputError } from "./errors.ts";
+import { poolRounds } from "./pool.ts";
+import type { CompareReport } from "./types.ts";
+
+/** One side of an upgrade check: the command that runs the matrix. */
+export interface UpgradeSide {
+  /** "deno 2.9.5" or "ref v1.2". */
+  readonly label: string;
+  /** Executable. */
+  readonly command: string;
+  /** Its arguments. */
+  readonly args: readonly string[];
+  /** Working directory (the repository, or a worktree of the ref). */
+  readonly cwd: string;
+  /** Extra environment. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Where the run writes report.json. */
+  readonly outDir: string;
+}
+
+/** A side with its `--out` (and outDir) moved to another folder (one per round). */
+function inFolder(side: UpgradeSide, outDir: string): UpgradeSide {
+  const args = [...side.args];
+  const i = args.indexOf("--out");
+  if (i >= 0) args[i + 1] = outDir;
+  return { ...side, args, outDir };
+}
+
+/** Runs one side; returns the exit code. */
+export type SideRunner = (side: UpgradeSide) => Promise<number>;
+
+/** Runs git with arguments in a folder; returns the exit code and output. */
+export type GitRunner = (
+  cwd: string,
+  args: readonly string[],
+) => Promise<{ code: number; output: string }>;
+
+/** Options of {@link upgradeCheck}. */
+export interface UpgradeCheckOptions extends CompareOptions {
+  /** Deno version of the baseline side (with `to`). */
+  from?: string;
+  /** Deno version of the candidate side. */
+  to?: string;
+  /** Git revision of the baseline side (with `toRef`). */
+  fromRef?: string;
+  /** Git revision of the candidate side. */
+  toRef?: string;
+  /** Matrix name or file (a file path must exist in both revisions for refs). */
+  matrix: string;
+  /** Case filter. */
+  filter?: string;
+  /** Timed repetitions per case and round (10 gives the speed test enough samples). */
+  repeats: number;
+  /**
+   * Rounds per side, alternated (from, to, from, to, ...) and pooled per side (default 1;
+   * 3 on a loaded machine, see `pool.ts`).
+   */
+  rounds?: number;
+  /** Reference rows per case at most. */
+  maxRows?: number;
+  /** Output folder: `<out>/from`, `<out>/to`, `<out>/compare.md`, `<out>/compare.json`. */
+  out: string;
+  /** Repository root (default: the folder above drift/). */
+  repoRoot?: string;
+  /** Runs a side (default: a subprocess, its stdout forwarded to stderr). */
+  runSide?: SideRunner;
+  /** Runs git (default: a subprocess). */
+  git?: GitRunner;
+  /** Progress lines (default: stderr). */
+  log?: (line: string) => void;
+}
+
+/** Result of {@link upgradeCheck}. */
+export interface UpgradeCheckResult {
+  /** The comparison (from = baseline, to = current). */
+  readonly report: CompareReport;
+  /** Labels of the two sides. */
+  readonly labels: readonly [string, string];
+}
+
+const VERSION = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/;
+
+function absolute(path: string): string {
+  return path.startsWith("/") ? path : `${Deno.cwd()}/${path}`.replace(/\/\.\//g, "/");
+}
+
+function runArgs(o: UpgradeCheckOptions, outDir: string): string[] {
+  const args = ["task", "harness", "run", "--matrix", o.matrix, "--out", outDir];
+  args.push("--repeats", String(o.repeats));
+  if (o.filter) args.push("--filter", o.filter);
+  if (o.maxRows !== undefined) args.push("--max-rows", String(o.maxRows));
+  return args;
+}
+
+/**
+ * The two sides of a Deno-version check: `npx --yes deno@<v> task harness run ...` in the
+ * repository, with `DENO_TLS_CA_STORE=system,mozilla` (needed behind a TLS-inspecting
+ * proxy; harmless elsewhere).
+ *
+ * @example
+ * ```ts
+ * import { denoVersionSides } from "./upgrade_check.ts";
+ * const [from, to] = denoVersionSides({
+ *   from: "2.9.5", to: "2.9.6", matrix: "smoke", repeats: 10, out: "/tmp/up", repoRoot: "/repo",
+ * });
+ * from.args.slice(0, 2); // ["--yes", "deno@2.9.5"]
+ * ```
+ */
+export function denoVersionSides(
+  o:
+    & Pick<UpgradeCheckOptions, "from" | "to" | "matrix" | "filter" | "repeats" | "maxRows" | "out">
+    & {
+      repoRoot: string;
+    },
+): [UpgradeSide, UpgradeSide] {
+  const out = absolute(o.out);
+  const side = (which: "from" | "to"): UpgradeSide => {
+    const v = o[which];
+    if (!v || !VERSION.test(v)) {
+      throw new DriftInputError(`--${which}`, `"${v ?? ""}" is not a Deno version like 2.9.6`);
+    }
+    return {
+      label: `deno ${v}`,
+      command: "npx",
+      args: ["--yes", `deno@${v}`, ...runArgs(o as UpgradeCheckOptions, `${out}/${which}`)],
+      cwd: o.repoRoot,
+      env: { DENO_TLS_CA_STORE: "system,mozilla", NO_COLOR: "1" },
+      outDir: `${out}/${which}`,
+    };
+  };
+  return [side("from"), side("to")];
+}
+
+async function defaultRunSide(side: UpgradeSide): Promise<number> {
+  const child = new Deno.Command(side.command, {
+    args: [...side.args],
+    cwd: side.cwd,
+    env: { ...side.env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  await child.stdout.pipeTo(Deno.stderr.writable, { preventClose: true });
+  return (await child.status).code;
+}
+
+async function defaultGit(cwd: string, args: readonly string[]) {
+  const out = await new Deno.Command("git", {
+    args: [...args],
+    cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, output: dec.decode(out.stdout) + dec.decode(out.stderr) };
+}
+
+/**
+ * Run both sides one after the other (never in parallel: they would slow each other
+ * down), then compare `to` against `from` and write `<out>/compare.md` and
+ * `<out>/compare.json`. A side that exits with anything but 0 or 1 (1: some case failed,
+ * which the comparison shows) throws DriftInputError for usage problems (2) or an Error
+ * naming the side and its exit code.
+ *
+ * @example
+ * ```ts ignore
+ * import { upgradeCheck } from "./upgrade_check.ts";
+ * const { report } = await upgradeCheck({
+ *   from: "2.9.5", to: "2.9.6", matrix: "smoke", filter: "preset=tiny", repeats: 10, out: "out/upgrade",
+ * });
+ * report.regressions; // 0: the upgrade is safe for these cases
+ * ```
+ */
+export async function upgradeCheck(o: UpgradeCheckOptions): Promise<UpgradeCheckResult> {
+  const log = o.log ?? ((s: string) => console.error(s));
+  const runSide = o.runSide ?? defaultRunSide;
+  const git = o.git ?? defaultGit;
+  const repoRoot = o.repoRoot ?? new URL("../", import.meta.url).pathname.replace(/\/$/, "");
+  const versions = o.from !== undefined || o.to !== undefined;
+  const refs = o.fromRef !== undefined || o.toRef !== undefined;
+  if (versions === refs) {
+    throw new DriftInputError(
+      "upgrade-check",
+      "give either --from and --to (Deno versions) or --from-ref and --to-ref (git revisions)",
+    );
+  }
+  const out = absolute(o.out);
+  await Deno.mkdir(out, { recursive: true });
+  const worktrees: string[] = [];
+  const outDirs: [string[], string[]] = [[], []];
+  let sides: [UpgradeSide, UpgradeSide];
+  try {
+    if (versions) {
+      sides = denoVersionSides({ ...o, repoRoot, out });
+    } else {
+      const refOf = { from: o.fromRef, to: o.toRef };
+      const tmp = await Deno.makeTempDir({ prefix: "mla-upgrade-" });
+      const made: Partial<Record<"from" | "to", UpgradeSide>> = {};
+      for (const which of ["from", "to"] as const) {
+        const ref = refOf[which];
+        if (!ref || ref.startsWith("-")) {
+          throw new DriftInputError(`--${which}-ref`, `"${ref ?? ""}" is not a git revision`);
+        }
+        const dir = `${tmp}/${which}`;
+        log(`upgrade-check: git worktree add ${dir} ${ref}`);
+        const r = await git(repoRoot, ["worktree", "add", "--detach", dir, ref]);
+        if (r.code !== 0) {
+          throw new DriftInputError(
+            `--${which}-ref`,
+            `git worktree add failed: ${r.output.trim()}`,
+          );
+        }
+        worktrees.push(dir);
+        made[which] = {
+          label: `ref ${ref}`,
+          command: Deno.execPath(),
+          args: runArgs(o, `${out}/${which}`),
+          cwd: dir,
+          env: { NO_COLOR: "1" },
+          outDir: `${out}/${which}`,
+        };
+      }
+      sides = [made.from!, made.to!];
+    }
+    const rounds = o.rounds ?? 1;
+    if (!Number.isInteger(rounds) || rounds < 1) {
+      throw new DriftInputError("--rounds", `${rounds} must be an integer >= 1`);
+    }
+    for (let round = 1; round <= rounds; round++) {
+      for (const [i, template] of sides.entries()) {
+        const side = rounds === 1
+          ? template
+          : inFolder(template, `${template.outDir}/round-${round}`);
+        log(
+          `upgrade-check: ${side.label}${rounds > 1 ? ` (round ${round}/${rounds})` : ""}: ` +
+            `${side.command} ${side.args.join(" ")}`,
+        );
+        const code = await runSide(side);
+        if (code === 2) {
+          throw new DriftInputError(side.label, `the run rejected its input (exit 2); see above`);
+        }
+        if (code !== 0 && code !== 1) {
+          throw new Error(
+            `upgrade-check: the ${side.label} run failed with exit ${code}; see above`,
+          );
+        }
+        outDirs[i].push(side.outDir);
+      }
+    }
+  } finally {
+    for (const dir of worktrees) {
+      const r = await git(repoRoot, ["worktree", "remove", "--force", dir]);
+      if (r.code !== 0) log(`upgrade-check: could not remove worktree ${dir}: ${r.output.trim()}`);
+    }
+  }
+  const pooled = async (dirs: string[]) => {
+    const reports = [];
+    for (const d of dirs) reports.push(await readReportJson(`${d}/report.json`));
+    return await baselineFromReport(poolRounds(reports));
+  };
+  const report = compareBaselines(await pooled(outDirs[0]), await pooled(outDirs[1]), o);
+  return { report, labels: [sides[0].label, sides[1].label] };
+}

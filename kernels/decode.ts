@@ -1,0 +1,368 @@
+/**
+ * Decode against a latent KV cache, as FlashMLA runs it: a pool of pages of
+ * `pageSize` rows (64 by default) holding the normalized latent [rows, r] and the
+ * shared k_pe [rows, rope] (before RoPE: the attention applies it from each key's
+ * position), a block table per sequence whose pages are handed out from a
+ * shuffled free list as sequences grow, every row no token occupies poisoned with
+ * NaN, and table entries past a sequence's pages left at -1 (never dereferenced).
+ * A contiguous cache (`pageSize: null`) gives each sequence `capacity` rows.
+ *
+ * Each step runs the new tokens' projections on the GPU, APPENDS their latent
+ * and k_pe rows into the cache with cache_append.wgsl (a scatter to the physical
+ * rows of the step's layout), and attends over the grown cache. Which rows and
+ * positions: the step is a packed (thd) layout of the new tokens over the grown
+ * key lengths, normalized by the adapter; the new tokens are the last qLen keys
+ * of each sequence (bottom-right), so token i of sequence s goes to physical row
+ * `kRowOf[kStart + causalOffset + i]` and sits at `qPositions[qStart + i]`.
+ * Prefill is the first step (qLen = kLen).
+ *
+ * `runAttention` takes host arrays, so the pool is read back before attention
+ * each step (a cost of the black-box attention entry point, not of the cache).
+ *
+ * @module
+ */
+import type {
+  AttentionPath,
+  Dtype,
+  LayoutRequest,
+  MlaSpec,
+  Paging,
+  Tensor,
+} from "../adapter/types.ts";
+import { uploadStorage } from "../gpu/buffers.ts";
+import type { GpuContext } from "../gpu/device.ts";
+import { withErrorScopes } from "../gpu/scopes.ts";
+import {
+  attendAndProject,
+  encodeProjections,
+  type GpuLayerWeights,
+  LayerEncoder,
+  type LayerRunResult,
+  resolveLayerPlan,
+} from "./layer.ts";
+import type { SourceMutation } from "./source.ts";
+
+/** FlashMLA's page size. */
+export const DEFAULT_PAGE_SIZE = 64;
+
+/** Options of {@link LatentCache.create}. */
+export interface LatentCacheOptions {
+  /** The layer spec (r and rope widths). */
+  spec: MlaSpec;
+  /** Storage dtype of the pool. Default "f32". */
+  dtype?: Dtype;
+  /** Number of sequences. */
+  batch: number;
+  /** Most tokens one sequence may hold. */
+  capacity: number;
+  /** Rows per page (default 64); null for a contiguous cache of `capacity` rows per sequence. */
+  pageSize?: number | null;
+  /** Spare pages beyond what `batch * capacity` needs (default 1: they must stay NaN). */
+  sparePages?: number;
+  /** Seed of the page order (the free list is a seeded shuffle). Default 1. */
+  seed?: number;
+}
+
+/** A seeded permutation of [0, n) (mulberry32 + Fisher-Yates; only the page order uses it). */
+function shuffled(n: number, seed: number): number[] {
+  let s = seed >>> 0;
+  const next = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const p = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [p[i], p[j]] = [p[j], p[i]];
+  }
+  return p;
+}
+
+/**
+ * A latent KV cache on the GPU (paged or contiguous).
+ *
+ * @example
+ * ```ts
+ * import { presetSpec } from "../adapter/presets.ts";
+ * import { GpuContext } from "../gpu/device.ts";
+ * import { LatentCache } from "./decode.ts";
+ * const ctx = await GpuContext.create();
+ * const cache = LatentCache.create(ctx, { spec: presetSpec("tiny"), batch: 2, capacity: 40, pageSize: 16 });
+ * cache.layoutFor([37, 20]).kind; // "thd"
+ * cache.destroy();
+ * ```
+ */
+export class LatentCache {
+  /** The spec. */
+  readonly spec: MlaSpec;
+  /** Storage dtype. */
+  readonly dtype: Dtype;
+  /** Rows per page, or null (contiguous). */
+  readonly pageSize: number | null;
+  /** Most tokens per sequence. */
+  readonly capacity: number;
+  /** Rows of the pool. */
+  readonly rows: number;
+  /** Pages in the pool (0 when contiguous). */
+  readonly numPages: number;
+  /** Tokens cached per sequence. */
+  readonly lengths: number[];
+  /** Physical page of each logical page per sequence (-1: not yet assigned). */
+  readonly blockTable: number[][];
+  /** Normalized latent pool [rows, r] (storage dtype). */
+  readonly latent: GPUBuffer;
+  /** k_pe pool [rows, rope] (storage dtype, before RoPE). */
+  readonly kPe: GPUBuffer;
+  readonly #free: number[];
+
+  private constructor(o: {
+    spec: MlaSpec;
+    dtype: Dtype;
+    pageSize: number | null;
+    capacity: number;
+    rows: number;
+    numPages: number;
+    batch: number;
+    free: number[];
+    latent: GPUBuffer;
+    kPe: GPUBuffer;
+  }) {
+    this.spec = o.spec;
+    this.dtype = o.dtype;
+    this.pageSize = o.pageSize;
+    this.capacity = o.capacity;
+    this.rows = o.rows;
+    this.numPages = o.numPages;
+    this.lengths = Array(o.batch).fill(0);
+    const perSeq = o.pageSize === null ? 0 : Math.ceil(o.capacity / o.pageSize);
+    this.blockTable = Array.from({ length: o.batch }, () => Array(perSeq).fill(-1));
+    this.#free = o.free;
+    this.latent = o.latent;
+    this.kPe = o.kPe;
+  }
+
+  /** Allocate a cache whose every row is NaN. */
+  static create(ctx: GpuContext, options: LatentCacheOptions): LatentCache {
+    const { spec, batch, capacity } = options;
+    const dtype = options.dtype ?? "f32";
+    const pageSize = options.pageSize === undefined ? DEFAULT_PAGE_SIZE : options.pageSize;
+    for (const [name, v, min] of [["batch", batch, 1], ["capacity", capacity, 1]] as const) {
+      if (!Number.isInteger(v) || v < min) {
+        throw new RangeError(`${name} must be an integer >= ${min}, got ${v}`);
+      }
+    }
+    if (pageSize !== null && (!Number.isInteger(pageSize) || pageSize < 1)) {
+      throw new RangeError(`pageSize must be an integer >= 1 or null, got ${pageSize}`);
+    }
+    const spare = options.sparePages ?? 1;
+    const numPages = pageSize === null ? 0 : batch * Math.ceil(capacity / pageSize) + spare;
+    const rows = pageSize === null ? batch * capacity : numPages * pageSize;
+    const nan = (width: number, label: string) =>
+      uploadStorage(ctx.device, new Float32Array(rows * width).fill(NaN), { type: dtype, label });
+    return new LatentCache({
+      spec,
+      dtype,
+      pageSize,
+      capacity,
+      rows,
+      numPages,
+      batch,
+      free: shuffled(numPages, options.seed ?? 1),
+      latent: nan(spec.kvLoraRank, "cache_latent"),
+      kPe: nan(spec.qkRopeHeadDim, "cache_k_pe"),
+    });
+  }
+
+  /**
+   * The layout of a step appending `newTokens[b]` tokens to sequence b: packed
+   * queries (the new tokens) over the grown key lengths, causal, with the block
+   * table (pages are assigned here as sequences grow) or per-sequence capacity rows.
+   */
+  layoutFor(newTokens: readonly number[]): LayoutRequest {
+    if (newTokens.length !== this.lengths.length) {
+      throw new RangeError(
+        `newTokens lists ${newTokens.length} sequences, the cache holds ${this.lengths.length}`,
+      );
+    }
+    const grown = this.lengths.map((l, b) => {
+      const n = newTokens[b];
+      if (!Number.isInteger(n) || n < 0) {
+        throw new RangeError(`newTokens[${b}] = ${n} must be an integer >= 0`);
+      }
+      if (l + n > this.capacity) {
+        throw new RangeError(`sequence ${b} would hold ${l + n} tokens, capacity ${this.capacity}`);
+      }
+      return l + n;
+    });
+    const cum = (xs: readonly number[]) =>
+      xs.reduce((acc, x) => [...acc, acc[acc.length - 1] + x], [0]);
+    if (this.pageSize === null) {
+      return {
+        kind: "thd",
+        cuSeqlensQ: cum(newTokens),
+        cuSeqlensK: cum(grown),
+        cuSeqlensKPadded: cum(grown.map(() => this.capacity)),
+        causal: true,
+      };
+    }
+    const ps = this.pageSize;
+    grown.forEach((len, b) => {
+      for (let p = 0; p < Math.ceil(len / ps); p++) {
+        if (this.blockTable[b][p] < 0) {
+          const page = this.#free.shift();
+          if (page === undefined) throw new RangeError("the page pool is exhausted");
+          this.blockTable[b][p] = page;
+        }
+      }
+    });
+    const paging: Paging = {
+      pageSize: ps,
+      numPages: this.numPages,
+      blockTable: this.blockTable.map((row) => [...row]),
+    };
+    return {
+      kind: "thd",
+      cuSeqlensQ: cum(newTokens),
+      cuSeqlensK: cum(grown),
+      causal: true,
+      paging,
+    };
+  }
+
+  /** Read the pools back as Float32Array ([rows, r] and [rows, rope]). */
+  async read(ctx: GpuContext): Promise<{ latent: Float32Array; kPe: Float32Array }> {
+    const enc = new LayerEncoder(ctx, this.dtype);
+    try {
+      return {
+        latent: Float32Array.from(await enc.read(this.latent, this.rows * this.spec.kvLoraRank)),
+        kPe: Float32Array.from(await enc.read(this.kPe, this.rows * this.spec.qkRopeHeadDim)),
+      };
+    } finally {
+      enc.release();
+    }
+  }
+
+  /** Release the pool buffers. */
+  destroy(): void {
+    this.latent.destroy();
+    this.kPe.destroy();
+  }
+}
+
+/** Options of {@link decodeStep}. */
+export interface DecodeStepOptions {
+  /** The cache (grows by `newTokens`). */
+  cache: LatentCache;
+  /** Uploaded weights (same spec and dtype as the cache). */
+  weights: GpuLayerWeights;
+  /** Hidden states of the new tokens [sum(newTokens), hidden], sequence after sequence. */
+  hidden: Tensor;
+  /** New tokens per sequence (0 allowed). */
+  newTokens: readonly number[];
+  /** Attention path (default "absorbed"). */
+  path?: AttentionPath;
+  /** Rewrite kernel sources (planted faults). */
+  mutate?: SourceMutation;
+}
+
+/**
+ * One decode (or prefill) step: project the new tokens, append their latent and
+ * k_pe rows to the cache on the GPU, attend over the grown cache, o_proj. Returns
+ * the new tokens' output [sum(newTokens), hidden] and LSE [sum(newTokens), h].
+ *
+ * @example
+ * ```ts
+ * import { presetSpec } from "../adapter/presets.ts";
+ * import { GpuContext } from "../gpu/device.ts";
+ * import { makeHiddenStates, makeLayerWeights } from "../reference/inputs.ts";
+ * import { uploadLayerWeights } from "./layer.ts";
+ * import { decodeStep, LatentCache } from "./decode.ts";
+ * const ctx = await GpuContext.create();
+ * const spec = presetSpec("tiny");
+ * const weights = uploadLayerWeights(ctx, { spec, weights: makeLayerWeights(spec, { seed: 1 }) });
+ * const cache = LatentCache.create(ctx, { spec, batch: 1, capacity: 64, pageSize: 16 });
+ * await decodeStep(ctx, { cache, weights, newTokens: [5], hidden: makeHiddenStates(5, 64, { seed: 1 }) });
+ * const step = await decodeStep(ctx, { cache, weights, newTokens: [1], hidden: makeHiddenStates(1, 64, { seed: 2 }) });
+ * step.out.length; // 64
+ * ```
+ */
+export async function decodeStep(
+  ctx: GpuContext,
+  options: DecodeStepOptions,
+): Promise<LayerRunResult> {
+  ctx.assertAlive();
+  const t0 = performance.now();
+  const { cache, weights } = options;
+  const spec = cache.spec;
+  if (weights.spec !== spec || weights.dtype !== cache.dtype) {
+    throw new RangeError(
+      `weights (${weights.spec.name}, ${weights.dtype}) do not match the cache (${spec.name}, ${cache.dtype})`,
+    );
+  }
+  const total = options.newTokens.reduce((a, b) => a + b, 0);
+  if (options.hidden.length !== total * spec.hiddenSize) {
+    throw new RangeError(
+      `hidden has ${options.hidden.length} values, expected ${total} new tokens * hidden ${spec.hiddenSize}`,
+    );
+  }
+  // Pages for the grown lengths are assigned here; lengths change only after success.
+  const request = cache.layoutFor(options.newTokens);
+  const plan = resolveLayerPlan(ctx, {
+    spec,
+    layout: request,
+    path: options.path ?? "absorbed",
+    dtype: cache.dtype,
+  });
+  const layout = plan.layout;
+  const pairs: [number, number][] = [];
+  for (const s of layout.seqs) {
+    for (let i = 0; i < s.qLen; i++) {
+      pairs.push([layout.qRowOf[s.qStart + i], layout.kRowOf[s.kStart + s.causalOffset + i]]);
+    }
+  }
+  const enc = new LayerEncoder(ctx, cache.dtype, options.mutate);
+  const r = spec.kvLoraRank;
+  const rope = spec.qkRopeHeadDim;
+  try {
+    return await withErrorScopes(ctx.device, "decodeStep", async () => {
+      const p = await encodeProjections(enc, { weights, hidden: options.hidden });
+      await enc.copyRows(p.latent, cache.latent, {
+        pairs,
+        width: r,
+        srcStride: r,
+        srcOffset: 0,
+        dstStride: r,
+        dstOffset: 0,
+      });
+      await enc.copyRows(p.kvA, cache.kPe, {
+        pairs,
+        width: rope,
+        srcStride: r + rope,
+        srcOffset: r,
+        dstStride: rope,
+        dstOffset: 0,
+      });
+      const q = await enc.read(p.q, p.rows * spec.numHeads * spec.kChannels);
+      const latent = await enc.read(cache.latent, cache.rows * r);
+      const kPe = await enc.read(cache.kPe, cache.rows * rope);
+      const result = await attendAndProject(ctx, {
+        enc,
+        weights,
+        plan,
+        q,
+        latent,
+        kPe,
+        mutate: options.mutate,
+        t0,
+        tProject: performance.now(),
+      });
+      options.newTokens.forEach((n, b) => cache.lengths[b] += n);
+      return result;
+    });
+  } finally {
+    enc.release();
+  }
+}

@@ -1,0 +1,235 @@
+// The drift commands as a user runs them, without a GPU: compare (Markdown, JSON, exit
+// codes), bad input named with the file and field (exit 2), upgrade-check's orchestration
+// with stand-in runs, and its permission and usage errors.
+import assert from "node:assert/strict";
+import { upgradeCheck, writeBaseline } from "../drift/mod.ts";
+import type { UpgradeSide } from "../drift/mod.ts";
+import {
+  baselineOf,
+  caseResult,
+  lavapipeFingerprint,
+  reportOf,
+  samples,
+  supportedCase,
+  timing,
+} from "./drift_helpers.ts";
+import { runCli } from "./helpers_cli.ts";
+
+const A = "preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1";
+
+Deno.test("compare: Markdown and JSON reports, exit 1 on a regression, 0 without", async () => {
+  const dir = await Deno.makeTempDir();
+  const base = await writeBaseline(`${dir}/baselines`, baselineOf([supportedCase(A)]));
+  const slowed = baselineOf([supportedCase(A, { timing: timing(samples(5, 10, 3)) })]);
+  await Deno.writeTextFile(`${dir}/slowed.json`, JSON.stringify(slowed));
+  const r = await runCli([
+    "compare",
+    base,
+    `${dir}/slowed.json`,
+    "--md",
+    `${dir}/c.md`,
+    "--json",
+    `${dir}/c.json`,
+  ]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stdout, /\*\*1 regression\*\*/);
+  assert.match(r.stdout, /\| speed regression \| 1 \|/);
+  assert.match(await Deno.readTextFile(`${dir}/c.md`), /speed-regression/);
+  assert.equal(JSON.parse(await Deno.readTextFile(`${dir}/c.json`)).counts["speed-regression"], 1);
+  // not failing on speed (what CI does across machines)
+  const lenient = await runCli([
+    "compare",
+    base,
+    `${dir}/slowed.json`,
+    "--fail-on",
+    "numeric-drift,support-drift",
+    "--format",
+    "json",
+  ]);
+  assert.equal(lenient.code, 0, lenient.stderr);
+  assert.equal(JSON.parse(lenient.stdout).regressions, 0);
+  // a baselines folder picks the current run's device key (DENO_WEBGPU_BACKEND=vulkan)
+  await Deno.writeTextFile(`${dir}/report.json`, JSON.stringify(reportOf([caseResult(A, 1, 1)])));
+  const byDir = await runCli(["compare", `${dir}/baselines`, `${dir}/report.json`], {
+    DENO_WEBGPU_BACKEND: "vulkan",
+  });
+  assert.notEqual(byDir.code, 2, byDir.stderr);
+  const noKey = await runCli(["compare", `${dir}/baselines`, `${dir}/report.json`], {
+    DENO_WEBGPU_BACKEND: "gl",
+  });
+  assert.equal(noKey.code, 2);
+  assert.match(
+    noKey.stderr,
+    /no baseline for this device \(llvmpipe-65541-fallback-gl\); the folder has llvmpipe-65541-fallback-vulkan/,
+  );
+});
+
+Deno.test("compare and run --baseline: bad input names the file and field (exit 2)", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/x.json`, JSON.stringify({ hello: 1 }));
+  const notBaseline = await runCli(["compare", `${dir}/x.json`, `${dir}/x.json`]);
+  assert.equal(notBaseline.code, 2);
+  assert.match(notBaseline.stderr, /x\.json: neither a baseline/);
+  const missing = await runCli(["compare", `${dir}/none.json`, `${dir}/x.json`]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /x\.json: neither a baseline|none\.json: no such file/);
+  const badClass = await runCli(["compare", `${dir}/x.json`, `${dir}/x.json`, "--fail-on", "slow"]);
+  assert.equal(badClass.code, 2);
+  assert.match(badClass.stderr, /"slow" is not a drift class/);
+  await Deno.writeTextFile(`${dir}/t.json`, JSON.stringify({ alpha: 7 }));
+  const badThresholds = await runCli([
+    "compare",
+    `${dir}/x.json`,
+    `${dir}/x.json`,
+    "--thresholds",
+    `${dir}/t.json`,
+  ]);
+  assert.equal(badThresholds.code, 2);
+  assert.match(badThresholds.stderr, /t\.json: field "alpha" must be a number in \(0, 1\]/);
+  // run checks a baseline file before running anything (no adapter needed)
+  const run = await runCli([
+    "run",
+    "--filter",
+    "preset=tiny",
+    "--baseline",
+    `${dir}/x.json`,
+    "--out",
+    `${dir}/o`,
+  ]);
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /x\.json: field "format" must be "mla-harness-baseline"/);
+  const runMissing = await runCli(["run", "--baseline", `${dir}/nope.json`, "--out", `${dir}/o`]);
+  assert.equal(runMissing.code, 2);
+  assert.match(runMissing.stderr, /nope\.json: no such file/);
+});
+
+Deno.test("upgrade-check: usage and permission errors (exit 2)", async () => {
+  const both = await runCli([
+    "upgrade-check",
+    "--from",
+    "2.9.5",
+    "--to",
+    "2.9.6",
+    "--from-ref",
+    "HEAD~1",
+  ]);
+  assert.equal(both.code, 2);
+  // the harness task (and this test's CLI) may not start npx: a clear message, not a crash
+  assert.match(
+    both.stderr,
+    /upgrade-check starts subprocesses \(npx\).*deno run -A main\.ts upgrade-check/,
+  );
+  const noRun = await runCli(["upgrade-check", "--from", "2.9.5", "--to", "2.9.6"]);
+  assert.equal(noRun.code, 2);
+});
+
+Deno.test("upgrade-check orchestration: two Deno versions via npx, then the comparison", async () => {
+  const out = await Deno.makeTempDir();
+  const seen: UpgradeSide[] = [];
+  // Stand-in runs: each writes the report.json its Deno version would have written.
+  const runSide = async (side: UpgradeSide) => {
+    seen.push(side);
+    const deno = side.args[1].replace("deno@", "");
+    await Deno.mkdir(side.outDir, { recursive: true });
+    const fp = lavapipeFingerprint({ runtime: { deno, v8: `v8-${deno}`, typescript: "6.0.3" } });
+    const r = reportOf([caseResult(A, 1, deno === "2.9.5" ? 1 : 2)], {
+      fingerprint: fp,
+      filter: "preset=tiny",
+    });
+    await Deno.writeTextFile(`${side.outDir}/report.json`, JSON.stringify(r));
+    return 0;
+  };
+  const { report, labels } = await upgradeCheck({
+    from: "2.9.5",
+    to: "2.9.6",
+    matrix: "smoke",
+    filter: "preset=tiny",
+    repeats: 10,
+    rounds: 2,
+    out,
+    runSide,
+    log: () => {},
+  });
+  assert.deepEqual(labels, ["deno 2.9.5", "deno 2.9.6"]);
+  // rounds alternate, each in its own folder, and are pooled per side
+  assert.deepEqual(seen.map((s) => s.label), [
+    "deno 2.9.5",
+    "deno 2.9.6",
+    "deno 2.9.5",
+    "deno 2.9.6",
+  ]);
+  assert.ok(seen[2].outDir.endsWith("/from/round-2"));
+  assert.ok(seen[2].args.includes(seen[2].outDir));
+  assert.equal(report.cases[0].speed!.counts[0], 20);
+  assert.equal(seen[0].command, "npx");
+  assert.deepEqual(seen[0].args.slice(0, 5), ["--yes", "deno@2.9.5", "task", "harness", "run"]);
+  assert.ok(seen[0].args.join(" ").includes("--filter preset=tiny"));
+  assert.ok(seen[0].args.join(" ").includes("--repeats 10"));
+  assert.equal(seen[0].env.DENO_TLS_CA_STORE, "system,mozilla");
+  assert.deepEqual(report.environment.summary, [
+    "Deno: deno 2.9.5 → 2.9.6; v8 v8-2.9.5 → v8-2.9.6",
+  ]);
+  assert.equal(report.regressions, 0);
+  // a side that fails outright is reported, not compared
+  await assert.rejects(
+    () =>
+      upgradeCheck({
+        from: "2.9.5",
+        to: "2.9.6",
+        matrix: "smoke",
+        repeats: 1,
+        out,
+        runSide: () => Promise.resolve(3),
+        log: () => {},
+      }),
+    /the deno 2\.9\.5 run failed with exit 3/,
+  );
+  await assert.rejects(
+    () =>
+      upgradeCheck({
+        from: "2.9",
+        to: "2.9.6",
+        matrix: "smoke",
+        repeats: 1,
+        out,
+        runSide,
+        log: () => {},
+      }),
+    /--from: "2\.9" is not a Deno version/,
+  );
+});
+
+Deno.test("upgrade-check orchestration: two git revisions in worktrees, removed afterwards", async () => {
+  const out = await Deno.makeTempDir();
+  const git: string[][] = [];
+  const fakeGit = async (_cwd: string, args: readonly string[]) => {
+    git.push([...args]);
+    if (args[1] === "add") await Deno.mkdir(args[3], { recursive: true });
+    return { code: 0, output: "" };
+  };
+  const runSide = async (side: UpgradeSide) => {
+    await Deno.mkdir(side.outDir, { recursive: true });
+    const rev = side.label === "ref v1" ? "1".repeat(40) : "2".repeat(40);
+    const r = reportOf([caseResult(A, 1, 1)], {
+      fingerprint: lavapipeFingerprint({ harnessRevision: rev }),
+    });
+    await Deno.writeTextFile(`${side.outDir}/report.json`, JSON.stringify(r));
+    return 1; // a failing case is still compared
+  };
+  const { report } = await upgradeCheck({
+    fromRef: "v1",
+    toRef: "main",
+    matrix: "smoke",
+    repeats: 3,
+    out,
+    runSide,
+    git: fakeGit,
+    log: () => {},
+  });
+  assert.deepEqual(git.map((a) => a.slice(0, 2)), [["worktree", "add"], ["worktree", "add"], [
+    "worktree",
+    "remove",
+  ], ["worktree", "remove"]]);
+  assert.equal(git[0][4], "v1");
+  assert.deepEqual(report.environment.summary, ["harness revision: 1111111111 → 2222222222"]);
+});

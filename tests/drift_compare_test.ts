@@ -1,0 +1,302 @@
+// Classification and attribution on synthetic baselines (each test plants one change), the
+// baseline file format (round trip, bad files named with their field), the device key, and
+// threshold overrides.
+import assert from "node:assert/strict";
+import {
+  baselineFromReport,
+  compareBaselines,
+  compareToMarkdown,
+  deviceKey,
+  DriftInputError,
+  loadComparable,
+  mergeThresholds,
+  readBaseline,
+  writeBaseline,
+} from "../drift/mod.ts";
+import {
+  baselineOf,
+  caseResult,
+  lavapipeFingerprint,
+  reportOf,
+  samples,
+  supportedCase,
+  timing,
+} from "./drift_helpers.ts";
+
+const A = "preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1";
+const E = "preset=tiny;path=expanded;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1";
+const U = "preset=tiny;path=absorbed;dtype=f16;b=2;sq=1;sk=20;layout=bshd;causal=1";
+
+Deno.test("identical runs: every case unchanged, no environment change, exit-worthy nothing", () => {
+  const base = baselineOf([supportedCase(A), supportedCase(E, { backend: "wgsl-expanded" })]);
+  const r = compareBaselines(base, structuredClone(base));
+  assert.equal(r.counts.unchanged, 2);
+  assert.equal(r.regressions, 0);
+  assert.deepEqual(r.environment.summary, []);
+  assert.equal(r.speed.compared, 2);
+  assert.equal(r.speed.geomeanRatio, 1);
+});
+
+Deno.test("changed kernel: numeric drift attributed to that kernel's hash", () => {
+  const base = baselineOf([supportedCase(A), supportedCase(E, { backend: "wgsl-expanded" })]);
+  const cur = baselineOf([
+    supportedCase(A, {
+      outputDigest: "changed",
+      metrics: { ...supportedCase(A).metrics!, outMaxAbs: 3e-5, outNormRel: 2e-4 },
+      kernelHash: "other",
+    }),
+    supportedCase(E, { backend: "wgsl-expanded" }),
+  ], {
+    fingerprint: lavapipeFingerprint({
+      kernelHashes: { ...lavapipeFingerprint().kernelHashes, "up_proj.wgsl": "0123456789abcdef" },
+    }),
+  });
+  const r = compareBaselines(base, cur);
+  const a = r.cases.find((c) => c.id === A)!;
+  assert.equal(a.class, "numeric-drift");
+  assert.deepEqual(a.classes, ["numeric-drift", "bits-changed"]);
+  assert.deepEqual(a.metrics.map((m) => m.metric), ["outMaxAbs", "outNormRel"]);
+  assert.match(
+    a.attributedTo[0],
+    /^kernel source: up_proj\.wgsl 412cb9513e716239 → 0123456789abcdef/,
+  );
+  // the expanded case does not run up_proj.wgsl: unchanged, nothing attributed
+  assert.equal(r.cases.find((c) => c.id === E)!.class, "unchanged");
+  assert.deepEqual(r.environment.summary, [
+    "kernel source: up_proj.wgsl 412cb9513e716239 → 0123456789abcdef",
+  ]);
+  assert.equal(r.regressions, 1);
+  const md = compareToMarkdown(r);
+  assert.match(md, /\*\*1 regression\*\*/);
+  assert.match(md, /numeric-drift, bits-changed \| outMaxAbs 2\.00e-7 → 0\.0000300/);
+});
+
+Deno.test("bits changed within tolerance, and growth below the floor, are information only", () => {
+  const base = baselineOf([supportedCase(A)]);
+  const cur = baselineOf([
+    supportedCase(A, {
+      outputDigest: "changed",
+      // 40x growth of max abs error, but 5e-6 is below 0.1 * atol (1e-5)
+      metrics: { ...supportedCase(A).metrics!, outMaxAbs: 8e-6 },
+    }),
+  ]);
+  const r = compareBaselines(base, cur);
+  assert.equal(r.cases[0].class, "bits-changed");
+  assert.equal(r.regressions, 0);
+});
+
+Deno.test("crossing the tolerance is numeric drift even below the growth factor", () => {
+  const base = baselineOf([
+    supportedCase(A, { metrics: { ...supportedCase(A).metrics!, outMaxAbs: 9e-5 } }),
+  ]);
+  const cur = baselineOf([
+    supportedCase(A, {
+      status: "fail",
+      parity: { out: false, lse: true },
+      metrics: { ...supportedCase(A).metrics!, outMaxAbs: 1.1e-4 },
+      message: "out: max abs err 1.1e-4",
+    }),
+  ]);
+  const c = compareBaselines(base, cur).cases[0];
+  assert.equal(c.class, "numeric-drift");
+  assert.match(c.details[0], /crossed the tolerance \(out: pass → fail\)/);
+});
+
+Deno.test("changed adapter rule: support drift (decision, reasons, plan, backend, error)", () => {
+  const unsupported = (codes: string[]) =>
+    supportedCase(U, {
+      decision: "unsupported",
+      backend: null,
+      planDigest: null,
+      parity: null,
+      metrics: null,
+      outputDigest: null,
+      timing: null,
+      kernelFiles: [],
+      kernelHash: null,
+      reasons: codes.map((code) => ({ code, message: `${code} failed` })),
+    });
+  const base = baselineOf([
+    supportedCase(A),
+    supportedCase(E),
+    unsupported(["dtype.f16-unavailable"]),
+  ]);
+  const cur = baselineOf([
+    { ...unsupported(["limits.workgroup-storage"]), id: A },
+    supportedCase(E, { planDigest: "another-plan" }),
+    unsupported(["dtype.f16-unavailable", "limits.buffer-size"]),
+  ], {
+    fingerprint: lavapipeFingerprint({
+      harnessRevision: "ffffffffffffffffffffffffffffffffffffffff",
+    }),
+  });
+  const r = compareBaselines(base, cur);
+  const byId = new Map(r.cases.map((c) => [c.id, c]));
+  assert.equal(byId.get(A)!.class, "support-drift");
+  assert.match(
+    byId.get(A)!.details[0],
+    /support: supported → unsupported \(limits\.workgroup-storage\)/,
+  );
+  assert.match(byId.get(E)!.details[0], /plan: digest .* → another-plan/);
+  assert.match(
+    byId.get(U)!.details[0],
+    /reasons: dtype\.f16-unavailable → dtype\.f16-unavailable, limits\.buffer-size/,
+  );
+  assert.equal(r.counts["support-drift"], 3);
+  // the adapter rules live in the harness: attributed to its revision
+  assert.ok(
+    byId.get(A)!.attributedTo.some((s) =>
+      s.startsWith("harness revision: b738ab613d → ffffffffff")
+    ),
+  );
+  // a case that now errors is support drift too
+  const err = compareBaselines(
+    baselineOf([supportedCase(A)]),
+    baselineOf([supportedCase(A, { status: "error", message: "GPUValidationError: boom" })]),
+  );
+  assert.equal(err.cases[0].class, "support-drift");
+  assert.match(err.cases[0].details.join(" "), /status: pass → error: GPUValidationError: boom/);
+});
+
+Deno.test("slowed kernel (synthetic samples): speed regression flagged as significant", () => {
+  const base = baselineOf([supportedCase(A), supportedCase(E, { backend: "wgsl-expanded" })]);
+  const cur = baselineOf([
+    supportedCase(A, { timing: timing(samples(5, 10, 11)) }),
+    supportedCase(E, { backend: "wgsl-expanded", timing: timing(samples(1.1, 10, 12)) }),
+  ]);
+  const r = compareBaselines(base, cur);
+  const a = r.cases.find((c) => c.id === A)!;
+  assert.equal(a.class, "speed-regression");
+  assert.ok(a.speed!.p! < 0.01 && a.speed!.ratio! > 4, JSON.stringify(a.speed));
+  assert.equal(r.cases.find((c) => c.id === E)!.speed!.verdict, "not-significant");
+  assert.equal(r.speed.regressions, 1);
+  assert.ok(r.speed.geomeanRatio! > 2);
+  assert.equal(r.regressions, 1);
+  // --fail-on without speed: the same comparison is not a failure
+  assert.equal(
+    compareBaselines(base, cur, { failOn: ["numeric-drift", "support-drift"] }).regressions,
+    0,
+  );
+});
+
+Deno.test("another Deno version: attributed to Deno, and nothing else moves", () => {
+  const base = baselineOf([supportedCase(A, { outputDigest: "x" })]);
+  const cur = baselineOf([supportedCase(A, { outputDigest: "y" })], {
+    fingerprint: lavapipeFingerprint({
+      runtime: { deno: "2.9.5", v8: "14.9.0-rusty", typescript: "6.0.3" },
+    }),
+  });
+  const r = compareBaselines(base, cur);
+  assert.deepEqual(r.environment.summary, [
+    "Deno: deno 2.9.6 → 2.9.5; v8 15.0.245.2-rusty → 14.9.0-rusty",
+  ]);
+  assert.equal(r.cases[0].class, "bits-changed");
+  assert.deepEqual(r.cases[0].attributedTo, [r.environment.summary[0]]);
+  assert.equal(r.regressions, 0);
+  assert.match(compareToMarkdown(r), /- Deno: deno 2\.9\.6 → 2\.9\.5/);
+});
+
+Deno.test("new, removed and out-of-scope cases", () => {
+  const base = baselineOf([supportedCase(A), supportedCase(E), supportedCase(U)]);
+  // a filtered run selecting A and a new case: E and U are outside its scope
+  const filtered = baselineOf([supportedCase(A), supportedCase("preset=tiny;new=1")], {
+    filter: "path=absorbed",
+  });
+  const r = compareBaselines(base, filtered);
+  assert.equal(r.counts.new, 1);
+  assert.equal(r.counts.removed, 0);
+  assert.equal(r.outOfScope, 2);
+  // the whole matrix without E: removed
+  const whole = baselineOf([supportedCase(A), supportedCase(U)]);
+  const w = compareBaselines(base, whole);
+  assert.equal(w.counts.removed, 1);
+  assert.equal(w.cases.find((c) => c.class === "removed")!.id, E);
+  assert.equal(compareBaselines(base, whole, { failOn: ["removed"] }).regressions, 1);
+});
+
+Deno.test("device key: slug of the description without versions, vendor, fallback, backend", () => {
+  assert.equal(
+    deviceKey(lavapipeFingerprint(), { backend: "vulkan" }),
+    "llvmpipe-65541-fallback-vulkan",
+  );
+  const other = lavapipeFingerprint({
+    adapter: {
+      adapter: { vendor: "4318", description: "NVIDIA GeForce RTX 4090", isFallbackAdapter: false },
+    },
+  });
+  assert.equal(deviceKey(other, { backend: "vulkan" }), "nvidia-geforce-rtx-4090-4318-vulkan");
+  assert.equal(deviceKey({ adapter: null }, { backend: "gl" }), "no-adapter-gl");
+  // another LLVM version is the same device class (the change is attributed, not a new file)
+  const llvm = lavapipeFingerprint({
+    adapter: {
+      adapter: {
+        vendor: "65541",
+        description: "llvmpipe (LLVM 19.1.7, 256 bits)",
+        isFallbackAdapter: true,
+      },
+    },
+  });
+  assert.equal(deviceKey(llvm, { backend: "vulkan" }), "llvmpipe-65541-fallback-vulkan");
+});
+
+Deno.test("baseline files: round trip from a report, and bad files named with the field", async () => {
+  const dir = await Deno.makeTempDir();
+  const report = reportOf([caseResult(A, 1, 1), caseResult(E, 1, 2)]);
+  const b = await baselineFromReport(report, { backend: "vulkan" });
+  assert.equal(b.deviceKey, "llvmpipe-65541-fallback-vulkan");
+  assert.equal(b.cases[0].timing!.count, 10);
+  assert.deepEqual(b.cases[0].kernelFiles, ["absorbed.wgsl", "rope.wgsl", "up_proj.wgsl"]);
+  assert.deepEqual(b.cases[1].kernelFiles, ["expanded.wgsl", "rope.wgsl"]);
+  assert.match(b.cases[0].kernelHash!, /^[0-9a-f]{16}$/);
+  const path = await writeBaseline(dir, b);
+  assert.equal(path, `${dir}/llvmpipe-65541-fallback-vulkan.json`);
+  assert.deepEqual(await readBaseline(path), b);
+  // a report.json is comparable too
+  await Deno.writeTextFile(`${dir}/report.json`, JSON.stringify(report));
+  assert.equal((await loadComparable(dir, { backend: "vulkan" })).cases.length, 2);
+
+  await Deno.writeTextFile(`${dir}/not.json`, JSON.stringify({ format: "something-else" }));
+  await assert.rejects(() => readBaseline(`${dir}/not.json`), (e: Error) => {
+    assert.ok(e instanceof DriftInputError);
+    assert.match(
+      e.message,
+      /not\.json: field "format" must be "mla-harness-baseline".*not a baseline/,
+    );
+    return true;
+  });
+  const broken = JSON.parse(await Deno.readTextFile(path));
+  broken.cases[1].timing.samplesMs = "fast";
+  await Deno.writeTextFile(`${dir}/broken.json`, JSON.stringify(broken));
+  await assert.rejects(
+    () => readBaseline(`${dir}/broken.json`),
+    /broken\.json: cases\[1\]: field "timing\.samplesMs" must be an array of numbers/,
+  );
+  await assert.rejects(() => readBaseline(`${dir}/missing.json`), /missing\.json: no such file/);
+  await Deno.writeTextFile(`${dir}/garbage.json`, "{");
+  await assert.rejects(
+    () => loadComparable(`${dir}/garbage.json`),
+    /garbage\.json: not valid JSON/,
+  );
+  await assert.rejects(
+    () => loadComparable(`${dir}/not.json`),
+    /neither a baseline .* nor a run report/,
+  );
+});
+
+Deno.test("thresholds: partial overrides merge; unknown fields and bad values are named", () => {
+  const t = mergeThresholds({ speedRatio: 1.3, absoluteFloors: { outMaxAbs: 1e-6 } });
+  assert.equal(t.speedRatio, 1.3);
+  assert.equal(t.absoluteFloors.outMaxAbs, 1e-6);
+  assert.equal(t.alpha, 0.01);
+  assert.throws(
+    () => mergeThresholds({ speed: 2 }, { where: "t.json" }),
+    /t\.json: unknown field "speed"/,
+  );
+  assert.throws(() => mergeThresholds({ alpha: 2 }), /field "alpha" must be a number in \(0, 1\]/);
+  assert.throws(() => mergeThresholds({ speedRatio: 0.5 }), /"speedRatio" must be > 1/);
+  assert.throws(
+    () => mergeThresholds({ absoluteFloors: { nope: 1 } }),
+    /unknown metric "absoluteFloors\.nope"/,
+  );
+  assert.throws(() => mergeThresholds([]), /must be a JSON object/);
+});

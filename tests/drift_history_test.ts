@@ -1,0 +1,92 @@
+// The run history over node:sqlite: runs appended, a metric's series per case and their
+// geometric mean, a slow creep flagged as a step, and the `history` command's output and
+// errors.
+import assert from "node:assert/strict";
+import { HistoryStore } from "../drift/mod.ts";
+import type { CaseResult } from "../runner/types.ts";
+import { caseResult, reportOf } from "./drift_helpers.ts";
+import { runCli } from "./helpers_cli.ts";
+
+const A = "preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1";
+const E = "preset=tiny;path=expanded;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1";
+
+/** A result whose timing samples spread ±1% around a median. */
+function nightly(id: string, medianMs: number, seed: number): CaseResult {
+  const r = caseResult(id, medianMs, seed);
+  const samplesMs = r.timing!.samplesMs.map((v) => medianMs + (v - medianMs) / 20);
+  return { ...r, timing: { source: "timestamp-query", samplesMs, medianMs } };
+}
+
+/** 12 nights: the absorbed case creeps 2% a night, the expanded one stays flat. */
+async function creepingHistory(path: string): Promise<void> {
+  const store = await HistoryStore.open(path);
+  try {
+    for (let night = 0; night < 12; night++) {
+      const day = String(night + 1).padStart(2, "0");
+      const report = reportOf([nightly(A, 1.02 ** night, night + 1), nightly(E, 1, night + 50)], {
+        startedAt: `2026-01-${day}T02:00:00.000Z`,
+        endedAt: `2026-01-${day}T02:01:00.000Z`,
+      });
+      await store.append(report, { label: "nightly", backend: "vulkan" });
+    }
+  } finally {
+    store.close();
+  }
+}
+
+Deno.test("history: runs appended, series per case, creep flagged as a step", async () => {
+  const db = `${await Deno.makeTempDir()}/h/history.sqlite`;
+  await creepingHistory(db);
+  const store = await HistoryStore.open(db);
+  try {
+    const runs = store.runs();
+    assert.equal(runs.length, 12);
+    assert.equal(runs[0].deviceKey, "llvmpipe-65541-fallback-vulkan");
+    assert.equal(runs[0].cases, 2);
+    const absorbed = store.series("path=absorbed", "median_ms");
+    assert.equal(absorbed.length, 1);
+    assert.equal(absorbed[0].points.length, 12);
+    assert.ok(absorbed[0].steps.length >= 1, "the creep is flagged");
+    assert.ok(absorbed[0].steps[0].change > 0.1);
+    const both = store.series(null, "median_ms");
+    assert.deepEqual(both.map((s) => s.caseId), [A, E, "*"]);
+    assert.deepEqual(both[1].steps, [], "the flat case has no step");
+    assert.equal(store.series("path=absorbed", "out_max_abs").length, 0, "no metric recorded");
+    assert.throws(() => store.series("nokey=1", "median_ms"), /filter key "nokey" is unknown/);
+  } finally {
+    store.close();
+  }
+});
+
+Deno.test("history command: table, STEP lines, JSON, and bad input (exit 2)", async () => {
+  const dir = await Deno.makeTempDir();
+  const db = `${dir}/history.sqlite`;
+  await creepingHistory(db);
+  const r = await runCli(["history", "path=absorbed", "--db", db]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /median_ms over 12 runs/);
+  assert.match(
+    r.stdout,
+    /STEP at run \d+ \(2026-01-\d\dT02:00:00\.000Z, Deno 2\.9\.6\): .* \(\+1\d\.\d%/,
+  );
+  const failing = await runCli(["history", "path=absorbed", "--db", db, "--fail-on-step"]);
+  assert.equal(failing.code, 1);
+  const json = await runCli(["history", "--db", db, "--json"]);
+  assert.equal(JSON.parse(json.stdout).length, 3);
+
+  const badFilter = await runCli(["history", "nokey=1", "--db", db]);
+  assert.equal(badFilter.code, 2);
+  assert.match(badFilter.stderr, /case filter: filter key "nokey" is unknown/);
+  const missing = await runCli(["history", "--db", `${dir}/none.sqlite`]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /none\.sqlite: no such history database/);
+  await Deno.writeTextFile(
+    `${dir}/text.sqlite`,
+    "this is not a database, just text long enough ".repeat(20),
+  );
+  const notDb = await runCli(["history", "--db", `${dir}/text.sqlite`]);
+  assert.equal(notDb.code, 2);
+  assert.match(notDb.stderr, /text\.sqlite: not a history database/);
+  const badMetric = await runCli(["history", "--db", db, "--metric", "speed"]);
+  assert.equal(badMetric.code, 2);
+});

@@ -1,0 +1,181 @@
+// Drift detection on real runs (lavapipe in CI): a rerun of the same code flags nothing, a
+// kernel slowed by redundant work is a significant speed regression with unchanged bits, an
+// edited kernel file is numeric drift attributed to its hash (through `run --baseline` in a
+// copy of the repository), and a baselines folder without this device's file only warns.
+import assert from "node:assert/strict";
+import { baselineFromReport, compareBaselines, poolRounds, writeBaseline } from "../drift/mod.ts";
+import type { Baseline, CompareReport } from "../drift/mod.ts";
+import { hasAdapter } from "../gpu/device.ts";
+import { runMatrix } from "../runner/run_matrix.ts";
+import type { RunReport } from "../runner/types.ts";
+import { repoRoot } from "./drift_helpers.ts";
+import { runCli } from "./helpers_cli.ts";
+
+const gpu = await hasAdapter();
+const quiet = { writeSync: (b: Uint8Array) => b.length, isTerminal: () => false };
+/** Four cases: absorbed and expanded, f32 and f16. Only the absorbed path runs up_proj.wgsl. */
+const FILTER = "preset=tiny;layout=bshd;sq=4;causal=1";
+const BACKEND = { backend: "vulkan" };
+
+/** Redundant work in up_proj.wgsl that the compiler cannot remove and that changes no result. */
+const SLOW_UP_PROJ = (file: string, source: string): string => {
+  if (file !== "up_proj.wgsl") return source;
+  const anchor = "  var acc = 0.0;\n";
+  assert.ok(source.includes(anchor), "up_proj.wgsl changed: update the slowdown's anchor");
+  return source.replace(
+    anchor,
+    anchor +
+      "  var junk = 0.0; for (var rep = 0u; rep < 8000u; rep++) { junk += dot(x[x_base + rep % " +
+      "params.r_vec4], vec4<f32>(w_kv_b[w_base + rep % params.r_vec4])); } " +
+      "if (junk == 1.5e-38) { out[idx] = junk; return; }\n",
+  );
+};
+
+/** A slight change of results: the up-projection scaled by 1 + 1e-4. */
+const SCALE_UP_PROJ = ["out[idx] = acc;", "out[idx] = acc * 1.0001;"] as const;
+
+async function run(out: string, options: { repeats: number; mutate?: typeof SLOW_UP_PROJ }) {
+  return await runMatrix({ matrix: "smoke", filter: FILTER, out, progress: quiet, ...options });
+}
+
+/** Rounds per side and timed repetitions per round (3 x 4 = 12 samples a case). */
+const ROUNDS = 3, REPEATS = 4;
+
+interface Sides {
+  reference: Baseline;
+  rerun: Baseline;
+  slowed: Baseline;
+}
+
+let sides: Promise<Sides> | null = null;
+/**
+ * The reference run, a rerun of the same code and a run with the slowed kernel, each in
+ * rounds alternated in time (R1 A1 S1 R2 A2 S2 ...) and pooled (drift/pool.ts): on a
+ * loaded machine seconds-long bursts of contention move whole runs by 2-3x, and
+ * alternating rounds spreads every side over the same machine states.
+ */
+function measured(): Promise<Sides> {
+  sides ??= (async () => {
+    const rounds: [RunReport[], RunReport[], RunReport[]] = [[], [], []];
+    for (let i = 0; i < ROUNDS; i++) {
+      rounds[0].push(await run(await Deno.makeTempDir(), { repeats: REPEATS }));
+      rounds[1].push(await run(await Deno.makeTempDir(), { repeats: REPEATS }));
+      rounds[2].push(
+        await run(await Deno.makeTempDir(), { repeats: REPEATS, mutate: SLOW_UP_PROJ }),
+      );
+    }
+    const [reference, rerun, slowed] = await Promise.all(
+      rounds.map((r) => baselineFromReport(poolRounds(r), BACKEND)),
+    );
+    return { reference, rerun, slowed };
+  })();
+  return sides;
+}
+const byId = (r: CompareReport, part: string) => r.cases.filter((c) => c.id.includes(part));
+
+Deno.test({
+  name: "a rerun of the same code flags nothing beyond noise",
+  ignore: !gpu,
+  fn: async () => {
+    const { reference, rerun } = await measured();
+    const r = compareBaselines(reference, rerun);
+    assert.equal(r.cases.length, 4);
+    assert.equal(r.cases[0].speed!.counts[0], ROUNDS * REPEATS);
+    assert.equal(r.counts.unchanged, 4, JSON.stringify(r.cases.map((c) => [c.id, c.details])));
+    assert.equal(r.regressions, 0);
+    assert.ok(r.cases.every((c) => !c.bitsChanged), "bit-exact on the same device");
+    assert.ok(r.cases.every((c) => c.speed?.verdict === "not-significant"));
+  },
+});
+
+Deno.test({
+  name: "a slowed kernel is a significant speed regression with unchanged results",
+  ignore: !gpu,
+  fn: async () => {
+    const { reference, slowed } = await measured();
+    const r = compareBaselines(reference, slowed);
+    for (const c of byId(r, "path=absorbed")) {
+      assert.equal(c.class, "speed-regression", JSON.stringify(c));
+      assert.ok(c.speed!.p! < 0.01 && c.speed!.ratio! >= 3, JSON.stringify(c.speed));
+      assert.equal(c.bitsChanged, false);
+    }
+    for (const c of byId(r, "path=expanded")) assert.equal(c.class, "unchanged", JSON.stringify(c));
+    assert.equal(r.regressions, 2);
+    assert.ok(r.speed.geomeanRatio! > 1.5);
+  },
+});
+
+async function copyTree(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const e of Deno.readDir(from)) {
+    if ([".git", "out", "node_modules", ".gl"].includes(e.name)) continue;
+    if (e.isDirectory) await copyTree(`${from}/${e.name}`, `${to}/${e.name}`);
+    else if (e.isFile) await Deno.copyFile(`${from}/${e.name}`, `${to}/${e.name}`);
+  }
+}
+
+Deno.test({
+  name: "an edited kernel file: numeric drift attributed to its hash (run --baseline, exit 1)",
+  ignore: !gpu,
+  fn: async () => {
+    const { reference } = await measured();
+    const tmp = await Deno.makeTempDir();
+    await writeBaseline(`${tmp}/baselines`, reference);
+    const copy = `${tmp}/repo`;
+    await copyTree(repoRoot.replace(/\/$/, ""), copy);
+    const kernel = `${copy}/kernels/up_proj.wgsl`;
+    const source = await Deno.readTextFile(kernel);
+    assert.ok(source.includes(SCALE_UP_PROJ[0]), "up_proj.wgsl changed: update the edit");
+    await Deno.writeTextFile(kernel, source.replace(...SCALE_UP_PROJ));
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", `${copy}/main.ts`, "run", "--filter", FILTER, "--repeats", "0"]
+        .concat(["--baseline", `${tmp}/baselines`, "--out", `${tmp}/out`]),
+      cwd: copy,
+      env: { NO_COLOR: "1", DENO_WEBGPU_BACKEND: "vulkan" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 1, stdout + new TextDecoder().decode(out.stderr));
+    assert.match(stdout, /numeric-drift: preset=tiny;path=absorbed;dtype=f32/);
+    assert.match(stdout, /changed: kernel source: up_proj\.wgsl [0-9a-f]{16} → [0-9a-f]{16}/);
+    const r: CompareReport = JSON.parse(await Deno.readTextFile(`${tmp}/out/compare.json`));
+    const f32 = byId(r, "path=absorbed;dtype=f32")[0];
+    assert.equal(f32.class, "numeric-drift");
+    assert.ok(f32.metrics.some((m) => m.metric === "outMaxAbs"));
+    assert.match(f32.attributedTo[0], /^kernel source: up_proj\.wgsl/);
+    // f16 storage errors dwarf a 1e-4 scale: its bits changed, within tolerance
+    assert.equal(byId(r, "path=absorbed;dtype=f16")[0].class, "bits-changed");
+    for (const c of byId(r, "path=expanded")) assert.equal(c.class, "unchanged");
+    assert.match(await Deno.readTextFile(`${tmp}/out/compare.md`), /### Cases that moved/);
+  },
+});
+
+Deno.test({
+  name: "run --baseline <dir> without this device's baseline warns and keeps the exit code",
+  ignore: !gpu,
+  fn: async () => {
+    const tmp = await Deno.makeTempDir();
+    await Deno.mkdir(`${tmp}/baselines`);
+    await Deno.writeTextFile(`${tmp}/baselines/some-other-gpu-vulkan.json`, "{}");
+    const r = await runCli([
+      "run",
+      "--filter",
+      "preset=tiny;layout=bshd;sq=1;causal=1;dtype=f32;path=absorbed",
+      "--repeats",
+      "0",
+      "--baseline",
+      `${tmp}/baselines`,
+      "--history",
+      `${tmp}/h.sqlite`,
+      "--out",
+      `${tmp}/out`,
+    ], { DENO_WEBGPU_BACKEND: "vulkan" });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(
+      r.stderr,
+      /warning: no baseline for this device \(llvmpipe-65541-fallback-vulkan\) in .* \(it has some-other-gpu-vulkan\); drift not checked/,
+    );
+    assert.match(r.stdout, /history: run 1 appended/);
+  },
+});

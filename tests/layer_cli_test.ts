@@ -1,0 +1,230 @@
+/**
+ * The `layer` command end to end: safetensors written by another writer
+ * (tests/fixtures/safetensors/make_fixtures.py) in, safetensors out (read back by
+ * this reader and, when python3 exists, by the Python one), exit codes 0/1/2/3,
+ * and an output that only ever appears whole.
+ */
+import assert from "node:assert/strict";
+import { SafetensorsFile } from "../weights/safetensors.ts";
+import { HAS_ADAPTER } from "./gpu_helpers.ts";
+import { runCli } from "./helpers_cli.ts";
+
+const F = new URL("./fixtures/safetensors/", import.meta.url).pathname;
+const VK = { DENO_WEBGPU_BACKEND: "vulkan" };
+
+function cliTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({ name, ignore: !HAS_ADAPTER, fn });
+}
+
+async function tmp(): Promise<string> {
+  return await Deno.makeTempDir({ prefix: "mla-layer-cli-" });
+}
+
+cliTest(
+  "layer: Python-written weights (layer 3, BF16/F16/F32) and BSHD input, parity passes",
+  async () => {
+    const dir = await tmp();
+    try {
+      const out = `${dir}/y.safetensors`;
+      const r = await runCli([
+        "layer",
+        "--config",
+        "tiny",
+        "--weights",
+        `${F}tiny_layer3.safetensors`,
+        "--input",
+        `${F}tiny_input_bshd.safetensors`,
+        "--out",
+        out,
+      ], VK);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(
+        r.stdout,
+        /layer tiny: 10 tokens in 2 sequence\(s\) \(bshd\), path absorbed, dtype f32/,
+      );
+      assert.match(r.stdout, /model\.layers\.3\.self_attn\./);
+      assert.match(r.stdout, /parity vs float64 reference \(10 of 10 rows\): PASS/);
+      const f = await SafetensorsFile.open(out);
+      try {
+        assert.deepEqual(f.info("output").shape, [2, 5, 64]);
+        assert.equal(f.info("output").dtype, "F32");
+        assert.deepEqual(f.info("lse").shape, [10, 4]);
+        const lse = await f.read("lse");
+        assert.ok(lse.every((v) => Number.isFinite(v) && v > -10 && v < 10));
+      } finally {
+        f.close();
+      }
+      const py = await new Deno.Command("python3", {
+        args: [`${F}make_fixtures.py`, "--check", out],
+      }).output().catch(() => null);
+      if (py) {
+        assert.ok(py.success, new TextDecoder().decode(py.stderr));
+        const s = JSON.parse(new TextDecoder().decode(py.stdout));
+        assert.deepEqual(s.output.shape, [2, 5, 64]);
+      }
+      assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["y.safetensors"]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+cliTest(
+  "layer: bare self_attn. F16 weights, packed BF16 input with --cu-seqlens, f16 expanded",
+  async () => {
+    const dir = await tmp();
+    try {
+      const r = await runCli([
+        "layer",
+        "--config",
+        "tiny-yarn",
+        "--weights",
+        `${F}tiny_yarn_bare.safetensors`,
+        "--input",
+        `${F}tiny_input_thd.safetensors`,
+        "--cu-seqlens",
+        "0,5,12",
+        "--dtype",
+        "f16",
+        "--path",
+        "expanded",
+        "--out",
+        `${dir}/y.safetensors`,
+      ], VK);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /12 tokens in 2 sequence\(s\) \(thd\), path expanded, dtype f16/);
+      assert.match(r.stdout, /PASS/);
+      const f = await SafetensorsFile.open(`${dir}/y.safetensors`);
+      assert.deepEqual(f.info("output").shape, [12, 64]);
+      f.close();
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+cliTest("layer: a planted fault fails the parity check (exit 1); --no-check skips it", async () => {
+  const dir = await tmp();
+  try {
+    const base = [
+      "layer",
+      "--config",
+      "tiny",
+      "--input",
+      `${F}tiny_input_bshd.safetensors`,
+      "--out",
+      `${dir}/y.safetensors`,
+    ];
+    const [bad, unchecked] = await Promise.all([
+      runCli([...base, "--plant-fault", "kv-split-wrong-half"], VK),
+      runCli([...base, "--no-check", "--seed", "2"], VK),
+    ]);
+    assert.equal(bad.code, 1, bad.stdout + bad.stderr);
+    assert.match(bad.stdout, /weights random \(seed 1\), planted fault kv-split-wrong-half/);
+    assert.match(bad.stdout, /: FAIL\n {2}out: .*FAILED/);
+    assert.equal(unchecked.code, 0, unchecked.stdout + unchecked.stderr);
+    assert.match(unchecked.stdout, /parity: not checked \(--no-check\)/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("layer: bad input exits 2 naming the tensor or field, expected and found; no output", async () => {
+  const dir = await tmp();
+  try {
+    const out = `${dir}/y.safetensors`;
+    const truncated = `${dir}/cut.safetensors`;
+    const bytes = await Deno.readFile(`${F}tiny_input_bshd.safetensors`);
+    await Deno.writeFile(truncated, bytes.slice(0, bytes.length - 100));
+    const run = (args: string[]) => runCli(["layer", "--out", out, ...args], VK);
+    const [wrongSpec, layer4, cu, noCu, missing, cut, hiddenWidth] = await Promise.all([
+      run([
+        "--config",
+        "tiny-yarn",
+        "--weights",
+        `${F}tiny_layer3.safetensors`,
+        "--input",
+        `${F}tiny_input_bshd.safetensors`,
+      ]),
+      run([
+        "--config",
+        "tiny",
+        "--weights",
+        `${F}tiny_layer3.safetensors`,
+        "--layer",
+        "4",
+        "--input",
+        `${F}tiny_input_bshd.safetensors`,
+      ]),
+      run([
+        "--config",
+        "tiny",
+        "--input",
+        `${F}tiny_input_thd.safetensors`,
+        "--cu-seqlens",
+        "0,5,11",
+      ]),
+      run(["--config", "tiny", "--input", `${F}tiny_input_thd.safetensors`]),
+      run(["--config", "tiny", "--input", `${F}tiny_layer3.safetensors`]),
+      run(["--config", "tiny", "--input", truncated]),
+      run(["--config", "deepseek-v2-lite", "--input", `${F}tiny_input_bshd.safetensors`]),
+    ]);
+    for (const r of [wrongSpec, layer4, cu, noCu, missing, cut, hiddenWidth]) {
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.doesNotMatch(r.stderr, /internal error|at .*\.ts:\d+/);
+    }
+    assert.match(wrongSpec.stderr, /tensors do not match tiny-yarn/);
+    assert.match(
+      wrongSpec.stderr,
+      /model\.layers\.3\.self_attn\.q_a_proj\.weight: \(missing\) missing: expected shape \[24, 64\], found none/,
+    );
+    assert.match(
+      wrongSpec.stderr,
+      /model\.layers\.3\.self_attn\.q_proj\.weight: \[96,64\] unexpected for tiny-yarn \(low-rank q path\)/,
+    );
+    assert.match(layer4.stderr, /model\.layers\.4\.self_attn\.q_proj\.weight: \(missing\) missing/);
+    assert.match(
+      cu.stderr,
+      /--cu-seqlens 0,5,11: the last offset is 11, expected the token count 12 of hidden_states \[12, 64\]/,
+    );
+    assert.match(
+      noCu.stderr,
+      /hidden_states has shape \[12, 64\]: a packed \[tokens, hidden\] input needs --cu-seqlens/,
+    );
+    assert.match(
+      missing.stderr,
+      /no tensor "hidden_states" \(expected shape \[batch, seq, 64\] or \[tokens, 64\]\); found "model\.layers\.3/,
+    );
+    assert.match(
+      cut.stderr,
+      /cut\.safetensors: tensor "hidden_states": data_offsets \[0, 2560\] lie outside the byte buffer/,
+    );
+    assert.match(
+      hiddenWidth.stderr,
+      /hidden_states has shape \[2, 5, 64\]; expected \[batch, seq, 2048\] \(hidden_size of deepseek-v2-lite/,
+    );
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["cut.safetensors"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("layer: no adapter exits 3 with the fix", async () => {
+  const dir = await tmp();
+  try {
+    const r = await runCli([
+      "layer",
+      "--config",
+      "tiny",
+      "--input",
+      `${F}tiny_input_bshd.safetensors`,
+      "--out",
+      `${dir}/y.safetensors`,
+    ], { DENO_WEBGPU_BACKEND: "dx12" });
+    assert.equal(r.code, 3, r.stdout + r.stderr);
+    assert.match(r.stderr, /DENO_WEBGPU_BACKEND=vulkan/);
+    assert.deepEqual([...Deno.readDirSync(dir)], []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

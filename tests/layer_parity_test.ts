@@ -1,0 +1,235 @@
+/**
+ * The full layer on the GPU (kernels/layer.ts) against the float64 reference
+ * (reference/layer.ts mlaLayer): tiny (direct q), tiny-yarn (low-rank q) and a
+ * DeepSeek-V2-Lite-shaped layer (hidden 2048, 16 heads, r 512), both attention
+ * paths, f32 and f16, BSHD and THD; the GEMM on its own; planted faults caught.
+ */
+import assert from "node:assert/strict";
+import { normalizeLayout } from "../adapter/layout.ts";
+import { presetSpec } from "../adapter/presets.ts";
+import type { Dtype, LayoutRequest, MlaSpec } from "../adapter/types.ts";
+import { compareLayer, type LayerParity } from "../cli/layer.ts";
+import { runGemm, runLayer, uploadLayerWeights } from "../kernels/layer.ts";
+import { LAYER_FAULTS, layerFault } from "../kernels/layer_faults.ts";
+import { layerToleranceFor } from "../parity/tolerance.ts";
+import { makeHiddenStates, makeLayerWeights } from "../reference/inputs.ts";
+import { linear, mlaLayer } from "../reference/layer.ts";
+import { makePrng } from "../reference/prng.ts";
+import { gpu, gpuTest } from "./gpu_helpers.ts";
+
+function parity(
+  spec: MlaSpec,
+  got: { out: Float32Array; lse: Float32Array },
+  want: { out: Float64Array; lse: Float64Array },
+  dtype: Dtype,
+): LayerParity {
+  const n = want.lse.length / spec.numHeads;
+  return compareLayer(got, want, {
+    rows: Array.from({ length: n }, (_, i) => i),
+    hidden: spec.hiddenSize,
+    heads: spec.numHeads,
+    tolerance: layerToleranceFor(dtype),
+  });
+}
+
+gpuTest("gemm: y = x W^T with edge tiles, k padded to vec4, weight split into chunks", async () => {
+  const ctx = await gpu();
+  const rng = makePrng(5, "gemm-test");
+  for (const [m, n, k, chunk] of [[5, 7, 6, undefined], [9, 70, 12, 16], [1, 3, 1, 2]] as const) {
+    const x = rng.fillNormal(new Float64Array(m * k), {});
+    const w = rng.fillNormal(new Float64Array(n * k), {});
+    const want = linear(x, w, { inFeatures: k });
+    for (const dtype of ["f32", "f16"] as const) {
+      const got = await runGemm(ctx, {
+        x,
+        weight: w,
+        inFeatures: k,
+        outFeatures: n,
+        dtype,
+        maxChunkRows: chunk,
+      });
+      assert.equal(got.length, m * n);
+      const tol = dtype === "f32" ? 1e-5 : 2e-2;
+      got.forEach((v, i) =>
+        assert.ok(Math.abs(v - want[i]) <= tol * (1 + Math.abs(want[i])), `${m}x${n}x${k} ${i}`)
+      );
+    }
+  }
+});
+
+const CASES: { preset: string; layouts: LayoutRequest[] }[] = [
+  {
+    preset: "tiny",
+    layouts: [
+      { kind: "bshd", batch: 2, seqQ: 5, seqK: 5, causal: true },
+      { kind: "thd", cuSeqlensQ: [0, 5, 12], causal: true },
+      // padded rows are NaN in the input and must never leak
+      { kind: "thd", cuSeqlensQ: [0, 3, 7], cuSeqlensQPadded: [0, 4, 9], causal: true },
+    ],
+  },
+  {
+    preset: "tiny-yarn",
+    layouts: [
+      { kind: "bshd", batch: 1, seqQ: 9, seqK: 9, causal: true },
+      { kind: "thd", cuSeqlensQ: [0, 1, 6, 12], causal: true },
+    ],
+  },
+  {
+    preset: "deepseek-v2-lite",
+    layouts: [
+      { kind: "bshd", batch: 2, seqQ: 4, seqK: 4, causal: true },
+      { kind: "thd", cuSeqlensQ: [0, 3, 8], causal: true },
+    ],
+  },
+];
+
+for (const { preset, layouts } of CASES) {
+  gpuTest(`layer parity ${preset}: both paths, f32 and f16, bshd and thd`, async (t) => {
+    const ctx = await gpu();
+    const spec = presetSpec(preset);
+    const weights = makeLayerWeights(spec, { seed: 1 });
+    const uploaded = {
+      f32: uploadLayerWeights(ctx, { spec, weights, dtype: "f32" }),
+      f16: uploadLayerWeights(ctx, { spec, weights, dtype: "f16" }),
+    };
+    try {
+      for (const req of layouts) {
+        const layout = normalizeLayout(req);
+        const hidden = makeHiddenStates(layout.qRows, spec.hiddenSize, { seed: 1, layout });
+        const want = mlaLayer(spec, layout, { weights, hidden, path: "expanded" });
+        for (const path of ["absorbed", "expanded"] as const) {
+          for (const dtype of ["f32", "f16"] as const) {
+            const label = `${req.kind}${
+              "cuSeqlensQPadded" in req ? " padded" : ""
+            } ${path} ${dtype}`;
+            await t.step(label, async () => {
+              const got = await runLayer(ctx, {
+                spec,
+                layout: req,
+                weights: uploaded[dtype],
+                hidden,
+                path,
+                dtype,
+              });
+              assert.equal(got.out.length, layout.totalQ * spec.hiddenSize);
+              assert.equal(got.plan.path, path);
+              const p = parity(spec, got, want, dtype);
+              assert.ok(p.pass, `${p.out.summary}\n${p.lse.summary}`);
+            });
+          }
+        }
+      }
+    } finally {
+      uploaded.f32.destroy();
+      uploaded.f16.destroy();
+    }
+  });
+}
+
+gpuTest("layer: the same tokens as bshd and as thd give bit-equal outputs", async () => {
+  const ctx = await gpu();
+  const spec = presetSpec("tiny-yarn");
+  const weights = makeLayerWeights(spec, { seed: 2 });
+  const hidden = makeHiddenStates(10, spec.hiddenSize, { seed: 2 });
+  for (const path of ["absorbed", "expanded"] as const) {
+    const bshd = await runLayer(ctx, {
+      spec,
+      weights,
+      hidden,
+      path,
+      layout: { kind: "bshd", batch: 2, seqQ: 5, seqK: 5, causal: true },
+    });
+    const thd = await runLayer(ctx, {
+      spec,
+      weights,
+      hidden,
+      path,
+      layout: { kind: "thd", cuSeqlensQ: [0, 5, 10], causal: true },
+    });
+    assert.deepEqual(thd.out, bshd.out, path);
+    assert.deepEqual(thd.lse, bshd.lse, path);
+  }
+});
+
+gpuTest("layer: bad inputs are RangeErrors naming the problem", async () => {
+  const ctx = await gpu();
+  const spec = presetSpec("tiny");
+  const weights = makeLayerWeights(spec, { seed: 1 });
+  const layout: LayoutRequest = { kind: "bshd", batch: 1, seqQ: 3, seqK: 3, causal: true };
+  await assert.rejects(
+    () => runLayer(ctx, { spec, layout, weights, hidden: new Float64Array(5) }),
+    /hidden has 5 values, expected qRows 3 \* hidden 64/,
+  );
+  await assert.rejects(
+    () =>
+      runLayer(ctx, {
+        spec,
+        layout,
+        weights: { ...weights, oProj: new Float64Array(3) },
+        hidden: new Float64Array(3 * 64),
+      }),
+    /weights\.oProj has 3 values, expected \[64, 64\]/,
+  );
+  await assert.rejects(
+    () =>
+      runLayer(ctx, {
+        spec,
+        layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 3, causal: true },
+        weights,
+        hidden: new Float64Array(64),
+      }),
+    /runLayer is self-attention/,
+  );
+});
+
+/** Run a planted layer fault and the clean layer on the same case; return both parities. */
+async function withFault(
+  id: string,
+  scale: number,
+): Promise<{ clean: LayerParity; bad: LayerParity }> {
+  const ctx = await gpu();
+  const spec = presetSpec("tiny-yarn"); // low-rank: both RMSNorms are exercised
+  const req: LayoutRequest = { kind: "thd", cuSeqlensQ: [0, 4, 9], causal: true };
+  const layout = normalizeLayout(req);
+  const weights = makeLayerWeights(spec, { seed: 3 });
+  const hidden = makeHiddenStates(layout.qRows, spec.hiddenSize, { seed: 3, layout })
+    .map((v) => v * scale);
+  const want = mlaLayer(spec, layout, { weights, hidden, path: "expanded" });
+  const run = (mutate?: (f: string, s: string) => string) =>
+    runLayer(ctx, { spec, layout: req, weights, hidden, path: "absorbed", mutate });
+  return {
+    clean: parity(spec, await run(), want, "f32"),
+    bad: parity(spec, await run(layerFault(id).mutate), want, "f32"),
+  };
+}
+
+gpuTest("planted fault rmsnorm-no-eps is caught on small activations (norm_rel)", async () => {
+  // Hidden states scaled by 1e-3 put the latent's mean square near eps (1e-6).
+  const { clean, bad } = await withFault("rmsnorm-no-eps", 1e-3);
+  assert.ok(clean.pass, clean.out.summary);
+  assert.ok(!bad.pass);
+  assert.ok(bad.out.checks.includes("norm_rel"), bad.out.summary);
+  assert.ok(bad.out.normRel! > 100 * layerToleranceFor("f32").out.maxNormRel!);
+});
+
+gpuTest("planted fault kv-split-wrong-half is caught (k_pe from the latent half)", async () => {
+  const { clean, bad } = await withFault("kv-split-wrong-half", 1);
+  assert.ok(clean.pass, clean.out.summary);
+  assert.ok(!bad.pass);
+  assert.ok(bad.out.checks.includes("norm_rel") && bad.lse.checks.includes("elementwise"));
+});
+
+gpuTest("planted fault rmsnorm-no-weight is caught", async () => {
+  const { bad } = await withFault("rmsnorm-no-weight", 1);
+  assert.ok(!bad.pass);
+  assert.ok(bad.out.checks.includes("norm_rel"), bad.out.summary);
+});
+
+Deno.test("every layer fault has a test above", () => {
+  assert.deepEqual(LAYER_FAULTS.map((f) => f.id), [
+    "rmsnorm-no-eps",
+    "kv-split-wrong-half",
+    "rmsnorm-no-weight",
+  ]);
+  assert.throws(() => layerFault("nope"), /unknown layer fault "nope"; known: rmsnorm-no-eps/);
+});

@@ -1,0 +1,123 @@
+/**
+ * HF weight names of an MLA layer: expected shapes per spec, the layer prefix,
+ * and the spec check that lists every missing, unexpected and mis-shaped tensor.
+ */
+import assert from "node:assert/strict";
+import { ConfigError } from "../adapter/errors.ts";
+import { presetSpec } from "../adapter/presets.ts";
+import { makeLayerWeights } from "../reference/inputs.ts";
+import {
+  checkLayerTensors,
+  expectedTensors,
+  layerPrefix,
+  loadLayerWeights,
+} from "../weights/hf_names.ts";
+import { encodeSafetensors, SafetensorsFile, type TensorToWrite } from "../weights/safetensors.ts";
+
+const FIXTURES = new URL("./fixtures/safetensors/", import.meta.url).pathname;
+
+Deno.test("expectedTensors: torch Linear shapes [out, in] for both q paths (V2-Lite, V3)", () => {
+  const lite = expectedTensors(presetSpec("deepseek-v2-lite"));
+  assert.deepEqual(lite.map((t) => [t.suffix, t.shape]), [
+    ["q_proj.weight", [3072, 2048]],
+    ["kv_a_proj_with_mqa.weight", [576, 2048]],
+    ["kv_a_layernorm.weight", [512]],
+    ["kv_b_proj.weight", [4096, 512]],
+    ["o_proj.weight", [2048, 2048]],
+  ]);
+  const v3 = expectedTensors(presetSpec("deepseek-v3"));
+  assert.deepEqual(v3.slice(0, 3).map((t) => [t.suffix, t.shape]), [
+    ["q_a_proj.weight", [1536, 7168]],
+    ["q_a_layernorm.weight", [1536]],
+    ["q_b_proj.weight", [24576, 1536]],
+  ]);
+});
+
+Deno.test("layerPrefix: --layer, a bare self_attn. prefix, the only layer, or ambiguity", () => {
+  const two = ["model.layers.0.self_attn.o_proj.weight", "model.layers.1.self_attn.o_proj.weight"];
+  assert.equal(layerPrefix(two, { layer: 1 }), "model.layers.1.self_attn.");
+  assert.equal(layerPrefix(["self_attn.o_proj.weight"], {}), "self_attn.");
+  assert.equal(
+    layerPrefix(["model.layers.5.self_attn.q_proj.weight", "model.layers.6.mlp.x"], {}),
+    "model.layers.5.self_attn.",
+  );
+  assert.throws(
+    () => layerPrefix(two, { source: "w.safetensors" }),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      /--layer: \(missing\) is needed: the file holds the attention of layers 0, 1/.test(
+        e.message,
+      ),
+  );
+});
+
+Deno.test("checkLayerTensors lists every missing, unexpected and mis-shaped tensor", () => {
+  const spec = presetSpec("tiny-yarn"); // low-rank q
+  const p = "model.layers.2.self_attn.";
+  const shapes = new Map<string, readonly number[]>([
+    [p + "q_proj.weight", [96, 64]], // unexpected on the low-rank path
+    [p + "q_a_proj.weight", [24, 64]],
+    [p + "q_a_layernorm.weight", [24]],
+    [p + "q_b_proj.weight", [96, 24]],
+    [p + "kv_a_proj_with_mqa.weight", [32, 64]], // k_pe rows missing: [40, 64] expected
+    [p + "kv_b_proj.weight", [128, 32]],
+    [p + "o_proj.weight", [64, 64]],
+    [p + "o_proj.bias", [64]], // unexpected
+    ["model.layers.2.mlp.gate_proj.weight", [8, 64]], // other module: ignored
+    ["model.layers.3.self_attn.o_proj.weight", [1, 1]], // other layer: ignored
+  ]);
+  const issues = checkLayerTensors(spec, shapes, p);
+  assert.deepEqual(issues.map((i) => [i.path, i.message.split(":")[0]]), [
+    [p + "kv_a_proj_with_mqa.weight", "wrong shape"],
+    [p + "kv_a_layernorm.weight", "missing"],
+    [
+      p + "q_proj.weight",
+      "unexpected for tiny-yarn (low-rank q path); expected only q_a_proj.weight, q_a_layernorm.weight, q_b_proj.weight, kv_a_proj_with_mqa.weight, kv_a_layernorm.weight, kv_b_proj.weight, o_proj.weight",
+    ],
+    [
+      p + "o_proj.bias",
+      "unexpected for tiny-yarn (low-rank q path); expected only q_a_proj.weight, q_a_layernorm.weight, q_b_proj.weight, kv_a_proj_with_mqa.weight, kv_a_layernorm.weight, kv_b_proj.weight, o_proj.weight",
+    ],
+  ]);
+  assert.equal(issues[0].message, "wrong shape: expected [40, 64], found [32, 64]");
+  assert.equal(issues[1].message, "missing: expected shape [32], found none");
+});
+
+Deno.test("loadLayerWeights: a Python-written file, mixed F32/F16/BF16, other modules ignored", async () => {
+  const file = await SafetensorsFile.open(`${FIXTURES}tiny_layer3.safetensors`);
+  try {
+    const w = await loadLayerWeights(file, presetSpec("tiny"));
+    assert.equal(w.qProj?.length, 96 * 64);
+    assert.equal(w.kvAProj.length, 40 * 64);
+    assert.equal(w.kvANorm.length, 32);
+    assert.equal(w.kvBProj.length, 128 * 32);
+    assert.equal(w.oProj.length, 64 * 64);
+    assert.equal(w.qAProj, undefined);
+    // BF16 values have 8 significant bits: the low 16 bits of the f32 are zero.
+    const bits = new Uint32Array(Float32Array.from(w.qProj!).buffer);
+    assert.ok(bits.every((b) => (b & 0xffff) === 0));
+    await assert.rejects(
+      () => loadLayerWeights(file, presetSpec("tiny"), { layer: 4 }),
+      /tensors do not match tiny\n {2}model\.layers\.4\.self_attn\.q_proj\.weight: \(missing\) missing: expected shape \[96, 64\], found none/,
+    );
+  } finally {
+    file.close();
+  }
+});
+
+Deno.test("loadLayerWeights: HF names written from generated weights read back exactly", async () => {
+  const spec = presetSpec("tiny-yarn");
+  const w = makeLayerWeights(spec, { seed: 4 });
+  const tensors: Record<string, TensorToWrite> = {};
+  for (const t of expectedTensors(spec)) {
+    tensors[`model.layers.0.self_attn.${t.suffix}`] = {
+      dtype: "F32",
+      shape: t.shape,
+      data: w[t.field]!,
+    };
+  }
+  const file = await SafetensorsFile.fromBytes(encodeSafetensors(tensors), { source: "mem" });
+  const back = await loadLayerWeights(file, spec);
+  assert.deepEqual([...back.qBProj!], [...Float32Array.from(w.qBProj!)]);
+  assert.deepEqual([...back.kvANorm], [...Float32Array.from(w.kvANorm)]);
+});

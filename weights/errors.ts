@@ -1,0 +1,31 @@
+/**
+ * The error type of malformed safetensors files: one clear message naming the
+ * file and what is wrong (with the values found and what would be valid).
+ *
+ * @module
+ */
+
+/**
+ * A safetensors file (or byte buffer) that cannot be read: truncated, a header
+ * length that lies, invalid JSON, an unknown dtype, offsets out of range or
+ * overlapping, a missing tensor. The CLI maps it to exit code 2.
+ *
+ * @example
+ * ```ts
+ * import { SafetensorsError } from "./errors.ts";
+ * const e = new SafetensorsError("w.safetensors", "file has 3 bytes");
+ * e.message; // "w.safetensors: file has 3 bytes"
+ * ```
+ */
+export class SafetensorsError extends Error {
+  /** The file name (or label) the problem is in. */
+  readonly source: string;
+  /** The problem, without the file name. */
+  readonly detail: string;
+  constructor(source: string, detail: string) {
+    super(`${source}: ${detail}`);
+    this.name = "SafetensorsError";
+    this.source = source;
+    this.detail = detail;
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * Hugging Face names of one MLA layer's weights, the shapes a spec expects of
+ * them, the layer prefix of a file (`model.layers.N.self_attn.` or a bare
+ * `self_attn.`), and loading a layer from a safetensors file with every
+ * missing, unexpected and mis-shaped tensor listed before anything runs.
+ *
+ * @module
+ */
+import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
+import type { LayerWeights, MlaSpec } from "../adapter/types.ts";
+import { SafetensorsError } from "./errors.ts";
+import type { SafetensorsFile } from "./safetensors.ts";
+
+/** One expected tensor: its {@link LayerWeights} field, HF suffix and shape. */
+export interface ExpectedTensor {
+  /** Field of LayerWeights. */
+  readonly field: keyof LayerWeights;
+  /** Name after the layer prefix, e.g. `q_proj.weight`. */
+  readonly suffix: string;
+  /** torch shape ([out, in] for Linear weights, [n] for norms). */
+  readonly shape: readonly number[];
+}
+
+/**
+ * The tensors a spec's layer needs (HF names, torch Linear layout [out, in]).
+ *
+ * @example
+ * ```ts
+ * import { presetSpec } from "../adapter/presets.ts";
+ * import { expectedTensors } from "./hf_names.ts";
+ * expectedTensors(presetSpec("tiny")).map((t) => t.suffix)[0]; // "q_proj.weight"
+ * ```
+ */
+export function expectedTensors(spec: MlaSpec): ExpectedTensor[] {
+  const h = spec.numHeads;
+  const r = spec.kvLoraRank;
+  const qOut = h * spec.kChannels;
+  const q: ExpectedTensor[] = spec.qLoraRank === null
+    ? [{ field: "qProj", suffix: "q_proj.weight", shape: [qOut, spec.hiddenSize] }]
+    : [
+      { field: "qAProj", suffix: "q_a_proj.weight", shape: [spec.qLoraRank, spec.hiddenSize] },
+      { field: "qANorm", suffix: "q_a_layernorm.weight", shape: [spec.qLoraRank] },
+      { field: "qBProj", suffix: "q_b_proj.weight", shape: [qOut, spec.qLoraRank] },
+    ];
+  return [
+    ...q,
+    {
+      field: "kvAProj",
+      suffix: "kv_a_proj_with_mqa.weight",
+      shape: [r + spec.qkRopeHeadDim, spec.hiddenSize],
+    },
+    { field: "kvANorm", suffix: "kv_a_layernorm.weight", shape: [r] },
+    {
+      field: "kvBProj",
+      suffix: "kv_b_proj.weight",
+      shape: [h * (spec.qkNopeHeadDim + spec.vHeadDim), r],
+    },
+    { field: "oProj", suffix: "o_proj.weight", shape: [spec.hiddenSize, h * spec.vHeadDim] },
+  ];
+}
+
+const LAYER_RE = /^model\.layers\.(\d+)\.self_attn\./;
+
+/**
+ * The prefix of the layer's attention tensors in a list of names: with `layer`,
+ * `model.layers.N.self_attn.`; without, a bare `self_attn.` when present, else the
+ * only layer that has `self_attn` tensors. Throws a ConfigError when several
+ * layers are present and none was chosen.
+ *
+ * @example
+ * ```ts
+ * import { layerPrefix } from "./hf_names.ts";
+ * layerPrefix(["model.layers.7.self_attn.o_proj.weight"], {}); // "model.layers.7.self_attn."
+ * ```
+ */
+export function layerPrefix(
+  names: Iterable<string>,
+  options: { layer?: number; source?: string },
+): string {
+  if (options.layer !== undefined) return `model.layers.${options.layer}.self_attn.`;
+  const all = [...names];
+  if (all.some((n) => n.startsWith("self_attn."))) return "self_attn.";
+  const layers = [...new Set(all.map((n) => LAYER_RE.exec(n)?.[1]).filter((x) => x !== undefined))]
+    .map(Number).sort((a, b) => a - b);
+  if (layers.length > 1) {
+    throw new ConfigError(options.source ?? "weights", [{
+      path: "--layer",
+      value: undefined,
+      message: `is needed: the file holds the attention of layers ${layers.join(", ")}`,
+    }], "ambiguous layer");
+  }
+  return `model.layers.${layers.length === 1 ? layers[0] : 0}.self_attn.`;
+}
+
+/** Options of {@link loadLayerWeights}. */
+export interface LoadLayerWeightsOptions {
+  /** Layer index (`--layer N`); see {@link layerPrefix} for the default. */
+  layer?: number;
+}
+
+/**
+ * Check a file's tensors under the layer prefix against the spec: every missing,
+ * unexpected and mis-shaped tensor, each with the expected and found shape.
+ *
+ * @example
+ * ```ts
+ * import { presetSpec } from "../adapter/presets.ts";
+ * import { checkLayerTensors } from "./hf_names.ts";
+ * const issues = checkLayerTensors(presetSpec("tiny"), new Map(), "self_attn.");
+ * issues.length; // 5 missing tensors
+ * ```
+ */
+export function checkLayerTensors(
+  spec: MlaSpec,
+  shapes: ReadonlyMap<string, readonly number[]>,
+  prefix: string,
+): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const expected = expectedTensors(spec);
+  const want = new Set(expected.map((t) => prefix + t.suffix));
+  for (const t of expected) {
+    const name = prefix + t.suffix;
+    const found = shapes.get(name);
+    if (!found) {
+      issues.push({
+        path: name,
+        value: undefined,
+        message: `missing: expected shape [${t.shape.join(", ")}], found none`,
+      });
+    } else if (found.length !== t.shape.length || found.some((d, i) => d !== t.shape[i])) {
+      issues.push({
+        path: name,
+        value: [...found],
+        message: `wrong shape: expected [${t.shape.join(", ")}], found [${found.join(", ")}]`,
+      });
+    }
+  }
+  for (const [name, shape] of shapes) {
+    if (name.startsWith(prefix) && !want.has(name)) {
+      issues.push({
+        path: name,
+        value: [...shape],
+        message: `unexpected for ${spec.name} (${spec.qPath} q path); expected only ${
+          expected.map((t) => t.suffix).join(", ")
+        }`,
+      });
+    }
+  }
+  return issues;
+}
+
+/**
+ * Load one layer's weights from a safetensors file as Float32Array (F32, F16 and
+ * BF16 converted). Every tensor is checked against the spec before any data is
+ * read; problems throw one ConfigError listing them all (CLI exit 2).
+ *
+ * @example
+ * ```ts ignore
+ * import { presetSpec } from "../adapter/presets.ts";
+ * import { SafetensorsFile } from "./safetensors.ts";
+ * import { loadLayerWeights } from "./hf_names.ts";
+ * const file = await SafetensorsFile.open("layer.safetensors");
+ * const w = await loadLayerWeights(file, presetSpec("deepseek-v2-lite"), { layer: 0 });
+ * ```
+ */
+export async function loadLayerWeights(
+  file: SafetensorsFile,
+  spec: MlaSpec,
+  options: LoadLayerWeightsOptions = {},
+): Promise<LayerWeights> {
+  const prefix = layerPrefix(file.tensors.keys(), { layer: options.layer, source: file.source });
+  const shapes = new Map([...file.tensors].map(([n, t]) => [n, t.shape]));
+  const issues = checkLayerTensors(spec, shapes, prefix);
+  if (issues.length) {
+    throw new ConfigError(file.source, issues, `tensors do not match ${spec.name}`);
+  }
+  const out: Partial<Record<keyof LayerWeights, Float32Array>> = {};
+  for (const t of expectedTensors(spec)) {
+    const name = prefix + t.suffix;
+    try {
+      out[t.field] = await file.read(name);
+    } catch (e) {
+      if (e instanceof SafetensorsError) throw e;
+      throw new SafetensorsError(file.source, `reading "${name}": ${(e as Error).message}`);
+    }
+  }
+  return out as unknown as LayerWeights;
+}

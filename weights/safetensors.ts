@@ -1,0 +1,510 @@
+/**
+ * The safetensors format, read and written without dependencies (the npm
+ * `safetensors` package is an unmaintained 0.0.1 placeholder):
+ *
+ * ```
+ * [8 bytes: N, little-endian u64] [N bytes: JSON header] [byte buffer]
+ * header = { "<name>": { "dtype": "F32", "shape": [2, 3], "data_offsets": [begin, end] },
+ *            "__metadata__": { "<key>": "<string>" } (optional) }
+ * ```
+ *
+ * Offsets are relative to the byte buffer. Reading is lazy: the header is
+ * validated in full before any tensor data is touched, and each tensor is read
+ * from its own byte range, so a lying header can never cause an allocation
+ * larger than the file (nor a header larger than {@link MAX_HEADER_BYTES}).
+ * Checks: file shorter than 8 bytes, header length beyond the file or the cap,
+ * invalid UTF-8/JSON, a header that is not an object, malformed entries, unknown
+ * dtypes, shape x dtype size != the offsets' span, offsets beyond the buffer
+ * (truncated file), overlapping tensors. F32, F16 and BF16 tensors convert to
+ * Float32Array on read; other known dtypes are listed but refused on read.
+ *
+ * @module
+ */
+import { decodeBf16, decodeF16, encodeBf16, encodeF16 } from "./dtypes.ts";
+import { SafetensorsError } from "./errors.ts";
+
+/** Largest header accepted (the reference Rust implementation's limit). */
+export const MAX_HEADER_BYTES = 100_000_000;
+
+/** Dtypes converted to Float32Array on read (and written by {@link encodeSafetensors}). */
+export const SUPPORTED_DTYPES = ["F32", "F16", "BF16"] as const;
+
+/** A dtype this module reads and writes. */
+export type SupportedDtype = typeof SUPPORTED_DTYPES[number];
+
+/** Element sizes of every dtype the format knows (others are "unknown"). */
+export const DTYPE_BYTES: Readonly<Record<string, number>> = Object.freeze({
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  F8_E5M2: 1,
+  F8_E4M3: 1,
+  I16: 2,
+  U16: 2,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  U32: 4,
+  F32: 4,
+  F64: 8,
+  I64: 8,
+  U64: 8,
+});
+
+/** One tensor's header entry, validated. */
+export interface TensorInfo {
+  /** Tensor name. */
+  readonly name: string;
+  /** Dtype as the header spells it. */
+  readonly dtype: string;
+  /** Shape (row-major). */
+  readonly shape: readonly number[];
+  /** [begin, end) byte offsets inside the byte buffer. */
+  readonly dataOffsets: readonly [number, number];
+}
+
+/** A validated header. */
+export interface SafetensorsHeader {
+  /** Tensors by name, in header order. */
+  readonly tensors: ReadonlyMap<string, TensorInfo>;
+  /** The optional `__metadata__` string map (null when absent). */
+  readonly metadata: Readonly<Record<string, string>> | null;
+}
+
+/** Random access to the bytes of a file or an in-memory buffer. */
+export interface ByteSource {
+  /** Total bytes. */
+  readonly size: number;
+  /** Read exactly `length` bytes at `offset` (the caller has checked the range). */
+  read(offset: number, length: number): Promise<Uint8Array>;
+  /** Release the source. */
+  close(): void;
+}
+
+const isIndex = (v: unknown): v is number =>
+  typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+
+/**
+ * Validate a parsed header object against a byte buffer of `bufferBytes` bytes.
+ * Throws a {@link SafetensorsError} naming the tensor and field at the first problem.
+ *
+ * @example
+ * ```ts
+ * import { parseHeader } from "./safetensors.ts";
+ * const h = parseHeader({ x: { dtype: "F32", shape: [2], data_offsets: [0, 8] } }, {
+ *   bufferBytes: 8, source: "mem",
+ * });
+ * h.tensors.get("x")?.shape; // [2]
+ * ```
+ */
+export function parseHeader(
+  header: unknown,
+  options: { bufferBytes: number; source: string },
+): SafetensorsHeader {
+  const { source, bufferBytes } = options;
+  const fail = (detail: string): never => {
+    throw new SafetensorsError(source, detail);
+  };
+  if (typeof header !== "object" || header === null || Array.isArray(header)) {
+    fail(
+      `header must be a JSON object of tensors, found ${
+        Array.isArray(header) ? "an array" : typeof header
+      }`,
+    );
+  }
+  const tensors = new Map<string, TensorInfo>();
+  let metadata: Record<string, string> | null = null;
+  for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
+    if (name === "__metadata__") {
+      if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
+        fail("__metadata__ must be an object of string values");
+      }
+      for (const [k, v] of Object.entries(entry as Record<string, unknown>)) {
+        if (typeof v !== "string") {
+          fail(`__metadata__.${k} must be a string, found ${JSON.stringify(v)}`);
+        }
+      }
+      metadata = { ...(entry as Record<string, string>) };
+      continue;
+    }
+    const where = `tensor "${name}"`;
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
+      fail(`${where}: entry must be an object {dtype, shape, data_offsets}`);
+    }
+    const e = entry as Record<string, unknown>;
+    const { dtype, shape } = e;
+    const offsets = e.data_offsets;
+    if (typeof dtype !== "string") {
+      fail(`${where}: dtype must be a string, found ${JSON.stringify(dtype)}`);
+    }
+    const size = DTYPE_BYTES[dtype as string];
+    if (size === undefined) {
+      fail(
+        `${where}: unknown dtype ${JSON.stringify(dtype)}; supported: ${
+          SUPPORTED_DTYPES.join(", ")
+        }`,
+      );
+    }
+    if (!Array.isArray(shape) || !shape.every(isIndex)) {
+      fail(
+        `${where}: shape must be a list of non-negative integers, found ${JSON.stringify(shape)}`,
+      );
+    }
+    if (
+      !Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isIndex) ||
+      offsets[0] > offsets[1]
+    ) {
+      fail(
+        `${where}: data_offsets must be [begin, end] with 0 <= begin <= end, found ${
+          JSON.stringify(offsets)
+        }`,
+      );
+    }
+    const dims = shape as number[];
+    const [begin, end] = offsets as [number, number];
+    const count = dims.reduce((a, b) => a * b, 1);
+    const want = count * size;
+    if (!Number.isSafeInteger(want) || want !== end - begin) {
+      fail(
+        `${where}: shape [${dims.join(", ")}] x ${dtype} (${size} bytes) = ${want} bytes, but ` +
+          `data_offsets [${begin}, ${end}] span ${end - begin} bytes`,
+      );
+    }
+    if (end > bufferBytes) {
+      fail(
+        `${where}: data_offsets [${begin}, ${end}] lie outside the byte buffer of ${bufferBytes} ` +
+          "bytes (the file is truncated or the offsets are wrong)",
+      );
+    }
+    tensors.set(name, { name, dtype: dtype as string, shape: dims, dataOffsets: [begin, end] });
+  }
+  const byStart = [...tensors.values()].filter((t) => t.dataOffsets[1] > t.dataOffsets[0])
+    .sort((a, b) => a.dataOffsets[0] - b.dataOffsets[0]);
+  for (let i = 1; i < byStart.length; i++) {
+    const prev = byStart[i - 1];
+    const cur = byStart[i];
+    if (cur.dataOffsets[0] < prev.dataOffsets[1]) {
+      fail(
+        `tensor "${cur.name}" data_offsets [${
+          cur.dataOffsets.join(", ")
+        }] overlap tensor "${prev.name}" ` +
+          `[${prev.dataOffsets.join(", ")}]`,
+      );
+    }
+  }
+  return { tensors, metadata };
+}
+
+/**
+ * A byte source over a file, read with seeks (never loaded whole).
+ *
+ * @example
+ * ```ts ignore
+ * import { fileSource } from "./safetensors.ts";
+ * const src = await fileSource("model.safetensors");
+ * src.size;
+ * src.close();
+ * ```
+ */
+export async function fileSource(path: string): Promise<ByteSource> {
+  const file = await Deno.open(path, { read: true });
+  const size = (await file.stat()).size;
+  return {
+    size,
+    async read(offset: number, length: number): Promise<Uint8Array> {
+      const out = new Uint8Array(length);
+      await file.seek(offset, Deno.SeekMode.Start);
+      let got = 0;
+      while (got < length) {
+        const n = await file.read(out.subarray(got));
+        if (n === null) {
+          throw new SafetensorsError(
+            path,
+            `file ended after ${offset + got} bytes while reading ${length} bytes at ${offset} ` +
+              "(truncated while being read?)",
+          );
+        }
+        got += n;
+      }
+      return out;
+    },
+    close: () => file.close(),
+  };
+}
+
+/**
+ * A byte source over an in-memory buffer.
+ *
+ * @example
+ * ```ts
+ * import { bytesSource } from "./safetensors.ts";
+ * bytesSource(new Uint8Array(16)).size; // 16
+ * ```
+ */
+export function bytesSource(bytes: Uint8Array): ByteSource {
+  return {
+    size: bytes.length,
+    read: (offset: number, length: number) => Promise.resolve(bytes.slice(offset, offset + length)),
+    close: () => {},
+  };
+}
+
+/**
+ * A safetensors file opened for lazy reading: the header is validated on open,
+ * tensors are read (and converted to Float32Array) one at a time.
+ *
+ * @example
+ * ```ts
+ * import { encodeSafetensors, SafetensorsFile } from "./safetensors.ts";
+ * const bytes = encodeSafetensors({ x: { dtype: "BF16", shape: [2], data: [1, -2] } });
+ * const f = await SafetensorsFile.fromBytes(bytes, { source: "mem" });
+ * await f.read("x"); // Float32Array [1, -2]
+ * ```
+ */
+export class SafetensorsFile {
+  /** File name or label used in messages. */
+  readonly source: string;
+  /** Tensors by name, in header order. */
+  readonly tensors: ReadonlyMap<string, TensorInfo>;
+  /** `__metadata__`, or null. */
+  readonly metadata: Readonly<Record<string, string>> | null;
+  readonly #src: ByteSource;
+  readonly #dataStart: number;
+
+  private constructor(
+    source: string,
+    src: ByteSource,
+    header: SafetensorsHeader,
+    dataStart: number,
+  ) {
+    this.source = source;
+    this.#src = src;
+    this.tensors = header.tensors;
+    this.metadata = header.metadata;
+    this.#dataStart = dataStart;
+  }
+
+  /** Open and validate a file (closed again when the header is bad). */
+  static async open(path: string): Promise<SafetensorsFile> {
+    let src: ByteSource;
+    try {
+      src = await fileSource(path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) throw new SafetensorsError(path, "no such file");
+      throw new SafetensorsError(path, `cannot open: ${(e as Error).message}`);
+    }
+    try {
+      return await SafetensorsFile.fromSource(src, { source: path });
+    } catch (e) {
+      src.close();
+      throw e;
+    }
+  }
+
+  /** Validate an in-memory file. */
+  static fromBytes(bytes: Uint8Array, options: { source: string }): Promise<SafetensorsFile> {
+    return SafetensorsFile.fromSource(bytesSource(bytes), options);
+  }
+
+  /** Validate the header of any byte source. */
+  static async fromSource(src: ByteSource, options: { source: string }): Promise<SafetensorsFile> {
+    const source = options.source;
+    if (src.size < 8) {
+      throw new SafetensorsError(
+        source,
+        `truncated: the file has ${src.size} bytes, fewer than the 8-byte header length prefix`,
+      );
+    }
+    const prefix = await src.read(0, 8);
+    const n = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
+    const room = BigInt(src.size - 8);
+    if (n > room) {
+      throw new SafetensorsError(
+        source,
+        `header length ${n} is larger than the ${room} bytes after the 8-byte prefix ` +
+          "(truncated file or a header size that lies)",
+      );
+    }
+    if (n > BigInt(MAX_HEADER_BYTES)) {
+      throw new SafetensorsError(
+        source,
+        `header length ${n} exceeds the limit of ${MAX_HEADER_BYTES} bytes`,
+      );
+    }
+    const len = Number(n);
+    const raw = await src.read(8, len);
+    let text: string;
+    try {
+      text = new TextDecoder("utf-8", { fatal: true }).decode(raw);
+    } catch {
+      throw new SafetensorsError(source, "header is not valid UTF-8");
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (e) {
+      throw new SafetensorsError(
+        source,
+        `header is not valid JSON (${(e as Error).message}); header length ${len} may be wrong`,
+      );
+    }
+    const header = parseHeader(json, { bufferBytes: src.size - 8 - len, source });
+    return new SafetensorsFile(source, src, header, 8 + len);
+  }
+
+  /** Whether a tensor is present. */
+  has(name: string): boolean {
+    return this.tensors.has(name);
+  }
+
+  /** A tensor's header entry; throws when absent. */
+  info(name: string): TensorInfo {
+    const t = this.tensors.get(name);
+    if (!t) {
+      throw new SafetensorsError(this.source, `no tensor "${name}"`);
+    }
+    return t;
+  }
+
+  /** The raw bytes of a tensor. */
+  async readBytes(name: string): Promise<Uint8Array> {
+    const t = this.info(name);
+    const [begin, end] = t.dataOffsets;
+    return await this.#src.read(this.#dataStart + begin, end - begin);
+  }
+
+  /**
+   * A tensor converted to Float32Array (F32, F16, BF16); other dtypes throw
+   * "unsupported dtype X for tensor T; supported: F32, F16, BF16".
+   */
+  async read(name: string): Promise<Float32Array> {
+    const t = this.info(name);
+    if (!(SUPPORTED_DTYPES as readonly string[]).includes(t.dtype)) {
+      throw new SafetensorsError(
+        this.source,
+        `unsupported dtype ${t.dtype} for tensor "${name}"; supported: ${
+          SUPPORTED_DTYPES.join(", ")
+        }`,
+      );
+    }
+    const bytes = await this.readBytes(name);
+    // A fresh, aligned copy (readBytes returns an owned buffer starting at 0).
+    const buf = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+      ? bytes.buffer as ArrayBuffer
+      : bytes.slice().buffer as ArrayBuffer;
+    if (t.dtype === "F32") return new Float32Array(buf, 0, bytes.byteLength / 4);
+    const bits = new Uint16Array(buf, 0, bytes.byteLength / 2);
+    return t.dtype === "F16" ? decodeF16(bits) : decodeBf16(bits);
+  }
+
+  /** Close the underlying file. */
+  close(): void {
+    this.#src.close();
+  }
+}
+
+/** A tensor to write. */
+export interface TensorToWrite {
+  /** Stored dtype (values are rounded to it). */
+  readonly dtype: SupportedDtype;
+  /** Shape; its product must equal `data.length`. */
+  readonly shape: readonly number[];
+  /** Values, row-major. */
+  readonly data: ArrayLike<number>;
+}
+
+/**
+ * Encode tensors as a safetensors file (header padded with spaces to a multiple
+ * of 8 bytes, tensors in the given order, contiguous).
+ *
+ * @example
+ * ```ts
+ * import { encodeSafetensors } from "./safetensors.ts";
+ * const bytes = encodeSafetensors({ output: { dtype: "F32", shape: [1, 2], data: [1, 2] } }, {
+ *   metadata: { format: "pt" },
+ * });
+ * ```
+ */
+export function encodeSafetensors(
+  tensors: Readonly<Record<string, TensorToWrite>>,
+  options: { metadata?: Readonly<Record<string, string>> } = {},
+): Uint8Array {
+  const header: Record<string, unknown> = {};
+  if (options.metadata) header.__metadata__ = options.metadata;
+  const parts: Uint8Array[] = [];
+  let offset = 0;
+  for (const [name, t] of Object.entries(tensors)) {
+    if (name === "__metadata__") throw new RangeError("__metadata__ is not a tensor name");
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    if (count !== t.data.length) {
+      throw new RangeError(
+        `tensor "${name}": shape [${
+          t.shape.join(", ")
+        }] holds ${count} values, data has ${t.data.length}`,
+      );
+    }
+    let bytes: Uint8Array;
+    if (t.dtype === "F32") {
+      const f = Float32Array.from(t.data);
+      bytes = new Uint8Array(f.buffer);
+    } else if (t.dtype === "F16" || t.dtype === "BF16") {
+      const b = t.dtype === "F16" ? encodeF16(t.data) : encodeBf16(t.data);
+      bytes = new Uint8Array(b.buffer);
+    } else {
+      throw new RangeError(`tensor "${name}": cannot write dtype ${t.dtype}`);
+    }
+    header[name] = {
+      dtype: t.dtype,
+      shape: [...t.shape],
+      data_offsets: [offset, offset + bytes.length],
+    };
+    parts.push(bytes);
+    offset += bytes.length;
+  }
+  let json = JSON.stringify(header);
+  const enc = new TextEncoder();
+  let headerBytes = enc.encode(json);
+  const pad = (8 - (headerBytes.length % 8)) % 8;
+  if (pad) {
+    json += " ".repeat(pad);
+    headerBytes = enc.encode(json);
+  }
+  const out = new Uint8Array(8 + headerBytes.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  out.set(headerBytes, 8);
+  let at = 8 + headerBytes.length;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/**
+ * Write tensors to `path` atomically: to a temporary file in the same folder,
+ * then renamed over `path`, so a failure never leaves a partial file there.
+ *
+ * @example
+ * ```ts ignore
+ * import { writeSafetensorsFile } from "./safetensors.ts";
+ * await writeSafetensorsFile("y.safetensors", { output: { dtype: "F32", shape: [2], data: [1, 2] } });
+ * ```
+ */
+export async function writeSafetensorsFile(
+  path: string,
+  tensors: Readonly<Record<string, TensorToWrite>>,
+  options: { metadata?: Readonly<Record<string, string>> } = {},
+): Promise<void> {
+  const bytes = encodeSafetensors(tensors, options);
+  const slash = path.lastIndexOf("/");
+  const dir = slash >= 0 ? path.slice(0, slash) || "/" : ".";
+  const base = slash >= 0 ? path.slice(slash + 1) : path;
+  const tmp = `${dir}/.${base}.${Deno.pid}.${Date.now()}.tmp`;
+  try {
+    await Deno.writeFile(tmp, bytes);
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+}
