@@ -56,7 +56,14 @@ export async function baselineCase(
   kernelHashes: Readonly<Record<string, string>>,
 ): Promise<BaselineCase> {
   const ranKernel = r.decision === "supported" && r.backend !== undefined;
-  const kernelFiles = ranKernel ? kernelFilesFor(r.backend ?? null, kernelHashes) : [];
+  // The backend table covers attention cases; any other mode (e.g. a full layer) depends,
+  // conservatively, on every kernel file.
+  const attention = (r.params?.mode ?? "attention") === "attention";
+  const kernelFiles = !ranKernel
+    ? []
+    : attention
+    ? kernelFilesFor(r.backend ?? null, kernelHashes)
+    : Object.keys(kernelHashes).sort();
   return {
     id: r.id,
     params: r.params ?? null,

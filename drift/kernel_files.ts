@@ -1,8 +1,9 @@
 /**
  * Which kernel source files a backend runs, so a case's baseline entry carries the hash of
  * exactly the sources it depends on and a numeric drift can be attributed to the file that
- * changed. Mirrors the `load(...)` calls of `kernels/attention.ts`; a backend not listed
- * here (a new kernel family) depends, conservatively, on every kernel file.
+ * changed. Mirrors the `load(...)` calls of `kernels/attention.ts` (attention cases); a
+ * backend not listed here (a new kernel family), or a case of another mode, depends,
+ * conservatively, on every kernel file.
  *
  * @module
  */
