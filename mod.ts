@@ -57,3 +57,4 @@ export {
   type LayerParity,
 } from "./cli/layer.ts";
 export * from "./weights/mod.ts";
+export * from "./drift/mod.ts";

@@ -259,7 +259,7 @@ export function classifyCase(
 }
 
 /** Options of {@link compareBaselines}. */
-export interface CompareOptions {
+export interface CompareBaselinesOptions {
   /** Thresholds (default {@link DEFAULT_THRESHOLDS}). */
   thresholds?: Thresholds;
   /** Classes that are regressions (default {@link DEFAULT_FAIL_ON}). */
@@ -295,7 +295,7 @@ function side(b: Baseline): CompareSide {
 export function compareBaselines(
   base: Baseline,
   current: Baseline,
-  options: CompareOptions = {},
+  options: CompareBaselinesOptions = {},
 ): CompareReport {
   const t = options.thresholds ?? DEFAULT_THRESHOLDS;
   const failOn = options.failOn ?? DEFAULT_FAIL_ON;

@@ -9,7 +9,7 @@
  */
 import { readReportJson } from "../report/json.ts";
 import { baselineFromReport } from "./baseline.ts";
-import { compareBaselines, type CompareOptions } from "./compare.ts";
+import { compareBaselines, type CompareBaselinesOptions } from "./compare.ts";
 import { DriftInputError } from "./errors.ts";
 import { poolRounds } from "./pool.ts";
 import type { CompareReport } from "./types.ts";
@@ -48,7 +48,7 @@ export type GitRunner = (
 ) => Promise<{ code: number; output: string }>;
 
 /** Options of {@link upgradeCheck}. */
-export interface UpgradeCheckOptions extends CompareOptions {
+export interface UpgradeCheckOptions extends CompareBaselinesOptions {
   /** Deno version of the baseline side (with `to`). */
   from?: string;
   /** Deno version of the candidate side. */
