@@ -23,7 +23,7 @@ import {
   readThresholds,
 } from "../drift/mod.ts";
 import type { Baseline, CompareReport, DriftClass, Thresholds } from "../drift/mod.ts";
-import { writeJsonAtomic, writeTextAtomic } from "../report/json.ts";
+import { isDirectory, pathExists, writeJsonAtomic, writeTextAtomic } from "../report/json.ts";
 import { appendStepSummary } from "../report/markdown.ts";
 import type { RunReport } from "../runner/types.ts";
 import { EXIT } from "./errors.ts";
@@ -96,23 +96,6 @@ export async function writeCompareOutputs(
   return md;
 }
 
-async function isDir(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(path)).isDirectory;
-  } catch {
-    return false;
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function baselineKeys(dir: string): Promise<string[]> {
   const names: string[] = [];
   try {
@@ -136,7 +119,7 @@ async function baselineKeys(dir: string): Promise<string[]> {
  * ```
  */
 export async function resolveBaselineArg(path: string, current: Baseline): Promise<Baseline> {
-  if ((await isDir(path)) && !(await exists(`${path.replace(/\/+$/, "")}/report.json`))) {
+  if ((await isDirectory(path)) && !(await pathExists(`${path.replace(/\/+$/, "")}/report.json`))) {
     const loc = await locateBaseline(path, current.deviceKey);
     if (!loc.exists) {
       const have = await baselineKeys(path);
@@ -178,7 +161,7 @@ export interface DriftAfterRunOptions {
  * ```
  */
 export async function precheckBaseline(path: string | undefined): Promise<void> {
-  if (path === undefined || (await isDir(path))) return;
+  if (path === undefined || (await isDirectory(path))) return;
   await readBaseline(path);
 }
 

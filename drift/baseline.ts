@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { isDirectory, pathExists, writeTextAtomic } from "../report/json.ts";
 import { runReportProblem } from "../report/validate.ts";
 import type { CaseResult, ParityRecord, RunReport } from "../runner/types.ts";
 import { currentBackend, deviceKey } from "./device_key.ts";
@@ -240,27 +241,8 @@ export async function readBaseline(path: string): Promise<Baseline> {
 export async function writeBaseline(dir: string, baseline: Baseline): Promise<string> {
   await Deno.mkdir(dir, { recursive: true });
   const path = `${dir.replace(/\/+$/, "")}/${baseline.deviceKey}.json`;
-  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-  await Deno.writeTextFile(tmp, JSON.stringify(baseline, null, 2) + "\n");
-  await Deno.rename(tmp, path);
+  await writeTextAtomic(path, JSON.stringify(baseline, null, 2) + "\n");
   return path;
-}
-
-async function isDir(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(path)).isDirectory;
-  } catch {
-    return false;
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Where a `--baseline <file|dir>` points for a device. */
@@ -284,11 +266,11 @@ export interface BaselineLocation {
  * ```
  */
 export async function locateBaseline(fileOrDir: string, key: string): Promise<BaselineLocation> {
-  if (await isDir(fileOrDir)) {
+  if (await isDirectory(fileOrDir)) {
     const path = `${fileOrDir.replace(/\/+$/, "")}/${key}.json`;
-    return { path, fromDir: true, exists: await exists(path) };
+    return { path, fromDir: true, exists: await pathExists(path) };
   }
-  return { path: fileOrDir, fromDir: false, exists: await exists(fileOrDir) };
+  return { path: fileOrDir, fromDir: false, exists: await pathExists(fileOrDir) };
 }
 
 /**
@@ -307,9 +289,9 @@ export async function loadComparable(
   options: { backend?: string } = {},
 ): Promise<Baseline> {
   let file = path;
-  if (await isDir(path)) {
+  if (await isDirectory(path)) {
     file = `${path.replace(/\/+$/, "")}/report.json`;
-    if (!(await exists(file))) {
+    if (!(await pathExists(file))) {
       throw new DriftInputError(
         path,
         "is a directory without report.json (a run output directory, a baseline file or a " +

@@ -105,3 +105,38 @@ export async function readReportJson(path: string): Promise<RunReport> {
   if (problem !== null) throw new ReportFileError(path, `not a run report: ${problem}`);
   return value as RunReport;
 }
+
+/**
+ * Whether a path exists and is a directory (false when it does not exist).
+ *
+ * @example
+ * ```ts
+ * import { isDirectory } from "./json.ts";
+ * await isDirectory("."); // true
+ * ```
+ */
+export async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether a path exists.
+ *
+ * @example
+ * ```ts
+ * import { pathExists } from "./json.ts";
+ * await pathExists("/nonexistent"); // false
+ * ```
+ */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
