@@ -49,12 +49,6 @@ export {
   type LatentCacheOptions,
 } from "./kernels/decode.ts";
 export { LAYER_FAULTS, type LayerFault, layerFault } from "./kernels/layer_faults.ts";
-export {
-  compareLayer,
-  type LayerFilesOptions,
-  type LayerFilesResult,
-  layerFromFiles,
-  type LayerParity,
-} from "./cli/layer.ts";
+export { type LayerFilesOptions, type LayerFilesResult, layerFromFiles } from "./cli/layer.ts";
 export * from "./weights/mod.ts";
 export * from "./drift/mod.ts";

@@ -346,3 +346,19 @@ export function visible(layout: NormalizedLayout, q: number, k: number): boolean
   const s = layout.seqs[sid];
   return k - s.kStart <= q - s.qStart + s.causalOffset;
 }
+
+/**
+ * Whether the keys of a layout are its query tokens (self-attention, as in a
+ * layer forward or a prefill): same rows, same lengths, no cache.
+ *
+ * @example
+ * ```ts
+ * import { isSelfAttention, normalizeLayout } from "./layout.ts";
+ * isSelfAttention(normalizeLayout({ kind: "thd", cuSeqlensQ: [0, 3, 5], causal: true })); // true
+ * ```
+ */
+export function isSelfAttention(layout: NormalizedLayout): boolean {
+  return layout.kRows === layout.qRows &&
+    layout.kRowOf.every((row, j) => row === layout.qRowOf[j]) &&
+    layout.seqs.every((s) => s.qLen === s.kLen);
+}

@@ -24,9 +24,8 @@ import type {
 import { GpuContext } from "../gpu/device.ts";
 import { LayerUnsupportedError, runLayer } from "../kernels/layer.ts";
 import { LAYER_FAULTS, layerFault } from "../kernels/layer_faults.ts";
-import { compare, type CompareResult } from "../parity/compare.ts";
+import { compareLayer, type LayerParity } from "../parity/compare_layer.ts";
 import { layerToleranceFor } from "../parity/tolerance.ts";
-import type { AttentionTolerance } from "../parity/tolerance.ts";
 import { makeLayerWeights } from "../reference/inputs.ts";
 import { mlaLayer } from "../reference/layer.ts";
 import { sampleRows } from "../reference/sample_rows.ts";
@@ -41,59 +40,6 @@ export const INPUT_TENSOR = "hidden_states";
 
 /** Reference rows computed by default (the first and last of each sequence always). */
 export const DEFAULT_CHECK_ROWS = 64;
-
-/** The parity of a layer run against the float64 reference. */
-export interface LayerParity {
-  /** Both checks passed. */
-  readonly pass: boolean;
-  /** Logical token rows compared. */
-  readonly rows: readonly number[];
-  /** Output [rows, hidden]. */
-  readonly out: CompareResult;
-  /** LSE [rows, heads]. */
-  readonly lse: CompareResult;
-}
-
-/**
- * Compare a layer result with the float64 reference on some logical rows
- * (`want` holds all rows, NaN where not computed) under a layer tolerance.
- *
- * @example
- * ```ts
- * import { compareLayer } from "./layer.ts";
- * import { layerToleranceFor } from "../parity/tolerance.ts";
- * const r = compareLayer(
- *   { out: new Float32Array(4), lse: new Float32Array(2) },
- *   { out: new Float64Array(4), lse: new Float64Array(2) },
- *   { rows: [0, 1], hidden: 2, heads: 1, tolerance: layerToleranceFor("f32") },
- * );
- * r.pass; // true
- * ```
- */
-export function compareLayer(
-  got: { out: ArrayLike<number>; lse: ArrayLike<number> },
-  want: { out: ArrayLike<number>; lse: ArrayLike<number> },
-  o: { rows: readonly number[]; hidden: number; heads: number; tolerance: AttentionTolerance },
-): LayerParity {
-  const pick = (a: ArrayLike<number>, w: number) => {
-    const out = new Float64Array(o.rows.length * w);
-    o.rows.forEach((r, i) => {
-      for (let c = 0; c < w; c++) out[i * w + c] = a[r * w + c];
-    });
-    return out;
-  };
-  const out = compare(pick(got.out, o.hidden), pick(want.out, o.hidden), {
-    ...o.tolerance.out,
-    shape: [o.rows.length, o.hidden],
-    label: "out",
-  });
-  const lse = compare(pick(got.lse, o.heads), pick(want.lse, o.heads), {
-    ...o.tolerance.lse,
-    shape: [o.rows.length, o.heads],
-    label: "lse",
-  });
-  return { pass: out.pass && lse.pass, rows: o.rows, out, lse };
-}
 
 /** Options of {@link layerFromFiles}. */
 export interface LayerFilesOptions {

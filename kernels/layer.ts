@@ -18,6 +18,7 @@
  *
  * @module
  */
+import { isSelfAttention } from "../adapter/layout.ts";
 import { resolve } from "../adapter/resolve.ts";
 import type {
   AttentionInputs,
@@ -692,10 +693,7 @@ export async function runLayer(ctx: GpuContext, options: RunLayerOptions): Promi
   }
   const plan = resolveLayerPlan(ctx, { spec, layout: options.layout, path, dtype });
   const layout = plan.layout;
-  const self = layout.kRows === layout.qRows &&
-    layout.kRowOf.every((row, j) => row === layout.qRowOf[j]) &&
-    layout.seqs.every((s) => s.qLen === s.kLen);
-  if (!self) {
+  if (!isSelfAttention(layout)) {
     throw new RangeError(
       "runLayer is self-attention: the layout's key rows must equal its query rows " +
         "(bshd/sbhd with seqQ = seqK and no kvLens, or thd with equal offsets); " +

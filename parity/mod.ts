@@ -16,3 +16,4 @@
 export * from "./compare.ts";
 export * from "./tolerance.ts";
 export * from "./faults.ts";
+export * from "./compare_layer.ts";

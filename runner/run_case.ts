@@ -7,8 +7,16 @@
  * @module
  */
 import { ConfigError } from "../adapter/errors.ts";
+import { isSelfAttention } from "../adapter/layout.ts";
 import { resolve } from "../adapter/resolve.ts";
-import type { AttentionOutputs, DeviceCaps, MlaSpec, Plan, Reason } from "../adapter/types.ts";
+import type {
+  AttentionOutputs,
+  DeviceCaps,
+  LayoutRequest,
+  MlaSpec,
+  Plan,
+  Reason,
+} from "../adapter/types.ts";
 import type { GpuContext } from "../gpu/device.ts";
 import { runAttention } from "../kernels/attention.ts";
 import type { SourceMutation } from "../kernels/source.ts";
@@ -16,9 +24,12 @@ import { fnv1a32 } from "../matrix/case_id.ts";
 import type { Case } from "../matrix/types.ts";
 import { compareAttention, type CompareResult } from "../parity/compare.ts";
 import type { Fault } from "../parity/faults.ts";
-import { toleranceFor } from "../parity/tolerance.ts";
+import { compareLayer } from "../parity/compare_layer.ts";
+import { layerToleranceFor, toleranceFor } from "../parity/tolerance.ts";
 import { absorbedAttention, denseAttention } from "../reference/attention.ts";
-import { makeAttentionInputs } from "../reference/inputs.ts";
+import { makeAttentionInputs, makeHiddenStates, makeLayerWeights } from "../reference/inputs.ts";
+import { mlaLayer } from "../reference/layer.ts";
+import { runLayer } from "../kernels/layer.ts";
 import { sampleRows } from "../reference/sample_rows.ts";
 import { applyProfile, caseRequest } from "./case_request.ts";
 import type { CaseResult, ParityRecord } from "./types.ts";
@@ -156,6 +167,16 @@ export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseRes
   }
   const plan: Plan = resolution;
   const planDigest = await digest(JSON.stringify(plan));
+  if (c.params.mode === "layer" && !isSelfAttention(plan.layout)) {
+    return {
+      ...base,
+      status: c.expect.support === "invalid" ? "pass" : "unexpected",
+      decision: "invalid",
+      message: "mode layer runs self-attention: the case needs sq = sk, no varlen with " +
+        "bshd/sbhd, and no paged cache (decode against a cache is mode attention)",
+      wallMs: wall(),
+    };
+  }
   if (c.expect.support !== "supported") {
     return {
       ...base,
@@ -170,7 +191,11 @@ export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseRes
     };
   }
   try {
-    return await checkPlan(c, plan, { ...options, spec: req.spec, seed, planDigest, t0 });
+    const o = { ...options, spec: req.spec, seed, planDigest, t0 };
+    if (c.params.mode === "layer") {
+      return await checkLayer(c, plan, { ...o, layoutRequest: req.layout });
+    }
+    return await checkPlan(c, plan, o);
   } catch (e) {
     return {
       ...base,
@@ -248,6 +273,87 @@ async function checkPlan(
     rowsTotal: layout.totalQ,
     outputDigest: await digest(actual.out),
     timing: samples.length ? { source, samplesMs: samples, medianMs: median(samples) } : undefined,
+    wallMs: Math.round((performance.now() - o.t0) * 10) / 10,
+  };
+}
+
+/**
+ * The full layer (projections, norms, RoPE, attention, o_proj) on seeded weights and
+ * hidden states, against the float64 layer. Plan-level faults do not apply here (the
+ * layer resolves its own attention plan); source mutations do.
+ */
+async function checkLayer(
+  c: Case,
+  plan: Plan,
+  o: RunCaseOptions & {
+    spec: MlaSpec;
+    seed: number;
+    planDigest: string;
+    t0: number;
+    layoutRequest: LayoutRequest;
+  },
+): Promise<CaseResult> {
+  const { spec } = o;
+  const layout = plan.layout;
+  const dtype = plan.variant.dtype;
+  const weights = makeLayerWeights(spec, { seed: o.seed });
+  const hidden = makeHiddenStates(layout.qRows, spec.hiddenSize, { seed: o.seed, layout });
+  const mutate = o.fault?.apply.kind === "source" ? o.fault.apply.mutate : o.mutate;
+  const run = () =>
+    runLayer(o.ctx, {
+      spec,
+      layout: o.layoutRequest,
+      weights,
+      hidden,
+      path: plan.path,
+      dtype,
+      mutate,
+    });
+  const first = await run();
+  const samples: number[] = [];
+  for (let i = 0; i < (o.repeats ?? 3); i++) samples.push((await run()).timing.totalMs);
+  const maxRows = o.maxRows ?? 64;
+  const rows = layout.totalQ > maxRows
+    ? sampleRows(layout, { max: maxRows, seed: o.seed })
+    : Array.from({ length: layout.totalQ }, (_, i) => i);
+  const expansion = layout.totalK * spec.numHeads * (spec.qkNopeHeadDim + spec.vHeadDim) *
+    spec.kvLoraRank;
+  const dense = expansion <= DENSE_REFERENCE_BUDGET;
+  const expected = mlaLayer(spec, layout, {
+    weights,
+    hidden,
+    path: dense ? "expanded" : "absorbed",
+    rows: rows.length === layout.totalQ ? undefined : rows,
+  });
+  const tolerance = layerToleranceFor(dtype);
+  const parity = compareLayer(first, expected, {
+    rows,
+    hidden: spec.hiddenSize,
+    heads: spec.numHeads,
+    tolerance,
+  });
+  return {
+    id: c.id,
+    status: parity.pass ? "pass" : "fail",
+    decision: "supported",
+    expect: c.expect,
+    params: c.params,
+    // compareLayer labels its summaries "out: ..." and "lse: ..." itself
+    message: parity.pass
+      ? `ok: ${parity.out.summary}`
+      : [parity.out, parity.lse].filter((x) => !x.pass).map((x) => x.summary).join(" | "),
+    backend: plan.backend,
+    planDigest: o.planDigest,
+    out: trim(parity.out),
+    lse: trim(parity.lse),
+    tolerance,
+    reference: dense ? "dense-layer" : "absorbed-f64-layer",
+    rowsChecked: rows.length,
+    rowsTotal: layout.totalQ,
+    outputDigest: await digest(first.out),
+    timing: samples.length
+      ? { source: "wall-clock", samplesMs: samples, medianMs: median(samples) }
+      : undefined,
     wallMs: Math.round((performance.now() - o.t0) * 10) / 10,
   };
 }

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { normalizeLayout } from "../adapter/layout.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import type { AttentionPath, Dtype } from "../adapter/types.ts";
-import { compareLayer } from "../cli/layer.ts";
+import { compareLayer } from "../parity/compare_layer.ts";
 import { decodeStep, DEFAULT_PAGE_SIZE, LatentCache } from "../kernels/decode.ts";
 import { uploadLayerWeights } from "../kernels/layer.ts";
 import { layerFault } from "../kernels/layer_faults.ts";

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { normalizeLayout } from "../adapter/layout.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import type { Dtype, LayoutRequest, MlaSpec } from "../adapter/types.ts";
-import { compareLayer, type LayerParity } from "../cli/layer.ts";
+import { compareLayer, type LayerParity } from "../parity/compare_layer.ts";
 import { runGemm, runLayer, uploadLayerWeights } from "../kernels/layer.ts";
 import { LAYER_FAULTS, layerFault } from "../kernels/layer_faults.ts";
 import { layerToleranceFor } from "../parity/tolerance.ts";

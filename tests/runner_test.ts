@@ -192,6 +192,35 @@ Deno.test({
 });
 
 Deno.test({
+  name: "mode layer: the full layer runs, and a planted attention fault turns it red",
+  ignore: !gpu,
+  fn: async () => {
+    const filter = "mode=layer;preset=tiny;path=absorbed;dtype=f32;layout=thd";
+    const clean = await runMatrix({
+      matrix: "smoke",
+      filter,
+      out: await Deno.makeTempDir(),
+      repeats: 0,
+      progress: quiet,
+    });
+    assert.equal(clean.results.length, 1);
+    assert.equal(clean.results[0].status, "pass", clean.results[0].message);
+    assert.equal(clean.results[0].reference, "dense-layer");
+    const { FAULTS } = await import("../parity/faults.ts");
+    const bad = await runMatrix({
+      matrix: "smoke",
+      filter,
+      out: await Deno.makeTempDir(),
+      repeats: 0,
+      progress: quiet,
+      fault: FAULTS.find((f) => f.id === "kpe-left-out"),
+    });
+    assert.equal(bad.results[0].status, "fail");
+    assert.match(bad.results[0].message, /^out: max abs err/);
+  },
+});
+
+Deno.test({
   name: "the adapter matrix: every edge config gets its expected decision",
   ignore: !gpu,
   fn: async () => {
