@@ -49,6 +49,5 @@ export {
   type LatentCacheOptions,
 } from "./kernels/decode.ts";
 export { LAYER_FAULTS, type LayerFault, layerFault } from "./kernels/layer_faults.ts";
-export { type LayerFilesOptions, type LayerFilesResult, layerFromFiles } from "./cli/layer.ts";
 export * from "./weights/mod.ts";
 export * from "./drift/mod.ts";

@@ -8,7 +8,9 @@ import { Command, CommanderError } from "@commander-js/extra-typings";
 import { ConfigError } from "../adapter/errors.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { DeviceLostError, NoAdapterError } from "../gpu/errors.ts";
+import { LayerUnsupportedError } from "../kernels/layer.ts";
 import { ReportFileError } from "../report/errors.ts";
+import { LayerInputError, SafetensorsError } from "../weights/errors.ts";
 import { devicesCommand, type StrictCapsProbe } from "./devices.ts";
 import { type CapsProbe, explainCommand } from "./explain.ts";
 import { compileCommand } from "./compile.ts";
@@ -70,6 +72,9 @@ export function buildProgram(deps: ProgramDeps) {
 const KNOWN_ERRORS: readonly [new (...args: never[]) => Error, number][] = [
   [ConfigError, EXIT.badInput],
   [ReportFileError, EXIT.badInput],
+  [SafetensorsError, EXIT.badInput],
+  [LayerInputError, EXIT.badInput],
+  [LayerUnsupportedError, EXIT.infra],
   [DriftInputError, EXIT.badInput],
   [NoAdapterError, EXIT.infra],
   [DeviceLostError, EXIT.infra],

@@ -9,3 +9,4 @@ export * from "./case_request.ts";
 export * from "./run_case.ts";
 export * from "./run_matrix.ts";
 export * from "./fingerprint.ts";
+export * from "./layer_files.ts";

@@ -29,3 +29,21 @@ export class SafetensorsError extends Error {
     this.detail = detail;
   }
 }
+
+/**
+ * An input of the full-layer run is not what it must be (a missing or mis-shaped
+ * tensor, cu_seqlens that do not end at the token count, ...). The CLI exits 2.
+ *
+ * @example
+ * ```ts
+ * import { LayerInputError } from "./errors.ts";
+ * new LayerInputError("hidden_states: expected [tokens, 64], found [5, 32]").name; // "LayerInputError"
+ * ```
+ */
+export class LayerInputError extends Error {
+  /** The message names the tensor or field, what was expected and what was found. */
+  constructor(message: string) {
+    super(message);
+    this.name = "LayerInputError";
+  }
+}

@@ -1,0 +1,269 @@
+/**
+ * The full MLA layer from files: read and check a safetensors input (and weights),
+ * run the layer on the GPU, write the output atomically, and compare with the
+ * float64 reference. The `layer` command is a thin wrapper around this.
+ *
+ * @module
+ */
+import { normalizeLayout } from "../adapter/layout.ts";
+import { loadSpec } from "../adapter/source.ts";
+import type {
+  AttentionPath,
+  Dtype,
+  LayerWeights,
+  LayoutRequest,
+  MlaSpec,
+  NormalizedLayout,
+  Plan,
+} from "../adapter/types.ts";
+import { GpuContext } from "../gpu/device.ts";
+import { runLayer } from "../kernels/layer.ts";
+import { LAYER_FAULTS, layerFault } from "../kernels/layer_faults.ts";
+import { compareLayer, type LayerParity } from "../parity/compare_layer.ts";
+import { layerToleranceFor } from "../parity/tolerance.ts";
+import { makeLayerWeights } from "../reference/inputs.ts";
+import { mlaLayer } from "../reference/layer.ts";
+import { sampleRows } from "../reference/sample_rows.ts";
+import { SafetensorsError } from "../weights/errors.ts";
+import { layerPrefix, loadLayerWeights } from "../weights/hf_names.ts";
+import { SafetensorsFile, writeSafetensorsFile } from "../weights/safetensors.ts";
+import { LayerInputError } from "../weights/errors.ts";
+
+/** Name of the input tensor. */
+export const INPUT_TENSOR = "hidden_states";
+
+/** Reference rows computed by default (the first and last of each sequence always). */
+export const DEFAULT_CHECK_ROWS = 64;
+
+/** Options of {@link layerFromFiles}. */
+export interface LayerFilesOptions {
+  /** Preset name or config.json path. */
+  config: string;
+  /** Weights file; seeded random weights when absent. */
+  weights?: string;
+  /** Input file with `hidden_states`. */
+  input: string;
+  /** Output file (written atomically). */
+  out: string;
+  /** Attention path (default absorbed). */
+  path?: AttentionPath;
+  /** Storage dtype (default f32). */
+  dtype?: Dtype;
+  /** Packed input [tokens, hidden] with these cumulative sequence lengths. */
+  cuSeqlens?: readonly number[];
+  /** Layer index in the weights file. */
+  layer?: number;
+  /** Compare with the float64 reference (default true). */
+  check?: boolean;
+  /** Most reference rows (default {@link DEFAULT_CHECK_ROWS}); boundaries always in. */
+  checkRows?: number;
+  /** Seed of the random weights (default 1). */
+  seed?: number;
+  /** Plant a layer fault (kernels/layer_faults.ts) to prove the check catches it. */
+  plantFault?: string;
+  /** A GPU context to use (default: a new one, destroyed afterwards). */
+  ctx?: GpuContext;
+}
+
+/** What {@link layerFromFiles} did. */
+export interface LayerFilesResult {
+  /** The spec. */
+  readonly spec: MlaSpec;
+  /** The attention plan. */
+  readonly plan: Plan;
+  /** Where the weights came from. */
+  readonly weightsFrom: string;
+  /** Shape of `hidden_states`. */
+  readonly inputShape: readonly number[];
+  /** Output [tokens, hidden] and LSE [tokens, heads] (logical order = input order). */
+  readonly out: Float32Array;
+  /** LSE [tokens, heads]. */
+  readonly lse: Float32Array;
+  /** Parity, or null with check off. */
+  readonly parity: LayerParity | null;
+}
+
+const shapeStr = (s: readonly number[]) => `[${s.join(", ")}]`;
+
+function bad(message: string): LayerInputError {
+  return new LayerInputError(message);
+}
+
+/** The layout of the input tensor's shape (bshd, or thd with cu_seqlens). */
+function inputLayout(
+  spec: MlaSpec,
+  shape: readonly number[],
+  cuSeqlens: readonly number[] | undefined,
+  source: string,
+): LayoutRequest {
+  const hs = spec.hiddenSize;
+  const name = `${source}: ${INPUT_TENSOR}`;
+  if (cuSeqlens) {
+    if (shape.length !== 2 || shape[1] !== hs) {
+      throw bad(
+        `${name} has shape ${shapeStr(shape)}; with --cu-seqlens expected [tokens, ${hs}] ` +
+          `(hidden_size of ${spec.name})`,
+      );
+    }
+    const last = cuSeqlens[cuSeqlens.length - 1];
+    if (last !== shape[0]) {
+      throw bad(
+        `--cu-seqlens ${
+          cuSeqlens.join(",")
+        }: the last offset is ${last}, expected the token count ` +
+          `${shape[0]} of ${INPUT_TENSOR} ${shapeStr(shape)}`,
+      );
+    }
+    return { kind: "thd", cuSeqlensQ: [...cuSeqlens], causal: true };
+  }
+  if (shape.length === 2) {
+    throw bad(
+      `${name} has shape ${shapeStr(shape)}: a packed [tokens, hidden] input needs --cu-seqlens ` +
+        `(e.g. --cu-seqlens 0,${shape[0]}); otherwise expected [batch, seq, ${hs}]`,
+    );
+  }
+  if (shape.length !== 3 || shape[2] !== hs || shape[0] < 1 || shape[1] < 1) {
+    throw bad(
+      `${name} has shape ${shapeStr(shape)}; expected [batch, seq, ${hs}] (hidden_size of ` +
+        `${spec.name}, batch and seq >= 1) or [tokens, ${hs}] with --cu-seqlens`,
+    );
+  }
+  return { kind: "bshd", batch: shape[0], seqQ: shape[1], seqK: shape[1], causal: true };
+}
+
+async function openFile(path: string): Promise<SafetensorsFile> {
+  try {
+    return await SafetensorsFile.open(path);
+  } catch (e) {
+    if (e instanceof SafetensorsError) throw bad(e.message);
+    throw e;
+  }
+}
+
+/**
+ * Run the layer from files: read and check the input (and weights: every tensor
+ * against the spec before anything runs), run it on the GPU, write `output` (the
+ * input's leading shape, hidden wide, F32) and `lse` ([tokens, heads], F32)
+ * atomically, and (unless `check` is false) compare with the float64 reference.
+ * Bad input throws LayerInputError or ConfigError (the CLI exits 2); an
+ * unsupported device LayerUnsupportedError (exit 3); no adapter NoAdapterError.
+ *
+ * @example
+ * ```ts ignore
+ * import { layerFromFiles } from "./layer.ts";
+ * const r = await layerFromFiles({ config: "tiny", input: "x.safetensors", out: "y.safetensors" });
+ * r.parity?.pass;
+ * ```
+ */
+export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerFilesResult> {
+  const spec = await loadSpec(options.config);
+  const path = options.path ?? "absorbed";
+  const dtype = options.dtype ?? "f32";
+  const fault = options.plantFault ? layerFault(options.plantFault) : undefined;
+
+  // 1. Everything is read and checked before the GPU is touched.
+  const input = await openFile(options.input);
+  let hiddenF32: Float32Array;
+  let inputShape: readonly number[];
+  let layout: NormalizedLayout;
+  let request: LayoutRequest;
+  try {
+    const info = input.tensors.get(INPUT_TENSOR);
+    if (!info) {
+      const names = [...input.tensors.keys()];
+      throw bad(
+        `${options.input}: no tensor "${INPUT_TENSOR}" (expected shape [batch, seq, ` +
+          `${spec.hiddenSize}] or [tokens, ${spec.hiddenSize}]); found ${
+            names.length ? names.map((n) => `"${n}"`).join(", ") : "no tensors"
+          }`,
+      );
+    }
+    inputShape = info.shape;
+    request = inputLayout(spec, info.shape, options.cuSeqlens, options.input);
+    layout = normalizeLayout(request, { source: options.input });
+    hiddenF32 = await input.read(INPUT_TENSOR);
+  } catch (e) {
+    if (e instanceof SafetensorsError) throw bad(e.message);
+    throw e;
+  } finally {
+    input.close();
+  }
+
+  let weights: LayerWeights;
+  let weightsFrom: string;
+  if (options.weights) {
+    const file = await openFile(options.weights);
+    try {
+      weights = await loadLayerWeights(file, spec, { layer: options.layer });
+      weightsFrom = `${options.weights} (${
+        layerPrefix(file.tensors.keys(), { layer: options.layer })
+      })`;
+    } catch (e) {
+      if (e instanceof SafetensorsError) throw bad(e.message);
+      throw e;
+    } finally {
+      file.close();
+    }
+  } else {
+    const seed = options.seed ?? 1;
+    weights = makeLayerWeights(spec, { seed });
+    weightsFrom = `random (seed ${seed})`;
+  }
+
+  // 2. The GPU.
+  const ctx = options.ctx ??
+    await GpuContext.create({ optionalFeatures: ["shader-f16", "timestamp-query"] });
+  let result;
+  try {
+    result = await runLayer(ctx, {
+      spec,
+      layout: request,
+      weights,
+      hidden: hiddenF32,
+      path,
+      dtype,
+      mutate: fault?.mutate,
+    });
+  } finally {
+    if (!options.ctx) ctx.destroy();
+  }
+
+  // 3. The output, atomically.
+  const tokens = layout.totalQ;
+  await writeSafetensorsFile(options.out, {
+    output: {
+      dtype: "F32",
+      shape: [...inputShape.slice(0, -1), spec.hiddenSize],
+      data: result.out,
+    },
+    lse: { dtype: "F32", shape: [tokens, spec.numHeads], data: result.lse },
+  }, { metadata: { producer: "mla-harness layer", config: spec.name, path, dtype } });
+
+  // 4. Parity against the float64 reference.
+  let parity: LayerParity | null = null;
+  if (options.check ?? true) {
+    const rows = sampleRows(layout, { max: options.checkRows ?? DEFAULT_CHECK_ROWS, seed: 1 });
+    const all = rows.length === tokens;
+    const ref = mlaLayer(spec, layout, {
+      weights,
+      hidden: Float64Array.from(hiddenF32),
+      path: "expanded",
+      rows: all ? undefined : rows,
+    });
+    parity = compareLayer(result, ref, {
+      rows,
+      hidden: spec.hiddenSize,
+      heads: spec.numHeads,
+      tolerance: layerToleranceFor(dtype),
+    });
+  }
+  return {
+    spec,
+    plan: result.plan,
+    weightsFrom,
+    inputShape,
+    out: result.out,
+    lse: result.lse,
+    parity,
+  };
+}
