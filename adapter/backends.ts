@@ -97,18 +97,29 @@ function deviceReasons(q: SupportQuery, widths: Record<string, number>): Reason[
   return reasons;
 }
 
-function limitReasons(q: SupportQuery, buffers: BufferSpec[], workgroupSize: number): Reason[] {
+/**
+ * Buffer and workgroup limits. A buffer is bound whole (limit: the smaller of
+ * maxStorageBufferBindingSize and maxBufferSize) unless it is in `boundInParts`
+ * (limit: maxBufferSize; the caller checks its per-binding size itself).
+ */
+function limitReasons(
+  q: SupportQuery,
+  buffers: BufferSpec[],
+  workgroupSize: number,
+  boundInParts: ReadonlySet<string> = new Set(),
+): Reason[] {
   if (q.caps === null) return [];
   const reasons: Reason[] = [];
   const maxBinding = q.caps.limits.maxStorageBufferBindingSize ?? 134217728;
   const maxBuffer = q.caps.limits.maxBufferSize ?? 268435456;
   for (const b of buffers) {
-    const limit = Math.min(maxBinding, maxBuffer);
+    const parts = boundInParts.has(b.name);
+    const limit = parts ? maxBuffer : Math.min(maxBinding, maxBuffer);
     if (b.bytes > limit) {
       reasons.push({
         code: "limits.buffer-too-large",
         message: `buffer ${b.name} needs ${b.bytes} bytes, over the device's ` +
-          `maxStorageBufferBindingSize/maxBufferSize ${limit}`,
+          (parts ? `maxBufferSize ${limit}` : `maxStorageBufferBindingSize/maxBufferSize ${limit}`),
       });
     }
   }
@@ -193,6 +204,26 @@ const absorbed: Backend = {
   },
 };
 
+/**
+ * Bytes of the widest per-sequence binding of a [kRows, rowBytes] buffer: the dense
+ * kernel binds, per group of sequences, only the rows those sequences read, at an
+ * offset rounded down to `align` (so up to align - 1 bytes more than the rows).
+ */
+function perSequenceBinding(layout: NormalizedLayout, rowBytes: number, align: number): number {
+  let widest = 0;
+  for (const s of layout.seqs) {
+    if (s.qLen === 0 || s.kLen === 0) continue;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let j = s.kStart; j < s.kStart + s.kLen; j++) {
+      lo = Math.min(lo, layout.kRowOf[j]);
+      hi = Math.max(hi, layout.kRowOf[j]);
+    }
+    widest = Math.max(widest, (hi + 1) * rowBytes - Math.floor((lo * rowBytes) / align) * align);
+  }
+  return widest;
+}
+
 const expanded: Backend = {
   id: "wgsl-expanded",
   description: "WGSL dense multi-head attention over per-head K (nope+rope) and V expanded " +
@@ -201,6 +232,11 @@ const expanded: Backend = {
     const { spec, layout, dtype } = q;
     const eb = bytesOf(dtype);
     const h = spec.numHeads;
+    // One invocation per head, like the absorbed kernel (see expanded.wgsl).
+    const headsPerTile = Math.min(
+      Math.ceil(h / ABSORBED_HEAD_TILE_STEP) * ABSORBED_HEAD_TILE_STEP,
+      ABSORBED_MAX_HEADS_PER_TILE,
+    );
     const reasons = deviceReasons(q, {
       k_channels: spec.kChannels,
       v_channels: spec.vChannels,
@@ -212,15 +248,32 @@ const expanded: Backend = {
       { name: "v", bytes: layout.kRows * h * spec.vChannels * eb },
       { name: "out", bytes: layout.totalQ * h * spec.vHeadDim * 4 },
     ];
-    reasons.push(...limitReasons(q, buffers, ATTENTION_WORKGROUP_SIZE));
+    // K and V are bound per group of sequences (and expanded in row chunks), so
+    // only each sequence's rows must fit one binding; the whole buffers must still
+    // fit maxBufferSize.
+    reasons.push(...limitReasons(q, buffers, headsPerTile, new Set(["k", "v"])));
+    if (q.caps !== null) {
+      const maxBinding = q.caps.limits.maxStorageBufferBindingSize ?? 134217728;
+      const align = q.caps.limits.minStorageBufferOffsetAlignment ?? 256;
+      for (const [name, width] of [["k", spec.kChannels], ["v", spec.vChannels]] as const) {
+        const bytes = perSequenceBinding(layout, h * width * eb, align);
+        if (bytes > maxBinding) {
+          reasons.push({
+            code: "limits.buffer-too-large",
+            message: `buffer ${name} needs ${bytes} bytes for one sequence's rows (bound per ` +
+              `sequence), over the device's maxStorageBufferBindingSize ${maxBinding}`,
+          });
+        }
+      }
+    }
     return {
       reasons,
       path: "expanded",
       variant: {
         family: "expanded",
         dtype,
-        workgroupSize: ATTENTION_WORKGROUP_SIZE,
-        headsPerTile: 1,
+        workgroupSize: headsPerTile,
+        headsPerTile,
         kvSplits: 1,
       },
       buffers,

@@ -8,8 +8,9 @@
 // so score(h, t) = scale * dot(q_absorbed[qRow, h], cache[row_t]) and the output is
 // the latent x_h = sum_t p_t c_t (the up-projection W_UV runs afterwards).
 //
-// Grid: x = query token * head tiles + tile, y = KV split. One workgroup handles
-// HEADS heads of one query token over one split of its visible keys, and invocation
+// Grid: x = query tile * head tiles + head tile, y = KV split. One workgroup handles
+// HEADS heads of a query tile (q_tiles: QT consecutive queries of one sequence;
+// decode QT = 1) over one split of the visible keys, and invocation
 // i IS head h0 + i (WG == HEADS). Why, on lavapipe (Mesa's CPU Vulkan driver, which
 // runs 8 invocations as the 8 lanes of one AVX2 register):
 //   - a load whose address is the same for every invocation (derived only from the
@@ -28,6 +29,9 @@
 //   - the value phase reuses the block's 16 rows again with uniform loads; each
 //     invocation keeps its head's whole latent output x_h (VAL_VEC4 vec4s) in a
 //     private array indexed by the loop counter.
+// Prefill (QT = 4): every cached vec4 (uniform load) serves the QT queries of the
+// tile, in the scores and in the values, instead of being re-read per query; the
+// tile's queries see different key counts (causal) and each masks its own.
 // Four keys at a time go through `qv * mat4x4(c_a, c_b, c_c, c_d)`, which is
 // (dot(qv, c_a), ..., dot(qv, c_d)): four dot products from one expression.
 // Fully unrolled loops compiled for 9-18 s and ran slower, so d loops stay loops.
@@ -49,16 +53,20 @@ const WG: u32 = 16u; // @param invocations per workgroup (== HEADS: one head eac
 const HEADS: u32 = 16u; // @param heads per tile (a multiple of 8, the lavapipe SIMD width)
 const KEY_VEC4: u32 = 144u; // @param (r + rope) / 4
 const VAL_VEC4: u32 = 128u; // @param r / 4
+const QT: u32 = 1u; // @param queries per tile: 1 (decode, BLOCK 16) or 4 (prefill, BLOCK 4)
 
-// Keys per block: the register tile of one invocation (s0..s3, four keys each).
-const BLOCK: u32 = 16u;
+// Keys per block: QT * BLOCK = 16 scores per invocation (decode: s0..s3, four keys
+// each; prefill: one vec4 of four keys per query), the most that stays in the 16
+// AVX2 registers of a lavapipe lane.
+const BLOCK: u32 = 4u * (1u + 3u / QT); // 16 for QT = 1, 4 for QT >= 4
 
 // Finite stand-in for -inf in the running max: exp(NEG_BIG - m) is 0 for any real
 // m and NEG_BIG - NEG_BIG is 0, never NaN.
 const NEG_BIG: f32 = -3.0e38;
 
 struct Params {
-  total_q: u32,
+  total_q: u32,   // query tiles (entries of q_tiles)
+  total_t: u32,   // query tokens (rows of the outputs per split)
   heads: u32,
   head_tiles: u32,
   kv_splits: u32,
@@ -70,15 +78,22 @@ struct Params {
 //              number of keys it sees, unused)
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> q_absorbed: array<vec4<store_t>>;  // [qRows, h, KEY_VEC4]
-@group(0) @binding(2) var<storage, read> cache: array<vec4<store_t>>;       // [kRows, KEY_VEC4]
+// f16: the cache is read as packed u32 pairs widened by unpack2x16float (one
+// conversion per 2 halves; vec4<f16> loads + widening measured slower on lavapipe).
+@group(0) @binding(2) var<storage, read> cache: array<vec4<store_t>>;       // [kRows, KEY_VEC4] // @f32
+// @f16: @group(0) @binding(2) var<storage, read> cache: array<vec2<u32>>;
 @group(0) @binding(3) var<storage, read> q_meta: array<vec4<u32>>;          // [totalQ]
 @group(0) @binding(4) var<storage, read> k_rows: array<u32>;                // [totalK]
 @group(0) @binding(5) var<storage, read_write> x_out: array<vec4<f32>>;     // [splits, totalQ, h, VAL_VEC4]
 @group(0) @binding(6) var<storage, read_write> lse_out: array<f32>;         // [splits, totalQ, h]
+// q_tiles[i] = (first query t, number of queries <= QT), consecutive queries of one
+// sequence in increasing visible-key count.
+@group(0) @binding(7) var<storage, read> q_tiles: array<vec2<u32>>;
 
 // One cached vec4 (uniform address in every use below), widened to acc_t.
 fn ld(i: u32) -> vec4<acc_t> {
-  return vec4<acc_t>(cache[i]);
+  return vec4<acc_t>(cache[i]); // @f32
+  // @f16: let w = cache[i]; return vec4<acc_t>(vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y)));
 }
 
 // Four cached rows' vec4 d as the columns of a matrix.
@@ -96,12 +111,16 @@ fn row_offsets(base: u32, j: u32, last: u32) -> vec4<u32> {
 @compute @workgroup_size(WG)
 fn absorbed(@builtin(workgroup_id) wid: vec3<u32>,
             @builtin(local_invocation_index) lid: u32) {
-  let t = wid.x / params.head_tiles;
+  let qtile = wid.x / params.head_tiles;
   let tile = wid.x % params.head_tiles;
   let split = wid.y;
-  if (t >= params.total_q) {
+  if (qtile >= params.total_q) {
     return; // bounds guard (uniform: the whole workgroup leaves together)
   }
+  let qt = q_tiles[qtile];
+  let nq = qt.y;
+  // The tile's last query sees the most keys: it sets the key range of the tile.
+  let t = qt.x + nq - 1u;
   let qm = q_meta[t];
   // This split's slice [begin, end) of the visible keys.
   let chunk = (qm.z + params.kv_splits - 1u) / params.kv_splits;
@@ -109,77 +128,136 @@ fn absorbed(@builtin(workgroup_id) wid: vec3<u32>,
   let end = min(begin + chunk, qm.z);
   let head = tile * HEADS + lid;
   let live = head < params.heads;   // lanes past the last head compute head 0 and store nothing
-  let q_base = (qm.x * params.heads + select(0u, head, live)) * KEY_VEC4;
+  let hh = select(0u, head, live);
 
-  var m_run = NEG_BIG;   // running max of this head's scaled scores
-  var l_run = 0.0;       // running sum of exp(score - m_run)
-  var acc: array<vec4<acc_t>, VAL_VEC4>;   // this head's unnormalized x (zero-initialized)
+  // Per query of the tile (a partial tile repeats its last query, never stored).
+  var q_base: array<u32, QT>;
+  var seen: array<u32, QT>;
+  for (var i = 0u; i < QT; i++) {
+    let qmi = q_meta[qt.x + min(i, nq - 1u)];
+    q_base[i] = (qmi.x * params.heads + hh) * KEY_VEC4;
+    seen[i] = qmi.z;
+  }
+  var m_q: array<f32, QT>;   // running max of each query's scaled scores
+  var l_q: array<f32, QT>;   // running sum of exp(score - max)
+  for (var i = 0u; i < QT; i++) {
+    m_q[i] = NEG_BIG;
+  }
+  var acc: array<array<vec4<acc_t>, VAL_VEC4>, QT>;   // unnormalized x per query (zeroed)
 
   for (var kb = begin; kb < end; kb += BLOCK) {
     let nk = min(BLOCK, end - kb);
     let base = qm.y + kb;
     let last = nk - 1u;
-    let ra = row_offsets(base, 0u, last);
-    let rb = row_offsets(base, 4u, last);
-    let rc = row_offsets(base, 8u, last);
-    let rd = row_offsets(base, 12u, last);
+    if (QT == 1u) {
+      let m_run = m_q[0];
+      let l_run = l_q[0];
+      let ra = row_offsets(base, 0u, last);
+      let rb = row_offsets(base, 4u, last);
+      let rc = row_offsets(base, 8u, last);
+      let rd = row_offsets(base, 12u, last);
 
-    // Scores of the block's 16 keys for this head: s0 = keys 0..3, s1 = 4..7, ...
-    var s0 = vec4<acc_t>(0.0);
-    var s1 = vec4<acc_t>(0.0);
-    var s2 = vec4<acc_t>(0.0);
-    var s3 = vec4<acc_t>(0.0);
-    for (var d = 0u; d < KEY_VEC4; d++) {
-      let qv = vec4<acc_t>(q_absorbed[q_base + d]);
-      s0 += qv * cols(ra, d);
-      s1 += qv * cols(rb, d);
-      s2 += qv * cols(rc, d);
-      s3 += qv * cols(rd, d);
-    }
-    // Scale in f32; slots past the block's end get NEG_BIG (probability 0).
-    let kk = vec4<u32>(0u, 1u, 2u, 3u);
-    let n4 = vec4<u32>(nk);
-    let f0 = select(vec4<f32>(NEG_BIG), vec4<f32>(s0) * params.scale, kk < n4);
-    let f1 = select(vec4<f32>(NEG_BIG), vec4<f32>(s1) * params.scale, kk + 4u < n4);
-    let f2 = select(vec4<f32>(NEG_BIG), vec4<f32>(s2) * params.scale, kk + 8u < n4);
-    let f3 = select(vec4<f32>(NEG_BIG), vec4<f32>(s3) * params.scale, kk + 12u < n4);
+      // Scores of the block's 16 keys for this head: s0 = keys 0..3, s1 = 4..7, ...
+      var s0 = vec4<acc_t>(0.0);
+      var s1 = vec4<acc_t>(0.0);
+      var s2 = vec4<acc_t>(0.0);
+      var s3 = vec4<acc_t>(0.0);
+      let qb = q_base[0];
+      for (var d = 0u; d < KEY_VEC4; d++) {
+        let qv = vec4<acc_t>(q_absorbed[qb + d]);
+        s0 += qv * cols(ra, d);
+        s1 += qv * cols(rb, d);
+        s2 += qv * cols(rc, d);
+        s3 += qv * cols(rd, d);
+      }
+      // Scale in f32; slots past the block's end get NEG_BIG (probability 0).
+      let kk = vec4<u32>(0u, 1u, 2u, 3u);
+      let n4 = vec4<u32>(nk);
+      let f0 = select(vec4<f32>(NEG_BIG), vec4<f32>(s0) * params.scale, kk < n4);
+      let f1 = select(vec4<f32>(NEG_BIG), vec4<f32>(s1) * params.scale, kk + 4u < n4);
+      let f2 = select(vec4<f32>(NEG_BIG), vec4<f32>(s2) * params.scale, kk + 8u < n4);
+      let f3 = select(vec4<f32>(NEG_BIG), vec4<f32>(s3) * params.scale, kk + 12u < n4);
 
-    // Online softmax for this head (registers only).
-    let mx = max(max(f0, f1), max(f2, f3));
-    let m_new = max(m_run, max(max(mx.x, mx.y), max(mx.z, mx.w)));
-    let a = exp(m_run - m_new);
-    let p0 = exp(f0 - m_new);
-    let p1 = exp(f1 - m_new);
-    let p2 = exp(f2 - m_new);
-    let p3 = exp(f3 - m_new);
-    l_run = l_run * a + dot((p0 + p1) + (p2 + p3), vec4<f32>(1.0));
-    m_run = m_new;
+      // Online softmax for this head (registers only).
+      let mx = max(max(f0, f1), max(f2, f3));
+      let m_new = max(m_run, max(max(mx.x, mx.y), max(mx.z, mx.w)));
+      let a = exp(m_run - m_new);
+      let p0 = exp(f0 - m_new);
+      let p1 = exp(f1 - m_new);
+      let p2 = exp(f2 - m_new);
+      let p3 = exp(f3 - m_new);
+      l_q[0] = l_run * a + dot((p0 + p1) + (p2 + p3), vec4<f32>(1.0));
+      m_q[0] = m_new;
 
-    // Values: x_h = a * x_h + sum_k p_k c_k[0:r]; mat4x4 * vec4 = sum of the four
-    // columns weighted by the four probabilities.
-    let aa = acc_t(a);
-    let q0 = vec4<acc_t>(p0);
-    let q1 = vec4<acc_t>(p1);
-    let q2 = vec4<acc_t>(p2);
-    let q3 = vec4<acc_t>(p3);
-    for (var d = 0u; d < VAL_VEC4; d++) {
-      var x = acc[d] * aa;
-      x += cols(ra, d) * q0;
-      x += cols(rb, d) * q1;
-      x += cols(rc, d) * q2;
-      x += cols(rd, d) * q3;
-      acc[d] = x;
+      // Values: x_h = a * x_h + sum_k p_k c_k[0:r]; mat4x4 * vec4 = sum of the four
+      // columns weighted by the four probabilities.
+      let aa = acc_t(a);
+      let q0 = vec4<acc_t>(p0);
+      let q1 = vec4<acc_t>(p1);
+      let q2 = vec4<acc_t>(p2);
+      let q3 = vec4<acc_t>(p3);
+      for (var d = 0u; d < VAL_VEC4; d++) {
+        var x = acc[0][d] * aa;
+        x += cols(ra, d) * q0;
+        x += cols(rb, d) * q1;
+        x += cols(rc, d) * q2;
+        x += cols(rd, d) * q3;
+        acc[0][d] = x;
+      }
+    } else {
+      // Prefill tile: QT queries x 4 keys; each cached vec4 serves the QT queries.
+      let ra = row_offsets(base, 0u, last);
+      // Zeroed explicitly every block: naga hoists loop-local vars to the function
+      // entry, so a declaration alone does not re-zero them per iteration.
+      var s: array<vec4<acc_t>, QT>;
+      for (var i = 0u; i < QT; i++) {
+        s[i] = vec4<acc_t>(0.0);
+      }
+      for (var d = 0u; d < KEY_VEC4; d++) {
+        let c = cols(ra, d);
+        for (var i = 0u; i < QT; i++) {
+          s[i] += vec4<acc_t>(q_absorbed[q_base[i] + d]) * c;
+        }
+      }
+      var p: array<vec4<acc_t>, QT>;
+      var aa: array<acc_t, QT>;
+      let kk = vec4<u32>(kb) + vec4<u32>(0u, 1u, 2u, 3u);
+      for (var i = 0u; i < QT; i++) {
+        // Slots past the block or past this query's own visible keys: masked.
+        let valid = kk < vec4<u32>(min(seen[i], end));
+        let f = select(vec4<f32>(NEG_BIG), vec4<f32>(s[i]) * params.scale, valid);
+        let m_new = max(m_q[i], max(max(f.x, f.y), max(f.z, f.w)));
+        let a = exp(m_q[i] - m_new);
+        // Masked slots get 0 explicitly: a query that has seen no key yet (max still
+        // NEG_BIG) would otherwise get exp(0) = 1 for them.
+        let pi = select(vec4<f32>(0.0), exp(f - m_new), valid);
+        l_q[i] = l_q[i] * a + dot(pi, vec4<f32>(1.0));
+        m_q[i] = m_new;
+        p[i] = vec4<acc_t>(pi);
+        aa[i] = acc_t(a);
+      }
+      for (var d = 0u; d < VAL_VEC4; d++) {
+        let c = cols(ra, d);
+        for (var i = 0u; i < QT; i++) {
+          acc[i][d] = acc[i][d] * aa[i] + c * p[i];
+        }
+      }
     }
   }
 
   if (live) {
-    let out_row = split * params.total_q + t;
-    let inv = select(0.0, 1.0 / l_run, l_run > 0.0);   // no key seen: x = 0
-    let ob = (out_row * params.heads + head) * VAL_VEC4;
-    for (var d = 0u; d < VAL_VEC4; d++) {
-      x_out[ob + d] = vec4<f32>(acc[d]) * inv;
+    for (var i = 0u; i < nq; i++) {
+      let tq = qt.x + i;
+      let m_run = m_q[i];
+      let l_run = l_q[i];
+      let out_row = split * params.total_t + tq;
+      let inv = select(0.0, 1.0 / l_run, l_run > 0.0);   // no key seen: x = 0
+      let ob = (out_row * params.heads + head) * VAL_VEC4;
+      for (var d = 0u; d < VAL_VEC4; d++) {
+        x_out[ob + d] = vec4<f32>(acc[i][d]) * inv;
+      }
+      // Natural-log LSE of the scaled scores; -inf when the row saw no key.
+      lse_out[out_row * params.heads + head] = select(params.neg_inf, m_run + log(l_run), l_run > 0.0);
     }
-    // Natural-log LSE of the scaled scores; -inf when the row saw no key.
-    lse_out[out_row * params.heads + head] = select(params.neg_inf, m_run + log(l_run), l_run > 0.0);
   }
 }

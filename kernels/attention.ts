@@ -14,7 +14,15 @@ import { withErrorScopes } from "../gpu/scopes.ts";
 import { PipelineCache } from "../gpu/shader.ts";
 import { PassTimer, type Timing } from "../gpu/timing.ts";
 import { loadKernel, type SourceMutation } from "./source.ts";
-import { packRows, queryMeta, rowCosSin } from "./tables.ts";
+import {
+  denseGroups,
+  denseQueryTile,
+  expandChunks,
+  packRows,
+  queryMeta,
+  queryTiles,
+  rowCosSin,
+} from "./tables.ts";
 
 /** Options of {@link runAttention}. */
 export interface RunAttentionOptions {
@@ -157,7 +165,6 @@ export async function runAttention(
   const vDim = spec.vHeadDim;
   const half = rope / 2;
   const neox = spec.ropePairing === "neox" ? 1 : 0;
-  const wg = plan.variant.workgroupSize;
   const limit = device.limits.maxComputeWorkgroupsPerDimension;
   const owned: GPUBuffer[] = [];
   const keep = <T extends GPUBuffer>(b: T): T => {
@@ -171,7 +178,17 @@ export async function runAttention(
   const f32 = (data: ArrayLike<number>, label: string) =>
     keep(uploadStorage(device, data, { type: "f32", label }));
   const uniform = (w: UniformWriter) => keep(createUniform(device, w.finish()));
-  const timer = options.timing === false ? null : new PassTimer(device, 8);
+  // Room for every pass: the expanded path may split expansion and attention into
+  // several dispatches when K/V exceed one binding.
+  const eBytes = dtype === "f16" ? 2 : 4;
+  const maxPasses = 8 + layout.seqs.length + expandChunks(
+    layout.kRows,
+    h * (nope + rope) * eBytes,
+    h * vDim * eBytes,
+    device.limits.maxStorageBufferBindingSize,
+    device.limits.minStorageBufferOffsetAlignment,
+  ).length;
+  const timer = options.timing === false ? null : new PassTimer(device, maxPasses);
 
   const qCos = rowCosSin(spec, {
     rows: layout.qRows,
@@ -192,10 +209,18 @@ export async function runAttention(
       const pass = async (
         name: string,
         pipeline: GPUComputePipeline,
-        buffers: GPUBuffer[],
+        buffers: (GPUBuffer | GPUBufferBinding)[],
         workgroups: readonly [number, number?, number?],
       ) => {
-        const group = bindBuffers(device, pipeline, buffers);
+        const group = buffers.every((b) => b instanceof GPUBuffer)
+          ? bindBuffers(device, pipeline, buffers as GPUBuffer[])
+          : device.createBindGroup({
+            layout: pipeline.getBindGroupLayout(0),
+            entries: buffers.map((b, binding) => ({
+              binding,
+              resource: b instanceof GPUBuffer ? { buffer: b } : b,
+            })),
+          });
         const [x, y = 1] = workgroups;
         recorded.push({ name, pipeline, group, workgroups });
         encodeDispatch(enc, pipeline, {
@@ -267,11 +292,14 @@ export async function runAttention(
         const heads = plan.variant.headsPerTile;
         const tiles = Math.ceil(h / heads);
         const splits = plan.variant.kvSplits;
+        const qt = denseQueryTile(layout);
+        const qTileTable = queryTiles(layout, qt);
         const attn = await load("absorbed.wgsl", "absorbed", {
           WG: heads, // one invocation per head (see absorbed.wgsl)
           HEADS: heads,
           KEY_VEC4: kw / 4,
           VAL_VEC4: r / 4,
+          QT: qt,
         });
         const xBuf = keep(createStorage(device, totalQ * h * r * 4, "x_latent"));
         lseBuf = keep(createStorage(device, totalQ * h * 4, "lse"));
@@ -283,8 +311,8 @@ export async function runAttention(
           : lseBuf;
         await pass("absorbed", attn, [
           uniform(
-            new UniformWriter().u32(totalQ).u32(h).u32(tiles).u32(splits)
-              .f32(plan.attention.softmaxScale).f32(-Infinity),
+            new UniformWriter().u32(qTileTable.length / 2).u32(totalQ).u32(h).u32(tiles)
+              .u32(splits).f32(plan.attention.softmaxScale).f32(-Infinity),
           ),
           qAbs,
           latentCache,
@@ -292,7 +320,8 @@ export async function runAttention(
           kRowsBuf,
           xPart,
           lsePart,
-        ], [totalQ * tiles, splits]);
+          u32(qTileTable.length ? qTileTable : [0, 1], "q_tiles"),
+        ], [(qTileTable.length / 2) * tiles, splits]);
         if (splits > 1) {
           const comb = await load("combine.wgsl", "combine");
           await pass("combine", comb, [
@@ -325,58 +354,75 @@ export async function runAttention(
         const latent = st(inputs.latent, "latent");
         const kPe = st(inputs.kPe, "k_pe");
         const eb = dtype === "f16" ? 2 : 4;
-        const k = keep(createStorage(device, layout.kRows * h * kc * eb, "k"));
-        const v = keep(createStorage(device, layout.kRows * h * vDim * eb, "v"));
-        // 1. k = [W_UK c | k_pe], v = W_UV c per head.
-        const expand = await load("expand_kv.wgsl", "expand_kv");
-        await pass("expand_kv", expand, [
-          uniform(
-            new UniformWriter().u32(layout.kRows).u32(h).u32(nope).u32(vDim).u32(rope).u32(
-              r / 4,
-            ),
-          ),
-          latent,
-          kPe,
-          wKvB,
-          k,
-          v,
-        ], [Math.ceil(h * (nope + vDim + rope) / 64), Math.ceil(layout.kRows / 8)]);
-        // 2. RoPE on q and k, in place.
+        const rowK = h * kc * eb;
+        const rowV = h * vDim * eb;
+        const k = keep(createStorage(device, layout.kRows * rowK, "k"));
+        const v = keep(createStorage(device, layout.kRows * rowV, "v"));
+        const maxBinding = device.limits.maxStorageBufferBindingSize;
+        const align = device.limits.minStorageBufferOffsetAlignment;
+        // 1. RoPE on q and on the shared k_pe [kRows, rope] (expand_kv copies the
+        //    rotated k_pe into every head's K, so K is never rotated in place).
         await ropePass("rope_q", q, qCosBuf, {
           rows: layout.qRows,
           heads: h,
           stride: kc,
           offset: nope,
         });
-        await ropePass("rope_k", k, kCosBuf, {
+        await ropePass("rope_k", kPe, kCosBuf, {
           rows: layout.kRows,
-          heads: h,
-          stride: kc,
-          offset: nope,
+          heads: 1,
+          stride: rope,
+          offset: 0,
         });
-        // 3. Dense attention.
+        // 2. k = [W_UK c | k_pe], v = W_UV c per head, in row chunks whose k and v
+        //    bindings fit maxStorageBufferBindingSize (one chunk unless K is huge).
+        const expand = await load("expand_kv.wgsl", "expand_kv");
+        for (const [row0, rows] of expandChunks(layout.kRows, rowK, rowV, maxBinding, align)) {
+          await pass("expand_kv", expand, [
+            uniform(
+              new UniformWriter().u32(rows).u32(row0).u32(h).u32(nope).u32(vDim).u32(rope)
+                .u32(r / 4),
+            ),
+            latent,
+            kPe,
+            wKvB,
+            { buffer: k, offset: row0 * rowK, size: rows * rowK },
+            { buffer: v, offset: row0 * rowV, size: rows * rowV },
+          ], [Math.ceil(h * (nope + vDim + rope) / 64), Math.ceil(rows / 8)]);
+        }
+        // 3. Dense attention: query tiles of QT queries, one dispatch per group of
+        //    sequences whose K/V rows fit one binding (one group unless K is huge).
+        const qt = denseQueryTile(layout);
+        const headsPerTile = plan.variant.headsPerTile;
+        const headTiles = Math.ceil(h / headsPerTile);
         const attn = await load("expanded.wgsl", "expanded", {
-          WG: wg,
+          WG: headsPerTile, // one invocation per head (see expanded.wgsl)
+          HEADS: headsPerTile,
+          QT: qt,
           QK_VEC4: kc / 4,
           V_VEC4: vDim / 4,
-          V_PER_INV: Math.ceil(vDim / 4 / wg),
         });
         outBuf = keep(createStorage(device, totalQ * h * vDim * 4, "out"));
         lseBuf = keep(createStorage(device, totalQ * h * 4, "lse"));
-        await pass("expanded", attn, [
-          uniform(
-            new UniformWriter().u32(totalQ).u32(h).f32(plan.attention.softmaxScale).f32(
-              -Infinity,
+        const { tiles, groups } = denseGroups(layout, qt, { rowK, rowV, maxBinding, align });
+        const qTiles = u32(tiles.length ? tiles : [0, 1], "q_tiles");
+        for (const g of groups) {
+          await pass("expanded", attn, [
+            uniform(
+              new UniformWriter().u32(g.tiles).u32(g.tileBegin).u32(h).u32(headTiles)
+                .u32(g.kOffset / (4 * eb)).u32(g.vOffset / (4 * eb))
+                .f32(plan.attention.softmaxScale).f32(-Infinity),
             ),
-          ),
-          q,
-          k,
-          v,
-          qMeta,
-          kRowsBuf,
-          outBuf,
-          lseBuf,
-        ], [totalQ * h]);
+            q,
+            { buffer: k, offset: g.kOffset, size: g.kSize },
+            { buffer: v, offset: g.vOffset, size: g.vSize },
+            qMeta,
+            kRowsBuf,
+            outBuf,
+            lseBuf,
+            qTiles,
+          ], [g.tiles * headTiles]);
+        }
       }
       timer?.resolve(enc);
       const t0 = performance.now();

@@ -1,6 +1,6 @@
 // @enable-f16
 // Expansion of the latent into dense per-head K and V (the expanded path):
-//   k[row, h] = [W_UK,h c_row ; k_pe_row]   (width nope + rope; RoPE applied later, in place)
+//   k[row, h] = [W_UK,h c_row ; k_pe_row]   (width nope + rope; k_pe already rotated)
 //   v[row, h] = W_UV,h c_row                (width v)
 // where head h's block of w_kv_b [h * (nope + v), r] holds W_UK,h (first nope rows)
 // then W_UV,h (next v rows).
@@ -15,13 +15,19 @@
 // latent loads (uniform: every invocation reads the same rows), so ROWS dot products
 // per W load. Register tile: ROWS accumulators (one vec4 of them per 4 rows).
 // Padding rows (NaN) are expanded too and never read by the attention kernel.
+// Chunks: k and v are bound at the byte offset of row params.row0 (so that no binding
+// exceeds maxStorageBufferBindingSize); rows below are local to the chunk for k and
+// v and global (row0 + row) for latent and k_pe, which are bound whole. k_pe arrives
+// with RoPE already applied (the host rotates the small [rows, rope] k_pe once
+// instead of every head's copy).
 
 alias store_t = f32; // @dtype storage type
 
 const ROWS: u32 = 8u; // rows per invocation (two vec4 accumulators); fixed, see acc0/acc1
 
 struct Params {
-  rows: u32,
+  rows: u32,     // rows of this chunk
+  row0: u32,     // first (global) row of the chunk: latent and k_pe are read at row0 + row
   heads: u32,
   nope: u32,
   v: u32,
@@ -37,7 +43,7 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> v: array<store_t>;        // [rows, h, v]
 
 fn lat(row: u32, j: u32) -> vec4<f32> {
-  return vec4<f32>(latent[row * params.r_vec4 + j]);
+  return vec4<f32>(latent[(params.row0 + row) * params.r_vec4 + j]);
 }
 
 fn store_out(row: u32, head: u32, o: u32, value: f32) {
@@ -69,7 +75,8 @@ fn expand_kv(@builtin(global_invocation_id) gid: vec3<u32>,
       for (var rr = 0u; rr < ROWS; rr++) {
         let row = row0 + rr;
         if (row < params.rows) {
-          k[(row * params.heads + head) * k_width + params.nope + e] = k_pe[row * params.rope + e];
+          k[(row * params.heads + head) * k_width + params.nope + e] =
+              k_pe[(params.row0 + row) * params.rope + e];
         }
       }
     }

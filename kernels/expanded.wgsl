@@ -5,138 +5,250 @@
 //   v [kRows, h, V_VEC4]         (= W_UV,h c)
 //   out[t, h] = softmax(scale * q . k^T) v,  LSE = log sum exp(scale * q . k^T).
 //
-// One workgroup per (query token, head). Same three-phase block structure and
-// visible-range rule as absorbed.wgsl (see there), with one head per workgroup:
-//   1. scores: invocation i takes key kb + i; the query row sits in registers
-//      (loaded once: QK_VEC4 vec4s), so each key costs QK_VEC4 loads;
-//   2. online softmax: invocation 0 updates the running max and sum;
-//   3. values: invocation i owns value vec4s i, i + WG, ... (V_PER_INV of them).
+// Grid: x = (query tile - first tile of this dispatch) * head tiles + head tile.
+// One workgroup handles QT consecutive query tokens of ONE sequence (a query tile,
+// from the host's q_tiles table) and HEADS heads; invocation i IS head h0 + i
+// (WG == HEADS), like absorbed.wgsl. Why, on lavapipe (8 invocations = the 8 lanes
+// of one AVX2 register; a per-invocation address is a gather costing about a dozen
+// FMAs, a uniform one a scalar load + broadcast):
+//   - the whole online softmax of a head lives in one invocation's registers: no
+//     workgroup memory, no barrier, no serial reduction by invocation 0;
+//   - register tile per invocation: QT queries x BLOCK keys. Each K vec4 (a gather:
+//     heads differ per lane) is reused for the QT queries, each query vec4 for the
+//     BLOCK keys: per d, BLOCK + QT loads for QT * BLOCK dot products. Decode runs
+//     QT = 1, BLOCK = 16 (s0..s3); prefill QT = 4, BLOCK = 4 (one vec4 of scores per
+//     query), which keeps the tile at 16 scores per lane (16 AVX2 registers);
+//   - the value phase reuses each V vec4 (a gather) for the QT queries; the QT
+//     per-query outputs (V_VEC4 vec4s each) are private arrays indexed by the loop
+//     counter, i.e. per-lane stack slots read and written once per V vec4 per block.
+// The rows of the block come from k_rows (uniform loads). Fully unrolled loops
+// compiled for 9-18 s and ran slower on lavapipe, so d loops stay loops.
+//
+// Per-sequence bindings: k and v may be bound at a byte offset (the host binds the
+// rows of a group of sequences so that no single binding exceeds
+// maxStorageBufferBindingSize); params.k_base / v_base are that offset in vec4s and
+// are subtracted from every index. Only rows of this dispatch's sequences are read.
+//
+// Visible-range rule as in absorbed.wgsl: query t sees logical keys [0, q_meta[t].z)
+// of its sequence; a partial last block re-reads the last visible key of the tile's
+// LAST query (always valid: it sees the most keys) and masks the missing slots.
+// Queries of the tile that see fewer keys mask the keys past their own end.
 
 alias store_t = f32; // @dtype storage type of q, k and v
 alias acc_t = f32; // accumulation type (always f32)
 
-const WG: u32 = 32u; // @param invocations per workgroup = keys per block
+const WG: u32 = 16u; // @param invocations per workgroup (== HEADS: one head each)
+const HEADS: u32 = 16u; // @param heads per tile (a multiple of 8, the lavapipe SIMD width)
+const QT: u32 = 1u; // @param queries per tile: 1 (decode, BLOCK 16) or 4 (prefill, BLOCK 4)
 const QK_VEC4: u32 = 48u; // @param (nope + rope) / 4
 const V_VEC4: u32 = 32u; // @param v / 4
-const V_PER_INV: u32 = 1u; // @param ceil(V_VEC4 / WG)
+
+// Keys per block: QT * BLOCK = 16 scores per invocation.
+const BLOCK: u32 = 4u * (1u + 3u / QT); // 16 for QT = 1, 4 for QT >= 4
 
 // Finite stand-in for -inf in the running max (see absorbed.wgsl).
 const NEG_BIG: f32 = -3.0e38;
 
 struct Params {
-  total_q: u32,
+  tiles: u32,       // query tiles of this dispatch
+  tile_begin: u32,  // first query tile of this dispatch (index into q_tiles)
   heads: u32,
+  head_tiles: u32,
+  k_base: u32,      // vec4 offset of the k binding inside the k buffer
+  v_base: u32,      // vec4 offset of the v binding inside the v buffer
   scale: f32,
-  neg_inf: f32,   // -Infinity, from the host
+  neg_inf: f32,     // -Infinity, from the host
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> q: array<vec4<store_t>>;
-@group(0) @binding(2) var<storage, read> k: array<vec4<store_t>>;
-@group(0) @binding(3) var<storage, read> v: array<vec4<store_t>>;
+// f16: k and v are read as packed u32 pairs and widened with unpack2x16float (one
+// conversion instruction per 2 halves on lavapipe; loading vec4<f16> and widening
+// it measured slower: lavapipe's f16 path is scalar).
+@group(0) @binding(2) var<storage, read> k: array<vec4<store_t>>; // @f32
+@group(0) @binding(3) var<storage, read> v: array<vec4<store_t>>; // @f32
+// @f16: @group(0) @binding(2) var<storage, read> k: array<vec2<u32>>;
+// @f16: @group(0) @binding(3) var<storage, read> v: array<vec2<u32>>;
 @group(0) @binding(4) var<storage, read> q_meta: array<vec4<u32>>;   // see absorbed.wgsl
 @group(0) @binding(5) var<storage, read> k_rows: array<u32>;
 @group(0) @binding(6) var<storage, read_write> out: array<vec4<f32>>;  // [totalQ, h, V_VEC4]
 @group(0) @binding(7) var<storage, read_write> lse: array<f32>;        // [totalQ, h]
+// q_tiles[i] = (first query t, number of queries <= QT): consecutive queries of one
+// sequence, in increasing visible-key count.
+@group(0) @binding(8) var<storage, read> q_tiles: array<vec2<u32>>;
 
-var<workgroup> probs: array<f32, WG>;   // scores, then probabilities of the block
-var<workgroup> rows: array<u32, WG>;    // buffer rows of the block's keys
-var<workgroup> alpha: f32;              // rescale factor of the block
-var<workgroup> denom: f32;              // final softmax denominator
+// One K or V vec4 (index in vec4s of store_t), widened to f32.
+fn ldk(i: u32) -> vec4<acc_t> { return vec4<acc_t>(k[i]); } // @f32
+fn ldv(i: u32) -> vec4<acc_t> { return vec4<acc_t>(v[i]); } // @f32
+// @f16: fn ldk(i: u32) -> vec4<acc_t> { let w = k[i]; return vec4<acc_t>(unpack2x16float(w.x), unpack2x16float(w.y)); }
+// @f16: fn ldv(i: u32) -> vec4<acc_t> { let w = v[i]; return vec4<acc_t>(unpack2x16float(w.x), unpack2x16float(w.y)); }
+
+// K vec4 d of the (k-row offsets ko, this head) for four keys, as matrix columns:
+// qv * kcols(...) = the four dot products.
+fn kcols(ko: vec4<u32>, d: u32) -> mat4x4<acc_t> {
+  return mat4x4<acc_t>(ldk(ko.x + d), ldk(ko.y + d), ldk(ko.z + d), ldk(ko.w + d));
+}
+
+fn vcols(vo: vec4<u32>, d: u32) -> mat4x4<acc_t> {
+  return mat4x4<acc_t>(ldv(vo.x + d), ldv(vo.y + d), ldv(vo.z + d), ldv(vo.w + d));
+}
+
+// Buffer rows of keys base + j .. base + j + 3, each clamped to the last valid key.
+fn rows4(base: u32, j: u32, last: u32) -> vec4<u32> {
+  return vec4<u32>(k_rows[base + min(j, last)], k_rows[base + min(j + 1u, last)],
+                   k_rows[base + min(j + 2u, last)], k_rows[base + min(j + 3u, last)]);
+}
+
+// Scaled scores of one vec4 of keys (slots j0..j0+3 of the block) for a query that
+// sees `seen` keys; masked slots get NEG_BIG (probability 0).
+fn masked(s: vec4<acc_t>, kb: u32, j0: u32, seen: u32) -> vec4<f32> {
+  let kk = vec4<u32>(kb + j0) + vec4<u32>(0u, 1u, 2u, 3u);
+  return select(vec4<f32>(NEG_BIG), vec4<f32>(s) * params.scale, kk < vec4<u32>(seen));
+}
 
 @compute @workgroup_size(WG)
 fn expanded(@builtin(workgroup_id) wid: vec3<u32>,
             @builtin(local_invocation_index) lid: u32) {
-  let t = wid.x / params.heads;
-  let head = wid.x % params.heads;
-  if (t >= params.total_q) {
+  let tile_local = wid.x / params.head_tiles;
+  let htile = wid.x % params.head_tiles;
+  if (tile_local >= params.tiles) {
     return; // bounds guard (uniform: the whole workgroup leaves together)
   }
-  let qm = q_meta[t];
-  let end = qm.z;
+  let qt = q_tiles[params.tile_begin + tile_local];
+  let nq = qt.y;
+  let head = htile * HEADS + lid;
+  let live = head < params.heads;   // lanes past the last head compute head 0, store nothing
+  let hh = select(0u, head, live);
+  // The tile's last query sees the most keys (the host orders tiles that way).
+  let qm_last = q_meta[qt.x + nq - 1u];
+  let end = qm_last.z;
+  let key0 = qm_last.y;             // first logical key of the sequence
 
-  var qv: array<vec4<acc_t>, QK_VEC4>;
-  let q_base = (qm.x * params.heads + head) * QK_VEC4;
-  for (var d = 0u; d < QK_VEC4; d++) {
-    qv[d] = vec4<acc_t>(q[q_base + d]);
+  // Per query of the tile: q vec4 base, visible keys (a missing query slot of a
+  // partial tile repeats the last query and is not stored).
+  var q_base: array<u32, QT>;
+  var seen: array<u32, QT>;
+  for (var i = 0u; i < QT; i++) {
+    let qm = q_meta[qt.x + min(i, nq - 1u)];
+    q_base[i] = (qm.x * params.heads + hh) * QK_VEC4;
+    seen[i] = qm.z;
   }
 
-  var m_run = NEG_BIG;   // used by lid 0
-  var l_run = 0.0;
-  var acc: array<vec4<acc_t>, V_PER_INV>;
+  var m_run: array<f32, QT>;
+  var l_run: array<f32, QT>;
+  for (var i = 0u; i < QT; i++) {
+    m_run[i] = NEG_BIG;   // running max of the query's scaled scores
+  }
+  var acc: array<array<vec4<acc_t>, V_VEC4>, QT>;   // unnormalized outputs (zeroed)
 
-  for (var kb = 0u; kb < end; kb += WG) {
-    let nk = min(WG, end - kb);
+  for (var kb = 0u; kb < end; kb += BLOCK) {
+    let nk = min(BLOCK, end - kb);
+    let last = nk - 1u;
+    let base = key0 + kb;
 
-    // Phase 1: one key per invocation.
-    var s: acc_t = 0.0;
-    if (lid < nk) {
-      let row = k_rows[qm.y + kb + lid];
-      rows[lid] = row;
-      let k_base = (row * params.heads + head) * QK_VEC4;
+    if (QT == 1u) {
+      // Decode tile: 1 query x 16 keys.
+      let ra = rows4(base, 0u, last);
+      let rb = rows4(base, 4u, last);
+      let rc = rows4(base, 8u, last);
+      let rd = rows4(base, 12u, last);
+      let kka = (ra * params.heads + hh) * QK_VEC4 - vec4<u32>(params.k_base);
+      let kkb = (rb * params.heads + hh) * QK_VEC4 - vec4<u32>(params.k_base);
+      let kkc = (rc * params.heads + hh) * QK_VEC4 - vec4<u32>(params.k_base);
+      let kkd = (rd * params.heads + hh) * QK_VEC4 - vec4<u32>(params.k_base);
+      var s0 = vec4<acc_t>(0.0);
+      var s1 = vec4<acc_t>(0.0);
+      var s2 = vec4<acc_t>(0.0);
+      var s3 = vec4<acc_t>(0.0);
+      let qb = q_base[0];
       for (var d = 0u; d < QK_VEC4; d++) {
-        s += dot(qv[d], vec4<acc_t>(k[k_base + d]));
+        let qv = vec4<acc_t>(q[qb + d]);
+        s0 += qv * kcols(kka, d);
+        s1 += qv * kcols(kkb, d);
+        s2 += qv * kcols(kkc, d);
+        s3 += qv * kcols(kkd, d);
       }
-    }
-    probs[lid] = select(NEG_BIG, f32(s) * params.scale, lid < nk);
-    // Barrier: phase 2 reads every score.
-    workgroupBarrier();
-
-    // Phase 2: online softmax (one head: one invocation).
-    if (lid == 0u) {
-      var bmax = NEG_BIG;
-      for (var j = 0u; j < nk; j++) {
-        bmax = max(bmax, probs[j]);
+      let f0 = masked(s0, kb, 0u, end);
+      let f1 = masked(s1, kb, 4u, end);
+      let f2 = masked(s2, kb, 8u, end);
+      let f3 = masked(s3, kb, 12u, end);
+      let mx = max(max(f0, f1), max(f2, f3));
+      let m_new = max(m_run[0], max(max(mx.x, mx.y), max(mx.z, mx.w)));
+      let a = exp(m_run[0] - m_new);
+      let p0 = exp(f0 - m_new);
+      let p1 = exp(f1 - m_new);
+      let p2 = exp(f2 - m_new);
+      let p3 = exp(f3 - m_new);
+      l_run[0] = l_run[0] * a + dot((p0 + p1) + (p2 + p3), vec4<f32>(1.0));
+      m_run[0] = m_new;
+      let vva = (ra * params.heads + hh) * V_VEC4 - vec4<u32>(params.v_base);
+      let vvb = (rb * params.heads + hh) * V_VEC4 - vec4<u32>(params.v_base);
+      let vvc = (rc * params.heads + hh) * V_VEC4 - vec4<u32>(params.v_base);
+      let vvd = (rd * params.heads + hh) * V_VEC4 - vec4<u32>(params.v_base);
+      let aa = acc_t(a);
+      let q0 = vec4<acc_t>(p0);
+      let q1 = vec4<acc_t>(p1);
+      let q2 = vec4<acc_t>(p2);
+      let q3 = vec4<acc_t>(p3);
+      for (var d = 0u; d < V_VEC4; d++) {
+        var x = acc[0][d] * aa;
+        x += vcols(vva, d) * q0;
+        x += vcols(vvb, d) * q1;
+        x += vcols(vvc, d) * q2;
+        x += vcols(vvd, d) * q3;
+        acc[0][d] = x;
       }
-      let m_new = max(m_run, bmax);
-      let a = exp(m_run - m_new);
-      var sum = 0.0;
-      for (var j = 0u; j < nk; j++) {
-        let p = exp(probs[j] - m_new);
-        probs[j] = p;
-        sum += p;
+    } else {
+      // Prefill tile: QT queries x 4 keys; each K/V vec4 is reused for QT queries.
+      let ra = rows4(base, 0u, last);
+      let kka = (ra * params.heads + hh) * QK_VEC4 - vec4<u32>(params.k_base);
+      // Zeroed explicitly every block: naga hoists loop-local vars to the function
+      // entry, so a declaration alone does not re-zero them per iteration.
+      var s: array<vec4<acc_t>, QT>;
+      for (var i = 0u; i < QT; i++) {
+        s[i] = vec4<acc_t>(0.0);
       }
-      l_run = l_run * a + sum;
-      m_run = m_new;
-      alpha = a;
-    }
-    // Barrier: phase 3 reads the probabilities, alpha and rows.
-    workgroupBarrier();
-
-    // Phase 3: rescale and accumulate the block's values.
-    let a = acc_t(alpha);
-    for (var vi = 0u; vi < V_PER_INV; vi++) {
-      acc[vi] *= a;
-    }
-    for (var j = 0u; j < nk; j++) {
-      let v_base = (rows[j] * params.heads + head) * V_VEC4;
-      let p = acc_t(probs[j]);
-      for (var vi = 0u; vi < V_PER_INV; vi++) {
-        let d = lid + vi * WG;
-        if (d < V_VEC4) {   // bounds guard: v / 4 need not be a multiple of WG
-          acc[vi] += p * vec4<acc_t>(v[v_base + d]);
+      for (var d = 0u; d < QK_VEC4; d++) {
+        let kc = kcols(kka, d);
+        for (var i = 0u; i < QT; i++) {
+          s[i] += vec4<acc_t>(q[q_base[i] + d]) * kc;
+        }
+      }
+      var p: array<vec4<acc_t>, QT>;
+      var aa: array<acc_t, QT>;
+      for (var i = 0u; i < QT; i++) {
+        let f = masked(s[i], kb, 0u, seen[i]);
+        let m_new = max(m_run[i], max(max(f.x, f.y), max(f.z, f.w)));
+        let a = exp(m_run[i] - m_new);
+        // Masked slots get 0 explicitly: a query that has seen no key yet (its
+        // running max still NEG_BIG) would otherwise get exp(0) = 1 for them.
+        let kk = vec4<u32>(kb) + vec4<u32>(0u, 1u, 2u, 3u);
+        let pi = select(vec4<f32>(0.0), exp(f - m_new), kk < vec4<u32>(seen[i]));
+        l_run[i] = l_run[i] * a + dot(pi, vec4<f32>(1.0));
+        m_run[i] = m_new;
+        p[i] = vec4<acc_t>(pi);
+        aa[i] = acc_t(a);
+      }
+      let vva = (ra * params.heads + hh) * V_VEC4 - vec4<u32>(params.v_base);
+      for (var d = 0u; d < V_VEC4; d++) {
+        let vc = vcols(vva, d);
+        for (var i = 0u; i < QT; i++) {
+          acc[i][d] = acc[i][d] * aa[i] + vc * p[i];
         }
       }
     }
-    // Barrier: the next block overwrites probs and rows.
-    workgroupBarrier();
   }
 
-  if (lid == 0u) {
-    denom = l_run;
-  }
-  // Barrier: every invocation needs the denominator.
-  workgroupBarrier();
-  let l = denom;
-  let inv = select(0.0, 1.0 / l, l > 0.0);   // no key seen: output 0
-  let base = (t * params.heads + head) * V_VEC4;
-  for (var vi = 0u; vi < V_PER_INV; vi++) {
-    let d = lid + vi * WG;
-    if (d < V_VEC4) {
-      out[base + d] = vec4<f32>(acc[vi]) * inv;
+  if (live) {
+    for (var i = 0u; i < nq; i++) {
+      let t = qt.x + i;
+      let l = l_run[i];
+      let inv = select(0.0, 1.0 / l, l > 0.0);   // no key seen: output 0
+      let ob = (t * params.heads + head) * V_VEC4;
+      for (var d = 0u; d < V_VEC4; d++) {
+        out[ob + d] = vec4<f32>(acc[i][d]) * inv;
+      }
+      lse[t * params.heads + head] = select(params.neg_inf, m_run[i] + log(l), l > 0.0);
     }
-  }
-  if (lid == 0u) {
-    lse[t * params.heads + head] = select(params.neg_inf, m_run + log(l_run), l_run > 0.0);
   }
 }

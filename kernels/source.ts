@@ -6,7 +6,10 @@
  * Conventions inside a kernel file:
  * - the first line is `// @enable-f16`; it becomes `enable f16;` for dtype f16;
  * - `alias store_t = f32; // @dtype` becomes `alias store_t = f16; // @dtype`;
- * - `const NAME: u32 = 123u; // @param ...` gets the value of `params.NAME`.
+ * - `const NAME: u32 = 123u; // @param ...` gets the value of `params.NAME`;
+ * - for dtype f16, a line ending in `// @f32` is commented out and a line
+ *   `<indent>// @f16: <code>` becomes `<indent><code>` (dtype-specific declarations,
+ *   e.g. f16 data read as packed u32 words and widened with unpack2x16float).
  *
  * @module
  */
@@ -60,6 +63,8 @@ export function specializeSource(source: string, options: SpecializeOptions): st
   if (options.dtype === "f16") {
     out = out.replace(/^\/\/ @enable-f16$/m, "enable f16;");
     out = out.replace(/alias store_t = f32; \/\/ @dtype/g, "alias store_t = f16; // @dtype");
+    out = out.replace(/^(.*\/\/ @f32)$/gm, "// $1");
+    out = out.replace(/^(\s*)\/\/ @f16: (.*)$/gm, "$1$2");
   }
   for (const [name, value] of Object.entries(options.params ?? {})) {
     if (!Number.isInteger(value) || value < 0) {

@@ -89,3 +89,166 @@ export function packRows(
   }
   return out;
 }
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+/**
+ * Row chunks [row0, rows] of the expanded K/V for expand_kv.wgsl: each chunk's k
+ * binding (rows x rowK bytes) and v binding (rows x rowV bytes) fit `maxBinding`,
+ * and row0 x rowK, row0 x rowV are multiples of `align` (binding offsets must be).
+ * One chunk [0, rows] whenever the whole buffers fit.
+ *
+ * @example
+ * ```ts
+ * import { expandChunks } from "./tables.ts";
+ * expandChunks(10, 256, 256, 1024, 256); // [[0, 4], [4, 4], [8, 2]]
+ * ```
+ */
+export function expandChunks(
+  rows: number,
+  rowK: number,
+  rowV: number,
+  maxBinding: number,
+  align: number,
+): [number, number][] {
+  const widest = Math.max(rowK, rowV);
+  if (rows * widest <= maxBinding) return [[0, rows]];
+  const stepK = align / gcd(align, rowK);
+  const stepV = align / gcd(align, rowV);
+  const step = (stepK * stepV) / gcd(stepK, stepV);
+  const per = Math.max(step, Math.floor(maxBinding / widest / step) * step);
+  const out: [number, number][] = [];
+  for (let r = 0; r < rows; r += per) out.push([r, Math.min(per, rows - r)]);
+  return out;
+}
+
+/**
+ * Queries per tile of the attention kernels (QT of absorbed.wgsl and expanded.wgsl):
+ * 4 when some sequence has at least 4 queries (prefill: each key/value load serves
+ * 4 queries), else 1 (decode). QT = 8 measured no better than 4 on lavapipe (within
+ * the machine's noise) and doubles the per-lane score tile.
+ */
+export function denseQueryTile(layout: NormalizedLayout): number {
+  // DISABLED (QT = 1 always): the 4-query tiles gave wrong outputs for sequences with
+  // 1024+ keys (absorbed, 16 heads: prefill 1024 and s_q 4 over 1024 keys; expanded:
+  // s_q 4 over 4096 keys), which no test covered at the time. The 1-query path is
+  // checked at those sizes. Re-enable only with a test at those shapes.
+  void layout;
+  return 1;
+}
+
+/**
+ * Query tiles of the attention kernels: pairs (first query t, count), consecutive
+ * queries of one sequence, at most `qt` each, in increasing t (so increasing
+ * visible-key count under the causal rule); sequences without queries add none.
+ *
+ * @example
+ * ```ts
+ * import { normalizeLayout } from "../adapter/layout.ts";
+ * import { queryTiles } from "./tables.ts";
+ * const l = normalizeLayout({ kind: "bshd", batch: 1, seqQ: 5, seqK: 5, causal: true });
+ * Array.from(queryTiles(l, 4)); // [0, 4, 4, 1]
+ * ```
+ */
+export function queryTiles(layout: NormalizedLayout, qt: number): number[] {
+  const tiles: number[] = [];
+  for (const s of layout.seqs) {
+    for (let i = 0; i < s.qLen; i += qt) tiles.push(s.qStart + i, Math.min(qt, s.qLen - i));
+  }
+  return tiles;
+}
+
+/** Byte range [offset, offset + size) of the rows [minRow, maxRow] of a buffer. */
+export function rowBinding(
+  minRow: number,
+  maxRow: number,
+  rowBytes: number,
+  align: number,
+): { offset: number; size: number } {
+  const offset = Math.floor((minRow * rowBytes) / align) * align;
+  return { offset, size: (maxRow + 1) * rowBytes - offset };
+}
+
+/** One dispatch of the dense kernel: its query tiles and its K/V bindings. */
+export interface DenseGroup {
+  /** First tile (index into the tile table) and number of tiles. */
+  tileBegin: number;
+  tiles: number;
+  /** Byte offset and size of the k and v bindings. */
+  kOffset: number;
+  kSize: number;
+  vOffset: number;
+  vSize: number;
+}
+
+/**
+ * Query tiles (pairs first query, count: consecutive queries of one sequence, QT
+ * at most) and dispatch groups of the dense kernel: consecutive sequences are
+ * grouped while the rows they read fit one k and one v binding of `maxBinding`
+ * bytes. A sequence that alone exceeds it throws (the backend's support check
+ * reports it first as limits.buffer-too-large).
+ *
+ * @example
+ * ```ts
+ * import { normalizeLayout } from "../adapter/layout.ts";
+ * import { denseGroups } from "./tables.ts";
+ * const l = normalizeLayout({ kind: "bshd", batch: 2, seqQ: 1, seqK: 4, causal: true });
+ * denseGroups(l, 1, { rowK: 256, rowV: 256, maxBinding: 1024, align: 256 }).groups.length; // 2
+ * ```
+ */
+export function denseGroups(
+  layout: NormalizedLayout,
+  qt: number,
+  o: { rowK: number; rowV: number; maxBinding: number; align: number },
+): { tiles: number[]; groups: DenseGroup[] } {
+  const tiles: number[] = [];
+  const groups: DenseGroup[] = [];
+  let cur: { begin: number; lo: number; hi: number } | null = null;
+  const close = () => {
+    if (!cur) return;
+    const kb = rowBinding(cur.lo, cur.hi, o.rowK, o.align);
+    const vb = rowBinding(cur.lo, cur.hi, o.rowV, o.align);
+    const n = tiles.length / 2 - cur.begin;
+    if (n > 0) {
+      groups.push({
+        tileBegin: cur.begin,
+        tiles: n,
+        kOffset: kb.offset,
+        kSize: kb.size,
+        vOffset: vb.offset,
+        vSize: vb.size,
+      });
+    }
+    cur = null;
+  };
+  const fits = (lo: number, hi: number) =>
+    rowBinding(lo, hi, o.rowK, o.align).size <= o.maxBinding &&
+    rowBinding(lo, hi, o.rowV, o.align).size <= o.maxBinding;
+  for (const s of layout.seqs) {
+    if (s.qLen === 0) continue;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let j = s.kStart; j < s.kStart + s.kLen; j++) {
+      lo = Math.min(lo, layout.kRowOf[j]);
+      hi = Math.max(hi, layout.kRowOf[j]);
+    }
+    if (s.kLen === 0) lo = hi = cur ? cur.lo : 0; // reads no key: any valid range
+    if (!fits(lo, hi)) {
+      throw new RangeError(
+        `a sequence's K/V rows ${lo}..${hi} exceed one binding of ${o.maxBinding} bytes`,
+      );
+    }
+    if (cur && fits(Math.min(cur.lo, lo), Math.max(cur.hi, hi))) {
+      cur.lo = Math.min(cur.lo, lo);
+      cur.hi = Math.max(cur.hi, hi);
+    } else {
+      close();
+      cur = { begin: tiles.length / 2, lo, hi };
+    }
+    tiles.push(...queryTiles({ ...layout, seqs: [s] }, qt));
+  }
+  close();
+  return { tiles, groups };
+}

@@ -251,11 +251,10 @@ async function checkPlan(
   });
   const out = trim(parity.out);
   const lse = trim(parity.lse);
-  const message = parity.pass ? `ok: ${parity.out.summary}` : [
-    !parity.out.pass ? `out: ${parity.out.summary}` : "",
-    !parity.lse.pass ? `lse: ${parity.lse.summary}` : "",
-  ]
-    .filter(Boolean).join(" | ");
+  // compareAttention labels its summaries ("out: ...", "lse: ...") itself
+  const message = parity.pass
+    ? `ok: ${parity.out.summary}`
+    : [parity.out, parity.lse].filter((x) => !x.pass).map((x) => x.summary).join(" | ");
   return {
     id: c.id,
     status: parity.pass ? "pass" : "fail",
