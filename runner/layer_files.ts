@@ -18,7 +18,7 @@ import type {
 } from "../adapter/types.ts";
 import { GpuContext } from "../gpu/device.ts";
 import { runLayer } from "../kernels/layer.ts";
-import { LAYER_FAULTS, layerFault } from "../kernels/layer_faults.ts";
+import { layerFault } from "../kernels/layer_faults.ts";
 import { compareLayer, type LayerParity } from "../parity/compare_layer.ts";
 import { layerToleranceFor } from "../parity/tolerance.ts";
 import { makeLayerWeights } from "../reference/inputs.ts";
