@@ -209,11 +209,74 @@ export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseRes
   }
 }
 
-async function checkPlan(
+/** What both kinds of checked case (attention core, full layer) report. */
+interface CheckedRun {
+  /** The parity of both sides (summaries already labelled "out: ..." / "lse: ..."). */
+  parity: { pass: boolean; out: CompareResult; lse: CompareResult };
+  tolerance: unknown;
+  reference: string;
+  rowsChecked: number;
+  outBits: Float32Array;
+  samples: number[];
+  source: string;
+}
+
+type CheckOptions = RunCaseOptions & {
+  spec: MlaSpec;
+  seed: number;
+  planDigest: string;
+  t0: number;
+};
+
+/** The result of a case whose kernels ran and were compared. */
+async function checkedResult(
   c: Case,
   plan: Plan,
-  o: RunCaseOptions & { spec: MlaSpec; seed: number; planDigest: string; t0: number },
+  o: CheckOptions,
+  r: CheckedRun,
 ): Promise<CaseResult> {
+  const { parity, samples } = r;
+  return {
+    id: c.id,
+    status: parity.pass ? "pass" : "fail",
+    decision: "supported",
+    expect: c.expect,
+    params: c.params,
+    message: parity.pass
+      ? `ok: ${parity.out.summary}`
+      : [parity.out, parity.lse].filter((x) => !x.pass).map((x) => x.summary).join(" | "),
+    backend: plan.backend,
+    planDigest: o.planDigest,
+    out: trim(parity.out),
+    lse: trim(parity.lse),
+    tolerance: r.tolerance,
+    reference: r.reference,
+    rowsChecked: r.rowsChecked,
+    rowsTotal: plan.layout.totalQ,
+    outputDigest: await digest(r.outBits),
+    timing: samples.length
+      ? { source: r.source, samplesMs: samples, medianMs: median(samples) }
+      : undefined,
+    wallMs: Math.round((performance.now() - o.t0) * 10) / 10,
+  };
+}
+
+/** Reference rows: all, or a sample (always with every sequence's first and last row). */
+function referenceRows(plan: Plan, o: CheckOptions): number[] | undefined {
+  const layout = plan.layout;
+  return layout.totalQ > (o.maxRows ?? 64)
+    ? sampleRows(layout, { max: o.maxRows ?? 64, seed: o.seed })
+    : undefined;
+}
+
+/** Whether expanding per-head K/V for the dense float64 reference is affordable. */
+function denseAffordable(spec: MlaSpec, plan: Plan): boolean {
+  const expansion = plan.layout.totalK * spec.numHeads * (spec.qkNopeHeadDim + spec.vHeadDim) *
+    spec.kvLoraRank;
+  return expansion <= DENSE_REFERENCE_BUDGET;
+}
+
+async function checkPlan(c: Case, plan: Plan, o: CheckOptions): Promise<CaseResult> {
   const { spec } = o;
   const layout = plan.layout;
   const inputs = makeAttentionInputs(spec, layout, { seed: o.seed });
@@ -233,13 +296,8 @@ async function checkPlan(
       source = r.timing.source;
     }
   }
-  const maxRows = o.maxRows ?? 64;
-  const rows = layout.totalQ > maxRows
-    ? sampleRows(layout, { max: maxRows, seed: o.seed })
-    : undefined;
-  const expansion = layout.totalK * spec.numHeads * (spec.qkNopeHeadDim + spec.vHeadDim) *
-    spec.kvLoraRank;
-  const dense = expansion <= DENSE_REFERENCE_BUDGET;
+  const rows = referenceRows(plan, o);
+  const dense = denseAffordable(spec, plan);
   const expected = (dense ? denseAttention : absorbedAttention)(spec, layout, { inputs, rows });
   const tolerance = toleranceFor(plan.variant.dtype, plan.path);
   const actual: AttentionOutputs = first.outputs;
@@ -249,31 +307,15 @@ async function checkPlan(
     numHeads: spec.numHeads,
     vDim: spec.vHeadDim,
   });
-  const out = trim(parity.out);
-  const lse = trim(parity.lse);
-  // compareAttention labels its summaries ("out: ...", "lse: ...") itself
-  const message = parity.pass
-    ? `ok: ${parity.out.summary}`
-    : [parity.out, parity.lse].filter((x) => !x.pass).map((x) => x.summary).join(" | ");
-  return {
-    id: c.id,
-    status: parity.pass ? "pass" : "fail",
-    decision: "supported",
-    expect: c.expect,
-    params: c.params,
-    message,
-    backend: plan.backend,
-    planDigest: o.planDigest,
-    out,
-    lse,
+  return await checkedResult(c, plan, o, {
+    parity,
     tolerance,
     reference: dense ? "dense" : "absorbed-f64",
     rowsChecked: rows ? rows.length : layout.totalQ,
-    rowsTotal: layout.totalQ,
-    outputDigest: await digest(actual.out),
-    timing: samples.length ? { source, samplesMs: samples, medianMs: median(samples) } : undefined,
-    wallMs: Math.round((performance.now() - o.t0) * 10) / 10,
-  };
+    outBits: Float32Array.from(actual.out),
+    samples,
+    source,
+  });
 }
 
 /**
@@ -284,13 +326,7 @@ async function checkPlan(
 async function checkLayer(
   c: Case,
   plan: Plan,
-  o: RunCaseOptions & {
-    spec: MlaSpec;
-    seed: number;
-    planDigest: string;
-    t0: number;
-    layoutRequest: LayoutRequest;
-  },
+  o: CheckOptions & { layoutRequest: LayoutRequest },
 ): Promise<CaseResult> {
   const { spec } = o;
   const layout = plan.layout;
@@ -311,18 +347,14 @@ async function checkLayer(
   const first = await run();
   const samples: number[] = [];
   for (let i = 0; i < (o.repeats ?? 3); i++) samples.push((await run()).timing.totalMs);
-  const maxRows = o.maxRows ?? 64;
-  const rows = layout.totalQ > maxRows
-    ? sampleRows(layout, { max: maxRows, seed: o.seed })
-    : Array.from({ length: layout.totalQ }, (_, i) => i);
-  const expansion = layout.totalK * spec.numHeads * (spec.qkNopeHeadDim + spec.vHeadDim) *
-    spec.kvLoraRank;
-  const dense = expansion <= DENSE_REFERENCE_BUDGET;
+  const sampled = referenceRows(plan, o);
+  const rows = sampled ?? Array.from({ length: layout.totalQ }, (_, i) => i);
+  const dense = denseAffordable(spec, plan);
   const expected = mlaLayer(spec, layout, {
     weights,
     hidden,
     path: dense ? "expanded" : "absorbed",
-    rows: rows.length === layout.totalQ ? undefined : rows,
+    rows: sampled,
   });
   const tolerance = layerToleranceFor(dtype);
   const parity = compareLayer(first, expected, {
@@ -331,28 +363,13 @@ async function checkLayer(
     heads: spec.numHeads,
     tolerance,
   });
-  return {
-    id: c.id,
-    status: parity.pass ? "pass" : "fail",
-    decision: "supported",
-    expect: c.expect,
-    params: c.params,
-    // compareLayer labels its summaries "out: ..." and "lse: ..." itself
-    message: parity.pass
-      ? `ok: ${parity.out.summary}`
-      : [parity.out, parity.lse].filter((x) => !x.pass).map((x) => x.summary).join(" | "),
-    backend: plan.backend,
-    planDigest: o.planDigest,
-    out: trim(parity.out),
-    lse: trim(parity.lse),
+  return await checkedResult(c, plan, o, {
+    parity,
     tolerance,
     reference: dense ? "dense-layer" : "absorbed-f64-layer",
     rowsChecked: rows.length,
-    rowsTotal: layout.totalQ,
-    outputDigest: await digest(first.out),
-    timing: samples.length
-      ? { source: "wall-clock", samplesMs: samples, medianMs: median(samples) }
-      : undefined,
-    wallMs: Math.round((performance.now() - o.t0) * 10) / 10,
-  };
+    outBits: first.out,
+    samples,
+    source: "wall-clock",
+  });
 }
