@@ -125,6 +125,24 @@ Deno.test("no device: GPU backends say so; the CPU reference still plans", () =>
   );
 });
 
+Deno.test("no absorbed split covers more than 2048 keys: auto splits, a forced single pass is unsupported", () => {
+  const many: LayoutRequest = { kind: "bshd", batch: 6, seqQ: 4, seqK: 4096, causal: true };
+  const spec = presetSpec("deepseek-v2-lite");
+  const p = asPlan(resolve({ spec, layout: many, dtype: "f32", backend: "wgsl-absorbed" }, caps));
+  assert.equal(p.variant.kvSplits, 2); // 24 workgroups would not split, but 4096 > 2048 keys
+  const u = asUnsupported(
+    resolve({ spec, layout: many, dtype: "f32", backend: "wgsl-absorbed" }, caps, { kvSplits: 1 }),
+  );
+  assert.equal(u.reasons[0].code, "variant.kv-split-too-long");
+  assert.match(u.reasons[0].message, /4096 keys in one split.*use kvSplits >= 2/);
+  const short: LayoutRequest = { kind: "bshd", batch: 6, seqQ: 4, seqK: 2048, causal: true };
+  assert.equal(
+    asPlan(resolve({ spec, layout: short, dtype: "f32", backend: "wgsl-absorbed" }, caps)).variant
+      .kvSplits,
+    1,
+  );
+});
+
 Deno.test("split-KV is chosen for long contexts with few workgroups, and can be forced", () => {
   const one: LayoutRequest = { kind: "bshd", batch: 1, seqQ: 1, seqK: 4096, causal: true };
   const p = asPlan(
@@ -140,10 +158,10 @@ Deno.test("split-KV is chosen for long contexts with few workgroups, and can be 
     resolve(
       { spec: presetSpec("deepseek-v2-lite"), layout: one, dtype: "f32", backend: "wgsl-absorbed" },
       caps,
-      { kvSplits: 1 },
+      { kvSplits: 2 },
     ),
   );
-  assert.equal(f.variant.kvSplits, 1);
+  assert.equal(f.variant.kvSplits, 2);
   const bad = asUnsupported(
     resolve(
       { spec: presetSpec("tiny"), layout: one, dtype: "f32", backend: "wgsl-absorbed" },
