@@ -46,6 +46,17 @@ async function lineCount(path: string): Promise<number> {
   }
 }
 
+/** A 24-case run (long enough to interrupt) in a fresh output folder. */
+async function interruptibleRun(): Promise<{ out: string; args: string[] }> {
+  const matrix = await tinyMatrix({
+    sq: [1, 2, 3],
+    dtype: ["f32", "f16"],
+    layout: ["bshd", "thd"],
+  });
+  const out = await Deno.makeTempDir();
+  return { out, args: ["run", "--matrix", matrix, "--out", out, "--repeats", "0"] };
+}
+
 /** Start `main.ts run` in a child process and wait until `lines` results are on disk. */
 async function startRunAndWait(
   args: string[],
@@ -89,13 +100,7 @@ Deno.test({
   name: "a run killed halfway and resumed has every case exactly once",
   ignore: !gpu,
   fn: async () => {
-    const matrix = await tinyMatrix({
-      sq: [1, 2, 3],
-      dtype: ["f32", "f16"],
-      layout: ["bshd", "thd"],
-    });
-    const out = await Deno.makeTempDir();
-    const args = ["run", "--matrix", matrix, "--out", out, "--repeats", "0"];
+    const { out, args } = await interruptibleRun();
     const child = await startRunAndWait(args, out, 4);
     child.kill("SIGKILL");
     await child.status;
@@ -116,13 +121,7 @@ Deno.test({
   name: "SIGINT stops after the current case and keeps everything finished (exit 130)",
   ignore: !gpu,
   fn: async () => {
-    const matrix = await tinyMatrix({
-      sq: [1, 2, 3],
-      dtype: ["f32", "f16"],
-      layout: ["bshd", "thd"],
-    });
-    const out = await Deno.makeTempDir();
-    const args = ["run", "--matrix", matrix, "--out", out, "--repeats", "0"];
+    const { out, args } = await interruptibleRun();
     const child = await startRunAndWait(args, out, 3);
     child.kill("SIGINT");
     const status = await child.status;
