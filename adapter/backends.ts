@@ -16,6 +16,12 @@ import type {
   NormalizedLayout,
   Reason,
 } from "./types.ts";
+import {
+  attentionLoopIterations,
+  type AttentionLoopShape,
+  loopBudgetOf,
+  maxKeysWithinBudget,
+} from "./loop_budget.ts";
 
 /** What a backend is asked about. */
 export interface SupportQuery {
@@ -139,30 +145,67 @@ function maxKLen(layout: NormalizedLayout): number {
 }
 
 /**
- * Keys one absorbed split may cover. A single pass over 4096 keys gives wrong
- * outputs on lavapipe (measured: every single-pass case with 4096 keys failed
- * parity, LSE low by ~1%, whatever the batch or s_q; 2500 and 3000 keys passed;
- * the same inputs in 2 or 4 splits pass). The cause is not found yet; until it is,
- * no split covers more than 2048 keys, and a forced split count that would is
- * unsupported with this reason rather than silently wrong.
+ * Queries per tile of the attention kernels (QT of absorbed.wgsl and expanded.wgsl):
+ * 4 when some sequence has at least 4 queries (prefill: each key/value load serves
+ * 4 queries), else 1 (decode). QT = 8 measured no better than 4 on lavapipe (within
+ * the machine's noise) and doubles the per-lane score tile.
+ *
+ * @example
+ * ```ts
+ * import { normalizeLayout } from "./layout.ts";
+ * import { queryTileOf } from "./backends.ts";
+ * queryTileOf(normalizeLayout({ kind: "bshd", batch: 2, seqQ: 1, seqK: 64, causal: true })); // 1
+ * ```
  */
-export const ABSORBED_MAX_KEYS_PER_SPLIT = 2048;
+export function queryTileOf(layout: NormalizedLayout): number {
+  return layout.seqs.some((s) => s.qLen >= 4) ? 4 : 1;
+}
 
 /**
  * KV splits for the absorbed kernel: split long contexts when there are few
  * (sequence x head-tile x query) workgroups to keep the device busy, and always
- * enough that no split covers more than {@link ABSORBED_MAX_KEYS_PER_SPLIT} keys.
+ * enough that no split walks more than `maxKeysPerSplit` keys (the device's loop
+ * budget, see adapter/loop_budget.ts; Infinity when it has none).
  *
  * @example
  * ```ts
  * import { chooseKvSplits } from "./backends.ts";
- * chooseKvSplits({ workgroups: 2, maxKLen: 4096 }); // 4
+ * chooseKvSplits({ workgroups: 2, maxKLen: 4096, maxKeysPerSplit: Infinity }); // 4
+ * chooseKvSplits({ workgroups: 64, maxKLen: 16384, maxKeysPerSplit: 14320 }); // 2
  * ```
  */
-export function chooseKvSplits(options: { workgroups: number; maxKLen: number }): number {
-  const cap = Math.ceil(options.maxKLen / ABSORBED_MAX_KEYS_PER_SPLIT);
+export function chooseKvSplits(
+  options: { workgroups: number; maxKLen: number; maxKeysPerSplit: number },
+): number {
+  const cap = Number.isFinite(options.maxKeysPerSplit) && options.maxKeysPerSplit > 0
+    ? Math.ceil(options.maxKLen / options.maxKeysPerSplit)
+    : 1;
   if (options.workgroups >= 16 || options.maxKLen < 2048) return Math.max(1, cap);
   return Math.max(cap, Math.min(8, Math.ceil(options.maxKLen / 1024)));
+}
+
+/**
+ * Reason for a kernel invocation that would run more loop iterations than the
+ * device allows (it would silently drop keys), or none.
+ */
+function loopBudgetReasons(
+  q: SupportQuery,
+  kernel: string,
+  shape: AttentionLoopShape,
+  fix: (maxKeys: number) => string,
+): Reason[] {
+  const budget = loopBudgetOf(q.caps);
+  if (budget === null) return [];
+  const need = attentionLoopIterations(shape);
+  if (need <= budget) return [];
+  const maxKeys = maxKeysWithinBudget(budget, shape);
+  return [{
+    code: "device.loop-budget",
+    message: `one ${kernel} invocation would walk ${shape.keys} keys in ${need} loop ` +
+      `iterations, over this device's loop budget of ${budget} (it ends every loop of an ` +
+      `invocation after that many and would silently drop keys); at most ${maxKeys} keys ` +
+      `per invocation fit: ${fix(maxKeys)}`,
+  }];
 }
 
 const absorbed: Backend = {
@@ -180,7 +223,15 @@ const absorbed: Backend = {
     );
     const tiles = Math.ceil(h / headsPerTile);
     const workgroups = layout.seqs.reduce((n, s) => n + s.qLen * tiles, 0);
-    const kvSplits = q.kvSplits ?? chooseKvSplits({ workgroups, maxKLen: maxKLen(layout) });
+    const queryTile = queryTileOf(layout);
+    const loopShape = { queryTile, keyVec4: keyWidth / 4, valueVec4: spec.kvLoraRank / 4 };
+    const budget = loopBudgetOf(q.caps);
+    const longest = maxKLen(layout);
+    const kvSplits = q.kvSplits ?? chooseKvSplits({
+      workgroups,
+      maxKLen: longest,
+      maxKeysPerSplit: budget === null ? Infinity : maxKeysWithinBudget(budget, loopShape),
+    });
     const reasons = deviceReasons(q, {
       kv_lora_rank: spec.kvLoraRank,
       qk_rope_head_dim: spec.qkRopeHeadDim,
@@ -191,18 +242,15 @@ const absorbed: Backend = {
         message: `kvSplits = ${kvSplits} must be an integer in [1, 64]`,
       });
     }
-    const longest = maxKLen(layout);
-    if (
-      Number.isInteger(kvSplits) && kvSplits >= 1 &&
-      Math.ceil(longest / kvSplits) > ABSORBED_MAX_KEYS_PER_SPLIT
-    ) {
-      reasons.push({
-        code: "variant.kv-split-too-long",
-        message:
-          `kvSplits = ${kvSplits} leaves ${Math.ceil(longest / kvSplits)} keys in one split; ` +
-          `the absorbed kernel is only verified up to ${ABSORBED_MAX_KEYS_PER_SPLIT} keys per split ` +
-          `(use kvSplits >= ${Math.ceil(longest / ABSORBED_MAX_KEYS_PER_SPLIT)})`,
-      });
+    if (Number.isInteger(kvSplits) && kvSplits >= 1 && kvSplits <= 64) {
+      reasons.push(
+        ...loopBudgetReasons(
+          q,
+          "absorbed-kernel",
+          { ...loopShape, keys: Math.ceil(longest / kvSplits) },
+          (maxKeys) => `use kvSplits >= ${Math.ceil(longest / Math.max(1, maxKeys))}`,
+        ),
+      );
     }
     const buffers: BufferSpec[] = [
       { name: "q_absorbed", bytes: layout.qRows * h * keyWidth * eb },
@@ -221,6 +269,7 @@ const absorbed: Backend = {
         workgroupSize: headsPerTile,
         headsPerTile,
         kvSplits,
+        queryTile,
       },
       buffers,
       keyWidth,
@@ -277,6 +326,20 @@ const expanded: Backend = {
     // only each sequence's rows must fit one binding; the whole buffers must still
     // fit maxBufferSize.
     reasons.push(...limitReasons(q, buffers, headsPerTile, new Set(["k", "v"])));
+    const queryTile = queryTileOf(layout);
+    reasons.push(
+      ...loopBudgetReasons(
+        q,
+        "expanded-kernel",
+        {
+          keys: maxKLen(layout),
+          queryTile,
+          keyVec4: spec.kChannels / 4,
+          valueVec4: spec.vChannels / 4,
+        },
+        () => "the expanded kernel has no KV splits; use the absorbed path or shorter sequences",
+      ),
+    );
     if (q.caps !== null) {
       const maxBinding = q.caps.limits.maxStorageBufferBindingSize ?? 134217728;
       const align = q.caps.limits.minStorageBufferOffsetAlignment ?? 256;
@@ -300,6 +363,7 @@ const expanded: Backend = {
         workgroupSize: headsPerTile,
         headsPerTile,
         kvSplits: 1,
+        queryTile,
       },
       buffers,
       keyWidth: spec.kChannels,
@@ -321,6 +385,7 @@ const cpuReference: Backend = {
         workgroupSize: 1,
         headsPerTile: 1,
         kvSplits: 1,
+        queryTile: 1,
       },
       buffers: [],
       keyWidth: q.spec.kChannels,

@@ -209,6 +209,12 @@ export interface DeviceCaps {
   readonly features: readonly string[];
   /** Limits by their WebGPU names, e.g. maxStorageBufferBindingSize. */
   readonly limits: Readonly<Record<string, number>>;
+  /**
+   * Loop iterations one shader invocation may run in total before the device ends
+   * its loops (measured by gpu/loop_budget.ts when a device was created; null: no
+   * budget found; absent: not measured, see adapter/loop_budget.ts).
+   */
+  readonly loopIterationBudget?: number | null;
 }
 
 /** Backend identifiers; `auto` picks among the concrete ones by priority. */
@@ -249,6 +255,8 @@ export interface KernelVariant {
   readonly headsPerTile: number;
   /** Number of KV splits (1 = single pass). */
   readonly kvSplits: number;
+  /** Queries per tile of the attention kernel: 1 (decode) or 4 (prefill). */
+  readonly queryTile: number;
 }
 
 /** A buffer the plan will allocate. */

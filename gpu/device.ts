@@ -7,6 +7,7 @@
  */
 import type { DeviceCaps } from "../adapter/types.ts";
 import { DeviceLostError, NoAdapterError } from "./errors.ts";
+import { measureLoopBudget } from "./loop_budget.ts";
 
 /** Options of {@link requestGpuAdapter}. */
 export interface AdapterOptions {
@@ -187,8 +188,13 @@ export class GpuContext {
    */
   static async create(options: ContextOptions = {}): Promise<GpuContext> {
     const adapter = await requestGpuAdapter(options);
-    const caps = await probeCaps(adapter);
     const device = await GpuContext.#device(adapter, options);
+    // The loop budget is measured once per context (a tiny dispatch): kernels plans
+    // must stay within it (adapter/loop_budget.ts).
+    const caps = {
+      ...await probeCaps(adapter),
+      loopIterationBudget: await measureLoopBudget(device),
+    };
     return new GpuContext(adapter, device, caps, options);
   }
 

@@ -12,3 +12,4 @@ export * from "./shader.ts";
 export * from "./buffers.ts";
 export * from "./dispatch.ts";
 export * from "./timing.ts";
+export * from "./loop_budget.ts";

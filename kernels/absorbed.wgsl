@@ -34,7 +34,16 @@
 // tile's queries see different key counts (causal) and each masks its own.
 // Four keys at a time go through `qv * mat4x4(c_a, c_b, c_c, c_d)`, which is
 // (dot(qv, c_a), ..., dot(qv, c_d)): four dot products from one expression.
-// Fully unrolled loops compiled for 9-18 s and ran slower, so d loops stay loops.
+// Fully unrolled loops compiled for 9-18 s and ran slower, so d loops stay loops,
+// but each d loop advances UNROLL = 4 vec4s per iteration (then a tail loop for a
+// width that is not a multiple of 4). Why: lavapipe stops every loop of an
+// invocation once all its loops together have run 65535 iterations (Mesa's gallivm
+// loop limiter, one counter shared by every loop of the shader; a loop run costs its
+// trips + 1) and the kernel then silently computes on a truncated key range. With
+// 4 vec4s per iteration a 16-key decode block costs 1 + (KEY_VEC4/4 + 1) + 1 +
+// (VAL_VEC4/4 + 1) + 1 iterations instead of 3 + KEY_VEC4 + VAL_VEC4, so one split
+// covers ~4x more keys. The host counts the same way (adapter/loop_budget.ts) and
+// never lets one split need more iterations than the device's measured budget.
 //
 // Keys are read through k_rows (logical key -> buffer row) and only in the visible
 // range computed on the host from the layout (sequence bounds and the bottom-right
@@ -101,6 +110,45 @@ fn cols(r: vec4<u32>, d: u32) -> mat4x4<acc_t> {
   return mat4x4<acc_t>(ld(r.x + d), ld(r.y + d), ld(r.z + d), ld(r.w + d));
 }
 
+// The 16 cached rows of a decode block: keys 0..3, 4..7, 8..11, 12..15 as vec4 offsets.
+struct Rows {
+  a: vec4<u32>,
+  b: vec4<u32>,
+  c: vec4<u32>,
+  d: vec4<u32>,
+}
+
+// Decode: the head's query vec4 d against vec4 d of the block's 16 rows. Column j of
+// the result holds the partial dot products of keys 4j..4j+3.
+fn scores_at(qb: u32, d: u32, r: Rows) -> mat4x4<acc_t> {
+  let qv = vec4<acc_t>(q_absorbed[qb + d]);
+  return mat4x4<acc_t>(qv * cols(r.a, d), qv * cols(r.b, d), qv * cols(r.c, d), qv * cols(r.d, d));
+}
+
+// Decode: sum over the block's 16 rows of probability x latent vec4 d (column j of
+// p holds the probabilities of keys 4j..4j+3).
+fn values_at(d: u32, r: Rows, p: mat4x4<acc_t>) -> vec4<acc_t> {
+  return ((cols(r.a, d) * p[0] + cols(r.b, d) * p[1]) + (cols(r.c, d) * p[2] + cols(r.d, d) * p[3]));
+}
+
+// Prefill: vec4 d of the block's 4 rows against the QT queries of the tile.
+fn tile_scores(s: ptr<function, array<vec4<acc_t>, QT>>, qb: array<u32, QT>, ra: vec4<u32>, d: u32) {
+  let c = cols(ra, d);
+  for (var i = 0u; i < QT; i++) {
+    (*s)[i] += vec4<acc_t>(q_absorbed[qb[i] + d]) * c;
+  }
+}
+
+// Prefill: rescale each query's output vec4 d and add the block's 4 rows weighted by
+// that query's probabilities.
+fn tile_values(acc: ptr<function, array<array<vec4<acc_t>, VAL_VEC4>, QT>>, ra: vec4<u32>,
+               d: u32, p: array<vec4<acc_t>, QT>, aa: array<acc_t, QT>) {
+  let c = cols(ra, d);
+  for (var i = 0u; i < QT; i++) {
+    (*acc)[i][d] = (*acc)[i][d] * aa[i] + c * p[i];
+  }
+}
+
 // Vec4 offsets of the cached rows of keys base + j .. base + j + 3, each clamped to
 // the block's last valid key.
 fn row_offsets(base: u32, j: u32, last: u32) -> vec4<u32> {
@@ -152,31 +200,30 @@ fn absorbed(@builtin(workgroup_id) wid: vec3<u32>,
     if (QT == 1u) {
       let m_run = m_q[0];
       let l_run = l_q[0];
-      let ra = row_offsets(base, 0u, last);
-      let rb = row_offsets(base, 4u, last);
-      let rc = row_offsets(base, 8u, last);
-      let rd = row_offsets(base, 12u, last);
+      let rows = Rows(row_offsets(base, 0u, last), row_offsets(base, 4u, last),
+                      row_offsets(base, 8u, last), row_offsets(base, 12u, last));
 
-      // Scores of the block's 16 keys for this head: s0 = keys 0..3, s1 = 4..7, ...
-      var s0 = vec4<acc_t>(0.0);
-      var s1 = vec4<acc_t>(0.0);
-      var s2 = vec4<acc_t>(0.0);
-      var s3 = vec4<acc_t>(0.0);
+      // Scores of the block's 16 keys for this head: column 0 = keys 0..3, 1 = 4..7, ...
+      // (initialized explicitly: naga hoists loop-local vars to the function entry).
+      var s = mat4x4<acc_t>(vec4<acc_t>(0.0), vec4<acc_t>(0.0), vec4<acc_t>(0.0), vec4<acc_t>(0.0));
       let qb = q_base[0];
-      for (var d = 0u; d < KEY_VEC4; d++) {
-        let qv = vec4<acc_t>(q_absorbed[qb + d]);
-        s0 += qv * cols(ra, d);
-        s1 += qv * cols(rb, d);
-        s2 += qv * cols(rc, d);
-        s3 += qv * cols(rd, d);
+      var d = 0u;
+      for (; d + 4u <= KEY_VEC4; d += 4u) {
+        s += scores_at(qb, d, rows);
+        s += scores_at(qb, d + 1u, rows);
+        s += scores_at(qb, d + 2u, rows);
+        s += scores_at(qb, d + 3u, rows);
+      }
+      for (; d < KEY_VEC4; d++) {
+        s += scores_at(qb, d, rows);
       }
       // Scale in f32; slots past the block's end get NEG_BIG (probability 0).
       let kk = vec4<u32>(0u, 1u, 2u, 3u);
       let n4 = vec4<u32>(nk);
-      let f0 = select(vec4<f32>(NEG_BIG), vec4<f32>(s0) * params.scale, kk < n4);
-      let f1 = select(vec4<f32>(NEG_BIG), vec4<f32>(s1) * params.scale, kk + 4u < n4);
-      let f2 = select(vec4<f32>(NEG_BIG), vec4<f32>(s2) * params.scale, kk + 8u < n4);
-      let f3 = select(vec4<f32>(NEG_BIG), vec4<f32>(s3) * params.scale, kk + 12u < n4);
+      let f0 = select(vec4<f32>(NEG_BIG), vec4<f32>(s[0]) * params.scale, kk < n4);
+      let f1 = select(vec4<f32>(NEG_BIG), vec4<f32>(s[1]) * params.scale, kk + 4u < n4);
+      let f2 = select(vec4<f32>(NEG_BIG), vec4<f32>(s[2]) * params.scale, kk + 8u < n4);
+      let f3 = select(vec4<f32>(NEG_BIG), vec4<f32>(s[3]) * params.scale, kk + 12u < n4);
 
       // Online softmax for this head (registers only).
       let mx = max(max(f0, f1), max(f2, f3));
@@ -192,17 +239,16 @@ fn absorbed(@builtin(workgroup_id) wid: vec3<u32>,
       // Values: x_h = a * x_h + sum_k p_k c_k[0:r]; mat4x4 * vec4 = sum of the four
       // columns weighted by the four probabilities.
       let aa = acc_t(a);
-      let q0 = vec4<acc_t>(p0);
-      let q1 = vec4<acc_t>(p1);
-      let q2 = vec4<acc_t>(p2);
-      let q3 = vec4<acc_t>(p3);
-      for (var d = 0u; d < VAL_VEC4; d++) {
-        var x = acc[0][d] * aa;
-        x += cols(ra, d) * q0;
-        x += cols(rb, d) * q1;
-        x += cols(rc, d) * q2;
-        x += cols(rd, d) * q3;
-        acc[0][d] = x;
+      let pm = mat4x4<acc_t>(vec4<acc_t>(p0), vec4<acc_t>(p1), vec4<acc_t>(p2), vec4<acc_t>(p3));
+      var e = 0u;
+      for (; e + 4u <= VAL_VEC4; e += 4u) {
+        acc[0][e] = acc[0][e] * aa + values_at(e, rows, pm);
+        acc[0][e + 1u] = acc[0][e + 1u] * aa + values_at(e + 1u, rows, pm);
+        acc[0][e + 2u] = acc[0][e + 2u] * aa + values_at(e + 2u, rows, pm);
+        acc[0][e + 3u] = acc[0][e + 3u] * aa + values_at(e + 3u, rows, pm);
+      }
+      for (; e < VAL_VEC4; e++) {
+        acc[0][e] = acc[0][e] * aa + values_at(e, rows, pm);
       }
     } else {
       // Prefill tile: QT queries x 4 keys; each cached vec4 serves the QT queries.
@@ -213,11 +259,15 @@ fn absorbed(@builtin(workgroup_id) wid: vec3<u32>,
       for (var i = 0u; i < QT; i++) {
         s[i] = vec4<acc_t>(0.0);
       }
-      for (var d = 0u; d < KEY_VEC4; d++) {
-        let c = cols(ra, d);
-        for (var i = 0u; i < QT; i++) {
-          s[i] += vec4<acc_t>(q_absorbed[q_base[i] + d]) * c;
-        }
+      var d = 0u;
+      for (; d + 4u <= KEY_VEC4; d += 4u) {
+        tile_scores(&s, q_base, ra, d);
+        tile_scores(&s, q_base, ra, d + 1u);
+        tile_scores(&s, q_base, ra, d + 2u);
+        tile_scores(&s, q_base, ra, d + 3u);
+      }
+      for (; d < KEY_VEC4; d++) {
+        tile_scores(&s, q_base, ra, d);
       }
       var p: array<vec4<acc_t>, QT>;
       var aa: array<acc_t, QT>;
@@ -236,11 +286,15 @@ fn absorbed(@builtin(workgroup_id) wid: vec3<u32>,
         p[i] = vec4<acc_t>(pi);
         aa[i] = acc_t(a);
       }
-      for (var d = 0u; d < VAL_VEC4; d++) {
-        let c = cols(ra, d);
-        for (var i = 0u; i < QT; i++) {
-          acc[i][d] = acc[i][d] * aa[i] + c * p[i];
-        }
+      var e = 0u;
+      for (; e + 4u <= VAL_VEC4; e += 4u) {
+        tile_values(&acc, ra, e, p, aa);
+        tile_values(&acc, ra, e + 1u, p, aa);
+        tile_values(&acc, ra, e + 2u, p, aa);
+        tile_values(&acc, ra, e + 3u, p, aa);
+      }
+      for (; e < VAL_VEC4; e++) {
+        tile_values(&acc, ra, e, p, aa);
       }
     }
   }

@@ -14,15 +14,7 @@ import { withErrorScopes } from "../gpu/scopes.ts";
 import { PipelineCache } from "../gpu/shader.ts";
 import { PassTimer, type Timing } from "../gpu/timing.ts";
 import { loadKernel, type SourceMutation } from "./source.ts";
-import {
-  denseGroups,
-  denseQueryTile,
-  expandChunks,
-  packRows,
-  queryMeta,
-  queryTiles,
-  rowCosSin,
-} from "./tables.ts";
+import { denseGroups, expandChunks, packRows, queryMeta, queryTiles, rowCosSin } from "./tables.ts";
 
 /** Options of {@link runAttention}. */
 export interface RunAttentionOptions {
@@ -292,7 +284,7 @@ export async function runAttention(
         const heads = plan.variant.headsPerTile;
         const tiles = Math.ceil(h / heads);
         const splits = plan.variant.kvSplits;
-        const qt = denseQueryTile(layout);
+        const qt = plan.variant.queryTile;
         const qTileTable = queryTiles(layout, qt);
         const attn = await load("absorbed.wgsl", "absorbed", {
           WG: heads, // one invocation per head (see absorbed.wgsl)
@@ -392,7 +384,7 @@ export async function runAttention(
         }
         // 3. Dense attention: query tiles of QT queries, one dispatch per group of
         //    sequences whose K/V rows fit one binding (one group unless K is huge).
-        const qt = denseQueryTile(layout);
+        const qt = plan.variant.queryTile;
         const headsPerTile = plan.variant.headsPerTile;
         const headTiles = Math.ceil(h / headsPerTile);
         const attn = await load("expanded.wgsl", "expanded", {

@@ -22,7 +22,10 @@
 //     per-query outputs (V_VEC4 vec4s each) are private arrays indexed by the loop
 //     counter, i.e. per-lane stack slots read and written once per V vec4 per block.
 // The rows of the block come from k_rows (uniform loads). Fully unrolled loops
-// compiled for 9-18 s and ran slower on lavapipe, so d loops stay loops.
+// compiled for 9-18 s and ran slower on lavapipe, so d loops stay loops, advancing
+// 4 vec4s per iteration (then a tail loop): lavapipe stops every loop of an
+// invocation once all its loops together have run 65535 iterations (see
+// absorbed.wgsl); the host counts iterations the same way (adapter/loop_budget.ts).
 //
 // Per-sequence bindings: k and v may be bound at a byte offset (the host binds the
 // rows of a group of sequences so that no single binding exceeds
@@ -93,6 +96,45 @@ fn vcols(vo: vec4<u32>, d: u32) -> mat4x4<acc_t> {
   return mat4x4<acc_t>(ldv(vo.x + d), ldv(vo.y + d), ldv(vo.z + d), ldv(vo.w + d));
 }
 
+// Vec4 offsets of the K (or V) rows of a decode block's 16 keys: keys 0..3, 4..7, ...
+struct Offs {
+  a: vec4<u32>,
+  b: vec4<u32>,
+  c: vec4<u32>,
+  d: vec4<u32>,
+}
+
+// Decode: the head's query vec4 d against K vec4 d of the block's 16 keys. Column j
+// holds the partial dot products of keys 4j..4j+3.
+fn scores_at(qb: u32, d: u32, k: Offs) -> mat4x4<acc_t> {
+  let qv = vec4<acc_t>(q[qb + d]);
+  return mat4x4<acc_t>(qv * kcols(k.a, d), qv * kcols(k.b, d), qv * kcols(k.c, d), qv * kcols(k.d, d));
+}
+
+// Decode: sum over the block's 16 keys of probability x V vec4 d (column j of p holds
+// the probabilities of keys 4j..4j+3).
+fn values_at(d: u32, v: Offs, p: mat4x4<acc_t>) -> vec4<acc_t> {
+  return ((vcols(v.a, d) * p[0] + vcols(v.b, d) * p[1]) + (vcols(v.c, d) * p[2] + vcols(v.d, d) * p[3]));
+}
+
+// Prefill: K vec4 d of the block's 4 keys against the QT queries of the tile.
+fn tile_scores(s: ptr<function, array<vec4<acc_t>, QT>>, qb: array<u32, QT>, kk: vec4<u32>, d: u32) {
+  let kc = kcols(kk, d);
+  for (var i = 0u; i < QT; i++) {
+    (*s)[i] += vec4<acc_t>(q[qb[i] + d]) * kc;
+  }
+}
+
+// Prefill: rescale each query's output vec4 d and add the block's 4 V rows weighted
+// by that query's probabilities.
+fn tile_values(acc: ptr<function, array<array<vec4<acc_t>, V_VEC4>, QT>>, vv: vec4<u32>,
+               d: u32, p: array<vec4<acc_t>, QT>, aa: array<acc_t, QT>) {
+  let vc = vcols(vv, d);
+  for (var i = 0u; i < QT; i++) {
+    (*acc)[i][d] = (*acc)[i][d] * aa[i] + vc * p[i];
+  }
+}
+
 // Buffer rows of keys base + j .. base + j + 3, each clamped to the last valid key.
 fn rows4(base: u32, j: u32, last: u32) -> vec4<u32> {
   return vec4<u32>(k_rows[base + min(j, last)], k_rows[base + min(j + 1u, last)],
@@ -156,22 +198,24 @@ fn expanded(@builtin(workgroup_id) wid: vec3<u32>,
       let kkb = (rb * params.heads + hh) * QK_VEC4 - vec4<u32>(params.k_base);
       let kkc = (rc * params.heads + hh) * QK_VEC4 - vec4<u32>(params.k_base);
       let kkd = (rd * params.heads + hh) * QK_VEC4 - vec4<u32>(params.k_base);
-      var s0 = vec4<acc_t>(0.0);
-      var s1 = vec4<acc_t>(0.0);
-      var s2 = vec4<acc_t>(0.0);
-      var s3 = vec4<acc_t>(0.0);
+      let ko = Offs(kka, kkb, kkc, kkd);
+      // Initialized explicitly: naga hoists loop-local vars to the function entry.
+      var s = mat4x4<acc_t>(vec4<acc_t>(0.0), vec4<acc_t>(0.0), vec4<acc_t>(0.0), vec4<acc_t>(0.0));
       let qb = q_base[0];
-      for (var d = 0u; d < QK_VEC4; d++) {
-        let qv = vec4<acc_t>(q[qb + d]);
-        s0 += qv * kcols(kka, d);
-        s1 += qv * kcols(kkb, d);
-        s2 += qv * kcols(kkc, d);
-        s3 += qv * kcols(kkd, d);
+      var d = 0u;
+      for (; d + 4u <= QK_VEC4; d += 4u) {
+        s += scores_at(qb, d, ko);
+        s += scores_at(qb, d + 1u, ko);
+        s += scores_at(qb, d + 2u, ko);
+        s += scores_at(qb, d + 3u, ko);
       }
-      let f0 = masked(s0, kb, 0u, end);
-      let f1 = masked(s1, kb, 4u, end);
-      let f2 = masked(s2, kb, 8u, end);
-      let f3 = masked(s3, kb, 12u, end);
+      for (; d < QK_VEC4; d++) {
+        s += scores_at(qb, d, ko);
+      }
+      let f0 = masked(s[0], kb, 0u, end);
+      let f1 = masked(s[1], kb, 4u, end);
+      let f2 = masked(s[2], kb, 8u, end);
+      let f3 = masked(s[3], kb, 12u, end);
       let mx = max(max(f0, f1), max(f2, f3));
       let m_new = max(m_run[0], max(max(mx.x, mx.y), max(mx.z, mx.w)));
       let a = exp(m_run[0] - m_new);
@@ -186,17 +230,17 @@ fn expanded(@builtin(workgroup_id) wid: vec3<u32>,
       let vvc = (rc * params.heads + hh) * V_VEC4 - vec4<u32>(params.v_base);
       let vvd = (rd * params.heads + hh) * V_VEC4 - vec4<u32>(params.v_base);
       let aa = acc_t(a);
-      let q0 = vec4<acc_t>(p0);
-      let q1 = vec4<acc_t>(p1);
-      let q2 = vec4<acc_t>(p2);
-      let q3 = vec4<acc_t>(p3);
-      for (var d = 0u; d < V_VEC4; d++) {
-        var x = acc[0][d] * aa;
-        x += vcols(vva, d) * q0;
-        x += vcols(vvb, d) * q1;
-        x += vcols(vvc, d) * q2;
-        x += vcols(vvd, d) * q3;
-        acc[0][d] = x;
+      let vo = Offs(vva, vvb, vvc, vvd);
+      let pm = mat4x4<acc_t>(vec4<acc_t>(p0), vec4<acc_t>(p1), vec4<acc_t>(p2), vec4<acc_t>(p3));
+      var e = 0u;
+      for (; e + 4u <= V_VEC4; e += 4u) {
+        acc[0][e] = acc[0][e] * aa + values_at(e, vo, pm);
+        acc[0][e + 1u] = acc[0][e + 1u] * aa + values_at(e + 1u, vo, pm);
+        acc[0][e + 2u] = acc[0][e + 2u] * aa + values_at(e + 2u, vo, pm);
+        acc[0][e + 3u] = acc[0][e + 3u] * aa + values_at(e + 3u, vo, pm);
+      }
+      for (; e < V_VEC4; e++) {
+        acc[0][e] = acc[0][e] * aa + values_at(e, vo, pm);
       }
     } else {
       // Prefill tile: QT queries x 4 keys; each K/V vec4 is reused for QT queries.
@@ -208,11 +252,15 @@ fn expanded(@builtin(workgroup_id) wid: vec3<u32>,
       for (var i = 0u; i < QT; i++) {
         s[i] = vec4<acc_t>(0.0);
       }
-      for (var d = 0u; d < QK_VEC4; d++) {
-        let kc = kcols(kka, d);
-        for (var i = 0u; i < QT; i++) {
-          s[i] += vec4<acc_t>(q[q_base[i] + d]) * kc;
-        }
+      var d = 0u;
+      for (; d + 4u <= QK_VEC4; d += 4u) {
+        tile_scores(&s, q_base, kka, d);
+        tile_scores(&s, q_base, kka, d + 1u);
+        tile_scores(&s, q_base, kka, d + 2u);
+        tile_scores(&s, q_base, kka, d + 3u);
+      }
+      for (; d < QK_VEC4; d++) {
+        tile_scores(&s, q_base, kka, d);
       }
       var p: array<vec4<acc_t>, QT>;
       var aa: array<acc_t, QT>;
@@ -230,11 +278,15 @@ fn expanded(@builtin(workgroup_id) wid: vec3<u32>,
         aa[i] = acc_t(a);
       }
       let vva = (ra * params.heads + hh) * V_VEC4 - vec4<u32>(params.v_base);
-      for (var d = 0u; d < V_VEC4; d++) {
-        let vc = vcols(vva, d);
-        for (var i = 0u; i < QT; i++) {
-          acc[i][d] = acc[i][d] * aa[i] + vc * p[i];
-        }
+      var e = 0u;
+      for (; e + 4u <= V_VEC4; e += 4u) {
+        tile_values(&acc, vva, e, p, aa);
+        tile_values(&acc, vva, e + 1u, p, aa);
+        tile_values(&acc, vva, e + 2u, p, aa);
+        tile_values(&acc, vva, e + 3u, p, aa);
+      }
+      for (; e < V_VEC4; e++) {
+        tile_values(&acc, vva, e, p, aa);
       }
     }
   }

@@ -125,21 +125,6 @@ export function expandChunks(
 }
 
 /**
- * Queries per tile of the attention kernels (QT of absorbed.wgsl and expanded.wgsl):
- * 4 when some sequence has at least 4 queries (prefill: each key/value load serves
- * 4 queries), else 1 (decode). QT = 8 measured no better than 4 on lavapipe (within
- * the machine's noise) and doubles the per-lane score tile.
- */
-export function denseQueryTile(layout: NormalizedLayout): number {
-  // DISABLED (QT = 1 always): the 4-query tiles gave wrong outputs for sequences with
-  // 1024+ keys (absorbed, 16 heads: prefill 1024 and s_q 4 over 1024 keys; expanded:
-  // s_q 4 over 4096 keys), which no test covered at the time. The 1-query path is
-  // checked at those sizes. Re-enable only with a test at those shapes.
-  void layout;
-  return 1;
-}
-
-/**
  * Query tiles of the attention kernels: pairs (first query t, count), consecutive
  * queries of one sequence, at most `qt` each, in increasing t (so increasing
  * visible-key count under the causal rule); sequences without queries add none.

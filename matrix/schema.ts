@@ -94,7 +94,11 @@ const group = z.strictObject({
 const profile = z.strictObject({
   removeFeatures: z.array(z.string()).optional(),
   limits: z.record(z.string(), z.number()).optional(),
-}, { error: "must be {removeFeatures?: string[], limits?: {name: number}}" });
+  loopIterationBudget: z.number().int().positive().nullable().optional(),
+}, {
+  error:
+    "must be {removeFeatures?: string[], limits?: {name: number}, loopIterationBudget?: integer | null}",
+});
 
 /** The schema of a matrix file. */
 const matrixFileSchemaImpl = z.strictObject({

@@ -16,6 +16,8 @@ export interface DeviceProfile {
   readonly removeFeatures?: readonly string[];
   /** Limits to pretend are lower. */
   readonly limits?: Readonly<Record<string, number>>;
+  /** Loop budget to pretend (null: none), replacing the measured one. */
+  readonly loopIterationBudget?: number | null;
 }
 
 /** The parameters of one case. Every field takes part in the id (in {@link CASE_ID_ORDER}). */

@@ -202,8 +202,9 @@ export const FAULTS: readonly Fault[] = [
       kind: "source",
       file: "absorbed.wgsl",
       mutate: sourceMutation("kpe-left-out", "absorbed.wgsl", {
-        pattern: "for (var d = 0u; d < KEY_VEC4; d++)",
-        replacement: "for (var d = 0u; d < VAL_VEC4; d++)",
+        // Every score loop (main and tail) stops at the latent width: rope columns dropped.
+        pattern: /(d(?: \+ 4u <=| <) )KEY_VEC4/g,
+        replacement: "$1VAL_VEC4",
       }),
     },
     scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },

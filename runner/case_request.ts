@@ -125,7 +125,8 @@ export function layoutOfCase(p: CaseParams, options: { seed: number }): LayoutRe
 }
 
 /**
- * Device caps as a profile pretends them: features removed, limits lowered.
+ * Device caps as a profile pretends them: features removed, limits lowered, the loop
+ * budget replaced.
  *
  * @example
  * ```ts
@@ -141,7 +142,11 @@ export function applyProfile(caps: DeviceCaps, profile: DeviceProfile): DeviceCa
   for (const [k, v] of Object.entries(profile.limits ?? {})) {
     limits[k] = Math.min(v, limits[k] ?? v);
   }
-  return { ...caps, features: caps.features.filter((f) => !remove.has(f)), limits };
+  const out = { ...caps, features: caps.features.filter((f) => !remove.has(f)), limits };
+  // A profile's loop budget replaces the measured one (null: a device without one).
+  return profile.loopIterationBudget === undefined
+    ? out
+    : { ...out, loopIterationBudget: profile.loopIterationBudget };
 }
 
 /** Options of {@link caseRequest}. */

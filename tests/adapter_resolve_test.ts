@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { presetSpec } from "../adapter/presets.ts";
+import { chooseKvSplits } from "../adapter/backends.ts";
 import { resolve } from "../adapter/resolve.ts";
 import { withParams } from "../adapter/spec.ts";
 import type { DeviceCaps, LayoutRequest, Plan, Unsupported } from "../adapter/types.ts";
@@ -125,22 +126,68 @@ Deno.test("no device: GPU backends say so; the CPU reference still plans", () =>
   );
 });
 
-Deno.test("no absorbed split covers more than 2048 keys: auto splits, a forced single pass is unsupported", () => {
-  const many: LayoutRequest = { kind: "bshd", batch: 6, seqQ: 4, seqK: 4096, causal: true };
+Deno.test("absorbed splits keep every invocation within lavapipe's loop budget; a forced longer split is unsupported", () => {
   const spec = presetSpec("deepseek-v2-lite");
-  const p = asPlan(resolve({ spec, layout: many, dtype: "f32", backend: "wgsl-absorbed" }, caps));
-  assert.equal(p.variant.kvSplits, 2); // 24 workgroups would not split, but 4096 > 2048 keys
-  const u = asUnsupported(
-    resolve({ spec, layout: many, dtype: "f32", backend: "wgsl-absorbed" }, caps, { kvSplits: 1 }),
+  const at = (seqK: number, seqQ = 1): LayoutRequest => ({
+    kind: "bshd",
+    batch: 1,
+    seqQ,
+    seqK,
+    causal: true,
+  });
+  const absorbed = (layout: LayoutRequest, kvSplits?: number, c: DeviceCaps = caps) =>
+    resolve({ spec, layout, dtype: "f32", backend: "wgsl-absorbed" }, c, { kvSplits });
+  // Past the budget, auto splits at least as much as the budget needs.
+  assert.ok(asPlan(absorbed(at(16384))).variant.kvSplits >= 2);
+  // The boundary measured on lavapipe (tests/gpu_loop_budget_test.ts): 14320 keys fit
+  // one decode pass, 14336 do not; prefill tiles (4 queries) fit 3560 keys.
+  assert.equal(asPlan(absorbed(at(14320), 1)).variant.kvSplits, 1);
+  const u = asUnsupported(absorbed(at(14336), 1));
+  assert.deepEqual(u.reasons.map((r) => r.code), ["device.loop-budget"]);
+  assert.match(
+    u.reasons[0].message,
+    /14336 keys.*loop budget of 65535.*at most 14320 keys.*kvSplits >= 2/,
   );
-  assert.equal(u.reasons[0].code, "variant.kv-split-too-long");
-  assert.match(u.reasons[0].message, /4096 keys in one split.*use kvSplits >= 2/);
-  const short: LayoutRequest = { kind: "bshd", batch: 6, seqQ: 4, seqK: 2048, causal: true };
+  assert.equal(asPlan(absorbed(at(3560, 4), 1)).variant.queryTile, 4);
+  assert.match(
+    asUnsupported(absorbed(at(3564, 4), 1)).reasons[0].message,
+    /at most 3560 keys per invocation/,
+  );
+  // A device whose measured budget is none (a GPU) never needs the splits.
+  const gpuCaps: DeviceCaps = { ...caps, loopIterationBudget: null };
+  assert.equal(asPlan(absorbed(at(16384), 1, gpuCaps)).variant.kvSplits, 1);
+  // A measured budget overrides the driver's known one.
+  const small: DeviceCaps = { ...caps, loopIterationBudget: 20000 };
   assert.equal(
-    asPlan(resolve({ spec, layout: short, dtype: "f32", backend: "wgsl-absorbed" }, caps)).variant
-      .kvSplits,
-    1,
+    asUnsupported(absorbed(at(8192), 1, small)).reasons[0].code,
+    "device.loop-budget",
   );
+});
+
+Deno.test("chooseKvSplits: the loop budget sets the least splits, the speed rule may add more", () => {
+  assert.equal(chooseKvSplits({ workgroups: 64, maxKLen: 16384, maxKeysPerSplit: 14320 }), 2);
+  assert.equal(chooseKvSplits({ workgroups: 64, maxKLen: 16384, maxKeysPerSplit: Infinity }), 1);
+  assert.equal(chooseKvSplits({ workgroups: 1, maxKLen: 16384, maxKeysPerSplit: 14320 }), 8);
+  assert.equal(chooseKvSplits({ workgroups: 1, maxKLen: 100000, maxKeysPerSplit: 3560 }), 29);
+});
+
+Deno.test("the expanded kernel (no KV splits) is unsupported past the loop budget, with the limit", () => {
+  const spec = presetSpec("deepseek-v2-lite");
+  // A small measured budget keeps the buffers within lavapipe's binding limit.
+  const expanded = (seqK: number, seqQ: number) =>
+    resolve({
+      spec,
+      layout: { kind: "bshd", batch: 1, seqQ, seqK, causal: true },
+      dtype: "f32",
+      backend: "wgsl-expanded",
+    }, { ...caps, loopIterationBudget: 5000 });
+  // 25 iterations per 16-key block (decode), per 4-key block (prefill).
+  assert.equal(asPlan(expanded(3072, 1)).variant.queryTile, 1);
+  const u = asUnsupported(expanded(4096, 1));
+  assert.deepEqual(u.reasons.map((r) => r.code), ["device.loop-budget"]);
+  assert.match(u.reasons[0].message, /expanded-kernel.*at most 3168 keys.*no KV splits/);
+  assert.equal(asPlan(expanded(768, 4)).variant.queryTile, 4);
+  assert.equal(asUnsupported(expanded(1024, 4)).reasons[0].code, "device.loop-budget");
 });
 
 Deno.test("split-KV is chosen for long contexts with few workgroups, and can be forced", () => {

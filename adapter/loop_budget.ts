@@ -1,0 +1,108 @@
+/**
+ * Loop budgets: some WebGPU implementations end every loop of a shader invocation
+ * once all its loops together have run a fixed number of iterations. Mesa's
+ * llvmpipe/lavapipe does (its gallivm loop limiter: one counter per invocation,
+ * 65535 iterations, shared by every loop; afterwards each loop runs once more and
+ * exits). A kernel that needs more computes on a silently truncated range, so the
+ * adapter counts the iterations a kernel variant would run, exactly as the device
+ * counts them, and keeps every plan within the budget (more KV splits) or declares
+ * it unsupported with the reason.
+ *
+ * How the device counts (measured with gpu/loop_budget.wgsl and at the attention
+ * kernels' boundaries, see tests/gpu_loop_budget_test.ts): one run of a loop with n
+ * trips costs n + 1 (the exiting pass counts too) when n depends on a runtime value
+ * or a loop-carried variable; a loop with a constant trip count (the kernels' loops
+ * over the QT queries of a tile) is unrolled by Mesa's compiler before the limiter
+ * is inserted and costs nothing.
+ *
+ * @module
+ */
+import type { DeviceCaps } from "./types.ts";
+
+/** The loop budget of Mesa's llvmpipe/lavapipe (gallivm's LP_MAX_TGSI_LOOP_ITERATIONS). */
+export const LLVMPIPE_LOOP_BUDGET = 65535;
+
+/**
+ * The loop-iteration budget of a device: the measured one when the caps carry it
+ * (`loopIterationBudget`, null = none found), else the known budget of its driver
+ * (llvmpipe/lavapipe), else null (no budget known).
+ *
+ * @example
+ * ```ts
+ * import { loopBudgetOf } from "./loop_budget.ts";
+ * loopBudgetOf(null); // null
+ * ```
+ */
+export function loopBudgetOf(caps: DeviceCaps | null): number | null {
+  if (caps === null) return null;
+  if (caps.loopIterationBudget !== undefined) return caps.loopIterationBudget;
+  const a = caps.adapter;
+  const names = `${a.vendor} ${a.architecture} ${a.device} ${a.description}`;
+  return /llvmpipe|lavapipe/i.test(names) ? LLVMPIPE_LOOP_BUDGET : null;
+}
+
+/** Cost of one run of a loop with `trips` iterations. */
+function run(trips: number): number {
+  return trips + 1;
+}
+
+/** A d loop over `width` vec4s that advances 4 per iteration, then its tail loop. */
+function dLoop(width: number): number {
+  return run(Math.floor(width / 4)) + run(width % 4);
+}
+
+/** Shape of one attention-kernel invocation, for {@link attentionLoopIterations}. */
+export interface AttentionLoopShape {
+  /** Keys the invocation walks (one split's share of the longest sequence). */
+  readonly keys: number;
+  /** Queries per tile (QT of the kernel): 1 (decode) or 4 (prefill). */
+  readonly queryTile: number;
+  /** Score width in vec4s (absorbed: (kv_lora + rope) / 4; expanded: (nope + rope) / 4). */
+  readonly keyVec4: number;
+  /** Value width in vec4s (absorbed: kv_lora / 4; expanded: v / 4). */
+  readonly valueVec4: number;
+}
+
+/**
+ * Loop iterations one invocation of absorbed.wgsl or expanded.wgsl runs, counted as
+ * the device's loop limiter counts them. Both kernels have the same loop structure:
+ * the key-block loop (16 keys per block for QT = 1, 4 for QT = 4), in each block the
+ * score d loop and the value d loop (4 vec4s per trip, then a tail loop), and at the
+ * end the store loop over the tile's queries (a runtime count, up to QT), each with
+ * its value-width loop. The constant-trip loops over the QT queries cost nothing.
+ *
+ * @example
+ * ```ts
+ * import { attentionLoopIterations } from "./loop_budget.ts";
+ * // DeepSeek-V2-Lite absorbed decode over 4096 keys: 256 blocks x 73 + 131.
+ * attentionLoopIterations({ keys: 4096, queryTile: 1, keyVec4: 144, valueVec4: 128 }); // 18819
+ * ```
+ */
+export function attentionLoopIterations(shape: AttentionLoopShape): number {
+  const { keys, queryTile: qt, keyVec4, valueVec4 } = shape;
+  const block = qt === 1 ? 16 : 4;
+  const blocks = Math.ceil(keys / block);
+  const perBlock = 1 + dLoop(keyVec4) + dLoop(valueVec4);
+  const store = run(qt) + qt * run(valueVec4);
+  return blocks * perBlock + store;
+}
+
+/**
+ * The most keys one invocation may walk within `budget` loop iterations (0 when even
+ * one block does not fit).
+ *
+ * @example
+ * ```ts
+ * import { maxKeysWithinBudget } from "./loop_budget.ts";
+ * maxKeysWithinBudget(65535, { queryTile: 1, keyVec4: 144, valueVec4: 128 }); // 14320
+ * ```
+ */
+export function maxKeysWithinBudget(
+  budget: number,
+  shape: Omit<AttentionLoopShape, "keys">,
+): number {
+  const block = shape.queryTile === 1 ? 16 : 4;
+  const fixed = attentionLoopIterations({ ...shape, keys: 0 });
+  const perBlock = attentionLoopIterations({ ...shape, keys: block }) - fixed;
+  return Math.max(0, Math.floor((budget - fixed) / perBlock)) * block;
+}
