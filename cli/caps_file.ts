@@ -21,6 +21,8 @@ const capsSchema = z.object({
   limits: z.record(z.string(), z.number(), {
     error: "must be an object of numeric limits like maxStorageBufferBindingSize",
   }),
+  loopIterationBudget: z.number({ error: "must be a positive integer or null" }).int().positive()
+    .nullable().optional(),
 });
 
 /**

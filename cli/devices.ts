@@ -1,5 +1,6 @@
 /**
- * `devices`: what the harness sees (adapter info, features, limits). No adapter
+ * `devices`: what the harness sees (adapter info, features, limits, the measured loop
+ * budget). No adapter
  * exits 3 with the fix.
  *
  * @module
@@ -9,6 +10,7 @@ import type { DeviceCaps } from "../adapter/types.ts";
 import { measureCeilings } from "../bench/ceilings.ts";
 import { formatCeilings } from "../bench/report.ts";
 import { GpuContext } from "../gpu/device.ts";
+import { LOOP_PROBE_TRIPS } from "../gpu/loop_budget.ts";
 
 /** Probe that throws (NoAdapterError) when no adapter exists. */
 export type StrictCapsProbe = () => Promise<DeviceCaps>;
@@ -51,6 +53,14 @@ export function formatCaps(caps: DeviceCaps): string {
   ];
   for (const k of KEY_LIMITS) if (k in caps.limits) lines.push(`  ${k}: ${caps.limits[k]}`);
   lines.push(`  (${Object.keys(caps.limits).length} limits in all; --json prints every one)`);
+  if (caps.loopIterationBudget !== undefined) {
+    lines.push(
+      caps.loopIterationBudget === null
+        ? `loop budget: none found (a ${LOOP_PROBE_TRIPS}-trip loop ran to the end)`
+        : `loop budget: ${caps.loopIterationBudget} loop iterations per invocation (measured); ` +
+          "kernel plans that need more are split or refused",
+    );
+  }
   return lines.join("\n");
 }
 
@@ -72,12 +82,15 @@ export function devicesCommand(probe: StrictCapsProbe) {
     .option("--json", "print the capabilities as JSON")
     .option("--measure", "also measure the device ceilings (bandwidth, FMA peak, overheads)")
     .action(async (opts) => {
-      const caps = await probe();
+      await probe(); // exits 3 with the fix when there is no adapter
+      // A device is created to measure the loop budget (a tiny dispatch) along with the caps.
+      const ctx = await GpuContext.create({ optionalFeatures: ["shader-f16", "timestamp-query"] });
+      const caps = ctx.caps;
       if (!opts.measure) {
         console.log(opts.json ? JSON.stringify(caps, null, 2) : formatCaps(caps));
+        ctx.destroy();
         return;
       }
-      const ctx = await GpuContext.create({ optionalFeatures: ["shader-f16", "timestamp-query"] });
       try {
         const ceilings = await measureCeilings(ctx);
         console.log(

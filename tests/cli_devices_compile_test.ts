@@ -13,6 +13,8 @@ Deno.test({
     const caps = JSON.parse(d.stdout);
     assert.ok(Array.isArray(caps.features));
     assert.equal(typeof caps.limits.maxStorageBufferBindingSize, "number");
+    // The measured loop budget travels with the caps (a number on lavapipe, null on a GPU).
+    assert.ok("loopIterationBudget" in caps);
     const file = await Deno.makeTempFile({ suffix: ".json" });
     await Deno.writeTextFile(file, d.stdout);
     const e = await runCli(["explain", "tiny", "--caps", file, "--json"]);
@@ -21,6 +23,7 @@ Deno.test({
     const text = await runCli(["devices"]);
     assert.match(text.stdout, /^adapter: /);
     assert.match(text.stdout, /shader-f16: (yes|no)/);
+    assert.match(text.stdout, /^loop budget: (none found|\d+ loop iterations)/m);
   },
 });
 

@@ -1,0 +1,249 @@
+#!/usr/bin/env bash
+# gpu_machine_check.sh: the script run on a lent GPU machine (an NVIDIA H100/H200 box with no
+# network, no Deno and possibly no Vulkan loader) to exercise the harness on a real GPU.
+#
+# How it is called: from the repository root of the copy of the working tree that travels to
+# that machine, as root, with $OUT set to the folder whose files come back:
+#
+#     bash tools/gpu_machine_check.sh
+#
+# with `carry` naming the two ignored folders it needs (prepared on the developer machine; see
+# below):
+#   .gl/      Debian .deb files of the Vulkan/GL loaders (libvulkan1, libegl1, libglvnd0,
+#             libopengl0, libgl1, libglx0, libgles2), unpacked into / with `dpkg -x`.
+#   .device/  deno.xz (the pinned Deno binary, xz-compressed) and deno_dir/ (a DENO_DIR whose
+#             npm cache holds zod, commander and @commander-js/extra-typings at the deno.lock
+#             versions, so nothing is fetched).
+#
+# Preparing them (once, on a machine with network, in the repository root):
+#   echo /.device/ >>.git/info/exclude; mkdir -p .device/deno_dir
+#   xz -T2 -6 -c "$(readlink -f "$(command -v deno)")" >.device/deno.xz
+#   DENO_DIR=$PWD/.device/deno_dir DENO_TLS_CA_STORE=system,mozilla deno install
+#   (and .gl/ as the device README says: apt-get download of the seven packages above)
+#
+# Steps (pick with STEPS, default "devices tests smoke bench"):
+#   devices  `main.ts devices` (human, into the log) and `devices --json --measure` (devices.json)
+#   tests    the test files that need a GPU (GPU_TESTS below)
+#   smoke    `main.ts run --matrix smoke`; keeps summary.md and results.jsonl
+#   bench    `main.ts bench --matrix headline --out ...`; keeps summary.md and report.json
+# Each step has its own timeout, is tee'd into $OUT/log.txt, and a failing step never stops
+# the next one; $OUT/steps.txt records "step exit-code seconds" as each step ends, and the
+# script ends with that summary (exit 0 when every step exited 0, else 1).
+#
+# What comes back from $OUT is limited (8 files, 16 MiB each, 2 folders deep), so it holds
+# only: log.txt, steps.txt, devices.json, smoke/{summary.md,results.jsonl},
+# bench/{summary.md,report.json}. Everything else is written under $WORK (/tmp).
+#
+# Knobs (environment): STEPS, TOTAL_S (default 570), OUT (default out/gpu_machine),
+# GPU_TESTS (space-separated test files), T_DEVICES T_TESTS T_SMOKE T_BENCH (timeouts in s),
+# SMOKE_FILTER, BENCH_FILTER (passed as --filter), BENCH_MATRIX (default headline),
+# BENCH_JSON=1 (bench --json), SKIP_GL=1 (do not unpack .gl; for dry runs elsewhere), WORK (scratch, default /tmp/...).
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 2
+ROOT=$PWD
+
+STEPS=${STEPS:-devices tests smoke bench}
+OUT=${OUT:-out/gpu_machine}
+mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)
+WORK=${WORK:-/tmp/gpu_machine_work}
+rm -rf "$WORK" && mkdir -p "$WORK"
+LOG=$OUT/log.txt
+STEPLOG=$OUT/steps.txt
+: >"$LOG"
+: >"$STEPLOG"
+
+# Per-step timeouts (seconds), each also cut to what is left of TOTAL_S (counted from the
+# start of this script, 15 s kept for the end), so the whole script ends inside the device's
+# 600 s per command; a step with under 10 s left is skipped (recorded as "skip").
+TOTAL_S=${TOTAL_S:-570}
+T_DEVICES=${T_DEVICES:-60}
+T_TESTS=${T_TESTS:-180}
+T_SMOKE=${T_SMOKE:-150}
+T_BENCH=${T_BENCH:-150}
+BENCH_MATRIX=${BENCH_MATRIX:-headline}
+
+# The tests that need a WebGPU adapter (the others are pure CPU and run in CI anyway): found by
+# content, so test files added later are included: they use tests/gpu_helpers.ts, hasAdapter()
+# or GpuContext (some spawn the CLI against the GPU), plus any tests/gpu_* and tests/kernels_*.
+# As of writing: bench_cli cli_devices_compile decode_paged drift_committed_baseline drift_real
+# faults gpu_device gpu_loop_budget kernels_edge kernels_parity kernels_rope layer_cli
+# layer_parity runner smoke_matrix (drift_committed_baseline is ignored unless
+# baselines/<this device's key>.json exists). GPU_TESTS overrides the list.
+if [ -z "${GPU_TESTS:-}" ]; then
+  GPU_TESTS=$( (grep -lE 'gpu_helpers|hasAdapter|HAS_ADAPTER|GpuContext' tests/*_test.ts
+    ls tests/gpu_*_test.ts tests/kernels_*_test.ts) 2>/dev/null | sort -u | tr '\n' ' ')
+fi
+
+log() { printf '%s\n' "$*" | tee -a "$LOG"; }
+wanted() { case " $STEPS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
+# step NAME SECONDS [--stdout FILE] CMD...: run CMD under `timeout`, stderr (and stdout unless
+# --stdout sends it to FILE) tee'd into the log; record the exit code and the duration.
+# At the limit CMD gets SIGINT (`run` then stops after the current case and still writes its
+# reports for what finished), and SIGKILL 10 s later; the exit code is then 124 (137 if killed).
+FAILED=0
+step() {
+  local name=$1 secs=$2 so="" rc t0
+  shift 2
+  if [ "${1:-}" = "--stdout" ]; then so=$2; shift 2; fi
+  local left=$((TOTAL_S - 15 - SECONDS))
+  [ "$secs" -gt "$left" ] && secs=$left
+  log ""
+  if [ "$secs" -lt 10 ]; then
+    log "=== step $name: skipped, only ${left}s left of TOTAL_S=${TOTAL_S}s"
+    printf '%-14s %4s %5ss\n' "$name" skip 0 >>"$STEPLOG"
+    FAILED=1
+    return 0
+  fi
+  log "=== step $name (timeout ${secs}s): $*"
+  t0=$SECONDS
+  if [ -n "$so" ]; then
+    timeout -s INT -k 10 "$secs" "$@" >"$so" 2> >(tee -a "$LOG" >&2)
+    rc=$?
+    wait # the tee of the process substitution
+  else
+    timeout -s INT -k 10 "$secs" "$@" 2>&1 | tee -a "$LOG"
+    rc=${PIPESTATUS[0]}
+  fi
+  [ "$rc" = 124 ] || [ "$rc" = 137 ] && log "(step $name: timed out after ${secs}s)"
+  log "=== step $name: exit $rc in $((SECONDS - t0))s"
+  printf '%-14s %4s %5ss\n' "$name" "$rc" "$((SECONDS - t0))" >>"$STEPLOG"
+  [ "$rc" = 0 ] || FAILED=1
+  return 0
+}
+
+# ---------------------------------------------------------------- setup
+T_START=$SECONDS
+log "gpu_machine_check: $(date -u +%FT%TZ) on $(uname -n) ($(uname -m)), root $ROOT"
+log "steps: $STEPS; out: $OUT"
+
+# 1. Vulkan/GL loaders. Only these seven packages go into / (others could break the image).
+if [ "${SKIP_GL:-0}" != 1 ] && ls .gl/*.deb >/dev/null 2>&1; then
+  for f in .gl/*.deb; do dpkg -x "$f" / || log "dpkg -x $f failed"; done
+  ldconfig || log "ldconfig failed"
+  log "unpacked $(ls .gl/*.deb | wc -l) loader packages from .gl"
+else
+  log "no .gl/*.deb unpacked (SKIP_GL=${SKIP_GL:-0})"
+fi
+ldconfig -p 2>/dev/null | grep -E 'libvulkan\.so' | tee -a "$LOG"
+
+# 2. Deno: the carried binary, unpacked to /tmp/deno/deno (kept if already there).
+DENO_BIN=/tmp/deno/deno
+if ! [ -x "$DENO_BIN" ]; then
+  mkdir -p /tmp/deno
+  if command -v xz >/dev/null 2>&1; then
+    xz -dc .device/deno.xz >"$DENO_BIN.part"
+  else # no xz: Python's lzma reads the same file
+    python3 -c 'import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2],"wb"))' \
+      .device/deno.xz "$DENO_BIN.part"
+  fi && chmod +x "$DENO_BIN.part" && mv "$DENO_BIN.part" "$DENO_BIN"
+fi
+export PATH=/tmp/deno:$PATH
+# Offline: the carried cache, no registry override, no upgrade check, no prompts.
+export DENO_DIR=$ROOT/.device/deno_dir DENO_NO_UPDATE_CHECK=1 DENO_NO_PROMPT=1
+unset NPM_CONFIG_REGISTRY GITHUB_STEP_SUMMARY
+if ! deno --version >/dev/null 2>&1; then
+  log "FATAL: no usable deno at $DENO_BIN (is .device carried?)"
+  printf '%-14s %4s\n' setup 99 >>"$STEPLOG"
+  cat "$STEPLOG"
+  exit 1
+fi
+deno --version | tee -a "$LOG"
+
+# 3. Vulkan driver: when no NVIDIA ICD is in the standard folders, point the loader at the
+# driver's own (read-only) folder, where the NVIDIA container runtime mounts it.
+icds=$(ls /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json 2>/dev/null | tr "\n" " ")
+log "Vulkan ICDs in the standard folders: ${icds:-none}"
+if ! printf '%s' "$icds" | grep -qi nvidia; then
+  nv_icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+  [ -f "$nv_icd" ] || nv_icd=$(find /usr/local/nvidia /usr/share /etc -name 'nvidia_icd*.json' 2>/dev/null | head -n 1)
+  if [ -n "$nv_icd" ] && [ -f "$nv_icd" ]; then
+    export VK_DRIVER_FILES=$nv_icd
+    nv_egl=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
+    [ -f "$nv_egl" ] && export __EGL_VENDOR_LIBRARY_FILENAMES=$nv_egl
+    log "using VK_DRIVER_FILES=$VK_DRIVER_FILES __EGL_VENDOR_LIBRARY_FILENAMES=${__EGL_VENDOR_LIBRARY_FILENAMES:-}"
+  else
+    log "no NVIDIA Vulkan ICD found; the loader uses whatever the standard folders hold"
+  fi
+fi
+for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib; do
+  [ -d "$d" ] && export LD_LIBRARY_PATH=$d${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+done
+export DENO_WEBGPU_BACKEND=vulkan NO_COLOR=1
+if command -v nvidia-smi >/dev/null 2>&1; then
+  nvidia-smi -L 2>&1 | tee -a "$LOG"
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1 | tee -a "$LOG"
+fi
+log "setup took $((SECONDS - T_START))s"
+
+# Permissions of `deno task harness` (deno.json).
+HARNESS=(deno run --cached-only --allow-read --allow-write --allow-env --allow-sys --allow-run=git main.ts)
+
+# ---------------------------------------------------------------- steps
+if wanted devices; then
+  step devices 30 "${HARNESS[@]}" devices
+  step devices_json "$T_DEVICES" --stdout "$OUT/devices.json" "${HARNESS[@]}" devices --json --measure
+fi
+
+if wanted tests; then
+  log "GPU test files: $GPU_TESTS"
+  # shellcheck disable=SC2086 # GPU_TESTS is a word list
+  step tests "$T_TESTS" deno test --cached-only --allow-read --allow-write --allow-env \
+    --allow-run --allow-sys $GPU_TESTS
+fi
+
+if wanted smoke; then
+  args=(run --matrix smoke --out "$WORK/smoke")
+  [ -n "${SMOKE_FILTER:-}" ] && args+=(--filter "$SMOKE_FILTER")
+  step smoke "$T_SMOKE" "${HARNESS[@]}" "${args[@]}"
+  # results.jsonl is appended case by case, so even a timed-out run leaves what finished.
+  mkdir -p "$OUT/smoke"
+  for f in summary.md results.jsonl; do
+    [ -f "$WORK/smoke/$f" ] && cp "$WORK/smoke/$f" "$OUT/smoke/"
+  done
+  log "smoke: kept $(ls "$OUT/smoke" | tr '\n' ' ')(all of it in $WORK/smoke)"
+fi
+
+if wanted bench; then
+  # Without --json `bench` prints one progress line per case (stderr) and a table (stdout) into
+  # the log, so a timed-out run still shows what it measured; report.json in --out holds the
+  # same JSON that --json would print. BENCH_JSON=1 adds --json (stdout then kept in $WORK).
+  args=(bench --matrix "$BENCH_MATRIX" --out "$WORK/bench" --title "Benchmark ($BENCH_MATRIX)")
+  [ -n "${BENCH_FILTER:-}" ] && args+=(--filter "$BENCH_FILTER")
+  if [ "${BENCH_JSON:-0}" = 1 ]; then
+    step bench "$T_BENCH" --stdout "$WORK/bench_stdout.json" "${HARNESS[@]}" "${args[@]}" --json
+  else
+    step bench "$T_BENCH" "${HARNESS[@]}" "${args[@]}"
+  fi
+  mkdir -p "$OUT/bench"
+  for f in summary.md report.json; do
+    [ -f "$WORK/bench/$f" ] && cp "$WORK/bench/$f" "$OUT/bench/"
+  done
+  if ! [ -f "$OUT/bench/report.json" ] && [ -s "$WORK/bench_stdout.json" ]; then
+    cp "$WORK/bench_stdout.json" "$OUT/bench/report.json"
+  fi
+  log "bench: kept $(ls "$OUT/bench" | tr '\n' ' ')"
+fi
+
+# ---------------------------------------------------------------- what comes back
+# At most 8 files, 16 MiB each: trim oversized files to their tail, move extras to $WORK.
+log ""
+log "total $((SECONDS - T_START))s"
+while IFS= read -r f; do
+  if [ "$(stat -c %s "$f")" -gt 15000000 ]; then
+    tail -c 15000000 "$f" >"$f.tail" && mv "$f.tail" "$f"
+    echo "(trimmed $f to its last 15 MB)" >>"$LOG"
+  fi
+done < <(find "$OUT" -type f)
+n=2 # log.txt and steps.txt always stay
+while IFS= read -r f; do
+  n=$((n + 1))
+  if [ "$n" -gt 8 ]; then mv "$f" "$WORK/" && echo "(moved $f out of \$OUT: over 8 files)" >>"$LOG"; fi
+done < <(find "$OUT" -type f ! -name log.txt ! -name steps.txt | sort)
+
+echo ""
+echo "=== gpu_machine_check summary (step, exit code, seconds) ==="
+cat "$STEPLOG"
+echo "files in \$OUT:"
+(cd "$OUT" && find . -type f -printf '  %p %s bytes\n' | sort)
+exit "$FAILED"
