@@ -162,6 +162,22 @@ export function queryTileOf(layout: NormalizedLayout): number {
 }
 
 /**
+ * Heads one invocation of the absorbed kernel handles (HPL of absorbed.wgsl): 2 in
+ * decode with tiles of 16+ heads (each cached vec4 a lane loads then feeds two heads;
+ * the workgroup keeps 8+ invocations, one lavapipe SIMD row), else 1.
+ *
+ * @example
+ * ```ts
+ * import { absorbedHeadsPerInvocation } from "./backends.ts";
+ * absorbedHeadsPerInvocation(16, 1); // 2
+ * absorbedHeadsPerInvocation(16, 4); // 1
+ * ```
+ */
+export function absorbedHeadsPerInvocation(headsPerTile: number, queryTile: number): number {
+  return queryTile === 1 && headsPerTile >= 16 ? 2 : 1;
+}
+
+/**
  * KV splits for the absorbed kernel: split long contexts when there are few
  * (sequence x head-tile x query) workgroups to keep the device busy, and always
  * enough that no split walks more than `maxKeysPerSplit` keys (the device's loop
@@ -224,7 +240,13 @@ const absorbed: Backend = {
     const tiles = Math.ceil(h / headsPerTile);
     const workgroups = layout.seqs.reduce((n, s) => n + s.qLen * tiles, 0);
     const queryTile = queryTileOf(layout);
-    const loopShape = { queryTile, keyVec4: keyWidth / 4, valueVec4: spec.kvLoraRank / 4 };
+    const headsPerInvocation = absorbedHeadsPerInvocation(headsPerTile, queryTile);
+    const loopShape = {
+      queryTile,
+      keyVec4: keyWidth / 4,
+      valueVec4: spec.kvLoraRank / 4,
+      headsPerInvocation,
+    };
     const budget = loopBudgetOf(q.caps);
     const longest = maxKLen(layout);
     const kvSplits = q.kvSplits ?? chooseKvSplits({
@@ -259,14 +281,14 @@ const absorbed: Backend = {
       { name: "x_latent_out", bytes: layout.totalQ * h * spec.kvLoraRank * 4 * kvSplits },
       { name: "out", bytes: layout.totalQ * h * spec.vHeadDim * 4 },
     ];
-    reasons.push(...limitReasons(q, buffers, headsPerTile));
+    reasons.push(...limitReasons(q, buffers, headsPerTile / headsPerInvocation));
     return {
       reasons,
       path: "absorbed",
       variant: {
         family: "absorbed",
         dtype,
-        workgroupSize: headsPerTile,
+        workgroupSize: headsPerTile / headsPerInvocation,
         headsPerTile,
         kvSplits,
         queryTile,

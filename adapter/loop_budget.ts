@@ -61,6 +61,8 @@ export interface AttentionLoopShape {
   readonly keyVec4: number;
   /** Value width in vec4s (absorbed: kv_lora / 4; expanded: v / 4). */
   readonly valueVec4: number;
+  /** Heads per invocation (HPL of absorbed.wgsl; default 1): one store loop each. */
+  readonly headsPerInvocation?: number;
 }
 
 /**
@@ -69,7 +71,8 @@ export interface AttentionLoopShape {
  * the key-block loop (16 keys per block for QT = 1, 4 for QT = 4), in each block the
  * score d loop and the value d loop (4 vec4s per trip, then a tail loop), and at the
  * end the store loop over the tile's queries (a runtime count, up to QT), each with
- * its value-width loop. The constant-trip loops over the QT queries cost nothing.
+ * a value-width loop per head of the invocation. The constant-trip loops over the QT
+ * queries and the heads of an invocation cost nothing.
  *
  * @example
  * ```ts
@@ -83,7 +86,7 @@ export function attentionLoopIterations(shape: AttentionLoopShape): number {
   const block = qt === 1 ? 16 : 4;
   const blocks = Math.ceil(keys / block);
   const perBlock = 1 + dLoop(keyVec4) + dLoop(valueVec4);
-  const store = run(qt) + qt * run(valueVec4);
+  const store = run(qt) + qt * (shape.headsPerInvocation ?? 1) * run(valueVec4);
   return blocks * perBlock + store;
 }
 

@@ -10,26 +10,25 @@
 //
 // Grid: x = query tile * head tiles + head tile, y = KV split. One workgroup handles
 // HEADS heads of a query tile (q_tiles: QT consecutive queries of one sequence;
-// decode QT = 1) over one split of the visible keys, and invocation
-// i IS head h0 + i (WG == HEADS). Why, on lavapipe (Mesa's CPU Vulkan driver, which
-// runs 8 invocations as the 8 lanes of one AVX2 register):
-//   - a load whose address is the same for every invocation (derived only from the
-//     workgroup id and loop counters) compiles to one scalar load + broadcast; a load
-//     whose address differs per invocation is a gather, about as costly as a dozen
-//     FMAs per float. With invocation = head, every cached row load (the big stream)
-//     is uniform: all heads of the tile read the same key in lock-step, so each
-//     cached vec4 is loaded once for 8 heads at a time and reused from L1 by the
-//     next 8;
-//   - the only per-invocation (gathered) load is the head's query vec4, reused for
-//     the BLOCK = 16 keys of a block (register tile: 1 head x 16 keys, as four vec4
-//     score accumulators s0..s3);
-//   - the online softmax is per head, hence per invocation, entirely in registers:
-//     no workgroup memory and no barrier at all (workgroup-memory tiles measured
-//     slower than cached storage reads on lavapipe);
-//   - the value phase reuses the block's 16 rows again with uniform loads; each
-//     invocation keeps its head's whole latent output x_h (VAL_VEC4 vec4s) in a
-//     private array indexed by the loop counter.
-// Prefill (QT = 4): every cached vec4 (uniform load) serves the QT queries of the
+// decode QT = 1) over one split of the visible keys; invocation i handles heads
+// h0 + i + j * WG for j < HPL (WG = HEADS / HPL). Why, on lavapipe (Mesa's CPU Vulkan
+// driver, which runs 8 invocations as the 8 lanes of one AVX2 register):
+//   - every buffer load inside a loop is done lane by lane (Mesa 22.3's gallivm takes
+//     the scalar load + broadcast path only for addresses built from constants, not
+//     from loop counters or other loads), about a dozen FMAs per float whether the
+//     lanes read one address or eight. What counts is loads per FMA inside a lane: the
+//     register tile. Decode: HPL heads x 16 keys per lane (four vec4 score columns per
+//     head), so each cached vec4 feeds 4 x HPL FMAs and each query vec4 16 x 4;
+//   - the online softmax is per head, entirely in one lane's registers: no workgroup
+//     memory and no barrier at all (workgroup-memory tiles measured slower than
+//     storage reads on lavapipe);
+//   - the value phase reuses the block's 16 rows for the HPL heads; each invocation
+//     keeps its heads' whole latent outputs x_h (VAL_VEC4 vec4s each) in a private
+//     array indexed by the loop counter.
+// (Addresses are nevertheless kept identical across the lanes of a workgroup, all
+// heads reading the same key in lock-step: cache lines are shared, and a driver that
+// does detect uniform addresses gets one load per workgroup.)
+// Prefill (QT = 4, HPL = 1): every cached vec4 a lane loads serves the QT queries of the
 // tile, in the scores and in the values, instead of being re-read per query; the
 // tile's queries see different key counts (causal) and each masks its own.
 // Four keys at a time go through `qv * mat4x4(c_a, c_b, c_c, c_d)`, which is
@@ -58,11 +57,21 @@
 alias store_t = f32; // @dtype storage type of q_absorbed and the cache
 alias acc_t = f32; // accumulation type of scores and the latent output (always f32)
 
-const WG: u32 = 16u; // @param invocations per workgroup (== HEADS: one head each)
+const WG: u32 = 16u; // @param invocations per workgroup (HEADS / HPL)
 const HEADS: u32 = 16u; // @param heads per tile (a multiple of 8, the lavapipe SIMD width)
 const KEY_VEC4: u32 = 144u; // @param (r + rope) / 4
 const VAL_VEC4: u32 = 128u; // @param r / 4
 const QT: u32 = 1u; // @param queries per tile: 1 (decode, BLOCK 16) or 4 (prefill, BLOCK 4)
+// Heads per invocation: 2 in decode with 16-head tiles (WG = HEADS / 2), else 1; prefill
+// (QT = 4) always 1. Why 2: on lavapipe every buffer load inside a loop is done lane by
+// lane (Mesa 22.3's gallivm treats an address as uniform only when it derives from
+// constants, not from loop counters or other loads), so a load costs the same whether
+// the lanes read one address or eight; the only way to fewer loads per FMA is a bigger
+// per-lane register tile. Two heads per lane use each cached vec4 for 2 x 4 FMAs
+// instead of 4, in the scores and in the values.
+const HPL: u32 = 1u; // @param heads per invocation (1 or 2; 2 only with QT = 1)
+// Rows of the running state of an invocation: (query i, head j) is row i * HPL + j.
+const ROWS: u32 = QT * HPL;
 
 // Keys per block: QT * BLOCK = 16 scores per invocation (decode: s0..s3, four keys
 // each; prefill: one vec4 of four keys per query), the most that stays in the 16
@@ -118,21 +127,36 @@ struct Rows {
   d: vec4<u32>,
 }
 
-// Decode: the head's query vec4 d against vec4 d of the block's 16 rows. Column j of
-// the result holds the partial dot products of keys 4j..4j+3.
-fn scores_at(qb: u32, d: u32, r: Rows) -> mat4x4<acc_t> {
-  let qv = vec4<acc_t>(q_absorbed[qb + d]);
-  return mat4x4<acc_t>(qv * cols(r.a, d), qv * cols(r.b, d), qv * cols(r.c, d), qv * cols(r.d, d));
+// Decode: vec4 d of the block's 16 rows against the query vec4 d of each of the
+// invocation's HPL heads (each row vec4 loaded once for all of them). Column k of
+// (*s)[j] holds head j's partial dot products of keys 4k..4k+3.
+fn head_scores(s: ptr<function, array<mat4x4<acc_t>, HPL>>, qb: array<u32, ROWS>, r: Rows, d: u32) {
+  let ca = cols(r.a, d);
+  let cb = cols(r.b, d);
+  let cc = cols(r.c, d);
+  let cd = cols(r.d, d);
+  for (var j = 0u; j < HPL; j++) {
+    let qv = vec4<acc_t>(q_absorbed[qb[j] + d]);
+    (*s)[j] += mat4x4<acc_t>(qv * ca, qv * cb, qv * cc, qv * cd);
+  }
 }
 
-// Decode: sum over the block's 16 rows of probability x latent vec4 d (column j of
-// p holds the probabilities of keys 4j..4j+3).
-fn values_at(d: u32, r: Rows, p: mat4x4<acc_t>) -> vec4<acc_t> {
-  return ((cols(r.a, d) * p[0] + cols(r.b, d) * p[1]) + (cols(r.c, d) * p[2] + cols(r.d, d) * p[3]));
+// Decode: for each head j, rescale its output vec4 e by aa[j] and add the block's 16
+// latent vec4s e weighted by its probabilities (column k of pm[j]: keys 4k..4k+3).
+fn head_values(acc: ptr<function, array<array<vec4<acc_t>, VAL_VEC4>, ROWS>>, r: Rows, e: u32,
+               pm: array<mat4x4<acc_t>, HPL>, aa: array<acc_t, HPL>) {
+  let ca = cols(r.a, e);
+  let cb = cols(r.b, e);
+  let cc = cols(r.c, e);
+  let cd = cols(r.d, e);
+  for (var j = 0u; j < HPL; j++) {
+    let p = pm[j];
+    (*acc)[j][e] = (*acc)[j][e] * aa[j] + ((ca * p[0] + cb * p[1]) + (cc * p[2] + cd * p[3]));
+  }
 }
 
 // Prefill: vec4 d of the block's 4 rows against the QT queries of the tile.
-fn tile_scores(s: ptr<function, array<vec4<acc_t>, QT>>, qb: array<u32, QT>, ra: vec4<u32>, d: u32) {
+fn tile_scores(s: ptr<function, array<vec4<acc_t>, QT>>, qb: array<u32, ROWS>, ra: vec4<u32>, d: u32) {
   let c = cols(ra, d);
   for (var i = 0u; i < QT; i++) {
     (*s)[i] += vec4<acc_t>(q_absorbed[qb[i] + d]) * c;
@@ -141,7 +165,7 @@ fn tile_scores(s: ptr<function, array<vec4<acc_t>, QT>>, qb: array<u32, QT>, ra:
 
 // Prefill: rescale each query's output vec4 d and add the block's 4 rows weighted by
 // that query's probabilities.
-fn tile_values(acc: ptr<function, array<array<vec4<acc_t>, VAL_VEC4>, QT>>, ra: vec4<u32>,
+fn tile_values(acc: ptr<function, array<array<vec4<acc_t>, VAL_VEC4>, ROWS>>, ra: vec4<u32>,
                d: u32, p: array<vec4<acc_t>, QT>, aa: array<acc_t, QT>) {
   let c = cols(ra, d);
   for (var i = 0u; i < QT; i++) {
@@ -174,81 +198,94 @@ fn absorbed(@builtin(workgroup_id) wid: vec3<u32>,
   let chunk = (qm.z + params.kv_splits - 1u) / params.kv_splits;
   let begin = min(split * chunk, qm.z);
   let end = min(begin + chunk, qm.z);
-  let head = tile * HEADS + lid;
-  let live = head < params.heads;   // lanes past the last head compute head 0 and store nothing
-  let hh = select(0u, head, live);
+  // Heads of this invocation: tile * HEADS + lid + j * WG (j < HPL); lanes past the last
+  // head compute head 0 and store nothing.
+  var hd: array<u32, HPL>;
+  for (var j = 0u; j < HPL; j++) {
+    let h = tile * HEADS + lid + j * WG;
+    hd[j] = select(0u, h, h < params.heads);
+  }
 
-  // Per query of the tile (a partial tile repeats its last query, never stored).
-  var q_base: array<u32, QT>;
+  // Per query of the tile (a partial tile repeats its last query, never stored) and
+  // head of the invocation: row i * HPL + j.
+  var q_base: array<u32, ROWS>;
   var seen: array<u32, QT>;
   for (var i = 0u; i < QT; i++) {
     let qmi = q_meta[qt.x + min(i, nq - 1u)];
-    q_base[i] = (qmi.x * params.heads + hh) * KEY_VEC4;
+    for (var j = 0u; j < HPL; j++) {
+      q_base[i * HPL + j] = (qmi.x * params.heads + hd[j]) * KEY_VEC4;
+    }
     seen[i] = qmi.z;
   }
-  var m_q: array<f32, QT>;   // running max of each query's scaled scores
-  var l_q: array<f32, QT>;   // running sum of exp(score - max)
-  for (var i = 0u; i < QT; i++) {
-    m_q[i] = NEG_BIG;
+  var m_q: array<f32, ROWS>;   // running max of each row's scaled scores
+  var l_q: array<f32, ROWS>;   // running sum of exp(score - max)
+  for (var r = 0u; r < ROWS; r++) {
+    m_q[r] = NEG_BIG;
   }
-  var acc: array<array<vec4<acc_t>, VAL_VEC4>, QT>;   // unnormalized x per query (zeroed)
+  var acc: array<array<vec4<acc_t>, VAL_VEC4>, ROWS>;   // unnormalized x per row (zeroed)
 
   for (var kb = begin; kb < end; kb += BLOCK) {
     let nk = min(BLOCK, end - kb);
     let base = qm.y + kb;
     let last = nk - 1u;
     if (QT == 1u) {
-      let m_run = m_q[0];
-      let l_run = l_q[0];
       let rows = Rows(row_offsets(base, 0u, last), row_offsets(base, 4u, last),
                       row_offsets(base, 8u, last), row_offsets(base, 12u, last));
 
-      // Scores of the block's 16 keys for this head: column 0 = keys 0..3, 1 = 4..7, ...
-      // (initialized explicitly: naga hoists loop-local vars to the function entry).
-      var s = mat4x4<acc_t>(vec4<acc_t>(0.0), vec4<acc_t>(0.0), vec4<acc_t>(0.0), vec4<acc_t>(0.0));
-      let qb = q_base[0];
+      // Scores of the block's 16 keys for each head j: column 0 of s[j] = keys 0..3, ...
+      // (zeroed explicitly: naga hoists loop-local vars to the function entry).
+      var s: array<mat4x4<acc_t>, HPL>;
+      for (var j = 0u; j < HPL; j++) {
+        s[j] = mat4x4<acc_t>(vec4<acc_t>(0.0), vec4<acc_t>(0.0), vec4<acc_t>(0.0), vec4<acc_t>(0.0));
+      }
       var d = 0u;
       for (; d + 4u <= KEY_VEC4; d += 4u) {
-        s += scores_at(qb, d, rows);
-        s += scores_at(qb, d + 1u, rows);
-        s += scores_at(qb, d + 2u, rows);
-        s += scores_at(qb, d + 3u, rows);
+        head_scores(&s, q_base, rows, d);
+        head_scores(&s, q_base, rows, d + 1u);
+        head_scores(&s, q_base, rows, d + 2u);
+        head_scores(&s, q_base, rows, d + 3u);
       }
       for (; d < KEY_VEC4; d++) {
-        s += scores_at(qb, d, rows);
+        head_scores(&s, q_base, rows, d);
       }
-      // Scale in f32; slots past the block's end get NEG_BIG (probability 0).
+
+      // Online softmax per head (registers only). Scale in f32; slots past the block's
+      // end get NEG_BIG (probability 0).
       let kk = vec4<u32>(0u, 1u, 2u, 3u);
       let n4 = vec4<u32>(nk);
-      let f0 = select(vec4<f32>(NEG_BIG), vec4<f32>(s[0]) * params.scale, kk < n4);
-      let f1 = select(vec4<f32>(NEG_BIG), vec4<f32>(s[1]) * params.scale, kk + 4u < n4);
-      let f2 = select(vec4<f32>(NEG_BIG), vec4<f32>(s[2]) * params.scale, kk + 8u < n4);
-      let f3 = select(vec4<f32>(NEG_BIG), vec4<f32>(s[3]) * params.scale, kk + 12u < n4);
-
-      // Online softmax for this head (registers only).
-      let mx = max(max(f0, f1), max(f2, f3));
-      let m_new = max(m_run, max(max(mx.x, mx.y), max(mx.z, mx.w)));
-      let a = exp(m_run - m_new);
-      let p0 = exp(f0 - m_new);
-      let p1 = exp(f1 - m_new);
-      let p2 = exp(f2 - m_new);
-      let p3 = exp(f3 - m_new);
-      l_q[0] = l_run * a + dot((p0 + p1) + (p2 + p3), vec4<f32>(1.0));
-      m_q[0] = m_new;
+      var pm: array<mat4x4<acc_t>, HPL>;
+      var aa: array<acc_t, HPL>;
+      for (var j = 0u; j < HPL; j++) {
+        let sj = s[j];
+        let f0 = select(vec4<f32>(NEG_BIG), vec4<f32>(sj[0]) * params.scale, kk < n4);
+        let f1 = select(vec4<f32>(NEG_BIG), vec4<f32>(sj[1]) * params.scale, kk + 4u < n4);
+        let f2 = select(vec4<f32>(NEG_BIG), vec4<f32>(sj[2]) * params.scale, kk + 8u < n4);
+        let f3 = select(vec4<f32>(NEG_BIG), vec4<f32>(sj[3]) * params.scale, kk + 12u < n4);
+        let mx = max(max(f0, f1), max(f2, f3));
+        let m_run = m_q[j];
+        let m_new = max(m_run, max(max(mx.x, mx.y), max(mx.z, mx.w)));
+        let a = exp(m_run - m_new);
+        let p0 = exp(f0 - m_new);
+        let p1 = exp(f1 - m_new);
+        let p2 = exp(f2 - m_new);
+        let p3 = exp(f3 - m_new);
+        l_q[j] = l_q[j] * a + dot((p0 + p1) + (p2 + p3), vec4<f32>(1.0));
+        m_q[j] = m_new;
+        pm[j] = mat4x4<acc_t>(vec4<acc_t>(p0), vec4<acc_t>(p1), vec4<acc_t>(p2), vec4<acc_t>(p3));
+        aa[j] = acc_t(a);
+      }
 
       // Values: x_h = a * x_h + sum_k p_k c_k[0:r]; mat4x4 * vec4 = sum of the four
       // columns weighted by the four probabilities.
-      let aa = acc_t(a);
-      let pm = mat4x4<acc_t>(vec4<acc_t>(p0), vec4<acc_t>(p1), vec4<acc_t>(p2), vec4<acc_t>(p3));
       var e = 0u;
       for (; e + 4u <= VAL_VEC4; e += 4u) {
-        acc[0][e] = acc[0][e] * aa + values_at(e, rows, pm);
-        acc[0][e + 1u] = acc[0][e + 1u] * aa + values_at(e + 1u, rows, pm);
-        acc[0][e + 2u] = acc[0][e + 2u] * aa + values_at(e + 2u, rows, pm);
-        acc[0][e + 3u] = acc[0][e + 3u] * aa + values_at(e + 3u, rows, pm);
+        head_values(&acc, rows, e, pm, aa);
+        head_values(&acc, rows, e + 1u, pm, aa);
+        head_values(&acc, rows, e + 2u, pm, aa);
+        head_values(&acc, rows, e + 3u, pm, aa);
       }
       for (; e < VAL_VEC4; e++) {
-        acc[0][e] = acc[0][e] * aa + values_at(e, rows, pm);
+        head_values(&acc, rows, e, pm, aa);
       }
     } else {
       // Prefill tile: QT queries x 4 keys; each cached vec4 serves the QT queries.
@@ -299,19 +336,23 @@ fn absorbed(@builtin(workgroup_id) wid: vec3<u32>,
     }
   }
 
-  if (live) {
-    for (var i = 0u; i < nq; i++) {
-      let tq = qt.x + i;
-      let m_run = m_q[i];
-      let l_run = l_q[i];
-      let out_row = split * params.total_t + tq;
-      let inv = select(0.0, 1.0 / l_run, l_run > 0.0);   // no key seen: x = 0
-      let ob = (out_row * params.heads + head) * VAL_VEC4;
-      for (var d = 0u; d < VAL_VEC4; d++) {
-        x_out[ob + d] = vec4<f32>(acc[i][d]) * inv;
+  for (var i = 0u; i < nq; i++) {
+    for (var j = 0u; j < HPL; j++) {
+      let head = tile * HEADS + lid + j * WG;
+      if (head < params.heads) {
+        let r = i * HPL + j;
+        let tq = qt.x + i;
+        let m_run = m_q[r];
+        let l_run = l_q[r];
+        let out_row = split * params.total_t + tq;
+        let inv = select(0.0, 1.0 / l_run, l_run > 0.0);   // no key seen: x = 0
+        let ob = (out_row * params.heads + head) * VAL_VEC4;
+        for (var d = 0u; d < VAL_VEC4; d++) {
+          x_out[ob + d] = vec4<f32>(acc[r][d]) * inv;
+        }
+        // Natural-log LSE of the scaled scores; -inf when the row saw no key.
+        lse_out[out_row * params.heads + head] = select(params.neg_inf, m_run + log(l_run), l_run > 0.0);
       }
-      // Natural-log LSE of the scaled scores; -inf when the row saw no key.
-      lse_out[out_row * params.heads + head] = select(params.neg_inf, m_run + log(l_run), l_run > 0.0);
     }
   }
 }

@@ -286,9 +286,11 @@ export async function runAttention(
         const splits = plan.variant.kvSplits;
         const qt = plan.variant.queryTile;
         const qTileTable = queryTiles(layout, qt);
+        const wg = plan.variant.workgroupSize;
         const attn = await load("absorbed.wgsl", "absorbed", {
-          WG: heads, // one invocation per head (see absorbed.wgsl)
+          WG: wg, // one invocation per HEADS / WG heads (see absorbed.wgsl)
           HEADS: heads,
+          HPL: heads / wg,
           KEY_VEC4: kw / 4,
           VAL_VEC4: r / 4,
           QT: qt,

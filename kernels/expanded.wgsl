@@ -9,8 +9,9 @@
 // One workgroup handles QT consecutive query tokens of ONE sequence (a query tile,
 // from the host's q_tiles table) and HEADS heads; invocation i IS head h0 + i
 // (WG == HEADS), like absorbed.wgsl. Why, on lavapipe (8 invocations = the 8 lanes
-// of one AVX2 register; a per-invocation address is a gather costing about a dozen
-// FMAs, a uniform one a scalar load + broadcast):
+// of one AVX2 register; every buffer load inside a loop is done lane by lane, about a
+// dozen FMAs per float, see absorbed.wgsl; here the K/V addresses differ per lane
+// anyway, heads being per lane):
 //   - the whole online softmax of a head lives in one invocation's registers: no
 //     workgroup memory, no barrier, no serial reduction by invocation 0;
 //   - register tile per invocation: QT queries x BLOCK keys. Each K vec4 (a gather:
@@ -21,7 +22,7 @@
 //   - the value phase reuses each V vec4 (a gather) for the QT queries; the QT
 //     per-query outputs (V_VEC4 vec4s each) are private arrays indexed by the loop
 //     counter, i.e. per-lane stack slots read and written once per V vec4 per block.
-// The rows of the block come from k_rows (uniform loads). Fully unrolled loops
+// The rows of the block come from k_rows (the same address in every lane). Fully unrolled loops
 // compiled for 9-18 s and ran slower on lavapipe, so d loops stay loops, advancing
 // 4 vec4s per iteration (then a tail loop): lavapipe stops every loop of an
 // invocation once all its loops together have run 65535 iterations (see
