@@ -112,6 +112,13 @@ export async function probeCaps(adapter?: GPUAdapter): Promise<DeviceCaps> {
   };
 }
 
+/** Limits a device is created with at the adapter's value unless `requiredLimits` is given. */
+const ADAPTER_LIMITS_BY_DEFAULT = [
+  "maxStorageBufferBindingSize",
+  "maxBufferSize",
+  "maxComputeWorkgroupStorageSize",
+];
+
 /** Options of {@link GpuContext.create}. */
 export interface ContextOptions extends AdapterOptions {
   /** Features to require; missing ones throw. Default: none. */
@@ -119,8 +126,9 @@ export interface ContextOptions extends AdapterOptions {
   /** Features to enable when present (e.g. timestamp-query). */
   optionalFeatures?: readonly GPUFeatureName[];
   /**
-   * Limits to request explicitly. Each is clamped to the adapter's limit; when
-   * the adapter is below a requested value the device creation fails.
+   * Limits to request explicitly; when the adapter is below a requested value the
+   * device creation fails. Default: the adapter's maxStorageBufferBindingSize,
+   * maxBufferSize and maxComputeWorkgroupStorageSize.
    */
   requiredLimits?: Record<string, number>;
 }
@@ -209,7 +217,14 @@ export class GpuContext {
     for (const f of options.optionalFeatures ?? []) if (adapter.features.has(f)) features.add(f);
     const adapterLimits = adapter.limits as unknown as Record<string, number>;
     const limits: Record<string, number> = {};
-    for (const [k, v] of Object.entries(options.requiredLimits ?? {})) {
+    // By default the device gets the adapter's own buffer and workgroup-memory limits
+    // (WebGPU's defaults are lower): the caps the adapter layer plans with are the
+    // adapter's, so the device must allow what they promise.
+    const wanted = options.requiredLimits ?? Object.fromEntries(
+      ADAPTER_LIMITS_BY_DEFAULT.filter((k) => typeof adapterLimits[k] === "number")
+        .map((k) => [k, adapterLimits[k]]),
+    );
+    for (const [k, v] of Object.entries(wanted)) {
       const have = adapterLimits[k];
       if (typeof have !== "number") throw new Error(`unknown WebGPU limit ${k}`);
       const isMin = k.startsWith("min");

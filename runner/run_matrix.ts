@@ -7,7 +7,7 @@
  * @module
  */
 import type { MlaSpec } from "../adapter/types.ts";
-import { GpuContext, probeCaps } from "../gpu/device.ts";
+import { GpuContext } from "../gpu/device.ts";
 import { DeviceLostError } from "../gpu/errors.ts";
 import type { SourceMutation } from "../kernels/source.ts";
 import type { Fault } from "../parity/faults.ts";
@@ -111,14 +111,8 @@ export function orderForVariants(cases: readonly Case[]): Case[] {
 }
 
 async function acquire(): Promise<GpuContext> {
-  const caps = await probeCaps();
-  const want = ["maxStorageBufferBindingSize", "maxBufferSize", "maxComputeWorkgroupStorageSize"];
-  const requiredLimits: Record<string, number> = {};
-  for (const k of want) if (typeof caps.limits[k] === "number") requiredLimits[k] = caps.limits[k];
-  return await GpuContext.create({
-    optionalFeatures: ["shader-f16", "timestamp-query"],
-    requiredLimits,
-  });
+  // The device gets the adapter's buffer limits (GpuContext's default), which the plans use.
+  return await GpuContext.create({ optionalFeatures: ["shader-f16", "timestamp-query"] });
 }
 
 /**

@@ -158,3 +158,16 @@ gpuTest(
     ctx.destroy();
   },
 );
+
+gpuTest(
+  "a context's device allows the buffer limits its caps promise (the adapter's)",
+  async () => {
+    // Plans are checked against caps.limits; a device left at WebGPU's default limits
+    // (maxBufferSize 256 MiB) rejected buffers the adapter layer had accepted.
+    const ctx = await GpuContext.create();
+    for (const k of ["maxStorageBufferBindingSize", "maxBufferSize"] as const) {
+      assert.equal(ctx.device.limits[k], ctx.caps.limits[k], k);
+    }
+    ctx.destroy();
+  },
+);
