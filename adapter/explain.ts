@@ -92,7 +92,7 @@ export function formatExplanation(e: Explanation): string {
         `${l.totalQ} query / ${l.totalK} key tokens`,
       `plan: ${r.backend} (requested ${r.requested}), path ${r.path}, ${r.variant.dtype}, ` +
         `workgroup ${r.variant.workgroupSize}, heads/tile ${r.variant.headsPerTile}, ` +
-        `kv splits ${r.variant.kvSplits}`,
+        `kv splits ${r.variant.kvSplits}, queries/tile ${r.variant.queryTile}`,
       `  key width ${r.attention.keyWidth}, value width ${r.attention.valueWidth}, ` +
         `softmax scale ${r.attention.softmaxScale.toFixed(6)}`,
     );
