@@ -1,7 +1,6 @@
 /**
  * `devices`: what the harness sees (adapter info, features, limits, the measured loop
- * budget). No adapter
- * exits 3 with the fix.
+ * budget). No adapter exits 3 with the fix.
  *
  * @module
  */

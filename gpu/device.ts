@@ -197,7 +197,7 @@ export class GpuContext {
   static async create(options: ContextOptions = {}): Promise<GpuContext> {
     const adapter = await requestGpuAdapter(options);
     const device = await GpuContext.#device(adapter, options);
-    // The loop budget is measured once per context (a tiny dispatch): kernels plans
+    // The loop budget is measured once per context (a tiny dispatch): kernel plans
     // must stay within it (adapter/loop_budget.ts).
     const caps = {
       ...await probeCaps(adapter),

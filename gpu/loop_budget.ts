@@ -5,6 +5,8 @@
  *
  * @module
  */
+import { createStorage, createUniform, readbackBytes } from "./buffers.ts";
+import { bindBuffers, encodeDispatch } from "./dispatch.ts";
 
 /** Trips the probe asks for; a device that runs them all has no budget below this. */
 export const LOOP_PROBE_TRIPS = 1 << 20;
@@ -29,42 +31,20 @@ export async function measureLoopBudget(device: GPUDevice): Promise<number | nul
     layout: "auto",
     compute: { module, entryPoint: "probe" },
   });
-  const params = device.createBuffer({
-    size: 16,
-    usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
-  });
-  device.queue.writeBuffer(params, 0, new Uint32Array([LOOP_PROBE_TRIPS, 0, 0, 0]));
-  const out = device.createBuffer({
-    size: 16,
-    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
-  });
-  const read = device.createBuffer({
-    size: 16,
-    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-  });
+  const params = createUniform(device, new Uint32Array([LOOP_PROBE_TRIPS, 0, 0, 0]).buffer);
+  const out = createStorage(device, 16, "loop_budget");
   try {
-    const bind = device.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
-      entries: [{ binding: 0, resource: { buffer: params } }, {
-        binding: 1,
-        resource: { buffer: out },
-      }],
-    });
     const enc = device.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bind);
-    pass.dispatchWorkgroups(1);
-    pass.end();
-    enc.copyBufferToBuffer(out, 0, read, 0, 16);
+    encodeDispatch(enc, pipeline, {
+      group: bindBuffers(device, pipeline, [params, out]),
+      workgroups: [1],
+      label: "loop_budget",
+    });
     device.queue.submit([enc.finish()]);
-    await read.mapAsync(GPUMapMode.READ);
-    const trips = new Uint32Array(read.getMappedRange().slice(0))[0];
-    read.unmap();
+    const trips = new Uint32Array((await readbackBytes(device, out, 4)).slice().buffer)[0];
     return trips < LOOP_PROBE_TRIPS ? trips : null;
   } finally {
     params.destroy();
     out.destroy();
-    read.destroy();
   }
 }
