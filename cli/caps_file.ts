@@ -48,7 +48,10 @@ export async function readCapsFile(path: string): Promise<DeviceCaps> {
       "invalid caps file",
     );
   }
-  // The devices command writes {adapter, features, limits} plus extra keys; keep only caps.
-  const { adapter, features, limits } = parsed.data;
-  return { adapter, features, limits };
+  // The devices command writes {adapter, features, limits, loopIterationBudget} plus extra
+  // keys (ceilings); keep only caps.
+  const { adapter, features, limits, loopIterationBudget } = parsed.data;
+  return loopIterationBudget === undefined
+    ? { adapter, features, limits }
+    : { adapter, features, limits, loopIterationBudget };
 }

@@ -235,6 +235,17 @@ Deno.test("caps file rejected: features not an array", async () => {
   await Deno.remove(path);
 });
 
+Deno.test("caps file rejected: a loop budget that is not a positive integer or null", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".json" });
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify({ adapter: {}, features: [], limits: {}, loopIterationBudget: -3 }),
+  );
+  const e = await configErrorAsync(() => readCapsFile(path));
+  assert.ok(e.message.includes("loopIterationBudget"), e.message);
+  await Deno.remove(path);
+});
+
 Deno.test("layout rejected: block tables that point outside the pool, reuse a page or are short", () => {
   const e = configError(() =>
     normalizeLayout({

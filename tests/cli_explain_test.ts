@@ -48,6 +48,28 @@ Deno.test("explain: unsupported exits 3 with every reason", async () => {
   assert.match(r.stdout, /wgsl-expanded:limits\.buffer-too-large/);
 });
 
+Deno.test("explain: a caps file's loop budget bounds the plan (splits, or unsupported)", async () => {
+  const lavapipe = JSON.parse(await Deno.readTextFile(caps));
+  const file = await Deno.makeTempFile({ suffix: ".json" });
+  await Deno.writeTextFile(file, JSON.stringify({ ...lavapipe, loopIterationBudget: 5000 }));
+  const auto = await runCli(["explain", "deepseek-v2-lite", "--caps", file, "--seq-k", "4096"]);
+  assert.equal(auto.code, 0, auto.stderr);
+  assert.match(auto.stdout, /kv splits 4,/);
+  const dense = await runCli([
+    "explain",
+    "deepseek-v2-lite",
+    "--caps",
+    file,
+    "--seq-k",
+    "4096",
+    "--backend",
+    "wgsl-expanded",
+  ]);
+  assert.equal(dense.code, 3, dense.stdout + dense.stderr);
+  assert.match(dense.stdout, /device\.loop-budget/);
+  await Deno.remove(file);
+});
+
 Deno.test("explain: thd with cu_seqlens and a Megatron config file", async () => {
   const r = await runCli([
     "explain",

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { hasAdapter } from "../gpu/device.ts";
 import { readJsonl } from "../report/jsonl.ts";
 import { mergeRuns } from "../report/merge.ts";
+import { applyProfile } from "../runner/case_request.ts";
 import { runMatrix } from "../runner/run_matrix.ts";
 import type { RunReport } from "../runner/types.ts";
 import { runCli } from "./helpers_cli.ts";
@@ -239,4 +240,26 @@ Deno.test("no adapter: run exits 3 with the fix", async () => {
   assert.equal(r.code, 3, r.stdout + r.stderr);
   assert.match(r.stderr, /apt-get install mesa-vulkan-drivers/);
   assert.match(r.stderr, /DENO_WEBGPU_BACKEND=vulkan/);
+});
+
+Deno.test("a device profile's loop budget replaces the measured one; absent, it is kept", () => {
+  const caps = {
+    adapter: {
+      vendor: "v",
+      architecture: "",
+      device: "0",
+      description: "some GPU",
+      isFallbackAdapter: false,
+    },
+    features: ["shader-f16"],
+    limits: { maxBufferSize: 1024 },
+    loopIterationBudget: null,
+  };
+  assert.equal(applyProfile(caps, { loopIterationBudget: 65535 }).loopIterationBudget, 65535);
+  assert.equal(applyProfile(caps, { removeFeatures: ["shader-f16"] }).loopIterationBudget, null);
+  assert.equal(
+    applyProfile({ ...caps, loopIterationBudget: 4000 }, { loopIterationBudget: null })
+      .loopIterationBudget,
+    null,
+  );
 });
