@@ -21,17 +21,17 @@
 #   DENO_DIR=$PWD/.device/deno_dir DENO_TLS_CA_STORE=system,mozilla deno install
 #   (and .gl/ as the device README says: apt-get download of the seven packages above)
 #
-# Steps (pick with STEPS, default "devices tests smoke bench"):
+# Steps (pick with STEPS, default "devices tests smoke bench"; they always run in this order):
 #   devices  `main.ts devices` (human, into the log) and `devices --json --measure` (devices.json)
 #   tests    the test files that need a GPU (GPU_TESTS below)
-#   smoke    `main.ts run --matrix smoke`; keeps summary.md and results.jsonl
+#   smoke    `main.ts run --matrix smoke`; keeps summary.md, results.jsonl and report.json
 #   bench    `main.ts bench --matrix headline --out ...`; keeps summary.md and report.json
 # Each step has its own timeout, is tee'd into $OUT/log.txt, and a failing step never stops
 # the next one; $OUT/steps.txt records "step exit-code seconds" as each step ends, and the
 # script ends with that summary (exit 0 when every step exited 0, else 1).
 #
 # What comes back from $OUT is limited (8 files, 16 MiB each, 2 folders deep), so it holds
-# only: log.txt, steps.txt, devices.json, smoke/{summary.md,results.jsonl},
+# only: log.txt, steps.txt, devices.json, smoke/{summary.md,results.jsonl,report.json},
 # bench/{summary.md,report.json}. Everything else is written under $WORK (/tmp).
 #
 # Knobs (environment): STEPS, TOTAL_S (default 570), OUT (default out/gpu_machine),
@@ -198,7 +198,8 @@ if wanted smoke; then
   step smoke "$T_SMOKE" "${HARNESS[@]}" "${args[@]}"
   # results.jsonl is appended case by case, so even a timed-out run leaves what finished.
   mkdir -p "$OUT/smoke"
-  for f in summary.md results.jsonl; do
+  # report.json too: `baseline update --from-report` makes this device's baseline from it.
+  for f in summary.md results.jsonl report.json; do
     [ -f "$WORK/smoke/$f" ] && cp "$WORK/smoke/$f" "$OUT/smoke/"
   done
   log "smoke: kept $(ls "$OUT/smoke" | tr '\n' ' ')(all of it in $WORK/smoke)"
