@@ -1,10 +1,14 @@
 /**
  * Reading a JSON input file with errors that name the file: unreadable (missing,
- * no permission) or not JSON. Used for configs, matrices and caps files.
+ * no permission), not JSON (with the line and column, never the file's content:
+ * a matrix may point at a file that is not ours to show), or an object that
+ * repeats a key (JSON.parse would keep the last one silently). Used for configs,
+ * matrices and caps files.
  *
  * @module
  */
 import { ConfigError } from "./errors.ts";
+import { scanJson } from "./json_scan.ts";
 
 /** Options of {@link readJsonFile}. */
 export interface ReadJsonFileOptions {
@@ -31,22 +35,35 @@ export async function readJsonFile(
 ): Promise<unknown> {
   const name = options.name ?? String(path);
   const hint = options.hint ? `; ${options.hint}` : "";
-  const fail = (problem: string, e: unknown, what: string): never => {
-    throw new ConfigError(name, [{
-      path: "(file)",
-      value: name,
-      message: `${problem} (${e instanceof Error ? e.message : String(e)})${hint}`,
-    }], `${what} ${options.what}`);
+  const fail = (problem: string, what: string): never => {
+    throw new ConfigError(
+      name,
+      [{ path: "(file)", value: name, message: `${problem}${hint}` }],
+      `${what} ${options.what}`,
+    );
   };
   let text = "";
   try {
     text = await Deno.readTextFile(path);
   } catch (e) {
-    fail("cannot be read", e, "unreadable");
+    fail(`cannot be read (${e instanceof Error ? e.message : String(e)})`, "unreadable");
   }
+  let value: unknown;
   try {
-    return JSON.parse(text);
-  } catch (e) {
-    return fail("is not valid JSON", e, "malformed");
+    value = JSON.parse(text);
+  } catch {
+    // JSON.parse's message quotes the text; say where instead.
+    const p = scanJson(text);
+    return fail(
+      text.trim() === ""
+        ? "is not valid JSON: the file is empty"
+        : `is not valid JSON: ${
+          p ? `${p.message} at line ${p.line}, column ${p.column}` : "syntax error"
+        }`,
+      "malformed",
+    );
   }
+  const dup = scanJson(text, { duplicateKeys: true });
+  if (dup) fail(`${dup.message} (line ${dup.line}, column ${dup.column})`, "malformed");
+  return value;
 }

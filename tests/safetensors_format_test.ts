@@ -243,6 +243,41 @@ Deno.test("malformed: header that is not JSON, not UTF-8, or not an object", asy
   );
 });
 
+Deno.test("malformed: a header that is not JSON names the byte, never quotes the header", async () => {
+  await rejectsWith(
+    rawFile("root:x:0:0:root:/root:/bin/bash"),
+    /header is not valid JSON \(expected a value .* at byte 8 of the file\)/,
+  );
+  await assert.rejects(
+    () => SafetensorsFile.fromBytes(rawFile('{"secret-token-xyz": 1'), { source: "s" }),
+    (e: unknown) => e instanceof SafetensorsError && !e.message.includes("secret-token-xyz"),
+  );
+});
+
+Deno.test("malformed: a tensor named twice in the header is refused, naming it", async () => {
+  const entry = '{"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}';
+  const other = '{"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}';
+  // JSON.parse would keep the second entry and the file would read without complaint.
+  await rejectsWith(
+    rawFile(`{"hidden_states": ${entry}, "hidden_states": ${other}}`, 8),
+    /header is ambiguous: key "hidden_states" appears more than once in \(root\)/,
+  );
+  // a repeated field inside an entry, and a repeated metadata key
+  await rejectsWith(
+    rawFile('{"w": {"dtype": "F32", "shape": [1], "shape": [2], "data_offsets": [0, 4]}}', 8),
+    /key "shape" appears more than once in w/,
+  );
+  await rejectsWith(
+    rawFile('{"__metadata__": {"format": "pt", "format": "np"}}'),
+    /key "format" appears more than once in __metadata__/,
+  );
+  // an escaped spelling of the same name is the same key
+  await rejectsWith(
+    rawFile(`{"w": ${entry}, "\\u0077": ${other}}`, 8),
+    /key "w" appears more than once/,
+  );
+});
+
 Deno.test("malformed: unknown dtype, and a known dtype this reader does not convert", async () => {
   await rejectsWith(
     rawFile('{"w": {"dtype": "F17", "shape": [1], "data_offsets": [0, 4]}}', 4),

@@ -15,13 +15,15 @@
  * Checks: file shorter than 8 bytes, header length beyond the file or the cap,
  * invalid UTF-8/JSON, a header that is not an object, malformed entries, unknown
  * dtypes, shape x dtype size != the offsets' span, offsets beyond the buffer
- * (truncated file), overlapping tensors. F32, F16 and BF16 tensors convert to
+ * (truncated file), overlapping tensors, a key repeated in any object of the header
+ * (JSON.parse would keep the last silently). F32, F16 and BF16 tensors convert to
  * Float32Array on read; other known dtypes are listed but refused on read.
  *
  * @module
  */
 import { decodeBf16, decodeF16, encodeBf16, encodeF16 } from "./dtypes.ts";
 import { SafetensorsError } from "./errors.ts";
+import { scanJson } from "../adapter/json_scan.ts";
 
 /** Largest header accepted (the reference Rust implementation's limit). */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -342,10 +344,24 @@ export class SafetensorsFile {
     let json: unknown;
     try {
       json = JSON.parse(text);
-    } catch (e) {
+    } catch {
+      // JSON.parse's message quotes the header; name the position instead.
+      const p = scanJson(text);
       throw new SafetensorsError(
         source,
-        `header is not valid JSON (${(e as Error).message}); header length ${len} may be wrong`,
+        `header is not valid JSON (${
+          p ? `${p.message} at byte ${8 + p.offset} of the file` : "syntax error"
+        }); header length ${len} may be wrong`,
+      );
+    }
+    // JSON.parse keeps the last of repeated keys: two entries for one tensor would pass
+    // silently with whichever came last.
+    const dup = scanJson(text, { duplicateKeys: true });
+    if (dup) {
+      throw new SafetensorsError(
+        source,
+        `header is ambiguous: ${dup.message} (byte ${8 + dup.offset} of the file); each ` +
+          "tensor name and field may appear once",
       );
     }
     const header = parseHeader(json, { bufferBytes: src.size - 8 - len, source });

@@ -1,0 +1,51 @@
+import assert from "node:assert/strict";
+import { ConfigError } from "../adapter/errors.ts";
+import { readJsonFile } from "../adapter/json_file.ts";
+import { scanJson } from "../adapter/json_scan.ts";
+
+Deno.test("scanJson: syntax errors with line and column, never the text", () => {
+  const p = scanJson('{\n  "a": 1,\n  "b": tru\n}');
+  assert.deepEqual(p && { line: p.line, column: p.column }, { line: 3, column: 8 });
+  assert.match(p!.message, /expected a value/);
+  assert.equal(scanJson('{"a": [1, 2]}'), null);
+  assert.match(scanJson("[1, 2")!.message, /unexpected end of input/);
+  assert.match(scanJson('{"a": 1,}')!.message, /property name in double quotes/);
+  assert.match(scanJson('"\\q"')!.message, /invalid escape/);
+  assert.match(scanJson("1 2")!.message, /unexpected content after the JSON value/);
+  // deep nesting is scanned without recursion
+  assert.equal(scanJson("[".repeat(50_000) + "]".repeat(50_000)), null);
+});
+
+Deno.test("scanJson: repeated keys are found at any depth, escaped spellings included", () => {
+  assert.equal(scanJson('{"a": 1, "a": 2}'), null, "syntax only by default");
+  const dup = (t: string) => scanJson(t, { duplicateKeys: true })?.message;
+  assert.equal(dup('{"a": 1, "a": 2}'), 'key "a" appears more than once in (root)');
+  assert.equal(
+    dup('{"x": {"y": [0, {"k": 1, "k": 2}]}}'),
+    'key "k" appears more than once in x.y[1]',
+  );
+  assert.equal(dup('{"w": 1, "\\u0077": 2}'), 'key "w" appears more than once in (root)');
+  assert.equal(dup('{"a": {"k": 1}, "b": {"k": 1}}'), undefined, "same key in two objects is fine");
+});
+
+Deno.test("readJsonFile: a file that is not JSON is named with a position, its content never quoted", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/passwd.json`;
+    await Deno.writeTextFile(path, "root:x:0:0:root:/root:/bin/bash\nsecret-line\n");
+    const e = await readJsonFile(path, { what: "config" }).then(() => null, (e) => e);
+    assert.ok(e instanceof ConfigError, String(e));
+    assert.match(e.message, /passwd\.json: malformed config/);
+    assert.match(e.message, /is not valid JSON: expected a value .* at line 1, column 1/);
+    assert.ok(!/root:x|secret-line|bin\/bash/.test(e.message), e.message);
+    await Deno.writeTextFile(path, '{"kv_lora_rank": 512, "kv_lora_rank": 64}');
+    await assert.rejects(
+      () => readJsonFile(path, { what: "config" }),
+      /key "kv_lora_rank" appears more than once in \(root\) \(line 1, column 23\)/,
+    );
+    await Deno.writeTextFile(path, "  \n");
+    await assert.rejects(() => readJsonFile(path, { what: "config" }), /the file is empty/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
