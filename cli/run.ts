@@ -11,6 +11,7 @@ import { EXIT } from "./errors.ts";
 import { parseNonNegativeInt, parsePositiveInt } from "./options.ts";
 import { driftAfterRun, parseFailOn, precheckBaseline, THRESHOLDS_HELP } from "./compare.ts";
 import { readThresholds } from "../drift/thresholds.ts";
+import { checkHistoryFile } from "../drift/history.ts";
 
 /**
  * Parse `--shard i/n` (1 <= i <= n).
@@ -102,6 +103,8 @@ export function runCommand() {
     )
     .action(async (opts) => {
       await precheckBaseline(opts.baseline);
+      // a bad --history file is refused before the run, not after it
+      if (opts.history) await checkHistoryFile(opts.history);
       const thresholds = opts.thresholds ? await readThresholds(opts.thresholds) : undefined;
       const controller = new AbortController();
       const onInt = () => {

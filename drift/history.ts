@@ -127,6 +127,84 @@ CREATE TABLE IF NOT EXISTS case_results (
 CREATE INDEX IF NOT EXISTS case_results_case ON case_results(case_id);
 `;
 
+/**
+ * The SQLite application id that marks a history database of this harness ("MLAH" in
+ * ASCII; `PRAGMA application_id`, the header field SQLite reserves for this).
+ */
+export const HISTORY_APPLICATION_ID = 0x4d4c4148;
+
+const HISTORY_TABLES = ["case_results", "environments", "runs"];
+
+/** What an open SQLite database is: ours, ours before the marker, empty, or someone else's. */
+type HistoryKind = "ours" | "legacy" | "empty" | { appId: number; tables: string[] };
+
+function historyKind(db: DatabaseSync): HistoryKind {
+  const appId = Number((db.prepare("PRAGMA application_id").get() as Row).application_id);
+  const version = Number((db.prepare("PRAGMA user_version").get() as Row).user_version);
+  const tables = (db.prepare(
+    "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+  ).all() as Row[]).map((r) => str(r.name));
+  if (appId === HISTORY_APPLICATION_ID) return "ours";
+  // Databases written before the marker: exactly the history's tables at schema version 1.
+  if (appId === 0 && version === 1 && tables.join(",") === HISTORY_TABLES.join(",")) {
+    return "legacy";
+  }
+  if (appId === 0 && version === 0 && tables.length === 0) return "empty";
+  return { appId, tables };
+}
+
+function foreignMessage(k: { appId: number; tables: string[] }): string {
+  const tables = k.tables.length
+    ? `tables ${k.tables.slice(0, 8).join(", ")}${k.tables.length > 8 ? ", ..." : ""}`
+    : "no tables";
+  return `is a SQLite database of something else (application_id ${k.appId}, ${tables}), ` +
+    "not a history database of this harness; refusing to add tables to it. Give a new file " +
+    "name (it is created) or a database that run --history created";
+}
+
+/**
+ * Check a history database path without changing anything: a missing file is fine (it
+ * will be created); an existing one must be a history database of this harness (marked
+ * with {@link HISTORY_APPLICATION_ID}, or one written before the marker: exactly the
+ * history's tables at user_version 1) or an empty file. A folder, a file that is not
+ * SQLite, or another program's SQLite database throws DriftInputError naming the file.
+ * `run --history` calls this before the run, so a bad path costs no run.
+ *
+ * @example
+ * ```ts ignore
+ * import { checkHistoryFile } from "./history.ts";
+ * await checkHistoryFile("out/history.sqlite"); // fine: missing or ours
+ * await checkHistoryFile("/etc/hosts"); // throws: not a SQLite database
+ * ```
+ */
+export async function checkHistoryFile(path: string): Promise<void> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return;
+    throw new DriftInputError(path, `cannot be read (${e instanceof Error ? e.message : e})`);
+  }
+  if (info.isDirectory) {
+    throw new DriftInputError(path, "is a folder; --history takes a database file name");
+  }
+  if (info.size === 0) return;
+  let db: DatabaseSync | null = null;
+  let kind: HistoryKind;
+  try {
+    db = new DatabaseSync(path, { readOnly: true });
+    kind = historyKind(db);
+  } catch (e) {
+    throw new DriftInputError(
+      path,
+      `not a history database (${e instanceof Error ? e.message : String(e)})`,
+    );
+  } finally {
+    db?.close();
+  }
+  if (typeof kind === "object") throw new DriftInputError(path, foreignMessage(kind));
+}
+
 type Row = Record<string, unknown>;
 const str = (v: unknown): string => (typeof v === "string" ? v : String(v ?? ""));
 const nstr = (v: unknown): string | null => (typeof v === "string" ? v : null);
@@ -162,8 +240,9 @@ export class HistoryStore {
   }
 
   /**
-   * Open (creating the file, its folder and the tables when needed). A file that is not a
-   * SQLite database, or one whose tables are not the history's, throws DriftInputError.
+   * Open (creating the file, its folder and the tables when needed). An existing file must
+   * be a history database of this harness (see {@link checkHistoryFile}); anything else
+   * throws DriftInputError naming the file, and the file is left untouched.
    *
    * @example
    * ```ts ignore
@@ -172,15 +251,29 @@ export class HistoryStore {
    * ```
    */
   static async open(path: string): Promise<HistoryStore> {
+    await checkHistoryFile(path);
     const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
     if (dir) await Deno.mkdir(dir, { recursive: true });
     let db: DatabaseSync;
     try {
       db = new DatabaseSync(path);
+    } catch (e) {
+      throw new DriftInputError(
+        path,
+        `cannot open (${e instanceof Error ? e.message : String(e)})`,
+      );
+    }
+    try {
+      // Re-checked on the open handle: the file may have changed since the check.
+      const kind = historyKind(db);
+      if (typeof kind === "object") throw new DriftInputError(path, foreignMessage(kind));
       db.exec(SCHEMA);
+      db.exec(`PRAGMA application_id = ${HISTORY_APPLICATION_ID}`);
       db.exec("PRAGMA user_version = 1");
       db.prepare("SELECT run_id, case_id, median_ms, samples_ms FROM case_results LIMIT 1").all();
     } catch (e) {
+      db.close();
+      if (e instanceof DriftInputError) throw e;
       throw new DriftInputError(
         path,
         `not a history database (${e instanceof Error ? e.message : String(e)})`,

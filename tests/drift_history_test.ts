@@ -2,10 +2,13 @@
 // geometric mean, a slow creep flagged as a step, and the `history` command's output and
 // errors.
 import assert from "node:assert/strict";
-import { HistoryStore } from "../drift/mod.ts";
+import { DatabaseSync } from "node:sqlite";
+import { checkHistoryFile, DriftInputError, HistoryStore } from "../drift/mod.ts";
 import type { CaseResult } from "../runner/types.ts";
 import { caseResult, reportOf } from "./drift_helpers.ts";
 import { runCli } from "./helpers_cli.ts";
+
+const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
 
 const A = "preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1";
 const E = "preset=tiny;path=expanded;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1";
@@ -89,4 +92,87 @@ Deno.test("history command: table, STEP lines, JSON, and bad input (exit 2)", as
   assert.match(notDb.stderr, /text\.sqlite: not a history database/);
   const badMetric = await runCli(["history", "--db", db, "--metric", "speed"]);
   assert.equal(badMetric.code, 2);
+});
+
+/** A SQLite file of another program: one table of its own. */
+function foreignDb(path: string): void {
+  const db = new DatabaseSync(path);
+  db.exec("CREATE TABLE users (name TEXT); INSERT INTO users VALUES ('ada')");
+  db.close();
+}
+
+Deno.test("history databases are marked; another program's SQLite file is refused untouched", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const ours = `${dir}/ours.sqlite`;
+    (await HistoryStore.open(ours)).close();
+    const check = new DatabaseSync(ours, { readOnly: true });
+    const appId = (check.prepare("PRAGMA application_id").get() as { application_id: number })
+      .application_id;
+    check.close();
+    assert.equal(appId, 0x4d4c4148, "application_id 'MLAH'");
+    await checkHistoryFile(ours);
+    await checkHistoryFile(`${dir}/not-yet.sqlite`); // created later: fine
+    assert.ok(!(await exists(`${dir}/not-yet.sqlite`)), "the check creates nothing");
+
+    const foreign = `${dir}/app.db`;
+    foreignDb(foreign);
+    const before = await Deno.readFile(foreign);
+    for (const attempt of [() => checkHistoryFile(foreign), () => HistoryStore.open(foreign)]) {
+      await assert.rejects(attempt, (e: unknown) => {
+        assert.ok(e instanceof DriftInputError, String(e));
+        assert.match(e.message, /app\.db: is a SQLite database of something else/);
+        assert.match(e.message, /application_id 0, tables users/);
+        return true;
+      });
+    }
+    assert.deepEqual(await Deno.readFile(foreign), before, "no table was added");
+    await assert.rejects(() => checkHistoryFile(dir), /is a folder/);
+
+    // a history database written before the marker still opens, and gets marked
+    const legacy = `${dir}/legacy.sqlite`;
+    const l = new DatabaseSync(legacy);
+    l.exec(
+      "CREATE TABLE environments (id INTEGER PRIMARY KEY); CREATE TABLE runs (id INTEGER " +
+        "PRIMARY KEY); CREATE TABLE case_results (run_id INTEGER, case_id TEXT, median_ms REAL, " +
+        "samples_ms TEXT); PRAGMA user_version = 1",
+    );
+    l.close();
+    (await HistoryStore.open(legacy)).close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("run --history and history --add refuse a foreign SQLite file before any work (exit 2)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const foreign = `${dir}/app.db`;
+    foreignDb(foreign);
+    const before = await Deno.readFile(foreign);
+    const out = `${dir}/out`;
+    const run = await runCli([
+      "run",
+      "--matrix",
+      "smoke",
+      "--filter",
+      "preset=tiny",
+      "--out",
+      out,
+      "--history",
+      foreign,
+    ]);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /app\.db: is a SQLite database of something else/);
+    assert.ok(!/\n\s+at /.test(run.stderr), "no stack trace");
+    assert.ok(!(await exists(out)), "nothing ran: no output folder");
+    const report = `${dir}/report.json`;
+    await Deno.writeTextFile(report, JSON.stringify(reportOf([caseResult(A, 1, 1)])));
+    const add = await runCli(["history", "--db", foreign, "--add", report]);
+    assert.equal(add.code, 2, add.stderr);
+    assert.match(add.stderr, /app\.db: is a SQLite database of something else/);
+    assert.deepEqual(await Deno.readFile(foreign), before);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
