@@ -1,7 +1,14 @@
 /**
- * Config ingestion: Hugging Face DeepSeek `config.json` and Megatron-style
- * `MLATransformerConfig` JSON, validated with zod and turned into one canonical
- * {@link MlaSpec}. Unrelated keys of a full model config are ignored.
+ * Config ingestion: Hugging Face DeepSeek/Kimi `config.json` (transformers-4
+ * `rope_theta` + `rope_scaling`, or transformers-5 `rope_parameters`) and
+ * Megatron-style `MLATransformerConfig` JSON, validated with zod and turned into
+ * one canonical {@link MlaSpec}. Unrelated keys of a full model config are ignored;
+ * unknown keys inside the RoPE objects are not (they would change the frequencies).
+ *
+ * What a config means is decided by the models' own code: DeepSeek-V3's
+ * `inference/model.py` and the model repositories' `modeling_deepseek.py`. Every
+ * config they accept is accepted here (including `beta_fast == beta_slow`, as
+ * Kimi-K2 ships); only values with no mathematical meaning are rejected.
  *
  * @module
  */
@@ -9,10 +16,69 @@ import { z } from "zod";
 import { ConfigError, type ConfigIssue } from "./errors.ts";
 import { readJsonFile } from "./json_file.ts";
 import { buildSpec, type MlaParams } from "./spec.ts";
-import type { MlaSpec, RopePairing } from "./types.ts";
+import type { MlaSpec, RopePairing, YarnParams } from "./types.ts";
 
 /** Which naming a config uses. */
 export type ConfigFormat = "hf" | "megatron";
+
+/**
+ * Which RoPE shape of an HF config was read: transformers-4 `rope_scaling` (with
+ * `rope_theta` beside it), transformers-5 `rope_parameters`, both (they agreed),
+ * neither (plain RoPE), or a Megatron config's flat keys.
+ */
+export type RopeShape =
+  | "rope_scaling"
+  | "rope_parameters"
+  | "rope_parameters+rope_scaling"
+  | "none"
+  | "megatron";
+
+/** A RoPE/YaRN/norm field that was absent in the config and took a default. */
+export interface DefaultedField {
+  /** Dotted config path, e.g. `rope_scaling.mscale_all_dim`. */
+  readonly field: string;
+  /** The value used. */
+  readonly value: unknown;
+  /** Why it matters, when it changes a derived value. */
+  readonly note?: string;
+}
+
+/** How a config was read: its naming, its RoPE shape and every default applied. */
+export interface ConfigReading {
+  /** The naming read ("preset" for a bundled preset). */
+  readonly format: ConfigFormat | "preset";
+  /** The RoPE shape read. */
+  readonly ropeShape: RopeShape;
+  /** Absent fields that took a default, with the value used. */
+  readonly defaulted: readonly DefaultedField[];
+}
+
+/** A spec and how its config was read. */
+export interface SpecReading {
+  /** The canonical spec. */
+  readonly spec: MlaSpec;
+  /** How the config was read. */
+  readonly reading: ConfigReading;
+}
+
+/**
+ * Upper bound of every config dimension (hidden size, heads, ranks, head widths).
+ * Kernels index with u32, so a product of two dimensions must stay below 2^32; the
+ * largest published MLA dimension is 7168 (DeepSeek-V3's hidden size).
+ */
+export const MAX_CONFIG_DIM = 65536;
+
+/**
+ * Upper bound on the elements of one layer weight (q_proj, q_a_proj, q_b_proj,
+ * kv_a_proj_with_mqa, kv_b_proj, o_proj): 2^29 f32 values = 2 GiB, the largest
+ * storage binding a WebGPU device offers (maxStorageBufferBindingSize is below
+ * 2^31 on every adapter seen, an H100 included). DeepSeek-V3's largest, o_proj, has
+ * 117 M.
+ */
+export const MAX_WEIGHT_ELEMENTS = 2 ** 29;
+
+const DIM_BOUND_REASON = `must be at most ${MAX_CONFIG_DIM} (kernels index with u32, so a ` +
+  `product of two dimensions must stay below 2^32; published MLA models use at most 7168)`;
 
 const isMissing = (input: unknown) => input === undefined;
 
@@ -23,6 +89,11 @@ function posInt(what = "a positive integer") {
     })
     .int({ error: `must be ${what}` })
     .positive({ error: `must be ${what}` });
+}
+
+/** A positive integer config dimension, bounded by {@link MAX_CONFIG_DIM}. */
+function dim(what = "a positive integer") {
+  return posInt(what).max(MAX_CONFIG_DIM, { error: DIM_BOUND_REASON });
 }
 
 function positive(what = "a positive finite number") {
@@ -41,85 +112,125 @@ function nonNegative(what = "a finite number >= 0") {
     .refine(Number.isFinite, { error: `must be ${what}` });
 }
 
-const ropeDim = posInt().refine((v) => v % 2 === 0, {
+/** RoPE base: log(theta) divides the YaRN correction dims, so theta must be above 1. */
+const theta = positive().refine((v) => v > 1, {
+  error: "must be > 1 (theta^(-2i/d) must decay, and ln(theta) divides the YaRN correction range)",
+});
+
+/** YaRN factor: 1 means no extension; below 1 would compress positions. */
+const factor = z
+  .number({
+    error: (i) =>
+      isMissing(i.input) ? "is required; expected a finite number >= 1" : "must be a number >= 1",
+  })
+  .min(1, { error: "must be >= 1 (1 = no extension)" })
+  .refine(Number.isFinite, { error: "must be a finite number >= 1" });
+
+const ropeDim = dim().refine((v) => v % 2 === 0, {
   error: "must be even (RoPE rotates pairs of channels)",
 });
 
-const qLora = z.union([posInt(), z.null()], {
+const qLora = z.union([dim(), z.null()], {
   error: (i) =>
     isMissing(i.input)
       ? "is required; expected a positive integer, or null for a direct q projection"
-      : "must be a positive integer, or null for a direct q projection",
+      : `must be a positive integer at most ${MAX_CONFIG_DIM}, or null for a direct q projection`,
 });
 
-const hfRopeScaling = z
-  .object({
-    type: z.enum(["yarn", "deepseek_yarn"], {
-      error: 'must be "yarn" or "deepseek_yarn" (the only scaling MLA models use here)',
-    }).optional(),
-    rope_type: z.enum(["yarn", "deepseek_yarn"], {
-      error: 'must be "yarn" or "deepseek_yarn" (the only scaling MLA models use here)',
-    }).optional(),
-    factor: z.number({ error: "is required; expected a number >= 1" }).min(1, {
-      error: "must be >= 1",
-    }),
-    original_max_position_embeddings: posInt().optional(),
-    beta_fast: positive().optional(),
-    beta_slow: positive().optional(),
-    mscale: nonNegative().optional(),
-    mscale_all_dim: nonNegative().optional(),
-  })
-  .refine((r) => r.type !== undefined || r.rope_type !== undefined, {
-    error: 'needs "type" (or "rope_type"): "yarn"',
-    path: ["type"],
-  })
-  .refine((r) => (r.beta_fast ?? 32) > (r.beta_slow ?? 1), {
-    error: "must be greater than beta_slow",
-    path: ["beta_fast"],
-  });
+const ROPE_TYPES = ["yarn", "deepseek_yarn", "default"] as const;
+const ropeTypeError = 'must be "yarn", "deepseek_yarn" or "default" (the only RoPE types MLA ' +
+  "models use; linear, dynamic, llama3 and longrope scaling are not supported)";
+
+/** The YaRN keys DeepSeek/Kimi configs use, shared by both HF shapes. */
+const yarnKeys = {
+  factor: factor.optional(),
+  original_max_position_embeddings: posInt().optional(),
+  beta_fast: positive().optional(),
+  beta_slow: positive().optional(),
+  mscale: nonNegative().optional(),
+  mscale_all_dim: nonNegative().optional(),
+};
+
+const hfRopeScaling = z.object({
+  type: z.enum(ROPE_TYPES, { error: ropeTypeError }).optional(),
+  rope_type: z.enum(ROPE_TYPES, { error: ropeTypeError }).optional(),
+  ...yarnKeys,
+});
+
+const hfRopeParameters = z.object({
+  rope_type: z.enum(ROPE_TYPES, {
+    error: (i) => isMissing(i.input) ? `is required; ${ropeTypeError}` : ropeTypeError,
+  }),
+  rope_theta: theta.optional(),
+  ...yarnKeys,
+});
 
 const hfSchema = z.object({
-  hidden_size: posInt(),
-  num_attention_heads: posInt(),
+  hidden_size: dim(),
+  num_attention_heads: dim(),
   q_lora_rank: qLora,
-  kv_lora_rank: posInt(),
-  qk_nope_head_dim: posInt(),
+  kv_lora_rank: dim(),
+  qk_nope_head_dim: dim(),
   qk_rope_head_dim: ropeDim,
-  v_head_dim: posInt(),
-  rope_theta: positive().refine((v) => v > 1, { error: "must be > 1" }).optional(),
+  v_head_dim: dim(),
+  rope_theta: theta.optional(),
   rms_norm_eps: positive().optional(),
   rope_scaling: hfRopeScaling.nullable().optional(),
+  rope_parameters: hfRopeParameters.nullable().optional(),
   rope_pairing: z.enum(["interleaved", "neox"], {
     error: 'must be "interleaved" or "neox"',
   }).optional(),
 });
 
-const megatronSchema = z
-  .object({
-    hidden_size: posInt(),
-    num_attention_heads: posInt(),
-    q_lora_rank: qLora.optional(),
-    kv_lora_rank: posInt(),
-    qk_head_dim: posInt("a positive integer (the no-position width only)"),
-    qk_pos_emb_head_dim: ropeDim,
-    v_head_dim: posInt(),
-    rotary_base: positive().refine((v) => v > 1, { error: "must be > 1" }).optional(),
-    rope_type: z.enum(["rope", "yarn"], { error: 'must be "rope" or "yarn"' }).optional(),
-    rotary_scaling_factor: z.number({ error: "must be a number >= 1" }).min(1, {
-      error: "must be >= 1",
-    }).optional(),
-    original_max_position_embeddings: posInt().optional(),
-    beta_fast: positive().optional(),
-    beta_slow: positive().optional(),
-    mscale: nonNegative().optional(),
-    mscale_all_dim: nonNegative().optional(),
-    layernorm_epsilon: positive().optional(),
-    mla_rotary_interleaved: z.boolean({ error: "must be true or false" }).optional(),
-  })
-  .refine((r) => (r.beta_fast ?? 32) > (r.beta_slow ?? 1), {
-    error: "must be greater than beta_slow",
-    path: ["beta_fast"],
-  });
+const megatronSchema = z.object({
+  hidden_size: dim(),
+  num_attention_heads: dim(),
+  q_lora_rank: qLora.optional(),
+  kv_lora_rank: dim(),
+  qk_head_dim: dim("a positive integer (the no-position width only)"),
+  qk_pos_emb_head_dim: ropeDim,
+  v_head_dim: dim(),
+  rotary_base: theta.optional(),
+  rope_type: z.enum(["rope", "yarn"], { error: 'must be "rope" or "yarn"' }).optional(),
+  rotary_scaling_factor: factor.optional(),
+  original_max_position_embeddings: posInt().optional(),
+  beta_fast: positive().optional(),
+  beta_slow: positive().optional(),
+  mscale: nonNegative().optional(),
+  mscale_all_dim: nonNegative().optional(),
+  layernorm_epsilon: positive().optional(),
+  mla_rotary_interleaved: z.boolean({ error: "must be true or false" }).optional(),
+});
+
+/** Keys a RoPE object may hold; anything else is refused rather than ignored. */
+const ROPE_OBJECT_KEYS: Record<"rope_scaling" | "rope_parameters", readonly string[]> = {
+  rope_scaling: ["type", "rope_type", ...Object.keys(yarnKeys)],
+  rope_parameters: ["rope_type", "rope_theta", ...Object.keys(yarnKeys)],
+};
+
+/** transformers' own YaRN options that DeepSeek's and Kimi's code never read. */
+const UNSUPPORTED_ROPE_KEYS: Record<string, string> = {
+  truncate: "unsupported: transformers' YaRN `truncate` option is not used by DeepSeek/Kimi " +
+    "(their find_correction_range always floors the low and ceils the high dimension); " +
+    "remove the key",
+  attention_factor: "unsupported: transformers' YaRN `attention_factor` is not used by " +
+    "DeepSeek/Kimi (the softmax scale comes from mscale_all_dim, the cos/sin scale from " +
+    "mscale / mscale_all_dim); remove the key and set mscale/mscale_all_dim",
+};
+
+/** HF YaRN defaults of modeling_deepseek.py's DeepseekV3YarnRotaryEmbedding. */
+const HF_YARN_DEFAULTS = {
+  original_max_position_embeddings: 4096,
+  beta_fast: 32,
+  beta_slow: 1,
+  mscale: 1,
+  mscale_all_dim: 0,
+} as const;
+
+const HF_DEFAULT_NOTES: Record<string, string> = {
+  mscale_all_dim: "0: the softmax scale gets no m^2 factor",
+  mscale: "cos/sin are scaled by m(mscale)/m(mscale_all_dim)",
+};
 
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   let v: unknown = input;
@@ -149,6 +260,63 @@ function requireObject(raw: unknown, source: string): Record<string, unknown> {
   return raw as Record<string, unknown>;
 }
 
+/** Unsupported and unknown keys inside `rope_scaling` / `rope_parameters`. */
+function ropeKeyIssues(obj: Record<string, unknown>): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  for (const shape of ["rope_scaling", "rope_parameters"] as const) {
+    const r = obj[shape];
+    if (r === null || typeof r !== "object" || Array.isArray(r)) continue;
+    const known = ROPE_OBJECT_KEYS[shape];
+    for (const [key, value] of Object.entries(r)) {
+      if (key in UNSUPPORTED_ROPE_KEYS) {
+        issues.push({ path: `${shape}.${key}`, value, message: UNSUPPORTED_ROPE_KEYS[key] });
+      } else if (!known.includes(key)) {
+        issues.push({
+          path: `${shape}.${key}`,
+          value,
+          message: `is not a key MLA RoPE reads (it would be ignored); known keys: ${
+            known.join(", ")
+          }`,
+        });
+      }
+    }
+  }
+  return issues;
+}
+
+/** Each weight of the layer with its element count, for the size bound. */
+function weightElements(p: MlaParams): [string, number][] {
+  const k = p.qkNopeHeadDim + p.qkRopeHeadDim;
+  const h = p.numHeads;
+  const q: [string, number][] = p.qLoraRank === null
+    ? [["q_proj [heads*(nope+rope), hidden]", h * k * p.hiddenSize]]
+    : [
+      ["q_a_proj [q_lora_rank, hidden]", p.qLoraRank * p.hiddenSize],
+      ["q_b_proj [heads*(nope+rope), q_lora_rank]", h * k * p.qLoraRank],
+    ];
+  return [
+    ...q,
+    [
+      "kv_a_proj_with_mqa [kv_lora_rank+rope, hidden]",
+      (p.kvLoraRank + p.qkRopeHeadDim) * p.hiddenSize,
+    ],
+    ["kv_b_proj [heads*(nope+v), kv_lora_rank]", h * (p.qkNopeHeadDim + p.vHeadDim) * p.kvLoraRank],
+    ["o_proj [hidden, heads*v]", p.hiddenSize * h * p.vHeadDim],
+  ];
+}
+
+function checkWeightBounds(p: MlaParams, source: string): void {
+  const issues: ConfigIssue[] = weightElements(p)
+    .filter(([, n]) => n > MAX_WEIGHT_ELEMENTS)
+    .map(([name, n]) => ({
+      path: "(dimensions)",
+      value: n,
+      message: `elements in ${name}; one layer weight may hold at most ${MAX_WEIGHT_ELEMENTS} ` +
+        "(2^29 f32 values = 2 GiB, the largest storage binding a WebGPU device offers)",
+    }));
+  if (issues.length > 0) throw new ConfigError(source, issues);
+}
+
 /** Options of the spec-from-config functions. */
 export interface SpecFromConfigOptions {
   /** Name recorded in the spec and used in error messages. */
@@ -157,10 +325,228 @@ export interface SpecFromConfigOptions {
   ropePairing?: RopePairing;
 }
 
+type HfYarnRaw = z.infer<typeof hfRopeScaling> | z.infer<typeof hfRopeParameters>;
+
+/** One RoPE shape resolved: theta, YaRN (or null) and the defaults it took. */
+interface RopeRead {
+  theta: number;
+  yarn: YarnParams | null;
+  defaulted: DefaultedField[];
+}
+
+function yarnFrom(r: HfYarnRaw, shape: string, defaulted: DefaultedField[]): YarnParams {
+  const pick = <K extends keyof typeof HF_YARN_DEFAULTS>(key: K): number => {
+    const v = r[key];
+    if (v !== undefined) return v;
+    defaulted.push({
+      field: `${shape}.${key}`,
+      value: HF_YARN_DEFAULTS[key],
+      ...(HF_DEFAULT_NOTES[key] ? { note: HF_DEFAULT_NOTES[key] } : {}),
+    });
+    return HF_YARN_DEFAULTS[key];
+  };
+  return {
+    factor: r.factor ?? 1,
+    originalMaxPositionEmbeddings: pick("original_max_position_embeddings"),
+    betaFast: pick("beta_fast"),
+    betaSlow: pick("beta_slow"),
+    mscale: pick("mscale"),
+    mscaleAllDim: pick("mscale_all_dim"),
+  };
+}
+
+function ropeTypeOf(r: HfYarnRaw): (typeof ROPE_TYPES)[number] | undefined {
+  return ("type" in r ? r.type : undefined) ?? r.rope_type;
+}
+
+/** transformers-4 shape: `rope_theta` beside `rope_scaling`. */
+function readRopeScaling(
+  c: z.infer<typeof hfSchema>,
+  issues: ConfigIssue[],
+): RopeRead {
+  const defaulted: DefaultedField[] = [];
+  let t = c.rope_theta;
+  if (t === undefined) {
+    t = 10000;
+    defaulted.push({ field: "rope_theta", value: 10000 });
+  }
+  const rs = c.rope_scaling;
+  if (rs === undefined || rs === null) {
+    defaulted.push({ field: "rope_scaling", value: null, note: "plain RoPE, no YaRN" });
+    return { theta: t, yarn: null, defaulted };
+  }
+  if (rs.type !== undefined && rs.rope_type !== undefined && rs.type !== rs.rope_type) {
+    issues.push({
+      path: "rope_scaling.type",
+      value: rs.type,
+      message: `disagrees with rope_scaling.rope_type ${JSON.stringify(rs.rope_type)}; give one`,
+    });
+  }
+  const type = ropeTypeOf(rs);
+  if (type === undefined) {
+    issues.push({
+      path: "rope_scaling.type",
+      value: undefined,
+      message: 'is required (or "rope_type"): "yarn"',
+    });
+    return { theta: t, yarn: null, defaulted };
+  }
+  if (type === "default") return { theta: t, yarn: null, defaulted };
+  if (rs.factor === undefined) {
+    issues.push({
+      path: "rope_scaling.factor",
+      value: undefined,
+      message: "is required; expected a finite number >= 1",
+    });
+  }
+  return { theta: t, yarn: yarnFrom(rs, "rope_scaling", defaulted), defaulted };
+}
+
+/** transformers-5 shape: everything inside `rope_parameters`. */
+function readRopeParameters(
+  rp: z.infer<typeof hfRopeParameters>,
+  topTheta: number | undefined,
+  issues: ConfigIssue[],
+): RopeRead {
+  const defaulted: DefaultedField[] = [];
+  let t = rp.rope_theta ?? topTheta;
+  if (t === undefined) {
+    t = 10000;
+    defaulted.push({ field: "rope_parameters.rope_theta", value: 10000 });
+  }
+  if (rp.rope_type === "default") return { theta: t, yarn: null, defaulted };
+  if (rp.factor === undefined) {
+    issues.push({
+      path: "rope_parameters.factor",
+      value: undefined,
+      message: 'is required when rope_type is "yarn"; expected a finite number >= 1',
+    });
+  }
+  return { theta: t, yarn: yarnFrom(rp, "rope_parameters", defaulted), defaulted };
+}
+
+const YARN_FIELD_NAMES: Record<keyof YarnParams, string> = {
+  factor: "factor",
+  originalMaxPositionEmbeddings: "original_max_position_embeddings",
+  betaFast: "beta_fast",
+  betaSlow: "beta_slow",
+  mscale: "mscale",
+  mscaleAllDim: "mscale_all_dim",
+};
+
+/** Both shapes present: every value they state must agree (defaults included). */
+function disagreements(
+  c: z.infer<typeof hfSchema>,
+  fromParams: RopeRead,
+  fromScaling: RopeRead,
+): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const both = "(both rope_parameters and rope_theta/rope_scaling are present and disagree; " +
+    "give one shape)";
+  if (c.rope_theta !== undefined && fromParams.theta !== c.rope_theta) {
+    issues.push({
+      path: "rope_parameters.rope_theta",
+      value: fromParams.theta,
+      message: `disagrees with rope_theta ${c.rope_theta} ${both}`,
+    });
+  }
+  if (c.rope_scaling === undefined) return issues;
+  const a = fromParams.yarn;
+  const b = fromScaling.yarn;
+  if ((a === null) !== (b === null)) {
+    issues.push({
+      path: "rope_parameters.rope_type",
+      value: c.rope_parameters?.rope_type,
+      message: `disagrees with rope_scaling ${JSON.stringify(c.rope_scaling)} ${both}`,
+    });
+  } else if (a && b) {
+    for (const key of Object.keys(YARN_FIELD_NAMES) as (keyof YarnParams)[]) {
+      if (a[key] !== b[key]) {
+        const name = YARN_FIELD_NAMES[key];
+        issues.push({
+          path: `rope_parameters.${name}`,
+          value: a[key],
+          message: `disagrees with rope_scaling.${name} ${b[key]} ${both}`,
+        });
+      }
+    }
+  }
+  return issues;
+}
+
 /**
- * Canonical spec from a Hugging Face DeepSeek config object. HF defaults apply to
- * absent optional keys (rope_theta 10000, rms_norm_eps 1e-6, YaRN beta_fast 32,
- * beta_slow 1, mscale 1, mscale_all_dim 0, original length 4096).
+ * Canonical spec and reading from a Hugging Face DeepSeek/Kimi config object, in
+ * the transformers-4 shape (`rope_theta` + `rope_scaling` with `type` or
+ * `rope_type`) or the transformers-5 shape (`rope_parameters`). Absent optional
+ * keys take modeling_deepseek.py's defaults (rope_theta 10000, rms_norm_eps 1e-6,
+ * YaRN beta_fast 32, beta_slow 1, mscale 1, mscale_all_dim 0, original length
+ * 4096), and each one is listed in `reading.defaulted`.
+ *
+ * @example
+ * ```ts
+ * import { readHf } from "./config.ts";
+ * const { spec, reading } = readHf({
+ *   hidden_size: 64, num_attention_heads: 4, q_lora_rank: null, kv_lora_rank: 32,
+ *   qk_nope_head_dim: 16, qk_rope_head_dim: 8, v_head_dim: 16,
+ *   rope_parameters: { rope_type: "yarn", rope_theta: 50000, factor: 32, beta_fast: 1, beta_slow: 1 },
+ * }, { name: "mine" });
+ * reading.ropeShape; // "rope_parameters"
+ * spec.yarn?.betaFast; // 1
+ * ```
+ */
+export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReading {
+  const obj = requireObject(raw, options.name);
+  const parsed = hfSchema.safeParse(obj);
+  const keyIssues = ropeKeyIssues(obj);
+  if (!parsed.success) {
+    throw new ConfigError(options.name, [...issuesOf(parsed.error, obj), ...keyIssues]);
+  }
+  const issues = [...keyIssues];
+  const c = parsed.data;
+  const fromScaling = readRopeScaling(c, issues);
+  let rope = fromScaling;
+  let ropeShape: RopeShape = c.rope_scaling ? "rope_scaling" : "none";
+  if (c.rope_parameters !== undefined && c.rope_parameters !== null) {
+    const fromParams = readRopeParameters(c.rope_parameters, c.rope_theta, issues);
+    const scalingStated = c.rope_scaling !== undefined;
+    issues.push(...disagreements(c, fromParams, fromScaling));
+    rope = fromParams;
+    ropeShape = scalingStated ? "rope_parameters+rope_scaling" : "rope_parameters";
+  }
+  if (issues.length > 0) throw new ConfigError(options.name, issues);
+  const defaulted = [...rope.defaulted];
+  if (c.rms_norm_eps === undefined) defaulted.push({ field: "rms_norm_eps", value: 1e-6 });
+  const ropePairing = options.ropePairing ?? c.rope_pairing;
+  if (ropePairing === undefined) {
+    defaulted.push({
+      field: "rope_pairing",
+      value: "interleaved",
+      note: "DeepSeek's pairing (2i, 2i+1); a harness key, not in published configs",
+    });
+  }
+  const params: MlaParams = {
+    hiddenSize: c.hidden_size,
+    numHeads: c.num_attention_heads,
+    qLoraRank: c.q_lora_rank,
+    kvLoraRank: c.kv_lora_rank,
+    qkNopeHeadDim: c.qk_nope_head_dim,
+    qkRopeHeadDim: c.qk_rope_head_dim,
+    vHeadDim: c.v_head_dim,
+    rmsNormEps: c.rms_norm_eps ?? 1e-6,
+    ropeTheta: rope.theta,
+    yarn: rope.yarn,
+    ropePairing: ropePairing ?? "interleaved",
+  };
+  checkWeightBounds(params, options.name);
+  return {
+    spec: buildSpec(params, { name: options.name, source: "hf" }),
+    reading: { format: "hf", ropeShape, defaulted },
+  };
+}
+
+/**
+ * Canonical spec from a Hugging Face DeepSeek config object; see {@link readHf}
+ * for the shapes and defaults.
  *
  * @example
  * ```ts
@@ -173,40 +559,90 @@ export interface SpecFromConfigOptions {
  * ```
  */
 export function specFromHf(raw: unknown, options: SpecFromConfigOptions): MlaSpec {
+  return readHf(raw, options).spec;
+}
+
+const MEGATRON_DEFAULTS = {
+  rope_type: "yarn",
+  rotary_base: 10000,
+  rotary_scaling_factor: 40,
+  original_max_position_embeddings: 4096,
+  beta_fast: 32,
+  beta_slow: 1,
+  mscale: 0.707,
+  mscale_all_dim: 0.707,
+  layernorm_epsilon: 1e-5,
+  mla_rotary_interleaved: false,
+} as const;
+
+/**
+ * Canonical spec and reading from a Megatron `MLATransformerConfig`-style object.
+ * Note that `qk_head_dim` is the no-position width only; k_channels = qk_head_dim +
+ * qk_pos_emb_head_dim. Absent keys take Megatron's defaults (rope_type "yarn",
+ * rotary_base 10000, rotary_scaling_factor 40, mscale 0.707, mscale_all_dim 0.707,
+ * mla_rotary_interleaved false, i.e. NeoX pairing), each listed in
+ * `reading.defaulted`.
+ *
+ * @example
+ * ```ts
+ * import { readMegatron } from "./config.ts";
+ * const { spec, reading } = readMegatron({
+ *   hidden_size: 2048, num_attention_heads: 16, kv_lora_rank: 512, qk_head_dim: 128,
+ *   qk_pos_emb_head_dim: 64, v_head_dim: 128, mla_rotary_interleaved: true,
+ * }, { name: "v2-lite-megatron" });
+ * spec.kChannels; // 192
+ * reading.defaulted.some((d) => d.field === "rotary_scaling_factor"); // true
+ * ```
+ */
+export function readMegatron(raw: unknown, options: SpecFromConfigOptions): SpecReading {
   const obj = requireObject(raw, options.name);
-  const parsed = hfSchema.safeParse(obj);
+  const parsed = megatronSchema.safeParse(obj);
   if (!parsed.success) throw new ConfigError(options.name, issuesOf(parsed.error, obj));
   const c = parsed.data;
-  const rs = c.rope_scaling ?? null;
+  const defaulted: DefaultedField[] = [];
+  const pick = <K extends keyof typeof MEGATRON_DEFAULTS>(
+    key: K,
+  ): NonNullable<(typeof c)[K]> | (typeof MEGATRON_DEFAULTS)[K] => {
+    const v = c[key];
+    if (v !== undefined && v !== null) return v as NonNullable<(typeof c)[K]>;
+    defaulted.push({ field: key, value: MEGATRON_DEFAULTS[key] });
+    return MEGATRON_DEFAULTS[key];
+  };
+  const ropeType = pick("rope_type");
+  const rotaryBase = pick("rotary_base");
+  const yarn: YarnParams | null = ropeType === "rope" ? null : {
+    factor: pick("rotary_scaling_factor"),
+    originalMaxPositionEmbeddings: pick("original_max_position_embeddings"),
+    betaFast: pick("beta_fast"),
+    betaSlow: pick("beta_slow"),
+    mscale: pick("mscale"),
+    mscaleAllDim: pick("mscale_all_dim"),
+  };
+  const eps = pick("layernorm_epsilon");
+  const interleaved = options.ropePairing === undefined ? pick("mla_rotary_interleaved") : false;
   const params: MlaParams = {
     hiddenSize: c.hidden_size,
     numHeads: c.num_attention_heads,
-    qLoraRank: c.q_lora_rank,
+    qLoraRank: c.q_lora_rank ?? null,
     kvLoraRank: c.kv_lora_rank,
-    qkNopeHeadDim: c.qk_nope_head_dim,
-    qkRopeHeadDim: c.qk_rope_head_dim,
+    qkNopeHeadDim: c.qk_head_dim,
+    qkRopeHeadDim: c.qk_pos_emb_head_dim,
     vHeadDim: c.v_head_dim,
-    rmsNormEps: c.rms_norm_eps ?? 1e-6,
-    ropeTheta: c.rope_theta ?? 10000,
-    yarn: rs === null ? null : {
-      factor: rs.factor,
-      originalMaxPositionEmbeddings: rs.original_max_position_embeddings ?? 4096,
-      betaFast: rs.beta_fast ?? 32,
-      betaSlow: rs.beta_slow ?? 1,
-      mscale: rs.mscale ?? 1,
-      mscaleAllDim: rs.mscale_all_dim ?? 0,
-    },
-    ropePairing: options.ropePairing ?? c.rope_pairing ?? "interleaved",
+    rmsNormEps: eps,
+    ropeTheta: rotaryBase,
+    yarn,
+    ropePairing: options.ropePairing ?? (interleaved ? "interleaved" : "neox"),
   };
-  return buildSpec(params, { name: options.name, source: "hf" });
+  checkWeightBounds(params, options.name);
+  return {
+    spec: buildSpec(params, { name: options.name, source: "megatron" }),
+    reading: { format: "megatron", ropeShape: "megatron", defaulted },
+  };
 }
 
 /**
- * Canonical spec from a Megatron `MLATransformerConfig`-style object. Note that
- * `qk_head_dim` is the no-position width only; k_channels = qk_head_dim +
- * qk_pos_emb_head_dim. Absent keys take Megatron's defaults (rope_type "yarn",
- * rotary_base 10000, rotary_scaling_factor 40, mscale 0.707, mscale_all_dim 0.707,
- * mla_rotary_interleaved false, i.e. NeoX pairing).
+ * Canonical spec from a Megatron `MLATransformerConfig`-style object; see
+ * {@link readMegatron}.
  *
  * @example
  * ```ts
@@ -219,32 +655,7 @@ export function specFromHf(raw: unknown, options: SpecFromConfigOptions): MlaSpe
  * ```
  */
 export function specFromMegatron(raw: unknown, options: SpecFromConfigOptions): MlaSpec {
-  const obj = requireObject(raw, options.name);
-  const parsed = megatronSchema.safeParse(obj);
-  if (!parsed.success) throw new ConfigError(options.name, issuesOf(parsed.error, obj));
-  const c = parsed.data;
-  const ropeType = c.rope_type ?? "yarn";
-  const params: MlaParams = {
-    hiddenSize: c.hidden_size,
-    numHeads: c.num_attention_heads,
-    qLoraRank: c.q_lora_rank ?? null,
-    kvLoraRank: c.kv_lora_rank,
-    qkNopeHeadDim: c.qk_head_dim,
-    qkRopeHeadDim: c.qk_pos_emb_head_dim,
-    vHeadDim: c.v_head_dim,
-    rmsNormEps: c.layernorm_epsilon ?? 1e-5,
-    ropeTheta: c.rotary_base ?? 10000,
-    yarn: ropeType === "rope" ? null : {
-      factor: c.rotary_scaling_factor ?? 40,
-      originalMaxPositionEmbeddings: c.original_max_position_embeddings ?? 4096,
-      betaFast: c.beta_fast ?? 32,
-      betaSlow: c.beta_slow ?? 1,
-      mscale: c.mscale ?? 0.707,
-      mscaleAllDim: c.mscale_all_dim ?? 0.707,
-    },
-    ropePairing: options.ropePairing ?? (c.mla_rotary_interleaved ? "interleaved" : "neox"),
-  };
-  return buildSpec(params, { name: options.name, source: "megatron" });
+  return readMegatron(raw, options).spec;
 }
 
 /**
@@ -270,6 +681,34 @@ export interface SpecFromAnyOptions extends SpecFromConfigOptions {
 }
 
 /**
+ * Canonical spec and reading from a parsed config of either naming (detected
+ * unless given).
+ *
+ * @example
+ * ```ts
+ * import { readConfig } from "./config.ts";
+ * const { reading } = readConfig({
+ *   hidden_size: 64, num_attention_heads: 4, q_lora_rank: null, kv_lora_rank: 32,
+ *   qk_nope_head_dim: 16, qk_rope_head_dim: 8, v_head_dim: 16,
+ * }, { name: "mine" });
+ * reading.ropeShape; // "none"
+ * ```
+ */
+export function readConfig(raw: unknown, options: SpecFromAnyOptions): SpecReading {
+  const obj = requireObject(raw, options.name);
+  const format = options.format ?? detectConfigFormat(obj);
+  if (format === null) {
+    throw new ConfigError(options.name, [{
+      path: "(root)",
+      value: Object.keys(obj).slice(0, 6),
+      message: "is not an MLA config: expected HF keys (qk_nope_head_dim, qk_rope_head_dim, " +
+        "kv_lora_rank) or Megatron keys (qk_head_dim, qk_pos_emb_head_dim)",
+    }]);
+  }
+  return format === "hf" ? readHf(obj, options) : readMegatron(obj, options);
+}
+
+/**
  * Canonical spec from a parsed config of either naming (detected unless given).
  *
  * @example
@@ -283,17 +722,26 @@ export interface SpecFromAnyOptions extends SpecFromConfigOptions {
  * ```
  */
 export function specFromConfig(raw: unknown, options: SpecFromAnyOptions): MlaSpec {
-  const obj = requireObject(raw, options.name);
-  const format = options.format ?? detectConfigFormat(obj);
-  if (format === null) {
-    throw new ConfigError(options.name, [{
-      path: "(root)",
-      value: Object.keys(obj).slice(0, 6),
-      message: "is not an MLA config: expected HF keys (qk_nope_head_dim, qk_rope_head_dim, " +
-        "kv_lora_rank) or Megatron keys (qk_head_dim, qk_pos_emb_head_dim)",
-    }]);
-  }
-  return format === "hf" ? specFromHf(obj, options) : specFromMegatron(obj, options);
+  return readConfig(raw, options).spec;
+}
+
+/**
+ * Read and parse a config file, keeping how it was read. A missing file, invalid
+ * JSON or an invalid config throws a {@link ConfigError} naming the file.
+ *
+ * @example
+ * ```ts ignore
+ * import { readConfigFile } from "./config.ts";
+ * const { spec, reading } = await readConfigFile("config.json");
+ * ```
+ */
+export async function readConfigFile(
+  path: string,
+  options: Partial<SpecFromAnyOptions> = {},
+): Promise<SpecReading> {
+  const raw = await readJsonFile(path, { what: "config" });
+  const name = options.name ?? path.split("/").pop() ?? path;
+  return readConfig(raw, { ...options, name });
 }
 
 /**
@@ -310,7 +758,5 @@ export async function specFromFile(
   path: string,
   options: Partial<SpecFromAnyOptions> = {},
 ): Promise<MlaSpec> {
-  const raw = await readJsonFile(path, { what: "config" });
-  const name = options.name ?? path.split("/").pop() ?? path;
-  return specFromConfig(raw, { ...options, name });
+  return (await readConfigFile(path, options)).spec;
 }

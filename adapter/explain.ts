@@ -4,8 +4,17 @@
  *
  * @module
  */
+import {
+  type ConfigFormat,
+  type ConfigReading,
+  readConfigFile,
+  type SpecReading,
+} from "./config.ts";
+import { ConfigError } from "./errors.ts";
+import { PRESET_CONFIGS, PRESET_NAMES, presetReading } from "./presets.ts";
 import { resolve, type ResolveOptions } from "./resolve.ts";
-import type { CaseRequest, DeviceCaps, MlaSpec, Resolution } from "./types.ts";
+import { withParams } from "./spec.ts";
+import type { CaseRequest, DeviceCaps, MlaSpec, Resolution, RopePairing } from "./types.ts";
 
 /** The explanation of one case: what the adapter derived and decided. */
 export interface Explanation {
@@ -17,6 +26,58 @@ export interface Explanation {
   readonly caps: DeviceCaps | null;
   /** Plan or every reason. */
   readonly resolution: Resolution;
+  /** How the config was read (naming, RoPE shape, defaults applied), when known. */
+  readonly config?: ConfigReading;
+}
+
+/** Options of {@link loadSpecReading}. */
+export interface LoadSpecReadingOptions {
+  /** Force the config naming (files only). */
+  format?: ConfigFormat;
+  /** Override the RoPE pairing. */
+  ropePairing?: RopePairing;
+}
+
+/**
+ * Like `loadSpec` (a preset name or a config.json path), keeping how the config was
+ * read: its naming, its RoPE shape and every default applied.
+ *
+ * @example
+ * ```ts
+ * import { loadSpecReading } from "./explain.ts";
+ * const { reading } = await loadSpecReading("moonlight-16b");
+ * reading.defaulted.map((d) => d.field); // ["rope_scaling", "rope_pairing"]
+ * ```
+ */
+export async function loadSpecReading(
+  nameOrPath: string,
+  options: LoadSpecReadingOptions = {},
+): Promise<SpecReading> {
+  if (Object.hasOwn(PRESET_CONFIGS, nameOrPath)) {
+    const r = presetReading(nameOrPath);
+    if (!options.ropePairing) return r;
+    return {
+      spec: withParams(r.spec, { ropePairing: options.ropePairing }),
+      reading: {
+        ...r.reading,
+        defaulted: r.reading.defaulted.filter((d) => d.field !== "rope_pairing"),
+      },
+    };
+  }
+  if (!nameOrPath.endsWith(".json") && !nameOrPath.includes("/")) {
+    throw new ConfigError(nameOrPath, [{
+      path: "preset",
+      value: nameOrPath,
+      message: `is neither a preset nor a .json config path; presets: ${PRESET_NAMES.join(", ")}`,
+    }], "unknown config");
+  }
+  return await readConfigFile(nameOrPath, options);
+}
+
+/** Options of {@link explainCase}: resolve's, plus how the config was read. */
+export interface ExplainOptions extends ResolveOptions {
+  /** How the spec's config was read (from {@link loadSpecReading}). */
+  config?: ConfigReading;
 }
 
 /**
@@ -36,17 +97,44 @@ export interface Explanation {
 export function explainCase(
   req: CaseRequest,
   caps: DeviceCaps | null,
-  options: ResolveOptions = {},
+  options: ExplainOptions = {},
 ): Explanation {
-  return { spec: req.spec, dtype: req.dtype, caps, resolution: resolve(req, caps, options) };
+  const { config, ...resolveOptions } = options;
+  const e = {
+    spec: req.spec,
+    dtype: req.dtype,
+    caps,
+    resolution: resolve(req, caps, resolveOptions),
+  };
+  return config ? { ...e, config } : e;
 }
 
 const g = (x: number) => Number(x.toPrecision(6)).toString();
 
-function specLines(spec: MlaSpec): string[] {
+const SHAPE_TEXT: Record<ConfigReading["ropeShape"], string> = {
+  rope_scaling: "rope_theta + rope_scaling (transformers 4)",
+  rope_parameters: "rope_parameters (transformers 5)",
+  "rope_parameters+rope_scaling": "rope_parameters and rope_theta/rope_scaling (they agree)",
+  none: "no rope_scaling or rope_parameters (plain RoPE)",
+  megatron: "Megatron keys",
+};
+
+function readingLines(r: ConfigReading): string[] {
+  const lines = [`  config read as ${r.format}; RoPE from ${SHAPE_TEXT[r.ropeShape]}`];
+  if (r.defaulted.length === 0) lines.push("  defaulted: none (every RoPE/YaRN field is given)");
+  for (const d of r.defaulted) {
+    lines.push(
+      `  defaulted ${d.field} = ${JSON.stringify(d.value)}${d.note ? ` (${d.note})` : ""}`,
+    );
+  }
+  return lines;
+}
+
+function specLines(spec: MlaSpec, reading?: ConfigReading): string[] {
   const y = spec.yarn;
   return [
     `spec ${spec.name} (${spec.source})`,
+    ...(reading ? readingLines(reading) : []),
     `  hidden ${spec.hiddenSize}, heads ${spec.numHeads}, q path ${spec.qPath}` +
     ` (q_lora_rank ${spec.qLoraRank ?? "none"}), kv_lora_rank ${spec.kvLoraRank}`,
     `  k_channels ${spec.kChannels} = nope ${spec.qkNopeHeadDim} + rope ${spec.qkRopeHeadDim};` +
@@ -79,7 +167,7 @@ function specLines(spec: MlaSpec): string[] {
  * ```
  */
 export function formatExplanation(e: Explanation): string {
-  const lines = specLines(e.spec);
+  const lines = specLines(e.spec, e.config);
   const device = e.caps ? e.caps.adapter.description || e.caps.adapter.vendor : "none";
   lines.push(`device ${device}; dtype ${e.dtype}`);
   const r = e.resolution;

@@ -1,26 +1,37 @@
 /**
- * Bundled presets, written as Hugging Face DeepSeek config fragments so they go
- * through the same validation and derivation as a user's config.json.
+ * Bundled presets, written as Hugging Face config fragments (the MLA and RoPE keys
+ * of each model's published `config.json`, spelled as there) so they go through
+ * the same validation and derivation as a user's config.json.
  *
- * Sources: DeepSeek-V3 `inference/configs` (16B = V2-Lite, 236B = V2, 671B = V3),
- * Kimi-K2 and Moonlight configs, as summarized in ../shared/MLA_MATH.md.
+ * Sources: the published `config.json` of deepseek-ai/DeepSeek-V2-Lite,
+ * deepseek-ai/DeepSeek-V2, deepseek-ai/DeepSeek-V3, moonshotai/Kimi-K2-Instruct,
+ * moonshotai/Kimi-K2-Instruct-0905 and moonshotai/Moonlight-16B-A3B, as summarized in
+ * ../shared/MLA_MATH.md. {@link PRESET_PUBLISHED_CONFIGS} names the file under
+ * matrix/bundled/configs/published/ that each must equal field by field
+ * (tests/adapter_published_configs_test.ts checks every file that is committed).
  *
  * @module
  */
-import { specFromHf } from "./config.ts";
+import { readHf, type SpecReading } from "./config.ts";
 import { ConfigError } from "./errors.ts";
 import { buildSpec, specParams } from "./spec.ts";
 import type { MlaSpec } from "./types.ts";
 
-const yarn = (factor: number, mscale: number) => ({
+/** YaRN block as DeepSeek/Kimi configs write it (mscale == mscale_all_dim in all of them). */
+const yarn = (factor: number, mscale: number, beta: { fast: number; slow: number }) => ({
   type: "yarn",
   factor,
   original_max_position_embeddings: 4096,
-  beta_fast: 32,
-  beta_slow: 1,
+  beta_fast: beta.fast,
+  beta_slow: beta.slow,
   mscale,
   mscale_all_dim: mscale,
 });
+
+/** DeepSeek's betas (also the HF defaults). */
+const DS = { fast: 32, slow: 1 };
+/** Kimi-K2's betas: fast == slow, so the YaRN ramp is one dimension wide. */
+const KIMI = { fast: 1, slow: 1 };
 
 const mla = { kv_lora_rank: 512, qk_nope_head_dim: 128, qk_rope_head_dim: 64, v_head_dim: 128 };
 
@@ -31,40 +42,55 @@ export const PRESET_CONFIGS: Readonly<Record<string, Readonly<Record<string, unk
     num_attention_heads: 16,
     q_lora_rank: null,
     ...mla,
+    rms_norm_eps: 1e-6,
     rope_theta: 10000,
-    rope_scaling: yarn(40, 0.707),
+    rope_scaling: yarn(40, 0.707, DS),
   },
   "deepseek-v2": {
     hidden_size: 5120,
     num_attention_heads: 128,
     q_lora_rank: 1536,
     ...mla,
+    rms_norm_eps: 1e-6,
     rope_theta: 10000,
-    rope_scaling: yarn(40, 0.707),
+    rope_scaling: yarn(40, 0.707, DS),
   },
   "deepseek-v3": {
     hidden_size: 7168,
     num_attention_heads: 128,
     q_lora_rank: 1536,
     ...mla,
+    rms_norm_eps: 1e-6,
     rope_theta: 10000,
-    rope_scaling: yarn(40, 1.0),
+    rope_scaling: yarn(40, 1.0, DS),
   },
   "kimi-k2": {
     hidden_size: 7168,
     num_attention_heads: 64,
     q_lora_rank: 1536,
     ...mla,
+    rms_norm_eps: 1e-6,
     rope_theta: 50000,
-    rope_scaling: yarn(32, 1.0),
+    rope_scaling: yarn(32, 1.0, KIMI),
   },
+  /** Kimi-K2-Instruct-0905: as kimi-k2, with the context extended by 64 instead of 32. */
+  "kimi-k2-0905": {
+    hidden_size: 7168,
+    num_attention_heads: 64,
+    q_lora_rank: 1536,
+    ...mla,
+    rms_norm_eps: 1e-6,
+    rope_theta: 50000,
+    rope_scaling: yarn(64, 1.0, KIMI),
+  },
+  /** Moonlight-16B-A3B: its config.json has no rope_scaling key at all (plain RoPE). */
   "moonlight-16b": {
     hidden_size: 2048,
     num_attention_heads: 16,
     q_lora_rank: null,
     ...mla,
+    rms_norm_eps: 1e-5,
     rope_theta: 50000,
-    rope_scaling: null,
   },
   /** Synthetic: small enough for fast tests; plain RoPE, direct q. */
   "tiny": {
@@ -88,12 +114,69 @@ export const PRESET_CONFIGS: Readonly<Record<string, Readonly<Record<string, unk
     qk_rope_head_dim: 8,
     v_head_dim: 16,
     rope_theta: 10000,
-    rope_scaling: yarn(40, 0.707),
+    rope_scaling: yarn(40, 0.707, DS),
   },
+  /**
+   * Synthetic: Kimi-K2's RoPE (theta 5e4, factor 32, beta 1/1, mscale 1/1) and low-rank
+   * q on tiny widths. With rope 8 the ramp runs from low 2 to high 3.
+   */
+  "tiny-kimi": {
+    hidden_size: 64,
+    num_attention_heads: 4,
+    q_lora_rank: 24,
+    kv_lora_rank: 32,
+    qk_nope_head_dim: 16,
+    qk_rope_head_dim: 8,
+    v_head_dim: 16,
+    rms_norm_eps: 1e-6,
+    rope_theta: 50000,
+    rope_scaling: yarn(32, 1.0, KIMI),
+  },
+};
+
+/**
+ * The published `config.json` each model preset must equal, as a file name under
+ * matrix/bundled/configs/published/ (see the README there for sources and hashes).
+ */
+export const PRESET_PUBLISHED_CONFIGS: Readonly<Record<string, string>> = {
+  "deepseek-v2-lite": "DeepSeek-V2-Lite.config.json",
+  "deepseek-v2": "DeepSeek-V2.config.json",
+  "deepseek-v3": "DeepSeek-V3.config.json",
+  "kimi-k2": "Kimi-K2-Instruct.config.json",
+  "kimi-k2-0905": "Kimi-K2-Instruct-0905.config.json",
+  "moonlight-16b": "Moonlight-16B-A3B.config.json",
 };
 
 /** Names of all presets. */
 export const PRESET_NAMES: readonly string[] = Object.keys(PRESET_CONFIGS);
+
+function unknownPreset(name: string): ConfigError {
+  return new ConfigError(name, [{
+    path: "preset",
+    value: name,
+    message: `unknown preset; valid presets: ${PRESET_NAMES.join(", ")}`,
+  }]);
+}
+
+/**
+ * The canonical spec of a preset and how its config fragment was read (the
+ * defaults it takes are listed). Throws a `ConfigError` naming the valid presets
+ * when the name is unknown.
+ *
+ * @example
+ * ```ts
+ * import { presetReading } from "./presets.ts";
+ * presetReading("moonlight-16b").reading.ropeShape; // "none"
+ * ```
+ */
+export function presetReading(name: string): SpecReading {
+  if (!Object.hasOwn(PRESET_CONFIGS, name)) throw unknownPreset(name);
+  const { spec, reading } = readHf(PRESET_CONFIGS[name], { name });
+  return {
+    spec: buildSpec(specParams(spec), { name, source: "preset" }),
+    reading: { ...reading, format: "preset" },
+  };
+}
 
 /**
  * The canonical spec of a preset. Throws a `ConfigError` naming the valid presets
@@ -106,13 +189,5 @@ export const PRESET_NAMES: readonly string[] = Object.keys(PRESET_CONFIGS);
  * ```
  */
 export function presetSpec(name: string): MlaSpec {
-  const raw = PRESET_CONFIGS[name];
-  if (!raw) {
-    throw new ConfigError(name, [{
-      path: "preset",
-      value: name,
-      message: `unknown preset; valid presets: ${PRESET_NAMES.join(", ")}`,
-    }]);
-  }
-  return buildSpec(specParams(specFromHf(raw, { name })), { name, source: "preset" });
+  return presetReading(name).spec;
 }

@@ -54,7 +54,16 @@ function correctionDim(dim: number, theta: number, orig: number, rotations: numb
 
 /**
  * YaRN inverse frequencies: interpolated (divided by factor) below the slow
- * boundary, unchanged above the fast one, linearly ramped between.
+ * boundary, unchanged above the fast one, linearly ramped between. This is
+ * DeepSeek-V3 `inference/model.py` (`find_correction_range`, `linear_ramp_factor`)
+ * and `modeling_deepseek.py` (`yarn_find_correction_range`, `yarn_linear_ramp_mask`)
+ * step for step, in float64:
+ * - low = max(floor(corr(beta_fast)), 0), high = min(ceil(corr(beta_slow)), dim - 1);
+ * - ramp_i = clamp((i - low) / (high - low), 0, 1), where high == low becomes
+ *   high + 0.001 (Kimi-K2's beta_fast == beta_slow lands here whenever the
+ *   correction dim is an integer, and always when both clamp to 0);
+ * - high < low (beta_fast < beta_slow, or both clamped) is not an error there and
+ *   not here: the slope is negative and the clamp decides.
  *
  * @example
  * ```ts
@@ -69,6 +78,7 @@ export function yarnInvFreq(dim: number, theta: number, options: YarnInvFreqOpti
   const { factor, originalMaxPositionEmbeddings: orig, betaFast, betaSlow } = options;
   const low = Math.max(Math.floor(correctionDim(dim, theta, orig, betaFast)), 0);
   const high = Math.min(Math.ceil(correctionDim(dim, theta, orig, betaSlow)), dim - 1);
+  // linear_ramp_factor: `if min == max: max += 0.001`, then (i - min) / (max - min).
   const span = high === low ? 0.001 : high - low;
   const out: number[] = [];
   for (let i = 0; i < dim / 2; i++) {

@@ -5,8 +5,7 @@
  * @module
  */
 import { Command, Option } from "@commander-js/extra-typings";
-import { explainCase, formatExplanation } from "../adapter/explain.ts";
-import { loadSpec } from "../adapter/source.ts";
+import { explainCase, formatExplanation, loadSpecReading } from "../adapter/explain.ts";
 import type { DeviceCaps } from "../adapter/types.ts";
 import { readCapsFile } from "./caps_file.ts";
 import { EXIT } from "./errors.ts";
@@ -73,15 +72,22 @@ export function explainCommand(probe: CapsProbe) {
     .option("--kv-splits <n>", "force KV splits for wgsl-absorbed", parsePositiveInt)
     .option("--caps <file>", "device capabilities JSON (from `devices --json`) instead of probing")
     .option("--no-device", "decide as if no WebGPU adapter existed")
-    .option("--json", "print JSON ({spec, dtype, caps, resolution})")
+    .option(
+      "--json",
+      "print JSON ({spec, dtype, caps, resolution, config}); config says which RoPE shape " +
+        "was read and lists every defaulted field",
+    )
     .action(async (config, opts) => {
-      const spec = await loadSpec(config, { format: opts.format, ropePairing: opts.pairing });
+      const { spec, reading } = await loadSpecReading(config, {
+        format: opts.format,
+        ropePairing: opts.pairing,
+      });
       const caps = opts.caps ? await readCapsFile(opts.caps) : opts.device ? await probe() : null;
       const layout = layoutFromFlags({ ...opts, causal: opts.causal });
       const e = explainCase(
         { spec, layout, dtype: opts.dtype, backend: opts.backend },
         caps,
-        { kvSplits: opts.kvSplits },
+        { kvSplits: opts.kvSplits, config: reading },
       );
       console.log(opts.json ? JSON.stringify(e, null, 2) : formatExplanation(e));
       if (e.resolution.kind === "unsupported") Deno.exitCode = EXIT.infra;

@@ -77,17 +77,110 @@ const hfCases: [string, Record<string, unknown>, string][] = [
   [
     "unknown scaling type",
     { ...good, rope_scaling: { type: "linear", factor: 4 } },
-    'rope_scaling.type: "linear" must be "yarn" or "deepseek_yarn"',
+    'rope_scaling.type: "linear" must be "yarn", "deepseek_yarn" or "default"',
+  ],
+  [
+    "scaling type absent",
+    { ...good, rope_scaling: { factor: 4 } },
+    'rope_scaling.type: (missing) is required (or "rope_type"): "yarn"',
+  ],
+  [
+    "type and rope_type disagree",
+    { ...good, rope_scaling: { type: "yarn", rope_type: "default", factor: 4 } },
+    'rope_scaling.type: "yarn" disagrees with rope_scaling.rope_type "default"',
+  ],
+  [
+    "yarn without factor",
+    { ...good, rope_scaling: { type: "yarn" } },
+    "rope_scaling.factor: (missing) is required; expected a finite number >= 1",
+  ],
+  [
+    "transformers truncate option",
+    { ...good, rope_scaling: { type: "yarn", factor: 40, truncate: false } },
+    "rope_scaling.truncate: false unsupported: transformers' YaRN `truncate` option",
+  ],
+  [
+    "transformers attention_factor option",
+    { ...good, rope_parameters: { rope_type: "yarn", factor: 40, attention_factor: 1.2 } },
+    "rope_parameters.attention_factor: 1.2 unsupported: transformers' YaRN `attention_factor`",
+  ],
+  [
+    "unknown key in rope_scaling",
+    { ...good, rope_scaling: { type: "yarn", factor: 40, low_freq_factor: 1 } },
+    "rope_scaling.low_freq_factor: 1 is not a key MLA RoPE reads (it would be ignored); " +
+    "known keys: type, rope_type, factor",
+  ],
+  [
+    "zero beta",
+    { ...good, rope_scaling: { type: "yarn", factor: 40, beta_fast: 0 } },
+    "rope_scaling.beta_fast: 0 must be a positive finite number",
+  ],
+  [
+    "negative mscale_all_dim",
+    { ...good, rope_scaling: { type: "yarn", factor: 40, mscale_all_dim: -1 } },
+    "rope_scaling.mscale_all_dim: -1 must be a finite number >= 0",
+  ],
+  [
+    "theta of 1",
+    { ...good, rope_theta: 1 },
+    "rope_theta: 1 must be > 1 (theta^(-2i/d) must decay",
+  ],
+  [
+    "rope_parameters without rope_type",
+    { ...good, rope_parameters: { rope_theta: 50000, factor: 32 } },
+    "rope_parameters.rope_type: (missing) is required;",
+  ],
+  [
+    "rope_parameters and rope_scaling disagree",
+    {
+      ...good,
+      rope_theta: 10000,
+      rope_scaling: { type: "yarn", factor: 40, beta_fast: 32, beta_slow: 1 },
+      rope_parameters: { rope_type: "yarn", rope_theta: 10000, factor: 32 },
+    },
+    "rope_parameters.factor: 32 disagrees with rope_scaling.factor 40 (both rope_parameters " +
+    "and rope_theta/rope_scaling are present and disagree; give one shape)",
+  ],
+  [
+    "rope_parameters and rope_theta disagree",
+    { ...good, rope_theta: 10000, rope_parameters: { rope_type: "default", rope_theta: 50000 } },
+    "rope_parameters.rope_theta: 50000 disagrees with rope_theta 10000",
+  ],
+  [
+    "rope_parameters yarn but rope_scaling null",
+    { ...good, rope_scaling: null, rope_parameters: { rope_type: "yarn", factor: 40 } },
+    'rope_parameters.rope_type: "yarn" disagrees with rope_scaling null',
+  ],
+  [
+    "rope dim of 1e8 (issue 16)",
+    { ...good, qk_rope_head_dim: 100000000 },
+    "qk_rope_head_dim: 100000000 must be at most 65536 (kernels index with u32",
+  ],
+  [
+    "rope dim of 2e9 (issue 16)",
+    { ...good, qk_rope_head_dim: 2000000000 },
+    "qk_rope_head_dim: 2000000000 must be at most 65536",
+  ],
+  [
+    "latent rank of 1e9 (issue 16)",
+    { ...good, kv_lora_rank: 1e9 },
+    "kv_lora_rank: 1000000000 must be at most 65536",
+  ],
+  [
+    "q_lora_rank over the bound",
+    { ...good, q_lora_rank: 70000 },
+    "q_lora_rank: 70000 must be at most 65536",
+  ],
+  [
+    "dimensions in bound, weight too large",
+    { ...good, num_attention_heads: 4096, kv_lora_rank: 65536 },
+    "(dimensions): 8589934592 elements in kv_b_proj [heads*(nope+v), kv_lora_rank]; one layer " +
+    "weight may hold at most 536870912",
   ],
   [
     "factor below 1",
     { ...good, rope_scaling: { type: "yarn", factor: 0.5 } },
     "rope_scaling.factor: 0.5 must be >= 1",
-  ],
-  [
-    "beta_fast not above beta_slow",
-    { ...good, rope_scaling: { type: "yarn", factor: 40, beta_fast: 1, beta_slow: 2 } },
-    "rope_scaling.beta_fast: 1 must be greater than beta_slow",
   ],
   [
     "negative theta",
@@ -129,6 +222,34 @@ Deno.test("Megatron config rejected: non-boolean mla_rotary_interleaved", () => 
     specFromConfig({ ...goodMegatron, mla_rotary_interleaved: "yes" }, { name: "m.json" })
   );
   assert.ok(e.message.includes('mla_rotary_interleaved: "yes" must be true or false'), e.message);
+});
+
+Deno.test("Megatron config rejected: dimensions are bounded as in the HF naming", () => {
+  const e = configError(() =>
+    specFromConfig({ ...goodMegatron, qk_pos_emb_head_dim: 100000000 }, { name: "m.json" })
+  );
+  assert.ok(
+    e.message.includes("qk_pos_emb_head_dim: 100000000 must be at most 65536"),
+    e.message,
+  );
+});
+
+Deno.test("a huge rope dim fails fast (issue 16: it took 17 s and 3.3 GB)", () => {
+  const t0 = performance.now();
+  configError(() => specFromConfig({ ...good, qk_rope_head_dim: 100000000 }, { name: "x" }));
+  assert.ok(performance.now() - t0 < 200, `took ${performance.now() - t0} ms`);
+});
+
+Deno.test("accepted as the reference code accepts them: beta_fast == beta_slow and < beta_slow", () => {
+  for (const [fast, slow] of [[1, 1], [1, 2], [32, 32]]) {
+    const s = specFromConfig({
+      ...good,
+      rope_scaling: { type: "yarn", factor: 40, beta_fast: fast, beta_slow: slow },
+    }, { name: `beta ${fast}/${slow}` });
+    assert.equal(s.yarn?.betaFast, fast);
+    assert.equal(s.yarn?.betaSlow, slow);
+    assert.ok(s.invFreq.every(Number.isFinite), `beta ${fast}/${slow}`);
+  }
 });
 
 Deno.test("config rejected: JSON array instead of object", () => {
