@@ -11,6 +11,7 @@ import { EXIT } from "./errors.ts";
 import { parseNonNegativeInt, parsePositiveInt } from "./options.ts";
 import { driftAfterRun, parseFailOn, precheckBaseline, THRESHOLDS_HELP } from "./compare.ts";
 import { readThresholds } from "../drift/thresholds.ts";
+import { DEFAULT_MAX_CASES } from "../matrix/expand.ts";
 import { checkHistoryFile } from "../drift/history.ts";
 
 /**
@@ -69,6 +70,17 @@ export function runCommand() {
       parseShard,
     )
     .option("--out <dir>", "output directory", "out/run")
+    .option(
+      "--max-cases <n>",
+      "refuse a selection of more cases than this (counted before anything is expanded)",
+      parsePositiveInt,
+      DEFAULT_MAX_CASES,
+    )
+    .option(
+      "--config-root <dir>",
+      "folder the matrix's config paths must resolve inside (default: the matrix file's " +
+        "folder; bundled matrices: matrix/bundled/configs)",
+    )
     .option("--resume", "skip cases already in <out>/results.jsonl")
     .option(
       "--repeats <n>",
@@ -118,6 +130,8 @@ export function runCommand() {
           out: opts.out,
           filter: opts.filter,
           shard: opts.shard,
+          maxCases: opts.maxCases,
+          configRoot: opts.configRoot,
           resume: opts.resume,
           repeats: opts.repeats,
           maxRows: opts.maxRows,

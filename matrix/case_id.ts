@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { AXIS_BOUNDS, AXIS_ENUMS, idValueProblem } from "./schema.ts";
 import { CASE_DEFAULTS, CASE_ID_ORDER, type CaseParams } from "./types.ts";
 
 const show = (v: unknown) => (typeof v === "boolean" ? (v ? "1" : "0") : String(v));
@@ -34,7 +35,10 @@ export type CaseFilter = ReadonlyMap<string, readonly string[]>;
 
 /**
  * Parse `preset=deepseek-v2-lite;dtype=f16,f32` (`;` between keys, `,` between
- * alternatives). Unknown keys throw a RangeError naming the valid ones.
+ * alternatives). Every key and value is checked against the axes' domains: an unknown
+ * key, a repeated key, an empty value, a value outside an enumerated axis (`dtype=bf16`,
+ * `causal=yes`) or an integer outside an axis's bounds throws a RangeError naming it and
+ * what would be valid.
  *
  * @example
  * ```ts
@@ -53,9 +57,43 @@ export function parseFilter(text: string): CaseFilter {
         `filter key "${key}" is unknown; valid keys: ${CASE_ID_ORDER.join(", ")}`,
       );
     }
-    out.set(key, part.slice(eq + 1).split(",").map((s) => s.trim()));
+    if (out.has(key)) {
+      throw new RangeError(
+        `filter key "${key}" appears twice; list alternatives with ',', e.g. ${key}=a,b`,
+      );
+    }
+    const values = part.slice(eq + 1).split(",").map((s) => s.trim());
+    for (const v of values) {
+      const problem = filterValueProblem(key, v);
+      if (problem) throw new RangeError(`filter value ${key}=${v} ${problem}`);
+    }
+    out.set(key, values);
   }
   return out;
+}
+
+/** Why `value` can never match axis `key`, or null when it can. */
+function filterValueProblem(key: string, value: string): string | null {
+  if (value === "") {
+    return `is empty; give a value of ${key} (e.g. ${key}=${
+      show(CASE_DEFAULTS[key as keyof CaseParams])
+    })`;
+  }
+  const choices = AXIS_ENUMS[key];
+  if (choices) {
+    return choices.includes(value)
+      ? null
+      : `is not a value of axis ${key}; valid: ${choices.join(", ")}`;
+  }
+  const bounds = AXIS_BOUNDS[key];
+  if (bounds) {
+    const n = Number(value);
+    return /^[0-9]+$/.test(value) && n >= bounds.min && n <= bounds.max
+      ? null
+      : `is not a value of axis ${key}; valid: integers from ${bounds.min} to ${bounds.max}`;
+  }
+  const problem = idValueProblem(value);
+  return problem ? `is not a possible ${key}: it ${problem}` : null;
 }
 
 /**

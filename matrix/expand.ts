@@ -7,14 +7,16 @@
  */
 import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
 import { readJsonFile } from "../adapter/json_file.ts";
-import { caseId } from "./case_id.ts";
-import { parseMatrixFile } from "./schema.ts";
+import { checkConfigPaths, configPlace } from "./config_paths.ts";
+import { type CaseFilter, caseId, matchesFilter } from "./case_id.ts";
+import { idValueProblem, parseMatrixFile } from "./schema.ts";
 import {
   type Case,
   CASE_DEFAULTS,
   CASE_ID_ORDER,
   type CaseParams,
   type MatrixFile,
+  type MatrixGroup,
 } from "./types.ts";
 
 type Axes = Partial<Record<keyof CaseParams, unknown>>;
@@ -61,6 +63,12 @@ export function validateMatrix(raw: unknown, source: string): MatrixFile {
   const m = parsed.data;
   const issues: ConfigIssue[] = [];
   const profiles = new Set(["native", ...Object.keys(m.devices ?? {})]);
+  for (const name of Object.keys(m.devices ?? {})) {
+    const problem = idValueProblem(name);
+    if (problem) {
+      issues.push({ path: "devices", value: name, message: `(a profile name) ${problem}` });
+    }
+  }
   m.groups.forEach((g, gi) => {
     asList((g.axes as Axes).device ?? "native").forEach((d, di) => {
       if (!profiles.has(d as string)) {
@@ -76,8 +84,168 @@ export function validateMatrix(raw: unknown, source: string): MatrixFile {
   return m;
 }
 
+/** Cases a matrix may expand to unless raised (`run --max-cases`). */
+export const DEFAULT_MAX_CASES = 100_000;
+
+// Inclusion-exclusion over a group's excludes costs 2^excludes terms; above this many
+// excludes the count is the product of the axes (an upper bound) instead.
+const MAX_EXCLUDES_COUNTED = 16;
+
+/** The axis values a group enumerates, in id order; a filter keeps only matching values. */
+function groupAxes(g: MatrixGroup, filter: CaseFilter | null): [keyof CaseParams, unknown[]][] {
+  const axes = g.axes as Axes;
+  return CASE_ID_ORDER.map((key) => {
+    const values = axes[key] === undefined ? [CASE_DEFAULTS[key]] : asList(axes[key]);
+    const wanted = filter?.get(key);
+    if (!wanted) return [key, values];
+    const only: CaseFilter = new Map([[key, wanted]]);
+    return [key, values.filter((v) => matchesFilter({ ...CASE_DEFAULTS, [key]: v }, only))];
+  });
+}
+
+/** How many combinations of `axes` also match every partial assignment in `parts`. */
+function countMatching(axes: [keyof CaseParams, unknown[]][], parts: readonly Axes[]): number {
+  let n = 1;
+  for (const [key, values] of axes) {
+    let k = 0;
+    for (const v of values) {
+      if (parts.every((e) => e[key] === undefined || asList(e[key]).includes(v))) k++;
+    }
+    n *= k;
+    if (n === 0) return 0;
+  }
+  return n;
+}
+
+/** The number of cases of one group (exact, or an upper bound with many excludes). */
+function countGroup(g: MatrixGroup, filter: CaseFilter | null): { count: number; exact: boolean } {
+  const axes = groupAxes(g, filter);
+  const excludes = (g.exclude ?? []) as Axes[];
+  const all = countMatching(axes, []);
+  if (excludes.length === 0 || all === 0) return { count: all, exact: true };
+  if (excludes.length > MAX_EXCLUDES_COUNTED) return { count: all, exact: false };
+  // |combinations| - |union of excludes|, the union by inclusion-exclusion.
+  let excluded = 0;
+  for (let mask = 1; mask < 1 << excludes.length; mask++) {
+    const parts = excludes.filter((_, i) => mask & (1 << i));
+    excluded += (parts.length % 2 ? 1 : -1) * countMatching(axes, parts);
+  }
+  return { count: all - excluded, exact: true };
+}
+
 /**
- * Expand a validated matrix into cases, in file order.
+ * Count a matrix's cases without expanding them (after an optional filter): the product
+ * of each group's axis lengths minus its excludes (inclusion-exclusion; with more than
+ * 16 excludes in a group, the product alone, and `exact` is false).
+ *
+ * @example
+ * ```ts
+ * import { countCases, validateMatrix } from "./expand.ts";
+ * countCases(validateMatrix({ name: "m", groups: [{ axes: { b: [1, 2], sq: [1, 2] },
+ *   exclude: [{ b: 2, sq: 2 }] }] }, "m.json")); // { count: 3, exact: true }
+ * ```
+ */
+export function countCases(
+  m: MatrixFile,
+  options: { filter?: CaseFilter | null } = {},
+): { count: number; exact: boolean } {
+  let count = 0;
+  let exact = true;
+  for (const g of m.groups) {
+    const c = countGroup(g, options.filter ?? null);
+    count += c.count;
+    exact &&= c.exact;
+  }
+  return { count, exact };
+}
+
+/**
+ * Refuse a matrix with more than `maxCases` cases (counted, not expanded): a ConfigError
+ * giving the count and how to raise the limit.
+ *
+ * @example
+ * ```ts
+ * import { checkCaseCount, validateMatrix } from "./expand.ts";
+ * checkCaseCount(validateMatrix({ name: "m", groups: [{ axes: {} }] }, "m.json"), "m.json");
+ * ```
+ */
+export function checkCaseCount(
+  m: MatrixFile,
+  source: string,
+  options: { maxCases?: number; filter?: CaseFilter | null } = {},
+): void {
+  const max = options.maxCases ?? DEFAULT_MAX_CASES;
+  const { count, exact } = countCases(m, options);
+  if (count <= max) return;
+  throw new ConfigError(source, [{
+    path: "groups",
+    value: count,
+    message:
+      `${exact ? "cases" : "cases at most (counted before excludes)"}${
+        options.filter ? " after the filter" : ""
+      } are more than the limit of ${max}; select fewer with --filter or smaller axes, or ` +
+      `raise the limit with --max-cases ${count}`,
+  }], "too many cases");
+}
+
+/**
+ * The cases of a validated matrix, generated one at a time in file order (memory does
+ * not grow with the number of cases, except for the ids kept to find repeats). A filter
+ * narrows each axis before the product, so a filtered run never walks the whole matrix.
+ * A case id that two groups both produce throws a ConfigError.
+ *
+ * @example
+ * ```ts
+ * import { iterateCases, validateMatrix } from "./expand.ts";
+ * const m = validateMatrix({ name: "m", groups: [{ axes: { dtype: ["f32", "f16"] } }] }, "m");
+ * [...iterateCases(m, "m")].map((c) => c.params.dtype); // ["f32", "f16"]
+ * ```
+ */
+export function* iterateCases(
+  m: MatrixFile,
+  source: string,
+  options: { filter?: CaseFilter | null } = {},
+): Generator<Case> {
+  const where = new Map<string, number>();
+  for (const [gi, g] of m.groups.entries()) {
+    const axes = groupAxes(g, options.filter ?? null);
+    if (axes.some(([, values]) => values.length === 0)) continue;
+    const excludes = (g.exclude ?? []) as Axes[];
+    // An odometer over the axes; the last axis in id order turns fastest, as a nested loop.
+    const at = axes.map(() => 0);
+    while (true) {
+      const params = Object.fromEntries(
+        axes.map(([k, vs], i) => [k, vs[at[i]]]),
+      ) as unknown as CaseParams;
+      if (!excludes.some((e) => matchesPartial(params, e))) {
+        const id = caseId(params);
+        const prev = where.get(id);
+        if (prev !== undefined) {
+          throw new ConfigError(source, [{
+            path: `groups[${gi}]`,
+            value: id,
+            message: `repeats a case of groups[${prev}]; each case id must appear once`,
+          }], "invalid matrix");
+        }
+        where.set(id, gi);
+        yield {
+          id,
+          params,
+          expect: g.expect ?? { support: "supported" },
+          seed: m.seed ?? 1,
+          deviceProfile: params.device === "native" ? {} : m.devices?.[params.device] ?? {},
+        };
+      }
+      let i = at.length - 1;
+      while (i >= 0 && ++at[i] === axes[i][1].length) at[i--] = 0;
+      if (i < 0) break;
+    }
+  }
+}
+
+/**
+ * Expand a validated matrix into cases, in file order. More than `maxCases` (default
+ * {@link DEFAULT_MAX_CASES}) is refused before anything is expanded.
  *
  * @example
  * ```ts
@@ -88,46 +256,32 @@ export function validateMatrix(raw: unknown, source: string): MatrixFile {
  * cases.length; // 2
  * ```
  */
-export function expandMatrix(m: MatrixFile, source: string): Case[] {
-  const cases: Case[] = [];
-  const where = new Map<string, number>();
-  m.groups.forEach((g, gi) => {
-    const axes = g.axes as Axes;
-    let combos: CaseParams[] = [{ ...CASE_DEFAULTS }];
-    for (const key of CASE_ID_ORDER) {
-      if (axes[key] === undefined) continue;
-      combos = combos.flatMap((c) => asList(axes[key]).map((v) => ({ ...c, [key]: v })));
-    }
-    const excludes = (g.exclude ?? []) as Axes[];
-    for (const params of combos) {
-      if (excludes.some((e) => matchesPartial(params, e))) continue;
-      const id = caseId(params);
-      const prev = where.get(id);
-      if (prev !== undefined) {
-        throw new ConfigError(source, [{
-          path: `groups[${gi}]`,
-          value: id,
-          message: `repeats a case of groups[${prev}]; each case id must appear once`,
-        }], "invalid matrix");
-      }
-      where.set(id, gi);
-      cases.push({
-        id,
-        params,
-        expect: g.expect ?? { support: "supported" },
-        seed: m.seed ?? 1,
-        deviceProfile: params.device === "native" ? {} : m.devices?.[params.device] ?? {},
-      });
-    }
-  });
-  return cases;
+export function expandMatrix(
+  m: MatrixFile,
+  source: string,
+  options: { maxCases?: number; filter?: CaseFilter | null } = {},
+): Case[] {
+  checkCaseCount(m, source, options);
+  return [...iterateCases(m, source, options)];
 }
 
 /** Bundled matrix names. */
 export const BUNDLED_MATRICES: readonly string[] = ["smoke", "nightly", "adapter"];
 
+/** Options of {@link loadMatrix}. */
+export interface LoadMatrixOptions {
+  /** Refuse more cases than this (default {@link DEFAULT_MAX_CASES}). */
+  maxCases?: number;
+  /** Expand only the cases this filter selects (the limit applies to them). */
+  filter?: CaseFilter | null;
+  /** Folder the matrix's config paths must stay inside (default: the matrix's folder). */
+  configRoot?: string;
+}
+
 /**
- * Load a bundled matrix by name or a matrix file by path, validated and expanded.
+ * Load a bundled matrix by name or a matrix file by path: validated, its config paths
+ * checked against their root (matrix/config_paths.ts), its cases counted against the
+ * limit, then expanded.
  *
  * @example
  * ```ts ignore
@@ -135,7 +289,10 @@ export const BUNDLED_MATRICES: readonly string[] = ["smoke", "nightly", "adapter
  * const { cases } = await loadMatrix("smoke");
  * ```
  */
-export async function loadMatrix(nameOrPath: string): Promise<{ file: MatrixFile; cases: Case[] }> {
+export async function loadMatrix(
+  nameOrPath: string,
+  options: LoadMatrixOptions = {},
+): Promise<{ file: MatrixFile; cases: Case[] }> {
   const bundled = BUNDLED_MATRICES.includes(nameOrPath);
   const url = bundled ? new URL(`./bundled/${nameOrPath}.json`, import.meta.url) : nameOrPath;
   const raw = await readJsonFile(url, {
@@ -144,5 +301,10 @@ export async function loadMatrix(nameOrPath: string): Promise<{ file: MatrixFile
     hint: `bundled matrices: ${BUNDLED_MATRICES.join(", ")}`,
   });
   const file = validateMatrix(raw, nameOrPath);
-  return { file, cases: expandMatrix(file, nameOrPath) };
+  await checkConfigPaths(
+    file,
+    nameOrPath,
+    configPlace(nameOrPath, { bundled, configRoot: options.configRoot }),
+  );
+  return { file, cases: expandMatrix(file, nameOrPath, options) };
 }

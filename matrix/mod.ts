@@ -7,3 +7,5 @@ export * from "./types.ts";
 export * from "./case_id.ts";
 export * from "./schema.ts";
 export * from "./expand.ts";
+export * from "./config_paths.ts";
+export * from "./select.ts";

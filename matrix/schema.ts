@@ -25,6 +25,12 @@
  * normal-empty), layout (bshd | sbhd | thd), causal (bool), splits (0 = adapter's
  * choice), page (page size of a paged cache with a shuffled block table; 0 =
  * contiguous), device ("native" or a name under `devices`), mode (attention | layer).
+ * Integer axes are bounded ({@link AXIS_BOUNDS}); preset and device values (and device
+ * profile names) may not hold `;`, `=`, `,` or control characters, which would make
+ * case ids ambiguous.
+ *
+ * A config path in `preset` is read relative to the matrix file's folder and must stay
+ * inside it (or inside `run --config-root`); see matrix/config_paths.ts.
  *
  * @module
  */
@@ -42,24 +48,89 @@ const int = (min: number) =>
   z.number({ error: `must be an integer >= ${min}` }).int({ error: `must be an integer >= ${min}` })
     .min(min, { error: `must be an integer >= ${min}` });
 
+/**
+ * Bounds of the integer axes: far above any published MLA model or FlashMLA test shape
+ * (DeepSeek-V3 has 128 heads and a 128 Ki context; FlashMLA tests b <= 128, s_k <= 64 Ki,
+ * pages of 64), and low enough that what the runner builds per case before the adapter's
+ * buffer checks (per-sequence key lengths, block tables) stays small.
+ */
+export const AXIS_BOUNDS: Readonly<Record<string, { min: number; max: number }>> = {
+  heads: { min: 0, max: 1024 },
+  b: { min: 1, max: 4096 },
+  sq: { min: 1, max: 1 << 20 },
+  sk: { min: 0, max: 1 << 20 },
+  splits: { min: 0, max: 4096 },
+  page: { min: 0, max: 1 << 16 },
+};
+
+const bounded = (axis: keyof typeof AXIS_BOUNDS) => {
+  const { min, max } = AXIS_BOUNDS[axis];
+  const error = `must be an integer from ${min} to ${max} (the harness's bound on ${axis})`;
+  return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+};
+
+/**
+ * Characters a string axis value may not hold: `;`, `=` and `,` separate the fields of a
+ * case id and of `--filter` (a preset holding one could never be selected), and control
+ * characters would break the one-line reports.
+ */
+// deno-lint-ignore no-control-regex
+export const ID_VALUE_FORBIDDEN = /[;=,\u0000-\u001f\u007f]/;
+
+/**
+ * Why a string cannot be a case id value, or null when it can.
+ *
+ * @example
+ * ```ts
+ * import { idValueProblem } from "./schema.ts";
+ * idValueProblem("a;b"); // "must not contain ';', '=', ',' or control characters ..."
+ * idValueProblem("tiny"); // null
+ * ```
+ */
+export function idValueProblem(value: string): string | null {
+  if (value === "") return "must not be empty";
+  if (ID_VALUE_FORBIDDEN.test(value)) {
+    return "must not contain ';', '=', ',' or control characters (they separate the fields " +
+      "of a case id and of --filter, so the case could not be selected)";
+  }
+  if (value.trim() !== value) return "must not start or end with spaces";
+  return null;
+}
+
+const idString = (what: string) =>
+  z.string({ error: `must be ${what}` }).superRefine((v, ctx) => {
+    const problem = idValueProblem(v);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
+
+/** The values of every enumerated axis (causal as written in ids: 1/0 or true/false). */
+export const AXIS_ENUMS: Readonly<Record<string, readonly string[]>> = {
+  path: ["absorbed", "expanded"],
+  dtype: ["f32", "f16"],
+  varlen: ["none", "normal", "normal-empty"],
+  layout: ["bshd", "sbhd", "thd"],
+  mode: ["attention", "layer"],
+  causal: ["1", "0", "true", "false"],
+};
+
 const enumOf = <T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { error: `must be one of ${values.join(", ")}` });
 
 /** Value schemas of every axis. */
 const AXIS_SCHEMAS = {
-  preset: z.string({ error: "must be a preset name or a config path" }).min(1),
-  heads: int(0),
+  preset: idString("a preset name or a config path"),
+  heads: bounded("heads"),
   path: enumOf(["absorbed", "expanded"] as const),
   dtype: enumOf(["f32", "f16"] as const),
-  b: int(1),
-  sq: int(1),
-  sk: int(0),
+  b: bounded("b"),
+  sq: bounded("sq"),
+  sk: bounded("sk"),
   varlen: enumOf(["none", "normal", "normal-empty"] as const),
   layout: enumOf(["bshd", "sbhd", "thd"] as const),
   causal: z.boolean({ error: "must be true or false" }),
-  splits: int(0),
-  page: int(0),
-  device: z.string({ error: "must be a device profile name" }).min(1),
+  splits: bounded("splits"),
+  page: bounded("page"),
+  device: idString("a device profile name"),
   mode: enumOf(["attention", "layer"] as const),
 };
 

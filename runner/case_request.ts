@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { ConfigError } from "../adapter/errors.ts";
 import { loadSpec } from "../adapter/source.ts";
 import { withParams } from "../adapter/spec.ts";
 import type {
@@ -15,6 +16,7 @@ import type {
   MlaSpec,
   Paging,
 } from "../adapter/types.ts";
+import { type ConfigPlace, isConfigPath, resolveConfigPath } from "../matrix/config_paths.ts";
 import type { CaseParams, DeviceProfile } from "../matrix/types.ts";
 import { makePrng } from "../reference/prng.ts";
 
@@ -155,6 +157,12 @@ export interface CaseRequestOptions {
   seed: number;
   /** Directory config paths are relative to. */
   baseDir?: string;
+  /**
+   * Where config paths must stay (matrix/config_paths.ts): when given, a path that
+   * resolves outside `place.root` throws a ConfigError instead of being read. `run`
+   * checks every path of the matrix before it starts; this is the same check per case.
+   */
+  place?: ConfigPlace;
   /** Spec cache shared across cases (keyed by preset/path). */
   specCache?: Map<string, Promise<MlaSpec>>;
 }
@@ -175,7 +183,17 @@ export async function caseRequest(
   p: CaseParams,
   options: CaseRequestOptions,
 ): Promise<CaseRequest> {
-  const isPath = p.preset.endsWith(".json") || p.preset.includes("/");
+  const isPath = isConfigPath(p.preset);
+  if (isPath && options.place) {
+    const r = await resolveConfigPath(p.preset, options.place);
+    if ("problem" in r) {
+      throw new ConfigError(
+        p.preset,
+        [{ path: "preset", value: p.preset, message: r.problem }],
+        "config path outside its folder",
+      );
+    }
+  }
   const where = isPath && options.baseDir && !p.preset.startsWith("/")
     ? `${options.baseDir}/${p.preset}`
     : p.preset;

@@ -11,8 +11,7 @@ import { GpuContext } from "../gpu/device.ts";
 import { DeviceLostError } from "../gpu/errors.ts";
 import type { SourceMutation } from "../kernels/source.ts";
 import type { Fault } from "../parity/faults.ts";
-import { inShard, matchesFilter, parseFilter } from "../matrix/case_id.ts";
-import { loadMatrix } from "../matrix/expand.ts";
+import { selectMatrixCases } from "../matrix/select.ts";
 import type { Case } from "../matrix/types.ts";
 import { JsonlWriter, readJsonl } from "../report/jsonl.ts";
 import { appendStepSummary, toMarkdown } from "../report/markdown.ts";
@@ -33,6 +32,10 @@ export interface RunMatrixOptions {
   filter?: string;
   /** This shard, 1-based ("2/4" = {index 2, count 4}). */
   shard?: { index: number; count: number };
+  /** Refuse a selection of more cases than this (default 100000). */
+  maxCases?: number;
+  /** Folder the matrix's config paths must stay inside (default: the matrix's folder). */
+  configRoot?: string;
   /** Skip cases already in out/results.jsonl. */
   resume?: boolean;
   /** Timed repetitions per case. */
@@ -74,18 +77,11 @@ export interface Selection {
  * ```
  */
 export async function selectCases(
-  options: Pick<RunMatrixOptions, "matrix" | "filter" | "shard">,
+  options: Pick<RunMatrixOptions, "matrix" | "filter" | "shard" | "maxCases" | "configRoot">,
 ): Promise<Selection> {
-  const { cases } = await loadMatrix(options.matrix);
-  const filter = options.filter ? parseFilter(options.filter) : null;
-  const all = filter ? cases.filter((c) => matchesFilter(c.params, filter)) : cases;
-  const mine = options.shard ? all.filter((c) => inShard(c.id, options.shard!)) : all;
-  const bundled = !options.matrix.endsWith(".json") && !options.matrix.includes("/");
-  const baseDir = bundled
-    ? new URL("../matrix/bundled", import.meta.url).pathname
-    : options.matrix.includes("/")
-    ? options.matrix.slice(0, options.matrix.lastIndexOf("/"))
-    : ".";
+  // matrix/select.ts checks the filter against the axes, the case count and config paths
+  const { all, mine, baseDir, notes } = await selectMatrixCases(options);
+  for (const note of notes) console.error(note);
   return { all, mine, baseDir };
 }
 

@@ -118,7 +118,7 @@ const bad: [string, unknown, string][] = [
   [
     "zero batch",
     { name: "m", groups: [{ axes: { b: 0 } }] },
-    "groups[0].axes.b[0]: 0 must be an integer >= 1",
+    "groups[0].axes.b[0]: 0 must be an integer from 1 to 4096",
   ],
   ["no groups", { name: "m", groups: [] }, "groups: [] must list at least one group"],
   ["missing name", { groups: [{ axes: {} }] }, "name: (missing) is required"],

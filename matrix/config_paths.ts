@@ -1,0 +1,142 @@
+/**
+ * Where a matrix's config paths may point. A `preset` that is a path (ends in `.json` or
+ * holds a `/`) is read relative to the matrix file's folder and must resolve inside a
+ * root folder: the matrix file's folder, or the one given with `run --config-root`.
+ * Bundled matrices keep their configs in matrix/bundled/configs/. A matrix from an
+ * untrusted pull request can then not read (and copy into CI artifacts) files elsewhere
+ * on the machine, such as `../../../../etc/passwd`. Symbolic links are followed before
+ * the check, so a link inside the root that points outside it is refused too.
+ *
+ * @module
+ */
+import { dirname, isAbsolute, relative, resolve } from "node:path";
+import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
+import type { MatrixFile } from "./types.ts";
+
+/** Where a matrix's config paths are read from and where they must stay. */
+export interface ConfigPlace {
+  /** Folder relative config paths are resolved against (absolute). */
+  readonly baseDir: string;
+  /** Folder every config path must resolve inside (absolute). */
+  readonly root: string;
+  /** What the root is, for messages ("the matrix file's folder", "--config-root"). */
+  readonly rootName: string;
+}
+
+const BUNDLED_DIR = new URL("./bundled", import.meta.url).pathname;
+
+/**
+ * Whether a preset value names a config file rather than a preset (as adapter/source.ts
+ * decides).
+ *
+ * @example
+ * ```ts
+ * import { isConfigPath } from "./config_paths.ts";
+ * isConfigPath("configs/x.json"); // true
+ * isConfigPath("deepseek-v3"); // false
+ * ```
+ */
+export function isConfigPath(preset: string): boolean {
+  return preset.endsWith(".json") || preset.includes("/");
+}
+
+/**
+ * Where the config paths of a matrix are resolved and confined: bundled matrices in
+ * matrix/bundled/ with the root matrix/bundled/configs/; a matrix file in its own folder,
+ * with that folder as the root unless `configRoot` is given.
+ *
+ * @example
+ * ```ts
+ * import { configPlace } from "./config_paths.ts";
+ * configPlace("ci/matrix.json", { bundled: false }).rootName; // "the matrix file's folder"
+ * ```
+ */
+export function configPlace(
+  matrix: string,
+  options: { bundled: boolean; configRoot?: string },
+): ConfigPlace {
+  if (options.bundled) {
+    return {
+      baseDir: BUNDLED_DIR,
+      root: options.configRoot ? resolve(options.configRoot) : resolve(BUNDLED_DIR, "configs"),
+      rootName: options.configRoot ? "--config-root" : "matrix/bundled/configs",
+    };
+  }
+  const baseDir = resolve(dirname(matrix));
+  return options.configRoot
+    ? { baseDir, root: resolve(options.configRoot), rootName: "--config-root" }
+    : { baseDir, root: baseDir, rootName: "the matrix file's folder" };
+}
+
+const inside = (root: string, path: string): boolean => {
+  const rel = relative(root, path);
+  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
+};
+
+async function realOrSelf(path: string): Promise<string> {
+  try {
+    return await Deno.realPath(path);
+  } catch {
+    return path; // missing: the case reports the unreadable config itself
+  }
+}
+
+/**
+ * The absolute path of a config path, or why it may not be read: outside the root
+ * (lexically, or after following symbolic links).
+ *
+ * @example
+ * ```ts ignore
+ * import { configPlace, resolveConfigPath } from "./config_paths.ts";
+ * await resolveConfigPath("../../etc/passwd", configPlace("m.json", { bundled: false }));
+ * // { problem: "resolves to /etc/passwd, outside the matrix file's folder ..." }
+ * ```
+ */
+export async function resolveConfigPath(
+  preset: string,
+  place: ConfigPlace,
+): Promise<{ path: string } | { problem: string }> {
+  const path = resolve(place.baseDir, preset);
+  const outside = (where: string) => ({
+    problem: `resolves to ${where}, outside ${place.rootName} (${place.root}); configs of a ` +
+      "matrix must be inside it (run --config-root <dir> names another folder)",
+  });
+  if (!inside(place.root, path)) return outside(path);
+  const real = await realOrSelf(path);
+  if (!inside(await realOrSelf(place.root), real)) return outside(`${real} (a symbolic link)`);
+  return { path };
+}
+
+/**
+ * Check every config path of a matrix against its place; a path that escapes throws a
+ * ConfigError naming the entry (`groups[0].axes.preset[1]`), the path it resolves to and
+ * the root.
+ *
+ * @example
+ * ```ts ignore
+ * import { checkConfigPaths, configPlace } from "./config_paths.ts";
+ * await checkConfigPaths(file, "m.json", configPlace("m.json", { bundled: false }));
+ * ```
+ */
+export async function checkConfigPaths(
+  m: MatrixFile,
+  source: string,
+  place: ConfigPlace,
+): Promise<void> {
+  const issues: ConfigIssue[] = [];
+  for (const [gi, g] of m.groups.entries()) {
+    const presets = g.axes.preset === undefined ? [] : [g.axes.preset].flat();
+    for (const [pi, preset] of presets.entries()) {
+      if (typeof preset !== "string" || !isConfigPath(preset)) continue;
+      const r = await resolveConfigPath(preset, place);
+      if ("problem" in r) {
+        issues.push({
+          path: `groups[${gi}].axes.preset[${pi}]`,
+          value: preset,
+          message: r.problem,
+        });
+      }
+    }
+  }
+  if (issues.length) throw new ConfigError(source, issues, "config path outside its folder");
+}

@@ -1,0 +1,124 @@
+/**
+ * Selecting the cases of a run: load the matrix, apply `--filter` (checked against the
+ * axes: a filter that selects nothing from the whole matrix is an error, not a green run
+ * that tested nothing) and `--shard` (an empty shard of a non-empty selection is normal,
+ * and gets a note).
+ *
+ * @module
+ */
+import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
+import { type CaseFilter, inShard, matchesFilter, parseFilter } from "./case_id.ts";
+import { BUNDLED_MATRICES, loadMatrix } from "./expand.ts";
+import { type Case, CASE_DEFAULTS, type CaseParams, type MatrixFile } from "./types.ts";
+
+/** Options of {@link selectMatrixCases}. */
+export interface SelectOptions {
+  /** Bundled matrix name or matrix file path. */
+  matrix: string;
+  /** `key=v1,v2;key2=v` selection. */
+  filter?: string;
+  /** This shard, 1-based. */
+  shard?: { index: number; count: number };
+  /** Refuse more selected cases than this (default: matrix/expand.ts DEFAULT_MAX_CASES). */
+  maxCases?: number;
+  /** Folder the matrix's config paths must stay inside (default: the matrix's folder). */
+  configRoot?: string;
+}
+
+/** What a run selected. */
+export interface MatrixSelection {
+  /** Every case after the filter, in file order. */
+  all: Case[];
+  /** The ones this shard owns. */
+  mine: Case[];
+  /** Directory config paths in the matrix are relative to. */
+  baseDir: string;
+  /** Things worth saying that are not errors (an empty shard, a filter value never used). */
+  notes: string[];
+}
+
+/** Every value an axis takes in some group of a matrix (ignoring excludes), as ids show it. */
+function axisValues(file: MatrixFile, key: keyof CaseParams): string[] {
+  const seen = new Set<string>();
+  for (const g of file.groups) {
+    const v = g.axes[key];
+    for (const x of v === undefined ? [CASE_DEFAULTS[key]] : [v].flat()) {
+      seen.add(typeof x === "boolean" ? (x ? "1" : "0") : String(x));
+    }
+  }
+  return [...seen];
+}
+
+/** Whether a filter value of `key` matches some value the matrix gives that axis. */
+function occurs(file: MatrixFile, key: keyof CaseParams, value: string): boolean {
+  const only: CaseFilter = new Map([[key, [value]]]);
+  return file.groups.some((g) => {
+    const v = g.axes[key];
+    return (v === undefined ? [CASE_DEFAULTS[key]] : [v].flat()).some((x) =>
+      matchesFilter({ ...CASE_DEFAULTS, [key]: x }, only)
+    );
+  });
+}
+
+/**
+ * Load, filter and shard a matrix. A malformed filter throws RangeError (from
+ * {@link parseFilter}); a filter that selects no case of the matrix throws a ConfigError
+ * naming each filter value the matrix never uses and listing the values it has.
+ *
+ * @example
+ * ```ts ignore
+ * import { selectMatrixCases } from "./select.ts";
+ * const { all, mine, notes } = await selectMatrixCases({ matrix: "smoke", shard: { index: 1, count: 2 } });
+ * ```
+ */
+export async function selectMatrixCases(options: SelectOptions): Promise<MatrixSelection> {
+  const filter = options.filter ? parseFilter(options.filter) : null;
+  const { file, cases: all } = await loadMatrix(options.matrix, {
+    maxCases: options.maxCases,
+    filter,
+    configRoot: options.configRoot,
+  });
+  const notes: string[] = [];
+  if (filter) {
+    const unused: ConfigIssue[] = [];
+    for (const [key, values] of filter) {
+      const k = key as keyof CaseParams;
+      const missing = values.filter((v) => !occurs(file, k, v));
+      if (missing.length === 0) continue;
+      unused.push({
+        path: key,
+        value: missing.join(","),
+        message: `occurs in no group of matrix ${file.name}; its values of ${key}: ${
+          axisValues(file, k).join(", ")
+        }`,
+      });
+    }
+    if (all.length === 0) {
+      if (unused.length === 0) {
+        unused.push({
+          path: "(filter)",
+          value: options.filter,
+          message: "every value occurs in the matrix, but no case has them all (or those " +
+            "cases are excluded)",
+        });
+      }
+      throw new ConfigError("--filter", unused, `selects no case of matrix ${file.name}`);
+    }
+    for (const u of unused) notes.push(`note: --filter ${u.path}=${u.value} ${u.message}`);
+  }
+  const shard = options.shard;
+  const mine = shard ? all.filter((c) => inShard(c.id, shard)) : all;
+  if (shard && mine.length === 0 && all.length > 0) {
+    notes.push(
+      `note: shard ${shard.index}/${shard.count} holds none of the ${all.length} selected ` +
+        "cases (cases are assigned by a hash of their id); nothing to run here",
+    );
+  }
+  const bundled = BUNDLED_MATRICES.includes(options.matrix);
+  const baseDir = bundled
+    ? new URL("./bundled", import.meta.url).pathname
+    : options.matrix.includes("/")
+    ? options.matrix.slice(0, options.matrix.lastIndexOf("/"))
+    : ".";
+  return { all, mine, baseDir, notes };
+}
