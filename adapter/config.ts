@@ -161,6 +161,9 @@ const hfRopeParameters = z.object({
   rope_type: z.enum(ROPE_TYPES, {
     error: (i) => isMissing(i.input) ? `is required; ${ropeTypeError}` : ropeTypeError,
   }),
+  // transformers 5 keeps the legacy `type` beside `rope_type` when it re-saves a
+  // transformers-4 config (seen in a re-saved Kimi-K2 config).
+  type: z.enum(ROPE_TYPES, { error: ropeTypeError }).optional(),
   rope_theta: theta.optional(),
   ...yarnKeys,
 });
@@ -205,7 +208,7 @@ const megatronSchema = z.object({
 /** Keys a RoPE object may hold; anything else is refused rather than ignored. */
 const ROPE_OBJECT_KEYS: Record<"rope_scaling" | "rope_parameters", readonly string[]> = {
   rope_scaling: ["type", "rope_type", ...Object.keys(yarnKeys)],
-  rope_parameters: ["rope_type", "rope_theta", ...Object.keys(yarnKeys)],
+  rope_parameters: ["rope_type", "type", "rope_theta", ...Object.keys(yarnKeys)],
 };
 
 /** transformers' own YaRN options that DeepSeek's and Kimi's code never read. */
@@ -355,8 +358,8 @@ function yarnFrom(r: HfYarnRaw, shape: string, defaulted: DefaultedField[]): Yar
   };
 }
 
-function ropeTypeOf(r: HfYarnRaw): (typeof ROPE_TYPES)[number] | undefined {
-  return ("type" in r ? r.type : undefined) ?? r.rope_type;
+function ropeTypeOf(r: z.infer<typeof hfRopeScaling>): (typeof ROPE_TYPES)[number] | undefined {
+  return r.type ?? r.rope_type;
 }
 
 /** transformers-4 shape: `rope_theta` beside `rope_scaling`. */
@@ -413,6 +416,13 @@ function readRopeParameters(
   if (t === undefined) {
     t = 10000;
     defaulted.push({ field: "rope_parameters.rope_theta", value: 10000 });
+  }
+  if (rp.type !== undefined && rp.type !== rp.rope_type) {
+    issues.push({
+      path: "rope_parameters.type",
+      value: rp.type,
+      message: `disagrees with rope_parameters.rope_type ${JSON.stringify(rp.rope_type)}; give one`,
+    });
   }
   if (rp.rope_type === "default") return { theta: t, yarn: null, defaulted };
   if (rp.factor === undefined) {

@@ -1,7 +1,10 @@
 /**
- * Bundled presets, written as Hugging Face config fragments (the MLA and RoPE keys
- * of each model's published `config.json`, spelled as there) so they go through
- * the same validation and derivation as a user's config.json.
+ * Bundled presets, as Hugging Face config fragments (the MLA and RoPE keys of each
+ * model's published `config.json`, spelled as there) so they go through the same
+ * validation and derivation as a user's config.json. Where the published file is
+ * committed (matrix/bundled/configs/published/), the preset is read from it, so it
+ * cannot drift; the others are written out and checked against their file once it
+ * is committed.
  *
  * Sources: the published `config.json` of deepseek-ai/DeepSeek-V2-Lite,
  * deepseek-ai/DeepSeek-V2, deepseek-ai/DeepSeek-V3, moonshotai/Kimi-K2-Instruct,
@@ -12,10 +15,39 @@
  *
  * @module
  */
+import v2LiteChatConfig from "../matrix/bundled/configs/published/DeepSeek-V2-Lite-Chat.config.json" with {
+  type: "json",
+};
+import kimiK2Config from "../matrix/bundled/configs/published/Kimi-K2-Instruct.config.json" with {
+  type: "json",
+};
 import { readHf, type SpecReading } from "./config.ts";
 import { ConfigError } from "./errors.ts";
 import { buildSpec, specParams } from "./spec.ts";
 import type { MlaSpec } from "./types.ts";
+
+/** The keys of a published config.json that define the MLA layer and its RoPE. */
+const MLA_KEYS = [
+  "hidden_size",
+  "num_attention_heads",
+  "q_lora_rank",
+  "kv_lora_rank",
+  "qk_nope_head_dim",
+  "qk_rope_head_dim",
+  "v_head_dim",
+  "rms_norm_eps",
+  "rope_theta",
+  "rope_scaling",
+  "rope_parameters",
+] as const;
+
+/**
+ * A preset taken from a committed published config.json: its MLA and RoPE keys,
+ * unchanged (the other keys describe MoE, vocabulary and so on).
+ */
+function fromPublished(config: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(MLA_KEYS.filter((k) => k in config).map((k) => [k, config[k]]));
+}
 
 /** YaRN block as DeepSeek/Kimi configs write it (mscale == mscale_all_dim in all of them). */
 const yarn = (factor: number, mscale: number, beta: { fast: number; slow: number }) => ({
@@ -37,15 +69,8 @@ const mla = { kv_lora_rank: 512, qk_nope_head_dim: 128, qk_rope_head_dim: 64, v_
 
 /** Raw HF-style config of every preset, by name. */
 export const PRESET_CONFIGS: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {
-  "deepseek-v2-lite": {
-    hidden_size: 2048,
-    num_attention_heads: 16,
-    q_lora_rank: null,
-    ...mla,
-    rms_norm_eps: 1e-6,
-    rope_theta: 10000,
-    rope_scaling: yarn(40, 0.707, DS),
-  },
+  /** From DeepSeek-V2-Lite-Chat's config.json (the base model's file is not committed). */
+  "deepseek-v2-lite": fromPublished(v2LiteChatConfig),
   "deepseek-v2": {
     hidden_size: 5120,
     num_attention_heads: 128,
@@ -64,15 +89,8 @@ export const PRESET_CONFIGS: Readonly<Record<string, Readonly<Record<string, unk
     rope_theta: 10000,
     rope_scaling: yarn(40, 1.0, DS),
   },
-  "kimi-k2": {
-    hidden_size: 7168,
-    num_attention_heads: 64,
-    q_lora_rank: 1536,
-    ...mla,
-    rms_norm_eps: 1e-6,
-    rope_theta: 50000,
-    rope_scaling: yarn(32, 1.0, KIMI),
-  },
+  /** From Kimi-K2-Instruct's config.json (beta_fast == beta_slow == 1, factor 32). */
+  "kimi-k2": fromPublished(kimiK2Config),
   /** Kimi-K2-Instruct-0905: as kimi-k2, with the context extended by 64 instead of 32. */
   "kimi-k2-0905": {
     hidden_size: 7168,
@@ -139,7 +157,7 @@ export const PRESET_CONFIGS: Readonly<Record<string, Readonly<Record<string, unk
  * matrix/bundled/configs/published/ (see the README there for sources and hashes).
  */
 export const PRESET_PUBLISHED_CONFIGS: Readonly<Record<string, string>> = {
-  "deepseek-v2-lite": "DeepSeek-V2-Lite.config.json",
+  "deepseek-v2-lite": "DeepSeek-V2-Lite-Chat.config.json",
   "deepseek-v2": "DeepSeek-V2.config.json",
   "deepseek-v3": "DeepSeek-V3.config.json",
   "kimi-k2": "Kimi-K2-Instruct.config.json",

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
-import { specFromFile, specFromHf, specFromMegatron } from "../adapter/config.ts";
+import { readHf, specFromFile, specFromHf, specFromMegatron } from "../adapter/config.ts";
 import { PRESET_NAMES, presetSpec } from "../adapter/presets.ts";
-import { plainInvFreq, ropeCosSin, ropePairs, yarnGetMscale } from "../adapter/rope.ts";
+import {
+  plainInvFreq,
+  ropeCosSin,
+  ropePairs,
+  yarnGetMscale,
+  yarnInvFreq,
+} from "../adapter/rope.ts";
 import { withParams } from "../adapter/spec.ts";
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
@@ -12,6 +18,7 @@ Deno.test("softmax scale reproduces the published values to 6 digits", () => {
   assert.equal(presetSpec("deepseek-v2").softmaxScale.toFixed(6), "0.114721");
   assert.equal(presetSpec("deepseek-v3").softmaxScale.toFixed(6), "0.135234");
   assert.equal(presetSpec("kimi-k2").softmaxScale.toFixed(6), "0.130861");
+  assert.equal(presetSpec("kimi-k2-0905").softmaxScale.toFixed(6), "0.144680");
   assert.equal(presetSpec("moonlight-16b").softmaxScale.toFixed(6), "0.072169");
 });
 
@@ -136,4 +143,124 @@ Deno.test("rope pairs and the float64 cos/sin table", () => {
   assert.deepEqual(Array.from(t.slice(0, 4)), [2, 2, 0, 0]);
   assert.equal(t[4], 2 * Math.cos(20000));
   assert.equal(t[7], 2 * Math.sin(5000));
+});
+
+// Hand derivations below follow DeepSeek-V3 inference/model.py: corr(b) = d ln(L / (2 pi b)) /
+// (2 ln theta); low = max(floor(corr(beta_fast)), 0); high = min(ceil(corr(beta_slow)), d - 1);
+// ramp_i = clamp((i - low) / (high - low), 0, 1) with high += 0.001 when high == low;
+// inv_freq_i = base_i / factor * ramp_i + base_i * (1 - ramp_i). The numbers are worked out here,
+// not taken from adapter/rope.ts.
+
+const close = (a: number, b: number, what: string) =>
+  assert.ok(Math.abs(a - b) <= 1e-15 * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
+
+Deno.test("Kimi-K2 (beta_fast == beta_slow == 1): inv_freq and softmax scale by hand", () => {
+  // d 64, theta 5e4, L 4096: corr(1) = 64 ln(4096 / 2pi) / (2 ln 5e4) = 19.1646, so low
+  // = floor = 19 and high = ceil = 20: a one-index ramp. i <= 19 keeps theta^(-2i/64);
+  // i >= 20 is divided by the factor 32.
+  const s = presetSpec("kimi-k2");
+  const base = (i: number) => Math.pow(50000, (-2 * i) / 64);
+  assert.equal(s.invFreq.length, 32);
+  for (let i = 0; i < 32; i++) {
+    close(s.invFreq[i], i <= 19 ? base(i) : base(i) / 32, `kimi i=${i}`);
+  }
+  // m = 0.1 * 1 * ln 32 + 1 = 1.3465736; scale = m^2 / sqrt(192).
+  const m = 0.1 * Math.log(32) + 1;
+  close(s.softmaxScale, (m * m) / Math.sqrt(192), "kimi scale");
+  assert.equal(s.ropeCosSinScale, 1); // mscale == mscale_all_dim
+  // 0905: factor 64, same ramp, m = 0.1 ln 64 + 1.
+  const n = presetSpec("kimi-k2-0905");
+  for (const i of [0, 19, 20, 31]) {
+    close(n.invFreq[i], i <= 19 ? base(i) : base(i) / 64, `0905 ${i}`);
+  }
+  const m64 = 0.1 * Math.log(64) + 1;
+  close(n.softmaxScale, (m64 * m64) / Math.sqrt(192), "0905 scale");
+});
+
+Deno.test("tiny-kimi: Kimi's RoPE on rope 8 ramps from index 2 to 3", () => {
+  // corr(1) = 8 ln(4096 / 2pi) / (2 ln 5e4) = 2.3956: low 2, high 3.
+  const s = presetSpec("tiny-kimi");
+  const base = (i: number) => Math.pow(50000, (-2 * i) / 8);
+  [base(0), base(1), base(2), base(3) / 32].forEach((want, i) => close(s.invFreq[i], want, `${i}`));
+  assert.equal(s.qPath, "low-rank");
+});
+
+Deno.test("YaRN ramp edge cases the reference accepts: high == low, and high < low", () => {
+  // high == low: d 8, theta 1e4, L 2, beta 1/1: corr = 8 ln(2 / 2pi) / (2 ln 1e4) = -0.497;
+  // low = max(floor, 0) = 0, high = min(ceil = -0, 7) = 0, so high becomes 0.001 and
+  // ramp_i = clamp(i / 0.001, 0, 1): index 0 keeps its frequency, every other is divided.
+  const eq = yarnInvFreq(8, 10000, {
+    factor: 4,
+    originalMaxPositionEmbeddings: 2,
+    betaFast: 1,
+    betaSlow: 1,
+  });
+  const b8 = (i: number) => Math.pow(10000, (-2 * i) / 8);
+  [b8(0), b8(1) / 4, b8(2) / 4, b8(3) / 4].forEach((want, i) => close(eq[i], want, `eq ${i}`));
+  // high < low (beta_fast 1 < beta_slow 32): d 64, theta 1e4, L 4096: low = floor(corr(1)) =
+  // floor(22.51) = 22, high = ceil(corr(32)) = ceil(10.47) = 11; ramp_i = clamp((i - 22) / -11):
+  // 1 (divided) for i <= 11, 0 (kept) for i >= 22, (22 - i) / 11 between.
+  const rev = yarnInvFreq(64, 10000, {
+    factor: 40,
+    originalMaxPositionEmbeddings: 4096,
+    betaFast: 1,
+    betaSlow: 32,
+  });
+  const b64 = (i: number) => Math.pow(10000, (-2 * i) / 64);
+  close(rev[5], b64(5) / 40, "rev 5");
+  close(rev[30], b64(30), "rev 30");
+  const r = 6 / 11;
+  close(rev[16], (b64(16) / 40) * r + b64(16) * (1 - r), "rev 16");
+});
+
+Deno.test("transformers-5 rope_parameters: Kimi's values give the hand-derived spec", () => {
+  const { spec, reading } = readHf({
+    hidden_size: 64,
+    num_attention_heads: 4,
+    q_lora_rank: 24,
+    kv_lora_rank: 32,
+    qk_nope_head_dim: 16,
+    qk_rope_head_dim: 8,
+    v_head_dim: 16,
+    rope_parameters: {
+      rope_type: "yarn",
+      rope_theta: 50000,
+      factor: 32,
+      beta_fast: 1,
+      beta_slow: 1,
+      mscale: 1,
+      mscale_all_dim: 1,
+      original_max_position_embeddings: 4096,
+    },
+  }, { name: "t5" });
+  assert.equal(reading.ropeShape, "rope_parameters");
+  const base = (i: number) => Math.pow(50000, (-2 * i) / 8);
+  [base(0), base(1), base(2), base(3) / 32].forEach((w, i) => close(spec.invFreq[i], w, `t5 ${i}`));
+  const m = 0.1 * Math.log(32) + 1;
+  close(spec.softmaxScale, (m * m) / Math.sqrt(24), "t5 scale");
+  assert.equal(spec.ropeTheta, 50000);
+});
+
+Deno.test("defaults are listed: absent mscale_all_dim becomes 0 and drops m^2", () => {
+  const { spec, reading } = readHf({
+    hidden_size: 64,
+    num_attention_heads: 4,
+    q_lora_rank: null,
+    kv_lora_rank: 32,
+    qk_nope_head_dim: 16,
+    qk_rope_head_dim: 8,
+    v_head_dim: 16,
+    rope_scaling: { type: "yarn", factor: 40 },
+  }, { name: "sparse" });
+  assert.deepEqual(reading.defaulted.map((d) => [d.field, d.value]), [
+    ["rope_theta", 10000],
+    ["rope_scaling.original_max_position_embeddings", 4096],
+    ["rope_scaling.beta_fast", 32],
+    ["rope_scaling.beta_slow", 1],
+    ["rope_scaling.mscale", 1],
+    ["rope_scaling.mscale_all_dim", 0],
+    ["rms_norm_eps", 1e-6],
+    ["rope_pairing", "interleaved"],
+  ]);
+  assert.equal(spec.softmaxScale, 1 / Math.sqrt(24));
 });

@@ -109,6 +109,92 @@ Deno.test("explain: bad config file exits 2 naming the field, no stack trace", a
   await Deno.remove(path);
 });
 
+Deno.test("explain: every defaulted RoPE/YaRN field is listed with its value (text)", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".json" });
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify({
+      hidden_size: 64,
+      num_attention_heads: 4,
+      q_lora_rank: null,
+      kv_lora_rank: 32,
+      qk_nope_head_dim: 16,
+      qk_rope_head_dim: 8,
+      v_head_dim: 16,
+      rope_scaling: { type: "yarn", factor: 40, mscale: 1 },
+    }),
+  );
+  try {
+    const r = await runCli(["explain", path, "--caps", caps]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /config read as hf; RoPE from rope_theta \+ rope_scaling \(transformers 4\)/,
+    );
+    for (
+      const line of [
+        "defaulted rope_theta = 10000",
+        "defaulted rope_scaling.original_max_position_embeddings = 4096",
+        "defaulted rope_scaling.beta_fast = 32",
+        "defaulted rope_scaling.beta_slow = 1",
+        "defaulted rope_scaling.mscale_all_dim = 0 (0: the softmax scale gets no m^2 factor)",
+        "defaulted rms_norm_eps = 0.000001",
+        'defaulted rope_pairing = "interleaved"',
+      ]
+    ) assert.ok(r.stdout.includes(line), `missing "${line}" in:\n${r.stdout}`);
+    assert.doesNotMatch(r.stdout, /defaulted rope_scaling\.mscale =/); // it was given
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("explain: rope_parameters and rope_scaling that disagree exit 2 naming both", async () => {
+  const raw = JSON.parse(await Deno.readTextFile("tests/fixtures/hf_deepseek_v3_config.json"));
+  const path = await Deno.makeTempFile({ suffix: ".json" });
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify({
+      ...raw,
+      rope_parameters: { rope_type: "yarn", rope_theta: 10000, factor: 32 },
+    }),
+  );
+  try {
+    const r = await runCli(["explain", path, "--caps", caps]);
+    assert.equal(r.code, 2, r.stdout);
+    assert.match(r.stderr, /rope_parameters\.factor: 32 disagrees with rope_scaling\.factor 40/);
+    assert.match(
+      r.stderr,
+      /rope_parameters\.mscale_all_dim: 0 disagrees with rope_scaling\.mscale_all_dim 1/,
+    );
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("explain: a huge dimension exits 2 at once with the bound (issue 16)", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".json" });
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify({
+      hidden_size: 64,
+      num_attention_heads: 4,
+      q_lora_rank: null,
+      kv_lora_rank: 32,
+      qk_nope_head_dim: 16,
+      qk_rope_head_dim: 100000000,
+      v_head_dim: 16,
+    }),
+  );
+  try {
+    const r = await runCli(["explain", path, "--caps", caps]);
+    assert.equal(r.code, 2, r.stdout);
+    assert.match(r.stderr, /qk_rope_head_dim: 100000000 must be at most 65536/);
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
 Deno.test("explain: bad layout and bad usage exit 2", async () => {
   const a = await runCli([
     "explain",
