@@ -165,7 +165,7 @@ Deno.test("run --history and history --add refuse a foreign SQLite file before a
     assert.equal(run.code, 2, run.stderr);
     assert.match(run.stderr, /app\.db: is a SQLite database of something else/);
     assert.ok(!/\n\s+at /.test(run.stderr), "no stack trace");
-    assert.ok(!(await exists(out)), "nothing ran: no output folder");
+    assert.ok(!(await exists(`${out}/results.jsonl`)), "nothing ran: no results");
     const report = `${dir}/report.json`;
     await Deno.writeTextFile(report, JSON.stringify(reportOf([caseResult(A, 1, 1)])));
     const add = await runCli(["history", "--db", foreign, "--add", report]);
