@@ -25,6 +25,7 @@ import {
 import type { Baseline, CompareReport, DriftClass, Thresholds } from "../drift/mod.ts";
 import { isDirectory, pathExists, writeJsonAtomic, writeTextAtomic } from "../report/json.ts";
 import { appendStepSummary } from "../report/markdown.ts";
+import { checkOutputFile } from "../report/output_paths.ts";
 import type { RunReport } from "../runner/types.ts";
 import { EXIT } from "./errors.ts";
 
@@ -243,7 +244,7 @@ export function compareCommand() {
         "speed-improvement (Mann-Whitney U significant AND median ratio beyond the threshold); " +
         "new; removed. What changed in the environment (Deno, adapter or driver, kernel " +
         "source, harness revision, host) is attributed. Exit 1 on regressions (--fail-on), " +
-        "2 on bad input.",
+        "2 on bad input (an unusable --md or --json path included).",
     )
     .argument(
       "<baseline>",
@@ -263,6 +264,8 @@ export function compareCommand() {
       parseFailOn,
     )
     .action(async (baselineArg, currentArg, opts) => {
+      if (opts.md) await checkOutputFile(opts.md, { label: "--md" });
+      if (opts.json) await checkOutputFile(opts.json, { label: "--json" });
       const thresholds = opts.thresholds ? await readThresholds(opts.thresholds) : undefined;
       const current = await loadComparable(currentArg, { backend: currentBackend() });
       const base = await resolveBaselineArg(baselineArg, current);

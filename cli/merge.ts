@@ -6,6 +6,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { appendStepSummary, toMarkdown } from "../report/markdown.ts";
 import { mergeRuns, writeRunOutputs } from "../report/merge.ts";
+import { prepareOutputDir } from "../report/output_paths.ts";
 import { runExitCode } from "./run.ts";
 
 /**
@@ -22,11 +23,15 @@ export function mergeCommand() {
     .description(
       "Merge the output directories of `run --shard` into one: results.jsonl, report.json, " +
         "junit.xml and summary.md, as an unsharded run writes them. Reports missing and " +
-        "duplicated cases. Exit 1 when cases are missing or any case failed, 2 on unreadable input.",
+        "duplicated cases. A folder whose run was killed before writing its reports (SIGKILL, " +
+        "a crash) is rebuilt from its run.json and results.jsonl, and said so; `merge <dir> " +
+        "--out <dir>` rebuilds one folder in place. Exit 1 when cases are missing or any case " +
+        "failed, 2 on unreadable input or an unusable --out.",
     )
     .argument("<dirs...>", "shard output directories")
     .requiredOption("--out <dir>", "merged output directory")
     .action(async (dirs, opts) => {
+      await prepareOutputDir(opts.out, { label: "--out" });
       const m = await mergeRuns(dirs);
       await writeRunOutputs(opts.out, m.report);
       await appendStepSummary(toMarkdown(m.report));
@@ -37,6 +42,12 @@ export function mergeCommand() {
       );
       for (const id of m.missing) console.log(`missing: ${id}`);
       for (const d of m.duplicated) console.log(`duplicated: ${d.id} (in ${d.dirs.join(", ")})`);
+      for (const x of m.rebuilt) {
+        console.log(
+          `rebuilt from results.jsonl: ${x} (its run was killed before writing report.json; ` +
+            `marked interrupted)`,
+        );
+      }
       for (const x of m.corruptTails) console.log(`half-written last line dropped: ${x}`);
       for (const x of m.mismatched) console.log(`environment differs: ${x}`);
       Deno.exitCode = m.missing.length > 0 ? 1 : runExitCode(t);

@@ -10,6 +10,7 @@ import { CliError, EXIT } from "./errors.ts";
 import { DeviceLostError, NoAdapterError } from "../gpu/errors.ts";
 import { LayerUnsupportedError } from "../kernels/layer.ts";
 import { ReportFileError } from "../report/errors.ts";
+import { OutputPathError } from "../report/output_paths.ts";
 import { LayerInputError, SafetensorsError } from "../weights/errors.ts";
 import { devicesCommand, type StrictCapsProbe } from "./devices.ts";
 import { type CapsProbe, explainCommand } from "./explain.ts";
@@ -72,6 +73,7 @@ export function buildProgram(deps: ProgramDeps) {
 const KNOWN_ERRORS: readonly [new (...args: never[]) => Error, number][] = [
   [ConfigError, EXIT.badInput],
   [ReportFileError, EXIT.badInput],
+  [OutputPathError, EXIT.badInput],
   [SafetensorsError, EXIT.badInput],
   [LayerInputError, EXIT.badInput],
   [LayerUnsupportedError, EXIT.infra],

@@ -6,7 +6,8 @@
  */
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { FAULTS } from "../parity/faults.ts";
-import { runMatrix } from "../runner/run_matrix.ts";
+import { prepareOutputDir } from "../report/output_paths.ts";
+import { DEFAULT_CASE_TIMEOUT_S, runMatrix } from "../runner/run_matrix.ts";
 import { EXIT } from "./errors.ts";
 import { parseNonNegativeInt, parsePositiveInt } from "./options.ts";
 import { driftAfterRun, parseFailOn, precheckBaseline, THRESHOLDS_HELP } from "./compare.ts";
@@ -33,6 +34,28 @@ export function parseShard(value: string): { index: number; count: number } {
   return { index, count };
 }
 
+/**
+ * Parse `--case-timeout <seconds>` (a non-negative number; 0: no limit).
+ *
+ * @example
+ * ```ts
+ * import { parseSeconds } from "./run.ts";
+ * parseSeconds("90"); // 90
+ * ```
+ */
+export function parseSeconds(value: string): number {
+  const n = Number(value.trim());
+  if (value.trim() === "" || !Number.isFinite(n) || n < 0) {
+    throw new InvalidArgumentError(`"${value}" must be a number of seconds >= 0 (0: no limit)`);
+  }
+  return n;
+}
+
+/** Exit code of a run stopped by SIGINT (128 + 2). */
+export const EXIT_SIGINT = 130;
+/** Exit code of a run stopped by SIGTERM (128 + 15). */
+export const EXIT_SIGTERM = 143;
+
 /** Exit code of a finished run: 1 when any case failed, was unexpected or errored. */
 export function runExitCode(totals: { fail: number; unexpected: number; error: number }): number {
   return totals.fail + totals.unexpected + totals.error > 0 ? EXIT.failure : EXIT.ok;
@@ -52,11 +75,15 @@ export function runCommand() {
     .description(
       "Run a matrix of MLA cases on the default WebGPU adapter: adapter decision, kernels, " +
         "float64 reference, parity, timings. Each result is appended to <out>/results.jsonl as " +
-        "soon as it exists; report.json, junit.xml and summary.md (also appended to " +
-        "$GITHUB_STEP_SUMMARY when set) are written at the end. Ctrl-C stops after the current " +
-        "case and keeps everything finished. Exit codes: 0 all pass; 1 a parity failure, an " +
-        "unexpected support decision or a case error; 2 bad input; 3 no adapter or repeated " +
-        "device loss; 130 interrupted.",
+        "soon as it exists; report.json, junit.xml, summary.md (also appended to " +
+        "$GITHUB_STEP_SUMMARY when set) and run.json are written at the end. A case that throws " +
+        "or exceeds --case-timeout is recorded as that case's error and the run goes on. " +
+        "Ctrl-C (SIGINT) stops after the current case, SIGTERM at once; both keep everything " +
+        "finished and write the reports, marked interrupted. A folder holding a half-finished " +
+        "run needs --resume or --force; a finished run there is replaced. Exit codes: 0 all " +
+        "pass; 1 a parity failure, an unexpected support decision or a case error; 2 bad input " +
+        "(an unusable --out included); 3 no adapter, or repeated device loss or timeouts; 130 " +
+        "interrupted by SIGINT; 143 by SIGTERM.",
     )
     .option(
       "--matrix <name|file>",
@@ -81,7 +108,21 @@ export function runCommand() {
       "folder the matrix's config paths must resolve inside (default: the matrix file's " +
         "folder; bundled matrices: matrix/bundled/configs)",
     )
-    .option("--resume", "skip cases already in <out>/results.jsonl")
+    .addOption(
+      new Option(
+        "--resume",
+        "skip cases already in <out>/results.jsonl (the folder must hold a run of the same " +
+          "matrix, filter and shard)",
+      ).conflicts("force"),
+    )
+    .option("--force", "start over even when <out> holds a half-finished run")
+    .option(
+      "--case-timeout <seconds>",
+      "seconds a case may run before it is recorded as an error and the device re-acquired " +
+        "(0: no limit)",
+      parseSeconds,
+      DEFAULT_CASE_TIMEOUT_S,
+    )
     .option(
       "--repeats <n>",
       "timed repetitions per case after the checked run",
@@ -114,16 +155,25 @@ export function runCommand() {
       parseFailOn,
     )
     .action(async (opts) => {
+      await prepareOutputDir(opts.out, { label: "--out" });
       await precheckBaseline(opts.baseline);
       // a bad --history file is refused before the run, not after it
       if (opts.history) await checkHistoryFile(opts.history);
       const thresholds = opts.thresholds ? await readThresholds(opts.thresholds) : undefined;
-      const controller = new AbortController();
+      const afterCase = new AbortController();
+      const atOnce = new AbortController();
+      let exitOnStop: number = EXIT_SIGINT;
       const onInt = () => {
         console.error("\ninterrupt: finishing the current case, then writing the reports");
-        controller.abort();
+        afterCase.abort();
+      };
+      const onTerm = () => {
+        console.error("\nSIGTERM: abandoning the current case, writing the reports");
+        exitOnStop = EXIT_SIGTERM;
+        atOnce.abort();
       };
       Deno.addSignalListener("SIGINT", onInt);
+      Deno.addSignalListener("SIGTERM", onTerm);
       try {
         const report = await runMatrix({
           matrix: opts.matrix,
@@ -133,16 +183,23 @@ export function runCommand() {
           maxCases: opts.maxCases,
           configRoot: opts.configRoot,
           resume: opts.resume,
+          force: opts.force,
+          caseTimeoutMs: opts.caseTimeout * 1000,
           repeats: opts.repeats,
           maxRows: opts.maxRows,
           fault: opts.plantFault ? FAULTS.find((f) => f.id === opts.plantFault) : undefined,
-          signal: controller.signal,
+          signal: afterCase.signal,
+          abandon: atOnce.signal,
         });
         const t = report.totals;
         console.log(
           `${report.results.length}/${report.shardIds.length} cases: ${t.pass} pass, ${t.fail} fail, ` +
             `${t.unexpected} unexpected, ${t.error} error; reports in ${opts.out}/`,
         );
+        if (report.interrupted && atOnce.signal.aborted) {
+          Deno.exitCode = EXIT_SIGTERM;
+          return;
+        }
         const drift = await driftAfterRun(report, {
           baseline: opts.baseline,
           history: opts.history,
@@ -150,9 +207,12 @@ export function runCommand() {
           failOn: opts.failOn,
           out: opts.out,
         });
-        Deno.exitCode = report.interrupted ? 130 : Math.max(runExitCode(t), drift);
+        Deno.exitCode = report.interrupted
+          ? (afterCase.signal.aborted || atOnce.signal.aborted ? exitOnStop : EXIT.infra)
+          : Math.max(runExitCode(t), drift);
       } finally {
         Deno.removeSignalListener("SIGINT", onInt);
+        Deno.removeSignalListener("SIGTERM", onTerm);
       }
     });
 }

@@ -11,6 +11,7 @@ import { readReportJson, writeReportJson, writeTextAtomic } from "./json.ts";
 import { formatJsonlLine, readJsonl } from "./jsonl.ts";
 import { writeJunit } from "./junit.ts";
 import { writeMarkdown } from "./markdown.ts";
+import { readRunState } from "./run_state.ts";
 import { computeTotals } from "./totals.ts";
 
 /** The files of a run folder. */
@@ -23,6 +24,8 @@ export const RUN_FILES = {
   junit: "junit.xml",
   /** Markdown summary. */
   summary: "summary.md",
+  /** What the folder's run is of and how far it got (report/run_state.ts). */
+  state: "run.json",
 } as const;
 
 /** A case id found in more than one place; the first is kept. */
@@ -48,6 +51,11 @@ export interface MergeResult {
   readonly mismatched: string[];
   /** Folders whose results.jsonl ended in a truncated line (it was skipped). */
   readonly corruptTails: string[];
+  /**
+   * Folders whose run was killed before it wrote its reports (run.json still says
+   * `running`): their report was rebuilt from run.json and results.jsonl.
+   */
+  readonly rebuilt: string[];
 }
 
 function join(dir: string, file: string): string {
@@ -63,9 +71,36 @@ function sameIds(a: readonly string[], b: readonly string[]): string | null {
 }
 
 /**
- * Merges the output folders of the shards of one run. Each folder's report.json gives the
- * matrix, filter, matrix ids and fingerprint; its results.jsonl holds the results (when
- * absent, report.json's results are used). All folders must have run the same matrix,
+ * The report of one run folder: report.json; or, when the run was killed before writing it
+ * (run.json says `running`, or report.json is missing and run.json is there), run.json's
+ * header marked interrupted, with no results (results.jsonl has them).
+ */
+async function readFolderReport(dir: string): Promise<{ report: RunReport; rebuilt: boolean }> {
+  const state = await readRunState(join(dir, RUN_FILES.state));
+  if (state?.state === "running") {
+    return { report: { ...state.report, interrupted: true }, rebuilt: true };
+  }
+  try {
+    return { report: await readReportJson(join(dir, RUN_FILES.report)), rebuilt: false };
+  } catch (e) {
+    const missing = e instanceof ReportFileError && e.cause instanceof Deno.errors.NotFound;
+    if (!missing || state === null) throw e;
+    return {
+      report: {
+        ...state.report,
+        interrupted: state.report.interrupted || state.state !== "finished",
+      },
+      rebuilt: true,
+    };
+  }
+}
+
+/**
+ * Merges the output folders of the shards of one run (one folder: rebuilds its reports).
+ * Each folder's report.json gives the matrix, filter, matrix ids and fingerprint; when its
+ * run was killed before writing report.json, run.json gives them and the folder is listed
+ * in `rebuilt`. Its results.jsonl holds the results (when absent, report.json's results are
+ * used). All folders must have run the same matrix,
  * filter and matrix ids, else a {@link ReportFileError} names the folder that differs.
  * Results are united (a case in two folders is kept from the first and listed in
  * `duplicated`) and ordered as the matrix ids; `missing` lists the ids nobody ran.
@@ -81,7 +116,12 @@ function sameIds(a: readonly string[], b: readonly string[]): string | null {
 export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
   if (dirs.length === 0) throw new Error("mergeRuns: no folders given");
   const reports: RunReport[] = [];
-  for (const dir of dirs) reports.push(await readReportJson(join(dir, RUN_FILES.report)));
+  const rebuilt: string[] = [];
+  for (const dir of dirs) {
+    const r = await readFolderReport(dir);
+    reports.push(r.report);
+    if (r.rebuilt) rebuilt.push(dir);
+  }
   const first = reports[0];
   const firstDir = dirs[0];
   for (let i = 1; i < dirs.length; i++) {
@@ -173,7 +213,7 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
     totals: computeTotals(results),
     interrupted: reports.some((r) => r.interrupted),
   };
-  return { report, missing, duplicated, mismatched, corruptTails };
+  return { report, missing, duplicated, mismatched, corruptTails, rebuilt };
 }
 
 /** Options of {@link writeRunOutputs}. */

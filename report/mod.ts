@@ -29,3 +29,5 @@ export * from "./markdown.ts";
 export * from "./progress.ts";
 export * from "./fingerprint_diff.ts";
 export * from "./merge.ts";
+export * from "./run_state.ts";
+export * from "./output_paths.ts";

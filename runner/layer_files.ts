@@ -27,6 +27,8 @@ import { sampleRows } from "../reference/sample_rows.ts";
 import { SafetensorsError } from "../weights/errors.ts";
 import { layerPrefix, loadLayerWeights } from "../weights/hf_names.ts";
 import { SafetensorsFile, writeSafetensorsFile } from "../weights/safetensors.ts";
+import { resolve as resolvePath } from "node:path";
+import { checkOutputFile } from "../report/output_paths.ts";
 import { LayerInputError } from "../weights/errors.ts";
 
 /** Name of the input tensor. */
@@ -140,12 +142,25 @@ async function openFile(path: string): Promise<SafetensorsFile> {
   }
 }
 
+/** Whether two paths name the same file (an existing file by device and inode). */
+async function sameFile(a: string, b: string): Promise<boolean> {
+  if (resolvePath(a) === resolvePath(b)) return true;
+  try {
+    const [x, y] = await Promise.all([Deno.stat(a), Deno.stat(b)]);
+    return x.dev === y.dev && x.ino !== null && x.ino === y.ino;
+  } catch {
+    return false; // one of them does not exist (yet): not the same file
+  }
+}
+
 /**
  * Run the layer from files: read and check the input (and weights: every tensor
  * against the spec before anything runs), run it on the GPU, write `output` (the
  * input's leading shape, hidden wide, F32) and `lse` ([tokens, heads], F32)
  * atomically, and (unless `check` is false) compare with the float64 reference.
- * Bad input throws LayerInputError or ConfigError (the CLI exits 2); an
+ * Bad input throws LayerInputError or ConfigError, an unusable `out` (a folder, a missing or
+ * unwritable folder, the input or weights file) OutputPathError or LayerInputError, all
+ * before anything is read or run (the CLI exits 2); an
  * unsupported device LayerUnsupportedError (exit 3); no adapter NoAdapterError.
  *
  * @example
@@ -156,6 +171,16 @@ async function openFile(path: string): Promise<SafetensorsFile> {
  * ```
  */
 export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerFilesResult> {
+  // 0. The output path is checked before anything is read or run.
+  await checkOutputFile(options.out, { label: "--out" });
+  for (const [flag, file] of [["--input", options.input], ["--weights", options.weights]]) {
+    if (file !== undefined && await sameFile(options.out, file)) {
+      throw new LayerInputError(
+        `--out ${options.out} is the ${flag} file ${file}: writing the output would overwrite ` +
+          `it; give another --out`,
+      );
+    }
+  }
   const spec = await loadSpec(options.config);
   const path = options.path ?? "absorbed";
   const dtype = options.dtype ?? "f32";

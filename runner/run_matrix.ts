@@ -1,8 +1,9 @@
 /**
- * Running a whole matrix: select (filter, shard), resume, order cases so kernel
- * variants compile once, stream each result to results.jsonl as soon as it exists,
- * survive a failing case or a lost device, stop cleanly on SIGINT, and write the
- * reports.
+ * Running a whole matrix: select (filter, shard), check the output folder (another
+ * run's folder is never resumed into, a half-finished one never silently truncated),
+ * resume, order cases so kernel variants compile once, stream each result to
+ * results.jsonl as soon as it exists, survive a case that throws, hangs or loses the
+ * device, stop cleanly on SIGINT/SIGTERM, and write the reports.
  *
  * @module
  */
@@ -13,14 +14,25 @@ import type { SourceMutation } from "../kernels/source.ts";
 import type { Fault } from "../parity/faults.ts";
 import { selectMatrixCases } from "../matrix/select.ts";
 import type { Case } from "../matrix/types.ts";
+import { resolve as resolvePath } from "node:path";
+import { ReportFileError } from "../report/errors.ts";
+import { readReportJson } from "../report/json.ts";
 import { JsonlWriter, readJsonl } from "../report/jsonl.ts";
 import { appendStepSummary, toMarkdown } from "../report/markdown.ts";
-import { writeRunOutputs } from "../report/merge.ts";
+import { RUN_FILES, writeRunOutputs } from "../report/merge.ts";
+import { prepareOutputDir } from "../report/output_paths.ts";
+import { describeRun, readRunState, writeRunState } from "../report/run_state.ts";
 import { type ProgressOutput, ProgressReporter } from "../report/progress.ts";
 import { computeTotals } from "../report/totals.ts";
 import { collectFingerprint } from "./fingerprint.ts";
-import { runCase } from "./run_case.ts";
+import { runCase, type RunCaseOptions } from "./run_case.ts";
 import type { CaseResult, RunReport } from "./types.ts";
+
+/** Default per-case timeout in seconds (`run --case-timeout`). */
+export const DEFAULT_CASE_TIMEOUT_S = 600;
+
+/** Runs one case (the runner's {@link runCase}, or a test's stand-in). */
+export type CaseRunner = (c: Case, options: RunCaseOptions) => Promise<CaseResult>;
 
 /** Options of {@link runMatrix}. */
 export interface RunMatrixOptions {
@@ -36,8 +48,23 @@ export interface RunMatrixOptions {
   maxCases?: number;
   /** Folder the matrix's config paths must stay inside (default: the matrix's folder). */
   configRoot?: string;
-  /** Skip cases already in out/results.jsonl. */
+  /**
+   * Skip cases already in out/results.jsonl. The folder must hold a run of the same
+   * matrix, filter and shard (or none), and every line must be a result (a truncated last
+   * line is dropped): else a ReportFileError.
+   */
   resume?: boolean;
+  /**
+   * Start over even when `out` holds a half-finished run (without it, such a folder is a
+   * ReportFileError; a finished run is replaced either way).
+   */
+  force?: boolean;
+  /**
+   * Milliseconds a case may take before it is recorded as an error and the device is
+   * re-acquired (default {@link DEFAULT_CASE_TIMEOUT_S} s; 0: no limit). Only waits on the
+   * GPU can be cut short: a case busy in synchronous JavaScript is noticed when it yields.
+   */
+  caseTimeoutMs?: number;
   /** Timed repetitions per case. */
   repeats?: number;
   /** Reference rows per case at most. */
@@ -52,8 +79,18 @@ export interface RunMatrixOptions {
   ctx?: GpuContext;
   /** Stop after the current case when aborted (the CLI wires SIGINT to it). */
   signal?: AbortSignal;
-  /** Device losses in a row after which the run stops (default 3). */
+  /**
+   * Stop at once when aborted: the current case is abandoned (not recorded) and the reports
+   * are written, marked interrupted (the CLI wires SIGTERM to it).
+   */
+  abandon?: AbortSignal;
+  /** Device losses or case timeouts in a row after which the run stops (default 3). */
   maxLosses?: number;
+  /**
+   * TEST ONLY: runs each case instead of {@link runCase} (tests inject a case that throws or
+   * hangs). Not reachable from the CLI or a matrix file.
+   */
+  testOnlyCaseRunner?: CaseRunner;
 }
 
 /** What a run selected. */
@@ -111,11 +148,181 @@ async function acquire(): Promise<GpuContext> {
   return await GpuContext.create({ optionalFeatures: ["shader-f16", "timestamp-query"] });
 }
 
+/** What a run is of: compared with the run an output folder already holds. */
+interface RunIdentity {
+  matrix: string;
+  filter: string | null;
+  shard: string | null;
+}
+
+/** A bundled name as is; a matrix file as an absolute path (so ./m.json equals m.json). */
+function matrixKey(matrix: string): string {
+  return matrix.endsWith(".json") || matrix.includes("/") ? resolvePath(matrix) : matrix;
+}
+
+function sameRun(a: RunIdentity, b: RunIdentity): boolean {
+  return matrixKey(a.matrix) === matrixKey(b.matrix) && a.filter === b.filter &&
+    a.shard === b.shard;
+}
+
+async function nonEmptyLines(path: string): Promise<number> {
+  try {
+    return (await Deno.readTextFile(path)).split("\n").filter((l) => l.trim() !== "").length;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return 0;
+    throw new ReportFileError(path, `cannot read: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** The run an output folder holds: from run.json, or report.json for older folders. */
+async function folderRun(
+  out: string,
+): Promise<{ header: RunIdentity | null; finished: boolean; results: number }> {
+  const results = await nonEmptyLines(`${out}/${RUN_FILES.results}`);
+  const state = await readRunState(`${out}/${RUN_FILES.state}`);
+  if (state) return { header: state.report, finished: state.state === "finished", results };
+  try {
+    const report = await readReportJson(`${out}/${RUN_FILES.report}`);
+    return { header: report, finished: !report.interrupted, results };
+  } catch (e) {
+    if (e instanceof ReportFileError && e.cause instanceof Deno.errors.NotFound) {
+      return { header: null, finished: false, results };
+    }
+    throw new ReportFileError(
+      `${out}/${RUN_FILES.report}`,
+      `${(e as Error).message.replace(/^.*?: /, "")}; --force replaces the folder's run`,
+    );
+  }
+}
+
 /**
- * Run a matrix and write results.jsonl (streamed), report.json, junit.xml and
- * summary.md into `out`. Returns the report; the caller maps it to an exit code.
- * Throws NoAdapterError when there is no adapter, DeviceLostError after repeated
- * device losses (the results so far are kept).
+ * Check what `out` already holds against this run and return the results to keep
+ * (resume). Refuses (ReportFileError): resuming another matrix's, filter's or shard's
+ * folder; a damaged line in results.jsonl when resuming (a truncated last line is
+ * dropped, as merge does); truncating a half-finished run without resume or force.
+ */
+async function claimFolder(
+  out: string,
+  current: RunIdentity,
+  mine: readonly Case[],
+  options: Pick<RunMatrixOptions, "resume" | "force">,
+): Promise<Map<string, CaseResult>> {
+  const previous = new Map<string, CaseResult>();
+  if (options.force) return previous;
+  const held = await folderRun(out);
+  const resultsPath = `${out}/${RUN_FILES.results}`;
+  if (!options.resume) {
+    if (held.results > 0 && !held.finished) {
+      const what = held.header
+        ? `a half-finished run of ${describeRun(held.header)}`
+        : `a half-finished run (no ${RUN_FILES.state} or ${RUN_FILES.report}: matrix unknown)`;
+      throw new ReportFileError(
+        out,
+        `holds ${what} with ${held.results} result(s) in ${RUN_FILES.results}; ` +
+          `--resume finishes it (same matrix, filter and shard), --force starts over, ` +
+          `or pick another --out`,
+      );
+    }
+    return previous; // empty, or a finished run: replaced
+  }
+  if (held.header && !sameRun(held.header, current)) {
+    throw new ReportFileError(
+      out,
+      `holds a run of ${describeRun(held.header)}, but this run is of ${describeRun(current)}; ` +
+        `--resume continues only the same matrix, filter and shard: pick another --out, or ` +
+        `--force to replace that run`,
+    );
+  }
+  let results: CaseResult[];
+  try {
+    results = (await readJsonl(resultsPath)).results;
+  } catch (e) {
+    if (e instanceof ReportFileError && e.cause instanceof Deno.errors.NotFound) return previous;
+    if (e instanceof ReportFileError && e.line !== null) {
+      throw new ReportFileError(
+        resultsPath,
+        `${e.message.slice(`${resultsPath}:${e.line}: `.length)}; ` +
+          `a damaged line before the last is not skipped (merge refuses it too): repair or ` +
+          `remove the line, or --force to start over`,
+        { line: e.line },
+      );
+    }
+    throw e;
+  }
+  const owned = new Set(mine.map((c) => c.id));
+  for (const r of results) {
+    if (!owned.has(r.id)) {
+      throw new ReportFileError(
+        resultsPath,
+        `case "${r.id}" is not in this run's selection (${describeRun(current)}; the matrix ` +
+          `changed since?): --force starts over, or pick another --out`,
+      );
+    }
+    if (!previous.has(r.id)) previous.set(r.id, r);
+  }
+  return previous;
+}
+
+/** "RangeError: Invalid array length (at adapter/rope.ts:78)": no stack, one place. */
+function describeException(e: unknown): string {
+  if (!(e instanceof Error)) return `exception: ${String(e)}`;
+  const root = new URL("../", import.meta.url).href;
+  const at = (e.stack ?? "").split("\n").find((l) => l.includes(root));
+  const where = at ? /^[^:)]+:\d+/.exec(at.slice(at.indexOf(root) + root.length)) : null;
+  const place = where ? ` (at ${where[0]})` : "";
+  return `${e.name}: ${e.message}${place}`;
+}
+
+/** The result of a case that threw or hung instead of returning one. */
+function errorResult(c: Case, message: string, wallMs: number): CaseResult {
+  return {
+    id: c.id,
+    status: "error",
+    decision: "not-reached",
+    expect: c.expect,
+    params: c.params,
+    message,
+    wallMs: Math.round(wallMs * 10) / 10,
+  };
+}
+
+type Outcome =
+  | { kind: "done"; result: CaseResult }
+  | { kind: "threw"; error: unknown }
+  | { kind: "timeout" }
+  | { kind: "abandoned" };
+
+/** Settles a case: its result, its exception, a timeout or an abandon, whichever is first. */
+async function settle(
+  run: Promise<CaseResult>,
+  timeoutMs: number,
+  abandoned: Promise<Outcome>,
+): Promise<Outcome> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const racers: Promise<Outcome>[] = [
+    run.then((result) => ({ kind: "done", result }), (error) => ({ kind: "threw", error })),
+    abandoned,
+  ];
+  if (timeoutMs > 0) {
+    racers.push(
+      new Promise((res) => (timer = setTimeout(() => res({ kind: "timeout" }), timeoutMs))),
+    );
+  }
+  try {
+    return await Promise.race(racers);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Run a matrix and write results.jsonl (streamed), report.json, junit.xml,
+ * summary.md and run.json into `out`. Returns the report; the caller maps it to an
+ * exit code. A case that throws or exceeds the timeout is recorded as that case's
+ * error and the run goes on (a timed-out case's device is re-acquired). Throws
+ * OutputPathError for an unusable `out`, ReportFileError for a folder this run must not
+ * touch (see {@link RunMatrixOptions.resume}), NoAdapterError when there is no adapter,
+ * DeviceLostError after repeated device losses or timeouts (the results so far are kept).
  *
  * @example
  * ```ts ignore
@@ -127,18 +334,14 @@ async function acquire(): Promise<GpuContext> {
 export async function runMatrix(options: RunMatrixOptions): Promise<RunReport> {
   const startedAt = new Date().toISOString();
   const { all, mine, baseDir } = await selectCases(options);
-  await Deno.mkdir(options.out, { recursive: true });
-  const resultsPath = `${options.out}/results.jsonl`;
-  const previous = new Map<string, CaseResult>();
-  if (options.resume) {
-    try {
-      const { results } = await readJsonl(resultsPath, { lenient: true });
-      const owned = new Set(mine.map((c) => c.id));
-      for (const r of results) if (owned.has(r.id) && !previous.has(r.id)) previous.set(r.id, r);
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    }
-  }
+  const identity: RunIdentity = {
+    matrix: options.matrix,
+    filter: options.filter ?? null,
+    shard: options.shard ? `${options.shard.index}/${options.shard.count}` : null,
+  };
+  await prepareOutputDir(options.out);
+  const previous = await claimFolder(options.out, identity, mine, options);
+  const resultsPath = `${options.out}/${RUN_FILES.results}`;
   const todo = orderForVariants(mine.filter((c) => !previous.has(c.id)));
   const ctx = options.ctx ?? await acquire();
   const fingerprint = await collectFingerprint({
@@ -146,37 +349,90 @@ export async function runMatrix(options: RunMatrixOptions): Promise<RunReport> {
     kernelDir: new URL("../kernels/", import.meta.url),
   });
   const writer = await JsonlWriter.open(resultsPath, { truncate: !options.resume });
+  const header = (results: CaseResult[], interrupted: boolean): RunReport => ({
+    version: 1,
+    ...identity,
+    matrixIds: all.map((c) => c.id),
+    shardIds: mine.map((c) => c.id),
+    results,
+    fingerprint,
+    startedAt,
+    endedAt: new Date().toISOString(),
+    totals: computeTotals(results),
+    interrupted,
+  });
+  const statePath = `${options.out}/${RUN_FILES.state}`;
+  if (!options.resume) {
+    // Reports of the run being replaced would describe a run that is no longer there.
+    for (const f of [RUN_FILES.report, RUN_FILES.junit, RUN_FILES.summary]) {
+      await Deno.remove(`${options.out}/${f}`).catch(() => {});
+    }
+  }
+  await writeRunState(statePath, { version: 1, state: "running", report: header([], true) });
   const progress = new ProgressReporter(mine.length, { out: options.progress });
   for (const r of previous.values()) progress.caseDone(r);
   const fresh: CaseResult[] = [];
   const specCache = new Map<string, Promise<MlaSpec>>();
+  const runOne = options.testOnlyCaseRunner ?? runCase;
+  const timeoutMs = options.caseTimeoutMs ?? DEFAULT_CASE_TIMEOUT_S * 1000;
+  const abandon = options.abandon;
+  const abandoned = new Promise<Outcome>((res) => {
+    if (abandon?.aborted) res({ kind: "abandoned" });
+    abandon?.addEventListener("abort", () => res({ kind: "abandoned" }), { once: true });
+  });
   let losses = 0;
   let interrupted = false;
   let fatal: Error | null = null;
   try {
     for (const c of todo) {
-      if (options.signal?.aborted) {
+      if (options.signal?.aborted || abandon?.aborted) {
         interrupted = true;
         break;
       }
-      const result = await runCase(c, {
-        ctx,
-        baseDir,
-        repeats: options.repeats,
-        maxRows: options.maxRows,
-        mutate: options.mutate,
-        fault: options.fault,
-        specCache,
-      });
+      const t0 = performance.now();
+      const outcome = await settle(
+        // async wrapper: a runner that throws synchronously rejects like any other
+        (async () =>
+          await runOne(c, {
+            ctx,
+            baseDir,
+            repeats: options.repeats,
+            maxRows: options.maxRows,
+            mutate: options.mutate,
+            fault: options.fault,
+            specCache,
+          }))(),
+        timeoutMs,
+        abandoned,
+      );
+      if (outcome.kind === "abandoned") {
+        interrupted = true;
+        break;
+      }
+      const result = outcome.kind === "done"
+        ? outcome.result
+        : outcome.kind === "threw"
+        ? errorResult(c, describeException(outcome.error), performance.now() - t0)
+        : errorResult(
+          c,
+          `timed out after ${timeoutMs / 1000} s (--case-timeout); the device was ` +
+            `re-acquired and the run went on`,
+          performance.now() - t0,
+        );
       await writer.write(result);
       fresh.push(result);
       progress.caseDone(result);
-      if (ctx.lost) {
+      if (ctx.lost || outcome.kind === "timeout") {
         losses++;
         if (losses >= (options.maxLosses ?? 3)) {
-          fatal = new DeviceLostError("repeated", `the device was lost ${losses} times in a row`);
+          fatal = new DeviceLostError(
+            "repeated",
+            `the device was lost or a case timed out ${losses} times in a row`,
+          );
           break;
         }
+        // A hung case's device is dropped; its late result, if any, is ignored.
+        if (outcome.kind === "timeout") ctx.destroy();
         await ctx.reacquire();
       } else {
         losses = 0;
@@ -188,21 +444,13 @@ export async function runMatrix(options: RunMatrixOptions): Promise<RunReport> {
   }
   const byId = new Map<string, CaseResult>([...previous, ...fresh.map((r) => [r.id, r] as const)]);
   const results = mine.map((c) => byId.get(c.id)).filter((r): r is CaseResult => r !== undefined);
-  const report: RunReport = {
-    version: 1,
-    matrix: options.matrix,
-    filter: options.filter ?? null,
-    shard: options.shard ? `${options.shard.index}/${options.shard.count}` : null,
-    matrixIds: all.map((c) => c.id),
-    shardIds: mine.map((c) => c.id),
-    results,
-    fingerprint,
-    startedAt,
-    endedAt: new Date().toISOString(),
-    totals: computeTotals(results),
-    interrupted: interrupted || fatal !== null,
-  };
+  const report = header(results, interrupted || fatal !== null);
   await writeRunOutputs(options.out, report, { jsonl: false });
+  await writeRunState(statePath, {
+    version: 1,
+    state: report.interrupted ? "interrupted" : "finished",
+    report,
+  });
   await appendStepSummary(toMarkdown(report));
   if (!options.ctx) ctx.destroy();
   if (fatal) throw fatal;

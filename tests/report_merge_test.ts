@@ -7,6 +7,7 @@ import {
   ReportFileError,
   writeRunOutputs,
 } from "../report/mod.ts";
+import { writeRunState } from "../report/run_state.ts";
 import type { CaseResult, RunReport } from "../runner/types.ts";
 import { fingerprint, mixedResults, report, result, withTempDir } from "./report_util.ts";
 
@@ -152,6 +153,44 @@ Deno.test("merge: a folder without report.json or with a malformed one names the
     await assert.rejects(
       mergeRuns([`${tmp}/a`, `${tmp}/bad`]),
       /bad\/report\.json: not a run report: field "matrix" must be a string/,
+    );
+  });
+});
+
+Deno.test("merge: a killed run (run.json still 'running', no report.json) is rebuilt and said so", async () => {
+  await withTempDir(async (tmp) => {
+    const all = sixResults();
+    const dir = `${tmp}/killed`;
+    await Deno.mkdir(dir);
+    const header = report([], { matrixIds: all.map((x) => x.id), shardIds: all.map((x) => x.id) });
+    await writeRunState(`${dir}/run.json`, { version: 1, state: "running", report: header });
+    const w = await JsonlWriter.open(`${dir}/results.jsonl`, { truncate: true });
+    for (const x of all.slice(0, 4)) await w.write(x);
+    await w.close();
+    const m = await mergeRuns([dir]);
+    assert.deepEqual(m.rebuilt, [dir]);
+    assert.equal(m.report.interrupted, true);
+    assert.deepEqual(m.report.results.map((r) => r.id), all.slice(0, 4).map((r) => r.id));
+    assert.deepEqual(m.missing, all.slice(4).map((r) => r.id));
+    // A stale report.json of an earlier run does not hide that the last run was killed.
+    await writeRunOutputs(dir, report(all.slice(0, 1), { matrixIds: header.matrixIds }), {
+      jsonl: false,
+    });
+    const again = await mergeRuns([dir]);
+    assert.deepEqual(again.rebuilt, [dir]);
+    assert.equal(again.report.results.length, 4);
+    // A finished run's folder is read from report.json as before.
+    await writeRunState(`${dir}/run.json`, { version: 1, state: "finished", report: header });
+    assert.deepEqual((await mergeRuns([dir])).rebuilt, []);
+  });
+});
+
+Deno.test("merge: a malformed run.json names the file and the field", async () => {
+  await withTempDir(async (tmp) => {
+    await Deno.writeTextFile(`${tmp}/run.json`, JSON.stringify({ version: 1, state: "done" }));
+    await assert.rejects(
+      mergeRuns([tmp]),
+      /run\.json: not a run state: field "state" must be one of running, interrupted, finished/,
     );
   });
 });

@@ -1,0 +1,152 @@
+/**
+ * Output paths checked before any work starts: a run folder that is a file, a folder that
+ * cannot be created or written, an output file that is a folder or whose folder is
+ * missing. Each gives an {@link OutputPathError} naming the option, the path and the
+ * reason (the CLI exits 2 on it), instead of an OS error after minutes of GPU work.
+ *
+ * @module
+ */
+
+/**
+ * An output path cannot be used. The message names the option (or what the path is for),
+ * the path and the reason.
+ *
+ * @example
+ * ```ts
+ * import { OutputPathError } from "./output_paths.ts";
+ * const e = new OutputPathError("--out", "out/x.json", "is a file; expected a folder");
+ * e.message; // "--out out/x.json: is a file; expected a folder"
+ * ```
+ */
+export class OutputPathError extends Error {
+  /** The path. */
+  readonly path: string;
+  /**
+   * @param label the option or role ("--out", "output folder")
+   * @param path the path
+   * @param reason what is wrong with it
+   */
+  constructor(label: string, path: string, reason: string) {
+    super(`${label} ${path}: ${reason}`);
+    this.name = "OutputPathError";
+    this.path = path;
+  }
+}
+
+function osReason(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  // Deno writes "<OS text> (os error N): <syscall> '<path>'": keep the OS text.
+  const i = m.indexOf(" (os error");
+  return (i < 0 ? m : m.slice(0, i)).trim();
+}
+
+async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
+  try {
+    return await Deno.stat(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
+/** Creates and removes a hidden file in `dir`; returns the OS reason when that fails. */
+async function writeProbe(dir: string): Promise<string | null> {
+  try {
+    const probe = await Deno.makeTempFile({ dir, prefix: ".mla-harness-write-check-" });
+    await Deno.remove(probe);
+    return null;
+  } catch (e) {
+    return osReason(e);
+  }
+}
+
+/**
+ * Makes sure `path` is a folder the harness can write in: creates it (and its parents)
+ * when absent, then creates and removes a hidden probe file in it. Throws an
+ * {@link OutputPathError} when the path is a file, cannot be created, or is not writable.
+ *
+ * @example
+ * ```ts
+ * import { prepareOutputDir } from "./output_paths.ts";
+ * await prepareOutputDir("out/smoke", { label: "--out" });
+ * ```
+ */
+export async function prepareOutputDir(
+  path: string,
+  options: { label?: string } = {},
+): Promise<void> {
+  const label = options.label ?? "output folder";
+  let info: Deno.FileInfo | null;
+  try {
+    info = await statOrNull(path);
+  } catch (e) {
+    throw new OutputPathError(label, path, `cannot be inspected (${osReason(e)})`);
+  }
+  if (info && !info.isDirectory) {
+    throw new OutputPathError(label, path, "exists and is not a folder; give a folder path");
+  }
+  if (!info) {
+    try {
+      await Deno.mkdir(path, { recursive: true });
+    } catch (e) {
+      throw new OutputPathError(label, path, `cannot create the folder (${osReason(e)})`);
+    }
+  }
+  const problem = await writeProbe(path);
+  if (problem !== null) {
+    throw new OutputPathError(label, path, `cannot write in the folder (${problem})`);
+  }
+}
+
+function parentOf(path: string): string {
+  const trimmed = path.replace(/\/+$/, "");
+  const i = trimmed.lastIndexOf("/");
+  return i < 0 ? "." : i === 0 ? "/" : trimmed.slice(0, i);
+}
+
+/**
+ * Checks that `path` can be written as a file: it is not a folder, its folder exists and
+ * is writable (a hidden probe file is created and removed there). Nothing is created at
+ * `path` itself. Throws an {@link OutputPathError}.
+ *
+ * @example
+ * ```ts
+ * import { checkOutputFile } from "./output_paths.ts";
+ * await checkOutputFile("out/compare.md", { label: "--md" });
+ * ```
+ */
+export async function checkOutputFile(
+  path: string,
+  options: { label?: string } = {},
+): Promise<void> {
+  const label = options.label ?? "output file";
+  if (path === "" || path.endsWith("/")) {
+    throw new OutputPathError(label, path, "is a folder path; give a file path");
+  }
+  let info: Deno.FileInfo | null;
+  try {
+    info = await statOrNull(path);
+  } catch (e) {
+    throw new OutputPathError(label, path, `cannot be inspected (${osReason(e)})`);
+  }
+  if (info?.isDirectory) {
+    throw new OutputPathError(label, path, "is a folder; give a file path");
+  }
+  const dir = parentOf(path);
+  let dirInfo: Deno.FileInfo | null;
+  try {
+    dirInfo = await statOrNull(dir);
+  } catch (e) {
+    throw new OutputPathError(
+      label,
+      path,
+      `its folder ${dir} cannot be inspected (${osReason(e)})`,
+    );
+  }
+  if (!dirInfo) throw new OutputPathError(label, path, `its folder ${dir} does not exist`);
+  if (!dirInfo.isDirectory) throw new OutputPathError(label, path, `${dir} is not a folder`);
+  const problem = await writeProbe(dir);
+  if (problem !== null) {
+    throw new OutputPathError(label, path, `cannot write in its folder ${dir} (${problem})`);
+  }
+}

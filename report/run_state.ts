@@ -1,0 +1,137 @@
+/**
+ * run.json: what a run folder holds and how far its run got. `run` writes it before the
+ * first case (state `running`) and rewrites it with the reports (`finished`, or
+ * `interrupted`), so a folder whose run was killed still says which matrix, filter and
+ * shard it belongs to: `run` refuses to resume another matrix's folder or to truncate a
+ * half-finished one, and `merge` can rebuild the reports of a killed run from
+ * results.jsonl.
+ *
+ * @module
+ */
+import type { RunReport } from "../runner/types.ts";
+import { ReportFileError } from "./errors.ts";
+import { writeJsonAtomic } from "./json.ts";
+import { runReportProblem } from "./validate.ts";
+
+/** How far the run of a folder got. */
+export type RunStateName = "running" | "interrupted" | "finished";
+
+const STATES: readonly RunStateName[] = ["running", "interrupted", "finished"];
+
+/** The contents of run.json. */
+export interface RunState {
+  /** Format version. */
+  readonly version: 1;
+  /**
+   * `running`: written before the first case (still there: the run was killed);
+   * `interrupted`: stopped early (a signal, repeated device loss), reports written;
+   * `finished`: every case of the shard ran, reports written.
+   */
+  readonly state: RunStateName;
+  /** The run's report without its results (matrix, filter, shard, ids, fingerprint, start). */
+  readonly report: RunReport;
+}
+
+/**
+ * The header of a report: the report with no results and zero totals (what run.json keeps;
+ * the results live in results.jsonl).
+ *
+ * @example
+ * ```ts
+ * import { reportHeader } from "./run_state.ts";
+ * import type { RunReport } from "../runner/types.ts";
+ * declare const report: RunReport;
+ * reportHeader(report).results.length; // 0
+ * ```
+ */
+export function reportHeader(report: RunReport): RunReport {
+  return {
+    ...report,
+    results: [],
+    totals: { pass: 0, fail: 0, unexpected: 0, error: 0 },
+  };
+}
+
+/**
+ * Writes run.json atomically.
+ *
+ * @example
+ * ```ts
+ * import { writeRunState } from "./run_state.ts";
+ * import type { RunReport } from "../runner/types.ts";
+ * declare const report: RunReport;
+ * await writeRunState("out/smoke/run.json", { version: 1, state: "running", report });
+ * ```
+ */
+export function writeRunState(path: string, state: RunState): Promise<void> {
+  return writeJsonAtomic(path, { ...state, report: reportHeader(state.report) });
+}
+
+/**
+ * Reads run.json: null when the file does not exist (a folder written before run.json
+ * existed, or no run at all); a {@link ReportFileError} naming the file when it is
+ * unreadable or malformed.
+ *
+ * @example
+ * ```ts
+ * import { readRunState } from "./run_state.ts";
+ * const s = await readRunState("out/smoke/run.json");
+ * if (s?.state === "running") console.log("the run in out/smoke was killed");
+ * ```
+ */
+export async function readRunState(path: string): Promise<RunState | null> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw new ReportFileError(path, `cannot read: ${(e as Error).message}`, { cause: e });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new ReportFileError(path, `not valid JSON (${(e as Error).message})`, { cause: e });
+  }
+  const v = value as Partial<Record<keyof RunState, unknown>> | null;
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    throw new ReportFileError(path, "not a run state: not a JSON object");
+  }
+  if (v.version !== 1) {
+    throw new ReportFileError(
+      path,
+      `not a run state: unsupported version ${JSON.stringify(v.version)} (expected 1)`,
+    );
+  }
+  if (!STATES.includes(v.state as RunStateName)) {
+    throw new ReportFileError(
+      path,
+      `not a run state: field "state" must be one of ${STATES.join(", ")} (got ${
+        JSON.stringify(v.state)
+      })`,
+    );
+  }
+  const problem = runReportProblem(v.report);
+  if (problem !== null) throw new ReportFileError(path, `not a run state: report: ${problem}`);
+  return value as RunState;
+}
+
+/**
+ * How a run's selection is named in messages: `matrix "smoke", filter "preset=tiny", shard
+ * 2/4` ("no filter" when there is none; the shard only when set).
+ *
+ * @example
+ * ```ts
+ * import { describeRun } from "./run_state.ts";
+ * describeRun({ matrix: "smoke", filter: null, shard: "1/2" }); // 'matrix "smoke", no filter, shard 1/2'
+ * ```
+ */
+export function describeRun(
+  r: { matrix: string; filter: string | null; shard: string | null },
+): string {
+  return [
+    `matrix "${r.matrix}"`,
+    r.filter === null ? "no filter" : `filter "${r.filter}"`,
+    ...(r.shard === null ? [] : [`shard ${r.shard}`]),
+  ].join(", ");
+}

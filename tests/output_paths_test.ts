@@ -1,0 +1,87 @@
+// Output paths are checked before any work starts: an unusable one is exit 2 naming the option,
+// the path and the reason, never an OS error with a stack trace after the GPU work.
+import assert from "node:assert/strict";
+import { checkOutputFile, OutputPathError, prepareOutputDir } from "../report/output_paths.ts";
+import { runCli } from "./helpers_cli.ts";
+
+function assertClear(r: { code: number; stderr: string }, message: RegExp): void {
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, message);
+  assert.doesNotMatch(r.stderr, /internal error|\n\s+at /, "no stack trace");
+}
+
+Deno.test("run --out: a file, a folder that cannot be created or written: exit 2 before any work", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/a-file`;
+  await Deno.writeTextFile(file, "x");
+  assertClear(
+    await runCli(["run", "--out", file]),
+    new RegExp(`--out ${file}: exists and is not a folder`),
+  );
+  assertClear(
+    await runCli(["run", "--out", "/proc/mla-harness-test/out"]),
+    // Deno itself guards /proc without --allow-all: either reason names the path
+    /--out \/proc\/mla-harness-test\/out: (cannot create the folder|cannot be inspected) \(/,
+  );
+  assertClear(
+    await runCli(["run", "--out", `${file}/sub`]),
+    new RegExp(`--out ${file}/sub: (cannot create the folder|cannot be inspected) \\(`),
+  );
+  if (Deno.uid() !== 0) {
+    // a folder without write permission (root writes anyway: then this part is skipped)
+    const locked = `${dir}/locked`;
+    await Deno.mkdir(locked, { mode: 0o555 });
+    assertClear(
+      await runCli(["run", "--out", locked]),
+      new RegExp(`--out ${locked}: cannot write in the folder \\(`),
+    );
+  }
+  assert.equal(await Deno.readTextFile(file), "x", "the file is untouched");
+});
+
+Deno.test("merge --out <file>, compare --md/--json <folder>: exit 2 naming the path", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/merged`;
+  await Deno.writeTextFile(file, "x");
+  assertClear(
+    await runCli(["merge", dir, "--out", file]),
+    new RegExp(`--out ${file}: exists and is not a folder`),
+  );
+  assertClear(
+    await runCli(["compare", "a.json", "b.json", "--md", dir]),
+    new RegExp(`--md ${dir}: is a folder; give a file path`),
+  );
+  assertClear(
+    await runCli(["compare", "a.json", "b.json", "--json", `${dir}/missing/c.json`]),
+    new RegExp(`--json ${dir}/missing/c.json: its folder ${dir}/missing does not exist`),
+  );
+});
+
+Deno.test("layer --out: a folder, a missing folder, or the --input file itself: exit 2, input untouched", async () => {
+  const dir = await Deno.makeTempDir();
+  const input = `${dir}/in.safetensors`;
+  await Deno.writeTextFile(input, "not even safetensors");
+  const layer = (out: string, inputPath = input) =>
+    runCli(["layer", "--config", "tiny", "--input", inputPath, "--out", out]);
+  assertClear(await layer(dir), new RegExp(`--out ${dir}: is a folder; give a file path`));
+  assertClear(
+    await layer(`${dir}/nope/out.safetensors`),
+    /--out .*\/nope\/out\.safetensors: its folder .*\/nope does not exist/,
+  );
+  assertClear(await layer(input), /--out .*in\.safetensors is the --input file .*overwrite/);
+  // another spelling of the same file, and a hard link to it
+  await Deno.link(input, `${dir}/link.safetensors`);
+  assertClear(await layer(`${dir}/./in.safetensors`), /is the --input file/);
+  assertClear(await layer(`${dir}/link.safetensors`), /is the --input file/);
+  assert.equal(await Deno.readTextFile(input), "not even safetensors");
+});
+
+Deno.test("prepareOutputDir creates a missing folder; checkOutputFile creates nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  await prepareOutputDir(`${dir}/a/b`);
+  assert.ok((await Deno.stat(`${dir}/a/b`)).isDirectory);
+  assert.deepEqual([...Deno.readDirSync(`${dir}/a/b`)], [], "the write probe is removed");
+  await checkOutputFile(`${dir}/c.md`);
+  assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["a"]);
+  await assert.rejects(checkOutputFile(`${dir}/`), OutputPathError);
+});
