@@ -9,6 +9,7 @@ import type { DeviceCaps } from "../adapter/types.ts";
 import { measureCeilings } from "../bench/ceilings.ts";
 import { formatCeilings } from "../bench/report.ts";
 import { GpuContext } from "../gpu/device.ts";
+import { backendChoice, formatBackendChoice } from "../gpu/backend_choice.ts";
 import { LOOP_PROBE_TRIPS } from "../gpu/loop_budget.ts";
 
 /** Probe that throws (NoAdapterError) when no adapter exists. */
@@ -75,7 +76,8 @@ export function formatCaps(caps: DeviceCaps): string {
 export function devicesCommand(probe: StrictCapsProbe) {
   return new Command("devices")
     .description(
-      "Show the WebGPU adapter the harness sees: adapter info, features and limits. " +
+      "Show the WebGPU backend the harness chose (and why) and the adapter it sees: adapter " +
+        "info, features and limits. " +
         "Exit 3 when there is no adapter. The --json output can be passed to `explain --caps`.",
     )
     .option("--json", "print the capabilities as JSON")
@@ -84,16 +86,20 @@ export function devicesCommand(probe: StrictCapsProbe) {
       await probe(); // exits 3 with the fix when there is no adapter
       // A device is created to measure the loop budget (a tiny dispatch) along with the caps.
       const ctx = await GpuContext.create({ optionalFeatures: ["shader-f16", "timestamp-query"] });
-      const caps = ctx.caps;
+      // The backend wgpu was asked for, and why (set before the first adapter request).
+      const choice = backendChoice();
+      const backend = { name: choice.backend, source: choice.source, reason: choice.reason };
+      const caps = { ...ctx.caps, backend };
+      const text = () => `${formatBackendChoice(choice)}\n${formatCaps(ctx.caps)}`;
       if (!opts.measure) {
-        console.log(opts.json ? JSON.stringify(caps, null, 2) : formatCaps(caps));
+        console.log(opts.json ? JSON.stringify(caps, null, 2) : text());
         ctx.destroy();
         return;
       }
       try {
         const ceilings = await measureCeilings(ctx);
         console.log(
-          opts.json ? JSON.stringify({ ...caps, ceilings }, null, 2) : `${formatCaps(caps)}
+          opts.json ? JSON.stringify({ ...caps, ceilings }, null, 2) : `${text()}
 ceilings:
 ${formatCeilings(ceilings).replace(/^/gm, "  ")}`,
         );

@@ -6,6 +6,8 @@
  */
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { FAULTS } from "../parity/faults.ts";
+import { applyBackendChoice, formatBackendChoice } from "../gpu/backend_choice.ts";
+import { notCoveredLine } from "../report/not_covered.ts";
 import { prepareOutputDir } from "../report/output_paths.ts";
 import { DEFAULT_CASE_TIMEOUT_S, runMatrix } from "../runner/run_matrix.ts";
 import { EXIT } from "./errors.ts";
@@ -75,9 +77,8 @@ export function runCommand() {
     .description(
       "Run a matrix of MLA cases on the default WebGPU adapter: adapter decision, kernels, " +
         "float64 reference, parity, timings. Each result is appended to <out>/results.jsonl as " +
-        "soon as it exists; report.json, junit.xml and summary.md (also appended to " +
-        "$GITHUB_STEP_SUMMARY when set) are written at the end; run.json (which matrix, filter " +
-        "and shard, and how far the run got) at the start and the end. A case that throws " +
+        "soon as it exists; report.json, junit.xml, summary.md (also appended to " +
+        "$GITHUB_STEP_SUMMARY when set) and run.json are written at the end. A case that throws " +
         "or exceeds --case-timeout is recorded as that case's error and the run goes on. " +
         "Ctrl-C (SIGINT) stops after the current case, SIGTERM at once; both keep everything " +
         "finished and write the reports, marked interrupted. A folder holding a half-finished " +
@@ -161,6 +162,7 @@ export function runCommand() {
       // a bad --history file is refused before the run, not after it
       if (opts.history) await checkHistoryFile(opts.history);
       const thresholds = opts.thresholds ? await readThresholds(opts.thresholds) : undefined;
+      console.log(formatBackendChoice(applyBackendChoice())); // the run header: which backend, why
       const afterCase = new AbortController();
       const atOnce = new AbortController();
       let exitOnStop: number = EXIT_SIGINT;
@@ -197,6 +199,8 @@ export function runCommand() {
           `${report.results.length}/${report.shardIds.length} cases: ${t.pass} pass, ${t.fail} fail, ` +
             `${t.unexpected} unexpected, ${t.error} error; reports in ${opts.out}/`,
         );
+        const gap = notCoveredLine(report.results);
+        if (gap !== null) console.log(gap);
         if (report.interrupted && atOnce.signal.aborted) {
           Deno.exitCode = EXIT_SIGTERM;
           return;

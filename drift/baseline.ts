@@ -92,7 +92,7 @@ export async function baselineCase(
  * ```ts ignore
  * import { baselineFromReport } from "./baseline.ts";
  * const b = await baselineFromReport(report, { backend: "vulkan" });
- * b.deviceKey; // "llvmpipe-65541-fallback-vulkan"
+ * b.deviceKey; // "llvmpipe-65541-vulkan"
  * ```
  */
 export async function baselineFromReport(
@@ -218,7 +218,7 @@ async function readJson(path: string): Promise<unknown> {
  * @example
  * ```ts ignore
  * import { readBaseline } from "./baseline.ts";
- * const b = await readBaseline("baselines/llvmpipe-65541-fallback-vulkan.json");
+ * const b = await readBaseline("baselines/llvmpipe-65541-vulkan.json");
  * ```
  */
 export async function readBaseline(path: string): Promise<Baseline> {
@@ -235,7 +235,7 @@ export async function readBaseline(path: string): Promise<Baseline> {
  * @example
  * ```ts ignore
  * import { writeBaseline } from "./baseline.ts";
- * await writeBaseline("baselines", baseline); // "baselines/llvmpipe-65541-fallback-vulkan.json"
+ * await writeBaseline("baselines", baseline); // "baselines/llvmpipe-65541-vulkan.json"
  * ```
  */
 export async function writeBaseline(dir: string, baseline: Baseline): Promise<string> {
@@ -261,7 +261,7 @@ export interface BaselineLocation {
  * @example
  * ```ts ignore
  * import { locateBaseline } from "./baseline.ts";
- * const loc = await locateBaseline("baselines/", "llvmpipe-65541-fallback-vulkan");
+ * const loc = await locateBaseline("baselines/", "llvmpipe-65541-vulkan");
  * if (!loc.exists) console.warn(`no baseline for this device: ${loc.path}`);
  * ```
  */
@@ -281,7 +281,7 @@ export async function locateBaseline(fileOrDir: string, key: string): Promise<Ba
  * ```ts ignore
  * import { loadComparable } from "./baseline.ts";
  * const current = await loadComparable("out/smoke"); // a run directory
- * const base = await loadComparable("baselines/llvmpipe-65541-fallback-vulkan.json");
+ * const base = await loadComparable("baselines/llvmpipe-65541-vulkan.json");
  * ```
  */
 export async function loadComparable(

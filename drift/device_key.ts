@@ -1,21 +1,28 @@
 /**
  * The device key that names a baseline file: `baselines/<device-key>.json`.
  *
- * The key identifies a device *class*, so that a driver or compiler update is attributed
- * as a change rather than making the baseline vanish:
+ * The key identifies a device *class* from facts that do not depend on the runtime
+ * version or the driver version, so that an upgrade compares one device across runtimes
+ * and a driver update is attributed as a change rather than orphaning the baseline:
  *
- *     slug(description without parenthesized parts) - slug(vendor) [- "fallback"] - backend
+ *     slug(description without parenthesized parts) - slug(vendor) [- device id] - backend
  *
- * e.g. lavapipe, `llvmpipe (LLVM 15.0.6, 256 bits)`, vendor 65541, a fallback adapter, on
- * Vulkan: `llvmpipe-65541-fallback-vulkan`. The LLVM/driver version in parentheses is left
- * out (it stays in the fingerprint and `compare` attributes changes to it). The backend is
- * what the run asked wgpu for: `DENO_WEBGPU_BACKEND` (unset: `default`), because the same
- * silicon under Vulkan and GL has different features and decisions.
+ * e.g. lavapipe, `llvmpipe (LLVM 15.0.6, 256 bits)`, vendor 65541, device id 0, on Vulkan:
+ * `llvmpipe-65541-vulkan`. Left out, and kept in the fingerprint for attribution:
+ * - the LLVM/driver version in parentheses;
+ * - the fallback flag: Deno 2.8.0's wgpu reports lavapipe as a regular adapter and 2.9.6 as
+ *   a fallback one, so the flag describes the runtime, not the device;
+ * - a device id of 0 or empty (software adapters report 0).
+ *
+ * The backend is the one wgpu was asked for (`DENO_WEBGPU_BACKEND`, else what the harness
+ * chooses: gpu/backend_choice.ts), because the same silicon under Vulkan and GL has
+ * different features and decisions.
  *
  * @module
  */
 import { adapterIdentity } from "../report/adapter_info.ts";
 import type { Fingerprint } from "../runner/types.ts";
+import { backendChoice } from "../gpu/backend_choice.ts";
 
 /**
  * Lower-case ASCII words joined by `-` (empty input: `unknown`).
@@ -32,34 +39,18 @@ export function slug(text: string): string {
 }
 
 /**
- * The backend wgpu was asked for: `DENO_WEBGPU_BACKEND` when set (and readable), else
- * `default`.
+ * The backend wgpu is asked for: `DENO_WEBGPU_BACKEND` when set, else what the harness
+ * chooses on this machine (`vulkan` when a Vulkan driver is installed, `gl` on Linux
+ * without one, `default` elsewhere; gpu/backend_choice.ts).
  *
  * @example
  * ```ts
  * import { currentBackend } from "./device_key.ts";
- * currentBackend(); // "vulkan" under DENO_WEBGPU_BACKEND=vulkan
+ * currentBackend(); // "vulkan" with lavapipe installed or under DENO_WEBGPU_BACKEND=vulkan
  * ```
  */
 export function currentBackend(): string {
-  try {
-    const v = Deno.env.get("DENO_WEBGPU_BACKEND")?.trim();
-    return v ? slug(v) : "default";
-  } catch {
-    return "default";
-  }
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function isFallback(adapter: unknown): boolean {
-  if (!isRecord(adapter)) return false;
-  for (const s of [adapter.adapter, adapter.info, adapter]) {
-    if (isRecord(s) && s.isFallbackAdapter === true) return true;
-  }
-  return false;
+  return slug(backendChoice().backend);
 }
 
 /**
@@ -71,7 +62,7 @@ function isFallback(adapter: unknown): boolean {
  * import { deviceKey } from "./device_key.ts";
  * import type { Fingerprint } from "../runner/types.ts";
  * declare const fp: Fingerprint;
- * deviceKey(fp, { backend: "vulkan" }); // "llvmpipe-65541-fallback-vulkan" on lavapipe
+ * deviceKey(fp, { backend: "vulkan" }); // "llvmpipe-65541-vulkan" on lavapipe
  * ```
  */
 export function deviceKey(
@@ -83,7 +74,8 @@ export function deviceKey(
   if (id.description === null && id.vendor === null) return `no-adapter-${backend}`;
   const description = slug((id.description ?? "").replace(/\([^)]*\)/g, " "));
   const parts = [description, slug(id.vendor ?? "unknown")];
-  if (isFallback(fingerprint.adapter)) parts.push("fallback");
+  const device = (id.device ?? "").trim();
+  if (device !== "" && !/^(0x)?0+$/i.test(device)) parts.push(slug(device));
   parts.push(backend);
   return parts.join("-");
 }

@@ -7,7 +7,7 @@
  * @example
  * ```ts ignore
  * import { baselineFromReport, compareBaselines, compareToMarkdown, readBaseline } from "./mod.ts";
- * const base = await readBaseline("baselines/llvmpipe-65541-fallback-vulkan.json");
+ * const base = await readBaseline("baselines/llvmpipe-65541-vulkan.json");
  * const report = compareBaselines(base, await baselineFromReport(runReport));
  * console.log(compareToMarkdown(report));
  * ```

@@ -8,6 +8,7 @@
 import type { DeviceCaps } from "../adapter/types.ts";
 import { DeviceLostError, NoAdapterError } from "./errors.ts";
 import { measureLoopBudget } from "./loop_budget.ts";
+import { applyBackendChoice, formatBackendChoice } from "./backend_choice.ts";
 
 /** Options of {@link requestGpuAdapter}. */
 export interface AdapterOptions {
@@ -20,17 +21,49 @@ export interface AdapterOptions {
 /**
  * wgpu probes the window system while enumerating adapters and prints
  * "XDG_RUNTIME_DIR is invalid or not set" on headless machines. Give it a private,
- * empty runtime dir when none is set (headless: there is nothing to find there).
+ * empty runtime dir when none is set (headless: there is nothing to find there): one
+ * fixed folder per user, `<tmp>/mla-harness-xdg-<uid>`, reused by every run, so nothing
+ * accumulates (a fresh temporary folder per run leaked one folder per invocation).
+ *
+ * A folder of that name that is not ours (another owner, a symlink, open to others) is
+ * not used; neither is anything when a permission is missing: the warning is cosmetic.
+ *
+ * @example
+ * ```ts
+ * import { quietWindowSystemProbe } from "./device.ts";
+ * quietWindowSystemProbe(); // XDG_RUNTIME_DIR now names <tmp>/mla-harness-xdg-<uid>
+ * ```
  */
-function quietWindowSystemProbe(): void {
+export function quietWindowSystemProbe(): string | null {
   try {
-    if (Deno.env.get("XDG_RUNTIME_DIR")) return;
-    const dir = Deno.makeTempDirSync({ prefix: "mla-harness-xdg-" });
-    Deno.chmodSync(dir, 0o700);
+    if (Deno.env.get("XDG_RUNTIME_DIR")) return null;
+    const dir = runtimeDirPath();
+    if (dir === null) return null;
+    try {
+      Deno.mkdirSync(dir, { mode: 0o700 });
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) return null;
+    }
+    const st = Deno.lstatSync(dir);
+    // mode: wgpu and the drivers want a private runtime dir; uid: never adopt another
+    // user's folder planted under the predictable name.
+    if (!st.isDirectory || st.uid !== Deno.uid() || ((st.mode ?? 0) & 0o077) !== 0) return null;
     Deno.env.set("XDG_RUNTIME_DIR", dir);
+    return dir;
   } catch {
-    // without env/write permission the warning is only cosmetic
+    // without env/read/write/sys(uid) permission the warning is only cosmetic
+    return null;
   }
+}
+
+function runtimeDirPath(): string | null {
+  if (Deno.build.os === "windows") return null;
+  const uid = Deno.uid();
+  if (uid === null) return null;
+  const tmp = Deno.permissions.querySync({ name: "env", variable: "TMPDIR" }).state === "granted"
+    ? Deno.env.get("TMPDIR")
+    : undefined;
+  return `${(tmp && tmp.trim() !== "" ? tmp : "/tmp").replace(/\/+$/, "")}/mla-harness-xdg-${uid}`;
 }
 
 /**
@@ -45,6 +78,8 @@ function quietWindowSystemProbe(): void {
  * ```
  */
 export async function requestGpuAdapter(options: AdapterOptions = {}): Promise<GPUAdapter> {
+  // Before the first requestAdapter: wgpu fixes the backend then (backend_choice.ts).
+  const choice = applyBackendChoice();
   quietWindowSystemProbe();
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (!gpu) throw new NoAdapterError("navigator.gpu is not available in this runtime");
@@ -54,7 +89,11 @@ export async function requestGpuAdapter(options: AdapterOptions = {}): Promise<G
   } catch (e) {
     throw new NoAdapterError(`requestAdapter() failed: ${(e as Error).message}`);
   }
-  if (!adapter) throw new NoAdapterError("navigator.gpu.requestAdapter() returned null");
+  if (!adapter) {
+    throw new NoAdapterError(
+      `navigator.gpu.requestAdapter() returned null (${formatBackendChoice(choice)})`,
+    );
+  }
   if (options.allowFallbackAdapter === false && adapter.info.isFallbackAdapter) {
     throw new NoAdapterError(
       `only a fallback adapter (${adapter.info.description}) exists and fallback was refused`,

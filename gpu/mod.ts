@@ -7,6 +7,7 @@
  */
 export * from "./errors.ts";
 export * from "./device.ts";
+export * from "./backend_choice.ts";
 export * from "./scopes.ts";
 export * from "./shader.ts";
 export * from "./buffers.ts";

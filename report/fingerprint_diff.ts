@@ -13,6 +13,7 @@ export interface FingerprintChange {
    * Dotted field name: `runtime.deno`, `runtime.v8`, `runtime.typescript`, `host.os`,
    * `host.arch`, `host.cpuModel`, `adapter.description`, `adapter.vendor`,
    * `adapter.architecture`, `adapter.device`, `adapter.driver`, `adapter.features`,
+   * `adapter.isFallbackAdapter`,
    * `kernel.<file>` (null `from`: added; null `to`: removed), `harnessRevision`.
    */
   readonly field: string;
@@ -54,6 +55,8 @@ export function diffFingerprints(a: Fingerprint, b: Fingerprint): FingerprintCha
   cmp("adapter.device", x.device, y.device);
   cmp("adapter.driver", x.driver, y.driver);
   cmp("adapter.features", x.features?.join(",") ?? null, y.features?.join(",") ?? null);
+  // Not part of the device key (runtimes differ in how they report it): attributed here.
+  cmp("adapter.isFallbackAdapter", fallbackFlag(a.adapter), fallbackFlag(b.adapter));
   const names = [...new Set([...Object.keys(a.kernelHashes), ...Object.keys(b.kernelHashes)])]
     .sort();
   for (const name of names) {
@@ -61,4 +64,14 @@ export function diffFingerprints(a: Fingerprint, b: Fingerprint): FingerprintCha
   }
   cmp("harnessRevision", a.harnessRevision, b.harnessRevision);
   return changes;
+}
+
+/** The adapter record's fallback flag as text ("true"/"false"), null when absent. */
+function fallbackFlag(adapter: unknown): string | null {
+  const rec = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
+  if (!rec(adapter)) return null;
+  for (const s of [adapter.adapter, adapter.info, adapter]) {
+    if (rec(s) && typeof s.isFallbackAdapter === "boolean") return String(s.isFallbackAdapter);
+  }
+  return null;
 }

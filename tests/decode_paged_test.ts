@@ -111,6 +111,15 @@ for (const path of ["absorbed", "expanded"] as const) {
           contiguous.cache.destroy();
         }
       },
+      // f16 storage needs shader-f16: the adapter decides, for the smallest decode case.
+      {
+        cases: [{
+          spec: SPEC,
+          dtype,
+          backend: `wgsl-${path}`,
+          layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 1, causal: false },
+        }],
+      },
     );
   }
 }

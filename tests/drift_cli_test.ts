@@ -60,7 +60,7 @@ Deno.test("compare: Markdown and JSON reports, exit 1 on a regression, 0 without
   assert.equal(noKey.code, 2);
   assert.match(
     noKey.stderr,
-    /no baseline for this device \(llvmpipe-65541-fallback-gl\); the folder has llvmpipe-65541-fallback-vulkan/,
+    /no baseline for this device \(llvmpipe-65541-gl\); the folder has llvmpipe-65541-vulkan/,
   );
 });
 

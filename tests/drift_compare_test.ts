@@ -22,6 +22,7 @@ import {
   supportedCase,
   timing,
 } from "./drift_helpers.ts";
+import { diffFingerprints } from "../runner/fingerprint.ts";
 
 const A = "preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1";
 const E = "preset=tiny;path=expanded;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1";
@@ -214,17 +215,19 @@ Deno.test("new, removed and out-of-scope cases", () => {
   assert.equal(compareBaselines(base, whole, { failOn: ["removed"] }).regressions, 1);
 });
 
-Deno.test("device key: slug of the description without versions, vendor, fallback, backend", () => {
-  assert.equal(
-    deviceKey(lavapipeFingerprint(), { backend: "vulkan" }),
-    "llvmpipe-65541-fallback-vulkan",
-  );
+Deno.test("device key: slug of the description without versions, vendor, device id, backend", () => {
+  assert.equal(deviceKey(lavapipeFingerprint(), { backend: "vulkan" }), "llvmpipe-65541-vulkan");
   const other = lavapipeFingerprint({
     adapter: {
       adapter: { vendor: "4318", description: "NVIDIA GeForce RTX 4090", isFallbackAdapter: false },
     },
   });
   assert.equal(deviceKey(other, { backend: "vulkan" }), "nvidia-geforce-rtx-4090-4318-vulkan");
+  // a device id other than 0 is part of the key (two boards of one vendor and name)
+  const h100 = lavapipeFingerprint({
+    adapter: { adapter: { vendor: "4318", device: "9008", description: "NVIDIA H100 PCIe" } },
+  });
+  assert.equal(deviceKey(h100, { backend: "vulkan" }), "nvidia-h100-pcie-4318-9008-vulkan");
   assert.equal(deviceKey({ adapter: null }, { backend: "gl" }), "no-adapter-gl");
   // another LLVM version is the same device class (the change is attributed, not a new file)
   const llvm = lavapipeFingerprint({
@@ -236,20 +239,44 @@ Deno.test("device key: slug of the description without versions, vendor, fallbac
       },
     },
   });
-  assert.equal(deviceKey(llvm, { backend: "vulkan" }), "llvmpipe-65541-fallback-vulkan");
+  assert.equal(deviceKey(llvm, { backend: "vulkan" }), "llvmpipe-65541-vulkan");
+  // the same device under GL is another class (other features, other decisions)
+  assert.equal(deviceKey(lavapipeFingerprint(), { backend: "gl" }), "llvmpipe-65541-gl");
+});
+
+Deno.test("device key: two fingerprints differing only in the fallback flag share a key", () => {
+  // Deno 2.8.0 reports lavapipe as a regular adapter, 2.9.6 as a fallback one.
+  const fallback = lavapipeFingerprint();
+  const info = (fallback.adapter as { adapter: Record<string, unknown> }).adapter;
+  assert.equal(info.isFallbackAdapter, true);
+  const regular = lavapipeFingerprint({
+    adapter: {
+      ...(fallback.adapter as Record<string, unknown>),
+      adapter: { ...info, isFallbackAdapter: false },
+    },
+  });
+  assert.equal(deviceKey(regular, { backend: "vulkan" }), "llvmpipe-65541-vulkan");
+  assert.equal(
+    deviceKey(fallback, { backend: "vulkan" }),
+    deviceKey(regular, { backend: "vulkan" }),
+  );
+  // the flag stays in the fingerprint, where attribution sees it change
+  assert.deepEqual(diffFingerprints(regular, fallback), [
+    { field: "adapter.isFallbackAdapter", from: "false", to: "true" },
+  ]);
 });
 
 Deno.test("baseline files: round trip from a report, and bad files named with the field", async () => {
   const dir = await Deno.makeTempDir();
   const report = reportOf([caseResult(A, 1, 1), caseResult(E, 1, 2)]);
   const b = await baselineFromReport(report, { backend: "vulkan" });
-  assert.equal(b.deviceKey, "llvmpipe-65541-fallback-vulkan");
+  assert.equal(b.deviceKey, "llvmpipe-65541-vulkan");
   assert.equal(b.cases[0].timing!.count, 10);
   assert.deepEqual(b.cases[0].kernelFiles, ["absorbed.wgsl", "rope.wgsl", "up_proj.wgsl"]);
   assert.deepEqual(b.cases[1].kernelFiles, ["expanded.wgsl", "rope.wgsl"]);
   assert.match(b.cases[0].kernelHash!, /^[0-9a-f]{16}$/);
   const path = await writeBaseline(dir, b);
-  assert.equal(path, `${dir}/llvmpipe-65541-fallback-vulkan.json`);
+  assert.equal(path, `${dir}/llvmpipe-65541-vulkan.json`);
   assert.deepEqual(await readBaseline(path), b);
   // a report.json is comparable too
   await Deno.writeTextFile(`${dir}/report.json`, JSON.stringify(report));

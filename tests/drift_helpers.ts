@@ -95,7 +95,7 @@ export function baselineOf(cases: BaselineCase[], over: Partial<Baseline> = {}):
   return {
     format: "mla-harness-baseline",
     version: 1,
-    deviceKey: "llvmpipe-65541-fallback-vulkan",
+    deviceKey: "llvmpipe-65541-vulkan",
     backend: "vulkan",
     createdAt: "2026-01-01T00:00:00.000Z",
     matrix: "smoke",

@@ -44,7 +44,7 @@ Deno.test("history: runs appended, series per case, creep flagged as a step", as
   try {
     const runs = store.runs();
     assert.equal(runs.length, 12);
-    assert.equal(runs[0].deviceKey, "llvmpipe-65541-fallback-vulkan");
+    assert.equal(runs[0].deviceKey, "llvmpipe-65541-vulkan");
     assert.equal(runs[0].cases, 2);
     const absorbed = store.series("path=absorbed", "median_ms");
     assert.equal(absorbed.length, 1);

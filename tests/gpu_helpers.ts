@@ -7,7 +7,14 @@
  */
 import { presetSpec } from "../adapter/presets.ts";
 import { resolve } from "../adapter/resolve.ts";
-import type { AttentionInputs, Dtype, LayoutRequest, MlaSpec, Plan } from "../adapter/types.ts";
+import type {
+  AttentionInputs,
+  DeviceCaps,
+  Dtype,
+  LayoutRequest,
+  MlaSpec,
+  Plan,
+} from "../adapter/types.ts";
 import { GpuContext, hasAdapter } from "../gpu/device.ts";
 import { runAttention, type RunAttentionResult } from "../kernels/attention.ts";
 import type { SourceMutation } from "../kernels/source.ts";
@@ -21,8 +28,8 @@ export const HAS_ADAPTER: boolean = await hasAdapter();
 
 if (!HAS_ADAPTER) {
   console.warn(
-    "GPU tests IGNORED (not passed): no WebGPU adapter. Install mesa-vulkan-drivers and run " +
-      "with DENO_WEBGPU_BACKEND=vulkan.",
+    "GPU tests IGNORED (not passed): no WebGPU adapter. Install mesa-vulkan-drivers " +
+      "(the harness then picks Vulkan by itself).",
   );
 }
 
@@ -37,12 +44,87 @@ export async function gpu(): Promise<GpuContext> {
 }
 
 /**
- * Deno.test options of a GPU test: ignored without an adapter; resource and op
- * sanitizers off because pipelines and the device outlive a single test on purpose
- * (they are cached per module).
+ * The capabilities of this machine's adapter (features, limits, measured loop budget), or
+ * null without one. Read once at load so that `ignore` can be decided when tests register.
  */
-export function gpuTest(name: string, fn: (t: Deno.TestContext) => Promise<void>): void {
-  Deno.test({ name, ignore: !HAS_ADAPTER, sanitizeResources: false, sanitizeOps: false, fn });
+export const CAPS: DeviceCaps | null = HAS_ADAPTER ? (await gpu()).caps : null;
+
+/** What a GPU test needs of the device; the adapter (the seam) answers, not the test. */
+export interface GpuNeeds {
+  /** Cases that must be supported on this device (the adapter's `resolve` decides). */
+  readonly cases?: readonly CaseSpec[];
+  /** WebGPU features the test uses directly (not through a plan). */
+  readonly features?: readonly GPUFeatureName[];
+  /** Why the test would be ignored regardless of the device, e.g. "takes > 1 min here". */
+  readonly skip?: string | null;
+}
+
+/**
+ * Why a test cannot run on this device, or null when it can: no adapter, a feature the
+ * adapter lacks, a case the adapter refuses (its reason codes and messages), or `skip`.
+ *
+ * @example
+ * ```ts
+ * import { ignoreReason } from "./gpu_helpers.ts";
+ * ignoreReason({ cases: [{ spec: "tiny", dtype: "f16", backend: "wgsl-absorbed",
+ *   layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 4, causal: false } }] });
+ * // null with lavapipe; "dtype.f16-unavailable: ..." on the GL fallback
+ * ```
+ */
+export function ignoreReason(needs: GpuNeeds = {}): string | null {
+  if (!HAS_ADAPTER || CAPS === null) return "no WebGPU adapter";
+  for (const f of needs.features ?? []) {
+    if (!CAPS.features.includes(f)) {
+      return `the adapter lacks the WebGPU feature ${f} (${CAPS.adapter.description})`;
+    }
+  }
+  for (const c of needs.cases ?? []) {
+    const spec = typeof c.spec === "string" ? presetSpec(c.spec) : c.spec;
+    const plan = resolve(
+      { spec, dtype: c.dtype, backend: c.backend, layout: c.layout },
+      CAPS,
+      { kvSplits: c.kvSplits },
+    );
+    if (plan.kind !== "plan") {
+      return plan.reasons.map((r) => `${r.code}: ${r.message}`).join("; ");
+    }
+  }
+  return needs.skip ?? null;
+}
+
+/**
+ * A test name that carries the reason it is ignored on this device (unchanged when the
+ * test runs), so `deno test` output says why.
+ *
+ * @example
+ * ```ts
+ * import { nameWithReason } from "./gpu_helpers.ts";
+ * nameWithReason("decode f16", "dtype.f16-unavailable: ..."); // "decode f16 [ignored here: ...]"
+ * ```
+ */
+export function nameWithReason(name: string, reason: string | null): string {
+  return reason === null ? name : `${name} [ignored here: ${reason}]`;
+}
+
+/**
+ * Deno.test options of a GPU test: ignored without an adapter or when the device lacks
+ * what `needs` asks for (the reason goes into the name); resource and op sanitizers off
+ * because pipelines and the device outlive a single test on purpose (they are cached per
+ * module).
+ */
+export function gpuTest(
+  name: string,
+  fn: (t: Deno.TestContext) => Promise<void>,
+  needs: GpuNeeds = {},
+): void {
+  const reason = ignoreReason(needs);
+  Deno.test({
+    name: nameWithReason(name, reason),
+    ignore: reason !== null,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn,
+  });
 }
 
 /** One case of a parity run. */

@@ -1,0 +1,57 @@
+/**
+ * What a run did not cover on this device: cases the matrix expects to run that the
+ * adapter refused only because the device lacks a feature (runner/run_case.ts,
+ * `DEVICE_FEATURE_CODES`). One line for the run's console summary, with how to get them.
+ *
+ * @module
+ */
+import type { CaseResult } from "../runner/types.ts";
+
+/** How to get each feature-reason's cases covered on a machine without a GPU. */
+const HOW_TO_COVER: Readonly<Record<string, string>> = {
+  "dtype.f16-unavailable": "install Mesa's Vulkan driver (apt-get install mesa-vulkan-drivers: " +
+    "lavapipe has shader-f16; the harness then picks Vulkan by itself)",
+};
+
+/**
+ * The results that were expected to run but were refused for want of a device feature.
+ *
+ * @example
+ * ```ts
+ * import { notCovered } from "./not_covered.ts";
+ * notCovered([]); // []
+ * ```
+ */
+export function notCovered(results: readonly CaseResult[]): CaseResult[] {
+  return results.filter((r) =>
+    r.status === "pass" && r.decision === "unsupported" && r.expect.support === "supported"
+  );
+}
+
+/**
+ * One line saying what was not covered on this device and how to cover it, or null when
+ * everything expected to run ran.
+ *
+ * @example
+ * ```ts
+ * import { notCoveredLine } from "./not_covered.ts";
+ * notCoveredLine([]); // null
+ * // "not covered on this device: 44 cases (dtype.f16-unavailable: ...); to cover them, install ..."
+ * ```
+ */
+export function notCoveredLine(results: readonly CaseResult[]): string | null {
+  const missed = notCovered(results);
+  if (missed.length === 0) return null;
+  const byCode = new Map<string, { count: number; message: string }>();
+  for (const r of missed) {
+    for (const reason of r.reasons ?? []) {
+      const e = byCode.get(reason.code) ?? { count: 0, message: reason.message };
+      e.count++;
+      byCode.set(reason.code, e);
+    }
+  }
+  const what = [...byCode].map(([code, e]) => `${e.count} × ${code}: ${e.message}`).join("; ");
+  const how = [...new Set([...byCode.keys()].map((c) => HOW_TO_COVER[c]).filter(Boolean))];
+  return `not covered on this device: ${missed.length} case${missed.length === 1 ? "" : "s"} ` +
+    `(${what})${how.length > 0 ? `; to cover them, ${how.join("; ")}` : ""}`;
+}

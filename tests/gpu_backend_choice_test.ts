@@ -1,0 +1,109 @@
+// The backend choice (gpu/backend_choice.ts) on simulated machines, the CLI saying which
+// backend it chose and why, and the window-system probe's runtime folder: one fixed folder
+// per user, so repeated runs leave nothing behind in the temp directory.
+import assert from "node:assert/strict";
+import { type BackendProbe, chooseBackend, vulkanDriverFolders } from "../gpu/backend_choice.ts";
+
+const root = new URL("../", import.meta.url).pathname;
+
+/** A machine whose files are `files` (path -> exists) and whose environment is `env`. */
+function machine(env: Record<string, string>, files: string[], os = "linux"): BackendProbe {
+  return {
+    env: (name) => env[name],
+    os,
+    isFile: (p) => files.includes(p),
+    jsonFiles: (dir) =>
+      files.filter((f) =>
+        f.startsWith(`${dir}/`) && f.endsWith(".json") && !f.includes("/", dir.length + 1)
+      ),
+  };
+}
+
+const LVP = "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json";
+
+Deno.test("backend choice: a Vulkan driver where the loader looks picks vulkan, and says so", () => {
+  const c = chooseBackend(machine({}, [LVP]));
+  assert.equal(c.backend, "vulkan");
+  assert.equal(c.setTo, "vulkan");
+  assert.equal(c.source, "auto");
+  assert.match(c.reason, /Vulkan driver found \(lvp_icd\.x86_64\.json\)/);
+  assert.deepEqual(c.vulkanDrivers, [LVP]);
+  // /etc and XDG_DATA_DIRS folders count too
+  const etc = "/etc/vulkan/icd.d/nvidia_icd.json";
+  assert.equal(chooseBackend(machine({}, [etc])).backend, "vulkan");
+  const opt = "/opt/share/vulkan/icd.d/x.json";
+  assert.equal(chooseBackend(machine({ XDG_DATA_DIRS: "/opt/share" }, [opt])).backend, "vulkan");
+  assert.equal(chooseBackend(machine({}, [opt])).backend, "gl");
+});
+
+Deno.test("backend choice: no Vulkan driver picks gl, naming where it looked and the fix", () => {
+  const c = chooseBackend(machine({}, []));
+  assert.equal(c.backend, "gl");
+  assert.equal(c.setTo, "gl");
+  assert.match(c.reason, /no Vulkan driver found \(looked in .*\/usr\/share\/vulkan\/icd\.d/);
+  assert.match(c.reason, /apt-get install mesa-vulkan-drivers/);
+  // VK_ICD_FILENAMES replaces the search: a missing file hides the installed driver
+  const hidden = chooseBackend(machine({ VK_ICD_FILENAMES: "/nonexistent.json" }, [LVP]));
+  assert.equal(hidden.backend, "gl");
+  assert.match(hidden.reason, /looked in VK_ICD_FILENAMES=\/nonexistent\.json/);
+  // ... and an existing one is used (VK_DRIVER_FILES, its newer name, wins)
+  assert.equal(chooseBackend(machine({ VK_ICD_FILENAMES: LVP }, [LVP])).backend, "vulkan");
+  const both = machine({ VK_DRIVER_FILES: "/none.json", VK_ICD_FILENAMES: LVP }, [LVP]);
+  assert.equal(chooseBackend(both).backend, "gl");
+});
+
+Deno.test("backend choice: the user's DENO_WEBGPU_BACKEND wins; other systems keep wgpu's default", () => {
+  const c = chooseBackend(machine({ DENO_WEBGPU_BACKEND: "gl" }, [LVP]));
+  assert.deepEqual([c.backend, c.source, c.setTo], ["gl", "env", null]);
+  assert.match(c.reason, /DENO_WEBGPU_BACKEND=gl was set/);
+  const mac = chooseBackend(machine({}, [], "darwin"));
+  assert.deepEqual([mac.backend, mac.source, mac.setTo], ["default", "default", null]);
+  assert.ok(vulkanDriverFolders(undefined).includes("/usr/local/share/vulkan/icd.d"));
+});
+
+/** Runs `main.ts <args>` with exactly `env` (plus PATH and HOME). */
+async function cli(args: string[], env: Record<string, string>) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", `${root}main.ts`, ...args],
+    cwd: root,
+    clearEnv: true,
+    env: {
+      PATH: Deno.env.get("PATH") ?? "",
+      HOME: Deno.env.get("HOME") ?? "/",
+      NO_COLOR: "1",
+      ...env,
+    },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test("devices names the backend it chose and why (driver hidden: gl)", async () => {
+  const r = await cli(["devices"], { VK_ICD_FILENAMES: "/nonexistent.json" });
+  // exit 0 with an adapter, 3 without one: either way the choice is stated
+  const text = r.stdout + r.stderr;
+  assert.ok(r.code === 0 || r.code === 3, text);
+  assert.match(
+    text,
+    /backend: gl \(chosen by the harness: no Vulkan driver found \(looked in VK_ICD_FILENAMES=\/nonexistent\.json\)/,
+  );
+});
+
+Deno.test("the window-system probe reuses one folder per user in the temp directory", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "mla_xdg_test_" });
+  try {
+    for (let i = 0; i < 2; i++) {
+      const r = await cli(["devices"], { TMPDIR: tmp, VK_ICD_FILENAMES: "/nonexistent.json" });
+      assert.ok(r.code === 0 || r.code === 3, r.stdout + r.stderr);
+    }
+    const names = [];
+    for await (const e of Deno.readDir(tmp)) names.push(e.name);
+    assert.deepEqual(names, [`mla-harness-xdg-${Deno.uid()}`]);
+    const st = await Deno.stat(`${tmp}/${names[0]}`);
+    assert.equal(st.mode! & 0o777, 0o700);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});

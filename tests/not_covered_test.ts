@@ -1,0 +1,74 @@
+// A device without shader-f16 (the GL fallback): cases the matrix expects to run in f16
+// are reported as not covered on this device, with the reason, not as unexpected; a device
+// profile that removes the feature on purpose still needs the matrix to say so; and the
+// run's summary line says what was missed and how to get it. No GPU is needed: the adapter
+// refuses these cases before anything runs.
+import assert from "node:assert/strict";
+import type { DeviceCaps } from "../adapter/types.ts";
+import type { GpuContext } from "../gpu/device.ts";
+import { caseId } from "../matrix/case_id.ts";
+import { type Case, CASE_DEFAULTS, type CaseParams } from "../matrix/types.ts";
+import { notCoveredLine } from "../report/not_covered.ts";
+import { isExpectedSkip } from "../report/totals.ts";
+import { runCase } from "../runner/run_case.ts";
+
+/** The GL fallback's caps as far as the adapter cares: no shader-f16. */
+const GL_CAPS: DeviceCaps = {
+  adapter: {
+    vendor: "65541",
+    architecture: "",
+    device: "0",
+    description: "llvmpipe (LLVM 15.0.6, 256 bits)",
+    isFallbackAdapter: true,
+  },
+  features: ["timestamp-query"],
+  limits: {
+    maxStorageBufferBindingSize: 134217728,
+    maxBufferSize: 2147483647,
+    maxComputeWorkgroupStorageSize: 32768,
+    maxComputeInvocationsPerWorkgroup: 1024,
+    maxComputeWorkgroupSizeX: 1024,
+    maxComputeWorkgroupsPerDimension: 65535,
+    maxStorageBuffersPerShaderStage: 32,
+  },
+  loopIterationBudget: null,
+};
+/** Only `caps` is read before the adapter refuses a case. */
+const ctx = { caps: GL_CAPS } as unknown as GpuContext;
+
+function mk(over: Partial<CaseParams>, expect: Case["expect"], profile = {}): Case {
+  const params = { ...CASE_DEFAULTS, ...over };
+  return { id: caseId(params), params, expect, seed: 1, deviceProfile: profile };
+}
+
+Deno.test("an f16 case expected to run is 'not covered here' on a device without shader-f16", async () => {
+  const r = await runCase(mk({ dtype: "f16" }, { support: "supported" }), { ctx });
+  assert.equal(r.status, "pass");
+  assert.equal(r.decision, "unsupported");
+  assert.ok(isExpectedSkip(r), "counted as a skip, not a pass of the kernel");
+  assert.deepEqual(r.reasons?.map((x) => x.code), ["dtype.f16-unavailable"]);
+  assert.match(r.message, /^unsupported on this device: dtype\.f16-unavailable: .*shader-f16/);
+});
+
+Deno.test("a device profile that removes f16 while the matrix expects support stays unexpected", async () => {
+  const r = await runCase(
+    mk({ dtype: "f16", device: "no-f16" }, { support: "supported" }, {
+      removeFeatures: ["shader-f16"],
+    }),
+    { ctx },
+  );
+  assert.equal(r.status, "unexpected");
+  assert.match(r.message, /^unexpectedly unsupported: dtype\.f16-unavailable/);
+});
+
+Deno.test("the run summary names what was not covered and how to cover it", async () => {
+  const results = [
+    await runCase(mk({ dtype: "f16" }, { support: "supported" }), { ctx }),
+    await runCase(mk({ dtype: "f16", b: 2 }, { support: "supported" }), { ctx }),
+  ];
+  const line = notCoveredLine(results);
+  assert.ok(line !== null);
+  assert.match(line, /^not covered on this device: 2 cases \(2 × dtype\.f16-unavailable: /);
+  assert.match(line, /apt-get install mesa-vulkan-drivers/);
+  assert.equal(notCoveredLine([]), null);
+});
