@@ -77,8 +77,9 @@ export function runCommand() {
     .description(
       "Run a matrix of MLA cases on the default WebGPU adapter: adapter decision, kernels, " +
         "float64 reference, parity, timings. Each result is appended to <out>/results.jsonl as " +
-        "soon as it exists; report.json, junit.xml, summary.md (also appended to " +
-        "$GITHUB_STEP_SUMMARY when set) and run.json are written at the end. A case that throws " +
+        "soon as it exists; report.json, junit.xml and summary.md (also appended to " +
+        "$GITHUB_STEP_SUMMARY when set) are written at the end; run.json (which matrix, filter " +
+        "and shard, and how far the run got) at the start and the end. A case that throws " +
         "or exceeds --case-timeout is recorded as that case's error and the run goes on. " +
         "Ctrl-C (SIGINT) stops after the current case, SIGTERM at once; both keep everything " +
         "finished and write the reports, marked interrupted. A folder holding a half-finished " +
