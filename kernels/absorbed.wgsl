@@ -52,7 +52,9 @@
 // With KV splits (y > 1) each split writes its normalized partial x and its own LSE;
 // combine.wgsl merges them. With one split these are the final x and LSE.
 // A row that sees no key writes x = 0 and LSE = -inf (params.neg_inf: WGSL has no
-// infinite literal, so the host passes it).
+// infinite literal, so the host passes it). A row whose visible keys hold a NaN writes
+// NaN x and LSE, like the float64 reference; keys a row does not see never reach it,
+// even when its tile or split reads them for another query.
 
 alias store_t = f32; // @dtype storage type of q_absorbed and the cache
 alias acc_t = f32; // accumulation type of scores and the latent output (always f32)
@@ -164,12 +166,20 @@ fn tile_scores(s: ptr<function, array<vec4<acc_t>, QT>>, qb: array<u32, ROWS>, r
 }
 
 // Prefill: rescale each query's output vec4 d and add the block's 4 rows weighted by
-// that query's probabilities.
+// that query's probabilities. The rows of the slots a query must not see (vis[i]
+// false: causal future keys of the tile's earlier queries, slots past the split's end)
+// are selected out, not multiplied by their probability 0: such a row may hold NaN or
+// Inf, and 0 * NaN = NaN would leak into a row that never sees the key.
 fn tile_values(acc: ptr<function, array<array<vec4<acc_t>, VAL_VEC4>, ROWS>>, ra: vec4<u32>,
-               d: u32, p: array<vec4<acc_t>, QT>, aa: array<acc_t, QT>) {
+               d: u32, p: array<vec4<acc_t>, QT>, aa: array<acc_t, QT>,
+               vis: array<vec4<bool>, QT>) {
   let c = cols(ra, d);
+  let z = vec4<acc_t>(0.0);
   for (var i = 0u; i < QT; i++) {
-    (*acc)[i][d] = (*acc)[i][d] * aa[i] + c * p[i];
+    let v = vis[i];
+    let cv = mat4x4<acc_t>(select(z, c[0], v.x), select(z, c[1], v.y), select(z, c[2], v.z),
+                           select(z, c[3], v.w));
+    (*acc)[i][d] = (*acc)[i][d] * aa[i] + cv * p[i];
   }
 }
 
@@ -308,10 +318,12 @@ fn absorbed(@builtin(workgroup_id) wid: vec3<u32>,
       }
       var p: array<vec4<acc_t>, QT>;
       var aa: array<acc_t, QT>;
+      var vis: array<vec4<bool>, QT>;
       let kk = vec4<u32>(kb) + vec4<u32>(0u, 1u, 2u, 3u);
       for (var i = 0u; i < QT; i++) {
         // Slots past the block or past this query's own visible keys: masked.
         let valid = kk < vec4<u32>(min(seen[i], end));
+        vis[i] = valid;
         let f = select(vec4<f32>(NEG_BIG), vec4<f32>(s[i]) * params.scale, valid);
         let m_new = max(m_q[i], max(max(f.x, f.y), max(f.z, f.w)));
         let a = exp(m_q[i] - m_new);
@@ -325,13 +337,13 @@ fn absorbed(@builtin(workgroup_id) wid: vec3<u32>,
       }
       var e = 0u;
       for (; e + 4u <= VAL_VEC4; e += 4u) {
-        tile_values(&acc, ra, e, p, aa);
-        tile_values(&acc, ra, e + 1u, p, aa);
-        tile_values(&acc, ra, e + 2u, p, aa);
-        tile_values(&acc, ra, e + 3u, p, aa);
+        tile_values(&acc, ra, e, p, aa, vis);
+        tile_values(&acc, ra, e + 1u, p, aa, vis);
+        tile_values(&acc, ra, e + 2u, p, aa, vis);
+        tile_values(&acc, ra, e + 3u, p, aa, vis);
       }
       for (; e < VAL_VEC4; e++) {
-        tile_values(&acc, ra, e, p, aa);
+        tile_values(&acc, ra, e, p, aa, vis);
       }
     }
   }
@@ -345,13 +357,17 @@ fn absorbed(@builtin(workgroup_id) wid: vec3<u32>,
         let m_run = m_q[r];
         let l_run = l_q[r];
         let out_row = split * params.total_t + tq;
-        let inv = select(0.0, 1.0 / l_run, l_run > 0.0);   // no key seen: x = 0
+        // No key seen (l = 0): x = 0 and LSE -inf. `!(l <= 0)` rather than `l > 0`: a
+        // NaN sum (a visible key holds NaN) must give NaN x and LSE, as the reference
+        // does, not the "no key" result.
+        let seen_any = !(l_run <= 0.0);
+        let inv = select(0.0, 1.0 / l_run, seen_any);
         let ob = (out_row * params.heads + head) * VAL_VEC4;
         for (var d = 0u; d < VAL_VEC4; d++) {
           x_out[ob + d] = vec4<f32>(acc[r][d]) * inv;
         }
         // Natural-log LSE of the scaled scores; -inf when the row saw no key.
-        lse_out[out_row * params.heads + head] = select(params.neg_inf, m_run + log(l_run), l_run > 0.0);
+        lse_out[out_row * params.heads + head] = select(params.neg_inf, m_run + log(l_run), seen_any);
       }
     }
   }

@@ -3,7 +3,8 @@
 // Split s wrote a normalized partial x_s [totalQ, h, VAL] and its LSE l_s (or -inf
 // when its key range was empty). The merged result is
 //   L = log(sum_s exp(l_s)),  x = sum_s exp(l_s - L) x_s,
-// evaluated with the max trick. One invocation per (t, head, vec4 of the value);
+// evaluated with the max trick. A split with NaN LSE (it saw a NaN key) makes the
+// row NaN, as in the single pass. One invocation per (t, head, vec4 of the value);
 // the first vec4's invocation also writes L. No workgroup memory, no barriers.
 
 // Finite stand-in for -inf (see absorbed.wgsl).
@@ -39,14 +40,18 @@ fn combine(@builtin(global_invocation_id) gid: vec3<u32>,
   var xacc = vec4<f32>(0.0);
   for (var s = 0u; s < params.kv_splits; s++) {
     let l = lse_part[s * params.rows + row];
-    if (l > NEG_BIG) {   // skip empty splits (their LSE is -inf, x_s is 0)
+    // Skip empty splits (their LSE is -inf, x_s is 0). `!(l <= NEG_BIG)`, not
+    // `l > NEG_BIG`: a split whose LSE is NaN (it saw a NaN key) must make the row NaN.
+    if (!(l <= NEG_BIG)) {
       let w = exp(l - m);
       wsum += w;
       xacc += w * x_part[(s * params.rows + row) * params.val_vec4 + d];
     }
   }
-  x[idx] = select(vec4<f32>(0.0), xacc / wsum, wsum > 0.0);
+  // No split saw a key: 0 and -inf; a NaN weight sum falls through to NaN.
+  let seen_any = !(wsum <= 0.0);
+  x[idx] = select(vec4<f32>(0.0), xacc / wsum, seen_any);
   if (d == 0u) {
-    lse[row] = select(params.neg_inf, m + log(wsum), wsum > 0.0);
+    lse[row] = select(params.neg_inf, m + log(wsum), seen_any);
   }
 }

@@ -36,7 +36,10 @@
 // Visible-range rule as in absorbed.wgsl: query t sees logical keys [0, q_meta[t].z)
 // of its sequence; a partial last block re-reads the last visible key of the tile's
 // LAST query (always valid: it sees the most keys) and masks the missing slots.
-// Queries of the tile that see fewer keys mask the keys past their own end.
+// Queries of the tile that see fewer keys mask the keys past their own end, in the
+// scores and in the values (selected out: a key a row does not see may hold NaN).
+// Output semantics as absorbed.wgsl: no visible key gives 0 and -inf, a visible NaN
+// key gives NaN output and LSE.
 
 alias store_t = f32; // @dtype storage type of q, k and v
 alias acc_t = f32; // accumulation type (always f32)
@@ -127,12 +130,19 @@ fn tile_scores(s: ptr<function, array<vec4<acc_t>, QT>>, qb: array<u32, QT>, kk:
 }
 
 // Prefill: rescale each query's output vec4 d and add the block's 4 V rows weighted
-// by that query's probabilities.
+// by that query's probabilities. V rows of slots the query must not see (vis[i]
+// false) are selected out, not multiplied by p = 0: they may hold NaN or Inf, and
+// 0 * NaN = NaN would leak into the row (see absorbed.wgsl).
 fn tile_values(acc: ptr<function, array<array<vec4<acc_t>, V_VEC4>, QT>>, vv: vec4<u32>,
-               d: u32, p: array<vec4<acc_t>, QT>, aa: array<acc_t, QT>) {
+               d: u32, p: array<vec4<acc_t>, QT>, aa: array<acc_t, QT>,
+               vis: array<vec4<bool>, QT>) {
   let vc = vcols(vv, d);
+  let z = vec4<acc_t>(0.0);
   for (var i = 0u; i < QT; i++) {
-    (*acc)[i][d] = (*acc)[i][d] * aa[i] + vc * p[i];
+    let m = vis[i];
+    let vm = mat4x4<acc_t>(select(z, vc[0], m.x), select(z, vc[1], m.y), select(z, vc[2], m.z),
+                           select(z, vc[3], m.w));
+    (*acc)[i][d] = (*acc)[i][d] * aa[i] + vm * p[i];
   }
 }
 
@@ -265,6 +275,7 @@ fn expanded(@builtin(workgroup_id) wid: vec3<u32>,
       }
       var p: array<vec4<acc_t>, QT>;
       var aa: array<acc_t, QT>;
+      var vis: array<vec4<bool>, QT>;
       for (var i = 0u; i < QT; i++) {
         let f = masked(s[i], kb, 0u, seen[i]);
         let m_new = max(m_run[i], max(max(f.x, f.y), max(f.z, f.w)));
@@ -272,7 +283,8 @@ fn expanded(@builtin(workgroup_id) wid: vec3<u32>,
         // Masked slots get 0 explicitly: a query that has seen no key yet (its
         // running max still NEG_BIG) would otherwise get exp(0) = 1 for them.
         let kk = vec4<u32>(kb) + vec4<u32>(0u, 1u, 2u, 3u);
-        let pi = select(vec4<f32>(0.0), exp(f - m_new), kk < vec4<u32>(seen[i]));
+        vis[i] = kk < vec4<u32>(seen[i]);
+        let pi = select(vec4<f32>(0.0), exp(f - m_new), vis[i]);
         l_run[i] = l_run[i] * a + dot(pi, vec4<f32>(1.0));
         m_run[i] = m_new;
         p[i] = vec4<acc_t>(pi);
@@ -281,13 +293,13 @@ fn expanded(@builtin(workgroup_id) wid: vec3<u32>,
       let vva = (ra * params.heads + hh) * V_VEC4 - vec4<u32>(params.v_base);
       var e = 0u;
       for (; e + 4u <= V_VEC4; e += 4u) {
-        tile_values(&acc, vva, e, p, aa);
-        tile_values(&acc, vva, e + 1u, p, aa);
-        tile_values(&acc, vva, e + 2u, p, aa);
-        tile_values(&acc, vva, e + 3u, p, aa);
+        tile_values(&acc, vva, e, p, aa, vis);
+        tile_values(&acc, vva, e + 1u, p, aa, vis);
+        tile_values(&acc, vva, e + 2u, p, aa, vis);
+        tile_values(&acc, vva, e + 3u, p, aa, vis);
       }
       for (; e < V_VEC4; e++) {
-        tile_values(&acc, vva, e, p, aa);
+        tile_values(&acc, vva, e, p, aa, vis);
       }
     }
   }
@@ -296,12 +308,15 @@ fn expanded(@builtin(workgroup_id) wid: vec3<u32>,
     for (var i = 0u; i < nq; i++) {
       let t = qt.x + i;
       let l = l_run[i];
-      let inv = select(0.0, 1.0 / l, l > 0.0);   // no key seen: output 0
+      // No key seen (l = 0): output 0 and LSE -inf; a NaN sum (a visible key holds
+      // NaN) falls through to NaN output and LSE, as in the reference (see absorbed.wgsl).
+      let seen_any = !(l <= 0.0);
+      let inv = select(0.0, 1.0 / l, seen_any);
       let ob = (t * params.heads + head) * V_VEC4;
       for (var d = 0u; d < V_VEC4; d++) {
         out[ob + d] = vec4<f32>(acc[i][d]) * inv;
       }
-      lse[t * params.heads + head] = select(params.neg_inf, m_run[i] + log(l), l > 0.0);
+      lse[t * params.heads + head] = select(params.neg_inf, m_run[i] + log(l), seen_any);
     }
   }
 }

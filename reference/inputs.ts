@@ -7,6 +7,9 @@
  * ~ N(0, 1/r) (so W_UK c and W_UV c are ~ N(0, 1)); layer weights ~ N(0, 1/fan_in);
  * RMSNorm weights ~ 1 + N(0, 0.1^2). Buffer rows that no logical token maps to
  * (padding) are NaN when `poison` is on (the default): kernels must never read them.
+ * `poisonKeys` also poisons the rows of chosen logical keys INSIDE their sequences:
+ * queries that see such a key must give NaN (as the reference does), the others
+ * must not be touched by it (causal future keys, other packed sequences, other splits).
  *
  * Stream names: `attention.qNope`, `attention.qPe`, `attention.latent`,
  * `attention.kPe`, `attention.wKvB`; `layer.<field>` for {@link LayerWeights} fields;
@@ -57,6 +60,13 @@ export interface MakeAttentionInputsOptions {
   seed: number;
   /** Fill padding rows with NaN (default true). */
   poison?: boolean;
+  /**
+   * Logical keys (indices into `layout.kRowOf`) whose latent and k_pe rows are set to
+   * `poisonValue` as well, although they are inside their sequence (default none).
+   */
+  poisonKeys?: readonly number[];
+  /** The value written into the rows of `poisonKeys` (default NaN; e.g. Infinity). */
+  poisonValue?: number;
 }
 
 /** Options of {@link makeLayerWeights}. */
@@ -92,8 +102,20 @@ export function paddingRows(rows: number, used: readonly number[]): number[] {
   return out;
 }
 
-function poisonRows(t: Float64Array, width: number, rows: readonly number[]): void {
-  for (const r of rows) t.fill(NaN, r * width, (r + 1) * width);
+function poisonRows(t: Float64Array, width: number, rows: readonly number[], value = NaN): void {
+  for (const r of rows) t.fill(value, r * width, (r + 1) * width);
+}
+
+/** The buffer rows of `keys` (logical keys of `layout`); a clear error for a bad index. */
+function keyRows(layout: NormalizedLayout, keys: readonly number[]): number[] {
+  return keys.map((k) => {
+    if (!Number.isInteger(k) || k < 0 || k >= layout.totalK) {
+      throw new RangeError(
+        `poisonKeys: ${k} is not a logical key of the layout (valid: integers in [0, ${layout.totalK}))`,
+      );
+    }
+    return layout.kRowOf[k];
+  });
 }
 
 function normal(seed: number, name: string, length: number, std = 1): Float64Array {
@@ -103,7 +125,8 @@ function normal(seed: number, name: string, length: number, std = 1): Float64Arr
 /**
  * Random inputs of the attention core for a layout: `qNope` [qRows, h, nope], `qPe`
  * [qRows, h, rope], `latent` [kRows, r], `kPe` [kRows, rope] ~ N(0, 1), and `wKvB`
- * [h*(nope+v), r] ~ N(0, 1/r). Padding rows are NaN unless `poison` is false.
+ * [h*(nope+v), r] ~ N(0, 1/r). Padding rows are NaN unless `poison` is false; the
+ * rows of `poisonKeys` (logical keys) get `poisonValue` (NaN by default).
  *
  * @example
  * ```ts
@@ -114,6 +137,8 @@ function normal(seed: number, name: string, length: number, std = 1): Float64Arr
  * const layout = normalizeLayout({ kind: "bshd", batch: 2, seqQ: 1, seqK: 8, kvLens: [8, 5], causal: true });
  * const inputs = makeAttentionInputs(spec, layout, { seed: 1 });
  * inputs.latent.length; // 16 rows * 32; rows 13..15 are NaN
+ * // Key 2 of sequence 0 poisoned too: queries that see it must give NaN.
+ * makeAttentionInputs(spec, layout, { seed: 1, poisonKeys: [2] }).kPe[2 * 8]; // NaN
  * ```
  */
 export function makeAttentionInputs(
@@ -138,6 +163,12 @@ export function makeAttentionInputs(
     poisonRows(qPe, h * rope, padQ);
     poisonRows(latent, r, padK);
     poisonRows(kPe, rope, padK);
+  }
+  if (options.poisonKeys?.length) {
+    const rows = keyRows(layout, options.poisonKeys);
+    const value = options.poisonValue ?? NaN;
+    poisonRows(latent, r, rows, value);
+    poisonRows(kPe, rope, rows, value);
   }
   return { qNope, qPe, latent, kPe, wKvB };
 }
