@@ -32,10 +32,10 @@ export type { ProgressOutput } from "./report/progress.ts";
 export {
   GEMM_TILE,
   type GpuLayerWeights,
+  layerDeviceReason,
   type LayerRunResult,
   type LayerTiming,
   LayerUnsupportedError,
-  resolveLayerPlan,
   runGemm,
   runLayer,
   type RunLayerOptions,

@@ -19,9 +19,44 @@ import type {
 import {
   attentionLoopIterations,
   type AttentionLoopShape,
+  keysPerBlock,
   loopBudgetOf,
   maxKeysWithinBudget,
 } from "./loop_budget.ts";
+
+/**
+ * The harness's loop-iteration helpers, handed to every backend's check so a user
+ * backend can keep its plans within the device's loop budget without importing the
+ * harness (see docs/backends.md).
+ */
+export interface LoopHelpers {
+  /** The device's loop budget (null: none). */
+  readonly budget: number | null;
+  /** Keys per block of a query tile (the bundled kernels' rule). */
+  keysPerBlock(queryTile: number): number;
+  /** Iterations one invocation of a bundled-shaped attention kernel runs. */
+  iterations(shape: AttentionLoopShape): number;
+  /** The most keys one invocation may walk within a budget. */
+  maxKeys(budget: number, shape: Omit<AttentionLoopShape, "keys">): number;
+}
+
+/**
+ * The loop helpers for a device.
+ *
+ * @example
+ * ```ts
+ * import { loopHelpers } from "./backends.ts";
+ * loopHelpers(null).budget; // null
+ * ```
+ */
+export function loopHelpers(caps: DeviceCaps | null): LoopHelpers {
+  return {
+    budget: loopBudgetOf(caps),
+    keysPerBlock,
+    iterations: attentionLoopIterations,
+    maxKeys: maxKeysWithinBudget,
+  };
+}
 
 /** What a backend is asked about. */
 export interface SupportQuery {
@@ -35,6 +70,8 @@ export interface SupportQuery {
   readonly caps: DeviceCaps | null;
   /** Force a number of KV splits (absorbed only); otherwise chosen by rule. */
   readonly kvSplits?: number;
+  /** Loop-budget helpers for this device (filled in by resolve). */
+  readonly loop?: LoopHelpers;
 }
 
 /** A backend's answer: reasons (empty = supported), and what it would run. */
@@ -53,17 +90,56 @@ export interface SupportAnswer {
   readonly valueWidth: number;
 }
 
-/** A registered backend. */
+/**
+ * The GPU-free half of a backend: its identity and its support predicate. The
+ * launcher half lives with the GPU code (kernels/launch.ts); a backend module
+ * (docs/backends.md) exports both.
+ */
 export interface Backend {
   /** Identifier. */
   readonly id: BackendId;
   /** One-line description for `explain`. */
   readonly description: string;
-  /** Support predicate. */
+  /** The attention path the backend computes. */
+  readonly path: AttentionPath;
+  /** Where it computes: "gpu" backends need a launcher, "cpu" ones never reach the GPU. */
+  readonly runsOn: "gpu" | "cpu";
+  /** Support predicate: every failing reason, or (no reasons) the variant and buffers. */
   check(query: SupportQuery): SupportAnswer;
 }
 
 const bytesOf = (dtype: Dtype) => (dtype === "f16" ? 2 : 4);
+
+/**
+ * The standard buffers the harness allocates for every GPU backend (docs/backends.md):
+ * q_nope, q_pe, the latent cache (latent | k_pe), kv_b_proj, out and LSE. Every
+ * backend lists them with its own, so the device limits are checked for all of them.
+ *
+ * @example
+ * ```ts
+ * import { normalizeLayout } from "./layout.ts";
+ * import { presetSpec } from "./presets.ts";
+ * import { standardBuffers } from "./backends.ts";
+ * const layout = normalizeLayout({ kind: "bshd", batch: 1, seqQ: 1, seqK: 8, causal: true });
+ * standardBuffers(presetSpec("tiny"), layout, "f32").map((b) => b.name)[2]; // "latent_cache"
+ * ```
+ */
+export function standardBuffers(
+  spec: MlaSpec,
+  layout: NormalizedLayout,
+  dtype: Dtype,
+): BufferSpec[] {
+  const eb = bytesOf(dtype);
+  const h = spec.numHeads;
+  return [
+    { name: "q_nope", bytes: layout.qRows * h * spec.qkNopeHeadDim * eb },
+    { name: "q_pe", bytes: layout.qRows * h * spec.qkRopeHeadDim * eb },
+    { name: "latent_cache", bytes: layout.kRows * (spec.kvLoraRank + spec.qkRopeHeadDim) * eb },
+    { name: "w_kv_b", bytes: h * (spec.qkNopeHeadDim + spec.vHeadDim) * spec.kvLoraRank * eb },
+    { name: "out", bytes: layout.totalQ * h * spec.vHeadDim * 4 },
+    { name: "lse", bytes: layout.totalQ * h * 4 },
+  ];
+}
 
 /**
  * Heads one absorbed workgroup handles: each cached latent row is read once per tile of heads.
@@ -226,6 +302,8 @@ function loopBudgetReasons(
 
 const absorbed: Backend = {
   id: "wgsl-absorbed",
+  path: "absorbed",
+  runsOn: "gpu",
   description: "WGSL latent MQA (FlashMLA-style): one shared key of width kv_lora+rope, " +
     "value = the first kv_lora columns of the same cached row",
   check(q) {
@@ -275,11 +353,11 @@ const absorbed: Backend = {
       );
     }
     const buffers: BufferSpec[] = [
+      ...standardBuffers(spec, layout, dtype),
       { name: "q_absorbed", bytes: layout.qRows * h * keyWidth * eb },
-      { name: "latent_cache", bytes: layout.kRows * keyWidth * eb },
-      { name: "w_kv_b", bytes: h * (spec.qkNopeHeadDim + spec.vHeadDim) * spec.kvLoraRank * eb },
       { name: "x_latent_out", bytes: layout.totalQ * h * spec.kvLoraRank * 4 * kvSplits },
-      { name: "out", bytes: layout.totalQ * h * spec.vHeadDim * 4 },
+      { name: "lse_part", bytes: layout.totalQ * h * 4 * kvSplits },
+      { name: "x_latent", bytes: layout.totalQ * h * spec.kvLoraRank * 4 },
     ];
     reasons.push(...limitReasons(q, buffers, headsPerTile / headsPerInvocation));
     return {
@@ -292,6 +370,8 @@ const absorbed: Backend = {
         headsPerTile,
         kvSplits,
         queryTile,
+        headsPerInvocation,
+        keysPerBlock: keysPerBlock(queryTile),
       },
       buffers,
       keyWidth,
@@ -322,6 +402,8 @@ function perSequenceBinding(layout: NormalizedLayout, rowBytes: number, align: n
 
 const expanded: Backend = {
   id: "wgsl-expanded",
+  path: "expanded",
+  runsOn: "gpu",
   description: "WGSL dense multi-head attention over per-head K (nope+rope) and V expanded " +
     "from the latent: the dense-attention baseline",
   check(q) {
@@ -339,10 +421,10 @@ const expanded: Backend = {
       kv_lora_rank: spec.kvLoraRank,
     });
     const buffers: BufferSpec[] = [
+      ...standardBuffers(spec, layout, dtype),
       { name: "q", bytes: layout.qRows * h * spec.kChannels * eb },
       { name: "k", bytes: layout.kRows * h * spec.kChannels * eb },
       { name: "v", bytes: layout.kRows * h * spec.vChannels * eb },
-      { name: "out", bytes: layout.totalQ * h * spec.vHeadDim * 4 },
     ];
     // K and V are bound per group of sequences (and expanded in row chunks), so
     // only each sequence's rows must fit one binding; the whole buffers must still
@@ -386,6 +468,8 @@ const expanded: Backend = {
         headsPerTile,
         kvSplits: 1,
         queryTile,
+        headsPerInvocation: 1,
+        keysPerBlock: keysPerBlock(queryTile),
       },
       buffers,
       keyWidth: spec.kChannels,
@@ -396,6 +480,8 @@ const expanded: Backend = {
 
 const cpuReference: Backend = {
   id: "cpu-reference",
+  path: "expanded",
+  runsOn: "cpu",
   description: "float64 dense attention on the CPU (the reference itself; never chosen by auto)",
   check(q) {
     return {
@@ -408,6 +494,8 @@ const cpuReference: Backend = {
         headsPerTile: 1,
         kvSplits: 1,
         queryTile: 1,
+        headsPerInvocation: 1,
+        keysPerBlock: 1,
       },
       buffers: [],
       keyWidth: q.spec.kChannels,
@@ -416,8 +504,8 @@ const cpuReference: Backend = {
   },
 };
 
-/** Every backend by id. */
-export const BACKENDS: Readonly<Record<BackendId, Backend>> = {
+/** The bundled backends by id (user backends join them in adapter/registry.ts). */
+export const BUNDLED_BACKENDS: Readonly<Record<string, Backend>> = {
   "wgsl-absorbed": absorbed,
   "wgsl-expanded": expanded,
   "cpu-reference": cpuReference,
@@ -430,3 +518,12 @@ export const BACKENDS: Readonly<Record<BackendId, Backend>> = {
  * the thing it compares against.
  */
 export const AUTO_PRIORITY: readonly BackendId[] = ["wgsl-absorbed", "wgsl-expanded"];
+
+/**
+ * The bundled GPU backend of each attention path: the one home of the map from a
+ * matrix's `path` axis (and `layer --path`, `bench`) to a backend id.
+ */
+export const BUNDLED_BACKEND_OF_PATH: Readonly<Record<AttentionPath, BackendId>> = {
+  absorbed: "wgsl-absorbed",
+  expanded: "wgsl-expanded",
+};

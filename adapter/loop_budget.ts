@@ -41,6 +41,25 @@ export function loopBudgetOf(caps: DeviceCaps | null): number | null {
   return /llvmpipe|lavapipe/i.test(names) ? LLVMPIPE_LOOP_BUDGET : null;
 }
 
+/**
+ * Keys per block of the attention kernels' key loop: the one home of this rule. The
+ * adapter puts it in the plan's variant (`keysPerBlock`), the launchers pass it to the
+ * WGSL as the `BLOCK` parameter (absorbed.wgsl and expanded.wgsl check it against
+ * their query tile with a `const_assert`), and the loop count below uses it. Decode
+ * (one query per tile) walks 16 keys per block (four vec4s of scores per lane);
+ * query tiles of 2 or more walk 4 (one vec4 of scores per query).
+ *
+ * @example
+ * ```ts
+ * import { keysPerBlock } from "./loop_budget.ts";
+ * keysPerBlock(1); // 16
+ * keysPerBlock(4); // 4
+ * ```
+ */
+export function keysPerBlock(queryTile: number): number {
+  return queryTile === 1 ? 16 : 4;
+}
+
 /** Cost of one run of a loop with `trips` iterations. */
 function run(trips: number): number {
   return trips + 1;
@@ -68,7 +87,7 @@ export interface AttentionLoopShape {
 /**
  * Loop iterations one invocation of absorbed.wgsl or expanded.wgsl runs, counted as
  * the device's loop limiter counts them. Both kernels have the same loop structure:
- * the key-block loop (16 keys per block for QT = 1, 4 for QT = 4), in each block the
+ * the key-block loop ({@link keysPerBlock} keys per block), in each block the
  * score d loop and the value d loop (4 vec4s per trip, then a tail loop), and at the
  * end the store loop over the tile's queries (a runtime count, up to QT), each with
  * a value-width loop per head of the invocation. The constant-trip loops over the QT
@@ -83,7 +102,7 @@ export interface AttentionLoopShape {
  */
 export function attentionLoopIterations(shape: AttentionLoopShape): number {
   const { keys, queryTile: qt, keyVec4, valueVec4 } = shape;
-  const block = qt === 1 ? 16 : 4;
+  const block = keysPerBlock(qt);
   const blocks = Math.ceil(keys / block);
   const perBlock = 1 + dLoop(keyVec4) + dLoop(valueVec4);
   const store = run(qt) + qt * (shape.headsPerInvocation ?? 1) * run(valueVec4);
@@ -104,7 +123,7 @@ export function maxKeysWithinBudget(
   budget: number,
   shape: Omit<AttentionLoopShape, "keys">,
 ): number {
-  const block = shape.queryTile === 1 ? 16 : 4;
+  const block = keysPerBlock(shape.queryTile);
   const fixed = attentionLoopIterations({ ...shape, keys: 0 });
   const perBlock = attentionLoopIterations({ ...shape, keys: block }) - fixed;
   return Math.max(0, Math.floor((budget - fixed) / perBlock)) * block;

@@ -4,9 +4,19 @@
  *
  * @module
  */
-import { AUTO_PRIORITY, BACKENDS } from "./backends.ts";
+import { AUTO_PRIORITY, loopHelpers } from "./backends.ts";
 import { normalizeLayout } from "./layout.ts";
-import type { BackendId, CaseRequest, DeviceCaps, Plan, Resolution, Unsupported } from "./types.ts";
+import { referenceFormulation } from "./reference_choice.ts";
+import { backendById, registeredBackendIds } from "./registry.ts";
+import type {
+  BackendId,
+  CaseRequest,
+  DeviceCaps,
+  GpuPlan,
+  Plan,
+  Resolution,
+  Unsupported,
+} from "./types.ts";
 
 /** Options of {@link resolve}. */
 export interface ResolveOptions {
@@ -21,12 +31,26 @@ function tryBackend(
   options: ResolveOptions,
 ): Plan | Unsupported {
   const layout = normalizeLayout(req.layout);
-  const answer = BACKENDS[id].check({
+  const backend = backendById(id);
+  if (!backend) {
+    return {
+      kind: "unsupported",
+      backend: id,
+      reasons: [{
+        code: "backend.unknown",
+        message: `no backend "${id}" is registered; registered: ${
+          registeredBackendIds().join(", ")
+        } (load a user backend with --backend-module)`,
+      }],
+    };
+  }
+  const answer = backend.check({
     spec: req.spec,
     layout,
     dtype: req.dtype,
     caps,
     kvSplits: options.kvSplits,
+    loop: loopHelpers(caps),
   });
   if (answer.reasons.length > 0) {
     return { kind: "unsupported", backend: id, reasons: answer.reasons };
@@ -34,11 +58,16 @@ function tryBackend(
   return {
     kind: "plan",
     backend: id,
+    runsOn: backend.runsOn,
+    reference: referenceFormulation(req.spec, layout),
     requested: req.backend,
     path: answer.path,
     variant: answer.variant,
     attention: {
       numHeads: req.spec.numHeads,
+      qkNopeHeadDim: req.spec.qkNopeHeadDim,
+      qkRopeHeadDim: req.spec.qkRopeHeadDim,
+      kvLoraRank: req.spec.kvLoraRank,
       kChannels: req.spec.kChannels,
       vChannels: req.spec.vChannels,
       keyWidth: answer.keyWidth,
@@ -88,4 +117,42 @@ export function resolve(
       u.reasons.map((r) => ({ code: `${u.backend}:${r.code}`, message: r.message }))
     ),
   };
+}
+
+/**
+ * Whether a resolution is a plan that runs on the GPU (narrows to {@link GpuPlan}).
+ *
+ * @example
+ * ```ts
+ * import { isGpuPlan } from "./resolve.ts";
+ * isGpuPlan({ kind: "unsupported", backend: "auto", reasons: [] }); // false
+ * ```
+ */
+export function isGpuPlan(r: Resolution): r is GpuPlan {
+  return r.kind === "plan" && r.runsOn === "gpu";
+}
+
+/**
+ * The GPU plan of a resolution, or a TypeError saying why there is none (every
+ * reason of an unsupported case; the backend of a CPU plan).
+ *
+ * @example
+ * ```ts
+ * import { presetSpec } from "./presets.ts";
+ * import { gpuPlanOf, resolve } from "./resolve.ts";
+ * const r = resolve({ spec: presetSpec("tiny"), dtype: "f32", backend: "cpu-reference",
+ *   layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 8, causal: true } }, null);
+ * try { gpuPlanOf(r); } catch (e) { (e as Error).message; } // "... runs on the cpu ..."
+ * ```
+ */
+export function gpuPlanOf(r: Resolution): GpuPlan {
+  if (r.kind === "unsupported") {
+    throw new TypeError(
+      `unsupported (${r.backend}): ${r.reasons.map((x) => `${x.code}: ${x.message}`).join("; ")}`,
+    );
+  }
+  if (!isGpuPlan(r)) {
+    throw new TypeError(`plan of backend ${r.backend} runs on the ${r.runsOn}, not on the GPU`);
+  }
+  return r;
 }

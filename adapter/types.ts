@@ -217,8 +217,12 @@ export interface DeviceCaps {
   readonly loopIterationBudget?: number | null;
 }
 
-/** Backend identifiers; `auto` picks among the concrete ones by priority. */
-export type BackendId = "wgsl-absorbed" | "wgsl-expanded" | "cpu-reference";
+/**
+ * Backend identifiers: the bundled `wgsl-absorbed`, `wgsl-expanded` and
+ * `cpu-reference`, or the id of a user backend registered for the run (see
+ * adapter/registry.ts); `auto` picks among the bundled GPU ones by priority.
+ */
+export type BackendId = string;
 
 /** A backend id as requested (may be `auto`). */
 export type BackendRequest = BackendId | "auto";
@@ -257,7 +261,17 @@ export interface KernelVariant {
   readonly kvSplits: number;
   /** Queries per tile of the attention kernel: 1 (decode) or 4 (prefill). */
   readonly queryTile: number;
+  /** Heads one invocation handles (HPL of absorbed.wgsl); 1 for the other kernels. */
+  readonly headsPerInvocation: number;
+  /** Keys per block of the key loop (adapter/loop_budget.ts `keysPerBlock`). */
+  readonly keysPerBlock: number;
 }
+
+/** Where a plan's backend computes: on the WebGPU device, or on the CPU. */
+export type RunsOn = "gpu" | "cpu";
+
+/** The float64 formulation the reference computes a case with (chosen by cost). */
+export type ReferenceFormulation = "dense" | "absorbed-f64";
 
 /** A buffer the plan will allocate. */
 export interface BufferSpec {
@@ -273,6 +287,10 @@ export interface Plan {
   readonly kind: "plan";
   /** The chosen backend. */
   readonly backend: BackendId;
+  /** Where the backend computes; only "gpu" plans reach a GPU launcher. */
+  readonly runsOn: RunsOn;
+  /** The float64 formulation the parity reference uses for this case. */
+  readonly reference: ReferenceFormulation;
   /** The requested backend (auto or a concrete one). */
   readonly requested: BackendRequest;
   /** The attention path the backend computes. */
@@ -282,6 +300,12 @@ export interface Plan {
   /** Layer metadata the attention core needs. */
   readonly attention: {
     readonly numHeads: number;
+    /** Per-head no-position width of q and k. */
+    readonly qkNopeHeadDim: number;
+    /** Decoupled RoPE width (q_pe per head, the shared k_pe). */
+    readonly qkRopeHeadDim: number;
+    /** Latent width r (kv_lora_rank). */
+    readonly kvLoraRank: number;
     readonly kChannels: number;
     readonly vChannels: number;
     /** Key width the kernel reads per cached row (absorbed: r + rope; expanded: k_channels). */
@@ -297,6 +321,9 @@ export interface Plan {
   /** Reasons other backends were passed over (auto), for the record. */
   readonly passedOver: readonly Unsupported[];
 }
+
+/** A plan whose backend runs on the GPU: the only kind a GPU launcher accepts. */
+export type GpuPlan = Plan & { readonly runsOn: "gpu" };
 
 /** The explicit "unsupported, because ..." outcome. Never thrown. */
 export interface Unsupported {

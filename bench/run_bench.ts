@@ -14,11 +14,14 @@
  * @module
  */
 import { presetSpec } from "../adapter/presets.ts";
-import { resolve } from "../adapter/resolve.ts";
+import { BUNDLED_BACKEND_OF_PATH } from "../adapter/backends.ts";
+import { isGpuPlan, resolve } from "../adapter/resolve.ts";
 import { withParams } from "../adapter/spec.ts";
 import type { LayoutRequest } from "../adapter/types.ts";
 import type { GpuContext } from "../gpu/device.ts";
-import { CORE_PASSES, runAttention } from "../kernels/attention.ts";
+import type { Timing } from "../gpu/timing.ts";
+import { runAttention } from "../kernels/attention.ts";
+import { replayPasses } from "./repeat.ts";
 import { queryMeta } from "../kernels/tables.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
 import { shuffledPaging } from "../runner/case_request.ts";
@@ -123,30 +126,43 @@ export async function runBenchCase(
     const plan = resolve({
       spec,
       dtype: c.dtype,
-      backend: c.path === "absorbed" ? "wgsl-absorbed" : "wgsl-expanded",
+      backend: BUNDLED_BACKEND_OF_PATH[c.path],
       layout: benchLayout(c),
     }, ctx.caps);
-    if (plan.kind !== "plan") {
+    if (!isGpuPlan(plan)) {
       return {
         id,
         case: c,
         status: "unsupported",
-        reason: plan.reasons.map((r) => `${r.code}: ${r.message}`).join("; "),
+        reason: plan.kind === "unsupported"
+          ? plan.reasons.map((r) => `${r.code}: ${r.message}`).join("; ")
+          : `backend ${plan.backend} runs on the ${plan.runsOn}`,
       };
     }
     const layout = plan.layout;
     const inputs = makeAttentionInputs(spec, layout, { seed: 1 });
     const scope = c.path === "expanded" ? "core" : "all";
     const reps = options.reps ?? 7;
+    let repeats: Timing[] = [];
+    const core = new Set<string>();
     const result = await runAttention(ctx, plan, {
       spec,
       inputs,
-      repeat: { reps, warmup: options.warmup ?? 1, scope },
+      session: async (session) => {
+        for (const p of session.passes) if (p.core) core.add(p.name);
+        // "core": only the attention core is replayed (the expanded path's K/V
+        // expansion is cache construction); "all": every pass, RoPE included (it is
+        // applied again in place, so only the first outputs are meaningful).
+        const passes = scope === "core" ? session.passes.filter((p) => p.core) : session.passes;
+        repeats = await replayPasses(session.device, passes, {
+          reps,
+          warmup: options.warmup ?? 1,
+        });
+      },
     });
-    const repeats = result.repeats ?? [];
     const coreMs = repeats.map((t) =>
       t.source === "timestamp-query"
-        ? t.passes.filter((p) => CORE_PASSES.includes(p.name)).reduce((s, p) => s + (p.ms ?? 0), 0)
+        ? t.passes.filter((p) => core.has(p.name)).reduce((s, p) => s + (p.ms ?? 0), 0)
         : t.totalMs
     );
     const st = summarize(coreMs);

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { BACKEND_MODULE_HELP, collect, loadBackendModuleOptions } from "./backend_options.ts";
 import { Command } from "@commander-js/extra-typings";
 import { BENCH_MATRICES, type BenchCase, benchMatrix, filterBenchCases } from "../bench/cases.ts";
 import { measureCeilings } from "../bench/ceilings.ts";
@@ -45,7 +46,9 @@ export function benchCommand() {
     .option("--json", "print the report as JSON (ceilings, one record per case, targets)")
     .option("--out <dir>", "write report.json, results.csv and summary.md there")
     .option("--title <text>", "title of summary.md", "Benchmark")
+    .option("--backend-module <path>", BACKEND_MODULE_HELP, collect, [] as string[])
     .action(async (opts) => {
+      await loadBackendModuleOptions(opts.backendModule);
       const reps = Number(opts.reps);
       if (!Number.isInteger(reps) || reps < 1) {
         throw new CliError(`--reps: ${opts.reps} must be a positive integer`, EXIT.badInput);

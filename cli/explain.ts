@@ -4,6 +4,12 @@
  *
  * @module
  */
+import {
+  BACKEND_MODULE_HELP,
+  checkBackendId,
+  collect,
+  loadBackendModuleOptions,
+} from "./backend_options.ts";
 import { Command, Option } from "@commander-js/extra-typings";
 import { explainCase, formatExplanation, loadSpecReading } from "../adapter/explain.ts";
 import type { DeviceCaps } from "../adapter/types.ts";
@@ -64,11 +70,13 @@ export function explainCommand(probe: CapsProbe) {
         "f32" as const,
       ),
     )
-    .addOption(
-      new Option("--backend <backend>", "backend to resolve").choices(
-        ["auto", "wgsl-absorbed", "wgsl-expanded", "cpu-reference"] as const,
-      ).default("auto" as const),
+    .option(
+      "--backend <backend>",
+      "backend to resolve: auto, wgsl-absorbed, wgsl-expanded, cpu-reference, or the id of a " +
+        "--backend-module",
+      "auto",
     )
+    .option("--backend-module <path>", BACKEND_MODULE_HELP, collect, [] as string[])
     .option("--kv-splits <n>", "force KV splits for wgsl-absorbed", parsePositiveInt)
     .option("--caps <file>", "device capabilities JSON (from `devices --json`) instead of probing")
     .option("--no-device", "decide as if no WebGPU adapter existed")
@@ -78,6 +86,8 @@ export function explainCommand(probe: CapsProbe) {
         "was read and lists every defaulted field",
     )
     .action(async (config, opts) => {
+      await loadBackendModuleOptions(opts.backendModule);
+      const backend = checkBackendId(opts.backend, { allowAuto: true });
       const { spec, reading } = await loadSpecReading(config, {
         format: opts.format,
         ropePairing: opts.pairing,
@@ -85,7 +95,7 @@ export function explainCommand(probe: CapsProbe) {
       const caps = opts.caps ? await readCapsFile(opts.caps) : opts.device ? await probe() : null;
       const layout = layoutFromFlags({ ...opts, causal: opts.causal });
       const e = explainCase(
-        { spec, layout, dtype: opts.dtype, backend: opts.backend },
+        { spec, layout, dtype: opts.dtype, backend },
         caps,
         { kvSplits: opts.kvSplits, config: reading },
       );

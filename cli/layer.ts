@@ -9,6 +9,12 @@
  *
  * @module
  */
+import {
+  BACKEND_MODULE_HELP,
+  checkBackendId,
+  collect,
+  loadBackendModuleOptions,
+} from "./backend_options.ts";
 import { Command, Option } from "@commander-js/extra-typings";
 import { LAYER_FAULTS } from "../kernels/layer_faults.ts";
 import { DEFAULT_CHECK_ROWS, INPUT_TENSOR, layerFromFiles } from "../runner/layer_files.ts";
@@ -57,6 +63,11 @@ export function layerCommand() {
       "packed input [tokens, hidden]: cumulative sequence lengths, e.g. 0,5,12",
       parseIntList,
     )
+    .option(
+      "--backend <id>",
+      "attention backend (a registered id, e.g. one of --backend-module); wins over --path",
+    )
+    .option("--backend-module <path>", BACKEND_MODULE_HELP, collect, [] as string[])
     .option("--layer <n>", "layer index in the weights file", parseNonNegativeInt)
     .option("--seed <n>", "seed of the random weights", parseNonNegativeInt, 1)
     .option("--no-check", "skip the float64 reference comparison")
@@ -73,7 +84,10 @@ export function layerCommand() {
       ).choices(LAYER_FAULTS.map((f) => f.id)),
     )
     .action(async (opts) => {
+      await loadBackendModuleOptions(opts.backendModule);
+      const backend = opts.backend === undefined ? undefined : checkBackendId(opts.backend);
       const r = await layerFromFiles({
+        backend,
         config: opts.config,
         weights: opts.weights,
         input: opts.input,

@@ -4,13 +4,20 @@
  *
  * @module
  */
+import {
+  BACKEND_MODULE_HELP,
+  checkBackendId,
+  collect,
+  loadBackendModuleOptions,
+} from "./backend_options.ts";
+import { isBundledBackend } from "../adapter/registry.ts";
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { FAULTS } from "../parity/faults.ts";
 import { applyBackendChoice, formatBackendChoice } from "../gpu/backend_choice.ts";
 import { notCoveredLine } from "../report/not_covered.ts";
 import { prepareOutputDir } from "../report/output_paths.ts";
 import { DEFAULT_CASE_TIMEOUT_S, runMatrix } from "../runner/run_matrix.ts";
-import { EXIT } from "./errors.ts";
+import { CliError, EXIT } from "./errors.ts";
 import { parseNonNegativeInt, parsePositiveInt } from "./options.ts";
 import { driftAfterRun, parseFailOn, precheckBaseline, THRESHOLDS_HELP } from "./compare.ts";
 import { readThresholds } from "../drift/thresholds.ts";
@@ -150,6 +157,12 @@ export function runCommand() {
         "there: a warning, exit unchanged); writes <out>/compare.md and compare.json, exit 1 on " +
         "regressions",
     )
+    .option(
+      "--backend <id>",
+      "run every case on this registered backend instead of the bundled backend of its path " +
+        "(cases it refuses are reported as not run by it, with its reasons)",
+    )
+    .option("--backend-module <path>", BACKEND_MODULE_HELP, collect, [] as string[])
     .option("--history <db>", "append the run to this history database (SQLite)")
     .option("--thresholds <file>", THRESHOLDS_HELP)
     .option(
@@ -158,6 +171,15 @@ export function runCommand() {
       parseFailOn,
     )
     .action(async (opts) => {
+      await loadBackendModuleOptions(opts.backendModule);
+      const backend = opts.backend === undefined ? undefined : checkBackendId(opts.backend);
+      if (opts.plantFault && backend !== undefined && !isBundledBackend(backend)) {
+        throw new CliError(
+          `--plant-fault plants faults in the bundled kernels only; backend ${backend} is a ` +
+            "user backend (check it can fail with a fault of your own)",
+          EXIT.badInput,
+        );
+      }
       await prepareOutputDir(opts.out, { label: "--out" });
       await precheckBaseline(opts.baseline);
       // a bad --history file is refused before the run, not after it
@@ -192,6 +214,7 @@ export function runCommand() {
           repeats: opts.repeats,
           maxRows: opts.maxRows,
           fault: opts.plantFault ? FAULTS.find((f) => f.id === opts.plantFault) : undefined,
+          backend,
           signal: afterCase.signal,
           abandon: atOnce.signal,
         });

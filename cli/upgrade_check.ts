@@ -4,6 +4,12 @@
  *
  * @module
  */
+import {
+  BACKEND_MODULE_HELP,
+  checkBackendId,
+  collect,
+  loadBackendModuleOptions,
+} from "./backend_options.ts";
 import { Command } from "@commander-js/extra-typings";
 import { compareSummaryLine, readThresholds, upgradeCheck } from "../drift/mod.ts";
 import { CliError, EXIT } from "./errors.ts";
@@ -70,7 +76,12 @@ export function upgradeCheckCommand() {
       parseFailOn,
     )
     .option("--json", "print the JSON report instead of Markdown")
+    .option("--backend <id>", "run every case on this backend on both sides")
+    .option("--backend-module <path>", BACKEND_MODULE_HELP, collect, [] as string[])
     .action(async (opts) => {
+      // Checked here (exit 2 on a broken module), then loaded again by each side's run.
+      const modules = await loadBackendModuleOptions(opts.backendModule);
+      if (opts.backend !== undefined) checkBackendId(opts.backend);
       if (opts.from !== undefined || opts.to !== undefined) await requireRun("npx");
       if (opts.fromRef !== undefined || opts.toRef !== undefined) {
         await requireRun("git");
@@ -86,6 +97,8 @@ export function upgradeCheckCommand() {
           toRef: opts.toRef,
           matrix: opts.matrix,
           filter: opts.filter,
+          backendModules: modules.map((m) => m.url),
+          backend: opts.backend,
           repeats: opts.repeats,
           rounds: opts.rounds,
           maxRows: opts.maxRows,

@@ -15,12 +15,12 @@ import { sha256Hex16 } from "../runner/fingerprint.ts";
  * @example
  * ```ts
  * import { BACKEND_KERNEL_FILES } from "./kernel_files.ts";
- * BACKEND_KERNEL_FILES["wgsl-expanded"]; // ["expand_kv.wgsl", "expanded.wgsl", "rope.wgsl"]
+ * BACKEND_KERNEL_FILES["wgsl-expanded"]; // ["expand_kv.wgsl", "expanded.wgsl", "pack_q.wgsl", "rope.wgsl"]
  * ```
  */
 export const BACKEND_KERNEL_FILES: Readonly<Record<string, readonly string[]>> = Object.freeze({
   "wgsl-absorbed": ["absorb_q.wgsl", "absorbed.wgsl", "combine.wgsl", "rope.wgsl", "up_proj.wgsl"],
-  "wgsl-expanded": ["expand_kv.wgsl", "expanded.wgsl", "rope.wgsl"],
+  "wgsl-expanded": ["expand_kv.wgsl", "expanded.wgsl", "pack_q.wgsl", "rope.wgsl"],
 });
 
 /**

@@ -61,6 +61,10 @@ export interface UpgradeCheckOptions extends CompareBaselinesOptions {
   matrix: string;
   /** Case filter. */
   filter?: string;
+  /** User backend modules (absolute paths or URLs) both sides load (`--backend-module`). */
+  backendModules?: readonly string[];
+  /** Run every case on this backend on both sides (`--backend`). */
+  backend?: string;
   /** Timed repetitions per case and round (10 gives the speed test enough samples). */
   repeats: number;
   /**
@@ -101,6 +105,8 @@ function runArgs(o: UpgradeCheckOptions, outDir: string): string[] {
   args.push("--repeats", String(o.repeats));
   if (o.filter) args.push("--filter", o.filter);
   if (o.maxRows !== undefined) args.push("--max-rows", String(o.maxRows));
+  for (const m of o.backendModules ?? []) args.push("--backend-module", m);
+  if (o.backend) args.push("--backend", o.backend);
   return args;
 }
 
@@ -120,7 +126,18 @@ function runArgs(o: UpgradeCheckOptions, outDir: string): string[] {
  */
 export function denoVersionSides(
   o:
-    & Pick<UpgradeCheckOptions, "from" | "to" | "matrix" | "filter" | "repeats" | "maxRows" | "out">
+    & Pick<
+      UpgradeCheckOptions,
+      | "from"
+      | "to"
+      | "matrix"
+      | "filter"
+      | "repeats"
+      | "maxRows"
+      | "out"
+      | "backendModules"
+      | "backend"
+    >
     & {
       repoRoot: string;
     },

@@ -5,11 +5,14 @@
 // h * (nope + v); its first `nope` rows are W_UK,h. So
 //   q~[row, h, j] = sum_n q_nope[row, h, n] * w_kv_b[h * (nope + v) + n, j].
 // The result goes into the first r columns of q_absorbed [rows, h, r + rope]; the
-// rope kernel later fills the last `rope` columns in place.
+// last `rope` columns are a copy of q_pe [rows, h, rope], which the harness has
+// already rotated (the standard buffers of docs/backends.md), so q_absorbed is the
+// whole absorbed query the latent MQA kernels read.
 //
 // One invocation per (row, head, 4 output columns): vec4 loads of W along j, the
-// q_nope scalar is reused for the 4 columns. Padding rows (NaN) are computed too
-// and never read by the attention kernel.
+// q_nope scalar is reused for the 4 columns; the invocations of the last rope / 4
+// columns copy one vec4 of q_pe each. Padding rows (NaN) are computed too and never
+// read by the attention kernel.
 
 alias store_t = f32; // @dtype storage type
 
@@ -26,16 +29,23 @@ struct Params {
 @group(0) @binding(1) var<storage, read> q_nope: array<store_t>;
 @group(0) @binding(2) var<storage, read> w_kv_b: array<vec4<store_t>>;
 @group(0) @binding(3) var<storage, read_write> q_absorbed: array<vec4<store_t>>;
+@group(0) @binding(4) var<storage, read> q_pe: array<vec4<store_t>>;   // [rows, h, rope / 4]
 
 @compute @workgroup_size(64)
 fn absorb_q(@builtin(global_invocation_id) gid: vec3<u32>,
             @builtin(num_workgroups) nwg: vec3<u32>) {
   let idx = gid.x + gid.y * nwg.x * 64u;
-  if (idx >= params.rows * params.heads * params.r_vec4) {
+  if (idx >= params.rows * params.heads * params.dst_vec4) {
     return; // bounds guard: grid rounded up
   }
-  let j4 = idx % params.r_vec4;
-  let rh = idx / params.r_vec4;        // row * heads + head
+  let j4 = idx % params.dst_vec4;
+  let rh = idx / params.dst_vec4;      // row * heads + head
+  if (j4 >= params.r_vec4) {
+    // The rope columns: a copy of the rotated q_pe.
+    let rope_vec4 = params.dst_vec4 - params.r_vec4;
+    q_absorbed[rh * params.dst_vec4 + j4] = q_pe[rh * rope_vec4 + (j4 - params.r_vec4)];
+    return;
+  }
   let head = rh % params.heads;
   let q_base = rh * params.nope;
   let w_base = head * params.w_block_rows * params.r_vec4 + j4;

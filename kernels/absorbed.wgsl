@@ -78,7 +78,11 @@ const ROWS: u32 = QT * HPL;
 // Keys per block: QT * BLOCK = 16 scores per invocation (decode: s0..s3, four keys
 // each; prefill: one vec4 of four keys per query), the most that stays in the 16
 // AVX2 registers of a lavapipe lane.
-const BLOCK: u32 = 4u * (1u + 3u / QT); // 16 for QT = 1, 4 for QT >= 4
+// The host passes the plan's variant.keysPerBlock (adapter/loop_budget.ts keysPerBlock,
+// the one home of the rule); the assertion refuses a plan whose block does not match
+// the branch the tile size selects (decode walks 4 vec4s of keys, prefill one).
+const BLOCK: u32 = 16u; // @param keys per block: 16 for QT = 1, 4 for QT >= 2
+const_assert BLOCK == select(4u, 16u, QT == 1u);
 
 // Finite stand-in for -inf in the running max: exp(NEG_BIG - m) is 0 for any real
 // m and NEG_BIG - NEG_BIG is 0, never NaN.

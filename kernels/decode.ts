@@ -21,14 +21,7 @@
  *
  * @module
  */
-import type {
-  AttentionPath,
-  Dtype,
-  LayoutRequest,
-  MlaSpec,
-  Paging,
-  Tensor,
-} from "../adapter/types.ts";
+import type { Dtype, GpuPlan, LayoutRequest, MlaSpec, Paging, Tensor } from "../adapter/types.ts";
 import { uploadStorage } from "../gpu/buffers.ts";
 import type { GpuContext } from "../gpu/device.ts";
 import { withErrorScopes } from "../gpu/scopes.ts";
@@ -36,9 +29,10 @@ import {
   attendAndProject,
   encodeProjections,
   type GpuLayerWeights,
+  layerDeviceReason,
   LayerEncoder,
   type LayerRunResult,
-  resolveLayerPlan,
+  LayerUnsupportedError,
 } from "./layer.ts";
 import type { SourceMutation } from "./source.ts";
 
@@ -262,8 +256,12 @@ export interface DecodeStepOptions {
   hidden: Tensor;
   /** New tokens per sequence (0 allowed). */
   newTokens: readonly number[];
-  /** Attention path (default "absorbed"). */
-  path?: AttentionPath;
+  /**
+   * The attention plan of this step, resolved by the caller for the layout
+   * `cache.layoutFor(newTokens)` returns (e.g. runner/layer_plan.ts
+   * `resolveLayerPlan`); kernels/ never resolves.
+   */
+  plan: GpuPlan;
   /** Rewrite kernel sources (planted faults). */
   mutate?: SourceMutation;
 }
@@ -278,14 +276,19 @@ export interface DecodeStepOptions {
  * import { presetSpec } from "../adapter/presets.ts";
  * import { GpuContext } from "../gpu/device.ts";
  * import { makeHiddenStates, makeLayerWeights } from "../reference/inputs.ts";
+ * import { resolveLayerPlan } from "../runner/layer_plan.ts";
  * import { uploadLayerWeights } from "./layer.ts";
  * import { decodeStep, LatentCache } from "./decode.ts";
  * const ctx = await GpuContext.create();
  * const spec = presetSpec("tiny");
  * const weights = uploadLayerWeights(ctx, { spec, weights: makeLayerWeights(spec, { seed: 1 }) });
  * const cache = LatentCache.create(ctx, { spec, batch: 1, capacity: 64, pageSize: 16 });
- * await decodeStep(ctx, { cache, weights, newTokens: [5], hidden: makeHiddenStates(5, 64, { seed: 1 }) });
- * const step = await decodeStep(ctx, { cache, weights, newTokens: [1], hidden: makeHiddenStates(1, 64, { seed: 2 }) });
+ * const planFor = (newTokens: number[]) =>
+ *   resolveLayerPlan(ctx.caps, { spec, layout: cache.layoutFor(newTokens), dtype: "f32" });
+ * await decodeStep(ctx, { cache, weights, newTokens: [5], plan: planFor([5]),
+ *   hidden: makeHiddenStates(5, 64, { seed: 1 }) });
+ * const step = await decodeStep(ctx, { cache, weights, newTokens: [1], plan: planFor([1]),
+ *   hidden: makeHiddenStates(1, 64, { seed: 2 }) });
  * step.out.length; // 64
  * ```
  */
@@ -309,14 +312,24 @@ export async function decodeStep(
     );
   }
   // Pages for the grown lengths are assigned here; lengths change only after success.
-  const request = cache.layoutFor(options.newTokens);
-  const plan = resolveLayerPlan(ctx, {
-    spec,
-    layout: request,
-    path: options.path ?? "absorbed",
-    dtype: cache.dtype,
-  });
+  const plan = options.plan;
   const layout = plan.layout;
+  if (plan.variant.dtype !== cache.dtype) {
+    throw new RangeError(
+      `plan dtype ${plan.variant.dtype} does not match the cache (${cache.dtype})`,
+    );
+  }
+  const qLens = layout.seqs.map((s) => s.qLen);
+  if (
+    qLens.length !== options.newTokens.length || qLens.some((n, b) => n !== options.newTokens[b])
+  ) {
+    throw new RangeError(
+      `plan queries per sequence [${qLens}] do not match newTokens [${options.newTokens}]: ` +
+        "resolve the plan for cache.layoutFor(newTokens)",
+    );
+  }
+  const unsupported = layerDeviceReason(ctx, plan);
+  if (unsupported) throw new LayerUnsupportedError([unsupported]);
   const pairs: [number, number][] = [];
   for (const s of layout.seqs) {
     for (let i = 0; i < s.qLen; i++) {

@@ -33,17 +33,20 @@ struct Params {
   v: u32,
   rope: u32,
   r_vec4: u32,
+  src_vec4: u32, // (r + rope) / 4: vec4s per row of the cache (latent | rotated k_pe)
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> latent: array<vec4<store_t>>;   // [rows, r]
-@group(0) @binding(2) var<storage, read> k_pe: array<store_t>;           // [rows, rope]
+// The standard latent cache [rows, r + rope] (docs/backends.md), bound twice: as vec4s
+// for the latent columns and as scalars for the rotated k_pe columns.
+@group(0) @binding(1) var<storage, read> latent: array<vec4<store_t>>;   // [rows, src_vec4]
+@group(0) @binding(2) var<storage, read> k_pe: array<store_t>;           // [rows, r + rope]
 @group(0) @binding(3) var<storage, read> w_kv_b: array<vec4<store_t>>;   // [h * (nope + v), r]
 @group(0) @binding(4) var<storage, read_write> k: array<store_t>;        // [rows, h, nope + rope]
 @group(0) @binding(5) var<storage, read_write> v: array<store_t>;        // [rows, h, v]
 
 fn lat(row: u32, j: u32) -> vec4<f32> {
-  return vec4<f32>(latent[(params.row0 + row) * params.r_vec4 + j]);
+  return vec4<f32>(latent[(params.row0 + row) * params.src_vec4 + j]);
 }
 
 fn store_out(row: u32, head: u32, o: u32, value: f32) {
@@ -76,7 +79,7 @@ fn expand_kv(@builtin(global_invocation_id) gid: vec3<u32>,
         let row = row0 + rr;
         if (row < params.rows) {
           k[(row * params.heads + head) * k_width + params.nope + e] =
-              k_pe[(params.row0 + row) * params.rope + e];
+              k_pe[(params.row0 + row) * params.src_vec4 * 4u + params.r_vec4 * 4u + e];
         }
       }
     }

@@ -51,7 +51,11 @@ const QK_VEC4: u32 = 48u; // @param (nope + rope) / 4
 const V_VEC4: u32 = 32u; // @param v / 4
 
 // Keys per block: QT * BLOCK = 16 scores per invocation.
-const BLOCK: u32 = 4u * (1u + 3u / QT); // 16 for QT = 1, 4 for QT >= 4
+// The host passes the plan's variant.keysPerBlock (adapter/loop_budget.ts keysPerBlock,
+// the one home of the rule); the assertion refuses a plan whose block does not match
+// the branch the tile size selects (decode walks 4 vec4s of keys, prefill one).
+const BLOCK: u32 = 16u; // @param keys per block: 16 for QT = 1, 4 for QT >= 2
+const_assert BLOCK == select(4u, 16u, QT == 1u);
 
 // Finite stand-in for -inf in the running max (see absorbed.wgsl).
 const NEG_BIG: f32 = -3.0e38;

@@ -7,8 +7,9 @@
  * 2. `kv_a_proj_with_mqa(x)` = `[c_raw (r) | k_pe (rope)]`: gemm.wgsl; the latent
  *    `c = RMSNorm(c_raw) * kv_a_layernorm` (rmsnorm.wgsl on the first r columns) and
  *    `k_pe` (cache_append.wgsl copying the last rope columns) are split on the GPU;
- * 3. RoPE, absorption or expansion and attention: `runAttention` with the plan
- *    `resolve()` returns for the layout (the seam that knows rows and positions);
+ * 3. RoPE, absorption or expansion and attention: `runAttention` with the plan the
+ *    caller resolved for the layout (the seam that knows rows and positions; nothing
+ *    here resolves: runner/layer_plan.ts does, once per case);
  * 4. `o_proj` of the concatenated heads: gemm.wgsl.
  *
  * Storage is the plan's dtype (f32 or f16) for activations and projection weights;
@@ -19,15 +20,12 @@
  * @module
  */
 import { isSelfAttention } from "../adapter/layout.ts";
-import { resolve } from "../adapter/resolve.ts";
 import type {
   AttentionInputs,
-  AttentionPath,
   Dtype,
+  GpuPlan,
   LayerWeights,
-  LayoutRequest,
   MlaSpec,
-  Plan,
   Reason,
   Tensor,
 } from "../adapter/types.ts";
@@ -541,7 +539,7 @@ export interface LayerRunResult {
   /** Attention LSE [totalQ, numHeads] (natural log), logical query order. */
   readonly lse: Float32Array;
   /** The plan the attention ran. */
-  readonly plan: Plan;
+  readonly plan: GpuPlan;
   /** Wall-clock timing. */
   readonly timing: LayerTiming;
 }
@@ -550,47 +548,37 @@ export interface LayerRunResult {
 export interface RunLayerOptions {
   /** The layer spec. */
   spec: MlaSpec;
-  /** Token layout (self-attention: keys are the query tokens, e.g. bshd seqQ = seqK, thd). */
-  layout: LayoutRequest;
+  /**
+   * The attention plan of the case (resolved once by the caller, e.g. with
+   * runner/layer_plan.ts `resolveLayerPlan`): its layout is self-attention (keys are
+   * the query tokens) and its dtype is the storage dtype of the whole layer.
+   */
+  plan: GpuPlan;
   /** Weights on the host (uploaded for this call) or uploaded once. */
   weights: LayerWeights | GpuLayerWeights;
   /** Hidden states [qRows, hiddenSize] in the layout's buffer rows. */
   hidden: Tensor;
-  /** Attention path (default "absorbed"). */
-  path?: AttentionPath;
-  /** Storage dtype (default "f32"; must match uploaded weights). */
-  dtype?: Dtype;
   /** Rewrite kernel sources before compilation (planted faults), layer and attention kernels. */
   mutate?: SourceMutation;
 }
 
 /**
- * Resolve the attention plan of a layer case, or throw {@link LayerUnsupportedError}.
+ * The reason a device cannot run a layer plan it was given (f16 storage without
+ * shader-f16), or null.
  *
  * @example
- * ```ts
- * import { presetSpec } from "../adapter/presets.ts";
- * import { GpuContext } from "../gpu/device.ts";
- * import { resolveLayerPlan } from "./layer.ts";
- * const ctx = await GpuContext.create();
- * const plan = resolveLayerPlan(ctx, { spec: presetSpec("tiny"), path: "expanded", dtype: "f32",
- *   layout: { kind: "thd", cuSeqlensQ: [0, 3, 5], causal: true } });
+ * ```ts ignore
+ * layerDeviceReason(ctx, plan); // null
  * ```
  */
-export function resolveLayerPlan(
-  ctx: GpuContext,
-  o: { spec: MlaSpec; layout: LayoutRequest; path: AttentionPath; dtype: Dtype },
-): Plan {
-  const backend = o.path === "absorbed" ? "wgsl-absorbed" : "wgsl-expanded";
-  const plan = resolve({ spec: o.spec, layout: o.layout, dtype: o.dtype, backend }, ctx.caps);
-  if (plan.kind !== "plan") throw new LayerUnsupportedError(plan.reasons);
-  if (o.dtype === "f16" && !ctx.hasFeature("shader-f16")) {
-    throw new LayerUnsupportedError([{
+export function layerDeviceReason(ctx: GpuContext, plan: GpuPlan): Reason | null {
+  if (plan.variant.dtype === "f16" && !ctx.hasFeature("shader-f16")) {
+    return {
       code: "dtype.f16-unavailable",
       message: "dtype f16 needs a device created with the shader-f16 feature; use dtype f32",
-    }]);
+    };
   }
-  return plan;
+  return null;
 }
 
 /**
@@ -603,7 +591,7 @@ export async function attendAndProject(
   o: {
     enc: LayerEncoder;
     weights: GpuLayerWeights;
-    plan: Plan;
+    plan: GpuPlan;
     q: Float32Array;
     latent: Tensor;
     kPe: Tensor;
@@ -666,15 +654,17 @@ export async function attendAndProject(
  * import { presetSpec } from "../adapter/presets.ts";
  * import { GpuContext } from "../gpu/device.ts";
  * import { makeHiddenStates, makeLayerWeights } from "../reference/inputs.ts";
+ * import { resolveLayerPlan } from "../runner/layer_plan.ts";
  * import { runLayer } from "./layer.ts";
  * const ctx = await GpuContext.create({ optionalFeatures: ["shader-f16"] });
  * const spec = presetSpec("tiny");
+ * const plan = resolveLayerPlan(ctx.caps, { spec, path: "absorbed", dtype: "f32",
+ *   layout: { kind: "bshd", batch: 2, seqQ: 5, seqK: 5, causal: true } });
  * const { out, lse } = await runLayer(ctx, {
  *   spec,
- *   layout: { kind: "bshd", batch: 2, seqQ: 5, seqK: 5, causal: true },
+ *   plan,
  *   weights: makeLayerWeights(spec, { seed: 1 }),
  *   hidden: makeHiddenStates(10, spec.hiddenSize, { seed: 1 }),
- *   path: "absorbed",
  * });
  * out.length; // 10 * 64
  * ```
@@ -682,16 +672,16 @@ export async function attendAndProject(
 export async function runLayer(ctx: GpuContext, options: RunLayerOptions): Promise<LayerRunResult> {
   ctx.assertAlive();
   const t0 = performance.now();
-  const { spec } = options;
-  const path = options.path ?? "absorbed";
+  const { spec, plan } = options;
   const given = options.weights;
-  const dtype = options.dtype ?? (isGpuWeights(given) ? given.dtype : "f32");
+  const dtype: Dtype = plan.variant.dtype;
   if (isGpuWeights(given) && (given.dtype !== dtype || given.spec !== spec)) {
     throw new RangeError(
       `uploaded weights are ${given.dtype} for ${given.spec.name}; asked ${dtype} for ${spec.name}`,
     );
   }
-  const plan = resolveLayerPlan(ctx, { spec, layout: options.layout, path, dtype });
+  const unsupported = layerDeviceReason(ctx, plan);
+  if (unsupported) throw new LayerUnsupportedError([unsupported]);
   const layout = plan.layout;
   if (!isSelfAttention(layout)) {
     throw new RangeError(

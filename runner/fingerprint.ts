@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { userBackendHashes } from "../kernels/backend_module.ts";
 import { cpus } from "node:os";
 import type { Fingerprint } from "./types.ts";
 
@@ -62,7 +63,9 @@ export async function collectFingerprint(options: FingerprintOptions): Promise<F
     },
     adapter: plainAdapter(options.adapter),
     harnessRevision,
-    kernelHashes,
+    // User backend modules loaded for this run (--backend-module) join the bundled
+    // kernels, as "<backend id>:<file>", so drift attribution can name them.
+    kernelHashes: { ...kernelHashes, ...userBackendHashes() },
   };
 }
 

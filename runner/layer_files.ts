@@ -30,6 +30,7 @@ import { SafetensorsFile, writeSafetensorsFile } from "../weights/safetensors.ts
 import { resolve as resolvePath } from "node:path";
 import { checkOutputFile } from "../report/output_paths.ts";
 import { LayerInputError } from "../weights/errors.ts";
+import { resolveLayerPlan } from "./layer_plan.ts";
 
 /** Name of the input tensor. */
 export const INPUT_TENSOR = "hidden_states";
@@ -49,6 +50,8 @@ export interface LayerFilesOptions {
   out: string;
   /** Attention path (default absorbed). */
   path?: AttentionPath;
+  /** A registered backend id (wins over `path`). */
+  backend?: string;
   /** Storage dtype (default f32). */
   dtype?: Dtype;
   /** Packed input [tokens, hidden] with these cumulative sequence lengths. */
@@ -240,13 +243,19 @@ export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerF
     await GpuContext.create({ optionalFeatures: ["shader-f16", "timestamp-query"] });
   let result;
   try {
-    result = await runLayer(ctx, {
+    // The case's one resolve(): kernels/ runs the plan it is given.
+    const plan = resolveLayerPlan(ctx.caps, {
       spec,
       layout: request,
+      path,
+      backend: options.backend,
+      dtype,
+    });
+    result = await runLayer(ctx, {
+      spec,
+      plan,
       weights,
       hidden: hiddenF32,
-      path,
-      dtype,
       mutate: fault?.mutate,
     });
   } finally {

@@ -10,3 +10,4 @@ export * from "./run_case.ts";
 export * from "./run_matrix.ts";
 export * from "./fingerprint.ts";
 export * from "./layer_files.ts";
+export * from "./layer_plan.ts";

@@ -8,14 +8,16 @@
  */
 import { ConfigError } from "../adapter/errors.ts";
 import { isSelfAttention } from "../adapter/layout.ts";
-import { resolve } from "../adapter/resolve.ts";
+import { backendById } from "../adapter/registry.ts";
+import { gpuPlanOf, isGpuPlan, resolve } from "../adapter/resolve.ts";
 import type {
   AttentionOutputs,
+  BackendId,
   DeviceCaps,
-  LayoutRequest,
+  GpuPlan,
   MlaSpec,
-  Plan,
   Reason,
+  Resolution,
 } from "../adapter/types.ts";
 import type { GpuContext } from "../gpu/device.ts";
 import { runAttention } from "../kernels/attention.ts";
@@ -50,7 +52,18 @@ export interface RunCaseOptions {
   fault?: Fault;
   /** Spec cache shared across cases. */
   specCache?: Map<string, Promise<MlaSpec>>;
+  /**
+   * Run every case on this registered backend instead of the bundled backend of its
+   * `path` (`run --backend`). The matrix's support expectations were written for the
+   * bundled backends, so a case this backend refuses is "not run by it" (pass, with
+   * its reasons), and a case it runs is checked against the reference whatever the
+   * matrix expected; `invalid` expectations (bad configs) still hold.
+   */
+  backend?: BackendId;
 }
+
+/** Message prefix of a case the `--backend` override refused. */
+export const NOT_RUN_BY_PREFIX = "not run by --backend ";
 
 /**
  * Reason codes that mean "this device lacks a feature", not "the harness or the case is
@@ -61,9 +74,6 @@ export const DEVICE_FEATURE_CODES: readonly string[] = ["dtype.f16-unavailable"]
 
 /** Message prefix of a case not covered on this device (see {@link DEVICE_FEATURE_CODES}). */
 export const NOT_COVERED_PREFIX = "unsupported on this device: ";
-
-/** Largest dense-expansion cost (multiply-adds) for which the dense reference is used. */
-export const DENSE_REFERENCE_BUDGET = 3e8;
 
 /**
  * The seed of a case: the matrix seed mixed with the case id, so each case has its
@@ -147,9 +157,23 @@ export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseRes
     };
   }
   const caps: DeviceCaps = applyProfile(options.ctx.caps, c.deviceProfile);
-  let resolution;
+  const override = options.backend;
+  if (override !== undefined) req = { ...req, backend: override };
+  let resolution: Resolution;
   try {
     resolution = resolve(req, caps, c.params.splits > 0 ? { kvSplits: c.params.splits } : {});
+    const chosen = override === undefined ? undefined : backendById(override);
+    if (chosen && chosen.path !== c.params.path && resolution.kind === "plan") {
+      resolution = {
+        kind: "unsupported",
+        backend: override!,
+        reasons: [{
+          code: "backend.path-mismatch",
+          message: `backend ${override} computes the ${chosen.path} path; the case asks for ` +
+            `path ${c.params.path}`,
+        }],
+      };
+    }
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     const wanted = c.expect.support === "invalid";
@@ -158,6 +182,16 @@ export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseRes
       status: wanted ? "pass" : "unexpected",
       decision: "invalid",
       message: e.message.replace(/\n\s*/g, "; "),
+      wallMs: wall(),
+    };
+  }
+  if (resolution.kind === "unsupported" && override !== undefined) {
+    return {
+      ...base,
+      status: c.expect.support === "invalid" ? "unexpected" : "pass",
+      decision: "unsupported",
+      reasons: resolution.reasons,
+      message: `${NOT_RUN_BY_PREFIX}${override}: ${reasonsText(resolution.reasons)}`,
       wallMs: wall(),
     };
   }
@@ -184,7 +218,7 @@ export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseRes
       wallMs: wall(),
     };
   }
-  const plan: Plan = resolution;
+  const plan = resolution;
   const planDigest = await digest(JSON.stringify(plan));
   if (c.params.mode === "layer" && !isSelfAttention(plan.layout)) {
     return {
@@ -196,7 +230,7 @@ export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseRes
       wallMs: wall(),
     };
   }
-  if (c.expect.support !== "supported") {
+  if (c.expect.support === "invalid" || (c.expect.support !== "supported" && !override)) {
     return {
       ...base,
       status: "unexpected",
@@ -209,11 +243,21 @@ export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseRes
       wallMs: wall(),
     };
   }
+  if (!isGpuPlan(plan)) {
+    return {
+      ...base,
+      status: "unexpected",
+      decision: "supported",
+      backend: plan.backend,
+      planDigest,
+      message: `backend ${plan.backend} runs on the ${plan.runsOn}: the runner checks GPU ` +
+        "backends against the float64 reference (it is the reference)",
+      wallMs: wall(),
+    };
+  }
   try {
     const o = { ...options, spec: req.spec, seed, planDigest, t0 };
-    if (c.params.mode === "layer") {
-      return await checkLayer(c, plan, { ...o, layoutRequest: req.layout });
-    }
+    if (c.params.mode === "layer") return await checkLayer(c, plan, o);
     return await checkPlan(c, plan, o);
   } catch (e) {
     return {
@@ -250,7 +294,7 @@ type CheckOptions = RunCaseOptions & {
 /** The result of a case whose kernels ran and were compared. */
 async function checkedResult(
   c: Case,
-  plan: Plan,
+  plan: GpuPlan,
   o: CheckOptions,
   r: CheckedRun,
 ): Promise<CaseResult> {
@@ -281,21 +325,14 @@ async function checkedResult(
 }
 
 /** Reference rows: all, or a sample (always with every sequence's first and last row). */
-function referenceRows(plan: Plan, o: CheckOptions): number[] | undefined {
+function referenceRows(plan: GpuPlan, o: CheckOptions): number[] | undefined {
   const layout = plan.layout;
   return layout.totalQ > (o.maxRows ?? 64)
     ? sampleRows(layout, { max: o.maxRows ?? 64, seed: o.seed })
     : undefined;
 }
 
-/** Whether expanding per-head K/V for the dense float64 reference is affordable. */
-function denseAffordable(spec: MlaSpec, plan: Plan): boolean {
-  const expansion = plan.layout.totalK * spec.numHeads * (spec.qkNopeHeadDim + spec.vHeadDim) *
-    spec.kvLoraRank;
-  return expansion <= DENSE_REFERENCE_BUDGET;
-}
-
-async function checkPlan(c: Case, plan: Plan, o: CheckOptions): Promise<CaseResult> {
+async function checkPlan(c: Case, plan: GpuPlan, o: CheckOptions): Promise<CaseResult> {
   const { spec } = o;
   const layout = plan.layout;
   const inputs = makeAttentionInputs(spec, layout, { seed: o.seed });
@@ -304,7 +341,8 @@ async function checkPlan(c: Case, plan: Plan, o: CheckOptions): Promise<CaseResu
   const apply = o.fault?.apply;
   const target = apply?.kind === "plan" ? apply.change({ spec, plan }) : { spec, plan };
   const mutate = apply?.kind === "source" ? apply.mutate : o.mutate;
-  const run = () => runAttention(o.ctx, target.plan, { spec: target.spec, inputs, mutate });
+  const targetPlan = gpuPlanOf(target.plan);
+  const run = () => runAttention(o.ctx, targetPlan, { spec: target.spec, inputs, mutate });
   const first = await run();
   const samples: number[] = [];
   let source = first.timing?.source ?? "wall-clock";
@@ -316,7 +354,7 @@ async function checkPlan(c: Case, plan: Plan, o: CheckOptions): Promise<CaseResu
     }
   }
   const rows = referenceRows(plan, o);
-  const dense = denseAffordable(spec, plan);
+  const dense = plan.reference === "dense";
   const expected = (dense ? denseAttention : absorbedAttention)(spec, layout, { inputs, rows });
   const tolerance = toleranceFor(plan.variant.dtype, plan.path);
   const actual: AttentionOutputs = first.outputs;
@@ -339,36 +377,24 @@ async function checkPlan(c: Case, plan: Plan, o: CheckOptions): Promise<CaseResu
 
 /**
  * The full layer (projections, norms, RoPE, attention, o_proj) on seeded weights and
- * hidden states, against the float64 layer. Plan-level faults do not apply here (the
- * layer resolves its own attention plan); source mutations do.
+ * hidden states, against the float64 layer, with the case's one plan. Plan-level
+ * faults do not apply here (they change the spec the attention inputs are made
+ * from); source mutations do.
  */
-async function checkLayer(
-  c: Case,
-  plan: Plan,
-  o: CheckOptions & { layoutRequest: LayoutRequest },
-): Promise<CaseResult> {
+async function checkLayer(c: Case, plan: GpuPlan, o: CheckOptions): Promise<CaseResult> {
   const { spec } = o;
   const layout = plan.layout;
   const dtype = plan.variant.dtype;
   const weights = makeLayerWeights(spec, { seed: o.seed });
   const hidden = makeHiddenStates(layout.qRows, spec.hiddenSize, { seed: o.seed, layout });
   const mutate = o.fault?.apply.kind === "source" ? o.fault.apply.mutate : o.mutate;
-  const run = () =>
-    runLayer(o.ctx, {
-      spec,
-      layout: o.layoutRequest,
-      weights,
-      hidden,
-      path: plan.path,
-      dtype,
-      mutate,
-    });
+  const run = () => runLayer(o.ctx, { spec, plan, weights, hidden, mutate });
   const first = await run();
   const samples: number[] = [];
   for (let i = 0; i < (o.repeats ?? 3); i++) samples.push((await run()).timing.totalMs);
   const sampled = referenceRows(plan, o);
   const rows = sampled ?? Array.from({ length: layout.totalQ }, (_, i) => i);
-  const dense = denseAffordable(spec, plan);
+  const dense = plan.reference === "dense";
   const expected = mlaLayer(spec, layout, {
     weights,
     hidden,

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { BackendId } from "../adapter/types.ts";
 import type { MlaSpec } from "../adapter/types.ts";
 import { GpuContext } from "../gpu/device.ts";
 import { DeviceLostError } from "../gpu/errors.ts";
@@ -73,6 +74,8 @@ export interface RunMatrixOptions {
   mutate?: SourceMutation;
   /** Plant a fault in every case's kernel run (proves the checks catch it). */
   fault?: Fault;
+  /** Run every case on this registered backend (`run --backend`, see runCase). */
+  backend?: BackendId;
   /** Where progress goes (default stdout). */
   progress?: ProgressOutput;
   /** A GPU context to use instead of acquiring one. */
@@ -400,6 +403,7 @@ export async function runMatrix(options: RunMatrixOptions): Promise<RunReport> {
             maxRows: options.maxRows,
             mutate: options.mutate,
             fault: options.fault,
+            backend: options.backend,
             specCache,
           }))(),
         timeoutMs,

@@ -19,6 +19,24 @@ import { layerToleranceFor } from "../parity/tolerance.ts";
 import { makeHiddenStates, makeLayerWeights } from "../reference/inputs.ts";
 import { mlaLayer } from "../reference/layer.ts";
 import { gpu, gpuTest } from "./gpu_helpers.ts";
+import { resolveLayerPlan } from "../runner/layer_plan.ts";
+import type { GpuPlan } from "../adapter/types.ts";
+import type { GpuContext } from "../gpu/device.ts";
+
+/** The step's one plan, resolved for the layout the cache gives it (as a runner would). */
+function planFor(
+  ctx: GpuContext,
+  cache: LatentCache,
+  newTokens: readonly number[],
+  path: AttentionPath = "absorbed",
+): GpuPlan {
+  return resolveLayerPlan(ctx.caps, {
+    spec: cache.spec,
+    layout: cache.layoutFor(newTokens),
+    path,
+    dtype: cache.dtype,
+  });
+}
 
 const SPEC = presetSpec("tiny-yarn");
 const STEPS = [[37, 20], [1, 2], [2, 1], [1, 1]];
@@ -74,7 +92,7 @@ async function decodeAll(
         weights,
         newTokens: STEPS[s],
         hidden: gather(HIDDEN, rows, SPEC.hiddenSize),
-        path: o.path,
+        plan: planFor(ctx, cache, STEPS[s], o.path),
       });
       const p = compareLayer(got, {
         out: gather(REF.out, rows, SPEC.hiddenSize),
@@ -188,7 +206,14 @@ gpuTest(
         /newTokens lists 2 sequences, the cache holds 1/,
       );
       await assert.rejects(
-        () => decodeStep(ctx, { cache, weights, newTokens: [2], hidden: new Float64Array(64) }),
+        () =>
+          decodeStep(ctx, {
+            cache,
+            weights,
+            newTokens: [2],
+            hidden: new Float64Array(64),
+            plan: planFor(ctx, cache, [2]),
+          }),
         /hidden has 64 values, expected 2 new tokens \* hidden 64/,
       );
       assert.deepEqual(cache.lengths, [0]);
@@ -210,6 +235,7 @@ gpuTest("decode: a planted kv-split fault in the cache append is caught", async 
       weights,
       newTokens: STEPS[0],
       hidden: gather(HIDDEN, rows, SPEC.hiddenSize),
+      plan: planFor(ctx, cache, STEPS[0]),
       mutate: layerFault("kv-split-wrong-half").mutate,
     });
     const p = compareLayer(got, {

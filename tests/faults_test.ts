@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { presetSpec } from "../adapter/presets.ts";
-import { resolve } from "../adapter/resolve.ts";
+import { BUNDLED_BACKEND_OF_PATH } from "../adapter/backends.ts";
+import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
 import { runAttention } from "../kernels/attention.ts";
 import { type AttentionCompareResult, compareAttention, summarize } from "../parity/compare.ts";
 import { FaultPatternError, FAULTS, sourceMutation } from "../parity/faults.ts";
@@ -29,9 +30,10 @@ for (const fault of FAULTS) {
     const ctx = await gpu();
     const sc = fault.scenario;
     const spec = presetSpec(sc.preset);
-    const backend = sc.path === "absorbed" ? "wgsl-absorbed" : "wgsl-expanded";
-    const plan = resolve({ spec, dtype: sc.dtype, backend, layout: sc.layout }, ctx.caps);
-    if (plan.kind !== "plan") throw new Error(JSON.stringify(plan.reasons));
+    const backend = BUNDLED_BACKEND_OF_PATH[sc.path];
+    const plan = gpuPlanOf(
+      resolve({ spec, dtype: sc.dtype, backend, layout: sc.layout }, ctx.caps),
+    );
     const inputs = makeAttentionInputs(spec, plan.layout, { seed: 11 });
     // The reference always sees the true spec and layout.
     const want = denseAttention(spec, plan.layout, { inputs });
@@ -50,7 +52,7 @@ for (const fault of FAULTS) {
     let faulty;
     if (fault.apply.kind === "plan") {
       const changed = fault.apply.change({ spec, plan });
-      faulty = await runAttention(ctx, changed.plan, { spec: changed.spec, inputs });
+      faulty = await runAttention(ctx, gpuPlanOf(changed.plan), { spec: changed.spec, inputs });
     } else {
       let applied = 0;
       const mutate = fault.apply.mutate;

@@ -6,14 +6,14 @@
  * @module
  */
 import { presetSpec } from "../adapter/presets.ts";
-import { resolve } from "../adapter/resolve.ts";
+import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
 import type {
   AttentionInputs,
   DeviceCaps,
   Dtype,
+  GpuPlan,
   LayoutRequest,
   MlaSpec,
-  Plan,
 } from "../adapter/types.ts";
 import { GpuContext, hasAdapter } from "../gpu/device.ts";
 import { runAttention, type RunAttentionResult } from "../kernels/attention.ts";
@@ -146,7 +146,7 @@ export interface CaseSpec {
 /** What {@link runCase} returns. */
 export interface CaseRun {
   spec: MlaSpec;
-  plan: Plan;
+  plan: GpuPlan;
   inputs: AttentionInputs;
   result: RunAttentionResult;
 }
@@ -154,13 +154,14 @@ export interface CaseRun {
 /** Resolve a case and make its inputs. */
 export async function planCase(
   c: CaseSpec,
-): Promise<{ spec: MlaSpec; plan: Plan; inputs: AttentionInputs }> {
+): Promise<{ spec: MlaSpec; plan: GpuPlan; inputs: AttentionInputs }> {
   const ctx = await gpu();
   const spec = typeof c.spec === "string" ? presetSpec(c.spec) : c.spec;
-  const plan = resolve({ spec, dtype: c.dtype, backend: c.backend, layout: c.layout }, ctx.caps, {
-    kvSplits: c.kvSplits,
-  });
-  if (plan.kind !== "plan") throw new Error(`unsupported: ${JSON.stringify(plan.reasons)}`);
+  const plan = gpuPlanOf(
+    resolve({ spec, dtype: c.dtype, backend: c.backend, layout: c.layout }, ctx.caps, {
+      kvSplits: c.kvSplits,
+    }),
+  );
   const inputs = makeAttentionInputs(spec, plan.layout, { seed: c.seed ?? 1 });
   return { spec, plan, inputs };
 }

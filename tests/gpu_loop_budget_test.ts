@@ -8,12 +8,13 @@
 import assert from "node:assert/strict";
 import {
   attentionLoopIterations,
+  keysPerBlock,
   LLVMPIPE_LOOP_BUDGET,
   loopBudgetOf,
   maxKeysWithinBudget,
 } from "../adapter/loop_budget.ts";
 import { presetSpec } from "../adapter/presets.ts";
-import { resolve } from "../adapter/resolve.ts";
+import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
 import { withParams } from "../adapter/spec.ts";
 import type { BackendId, LayoutRequest, MlaSpec, Plan } from "../adapter/types.ts";
 import { measureLoopBudget } from "../gpu/loop_budget.ts";
@@ -123,7 +124,8 @@ for (const b of BOUNDARIES) {
         assert.equal(shape.headsPerInvocation, 2);
       }
       const most = maxKeysWithinBudget(budget!, shape);
-      const block = shape.queryTile === 1 ? 16 : 4;
+      const block = probe.variant.keysPerBlock;
+      assert.equal(block, keysPerBlock(shape.queryTile));
       assert.ok(attentionLoopIterations({ ...shape, keys: most }) <= budget!);
       assert.ok(attentionLoopIterations({ ...shape, keys: most + block }) > budget!);
       const verdicts: boolean[] = [];
@@ -131,9 +133,10 @@ for (const b of BOUNDARIES) {
         const plan = planOf(b, keys);
         assert.equal(plan.variant.queryTile, shape.queryTile);
         const inputs = makeAttentionInputs(b.spec, plan.layout, { seed: 5 });
-        const result = await runAttention(ctx, plan, { spec: b.spec, inputs });
+        const gp = gpuPlanOf(plan);
+        const result = await runAttention(ctx, gp, { spec: b.spec, inputs });
         verdicts.push(
-          checkAgainstReference({ spec: b.spec, plan, inputs, result }).pass,
+          checkAgainstReference({ spec: b.spec, plan: gp, inputs, result }).pass,
         );
       }
       assert.equal(verdicts[0], true, `${b.name}: at the most keys`);

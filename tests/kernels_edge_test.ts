@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { normalizeLayout } from "../adapter/layout.ts";
 import { presetSpec } from "../adapter/presets.ts";
-import { resolve } from "../adapter/resolve.ts";
+import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
 import type { AttentionInputs, LayoutRequest, NormalizedLayout } from "../adapter/types.ts";
 import { ShaderCompileError } from "../gpu/errors.ts";
 import { runAttention } from "../kernels/attention.ts";
@@ -140,7 +140,7 @@ gpuTest("THD (padded) gives bit-equal results to the same sequences in BSHD", as
           k: [spec.kvLoraRank, spec.qkRopeHeadDim],
         });
         const rb = await runAttention(ctx, b.plan, { spec, inputs: b.inputs });
-        const rt = await runAttention(ctx, thdPlan, { spec, inputs: thdInputs });
+        const rt = await runAttention(ctx, gpuPlanOf(thdPlan), { spec, inputs: thdInputs });
         // Same kernels, same per-query key order and block split: identical bits.
         assert.deepEqual(rt.outputs.out, rb.outputs.out);
         assert.deepEqual(rt.outputs.lse, rb.outputs.lse);

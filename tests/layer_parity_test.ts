@@ -9,7 +9,8 @@ import { normalizeLayout } from "../adapter/layout.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import type { Dtype, LayoutRequest, MlaSpec } from "../adapter/types.ts";
 import { compareLayer, type LayerParity } from "../parity/compare_layer.ts";
-import { runGemm, runLayer, uploadLayerWeights } from "../kernels/layer.ts";
+import { runGemm, uploadLayerWeights } from "../kernels/layer.ts";
+import { runLayerAt } from "./layer_helpers.ts";
 import { LAYER_FAULTS, layerFault } from "../kernels/layer_faults.ts";
 import { layerToleranceFor } from "../parity/tolerance.ts";
 import { makeHiddenStates, makeLayerWeights } from "../reference/inputs.ts";
@@ -103,7 +104,7 @@ for (const { preset, layouts } of CASES) {
               "cuSeqlensQPadded" in req ? " padded" : ""
             } ${path} ${dtype}`;
             await t.step(label, async () => {
-              const got = await runLayer(ctx, {
+              const got = await runLayerAt(ctx, {
                 spec,
                 layout: req,
                 weights: uploaded[dtype],
@@ -132,14 +133,14 @@ gpuTest("layer: the same tokens as bshd and as thd give bit-equal outputs", asyn
   const weights = makeLayerWeights(spec, { seed: 2 });
   const hidden = makeHiddenStates(10, spec.hiddenSize, { seed: 2 });
   for (const path of ["absorbed", "expanded"] as const) {
-    const bshd = await runLayer(ctx, {
+    const bshd = await runLayerAt(ctx, {
       spec,
       weights,
       hidden,
       path,
       layout: { kind: "bshd", batch: 2, seqQ: 5, seqK: 5, causal: true },
     });
-    const thd = await runLayer(ctx, {
+    const thd = await runLayerAt(ctx, {
       spec,
       weights,
       hidden,
@@ -157,12 +158,12 @@ gpuTest("layer: bad inputs are RangeErrors naming the problem", async () => {
   const weights = makeLayerWeights(spec, { seed: 1 });
   const layout: LayoutRequest = { kind: "bshd", batch: 1, seqQ: 3, seqK: 3, causal: true };
   await assert.rejects(
-    () => runLayer(ctx, { spec, layout, weights, hidden: new Float64Array(5) }),
+    () => runLayerAt(ctx, { spec, layout, weights, hidden: new Float64Array(5) }),
     /hidden has 5 values, expected qRows 3 \* hidden 64/,
   );
   await assert.rejects(
     () =>
-      runLayer(ctx, {
+      runLayerAt(ctx, {
         spec,
         layout,
         weights: { ...weights, oProj: new Float64Array(3) },
@@ -172,7 +173,7 @@ gpuTest("layer: bad inputs are RangeErrors naming the problem", async () => {
   );
   await assert.rejects(
     () =>
-      runLayer(ctx, {
+      runLayerAt(ctx, {
         spec,
         layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 3, causal: true },
         weights,
@@ -196,7 +197,7 @@ async function withFault(
     .map((v) => v * scale);
   const want = mlaLayer(spec, layout, { weights, hidden, path: "expanded" });
   const run = (mutate?: (f: string, s: string) => string) =>
-    runLayer(ctx, { spec, layout: req, weights, hidden, path: "absorbed", mutate });
+    runLayerAt(ctx, { spec, layout: req, weights, hidden, path: "absorbed", mutate });
   return {
     clean: parity(spec, await run(), want, "f32"),
     bad: parity(spec, await run(layerFault(id).mutate), want, "f32"),

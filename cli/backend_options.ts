@@ -1,0 +1,64 @@
+/**
+ * The `--backend-module` and `--backend` options shared by run, explain, bench,
+ * layer and upgrade-check: load user backend modules (docs/backends.md) before the
+ * command's work, and check a backend id against the registry.
+ *
+ * @module
+ */
+import { ConfigError } from "../adapter/errors.ts";
+import { backendById, registeredBackendIds } from "../adapter/registry.ts";
+import { loadBackendModules, type LoadedBackendModule } from "../kernels/backend_module.ts";
+
+/** Help text of `--backend-module`. */
+export const BACKEND_MODULE_HELP =
+  "load a backend module (path or URL; repeatable) and register its backend for this run: " +
+  "it must export the contract of docs/backends.md (a wrong or missing export is exit 2); " +
+  "select it with --backend <id>. Only the command line loads code: a matrix names backends " +
+  "by registered id, never by module path";
+
+/**
+ * Commander collector of a repeatable option.
+ *
+ * @example
+ * ```ts
+ * import { collect } from "./backend_options.ts";
+ * collect("b.ts", ["a.ts"]); // ["a.ts", "b.ts"]
+ * ```
+ */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/**
+ * Load the modules of `--backend-module` (exit 2 naming the problem via ConfigError).
+ *
+ * @example
+ * ```ts ignore
+ * await loadBackendModuleOptions(opts.backendModule);
+ * ```
+ */
+export async function loadBackendModuleOptions(
+  specifiers: readonly string[] | undefined,
+): Promise<LoadedBackendModule[]> {
+  return await loadBackendModules(specifiers ?? []);
+}
+
+/**
+ * Check a `--backend` id: `auto` or a registered backend, else a ConfigError listing
+ * the registered ids (exit 2).
+ *
+ * @example
+ * ```ts
+ * import { checkBackendId } from "./backend_options.ts";
+ * checkBackendId("wgsl-absorbed"); // "wgsl-absorbed"
+ * ```
+ */
+export function checkBackendId(id: string, options: { allowAuto?: boolean } = {}): string {
+  if ((options.allowAuto && id === "auto") || backendById(id)) return id;
+  throw new ConfigError("--backend", [{
+    path: "--backend",
+    value: id,
+    message: `is not a registered backend; registered: ${registeredBackendIds().join(", ")}` +
+      `${options.allowAuto ? ", or auto" : ""} (load a user backend with --backend-module)`,
+  }], "unknown backend");
+}

@@ -1,0 +1,43 @@
+/**
+ * The bundled GPU backends as backend modules (docs/backends.md): their support
+ * checks (adapter/backends.ts) and launchers, under the same contract as a user
+ * module. Importing this module registers their launchers (their checks are in the
+ * adapter's registry from the start, so `explain` needs no GPU code).
+ *
+ * @module
+ */
+import { BUNDLED_BACKENDS } from "../adapter/backends.ts";
+import type { BackendModule } from "./backend_module.ts";
+import { BACKEND_CONTRACT_VERSION, registerLauncher } from "./launch.ts";
+import { launchAbsorbed } from "./launch_absorbed.ts";
+import { launchExpanded } from "./launch_expanded.ts";
+
+function bundled(
+  id: "wgsl-absorbed" | "wgsl-expanded",
+  launch: BackendModule["launch"],
+  files: readonly string[],
+): BackendModule {
+  const b = BUNDLED_BACKENDS[id];
+  return {
+    contractVersion: BACKEND_CONTRACT_VERSION,
+    id,
+    description: b.description,
+    path: b.path,
+    check: (q) => b.check(q),
+    launch,
+    files,
+  };
+}
+
+/** `wgsl-absorbed` and `wgsl-expanded` as backend modules. */
+export const BUNDLED_MODULES: readonly BackendModule[] = [
+  bundled("wgsl-absorbed", launchAbsorbed, [
+    "absorb_q.wgsl",
+    "absorbed.wgsl",
+    "combine.wgsl",
+    "up_proj.wgsl",
+  ]),
+  bundled("wgsl-expanded", launchExpanded, ["pack_q.wgsl", "expand_kv.wgsl", "expanded.wgsl"]),
+];
+
+for (const m of BUNDLED_MODULES) registerLauncher(m.id, m.launch);

@@ -1,0 +1,329 @@
+/**
+ * The GPU half of the backend contract (docs/backends.md): the standard device
+ * buffers every attention launcher receives, the kit it launches with, and the
+ * registry of launchers by backend id. A launcher reads only its plan: every
+ * parameter its kernels run with (widths, workgroup size, heads per tile and per
+ * invocation, query tile, keys per block, splits, buffer sizes) is in the plan.
+ *
+ * @module
+ */
+import type { Dtype, GpuPlan } from "../adapter/types.ts";
+import {
+  createStorage,
+  createUniform,
+  type StorageType,
+  UniformWriter,
+  uploadStorage,
+} from "../gpu/buffers.ts";
+import { bindBuffers, encodeDispatch } from "../gpu/dispatch.ts";
+import type { PipelineCache } from "../gpu/shader.ts";
+import type { PassTimer } from "../gpu/timing.ts";
+import { loadKernel, type SourceMutation, specializeSource } from "./source.ts";
+
+/** The version of the backend contract this harness implements. */
+export const BACKEND_CONTRACT_VERSION = 1;
+
+/**
+ * The standard device buffers of one attention case, filled by the harness before
+ * the launcher runs (RoPE already applied). Storage-dtype buffers hold f32 or f16
+ * (the plan's `variant.dtype`); `out` and `lse` are f32 and written by the launcher.
+ */
+export interface AttentionBuffers {
+  /** q_nope [qRows, h, nope], storage dtype. */
+  readonly qNope: GPUBuffer;
+  /** q_pe [qRows, h, rope], storage dtype, rotated. */
+  readonly qPe: GPUBuffer;
+  /**
+   * The latent cache [kRows, r + rope], storage dtype: each row is the normalized
+   * latent c (r columns) then the rotated k_pe (rope columns). Rows are physical
+   * (paged) rows; read them only through `kRows`.
+   */
+  readonly kvCache: GPUBuffer;
+  /** u32 [max(1, totalK)]: logical key -> row of kvCache (block tables resolved). */
+  readonly kRows: GPUBuffer;
+  /**
+   * vec4<u32> [totalQ], per logical query: (its row in qNope/qPe, the first logical
+   * key of its sequence, the number of keys it sees (causal and lengths applied), 0).
+   */
+  readonly qMeta: GPUBuffer;
+  /** kv_b_proj [h * (nope + v), r], storage dtype: per head, W_UK (nope rows) then W_UV (v rows). */
+  readonly wKvB: GPUBuffer;
+  /** Output [totalQ, h, v], f32, logical query order (written by the launcher). */
+  readonly out: GPUBuffer;
+  /** Natural-log LSE [totalQ, h], f32 (written by the launcher; -Infinity for no key). */
+  readonly lse: GPUBuffer;
+}
+
+/** A pass recorded by {@link LaunchKit.dispatch}, for timing and benchmark replays. */
+export interface RecordedPass {
+  /** Pass name (timing label). */
+  readonly name: string;
+  /** Whether it belongs to the attention core (what a "core" benchmark repeats). */
+  readonly core: boolean;
+  /** Its pipeline. */
+  readonly pipeline: GPUComputePipeline;
+  /** Its bind group. */
+  readonly group: GPUBindGroup;
+  /** Its workgroup counts. */
+  readonly workgroups: readonly [number, number?, number?];
+}
+
+/** A binding: a whole buffer or a range of one. */
+export type Binding = GPUBuffer | GPUBufferBinding;
+
+/** Options of {@link LaunchKit.dispatch}. */
+export interface DispatchPassOptions {
+  /** Part of the attention core (default true). */
+  core?: boolean;
+}
+
+/**
+ * What a launcher launches with: the device, pipelines of the harness's kernels or
+ * of its own WGSL, owned buffers, and `dispatch`, which encodes and records a pass.
+ * Everything it allocates is destroyed after the case.
+ */
+export class LaunchKit {
+  /** The device. */
+  readonly device: GPUDevice;
+  /** The plan's storage dtype. */
+  readonly dtype: Dtype;
+  /** Passes dispatched so far, in order. */
+  readonly passes: RecordedPass[] = [];
+  #cache: PipelineCache;
+  #enc: GPUCommandEncoder;
+  #timer: PassTimer | null;
+  #mutate?: SourceMutation;
+  #owned: GPUBuffer[];
+
+  /** A kit encoding into `enc` (created by the harness, see kernels/attention.ts). */
+  constructor(
+    device: GPUDevice,
+    enc: GPUCommandEncoder,
+    options: {
+      dtype: Dtype;
+      cache: PipelineCache;
+      timer: PassTimer | null;
+      owned: GPUBuffer[];
+      mutate?: SourceMutation;
+    },
+  ) {
+    this.device = device;
+    this.dtype = options.dtype;
+    this.#enc = enc;
+    this.#cache = options.cache;
+    this.#timer = options.timer;
+    this.#mutate = options.mutate;
+    this.#owned = options.owned;
+  }
+
+  /** A pipeline of one of the harness's kernels (kernels/*.wgsl), specialized. */
+  async kernel(
+    fileName: string,
+    entryPoint: string,
+    params?: Record<string, number>,
+  ): Promise<GPUComputePipeline> {
+    const src = await loadKernel(fileName, { dtype: this.dtype, params, mutate: this.#mutate });
+    return await this.#cache.get(src, { entryPoint });
+  }
+
+  /**
+   * A pipeline of a backend's own WGSL. `fileName` names it in diagnostics; the
+   * harness's `// @dtype`, `// @enable-f16` and `// @param` markers apply (see
+   * kernels/source.ts), so one file serves f32 and f16.
+   */
+  async compile(
+    source: { fileName: string; code: string },
+    entryPoint: string,
+    params?: Record<string, number>,
+  ): Promise<GPUComputePipeline> {
+    const code = specializeSource(source.code, { dtype: this.dtype, params });
+    return await this.#cache.get({ fileName: source.fileName, code }, { entryPoint });
+  }
+
+  /** A storage buffer of `bytes` bytes (zeroed), destroyed after the case. */
+  storage(bytes: number, label: string): GPUBuffer {
+    const b = createStorage(this.device, bytes, label);
+    this.#owned.push(b);
+    return b;
+  }
+
+  /** A storage buffer holding `data` as `type` (default: the plan's dtype), destroyed after the case. */
+  upload(data: ArrayLike<number>, label: string, type: StorageType = this.dtype): GPUBuffer {
+    const b = uploadStorage(this.device, data, { type, label });
+    this.#owned.push(b);
+    return b;
+  }
+
+  /** A uniform buffer from a writer, destroyed after the case. */
+  uniform(writer: UniformWriter): GPUBuffer {
+    const b = createUniform(this.device, writer.finish());
+    this.#owned.push(b);
+    return b;
+  }
+
+  /** A fresh {@link UniformWriter} (fields in the WGSL struct's order). */
+  writer(): UniformWriter {
+    return new UniformWriter();
+  }
+
+  /**
+   * The harness's query absorption, for any absorbed backend: fills `qAbsorbed`
+   * [qRows, h, r + rope] (storage dtype) with [ q_nope,h W_UK,h | rotated q_pe,h ].
+   * Not part of the attention core.
+   */
+  async absorbQ(plan: GpuPlan, buffers: AttentionBuffers, qAbsorbed: GPUBuffer): Promise<void> {
+    const a = plan.attention;
+    const r = a.kvLoraRank;
+    const kw = r + a.qkRopeHeadDim;
+    const rows = plan.layout.qRows;
+    const p = await this.kernel("absorb_q.wgsl", "absorb_q");
+    this.dispatch(
+      "absorb_q",
+      p,
+      [
+        this.uniform(
+          this.writer().u32(rows).u32(a.numHeads).u32(a.qkNopeHeadDim).u32(r / 4)
+            .u32(a.qkNopeHeadDim + a.vChannels).u32(kw / 4),
+        ),
+        buffers.qNope,
+        buffers.wKvB,
+        qAbsorbed,
+        buffers.qPe,
+      ],
+      grid1d(rows * a.numHeads * (kw / 4)),
+      { core: false },
+    );
+  }
+
+  /**
+   * The harness's up-projection, for any absorbed backend: `buffers.out[t, h, :] =
+   * W_UV,h x[t, h, :]` from the latent outputs `x` [totalQ, h, r] (f32). Not part of
+   * the attention core.
+   */
+  async upProject(plan: GpuPlan, buffers: AttentionBuffers, x: GPUBuffer): Promise<void> {
+    const a = plan.attention;
+    const totalQ = plan.layout.totalQ;
+    const p = await this.kernel("up_proj.wgsl", "up_proj");
+    this.dispatch(
+      "up_proj",
+      p,
+      [
+        this.uniform(
+          this.writer().u32(totalQ).u32(a.numHeads).u32(a.qkNopeHeadDim).u32(a.vChannels)
+            .u32(a.kvLoraRank / 4).u32(a.qkNopeHeadDim + a.vChannels),
+        ),
+        x,
+        buffers.wKvB,
+        buffers.out,
+      ],
+      grid1d(totalQ * a.numHeads * a.vChannels),
+      { core: false },
+    );
+  }
+
+  /** Encode (and record) one compute pass. */
+  dispatch(
+    name: string,
+    pipeline: GPUComputePipeline,
+    bindings: readonly Binding[],
+    workgroups: readonly [number, number?, number?],
+    options: DispatchPassOptions = {},
+  ): void {
+    const device = this.device;
+    const group = bindings.every((b) => b instanceof GPUBuffer)
+      ? bindBuffers(device, pipeline, bindings as GPUBuffer[])
+      : device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        entries: bindings.map((b, binding) => ({
+          binding,
+          resource: b instanceof GPUBuffer ? { buffer: b } : b,
+        })),
+      });
+    const [x, y = 1] = workgroups;
+    this.passes.push({ name, core: options.core ?? true, pipeline, group, workgroups });
+    encodeDispatch(this.#enc, pipeline, {
+      group,
+      workgroups,
+      label: name,
+      limit: device.limits.maxComputeWorkgroupsPerDimension,
+      timestampWrites: x * y > 0 ? this.#timer?.writes(name) : undefined,
+    });
+  }
+}
+
+/**
+ * Workgroups for a 1-D kernel of `n` invocations at 64 per workgroup, folded into y
+ * when x would pass the 65535 per-dimension limit.
+ *
+ * @example
+ * ```ts
+ * import { grid1d } from "./launch.ts";
+ * grid1d(64 * 70000); // [65535, 2]
+ * ```
+ */
+export function grid1d(n: number): [number, number] {
+  const groups = Math.max(1, Math.ceil(n / 64));
+  const x = Math.min(groups, 65535);
+  return [x, Math.ceil(groups / x)];
+}
+
+/**
+ * Bytes of a buffer the plan lists (plan.buffers), or an error naming the plan's
+ * buffers: a launcher sizes what it allocates from its plan, never by itself.
+ *
+ * @example
+ * ```ts ignore
+ * const bytes = planBufferBytes(plan, "q_absorbed");
+ * ```
+ */
+export function planBufferBytes(plan: GpuPlan, name: string): number {
+  const b = plan.buffers.find((x) => x.name === name);
+  if (!b) {
+    throw new Error(
+      `plan of ${plan.backend} lists no buffer "${name}" (it lists ${
+        plan.buffers.map((x) => x.name).join(", ")
+      }): the backend's check must declare every buffer its launcher allocates`,
+    );
+  }
+  return b.bytes;
+}
+
+/**
+ * A launcher: encodes a GPU plan's attention from the standard buffers into the
+ * kit's encoder (it writes `out` and `lse`). It receives only GPU plans: a
+ * `cpu-reference` plan cannot be passed (the type refuses it; runAttention checks
+ * at run time too).
+ */
+export type AttentionLauncher = (
+  plan: GpuPlan,
+  buffers: AttentionBuffers,
+  kit: LaunchKit,
+) => Promise<void>;
+
+const launchers = new Map<string, AttentionLauncher>();
+
+/**
+ * Register the launcher of a backend id (the bundled ones register in
+ * kernels/bundled_modules.ts; user modules through kernels/backend_module.ts).
+ *
+ * @example
+ * ```ts ignore
+ * registerLauncher("my-backend", async (plan, buffers, kit) => {});
+ * ```
+ */
+export function registerLauncher(id: string, launcher: AttentionLauncher): void {
+  launchers.set(id, launcher);
+}
+
+/**
+ * The launcher registered for a backend id, or undefined.
+ *
+ * @example
+ * ```ts
+ * import { launcherOf } from "./launch.ts";
+ * launcherOf("no-such-backend"); // undefined
+ * ```
+ */
+export function launcherOf(id: string): AttentionLauncher | undefined {
+  return launchers.get(id);
+}

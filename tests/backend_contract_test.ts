@@ -1,0 +1,252 @@
+/**
+ * The backend contract (docs/backends.md): modules are checked on load, the bundled
+ * backends satisfy the same contract, the naive example runs through it and matches
+ * the float64 reference, a broken user backend is caught, a CPU plan never reaches
+ * the GPU, and the keys-per-block rule has one home.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { keysPerBlock } from "../adapter/loop_budget.ts";
+import { presetSpec } from "../adapter/presets.ts";
+import { resolve } from "../adapter/resolve.ts";
+import type { GpuPlan } from "../adapter/types.ts";
+import { runAttention } from "../kernels/attention.ts";
+import { validateBackendModule } from "../kernels/backend_module.ts";
+import { BUNDLED_MODULES } from "../kernels/bundled_modules.ts";
+import { loadKernel } from "../kernels/source.ts";
+import { pipelineCacheOf } from "../kernels/attention.ts";
+import { makeAttentionInputs } from "../reference/inputs.ts";
+import * as naive from "../examples/backends/naive/mod.ts";
+import { gpu, gpuTest } from "./gpu_helpers.ts";
+import { runCli } from "./helpers_cli.ts";
+
+const NAIVE = "examples/backends/naive/mod.ts";
+
+Deno.test("the naive example and the bundled backends satisfy the contract", () => {
+  assert.equal(validateBackendModule({ ...naive }, NAIVE).id, "naive");
+  for (const m of BUNDLED_MODULES) {
+    assert.equal(validateBackendModule({ ...m }, m.id).id, m.id);
+  }
+});
+
+Deno.test("a module missing check, or of another contract version, is refused naming it", () => {
+  assert.throws(
+    () => validateBackendModule({ ...naive, check: undefined }, "x.ts"),
+    /x\.ts: not a backend module\n\s+check: \(missing\)|check: .*must be exported/,
+  );
+  assert.throws(
+    () => validateBackendModule({ ...naive, contractVersion: 2 }, "x.ts"),
+    /contractVersion: 2 is not supported: this harness implements backend contract version 1/,
+  );
+  assert.throws(
+    () => validateBackendModule({ ...naive, path: "dense" }, "x.ts"),
+    /path: .*must be/,
+  );
+  assert.throws(() => validateBackendModule({ ...naive, launch: 3 }, "x.ts"), /launch: .*function/);
+});
+
+Deno.test("CLI: a broken backend module is exit 2 naming the problem, no stack trace", async () => {
+  const missing = await runCli([
+    "explain",
+    "tiny",
+    "--no-device",
+    "--backend-module",
+    "tests/fixtures/backends/missing_check.ts",
+  ]);
+  assert.equal(missing.code, 2, missing.stderr);
+  assert.match(missing.stderr, /missing_check\.ts: not a backend module/);
+  assert.match(missing.stderr, /check/);
+  assert.doesNotMatch(missing.stderr, / {4}at /);
+  const version = await runCli([
+    "explain",
+    "tiny",
+    "--no-device",
+    "--backend-module",
+    "tests/fixtures/backends/wrong_version.ts",
+  ]);
+  assert.equal(version.code, 2, version.stderr);
+  assert.match(version.stderr, /contractVersion: 99 is not supported/);
+  const absent = await runCli(["explain", "tiny", "--no-device", "--backend-module", "nope.ts"]);
+  assert.equal(absent.code, 2, absent.stderr);
+  assert.match(absent.stderr, /nope\.ts: not a backend module\n.*could not be loaded/);
+  const unknown = await runCli(["explain", "tiny", "--no-device", "--backend", "naive"]);
+  assert.equal(unknown.code, 2, unknown.stderr);
+  assert.match(unknown.stderr, /--backend: "naive" is not a registered backend/);
+});
+
+Deno.test("CLI: explain shows the naive backend's plan, or every reason", async () => {
+  const caps = "tests/fixtures/caps_lavapipe.json";
+  const hasCaps = await Deno.stat(caps).then(() => true, () => false);
+  const args = hasCaps ? ["--caps", caps] : ["--no-device"];
+  const r = await runCli([
+    "explain",
+    "deepseek-v2-lite",
+    "--backend-module",
+    NAIVE,
+    "--backend",
+    "naive",
+    ...args,
+  ]);
+  if (hasCaps) {
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /plan: naive \(requested naive\), path absorbed/);
+  } else {
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stdout, /device\.none/);
+  }
+  // Past the loop budget of a lavapipe-like device the naive kernel (no KV splits) says why.
+  const long = await runCli([
+    "explain",
+    "deepseek-v2-lite",
+    "--backend-module",
+    NAIVE,
+    "--backend",
+    "naive",
+    "--seq-k",
+    "4096",
+    "--json",
+    ...args,
+  ]);
+  const e = JSON.parse(long.stdout);
+  assert.equal(e.resolution.kind, "unsupported");
+  if (hasCaps) {
+    assert.ok(e.resolution.reasons.some((x: { code: string }) => x.code === "device.loop-budget"));
+  }
+});
+
+gpuTest(
+  "run: the naive backend passes the tiny smoke cases it supports; a planted bug fails",
+  async () => {
+    const out = await Deno.makeTempDir();
+    try {
+      const ok = await runCli([
+        "run",
+        "--backend-module",
+        NAIVE,
+        "--backend",
+        "naive",
+        "--matrix",
+        "smoke",
+        "--filter",
+        "preset=tiny;dtype=f32;layout=thd",
+        "--repeats",
+        "0",
+        "--out",
+        `${out}/ok`,
+      ]);
+      assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+      const lines = (await Deno.readTextFile(`${out}/ok/results.jsonl`)).trim().split("\n")
+        .map((l) => JSON.parse(l));
+      const ran = lines.filter((r) => r.backend === "naive" && r.decision === "supported");
+      assert.ok(ran.length >= 2, `naive ran ${ran.length} cases`);
+      assert.ok(ran.every((r) => r.status === "pass"));
+      const notRun = lines.filter((r) => r.decision === "unsupported");
+      assert.ok(notRun.length > 0 && notRun.every((r) => r.reasons?.length > 0));
+      const bad = await runCli([
+        "run",
+        "--backend-module",
+        "tests/fixtures/backends/naive_wrong_scale.ts",
+        "--backend",
+        "naive-wrong-scale",
+        "--matrix",
+        "smoke",
+        "--filter",
+        "preset=tiny;dtype=f32;layout=thd",
+        "--repeats",
+        "0",
+        "--out",
+        `${out}/bad`,
+      ]);
+      assert.equal(bad.code, 1, bad.stdout + bad.stderr);
+      assert.match(bad.stdout, /fail .*path=absorbed/);
+      const planted = await runCli([
+        "run",
+        "--backend-module",
+        NAIVE,
+        "--backend",
+        "naive",
+        "--filter",
+        "preset=tiny",
+        "--plant-fault",
+        "kpe-left-out",
+        "--out",
+        `${out}/fault`,
+      ]);
+      assert.equal(planted.code, 2, planted.stderr);
+      assert.match(planted.stderr, /bundled kernels only/);
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+);
+
+gpuTest("a CPU plan never reaches the GPU", async () => {
+  const ctx = await gpu();
+  const spec = presetSpec("tiny");
+  const plan = resolve({
+    spec,
+    dtype: "f32",
+    backend: "cpu-reference",
+    layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 8, causal: true },
+  }, ctx.caps);
+  assert.equal(plan.kind, "plan");
+  if (plan.kind !== "plan") return;
+  assert.equal(plan.runsOn, "cpu");
+  const inputs = makeAttentionInputs(spec, plan.layout, { seed: 1 });
+  // @ts-expect-error: the launcher's type refuses a plan that may run on the CPU
+  const typed: GpuPlan = plan;
+  await assert.rejects(
+    () => runAttention(ctx, typed, { spec, inputs }),
+    /runs on the cpu: it cannot run on the GPU/,
+  );
+});
+
+Deno.test("keys per block: one rule, carried by the plan", async () => {
+  const caps = JSON.parse(await Deno.readTextFile("tests/fixtures/caps_lavapipe.json"));
+  const spec = presetSpec("tiny");
+  for (const seqQ of [1, 2, 3, 4]) {
+    for (const backend of ["wgsl-absorbed", "wgsl-expanded"] as const) {
+      const plan = resolve({
+        spec,
+        dtype: "f32",
+        backend,
+        layout: { kind: "bshd", batch: 1, seqQ, seqK: 8, causal: true },
+      }, caps);
+      assert.equal(plan.kind, "plan");
+      if (plan.kind !== "plan") continue;
+      assert.equal(plan.variant.keysPerBlock, keysPerBlock(plan.variant.queryTile));
+    }
+  }
+  assert.equal(keysPerBlock(1), 16);
+  for (const qt of [2, 3, 4, 8]) assert.equal(keysPerBlock(qt), 4);
+});
+
+gpuTest(
+  "keys per block: a kernel given a block that does not match its tile refuses to compile",
+  async () => {
+    const ctx = await gpu();
+    const cache = pipelineCacheOf(ctx);
+    for (const file of ["absorbed.wgsl", "expanded.wgsl"]) {
+      const params: Record<string, number> = file === "absorbed.wgsl"
+        ? { QT: 4, BLOCK: 16, WG: 8, HEADS: 8, HPL: 1, KEY_VEC4: 10, VAL_VEC4: 8 }
+        : { QT: 4, BLOCK: 16, WG: 8, HEADS: 8, QK_VEC4: 6, V_VEC4: 4 };
+      const src = await loadKernel(file, { dtype: "f32", params });
+      await assert.rejects(() => cache.get(src, { entryPoint: file.replace(".wgsl", "") }));
+      const good = await loadKernel(file, {
+        dtype: "f32",
+        params: { ...params, BLOCK: keysPerBlock(4) },
+      });
+      await cache.get(good, { entryPoint: file.replace(".wgsl", "") });
+    }
+  },
+);
+
+Deno.test("kernels/ never resolves: nothing under kernels/ imports adapter/resolve.ts", async () => {
+  for await (const e of Deno.readDir(new URL("../kernels/", import.meta.url))) {
+    if (!e.name.endsWith(".ts")) continue;
+    const src = await Deno.readTextFile(new URL(`../kernels/${e.name}`, import.meta.url));
+    // Import statements only (doc examples may show how a caller resolves).
+    assert.doesNotMatch(src, /^(import|\}).*from "\.\.\/adapter\/resolve\.ts"/m, e.name);
+  }
+});
