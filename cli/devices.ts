@@ -90,7 +90,8 @@ export function devicesCommand(probe: StrictCapsProbe) {
       const choice = backendChoice();
       const backend = { name: choice.backend, source: choice.source, reason: choice.reason };
       const caps = { ...ctx.caps, backend };
-      const text = () => `${formatBackendChoice(choice)}\n${formatCaps(ctx.caps)}`;
+      // Second line, under the adapter it led to.
+      const text = () => formatCaps(ctx.caps).replace(/\n/, `\n  ${formatBackendChoice(choice)}\n`);
       if (!opts.measure) {
         console.log(opts.json ? JSON.stringify(caps, null, 2) : text());
         ctx.destroy();

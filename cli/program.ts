@@ -125,6 +125,15 @@ export async function runProgram(args: readonly string[], deps: ProgramDeps): Pr
       console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
       return code;
     }
+    if (e instanceof Deno.errors.NotCapable) {
+      // Deno's message names the resource and the flag ("Requires env access to "X", run
+      // again with the --allow-env flag"): say so without a stack trace.
+      console.error(
+        `error: a permission is missing: ${e.message}. The deno.json tasks grant what each ` +
+          "command needs (README: Permissions); `deno run -A main.ts ...` grants everything.",
+      );
+      return EXIT.badInput;
+    }
     console.error(`internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
     return EXIT.failure;
   }

@@ -6,14 +6,17 @@
  */
 import assert from "node:assert/strict";
 import { SafetensorsFile } from "../weights/safetensors.ts";
-import { HAS_ADAPTER } from "./gpu_helpers.ts";
+import { currentBackend } from "../drift/device_key.ts";
+import { type GpuNeeds, ignoreReason, nameWithReason } from "./gpu_helpers.ts";
 import { runCli } from "./helpers_cli.ts";
 
 const F = new URL("./fixtures/safetensors/", import.meta.url).pathname;
-const VK = { DENO_WEBGPU_BACKEND: "vulkan" };
+/** The backend this process uses (the harness's choice unless the user set one). */
+const VK = { DENO_WEBGPU_BACKEND: currentBackend() };
 
-function cliTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({ name, ignore: !HAS_ADAPTER, fn });
+function cliTest(name: string, fn: () => Promise<void>, needs: GpuNeeds = {}): void {
+  const reason = ignoreReason(needs);
+  Deno.test({ name: nameWithReason(name, reason), ignore: reason !== null, fn });
 }
 
 async function tmp(): Promise<string> {
@@ -100,6 +103,15 @@ cliTest(
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
+  },
+  // f16 storage: the adapter decides whether this device has it (no shader-f16 on GL)
+  {
+    cases: [{
+      spec: "tiny",
+      dtype: "f16",
+      backend: "wgsl-expanded",
+      layout: { kind: "thd", cuSeqlensQ: [0, 5, 12], causal: true },
+    }],
   },
 );
 
