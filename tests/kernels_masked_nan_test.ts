@@ -21,10 +21,31 @@ import { presetSpec } from "../adapter/presets.ts";
 import type { LayoutRequest } from "../adapter/types.ts";
 import { runAttention } from "../kernels/attention.ts";
 import { compareAttention, summarize } from "../parity/compare.ts";
-import { toleranceFor } from "../parity/tolerance.ts";
+import { compareLayer } from "../parity/compare_layer.ts";
+import { layerToleranceFor, toleranceFor } from "../parity/tolerance.ts";
 import { denseAttention } from "../reference/attention.ts";
-import { makeAttentionInputs } from "../reference/inputs.ts";
-import { type CaseSpec, gpu, gpuTest, layoutLabel, planCase } from "./gpu_helpers.ts";
+import { makeAttentionInputs, makeHiddenStates, makeLayerWeights } from "../reference/inputs.ts";
+import { mlaLayer } from "../reference/layer.ts";
+import { runLayerAt } from "./layer_helpers.ts";
+import {
+  type CaseSpec,
+  gpu,
+  gpuTest,
+  ignoreReason,
+  layoutLabel,
+  nameWithReason,
+  planCase,
+} from "./gpu_helpers.ts";
+
+/** Why the f16 steps cannot run here (the adapter's own reason), or null. */
+const F16_REASON = ignoreReason({
+  cases: [{
+    spec: "tiny",
+    dtype: "f16",
+    backend: "wgsl-absorbed",
+    layout: { kind: "bshd", batch: 1, seqQ: 4, seqK: 8, causal: true },
+  }],
+});
 
 /** One poisoned case: which logical keys are poisoned and which logical rows must be NaN. */
 interface PoisonCase {
@@ -170,12 +191,13 @@ Deno.test("poisonKeys sets the chosen in-sequence key rows and rejects a bad ind
 gpuTest("a NaN causal future key does not leak into earlier rows of a prefill tile", async (t) => {
   for (const backend of ["wgsl-absorbed", "wgsl-expanded"] as const) {
     for (const dtype of ["f32", "f16"] as const) {
-      await t.step(`${backend} ${dtype}`, async () => {
-        if (dtype === "f16" && !(await gpu()).caps.features.includes("shader-f16")) {
-          console.warn("f16 step skipped: the adapter has no shader-f16");
-          return;
-        }
-        await checkPoisoned({ spec: "tiny", dtype, backend }, CAUSAL_PREFILL);
+      const why = dtype === "f16" ? F16_REASON : null;
+      await t.step({
+        name: nameWithReason(`${backend} ${dtype}`, why),
+        ignore: why !== null,
+        fn: async () => {
+          await checkPoisoned({ spec: "tiny", dtype, backend }, CAUSAL_PREFILL);
+        },
       });
     }
   }
@@ -210,15 +232,16 @@ gpuTest("a NaN key beyond a split boundary does not leak; a visible one gives Na
   // nothing (key 2 is poisoned). With 3 splits the slices are 3, 3 and 2 keys.
   for (const kvSplits of [2, 3]) {
     for (const dtype of ["f32", "f16"] as const) {
-      await t.step(`absorbed ${dtype} splits=${kvSplits}`, async () => {
-        if (dtype === "f16" && !(await gpu()).caps.features.includes("shader-f16")) {
-          console.warn("f16 step skipped: the adapter has no shader-f16");
-          return;
-        }
-        await checkPoisoned(
-          { spec: "tiny", dtype, backend: "wgsl-absorbed", kvSplits },
-          CAUSAL_PREFILL,
-        );
+      const why = dtype === "f16" ? F16_REASON : null;
+      await t.step({
+        name: nameWithReason(`absorbed ${dtype} splits=${kvSplits}`, why),
+        ignore: why !== null,
+        fn: async () => {
+          await checkPoisoned(
+            { spec: "tiny", dtype, backend: "wgsl-absorbed", kvSplits },
+            CAUSAL_PREFILL,
+          );
+        },
       });
     }
   }
@@ -249,4 +272,45 @@ gpuTest("decode: a visible NaN key gives NaN out and LSE, also across splits", a
       p,
     );
   });
+});
+
+gpuTest("layer: NaN at hidden_states[0, 2, 7] (causal) leaves tokens 0 and 1 exact", async (t) => {
+  // The issue's reproduction: token 2's hidden state poisons its query and its latent
+  // key; tokens 0 and 1 cannot see token 2 (but share its 4-query prefill tile).
+  const ctx = await gpu();
+  const spec = presetSpec("tiny");
+  const req: LayoutRequest = { kind: "bshd", batch: 1, seqQ: 8, seqK: 8, causal: true };
+  const layout = normalizeLayout(req);
+  const weights = makeLayerWeights(spec, { seed: 1 });
+  const hidden = makeHiddenStates(8, spec.hiddenSize, { seed: 1 });
+  hidden[2 * spec.hiddenSize + 7] = NaN;
+  const want = mlaLayer(spec, layout, { weights, hidden, path: "expanded" });
+  for (const path of ["absorbed", "expanded"] as const) {
+    await t.step(path, async () => {
+      const got = await runLayerAt(ctx, { spec, layout: req, weights, hidden, path });
+      assert.equal(got.plan.variant.queryTile, 4);
+      const h = spec.numHeads;
+      const d = spec.hiddenSize;
+      for (let q = 0; q < 8; q++) {
+        const nan = q >= 2;
+        const outRow = Array.from(got.out.subarray(q * d, (q + 1) * d));
+        const lseRow = Array.from(got.lse.subarray(q * h, (q + 1) * h));
+        for (const [name, row] of [["out", outRow], ["lse", lseRow]] as const) {
+          assert.ok(
+            row.every((x) => nan ? Number.isNaN(x) : Number.isFinite(x)),
+            `${path}: ${name} of token ${q} is [${row.slice(0, 4)}, ...], expected ${
+              nan ? "NaN" : "finite"
+            }`,
+          );
+        }
+      }
+      const p = compareLayer(got, want, {
+        rows: Array.from({ length: 8 }, (_, i) => i),
+        hidden: d,
+        heads: h,
+        tolerance: layerToleranceFor("f32"),
+      });
+      assert.ok(p.pass, `${p.out.summary}\n${p.lse.summary}`);
+    });
+  }
 });
