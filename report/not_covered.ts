@@ -11,7 +11,12 @@ import type { CaseResult } from "../runner/types.ts";
 const HOW_TO_COVER: Readonly<Record<string, string>> = {
   "dtype.f16-unavailable": "install Mesa's Vulkan driver (apt-get install mesa-vulkan-drivers: " +
     "lavapipe has shader-f16; the harness then picks Vulkan by itself)",
+  "backend.path-mismatch": "run without --backend (the bundled backend of each path), or load a " +
+    "backend module for the other path",
 };
+
+/** Codes that say the device lacks something (the rest: the chosen backend refused). */
+const DEVICE_CODES: ReadonlySet<string> = new Set(["dtype.f16-unavailable"]);
 
 /**
  * The results that were expected to run but were refused for want of a device feature.
@@ -52,6 +57,9 @@ export function notCoveredLine(results: readonly CaseResult[]): string | null {
   }
   const what = [...byCode].map(([code, e]) => `${e.count} × ${code}: ${e.message}`).join("; ");
   const how = [...new Set([...byCode.keys()].map((c) => HOW_TO_COVER[c]).filter(Boolean))];
-  return `not covered on this device: ${missed.length} case${missed.length === 1 ? "" : "s"} ` +
+  const where = [...byCode.keys()].every((c) => DEVICE_CODES.has(c))
+    ? "on this device"
+    : "in this run";
+  return `not covered ${where}: ${missed.length} case${missed.length === 1 ? "" : "s"} ` +
     `(${what})${how.length > 0 ? `; to cover them, ${how.join("; ")}` : ""}`;
 }
