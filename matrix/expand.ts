@@ -234,6 +234,7 @@ export function* iterateCases(
           expect: g.expect ?? { support: "supported" },
           seed: m.seed ?? 1,
           deviceProfile: params.device === "native" ? {} : m.devices?.[params.device] ?? {},
+          group: g.name ?? `groups[${gi}]`,
         };
       }
       let i = at.length - 1;

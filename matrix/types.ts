@@ -75,6 +75,8 @@ export interface Case {
   readonly seed: number;
   /** The device profile named by params.device. */
   readonly deviceProfile: DeviceProfile;
+  /** The matrix group it came from: its name, or `groups[i]` (reports group cases by it). */
+  readonly group?: string;
 }
 
 /** The order (and short names) in which params make up a case id. */

@@ -108,6 +108,36 @@ function trim(c: CompareResult): ParityRecord {
     normRel: c.normRel,
     fractionPassing: c.fractionPassing,
     summary: c.summary,
+    ...parityDetails(c),
+  };
+}
+
+// For the HTML report and summary.md: the worst element against its allowance (headroom),
+// the tolerance and where values went non-finite; read from the comparison, not recomputed.
+function parityDetails(c: CompareResult): Pick<
+  ParityRecord,
+  "headroom" | "worst" | "atol" | "rtol" | "nonfinite"
+> {
+  const w = c.witnesses.worst;
+  const { atol, rtol } = c.tolerance;
+  const num = (x: number | string) => typeof x === "number" ? x : Number(x);
+  let headroom: number | undefined;
+  if (w !== null) {
+    const got = num(w.actual), want = num(w.expected);
+    const d = Math.abs(got - want);
+    headroom = d === 0 ? 0 : d / Math.max(atol, rtol * Math.abs(want));
+  }
+  const nf = c.nonfiniteMismatches;
+  return {
+    ...(headroom !== undefined && Number.isFinite(headroom) ? { headroom } : {}),
+    ...(w === null ? {} : {
+      worst: { at: w.at ?? [w.index], got: w.actual, want: w.expected },
+    }),
+    atol,
+    rtol,
+    ...(nf.count > 0
+      ? { nonfinite: { count: nf.count, firstAt: nf.firstAt ?? [nf.firstIndex ?? 0] } }
+      : {}),
   };
 }
 
@@ -115,6 +145,11 @@ function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** The case's matrix group, for the result (reports group cases by it). */
+export function groupOf(c: Case): { group?: string } {
+  return c.group === undefined ? {} : { group: c.group };
 }
 
 function reasonsText(reasons: readonly Reason[]): string {
@@ -133,7 +168,7 @@ function reasonsText(reasons: readonly Reason[]): string {
  */
 export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseResult> {
   const t0 = performance.now();
-  const base = { id: c.id, expect: c.expect, params: c.params };
+  const base = { id: c.id, expect: c.expect, params: c.params, ...groupOf(c) };
   const wall = () => Math.round((performance.now() - t0) * 10) / 10;
   const seed = caseSeed(c.id, c.seed);
   let req;
@@ -305,6 +340,7 @@ async function checkedResult(
     decision: "supported",
     expect: c.expect,
     params: c.params,
+    ...groupOf(c),
     message: parity.pass
       ? `ok: ${parity.out.summary}`
       : [parity.out, parity.lse].filter((x) => !x.pass).map((x) => x.summary).join(" | "),

@@ -26,7 +26,7 @@ import { describeRun, readRunState, writeRunState } from "../report/run_state.ts
 import { type ProgressOutput, ProgressReporter } from "../report/progress.ts";
 import { computeTotals } from "../report/totals.ts";
 import { collectFingerprint } from "./fingerprint.ts";
-import { runCase, type RunCaseOptions } from "./run_case.ts";
+import { groupOf, runCase, type RunCaseOptions } from "./run_case.ts";
 import type { CaseResult, RunReport } from "./types.ts";
 
 /** Default per-case timeout in seconds (`run --case-timeout`). */
@@ -284,6 +284,7 @@ function errorResult(c: Case, message: string, wallMs: number): CaseResult {
     decision: "not-reached",
     expect: c.expect,
     params: c.params,
+    ...groupOf(c),
     message,
     wallMs: Math.round(wallMs * 10) / 10,
   };

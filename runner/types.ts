@@ -38,6 +38,23 @@ export interface ParityRecord {
   readonly fractionPassing: number;
   /** One-line summary naming the worst index. */
   readonly summary: string;
+  /**
+   * Headroom: the worst error over its allowance, |got - want| / max(atol, rtol |want|) at
+   * the worst element (above 1 fails; absent in records written before it existed).
+   */
+  readonly headroom?: number;
+  /** The worst element against its allowance: multi-index, got and want. */
+  readonly worst?: {
+    readonly at: readonly number[];
+    readonly got: number | string;
+    readonly want: number | string;
+  };
+  /** Absolute tolerance used. */
+  readonly atol?: number;
+  /** Relative tolerance used. */
+  readonly rtol?: number;
+  /** Non-finite mismatches (NaN/Inf where the reference differs): count and first position. */
+  readonly nonfinite?: { readonly count: number; readonly firstAt: readonly number[] };
 }
 
 /** Timing samples of a case. */
@@ -62,6 +79,8 @@ export interface CaseResult {
   readonly expect: CaseExpect;
   /** The case parameters. */
   readonly params: CaseParams;
+  /** The matrix group of the case (its name, or `groups[i]`); absent in older records. */
+  readonly group?: string;
   /** One-line explanation (the parity summary, the reasons, or the error). */
   readonly message: string;
   /** Backend that ran (supported cases). */
