@@ -10,6 +10,7 @@ import {
   readConfigFile,
   type SpecReading,
 } from "./config.ts";
+import { deviceClassOf, formatDeviceClass } from "./device_class.ts";
 import { ConfigError } from "./errors.ts";
 import { PRESET_CONFIGS, PRESET_NAMES, presetReading } from "./presets.ts";
 import { resolve, type ResolveOptions } from "./resolve.ts";
@@ -170,6 +171,8 @@ export function formatExplanation(e: Explanation): string {
   const lines = specLines(e.spec, e.config);
   const device = e.caps ? e.caps.adapter.description || e.caps.adapter.vendor : "none";
   lines.push(`device ${device}; dtype ${e.dtype}`);
+  const cls = deviceClassOf(e.caps);
+  if (cls) lines.push(`  ${formatDeviceClass(cls)}`);
   const r = e.resolution;
   if (r.kind === "plan") {
     const l = r.layout;

@@ -215,6 +215,11 @@ export interface DeviceCaps {
    * budget found; absent: not measured, see adapter/loop_budget.ts).
    */
   readonly loopIterationBudget?: number | null;
+  /**
+   * Streaming multiprocessors (compute units): WebGPU does not expose them, so only a
+   * caps file sets this; it overrides the table of adapter/device_class.ts.
+   */
+  readonly smCount?: number;
 }
 
 /**

@@ -23,6 +23,8 @@ const capsSchema = z.object({
   }),
   loopIterationBudget: z.number({ error: "must be a positive integer or null" }).int().positive()
     .nullable().optional(),
+  smCount: z.number({ error: "must be a positive integer (SMs / compute units)" }).int()
+    .positive().optional(),
 });
 
 /**
@@ -50,8 +52,12 @@ export async function readCapsFile(path: string): Promise<DeviceCaps> {
   }
   // The devices command writes {adapter, features, limits, loopIterationBudget} plus extra
   // keys (ceilings); keep only caps.
-  const { adapter, features, limits, loopIterationBudget } = parsed.data;
-  return loopIterationBudget === undefined
-    ? { adapter, features, limits }
-    : { adapter, features, limits, loopIterationBudget };
+  const { adapter, features, limits, loopIterationBudget, smCount } = parsed.data;
+  return {
+    adapter,
+    features,
+    limits,
+    ...(loopIterationBudget === undefined ? {} : { loopIterationBudget }),
+    ...(smCount === undefined ? {} : { smCount }),
+  };
 }

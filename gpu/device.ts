@@ -156,6 +156,9 @@ const ADAPTER_LIMITS_BY_DEFAULT = [
   "maxStorageBufferBindingSize",
   "maxBufferSize",
   "maxComputeWorkgroupStorageSize",
+  // The plans' workgroup sizes are checked against the adapter's values of these two.
+  "maxComputeInvocationsPerWorkgroup",
+  "maxComputeWorkgroupSizeX",
 ];
 
 /** Options of {@link GpuContext.create}. */
@@ -167,7 +170,8 @@ export interface ContextOptions extends AdapterOptions {
   /**
    * Limits to request explicitly; when the adapter is below a requested value the
    * device creation fails. Default: the adapter's maxStorageBufferBindingSize,
-   * maxBufferSize and maxComputeWorkgroupStorageSize.
+   * maxBufferSize, maxComputeWorkgroupStorageSize, maxComputeInvocationsPerWorkgroup
+   * and maxComputeWorkgroupSizeX.
    */
   requiredLimits?: Record<string, number>;
 }

@@ -1,0 +1,172 @@
+/**
+ * Device class: whether a device is a CPU-class WebGPU implementation (Mesa's
+ * llvmpipe/lavapipe, SwiftShader, any fallback adapter, anything with a loop budget)
+ * or a GPU, with the reason; its workgroup-memory tier; and its SM count, which
+ * WebGPU does not expose (a table by PCI vendor/device id, overridable by a caps
+ * file's `smCount`). Kernel choice reads the class (adapter/backends.ts): the two
+ * classes want different kernel shapes (one lane per head walking every key on a
+ * CPU; workgroups that share key tiles through workgroup memory on a GPU).
+ *
+ * @module
+ */
+import { loopBudgetOf } from "./loop_budget.ts";
+import type { DeviceCaps } from "./types.ts";
+
+/** The two device classes. */
+export type DeviceClassName = "cpu" | "gpu";
+
+/** Workgroup-memory tiers the tiled kernels have variants for (bytes). */
+export type WorkgroupMemoryTier = 16384 | 32768 | 49152;
+
+/** What the adapter knows about a device's class. */
+export interface DeviceClass {
+  /** "cpu" or "gpu". */
+  readonly kind: DeviceClassName;
+  /** Why (one clause per reason; for "gpu", why none of the CPU rules matched). */
+  readonly reasons: readonly string[];
+  /** maxComputeWorkgroupStorageSize (bytes; WebGPU's default 16384 when the caps omit it). */
+  readonly workgroupStorageBytes: number;
+  /** The largest tier within it, or null when it is below 16 KiB. */
+  readonly workgroupMemoryTier: WorkgroupMemoryTier | null;
+  /** SMs (compute units), or null when unknown. */
+  readonly smCount: number | null;
+  /** Where the SM count came from. */
+  readonly smCountSource: "caps file" | "table" | "unknown";
+}
+
+/** One known device of the SM-count table. */
+export interface KnownDevice {
+  /** PCI vendor id. */
+  readonly vendor: number;
+  /** PCI device id. */
+  readonly device: number;
+  /** Marketing name (for messages). */
+  readonly name: string;
+  /** Streaming multiprocessors (compute units). */
+  readonly smCount: number;
+}
+
+/**
+ * SM counts by PCI vendor/device id. WebGPU reports the ids as decimal strings on
+ * wgpu (the H100 of docs/gpu_machine/h100-2026-11-27 reports vendor "4318", device
+ * "9008": 0x10de/0x2330). Sources: H100 SXM5 132 SMs (NVIDIA's H100 datasheet, and
+ * the CUDA deviceQuery of an H100 80GB HBM3); H200 SXM (pci.ids: 0x10de/0x2335
+ * "GH100 [H200 SXM 141GB]") is the same GH100 configuration, 132 SMs.
+ */
+export const KNOWN_DEVICES: readonly KnownDevice[] = [
+  { vendor: 0x10de, device: 0x2330, name: "NVIDIA H100 SXM5 80GB", smCount: 132 },
+  { vendor: 0x10de, device: 0x2335, name: "NVIDIA H200 SXM 141GB", smCount: 132 },
+];
+
+const CPU_NAMES = /llvmpipe|lavapipe|swiftshader/i;
+const TIERS: readonly WorkgroupMemoryTier[] = [49152, 32768, 16384];
+
+/** A PCI id as WebGPU reports it ("4318", "0x10de", "10de"), or null. */
+function pciId(text: string): number | null {
+  const t = text.trim();
+  if (/^0x[0-9a-f]+$/i.test(t)) return parseInt(t.slice(2), 16);
+  if (/^[0-9]+$/.test(t)) return parseInt(t, 10);
+  return null;
+}
+
+/**
+ * The entry of {@link KNOWN_DEVICES} for an adapter's vendor/device id, or undefined.
+ *
+ * @example
+ * ```ts
+ * import { knownDevice } from "./device_class.ts";
+ * knownDevice("4318", "9008")?.smCount; // 132 (H100 SXM, ids in decimal as wgpu reports them)
+ * knownDevice("0x10de", "0x2335")?.name; // "NVIDIA H200 SXM 141GB"
+ * ```
+ */
+export function knownDevice(vendor: string, device: string): KnownDevice | undefined {
+  const v = pciId(vendor);
+  const d = pciId(device);
+  if (v === null || d === null) return undefined;
+  return KNOWN_DEVICES.find((k) => k.vendor === v && k.device === d);
+}
+
+/**
+ * The workgroup-memory tier of a maxComputeWorkgroupStorageSize: the largest of 48,
+ * 32 and 16 KiB it reaches, or null below 16 KiB.
+ *
+ * @example
+ * ```ts
+ * import { workgroupMemoryTier } from "./device_class.ts";
+ * workgroupMemoryTier(32768); // 32768 (lavapipe)
+ * workgroupMemoryTier(49152); // 49152 (H100 through wgpu)
+ * workgroupMemoryTier(8192); // null
+ * ```
+ */
+export function workgroupMemoryTier(bytes: number): WorkgroupMemoryTier | null {
+  return TIERS.find((t) => bytes >= t) ?? null;
+}
+
+/**
+ * Classify a device (null caps: no device, null class).
+ *
+ * "cpu" when it has a loop budget (measured, or known for its driver), is a fallback
+ * adapter, or is named llvmpipe, lavapipe or SwiftShader; "gpu" otherwise.
+ *
+ * @example
+ * ```ts
+ * import { deviceClassOf } from "./device_class.ts";
+ * const c = deviceClassOf({
+ *   adapter: { vendor: "4318", architecture: "", device: "9008",
+ *     description: "NVIDIA H100 80GB HBM3", isFallbackAdapter: false },
+ *   features: [], limits: { maxComputeWorkgroupStorageSize: 49152 }, loopIterationBudget: null,
+ * });
+ * [c?.kind, c?.smCount, c?.workgroupMemoryTier]; // ["gpu", 132, 49152]
+ * ```
+ */
+export function deviceClassOf(caps: DeviceCaps | null): DeviceClass | null {
+  if (caps === null) return null;
+  const a = caps.adapter;
+  const cpuReasons: string[] = [];
+  const budget = loopBudgetOf(caps);
+  if (budget !== null) {
+    cpuReasons.push(`it ends every loop of an invocation after ${budget} iterations (loop budget)`);
+  }
+  if (a.isFallbackAdapter) cpuReasons.push("it is a fallback adapter");
+  const names = `${a.vendor} ${a.architecture} ${a.device} ${a.description}`;
+  const m = names.match(CPU_NAMES);
+  if (m) cpuReasons.push(`its name says ${m[0]} (a CPU implementation)`);
+  const bytes = caps.limits.maxComputeWorkgroupStorageSize ?? 16384;
+  const known = knownDevice(a.vendor, a.device);
+  const smCount = caps.smCount ?? known?.smCount ?? null;
+  const smCountSource = caps.smCount !== undefined ? "caps file" : known ? "table" : "unknown";
+  return {
+    kind: cpuReasons.length > 0 ? "cpu" : "gpu",
+    reasons: cpuReasons.length > 0
+      ? cpuReasons
+      : ["no loop budget, not a fallback adapter, not named llvmpipe/lavapipe/SwiftShader"],
+    workgroupStorageBytes: bytes,
+    workgroupMemoryTier: workgroupMemoryTier(bytes),
+    smCount,
+    smCountSource,
+  };
+}
+
+/**
+ * One line for `explain` and `devices`: the class, why, the workgroup-memory tier and
+ * the SM count with its source.
+ *
+ * @example
+ * ```ts
+ * import { deviceClassOf, formatDeviceClass } from "./device_class.ts";
+ * formatDeviceClass(deviceClassOf({
+ *   adapter: { vendor: "65541", architecture: "", device: "0",
+ *     description: "llvmpipe (LLVM 15.0.6, 256 bits)", isFallbackAdapter: true },
+ *   features: [], limits: { maxComputeWorkgroupStorageSize: 32768 },
+ * })!);
+ * // "device class cpu: it ends every loop ... ; workgroup memory 32768 bytes (tier 32 KiB); SMs unknown"
+ * ```
+ */
+export function formatDeviceClass(c: DeviceClass): string {
+  const tier = c.workgroupMemoryTier === null
+    ? "below the 16 KiB tier"
+    : `tier ${c.workgroupMemoryTier / 1024} KiB`;
+  const sms = c.smCount === null ? "SMs unknown" : `${c.smCount} SMs (${c.smCountSource})`;
+  return `device class ${c.kind}: ${c.reasons.join("; ")}; workgroup memory ` +
+    `${c.workgroupStorageBytes} bytes (${tier}); ${sms}`;
+}

@@ -1,0 +1,113 @@
+/**
+ * Device class (adapter/device_class.ts): CPU rules each on their own, the GPU
+ * default, workgroup-memory tiers, the SM table (H100 and H200 by the ids wgpu
+ * reports) and the caps-file override; `explain --caps` prints the class.
+ */
+import assert from "node:assert/strict";
+import { readCapsFile } from "../cli/caps_file.ts";
+import {
+  deviceClassOf,
+  formatDeviceClass,
+  knownDevice,
+  workgroupMemoryTier,
+} from "../adapter/device_class.ts";
+import type { DeviceCaps } from "../adapter/types.ts";
+import { runCli } from "./helpers_cli.ts";
+
+const H100_DOCS = "docs/gpu_machine/h100-2026-11-27/devices.json";
+
+function caps(over: Partial<DeviceCaps["adapter"]>, extra: Partial<DeviceCaps> = {}): DeviceCaps {
+  return {
+    adapter: {
+      vendor: "4318",
+      architecture: "",
+      device: "9008",
+      description: "NVIDIA H100 80GB HBM3",
+      isFallbackAdapter: false,
+      ...over,
+    },
+    features: [],
+    limits: { maxComputeWorkgroupStorageSize: 49152 },
+    loopIterationBudget: null,
+    ...extra,
+  };
+}
+
+Deno.test("a discrete GPU with no budget is class gpu, with 132 SMs from the table", () => {
+  const c = deviceClassOf(caps({}))!;
+  assert.equal(c.kind, "gpu");
+  assert.equal(c.smCount, 132);
+  assert.equal(c.smCountSource, "table");
+  assert.equal(c.workgroupMemoryTier, 49152);
+  assert.match(c.reasons[0], /no loop budget/);
+});
+
+Deno.test("each CPU rule alone makes the class cpu and is named", () => {
+  const budget = deviceClassOf(caps({}, { loopIterationBudget: 65535 }))!;
+  assert.equal(budget.kind, "cpu");
+  assert.match(budget.reasons.join(), /65535 iterations/);
+  const fallback = deviceClassOf(caps({ isFallbackAdapter: true }))!;
+  assert.equal(fallback.kind, "cpu");
+  assert.deepEqual(fallback.reasons, ["it is a fallback adapter"]);
+  const swift = deviceClassOf(caps({ description: "SwiftShader Device (Subzero)" }))!;
+  assert.equal(swift.kind, "cpu");
+  assert.match(swift.reasons.join(), /SwiftShader/);
+  // lavapipe by name: its loop budget is known even when not measured (loopIterationBudget absent).
+  const lvp = deviceClassOf({
+    ...caps({ description: "llvmpipe (LLVM 15.0.6, 256 bits)", vendor: "65541", device: "0" }),
+    loopIterationBudget: undefined,
+  })!;
+  assert.equal(lvp.kind, "cpu");
+  assert.equal(lvp.reasons.length, 2, lvp.reasons.join(" | "));
+  assert.equal(lvp.smCount, null);
+});
+
+Deno.test("PCI ids: decimal as wgpu reports them, or hex; H200 SXM is in the table", () => {
+  assert.equal(knownDevice("4318", "9008")?.smCount, 132);
+  assert.equal(knownDevice("0x10de", "0x2330")?.smCount, 132);
+  assert.equal(knownDevice("4318", String(0x2335))?.name, "NVIDIA H200 SXM 141GB");
+  assert.equal(knownDevice("4318", "1"), undefined);
+  assert.equal(knownDevice("NVIDIA", ""), undefined);
+});
+
+Deno.test("workgroup-memory tiers", () => {
+  assert.equal(workgroupMemoryTier(16383), null);
+  assert.equal(workgroupMemoryTier(16384), 16384);
+  assert.equal(workgroupMemoryTier(32767), 16384);
+  assert.equal(workgroupMemoryTier(32768), 32768);
+  assert.equal(workgroupMemoryTier(65536), 49152);
+  // Limits omitted: WebGPU's default 16 KiB.
+  assert.equal(deviceClassOf({ ...caps({}), limits: {} })!.workgroupMemoryTier, 16384);
+});
+
+Deno.test("a caps file's smCount overrides the table; a bad one names the field", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const raw = JSON.parse(await Deno.readTextFile(H100_DOCS));
+    await Deno.writeTextFile(`${dir}/c.json`, JSON.stringify({ ...raw, smCount: 114 }));
+    const c = deviceClassOf(await readCapsFile(`${dir}/c.json`))!;
+    assert.equal(c.smCount, 114);
+    assert.equal(c.smCountSource, "caps file");
+    assert.match(formatDeviceClass(c), /114 SMs \(caps file\)/);
+    await Deno.writeTextFile(`${dir}/bad.json`, JSON.stringify({ ...raw, smCount: -1 }));
+    await assert.rejects(() => readCapsFile(`${dir}/bad.json`), /smCount/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("no device: no class", () => {
+  assert.equal(deviceClassOf(null), null);
+});
+
+Deno.test("explain --caps prints the class and why (H100 caps: gpu; lavapipe caps: cpu)", async () => {
+  const gpu = await runCli(["explain", "deepseek-v2-lite", "--caps", H100_DOCS]);
+  assert.match(gpu.stdout, /device class gpu: no loop budget.*tier 48 KiB.*132 SMs \(table\)/);
+  const cpu = await runCli([
+    "explain",
+    "deepseek-v2-lite",
+    "--caps",
+    "tests/fixtures/caps_lavapipe.json",
+  ]);
+  assert.match(cpu.stdout, /device class cpu: .*fallback adapter.*tier 32 KiB\); SMs unknown/);
+});
