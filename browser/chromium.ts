@@ -1,0 +1,386 @@
+/**
+ * Finding and launching headless Chromium, tied to the harness's life.
+ *
+ * - Discovery: `--chromium <path>`, then `$CHROME_PATH`, then the Debian default
+ *   `/usr/bin/chromium-headless-shell`; none: {@link ChromiumNotFoundError} (exit 3)
+ *   with the install command.
+ * - Launch: CDP over `--remote-debugging-pipe` (default) or over the WebSocket of
+ *   `--remote-debugging-port=0`. Chromium cannot outlive the harness, whatever ends it,
+ *   SIGKILL included: it always gets `--remote-debugging-pipe`, reading its fd 3 from a
+ *   pipe whose write end only the harness holds. When the harness dies the kernel closes
+ *   that end, Chromium reads EOF and shuts down (a closed debugging pipe ends the browser,
+ *   by design), children included. tests/browser_lifetime_test.ts checks SIGINT, SIGTERM
+ *   and SIGKILL.
+ *
+ * @module
+ */
+import { CdpConnection, pipeTransport, webSocketTransport } from "./cdp.ts";
+
+/** Where Debian's `chromium-headless-shell` package installs the browser. */
+export const DEBIAN_CHROMIUM_PATH = "/usr/bin/chromium-headless-shell";
+
+/** The command that installs the browser on Debian/Ubuntu. */
+export const CHROMIUM_INSTALL_COMMAND = "apt-get install -y chromium-headless-shell";
+
+/** No Chromium found (the CLI maps it to exit 3: infrastructure). */
+export class ChromiumNotFoundError extends Error {
+  /** Builds the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "ChromiumNotFoundError";
+  }
+}
+
+/** The browser did not start or stopped answering. */
+export class ChromiumLaunchError extends Error {
+  /** Builds the error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ChromiumLaunchError";
+  }
+}
+
+/** What {@link findChromium} reads; injectable for tests. */
+export interface ChromiumProbe {
+  /** Environment variable, undefined when unset or not permitted. */
+  readonly env: (name: string) => string | undefined;
+  /** Whether a path is an existing file. */
+  readonly isFile: (path: string) => boolean;
+}
+
+/** The browser found, and which rule found it. */
+export interface ChromiumLocation {
+  /** Executable path. */
+  readonly path: string;
+  /** `flag` (--chromium), `env` ($CHROME_PATH) or `default` (Debian's path). */
+  readonly source: "flag" | "env" | "default";
+}
+
+/**
+ * The probe of this process (anything not permitted counts as absent).
+ *
+ * @example
+ * ```ts
+ * import { systemChromiumProbe } from "./chromium.ts";
+ * systemChromiumProbe().isFile("/no/such/file"); // false
+ * ```
+ */
+export function systemChromiumProbe(): ChromiumProbe {
+  const granted = (d: Deno.PermissionDescriptor) => {
+    try {
+      return Deno.permissions.querySync(d).state === "granted";
+    } catch {
+      return false;
+    }
+  };
+  return {
+    env: (name) => granted({ name: "env", variable: name }) ? Deno.env.get(name) : undefined,
+    isFile: (path) => {
+      try {
+        return Deno.statSync(path).isFile;
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+/**
+ * Find the browser: `flag` (the `--chromium` value), then `$CHROME_PATH`, then
+ * {@link DEBIAN_CHROMIUM_PATH}. A flag or variable naming a missing file is an error
+ * naming it (never silently skipped); nothing found is an error with the install command.
+ *
+ * @example
+ * ```ts
+ * import { findChromium } from "./chromium.ts";
+ * const where = findChromium(undefined, { env: () => undefined, isFile: () => true });
+ * where.path; // "/usr/bin/chromium-headless-shell"
+ * ```
+ */
+export function findChromium(
+  flag: string | undefined,
+  probe: ChromiumProbe = systemChromiumProbe(),
+): ChromiumLocation {
+  const hint = `install it with \`${CHROMIUM_INSTALL_COMMAND}\`, or pass --chromium <path> ` +
+    "or set CHROME_PATH to a Chromium or Chrome executable";
+  if (flag !== undefined && flag.trim() !== "") {
+    if (!probe.isFile(flag)) {
+      throw new ChromiumNotFoundError(`--chromium ${flag}: no such file; ${hint}`);
+    }
+    return { path: flag, source: "flag" };
+  }
+  const env = probe.env("CHROME_PATH")?.trim();
+  if (env) {
+    if (!probe.isFile(env)) {
+      throw new ChromiumNotFoundError(`CHROME_PATH=${env}: no such file; ${hint}`);
+    }
+    return { path: env, source: "env" };
+  }
+  if (probe.isFile(DEBIAN_CHROMIUM_PATH)) return { path: DEBIAN_CHROMIUM_PATH, source: "default" };
+  throw new ChromiumNotFoundError(
+    `no Chromium found (no --chromium, CHROME_PATH unset, ${DEBIAN_CHROMIUM_PATH} absent); ${hint}`,
+  );
+}
+
+/**
+ * Flags every launch uses: headless, no sandbox (containers, root), WebGPU on (Chromium's
+ * software adapter, SwiftShader, when there is no GPU) with the adapter's info, and
+ * nothing that talks to the network or writes outside the temporary profile.
+ */
+export const CHROMIUM_FLAGS: readonly string[] = [
+  "--headless",
+  "--no-sandbox",
+  "--enable-unsafe-webgpu",
+  "--enable-webgpu-developer-features",
+  "--no-first-run",
+  "--no-default-browser-check",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--disable-extensions",
+  "--mute-audio",
+];
+
+/** Temporary profiles are `<tmp>/mla-harness-chromium-<harness pid>-<random>`. */
+const PROFILE_PREFIX = "mla-harness-chromium-";
+
+/**
+ * Remove the temporary profiles of harness processes that no longer run (a killed harness
+ * cannot remove its own: its browser ends, its profile stays). Linux only (reads /proc);
+ * anything not permitted or not ours is left alone.
+ *
+ * @example
+ * ```ts ignore
+ * import { sweepStaleProfiles } from "./chromium.ts";
+ * await sweepStaleProfiles(); // number of folders removed
+ * ```
+ */
+export async function sweepStaleProfiles(): Promise<number> {
+  if (Deno.build.os !== "linux") return 0;
+  let removed = 0;
+  try {
+    const tmp = Deno.env.get("TMPDIR")?.trim() || "/tmp";
+    for await (const e of Deno.readDir(tmp)) {
+      const m = new RegExp(`^${PROFILE_PREFIX}(\\d+)-`).exec(e.name);
+      if (!m || !e.isDirectory || Number(m[1]) === Deno.pid) continue;
+      const alive = await Deno.stat(`/proc/${m[1]}`).then(() => true, () => false);
+      if (alive) continue;
+      const dir = `${tmp.replace(/\/+$/, "")}/${e.name}`;
+      if ((await Deno.lstat(dir)).uid !== Deno.uid()) continue;
+      await Deno.remove(dir, { recursive: true });
+      removed++;
+    }
+  } catch {
+    // not permitted, or raced with another harness: the next launch tries again
+  }
+  return removed;
+}
+
+/** Options of {@link launchChromium}. */
+export interface LaunchChromiumOptions {
+  /** `pipe` (default): --remote-debugging-pipe; `port`: --remote-debugging-port=0. */
+  transport?: "pipe" | "port";
+  /** More flags (after {@link CHROMIUM_FLAGS}). */
+  args?: readonly string[];
+  /** Extra environment of the browser process. */
+  env?: Record<string, string>;
+  /** Milliseconds to wait for the browser to answer (default 30000). */
+  startTimeoutMs?: number;
+}
+
+/**
+ * A running browser: its CDP connection, its process id, its version line, and `close()`,
+ * which ends it and removes its temporary profile.
+ */
+export class Chromium {
+  /** The browser-level CDP connection. */
+  readonly cdp: CdpConnection;
+  /** The launched process (the watchdog shell in port mode). */
+  readonly process: Deno.ChildProcess;
+  /** Its executable. */
+  readonly path: string;
+  /** `Browser.getVersion`'s product, e.g. "HeadlessChrome/156.0.8078.114". */
+  version = "";
+  /** The last lines of the browser's stderr (for error messages). */
+  readonly stderrTail: readonly string[];
+  readonly #profile: string;
+  #closing: Promise<void> | null = null;
+
+  /** Use {@link launchChromium}. */
+  constructor(
+    cdp: CdpConnection,
+    process: Deno.ChildProcess,
+    options: { path: string; profile: string; stderrTail: readonly string[] },
+  ) {
+    this.cdp = cdp;
+    this.process = process;
+    this.path = options.path;
+    this.#profile = options.profile;
+    this.stderrTail = options.stderrTail;
+  }
+
+  /** The browser's process id (the watchdog's in port mode). */
+  get pid(): number {
+    return this.process.pid;
+  }
+
+  /**
+   * End the browser (Browser.close, then SIGKILL after 5 s) and remove its profile.
+   *
+   * @example
+   * ```ts ignore
+   * const browser = await launchChromium("/usr/bin/chromium-headless-shell");
+   * await browser.close();
+   * ```
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      const status = this.process.status;
+      if (!this.cdp.closed) {
+        await Promise.race([
+          this.cdp.send("Browser.close").catch(() => {}),
+          new Promise((r) => setTimeout(r, 2000)),
+        ]);
+      }
+      this.cdp.close();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const killed = new Promise<void>((res) => {
+        timer = setTimeout(() => {
+          try {
+            this.process.kill("SIGKILL");
+          } catch {
+            // already gone
+          }
+          res();
+        }, 5000);
+      });
+      await Promise.race([status, killed]);
+      clearTimeout(timer);
+      await status.catch(() => {});
+      await Deno.remove(this.#profile, { recursive: true }).catch(() => {});
+    })();
+    return this.#closing;
+  }
+}
+
+/**
+ * Launch headless Chromium and connect to it over CDP. Throws a
+ * {@link ChromiumLaunchError} (with the end of its stderr) when it does not answer.
+ *
+ * @example
+ * ```ts ignore
+ * import { findChromium, launchChromium } from "./chromium.ts";
+ * const browser = await launchChromium(findChromium(undefined).path);
+ * console.log(browser.version);
+ * await browser.close();
+ * ```
+ */
+export async function launchChromium(
+  path: string,
+  options: LaunchChromiumOptions = {},
+): Promise<Chromium> {
+  const transport = options.transport ?? "pipe";
+  await sweepStaleProfiles();
+  const profile = await Deno.makeTempDir({ prefix: `${PROFILE_PREFIX}${Deno.pid}-` });
+  const flags = [
+    ...CHROMIUM_FLAGS,
+    `--user-data-dir=${profile}`,
+    transport === "pipe" ? "--remote-debugging-pipe" : "--remote-debugging-port=0",
+    ...(options.args ?? []),
+    "about:blank",
+  ];
+  // fd 3 = our stdin pipe: commands in (pipe mode), and in both modes the browser's
+  // lifeline: only this process holds the write end, so when it dies (SIGKILL included)
+  // Chromium reads EOF there and shuts down. fd 4 = our stdout pipe: replies out (pipe
+  // mode); in port mode nothing is sent on the pipe, so nothing comes back there.
+  // (Killing a pid would not do: /usr/bin/chromium-headless-shell is a wrapper script.)
+  const script = 'exec "$0" "$@" 3<&0 4>&1 0</dev/null 1>/dev/null';
+  if (transport === "port") flags.push("--remote-debugging-pipe");
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command("sh", {
+      args: ["-c", script, path, ...flags],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      env: options.env,
+    }).spawn();
+  } catch (e) {
+    await Deno.remove(profile, { recursive: true }).catch(() => {});
+    throw new ChromiumLaunchError(`cannot start ${path}: ${(e as Error).message}`, { cause: e });
+  }
+  const tail: string[] = [];
+  let wsUrl: (url: string) => void = () => {};
+  const wsUrlSeen = new Promise<string>((res) => wsUrl = res);
+  (async () => {
+    const dec = new TextDecoder();
+    let buf = "";
+    try {
+      for await (const chunk of child.stderr) {
+        buf += dec.decode(chunk, { stream: true });
+        const lines = buf.split("\n");
+        buf = lines.pop()!;
+        for (const line of lines) {
+          const m = /DevTools listening on (ws:\/\/\S+)/.exec(line);
+          if (m) wsUrl(m[1]);
+          tail.push(line);
+          if (tail.length > 20) tail.shift();
+        }
+      }
+    } catch {
+      // stderr closed
+    }
+  })();
+  const fail = async (why: string): Promise<never> => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // gone
+    }
+    await child.status.catch(() => {});
+    await Deno.remove(profile, { recursive: true }).catch(() => {});
+    const err = tail.filter((l) => l.trim() !== "").slice(-5).join(" | ");
+    throw new ChromiumLaunchError(`${path} ${why}${err ? `; its stderr: ${err}` : ""}`);
+  };
+  const timeoutMs = options.startTimeoutMs ?? 30000;
+  let cdp: CdpConnection;
+  if (transport === "pipe") {
+    cdp = new CdpConnection(pipeTransport(child.stdin, child.stdout));
+  } else {
+    // drain fd 4 (nothing should come) so the browser never blocks on it
+    (async () => {
+      for await (const _ of child.stdout) { /* discarded */ }
+    })().catch(() => {});
+    const url = await Promise.race([
+      wsUrlSeen,
+      child.status.then(() => null),
+      new Promise<null>((r) => setTimeout(() => r(null), timeoutMs)),
+    ]);
+    if (url === null) return await fail("printed no DevTools URL");
+    try {
+      cdp = new CdpConnection(await webSocketTransport(url));
+    } catch (e) {
+      return await fail((e as Error).message);
+    }
+  }
+  const browser = new Chromium(cdp, child, { path, profile, stderrTail: tail });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const version = await Promise.race([
+      cdp.send("Browser.getVersion"),
+      child.status.then((s) => {
+        throw new Error(`exited (code ${s.code}) before answering`);
+      }),
+      new Promise<never>((_, rej) =>
+        timer = setTimeout(() => rej(new Error(`did not answer in ${timeoutMs} ms`)), timeoutMs)
+      ),
+    ]);
+    browser.version = String(version.product ?? "");
+  } catch (e) {
+    cdp.close();
+    return await fail((e as Error).message);
+  } finally {
+    clearTimeout(timer);
+  }
+  return browser;
+}

@@ -1,0 +1,141 @@
+/**
+ * One page of a launched browser: open (a flattened target session), navigate and wait
+ * for the load, evaluate an expression (promises awaited, result by value), collect
+ * console errors and exceptions, close.
+ *
+ * @module
+ */
+import { CdpError } from "./cdp.ts";
+import type { Chromium } from "./chromium.ts";
+
+/** A console message or uncaught exception of the page. */
+export interface PageMessage {
+  /** `error`, `warning`, `log`, ... or `exception`. */
+  readonly level: string;
+  /** Its text. */
+  readonly text: string;
+}
+
+/** An exception thrown by evaluated code (its description, stack included when known). */
+export class PageEvaluateError extends Error {
+  /** Builds the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "PageEvaluateError";
+  }
+}
+
+/**
+ * A page (tab) driven over CDP.
+ *
+ * @example
+ * ```ts ignore
+ * import { launchChromium } from "./chromium.ts";
+ * import { Page } from "./page.ts";
+ * const browser = await launchChromium("/usr/bin/chromium-headless-shell");
+ * const page = await Page.open(browser);
+ * await page.navigate("http://127.0.0.1:8000/index.html");
+ * await page.evaluate("1 + 1"); // 2
+ * await browser.close();
+ * ```
+ */
+export class Page {
+  /** The browser. */
+  readonly browser: Chromium;
+  /** The target id. */
+  readonly targetId: string;
+  /** The flattened session id. */
+  readonly sessionId: string;
+  /** Console messages and exceptions so far. */
+  readonly messages: PageMessage[] = [];
+
+  private constructor(browser: Chromium, targetId: string, sessionId: string) {
+    this.browser = browser;
+    this.targetId = targetId;
+    this.sessionId = sessionId;
+  }
+
+  /** Open a blank page with Runtime and Page domains enabled. */
+  static async open(browser: Chromium): Promise<Page> {
+    const cdp = browser.cdp;
+    const { targetId } = await cdp.send("Target.createTarget", { url: "about:blank" });
+    const { sessionId } = await cdp.send("Target.attachToTarget", { targetId, flatten: true });
+    const page = new Page(browser, String(targetId), String(sessionId));
+    cdp.on("Runtime.consoleAPICalled", (p) => {
+      const args = (p.args as { value?: unknown; description?: string }[] | undefined) ?? [];
+      page.messages.push({
+        level: String(p.type),
+        text: args.map((a) => a.value !== undefined ? String(a.value) : a.description ?? "")
+          .join(" "),
+      });
+    }, page.sessionId);
+    cdp.on("Runtime.exceptionThrown", (p) => {
+      const d = p.exceptionDetails as { text?: string; exception?: { description?: string } };
+      page.messages.push({ level: "exception", text: d.exception?.description ?? d.text ?? "" });
+    }, page.sessionId);
+    await page.send("Runtime.enable");
+    await page.send("Page.enable");
+    return page;
+  }
+
+  /** Send a command to this page's session. */
+  send(method: string, params: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+    return this.browser.cdp.send(method, params, this.sessionId);
+  }
+
+  /**
+   * Navigate and wait for the load event (a navigation error, e.g. an unreachable URL,
+   * throws naming the URL).
+   */
+  async navigate(url: string, timeoutMs = 30000): Promise<void> {
+    let off = () => {};
+    const loaded = new Promise<void>((res) => {
+      off = this.browser.cdp.on("Page.loadEventFired", () => res(), this.sessionId);
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const r = await this.send("Page.navigate", { url });
+      if (typeof r.errorText === "string" && r.errorText !== "") {
+        throw new CdpError("Page.navigate", `${url}: ${r.errorText}`, null);
+      }
+      await Promise.race([
+        loaded,
+        new Promise<never>((_, rej) =>
+          timer = setTimeout(
+            () =>
+              rej(new CdpError("Page.navigate", `${url} did not load in ${timeoutMs} ms`, null)),
+            timeoutMs,
+          )
+        ),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      off();
+    }
+  }
+
+  /**
+   * Evaluate an expression in the page, awaiting a promise, and return its value (JSON
+   * by value). An exception in the page throws a {@link PageEvaluateError}.
+   */
+  async evaluate(expression: string): Promise<unknown> {
+    const r = await this.send("Runtime.evaluate", {
+      expression,
+      awaitPromise: true,
+      returnByValue: true,
+    });
+    const ex = r.exceptionDetails as
+      | { text?: string; exception?: { description?: string; value?: unknown } }
+      | undefined;
+    if (ex) {
+      const what = ex.exception?.description ?? String(ex.exception?.value ?? ex.text ?? "");
+      throw new PageEvaluateError(what);
+    }
+    return (r.result as { value?: unknown } | undefined)?.value;
+  }
+
+  /** Close the page (ignored when the browser is already gone). */
+  async close(): Promise<void> {
+    await this.browser.cdp.send("Target.closeTarget", { targetId: this.targetId }).catch(() => {});
+  }
+}
