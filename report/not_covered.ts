@@ -7,16 +7,20 @@
  */
 import type { CaseResult } from "../runner/types.ts";
 
-/** How to get each feature-reason's cases covered on a machine without a GPU. */
+/** How to cover what the GL fallback misses (the harness then picks Vulkan by itself). */
+const INSTALL_LAVAPIPE = "install Mesa's Vulkan driver (apt-get install mesa-vulkan-drivers): " +
+  "lavapipe has shader-f16 and runs model sizes in seconds";
+
+/** How to get each reason's cases covered on a machine without a GPU. */
 const HOW_TO_COVER: Readonly<Record<string, string>> = {
-  "dtype.f16-unavailable": "install Mesa's Vulkan driver (apt-get install mesa-vulkan-drivers: " +
-    "lavapipe has shader-f16; the harness then picks Vulkan by itself)",
+  "dtype.f16-unavailable": INSTALL_LAVAPIPE,
+  "device.too-slow": INSTALL_LAVAPIPE,
   "backend.path-mismatch": "run without --backend (the bundled backend of each path), or load a " +
     "backend module for the other path",
 };
 
 /** Codes that say the device lacks something (the rest: the chosen backend refused). */
-const DEVICE_CODES: ReadonlySet<string> = new Set(["dtype.f16-unavailable"]);
+const DEVICE_CODES: ReadonlySet<string> = new Set(["dtype.f16-unavailable", "device.too-slow"]);
 
 /**
  * The results that were expected to run but were refused for want of a device feature.

@@ -34,6 +34,7 @@ import { mlaLayer } from "../reference/layer.ts";
 import { runLayer } from "../kernels/layer.ts";
 import { sampleRows } from "../reference/sample_rows.ts";
 import { applyProfile, caseRequest } from "./case_request.ts";
+import { tooSlowReason } from "./slow_device.ts";
 import type { CaseResult, ParityRecord } from "./types.ts";
 
 /** Options of {@link runCase}. */
@@ -275,6 +276,20 @@ export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseRes
       message: `expected ${c.expect.support}${
         c.expect.codes ? ` (${c.expect.codes.join(", ")})` : ""
       } but the adapter planned ${plan.backend}`,
+      wallMs: wall(),
+    };
+  }
+  // Too big for this device's speed (the GL fallback): not covered here, said so.
+  const slow = tooSlowReason(req.spec, caps);
+  if (slow !== null) {
+    return {
+      ...base,
+      status: "pass",
+      decision: "unsupported",
+      backend: plan.backend,
+      planDigest,
+      reasons: [slow],
+      message: NOT_COVERED_PREFIX + reasonsText([slow]),
       wallMs: wall(),
     };
   }

@@ -22,6 +22,7 @@ import { type AttentionCompareResult, compareAttention } from "../parity/compare
 import { toleranceFor } from "../parity/tolerance.ts";
 import { denseAttention } from "../reference/attention.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
+import { tooSlowReason } from "../runner/slow_device.ts";
 
 /** Whether a WebGPU adapter exists (tests are ignored, and say so, when not). */
 export const HAS_ADAPTER: boolean = await hasAdapter();
@@ -55,6 +56,8 @@ export interface GpuNeeds {
   readonly cases?: readonly CaseSpec[];
   /** WebGPU features the test uses directly (not through a plan). */
   readonly features?: readonly GPUFeatureName[];
+  /** Presets or specs the test runs at (too big for a slow device: ignored there). */
+  readonly specs?: readonly (string | MlaSpec)[];
   /** Why the test would be ignored regardless of the device, e.g. "takes > 1 min here". */
   readonly skip?: string | null;
 }
@@ -88,8 +91,31 @@ export function ignoreReason(needs: GpuNeeds = {}): string | null {
     if (plan.kind !== "plan") {
       return plan.reasons.map((r) => `${r.code}: ${r.message}`).join("; ");
     }
+    const slow = tooSlowReason(spec, CAPS);
+    if (slow !== null) return `${slow.code}: ${slow.message}`;
+  }
+  for (const spec of needs.specs ?? []) {
+    const why = sizeReason(spec);
+    if (why !== null) return why;
   }
   return needs.skip ?? null;
+}
+
+/**
+ * Why a preset or spec is too big for this device's speed (the GL fallback), or null: for
+ * steps of a test that mixes sizes (`t.step({ name, ignore: sizeReason(spec) !== null })`).
+ *
+ * @example
+ * ```ts
+ * import { sizeReason } from "./gpu_helpers.ts";
+ * sizeReason("tiny"); // null
+ * sizeReason("deepseek-v2-lite"); // "device.too-slow: ..." on the GL fallback, else null
+ * ```
+ */
+export function sizeReason(spec: string | MlaSpec): string | null {
+  if (CAPS === null) return "no WebGPU adapter";
+  const slow = tooSlowReason(typeof spec === "string" ? presetSpec(spec) : spec, CAPS);
+  return slow === null ? null : `${slow.code}: ${slow.message}`;
 }
 
 /**
@@ -191,4 +217,30 @@ export function layoutLabel(l: LayoutRequest): string {
   }
   return `${l.kind} b=${l.batch} sq=${l.seqQ} sk=${l.seqK}` +
     `${l.kvLens ? ` kv=${l.kvLens.join(",")}` : ""} causal=${l.causal ? 1 : 0}`;
+}
+
+/**
+ * A step of a GPU test, ignored (with the reason in its name) when the device lacks what
+ * `needs` asks for, as {@link gpuTest} does for whole tests.
+ *
+ * @example
+ * ```ts ignore
+ * import { gpuStep } from "./gpu_helpers.ts";
+ * await gpuStep(t, "deepseek-v2-lite", { specs: ["deepseek-v2-lite"] }, async () => {});
+ * ```
+ */
+export async function gpuStep(
+  t: Deno.TestContext,
+  name: string,
+  needs: GpuNeeds,
+  fn: () => Promise<void>,
+): Promise<boolean> {
+  const reason = ignoreReason(needs);
+  return await t.step({
+    name: nameWithReason(name, reason),
+    ignore: reason !== null,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn,
+  });
 }

@@ -12,7 +12,15 @@ import type { AttentionInputs, LayoutRequest, NormalizedLayout } from "../adapte
 import { ShaderCompileError } from "../gpu/errors.ts";
 import { runAttention } from "../kernels/attention.ts";
 import { compare, summarize } from "../parity/compare.ts";
-import { checkAgainstReference, gpu, gpuTest, planCase, runCase } from "./gpu_helpers.ts";
+import {
+  checkAgainstReference,
+  gpu,
+  type GpuNeeds,
+  gpuStep,
+  gpuTest,
+  planCase,
+  runCase,
+} from "./gpu_helpers.ts";
 
 const DECODE_ZERO: LayoutRequest = {
   kind: "bshd",
@@ -25,7 +33,7 @@ const DECODE_ZERO: LayoutRequest = {
 
 gpuTest("split-KV matches the single pass and the reference", async (t) => {
   for (const preset of ["tiny", "deepseek-v2-lite"]) {
-    await t.step(preset, async () => {
+    await gpuStep(t, preset, { specs: [preset] }, async () => {
       const one = await runCase({
         spec: preset,
         dtype: "f32",
@@ -63,7 +71,10 @@ gpuTest("split-KV matches the single pass and the reference", async (t) => {
 gpuTest("absorbed and expanded agree on the GPU", async (t) => {
   const layout: LayoutRequest = { kind: "bshd", batch: 2, seqQ: 2, seqK: 12, causal: true };
   for (const dtype of ["f32", "f16"] as const) {
-    await t.step(dtype, async () => {
+    const needs: GpuNeeds = {
+      cases: [{ spec: "deepseek-v2-lite", dtype, backend: "wgsl-absorbed", layout }],
+    };
+    await gpuStep(t, dtype, needs, async () => {
       const a = await runCase({
         spec: "deepseek-v2-lite",
         dtype,

@@ -16,7 +16,7 @@ import { layerToleranceFor } from "../parity/tolerance.ts";
 import { makeHiddenStates, makeLayerWeights } from "../reference/inputs.ts";
 import { linear, mlaLayer } from "../reference/layer.ts";
 import { makePrng } from "../reference/prng.ts";
-import { gpu, gpuTest } from "./gpu_helpers.ts";
+import { gpu, type GpuNeeds, gpuStep, gpuTest } from "./gpu_helpers.ts";
 
 function parity(
   spec: MlaSpec,
@@ -103,7 +103,10 @@ for (const { preset, layouts } of CASES) {
             const label = `${req.kind}${
               "cuSeqlensQPadded" in req ? " padded" : ""
             } ${path} ${dtype}`;
-            await t.step(label, async () => {
+            const needs: GpuNeeds = {
+              cases: [{ spec, dtype, backend: `wgsl-${path}`, layout: req }],
+            };
+            await gpuStep(t, label, needs, async () => {
               const got = await runLayerAt(ctx, {
                 spec,
                 layout: req,
@@ -124,7 +127,7 @@ for (const { preset, layouts } of CASES) {
       uploaded.f32.destroy();
       uploaded.f16.destroy();
     }
-  });
+  }, { specs: [preset] }); // model sizes are too slow for the GL fallback: ignored there
 }
 
 gpuTest("layer: the same tokens as bshd and as thd give bit-equal outputs", async () => {

@@ -1,0 +1,66 @@
+/**
+ * Cases too big for the GL fallback. With no Vulkan driver, wgpu runs WebGPU on llvmpipe
+ * through GL, where compiling and running the attention kernels at real model sizes takes
+ * minutes per case (measured on our 2-core machines: the first DeepSeek-V2-Lite decode
+ * case, absorbed, did not finish in 100 s; expanded took 24 s, then 2-5 s a case, and 4
+ * queries over 1100 keys ran for over 8 minutes), while the tiny presets take 0.1 s a case
+ * and lavapipe (Vulkan) runs the whole smoke matrix in about a minute. Such cases are not
+ * run there: they are reported as not covered on this device (`device.too-slow`), with
+ * how to get them (install lavapipe), instead of stalling the run.
+ *
+ * The size is the latent work per key row the kernels do for all heads,
+ * `kv_lora_rank × heads` (tiny: 32 × 4 = 128; V2-Lite: 512 × 16 = 8192).
+ *
+ * @module
+ */
+import type { DeviceCaps, MlaSpec, Reason } from "../adapter/types.ts";
+import { backendChoice } from "../gpu/backend_choice.ts";
+
+/** Largest `kv_lora_rank × heads` run on the GL fallback (the tiny presets are far below). */
+export const GL_FALLBACK_MAX_LATENT_WORK = 1024;
+
+/** Reason code of a case not run because the device is too slow for its size. */
+export const TOO_SLOW_CODE = "device.too-slow";
+
+/**
+ * Whether this process runs on the GL fallback: a software (fallback) adapter under the GL
+ * backend.
+ *
+ * @example
+ * ```ts
+ * import { isGlFallback } from "./slow_device.ts";
+ * isGlFallback({ adapter: { vendor: "", architecture: "", device: "", description: "llvmpipe",
+ *   isFallbackAdapter: true }, features: [], limits: {} }, "gl"); // true
+ * ```
+ */
+export function isGlFallback(caps: DeviceCaps, backend: string = backendChoice().backend): boolean {
+  return backend === "gl" && caps.adapter.isFallbackAdapter === true;
+}
+
+/**
+ * The reason a case is not run on this device because it is too slow for the case's size,
+ * or null when it runs.
+ *
+ * @example
+ * ```ts
+ * import { tooSlowReason } from "./slow_device.ts";
+ * import { presetSpec } from "../adapter/presets.ts";
+ * declare const caps: import("../adapter/types.ts").DeviceCaps;
+ * tooSlowReason(presetSpec("deepseek-v2-lite"), caps, "gl"); // a device.too-slow reason on GL
+ * ```
+ */
+export function tooSlowReason(
+  spec: MlaSpec,
+  caps: DeviceCaps,
+  backend: string = backendChoice().backend,
+): Reason | null {
+  if (!isGlFallback(caps, backend)) return null;
+  const work = spec.kvLoraRank * spec.numHeads;
+  if (work <= GL_FALLBACK_MAX_LATENT_WORK) return null;
+  return {
+    code: TOO_SLOW_CODE,
+    message: `kv_lora_rank ${spec.kvLoraRank} x ${spec.numHeads} heads = ${work} is above ` +
+      `${GL_FALLBACK_MAX_LATENT_WORK}, the largest the GL fallback (llvmpipe through GL) runs: ` +
+      "it needs minutes per case at model sizes",
+  };
+}
