@@ -11,6 +11,8 @@ import { type Case, CASE_DEFAULTS, type CaseParams } from "../matrix/types.ts";
 import { notCoveredLine } from "../report/not_covered.ts";
 import { isExpectedSkip } from "../report/totals.ts";
 import { runCase } from "../runner/run_case.ts";
+import { tooSlowReason } from "../runner/slow_device.ts";
+import { presetSpec } from "../adapter/presets.ts";
 
 /** The GL fallback's caps as far as the adapter cares: no shader-f16. */
 const GL_CAPS: DeviceCaps = {
@@ -71,4 +73,27 @@ Deno.test("the run summary names what was not covered and how to cover it", asyn
   assert.match(line, /^not covered on this device: 2 cases \(2 × dtype\.f16-unavailable: /);
   assert.match(line, /apt-get install mesa-vulkan-drivers/);
   assert.equal(notCoveredLine([]), null);
+});
+
+Deno.test("model sizes are too slow for the GL fallback only; the tiny presets run there", () => {
+  const v2l = presetSpec("deepseek-v2-lite");
+  const slow = tooSlowReason(v2l, GL_CAPS, "gl");
+  assert.equal(slow?.code, "device.too-slow");
+  assert.match(slow!.message, /kv_lora_rank 512 x 16 heads = 8192 is above 1024/);
+  assert.equal(tooSlowReason(v2l, GL_CAPS, "vulkan"), null, "lavapipe runs them");
+  const gpu = { ...GL_CAPS, adapter: { ...GL_CAPS.adapter, isFallbackAdapter: false } };
+  assert.equal(tooSlowReason(v2l, gpu, "gl"), null, "a hardware GL adapter runs them");
+  assert.equal(tooSlowReason(presetSpec("tiny"), GL_CAPS, "gl"), null);
+  assert.equal(tooSlowReason(presetSpec("tiny-yarn"), GL_CAPS, "gl"), null);
+  const line = notCoveredLine([{
+    id: "x",
+    status: "pass",
+    decision: "unsupported",
+    expect: { support: "supported" },
+    params: { ...CASE_DEFAULTS, preset: "deepseek-v2-lite" },
+    reasons: [slow!],
+    message: "unsupported on this device: ...",
+    wallMs: 0,
+  }]);
+  assert.match(line!, /^not covered on this device: 1 case \(1 × device\.too-slow: .*apt-get/);
 });
