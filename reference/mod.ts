@@ -6,6 +6,7 @@
  * @module
  */
 export * from "./prng.ts";
+export * from "./paging.ts";
 export * from "./inputs.ts";
 export * from "./rope_apply.ts";
 export * from "./attention.ts";

@@ -278,6 +278,30 @@ export class Prng {
       if (x < limit) return x % n;
     }
   }
+
+  /**
+   * A uniformly random permutation of [0, n): Fisher-Yates from the top, swapping
+   * position i (n-1 down to 1) with `int(i + 1)`. The one seeded shuffle of the harness
+   * (paged block tables, a decode cache's free pages).
+   *
+   * @example
+   * ```ts
+   * import { makePrng } from "./prng.ts";
+   * const p = makePrng(1, "block-table").permutation(5);
+   * [...p].sort().join(); // "0,1,2,3,4"
+   * ```
+   */
+  permutation(n: number): number[] {
+    if (!Number.isInteger(n) || n < 0) {
+      throw new RangeError(`n must be an integer >= 0, got ${n}`);
+    }
+    const p = Array.from({ length: n }, (_, i) => i);
+    for (let i = n - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      [p[i], p[j]] = [p[j], p[i]];
+    }
+    return p;
+  }
 }
 
 /**

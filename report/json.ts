@@ -1,63 +1,13 @@
 /**
- * report.json: the {@link RunReport}, written atomically (a temp file in the same folder,
- * then a rename), so a reader never sees half a report.
+ * report.json: the {@link RunReport}, written atomically (util/fs.ts: a temp file in the
+ * same folder, then a rename), so a reader never sees half a report; read and checked.
  *
  * @module
  */
-import type { RunReport } from "../runner/types.ts";
+import type { RunReport } from "../results/types.ts";
 import { ReportFileError } from "./errors.ts";
 import { runReportProblem } from "./validate.ts";
-
-function dirAndBase(path: string): { dir: string; base: string } {
-  const i = path.lastIndexOf("/");
-  return i < 0
-    ? { dir: ".", base: path }
-    : { dir: path.slice(0, i) || "/", base: path.slice(i + 1) };
-}
-
-/**
- * Writes a text file atomically: the text goes to a temp file next to `path`, is flushed to
- * disk, and is then renamed over `path` (a rename within one folder is atomic on POSIX).
- * On failure the temp file is removed and `path` is left as it was.
- *
- * @example
- * ```ts
- * import { writeTextAtomic } from "./json.ts";
- * await writeTextAtomic("out/summary.md", "# Summary\n");
- * ```
- */
-export async function writeTextAtomic(path: string, text: string): Promise<void> {
-  const { dir, base } = dirAndBase(path);
-  const tmp = `${dir}/.${base}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-  try {
-    const file = await Deno.open(tmp, { write: true, createNew: true });
-    try {
-      const bytes = new TextEncoder().encode(text);
-      let off = 0;
-      while (off < bytes.length) off += await file.write(bytes.subarray(off));
-      await file.syncData();
-    } finally {
-      file.close();
-    }
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
-}
-
-/**
- * Writes a value as pretty JSON (two-space indent, trailing newline) atomically.
- *
- * @example
- * ```ts
- * import { writeJsonAtomic } from "./json.ts";
- * await writeJsonAtomic("out/plan.json", { backend: "wgsl-absorbed" });
- * ```
- */
-export function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  return writeTextAtomic(path, JSON.stringify(value, null, 2) + "\n");
-}
+import { writeJsonAtomic } from "../util/fs.ts";
 
 /**
  * Writes report.json atomically.
@@ -65,7 +15,7 @@ export function writeJsonAtomic(path: string, value: unknown): Promise<void> {
  * @example
  * ```ts
  * import { writeReportJson } from "./json.ts";
- * import type { RunReport } from "../runner/types.ts";
+ * import type { RunReport } from "../results/types.ts";
  * declare const report: RunReport;
  * await writeReportJson("out/report.json", report);
  * ```
@@ -104,39 +54,4 @@ export async function readReportJson(path: string): Promise<RunReport> {
   const problem = runReportProblem(value);
   if (problem !== null) throw new ReportFileError(path, `not a run report: ${problem}`);
   return value as RunReport;
-}
-
-/**
- * Whether a path exists and is a directory (false when it does not exist).
- *
- * @example
- * ```ts
- * import { isDirectory } from "./json.ts";
- * await isDirectory("."); // true
- * ```
- */
-export async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(path)).isDirectory;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Whether a path exists.
- *
- * @example
- * ```ts
- * import { pathExists } from "./json.ts";
- * await pathExists("/nonexistent"); // false
- * ```
- */
-export async function pathExists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { CaseResult } from "../runner/types.ts";
+import type { CaseResult } from "../results/types.ts";
 import { ReportFileError } from "./errors.ts";
 import { caseResultProblem } from "./validate.ts";
 
@@ -17,7 +17,7 @@ const NEWLINE = 0x0a;
  * @example
  * ```ts
  * import { formatJsonlLine } from "./jsonl.ts";
- * import type { CaseResult } from "../runner/types.ts";
+ * import type { CaseResult } from "../results/types.ts";
  * declare const r: CaseResult;
  * formatJsonlLine(r).endsWith("\n"); // true
  * ```
@@ -51,7 +51,7 @@ export interface JsonlWriterOptions {
  * @example
  * ```ts
  * import { JsonlWriter } from "./jsonl.ts";
- * import type { CaseResult } from "../runner/types.ts";
+ * import type { CaseResult } from "../results/types.ts";
  * declare const result: CaseResult;
  * const w = await JsonlWriter.open("out/results.jsonl");
  * await w.write(result);

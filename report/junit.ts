@@ -4,9 +4,9 @@
  *
  * @module
  */
-import type { CaseResult, ParityRecord, RunReport } from "../runner/types.ts";
+import type { CaseResult, ParityRecord, RunReport } from "../results/types.ts";
 import { adapterIdentity } from "./adapter_info.ts";
-import { writeTextAtomic } from "./json.ts";
+import { writeTextAtomic } from "../util/fs.ts";
 import { isExpectedSkip } from "./totals.ts";
 import { escapeXml } from "./xml.ts";
 
@@ -37,7 +37,7 @@ function failingSides(r: CaseResult): [string, ParityRecord][] {
  * @example
  * ```ts
  * import { failureMessage } from "./junit.ts";
- * import type { CaseResult } from "../runner/types.ts";
+ * import type { CaseResult } from "../results/types.ts";
  * declare const r: CaseResult;
  * console.log(failureMessage(r)); // "out: max |err| 0.05 at [0,3,17] ..."
  * ```
@@ -84,7 +84,7 @@ function detail(r: CaseResult): string {
  * @example
  * ```ts
  * import { skipMessage } from "./junit.ts";
- * import type { CaseResult } from "../runner/types.ts";
+ * import type { CaseResult } from "../results/types.ts";
  * declare const r: CaseResult;
  * skipMessage(r); // "unsupported as expected: dtype.f16-unavailable: ..."
  * ```
@@ -139,7 +139,7 @@ function notRunCase(id: string): string {
  * @example
  * ```ts
  * import { junitProperties } from "./junit.ts";
- * import type { RunReport } from "../runner/types.ts";
+ * import type { RunReport } from "../results/types.ts";
  * declare const report: RunReport;
  * junitProperties(report)["runtime.deno"]; // "2.9.6"
  * ```
@@ -179,7 +179,7 @@ export function junitProperties(report: RunReport): Record<string, string> {
  * @example
  * ```ts
  * import { toJunitXml } from "./junit.ts";
- * import type { RunReport } from "../runner/types.ts";
+ * import type { RunReport } from "../results/types.ts";
  * declare const report: RunReport;
  * const xml = toJunitXml(report);
  * xml.startsWith("<?xml"); // true
@@ -227,7 +227,7 @@ export function toJunitXml(report: RunReport): string {
  * @example
  * ```ts
  * import { writeJunit } from "./junit.ts";
- * import type { RunReport } from "../runner/types.ts";
+ * import type { RunReport } from "../results/types.ts";
  * declare const report: RunReport;
  * await writeJunit("out/junit.xml", report);
  * ```

@@ -6,7 +6,7 @@
  * @example
  * ```ts
  * import { JsonlWriter, writeRunOutputs } from "./mod.ts";
- * import type { CaseResult, RunReport } from "../runner/types.ts";
+ * import type { CaseResult, RunReport } from "../results/types.ts";
  * declare const result: CaseResult;
  * declare const report: RunReport;
  * const w = await JsonlWriter.open("out/smoke/results.jsonl");
@@ -31,3 +31,4 @@ export * from "./fingerprint_diff.ts";
 export * from "./merge.ts";
 export * from "./run_state.ts";
 export * from "./output_paths.ts";
+export * from "./run_reports.ts";

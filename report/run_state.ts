@@ -8,9 +8,9 @@
  *
  * @module
  */
-import type { RunReport } from "../runner/types.ts";
+import type { RunReport } from "../results/types.ts";
 import { ReportFileError } from "./errors.ts";
-import { writeJsonAtomic } from "./json.ts";
+import { writeJsonAtomic } from "../util/fs.ts";
 import { runReportProblem } from "./validate.ts";
 
 /** How far the run of a folder got. */
@@ -39,7 +39,7 @@ export interface RunState {
  * @example
  * ```ts
  * import { reportHeader } from "./run_state.ts";
- * import type { RunReport } from "../runner/types.ts";
+ * import type { RunReport } from "../results/types.ts";
  * declare const report: RunReport;
  * reportHeader(report).results.length; // 0
  * ```
@@ -58,7 +58,7 @@ export function reportHeader(report: RunReport): RunReport {
  * @example
  * ```ts
  * import { writeRunState } from "./run_state.ts";
- * import type { RunReport } from "../runner/types.ts";
+ * import type { RunReport } from "../results/types.ts";
  * declare const report: RunReport;
  * await writeRunState("out/smoke/run.json", { version: 1, state: "running", report });
  * ```

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { CaseResult, CaseStatus } from "../runner/types.ts";
+import type { CaseResult, CaseStatus } from "../results/types.ts";
 
 /**
  * Every {@link CaseStatus}, in report order.
@@ -38,7 +38,7 @@ export function computeTotals(results: readonly CaseResult[]): Record<CaseStatus
  * @example
  * ```ts
  * import { isExpectedSkip } from "./totals.ts";
- * import type { CaseResult } from "../runner/types.ts";
+ * import type { CaseResult } from "../results/types.ts";
  * declare const r: CaseResult;
  * if (isExpectedSkip(r)) console.log("skipped:", r.message);
  * ```

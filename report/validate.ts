@@ -13,7 +13,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 /**
- * What is wrong with a value that should be a `CaseResult` (runner/types.ts), or null when it looks
+ * What is wrong with a value that should be a `CaseResult` (results/types.ts), or null when it looks
  * like one (the required fields and their types; optional fields are not inspected).
  *
  * @example
@@ -47,7 +47,7 @@ function isStringArray(v: unknown): v is string[] {
 }
 
 /**
- * What is wrong with a value that should be a `RunReport` (runner/types.ts), or null when it looks
+ * What is wrong with a value that should be a `RunReport` (results/types.ts), or null when it looks
  * like one. Each result is checked with {@link caseResultProblem}.
  *
  * @example

@@ -14,10 +14,10 @@ import type {
   DeviceCaps,
   LayoutRequest,
   MlaSpec,
-  Paging,
 } from "../adapter/types.ts";
 import { type ConfigPlace, isConfigPath, resolveConfigPath } from "../matrix/config_paths.ts";
 import type { CaseParams, DeviceProfile } from "../matrix/types.ts";
+import { shuffledPaging } from "../reference/paging.ts";
 import { makePrng } from "../reference/prng.ts";
 
 /** Backend of each matrix path. */
@@ -48,42 +48,6 @@ export function keyLengths(
     const len = Math.min(Math.max(x, 1), p.sk);
     return p.varlen === "normal-empty" && i % 3 === 1 ? 0 : len;
   });
-}
-
-/**
- * A shuffled paged pool for the given key lengths (FlashMLA's test shape): every
- * sequence gets ceil(kLen / pageSize) pages drawn from a random permutation of the
- * pool, the pool has one spare page (never referenced, poisoned like all unused
- * rows), and each block-table row is padded with -1 to the widest sequence.
- *
- * @example
- * ```ts
- * import { shuffledPaging } from "./case_request.ts";
- * const p = shuffledPaging([5, 0, 3], { pageSize: 2, seed: 1 });
- * p.numPages; // 6
- * ```
- */
-export function shuffledPaging(
-  kLens: readonly number[],
-  options: { pageSize: number; seed: number },
-): Paging {
-  const { pageSize } = options;
-  const need = kLens.map((k) => Math.ceil(k / pageSize));
-  const numPages = need.reduce((a, b) => a + b, 0) + 1;
-  const rng = makePrng(options.seed, "block-table");
-  const perm = Array.from({ length: numPages }, (_, i) => i);
-  for (let i = numPages - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [perm[i], perm[j]] = [perm[j], perm[i]];
-  }
-  const width = Math.max(1, ...need);
-  let next = 0;
-  const blockTable = need.map((n) => {
-    const row = perm.slice(next, next + n);
-    next += n;
-    return [...row, ...Array(width - n).fill(-1)];
-  });
-  return { pageSize, numPages, blockTable };
 }
 
 /**

@@ -6,7 +6,8 @@
  */
 import { userBackendHashes } from "../kernels/backend_module.ts";
 import { cpus } from "node:os";
-import type { Fingerprint } from "./types.ts";
+import type { Fingerprint } from "../results/types.ts";
+import { sha256Hex16 } from "../util/hash.ts";
 
 export { diffFingerprints } from "../report/fingerprint_diff.ts";
 export type { FingerprintChange } from "../report/fingerprint_diff.ts";
@@ -67,20 +68,6 @@ export async function collectFingerprint(options: FingerprintOptions): Promise<F
     // kernels, as "<backend id>:<file>", so drift attribution can name them.
     kernelHashes: { ...kernelHashes, ...userBackendHashes() },
   };
-}
-
-/**
- * The first 16 hex characters of the SHA-256 of some bytes.
- *
- * @example
- * ```ts
- * import { sha256Hex16 } from "./fingerprint.ts";
- * await sha256Hex16(new TextEncoder().encode("")); // "e3b0c44298fc1c14"
- * ```
- */
-export async function sha256Hex16(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return Array.from(digest.subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /**

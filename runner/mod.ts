@@ -1,10 +1,11 @@
 /**
  * Running cases: a matrix case to an adapter request, one case end to end, a whole
- * matrix with resume and reports, the environment fingerprint, and the result types.
+ * matrix with resume (results.jsonl and run.json; the reports are written by the caller,
+ * see report/ `writeRunReports`), the environment fingerprint. The result types live in
+ * results/.
  *
  * @module
  */
-export * from "./types.ts";
 export * from "./case_request.ts";
 export * from "./run_case.ts";
 export * from "./run_matrix.ts";

@@ -90,14 +90,6 @@ export function caseSeed(id: string, matrixSeed: number): number {
   return (fnv1a32(id) ^ Math.imul(matrixSeed, 0x9e3779b1)) >>> 0;
 }
 
-async function digest(data: ArrayBufferView | string): Promise<string> {
-  const bytes = typeof data === "string"
-    ? new TextEncoder().encode(data)
-    : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  const h = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
-  return Array.from(h.slice(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 function trim(c: CompareResult): ParityRecord {
   return {
     pass: c.pass,
@@ -140,12 +132,6 @@ function parityDetails(c: CompareResult): Pick<
       ? { nonfinite: { count: nf.count, firstAt: nf.firstAt ?? [nf.firstIndex ?? 0] } }
       : {}),
   };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** The case's matrix group, for the result (reports group cases by it). */
@@ -255,7 +241,7 @@ export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseRes
     };
   }
   const plan = resolution;
-  const planDigest = await digest(JSON.stringify(plan));
+  const planDigest = await sha256Hex16(JSON.stringify(plan));
   if (c.params.mode === "layer" && !isSelfAttention(plan.layout)) {
     return {
       ...base,
@@ -367,7 +353,7 @@ async function checkedResult(
     reference: r.reference,
     rowsChecked: r.rowsChecked,
     rowsTotal: plan.layout.totalQ,
-    outputDigest: await digest(r.outBits),
+    outputDigest: await sha256Hex16(r.outBits),
     timing: samples.length
       ? { source: r.source, samplesMs: samples, medianMs: median(samples) }
       : undefined,

@@ -1,0 +1,199 @@
+/**
+ * The drift step after a run (`run --baseline/--history`, and `compare`'s choice of
+ * baseline): append the run to the history database, pick the baseline of this device,
+ * compare, write compare.md/compare.json. Library logic: the CLI only maps the outcome to
+ * an exit code.
+ *
+ * @module
+ */
+import { appendStepSummary } from "../report/markdown.ts";
+import type { RunReport } from "../results/types.ts";
+import { isDirectory, pathExists, writeJsonAtomic, writeTextAtomic } from "../util/fs.ts";
+import { baselineFromReport, loadComparable, locateBaseline, readBaseline } from "./baseline.ts";
+import { compareBaselines } from "./compare.ts";
+import { currentBackend, deviceKey } from "./device_key.ts";
+import { DriftInputError } from "./errors.ts";
+import { HistoryStore } from "./history.ts";
+import { compareSummaryLine, compareToMarkdown } from "./render.ts";
+import type { Baseline, CompareReport, DriftClass, Thresholds } from "./types.ts";
+
+/** Where and how to write a compare report. */
+export interface CompareOutputs {
+  /** Markdown file. */
+  md?: string;
+  /** JSON file. */
+  json?: string;
+  /** Also append the Markdown to $GITHUB_STEP_SUMMARY. */
+  stepSummary?: boolean;
+}
+
+/**
+ * Write a compare report's Markdown and JSON files (those asked for), atomically; returns
+ * the Markdown.
+ *
+ * @example
+ * ```ts ignore
+ * import { writeCompareOutputs } from "./after_run.ts";
+ * await writeCompareOutputs(report, { md: "out/compare.md", json: "out/compare.json" });
+ * ```
+ */
+export async function writeCompareOutputs(
+  report: CompareReport,
+  outputs: CompareOutputs,
+  options: { title?: string } = {},
+): Promise<string> {
+  const md = compareToMarkdown(report, { title: options.title });
+  if (outputs.md) await writeTextAtomic(outputs.md, md + "\n");
+  if (outputs.json) await writeJsonAtomic(outputs.json, report);
+  if (outputs.stepSummary) await appendStepSummary(md + "\n");
+  return md;
+}
+
+/**
+ * The device keys a baselines folder holds (file names without `.json`, sorted; an
+ * unreadable folder holds none).
+ *
+ * @example
+ * ```ts
+ * import { baselineKeys } from "./after_run.ts";
+ * await baselineKeys("/nonexistent"); // []
+ * ```
+ */
+export async function baselineKeys(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isFile && e.name.endsWith(".json")) names.push(e.name.replace(/\.json$/, ""));
+    }
+  } catch {
+    // unreadable: listed as none
+  }
+  return names.sort();
+}
+
+/**
+ * Read the baseline side of `compare`: a baselines directory picks the current run's
+ * device key; anything else is read with `loadComparable`. Throws DriftInputError naming
+ * the keys the folder has when none is this device's.
+ *
+ * @example
+ * ```ts ignore
+ * import { resolveBaselineArg } from "./after_run.ts";
+ * const base = await resolveBaselineArg("baselines/", current);
+ * ```
+ */
+export async function resolveBaselineArg(path: string, current: Baseline): Promise<Baseline> {
+  if ((await isDirectory(path)) && !(await pathExists(`${path.replace(/\/+$/, "")}/report.json`))) {
+    const loc = await locateBaseline(path, current.deviceKey);
+    if (!loc.exists) {
+      const have = await baselineKeys(path);
+      throw new DriftInputError(
+        path,
+        `no baseline for this device (${current.deviceKey}); the folder has ${
+          have.length ? have.join(", ") : "none"
+        }`,
+      );
+    }
+    return await readBaseline(loc.path);
+  }
+  return await loadComparable(path);
+}
+
+/**
+ * Check `run --baseline` before the run: a file must be a readable baseline (a directory
+ * is resolved after the run, when the device key is known). Throws DriftInputError.
+ *
+ * @example
+ * ```ts ignore
+ * import { precheckBaseline } from "./after_run.ts";
+ * await precheckBaseline("baselines/"); // fine
+ * await precheckBaseline("nope.json"); // throws: nope.json: no such file
+ * ```
+ */
+export async function precheckBaseline(path: string | undefined): Promise<void> {
+  if (path === undefined || (await isDirectory(path))) return;
+  await readBaseline(path);
+}
+
+/** Options of {@link driftAfterRun}. */
+export interface DriftAfterRunOptions {
+  /** `--baseline <file|dir>`. */
+  baseline?: string;
+  /** `--history <db>`. */
+  history?: string;
+  /** Thresholds. */
+  thresholds?: Thresholds;
+  /** Classes that count as regressions. */
+  failOn?: readonly DriftClass[];
+  /** Run output folder: compare.md and compare.json go there. */
+  out: string;
+}
+
+/** What {@link driftAfterRun} found. */
+export interface DriftAfterRunResult {
+  /** The comparison (null: no --baseline, or no baseline for this device in the folder). */
+  readonly compare: CompareReport | null;
+  /** Cases with a class in `failOn` (0 without a comparison). */
+  readonly regressions: number;
+}
+
+/**
+ * The drift step after `run`: append the run to the history database (`history`), and
+ * compare it with its baseline (`baseline`), writing `<out>/compare.md` and
+ * `<out>/compare.json` (the Markdown also to `$GITHUB_STEP_SUMMARY`) and printing a
+ * summary line. A baselines directory without a file for this device prints a warning
+ * and compares nothing (a new device class has no baseline yet: create it with
+ * `baseline update`); a baseline file that is missing or malformed throws
+ * DriftInputError.
+ *
+ * @example
+ * ```ts ignore
+ * import { driftAfterRun } from "./after_run.ts";
+ * const { regressions } = await driftAfterRun(report, { baseline: "baselines/", out: "out/smoke" });
+ * ```
+ */
+export async function driftAfterRun(
+  report: RunReport,
+  options: DriftAfterRunOptions,
+): Promise<DriftAfterRunResult> {
+  const none: DriftAfterRunResult = { compare: null, regressions: 0 };
+  if (options.history) {
+    const store = await HistoryStore.open(options.history);
+    try {
+      const id = await store.append(report, { backend: currentBackend() });
+      console.log(`history: run ${id} appended to ${options.history}`);
+    } finally {
+      store.close();
+    }
+  }
+  if (!options.baseline) return none;
+  const key = deviceKey(report.fingerprint, { backend: currentBackend() });
+  const loc = await locateBaseline(options.baseline, key);
+  if (!loc.exists) {
+    if (!loc.fromDir) throw new DriftInputError(loc.path, "no such file");
+    const have = await baselineKeys(options.baseline);
+    console.error(
+      `warning: no baseline for this device (${key}) in ${options.baseline} ` +
+        `(it has ${have.length ? have.join(", ") : "none"}); drift not checked. ` +
+        `Create one with: deno task harness baseline update --dir ${options.baseline}`,
+    );
+    return none;
+  }
+  const base = await readBaseline(loc.path);
+  const current = await baselineFromReport(report, { backend: currentBackend() });
+  const cmp = compareBaselines(base, current, {
+    thresholds: options.thresholds,
+    failOn: options.failOn,
+  });
+  await writeCompareOutputs(cmp, {
+    md: `${options.out}/compare.md`,
+    json: `${options.out}/compare.json`,
+    stepSummary: true,
+  }, { title: `Drift against ${loc.path}` });
+  console.log(`${compareSummaryLine(cmp)}; details in ${options.out}/compare.md`);
+  for (const line of cmp.environment.summary) console.log(`  changed: ${line}`);
+  for (const c of cmp.cases.filter((x) => x.classes.some((k) => cmp.failOn.includes(k)))) {
+    console.log(`  ${c.class}: ${c.id}: ${c.details.join("; ")}`);
+  }
+  return { compare: cmp, regressions: cmp.regressions };
+}

@@ -1,0 +1,38 @@
+/**
+ * The reports of a finished (or stopped) run and its CI side effects: report.json,
+ * junit.xml and summary.md in the run folder, and the summary appended to
+ * `$GITHUB_STEP_SUMMARY` when that is set. The runner only returns the report (and keeps
+ * results.jsonl and run.json, what resume needs); the CLI hands this writer to it.
+ *
+ * @module
+ */
+import type { RunReport } from "../results/types.ts";
+import { appendStepSummary, toMarkdown } from "./markdown.ts";
+import { writeRunOutputs } from "./merge.ts";
+
+/** Options of {@link writeRunReports}. */
+export interface RunReportsOptions {
+  /** Append summary.md to `$GITHUB_STEP_SUMMARY` when it is set (default true). */
+  stepSummary?: boolean;
+}
+
+/**
+ * Writes report.json, junit.xml and summary.md into `out` (each atomically) and appends
+ * the summary to `$GITHUB_STEP_SUMMARY` when set. results.jsonl is left alone (the runner
+ * streamed it). Pass it to `runMatrix` as `writeReports`.
+ *
+ * @example
+ * ```ts ignore
+ * import { writeRunReports } from "./run_reports.ts";
+ * import { runMatrix } from "../runner/run_matrix.ts";
+ * await runMatrix({ matrix: "smoke", out: "out/smoke", writeReports: writeRunReports });
+ * ```
+ */
+export async function writeRunReports(
+  out: string,
+  report: RunReport,
+  options: RunReportsOptions = {},
+): Promise<void> {
+  await writeRunOutputs(out, report, { jsonl: false });
+  if (options.stepSummary ?? true) await appendStepSummary(toMarkdown(report));
+}

@@ -1,0 +1,109 @@
+/**
+ * File helpers: atomic writes (a temp file in the same folder, flushed, then renamed over
+ * the target, so a reader never sees half a file) and existence checks.
+ *
+ * @module
+ */
+
+function dirAndBase(path: string): { dir: string; base: string } {
+  const i = path.lastIndexOf("/");
+  return i < 0
+    ? { dir: ".", base: path }
+    : { dir: path.slice(0, i) || "/", base: path.slice(i + 1) };
+}
+
+/**
+ * Writes bytes atomically: they go to a temp file next to `path`, are flushed to disk, and
+ * the temp file is then renamed over `path` (a rename within one folder is atomic on
+ * POSIX). On failure the temp file is removed and `path` is left as it was.
+ *
+ * @example
+ * ```ts ignore
+ * import { writeFileAtomic } from "./fs.ts";
+ * await writeFileAtomic("out/y.bin", new Uint8Array([1, 2, 3]));
+ * ```
+ */
+export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  const { dir, base } = dirAndBase(path);
+  const tmp = `${dir}/.${base}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  try {
+    const file = await Deno.open(tmp, { write: true, createNew: true });
+    try {
+      let off = 0;
+      while (off < bytes.length) off += await file.write(bytes.subarray(off));
+      await file.syncData();
+    } finally {
+      file.close();
+    }
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+}
+
+/**
+ * Writes a text file (UTF-8) atomically, as {@link writeFileAtomic}.
+ *
+ * @example
+ * ```ts
+ * import { writeTextAtomic } from "./fs.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeTextAtomic(`${dir}/summary.md`, "# Summary\n");
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export function writeTextAtomic(path: string, text: string): Promise<void> {
+  return writeFileAtomic(path, new TextEncoder().encode(text));
+}
+
+/**
+ * Writes a value as pretty JSON (two-space indent, trailing newline) atomically.
+ *
+ * @example
+ * ```ts
+ * import { writeJsonAtomic } from "./fs.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeJsonAtomic(`${dir}/plan.json`, { backend: "wgsl-absorbed" });
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  return writeTextAtomic(path, JSON.stringify(value, null, 2) + "\n");
+}
+
+/**
+ * Whether a path exists and is a directory (false when it does not exist or cannot be
+ * read).
+ *
+ * @example
+ * ```ts
+ * import { isDirectory } from "./fs.ts";
+ * await isDirectory("."); // true
+ * ```
+ */
+export async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether a path exists (false also when it cannot be read).
+ *
+ * @example
+ * ```ts
+ * import { pathExists } from "./fs.ts";
+ * await pathExists("/nonexistent"); // false
+ * ```
+ */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * Small shared helpers with one home each, importing nothing of the harness: SHA-256 hex
+ * digests, median and quantile, atomic file writes and existence checks.
+ *
+ * @example
+ * ```ts
+ * import { median, sha256Hex16 } from "./mod.ts";
+ * median([3, 1, 2]); // 2
+ * await sha256Hex16("plan"); // 16 hex digits
+ * ```
+ *
+ * @module
+ */
+export * from "./hash.ts";
+export * from "./stats.ts";
+export * from "./fs.ts";
