@@ -20,6 +20,7 @@ export * from "./adapter/mod.ts";
 export * from "./reference/mod.ts";
 export * from "./parity/mod.ts";
 export * from "./matrix/mod.ts";
+export * from "./results/mod.ts";
 export * from "./runner/mod.ts";
 export * from "./gpu/mod.ts";
 export {

@@ -24,7 +24,7 @@ import { runAttention } from "../kernels/attention.ts";
 import { replayPasses } from "./repeat.ts";
 import { queryMeta } from "../kernels/tables.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
-import { shuffledPaging } from "../runner/case_request.ts";
+import { shuffledPaging } from "../reference/paging.ts";
 import { type BenchCase, benchCaseId } from "./cases.ts";
 import type { Ceilings } from "./ceilings.ts";
 import { rooflineFraction, workOf } from "./formulas.ts";

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { quantile } from "../util/stats.ts";
 
 /** Summary of a set of timing samples (milliseconds). */
 export interface SampleStats {
@@ -21,14 +22,6 @@ export interface SampleStats {
   readonly madRel: number;
   /** Interquartile range (q3 - q1), in the samples' unit. */
   readonly iqr: number;
-}
-
-function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 }
 
 /**

@@ -19,7 +19,8 @@ import { probeCaps } from "../gpu/device.ts";
 import { readReportJson } from "../report/json.ts";
 import { ReportFileError } from "../report/errors.ts";
 import { runMatrix } from "../runner/run_matrix.ts";
-import type { RunReport } from "../runner/types.ts";
+import { writeRunReports } from "../report/run_reports.ts";
+import type { RunReport } from "../results/types.ts";
 import { EXIT } from "./errors.ts";
 import { parseNonNegativeInt, parsePositiveInt } from "./options.ts";
 import { runExitCode } from "./run.ts";
@@ -99,6 +100,7 @@ export function baselineCommand() {
             out: opts.rounds === 1 ? opts.out : `${opts.out}/round-${i}`,
             repeats: opts.repeats,
             maxRows: opts.maxRows,
+            writeReports: writeRunReports,
           });
           rounds.push(r);
           if (r.interrupted) break;

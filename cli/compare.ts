@@ -1,32 +1,23 @@
 /**
- * `compare`: classify every case of a run against a baseline and attribute what moved;
- * and the drift step of `run --baseline/--history` ({@link driftAfterRun}).
+ * `compare`: classify every case of a run against a baseline and attribute what moved
+ * (the logic, and the drift step of `run --baseline/--history`, is drift/after_run.ts).
  *
  * @module
  */
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import {
-  baselineFromReport,
   compareBaselines,
-  compareSummaryLine,
-  compareToMarkdown,
   currentBackend,
   DEFAULT_FAIL_ON,
   DEFAULT_THRESHOLDS,
-  deviceKey,
   DRIFT_CLASSES,
-  DriftInputError,
-  HistoryStore,
   loadComparable,
-  locateBaseline,
-  readBaseline,
   readThresholds,
+  resolveBaselineArg,
+  writeCompareOutputs,
 } from "../drift/mod.ts";
-import type { Baseline, CompareReport, DriftClass, Thresholds } from "../drift/mod.ts";
-import { isDirectory, pathExists, writeJsonAtomic, writeTextAtomic } from "../report/json.ts";
-import { appendStepSummary } from "../report/markdown.ts";
+import type { DriftClass } from "../drift/mod.ts";
 import { checkOutputFile } from "../report/output_paths.ts";
-import type { RunReport } from "../runner/types.ts";
 import { EXIT } from "./errors.ts";
 
 /**
@@ -65,165 +56,6 @@ export const THRESHOLDS_HELP =
   `floorFraction ${DEFAULT_THRESHOLDS.floorFraction} of the tolerance, alpha ${DEFAULT_THRESHOLDS.alpha} ` +
   `(Mann-Whitney U, two-sided), speedRatio ${DEFAULT_THRESHOLDS.speedRatio}, minSamples ` +
   `${DEFAULT_THRESHOLDS.minSamples}; see drift/thresholds.ts)`;
-
-/** Where and how to write a compare report. */
-export interface CompareOutputs {
-  /** Markdown file. */
-  md?: string;
-  /** JSON file. */
-  json?: string;
-  /** Also append the Markdown to $GITHUB_STEP_SUMMARY. */
-  stepSummary?: boolean;
-}
-
-/**
- * Write a compare report's Markdown and JSON files (those asked for).
- *
- * @example
- * ```ts ignore
- * import { writeCompareOutputs } from "./compare.ts";
- * await writeCompareOutputs(report, { md: "out/compare.md", json: "out/compare.json" });
- * ```
- */
-export async function writeCompareOutputs(
-  report: CompareReport,
-  outputs: CompareOutputs,
-  options: { title?: string } = {},
-): Promise<string> {
-  const md = compareToMarkdown(report, { title: options.title });
-  if (outputs.md) await writeTextAtomic(outputs.md, md + "\n");
-  if (outputs.json) await writeJsonAtomic(outputs.json, report);
-  if (outputs.stepSummary) await appendStepSummary(md + "\n");
-  return md;
-}
-
-async function baselineKeys(dir: string): Promise<string[]> {
-  const names: string[] = [];
-  try {
-    for await (const e of Deno.readDir(dir)) {
-      if (e.isFile && e.name.endsWith(".json")) names.push(e.name.replace(/\.json$/, ""));
-    }
-  } catch {
-    // unreadable: listed as none
-  }
-  return names.sort();
-}
-
-/**
- * Read the baseline side of `compare`: a baselines directory picks the current run's
- * device key; anything else is read with `loadComparable`.
- *
- * @example
- * ```ts ignore
- * import { resolveBaselineArg } from "./compare.ts";
- * const base = await resolveBaselineArg("baselines/", current);
- * ```
- */
-export async function resolveBaselineArg(path: string, current: Baseline): Promise<Baseline> {
-  if ((await isDirectory(path)) && !(await pathExists(`${path.replace(/\/+$/, "")}/report.json`))) {
-    const loc = await locateBaseline(path, current.deviceKey);
-    if (!loc.exists) {
-      const have = await baselineKeys(path);
-      throw new DriftInputError(
-        path,
-        `no baseline for this device (${current.deviceKey}); the folder has ${
-          have.length ? have.join(", ") : "none"
-        }`,
-      );
-    }
-    return await readBaseline(loc.path);
-  }
-  return await loadComparable(path);
-}
-
-/** Options of {@link driftAfterRun}. */
-export interface DriftAfterRunOptions {
-  /** `--baseline <file|dir>`. */
-  baseline?: string;
-  /** `--history <db>`. */
-  history?: string;
-  /** Thresholds. */
-  thresholds?: Thresholds;
-  /** Classes that count as regressions. */
-  failOn?: readonly DriftClass[];
-  /** Run output folder: compare.md and compare.json go there. */
-  out: string;
-}
-
-/**
- * Check `run --baseline` before the run: a file must be a readable baseline (a directory
- * is resolved after the run, when the device key is known). Throws DriftInputError.
- *
- * @example
- * ```ts ignore
- * import { precheckBaseline } from "./compare.ts";
- * await precheckBaseline("baselines/"); // fine
- * await precheckBaseline("nope.json"); // throws: nope.json: no such file
- * ```
- */
-export async function precheckBaseline(path: string | undefined): Promise<void> {
-  if (path === undefined || (await isDirectory(path))) return;
-  await readBaseline(path);
-}
-
-/**
- * The drift step after `run`: append the run to the history database (`--history`), and
- * compare it with its baseline (`--baseline`), writing `<out>/compare.md` and
- * `<out>/compare.json` and printing a summary line. Returns 1 when the comparison found
- * regressions, else 0. A baselines directory without a file for this device prints a
- * warning and returns 0 (a new device class has no baseline yet: create it with
- * `baseline update`); a baseline file that is missing or malformed throws DriftInputError.
- *
- * @example
- * ```ts ignore
- * import { driftAfterRun } from "./compare.ts";
- * const code = await driftAfterRun(report, { baseline: "baselines/", out: "out/smoke" });
- * ```
- */
-export async function driftAfterRun(
-  report: RunReport,
-  options: DriftAfterRunOptions,
-): Promise<number> {
-  if (options.history) {
-    const store = await HistoryStore.open(options.history);
-    try {
-      const id = await store.append(report, { backend: currentBackend() });
-      console.log(`history: run ${id} appended to ${options.history}`);
-    } finally {
-      store.close();
-    }
-  }
-  if (!options.baseline) return EXIT.ok;
-  const key = deviceKey(report.fingerprint, { backend: currentBackend() });
-  const loc = await locateBaseline(options.baseline, key);
-  if (!loc.exists) {
-    if (!loc.fromDir) throw new DriftInputError(loc.path, "no such file");
-    const have = await baselineKeys(options.baseline);
-    console.error(
-      `warning: no baseline for this device (${key}) in ${options.baseline} ` +
-        `(it has ${have.length ? have.join(", ") : "none"}); drift not checked. ` +
-        `Create one with: deno task harness baseline update --dir ${options.baseline}`,
-    );
-    return EXIT.ok;
-  }
-  const base = await readBaseline(loc.path);
-  const current = await baselineFromReport(report, { backend: currentBackend() });
-  const cmp = compareBaselines(base, current, {
-    thresholds: options.thresholds,
-    failOn: options.failOn,
-  });
-  await writeCompareOutputs(cmp, {
-    md: `${options.out}/compare.md`,
-    json: `${options.out}/compare.json`,
-    stepSummary: true,
-  }, { title: `Drift against ${loc.path}` });
-  console.log(`${compareSummaryLine(cmp)}; details in ${options.out}/compare.md`);
-  for (const line of cmp.environment.summary) console.log(`  changed: ${line}`);
-  for (const c of cmp.cases.filter((x) => x.classes.some((k) => cmp.failOn.includes(k)))) {
-    console.log(`  ${c.class}: ${c.id}: ${c.details.join("; ")}`);
-  }
-  return cmp.regressions > 0 ? EXIT.failure : EXIT.ok;
-}
 
 /**
  * Build the `compare` command.

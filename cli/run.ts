@@ -16,10 +16,12 @@ import { FAULTS } from "../parity/faults.ts";
 import { applyBackendChoice, formatBackendChoice } from "../gpu/backend_choice.ts";
 import { notCoveredLine } from "../report/not_covered.ts";
 import { prepareOutputDir } from "../report/output_paths.ts";
+import { writeRunReports } from "../report/run_reports.ts";
 import { DEFAULT_CASE_TIMEOUT_S, runMatrix } from "../runner/run_matrix.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { parseNonNegativeInt, parsePositiveInt } from "./options.ts";
-import { driftAfterRun, parseFailOn, precheckBaseline, THRESHOLDS_HELP } from "./compare.ts";
+import { parseFailOn, THRESHOLDS_HELP } from "./compare.ts";
+import { driftAfterRun, precheckBaseline } from "../drift/after_run.ts";
 import { readThresholds } from "../drift/thresholds.ts";
 import { DEFAULT_MAX_CASES } from "../matrix/expand.ts";
 import { checkHistoryFile } from "../drift/history.ts";
@@ -217,6 +219,7 @@ export function runCommand() {
           backend,
           signal: afterCase.signal,
           abandon: atOnce.signal,
+          writeReports: writeRunReports,
         });
         const t = report.totals;
         console.log(
@@ -238,7 +241,7 @@ export function runCommand() {
         });
         Deno.exitCode = report.interrupted
           ? (afterCase.signal.aborted || atOnce.signal.aborted ? exitOnStop : EXIT.infra)
-          : Math.max(runExitCode(t), drift);
+          : Math.max(runExitCode(t), drift.regressions > 0 ? EXIT.failure : EXIT.ok);
       } finally {
         Deno.removeSignalListener("SIGINT", onInt);
         Deno.removeSignalListener("SIGTERM", onTerm);

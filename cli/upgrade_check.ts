@@ -13,7 +13,8 @@ import {
 import { Command } from "@commander-js/extra-typings";
 import { compareSummaryLine, readThresholds, upgradeCheck } from "../drift/mod.ts";
 import { CliError, EXIT } from "./errors.ts";
-import { parseFailOn, THRESHOLDS_HELP, writeCompareOutputs } from "./compare.ts";
+import { parseFailOn, THRESHOLDS_HELP } from "./compare.ts";
+import { writeCompareOutputs } from "../drift/after_run.ts";
 import { parseNonNegativeInt, parsePositiveInt } from "./options.ts";
 
 async function requireRun(command: string): Promise<void> {

@@ -6,7 +6,7 @@
  * @module
  */
 import { diffFingerprints, type FingerprintChange } from "../report/fingerprint_diff.ts";
-import type { Fingerprint } from "../runner/types.ts";
+import type { Fingerprint } from "../results/types.ts";
 import type { Attribution, BaselineCase, ChangeGroup } from "./types.ts";
 
 /**
@@ -77,7 +77,7 @@ export const CHANGE_GROUPS: readonly ChangeGroup[] = [
  * @example
  * ```ts
  * import { attributeEnvironment } from "./attribution.ts";
- * import type { Fingerprint } from "../runner/types.ts";
+ * import type { Fingerprint } from "../results/types.ts";
  * declare const a: Fingerprint, b: Fingerprint;
  * attributeEnvironment(a, b).summary; // e.g. ["Deno: deno 2.9.5 → 2.9.6"]
  * ```

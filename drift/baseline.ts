@@ -7,13 +7,14 @@
  *
  * @module
  */
-import { isDirectory, pathExists, writeTextAtomic } from "../report/json.ts";
+import { isDirectory, pathExists, writeTextAtomic } from "../util/fs.ts";
 import { runReportProblem } from "../report/validate.ts";
-import type { CaseResult, ParityRecord, RunReport } from "../runner/types.ts";
+import type { CaseResult, ParityRecord, RunReport } from "../results/types.ts";
 import { currentBackend, deviceKey } from "./device_key.ts";
 import { DriftInputError } from "./errors.ts";
 import { kernelDigest, kernelFilesFor } from "./kernel_files.ts";
-import { iqr, median } from "./stats.ts";
+import { iqr } from "./stats.ts";
+import { median } from "../util/stats.ts";
 import type { Baseline, BaselineCase, BaselineTiming, CaseMetrics } from "./types.ts";
 
 const num = (v: number | null | undefined): number | null =>

@@ -7,7 +7,8 @@
  * @module
  */
 import { attributeCase, attributeEnvironment } from "./attribution.ts";
-import { geometricMean, mannWhitneyU, median } from "./stats.ts";
+import { geometricMean, mannWhitneyU } from "./stats.ts";
+import { median } from "../util/stats.ts";
 import { DEFAULT_THRESHOLDS } from "./thresholds.ts";
 import {
   type Baseline,

@@ -21,7 +21,7 @@
  * @module
  */
 import { adapterIdentity } from "../report/adapter_info.ts";
-import type { Fingerprint } from "../runner/types.ts";
+import type { Fingerprint } from "../results/types.ts";
 import { backendChoice } from "../gpu/backend_choice.ts";
 
 /**
@@ -60,7 +60,7 @@ export function currentBackend(): string {
  * @example
  * ```ts
  * import { deviceKey } from "./device_key.ts";
- * import type { Fingerprint } from "../runner/types.ts";
+ * import type { Fingerprint } from "../results/types.ts";
  * declare const fp: Fingerprint;
  * deviceKey(fp, { backend: "vulkan" }); // "llvmpipe-65541-vulkan" on lavapipe
  * ```

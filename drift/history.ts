@@ -8,10 +8,11 @@
 import { DatabaseSync } from "node:sqlite";
 import { matchesFilter, parseFilter } from "../matrix/case_id.ts";
 import type { CaseParams } from "../matrix/types.ts";
-import type { RunReport } from "../runner/types.ts";
+import type { RunReport } from "../results/types.ts";
 import { baselineFromReport } from "./baseline.ts";
 import { DriftInputError } from "./errors.ts";
 import { geometricMean } from "./stats.ts";
+import { sha256Hex16 } from "../util/hash.ts";
 import { detectSteps, type Step, type StepOptions } from "./step_detect.ts";
 
 /**
@@ -210,13 +211,6 @@ const str = (v: unknown): string => (typeof v === "string" ? v : String(v ?? "")
 const nstr = (v: unknown): string | null => (typeof v === "string" ? v : null);
 const n = (v: unknown): number => Number(v);
 
-async function digestText(text: string): Promise<string> {
-  const h = new Uint8Array(
-    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)),
-  );
-  return Array.from(h.subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /**
  * The history database. Open it, append runs, read series; close it when done.
  *
@@ -296,7 +290,7 @@ export class HistoryStore {
   ): Promise<number> {
     const b = await baselineFromReport(report, { backend: options.backend });
     const fpText = JSON.stringify(report.fingerprint);
-    const envDigest = await digestText(`${b.deviceKey}\n${fpText}`);
+    const envDigest = await sha256Hex16(`${b.deviceKey}\n${fpText}`);
     const db = this.#db;
     db.exec("BEGIN");
     try {

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { sha256Hex16 } from "../runner/fingerprint.ts";
+import { sha256Hex16 } from "../util/hash.ts";
 
 /**
  * The kernel files of each backend (see the module doc).
@@ -59,5 +59,5 @@ export async function kernelDigest(
 ): Promise<string | null> {
   if (files.length === 0) return null;
   const text = files.map((f) => `${f}:${kernelHashes[f] ?? "absent"}`).join("\n");
-  return await sha256Hex16(new TextEncoder().encode(text));
+  return await sha256Hex16(text);
 }

@@ -9,8 +9,8 @@
  *
  * @module
  */
-import type { CaseResult, RunReport } from "../runner/types.ts";
-import { median } from "./stats.ts";
+import type { CaseResult, RunReport } from "../results/types.ts";
+import { median } from "../util/stats.ts";
 
 /**
  * Pool rounds of the same selection into one report: every field from the first round,

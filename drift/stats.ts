@@ -1,41 +1,12 @@
 /**
- * Statistics for timing samples: median, quantiles, geometric mean, and the
+ * Statistics for timing samples: the IQR, geometric mean, and the
  * Mann-Whitney U rank test (exact for small samples without ties, normal approximation
- * with tie and continuity corrections otherwise). Written here, no dependency.
+ * with tie and continuity corrections otherwise). Written here, no dependency. Median and
+ * quantile: util/stats.ts.
  *
  * @module
  */
-
-/**
- * The q-quantile (0..1) of some numbers, linear interpolation between order statistics
- * (the "type 7" definition of R and NumPy). NaN for an empty list.
- *
- * @example
- * ```ts
- * import { quantile } from "./stats.ts";
- * quantile([1, 2, 3, 4], 0.5); // 2.5
- * ```
- */
-export function quantile(values: readonly number[], q: number): number {
-  if (values.length === 0) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  const pos = (s.length - 1) * Math.min(1, Math.max(0, q));
-  const lo = Math.floor(pos), hi = Math.ceil(pos);
-  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
-}
-
-/**
- * The median (NaN for an empty list).
- *
- * @example
- * ```ts
- * import { median } from "./stats.ts";
- * median([3, 1, 2]); // 2
- * ```
- */
-export function median(values: readonly number[]): number {
-  return quantile(values, 0.5);
-}
+import { quantile } from "../util/stats.ts";
 
 /**
  * The interquartile range (q75 - q25).

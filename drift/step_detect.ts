@@ -14,7 +14,8 @@
  *
  * @module
  */
-import { mannWhitneyU, median } from "./stats.ts";
+import { mannWhitneyU } from "./stats.ts";
+import { median } from "../util/stats.ts";
 
 /** A detected step. */
 export interface Step {

@@ -8,7 +8,7 @@
 import type { Reason } from "../adapter/types.ts";
 import type { CaseParams } from "../matrix/types.ts";
 import type { FingerprintChange } from "../report/fingerprint_diff.ts";
-import type { CaseStatus, Fingerprint } from "../runner/types.ts";
+import type { CaseStatus, Fingerprint } from "../results/types.ts";
 
 /** The error metrics of one case (null: not measured, e.g. an unsupported case). */
 export interface CaseMetrics {

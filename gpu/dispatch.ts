@@ -1,6 +1,6 @@
 /**
- * Dispatch helpers: bind buffers to a pipeline's group 0 by binding index and
- * encode a compute pass.
+ * Dispatch helpers: bind buffers to a pipeline's group 0 by binding index, encode a
+ * compute pass, and the workgroup grid of a 1-D kernel.
  *
  * @module
  */
@@ -69,4 +69,26 @@ export function encodeDispatch(
   pass.setBindGroup(0, options.group);
   pass.dispatchWorkgroups(x, y, z);
   pass.end();
+}
+
+/** Most workgroups one dispatch dimension may hold (WebGPU's default and minimum limit). */
+const MAX_WORKGROUPS_PER_DIMENSION = 65535;
+
+/**
+ * Workgroups of a 1-D kernel of `n` invocations at `per` invocations per workgroup
+ * (default 64), folded into y when x would pass the 65535 per-dimension limit. The
+ * kernel folds (x, y) back into one index and skips indices past n (the fold rounds up).
+ *
+ * @example
+ * ```ts
+ * import { grid1d } from "./dispatch.ts";
+ * grid1d(100); // [2, 1]
+ * grid1d(64 * 70000); // [65535, 2]
+ * grid1d(10, 1); // [10, 1]
+ * ```
+ */
+export function grid1d(n: number, per = 64): [number, number] {
+  const groups = Math.max(1, Math.ceil(n / per));
+  const x = Math.min(groups, MAX_WORKGROUPS_PER_DIMENSION);
+  return [x, Math.ceil(groups / x)];
 }

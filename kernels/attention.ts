@@ -10,17 +10,12 @@
 import type { AttentionInputs, AttentionOutputs, GpuPlan, MlaSpec } from "../adapter/types.ts";
 import { readbackF32, UniformWriter } from "../gpu/buffers.ts";
 import type { GpuContext } from "../gpu/device.ts";
+import { grid1d } from "../gpu/dispatch.ts";
 import { withErrorScopes } from "../gpu/scopes.ts";
 import { PipelineCache } from "../gpu/shader.ts";
 import { PassTimer, type Timing } from "../gpu/timing.ts";
 import "./bundled_modules.ts";
-import {
-  type AttentionBuffers,
-  grid1d,
-  launcherOf,
-  LaunchKit,
-  type RecordedPass,
-} from "./launch.ts";
+import { type AttentionBuffers, launcherOf, LaunchKit, type RecordedPass } from "./launch.ts";
 import type { SourceMutation } from "./source.ts";
 import { packRows, queryMeta, rowCosSin } from "./tables.ts";
 

@@ -14,6 +14,7 @@ import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
 import { backendById, registerBackend } from "../adapter/registry.ts";
 import type { AttentionPath } from "../adapter/types.ts";
 import { type AttentionLauncher, BACKEND_CONTRACT_VERSION, registerLauncher } from "./launch.ts";
+import { sha256Hex16 } from "../util/hash.ts";
 
 /** What a backend module exports (contract version {@link BACKEND_CONTRACT_VERSION}). */
 export interface BackendModule {
@@ -131,11 +132,6 @@ export function registerBackendModule(m: BackendModule): void {
 
 const loaded = new Map<string, LoadedBackendModule>();
 
-async function sha16(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
-  const h = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return Array.from(h.slice(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 function toUrl(specifier: string): URL {
   if (/^(https?|file):/.test(specifier)) return new URL(specifier);
   const cwd = Deno.cwd().replace(/\/?$/, "/");
@@ -179,9 +175,9 @@ export async function loadBackendModule(specifier: string): Promise<LoadedBacken
   const m = validateBackendModule(ns, specifier);
   const hashes: Record<string, string> = {};
   try {
-    hashes[`${m.id}:${url.pathname.split("/").pop()}`] = await sha16(await readBytes(url));
+    hashes[`${m.id}:${url.pathname.split("/").pop()}`] = await sha256Hex16(await readBytes(url));
     for (const f of m.files ?? []) {
-      hashes[`${m.id}:${f}`] = await sha16(await readBytes(new URL(f, url)));
+      hashes[`${m.id}:${f}`] = await sha256Hex16(await readBytes(new URL(f, url)));
     }
   } catch (e) {
     throw new ConfigError(specifier, [{

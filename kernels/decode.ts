@@ -35,6 +35,7 @@ import {
   LayerUnsupportedError,
 } from "./layer.ts";
 import type { SourceMutation } from "./source.ts";
+import { makePrng } from "../reference/prng.ts";
 
 /** FlashMLA's page size. */
 export const DEFAULT_PAGE_SIZE = 64;
@@ -55,24 +56,6 @@ export interface LatentCacheOptions {
   sparePages?: number;
   /** Seed of the page order (the free list is a seeded shuffle). Default 1. */
   seed?: number;
-}
-
-/** A seeded permutation of [0, n) (mulberry32 + Fisher-Yates; only the page order uses it). */
-function shuffled(n: number, seed: number): number[] {
-  let s = seed >>> 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const p = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
-    [p[i], p[j]] = [p[j], p[i]];
-  }
-  return p;
 }
 
 /**
@@ -164,7 +147,7 @@ export class LatentCache {
       rows,
       numPages,
       batch,
-      free: shuffled(numPages, options.seed ?? 1),
+      free: makePrng(options.seed ?? 1, "free-pages").permutation(numPages),
       latent: nan(spec.kvLoraRank, "cache_latent"),
       kPe: nan(spec.qkRopeHeadDim, "cache_k_pe"),
     });

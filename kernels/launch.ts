@@ -15,7 +15,7 @@ import {
   UniformWriter,
   uploadStorage,
 } from "../gpu/buffers.ts";
-import { bindBuffers, encodeDispatch } from "../gpu/dispatch.ts";
+import { bindBuffers, encodeDispatch, grid1d } from "../gpu/dispatch.ts";
 import type { PipelineCache } from "../gpu/shader.ts";
 import type { PassTimer } from "../gpu/timing.ts";
 import { loadKernel, type SourceMutation, specializeSource } from "./source.ts";
@@ -249,22 +249,6 @@ export class LaunchKit {
       timestampWrites: x * y > 0 ? this.#timer?.writes(name) : undefined,
     });
   }
-}
-
-/**
- * Workgroups for a 1-D kernel of `n` invocations at 64 per workgroup, folded into y
- * when x would pass the 65535 per-dimension limit.
- *
- * @example
- * ```ts
- * import { grid1d } from "./launch.ts";
- * grid1d(64 * 70000); // [65535, 2]
- * ```
- */
-export function grid1d(n: number): [number, number] {
-  const groups = Math.max(1, Math.ceil(n / 64));
-  const x = Math.min(groups, 65535);
-  return [x, Math.ceil(groups / x)];
 }
 
 /**

@@ -8,7 +8,8 @@
  * @module
  */
 import type { GpuPlan } from "../adapter/types.ts";
-import { type AttentionBuffers, grid1d, type LaunchKit, planBufferBytes } from "./launch.ts";
+import { grid1d } from "../gpu/dispatch.ts";
+import { type AttentionBuffers, type LaunchKit, planBufferBytes } from "./launch.ts";
 import { denseGroups, expandChunks } from "./tables.ts";
 
 /**

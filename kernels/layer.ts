@@ -37,7 +37,7 @@ import {
   uploadStorage,
 } from "../gpu/buffers.ts";
 import type { GpuContext } from "../gpu/device.ts";
-import { bindBuffers, encodeDispatch } from "../gpu/dispatch.ts";
+import { bindBuffers, encodeDispatch, grid1d } from "../gpu/dispatch.ts";
 import { withErrorScopes } from "../gpu/scopes.ts";
 import { pipelineCacheOf, runAttention } from "./attention.ts";
 import { loadKernel, type SourceMutation } from "./source.ts";
@@ -212,13 +212,6 @@ export function uploadLayerWeights(
 
 function isGpuWeights(w: LayerWeights | GpuLayerWeights): w is GpuLayerWeights {
   return "host" in w && "destroy" in w;
-}
-
-/** Workgroups of a 1-D kernel of `n` invocations at 64 per workgroup, folded into y. */
-function grid1d(n: number, per = 64): [number, number] {
-  const groups = Math.max(1, Math.ceil(n / per));
-  const x = Math.min(groups, 65535);
-  return [x, Math.ceil(groups / x)];
 }
 
 /**

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Fingerprint } from "../runner/types.ts";
+import type { Fingerprint } from "../results/types.ts";
 import { adapterIdentity } from "./adapter_info.ts";
 
 /** One field that differs between two fingerprints (null: absent on that side). */
@@ -30,7 +30,7 @@ export interface FingerprintChange {
  * @example
  * ```ts
  * import { diffFingerprints } from "./fingerprint_diff.ts";
- * import type { Fingerprint } from "../runner/types.ts";
+ * import type { Fingerprint } from "../results/types.ts";
  * declare const baseline: Fingerprint, current: Fingerprint;
  * for (const c of diffFingerprints(baseline, current)) {
  *   console.log(`${c.field}: ${c.from} → ${c.to}`);

@@ -4,9 +4,9 @@
  *
  * @module
  */
-import type { CaseResult, RunReport } from "../runner/types.ts";
+import type { CaseResult, RunReport } from "../results/types.ts";
 import { adapterIdentity } from "./adapter_info.ts";
-import { writeTextAtomic } from "./json.ts";
+import { writeTextAtomic } from "../util/fs.ts";
 import { failureMessage, skipMessage } from "./junit.ts";
 import { isExpectedSkip } from "./totals.ts";
 
@@ -47,7 +47,7 @@ export interface MarkdownTotals {
  * @example
  * ```ts
  * import { summaryTotals } from "./markdown.ts";
- * import type { RunReport } from "../runner/types.ts";
+ * import type { RunReport } from "../results/types.ts";
  * declare const report: RunReport;
  * const t = summaryTotals(report);
  * t.pass + t.skippedAsExpected + t.fail + t.unexpected + t.error === t.cases; // true
@@ -113,7 +113,7 @@ function secs(ms: number): string {
  * @example
  * ```ts
  * import { toMarkdown } from "./markdown.ts";
- * import type { RunReport } from "../runner/types.ts";
+ * import type { RunReport } from "../results/types.ts";
  * declare const report: RunReport;
  * await Deno.writeTextFile("out/summary.md", toMarkdown(report));
  * ```
@@ -201,7 +201,7 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
  * @example
  * ```ts
  * import { writeMarkdown } from "./markdown.ts";
- * import type { RunReport } from "../runner/types.ts";
+ * import type { RunReport } from "../results/types.ts";
  * declare const report: RunReport;
  * await writeMarkdown("out/summary.md", report);
  * ```
@@ -229,7 +229,7 @@ export interface StepSummaryOptions {
  * @example
  * ```ts
  * import { appendStepSummary, toMarkdown } from "./markdown.ts";
- * import type { RunReport } from "../runner/types.ts";
+ * import type { RunReport } from "../results/types.ts";
  * declare const report: RunReport;
  * await appendStepSummary(toMarkdown(report));
  * ```

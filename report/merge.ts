@@ -4,10 +4,11 @@
  *
  * @module
  */
-import type { CaseResult, RunReport } from "../runner/types.ts";
+import type { CaseResult, RunReport } from "../results/types.ts";
 import { diffFingerprints } from "./fingerprint_diff.ts";
 import { ReportFileError } from "./errors.ts";
-import { readReportJson, writeReportJson, writeTextAtomic } from "./json.ts";
+import { readReportJson, writeReportJson } from "./json.ts";
+import { writeTextAtomic } from "../util/fs.ts";
 import { formatJsonlLine, readJsonl } from "./jsonl.ts";
 import { writeJunit } from "./junit.ts";
 import { writeMarkdown } from "./markdown.ts";
@@ -233,7 +234,7 @@ export interface RunOutputOptions {
  * @example
  * ```ts
  * import { writeRunOutputs } from "./merge.ts";
- * import type { RunReport } from "../runner/types.ts";
+ * import type { RunReport } from "../results/types.ts";
  * declare const report: RunReport;
  * await writeRunOutputs("out/smoke", report, { jsonl: false });
  * ```

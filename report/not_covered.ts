@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { CaseResult } from "../runner/types.ts";
+import type { CaseResult } from "../results/types.ts";
 
 /** How to cover what the GL fallback misses (the harness then picks Vulkan by itself). */
 const INSTALL_LAVAPIPE = "install Mesa's Vulkan driver (apt-get install mesa-vulkan-drivers): " +

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { CaseResult } from "../runner/types.ts";
+import type { CaseResult } from "../results/types.ts";
 import { isExpectedSkip } from "./totals.ts";
 
 /** Where progress goes: `Deno.stdout`, `Deno.stderr`, or anything with the same two methods. */
@@ -55,7 +55,7 @@ function statusLabel(r: CaseResult): string {
  * @example
  * ```ts
  * import { ProgressReporter } from "./progress.ts";
- * import type { CaseResult } from "../runner/types.ts";
+ * import type { CaseResult } from "../results/types.ts";
  * declare const results: CaseResult[];
  * const progress = new ProgressReporter(results.length);
  * for (const r of results) progress.caseDone(r);

@@ -35,7 +35,9 @@ import { runLayer } from "../kernels/layer.ts";
 import { sampleRows } from "../reference/sample_rows.ts";
 import { applyProfile, caseRequest } from "./case_request.ts";
 import { tooSlowReason } from "./slow_device.ts";
-import type { CaseResult, ParityRecord } from "./types.ts";
+import type { CaseResult, ParityRecord } from "../results/types.ts";
+import { sha256Hex16 } from "../util/hash.ts";
+import { median } from "../util/stats.ts";
 
 /** Options of {@link runCase}. */
 export interface RunCaseOptions {

@@ -3,7 +3,9 @@
  * run's folder is never resumed into, a half-finished one never silently truncated),
  * resume, order cases so kernel variants compile once, stream each result to
  * results.jsonl as soon as it exists, survive a case that throws, hangs or loses the
- * device, stop cleanly on SIGINT/SIGTERM, and write the reports.
+ * device, stop cleanly on SIGINT/SIGTERM, and return the report. The reports and CI side
+ * effects (report.json, junit.xml, summary.md, `$GITHUB_STEP_SUMMARY`) are the caller's:
+ * it passes a writer (report/ `writeRunReports`) as `writeReports`.
  *
  * @module
  */
@@ -19,18 +21,23 @@ import { resolve as resolvePath } from "node:path";
 import { ReportFileError } from "../report/errors.ts";
 import { readReportJson } from "../report/json.ts";
 import { JsonlWriter, readJsonl } from "../report/jsonl.ts";
-import { appendStepSummary, toMarkdown } from "../report/markdown.ts";
-import { RUN_FILES, writeRunOutputs } from "../report/merge.ts";
+import { RUN_FILES } from "../report/merge.ts";
 import { prepareOutputDir } from "../report/output_paths.ts";
 import { describeRun, readRunState, writeRunState } from "../report/run_state.ts";
 import { type ProgressOutput, ProgressReporter } from "../report/progress.ts";
 import { computeTotals } from "../report/totals.ts";
 import { collectFingerprint } from "./fingerprint.ts";
 import { groupOf, runCase, type RunCaseOptions } from "./run_case.ts";
-import type { CaseResult, RunReport } from "./types.ts";
+import type { CaseResult, RunReport } from "../results/types.ts";
 
 /** Default per-case timeout in seconds (`run --case-timeout`). */
 export const DEFAULT_CASE_TIMEOUT_S = 600;
+
+/**
+ * Writes the reports of a run into its folder (report/ `writeRunReports`: report.json,
+ * junit.xml, summary.md, `$GITHUB_STEP_SUMMARY`).
+ */
+export type ReportWriter = (out: string, report: RunReport) => Promise<void>;
 
 /** Runs one case (the runner's {@link runCase}, or a test's stand-in). */
 export type CaseRunner = (c: Case, options: RunCaseOptions) => Promise<CaseResult>;
@@ -87,6 +94,12 @@ export interface RunMatrixOptions {
    * are written, marked interrupted (the CLI wires SIGTERM to it).
    */
   abandon?: AbortSignal;
+  /**
+   * Writes the reports at the end of the run: also when it was interrupted or stopped by
+   * repeated device losses, and before run.json says how it ended. The CLI passes report/
+   * `writeRunReports`; without it the run leaves results.jsonl and run.json only.
+   */
+  writeReports?: ReportWriter;
   /** Device losses or case timeouts in a row after which the run stops (default 3). */
   maxLosses?: number;
   /**
@@ -320,10 +333,11 @@ async function settle(
 }
 
 /**
- * Run a matrix and write results.jsonl (streamed), report.json, junit.xml,
- * summary.md and run.json into `out`. Returns the report; the caller maps it to an
- * exit code. A case that throws or exceeds the timeout is recorded as that case's
- * error and the run goes on (a timed-out case's device is re-acquired). Throws
+ * Run a matrix: results.jsonl (streamed) and run.json go into `out`, and the reports
+ * through `options.writeReports` (report.json, junit.xml, summary.md when the caller passes
+ * report/ `writeRunReports`). Returns the report; the caller maps it to an exit code. A
+ * case that throws or exceeds the timeout is recorded as that case's error and the run
+ * goes on (a timed-out case's device is re-acquired). Throws
  * OutputPathError for an unusable `out`, ReportFileError for a folder this run must not
  * touch (see {@link RunMatrixOptions.resume}), NoAdapterError when there is no adapter,
  * DeviceLostError after repeated device losses or timeouts (the results so far are kept).
@@ -331,7 +345,8 @@ async function settle(
  * @example
  * ```ts ignore
  * import { runMatrix } from "./run_matrix.ts";
- * const report = await runMatrix({ matrix: "smoke", out: "out/smoke" });
+ * import { writeRunReports } from "../report/run_reports.ts";
+ * const report = await runMatrix({ matrix: "smoke", out: "out/smoke", writeReports: writeRunReports });
  * report.totals.fail; // 0
  * ```
  */
@@ -450,13 +465,12 @@ export async function runMatrix(options: RunMatrixOptions): Promise<RunReport> {
   const byId = new Map<string, CaseResult>([...previous, ...fresh.map((r) => [r.id, r] as const)]);
   const results = mine.map((c) => byId.get(c.id)).filter((r): r is CaseResult => r !== undefined);
   const report = header(results, interrupted || fatal !== null);
-  await writeRunOutputs(options.out, report, { jsonl: false });
+  await options.writeReports?.(options.out, report);
   await writeRunState(statePath, {
     version: 1,
     state: report.interrupted ? "interrupted" : "finished",
     report,
   });
-  await appendStepSummary(toMarkdown(report));
   if (!options.ctx) ctx.destroy();
   if (fatal) throw fatal;
   return report;

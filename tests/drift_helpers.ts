@@ -1,7 +1,7 @@
 // Synthetic baselines and reports for the drift tests: a lavapipe-like fingerprint and
 // cases built from a few fields, so each test states only what it changes.
 import type { Baseline, BaselineCase } from "../drift/mod.ts";
-import type { CaseResult, Fingerprint, RunReport } from "../runner/types.ts";
+import type { CaseResult, Fingerprint, RunReport } from "../results/types.ts";
 import { CASE_DEFAULTS } from "../matrix/types.ts";
 
 /** A lavapipe fingerprint as `run` records it on the CI machine kind. */

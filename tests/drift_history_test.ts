@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { checkHistoryFile, DriftInputError, HistoryStore } from "../drift/mod.ts";
-import type { CaseResult } from "../runner/types.ts";
+import type { CaseResult } from "../results/types.ts";
 import { caseResult, reportOf } from "./drift_helpers.ts";
 import { runCli } from "./helpers_cli.ts";
 

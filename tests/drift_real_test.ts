@@ -8,7 +8,7 @@ import type { Baseline, CompareReport } from "../drift/mod.ts";
 import { currentBackend, deviceKey } from "../drift/device_key.ts";
 import { hasAdapter, probeCaps } from "../gpu/device.ts";
 import { runMatrix } from "../runner/run_matrix.ts";
-import type { RunReport } from "../runner/types.ts";
+import type { RunReport } from "../results/types.ts";
 import { repoRoot } from "./drift_helpers.ts";
 import { runCli } from "./helpers_cli.ts";
 import { type CaseSpec, ignoreReason } from "./gpu_helpers.ts";

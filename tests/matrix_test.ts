@@ -188,7 +188,7 @@ Deno.test("thd layout of a case: decode packs sq queries, prefill packs one quer
 });
 
 Deno.test("shuffled paging: every needed page once, one spare, rows padded with -1", async () => {
-  const { shuffledPaging } = await import("../runner/case_request.ts");
+  const { shuffledPaging } = await import("../reference/paging.ts");
   const p = shuffledPaging([5, 0, 3], { pageSize: 2, seed: 9 });
   assert.equal(p.numPages, 3 + 0 + 2 + 1);
   assert.deepEqual(p.blockTable.map((r) => r.length), [3, 3, 3]);

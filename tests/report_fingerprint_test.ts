@@ -1,10 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  collectFingerprint,
-  diffFingerprints,
-  plainAdapter,
-  sha256Hex16,
-} from "../runner/fingerprint.ts";
+import { collectFingerprint, diffFingerprints, plainAdapter } from "../runner/fingerprint.ts";
+import { sha256Hex16 } from "../util/hash.ts";
 import { fingerprint } from "./report_util.ts";
 
 Deno.test("fingerprint: diff reports a changed Deno version and a changed kernel hash", () => {

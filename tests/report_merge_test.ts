@@ -8,7 +8,7 @@ import {
   writeRunOutputs,
 } from "../report/mod.ts";
 import { writeRunState } from "../report/run_state.ts";
-import type { CaseResult, RunReport } from "../runner/types.ts";
+import type { CaseResult, RunReport } from "../results/types.ts";
 import { fingerprint, mixedResults, report, result, withTempDir } from "./report_util.ts";
 
 function sixResults(): CaseResult[] {

@@ -1,5 +1,5 @@
 // Hand-built CaseResult / RunReport fixtures for the report tests.
-import type { CaseResult, Fingerprint, ParityRecord, RunReport } from "../runner/types.ts";
+import type { CaseResult, Fingerprint, ParityRecord, RunReport } from "../results/types.ts";
 import { CASE_DEFAULTS, caseId } from "../matrix/mod.ts";
 import type { CaseParams } from "../matrix/types.ts";
 import { computeTotals } from "../report/mod.ts";

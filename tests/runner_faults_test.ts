@@ -7,6 +7,7 @@ import { GpuContext, hasAdapter } from "../gpu/device.ts";
 import { DeviceLostError } from "../gpu/errors.ts";
 import { ReportFileError } from "../report/errors.ts";
 import { readJsonl } from "../report/jsonl.ts";
+import { writeRunReports } from "../report/run_reports.ts";
 import { readRunState } from "../report/run_state.ts";
 import { runCase } from "../runner/run_case.ts";
 import { type CaseRunner, runMatrix, type RunMatrixOptions } from "../runner/run_matrix.ts";
@@ -49,7 +50,7 @@ function gpuTest(name: string, fn: (ctx: GpuContext) => Promise<void>): void {
 }
 
 function base(ctx: GpuContext, matrix: string, out: string): RunMatrixOptions {
-  return { matrix, out, ctx, repeats: 0, progress: quiet };
+  return { matrix, out, ctx, repeats: 0, progress: quiet, writeReports: writeRunReports };
 }
 
 async function exists(path: string): Promise<boolean> {

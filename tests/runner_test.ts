@@ -7,7 +7,7 @@ import { readJsonl } from "../report/jsonl.ts";
 import { mergeRuns } from "../report/merge.ts";
 import { applyProfile } from "../runner/case_request.ts";
 import { runMatrix } from "../runner/run_matrix.ts";
-import type { RunReport } from "../runner/types.ts";
+import type { RunReport } from "../results/types.ts";
 import { runCli } from "./helpers_cli.ts";
 
 const gpu = await hasAdapter();

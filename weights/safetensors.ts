@@ -24,6 +24,7 @@
 import { decodeBf16, decodeF16, encodeBf16, encodeF16 } from "./dtypes.ts";
 import { SafetensorsError } from "./errors.ts";
 import { scanJson } from "../adapter/json_scan.ts";
+import { writeFileAtomic } from "../util/fs.ts";
 
 /** Largest header accepted (the reference Rust implementation's limit). */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -511,16 +512,5 @@ export async function writeSafetensorsFile(
   tensors: Readonly<Record<string, TensorToWrite>>,
   options: { metadata?: Readonly<Record<string, string>> } = {},
 ): Promise<void> {
-  const bytes = encodeSafetensors(tensors, options);
-  const slash = path.lastIndexOf("/");
-  const dir = slash >= 0 ? path.slice(0, slash) || "/" : ".";
-  const base = slash >= 0 ? path.slice(slash + 1) : path;
-  const tmp = `${dir}/.${base}.${Deno.pid}.${Date.now()}.tmp`;
-  try {
-    await Deno.writeFile(tmp, bytes);
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
+  await writeFileAtomic(path, encodeSafetensors(tensors, options));
 }
