@@ -23,6 +23,15 @@ import {
   loopBudgetOf,
   maxKeysWithinBudget,
 } from "./loop_budget.ts";
+import { deviceClassOf } from "./device_class.ts";
+import {
+  tiledKvSplits,
+  tiledLoopIterations,
+  tiledMaxKeys,
+  tiledShape,
+  tiledTierOf,
+  tiledWorkgroupBytes,
+} from "./tiled_plan.ts";
 
 /**
  * The harness's loop-iteration helpers, handed to every backend's check so a user
@@ -380,6 +389,113 @@ const absorbed: Backend = {
   },
 };
 
+const absorbedTiled: Backend = {
+  id: "wgsl-absorbed-tiled",
+  path: "absorbed",
+  runsOn: "gpu",
+  description: "WGSL latent MQA, GPU-shaped (FlashMLA/FlashDecoding): (query, head) rows " +
+    "of a workgroup share each key tile staged in workgroup memory; KV splits fill the device",
+  check(q) {
+    const { spec, layout, dtype } = q;
+    const eb = bytesOf(dtype);
+    const h = spec.numHeads;
+    const keyWidth = spec.kvLoraRank + spec.qkRopeHeadDim;
+    const reasons = deviceReasons(q, {
+      kv_lora_rank: spec.kvLoraRank,
+      qk_rope_head_dim: spec.qkRopeHeadDim,
+    });
+    if (dtype === "f16" && (keyWidth % 8 !== 0 || spec.kvLoraRank % 8 !== 0)) {
+      reasons.push({
+        code: "shape.not-vec8",
+        message: `kv_lora_rank + qk_rope_head_dim = ${keyWidth} and kv_lora_rank = ` +
+          `${spec.kvLoraRank} must be multiples of 8 for f16 (the kernel stages 16-byte ` +
+          "chunks of 8 halves); use dtype f32 or backend wgsl-absorbed",
+      });
+    }
+    const cls = deviceClassOf(q.caps);
+    const deviceTier = cls === null ? 32768 : tiledTierOf(cls);
+    if (deviceTier === null) {
+      reasons.push({
+        code: "limits.workgroup-storage",
+        message: `maxComputeWorkgroupStorageSize ${cls?.workgroupStorageBytes} is below 16384 ` +
+          "bytes, the smallest tier the tiled kernel has a variant for; use backend wgsl-absorbed",
+      });
+    }
+    const tier = deviceTier ?? 16384;
+    const shape = tiledShape(spec, layout, dtype, tier);
+    const wgBytes = tiledWorkgroupBytes(shape);
+    if (deviceTier !== null && wgBytes > tier) {
+      reasons.push({
+        code: "limits.workgroup-storage",
+        message: `a tile of ${shape.keysPerTile} keys of ${keyWidth} numbers needs ${wgBytes} ` +
+          `bytes of workgroup memory, over the ${tier}-byte tier; use backend wgsl-absorbed`,
+      });
+    }
+    const headTiles = Math.ceil(h / shape.headsPerTile);
+    const qTiles = layout.seqs.reduce((n, s) => n + Math.ceil(s.qLen / shape.queryTile), 0);
+    const longest = maxKLen(layout);
+    const budget = loopBudgetOf(q.caps);
+    const maxKeys = budget === null ? Infinity : tiledMaxKeys(shape, budget);
+    const kvSplits = q.kvSplits ?? tiledKvSplits({
+      workgroups: qTiles * headTiles,
+      maxKLen: longest,
+      smCount: cls?.smCount ?? null,
+      maxKeysPerSplit: maxKeys,
+    });
+    if (!Number.isInteger(kvSplits) || kvSplits < 1 || kvSplits > 64) {
+      reasons.push({
+        code: "variant.kv-splits",
+        message: `kvSplits = ${kvSplits} must be an integer in [1, 64]` +
+          (q.kvSplits === undefined ? " (the loop budget needs that many: shorter sequences)" : ""),
+      });
+    } else if (budget !== null) {
+      const keys = Math.ceil(longest / kvSplits);
+      const need = tiledLoopIterations(shape, keys);
+      if (need > budget) {
+        reasons.push({
+          code: "device.loop-budget",
+          message: `one absorbed-tiled invocation would walk ${keys} keys in ${need} loop ` +
+            `iterations, over this device's loop budget of ${budget} (it ends every loop of an ` +
+            `invocation after that many and would silently drop keys); at most ${maxKeys} keys ` +
+            `per invocation fit: use kvSplits >= ${Math.ceil(longest / Math.max(1, maxKeys))}`,
+        });
+      }
+    }
+    const buffers: BufferSpec[] = [
+      ...standardBuffers(spec, layout, dtype),
+      { name: "q_absorbed", bytes: layout.qRows * h * keyWidth * eb },
+      { name: "x_latent_out", bytes: layout.totalQ * h * spec.kvLoraRank * 4 * kvSplits },
+      { name: "lse_part", bytes: layout.totalQ * h * 4 * kvSplits },
+      { name: "x_latent", bytes: layout.totalQ * h * spec.kvLoraRank * 4 },
+    ];
+    reasons.push(...limitReasons(q, buffers, shape.workgroupSize));
+    const maxX = q.caps?.limits.maxComputeWorkgroupSizeX ?? 256;
+    if (q.caps !== null && shape.workgroupSize > maxX) {
+      reasons.push({
+        code: "limits.workgroup-size",
+        message: `workgroup size ${shape.workgroupSize} is over maxComputeWorkgroupSizeX ${maxX}`,
+      });
+    }
+    return {
+      reasons,
+      path: "absorbed",
+      variant: {
+        family: `absorbed-tiled-${tier / 1024}k`,
+        dtype,
+        workgroupSize: shape.workgroupSize,
+        headsPerTile: shape.headsPerTile,
+        kvSplits,
+        queryTile: shape.queryTile,
+        headsPerInvocation: 1,
+        keysPerBlock: shape.keysPerTile,
+      },
+      buffers,
+      keyWidth,
+      valueWidth: spec.kvLoraRank,
+    };
+  },
+};
+
 /**
  * Bytes of the widest per-sequence binding of a [kRows, rowBytes] buffer: the dense
  * kernel binds, per group of sequences, only the rows those sequences read, at an
@@ -508,6 +624,7 @@ const cpuReference: Backend = {
 export const BUNDLED_BACKENDS: Readonly<Record<string, Backend>> = {
   "wgsl-absorbed": absorbed,
   "wgsl-expanded": expanded,
+  "wgsl-absorbed-tiled": absorbedTiled,
   "cpu-reference": cpuReference,
 };
 
@@ -518,6 +635,52 @@ export const BUNDLED_BACKENDS: Readonly<Record<string, Backend>> = {
  * the thing it compares against.
  */
 export const AUTO_PRIORITY: readonly BackendId[] = ["wgsl-absorbed", "wgsl-expanded"];
+
+/** The order `auto` tries backends in for one case, and why. */
+export interface AutoChoice {
+  /** Backend ids, first choice first. */
+  readonly order: readonly BackendId[];
+  /** Why this order (for explain). */
+  readonly reason: string;
+}
+
+/**
+ * The device-class rule of `auto`: on a "gpu"-class device, decode (no sequence with
+ * 4 or more queries) tries the tiled absorbed kernel first (its workgroups share each
+ * key tile among all heads; the lane-per-head kernels leave a GPU idle), then
+ * {@link AUTO_PRIORITY}. Everything else (prefill, "cpu"-class devices such as
+ * lavapipe, where per-lane register tiles win, and no device) uses
+ * {@link AUTO_PRIORITY}; the tiled kernel stays selectable with
+ * `--backend wgsl-absorbed-tiled`.
+ *
+ * @example
+ * ```ts
+ * import { normalizeLayout } from "./layout.ts";
+ * import { autoPriority } from "./backends.ts";
+ * const l = normalizeLayout({ kind: "bshd", batch: 4, seqQ: 1, seqK: 4096, causal: true });
+ * autoPriority(l, null).order; // ["wgsl-absorbed", "wgsl-expanded"]
+ * ```
+ */
+export function autoPriority(layout: NormalizedLayout, caps: DeviceCaps | null): AutoChoice {
+  const cls = deviceClassOf(caps);
+  if (cls === null) return { order: AUTO_PRIORITY, reason: "no device: the bundled priority" };
+  const decode = queryTileOf(layout) === 1;
+  if (cls.kind === "gpu" && decode) {
+    return {
+      order: ["wgsl-absorbed-tiled", ...AUTO_PRIORITY],
+      reason: "device class gpu and decode (every sequence has fewer than 4 queries): the " +
+        "tiled absorbed kernel first (each key tile staged once, shared by all heads)",
+    };
+  }
+  return {
+    order: AUTO_PRIORITY,
+    reason: cls.kind === "gpu"
+      ? "device class gpu, prefill (a sequence has 4 or more queries): the bundled priority " +
+        "(the tiled kernel is the decode choice)"
+      : `device class cpu (${cls.reasons[0]}): the lane-per-head kernels (per-lane register ` +
+        "tiles win on a CPU); wgsl-absorbed-tiled is selectable with --backend",
+  };
+}
 
 /**
  * The bundled GPU backend of each attention path: the one home of the map from a

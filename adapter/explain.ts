@@ -10,6 +10,7 @@ import {
   readConfigFile,
   type SpecReading,
 } from "./config.ts";
+import { autoPriority } from "./backends.ts";
 import { deviceClassOf, formatDeviceClass } from "./device_class.ts";
 import { ConfigError } from "./errors.ts";
 import { PRESET_CONFIGS, PRESET_NAMES, presetReading } from "./presets.ts";
@@ -184,6 +185,7 @@ export function formatExplanation(e: Explanation): string {
       `plan: ${r.backend} (requested ${r.requested}), path ${r.path}, ${r.variant.dtype}, ` +
         `workgroup ${r.variant.workgroupSize}, heads/tile ${r.variant.headsPerTile}, ` +
         `kv splits ${r.variant.kvSplits}, queries/tile ${r.variant.queryTile}`,
+      ...(r.requested === "auto" ? [`  auto: ${autoPriority(r.layout, e.caps).reason}`] : []),
       `  key width ${r.attention.keyWidth}, value width ${r.attention.valueWidth}, ` +
         `softmax scale ${r.attention.softmaxScale.toFixed(6)}`,
     );

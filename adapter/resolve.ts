@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { AUTO_PRIORITY, loopHelpers } from "./backends.ts";
+import { autoPriority, loopHelpers } from "./backends.ts";
 import { normalizeLayout } from "./layout.ts";
 import { referenceFormulation } from "./reference_choice.ts";
 import { backendById, registeredBackendIds } from "./registry.ts";
@@ -83,7 +83,7 @@ function tryBackend(
 /**
  * Resolve a case on a device (or on no device: `caps` null). A concrete backend
  * returns its plan or every reason it cannot run; `auto` tries
- * {@link AUTO_PRIORITY} in order and, when nothing fits, returns an Unsupported
+ * the order of `autoPriority` (by device class and decode/prefill) and, when nothing fits, returns an Unsupported
  * carrying every candidate's reasons (codes prefixed with the backend id). Bad
  * layouts throw a `ConfigError` (bad input is not an unsupported case).
  *
@@ -105,7 +105,8 @@ export function resolve(
 ): Resolution {
   if (req.backend !== "auto") return tryBackend(req.backend, req, caps, options);
   const passedOver: Unsupported[] = [];
-  for (const id of AUTO_PRIORITY) {
+  // The device-class rule (adapter/backends.ts autoPriority) orders the candidates.
+  for (const id of autoPriority(normalizeLayout(req.layout), caps).order) {
     const r = tryBackend(id, req, caps, options);
     if (r.kind === "plan") return { ...r, passedOver };
     passedOver.push(r);

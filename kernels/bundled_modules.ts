@@ -10,10 +10,11 @@ import { BUNDLED_BACKENDS } from "../adapter/backends.ts";
 import type { BackendModule } from "./backend_module.ts";
 import { BACKEND_CONTRACT_VERSION, registerLauncher } from "./launch.ts";
 import { launchAbsorbed } from "./launch_absorbed.ts";
+import { launchAbsorbedTiled } from "./launch_absorbed_tiled.ts";
 import { launchExpanded } from "./launch_expanded.ts";
 
 function bundled(
-  id: "wgsl-absorbed" | "wgsl-expanded",
+  id: "wgsl-absorbed" | "wgsl-expanded" | "wgsl-absorbed-tiled",
   launch: BackendModule["launch"],
   files: readonly string[],
 ): BackendModule {
@@ -29,7 +30,7 @@ function bundled(
   };
 }
 
-/** `wgsl-absorbed` and `wgsl-expanded` as backend modules. */
+/** `wgsl-absorbed`, `wgsl-expanded` and `wgsl-absorbed-tiled` as backend modules. */
 export const BUNDLED_MODULES: readonly BackendModule[] = [
   bundled("wgsl-absorbed", launchAbsorbed, [
     "absorb_q.wgsl",
@@ -38,6 +39,12 @@ export const BUNDLED_MODULES: readonly BackendModule[] = [
     "up_proj.wgsl",
   ]),
   bundled("wgsl-expanded", launchExpanded, ["pack_q.wgsl", "expand_kv.wgsl", "expanded.wgsl"]),
+  bundled("wgsl-absorbed-tiled", launchAbsorbedTiled, [
+    "absorb_q.wgsl",
+    "absorbed_tiled.wgsl",
+    "combine.wgsl",
+    "up_proj.wgsl",
+  ]),
 ];
 
 for (const m of BUNDLED_MODULES) registerLauncher(m.id, m.launch);

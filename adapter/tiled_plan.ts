@@ -1,0 +1,204 @@
+/**
+ * Planning of the GPU-shaped absorbed kernel (kernels/absorbed_tiled.wgsl): rows per
+ * workgroup, keys per staged tile for a workgroup-memory tier, invocations, the loop
+ * iterations one invocation runs (for devices with a loop budget) and the KV splits
+ * that fill the device. Pure and GPU-free; the backend's check (adapter/backends.ts)
+ * puts the results in the plan's variant and the launcher only reads them.
+ *
+ * @module
+ */
+import type { DeviceClass } from "./device_class.ts";
+import type { Dtype, MlaSpec, NormalizedLayout } from "./types.ts";
+
+/** The tiers the tiled kernel has variants for (a 48 KiB device runs the 32 KiB one). */
+export type TiledTier = 16384 | 32768;
+
+/** Rows (query x head) of one workgroup at most: 32 x ceil(v/WG) vec4s per invocation. */
+export const TILED_MAX_ROWS = 32;
+/** Smallest key share of one split: fewer keys per split cost more in combine than they gain. */
+export const TILED_MIN_KEYS_PER_SPLIT = 128;
+/** Workgroups per SM the splits aim for (latency hiding: one stages while another computes). */
+export const TILED_WORKGROUPS_PER_SM = 2;
+/** SMs assumed when the device class does not know them (a mid-size GPU). */
+export const TILED_DEFAULT_SMS = 64;
+/** At most this many splits (the partial buffers grow with them). */
+export const TILED_MAX_SPLITS = 64;
+
+/** The shape of a tiled-kernel variant (all WGSL @param values). */
+export interface TiledShape {
+  /** Invocations per workgroup (WG). */
+  readonly workgroupSize: number;
+  /** Heads per workgroup (HT). */
+  readonly headsPerTile: number;
+  /** Queries per tile (QT). */
+  readonly queryTile: number;
+  /** Keys per staged tile (KT). */
+  readonly keysPerTile: number;
+  /** Key width in vec4s (KEY_VEC4). */
+  readonly keyVec4: number;
+  /** Value width in vec4s (VAL_VEC4). */
+  readonly valueVec4: number;
+  /** vec4s per 16-byte chunk: 1 (f32) or 2 (f16). */
+  readonly vec4PerChunk: number;
+  /** The tier it was sized for. */
+  readonly tier: TiledTier;
+}
+
+const pow2ceil = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
+const pow2floor = (n: number) => 2 ** Math.floor(Math.log2(Math.max(1, n)));
+
+/**
+ * Workgroup-memory bytes of a shape: the staged tile (one chunk of padding per row),
+ * the score/probability tile and three per-row arrays.
+ *
+ * @example
+ * ```ts
+ * import { tiledWorkgroupBytes } from "./tiled_plan.ts";
+ * tiledWorkgroupBytes({ workgroupSize: 128, headsPerTile: 16, queryTile: 1, keysPerTile: 8,
+ *   keyVec4: 144, valueVec4: 128, vec4PerChunk: 1, tier: 32768 }); // 19136
+ * ```
+ */
+export function tiledWorkgroupBytes(s: TiledShape): number {
+  const rows = s.headsPerTile * s.queryTile;
+  const keyChunks = s.keyVec4 / s.vec4PerChunk;
+  return s.keysPerTile * (keyChunks + 1) * 16 + rows * s.keysPerTile * 4 + rows * 12;
+}
+
+/**
+ * The tiled variant for a spec, layout, dtype and tier: HT = heads rounded up to a
+ * power of two (at most 32); QT = the widest query count of a sequence, rounded up
+ * to a power of two, while QT x HT <= 32 rows; WG = VAL_VEC4 rounded up to a power
+ * of two in [64, 256] (one output vec4 column per invocation); KT = the largest power
+ * of two in [2, 64] whose tile fits the tier.
+ *
+ * @example
+ * ```ts
+ * import { normalizeLayout } from "./layout.ts";
+ * import { presetSpec } from "./presets.ts";
+ * import { tiledShape } from "./tiled_plan.ts";
+ * const l = normalizeLayout({ kind: "bshd", batch: 4, seqQ: 1, seqK: 4096, causal: true });
+ * const s = tiledShape(presetSpec("deepseek-v2-lite"), l, "f32", 32768);
+ * [s.workgroupSize, s.headsPerTile, s.queryTile, s.keysPerTile]; // [128, 16, 1, 8]
+ * ```
+ */
+export function tiledShape(
+  spec: MlaSpec,
+  layout: NormalizedLayout,
+  dtype: Dtype,
+  tier: TiledTier,
+): TiledShape {
+  const headsPerTile = Math.min(pow2ceil(spec.numHeads), TILED_MAX_ROWS);
+  const widestQ = layout.seqs.reduce((m, s) => Math.max(m, s.qLen), 1);
+  const queryTile = Math.min(pow2ceil(widestQ), pow2floor(TILED_MAX_ROWS / headsPerTile));
+  const keyVec4 = (spec.kvLoraRank + spec.qkRopeHeadDim) / 4;
+  const valueVec4 = spec.kvLoraRank / 4;
+  const workgroupSize = Math.min(256, Math.max(64, pow2ceil(valueVec4)));
+  const base = {
+    workgroupSize,
+    headsPerTile,
+    queryTile,
+    keyVec4,
+    valueVec4,
+    vec4PerChunk: dtype === "f16" ? 2 : 1,
+    tier,
+  };
+  let keysPerTile = 2;
+  while (
+    keysPerTile < 64 && tiledWorkgroupBytes({ ...base, keysPerTile: keysPerTile * 2 }) <= tier
+  ) {
+    keysPerTile *= 2;
+  }
+  return { ...base, keysPerTile };
+}
+
+/**
+ * Loop iterations one invocation of absorbed_tiled.wgsl runs over `keys` keys, counted
+ * as a loop-budget device (lavapipe) counts them: one run of a loop costs its trips
+ * + 1. Per tile: the tile loop's pass, the staging loop (its widest invocation), the
+ * score d loops of each pair (4 chunks per trip, then a tail loop), the softmax's two
+ * key loops and the value phase's key loop per owned column; plus the final loops.
+ * The constant-trip loops over pairs, columns and rows are unrolled before the
+ * limiter (they cost nothing). Checked at the boundary on lavapipe
+ * (tests/kernels_absorbed_tiled_test.ts).
+ *
+ * @example
+ * ```ts
+ * import { tiledLoopIterations } from "./tiled_plan.ts";
+ * tiledLoopIterations({ workgroupSize: 64, headsPerTile: 4, queryTile: 1, keysPerTile: 64,
+ *   keyVec4: 10, valueVec4: 8, vec4PerChunk: 1, tier: 32768 }, 0); // 1
+ * ```
+ */
+export function tiledLoopIterations(s: TiledShape, keys: number): number {
+  const tiles = Math.ceil(keys / s.keysPerTile);
+  const keyChunks = s.keyVec4 / s.vec4PerChunk;
+  const rows = s.headsPerTile * s.queryTile;
+  const pairsPerInv = Math.ceil((rows * s.keysPerTile) / s.workgroupSize);
+  const colsPerInv = Math.ceil(s.valueVec4 / s.workgroupSize);
+  const stage = Math.ceil((s.keysPerTile * keyChunks) / s.workgroupSize) + 1;
+  const dLoop = Math.floor(keyChunks / 4) + 1 + (keyChunks % 4) + 1;
+  const softmax = 2 * (s.keysPerTile + 1);
+  const values = colsPerInv * (s.keysPerTile + 1);
+  const perTile = 1 + stage + pairsPerInv * dLoop + softmax + values;
+  return tiles * perTile + 1;
+}
+
+/**
+ * The most keys one invocation may walk within a loop budget (0 when not one tile fits).
+ *
+ * @example
+ * ```ts
+ * import { tiledMaxKeys } from "./tiled_plan.ts";
+ * tiledMaxKeys({ workgroupSize: 64, headsPerTile: 4, queryTile: 1, keysPerTile: 64,
+ *   keyVec4: 10, valueVec4: 8, vec4PerChunk: 1, tier: 32768 }, 1000) > 0; // true
+ * ```
+ */
+export function tiledMaxKeys(s: TiledShape, budget: number): number {
+  const perTile = tiledLoopIterations(s, s.keysPerTile) - tiledLoopIterations(s, 0);
+  return Math.max(0, Math.floor((budget - tiledLoopIterations(s, 0)) / perTile)) * s.keysPerTile;
+}
+
+/**
+ * KV splits of the tiled kernel: enough for {@link TILED_WORKGROUPS_PER_SM} workgroups
+ * per SM (the class's SM count, else {@link TILED_DEFAULT_SMS}), but no fewer than
+ * {@link TILED_MIN_KEYS_PER_SPLIT} keys per split; and always at least as many as the
+ * loop budget needs (`maxKeysPerSplit`).
+ *
+ * @example
+ * ```ts
+ * import { tiledKvSplits } from "./tiled_plan.ts";
+ * // V2-Lite headline decode on an H100: 4 workgroups, 4096 keys: 32 splits of 128 keys.
+ * tiledKvSplits({ workgroups: 4, maxKLen: 4096, smCount: 132, maxKeysPerSplit: Infinity }); // 32
+ * tiledKvSplits({ workgroups: 4, maxKLen: 100, smCount: 132, maxKeysPerSplit: Infinity }); // 1
+ * ```
+ */
+export function tiledKvSplits(
+  o: { workgroups: number; maxKLen: number; smCount: number | null; maxKeysPerSplit: number },
+): number {
+  const target = TILED_WORKGROUPS_PER_SM * (o.smCount ?? TILED_DEFAULT_SMS);
+  const fill = Math.min(
+    Math.ceil(target / Math.max(1, o.workgroups)),
+    Math.floor(o.maxKLen / TILED_MIN_KEYS_PER_SPLIT),
+    TILED_MAX_SPLITS,
+  );
+  const budget = Number.isFinite(o.maxKeysPerSplit) && o.maxKeysPerSplit > 0
+    ? Math.ceil(o.maxKLen / o.maxKeysPerSplit)
+    : 1;
+  return Math.max(1, fill, budget);
+}
+
+/**
+ * The tier the tiled kernel runs at on a device class: 32 KiB at or above it (a
+ * 48 KiB device too: that tier can only be tested on a GPU), 16 KiB at or above that,
+ * else null (the device cannot hold a tile).
+ *
+ * @example
+ * ```ts
+ * import { tiledTierOf } from "./tiled_plan.ts";
+ * tiledTierOf({ kind: "gpu", reasons: [], workgroupStorageBytes: 49152,
+ *   workgroupMemoryTier: 49152, smCount: 132, smCountSource: "table" }); // 32768
+ * ```
+ */
+export function tiledTierOf(c: DeviceClass): TiledTier | null {
+  if (c.workgroupMemoryTier === null) return null;
+  return c.workgroupMemoryTier >= 32768 ? 32768 : 16384;
+}

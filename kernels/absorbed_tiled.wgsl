@@ -1,0 +1,266 @@
+// @enable-f16
+// Absorbed MLA attention, GPU-shaped (FlashMLA / FlashDecoding): the latent MQA with
+// key tiles shared through workgroup memory.
+//
+// The math is absorbed.wgsl's: every head shares one key per token, the cached row
+//   cache[row] = [ c (r) | rope(k_pe) (rope) ]          (KEY_VEC4 = (r + rope) / 4 vec4s)
+// whose first r columns are also the value (VAL_VEC4 = r / 4 vec4s), and
+// score(h, t) = scale * dot(q_absorbed[qRow, h], cache[row_t]).
+//
+// Shape (why it differs from absorbed.wgsl, which is shaped for lavapipe):
+// - A workgroup owns ROWS = QT x HT (query, head) rows of one sequence: HT heads of a
+//   tile of QT consecutive queries. On an MQA cache every row reads the same keys, so
+//   each key tile is loaded from memory ONCE per workgroup instead of once per lane.
+// - Each tile of KT keys is staged in workgroup memory (`ktile`) with coalesced
+//   16-byte loads: consecutive invocations load consecutive 16-byte chunks of one
+//   cached row (f32: one vec4; f16: eight halves as a vec4<u32>), rows found through
+//   k_rows (paged block tables and THD resolved on the host).
+// - Scores: the ROWS x KT (row, key) pairs are spread over the WG invocations,
+//   adjacent invocations on adjacent rows of the same key, so their ktile reads are
+//   the same address (a broadcast, no bank conflict). The q rows are read from
+//   memory (L1-resident: ROWS rows of 4 * KEY_VEC4 bytes).
+// - Softmax: invocation r < ROWS owns row r's running max and sum (registers), in the
+//   log2 domain: scores are scaled by scale * log2(e) and exponentiated with exp2.
+// - Values: invocation t owns output vec4 column t (and t + WG, ...) of EVERY row,
+//   so its accumulator is ROWS x ceil(VAL_VEC4 / WG) vec4s (16 at V2-Lite widths)
+//   and nothing spills; the value of key k is the first VAL_VEC4 vec4s of the staged
+//   row, read once per key for all rows.
+// - KV splits (grid y) fill the device; each split writes its normalized partial x
+//   and natural-log LSE, and combine.wgsl merges them in a separate pass (a "last
+//   workgroup" atomic is not sound in WGSL's memory model).
+//
+// Barriers: the tile loop's bounds (begin, end) derive only from the workgroup id
+// and read-only buffers, so they are workgroup-uniform; nothing returns before a
+// barrier (the grid is exact: no bounds-guard return), and a barrier ends every
+// tile before ktile and sp are restaged.
+//
+// NaN: keys past the split's end are staged as zeros; keys inside the tile that a
+// row must not see (causal future keys of the tile's earlier queries) keep their
+// data, so their score is replaced by the sentinel and their value contribution is
+// SELECTED out (select, not p * v: p = 0 times a NaN/Inf value is NaN). A row whose
+// visible keys hold NaN gets NaN, like the float64 reference.
+
+alias store_t = f32; // @dtype storage type of q_absorbed and the cache
+
+const WG: u32 = 128u; // @param invocations per workgroup
+const HT: u32 = 16u; // @param heads per workgroup
+const QT: u32 = 1u; // @param queries per tile (consecutive queries of one sequence)
+const KT: u32 = 8u; // @param keys per staged tile (from the workgroup-memory tier)
+const KEY_VEC4: u32 = 144u; // @param (r + rope) / 4
+const VAL_VEC4: u32 = 128u; // @param r / 4
+
+// vec4s per 16-byte chunk: f32 1, f16 2 (eight halves packed as a vec4<u32>).
+const CPV: u32 = 1u; // @f32
+// @f16: const CPV: u32 = 2u;
+alias chunk_t = vec4<f32>; // @f32
+// @f16: alias chunk_t = vec4<u32>;
+
+const ROWS: u32 = QT * HT;
+const KEY_CH: u32 = KEY_VEC4 / CPV;
+// One chunk of padding per staged row: rows KEY_CH chunks apart would otherwise start
+// on the same bank (KEY_CH * 16 bytes is a multiple of 128 at V2-Lite widths).
+const KSTRIDE: u32 = KEY_CH + 1u;
+const PAIRS: u32 = ROWS * KT;
+const PPT: u32 = (PAIRS + WG - 1u) / WG; // (row, key) score pairs per invocation
+const VPT: u32 = (VAL_VEC4 + WG - 1u) / WG; // output vec4 columns per invocation
+const_assert ROWS <= WG;
+const_assert KEY_VEC4 % CPV == 0u;
+const_assert VAL_VEC4 <= KEY_VEC4;
+
+// Finite stand-in for -inf (log2 domain): exp2(NEG_BIG - m) is 0 for any real m and
+// NEG_BIG - NEG_BIG is 0, never NaN; an infinite sentinel would give inf - inf = NaN.
+const NEG_BIG: f32 = -3.0e38;
+const LN2: f32 = 0.6931471805599453;
+
+struct Params {
+  total_q: u32,     // query tiles (entries of q_tiles)
+  total_t: u32,     // query tokens (rows of the outputs per split)
+  heads: u32,
+  head_tiles: u32,
+  kv_splits: u32,
+  scale_log2: f32,  // softmax scale * log2(e): scores go straight into exp2
+  neg_inf: f32,     // -Infinity, from the host (WGSL has no infinite literal)
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> q_absorbed: array<vec4<store_t>>;  // [qRows, h, KEY_VEC4]
+@group(0) @binding(2) var<storage, read> cache: array<chunk_t>;             // [kRows, KEY_CH]
+@group(0) @binding(3) var<storage, read> q_meta: array<vec4<u32>>;          // [totalQ]
+@group(0) @binding(4) var<storage, read> k_rows: array<u32>;                // [totalK]
+@group(0) @binding(5) var<storage, read_write> x_out: array<vec4<f32>>;     // [splits, totalQ, h, VAL_VEC4]
+@group(0) @binding(6) var<storage, read_write> lse_out: array<f32>;         // [splits, totalQ, h]
+@group(0) @binding(7) var<storage, read> q_tiles: array<vec2<u32>>;         // (first query, count)
+
+var<workgroup> ktile: array<chunk_t, KT * KSTRIDE>;  // the staged key tile
+var<workgroup> sp: array<f32, PAIRS>;                // [key][row]: scores, then probabilities
+var<workgroup> alpha: array<f32, ROWS>;              // per row: rescale of the running output
+var<workgroup> row_lim: array<u32, ROWS>;            // per row: keys it sees, within the split
+var<workgroup> row_l: array<f32, ROWS>;              // per row: the final running sum
+
+// vec4 h (< CPV) of a 16-byte chunk, widened to f32.
+fn cvec(c: chunk_t, h: u32) -> vec4<f32> {
+  return c; // @f32
+  // @f16: let w = select(c.xy, c.zw, h == 1u); return vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y));
+}
+
+// Partial dot product (4 lanes) of chunk c of a q row with chunk c of staged key k.
+fn dot_chunk(qb: u32, kbase: u32, c: u32) -> vec4<f32> {
+  let kc = ktile[kbase + c];
+  var s = vec4<f32>(0.0);
+  for (var h = 0u; h < CPV; h++) {
+    s += vec4<f32>(q_absorbed[qb + c * CPV + h]) * cvec(kc, h);
+  }
+  return s;
+}
+
+// Row r of the workgroup: x = query t, y = q_absorbed vec4 offset, z = head, w = 1
+// when the row is stored (a real query of the tile and a real head).
+fn row_of(r: u32, qt: vec2<u32>, htile: u32) -> vec4<u32> {
+  let i = r / HT;
+  let head = htile * HT + r % HT;
+  let t = qt.x + min(i, qt.y - 1u);
+  let qb = (q_meta[t].x * params.heads + min(head, params.heads - 1u)) * KEY_VEC4;
+  return vec4<u32>(t, qb, head, select(0u, 1u, i < qt.y && head < params.heads));
+}
+
+@compute @workgroup_size(WG)
+fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
+                  @builtin(local_invocation_index) lid: u32) {
+  // The grid is exact (query tiles x head tiles, splits): no early return before the
+  // barriers below; min() only keeps a stray id in bounds.
+  let qtile = min(wid.x / params.head_tiles, params.total_q - 1u);
+  let htile = wid.x % params.head_tiles;
+  let split = wid.y;
+  let qt = q_tiles[qtile];
+  // The tile's last query sees the most keys: it sets the tile's key range.
+  let qm = q_meta[qt.x + qt.y - 1u];
+  let chunk = (qm.z + params.kv_splits - 1u) / params.kv_splits;
+  let begin = min(split * chunk, qm.z);
+  let end = min(begin + chunk, qm.z);
+  let k0 = qm.y; // first logical key of the sequence
+
+  // The rows of this invocation's score pairs (the same every tile).
+  var pq: array<u32, PPT>;
+  var plim: array<u32, PPT>;
+  for (var i = 0u; i < PPT; i++) {
+    let p = min(lid + i * WG, PAIRS - 1u);
+    let ro = row_of(p % ROWS, qt, htile);
+    pq[i] = ro.y;
+    plim[i] = min(q_meta[ro.x].z, end);
+  }
+  // Softmax state of row lid (lid < ROWS).
+  var m_run = NEG_BIG;
+  var l_run = 0.0;
+  if (lid < ROWS) {
+    row_lim[lid] = min(q_meta[row_of(lid, qt, htile).x].z, end);
+  }
+  var acc: array<array<vec4<f32>, ROWS>, VPT>; // zeroed
+
+  for (var kb = begin; kb < end; kb += KT) {
+    let nk = min(KT, end - kb);
+    // 1. Stage the tile: chunk i = (key i / KEY_CH, chunk i % KEY_CH); keys past the
+    //    split's end are zero-filled, never read.
+    for (var i = lid; i < KT * KEY_CH; i += WG) {
+      let k = i / KEY_CH;
+      var ch = chunk_t();
+      if (k < nk) {
+        ch = cache[k_rows[k0 + kb + k] * KEY_CH + i % KEY_CH];
+      }
+      ktile[k * KSTRIDE + i % KEY_CH] = ch;
+    }
+    workgroupBarrier();
+
+    // 2. Scores of this invocation's pairs (pair p: row p % ROWS, key p / ROWS).
+    for (var i = 0u; i < PPT; i++) {
+      let p = lid + i * WG;
+      if (p < PAIRS) {
+        let k = p / ROWS;
+        let kbase = k * KSTRIDE;
+        let qb = pq[i];
+        var s4 = vec4<f32>(0.0);
+        var c = 0u;
+        for (; c + 4u <= KEY_CH; c += 4u) {
+          s4 += dot_chunk(qb, kbase, c) + dot_chunk(qb, kbase, c + 1u) +
+                dot_chunk(qb, kbase, c + 2u) + dot_chunk(qb, kbase, c + 3u);
+        }
+        for (; c < KEY_CH; c++) {
+          s4 += dot_chunk(qb, kbase, c);
+        }
+        let s = (s4.x + s4.y + s4.z + s4.w) * params.scale_log2;
+        // Masked (past the row's visible keys or the split's end): the sentinel.
+        sp[k * ROWS + p % ROWS] = select(NEG_BIG, s, kb + k < plim[i]);
+      }
+    }
+    workgroupBarrier();
+
+    // 3. Online softmax of row lid over the tile (log2 domain).
+    if (lid < ROWS) {
+      var mx = NEG_BIG;
+      for (var k = 0u; k < KT; k++) {
+        mx = max(mx, sp[k * ROWS + lid]);
+      }
+      let m_new = max(m_run, mx);
+      let a = exp2(m_run - m_new);
+      var sum = 0.0;
+      let lim = row_lim[lid];
+      for (var k = 0u; k < KT; k++) {
+        // Masked slots get 0 explicitly: while a row has seen no key (m_new still
+        // NEG_BIG) exp2(NEG_BIG - NEG_BIG) would be 1.
+        let pk = select(0.0, exp2(sp[k * ROWS + lid] - m_new), kb + k < lim);
+        sp[k * ROWS + lid] = pk;
+        sum += pk;
+      }
+      l_run = l_run * a + sum;
+      m_run = m_new;
+      alpha[lid] = a;
+    }
+    workgroupBarrier();
+
+    // 4. Values: invocation lid owns output vec4 columns lid, lid + WG, ... of every row.
+    for (var i = 0u; i < VPT; i++) {
+      let v = lid + i * WG;
+      if (v < VAL_VEC4) {
+        for (var r = 0u; r < ROWS; r++) {
+          acc[i][r] *= alpha[r];
+        }
+        for (var k = 0u; k < KT; k++) {
+          let vk = cvec(ktile[k * KSTRIDE + v / CPV], v % CPV);
+          let vis = kb + k;
+          for (var r = 0u; r < ROWS; r++) {
+            // Select, do not multiply: a key row r must not see may hold NaN/Inf.
+            acc[i][r] += select(vec4<f32>(0.0), sp[k * ROWS + r] * vk, vis < row_lim[r]);
+          }
+        }
+      }
+    }
+    // ktile and sp are restaged by the next tile.
+    workgroupBarrier();
+  }
+
+  if (lid < ROWS) {
+    row_l[lid] = l_run;
+    let ro = row_of(lid, qt, htile);
+    if (ro.w == 1u) {
+      // No key seen (l = 0): LSE -inf. `!(l <= 0)` rather than `l > 0`: a NaN sum (a
+      // visible key holds NaN) must give NaN, as the reference does.
+      let seen_any = !(l_run <= 0.0);
+      lse_out[(split * params.total_t + ro.x) * params.heads + ro.z] =
+        select(params.neg_inf, (m_run + log2(l_run)) * LN2, seen_any);
+    }
+  }
+  workgroupBarrier();
+  for (var i = 0u; i < VPT; i++) {
+    let v = lid + i * WG;
+    if (v < VAL_VEC4) {
+      for (var r = 0u; r < ROWS; r++) {
+        let ro = row_of(r, qt, htile);
+        if (ro.w == 1u) {
+          let l = row_l[r];
+          let inv = select(0.0, 1.0 / l, !(l <= 0.0));
+          x_out[((split * params.total_t + ro.x) * params.heads + ro.z) * VAL_VEC4 + v] =
+            acc[i][r] * inv;
+        }
+      }
+    }
+  }
+}
