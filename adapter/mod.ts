@@ -19,3 +19,4 @@ export * from "./json_file.ts";
 export * from "./registry.ts";
 export * from "./reference_choice.ts";
 export * from "./loop_budget.ts";
+export * from "./caps_file.ts";

@@ -13,7 +13,7 @@ import {
 import { Command, Option } from "@commander-js/extra-typings";
 import { explainCase, formatExplanation, loadSpecReading } from "../adapter/explain.ts";
 import type { DeviceCaps } from "../adapter/types.ts";
-import { readCapsFile } from "./caps_file.ts";
+import { readCapsFile } from "../adapter/caps_file.ts";
 import { EXIT } from "./errors.ts";
 import { layoutFromFlags, parseIntList, parseNonNegativeInt, parsePositiveInt } from "./options.ts";
 

@@ -4,7 +4,7 @@
  * reports) and the caps-file override; `explain --caps` prints the class.
  */
 import assert from "node:assert/strict";
-import { readCapsFile } from "../cli/caps_file.ts";
+import { readCapsFile } from "../adapter/caps_file.ts";
 import {
   deviceClassOf,
   formatDeviceClass,

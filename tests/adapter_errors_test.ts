@@ -7,7 +7,7 @@ import { normalizeLayout } from "../adapter/layout.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import { loadSpec } from "../adapter/source.ts";
 import type { LayoutRequest } from "../adapter/types.ts";
-import { readCapsFile } from "../cli/caps_file.ts";
+import { readCapsFile } from "../adapter/caps_file.ts";
 
 const good: Record<string, unknown> = {
   hidden_size: 64,

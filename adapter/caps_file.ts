@@ -1,13 +1,13 @@
 /**
- * Reading a DeviceCaps JSON file (`--caps`), e.g. one written by `devices --json`,
- * so decisions can be explained for a device that is not attached.
+ * The DeviceCaps schema, and reading a caps JSON file (`--caps`), e.g. one written by
+ * `devices --json`, so decisions can be explained for a device that is not attached.
  *
  * @module
  */
 import { z } from "zod";
-import { ConfigError } from "../adapter/errors.ts";
-import { readJsonFile } from "../adapter/json_file.ts";
-import type { DeviceCaps } from "../adapter/types.ts";
+import { ConfigError } from "./errors.ts";
+import { readJsonFile } from "./json_file.ts";
+import type { DeviceCaps } from "./types.ts";
 
 const capsSchema = z.object({
   adapter: z.object({
@@ -28,20 +28,26 @@ const capsSchema = z.object({
 });
 
 /**
- * Read and validate a caps file; a bad file throws a `ConfigError` naming the field.
+ * Validate a parsed caps value (the JSON of `devices --json`; keys other than caps, such as
+ * ceilings, are dropped). A bad value throws a `ConfigError` naming `source` and the field.
  *
  * @example
- * ```ts ignore
- * import { readCapsFile } from "./caps_file.ts";
- * const caps = await readCapsFile("tests/fixtures/caps_lavapipe.json");
+ * ```ts
+ * import { parseCaps } from "./caps_file.ts";
+ * const caps = parseCaps({
+ *   adapter: { description: "llvmpipe" },
+ *   features: ["shader-f16"],
+ *   limits: { maxStorageBufferBindingSize: 134217728 },
+ *   loopIterationBudget: 65535,
+ * }, "caps.json");
+ * caps.loopIterationBudget; // 65535
  * ```
  */
-export async function readCapsFile(path: string): Promise<DeviceCaps> {
-  const raw = await readJsonFile(path, { what: "caps file" });
+export function parseCaps(raw: unknown, source: string): DeviceCaps {
   const parsed = capsSchema.safeParse(raw);
   if (!parsed.success) {
     throw new ConfigError(
-      path,
+      source,
       parsed.error.issues.map((i) => ({
         path: i.path.map(String).join(".") || "(root)",
         value: undefined,
@@ -60,4 +66,18 @@ export async function readCapsFile(path: string): Promise<DeviceCaps> {
     ...(loopIterationBudget === undefined ? {} : { loopIterationBudget }),
     ...(smCount === undefined ? {} : { smCount }),
   };
+}
+
+/**
+ * Read and validate a caps file; a bad file throws a `ConfigError` naming the file and the
+ * field.
+ *
+ * @example
+ * ```ts
+ * import { readCapsFile } from "./caps_file.ts";
+ * const caps = await readCapsFile("tests/fixtures/caps_lavapipe.json");
+ * ```
+ */
+export async function readCapsFile(path: string): Promise<DeviceCaps> {
+  return parseCaps(await readJsonFile(path, { what: "caps file" }), path);
 }
