@@ -67,6 +67,42 @@ function runtimeDirPath(): string | null {
 }
 
 /**
+ * What a runtime does before asking for an adapter, and how it names its backend in
+ * messages. Deno (the default) decides wgpu's backend and quiets the window-system probe,
+ * reading `Deno.env`; a browser page (browser/page_main.ts) installs its own, which reads
+ * nothing: the browser chose its backend.
+ */
+export interface GpuEnvironment {
+  /** Called before every requestAdapter; returns one line naming the backend. */
+  prepareAdapter(): string;
+}
+
+const denoEnvironment: GpuEnvironment = {
+  prepareAdapter() {
+    // Before the first requestAdapter: wgpu fixes the backend then (backend_choice.ts).
+    const choice = applyBackendChoice();
+    quietWindowSystemProbe();
+    return formatBackendChoice(choice);
+  },
+};
+
+let environment: GpuEnvironment = denoEnvironment;
+
+/**
+ * Replace the runtime environment of gpu/ (a browser page); `null` restores Deno's.
+ *
+ * @example
+ * ```ts
+ * import { setGpuEnvironment } from "./device.ts";
+ * setGpuEnvironment({ prepareAdapter: () => "backend: the browser's WebGPU" });
+ * setGpuEnvironment(null);
+ * ```
+ */
+export function setGpuEnvironment(env: GpuEnvironment | null): void {
+  environment = env ?? denoEnvironment;
+}
+
+/**
  * Request an adapter, or throw a {@link NoAdapterError} whose message says how
  * to get one.
  *
@@ -78,9 +114,7 @@ function runtimeDirPath(): string | null {
  * ```
  */
 export async function requestGpuAdapter(options: AdapterOptions = {}): Promise<GPUAdapter> {
-  // Before the first requestAdapter: wgpu fixes the backend then (backend_choice.ts).
-  const choice = applyBackendChoice();
-  quietWindowSystemProbe();
+  const backendLine = environment.prepareAdapter();
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (!gpu) throw new NoAdapterError("navigator.gpu is not available in this runtime");
   let adapter: GPUAdapter | null = null;
@@ -91,7 +125,7 @@ export async function requestGpuAdapter(options: AdapterOptions = {}): Promise<G
   }
   if (!adapter) {
     throw new NoAdapterError(
-      `navigator.gpu.requestAdapter() returned null (${formatBackendChoice(choice)})`,
+      `navigator.gpu.requestAdapter() returned null (${backendLine})`,
     );
   }
   if (options.allowFallbackAdapter === false && adapter.info.isFallbackAdapter) {

@@ -7,6 +7,7 @@
  */
 import { createStorage, createUniform, readbackBytes } from "./buffers.ts";
 import { bindBuffers, encodeDispatch } from "./dispatch.ts";
+import { readSourceText } from "./text_source.ts";
 
 /** Trips the probe asks for; a device that runs them all has no budget below this. */
 export const LOOP_PROBE_TRIPS = 1 << 20;
@@ -25,7 +26,7 @@ export const LOOP_PROBE_TRIPS = 1 << 20;
  * ```
  */
 export async function measureLoopBudget(device: GPUDevice): Promise<number | null> {
-  const code = await Deno.readTextFile(new URL("./loop_budget.wgsl", import.meta.url));
+  const code = await readSourceText(new URL("./loop_budget.wgsl", import.meta.url));
   const module = device.createShaderModule({ code, label: "loop_budget.wgsl" });
   const pipeline = await device.createComputePipelineAsync({
     layout: "auto",

@@ -14,6 +14,7 @@
  * @module
  */
 import type { Dtype } from "../adapter/types.ts";
+import { readSourceText } from "../gpu/text_source.ts";
 
 /** A transformation of a kernel source before compilation (fault injection). */
 export type SourceMutation = (fileName: string, source: string) => string;
@@ -32,7 +33,8 @@ const rawCache = new Map<string, Promise<string>>();
 export function readKernelFile(fileName: string): Promise<string> {
   let p = rawCache.get(fileName);
   if (!p) {
-    p = Deno.readTextFile(new URL(`./${fileName}`, import.meta.url));
+    // through the text source: the file system under Deno, the bundle's text in a page
+    p = readSourceText(new URL(`./${fileName}`, import.meta.url));
     rawCache.set(fileName, p);
     p.catch(() => rawCache.delete(fileName));
   }

@@ -1,0 +1,102 @@
+/**
+ * Builds the page's script: browser/page_main.ts and everything it imports (the harness's
+ * gpu/ and kernels/) bundled with `deno bundle` (esbuild) for the browser, with the WGSL
+ * sources it reads prepended as `globalThis.__mlaWgsl` (gpu/text_source.ts serves them
+ * in the page). Built once per process.
+ *
+ * @module
+ */
+
+/** Folders whose `*.wgsl` files the bundle carries (kernels/ and gpu/'s loop probe). */
+const WGSL_DIRS = [new URL("../kernels/", import.meta.url), new URL("../gpu/", import.meta.url)];
+
+/** A bundle build failed (its message carries deno bundle's output). */
+export class BundleError extends Error {
+  /** Builds the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "BundleError";
+  }
+}
+
+/**
+ * The WGSL texts the page needs, by file name (a name in two folders is an error: the page
+ * finds texts by name).
+ *
+ * @example
+ * ```ts
+ * import { wgslTexts } from "./bundle.ts";
+ * const texts = await wgslTexts();
+ * "rope.wgsl" in texts; // true
+ * ```
+ */
+export async function wgslTexts(): Promise<Record<string, string>> {
+  const texts: Record<string, string> = {};
+  for (const dir of WGSL_DIRS) {
+    const names: string[] = [];
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isFile && e.name.endsWith(".wgsl")) names.push(e.name);
+    }
+    for (const name of names.sort()) {
+      if (Object.hasOwn(texts, name)) {
+        throw new BundleError(`two kernel files are named ${name}: the page finds them by name`);
+      }
+      texts[name] = await Deno.readTextFile(new URL(name, dir));
+    }
+  }
+  return texts;
+}
+
+let built: Promise<string> | null = null;
+
+/**
+ * The page script (cached per process). Needs `--allow-run` for Deno's own executable
+ * (`deno bundle`) and read access to the repository.
+ *
+ * @example
+ * ```ts ignore
+ * import { pageBundle } from "./bundle.ts";
+ * const js = await pageBundle();
+ * js.startsWith("globalThis.__mlaWgsl = "); // true
+ * ```
+ */
+export function pageBundle(): Promise<string> {
+  built ??= build();
+  built.catch(() => built = null);
+  return built;
+}
+
+async function build(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "mla-harness-bundle-" });
+  try {
+    const outFile = `${dir}/page.js`;
+    const entry = new URL("./page_main.ts", import.meta.url);
+    const config = new URL("../deno.json", import.meta.url);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "bundle",
+        "--quiet",
+        "--config",
+        config.pathname,
+        "--platform",
+        "browser",
+        "--format",
+        "esm",
+        "-o",
+        outFile,
+        entry.pathname,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    if (!out.success) {
+      const text = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-8).join("\n");
+      throw new BundleError(`deno bundle ${entry.pathname} failed:\n${text}`);
+    }
+    const js = await Deno.readTextFile(outFile);
+    return `globalThis.__mlaWgsl = ${JSON.stringify(await wgslTexts())};\n${js}`;
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}

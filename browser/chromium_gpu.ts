@@ -1,0 +1,228 @@
+/**
+ * The Chromium runtime as the runner sees it: a WebGPU device in a headless Chromium page
+ * that runs the harness's own runAttention and launchers (browser/page_main.ts), with the
+ * caps of Chromium's adapter, and the same life cycle as a GpuContext (`lost`,
+ * `destroy()`, `reacquire()`). Inputs go to the page, outputs come back, over the
+ * loopback server (browser/server.ts); everything else stays in Deno.
+ *
+ * @module
+ */
+import type { AttentionInputs, DeviceCaps, GpuPlan, MlaSpec } from "../adapter/types.ts";
+import type { Timing } from "../gpu/timing.ts";
+import { NoAdapterError } from "../gpu/errors.ts";
+import { pageBundle } from "./bundle.ts";
+import { type Chromium, findChromium, launchChromium } from "./chromium.ts";
+import { Page } from "./page.ts";
+import type { PageCaseReply, PageError, PageInitReply } from "./page_api.ts";
+import { PageServer } from "./server.ts";
+import { decodeOutputs, encodeCaseRequest } from "./wire.ts";
+
+/** Options of {@link ChromiumGpu.start}. */
+export interface ChromiumGpuOptions {
+  /** `--chromium <path>` (else $CHROME_PATH, else the Debian default). */
+  chromium?: string;
+  /** Extra environment of the browser (e.g. VK_ICD_FILENAMES). */
+  env?: Record<string, string>;
+}
+
+/** What {@link ChromiumGpu.runAttention} returns: the checked run's outputs and timings. */
+export interface RemoteAttentionResult {
+  /** Output [totalQ, h, v] and LSE [totalQ, h], as the page read them back. */
+  readonly outputs: { out: Float32Array; lse: Float32Array };
+  /** Timing of the checked run. */
+  readonly timing: Timing | null;
+  /** Timings of the repetitions. */
+  readonly repeats: readonly Timing[];
+}
+
+/** Options of {@link ChromiumGpu.runAttention}. */
+export interface RemoteAttentionOptions {
+  /** The spec the kernel runs with. */
+  spec: MlaSpec;
+  /** Inputs (float64; sent bit for bit). */
+  inputs: AttentionInputs;
+  /** Timed repetitions after the checked run (default 0). */
+  repeats?: number;
+  /** A planted fault whose source mutation the page applies. */
+  faultId?: string;
+}
+
+/** An error raised in the page, re-raised here with the page's name and message. */
+export class PageSideError extends Error {
+  /** Builds the error. */
+  constructor(e: PageError) {
+    super(e.message);
+    this.name = e.name;
+  }
+}
+
+/** The browser facts a fingerprint and a device key carry. */
+export interface BrowserIdentity {
+  /** `chromium`. */
+  readonly name: "chromium";
+  /** Browser.getVersion's product, e.g. "HeadlessChrome/156.0.8078.114". */
+  readonly version: string;
+  /** The executable. */
+  readonly path: string;
+  /** The page's user agent. */
+  readonly userAgent: string;
+  /** Every GPUAdapterInfo field Chromium reports (driver, backend, ...). */
+  readonly adapterInfo: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * A WebGPU device in headless Chromium.
+ *
+ * @example
+ * ```ts ignore
+ * import { ChromiumGpu } from "./chromium_gpu.ts";
+ * const gpu = await ChromiumGpu.start();
+ * gpu.caps.adapter.description; // "SwiftShader Device (Subzero)"
+ * const r = await gpu.runAttention(plan, { spec, inputs });
+ * await gpu.close();
+ * ```
+ */
+export class ChromiumGpu {
+  /** Which runtime this is. */
+  readonly runtime = "chromium" as const;
+  /** The adapter's caps (read in the page by GpuContext, like any device's). */
+  caps: DeviceCaps;
+  /** Browser and adapter facts. */
+  identity: BrowserIdentity;
+  #browser: Chromium;
+  #page: Page;
+  readonly #server: PageServer;
+  readonly #options: ChromiumGpuOptions;
+  #lost = false;
+
+  private constructor(
+    parts: {
+      browser: Chromium;
+      page: Page;
+      server: PageServer;
+      init: PageInitReply & { ok: true };
+    },
+    options: ChromiumGpuOptions,
+  ) {
+    this.#browser = parts.browser;
+    this.#page = parts.page;
+    this.#server = parts.server;
+    this.#options = options;
+    this.caps = parts.init.caps;
+    this.identity = identityOf(parts.browser, parts.init);
+  }
+
+  /**
+   * Find and launch Chromium, serve the page, acquire its device. Throws
+   * ChromiumNotFoundError (no browser), ChromiumLaunchError, or NoAdapterError (the page
+   * has no WebGPU adapter).
+   */
+  static async start(options: ChromiumGpuOptions = {}): Promise<ChromiumGpu> {
+    const where = findChromium(options.chromium);
+    const server = PageServer.start(await pageBundle());
+    try {
+      const { browser, page, init } = await openPage(where.path, server, options);
+      return new ChromiumGpu({ browser, page, server, init }, options);
+    } catch (e) {
+      await server.close();
+      throw e;
+    }
+  }
+
+  /** Whether the page's device (or the browser) was lost. */
+  get lost(): boolean {
+    return this.#lost || this.#browser.cdp.closed;
+  }
+
+  /**
+   * Run one GPU plan's attention in the page: the checked run, then `repeats` timed runs.
+   * An error in the page throws with the page's error name and message.
+   */
+  async runAttention(
+    plan: GpuPlan,
+    options: RemoteAttentionOptions,
+  ): Promise<RemoteAttentionResult> {
+    const request = encodeCaseRequest({
+      plan,
+      spec: options.spec,
+      repeats: options.repeats ?? 0,
+      ...(options.faultId === undefined ? {} : { faultId: options.faultId }),
+    }, options.inputs);
+    const ex = this.#server.exchange(request);
+    try {
+      const reply = await this.#page.evaluate(
+        `mlaHarness.runCase(${JSON.stringify(ex.caseUrl)}, ${JSON.stringify(ex.resultUrl)})`,
+      ) as PageCaseReply;
+      if (!reply.ok) {
+        if (reply.lost) this.#lost = true;
+        throw new PageSideError(reply.error);
+      }
+      const outputs = decodeOutputs(await ex.outputs);
+      return { outputs, timing: reply.timing, repeats: reply.repeats };
+    } finally {
+      ex.drop();
+    }
+  }
+
+  /** Drop the browser (a hung case): the next {@link reacquire} starts a fresh one. */
+  destroy(): void {
+    this.#lost = true;
+    this.#browser.close().catch(() => {});
+  }
+
+  /** A fresh browser, page and device (after a loss or a hung case). */
+  async reacquire(): Promise<void> {
+    await this.#browser.close();
+    const { browser, page, init } = await openPage(this.#browser.path, this.#server, this.#options);
+    this.#browser = browser;
+    this.#page = page;
+    this.caps = init.caps;
+    this.identity = identityOf(browser, init);
+    this.#lost = false;
+  }
+
+  /** End the browser and the server. */
+  async close(): Promise<void> {
+    await this.#browser.close();
+    await this.#server.close();
+  }
+}
+
+function identityOf(browser: Chromium, init: PageInitReply & { ok: true }): BrowserIdentity {
+  return {
+    name: "chromium",
+    version: browser.version,
+    path: browser.path,
+    userAgent: init.userAgent,
+    adapterInfo: init.info,
+  };
+}
+
+async function openPage(
+  path: string,
+  server: PageServer,
+  options: ChromiumGpuOptions,
+): Promise<{ browser: Chromium; page: Page; init: PageInitReply & { ok: true } }> {
+  const browser = await launchChromium(path, { env: options.env });
+  try {
+    const page = await Page.open(browser);
+    await page.navigate(server.pageUrl);
+    // the module script may still be evaluating after the load event
+    for (let i = 0; i < 200; i++) {
+      if (await page.evaluate("typeof mlaHarness === 'object'")) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const init = await page.evaluate("mlaHarness.init()") as PageInitReply;
+    if (!init.ok) {
+      const problems = page.messages.filter((m) => m.level === "error" || m.level === "exception");
+      throw new NoAdapterError(
+        `Chromium (${browser.version}) has no usable WebGPU adapter: ${init.error.name}: ` +
+          `${init.error.message}${problems.length ? `; page: ${problems[0].text}` : ""}`,
+      );
+    }
+    return { browser, page, init };
+  } catch (e) {
+    await browser.close();
+    throw e;
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * What `globalThis.mlaHarness` in the page (browser/page_main.ts) returns to the
+ * harness: plain JSON, typed on both sides.
+ *
+ * @module
+ */
+import type { DeviceCaps } from "../adapter/types.ts";
+import type { Timing } from "../gpu/timing.ts";
+
+/** An error thrown in the page, by name and message. */
+export interface PageError {
+  /** Error class name, e.g. GpuScopeError. */
+  readonly name: string;
+  /** Its message. */
+  readonly message: string;
+}
+
+/** The reply of `init()` / `reacquire()`. */
+export type PageInitReply =
+  | {
+    readonly ok: true;
+    /** The adapter's caps, as GpuContext measured them in the page. */
+    readonly caps: DeviceCaps;
+    /** Every GPUAdapterInfo field (Dawn: vendor, architecture, driver, backend, ...). */
+    readonly info: Record<string, unknown>;
+    /** The page's navigator.userAgent. */
+    readonly userAgent: string;
+  }
+  | { readonly ok: false; readonly error: PageError };
+
+/** The reply of `runCase()`: the outputs went to the server. */
+export type PageCaseReply =
+  | {
+    readonly ok: true;
+    /** Timing of the checked run. */
+    readonly timing: Timing | null;
+    /** Timings of the repetitions. */
+    readonly repeats: readonly Timing[];
+  }
+  | { readonly ok: false; readonly error: PageError; readonly lost: boolean };

@@ -1,0 +1,114 @@
+/**
+ * The loopback HTTP server the page talks to (127.0.0.1, a free port): it serves the page
+ * and its script, hands each case's inputs to the page (`GET /case/<n>`) and takes its
+ * outputs (`POST /result/<n>`). Large inputs travel here, not as base64 over CDP (the
+ * V2-Lite latent at b 4, s_k 4096 is about 38 MB). An http://127.0.0.1 page is a secure
+ * context, so it has navigator.gpu.
+ *
+ * @module
+ */
+
+/** A pending exchange: the request bytes, and where the outputs go. */
+interface Slot {
+  request: Uint8Array<ArrayBuffer>;
+  result: (bytes: ArrayBuffer) => void;
+}
+
+const PAGE_HTML = `<!doctype html>
+<html><head><meta charset="utf-8"><title>mla-harness</title></head>
+<body><script type="module" src="/page.js"></script></body></html>
+`;
+
+/**
+ * The server. `exchange()` publishes a request and returns its URLs and a promise of the
+ * outputs' bytes.
+ *
+ * @example
+ * ```ts ignore
+ * import { PageServer } from "./server.ts";
+ * const server = PageServer.start("globalThis.x = 1;");
+ * const ex = server.exchange(new Uint8Array(8));
+ * await server.close();
+ * ```
+ */
+export class PageServer {
+  readonly #server: Deno.HttpServer<Deno.NetAddr>;
+  readonly #slots = new Map<number, Slot>();
+  #next = 1;
+
+  private constructor(script: string) {
+    this.#server = Deno.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      onListen: () => {},
+    }, (req) => this.#handle(req, script));
+  }
+
+  /** Start serving the page with this script. */
+  static start(script: string): PageServer {
+    return new PageServer(script);
+  }
+
+  /** The page's URL. */
+  get pageUrl(): string {
+    return `${this.origin}/index.html`;
+  }
+
+  /** `http://127.0.0.1:<port>`. */
+  get origin(): string {
+    return `http://127.0.0.1:${this.#server.addr.port}`;
+  }
+
+  /**
+   * Publish one request; the outputs promise resolves when the page posts them. `drop()`
+   * forgets the slot (a case that ended without them).
+   */
+  exchange(request: Uint8Array<ArrayBuffer>): {
+    caseUrl: string;
+    resultUrl: string;
+    outputs: Promise<ArrayBuffer>;
+    drop: () => void;
+  } {
+    const id = this.#next++;
+    let result: (bytes: ArrayBuffer) => void = () => {};
+    const outputs = new Promise<ArrayBuffer>((res) => result = res);
+    this.#slots.set(id, { request, result });
+    return {
+      caseUrl: `/case/${id}`,
+      resultUrl: `/result/${id}`,
+      outputs,
+      drop: () => this.#slots.delete(id),
+    };
+  }
+
+  async #handle(req: Request, script: string): Promise<Response> {
+    const path = new URL(req.url).pathname;
+    if (req.method === "GET" && (path === "/" || path === "/index.html")) {
+      return new Response(PAGE_HTML, { headers: { "content-type": "text/html; charset=utf-8" } });
+    }
+    if (req.method === "GET" && path === "/page.js") {
+      return new Response(script, { headers: { "content-type": "text/javascript" } });
+    }
+    if (path === "/favicon.ico") return new Response(null, { status: 204 });
+    const m = /^\/(case|result)\/(\d+)$/.exec(path);
+    const slot = m ? this.#slots.get(Number(m[2])) : undefined;
+    if (!m || !slot) return new Response("not found", { status: 404 });
+    if (m[1] === "case" && req.method === "GET") {
+      return new Response(slot.request, {
+        headers: { "content-type": "application/octet-stream" },
+      });
+    }
+    if (m[1] === "result" && req.method === "POST") {
+      slot.result(await req.arrayBuffer());
+      this.#slots.delete(Number(m[2]));
+      return new Response(null, { status: 204 });
+    }
+    return new Response("method not allowed", { status: 405 });
+  }
+
+  /** Stop serving. */
+  async close(): Promise<void> {
+    this.#slots.clear();
+    await this.#server.shutdown();
+  }
+}
