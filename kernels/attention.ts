@@ -114,8 +114,9 @@ function checkInputs(spec: MlaSpec, plan: GpuPlan, inputs: AttentionInputs): voi
  *
  * @example
  * ```ts
+ * // needs a WebGPU device: type-checked, not run
  * import { presetSpec } from "../adapter/presets.ts";
- * import { resolve } from "../adapter/resolve.ts";
+ * import { isGpuPlan, resolve } from "../adapter/resolve.ts";
  * import { GpuContext } from "../gpu/device.ts";
  * import { makeAttentionInputs } from "../reference/inputs.ts";
  * import { runAttention } from "./attention.ts";
@@ -123,7 +124,7 @@ function checkInputs(spec: MlaSpec, plan: GpuPlan, inputs: AttentionInputs): voi
  * const spec = presetSpec("tiny");
  * const plan = resolve({ spec, dtype: "f32", backend: "wgsl-absorbed",
  *   layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 8, causal: true } }, ctx.caps);
- * if (plan.kind === "plan" && plan.runsOn === "gpu") {
+ * if (isGpuPlan(plan)) {
  *   const inputs = makeAttentionInputs(spec, plan.layout, { seed: 1 });
  *   const { outputs, timing } = await runAttention(ctx, plan, { spec, inputs });
  * }

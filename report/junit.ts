@@ -39,7 +39,7 @@ function failingSides(r: CaseResult): [string, ParityRecord][] {
  * import { failureMessage } from "./junit.ts";
  * import type { CaseResult } from "../results/types.ts";
  * declare const r: CaseResult;
- * console.log(failureMessage(r)); // "out: max |err| 0.05 at [0,3,17] ..."
+ * failureMessage(r); // "out: max abs err 5e-2 at [0,3,17] (got 0.113, want 0.163); ..."
  * ```
  */
 export function failureMessage(r: CaseResult): string {
