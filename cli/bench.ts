@@ -19,6 +19,7 @@ import {
 } from "../bench/report.ts";
 import { type BenchRecord, runBenchCase } from "../bench/run_bench.ts";
 import { GpuContext } from "../gpu/device.ts";
+import { writeBenchHtml } from "../report/html/bench_html.ts";
 import { CliError, EXIT } from "./errors.ts";
 
 const join = (dir: string, file: string) => `${dir.replace(/\/+$/, "")}/${file}`;
@@ -44,7 +45,10 @@ export function benchCommand() {
     .option("--filter <expr>", "keep cases whose id matches key=v1,v2;key2=v3")
     .option("--reps <n>", "timed repetitions per case (at least 7 for reports)", "7")
     .option("--json", "print the report as JSON (ceilings, one record per case, targets)")
-    .option("--out <dir>", "write report.json, results.csv and summary.md there")
+    .option(
+      "--out <dir>",
+      "write report.json, results.csv, summary.md and report.html (roofline and crossover plots) there",
+    )
     .option("--title <text>", "title of summary.md", "Benchmark")
     .option("--backend-module <path>", BACKEND_MODULE_HELP, collect, [] as string[])
     .action(async (opts) => {
@@ -92,6 +96,7 @@ export function benchCommand() {
             join(opts.out, "summary.md"),
             toMarkdown(report, { title: opts.title }),
           );
+          await writeBenchHtml(join(opts.out, "report.html"), report, { title: opts.title });
         }
         console.log(opts.json ? JSON.stringify(report, null, 2) : formatTable(report));
       } finally {

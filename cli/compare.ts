@@ -18,6 +18,7 @@ import {
 } from "../drift/mod.ts";
 import type { DriftClass } from "../drift/mod.ts";
 import { checkOutputFile } from "../report/output_paths.ts";
+import { writeCompareHtml } from "../report/html/drift_html.ts";
 import { EXIT } from "./errors.ts";
 
 /**
@@ -89,6 +90,10 @@ export function compareCommand() {
     )
     .option("--md <file>", "also write the Markdown report here")
     .option("--json <file>", "also write the JSON report here")
+    .option(
+      "--html <file>",
+      "also write a self-contained HTML report with the drift plot (current / baseline per case)",
+    )
     .option("--thresholds <file>", THRESHOLDS_HELP)
     .option(
       "--fail-on <classes>",
@@ -98,11 +103,13 @@ export function compareCommand() {
     .action(async (baselineArg, currentArg, opts) => {
       if (opts.md) await checkOutputFile(opts.md, { label: "--md" });
       if (opts.json) await checkOutputFile(opts.json, { label: "--json" });
+      if (opts.html) await checkOutputFile(opts.html, { label: "--html" });
       const thresholds = opts.thresholds ? await readThresholds(opts.thresholds) : undefined;
       const current = await loadComparable(currentArg, { backend: currentBackend() });
       const base = await resolveBaselineArg(baselineArg, current);
       const report = compareBaselines(base, current, { thresholds, failOn: opts.failOn });
       const md = await writeCompareOutputs(report, { md: opts.md, json: opts.json });
+      if (opts.html) await writeCompareHtml(opts.html, report, { base, current });
       console.log(opts.format === "json" ? JSON.stringify(report, null, 2) : md);
       Deno.exitCode = report.regressions > 0 ? EXIT.failure : EXIT.ok;
     });

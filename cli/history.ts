@@ -8,6 +8,8 @@ import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typin
 import { HISTORY_METRICS, HistoryStore, loadComparable } from "../drift/mod.ts";
 import type { HistoryMetric, Series } from "../drift/mod.ts";
 import { readReportJson } from "../report/json.ts";
+import { writeHistoryHtml } from "../report/html/history_html.ts";
+import { checkOutputFile } from "../report/output_paths.ts";
 import { CliError, EXIT } from "./errors.ts";
 
 function parseFraction(value: string): number {
@@ -110,8 +112,13 @@ export function historyCommand() {
       return n;
     })
     .option("--json", "print the series as JSON")
+    .option(
+      "--html <file>",
+      "also write a self-contained HTML report: one chart per series with its steps marked",
+    )
     .option("--fail-on-step", "exit 1 when a step is flagged")
     .action(async (filter, opts) => {
+      if (opts.html) await checkOutputFile(opts.html, { label: "--html" });
       if (!opts.add) {
         try {
           await Deno.stat(opts.db);
@@ -150,6 +157,12 @@ export function historyCommand() {
             throw new CliError(`case filter: ${e.message}`, EXIT.badInput);
           }
           throw e;
+        }
+        if (opts.html) {
+          await writeHistoryHtml(opts.html, series, opts.metric, {
+            db: opts.db,
+            filter: filter ?? null,
+          });
         }
         if (opts.json) console.log(JSON.stringify(series, null, 2));
         else if (series.length === 0) {

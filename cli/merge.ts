@@ -22,7 +22,7 @@ export function mergeCommand() {
   return new Command("merge")
     .description(
       "Merge the output directories of `run --shard` into one: results.jsonl, report.json, " +
-        "junit.xml and summary.md, as an unsharded run writes them. Reports missing and " +
+        "junit.xml, summary.md and report.html, as an unsharded run writes them. Reports missing and " +
         "duplicated cases. A folder whose run was killed before writing its reports (SIGKILL, " +
         "a crash) is rebuilt from its run.json and results.jsonl, and said so; `merge <dir> " +
         "--out <dir>` rebuilds one folder in place. Exit 1 when cases are missing or any case " +

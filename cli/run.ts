@@ -1,6 +1,6 @@
 /**
  * `run`: the main job. Runs a case matrix on the default WebGPU adapter and writes
- * results.jsonl (streamed), report.json, junit.xml and summary.md.
+ * results.jsonl (streamed), report.json, junit.xml, summary.md and report.html.
  *
  * @module
  */
@@ -25,6 +25,13 @@ import { driftAfterRun, precheckBaseline } from "../drift/after_run.ts";
 import { readThresholds } from "../drift/thresholds.ts";
 import { DEFAULT_MAX_CASES } from "../matrix/expand.ts";
 import { checkHistoryFile } from "../drift/history.ts";
+import {
+  checkRuntimeCombination,
+  chromiumOption,
+  runtimeOption,
+  startChromiumRuntime,
+} from "./runtime_options.ts";
+import type { RunDevice } from "../runner/runtime.ts";
 
 /**
  * Parse `--shard i/n` (1 <= i <= n).
@@ -86,8 +93,8 @@ export function runCommand() {
     .description(
       "Run a matrix of MLA cases on the default WebGPU adapter: adapter decision, kernels, " +
         "float64 reference, parity, timings. Each result is appended to <out>/results.jsonl as " +
-        "soon as it exists; report.json, junit.xml and summary.md (also appended to " +
-        "$GITHUB_STEP_SUMMARY when set) are written at the end; run.json (which matrix, filter " +
+        "soon as it exists; report.json, junit.xml, summary.md (also appended to " +
+        "$GITHUB_STEP_SUMMARY when set) and report.html (plots) are written at the end; run.json (which matrix, filter " +
         "and shard, and how far the run got) at the start and the end. A case that throws " +
         "or exceeds --case-timeout is recorded as that case's error and the run goes on. " +
         "Ctrl-C (SIGINT) stops after the current case, SIGTERM at once; both keep everything " +
@@ -172,7 +179,10 @@ export function runCommand() {
       "drift classes that are regressions (exit 1), or none",
       parseFailOn,
     )
+    .addOption(runtimeOption())
+    .addOption(chromiumOption())
     .action(async (opts) => {
+      checkRuntimeCombination(opts.runtime, { backendModules: opts.backendModule });
       await loadBackendModuleOptions(opts.backendModule);
       const backend = opts.backend === undefined ? undefined : checkBackendId(opts.backend);
       if (opts.plantFault && backend !== undefined && !isBundledBackend(backend)) {
@@ -187,7 +197,11 @@ export function runCommand() {
       // a bad --history file is refused before the run, not after it
       if (opts.history) await checkHistoryFile(opts.history);
       const thresholds = opts.thresholds ? await readThresholds(opts.thresholds) : undefined;
-      console.log(formatBackendChoice(applyBackendChoice())); // the run header: which backend, why
+      // the run header: which backend (or browser), why
+      let device: RunDevice | undefined;
+      if (opts.runtime === "chromium") {
+        device = await startChromiumRuntime({ chromium: opts.chromium });
+      } else console.log(formatBackendChoice(applyBackendChoice()));
       const afterCase = new AbortController();
       const atOnce = new AbortController();
       let exitOnStop: number = EXIT_SIGINT;
@@ -219,6 +233,7 @@ export function runCommand() {
           backend,
           signal: afterCase.signal,
           abandon: atOnce.signal,
+          ctx: device,
           writeReports: writeRunReports,
         });
         const t = report.totals;
@@ -245,6 +260,7 @@ export function runCommand() {
       } finally {
         Deno.removeSignalListener("SIGINT", onInt);
         Deno.removeSignalListener("SIGTERM", onTerm);
+        if (device && "close" in device) await device.close();
       }
     });
 }

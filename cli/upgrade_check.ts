@@ -15,6 +15,22 @@ import { compareSummaryLine, readThresholds, upgradeCheck } from "../drift/mod.t
 import { CliError, EXIT } from "./errors.ts";
 import { parseFailOn, THRESHOLDS_HELP } from "./compare.ts";
 import { writeCompareOutputs } from "../drift/after_run.ts";
+import { loadComparable } from "../drift/mod.ts";
+import { writeCompareHtml } from "../report/html/drift_html.ts";
+import { checkOutputFile } from "../report/output_paths.ts";
+
+// The two sides' runs, for the drift plot's ratios of metrics that did not drift (the plot
+// shows the drifted ones alone when the runs are not there).
+async function sides(out: string) {
+  try {
+    return {
+      base: await loadComparable(`${out}/from`),
+      current: await loadComparable(`${out}/to`),
+    };
+  } catch {
+    return {};
+  }
+}
 import { parseNonNegativeInt, parsePositiveInt } from "./options.ts";
 
 async function requireRun(command: string): Promise<void> {
@@ -77,12 +93,14 @@ export function upgradeCheckCommand() {
       parseFailOn,
     )
     .option("--json", "print the JSON report instead of Markdown")
+    .option("--html <file>", "also write a self-contained HTML report with the drift plot")
     .option("--backend <id>", "run every case on this backend on both sides")
     .option("--backend-module <path>", BACKEND_MODULE_HELP, collect, [] as string[])
     .action(async (opts) => {
       // Checked here (exit 2 on a broken module), then loaded again by each side's run.
       const modules = await loadBackendModuleOptions(opts.backendModule);
       if (opts.backend !== undefined) checkBackendId(opts.backend);
+      if (opts.html) await checkOutputFile(opts.html, { label: "--html" });
       if (opts.from !== undefined || opts.to !== undefined) await requireRun("npx");
       if (opts.fromRef !== undefined || opts.toRef !== undefined) {
         await requireRun("git");
@@ -119,6 +137,7 @@ export function upgradeCheckCommand() {
         md: `${opts.out}/compare.md`,
         json: `${opts.out}/compare.json`,
       }, { title });
+      if (opts.html) await writeCompareHtml(opts.html, report, { title, ...await sides(opts.out) });
       console.log(opts.json ? JSON.stringify(report, null, 2) : md);
       console.error(compareSummaryLine(report));
       Deno.exitCode = report.regressions > 0 ? EXIT.failure : EXIT.ok;

@@ -1,6 +1,7 @@
 /**
- * The Markdown summary (summary.md, and the GitHub Actions step summary): totals, failures
- * first, the slowest cases, the environment.
+ * The Markdown summary (summary.md, and the GitHub Actions step summary): counts, failures
+ * first, one line per matrix group, the other cases folded, the slowest cases, the
+ * environment.
  *
  * @module
  */
@@ -106,9 +107,66 @@ function secs(ms: number): string {
   return (ms / 1000).toFixed(ms < 10_000 ? 2 : 1);
 }
 
+/** Rows of the failure table at most; the rest are counted (report.html lists them all). */
+export const MAX_FAILURE_ROWS = 200;
+
+function headroomText(r: CaseResult): string {
+  const f = (h: number | undefined) => h === undefined ? "–" : fmtHeadroom(h);
+  return r.out?.headroom === undefined && r.lse?.headroom === undefined
+    ? "–"
+    : `${f(r.out?.headroom)} / ${f(r.lse?.headroom)}`;
+}
+
+function fmtHeadroom(h: number): string {
+  return h === 0 ? "0" : h >= 0.01 && h < 1000 ? h.toFixed(3) : h.toExponential(1);
+}
+
+/** One line per matrix group: passed/total and the worst headroom, in first-seen order. */
+export interface GroupLine {
+  /** The group (its name, `groups[i]`, or "(no group)" for records without one). */
+  readonly group: string;
+  /** Cases of the group with status pass (expected skips included). */
+  readonly passed: number;
+  /** Cases of the group that ran. */
+  readonly total: number;
+  /** Largest headroom over out and LSE of its cases (null: none recorded). */
+  readonly worstHeadroom: number | null;
+}
+
 /**
- * The run as Markdown: a totals line, a table of cases with failures first (id, status,
- * message), the slowest cases by wall time, and the environment.
+ * The per-group lines of the summary.
+ *
+ * @example
+ * ```ts
+ * import { groupLines } from "./markdown.ts";
+ * groupLines([]); // []
+ * ```
+ */
+export function groupLines(results: readonly CaseResult[]): GroupLine[] {
+  const byGroup = new Map<string, { passed: number; total: number; worst: number | null }>();
+  for (const r of results) {
+    const g = r.group ?? "(no group)";
+    const e = byGroup.get(g) ?? { passed: 0, total: 0, worst: null };
+    e.total++;
+    if (r.status === "pass") e.passed++;
+    for (const h of [r.out?.headroom, r.lse?.headroom]) {
+      if (h !== undefined && (e.worst === null || h > e.worst)) e.worst = h;
+    }
+    byGroup.set(g, e);
+  }
+  return [...byGroup].map(([group, e]) => ({
+    group,
+    passed: e.passed,
+    total: e.total,
+    worstHeadroom: e.worst,
+  }));
+}
+
+/**
+ * The run as Markdown, for people: the counts, the failures (errors and unexpected
+ * decisions included) with their messages, one line per matrix group (passed/total, worst
+ * headroom), the other cases inside a collapsed `<details>`, the slowest cases, the
+ * environment. Headroom is the worst error over its allowance (above 1 fails).
  *
  * @example
  * ```ts
@@ -141,22 +199,66 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
 
   const ordered = report.results.map((r, i) => ({ r, i }))
     .sort((a, b) => rank(a.r) - rank(b.r) || a.i - b.i).map((x) => x.r);
-  if (ordered.length > 0) {
-    out.push(`${h}# Cases`, "", "| id | status | message |", "|---|---|---|");
-    const failing = ordered.filter((r) => rank(r) < 3).length;
-    const shown = ordered.slice(0, Math.max(maxRows, failing));
-    for (const r of shown) {
-      const msg = r.status === "fail"
-        ? failureMessage(r)
-        : isExpectedSkip(r)
-        ? skipMessage(r)
-        : r.message;
-      out.push(`| ${code(r.id)} | ${label(r)} | ${cell(msg)} |`);
+  const failing = ordered.filter((r) => rank(r) < 3);
+  if (failing.length > 0) {
+    out.push(
+      `${h}# Failures (${failing.length})`,
+      "",
+      "| id | status | headroom out / LSE | message |",
+      "|---|---|---|---|",
+    );
+    for (const r of failing.slice(0, MAX_FAILURE_ROWS)) {
+      const msg = r.status === "fail" ? failureMessage(r) : r.message;
+      out.push(`| ${code(r.id)} | ${label(r)} | ${headroomText(r)} | ${cell(msg)} |`);
     }
-    if (shown.length < ordered.length) {
-      out.push("", `…and ${ordered.length - shown.length} more passing cases.`);
+    if (failing.length > MAX_FAILURE_ROWS) {
+      out.push(
+        "",
+        `…and ${
+          failing.length - MAX_FAILURE_ROWS
+        } more failures (all in report.html and junit.xml).`,
+      );
     }
     out.push("");
+  }
+
+  const groups = groupLines(report.results);
+  if (groups.length > 0) {
+    out.push(
+      `${h}# Matrix groups`,
+      "",
+      "| group | passed/total | worst headroom |",
+      "|---|---:|---:|",
+    );
+    for (const g of groups) {
+      const mark = g.passed === g.total ? "" : "❌ ";
+      out.push(
+        `| ${mark}${cell(g.group, 120)} | ${g.passed}/${g.total} | ${
+          g.worstHeadroom === null ? "–" : fmtHeadroom(g.worstHeadroom)
+        } |`,
+      );
+    }
+    out.push("");
+  }
+
+  const rest = ordered.filter((r) => rank(r) >= 3);
+  if (rest.length > 0) {
+    const shown = rest.slice(0, maxRows);
+    out.push(
+      "<details>",
+      `<summary>${rest.length} passing cases (expected skips included)</summary>`,
+      "",
+      "| id | status | headroom out / LSE | message |",
+      "|---|---|---|---|",
+    );
+    for (const r of shown) {
+      const msg = isExpectedSkip(r) ? skipMessage(r) : r.message;
+      out.push(`| ${code(r.id)} | ${label(r)} | ${headroomText(r)} | ${cell(msg, 160)} |`);
+    }
+    if (shown.length < rest.length) {
+      out.push("", `…and ${rest.length - shown.length} more passing cases.`);
+    }
+    out.push("", "</details>", "");
   }
 
   if (slowest > 0 && report.results.length > 0) {

@@ -13,6 +13,7 @@ import { formatJsonlLine, readJsonl } from "./jsonl.ts";
 import { writeJunit } from "./junit.ts";
 import { writeMarkdown } from "./markdown.ts";
 import { readRunState } from "./run_state.ts";
+import { writeRunHtml } from "./html/run_html.ts";
 import { computeTotals } from "./totals.ts";
 
 /** The files of a run folder. */
@@ -25,6 +26,8 @@ export const RUN_FILES = {
   junit: "junit.xml",
   /** Markdown summary. */
   summary: "summary.md",
+  /** Self-contained HTML report with plots (report/html/). */
+  html: "report.html",
   /** What the folder's run is of and how far it got (report/run_state.ts). */
   state: "run.json",
 } as const;
@@ -227,7 +230,8 @@ export interface RunOutputOptions {
 }
 
 /**
- * Writes the files of a run folder: results.jsonl, report.json, junit.xml and summary.md
+ * Writes the files of a run folder: results.jsonl, report.json, junit.xml, summary.md and
+ * report.html
  * (each atomically; the folder is created when absent). An unsharded run, a shard and a
  * merge all end with this.
  *
@@ -254,4 +258,5 @@ export async function writeRunOutputs(
   await writeReportJson(join(dir, RUN_FILES.report), report);
   await writeJunit(join(dir, RUN_FILES.junit), report);
   await writeMarkdown(join(dir, RUN_FILES.summary), report);
+  await writeRunHtml(join(dir, RUN_FILES.html), report);
 }

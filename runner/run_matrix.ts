@@ -383,7 +383,7 @@ export async function runMatrix(options: RunMatrixOptions): Promise<RunReport> {
   const statePath = `${options.out}/${RUN_FILES.state}`;
   if (!options.resume) {
     // Reports of the run being replaced would describe a run that is no longer there.
-    for (const f of [RUN_FILES.report, RUN_FILES.junit, RUN_FILES.summary]) {
+    for (const f of [RUN_FILES.report, RUN_FILES.junit, RUN_FILES.summary, RUN_FILES.html]) {
       await Deno.remove(`${options.out}/${f}`).catch(() => {});
     }
   }

@@ -86,11 +86,17 @@ Deno.test("junit: escapeXml round-trips markup, quotes and whitespace; control c
   assert.equal(escapeXml("l1\nl2", { keepNewlines: true }), "l1\nl2");
 });
 
-Deno.test("junit: writeRunOutputs writes the four run files", async () => {
+Deno.test("junit: writeRunOutputs writes the five run files", async () => {
   await withTempDir(async (dir) => {
     await writeRunOutputs(`${dir}/run`, report(mixedResults()));
     const names: string[] = [];
     for await (const e of Deno.readDir(`${dir}/run`)) names.push(e.name);
-    assert.deepEqual(names.sort(), ["junit.xml", "report.json", "results.jsonl", "summary.md"]);
+    assert.deepEqual(names.sort(), [
+      "junit.xml",
+      "report.html",
+      "report.json",
+      "results.jsonl",
+      "summary.md",
+    ]);
   });
 });

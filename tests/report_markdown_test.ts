@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { appendStepSummary, summaryTotals, toMarkdown } from "../report/mod.ts";
-import { mixedResults, report, result, withTempDir } from "./report_util.ts";
+import { appendStepSummary, groupLines, summaryTotals, toMarkdown } from "../report/mod.ts";
+import { loadMatrix } from "../matrix/mod.ts";
+import { mixedResults, parity, report, result, withTempDir } from "./report_util.ts";
 
 Deno.test("markdown: totals line counts each kind", () => {
   const r = report(mixedResults());
@@ -20,14 +21,17 @@ Deno.test("markdown: totals line counts each kind", () => {
   );
 });
 
-Deno.test("markdown: failures come before passes; slowest cases and environment listed", () => {
+Deno.test("markdown: failures come first, then one line per group, passes folded", () => {
   const results = mixedResults();
   const md = toMarkdown(report(results));
   const at = (id: string, from = 0) => md.indexOf("`" + id + "`", from);
-  const cases = md.indexOf("### Cases");
-  const [pass, fail, skip, error] = results.map((r) => at(r.id, cases));
-  assert.ok(cases >= 0 && fail > cases);
-  assert.ok(fail < error && error < pass && pass < skip, md);
+  const failures = md.indexOf("### Failures (2)");
+  const groups = md.indexOf("### Matrix groups");
+  const folded = md.indexOf("<details>");
+  const [pass, fail, skip, error] = results.map((r) => at(r.id));
+  assert.ok(failures >= 0 && failures < fail && fail < error && error < groups, md);
+  assert.ok(groups < folded && folded < pass && pass < skip, md);
+  assert.ok(md.indexOf("</details>") > skip, md);
   // The failure's message is its worst error, with table-breaking characters escaped.
   assert.ok(md.includes("out: max \\|err\\| 0.05 at [0,3,17] &lt;&\"'&gt; tol"), md);
 
@@ -42,6 +46,48 @@ Deno.test("markdown: failures come before passes; slowest cases and environment 
   assert.ok(md.includes("Deno 2.9.6"));
   assert.ok(md.includes("llvmpipe (LLVM 15.0.7, 256 bits) (mesa)"));
   assert.ok(md.includes("0123456789abcdef0123456789abcdef01234567"));
+});
+
+Deno.test("markdown: one line per matrix group with passed/total and worst headroom", () => {
+  const withHeadroom = (h: number) => ({ ...parity(h <= 1), headroom: h });
+  const results = [
+    result({ b: 1 }, { group: "decode", out: withHeadroom(0.25), lse: withHeadroom(0.5) }),
+    result({ b: 2 }, { group: "decode", out: withHeadroom(0.125) }),
+    result({ b: 3 }, { group: "prefill", status: "fail", out: withHeadroom(3) }),
+    result({ b: 4 }, { group: "prefill", out: withHeadroom(0.0625) }),
+    result({ b: 5 }),
+  ];
+  assert.deepEqual(groupLines(results), [
+    { group: "decode", passed: 2, total: 2, worstHeadroom: 0.5 },
+    { group: "prefill", passed: 1, total: 2, worstHeadroom: 3 },
+    { group: "(no group)", passed: 1, total: 1, worstHeadroom: null },
+  ]);
+  const md = toMarkdown(report(results));
+  assert.ok(md.includes("| decode | 2/2 | 0.500 |"), md);
+  assert.ok(md.includes("| ❌ prefill | 1/2 | 3.000 |"), md);
+  assert.ok(md.includes("| (no group) | 1/1 | – |"), md);
+  // the failing case's row shows its headroom; a passing case's folded row both sides
+  assert.ok(md.includes("**fail** | 3.000 / – |"), md);
+  assert.ok(md.includes("| pass | 0.250 / 0.500 |"), md);
+});
+
+Deno.test("markdown: a nightly-sized summary stays well under GitHub's 1 MiB step-summary limit", async () => {
+  const { cases } = await loadMatrix("nightly");
+  assert.ok(cases.length > 300, `nightly has ${cases.length} cases`);
+  const long = "out: max abs err 3.2e-3 at [2,5,17] (got 0.113, want 0.116); ".repeat(10);
+  for (const failEvery of [1, 3, 1000]) {
+    const results = cases.map((c, i) =>
+      result(c.params, {
+        id: c.id,
+        group: c.group,
+        status: i % failEvery === 0 ? "fail" : "pass",
+        message: long,
+        out: { ...parity(i % failEvery !== 0, long), headroom: 0.5 },
+      })
+    );
+    const bytes = new TextEncoder().encode(toMarkdown(report(results))).length;
+    assert.ok(bytes < 256 * 1024, `${bytes} bytes with every ${failEvery}th case failing`);
+  }
 });
 
 Deno.test("markdown: only the 10 slowest are listed; passing rows are capped", () => {

@@ -1,0 +1,299 @@
+/**
+ * report.html of `bench`: the machine and its measured ceilings, the roofline (achieved
+ * GFLOP/s against arithmetic intensity, under the copy and FMA ceilings), the crossover of
+ * absorbed against dense (expanded) time over s_k for the sweeps, and the case table.
+ *
+ * @module
+ */
+import type { BenchReport } from "../../bench/report.ts";
+import type { BenchRecord } from "../../bench/run_bench.ts";
+import { writeTextAtomic } from "../../util/fs.ts";
+import { chartFigure, escapeHtml } from "./chart.ts";
+import { htmlPage, num, section } from "./page.ts";
+
+/** A point of the roofline plot. */
+export interface RooflinePoint {
+  /** Case id. */
+  readonly id: string;
+  /** FLOP per byte. */
+  readonly intensity: number;
+  /** Achieved GFLOP/s. */
+  readonly gflops: number;
+  /** "dtype path". */
+  readonly kind: string;
+}
+
+/**
+ * The roofline points: every measured case with FLOP, bytes and GFLOP/s.
+ *
+ * @example
+ * ```ts
+ * import { rooflinePoints } from "./bench_html.ts";
+ * rooflinePoints([]); // []
+ * ```
+ */
+export function rooflinePoints(records: readonly BenchRecord[]): RooflinePoint[] {
+  return records.filter((r) =>
+    r.status === "ok" && r.flop && r.bytes && r.gflops !== undefined && r.gflops > 0
+  ).map((r) => ({
+    id: r.id,
+    intensity: r.flop! / r.bytes!,
+    gflops: r.gflops!,
+    kind: `${r.case.dtype} ${r.case.path}`,
+  }));
+}
+
+/** A point of the crossover plot. */
+export interface CrossoverPoint {
+  /** The sweep: every case field but path and s_k. */
+  readonly sweep: string;
+  /** Path (absorbed, or expanded = dense). */
+  readonly path: string;
+  /** Keys per sequence. */
+  readonly sk: number;
+  /** Median time, ms. */
+  readonly ms: number;
+}
+
+/**
+ * The crossover points: measured cases of sweeps that have both paths and at least two
+ * s_k values for each (a sweep is every case field but path and s_k).
+ *
+ * @example
+ * ```ts
+ * import { crossoverPoints } from "./bench_html.ts";
+ * crossoverPoints([]); // []
+ * ```
+ */
+export function crossoverPoints(records: readonly BenchRecord[]): CrossoverPoint[] {
+  const sweeps = new Map<string, CrossoverPoint[]>();
+  for (const r of records) {
+    if (r.status !== "ok" || r.ms === undefined) continue;
+    const c = r.case;
+    const sweep = `${c.preset} h=${c.heads} ${c.dtype} b=${c.b} sq=${c.sq}` +
+      (c.page ? ` page=${c.page}` : "");
+    const list = sweeps.get(sweep) ?? [];
+    list.push({
+      sweep,
+      path: c.path === "expanded" ? "dense (expanded)" : c.path,
+      sk: c.sk,
+      ms: r.ms,
+    });
+    sweeps.set(sweep, list);
+  }
+  const out: CrossoverPoint[] = [];
+  for (const list of sweeps.values()) {
+    const paths = new Set(list.map((p) => p.path));
+    const enough = [...paths].every((p) =>
+      new Set(list.filter((x) => x.path === p).map((x) => x.sk)).size >= 2
+    );
+    if (paths.size >= 2 && enough) out.push(...list);
+  }
+  return out;
+}
+
+/** Options of {@link benchReportHtml}. */
+export interface BenchHtmlOptions {
+  /** Title (default "Benchmark"). */
+  readonly title?: string;
+}
+
+/**
+ * The benchmark as one self-contained HTML page.
+ *
+ * @example
+ * ```ts ignore
+ * import { benchReportHtml } from "./bench_html.ts";
+ * await Deno.writeTextFile("out/bench/report.html", await benchReportHtml(report));
+ * ```
+ */
+export async function benchReportHtml(
+  report: BenchReport,
+  options: BenchHtmlOptions = {},
+): Promise<string> {
+  const c = report.ceilings;
+  const sections: string[] = [];
+  const pts = rooflinePoints(report.records);
+  if (pts.length > 0) {
+    sections.push(section("roofline", "Roofline", await rooflineChart(pts, report)));
+  }
+  const cross = crossoverPoints(report.records);
+  if (cross.length > 0) {
+    sections.push(section("crossover", "Absorbed against dense", await crossoverChart(cross)));
+  }
+  if (report.targets.length > 0) {
+    sections.push(section(
+      "targets",
+      "Targets",
+      `<table><tr><th>target</th><th>case</th><th>want</th><th>got</th><th>met</th></tr>${
+        report.targets.map((t) =>
+          `<tr><td>${escapeHtml(t.target)}</td><td class="id">${escapeHtml(t.id)}</td>` +
+          `<td class="n">${num(t.want, 3)}</td><td class="n">${num(t.got, 3)}</td>` +
+          `<td>${t.met ? "yes" : "<b>no</b>"}</td></tr>`
+        ).join("")
+      }</table>`,
+    ));
+  }
+  sections.push(section("cases", "Cases", casesTable(report.records)));
+  const failed = report.records.filter((r) => r.status === "error").length;
+  return htmlPage({
+    title: options.title ?? "Benchmark",
+    facts: [
+      ["Device", report.machine.adapter],
+      ["Runtime", `deno (Deno ${report.machine.deno})`],
+      ["Deno", report.machine.deno],
+      ["Host", `${report.machine.cpu}, ${report.machine.cores} cores`],
+      ["Ceilings", ceilingsLine(report)],
+      ["Clock", c.source],
+    ],
+    verdict: {
+      ok: failed === 0,
+      text: `${report.records.length} cases: ${
+        report.records.filter((r) => r.status === "ok").length
+      } measured, ${
+        report.records.filter((r) => r.status === "unsupported").length
+      } ` +
+        `unsupported, ${failed} error. Benchmarks report figures; they never fail on speed.`,
+    },
+    sections,
+  });
+}
+
+/**
+ * Writes report.html of a benchmark atomically.
+ *
+ * @example
+ * ```ts ignore
+ * import { writeBenchHtml } from "./bench_html.ts";
+ * await writeBenchHtml("out/bench/report.html", report, { title: "decode" });
+ * ```
+ */
+export async function writeBenchHtml(
+  path: string,
+  report: BenchReport,
+  options: BenchHtmlOptions = {},
+): Promise<void> {
+  await writeTextAtomic(path, await benchReportHtml(report, options));
+}
+
+function ceilingsLine(r: BenchReport): string {
+  const c = r.ceilings;
+  return `copy ${num(c.copyGBps, 1)} GB/s, read ${num(c.readGBps, 1)} GB/s, FMA f32 ` +
+    `${num(c.fmaGflops, 1)} GFLOP/s` +
+    (c.fmaF16Gflops === null ? "" : `, FMA f16 ${num(c.fmaF16Gflops, 1)} GFLOP/s`);
+}
+
+function casesTable(records: readonly BenchRecord[]): string {
+  const rows = records.map((r) =>
+    `<tr data-id="${escapeHtml(r.id)}"><td class="id">${escapeHtml(r.id)}</td><td>${
+      r.status === "ok" ? "ok" : `<b>${escapeHtml(r.status)}</b>: ${escapeHtml(r.reason ?? "")}`
+    }</td><td class="n">${num(r.ms, 3)}</td><td class="n">${num(r.gflops, 1)}</td>` +
+    `<td class="n">${num(r.gbps, 2)}</td><td class="n">${num(r.roofline_fraction, 3)}</td>` +
+    `<td>${escapeHtml(r.bound ?? "–")}</td></tr>`
+  ).join("\n");
+  return `<table><tr><th>id</th><th>status</th><th>ms</th><th>GFLOP/s</th><th>GB/s</th>` +
+    `<th>roofline fraction</th><th>bound</th></tr>\n${rows}</table>`;
+}
+
+async function rooflineChart(pts: RooflinePoint[], report: BenchReport): Promise<string> {
+  const c = report.ceilings;
+  const lo = Math.min(...pts.map((p) => p.intensity)) / 4;
+  const hi = Math.max(...pts.map((p) => p.intensity)) * 4;
+  // The roofline of each compute ceiling: min(copy bandwidth x intensity, FMA peak), drawn
+  // from its ridge point; a log x grid of 40 points is enough for straight log-log lines.
+  const roofs: { ceiling: string; intensity: number; gflops: number }[] = [];
+  const peaks: [string, number][] = [[`copy ${num(c.copyGBps, 1)} GB/s, FMA f32`, c.fmaGflops]];
+  if (c.fmaF16Gflops !== null) peaks.push([`copy, FMA f16`, c.fmaF16Gflops]);
+  for (const [name, peak] of peaks) {
+    const ridge = peak / c.copyGBps;
+    const xs = [lo, ...Array.from({ length: 39 }, (_, i) => lo * (hi / lo) ** ((i + 1) / 39))];
+    if (ridge > lo && ridge < hi) xs.push(ridge);
+    for (const x of xs.sort((a, b) => a - b)) {
+      roofs.push({ ceiling: name, intensity: x, gflops: Math.min(c.copyGBps * x, peak) });
+    }
+  }
+  const labels = [
+    { intensity: lo, gflops: c.copyGBps * lo, text: `copy ${num(c.copyGBps, 1)} GB/s` },
+    ...peaks.map(([name, peak], i) => ({
+      intensity: peak / c.copyGBps,
+      gflops: peak,
+      text: `${name.replace(/^.*, /, "")} ${num(peak, 0)} GFLOP/s`,
+      i,
+    })).filter((l) => l.i === 0 || Math.abs(Math.log10(l.gflops / c.fmaGflops)) > 0.15),
+  ];
+  return await chartFigure({
+    kind: "roofline",
+    marks: pts.length,
+    caption: "Achieved GFLOP/s against arithmetic intensity (FLOP per byte, FlashMLA's " +
+      "formulas), under the ceilings measured in the same run: copy bandwidth (slope) and the " +
+      "FMA peak (flat).",
+    spec: {
+      width: 560,
+      height: 340,
+      layer: [
+        {
+          data: { values: roofs },
+          mark: { type: "line", strokeDash: [6, 3], color: "#888" },
+          encoding: {
+            x: { field: "intensity", type: "quantitative", scale: { type: "log" } },
+            y: { field: "gflops", type: "quantitative", scale: { type: "log" } },
+            detail: { field: "ceiling", type: "nominal" },
+          },
+        },
+        {
+          data: { values: labels },
+          mark: { type: "text", align: "left", dx: 4, dy: -7, fontSize: 11, color: "#555" },
+          encoding: {
+            x: { field: "intensity", type: "quantitative", scale: { type: "log" } },
+            y: { field: "gflops", type: "quantitative", scale: { type: "log" } },
+            text: { field: "text" },
+          },
+        },
+        {
+          data: { values: pts },
+          mark: { type: "point", filled: true, size: 70 },
+          encoding: {
+            x: {
+              field: "intensity",
+              type: "quantitative",
+              scale: { type: "log" },
+              title: "arithmetic intensity (FLOP/byte, log)",
+            },
+            y: {
+              field: "gflops",
+              type: "quantitative",
+              scale: { type: "log" },
+              title: "achieved GFLOP/s (log)",
+            },
+            color: { field: "kind", type: "nominal", title: "dtype, path" },
+            tooltip: [{ field: "id" }, { field: "gflops" }],
+          },
+        },
+      ],
+    },
+  });
+}
+
+async function crossoverChart(pts: CrossoverPoint[]): Promise<string> {
+  return await chartFigure({
+    kind: "crossover",
+    marks: pts.length,
+    caption: "Median kernel time over s_k per sweep: absorbed against dense (expanded). " +
+      "Where the lines cross, the cheaper path changes.",
+    spec: {
+      data: { values: pts },
+      facet: { field: "sweep", type: "nominal", title: null },
+      columns: 2,
+      spec: {
+        width: 300,
+        height: 200,
+        mark: { type: "line", point: { filled: true, size: 50 } },
+        encoding: {
+          x: { field: "sk", type: "quantitative", scale: { type: "log" }, title: "s_k (log)" },
+          y: { field: "ms", type: "quantitative", scale: { type: "log" }, title: "ms (log)" },
+          color: { field: "path", type: "nominal" },
+        },
+      },
+    },
+  });
+}

@@ -1,0 +1,253 @@
+/**
+ * The HTML page of a drift comparison (`compare --html`, `upgrade-check --html`): both
+ * sides, what changed in the environment, counts per class, the drift plot (per case, the
+ * current / baseline ratio of speed and of each error metric, the significant ones marked),
+ * then the cases that moved first and the unchanged ones folded.
+ *
+ * @module
+ */
+import type { Baseline, CaseComparison, CompareReport } from "../../drift/types.ts";
+import { writeTextAtomic } from "../../util/fs.ts";
+import { chartFigure, escapeHtml } from "./chart.ts";
+import { filterBox, htmlPage, num, section } from "./page.ts";
+
+/** The error metrics of a baseline case, in report order (see drift/types.ts). */
+const METRICS = [
+  "outMaxAbs",
+  "outMaxRel",
+  "outCosDiff",
+  "outNormRel",
+  "lseMaxAbs",
+  "lseMaxRel",
+] as const;
+
+/** A point of the drift plot. */
+export interface DriftPoint {
+  /** Case id. */
+  readonly id: string;
+  /** "speed" or a metric name. */
+  readonly metric: string;
+  /** Current / baseline. */
+  readonly ratio: number;
+  /** Whether the comparison called it significant (a speed verdict, a drifted metric). */
+  readonly significant: boolean;
+}
+
+/** The two runs compared, for the ratios of metrics that did not drift. */
+export interface DriftSides {
+  /** Baseline side. */
+  readonly base?: Baseline;
+  /** Current side. */
+  readonly current?: Baseline;
+}
+
+/**
+ * The drift plot's points: per compared case, the speed ratio (current / baseline median)
+ * and, for each error metric, current / baseline (both 0 is 1; a 0 baseline with a
+ * non-zero current has no finite ratio and is left out). Without the sides, only the
+ * speed and the drifted metrics are known.
+ *
+ * @example
+ * ```ts
+ * import { driftPoints } from "./drift_html.ts";
+ * driftPoints([], {}); // []
+ * ```
+ */
+export function driftPoints(cases: readonly CaseComparison[], sides: DriftSides): DriftPoint[] {
+  const base = new Map(sides.base?.cases.map((c) => [c.id, c]) ?? []);
+  const cur = new Map(sides.current?.cases.map((c) => [c.id, c]) ?? []);
+  const pts: DriftPoint[] = [];
+  for (const c of cases) {
+    if (c.class === "new" || c.class === "removed") continue;
+    const s = c.speed;
+    if (s && s.ratio !== null && Number.isFinite(s.ratio) && s.ratio > 0) {
+      pts.push({
+        id: c.id,
+        metric: "speed",
+        ratio: s.ratio,
+        significant: s.verdict === "regression" || s.verdict === "improvement",
+      });
+    }
+    const drifted = new Map(c.metrics.map((m) => [m.metric as string, m]));
+    const b = base.get(c.id)?.metrics, k = cur.get(c.id)?.metrics;
+    for (const m of METRICS) {
+      const d = drifted.get(m);
+      const from = b ? b[m] : d?.from ?? null;
+      const to = k ? k[m] : d?.to ?? null;
+      if (from === null || to === null) continue;
+      const ratio = from === 0 ? (to === 0 ? 1 : NaN) : to / from;
+      if (!Number.isFinite(ratio) || ratio <= 0) continue;
+      pts.push({ id: c.id, metric: m, ratio, significant: d !== undefined });
+    }
+  }
+  return pts;
+}
+
+/** Options of {@link compareReportHtml}. */
+export interface DriftHtmlOptions extends DriftSides {
+  /** Title (default "Drift report"). */
+  readonly title?: string;
+}
+
+/**
+ * A comparison as one self-contained HTML page.
+ *
+ * @example
+ * ```ts ignore
+ * import { compareReportHtml } from "./drift_html.ts";
+ * await Deno.writeTextFile("drift.html", await compareReportHtml(report, { base, current }));
+ * ```
+ */
+export async function compareReportHtml(
+  report: CompareReport,
+  options: DriftHtmlOptions = {},
+): Promise<string> {
+  const b = report.baseline, c = report.current;
+  const sections: string[] = [];
+  const env = report.environment.summary;
+  sections.push(section(
+    "environment",
+    "What changed in the environment",
+    env.length === 0
+      ? "<p>Nothing: same Deno, adapter, driver, kernel sources, harness revision and host.</p>"
+      : `<ul>${env.map((s) => `<li>${escapeHtml(s)}</li>`).join("")}</ul>`,
+  ));
+  const pts = driftPoints(report.cases, options);
+  if (pts.length > 0) sections.push(section("plots", "Drift", await driftChart(pts)));
+  const moved = report.cases.filter((x) => x.class !== "unchanged");
+  if (moved.length > 0) {
+    sections.push(
+      section("moved", `Cases that moved (${moved.length})`, casesTable(moved, report)),
+    );
+  }
+  const counts = Object.entries(report.counts).filter(([, n]) => n > 0)
+    .map(([k, n]) => `<tr><td>${escapeHtml(k)}</td><td class="n">${n}</td></tr>`).join("");
+  sections.push(section("classes", "Cases per class", `<table>${counts}</table>`));
+  const same = report.cases.filter((x) => x.class === "unchanged");
+  if (same.length > 0) {
+    sections.push(section(
+      "unchanged",
+      `Unchanged (${same.length})`,
+      filterBox() + `<details class="group" data-group="unchanged"><summary>${same.length} ` +
+        `unchanged cases</summary>${casesTable(same, report)}</details>`,
+    ));
+  }
+  const side = (s: CompareReport["baseline"]) =>
+    `${s.deviceKey}, ${s.matrix}${s.filter ? ` (filter ${s.filter})` : ""}, Deno ${s.deno}, ` +
+    `revision ${s.harnessRevision ?? "unknown"}, ${s.createdAt}, ${s.cases} cases`;
+  const g = report.speed.geomeanRatio;
+  return htmlPage({
+    title: options.title ?? "Drift report",
+    facts: [
+      ["Device", c.deviceKey],
+      ["Runtime", `deno (Deno ${c.deno})`],
+      ["Deno", c.deno],
+      ["Revision", c.harnessRevision ?? "unknown"],
+      ["Matrix", `${c.matrix}${c.filter ? ` (filter ${c.filter})` : ""}`],
+      ["Baseline", side(b)],
+      ["Current", side(c)],
+      ["Speed", g === null ? "n/a" : `geometric-mean ratio ${g.toFixed(3)} (> 1 is slower)`],
+    ],
+    verdict: {
+      ok: report.regressions === 0,
+      text: report.regressions > 0
+        ? `${report.regressions} regression(s) (classes counted: ${report.failOn.join(", ")})`
+        : `No regressions (classes counted: ${report.failOn.join(", ")})`,
+    },
+    sections,
+    filter: same.length > 0,
+  });
+}
+
+/**
+ * Writes the HTML page of a comparison atomically.
+ *
+ * @example
+ * ```ts ignore
+ * import { writeCompareHtml } from "./drift_html.ts";
+ * await writeCompareHtml("out/drift.html", report, { base, current });
+ * ```
+ */
+export async function writeCompareHtml(
+  path: string,
+  report: CompareReport,
+  options: DriftHtmlOptions = {},
+): Promise<void> {
+  await writeTextAtomic(path, await compareReportHtml(report, options));
+}
+
+function casesTable(cases: readonly CaseComparison[], report: CompareReport): string {
+  const rows = cases.map((c) => {
+    const bad = c.classes.some((k) => report.failOn.includes(k));
+    return `<tr data-id="${escapeHtml(c.id)}"><td class="id">${escapeHtml(c.id)}</td>` +
+      `<td><span class="status ${bad ? "regression" : "pass"}">${escapeHtml(c.class)}</span></td>` +
+      `<td class="n">${num(c.speed?.ratio, 3)}</td><td class="n">${num(c.speed?.p, 3)}</td>` +
+      `<td>${escapeHtml(c.details.join("; "))}</td></tr>`;
+  }).join("\n");
+  return `<table><tr><th>id</th><th>class</th><th>speed ratio</th><th>p</th><th>details</th>` +
+    `</tr>\n${rows}</table>`;
+}
+
+// A fixed horizontal spread in [0.1, 0.9) per case id (FNV-1a), so points of one metric do
+// not sit on one line and each case keeps its place across metrics.
+function spread(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193) >>> 0;
+  return 0.1 + 0.8 * (h / 2 ** 32);
+}
+
+async function driftChart(pts: DriftPoint[]): Promise<string> {
+  const data = pts.map((p) => ({
+    ...p,
+    mark: p.significant ? "significant" : "within thresholds",
+    jitter: spread(p.id),
+  }));
+  return await chartFigure({
+    kind: "drift",
+    marks: pts.length,
+    caption: "Per case, current / baseline for speed (median time; above 1 is slower) and for " +
+      "each error metric (above 1 is larger). Red: significant (a speed verdict, or a metric " +
+      "beyond the drift thresholds).",
+    spec: {
+      width: { step: 80 },
+      height: 300,
+      layer: [
+        {
+          data: { values: data },
+          mark: { type: "point", filled: true, size: 45, opacity: 0.8 },
+          encoding: {
+            x: {
+              field: "metric",
+              type: "nominal",
+              sort: ["speed", ...METRICS],
+              title: null,
+              axis: { labelAngle: 0 },
+            },
+            xOffset: { field: "jitter", type: "quantitative", scale: { domain: [0, 1] } },
+            y: {
+              field: "ratio",
+              type: "quantitative",
+              scale: { type: "log" },
+              title: "current / baseline (log)",
+            },
+            color: {
+              field: "mark",
+              type: "nominal",
+              scale: {
+                domain: ["significant", "within thresholds"],
+                range: ["#c22", "#8aa"],
+              },
+              title: null,
+            },
+            tooltip: [{ field: "id" }, { field: "metric" }, { field: "ratio" }],
+          },
+        },
+        {
+          data: { values: [{ y: 1 }] },
+          mark: { type: "rule", color: "#444", strokeDash: [4, 3] },
+          encoding: { y: { field: "y", type: "quantitative" } },
+        },
+      ],
+    },
+  });
+}

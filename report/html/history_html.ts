@@ -1,0 +1,190 @@
+/**
+ * The HTML page of `history --html`: one chart per series (a metric of one case over the
+ * stored runs, or the geometric mean of the matched cases), with the detected steps
+ * marked, and a table of the steps.
+ *
+ * @module
+ */
+import type { Series } from "../../drift/history.ts";
+import { writeTextAtomic } from "../../util/fs.ts";
+import { chartFigure, escapeHtml } from "./chart.ts";
+import { htmlPage, num, section } from "./page.ts";
+
+/** Series drawn at most (the geometric mean first, then the rest in order); the others are listed. */
+export const MAX_HISTORY_CHARTS = 12;
+
+/** Options of {@link historyReportHtml}. */
+export interface HistoryHtmlOptions {
+  /** Title (default "History: <metric>"). */
+  readonly title?: string;
+  /** The database, for the header. */
+  readonly db?: string;
+  /** The case filter used, for the header. */
+  readonly filter?: string | null;
+}
+
+/**
+ * History series as one self-contained HTML page.
+ *
+ * @example
+ * ```ts
+ * import { historyReportHtml } from "./history_html.ts";
+ * const html = await historyReportHtml([], "median_ms");
+ * html.includes("no values"); // true
+ * ```
+ */
+export async function historyReportHtml(
+  series: readonly Series[],
+  metric: string,
+  options: HistoryHtmlOptions = {},
+): Promise<string> {
+  const ordered = [...series].sort((a, b) => (a.caseId === "*" ? -1 : b.caseId === "*" ? 1 : 0));
+  const drawn = ordered.slice(0, MAX_HISTORY_CHARTS);
+  const charts: string[] = [];
+  for (const s of drawn) charts.push(await seriesChart(s, metric));
+  const steps = ordered.flatMap((s) =>
+    s.steps.map((st) => ({ s, st, p: s.points[st.index] })).filter((x) => x.p !== undefined)
+  );
+  const sections: string[] = [];
+  if (steps.length > 0) {
+    sections.push(section(
+      "steps",
+      `Steps (${steps.length})`,
+      `<table><tr><th>series</th><th>at run</th><th>started</th><th>Deno</th><th>revision</th>` +
+        `<th>before</th><th>after</th><th>change</th><th>p</th></tr>${
+          steps.map(({ s, st, p }) =>
+            `<tr><td class="id">${escapeHtml(label(s))}</td><td class="n">${p.runId}</td>` +
+            `<td>${escapeHtml(p.startedAt)}</td><td>${escapeHtml(p.deno)}</td><td>${
+              escapeHtml((p.harnessRevision ?? "–").slice(0, 12))
+            }</td><td class="n">${num(st.before)}</td><td class="n">${num(st.after)}</td>` +
+            `<td class="n">${
+              Number.isFinite(st.change) ? `${(st.change * 100).toFixed(1)}%` : "from 0"
+            }</td><td class="n">${num(st.p, 3)}</td></tr>`
+          ).join("")
+        }</table>`,
+    ));
+  }
+  sections.push(section(
+    "plots",
+    "History",
+    charts.length === 0
+      ? `<p>no values of ${escapeHtml(metric)} in the database</p>`
+      : charts.join("\n") +
+        (ordered.length > drawn.length
+          ? `<p class="note">${ordered.length - drawn.length} more series not drawn: ${
+            escapeHtml(ordered.slice(drawn.length).map((s) => s.caseId).join(", "))
+          }</p>`
+          : ""),
+  ));
+  const runs = new Set(series.flatMap((s) => s.points.map((p) => p.runId)));
+  const last = series.flatMap((s) => s.points).sort((a, b) => b.runId - a.runId)[0];
+  return htmlPage({
+    title: options.title ?? `History: ${metric}`,
+    facts: [
+      ["Database", options.db ?? "–"],
+      ["Cases", options.filter ?? "all"],
+      ["Metric", metric],
+      ["Runs", String(runs.size)],
+      ["Deno", last?.deno ?? "–"],
+      ["Revision", last?.harnessRevision ?? "–"],
+    ],
+    verdict: {
+      ok: steps.length === 0,
+      text: steps.length === 0
+        ? `No step change in ${series.length} series`
+        : `${steps.length} step change(s) in ${series.length} series`,
+    },
+    sections,
+  });
+}
+
+/**
+ * Writes the history page atomically.
+ *
+ * @example
+ * ```ts ignore
+ * import { writeHistoryHtml } from "./history_html.ts";
+ * await writeHistoryHtml("out/history.html", series, "median_ms");
+ * ```
+ */
+export async function writeHistoryHtml(
+  path: string,
+  series: readonly Series[],
+  metric: string,
+  options: HistoryHtmlOptions = {},
+): Promise<void> {
+  await writeTextAtomic(path, await historyReportHtml(series, metric, options));
+}
+
+function label(s: Series): string {
+  return s.caseId === "*" ? "all matched cases (geometric mean per run)" : s.caseId;
+}
+
+async function seriesChart(s: Series, metric: string): Promise<string> {
+  const values = s.points.map((p, i) => ({
+    i: i + 1,
+    run: p.runId,
+    value: p.value,
+    deno: p.deno,
+    started: p.startedAt,
+  }));
+  const steps = s.steps.filter((st) => s.points[st.index] !== undefined).map((st) => ({
+    // the rule sits between the last run of the old level and the first of the new one
+    i: st.index + 0.5,
+    text: Number.isFinite(st.change)
+      ? `${st.change >= 0 ? "+" : ""}${(st.change * 100).toFixed(1)}%`
+      : "from 0",
+  }));
+  return await chartFigure({
+    kind: "history",
+    marks: values.length,
+    caption: `${label(s)}: ${metric} over ${values.length} runs` +
+      (steps.length ? `; red rules mark the ${steps.length} detected step(s)` : "; no step"),
+    spec: {
+      width: 560,
+      height: 160,
+      title: { text: label(s), fontSize: 11, anchor: "start", limit: 560 },
+      layer: [
+        {
+          data: { values },
+          mark: { type: "line", point: { filled: true, size: 30 } },
+          encoding: {
+            x: {
+              field: "i",
+              type: "quantitative",
+              title: "run (stored order)",
+              axis: { tickMinStep: 1 },
+            },
+            y: {
+              field: "value",
+              type: "quantitative",
+              scale: { zero: false },
+              title: metric,
+            },
+            tooltip: [{ field: "run" }, { field: "started" }, { field: "deno" }, {
+              field: "value",
+            }],
+          },
+        },
+        ...(steps.length
+          ? [{
+            data: { values: steps },
+            layer: [
+              {
+                mark: { type: "rule" as const, color: "#c22", strokeWidth: 2 },
+                encoding: { x: { field: "i", type: "quantitative" as const } },
+              },
+              {
+                mark: { type: "text" as const, color: "#c22", align: "left" as const, dx: 3, y: 8 },
+                encoding: {
+                  x: { field: "i", type: "quantitative" as const },
+                  text: { field: "text" },
+                },
+              },
+            ],
+          }]
+          : []),
+      ],
+    },
+  });
+}

@@ -1,0 +1,315 @@
+/**
+ * report.html of a run (written by `run` and `merge`): the header, failures and
+ * unexpected decisions first with their parity details, the headroom plot, then the
+ * passing cases grouped by matrix group (collapsed, filterable by id keys).
+ *
+ * @module
+ */
+import type { CaseResult, ParityRecord, RunReport } from "../../results/types.ts";
+import { adapterIdentity } from "../adapter_info.ts";
+import { writeTextAtomic } from "../../util/fs.ts";
+import { skipMessage } from "../junit.ts";
+import { summaryTotals } from "../markdown.ts";
+import { isExpectedSkip } from "../totals.ts";
+import { chartFigure, escapeHtml } from "./chart.ts";
+import { DEFAULT_HTML_MAX_BYTES, filterBox, htmlPage, num, section } from "./page.ts";
+
+/** Options of {@link runReportHtml}. */
+export interface RunHtmlOptions {
+  /** Size cap in bytes (default 5 MiB): past it, passing cases lose their detail rows. */
+  readonly maxBytes?: number;
+  /** Title (default "mla-harness: <matrix>"). */
+  readonly title?: string;
+}
+
+/** Failure cards shown open at the top; the rest are folded under them. */
+export const OPEN_FAILURES = 8;
+
+/** Headroom values below this are drawn at it (a log axis has no 0). */
+export const HEADROOM_FLOOR = 1e-6;
+
+/** The group a result belongs to (its matrix group, or "(no group)" for older records). */
+export function resultGroup(r: CaseResult): string {
+  return r.group ?? "(no group)";
+}
+
+/** Whether a result is bad (parity failure, unexpected decision, error). */
+export function isBad(r: CaseResult): boolean {
+  return r.status !== "pass";
+}
+
+/**
+ * The worst headroom of a result over out and LSE (undefined when neither side has one).
+ *
+ * @example
+ * ```ts
+ * import { worstHeadroom } from "./run_html.ts";
+ * import type { CaseResult } from "../../results/types.ts";
+ * declare const r: CaseResult;
+ * worstHeadroom(r); // e.g. 0.31
+ * ```
+ */
+export function worstHeadroom(r: CaseResult): number | undefined {
+  const hs = [r.out?.headroom, r.lse?.headroom].filter((x): x is number => x !== undefined);
+  return hs.length ? Math.max(...hs) : undefined;
+}
+
+/** The points of the headroom plot: one per (case, side) with a recorded headroom. */
+export function headroomPoints(
+  results: readonly CaseResult[],
+): { id: string; side: "out" | "lse"; headroom: number; kind: string; group: string }[] {
+  const pts = [];
+  for (const r of results) {
+    for (const side of ["out", "lse"] as const) {
+      const h = r[side]?.headroom;
+      if (h === undefined) continue;
+      pts.push({
+        id: r.id,
+        side,
+        headroom: Math.max(h, HEADROOM_FLOOR),
+        kind: `${r.params.dtype} ${r.params.path}`,
+        group: resultGroup(r),
+      });
+    }
+  }
+  return pts;
+}
+
+/**
+ * The run as one self-contained HTML page.
+ *
+ * @example
+ * ```ts ignore
+ * import { runReportHtml } from "./run_html.ts";
+ * const html = await runReportHtml(report);
+ * ```
+ */
+export async function runReportHtml(
+  report: RunReport,
+  options: RunHtmlOptions = {},
+): Promise<string> {
+  const maxBytes = options.maxBytes ?? DEFAULT_HTML_MAX_BYTES;
+  const full = await build(report, options, true);
+  if (new TextEncoder().encode(full).length <= maxBytes) return full;
+  return await build(report, options, false, maxBytes);
+}
+
+/**
+ * Writes report.html of a run atomically.
+ *
+ * @example
+ * ```ts ignore
+ * import { writeRunHtml } from "./run_html.ts";
+ * await writeRunHtml("out/smoke/report.html", report);
+ * ```
+ */
+export async function writeRunHtml(
+  path: string,
+  report: RunReport,
+  options: RunHtmlOptions = {},
+): Promise<void> {
+  await writeTextAtomic(path, await runReportHtml(report, options));
+}
+
+async function build(
+  report: RunReport,
+  options: RunHtmlOptions,
+  detail: boolean,
+  cappedAt?: number,
+): Promise<string> {
+  const t = summaryTotals(report);
+  const bad = report.results.filter(isBad);
+  const sections: string[] = [];
+  if (cappedAt !== undefined) {
+    sections.push(
+      `<p class="note" id="size-note">This report would exceed ${
+        (cappedAt / 1024 / 1024).toFixed(1)
+      } MiB, so the per-case rows of passing cases were left out; each group still shows its ` +
+        `counts and worst headroom. Every case is in results.jsonl and report.json.</p>`,
+    );
+  }
+  if (bad.length > 0 || t.notRun > 0) {
+    // Every failure keeps its card; past the first few they fold, so the plots stay near.
+    const cards = bad.slice(0, OPEN_FAILURES).map(failureCard).join("\n") +
+      (bad.length > OPEN_FAILURES
+        ? `<details class="fold"><summary>${bad.length - OPEN_FAILURES} more failures</summary>\n${
+          bad.slice(OPEN_FAILURES).map(failureCard).join("\n")
+        }</details>`
+        : "");
+    const notRun = t.notRun > 0
+      ? `<p class="note">${t.notRun} case(s) of this run never ran (interrupted).</p>`
+      : "";
+    sections.push(
+      section("failures", `Failures and unexpected decisions (${bad.length})`, notRun + cards),
+    );
+  }
+  const pts = headroomPoints(report.results);
+  if (pts.length > 0) sections.push(section("plots", "Headroom", await headroomChart(pts)));
+  sections.push(section("cases", "Cases by matrix group", groupsHtml(report.results, detail)));
+  const fp = report.fingerprint;
+  const a = adapterIdentity(fp.adapter);
+  const scope = [
+    report.filter && `filter ${report.filter}`,
+    report.shard && `shard ${report.shard}`,
+  ]
+    .filter(Boolean).join(", ");
+  return htmlPage({
+    title: options.title ?? `mla-harness: ${report.matrix}`,
+    facts: [
+      ["Device", a.description ?? "none"],
+      ["Runtime", runtimeLine(fp.runtime)],
+      ["Deno", fp.runtime.deno],
+      ["Revision", fp.harnessRevision ?? "unknown"],
+      ["Matrix", `${report.matrix}${scope ? ` (${scope})` : ""}`],
+      [
+        "Run",
+        `${report.startedAt} → ${report.endedAt}${report.interrupted ? " (interrupted)" : ""}`,
+      ],
+    ],
+    verdict: {
+      ok: bad.length === 0 && t.notRun === 0,
+      text: `${t.cases} cases: ${t.pass} pass, ${t.fail} fail, ${t.unexpected} unexpected, ` +
+        `${t.error} error, ${t.skippedAsExpected} skipped as expected` +
+        (t.notRun ? `, ${t.notRun} not run` : ""),
+    },
+    sections,
+    filter: true,
+  });
+}
+
+function runtimeLine(rt: RunReport["fingerprint"]["runtime"]): string {
+  const named = (rt as { name?: unknown }).name;
+  const name = typeof named === "string" ? named : "deno";
+  return `${name} (Deno ${rt.deno}, V8 ${rt.v8})`;
+}
+
+function parityRows(name: string, p: ParityRecord): string {
+  const w = p.worst;
+  const nf = p.nonfinite;
+  const cells = [
+    name,
+    p.pass ? "pass" : `fail: ${p.checks.join(", ")}`,
+    num(p.headroom),
+    w ? `[${w.at.join(",")}]` : "–",
+    w ? `${num(w.got, 9)} / ${num(w.want, 9)}` : "–",
+    p.atol === undefined ? "–" : `${num(p.atol)} / ${num(p.rtol)}`,
+    num(p.maxAbs),
+    p.maxAbsAt ? `[${p.maxAbsAt.join(",")}]` : "–",
+    num(p.cosDiff),
+    nf ? `${nf.count}, first at [${nf.firstAt.join(",")}]` : "0",
+  ];
+  return `<tr>${
+    cells.map((c, i) => `<td${i >= 2 ? ' class="n"' : ""}>${escapeHtml(c)}</td>`).join("")
+  }</tr>`;
+}
+
+const PARITY_HEAD = "<tr><th>side</th><th>result</th><th>headroom</th><th>worst at</th>" +
+  "<th>got / want</th><th>atol / rtol</th><th>max abs</th><th>max abs at</th><th>cos_diff</th>" +
+  "<th>non-finite</th></tr>";
+
+function statusBadge(r: CaseResult): string {
+  if (isExpectedSkip(r)) return `<span class="status skip">skip</span>`;
+  return `<span class="status ${r.status}">${r.status}</span>`;
+}
+
+function failureCard(r: CaseResult): string {
+  const sides = (["out", "lse"] as const).filter((s) => r[s] !== undefined);
+  const table = sides.length
+    ? `<table class="parity">${PARITY_HEAD}${
+      sides.map((s) => parityRows(s, r[s]!)).join("")
+    }</table>`
+    : "";
+  const expect = r.status === "unexpected"
+    ? `<p>expected ${escapeHtml(JSON.stringify(r.expect))}, decided ${escapeHtml(r.decision)}${
+      r.reasons?.length ? `: ${escapeHtml(skipMessage(r))}` : ""
+    }</p>`
+    : "";
+  return `<div class="failure" data-id="${escapeHtml(r.id)}">` +
+    `<h3>${statusBadge(r)} ${escapeHtml(r.id)}</h3>` +
+    `<p>group: ${escapeHtml(resultGroup(r))}</p>${expect}` +
+    `<p>${escapeHtml(r.message)}</p>${table}</div>`;
+}
+
+function groupsHtml(results: readonly CaseResult[], detail: boolean): string {
+  const groups = new Map<string, CaseResult[]>();
+  for (const r of results) {
+    const g = resultGroup(r);
+    if (!groups.has(g)) groups.set(g, []);
+    groups.get(g)!.push(r);
+  }
+  const parts = [filterBox()];
+  for (const [name, rs] of groups) {
+    const passed = rs.filter((r) => r.status === "pass").length;
+    const hs = rs.map(worstHeadroom).filter((x): x is number => x !== undefined);
+    const worst = hs.length ? Math.max(...hs) : undefined;
+    const rows = detail
+      ? rs.map((r) =>
+        `<tr data-id="${escapeHtml(r.id)}"><td class="id">${escapeHtml(r.id)}</td>` +
+        `<td>${statusBadge(r)}</td><td class="n">${num(r.out?.headroom)}</td>` +
+        `<td class="n">${num(r.lse?.headroom)}</td><td class="n">${
+          r.timing ? num(r.timing.medianMs, 3) : "–"
+        }</td><td>${escapeHtml(isExpectedSkip(r) ? skipMessage(r) : r.message)}</td></tr>`
+      ).join("\n")
+      : rs.filter(isBad).map((r) =>
+        `<tr data-id="${escapeHtml(r.id)}"><td class="id">${escapeHtml(r.id)}</td>` +
+        `<td>${statusBadge(r)}</td><td class="n">${num(r.out?.headroom)}</td>` +
+        `<td class="n">${num(r.lse?.headroom)}</td><td class="n">–</td>` +
+        `<td>see failures above</td></tr>`
+      ).join("\n");
+    parts.push(
+      `<details class="group" data-group="${escapeHtml(name)}"><summary>` +
+        `<b>${escapeHtml(name)}</b>: ${passed}/${rs.length} passed; worst headroom ${
+          num(worst)
+        }</summary>\n<table><tr><th>id</th><th>status</th><th>out headroom</th>` +
+        `<th>LSE headroom</th><th>kernel median (ms)</th><th>message</th></tr>\n${rows}` +
+        `</table></details>`,
+    );
+  }
+  return parts.join("\n");
+}
+
+async function headroomChart(pts: ReturnType<typeof headroomPoints>): Promise<string> {
+  const groups = [...new Set(pts.map((p) => p.group))];
+  return await chartFigure({
+    kind: "headroom",
+    marks: pts.length,
+    caption:
+      "Per case, the worst error over its allowance, |got − want| / max(atol, rtol·|want|), " +
+      `for out (circles) and LSE (squares); above 1 (red rule) fails. Exact results are drawn ` +
+      `at ${HEADROOM_FLOOR}.`,
+    spec: {
+      width: 640,
+      height: { step: 22 },
+      data: { values: pts },
+      layer: [
+        {
+          mark: { type: "point", filled: true, opacity: 0.75, size: 40 },
+          encoding: {
+            x: {
+              field: "headroom",
+              type: "quantitative",
+              scale: { type: "log" },
+              title: "headroom (error / allowance, log)",
+            },
+            y: {
+              field: "group",
+              type: "nominal",
+              sort: groups,
+              title: null,
+              axis: { labelLimit: 340 },
+            },
+            yOffset: { field: "side", type: "nominal" },
+            color: { field: "kind", type: "nominal", title: "dtype, path" },
+            shape: { field: "side", type: "nominal", title: "tensor" },
+            tooltip: [{ field: "id" }, { field: "side" }, { field: "headroom" }],
+          },
+        },
+        {
+          data: { values: [{ x: 1 }] },
+          mark: { type: "rule", color: "#c22", strokeDash: [4, 3] },
+          encoding: { x: { field: "x", type: "quantitative" } },
+        },
+      ],
+    },
+  });
+}

@@ -1,0 +1,67 @@
+/**
+ * Screenshots of HTML reports in headless Chromium (over CDP, browser/), for docs/.
+ *
+ * Usage: deno run -A tools/report_screenshot.ts <report.html> <out.png> [width] [height]
+ *
+ * @module
+ */
+import { findChromium, launchChromium } from "../browser/chromium.ts";
+import { Page } from "../browser/page.ts";
+
+/** Options of {@link screenshotHtml}. */
+export interface ScreenshotOptions {
+  /** Viewport width in CSS pixels (default 1200). */
+  readonly width?: number;
+  /** Height of the capture in CSS pixels (default 1400; the page is clipped there). */
+  readonly height?: number;
+}
+
+/**
+ * Opens a local HTML file in headless Chromium and returns a PNG of its top part.
+ *
+ * @example
+ * ```ts ignore
+ * import { screenshotHtml } from "./report_screenshot.ts";
+ * await Deno.writeFile("shot.png", await screenshotHtml("out/smoke/report.html"));
+ * ```
+ */
+export async function screenshotHtml(
+  htmlPath: string,
+  options: ScreenshotOptions = {},
+): Promise<Uint8Array> {
+  const width = options.width ?? 1200, height = options.height ?? 1400;
+  const browser = await launchChromium(findChromium(undefined).path, { transport: "pipe" });
+  try {
+    const page = await Page.open(browser);
+    await page.send("Emulation.setDeviceMetricsOverride", {
+      width,
+      height,
+      deviceScaleFactor: 1,
+      mobile: false,
+    });
+    await page.navigate(new URL(await Deno.realPath(htmlPath), "file:///").href);
+    const shot = await page.send("Page.captureScreenshot", {
+      format: "png",
+      clip: { x: 0, y: 0, width, height, scale: 1 },
+    });
+    return Uint8Array.from(atob(String(shot.data)), (c) => c.charCodeAt(0));
+  } finally {
+    await browser.close();
+  }
+}
+
+if (import.meta.main) {
+  const [input, output, w, h] = Deno.args;
+  if (!input || !output) {
+    console.error("usage: tools/report_screenshot.ts <report.html> <out.png> [width] [height]");
+    Deno.exit(2);
+  }
+  await Deno.writeFile(
+    output,
+    await screenshotHtml(input, {
+      width: w ? Number(w) : undefined,
+      height: h ? Number(h) : undefined,
+    }),
+  );
+  console.log(`wrote ${output}`);
+}
