@@ -294,7 +294,10 @@ export async function launchChromium(
   // Chromium reads EOF there and shuts down. fd 4 = our stdout pipe: replies out (pipe
   // mode); in port mode nothing is sent on the pipe, so nothing comes back there.
   // (Killing a pid would not do: /usr/bin/chromium-headless-shell is a wrapper script.)
-  const script = 'exec "$0" "$@" 3<&0 4>&1 0</dev/null 1>/dev/null';
+  // setsid: a session of its own, so a Ctrl-C at the terminal (SIGINT to the whole
+  // foreground group) reaches the harness, which finishes its case, and not the browser.
+  const script = "command -v setsid >/dev/null 2>&1 && s=setsid || s=; " +
+    'exec $s "$0" "$@" 3<&0 4>&1 0</dev/null 1>/dev/null';
   if (transport === "port") flags.push("--remote-debugging-pipe");
   let child: Deno.ChildProcess;
   try {

@@ -7,15 +7,21 @@
  *
  * @module
  */
-import type { AttentionInputs, DeviceCaps, GpuPlan, MlaSpec } from "../adapter/types.ts";
-import type { Timing } from "../gpu/timing.ts";
+import type {
+  AttentionInputs,
+  DeviceCaps,
+  GpuPlan,
+  LayerWeights,
+  MlaSpec,
+  Tensor,
+} from "../adapter/types.ts";
 import { NoAdapterError } from "../gpu/errors.ts";
 import { pageBundle } from "./bundle.ts";
 import { type Chromium, findChromium, launchChromium } from "./chromium.ts";
 import { Page } from "./page.ts";
 import type { PageCaseReply, PageError, PageInitReply } from "./page_api.ts";
 import { PageServer } from "./server.ts";
-import { decodeOutputs, encodeCaseRequest } from "./wire.ts";
+import { type CaseKind, decodeOutputs, encodeCaseRequest } from "./wire.ts";
 
 /** Options of {@link ChromiumGpu.start}. */
 export interface ChromiumGpuOptions {
@@ -25,22 +31,20 @@ export interface ChromiumGpuOptions {
   env?: Record<string, string>;
 }
 
-/** What {@link ChromiumGpu.runAttention} returns: the checked run's outputs and timings. */
-export interface RemoteAttentionResult {
-  /** Output [totalQ, h, v] and LSE [totalQ, h], as the page read them back. */
+/** What a case run in the page returns: the checked run's outputs and the timed repetitions. */
+export interface RemoteRunResult {
+  /** Output and LSE in logical query order, as the page read them back. */
   readonly outputs: { out: Float32Array; lse: Float32Array };
-  /** Timing of the checked run. */
-  readonly timing: Timing | null;
-  /** Timings of the repetitions. */
-  readonly repeats: readonly Timing[];
+  /** Milliseconds of each timed repetition. */
+  readonly samplesMs: readonly number[];
+  /** Their clock: `timestamp-query` or `wall-clock`. */
+  readonly source: string;
 }
 
-/** Options of {@link ChromiumGpu.runAttention}. */
-export interface RemoteAttentionOptions {
-  /** The spec the kernel runs with. */
+/** Options of {@link ChromiumGpu.runAttention} and {@link ChromiumGpu.runLayer}. */
+export interface RemoteRunOptions {
+  /** The spec the kernels run with. */
   spec: MlaSpec;
-  /** Inputs (float64; sent bit for bit). */
-  inputs: AttentionInputs;
   /** Timed repetitions after the checked run (default 0). */
   repeats?: number;
   /** A planted fault whose source mutation the page applies. */
@@ -135,19 +139,40 @@ export class ChromiumGpu {
   }
 
   /**
-   * Run one GPU plan's attention in the page: the checked run, then `repeats` timed runs.
-   * An error in the page throws with the page's error name and message.
+   * Run one GPU plan's attention in the page (runAttention): the checked run, then
+   * `repeats` timed runs. An error in the page throws with the page's error name and
+   * message.
    */
-  async runAttention(
+  runAttention(
     plan: GpuPlan,
-    options: RemoteAttentionOptions,
-  ): Promise<RemoteAttentionResult> {
+    options: RemoteRunOptions & { inputs: AttentionInputs },
+  ): Promise<RemoteRunResult> {
+    const { inputs, ...rest } = options;
+    return this.#run("attention", plan, rest, { ...inputs });
+  }
+
+  /** Run a full layer in the page (runLayer) on host weights and hidden states. */
+  runLayer(
+    plan: GpuPlan,
+    options: RemoteRunOptions & { weights: LayerWeights; hidden: Tensor },
+  ): Promise<RemoteRunResult> {
+    const { weights, hidden, ...rest } = options;
+    return this.#run("layer", plan, rest, { hidden, ...weights });
+  }
+
+  async #run(
+    kind: CaseKind,
+    plan: GpuPlan,
+    options: RemoteRunOptions,
+    tensors: Record<string, Tensor | undefined>,
+  ): Promise<RemoteRunResult> {
     const request = encodeCaseRequest({
+      kind,
       plan,
       spec: options.spec,
       repeats: options.repeats ?? 0,
       ...(options.faultId === undefined ? {} : { faultId: options.faultId }),
-    }, options.inputs);
+    }, tensors);
     const ex = this.#server.exchange(request);
     try {
       const reply = await this.#page.evaluate(
@@ -158,7 +183,7 @@ export class ChromiumGpu {
         throw new PageSideError(reply.error);
       }
       const outputs = decodeOutputs(await ex.outputs);
-      return { outputs, timing: reply.timing, repeats: reply.repeats };
+      return { outputs, samplesMs: reply.samplesMs, source: reply.source };
     } finally {
       ex.drop();
     }

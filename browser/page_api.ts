@@ -5,7 +5,6 @@
  * @module
  */
 import type { DeviceCaps } from "../adapter/types.ts";
-import type { Timing } from "../gpu/timing.ts";
 
 /** An error thrown in the page, by name and message. */
 export interface PageError {
@@ -32,9 +31,9 @@ export type PageInitReply =
 export type PageCaseReply =
   | {
     readonly ok: true;
-    /** Timing of the checked run. */
-    readonly timing: Timing | null;
-    /** Timings of the repetitions. */
-    readonly repeats: readonly Timing[];
+    /** Milliseconds of each timed repetition (after the checked run). */
+    readonly samplesMs: readonly number[];
+    /** Their clock: `timestamp-query` or `wall-clock`. */
+    readonly source: string;
   }
   | { readonly ok: false; readonly error: PageError; readonly lost: boolean };

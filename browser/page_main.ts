@@ -7,8 +7,9 @@
  * It exposes `globalThis.mlaHarness`, which the harness calls with Runtime.evaluate:
  * - `init()`: acquire the device; returns the caps and the adapter info;
  * - `runCase(caseUrl, resultUrl)`: fetch a case request (browser/wire.ts) from the
- *   loopback server, run it (the checked run, then the timed repetitions), POST the
- *   outputs back, return the timings (or the error, by name and message);
+ *   loopback server, run it (runAttention, or runLayer for a layer case: the checked run,
+ *   then the timed repetitions), POST the outputs back, return the timings (or the error,
+ *   by name and message);
  * - `reacquire()`: a fresh device after a loss.
  *
  * What stays in Deno: inputs, plans, the float64 reference, parity and reports.
@@ -17,11 +18,12 @@
  */
 import { GpuContext, setGpuEnvironment } from "../gpu/device.ts";
 import { bundledTextSource, setTextSource } from "../gpu/text_source.ts";
-import type { Timing } from "../gpu/timing.ts";
+import type { LayerWeights } from "../adapter/types.ts";
 import { runAttention } from "../kernels/attention.ts";
+import { runLayer } from "../kernels/layer.ts";
 import type { SourceMutation } from "../kernels/source.ts";
 import { FAULTS } from "../parity/faults.ts";
-import { decodeCaseRequest, encodeOutputs } from "./wire.ts";
+import { attentionInputsOf, decodeCaseRequest, encodeOutputs } from "./wire.ts";
 import type { PageCaseReply, PageInitReply } from "./page_api.ts";
 
 const texts = (globalThis as { __mlaWgsl?: Record<string, string> }).__mlaWgsl ?? {};
@@ -67,24 +69,50 @@ async function runCase(caseUrl: string, resultUrl: string): Promise<PageCaseRepl
     if (!ctx) throw new Error("the page's device was not initialised (init() first)");
     const res = await fetch(caseUrl);
     if (!res.ok) throw new Error(`GET ${caseUrl}: HTTP ${res.status}`);
-    const { header, inputs } = decodeCaseRequest(await res.arrayBuffer());
+    const { header, tensors } = decodeCaseRequest(await res.arrayBuffer());
     let mutate: SourceMutation | undefined;
     if (header.faultId !== undefined) {
       const fault = FAULTS.find((f) => f.id === header.faultId);
       if (!fault) throw new Error(`unknown fault ${header.faultId}`);
       if (fault.apply.kind === "source") mutate = fault.apply.mutate;
     }
-    const run = () =>
-      runAttention(ctx!, header.plan, { spec: header.spec, inputs, mutate: mutate });
+    const { plan, spec } = header;
+    const device = ctx;
+    let run: () => Promise<{ out: Float32Array; lse: Float32Array; ms: number | null }>;
+    let source = "wall-clock";
+    if (header.kind === "layer") {
+      const { hidden, ...weights } = tensors;
+      run = async () => {
+        const r = await runLayer(device, {
+          spec,
+          plan,
+          weights: weights as unknown as LayerWeights,
+          hidden,
+          mutate,
+        });
+        return { out: r.out, lse: r.lse, ms: r.timing.totalMs };
+      };
+    } else {
+      const inputs = attentionInputsOf(tensors);
+      run = async () => {
+        const r = await runAttention(device, plan, { spec, inputs, mutate });
+        if (r.timing) source = r.timing.source;
+        return {
+          out: r.outputs.out as Float32Array,
+          lse: r.outputs.lse as Float32Array,
+          ms: r.timing?.totalMs ?? null,
+        };
+      };
+    }
     const first = await run();
-    const repeats: Timing[] = [];
+    const samplesMs: number[] = [];
     for (let i = 0; i < header.repeats; i++) {
       const r = await run();
-      if (r.timing) repeats.push(r.timing);
+      if (r.ms !== null) samplesMs.push(r.ms);
     }
-    const post = await fetch(resultUrl, { method: "POST", body: encodeOutputs(first.outputs) });
+    const post = await fetch(resultUrl, { method: "POST", body: encodeOutputs(first) });
     if (!post.ok) throw new Error(`POST ${resultUrl}: HTTP ${post.status}`);
-    return { ok: true, timing: first.timing, repeats };
+    return { ok: true, samplesMs, source };
   } catch (e) {
     return { ok: false, error: errorOf(e), lost: ctx?.lost ?? false };
   }

@@ -5,55 +5,68 @@
  * Pure and browser-safe: both sides import it.
  *
  * Layout of a request: `u32 headerBytes` (little-endian), the UTF-8 JSON header, zero
- * padding to a multiple of 8, then the five inputs as float64 in
- * {@link INPUT_ORDER}, their lengths in the header.
+ * padding to a multiple of 8, then the tensors as float64, named with their lengths in
+ * the header.
  *
  * @module
  */
 import type { AttentionInputs, GpuPlan, MlaSpec } from "../adapter/types.ts";
 
-/** The order of the inputs in a request. */
-export const INPUT_ORDER = ["qNope", "qPe", "latent", "kPe", "wKvB"] as const;
+/** What the page runs: the attention core (runAttention) or the full layer (runLayer). */
+export type CaseKind = "attention" | "layer";
 
 /** The JSON part of a case request. */
 export interface CaseRequestHeader {
+  /** What to run. */
+  readonly kind: CaseKind;
   /** The plan (resolved in Deno against the page's adapter caps). */
   readonly plan: GpuPlan;
-  /** The spec the kernel runs with. */
+  /** The spec the kernels run with. */
   readonly spec: MlaSpec;
   /** Timed repetitions after the checked run. */
   readonly repeats: number;
   /** A planted fault's id whose source mutation the page applies (parity/faults.ts). */
   readonly faultId?: string;
-  /** Element counts of the inputs, in {@link INPUT_ORDER}. */
-  readonly lengths: readonly number[];
+  /**
+   * The tensors that follow the header, in order, with their element counts: attention,
+   * the {@link AttentionInputs}; layer, `hidden` and the LayerWeights present.
+   */
+  readonly tensors: readonly (readonly [string, number])[];
 }
 
 /**
- * Encode a case request.
+ * Encode a case request (every tensor as float64: the values the reference sees).
  *
  * @example
- * ```ts ignore
- * import { encodeCaseRequest } from "./wire.ts";
- * const bytes = encodeCaseRequest({ plan, spec, repeats: 0 }, inputs);
+ * ```ts
+ * import { decodeCaseRequest, encodeCaseRequest } from "./wire.ts";
+ * const b = encodeCaseRequest(
+ *   { kind: "attention", plan: {} as never, spec: {} as never, repeats: 0 },
+ *   { qNope: new Float64Array([0.1]) },
+ * );
+ * decodeCaseRequest(b.buffer).tensors.qNope[0]; // 0.1
  * ```
  */
 export function encodeCaseRequest(
-  header: Omit<CaseRequestHeader, "lengths">,
-  inputs: AttentionInputs,
+  header: Omit<CaseRequestHeader, "tensors">,
+  tensors: Readonly<Record<string, ArrayLike<number> | undefined>>,
 ): Uint8Array<ArrayBuffer> {
-  const lengths = INPUT_ORDER.map((k) => inputs[k].length);
-  const json = new TextEncoder().encode(JSON.stringify({ ...header, lengths }));
+  const present = Object.entries(tensors).filter((e): e is [string, ArrayLike<number>] =>
+    e[1] !== undefined
+  );
+  const list = present.map(([k, v]) => [k, v.length] as const);
+  const json = new TextEncoder().encode(JSON.stringify({ ...header, tensors: list }));
+  // the tensors start 8-byte aligned, so the page views them as Float64Array in place
   const start = Math.ceil((4 + json.length) / 8) * 8;
-  const total = start + lengths.reduce((a, b) => a + b, 0) * 8;
+  const total = start + list.reduce((a, [, n]) => a + n, 0) * 8;
   const bytes = new Uint8Array(total);
   new DataView(bytes.buffer).setUint32(0, json.length, true);
   bytes.set(json, 4);
   const f64 = new Float64Array(bytes.buffer, start);
   let at = 0;
-  for (const k of INPUT_ORDER) {
-    f64.set(inputs[k], at);
-    at += inputs[k].length;
+  for (const [, v] of present) {
+    f64.set(v, at);
+    at += v.length;
   }
   return bytes;
 }
@@ -64,12 +77,12 @@ export function encodeCaseRequest(
  * @example
  * ```ts ignore
  * import { decodeCaseRequest } from "./wire.ts";
- * const { header, inputs } = decodeCaseRequest(await (await fetch(url)).arrayBuffer());
+ * const { header, tensors } = decodeCaseRequest(await (await fetch(url)).arrayBuffer());
  * ```
  */
 export function decodeCaseRequest(
   buffer: ArrayBuffer,
-): { header: CaseRequestHeader; inputs: AttentionInputs } {
+): { header: CaseRequestHeader; tensors: Record<string, Float64Array> } {
   if (buffer.byteLength < 4) throw new Error(`case request of ${buffer.byteLength} bytes`);
   const jsonBytes = new DataView(buffer).getUint32(0, true);
   if (4 + jsonBytes > buffer.byteLength) {
@@ -79,20 +92,40 @@ export function decodeCaseRequest(
     new TextDecoder().decode(new Uint8Array(buffer, 4, jsonBytes)),
   ) as CaseRequestHeader;
   const start = Math.ceil((4 + jsonBytes) / 8) * 8;
-  const total = header.lengths.reduce((a, b) => a + b, 0);
+  const total = header.tensors.reduce((a, [, n]) => a + n, 0);
   if (start + total * 8 !== buffer.byteLength) {
-    throw new Error(
-      `case request: ${buffer.byteLength} bytes, header says ${start + total * 8}`,
-    );
+    throw new Error(`case request: ${buffer.byteLength} bytes, header says ${start + total * 8}`);
   }
-  const parts: Float64Array[] = [];
+  const tensors: Record<string, Float64Array> = {};
   let at = start;
-  for (const n of header.lengths) {
-    parts.push(new Float64Array(buffer, at, n));
+  for (const [name, n] of header.tensors) {
+    tensors[name] = new Float64Array(buffer, at, n);
     at += n * 8;
   }
-  const [qNope, qPe, latent, kPe, wKvB] = parts;
-  return { header, inputs: { qNope, qPe, latent, kPe, wKvB } };
+  return { header, tensors };
+}
+
+/**
+ * The attention inputs among decoded tensors (an error names a missing one).
+ *
+ * @example
+ * ```ts ignore
+ * const inputs = attentionInputsOf(decodeCaseRequest(buf).tensors);
+ * ```
+ */
+export function attentionInputsOf(tensors: Record<string, Float64Array>): AttentionInputs {
+  const get = (k: string) => {
+    const t = tensors[k];
+    if (!t) throw new Error(`case request lacks tensor ${k}`);
+    return t;
+  };
+  return {
+    qNope: get("qNope"),
+    qPe: get("qPe"),
+    latent: get("latent"),
+    kPe: get("kPe"),
+    wKvB: get("wKvB"),
+  };
 }
 
 /**

@@ -24,6 +24,8 @@ import { baselineCommand } from "./baseline.ts";
 import { compareCommand } from "./compare.ts";
 import { historyCommand } from "./history.ts";
 import { upgradeCheckCommand } from "./upgrade_check.ts";
+import { ChromiumLaunchError, ChromiumNotFoundError } from "../browser/chromium.ts";
+import { BundleError } from "../browser/bundle.ts";
 
 /** Dependencies the program needs from outside (the device probe). */
 export interface ProgramDeps {
@@ -79,6 +81,10 @@ const KNOWN_ERRORS: readonly [new (...args: never[]) => Error, number][] = [
   [LayerUnsupportedError, EXIT.infra],
   [DriftInputError, EXIT.badInput],
   [NoAdapterError, EXIT.infra],
+  // --runtime chromium: no browser (the message has the install command), or it failed
+  [ChromiumNotFoundError, EXIT.infra],
+  [ChromiumLaunchError, EXIT.infra],
+  [BundleError, EXIT.infra],
   [DeviceLostError, EXIT.infra],
 ];
 

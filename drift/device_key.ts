@@ -16,7 +16,8 @@
  *
  * The backend is the one wgpu was asked for (`DENO_WEBGPU_BACKEND`, else what the harness
  * chooses: gpu/backend_choice.ts), because the same silicon under Vulkan and GL has
- * different features and decisions.
+ * different features and decisions. A run in a browser (`--runtime chromium`) ends in the
+ * browser's name instead: another WebGPU implementation is another device class.
  *
  * @module
  */
@@ -66,10 +67,14 @@ export function currentBackend(): string {
  * ```
  */
 export function deviceKey(
-  fingerprint: Pick<Fingerprint, "adapter">,
+  fingerprint: Pick<Fingerprint, "adapter" | "browser">,
   options: { backend?: string } = {},
 ): string {
-  const backend = slug(options.backend ?? currentBackend());
+  // A browser's WebGPU ran the kernels (run --runtime chromium): the key says so, whatever
+  // backend this process's wgpu would use (e.g. swiftshader-device-google-0xc0de-chromium).
+  const backend = fingerprint.browser
+    ? slug(fingerprint.browser.name)
+    : slug(options.backend ?? currentBackend());
   const id = adapterIdentity(fingerprint.adapter);
   if (id.description === null && id.vendor === null) return `no-adapter-${backend}`;
   const description = slug((id.description ?? "").replace(/\([^)]*\)/g, " "));

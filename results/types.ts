@@ -121,6 +121,23 @@ export interface Fingerprint {
   readonly harnessRevision: string | null;
   /** SHA-256 (hex, 16) of every kernel source, by file name. */
   readonly kernelHashes: Readonly<Record<string, string>>;
+  /**
+   * The browser whose WebGPU ran the kernels (`run --runtime chromium`); absent when
+   * Deno's own WebGPU ran them. The device key then ends in `-chromium`.
+   */
+  readonly browser?: BrowserFingerprint;
+}
+
+/** The browser of a run under another runtime (Fingerprint.browser). */
+export interface BrowserFingerprint {
+  /** Runtime name: `chromium`. */
+  readonly name: string;
+  /** Browser.getVersion's product, e.g. "HeadlessChrome/156.0.8078.114". */
+  readonly version: string;
+  /** The executable. */
+  readonly path: string;
+  /** The page's user agent. */
+  readonly userAgent: string;
 }
 
 /** report.json */

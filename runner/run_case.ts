@@ -19,7 +19,6 @@ import type {
   Reason,
   Resolution,
 } from "../adapter/types.ts";
-import type { GpuContext } from "../gpu/device.ts";
 import { runAttention } from "../kernels/attention.ts";
 import type { SourceMutation } from "../kernels/source.ts";
 import { fnv1a32 } from "../matrix/case_id.ts";
@@ -35,6 +34,7 @@ import { runLayer } from "../kernels/layer.ts";
 import { sampleRows } from "../reference/sample_rows.ts";
 import { applyProfile, caseRequest } from "./case_request.ts";
 import { tooSlowReason } from "./slow_device.ts";
+import { isRemoteDevice, type RemoteRun, type RunDevice } from "./runtime.ts";
 import type { CaseResult, ParityRecord } from "../results/types.ts";
 import { sha256Hex16 } from "../util/hash.ts";
 import { median } from "../util/stats.ts";
@@ -42,7 +42,7 @@ import { median } from "../util/stats.ts";
 /** Options of {@link runCase}. */
 export interface RunCaseOptions {
   /** The GPU context (its caps are what the adapter decides against). */
-  ctx: GpuContext;
+  ctx: RunDevice;
   /** Directory config paths in the matrix are relative to. */
   baseDir?: string;
   /** Timed repetitions after the checked run (default 3). */
@@ -371,6 +371,17 @@ function referenceRows(plan: GpuPlan, o: CheckOptions): number[] | undefined {
     : undefined;
 }
 
+/**
+ * The planted fault a remote runtime applies itself (by id: a source mutation is code, it
+ * cannot travel); a test's own `mutate` cannot reach it either.
+ */
+function remoteFaultId(o: CheckOptions): string | undefined {
+  if (o.mutate && o.fault?.apply.kind !== "source") {
+    throw new Error("a source mutation cannot run in another runtime: plant a named fault");
+  }
+  return o.fault?.apply.kind === "source" ? o.fault.id : undefined;
+}
+
 async function checkPlan(c: Case, plan: GpuPlan, o: CheckOptions): Promise<CaseResult> {
   const { spec } = o;
   const layout = plan.layout;
@@ -381,15 +392,32 @@ async function checkPlan(c: Case, plan: GpuPlan, o: CheckOptions): Promise<CaseR
   const target = apply?.kind === "plan" ? apply.change({ spec, plan }) : { spec, plan };
   const mutate = apply?.kind === "source" ? apply.mutate : o.mutate;
   const targetPlan = gpuPlanOf(target.plan);
-  const run = () => runAttention(o.ctx, targetPlan, { spec: target.spec, inputs, mutate });
-  const first = await run();
-  const samples: number[] = [];
-  let source = first.timing?.source ?? "wall-clock";
-  for (let i = 0; i < (o.repeats ?? 3); i++) {
-    const r = await run();
-    if (r.timing) {
-      samples.push(r.timing.totalMs);
-      source = r.timing.source;
+  const device = o.ctx;
+  let first: { outputs: AttentionOutputs };
+  let samples: number[] = [];
+  let source: string;
+  if (isRemoteDevice(device)) {
+    // Another runtime runs the same runAttention in its page, repetitions included.
+    const r: RemoteRun = await device.runAttention(targetPlan, {
+      spec: target.spec,
+      inputs,
+      repeats: o.repeats ?? 3,
+      faultId: remoteFaultId(o),
+    });
+    first = r;
+    samples = [...r.samplesMs];
+    source = r.source;
+  } else {
+    const run = () => runAttention(device, targetPlan, { spec: target.spec, inputs, mutate });
+    const f = await run();
+    first = f;
+    source = f.timing?.source ?? "wall-clock";
+    for (let i = 0; i < (o.repeats ?? 3); i++) {
+      const r = await run();
+      if (r.timing) {
+        samples.push(r.timing.totalMs);
+        source = r.timing.source;
+      }
     }
   }
   const rows = referenceRows(plan, o);
@@ -427,10 +455,24 @@ async function checkLayer(c: Case, plan: GpuPlan, o: CheckOptions): Promise<Case
   const weights = makeLayerWeights(spec, { seed: o.seed });
   const hidden = makeHiddenStates(layout.qRows, spec.hiddenSize, { seed: o.seed, layout });
   const mutate = o.fault?.apply.kind === "source" ? o.fault.apply.mutate : o.mutate;
-  const run = () => runLayer(o.ctx, { spec, plan, weights, hidden, mutate });
-  const first = await run();
-  const samples: number[] = [];
-  for (let i = 0; i < (o.repeats ?? 3); i++) samples.push((await run()).timing.totalMs);
+  const device = o.ctx;
+  let first: { out: Float32Array; lse: Float32Array };
+  let samples: number[] = [];
+  if (isRemoteDevice(device)) {
+    const r = await device.runLayer(plan, {
+      spec,
+      weights,
+      hidden,
+      repeats: o.repeats ?? 3,
+      faultId: remoteFaultId(o),
+    });
+    first = r.outputs;
+    samples = [...r.samplesMs];
+  } else {
+    const run = () => runLayer(device, { spec, plan, weights, hidden, mutate });
+    first = await run();
+    for (let i = 0; i < (o.repeats ?? 3); i++) samples.push((await run()).timing.totalMs);
+  }
   const sampled = referenceRows(plan, o);
   const rows = sampled ?? Array.from({ length: layout.totalQ }, (_, i) => i);
   const dense = plan.reference === "dense";

@@ -28,6 +28,7 @@ import { type ProgressOutput, ProgressReporter } from "../report/progress.ts";
 import { computeTotals } from "../report/totals.ts";
 import { collectFingerprint } from "./fingerprint.ts";
 import { groupOf, runCase, type RunCaseOptions } from "./run_case.ts";
+import { isRemoteDevice, type RunDevice } from "./runtime.ts";
 import type { CaseResult, RunReport } from "../results/types.ts";
 
 /** Default per-case timeout in seconds (`run --case-timeout`). */
@@ -85,8 +86,11 @@ export interface RunMatrixOptions {
   backend?: BackendId;
   /** Where progress goes (default stdout). */
   progress?: ProgressOutput;
-  /** A GPU context to use instead of acquiring one. */
-  ctx?: GpuContext;
+  /**
+   * The device to run on instead of acquiring Deno's own: a GpuContext, or another
+   * runtime's (runner/runtime.ts; `run --runtime chromium`). The caller ends it.
+   */
+  ctx?: RunDevice;
   /** Stop after the current case when aborted (the CLI wires SIGINT to it). */
   signal?: AbortSignal;
   /**
@@ -363,10 +367,22 @@ export async function runMatrix(options: RunMatrixOptions): Promise<RunReport> {
   const resultsPath = `${options.out}/${RUN_FILES.results}`;
   const todo = orderForVariants(mine.filter((c) => !previous.has(c.id)));
   const ctx = options.ctx ?? await acquire();
-  const fingerprint = await collectFingerprint({
-    adapter: ctx.caps,
+  const collected = await collectFingerprint({
+    // another runtime's adapter: its caps with every info field it reports (driver, backend)
+    adapter: isRemoteDevice(ctx) ? { ...ctx.caps, info: ctx.identity.adapterInfo } : ctx.caps,
     kernelDir: new URL("../kernels/", import.meta.url),
   });
+  const fingerprint = isRemoteDevice(ctx)
+    ? {
+      ...collected,
+      browser: {
+        name: ctx.identity.name,
+        version: ctx.identity.version,
+        path: ctx.identity.path,
+        userAgent: ctx.identity.userAgent,
+      },
+    }
+    : collected;
   const writer = await JsonlWriter.open(resultsPath, { truncate: !options.resume });
   const header = (results: CaseResult[], interrupted: boolean): RunReport => ({
     version: 1,

@@ -1,0 +1,80 @@
+/**
+ * `--runtime deno|chromium` and `--chromium <path>`: which WebGPU implementation runs the
+ * kernels. `deno` (default): this process's wgpu. `chromium`: headless Chromium's Dawn,
+ * running the harness's own GPU code in a page (browser/chromium_gpu.ts); plans, inputs,
+ * the float64 reference, parity and reports stay in Deno.
+ *
+ * @module
+ */
+import { Option } from "@commander-js/extra-typings";
+import { ChromiumGpu, type ChromiumGpuOptions } from "../browser/chromium_gpu.ts";
+import { type RuntimeName, RUNTIMES } from "../runner/runtime.ts";
+import { CliError, EXIT } from "./errors.ts";
+
+/** The `--runtime` option. */
+export function runtimeOption() {
+  return new Option(
+    "--runtime <name>",
+    "WebGPU implementation that runs the kernels: deno (this process: wgpu/naga) or " +
+      "chromium (headless Chromium: Dawn/Tint; the float64 reference, parity and reports " +
+      "stay in Deno)",
+  ).choices(RUNTIMES).default("deno" as RuntimeName);
+}
+
+/** The `--chromium <path>` option. */
+export function chromiumOption() {
+  return new Option(
+    "--chromium <path>",
+    "Chromium executable for --runtime chromium (default: $CHROME_PATH, then " +
+      "/usr/bin/chromium-headless-shell)",
+  );
+}
+
+/**
+ * Refuse what the Chromium runtime cannot do: a user backend module (its code is loaded
+ * into this process only). Exit 2 naming the flag.
+ *
+ * @example
+ * ```ts
+ * import { checkRuntimeCombination } from "./runtime_options.ts";
+ * checkRuntimeCombination("deno", { backendModules: ["m.ts"] }); // fine
+ * ```
+ */
+export function checkRuntimeCombination(
+  runtime: RuntimeName,
+  options: { backendModules?: readonly string[] },
+): void {
+  if (runtime === "chromium" && (options.backendModules ?? []).length > 0) {
+    throw new CliError(
+      "--backend-module cannot be used with --runtime chromium: the page runs the bundled " +
+        "backends only (a user module is loaded into this process); use --runtime deno",
+      EXIT.badInput,
+    );
+  }
+}
+
+/**
+ * Start the Chromium runtime and print its header line (browser, adapter, Dawn backend).
+ *
+ * @example
+ * ```ts ignore
+ * const gpu = await startChromiumRuntime({ chromium: undefined });
+ * await gpu.close();
+ * ```
+ */
+export async function startChromiumRuntime(options: ChromiumGpuOptions): Promise<ChromiumGpu> {
+  const gpu = await ChromiumGpu.start(options);
+  console.log(chromiumHeader(gpu));
+  return gpu;
+}
+
+/**
+ * One line for headers: `runtime: chromium (HeadlessChrome/156..., SwiftShader Device
+ * (Subzero), Dawn backend vulkan, /usr/bin/chromium-headless-shell)`.
+ */
+export function chromiumHeader(gpu: ChromiumGpu): string {
+  const info = gpu.identity.adapterInfo;
+  const backend = typeof info.backend === "string" ? `, Dawn backend ${info.backend}` : "";
+  return `runtime: chromium (${gpu.identity.version}, ${gpu.caps.adapter.description}` +
+    `${backend}, ${gpu.identity.path})`;
+}

@@ -1,0 +1,113 @@
+/**
+ * Which WebGPU implementation a run runs on. `deno` (the default): this process's own
+ * WebGPU (wgpu, naga) through a {@link GpuContext}. Another runtime (`chromium`: Dawn,
+ * Tint, in a headless page; browser/chromium_gpu.ts) is a {@link RemoteDevice}: it runs
+ * the harness's own GPU code there and hands back the outputs; plans, inputs, the float64
+ * reference, parity and reports stay here.
+ *
+ * @module
+ */
+import type {
+  AttentionInputs,
+  DeviceCaps,
+  GpuPlan,
+  LayerWeights,
+  MlaSpec,
+  Tensor,
+} from "../adapter/types.ts";
+import type { GpuContext } from "../gpu/device.ts";
+
+/** The runtimes `--runtime` accepts. */
+export const RUNTIMES = ["deno", "chromium"] as const;
+
+/** A runtime name. */
+export type RuntimeName = typeof RUNTIMES[number];
+
+/** What a remote run of a case returns. */
+export interface RemoteRun {
+  /** Output and LSE of the checked run, logical query order. */
+  readonly outputs: { out: Float32Array; lse: Float32Array };
+  /** Milliseconds of each timed repetition. */
+  readonly samplesMs: readonly number[];
+  /** Their clock. */
+  readonly source: string;
+}
+
+/** Options of a remote run. */
+export interface RemoteRunOptions {
+  /** The spec the kernels run with. */
+  spec: MlaSpec;
+  /** Timed repetitions after the checked run. */
+  repeats?: number;
+  /** A planted fault (by id) whose source mutation the remote side applies. */
+  faultId?: string;
+}
+
+/** The browser facts a fingerprint records for a remote runtime. */
+export interface RemoteIdentity {
+  /** Runtime name, e.g. `chromium`. */
+  readonly name: string;
+  /** Its version line, e.g. "HeadlessChrome/156.0.8078.114". */
+  readonly version: string;
+  /** Its executable. */
+  readonly path: string;
+  /** The page's user agent. */
+  readonly userAgent: string;
+  /** Every adapter-info field it reports (Dawn: driver, backend, ...). */
+  readonly adapterInfo: Readonly<Record<string, unknown>>;
+}
+
+/** A WebGPU device of another runtime, with a GpuContext's life cycle. */
+export interface RemoteDevice {
+  /** The runtime. */
+  readonly runtime: Exclude<RuntimeName, "deno">;
+  /** Its adapter's caps (what plans are resolved against). */
+  readonly caps: DeviceCaps;
+  /** Browser and adapter facts. */
+  readonly identity: RemoteIdentity;
+  /** Whether the device (or the browser) was lost. */
+  readonly lost: boolean;
+  /** Drop it (a hung case). */
+  destroy(): void;
+  /** A fresh one. */
+  reacquire(): Promise<void>;
+  /** End it for good. */
+  close(): Promise<void>;
+  /** runAttention there. */
+  runAttention(
+    plan: GpuPlan,
+    o: RemoteRunOptions & { inputs: AttentionInputs },
+  ): Promise<RemoteRun>;
+  /** runLayer there. */
+  runLayer(
+    plan: GpuPlan,
+    o: RemoteRunOptions & { weights: LayerWeights; hidden: Tensor },
+  ): Promise<RemoteRun>;
+}
+
+/** The device a case runs on. */
+export type RunDevice = GpuContext | RemoteDevice;
+
+/**
+ * Whether a run device is another runtime's.
+ *
+ * @example
+ * ```ts ignore
+ * if (isRemoteDevice(ctx)) await ctx.runAttention(plan, { spec, inputs });
+ * ```
+ */
+export function isRemoteDevice(d: RunDevice): d is RemoteDevice {
+  return "runtime" in d && typeof d.runtime === "string";
+}
+
+/**
+ * The runtime name of a run device.
+ *
+ * @example
+ * ```ts ignore
+ * runtimeOf(ctx); // "deno"
+ * ```
+ */
+export function runtimeOf(d: RunDevice): RuntimeName {
+  return isRemoteDevice(d) ? d.runtime : "deno";
+}
