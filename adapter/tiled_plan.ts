@@ -55,7 +55,7 @@ const pow2floor = (n: number) => 2 ** Math.floor(Math.log2(Math.max(1, n)));
  * ```ts
  * import { tiledWorkgroupBytes } from "./tiled_plan.ts";
  * tiledWorkgroupBytes({ workgroupSize: 128, headsPerTile: 16, queryTile: 1, keysPerTile: 8,
- *   keyVec4: 144, valueVec4: 128, vec4PerChunk: 1, tier: 32768 }); // 19136
+ *   keyVec4: 144, valueVec4: 128, vec4PerChunk: 1, tier: 32768 }); // 19264
  * ```
  */
 export function tiledWorkgroupBytes(s: TiledShape): number {

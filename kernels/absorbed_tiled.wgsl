@@ -41,6 +41,7 @@
 // visible keys hold NaN gets NaN, like the float64 reference.
 
 alias store_t = f32; // @dtype storage type of q_absorbed and the cache
+alias acc_t = f32; // accumulation type of scores and the latent output (always f32)
 
 const WG: u32 = 128u; // @param invocations per workgroup
 const HT: u32 = 16u; // @param heads per workgroup
@@ -104,11 +105,11 @@ fn cvec(c: chunk_t, h: u32) -> vec4<f32> {
 }
 
 // Partial dot product (4 lanes) of chunk c of a q row with chunk c of staged key k.
-fn dot_chunk(qb: u32, kbase: u32, c: u32) -> vec4<f32> {
+fn dot_chunk(qb: u32, kbase: u32, c: u32) -> vec4<acc_t> {
   let kc = ktile[kbase + c];
-  var s = vec4<f32>(0.0);
+  var s = vec4<acc_t>(0.0);
   for (var h = 0u; h < CPV; h++) {
-    s += vec4<f32>(q_absorbed[qb + c * CPV + h]) * cvec(kc, h);
+    s += vec4<acc_t>(vec4<f32>(q_absorbed[qb + c * CPV + h]) * cvec(kc, h));
   }
   return s;
 }
@@ -154,7 +155,7 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
   if (lid < ROWS) {
     row_lim[lid] = min(q_meta[row_of(lid, qt, htile).x].z, end);
   }
-  var acc: array<array<vec4<f32>, ROWS>, VPT>; // zeroed
+  var acc: array<array<vec4<acc_t>, ROWS>, VPT>; // zeroed
 
   for (var kb = begin; kb < end; kb += KT) {
     let nk = min(KT, end - kb);
@@ -177,7 +178,7 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
         let k = p / ROWS;
         let kbase = k * KSTRIDE;
         let qb = pq[i];
-        var s4 = vec4<f32>(0.0);
+        var s4 = vec4<acc_t>(0.0);
         var c = 0u;
         for (; c + 4u <= KEY_CH; c += 4u) {
           s4 += dot_chunk(qb, kbase, c) + dot_chunk(qb, kbase, c + 1u) +
@@ -186,7 +187,7 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
         for (; c < KEY_CH; c++) {
           s4 += dot_chunk(qb, kbase, c);
         }
-        let s = (s4.x + s4.y + s4.z + s4.w) * params.scale_log2;
+        let s = f32(s4.x + s4.y + s4.z + s4.w) * params.scale_log2;
         // Masked (past the row's visible keys or the split's end): the sentinel.
         sp[k * ROWS + p % ROWS] = select(NEG_BIG, s, kb + k < plim[i]);
       }
@@ -221,14 +222,14 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
       let v = lid + i * WG;
       if (v < VAL_VEC4) {
         for (var r = 0u; r < ROWS; r++) {
-          acc[i][r] *= alpha[r];
+          acc[i][r] *= acc_t(alpha[r]);
         }
         for (var k = 0u; k < KT; k++) {
           let vk = cvec(ktile[k * KSTRIDE + v / CPV], v % CPV);
           let vis = kb + k;
           for (var r = 0u; r < ROWS; r++) {
             // Select, do not multiply: a key row r must not see may hold NaN/Inf.
-            acc[i][r] += select(vec4<f32>(0.0), sp[k * ROWS + r] * vk, vis < row_lim[r]);
+            acc[i][r] += vec4<acc_t>(select(vec4<f32>(0.0), sp[k * ROWS + r] * vk, vis < row_lim[r]));
           }
         }
       }
@@ -258,7 +259,7 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
           let l = row_l[r];
           let inv = select(0.0, 1.0 / l, !(l <= 0.0));
           x_out[((split * params.total_t + ro.x) * params.heads + ro.z) * VAL_VEC4 + v] =
-            acc[i][r] * inv;
+            vec4<f32>(acc[i][r]) * inv;
         }
       }
     }

@@ -273,3 +273,108 @@ export const FAULTS: readonly Fault[] = [
     scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
   },
 ];
+
+/** The backend the tiled faults run on. */
+export const TILED_BACKEND = "wgsl-absorbed-tiled";
+
+/**
+ * The planted faults ported to the tiled absorbed kernel (absorbed_tiled.wgsl, backend
+ * {@link TILED_BACKEND}), plus a bug class of its own (the sequence's first key
+ * dropped from the staging address; masked values multiplied by p = 0 instead of
+ * selected out is planted by tests/kernels_absorbed_tiled_test.ts, which needs
+ * poisoned inputs). Their scenarios run on {@link TILED_BACKEND}, not on the bundled
+ * backend of the path; the same pattern guard applies.
+ */
+export const TILED_FAULTS: readonly Fault[] = [
+  {
+    id: "tiled-kpe-left-out",
+    description: "the decoupled RoPE key k_pe left out of the score (latent part only)",
+    apply: {
+      kind: "source",
+      file: "absorbed_tiled.wgsl",
+      mutate: sourceMutation("tiled-kpe-left-out", "absorbed_tiled.wgsl", {
+        // Both score loops (main and tail) stop at the latent width.
+        pattern: /(c(?: \+ 4u <=| <) )KEY_CH;/g,
+        replacement: "$1(VAL_VEC4 / CPV);",
+      }),
+    },
+    scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
+  },
+  {
+    id: "tiled-lse-offset",
+    description: "LSE off by a constant (0.01); the output itself is unchanged",
+    apply: {
+      kind: "source",
+      file: "absorbed_tiled.wgsl",
+      mutate: sourceMutation("tiled-lse-offset", "absorbed_tiled.wgsl", {
+        pattern: "(m_run + log2(l_run)) * LN2",
+        replacement: "(m_run + log2(l_run)) * LN2 + 0.01",
+      }),
+    },
+    scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
+  },
+  {
+    id: "tiled-kv-tile-skipped",
+    description: "the first staged key tile of every split skipped",
+    apply: {
+      kind: "source",
+      file: "absorbed_tiled.wgsl",
+      mutate: sourceMutation("tiled-kv-tile-skipped", "absorbed_tiled.wgsl", {
+        pattern: "for (var kb = begin; kb < end; kb += KT)",
+        replacement: "for (var kb = begin + KT; kb < end; kb += KT)",
+      }),
+    },
+    scenario: {
+      preset: "tiny",
+      dtype: "f32",
+      path: "absorbed",
+      // tiny stages 64 keys per tile: 200 keys are 4 tiles, the first one skipped.
+      layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 200, causal: true },
+    },
+  },
+  {
+    id: "tiled-f16-accumulation",
+    description: "scores and the latent output accumulated in f16 instead of f32",
+    apply: {
+      kind: "source",
+      file: "absorbed_tiled.wgsl",
+      mutate: sourceMutation("tiled-f16-accumulation", "absorbed_tiled.wgsl", {
+        pattern: "alias acc_t = f32;",
+        replacement: "alias acc_t = f16;",
+      }),
+    },
+    scenario: {
+      preset: "deepseek-v2-lite",
+      dtype: "f16",
+      path: "absorbed",
+      layout: { kind: "bshd", batch: 1, seqQ: 2, seqK: 600, causal: true },
+    },
+  },
+  {
+    id: "tiled-exp2-as-exp",
+    description: "exp2 replaced by exp in the log2-domain softmax (a log2(e) scale error)",
+    apply: {
+      kind: "source",
+      file: "absorbed_tiled.wgsl",
+      mutate: sourceMutation("tiled-exp2-as-exp", "absorbed_tiled.wgsl", {
+        pattern: /\bexp2\(/g,
+        replacement: "exp(",
+      }),
+    },
+    scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
+  },
+  {
+    id: "tiled-sequence-start-ignored",
+    description: "keys staged from the start of the key buffer instead of their sequence's " +
+      "first key (packed/paged sequences read each other's keys)",
+    apply: {
+      kind: "source",
+      file: "absorbed_tiled.wgsl",
+      mutate: sourceMutation("tiled-sequence-start-ignored", "absorbed_tiled.wgsl", {
+        pattern: "k_rows[k0 + kb + k]",
+        replacement: "k_rows[kb + k]",
+      }),
+    },
+    scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: THD_DECODE },
+  },
+];

@@ -1,0 +1,133 @@
+/**
+ * Planning of wgsl-absorbed-tiled (adapter/tiled_plan.ts, adapter/backends.ts), GPU-free:
+ * tile sizes per workgroup-memory tier (expected values worked out by hand from the
+ * byte formula in the comments), KV splits that fill the device, the loop budget,
+ * refusals with reasons, and the device-class rule of `auto`.
+ */
+import assert from "node:assert/strict";
+import { autoPriority } from "../adapter/backends.ts";
+import { normalizeLayout } from "../adapter/layout.ts";
+import { presetSpec } from "../adapter/presets.ts";
+import { resolve } from "../adapter/resolve.ts";
+import { tiledKvSplits, tiledShape, tiledWorkgroupBytes } from "../adapter/tiled_plan.ts";
+import type { DeviceCaps, LayoutRequest } from "../adapter/types.ts";
+
+const H100: DeviceCaps = JSON.parse(
+  await Deno.readTextFile("docs/gpu_machine/h100-2026-11-27/devices.json"),
+);
+const LAVAPIPE: DeviceCaps = JSON.parse(
+  await Deno.readTextFile("tests/fixtures/caps_lavapipe.json"),
+);
+const HEADLINE: LayoutRequest = { kind: "bshd", batch: 4, seqQ: 1, seqK: 4096, causal: true };
+const v2lite = presetSpec("deepseek-v2-lite");
+
+function withWgMemory(caps: DeviceCaps, bytes: number): DeviceCaps {
+  return { ...caps, limits: { ...caps.limits, maxComputeWorkgroupStorageSize: bytes } };
+}
+
+Deno.test("keys per tile per tier (V2-Lite: rows 16, chunks 144 f32 / 72 f16; tiny: rows 4)", () => {
+  const l = normalizeLayout(HEADLINE);
+  // bytes = KT * (chunks + 1) * 16 + rows * KT * 4 + rows * 12
+  // f32: 2384 KT + 192 -> KT 8 = 19264 <= 32768 < KT 16 = 38336; KT 4 = 9728 <= 16384 < 19264.
+  assert.equal(tiledShape(v2lite, l, "f32", 32768).keysPerTile, 8);
+  assert.equal(tiledWorkgroupBytes(tiledShape(v2lite, l, "f32", 32768)), 19264);
+  assert.equal(tiledShape(v2lite, l, "f32", 16384).keysPerTile, 4);
+  // f16: 1232 KT + 192 -> KT 16 = 19904 (32 KiB), KT 8 = 10048 (16 KiB).
+  assert.equal(tiledShape(v2lite, l, "f16", 32768).keysPerTile, 16);
+  assert.equal(tiledShape(v2lite, l, "f16", 16384).keysPerTile, 8);
+  const s = tiledShape(v2lite, l, "f32", 32768);
+  assert.deepEqual([s.workgroupSize, s.headsPerTile, s.queryTile], [128, 16, 1]);
+  // tiny: 192 KT + 48 -> the cap, 64 keys, in both tiers; WG at its floor 64.
+  const tiny = tiledShape(presetSpec("tiny"), l, "f32", 16384);
+  assert.deepEqual([tiny.keysPerTile, tiny.workgroupSize, tiny.headsPerTile], [64, 64, 4]);
+  // Two queries per sequence (MTP) with 16 heads: 32 rows.
+  const mtp = normalizeLayout({ ...HEADLINE, seqQ: 2 });
+  assert.equal(tiledShape(v2lite, mtp, "f32", 32768).queryTile, 2);
+});
+
+Deno.test("splits fill the device: 2 workgroups per SM, >= 128 keys per split, budget first", () => {
+  // Headline on 132 SMs: 4 workgroups want ceil(264 / 4) = 66, 4096 / 128 = 32 caps it.
+  assert.equal(
+    tiledKvSplits({ workgroups: 4, maxKLen: 4096, smCount: 132, maxKeysPerSplit: 1e9 }),
+    32,
+  );
+  // Many workgroups: no split.
+  assert.equal(
+    tiledKvSplits({ workgroups: 512, maxKLen: 4096, smCount: 132, maxKeysPerSplit: 1e9 }),
+    1,
+  );
+  // Short: no split below 256 keys.
+  assert.equal(
+    tiledKvSplits({ workgroups: 1, maxKLen: 255, smCount: 132, maxKeysPerSplit: 1e9 }),
+    1,
+  );
+  // The loop budget wins: 100000 keys at 6896 per split need 15.
+  assert.equal(
+    tiledKvSplits({ workgroups: 512, maxKLen: 100000, smCount: 132, maxKeysPerSplit: 6896 }),
+    15,
+  );
+});
+
+Deno.test("the plan on the H100 caps: the 32 KiB variant (48 KiB tier), 32 splits, 128 invocations", () => {
+  const r = resolve({
+    spec: v2lite,
+    dtype: "f32",
+    backend: "wgsl-absorbed-tiled",
+    layout: HEADLINE,
+  }, H100);
+  assert.equal(r.kind, "plan", JSON.stringify(r));
+  if (r.kind !== "plan") return;
+  assert.equal(r.variant.family, "absorbed-tiled-32k");
+  assert.deepEqual(
+    [r.variant.workgroupSize, r.variant.headsPerTile, r.variant.keysPerBlock, r.variant.kvSplits],
+    [128, 16, 8, 32],
+  );
+  const r16 = resolve(
+    { spec: v2lite, dtype: "f32", backend: "wgsl-absorbed-tiled", layout: HEADLINE },
+    withWgMemory(H100, 16384),
+  );
+  assert.equal(r16.kind === "plan" && r16.variant.family, "absorbed-tiled-16k");
+});
+
+Deno.test("refusals name the limit: small workgroup memory, f16 widths, over-budget forced splits", () => {
+  const small = resolve(
+    { spec: v2lite, dtype: "f32", backend: "wgsl-absorbed-tiled", layout: HEADLINE },
+    withWgMemory(H100, 8192),
+  );
+  assert.equal(small.kind, "unsupported");
+  assert.match(JSON.stringify(small), /limits.workgroup-storage.*8192 is below 16384/);
+  const odd = { ...presetSpec("tiny"), kvLoraRank: 36, latentCacheWidth: 44 };
+  const f16 = resolve(
+    { spec: odd, dtype: "f16", backend: "wgsl-absorbed-tiled", layout: HEADLINE },
+    H100,
+  );
+  assert.match(JSON.stringify(f16), /shape.not-vec8/);
+  // lavapipe's budget: 1 forced split over 16384 V2-Lite keys is refused with the fix.
+  const long = resolve(
+    {
+      spec: v2lite,
+      dtype: "f32",
+      backend: "wgsl-absorbed-tiled",
+      layout: { ...HEADLINE, batch: 1, seqK: 16384 },
+    },
+    LAVAPIPE,
+    { kvSplits: 1 },
+  );
+  assert.equal(long.kind, "unsupported");
+  assert.match(JSON.stringify(long), /device.loop-budget.*use kvSplits >= 3/);
+});
+
+Deno.test("auto: tiled for decode on a gpu-class device; bundled priority otherwise, with reasons", () => {
+  const pick = (caps: DeviceCaps, layout: LayoutRequest) => {
+    const r = resolve({ spec: v2lite, dtype: "f32", backend: "auto", layout }, caps);
+    return r.kind === "plan" ? r.backend : "unsupported";
+  };
+  assert.equal(pick(H100, HEADLINE), "wgsl-absorbed-tiled");
+  assert.equal(pick(H100, { ...HEADLINE, seqQ: 2 }), "wgsl-absorbed-tiled");
+  assert.equal(pick(H100, { ...HEADLINE, seqQ: 256, seqK: 256 }), "wgsl-absorbed");
+  assert.equal(pick(LAVAPIPE, HEADLINE), "wgsl-absorbed");
+  const l = normalizeLayout(HEADLINE);
+  assert.match(autoPriority(l, H100).reason, /device class gpu and decode/);
+  assert.match(autoPriority(l, LAVAPIPE).reason, /device class cpu.*selectable with --backend/);
+  assert.match(autoPriority(l, null).reason, /no device/);
+});
