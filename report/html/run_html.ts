@@ -22,6 +22,13 @@ export interface RunHtmlOptions {
   readonly title?: string;
 }
 
+const BAD_ORDER: Readonly<Record<CaseResult["status"], number>> = {
+  fail: 0,
+  unexpected: 1,
+  error: 2,
+  pass: 3,
+};
+
 /** Failure cards shown open at the top; the rest are folded under them. */
 export const OPEN_FAILURES = 8;
 
@@ -118,7 +125,9 @@ async function build(
   cappedAt?: number,
 ): Promise<string> {
   const t = summaryTotals(report);
-  const bad = report.results.filter(isBad);
+  // parity failures first, then unexpected decisions, then errors; run order within each
+  const bad = report.results.filter(isBad).map((r, i) => ({ r, i }))
+    .sort((a, b) => BAD_ORDER[a.r.status] - BAD_ORDER[b.r.status] || a.i - b.i).map((x) => x.r);
   const sections: string[] = [];
   if (cappedAt !== undefined) {
     sections.push(

@@ -1,0 +1,124 @@
+// The HTML reports in a real browser: headless Chromium (browser/, over CDP) opens a small
+// run report and a benchmark report written from fixtures, and the test checks what a reader
+// sees: no console errors, nothing fetched, the plots with their marks, the planted failure
+// at the top, the case filter. Without Chromium the test is ignored, saying how to get it.
+import assert from "node:assert/strict";
+import { CHROMIUM_INSTALL_COMMAND, findChromium, launchChromium } from "../browser/chromium.ts";
+import { Page } from "../browser/page.ts";
+import { benchReportHtml, runReportHtml } from "../report/html/mod.ts";
+import {
+  BENCH_FIXTURE_CROSSOVER_POINTS,
+  BENCH_FIXTURE_ROOFLINE_POINTS,
+  benchFixture,
+  PLANTED_ID_B,
+  RUN_FIXTURE_HEADROOM_POINTS,
+  runFixture,
+} from "./report_html_fixtures.ts";
+import { withTempDir } from "./report_util.ts";
+
+function chromiumPath(): string | null {
+  try {
+    return findChromium(undefined).path;
+  } catch {
+    return null;
+  }
+}
+
+const chromium = chromiumPath();
+const why = chromium === null
+  ? ` (ignored: no Chromium found; install it with \`${CHROMIUM_INSTALL_COMMAND}\` or set CHROME_PATH)`
+  : "";
+
+/** Opens a file in a fresh page; collects console errors, exceptions and requests. */
+async function open(browser: Awaited<ReturnType<typeof launchChromium>>, path: string) {
+  const page = await Page.open(browser);
+  const logErrors: string[] = [];
+  const requests: string[] = [];
+  browser.cdp.on("Log.entryAdded", (p) => {
+    const e = p.entry as { level: string; text: string };
+    if (e.level === "error") logErrors.push(e.text);
+  }, page.sessionId);
+  browser.cdp.on("Network.requestWillBeSent", (p) => {
+    requests.push(String((p.request as { url: string }).url));
+  }, page.sessionId);
+  await page.send("Log.enable");
+  await page.send("Network.enable");
+  await page.send("Emulation.setDeviceMetricsOverride", {
+    width: 1200,
+    height: 900,
+    deviceScaleFactor: 1,
+    mobile: false,
+  });
+  const url = new URL(path, "file:///").href;
+  await page.navigate(url);
+  const errors = () => [
+    ...logErrors,
+    ...page.messages.filter((m) => m.level === "error" || m.level === "exception")
+      .map((m) => m.text),
+  ];
+  return { page, errors, requests: () => requests.filter((r) => r !== url) };
+}
+
+const count = (chart: string, mark: string) =>
+  `document.querySelectorAll('figure[data-chart="${chart}"] g.mark-${mark}.role-mark path').length`;
+
+Deno.test({
+  name:
+    `html in Chromium: no console errors, plots with their marks, the planted failure on top${why}`,
+  ignore: chromium === null,
+  fn: async () => {
+    await withTempDir(async (dir) => {
+      await Deno.writeTextFile(`${dir}/run.html`, await runReportHtml(runFixture()));
+      await Deno.writeTextFile(`${dir}/bench.html`, await benchReportHtml(benchFixture()));
+      const browser = await launchChromium(chromium!);
+      try {
+        const run = await open(browser, `${dir}/run.html`);
+        assert.equal(
+          await run.page.evaluate(count("headroom", "symbol")),
+          RUN_FIXTURE_HEADROOM_POINTS,
+        );
+        // the first thing in the page body is the failures section, led by the planted fault,
+        // and it is on screen without scrolling, above the plot
+        const top = await run.page.evaluate(`(() => {
+          const first = document.querySelector("main > section");
+          const card = document.querySelector(".failure");
+          const plot = document.querySelector('figure[data-chart="headroom"]');
+          return { section: first.id, id: card.dataset.id,
+            cardTop: card.getBoundingClientRect().top, plotTop: plot.getBoundingClientRect().top,
+            height: innerHeight };
+        })()`) as { section: string; id: string; cardTop: number; plotTop: number; height: number };
+        assert.equal(top.section, "failures");
+        assert.match(top.id, new RegExp(`;b=${PLANTED_ID_B};`));
+        assert.ok(top.cardTop < top.height && top.cardTop < top.plotTop, JSON.stringify(top));
+        // the filter: "b=2,3" leaves two rows, and opens the group holding them
+        const filtered = await run.page.evaluate(`(() => {
+          const box = document.getElementById("case-filter");
+          box.value = "b=2,3";
+          box.dispatchEvent(new Event("input"));
+          const shown = [...document.querySelectorAll("tr[data-id]")].filter((r) => !r.hidden);
+          const open = [...document.querySelectorAll("details.group")].filter((d) => d.open);
+          return { rows: shown.length, open: open.map((d) => d.dataset.group) };
+        })()`);
+        assert.deepEqual(filtered, { rows: 2, open: ["tiny: decode"] });
+        assert.deepEqual(run.errors(), []);
+        assert.deepEqual(run.requests(), []);
+        await run.page.close();
+
+        const bench = await open(browser, `${dir}/bench.html`);
+        assert.equal(
+          await bench.page.evaluate(count("roofline", "symbol")),
+          BENCH_FIXTURE_ROOFLINE_POINTS,
+        );
+        assert.equal(
+          await bench.page.evaluate(count("crossover", "symbol")),
+          BENCH_FIXTURE_CROSSOVER_POINTS,
+        );
+        assert.deepEqual(bench.errors(), []);
+        assert.deepEqual(bench.requests(), []);
+        await bench.page.close();
+      } finally {
+        await browser.close();
+      }
+    });
+  },
+});

@@ -1,0 +1,223 @@
+// The HTML reports (report/html/): content, order, plots as inline SVG with the expected
+// number of marks, self-containment, the size cap, and the CLI hooks. GPU-free.
+import assert from "node:assert/strict";
+import { compareBaselines } from "../drift/mod.ts";
+import {
+  benchReportHtml,
+  compareReportHtml,
+  crossoverPoints,
+  driftPoints,
+  historyReportHtml,
+  rooflinePoints,
+  runReportHtml,
+} from "../report/html/mod.ts";
+import { detectSteps } from "../drift/step_detect.ts";
+import type { Series } from "../drift/history.ts";
+import {
+  BENCH_FIXTURE_CROSSOVER_POINTS,
+  BENCH_FIXTURE_ROOFLINE_POINTS,
+  benchFixture,
+  PLANTED_ID_B,
+  RUN_FIXTURE_HEADROOM_POINTS,
+  runFixture,
+} from "./report_html_fixtures.ts";
+import { baselineOf, samples, supportedCase, timing } from "./drift_helpers.ts";
+import { runCli } from "./helpers_cli.ts";
+import { withTempDir } from "./report_util.ts";
+
+/** The SVG of one chart figure. */
+function figure(html: string, kind: string): { marks: number; svg: string } {
+  const m = new RegExp(
+    `<figure class="chart" data-chart="${kind}" data-marks="(\\d+)">` +
+      `(<svg[\\s\\S]*?</svg>)`,
+  ).exec(html);
+  assert.ok(m, `no ${kind} chart in the page`);
+  return { marks: Number(m[1]), svg: m[2] };
+}
+
+/** Items drawn by the data layers of a mark type (legends excluded). */
+function drawn(svg: string, mark: "symbol" | "line" | "rule"): number {
+  let n = 0;
+  const re = new RegExp(`<g class="mark-${mark} role-mark[^"]*"[^>]*>([\\s\\S]*?)</g>`, "g");
+  for (const m of svg.matchAll(re)) n += (m[1].match(/<(path|line)\b/g) ?? []).length;
+  return n;
+}
+
+/** Nothing in the page loads from anywhere (SVG namespace URIs are names, not loads). */
+function assertSelfContained(html: string): void {
+  const stripped = html.replace(/xmlns(:xlink)?="http:\/\/www\.w3\.org\/[^"]*"/g, "");
+  assert.ok(!/https?:\/\//.test(stripped), "the page references a URL");
+  assert.ok(!/<(link|img|iframe)\b/i.test(html), "the page loads a resource");
+  assert.ok(!/<script[^>]*\bsrc=/i.test(html), "the page loads a script");
+}
+
+Deno.test("html run: the planted failure comes first, with its parity details", async () => {
+  const html = await runReportHtml(runFixture());
+  const failures = html.indexOf('<section id="failures">');
+  const plots = html.indexOf('<section id="plots">');
+  const cases = html.indexOf('<section id="cases">');
+  assert.ok(failures > 0 && failures < plots && plots < cases, "failures, plots, cases");
+  // the fail card is before the error card although its result came last
+  const fail = html.indexOf(`b=${PLANTED_ID_B};`, failures);
+  const error = html.indexOf("b=6;", failures);
+  assert.ok(fail > 0 && fail < error, "fail before error");
+  const card = html.slice(fail, error);
+  for (const detail of ["2.88e+5", "[0,3,15]", "2.950000000 / 0.074700000", "1.00e-5 / 1.00e-4"]) {
+    assert.ok(card.includes(detail), `failure card lacks ${detail}`);
+  }
+  assert.ok(card.includes("fail: elementwise, cos_diff") && card.includes("0.8200"));
+  assert.ok(card.includes("2, first at [1,3]"), "non-finite positions");
+  // escaped message, header facts, verdict
+  assert.ok(html.includes("GPUValidationError: &lt;binding&gt; &amp; more"));
+  assert.ok(!html.includes("<binding>"));
+  assert.match(html, /<dt>Device<\/dt><dd>llvmpipe \(LLVM 15\.0\.7, 256 bits\)<\/dd>/);
+  assert.match(html, /<dt>Revision<\/dt><dd>0123456789abcdef0123456789abcdef01234567<\/dd>/);
+  assert.match(html, /class="verdict bad"[^>]*>8 cases: 5 pass, 1 fail, 0 unexpected, 1 error/);
+  assertSelfContained(html);
+});
+
+Deno.test("html run: headroom plot has one mark per case and side, drawn as SVG", async () => {
+  const html = await runReportHtml(runFixture());
+  const { marks, svg } = figure(html, "headroom");
+  assert.equal(marks, RUN_FIXTURE_HEADROOM_POINTS);
+  assert.equal(drawn(svg, "symbol"), RUN_FIXTURE_HEADROOM_POINTS);
+  assert.equal(drawn(svg, "rule"), 1, "the tolerance rule at 1");
+});
+
+Deno.test("html run: groups collapsed with passed/total and worst headroom; filter box", async () => {
+  const html = await runReportHtml(runFixture());
+  assert.match(
+    html,
+    /<details class="group" data-group="tiny: decode"><summary><b>tiny: decode<\/b>: 3\/3 passed; worst headroom 0\.3000/,
+  );
+  assert.match(
+    html,
+    /data-group="tiny: prefill"><summary><b>tiny: prefill<\/b>: 1\/3 passed; worst headroom 6\.47e\+5/,
+  );
+  assert.match(html, /data-group="layer"><summary><b>layer<\/b>: 2\/2 passed/);
+  assert.ok(!/<details[^>]* open/.test(html), "groups start collapsed");
+  assert.ok(html.includes('id="case-filter"'));
+  assert.equal((html.match(/<tr data-id=/g) ?? []).length, 8);
+});
+
+Deno.test("html run: past the size cap, passing rows are dropped and the page says so", async () => {
+  const html = await runReportHtml(runFixture(), { maxBytes: 20_000 });
+  assert.ok(html.includes('id="size-note"'));
+  // failures keep their cards and rows; passing cases keep only their group lines
+  assert.ok(html.includes(`b=${PLANTED_ID_B};`));
+  assert.equal((html.match(/<tr data-id=/g) ?? []).length, 2);
+  assert.ok(html.includes("3/3 passed"));
+  const full = await runReportHtml(runFixture());
+  assert.ok(!full.includes('id="size-note"'));
+});
+
+Deno.test("html bench: roofline points under the ceilings; crossover only for complete sweeps", async () => {
+  const report = benchFixture();
+  assert.equal(rooflinePoints(report.records).length, BENCH_FIXTURE_ROOFLINE_POINTS);
+  const cross = crossoverPoints(report.records);
+  assert.equal(cross.length, BENCH_FIXTURE_CROSSOVER_POINTS);
+  assert.deepEqual([...new Set(cross.map((p) => p.sweep))], ["tiny h=4 f32 b=1 sq=1"]);
+  const first = rooflinePoints(report.records)[0];
+  assert.equal(first.intensity, 100); // 1e6 x 64 FLOP over 1e4 x 64 bytes
+  const html = await benchReportHtml(report, { title: "tiny bench" });
+  const roof = figure(html, "roofline");
+  assert.equal(roof.marks, BENCH_FIXTURE_ROOFLINE_POINTS);
+  assert.equal(drawn(roof.svg, "symbol"), BENCH_FIXTURE_ROOFLINE_POINTS);
+  assert.equal(drawn(roof.svg, "line"), 1, "one roofline (no f16 peak)");
+  const c = figure(html, "crossover");
+  assert.equal(c.marks, BENCH_FIXTURE_CROSSOVER_POINTS);
+  assert.equal(drawn(c.svg, "symbol"), BENCH_FIXTURE_CROSSOVER_POINTS);
+  assert.equal(drawn(c.svg, "line"), 2, "absorbed and dense lines");
+  assert.ok(html.includes("copy 20.0 GB/s"));
+  assert.ok(html.includes("<b>unsupported</b>: no shader-f16"));
+  assertSelfContained(html);
+});
+
+Deno.test("html drift: ratios per case and metric, significant ones marked", async () => {
+  // 40 samples a side: the rank test is decisive
+  const same = supportedCase("preset=tiny;b=1", { timing: timing(samples(1, 40, 1)) });
+  const slow = supportedCase("preset=tiny;b=2", { timing: timing(samples(1, 40, 2)) });
+  const base = baselineOf([same, slow]);
+  const current = baselineOf([
+    supportedCase("preset=tiny;b=1", { timing: timing(samples(1, 40, 15)) }),
+    supportedCase("preset=tiny;b=2", {
+      timing: timing(samples(4, 40, 3)), // 4x slower: beyond the default 3x ratio
+      metrics: { ...slow.metrics!, outMaxAbs: 2e-5 },
+    }),
+  ]);
+  const cmp = compareBaselines(base, current);
+  const pts = driftPoints(cmp.cases, { base, current });
+  // two cases x (speed + 6 metrics)
+  assert.equal(pts.length, 14);
+  const abs = pts.find((p) => p.id === "preset=tiny;b=2" && p.metric === "outMaxAbs")!;
+  assert.ok(Math.abs(abs.ratio - 100) < 1e-9 && abs.significant);
+  const speed = pts.find((p) => p.id === "preset=tiny;b=2" && p.metric === "speed")!;
+  assert.ok(speed.significant && speed.ratio > 3, JSON.stringify(speed));
+  assert.ok(pts.filter((p) => p.id === "preset=tiny;b=1").every((p) => !p.significant));
+  // without the sides: the speed ratios and the drifted metric only
+  assert.equal(driftPoints(cmp.cases, {}).length, 3);
+  const html = await compareReportHtml(cmp, { base, current });
+  const f = figure(html, "drift");
+  assert.equal(f.marks, 14);
+  assert.equal(drawn(f.svg, "symbol"), 14);
+  assert.ok(html.indexOf('id="plots"') < html.indexOf('id="moved"'));
+  assertSelfContained(html);
+});
+
+Deno.test("html history: one chart per series with the steps marked", async () => {
+  const values = [1, 1.02, 0.99, 1.01, 1, 1.3, 1.31, 1.29, 1.32, 1.3];
+  const series = (caseId: string, vs: number[]): Series => ({
+    caseId,
+    points: vs.map((value, i) => ({
+      runId: i + 1,
+      startedAt: `2026-11-${String(i + 1).padStart(2, "0")}T02:17:00Z`,
+      deno: "2.9.6",
+      harnessRevision: "abc",
+      value,
+    })),
+    steps: detectSteps(vs),
+  });
+  const flat = values.map(() => 2);
+  const html = await historyReportHtml(
+    [series("preset=tiny;b=1", flat), series("*", values)],
+    "median_ms",
+  );
+  const charts = [...html.matchAll(/data-chart="history" data-marks="(\d+)"/g)];
+  assert.equal(charts.length, 2);
+  // the geometric mean series comes first, and it has the step
+  const first = html.slice(html.indexOf('data-chart="history"'));
+  assert.ok(first.indexOf("geometric mean") < first.indexOf("preset=tiny;b=1"));
+  const svg = figure(html, "history").svg;
+  assert.equal(drawn(svg, "symbol"), 10);
+  assert.equal(drawn(svg, "rule"), 1, "the step at run 6");
+  assert.ok(html.includes("+30.0%"));
+  assert.match(html, /1 step change\(s\) in 2 series/);
+  assertSelfContained(html);
+});
+
+Deno.test("html cli: compare --html writes the drift page; a bad --html path is exit 2", async () => {
+  await withTempDir(async (dir) => {
+    const base = baselineOf([supportedCase("preset=tiny;b=1")]);
+    await Deno.writeTextFile(`${dir}/a.json`, JSON.stringify(base));
+    await Deno.writeTextFile(`${dir}/b.json`, JSON.stringify({ ...base, createdAt: "2026-01-02" }));
+    const ok = await runCli([
+      "compare",
+      `${dir}/a.json`,
+      `${dir}/b.json`,
+      "--html",
+      `${dir}/d.html`,
+    ]);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    const html = await Deno.readTextFile(`${dir}/d.html`);
+    assert.equal(figure(html, "drift").marks, 7);
+    const bad = await runCli([
+      "compare",
+      `${dir}/a.json`,
+      `${dir}/b.json`,
+      "--html",
+      `${dir}/missing/d.html`,
+    ]);
+    assert.equal(bad.code, 2, bad.stdout + bad.stderr);
+    assert.match(bad.stderr, /--html/);
+  });
+});
