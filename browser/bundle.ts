@@ -66,13 +66,27 @@ export function pageBundle(): Promise<string> {
   return built;
 }
 
+/**
+ * This process's Deno when it may run it, else `deno` from PATH (the deno.json tasks
+ * grant `--allow-run=deno`, which names the one on PATH).
+ */
+function denoExecutable(): string {
+  try {
+    const own = Deno.permissions.querySync({ name: "run", command: Deno.execPath() });
+    if (own.state === "granted") return Deno.execPath();
+  } catch {
+    // not known: fall through
+  }
+  return "deno";
+}
+
 async function build(): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "mla-harness-bundle-" });
   try {
     const outFile = `${dir}/page.js`;
     const entry = new URL("./page_main.ts", import.meta.url);
     const config = new URL("../deno.json", import.meta.url);
-    const out = await new Deno.Command(Deno.execPath(), {
+    const out = await new Deno.Command(denoExecutable(), {
       args: [
         "bundle",
         "--quiet",

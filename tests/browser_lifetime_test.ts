@@ -1,0 +1,105 @@
+// No browser outlives the harness: a `run --runtime chromium` is stopped mid-run by
+// SIGINT, SIGTERM or SIGKILL, and afterwards none of the processes it started (the
+// browser, its zygotes, GPU and renderer processes) is alive. SIGKILL cannot be caught: the
+// browser ends because its debugging pipe, held only by the harness, closes.
+import assert from "node:assert/strict";
+import { sweepStaleProfiles } from "../browser/chromium.ts";
+import {
+  browserTestName,
+  chromiumMissing,
+  commandLine,
+  descendants,
+  spawnHarness,
+  stillAlive,
+} from "./browser_helpers.ts";
+
+const ignore = chromiumMissing() !== null || Deno.build.os !== "linux";
+
+/** Resolves with the text once `pattern` appears on the stream; drains it afterwards. */
+function waitFor(stream: ReadableStream<Uint8Array>, pattern: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    (async () => {
+      const dec = new TextDecoder();
+      let text = "";
+      let found = false;
+      for await (const chunk of stream) {
+        text += dec.decode(chunk, { stream: true });
+        if (!found && pattern.test(text)) {
+          found = true;
+          resolve(text);
+        }
+      }
+      if (!found) reject(new Error(`the harness ended without printing ${pattern}:\n${text}`));
+    })().catch(reject);
+  });
+}
+
+async function gone(pids: number[], ms: number): Promise<number[]> {
+  const until = Date.now() + ms;
+  let alive = stillAlive(pids);
+  while (alive.length > 0 && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 100));
+    alive = stillAlive(pids);
+  }
+  return alive;
+}
+
+for (
+  const [signal, expected] of [
+    ["SIGINT", { code: 130 }],
+    ["SIGTERM", { code: 143 }],
+    ["SIGKILL", { signal: "SIGKILL" }],
+  ] as const
+) {
+  Deno.test({
+    name: browserTestName(`${signal} of the harness mid-run leaves no Chromium process`),
+    ignore,
+    fn: async () => {
+      const out = await Deno.makeTempDir({ prefix: "mla-lifetime-" });
+      try {
+        const child = spawnHarness([
+          "run",
+          "--runtime",
+          "chromium",
+          "--matrix",
+          "smoke",
+          "--filter",
+          "preset=tiny;dtype=f32",
+          "--repeats",
+          "3",
+          "--out",
+          out,
+        ]);
+        const stderr = new Response(child.stderr).text();
+        // running cases: the browser is up and busy
+        await waitFor(child.stdout, /\[2\/\d+\]/);
+        const started = descendants(child.pid);
+        const browser = started.filter((p) => commandLine(p).includes("chromium"));
+        assert.ok(browser.length >= 2, `expected Chromium processes, found ${started.length}`);
+        child.kill(signal);
+        const status = await child.status;
+        if ("code" in expected) {
+          assert.equal(status.code, expected.code, await stderr);
+        } else {
+          assert.equal(status.signal, expected.signal);
+        }
+        const left = await gone(started, 10000);
+        assert.deepEqual(
+          left.map((p) => `${p}: ${commandLine(p).slice(0, 100)}`),
+          [],
+          `processes left after ${signal}`,
+        );
+        if (signal === "SIGKILL") {
+          // its temporary profile could not be removed by it; the next launch sweeps it
+          await sweepStaleProfiles();
+        }
+        const tmp = Deno.env.get("TMPDIR") || "/tmp";
+        const profiles = [...Deno.readDirSync(tmp)]
+          .filter((e) => e.name.startsWith(`mla-harness-chromium-${child.pid}-`));
+        assert.deepEqual(profiles.map((e) => e.name), [], "profile folders left");
+      } finally {
+        await Deno.remove(out, { recursive: true }).catch(() => {});
+      }
+    },
+  });
+}

@@ -1,0 +1,189 @@
+// The Chromium runtime's parts that need no browser: finding it (flag, CHROME_PATH, Debian
+// default, none with the install command), the case bytes between Deno and the page (bit
+// for bit), the CDP client over a scripted transport, the bundle's text source, and the
+// device key of a browser run (Deno's keys unchanged).
+import assert from "node:assert/strict";
+import {
+  CHROMIUM_INSTALL_COMMAND,
+  ChromiumNotFoundError,
+  DEBIAN_CHROMIUM_PATH,
+  findChromium,
+} from "../browser/chromium.ts";
+import { CdpConnection, CdpError, type CdpTransport } from "../browser/cdp.ts";
+import {
+  attentionInputsOf,
+  decodeCaseRequest,
+  decodeOutputs,
+  encodeCaseRequest,
+  encodeOutputs,
+} from "../browser/wire.ts";
+import { bundledTextSource } from "../gpu/text_source.ts";
+import { deviceKey } from "../drift/device_key.ts";
+
+const probe = (env: Record<string, string>, files: string[]) => ({
+  env: (n: string) => env[n],
+  isFile: (p: string) => files.includes(p),
+});
+
+Deno.test("findChromium: --chromium, then CHROME_PATH, then the Debian default", () => {
+  const all = ["/opt/a/chrome", "/opt/b/chrome", DEBIAN_CHROMIUM_PATH];
+  assert.deepEqual(findChromium("/opt/a/chrome", probe({ CHROME_PATH: "/opt/b/chrome" }, all)), {
+    path: "/opt/a/chrome",
+    source: "flag",
+  });
+  assert.deepEqual(findChromium(undefined, probe({ CHROME_PATH: "/opt/b/chrome" }, all)), {
+    path: "/opt/b/chrome",
+    source: "env",
+  });
+  assert.deepEqual(findChromium(undefined, probe({}, all)), {
+    path: DEBIAN_CHROMIUM_PATH,
+    source: "default",
+  });
+});
+
+Deno.test("findChromium: nothing found, or a named file missing, says how to install", () => {
+  assert.throws(() => findChromium(undefined, probe({}, [])), (e: Error) => {
+    assert.ok(e instanceof ChromiumNotFoundError);
+    assert.match(e.message, /no Chromium found/);
+    assert.ok(e.message.includes(CHROMIUM_INSTALL_COMMAND), e.message);
+    assert.equal(CHROMIUM_INSTALL_COMMAND, "apt-get install -y chromium-headless-shell");
+    return true;
+  });
+  // a flag or variable naming a missing file is not silently skipped
+  assert.throws(
+    () => findChromium("/no/such/chrome", probe({}, [DEBIAN_CHROMIUM_PATH])),
+    /--chromium \/no\/such\/chrome: no such file; install it with `apt-get install/,
+  );
+  assert.throws(
+    () => findChromium(undefined, probe({ CHROME_PATH: "/gone" }, [DEBIAN_CHROMIUM_PATH])),
+    /CHROME_PATH=\/gone: no such file/,
+  );
+});
+
+Deno.test("wire: a case request carries float64 tensors bit for bit, outputs float32", () => {
+  const special = [0.1, -0, Infinity, -Infinity, NaN, 5e-324, 1 / 3];
+  const inputs = {
+    qNope: new Float64Array(special),
+    qPe: new Float64Array([2.5]),
+    latent: new Float64Array([]),
+    kPe: new Float64Array([Math.PI, Math.E]),
+    wKvB: new Float64Array([1e300]),
+  };
+  const header = { kind: "attention" as const, plan: {} as never, spec: {} as never, repeats: 2 };
+  const bytes = encodeCaseRequest({ ...header, faultId: "x" }, inputs);
+  const back = decodeCaseRequest(bytes.buffer);
+  assert.equal(back.header.repeats, 2);
+  assert.equal(back.header.faultId, "x");
+  const got = attentionInputsOf(back.tensors);
+  for (const k of ["qNope", "qPe", "latent", "kPe", "wKvB"] as const) {
+    assert.deepEqual(
+      new Uint8Array(got[k].buffer, got[k].byteOffset, got[k].byteLength),
+      new Uint8Array(inputs[k].buffer),
+      k,
+    );
+  }
+  assert.ok(Object.is(got.qNope[1], -0));
+  // absent tensors (optional layer weights) are left out, not sent empty
+  const layer = decodeCaseRequest(
+    encodeCaseRequest({ ...header, kind: "layer" }, { hidden: [1], qProj: undefined }).buffer,
+  );
+  assert.deepEqual(Object.keys(layer.tensors), ["hidden"]);
+  assert.throws(() => attentionInputsOf(layer.tensors), /lacks tensor qNope/);
+  // damaged bytes are named, not misread
+  assert.throws(() => decodeCaseRequest(bytes.buffer.slice(0, bytes.length - 8)), /header says/);
+  const out = decodeOutputs(
+    encodeOutputs({ out: new Float32Array([1.5, NaN]), lse: [-Infinity] }).buffer,
+  );
+  assert.deepEqual([...out.out].map(String), ["1.5", "NaN"]);
+  assert.equal(out.lse[0], -Infinity);
+  assert.throws(() => decodeOutputs(new ArrayBuffer(12)), /lengths say/);
+});
+
+/** A transport whose peer is a function answering each message. */
+function scripted(answer: (msg: Record<string, unknown>) => Record<string, unknown>[]) {
+  let receiver: (t: string) => void = () => {};
+  let end: () => void = () => {};
+  const transport: CdpTransport = {
+    send: (text) => {
+      const replies = answer(JSON.parse(text));
+      queueMicrotask(() => replies.forEach((r) => receiver(JSON.stringify(r))));
+    },
+    onMessage: (r) => receiver = r,
+    closed: new Promise<void>((res) => end = res),
+    close: () => end(),
+  };
+  return { transport, end: () => end(), push: (m: unknown) => receiver(JSON.stringify(m)) };
+}
+
+Deno.test("CdpConnection: replies by id, error replies, session events, close", async () => {
+  const peer = scripted((m) =>
+    m.method === "Browser.getVersion"
+      ? [{ id: m.id, result: { product: "HeadlessChrome/1" } }]
+      : m.method === "Bad.method"
+      ? [{ id: m.id, error: { code: -32601, message: "'Bad.method' wasn't found" } }]
+      : []
+  );
+  const cdp = new CdpConnection(peer.transport);
+  assert.deepEqual(await cdp.send("Browser.getVersion"), { product: "HeadlessChrome/1" });
+  await assert.rejects(cdp.send("Bad.method"), (e: Error) => {
+    assert.ok(e instanceof CdpError);
+    assert.equal(e.code, -32601);
+    assert.match(e.message, /CDP Bad.method: 'Bad.method' wasn't found/);
+    return true;
+  });
+  const seen: string[] = [];
+  const off = cdp.on("Page.loadEventFired", (_p, s) => seen.push(String(s)), "S1");
+  peer.push({ method: "Page.loadEventFired", params: {}, sessionId: "S2" });
+  peer.push({ method: "Page.loadEventFired", params: {}, sessionId: "S1" });
+  off();
+  peer.push({ method: "Page.loadEventFired", params: {}, sessionId: "S1" });
+  assert.deepEqual(seen, ["S1"]);
+  // a command without a reply rejects when the browser goes away
+  const hanging = cdp.send("Never.answered");
+  peer.end();
+  await assert.rejects(hanging, /the browser connection closed/);
+  await assert.rejects(cdp.send("Browser.getVersion"), /closed/);
+});
+
+Deno.test("bundledTextSource: serves by file name, names what it carries otherwise", async () => {
+  const src = bundledTextSource({ "rope.wgsl": "// r", "loop_budget.wgsl": "// l" });
+  assert.equal(await src(new URL("file:///any/kernels/rope.wgsl")), "// r");
+  assert.equal(await src(new URL("http://127.0.0.1:1/page.js/loop_budget.wgsl")), "// l");
+  await assert.rejects(
+    src(new URL("file:///x/absorbed.wgsl")),
+    /source absorbed.wgsl is not in the bundle \(it carries rope.wgsl, loop_budget.wgsl\)/,
+  );
+  // no prototype keys
+  await assert.rejects(src(new URL("file:///x/constructor")), /not in the bundle/);
+});
+
+Deno.test("device key: a browser run ends in -chromium; Deno's keys are unchanged", () => {
+  const adapter = {
+    adapter: {
+      vendor: "google",
+      architecture: "swiftshader",
+      device: "0xc0de",
+      description: "SwiftShader Device (Subzero)",
+    },
+    features: [],
+  };
+  const browser = {
+    name: "chromium",
+    version: "HeadlessChrome/156.0.8078.114",
+    path: DEBIAN_CHROMIUM_PATH,
+    userAgent: "Mozilla/5.0",
+  };
+  assert.equal(
+    deviceKey({ adapter, browser }, { backend: "vulkan" }),
+    "swiftshader-device-google-0xc0de-chromium",
+  );
+  // the same adapter under Deno (VK_ICD_FILENAMES=Chromium's SwiftShader) keeps Deno's form
+  assert.equal(
+    deviceKey({ adapter }, { backend: "vulkan" }),
+    "swiftshader-device-google-0xc0de-vulkan",
+  );
+  const lavapipe = {
+    adapter: { vendor: "65541", device: "0", description: "llvmpipe (LLVM 19.1.7, 256 bits)" },
+  };
+  assert.equal(deviceKey({ adapter: lavapipe }, { backend: "vulkan" }), "llvmpipe-65541-vulkan");
+});
