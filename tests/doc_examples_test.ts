@@ -1,0 +1,85 @@
+// The JSDoc examples are code: every example of every room type-checks (`deno check --doc`),
+// and the examples of the GPU-free rooms run (`deno test --doc`), so a stale example fails the
+// suite. Examples in the other rooms need a WebGPU device, a run folder or a model file: they
+// are type-checked only (and one that cannot stand alone is marked ```ts ignore).
+import assert from "node:assert/strict";
+
+const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
+
+/** Rooms whose examples run: GPU-free, and every example self-contained. */
+const RUN_ROOMS = ["util", "adapter", "reference", "parity", "matrix", "results"];
+
+/** Every folder and top-level file with library code (the rooms of docs/architecture.md). */
+async function codeRooms(): Promise<string[]> {
+  const rooms: string[] = [];
+  for await (const e of Deno.readDir(ROOT)) {
+    if (e.name.startsWith(".") || ["tests", "node_modules", "out"].includes(e.name)) continue;
+    if (e.isFile && e.name.endsWith(".ts")) rooms.push(e.name);
+    if (e.isDirectory) {
+      // a folder with at least one .ts file somewhere below it
+      const has = async (dir: string): Promise<boolean> => {
+        for await (const f of Deno.readDir(dir)) {
+          if (f.isFile && f.name.endsWith(".ts")) return true;
+          if (f.isDirectory && await has(`${dir}/${f.name}`)) return true;
+        }
+        return false;
+      };
+      if (await has(`${ROOT}${e.name}`)) rooms.push(e.name);
+    }
+  }
+  return rooms.sort();
+}
+
+async function deno(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; output: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", ...env },
+  }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  return { code: out.code, output: text };
+}
+
+/** The error blocks of a deno check/test output, without the progress lines. */
+function errors(output: string): string {
+  return output.split("\n").filter((l) => !/^(Check|running|\S+ \.\.\. ok)/.test(l)).join("\n")
+    .trim();
+}
+
+Deno.test("doc examples: every example of every room type-checks", async () => {
+  const rooms = await codeRooms();
+  assert.ok(rooms.includes("adapter") && rooms.includes("mod.ts"), rooms.join(", "));
+  const r = await deno(["check", "--doc", ...rooms]);
+  assert.equal(
+    r.code,
+    0,
+    `deno check --doc failed; fix the example (or mark it \`\`\`ts ignore when it cannot ` +
+      `stand alone):\n${errors(r.output)}`,
+  );
+});
+
+Deno.test("doc examples: the examples of the GPU-free rooms run", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "doc_examples_" });
+  try {
+    const r = await deno([
+      "test",
+      "--doc",
+      "--quiet",
+      "--parallel",
+      "--allow-read",
+      `--allow-write=${tmp}`,
+      "--allow-env",
+      ...RUN_ROOMS,
+    ], { TMPDIR: tmp }); // examples that write make their temp folders in `tmp`
+    assert.equal(r.code, 0, `deno test --doc ${RUN_ROOMS.join(" ")} failed:\n${errors(r.output)}`);
+    const ran = /(\d+) passed/.exec(r.output);
+    assert.ok(ran && Number(ran[1]) >= 100, `expected 100+ examples to run:\n${r.output}`);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
