@@ -12,3 +12,4 @@ export * from "./report.ts";
 export * from "./run_bench.ts";
 export * from "./stats.ts";
 export * from "./timing.ts";
+export * from "./bench_html.ts";

@@ -19,7 +19,7 @@ import {
 } from "../bench/report.ts";
 import { type BenchRecord, runBenchCase } from "../bench/run_bench.ts";
 import { GpuContext } from "../gpu/device.ts";
-import { writeBenchHtml } from "../report/html/bench_html.ts";
+import { writeBenchHtml } from "../bench/bench_html.ts";
 import { CliError, EXIT } from "./errors.ts";
 
 const join = (dir: string, file: string) => `${dir.replace(/\/+$/, "")}/${file}`;

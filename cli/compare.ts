@@ -18,7 +18,7 @@ import {
 } from "../drift/mod.ts";
 import type { DriftClass } from "../drift/mod.ts";
 import { checkOutputFile } from "../report/output_paths.ts";
-import { writeCompareHtml } from "../report/html/drift_html.ts";
+import { writeCompareHtml } from "../drift/drift_html.ts";
 import { EXIT } from "./errors.ts";
 
 /**

@@ -8,7 +8,7 @@ import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typin
 import { HISTORY_METRICS, HistoryStore, loadComparable } from "../drift/mod.ts";
 import type { HistoryMetric, Series } from "../drift/mod.ts";
 import { readReportJson } from "../report/json.ts";
-import { writeHistoryHtml } from "../report/html/history_html.ts";
+import { writeHistoryHtml } from "../drift/history_html.ts";
 import { checkOutputFile } from "../report/output_paths.ts";
 import { CliError, EXIT } from "./errors.ts";
 

@@ -16,7 +16,7 @@ import { CliError, EXIT } from "./errors.ts";
 import { parseFailOn, THRESHOLDS_HELP } from "./compare.ts";
 import { writeCompareOutputs } from "../drift/after_run.ts";
 import { loadComparable } from "../drift/mod.ts";
-import { writeCompareHtml } from "../report/html/drift_html.ts";
+import { writeCompareHtml } from "../drift/drift_html.ts";
 import { checkOutputFile } from "../report/output_paths.ts";
 
 // The two sides' runs, for the drift plot's ratios of metrics that did not drift (the plot

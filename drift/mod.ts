@@ -30,3 +30,5 @@ export * from "./step_detect.ts";
 export * from "./history.ts";
 export * from "./upgrade_check.ts";
 export * from "./after_run.ts";
+export * from "./drift_html.ts";
+export * from "./history_html.ts";

@@ -32,13 +32,4 @@ export * from "./merge.ts";
 export * from "./run_state.ts";
 export * from "./output_paths.ts";
 export * from "./run_reports.ts";
-export {
-  benchReportHtml,
-  compareReportHtml,
-  historyReportHtml,
-  runReportHtml,
-  writeBenchHtml,
-  writeCompareHtml,
-  writeHistoryHtml,
-  writeRunHtml,
-} from "./html/mod.ts";
+export { runReportHtml, writeRunHtml } from "./html/mod.ts";

@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { CHROMIUM_INSTALL_COMMAND, findChromium, launchChromium } from "../browser/chromium.ts";
 import { Page } from "../browser/page.ts";
-import { benchReportHtml, runReportHtml } from "../report/html/mod.ts";
+import { runReportHtml } from "../report/html/mod.ts";
+import { benchReportHtml } from "../bench/bench_html.ts";
 import {
   BENCH_FIXTURE_CROSSOVER_POINTS,
   BENCH_FIXTURE_ROOFLINE_POINTS,

@@ -2,15 +2,10 @@
 // number of marks, self-containment, the size cap, and the CLI hooks. GPU-free.
 import assert from "node:assert/strict";
 import { compareBaselines } from "../drift/mod.ts";
-import {
-  benchReportHtml,
-  compareReportHtml,
-  crossoverPoints,
-  driftPoints,
-  historyReportHtml,
-  rooflinePoints,
-  runReportHtml,
-} from "../report/html/mod.ts";
+import { runReportHtml } from "../report/html/mod.ts";
+import { benchReportHtml, crossoverPoints, rooflinePoints } from "../bench/bench_html.ts";
+import { compareReportHtml, driftPoints } from "../drift/drift_html.ts";
+import { historyReportHtml } from "../drift/history_html.ts";
 import { detectSteps } from "../drift/step_detect.ts";
 import type { Series } from "../drift/history.ts";
 import {

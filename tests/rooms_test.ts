@@ -43,7 +43,7 @@ const ROOMS: Readonly<Record<string, readonly string[]>> = {
   kernels: ["adapter", "reference", "gpu", "util"],
   report: ["adapter", "matrix", "results", "util"],
   drift: ["adapter", "matrix", "results", "report", "gpu", "util"],
-  bench: ["adapter", "reference", "gpu", "kernels", "util"],
+  bench: ["adapter", "reference", "gpu", "kernels", "report", "util"],
   runner: [
     "adapter",
     "reference",

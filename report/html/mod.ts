@@ -1,6 +1,7 @@
 /**
  * Self-contained HTML reports with plots rendered to inline SVG when written (Vega-Lite
- * compiled to Vega, `toSVG()` without a DOM): runs, benchmarks, drift and history.
+ * compiled to Vega, `toSVG()` without a DOM): the run report, and the page and chart kit
+ * that bench/bench_html.ts, drift/drift_html.ts and drift/history_html.ts build on.
  *
  * @example
  * ```ts ignore
@@ -13,6 +14,3 @@
 export * from "./chart.ts";
 export * from "./page.ts";
 export * from "./run_html.ts";
-export * from "./bench_html.ts";
-export * from "./drift_html.ts";
-export * from "./history_html.ts";

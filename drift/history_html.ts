@@ -5,10 +5,10 @@
  *
  * @module
  */
-import type { Series } from "../../drift/history.ts";
-import { writeTextAtomic } from "../../util/fs.ts";
-import { chartFigure, escapeHtml } from "./chart.ts";
-import { htmlPage, num, section } from "./page.ts";
+import type { Series } from "./history.ts";
+import { writeTextAtomic } from "../util/fs.ts";
+import { chartFigure, escapeHtml } from "../report/html/chart.ts";
+import { htmlPage, num, section } from "../report/html/page.ts";
 
 /** Series drawn at most (the geometric mean first, then the rest in order); the others are listed. */
 export const MAX_HISTORY_CHARTS = 12;

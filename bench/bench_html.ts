@@ -5,11 +5,11 @@
  *
  * @module
  */
-import type { BenchReport } from "../../bench/report.ts";
-import type { BenchRecord } from "../../bench/run_bench.ts";
-import { writeTextAtomic } from "../../util/fs.ts";
-import { chartFigure, escapeHtml } from "./chart.ts";
-import { htmlPage, num, section } from "./page.ts";
+import type { BenchReport } from "./report.ts";
+import type { BenchRecord } from "./run_bench.ts";
+import { writeTextAtomic } from "../util/fs.ts";
+import { chartFigure, escapeHtml } from "../report/html/chart.ts";
+import { htmlPage, num, section } from "../report/html/page.ts";
 
 /** A point of the roofline plot. */
 export interface RooflinePoint {

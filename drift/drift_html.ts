@@ -6,10 +6,10 @@
  *
  * @module
  */
-import type { Baseline, CaseComparison, CompareReport } from "../../drift/types.ts";
-import { writeTextAtomic } from "../../util/fs.ts";
-import { chartFigure, escapeHtml } from "./chart.ts";
-import { filterBox, htmlPage, num, section } from "./page.ts";
+import type { Baseline, CaseComparison, CompareReport } from "./types.ts";
+import { writeTextAtomic } from "../util/fs.ts";
+import { chartFigure, escapeHtml } from "../report/html/chart.ts";
+import { filterBox, htmlPage, num, section } from "../report/html/page.ts";
 
 /** The error metrics of a baseline case, in report order (see drift/types.ts). */
 const METRICS = [
