@@ -108,6 +108,7 @@ export function setGpuEnvironment(env: GpuEnvironment | null): void {
  *
  * @example
  * ```ts
+ * // needs a WebGPU device: type-checked, not run
  * import { requestGpuAdapter } from "./device.ts";
  * const adapter = await requestGpuAdapter({ powerPreference: "high-performance" });
  * adapter.features.has("shader-f16");
@@ -141,6 +142,7 @@ export async function requestGpuAdapter(options: AdapterOptions = {}): Promise<G
  *
  * @example
  * ```ts
+ * // needs a WebGPU device: type-checked, not run
  * import { hasAdapter } from "./device.ts";
  * const ok = await hasAdapter();
  * ```
@@ -159,6 +161,7 @@ export async function hasAdapter(): Promise<boolean> {
  *
  * @example
  * ```ts
+ * // needs a WebGPU device: type-checked, not run
  * import { probeCaps } from "./device.ts";
  * const caps = await probeCaps();
  * caps.limits.maxStorageBufferBindingSize;
@@ -227,6 +230,7 @@ export interface LossRecord {
  *
  * @example
  * ```ts
+ * // needs a WebGPU device: type-checked, not run
  * import { GpuContext } from "./device.ts";
  * const ctx = await GpuContext.create({ optionalFeatures: ["shader-f16", "timestamp-query"] });
  * ctx.hasFeature("shader-f16");
@@ -266,6 +270,7 @@ export class GpuContext {
    *
    * @example
    * ```ts
+ * // needs a WebGPU device: type-checked, not run
    * import { GpuContext } from "./device.ts";
    * const ctx = await GpuContext.create({ requiredFeatures: ["shader-f16"] });
    * ctx.destroy();
@@ -344,6 +349,7 @@ export class GpuContext {
    *
    * @example
    * ```ts
+ * // needs a WebGPU device: type-checked, not run
    * import { GpuContext } from "./device.ts";
    * const ctx = await GpuContext.create();
    * ctx.assertAlive();
@@ -362,6 +368,7 @@ export class GpuContext {
    *
    * @example
    * ```ts
+ * // needs a WebGPU device: type-checked, not run
    * import { GpuContext } from "./device.ts";
    * const ctx = await GpuContext.create();
    * if (ctx.lost) await ctx.reacquire();

@@ -10,6 +10,7 @@
  *
  * @example
  * ```ts
+ * // needs a WebGPU device: type-checked, not run
  * import { bindBuffers } from "./dispatch.ts";
  * declare const device: GPUDevice, pipeline: GPUComputePipeline, a: GPUBuffer, b: GPUBuffer;
  * const group = bindBuffers(device, pipeline, [a, b]);
@@ -42,6 +43,7 @@ export interface DispatchOptions {
  *
  * @example
  * ```ts
+ * // needs a WebGPU device: type-checked, not run
  * import { encodeDispatch } from "./dispatch.ts";
  * declare const device: GPUDevice, encoder: GPUCommandEncoder;
  * declare const pipeline: GPUComputePipeline, group: GPUBindGroup;

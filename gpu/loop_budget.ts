@@ -18,6 +18,7 @@ export const LOOP_PROBE_TRIPS = 1 << 20;
  *
  * @example
  * ```ts
+ * // needs a WebGPU device: type-checked, not run
  * import { GpuContext } from "./device.ts";
  * import { measureLoopBudget } from "./loop_budget.ts";
  * const ctx = await GpuContext.create();

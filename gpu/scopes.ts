@@ -12,6 +12,7 @@ import { GpuScopeError } from "./errors.ts";
  *
  * @example
  * ```ts
+ * // needs a WebGPU device: type-checked, not run
  * import { GpuContext } from "./device.ts";
  * import { withErrorScopes } from "./scopes.ts";
  * const ctx = await GpuContext.create();

@@ -86,6 +86,7 @@ export function mapDiagnostics(
  *
  * @example
  * ```ts
+ * // needs a WebGPU device: type-checked, not run
  * import { GpuContext } from "./device.ts";
  * import { compileShader } from "./shader.ts";
  * const ctx = await GpuContext.create();
@@ -133,6 +134,7 @@ export interface PipelineOptions {
  *
  * @example
  * ```ts
+ * // needs a WebGPU device: type-checked, not run
  * import { GpuContext } from "./device.ts";
  * import { PipelineCache } from "./shader.ts";
  * const ctx = await GpuContext.create();

@@ -34,6 +34,7 @@ export interface Timing {
  *
  * @example
  * ```ts
+ * // needs a WebGPU device: type-checked, not run
  * import { GpuContext } from "./device.ts";
  * import { PassTimer } from "./timing.ts";
  * const ctx = await GpuContext.create({ optionalFeatures: ["timestamp-query"] });

@@ -60,6 +60,7 @@ const caches = new WeakMap<GpuContext, PipelineCache>();
  *
  * @example
  * ```ts
+ * // needs a WebGPU device: type-checked, not run
  * import { GpuContext } from "../gpu/device.ts";
  * import { pipelineCacheOf } from "./attention.ts";
  * const ctx = await GpuContext.create();

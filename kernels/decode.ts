@@ -63,6 +63,7 @@ export interface LatentCacheOptions {
  *
  * @example
  * ```ts
+ * // needs a WebGPU device: type-checked, not run
  * import { presetSpec } from "../adapter/presets.ts";
  * import { GpuContext } from "../gpu/device.ts";
  * import { LatentCache } from "./decode.ts";
@@ -256,6 +257,7 @@ export interface DecodeStepOptions {
  *
  * @example
  * ```ts
+ * // needs a WebGPU device: type-checked, not run
  * import { presetSpec } from "../adapter/presets.ts";
  * import { GpuContext } from "../gpu/device.ts";
  * import { makeHiddenStates, makeLayerWeights } from "../reference/inputs.ts";

@@ -151,6 +151,7 @@ function checkNorm(t: Tensor, name: string, n: number): Tensor {
  *
  * @example
  * ```ts
+ * // needs a WebGPU device: type-checked, not run
  * import { presetSpec } from "../adapter/presets.ts";
  * import { GpuContext } from "../gpu/device.ts";
  * import { makeLayerWeights } from "../reference/inputs.ts";
@@ -221,6 +222,7 @@ function isGpuWeights(w: LayerWeights | GpuLayerWeights): w is GpuLayerWeights {
  *
  * @example
  * ```ts
+ * // needs a WebGPU device: type-checked, not run
  * import { GpuContext } from "../gpu/device.ts";
  * import { LayerEncoder } from "./layer.ts";
  * const ctx = await GpuContext.create();
@@ -397,6 +399,7 @@ export interface RunGemmOptions {
  *
  * @example
  * ```ts
+ * // needs a WebGPU device: type-checked, not run
  * import { GpuContext } from "../gpu/device.ts";
  * import { runGemm } from "./layer.ts";
  * const ctx = await GpuContext.create();
@@ -644,6 +647,7 @@ export async function attendAndProject(
  *
  * @example
  * ```ts
+ * // needs a WebGPU device: type-checked, not run
  * import { presetSpec } from "../adapter/presets.ts";
  * import { GpuContext } from "../gpu/device.ts";
  * import { makeHiddenStates, makeLayerWeights } from "../reference/inputs.ts";

@@ -32,6 +32,7 @@ export interface RunRopeOptions {
  *
  * @example
  * ```ts
+ * // needs a WebGPU device: type-checked, not run
  * import { presetSpec } from "../adapter/presets.ts";
  * import { GpuContext } from "../gpu/device.ts";
  * import { runRope } from "./rope.ts";
