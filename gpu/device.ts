@@ -270,7 +270,7 @@ export class GpuContext {
    *
    * @example
    * ```ts
- * // needs a WebGPU device: type-checked, not run
+   * // needs a WebGPU device: type-checked, not run
    * import { GpuContext } from "./device.ts";
    * const ctx = await GpuContext.create({ requiredFeatures: ["shader-f16"] });
    * ctx.destroy();
@@ -349,7 +349,7 @@ export class GpuContext {
    *
    * @example
    * ```ts
- * // needs a WebGPU device: type-checked, not run
+   * // needs a WebGPU device: type-checked, not run
    * import { GpuContext } from "./device.ts";
    * const ctx = await GpuContext.create();
    * ctx.assertAlive();
@@ -368,7 +368,7 @@ export class GpuContext {
    *
    * @example
    * ```ts
- * // needs a WebGPU device: type-checked, not run
+   * // needs a WebGPU device: type-checked, not run
    * import { GpuContext } from "./device.ts";
    * const ctx = await GpuContext.create();
    * if (ctx.lost) await ctx.reacquire();
