@@ -24,6 +24,7 @@ import { baselineCommand } from "./baseline.ts";
 import { compareCommand } from "./compare.ts";
 import { historyCommand } from "./history.ts";
 import { upgradeCheckCommand } from "./upgrade_check.ts";
+import { compareRuntimesCommand } from "./compare_runtimes.ts";
 import { ChromiumLaunchError, ChromiumNotFoundError } from "../browser/chromium.ts";
 import { BundleError } from "../browser/bundle.ts";
 
@@ -65,6 +66,7 @@ export function buildProgram(deps: ProgramDeps) {
   program.addCommand(compareCommand().exitOverride());
   program.addCommand(historyCommand().exitOverride());
   program.addCommand(upgradeCheckCommand().exitOverride());
+  program.addCommand(compareRuntimesCommand().exitOverride());
   return program;
 }
 

@@ -63,6 +63,11 @@ export interface RunCaseOptions {
    * matrix expected; `invalid` expectations (bad configs) still hold.
    */
   backend?: BackendId;
+  /**
+   * Receives the checked run's outputs (logical query order) before they are compared:
+   * `compare-runtimes` compares two runtimes' bits with it.
+   */
+  outputs?: (outputs: { out: Float32Array; lse: Float32Array }) => void;
 }
 
 /** Message prefix of a case the `--backend` override refused. */
@@ -420,6 +425,10 @@ async function checkPlan(c: Case, plan: GpuPlan, o: CheckOptions): Promise<CaseR
       }
     }
   }
+  o.outputs?.({
+    out: Float32Array.from(first.outputs.out),
+    lse: Float32Array.from(first.outputs.lse),
+  });
   const rows = referenceRows(plan, o);
   const dense = plan.reference === "dense";
   const expected = (dense ? denseAttention : absorbedAttention)(spec, layout, { inputs, rows });
@@ -473,6 +482,7 @@ async function checkLayer(c: Case, plan: GpuPlan, o: CheckOptions): Promise<Case
     first = await run();
     for (let i = 0; i < (o.repeats ?? 3); i++) samples.push((await run()).timing.totalMs);
   }
+  o.outputs?.({ out: Float32Array.from(first.out), lse: Float32Array.from(first.lse) });
   const sampled = referenceRows(plan, o);
   const rows = sampled ?? Array.from({ length: layout.totalQ }, (_, i) => i);
   const dense = plan.reference === "dense";

@@ -1,0 +1,252 @@
+/**
+ * `compare-runtimes`: one matrix in Deno's WebGPU and in headless Chromium's, each against
+ * the float64 reference, and Deno against Chromium in float32 ULPs (runner/compare_runtimes.ts).
+ * `--same-driver` puts Deno on Chromium's own SwiftShader (VK_ICD_FILENAMES), so that only
+ * the shader compilers (naga, Tint) differ.
+ *
+ * @module
+ */
+import { Command } from "@commander-js/extra-typings";
+import { dirname } from "node:path";
+import { findChromium } from "../browser/chromium.ts";
+import { applyBackendChoice, formatBackendChoice } from "../gpu/backend_choice.ts";
+import { GpuContext } from "../gpu/device.ts";
+import { DEFAULT_MAX_CASES } from "../matrix/expand.ts";
+import { prepareOutputDir } from "../report/output_paths.ts";
+import { type CaseComparison, compareRuntimes } from "../runner/compare_runtimes.ts";
+import { CliError, EXIT } from "./errors.ts";
+import { parsePositiveInt } from "./options.ts";
+import { parseSeconds } from "./run.ts";
+import { startChromiumRuntime } from "./runtime_options.ts";
+
+/** Chromium's bundled SwiftShader Vulkan driver manifest. */
+const SWIFTSHADER_ICD = "vk_swiftshader_icd.json";
+
+/**
+ * Chromium's SwiftShader ICD manifest: next to the real executable, or in the Debian and
+ * Google package folders; null when none is there.
+ *
+ * @example
+ * ```ts ignore
+ * swiftShaderIcd("/usr/bin/chromium-headless-shell"); // "/usr/lib/chromium/vk_swiftshader_icd.json"
+ * ```
+ */
+export function swiftShaderIcd(chromiumPath: string): string | null {
+  let real = chromiumPath;
+  try {
+    real = Deno.realPathSync(chromiumPath);
+  } catch {
+    // keep the given path
+  }
+  const dirs = [
+    dirname(real),
+    "/usr/lib/chromium",
+    "/usr/lib/chromium-browser",
+    "/opt/google/chrome",
+  ];
+  for (const d of dirs) {
+    try {
+      if (Deno.statSync(`${d}/${SWIFTSHADER_ICD}`).isFile) return `${d}/${SWIFTSHADER_ICD}`;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
+
+function ulpText(c: CaseComparison): string {
+  if (!c.bits) return "not compared";
+  const part = (name: string, d: { maxUlp: number; worstIndex: number | null; total: number }) =>
+    d.maxUlp === 0 ? `${name} 0 ulp` : `${name} ${d.maxUlp} ulp at ${d.worstIndex}/${d.total}`;
+  return `${part("out", c.bits.out)}, ${part("lse", c.bits.lse)}`;
+}
+
+/** One progress line of a case. */
+export function caseLine(c: CaseComparison, i: number, n: number): string {
+  const side = (o: CaseComparison["deno"]) =>
+    o.status === "pass" && o.decision === "supported"
+      ? `pass${o.headroom === null ? "" : ` (headroom ${o.headroom.toFixed(3)})`}`
+      : o.decision === "unsupported" && o.status === "pass"
+      ? "unsupported"
+      : o.status;
+  const base = `[${i}/${n}] ${c.id}\n    deno ${side(c.deno)} | chromium ${side(c.chromium)} | ` +
+    ulpText(c);
+  return c.finding ? `${base}\n    FINDING: ${c.finding}` : base;
+}
+
+/** The markdown summary of a comparison. */
+export function comparisonMarkdown(
+  cases: readonly CaseComparison[],
+  header: { deno: string; chromium: string; sameDriver: boolean; matrix: string },
+): string {
+  const lines = [
+    `# compare-runtimes: ${header.matrix}${header.sameDriver ? " (same driver)" : ""}`,
+    "",
+    `- deno: ${header.deno}`,
+    `- chromium: ${header.chromium}`,
+    "",
+    "| case | deno | chromium | out max ULP (index) | lse max ULP (index) | finding |",
+    "| --- | --- | --- | --- | --- | --- |",
+  ];
+  const cell = (d: { maxUlp: number; worstIndex: number | null } | undefined) =>
+    d === undefined ? "-" : d.maxUlp === 0 ? "0" : `${d.maxUlp} (${d.worstIndex})`;
+  for (const c of cases) {
+    lines.push(
+      `| ${c.id} | ${c.deno.status} ${c.deno.decision} | ${c.chromium.status} ` +
+        `${c.chromium.decision} | ${cell(c.bits?.out)} | ${cell(c.bits?.lse)} | ` +
+        `${(c.finding ?? "").replaceAll("|", "\\|")} |`,
+    );
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** Totals of a comparison. */
+export function comparisonTotals(cases: readonly CaseComparison[]) {
+  const compared = cases.filter((c) => c.bits !== null);
+  const bad = (s: string) => s === "fail" || s === "unexpected" || s === "error";
+  return {
+    cases: cases.length,
+    compared: compared.length,
+    identical: compared.filter((c) => c.bits!.out.maxUlp === 0 && c.bits!.lse.maxUlp === 0)
+      .length,
+    maxUlpOut: Math.max(0, ...compared.map((c) => c.bits!.out.maxUlp)),
+    maxUlpLse: Math.max(0, ...compared.map((c) => c.bits!.lse.maxUlp)),
+    denoBad: cases.filter((c) => bad(c.deno.status)).length,
+    chromiumBad: cases.filter((c) => bad(c.chromium.status)).length,
+    findings: cases.filter((c) => c.finding !== null).length,
+  };
+}
+
+/**
+ * Build the `compare-runtimes` command.
+ *
+ * @example
+ * ```ts ignore
+ * import { compareRuntimesCommand } from "./compare_runtimes.ts";
+ * const cmd = compareRuntimesCommand();
+ * ```
+ */
+export function compareRuntimesCommand() {
+  return new Command("compare-runtimes")
+    .description(
+      "Run one matrix in Deno's WebGPU (wgpu/naga) and in headless Chromium's (Dawn/Tint): " +
+        "per case, each runtime against the float64 reference, and Deno against Chromium in " +
+        "float32 ULPs (largest distance and its index, output and LSE). A case that runs in " +
+        "one runtime and errors (e.g. does not compile) in the other is a finding with both " +
+        "messages. Writes <out>/compare-runtimes.json and .md. Exit codes: 0 both runtimes " +
+        "pass every case and no finding; 1 a reference failure or a finding; 2 bad input; 3 " +
+        "no Chromium (the message has the install command) or no adapter.",
+    )
+    .option("--matrix <name|file>", "bundled matrix or a JSON file", "smoke")
+    .option("--filter <query>", "select cases, e.g. 'preset=tiny;dtype=f32'")
+    .option("--out <dir>", "output directory", "out/compare-runtimes")
+    .option(
+      "--same-driver",
+      "put Deno on Chromium's own SwiftShader (VK_ICD_FILENAMES): only the compilers differ",
+    )
+    .option("--chromium <path>", "Chromium executable (default: $CHROME_PATH, then Debian's)")
+    .option(
+      "--max-cases <n>",
+      "refuse a selection of more cases",
+      parsePositiveInt,
+      DEFAULT_MAX_CASES,
+    )
+    .option("--config-root <dir>", "folder the matrix's config paths must resolve inside")
+    .option(
+      "--max-rows <n>",
+      "query rows the float64 reference computes at most",
+      parsePositiveInt,
+      64,
+    )
+    .option(
+      "--case-timeout <seconds>",
+      "seconds a case may run in one runtime (0: no limit)",
+      parseSeconds,
+      600,
+    )
+    .action(async (opts) => {
+      const where = findChromium(opts.chromium);
+      await prepareOutputDir(opts.out, { label: "--out" });
+      if (opts.sameDriver) {
+        const icd = swiftShaderIcd(where.path);
+        if (!icd) {
+          throw new CliError(
+            `--same-driver: no ${SWIFTSHADER_ICD} next to ${where.path} or in /usr/lib/chromium; ` +
+              "this Chromium does not ship SwiftShader's Vulkan driver (run without --same-driver)",
+            EXIT.infra,
+          );
+        }
+        const set = Deno.env.get("DENO_WEBGPU_BACKEND");
+        if (set && set.toLowerCase() !== "vulkan") {
+          throw new CliError(
+            `--same-driver needs Deno on Vulkan, but DENO_WEBGPU_BACKEND=${set}; unset it`,
+            EXIT.badInput,
+          );
+        }
+        // before Deno's first adapter: the Vulkan loader reads these when wgpu starts
+        Deno.env.set("VK_ICD_FILENAMES", icd);
+        Deno.env.delete("VK_DRIVER_FILES");
+        Deno.env.set("DENO_WEBGPU_BACKEND", "vulkan");
+      }
+      const backend = formatBackendChoice(applyBackendChoice());
+      const deno = await GpuContext.create({ optionalFeatures: ["shader-f16", "timestamp-query"] });
+      const denoLine = `Deno ${Deno.version.deno}, ${deno.caps.adapter.description}; ${backend}` +
+        (opts.sameDriver ? `; VK_ICD_FILENAMES=${Deno.env.get("VK_ICD_FILENAMES")}` : "");
+      console.log(`runtime: deno (${denoLine})`);
+      const chromium = await startChromiumRuntime({ chromium: where.path });
+      const chromiumLine = `${chromium.identity.version}, ${chromium.caps.adapter.description}, ` +
+        `driver ${String(chromium.identity.adapterInfo.driver ?? "unknown")}`;
+      const stop = new AbortController();
+      const onInt = () => stop.abort();
+      Deno.addSignalListener("SIGINT", onInt);
+      try {
+        const cases = await compareRuntimes({
+          matrix: opts.matrix,
+          filter: opts.filter,
+          maxCases: opts.maxCases,
+          configRoot: opts.configRoot,
+          maxRows: opts.maxRows,
+          caseTimeoutMs: opts.caseTimeout * 1000,
+          deno,
+          chromium,
+          signal: stop.signal,
+          onCase: (c, i, n) => console.log(caseLine(c, i, n)),
+        });
+        const totals = comparisonTotals(cases);
+        const header = {
+          deno: denoLine,
+          chromium: chromiumLine,
+          sameDriver: opts.sameDriver === true,
+          matrix: opts.matrix,
+        };
+        await Deno.writeTextFile(
+          `${opts.out}/compare-runtimes.json`,
+          JSON.stringify(
+            { version: 1, ...header, filter: opts.filter ?? null, totals, cases },
+            null,
+            1,
+          ) +
+            "\n",
+        );
+        await Deno.writeTextFile(
+          `${opts.out}/compare-runtimes.md`,
+          comparisonMarkdown(cases, header),
+        );
+        console.log(
+          `${totals.cases} cases: ${totals.compared} compared, ${totals.identical} bit-identical; ` +
+            `max ULP out ${totals.maxUlpOut}, lse ${totals.maxUlpLse}; reference failures: deno ` +
+            `${totals.denoBad}, chromium ${totals.chromiumBad}; findings ${totals.findings}; ` +
+            `report in ${opts.out}/compare-runtimes.md`,
+        );
+        Deno.exitCode = stop.signal.aborted
+          ? 130
+          : totals.denoBad + totals.chromiumBad + totals.findings > 0
+          ? EXIT.failure
+          : EXIT.ok;
+      } finally {
+        Deno.removeSignalListener("SIGINT", onInt);
+        await chromium.close();
+        deno.destroy();
+      }
+    });
+}

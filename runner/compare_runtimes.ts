@@ -1,0 +1,202 @@
+/**
+ * One matrix in two WebGPU runtimes: Deno's (wgpu, naga) and Chromium's (Dawn, Tint).
+ * Per case: each runtime against the float64 reference (the runner's own check, exactly as
+ * `run`), and Deno against Chromium bit for bit: the largest ULP distance of the output and
+ * of the LSE, and where. A case that runs (compiles) in one runtime and errors in the other
+ * is a finding, with both messages. With one driver under both (`--same-driver`: Deno on
+ * Chromium's SwiftShader) only the shader compilers differ.
+ *
+ * @module
+ */
+import type { CaseResult } from "../results/types.ts";
+import type { Case } from "../matrix/types.ts";
+import type { MlaSpec } from "../adapter/types.ts";
+import { type UlpDiff, ulpDiff } from "../parity/ulp.ts";
+import { selectCases } from "./run_matrix.ts";
+import { runCase } from "./run_case.ts";
+import { type RunDevice, runtimeOf } from "./runtime.ts";
+
+/** One runtime's outcome of a case. */
+export interface RuntimeOutcome {
+  /** The runner's status (pass: within tolerance of the float64 reference). */
+  readonly status: CaseResult["status"];
+  /** supported / unsupported / invalid / not-reached. */
+  readonly decision: CaseResult["decision"];
+  /** The runner's message (the error's, for an error). */
+  readonly message: string;
+  /** Worst |got - want| against the reference (output), when checked. */
+  readonly maxAbs: number | null;
+  /** Worst error over its allowance (output; above 1 fails), when checked. */
+  readonly headroom: number | null;
+}
+
+/** Deno against Chromium on one case's outputs. */
+export interface BitsComparison {
+  /** Output [totalQ, h, v]. */
+  readonly out: UlpDiff;
+  /** LSE [totalQ, h]. */
+  readonly lse: UlpDiff;
+}
+
+/** One case in both runtimes. */
+export interface CaseComparison {
+  /** Case id. */
+  readonly id: string;
+  /** Deno's outcome. */
+  readonly deno: RuntimeOutcome;
+  /** Chromium's outcome. */
+  readonly chromium: RuntimeOutcome;
+  /** Both ran: their outputs compared; else null. */
+  readonly bits: BitsComparison | null;
+  /**
+   * A finding: the case ran in one runtime and errored (e.g. did not compile) in the other,
+   * or the two decided support differently; null when they agree.
+   */
+  readonly finding: string | null;
+}
+
+/** Options of {@link compareRuntimes}. */
+export interface CompareRuntimesOptions {
+  /** Bundled matrix name or file. */
+  matrix: string;
+  /** Case filter. */
+  filter?: string;
+  /** Refuse more cases than this. */
+  maxCases?: number;
+  /** Config root of the matrix. */
+  configRoot?: string;
+  /** Reference rows per case at most. */
+  maxRows?: number;
+  /** Deno's device. */
+  deno: RunDevice;
+  /** Chromium's device. */
+  chromium: RunDevice;
+  /** Milliseconds a case may take in one runtime (0: no limit; default 600 s). */
+  caseTimeoutMs?: number;
+  /** Called after each case. */
+  onCase?: (c: CaseComparison, index: number, total: number) => void;
+  /** Stop after the current case when aborted. */
+  signal?: AbortSignal;
+}
+
+function outcome(r: CaseResult): RuntimeOutcome {
+  return {
+    status: r.status,
+    decision: r.decision,
+    message: r.message,
+    maxAbs: r.out?.maxAbs ?? null,
+    headroom: r.out?.headroom ?? null,
+  };
+}
+
+function errorResult(c: Case, message: string): CaseResult {
+  return {
+    id: c.id,
+    status: "error",
+    decision: "not-reached",
+    expect: c.expect,
+    params: c.params,
+    message,
+    wallMs: 0,
+  };
+}
+
+/** Run one case on one device, its outputs captured; a throw or a timeout is its error. */
+async function runOn(
+  c: Case,
+  device: RunDevice,
+  o: {
+    baseDir: string;
+    maxRows?: number;
+    timeoutMs: number;
+    specCache: Map<string, Promise<MlaSpec>>;
+  },
+): Promise<{ result: CaseResult; outputs: { out: Float32Array; lse: Float32Array } | null }> {
+  let outputs: { out: Float32Array; lse: Float32Array } | null = null;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const run = runCase(c, {
+    ctx: device,
+    baseDir: o.baseDir,
+    repeats: 0,
+    maxRows: o.maxRows,
+    specCache: o.specCache,
+    outputs: (x) => outputs = x,
+  }).catch((e) => errorResult(c, e instanceof Error ? `${e.name}: ${e.message}` : String(e)));
+  const racers: Promise<CaseResult | null>[] = [run];
+  if (o.timeoutMs > 0) {
+    racers.push(new Promise((r) => timer = setTimeout(() => r(null), o.timeoutMs)));
+  }
+  const result = await Promise.race(racers);
+  clearTimeout(timer);
+  if (result === null) {
+    // a hung case: drop the device and start a fresh one for the next case
+    device.destroy();
+    await device.reacquire();
+    return {
+      result: errorResult(c, `timed out after ${o.timeoutMs / 1000} s in ${runtimeOf(device)}`),
+      outputs: null,
+    };
+  }
+  if (device.lost) await device.reacquire();
+  return { result, outputs };
+}
+
+/** Why two outcomes disagree in a way that is a finding, or null. */
+function findingOf(d: CaseResult, c: CaseResult): string | null {
+  const ran = (r: CaseResult) => r.status !== "error" && r.decision === "supported";
+  if (d.status === "error" && ran(c)) {
+    return `runs in chromium, errors in deno: deno: ${d.message} | chromium: ${c.message}`;
+  }
+  if (c.status === "error" && ran(d)) {
+    return `runs in deno, errors in chromium: chromium: ${c.message} | deno: ${d.message}`;
+  }
+  if (d.decision !== c.decision && d.status !== "error" && c.status !== "error") {
+    return `support differs: deno ${d.decision} (${d.message}) | chromium ${c.decision} ` +
+      `(${c.message})`;
+  }
+  return null;
+}
+
+/**
+ * Run a matrix in both runtimes and compare (see the module doc). The devices are the
+ * caller's (it ends them).
+ *
+ * @example
+ * ```ts ignore
+ * const cases = await compareRuntimes({ matrix: "smoke", deno: ctx, chromium: gpu });
+ * cases.filter((c) => c.bits && c.bits.out.maxUlp > 0).length;
+ * ```
+ */
+export async function compareRuntimes(options: CompareRuntimesOptions): Promise<CaseComparison[]> {
+  const { mine, baseDir } = await selectCases(options);
+  const out: CaseComparison[] = [];
+  const specCache = new Map<string, Promise<MlaSpec>>();
+  const o = {
+    baseDir,
+    maxRows: options.maxRows,
+    timeoutMs: options.caseTimeoutMs ?? 600_000,
+    specCache,
+  };
+  for (const c of mine) {
+    if (options.signal?.aborted) break;
+    const d = await runOn(c, options.deno, o);
+    const k = await runOn(c, options.chromium, o);
+    let bits: BitsComparison | null = null;
+    if (d.outputs && k.outputs && d.outputs.out.length === k.outputs.out.length) {
+      bits = {
+        out: ulpDiff(d.outputs.out, k.outputs.out),
+        lse: ulpDiff(d.outputs.lse, k.outputs.lse),
+      };
+    }
+    const cmp: CaseComparison = {
+      id: c.id,
+      deno: outcome(d.result),
+      chromium: outcome(k.result),
+      bits,
+      finding: findingOf(d.result, k.result),
+    };
+    out.push(cmp);
+    options.onCase?.(cmp, out.length, mine.length);
+  }
+  return out;
+}
