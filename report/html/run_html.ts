@@ -285,7 +285,7 @@ async function headroomChart(pts: ReturnType<typeof headroomPoints>): Promise<st
     caption:
       "Per case, the worst error over its allowance, |got − want| / max(atol, rtol·|want|), " +
       `for out (circles) and LSE (squares); above 1 (red rule) fails. Exact results are drawn ` +
-      `at ${HEADROOM_FLOOR}.`,
+      `at ${HEADROOM_FLOOR.toExponential(0)}.`,
     spec: {
       width: 640,
       height: { step: 22 },
@@ -307,9 +307,14 @@ async function headroomChart(pts: ReturnType<typeof headroomPoints>): Promise<st
               title: null,
               axis: { labelLimit: 340 },
             },
-            yOffset: { field: "side", type: "nominal" },
+            yOffset: { field: "side", type: "nominal", scale: { domain: ["out", "lse"] } },
             color: { field: "kind", type: "nominal", title: "dtype, path" },
-            shape: { field: "side", type: "nominal", title: "tensor" },
+            shape: {
+              field: "side",
+              type: "nominal",
+              title: "tensor",
+              scale: { domain: ["out", "lse"], range: ["circle", "square"] },
+            },
             tooltip: [{ field: "id" }, { field: "side" }, { field: "headroom" }],
           },
         },
