@@ -253,6 +253,7 @@ export function runCommand() {
           thresholds,
           failOn: opts.failOn,
           out: opts.out,
+          stepSummary: true,
         });
         Deno.exitCode = report.interrupted
           ? (afterCase.signal.aborted || atOnce.signal.aborted ? exitOnStop : EXIT.infra)

@@ -127,6 +127,8 @@ export interface DriftAfterRunOptions {
   failOn?: readonly DriftClass[];
   /** Run output folder: compare.md and compare.json go there. */
   out: string;
+  /** Also append compare.md to `$GITHUB_STEP_SUMMARY` when set (the CLI does; default false). */
+  stepSummary?: boolean;
 }
 
 /** What {@link driftAfterRun} found. */
@@ -140,8 +142,8 @@ export interface DriftAfterRunResult {
 /**
  * The drift step after `run`: append the run to the history database (`history`), and
  * compare it with its baseline (`baseline`), writing `<out>/compare.md` and
- * `<out>/compare.json` (the Markdown also to `$GITHUB_STEP_SUMMARY`) and printing a
- * summary line. A baselines directory without a file for this device prints a warning
+ * `<out>/compare.json` (the Markdown also to `$GITHUB_STEP_SUMMARY` with `stepSummary`)
+ * and printing a summary line. A baselines directory without a file for this device prints a warning
  * and compares nothing (a new device class has no baseline yet: create it with
  * `baseline update`); a baseline file that is missing or malformed throws
  * DriftInputError.
@@ -188,7 +190,7 @@ export async function driftAfterRun(
   await writeCompareOutputs(cmp, {
     md: `${options.out}/compare.md`,
     json: `${options.out}/compare.json`,
-    stepSummary: true,
+    stepSummary: options.stepSummary ?? false,
   }, { title: `Drift against ${loc.path}` });
   console.log(`${compareSummaryLine(cmp)}; details in ${options.out}/compare.md`);
   for (const line of cmp.environment.summary) console.log(`  changed: ${line}`);
