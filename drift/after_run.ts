@@ -143,9 +143,9 @@ export interface DriftAfterRunResult {
  * The drift step after `run`: append the run to the history database (`history`), and
  * compare it with its baseline (`baseline`), writing `<out>/compare.md` and
  * `<out>/compare.json` (the Markdown also to `$GITHUB_STEP_SUMMARY` with `stepSummary`)
- * and printing a summary line. A baselines directory without a file for this device prints a warning
- * and compares nothing (a new device class has no baseline yet: create it with
- * `baseline update`); a baseline file that is missing or malformed throws
+ * and printing a summary line. A baselines directory without a file for this device
+ * prints a warning and compares nothing (a new device class has no baseline yet: create it
+ * with `baseline update`); a baseline file that is missing or malformed throws
  * DriftInputError.
  *
  * @example
