@@ -5,8 +5,15 @@
  *
  * @module
  */
-import { logger, None, parse, View } from "vega";
-import { compile, type TopLevelSpec } from "vega-lite";
+import type { TopLevelSpec } from "vega-lite";
+
+// Vega and Vega-Lite are loaded on the first chart, not when this module is imported: every
+// command imports the report writers, and loading the two libraries takes about half a second.
+let libraries: Promise<[typeof import("vega"), typeof import("vega-lite")]> | null = null;
+function loadLibraries() {
+  libraries ??= Promise.all([import("vega"), import("vega-lite")]);
+  return libraries;
+}
 
 /** A rendered chart. */
 export interface Chart {
@@ -34,6 +41,7 @@ export interface Chart {
  * ```
  */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const [{ logger, None, parse, View }, { compile }] = await loadLibraries();
   // Vega-Lite's warnings (e.g. a scale option it drops) would print on every report write;
   // the charts are fixed specs checked by the tests, so the loggers are silenced.
   const quiet = logger(None);
