@@ -431,6 +431,14 @@ const absorbedTiled: Backend = {
           `bytes of workgroup memory, over the ${tier}-byte tier; use backend wgsl-absorbed`,
       });
     }
+    if (shape.valueVec4 > shape.workgroupSize) {
+      reasons.push({
+        code: "shape.value-too-wide",
+        message: `kv_lora_rank = ${spec.kvLoraRank} is over 1024: the tiled kernel gives each ` +
+          `of its ${shape.workgroupSize} invocations one output vec4 column; use backend ` +
+          "wgsl-absorbed",
+      });
+    }
     const headTiles = Math.ceil(h / shape.headsPerTile);
     const qTiles = layout.seqs.reduce((n, s) => n + Math.ceil(s.qLen / shape.queryTile), 0);
     const longest = maxKLen(layout);

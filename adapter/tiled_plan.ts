@@ -68,7 +68,8 @@ export function tiledWorkgroupBytes(s: TiledShape): number {
  * The tiled variant for a spec, layout, dtype and tier: HT = heads rounded up to a
  * power of two (at most 32); QT = the widest query count of a sequence, rounded up
  * to a power of two, while QT x HT <= 32 rows; WG = VAL_VEC4 rounded up to a power
- * of two in [64, 256] (one output vec4 column per invocation); KT = the largest power
+ * of two in [64, 256] (one output vec4 column per invocation: the kernel needs
+ * VAL_VEC4 <= WG, so kv_lora_rank <= 1024); KT = the largest power
  * of two in [2, 64] whose tile fits the tier.
  *
  * @example
@@ -114,47 +115,59 @@ export function tiledShape(
 /**
  * Loop iterations one invocation of absorbed_tiled.wgsl runs over `keys` keys, counted
  * as a loop-budget device (lavapipe) counts them: one run of a loop costs its trips
- * + 1. Per tile: the tile loop's pass, the staging loop (its widest invocation), the
- * score d loops of each pair (4 chunks per trip, then a tail loop), the softmax's two
- * key loops and the value phase's key loop per owned column; plus the final loops.
- * The constant-trip loops over pairs, columns and rows are unrolled before the
- * limiter (they cost nothing). Checked at the boundary on lavapipe
- * (tests/kernels_absorbed_tiled_test.ts).
+ * + 1, and every loop of the kernel that the device counts has a runtime trip count
+ * (the short constant loops over rows are unrolled before the limiter and cost
+ * nothing). Per tile of nk keys: the tile loop's pass, staging (KT x key chunks over
+ * WG invocations), the pair loop (ROWS x KT pairs over WG) with the score d loops of
+ * each pair (4 chunks per trip, then a tail loop), the softmax's two key loops and
+ * the value phase's key loop (nk trips each); and the tile loop's exit. Invocation 0
+ * runs the most (it has a softmax row and a value column). Checked at the boundary on
+ * lavapipe (tests/kernels_absorbed_tiled_test.ts).
  *
  * @example
  * ```ts
  * import { tiledLoopIterations } from "./tiled_plan.ts";
- * tiledLoopIterations({ workgroupSize: 64, headsPerTile: 4, queryTile: 1, keysPerTile: 64,
- *   keyVec4: 10, valueVec4: 8, vec4PerChunk: 1, tier: 32768 }, 0); // 1
+ * // tiny (10 key chunks, 4 rows, 64 keys per tile, WG 64) over 100 keys: 2 tiles.
+ * const s = { workgroupSize: 64, headsPerTile: 4, queryTile: 1, keysPerTile: 64,
+ *   keyVec4: 10, valueVec4: 8, vec4PerChunk: 1, tier: 32768 } as const;
+ * tiledLoopIterations(s, 100); // 2 * (1 + 11 + 5 + 4 * 6 + 3) + 3 * 100 + 1 = 389
  * ```
  */
 export function tiledLoopIterations(s: TiledShape, keys: number): number {
   const tiles = Math.ceil(keys / s.keysPerTile);
   const keyChunks = s.keyVec4 / s.vec4PerChunk;
   const rows = s.headsPerTile * s.queryTile;
-  const pairsPerInv = Math.ceil((rows * s.keysPerTile) / s.workgroupSize);
-  const colsPerInv = Math.ceil(s.valueVec4 / s.workgroupSize);
+  const pairTrips = Math.ceil((rows * s.keysPerTile) / s.workgroupSize);
   const stage = Math.ceil((s.keysPerTile * keyChunks) / s.workgroupSize) + 1;
   const dLoop = Math.floor(keyChunks / 4) + 1 + (keyChunks % 4) + 1;
-  const softmax = 2 * (s.keysPerTile + 1);
-  const values = colsPerInv * (s.keysPerTile + 1);
-  const perTile = 1 + stage + pairsPerInv * dLoop + softmax + values;
-  return tiles * perTile + 1;
+  // Per tile: tile pass, staging, pair loop, d loops, and the +1 of the three key loops.
+  const perTile = 1 + stage + (pairTrips + 1) + pairTrips * dLoop + 3;
+  // The three key loops' trips add up to 3 x keys over all tiles.
+  return tiles * perTile + 3 * keys + 1;
 }
 
 /**
- * The most keys one invocation may walk within a loop budget (0 when not one tile fits).
+ * The most keys one invocation may walk within a loop budget (0 when not one fits).
  *
  * @example
  * ```ts
  * import { tiledMaxKeys } from "./tiled_plan.ts";
- * tiledMaxKeys({ workgroupSize: 64, headsPerTile: 4, queryTile: 1, keysPerTile: 64,
- *   keyVec4: 10, valueVec4: 8, vec4PerChunk: 1, tier: 32768 }, 1000) > 0; // true
+ * const s = { workgroupSize: 64, headsPerTile: 4, queryTile: 1, keysPerTile: 64,
+ *   keyVec4: 10, valueVec4: 8, vec4PerChunk: 1, tier: 32768 } as const;
+ * tiledMaxKeys(s, 389); // 100
  * ```
  */
 export function tiledMaxKeys(s: TiledShape, budget: number): number {
-  const perTile = tiledLoopIterations(s, s.keysPerTile) - tiledLoopIterations(s, 0);
-  return Math.max(0, Math.floor((budget - tiledLoopIterations(s, 0)) / perTile)) * s.keysPerTile;
+  if (tiledLoopIterations(s, 1) > budget) return 0;
+  let lo = 1;
+  let hi = 2;
+  while (tiledLoopIterations(s, hi) <= budget) hi *= 2;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (tiledLoopIterations(s, mid) <= budget) lo = mid;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**

@@ -21,10 +21,9 @@
 //   memory (L1-resident: ROWS rows of 4 * KEY_VEC4 bytes).
 // - Softmax: invocation r < ROWS owns row r's running max and sum (registers), in the
 //   log2 domain: scores are scaled by scale * log2(e) and exponentiated with exp2.
-// - Values: invocation t owns output vec4 column t (and t + WG, ...) of EVERY row,
-//   so its accumulator is ROWS x ceil(VAL_VEC4 / WG) vec4s (16 at V2-Lite widths)
-//   and nothing spills; the value of key k is the first VAL_VEC4 vec4s of the staged
-//   row, read once per key for all rows.
+// - Values: invocation t owns output vec4 column t of EVERY row, so its accumulator
+//   is ROWS vec4s (16 at V2-Lite widths) and nothing spills; the value of key k is the
+//   first VAL_VEC4 vec4s of the staged row, read once per key for all rows.
 // - KV splits (grid y) fill the device; each split writes its normalized partial x
 //   and natural-log LSE, and combine.wgsl merges them in a separate pass (a "last
 //   workgroup" atomic is not sound in WGSL's memory model).
@@ -33,6 +32,14 @@
 // and read-only buffers, so they are workgroup-uniform; nothing returns before a
 // barrier (the grid is exact: no bounds-guard return), and a barrier ends every
 // tile before ktile and sp are restaged.
+//
+// Loops and a loop budget (lavapipe ends every loop of an invocation after 65535
+// iterations in all): every loop that the device counts has a runtime trip count
+// (the tile loop, staging, pairs, the score d loops, the key loops of the softmax and
+// the values), so its cost is its trips + 1 and the host's count
+// (adapter/tiled_plan.ts tiledLoopIterations) is exact; the only constant-trip loops
+// are the short loops over rows and chunk halves, which Mesa unrolls (cost 0) and a
+// GPU compiler unrolls too (the accumulator stays in registers).
 //
 // NaN: keys past the split's end are staged as zeros; keys inside the tile that a
 // row must not see (causal future keys of the tile's earlier queries) keep their
@@ -62,9 +69,10 @@ const KEY_CH: u32 = KEY_VEC4 / CPV;
 // on the same bank (KEY_CH * 16 bytes is a multiple of 128 at V2-Lite widths).
 const KSTRIDE: u32 = KEY_CH + 1u;
 const PAIRS: u32 = ROWS * KT;
-const PPT: u32 = (PAIRS + WG - 1u) / WG; // (row, key) score pairs per invocation
-const VPT: u32 = (VAL_VEC4 + WG - 1u) / WG; // output vec4 columns per invocation
 const_assert ROWS <= WG;
+// One output vec4 column per invocation (the host picks WG >= VAL_VEC4): the
+// accumulator is a fixed ROWS-vec4 array indexed only by unrolled row loops.
+const_assert VAL_VEC4 <= WG;
 const_assert KEY_VEC4 % CPV == 0u;
 const_assert VAL_VEC4 <= KEY_VEC4;
 
@@ -140,22 +148,13 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
   let end = min(begin + chunk, qm.z);
   let k0 = qm.y; // first logical key of the sequence
 
-  // The rows of this invocation's score pairs (the same every tile).
-  var pq: array<u32, PPT>;
-  var plim: array<u32, PPT>;
-  for (var i = 0u; i < PPT; i++) {
-    let p = min(lid + i * WG, PAIRS - 1u);
-    let ro = row_of(p % ROWS, qt, htile);
-    pq[i] = ro.y;
-    plim[i] = min(q_meta[ro.x].z, end);
-  }
   // Softmax state of row lid (lid < ROWS).
   var m_run = NEG_BIG;
   var l_run = 0.0;
   if (lid < ROWS) {
     row_lim[lid] = min(q_meta[row_of(lid, qt, htile).x].z, end);
   }
-  var acc: array<array<vec4<acc_t>, ROWS>, VPT>; // zeroed
+  var acc: array<vec4<acc_t>, ROWS>; // output column lid of every row (zeroed)
 
   for (var kb = begin; kb < end; kb += KT) {
     let nk = min(KT, end - kb);
@@ -169,42 +168,41 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
       }
       ktile[k * KSTRIDE + i % KEY_CH] = ch;
     }
+    // Also publishes row_lim (written before the loop) to the whole workgroup.
     workgroupBarrier();
 
-    // 2. Scores of this invocation's pairs (pair p: row p % ROWS, key p / ROWS).
-    for (var i = 0u; i < PPT; i++) {
-      let p = lid + i * WG;
-      if (p < PAIRS) {
-        let k = p / ROWS;
-        let kbase = k * KSTRIDE;
-        let qb = pq[i];
-        var s4 = vec4<acc_t>(0.0);
-        var c = 0u;
-        for (; c + 4u <= KEY_CH; c += 4u) {
-          s4 += dot_chunk(qb, kbase, c) + dot_chunk(qb, kbase, c + 1u) +
-                dot_chunk(qb, kbase, c + 2u) + dot_chunk(qb, kbase, c + 3u);
-        }
-        for (; c < KEY_CH; c++) {
-          s4 += dot_chunk(qb, kbase, c);
-        }
-        let s = f32(s4.x + s4.y + s4.z + s4.w) * params.scale_log2;
-        // Masked (past the row's visible keys or the split's end): the sentinel.
-        sp[k * ROWS + p % ROWS] = select(NEG_BIG, s, kb + k < plim[i]);
+    // 2. Scores of this invocation's pairs: pair p is row p % ROWS, key p / ROWS.
+    for (var p = lid; p < PAIRS; p += WG) {
+      let r = p % ROWS;
+      let k = p / ROWS;
+      let kbase = k * KSTRIDE;
+      let qb = row_of(r, qt, htile).y;
+      var s4 = vec4<acc_t>(0.0);
+      var c = 0u;
+      for (; c + 4u <= KEY_CH; c += 4u) {
+        s4 += dot_chunk(qb, kbase, c) + dot_chunk(qb, kbase, c + 1u) +
+              dot_chunk(qb, kbase, c + 2u) + dot_chunk(qb, kbase, c + 3u);
       }
+      for (; c < KEY_CH; c++) {
+        s4 += dot_chunk(qb, kbase, c);
+      }
+      let s = f32(s4.x + s4.y + s4.z + s4.w) * params.scale_log2;
+      // Masked (past the row's visible keys or the split's end): the sentinel.
+      sp[k * ROWS + r] = select(NEG_BIG, s, kb + k < row_lim[r]);
     }
     workgroupBarrier();
 
-    // 3. Online softmax of row lid over the tile (log2 domain).
+    // 3. Online softmax of row lid over the tile's nk keys (log2 domain).
     if (lid < ROWS) {
       var mx = NEG_BIG;
-      for (var k = 0u; k < KT; k++) {
+      for (var k = 0u; k < nk; k++) {
         mx = max(mx, sp[k * ROWS + lid]);
       }
       let m_new = max(m_run, mx);
       let a = exp2(m_run - m_new);
       var sum = 0.0;
       let lim = row_lim[lid];
-      for (var k = 0u; k < KT; k++) {
+      for (var k = 0u; k < nk; k++) {
         // Masked slots get 0 explicitly: while a row has seen no key (m_new still
         // NEG_BIG) exp2(NEG_BIG - NEG_BIG) would be 1.
         let pk = select(0.0, exp2(sp[k * ROWS + lid] - m_new), kb + k < lim);
@@ -217,20 +215,17 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
     }
     workgroupBarrier();
 
-    // 4. Values: invocation lid owns output vec4 columns lid, lid + WG, ... of every row.
-    for (var i = 0u; i < VPT; i++) {
-      let v = lid + i * WG;
-      if (v < VAL_VEC4) {
+    // 4. Values: invocation lid owns output vec4 column lid of every row.
+    if (lid < VAL_VEC4) {
+      for (var r = 0u; r < ROWS; r++) {
+        acc[r] *= acc_t(alpha[r]);
+      }
+      for (var k = 0u; k < nk; k++) {
+        let vk = cvec(ktile[k * KSTRIDE + lid / CPV], lid % CPV);
+        let vis = kb + k;
         for (var r = 0u; r < ROWS; r++) {
-          acc[i][r] *= acc_t(alpha[r]);
-        }
-        for (var k = 0u; k < KT; k++) {
-          let vk = cvec(ktile[k * KSTRIDE + v / CPV], v % CPV);
-          let vis = kb + k;
-          for (var r = 0u; r < ROWS; r++) {
-            // Select, do not multiply: a key row r must not see may hold NaN/Inf.
-            acc[i][r] += vec4<acc_t>(select(vec4<f32>(0.0), sp[k * ROWS + r] * vk, vis < row_lim[r]));
-          }
+          // Select, do not multiply: a key row r must not see may hold NaN/Inf.
+          acc[r] += vec4<acc_t>(select(vec4<f32>(0.0), sp[k * ROWS + r] * vk, vis < row_lim[r]));
         }
       }
     }
@@ -250,17 +245,14 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
     }
   }
   workgroupBarrier();
-  for (var i = 0u; i < VPT; i++) {
-    let v = lid + i * WG;
-    if (v < VAL_VEC4) {
-      for (var r = 0u; r < ROWS; r++) {
-        let ro = row_of(r, qt, htile);
-        if (ro.w == 1u) {
-          let l = row_l[r];
-          let inv = select(0.0, 1.0 / l, !(l <= 0.0));
-          x_out[((split * params.total_t + ro.x) * params.heads + ro.z) * VAL_VEC4 + v] =
-            vec4<f32>(acc[i][r]) * inv;
-        }
+  if (lid < VAL_VEC4) {
+    for (var r = 0u; r < ROWS; r++) {
+      let ro = row_of(r, qt, htile);
+      if (ro.w == 1u) {
+        let l = row_l[r];
+        let inv = select(0.0, 1.0 / l, !(l <= 0.0));
+        x_out[((split * params.total_t + ro.x) * params.heads + ro.z) * VAL_VEC4 + lid] =
+          vec4<f32>(acc[r]) * inv;
       }
     }
   }

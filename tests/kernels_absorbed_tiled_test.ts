@@ -265,11 +265,12 @@ gpuTest(
 );
 
 /**
- * The loop budget at its boundary (tiny, one split): the adapter's count
- * (tiledMaxKeys) is the most keys one split may walk. At that many keys the plan is
- * accepted and exact; one tile more is refused with the reason; and run anyway
- * (planned against a device without a budget) 5% more is wrong, so the device really
- * truncates and the count is not loose.
+ * The loop budget at its boundary (tiny, one split). Truncation is detected exactly:
+ * the LAST key is NaN, so every row is NaN iff the kernel reached it (a parity check
+ * would miss a few dropped keys out of 18000). At the adapter's count (tiledMaxKeys)
+ * the plan is accepted and the last key is reached; one key more is refused with the
+ * reason; and run anyway (planned for a device without a budget) 10% more keys do not
+ * reach the last key, so the device really truncates and the count is not loose.
  */
 gpuTest("tiled: the loop-budget boundary of one split (tiny f32)", async () => {
   const budget = CAPS!.loopIterationBudget!;
@@ -281,34 +282,30 @@ gpuTest("tiled: the loop-budget boundary of one split (tiny f32)", async () => {
     seqK: keys,
     causal: true,
   });
+  const lastKeyReached = async (plan: GpuPlan): Promise<boolean> => {
+    const keys = plan.layout.totalK;
+    const inputs = makeAttentionInputs(spec, plan.layout, { seed: 5, poisonKeys: [keys - 1] });
+    const got = (await runAttention(await gpu(), plan, { spec, inputs })).outputs;
+    const nan = Array.from(got.lse).filter((x) => Number.isNaN(x)).length;
+    assert.ok(nan === 0 || nan === got.lse.length, `${nan} of ${got.lse.length} LSE NaN`);
+    return nan > 0;
+  };
   const shape = tiledShape(spec, normalizeLayout(layout(8)), "f32", 32768);
   const maxKeys = tiledMaxKeys(shape, budget);
-  await parity({ preset: "tiny", dtype: "f32", layout: layout(maxKeys), kvSplits: 1 });
-  const over = planOf({
-    preset: "tiny",
-    dtype: "f32",
-    layout: layout(maxKeys + shape.keysPerTile),
-    kvSplits: 1,
-  });
+  const at = planOf({ preset: "tiny", dtype: "f32", layout: layout(maxKeys), kvSplits: 1 });
+  assert.notEqual(typeof at, "string", String(at));
+  assert.ok(await lastKeyReached((at as { plan: GpuPlan }).plan), `${maxKeys} keys: truncated`);
+  const over = planOf({ preset: "tiny", dtype: "f32", layout: layout(maxKeys + 1), kvSplits: 1 });
   assert.equal(typeof over, "string");
   assert.match(over as string, /device.loop-budget: .* at most \d+ keys per invocation fit/);
   // Forced past the budget: planned for a device without one, run on this one.
-  const beyond = Math.ceil((maxKeys * OVER_FACTOR) / shape.keysPerTile) * shape.keysPerTile;
+  const beyond = Math.ceil(maxKeys * OVER_FACTOR);
   const r = resolve(
     { spec, dtype: "f32", backend: BACKEND, layout: layout(beyond) },
     { ...CAPS!, loopIterationBudget: null, adapter: { ...CAPS!.adapter, description: "x" } },
     { kvSplits: 1 },
   );
-  const plan = gpuPlanOf(r);
-  const inputs = makeAttentionInputs(spec, plan.layout, { seed: 5 });
-  const got = (await runAttention(await gpu(), plan, { spec, inputs })).outputs;
-  const want = denseAttention(spec, plan.layout, { inputs });
-  const res = compareAttention(got, want, {
-    tolerance: toleranceFor("f32", "absorbed"),
-    numHeads: spec.numHeads,
-    vDim: spec.vHeadDim,
-  });
-  assert.ok(!res.pass, `${beyond} keys in one split passed: the device has no budget here?`);
+  assert.ok(!(await lastKeyReached(gpuPlanOf(r))), `${beyond} keys in one split were all walked`);
 }, {
   skip: CAPS === null || !CAPS.loopIterationBudget
     ? "the device has no loop budget (measured): nothing to check at the boundary"
@@ -316,9 +313,9 @@ gpuTest("tiled: the loop-budget boundary of one split (tiny f32)", async () => {
 });
 
 /**
- * How far past the count one split must already be wrong. The count is an upper bound
- * (Mesa unrolls some short constant loops before its limiter and they then cost
- * nothing); measured on lavapipe (Mesa 22.3), tiny f32: counted 283 tiles of 64 keys,
- * 288 still exact, 289 wrong: the count is within 2%.
+ * How far past the count one split must already be truncated. The count is an upper
+ * bound: measured on lavapipe (Mesa 22.3) by the last-key NaN above, tiny f32 walks
+ * 18639 keys in one split where the count allows 17767 (5% slack; some short loops
+ * cost less than counted).
  */
-const OVER_FACTOR = 1.05;
+const OVER_FACTOR = 1.1;
