@@ -216,3 +216,20 @@ Deno.test("html cli: compare --html writes the drift page; a bad --html path is 
     assert.match(bad.stderr, /--html/);
   });
 });
+
+Deno.test("html run: the header names the runtime, and the browser of a Chromium run", async () => {
+  const deno = await runReportHtml(runFixture());
+  assert.match(deno, /<dt>Runtime<\/dt><dd>deno \(Deno 2\.9\.6, V8 [^<]+\)<\/dd>/);
+  const base = runFixture();
+  const browser = {
+    name: "chromium",
+    version: "HeadlessChrome/156.0.8078.114",
+    path: "/usr/bin/chromium-headless-shell",
+    userAgent: "Mozilla/5.0",
+  };
+  const html = await runReportHtml({ ...base, fingerprint: { ...base.fingerprint, browser } });
+  assert.match(
+    html,
+    /<dt>Runtime<\/dt><dd>chromium \(HeadlessChrome\/156\.0\.8078\.114; harness on Deno 2\.9\.6\)<\/dd>/,
+  );
+});

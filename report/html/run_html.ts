@@ -166,7 +166,7 @@ async function build(
     title: options.title ?? `mla-harness: ${report.matrix}`,
     facts: [
       ["Device", a.description ?? "none"],
-      ["Runtime", runtimeLine(fp.runtime)],
+      ["Runtime", runtimeLine(fp)],
       ["Deno", fp.runtime.deno],
       ["Revision", fp.harnessRevision ?? "unknown"],
       ["Matrix", `${report.matrix}${scope ? ` (${scope})` : ""}`],
@@ -186,10 +186,11 @@ async function build(
   });
 }
 
-function runtimeLine(rt: RunReport["fingerprint"]["runtime"]): string {
-  const named = (rt as { name?: unknown }).name;
-  const name = typeof named === "string" ? named : "deno";
-  return `${name} (Deno ${rt.deno}, V8 ${rt.v8})`;
+function runtimeLine(fp: RunReport["fingerprint"]): string {
+  const rt = fp.runtime;
+  // A run under another runtime (`run --runtime chromium`) names its browser.
+  if (fp.browser) return `${fp.browser.name} (${fp.browser.version}; harness on Deno ${rt.deno})`;
+  return `deno (Deno ${rt.deno}, V8 ${rt.v8})`;
 }
 
 function parityRows(name: string, p: ParityRecord): string {
