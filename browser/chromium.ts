@@ -9,8 +9,8 @@
  *   SIGKILL included: it always gets `--remote-debugging-pipe`, reading its fd 3 from a
  *   pipe whose write end only the harness holds. When the harness dies the kernel closes
  *   that end, Chromium reads EOF and shuts down (a closed debugging pipe ends the browser,
- *   by design), children included. tests/browser_lifetime_test.ts checks SIGINT, SIGTERM
- *   and SIGKILL.
+ *   by design), children included; the shell that launched it then removes its temporary
+ *   profile. tests/browser_lifetime_test.ts checks SIGINT, SIGTERM and SIGKILL.
  *
  * @module
  */
@@ -144,38 +144,6 @@ export const CHROMIUM_FLAGS: readonly string[] = [
 /** Temporary profiles are `<tmp>/mla-harness-chromium-<harness pid>-<random>`. */
 const PROFILE_PREFIX = "mla-harness-chromium-";
 
-/**
- * Remove the temporary profiles of harness processes that no longer run (a killed harness
- * cannot remove its own: its browser ends, its profile stays). Linux only (reads /proc);
- * anything not permitted or not ours is left alone.
- *
- * @example
- * ```ts ignore
- * import { sweepStaleProfiles } from "./chromium.ts";
- * await sweepStaleProfiles(); // number of folders removed
- * ```
- */
-export async function sweepStaleProfiles(): Promise<number> {
-  if (Deno.build.os !== "linux") return 0;
-  let removed = 0;
-  try {
-    const tmp = Deno.env.get("TMPDIR")?.trim() || "/tmp";
-    for await (const e of Deno.readDir(tmp)) {
-      const m = new RegExp(`^${PROFILE_PREFIX}(\\d+)-`).exec(e.name);
-      if (!m || !e.isDirectory || Number(m[1]) === Deno.pid) continue;
-      const alive = await Deno.stat(`/proc/${m[1]}`).then(() => true, () => false);
-      if (alive) continue;
-      const dir = `${tmp.replace(/\/+$/, "")}/${e.name}`;
-      if ((await Deno.lstat(dir)).uid !== Deno.uid()) continue;
-      await Deno.remove(dir, { recursive: true });
-      removed++;
-    }
-  } catch {
-    // not permitted, or raced with another harness: the next launch tries again
-  }
-  return removed;
-}
-
 /** Options of {@link launchChromium}. */
 export interface LaunchChromiumOptions {
   /** `pipe` (default): --remote-debugging-pipe; `port`: --remote-debugging-port=0. */
@@ -195,7 +163,7 @@ export interface LaunchChromiumOptions {
 export class Chromium {
   /** The browser-level CDP connection. */
   readonly cdp: CdpConnection;
-  /** The launched process (the watchdog shell in port mode). */
+  /** The launched process: the shell whose child Chromium is (it removes the profile). */
   readonly process: Deno.ChildProcess;
   /** Its executable. */
   readonly path: string;
@@ -219,7 +187,7 @@ export class Chromium {
     this.stderrTail = options.stderrTail;
   }
 
-  /** The browser's process id (the watchdog's in port mode). */
+  /** The launching shell's process id (Chromium is its child). */
   get pid(): number {
     return this.process.pid;
   }
@@ -280,7 +248,6 @@ export async function launchChromium(
   options: LaunchChromiumOptions = {},
 ): Promise<Chromium> {
   const transport = options.transport ?? "pipe";
-  await sweepStaleProfiles();
   const profile = await Deno.makeTempDir({ prefix: `${PROFILE_PREFIX}${Deno.pid}-` });
   const flags = [
     ...CHROMIUM_FLAGS,
@@ -294,15 +261,19 @@ export async function launchChromium(
   // Chromium reads EOF there and shuts down. fd 4 = our stdout pipe: replies out (pipe
   // mode); in port mode nothing is sent on the pipe, so nothing comes back there.
   // (Killing a pid would not do: /usr/bin/chromium-headless-shell is a wrapper script.)
-  // setsid: a session of its own, so a Ctrl-C at the terminal (SIGINT to the whole
-  // foreground group) reaches the harness, which finishes its case, and not the browser.
-  const script = "command -v setsid >/dev/null 2>&1 && s=setsid || s=; " +
-    'exec $s "$0" "$@" 3<&0 4>&1 0</dev/null 1>/dev/null';
+  // The shell starts Chromium and, once it has ended (however: Browser.close, or EOF on
+  // fd 3 because the harness died), removes its profile. It ignores INT/TERM/HUP so that a
+  // signal to the harness's process group cannot skip that. setsid: Chromium gets a
+  // session of its own, so a Ctrl-C at the terminal (SIGINT to the foreground group)
+  // reaches the harness, which finishes its case, and not the browser.
+  const script = 'p="$0"; trap "" INT TERM HUP; ' +
+    "command -v setsid >/dev/null 2>&1 && s=setsid || s=; " +
+    '$s "$@" 3<&0 4>&1 0</dev/null 1>/dev/null; rm -rf "$p"';
   if (transport === "port") flags.push("--remote-debugging-pipe");
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command("sh", {
-      args: ["-c", script, path, ...flags],
+      args: ["-c", script, profile, path, ...flags],
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",

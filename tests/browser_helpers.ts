@@ -51,30 +51,35 @@ export async function runHarness(
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
-/** The parent pid of a process (null when it is gone or a zombie). */
-function liveParent(pid: number): number | null {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+/**
+ * The process table: pid -> parent pid, zombies left out. Read through `sh` and `cat`
+ * (Deno reads /proc only with --allow-all, which the test task does not grant).
+ */
+function processTable(): Map<number, number> {
+  const out = new Deno.Command("sh", {
+    args: ["-c", "cat /proc/[0-9]*/stat 2>/dev/null"],
+    stdout: "piped",
+    stderr: "null",
+  }).outputSync();
+  const table = new Map<number, number>();
+  for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
     // "pid (comm) state ppid ...": comm may hold spaces and parentheses
-    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (rest[0] === "Z" || rest[0] === "X") return null;
-    return Number(rest[1]);
-  } catch {
-    return null;
+    const close = line.lastIndexOf(")");
+    if (close < 0) continue;
+    const pid = Number(line.slice(0, line.indexOf(" ")));
+    const [state, ppid] = line.slice(close + 2).split(" ");
+    if (state === "Z" || state === "X") continue;
+    table.set(pid, Number(ppid));
   }
+  return table;
 }
 
-/** Every live descendant of a process (Linux: /proc). */
+/** Every live descendant of a process (Linux). */
 export function descendants(pid: number): number[] {
-  const parent = new Map<number, number>();
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    const pp = liveParent(Number(e.name));
-    if (pp !== null) parent.set(Number(e.name), pp);
-  }
+  const table = processTable();
   const out: number[] = [];
   const walk = (p: number) => {
-    for (const [c, pp] of parent) {
+    for (const [c, pp] of table) {
       if (pp === p) {
         out.push(c);
         walk(c);
@@ -87,14 +92,16 @@ export function descendants(pid: number): number[] {
 
 /** The processes among `pids` still alive (zombies count as gone). */
 export function stillAlive(pids: readonly number[]): number[] {
-  return pids.filter((p) => liveParent(p) !== null);
+  const table = processTable();
+  return pids.filter((p) => table.has(p));
 }
 
 /** The command line of a process ("" when gone). */
 export function commandLine(pid: number): string {
-  try {
-    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).replaceAll("\0", " ").trim();
-  } catch {
-    return "";
-  }
+  const out = new Deno.Command("sh", {
+    args: ["-c", 'tr "\\0" " " < /proc/$1/cmdline', "sh", String(pid)],
+    stdout: "piped",
+    stderr: "null",
+  }).outputSync();
+  return new TextDecoder().decode(out.stdout).trim();
 }

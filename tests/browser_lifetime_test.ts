@@ -3,7 +3,6 @@
 // browser, its zygotes, GPU and renderer processes) is alive. SIGKILL cannot be caught: the
 // browser ends because its debugging pipe, held only by the harness, closes.
 import assert from "node:assert/strict";
-import { sweepStaleProfiles } from "../browser/chromium.ts";
 import {
   browserTestName,
   chromiumMissing,
@@ -89,10 +88,7 @@ for (
           [],
           `processes left after ${signal}`,
         );
-        if (signal === "SIGKILL") {
-          // its temporary profile could not be removed by it; the next launch sweeps it
-          await sweepStaleProfiles();
-        }
+        // the temporary profile is gone too (removed by the launching shell after Chromium)
         const tmp = Deno.env.get("TMPDIR") || "/tmp";
         const profiles = [...Deno.readDirSync(tmp)]
           .filter((e) => e.name.startsWith(`mla-harness-chromium-${child.pid}-`));

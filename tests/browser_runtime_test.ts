@@ -1,0 +1,129 @@
+// The Chromium runtime end to end, as a user runs it (the harness task's permissions):
+// - `run --runtime chromium` checks cases against the float64 reference in the page's
+//   WebGPU, records the browser in the fingerprint, and reports f16 as not covered with the
+//   adapter's reason (SwiftShader has no shader-f16);
+// - `compare-runtimes --same-driver` runs preset=tiny;dtype=f32 in both runtimes on one
+//   driver (Chromium's SwiftShader) and reports the ULP distances (0 here: measured);
+// - without a browser, exit 3 with the install command (and these tests are ignored with
+//   that message, the rest of the suite runs).
+import assert from "node:assert/strict";
+import { browserTestName, chromiumMissing, runHarness } from "./browser_helpers.ts";
+
+const ignore = chromiumMissing() !== null;
+
+Deno.test("no Chromium: --runtime chromium and compare-runtimes exit 3 with the install command", async () => {
+  const r = await runHarness([
+    "run",
+    "--runtime",
+    "chromium",
+    "--chromium",
+    "/nonexistent/chromium",
+    "--filter",
+    "preset=tiny;dtype=f32",
+    "--out",
+    await Deno.makeTempDir(),
+  ]);
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, /--chromium \/nonexistent\/chromium: no such file/);
+  assert.match(r.stderr, /apt-get install -y chromium-headless-shell/);
+  assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/); // one message, no stack trace
+  const c = await runHarness(["compare-runtimes", "--out", await Deno.makeTempDir()], {
+    CHROME_PATH: "/nonexistent/chrome",
+  });
+  assert.equal(c.code, 3, c.stderr);
+  assert.match(c.stderr, /CHROME_PATH=\/nonexistent\/chrome: no such file; install it with/);
+});
+
+Deno.test({
+  name: browserTestName(
+    "run --runtime chromium: f32 against the float64 reference, f16 not covered",
+  ),
+  ignore,
+  fn: async () => {
+    const out = await Deno.makeTempDir({ prefix: "mla-chromium-run-" });
+    try {
+      const r = await runHarness([
+        "run",
+        "--runtime",
+        "chromium",
+        "--matrix",
+        "smoke",
+        "--filter",
+        "preset=tiny;layout=bshd;causal=1;sq=4",
+        "--repeats",
+        "0",
+        "--out",
+        out,
+      ]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /^runtime: chromium \(HeadlessChrome\/[\d.]+, /m);
+      const report = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
+      assert.equal(report.fingerprint.browser.name, "chromium");
+      assert.match(report.fingerprint.browser.version, /Chrome\/\d+/);
+      const results = report.results as {
+        id: string;
+        status: string;
+        decision: string;
+        message: string;
+        rowsChecked?: number;
+      }[];
+      const f32 = results.filter((x) => x.id.includes("dtype=f32"));
+      const f16 = results.filter((x) => x.id.includes("dtype=f16"));
+      assert.equal(f32.length, 2); // absorbed, expanded
+      for (const x of f32) {
+        assert.equal(x.status, "pass", x.message);
+        assert.equal(x.decision, "supported");
+        assert.ok((x.rowsChecked ?? 0) > 0);
+      }
+      assert.equal(f16.length, 2);
+      const hasF16 = report.fingerprint.adapter.features.includes("shader-f16");
+      for (const x of f16) {
+        if (hasF16) continue; // a Chromium with shader-f16 runs them
+        assert.equal(x.decision, "unsupported");
+        assert.match(x.message, /dtype\.f16-unavailable: dtype f16 needs the WebGPU feature/);
+      }
+    } finally {
+      await Deno.remove(out, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name: browserTestName(
+    "compare-runtimes --same-driver: tiny f32 in Deno and Chromium on SwiftShader",
+  ),
+  ignore,
+  fn: async () => {
+    const out = await Deno.makeTempDir({ prefix: "mla-compare-runtimes-" });
+    try {
+      const r = await runHarness([
+        "compare-runtimes",
+        "--same-driver",
+        "--matrix",
+        "smoke",
+        "--filter",
+        "preset=tiny;dtype=f32",
+        "--out",
+        out,
+      ]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /^runtime: deno \(.*SwiftShader Device.*VK_ICD_FILENAMES=/m);
+      const report = JSON.parse(await Deno.readTextFile(`${out}/compare-runtimes.json`));
+      assert.equal(report.sameDriver, true);
+      assert.equal(report.totals.cases, 44);
+      assert.equal(report.totals.compared, 44);
+      assert.equal(report.totals.findings, 0);
+      // Measured with Chromium 156 and Deno 2.9.6: naga and Tint give bit-identical results
+      // on SwiftShader for every tiny f32 case. A compiler change that alters rounding shows
+      // here as a nonzero distance, with its index in compare-runtimes.md.
+      assert.equal(report.totals.maxUlpOut, 0, Deno.readTextFileSync(`${out}/compare-runtimes.md`));
+      assert.equal(report.totals.maxUlpLse, 0);
+      assert.match(
+        await Deno.readTextFile(`${out}/compare-runtimes.md`),
+        /\| out max ULP \(index\) \|/,
+      );
+    } finally {
+      await Deno.remove(out, { recursive: true }).catch(() => {});
+    }
+  },
+});

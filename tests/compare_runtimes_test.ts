@@ -1,0 +1,126 @@
+// compare-runtimes' logic on two scripted devices (no GPU, no browser): bit-identical
+// outputs are 0 ULP, a nudged element is found with its distance and index, and a case that
+// runs in one runtime and errors in the other (a compile failure) is a finding carrying both
+// messages. Plus the ULP arithmetic on hand-picked float32 neighbours.
+import assert from "node:assert/strict";
+import { readCapsFile } from "../adapter/caps_file.ts";
+import type { AttentionInputs, DeviceCaps, GpuPlan, MlaSpec } from "../adapter/types.ts";
+import { orderedF32, ulpDiff, ulpDistance } from "../parity/ulp.ts";
+import { absorbedAttention, denseAttention } from "../reference/attention.ts";
+import { compareRuntimes } from "../runner/compare_runtimes.ts";
+import type { RemoteDevice, RemoteRun } from "../runner/runtime.ts";
+
+Deno.test("ulp: neighbours are 1 apart, signed zeros equal, NaN against a number infinite", () => {
+  const one = 1;
+  const next = Math.fround(1 + 2 ** -23); // the float32 right after 1
+  assert.equal(ulpDistance(one, next), 1);
+  assert.equal(ulpDistance(-one, -next), 1);
+  // across zero: the smallest subnormals on both sides are 2 apart (via +-0)
+  const tiny = 2 ** -149;
+  assert.equal(ulpDistance(tiny, -tiny), 2);
+  assert.equal(ulpDistance(0, -0), 0);
+  assert.equal(orderedF32(-0), 0);
+  assert.equal(ulpDistance(NaN, NaN), 0);
+  assert.equal(ulpDistance(NaN, 0), Infinity);
+  assert.equal(ulpDistance(Infinity, Infinity), 0);
+  // the largest finite float32 is one step below Infinity
+  assert.equal(ulpDistance(3.4028234663852886e38, Infinity), 1);
+  const d = ulpDiff(new Float32Array([1, 2, 3]), new Float32Array([1, 2, Math.fround(3)]));
+  assert.deepEqual(d, { maxUlp: 0, worstIndex: null, worstValues: null, differing: 0, total: 3 });
+  assert.throws(() => ulpDiff([1], [1, 2]), /cannot compare 1 values with 2/);
+});
+
+/** A device that computes the float64 reference and rounds it to float32 (optionally altered). */
+function scriptedDevice(
+  name: string,
+  caps: DeviceCaps,
+  behave: (out: Float32Array, plan: GpuPlan) => void,
+): RemoteDevice {
+  const run = (plan: GpuPlan, spec: MlaSpec, inputs: AttentionInputs): RemoteRun => {
+    const ref = (plan.reference === "dense" ? denseAttention : absorbedAttention)(
+      spec,
+      plan.layout,
+      { inputs },
+    );
+    const out = Float32Array.from(ref.out);
+    behave(out, plan);
+    return { outputs: { out, lse: Float32Array.from(ref.lse) }, samplesMs: [], source: "none" };
+  };
+  return {
+    runtime: "chromium",
+    caps,
+    identity: { name, version: "test", path: "/none", userAgent: "test", adapterInfo: {} },
+    lost: false,
+    destroy: () => {},
+    reacquire: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+    runAttention: (plan, o) => Promise.resolve(run(plan, o.spec, o.inputs)),
+    runLayer: () => Promise.reject(new Error("no layer cases in this test")),
+  };
+}
+
+const filter = "preset=tiny;dtype=f32;layout=bshd;causal=1;sq=4";
+
+Deno.test("compareRuntimes: ULP distances with the index, and compile findings with both messages", async () => {
+  const caps = await readCapsFile(new URL("./fixtures/caps_no_f16.json", import.meta.url).pathname);
+  const same = await compareRuntimes({
+    matrix: "smoke",
+    filter,
+    deno: scriptedDevice("a", caps, () => {}),
+    chromium: scriptedDevice("b", caps, () => {}),
+  });
+  assert.ok(same.length >= 2, `cases: ${same.length}`);
+  for (const c of same) {
+    assert.equal(c.deno.status, "pass", c.deno.message);
+    assert.equal(c.bits?.out.maxUlp, 0);
+    assert.equal(c.bits?.lse.maxUlp, 0);
+    assert.equal(c.finding, null);
+  }
+  // one element 3 float32 steps away in the second runtime, at index 5
+  const nudged = await compareRuntimes({
+    matrix: "smoke",
+    filter,
+    deno: scriptedDevice("a", caps, () => {}),
+    chromium: scriptedDevice("b", caps, (out) => {
+      const f = new Float32Array([out[5]]);
+      const u = new Int32Array(f.buffer);
+      u[0] += out[5] >= 0 ? 3 : -3;
+      out[5] = f[0];
+    }),
+  });
+  for (const c of nudged) {
+    assert.equal(c.bits?.out.maxUlp, 3, c.id);
+    assert.equal(c.bits?.out.worstIndex, 5);
+    assert.equal(c.bits?.out.differing, 1);
+    assert.equal(c.bits?.lse.maxUlp, 0);
+  }
+  // the expanded path does not compile in the second runtime: a finding, both messages
+  const failing = scriptedDevice("b", caps, () => {});
+  const broken: RemoteDevice = {
+    ...failing,
+    runAttention: (plan, o) => {
+      if (plan.path === "expanded") {
+        const e = new Error("expanded.wgsl: validation error: Tint: 'x' unresolved (test)");
+        e.name = "GpuScopeError";
+        return Promise.reject(e);
+      }
+      return failing.runAttention(plan, o);
+    },
+  };
+  const found = await compareRuntimes({
+    matrix: "smoke",
+    filter,
+    deno: scriptedDevice("a", caps, () => {}),
+    chromium: broken,
+  });
+  const expanded = found.filter((c) => c.id.includes("path=expanded"));
+  const absorbed = found.filter((c) => c.id.includes("path=absorbed"));
+  assert.ok(expanded.length > 0 && absorbed.length > 0);
+  for (const c of expanded) {
+    assert.equal(c.chromium.status, "error");
+    assert.equal(c.bits, null);
+    assert.match(c.finding ?? "", /^runs in deno, errors in chromium: chromium: GpuScopeError: /);
+    assert.match(c.finding ?? "", /Tint: 'x' unresolved \(test\) \| deno: ok: /);
+  }
+  for (const c of absorbed) assert.equal(c.finding, null);
+});
