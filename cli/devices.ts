@@ -11,6 +11,9 @@ import { formatCeilings } from "../bench/report.ts";
 import { GpuContext } from "../gpu/device.ts";
 import { backendChoice, formatBackendChoice } from "../gpu/backend_choice.ts";
 import { LOOP_PROBE_TRIPS } from "../gpu/loop_budget.ts";
+import { chromiumOption, runtimeOption } from "./runtime_options.ts";
+import { ChromiumGpu } from "../browser/chromium_gpu.ts";
+import { CliError, EXIT } from "./errors.ts";
 
 /** Probe that throws (NoAdapterError) when no adapter exists. */
 export type StrictCapsProbe = () => Promise<DeviceCaps>;
@@ -82,7 +85,30 @@ export function devicesCommand(probe: StrictCapsProbe) {
     )
     .option("--json", "print the capabilities as JSON")
     .option("--measure", "also measure the device ceilings (bandwidth, FMA peak, overheads)")
+    .addOption(runtimeOption())
+    .addOption(chromiumOption())
     .action(async (opts) => {
+      if (opts.runtime === "chromium") {
+        // Chromium's adapter, read in the page like any device's (exit 3 without a browser)
+        if (opts.measure) {
+          throw new CliError("--measure runs in --runtime deno only", EXIT.badInput);
+        }
+        const gpu = await ChromiumGpu.start({ chromium: opts.chromium });
+        try {
+          const runtime = { ...gpu.identity };
+          const line = `  runtime: chromium (${gpu.identity.version}, Dawn backend ` +
+            `${String(gpu.identity.adapterInfo.backend ?? "?")}, driver ` +
+            `${String(gpu.identity.adapterInfo.driver ?? "?")}, ${gpu.identity.path})`;
+          console.log(
+            opts.json
+              ? JSON.stringify({ ...gpu.caps, runtime }, null, 2)
+              : formatCaps(gpu.caps).replace(/\n/, `\n${line}\n`),
+          );
+        } finally {
+          await gpu.close();
+        }
+        return;
+      }
       await probe(); // exits 3 with the fix when there is no adapter
       // A device is created to measure the loop budget (a tiny dispatch) along with the caps.
       const ctx = await GpuContext.create({ optionalFeatures: ["shader-f16", "timestamp-query"] });
