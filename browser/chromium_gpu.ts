@@ -19,7 +19,7 @@ import { NoAdapterError } from "../gpu/errors.ts";
 import { pageBundle } from "./bundle.ts";
 import { type Chromium, findChromium, launchChromium } from "./chromium.ts";
 import { Page } from "./page.ts";
-import type { PageCaseReply, PageError, PageInitReply } from "./page_api.ts";
+import type { PageCaseReply, PageCompileReply, PageError, PageInitReply } from "./page_api.ts";
 import { PageServer } from "./server.ts";
 import { type CaseKind, decodeOutputs, encodeCaseRequest } from "./wire.ts";
 
@@ -158,6 +158,23 @@ export class ChromiumGpu {
   ): Promise<RemoteRunResult> {
     const { weights, hidden, ...rest } = options;
     return this.#run("layer", plan, rest, { hidden, ...weights });
+  }
+
+  /**
+   * Compile WGSL sources (already specialized) with the page's compiler (Tint); one result
+   * per source, its diagnostics mapped to file:line:col.
+   */
+  async compile(
+    sources: readonly { fileName: string; code: string }[],
+  ): Promise<{ ok: boolean; message: string }[]> {
+    const reply = await this.#page.evaluate(
+      `mlaHarness.compile(${JSON.stringify(sources)})`,
+    ) as PageCompileReply;
+    if (!reply.ok) {
+      if (reply.lost) this.#lost = true;
+      throw new PageSideError(reply.error);
+    }
+    return [...reply.results];
   }
 
   async #run(

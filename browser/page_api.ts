@@ -37,3 +37,12 @@ export type PageCaseReply =
     readonly source: string;
   }
   | { readonly ok: false; readonly error: PageError; readonly lost: boolean };
+
+/** The reply of `compile()`: one result per source, in order. */
+export type PageCompileReply =
+  | {
+    readonly ok: true;
+    /** Whether each compiled, and its diagnostics (file:line:col, source line, caret). */
+    readonly results: readonly { readonly ok: boolean; readonly message: string }[];
+  }
+  | { readonly ok: false; readonly error: PageError; readonly lost: boolean };

@@ -10,6 +10,8 @@
  *   loopback server, run it (runAttention, or runLayer for a layer case: the checked run,
  *   then the timed repetitions), POST the outputs back, return the timings (or the error,
  *   by name and message);
+ * - `compile(sources)`: compile specialized WGSL sources with Tint (shader modules only),
+ *   each one's diagnostics mapped to file:line:col like under Deno;
  * - `reacquire()`: a fresh device after a loss.
  *
  * What stays in Deno: inputs, plans, the float64 reference, parity and reports.
@@ -23,8 +25,10 @@ import { runAttention } from "../kernels/attention.ts";
 import { runLayer } from "../kernels/layer.ts";
 import type { SourceMutation } from "../kernels/source.ts";
 import { FAULTS } from "../parity/faults.ts";
+import { ShaderCompileError } from "../gpu/errors.ts";
+import { compileShader } from "../gpu/shader.ts";
 import { attentionInputsOf, decodeCaseRequest, encodeOutputs } from "./wire.ts";
-import type { PageCaseReply, PageInitReply } from "./page_api.ts";
+import type { PageCaseReply, PageCompileReply, PageInitReply } from "./page_api.ts";
 
 const texts = (globalThis as { __mlaWgsl?: Record<string, string> }).__mlaWgsl ?? {};
 setTextSource(bundledTextSource(texts));
@@ -118,8 +122,29 @@ async function runCase(caseUrl: string, resultUrl: string): Promise<PageCaseRepl
   }
 }
 
+async function compile(
+  sources: readonly { fileName: string; code: string }[],
+): Promise<PageCompileReply> {
+  try {
+    if (!ctx) throw new Error("the page's device was not initialised (init() first)");
+    const results: { ok: boolean; message: string }[] = [];
+    for (const source of sources) {
+      try {
+        await compileShader(ctx.device, source);
+        results.push({ ok: true, message: "ok" });
+      } catch (e) {
+        if (!(e instanceof ShaderCompileError)) throw e;
+        results.push({ ok: false, message: e.message });
+      }
+    }
+    return { ok: true, results };
+  } catch (e) {
+    return { ok: false, error: errorOf(e), lost: ctx?.lost ?? false };
+  }
+}
+
 async function reacquire(): Promise<PageInitReply> {
   return await init();
 }
 
-(globalThis as { mlaHarness?: unknown }).mlaHarness = { init, runCase, reacquire };
+(globalThis as { mlaHarness?: unknown }).mlaHarness = { init, runCase, compile, reacquire };

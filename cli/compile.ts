@@ -5,7 +5,11 @@
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { GpuContext } from "../gpu/device.ts";
-import { compileCheck } from "../kernels/compile_check.ts";
+import { bundledKernels, compileCheck } from "../kernels/compile_check.ts";
+import { specializeSource } from "../kernels/source.ts";
+import type { Dtype } from "../adapter/types.ts";
+import { ChromiumGpu } from "../browser/chromium_gpu.ts";
+import { chromiumOption, runtimeOption } from "./runtime_options.ts";
 import { EXIT } from "./errors.ts";
 
 /**
@@ -26,7 +30,49 @@ export function compileCommand() {
     )
     .argument("[files...]", "WGSL files (default: the bundled kernels)")
     .addOption(new Option("--dtype <dtype>", "only this dtype").choices(["f32", "f16"] as const))
+    .addOption(runtimeOption())
+    .addOption(chromiumOption())
     .action(async (files, opts) => {
+      if (opts.runtime === "chromium") {
+        // Tint in the page compiles what naga would: the same specialized sources
+        const gpu = await ChromiumGpu.start({ chromium: opts.chromium });
+        try {
+          const dtypes: Dtype[] = opts.dtype
+            ? [opts.dtype]
+            : gpu.caps.features.includes("shader-f16")
+            ? ["f32", "f16"]
+            : ["f32"];
+          const bundled = files.length === 0;
+          const names = bundled ? await bundledKernels() : files;
+          const sources: { fileName: string; code: string; dtype: Dtype }[] = [];
+          for (const file of names) {
+            const raw = await Deno.readTextFile(
+              bundled ? new URL(`../kernels/${file}`, import.meta.url) : file,
+            );
+            for (const dtype of dtypes) {
+              sources.push({ fileName: file, code: specializeSource(raw, { dtype }), dtype });
+            }
+          }
+          console.log(
+            `runtime: chromium (${gpu.identity.version}, ${gpu.caps.adapter.description})`,
+          );
+          const results = await gpu.compile(
+            sources.map(({ fileName, code }) => ({ fileName, code })),
+          );
+          results.forEach((r, i) => {
+            const s = sources[i];
+            console.log(
+              r.ok
+                ? `ok    ${s.fileName} (${s.dtype})`
+                : `error ${s.fileName} (${s.dtype})\n${r.message}`,
+            );
+          });
+          if (results.some((r) => !r.ok)) Deno.exitCode = EXIT.failure;
+        } finally {
+          await gpu.close();
+        }
+        return;
+      }
       const ctx = await GpuContext.create({ optionalFeatures: ["shader-f16"] });
       try {
         const checks = await compileCheck(ctx, {

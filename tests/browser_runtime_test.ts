@@ -127,3 +127,30 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: browserTestName("compile --runtime chromium: Tint's diagnostics as file:line:col, exit 1"),
+  ignore,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "mla-chromium-compile-" });
+    try {
+      const file = `${dir}/bad.wgsl`;
+      await Deno.writeTextFile(
+        file,
+        "@compute @workgroup_size(1)\nfn main() {\n  let x: u32 = 1.5;\n}\n",
+      );
+      const r = await runHarness(["compile", "--runtime", "chromium", "--dtype", "f32", file]);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stdout, /^error .*bad\.wgsl \(f32\)$/m);
+      // the line and column of the offending declaration, and the source line
+      assert.match(r.stdout, /bad\.wgsl:3:\d+: error: /);
+      assert.match(r.stdout, /3 \| {3}let x: u32 = 1\.5;/);
+      const ok = await runHarness(["compile", "--runtime", "chromium", "--dtype", "f32"]);
+      assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+      assert.match(ok.stdout, /^ok {4}absorbed\.wgsl \(f32\)$/m);
+      assert.doesNotMatch(ok.stdout, /^error/m);
+    } finally {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
