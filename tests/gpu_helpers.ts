@@ -22,7 +22,7 @@ import { type AttentionCompareResult, compareAttention } from "../parity/compare
 import { toleranceFor } from "../parity/tolerance.ts";
 import { denseAttention } from "../reference/attention.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
-import { tooSlowReason } from "../runner/slow_device.ts";
+import { isGlFallback, TOO_SLOW_CODE, tooSlowReason } from "../runner/slow_device.ts";
 
 /** Whether a WebGPU adapter exists (tests are ignored, and say so, when not). */
 export const HAS_ADAPTER: boolean = await hasAdapter();
@@ -243,4 +243,20 @@ export async function gpuStep(
     sanitizeOps: false,
     fn,
   });
+}
+
+/**
+ * A reason to ignore work measured to take over a minute on the GL fallback (software
+ * llvmpipe through GL), or null on any other device (or without one: {@link gpuTest} says so).
+ *
+ * @example
+ * ```ts
+ * import { slowOnGlFallback } from "./gpu_helpers.ts";
+ * slowOnGlFallback("the tiled kernel: 40 s to 4 min per case"); // null on lavapipe
+ * ```
+ */
+export function slowOnGlFallback(what: string): string | null {
+  return CAPS !== null && isGlFallback(CAPS)
+    ? `${TOO_SLOW_CODE}: ${what} on the GL fallback (measured on this machine kind)`
+    : null;
 }
