@@ -187,3 +187,16 @@ Deno.test("device key: a browser run ends in -chromium; Deno's keys are unchange
   };
   assert.equal(deviceKey({ adapter: lavapipe }, { backend: "vulkan" }), "llvmpipe-65541-vulkan");
 });
+
+Deno.test("the page side type-checks as browser code (DOM lib, @webgpu/types)", async () => {
+  const root = new URL("../", import.meta.url).pathname;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["check", "--config", "browser/page_check.json", "browser/page_main.ts"],
+    cwd: root,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
+  assert.ok(out.success, text);
+});
