@@ -1,0 +1,119 @@
+// Who writes what in a run folder: the runner keeps results.jsonl and run.json (what resume
+// needs) and returns the report; report.json, junit.xml, summary.md and the
+// $GITHUB_STEP_SUMMARY append come only from the writer its caller passes (the CLI passes
+// report/ writeRunReports). Cases are stubbed (no kernel runs): only the file traffic is tested.
+import assert from "node:assert/strict";
+import { GpuContext, hasAdapter } from "../gpu/device.ts";
+import { writeRunReports } from "../report/run_reports.ts";
+import { readRunState } from "../report/run_state.ts";
+import type { CaseResult } from "../results/types.ts";
+import { type CaseRunner, runMatrix } from "../runner/run_matrix.ts";
+
+const gpu = await hasAdapter();
+const quiet = { writeSync: (b: Uint8Array) => b.length, isTerminal: () => false };
+
+/** A pass without running anything. */
+const stub: CaseRunner = (c) =>
+  Promise.resolve<CaseResult>({
+    id: c.id,
+    status: "pass",
+    decision: "supported",
+    expect: c.expect,
+    params: c.params,
+    message: "stub",
+    wallMs: 0,
+  });
+
+async function tinyMatrix(dir: string): Promise<string> {
+  const path = `${dir}/m.json`;
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify({ name: "m", seed: 1, groups: [{ axes: { preset: "tiny", sq: [1, 2] } }] }),
+  );
+  return path;
+}
+
+async function files(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(dir)) if (e.isFile) names.push(e.name);
+  return names.sort();
+}
+
+/** Runs `fn` with $GITHUB_STEP_SUMMARY pointing at a fresh file; returns that file's text. */
+async function withStepSummary(dir: string, fn: () => Promise<void>): Promise<string> {
+  const path = `${dir}/step_summary.md`;
+  await Deno.writeTextFile(path, "");
+  const before = Deno.env.get("GITHUB_STEP_SUMMARY");
+  Deno.env.set("GITHUB_STEP_SUMMARY", path);
+  try {
+    await fn();
+  } finally {
+    if (before === undefined) Deno.env.delete("GITHUB_STEP_SUMMARY");
+    else Deno.env.set("GITHUB_STEP_SUMMARY", before);
+  }
+  return await Deno.readTextFile(path);
+}
+
+Deno.test({
+  name: "runner: without a report writer a run leaves results.jsonl and run.json only",
+  ignore: !gpu,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const ctx = await GpuContext.create();
+    try {
+      const out = `${dir}/out`;
+      const matrix = await tinyMatrix(dir);
+      const step = await withStepSummary(dir, async () => {
+        const report = await runMatrix({
+          matrix,
+          out,
+          ctx,
+          progress: quiet,
+          testOnlyCaseRunner: stub,
+        });
+        assert.equal(report.results.length, 2);
+        assert.equal(report.totals.pass, 2);
+      });
+      assert.deepEqual(await files(out), ["results.jsonl", "run.json"]);
+      assert.equal((await readRunState(`${out}/run.json`))?.state, "finished");
+      assert.equal(step, "", "the runner appends nothing to $GITHUB_STEP_SUMMARY");
+    } finally {
+      ctx.destroy();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "runner: writeRunReports writes the reports and appends the step summary",
+  ignore: !gpu,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const ctx = await GpuContext.create();
+    try {
+      const out = `${dir}/out`;
+      const matrix = await tinyMatrix(dir);
+      const step = await withStepSummary(dir, async () => {
+        await runMatrix({
+          matrix,
+          out,
+          ctx,
+          progress: quiet,
+          testOnlyCaseRunner: stub,
+          writeReports: writeRunReports,
+        });
+      });
+      const written = await files(out);
+      for (const f of ["report.json", "junit.xml", "summary.md", "results.jsonl", "run.json"]) {
+        assert.ok(written.includes(f), `${f} in ${written.join(", ")}`);
+      }
+      const summary = await Deno.readTextFile(`${out}/summary.md`);
+      assert.ok(step.length > 0 && summary.startsWith(step.trimEnd().slice(0, 40)), step);
+      const report = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
+      assert.equal(report.results.length, 2);
+    } finally {
+      ctx.destroy();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
