@@ -65,8 +65,16 @@ export function upgradeCheckCommand() {
         "`deno run -A main.ts upgrade-check ...`. Exit 1 on regressions, 2 on bad input, 3 " +
         "when a side's run failed.",
     )
-    .option("--from <version>", "Deno version of the baseline side, e.g. 2.9.5")
-    .option("--to <version>", "Deno version of the candidate side, e.g. 2.9.6")
+    .option(
+      "--from <runtime>",
+      "runtime of the baseline side: a Deno version (2.9.5 or deno@2.9.5), chromium, or " +
+        "chromium:<path>",
+    )
+    .option(
+      "--to <runtime>",
+      "runtime of the candidate side, e.g. 2.9.6, chromium or chromium:/opt/chrome-beta/chrome " +
+        "(deno@X against chromium: a port check)",
+    )
     .option("--from-ref <rev>", "git revision of the baseline side")
     .option("--to-ref <rev>", "git revision of the candidate side")
     .option("--matrix <name|file>", "bundled matrix or JSON file", "smoke")
@@ -101,7 +109,11 @@ export function upgradeCheckCommand() {
       const modules = await loadBackendModuleOptions(opts.backendModule);
       if (opts.backend !== undefined) checkBackendId(opts.backend);
       if (opts.html) await checkOutputFile(opts.html, { label: "--html" });
-      if (opts.from !== undefined || opts.to !== undefined) await requireRun("npx");
+      for (const spec of [opts.from, opts.to]) {
+        if (spec === undefined) continue;
+        // a Deno version runs through npx; a chromium side through this Deno
+        await requireRun(spec.trim().startsWith("chromium") ? Deno.execPath() : "npx");
+      }
       if (opts.fromRef !== undefined || opts.toRef !== undefined) {
         await requireRun("git");
         await requireRun(Deno.execPath());

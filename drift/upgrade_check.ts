@@ -13,6 +13,7 @@ import { compareBaselines, type CompareBaselinesOptions } from "./compare.ts";
 import { DriftInputError } from "./errors.ts";
 import { poolRounds } from "./pool.ts";
 import type { CompareReport } from "./types.ts";
+import { parseRuntimeSpec, runtimeSpecLabel } from "./runtime_spec.ts";
 
 /** One side of an upgrade check: the command that runs the matrix. */
 export interface UpgradeSide {
@@ -94,8 +95,6 @@ export interface UpgradeCheckResult {
   readonly labels: readonly [string, string];
 }
 
-const VERSION = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/;
-
 function absolute(path: string): string {
   return path.startsWith("/") ? path : `${Deno.cwd()}/${path}`.replace(/\/\.\//g, "/");
 }
@@ -144,10 +143,20 @@ export function denoVersionSides(
 ): [UpgradeSide, UpgradeSide] {
   const out = absolute(o.out);
   const side = (which: "from" | "to"): UpgradeSide => {
-    const v = o[which];
-    if (!v || !VERSION.test(v)) {
-      throw new DriftInputError(`--${which}`, `"${v ?? ""}" is not a Deno version like 2.9.6`);
+    // a runtime spec (drift/runtime_spec.ts): a Deno version, chromium or chromium:<path>
+    const spec = parseRuntimeSpec(o[which] ?? "", `--${which}`);
+    if (spec.kind === "chromium") {
+      const runtime = ["--runtime", "chromium", ...(spec.path ? ["--chromium", spec.path] : [])];
+      return {
+        label: runtimeSpecLabel(spec),
+        command: Deno.execPath(),
+        args: [...runArgs(o as UpgradeCheckOptions, `${out}/${which}`), ...runtime],
+        cwd: o.repoRoot,
+        env: { NO_COLOR: "1" },
+        outDir: `${out}/${which}`,
+      };
     }
+    const v = spec.version;
     return {
       label: `deno ${v}`,
       command: "npx",

@@ -10,7 +10,8 @@ import { adapterIdentity } from "./adapter_info.ts";
 /** One field that differs between two fingerprints (null: absent on that side). */
 export interface FingerprintChange {
   /**
-   * Dotted field name: `runtime.deno`, `runtime.v8`, `runtime.typescript`, `host.os`,
+   * Dotted field name: `runtime.deno`, `runtime.v8`, `runtime.typescript`,
+   * `runtime.browser`, `host.os`,
    * `host.arch`, `host.cpuModel`, `adapter.description`, `adapter.vendor`,
    * `adapter.architecture`, `adapter.device`, `adapter.driver`, `adapter.features`,
    * `adapter.isFallbackAdapter`,
@@ -45,6 +46,8 @@ export function diffFingerprints(a: Fingerprint, b: Fingerprint): FingerprintCha
   cmp("runtime.deno", a.runtime.deno, b.runtime.deno);
   cmp("runtime.v8", a.runtime.v8, b.runtime.v8);
   cmp("runtime.typescript", a.runtime.typescript, b.runtime.typescript);
+  // the browser whose WebGPU ran the kernels (run --runtime chromium), null under Deno's own
+  cmp("runtime.browser", a.browser?.version ?? null, b.browser?.version ?? null);
   cmp("host.os", a.host.os, b.host.os);
   cmp("host.arch", a.host.arch, b.host.arch);
   cmp("host.cpuModel", a.host.cpuModel, b.host.cpuModel);
