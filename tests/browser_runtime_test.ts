@@ -154,3 +154,31 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: browserTestName("run --runtime chromium --plant-fault: a source fault reaches the page"),
+  ignore,
+  fn: async () => {
+    const out = await Deno.makeTempDir({ prefix: "mla-chromium-fault-" });
+    try {
+      const r = await runHarness([
+        "run",
+        "--runtime",
+        "chromium",
+        "--plant-fault",
+        "kpe-left-out",
+        "--filter",
+        "preset=tiny;dtype=f32;layout=bshd;causal=1;sq=4;path=absorbed",
+        "--repeats",
+        "0",
+        "--out",
+        out,
+      ]);
+      // the page compiled absorbed.wgsl with k_pe left out: the float64 reference catches it
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stdout, /^\[1\/1\] fail preset=tiny;path=absorbed;dtype=f32/m);
+    } finally {
+      await Deno.remove(out, { recursive: true }).catch(() => {});
+    }
+  },
+});
