@@ -31,17 +31,16 @@ export {
 export type { SourceMutation } from "./kernels/source.ts";
 export type { ProgressOutput } from "./report/progress.ts";
 export {
-  GEMM_TILE,
-  type GpuLayerWeights,
   layerDeviceReason,
   type LayerRunResult,
   type LayerTiming,
   LayerUnsupportedError,
-  runGemm,
   runLayer,
   type RunLayerOptions,
-  uploadLayerWeights,
 } from "./kernels/layer.ts";
+export { GEMM_TILE } from "./kernels/layer_encoder.ts";
+export { type GpuLayerWeights, uploadLayerWeights } from "./kernels/layer_weights.ts";
+export { runGemm } from "./kernels/gemm.ts";
 export {
   decodeStep,
   type DecodeStepOptions,

@@ -28,12 +28,12 @@ import { withErrorScopes } from "../gpu/scopes.ts";
 import {
   attendAndProject,
   encodeProjections,
-  type GpuLayerWeights,
   layerDeviceReason,
-  LayerEncoder,
   type LayerRunResult,
   LayerUnsupportedError,
 } from "./layer.ts";
+import { LayerEncoder } from "./layer_encoder.ts";
+import type { GpuLayerWeights } from "./layer_weights.ts";
 import type { SourceMutation } from "./source.ts";
 import { makePrng } from "../reference/prng.ts";
 
@@ -262,7 +262,7 @@ export interface DecodeStepOptions {
  * import { GpuContext } from "../gpu/device.ts";
  * import { makeHiddenStates, makeLayerWeights } from "../reference/inputs.ts";
  * import { resolveLayerPlan } from "../runner/layer_plan.ts";
- * import { uploadLayerWeights } from "./layer.ts";
+ * import { uploadLayerWeights } from "./layer_weights.ts";
  * import { decodeStep, LatentCache } from "./decode.ts";
  * const ctx = await GpuContext.create();
  * const spec = presetSpec("tiny");

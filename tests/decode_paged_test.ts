@@ -13,7 +13,7 @@ import { presetSpec } from "../adapter/presets.ts";
 import type { AttentionPath, Dtype } from "../adapter/types.ts";
 import { compareLayer } from "../parity/compare_layer.ts";
 import { decodeStep, DEFAULT_PAGE_SIZE, LatentCache } from "../kernels/decode.ts";
-import { uploadLayerWeights } from "../kernels/layer.ts";
+import { uploadLayerWeights } from "../kernels/layer_weights.ts";
 import { layerFault } from "../kernels/layer_faults.ts";
 import { layerToleranceFor } from "../parity/tolerance.ts";
 import { makeHiddenStates, makeLayerWeights } from "../reference/inputs.ts";

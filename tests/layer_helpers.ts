@@ -13,7 +13,8 @@ import type {
   Tensor,
 } from "../adapter/types.ts";
 import type { GpuContext } from "../gpu/device.ts";
-import { type GpuLayerWeights, type LayerRunResult, runLayer } from "../kernels/layer.ts";
+import { type LayerRunResult, runLayer } from "../kernels/layer.ts";
+import type { GpuLayerWeights } from "../kernels/layer_weights.ts";
 import type { SourceMutation } from "../kernels/source.ts";
 import { resolveLayerPlan } from "../runner/layer_plan.ts";
 

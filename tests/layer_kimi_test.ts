@@ -9,7 +9,7 @@ import { normalizeLayout } from "../adapter/layout.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import type { Dtype, LayoutRequest, MlaSpec } from "../adapter/types.ts";
 import { requestGpuAdapter } from "../gpu/device.ts";
-import { uploadLayerWeights } from "../kernels/layer.ts";
+import { uploadLayerWeights } from "../kernels/layer_weights.ts";
 import { compareLayer } from "../parity/compare_layer.ts";
 import { layerToleranceFor } from "../parity/tolerance.ts";
 import { makeHiddenStates, makeLayerWeights } from "../reference/inputs.ts";
