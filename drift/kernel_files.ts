@@ -21,6 +21,13 @@ import { sha256Hex16 } from "../util/hash.ts";
 export const BACKEND_KERNEL_FILES: Readonly<Record<string, readonly string[]>> = Object.freeze({
   "wgsl-absorbed": ["absorb_q.wgsl", "absorbed.wgsl", "combine.wgsl", "rope.wgsl", "up_proj.wgsl"],
   "wgsl-expanded": ["expand_kv.wgsl", "expanded.wgsl", "pack_q.wgsl", "rope.wgsl"],
+  "wgsl-absorbed-tiled": [
+    "absorb_q.wgsl",
+    "absorbed_tiled.wgsl",
+    "combine.wgsl",
+    "rope.wgsl",
+    "up_proj.wgsl",
+  ],
 });
 
 /**
