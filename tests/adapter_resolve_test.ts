@@ -219,3 +219,37 @@ Deno.test("split-KV is chosen for long contexts with few workgroups, and can be 
   );
   assert.equal(bad.reasons[0].code, "variant.kv-splits");
 });
+
+Deno.test("every buffer a plan allocates is checked: the standard buffers too, on both paths", () => {
+  // DeepSeek-V3 (128 heads): kv_b_proj is 128 * 256 * 512 * 4 = 64 MiB in f32. With bindings of
+  // 32 MiB it cannot be bound, on either path, whatever the layout (one decode token).
+  const small: DeviceCaps = {
+    ...caps,
+    limits: { ...caps.limits, maxStorageBufferBindingSize: 32 * 1024 * 1024 },
+  };
+  for (const backend of ["wgsl-absorbed", "wgsl-expanded"] as const) {
+    const u = resolve({
+      spec: presetSpec("deepseek-v3"),
+      dtype: "f32",
+      backend,
+      layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 8, causal: true },
+    }, small) as Unsupported;
+    assert.equal(u.kind, "unsupported", backend);
+    const w = u.reasons.find((r) =>
+      r.code === "limits.buffer-too-large" && /w_kv_b/.test(r.message)
+    );
+    assert.ok(w, `${backend}: ${JSON.stringify(u.reasons)}`);
+    assert.match(w.message, /needs 67108864 bytes/);
+  }
+  // The latent cache of the expanded path is checked as well (it was not before).
+  const p = resolve({
+    spec: presetSpec("tiny"),
+    dtype: "f32",
+    backend: "wgsl-expanded",
+    layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 8, causal: true },
+  }, caps) as Plan;
+  assert.deepEqual(
+    p.buffers.map((b) => b.name).slice(0, 6),
+    ["q_nope", "q_pe", "latent_cache", "w_kv_b", "out", "lse"],
+  );
+});
