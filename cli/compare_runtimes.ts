@@ -14,6 +14,7 @@ import { GpuContext } from "../gpu/device.ts";
 import { DEFAULT_MAX_CASES } from "../matrix/expand.ts";
 import { prepareOutputDir } from "../report/output_paths.ts";
 import { type CaseComparison, compareRuntimes } from "../runner/compare_runtimes.ts";
+import { NOT_COVERED_PREFIX } from "../runner/run_case.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { parsePositiveInt } from "./options.ts";
 import { parseSeconds } from "./run.ts";
@@ -67,7 +68,7 @@ export function caseLine(c: CaseComparison, i: number, n: number): string {
     o.status === "pass" && o.decision === "supported"
       ? `pass${o.headroom === null ? "" : ` (headroom ${o.headroom.toFixed(3)})`}`
       : o.decision === "unsupported" && o.status === "pass"
-      ? "unsupported"
+      ? (o.message.startsWith(NOT_COVERED_PREFIX) ? "not covered (device)" : "unsupported")
       : o.status;
   const base = `[${i}/${n}] ${c.id}\n    deno ${side(c.deno)} | chromium ${side(c.chromium)} | ` +
     ulpText(c);
@@ -114,6 +115,12 @@ export function comparisonTotals(cases: readonly CaseComparison[]) {
     denoBad: cases.filter((c) => bad(c.deno.status)).length,
     chromiumBad: cases.filter((c) => bad(c.chromium.status)).length,
     findings: cases.filter((c) => c.finding !== null).length,
+    notCovered:
+      cases.filter((c) =>
+        [c.deno, c.chromium].some((o) =>
+          o.decision === "unsupported" && o.message.startsWith(NOT_COVERED_PREFIX)
+        )
+      ).length,
   };
 }
 
@@ -236,6 +243,7 @@ export function compareRuntimesCommand() {
           `${totals.cases} cases: ${totals.compared} compared, ${totals.identical} bit-identical; ` +
             `max ULP out ${totals.maxUlpOut}, lse ${totals.maxUlpLse}; reference failures: deno ` +
             `${totals.denoBad}, chromium ${totals.chromiumBad}; findings ${totals.findings}; ` +
+            `not covered by one device ${totals.notCovered}; ` +
             `report in ${opts.out}/compare-runtimes.md`,
         );
         Deno.exitCode = stop.signal.aborted

@@ -124,3 +124,26 @@ Deno.test("compareRuntimes: ULP distances with the index, and compile findings w
   }
   for (const c of absorbed) assert.equal(c.finding, null);
 });
+
+Deno.test("compareRuntimes: a case one device cannot cover (no shader-f16) is no finding", async () => {
+  const withF16 = await readCapsFile(
+    new URL("./fixtures/caps_lavapipe.json", import.meta.url).pathname,
+  );
+  const noF16 = await readCapsFile(
+    new URL("./fixtures/caps_no_f16.json", import.meta.url).pathname,
+  );
+  const cases = await compareRuntimes({
+    matrix: "smoke",
+    filter: "preset=tiny;dtype=f16;layout=bshd;causal=1;sq=4",
+    deno: scriptedDevice("a", withF16, () => {}),
+    chromium: scriptedDevice("b", noF16, () => {}),
+  });
+  assert.ok(cases.length > 0);
+  for (const c of cases) {
+    assert.equal(c.deno.decision, "supported");
+    assert.equal(c.chromium.decision, "unsupported");
+    assert.match(c.chromium.message, /dtype\.f16-unavailable/);
+    assert.equal(c.bits, null);
+    assert.equal(c.finding, null);
+  }
+});
