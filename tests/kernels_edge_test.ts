@@ -140,7 +140,8 @@ gpuTest("THD (padded) gives bit-equal results to the same sequences in BSHD", as
   const ctx = await gpu();
   for (const backend of ["wgsl-absorbed", "wgsl-expanded"] as const) {
     for (const dtype of ["f32", "f16"] as const) {
-      await t.step(`${backend} ${dtype}`, async () => {
+      const needs: GpuNeeds = { cases: [{ spec: "tiny", dtype, backend, layout: bshdReq }] };
+      await gpuStep(t, `${backend} ${dtype}`, needs, async () => {
         const b = await planCase({ spec: "tiny", dtype, backend, layout: bshdReq });
         const thdPlan = resolve({ spec, dtype, backend, layout: thdReq }, ctx.caps);
         assert.equal(thdPlan.kind, "plan");

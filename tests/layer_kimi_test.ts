@@ -4,6 +4,7 @@
  * against the float64 reference, both attention paths, f32 and f16; and the same
  * config given to `layer --config` as a file. Full-size weights are never run.
  */
+import { currentBackend } from "../drift/device_key.ts";
 import assert from "node:assert/strict";
 import { normalizeLayout } from "../adapter/layout.ts";
 import { presetSpec } from "../adapter/presets.ts";
@@ -84,7 +85,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "layer --config <Kimi-like config.json>: parity passes, f32 and f16",
+  name: "layer --config <Kimi-like config.json>: parity passes, f32 and f16" +
+    (HAS_F16 ? "" : " [f16 not covered here: the device has no shader-f16]"),
   ignore: !HAS_ADAPTER,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "mla-layer-kimi-" });
@@ -100,7 +102,7 @@ Deno.test({
           dtype,
           "--out",
           `${dir}/y_${dtype}.safetensors`,
-        ], { DENO_WEBGPU_BACKEND: "vulkan" });
+        ], { DENO_WEBGPU_BACKEND: currentBackend() }); // the backend this process uses
         assert.equal(r.code, 0, r.stdout + r.stderr);
         assert.match(r.stdout, /parity vs float64 reference \(10 of 10 rows\): PASS/);
       }
