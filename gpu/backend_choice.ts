@@ -255,6 +255,35 @@ export function applyBackendChoice(): BackendChoice {
   return choice;
 }
 
+let released = false;
+
+/**
+ * Remove the `DENO_WEBGPU_BACKEND` the harness set, once the first adapter was requested:
+ * wgpu keeps the backend for the rest of the process (checked with Deno 2.9.6: later
+ * requests and devices stay on it), and child processes (the CLI under test, a Chromium
+ * run, another Deno version) then choose for themselves instead of inheriting a value the
+ * user never set. A value the user set is left alone.
+ *
+ * @example
+ * ```ts
+ * import { applyBackendChoice, releaseBackendChoice } from "./backend_choice.ts";
+ * applyBackendChoice();
+ * await navigator.gpu.requestAdapter();
+ * releaseBackendChoice();
+ * ```
+ */
+export function releaseBackendChoice(): void {
+  if (released || applied === null || applied.setTo === null) return;
+  released = true;
+  try {
+    if (Deno.env.get("DENO_WEBGPU_BACKEND") === applied.setTo) {
+      Deno.env.delete("DENO_WEBGPU_BACKEND");
+    }
+  } catch {
+    // no env permission: nothing was set either
+  }
+}
+
 /**
  * The backend a GPU run of this process uses: the applied choice when the GPU was touched,
  * else what {@link applyBackendChoice} would choose (without setting anything).

@@ -8,7 +8,7 @@
 import type { DeviceCaps } from "../adapter/types.ts";
 import { DeviceLostError, NoAdapterError } from "./errors.ts";
 import { measureLoopBudget } from "./loop_budget.ts";
-import { applyBackendChoice, formatBackendChoice } from "./backend_choice.ts";
+import { applyBackendChoice, formatBackendChoice, releaseBackendChoice } from "./backend_choice.ts";
 
 /** Options of {@link requestGpuAdapter}. */
 export interface AdapterOptions {
@@ -123,6 +123,8 @@ export async function requestGpuAdapter(options: AdapterOptions = {}): Promise<G
     adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference });
   } catch (e) {
     throw new NoAdapterError(`requestAdapter() failed: ${(e as Error).message}`);
+  } finally {
+    releaseBackendChoice(); // wgpu has fixed the backend now; children choose for themselves
   }
   if (!adapter) {
     throw new NoAdapterError(

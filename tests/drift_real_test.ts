@@ -11,7 +11,8 @@ import { runMatrix } from "../runner/run_matrix.ts";
 import type { RunReport } from "../results/types.ts";
 import { repoRoot } from "./drift_helpers.ts";
 import { runCli } from "./helpers_cli.ts";
-import { type CaseSpec, ignoreReason } from "./gpu_helpers.ts";
+import { isGlFallback } from "../runner/slow_device.ts";
+import { CAPS, type CaseSpec, ignoreReason, nameWithReason } from "./gpu_helpers.ts";
 
 const gpu = await hasAdapter();
 const tinyF16: CaseSpec = {
@@ -26,6 +27,11 @@ const FILTER = "preset=tiny;layout=bshd;sq=4;causal=1";
 const BACKEND = { backend: currentBackend() };
 /** Whether this device runs the f16 cases (the adapter decides; the GL fallback does not). */
 const F16 = gpu ? ignoreReason({ cases: [tinyF16] }) : "no adapter";
+/** Why identical runs cannot be expected to time alike here (the GL fallback), or null. */
+const NOISY = CAPS !== null && isGlFallback(CAPS)
+  ? "timings on the GL fallback move by up to 6x between identical runs (measured: a case's " +
+    "median 3.11 then 0.53 ms, p = 3e-3)"
+  : null;
 /** Test-name note when the f16 cases are not covered here. */
 const F16_NOTE = F16 === null ? "" : ` [f16 cases not covered here: ${F16}]`;
 
@@ -86,8 +92,8 @@ function measured(): Promise<Sides> {
 const byId = (r: CompareReport, part: string) => r.cases.filter((c) => c.id.includes(part));
 
 Deno.test({
-  name: "a rerun of the same code flags nothing beyond noise" + F16_NOTE,
-  ignore: !gpu,
+  name: nameWithReason("a rerun of the same code flags nothing beyond noise" + F16_NOTE, NOISY),
+  ignore: !gpu || NOISY !== null,
   fn: async () => {
     const { reference, rerun } = await measured();
     const r = compareBaselines(reference, rerun);
