@@ -25,6 +25,12 @@ import {
 } from "./loop_budget.ts";
 import { deviceClassOf } from "./device_class.ts";
 import {
+  FA2_KEY_TILE,
+  FA2_QUERY_TILE,
+  FA2_WORKGROUP_SIZE,
+  fa2LoopIterations,
+  fa2MaxKeys,
+  fa2WorkgroupBytes,
   tiledKvSplits,
   tiledLoopIterations,
   tiledMaxKeys,
@@ -602,6 +608,85 @@ const expanded: Backend = {
   },
 };
 
+const expandedTiled: Backend = {
+  id: "wgsl-expanded-tiled",
+  path: "expanded",
+  runsOn: "gpu",
+  description: "WGSL dense multi-head attention, GPU-shaped (FlashAttention-2): tiles of 64 " +
+    "queries x 1 head, K then V staged in workgroup memory, 4x4 register micro-tiles",
+  check(q) {
+    const { spec, layout, dtype } = q;
+    const eb = bytesOf(dtype);
+    const h = spec.numHeads;
+    const reasons = deviceReasons(q, {
+      k_channels: spec.kChannels,
+      v_channels: spec.vChannels,
+      kv_lora_rank: spec.kvLoraRank,
+    });
+    const shape = { qkVec4: spec.kChannels / 4, vVec4: spec.vChannels / 4 };
+    const wgBytes = fa2WorkgroupBytes(shape);
+    const wgLimit = q.caps?.limits.maxComputeWorkgroupStorageSize ?? 16384;
+    if (q.caps !== null && wgBytes > wgLimit) {
+      reasons.push({
+        code: "limits.workgroup-storage",
+        message: `the 64-query x 32-key tiles need ${wgBytes} bytes of workgroup memory ` +
+          `(v_head_dim ${spec.vChannels}), over maxComputeWorkgroupStorageSize ${wgLimit}; ` +
+          "use backend wgsl-expanded",
+      });
+    }
+    const buffers: BufferSpec[] = [
+      ...standardBuffers(spec, layout, dtype),
+      { name: "q", bytes: layout.qRows * h * spec.kChannels * eb },
+      { name: "k", bytes: layout.kRows * h * spec.kChannels * eb },
+      { name: "v", bytes: layout.kRows * h * spec.vChannels * eb },
+    ];
+    reasons.push(...limitReasons(q, buffers, FA2_WORKGROUP_SIZE, new Set(["k", "v"])));
+    const budget = loopBudgetOf(q.caps);
+    const longest = maxKLen(layout);
+    if (budget !== null && fa2LoopIterations(shape, longest) > budget) {
+      reasons.push({
+        code: "device.loop-budget",
+        message: `one expanded-tiled invocation would walk ${longest} keys in ` +
+          `${fa2LoopIterations(shape, longest)} loop iterations, over this device's loop ` +
+          `budget of ${budget} (it would silently drop keys); at most ` +
+          `${fa2MaxKeys(shape, budget)} keys fit: the kernel has no KV splits, use shorter ` +
+          "sequences or backend wgsl-absorbed",
+      });
+    }
+    if (q.caps !== null) {
+      const maxBinding = q.caps.limits.maxStorageBufferBindingSize ?? 134217728;
+      const align = q.caps.limits.minStorageBufferOffsetAlignment ?? 256;
+      for (const [name, width] of [["k", spec.kChannels], ["v", spec.vChannels]] as const) {
+        const bytes = perSequenceBinding(layout, h * width * eb, align);
+        if (bytes > maxBinding) {
+          reasons.push({
+            code: "limits.buffer-too-large",
+            message: `buffer ${name} needs ${bytes} bytes for one sequence's rows (bound per ` +
+              `sequence), over the device's maxStorageBufferBindingSize ${maxBinding}`,
+          });
+        }
+      }
+    }
+    return {
+      reasons,
+      path: "expanded",
+      variant: {
+        family: "expanded-fa2",
+        dtype,
+        workgroupSize: FA2_WORKGROUP_SIZE,
+        headsPerTile: 1,
+        kvSplits: 1,
+        queryTile: FA2_QUERY_TILE,
+        headsPerInvocation: 1,
+        keysPerBlock: FA2_KEY_TILE,
+      },
+      buffers,
+      keyWidth: spec.kChannels,
+      valueWidth: spec.vChannels,
+    };
+  },
+};
+
 const cpuReference: Backend = {
   id: "cpu-reference",
   path: "expanded",
@@ -633,6 +718,7 @@ export const BUNDLED_BACKENDS: Readonly<Record<string, Backend>> = {
   "wgsl-absorbed": absorbed,
   "wgsl-expanded": expanded,
   "wgsl-absorbed-tiled": absorbedTiled,
+  "wgsl-expanded-tiled": expandedTiled,
   "cpu-reference": cpuReference,
 };
 
@@ -655,11 +741,11 @@ export interface AutoChoice {
 /**
  * The device-class rule of `auto`: on a "gpu"-class device, decode (no sequence with
  * 4 or more queries) tries the tiled absorbed kernel first (its workgroups share each
- * key tile among all heads; the lane-per-head kernels leave a GPU idle), then
- * {@link AUTO_PRIORITY}. Everything else (prefill, "cpu"-class devices such as
- * lavapipe, where per-lane register tiles win, and no device) uses
- * {@link AUTO_PRIORITY}; the tiled kernel stays selectable with
- * `--backend wgsl-absorbed-tiled`.
+ * key tile among all heads; the lane-per-head kernels leave a GPU idle) and prefill
+ * the FlashAttention-2-shaped expanded kernel (640 FLOP per head and query-key pair
+ * against 2176 for absorbed), then {@link AUTO_PRIORITY}. "cpu"-class devices such as
+ * lavapipe (per-lane register tiles win there) and no device use
+ * {@link AUTO_PRIORITY}; the tiled kernels stay selectable with `--backend`.
  *
  * @example
  * ```ts
@@ -680,13 +766,19 @@ export function autoPriority(layout: NormalizedLayout, caps: DeviceCaps | null):
         "tiled absorbed kernel first (each key tile staged once, shared by all heads)",
     };
   }
+  if (cls.kind === "gpu") {
+    return {
+      order: ["wgsl-expanded-tiled", ...AUTO_PRIORITY],
+      reason: "device class gpu and prefill (a sequence has 4 or more queries): the " +
+        "FlashAttention-2-shaped expanded kernel first (640 FLOP per head and query-key pair " +
+        "against 2176 absorbed; K/V expansion is cache construction)",
+    };
+  }
   return {
     order: AUTO_PRIORITY,
-    reason: cls.kind === "gpu"
-      ? "device class gpu, prefill (a sequence has 4 or more queries): the bundled priority " +
-        "(the tiled kernel is the decode choice)"
-      : `device class cpu (${cls.reasons[0]}): the lane-per-head kernels (per-lane register ` +
-        "tiles win on a CPU); wgsl-absorbed-tiled is selectable with --backend",
+    reason: `device class cpu (${cls.reasons[0]}): the lane-per-head kernels (per-lane register ` +
+      "tiles win on a CPU); wgsl-absorbed-tiled and wgsl-expanded-tiled are selectable with " +
+      "--backend",
   };
 }
 

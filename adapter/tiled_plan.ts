@@ -227,3 +227,81 @@ export function tiledTierOf(c: DeviceClass): TiledTier | null {
   if (c.workgroupMemoryTier === null) return null;
   return c.workgroupMemoryTier >= 32768 ? 32768 : 16384;
 }
+
+/** Queries per tile of expanded_fa2.wgsl. */
+export const FA2_QUERY_TILE = 64;
+/** Keys per tile of expanded_fa2.wgsl. */
+export const FA2_KEY_TILE = 32;
+/** Invocations of expanded_fa2.wgsl (16 x 8 micro-tiles of 4 x 4). */
+export const FA2_WORKGROUP_SIZE = 128;
+/** Loop iterations per key tile added to {@link fa2LoopIterations} as a margin. */
+export const FA2_LOOP_MARGIN = 4;
+
+/** Widths of an expanded_fa2.wgsl variant. */
+export interface Fa2Shape {
+  /** (nope + rope) / 4. */
+  readonly qkVec4: number;
+  /** v / 4. */
+  readonly vVec4: number;
+}
+
+/**
+ * Workgroup-memory bytes of expanded_fa2.wgsl: the q and k chunks (4 vec4s of 64 and
+ * 32 rows), the V tile (32 rows), the 64 x 32 score tile and three per-row arrays.
+ *
+ * @example
+ * ```ts
+ * import { fa2WorkgroupBytes } from "./tiled_plan.ts";
+ * fa2WorkgroupBytes({ qkVec4: 48, vVec4: 32 }); // 4096 + 2048 + 16384 + 8192 + 768 = 31488
+ * ```
+ */
+export function fa2WorkgroupBytes(s: Fa2Shape): number {
+  const q = FA2_QUERY_TILE;
+  const k = FA2_KEY_TILE;
+  return q * 4 * 16 + k * 4 * 16 + k * s.vVec4 * 16 + q * k * 4 + q * 12;
+}
+
+/**
+ * Loop iterations one invocation of expanded_fa2.wgsl runs over `keys` keys, counted as
+ * a loop-budget device counts them (every counted loop has a runtime trip count). Per
+ * key tile: its pass, the chunk loop (C = ceil(QK_VEC4 / 4) chunks) with per chunk the
+ * q staging (2 trips), k staging (1) and the head-width loop (up to 4), the V staging,
+ * the +1 of the softmax's two key loops and the P V key loop, and
+ * {@link FA2_LOOP_MARGIN}; the three key loops add 3 x keys over all tiles.
+ *
+ * @example
+ * ```ts
+ * import { fa2LoopIterations } from "./tiled_plan.ts";
+ * // DeepSeek-V2-Lite widths over 64 keys: 2 tiles of 5 + 7 * 12 + 48 + 9 + 4, + 192 + 1.
+ * fa2LoopIterations({ qkVec4: 48, vVec4: 32 }, 64); // 493
+ * ```
+ */
+export function fa2LoopIterations(s: Fa2Shape, keys: number): number {
+  const tiles = Math.ceil(keys / FA2_KEY_TILE);
+  const chunks = Math.ceil(s.qkVec4 / 4);
+  const vStage = Math.ceil((FA2_KEY_TILE * s.vVec4) / FA2_WORKGROUP_SIZE) + 1;
+  const perTile = 5 + 7 * chunks + s.qkVec4 + vStage + FA2_LOOP_MARGIN;
+  return tiles * perTile + 3 * keys + 1;
+}
+
+/**
+ * The most keys one expanded_fa2.wgsl invocation may walk within a loop budget.
+ *
+ * @example
+ * ```ts
+ * import { fa2MaxKeys } from "./tiled_plan.ts";
+ * fa2MaxKeys({ qkVec4: 48, vVec4: 32 }, 493); // 64
+ * ```
+ */
+export function fa2MaxKeys(s: Fa2Shape, budget: number): number {
+  if (fa2LoopIterations(s, 1) > budget) return 0;
+  let lo = 1;
+  let hi = 2;
+  while (fa2LoopIterations(s, hi) <= budget) hi *= 2;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (fa2LoopIterations(s, mid) <= budget) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}

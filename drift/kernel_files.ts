@@ -28,6 +28,7 @@ export const BACKEND_KERNEL_FILES: Readonly<Record<string, readonly string[]>> =
     "rope.wgsl",
     "up_proj.wgsl",
   ],
+  "wgsl-expanded-tiled": ["expand_kv.wgsl", "expanded_fa2.wgsl", "pack_q.wgsl", "rope.wgsl"],
 });
 
 /**

@@ -12,9 +12,10 @@ import { BACKEND_CONTRACT_VERSION, registerLauncher } from "./launch.ts";
 import { launchAbsorbed } from "./launch_absorbed.ts";
 import { launchAbsorbedTiled } from "./launch_absorbed_tiled.ts";
 import { launchExpanded } from "./launch_expanded.ts";
+import { launchExpandedTiled } from "./launch_expanded_tiled.ts";
 
 function bundled(
-  id: "wgsl-absorbed" | "wgsl-expanded" | "wgsl-absorbed-tiled",
+  id: "wgsl-absorbed" | "wgsl-expanded" | "wgsl-absorbed-tiled" | "wgsl-expanded-tiled",
   launch: BackendModule["launch"],
   files: readonly string[],
 ): BackendModule {
@@ -30,7 +31,7 @@ function bundled(
   };
 }
 
-/** `wgsl-absorbed`, `wgsl-expanded` and `wgsl-absorbed-tiled` as backend modules. */
+/** The bundled GPU backends (absorbed, expanded and their tiled GPU-shaped variants) as modules. */
 export const BUNDLED_MODULES: readonly BackendModule[] = [
   bundled("wgsl-absorbed", launchAbsorbed, [
     "absorb_q.wgsl",
@@ -44,6 +45,11 @@ export const BUNDLED_MODULES: readonly BackendModule[] = [
     "absorbed_tiled.wgsl",
     "combine.wgsl",
     "up_proj.wgsl",
+  ]),
+  bundled("wgsl-expanded-tiled", launchExpandedTiled, [
+    "pack_q.wgsl",
+    "expand_kv.wgsl",
+    "expanded_fa2.wgsl",
   ]),
 ];
 

@@ -134,6 +134,9 @@ const THD_DECODE: LayoutRequest = {
   causal: true,
 };
 
+/** Causal prefill over two 64-query tiles and three 32-key tiles per sequence. */
+const FA2_PREFILL: LayoutRequest = { kind: "bshd", batch: 2, seqQ: 70, seqK: 90, causal: true };
+
 /** Two decode queries (MTP) per sequence against a 40-key cache (more than one 32-key block). */
 const BSHD_MTP: LayoutRequest = { kind: "bshd", batch: 1, seqQ: 2, seqK: 40, causal: true };
 
@@ -274,16 +277,19 @@ export const FAULTS: readonly Fault[] = [
   },
 ];
 
-/** The backend the tiled faults run on. */
-export const TILED_BACKEND = "wgsl-absorbed-tiled";
+/** The backend the tiled faults run on, by their scenario's path. */
+export const TILED_BACKEND_OF_PATH: Readonly<Record<AttentionPath, string>> = {
+  absorbed: "wgsl-absorbed-tiled",
+  expanded: "wgsl-expanded-tiled",
+};
 
 /**
- * The planted faults ported to the tiled absorbed kernel (absorbed_tiled.wgsl, backend
- * {@link TILED_BACKEND}), plus a bug class of its own (the sequence's first key
+ * The planted faults ported to the GPU-shaped kernels (absorbed_tiled.wgsl and
+ * expanded_fa2.wgsl, backends {@link TILED_BACKEND_OF_PATH}), plus a bug class of its own (the sequence's first key
  * dropped from the staging address; masked values multiplied by p = 0 instead of
  * selected out is planted by tests/kernels_absorbed_tiled_test.ts, which needs
- * poisoned inputs). Their scenarios run on {@link TILED_BACKEND}, not on the bundled
- * backend of the path; the same pattern guard applies.
+ * poisoned inputs). Their scenarios run on the tiled backend of their path, not on the
+ * bundled one; the same pattern guard applies.
  */
 export const TILED_FAULTS: readonly Fault[] = [
   {
@@ -376,5 +382,75 @@ export const TILED_FAULTS: readonly Fault[] = [
       }),
     },
     scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: THD_DECODE },
+  },
+  {
+    id: "fa2-kpe-left-out",
+    description: "the rope columns (tiny: the last 2 vec4s of q and k) left out of the score",
+    apply: {
+      kind: "source",
+      file: "expanded_fa2.wgsl",
+      mutate: sourceMutation("fa2-kpe-left-out", "expanded_fa2.wgsl", {
+        pattern: "for (var d0 = 0u; d0 < QK_VEC4; d0 += DKV)",
+        replacement: "for (var d0 = 0u; d0 < QK_VEC4 - 2u; d0 += DKV)",
+      }),
+    },
+    scenario: { preset: "tiny", dtype: "f32", path: "expanded", layout: FA2_PREFILL },
+  },
+  {
+    id: "fa2-lse-offset",
+    description: "LSE off by a constant (0.01); the output itself is unchanged",
+    apply: {
+      kind: "source",
+      file: "expanded_fa2.wgsl",
+      mutate: sourceMutation("fa2-lse-offset", "expanded_fa2.wgsl", {
+        pattern: "(m_run + log2(l_run)) * LN2",
+        replacement: "(m_run + log2(l_run)) * LN2 + 0.01",
+      }),
+    },
+    scenario: { preset: "tiny", dtype: "f32", path: "expanded", layout: FA2_PREFILL },
+  },
+  {
+    id: "fa2-kv-tile-skipped",
+    description: "the first key tile (32 keys) of every query tile skipped",
+    apply: {
+      kind: "source",
+      file: "expanded_fa2.wgsl",
+      mutate: sourceMutation("fa2-kv-tile-skipped", "expanded_fa2.wgsl", {
+        pattern: "for (var kb = 0u; kb < end; kb += BK)",
+        replacement: "for (var kb = BK; kb < end; kb += BK)",
+      }),
+    },
+    scenario: { preset: "tiny", dtype: "f32", path: "expanded", layout: FA2_PREFILL },
+  },
+  {
+    id: "fa2-exp2-as-exp",
+    description: "exp2 replaced by exp in the log2-domain softmax (a log2(e) scale error)",
+    apply: {
+      kind: "source",
+      file: "expanded_fa2.wgsl",
+      mutate: sourceMutation("fa2-exp2-as-exp", "expanded_fa2.wgsl", {
+        pattern: /\bexp2\(/g,
+        replacement: "exp(",
+      }),
+    },
+    scenario: { preset: "tiny", dtype: "f32", path: "expanded", layout: FA2_PREFILL },
+  },
+  {
+    id: "fa2-f16-accumulation",
+    description: "scores and outputs accumulated in f16 instead of f32",
+    apply: {
+      kind: "source",
+      file: "expanded_fa2.wgsl",
+      mutate: sourceMutation("fa2-f16-accumulation", "expanded_fa2.wgsl", {
+        pattern: "alias acc_t = f32;",
+        replacement: "alias acc_t = f16;",
+      }),
+    },
+    scenario: {
+      preset: "deepseek-v2-lite",
+      dtype: "f16",
+      path: "expanded",
+      layout: { kind: "bshd", batch: 1, seqQ: 64, seqK: 600, causal: true },
+    },
   },
 ];

@@ -124,10 +124,12 @@ Deno.test("auto: tiled for decode on a gpu-class device; bundled priority otherw
   };
   assert.equal(pick(H100, HEADLINE), "wgsl-absorbed-tiled");
   assert.equal(pick(H100, { ...HEADLINE, seqQ: 2 }), "wgsl-absorbed-tiled");
-  assert.equal(pick(H100, { ...HEADLINE, seqQ: 256, seqK: 256 }), "wgsl-absorbed");
+  assert.equal(pick(H100, { ...HEADLINE, seqQ: 256, seqK: 256 }), "wgsl-expanded-tiled");
   assert.equal(pick(LAVAPIPE, HEADLINE), "wgsl-absorbed");
   const l = normalizeLayout(HEADLINE);
   assert.match(autoPriority(l, H100).reason, /device class gpu and decode/);
+  const prefill = normalizeLayout({ ...HEADLINE, seqQ: 256, seqK: 256 });
+  assert.match(autoPriority(prefill, H100).reason, /device class gpu and prefill/);
   assert.match(autoPriority(l, LAVAPIPE).reason, /device class cpu.*selectable with --backend/);
   assert.match(autoPriority(l, null).reason, /no device/);
 });

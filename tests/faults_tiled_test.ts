@@ -1,6 +1,6 @@
 /**
  * Every planted fault of the tiled absorbed kernel (parity/faults.ts TILED_FAULTS) is
- * caught: in its scenario, on wgsl-absorbed-tiled, the clean kernel passes the
+ * caught: in its scenario, on the tiled backend of its path, the clean kernel passes the
  * comparison with the float64 reference and the faulty one fails it.
  */
 import assert from "node:assert/strict";
@@ -8,7 +8,7 @@ import { presetSpec } from "../adapter/presets.ts";
 import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
 import { runAttention } from "../kernels/attention.ts";
 import { compareAttention, summarize } from "../parity/compare.ts";
-import { TILED_BACKEND, TILED_FAULTS } from "../parity/faults.ts";
+import { TILED_BACKEND_OF_PATH, TILED_FAULTS } from "../parity/faults.ts";
 import { toleranceFor } from "../parity/tolerance.ts";
 import { denseAttention } from "../reference/attention.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
@@ -22,9 +22,10 @@ const TILED_ON_GL = slowOnGlFallback(
 for (const fault of TILED_FAULTS) {
   const sc = fault.scenario;
   const spec = presetSpec(sc.preset);
-  const r = CAPS === null
-    ? null
-    : resolve({ spec, dtype: sc.dtype, backend: TILED_BACKEND, layout: sc.layout }, CAPS);
+  const r = CAPS === null ? null : resolve(
+    { spec, dtype: sc.dtype, backend: TILED_BACKEND_OF_PATH[sc.path], layout: sc.layout },
+    CAPS,
+  );
   const why = r === null
     ? "no WebGPU adapter"
     : r.kind === "plan"

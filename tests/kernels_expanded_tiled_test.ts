@@ -1,0 +1,264 @@
+/**
+ * wgsl-expanded-tiled (expanded_fa2.wgsl, FlashAttention-2-shaped) on this machine's
+ * adapter against the float64 reference: tiny widths over causal prefill with partial
+ * query and key tiles, non-causal, packed/padded THD, paged block tables, decode and an
+ * empty sequence, f32 and f16; one DeepSeek-V2-Lite prefill; NaN/Inf poison (a causal
+ * future key inside a 64-query tile, another packed sequence) and a planted
+ * multiply-instead-of-select that must leak; the loop-budget boundary.
+ */
+import assert from "node:assert/strict";
+import { presetSpec } from "../adapter/presets.ts";
+import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
+import { fa2MaxKeys } from "../adapter/tiled_plan.ts";
+import type { Dtype, GpuPlan, LayoutRequest, MlaSpec } from "../adapter/types.ts";
+import { runAttention } from "../kernels/attention.ts";
+import type { SourceMutation } from "../kernels/source.ts";
+import { compareAttention, summarize } from "../parity/compare.ts";
+import { toleranceFor } from "../parity/tolerance.ts";
+import { denseAttention } from "../reference/attention.ts";
+import { makeAttentionInputs } from "../reference/inputs.ts";
+import {
+  CAPS,
+  gpu,
+  gpuTest,
+  layoutLabel,
+  nameWithReason,
+  slowOnGlFallback,
+} from "./gpu_helpers.ts";
+
+const BACKEND = "wgsl-expanded-tiled";
+const ON_GL = slowOnGlFallback("the tiled kernels (tiles in workgroup memory)");
+const NO_ADAPTER = CAPS === null ? "no WebGPU adapter" : null;
+
+/** The plan of a case on this device, or why there is none. */
+function planOf(
+  preset: string,
+  dtype: Dtype,
+  layout: LayoutRequest,
+): { plan: GpuPlan; spec: MlaSpec } | string {
+  if (CAPS === null) return "no WebGPU adapter";
+  const spec = presetSpec(preset);
+  const r = resolve({ spec, dtype, backend: BACKEND, layout }, CAPS);
+  if (r.kind !== "plan") return r.reasons.map((x) => `${x.code}: ${x.message}`).join("; ");
+  return { plan: gpuPlanOf(r), spec };
+}
+
+async function parity(preset: string, dtype: Dtype, layout: LayoutRequest): Promise<void> {
+  const p = planOf(preset, dtype, layout);
+  if (typeof p === "string") throw new Error(p);
+  const { plan, spec } = p;
+  assert.equal(plan.variant.family, "expanded-fa2");
+  const inputs = makeAttentionInputs(spec, plan.layout, { seed: 7 });
+  const got = (await runAttention(await gpu(), plan, { spec, inputs })).outputs;
+  const want = denseAttention(spec, plan.layout, { inputs });
+  const res = compareAttention(got, want, {
+    tolerance: toleranceFor(plan.variant.dtype, plan.path),
+    numHeads: spec.numHeads,
+    vDim: spec.vHeadDim,
+  });
+  assert.ok(
+    res.pass,
+    `${preset} ${dtype} ${layoutLabel(layout)}\n${summarize(res.out)}\n${summarize(res.lse)}`,
+  );
+}
+
+const TINY_LAYOUTS: readonly LayoutRequest[] = [
+  // Causal prefill: query tiles of 64 + 6, key tiles of 32 + 32 + 26, bottom-right offset 20.
+  { kind: "bshd", batch: 2, seqQ: 70, seqK: 90, causal: true },
+  { kind: "bshd", batch: 1, seqQ: 40, seqK: 40, causal: false },
+  {
+    kind: "thd",
+    cuSeqlensQ: [0, 5, 75],
+    cuSeqlensK: [0, 9, 100],
+    cuSeqlensQPadded: [0, 8, 80],
+    cuSeqlensKPadded: [0, 12, 104],
+    causal: true,
+  },
+  {
+    kind: "bshd",
+    batch: 2,
+    seqQ: 4,
+    seqK: 48,
+    kvLens: [37, 21],
+    causal: true,
+    paging: { pageSize: 16, numPages: 6, blockTable: [[5, 1, 3], [2, 0, 4]] },
+  },
+  { kind: "bshd", batch: 2, seqQ: 1, seqK: 37, causal: true },
+  { kind: "bshd", batch: 2, seqQ: 1, seqK: 8, kvLens: [0, 5], causal: true },
+];
+
+gpuTest("expanded-tiled parity at tiny widths: every layout, f32 and f16", async (t) => {
+  for (const dtype of ["f32", "f16"] as const) {
+    for (const layout of TINY_LAYOUTS) {
+      const p = planOf("tiny", dtype, layout);
+      const why = typeof p === "string" ? p : null;
+      await t.step({
+        name: nameWithReason(`tiny ${dtype} ${layoutLabel(layout)}`, why),
+        ignore: why !== null,
+        fn: () => parity("tiny", dtype, layout),
+      });
+    }
+  }
+}, { skip: NO_ADAPTER ?? ON_GL });
+
+const V2_PREFILL: LayoutRequest = { kind: "bshd", batch: 1, seqQ: 100, seqK: 100, causal: true };
+
+gpuTest("expanded-tiled parity: one DeepSeek-V2-Lite causal prefill (100 x 100)", async () => {
+  await parity("deepseek-v2-lite", "f32", V2_PREFILL);
+}, {
+  skip: ON_GL ?? (() => {
+    const p = planOf("deepseek-v2-lite", "f32", V2_PREFILL);
+    return typeof p === "string" ? p : null;
+  })(),
+});
+
+/** A poisoned case: poisoned logical keys and the logical query rows that see one. */
+interface Poison {
+  layout: LayoutRequest;
+  keys: number[];
+  nanRows: number[];
+}
+
+const POISONS: readonly Poison[] = [
+  // Causal 70 x 70: key 66 is seen by queries 66..69 only; queries 0..63 share a tile
+  // whose range ends at key 63 (not read), 64 and 65 share the second tile with 66..69.
+  {
+    layout: { kind: "bshd", batch: 1, seqQ: 70, seqK: 70, causal: true },
+    keys: [66],
+    nanRows: [66, 67, 68, 69],
+  },
+  // Causal 40 x 40 in one query tile: key 10 is a future key of queries 0..9.
+  {
+    layout: { kind: "bshd", batch: 1, seqQ: 40, seqK: 40, causal: true },
+    keys: [10],
+    nanRows: Array.from({ length: 30 }, (_, i) => i + 10),
+  },
+  // Packed THD: the first key of sequence 1 sits right after sequence 0's keys.
+  {
+    layout: { kind: "thd", cuSeqlensQ: [0, 5, 9], causal: false },
+    keys: [5],
+    nanRows: [5, 6, 7, 8],
+  },
+];
+
+async function checkPoison(
+  p: Poison,
+  options: { dtype: Dtype; value?: number; mutate?: SourceMutation },
+): Promise<void> {
+  const planned = planOf("tiny", options.dtype, p.layout);
+  if (typeof planned === "string") throw new Error(planned);
+  const { plan, spec } = planned;
+  const inputs = makeAttentionInputs(spec, plan.layout, {
+    seed: 2,
+    poisonKeys: p.keys,
+    poisonValue: options.value,
+  });
+  const got = (await runAttention(await gpu(), plan, { spec, inputs, mutate: options.mutate }))
+    .outputs;
+  const want = denseAttention(spec, plan.layout, { inputs });
+  const h = spec.numHeads;
+  const v = spec.vHeadDim;
+  const where = `${options.dtype} ${options.value} ${layoutLabel(p.layout)}`;
+  for (let q = 0; q < plan.layout.totalQ; q++) {
+    const nan = p.nanRows.includes(q);
+    for (let hd = 0; hd < h; hd++) {
+      for (const [name, r] of [["reference", want], ["kernel", got]] as const) {
+        const l = r.lse[q * h + hd];
+        assert.ok(
+          nan ? Number.isNaN(l) : Number.isFinite(l),
+          `${where}: ${name} LSE row ${q}: ${l}`,
+        );
+        const row = Array.from(r.out.subarray((q * h + hd) * v, (q * h + hd + 1) * v));
+        assert.ok(
+          row.every((x) => nan ? Number.isNaN(x) : Number.isFinite(x)),
+          `${where}: ${name} out row ${q} head ${hd}: expected ${nan ? "NaN" : "finite"}`,
+        );
+      }
+    }
+  }
+  const res = compareAttention(got, want, {
+    tolerance: toleranceFor(plan.variant.dtype, plan.path),
+    numHeads: h,
+    vDim: v,
+  });
+  assert.ok(res.pass, `${where}\n${summarize(res.out)}\n${summarize(res.lse)}`);
+}
+
+const F16_WHY = (() => {
+  const p = planOf("tiny", "f16", POISONS[0].layout);
+  return typeof p === "string" ? p : null;
+})();
+
+gpuTest("expanded-tiled: NaN and Inf in keys a row does not see never reach it", async (t) => {
+  for (const dtype of ["f32", "f16"] as const) {
+    for (const value of [NaN, Infinity]) {
+      for (const p of POISONS) {
+        const why = dtype === "f16" ? F16_WHY : null;
+        await t.step({
+          name: nameWithReason(`${dtype} ${value} ${layoutLabel(p.layout)}`, why),
+          ignore: why !== null,
+          fn: () => checkPoison(p, { dtype, value }),
+        });
+      }
+    }
+  }
+}, { skip: NO_ADAPTER ?? ON_GL });
+
+gpuTest("expanded-tiled: multiplying masked values by p = 0 leaks NaN, and is caught", async () => {
+  const pattern = "select(vec4<f32>(0.0), p * vs[j * V_VEC4 + col], vis)";
+  let applied = 0;
+  const mutate: SourceMutation = (file, src) => {
+    if (file !== "expanded_fa2.wgsl") return src;
+    assert.ok(src.includes(pattern), "the select of masked values is gone from expanded_fa2.wgsl");
+    applied++;
+    return src.replace(pattern, "p * vs[j * V_VEC4 + col]");
+  };
+  await assert.rejects(
+    () => checkPoison(POISONS[1], { dtype: "f32", mutate }),
+    /kernel (LSE|out) row \d/,
+  );
+  assert.ok(applied > 0);
+}, { skip: NO_ADAPTER ?? ON_GL });
+
+/**
+ * The loop budget at its boundary (tiny, one decode query): the last key is NaN, so the
+ * row is NaN iff the kernel reached it. At the count (fa2MaxKeys) it is reached; one
+ * key more is refused with the reason; 10% more, planned for a device without a
+ * budget, is truncated. Measured on lavapipe: the last key is reached up to 16641 keys
+ * (count 16512).
+ */
+gpuTest("expanded-tiled: the loop-budget boundary (tiny f32)", async () => {
+  const budget = CAPS!.loopIterationBudget!;
+  const spec = presetSpec("tiny");
+  const layout = (keys: number): LayoutRequest => ({
+    kind: "bshd",
+    batch: 1,
+    seqQ: 1,
+    seqK: keys,
+    causal: true,
+  });
+  const reached = async (plan: GpuPlan): Promise<boolean> => {
+    const keys = plan.layout.totalK;
+    const inputs = makeAttentionInputs(spec, plan.layout, { seed: 5, poisonKeys: [keys - 1] });
+    const got = (await runAttention(await gpu(), plan, { spec, inputs })).outputs;
+    const nan = Array.from(got.lse).filter((x) => Number.isNaN(x)).length;
+    assert.ok(nan === 0 || nan === got.lse.length, `${nan} of ${got.lse.length} LSE NaN`);
+    return nan > 0;
+  };
+  const maxKeys = fa2MaxKeys({ qkVec4: spec.kChannels / 4, vVec4: spec.vChannels / 4 }, budget);
+  const at = planOf("tiny", "f32", layout(maxKeys));
+  assert.notEqual(typeof at, "string", String(at));
+  assert.ok(await reached((at as { plan: GpuPlan }).plan), `${maxKeys} keys: truncated`);
+  const over = planOf("tiny", "f32", layout(maxKeys + 1));
+  assert.match(String(over), /device.loop-budget: .* at most \d+ keys fit/);
+  const beyond = Math.ceil(maxKeys * 1.1);
+  const r = resolve(
+    { spec, dtype: "f32", backend: BACKEND, layout: layout(beyond) },
+    { ...CAPS!, loopIterationBudget: null, adapter: { ...CAPS!.adapter, description: "x" } },
+  );
+  assert.ok(!(await reached(gpuPlanOf(r))), `${beyond} keys were all walked`);
+}, {
+  skip: CAPS === null || !CAPS.loopIterationBudget
+    ? "the device has no loop budget (measured): nothing to check at the boundary"
+    : ON_GL,
+});
