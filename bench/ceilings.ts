@@ -20,6 +20,7 @@ import { bindBuffers } from "../gpu/dispatch.ts";
 import type { TimingSource } from "../gpu/timing.ts";
 import { pipelineCacheOf } from "../kernels/attention.ts";
 import { specializeSource } from "../kernels/source.ts";
+import { readSourceText } from "../gpu/text_source.ts";
 import { summarize } from "./stats.ts";
 import { timeDispatch } from "./timing.ts";
 
@@ -78,7 +79,8 @@ export async function measureCeilings(
 ): Promise<Ceilings> {
   const device = ctx.device;
   const reps = options.reps ?? 7;
-  const raw = await Deno.readTextFile(new URL("./ceilings.wgsl", import.meta.url));
+  // through the text source: the file under Deno, the bundle's text in a browser page
+  const raw = await readSourceText(new URL("./ceilings.wgsl", import.meta.url));
   const cache = pipelineCacheOf(ctx);
   const pipeline = (entryPoint: string, dtype: "f32" | "f16", params: Record<string, number>) =>
     cache.get({

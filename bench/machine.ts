@@ -5,7 +5,7 @@
  * @module
  */
 import { cpus } from "node:os";
-import type { GpuContext } from "../gpu/device.ts";
+import type { DeviceCaps } from "../adapter/types.ts";
 import type { MachineInfo } from "./report.ts";
 
 /**
@@ -18,7 +18,7 @@ import type { MachineInfo } from "./report.ts";
  * machineInfo(await GpuContext.create()).cpu;
  * ```
  */
-export function machineInfo(ctx: GpuContext): MachineInfo {
+export function machineInfo(ctx: { readonly caps: DeviceCaps }): MachineInfo {
   const list = cpus();
   return {
     cpu: list[0]?.model ?? "unknown",

@@ -17,7 +17,8 @@ import { presetSpec } from "../adapter/presets.ts";
 import { BUNDLED_BACKEND_OF_PATH } from "../adapter/backends.ts";
 import { isGpuPlan, resolve } from "../adapter/resolve.ts";
 import { withParams } from "../adapter/spec.ts";
-import type { LayoutRequest } from "../adapter/types.ts";
+import type { AttentionInputs, GpuPlan, LayoutRequest, MlaSpec } from "../adapter/types.ts";
+import { isRemoteDevice, type RunDevice } from "../runner/runtime.ts";
 import type { GpuContext } from "../gpu/device.ts";
 import type { Timing } from "../gpu/timing.ts";
 import { runAttention } from "../kernels/attention.ts";
@@ -99,6 +100,62 @@ export function benchLayout(c: BenchCase): LayoutRequest {
   return { kind: "bshd", batch: c.b, seqQ: c.sq, seqK: c.sk, causal: c.causal, ...paging };
 }
 
+/** What {@link measureAttention} measures with. */
+export interface MeasureOptions {
+  /** The spec. */
+  spec: MlaSpec;
+  /** Inputs. */
+  inputs: AttentionInputs;
+  /** `core`: replay only the attention core's passes; `all`: every pass, RoPE included. */
+  scope: "core" | "all";
+  /** Timed replays. */
+  reps: number;
+  /** Untimed replays first. */
+  warmup: number;
+}
+
+/** What {@link measureAttention} returns. */
+export interface Measured {
+  /** Timing of the first (checked, compiling) submission. */
+  readonly timing: Timing | null;
+  /** Timings of the replays. */
+  readonly repeats: readonly Timing[];
+  /** Names of the attention-core passes. */
+  readonly core: readonly string[];
+}
+
+/**
+ * Run a plan once through `runAttention` (which compiles), then replay its recorded passes
+ * `reps` times (bench/repeat.ts). Runs in Deno and, unchanged, in a browser page.
+ *
+ * @example
+ * ```ts ignore
+ * const m = await measureAttention(ctx, plan, { spec, inputs, scope: "all", reps: 7, warmup: 1 });
+ * m.repeats.length; // 7
+ * ```
+ */
+export async function measureAttention(
+  ctx: GpuContext,
+  plan: GpuPlan,
+  o: MeasureOptions,
+): Promise<Measured> {
+  let repeats: Timing[] = [];
+  const core = new Set<string>();
+  const result = await runAttention(ctx, plan, {
+    spec: o.spec,
+    inputs: o.inputs,
+    session: async (session) => {
+      for (const p of session.passes) if (p.core) core.add(p.name);
+      // "core": only the attention core is replayed (the expanded path's K/V
+      // expansion is cache construction); "all": every pass, RoPE included (it is
+      // applied again in place, so only the first outputs are meaningful).
+      const passes = o.scope === "core" ? session.passes.filter((p) => p.core) : session.passes;
+      repeats = await replayPasses(session.device, passes, { reps: o.reps, warmup: o.warmup });
+    },
+  });
+  return { timing: result.timing, repeats, core: [...core] };
+}
+
 /**
  * Run one benchmark case. Unsupported cases (e.g. a dense K above the binding
  * limit) and errors come back as records, never thrown.
@@ -115,7 +172,7 @@ export function benchLayout(c: BenchCase): LayoutRequest {
  * ```
  */
 export async function runBenchCase(
-  ctx: GpuContext,
+  ctx: RunDevice,
   c: BenchCase,
   options: RunBenchOptions,
 ): Promise<BenchRecord> {
@@ -143,23 +200,14 @@ export async function runBenchCase(
     const inputs = makeAttentionInputs(spec, layout, { seed: 1 });
     const scope = c.path === "expanded" ? "core" : "all";
     const reps = options.reps ?? 7;
-    let repeats: Timing[] = [];
-    const core = new Set<string>();
-    const result = await runAttention(ctx, plan, {
-      spec,
-      inputs,
-      session: async (session) => {
-        for (const p of session.passes) if (p.core) core.add(p.name);
-        // "core": only the attention core is replayed (the expanded path's K/V
-        // expansion is cache construction); "all": every pass, RoPE included (it is
-        // applied again in place, so only the first outputs are meaningful).
-        const passes = scope === "core" ? session.passes.filter((p) => p.core) : session.passes;
-        repeats = await replayPasses(session.device, passes, {
-          reps,
-          warmup: options.warmup ?? 1,
-        });
-      },
-    });
+    const how = { spec, inputs, scope, reps, warmup: options.warmup ?? 1 } as const;
+    // another runtime (run --runtime chromium) measures in its page with the same code
+    const measured = isRemoteDevice(ctx)
+      ? await ctx.measureAttention(plan, how)
+      : await measureAttention(ctx, plan, how);
+    const { repeats } = measured;
+    const core = new Set(measured.core);
+    const result = { timing: measured.timing };
     const coreMs = repeats.map((t) =>
       t.source === "timestamp-query"
         ? t.passes.filter((p) => core.has(p.name)).reduce((s, p) => s + (p.ms ?? 0), 0)

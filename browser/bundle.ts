@@ -7,8 +7,12 @@
  * @module
  */
 
-/** Folders whose `*.wgsl` files the bundle carries (kernels/ and gpu/'s loop probe). */
-const WGSL_DIRS = [new URL("../kernels/", import.meta.url), new URL("../gpu/", import.meta.url)];
+/** Folders whose `*.wgsl` files the bundle carries (kernels, the loop probe, the ceilings). */
+const WGSL_DIRS = [
+  new URL("../kernels/", import.meta.url),
+  new URL("../gpu/", import.meta.url),
+  new URL("../bench/", import.meta.url),
+];
 
 /** A bundle build failed (its message carries deno bundle's output). */
 export class BundleError extends Error {

@@ -19,7 +19,16 @@ import { NoAdapterError } from "../gpu/errors.ts";
 import { pageBundle } from "./bundle.ts";
 import { type Chromium, findChromium, launchChromium } from "./chromium.ts";
 import { Page } from "./page.ts";
-import type { PageCaseReply, PageCompileReply, PageError, PageInitReply } from "./page_api.ts";
+import type {
+  PageBenchReply,
+  PageCaseReply,
+  PageCeilingsReply,
+  PageCompileReply,
+  PageError,
+  PageInitReply,
+} from "./page_api.ts";
+import type { Measured, MeasureOptions } from "../bench/run_bench.ts";
+import type { Ceilings, CeilingsOptions } from "../bench/ceilings.ts";
 import { PageServer } from "./server.ts";
 import { type CaseKind, decodeOutputs, encodeCaseRequest } from "./wire.ts";
 
@@ -175,6 +184,38 @@ export class ChromiumGpu {
       throw new PageSideError(reply.error);
     }
     return [...reply.results];
+  }
+
+  /** The benchmark's measurement of a plan in the page (bench/run_bench.ts). */
+  async measureAttention(plan: GpuPlan, o: MeasureOptions): Promise<Measured> {
+    const { spec, inputs, ...measure } = o;
+    const ex = this.#server.exchange(
+      encodeCaseRequest({ kind: "bench", plan, spec, repeats: 0, measure }, { ...inputs }),
+    );
+    try {
+      const reply = await this.#page.evaluate(
+        `mlaHarness.bench(${JSON.stringify(ex.caseUrl)})`,
+      ) as PageBenchReply;
+      if (!reply.ok) {
+        if (reply.lost) this.#lost = true;
+        throw new PageSideError(reply.error);
+      }
+      return reply.measured;
+    } finally {
+      ex.drop();
+    }
+  }
+
+  /** The device ceilings measured in the page (bench/ceilings.ts). */
+  async measureCeilings(o: CeilingsOptions): Promise<Ceilings> {
+    const reply = await this.#page.evaluate(
+      `mlaHarness.ceilings(${JSON.stringify(o)})`,
+    ) as PageCeilingsReply;
+    if (!reply.ok) {
+      if (reply.lost) this.#lost = true;
+      throw new PageSideError(reply.error);
+    }
+    return reply.ceilings;
   }
 
   async #run(

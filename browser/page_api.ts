@@ -5,6 +5,8 @@
  * @module
  */
 import type { DeviceCaps } from "../adapter/types.ts";
+import type { Measured } from "../bench/run_bench.ts";
+import type { Ceilings } from "../bench/ceilings.ts";
 
 /** An error thrown in the page, by name and message. */
 export interface PageError {
@@ -45,4 +47,14 @@ export type PageCompileReply =
     /** Whether each compiled, and its diagnostics (file:line:col, source line, caret). */
     readonly results: readonly { readonly ok: boolean; readonly message: string }[];
   }
+  | { readonly ok: false; readonly error: PageError; readonly lost: boolean };
+
+/** The reply of `runCase()` for a bench request: the measurement (no outputs posted). */
+export type PageBenchReply =
+  | { readonly ok: true; readonly measured: Measured }
+  | { readonly ok: false; readonly error: PageError; readonly lost: boolean };
+
+/** The reply of `ceilings()`. */
+export type PageCeilingsReply =
+  | { readonly ok: true; readonly ceilings: Ceilings }
   | { readonly ok: false; readonly error: PageError; readonly lost: boolean };

@@ -12,6 +12,8 @@
  *   by name and message);
  * - `compile(sources)`: compile specialized WGSL sources with Tint (shader modules only),
  *   each one's diagnostics mapped to file:line:col like under Deno;
+ * - `bench(caseUrl)`: the benchmark's measurement of a case (bench/run_bench.ts), and
+ *   `ceilings(options)`: the device ceilings (bench/ceilings.ts);
  * - `reacquire()`: a fresh device after a loss.
  *
  * What stays in Deno: inputs, plans, the float64 reference, parity and reports.
@@ -28,7 +30,15 @@ import { FAULTS } from "../parity/faults.ts";
 import { ShaderCompileError } from "../gpu/errors.ts";
 import { compileShader } from "../gpu/shader.ts";
 import { attentionInputsOf, decodeCaseRequest, encodeOutputs } from "./wire.ts";
-import type { PageCaseReply, PageCompileReply, PageInitReply } from "./page_api.ts";
+import type {
+  PageBenchReply,
+  PageCaseReply,
+  PageCeilingsReply,
+  PageCompileReply,
+  PageInitReply,
+} from "./page_api.ts";
+import { measureAttention } from "../bench/run_bench.ts";
+import { type CeilingsOptions, measureCeilings } from "../bench/ceilings.ts";
 
 const texts = (globalThis as { __mlaWgsl?: Record<string, string> }).__mlaWgsl ?? {};
 setTextSource(bundledTextSource(texts));
@@ -143,8 +153,42 @@ async function compile(
   }
 }
 
+async function bench(caseUrl: string): Promise<PageBenchReply> {
+  try {
+    if (!ctx) throw new Error("the page's device was not initialised (init() first)");
+    const res = await fetch(caseUrl);
+    if (!res.ok) throw new Error(`GET ${caseUrl}: HTTP ${res.status}`);
+    const { header, tensors } = decodeCaseRequest(await res.arrayBuffer());
+    if (!header.measure) throw new Error("a bench request needs its measure options");
+    const measured = await measureAttention(ctx, header.plan, {
+      spec: header.spec,
+      inputs: attentionInputsOf(tensors),
+      ...header.measure,
+    });
+    return { ok: true, measured };
+  } catch (e) {
+    return { ok: false, error: errorOf(e), lost: ctx?.lost ?? false };
+  }
+}
+
+async function ceilings(options: CeilingsOptions): Promise<PageCeilingsReply> {
+  try {
+    if (!ctx) throw new Error("the page's device was not initialised (init() first)");
+    return { ok: true, ceilings: await measureCeilings(ctx, options) };
+  } catch (e) {
+    return { ok: false, error: errorOf(e), lost: ctx?.lost ?? false };
+  }
+}
+
 async function reacquire(): Promise<PageInitReply> {
   return await init();
 }
 
-(globalThis as { mlaHarness?: unknown }).mlaHarness = { init, runCase, compile, reacquire };
+(globalThis as { mlaHarness?: unknown }).mlaHarness = {
+  init,
+  runCase,
+  compile,
+  bench,
+  ceilings,
+  reacquire,
+};

@@ -12,8 +12,11 @@
  */
 import type { AttentionInputs, GpuPlan, MlaSpec } from "../adapter/types.ts";
 
-/** What the page runs: the attention core (runAttention) or the full layer (runLayer). */
-export type CaseKind = "attention" | "layer";
+/**
+ * What the page runs: the attention core (runAttention), the full layer (runLayer), or the
+ * benchmark's measurement of the attention (bench/run_bench.ts measureAttention).
+ */
+export type CaseKind = "attention" | "layer" | "bench";
 
 /** The JSON part of a case request. */
 export interface CaseRequestHeader {
@@ -27,6 +30,12 @@ export interface CaseRequestHeader {
   readonly repeats: number;
   /** A planted fault's id whose source mutation the page applies (parity/faults.ts). */
   readonly faultId?: string;
+  /** kind bench: which passes are replayed, how often, after how many untimed replays. */
+  readonly measure?: {
+    readonly scope: "core" | "all";
+    readonly reps: number;
+    readonly warmup: number;
+  };
   /**
    * The tensors that follow the header, in order, with their element counts: attention,
    * the {@link AttentionInputs}; layer, `hidden` and the LayerWeights present.

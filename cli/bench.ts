@@ -19,6 +19,9 @@ import {
 } from "../bench/report.ts";
 import { type BenchRecord, runBenchCase } from "../bench/run_bench.ts";
 import { GpuContext } from "../gpu/device.ts";
+import { ChromiumGpu } from "../browser/chromium_gpu.ts";
+import { isRemoteDevice, type RunDevice } from "../runner/runtime.ts";
+import { checkRuntimeCombination, chromiumOption, runtimeOption } from "./runtime_options.ts";
 import { writeBenchHtml } from "../bench/bench_html.ts";
 import { CliError, EXIT } from "./errors.ts";
 
@@ -51,7 +54,10 @@ export function benchCommand() {
     )
     .option("--title <text>", "title of summary.md", "Benchmark")
     .option("--backend-module <path>", BACKEND_MODULE_HELP, collect, [] as string[])
+    .addOption(runtimeOption())
+    .addOption(chromiumOption())
     .action(async (opts) => {
+      checkRuntimeCombination(opts.runtime, { backendModules: opts.backendModule });
       await loadBackendModuleOptions(opts.backendModule);
       const reps = Number(opts.reps);
       if (!Number.isInteger(reps) || reps < 1) {
@@ -64,9 +70,14 @@ export function benchCommand() {
       } catch (e) {
         throw new CliError((e as Error).message, EXIT.badInput);
       }
-      const ctx = await GpuContext.create({ optionalFeatures: ["shader-f16", "timestamp-query"] });
+      // --runtime chromium: measured in the page, with the same code (bench/run_bench.ts)
+      const ctx: RunDevice = opts.runtime === "chromium"
+        ? await ChromiumGpu.start({ chromium: opts.chromium })
+        : await GpuContext.create({ optionalFeatures: ["shader-f16", "timestamp-query"] });
       try {
-        const ceilings = await measureCeilings(ctx, { reps });
+        const ceilings = isRemoteDevice(ctx)
+          ? await ctx.measureCeilings({ reps })
+          : await measureCeilings(ctx, { reps });
         const records: BenchRecord[] = [];
         for (const c of cases) {
           const r = await runBenchCase(ctx, c, { ceilings, reps });
@@ -83,7 +94,12 @@ export function benchCommand() {
           if (ctx.lost) await ctx.reacquire();
         }
         const report: BenchReport = {
-          machine: machineInfo(ctx),
+          machine: isRemoteDevice(ctx)
+            ? {
+              ...machineInfo(ctx),
+              adapter: `${ctx.caps.adapter.description} in ${ctx.identity.version}`,
+            }
+            : machineInfo(ctx),
           ceilings,
           records,
           targets: evaluateTargets(records),
@@ -100,7 +116,8 @@ export function benchCommand() {
         }
         console.log(opts.json ? JSON.stringify(report, null, 2) : formatTable(report));
       } finally {
-        ctx.destroy();
+        if (isRemoteDevice(ctx)) await ctx.close();
+        else ctx.destroy();
       }
     });
 }

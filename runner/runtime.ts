@@ -16,6 +16,8 @@ import type {
   Tensor,
 } from "../adapter/types.ts";
 import type { GpuContext } from "../gpu/device.ts";
+import type { Measured, MeasureOptions } from "../bench/run_bench.ts";
+import type { Ceilings, CeilingsOptions } from "../bench/ceilings.ts";
 
 /** The runtimes `--runtime` accepts. */
 export const RUNTIMES = ["deno", "chromium"] as const;
@@ -83,6 +85,10 @@ export interface RemoteDevice {
     plan: GpuPlan,
     o: RemoteRunOptions & { weights: LayerWeights; hidden: Tensor },
   ): Promise<RemoteRun>;
+  /** The benchmark's measurement there (bench/run_bench.ts measureAttention). */
+  measureAttention(plan: GpuPlan, o: MeasureOptions): Promise<Measured>;
+  /** The device ceilings there (bench/ceilings.ts measureCeilings). */
+  measureCeilings(o: CeilingsOptions): Promise<Ceilings>;
 }
 
 /** The device a case runs on. */

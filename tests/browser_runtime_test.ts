@@ -182,3 +182,31 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: browserTestName("bench --runtime chromium: ceilings and a case measured in the page"),
+  ignore,
+  fn: async () => {
+    const r = await runHarness([
+      "bench",
+      "--runtime",
+      "chromium",
+      "--matrix",
+      "tiny",
+      "--filter",
+      "path=absorbed",
+      "--reps",
+      "2",
+      "--json",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    assert.match(report.machine.adapter, / in HeadlessChrome\/[\d.]+$/);
+    assert.ok(report.ceilings.copyGBps > 0, JSON.stringify(report.ceilings));
+    assert.equal(report.records.length, 1);
+    const rec = report.records[0];
+    assert.equal(rec.status, "ok", rec.reason);
+    assert.equal(rec.samples.length, 2);
+    assert.ok(rec.ms > 0);
+  },
+});
