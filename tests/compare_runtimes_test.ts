@@ -56,6 +56,8 @@ function scriptedDevice(
     close: () => Promise.resolve(),
     runAttention: (plan, o) => Promise.resolve(run(plan, o.spec, o.inputs)),
     runLayer: () => Promise.reject(new Error("no layer cases in this test")),
+    measureAttention: () => Promise.reject(new Error("no benchmarks in this test")),
+    measureCeilings: () => Promise.reject(new Error("no benchmarks in this test")),
   };
 }
 
