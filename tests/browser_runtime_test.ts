@@ -210,3 +210,37 @@ Deno.test({
     assert.ok(rec.ms > 0);
   },
 });
+
+Deno.test({
+  name: browserTestName(
+    "run --runtime chromium: a case past --case-timeout is its error, browser replaced",
+  ),
+  ignore,
+  fn: async () => {
+    const out = await Deno.makeTempDir({ prefix: "mla-chromium-timeout-" });
+    try {
+      // 50 ms is less than any case takes: each one times out; the browser is dropped and a
+      // fresh one started after each, and three in a row end the run (exit 3, as for Deno)
+      const r = await runHarness([
+        "run",
+        "--runtime",
+        "chromium",
+        "--case-timeout",
+        "0.05",
+        "--filter",
+        "preset=tiny;dtype=f32;layout=bshd",
+        "--out",
+        out,
+      ]);
+      assert.equal(r.code, 3, r.stdout + r.stderr);
+      const lines = r.stdout.split("\n").filter((l) => /^\[\d+\/\d+\] /.test(l));
+      assert.equal(lines.length, 3, r.stdout);
+      for (const l of lines) assert.match(l, / error .*timed out after 0\.05 s \(--case-timeout\)/);
+      assert.match(r.stderr, /timed out 3 times in a row/);
+      const results = (await Deno.readTextFile(`${out}/results.jsonl`)).trim().split("\n");
+      assert.equal(results.length, 3);
+    } finally {
+      await Deno.remove(out, { recursive: true }).catch(() => {});
+    }
+  },
+});
