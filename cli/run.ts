@@ -241,7 +241,7 @@ export function runCommand() {
           `${report.results.length}/${report.shardIds.length} cases: ${t.pass} pass, ${t.fail} fail, ` +
             `${t.unexpected} unexpected, ${t.error} error; reports in ${opts.out}/`,
         );
-        const gap = notCoveredLine(report.results);
+        const gap = notCoveredLine(report.results, { runtime: opts.runtime });
         if (gap !== null) console.log(gap);
         if (report.interrupted && atOnce.signal.aborted) {
           Deno.exitCode = EXIT_SIGTERM;

@@ -39,7 +39,8 @@ export function notCovered(results: readonly CaseResult[]): CaseResult[] {
 
 /**
  * One line saying what was not covered on this device and how to cover it, or null when
- * everything expected to run ran.
+ * everything expected to run ran. `runtime` (`run --runtime`): under a browser the hint
+ * names another runtime instead of a driver to install.
  *
  * @example
  * ```ts
@@ -48,7 +49,10 @@ export function notCovered(results: readonly CaseResult[]): CaseResult[] {
  * // "not covered on this device: 44 cases (dtype.f16-unavailable: ...); to cover them, install ..."
  * ```
  */
-export function notCoveredLine(results: readonly CaseResult[]): string | null {
+export function notCoveredLine(
+  results: readonly CaseResult[],
+  options: { runtime?: string } = {},
+): string | null {
   const missed = notCovered(results);
   if (missed.length === 0) return null;
   const byCode = new Map<string, { count: number; message: string }>();
@@ -60,7 +64,14 @@ export function notCoveredLine(results: readonly CaseResult[]): string | null {
     }
   }
   const what = [...byCode].map(([code, e]) => `${e.count} × ${code}: ${e.message}`).join("; ");
-  const how = [...new Set([...byCode.keys()].map((c) => HOW_TO_COVER[c]).filter(Boolean))];
+  // under a browser (run --runtime chromium) the device is the browser's adapter: the fix
+  // is another runtime or browser, not a driver for this process
+  const hint = (c: string) =>
+    options.runtime !== undefined && options.runtime !== "deno" && DEVICE_CODES.has(c)
+      ? `run them with --runtime deno (lavapipe or a GPU has shader-f16), or in a browser ` +
+        "whose WebGPU adapter has shader-f16"
+      : HOW_TO_COVER[c];
+  const how = [...new Set([...byCode.keys()].map(hint).filter(Boolean))];
   const where = [...byCode.keys()].every((c) => DEVICE_CODES.has(c))
     ? "on this device"
     : "in this run";
