@@ -62,7 +62,14 @@ function ulpText(c: CaseComparison): string {
   return `${part("out", c.bits.out)}, ${part("lse", c.bits.lse)}`;
 }
 
-/** One progress line of a case. */
+/**
+ * The progress lines of one compared case (two lines, a third for a finding).
+ *
+ * @example
+ * ```ts ignore
+ * caseLine(comparison, 3, 44); // "[3/44] preset=tiny;...\n    deno pass (headroom 0.010) | ..."
+ * ```
+ */
 export function caseLine(c: CaseComparison, i: number, n: number): string {
   const side = (o: CaseComparison["deno"]) =>
     o.status === "pass" && o.decision === "supported"
@@ -75,7 +82,16 @@ export function caseLine(c: CaseComparison, i: number, n: number): string {
   return c.finding ? `${base}\n    FINDING: ${c.finding}` : base;
 }
 
-/** The markdown summary of a comparison. */
+/**
+ * The markdown report of a comparison: header, then one table row per case.
+ *
+ * @example
+ * ```ts
+ * import { comparisonMarkdown } from "./compare_runtimes.ts";
+ * comparisonMarkdown([], { deno: "d", chromium: "c", sameDriver: true, matrix: "smoke" })
+ *   .startsWith("# compare-runtimes: smoke (same driver)"); // true
+ * ```
+ */
 export function comparisonMarkdown(
   cases: readonly CaseComparison[],
   header: { deno: string; chromium: string; sameDriver: boolean; matrix: string },
@@ -101,7 +117,16 @@ export function comparisonMarkdown(
   return lines.join("\n") + "\n";
 }
 
-/** Totals of a comparison. */
+/**
+ * Totals of a comparison: cases, compared, bit-identical, largest ULP distances, reference
+ * failures per runtime, findings, not covered.
+ *
+ * @example
+ * ```ts
+ * import { comparisonTotals } from "./compare_runtimes.ts";
+ * comparisonTotals([]).maxUlpOut; // 0
+ * ```
+ */
 export function comparisonTotals(cases: readonly CaseComparison[]) {
   const compared = cases.filter((c) => c.bits !== null);
   const bad = (s: string) => s === "fail" || s === "unexpected" || s === "error";

@@ -11,7 +11,14 @@ import { ChromiumGpu, type ChromiumGpuOptions } from "../browser/chromium_gpu.ts
 import { type RuntimeName, RUNTIMES } from "../runner/runtime.ts";
 import { CliError, EXIT } from "./errors.ts";
 
-/** The `--runtime` option. */
+/**
+ * The `--runtime` option.
+ *
+ * @example
+ * ```ts ignore
+ * new Command("run").addOption(runtimeOption()); // opts.runtime: "deno" | "chromium"
+ * ```
+ */
 export function runtimeOption() {
   return new Option(
     "--runtime <name>",
@@ -21,7 +28,14 @@ export function runtimeOption() {
   ).choices(RUNTIMES).default("deno" as RuntimeName);
 }
 
-/** The `--chromium <path>` option. */
+/**
+ * The `--chromium <path>` option.
+ *
+ * @example
+ * ```ts ignore
+ * new Command("run").addOption(chromiumOption()); // opts.chromium: string | undefined
+ * ```
+ */
 export function chromiumOption() {
   return new Option(
     "--chromium <path>",
@@ -71,6 +85,11 @@ export async function startChromiumRuntime(options: ChromiumGpuOptions): Promise
 /**
  * One line for headers: `runtime: chromium (HeadlessChrome/156..., SwiftShader Device
  * (Subzero), Dawn backend vulkan, /usr/bin/chromium-headless-shell)`.
+ *
+ * @example
+ * ```ts ignore
+ * console.log(chromiumHeader(await ChromiumGpu.start()));
+ * ```
  */
 export function chromiumHeader(gpu: ChromiumGpu): string {
   const info = gpu.identity.adapterInfo;
