@@ -14,3 +14,4 @@ export * from "./buffers.ts";
 export * from "./dispatch.ts";
 export * from "./timing.ts";
 export * from "./loop_budget.ts";
+export * from "./text_source.ts";
