@@ -17,7 +17,7 @@ import type {
 } from "../adapter/types.ts";
 import { NoAdapterError } from "../gpu/errors.ts";
 import { pageBundle } from "./bundle.ts";
-import { type Chromium, findChromium, launchChromium } from "./chromium.ts";
+import { type Chromium, ChromiumLaunchError, findChromium, launchChromium } from "./chromium.ts";
 import { Page } from "./page.ts";
 import type {
   PageBenchReply,
@@ -291,9 +291,18 @@ async function openPage(
     const page = await Page.open(browser);
     await page.navigate(server.pageUrl);
     // the module script may still be evaluating after the load event
-    for (let i = 0; i < 200; i++) {
-      if (await page.evaluate("typeof mlaHarness === 'object'")) break;
-      await new Promise((r) => setTimeout(r, 25));
+    let ready = false;
+    for (let i = 0; i < 400 && !ready; i++) {
+      ready = await page.evaluate("typeof mlaHarness === 'object'") === true;
+      if (!ready) await new Promise((r) => setTimeout(r, 25));
+    }
+    if (!ready) {
+      const problems = page.messages.filter((m) => m.level === "error" || m.level === "exception")
+        .map((m) => m.text.split("\n")[0]);
+      throw new ChromiumLaunchError(
+        `the harness page did not start in Chromium (${browser.version}) within 10 s` +
+          (problems.length ? `: ${problems.slice(0, 3).join(" | ")}` : ""),
+      );
     }
     const init = await page.evaluate("mlaHarness.init()") as PageInitReply;
     if (!init.ok) {
