@@ -450,7 +450,7 @@ export const TILED_FAULTS: readonly Fault[] = [
       preset: "deepseek-v2-lite",
       dtype: "f16",
       path: "expanded",
-      layout: { kind: "bshd", batch: 1, seqQ: 64, seqK: 600, causal: true },
+      layout: { kind: "bshd", batch: 1, seqQ: 8, seqK: 600, causal: true },
     },
   },
 ];
