@@ -455,6 +455,16 @@ const absorbedTiled: Backend = {
       maxKLen: longest,
       smCount: cls?.smCount ?? null,
       maxKeysPerSplit: maxKeys,
+      // x_latent_out holds every split's partial latent output and is bound whole.
+      maxSplitsByBuffer: Math.max(
+        1,
+        Math.floor(
+          Math.min(
+            q.caps?.limits.maxStorageBufferBindingSize ?? 134217728,
+            q.caps?.limits.maxBufferSize ?? 268435456,
+          ) / Math.max(1, layout.totalQ * h * spec.kvLoraRank * 4),
+        ),
+      ),
     });
     if (!Number.isInteger(kvSplits) || kvSplits < 1 || kvSplits > 64) {
       reasons.push({

@@ -186,7 +186,9 @@ export function tiledMaxKeys(s: TiledShape, budget: number): number {
  * KV splits of the tiled kernel: enough for {@link TILED_WORKGROUPS_PER_SM} workgroups
  * per SM (the class's SM count, else {@link TILED_DEFAULT_SMS}), but no fewer than
  * {@link TILED_MIN_KEYS_PER_SPLIT} keys per split; and always at least as many as the
- * loop budget needs (`maxKeysPerSplit`).
+ * loop budget needs (`maxKeysPerSplit`). Filling the device never takes more splits than
+ * `maxSplitsByBuffer` (the partial outputs must fit one storage binding); the budget's
+ * minimum does, and the check then reports the buffer.
  *
  * @example
  * ```ts
@@ -194,16 +196,26 @@ export function tiledMaxKeys(s: TiledShape, budget: number): number {
  * // V2-Lite headline decode on an H100: 4 workgroups, 4096 keys: 32 splits of 128 keys.
  * tiledKvSplits({ workgroups: 4, maxKLen: 4096, smCount: 132, maxKeysPerSplit: Infinity }); // 32
  * tiledKvSplits({ workgroups: 4, maxKLen: 100, smCount: 132, maxKeysPerSplit: Infinity }); // 1
+ * tiledKvSplits({ workgroups: 4, maxKLen: 4096, smCount: 132, maxKeysPerSplit: Infinity,
+ *   maxSplitsByBuffer: 8 }); // 8
  * ```
  */
 export function tiledKvSplits(
-  o: { workgroups: number; maxKLen: number; smCount: number | null; maxKeysPerSplit: number },
+  o: {
+    workgroups: number;
+    maxKLen: number;
+    smCount: number | null;
+    maxKeysPerSplit: number;
+    /** Most splits whose partial buffers fit one binding (default: no limit). */
+    maxSplitsByBuffer?: number;
+  },
 ): number {
   const target = TILED_WORKGROUPS_PER_SM * (o.smCount ?? TILED_DEFAULT_SMS);
   const fill = Math.min(
     Math.ceil(target / Math.max(1, o.workgroups)),
     Math.floor(o.maxKLen / TILED_MIN_KEYS_PER_SPLIT),
     TILED_MAX_SPLITS,
+    o.maxSplitsByBuffer ?? Infinity,
   );
   const budget = Number.isFinite(o.maxKeysPerSplit) && o.maxKeysPerSplit > 0
     ? Math.ceil(o.maxKLen / o.maxKeysPerSplit)

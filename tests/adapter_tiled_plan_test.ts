@@ -61,6 +61,17 @@ Deno.test("splits fill the device: 2 workgroups per SM, >= 128 keys per split, b
     tiledKvSplits({ workgroups: 1, maxKLen: 255, smCount: 132, maxKeysPerSplit: 1e9 }),
     1,
   );
+  // The partial buffers must fit one binding: the fill stops at the cap.
+  assert.equal(
+    tiledKvSplits({
+      workgroups: 4,
+      maxKLen: 4096,
+      smCount: 132,
+      maxKeysPerSplit: 1e9,
+      maxSplitsByBuffer: 5,
+    }),
+    5,
+  );
   // The loop budget wins: 100000 keys at 6896 per split need 15.
   assert.equal(
     tiledKvSplits({ workgroups: 512, maxKLen: 100000, smCount: 132, maxKeysPerSplit: 6896 }),
