@@ -139,8 +139,15 @@ fn tile_scores(s: ptr<function, array<vec4<acc_t>, QT>>, qb: array<u32, QT>, kk:
 // 0 * NaN = NaN would leak into the row (see absorbed.wgsl).
 fn tile_values(acc: ptr<function, array<array<vec4<acc_t>, V_VEC4>, QT>>, vv: vec4<u32>,
                d: u32, p: array<vec4<acc_t>, QT>, aa: array<acc_t, QT>,
-               vis: array<vec4<bool>, QT>) {
+               vis: array<vec4<bool>, QT>, full: bool) {
   let vc = vcols(vv, d);
+  if (full) {
+    // Every slot visible to every query of the tile: nothing to mask (uniform branch).
+    for (var i = 0u; i < QT; i++) {
+      (*acc)[i][d] = (*acc)[i][d] * aa[i] + vc * p[i];
+    }
+    return;
+  }
   let z = vec4<acc_t>(0.0);
   for (var i = 0u; i < QT; i++) {
     let m = vis[i];
@@ -295,15 +302,18 @@ fn expanded(@builtin(workgroup_id) wid: vec3<u32>,
         aa[i] = acc_t(a);
       }
       let vva = (ra * params.heads + hh) * V_VEC4 - vec4<u32>(params.v_base);
+      // Query 0 sees the fewest keys of the tile: when it sees the whole block, no slot
+      // is masked for any query.
+      let full = kb + 4u <= seen[0];
       var e = 0u;
       for (; e + 4u <= V_VEC4; e += 4u) {
-        tile_values(&acc, vva, e, p, aa, vis);
-        tile_values(&acc, vva, e + 1u, p, aa, vis);
-        tile_values(&acc, vva, e + 2u, p, aa, vis);
-        tile_values(&acc, vva, e + 3u, p, aa, vis);
+        tile_values(&acc, vva, e, p, aa, vis, full);
+        tile_values(&acc, vva, e + 1u, p, aa, vis, full);
+        tile_values(&acc, vva, e + 2u, p, aa, vis, full);
+        tile_values(&acc, vva, e + 3u, p, aa, vis, full);
       }
       for (; e < V_VEC4; e++) {
-        tile_values(&acc, vva, e, p, aa, vis);
+        tile_values(&acc, vva, e, p, aa, vis, full);
       }
     }
   }
