@@ -53,7 +53,8 @@ export function baselineCommand() {
         "digest and reasons, error metrics (max abs, max rel, cos_diff, norm_rel, LSE), output " +
         "digest, timing samples (median, spread, count) and kernel source hash, plus the full " +
         "environment fingerprint. The device key is derived from the adapter (description " +
-        "without its version, vendor, fallback flag) and DENO_WEBGPU_BACKEND. Exit 1 when a " +
+        "without its version, vendor, device id) and the backend the harness uses " +
+        "(DENO_WEBGPU_BACKEND, else its own choice). Exit 1 when a " +
         "case of the run failed (the baseline is written anyway), 2 on bad input.",
     )
     .option(
