@@ -8,8 +8,8 @@
 
 /** The message every "no adapter" error carries: how to get a software adapter. */
 export const NO_ADAPTER_FIX: string =
-  "on a machine without a GPU install Mesa lavapipe (apt-get install mesa-vulkan-drivers) " +
-  "and run with DENO_WEBGPU_BACKEND=vulkan";
+  "on a machine without a GPU install Mesa lavapipe (apt-get install mesa-vulkan-drivers): " +
+  "the harness then picks Vulkan by itself (DENO_WEBGPU_BACKEND=vulkan forces it)";
 
 /**
  * No WebGPU adapter (or device) could be acquired. The CLI maps it to exit code 3.
