@@ -19,6 +19,7 @@ import { bindBuffers, encodeDispatch, grid1d } from "../gpu/dispatch.ts";
 import type { PipelineCache } from "../gpu/shader.ts";
 import type { PassTimer } from "../gpu/timing.ts";
 import { loadKernel, type SourceMutation, specializeSource } from "./source.ts";
+import { expandChunks } from "./tables.ts";
 
 /** The version of the backend contract this harness implements. */
 export const BACKEND_CONTRACT_VERSION = 1;
@@ -219,6 +220,118 @@ export class LaunchKit {
       grid1d(totalQ * a.numHeads * a.vChannels),
       { core: false },
     );
+  }
+
+  /**
+   * The latent outputs of a split-KV absorbed kernel, sized from the plan: `x`
+   * [totalQ, h, r] (f32), and, when the plan splits, the per-split partials `xPart`
+   * ("x_latent_out") and `lsePart` ("lse_part"); with one split they are `x` and
+   * `buffers.lse` themselves. Finish with {@link LaunchKit.finishLatent}.
+   */
+  latentOutputs(
+    plan: GpuPlan,
+    buffers: AttentionBuffers,
+  ): { x: GPUBuffer; xPart: GPUBuffer; lsePart: GPUBuffer } {
+    const split = plan.variant.kvSplits > 1;
+    const x = this.storage(planBufferBytes(plan, "x_latent"), "x_latent");
+    return {
+      x,
+      xPart: split ? this.storage(planBufferBytes(plan, "x_latent_out"), "x_part") : x,
+      lsePart: split ? this.storage(planBufferBytes(plan, "lse_part"), "lse_part") : buffers.lse,
+    };
+  }
+
+  /**
+   * After a split-KV absorbed kernel: merge the splits' partials (combine.wgsl, part
+   * of the attention core) when the plan splits, then `out = W_UV x`.
+   */
+  async finishLatent(
+    plan: GpuPlan,
+    buffers: AttentionBuffers,
+    parts: { x: GPUBuffer; xPart: GPUBuffer; lsePart: GPUBuffer },
+  ): Promise<void> {
+    const a = plan.attention;
+    const splits = plan.variant.kvSplits;
+    const rows = plan.layout.totalQ * a.numHeads;
+    if (splits > 1) {
+      const comb = await this.kernel("combine.wgsl", "combine");
+      this.dispatch("combine", comb, [
+        this.uniform(this.writer().u32(rows).u32(a.valueWidth / 4).u32(splits).f32(-Infinity)),
+        parts.xPart,
+        parts.lsePart,
+        parts.x,
+        buffers.lse,
+      ], grid1d(rows * (a.valueWidth / 4)));
+    }
+    await this.upProject(plan, buffers, parts.x);
+  }
+
+  /**
+   * The harness's dense-path preparation, for any expanded backend: q packed as
+   * [q_nope | rotated q_pe] [qRows, h, nope + rope], and per-head K [kRows, h, nope +
+   * rope] and V [kRows, h, v] expanded from the latent cache (in row chunks whose
+   * bindings fit the device). Sizes come from the plan's "q", "k" and "v" buffers.
+   * Cache construction, not part of the attention core.
+   */
+  async expandDense(
+    plan: GpuPlan,
+    buffers: AttentionBuffers,
+  ): Promise<{ q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; rowK: number; rowV: number }> {
+    const a = plan.attention;
+    const layout = plan.layout;
+    const h = a.numHeads;
+    const nope = a.qkNopeHeadDim;
+    const rope = a.qkRopeHeadDim;
+    const r = a.kvLoraRank;
+    const vDim = a.vChannels;
+    const eb = plan.variant.dtype === "f16" ? 2 : 4;
+    const limits = this.device.limits;
+    const q = this.storage(planBufferBytes(plan, "q"), "q");
+    const pack = await this.kernel("pack_q.wgsl", "pack_q");
+    this.dispatch(
+      "pack_q",
+      pack,
+      [
+        this.uniform(this.writer().u32(layout.qRows * h).u32(nope).u32(rope)),
+        buffers.qNope,
+        buffers.qPe,
+        q,
+      ],
+      grid1d(layout.qRows * h * (nope + rope)),
+      { core: false },
+    );
+    const rowK = h * (nope + rope) * eb;
+    const rowV = h * vDim * eb;
+    const k = this.storage(planBufferBytes(plan, "k"), "k");
+    const v = this.storage(planBufferBytes(plan, "v"), "v");
+    const expand = await this.kernel("expand_kv.wgsl", "expand_kv");
+    const chunks = expandChunks(
+      layout.kRows,
+      rowK,
+      rowV,
+      limits.maxStorageBufferBindingSize,
+      limits.minStorageBufferOffsetAlignment,
+    );
+    for (const [row0, rows] of chunks) {
+      this.dispatch(
+        "expand_kv",
+        expand,
+        [
+          this.uniform(
+            this.writer().u32(rows).u32(row0).u32(h).u32(nope).u32(vDim).u32(rope).u32(r / 4)
+              .u32((r + rope) / 4),
+          ),
+          buffers.kvCache,
+          buffers.kvCache,
+          buffers.wKvB,
+          { buffer: k, offset: row0 * rowK, size: rows * rowK },
+          { buffer: v, offset: row0 * rowV, size: rows * rowV },
+        ],
+        [Math.ceil(h * (nope + vDim + rope) / 64), Math.ceil(rows / 8)],
+        { core: false },
+      );
+    }
+    return { q, k, v, rowK, rowV };
   }
 
   /** Encode (and record) one compute pass. */

@@ -7,7 +7,6 @@
  * @module
  */
 import type { GpuPlan } from "../adapter/types.ts";
-import { grid1d } from "../gpu/dispatch.ts";
 import { type AttentionBuffers, type LaunchKit, planBufferBytes } from "./launch.ts";
 import { queryTiles } from "./tables.ts";
 
@@ -42,10 +41,7 @@ export async function launchAbsorbedTiled(
     KEY_VEC4: a.keyWidth / 4,
     VAL_VEC4: a.valueWidth / 4,
   });
-  const split = v.kvSplits > 1;
-  const x = kit.storage(planBufferBytes(plan, "x_latent"), "x_latent");
-  const xPart = split ? kit.storage(planBufferBytes(plan, "x_latent_out"), "x_part") : x;
-  const lsePart = split ? kit.storage(planBufferBytes(plan, "lse_part"), "lse_part") : buffers.lse;
+  const { x, xPart, lsePart } = kit.latentOutputs(plan, buffers);
   kit.dispatch("absorbed_tiled", attn, [
     kit.uniform(
       kit.writer().u32(qTileTable.length / 2).u32(totalQ).u32(h).u32(headTiles).u32(v.kvSplits)
@@ -59,18 +55,6 @@ export async function launchAbsorbedTiled(
     lsePart,
     kit.upload(qTileTable.length ? qTileTable : [0, 1], "q_tiles", "u32"),
   ], [(qTileTable.length / 2) * headTiles, v.kvSplits]);
-  if (split) {
-    const comb = await kit.kernel("combine.wgsl", "combine");
-    kit.dispatch("combine", comb, [
-      kit.uniform(
-        kit.writer().u32(totalQ * h).u32(a.valueWidth / 4).u32(v.kvSplits).f32(-Infinity),
-      ),
-      xPart,
-      lsePart,
-      x,
-      buffers.lse,
-    ], grid1d(totalQ * h * (a.valueWidth / 4)));
-  }
-  // 3. o = W_UV x.
-  await kit.upProject(plan, buffers, x);
+  // 3. Merge the splits (when split), then o = W_UV x.
+  await kit.finishLatent(plan, buffers, { x, xPart, lsePart });
 }

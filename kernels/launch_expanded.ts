@@ -8,9 +8,8 @@
  * @module
  */
 import type { GpuPlan } from "../adapter/types.ts";
-import { grid1d } from "../gpu/dispatch.ts";
-import { type AttentionBuffers, type LaunchKit, planBufferBytes } from "./launch.ts";
-import { denseGroups, expandChunks } from "./tables.ts";
+import type { AttentionBuffers, LaunchKit } from "./launch.ts";
+import { denseGroups } from "./tables.ts";
 
 /**
  * Encode the expanded path of a plan.
@@ -29,56 +28,14 @@ export async function launchExpanded(
   const a = plan.attention;
   const layout = plan.layout;
   const h = a.numHeads;
-  const nope = a.qkNopeHeadDim;
-  const rope = a.qkRopeHeadDim;
-  const r = a.kvLoraRank;
   const kc = a.keyWidth;
   const vDim = a.valueWidth;
   const eb = v.dtype === "f16" ? 2 : 4;
   const limits = kit.device.limits;
   const maxBinding = limits.maxStorageBufferBindingSize;
   const align = limits.minStorageBufferOffsetAlignment;
-  // 1. q = [q_nope | rotated q_pe] per row and head.
-  const q = kit.storage(planBufferBytes(plan, "q"), "q");
-  const pack = await kit.kernel("pack_q.wgsl", "pack_q");
-  kit.dispatch(
-    "pack_q",
-    pack,
-    [
-      kit.uniform(kit.writer().u32(layout.qRows * h).u32(nope).u32(rope)),
-      buffers.qNope,
-      buffers.qPe,
-      q,
-    ],
-    grid1d(layout.qRows * h * kc),
-    { core: false },
-  );
-  // 2. k = [W_UK c | k_pe], v = W_UV c per head, from the cache, in row chunks whose
-  //    k and v bindings fit maxStorageBufferBindingSize (one chunk unless K is huge).
-  const rowK = h * kc * eb;
-  const rowV = h * vDim * eb;
-  const k = kit.storage(planBufferBytes(plan, "k"), "k");
-  const vBuf = kit.storage(planBufferBytes(plan, "v"), "v");
-  const expand = await kit.kernel("expand_kv.wgsl", "expand_kv");
-  for (const [row0, rows] of expandChunks(layout.kRows, rowK, rowV, maxBinding, align)) {
-    kit.dispatch(
-      "expand_kv",
-      expand,
-      [
-        kit.uniform(
-          kit.writer().u32(rows).u32(row0).u32(h).u32(nope).u32(vDim).u32(rope).u32(r / 4)
-            .u32((r + rope) / 4),
-        ),
-        buffers.kvCache,
-        buffers.kvCache,
-        buffers.wKvB,
-        { buffer: k, offset: row0 * rowK, size: rows * rowK },
-        { buffer: vBuf, offset: row0 * rowV, size: rows * rowV },
-      ],
-      [Math.ceil(h * (nope + vDim + rope) / 64), Math.ceil(rows / 8)],
-      { core: false },
-    );
-  }
+  // 1-2. q packed, per-head K/V expanded from the cache (the kit's dense preparation).
+  const { q, k, v: vBuf, rowK, rowV } = await kit.expandDense(plan, buffers);
   // 3. Dense attention: query tiles of QT queries, one dispatch per group of
   //    sequences whose K/V rows fit one binding (one group unless K is huge).
   const headTiles = Math.ceil(h / v.headsPerTile);
