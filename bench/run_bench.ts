@@ -18,7 +18,8 @@ import { BUNDLED_BACKEND_OF_PATH } from "../adapter/backends.ts";
 import { isGpuPlan, resolve } from "../adapter/resolve.ts";
 import { withParams } from "../adapter/spec.ts";
 import type { AttentionInputs, GpuPlan, LayoutRequest, MlaSpec } from "../adapter/types.ts";
-import { isRemoteDevice, type RunDevice } from "../runner/runtime.ts";
+import { isRemoteDevice, type RunDevice } from "../gpu/runtime.ts";
+import { benchDeviceOf } from "./remote.ts";
 import type { GpuContext } from "../gpu/device.ts";
 import type { Timing } from "../gpu/timing.ts";
 import { runAttention } from "../kernels/attention.ts";
@@ -203,7 +204,7 @@ export async function runBenchCase(
     const how = { spec, inputs, scope, reps, warmup: options.warmup ?? 1 } as const;
     // another runtime (run --runtime chromium) measures in its page with the same code
     const measured = isRemoteDevice(ctx)
-      ? await ctx.measureAttention(plan, how)
+      ? await benchDeviceOf(ctx).measureAttention(plan, how)
       : await measureAttention(ctx, plan, how);
     const { repeats } = measured;
     const core = new Set(measured.core);

@@ -20,7 +20,8 @@ import {
 import { type BenchRecord, runBenchCase } from "../bench/run_bench.ts";
 import { GpuContext } from "../gpu/device.ts";
 import { ChromiumGpu } from "../browser/chromium_gpu.ts";
-import { isRemoteDevice, type RunDevice } from "../runner/runtime.ts";
+import { isRemoteDevice, type RunDevice } from "../gpu/runtime.ts";
+import { benchDeviceOf } from "../bench/remote.ts";
 import { checkRuntimeCombination, chromiumOption, runtimeOption } from "./runtime_options.ts";
 import { writeBenchHtml } from "../bench/bench_html.ts";
 import { CliError, EXIT } from "./errors.ts";
@@ -76,7 +77,7 @@ export function benchCommand() {
         : await GpuContext.create({ optionalFeatures: ["shader-f16", "timestamp-query"] });
       try {
         const ceilings = isRemoteDevice(ctx)
-          ? await ctx.measureCeilings({ reps })
+          ? await benchDeviceOf(ctx).measureCeilings({ reps })
           : await measureCeilings(ctx, { reps });
         const records: BenchRecord[] = [];
         for (const c of cases) {

@@ -31,7 +31,7 @@ import {
   runtimeOption,
   startChromiumRuntime,
 } from "./runtime_options.ts";
-import type { RunDevice } from "../runner/runtime.ts";
+import type { RunDevice } from "../gpu/runtime.ts";
 
 /**
  * Parse `--shard i/n` (1 <= i <= n).

@@ -8,7 +8,7 @@
  */
 import { Option } from "@commander-js/extra-typings";
 import { ChromiumGpu, type ChromiumGpuOptions } from "../browser/chromium_gpu.ts";
-import { type RuntimeName, RUNTIMES } from "../runner/runtime.ts";
+import { type RuntimeName, RUNTIMES } from "../gpu/runtime.ts";
 import { CliError, EXIT } from "./errors.ts";
 
 /**

@@ -14,7 +14,7 @@ import type { MlaSpec } from "../adapter/types.ts";
 import { type UlpDiff, ulpDiff } from "../parity/ulp.ts";
 import { selectCases } from "./run_matrix.ts";
 import { NOT_COVERED_PREFIX, runCase } from "./run_case.ts";
-import { type RunDevice, runtimeOf } from "./runtime.ts";
+import { type RunDevice, runtimeOf } from "../gpu/runtime.ts";
 
 /** One runtime's outcome of a case. */
 export interface RuntimeOutcome {

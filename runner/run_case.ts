@@ -34,7 +34,7 @@ import { runLayer } from "../kernels/layer.ts";
 import { sampleRows } from "../reference/sample_rows.ts";
 import { applyProfile, caseRequest } from "./case_request.ts";
 import { tooSlowReason } from "./slow_device.ts";
-import { isRemoteDevice, type RemoteRun, type RunDevice } from "./runtime.ts";
+import { isRemoteDevice, type RemoteRun, type RunDevice } from "../gpu/runtime.ts";
 import type { CaseResult, ParityRecord } from "../results/types.ts";
 import { sha256Hex16 } from "../util/hash.ts";
 import { median } from "../util/stats.ts";

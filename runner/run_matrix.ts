@@ -28,7 +28,7 @@ import { type ProgressOutput, ProgressReporter } from "../report/progress.ts";
 import { computeTotals } from "../report/totals.ts";
 import { collectFingerprint } from "./fingerprint.ts";
 import { groupOf, runCase, type RunCaseOptions } from "./run_case.ts";
-import { isRemoteDevice, type RunDevice } from "./runtime.ts";
+import { isRemoteDevice, type RunDevice } from "../gpu/runtime.ts";
 import type { CaseResult, RunReport } from "../results/types.ts";
 
 /** Default per-case timeout in seconds (`run --case-timeout`). */

@@ -8,7 +8,7 @@ import type { AttentionInputs, DeviceCaps, GpuPlan, MlaSpec } from "../adapter/t
 import { orderedF32, ulpDiff, ulpDistance } from "../parity/ulp.ts";
 import { absorbedAttention, denseAttention } from "../reference/attention.ts";
 import { compareRuntimes } from "../runner/compare_runtimes.ts";
-import type { RemoteDevice, RemoteRun } from "../runner/runtime.ts";
+import type { RemoteDevice, RemoteRun } from "../gpu/runtime.ts";
 
 Deno.test("ulp: neighbours are 1 apart, signed zeros equal, NaN against a number infinite", () => {
   const one = 1;
@@ -56,8 +56,6 @@ function scriptedDevice(
     close: () => Promise.resolve(),
     runAttention: (plan, o) => Promise.resolve(run(plan, o.spec, o.inputs)),
     runLayer: () => Promise.reject(new Error("no layer cases in this test")),
-    measureAttention: () => Promise.reject(new Error("no benchmarks in this test")),
-    measureCeilings: () => Promise.reject(new Error("no benchmarks in this test")),
   };
 }
 

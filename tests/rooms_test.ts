@@ -56,7 +56,7 @@ const ROOMS: Readonly<Record<string, readonly string[]>> = {
     "report",
     "util",
   ],
-  browser: ["adapter", "reference", "parity", "gpu", "kernels", "util"],
+  browser: ["adapter", "reference", "parity", "gpu", "kernels", "bench", "util"],
   cli: [...LIBRARY, "browser"],
   "main.ts": ["cli", "gpu"],
   "mod.ts": [...LIBRARY],

@@ -3,7 +3,8 @@
  * WebGPU (wgpu, naga) through a {@link GpuContext}. Another runtime (`chromium`: Dawn,
  * Tint, in a headless page; browser/chromium_gpu.ts) is a {@link RemoteDevice}: it runs
  * the harness's own GPU code there and hands back the outputs; plans, inputs, the float64
- * reference, parity and reports stay here.
+ * reference, parity and reports stay here. (A remote device that can also benchmark is a
+ * bench/remote.ts `RemoteBenchDevice`.)
  *
  * @module
  */
@@ -15,9 +16,7 @@ import type {
   MlaSpec,
   Tensor,
 } from "../adapter/types.ts";
-import type { GpuContext } from "../gpu/device.ts";
-import type { Measured, MeasureOptions } from "../bench/run_bench.ts";
-import type { Ceilings, CeilingsOptions } from "../bench/ceilings.ts";
+import type { GpuContext } from "./device.ts";
 
 /** The runtimes `--runtime` accepts. */
 export const RUNTIMES = ["deno", "chromium"] as const;
@@ -85,10 +84,6 @@ export interface RemoteDevice {
     plan: GpuPlan,
     o: RemoteRunOptions & { weights: LayerWeights; hidden: Tensor },
   ): Promise<RemoteRun>;
-  /** The benchmark's measurement there (bench/run_bench.ts measureAttention). */
-  measureAttention(plan: GpuPlan, o: MeasureOptions): Promise<Measured>;
-  /** The device ceilings there (bench/ceilings.ts measureCeilings). */
-  measureCeilings(o: CeilingsOptions): Promise<Ceilings>;
 }
 
 /** The device a case runs on. */
