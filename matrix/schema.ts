@@ -24,7 +24,8 @@
  * dtype (f32 | f16), b (>= 1), sq (>= 1), sk (>= 0), varlen (none | normal |
  * normal-empty), layout (bshd | sbhd | thd), causal (bool), splits (0 = adapter's
  * choice), page (page size of a paged cache with a shuffled block table; 0 =
- * contiguous), device ("native" or a name under `devices`), mode (attention | layer).
+ * contiguous), device ("native" or a name under `devices`), mode (attention | layer), backend
+ * (a registered backend id; default: the bundled backend of path).
  * Integer axes are bounded ({@link AXIS_BOUNDS}); preset and device values (and device
  * profile names) may not hold `;`, `=`, `,` or control characters, which would make
  * case ids ambiguous.
@@ -132,6 +133,10 @@ const AXIS_SCHEMAS = {
   page: bounded("page"),
   device: idString("a device profile name"),
   mode: enumOf(["attention", "layer"] as const),
+  backend: z.string({ error: "must be a backend id" }).regex(/^[a-z][a-z0-9._-]{0,63}$/, {
+    error: "must be a registered backend id ([a-z][a-z0-9._-]*), never a module path: load a " +
+      "user backend with --backend-module and name its id here",
+  }),
 };
 
 const axesShape = Object.fromEntries(

@@ -50,6 +50,12 @@ export interface CaseParams {
   readonly device: string;
   /** Attention core or full layer. */
   readonly mode: CaseMode;
+  /**
+   * A registered backend id to run on ("" = the bundled backend of `path`). Matrices name
+   * backends by id only: a user backend must be loaded from the command line
+   * (`--backend-module`), so a matrix cannot load code.
+   */
+  readonly backend: string;
 }
 
 /** The expected support decision of a case. */
@@ -95,6 +101,7 @@ export const CASE_ID_ORDER: readonly (keyof CaseParams)[] = [
   "page",
   "device",
   "mode",
+  "backend",
 ];
 
 /** Defaults of every param; a param at its default is left out of the id. */
@@ -113,6 +120,7 @@ export const CASE_DEFAULTS: CaseParams = {
   page: 0,
   device: "native",
   mode: "attention",
+  backend: "",
 };
 
 /** One group of a matrix file: axes (a value or a list each), excludes, expectation. */

@@ -187,18 +187,22 @@ export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseRes
   }
   const caps: DeviceCaps = applyProfile(options.ctx.caps, c.deviceProfile);
   const override = options.backend;
-  if (override !== undefined) req = { ...req, backend: override };
+  // The backend the case runs on: the command line's override, else the matrix's backend
+  // axis (a registered id; its expectations apply as written), else the bundled backend of
+  // the path (caseRequest).
+  const named = override ?? (c.params.backend || undefined);
+  if (named !== undefined) req = { ...req, backend: named };
   let resolution: Resolution;
   try {
     resolution = resolve(req, caps, c.params.splits > 0 ? { kvSplits: c.params.splits } : {});
-    const chosen = override === undefined ? undefined : backendById(override);
+    const chosen = named === undefined ? undefined : backendById(named);
     if (chosen && chosen.path !== c.params.path && resolution.kind === "plan") {
       resolution = {
         kind: "unsupported",
-        backend: override!,
+        backend: named!,
         reasons: [{
           code: "backend.path-mismatch",
-          message: `backend ${override} computes the ${chosen.path} path; the case asks for ` +
+          message: `backend ${named} computes the ${chosen.path} path; the case asks for ` +
             `path ${c.params.path}`,
         }],
       };

@@ -250,3 +250,81 @@ Deno.test("kernels/ never resolves: nothing under kernels/ imports adapter/resol
     assert.doesNotMatch(src, /^(import|\}).*from "\.\.\/adapter\/resolve\.ts"/m, e.name);
   }
 });
+
+/** Write a matrix file naming backends on the `backend` axis; returns its path. */
+async function backendMatrix(dir: string, backends: string[]): Promise<string> {
+  const path = `${dir}/m.json`;
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify({
+      name: "backend-axis",
+      groups: [{
+        name: "named",
+        axes: {
+          preset: "tiny",
+          path: "absorbed",
+          dtype: "f32",
+          b: 2,
+          sq: 1,
+          sk: 20,
+          layout: "thd",
+          backend: backends,
+        },
+      }],
+    }),
+  );
+  return path;
+}
+
+Deno.test("a matrix names backends by registered id only, never by module path (exit 2)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const m = await backendMatrix(dir, [NAIVE]);
+    const r = await runCli(["run", "--matrix", m, "--out", `${dir}/out`]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /backend.*never a module path/);
+    assert.doesNotMatch(r.stderr, / {4}at /);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+gpuTest(
+  "a matrix's backend axis: a registered id runs on it; an unloaded one is unsupported",
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const m = await backendMatrix(dir, ["wgsl-absorbed-tiled", "naive"]);
+      // Without --backend-module, "naive" is not registered: the matrix cannot load it.
+      const r = await runCli(["run", "--matrix", m, "--repeats", "0", "--out", `${dir}/a`]);
+      const lines = (await Deno.readTextFile(`${dir}/a/results.jsonl`)).trim().split("\n")
+        .map((l) => JSON.parse(l));
+      const tiled = lines.find((x) => x.id.endsWith(";backend=wgsl-absorbed-tiled"));
+      assert.equal(tiled?.status, "pass", JSON.stringify(tiled));
+      assert.equal(tiled?.backend, "wgsl-absorbed-tiled");
+      const naiveCase = lines.find((x) => x.id.endsWith(";backend=naive"));
+      assert.equal(naiveCase?.decision, "unsupported");
+      assert.ok(naiveCase?.reasons.some((x: { code: string }) => x.code === "backend.unknown"));
+      assert.equal(r.code, 1, "an unexpectedly unsupported case fails the run");
+      // With the module loaded on the command line, the same matrix runs it.
+      const ok = await runCli([
+        "run",
+        "--matrix",
+        m,
+        "--backend-module",
+        NAIVE,
+        "--repeats",
+        "0",
+        "--out",
+        `${dir}/b`,
+      ]);
+      assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+      const ran = (await Deno.readTextFile(`${dir}/b/results.jsonl`)).trim().split("\n")
+        .map((l) => JSON.parse(l)).find((x) => x.id.endsWith(";backend=naive"));
+      assert.equal(ran?.backend, "naive");
+      assert.equal(ran?.status, "pass");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
