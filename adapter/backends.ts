@@ -540,6 +540,29 @@ function perSequenceBinding(layout: NormalizedLayout, rowBytes: number, align: n
   return widest;
 }
 
+/**
+ * The dense kernels bind K and V per group of sequences: every sequence's rows must fit
+ * one binding (a reason for each of k and v that does not).
+ */
+function perSequenceKvReasons(q: SupportQuery, eb: number): Reason[] {
+  if (q.caps === null) return [];
+  const { spec, layout } = q;
+  const maxBinding = q.caps.limits.maxStorageBufferBindingSize ?? 134217728;
+  const align = q.caps.limits.minStorageBufferOffsetAlignment ?? 256;
+  const reasons: Reason[] = [];
+  for (const [name, width] of [["k", spec.kChannels], ["v", spec.vChannels]] as const) {
+    const bytes = perSequenceBinding(layout, spec.numHeads * width * eb, align);
+    if (bytes > maxBinding) {
+      reasons.push({
+        code: "limits.buffer-too-large",
+        message: `buffer ${name} needs ${bytes} bytes for one sequence's rows (bound per ` +
+          `sequence), over the device's maxStorageBufferBindingSize ${maxBinding}`,
+      });
+    }
+  }
+  return reasons;
+}
+
 const expanded: Backend = {
   id: "wgsl-expanded",
   path: "expanded",
@@ -584,20 +607,7 @@ const expanded: Backend = {
         () => "the expanded kernel has no KV splits; use the absorbed path or shorter sequences",
       ),
     );
-    if (q.caps !== null) {
-      const maxBinding = q.caps.limits.maxStorageBufferBindingSize ?? 134217728;
-      const align = q.caps.limits.minStorageBufferOffsetAlignment ?? 256;
-      for (const [name, width] of [["k", spec.kChannels], ["v", spec.vChannels]] as const) {
-        const bytes = perSequenceBinding(layout, h * width * eb, align);
-        if (bytes > maxBinding) {
-          reasons.push({
-            code: "limits.buffer-too-large",
-            message: `buffer ${name} needs ${bytes} bytes for one sequence's rows (bound per ` +
-              `sequence), over the device's maxStorageBufferBindingSize ${maxBinding}`,
-          });
-        }
-      }
-    }
+    reasons.push(...perSequenceKvReasons(q, eb));
     return {
       reasons,
       path: "expanded",
@@ -663,20 +673,7 @@ const expandedTiled: Backend = {
           "sequences or backend wgsl-absorbed",
       });
     }
-    if (q.caps !== null) {
-      const maxBinding = q.caps.limits.maxStorageBufferBindingSize ?? 134217728;
-      const align = q.caps.limits.minStorageBufferOffsetAlignment ?? 256;
-      for (const [name, width] of [["k", spec.kChannels], ["v", spec.vChannels]] as const) {
-        const bytes = perSequenceBinding(layout, h * width * eb, align);
-        if (bytes > maxBinding) {
-          reasons.push({
-            code: "limits.buffer-too-large",
-            message: `buffer ${name} needs ${bytes} bytes for one sequence's rows (bound per ` +
-              `sequence), over the device's maxStorageBufferBindingSize ${maxBinding}`,
-          });
-        }
-      }
-    }
+    reasons.push(...perSequenceKvReasons(q, eb));
     return {
       reasons,
       path: "expanded",
