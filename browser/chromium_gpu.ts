@@ -16,6 +16,7 @@ import type {
   Tensor,
 } from "../adapter/types.ts";
 import { NoAdapterError } from "../gpu/errors.ts";
+import type { RemoteRun, RemoteRunOptions } from "../gpu/runtime.ts";
 import { pageBundle } from "./bundle.ts";
 import { type Chromium, ChromiumLaunchError, findChromium, launchChromium } from "./chromium.ts";
 import { Page } from "./page.ts";
@@ -38,26 +39,6 @@ export interface ChromiumGpuOptions {
   chromium?: string;
   /** Extra environment of the browser (e.g. VK_ICD_FILENAMES). */
   env?: Record<string, string>;
-}
-
-/** What a case run in the page returns: the checked run's outputs and the timed repetitions. */
-export interface RemoteRunResult {
-  /** Output and LSE in logical query order, as the page read them back. */
-  readonly outputs: { out: Float32Array; lse: Float32Array };
-  /** Milliseconds of each timed repetition. */
-  readonly samplesMs: readonly number[];
-  /** Their clock: `timestamp-query` or `wall-clock`. */
-  readonly source: string;
-}
-
-/** Options of {@link ChromiumGpu.runAttention} and {@link ChromiumGpu.runLayer}. */
-export interface RemoteRunOptions {
-  /** The spec the kernels run with. */
-  spec: MlaSpec;
-  /** Timed repetitions after the checked run (default 0). */
-  repeats?: number;
-  /** A planted fault whose source mutation the page applies. */
-  faultId?: string;
 }
 
 /** An error raised in the page, re-raised here with the page's name and message. */
@@ -155,7 +136,7 @@ export class ChromiumGpu {
   runAttention(
     plan: GpuPlan,
     options: RemoteRunOptions & { inputs: AttentionInputs },
-  ): Promise<RemoteRunResult> {
+  ): Promise<RemoteRun> {
     const { inputs, ...rest } = options;
     return this.#run("attention", plan, rest, { ...inputs });
   }
@@ -164,7 +145,7 @@ export class ChromiumGpu {
   runLayer(
     plan: GpuPlan,
     options: RemoteRunOptions & { weights: LayerWeights; hidden: Tensor },
-  ): Promise<RemoteRunResult> {
+  ): Promise<RemoteRun> {
     const { weights, hidden, ...rest } = options;
     return this.#run("layer", plan, rest, { hidden, ...weights });
   }
@@ -223,7 +204,7 @@ export class ChromiumGpu {
     plan: GpuPlan,
     options: RemoteRunOptions,
     tensors: Record<string, Tensor | undefined>,
-  ): Promise<RemoteRunResult> {
+  ): Promise<RemoteRun> {
     const request = encodeCaseRequest({
       kind,
       plan,
