@@ -15,6 +15,7 @@
  */
 import { presetSpec } from "../adapter/presets.ts";
 import { BUNDLED_BACKEND_OF_PATH } from "../adapter/backends.ts";
+import { backendById } from "../adapter/registry.ts";
 import { isGpuPlan, resolve } from "../adapter/resolve.ts";
 import { withParams } from "../adapter/spec.ts";
 import type { AttentionInputs, GpuPlan, LayoutRequest, MlaSpec } from "../adapter/types.ts";
@@ -82,6 +83,11 @@ export interface RunBenchOptions {
   reps?: number;
   /** Warm-up submissions before the timed ones. Default 1 (plus the first run). */
   warmup?: number;
+  /**
+   * Run every case on this registered backend instead of the bundled backend of its path
+   * (`bench --backend`); a case of the other path is unsupported (backend.path-mismatch).
+   */
+  backend?: string;
 }
 
 /**
@@ -181,10 +187,21 @@ export async function runBenchCase(
   try {
     const base = presetSpec(c.preset);
     const spec = c.heads === base.numHeads ? base : withParams(base, { numHeads: c.heads });
+    const backend = options.backend ?? BUNDLED_BACKEND_OF_PATH[c.path];
+    const chosen = backendById(backend);
+    if (chosen && chosen.path !== c.path) {
+      return {
+        id,
+        case: c,
+        status: "unsupported",
+        reason: `backend.path-mismatch: backend ${backend} computes the ${chosen.path} path; ` +
+          `the case is ${c.path}`,
+      };
+    }
     const plan = resolve({
       spec,
       dtype: c.dtype,
-      backend: BUNDLED_BACKEND_OF_PATH[c.path],
+      backend,
       layout: benchLayout(c),
     }, ctx.caps);
     if (!isGpuPlan(plan)) {

@@ -5,7 +5,12 @@
  *
  * @module
  */
-import { BACKEND_MODULE_HELP, collect, loadBackendModuleOptions } from "./backend_options.ts";
+import {
+  BACKEND_MODULE_HELP,
+  checkBackendId,
+  collect,
+  loadBackendModuleOptions,
+} from "./backend_options.ts";
 import { Command } from "@commander-js/extra-typings";
 import { BENCH_MATRICES, type BenchCase, benchMatrix, filterBenchCases } from "../bench/cases.ts";
 import { measureCeilings } from "../bench/ceilings.ts";
@@ -54,12 +59,17 @@ export function benchCommand() {
       "write report.json, results.csv, summary.md and report.html (roofline and crossover plots) there",
     )
     .option("--title <text>", "title of summary.md", "Benchmark")
+    .option(
+      "--backend <id>",
+      "run every case on this registered backend (e.g. wgsl-absorbed-tiled, or a --backend-module id) instead of the bundled backend of its path",
+    )
     .option("--backend-module <path>", BACKEND_MODULE_HELP, collect, [] as string[])
     .addOption(runtimeOption())
     .addOption(chromiumOption())
     .action(async (opts) => {
       checkRuntimeCombination(opts.runtime, { backendModules: opts.backendModule });
       await loadBackendModuleOptions(opts.backendModule);
+      const backend = opts.backend === undefined ? undefined : checkBackendId(opts.backend);
       const reps = Number(opts.reps);
       if (!Number.isInteger(reps) || reps < 1) {
         throw new CliError(`--reps: ${opts.reps} must be a positive integer`, EXIT.badInput);
@@ -81,7 +91,7 @@ export function benchCommand() {
           : await measureCeilings(ctx, { reps });
         const records: BenchRecord[] = [];
         for (const c of cases) {
-          const r = await runBenchCase(ctx, c, { ceilings, reps });
+          const r = await runBenchCase(ctx, c, { ceilings, reps, backend });
           records.push(r);
           if (!opts.json) {
             console.error(

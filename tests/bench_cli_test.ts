@@ -32,3 +32,33 @@ Deno.test("bench: an unknown matrix is a usage error (exit 2)", async () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /unknown benchmark matrix/);
 });
+
+Deno.test({
+  name: "bench --backend runs every case on that backend; the other path's cases say why not",
+  ignore: !gpu,
+  fn: async () => {
+    const r = await runCli([
+      "bench",
+      "--matrix",
+      "tiny",
+      "--backend",
+      "wgsl-absorbed-tiled",
+      "--reps",
+      "2",
+      "--json",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const records = JSON.parse(r.stdout).records;
+    const absorbed = records.find((x: { case: { path: string } }) => x.case.path === "absorbed");
+    const expanded = records.find((x: { case: { path: string } }) => x.case.path === "expanded");
+    assert.equal(absorbed.status, "ok", JSON.stringify(absorbed));
+    assert.equal(expanded.status, "unsupported");
+    assert.match(expanded.reason, /^backend\.path-mismatch: backend wgsl-absorbed-tiled/);
+  },
+});
+
+Deno.test("bench: an unregistered --backend is exit 2, listing the registered ones", async () => {
+  const r = await runCli(["bench", "--matrix", "tiny", "--backend", "naive"]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /"naive" is not a registered backend; registered: wgsl-absorbed/);
+});
