@@ -10,7 +10,7 @@
 import { isDirectory, pathExists, writeTextAtomic } from "../util/fs.ts";
 import { runReportProblem } from "../report/validate.ts";
 import type { CaseResult, ParityRecord, RunReport } from "../results/types.ts";
-import { currentBackend, deviceKey } from "./device_key.ts";
+import { deviceKey, runBackend } from "./device_key.ts";
 import { DriftInputError } from "./errors.ts";
 import { kernelDigest, kernelFilesFor } from "./kernel_files.ts";
 import { iqr } from "./stats.ts";
@@ -100,7 +100,7 @@ export async function baselineFromReport(
   report: RunReport,
   options: { backend?: string } = {},
 ): Promise<Baseline> {
-  const backend = options.backend ?? currentBackend();
+  const backend = runBackend(report.fingerprint, options);
   const hashes = report.fingerprint.kernelHashes ?? {};
   const cases: BaselineCase[] = [];
   for (const r of report.results) cases.push(await baselineCase(r, hashes));

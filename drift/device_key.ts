@@ -55,6 +55,27 @@ export function currentBackend(): string {
 }
 
 /**
+ * The backend a run's kernels ran on, as its device key and baseline name it: the
+ * browser's name when a browser's WebGPU ran them (run --runtime chromium, e.g.
+ * `swiftshader-device-google-0xc0de-chromium`), else the backend its fingerprint recorded,
+ * else `options.backend`, else this process's ({@link currentBackend}; reports written
+ * before the fingerprint recorded it).
+ *
+ * @example
+ * ```ts
+ * import { runBackend } from "./device_key.ts";
+ * runBackend({ backend: "gl" }, { backend: "vulkan" }); // "gl"
+ * ```
+ */
+export function runBackend(
+  fingerprint: Pick<Fingerprint, "browser" | "backend">,
+  options: { backend?: string } = {},
+): string {
+  if (fingerprint.browser) return slug(fingerprint.browser.name);
+  return slug(fingerprint.backend ?? options.backend ?? currentBackend());
+}
+
+/**
  * The device key of a fingerprint's adapter (see the module doc); `no-adapter-<backend>`
  * when the fingerprint has none.
  *
@@ -67,14 +88,10 @@ export function currentBackend(): string {
  * ```
  */
 export function deviceKey(
-  fingerprint: Pick<Fingerprint, "adapter" | "browser">,
+  fingerprint: Pick<Fingerprint, "adapter" | "browser" | "backend">,
   options: { backend?: string } = {},
 ): string {
-  // A browser's WebGPU ran the kernels (run --runtime chromium): the key says so, whatever
-  // backend this process's wgpu would use (e.g. swiftshader-device-google-0xc0de-chromium).
-  const backend = fingerprint.browser
-    ? slug(fingerprint.browser.name)
-    : slug(options.backend ?? currentBackend());
+  const backend = runBackend(fingerprint, options);
   const id = adapterIdentity(fingerprint.adapter);
   if (id.description === null && id.vendor === null) return `no-adapter-${backend}`;
   const description = slug((id.description ?? "").replace(/\([^)]*\)/g, " "));

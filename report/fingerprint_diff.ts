@@ -60,6 +60,11 @@ export function diffFingerprints(a: Fingerprint, b: Fingerprint): FingerprintCha
   cmp("adapter.features", x.features?.join(",") ?? null, y.features?.join(",") ?? null);
   // Not part of the device key (runtimes differ in how they report it): attributed here.
   cmp("adapter.isFallbackAdapter", fallbackFlag(a.adapter), fallbackFlag(b.adapter));
+  // The WebGPU backend each run used (recorded since the fingerprint carries it; a report
+  // without it says nothing here rather than a change).
+  if (a.backend !== undefined && b.backend !== undefined) {
+    cmp("adapter.backend", a.backend, b.backend);
+  }
   const names = [...new Set([...Object.keys(a.kernelHashes), ...Object.keys(b.kernelHashes)])]
     .sort();
   for (const name of names) {

@@ -126,6 +126,12 @@ export interface Fingerprint {
    * Deno's own WebGPU ran them. The device key then ends in `-chromium`.
    */
   readonly browser?: BrowserFingerprint;
+  /**
+   * The WebGPU backend this process's wgpu used (`DENO_WEBGPU_BACKEND`, or the harness's
+   * own choice, gpu/backend_choice.ts); recorded so a report compared on another machine
+   * keeps its own device key. Absent in reports written before it was recorded.
+   */
+  readonly backend?: string;
 }
 
 /** The browser of a run under another runtime (Fingerprint.browser). */

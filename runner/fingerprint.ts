@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { backendChoice } from "../gpu/backend_choice.ts";
 import { userBackendHashes } from "../kernels/backend_module.ts";
 import { cpus } from "node:os";
 import type { Fingerprint } from "../results/types.ts";
@@ -67,6 +68,7 @@ export async function collectFingerprint(options: FingerprintOptions): Promise<F
     // User backend modules loaded for this run (--backend-module) join the bundled
     // kernels, as "<backend id>:<file>", so drift attribution can name them.
     kernelHashes: { ...kernelHashes, ...userBackendHashes() },
+    backend: backendChoice().backend,
   };
 }
 
