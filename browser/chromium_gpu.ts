@@ -12,7 +12,6 @@ import type {
   DeviceCaps,
   GpuPlan,
   LayerWeights,
-  MlaSpec,
   Tensor,
 } from "../adapter/types.ts";
 import { NoAdapterError } from "../gpu/errors.ts";
