@@ -20,7 +20,8 @@ import { bytesOf, type GpuLinear } from "./layer_weights.ts";
 import { loadKernel, type SourceMutation } from "./source.ts";
 
 /** GEMM register tile (rows x output columns per invocation) and workgroup width, see gemm.wgsl. */
-export const GEMM_TILE = Object.freeze({ rows: 4, cols: 4, workgroup: 16 });
+export const GEMM_TILE: Readonly<{ rows: number; cols: number; workgroup: number }> = Object
+  .freeze({ rows: 4, cols: 4, workgroup: 16 });
 
 /**
  * A small encoder of the layer's kernels (gemm, rmsnorm, row copies): buffers it
