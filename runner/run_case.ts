@@ -33,7 +33,8 @@ import { mlaLayer } from "../reference/layer.ts";
 import { runLayer } from "../kernels/layer.ts";
 import { sampleRows } from "../reference/sample_rows.ts";
 import { applyProfile, caseRequest } from "./case_request.ts";
-import { tooSlowReason } from "./slow_device.ts";
+import { tooSlowReason } from "../adapter/slow_device.ts";
+import { backendChoice } from "../gpu/backend_choice.ts";
 import { isRemoteDevice, type RemoteRun, type RunDevice } from "../gpu/runtime.ts";
 import type { CaseResult, ParityRecord } from "../results/types.ts";
 import { sha256Hex16 } from "../util/hash.ts";
@@ -277,7 +278,7 @@ export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseRes
     };
   }
   // Too big for this device's speed (the GL fallback): not covered here, said so.
-  const slow = tooSlowReason(req.spec, caps);
+  const slow = tooSlowReason(req.spec, caps, backendChoice().backend);
   if (slow !== null) {
     return {
       ...base,

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { backendChoice } from "../gpu/backend_choice.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
 import type {
@@ -22,7 +23,7 @@ import { type AttentionCompareResult, compareAttention } from "../parity/compare
 import { toleranceFor } from "../parity/tolerance.ts";
 import { denseAttention } from "../reference/attention.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
-import { isGlFallback, TOO_SLOW_CODE, tooSlowReason } from "../runner/slow_device.ts";
+import { isGlFallback, TOO_SLOW_CODE, tooSlowReason } from "../adapter/slow_device.ts";
 
 /** Whether a WebGPU adapter exists (tests are ignored, and say so, when not). */
 export const HAS_ADAPTER: boolean = await hasAdapter();
@@ -91,7 +92,7 @@ export function ignoreReason(needs: GpuNeeds = {}): string | null {
     if (plan.kind !== "plan") {
       return plan.reasons.map((r) => `${r.code}: ${r.message}`).join("; ");
     }
-    const slow = tooSlowReason(spec, CAPS);
+    const slow = tooSlowReason(spec, CAPS, backendChoice().backend);
     if (slow !== null) return `${slow.code}: ${slow.message}`;
   }
   for (const spec of needs.specs ?? []) {
@@ -114,7 +115,11 @@ export function ignoreReason(needs: GpuNeeds = {}): string | null {
  */
 export function sizeReason(spec: string | MlaSpec): string | null {
   if (CAPS === null) return "no WebGPU adapter";
-  const slow = tooSlowReason(typeof spec === "string" ? presetSpec(spec) : spec, CAPS);
+  const slow = tooSlowReason(
+    typeof spec === "string" ? presetSpec(spec) : spec,
+    CAPS,
+    backendChoice().backend,
+  );
   return slow === null ? null : `${slow.code}: ${slow.message}`;
 }
 
@@ -256,7 +261,7 @@ export async function gpuStep(
  * ```
  */
 export function slowOnGlFallback(what: string): string | null {
-  return CAPS !== null && isGlFallback(CAPS)
+  return CAPS !== null && isGlFallback(CAPS, backendChoice().backend)
     ? `${TOO_SLOW_CODE}: ${what} on the GL fallback (measured on this machine kind)`
     : null;
 }

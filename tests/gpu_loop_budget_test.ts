@@ -5,6 +5,7 @@
  * invocation, the kernel matches the float64 reference; one block more, forced past
  * the adapter, it silently drops keys (which is why the adapter refuses it).
  */
+import { backendChoice } from "../gpu/backend_choice.ts";
 import assert from "node:assert/strict";
 import {
   attentionLoopIterations,
@@ -20,7 +21,7 @@ import type { BackendId, LayoutRequest, MlaSpec, Plan } from "../adapter/types.t
 import { measureLoopBudget } from "../gpu/loop_budget.ts";
 import { runAttention } from "../kernels/attention.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
-import { isGlFallback, TOO_SLOW_CODE } from "../runner/slow_device.ts";
+import { isGlFallback, TOO_SLOW_CODE } from "../adapter/slow_device.ts";
 import {
   checkAgainstReference,
   gpu,
@@ -117,7 +118,7 @@ for (const b of BOUNDARIES) {
   const why = budget === null
     ? "no loop budget on this device: no boundary to test"
     : sizeReason(b.spec) ??
-      (CAPS !== null && isGlFallback(CAPS)
+      (CAPS !== null && isGlFallback(CAPS, backendChoice().backend)
         ? `${TOO_SLOW_CODE}: ${b.name} at the boundary takes far over a minute on the GL fallback`
         : null);
   Deno.test({

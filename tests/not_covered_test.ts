@@ -11,7 +11,7 @@ import { type Case, CASE_DEFAULTS, type CaseParams } from "../matrix/types.ts";
 import { notCoveredLine } from "../report/not_covered.ts";
 import { isExpectedSkip } from "../report/totals.ts";
 import { runCase } from "../runner/run_case.ts";
-import { tooSlowReason } from "../runner/slow_device.ts";
+import { tooSlowReason } from "../adapter/slow_device.ts";
 import { presetSpec } from "../adapter/presets.ts";
 
 /** The GL fallback's caps as far as the adapter cares: no shader-f16. */

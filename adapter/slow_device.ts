@@ -13,8 +13,7 @@
  *
  * @module
  */
-import type { DeviceCaps, MlaSpec, Reason } from "../adapter/types.ts";
-import { backendChoice } from "../gpu/backend_choice.ts";
+import type { DeviceCaps, MlaSpec, Reason } from "./types.ts";
 
 /** Largest `kv_lora_rank × heads` run on the GL fallback (the tiny presets are far below). */
 export const GL_FALLBACK_MAX_LATENT_WORK = 1024;
@@ -23,8 +22,8 @@ export const GL_FALLBACK_MAX_LATENT_WORK = 1024;
 export const TOO_SLOW_CODE = "device.too-slow";
 
 /**
- * Whether this process runs on the GL fallback: a software (fallback) adapter under the GL
- * backend.
+ * Whether a device is the GL fallback: a software (fallback) adapter under the GL backend
+ * (`backend`: the WebGPU backend in use, gpu/backend_choice.ts).
  *
  * @example
  * ```ts
@@ -33,7 +32,7 @@ export const TOO_SLOW_CODE = "device.too-slow";
  *   isFallbackAdapter: true }, features: [], limits: {} }, "gl"); // true
  * ```
  */
-export function isGlFallback(caps: DeviceCaps, backend: string = backendChoice().backend): boolean {
+export function isGlFallback(caps: DeviceCaps, backend: string): boolean {
   return backend === "gl" && caps.adapter.isFallbackAdapter === true;
 }
 
@@ -52,7 +51,7 @@ export function isGlFallback(caps: DeviceCaps, backend: string = backendChoice()
 export function tooSlowReason(
   spec: MlaSpec,
   caps: DeviceCaps,
-  backend: string = backendChoice().backend,
+  backend: string,
 ): Reason | null {
   if (!isGlFallback(caps, backend)) return null;
   const work = spec.kvLoraRank * spec.numHeads;
