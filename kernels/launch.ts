@@ -168,11 +168,12 @@ export class LaunchKit {
   }
 
   /**
-   * The harness's query absorption, for any absorbed backend: fills `qAbsorbed`
-   * [qRows, h, r + rope] (storage dtype) with [ q_nope,h W_UK,h | rotated q_pe,h ].
-   * Not part of the attention core.
+   * The harness's query absorption, for any absorbed backend: a buffer sized from the
+   * plan's "q_absorbed", [qRows, h, r + rope] (storage dtype), filled with
+   * [ q_nope,h W_UK,h | rotated q_pe,h ]. Not part of the attention core.
    */
-  async absorbQ(plan: GpuPlan, buffers: AttentionBuffers, qAbsorbed: GPUBuffer): Promise<void> {
+  async absorbQ(plan: GpuPlan, buffers: AttentionBuffers): Promise<GPUBuffer> {
+    const qAbsorbed = this.storage(planBufferBytes(plan, "q_absorbed"), "q_absorbed");
     const a = plan.attention;
     const r = a.kvLoraRank;
     const kw = r + a.qkRopeHeadDim;
@@ -194,6 +195,7 @@ export class LaunchKit {
       grid1d(rows * a.numHeads * (kw / 4)),
       { core: false },
     );
+    return qAbsorbed;
   }
 
   /**

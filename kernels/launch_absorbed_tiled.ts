@@ -7,7 +7,7 @@
  * @module
  */
 import type { GpuPlan } from "../adapter/types.ts";
-import { type AttentionBuffers, type LaunchKit, planBufferBytes } from "./launch.ts";
+import type { AttentionBuffers, LaunchKit } from "./launch.ts";
 import { queryTiles } from "./tables.ts";
 
 /**
@@ -28,8 +28,7 @@ export async function launchAbsorbedTiled(
   const h = a.numHeads;
   const totalQ = plan.layout.totalQ;
   // 1. q~ = [q_nope W_UK | q_pe] per row and head.
-  const qAbs = kit.storage(planBufferBytes(plan, "q_absorbed"), "q_absorbed");
-  await kit.absorbQ(plan, buffers, qAbs);
+  const qAbs = await kit.absorbQ(plan, buffers);
   // 2. Tiled latent MQA: grid x = query tiles x head tiles, y = KV splits.
   const headTiles = Math.ceil(h / v.headsPerTile);
   const qTileTable = queryTiles(plan.layout, v.queryTile);

@@ -150,8 +150,7 @@ export async function launch(
   const a = plan.attention;
   const bytes = (name: string) => plan.buffers.find((b) => b.name === name)!.bytes;
   source ??= await (await fetch(SOURCE_URL)).text();
-  const qAbs = kit.storage(bytes("q_absorbed"), "q_absorbed");
-  await kit.absorbQ(plan, buffers, qAbs);
+  const qAbs = await kit.absorbQ(plan, buffers); // sized from the plan's "q_absorbed"
   const x = kit.storage(bytes("x_latent"), "x_latent");
   const pipeline = await kit.compile({ fileName: "naive.wgsl", code: source }, "naive", {
     KEY_VEC4: a.keyWidth / 4,
