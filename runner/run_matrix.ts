@@ -88,7 +88,7 @@ export interface RunMatrixOptions {
   progress?: ProgressOutput;
   /**
    * The device to run on instead of acquiring Deno's own: a GpuContext, or another
-   * runtime's (runner/runtime.ts; `run --runtime chromium`). The caller ends it.
+   * runtime's (gpu/runtime.ts; `run --runtime chromium`). The caller ends it.
    */
   ctx?: RunDevice;
   /** Stop after the current case when aborted (the CLI wires SIGINT to it). */
