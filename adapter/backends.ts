@@ -195,6 +195,63 @@ function deviceReasons(q: SupportQuery, widths: Record<string, number>): Reason[
 }
 
 /**
+ * The buffers of an absorbed backend that uses the kit's absorption and split-KV latent
+ * outputs (kernels/launch.ts `absorbQ`, `latentOutputs`): the standard buffers, then
+ * q_absorbed, the per-split partials and the merged latent output.
+ *
+ * @example
+ * ```ts
+ * import { normalizeLayout } from "./layout.ts";
+ * import { presetSpec } from "./presets.ts";
+ * import { absorbedBuffers } from "./backends.ts";
+ * const layout = normalizeLayout({ kind: "bshd", batch: 1, seqQ: 1, seqK: 8, causal: true });
+ * absorbedBuffers(presetSpec("tiny"), layout, "f32", 1).at(-1)?.name; // "x_latent"
+ * ```
+ */
+export function absorbedBuffers(
+  spec: MlaSpec,
+  layout: NormalizedLayout,
+  dtype: Dtype,
+  kvSplits: number,
+): BufferSpec[] {
+  const eb = bytesOf(dtype);
+  const h = spec.numHeads;
+  const r = spec.kvLoraRank;
+  return [
+    ...standardBuffers(spec, layout, dtype),
+    { name: "q_absorbed", bytes: layout.qRows * h * (r + spec.qkRopeHeadDim) * eb },
+    { name: "x_latent_out", bytes: layout.totalQ * h * r * 4 * kvSplits },
+    { name: "lse_part", bytes: layout.totalQ * h * 4 * kvSplits },
+    { name: "x_latent", bytes: layout.totalQ * h * r * 4 },
+  ];
+}
+
+/**
+ * The buffers of a dense backend that uses the kit's dense preparation
+ * (kernels/launch.ts `expandDense`): the standard buffers, then packed q and per-head K
+ * and V.
+ *
+ * @example
+ * ```ts
+ * import { normalizeLayout } from "./layout.ts";
+ * import { presetSpec } from "./presets.ts";
+ * import { denseBuffers } from "./backends.ts";
+ * const layout = normalizeLayout({ kind: "bshd", batch: 1, seqQ: 1, seqK: 8, causal: true });
+ * denseBuffers(presetSpec("tiny"), layout, "f32").at(-1)?.name; // "v"
+ * ```
+ */
+export function denseBuffers(spec: MlaSpec, layout: NormalizedLayout, dtype: Dtype): BufferSpec[] {
+  const eb = bytesOf(dtype);
+  const h = spec.numHeads;
+  return [
+    ...standardBuffers(spec, layout, dtype),
+    { name: "q", bytes: layout.qRows * h * spec.kChannels * eb },
+    { name: "k", bytes: layout.kRows * h * spec.kChannels * eb },
+    { name: "v", bytes: layout.kRows * h * spec.vChannels * eb },
+  ];
+}
+
+/**
  * Buffer and workgroup limits. A buffer is bound whole (limit: the smaller of
  * maxStorageBufferBindingSize and maxBufferSize) unless it is in `boundInParts`
  * (limit: maxBufferSize; the caller checks its per-binding size itself).
@@ -323,7 +380,6 @@ const absorbed: Backend = {
     "value = the first kv_lora columns of the same cached row",
   check(q) {
     const { spec, layout, dtype } = q;
-    const eb = bytesOf(dtype);
     const h = spec.numHeads;
     const keyWidth = spec.kvLoraRank + spec.qkRopeHeadDim;
     const headsPerTile = Math.min(
@@ -367,13 +423,7 @@ const absorbed: Backend = {
         ),
       );
     }
-    const buffers: BufferSpec[] = [
-      ...standardBuffers(spec, layout, dtype),
-      { name: "q_absorbed", bytes: layout.qRows * h * keyWidth * eb },
-      { name: "x_latent_out", bytes: layout.totalQ * h * spec.kvLoraRank * 4 * kvSplits },
-      { name: "lse_part", bytes: layout.totalQ * h * 4 * kvSplits },
-      { name: "x_latent", bytes: layout.totalQ * h * spec.kvLoraRank * 4 },
-    ];
+    const buffers = absorbedBuffers(spec, layout, dtype, kvSplits);
     reasons.push(...limitReasons(q, buffers, headsPerTile / headsPerInvocation));
     return {
       reasons,
@@ -403,7 +453,6 @@ const absorbedTiled: Backend = {
     "of a workgroup share each key tile staged in workgroup memory; KV splits fill the device",
   check(q) {
     const { spec, layout, dtype } = q;
-    const eb = bytesOf(dtype);
     const h = spec.numHeads;
     const keyWidth = spec.kvLoraRank + spec.qkRopeHeadDim;
     const reasons = deviceReasons(q, {
@@ -485,13 +534,7 @@ const absorbedTiled: Backend = {
         });
       }
     }
-    const buffers: BufferSpec[] = [
-      ...standardBuffers(spec, layout, dtype),
-      { name: "q_absorbed", bytes: layout.qRows * h * keyWidth * eb },
-      { name: "x_latent_out", bytes: layout.totalQ * h * spec.kvLoraRank * 4 * kvSplits },
-      { name: "lse_part", bytes: layout.totalQ * h * 4 * kvSplits },
-      { name: "x_latent", bytes: layout.totalQ * h * spec.kvLoraRank * 4 },
-    ];
+    const buffers = absorbedBuffers(spec, layout, dtype, kvSplits);
     reasons.push(...limitReasons(q, buffers, shape.workgroupSize));
     const maxX = q.caps?.limits.maxComputeWorkgroupSizeX ?? 256;
     if (q.caps !== null && shape.workgroupSize > maxX) {
@@ -583,12 +626,7 @@ const expanded: Backend = {
       v_channels: spec.vChannels,
       kv_lora_rank: spec.kvLoraRank,
     });
-    const buffers: BufferSpec[] = [
-      ...standardBuffers(spec, layout, dtype),
-      { name: "q", bytes: layout.qRows * h * spec.kChannels * eb },
-      { name: "k", bytes: layout.kRows * h * spec.kChannels * eb },
-      { name: "v", bytes: layout.kRows * h * spec.vChannels * eb },
-    ];
+    const buffers = denseBuffers(spec, layout, dtype);
     // K and V are bound per group of sequences (and expanded in row chunks), so
     // only each sequence's rows must fit one binding; the whole buffers must still
     // fit maxBufferSize.
@@ -637,7 +675,6 @@ const expandedTiled: Backend = {
   check(q) {
     const { spec, layout, dtype } = q;
     const eb = bytesOf(dtype);
-    const h = spec.numHeads;
     const reasons = deviceReasons(q, {
       k_channels: spec.kChannels,
       v_channels: spec.vChannels,
@@ -654,12 +691,7 @@ const expandedTiled: Backend = {
           "use backend wgsl-expanded",
       });
     }
-    const buffers: BufferSpec[] = [
-      ...standardBuffers(spec, layout, dtype),
-      { name: "q", bytes: layout.qRows * h * spec.kChannels * eb },
-      { name: "k", bytes: layout.kRows * h * spec.kChannels * eb },
-      { name: "v", bytes: layout.kRows * h * spec.vChannels * eb },
-    ];
+    const buffers = denseBuffers(spec, layout, dtype);
     reasons.push(...limitReasons(q, buffers, FA2_WORKGROUP_SIZE, new Set(["k", "v"])));
     const budget = loopBudgetOf(q.caps);
     const longest = maxKLen(layout);
