@@ -43,9 +43,10 @@ export function isGlFallback(caps: DeviceCaps, backend: string): boolean {
  * @example
  * ```ts
  * import { tooSlowReason } from "./slow_device.ts";
- * import { presetSpec } from "../adapter/presets.ts";
- * declare const caps: import("../adapter/types.ts").DeviceCaps;
- * tooSlowReason(presetSpec("deepseek-v2-lite"), caps, "gl"); // a device.too-slow reason on GL
+ * import { presetSpec } from "./presets.ts";
+ * const caps = { adapter: { vendor: "", architecture: "", device: "", description: "llvmpipe",
+ *   isFallbackAdapter: true }, features: [], limits: {} };
+ * tooSlowReason(presetSpec("deepseek-v2-lite"), caps, "gl")?.code; // "device.too-slow"
  * ```
  */
 export function tooSlowReason(
