@@ -18,6 +18,9 @@
 import v2LiteChatConfig from "../matrix/bundled/configs/published/DeepSeek-V2-Lite-Chat.config.json" with {
   type: "json",
 };
+import v3Config from "../matrix/bundled/configs/published/DeepSeek-V3.config.json" with {
+  type: "json",
+};
 import kimiK2Config from "../matrix/bundled/configs/published/Kimi-K2-Instruct.config.json" with {
   type: "json",
 };
@@ -80,15 +83,8 @@ export const PRESET_CONFIGS: Readonly<Record<string, Readonly<Record<string, unk
     rope_theta: 10000,
     rope_scaling: yarn(40, 0.707, DS),
   },
-  "deepseek-v3": {
-    hidden_size: 7168,
-    num_attention_heads: 128,
-    q_lora_rank: 1536,
-    ...mla,
-    rms_norm_eps: 1e-6,
-    rope_theta: 10000,
-    rope_scaling: yarn(40, 1.0, DS),
-  },
+  /** From DeepSeek-V3's config.json (the revision without the unused aux-loss keys). */
+  "deepseek-v3": fromPublished(v3Config),
   /** From Kimi-K2-Instruct's config.json (beta_fast == beta_slow == 1, factor 32). */
   "kimi-k2": fromPublished(kimiK2Config),
   /** Kimi-K2-Instruct-0905: as kimi-k2, with the context extended by 64 instead of 32. */
