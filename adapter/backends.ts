@@ -25,6 +25,13 @@ import {
 } from "./loop_budget.ts";
 import { deviceClassOf } from "./device_class.ts";
 import {
+  GEMM_KEYS_PER_GROUP,
+  GEMM_WORKGROUP_SIZE,
+  gemmLoopIterations,
+  gemmMaxKeys,
+  gemmShape,
+} from "./gemm_plan.ts";
+import {
   FA2_KEY_TILE,
   FA2_QUERY_TILE,
   FA2_WORKGROUP_SIZE,
@@ -445,6 +452,74 @@ const absorbed: Backend = {
   },
 };
 
+const absorbedGemm: Backend = {
+  id: "wgsl-absorbed-gemm",
+  path: "absorbed",
+  runsOn: "gpu",
+  description: "WGSL latent MQA, CPU-shaped (lavapipe): scores, softmax and values as three " +
+    "passes, each lane holding a register tile of 16 heads x 16 keys or 16 heads x 4 output " +
+    "vec4s (FMAs per loaded number is what a CPU driver's speed is)",
+  check(q) {
+    const { spec, layout, dtype } = q;
+    const h = spec.numHeads;
+    const keyWidth = spec.kvLoraRank + spec.qkRopeHeadDim;
+    const reasons = deviceReasons(q, {
+      kv_lora_rank: spec.kvLoraRank,
+      qk_rope_head_dim: spec.qkRopeHeadDim,
+    });
+    const shape = gemmShape(spec, layout);
+    const longest = maxKLen(layout);
+    const budget = loopBudgetOf(q.caps);
+    if (q.kvSplits !== undefined && q.kvSplits !== 1) {
+      reasons.push({
+        code: "variant.kv-splits",
+        message: `kvSplits = ${q.kvSplits}: wgsl-absorbed-gemm runs every query's keys in one ` +
+          "softmax row (no KV splits); use kvSplits 1 or backend wgsl-absorbed",
+      });
+    }
+    if (budget !== null) {
+      const need = gemmLoopIterations(shape, longest);
+      const worst = Math.max(need.scores, need.softmax, need.values);
+      if (worst > budget) {
+        reasons.push({
+          code: "device.loop-budget",
+          message: `the softmax pass of wgsl-absorbed-gemm would walk ${longest} keys in ` +
+            `${worst} loop iterations, over this device's loop budget of ${budget} (it ends ` +
+            "every loop of an invocation after that many and would silently drop keys); at " +
+            `most ${gemmMaxKeys(shape, budget)} keys per query fit: use backend wgsl-absorbed ` +
+            "(it splits the keys)",
+        });
+      }
+    }
+    const rows = layout.totalQ * h;
+    const buffers = [
+      ...absorbedBuffers(spec, layout, dtype, 1),
+      { name: "scores", bytes: rows * shape.scoreVec4PerRow * 16 },
+      { name: "inv_sum", bytes: rows * 4 },
+    ];
+    reasons.push(...limitReasons(q, buffers, GEMM_WORKGROUP_SIZE));
+    return {
+      reasons,
+      path: "absorbed",
+      variant: {
+        family: "absorbed-gemm",
+        dtype,
+        workgroupSize: GEMM_WORKGROUP_SIZE,
+        headsPerTile: shape.headsPerTile,
+        kvSplits: 1,
+        queryTile: 1,
+        headsPerInvocation: shape.headsPerTile,
+        keysPerBlock: GEMM_KEYS_PER_GROUP,
+        columnsPerInvocation: shape.columnsPerInvocation,
+        scoreVec4PerRow: shape.scoreVec4PerRow,
+      },
+      buffers,
+      keyWidth,
+      valueWidth: spec.kvLoraRank,
+    };
+  },
+};
+
 const absorbedTiled: Backend = {
   id: "wgsl-absorbed-tiled",
   path: "absorbed",
@@ -758,6 +833,7 @@ export const BUNDLED_BACKENDS: Readonly<Record<string, Backend>> = {
   "wgsl-expanded": expanded,
   "wgsl-absorbed-tiled": absorbedTiled,
   "wgsl-expanded-tiled": expandedTiled,
+  "wgsl-absorbed-gemm": absorbedGemm,
   "cpu-reference": cpuReference,
 };
 
@@ -782,9 +858,10 @@ export interface AutoChoice {
  * 4 or more queries) tries the tiled absorbed kernel first (its workgroups share each
  * key tile among all heads; the lane-per-head kernels leave a GPU idle) and prefill
  * the FlashAttention-2-shaped expanded kernel (640 FLOP per head and query-key pair
- * against 2176 for absorbed), then {@link AUTO_PRIORITY}. "cpu"-class devices such as
- * lavapipe (per-lane register tiles win there) and no device use
- * {@link AUTO_PRIORITY}; the tiled kernels stay selectable with `--backend`.
+ * against 2176 for absorbed), then {@link AUTO_PRIORITY}. On "cpu"-class devices such
+ * as lavapipe decode tries `wgsl-absorbed-gemm` first (register-tiled scores and values
+ * passes) and prefill uses {@link AUTO_PRIORITY}, as does no device; the tiled kernels
+ * stay selectable with `--backend`.
  *
  * @example
  * ```ts
@@ -813,11 +890,20 @@ export function autoPriority(layout: NormalizedLayout, caps: DeviceCaps | null):
         "against 2176 absorbed; K/V expansion is cache construction)",
     };
   }
+  if (decode) {
+    return {
+      order: ["wgsl-absorbed-gemm", ...AUTO_PRIORITY],
+      reason: `device class cpu (${cls.reasons[0]}) and decode: the CPU-shaped absorbed ` +
+        "kernel first (scores and values as register-tiled passes: FMAs per loaded number is " +
+        "what a CPU driver's speed is); wgsl-absorbed-tiled and wgsl-expanded-tiled are " +
+        "selectable with --backend",
+    };
+  }
   return {
     order: AUTO_PRIORITY,
-    reason: `device class cpu (${cls.reasons[0]}): the lane-per-head kernels (per-lane register ` +
-      "tiles win on a CPU); wgsl-absorbed-tiled and wgsl-expanded-tiled are selectable with " +
-      "--backend",
+    reason: `device class cpu (${cls.reasons[0]}) and prefill: the lane-per-head kernels ` +
+      "(per-lane register tiles win on a CPU); wgsl-absorbed-tiled and wgsl-expanded-tiled " +
+      "are selectable with --backend",
   };
 }
 

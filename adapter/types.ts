@@ -270,6 +270,10 @@ export interface KernelVariant {
   readonly headsPerInvocation: number;
   /** Keys per block of the key loop (adapter/loop_budget.ts `keysPerBlock`). */
   readonly keysPerBlock: number;
+  /** Output vec4 columns per invocation of a values pass (EV of absorbed_gemm.wgsl); other kernels omit it. */
+  readonly columnsPerInvocation?: number;
+  /** vec4s per row of a materialized score buffer (KMAX4 of absorbed_gemm.wgsl); other kernels omit it. */
+  readonly scoreVec4PerRow?: number;
 }
 
 /** Where a plan's backend computes: on the WebGPU device, or on the CPU. */

@@ -10,12 +10,18 @@ import { BUNDLED_BACKENDS } from "../adapter/backends.ts";
 import type { BackendModule } from "./backend_module.ts";
 import { BACKEND_CONTRACT_VERSION, registerLauncher } from "./launch.ts";
 import { launchAbsorbed } from "./launch_absorbed.ts";
+import { launchAbsorbedGemm } from "./launch_absorbed_gemm.ts";
 import { launchAbsorbedTiled } from "./launch_absorbed_tiled.ts";
 import { launchExpanded } from "./launch_expanded.ts";
 import { launchExpandedTiled } from "./launch_expanded_tiled.ts";
 
 function bundled(
-  id: "wgsl-absorbed" | "wgsl-expanded" | "wgsl-absorbed-tiled" | "wgsl-expanded-tiled",
+  id:
+    | "wgsl-absorbed"
+    | "wgsl-expanded"
+    | "wgsl-absorbed-tiled"
+    | "wgsl-expanded-tiled"
+    | "wgsl-absorbed-gemm",
   launch: BackendModule["launch"],
   files: readonly string[],
 ): BackendModule {
@@ -50,6 +56,11 @@ export const BUNDLED_MODULES: readonly BackendModule[] = [
     "pack_q.wgsl",
     "expand_kv.wgsl",
     "expanded_fa2.wgsl",
+  ]),
+  bundled("wgsl-absorbed-gemm", launchAbsorbedGemm, [
+    "absorb_q.wgsl",
+    "absorbed_gemm.wgsl",
+    "up_proj.wgsl",
   ]),
 ];
 

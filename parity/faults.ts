@@ -454,3 +454,84 @@ export const TILED_FAULTS: readonly Fault[] = [
     },
   },
 ];
+
+/** The backend the gemm faults run on. */
+export const GEMM_BACKEND = "wgsl-absorbed-gemm";
+
+/** Decode with partial key groups and score vec4s (37 = 2 x 16 + 5 keys). */
+const BSHD_DECODE_37: LayoutRequest = { kind: "bshd", batch: 2, seqQ: 1, seqK: 37, causal: true };
+
+/**
+ * The planted faults ported to the CPU-shaped absorbed kernel (absorbed_gemm.wgsl, backend
+ * {@link GEMM_BACKEND}): the bug classes of its three passes. tests/faults_gemm_test.ts runs
+ * each in its scenario and checks it is caught; the same pattern guard applies.
+ */
+export const GEMM_FAULTS: readonly Fault[] = [
+  {
+    id: "gemm-kpe-left-out",
+    description: "the decoupled RoPE key k_pe left out of the scores (latent part only)",
+    apply: {
+      kind: "source",
+      file: "absorbed_gemm.wgsl",
+      mutate: sourceMutation("gemm-kpe-left-out", "absorbed_gemm.wgsl", {
+        pattern: "for (var d = 0u; d < KEY_VEC4; d++)",
+        replacement: "for (var d = 0u; d < VAL_VEC4; d++)",
+      }),
+    },
+    scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
+  },
+  {
+    id: "gemm-lse-offset",
+    description: "LSE off by a constant (0.01); the output itself is unchanged",
+    apply: {
+      kind: "source",
+      file: "absorbed_gemm.wgsl",
+      mutate: sourceMutation("gemm-lse-offset", "absorbed_gemm.wgsl", {
+        pattern: "m + log(l)",
+        replacement: "m + log(l) + 0.01",
+      }),
+    },
+    scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
+  },
+  {
+    id: "gemm-partial-group-dropped",
+    description: "the last, partial group of 16 keys never scored (its slots keep 0)",
+    apply: {
+      kind: "source",
+      file: "absorbed_gemm.wgsl",
+      mutate: sourceMutation("gemm-partial-group-dropped", "absorbed_gemm.wgsl", {
+        pattern: "if (k0 >= qm.z)",
+        replacement: "if (k0 + KG > qm.z)",
+      }),
+    },
+    scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_DECODE_37 },
+  },
+  {
+    id: "gemm-masked-slots-kept",
+    description: "score slots past a row's keys not zeroed in the softmax (exp of whatever " +
+      "the slot holds joins the sum and the values)",
+    apply: {
+      kind: "source",
+      file: "absorbed_gemm.wgsl",
+      mutate: sourceMutation("gemm-masked-slots-kept", "absorbed_gemm.wgsl", {
+        pattern: "let p = select(vec4<f32>(0.0), exp(probs[ob + i] - m), valid);",
+        replacement: "let p = exp(probs[ob + i] - m);",
+      }),
+    },
+    scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_DECODE_37 },
+  },
+  {
+    id: "gemm-sequence-start-ignored",
+    description: "the values pass reads keys from the start of the key buffer instead of " +
+      "their sequence's first key (packed sequences read each other's values)",
+    apply: {
+      kind: "source",
+      file: "absorbed_gemm.wgsl",
+      mutate: sourceMutation("gemm-sequence-start-ignored", "absorbed_gemm.wgsl", {
+        pattern: "row_offsets(qm.y, kb, nk - 1u)",
+        replacement: "row_offsets(0u, kb, nk - 1u)",
+      }),
+    },
+    scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: THD_DECODE },
+  },
+];

@@ -128,7 +128,7 @@ Deno.test("refusals name the limit: small workgroup memory, f16 widths, over-bud
   assert.match(JSON.stringify(long), /device.loop-budget.*use kvSplits >= 3/);
 });
 
-Deno.test("auto: tiled for decode on a gpu-class device; bundled priority otherwise, with reasons", () => {
+Deno.test("auto: tiled for decode on a gpu-class device, gemm for decode on a cpu-class one; bundled priority otherwise, with reasons", () => {
   const pick = (caps: DeviceCaps, layout: LayoutRequest) => {
     const r = resolve({ spec: v2lite, dtype: "f32", backend: "auto", layout }, caps);
     return r.kind === "plan" ? r.backend : "unsupported";
@@ -136,11 +136,13 @@ Deno.test("auto: tiled for decode on a gpu-class device; bundled priority otherw
   assert.equal(pick(H100, HEADLINE), "wgsl-absorbed-tiled");
   assert.equal(pick(H100, { ...HEADLINE, seqQ: 2 }), "wgsl-absorbed-tiled");
   assert.equal(pick(H100, { ...HEADLINE, seqQ: 256, seqK: 256 }), "wgsl-expanded-tiled");
-  assert.equal(pick(LAVAPIPE, HEADLINE), "wgsl-absorbed");
+  assert.equal(pick(LAVAPIPE, HEADLINE), "wgsl-absorbed-gemm");
+  assert.equal(pick(LAVAPIPE, { ...HEADLINE, seqQ: 256, seqK: 256 }), "wgsl-absorbed");
   const l = normalizeLayout(HEADLINE);
   assert.match(autoPriority(l, H100).reason, /device class gpu and decode/);
   const prefill = normalizeLayout({ ...HEADLINE, seqQ: 256, seqK: 256 });
   assert.match(autoPriority(prefill, H100).reason, /device class gpu and prefill/);
-  assert.match(autoPriority(l, LAVAPIPE).reason, /device class cpu.*selectable with --backend/);
+  assert.match(autoPriority(l, LAVAPIPE).reason, /device class cpu.*and decode.*--backend/);
+  assert.match(autoPriority(prefill, LAVAPIPE).reason, /device class cpu.*and prefill/);
   assert.match(autoPriority(l, null).reason, /no device/);
 });

@@ -1,0 +1,265 @@
+/**
+ * wgsl-absorbed-gemm (the CPU-shaped absorbed kernel: scores, softmax and values passes)
+ * on this machine's adapter against the float64 reference: tiny widths over decode, MTP,
+ * prefill, packed/padded THD, paged block tables and an empty sequence, in f32 and f16;
+ * one DeepSeek-V2-Lite decode per dtype; NaN/Inf poison that must not leak; a forced
+ * split refused; and the loop-budget boundary of the softmax row.
+ */
+import assert from "node:assert/strict";
+import { gemmMaxKeys, gemmShape } from "../adapter/gemm_plan.ts";
+import { normalizeLayout } from "../adapter/layout.ts";
+import { presetSpec } from "../adapter/presets.ts";
+import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
+import type { Dtype, GpuPlan, LayoutRequest, MlaSpec } from "../adapter/types.ts";
+import { runAttention } from "../kernels/attention.ts";
+import { compareAttention, summarize } from "../parity/compare.ts";
+import { toleranceFor } from "../parity/tolerance.ts";
+import { denseAttention } from "../reference/attention.ts";
+import { makeAttentionInputs } from "../reference/inputs.ts";
+import { CAPS, gpu, gpuTest, layoutLabel, nameWithReason } from "./gpu_helpers.ts";
+
+const BACKEND = "wgsl-absorbed-gemm";
+
+interface GemmCase {
+  preset: string;
+  dtype: Dtype;
+  layout: LayoutRequest;
+  kvSplits?: number;
+}
+
+/** The plan of a case on this device, or why there is none. */
+function planOf(c: GemmCase): { plan: GpuPlan; spec: MlaSpec } | string {
+  if (CAPS === null) return "no WebGPU adapter";
+  const spec = presetSpec(c.preset);
+  const r = resolve({ spec, dtype: c.dtype, backend: BACKEND, layout: c.layout }, CAPS, {
+    kvSplits: c.kvSplits,
+  });
+  if (r.kind !== "plan") return r.reasons.map((x) => `${x.code}: ${x.message}`).join("; ");
+  return { plan: gpuPlanOf(r), spec };
+}
+
+function label(c: GemmCase): string {
+  return `${c.preset} ${c.dtype} ${layoutLabel(c.layout)}`;
+}
+
+async function parity(c: GemmCase, seed = 5): Promise<void> {
+  const p = planOf(c);
+  if (typeof p === "string") throw new Error(`${label(c)}: ${p}`);
+  const { plan, spec } = p;
+  assert.equal(plan.variant.family, "absorbed-gemm");
+  const inputs = makeAttentionInputs(spec, plan.layout, { seed });
+  const got = (await runAttention(await gpu(), plan, { spec, inputs })).outputs;
+  const want = denseAttention(spec, plan.layout, { inputs });
+  const res = compareAttention(got, want, {
+    tolerance: toleranceFor(plan.variant.dtype, plan.path),
+    numHeads: spec.numHeads,
+    vDim: spec.vHeadDim,
+  });
+  assert.ok(res.pass, `${label(c)}\n${summarize(res.out)}\n${summarize(res.lse)}`);
+}
+
+const TINY_LAYOUTS: readonly LayoutRequest[] = [
+  // Decode, a partial last key group (37 = 2 x 16 + 5) and a partial vec4 of scores.
+  { kind: "bshd", batch: 2, seqQ: 1, seqK: 37, causal: true },
+  // MTP: two queries of a sequence see 39 and 40 keys.
+  { kind: "bshd", batch: 1, seqQ: 2, seqK: 40, causal: true },
+  // Prefill, causal: every query its own key count.
+  { kind: "bshd", batch: 2, seqQ: 5, seqK: 9, causal: true },
+  // Packed THD with padding rows (NaN) between sequences.
+  {
+    kind: "thd",
+    cuSeqlensQ: [0, 1, 3],
+    cuSeqlensK: [0, 5, 70],
+    cuSeqlensQPadded: [0, 2, 5],
+    cuSeqlensKPadded: [0, 8, 80],
+    causal: true,
+  },
+  // Paged block tables (pages out of order), cache lengths below capacity.
+  {
+    kind: "bshd",
+    batch: 2,
+    seqQ: 1,
+    seqK: 48,
+    kvLens: [37, 21],
+    causal: true,
+    paging: { pageSize: 16, numPages: 6, blockTable: [[5, 1, 3], [2, 0, 4]] },
+  },
+  // A sequence with no key: output 0, LSE -inf.
+  { kind: "bshd", batch: 2, seqQ: 1, seqK: 8, kvLens: [0, 5], causal: true },
+];
+
+gpuTest("gemm parity at tiny widths: every layout, f32 and f16", async (t) => {
+  for (const dtype of ["f32", "f16"] as const) {
+    for (const layout of TINY_LAYOUTS) {
+      const c: GemmCase = { preset: "tiny", dtype, layout };
+      const p = planOf(c);
+      const why = typeof p === "string" ? p : null;
+      await t.step({
+        name: nameWithReason(label(c), why),
+        ignore: why !== null,
+        fn: () => parity(c),
+      });
+    }
+  }
+}, { skip: CAPS === null ? "no WebGPU adapter" : null });
+
+gpuTest("gemm parity: 20 heads (a partial head tile) and q_lora (tiny-kimi)", async (t) => {
+  for (const preset of ["tiny-kimi"]) {
+    const c: GemmCase = {
+      preset,
+      dtype: "f32",
+      layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 50, causal: true },
+    };
+    await t.step(label(c), () => parity(c));
+  }
+  // 20 heads: one tile of 16 and a partial one that recomputes head 19 in its empty rows.
+  const spec = { ...presetSpec("tiny"), numHeads: 20 };
+  const layout: LayoutRequest = { kind: "bshd", batch: 1, seqQ: 1, seqK: 33, causal: true };
+  const r = resolve({ spec, dtype: "f32", backend: BACKEND, layout }, CAPS!);
+  assert.equal(r.kind, "plan", JSON.stringify(r));
+  const plan = gpuPlanOf(r);
+  assert.equal(plan.variant.headsPerTile, 16);
+  const inputs = makeAttentionInputs(spec, plan.layout, { seed: 9 });
+  const got = (await runAttention(await gpu(), plan, { spec, inputs })).outputs;
+  const want = denseAttention(spec, plan.layout, { inputs });
+  const res = compareAttention(got, want, {
+    tolerance: toleranceFor("f32", "absorbed"),
+    numHeads: 20,
+    vDim: spec.vHeadDim,
+  });
+  assert.ok(res.pass, `20 heads\n${summarize(res.out)}\n${summarize(res.lse)}`);
+}, { skip: CAPS === null ? "no WebGPU adapter" : null });
+
+for (const dtype of ["f32", "f16"] as const) {
+  const c: GemmCase = {
+    preset: "deepseek-v2-lite",
+    dtype,
+    layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 300, causal: true },
+  };
+  gpuTest(`gemm parity: one DeepSeek-V2-Lite decode ${dtype} (b 2, 300 keys)`, () => parity(c), {
+    specs: ["deepseek-v2-lite"],
+    skip: (() => {
+      const p = planOf(c);
+      return typeof p === "string" ? p : null;
+    })(),
+  });
+}
+
+Deno.test("gemm: a forced KV split is refused with the reason", {
+  ignore: CAPS === null,
+}, () => {
+  const p = planOf({
+    preset: "tiny",
+    dtype: "f32",
+    layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 300, causal: true },
+    kvSplits: 3,
+  });
+  assert.equal(typeof p, "string");
+  assert.match(p as string, /variant\.kv-splits: kvSplits = 3: wgsl-absorbed-gemm runs/);
+});
+
+/** Poisoned logical keys, and the logical query rows that see one. */
+const POISONS: readonly { layout: LayoutRequest; keys: number[]; nanRows: number[] }[] = [
+  // MTP: key 39 is a causal future key of query 0 (same key group, same score vec4).
+  { layout: { kind: "bshd", batch: 1, seqQ: 2, seqK: 40, causal: true }, keys: [39], nanRows: [1] },
+  // Packed THD: the first key of sequence 1 sits right after sequence 0's keys.
+  {
+    layout: { kind: "thd", cuSeqlensQ: [0, 1, 2], cuSeqlensK: [0, 5, 12], causal: true },
+    keys: [5],
+    nanRows: [1],
+  },
+];
+
+gpuTest("gemm: NaN and Inf in keys a row does not see never reach it", async (t) => {
+  for (const dtype of ["f32", "f16"] as const) {
+    for (const value of [NaN, Infinity]) {
+      for (const p of POISONS) {
+        const c: GemmCase = { preset: "tiny", dtype, layout: p.layout };
+        const planned = planOf(c);
+        const why = typeof planned === "string" ? planned : null;
+        await t.step({
+          name: nameWithReason(`${dtype} ${value} ${layoutLabel(p.layout)}`, why),
+          ignore: why !== null,
+          fn: async () => {
+            const { plan, spec } = planned as { plan: GpuPlan; spec: MlaSpec };
+            const inputs = makeAttentionInputs(spec, plan.layout, {
+              seed: 2,
+              poisonKeys: p.keys,
+              poisonValue: value,
+            });
+            const got = (await runAttention(await gpu(), plan, { spec, inputs })).outputs;
+            const want = denseAttention(spec, plan.layout, { inputs });
+            const h = spec.numHeads;
+            const v = spec.vHeadDim;
+            for (let q = 0; q < plan.layout.totalQ; q++) {
+              const nan = p.nanRows.includes(q);
+              for (let hd = 0; hd < h; hd++) {
+                for (const [name, r] of [["reference", want], ["kernel", got]] as const) {
+                  const l = r.lse[q * h + hd];
+                  assert.ok(
+                    nan ? Number.isNaN(l) : Number.isFinite(l),
+                    `${name} LSE row ${q}: ${l}`,
+                  );
+                  const row = Array.from(r.out.subarray((q * h + hd) * v, (q * h + hd + 1) * v));
+                  assert.ok(
+                    row.every((x) => nan ? Number.isNaN(x) : Number.isFinite(x)),
+                    `${name} out row ${q} head ${hd}: expected ${nan ? "NaN" : "finite"}`,
+                  );
+                }
+              }
+            }
+            const res = compareAttention(got, want, {
+              tolerance: toleranceFor(plan.variant.dtype, plan.path),
+              numHeads: h,
+              vDim: v,
+            });
+            assert.ok(res.pass, `${summarize(res.out)}\n${summarize(res.lse)}`);
+          },
+        });
+      }
+    }
+  }
+}, { skip: CAPS === null ? "no WebGPU adapter" : null });
+
+/**
+ * The loop budget at its boundary (tiny f32, one query). The LAST key is NaN, so the LSE
+ * is NaN iff the softmax row reached it. At the adapter's count (gemmMaxKeys) the plan is
+ * accepted and the last key is reached; one key more is refused with the reason; and
+ * run anyway (planned for a device without a budget), 10% more keys do not reach it.
+ */
+gpuTest("gemm: the loop-budget boundary of the softmax row (tiny f32)", async () => {
+  const budget = CAPS!.loopIterationBudget!;
+  const spec = presetSpec("tiny");
+  const layout = (keys: number): LayoutRequest => ({
+    kind: "bshd",
+    batch: 1,
+    seqQ: 1,
+    seqK: keys,
+    causal: true,
+  });
+  const lastKeyReached = async (plan: GpuPlan): Promise<boolean> => {
+    const keys = plan.layout.totalK;
+    const inputs = makeAttentionInputs(spec, plan.layout, { seed: 5, poisonKeys: [keys - 1] });
+    const got = (await runAttention(await gpu(), plan, { spec, inputs })).outputs;
+    const nan = Array.from(got.lse).filter((x) => Number.isNaN(x)).length;
+    assert.ok(nan === 0 || nan === got.lse.length, `${nan} of ${got.lse.length} LSE NaN`);
+    return nan > 0;
+  };
+  const maxKeys = gemmMaxKeys(gemmShape(spec, normalizeLayout(layout(8))), budget);
+  const at = planOf({ preset: "tiny", dtype: "f32", layout: layout(maxKeys) });
+  assert.notEqual(typeof at, "string", String(at));
+  assert.ok(await lastKeyReached((at as { plan: GpuPlan }).plan), `${maxKeys} keys: truncated`);
+  const over = planOf({ preset: "tiny", dtype: "f32", layout: layout(maxKeys + 4) });
+  assert.equal(typeof over, "string");
+  assert.match(over as string, /device.loop-budget: .* at most \d+ keys per query fit/);
+  const beyond = Math.ceil(maxKeys * 1.1);
+  const r = resolve(
+    { spec, dtype: "f32", backend: BACKEND, layout: layout(beyond) },
+    { ...CAPS!, loopIterationBudget: null, adapter: { ...CAPS!.adapter, description: "x" } },
+  );
+  assert.ok(!(await lastKeyReached(gpuPlanOf(r))), `${beyond} keys in one row were all walked`);
+}, {
+  skip: CAPS === null || !CAPS.loopIterationBudget
+    ? "the device has no loop budget (measured): nothing to check at the boundary"
+    : null,
+});
