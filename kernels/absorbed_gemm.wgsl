@@ -7,18 +7,18 @@
 //   values:  x[t, h, :] = inv[t, h] * sum_k P[t, h, k] * cache[row_k][0:r]
 //
 // Why not one fused pass (absorbed.wgsl): on lavapipe a buffer load inside a loop costs
-// about as much as thirty 8-lane FMAs (Mesa 22.3's gallivm loads every lane's element of
-// every component separately, whatever the address space: storage, uniform, workgroup
-// and indexed private arrays measured alike, ~5 ns per 8-lane component on this
-// 2-core machine), so speed is FMAs per loaded number inside one lane, and that needs a
-// register tile of heads x keys in the scores and heads x output columns in the values.
-// A fused kernel cannot hold both: its lane would keep every head's whole 512-wide
-// output. Split in three passes, each lane keeps one tile:
+// about as much as 25 8-lane FMAs at the measured peak (Mesa 22.3's gallivm loads every
+// lane's element of every component separately, whatever the address space: storage,
+// uniform and workgroup loads measured alike, 2.4-3.3 ns per 8-lane component on this
+// 2-core machine, tools/load_cost_probe.ts), so speed is FMAs per loaded number inside one
+// lane, and that needs a register tile of heads x keys in the scores and heads x output
+// columns in the values. A fused kernel cannot hold both: its lane would keep every
+// head's whole 512-wide output. Split in three passes, each lane keeps one tile:
 //   - scores: HT heads x 16 keys; per vec4 of the key width a lane loads 16 cached and
-//     HT query vec4s for 16 x HT vec4 dot products (HT = 16: 8 FMAs per loaded number;
-//     a standalone probe of this tile ran at 0.27 of the measured FMA peak);
+//     HT query vec4s for 16 x HT vec4 dot products (HT = 16: 8 FMAs per loaded number);
 //   - values: HT heads x EV output vec4s; per 4 keys a lane loads 4 x EV cached and HT
 //     probability vec4s for 4 x HT x EV vec4 FMAs (8 per loaded number at 16 x 4).
+// The head loops stay loops: writing their 16 statements out measured 1.25x slower.
 // The register tiles spill to the stack; stack reloads are cheap next to buffer loads.
 // The lanes of a workgroup take consecutive key groups (scores) or output column blocks
 // (values), so a workgroup reads 8 neighbouring rows or 8 neighbouring slices of a row.
@@ -151,8 +151,7 @@ fn scores(@builtin(global_invocation_id) gid: vec3<u32>) {
     s[j] = mat4x4<f32>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
   }
   for (var d = 0u; d < KEY_VEC4; d++) {
-    // The 16 cached vec4s are loaded once and serve all HT heads. (The head loop stays a
-    // loop: writing its 16 statements out measured 1.25x slower on lavapipe.)
+    // The 16 cached vec4s are loaded once and serve all HT heads.
     let ca = cols(ra, d);
     let cb = cols(rb, d);
     let cc = cols(rc, d);

@@ -28,7 +28,7 @@ Deno.test("explain: supported exits 0 and prints the plan", async () => {
   const r = await runCli(["explain", "deepseek-v2-lite", "--caps", caps]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /softmax scale 0\.114721 = m\^2 \/ sqrt\(192\)/);
-  assert.match(r.stdout, /plan: wgsl-absorbed \(requested auto\)/);
+  assert.match(r.stdout, /plan: wgsl-absorbed-gemm \(requested auto\)/);
 });
 
 Deno.test("explain: unsupported exits 3 with every reason", async () => {
@@ -52,7 +52,16 @@ Deno.test("explain: a caps file's loop budget bounds the plan (splits, or unsupp
   const lavapipe = JSON.parse(await Deno.readTextFile(caps));
   const file = await Deno.makeTempFile({ suffix: ".json" });
   await Deno.writeTextFile(file, JSON.stringify({ ...lavapipe, loopIterationBudget: 5000 }));
-  const auto = await runCli(["explain", "deepseek-v2-lite", "--caps", file, "--seq-k", "4096"]);
+  const auto = await runCli([
+    "explain",
+    "deepseek-v2-lite",
+    "--caps",
+    file,
+    "--seq-k",
+    "4096",
+    "--backend",
+    "wgsl-absorbed",
+  ]);
   assert.equal(auto.code, 0, auto.stderr);
   assert.match(auto.stdout, /kv splits 4,/);
   const dense = await runCli([

@@ -1,0 +1,112 @@
+/**
+ * What one buffer load inside a loop costs on this WebGPU adapter, by address space, next
+ * to the same loop without the load (docs/benchmarks.md, "wgsl-absorbed-gemm"). Each
+ * invocation runs 4096 iterations of one vec4 load and two vec4 FMAs; 256 workgroups of 8.
+ * Times are kernel times by timestamp queries (median of 5).
+ *
+ *   deno run -A tools/load_cost_probe.ts
+ *
+ * @module
+ */
+const adapter = await navigator.gpu.requestAdapter();
+if (!adapter) {
+  console.error("no WebGPU adapter");
+  Deno.exit(3);
+}
+const device = await adapter.requestDevice({
+  requiredFeatures: ["timestamp-query"] as GPUFeatureName[],
+});
+const N = 1024;
+const ITERS = 4096;
+const GROUPS = 256;
+
+function code(kind: string): string {
+  const decl: Record<string, string> = {
+    storage: `@group(0) @binding(0) var<storage, read> src: array<vec4<f32>, ${N}>;`,
+    uniform: `@group(0) @binding(0) var<uniform> src: array<vec4<f32>, ${N}>;`,
+    workgroup: `@group(0) @binding(0) var<storage, read> gsrc: array<vec4<f32>, ${N}>;\n` +
+      `var<workgroup> src: array<vec4<f32>, ${N}>;`,
+    none: `@group(0) @binding(0) var<storage, read> src: array<vec4<f32>, ${N}>;`,
+  };
+  const stage = kind === "workgroup"
+    ? `for (var i = lid; i < ${N}u; i += 8u) { src[i] = gsrc[i]; }\n  workgroupBarrier();`
+    : kind === "none"
+    ? "_ = src[0];"
+    : "";
+  const load = kind === "none"
+    ? "vec4<f32>(f32(d), f32(d + 1u), 1.0, 2.0)"
+    : `src[(d * 7u + (gid.x & 7u)) & ${N - 1}u]`;
+  return `${decl[kind]}
+@group(0) @binding(1) var<storage, read_write> out: array<vec4<f32>>;
+@compute @workgroup_size(8)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  ${stage}
+  var a = vec4<f32>(0.0);
+  var b = vec4<f32>(0.0);
+  for (var d = 0u; d < ${ITERS}u; d++) {
+    let v = ${load};
+    a = fma(v, v, a);
+    b = fma(v, a, b);
+  }
+  out[gid.x] = a + b;
+}`;
+}
+
+const src = device.createBuffer({
+  size: N * 16,
+  usage: GPUBufferUsage.STORAGE | GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+});
+const out = device.createBuffer({ size: GROUPS * 8 * 16, usage: GPUBufferUsage.STORAGE });
+const qs = device.createQuerySet({ type: "timestamp", count: 2 });
+const resolved = device.createBuffer({
+  size: 16,
+  usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+});
+const read = device.createBuffer({
+  size: 16,
+  usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+});
+console.log(`adapter: ${adapter.info.description || adapter.info.vendor}`);
+const ms: Record<string, number> = {};
+for (const kind of ["none", "storage", "uniform", "workgroup"]) {
+  const module = device.createShaderModule({ code: code(kind) });
+  const pipeline = device.createComputePipeline({
+    layout: "auto",
+    compute: { module, entryPoint: "main" },
+  });
+  const group = device.createBindGroup({
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [{ binding: 0, resource: { buffer: src } }, {
+      binding: 1,
+      resource: { buffer: out },
+    }],
+  });
+  const run = async (): Promise<number> => {
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass({
+      timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 },
+    });
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(GROUPS);
+    pass.end();
+    enc.resolveQuerySet(qs, 0, 2, resolved, 0);
+    enc.copyBufferToBuffer(resolved, 0, read, 0, 16);
+    device.queue.submit([enc.finish()]);
+    await read.mapAsync(GPUMapMode.READ);
+    const t = new BigUint64Array(read.getMappedRange().slice(0));
+    read.unmap();
+    return Number(t[1] - t[0]) / 1e6;
+  };
+  await run();
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) times.push(await run());
+  times.sort((a, b) => a - b);
+  ms[kind] = times[2];
+  const perLoad = kind === "none"
+    ? ""
+    : `, ${
+      ((ms[kind] - ms.none) * 1e6 / (GROUPS * ITERS * 4)).toFixed(2)
+    } ns per 8-lane component load over the no-load loop`;
+  console.log(`${kind.padEnd(9)} ${ms[kind].toFixed(2)} ms${perLoad}`);
+}
