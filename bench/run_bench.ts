@@ -71,8 +71,15 @@ export interface BenchRecord {
   readonly submit_ms?: number;
   /** Per-pass medians, ms. */
   readonly passes?: Record<string, number>;
+  /** The backend that ran the case (ok records). */
+  readonly backend?: string;
   /** The kernel variant. */
-  readonly variant?: { workgroupSize: number; headsPerTile: number; kvSplits: number };
+  readonly variant?: {
+    family: string;
+    workgroupSize: number;
+    headsPerTile: number;
+    kvSplits: number;
+  };
 }
 
 /** Options of {@link runBenchCase}. */
@@ -270,7 +277,9 @@ export async function runBenchCase(
       bytes: work.bytes,
       submit_ms: submit,
       passes,
+      backend: plan.backend,
       variant: {
+        family: plan.variant.family,
         workgroupSize: plan.variant.workgroupSize,
         headsPerTile: plan.variant.headsPerTile,
         kvSplits: plan.variant.kvSplits,

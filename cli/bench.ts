@@ -12,6 +12,8 @@ import {
   loadBackendModuleOptions,
 } from "./backend_options.ts";
 import { Command } from "@commander-js/extra-typings";
+import { backendById } from "../adapter/registry.ts";
+import type { AttentionPath } from "../adapter/types.ts";
 import { BENCH_MATRICES, type BenchCase, benchMatrix, filterBenchCases } from "../bench/cases.ts";
 import { measureCeilings } from "../bench/ceilings.ts";
 import { machineInfo } from "../bench/machine.ts";
@@ -61,7 +63,9 @@ export function benchCommand() {
     .option("--title <text>", "title of summary.md", "Benchmark")
     .option(
       "--backend <id>",
-      "run every case on this registered backend (e.g. wgsl-absorbed-tiled, or a --backend-module id) instead of the bundled backend of its path",
+      "run the cases of this registered backend's path on it (e.g. wgsl-absorbed-gemm, wgsl-absorbed-tiled, or a --backend-module id) instead of the bundled backend of the path; repeatable, one per path (--backend wgsl-absorbed-gemm --backend wgsl-expanded benches both paths); with a single --backend the other path's cases are reported unsupported (backend.path-mismatch)",
+      collect,
+      [] as string[],
     )
     .option("--backend-module <path>", BACKEND_MODULE_HELP, collect, [] as string[])
     .addOption(runtimeOption())
@@ -69,7 +73,7 @@ export function benchCommand() {
     .action(async (opts) => {
       checkRuntimeCombination(opts.runtime, { backendModules: opts.backendModule });
       await loadBackendModuleOptions(opts.backendModule);
-      const backend = opts.backend === undefined ? undefined : checkBackendId(opts.backend);
+      const backendOf = backendsByPath((opts.backend as string[]).map((id) => checkBackendId(id)));
       const reps = Number(opts.reps);
       if (!Number.isInteger(reps) || reps < 1) {
         throw new CliError(`--reps: ${opts.reps} must be a positive integer`, EXIT.badInput);
@@ -91,7 +95,7 @@ export function benchCommand() {
           : await measureCeilings(ctx, { reps });
         const records: BenchRecord[] = [];
         for (const c of cases) {
-          const r = await runBenchCase(ctx, c, { ceilings, reps, backend });
+          const r = await runBenchCase(ctx, c, { ceilings, reps, backend: backendOf(c.path) });
           records.push(r);
           if (!opts.json) {
             console.error(
@@ -131,4 +135,27 @@ export function benchCommand() {
         else ctx.destroy();
       }
     });
+}
+
+/**
+ * The backend each path's cases run on, from the `--backend` ids (at most one per path,
+ * else exit 2): the id of the case's path; with ids for one path only, that id for the
+ * other path's cases too (they are then reported unsupported, backend.path-mismatch);
+ * with none, undefined (the bundled backend of the path).
+ */
+function backendsByPath(ids: readonly string[]): (path: AttentionPath) => string | undefined {
+  const byPath = new Map<AttentionPath, string>();
+  for (const id of ids) {
+    const path = backendById(id)!.path;
+    const other = byPath.get(path);
+    if (other !== undefined && other !== id) {
+      throw new CliError(
+        `--backend: ${other} and ${id} both compute the ${path} path; give at most one ` +
+          "backend per path",
+        EXIT.badInput,
+      );
+    }
+    byPath.set(path, id);
+  }
+  return (path) => byPath.get(path) ?? ids[0];
 }

@@ -57,6 +57,55 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "bench --backend once per path: each path's cases run on its own backend",
+  ignore: !gpu,
+  fn: async () => {
+    const r = await runCli([
+      "bench",
+      "--matrix",
+      "tiny",
+      "--backend",
+      "wgsl-absorbed-gemm",
+      "--backend",
+      "wgsl-expanded",
+      "--reps",
+      "2",
+      "--json",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const records = JSON.parse(r.stdout).records as {
+      case: { path: string };
+      status: string;
+      backend?: string;
+      variant?: { family: string };
+    }[];
+    for (const path of ["absorbed", "expanded"]) {
+      const rec = records.filter((x) => x.case.path === path);
+      assert.ok(rec.length > 0, path);
+      for (const x of rec) {
+        assert.equal(x.status, "ok", JSON.stringify(x));
+        assert.equal(x.backend, path === "absorbed" ? "wgsl-absorbed-gemm" : "wgsl-expanded");
+        assert.equal(x.variant?.family, path === "absorbed" ? "absorbed-gemm" : "expanded");
+      }
+    }
+  },
+});
+
+Deno.test("bench: two --backend ids of one path are exit 2, naming both", async () => {
+  const r = await runCli([
+    "bench",
+    "--matrix",
+    "tiny",
+    "--backend",
+    "wgsl-absorbed-gemm",
+    "--backend",
+    "wgsl-absorbed",
+  ]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /wgsl-absorbed-gemm and wgsl-absorbed both compute the absorbed path/);
+});
+
 Deno.test("bench: an unregistered --backend is exit 2, listing the registered ones", async () => {
   const r = await runCli(["bench", "--matrix", "tiny", "--backend", "naive"]);
   assert.equal(r.code, 2, r.stderr);
