@@ -26,7 +26,9 @@ import {
 import { deviceClassOf } from "./device_class.ts";
 import {
   GEMM_KEYS_PER_GROUP,
+  GEMM_QUERY_TILE,
   GEMM_WORKGROUP_SIZE,
+  gemmColumnsPerInvocation,
   gemmLoopIterations,
   gemmMaxKeys,
   gemmShape,
@@ -495,7 +497,6 @@ const absorbedGemm: Backend = {
     const buffers = [
       ...absorbedBuffers(spec, layout, dtype, 1),
       { name: "scores", bytes: rows * shape.scoreVec4PerRow * 16 },
-      { name: "inv_sum", bytes: rows * 4 },
     ];
     reasons.push(...limitReasons(q, buffers, GEMM_WORKGROUP_SIZE));
     return {
@@ -741,6 +742,78 @@ const expanded: Backend = {
   },
 };
 
+const expandedGemm: Backend = {
+  id: "wgsl-expanded-gemm",
+  path: "expanded",
+  runsOn: "gpu",
+  description: "WGSL dense attention over expanded per-head K/V, CPU-shaped (lavapipe) for " +
+    "prefill: per head, scores, softmax and values as three passes, each lane holding a " +
+    "register tile of 16 queries x 16 keys or 16 queries x 4 output vec4s",
+  check(q) {
+    const { spec, layout, dtype } = q;
+    const eb = bytesOf(dtype);
+    const h = spec.numHeads;
+    const reasons = deviceReasons(q, {
+      k_channels: spec.kChannels,
+      v_channels: spec.vChannels,
+      kv_lora_rank: spec.kvLoraRank,
+    });
+    if (q.kvSplits !== undefined && q.kvSplits !== 1) {
+      reasons.push({
+        code: "variant.kv-splits",
+        message: `kvSplits = ${q.kvSplits}: wgsl-expanded-gemm runs every query's keys in ` +
+          "one softmax row (no KV splits); use kvSplits 1",
+      });
+    }
+    const longest = maxKLen(layout);
+    const keyVec4 = Math.max(1, Math.floor(spec.kChannels / 4));
+    const budget = loopBudgetOf(q.caps);
+    if (budget !== null) {
+      const loops = { valuesTripCost: GEMM_QUERY_TILE + 2 };
+      const need = gemmLoopIterations({ keyVec4 }, longest, loops);
+      const worst = Math.max(need.scores + GEMM_QUERY_TILE + 1, need.softmax, need.values);
+      if (worst > budget) {
+        reasons.push({
+          code: "device.loop-budget",
+          message: `one invocation of wgsl-expanded-gemm would walk ${longest} keys in ` +
+            `${worst} loop iterations, over this device's loop budget of ${budget} (it ends ` +
+            "every loop of an invocation after that many and would silently drop keys); at " +
+            `most ${gemmMaxKeys({ keyVec4 }, budget, loops)} keys per query fit: use the ` +
+            "absorbed path (wgsl-absorbed splits the keys)",
+        });
+      }
+    }
+    const rows = layout.totalQ * h;
+    const scoreVec4PerRow = Math.max(1, Math.ceil(longest / 4));
+    const buffers = [
+      ...denseBuffers(spec, layout, dtype),
+      { name: "scores", bytes: rows * scoreVec4PerRow * 16 },
+    ];
+    // K and V are bound per group of sequences, as by wgsl-expanded.
+    reasons.push(...limitReasons(q, buffers, GEMM_WORKGROUP_SIZE, new Set(["k", "v"])));
+    reasons.push(...perSequenceKvReasons(q, eb));
+    return {
+      reasons,
+      path: "expanded",
+      variant: {
+        family: "expanded-gemm",
+        dtype,
+        workgroupSize: GEMM_WORKGROUP_SIZE,
+        headsPerTile: 1,
+        kvSplits: 1,
+        queryTile: GEMM_QUERY_TILE,
+        headsPerInvocation: 1,
+        keysPerBlock: GEMM_KEYS_PER_GROUP,
+        columnsPerInvocation: gemmColumnsPerInvocation(Math.max(1, spec.vChannels / 4)),
+        scoreVec4PerRow,
+      },
+      buffers,
+      keyWidth: spec.kChannels,
+      valueWidth: spec.vChannels,
+    };
+  },
+};
+
 const expandedTiled: Backend = {
   id: "wgsl-expanded-tiled",
   path: "expanded",
@@ -834,6 +907,7 @@ export const BUNDLED_BACKENDS: Readonly<Record<string, Backend>> = {
   "wgsl-absorbed-tiled": absorbedTiled,
   "wgsl-expanded-tiled": expandedTiled,
   "wgsl-absorbed-gemm": absorbedGemm,
+  "wgsl-expanded-gemm": expandedGemm,
   "cpu-reference": cpuReference,
 };
 
@@ -859,9 +933,9 @@ export interface AutoChoice {
  * key tile among all heads; the lane-per-head kernels leave a GPU idle) and prefill
  * the FlashAttention-2-shaped expanded kernel (640 FLOP per head and query-key pair
  * against 2176 for absorbed), then {@link AUTO_PRIORITY}. On "cpu"-class devices such
- * as lavapipe decode tries `wgsl-absorbed-gemm` first (register-tiled scores and values
- * passes) and prefill uses {@link AUTO_PRIORITY}, as does no device; the tiled kernels
- * stay selectable with `--backend`.
+ * as lavapipe decode tries `wgsl-absorbed-gemm` first and prefill `wgsl-expanded-gemm`
+ * (register-tiled scores and values passes), then {@link AUTO_PRIORITY}; no device uses
+ * {@link AUTO_PRIORITY}. The tiled kernels stay selectable with `--backend`.
  *
  * @example
  * ```ts
@@ -900,9 +974,10 @@ export function autoPriority(layout: NormalizedLayout, caps: DeviceCaps | null):
     };
   }
   return {
-    order: AUTO_PRIORITY,
-    reason: `device class cpu (${cls.reasons[0]}) and prefill: the lane-per-head kernels ` +
-      "(per-lane register tiles win on a CPU); wgsl-absorbed-tiled and wgsl-expanded-tiled " +
+    order: ["wgsl-expanded-gemm", ...AUTO_PRIORITY],
+    reason: `device class cpu (${cls.reasons[0]}) and prefill: the CPU-shaped expanded ` +
+      "kernel first (per head, 16 queries x 16 keys register tiles; 640 FLOP per head and " +
+      "query-key pair against 2176 absorbed); wgsl-absorbed-tiled and wgsl-expanded-tiled " +
       "are selectable with --backend",
   };
 }

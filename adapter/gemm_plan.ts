@@ -15,6 +15,8 @@ export const GEMM_MAX_HEADS_PER_TILE = 16;
 export const GEMM_KEYS_PER_GROUP = 16;
 /** Invocations per workgroup: one lavapipe SIMD row. */
 export const GEMM_WORKGROUP_SIZE = 8;
+/** Queries per register tile of the expanded gemm kernel (QT of expanded_gemm.wgsl). */
+export const GEMM_QUERY_TILE = 16;
 
 /** The shape of a gemm-kernel variant (its WGSL @param values). */
 export interface GemmShape {
@@ -48,7 +50,7 @@ export function gemmShape(
   layout: NormalizedLayout,
 ): GemmShape {
   const valueVec4 = Math.max(1, Math.floor(spec.kvLoraRank / 4));
-  const columnsPerInvocation = [4, 2, 1].find((e) => valueVec4 % e === 0) ?? 1;
+  const columnsPerInvocation = gemmColumnsPerInvocation(valueVec4);
   const longest = layout.seqs.reduce((m, s) => Math.max(m, s.kLen), 0);
   return {
     headsPerTile: Math.max(1, Math.min(spec.numHeads, GEMM_MAX_HEADS_PER_TILE)),
@@ -63,42 +65,79 @@ export function gemmShape(
 export interface GemmLoopIterations {
   /** The scores pass: its loop over the key width (one key group per invocation). */
   readonly scores: number;
-  /** The softmax pass: two loops over the row's score vec4s. */
+  /** The softmax pass: three loops over the row's score vec4s. */
   readonly softmax: number;
   /** The values pass: one loop over the keys, 4 per trip. */
   readonly values: number;
 }
 
+/** How a kernel's values pass spends loop iterations per trip over 4 keys. */
+export interface GemmLoopOptions {
+  /**
+   * Loop iterations one trip of the values pass's key loop costs: 1 when the loops inside
+   * it are unrolled (absorbed_gemm.wgsl, measured), 1 + (QT + 1) when the loop over the
+   * tile's QT queries stays rolled (expanded_gemm.wgsl: Mesa leaves that loop, with its
+   * per-query masking, rolled; measured by tests/kernels_expanded_gemm_test.ts).
+   */
+  readonly valuesTripCost?: number;
+}
+
 /**
  * Loop iterations of each pass as a loop-budget device counts them (a loop run costs
- * its trips + 1; the constant-trip loops over the tile's heads, keys and columns are
- * unrolled and cost none, see adapter/loop_budget.ts).
+ * its trips + 1; constant-trip loops the compiler unrolls cost none, see
+ * adapter/loop_budget.ts).
  *
  * @example
  * ```ts
  * import { gemmLoopIterations } from "./gemm_plan.ts";
- * gemmLoopIterations({ keyVec4: 144 }, 4096); // { scores: 145, softmax: 2050, values: 1025 }
+ * gemmLoopIterations({ keyVec4: 144 }, 4096); // { scores: 145, softmax: 3075, values: 1025 }
+ * gemmLoopIterations({ keyVec4: 48 }, 4096, { valuesTripCost: 18 }).values; // 18433
  * ```
  */
 export function gemmLoopIterations(
   shape: Pick<GemmShape, "keyVec4">,
   keys: number,
+  options: GemmLoopOptions = {},
 ): GemmLoopIterations {
   const vec4s = Math.ceil(keys / 4);
-  return { scores: shape.keyVec4 + 1, softmax: 2 * (vec4s + 1), values: vec4s + 1 };
+  const trip = options.valuesTripCost ?? 1;
+  return { scores: shape.keyVec4 + 1, softmax: 3 * (vec4s + 1), values: vec4s * trip + 1 };
 }
 
 /**
  * The most visible keys one query may have within a loop budget (the softmax pass walks
- * its row twice, so it sets the bound); 0 when not even the scores pass fits.
+ * its row three times; a values pass with a rolled inner loop may bound it first); 0 when
+ * not even the scores pass fits.
  *
  * @example
  * ```ts
  * import { gemmMaxKeys } from "./gemm_plan.ts";
- * gemmMaxKeys({ keyVec4: 144 }, 65535); // 131064
+ * gemmMaxKeys({ keyVec4: 144 }, 65535); // 87376
+ * gemmMaxKeys({ keyVec4: 48 }, 65535, { valuesTripCost: 18 }); // 14560
  * ```
  */
-export function gemmMaxKeys(shape: Pick<GemmShape, "keyVec4">, budget: number): number {
+export function gemmMaxKeys(
+  shape: Pick<GemmShape, "keyVec4">,
+  budget: number,
+  options: GemmLoopOptions = {},
+): number {
   if (shape.keyVec4 + 1 > budget) return 0;
-  return Math.max(0, 4 * (Math.floor(budget / 2) - 1));
+  const softmax = 4 * (Math.floor(budget / 3) - 1);
+  const values = 4 * Math.floor((budget - 1) / (options.valuesTripCost ?? 1));
+  return Math.max(0, Math.min(softmax, values));
+}
+
+/**
+ * Output vec4 columns per invocation of a values pass over `valueVec4` vec4s: 4, or the
+ * largest of 2 and 1 that divides it.
+ *
+ * @example
+ * ```ts
+ * import { gemmColumnsPerInvocation } from "./gemm_plan.ts";
+ * gemmColumnsPerInvocation(32); // 4
+ * gemmColumnsPerInvocation(6); // 2
+ * ```
+ */
+export function gemmColumnsPerInvocation(valueVec4: number): number {
+  return [4, 2, 1].find((e) => valueVec4 % e === 0) ?? 1;
 }

@@ -29,7 +29,20 @@ export const BACKEND_KERNEL_FILES: Readonly<Record<string, readonly string[]>> =
     "up_proj.wgsl",
   ],
   "wgsl-expanded-tiled": ["expand_kv.wgsl", "expanded_fa2.wgsl", "pack_q.wgsl", "rope.wgsl"],
-  "wgsl-absorbed-gemm": ["absorb_q.wgsl", "absorbed_gemm.wgsl", "rope.wgsl", "up_proj.wgsl"],
+  "wgsl-expanded-gemm": [
+    "expand_kv.wgsl",
+    "expanded_gemm.wgsl",
+    "gemm_softmax.wgsl",
+    "pack_q.wgsl",
+    "rope.wgsl",
+  ],
+  "wgsl-absorbed-gemm": [
+    "absorb_q.wgsl",
+    "absorbed_gemm.wgsl",
+    "gemm_softmax.wgsl",
+    "rope.wgsl",
+    "up_proj.wgsl",
+  ],
 });
 
 /**

@@ -3,8 +3,9 @@
 // skinny GEMMs around a softmax, with the scores written out in between.
 //
 //   scores:  S[t, h, k] = scale * dot(q_absorbed[t, h], cache[row_k])     (576-wide)
-//   softmax: P[t, h, k] = exp(S - max_k S), LSE[t, h], inv[t, h] = 1 / sum_k P
-//   values:  x[t, h, :] = inv[t, h] * sum_k P[t, h, k] * cache[row_k][0:r]
+//   softmax: P[t, h, k] = exp(S - max_k S) / sum_k exp(S - max_k S), LSE[t, h]
+//            (gemm_softmax.wgsl, shared with expanded_gemm.wgsl)
+//   values:  x[t, h, :] = sum_k P[t, h, k] * cache[row_k][0:r]
 //
 // Why not one fused pass (absorbed.wgsl): on lavapipe a buffer load inside a loop costs
 // about as much as 25 8-lane FMAs at the measured peak (Mesa 22.3's gallivm loads every
@@ -28,13 +29,13 @@
 // keys [0, q_meta.z) of its sequence (the host computes them from the layout), so padding
 // rows are never read. A partial key group re-reads its last visible key in the missing
 // slots, whose scores are never stored and whose probabilities are 0.
-// Scores, softmax and accumulators are f32 (the f16 variant widens as it loads).
+// Scores, probabilities and accumulators are f32 (the f16 variant widens as it loads).
 // A row with no visible key writes x = 0 and LSE -inf; a row whose visible keys hold a
 // NaN writes NaN, like the float64 reference (exp(NaN - m) poisons the sum).
 //
 // Loop counts (lavapipe ends every loop of an invocation once all of them together ran
 // 65535 iterations; adapter/gemm_plan.ts counts the same way and refuses a plan that
-// needs more): scores KEY_VEC4 + 1, softmax 2 x (ceil(keys / 4) + 1), values
+// needs more): scores KEY_VEC4 + 1, softmax 3 x (ceil(keys / 4) + 1), values
 // ceil(keys / 4) + 1. The constant-trip loops over the tile's heads, keys and columns
 // are unrolled by the compiler and cost none.
 
@@ -49,14 +50,10 @@ const_assert VAL_VEC4 % EV == 0u;
 // Keys per invocation in the scores pass: four vec4 columns of scores per head.
 const KG: u32 = 16u;
 
-// Finite stand-in for -inf in the running max (see absorbed.wgsl).
-const NEG_BIG: f32 = -3.0e38;
-
 struct Params {
   total_t: u32, // query tokens
   heads: u32,
   scale: f32,   // softmax scale (m^2 / sqrt(nope + rope) for YaRN specs)
-  neg_inf: f32, // -Infinity, from the host (WGSL has no infinite literal)
   // vec4s per score row: ceil(most visible keys / 4). A runtime value, not a @param, so
   // one pipeline serves every context length.
   kmax4: u32,
@@ -75,9 +72,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read> k_rows: array<u32>;               // [totalK]
 // S, then P in place: [total_t, h, kmax4] vec4s; slots past a row's keys hold 0 in P.
 @group(0) @binding(5) var<storage, read_write> probs: array<vec4<f32>>;
-@group(0) @binding(6) var<storage, read_write> inv_sum: array<f32>;        // [total_t, h]
-@group(0) @binding(7) var<storage, read_write> lse_out: array<f32>;        // [total_t, h]
-@group(0) @binding(8) var<storage, read_write> x_out: array<vec4<f32>>;    // [total_t, h, VAL_VEC4]
+@group(0) @binding(6) var<storage, read_write> x_out: array<vec4<f32>>;    // [total_t, h, VAL_VEC4]
 
 fn ldq(i: u32) -> vec4<f32> {
   return vec4<f32>(q_absorbed[i]); // @f32
@@ -102,7 +97,7 @@ fn row_offsets(base: u32, j: u32, last: u32) -> vec4<u32> {
                    k_rows[base + min(j + 2u, last)], k_rows[base + min(j + 3u, last)]) * KEY_VEC4;
 }
 
-// Every pass binds the same nine buffers (one bind group for the three pipelines, whose
+// Both passes bind the same seven buffers (one bind group for the two pipelines, whose
 // layouts are derived from the shader): each entry point calls this, so each uses all
 // bindings. Index 0 of each binding exists (the host never binds an empty buffer).
 fn bind_all() {
@@ -112,8 +107,6 @@ fn bind_all() {
   _ = q_meta[0];
   _ = k_rows[0];
   _ = probs[0];
-  _ = inv_sum[0];
-  _ = lse_out[0];
   _ = x_out[0];
 }
 
@@ -177,42 +170,7 @@ fn scores(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
 }
 
-// Pass 2. One invocation per (query token, head) row: max, then P = exp(S - max) in
-// place, LSE and 1 / sum. Grid: x = rows / WG.
-@compute @workgroup_size(WG)
-fn softmax(@builtin(global_invocation_id) gid: vec3<u32>) {
-  bind_all();
-  let row = gid.x;
-  if (row >= params.total_t * params.heads) {
-    return;
-  }
-  let nk = q_meta[row / params.heads].z;
-  let n4 = (nk + 3u) / 4u;
-  let ob = row * params.kmax4;
-  let kk = vec4<u32>(0u, 1u, 2u, 3u);
-  var m4 = vec4<f32>(NEG_BIG);
-  for (var i = 0u; i < n4; i++) {
-    let valid = kk + 4u * i < vec4<u32>(nk);
-    m4 = max(m4, select(vec4<f32>(NEG_BIG), probs[ob + i], valid));
-  }
-  let m = max(max(m4.x, m4.y), max(m4.z, m4.w));
-  var l4 = vec4<f32>(0.0);
-  for (var i = 0u; i < n4; i++) {
-    let valid = kk + 4u * i < vec4<u32>(nk);
-    // Masked slots get 0 explicitly (and are stored as 0: the values pass multiplies
-    // them with a re-read valid row).
-    let p = select(vec4<f32>(0.0), exp(probs[ob + i] - m), valid);
-    probs[ob + i] = p;
-    l4 += p;
-  }
-  let l = (l4.x + l4.y) + (l4.z + l4.w);
-  // No key (l = 0): x = 0 and LSE -inf. `!(l <= 0)`: a NaN sum must give NaN, not "no key".
-  let seen_any = !(l <= 0.0);
-  inv_sum[row] = select(0.0, 1.0 / l, seen_any);
-  lse_out[row] = select(params.neg_inf, m + log(l), seen_any);
-}
-
-// Pass 3. Grid: x = column blocks (VAL_VEC4 / EV) / WG, y = head tiles, z = query tokens.
+// Pass 3 (pass 2 is gemm_softmax.wgsl). Grid: x = column blocks (VAL_VEC4 / EV) / WG, y = head tiles, z = query tokens.
 @compute @workgroup_size(WG)
 fn values(@builtin(global_invocation_id) gid: vec3<u32>) {
   bind_all();
@@ -254,9 +212,8 @@ fn values(@builtin(global_invocation_id) gid: vec3<u32>) {
     let h = tile * HT + j;
     if (h < params.heads) {
       let row = t * params.heads + h;
-      let inv = inv_sum[row];
       for (var e = 0u; e < EV; e++) {
-        x_out[row * VAL_VEC4 + e0 + e] = acc[j][e] * inv;
+        x_out[row * VAL_VEC4 + e0 + e] = acc[j][e];
       }
     }
   }

@@ -13,6 +13,7 @@ import { launchAbsorbed } from "./launch_absorbed.ts";
 import { launchAbsorbedGemm } from "./launch_absorbed_gemm.ts";
 import { launchAbsorbedTiled } from "./launch_absorbed_tiled.ts";
 import { launchExpanded } from "./launch_expanded.ts";
+import { launchExpandedGemm } from "./launch_expanded_gemm.ts";
 import { launchExpandedTiled } from "./launch_expanded_tiled.ts";
 
 function bundled(
@@ -21,7 +22,8 @@ function bundled(
     | "wgsl-expanded"
     | "wgsl-absorbed-tiled"
     | "wgsl-expanded-tiled"
-    | "wgsl-absorbed-gemm",
+    | "wgsl-absorbed-gemm"
+    | "wgsl-expanded-gemm",
   launch: BackendModule["launch"],
   files: readonly string[],
 ): BackendModule {
@@ -60,7 +62,14 @@ export const BUNDLED_MODULES: readonly BackendModule[] = [
   bundled("wgsl-absorbed-gemm", launchAbsorbedGemm, [
     "absorb_q.wgsl",
     "absorbed_gemm.wgsl",
+    "gemm_softmax.wgsl",
     "up_proj.wgsl",
+  ]),
+  bundled("wgsl-expanded-gemm", launchExpandedGemm, [
+    "pack_q.wgsl",
+    "expand_kv.wgsl",
+    "expanded_gemm.wgsl",
+    "gemm_softmax.wgsl",
   ]),
 ];
 

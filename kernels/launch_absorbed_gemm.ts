@@ -9,6 +9,7 @@
 import type { GpuPlan } from "../adapter/types.ts";
 import type { AttentionBuffers, LaunchKit } from "./launch.ts";
 import { planBufferBytes } from "./launch.ts";
+import { dispatchGemmSoftmax } from "./gemm_softmax.ts";
 
 /**
  * Encode the gemm-shaped absorbed path of a plan.
@@ -37,7 +38,7 @@ export async function launchAbsorbedGemm(
   }
   // 1. q~ = [q_nope W_UK | q_pe] per row and head.
   const qAbs = await kit.absorbQ(plan, buffers);
-  // 2. Scores, softmax and values; every pass gets the same bindings.
+  // 2. Scores, softmax (gemm_softmax.ts) and values; scores and values share their bindings.
   const params = {
     WG: v.workgroupSize,
     HT: v.headsPerTile,
@@ -46,15 +47,14 @@ export async function launchAbsorbedGemm(
     EV: ev,
   };
   const { x, xPart, lsePart } = kit.latentOutputs(plan, buffers);
+  const probs = kit.storage(planBufferBytes(plan, "scores"), "scores");
   const bindings = [
-    kit.uniform(kit.writer().u32(totalQ).u32(h).f32(a.softmaxScale).f32(-Infinity).u32(kmax4)),
+    kit.uniform(kit.writer().u32(totalQ).u32(h).f32(a.softmaxScale).u32(kmax4)),
     qAbs,
     buffers.kvCache,
     buffers.qMeta,
     buffers.kRows,
-    kit.storage(planBufferBytes(plan, "scores"), "scores"),
-    kit.storage(planBufferBytes(plan, "inv_sum"), "inv_sum"),
-    lsePart,
+    probs,
     xPart,
   ];
   const headTiles = Math.ceil(h / v.headsPerTile);
@@ -66,12 +66,7 @@ export async function launchAbsorbedGemm(
     bindings,
     [Math.ceil(groups / wg), headTiles, totalQ],
   );
-  kit.dispatch(
-    "gemm_softmax",
-    await kit.kernel("absorbed_gemm.wgsl", "softmax", params),
-    bindings,
-    [Math.ceil(totalQ * h / wg)],
-  );
+  await dispatchGemmSoftmax(kit, plan, { qMeta: buffers.qMeta, probs, lse: lsePart });
   kit.dispatch(
     "gemm_values",
     await kit.kernel("absorbed_gemm.wgsl", "values", params),

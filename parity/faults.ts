@@ -455,16 +455,23 @@ export const TILED_FAULTS: readonly Fault[] = [
   },
 ];
 
-/** The backend the gemm faults run on. */
-export const GEMM_BACKEND = "wgsl-absorbed-gemm";
+/** The backend the gemm faults run on, by their scenario's path. */
+export const GEMM_BACKEND_OF_PATH: Readonly<Record<AttentionPath, string>> = {
+  absorbed: "wgsl-absorbed-gemm",
+  expanded: "wgsl-expanded-gemm",
+};
 
 /** Decode with partial key groups and score vec4s (37 = 2 x 16 + 5 keys). */
 const BSHD_DECODE_37: LayoutRequest = { kind: "bshd", batch: 2, seqQ: 1, seqK: 37, causal: true };
 
 /**
- * The planted faults ported to the CPU-shaped absorbed kernel (absorbed_gemm.wgsl, backend
- * {@link GEMM_BACKEND}): the bug classes of its three passes. tests/faults_gemm_test.ts runs
- * each in its scenario and checks it is caught; the same pattern guard applies.
+ * The planted faults ported to the CPU-shaped kernels (absorbed_gemm.wgsl,
+ * expanded_gemm.wgsl and their shared gemm_softmax.wgsl; backends
+ * {@link GEMM_BACKEND_OF_PATH}): the bug classes of their three passes.
+ * tests/faults_gemm_test.ts runs each in its scenario and checks it is caught; the same
+ * pattern guard applies. (Multiplying masked value rows by p = 0 instead of selecting them
+ * out leaks NaN; tests/kernels_expanded_gemm_test.ts plants and catches that one, it needs
+ * poisoned inputs.)
  */
 export const GEMM_FAULTS: readonly Fault[] = [
   {
@@ -485,8 +492,8 @@ export const GEMM_FAULTS: readonly Fault[] = [
     description: "LSE off by a constant (0.01); the output itself is unchanged",
     apply: {
       kind: "source",
-      file: "absorbed_gemm.wgsl",
-      mutate: sourceMutation("gemm-lse-offset", "absorbed_gemm.wgsl", {
+      file: "gemm_softmax.wgsl",
+      mutate: sourceMutation("gemm-lse-offset", "gemm_softmax.wgsl", {
         pattern: "m + log(l)",
         replacement: "m + log(l) + 0.01",
       }),
@@ -512,8 +519,8 @@ export const GEMM_FAULTS: readonly Fault[] = [
       "the slot holds joins the sum and the values)",
     apply: {
       kind: "source",
-      file: "absorbed_gemm.wgsl",
-      mutate: sourceMutation("gemm-masked-slots-kept", "absorbed_gemm.wgsl", {
+      file: "gemm_softmax.wgsl",
+      mutate: sourceMutation("gemm-masked-slots-kept", "gemm_softmax.wgsl", {
         pattern: "let p = select(vec4<f32>(0.0), exp(probs[ob + i] - m), valid);",
         replacement: "let p = exp(probs[ob + i] - m);",
       }),
@@ -533,5 +540,61 @@ export const GEMM_FAULTS: readonly Fault[] = [
       }),
     },
     scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: THD_DECODE },
+  },
+  {
+    id: "gemm-expanded-rope-left-out",
+    description:
+      "the expanded scores stop at the nope channels (the RoPE part of q and k left out)",
+    apply: {
+      kind: "source",
+      file: "expanded_gemm.wgsl",
+      mutate: sourceMutation("gemm-expanded-rope-left-out", "expanded_gemm.wgsl", {
+        pattern: "for (var d = 0u; d < QK_VEC4; d++)",
+        replacement: "for (var d = 0u; d < QK_VEC4 - 2u; d++)",
+      }),
+    },
+    scenario: {
+      preset: "tiny",
+      dtype: "f32",
+      path: "expanded",
+      layout: { kind: "bshd", batch: 2, seqQ: 20, seqK: 20, causal: true },
+    },
+  },
+  {
+    id: "gemm-expanded-tile-keys-short",
+    description: "the values pass walks only the keys of its tile's first query (the later " +
+      "queries of a causal tile lose their last keys)",
+    apply: {
+      kind: "source",
+      file: "expanded_gemm.wgsl",
+      mutate: sourceMutation("gemm-expanded-tile-keys-short", "expanded_gemm.wgsl", {
+        pattern: "for (var kb = 0u; kb < nk; kb += 4u)",
+        replacement: "for (var kb = 0u; kb < seen[0]; kb += 4u)",
+      }),
+    },
+    scenario: {
+      preset: "tiny",
+      dtype: "f32",
+      path: "expanded",
+      layout: { kind: "bshd", batch: 2, seqQ: 20, seqK: 20, causal: true },
+    },
+  },
+  {
+    id: "gemm-expanded-head-offset-dropped",
+    description: "the values pass reads head 0's values for every head",
+    apply: {
+      kind: "source",
+      file: "expanded_gemm.wgsl",
+      mutate: sourceMutation("gemm-expanded-head-offset-dropped", "expanded_gemm.wgsl", {
+        pattern: "let hoff = vec4<u32>(h * V_VEC4 + e0 - params.v_off);",
+        replacement: "let hoff = vec4<u32>(e0 - params.v_off);",
+      }),
+    },
+    scenario: {
+      preset: "tiny",
+      dtype: "f32",
+      path: "expanded",
+      layout: { kind: "bshd", batch: 2, seqQ: 20, seqK: 20, causal: true },
+    },
   },
 ];

@@ -128,7 +128,7 @@ Deno.test("refusals name the limit: small workgroup memory, f16 widths, over-bud
   assert.match(JSON.stringify(long), /device.loop-budget.*use kvSplits >= 3/);
 });
 
-Deno.test("auto: tiled for decode on a gpu-class device, gemm for decode on a cpu-class one; bundled priority otherwise, with reasons", () => {
+Deno.test("auto: tiled kernels on a gpu-class device, gemm kernels on a cpu-class one; bundled priority without a device, with reasons", () => {
   const pick = (caps: DeviceCaps, layout: LayoutRequest) => {
     const r = resolve({ spec: v2lite, dtype: "f32", backend: "auto", layout }, caps);
     return r.kind === "plan" ? r.backend : "unsupported";
@@ -137,7 +137,9 @@ Deno.test("auto: tiled for decode on a gpu-class device, gemm for decode on a cp
   assert.equal(pick(H100, { ...HEADLINE, seqQ: 2 }), "wgsl-absorbed-tiled");
   assert.equal(pick(H100, { ...HEADLINE, seqQ: 256, seqK: 256 }), "wgsl-expanded-tiled");
   assert.equal(pick(LAVAPIPE, HEADLINE), "wgsl-absorbed-gemm");
-  assert.equal(pick(LAVAPIPE, { ...HEADLINE, seqQ: 256, seqK: 256 }), "wgsl-absorbed");
+  assert.equal(pick(LAVAPIPE, { ...HEADLINE, seqQ: 256, seqK: 256 }), "wgsl-expanded-gemm");
+  // Past the expanded gemm kernel's loop budget (14560 keys a query on lavapipe): absorbed.
+  assert.equal(pick(LAVAPIPE, { ...HEADLINE, batch: 1, seqQ: 4, seqK: 20000 }), "wgsl-absorbed");
   const l = normalizeLayout(HEADLINE);
   assert.match(autoPriority(l, H100).reason, /device class gpu and decode/);
   const prefill = normalizeLayout({ ...HEADLINE, seqQ: 256, seqK: 256 });

@@ -1,6 +1,6 @@
 /**
- * Every planted fault of the CPU-shaped absorbed kernel (parity/faults.ts GEMM_FAULTS) is
- * caught: in its scenario, on wgsl-absorbed-gemm, the clean kernel passes the comparison
+ * Every planted fault of the CPU-shaped kernels (parity/faults.ts GEMM_FAULTS) is caught:
+ * in its scenario, on the gemm backend of its path, the clean kernel passes the comparison
  * with the float64 reference and the faulty one fails it.
  */
 import assert from "node:assert/strict";
@@ -8,7 +8,7 @@ import { presetSpec } from "../adapter/presets.ts";
 import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
 import { runAttention } from "../kernels/attention.ts";
 import { compareAttention, summarize } from "../parity/compare.ts";
-import { GEMM_BACKEND, GEMM_FAULTS } from "../parity/faults.ts";
+import { GEMM_BACKEND_OF_PATH, GEMM_FAULTS } from "../parity/faults.ts";
 import { toleranceFor } from "../parity/tolerance.ts";
 import { denseAttention } from "../reference/attention.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
@@ -18,7 +18,7 @@ for (const fault of GEMM_FAULTS) {
   const sc = fault.scenario;
   const spec = presetSpec(sc.preset);
   const r = CAPS === null ? null : resolve(
-    { spec, dtype: sc.dtype, backend: GEMM_BACKEND, layout: sc.layout },
+    { spec, dtype: sc.dtype, backend: GEMM_BACKEND_OF_PATH[sc.path], layout: sc.layout },
     CAPS,
   );
   const why = r === null

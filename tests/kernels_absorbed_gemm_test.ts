@@ -222,10 +222,14 @@ gpuTest("gemm: NaN and Inf in keys a row does not see never reach it", async (t)
 }, { skip: CAPS === null ? "no WebGPU adapter" : null });
 
 /**
- * The loop budget at its boundary (tiny f32, one query). The LAST key is NaN, so the LSE
- * is NaN iff the softmax row reached it. At the adapter's count (gemmMaxKeys) the plan is
- * accepted and the last key is reached; one key more is refused with the reason; and
- * run anyway (planned for a device without a budget), 10% more keys do not reach it.
+ * The loop budget at its boundary (tiny f32, one query). At the adapter's count
+ * (gemmMaxKeys) the plan is accepted, the last key (NaN) reaches the LSE and, unpoisoned,
+ * the output is within 1e-5 of the float64 reference everywhere (the cosine criterion of
+ * the f32 tolerance is not used: over 87k keys f32 sums drift past it); 4 keys more are
+ * refused with the reason; and run anyway (planned for a device without a budget), 10%
+ * more keys are off by more than 1e-3 (the softmax's normalizing loop is cut short,
+ * leaving the last keys' probabilities unnormalized), so the device really truncates and
+ * the count is not loose.
  */
 gpuTest("gemm: the loop-budget boundary of the softmax row (tiny f32)", async () => {
   const budget = CAPS!.loopIterationBudget!;
@@ -252,12 +256,25 @@ gpuTest("gemm: the loop-budget boundary of the softmax row (tiny f32)", async ()
   const over = planOf({ preset: "tiny", dtype: "f32", layout: layout(maxKeys + 4) });
   assert.equal(typeof over, "string");
   assert.match(over as string, /device.loop-budget: .* at most \d+ keys per query fit/);
+  const maxError = async (plan: GpuPlan): Promise<number> => {
+    const inputs = makeAttentionInputs(spec, plan.layout, { seed: 6 });
+    const got = (await runAttention(await gpu(), plan, { spec, inputs })).outputs;
+    const want = denseAttention(spec, plan.layout, { inputs });
+    return compareAttention(got, want, {
+      tolerance: toleranceFor("f32", plan.path),
+      numHeads: spec.numHeads,
+      vDim: spec.vHeadDim,
+    }).out.maxAbs;
+  };
+  const atError = await maxError((at as { plan: GpuPlan }).plan);
+  assert.ok(atError < 1e-5, `${maxKeys} keys: max abs error ${atError}`);
   const beyond = Math.ceil(maxKeys * 1.1);
   const r = resolve(
     { spec, dtype: "f32", backend: BACKEND, layout: layout(beyond) },
     { ...CAPS!, loopIterationBudget: null, adapter: { ...CAPS!.adapter, description: "x" } },
   );
-  assert.ok(!(await lastKeyReached(gpuPlanOf(r))), `${beyond} keys in one row were all walked`);
+  const beyondError = await maxError(gpuPlanOf(r));
+  assert.ok(beyondError > 1e-3, `${beyond} keys in one row: max abs error only ${beyondError}`);
 }, {
   skip: CAPS === null || !CAPS.loopIterationBudget
     ? "the device has no loop budget (measured): nothing to check at the boundary"

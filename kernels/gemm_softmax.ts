@@ -1,0 +1,50 @@
+/**
+ * The softmax pass of the gemm-shaped backends (kernels/gemm_softmax.wgsl), between their
+ * scores and values passes.
+ *
+ * @module
+ */
+import type { GpuPlan } from "../adapter/types.ts";
+import type { LaunchKit } from "./launch.ts";
+
+/** The buffers the softmax pass reads and writes. */
+export interface GemmSoftmaxBuffers {
+  /** q_meta of the standard buffers (keys each query sees). */
+  readonly qMeta: GPUBuffer;
+  /** Scores in, normalized probabilities out: [totalQ, h, scoreVec4PerRow] vec4s. */
+  readonly probs: GPUBuffer;
+  /** The rows' LSE: [totalQ, h] (the output LSE). */
+  readonly lse: GPUBuffer;
+}
+
+/**
+ * Dispatch the softmax pass over every (query, head) row of a gemm-shaped plan.
+ *
+ * @example
+ * ```ts ignore
+ * await dispatchGemmSoftmax(kit, plan, { qMeta, probs, lse });
+ * ```
+ */
+export async function dispatchGemmSoftmax(
+  kit: LaunchKit,
+  plan: GpuPlan,
+  buffers: GemmSoftmaxBuffers,
+): Promise<void> {
+  const v = plan.variant;
+  const h = plan.attention.numHeads;
+  const rows = plan.layout.totalQ * h;
+  if (v.scoreVec4PerRow === undefined) {
+    throw new Error(`plan variant ${v.family} has no scoreVec4PerRow: not a gemm-shaped plan`);
+  }
+  kit.dispatch(
+    "gemm_softmax",
+    await kit.kernel("gemm_softmax.wgsl", "softmax", { WG: v.workgroupSize }),
+    [
+      kit.uniform(kit.writer().u32(rows).u32(h).u32(v.scoreVec4PerRow).f32(-Infinity)),
+      buffers.qMeta,
+      buffers.probs,
+      buffers.lse,
+    ],
+    [Math.ceil(rows / v.workgroupSize)],
+  );
+}

@@ -1,0 +1,70 @@
+// The softmax pass between a scores pass and a values pass (absorbed_gemm.wgsl,
+// expanded_gemm.wgsl): one invocation per (query token, head) row of the score buffer.
+//
+//   P[row, k] = exp(S[row, k] - max_k S[row, k]) / sum   for the row's visible keys
+//                                                         k < q_meta.z,
+//   P[row, k] = 0                for the other slots of its last vec4,
+//   LSE[row] = max + log(sum)
+//
+// in place in the score buffer (scores are f32 and already scaled), so the values pass
+// reads normalized probabilities and needs no extra binding (the expanded kernel's is at
+// the default limit of 8 storage buffers). A row with no visible key writes LSE -inf (and
+// P 0); a NaN among its visible scores makes the sum, the LSE and every P of the row NaN,
+// like the float64 reference. Slots past the row's last vec4 are neither read nor written:
+// a values pass that reads further (a query tile reads up to its last query's keys) masks
+// them itself.
+// Loops: 3 x (ceil(keys / 4) + 1) iterations (max, exp and sum, normalize;
+// adapter/gemm_plan.ts counts them against a device's loop budget). No workgroup memory,
+// no barriers.
+
+const WG: u32 = 8u; // @param invocations per workgroup
+
+// Finite stand-in for -inf in the running max (see absorbed.wgsl).
+const NEG_BIG: f32 = -3.0e38;
+
+struct Params {
+  rows: u32,    // query tokens x heads
+  heads: u32,
+  kmax4: u32,   // vec4s per score row
+  neg_inf: f32, // -Infinity, from the host (WGSL has no infinite literal)
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> q_meta: array<vec4<u32>>;    // [totalQ]: .z = keys seen
+@group(0) @binding(2) var<storage, read_write> probs: array<vec4<f32>>; // [rows, kmax4]
+@group(0) @binding(3) var<storage, read_write> lse_out: array<f32>;     // [rows]
+
+@compute @workgroup_size(WG)
+fn softmax(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let row = gid.x;
+  if (row >= params.rows) {
+    return;
+  }
+  let nk = q_meta[row / params.heads].z;
+  let n4 = (nk + 3u) / 4u;
+  let ob = row * params.kmax4;
+  let kk = vec4<u32>(0u, 1u, 2u, 3u);
+  var m4 = vec4<f32>(NEG_BIG);
+  for (var i = 0u; i < n4; i++) {
+    let valid = kk + 4u * i < vec4<u32>(nk);
+    m4 = max(m4, select(vec4<f32>(NEG_BIG), probs[ob + i], valid));
+  }
+  let m = max(max(m4.x, m4.y), max(m4.z, m4.w));
+  var l4 = vec4<f32>(0.0);
+  for (var i = 0u; i < n4; i++) {
+    let valid = kk + 4u * i < vec4<u32>(nk);
+    // Masked slots get 0 explicitly (and are stored as 0: a values pass multiplies them
+    // with a re-read valid row).
+    let p = select(vec4<f32>(0.0), exp(probs[ob + i] - m), valid);
+    probs[ob + i] = p;
+    l4 += p;
+  }
+  let l = (l4.x + l4.y) + (l4.z + l4.w);
+  // No key (l = 0): LSE -inf. `!(l <= 0)`: a NaN sum must give NaN, not "no key".
+  let seen_any = !(l <= 0.0);
+  let inv = select(0.0, 1.0 / l, seen_any);
+  for (var i = 0u; i < n4; i++) {
+    probs[ob + i] *= inv;
+  }
+  lse_out[row] = select(params.neg_inf, m + log(l), seen_any);
+}

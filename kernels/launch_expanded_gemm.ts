@@ -1,0 +1,99 @@
+/**
+ * The launcher of the bundled `wgsl-expanded-gemm` backend: q packed and K/V expanded
+ * (the kit's dense preparation), then the CPU-shaped dense attention
+ * (expanded_gemm.wgsl: scores and values passes per group of sequences whose K/V rows
+ * fit one binding, around the shared softmax pass). Every kernel parameter comes from
+ * the plan's variant (adapter/gemm_plan.ts).
+ *
+ * @module
+ */
+import type { GpuPlan } from "../adapter/types.ts";
+import type { AttentionBuffers, LaunchKit } from "./launch.ts";
+import { planBufferBytes } from "./launch.ts";
+import { dispatchGemmSoftmax } from "./gemm_softmax.ts";
+import { denseGroups } from "./tables.ts";
+
+/**
+ * Encode the gemm-shaped expanded path of a plan.
+ *
+ * @example
+ * ```ts ignore
+ * await launchExpandedGemm(plan, buffers, kit);
+ * ```
+ */
+export async function launchExpandedGemm(
+  plan: GpuPlan,
+  buffers: AttentionBuffers,
+  kit: LaunchKit,
+): Promise<void> {
+  const v = plan.variant;
+  const a = plan.attention;
+  const h = a.numHeads;
+  const kc = a.keyWidth;
+  const vDim = a.valueWidth;
+  const eb = v.dtype === "f16" ? 2 : 4;
+  const ev = v.columnsPerInvocation;
+  const kmax4 = v.scoreVec4PerRow;
+  if (ev === undefined || kmax4 === undefined) {
+    throw new Error(
+      `plan variant ${v.family} lacks columnsPerInvocation/scoreVec4PerRow: it was not made ` +
+        "by the wgsl-expanded-gemm backend's check",
+    );
+  }
+  const limits = kit.device.limits;
+  // 1-2. q packed, per-head K/V expanded from the cache (the kit's dense preparation).
+  const { q, k, v: vBuf, rowK, rowV } = await kit.expandDense(plan, buffers);
+  const params = {
+    WG: v.workgroupSize,
+    QT: v.queryTile,
+    QK_VEC4: kc / 4,
+    V_VEC4: vDim / 4,
+    EV: ev,
+  };
+  const scoresPipe = await kit.kernel("expanded_gemm.wgsl", "scores", params);
+  const valuesPipe = await kit.kernel("expanded_gemm.wgsl", "values", params);
+  const probs = kit.storage(planBufferBytes(plan, "scores"), "scores");
+  const { tiles, groups } = denseGroups(plan.layout, v.queryTile, {
+    rowK,
+    rowV,
+    maxBinding: limits.maxStorageBufferBindingSize,
+    align: limits.minStorageBufferOffsetAlignment,
+  });
+  const qTiles = kit.upload(tiles.length ? tiles : [0, 1], "q_tiles", "u32");
+  const wg = v.workgroupSize;
+  const keyGroups = Math.ceil(kmax4 * 4 / v.keysPerBlock);
+  // 3. Scores per group (its K binding), the softmax over every row, values per group.
+  const bindingsOf = (g: (typeof groups)[number]) => [
+    kit.uniform(
+      kit.writer().u32(g.tiles).u32(g.tileBegin).u32(h).u32(g.kOffset / (4 * eb))
+        .u32(g.vOffset / (4 * eb)).f32(a.softmaxScale).u32(kmax4),
+    ),
+    q,
+    { buffer: k, offset: g.kOffset, size: g.kSize },
+    { buffer: vBuf, offset: g.vOffset, size: g.vSize },
+    buffers.qMeta,
+    buffers.kRows,
+    qTiles,
+    probs,
+    buffers.out,
+  ];
+  for (const g of groups) {
+    kit.dispatch("gemm_scores", scoresPipe, bindingsOf(g), [
+      Math.ceil(keyGroups / wg),
+      h,
+      g.tiles,
+    ]);
+  }
+  await dispatchGemmSoftmax(kit, plan, {
+    qMeta: buffers.qMeta,
+    probs,
+    lse: buffers.lse,
+  });
+  for (const g of groups) {
+    kit.dispatch("gemm_values", valuesPipe, bindingsOf(g), [
+      Math.ceil(Math.ceil(vDim / 4 / ev) / wg),
+      h,
+      g.tiles,
+    ]);
+  }
+}
