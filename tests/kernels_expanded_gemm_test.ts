@@ -13,6 +13,7 @@ import { GEMM_QUERY_TILE, gemmMaxKeys } from "../adapter/gemm_plan.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
 import type { Dtype, GpuPlan, LayoutRequest, MlaSpec } from "../adapter/types.ts";
+import { backendChoice } from "../gpu/backend_choice.ts";
 import { runAttention } from "../kernels/attention.ts";
 import type { SourceMutation } from "../kernels/source.ts";
 import { compareAttention, summarize } from "../parity/compare.ts";
@@ -296,7 +297,12 @@ gpuTest("expanded gemm: the loop-budget boundary of the values pass (tiny f32)",
     { ...CAPS!, loopIterationBudget: null, adapter: { ...CAPS!.adapter, description: "x" } },
   );
   const beyondError = await maxError(gpuPlanOf(r));
-  assert.ok(beyondError > 1e-3, `${beyond} keys in one row: max abs error only ${beyondError}`);
+  // Through GL (the fallback) the shader takes another compiler path, which may unroll what
+  // the Vulkan path leaves rolled: there the count is only an upper bound, so only its safe
+  // side is checked.
+  if (backendChoice().backend !== "gl") {
+    assert.ok(beyondError > 1e-3, `${beyond} keys in one row: max abs error only ${beyondError}`);
+  }
 }, {
   skip: CAPS === null || !CAPS.loopIterationBudget
     ? "the device has no loop budget (measured): nothing to check at the boundary"
