@@ -25,6 +25,8 @@ const capsSchema = z.object({
     .nullable().optional(),
   smCount: z.number({ error: "must be a positive integer (SMs / compute units)" }).int()
     .positive().optional(),
+  webgpuBackend: z.string({ error: 'must be a WebGPU backend name like "vulkan" or "gl"' })
+    .optional(),
 });
 
 /**
@@ -58,13 +60,14 @@ export function parseCaps(raw: unknown, source: string): DeviceCaps {
   }
   // The devices command writes {adapter, features, limits, loopIterationBudget} plus extra
   // keys (ceilings); keep only caps.
-  const { adapter, features, limits, loopIterationBudget, smCount } = parsed.data;
+  const { adapter, features, limits, loopIterationBudget, smCount, webgpuBackend } = parsed.data;
   return {
     adapter,
     features,
     limits,
     ...(loopIterationBudget === undefined ? {} : { loopIterationBudget }),
     ...(smCount === undefined ? {} : { smCount }),
+    ...(webgpuBackend === undefined ? {} : { webgpuBackend }),
   };
 }
 

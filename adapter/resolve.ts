@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { tooSlowReason } from "./slow_device.ts";
 import { autoPriority, loopHelpers } from "./backends.ts";
 import { normalizeLayout } from "./layout.ts";
 import { referenceFormulation } from "./reference_choice.ts";
@@ -52,8 +53,14 @@ function tryBackend(
     kvSplits: options.kvSplits,
     loop: loopHelpers(caps),
   });
-  if (answer.reasons.length > 0) {
-    return { kind: "unsupported", backend: id, reasons: answer.reasons };
+  // A GPU plan on the GL fallback at model size: refused here, with the reason, so that
+  // explain, run and bench agree (adapter/slow_device.ts).
+  const slow = caps !== null && backend.runsOn === "gpu"
+    ? tooSlowReason(req.spec, caps, caps.webgpuBackend ?? "")
+    : null;
+  const reasons = slow === null ? answer.reasons : [...answer.reasons, slow];
+  if (reasons.length > 0) {
+    return { kind: "unsupported", backend: id, reasons };
   }
   return {
     kind: "plan",

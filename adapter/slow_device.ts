@@ -5,7 +5,9 @@
  * case, absorbed, did not finish in 100 s; expanded took 24 s, then 2-5 s a case, and 4
  * queries over 1100 keys ran for over 8 minutes), while the tiny presets take 0.1 s a case
  * and lavapipe (Vulkan) runs the whole smoke matrix in about a minute. Such cases are not
- * run there: they are reported as not covered on this device (`device.too-slow`), with
+ * run there: `resolve()` refuses every GPU backend for them with `device.too-slow` when the
+ * caps say the device is the GL fallback (`webgpuBackend` "gl" and a fallback adapter), so
+ * `explain` says what `run` does; `run` reports them as not covered on this device, with
  * how to get them (install lavapipe), instead of stalling the run.
  *
  * The size is the latent work per key row the kernels do for all heads,

@@ -220,6 +220,13 @@ export interface DeviceCaps {
    * caps file sets this; it overrides the table of adapter/device_class.ts.
    */
   readonly smCount?: number;
+  /**
+   * The WebGPU backend the device runs on (wgpu's: "vulkan", "gl", "metal", "dx12"),
+   * recorded when the harness creates a device; absent when not known (a caps file
+   * without it, a browser). With "gl" and a fallback adapter, resolve() refuses model-size
+   * cases as too slow (adapter/slow_device.ts).
+   */
+  readonly webgpuBackend?: string;
 }
 
 /**

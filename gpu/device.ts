@@ -8,7 +8,12 @@
 import type { DeviceCaps } from "../adapter/types.ts";
 import { DeviceLostError, NoAdapterError } from "./errors.ts";
 import { measureLoopBudget } from "./loop_budget.ts";
-import { applyBackendChoice, formatBackendChoice, releaseBackendChoice } from "./backend_choice.ts";
+import {
+  applyBackendChoice,
+  backendChoice,
+  formatBackendChoice,
+  releaseBackendChoice,
+} from "./backend_choice.ts";
 
 /** Options of {@link requestGpuAdapter}. */
 export interface AdapterOptions {
@@ -75,6 +80,11 @@ function runtimeDirPath(): string | null {
 export interface GpuEnvironment {
   /** Called before every requestAdapter; returns one line naming the backend. */
   prepareAdapter(): string;
+  /**
+   * The WebGPU backend devices of this environment run on, for `DeviceCaps.webgpuBackend`
+   * (wgpu's "vulkan", "gl", ...); absent: not known (a browser page).
+   */
+  webgpuBackend?(): string;
 }
 
 const denoEnvironment: GpuEnvironment = {
@@ -84,6 +94,7 @@ const denoEnvironment: GpuEnvironment = {
     quietWindowSystemProbe();
     return formatBackendChoice(choice);
   },
+  webgpuBackend: () => backendChoice().backend,
 };
 
 let environment: GpuEnvironment = denoEnvironment;
@@ -286,6 +297,8 @@ export class GpuContext {
     const caps = {
       ...await probeCaps(adapter),
       loopIterationBudget: await measureLoopBudget(device),
+      // Which wgpu backend runs it: resolve() refuses model sizes on the GL fallback.
+      ...(environment.webgpuBackend ? { webgpuBackend: environment.webgpuBackend() } : {}),
     };
     return new GpuContext(adapter, device, caps, options);
   }

@@ -33,8 +33,7 @@ import { mlaLayer } from "../reference/layer.ts";
 import { runLayer } from "../kernels/layer.ts";
 import { sampleRows } from "../reference/sample_rows.ts";
 import { applyProfile, caseRequest } from "./case_request.ts";
-import { tooSlowReason } from "../adapter/slow_device.ts";
-import { backendChoice } from "../gpu/backend_choice.ts";
+import { TOO_SLOW_CODE } from "../adapter/slow_device.ts";
 import { isRemoteDevice, type RemoteRun, type RunDevice } from "../gpu/runtime.ts";
 import type { CaseResult, ParityRecord } from "../results/types.ts";
 import { sha256Hex16 } from "../util/hash.ts";
@@ -79,7 +78,7 @@ export const NOT_RUN_BY_PREFIX = "not run by --backend ";
  * wrong": a case expected to run that is refused only for these is reported as not covered
  * on this device (status pass, decision unsupported), not as unexpected.
  */
-export const DEVICE_FEATURE_CODES: readonly string[] = ["dtype.f16-unavailable"];
+export const DEVICE_FEATURE_CODES: readonly string[] = ["dtype.f16-unavailable", TOO_SLOW_CODE];
 
 /** Message prefix of a case not covered on this device (see {@link DEVICE_FEATURE_CODES}). */
 export const NOT_COVERED_PREFIX = "unsupported on this device: ";
@@ -274,20 +273,6 @@ export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseRes
       message: `expected ${c.expect.support}${
         c.expect.codes ? ` (${c.expect.codes.join(", ")})` : ""
       } but the adapter planned ${plan.backend}`,
-      wallMs: wall(),
-    };
-  }
-  // Too big for this device's speed (the GL fallback): not covered here, said so.
-  const slow = tooSlowReason(req.spec, caps, backendChoice().backend);
-  if (slow !== null) {
-    return {
-      ...base,
-      status: "pass",
-      decision: "unsupported",
-      backend: plan.backend,
-      planDigest,
-      reasons: [slow],
-      message: NOT_COVERED_PREFIX + reasonsText([slow]),
       wallMs: wall(),
     };
   }

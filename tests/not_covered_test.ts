@@ -13,6 +13,8 @@ import { isExpectedSkip } from "../report/totals.ts";
 import { runCase } from "../runner/run_case.ts";
 import { tooSlowReason } from "../adapter/slow_device.ts";
 import { presetSpec } from "../adapter/presets.ts";
+import { resolve } from "../adapter/resolve.ts";
+import { runCli } from "./helpers_cli.ts";
 
 /** The GL fallback's caps as far as the adapter cares: no shader-f16. */
 const GL_CAPS: DeviceCaps = {
@@ -96,4 +98,52 @@ Deno.test("model sizes are too slow for the GL fallback only; the tiny presets r
     wallMs: 0,
   }]);
   assert.match(line!, /^not covered on this device: 1 case \(1 × device\.too-slow: .*apt-get/);
+});
+
+Deno.test("resolve() refuses model sizes on the GL fallback (so explain, run and bench agree)", () => {
+  const gl: DeviceCaps = { ...GL_CAPS, webgpuBackend: "gl" };
+  const layout = { kind: "bshd", batch: 1, seqQ: 1, seqK: 64, causal: true } as const;
+  const v2l = resolve(
+    { spec: presetSpec("deepseek-v2-lite"), dtype: "f32", backend: "wgsl-absorbed", layout },
+    gl,
+  );
+  assert.equal(v2l.kind, "unsupported");
+  assert.deepEqual(v2l.kind === "unsupported" ? v2l.reasons.map((r) => r.code) : [], [
+    "device.too-slow",
+  ]);
+  // auto passes over every GPU backend for the same reason, and names each.
+  const auto = resolve({
+    spec: presetSpec("deepseek-v2-lite"),
+    dtype: "f32",
+    backend: "auto",
+    layout,
+  }, gl);
+  assert.equal(auto.kind, "unsupported");
+  const codes = auto.kind === "unsupported" ? auto.reasons.map((r) => r.code) : [];
+  assert.ok(codes.length >= 2 && codes.every((c) => c.endsWith(":device.too-slow")), codes.join());
+  // The tiny presets run there; lavapipe (vulkan) and a caps file that does not say run them.
+  for (
+    const [spec, caps] of [
+      [presetSpec("tiny"), gl],
+      [presetSpec("deepseek-v2-lite"), { ...GL_CAPS, webgpuBackend: "vulkan" }],
+      [presetSpec("deepseek-v2-lite"), GL_CAPS],
+    ] as const
+  ) {
+    const r = resolve({ spec, dtype: "f32", backend: "wgsl-absorbed", layout }, caps);
+    assert.equal(r.kind, "plan", JSON.stringify(r));
+  }
+});
+
+Deno.test("explain with a GL-fallback caps file: V2-Lite exit 3, device.too-slow; tiny exit 0", async () => {
+  const file = await Deno.makeTempFile({ suffix: ".json" });
+  try {
+    await Deno.writeTextFile(file, JSON.stringify({ ...GL_CAPS, webgpuBackend: "gl" }));
+    const slow = await runCli(["explain", "deepseek-v2-lite", "--caps", file]);
+    assert.equal(slow.code, 3, slow.stdout + slow.stderr);
+    assert.match(slow.stdout + slow.stderr, /device\.too-slow: kv_lora_rank 512 x 16 heads/);
+    const tiny = await runCli(["explain", "tiny", "--caps", file]);
+    assert.equal(tiny.code, 0, tiny.stdout + tiny.stderr);
+  } finally {
+    await Deno.remove(file);
+  }
 });
