@@ -68,6 +68,16 @@ export const ABSORBED_OVER_DENSE_TARGET = 2.5;
 
 const V2L = { preset: "deepseek-v2-lite", heads: 16, causal: true, page: 0 } as const;
 
+/** The model presets and their full head counts (the `presets` matrix). */
+const PRESET_HEADS: readonly (readonly [string, number])[] = [
+  ["deepseek-v2-lite", 16],
+  ["moonlight-16b", 16],
+  ["kimi-k2", 64],
+  ["kimi-k2-0905", 64],
+  ["deepseek-v2", 128],
+  ["deepseek-v3", 128],
+];
+
 /** The headline cases (DeepSeek-V2-Lite heads), with the target each measures. */
 export const HEADLINE: readonly (BenchCase & { target: TargetName })[] = [
   { ...V2L, path: "absorbed", dtype: "f32", b: 4, sq: 1, sk: 4096, target: "absorbed-decode-f32" },
@@ -139,6 +149,19 @@ export function benchMatrix(name: string): BenchCase[] {
           sk: [512, 4096, 16384],
         }),
       ];
+    case "presets":
+      // The absorbed / dense crossover of every bundled model preset at its full head count
+      // (no tensor-parallel shard): decode, one sequence, three cache lengths.
+      return PRESET_HEADS.flatMap(([preset, heads]) =>
+        grid({ preset, causal: true, page: 0 }, {
+          heads: [heads],
+          path: ["absorbed", "expanded"],
+          dtype: ["f32"],
+          b: [1],
+          sq: [1],
+          sk: [256, 1024, 4096],
+        })
+      );
     case "prefill":
       return [
         ...grid({ preset: "deepseek-v2-lite", causal: true, page: 0 }, {
@@ -178,7 +201,13 @@ export function benchMatrix(name: string): BenchCase[] {
 }
 
 /** Names of the bundled benchmark matrices. */
-export const BENCH_MATRICES: readonly string[] = ["headline", "decode", "prefill", "tiny"];
+export const BENCH_MATRICES: readonly string[] = [
+  "headline",
+  "decode",
+  "prefill",
+  "presets",
+  "tiny",
+];
 
 /**
  * Keep the cases whose id matches a filter `key=v1,v2;key2=v3` (all keys must match).

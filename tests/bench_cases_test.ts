@@ -1,0 +1,19 @@
+/** The bundled benchmark matrices: the presets matrix covers every model preset at its full heads. */
+import assert from "node:assert/strict";
+import { PRESET_NAMES, presetSpec } from "../adapter/presets.ts";
+import { BENCH_MATRICES, benchMatrix } from "../bench/cases.ts";
+
+Deno.test("bench matrix presets: every model preset at its published head count, both paths", () => {
+  const cases = benchMatrix("presets");
+  const models = PRESET_NAMES.filter((p) => !p.startsWith("tiny"));
+  assert.deepEqual([...new Set(cases.map((c) => c.preset))].sort(), [...models].sort());
+  for (const c of cases) {
+    assert.equal(c.heads, presetSpec(c.preset).numHeads, `${c.preset} heads`);
+  }
+  for (const preset of models) {
+    const own = cases.filter((c) => c.preset === preset);
+    assert.equal(own.filter((c) => c.path === "absorbed").length, 3, preset);
+    assert.equal(own.filter((c) => c.path === "expanded").length, 3, preset);
+  }
+  assert.ok(BENCH_MATRICES.includes("presets"));
+});
