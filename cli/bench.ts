@@ -52,7 +52,11 @@ export function benchCommand() {
         `formulas). Bundled matrices: ${BENCH_MATRICES.join(", ")} (default headline). ` +
         "Benchmarks print figures; they never fail on speed.",
     )
-    .option("--matrix <names>", "comma-separated bundled matrices", "headline")
+    .option(
+      "--matrix <names>",
+      `comma-separated bundled matrices: ${BENCH_MATRICES.join(", ")}`,
+      "headline",
+    )
     .option("--filter <expr>", "keep cases whose id matches key=v1,v2;key2=v3")
     .option("--reps <n>", "timed repetitions per case (at least 7 for reports)", "7")
     .option("--json", "print the report as JSON (ceilings, one record per case, targets)")
