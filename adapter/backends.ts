@@ -454,6 +454,33 @@ const absorbed: Backend = {
   },
 };
 
+/**
+ * Reason for a gemm-shaped kernel (adapter/gemm_plan.ts) whose passes would run more loop
+ * iterations for the longest query than the device allows, or none.
+ */
+function gemmLoopReasons(
+  q: SupportQuery,
+  id: string,
+  keyVec4: number,
+  longest: number,
+  options: { valuesTripCost?: number; scoresExtra?: number } = {},
+): Reason[] {
+  const budget = loopBudgetOf(q.caps);
+  if (budget === null) return [];
+  const loops = { valuesTripCost: options.valuesTripCost };
+  const need = gemmLoopIterations({ keyVec4 }, longest, loops);
+  const worst = Math.max(need.scores + (options.scoresExtra ?? 0), need.softmax, need.values);
+  if (worst <= budget) return [];
+  return [{
+    code: "device.loop-budget",
+    message: `one invocation of ${id} would walk ${longest} keys in ${worst} loop ` +
+      `iterations, over this device's loop budget of ${budget} (it ends every loop of an ` +
+      "invocation after that many and would silently drop keys); at most " +
+      `${gemmMaxKeys({ keyVec4 }, budget, loops)} keys per query fit: use wgsl-absorbed ` +
+      "(it splits the keys)",
+  }];
+}
+
 const absorbedGemm: Backend = {
   id: "wgsl-absorbed-gemm",
   path: "absorbed",
@@ -471,7 +498,6 @@ const absorbedGemm: Backend = {
     });
     const shape = gemmShape(spec, layout);
     const longest = maxKLen(layout);
-    const budget = loopBudgetOf(q.caps);
     if (q.kvSplits !== undefined && q.kvSplits !== 1) {
       reasons.push({
         code: "variant.kv-splits",
@@ -479,20 +505,7 @@ const absorbedGemm: Backend = {
           "softmax row (no KV splits); use kvSplits 1 or backend wgsl-absorbed",
       });
     }
-    if (budget !== null) {
-      const need = gemmLoopIterations(shape, longest);
-      const worst = Math.max(need.scores, need.softmax, need.values);
-      if (worst > budget) {
-        reasons.push({
-          code: "device.loop-budget",
-          message: `the softmax pass of wgsl-absorbed-gemm would walk ${longest} keys in ` +
-            `${worst} loop iterations, over this device's loop budget of ${budget} (it ends ` +
-            "every loop of an invocation after that many and would silently drop keys); at " +
-            `most ${gemmMaxKeys(shape, budget)} keys per query fit: use backend wgsl-absorbed ` +
-            "(it splits the keys)",
-        });
-      }
-    }
+    reasons.push(...gemmLoopReasons(q, "wgsl-absorbed-gemm", shape.keyVec4, longest));
     const rows = layout.totalQ * h;
     const buffers = [
       ...absorbedBuffers(spec, layout, dtype, 1),
@@ -767,22 +780,14 @@ const expandedGemm: Backend = {
     }
     const longest = maxKLen(layout);
     const keyVec4 = Math.max(1, Math.floor(spec.kChannels / 4));
-    const budget = loopBudgetOf(q.caps);
-    if (budget !== null) {
-      const loops = { valuesTripCost: GEMM_QUERY_TILE + 2 };
-      const need = gemmLoopIterations({ keyVec4 }, longest, loops);
-      const worst = Math.max(need.scores + GEMM_QUERY_TILE + 1, need.softmax, need.values);
-      if (worst > budget) {
-        reasons.push({
-          code: "device.loop-budget",
-          message: `one invocation of wgsl-expanded-gemm would walk ${longest} keys in ` +
-            `${worst} loop iterations, over this device's loop budget of ${budget} (it ends ` +
-            "every loop of an invocation after that many and would silently drop keys); at " +
-            `most ${gemmMaxKeys({ keyVec4 }, budget, loops)} keys per query fit: use the ` +
-            "absorbed path (wgsl-absorbed splits the keys)",
-        });
-      }
-    }
+    reasons.push(
+      ...gemmLoopReasons(q, "wgsl-expanded-gemm", keyVec4, longest, {
+        // Its values pass leaves the 16-query loop rolled (adapter/gemm_plan.ts).
+        valuesTripCost: GEMM_QUERY_TILE + 2,
+        // The scores pass's store loop over the tile's queries.
+        scoresExtra: GEMM_QUERY_TILE + 1,
+      }),
+    );
     const rows = layout.totalQ * h;
     const scoreVec4PerRow = Math.max(1, Math.ceil(longest / 4));
     const buffers = [

@@ -2,62 +2,34 @@
  * wgsl-absorbed-gemm (the CPU-shaped absorbed kernel: scores, softmax and values passes)
  * on this machine's adapter against the float64 reference: tiny widths over decode, MTP,
  * prefill, packed/padded THD, paged block tables and an empty sequence, in f32 and f16;
- * one DeepSeek-V2-Lite decode per dtype; NaN/Inf poison that must not leak; a forced
- * split refused; and the loop-budget boundary of the softmax row.
+ * 20 heads (a partial head tile) and q_lora; one DeepSeek-V2-Lite decode per dtype;
+ * NaN/Inf poison that must not leak; a forced split refused; and the loop-budget boundary
+ * of the softmax row.
  */
 import assert from "node:assert/strict";
 import { gemmMaxKeys, gemmShape } from "../adapter/gemm_plan.ts";
 import { normalizeLayout } from "../adapter/layout.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
-import type { Dtype, GpuPlan, LayoutRequest, MlaSpec } from "../adapter/types.ts";
-import { backendChoice } from "../gpu/backend_choice.ts";
+import type { LayoutRequest } from "../adapter/types.ts";
 import { runAttention } from "../kernels/attention.ts";
 import { compareAttention, summarize } from "../parity/compare.ts";
 import { toleranceFor } from "../parity/tolerance.ts";
 import { denseAttention } from "../reference/attention.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
+import {
+  type BackendCase,
+  caseLabel,
+  checkPoisonOn,
+  loopBoundaryTest,
+  parityOn,
+  planOn,
+  type Poison,
+} from "./backend_parity_helpers.ts";
 import { CAPS, gpu, gpuTest, layoutLabel, nameWithReason } from "./gpu_helpers.ts";
 
 const BACKEND = "wgsl-absorbed-gemm";
-
-interface GemmCase {
-  preset: string;
-  dtype: Dtype;
-  layout: LayoutRequest;
-  kvSplits?: number;
-}
-
-/** The plan of a case on this device, or why there is none. */
-function planOf(c: GemmCase): { plan: GpuPlan; spec: MlaSpec } | string {
-  if (CAPS === null) return "no WebGPU adapter";
-  const spec = presetSpec(c.preset);
-  const r = resolve({ spec, dtype: c.dtype, backend: BACKEND, layout: c.layout }, CAPS, {
-    kvSplits: c.kvSplits,
-  });
-  if (r.kind !== "plan") return r.reasons.map((x) => `${x.code}: ${x.message}`).join("; ");
-  return { plan: gpuPlanOf(r), spec };
-}
-
-function label(c: GemmCase): string {
-  return `${c.preset} ${c.dtype} ${layoutLabel(c.layout)}`;
-}
-
-async function parity(c: GemmCase, seed = 5): Promise<void> {
-  const p = planOf(c);
-  if (typeof p === "string") throw new Error(`${label(c)}: ${p}`);
-  const { plan, spec } = p;
-  assert.equal(plan.variant.family, "absorbed-gemm");
-  const inputs = makeAttentionInputs(spec, plan.layout, { seed });
-  const got = (await runAttention(await gpu(), plan, { spec, inputs })).outputs;
-  const want = denseAttention(spec, plan.layout, { inputs });
-  const res = compareAttention(got, want, {
-    tolerance: toleranceFor(plan.variant.dtype, plan.path),
-    numHeads: spec.numHeads,
-    vDim: spec.vHeadDim,
-  });
-  assert.ok(res.pass, `${label(c)}\n${summarize(res.out)}\n${summarize(res.lse)}`);
-}
+const FAMILY = "absorbed-gemm";
 
 const TINY_LAYOUTS: readonly LayoutRequest[] = [
   // Decode, a partial last key group (37 = 2 x 16 + 5) and a partial vec4 of scores.
@@ -92,27 +64,25 @@ const TINY_LAYOUTS: readonly LayoutRequest[] = [
 gpuTest("gemm parity at tiny widths: every layout, f32 and f16", async (t) => {
   for (const dtype of ["f32", "f16"] as const) {
     for (const layout of TINY_LAYOUTS) {
-      const c: GemmCase = { preset: "tiny", dtype, layout };
-      const p = planOf(c);
+      const c: BackendCase = { preset: "tiny", dtype, layout };
+      const p = planOn(BACKEND, c);
       const why = typeof p === "string" ? p : null;
       await t.step({
-        name: nameWithReason(label(c), why),
+        name: nameWithReason(caseLabel(c), why),
         ignore: why !== null,
-        fn: () => parity(c),
+        fn: () => parityOn(BACKEND, c, { family: FAMILY }),
       });
     }
   }
 }, { skip: CAPS === null ? "no WebGPU adapter" : null });
 
 gpuTest("gemm parity: 20 heads (a partial head tile) and q_lora (tiny-kimi)", async (t) => {
-  for (const preset of ["tiny-kimi"]) {
-    const c: GemmCase = {
-      preset,
-      dtype: "f32",
-      layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 50, causal: true },
-    };
-    await t.step(label(c), () => parity(c));
-  }
+  const kimi: BackendCase = {
+    preset: "tiny-kimi",
+    dtype: "f32",
+    layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 50, causal: true },
+  };
+  await t.step(caseLabel(kimi), () => parityOn(BACKEND, kimi, { family: FAMILY }));
   // 20 heads: one tile of 16 and a partial one that recomputes head 19 in its empty rows.
   const spec = { ...presetSpec("tiny"), numHeads: 20 };
   const layout: LayoutRequest = { kind: "bshd", batch: 1, seqQ: 1, seqK: 33, causal: true };
@@ -132,24 +102,26 @@ gpuTest("gemm parity: 20 heads (a partial head tile) and q_lora (tiny-kimi)", as
 }, { skip: CAPS === null ? "no WebGPU adapter" : null });
 
 for (const dtype of ["f32", "f16"] as const) {
-  const c: GemmCase = {
+  const c: BackendCase = {
     preset: "deepseek-v2-lite",
     dtype,
     layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 300, causal: true },
   };
-  gpuTest(`gemm parity: one DeepSeek-V2-Lite decode ${dtype} (b 2, 300 keys)`, () => parity(c), {
-    specs: ["deepseek-v2-lite"],
-    skip: (() => {
-      const p = planOf(c);
-      return typeof p === "string" ? p : null;
-    })(),
-  });
+  gpuTest(
+    `gemm parity: one DeepSeek-V2-Lite decode ${dtype} (b 2, 300 keys)`,
+    () => parityOn(BACKEND, c, { family: FAMILY }),
+    {
+      specs: ["deepseek-v2-lite"],
+      skip: (() => {
+        const p = planOn(BACKEND, c);
+        return typeof p === "string" ? p : null;
+      })(),
+    },
+  );
 }
 
-Deno.test("gemm: a forced KV split is refused with the reason", {
-  ignore: CAPS === null,
-}, () => {
-  const p = planOf({
+Deno.test("gemm: a forced KV split is refused with the reason", { ignore: CAPS === null }, () => {
+  const p = planOn(BACKEND, {
     preset: "tiny",
     dtype: "f32",
     layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 300, causal: true },
@@ -159,8 +131,7 @@ Deno.test("gemm: a forced KV split is refused with the reason", {
   assert.match(p as string, /variant\.kv-splits: kvSplits = 3: wgsl-absorbed-gemm runs/);
 });
 
-/** Poisoned logical keys, and the logical query rows that see one. */
-const POISONS: readonly { layout: LayoutRequest; keys: number[]; nanRows: number[] }[] = [
+const POISONS: readonly Poison[] = [
   // MTP: key 39 is a causal future key of query 0 (same key group, same score vec4).
   { layout: { kind: "bshd", batch: 1, seqQ: 2, seqK: 40, causal: true }, keys: [39], nanRows: [1] },
   // Packed THD: the first key of sequence 1 sits right after sequence 0's keys.
@@ -175,114 +146,27 @@ gpuTest("gemm: NaN and Inf in keys a row does not see never reach it", async (t)
   for (const dtype of ["f32", "f16"] as const) {
     for (const value of [NaN, Infinity]) {
       for (const p of POISONS) {
-        const c: GemmCase = { preset: "tiny", dtype, layout: p.layout };
-        const planned = planOf(c);
+        const planned = planOn(BACKEND, { preset: "tiny", dtype, layout: p.layout });
         const why = typeof planned === "string" ? planned : null;
         await t.step({
           name: nameWithReason(`${dtype} ${value} ${layoutLabel(p.layout)}`, why),
           ignore: why !== null,
-          fn: async () => {
-            const { plan, spec } = planned as { plan: GpuPlan; spec: MlaSpec };
-            const inputs = makeAttentionInputs(spec, plan.layout, {
-              seed: 2,
-              poisonKeys: p.keys,
-              poisonValue: value,
-            });
-            const got = (await runAttention(await gpu(), plan, { spec, inputs })).outputs;
-            const want = denseAttention(spec, plan.layout, { inputs });
-            const h = spec.numHeads;
-            const v = spec.vHeadDim;
-            for (let q = 0; q < plan.layout.totalQ; q++) {
-              const nan = p.nanRows.includes(q);
-              for (let hd = 0; hd < h; hd++) {
-                for (const [name, r] of [["reference", want], ["kernel", got]] as const) {
-                  const l = r.lse[q * h + hd];
-                  assert.ok(
-                    nan ? Number.isNaN(l) : Number.isFinite(l),
-                    `${name} LSE row ${q}: ${l}`,
-                  );
-                  const row = Array.from(r.out.subarray((q * h + hd) * v, (q * h + hd + 1) * v));
-                  assert.ok(
-                    row.every((x) => nan ? Number.isNaN(x) : Number.isFinite(x)),
-                    `${name} out row ${q} head ${hd}: expected ${nan ? "NaN" : "finite"}`,
-                  );
-                }
-              }
-            }
-            const res = compareAttention(got, want, {
-              tolerance: toleranceFor(plan.variant.dtype, plan.path),
-              numHeads: h,
-              vDim: v,
-            });
-            assert.ok(res.pass, `${summarize(res.out)}\n${summarize(res.lse)}`);
-          },
+          fn: () => checkPoisonOn(BACKEND, p, { dtype, value }),
         });
       }
     }
   }
 }, { skip: CAPS === null ? "no WebGPU adapter" : null });
 
-/**
- * The loop budget at its boundary (tiny f32, one query). At the adapter's count
- * (gemmMaxKeys) the plan is accepted, the last key (NaN) reaches the LSE and, unpoisoned,
- * the output is within 1e-5 of the float64 reference everywhere (the cosine criterion of
- * the f32 tolerance is not used: over 87k keys f32 sums drift past it); 4 keys more are
- * refused with the reason; and run anyway (planned for a device without a budget), 10%
- * more keys are off by more than 1e-3 (the softmax's normalizing loop is cut short,
- * leaving the last keys' probabilities unnormalized), so the device really truncates and
- * the count is not loose.
- */
-gpuTest("gemm: the loop-budget boundary of the softmax row (tiny f32)", async () => {
-  const budget = CAPS!.loopIterationBudget!;
-  const spec = presetSpec("tiny");
-  const layout = (keys: number): LayoutRequest => ({
-    kind: "bshd",
-    batch: 1,
-    seqQ: 1,
-    seqK: keys,
-    causal: true,
-  });
-  const lastKeyReached = async (plan: GpuPlan): Promise<boolean> => {
-    const keys = plan.layout.totalK;
-    const inputs = makeAttentionInputs(spec, plan.layout, { seed: 5, poisonKeys: [keys - 1] });
-    const got = (await runAttention(await gpu(), plan, { spec, inputs })).outputs;
-    const nan = Array.from(got.lse).filter((x) => Number.isNaN(x)).length;
-    assert.ok(nan === 0 || nan === got.lse.length, `${nan} of ${got.lse.length} LSE NaN`);
-    return nan > 0;
-  };
-  const maxKeys = gemmMaxKeys(gemmShape(spec, normalizeLayout(layout(8))), budget);
-  const at = planOf({ preset: "tiny", dtype: "f32", layout: layout(maxKeys) });
-  assert.notEqual(typeof at, "string", String(at));
-  assert.ok(await lastKeyReached((at as { plan: GpuPlan }).plan), `${maxKeys} keys: truncated`);
-  const over = planOf({ preset: "tiny", dtype: "f32", layout: layout(maxKeys + 4) });
-  assert.equal(typeof over, "string");
-  assert.match(over as string, /device.loop-budget: .* at most \d+ keys per query fit/);
-  const maxError = async (plan: GpuPlan): Promise<number> => {
-    const inputs = makeAttentionInputs(spec, plan.layout, { seed: 6 });
-    const got = (await runAttention(await gpu(), plan, { spec, inputs })).outputs;
-    const want = denseAttention(spec, plan.layout, { inputs });
-    return compareAttention(got, want, {
-      tolerance: toleranceFor("f32", plan.path),
-      numHeads: spec.numHeads,
-      vDim: spec.vHeadDim,
-    }).out.maxAbs;
-  };
-  const atError = await maxError((at as { plan: GpuPlan }).plan);
-  assert.ok(atError < 1e-5, `${maxKeys} keys: max abs error ${atError}`);
-  const beyond = Math.ceil(maxKeys * 1.1);
-  const r = resolve(
-    { spec, dtype: "f32", backend: BACKEND, layout: layout(beyond) },
-    { ...CAPS!, loopIterationBudget: null, adapter: { ...CAPS!.adapter, description: "x" } },
-  );
-  const beyondError = await maxError(gpuPlanOf(r));
-  // Through GL (the fallback) the shader takes another compiler path, which may unroll what
-  // the Vulkan path leaves rolled: there the count is only an upper bound, so only its safe
-  // side is checked.
-  if (backendChoice().backend !== "gl") {
-    assert.ok(beyondError > 1e-3, `${beyond} keys in one row: max abs error only ${beyondError}`);
-  }
-}, {
-  skip: CAPS === null || !CAPS.loopIterationBudget
-    ? "the device has no loop budget (measured): nothing to check at the boundary"
-    : null,
-});
+loopBoundaryTest(
+  "gemm: the loop-budget boundary of the softmax row (tiny f32)",
+  BACKEND,
+  (spec, budget) =>
+    gemmMaxKeys(
+      gemmShape(
+        spec,
+        normalizeLayout({ kind: "bshd", batch: 1, seqQ: 1, seqK: 8, causal: true }),
+      ),
+      budget,
+    ),
+);

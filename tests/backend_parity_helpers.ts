@@ -1,0 +1,190 @@
+/**
+ * Shared pieces of the tests that check one backend against the float64 reference on this
+ * machine's adapter (the gemm kernels' test files): planning a case on that backend, a
+ * parity run, a poisoned run whose NaN must reach exactly the rows that see the key, and
+ * the loop-budget boundary of one query.
+ */
+import assert from "node:assert/strict";
+import { presetSpec } from "../adapter/presets.ts";
+import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
+import type { Dtype, GpuPlan, LayoutRequest, MlaSpec } from "../adapter/types.ts";
+import { backendChoice } from "../gpu/backend_choice.ts";
+import { runAttention } from "../kernels/attention.ts";
+import type { SourceMutation } from "../kernels/source.ts";
+import { compareAttention, summarize } from "../parity/compare.ts";
+import { toleranceFor } from "../parity/tolerance.ts";
+import { denseAttention } from "../reference/attention.ts";
+import { makeAttentionInputs } from "../reference/inputs.ts";
+import { CAPS, gpu, gpuTest, layoutLabel } from "./gpu_helpers.ts";
+
+/** One case of a backend test. */
+export interface BackendCase {
+  preset: string;
+  dtype: Dtype;
+  layout: LayoutRequest;
+  kvSplits?: number;
+}
+
+/** Poisoned logical keys, and the logical query rows that see one. */
+export interface Poison {
+  layout: LayoutRequest;
+  keys: number[];
+  nanRows: number[];
+}
+
+/** The plan of a case on `backend` on this device, or why there is none. */
+export function planOn(backend: string, c: BackendCase): { plan: GpuPlan; spec: MlaSpec } | string {
+  if (CAPS === null) return "no WebGPU adapter";
+  const spec = presetSpec(c.preset);
+  const r = resolve({ spec, dtype: c.dtype, backend, layout: c.layout }, CAPS, {
+    kvSplits: c.kvSplits,
+  });
+  if (r.kind !== "plan") return r.reasons.map((x) => `${x.code}: ${x.message}`).join("; ");
+  return { plan: gpuPlanOf(r), spec };
+}
+
+/** A case's name in a test step. */
+export function caseLabel(c: BackendCase): string {
+  return `${c.preset} ${c.dtype} ${layoutLabel(c.layout)}`;
+}
+
+/** Run a case on `backend` and check it against the float64 reference (and its variant family). */
+export async function parityOn(
+  backend: string,
+  c: BackendCase,
+  options: { family: string; seed?: number },
+): Promise<void> {
+  const p = planOn(backend, c);
+  if (typeof p === "string") throw new Error(`${caseLabel(c)}: ${p}`);
+  const { plan, spec } = p;
+  assert.equal(plan.variant.family, options.family);
+  const inputs = makeAttentionInputs(spec, plan.layout, { seed: options.seed ?? 5 });
+  const got = (await runAttention(await gpu(), plan, { spec, inputs })).outputs;
+  const want = denseAttention(spec, plan.layout, { inputs });
+  const res = compareAttention(got, want, {
+    tolerance: toleranceFor(plan.variant.dtype, plan.path),
+    numHeads: spec.numHeads,
+    vDim: spec.vHeadDim,
+  });
+  assert.ok(res.pass, `${caseLabel(c)}\n${summarize(res.out)}\n${summarize(res.lse)}`);
+}
+
+/**
+ * Run a poisoned tiny case on `backend`; check NaN exactly in the poison's rows (kernel and
+ * reference), finite everywhere else, and parity.
+ */
+export async function checkPoisonOn(
+  backend: string,
+  p: Poison,
+  options: { dtype: Dtype; value: number; mutate?: SourceMutation },
+): Promise<void> {
+  const planned = planOn(backend, { preset: "tiny", dtype: options.dtype, layout: p.layout });
+  if (typeof planned === "string") throw new Error(planned);
+  const { plan, spec } = planned;
+  const inputs = makeAttentionInputs(spec, plan.layout, {
+    seed: 2,
+    poisonKeys: p.keys,
+    poisonValue: options.value,
+  });
+  const got = (await runAttention(await gpu(), plan, { spec, inputs, mutate: options.mutate }))
+    .outputs;
+  const want = denseAttention(spec, plan.layout, { inputs });
+  const h = spec.numHeads;
+  const v = spec.vHeadDim;
+  for (let q = 0; q < plan.layout.totalQ; q++) {
+    const nan = p.nanRows.includes(q);
+    for (let hd = 0; hd < h; hd++) {
+      for (const [name, r] of [["reference", want], ["kernel", got]] as const) {
+        const l = r.lse[q * h + hd];
+        assert.ok(nan ? Number.isNaN(l) : Number.isFinite(l), `${name} LSE row ${q}: ${l}`);
+        const row = Array.from(r.out.subarray((q * h + hd) * v, (q * h + hd + 1) * v));
+        assert.ok(
+          row.every((x) => nan ? Number.isNaN(x) : Number.isFinite(x)),
+          `${name} out row ${q} head ${hd}: expected ${nan ? "NaN" : "finite"}`,
+        );
+      }
+    }
+  }
+  const res = compareAttention(got, want, {
+    tolerance: toleranceFor(plan.variant.dtype, plan.path),
+    numHeads: h,
+    vDim: v,
+  });
+  assert.ok(res.pass, `${summarize(res.out)}\n${summarize(res.lse)}`);
+}
+
+/**
+ * The loop-budget boundary of one query on `backend` (tiny f32), as a test. At `maxKeys`
+ * (the adapter's count for this device's budget) the plan is accepted, the last key (NaN)
+ * reaches the LSE and, unpoisoned, the output is within 1e-5 of the float64 reference
+ * everywhere (the cosine criterion of the f32 tolerance is not used: over tens of thousands
+ * of keys f32 sums drift past it); 4 keys more are refused with `device.loop-budget`; and,
+ * on Vulkan, run anyway (planned for a device without a budget) 10% more keys are off by
+ * more than 1e-3, so the device really truncates and the count is not loose. Through GL
+ * (the fallback) another compiler path may unroll what Vulkan leaves rolled: there only the
+ * safe side is checked.
+ */
+export function loopBoundaryTest(
+  name: string,
+  backend: string,
+  maxKeysOf: (spec: MlaSpec, budget: number) => number,
+): void {
+  gpuTest(name, async () => {
+    const budget = CAPS!.loopIterationBudget!;
+    const spec = presetSpec("tiny");
+    const layout = (keys: number): LayoutRequest => ({
+      kind: "bshd",
+      batch: 1,
+      seqQ: 1,
+      seqK: keys,
+      causal: true,
+    });
+    const run = async (plan: GpuPlan, poisonLast: boolean) => {
+      const keys = plan.layout.totalK;
+      const inputs = makeAttentionInputs(spec, plan.layout, {
+        seed: poisonLast ? 5 : 6,
+        poisonKeys: poisonLast ? [keys - 1] : [],
+      });
+      const got = (await runAttention(await gpu(), plan, { spec, inputs })).outputs;
+      return { got, inputs };
+    };
+    const lastKeyReached = async (plan: GpuPlan): Promise<boolean> => {
+      const { got } = await run(plan, true);
+      const nan = Array.from(got.lse).filter((x) => Number.isNaN(x)).length;
+      assert.ok(nan === 0 || nan === got.lse.length, `${nan} of ${got.lse.length} LSE NaN`);
+      return nan > 0;
+    };
+    const maxError = async (plan: GpuPlan): Promise<number> => {
+      const { got, inputs } = await run(plan, false);
+      const want = denseAttention(spec, plan.layout, { inputs });
+      return compareAttention(got, want, {
+        tolerance: toleranceFor("f32", plan.path),
+        numHeads: spec.numHeads,
+        vDim: spec.vHeadDim,
+      }).out.maxAbs;
+    };
+    const maxKeys = maxKeysOf(spec, budget);
+    const at = planOn(backend, { preset: "tiny", dtype: "f32", layout: layout(maxKeys) });
+    assert.notEqual(typeof at, "string", String(at));
+    const atPlan = (at as { plan: GpuPlan }).plan;
+    assert.ok(await lastKeyReached(atPlan), `${maxKeys} keys: truncated`);
+    const atError = await maxError(atPlan);
+    assert.ok(atError < 1e-5, `${maxKeys} keys: max abs error ${atError}`);
+    const over = planOn(backend, { preset: "tiny", dtype: "f32", layout: layout(maxKeys + 4) });
+    assert.equal(typeof over, "string");
+    assert.match(over as string, /device.loop-budget: .* at most \d+ keys per query fit/);
+    const beyond = Math.ceil(maxKeys * 1.1);
+    const r = resolve(
+      { spec, dtype: "f32", backend, layout: layout(beyond) },
+      { ...CAPS!, loopIterationBudget: null, adapter: { ...CAPS!.adapter, description: "x" } },
+    );
+    const beyondError = await maxError(gpuPlanOf(r));
+    if (backendChoice().backend !== "gl") {
+      assert.ok(beyondError > 1e-3, `${beyond} keys in one row: max abs error only ${beyondError}`);
+    }
+  }, {
+    skip: CAPS === null || !CAPS.loopIterationBudget
+      ? "the device has no loop budget (measured): nothing to check at the boundary"
+      : null,
+  });
+}

@@ -1,0 +1,75 @@
+/**
+ * One test per planted source fault of a kernel family: in its scenario, on the backend of
+ * its path, the clean kernel passes the comparison with the float64 reference and the
+ * faulty one fails it (and the fault's file was compiled at all). Used by the tiled and the
+ * gemm families' fault tests.
+ */
+import assert from "node:assert/strict";
+import type { AttentionPath } from "../adapter/types.ts";
+import { presetSpec } from "../adapter/presets.ts";
+import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
+import { runAttention } from "../kernels/attention.ts";
+import { compareAttention, summarize } from "../parity/compare.ts";
+import type { Fault } from "../parity/faults.ts";
+import { toleranceFor } from "../parity/tolerance.ts";
+import { denseAttention } from "../reference/attention.ts";
+import { makeAttentionInputs } from "../reference/inputs.ts";
+import { CAPS, gpu, gpuTest } from "./gpu_helpers.ts";
+
+/** Register `<family> fault <id> is caught` for every fault (skipped with `skip` when set). */
+export function faultsCaughtTests(
+  family: string,
+  faults: readonly Fault[],
+  backendOf: Readonly<Record<AttentionPath, string>>,
+  options: { skip?: string | null } = {},
+): void {
+  for (const fault of faults) {
+    const sc = fault.scenario;
+    const spec = presetSpec(sc.preset);
+    const r = CAPS === null ? null : resolve(
+      { spec, dtype: sc.dtype, backend: backendOf[sc.path], layout: sc.layout },
+      CAPS,
+    );
+    const why = r === null
+      ? "no WebGPU adapter"
+      : r.kind === "plan"
+      ? null
+      : r.reasons.map((x) => `${x.code}: ${x.message}`).join("; ");
+    gpuTest(`${family} fault ${fault.id} is caught`, async () => {
+      const ctx = await gpu();
+      const plan = gpuPlanOf(r!);
+      const inputs = makeAttentionInputs(spec, plan.layout, { seed: 11 });
+      const want = denseAttention(spec, plan.layout, { inputs });
+      const check = (o: { out: Float32Array | Float64Array; lse: Float32Array | Float64Array }) =>
+        compareAttention(o, want, {
+          tolerance: toleranceFor(sc.dtype, sc.path),
+          numHeads: spec.numHeads,
+          vDim: spec.vHeadDim,
+        });
+      const clean = check((await runAttention(ctx, plan, { spec, inputs })).outputs);
+      assert.ok(
+        clean.pass,
+        `clean run must pass:\n${summarize(clean.out)}\n${summarize(clean.lse)}`,
+      );
+      assert.equal(fault.apply.kind, "source");
+      if (fault.apply.kind !== "source") return;
+      const { mutate, file } = fault.apply;
+      let applied = 0;
+      const faulty = await runAttention(ctx, plan, {
+        spec,
+        inputs,
+        mutate: (f, src) => {
+          if (f === file) applied++;
+          return mutate(f, src);
+        },
+      });
+      assert.ok(applied > 0, `fault ${fault.id}: ${file} was never compiled in its scenario`);
+      const res = check(faulty.outputs);
+      assert.ok(
+        !res.pass,
+        `fault ${fault.id} NOT caught:\n${summarize(res.out)}\n${summarize(res.lse)}`,
+      );
+      console.log(`  ${fault.id}: ${summarize(res.out)} | ${summarize(res.lse)}`);
+    }, { skip: why ?? options.skip ?? null });
+  }
+}
