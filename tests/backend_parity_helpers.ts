@@ -15,7 +15,7 @@ import { compareAttention, summarize } from "../parity/compare.ts";
 import { toleranceFor } from "../parity/tolerance.ts";
 import { denseAttention } from "../reference/attention.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
-import { CAPS, gpu, gpuTest, layoutLabel } from "./gpu_helpers.ts";
+import { CAPS, gpu, gpuTest, layoutLabel, nameWithReason } from "./gpu_helpers.ts";
 
 /** One case of a backend test. */
 export interface BackendCase {
@@ -187,4 +187,80 @@ export function loopBoundaryTest(
       ? "the device has no loop budget (measured): nothing to check at the boundary"
       : null,
   });
+}
+
+/**
+ * Tiny-width layouts every backend test covers: decode with a partial key group, MTP,
+ * small causal prefill, packed THD with padding, paged block tables, an empty sequence.
+ */
+export const TINY_LAYOUTS: readonly LayoutRequest[] = [
+  // Decode, a partial last key group (37 = 2 x 16 + 5) and a partial vec4 of scores.
+  { kind: "bshd", batch: 2, seqQ: 1, seqK: 37, causal: true },
+  // MTP: two queries of a sequence see 39 and 40 keys.
+  { kind: "bshd", batch: 1, seqQ: 2, seqK: 40, causal: true },
+  // Prefill, causal: every query its own key count.
+  { kind: "bshd", batch: 2, seqQ: 5, seqK: 9, causal: true },
+  // Packed THD with padding rows (NaN) between sequences.
+  {
+    kind: "thd",
+    cuSeqlensQ: [0, 1, 3],
+    cuSeqlensK: [0, 5, 70],
+    cuSeqlensQPadded: [0, 2, 5],
+    cuSeqlensKPadded: [0, 8, 80],
+    causal: true,
+  },
+  // Paged block tables (pages out of order), cache lengths below capacity.
+  {
+    kind: "bshd",
+    batch: 2,
+    seqQ: 1,
+    seqK: 48,
+    kvLens: [37, 21],
+    causal: true,
+    paging: { pageSize: 16, numPages: 6, blockTable: [[5, 1, 3], [2, 0, 4]] },
+  },
+  // A sequence with no key: output 0, LSE -inf.
+  { kind: "bshd", batch: 2, seqQ: 1, seqK: 8, kvLens: [0, 5], causal: true },
+];
+
+/** Parity at tiny widths over `layouts` in f32 and f16, a step each (ignored with the reason). */
+export function tinyParityTest(
+  name: string,
+  backend: string,
+  family: string,
+  layouts: readonly LayoutRequest[],
+): void {
+  gpuTest(name, async (t) => {
+    for (const dtype of ["f32", "f16"] as const) {
+      for (const layout of layouts) {
+        const c: BackendCase = { preset: "tiny", dtype, layout };
+        const p = planOn(backend, c);
+        const why = typeof p === "string" ? p : null;
+        await t.step({
+          name: nameWithReason(caseLabel(c), why),
+          ignore: why !== null,
+          fn: () => parityOn(backend, c, { family }),
+        });
+      }
+    }
+  }, { skip: CAPS === null ? "no WebGPU adapter" : null });
+}
+
+/** NaN and Inf in poisoned keys reach exactly the rows that see them, f32 and f16, a step each. */
+export function poisonTest(name: string, backend: string, poisons: readonly Poison[]): void {
+  gpuTest(name, async (t) => {
+    for (const dtype of ["f32", "f16"] as const) {
+      for (const value of [NaN, Infinity]) {
+        for (const p of poisons) {
+          const planned = planOn(backend, { preset: "tiny", dtype, layout: p.layout });
+          const why = typeof planned === "string" ? planned : null;
+          await t.step({
+            name: nameWithReason(`${dtype} ${value} ${layoutLabel(p.layout)}`, why),
+            ignore: why !== null,
+            fn: () => checkPoisonOn(backend, p, { dtype, value }),
+          });
+        }
+      }
+    }
+  }, { skip: CAPS === null ? "no WebGPU adapter" : null });
 }

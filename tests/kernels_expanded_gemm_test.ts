@@ -15,67 +15,36 @@ import type { LayoutRequest } from "../adapter/types.ts";
 import type { SourceMutation } from "../kernels/source.ts";
 import {
   type BackendCase,
-  caseLabel,
   checkPoisonOn,
   loopBoundaryTest,
   parityOn,
   planOn,
   type Poison,
+  poisonTest,
+  TINY_LAYOUTS,
+  tinyParityTest,
 } from "./backend_parity_helpers.ts";
-import { CAPS, gpuTest, layoutLabel, nameWithReason } from "./gpu_helpers.ts";
+import { CAPS, gpuTest } from "./gpu_helpers.ts";
 
 const BACKEND = "wgsl-expanded-gemm";
 const FAMILY = "expanded-gemm";
 
-const TINY_LAYOUTS: readonly LayoutRequest[] = [
+/** Prefill first (several query tiles, the causal diagonal), then the shared tiny layouts. */
+const LAYOUTS: readonly LayoutRequest[] = [
   // Causal prefill: 40 queries are tiles of 16, 16 and 8; the diagonal blocks mask.
   { kind: "bshd", batch: 2, seqQ: 40, seqK: 40, causal: true },
   // Prefill against a longer cache (bottom-right causal), non-causal too.
   { kind: "bshd", batch: 1, seqQ: 20, seqK: 53, causal: true },
   { kind: "bshd", batch: 1, seqQ: 20, seqK: 53, causal: false },
-  // Decode, a partial last key group (37 = 2 x 16 + 5) and a partial vec4 of scores.
-  { kind: "bshd", batch: 2, seqQ: 1, seqK: 37, causal: true },
-  // MTP: two queries of a sequence see 39 and 40 keys.
-  { kind: "bshd", batch: 1, seqQ: 2, seqK: 40, causal: true },
-  // Prefill, causal: every query its own key count.
-  { kind: "bshd", batch: 2, seqQ: 5, seqK: 9, causal: true },
-  // Packed THD with padding rows (NaN) between sequences.
-  {
-    kind: "thd",
-    cuSeqlensQ: [0, 1, 3],
-    cuSeqlensK: [0, 5, 70],
-    cuSeqlensQPadded: [0, 2, 5],
-    cuSeqlensKPadded: [0, 8, 80],
-    causal: true,
-  },
-  // Paged block tables (pages out of order), cache lengths below capacity.
-  {
-    kind: "bshd",
-    batch: 2,
-    seqQ: 1,
-    seqK: 48,
-    kvLens: [37, 21],
-    causal: true,
-    paging: { pageSize: 16, numPages: 6, blockTable: [[5, 1, 3], [2, 0, 4]] },
-  },
-  // A sequence with no key: output 0, LSE -inf.
-  { kind: "bshd", batch: 2, seqQ: 1, seqK: 8, kvLens: [0, 5], causal: true },
+  ...TINY_LAYOUTS,
 ];
 
-gpuTest("expanded gemm parity at tiny widths: every layout, f32 and f16", async (t) => {
-  for (const dtype of ["f32", "f16"] as const) {
-    for (const layout of TINY_LAYOUTS) {
-      const c: BackendCase = { preset: "tiny", dtype, layout };
-      const p = planOn(BACKEND, c);
-      const why = typeof p === "string" ? p : null;
-      await t.step({
-        name: nameWithReason(caseLabel(c), why),
-        ignore: why !== null,
-        fn: () => parityOn(BACKEND, c, { family: FAMILY }),
-      });
-    }
-  }
-}, { skip: CAPS === null ? "no WebGPU adapter" : null });
+tinyParityTest(
+  "expanded gemm parity at tiny widths: every layout, f32 and f16",
+  BACKEND,
+  FAMILY,
+  LAYOUTS,
+);
 
 for (const dtype of ["f32", "f16"] as const) {
   const c: BackendCase = {
@@ -126,21 +95,11 @@ const POISONS: readonly Poison[] = [
   },
 ];
 
-gpuTest("expanded gemm: NaN and Inf in keys a row does not see never reach it", async (t) => {
-  for (const dtype of ["f32", "f16"] as const) {
-    for (const value of [NaN, Infinity]) {
-      for (const p of POISONS) {
-        const planned = planOn(BACKEND, { preset: "tiny", dtype, layout: p.layout });
-        const why = typeof planned === "string" ? planned : null;
-        await t.step({
-          name: nameWithReason(`${dtype} ${value} ${layoutLabel(p.layout)}`, why),
-          ignore: why !== null,
-          fn: () => checkPoisonOn(BACKEND, p, { dtype, value }),
-        });
-      }
-    }
-  }
-}, { skip: CAPS === null ? "no WebGPU adapter" : null });
+poisonTest(
+  "expanded gemm: NaN and Inf in keys a row does not see never reach it",
+  BACKEND,
+  POISONS,
+);
 
 gpuTest(
   "expanded gemm: multiplying masked value rows by p = 0 (instead of selecting) leaks NaN, and is caught",
