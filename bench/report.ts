@@ -98,6 +98,7 @@ const COLUMNS = [
   "bound",
   "submit_ms",
   "splits",
+  "backend",
 ] as const;
 
 function row(r: BenchRecord): string[] {
@@ -113,6 +114,7 @@ function row(r: BenchRecord): string[] {
     r.bound ?? "-",
     f(r.submit_ms),
     String(r.variant?.kvSplits ?? "-"),
+    r.backend ?? "-",
   ];
 }
 
@@ -194,6 +196,7 @@ export function toCsv(records: readonly BenchRecord[]): string {
     "bytes",
     "kv_splits",
     "reason",
+    "backend",
   ];
   const q = (s: string) => (/[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
   const lines = records.map((r) =>
@@ -214,6 +217,7 @@ export function toCsv(records: readonly BenchRecord[]): string {
       r.bytes ?? "",
       r.variant?.kvSplits ?? "",
       r.reason ?? "",
+      r.backend ?? "",
     ].map((v) => q(String(v))).join(",")
   );
   return [head.join(","), ...lines].join("\n") + "\n";
@@ -243,19 +247,19 @@ export function toMarkdown(report: BenchReport, options: { title: string }): str
       c.fmaF16Gflops === null ? "n/a" : f(c.fmaF16Gflops, 1)
     } GFLOP/s, dispatch ${f(c.dispatchUs, 1)} us, submit + readback ${f(c.submitReadbackMs)} ms.`,
     "",
-    "| case | ms | spread | GFLOP/s | GB/s | roofline | bound | submission ms |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+    "| case | backend | ms | spread | GFLOP/s | GB/s | roofline | bound | submission ms |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
   ];
   for (const r of report.records) {
     const id = r.id.replace(/;causal=1;page=0$/, "");
     if (r.status !== "ok") {
-      out.push(`| ${id} | ${r.status} | | | | | | ${(r.reason ?? "").slice(0, 80)} |`);
+      out.push(`| ${id} | | ${r.status} | | | | | | ${(r.reason ?? "").slice(0, 80)} |`);
       continue;
     }
     out.push(
-      `| ${id} | ${f(r.ms)} | ${f(r.ms_min)}-${f(r.ms_max)} | ${f(r.gflops, 1)} | ${
-        f(r.gbps, 2)
-      } | ${f(r.roofline_fraction, 3)} | ${r.bound} | ${f(r.submit_ms)} |`,
+      `| ${id} | ${r.backend ?? "-"} | ${f(r.ms)} | ${f(r.ms_min)}-${f(r.ms_max)} | ${
+        f(r.gflops, 1)
+      } | ${f(r.gbps, 2)} | ${f(r.roofline_fraction, 3)} | ${r.bound} | ${f(r.submit_ms)} |`,
     );
   }
   if (report.targets.length) {

@@ -61,6 +61,7 @@ Deno.test({
   name: "bench --backend once per path: each path's cases run on its own backend",
   ignore: !gpu,
   fn: async () => {
+    const out = await Deno.makeTempDir();
     const r = await runCli([
       "bench",
       "--matrix",
@@ -72,7 +73,16 @@ Deno.test({
       "--reps",
       "2",
       "--json",
+      "--out",
+      out,
     ]);
+    // summary.md and results.csv name the backend of each case.
+    const md = await Deno.readTextFile(`${out}/summary.md`);
+    assert.match(md, /\| case \| backend \|/);
+    assert.match(md, /path=absorbed;[^|]*\| wgsl-absorbed-gemm \|/);
+    const csv = await Deno.readTextFile(`${out}/results.csv`);
+    assert.match(csv.split("\n")[0], /,backend$/);
+    await Deno.remove(out, { recursive: true });
     assert.equal(r.code, 0, r.stderr);
     const records = JSON.parse(r.stdout).records as {
       case: { path: string };
