@@ -1,0 +1,57 @@
+/**
+ * Cold compile time of backends' kernels at DeepSeek-V2-Lite widths on this adapter: the
+ * first run of a small case minus the second (the pipeline cache then holds its pipelines),
+ * after the shared kernels (absorb_q, up_proj, pack_q, expand_kv, rope) were compiled by the
+ * lane backends. Run with Mesa's shader cache off so the first run compiles:
+ *
+ *   MESA_SHADER_CACHE_DISABLE=true deno run -A tools/compile_time.ts wgsl-absorbed-gemm wgsl-expanded-gemm
+ *
+ * @module
+ */
+import { presetSpec } from "../adapter/presets.ts";
+import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
+import type { LayoutRequest } from "../adapter/types.ts";
+import { backendById } from "../adapter/registry.ts";
+import { GpuContext } from "../gpu/device.ts";
+import { runAttention } from "../kernels/attention.ts";
+import "../kernels/bundled_modules.ts";
+import { makeAttentionInputs } from "../reference/inputs.ts";
+
+const ids = Deno.args.length ? Deno.args : ["wgsl-absorbed-gemm", "wgsl-expanded-gemm"];
+for (const id of ids) {
+  if (!backendById(id)) {
+    console.error(`unknown backend ${id}`);
+    Deno.exit(2);
+  }
+}
+const ctx = await GpuContext.create({ optionalFeatures: ["shader-f16", "timestamp-query"] });
+const spec = presetSpec("deepseek-v2-lite");
+const decode: LayoutRequest = { kind: "bshd", batch: 1, seqQ: 1, seqK: 64, causal: true };
+const prefill: LayoutRequest = { kind: "bshd", batch: 1, seqQ: 32, seqK: 32, causal: true };
+const dtypes = ctx.caps.features.includes("shader-f16")
+  ? ["f32", "f16"] as const
+  : ["f32"] as const;
+const run = async (backend: string, dtype: "f32" | "f16", layout: LayoutRequest) => {
+  const plan = gpuPlanOf(resolve({ spec, dtype, backend, layout }, ctx.caps));
+  const inputs = makeAttentionInputs(spec, plan.layout, { seed: 1 });
+  const t0 = performance.now();
+  await runAttention(ctx, plan, { spec, inputs });
+  return performance.now() - t0;
+};
+for (const dtype of dtypes) {
+  await run("wgsl-absorbed", dtype, decode);
+  await run("wgsl-expanded", dtype, decode);
+}
+for (const id of ids) {
+  const layout = backendById(id)!.path === "expanded" ? prefill : decode;
+  for (const dtype of dtypes) {
+    const first = await run(id, dtype, layout);
+    const second = await run(id, dtype, layout);
+    console.log(
+      `${id} ${dtype}: first run ${first.toFixed(0)} ms, second ${second.toFixed(0)} ms: compile ~${
+        ((first - second) / 1000).toFixed(1)
+      } s`,
+    );
+  }
+}
+ctx.destroy();
