@@ -223,12 +223,16 @@ export const TINY_LAYOUTS: readonly LayoutRequest[] = [
   { kind: "bshd", batch: 2, seqQ: 1, seqK: 8, kvLens: [0, 5], causal: true },
 ];
 
-/** Parity at tiny widths over `layouts` in f32 and f16, a step each (ignored with the reason). */
+/**
+ * Parity at tiny widths over `layouts` in f32 and f16, a step each (ignored with the reason);
+ * `skip` skips the whole test (e.g. too slow on the GL fallback).
+ */
 export function tinyParityTest(
   name: string,
   backend: string,
   family: string,
   layouts: readonly LayoutRequest[],
+  options: { seed?: number; skip?: string | null } = {},
 ): void {
   gpuTest(name, async (t) => {
     for (const dtype of ["f32", "f16"] as const) {
@@ -239,15 +243,23 @@ export function tinyParityTest(
         await t.step({
           name: nameWithReason(caseLabel(c), why),
           ignore: why !== null,
-          fn: () => parityOn(backend, c, { family }),
+          fn: () => parityOn(backend, c, { family, seed: options.seed }),
         });
       }
     }
-  }, { skip: CAPS === null ? "no WebGPU adapter" : null });
+  }, { skip: CAPS === null ? "no WebGPU adapter" : options.skip ?? null });
 }
 
-/** NaN and Inf in poisoned keys reach exactly the rows that see them, f32 and f16, a step each. */
-export function poisonTest(name: string, backend: string, poisons: readonly Poison[]): void {
+/**
+ * NaN and Inf in poisoned keys reach exactly the rows that see them, f32 and f16, a step
+ * each; `skip` skips the whole test.
+ */
+export function poisonTest(
+  name: string,
+  backend: string,
+  poisons: readonly Poison[],
+  options: { skip?: string | null } = {},
+): void {
   gpuTest(name, async (t) => {
     for (const dtype of ["f32", "f16"] as const) {
       for (const value of [NaN, Infinity]) {
@@ -262,5 +274,5 @@ export function poisonTest(name: string, backend: string, poisons: readonly Pois
         }
       }
     }
-  }, { skip: CAPS === null ? "no WebGPU adapter" : null });
+  }, { skip: CAPS === null ? "no WebGPU adapter" : options.skip ?? null });
 }

@@ -13,20 +13,19 @@ import { fa2MaxKeys } from "../adapter/tiled_plan.ts";
 import type { Dtype, GpuPlan, LayoutRequest, MlaSpec } from "../adapter/types.ts";
 import { runAttention } from "../kernels/attention.ts";
 import type { SourceMutation } from "../kernels/source.ts";
-import { compareAttention, summarize } from "../parity/compare.ts";
-import { toleranceFor } from "../parity/tolerance.ts";
-import { denseAttention } from "../reference/attention.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
 import {
-  CAPS,
-  gpu,
-  gpuTest,
-  layoutLabel,
-  nameWithReason,
-  slowOnGlFallback,
-} from "./gpu_helpers.ts";
+  checkPoisonOn,
+  parityOn,
+  planOn,
+  type Poison,
+  poisonTest,
+  tinyParityTest,
+} from "./backend_parity_helpers.ts";
+import { CAPS, gpu, gpuTest, slowOnGlFallback } from "./gpu_helpers.ts";
 
 const BACKEND = "wgsl-expanded-tiled";
+const FAMILY = "expanded-fa2";
 const ON_GL = slowOnGlFallback("the tiled kernels (tiles in workgroup memory)");
 const NO_ADAPTER = CAPS === null ? "no WebGPU adapter" : null;
 
@@ -36,30 +35,7 @@ function planOf(
   dtype: Dtype,
   layout: LayoutRequest,
 ): { plan: GpuPlan; spec: MlaSpec } | string {
-  if (CAPS === null) return "no WebGPU adapter";
-  const spec = presetSpec(preset);
-  const r = resolve({ spec, dtype, backend: BACKEND, layout }, CAPS);
-  if (r.kind !== "plan") return r.reasons.map((x) => `${x.code}: ${x.message}`).join("; ");
-  return { plan: gpuPlanOf(r), spec };
-}
-
-async function parity(preset: string, dtype: Dtype, layout: LayoutRequest): Promise<void> {
-  const p = planOf(preset, dtype, layout);
-  if (typeof p === "string") throw new Error(p);
-  const { plan, spec } = p;
-  assert.equal(plan.variant.family, "expanded-fa2");
-  const inputs = makeAttentionInputs(spec, plan.layout, { seed: 7 });
-  const got = (await runAttention(await gpu(), plan, { spec, inputs })).outputs;
-  const want = denseAttention(spec, plan.layout, { inputs });
-  const res = compareAttention(got, want, {
-    tolerance: toleranceFor(plan.variant.dtype, plan.path),
-    numHeads: spec.numHeads,
-    vDim: spec.vHeadDim,
-  });
-  assert.ok(
-    res.pass,
-    `${preset} ${dtype} ${layoutLabel(layout)}\n${summarize(res.out)}\n${summarize(res.lse)}`,
-  );
+  return planOn(BACKEND, { preset, dtype, layout });
 }
 
 const TINY_LAYOUTS: readonly LayoutRequest[] = [
@@ -87,37 +63,27 @@ const TINY_LAYOUTS: readonly LayoutRequest[] = [
   { kind: "bshd", batch: 2, seqQ: 1, seqK: 8, kvLens: [0, 5], causal: true },
 ];
 
-gpuTest("expanded-tiled parity at tiny widths: every layout, f32 and f16", async (t) => {
-  for (const dtype of ["f32", "f16"] as const) {
-    for (const layout of TINY_LAYOUTS) {
-      const p = planOf("tiny", dtype, layout);
-      const why = typeof p === "string" ? p : null;
-      await t.step({
-        name: nameWithReason(`tiny ${dtype} ${layoutLabel(layout)}`, why),
-        ignore: why !== null,
-        fn: () => parity("tiny", dtype, layout),
-      });
-    }
-  }
-}, { skip: NO_ADAPTER ?? ON_GL });
+tinyParityTest(
+  "expanded-tiled parity at tiny widths: every layout, f32 and f16",
+  BACKEND,
+  FAMILY,
+  TINY_LAYOUTS,
+  { seed: 7, skip: ON_GL },
+);
 
 const V2_PREFILL: LayoutRequest = { kind: "bshd", batch: 1, seqQ: 100, seqK: 100, causal: true };
 
 gpuTest("expanded-tiled parity: one DeepSeek-V2-Lite causal prefill (100 x 100)", async () => {
-  await parity("deepseek-v2-lite", "f32", V2_PREFILL);
+  await parityOn(BACKEND, { preset: "deepseek-v2-lite", dtype: "f32", layout: V2_PREFILL }, {
+    family: FAMILY,
+    seed: 7,
+  });
 }, {
   skip: ON_GL ?? (() => {
     const p = planOf("deepseek-v2-lite", "f32", V2_PREFILL);
     return typeof p === "string" ? p : null;
   })(),
 });
-
-/** A poisoned case: poisoned logical keys and the logical query rows that see one. */
-interface Poison {
-  layout: LayoutRequest;
-  keys: number[];
-  nanRows: number[];
-}
 
 const POISONS: readonly Poison[] = [
   // Causal 70 x 70: key 66 is seen by queries 66..69 only; queries 0..63 share a tile
@@ -141,68 +107,12 @@ const POISONS: readonly Poison[] = [
   },
 ];
 
-async function checkPoison(
-  p: Poison,
-  options: { dtype: Dtype; value?: number; mutate?: SourceMutation },
-): Promise<void> {
-  const planned = planOf("tiny", options.dtype, p.layout);
-  if (typeof planned === "string") throw new Error(planned);
-  const { plan, spec } = planned;
-  const inputs = makeAttentionInputs(spec, plan.layout, {
-    seed: 2,
-    poisonKeys: p.keys,
-    poisonValue: options.value,
-  });
-  const got = (await runAttention(await gpu(), plan, { spec, inputs, mutate: options.mutate }))
-    .outputs;
-  const want = denseAttention(spec, plan.layout, { inputs });
-  const h = spec.numHeads;
-  const v = spec.vHeadDim;
-  const where = `${options.dtype} ${options.value} ${layoutLabel(p.layout)}`;
-  for (let q = 0; q < plan.layout.totalQ; q++) {
-    const nan = p.nanRows.includes(q);
-    for (let hd = 0; hd < h; hd++) {
-      for (const [name, r] of [["reference", want], ["kernel", got]] as const) {
-        const l = r.lse[q * h + hd];
-        assert.ok(
-          nan ? Number.isNaN(l) : Number.isFinite(l),
-          `${where}: ${name} LSE row ${q}: ${l}`,
-        );
-        const row = Array.from(r.out.subarray((q * h + hd) * v, (q * h + hd + 1) * v));
-        assert.ok(
-          row.every((x) => nan ? Number.isNaN(x) : Number.isFinite(x)),
-          `${where}: ${name} out row ${q} head ${hd}: expected ${nan ? "NaN" : "finite"}`,
-        );
-      }
-    }
-  }
-  const res = compareAttention(got, want, {
-    tolerance: toleranceFor(plan.variant.dtype, plan.path),
-    numHeads: h,
-    vDim: v,
-  });
-  assert.ok(res.pass, `${where}\n${summarize(res.out)}\n${summarize(res.lse)}`);
-}
-
-const F16_WHY = (() => {
-  const p = planOf("tiny", "f16", POISONS[0].layout);
-  return typeof p === "string" ? p : null;
-})();
-
-gpuTest("expanded-tiled: NaN and Inf in keys a row does not see never reach it", async (t) => {
-  for (const dtype of ["f32", "f16"] as const) {
-    for (const value of [NaN, Infinity]) {
-      for (const p of POISONS) {
-        const why = dtype === "f16" ? F16_WHY : null;
-        await t.step({
-          name: nameWithReason(`${dtype} ${value} ${layoutLabel(p.layout)}`, why),
-          ignore: why !== null,
-          fn: () => checkPoison(p, { dtype, value }),
-        });
-      }
-    }
-  }
-}, { skip: NO_ADAPTER ?? ON_GL });
+poisonTest(
+  "expanded-tiled: NaN and Inf in keys a row does not see never reach it",
+  BACKEND,
+  POISONS,
+  { skip: ON_GL },
+);
 
 gpuTest("expanded-tiled: multiplying masked values by p = 0 leaks NaN, and is caught", async () => {
   const pattern = "select(vec4<f32>(0.0), p * vs[j * V_VEC4 + col], vis)";
@@ -214,7 +124,7 @@ gpuTest("expanded-tiled: multiplying masked values by p = 0 leaks NaN, and is ca
     return src.replace(pattern, "p * vs[j * V_VEC4 + col]");
   };
   await assert.rejects(
-    () => checkPoison(POISONS[1], { dtype: "f32", mutate }),
+    () => checkPoisonOn(BACKEND, POISONS[1], { dtype: "f32", value: NaN, mutate }),
     /kernel (LSE|out) row \d/,
   );
   assert.ok(applied > 0);
