@@ -30,6 +30,8 @@ export interface Poison {
   layout: LayoutRequest;
   keys: number[];
   nanRows: number[];
+  /** KV splits to force (backends that split). */
+  kvSplits?: number;
 }
 
 /** The plan of a case on `backend` on this device, or why there is none. */
@@ -78,7 +80,12 @@ export async function checkPoisonOn(
   p: Poison,
   options: { dtype: Dtype; value: number; mutate?: SourceMutation },
 ): Promise<void> {
-  const planned = planOn(backend, { preset: "tiny", dtype: options.dtype, layout: p.layout });
+  const planned = planOn(backend, {
+    preset: "tiny",
+    dtype: options.dtype,
+    layout: p.layout,
+    kvSplits: p.kvSplits,
+  });
   if (typeof planned === "string") throw new Error(planned);
   const { plan, spec } = planned;
   const inputs = makeAttentionInputs(spec, plan.layout, {
@@ -264,7 +271,12 @@ export function poisonTest(
     for (const dtype of ["f32", "f16"] as const) {
       for (const value of [NaN, Infinity]) {
         for (const p of poisons) {
-          const planned = planOn(backend, { preset: "tiny", dtype, layout: p.layout });
+          const planned = planOn(backend, {
+            preset: "tiny",
+            dtype,
+            layout: p.layout,
+            kvSplits: p.kvSplits,
+          });
           const why = typeof planned === "string" ? planned : null;
           await t.step({
             name: nameWithReason(`${dtype} ${value} ${layoutLabel(p.layout)}`, why),

@@ -18,6 +18,7 @@ import { compareAttention, summarize } from "../parity/compare.ts";
 import { toleranceFor } from "../parity/tolerance.ts";
 import { denseAttention } from "../reference/attention.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
+import { checkPoisonOn, type Poison, poisonTest } from "./backend_parity_helpers.ts";
 import {
   CAPS,
   gpu,
@@ -158,14 +159,6 @@ gpuTest("tiled parity: one DeepSeek-V2-Lite decode (b 2, 300 keys, split by rule
   })(),
 });
 
-/** One poisoned case: poisoned logical keys, and the logical rows that see one. */
-interface Poison {
-  layout: LayoutRequest;
-  keys: number[];
-  nanRows: number[];
-  kvSplits?: number;
-}
-
 const POISONS: readonly Poison[] = [
   // MTP: key 39 is a causal future key of query 0, which shares its workgroup and tile.
   { layout: { kind: "bshd", batch: 1, seqQ: 2, seqK: 40, causal: true }, keys: [39], nanRows: [1] },
@@ -184,74 +177,9 @@ const POISONS: readonly Poison[] = [
   },
 ];
 
-/** Run a poisoned case; check NaN exactly in `nanRows` (kernel and reference) and parity. */
-async function checkPoison(
-  p: Poison,
-  options: { dtype: Dtype; value?: number; mutate?: SourceMutation },
-): Promise<void> {
-  const c: TiledCase = {
-    preset: "tiny",
-    dtype: options.dtype,
-    layout: p.layout,
-    kvSplits: p.kvSplits,
-  };
-  const planned = planOf(c);
-  if (typeof planned === "string") throw new Error(planned);
-  const { plan, spec } = planned;
-  const inputs = makeAttentionInputs(spec, plan.layout, {
-    seed: 2,
-    poisonKeys: p.keys,
-    poisonValue: options.value,
-  });
-  const got = (await runAttention(await gpu(), plan, { spec, inputs, mutate: options.mutate }))
-    .outputs;
-  const want = denseAttention(spec, plan.layout, { inputs });
-  const h = spec.numHeads;
-  const v = spec.vHeadDim;
-  for (let q = 0; q < plan.layout.totalQ; q++) {
-    const nan = p.nanRows.includes(q);
-    for (let hd = 0; hd < h; hd++) {
-      for (const [name, r] of [["reference", want], ["kernel", got]] as const) {
-        const l = r.lse[q * h + hd];
-        assert.ok(
-          nan ? Number.isNaN(l) : Number.isFinite(l),
-          `${label(c)} ${name} LSE row ${q}: ${l}`,
-        );
-        const row = Array.from(r.out.subarray((q * h + hd) * v, (q * h + hd + 1) * v));
-        assert.ok(
-          row.every((x) => nan ? Number.isNaN(x) : Number.isFinite(x)),
-          `${label(c)} ${name} out row ${q} head ${hd}: expected ${nan ? "NaN" : "finite"}`,
-        );
-      }
-    }
-  }
-  const res = compareAttention(got, want, {
-    tolerance: toleranceFor(plan.variant.dtype, plan.path),
-    numHeads: h,
-    vDim: v,
-  });
-  assert.ok(res.pass, `${label(c)}\n${summarize(res.out)}\n${summarize(res.lse)}`);
-}
-
-const F16_WHY = (() => {
-  const p = planOf({ preset: "tiny", dtype: "f16", layout: POISONS[0].layout });
-  return typeof p === "string" ? p : null;
-})();
-
-gpuTest("tiled: NaN and Inf in keys a row does not see never reach it", async (t) => {
-  for (const dtype of ["f32", "f16"] as const) {
-    for (const value of [NaN, Infinity]) {
-      for (const p of POISONS) {
-        const why = dtype === "f16" ? F16_WHY : null;
-        await t.step({
-          name: nameWithReason(`${dtype} ${value} ${layoutLabel(p.layout)}`, why),
-          ignore: why !== null,
-          fn: () => checkPoison(p, { dtype, value }),
-        });
-      }
-    }
-  }
-}, { skip: CAPS === null ? "no WebGPU adapter" : TILED_ON_GL });
+poisonTest("tiled: NaN and Inf in keys a row does not see never reach it", BACKEND, POISONS, {
+  skip: TILED_ON_GL,
+});
 
 gpuTest(
   "tiled: multiplying masked values by p = 0 (instead of selecting) leaks NaN, and is caught",
@@ -268,7 +196,7 @@ gpuTest(
       return src.replace(pattern, "sp[k * ROWS + r] * vk");
     };
     await assert.rejects(
-      () => checkPoison(POISONS[0], { dtype: "f32", mutate }),
+      () => checkPoisonOn(BACKEND, POISONS[0], { dtype: "f32", value: NaN, mutate }),
       /kernel (LSE|out) row 0/,
     );
     assert.ok(applied > 0);
