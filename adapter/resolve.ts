@@ -55,9 +55,7 @@ function tryBackend(
   });
   // A GPU plan on the GL fallback at model size: refused here, with the reason, so that
   // explain, run and bench agree (adapter/slow_device.ts).
-  const slow = caps !== null && backend.runsOn === "gpu"
-    ? tooSlowReason(req.spec, caps, caps.webgpuBackend ?? "")
-    : null;
+  const slow = caps !== null && backend.runsOn === "gpu" ? tooSlowReason(req.spec, caps) : null;
   const reasons = slow === null ? answer.reasons : [...answer.reasons, slow];
   if (reasons.length > 0) {
     return { kind: "unsupported", backend: id, reasons };

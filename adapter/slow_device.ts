@@ -24,18 +24,19 @@ export const GL_FALLBACK_MAX_LATENT_WORK = 1024;
 export const TOO_SLOW_CODE = "device.too-slow";
 
 /**
- * Whether a device is the GL fallback: a software (fallback) adapter under the GL backend
- * (`backend`: the WebGPU backend in use, gpu/backend_choice.ts).
+ * Whether a device is the GL fallback: a software (fallback) adapter whose caps say it runs
+ * under wgpu's GL backend (`webgpuBackend`, recorded when the harness creates the device; a
+ * caps file without it is not the GL fallback).
  *
  * @example
  * ```ts
  * import { isGlFallback } from "./slow_device.ts";
  * isGlFallback({ adapter: { vendor: "", architecture: "", device: "", description: "llvmpipe",
- *   isFallbackAdapter: true }, features: [], limits: {} }, "gl"); // true
+ *   isFallbackAdapter: true }, features: [], limits: {}, webgpuBackend: "gl" }); // true
  * ```
  */
-export function isGlFallback(caps: DeviceCaps, backend: string): boolean {
-  return backend === "gl" && caps.adapter.isFallbackAdapter === true;
+export function isGlFallback(caps: DeviceCaps): boolean {
+  return caps.webgpuBackend === "gl" && caps.adapter.isFallbackAdapter === true;
 }
 
 /**
@@ -47,16 +48,12 @@ export function isGlFallback(caps: DeviceCaps, backend: string): boolean {
  * import { tooSlowReason } from "./slow_device.ts";
  * import { presetSpec } from "./presets.ts";
  * const caps = { adapter: { vendor: "", architecture: "", device: "", description: "llvmpipe",
- *   isFallbackAdapter: true }, features: [], limits: {} };
- * tooSlowReason(presetSpec("deepseek-v2-lite"), caps, "gl")?.code; // "device.too-slow"
+ *   isFallbackAdapter: true }, features: [], limits: {}, webgpuBackend: "gl" };
+ * tooSlowReason(presetSpec("deepseek-v2-lite"), caps)?.code; // "device.too-slow"
  * ```
  */
-export function tooSlowReason(
-  spec: MlaSpec,
-  caps: DeviceCaps,
-  backend: string,
-): Reason | null {
-  if (!isGlFallback(caps, backend)) return null;
+export function tooSlowReason(spec: MlaSpec, caps: DeviceCaps): Reason | null {
+  if (!isGlFallback(caps)) return null;
   const work = spec.kvLoraRank * spec.numHeads;
   if (work <= GL_FALLBACK_MAX_LATENT_WORK) return null;
   return {

@@ -2,7 +2,6 @@
 // kernel slowed by redundant work is a significant speed regression with unchanged bits, an
 // edited kernel file is numeric drift attributed to its hash (through `run --baseline` in a
 // copy of the repository), and a baselines folder without this device's file only warns.
-import { backendChoice } from "../gpu/backend_choice.ts";
 import assert from "node:assert/strict";
 import { baselineFromReport, compareBaselines, poolRounds, writeBaseline } from "../drift/mod.ts";
 import type { Baseline, CompareReport } from "../drift/mod.ts";
@@ -29,7 +28,7 @@ const BACKEND = { backend: currentBackend() };
 /** Whether this device runs the f16 cases (the adapter decides; the GL fallback does not). */
 const F16 = gpu ? ignoreReason({ cases: [tinyF16] }) : "no adapter";
 /** Why identical runs cannot be expected to time alike here (the GL fallback), or null. */
-const NOISY = CAPS !== null && isGlFallback(CAPS, backendChoice().backend)
+const NOISY = CAPS !== null && isGlFallback(CAPS)
   ? "timings on the GL fallback move by up to 6x between identical runs (measured: a case's " +
     "median 3.11 then 0.53 ms, p = 3e-3)"
   : null;

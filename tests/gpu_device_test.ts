@@ -4,6 +4,7 @@
  * round trips (f32, f16), timing labels and device loss / re-acquisition.
  */
 import assert from "node:assert/strict";
+import { backendChoice } from "../gpu/backend_choice.ts";
 import { createStorage, readbackBytes, readbackF32, uploadStorage } from "../gpu/buffers.ts";
 import { GpuContext, probeCaps } from "../gpu/device.ts";
 import { bindBuffers, encodeDispatch } from "../gpu/dispatch.ts";
@@ -44,6 +45,14 @@ gpuTest("probeCaps returns plain, serializable data", async () => {
   assert.ok(caps.limits.maxStorageBufferBindingSize > 0);
   assert.equal(typeof caps.adapter.isFallbackAdapter, "boolean");
 });
+
+gpuTest(
+  "a context's caps record the WebGPU backend it runs on (the GL size rule reads it)",
+  async () => {
+    const ctx = await gpu();
+    assert.equal(ctx.caps.webgpuBackend, backendChoice().backend);
+  },
+);
 
 gpuTest("compile errors name the file, line and column and show the source line", async () => {
   const ctx = await gpu();

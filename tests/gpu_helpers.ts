@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { backendChoice } from "../gpu/backend_choice.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
 import type {
@@ -92,7 +91,7 @@ export function ignoreReason(needs: GpuNeeds = {}): string | null {
     if (plan.kind !== "plan") {
       return plan.reasons.map((r) => `${r.code}: ${r.message}`).join("; ");
     }
-    const slow = tooSlowReason(spec, CAPS, backendChoice().backend);
+    const slow = tooSlowReason(spec, CAPS);
     if (slow !== null) return `${slow.code}: ${slow.message}`;
   }
   for (const spec of needs.specs ?? []) {
@@ -115,11 +114,7 @@ export function ignoreReason(needs: GpuNeeds = {}): string | null {
  */
 export function sizeReason(spec: string | MlaSpec): string | null {
   if (CAPS === null) return "no WebGPU adapter";
-  const slow = tooSlowReason(
-    typeof spec === "string" ? presetSpec(spec) : spec,
-    CAPS,
-    backendChoice().backend,
-  );
+  const slow = tooSlowReason(typeof spec === "string" ? presetSpec(spec) : spec, CAPS);
   return slow === null ? null : `${slow.code}: ${slow.message}`;
 }
 
@@ -261,7 +256,7 @@ export async function gpuStep(
  * ```
  */
 export function slowOnGlFallback(what: string): string | null {
-  return CAPS !== null && isGlFallback(CAPS, backendChoice().backend)
+  return CAPS !== null && isGlFallback(CAPS)
     ? `${TOO_SLOW_CODE}: ${what} on the GL fallback (measured on this machine kind)`
     : null;
 }

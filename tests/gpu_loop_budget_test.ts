@@ -5,7 +5,6 @@
  * invocation, the kernel matches the float64 reference; one block more, forced past
  * the adapter, it silently drops keys (which is why the adapter refuses it).
  */
-import { backendChoice } from "../gpu/backend_choice.ts";
 import assert from "node:assert/strict";
 import {
   attentionLoopIterations,
@@ -118,7 +117,7 @@ for (const b of BOUNDARIES) {
   const why = budget === null
     ? "no loop budget on this device: no boundary to test"
     : sizeReason(b.spec) ??
-      (CAPS !== null && isGlFallback(CAPS, backendChoice().backend)
+      (CAPS !== null && isGlFallback(CAPS)
         ? `${TOO_SLOW_CODE}: ${b.name} at the boundary takes far over a minute on the GL fallback`
         : null);
   Deno.test({

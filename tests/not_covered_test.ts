@@ -79,14 +79,22 @@ Deno.test("the run summary names what was not covered and how to cover it", asyn
 
 Deno.test("model sizes are too slow for the GL fallback only; the tiny presets run there", () => {
   const v2l = presetSpec("deepseek-v2-lite");
-  const slow = tooSlowReason(v2l, GL_CAPS, "gl");
+  const slow = tooSlowReason(v2l, { ...GL_CAPS, webgpuBackend: "gl" });
   assert.equal(slow?.code, "device.too-slow");
   assert.match(slow!.message, /kv_lora_rank 512 x 16 heads = 8192 is above 1024/);
-  assert.equal(tooSlowReason(v2l, GL_CAPS, "vulkan"), null, "lavapipe runs them");
+  assert.equal(
+    tooSlowReason(v2l, { ...GL_CAPS, webgpuBackend: "vulkan" }),
+    null,
+    "lavapipe runs them",
+  );
   const gpu = { ...GL_CAPS, adapter: { ...GL_CAPS.adapter, isFallbackAdapter: false } };
-  assert.equal(tooSlowReason(v2l, gpu, "gl"), null, "a hardware GL adapter runs them");
-  assert.equal(tooSlowReason(presetSpec("tiny"), GL_CAPS, "gl"), null);
-  assert.equal(tooSlowReason(presetSpec("tiny-yarn"), GL_CAPS, "gl"), null);
+  assert.equal(
+    tooSlowReason(v2l, { ...gpu, webgpuBackend: "gl" }),
+    null,
+    "a hardware GL adapter runs them",
+  );
+  assert.equal(tooSlowReason(presetSpec("tiny"), { ...GL_CAPS, webgpuBackend: "gl" }), null);
+  assert.equal(tooSlowReason(presetSpec("tiny-yarn"), { ...GL_CAPS, webgpuBackend: "gl" }), null);
   const line = notCoveredLine([{
     id: "x",
     status: "pass",
