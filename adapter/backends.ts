@@ -455,30 +455,40 @@ const absorbed: Backend = {
 };
 
 /**
- * Reason for a gemm-shaped kernel (adapter/gemm_plan.ts) whose passes would run more loop
- * iterations for the longest query than the device allows, or none.
+ * Reasons a gemm-shaped kernel (adapter/gemm_plan.ts) refuses a case for its shape: a forced
+ * KV split (it walks every query's keys in one softmax row), or passes that would run more
+ * loop iterations for the longest query than the device allows.
  */
-function gemmLoopReasons(
+function gemmReasons(
   q: SupportQuery,
   id: string,
   keyVec4: number,
   longest: number,
   options: { valuesTripCost?: number; scoresExtra?: number } = {},
 ): Reason[] {
+  const reasons: Reason[] = [];
+  if (q.kvSplits !== undefined && q.kvSplits !== 1) {
+    reasons.push({
+      code: "variant.kv-splits",
+      message: `kvSplits = ${q.kvSplits}: ${id} runs every query's keys in one softmax row ` +
+        "(no KV splits); use kvSplits 1 or backend wgsl-absorbed",
+    });
+  }
   const budget = loopBudgetOf(q.caps);
-  if (budget === null) return [];
+  if (budget === null) return reasons;
   const loops = { valuesTripCost: options.valuesTripCost };
   const need = gemmLoopIterations({ keyVec4 }, longest, loops);
   const worst = Math.max(need.scores + (options.scoresExtra ?? 0), need.softmax, need.values);
-  if (worst <= budget) return [];
-  return [{
+  if (worst <= budget) return reasons;
+  reasons.push({
     code: "device.loop-budget",
     message: `one invocation of ${id} would walk ${longest} keys in ${worst} loop ` +
       `iterations, over this device's loop budget of ${budget} (it ends every loop of an ` +
       "invocation after that many and would silently drop keys); at most " +
       `${gemmMaxKeys({ keyVec4 }, budget, loops)} keys per query fit: use wgsl-absorbed ` +
       "(it splits the keys)",
-  }];
+  });
+  return reasons;
 }
 
 const absorbedGemm: Backend = {
@@ -498,14 +508,7 @@ const absorbedGemm: Backend = {
     });
     const shape = gemmShape(spec, layout);
     const longest = maxKLen(layout);
-    if (q.kvSplits !== undefined && q.kvSplits !== 1) {
-      reasons.push({
-        code: "variant.kv-splits",
-        message: `kvSplits = ${q.kvSplits}: wgsl-absorbed-gemm runs every query's keys in one ` +
-          "softmax row (no KV splits); use kvSplits 1 or backend wgsl-absorbed",
-      });
-    }
-    reasons.push(...gemmLoopReasons(q, "wgsl-absorbed-gemm", shape.keyVec4, longest));
+    reasons.push(...gemmReasons(q, "wgsl-absorbed-gemm", shape.keyVec4, longest));
     const rows = layout.totalQ * h;
     const buffers = [
       ...absorbedBuffers(spec, layout, dtype, 1),
@@ -771,17 +774,10 @@ const expandedGemm: Backend = {
       v_channels: spec.vChannels,
       kv_lora_rank: spec.kvLoraRank,
     });
-    if (q.kvSplits !== undefined && q.kvSplits !== 1) {
-      reasons.push({
-        code: "variant.kv-splits",
-        message: `kvSplits = ${q.kvSplits}: wgsl-expanded-gemm runs every query's keys in ` +
-          "one softmax row (no KV splits); use kvSplits 1",
-      });
-    }
     const longest = maxKLen(layout);
     const keyVec4 = Math.max(1, Math.floor(spec.kChannels / 4));
     reasons.push(
-      ...gemmLoopReasons(q, "wgsl-expanded-gemm", keyVec4, longest, {
+      ...gemmReasons(q, "wgsl-expanded-gemm", keyVec4, longest, {
         // Its values pass leaves the 16-query loop rolled (adapter/gemm_plan.ts).
         valuesTripCost: GEMM_QUERY_TILE + 2,
         // The scores pass's store loop over the tile's queries.

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { PRESET_NAMES, presetSpec } from "../adapter/presets.ts";
 import type { AttentionPath, Dtype } from "../adapter/types.ts";
 
 /** One benchmark case. */
@@ -67,16 +68,6 @@ export const TARGETS: Readonly<Record<TargetName, number>> = {
 export const ABSORBED_OVER_DENSE_TARGET = 2.5;
 
 const V2L = { preset: "deepseek-v2-lite", heads: 16, causal: true, page: 0 } as const;
-
-/** The model presets and their full head counts (the `presets` matrix). */
-const PRESET_HEADS: readonly (readonly [string, number])[] = [
-  ["deepseek-v2-lite", 16],
-  ["moonlight-16b", 16],
-  ["kimi-k2", 64],
-  ["kimi-k2-0905", 64],
-  ["deepseek-v2", 128],
-  ["deepseek-v3", 128],
-];
 
 /** The headline cases (DeepSeek-V2-Lite heads), with the target each measures. */
 export const HEADLINE: readonly (BenchCase & { target: TargetName })[] = [
@@ -152,9 +143,9 @@ export function benchMatrix(name: string): BenchCase[] {
     case "presets":
       // The absorbed / dense crossover of every bundled model preset at its full head count
       // (no tensor-parallel shard): decode, one sequence, three cache lengths.
-      return PRESET_HEADS.flatMap(([preset, heads]) =>
+      return PRESET_NAMES.filter((p) => !p.startsWith("tiny")).flatMap((preset) =>
         grid({ preset, causal: true, page: 0 }, {
-          heads: [heads],
+          heads: [presetSpec(preset).numHeads],
           path: ["absorbed", "expanded"],
           dtype: ["f32"],
           b: [1],

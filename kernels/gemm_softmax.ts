@@ -7,6 +7,28 @@
 import type { GpuPlan } from "../adapter/types.ts";
 import type { LaunchKit } from "./launch.ts";
 
+/**
+ * The gemm-specific fields of a plan's variant (set by the gemm backends' checks,
+ * adapter/gemm_plan.ts), or an error naming the variant that lacks them.
+ *
+ * @example
+ * ```ts ignore
+ * const { columnsPerInvocation, scoreVec4PerRow } = gemmVariant(plan);
+ * ```
+ */
+export function gemmVariant(
+  plan: GpuPlan,
+): { columnsPerInvocation: number; scoreVec4PerRow: number } {
+  const v = plan.variant;
+  if (v.columnsPerInvocation === undefined || v.scoreVec4PerRow === undefined) {
+    throw new Error(
+      `plan variant ${v.family} lacks columnsPerInvocation/scoreVec4PerRow: it was not made ` +
+        "by a gemm backend's check (wgsl-absorbed-gemm, wgsl-expanded-gemm)",
+    );
+  }
+  return { columnsPerInvocation: v.columnsPerInvocation, scoreVec4PerRow: v.scoreVec4PerRow };
+}
+
 /** The buffers the softmax pass reads and writes. */
 export interface GemmSoftmaxBuffers {
   /** q_meta of the standard buffers (keys each query sees). */
@@ -33,14 +55,12 @@ export async function dispatchGemmSoftmax(
   const v = plan.variant;
   const h = plan.attention.numHeads;
   const rows = plan.layout.totalQ * h;
-  if (v.scoreVec4PerRow === undefined) {
-    throw new Error(`plan variant ${v.family} has no scoreVec4PerRow: not a gemm-shaped plan`);
-  }
+  const { scoreVec4PerRow } = gemmVariant(plan);
   kit.dispatch(
     "gemm_softmax",
     await kit.kernel("gemm_softmax.wgsl", "softmax", { WG: v.workgroupSize }),
     [
-      kit.uniform(kit.writer().u32(rows).u32(h).u32(v.scoreVec4PerRow).f32(-Infinity)),
+      kit.uniform(kit.writer().u32(rows).u32(h).u32(scoreVec4PerRow).f32(-Infinity)),
       buffers.qMeta,
       buffers.probs,
       buffers.lse,

@@ -9,7 +9,7 @@
 import type { GpuPlan } from "../adapter/types.ts";
 import type { AttentionBuffers, LaunchKit } from "./launch.ts";
 import { planBufferBytes } from "./launch.ts";
-import { dispatchGemmSoftmax } from "./gemm_softmax.ts";
+import { dispatchGemmSoftmax, gemmVariant } from "./gemm_softmax.ts";
 
 /**
  * Encode the gemm-shaped absorbed path of a plan.
@@ -28,14 +28,7 @@ export async function launchAbsorbedGemm(
   const a = plan.attention;
   const h = a.numHeads;
   const totalQ = plan.layout.totalQ;
-  const ev = v.columnsPerInvocation;
-  const kmax4 = v.scoreVec4PerRow;
-  if (ev === undefined || kmax4 === undefined) {
-    throw new Error(
-      `plan variant ${v.family} lacks columnsPerInvocation/scoreVec4PerRow: it was not made ` +
-        "by the wgsl-absorbed-gemm backend's check",
-    );
-  }
+  const { columnsPerInvocation: ev, scoreVec4PerRow: kmax4 } = gemmVariant(plan);
   // 1. q~ = [q_nope W_UK | q_pe] per row and head.
   const qAbs = await kit.absorbQ(plan, buffers);
   // 2. Scores, softmax (gemm_softmax.ts) and values; scores and values share their bindings.

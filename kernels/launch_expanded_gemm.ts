@@ -10,7 +10,7 @@
 import type { GpuPlan } from "../adapter/types.ts";
 import type { AttentionBuffers, LaunchKit } from "./launch.ts";
 import { planBufferBytes } from "./launch.ts";
-import { dispatchGemmSoftmax } from "./gemm_softmax.ts";
+import { dispatchGemmSoftmax, gemmVariant } from "./gemm_softmax.ts";
 import { denseGroups } from "./tables.ts";
 
 /**
@@ -32,14 +32,7 @@ export async function launchExpandedGemm(
   const kc = a.keyWidth;
   const vDim = a.valueWidth;
   const eb = v.dtype === "f16" ? 2 : 4;
-  const ev = v.columnsPerInvocation;
-  const kmax4 = v.scoreVec4PerRow;
-  if (ev === undefined || kmax4 === undefined) {
-    throw new Error(
-      `plan variant ${v.family} lacks columnsPerInvocation/scoreVec4PerRow: it was not made ` +
-        "by the wgsl-expanded-gemm backend's check",
-    );
-  }
+  const { columnsPerInvocation: ev, scoreVec4PerRow: kmax4 } = gemmVariant(plan);
   const limits = kit.device.limits;
   // 1-2. q packed, per-head K/V expanded from the cache (the kit's dense preparation).
   const { q, k, v: vBuf, rowK, rowV } = await kit.expandDense(plan, buffers);
