@@ -5,7 +5,7 @@
  * @module
  */
 import { z } from "zod";
-import { ConfigError } from "./errors.ts";
+import { ConfigError, issuesFromSchema } from "./errors.ts";
 import { readJsonFile } from "./json_file.ts";
 import type { DeviceCaps } from "./types.ts";
 
@@ -50,11 +50,7 @@ export function parseCaps(raw: unknown, source: string): DeviceCaps {
   if (!parsed.success) {
     throw new ConfigError(
       source,
-      parsed.error.issues.map((i) => ({
-        path: i.path.map(String).join(".") || "(root)",
-        value: undefined,
-        message: i.message,
-      })),
+      issuesFromSchema(parsed.error.issues, raw),
       "invalid caps file",
     );
   }

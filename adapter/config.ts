@@ -13,7 +13,7 @@
  * @module
  */
 import { z } from "zod";
-import { ConfigError, type ConfigIssue } from "./errors.ts";
+import { ConfigError, type ConfigIssue, issuesFromSchema } from "./errors.ts";
 import { readJsonFile } from "./json_file.ts";
 import { buildSpec, type MlaParams } from "./spec.ts";
 import type { MlaSpec, RopePairing, YarnParams } from "./types.ts";
@@ -235,21 +235,8 @@ const HF_DEFAULT_NOTES: Record<string, string> = {
   mscale: "cos/sin are scaled by m(mscale)/m(mscale_all_dim)",
 };
 
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
-  let v: unknown = input;
-  for (const key of path) {
-    if (v === null || typeof v !== "object") return undefined;
-    v = (v as Record<PropertyKey, unknown>)[key];
-  }
-  return v;
-}
-
 function issuesOf(error: z.ZodError, input: unknown): ConfigIssue[] {
-  return error.issues.map((issue) => ({
-    path: issue.path.map(String).join(".") || "(root)",
-    value: valueAt(input, issue.path),
-    message: issue.message,
-  }));
+  return issuesFromSchema(error.issues, input);
 }
 
 function requireObject(raw: unknown, source: string): Record<string, unknown> {

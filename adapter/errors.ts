@@ -26,6 +26,44 @@ export function formatIssue(issue: ConfigIssue): string {
   return `${issue.path}: ${show(issue.value)} ${issue.message}`;
 }
 
+/** One schema problem as a validator reports it (zod's issues have this shape). */
+export interface SchemaIssue {
+  /** Keys from the input's root to the field. */
+  readonly path: readonly PropertyKey[];
+  /** What is wrong and what would be valid. */
+  readonly message: string;
+}
+
+/**
+ * Schema problems as {@link ConfigIssue}s: the dotted path and the value found there in
+ * `input` (undefined when absent).
+ *
+ * @example
+ * ```ts
+ * import { issuesFromSchema } from "./errors.ts";
+ * issuesFromSchema([{ path: ["a", "b"], message: "must be a number" }], { a: { b: "x" } });
+ * // [{ path: "a.b", value: "x", message: "must be a number" }]
+ * ```
+ */
+export function issuesFromSchema(
+  issues: readonly SchemaIssue[],
+  input: unknown,
+): ConfigIssue[] {
+  return issues.map((issue) => {
+    let value: unknown = input;
+    for (const key of issue.path) {
+      value = value !== null && typeof value === "object"
+        ? (value as Record<PropertyKey, unknown>)[key]
+        : undefined;
+    }
+    return {
+      path: issue.path.map(String).join(".") || "(root)",
+      value,
+      message: issue.message,
+    };
+  });
+}
+
 /**
  * Bad input: a malformed config, an impossible layout. CLI maps it to exit code 2.
  *

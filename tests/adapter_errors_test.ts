@@ -367,6 +367,21 @@ Deno.test("caps file rejected: a loop budget that is not a positive integer or n
   await Deno.remove(path);
 });
 
+Deno.test("caps file rejected: each bad field shows the value found, not (missing)", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".json" });
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify({ adapter: {}, features: [], limits: {}, smCount: "x", webgpuBackend: 5 }),
+  );
+  const e = await configErrorAsync(() => readCapsFile(path));
+  assert.ok(e.message.includes('smCount: "x" must be a positive integer'), e.message);
+  assert.ok(
+    e.message.includes('webgpuBackend: 5 must be a WebGPU backend name like "vulkan" or "gl"'),
+    e.message,
+  );
+  await Deno.remove(path);
+});
+
 Deno.test("layout rejected: block tables that point outside the pool, reuse a page or are short", () => {
   const e = configError(() =>
     normalizeLayout({
