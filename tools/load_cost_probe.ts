@@ -1,6 +1,7 @@
 /**
- * What one buffer load inside a loop costs on this WebGPU adapter, by address space, next
- * to the same loop without the load (docs/benchmarks.md, "wgsl-absorbed-gemm"). Each
+ * What one buffer load inside a loop costs on this WebGPU adapter, by address space (and,
+ * for comparison, one texel fetch from an rgba32float texture), next to the same loop
+ * without the load (docs/benchmarks.md, "wgsl-absorbed-gemm"). Each
  * invocation runs 4096 iterations of one vec4 load and two vec4 FMAs; 256 workgroups of 8.
  * Times are kernel times by timestamp queries (median of 5).
  *
@@ -27,15 +28,20 @@ function code(kind: string): string {
     workgroup: `@group(0) @binding(0) var<storage, read> gsrc: array<vec4<f32>, ${N}>;\n` +
       `var<workgroup> src: array<vec4<f32>, ${N}>;`,
     none: `@group(0) @binding(0) var<storage, read> src: array<vec4<f32>, ${N}>;`,
+    // One rgba32float texel per vec4: lavapipe fetches a lane's texel as one 16-byte load.
+    texture: `@group(0) @binding(0) var src: texture_2d<f32>;`,
   };
   const stage = kind === "workgroup"
     ? `for (var i = lid; i < ${N}u; i += 8u) { src[i] = gsrc[i]; }\n  workgroupBarrier();`
     : kind === "none"
     ? "_ = src[0];"
     : "";
+  const index = `(d * 7u + (gid.x & 7u)) & ${N - 1}u`;
   const load = kind === "none"
     ? "vec4<f32>(f32(d), f32(d + 1u), 1.0, 2.0)"
-    : `src[(d * 7u + (gid.x & 7u)) & ${N - 1}u]`;
+    : kind === "texture"
+    ? `textureLoad(src, vec2<u32>(${index}, 0u), 0)`
+    : `src[${index}]`;
   return `${decl[kind]}
 @group(0) @binding(1) var<storage, read_write> out: array<vec4<f32>>;
 @compute @workgroup_size(8)
@@ -56,6 +62,11 @@ const src = device.createBuffer({
   size: N * 16,
   usage: GPUBufferUsage.STORAGE | GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
 });
+const texture = device.createTexture({
+  size: [N, 1],
+  format: "rgba32float",
+  usage: GPUTextureUsage.TEXTURE_BINDING,
+});
 const out = device.createBuffer({ size: GROUPS * 8 * 16, usage: GPUBufferUsage.STORAGE });
 const qs = device.createQuerySet({ type: "timestamp", count: 2 });
 const resolved = device.createBuffer({
@@ -68,7 +79,7 @@ const read = device.createBuffer({
 });
 console.log(`adapter: ${adapter.info.description || adapter.info.vendor}`);
 const ms: Record<string, number> = {};
-for (const kind of ["none", "storage", "uniform", "workgroup"]) {
+for (const kind of ["none", "storage", "uniform", "workgroup", "texture"]) {
   const module = device.createShaderModule({ code: code(kind) });
   const pipeline = device.createComputePipeline({
     layout: "auto",
@@ -76,7 +87,10 @@ for (const kind of ["none", "storage", "uniform", "workgroup"]) {
   });
   const group = device.createBindGroup({
     layout: pipeline.getBindGroupLayout(0),
-    entries: [{ binding: 0, resource: { buffer: src } }, {
+    entries: [{
+      binding: 0,
+      resource: kind === "texture" ? texture.createView() : { buffer: src },
+    }, {
       binding: 1,
       resource: { buffer: out },
     }],
