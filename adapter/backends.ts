@@ -984,8 +984,72 @@ export function autoPriority(layout: NormalizedLayout, caps: DeviceCaps | null):
 }
 
 /**
- * The bundled GPU backend of each attention path: the one home of the map from a
- * matrix's `path` axis (and `layer --path`, `bench`) to a backend id.
+ * The device-class rule of `auto:<path>` (matrix cases and `bench` name a path, not a
+ * backend): the order in which the bundled backends of that path are tried. Absorbed: the
+ * tiled kernel on "gpu"-class devices, the register-tiled gemm kernel on "cpu"-class ones,
+ * then `wgsl-absorbed` (which alone forces KV splits). Expanded: in prefill (a sequence with
+ * 4 or more queries) the tiled FlashAttention-2 kernel (gpu) or the gemm kernel (cpu), then
+ * `wgsl-expanded`; in decode `wgsl-expanded` only, because both tiled kernels' query tiles
+ * (64 and 16 queries) would hold one query. Without a device: the bundled backend of the
+ * path ({@link BUNDLED_BACKEND_OF_PATH}).
+ *
+ * @example
+ * ```ts
+ * import { normalizeLayout } from "./layout.ts";
+ * import { pathPriority } from "./backends.ts";
+ * const l = normalizeLayout({ kind: "bshd", batch: 4, seqQ: 1, seqK: 4096, causal: true });
+ * pathPriority("absorbed", l, null).order; // ["wgsl-absorbed"]
+ * ```
+ */
+export function pathPriority(
+  path: AttentionPath,
+  layout: NormalizedLayout,
+  caps: DeviceCaps | null,
+): AutoChoice {
+  const bundled = BUNDLED_BACKEND_OF_PATH[path];
+  const cls = deviceClassOf(caps);
+  if (cls === null) {
+    return { order: [bundled], reason: "no device: the bundled backend of the path" };
+  }
+  const because = cls.kind === "gpu" ? "device class gpu" : `device class cpu (${cls.reasons[0]})`;
+  if (path === "absorbed") {
+    const first = cls.kind === "gpu" ? "wgsl-absorbed-tiled" : "wgsl-absorbed-gemm";
+    return {
+      order: [first, bundled],
+      reason: `${because}: ${first} first, then ${bundled} (the one that forces KV splits)`,
+    };
+  }
+  if (queryTileOf(layout) === 1) {
+    return {
+      order: [bundled],
+      reason: `${because} and decode: ${bundled} (the tiled expanded kernels' query tiles ` +
+        "would hold one query each)",
+    };
+  }
+  const first = cls.kind === "gpu" ? "wgsl-expanded-tiled" : "wgsl-expanded-gemm";
+  return {
+    order: [first, bundled],
+    reason: `${because} and prefill: ${first} first, then ${bundled}`,
+  };
+}
+
+/**
+ * Whether a backend request is `auto:<path>`, and which path.
+ *
+ * @example
+ * ```ts
+ * import { autoPathOf } from "./backends.ts";
+ * autoPathOf("auto:expanded"); // "expanded"
+ * autoPathOf("wgsl-expanded"); // null
+ * ```
+ */
+export function autoPathOf(request: string): AttentionPath | null {
+  return request === "auto:absorbed" ? "absorbed" : request === "auto:expanded" ? "expanded" : null;
+}
+
+/**
+ * The bundled GPU backend of each attention path: what `auto:<path>` tries last, and
+ * what it chooses when there is no device.
  */
 export const BUNDLED_BACKEND_OF_PATH: Readonly<Record<AttentionPath, BackendId>> = {
   absorbed: "wgsl-absorbed",

@@ -10,13 +10,20 @@ import {
   readConfigFile,
   type SpecReading,
 } from "./config.ts";
-import { autoPriority } from "./backends.ts";
+import { autoPathOf, autoPriority, pathPriority } from "./backends.ts";
 import { deviceClassOf, formatDeviceClass } from "./device_class.ts";
 import { ConfigError } from "./errors.ts";
 import { PRESET_CONFIGS, PRESET_NAMES, presetReading } from "./presets.ts";
 import { resolve, type ResolveOptions } from "./resolve.ts";
 import { withParams } from "./spec.ts";
-import type { CaseRequest, DeviceCaps, MlaSpec, Resolution, RopePairing } from "./types.ts";
+import type {
+  CaseRequest,
+  DeviceCaps,
+  MlaSpec,
+  NormalizedLayout,
+  Resolution,
+  RopePairing,
+} from "./types.ts";
 
 /** The explanation of one case: what the adapter derived and decided. */
 export interface Explanation {
@@ -154,6 +161,17 @@ function specLines(spec: MlaSpec, reading?: ConfigReading): string[] {
   ];
 }
 
+/** The line that says why `auto` or `auto:<path>` tried backends in its order. */
+function autoReason(
+  requested: string,
+  layout: NormalizedLayout,
+  caps: DeviceCaps | null,
+): string[] {
+  if (requested === "auto") return [`  auto: ${autoPriority(layout, caps).reason}`];
+  const path = autoPathOf(requested);
+  return path ? [`  ${requested}: ${pathPriority(path, layout, caps).reason}`] : [];
+}
+
 /**
  * Human-readable rendering of an explanation.
  *
@@ -185,7 +203,7 @@ export function formatExplanation(e: Explanation): string {
       `plan: ${r.backend} (requested ${r.requested}), path ${r.path}, ${r.variant.dtype}, ` +
         `workgroup ${r.variant.workgroupSize}, heads/tile ${r.variant.headsPerTile}, ` +
         `kv splits ${r.variant.kvSplits}, queries/tile ${r.variant.queryTile}`,
-      ...(r.requested === "auto" ? [`  auto: ${autoPriority(r.layout, e.caps).reason}`] : []),
+      ...autoReason(r.requested, r.layout, e.caps),
       `  key width ${r.attention.keyWidth}, value width ${r.attention.valueWidth}, ` +
         `softmax scale ${r.attention.softmaxScale.toFixed(6)}`,
     );

@@ -5,7 +5,7 @@
  * @module
  */
 import { tooSlowReason } from "./slow_device.ts";
-import { autoPriority, loopHelpers } from "./backends.ts";
+import { autoPathOf, autoPriority, loopHelpers, pathPriority } from "./backends.ts";
 import { normalizeLayout } from "./layout.ts";
 import { referenceFormulation } from "./reference_choice.ts";
 import { backendById, registeredBackendIds } from "./registry.ts";
@@ -88,7 +88,8 @@ function tryBackend(
 /**
  * Resolve a case on a device (or on no device: `caps` null). A concrete backend
  * returns its plan or every reason it cannot run; `auto` tries
- * the order of `autoPriority` (by device class and decode/prefill) and, when nothing fits, returns an Unsupported
+ * the order of `autoPriority` (by device class and decode/prefill), `auto:<path>` that of
+ * `pathPriority` (the path's backends by device class), and, when nothing fits, returns an Unsupported
  * carrying every candidate's reasons (codes prefixed with the backend id). Bad
  * layouts throw a `ConfigError` (bad input is not an unsupported case).
  *
@@ -108,21 +109,43 @@ export function resolve(
   caps: DeviceCaps | null,
   options: ResolveOptions = {},
 ): Resolution {
-  if (req.backend !== "auto") return tryBackend(req.backend, req, caps, options);
+  const path = autoPathOf(req.backend);
+  if (req.backend !== "auto" && path === null) return tryBackend(req.backend, req, caps, options);
   const passedOver: Unsupported[] = [];
-  // The device-class rule (adapter/backends.ts autoPriority) orders the candidates.
-  for (const id of autoPriority(normalizeLayout(req.layout), caps).order) {
+  // The device-class rules (adapter/backends.ts autoPriority, pathPriority) order the
+  // candidates.
+  const layout = normalizeLayout(req.layout);
+  const order = path === null
+    ? autoPriority(layout, caps).order
+    : pathPriority(path, layout, caps).order;
+  for (const id of order) {
     const r = tryBackend(id, req, caps, options);
     if (r.kind === "plan") return { ...r, passedOver };
     passedOver.push(r);
   }
   return {
     kind: "unsupported",
-    backend: "auto",
+    backend: req.backend,
     reasons: passedOver.flatMap((u) =>
       u.reasons.map((r) => ({ code: `${u.backend}:${r.code}`, message: r.message }))
     ),
   };
+}
+
+/**
+ * A reason code without the backend prefix that `auto` and `auto:<path>` give each
+ * candidate's codes (`wgsl-absorbed:dtype.f16-unavailable` -> `dtype.f16-unavailable`);
+ * a code without a prefix is returned as it is (backend ids cannot contain ":").
+ *
+ * @example
+ * ```ts
+ * import { bareReasonCode } from "./resolve.ts";
+ * bareReasonCode("wgsl-absorbed-gemm:dtype.f16-unavailable"); // "dtype.f16-unavailable"
+ * bareReasonCode("limits.buffer-too-large"); // "limits.buffer-too-large"
+ * ```
+ */
+export function bareReasonCode(code: string): string {
+  return code.slice(code.indexOf(":") + 1);
 }
 
 /**

@@ -236,8 +236,15 @@ export interface DeviceCaps {
  */
 export type BackendId = string;
 
-/** A backend id as requested (may be `auto`). */
-export type BackendRequest = BackendId | "auto";
+/**
+ * `auto` restricted to one attention path: the device-class choice among the bundled
+ * backends of that path (adapter/backends.ts `pathPriority`). Matrix cases and `bench`
+ * request their `path` this way.
+ */
+export type AutoPathRequest = `auto:${AttentionPath}`;
+
+/** A backend id as requested (may be `auto`, or `auto:<path>`). */
+export type BackendRequest = BackendId | "auto" | AutoPathRequest;
 
 /** One failed support check. */
 export interface Reason {

@@ -14,7 +14,6 @@
  * @module
  */
 import { presetSpec } from "../adapter/presets.ts";
-import { BUNDLED_BACKEND_OF_PATH } from "../adapter/backends.ts";
 import { backendById } from "../adapter/registry.ts";
 import { isGpuPlan, resolve } from "../adapter/resolve.ts";
 import { withParams } from "../adapter/spec.ts";
@@ -194,7 +193,8 @@ export async function runBenchCase(
   try {
     const base = presetSpec(c.preset);
     const spec = c.heads === base.numHeads ? base : withParams(base, { numHeads: c.heads });
-    const backend = options.backend ?? BUNDLED_BACKEND_OF_PATH[c.path];
+    // Without --backend the adapter chooses the path's backend for this device.
+    const backend = options.backend ?? `auto:${c.path}` as const;
     const chosen = backendById(backend);
     if (chosen && chosen.path !== c.path) {
       return {

@@ -26,7 +26,7 @@ import type { LayerWeights } from "../adapter/types.ts";
 import { runAttention } from "../kernels/attention.ts";
 import { runLayer } from "../kernels/layer.ts";
 import type { SourceMutation } from "../kernels/source.ts";
-import { FAULTS } from "../parity/faults.ts";
+import { ALL_FAULTS } from "../parity/faults.ts";
 import { ShaderCompileError } from "../gpu/errors.ts";
 import { compileShader } from "../gpu/shader.ts";
 import { attentionInputsOf, decodeCaseRequest, encodeOutputs } from "./wire.ts";
@@ -86,7 +86,7 @@ async function runCase(caseUrl: string, resultUrl: string): Promise<PageCaseRepl
     const { header, tensors } = decodeCaseRequest(await res.arrayBuffer());
     let mutate: SourceMutation | undefined;
     if (header.faultId !== undefined) {
-      const fault = FAULTS.find((f) => f.id === header.faultId);
+      const fault = ALL_FAULTS.find((f) => f.id === header.faultId);
       if (!fault) throw new Error(`unknown fault ${header.faultId}`);
       if (fault.apply.kind === "source") mutate = fault.apply.mutate;
     }

@@ -67,7 +67,7 @@ export function benchCommand() {
     .option("--title <text>", "title of summary.md", "Benchmark")
     .option(
       "--backend <id>",
-      "run the cases of this registered backend's path on it (e.g. wgsl-absorbed-gemm, wgsl-absorbed-tiled, or a --backend-module id) instead of the bundled backend of the path; repeatable, one per path (--backend wgsl-absorbed-gemm --backend wgsl-expanded benches both paths); with a single --backend the other path's cases are reported unsupported (backend.path-mismatch)",
+      "run the cases of this registered backend's path on it (e.g. wgsl-absorbed-gemm, wgsl-absorbed-tiled, or a --backend-module id) instead of the backend the adapter chooses for the path; repeatable, one per path (--backend wgsl-absorbed-gemm --backend wgsl-expanded benches both paths); with a single --backend the other path's cases are reported unsupported (backend.path-mismatch)",
       collect,
       [] as string[],
     )

@@ -10,9 +10,9 @@ import {
   collect,
   loadBackendModuleOptions,
 } from "./backend_options.ts";
-import { isBundledBackend } from "../adapter/registry.ts";
+import { backendById, isBundledBackend } from "../adapter/registry.ts";
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
-import { FAULTS } from "../parity/faults.ts";
+import { ALL_FAULTS, faultBackendOf } from "../parity/faults.ts";
 import { applyBackendChoice, formatBackendChoice } from "../gpu/backend_choice.ts";
 import { notCoveredLine } from "../report/not_covered.ts";
 import { prepareOutputDir } from "../report/output_paths.ts";
@@ -157,8 +157,9 @@ export function runCommand() {
     .addOption(
       new Option(
         "--plant-fault <id>",
-        "run every kernel with a planted fault (the run must turn red: proves the checks work)",
-      ).choices(FAULTS.map((f) => f.id)),
+        "run every case with a planted fault, on the backend whose kernel it is planted in " +
+          "(the run must turn red: proves the checks work)",
+      ).choices(ALL_FAULTS.map((f) => f.id)),
     )
     .option(
       "--baseline <file|dir>",
@@ -168,7 +169,7 @@ export function runCommand() {
     )
     .option(
       "--backend <id>",
-      "run every case on this registered backend instead of the bundled backend of its path " +
+      "run every case on this registered backend instead of the backend the adapter chooses for its path " +
         "(cases it refuses are reported as not run by it, with its reasons)",
     )
     .option("--backend-module <path>", BACKEND_MODULE_HELP, collect, [] as string[])
@@ -189,6 +190,18 @@ export function runCommand() {
         throw new CliError(
           `--plant-fault plants faults in the bundled kernels only; backend ${backend} is a ` +
             "user backend (check it can fail with a fault of your own)",
+          EXIT.badInput,
+        );
+      }
+      const fault = opts.plantFault ? ALL_FAULTS.find((f) => f.id === opts.plantFault) : undefined;
+      const pinned = fault && backend !== undefined
+        ? faultBackendOf(fault, backendById(backend)?.path ?? "absorbed")
+        : undefined;
+      if (fault && backend !== undefined && pinned !== backend) {
+        throw new CliError(
+          `--plant-fault ${fault.id} is planted in the kernels of ${pinned}; --backend ` +
+            `${backend} would not run them (leave --backend out: a planted fault runs its ` +
+            "cases on the backend it is planted in)",
           EXIT.badInput,
         );
       }
@@ -229,7 +242,7 @@ export function runCommand() {
           caseTimeoutMs: opts.caseTimeout * 1000,
           repeats: opts.repeats,
           maxRows: opts.maxRows,
-          fault: opts.plantFault ? FAULTS.find((f) => f.id === opts.plantFault) : undefined,
+          fault,
           backend,
           signal: afterCase.signal,
           abandon: atOnce.signal,

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { BUNDLED_BACKEND_OF_PATH } from "../adapter/backends.ts";
 import { withParams } from "../adapter/spec.ts";
 import type {
   AttentionPath,
@@ -598,3 +599,23 @@ export const GEMM_FAULTS: readonly Fault[] = [
     },
   },
 ];
+
+/** Every planted fault of the attention kernels: lane, tiled and gemm. */
+export const ALL_FAULTS: readonly Fault[] = [...FAULTS, ...TILED_FAULTS, ...GEMM_FAULTS];
+
+/**
+ * The backend whose kernels a fault is planted in, for a case of `path`: a run with a
+ * planted fault runs its cases there (whatever the adapter would choose for the device),
+ * so the mutated kernel is the one that runs.
+ *
+ * @example
+ * ```ts
+ * import { faultBackendOf, GEMM_FAULTS } from "./faults.ts";
+ * faultBackendOf(GEMM_FAULTS[0], "absorbed"); // "wgsl-absorbed-gemm"
+ * ```
+ */
+export function faultBackendOf(fault: Fault, path: AttentionPath): string {
+  if (TILED_FAULTS.includes(fault)) return TILED_BACKEND_OF_PATH[path];
+  if (GEMM_FAULTS.includes(fault)) return GEMM_BACKEND_OF_PATH[path];
+  return BUNDLED_BACKEND_OF_PATH[path];
+}

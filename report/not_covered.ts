@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { bareReasonCode } from "../adapter/resolve.ts";
 import type { CaseResult } from "../results/types.ts";
 
 /** How to cover what the GL fallback misses (the harness then picks Vulkan by itself). */
@@ -57,10 +58,16 @@ export function notCoveredLine(
   if (missed.length === 0) return null;
   const byCode = new Map<string, { count: number; message: string }>();
   for (const r of missed) {
+    // A case resolved by `auto:<path>` has each candidate's reasons, prefixed by backend:
+    // it counts once per bare code.
+    const seen = new Set<string>();
     for (const reason of r.reasons ?? []) {
-      const e = byCode.get(reason.code) ?? { count: 0, message: reason.message };
+      const code = bareReasonCode(reason.code);
+      if (seen.has(code)) continue;
+      seen.add(code);
+      const e = byCode.get(code) ?? { count: 0, message: reason.message };
       e.count++;
-      byCode.set(reason.code, e);
+      byCode.set(code, e);
     }
   }
   const what = [...byCode].map(([code, e]) => `${e.count} × ${code}: ${e.message}`).join("; ");

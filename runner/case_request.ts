@@ -1,30 +1,19 @@
 /**
  * From a matrix case to what the adapter resolves: the spec (with a head-count
  * override), the layout request (with per-sequence key lengths drawn from the
- * case's seeded stream), the backend, and the device profile applied to caps.
+ * case's seeded stream), the backend request (`auto:<path>`: the adapter chooses the
+ * path's backend for the device), and the device profile applied to caps.
  *
  * @module
  */
 import { ConfigError } from "../adapter/errors.ts";
 import { loadSpec } from "../adapter/source.ts";
 import { withParams } from "../adapter/spec.ts";
-import type {
-  BackendId,
-  CaseRequest,
-  DeviceCaps,
-  LayoutRequest,
-  MlaSpec,
-} from "../adapter/types.ts";
+import type { CaseRequest, DeviceCaps, LayoutRequest, MlaSpec } from "../adapter/types.ts";
 import { type ConfigPlace, isConfigPath, resolveConfigPath } from "../matrix/config_paths.ts";
 import type { CaseParams, DeviceProfile } from "../matrix/types.ts";
 import { shuffledPaging } from "../reference/paging.ts";
 import { makePrng } from "../reference/prng.ts";
-
-/** Backend of each matrix path. */
-export const BACKEND_OF_PATH: Readonly<Record<CaseParams["path"], BackendId>> = {
-  absorbed: "wgsl-absorbed",
-  expanded: "wgsl-expanded",
-};
 
 /**
  * Per-sequence key lengths of a case. `none`: all sk. `normal`: round(N(sk, sk/2))
@@ -140,7 +129,7 @@ export interface CaseRequestOptions {
  * import { caseRequest } from "./case_request.ts";
  * import { CASE_DEFAULTS } from "../matrix/types.ts";
  * const req = await caseRequest(CASE_DEFAULTS, { seed: 1 });
- * req.backend; // "wgsl-absorbed"
+ * req.backend; // "auto:absorbed"
  * ```
  */
 export async function caseRequest(
@@ -173,6 +162,7 @@ export async function caseRequest(
     spec,
     layout: layoutOfCase(p, options),
     dtype: p.dtype,
-    backend: BACKEND_OF_PATH[p.path],
+    // The adapter chooses among the path's backends by device class (pathPriority).
+    backend: `auto:${p.path}`,
   };
 }

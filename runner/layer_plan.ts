@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { BUNDLED_BACKEND_OF_PATH } from "../adapter/backends.ts";
 import { isGpuPlan, resolve, type ResolveOptions } from "../adapter/resolve.ts";
 import type {
   AttentionPath,
@@ -23,7 +22,7 @@ export interface LayerPlanRequest {
   spec: MlaSpec;
   /** The token layout (self-attention for `runLayer`; the cache's for `decodeStep`). */
   layout: LayoutRequest;
-  /** Attention path (its bundled backend), unless `backend` is given. */
+  /** Attention path (`auto:<path>`: the adapter chooses its backend), unless `backend` is given. */
   path?: AttentionPath;
   /** A backend id (a registered user backend included); wins over `path`. */
   backend?: BackendId;
@@ -53,7 +52,7 @@ export function resolveLayerPlan(
   request: LayerPlanRequest,
   options: ResolveOptions = {},
 ): GpuPlan {
-  const backend = request.backend ?? BUNDLED_BACKEND_OF_PATH[request.path ?? "absorbed"];
+  const backend = request.backend ?? `auto:${request.path ?? "absorbed"}` as const;
   const r = resolve(
     { spec: request.spec, layout: request.layout, dtype: request.dtype, backend },
     caps,

@@ -9,7 +9,7 @@
 import { ConfigError } from "../adapter/errors.ts";
 import { isSelfAttention } from "../adapter/layout.ts";
 import { backendById } from "../adapter/registry.ts";
-import { gpuPlanOf, isGpuPlan, resolve } from "../adapter/resolve.ts";
+import { bareReasonCode, gpuPlanOf, isGpuPlan, resolve } from "../adapter/resolve.ts";
 import type {
   AttentionOutputs,
   BackendId,
@@ -24,7 +24,7 @@ import type { SourceMutation } from "../kernels/source.ts";
 import { fnv1a32 } from "../matrix/case_id.ts";
 import type { Case } from "../matrix/types.ts";
 import { compareAttention, type CompareResult } from "../parity/compare.ts";
-import type { Fault } from "../parity/faults.ts";
+import { type Fault, faultBackendOf } from "../parity/faults.ts";
 import { compareLayer } from "../parity/compare_layer.ts";
 import { layerToleranceFor, toleranceFor } from "../parity/tolerance.ts";
 import { absorbedAttention, denseAttention } from "../reference/attention.ts";
@@ -146,8 +146,24 @@ export function groupOf(c: Case): { group?: string } {
   return c.group === undefined ? {} : { group: c.group };
 }
 
+/**
+ * Reasons as one line. Candidates of `auto:<path>` refused for the same reason (same bare
+ * code and message, e.g. a missing device feature) are said once, naming the backends.
+ */
 function reasonsText(reasons: readonly Reason[]): string {
-  return reasons.map((r) => `${r.code}: ${r.message}`).join("; ");
+  const groups = new Map<string, { code: string; backends: string[]; message: string }>();
+  for (const r of reasons) {
+    const bare = bareReasonCode(r.code);
+    const key = `${bare}\n${r.message}`;
+    const g = groups.get(key) ?? { code: r.code, backends: [], message: r.message };
+    if (bare !== r.code) g.backends.push(r.code.slice(0, r.code.length - bare.length - 1));
+    groups.set(key, g);
+  }
+  return [...groups.values()].map((g) =>
+    g.backends.length > 1
+      ? `${bareReasonCode(g.code)} (${g.backends.join(", ")}): ${g.message}`
+      : `${g.code}: ${g.message}`
+  ).join("; ");
 }
 
 /**
@@ -188,9 +204,11 @@ export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseRes
   const caps: DeviceCaps = applyProfile(options.ctx.caps, c.deviceProfile);
   const override = options.backend;
   // The backend the case runs on: the command line's override, else the matrix's backend
-  // axis (a registered id; its expectations apply as written), else the bundled backend of
-  // the path (caseRequest).
-  const named = override ?? (c.params.backend || undefined);
+  // axis (a registered id; its expectations apply as written), else the adapter's choice
+  // among the path's backends for this device (`auto:<path>`, caseRequest).
+  // A planted fault pins the backend whose kernel it mutates.
+  const named = override ?? (c.params.backend || undefined) ??
+    (options.fault ? faultBackendOf(options.fault, c.params.path) : undefined);
   if (named !== undefined) req = { ...req, backend: named };
   let resolution: Resolution;
   try {
@@ -236,7 +254,9 @@ export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseRes
     // failure but a gap in coverage, reported as such (a baseline from a device with the
     // feature still sees it as support drift: the decision stays "unsupported").
     const lacking = !wanted && c.expect.support === "supported" && c.params.device === "native" &&
-      codes.length > 0 && codes.every((code) => DEVICE_FEATURE_CODES.includes(code));
+      codes.length > 0 && codes.every((code) =>
+        DEVICE_FEATURE_CODES.includes(bareReasonCode(code))
+      );
     return {
       ...base,
       status: wanted || lacking ? "pass" : "unexpected",

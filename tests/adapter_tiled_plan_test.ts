@@ -5,10 +5,10 @@
  * refusals with reasons, and the device-class rule of `auto`.
  */
 import assert from "node:assert/strict";
-import { autoPriority } from "../adapter/backends.ts";
+import { autoPriority, pathPriority } from "../adapter/backends.ts";
 import { normalizeLayout } from "../adapter/layout.ts";
 import { presetSpec } from "../adapter/presets.ts";
-import { resolve } from "../adapter/resolve.ts";
+import { bareReasonCode, resolve } from "../adapter/resolve.ts";
 import { tiledKvSplits, tiledShape, tiledWorkgroupBytes } from "../adapter/tiled_plan.ts";
 import type { DeviceCaps, LayoutRequest } from "../adapter/types.ts";
 
@@ -147,4 +147,71 @@ Deno.test("auto: tiled kernels on a gpu-class device, gemm kernels on a cpu-clas
   assert.match(autoPriority(l, LAVAPIPE).reason, /device class cpu.*and decode.*--backend/);
   assert.match(autoPriority(prefill, LAVAPIPE).reason, /device class cpu.*and prefill/);
   assert.match(autoPriority(l, null).reason, /no device/);
+});
+
+Deno.test("auto:<path>: each path's backends by device class, the lane kernel last; every candidate's reasons when none fits", () => {
+  const pick = (
+    caps: DeviceCaps,
+    path: "absorbed" | "expanded",
+    layout: LayoutRequest,
+    splits?: number,
+  ) => {
+    const r = resolve(
+      { spec: v2lite, dtype: "f32", backend: `auto:${path}`, layout },
+      caps,
+      splits ? { kvSplits: splits } : {},
+    );
+    return r.kind === "plan" ? r.backend : "unsupported";
+  };
+  const PREFILL = { ...HEADLINE, seqQ: 256, seqK: 256 };
+  // A path never leaves its path: expanded decode stays expanded, absorbed prefill absorbed.
+  assert.equal(pick(H100, "absorbed", HEADLINE), "wgsl-absorbed-tiled");
+  assert.equal(pick(H100, "absorbed", PREFILL), "wgsl-absorbed-tiled");
+  assert.equal(pick(H100, "expanded", PREFILL), "wgsl-expanded-tiled");
+  assert.equal(pick(H100, "expanded", HEADLINE), "wgsl-expanded");
+  assert.equal(pick(LAVAPIPE, "absorbed", HEADLINE), "wgsl-absorbed-gemm");
+  assert.equal(pick(LAVAPIPE, "absorbed", PREFILL), "wgsl-absorbed-gemm");
+  assert.equal(pick(LAVAPIPE, "expanded", PREFILL), "wgsl-expanded-gemm");
+  assert.equal(pick(LAVAPIPE, "expanded", HEADLINE), "wgsl-expanded");
+  // Forced KV splits: only the lane kernel forces them; the gemm kernel is passed over, with why.
+  const split = resolve(
+    { spec: v2lite, dtype: "f32", backend: "auto:absorbed", layout: HEADLINE },
+    LAVAPIPE,
+    { kvSplits: 3 },
+  );
+  assert.equal(split.kind, "plan");
+  if (split.kind === "plan") {
+    assert.equal(split.backend, "wgsl-absorbed");
+    assert.equal(split.requested, "auto:absorbed");
+    assert.deepEqual(split.passedOver.map((u) => u.backend), ["wgsl-absorbed-gemm"]);
+  }
+  // Without a device: the bundled backend of the path, which needs a device.
+  assert.deepEqual(pathPriority("expanded", normalizeLayout(PREFILL), null).order, [
+    "wgsl-expanded",
+  ]);
+  assert.match(
+    pathPriority("absorbed", normalizeLayout(HEADLINE), LAVAPIPE).reason,
+    /device class cpu/,
+  );
+  assert.match(
+    pathPriority("expanded", normalizeLayout(HEADLINE), H100).reason,
+    /decode: wgsl-expanded/,
+  );
+  // Nothing fits: the request is named, with every candidate's reasons, codes prefixed.
+  const none = resolve(
+    { spec: v2lite, dtype: "f16", backend: "auto:absorbed", layout: HEADLINE },
+    { ...LAVAPIPE, features: LAVAPIPE.features.filter((f) => f !== "shader-f16") },
+  );
+  assert.equal(none.kind, "unsupported");
+  if (none.kind === "unsupported") {
+    assert.equal(none.backend, "auto:absorbed");
+    assert.deepEqual(none.reasons.map((r) => r.code), [
+      "wgsl-absorbed-gemm:dtype.f16-unavailable",
+      "wgsl-absorbed:dtype.f16-unavailable",
+    ]);
+    assert.deepEqual(none.reasons.map((r) => bareReasonCode(r.code)), [
+      "dtype.f16-unavailable",
+      "dtype.f16-unavailable",
+    ]);
+  }
 });

@@ -16,6 +16,7 @@
  * with the reference run on the same poisoned inputs.
  */
 import assert from "node:assert/strict";
+import { BUNDLED_BACKEND_OF_PATH } from "../adapter/backends.ts";
 import { normalizeLayout } from "../adapter/layout.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import type { LayoutRequest } from "../adapter/types.ts";
@@ -294,7 +295,9 @@ gpuTest("layer: NaN at hidden_states[0, 2, 7] (causal) leaves tokens 0 and 1 exa
   const want = mlaLayer(spec, layout, { weights, hidden, path: "expanded" });
   for (const path of ["absorbed", "expanded"] as const) {
     await t.step(path, async () => {
-      const got = await runLayerAt(ctx, { spec, layout: req, weights, hidden, path });
+      // The lane kernels: their 4-query prefill tiles are what this guards.
+      const backend = BUNDLED_BACKEND_OF_PATH[path];
+      const got = await runLayerAt(ctx, { spec, layout: req, weights, hidden, path, backend });
       assert.equal(got.plan.variant.queryTile, 4);
       const h = spec.numHeads;
       const d = spec.hiddenSize;

@@ -25,6 +25,8 @@ export interface LayerCase {
   weights: LayerWeights | GpuLayerWeights;
   hidden: Tensor;
   path?: AttentionPath;
+  /** A backend id; without it the adapter chooses the path's backend for the device. */
+  backend?: string;
   dtype?: Dtype;
   mutate?: SourceMutation;
 }
@@ -37,6 +39,7 @@ export function runLayerAt(ctx: GpuContext, c: LayerCase): Promise<LayerRunResul
     spec: c.spec,
     layout: c.layout,
     path: c.path ?? "absorbed",
+    backend: c.backend,
     dtype,
   });
   return runLayer(ctx, {

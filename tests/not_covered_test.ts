@@ -50,8 +50,16 @@ Deno.test("an f16 case expected to run is 'not covered here' on a device without
   assert.equal(r.status, "pass");
   assert.equal(r.decision, "unsupported");
   assert.ok(isExpectedSkip(r), "counted as a skip, not a pass of the kernel");
-  assert.deepEqual(r.reasons?.map((x) => x.code), ["dtype.f16-unavailable"]);
-  assert.match(r.message, /^unsupported on this device: dtype\.f16-unavailable: .*shader-f16/);
+  // auto:absorbed on a cpu-class device: both absorbed backends refuse, for the same reason.
+  assert.deepEqual(r.reasons?.map((x) => x.code), [
+    "wgsl-absorbed-gemm:dtype.f16-unavailable",
+    "wgsl-absorbed:dtype.f16-unavailable",
+  ]);
+  assert.match(
+    r.message,
+    /^unsupported on this device: dtype\.f16-unavailable \(wgsl-absorbed-gemm, wgsl-absorbed\): .*shader-f16/,
+  );
+  assert.equal(r.message.split("needs the WebGPU feature").length, 2, "said once");
 });
 
 Deno.test("a device profile that removes f16 while the matrix expects support stays unexpected", async () => {
@@ -62,7 +70,10 @@ Deno.test("a device profile that removes f16 while the matrix expects support st
     { ctx },
   );
   assert.equal(r.status, "unexpected");
-  assert.match(r.message, /^unexpectedly unsupported: dtype\.f16-unavailable/);
+  assert.match(
+    r.message,
+    /^unexpectedly unsupported: dtype\.f16-unavailable \(wgsl-absorbed-gemm, /,
+  );
 });
 
 Deno.test("the run summary names what was not covered and how to cover it", async () => {

@@ -228,6 +228,36 @@ Deno.test({
 });
 
 Deno.test({
+  name: "a planted gemm fault runs on the gemm backend and turns the run red; a --backend that " +
+    "would not run the fault's kernel is exit 2",
+  ignore: !gpu,
+  fn: async () => {
+    const filter = "preset=tiny;path=absorbed;dtype=f32;layout=bshd;sq=1;causal=1;varlen=none";
+    const out = await Deno.makeTempDir();
+    const args = ["run", "--matrix", "smoke", "--filter", filter, "--repeats", "0"];
+    const r = await runCli([...args, "--plant-fault", "gemm-kpe-left-out", "--out", out]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    const results = (await Deno.readTextFile(`${out}/results.jsonl`)).trim().split("\n")
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(results.map((x) => [x.status, x.backend]), [["fail", "wgsl-absorbed-gemm"]]);
+    const bad = await runCli([
+      ...args,
+      "--plant-fault",
+      "gemm-kpe-left-out",
+      "--backend",
+      "wgsl-absorbed",
+      "--out",
+      await Deno.makeTempDir(),
+    ]);
+    assert.equal(bad.code, 2, bad.stdout + bad.stderr);
+    assert.match(
+      bad.stderr,
+      /planted in the kernels of wgsl-absorbed-gemm; --backend wgsl-absorbed/,
+    );
+  },
+});
+
+Deno.test({
   name: "mode layer: the full layer runs, and a planted attention fault turns it red",
   ignore: !gpu,
   fn: async () => {
