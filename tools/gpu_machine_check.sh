@@ -25,9 +25,11 @@
 #   devices  `main.ts devices` (human, into the log) and `devices --json --measure` (devices.json)
 #   tests    the test files that need a GPU (GPU_TESTS below)
 #   smoke    `main.ts run --matrix smoke`; keeps summary.md, results.jsonl and report.json
-#   bench    `main.ts bench --matrix headline --backend <each of BENCH_BACKENDS> --out ...`; keeps
-#            summary.md and report.json (default backends: the GPU-shaped tiled kernels, whose
-#            GPU targets issue 13 sets; BENCH_BACKENDS="" benches the bundled lane kernels)
+#   bench    `main.ts bench --matrix headline [--backend <each of BENCH_BACKENDS>] --out ...`;
+#            keeps summary.md and report.json (default: no --backend, so the adapter chooses
+#            each path's backend for the device: on a GPU the tiled kernels, whose targets issue
+#            13 sets, and wgsl-expanded for dense decode; BENCH_BACKENDS="wgsl-absorbed
+#            wgsl-expanded" benches the lane kernels)
 # Each step has its own timeout, is tee'd into $OUT/log.txt, and a failing step never stops
 # the next one; $OUT/steps.txt records "step exit-code seconds" as each step ends, and the
 # script ends with that summary (exit 0 when every step exited 0, else 1).
@@ -39,7 +41,7 @@
 # Knobs (environment): STEPS, TOTAL_S (default 570), OUT (default out/gpu_machine),
 # GPU_TESTS (space-separated test files), T_DEVICES T_TESTS T_SMOKE T_BENCH (timeouts in s),
 # SMOKE_FILTER, BENCH_FILTER (passed as --filter), BENCH_MATRIX (default headline),
-# BENCH_BACKENDS (default "wgsl-absorbed-tiled wgsl-expanded-tiled": one --backend each),
+# BENCH_BACKENDS (default empty: the adapter's choice per path; else one --backend each),
 # BENCH_JSON=1 (bench --json), SKIP_GL=1 (do not unpack .gl; for dry runs elsewhere), WORK (scratch, default /tmp/...).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
@@ -212,7 +214,7 @@ if wanted bench; then
   # Without --json `bench` prints one progress line per case (stderr) and a table (stdout) into
   # the log, so a timed-out run still shows what it measured; report.json in --out holds the
   # same JSON that --json would print. BENCH_JSON=1 adds --json (stdout then kept in $WORK).
-  BENCH_BACKENDS=${BENCH_BACKENDS-wgsl-absorbed-tiled wgsl-expanded-tiled}
+  BENCH_BACKENDS=${BENCH_BACKENDS-}
   args=(bench --matrix "$BENCH_MATRIX" --out "$WORK/bench"
     --title "Benchmark ($BENCH_MATRIX${BENCH_BACKENDS:+; $BENCH_BACKENDS})")
   for b in $BENCH_BACKENDS; do args+=(--backend "$b"); done
