@@ -60,8 +60,12 @@ export function notCoveredLine(
   for (const r of missed) {
     // A case resolved by `auto:<path>` has each candidate's reasons, prefixed by backend:
     // it counts once per bare code.
+    // When the device lacks a feature, that is what the case misses; a candidate backend's
+    // own refusal beside it (e.g. no KV splits) is not.
+    const reasons = r.reasons ?? [];
+    const device = reasons.filter((x) => DEVICE_CODES.has(bareReasonCode(x.code)));
     const seen = new Set<string>();
-    for (const reason of r.reasons ?? []) {
+    for (const reason of device.length > 0 ? device : reasons) {
       const code = bareReasonCode(reason.code);
       if (seen.has(code)) continue;
       seen.add(code);

@@ -147,6 +147,23 @@ export function groupOf(c: Case): { group?: string } {
 }
 
 /**
+ * Whether some backend's reasons are all device-feature codes ({@link DEVICE_FEATURE_CODES}).
+ * Codes are grouped by their backend prefix (`auto`, `auto:<path>`); unprefixed codes are one
+ * backend's.
+ */
+function refusedForDeviceOnly(codes: readonly string[]): boolean {
+  const byBackend = new Map<string, string[]>();
+  for (const code of codes) {
+    const bare = bareReasonCode(code);
+    const backend = code.slice(0, code.length - bare.length);
+    byBackend.set(backend, [...(byBackend.get(backend) ?? []), bare]);
+  }
+  return [...byBackend.values()].some((bare) =>
+    bare.every((code) => DEVICE_FEATURE_CODES.includes(code))
+  );
+}
+
+/**
  * Reasons as one line. Candidates of `auto:<path>` refused for the same reason (same bare
  * code and message, e.g. a missing device feature) are said once, naming the backends.
  */
@@ -253,10 +270,11 @@ export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseRes
     // Expected to run, refused only because this (real) device lacks a feature: not a harness
     // failure but a gap in coverage, reported as such (a baseline from a device with the
     // feature still sees it as support drift: the decision stays "unsupported").
+    // Under auto:<path> each candidate has its own reasons: the case is lacking a feature when
+    // some candidate refused for device features only (it would run on a device with them),
+    // whatever the other candidates' own refusals.
     const lacking = !wanted && c.expect.support === "supported" && c.params.device === "native" &&
-      codes.length > 0 && codes.every((code) =>
-        DEVICE_FEATURE_CODES.includes(bareReasonCode(code))
-      );
+      refusedForDeviceOnly(codes);
     return {
       ...base,
       status: wanted || lacking ? "pass" : "unexpected",

@@ -166,3 +166,23 @@ Deno.test("explain with a GL-fallback caps file: V2-Lite exit 3, device.too-slow
     await Deno.remove(file);
   }
 });
+
+Deno.test("a forced split on the GL fallback is not covered: one candidate refuses for the device only, the other also for splits", async () => {
+  // auto:absorbed: wgsl-absorbed-gemm refuses KV splits and the size, wgsl-absorbed only the
+  // size. The case would run on lavapipe, so it is a gap in coverage, not a failure.
+  const glCtx = { caps: { ...GL_CAPS, webgpuBackend: "gl" } } as unknown as GpuContext;
+  const c = mk({ preset: "deepseek-v2-lite", sk: 300, splits: 3 }, { support: "supported" });
+  const r = await runCase(c, { ctx: glCtx });
+  assert.equal(r.status, "pass", r.message);
+  assert.match(r.message, /^unsupported on this device: /);
+  assert.deepEqual(r.reasons?.map((x) => x.code).sort(), [
+    "wgsl-absorbed-gemm:device.too-slow",
+    "wgsl-absorbed-gemm:variant.kv-splits",
+    "wgsl-absorbed:device.too-slow",
+  ]);
+  const line = notCoveredLine([r]);
+  assert.match(
+    line!,
+    /^not covered on this device: 1 case \(1 × device\.too-slow: [^;]*; to cover/,
+  );
+});
