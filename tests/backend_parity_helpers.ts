@@ -1,13 +1,13 @@
 /**
  * Shared pieces of the tests that check one backend against the float64 reference on this
- * machine's adapter (the gemm kernels' test files): planning a case on that backend, a
+ * machine's adapter (the gemm and tiled kernels' test files): planning a case on that backend, a
  * parity run, a poisoned run whose NaN must reach exactly the rows that see the key, and
  * the loop-budget boundary of one query.
  */
 import assert from "node:assert/strict";
 import { presetSpec } from "../adapter/presets.ts";
 import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
-import type { Dtype, GpuPlan, LayoutRequest, MlaSpec } from "../adapter/types.ts";
+import type { DeviceCaps, Dtype, GpuPlan, LayoutRequest, MlaSpec } from "../adapter/types.ts";
 import { backendChoice } from "../gpu/backend_choice.ts";
 import { runAttention } from "../kernels/attention.ts";
 import type { SourceMutation } from "../kernels/source.ts";
@@ -23,6 +23,8 @@ export interface BackendCase {
   dtype: Dtype;
   layout: LayoutRequest;
   kvSplits?: number;
+  /** Plan against these caps instead of the adapter's (e.g. a smaller workgroup memory). */
+  caps?: DeviceCaps | null;
 }
 
 /** Poisoned logical keys, and the logical query rows that see one. */
@@ -36,9 +38,10 @@ export interface Poison {
 
 /** The plan of a case on `backend` on this device, or why there is none. */
 export function planOn(backend: string, c: BackendCase): { plan: GpuPlan; spec: MlaSpec } | string {
-  if (CAPS === null) return "no WebGPU adapter";
+  const caps = c.caps === undefined ? CAPS : c.caps;
+  if (caps === null) return "no WebGPU adapter";
   const spec = presetSpec(c.preset);
-  const r = resolve({ spec, dtype: c.dtype, backend, layout: c.layout }, CAPS, {
+  const r = resolve({ spec, dtype: c.dtype, backend, layout: c.layout }, caps, {
     kvSplits: c.kvSplits,
   });
   if (r.kind !== "plan") return r.reasons.map((x) => `${x.code}: ${x.message}`).join("; ");
@@ -47,19 +50,23 @@ export function planOn(backend: string, c: BackendCase): { plan: GpuPlan; spec: 
 
 /** A case's name in a test step. */
 export function caseLabel(c: BackendCase): string {
-  return `${c.preset} ${c.dtype} ${layoutLabel(c.layout)}`;
+  return `${c.preset} ${c.dtype} ${layoutLabel(c.layout)}` +
+    (c.kvSplits ? ` splits=${c.kvSplits}` : "");
 }
 
-/** Run a case on `backend` and check it against the float64 reference (and its variant family). */
+/**
+ * Run a case on `backend` and check it against the float64 reference (and its variant
+ * family, when given).
+ */
 export async function parityOn(
   backend: string,
   c: BackendCase,
-  options: { family: string; seed?: number },
+  options: { family?: string; seed?: number } = {},
 ): Promise<void> {
   const p = planOn(backend, c);
   if (typeof p === "string") throw new Error(`${caseLabel(c)}: ${p}`);
   const { plan, spec } = p;
-  assert.equal(plan.variant.family, options.family);
+  if (options.family) assert.equal(plan.variant.family, options.family, caseLabel(c));
   const inputs = makeAttentionInputs(spec, plan.layout, { seed: options.seed ?? 5 });
   const got = (await runAttention(await gpu(), plan, { spec, inputs })).outputs;
   const want = denseAttention(spec, plan.layout, { inputs });

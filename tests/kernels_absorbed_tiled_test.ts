@@ -11,22 +11,21 @@ import { normalizeLayout } from "../adapter/layout.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
 import { tiledMaxKeys, tiledShape } from "../adapter/tiled_plan.ts";
-import type { DeviceCaps, Dtype, GpuPlan, LayoutRequest, MlaSpec } from "../adapter/types.ts";
+import type { DeviceCaps, GpuPlan, LayoutRequest, MlaSpec } from "../adapter/types.ts";
 import { runAttention } from "../kernels/attention.ts";
 import type { SourceMutation } from "../kernels/source.ts";
-import { compareAttention, summarize } from "../parity/compare.ts";
-import { toleranceFor } from "../parity/tolerance.ts";
-import { denseAttention } from "../reference/attention.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
-import { checkPoisonOn, type Poison, poisonTest } from "./backend_parity_helpers.ts";
 import {
-  CAPS,
-  gpu,
-  gpuTest,
-  layoutLabel,
-  nameWithReason,
-  slowOnGlFallback,
-} from "./gpu_helpers.ts";
+  type BackendCase,
+  caseLabel,
+  checkPoisonOn,
+  parityOn,
+  planOn,
+  type Poison,
+  poisonTest,
+  TINY_LAYOUTS,
+} from "./backend_parity_helpers.ts";
+import { CAPS, gpu, gpuTest, nameWithReason, slowOnGlFallback } from "./gpu_helpers.ts";
 
 /** The tiled kernel is far too slow for the GL fallback: ignored there, with the reason. */
 const TILED_ON_GL = slowOnGlFallback(
@@ -42,80 +41,33 @@ function capsWithWgMemory(bytes: number): DeviceCaps | null {
     : { ...CAPS, limits: { ...CAPS.limits, maxComputeWorkgroupStorageSize: bytes } };
 }
 
-interface TiledCase {
-  preset: string;
-  dtype: Dtype;
-  layout: LayoutRequest;
-  kvSplits?: number;
+/** A tiled case: a backend case planned against `wgMemory` bytes of workgroup memory. */
+interface TiledCase extends BackendCase {
   /** Plan against this workgroup-memory size (default: the adapter's). */
   wgMemory?: number;
 }
 
+/** The shared helpers' case: the caps with the case's workgroup-memory size. */
+function onCaps(c: TiledCase): BackendCase {
+  return c.wgMemory === undefined ? c : { ...c, caps: capsWithWgMemory(c.wgMemory) };
+}
+
 /** The plan of a case on this device, or why there is none. */
 function planOf(c: TiledCase): { plan: GpuPlan; spec: MlaSpec } | string {
-  const caps = c.wgMemory === undefined ? CAPS : capsWithWgMemory(c.wgMemory);
-  if (caps === null) return "no WebGPU adapter";
-  const spec = presetSpec(c.preset);
-  const r = resolve({ spec, dtype: c.dtype, backend: BACKEND, layout: c.layout }, caps, {
-    kvSplits: c.kvSplits,
-  });
-  if (r.kind !== "plan") return r.reasons.map((x) => `${x.code}: ${x.message}`).join("; ");
-  return { plan: gpuPlanOf(r), spec };
+  return planOn(BACKEND, onCaps(c));
 }
 
 function label(c: TiledCase): string {
-  return `${c.preset} ${c.dtype} ${layoutLabel(c.layout)}` +
-    (c.kvSplits ? ` splits=${c.kvSplits}` : "") + (c.wgMemory ? ` wg=${c.wgMemory}` : "");
+  return caseLabel(c) + (c.wgMemory ? ` wg=${c.wgMemory}` : "");
 }
 
-async function parity(c: TiledCase, family?: string): Promise<void> {
-  const p = planOf(c);
-  if (typeof p === "string") throw new Error(`${label(c)}: ${p}`);
-  const { plan, spec } = p;
-  if (family) assert.equal(plan.variant.family, family, label(c));
-  const inputs = makeAttentionInputs(spec, plan.layout, { seed: 5 });
-  const got = (await runAttention(await gpu(), plan, { spec, inputs })).outputs;
-  const want = denseAttention(spec, plan.layout, { inputs });
-  const res = compareAttention(got, want, {
-    tolerance: toleranceFor(plan.variant.dtype, plan.path),
-    numHeads: spec.numHeads,
-    vDim: spec.vHeadDim,
-  });
-  assert.ok(res.pass, `${label(c)}\n${summarize(res.out)}\n${summarize(res.lse)}`);
+function parity(c: TiledCase, family?: string): Promise<void> {
+  return parityOn(BACKEND, onCaps(c), { family });
 }
 
-const TINY_LAYOUTS: readonly { layout: LayoutRequest; kvSplits?: number }[] = [
-  // Decode, a partial last tile.
-  { layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 37, causal: true } },
-  // MTP: two queries of a sequence share a workgroup (QT 2), causal within the tile.
-  { layout: { kind: "bshd", batch: 1, seqQ: 2, seqK: 40, causal: true } },
-  // Prefill tiles of 8 queries (tiny has 4 heads), causal, a partial query tile.
-  { layout: { kind: "bshd", batch: 2, seqQ: 5, seqK: 9, causal: true } },
-  // Packed THD with padding rows (NaN) between sequences.
-  {
-    layout: {
-      kind: "thd",
-      cuSeqlensQ: [0, 1, 3],
-      cuSeqlensK: [0, 5, 70],
-      cuSeqlensQPadded: [0, 2, 5],
-      cuSeqlensKPadded: [0, 8, 80],
-      causal: true,
-    },
-  },
-  // Paged block tables (pages out of order), cache lengths below capacity.
-  {
-    layout: {
-      kind: "bshd",
-      batch: 2,
-      seqQ: 1,
-      seqK: 48,
-      kvLens: [37, 21],
-      causal: true,
-      paging: { pageSize: 16, numPages: 6, blockTable: [[5, 1, 3], [2, 0, 4]] },
-    },
-  },
-  // A sequence with no key: output 0, LSE -inf.
-  { layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 8, kvLens: [0, 5], causal: true } },
+/** The shared tiny layouts (decode, MTP, prefill, padded THD, paged, empty), plus forced splits. */
+const TILED_LAYOUTS: readonly { layout: LayoutRequest; kvSplits?: number }[] = [
+  ...TINY_LAYOUTS.map((layout) => ({ layout })),
   // Forced splits: 300 keys in 3 splits of 100 (tiles of 64 cut by the split ends).
   { layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 300, causal: true }, kvSplits: 3 },
 ];
@@ -125,7 +77,7 @@ gpuTest(
   async (t) => {
     for (const dtype of ["f32", "f16"] as const) {
       for (const wgMemory of [undefined, 16384]) {
-        for (const { layout, kvSplits } of TINY_LAYOUTS) {
+        for (const { layout, kvSplits } of TILED_LAYOUTS) {
           const c: TiledCase = { preset: "tiny", dtype, layout, kvSplits, wgMemory };
           const p = planOf(c);
           const why = typeof p === "string" ? p : null;
