@@ -194,10 +194,12 @@ export function runCommand() {
         );
       }
       const fault = opts.plantFault ? ALL_FAULTS.find((f) => f.id === opts.plantFault) : undefined;
-      const pinned = fault && backend !== undefined
+      // A source fault rewrites one backend's kernel: another --backend would never run it.
+      // A plan fault changes what any backend is given.
+      const pinned = fault?.apply.kind === "source" && backend !== undefined
         ? faultBackendOf(fault, backendById(backend)?.path ?? "absorbed")
         : undefined;
-      if (fault && backend !== undefined && pinned !== backend) {
+      if (fault && pinned !== undefined && pinned !== backend) {
         throw new CliError(
           `--plant-fault ${fault.id} is planted in the kernels of ${pinned}; --backend ` +
             `${backend} would not run them (leave --backend out: a planted fault runs its ` +

@@ -1,16 +1,15 @@
 /**
- * One test per planted source fault of a kernel family: in its scenario, on the backend of
- * its path, the clean kernel passes the comparison with the float64 reference and the
- * faulty one fails it (and the fault's file was compiled at all). Used by the tiled and the
- * gemm families' fault tests.
+ * One test per planted source fault of a kernel family: in its scenario, on the backend it
+ * is planted in (`faultBackendOf`), the clean kernel passes the comparison with the float64
+ * reference and the faulty one fails it (and the fault's file was compiled at all). Used by
+ * the tiled and the gemm families' fault tests.
  */
 import assert from "node:assert/strict";
-import type { AttentionPath } from "../adapter/types.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
 import { runAttention } from "../kernels/attention.ts";
 import { compareAttention, summarize } from "../parity/compare.ts";
-import type { Fault } from "../parity/faults.ts";
+import { type Fault, faultBackendOf } from "../parity/faults.ts";
 import { toleranceFor } from "../parity/tolerance.ts";
 import { denseAttention } from "../reference/attention.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
@@ -20,14 +19,13 @@ import { CAPS, gpu, gpuTest } from "./gpu_helpers.ts";
 export function faultsCaughtTests(
   family: string,
   faults: readonly Fault[],
-  backendOf: Readonly<Record<AttentionPath, string>>,
   options: { skip?: string | null } = {},
 ): void {
   for (const fault of faults) {
     const sc = fault.scenario;
     const spec = presetSpec(sc.preset);
     const r = CAPS === null ? null : resolve(
-      { spec, dtype: sc.dtype, backend: backendOf[sc.path], layout: sc.layout },
+      { spec, dtype: sc.dtype, backend: faultBackendOf(fault, sc.path), layout: sc.layout },
       CAPS,
     );
     const why = r === null

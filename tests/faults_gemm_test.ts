@@ -4,10 +4,10 @@
  * with the float64 reference and the faulty one fails it.
  */
 import assert from "node:assert/strict";
-import { GEMM_BACKEND_OF_PATH, GEMM_FAULTS } from "../parity/faults.ts";
+import { GEMM_FAULTS } from "../parity/faults.ts";
 import { faultsCaughtTests } from "./fault_helpers.ts";
 
-faultsCaughtTests("gemm", GEMM_FAULTS, GEMM_BACKEND_OF_PATH);
+faultsCaughtTests("gemm", GEMM_FAULTS);
 
 Deno.test("gemm fault ids are unique and distinct from the other kernels'", async () => {
   const { FAULTS, TILED_FAULTS } = await import("../parity/faults.ts");

@@ -6,11 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { presetSpec } from "../adapter/presets.ts";
-import { BUNDLED_BACKEND_OF_PATH } from "../adapter/backends.ts";
 import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
 import { runAttention } from "../kernels/attention.ts";
 import { type AttentionCompareResult, compareAttention, summarize } from "../parity/compare.ts";
-import { FaultPatternError, FAULTS, sourceMutation } from "../parity/faults.ts";
+import { faultBackendOf, FaultPatternError, FAULTS, sourceMutation } from "../parity/faults.ts";
 import { toleranceFor } from "../parity/tolerance.ts";
 import { denseAttention } from "../reference/attention.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
@@ -30,7 +29,7 @@ for (const fault of FAULTS) {
     const ctx = await gpu();
     const sc = fault.scenario;
     const spec = presetSpec(sc.preset);
-    const backend = BUNDLED_BACKEND_OF_PATH[sc.path];
+    const backend = faultBackendOf(fault, sc.path);
     const plan = gpuPlanOf(
       resolve({ spec, dtype: sc.dtype, backend, layout: sc.layout }, ctx.caps),
     );

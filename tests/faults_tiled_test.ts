@@ -4,7 +4,7 @@
  * comparison with the float64 reference and the faulty one fails it.
  */
 import assert from "node:assert/strict";
-import { TILED_BACKEND_OF_PATH, TILED_FAULTS } from "../parity/faults.ts";
+import { TILED_FAULTS } from "../parity/faults.ts";
 import { faultsCaughtTests } from "./fault_helpers.ts";
 import { slowOnGlFallback } from "./gpu_helpers.ts";
 
@@ -13,7 +13,7 @@ const TILED_ON_GL = slowOnGlFallback(
   "the tiled kernel (key tiles in workgroup memory) takes 40 s to 4 min a case",
 );
 
-faultsCaughtTests("tiled", TILED_FAULTS, TILED_BACKEND_OF_PATH, { skip: TILED_ON_GL });
+faultsCaughtTests("tiled", TILED_FAULTS, { skip: TILED_ON_GL });
 
 Deno.test("tiled fault ids are unique and distinct from the bundled kernel's", async () => {
   const { FAULTS } = await import("../parity/faults.ts");

@@ -229,7 +229,7 @@ Deno.test({
 
 Deno.test({
   name: "a planted gemm fault runs on the gemm backend and turns the run red; a --backend that " +
-    "would not run the fault's kernel is exit 2",
+    "would not run the fault's kernel is exit 2; a plan fault runs on any --backend",
   ignore: !gpu,
   fn: async () => {
     const filter = "preset=tiny;path=absorbed;dtype=f32;layout=bshd;sq=1;causal=1;varlen=none";
@@ -254,6 +254,24 @@ Deno.test({
       bad.stderr,
       /planted in the kernels of wgsl-absorbed-gemm; --backend wgsl-absorbed/,
     );
+    // A plan fault (a wrong causal offset handed to the kernel) runs on any --backend.
+    const plan = await runCli([
+      "run",
+      "--matrix",
+      "smoke",
+      "--filter",
+      filter.replace("sq=1", "sq=4"),
+      "--repeats",
+      "0",
+      "--plant-fault",
+      "causal-top-left",
+      "--backend",
+      "wgsl-absorbed-gemm",
+      "--out",
+      await Deno.makeTempDir(),
+    ]);
+    assert.equal(plan.code, 1, plan.stdout + plan.stderr);
+    assert.match(plan.stdout, /fail preset=tiny;path=absorbed;dtype=f32;b=2;sq=4/);
   },
 });
 
