@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { tooSlowReason } from "./slow_device.ts";
+import { TOO_SLOW_CODE, tooSlowReason } from "./slow_device.ts";
 import { autoPathOf, autoPriority, loopHelpers, pathPriority } from "./backends.ts";
 import { normalizeLayout } from "./layout.ts";
 import { referenceFormulation } from "./reference_choice.ts";
@@ -133,19 +133,42 @@ export function resolve(
 }
 
 /**
- * A reason code without the backend prefix that `auto` and `auto:<path>` give each
- * candidate's codes (`wgsl-absorbed:dtype.f16-unavailable` -> `dtype.f16-unavailable`);
- * a code without a prefix is returned as it is (backend ids cannot contain ":").
+ * Reason codes that mean "this device lacks a feature" (shader-f16; the GL fallback's
+ * speed), not "the backend or the case is wrong": a run reports a case expected to run that
+ * is refused only for these as not covered on this device.
+ */
+export const DEVICE_FEATURE_CODES: readonly string[] = ["dtype.f16-unavailable", TOO_SLOW_CODE];
+
+/**
+ * A reason code split into the backend prefix that `auto` and `auto:<path>` give each
+ * candidate's codes (null without one: backend ids cannot contain ":") and the bare code.
+ *
+ * @example
+ * ```ts
+ * import { splitReasonCode } from "./resolve.ts";
+ * splitReasonCode("wgsl-absorbed-gemm:dtype.f16-unavailable");
+ * // { backend: "wgsl-absorbed-gemm", code: "dtype.f16-unavailable" }
+ * splitReasonCode("limits.buffer-too-large"); // { backend: null, code: "limits.buffer-too-large" }
+ * ```
+ */
+export function splitReasonCode(code: string): { backend: string | null; code: string } {
+  const at = code.indexOf(":");
+  return at < 0
+    ? { backend: null, code }
+    : { backend: code.slice(0, at), code: code.slice(at + 1) };
+}
+
+/**
+ * A reason code without its backend prefix ({@link splitReasonCode}).
  *
  * @example
  * ```ts
  * import { bareReasonCode } from "./resolve.ts";
  * bareReasonCode("wgsl-absorbed-gemm:dtype.f16-unavailable"); // "dtype.f16-unavailable"
- * bareReasonCode("limits.buffer-too-large"); // "limits.buffer-too-large"
  * ```
  */
 export function bareReasonCode(code: string): string {
-  return code.slice(code.indexOf(":") + 1);
+  return splitReasonCode(code).code;
 }
 
 /**

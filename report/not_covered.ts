@@ -1,11 +1,11 @@
 /**
  * What a run did not cover on this device: cases the matrix expects to run that the
- * adapter refused only because the device lacks a feature (runner/run_case.ts,
+ * adapter refused only because the device lacks a feature (adapter/resolve.ts
  * `DEVICE_FEATURE_CODES`). One line for the run's console summary, with how to get them.
  *
  * @module
  */
-import { bareReasonCode } from "../adapter/resolve.ts";
+import { bareReasonCode, DEVICE_FEATURE_CODES } from "../adapter/resolve.ts";
 import type { CaseResult } from "../results/types.ts";
 
 /** How to cover what the GL fallback misses (the harness then picks Vulkan by itself). */
@@ -19,9 +19,6 @@ const HOW_TO_COVER: Readonly<Record<string, string>> = {
   "backend.path-mismatch": "run without --backend (the bundled backend of each path), or load a " +
     "backend module for the other path",
 };
-
-/** Codes that say the device lacks something (the rest: the chosen backend refused). */
-const DEVICE_CODES: ReadonlySet<string> = new Set(["dtype.f16-unavailable", "device.too-slow"]);
 
 /**
  * The results that were expected to run but were refused for want of a device feature.
@@ -63,7 +60,7 @@ export function notCoveredLine(
     // When the device lacks a feature, that is what the case misses; a candidate backend's
     // own refusal beside it (e.g. no KV splits) is not.
     const reasons = r.reasons ?? [];
-    const device = reasons.filter((x) => DEVICE_CODES.has(bareReasonCode(x.code)));
+    const device = reasons.filter((x) => DEVICE_FEATURE_CODES.includes(bareReasonCode(x.code)));
     const seen = new Set<string>();
     for (const reason of device.length > 0 ? device : reasons) {
       const code = bareReasonCode(reason.code);
@@ -78,12 +75,12 @@ export function notCoveredLine(
   // under a browser (run --runtime chromium) the device is the browser's adapter: the fix
   // is another runtime or browser, not a driver for this process
   const hint = (c: string) =>
-    options.runtime !== undefined && options.runtime !== "deno" && DEVICE_CODES.has(c)
+    options.runtime !== undefined && options.runtime !== "deno" && DEVICE_FEATURE_CODES.includes(c)
       ? `run them with --runtime deno (lavapipe or a GPU has shader-f16), or in a browser ` +
         "whose WebGPU adapter has shader-f16"
       : HOW_TO_COVER[c];
   const how = [...new Set([...byCode.keys()].map(hint).filter(Boolean))];
-  const where = [...byCode.keys()].every((c) => DEVICE_CODES.has(c))
+  const where = [...byCode.keys()].every((c) => DEVICE_FEATURE_CODES.includes(c))
     ? "on this device"
     : "in this run";
   return `not covered ${where}: ${missed.length} case${missed.length === 1 ? "" : "s"} ` +

@@ -9,7 +9,13 @@
 import { ConfigError } from "../adapter/errors.ts";
 import { isSelfAttention } from "../adapter/layout.ts";
 import { backendById } from "../adapter/registry.ts";
-import { bareReasonCode, gpuPlanOf, isGpuPlan, resolve } from "../adapter/resolve.ts";
+import {
+  DEVICE_FEATURE_CODES,
+  gpuPlanOf,
+  isGpuPlan,
+  resolve,
+  splitReasonCode,
+} from "../adapter/resolve.ts";
 import type {
   AttentionOutputs,
   BackendId,
@@ -33,7 +39,6 @@ import { mlaLayer } from "../reference/layer.ts";
 import { runLayer } from "../kernels/layer.ts";
 import { sampleRows } from "../reference/sample_rows.ts";
 import { applyProfile, caseRequest } from "./case_request.ts";
-import { TOO_SLOW_CODE } from "../adapter/slow_device.ts";
 import { isRemoteDevice, type RemoteRun, type RunDevice } from "../gpu/runtime.ts";
 import type { CaseResult, ParityRecord } from "../results/types.ts";
 import { sha256Hex16 } from "../util/hash.ts";
@@ -73,14 +78,7 @@ export interface RunCaseOptions {
 /** Message prefix of a case the `--backend` override refused. */
 export const NOT_RUN_BY_PREFIX = "not run by --backend ";
 
-/**
- * Reason codes that mean "this device lacks a feature", not "the harness or the case is
- * wrong": a case expected to run that is refused only for these is reported as not covered
- * on this device (status pass, decision unsupported), not as unexpected.
- */
-export const DEVICE_FEATURE_CODES: readonly string[] = ["dtype.f16-unavailable", TOO_SLOW_CODE];
-
-/** Message prefix of a case not covered on this device (see {@link DEVICE_FEATURE_CODES}). */
+/** Message prefix of a case not covered on this device (adapter `DEVICE_FEATURE_CODES`). */
 export const NOT_COVERED_PREFIX = "unsupported on this device: ";
 
 /**
@@ -147,16 +145,14 @@ export function groupOf(c: Case): { group?: string } {
 }
 
 /**
- * Whether some backend's reasons are all device-feature codes ({@link DEVICE_FEATURE_CODES}).
- * Codes are grouped by their backend prefix (`auto`, `auto:<path>`); unprefixed codes are one
- * backend's.
+ * Whether some backend's reasons are all device-feature codes (adapter
+ * `DEVICE_FEATURE_CODES`). Codes are grouped by their backend prefix (`auto`,
+ * `auto:<path>`); unprefixed codes are one backend's.
  */
 function refusedForDeviceOnly(codes: readonly string[]): boolean {
-  const byBackend = new Map<string, string[]>();
-  for (const code of codes) {
-    const bare = bareReasonCode(code);
-    const backend = code.slice(0, code.length - bare.length);
-    byBackend.set(backend, [...(byBackend.get(backend) ?? []), bare]);
+  const byBackend = new Map<string | null, string[]>();
+  for (const c of codes.map(splitReasonCode)) {
+    byBackend.set(c.backend, [...(byBackend.get(c.backend) ?? []), c.code]);
   }
   return [...byBackend.values()].some((bare) =>
     bare.every((code) => DEVICE_FEATURE_CODES.includes(code))
@@ -168,17 +164,20 @@ function refusedForDeviceOnly(codes: readonly string[]): boolean {
  * code and message, e.g. a missing device feature) are said once, naming the backends.
  */
 function reasonsText(reasons: readonly Reason[]): string {
-  const groups = new Map<string, { code: string; backends: string[]; message: string }>();
+  const groups = new Map<
+    string,
+    { code: string; bare: string; backends: string[]; message: string }
+  >();
   for (const r of reasons) {
-    const bare = bareReasonCode(r.code);
-    const key = `${bare}\n${r.message}`;
-    const g = groups.get(key) ?? { code: r.code, backends: [], message: r.message };
-    if (bare !== r.code) g.backends.push(r.code.slice(0, r.code.length - bare.length - 1));
+    const { backend, code } = splitReasonCode(r.code);
+    const key = `${code}\n${r.message}`;
+    const g = groups.get(key) ?? { code: r.code, bare: code, backends: [], message: r.message };
+    if (backend !== null) g.backends.push(backend);
     groups.set(key, g);
   }
   return [...groups.values()].map((g) =>
     g.backends.length > 1
-      ? `${bareReasonCode(g.code)} (${g.backends.join(", ")}): ${g.message}`
+      ? `${g.bare} (${g.backends.join(", ")}): ${g.message}`
       : `${g.code}: ${g.message}`
   ).join("; ");
 }
