@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { autoPriority, pathPriority } from "../adapter/backends.ts";
+import { explainCase, formatExplanation } from "../adapter/explain.ts";
 import { normalizeLayout } from "../adapter/layout.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import { bareReasonCode, resolve } from "../adapter/resolve.ts";
@@ -214,4 +215,14 @@ Deno.test("auto:<path>: each path's backends by device class, the lane kernel la
       "dtype.f16-unavailable",
     ]);
   }
+});
+
+Deno.test("explain of an auto:<path> request says why the path's backend was chosen", () => {
+  const e = explainCase(
+    { spec: v2lite, dtype: "f32", backend: "auto:absorbed", layout: HEADLINE },
+    LAVAPIPE,
+  );
+  const text = formatExplanation(e);
+  assert.match(text, /plan: wgsl-absorbed-gemm \(requested auto:absorbed\)/);
+  assert.match(text, /\n {2}auto:absorbed: device class cpu .*wgsl-absorbed-gemm first/);
 });
