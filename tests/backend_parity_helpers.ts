@@ -265,6 +265,38 @@ export function tinyParityTest(
 }
 
 /**
+ * Parity of one model-size case on `backend` as a test: skipped with `skip` when given, with
+ * the adapter's reasons when the device cannot plan it, and where the preset is too slow
+ * (the GL fallback).
+ */
+export function modelParityTest(
+  name: string,
+  backend: string,
+  c: BackendCase,
+  options: { family?: string; seed?: number; skip?: string | null } = {},
+): void {
+  const p = planOn(backend, c);
+  gpuTest(name, () => parityOn(backend, c, options), {
+    specs: [c.preset],
+    skip: options.skip ?? (typeof p === "string" ? p : null),
+  });
+}
+
+/** A forced KV split on `backend` (a one-pass kernel) is refused, naming the backend. */
+export function forcedSplitRefusedTest(name: string, backend: string): void {
+  Deno.test(name, { ignore: CAPS === null }, () => {
+    const p = planOn(backend, {
+      preset: "tiny",
+      dtype: "f32",
+      layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 300, causal: true },
+      kvSplits: 3,
+    });
+    assert.equal(typeof p, "string");
+    assert.match(p as string, new RegExp(`variant\\.kv-splits: kvSplits = 3: ${backend} runs`));
+  });
+}
+
+/**
  * NaN and Inf in poisoned keys reach exactly the rows that see them, f32 and f16, a step
  * each; `skip` skips the whole test.
  */

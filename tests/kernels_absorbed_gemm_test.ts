@@ -20,9 +20,10 @@ import { makeAttentionInputs } from "../reference/inputs.ts";
 import {
   type BackendCase,
   caseLabel,
+  forcedSplitRefusedTest,
   loopBoundaryTest,
+  modelParityTest,
   parityOn,
-  planOn,
   type Poison,
   poisonTest,
   TINY_LAYOUTS,
@@ -66,34 +67,19 @@ gpuTest("gemm parity: 20 heads (a partial head tile) and q_lora (tiny-kimi)", as
 }, { skip: CAPS === null ? "no WebGPU adapter" : null });
 
 for (const dtype of ["f32", "f16"] as const) {
-  const c: BackendCase = {
-    preset: "deepseek-v2-lite",
-    dtype,
-    layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 300, causal: true },
-  };
-  gpuTest(
+  modelParityTest(
     `gemm parity: one DeepSeek-V2-Lite decode ${dtype} (b 2, 300 keys)`,
-    () => parityOn(BACKEND, c, { family: FAMILY }),
+    BACKEND,
     {
-      specs: ["deepseek-v2-lite"],
-      skip: (() => {
-        const p = planOn(BACKEND, c);
-        return typeof p === "string" ? p : null;
-      })(),
+      preset: "deepseek-v2-lite",
+      dtype,
+      layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 300, causal: true },
     },
+    { family: FAMILY },
   );
 }
 
-Deno.test("gemm: a forced KV split is refused with the reason", { ignore: CAPS === null }, () => {
-  const p = planOn(BACKEND, {
-    preset: "tiny",
-    dtype: "f32",
-    layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 300, causal: true },
-    kvSplits: 3,
-  });
-  assert.equal(typeof p, "string");
-  assert.match(p as string, /variant\.kv-splits: kvSplits = 3: wgsl-absorbed-gemm runs/);
-});
+forcedSplitRefusedTest("gemm: a forced KV split is refused with the reason", BACKEND);
 
 const POISONS: readonly Poison[] = [
   // MTP: key 39 is a causal future key of query 0 (same key group, same score vec4).

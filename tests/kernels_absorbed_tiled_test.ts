@@ -19,6 +19,7 @@ import {
   type BackendCase,
   caseLabel,
   checkPoisonOn,
+  modelParityTest,
   parityOn,
   planOn,
   type Poison,
@@ -93,23 +94,16 @@ gpuTest(
   { skip: CAPS === null ? "no WebGPU adapter" : TILED_ON_GL },
 );
 
-gpuTest("tiled parity: one DeepSeek-V2-Lite decode (b 2, 300 keys, split by rule)", async () => {
-  await parity({
+modelParityTest(
+  "tiled parity: one DeepSeek-V2-Lite decode (b 2, 300 keys, split by rule)",
+  BACKEND,
+  {
     preset: "deepseek-v2-lite",
     dtype: "f32",
     layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 300, causal: true },
-  });
-}, {
-  specs: ["deepseek-v2-lite"], // too slow for the GL fallback: ignored there, with the reason
-  skip: TILED_ON_GL ?? (() => {
-    const p = planOf({
-      preset: "deepseek-v2-lite",
-      dtype: "f32",
-      layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 300, causal: true },
-    });
-    return typeof p === "string" ? p : null;
-  })(),
-});
+  },
+  { skip: TILED_ON_GL },
+);
 
 const POISONS: readonly Poison[] = [
   // MTP: key 39 is a causal future key of query 0, which shares its workgroup and tile.

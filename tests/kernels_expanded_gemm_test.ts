@@ -14,11 +14,10 @@ import { GEMM_QUERY_TILE, gemmMaxKeys } from "../adapter/gemm_plan.ts";
 import type { LayoutRequest } from "../adapter/types.ts";
 import type { SourceMutation } from "../kernels/source.ts";
 import {
-  type BackendCase,
   checkPoisonOn,
+  forcedSplitRefusedTest,
   loopBoundaryTest,
-  parityOn,
-  planOn,
+  modelParityTest,
   type Poison,
   poisonTest,
   TINY_LAYOUTS,
@@ -47,36 +46,19 @@ tinyParityTest(
 );
 
 for (const dtype of ["f32", "f16"] as const) {
-  const c: BackendCase = {
-    preset: "deepseek-v2-lite",
-    dtype,
-    layout: { kind: "bshd", batch: 1, seqQ: 100, seqK: 100, causal: true },
-  };
-  gpuTest(
+  modelParityTest(
     `expanded gemm parity: one DeepSeek-V2-Lite causal prefill ${dtype} (100 x 100)`,
-    () => parityOn(BACKEND, c, { family: FAMILY }),
+    BACKEND,
     {
-      specs: ["deepseek-v2-lite"],
-      skip: (() => {
-        const p = planOn(BACKEND, c);
-        return typeof p === "string" ? p : null;
-      })(),
+      preset: "deepseek-v2-lite",
+      dtype,
+      layout: { kind: "bshd", batch: 1, seqQ: 100, seqK: 100, causal: true },
     },
+    { family: FAMILY },
   );
 }
 
-Deno.test("expanded gemm: a forced KV split is refused with the reason", {
-  ignore: CAPS === null,
-}, () => {
-  const p = planOn(BACKEND, {
-    preset: "tiny",
-    dtype: "f32",
-    layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 300, causal: true },
-    kvSplits: 3,
-  });
-  assert.equal(typeof p, "string");
-  assert.match(p as string, /variant\.kv-splits: kvSplits = 3: wgsl-expanded-gemm runs/);
-});
+forcedSplitRefusedTest("expanded gemm: a forced KV split is refused with the reason", BACKEND);
 
 const POISONS: readonly Poison[] = [
   // MTP: key 39 is a causal future key of query 0 (same key group, same score vec4).

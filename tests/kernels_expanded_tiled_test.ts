@@ -16,7 +16,7 @@ import type { SourceMutation } from "../kernels/source.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
 import {
   checkPoisonOn,
-  parityOn,
+  modelParityTest,
   planOn,
   type Poison,
   poisonTest,
@@ -73,17 +73,12 @@ tinyParityTest(
 
 const V2_PREFILL: LayoutRequest = { kind: "bshd", batch: 1, seqQ: 100, seqK: 100, causal: true };
 
-gpuTest("expanded-tiled parity: one DeepSeek-V2-Lite causal prefill (100 x 100)", async () => {
-  await parityOn(BACKEND, { preset: "deepseek-v2-lite", dtype: "f32", layout: V2_PREFILL }, {
-    family: FAMILY,
-    seed: 7,
-  });
-}, {
-  skip: ON_GL ?? (() => {
-    const p = planOf("deepseek-v2-lite", "f32", V2_PREFILL);
-    return typeof p === "string" ? p : null;
-  })(),
-});
+modelParityTest(
+  "expanded-tiled parity: one DeepSeek-V2-Lite causal prefill (100 x 100)",
+  BACKEND,
+  { preset: "deepseek-v2-lite", dtype: "f32", layout: V2_PREFILL },
+  { family: FAMILY, seed: 7, skip: ON_GL },
+);
 
 const POISONS: readonly Poison[] = [
   // Causal 70 x 70: key 66 is seen by queries 66..69 only; queries 0..63 share a tile
