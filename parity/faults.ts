@@ -123,6 +123,44 @@ export function sourceMutation(
   };
 }
 
+/**
+ * A fault that rewrites one kernel file: `pattern` becomes `replacement` in `file`
+ * ({@link sourceMutation}, which throws when the pattern is gone), observable in `scenario`.
+ *
+ * @example
+ * ```ts
+ * import { sourceFault } from "./faults.ts";
+ * const f = sourceFault("lse-offset", "LSE off by 0.01", {
+ *   file: "absorbed.wgsl",
+ *   pattern: "m_run + log(l_run)",
+ *   replacement: "m_run + log(l_run) + 0.01",
+ *   scenario: {
+ *     preset: "tiny", dtype: "f32", path: "absorbed",
+ *     layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 8, causal: true },
+ *   },
+ * });
+ * f.apply.kind; // "source"
+ * ```
+ */
+export function sourceFault(
+  id: string,
+  description: string,
+  options: {
+    file: string;
+    pattern: string | RegExp;
+    replacement: string;
+    scenario: FaultScenario;
+  },
+): Fault {
+  const { file, pattern, replacement, scenario } = options;
+  return {
+    id,
+    description,
+    apply: { kind: "source", file, mutate: sourceMutation(id, file, { pattern, replacement }) },
+    scenario,
+  };
+}
+
 function withLayout(plan: Plan, layout: NormalizedLayout): Plan {
   return { ...plan, layout };
 }
@@ -199,44 +237,27 @@ export const FAULTS: readonly Fault[] = [
     },
     scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: THD_DECODE },
   },
-  {
-    id: "kpe-left-out",
-    description: "the decoupled RoPE key k_pe left out of the score (latent part only)",
-    apply: {
-      kind: "source",
+  sourceFault(
+    "kpe-left-out",
+    "the decoupled RoPE key k_pe left out of the score (latent part only)",
+    {
       file: "absorbed.wgsl",
-      mutate: sourceMutation("kpe-left-out", "absorbed.wgsl", {
-        // Every score loop (main and tail) stops at the latent width: rope columns dropped.
-        pattern: /(d(?: \+ 4u <=| <) )KEY_VEC4/g,
-        replacement: "$1VAL_VEC4",
-      }),
+      // Every score loop (main and tail) stops at the latent width: rope columns dropped.
+      pattern: /(d(?: \+ 4u <=| <) )KEY_VEC4/g,
+      replacement: "$1VAL_VEC4",
+      scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
     },
+  ),
+  sourceFault("lse-offset", "LSE off by a constant (0.01); the output itself is unchanged", {
+    file: "absorbed.wgsl",
+    pattern: "m_run + log(l_run)",
+    replacement: "m_run + log(l_run) + 0.01",
     scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
-  },
-  {
-    id: "lse-offset",
-    description: "LSE off by a constant (0.01); the output itself is unchanged",
-    apply: {
-      kind: "source",
-      file: "absorbed.wgsl",
-      mutate: sourceMutation("lse-offset", "absorbed.wgsl", {
-        pattern: "m_run + log(l_run)",
-        replacement: "m_run + log(l_run) + 0.01",
-      }),
-    },
-    scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
-  },
-  {
-    id: "kv-tile-skipped",
-    description: "the first KV tile (BLOCK keys) of every query skipped",
-    apply: {
-      kind: "source",
-      file: "absorbed.wgsl",
-      mutate: sourceMutation("kv-tile-skipped", "absorbed.wgsl", {
-        pattern: "for (var kb = begin; kb < end; kb += BLOCK)",
-        replacement: "for (var kb = begin + BLOCK; kb < end; kb += BLOCK)",
-      }),
-    },
+  }),
+  sourceFault("kv-tile-skipped", "the first KV tile (BLOCK keys) of every query skipped", {
+    file: "absorbed.wgsl",
+    pattern: "for (var kb = begin; kb < end; kb += BLOCK)",
+    replacement: "for (var kb = begin + BLOCK; kb < end; kb += BLOCK)",
     scenario: {
       preset: "tiny",
       dtype: "f32",
@@ -244,38 +265,28 @@ export const FAULTS: readonly Fault[] = [
       // 200 keys: the absorbed kernel's blocks are 16 keys, so the first 16 keys are skipped.
       layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 200, causal: true },
     },
-  },
-  {
-    id: "f16-accumulation",
-    description: "scores and the latent output accumulated in f16 instead of f32",
-    apply: {
-      kind: "source",
+  }),
+  sourceFault(
+    "f16-accumulation",
+    "scores and the latent output accumulated in f16 instead of f32",
+    {
       file: "absorbed.wgsl",
-      mutate: sourceMutation("f16-accumulation", "absorbed.wgsl", {
-        pattern: "alias acc_t = f32;",
-        replacement: "alias acc_t = f16;",
-      }),
+      pattern: "alias acc_t = f32;",
+      replacement: "alias acc_t = f16;",
+      scenario: {
+        preset: "deepseek-v2-lite",
+        dtype: "f16",
+        path: "absorbed",
+        layout: { kind: "bshd", batch: 1, seqQ: 2, seqK: 600, causal: true },
+      },
     },
-    scenario: {
-      preset: "deepseek-v2-lite",
-      dtype: "f16",
-      path: "absorbed",
-      layout: { kind: "bshd", batch: 1, seqQ: 2, seqK: 600, causal: true },
-    },
-  },
-  {
-    id: "exp-as-exp2",
-    description: "exp replaced by exp2 in the softmax (a log2(e) scale error)",
-    apply: {
-      kind: "source",
-      file: "absorbed.wgsl",
-      mutate: sourceMutation("exp-as-exp2", "absorbed.wgsl", {
-        pattern: /\bexp\(/g,
-        replacement: "exp2(",
-      }),
-    },
+  ),
+  sourceFault("exp-as-exp2", "exp replaced by exp2 in the softmax (a log2(e) scale error)", {
+    file: "absorbed.wgsl",
+    pattern: /\bexp\(/g,
+    replacement: "exp2(",
     scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
-  },
+  }),
 ];
 
 /** The backend the tiled faults run on, by their scenario's path. */
@@ -293,44 +304,27 @@ export const TILED_BACKEND_OF_PATH: Readonly<Record<AttentionPath, string>> = {
  * bundled one; the same pattern guard applies.
  */
 export const TILED_FAULTS: readonly Fault[] = [
-  {
-    id: "tiled-kpe-left-out",
-    description: "the decoupled RoPE key k_pe left out of the score (latent part only)",
-    apply: {
-      kind: "source",
+  sourceFault(
+    "tiled-kpe-left-out",
+    "the decoupled RoPE key k_pe left out of the score (latent part only)",
+    {
       file: "absorbed_tiled.wgsl",
-      mutate: sourceMutation("tiled-kpe-left-out", "absorbed_tiled.wgsl", {
-        // Both score loops (main and tail) stop at the latent width.
-        pattern: /(c(?: \+ 4u <=| <) )KEY_CH;/g,
-        replacement: "$1(VAL_VEC4 / CPV);",
-      }),
+      // Both score loops (main and tail) stop at the latent width.
+      pattern: /(c(?: \+ 4u <=| <) )KEY_CH;/g,
+      replacement: "$1(VAL_VEC4 / CPV);",
+      scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
     },
+  ),
+  sourceFault("tiled-lse-offset", "LSE off by a constant (0.01); the output itself is unchanged", {
+    file: "absorbed_tiled.wgsl",
+    pattern: "(m_run + log2(l_run)) * LN2",
+    replacement: "(m_run + log2(l_run)) * LN2 + 0.01",
     scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
-  },
-  {
-    id: "tiled-lse-offset",
-    description: "LSE off by a constant (0.01); the output itself is unchanged",
-    apply: {
-      kind: "source",
-      file: "absorbed_tiled.wgsl",
-      mutate: sourceMutation("tiled-lse-offset", "absorbed_tiled.wgsl", {
-        pattern: "(m_run + log2(l_run)) * LN2",
-        replacement: "(m_run + log2(l_run)) * LN2 + 0.01",
-      }),
-    },
-    scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
-  },
-  {
-    id: "tiled-kv-tile-skipped",
-    description: "the first staged key tile of every split skipped",
-    apply: {
-      kind: "source",
-      file: "absorbed_tiled.wgsl",
-      mutate: sourceMutation("tiled-kv-tile-skipped", "absorbed_tiled.wgsl", {
-        pattern: "for (var kb = begin; kb < end; kb += KT)",
-        replacement: "for (var kb = begin + KT; kb < end; kb += KT)",
-      }),
-    },
+  }),
+  sourceFault("tiled-kv-tile-skipped", "the first staged key tile of every split skipped", {
+    file: "absorbed_tiled.wgsl",
+    pattern: "for (var kb = begin; kb < end; kb += KT)",
+    replacement: "for (var kb = begin + KT; kb < end; kb += KT)",
     scenario: {
       preset: "tiny",
       dtype: "f32",
@@ -338,122 +332,86 @@ export const TILED_FAULTS: readonly Fault[] = [
       // tiny stages 64 keys per tile: 200 keys are 4 tiles, the first one skipped.
       layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 200, causal: true },
     },
-  },
-  {
-    id: "tiled-f16-accumulation",
-    description: "scores and the latent output accumulated in f16 instead of f32",
-    apply: {
-      kind: "source",
+  }),
+  sourceFault(
+    "tiled-f16-accumulation",
+    "scores and the latent output accumulated in f16 instead of f32",
+    {
       file: "absorbed_tiled.wgsl",
-      mutate: sourceMutation("tiled-f16-accumulation", "absorbed_tiled.wgsl", {
-        pattern: "alias acc_t = f32;",
-        replacement: "alias acc_t = f16;",
-      }),
+      pattern: "alias acc_t = f32;",
+      replacement: "alias acc_t = f16;",
+      scenario: {
+        preset: "deepseek-v2-lite",
+        dtype: "f16",
+        path: "absorbed",
+        layout: { kind: "bshd", batch: 1, seqQ: 2, seqK: 600, causal: true },
+      },
     },
-    scenario: {
-      preset: "deepseek-v2-lite",
-      dtype: "f16",
-      path: "absorbed",
-      layout: { kind: "bshd", batch: 1, seqQ: 2, seqK: 600, causal: true },
-    },
-  },
-  {
-    id: "tiled-exp2-as-exp",
-    description: "exp2 replaced by exp in the log2-domain softmax (a log2(e) scale error)",
-    apply: {
-      kind: "source",
+  ),
+  sourceFault(
+    "tiled-exp2-as-exp",
+    "exp2 replaced by exp in the log2-domain softmax (a log2(e) scale error)",
+    {
       file: "absorbed_tiled.wgsl",
-      mutate: sourceMutation("tiled-exp2-as-exp", "absorbed_tiled.wgsl", {
-        pattern: /\bexp2\(/g,
-        replacement: "exp(",
-      }),
+      pattern: /\bexp2\(/g,
+      replacement: "exp(",
+      scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
     },
-    scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
-  },
-  {
-    id: "tiled-sequence-start-ignored",
-    description: "keys staged from the start of the key buffer instead of their sequence's " +
+  ),
+  sourceFault(
+    "tiled-sequence-start-ignored",
+    "keys staged from the start of the key buffer instead of their sequence's " +
       "first key (packed/paged sequences read each other's keys)",
-    apply: {
-      kind: "source",
+    {
       file: "absorbed_tiled.wgsl",
-      mutate: sourceMutation("tiled-sequence-start-ignored", "absorbed_tiled.wgsl", {
-        pattern: "k_rows[k0 + kb + k]",
-        replacement: "k_rows[kb + k]",
-      }),
+      pattern: "k_rows[k0 + kb + k]",
+      replacement: "k_rows[kb + k]",
+      scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: THD_DECODE },
     },
-    scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: THD_DECODE },
-  },
-  {
-    id: "fa2-kpe-left-out",
-    description: "the rope columns (tiny: the last 2 vec4s of q and k) left out of the score",
-    apply: {
-      kind: "source",
+  ),
+  sourceFault(
+    "fa2-kpe-left-out",
+    "the rope columns (tiny: the last 2 vec4s of q and k) left out of the score",
+    {
       file: "expanded_fa2.wgsl",
-      mutate: sourceMutation("fa2-kpe-left-out", "expanded_fa2.wgsl", {
-        pattern: "for (var d0 = 0u; d0 < QK_VEC4; d0 += DKV)",
-        replacement: "for (var d0 = 0u; d0 < QK_VEC4 - 2u; d0 += DKV)",
-      }),
+      pattern: "for (var d0 = 0u; d0 < QK_VEC4; d0 += DKV)",
+      replacement: "for (var d0 = 0u; d0 < QK_VEC4 - 2u; d0 += DKV)",
+      scenario: { preset: "tiny", dtype: "f32", path: "expanded", layout: FA2_PREFILL },
     },
+  ),
+  sourceFault("fa2-lse-offset", "LSE off by a constant (0.01); the output itself is unchanged", {
+    file: "expanded_fa2.wgsl",
+    pattern: "(m_run + log2(l_run)) * LN2",
+    replacement: "(m_run + log2(l_run)) * LN2 + 0.01",
     scenario: { preset: "tiny", dtype: "f32", path: "expanded", layout: FA2_PREFILL },
-  },
-  {
-    id: "fa2-lse-offset",
-    description: "LSE off by a constant (0.01); the output itself is unchanged",
-    apply: {
-      kind: "source",
-      file: "expanded_fa2.wgsl",
-      mutate: sourceMutation("fa2-lse-offset", "expanded_fa2.wgsl", {
-        pattern: "(m_run + log2(l_run)) * LN2",
-        replacement: "(m_run + log2(l_run)) * LN2 + 0.01",
-      }),
-    },
+  }),
+  sourceFault("fa2-kv-tile-skipped", "the first key tile (32 keys) of every query tile skipped", {
+    file: "expanded_fa2.wgsl",
+    pattern: "for (var kb = 0u; kb < end; kb += BK)",
+    replacement: "for (var kb = BK; kb < end; kb += BK)",
     scenario: { preset: "tiny", dtype: "f32", path: "expanded", layout: FA2_PREFILL },
-  },
-  {
-    id: "fa2-kv-tile-skipped",
-    description: "the first key tile (32 keys) of every query tile skipped",
-    apply: {
-      kind: "source",
+  }),
+  sourceFault(
+    "fa2-exp2-as-exp",
+    "exp2 replaced by exp in the log2-domain softmax (a log2(e) scale error)",
+    {
       file: "expanded_fa2.wgsl",
-      mutate: sourceMutation("fa2-kv-tile-skipped", "expanded_fa2.wgsl", {
-        pattern: "for (var kb = 0u; kb < end; kb += BK)",
-        replacement: "for (var kb = BK; kb < end; kb += BK)",
-      }),
+      pattern: /\bexp2\(/g,
+      replacement: "exp(",
+      scenario: { preset: "tiny", dtype: "f32", path: "expanded", layout: FA2_PREFILL },
     },
-    scenario: { preset: "tiny", dtype: "f32", path: "expanded", layout: FA2_PREFILL },
-  },
-  {
-    id: "fa2-exp2-as-exp",
-    description: "exp2 replaced by exp in the log2-domain softmax (a log2(e) scale error)",
-    apply: {
-      kind: "source",
-      file: "expanded_fa2.wgsl",
-      mutate: sourceMutation("fa2-exp2-as-exp", "expanded_fa2.wgsl", {
-        pattern: /\bexp2\(/g,
-        replacement: "exp(",
-      }),
-    },
-    scenario: { preset: "tiny", dtype: "f32", path: "expanded", layout: FA2_PREFILL },
-  },
-  {
-    id: "fa2-f16-accumulation",
-    description: "scores and outputs accumulated in f16 instead of f32",
-    apply: {
-      kind: "source",
-      file: "expanded_fa2.wgsl",
-      mutate: sourceMutation("fa2-f16-accumulation", "expanded_fa2.wgsl", {
-        pattern: "alias acc_t = f32;",
-        replacement: "alias acc_t = f16;",
-      }),
-    },
+  ),
+  sourceFault("fa2-f16-accumulation", "scores and outputs accumulated in f16 instead of f32", {
+    file: "expanded_fa2.wgsl",
+    pattern: "alias acc_t = f32;",
+    replacement: "alias acc_t = f16;",
     scenario: {
       preset: "deepseek-v2-lite",
       dtype: "f16",
       path: "expanded",
       layout: { kind: "bshd", batch: 1, seqQ: 8, seqK: 600, causal: true },
     },
-  },
+  }),
 ];
 
 /** The backend the gemm faults run on, by their scenario's path. */
@@ -475,129 +433,100 @@ const BSHD_DECODE_37: LayoutRequest = { kind: "bshd", batch: 2, seqQ: 1, seqK: 3
  * poisoned inputs.)
  */
 export const GEMM_FAULTS: readonly Fault[] = [
-  {
-    id: "gemm-kpe-left-out",
-    description: "the decoupled RoPE key k_pe left out of the scores (latent part only)",
-    apply: {
-      kind: "source",
+  sourceFault(
+    "gemm-kpe-left-out",
+    "the decoupled RoPE key k_pe left out of the scores (latent part only)",
+    {
       file: "absorbed_gemm.wgsl",
-      mutate: sourceMutation("gemm-kpe-left-out", "absorbed_gemm.wgsl", {
-        pattern: "for (var d = 0u; d < KEY_VEC4; d++)",
-        replacement: "for (var d = 0u; d < VAL_VEC4; d++)",
-      }),
+      pattern: "for (var d = 0u; d < KEY_VEC4; d++)",
+      replacement: "for (var d = 0u; d < VAL_VEC4; d++)",
+      scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
     },
+  ),
+  sourceFault("gemm-lse-offset", "LSE off by a constant (0.01); the output itself is unchanged", {
+    file: "gemm_softmax.wgsl",
+    pattern: "m + log(l)",
+    replacement: "m + log(l) + 0.01",
     scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
-  },
-  {
-    id: "gemm-lse-offset",
-    description: "LSE off by a constant (0.01); the output itself is unchanged",
-    apply: {
-      kind: "source",
-      file: "gemm_softmax.wgsl",
-      mutate: sourceMutation("gemm-lse-offset", "gemm_softmax.wgsl", {
-        pattern: "m + log(l)",
-        replacement: "m + log(l) + 0.01",
-      }),
-    },
-    scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
-  },
-  {
-    id: "gemm-partial-group-dropped",
-    description: "the last, partial group of 16 keys never scored (its slots keep 0)",
-    apply: {
-      kind: "source",
+  }),
+  sourceFault(
+    "gemm-partial-group-dropped",
+    "the last, partial group of 16 keys never scored (its slots keep 0)",
+    {
       file: "absorbed_gemm.wgsl",
-      mutate: sourceMutation("gemm-partial-group-dropped", "absorbed_gemm.wgsl", {
-        pattern: "if (k0 >= qm.z)",
-        replacement: "if (k0 + KG > qm.z)",
-      }),
+      pattern: "if (k0 >= qm.z)",
+      replacement: "if (k0 + KG > qm.z)",
+      scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_DECODE_37 },
     },
-    scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_DECODE_37 },
-  },
-  {
-    id: "gemm-masked-slots-kept",
-    description: "score slots past a row's keys not zeroed in the softmax (exp of whatever " +
+  ),
+  sourceFault(
+    "gemm-masked-slots-kept",
+    "score slots past a row's keys not zeroed in the softmax (exp of whatever " +
       "the slot holds joins the sum and the values)",
-    apply: {
-      kind: "source",
+    {
       file: "gemm_softmax.wgsl",
-      mutate: sourceMutation("gemm-masked-slots-kept", "gemm_softmax.wgsl", {
-        pattern: "let p = select(vec4<f32>(0.0), exp(probs[ob + i] - m), valid);",
-        replacement: "let p = exp(probs[ob + i] - m);",
-      }),
+      pattern: "let p = select(vec4<f32>(0.0), exp(probs[ob + i] - m), valid);",
+      replacement: "let p = exp(probs[ob + i] - m);",
+      scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_DECODE_37 },
     },
-    scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_DECODE_37 },
-  },
-  {
-    id: "gemm-sequence-start-ignored",
-    description: "the values pass reads keys from the start of the key buffer instead of " +
+  ),
+  sourceFault(
+    "gemm-sequence-start-ignored",
+    "the values pass reads keys from the start of the key buffer instead of " +
       "their sequence's first key (packed sequences read each other's values)",
-    apply: {
-      kind: "source",
+    {
       file: "absorbed_gemm.wgsl",
-      mutate: sourceMutation("gemm-sequence-start-ignored", "absorbed_gemm.wgsl", {
-        pattern: "row_offsets(qm.y, kb, nk - 1u)",
-        replacement: "row_offsets(0u, kb, nk - 1u)",
-      }),
+      pattern: "row_offsets(qm.y, kb, nk - 1u)",
+      replacement: "row_offsets(0u, kb, nk - 1u)",
+      scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: THD_DECODE },
     },
-    scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: THD_DECODE },
-  },
-  {
-    id: "gemm-expanded-rope-left-out",
-    description:
-      "the expanded scores stop at the nope channels (the RoPE part of q and k left out)",
-    apply: {
-      kind: "source",
+  ),
+  sourceFault(
+    "gemm-expanded-rope-left-out",
+    "the expanded scores stop at the nope channels (the RoPE part of q and k left out)",
+    {
       file: "expanded_gemm.wgsl",
-      mutate: sourceMutation("gemm-expanded-rope-left-out", "expanded_gemm.wgsl", {
-        pattern: "for (var d = 0u; d < QK_VEC4; d++)",
-        replacement: "for (var d = 0u; d < QK_VEC4 - 2u; d++)",
-      }),
+      pattern: "for (var d = 0u; d < QK_VEC4; d++)",
+      replacement: "for (var d = 0u; d < QK_VEC4 - 2u; d++)",
+      scenario: {
+        preset: "tiny",
+        dtype: "f32",
+        path: "expanded",
+        layout: { kind: "bshd", batch: 2, seqQ: 20, seqK: 20, causal: true },
+      },
     },
-    scenario: {
-      preset: "tiny",
-      dtype: "f32",
-      path: "expanded",
-      layout: { kind: "bshd", batch: 2, seqQ: 20, seqK: 20, causal: true },
-    },
-  },
-  {
-    id: "gemm-expanded-tile-keys-short",
-    description: "the values pass walks only the keys of its tile's first query (the later " +
+  ),
+  sourceFault(
+    "gemm-expanded-tile-keys-short",
+    "the values pass walks only the keys of its tile's first query (the later " +
       "queries of a causal tile lose their last keys)",
-    apply: {
-      kind: "source",
+    {
       file: "expanded_gemm.wgsl",
-      mutate: sourceMutation("gemm-expanded-tile-keys-short", "expanded_gemm.wgsl", {
-        pattern: "for (var kb = 0u; kb < nk; kb += 4u)",
-        replacement: "for (var kb = 0u; kb < seen[0]; kb += 4u)",
-      }),
+      pattern: "for (var kb = 0u; kb < nk; kb += 4u)",
+      replacement: "for (var kb = 0u; kb < seen[0]; kb += 4u)",
+      scenario: {
+        preset: "tiny",
+        dtype: "f32",
+        path: "expanded",
+        layout: { kind: "bshd", batch: 2, seqQ: 20, seqK: 20, causal: true },
+      },
     },
-    scenario: {
-      preset: "tiny",
-      dtype: "f32",
-      path: "expanded",
-      layout: { kind: "bshd", batch: 2, seqQ: 20, seqK: 20, causal: true },
-    },
-  },
-  {
-    id: "gemm-expanded-head-offset-dropped",
-    description: "the values pass reads head 0's values for every head",
-    apply: {
-      kind: "source",
+  ),
+  sourceFault(
+    "gemm-expanded-head-offset-dropped",
+    "the values pass reads head 0's values for every head",
+    {
       file: "expanded_gemm.wgsl",
-      mutate: sourceMutation("gemm-expanded-head-offset-dropped", "expanded_gemm.wgsl", {
-        pattern: "let hoff = vec4<u32>(h * V_VEC4 + e0 - params.v_off);",
-        replacement: "let hoff = vec4<u32>(e0 - params.v_off);",
-      }),
+      pattern: "let hoff = vec4<u32>(h * V_VEC4 + e0 - params.v_off);",
+      replacement: "let hoff = vec4<u32>(e0 - params.v_off);",
+      scenario: {
+        preset: "tiny",
+        dtype: "f32",
+        path: "expanded",
+        layout: { kind: "bshd", batch: 2, seqQ: 20, seqK: 20, causal: true },
+      },
     },
-    scenario: {
-      preset: "tiny",
-      dtype: "f32",
-      path: "expanded",
-      layout: { kind: "bshd", batch: 2, seqQ: 20, seqK: 20, causal: true },
-    },
-  },
+  ),
 ];
 
 /** Every planted fault of the attention kernels: lane, tiled and gemm. */
