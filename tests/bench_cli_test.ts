@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
+import { deviceClassOf } from "../adapter/device_class.ts";
+import { presetSpec } from "../adapter/presets.ts";
+import { resolve } from "../adapter/resolve.ts";
+import { withParams } from "../adapter/spec.ts";
+import type { BenchCase } from "../bench/cases.ts";
+import { benchLayout } from "../bench/run_bench.ts";
 import { hasAdapter } from "../gpu/device.ts";
+import { gpu as gpuContext } from "./gpu_helpers.ts";
 import { runCli } from "./helpers_cli.ts";
 
 const gpu = await hasAdapter();
@@ -120,4 +127,34 @@ Deno.test("bench: an unregistered --backend is exit 2, listing the registered on
   const r = await runCli(["bench", "--matrix", "tiny", "--backend", "naive"]);
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /"naive" is not a registered backend; registered: wgsl-absorbed/);
+});
+
+Deno.test({
+  name: "bench without --backend runs each case on the backend the adapter chooses for its path",
+  ignore: !gpu,
+  fn: async () => {
+    const r = await runCli(["bench", "--matrix", "tiny", "--reps", "2", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const records = JSON.parse(r.stdout).records as { case: BenchCase; backend?: string }[];
+    assert.ok(records.length > 0);
+    const caps = (await gpuContext()).caps;
+    for (const rec of records) {
+      const c = rec.case;
+      const spec = withParams(presetSpec(c.preset), { numHeads: c.heads });
+      const want = resolve(
+        { spec, dtype: c.dtype, backend: `auto:${c.path}`, layout: benchLayout(c) },
+        caps,
+      );
+      assert.equal(want.kind, "plan");
+      assert.equal(rec.backend, want.kind === "plan" ? want.backend : "", JSON.stringify(c));
+    }
+    // On a cpu-class device (lavapipe, the GL fallback) that is not the lane kernel.
+    if (deviceClassOf(caps)?.kind === "cpu") {
+      const absorbed = records.filter((x) => x.case.path === "absorbed");
+      assert.ok(
+        absorbed.every((x) => x.backend === "wgsl-absorbed-gemm"),
+        JSON.stringify(absorbed),
+      );
+    }
+  },
 });
