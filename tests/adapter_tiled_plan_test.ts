@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { autoPriority, pathPriority } from "../adapter/backends.ts";
 import { explainCase, formatExplanation } from "../adapter/explain.ts";
+import { resolveLayerPlan } from "../runner/layer_plan.ts";
 import { normalizeLayout } from "../adapter/layout.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import { bareReasonCode, resolve } from "../adapter/resolve.ts";
@@ -225,4 +226,14 @@ Deno.test("explain of an auto:<path> request says why the path's backend was cho
   const text = formatExplanation(e);
   assert.match(text, /plan: wgsl-absorbed-gemm \(requested auto:absorbed\)/);
   assert.match(text, /\n {2}auto:absorbed: device class cpu .*wgsl-absorbed-gemm first/);
+});
+
+Deno.test("layer --path asks for auto:<path>: the layer's attention runs on the path's device-class backend", () => {
+  const layout: LayoutRequest = { kind: "thd", cuSeqlensQ: [0, 6, 10], causal: true };
+  const pick = (caps: DeviceCaps, path: "absorbed" | "expanded") =>
+    resolveLayerPlan(caps, { spec: v2lite, layout, path, dtype: "f32" }).backend;
+  assert.equal(pick(LAVAPIPE, "absorbed"), "wgsl-absorbed-gemm");
+  assert.equal(pick(LAVAPIPE, "expanded"), "wgsl-expanded-gemm");
+  assert.equal(pick(H100, "absorbed"), "wgsl-absorbed-tiled");
+  assert.equal(pick(H100, "expanded"), "wgsl-expanded-tiled");
 });
