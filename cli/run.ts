@@ -157,8 +157,9 @@ export function runCommand() {
     .addOption(
       new Option(
         "--plant-fault <id>",
-        "run every case with a planted fault, on the backend whose kernel it is planted in " +
-          "(the run must turn red: proves the checks work)",
+        "run every case with a planted fault, on the backend of the fault's kernel family " +
+          "(a fault that rewrites a kernel file refuses another --backend); the run must turn " +
+          "red: proves the checks work",
       ).choices(ALL_FAULTS.map((f) => f.id)),
     )
     .option(
