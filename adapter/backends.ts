@@ -913,6 +913,47 @@ export const BUNDLED_BACKENDS: Readonly<Record<string, Backend>> = {
 };
 
 /**
+ * The WGSL files each bundled GPU backend's launcher compiles itself (kernels/launch_*.ts),
+ * besides the RoPE pass every attention run shares (`rope.wgsl`, kernels/attention.ts):
+ * the one list behind the backend modules' `files` (kernels/bundled_modules.ts) and the
+ * files a baseline hashes per case (drift/kernel_files.ts). Data only: the adapter
+ * compiles nothing.
+ *
+ * @example
+ * ```ts
+ * import { BUNDLED_KERNEL_FILES } from "./backends.ts";
+ * BUNDLED_KERNEL_FILES["wgsl-expanded"]; // ["pack_q.wgsl", "expand_kv.wgsl", "expanded.wgsl"]
+ * ```
+ */
+export const BUNDLED_KERNEL_FILES: Readonly<Record<BundledGpuBackendId, readonly string[]>> = {
+  "wgsl-absorbed": ["absorb_q.wgsl", "absorbed.wgsl", "combine.wgsl", "up_proj.wgsl"],
+  "wgsl-expanded": ["pack_q.wgsl", "expand_kv.wgsl", "expanded.wgsl"],
+  "wgsl-absorbed-tiled": ["absorb_q.wgsl", "absorbed_tiled.wgsl", "combine.wgsl", "up_proj.wgsl"],
+  "wgsl-expanded-tiled": ["pack_q.wgsl", "expand_kv.wgsl", "expanded_fa2.wgsl"],
+  "wgsl-absorbed-gemm": [
+    "absorb_q.wgsl",
+    "absorbed_gemm.wgsl",
+    "gemm_softmax.wgsl",
+    "up_proj.wgsl",
+  ],
+  "wgsl-expanded-gemm": [
+    "pack_q.wgsl",
+    "expand_kv.wgsl",
+    "expanded_gemm.wgsl",
+    "gemm_softmax.wgsl",
+  ],
+};
+
+/** Ids of the bundled backends that run on the GPU. */
+export type BundledGpuBackendId =
+  | "wgsl-absorbed"
+  | "wgsl-expanded"
+  | "wgsl-absorbed-tiled"
+  | "wgsl-expanded-tiled"
+  | "wgsl-absorbed-gemm"
+  | "wgsl-expanded-gemm";
+
+/**
  * The order `auto` tries backends in: the absorbed kernel first (it reads 576
  * numbers per cached token instead of h*(192+128)), then the expanded one. The CPU
  * reference is never picked by `auto`: a GPU harness must not silently fall back to

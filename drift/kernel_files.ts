@@ -1,16 +1,18 @@
 /**
  * Which kernel source files a backend runs, so a case's baseline entry carries the hash of
  * exactly the sources it depends on and a numeric drift can be attributed to the file that
- * changed. Mirrors the `load(...)` calls of `kernels/attention.ts` (attention cases); a
- * backend not listed here (a new kernel family), or a case of another mode, depends,
+ * changed: the adapter's list of each bundled launcher's files plus the shared RoPE pass
+ * (attention cases); a backend not listed here (a new kernel family), or a case of another mode, depends,
  * conservatively, on every kernel file.
  *
  * @module
  */
+import { BUNDLED_KERNEL_FILES } from "../adapter/backends.ts";
 import { sha256Hex16 } from "../util/hash.ts";
 
 /**
- * The kernel files of each backend (see the module doc).
+ * The kernel files of each backend (see the module doc): the adapter's
+ * `BUNDLED_KERNEL_FILES` plus the RoPE pass every attention run compiles.
  *
  * @example
  * ```ts
@@ -18,32 +20,11 @@ import { sha256Hex16 } from "../util/hash.ts";
  * BACKEND_KERNEL_FILES["wgsl-expanded"]; // ["expand_kv.wgsl", "expanded.wgsl", "pack_q.wgsl", "rope.wgsl"]
  * ```
  */
-export const BACKEND_KERNEL_FILES: Readonly<Record<string, readonly string[]>> = Object.freeze({
-  "wgsl-absorbed": ["absorb_q.wgsl", "absorbed.wgsl", "combine.wgsl", "rope.wgsl", "up_proj.wgsl"],
-  "wgsl-expanded": ["expand_kv.wgsl", "expanded.wgsl", "pack_q.wgsl", "rope.wgsl"],
-  "wgsl-absorbed-tiled": [
-    "absorb_q.wgsl",
-    "absorbed_tiled.wgsl",
-    "combine.wgsl",
-    "rope.wgsl",
-    "up_proj.wgsl",
-  ],
-  "wgsl-expanded-tiled": ["expand_kv.wgsl", "expanded_fa2.wgsl", "pack_q.wgsl", "rope.wgsl"],
-  "wgsl-expanded-gemm": [
-    "expand_kv.wgsl",
-    "expanded_gemm.wgsl",
-    "gemm_softmax.wgsl",
-    "pack_q.wgsl",
-    "rope.wgsl",
-  ],
-  "wgsl-absorbed-gemm": [
-    "absorb_q.wgsl",
-    "absorbed_gemm.wgsl",
-    "gemm_softmax.wgsl",
-    "rope.wgsl",
-    "up_proj.wgsl",
-  ],
-});
+export const BACKEND_KERNEL_FILES: Readonly<Record<string, readonly string[]>> = Object.freeze(
+  Object.fromEntries(
+    Object.entries(BUNDLED_KERNEL_FILES).map(([id, files]) => [id, [...files, "rope.wgsl"].sort()]),
+  ),
+);
 
 /**
  * The kernel files a backend depends on, restricted to those the fingerprint hashed

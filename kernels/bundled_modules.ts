@@ -6,7 +6,11 @@
  *
  * @module
  */
-import { BUNDLED_BACKENDS } from "../adapter/backends.ts";
+import {
+  BUNDLED_BACKENDS,
+  BUNDLED_KERNEL_FILES,
+  type BundledGpuBackendId,
+} from "../adapter/backends.ts";
 import type { BackendModule } from "./backend_module.ts";
 import { BACKEND_CONTRACT_VERSION, registerLauncher } from "./launch.ts";
 import { launchAbsorbed } from "./launch_absorbed.ts";
@@ -16,17 +20,7 @@ import { launchExpanded } from "./launch_expanded.ts";
 import { launchExpandedGemm } from "./launch_expanded_gemm.ts";
 import { launchExpandedTiled } from "./launch_expanded_tiled.ts";
 
-function bundled(
-  id:
-    | "wgsl-absorbed"
-    | "wgsl-expanded"
-    | "wgsl-absorbed-tiled"
-    | "wgsl-expanded-tiled"
-    | "wgsl-absorbed-gemm"
-    | "wgsl-expanded-gemm",
-  launch: BackendModule["launch"],
-  files: readonly string[],
-): BackendModule {
+function bundled(id: BundledGpuBackendId, launch: BackendModule["launch"]): BackendModule {
   const b = BUNDLED_BACKENDS[id];
   return {
     contractVersion: BACKEND_CONTRACT_VERSION,
@@ -35,42 +29,18 @@ function bundled(
     path: b.path,
     check: (q) => b.check(q),
     launch,
-    files,
+    files: BUNDLED_KERNEL_FILES[id],
   };
 }
 
 /** The bundled GPU backends (absorbed, expanded and their tiled GPU-shaped variants) as modules. */
 export const BUNDLED_MODULES: readonly BackendModule[] = [
-  bundled("wgsl-absorbed", launchAbsorbed, [
-    "absorb_q.wgsl",
-    "absorbed.wgsl",
-    "combine.wgsl",
-    "up_proj.wgsl",
-  ]),
-  bundled("wgsl-expanded", launchExpanded, ["pack_q.wgsl", "expand_kv.wgsl", "expanded.wgsl"]),
-  bundled("wgsl-absorbed-tiled", launchAbsorbedTiled, [
-    "absorb_q.wgsl",
-    "absorbed_tiled.wgsl",
-    "combine.wgsl",
-    "up_proj.wgsl",
-  ]),
-  bundled("wgsl-expanded-tiled", launchExpandedTiled, [
-    "pack_q.wgsl",
-    "expand_kv.wgsl",
-    "expanded_fa2.wgsl",
-  ]),
-  bundled("wgsl-absorbed-gemm", launchAbsorbedGemm, [
-    "absorb_q.wgsl",
-    "absorbed_gemm.wgsl",
-    "gemm_softmax.wgsl",
-    "up_proj.wgsl",
-  ]),
-  bundled("wgsl-expanded-gemm", launchExpandedGemm, [
-    "pack_q.wgsl",
-    "expand_kv.wgsl",
-    "expanded_gemm.wgsl",
-    "gemm_softmax.wgsl",
-  ]),
+  bundled("wgsl-absorbed", launchAbsorbed),
+  bundled("wgsl-expanded", launchExpanded),
+  bundled("wgsl-absorbed-tiled", launchAbsorbedTiled),
+  bundled("wgsl-expanded-tiled", launchExpandedTiled),
+  bundled("wgsl-absorbed-gemm", launchAbsorbedGemm),
+  bundled("wgsl-expanded-gemm", launchExpandedGemm),
 ];
 
 for (const m of BUNDLED_MODULES) registerLauncher(m.id, m.launch);
