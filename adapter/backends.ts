@@ -23,7 +23,7 @@ import {
   loopBudgetOf,
   maxKeysWithinBudget,
 } from "./loop_budget.ts";
-import { deviceClassOf } from "./device_class.ts";
+import { type DeviceClassName, deviceClassOf } from "./device_class.ts";
 import {
   GEMM_KEYS_PER_GROUP,
   GEMM_QUERY_TILE,
@@ -970,6 +970,16 @@ export interface AutoChoice {
 }
 
 /**
+ * The backend each device class tries first for each path (`autoPriority` and
+ * `pathPriority` both start from it): the tiled kernels on a GPU, the register-tiled gemm
+ * kernels on a CPU driver.
+ */
+const CLASS_FIRST: Readonly<Record<DeviceClassName, Readonly<Record<AttentionPath, BackendId>>>> = {
+  gpu: { absorbed: "wgsl-absorbed-tiled", expanded: "wgsl-expanded-tiled" },
+  cpu: { absorbed: "wgsl-absorbed-gemm", expanded: "wgsl-expanded-gemm" },
+};
+
+/**
  * The device-class rule of `auto`: on a "gpu"-class device, decode (no sequence with
  * 4 or more queries) tries the tiled absorbed kernel first (its workgroups share each
  * key tile among all heads; the lane-per-head kernels leave a GPU idle) and prefill
@@ -993,14 +1003,14 @@ export function autoPriority(layout: NormalizedLayout, caps: DeviceCaps | null):
   const decode = queryTileOf(layout) === 1;
   if (cls.kind === "gpu" && decode) {
     return {
-      order: ["wgsl-absorbed-tiled", ...AUTO_PRIORITY],
+      order: [CLASS_FIRST.gpu.absorbed, ...AUTO_PRIORITY],
       reason: "device class gpu and decode (every sequence has fewer than 4 queries): the " +
         "tiled absorbed kernel first (each key tile staged once, shared by all heads)",
     };
   }
   if (cls.kind === "gpu") {
     return {
-      order: ["wgsl-expanded-tiled", ...AUTO_PRIORITY],
+      order: [CLASS_FIRST.gpu.expanded, ...AUTO_PRIORITY],
       reason: "device class gpu and prefill (a sequence has 4 or more queries): the " +
         "FlashAttention-2-shaped expanded kernel first (640 FLOP per head and query-key pair " +
         "against 2176 absorbed; K/V expansion is cache construction)",
@@ -1008,7 +1018,7 @@ export function autoPriority(layout: NormalizedLayout, caps: DeviceCaps | null):
   }
   if (decode) {
     return {
-      order: ["wgsl-absorbed-gemm", ...AUTO_PRIORITY],
+      order: [CLASS_FIRST.cpu.absorbed, ...AUTO_PRIORITY],
       reason: `device class cpu (${cls.reasons[0]}) and decode: the CPU-shaped absorbed ` +
         "kernel first (scores and values as register-tiled passes: FMAs per loaded number is " +
         "what a CPU driver's speed is); wgsl-absorbed-tiled and wgsl-expanded-tiled are " +
@@ -1016,7 +1026,7 @@ export function autoPriority(layout: NormalizedLayout, caps: DeviceCaps | null):
     };
   }
   return {
-    order: ["wgsl-expanded-gemm", ...AUTO_PRIORITY],
+    order: [CLASS_FIRST.cpu.expanded, ...AUTO_PRIORITY],
     reason: `device class cpu (${cls.reasons[0]}) and prefill: the CPU-shaped expanded ` +
       "kernel first (per head, 16 queries x 16 keys register tiles; 640 FLOP per head and " +
       "query-key pair against 2176 absorbed); wgsl-absorbed-tiled and wgsl-expanded-tiled " +
@@ -1054,7 +1064,7 @@ export function pathPriority(
   }
   const because = cls.kind === "gpu" ? "device class gpu" : `device class cpu (${cls.reasons[0]})`;
   if (path === "absorbed") {
-    const first = cls.kind === "gpu" ? "wgsl-absorbed-tiled" : "wgsl-absorbed-gemm";
+    const first = CLASS_FIRST[cls.kind].absorbed;
     return {
       order: [first, bundled],
       reason: `${because}: ${first} first, then ${bundled} (the one that forces KV splits)`,
@@ -1067,7 +1077,7 @@ export function pathPriority(
         "would hold one query each)",
     };
   }
-  const first = cls.kind === "gpu" ? "wgsl-expanded-tiled" : "wgsl-expanded-gemm";
+  const first = CLASS_FIRST[cls.kind].expanded;
   return {
     order: [first, bundled],
     reason: `${because} and prefill: ${first} first, then ${bundled}`,
