@@ -420,6 +420,14 @@ export const GEMM_BACKEND_OF_PATH: Readonly<Record<AttentionPath, string>> = {
   expanded: "wgsl-expanded-gemm",
 };
 
+/** Causal prefill of 20 x 20 on the expanded path: two 16-query tiles, the second partial. */
+const EXPANDED_PREFILL_20: FaultScenario = {
+  preset: "tiny",
+  dtype: "f32",
+  path: "expanded",
+  layout: { kind: "bshd", batch: 2, seqQ: 20, seqK: 20, causal: true },
+};
+
 /** Decode with partial key groups and score vec4s (37 = 2 x 16 + 5 keys). */
 const BSHD_DECODE_37: LayoutRequest = { kind: "bshd", batch: 2, seqQ: 1, seqK: 37, causal: true };
 
@@ -488,12 +496,7 @@ export const GEMM_FAULTS: readonly Fault[] = [
       file: "expanded_gemm.wgsl",
       pattern: "for (var d = 0u; d < QK_VEC4; d++)",
       replacement: "for (var d = 0u; d < QK_VEC4 - 2u; d++)",
-      scenario: {
-        preset: "tiny",
-        dtype: "f32",
-        path: "expanded",
-        layout: { kind: "bshd", batch: 2, seqQ: 20, seqK: 20, causal: true },
-      },
+      scenario: EXPANDED_PREFILL_20,
     },
   ),
   sourceFault(
@@ -504,12 +507,7 @@ export const GEMM_FAULTS: readonly Fault[] = [
       file: "expanded_gemm.wgsl",
       pattern: "for (var kb = 0u; kb < nk; kb += 4u)",
       replacement: "for (var kb = 0u; kb < seen[0]; kb += 4u)",
-      scenario: {
-        preset: "tiny",
-        dtype: "f32",
-        path: "expanded",
-        layout: { kind: "bshd", batch: 2, seqQ: 20, seqK: 20, causal: true },
-      },
+      scenario: EXPANDED_PREFILL_20,
     },
   ),
   sourceFault(
@@ -519,12 +517,7 @@ export const GEMM_FAULTS: readonly Fault[] = [
       file: "expanded_gemm.wgsl",
       pattern: "let hoff = vec4<u32>(h * V_VEC4 + e0 - params.v_off);",
       replacement: "let hoff = vec4<u32>(e0 - params.v_off);",
-      scenario: {
-        preset: "tiny",
-        dtype: "f32",
-        path: "expanded",
-        layout: { kind: "bshd", batch: 2, seqQ: 20, seqK: 20, causal: true },
-      },
+      scenario: EXPANDED_PREFILL_20,
     },
   ),
 ];
