@@ -97,6 +97,7 @@ const COLUMNS = [
   "roofline_fraction",
   "bound",
   "submit_ms",
+  "expansion_ms",
   "splits",
   "backend",
 ] as const;
@@ -113,6 +114,7 @@ function row(r: BenchRecord): string[] {
     f(r.roofline_fraction, 3),
     r.bound ?? "-",
     f(r.submit_ms),
+    f(r.expansion_ms),
     String(r.variant?.kvSplits ?? "-"),
     r.backend ?? "-",
   ];
@@ -196,6 +198,7 @@ export function toCsv(records: readonly BenchRecord[]): string {
     "bytes",
     "kv_splits",
     "reason",
+    "expansion_ms",
     "backend",
   ];
   const q = (s: string) => (/[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
@@ -217,6 +220,7 @@ export function toCsv(records: readonly BenchRecord[]): string {
       r.bytes ?? "",
       r.variant?.kvSplits ?? "",
       r.reason ?? "",
+      r.expansion_ms ?? "",
       r.backend ?? "",
     ].map((v) => q(String(v))).join(",")
   );
@@ -247,19 +251,21 @@ export function toMarkdown(report: BenchReport, options: { title: string }): str
       c.fmaF16Gflops === null ? "n/a" : f(c.fmaF16Gflops, 1)
     } GFLOP/s, dispatch ${f(c.dispatchUs, 1)} us, submit + readback ${f(c.submitReadbackMs)} ms.`,
     "",
-    "| case | backend | ms | spread | GFLOP/s | GB/s | roofline | bound | submission ms |",
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+    "| case | backend | ms | spread | GFLOP/s | GB/s | roofline | bound | submission ms | expansion ms |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
   ];
   for (const r of report.records) {
     const id = r.id.replace(/;causal=1;page=0$/, "");
     if (r.status !== "ok") {
-      out.push(`| ${id} | | ${r.status} | | | | | | ${(r.reason ?? "").slice(0, 80)} |`);
+      out.push(`| ${id} | | ${r.status} | | | | | | ${(r.reason ?? "").slice(0, 80)} | |`);
       continue;
     }
     out.push(
       `| ${id} | ${r.backend ?? "-"} | ${f(r.ms)} | ${f(r.ms_min)}-${f(r.ms_max)} | ${
         f(r.gflops, 1)
-      } | ${f(r.gbps, 2)} | ${f(r.roofline_fraction, 3)} | ${r.bound} | ${f(r.submit_ms)} |`,
+      } | ${f(r.gbps, 2)} | ${f(r.roofline_fraction, 3)} | ${r.bound} | ${f(r.submit_ms)} | ${
+        f(r.expansion_ms)
+      } |`,
     );
   }
   if (report.targets.length) {

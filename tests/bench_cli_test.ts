@@ -158,3 +158,36 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "bench: the expanded path's K/V expansion is timed apart from the attention (expansion_ms)",
+  ignore: !gpu,
+  fn: async () => {
+    const out = await Deno.makeTempDir();
+    const r = await runCli(["bench", "--matrix", "tiny", "--reps", "2", "--json", "--out", out]);
+    assert.equal(r.code, 0, r.stderr);
+    const records = JSON.parse(r.stdout).records as {
+      case: { path: string };
+      ms: number;
+      expansion_ms?: number;
+      passes: Record<string, number>;
+    }[];
+    const expanded = records.filter((x) => x.case.path === "expanded");
+    assert.ok(expanded.length > 0);
+    for (const x of expanded) {
+      assert.equal(typeof x.expansion_ms, "number", JSON.stringify(x));
+      assert.ok(x.expansion_ms! > 0);
+      // the expansion pass is listed, and the expansion is not counted in ms
+      assert.equal(typeof x.passes.expand_kv, "number", JSON.stringify(x.passes));
+      assert.ok(x.expansion_ms! >= x.passes.expand_kv);
+    }
+    for (const x of records.filter((x) => x.case.path === "absorbed")) {
+      assert.equal(x.expansion_ms, undefined);
+    }
+    const csv = (await Deno.readTextFile(`${out}/results.csv`)).split("\n")[0];
+    assert.match(csv, /,expansion_ms,backend$/);
+    const md = await Deno.readTextFile(`${out}/summary.md`);
+    assert.match(md, /\| submission ms \| expansion ms \|/);
+    await Deno.remove(out, { recursive: true });
+  },
+});
