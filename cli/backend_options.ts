@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { autoPathOf } from "../adapter/backends.ts";
 import { ConfigError } from "../adapter/errors.ts";
 import { backendById, registeredBackendIds } from "../adapter/registry.ts";
 import { loadBackendModules, type LoadedBackendModule } from "../kernels/backend_module.ts";
@@ -44,8 +45,9 @@ export async function loadBackendModuleOptions(
 }
 
 /**
- * Check a `--backend` id: `auto` or a registered backend, else a ConfigError listing
- * the registered ids (exit 2).
+ * Check a `--backend` id: a registered backend, or with `allowAuto` also `auto` and
+ * `auto:absorbed` / `auto:expanded` (what a matrix case of that path asks for), else a
+ * ConfigError listing the registered ids (exit 2).
  *
  * @example
  * ```ts
@@ -54,11 +56,15 @@ export async function loadBackendModuleOptions(
  * ```
  */
 export function checkBackendId(id: string, options: { allowAuto?: boolean } = {}): string {
-  if ((options.allowAuto && id === "auto") || backendById(id)) return id;
+  if ((options.allowAuto && (id === "auto" || autoPathOf(id) !== null)) || backendById(id)) {
+    return id;
+  }
   throw new ConfigError("--backend", [{
     path: "--backend",
     value: id,
     message: `is not a registered backend; registered: ${registeredBackendIds().join(", ")}` +
-      `${options.allowAuto ? ", or auto" : ""} (load a user backend with --backend-module)`,
+      `${
+        options.allowAuto ? ", or auto, auto:absorbed, auto:expanded" : ""
+      } (load a user backend with --backend-module)`,
   }], "unknown backend");
 }

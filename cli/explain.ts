@@ -72,8 +72,9 @@ export function explainCommand(probe: CapsProbe) {
     )
     .option(
       "--backend <backend>",
-      "backend to resolve: auto, wgsl-absorbed, wgsl-expanded, cpu-reference, or the id of a " +
-        "--backend-module",
+      "backend to resolve: auto, auto:absorbed or auto:expanded (the device-class choice " +
+        "within a path, as a matrix case gets it), a bundled id (wgsl-absorbed, wgsl-expanded, " +
+        "their -tiled and -gemm variants, cpu-reference), or the id of a --backend-module",
       "auto",
     )
     .option("--backend-module <path>", BACKEND_MODULE_HELP, collect, [] as string[])

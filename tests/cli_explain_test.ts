@@ -243,3 +243,30 @@ Deno.test("--help works on the program and on every command", async () => {
     assert.match(r.stdout, new RegExp(`Usage: mla-harness ${c}`));
   }
 });
+
+Deno.test("explain --backend auto:<path>: the path's device-class choice and why; an unknown auto form is exit 2", async () => {
+  const r = await runCli([
+    "explain",
+    "deepseek-v2-lite",
+    "--caps",
+    caps,
+    "--seq-q",
+    "256",
+    "--seq-k",
+    "256",
+    "--backend",
+    "auto:expanded",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /plan: wgsl-expanded-gemm \(requested auto:expanded\)/);
+  assert.match(
+    r.stdout,
+    /auto:expanded: device class cpu .* and prefill: wgsl-expanded-gemm first/,
+  );
+  const bad = await runCli(["explain", "deepseek-v2-lite", "--backend", "auto:dense"]);
+  assert.equal(bad.code, 2, bad.stdout + bad.stderr);
+  assert.match(
+    bad.stderr,
+    /"auto:dense" is not a registered backend; .*auto:absorbed, auto:expanded/,
+  );
+});
