@@ -179,6 +179,14 @@ const FA2_PREFILL: LayoutRequest = { kind: "bshd", batch: 2, seqQ: 70, seqK: 90,
 /** Two decode queries (MTP) per sequence against a 40-key cache (more than one 32-key block). */
 const BSHD_MTP: LayoutRequest = { kind: "bshd", batch: 1, seqQ: 2, seqK: 40, causal: true };
 
+/** V2-Lite f16 MTP over 600 keys: where an f16 accumulator loses the sum (absorbed kernels). */
+const V2_LITE_F16_MTP: FaultScenario = {
+  preset: "deepseek-v2-lite",
+  dtype: "f16",
+  path: "absorbed",
+  layout: { kind: "bshd", batch: 1, seqQ: 2, seqK: 600, causal: true },
+};
+
 /** Every planted fault. */
 export const FAULTS: readonly Fault[] = [
   {
@@ -273,12 +281,7 @@ export const FAULTS: readonly Fault[] = [
       file: "absorbed.wgsl",
       pattern: "alias acc_t = f32;",
       replacement: "alias acc_t = f16;",
-      scenario: {
-        preset: "deepseek-v2-lite",
-        dtype: "f16",
-        path: "absorbed",
-        layout: { kind: "bshd", batch: 1, seqQ: 2, seqK: 600, causal: true },
-      },
+      scenario: V2_LITE_F16_MTP,
     },
   ),
   sourceFault("exp-as-exp2", "exp replaced by exp2 in the softmax (a log2(e) scale error)", {
@@ -340,12 +343,7 @@ export const TILED_FAULTS: readonly Fault[] = [
       file: "absorbed_tiled.wgsl",
       pattern: "alias acc_t = f32;",
       replacement: "alias acc_t = f16;",
-      scenario: {
-        preset: "deepseek-v2-lite",
-        dtype: "f16",
-        path: "absorbed",
-        layout: { kind: "bshd", batch: 1, seqQ: 2, seqK: 600, causal: true },
-      },
+      scenario: V2_LITE_F16_MTP,
     },
   ),
   sourceFault(
