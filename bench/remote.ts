@@ -8,11 +8,11 @@
 import type { GpuPlan } from "../adapter/types.ts";
 import { isRemoteDevice, type RemoteDevice, type RunDevice } from "../gpu/runtime.ts";
 import type { Ceilings, CeilingsOptions } from "./ceilings.ts";
-import type { Measured, MeasureOptions } from "./run_bench.ts";
+import type { Measured, MeasureOptions } from "../kernels/measure.ts";
 
 /** A remote device that benchmarks. */
 export interface RemoteBenchDevice extends RemoteDevice {
-  /** The benchmark's measurement there (bench/run_bench.ts measureAttention). */
+  /** The benchmark's measurement there (kernels/measure.ts measureAttention). */
   measureAttention(plan: GpuPlan, o: MeasureOptions): Promise<Measured>;
   /** The device ceilings there (bench/ceilings.ts measureCeilings). */
   measureCeilings(o: CeilingsOptions): Promise<Ceilings>;

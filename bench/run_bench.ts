@@ -17,19 +17,16 @@ import { presetSpec } from "../adapter/presets.ts";
 import { backendById } from "../adapter/registry.ts";
 import { isGpuPlan, resolve } from "../adapter/resolve.ts";
 import { withParams } from "../adapter/spec.ts";
-import type { AttentionInputs, GpuPlan, LayoutRequest, MlaSpec } from "../adapter/types.ts";
+import type { LayoutRequest } from "../adapter/types.ts";
 import { isRemoteDevice, type RunDevice } from "../gpu/runtime.ts";
 import { benchDeviceOf } from "./remote.ts";
-import type { GpuContext } from "../gpu/device.ts";
-import type { Timing } from "../gpu/timing.ts";
-import { runAttention } from "../kernels/attention.ts";
-import { replayPasses } from "./repeat.ts";
 import { queryMeta } from "../kernels/tables.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
 import { shuffledPaging } from "../reference/paging.ts";
 import { type BenchCase, benchCaseId } from "./cases.ts";
 import type { Ceilings } from "./ceilings.ts";
 import { rooflineFraction, workOf } from "./formulas.ts";
+import { measureAttention, scopedMs, timingScopeOf } from "../kernels/measure.ts";
 import { summarize } from "./stats.ts";
 
 /** One benchmark result (a JSON record of `bench --json`). */
@@ -121,74 +118,6 @@ export function benchLayout(c: BenchCase): LayoutRequest {
   return { kind: "bshd", batch: c.b, seqQ: c.sq, seqK: c.sk, causal: c.causal, ...paging };
 }
 
-/** What {@link measureAttention} measures with. */
-export interface MeasureOptions {
-  /** The spec. */
-  spec: MlaSpec;
-  /** Inputs. */
-  inputs: AttentionInputs;
-  /** `core`: replay only the attention core's passes; `all`: every pass, RoPE included. */
-  scope: "core" | "all";
-  /** Timed replays. */
-  reps: number;
-  /** Untimed replays first. */
-  warmup: number;
-}
-
-/** What {@link measureAttention} returns. */
-export interface Measured {
-  /** Timing of the first (checked, compiling) submission. */
-  readonly timing: Timing | null;
-  /** Timings of the replays. */
-  readonly repeats: readonly Timing[];
-  /** Names of the attention-core passes. */
-  readonly core: readonly string[];
-  /**
-   * With scope "core": one replay, after the timed ones, of the passes outside the core
-   * (the expanded path's q packing, RoPE and K/V expansion: cache construction), so their
-   * cost is reported apart from the attention's; null with scope "all" (they are in
-   * `repeats`).
-   */
-  readonly outsideCore: Timing | null;
-}
-
-/**
- * Run a plan once through `runAttention` (which compiles), then replay its recorded passes
- * `reps` times (bench/repeat.ts). Runs in Deno and, unchanged, in a browser page.
- *
- * @example
- * ```ts ignore
- * const m = await measureAttention(ctx, plan, { spec, inputs, scope: "all", reps: 7, warmup: 1 });
- * m.repeats.length; // 7
- * ```
- */
-export async function measureAttention(
-  ctx: GpuContext,
-  plan: GpuPlan,
-  o: MeasureOptions,
-): Promise<Measured> {
-  let repeats: Timing[] = [];
-  let outsideCore: Timing | null = null;
-  const core = new Set<string>();
-  const result = await runAttention(ctx, plan, {
-    spec: o.spec,
-    inputs: o.inputs,
-    session: async (session) => {
-      for (const p of session.passes) if (p.core) core.add(p.name);
-      // "core": only the attention core is replayed (the expanded path's K/V
-      // expansion is cache construction); "all": every pass, RoPE included (it is
-      // applied again in place, so only the first outputs are meaningful).
-      const passes = o.scope === "core" ? session.passes.filter((p) => p.core) : session.passes;
-      repeats = await replayPasses(session.device, passes, { reps: o.reps, warmup: o.warmup });
-      const rest = session.passes.filter((p) => !p.core);
-      if (o.scope === "core" && rest.length > 0) {
-        [outsideCore] = await replayPasses(session.device, rest, { reps: 1, warmup: 0 });
-      }
-    },
-  });
-  return { timing: result.timing, repeats, core: [...core], outsideCore };
-}
-
 /**
  * Run one benchmark case. Unsupported cases (e.g. a dense K above the binding
  * limit) and errors come back as records, never thrown.
@@ -243,7 +172,7 @@ export async function runBenchCase(
     }
     const layout = plan.layout;
     const inputs = makeAttentionInputs(spec, layout, { seed: 1 });
-    const scope = c.path === "expanded" ? "core" : "all";
+    const scope = timingScopeOf(c.path);
     const reps = options.reps ?? 7;
     const how = { spec, inputs, scope, reps, warmup: options.warmup ?? 1 } as const;
     // another runtime (run --runtime chromium) measures in its page with the same code
@@ -251,13 +180,9 @@ export async function runBenchCase(
       ? await benchDeviceOf(ctx).measureAttention(plan, how)
       : await measureAttention(ctx, plan, how);
     const { repeats } = measured;
-    const core = new Set(measured.core);
     const result = { timing: measured.timing };
-    const coreMs = repeats.map((t) =>
-      t.source === "timestamp-query"
-        ? t.passes.filter((p) => core.has(p.name)).reduce((s, p) => s + (p.ms ?? 0), 0)
-        : t.totalMs
-    );
+    // `ms` is the attention core's time whatever was replayed (with timestamps).
+    const coreMs = scopedMs(repeats, { scope: "core", core: measured.core });
     const st = summarize(coreMs);
     // Per pass name, the median over its dispatches in the replays (and in the one replay
     // of the passes outside the core).

@@ -27,7 +27,7 @@ import type {
   PageError,
   PageInitReply,
 } from "./page_api.ts";
-import type { Measured, MeasureOptions } from "../bench/run_bench.ts";
+import type { Measured, MeasureOptions } from "../kernels/measure.ts";
 import type { Ceilings, CeilingsOptions } from "../bench/ceilings.ts";
 import { PageServer } from "./server.ts";
 import { type CaseKind, decodeOutputs, encodeCaseRequest } from "./wire.ts";
@@ -166,9 +166,11 @@ export class ChromiumGpu {
     return [...reply.results];
   }
 
-  /** The benchmark's measurement of a plan in the page (bench/run_bench.ts). */
+  /** The benchmark's measurement of a plan in the page (kernels/measure.ts). */
   async measureAttention(plan: GpuPlan, o: MeasureOptions): Promise<Measured> {
-    const { spec, inputs, ...measure } = o;
+    if (o.mutate) throw new Error("a source mutation cannot run in another runtime");
+    const { spec, inputs } = o;
+    const measure = { scope: o.scope, reps: o.reps, warmup: o.warmup };
     const ex = this.#server.exchange(
       encodeCaseRequest({ kind: "bench", plan, spec, repeats: 0, measure }, { ...inputs }),
     );
@@ -221,7 +223,13 @@ export class ChromiumGpu {
         throw new PageSideError(reply.error);
       }
       const outputs = decodeOutputs(await ex.outputs);
-      return { outputs, samplesMs: reply.samplesMs, source: reply.source };
+      return {
+        outputs,
+        samplesMs: reply.samplesMs,
+        source: reply.source,
+        scope: reply.scope,
+        outsideCoreMs: reply.outsideCoreMs,
+      };
     } finally {
       ex.drop();
     }

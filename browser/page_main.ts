@@ -7,12 +7,13 @@
  * It exposes `globalThis.mlaHarness`, which the harness calls with Runtime.evaluate:
  * - `init()`: acquire the device; returns the caps and the adapter info;
  * - `runCase(caseUrl, resultUrl)`: fetch a case request (browser/wire.ts) from the
- *   loopback server, run it (runAttention, or runLayer for a layer case: the checked run,
- *   then the timed repetitions), POST the outputs back, return the timings (or the error,
- *   by name and message);
+ *   loopback server, run it (kernels/measure.ts timeAttentionCase: the checked run, then
+ *   replays of the passes in the plan's timing scope, as `run` in Deno; runLayer, run
+ *   again per repetition, for a layer case), POST the outputs back, return the timings
+ *   (or the error, by name and message);
  * - `compile(sources)`: compile specialized WGSL sources with Tint (shader modules only),
  *   each one's diagnostics mapped to file:line:col like under Deno;
- * - `bench(caseUrl)`: the benchmark's measurement of a case (bench/run_bench.ts), and
+ * - `bench(caseUrl)`: the benchmark's measurement of a case (kernels/measure.ts), and
  *   `ceilings(options)`: the device ceilings (bench/ceilings.ts);
  * - `reacquire()`: a fresh device after a loss.
  *
@@ -23,7 +24,6 @@
 import { GpuContext, setGpuEnvironment } from "../gpu/device.ts";
 import { bundledTextSource, setTextSource } from "../gpu/text_source.ts";
 import type { LayerWeights } from "../adapter/types.ts";
-import { runAttention } from "../kernels/attention.ts";
 import { runLayer } from "../kernels/layer.ts";
 import type { SourceMutation } from "../kernels/source.ts";
 import { ALL_FAULTS } from "../parity/faults.ts";
@@ -37,7 +37,7 @@ import type {
   PageCompileReply,
   PageInitReply,
 } from "./page_api.ts";
-import { measureAttention } from "../bench/run_bench.ts";
+import { measureAttention, timeAttentionCase } from "../kernels/measure.ts";
 import { type CeilingsOptions, measureCeilings } from "../bench/ceilings.ts";
 
 const texts = (globalThis as { __mlaWgsl?: Record<string, string> }).__mlaWgsl ?? {};
@@ -92,41 +92,47 @@ async function runCase(caseUrl: string, resultUrl: string): Promise<PageCaseRepl
     }
     const { plan, spec } = header;
     const device = ctx;
-    let run: () => Promise<{ out: Float32Array; lse: Float32Array; ms: number | null }>;
-    let source = "wall-clock";
-    if (header.kind === "layer") {
-      const { hidden, ...weights } = tensors;
-      run = async () => {
-        const r = await runLayer(device, {
-          spec,
-          plan,
-          weights: weights as unknown as LayerWeights,
-          hidden,
-          mutate,
-        });
-        return { out: r.out, lse: r.lse, ms: r.timing.totalMs };
-      };
-    } else {
-      const inputs = attentionInputsOf(tensors);
-      run = async () => {
-        const r = await runAttention(device, plan, { spec, inputs, mutate });
-        if (r.timing) source = r.timing.source;
-        return {
-          out: r.outputs.out as Float32Array,
-          lse: r.outputs.lse as Float32Array,
-          ms: r.timing?.totalMs ?? null,
-        };
+    const post = async (outputs: { out: Float32Array; lse: Float32Array }) => {
+      const r = await fetch(resultUrl, { method: "POST", body: encodeOutputs(outputs) });
+      if (!r.ok) throw new Error(`POST ${resultUrl}: HTTP ${r.status}`);
+    };
+    if (header.kind !== "layer") {
+      // The same timing as `run` in Deno (kernels/measure.ts).
+      const t = await timeAttentionCase(device, plan, {
+        spec,
+        inputs: attentionInputsOf(tensors),
+        repeats: header.repeats,
+        mutate,
+      });
+      await post({
+        out: t.outputs.out as Float32Array,
+        lse: t.outputs.lse as Float32Array,
+      });
+      return {
+        ok: true,
+        samplesMs: t.samplesMs,
+        source: t.source,
+        scope: t.scope,
+        outsideCoreMs: t.outsideCoreMs,
       };
     }
+    const { hidden, ...weights } = tensors;
+    // runLayer times by the wall clock.
+    const run = async () => {
+      const r = await runLayer(device, {
+        spec,
+        plan,
+        weights: weights as unknown as LayerWeights,
+        hidden,
+        mutate,
+      });
+      return { out: r.out, lse: r.lse, ms: r.timing.totalMs };
+    };
     const first = await run();
     const samplesMs: number[] = [];
-    for (let i = 0; i < header.repeats; i++) {
-      const r = await run();
-      if (r.ms !== null) samplesMs.push(r.ms);
-    }
-    const post = await fetch(resultUrl, { method: "POST", body: encodeOutputs(first) });
-    if (!post.ok) throw new Error(`POST ${resultUrl}: HTTP ${post.status}`);
-    return { ok: true, samplesMs, source };
+    for (let i = 0; i < header.repeats; i++) samplesMs.push((await run()).ms);
+    await post(first);
+    return { ok: true, samplesMs, source: "wall-clock", scope: "all", outsideCoreMs: null };
   } catch (e) {
     return { ok: false, error: errorOf(e), lost: ctx?.lost ?? false };
   }
@@ -160,7 +166,8 @@ async function bench(caseUrl: string): Promise<PageBenchReply> {
     if (!res.ok) throw new Error(`GET ${caseUrl}: HTTP ${res.status}`);
     const { header, tensors } = decodeCaseRequest(await res.arrayBuffer());
     if (!header.measure) throw new Error("a bench request needs its measure options");
-    const measured = await measureAttention(ctx, header.plan, {
+    // The outputs stay here: a benchmark does not check them.
+    const { outputs: _outputs, ...measured } = await measureAttention(ctx, header.plan, {
       spec: header.spec,
       inputs: attentionInputsOf(tensors),
       ...header.measure,

@@ -14,7 +14,7 @@ import type { AttentionInputs, GpuPlan, MlaSpec } from "../adapter/types.ts";
 
 /**
  * What the page runs: the attention core (runAttention), the full layer (runLayer), or the
- * benchmark's measurement of the attention (bench/run_bench.ts measureAttention).
+ * benchmark's measurement of the attention (kernels/measure.ts measureAttention).
  */
 export type CaseKind = "attention" | "layer" | "bench";
 

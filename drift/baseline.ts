@@ -37,6 +37,7 @@ function timingOf(r: CaseResult): BaselineTiming | null {
   if (!r.timing || samples.length === 0) return null;
   return {
     source: r.timing.source,
+    ...(r.timing.scope === undefined ? {} : { scope: r.timing.scope }),
     samplesMs: samples,
     medianMs: median(samples),
     spreadMs: iqr(samples),
@@ -153,6 +154,9 @@ function caseProblem(c: unknown): string | null {
     const t = c.timing;
     if (!isRecord(t)) return 'field "timing" must be an object or null';
     if (!isStr(t.source)) return 'field "timing.source" must be a string';
+    if (t.scope !== undefined && t.scope !== "all" && t.scope !== "core") {
+      return 'field "timing.scope" must be "all" or "core" (or absent: "all")';
+    }
     if (!Array.isArray(t.samplesMs) || !t.samplesMs.every((v) => typeof v === "number")) {
       return 'field "timing.samplesMs" must be an array of numbers';
     }

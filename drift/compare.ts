@@ -108,7 +108,7 @@ export function metricDrifts(
  * The speed verdict of two timing records: a regression (or improvement) needs the
  * two-sided Mann-Whitney U test significant at `alpha` AND the median ratio beyond
  * `speedRatio` (or its inverse); otherwise not significant. Samples of different timing
- * sources are not comparable. Null when either side has no timing.
+ * sources, or of different scopes (every pass, or the attention core), are not comparable. Null when either side has no timing.
  *
  * @example
  * ```ts
@@ -136,6 +136,17 @@ export function speedVerdict(
       p: null,
       ...common,
       note: `timing source ${base.source} → ${current.source}`,
+    };
+  }
+  const [bs, cs] = [base.scope ?? "all", current.scope ?? "all"];
+  if (bs !== cs) {
+    return {
+      verdict: "not-comparable",
+      ratio: null,
+      p: null,
+      ...common,
+      note: `timing scope ${bs} → ${cs} (the samples time different passes; ` +
+        "update the baseline to compare speed again)",
     };
   }
   const ratio = bm > 0 ? cm / bm : null;

@@ -34,7 +34,11 @@ export function poolRounds(rounds: readonly RunReport[]): RunReport {
     const samplesMs = [...r.timing.samplesMs];
     for (const round of rest) {
       const other = round.results.find((x) => x.id === r.id)?.timing;
-      if (other && other.source === r.timing.source) samplesMs.push(...other.samplesMs);
+      // Only samples of the same clock and the same scope (absent: "all") are pooled.
+      const sameScope = (other?.scope ?? "all") === (r.timing.scope ?? "all");
+      if (other && other.source === r.timing.source && sameScope) {
+        samplesMs.push(...other.samplesMs);
+      }
     }
     return { ...r, timing: { ...r.timing, samplesMs, medianMs: median(samplesMs) } };
   });

@@ -51,6 +51,11 @@ export type MetricName = typeof METRIC_NAMES[number];
 export interface BaselineTiming {
   /** timestamp-query or wall-clock (samples of different sources are never compared). */
   readonly source: string;
+  /**
+   * What each sample covers (results/types.ts TimingRecord): "all" passes (also when
+   * absent, as in baselines made before it was recorded) or the attention "core".
+   */
+  readonly scope?: "all" | "core";
   /** Every timed repetition, milliseconds. */
   readonly samplesMs: readonly number[];
   /** Median of the samples. */

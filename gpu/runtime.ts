@@ -32,6 +32,10 @@ export interface RemoteRun {
   readonly samplesMs: readonly number[];
   /** Their clock. */
   readonly source: string;
+  /** What they cover: the attention core, or every pass (kernels/measure.ts). */
+  readonly scope: "core" | "all";
+  /** Scope "core": the passes outside the core in the checked run, ms (else null). */
+  readonly outsideCoreMs: number | null;
 }
 
 /** Options of a remote run. */

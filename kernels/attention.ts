@@ -31,7 +31,7 @@ export interface RunAttentionOptions {
   timing?: boolean;
   /**
    * Called after the first submission, while the case's buffers and pipelines are
-   * alive, with the recorded passes (benchmarks replay them: bench/repeat.ts).
+   * alive, with the recorded passes (benchmarks replay them: kernels/replay.ts).
    */
   session?: (session: AttentionSession) => Promise<void>;
 }

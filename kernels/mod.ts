@@ -6,6 +6,8 @@
  * @module
  */
 export * from "./attention.ts";
+export * from "./measure.ts";
+export * from "./replay.ts";
 export * from "./rope.ts";
 export * from "./source.ts";
 export * from "./tables.ts";

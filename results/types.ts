@@ -65,6 +65,15 @@ export interface TimingRecord {
   readonly samplesMs: readonly number[];
   /** Median of the samples. */
   readonly medianMs: number;
+  /**
+   * What each sample covers: "all", every pass of the submission (absent in records
+   * made before the scope was recorded: they timed every pass); "core", the attention
+   * core only (the expanded path: its K/V expansion is cache construction, timed once
+   * in `outsideCoreMs`). Samples of different scopes are never compared.
+   */
+  readonly scope?: "all" | "core";
+  /** Scope "core": the passes outside the core (K/V expansion, q packing, RoPE), ms, once. */
+  readonly outsideCoreMs?: number;
 }
 
 /** One line of results.jsonl. */

@@ -25,7 +25,7 @@ import type {
   Reason,
   Resolution,
 } from "../adapter/types.ts";
-import { runAttention } from "../kernels/attention.ts";
+import { timeAttentionCase } from "../kernels/measure.ts";
 import type { SourceMutation } from "../kernels/source.ts";
 import { fnv1a32 } from "../matrix/case_id.ts";
 import type { Case } from "../matrix/types.ts";
@@ -39,7 +39,7 @@ import { mlaLayer } from "../reference/layer.ts";
 import { runLayer } from "../kernels/layer.ts";
 import { sampleRows } from "../reference/sample_rows.ts";
 import { applyProfile, caseRequest } from "./case_request.ts";
-import { isRemoteDevice, type RemoteRun, type RunDevice } from "../gpu/runtime.ts";
+import { isRemoteDevice, type RunDevice } from "../gpu/runtime.ts";
 import type { CaseResult, ParityRecord } from "../results/types.ts";
 import { sha256Hex16 } from "../util/hash.ts";
 import { median } from "../util/stats.ts";
@@ -352,6 +352,10 @@ interface CheckedRun {
   outBits: Float32Array;
   samples: number[];
   source: string;
+  /** What the samples cover (kernels/measure.ts); a layer: "all". */
+  scope: "all" | "core";
+  /** Scope "core": the passes outside the core in the checked run, ms (else null). */
+  outsideCoreMs: number | null;
 }
 
 type CheckOptions = RunCaseOptions & {
@@ -389,7 +393,13 @@ async function checkedResult(
     rowsTotal: plan.layout.totalQ,
     outputDigest: await sha256Hex16(r.outBits),
     timing: samples.length
-      ? { source: r.source, samplesMs: samples, medianMs: median(samples) }
+      ? {
+        source: r.source,
+        samplesMs: samples,
+        medianMs: median(samples),
+        scope: r.scope,
+        ...(r.outsideCoreMs === null ? {} : { outsideCoreMs: r.outsideCoreMs }),
+      }
       : undefined,
     wallMs: Math.round((performance.now() - o.t0) * 10) / 10,
   };
@@ -425,33 +435,22 @@ async function checkPlan(c: Case, plan: GpuPlan, o: CheckOptions): Promise<CaseR
   const mutate = apply?.kind === "source" ? apply.mutate : o.mutate;
   const targetPlan = gpuPlanOf(target.plan);
   const device = o.ctx;
-  let first: { outputs: AttentionOutputs };
-  let samples: number[] = [];
-  let source: string;
-  if (isRemoteDevice(device)) {
-    // Another runtime runs the same runAttention in its page, repetitions included.
-    const r: RemoteRun = await device.runAttention(targetPlan, {
+  // The checked submission, then replays of the passes in the plan's timing scope
+  // (kernels/measure.ts); another runtime does the same in its page.
+  const timed = isRemoteDevice(device)
+    ? await device.runAttention(targetPlan, {
       spec: target.spec,
       inputs,
       repeats: o.repeats ?? 3,
       faultId: remoteFaultId(o),
+    })
+    : await timeAttentionCase(device, targetPlan, {
+      spec: target.spec,
+      inputs,
+      repeats: o.repeats ?? 3,
+      mutate,
     });
-    first = r;
-    samples = [...r.samplesMs];
-    source = r.source;
-  } else {
-    const run = () => runAttention(device, targetPlan, { spec: target.spec, inputs, mutate });
-    const f = await run();
-    first = f;
-    source = f.timing?.source ?? "wall-clock";
-    for (let i = 0; i < (o.repeats ?? 3); i++) {
-      const r = await run();
-      if (r.timing) {
-        samples.push(r.timing.totalMs);
-        source = r.timing.source;
-      }
-    }
-  }
+  const first = { outputs: timed.outputs };
   o.outputs?.({
     out: Float32Array.from(first.outputs.out),
     lse: Float32Array.from(first.outputs.lse),
@@ -473,8 +472,10 @@ async function checkPlan(c: Case, plan: GpuPlan, o: CheckOptions): Promise<CaseR
     reference: dense ? "dense" : "absorbed-f64",
     rowsChecked: rows ? rows.length : layout.totalQ,
     outBits: Float32Array.from(actual.out),
-    samples,
-    source,
+    samples: [...timed.samplesMs],
+    source: timed.source,
+    scope: timed.scope,
+    outsideCoreMs: timed.outsideCoreMs,
   });
 }
 
@@ -534,5 +535,7 @@ async function checkLayer(c: Case, plan: GpuPlan, o: CheckOptions): Promise<Case
     outBits: first.out,
     samples,
     source: "wall-clock",
+    scope: "all",
+    outsideCoreMs: null,
   });
 }

@@ -51,7 +51,7 @@ Deno.test({
         "--filter",
         "preset=tiny;layout=bshd;causal=1;sq=4",
         "--repeats",
-        "0",
+        "1",
         "--out",
         out,
       ]);
@@ -66,6 +66,7 @@ Deno.test({
         decision: string;
         message: string;
         rowsChecked?: number;
+        timing?: { source: string; scope?: string; outsideCoreMs?: number };
       }[];
       const f32 = results.filter((x) => x.id.includes("dtype=f32"));
       const f16 = results.filter((x) => x.id.includes("dtype=f16"));
@@ -74,6 +75,12 @@ Deno.test({
         assert.equal(x.status, "pass", x.message);
         assert.equal(x.decision, "supported");
         assert.ok((x.rowsChecked ?? 0) > 0);
+        // The page times like `run` in Deno (kernels/measure.ts): the expanded path its
+        // attention core, with the K/V expansion once apart.
+        const expanded = x.id.includes("path=expanded");
+        assert.equal(x.timing?.scope, expanded ? "core" : "all", x.id);
+        const stamped = x.timing?.source === "timestamp-query";
+        assert.equal(typeof x.timing?.outsideCoreMs, expanded && stamped ? "number" : "undefined");
       }
       assert.equal(f16.length, 2);
       const hasF16 = report.fingerprint.adapter.features.includes("shader-f16");

@@ -44,7 +44,13 @@ function scriptedDevice(
     );
     const out = Float32Array.from(ref.out);
     behave(out, plan);
-    return { outputs: { out, lse: Float32Array.from(ref.lse) }, samplesMs: [], source: "none" };
+    return {
+      outputs: { out, lse: Float32Array.from(ref.lse) },
+      samplesMs: [],
+      source: "none",
+      scope: "all",
+      outsideCoreMs: null,
+    };
   };
   return {
     runtime: "chromium",

@@ -1,13 +1,13 @@
 /**
- * The benchmark repeat loop: replays a case's recorded passes (kernels/attention.ts
- * hands them over in a session), one submission per repetition, after untimed
- * warm-up submissions.
+ * The repeat loop of `bench` and `run` (kernels/measure.ts): replays a case's recorded
+ * passes (kernels/attention.ts hands them over in a session), one submission per
+ * repetition, after untimed warm-up submissions.
  *
  * @module
  */
 import { encodeDispatch } from "../gpu/dispatch.ts";
 import { PassTimer, type Timing } from "../gpu/timing.ts";
-import type { RecordedPass } from "../kernels/launch.ts";
+import type { RecordedPass } from "./launch.ts";
 
 /** Options of {@link replayPasses}. */
 export interface ReplayOptions {
@@ -38,7 +38,7 @@ export async function replayPasses(
   for (let i = 0; i < warmup + options.reps; i++) {
     const t = new PassTimer(device, Math.max(1, passes.length));
     try {
-      const e = device.createCommandEncoder({ label: "bench.replay" });
+      const e = device.createCommandEncoder({ label: "replay" });
       for (const p of passes) {
         const [x, y = 1] = p.workgroups;
         encodeDispatch(e, p.pipeline, {

@@ -1,0 +1,141 @@
+// How `run` times a case (kernels/measure.ts): replays of the plan's timing scope after one
+// checked submission, the expanded path's K/V expansion timed once apart; and how drift
+// keeps samples of different scopes apart.
+import assert from "node:assert/strict";
+import { outsideCoreMs, scopedMs, timingScopeOf } from "../kernels/measure.ts";
+import {
+  baselineCase,
+  baselineProblem,
+  compareBaselines,
+  poolRounds,
+  speedVerdict,
+} from "../drift/mod.ts";
+import { DEFAULT_THRESHOLDS } from "../drift/thresholds.ts";
+import { hasAdapter } from "../gpu/device.ts";
+import type { Timing } from "../gpu/timing.ts";
+import { runMatrix } from "../runner/run_matrix.ts";
+import type { CaseResult } from "../results/types.ts";
+import {
+  baselineOf,
+  caseResult,
+  reportOf,
+  samples,
+  supportedCase,
+  timing,
+} from "./drift_helpers.ts";
+
+const gpu = await hasAdapter();
+const quiet = { writeSync: (b: Uint8Array) => b.length, isTerminal: () => false };
+
+const stamped = (passes: [string, number][]): Timing => ({
+  source: "timestamp-query",
+  totalMs: passes.reduce((s, [, ms]) => s + ms, 0),
+  passes: passes.map(([name, ms]) => ({ name, ms })),
+});
+
+Deno.test("timing scope: the expanded path times its core, the absorbed path every pass", () => {
+  assert.equal(timingScopeOf("expanded"), "core");
+  assert.equal(timingScopeOf("absorbed"), "all");
+  const t = stamped([["rope_k", 1], ["expand_kv", 40], ["expanded", 2], ["expanded", 3]]);
+  assert.deepEqual(scopedMs([t, t], { scope: "core", core: ["expanded"] }), [5, 5]);
+  assert.deepEqual(scopedMs([t], { scope: "all", core: ["expanded"] }), [46]);
+  assert.equal(outsideCoreMs(t, ["expanded"]), 41);
+  // The wall clock cannot split passes: the whole replay, and no outside-core figure.
+  const wall: Timing = { source: "wall-clock", totalMs: 7, passes: [] };
+  assert.deepEqual(scopedMs([wall], { scope: "core", core: ["expanded"] }), [7]);
+  assert.equal(outsideCoreMs(wall, ["expanded"]), null);
+});
+
+Deno.test("drift: samples of different scopes are not compared, pooled or accepted wrongly", async () => {
+  const all = timing(samples(50, 10, 3))!;
+  const core = { ...timing(samples(5, 10, 4))!, scope: "core" as const };
+  const v = speedVerdict(all, core, DEFAULT_THRESHOLDS);
+  assert.equal(v?.verdict, "not-comparable");
+  assert.match(v?.note ?? "", /timing scope all → core/);
+  // The same scope on both sides (absent = "all") is compared as before: a 10x speed-up.
+  assert.equal(
+    speedVerdict(all, { ...all, scope: "all" }, DEFAULT_THRESHOLDS)?.verdict,
+    "not-significant",
+  );
+  assert.equal(
+    speedVerdict({ ...all, scope: "core" }, core, DEFAULT_THRESHOLDS)?.verdict,
+    "improvement",
+  );
+  // Through compareBaselines: a baseline timed every pass, a run that timed the core only.
+  const report = compareBaselines(
+    baselineOf([supportedCase("a", { timing: all })]),
+    baselineOf([supportedCase("a", { timing: core })]),
+  );
+  const speed = report.cases.find((c) => c.id === "a")?.speed;
+  assert.equal(speed?.verdict, "not-comparable");
+
+  // Pooling rounds: only samples of the same scope are pooled.
+  const r = (scope: "all" | "core" | undefined, ms: number): CaseResult => {
+    const base = caseResult("x", ms, 1);
+    return { ...base, timing: { ...base.timing!, ...(scope ? { scope } : {}) } };
+  };
+  const n = r("core", 5).timing!.samplesMs.length;
+  const pooled = poolRounds([reportOf([r("core", 5)]), reportOf([r(undefined, 50)])]);
+  assert.equal(pooled.results[0].timing?.samplesMs.length, n);
+  const same = poolRounds([reportOf([r("core", 5)]), reportOf([r("core", 6)])]);
+  assert.equal(same.results[0].timing?.samplesMs.length, 2 * n);
+
+  // A baseline entry keeps the scope; a baseline with another scope value is refused.
+  const entry = await baselineCase(r("core", 5), {});
+  assert.equal(entry.timing?.scope, "core");
+  const bad = baselineOf([supportedCase("a", { timing: { ...all, scope: "x" as "all" } })]);
+  assert.match(baselineProblem(bad) ?? "", /timing\.scope/);
+});
+
+Deno.test({
+  name: "run times the expanded path's attention core, its K/V expansion once apart",
+  ignore: !gpu,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const matrix = `${dir}/m.json`;
+    // V2-Lite dense decode over 256 keys: expanding 256 rows to 16 heads' K and V is about
+    // 400 times the attention's FLOPs, so a sample that included it could not stay below it.
+    await Deno.writeTextFile(
+      matrix,
+      JSON.stringify({
+        name: "run-timing",
+        seed: 5,
+        groups: [{
+          axes: {
+            preset: "deepseek-v2-lite",
+            path: ["expanded", "absorbed"],
+            b: 1,
+            sq: 1,
+            sk: 256,
+            dtype: "f32",
+          },
+        }],
+      }),
+    );
+    const report = await runMatrix({ matrix, out: `${dir}/out`, repeats: 3, progress: quiet });
+    assert.equal(report.results.length, 2);
+    for (const r of report.results) {
+      assert.equal(r.status, "pass", r.message);
+      const t = r.timing;
+      assert.ok(t, `${r.id}: no timing`);
+      assert.equal(t.samplesMs.length, 3);
+      if (r.params?.path === "expanded") {
+        assert.equal(t.scope, "core");
+        if (t.source === "timestamp-query") {
+          assert.ok(t.outsideCoreMs !== undefined, `${r.id}: no outsideCoreMs`);
+          for (const s of t.samplesMs) {
+            assert.ok(
+              s < t.outsideCoreMs,
+              `${r.id}: sample ${s} ms >= expansion ${t.outsideCoreMs}`,
+            );
+          }
+        } else {
+          assert.equal(t.outsideCoreMs, undefined);
+        }
+      } else {
+        assert.equal(t.scope, "all");
+        assert.equal(t.outsideCoreMs, undefined);
+      }
+    }
+  },
+});
