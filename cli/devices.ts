@@ -5,8 +5,10 @@
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
+import { deviceClassOf } from "../adapter/device_class.ts";
 import type { DeviceCaps } from "../adapter/types.ts";
 import { measureCeilings } from "../bench/ceilings.ts";
+import { formatSaturation, measureSaturation } from "../bench/saturation.ts";
 import { formatCeilings } from "../bench/report.ts";
 import { GpuContext } from "../gpu/device.ts";
 import { backendChoice, formatBackendChoice } from "../gpu/backend_choice.ts";
@@ -84,7 +86,11 @@ export function devicesCommand(probe: StrictCapsProbe) {
         "Exit 3 when there is no adapter. The --json output can be passed to `explain --caps`.",
     )
     .option("--json", "print the capabilities as JSON")
-    .option("--measure", "also measure the device ceilings (bandwidth, FMA peak, overheads)")
+    .option(
+      "--measure",
+      "also measure the device ceilings (bandwidth, FMA peak, overheads) and its saturation " +
+        "point: how many FMA workgroups run at once (an SM-count estimate for a caps file)",
+    )
     .addOption(runtimeOption())
     .addOption(chromiumOption())
     .action(async (opts) => {
@@ -125,10 +131,18 @@ export function devicesCommand(probe: StrictCapsProbe) {
       }
       try {
         const ceilings = await measureCeilings(ctx);
+        const saturation = await measureSaturation(ctx);
+        const cls = deviceClassOf(ctx.caps);
+        const known = {
+          kind: cls?.kind ?? null,
+          smCount: cls?.smCount ?? null,
+          smCountSource: cls?.smCountSource ?? "",
+        };
         console.log(
-          opts.json ? JSON.stringify({ ...caps, ceilings }, null, 2) : `${text()}
+          opts.json ? JSON.stringify({ ...caps, ceilings, saturation }, null, 2) : `${text()}
 ceilings:
-${formatCeilings(ceilings).replace(/^/gm, "  ")}`,
+${formatCeilings(ceilings).replace(/^/gm, "  ")}
+${formatSaturation(saturation, known).replace(/^/gm, "  ")}`,
         );
       } finally {
         ctx.destroy();

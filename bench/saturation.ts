@@ -1,0 +1,185 @@
+/**
+ * How many compute units a device has, measured (WebGPU does not say): the saturation
+ * point of `devices --measure`. Each workgroup of the probe runs the 32-chain FMA kernel
+ * of bench/ceilings.wgsl with 256 invocations: enough independent FMAs to keep one SM
+ * (or one CPU thread) busy alone, and on an NVIDIA SM too many registers for a second
+ * such workgroup to share it. So while the dispatch has no more workgroups than the
+ * device has units, they all run at once and the time stays that of one workgroup;
+ * one more, and a unit must run two in turn: the time steps up towards twice. The
+ * largest count before that step is the estimate.
+ *
+ * The search doubles the count from 1 until the time passes {@link STEP_RATIO} times
+ * the one-workgroup time, then bisects between the last two counts. A caps file's
+ * `smCount` takes such a figure where the SM table (adapter/device_class.ts) has none.
+ *
+ * @module
+ */
+import { bindBuffers } from "../gpu/dispatch.ts";
+import { createStorage, createUniform, UniformWriter } from "../gpu/buffers.ts";
+import type { GpuContext } from "../gpu/device.ts";
+import { readSourceText } from "../gpu/text_source.ts";
+import type { TimingSource } from "../gpu/timing.ts";
+import { pipelineCacheOf } from "../kernels/attention.ts";
+import { specializeSource } from "../kernels/source.ts";
+import { summarize } from "./stats.ts";
+import { timeDispatch } from "./timing.ts";
+
+/** Invocations per workgroup of the probe. */
+export const SATURATION_WG = 256;
+/** Time over the one-workgroup time that counts as a second wave (midway to 2x). */
+export const STEP_RATIO = 1.5;
+/** The most workgroups the search tries. */
+export const SATURATION_MAX_WORKGROUPS = 16384;
+
+/** One point of the sweep. */
+export interface SaturationPoint {
+  /** Workgroups dispatched. */
+  readonly workgroups: number;
+  /** Median time of the dispatch, ms. */
+  readonly ms: number;
+}
+
+/** The measured saturation point. */
+export interface Saturation {
+  /** Invocations per workgroup of the probe. */
+  readonly invocationsPerWorkgroup: number;
+  /**
+   * Workgroups that run at once: the largest count whose time stayed under
+   * {@link STEP_RATIO} times the one-workgroup time (an estimate of the SM count on a
+   * GPU, of the threads on a CPU implementation); null when even the largest count
+   * tried did not step up.
+   */
+  readonly computeUnits: number | null;
+  /** Clock of the times. */
+  readonly source: TimingSource;
+  /** Every count tried, in the order tried. */
+  readonly sweep: readonly SaturationPoint[];
+}
+
+/**
+ * The search over workgroup counts, given a way to time one count: doubling from 1
+ * while the time stays under `STEP_RATIO` x the time of 1, then bisection between the
+ * last count under and the first over. Pure, so it is tested on synthetic devices.
+ *
+ * @example
+ * ```ts
+ * import { findSaturation } from "./saturation.ts";
+ * // a device of 132 units: one wave up to 132 workgroups, then two
+ * const r = await findSaturation((n) => Promise.resolve(Math.ceil(n / 132)));
+ * r.computeUnits; // 132
+ * ```
+ */
+export async function findSaturation(
+  timeOf: (workgroups: number) => Promise<number>,
+  options: { max?: number } = {},
+): Promise<{ computeUnits: number | null; sweep: SaturationPoint[] }> {
+  const max = options.max ?? SATURATION_MAX_WORKGROUPS;
+  const sweep: SaturationPoint[] = [];
+  const time = async (n: number) => {
+    const ms = await timeOf(n);
+    sweep.push({ workgroups: n, ms });
+    return ms;
+  };
+  const one = await time(1);
+  const stepped = (ms: number) => ms > STEP_RATIO * one;
+  let lo = 1; // the largest count known not to step up
+  let hi = 0; // the smallest count known to step up (0: none yet)
+  for (let n = 2; n <= max; n *= 2) {
+    if (stepped(await time(n))) {
+      hi = n;
+      break;
+    }
+    lo = n;
+  }
+  if (hi === 0) return { computeUnits: null, sweep };
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (stepped(await time(mid))) hi = mid;
+    else lo = mid;
+  }
+  return { computeUnits: lo, sweep };
+}
+
+/**
+ * Measure the saturation point of the context's device (well under a second on
+ * lavapipe; about 20 dispatches on a GPU with ~132 SMs).
+ *
+ * @example
+ * ```ts ignore
+ * import { GpuContext } from "../gpu/device.ts";
+ * import { measureSaturation } from "./saturation.ts";
+ * const ctx = await GpuContext.create({ optionalFeatures: ["timestamp-query"] });
+ * (await measureSaturation(ctx)).computeUnits; // 132 on an H100 SXM, if all goes well
+ * ```
+ */
+export async function measureSaturation(
+  ctx: GpuContext,
+  options: { reps?: number } = {},
+): Promise<Saturation> {
+  const device = ctx.device;
+  const raw = await readSourceText(new URL("./ceilings.wgsl", import.meta.url));
+  // 32 chains x 256 vec4 FMAs per invocation, 4.2 MFLOP per workgroup: about 0.3 ms on one
+  // lavapipe thread, about 8 us on one H100 SM (128 FP32 lanes at ~2 GHz), well above the
+  // timestamp resolution and a GPU's per-dispatch cost.
+  const pipeline = await pipelineCacheOf(ctx).get({
+    fileName: "bench/ceilings.wgsl",
+    code: specializeSource(raw, {
+      dtype: "f32",
+      params: { WG: SATURATION_WG, RUN: 16, ITERS: 256 },
+    }),
+  }, { entryPoint: "fma_32" });
+  const n = SATURATION_MAX_WORKGROUPS * SATURATION_WG;
+  const dst = createStorage(device, n * 16, "saturation.dst");
+  const src = createStorage(device, 16, "saturation.src");
+  const uniform = createUniform(
+    device,
+    new UniformWriter().u32(n).u32(0).f32(1.5).u32(0).finish(),
+  );
+  let source: TimingSource = "wall-clock";
+  try {
+    const group = bindBuffers(device, pipeline, [uniform, src, dst]);
+    const r = await findSaturation(async (workgroups) => {
+      const s = await timeDispatch(device, pipeline, {
+        group,
+        workgroups: [workgroups],
+        reps: options.reps ?? 5,
+      });
+      source = s.source;
+      return summarize(s.ms).median;
+    });
+    return { invocationsPerWorkgroup: SATURATION_WG, source, ...r };
+  } finally {
+    for (const b of [dst, src, uniform]) b.destroy();
+  }
+}
+
+/**
+ * Lines about a saturation point, next to what the adapter knows of the SM count.
+ *
+ * @example
+ * ```ts
+ * import { formatSaturation } from "./saturation.ts";
+ * formatSaturation({ invocationsPerWorkgroup: 256, computeUnits: 114, source: "timestamp-query",
+ *   sweep: [] }, { kind: "gpu", smCount: null, smCountSource: "unknown" });
+ * // "compute units: about 114 (...)\n  the adapter knows no SM count for this device: ..."
+ * ```
+ */
+export function formatSaturation(
+  s: Saturation,
+  known: { kind: "cpu" | "gpu" | null; smCount: number | null; smCountSource: string },
+): string {
+  const tried = s.sweep.map((p) => p.workgroups).join(", ");
+  const what = s.computeUnits === null
+    ? `no step up to ${SATURATION_MAX_WORKGROUPS} workgroups`
+    : `about ${s.computeUnits}`;
+  const head = `compute units: ${what} (measured: ${s.invocationsPerWorkgroup}-invocation FMA ` +
+    `workgroups run at once up to that count; tried ${tried})`;
+  if (s.computeUnits === null) return head;
+  const adapter = known.kind !== "gpu"
+    ? "a CPU-class device: its threads; the adapter's CPU kernels do not use an SM count"
+    : known.smCount === null
+    ? `the adapter knows no SM count for this device: a caps file with "smCount": ` +
+      `${s.computeUnits} gives it this one`
+    : `the adapter uses ${known.smCount} SMs (${known.smCountSource})`;
+  return `${head}\n  ${adapter}`;
+}

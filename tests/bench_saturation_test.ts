@@ -1,0 +1,104 @@
+// The saturation point of `devices --measure` (bench/saturation.ts): the search on
+// synthetic devices whose time per dispatch is known, and the measurement on the adapter.
+import assert from "node:assert/strict";
+import {
+  findSaturation,
+  formatSaturation,
+  SATURATION_MAX_WORKGROUPS,
+} from "../bench/saturation.ts";
+import { deviceClassOf } from "../adapter/device_class.ts";
+import { GpuContext, hasAdapter } from "../gpu/device.ts";
+import { runCli } from "./helpers_cli.ts";
+
+const gpu = await hasAdapter();
+
+/** A device of `units` compute units: waves of `units` workgroups, 1 ms each, plus noise. */
+function device(units: number, noise = 0, seed = 7): (n: number) => Promise<number> {
+  let s = seed;
+  return (n) => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    const jitter = 1 + noise * (2 * (s / 2 ** 32) - 1);
+    return Promise.resolve(0.05 + Math.ceil(n / units) * jitter);
+  };
+}
+
+Deno.test("saturation: the search finds the unit count of synthetic devices", async () => {
+  for (const units of [1, 2, 3, 16, 108, 132, 1000]) {
+    const r = await findSaturation(device(units));
+    assert.equal(r.computeUnits, units, `${units} units`);
+    // doubling then bisection: about 2 log2(units) dispatches, never a sweep of every count
+    assert.ok(r.sweep.length <= 2 * Math.log2(units) + 3, `${units}: ${r.sweep.length} tries`);
+  }
+  // +-15% noise on every time still separates one wave from two.
+  for (const seed of [1, 2, 3, 4, 5]) {
+    assert.equal((await findSaturation(device(132, 0.15, seed))).computeUnits, 132);
+  }
+  // Work that never steps up within the limit: no estimate rather than a wrong one.
+  const flat = await findSaturation(() => Promise.resolve(1));
+  assert.equal(flat.computeUnits, null);
+  assert.equal(flat.sweep.at(-1)?.workgroups, SATURATION_MAX_WORKGROUPS);
+  // A device that runs one workgroup at a time: 1.
+  assert.equal((await findSaturation((n) => Promise.resolve(n))).computeUnits, 1);
+});
+
+Deno.test("saturation: the message says what to do with the figure, by device class", () => {
+  const s = {
+    invocationsPerWorkgroup: 256,
+    computeUnits: 114,
+    source: "timestamp-query" as const,
+    sweep: [{ workgroups: 1, ms: 1 }, { workgroups: 128, ms: 2 }],
+  };
+  assert.match(
+    formatSaturation(s, { kind: "gpu", smCount: null, smCountSource: "unknown" }),
+    /compute units: about 114 .*tried 1, 128\)\n {2}.*a caps file with "smCount": 114/,
+  );
+  assert.match(
+    formatSaturation(s, { kind: "gpu", smCount: 132, smCountSource: "table" }),
+    /the adapter uses 132 SMs \(table\)/,
+  );
+  assert.match(
+    formatSaturation(s, { kind: "cpu", smCount: null, smCountSource: "unknown" }),
+    /a CPU-class device/,
+  );
+  assert.match(
+    formatSaturation({ ...s, computeUnits: null }, {
+      kind: "gpu",
+      smCount: null,
+      smCountSource: "",
+    }),
+    /no step up to 16384 workgroups/,
+  );
+});
+
+Deno.test({
+  name: "devices --measure --json carries the saturation point (a CPU device: its threads)",
+  ignore: !gpu,
+  fn: async () => {
+    const d = await runCli(["devices", "--measure", "--json"]);
+    assert.equal(d.code, 0, d.stderr);
+    const j = JSON.parse(d.stdout);
+    const s = j.saturation;
+    assert.equal(s.invocationsPerWorkgroup, 256);
+    assert.ok(s.sweep.length >= 2 && s.sweep[0].workgroups === 1, JSON.stringify(s.sweep));
+    const ctx = await GpuContext.create();
+    try {
+      const units = s.computeUnits;
+      if (deviceClassOf(ctx.caps)?.kind === "cpu") {
+        // lavapipe and llvmpipe run workgroups on a pool of one thread per logical CPU
+        assert.ok(
+          Number.isInteger(units) && units >= 1 && units <= navigator.hardwareConcurrency,
+          `${units} units on ${navigator.hardwareConcurrency} CPUs`,
+        );
+      } else {
+        assert.ok(units === null || units >= 1);
+      }
+    } finally {
+      ctx.destroy();
+    }
+    // The caps file made from this output still reads as caps (the extra keys are dropped).
+    const file = await Deno.makeTempFile({ suffix: ".json" });
+    await Deno.writeTextFile(file, d.stdout);
+    const e = await runCli(["explain", "tiny", "--caps", file]);
+    assert.equal(e.code, 0, e.stderr);
+  },
+});
