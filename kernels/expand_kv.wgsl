@@ -39,14 +39,29 @@ struct Params {
 @group(0) @binding(0) var<uniform> params: Params;
 // The standard latent cache [rows, r + rope] (docs/backends.md), bound twice: as vec4s
 // for the latent columns and as scalars for the rotated k_pe columns.
-@group(0) @binding(1) var<storage, read> latent: array<vec4<store_t>>;   // [rows, src_vec4]
+// f16: latent and w_kv_b are read as packed u32 pairs (one 8-byte load per four halves,
+// widened by unpack2x16float): lavapipe loads a vec4<f16> one component at a time, and
+// the packed form measured 2x faster on the headline dense decode (docs/benchmarks.md).
+@group(0) @binding(1) var<storage, read> latent: array<vec4<store_t>>;   // [rows, src_vec4] // @f32
+// @f16: @group(0) @binding(1) var<storage, read> latent: array<vec2<u32>>;
 @group(0) @binding(2) var<storage, read> k_pe: array<store_t>;           // [rows, r + rope]
-@group(0) @binding(3) var<storage, read> w_kv_b: array<vec4<store_t>>;   // [h * (nope + v), r]
+@group(0) @binding(3) var<storage, read> w_kv_b: array<vec4<store_t>>;   // [h * (nope + v), r] // @f32
+// @f16: @group(0) @binding(3) var<storage, read> w_kv_b: array<vec2<u32>>;
 @group(0) @binding(4) var<storage, read_write> k: array<store_t>;        // [rows, h, nope + rope]
 @group(0) @binding(5) var<storage, read_write> v: array<store_t>;        // [rows, h, v]
 
+fn widen(w: vec2<u32>) -> vec4<f32> {
+  return vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y));
+}
+
 fn lat(row: u32, j: u32) -> vec4<f32> {
-  return vec4<f32>(latent[(params.row0 + row) * params.src_vec4 + j]);
+  return vec4<f32>(latent[(params.row0 + row) * params.src_vec4 + j]); // @f32
+  // @f16: return widen(latent[(params.row0 + row) * params.src_vec4 + j]);
+}
+
+fn wkv(i: u32) -> vec4<f32> {
+  return vec4<f32>(w_kv_b[i]); // @f32
+  // @f16: return widen(w_kv_b[i]);
 }
 
 fn store_out(row: u32, head: u32, o: u32, value: f32) {
@@ -101,7 +116,7 @@ fn expand_kv(@builtin(global_invocation_id) gid: vec3<u32>,
   var acc0 = vec4<f32>(0.0);   // rows r0..r3 (f32 accumulation for both storage types)
   var acc1 = vec4<f32>(0.0);   // rows r4..r7
   for (var j = 0u; j < params.r_vec4; j++) {
-    let w = vec4<f32>(w_kv_b[w_base + j]);
+    let w = wkv(w_base + j);
     // w * M = (dot(w, M[0]), ..., dot(w, M[3])): four rows' dot products at once.
     acc0 += w * mat4x4<f32>(lat(r0, j), lat(r1, j), lat(r2, j), lat(r3, j));
     acc1 += w * mat4x4<f32>(lat(r4, j), lat(r5, j), lat(r6, j), lat(r7, j));

@@ -289,7 +289,17 @@ export const FAULTS: readonly Fault[] = [
     pattern: /\bexp\(/g,
     replacement: "exp2(",
     scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
-  }),
+  }),  sourceFault(
+    "expand-f16-weight-halves-swapped",
+    "the f16 K/V expansion reads each packed pair of w_kv_b words swapped (weights " +
+      "paired with the wrong latent channels)",
+    {
+      file: "expand_kv.wgsl",
+      pattern: "widen(w_kv_b[i])",
+      replacement: "widen(w_kv_b[i].yx)",
+      scenario: { preset: "tiny", dtype: "f16", path: "expanded", layout: BSHD_MTP },
+    },
+  ),
 ];
 
 /** The backend the tiled faults run on, by their scenario's path. */
