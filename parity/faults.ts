@@ -289,7 +289,8 @@ export const FAULTS: readonly Fault[] = [
     pattern: /\bexp\(/g,
     replacement: "exp2(",
     scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
-  }),  sourceFault(
+  }),
+  sourceFault(
     "expand-f16-weight-halves-swapped",
     "the f16 K/V expansion reads each packed pair of w_kv_b words swapped (weights " +
       "paired with the wrong latent channels)",
