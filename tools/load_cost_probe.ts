@@ -1,7 +1,8 @@
 /**
  * What one buffer load inside a loop costs on this WebGPU adapter, by address space (and,
- * for comparison, one texel fetch from an rgba32float texture), next to the same loop
- * without the load (docs/benchmarks.md, "wgsl-absorbed-gemm"). Each
+ * for comparison, one texel fetch from an rgba32float texture, and a storage load whose
+ * address is the same for every invocation: `same`), next to the same loop without the
+ * load (docs/benchmarks.md, "wgsl-absorbed-gemm"). Each
  * invocation runs 4096 iterations of one vec4 load and two vec4 FMAs; 256 workgroups of 8.
  * Times are kernel times by timestamp queries (median of 5).
  *
@@ -24,6 +25,7 @@ const GROUPS = 256;
 function code(kind: string): string {
   const decl: Record<string, string> = {
     storage: `@group(0) @binding(0) var<storage, read> src: array<vec4<f32>, ${N}>;`,
+    same: `@group(0) @binding(0) var<storage, read> src: array<vec4<f32>, ${N}>;`,
     uniform: `@group(0) @binding(0) var<uniform> src: array<vec4<f32>, ${N}>;`,
     workgroup: `@group(0) @binding(0) var<storage, read> gsrc: array<vec4<f32>, ${N}>;\n` +
       `var<workgroup> src: array<vec4<f32>, ${N}>;`,
@@ -36,7 +38,9 @@ function code(kind: string): string {
     : kind === "none"
     ? "_ = src[0];"
     : "";
-  const index = `(d * 7u + (gid.x & 7u)) & ${N - 1}u`;
+  // Each lane its own element, or (`same`) one element for the whole workgroup: a driver
+  // that notices a uniform address could load it once.
+  const index = kind === "same" ? `(d * 7u) & ${N - 1}u` : `(d * 7u + (gid.x & 7u)) & ${N - 1}u`;
   const load = kind === "none"
     ? "vec4<f32>(f32(d), f32(d + 1u), 1.0, 2.0)"
     : kind === "texture"
@@ -79,7 +83,7 @@ const read = device.createBuffer({
 });
 console.log(`adapter: ${adapter.info.description || adapter.info.vendor}`);
 const ms: Record<string, number> = {};
-for (const kind of ["none", "storage", "uniform", "workgroup", "texture"]) {
+for (const kind of ["none", "storage", "same", "uniform", "workgroup", "texture"]) {
   const module = device.createShaderModule({ code: code(kind) });
   const pipeline = device.createComputePipeline({
     layout: "auto",

@@ -1,0 +1,122 @@
+/**
+ * The best a buffer-fed register tile reaches on this WebGPU adapter: GFLOP/s of a
+ * skinny GEMM shaped like the K/V expansion (1024 rows of a 512-wide latent times 4096
+ * weight rows), one variant per register tile. A lane computes TR rows (the same for the
+ * whole workgroup) x TC output channels (its own), loading TR + TC vec4s per vec4 step for
+ * TR x TC vec4 dot products (docs/benchmarks.md, "What limits the CPU-class kernels").
+ * Times are kernel times by timestamp queries (median of 3, after one compiling run).
+ *
+ *   deno run -A tools/gemm_tile_probe.ts            # the default tiles
+ *   deno run -A tools/gemm_tile_probe.ts 16x16x8    # TR x TC x workgroup size
+ *
+ * @module
+ */
+const adapter = await navigator.gpu.requestAdapter();
+if (!adapter) {
+  console.error("no WebGPU adapter");
+  Deno.exit(3);
+}
+const device = await adapter.requestDevice({
+  requiredFeatures: ["timestamp-query"] as GPUFeatureName[],
+});
+const ROWS = 1024; // latent rows per dispatch
+const CHANNELS = 4096; // weight rows (output channels): 16 heads x (128 + 128)
+const RV = 128; // vec4s per row: the 512-wide latent
+
+function code(tr: number, tc: number, wg: number): string {
+  const q = tr / 4;
+  return `
+@group(0) @binding(0) var<storage, read> lat: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> w: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@compute @workgroup_size(${wg})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let c0 = gid.x * ${tc}u;
+  let r0 = gid.y * ${tr}u;
+  var acc: array<array<vec4<f32>, ${q}>, ${tc}>;
+  for (var c = 0u; c < ${tc}u; c++) {
+    for (var i = 0u; i < ${q}u; i++) { acc[c][i] = vec4<f32>(0.0); }
+  }
+  for (var j = 0u; j < ${RV}u; j++) {
+    // TR latent rows' vec4 j as the columns of TR / 4 matrices: w * l[i] is four dots.
+    var l: array<mat4x4<f32>, ${q}>;
+    for (var i = 0u; i < ${q}u; i++) {
+      let b = (r0 + 4u * i) * ${RV}u + j;
+      l[i] = mat4x4<f32>(lat[b], lat[b + ${RV}u], lat[b + ${2 * RV}u], lat[b + ${3 * RV}u]);
+    }
+    for (var c = 0u; c < ${tc}u; c++) {
+      let wv = w[(c0 + c) * ${RV}u + j];
+      for (var i = 0u; i < ${q}u; i++) { acc[c][i] += wv * l[i]; }
+    }
+  }
+  for (var c = 0u; c < ${tc}u; c++) {
+    for (var i = 0u; i < ${q}u; i++) {
+      for (var e = 0u; e < 4u; e++) {
+        out[(r0 + 4u * i + e) * ${CHANNELS}u + c0 + c] = acc[c][i][e];
+      }
+    }
+  }
+}`;
+}
+
+const lat = device.createBuffer({ size: ROWS * RV * 16, usage: GPUBufferUsage.STORAGE });
+const w = device.createBuffer({ size: CHANNELS * RV * 16, usage: GPUBufferUsage.STORAGE });
+const out = device.createBuffer({ size: ROWS * CHANNELS * 4, usage: GPUBufferUsage.STORAGE });
+const qs = device.createQuerySet({ type: "timestamp", count: 2 });
+const resolved = device.createBuffer({
+  size: 16,
+  usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+});
+const read = device.createBuffer({
+  size: 16,
+  usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+});
+const tiles = Deno.args.length
+  ? Deno.args.map((a) => a.split("x").map(Number))
+  : [[8, 1, 64], [8, 4, 8], [8, 8, 8], [16, 4, 8], [16, 16, 8]];
+console.log(`adapter: ${adapter.info.description || adapter.info.vendor}`);
+for (const [tr, tc, wg] of tiles) {
+  if (![tr, tc, wg].every(Number.isInteger) || tr % 4 || CHANNELS % (tc * wg) || ROWS % tr) {
+    console.error(
+      `bad tile ${tr}x${tc}x${wg}: TR a multiple of 4 dividing ${ROWS}, ` +
+        `TC x WG dividing ${CHANNELS}`,
+    );
+    Deno.exit(2);
+  }
+  const module = device.createShaderModule({ code: code(tr, tc, wg) });
+  const pipeline = device.createComputePipeline({
+    layout: "auto",
+    compute: { module, entryPoint: "main" },
+  });
+  const group = device.createBindGroup({
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [lat, w, out].map((buffer, binding) => ({ binding, resource: { buffer } })),
+  });
+  const run = async (): Promise<number> => {
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass({
+      timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 },
+    });
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(CHANNELS / tc / wg, ROWS / tr);
+    pass.end();
+    enc.resolveQuerySet(qs, 0, 2, resolved, 0);
+    enc.copyBufferToBuffer(resolved, 0, read, 0, 16);
+    device.queue.submit([enc.finish()]);
+    await read.mapAsync(GPUMapMode.READ);
+    const t = new BigUint64Array(read.getMappedRange().slice(0));
+    read.unmap();
+    return Number(t[1] - t[0]) / 1e6;
+  };
+  await run();
+  const ms = [await run(), await run(), await run()].sort((a, b) => a - b)[1];
+  const flop = 2 * ROWS * CHANNELS * RV * 4;
+  const perLoad = (tr * tc) / (tr + tc); // vec4 dots per vec4 loaded
+  console.log(
+    `TR ${String(tr).padStart(2)} x TC ${String(tc).padStart(2)}, workgroup ${
+      String(wg).padStart(2)
+    }: ${ms.toFixed(1)} ms, ${(flop / ms / 1e6).toFixed(1)} GFLOP/s ` +
+      `(${perLoad.toFixed(1)} vec4 dots per vec4 loaded)`,
+  );
+}
