@@ -22,7 +22,8 @@
 #   (and .gl/ as the device README says: apt-get download of the seven packages above)
 #
 # Steps (pick with STEPS, default "devices tests smoke bench"; they always run in this order):
-#   devices  `main.ts devices` (human, into the log) and `devices --json --measure` (devices.json)
+#   devices  `main.ts devices` (human, into the log) and `devices --json --measure` (devices.json:
+#            caps, ceilings and the saturation point, the measured SM-count estimate)
 #   tests    the test files that need a GPU (GPU_TESTS below)
 #   smoke    `main.ts run --matrix smoke`; keeps summary.md, results.jsonl and report.json
 #   bench    `main.ts bench --matrix headline [--backend <each of BENCH_BACKENDS>] --out ...`;
