@@ -124,7 +124,7 @@ export async function benchReportHtml(
   if (report.targets.length > 0) {
     sections.push(section(
       "targets",
-      "Targets",
+      `Targets of a ${report.targetClass ?? "cpu"}-class device`,
       `<table><tr><th>target</th><th>case</th><th>want</th><th>got</th><th>met</th></tr>${
         report.targets.map((t) =>
           `<tr><td>${escapeHtml(t.target)}</td><td class="id">${escapeHtml(t.id)}</td>` +

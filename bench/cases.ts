@@ -52,20 +52,56 @@ export type TargetName =
   | "dense-decode-f32"
   | "dense-decode-f16"
   | "prefill-absorbed"
-  | "prefill-expanded";
+  | "prefill-expanded"
+  | "prefill-expanded-4096";
 
-/** Target roofline fractions of the headline cases (issue 7). */
-export const TARGETS: Readonly<Record<TargetName, number>> = {
-  "absorbed-decode-f32": 0.30,
-  "absorbed-decode-f16": 0.30,
-  "dense-decode-f32": 0.65,
-  "dense-decode-f16": 0.65,
-  "prefill-absorbed": 0.15,
-  "prefill-expanded": 0.15,
+/** The targets a device class is held to. */
+export interface TargetSet {
+  /** Roofline fraction per target case (a case without an entry has no target). */
+  readonly fractions: Readonly<Partial<Record<TargetName, number>>>;
+  /** Absorbed decode must be this many times faster than dense decode (same shape). */
+  readonly absorbedOverDense: number;
+}
+
+/**
+ * The targets by device class (adapter/device_class.ts). "cpu" (lavapipe, the GL fallback):
+ * issue 7's, which issue 13 keeps for lavapipe. "gpu": issue 13's for an H100/H200 (absorbed
+ * decode 0.30 in f32 and f16, expanded causal prefill at 256 and 4096 0.25 of the FMA
+ * ceiling, absorbed decode 3x dense decode), with issue 7's dense decode and absorbed
+ * prefill targets, which issue 13 leaves as they were.
+ *
+ * @example
+ * ```ts
+ * import { TARGET_SETS } from "./cases.ts";
+ * TARGET_SETS.gpu.fractions["prefill-expanded"]; // 0.25
+ * TARGET_SETS.cpu.absorbedOverDense; // 2.5
+ * ```
+ */
+export const TARGET_SETS: Readonly<Record<"cpu" | "gpu", TargetSet>> = {
+  cpu: {
+    fractions: {
+      "absorbed-decode-f32": 0.30,
+      "absorbed-decode-f16": 0.30,
+      "dense-decode-f32": 0.65,
+      "dense-decode-f16": 0.65,
+      "prefill-absorbed": 0.15,
+      "prefill-expanded": 0.15,
+    },
+    absorbedOverDense: 2.5,
+  },
+  gpu: {
+    fractions: {
+      "absorbed-decode-f32": 0.30,
+      "absorbed-decode-f16": 0.30,
+      "dense-decode-f32": 0.65,
+      "dense-decode-f16": 0.65,
+      "prefill-absorbed": 0.15,
+      "prefill-expanded": 0.25,
+      "prefill-expanded-4096": 0.25,
+    },
+    absorbedOverDense: 3,
+  },
 };
-
-/** Absorbed decode must be at least this many times faster than dense decode (same shape). */
-export const ABSORBED_OVER_DENSE_TARGET = 2.5;
 
 const V2L = { preset: "deepseek-v2-lite", heads: 16, causal: true, page: 0 } as const;
 
@@ -77,6 +113,26 @@ export const HEADLINE: readonly (BenchCase & { target: TargetName })[] = [
   { ...V2L, path: "expanded", dtype: "f16", b: 4, sq: 1, sk: 4096, target: "dense-decode-f16" },
   { ...V2L, path: "absorbed", dtype: "f32", b: 1, sq: 256, sk: 256, target: "prefill-absorbed" },
   { ...V2L, path: "expanded", dtype: "f32", b: 1, sq: 256, sk: 256, target: "prefill-expanded" },
+];
+
+/**
+ * The one GPU target case outside the headline: expanded causal prefill of 4096 tokens
+ * (issue 13). Its own matrix member (`gpu`), because on lavapipe it takes minutes.
+ */
+export const PREFILL_4096: BenchCase & { target: TargetName } = {
+  ...V2L,
+  path: "expanded",
+  dtype: "f32",
+  b: 1,
+  sq: 4096,
+  sk: 4096,
+  target: "prefill-expanded-4096",
+};
+
+/** Every case that carries a target: the headline and {@link PREFILL_4096}. */
+export const TARGET_CASES: readonly (BenchCase & { target: TargetName })[] = [
+  ...HEADLINE,
+  PREFILL_4096,
 ];
 
 function grid(
@@ -106,7 +162,8 @@ function grid(
 }
 
 /**
- * Bundled benchmark matrices. `headline`: the target shapes. `decode`: absorbed vs
+ * Bundled benchmark matrices. `headline`: the target shapes. `gpu`: the headline and the
+ * 4096-token expanded prefill (every GPU target of issue 13). `decode`: absorbed vs
  * dense decode over s_q, s_k and batch for V2-Lite's 16 heads and DeepSeek-V3's 128
  * heads as tensor-parallel shards of 32 and 16. `prefill`: causal prefill over
  * lengths, f32 vs f16, and page sizes. `tiny`: a seconds-long smoke of the runner.
@@ -121,6 +178,9 @@ export function benchMatrix(name: string): BenchCase[] {
   switch (name) {
     case "headline":
       return HEADLINE.map(({ target: _t, ...c }) => c);
+    case "gpu":
+      // Every case issue 13 sets a GPU target on (tools/gpu_machine_check.sh benches it).
+      return TARGET_CASES.map(({ target: _t, ...c }) => c);
     case "decode":
       return [
         ...grid({ preset: "deepseek-v2-lite", causal: true, page: 0 }, {
@@ -194,6 +254,7 @@ export function benchMatrix(name: string): BenchCase[] {
 /** Names of the bundled benchmark matrices. */
 export const BENCH_MATRICES: readonly string[] = [
   "headline",
+  "gpu",
   "decode",
   "prefill",
   "presets",

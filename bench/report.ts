@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ABSORBED_OVER_DENSE_TARGET, benchCaseId, HEADLINE, TARGETS } from "./cases.ts";
+import { benchCaseId, HEADLINE, TARGET_CASES, TARGET_SETS } from "./cases.ts";
 import type { Ceilings } from "./ceilings.ts";
 import type { BenchRecord } from "./run_bench.ts";
 
@@ -44,12 +44,16 @@ export interface BenchReport {
   readonly ceilings: Ceilings;
   /** One record per case. */
   readonly records: readonly BenchRecord[];
-  /** Headline targets (present when the headline cases ran). */
+  /** Targets of the cases that ran (present when target cases ran). */
   readonly targets: readonly TargetOutcome[];
+  /** The device class whose targets were applied (bench/cases.ts `TARGET_SETS`). */
+  readonly targetClass?: "cpu" | "gpu";
 }
 
 /**
- * Evaluate the headline targets from the records that ran (missing cases: got null).
+ * Evaluate the targets of a device class (bench/cases.ts `TARGET_SETS`; default "cpu") from
+ * the records that ran: one outcome per target case that ran (null when it did not run
+ * to the end) and per dtype whose absorbed and dense decode both ran.
  *
  * @example
  * ```ts
@@ -57,7 +61,11 @@ export interface BenchReport {
  * evaluateTargets([]).length; // 0
  * ```
  */
-export function evaluateTargets(records: readonly BenchRecord[]): TargetOutcome[] {
+export function evaluateTargets(
+  records: readonly BenchRecord[],
+  options: { deviceClass?: "cpu" | "gpu" } = {},
+): TargetOutcome[] {
+  const set = TARGET_SETS[options.deviceClass ?? "cpu"];
   const byId = new Map(records.map((r) => [r.id, r]));
   const out: TargetOutcome[] = [];
   const outcome = (target: string, id: string, want: number, got: number | null) =>
@@ -69,18 +77,19 @@ export function evaluateTargets(records: readonly BenchRecord[]): TargetOutcome[
       met: got !== null && got >= want,
       shortfall: got === null ? null : Math.max(0, 1 - got / want),
     });
-  for (const h of HEADLINE) {
+  for (const h of TARGET_CASES) {
     const id = benchCaseId(h);
     const r = byId.get(id);
-    if (!r) continue;
-    outcome(h.target, id, TARGETS[h.target], r.roofline_fraction ?? null);
+    const want = set.fractions[h.target];
+    if (!r || want === undefined) continue;
+    outcome(h.target, id, want, r.roofline_fraction ?? null);
   }
   for (const dtype of ["f32", "f16"] as const) {
     const a = byId.get(benchCaseId({ ...HEADLINE[0], dtype }));
     const d = byId.get(benchCaseId({ ...HEADLINE[2], dtype }));
     if (!a || !d) continue;
     const got = a.ms && d.ms ? d.ms / a.ms : null;
-    outcome(`absorbed-over-dense-${dtype}`, `${a.id} vs ${d.id}`, ABSORBED_OVER_DENSE_TARGET, got);
+    outcome(`absorbed-over-dense-${dtype}`, `${a.id} vs ${d.id}`, set.absorbedOverDense, got);
   }
   return out;
 }
@@ -159,7 +168,13 @@ export function formatTable(report: BenchReport): string {
     formatCeilings(report.ceilings),
     "",
     ...lines,
-    ...(report.targets.length ? ["", ...formatTargets(report.targets)] : []),
+    ...(report.targets.length
+      ? [
+        "",
+        `targets of a ${report.targetClass ?? "cpu"}-class device:`,
+        ...formatTargets(report.targets),
+      ]
+      : []),
   ].join("\n");
 }
 
@@ -269,7 +284,12 @@ export function toMarkdown(report: BenchReport, options: { title: string }): str
     );
   }
   if (report.targets.length) {
-    out.push("", "Targets:", "", ...formatTargets(report.targets).map((l) => `- ${l}`));
+    out.push(
+      "",
+      `Targets (of a ${report.targetClass ?? "cpu"}-class device):`,
+      "",
+      ...formatTargets(report.targets).map((l) => `- ${l}`),
+    );
   }
   return out.join("\n") + "\n";
 }

@@ -12,6 +12,7 @@ import {
   loadBackendModuleOptions,
 } from "./backend_options.ts";
 import { Command } from "@commander-js/extra-typings";
+import { deviceClassOf } from "../adapter/device_class.ts";
 import { backendById } from "../adapter/registry.ts";
 import type { AttentionPath } from "../adapter/types.ts";
 import { BENCH_MATRICES, type BenchCase, benchMatrix, filterBenchCases } from "../bench/cases.ts";
@@ -97,6 +98,8 @@ export function benchCommand() {
         const ceilings = isRemoteDevice(ctx)
           ? await benchDeviceOf(ctx).measureCeilings({ reps })
           : await measureCeilings(ctx, { reps });
+        // A GPU is held to issue 13's GPU targets, a CPU implementation to lavapipe's.
+        const targetClass = deviceClassOf(ctx.caps)?.kind ?? "cpu";
         const records: BenchRecord[] = [];
         for (const c of cases) {
           const r = await runBenchCase(ctx, c, { ceilings, reps, backend: backendOf(c.path) });
@@ -121,7 +124,8 @@ export function benchCommand() {
             : machineInfo(ctx),
           ceilings,
           records,
-          targets: evaluateTargets(records),
+          targets: evaluateTargets(records, { deviceClass: targetClass }),
+          targetClass,
         };
         if (opts.out) {
           await Deno.mkdir(opts.out, { recursive: true });

@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { presetSpec } from "../adapter/presets.ts";
-import { benchCaseId, benchMatrix, filterBenchCases, HEADLINE } from "../bench/cases.ts";
+import {
+  BENCH_MATRICES,
+  benchCaseId,
+  benchMatrix,
+  filterBenchCases,
+  HEADLINE,
+  PREFILL_4096,
+  TARGET_CASES,
+} from "../bench/cases.ts";
 import { rooflineFraction, workOf } from "../bench/formulas.ts";
 import { evaluateTargets, toCsv } from "../bench/report.ts";
 import type { BenchRecord } from "../bench/run_bench.ts";
@@ -63,7 +71,7 @@ Deno.test("summarize: median, spread and relative MAD", () => {
 });
 
 Deno.test("bench matrices: ids are unique, filters select by key", () => {
-  for (const name of ["headline", "decode", "prefill", "tiny"]) {
+  for (const name of BENCH_MATRICES) {
     const ids = benchMatrix(name).map(benchCaseId);
     assert.equal(new Set(ids).size, ids.length, name);
   }
@@ -89,4 +97,41 @@ Deno.test("targets: shortfall and the absorbed/dense ratio", () => {
   assert.equal(ratio.got, 3);
   assert.equal(ratio.met, true);
   assert.match(toCsv([rec(0, 10, 0.15)]), /^id,status,source,ms,/);
+});
+
+Deno.test("targets by device class: a GPU is held to issue 13's, lavapipe to its own", () => {
+  // The gpu matrix is every target case: the headline and the 4096-token expanded prefill.
+  assert.deepEqual(
+    benchMatrix("gpu").map(benchCaseId),
+    TARGET_CASES.map((c) => benchCaseId(c)),
+  );
+  assert.equal(benchMatrix("gpu").length, HEADLINE.length + 1);
+  const rec = (c: (typeof TARGET_CASES)[number], ms: number, rf: number): BenchRecord => ({
+    id: benchCaseId(c),
+    case: c,
+    status: "ok",
+    ms,
+    roofline_fraction: rf,
+  });
+  // Expanded prefill at 0.2 of its roofline; absorbed decode 2.8x faster than dense decode.
+  const records = [
+    rec(HEADLINE[0], 10, 0.35),
+    rec(HEADLINE[2], 28, 0.7),
+    rec(HEADLINE[5], 50, 0.2),
+    rec(PREFILL_4096, 900, 0.2),
+  ];
+  const by = (t: ReturnType<typeof evaluateTargets>, name: string) =>
+    t.find((x) => x.target === name);
+  const cpu = evaluateTargets(records);
+  assert.equal(by(cpu, "prefill-expanded")?.met, true); // 0.2 >= 0.15
+  assert.equal(by(cpu, "prefill-expanded-4096"), undefined); // not a lavapipe target
+  assert.equal(by(cpu, "absorbed-over-dense-f32")?.met, true); // 2.8 >= 2.5
+  const gpu = evaluateTargets(records, { deviceClass: "gpu" });
+  assert.equal(by(gpu, "prefill-expanded")?.want, 0.25);
+  assert.equal(by(gpu, "prefill-expanded")?.met, false);
+  assert.equal(by(gpu, "prefill-expanded-4096")?.met, false);
+  assert.ok(Math.abs((by(gpu, "prefill-expanded-4096")?.shortfall ?? 0) - 0.2) < 1e-12);
+  assert.equal(by(gpu, "absorbed-over-dense-f32")?.want, 3);
+  assert.equal(by(gpu, "absorbed-over-dense-f32")?.met, false); // 2.8 < 3
+  assert.equal(by(gpu, "absorbed-decode-f32")?.met, true);
 });

@@ -26,7 +26,9 @@
 #            caps, ceilings and the saturation point, the measured SM-count estimate)
 #   tests    the test files that need a GPU (GPU_TESTS below)
 #   smoke    `main.ts run --matrix smoke`; keeps summary.md, results.jsonl and report.json
-#   bench    `main.ts bench --matrix headline [--backend <each of BENCH_BACKENDS>] --out ...`;
+#   bench    `main.ts bench --matrix gpu [--backend <each of BENCH_BACKENDS>] --out ...` (the
+#            headline and the 4096-token expanded prefill: every case issue 13 sets a GPU target on;
+#            a GPU-class device is judged by those targets, bench/cases.ts TARGET_SETS);
 #            keeps summary.md and report.json (default: no --backend, so the adapter chooses
 #            each path's backend for the device: on a GPU the tiled kernels, whose targets issue
 #            13 sets, and wgsl-expanded for dense decode; BENCH_BACKENDS="wgsl-absorbed
@@ -41,7 +43,7 @@
 #
 # Knobs (environment): STEPS, TOTAL_S (default 570), OUT (default out/gpu_machine),
 # GPU_TESTS (space-separated test files), T_DEVICES T_TESTS T_SMOKE T_BENCH (timeouts in s),
-# SMOKE_FILTER, BENCH_FILTER (passed as --filter), BENCH_MATRIX (default headline),
+# SMOKE_FILTER, BENCH_FILTER (passed as --filter), BENCH_MATRIX (default gpu),
 # BENCH_BACKENDS (default empty: the adapter's choice per path; else one --backend each),
 # BENCH_JSON=1 (bench --json), SKIP_GL=1 (do not unpack .gl; for dry runs elsewhere), WORK (scratch, default /tmp/...).
 set -uo pipefail
@@ -66,7 +68,7 @@ T_DEVICES=${T_DEVICES:-60}
 T_TESTS=${T_TESTS:-180}
 T_SMOKE=${T_SMOKE:-150}
 T_BENCH=${T_BENCH:-150}
-BENCH_MATRIX=${BENCH_MATRIX:-headline}
+BENCH_MATRIX=${BENCH_MATRIX:-gpu}
 
 # The tests that need a WebGPU adapter (the others are pure CPU and run in CI anyway): found by
 # content, so test files added later are included: they use tests/gpu_helpers.ts, hasAdapter()
