@@ -31,7 +31,7 @@ export interface DeviceClass {
   /** SMs (compute units), or null when unknown. */
   readonly smCount: number | null;
   /** Where the SM count came from. */
-  readonly smCountSource: "caps file" | "table" | "unknown";
+  readonly smCountSource: "caps file" | "MLA_HARNESS_SM_COUNT" | "table" | "unknown";
 }
 
 /** One known device of the SM-count table. */
@@ -134,7 +134,11 @@ export function deviceClassOf(caps: DeviceCaps | null): DeviceClass | null {
   const bytes = caps.limits.maxComputeWorkgroupStorageSize ?? 16384;
   const known = knownDevice(a.vendor, a.device);
   const smCount = caps.smCount ?? known?.smCount ?? null;
-  const smCountSource = caps.smCount !== undefined ? "caps file" : known ? "table" : "unknown";
+  const smCountSource = caps.smCount !== undefined
+    ? caps.smCountFrom ?? "caps file"
+    : known
+    ? "table"
+    : "unknown";
   return {
     kind: cpuReasons.length > 0 ? "cpu" : "gpu",
     reasons: cpuReasons.length > 0

@@ -216,10 +216,13 @@ export interface DeviceCaps {
    */
   readonly loopIterationBudget?: number | null;
   /**
-   * Streaming multiprocessors (compute units): WebGPU does not expose them, so only a
-   * caps file sets this; it overrides the table of adapter/device_class.ts.
+   * Streaming multiprocessors (compute units): WebGPU does not expose them, so a caps
+   * file or, for the device the harness runs on, the environment variable
+   * MLA_HARNESS_SM_COUNT sets this; it overrides the table of adapter/device_class.ts.
    */
   readonly smCount?: number;
+  /** Where `smCount` came from when not a caps file: "MLA_HARNESS_SM_COUNT". */
+  readonly smCountFrom?: "MLA_HARNESS_SM_COUNT";
   /**
    * The WebGPU backend the device runs on (wgpu's: "vulkan", "gl", "metal", "dx12"),
    * recorded when the harness creates a device; absent when not known (a caps file

@@ -9,8 +9,9 @@
  * largest count before that step is the estimate.
  *
  * The search doubles the count from 1 until the time passes {@link STEP_RATIO} times
- * the one-workgroup time, then bisects between the last two counts. A caps file's
- * `smCount` takes such a figure where the SM table (adapter/device_class.ts) has none.
+ * the one-workgroup time, then bisects between the last two counts. MLA_HARNESS_SM_COUNT
+ * (or a caps file's `smCount`) takes such a figure where the SM table
+ * (adapter/device_class.ts) has none.
  *
  * @module
  */
@@ -180,8 +181,8 @@ export function formatSaturation(
   const adapter = known.kind !== "gpu"
     ? "a CPU-class device: its threads; the adapter's CPU kernels do not use an SM count"
     : known.smCount === null
-    ? `the adapter knows no SM count for this device: a caps file with "smCount": ` +
-      `${s.computeUnits} gives it this one`
+    ? `the adapter knows no SM count for this device: MLA_HARNESS_SM_COUNT=${s.computeUnits} ` +
+      `(or "smCount": ${s.computeUnits} in a caps file) gives it this one`
     : `the adapter uses ${known.smCount} SMs (${known.smCountSource})`;
   return `${head}\n  ${adapter}`;
 }

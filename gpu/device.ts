@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { ConfigError } from "../adapter/errors.ts";
 import type { DeviceCaps } from "../adapter/types.ts";
 import { DeviceLostError, NoAdapterError } from "./errors.ts";
 import { measureLoopBudget } from "./loop_budget.ts";
@@ -85,6 +86,42 @@ export interface GpuEnvironment {
    * (wgpu's "vulkan", "gl", ...); absent: not known (a browser page).
    */
   webgpuBackend?(): string;
+  /** The SM count the user set for this device (MLA_HARNESS_SM_COUNT); absent: none. */
+  smCount?(): number | undefined;
+}
+
+/** The environment variable that gives the harness the SM count of its device. */
+export const SM_COUNT_ENV = "MLA_HARNESS_SM_COUNT";
+
+/**
+ * The SM count in MLA_HARNESS_SM_COUNT (a positive integer), or undefined when it is not
+ * set, empty, or not readable (no env permission for it: nothing can be known). A value
+ * that is not a positive integer throws a ConfigError (exit 2), never a silent default.
+ *
+ * @example
+ * ```ts
+ * import { smCountOf } from "./device.ts";
+ * smCountOf("132"); // 132
+ * smCountOf(undefined); // undefined
+ * ```
+ */
+export function smCountOf(value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === "") return undefined;
+  const v = value.trim();
+  if (!/^[1-9][0-9]{0,5}$/.test(v)) {
+    throw new ConfigError(SM_COUNT_ENV, [{
+      path: SM_COUNT_ENV,
+      value,
+      message: "must be a positive integer: the device's SMs (compute units), e.g. 132 for " +
+        "an H100 SXM; `devices --measure` estimates it",
+    }], "invalid environment variable");
+  }
+  return Number(v);
+}
+
+function smCountFromEnv(): number | undefined {
+  const status = Deno.permissions.querySync({ name: "env", variable: SM_COUNT_ENV });
+  return status.state === "granted" ? smCountOf(Deno.env.get(SM_COUNT_ENV)) : undefined;
 }
 
 const denoEnvironment: GpuEnvironment = {
@@ -95,6 +132,7 @@ const denoEnvironment: GpuEnvironment = {
     return formatBackendChoice(choice);
   },
   webgpuBackend: () => backendChoice().backend,
+  smCount: smCountFromEnv,
 };
 
 let environment: GpuEnvironment = denoEnvironment;
@@ -198,7 +236,13 @@ export async function probeCaps(adapter?: GPUAdapter): Promise<DeviceCaps> {
     },
     features: [...a.features].sort(),
     limits,
+    ...smCountCaps(),
   };
+}
+
+function smCountCaps(): Pick<DeviceCaps, "smCount" | "smCountFrom"> {
+  const smCount = environment.smCount?.();
+  return smCount === undefined ? {} : { smCount, smCountFrom: SM_COUNT_ENV };
 }
 
 /** Limits a device is created with at the adapter's value unless `requiredLimits` is given. */

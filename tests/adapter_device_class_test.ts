@@ -12,7 +12,10 @@ import {
   workgroupMemoryTier,
 } from "../adapter/device_class.ts";
 import type { DeviceCaps } from "../adapter/types.ts";
+import { hasAdapter, smCountOf } from "../gpu/device.ts";
 import { runCli } from "./helpers_cli.ts";
+
+const gpu = await hasAdapter();
 
 const H100_DOCS = "docs/gpu_machine/h100-2026-11-27/devices.json";
 
@@ -93,6 +96,30 @@ Deno.test("a caps file's smCount overrides the table; a bad one names the field"
     await assert.rejects(() => readCapsFile(`${dir}/bad.json`), /smCount/);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("MLA_HARNESS_SM_COUNT gives the device the harness runs on its SM count", async () => {
+  assert.equal(smCountOf("108"), 108);
+  assert.equal(smCountOf(" 132 "), 132);
+  assert.equal(smCountOf(undefined), undefined);
+  assert.equal(smCountOf(""), undefined);
+  for (const bad of ["0", "-4", "1.5", "abc", "132 SMs", "1e3"]) {
+    assert.throws(() => smCountOf(bad), /MLA_HARNESS_SM_COUNT.*positive integer/s, bad);
+  }
+  const raw = JSON.parse(await Deno.readTextFile(H100_DOCS));
+  const c = deviceClassOf({ ...raw, smCount: 120, smCountFrom: "MLA_HARNESS_SM_COUNT" })!;
+  assert.equal(c.smCount, 120);
+  assert.match(formatDeviceClass(c), /120 SMs \(MLA_HARNESS_SM_COUNT\)/);
+  if (gpu) {
+    // Through the CLI on the real adapter: the class line names it; a bad value is exit 2.
+    const ok = await runCli(["explain", "tiny"], { MLA_HARNESS_SM_COUNT: "77" });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /77 SMs \(MLA_HARNESS_SM_COUNT\)/);
+    const bad = await runCli(["devices"], { MLA_HARNESS_SM_COUNT: "lots" });
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /MLA_HARNESS_SM_COUNT.*"lots".*positive integer/s);
+    assert.doesNotMatch(bad.stderr, /\n\s+at /); // one message, no stack trace
   }
 });
 

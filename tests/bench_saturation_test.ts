@@ -50,7 +50,7 @@ Deno.test("saturation: the message says what to do with the figure, by device cl
   };
   assert.match(
     formatSaturation(s, { kind: "gpu", smCount: null, smCountSource: "unknown" }),
-    /compute units: about 114 .*tried 1, 128\)\n {2}.*a caps file with "smCount": 114/,
+    /compute units: about 114 .*tried 1, 128\)\n {2}.*MLA_HARNESS_SM_COUNT=114 \(or "smCount": 114/,
   );
   assert.match(
     formatSaturation(s, { kind: "gpu", smCount: 132, smCountSource: "table" }),
