@@ -117,3 +117,25 @@ Deno.test("markdown: appendStepSummary appends to $GITHUB_STEP_SUMMARY when set"
     }
   });
 });
+
+Deno.test("markdown: the slowest table gives an expanded case's K/V expansion apart", () => {
+  const expanded = result({ path: "expanded", b: 1 }, {
+    wallMs: 900,
+    timing: {
+      source: "timestamp-query",
+      samplesMs: [2, 3, 4],
+      medianMs: 3,
+      scope: "core",
+      outsideCoreMs: 1234.5,
+    },
+  });
+  const absorbed = result({ path: "absorbed", b: 2 }, {
+    wallMs: 800,
+    timing: { source: "timestamp-query", samplesMs: [5], medianMs: 5, scope: "all" },
+  });
+  const md = toMarkdown(report([expanded, absorbed]));
+  assert.match(md, /\| kernel median \(ms\) \| K\/V expansion \(ms\) \|/);
+  assert.ok(md.includes(`| \`${expanded.id}\` | 0.90 | 3.000 | 1234.5 |`), md);
+  assert.ok(md.includes(`| \`${absorbed.id}\` | 0.80 | 5.000 | – |`), md);
+  assert.match(md, /attention core of the expanded path/);
+});

@@ -258,12 +258,15 @@ function groupsHtml(results: readonly CaseResult[], detail: boolean): string {
         `<td>${statusBadge(r)}</td><td class="n">${num(r.out?.headroom)}</td>` +
         `<td class="n">${num(r.lse?.headroom)}</td><td class="n">${
           r.timing ? num(r.timing.medianMs, 3) : "–"
-        }</td><td>${escapeHtml(isExpectedSkip(r) ? skipMessage(r) : r.message)}</td></tr>`
+        }</td><td class="n">${
+          r.timing?.outsideCoreMs === undefined ? "–" : r.timing.outsideCoreMs.toFixed(1)
+        }</td>` +
+        `<td>${escapeHtml(isExpectedSkip(r) ? skipMessage(r) : r.message)}</td></tr>`
       ).join("\n")
       : rs.filter(isBad).map((r) =>
         `<tr data-id="${escapeHtml(r.id)}"><td class="id">${escapeHtml(r.id)}</td>` +
         `<td>${statusBadge(r)}</td><td class="n">${num(r.out?.headroom)}</td>` +
-        `<td class="n">${num(r.lse?.headroom)}</td><td class="n">–</td>` +
+        `<td class="n">${num(r.lse?.headroom)}</td><td class="n">–</td><td class="n">–</td>` +
         `<td>see failures above</td></tr>`
       ).join("\n");
     parts.push(
@@ -271,7 +274,10 @@ function groupsHtml(results: readonly CaseResult[], detail: boolean): string {
         `<b>${escapeHtml(name)}</b>: ${passed}/${rs.length} passed; worst headroom ${
           num(worst)
         }</summary>\n<table><tr><th>id</th><th>status</th><th>out headroom</th>` +
-        `<th>LSE headroom</th><th>kernel median (ms)</th><th>message</th></tr>\n${rows}` +
+        `<th>LSE headroom</th><th title="every pass of the absorbed path; the attention core ` +
+        `of the expanded path">kernel median (ms)</th><th title="the expanded path's cache ` +
+        `construction (with q packing and RoPE), timed once">K/V expansion (ms)</th>` +
+        `<th>message</th></tr>\n${rows}` +
         `</table></details>`,
     );
   }
