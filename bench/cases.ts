@@ -63,6 +63,18 @@ export interface TargetSet {
   readonly absorbedOverDense: number;
 }
 
+const LAVAPIPE_TARGETS: TargetSet = {
+  fractions: {
+    "absorbed-decode-f32": 0.30,
+    "absorbed-decode-f16": 0.30,
+    "dense-decode-f32": 0.65,
+    "dense-decode-f16": 0.65,
+    "prefill-absorbed": 0.15,
+    "prefill-expanded": 0.15,
+  },
+  absorbedOverDense: 2.5,
+};
+
 /**
  * The targets by device class (adapter/device_class.ts). "cpu" (lavapipe, the GL fallback):
  * issue 7's, which issue 13 keeps for lavapipe. "gpu": issue 13's for an H100/H200 (absorbed
@@ -78,24 +90,10 @@ export interface TargetSet {
  * ```
  */
 export const TARGET_SETS: Readonly<Record<"cpu" | "gpu", TargetSet>> = {
-  cpu: {
-    fractions: {
-      "absorbed-decode-f32": 0.30,
-      "absorbed-decode-f16": 0.30,
-      "dense-decode-f32": 0.65,
-      "dense-decode-f16": 0.65,
-      "prefill-absorbed": 0.15,
-      "prefill-expanded": 0.15,
-    },
-    absorbedOverDense: 2.5,
-  },
+  cpu: LAVAPIPE_TARGETS,
   gpu: {
     fractions: {
-      "absorbed-decode-f32": 0.30,
-      "absorbed-decode-f16": 0.30,
-      "dense-decode-f32": 0.65,
-      "dense-decode-f16": 0.65,
-      "prefill-absorbed": 0.15,
+      ...LAVAPIPE_TARGETS.fractions,
       "prefill-expanded": 0.25,
       "prefill-expanded-4096": 0.25,
     },

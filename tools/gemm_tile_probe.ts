@@ -11,14 +11,10 @@
  *
  * @module
  */
-const adapter = await navigator.gpu.requestAdapter();
-if (!adapter) {
-  console.error("no WebGPU adapter");
-  Deno.exit(3);
-}
-const device = await adapter.requestDevice({
-  requiredFeatures: ["timestamp-query"] as GPUFeatureName[],
-});
+import { dispatchTimer, probeDevice } from "./probe_device.ts";
+
+const { adapter, device } = await probeDevice();
+const time = dispatchTimer(device);
 const ROWS = 1024; // latent rows per dispatch
 const CHANNELS = 4096; // weight rows (output channels): 16 heads x (128 + 128)
 const RV = 128; // vec4s per row: the 512-wide latent
@@ -62,15 +58,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 const lat = device.createBuffer({ size: ROWS * RV * 16, usage: GPUBufferUsage.STORAGE });
 const w = device.createBuffer({ size: CHANNELS * RV * 16, usage: GPUBufferUsage.STORAGE });
 const out = device.createBuffer({ size: ROWS * CHANNELS * 4, usage: GPUBufferUsage.STORAGE });
-const qs = device.createQuerySet({ type: "timestamp", count: 2 });
-const resolved = device.createBuffer({
-  size: 16,
-  usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
-});
-const read = device.createBuffer({
-  size: 16,
-  usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-});
 const tiles = Deno.args.length
   ? Deno.args.map((a) => a.split("x").map(Number))
   : [[8, 1, 64], [8, 4, 8], [8, 8, 8], [16, 4, 8], [16, 16, 8]];
@@ -92,23 +79,7 @@ for (const [tr, tc, wg] of tiles) {
     layout: pipeline.getBindGroupLayout(0),
     entries: [lat, w, out].map((buffer, binding) => ({ binding, resource: { buffer } })),
   });
-  const run = async (): Promise<number> => {
-    const enc = device.createCommandEncoder();
-    const pass = enc.beginComputePass({
-      timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 },
-    });
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, group);
-    pass.dispatchWorkgroups(CHANNELS / tc / wg, ROWS / tr);
-    pass.end();
-    enc.resolveQuerySet(qs, 0, 2, resolved, 0);
-    enc.copyBufferToBuffer(resolved, 0, read, 0, 16);
-    device.queue.submit([enc.finish()]);
-    await read.mapAsync(GPUMapMode.READ);
-    const t = new BigUint64Array(read.getMappedRange().slice(0));
-    read.unmap();
-    return Number(t[1] - t[0]) / 1e6;
-  };
+  const run = () => time(pipeline, group, [CHANNELS / tc / wg, ROWS / tr]);
   await run();
   const ms = [await run(), await run(), await run()].sort((a, b) => a - b)[1];
   const flop = 2 * ROWS * CHANNELS * RV * 4;

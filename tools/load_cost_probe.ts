@@ -10,14 +10,10 @@
  *
  * @module
  */
-const adapter = await navigator.gpu.requestAdapter();
-if (!adapter) {
-  console.error("no WebGPU adapter");
-  Deno.exit(3);
-}
-const device = await adapter.requestDevice({
-  requiredFeatures: ["timestamp-query"] as GPUFeatureName[],
-});
+import { dispatchTimer, probeDevice } from "./probe_device.ts";
+
+const { adapter, device } = await probeDevice();
+const time = dispatchTimer(device);
 const N = 1024;
 const ITERS = 4096;
 const GROUPS = 256;
@@ -72,15 +68,6 @@ const texture = device.createTexture({
   usage: GPUTextureUsage.TEXTURE_BINDING,
 });
 const out = device.createBuffer({ size: GROUPS * 8 * 16, usage: GPUBufferUsage.STORAGE });
-const qs = device.createQuerySet({ type: "timestamp", count: 2 });
-const resolved = device.createBuffer({
-  size: 16,
-  usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
-});
-const read = device.createBuffer({
-  size: 16,
-  usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-});
 console.log(`adapter: ${adapter.info.description || adapter.info.vendor}`);
 const ms: Record<string, number> = {};
 for (const kind of ["none", "storage", "same", "uniform", "workgroup", "texture"]) {
@@ -99,23 +86,7 @@ for (const kind of ["none", "storage", "same", "uniform", "workgroup", "texture"
       resource: { buffer: out },
     }],
   });
-  const run = async (): Promise<number> => {
-    const enc = device.createCommandEncoder();
-    const pass = enc.beginComputePass({
-      timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 },
-    });
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, group);
-    pass.dispatchWorkgroups(GROUPS);
-    pass.end();
-    enc.resolveQuerySet(qs, 0, 2, resolved, 0);
-    enc.copyBufferToBuffer(resolved, 0, read, 0, 16);
-    device.queue.submit([enc.finish()]);
-    await read.mapAsync(GPUMapMode.READ);
-    const t = new BigUint64Array(read.getMappedRange().slice(0));
-    read.unmap();
-    return Number(t[1] - t[0]) / 1e6;
-  };
+  const run = () => time(pipeline, group, [GROUPS]);
   await run();
   const times: number[] = [];
   for (let i = 0; i < 5; i++) times.push(await run());
