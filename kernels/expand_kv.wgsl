@@ -41,7 +41,7 @@ struct Params {
 // for the latent columns and as scalars for the rotated k_pe columns.
 // f16: latent and w_kv_b are read as packed u32 pairs (one 8-byte load per four halves,
 // widened by unpack2x16float): lavapipe loads a vec4<f16> one component at a time, and
-// the packed form measured 2x faster on the headline dense decode (docs/benchmarks.md).
+// the packed form measured 1.5x faster on the headline dense decode (docs/benchmarks.md).
 @group(0) @binding(1) var<storage, read> latent: array<vec4<store_t>>;   // [rows, src_vec4] // @f32
 // @f16: @group(0) @binding(1) var<storage, read> latent: array<vec2<u32>>;
 @group(0) @binding(2) var<storage, read> k_pe: array<store_t>;           // [rows, r + rope]
