@@ -31,6 +31,14 @@ Deno.test({
     assert.equal(typeof rec.id, "string");
     assert.ok(rec.samples.length >= 7);
     assert.equal(typeof report.machine.cpu, "string");
+    // A ceiling is the fastest repetition (contention only slows one), not the median:
+    // copy moves 2 x 64 MiB per repetition, the FMA kernels 256 x 64 x 65536 FLOP.
+    const c = report.ceilings;
+    const best = (k: string) => Math.min(...(c.samples[k] as number[]));
+    const close = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.abs(b);
+    assert.ok(close(c.copyGBps, (2 * 64 * 2 ** 20) / (best("copy") * 1e6)), "copy");
+    const gflops = (k: string) => (256 * 64 * 65536) / (best(k) * 1e6);
+    assert.ok(close(c.fmaGflops, Math.max(gflops("fma_4"), gflops("fma_32"))), "fma");
   },
 });
 
