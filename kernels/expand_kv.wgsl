@@ -5,15 +5,19 @@
 // where head h's block of w_kv_b [h * (nope + v), r] holds W_UK,h (first nope rows)
 // then W_UV,h (next v rows).
 //
-// Tiling (for lavapipe, where a load whose address differs between invocations is a
-// gather costing about as much as a dozen FMAs, while a load whose address is the
-// same for the whole workgroup is one scalar load + broadcast):
-//   x: invocation o of the grid's x range is one output channel of the flattened
-//      [h * (nope + v)] rows of w_kv_b (channels past that copy k_pe, see below);
+// Tiling: a register tile of CH channels x ROWS cache rows per invocation.
+//   x: invocation x of the grid's x range owns output channels CH x .. CH x + CH - 1 of
+//      the flattened [h * (nope + v)] rows of w_kv_b (invocations past them copy k_pe,
+//      see below);
 //   y: a tile of ROWS cache rows, the same for every invocation of the workgroup.
-// Per vec4 j of the latent: one W load (divergent, reused for ROWS rows) and ROWS
-// latent loads (uniform: every invocation reads the same rows), so ROWS dot products
-// per W load. Register tile: ROWS accumulators (one vec4 of them per 4 rows).
+// Per vec4 j of the latent an invocation loads CH weight vec4s and ROWS latent vec4s
+// for CH x ROWS dot products: 32 vec4 dots per 12 loads. On lavapipe a load costs about
+// as much as a dozen FMAs whether the workgroup's invocations share its address or not
+// (docs/benchmarks.md), so dots per load are what count: tools/gemm_tile_probe.ts
+// measured 14-15 GFLOP/s for this 8 x 4 tile against 5.6-6.5 for the 8 x 1 tile
+// this kernel had before session 6 (the expansion itself became 2.6-3x faster,
+// docs/benchmarks.md). Larger tiles gained nothing more (16 x 4: 12; 8 x 8: 13-15). On a GPU the ROWS latent loads are the same address for the whole
+// workgroup (an L1 broadcast) and the accumulators (eight vec4s) stay in registers.
 // Padding rows (NaN) are expanded too and never read by the attention kernel.
 // Chunks: k and v are bound at the byte offset of row params.row0 (so that no binding
 // exceeds maxStorageBufferBindingSize); rows below are local to the chunk for k and
@@ -23,7 +27,9 @@
 
 alias store_t = f32; // @dtype storage type
 
-const ROWS: u32 = 8u; // rows per invocation (two vec4 accumulators); fixed, see acc0/acc1
+const ROWS: u32 = 8u; // rows per invocation (two vec4s of each channel's accumulator); fixed
+const CH: u32 = 4u; // channels per invocation; fixed, see the a* accumulators
+const WG: u32 = 64u; // invocations per workgroup (the host's grid divides by CH * WG)
 
 struct Params {
   rows: u32,     // rows of this chunk
@@ -76,33 +82,52 @@ fn store_out(row: u32, head: u32, o: u32, value: f32) {
   }
 }
 
-@compute @workgroup_size(64)
+// The 8 rows' values of channel c (a flattened w_kv_b row): head c / (nope + v), its
+// channel o = c % (nope + v) of K (o < nope) or of V.
+fn store_rows(row0: u32, c: u32, lo: vec4<f32>, hi: vec4<f32>) {
+  let per_head = params.nope + params.v;
+  let head = c / per_head;
+  let o = c % per_head;
+  store_out(row0, head, o, lo.x);
+  store_out(row0 + 1u, head, o, lo.y);
+  store_out(row0 + 2u, head, o, lo.z);
+  store_out(row0 + 3u, head, o, lo.w);
+  store_out(row0 + 4u, head, o, hi.x);
+  store_out(row0 + 5u, head, o, hi.y);
+  store_out(row0 + 6u, head, o, hi.z);
+  store_out(row0 + 7u, head, o, hi.w);
+}
+
+@compute @workgroup_size(WG)
 fn expand_kv(@builtin(global_invocation_id) gid: vec3<u32>,
              @builtin(workgroup_id) wid: vec3<u32>) {
-  let per_head = params.nope + params.v;
-  let channels = params.heads * per_head;
+  let channels = params.heads * (params.nope + params.v);
+  let ch_inv = (channels + CH - 1u) / CH; // invocations that compute channels
   let row0 = wid.y * ROWS;
-  let c = gid.x;
-  if (c >= channels) {
-    // The tail of the x range copies k_pe into every head's rope slice.
-    let i = c - channels;
-    if (i < params.heads * params.rope) {
-      let head = i / params.rope;
-      let e = i % params.rope;
-      let k_width = params.nope + params.rope;
-      for (var rr = 0u; rr < ROWS; rr++) {
-        let row = row0 + rr;
-        if (row < params.rows) {
-          k[(row * params.heads + head) * k_width + params.nope + e] =
-              k_pe[(params.row0 + row) * params.src_vec4 * 4u + params.r_vec4 * 4u + e];
+  if (gid.x >= ch_inv) {
+    // The tail of the x range copies k_pe into every head's rope slice, CH entries each.
+    let k_width = params.nope + params.rope;
+    for (var t = 0u; t < CH; t++) {
+      let i = (gid.x - ch_inv) * CH + t;
+      if (i < params.heads * params.rope) {
+        let head = i / params.rope;
+        let e = i % params.rope;
+        for (var rr = 0u; rr < ROWS; rr++) {
+          let row = row0 + rr;
+          if (row < params.rows) {
+            k[(row * params.heads + head) * k_width + params.nope + e] =
+                k_pe[(params.row0 + row) * params.src_vec4 * 4u + params.r_vec4 * 4u + e];
+          }
         }
       }
     }
-    return;
+    return; // no barriers in this kernel: an early exit is safe
   }
-  let head = c / per_head;
-  let o = c % per_head;
-  // Rows past the end re-read the last row (in bounds) and are not stored.
+  let c0 = gid.x * CH;
+  // Rows past the end re-read the last row, and channels past the end the last channel
+  // (in bounds); neither is stored. (The adapter's vec4 rule makes nope, v and rope
+  // multiples of 4, so channels past the end do not occur today; the guards keep any
+  // width correct.)
   let last = params.rows - 1u;
   let r0 = min(row0, last);
   let r1 = min(row0 + 1u, last);
@@ -112,21 +137,46 @@ fn expand_kv(@builtin(global_invocation_id) gid: vec3<u32>,
   let r5 = min(row0 + 5u, last);
   let r6 = min(row0 + 6u, last);
   let r7 = min(row0 + 7u, last);
-  let w_base = c * params.r_vec4;
-  var acc0 = vec4<f32>(0.0);   // rows r0..r3 (f32 accumulation for both storage types)
-  var acc1 = vec4<f32>(0.0);   // rows r4..r7
+  let w0 = min(c0, channels - 1u) * params.r_vec4;
+  let w1 = min(c0 + 1u, channels - 1u) * params.r_vec4;
+  let w2 = min(c0 + 2u, channels - 1u) * params.r_vec4;
+  let w3 = min(c0 + 3u, channels - 1u) * params.r_vec4;
+  // a<channel><half>: rows 0..3 (half 0) and 4..7 (half 1) of each channel; f32 for
+  // both storage types. Written out, not as an array, so they stay in registers.
+  var a00 = vec4<f32>(0.0);
+  var a01 = vec4<f32>(0.0);
+  var a10 = vec4<f32>(0.0);
+  var a11 = vec4<f32>(0.0);
+  var a20 = vec4<f32>(0.0);
+  var a21 = vec4<f32>(0.0);
+  var a30 = vec4<f32>(0.0);
+  var a31 = vec4<f32>(0.0);
   for (var j = 0u; j < params.r_vec4; j++) {
-    let w = wkv(w_base + j);
-    // w * M = (dot(w, M[0]), ..., dot(w, M[3])): four rows' dot products at once.
-    acc0 += w * mat4x4<f32>(lat(r0, j), lat(r1, j), lat(r2, j), lat(r3, j));
-    acc1 += w * mat4x4<f32>(lat(r4, j), lat(r5, j), lat(r6, j), lat(r7, j));
+    // w * M = (dot(w, M[0]), ..., dot(w, M[3])): one channel's dot products with four
+    // rows at once; the two matrices of latent rows serve all CH channels.
+    let lo = mat4x4<f32>(lat(r0, j), lat(r1, j), lat(r2, j), lat(r3, j));
+    let hi = mat4x4<f32>(lat(r4, j), lat(r5, j), lat(r6, j), lat(r7, j));
+    let b0 = wkv(w0 + j);
+    let b1 = wkv(w1 + j);
+    let b2 = wkv(w2 + j);
+    let b3 = wkv(w3 + j);
+    a00 += b0 * lo;
+    a01 += b0 * hi;
+    a10 += b1 * lo;
+    a11 += b1 * hi;
+    a20 += b2 * lo;
+    a21 += b2 * hi;
+    a30 += b3 * lo;
+    a31 += b3 * hi;
   }
-  store_out(row0, head, o, acc0.x);
-  store_out(row0 + 1u, head, o, acc0.y);
-  store_out(row0 + 2u, head, o, acc0.z);
-  store_out(row0 + 3u, head, o, acc0.w);
-  store_out(row0 + 4u, head, o, acc1.x);
-  store_out(row0 + 5u, head, o, acc1.y);
-  store_out(row0 + 6u, head, o, acc1.z);
-  store_out(row0 + 7u, head, o, acc1.w);
+  store_rows(row0, c0, a00, a01);
+  if (c0 + 1u < channels) {
+    store_rows(row0, c0 + 1u, a10, a11);
+  }
+  if (c0 + 2u < channels) {
+    store_rows(row0, c0 + 2u, a20, a21);
+  }
+  if (c0 + 3u < channels) {
+    store_rows(row0, c0 + 3u, a30, a31);
+  }
 }

@@ -329,7 +329,11 @@ export class LaunchKit {
           { buffer: k, offset: row0 * rowK, size: rows * rowK },
           { buffer: v, offset: row0 * rowV, size: rows * rowV },
         ],
-        [Math.ceil(h * (nope + vDim + rope) / 64), Math.ceil(rows / 8)],
+        // expand_kv.wgsl: 64 invocations of 4 channels (then of 4 k_pe entries) x 8 rows
+        [
+          Math.ceil((Math.ceil(h * (nope + vDim) / 4) + Math.ceil(h * rope / 4)) / 64),
+          Math.ceil(rows / 8),
+        ],
         { core: false },
       );
     }
