@@ -192,7 +192,9 @@ export class LaunchKit {
         qAbsorbed,
         buffers.qPe,
       ],
-      grid1d(rows * a.numHeads * (kw / 4)),
+      // absorb_q.wgsl: one invocation per 4 rows x head x (4 latent vec4 columns, or one
+      // rope vec4 column)
+      grid1d(Math.ceil(rows / 4) * a.numHeads * (Math.ceil(r / 16) + a.qkRopeHeadDim / 4)),
       { core: false },
     );
     return qAbsorbed;
@@ -219,7 +221,8 @@ export class LaunchKit {
         buffers.wKvB,
         buffers.out,
       ],
-      grid1d(totalQ * a.numHeads * a.vChannels),
+      // up_proj.wgsl: one invocation per 4 tokens x head x 4 output channels
+      grid1d(Math.ceil(totalQ / 4) * a.numHeads * Math.ceil(a.vChannels / 4)),
       { core: false },
     );
   }

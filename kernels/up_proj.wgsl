@@ -4,7 +4,12 @@
 // x is the latent attention output [totalQ, h, r] (f32, normalized); W_UV,h is rows
 // nope .. nope+v of head h's block of w_kv_b [h * (nope + v), r]:
 //   out[t, h, m] = sum_j x[t, h, j] * w_kv_b[h * (nope + v) + nope + m, j].
-// One invocation per output element; both operands are read as vec4 along j.
+// Tiling: one invocation per (TT tokens, head, TM output channels). Per vec4 j of the
+// latent it loads TT x vec4s and TM weight vec4s for TT x TM dot products (16 per 8
+// loads; one output per invocation did 1 per 2). On lavapipe a load costs about a
+// dozen FMAs (docs/benchmarks.md), so the tile is what makes it fast; on a GPU the four
+// weight rows are shared by the tile's tokens from registers. Tokens and channels past
+// the end re-read the last one (in bounds) and are not stored.
 
 alias store_t = f32; // @dtype storage type
 
@@ -22,21 +27,58 @@ struct Params {
 @group(0) @binding(2) var<storage, read> w_kv_b: array<vec4<store_t>>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
+const TT: u32 = 4u; // tokens per invocation; fixed, see a0..a3
+const TM: u32 = 4u; // output channels per invocation (the columns of one mat4x4)
+
 @compute @workgroup_size(64)
 fn up_proj(@builtin(global_invocation_id) gid: vec3<u32>,
            @builtin(num_workgroups) nwg: vec3<u32>) {
   let idx = gid.x + gid.y * nwg.x * 64u;
-  if (idx >= params.total_q * params.heads * params.v) {
-    return; // bounds guard: grid rounded up
+  let m_blocks = (params.v + TM - 1u) / TM;
+  let t_blocks = (params.total_q + TT - 1u) / TT;
+  if (idx >= t_blocks * params.heads * m_blocks) {
+    return; // bounds guard: grid rounded up (no barriers in this kernel)
   }
-  let m = idx % params.v;
-  let th = idx / params.v;             // t * heads + head
-  let head = th % params.heads;
-  let x_base = th * params.r_vec4;
-  let w_base = (head * params.w_block_rows + params.nope + m) * params.r_vec4;
-  var acc = 0.0;
+  let mb = idx % m_blocks;
+  let rest = idx / m_blocks;
+  let head = rest % params.heads;
+  let t0 = (rest / params.heads) * TT;
+  let m0 = mb * TM;
+  let lt = params.total_q - 1u;
+  let lm = params.v - 1u;
+  let x0 = (min(t0, lt) * params.heads + head) * params.r_vec4;
+  let x1 = (min(t0 + 1u, lt) * params.heads + head) * params.r_vec4;
+  let x2 = (min(t0 + 2u, lt) * params.heads + head) * params.r_vec4;
+  let x3 = (min(t0 + 3u, lt) * params.heads + head) * params.r_vec4;
+  let wr = head * params.w_block_rows + params.nope; // W_UV,h's first row
+  let w0 = (wr + min(m0, lm)) * params.r_vec4;
+  let w1 = (wr + min(m0 + 1u, lm)) * params.r_vec4;
+  let w2 = (wr + min(m0 + 2u, lm)) * params.r_vec4;
+  let w3 = (wr + min(m0 + 3u, lm)) * params.r_vec4;
+  // a<i>: token t0 + i's outputs for channels m0 .. m0 + 3.
+  var a0 = vec4<f32>(0.0);
+  var a1 = vec4<f32>(0.0);
+  var a2 = vec4<f32>(0.0);
+  var a3 = vec4<f32>(0.0);
   for (var j = 0u; j < params.r_vec4; j++) {
-    acc += dot(x[x_base + j], vec4<f32>(w_kv_b[w_base + j]));
+    // Column c is channel m0 + c's weights: x * b is the four channels' dot products.
+    let b = mat4x4<f32>(vec4<f32>(w_kv_b[w0 + j]), vec4<f32>(w_kv_b[w1 + j]),
+                        vec4<f32>(w_kv_b[w2 + j]), vec4<f32>(w_kv_b[w3 + j]));
+    a0 += x[x0 + j] * b;
+    a1 += x[x1 + j] * b;
+    a2 += x[x2 + j] * b;
+    a3 += x[x3 + j] * b;
   }
-  out[idx] = acc;
+  let acc = array<vec4<f32>, 4>(a0, a1, a2, a3);
+  for (var i = 0u; i < TT; i++) {
+    let t = t0 + i;
+    if (t < params.total_q) {
+      let base = (t * params.heads + head) * params.v + m0;
+      for (var c = 0u; c < TM; c++) {
+        if (m0 + c < params.v) {
+          out[base + c] = acc[i][c];
+        }
+      }
+    }
+  }
 }

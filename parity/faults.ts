@@ -291,6 +291,27 @@ export const FAULTS: readonly Fault[] = [
     scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
   }),
   sourceFault(
+    "up-proj-token-tile-aliased",
+    "the up-projection's second token of each 4-token tile reads the first token's latent " +
+      "output",
+    {
+      file: "up_proj.wgsl",
+      pattern: "a1 += x[x1 + j] * b;",
+      replacement: "a1 += x[x0 + j] * b;",
+      scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
+    },
+  ),
+  sourceFault(
+    "absorb-q-column-tile-shifted",
+    "the query absorption's last column of each 4-column tile reads the weights of the first",
+    {
+      file: "absorb_q.wgsl",
+      pattern: "let b3 = vec4<f32>(w_kv_b[w + c3]);",
+      replacement: "let b3 = vec4<f32>(w_kv_b[w + c0]);",
+      scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
+    },
+  ),
+  sourceFault(
     "expand-f16-weight-halves-swapped",
     "the f16 K/V expansion reads each packed pair of w_kv_b words swapped (weights " +
       "paired with the wrong latent channels)",
