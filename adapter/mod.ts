@@ -20,3 +20,4 @@ export * from "./registry.ts";
 export * from "./reference_choice.ts";
 export * from "./loop_budget.ts";
 export * from "./caps_file.ts";
+export * from "./timing_scope.ts";

@@ -26,7 +26,8 @@ import { shuffledPaging } from "../reference/paging.ts";
 import { type BenchCase, benchCaseId } from "./cases.ts";
 import type { Ceilings } from "./ceilings.ts";
 import { rooflineFraction, workOf } from "./formulas.ts";
-import { measureAttention, scopedMs, timingScopeOf } from "../kernels/measure.ts";
+import { timingScopeOf } from "../adapter/timing_scope.ts";
+import { measureAttention, scopedMs } from "../kernels/measure.ts";
 import { summarize } from "./stats.ts";
 
 /** One benchmark result (a JSON record of `bench --json`). */

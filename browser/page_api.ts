@@ -5,7 +5,8 @@
  * @module
  */
 import type { DeviceCaps } from "../adapter/types.ts";
-import type { Measured, TimingScope } from "../kernels/measure.ts";
+import type { TimingScope } from "../adapter/timing_scope.ts";
+import type { Measured } from "../kernels/measure.ts";
 import type { Ceilings } from "../bench/ceilings.ts";
 
 /** An error thrown in the page, by name and message. */
@@ -37,7 +38,7 @@ export type PageCaseReply =
     readonly samplesMs: readonly number[];
     /** Their clock: `timestamp-query` or `wall-clock`. */
     readonly source: string;
-    /** What the samples cover (kernels/measure.ts `timingScopeOf`; a layer: "all"). */
+    /** What the samples cover (adapter `timingScopeOf`; a layer: "all"). */
     readonly scope: TimingScope;
     /** Scope "core": the passes outside the core in the checked run, ms (else null). */
     readonly outsideCoreMs: number | null;

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import type { TimingScope } from "../adapter/timing_scope.ts";
 import type { AttentionInputs, GpuPlan, MlaSpec } from "../adapter/types.ts";
 
 /**
@@ -32,7 +33,7 @@ export interface CaseRequestHeader {
   readonly faultId?: string;
   /** kind bench: which passes are replayed, how often, after how many untimed replays. */
   readonly measure?: {
-    readonly scope: "core" | "all";
+    readonly scope: TimingScope;
     readonly reps: number;
     readonly warmup: number;
   };

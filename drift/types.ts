@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { TimingScope } from "../adapter/timing_scope.ts";
 import type { Reason } from "../adapter/types.ts";
 import type { CaseParams } from "../matrix/types.ts";
 import type { FingerprintChange } from "../report/fingerprint_diff.ts";
@@ -55,7 +56,7 @@ export interface BaselineTiming {
    * What each sample covers (results/types.ts TimingRecord): "all" passes (also when
    * absent, as in baselines made before it was recorded) or the attention "core".
    */
-  readonly scope?: "all" | "core";
+  readonly scope?: TimingScope;
   /** Every timed repetition, milliseconds. */
   readonly samplesMs: readonly number[];
   /** Median of the samples. */

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import type { TimingScope } from "../adapter/timing_scope.ts";
 import type {
   AttentionInputs,
   DeviceCaps,
@@ -33,7 +34,7 @@ export interface RemoteRun {
   /** Their clock. */
   readonly source: string;
   /** What they cover: the attention core, or every pass (kernels/measure.ts). */
-  readonly scope: "core" | "all";
+  readonly scope: TimingScope;
   /** Scope "core": the passes outside the core in the checked run, ms (else null). */
   readonly outsideCoreMs: number | null;
 }

@@ -4,43 +4,20 @@
  * compiles and uploads), then replays of its recorded passes (kernels/replay.ts). Nothing
  * is uploaded, compiled or expanded again for the timed repetitions.
  *
- * What is replayed is the plan's timing scope ({@link timingScopeOf}): for the expanded
+ * What is replayed is the plan's timing scope (adapter/timing_scope.ts): for the expanded
  * path only the attention core, because its K/V expansion is cache construction (it
  * costs 10-40 s per nightly case on lavapipe, more than the attention itself); for the
  * absorbed path every pass (RoPE, q absorption, attention, up-projection).
  *
  * @module
  */
-import type {
-  AttentionInputs,
-  AttentionOutputs,
-  AttentionPath,
-  GpuPlan,
-  MlaSpec,
-} from "../adapter/types.ts";
+import { type TimingScope, timingScopeOf } from "../adapter/timing_scope.ts";
+import type { AttentionInputs, AttentionOutputs, GpuPlan, MlaSpec } from "../adapter/types.ts";
 import type { GpuContext } from "../gpu/device.ts";
 import type { Timing } from "../gpu/timing.ts";
 import { runAttention } from "../kernels/attention.ts";
 import type { SourceMutation } from "../kernels/source.ts";
 import { replayPasses } from "./replay.ts";
-
-/** Which passes a timed repetition replays: the attention core only, or every pass. */
-export type TimingScope = "core" | "all";
-
-/**
- * The timing scope of an attention path: "core" for the expanded path (its K/V
- * expansion is cache construction, timed apart), "all" for the absorbed path.
- *
- * @example
- * ```ts
- * import { timingScopeOf } from "./measure.ts";
- * timingScopeOf("expanded"); // "core"
- * timingScopeOf("absorbed"); // "all"
- * ```
- */
-export function timingScopeOf(path: AttentionPath): TimingScope {
-  return path === "expanded" ? "core" : "all";
-}
 
 /** What {@link measureAttention} measures with. */
 export interface MeasureOptions {
@@ -180,11 +157,14 @@ export interface TimedAttention {
   readonly samplesMs: readonly number[];
   /** The clock: `timestamp-query` or `wall-clock`. */
   readonly source: string;
-  /** What the samples cover ({@link timingScopeOf} of the plan's path). */
+  /** What the samples cover (adapter `timingScopeOf` of the plan's path). */
   readonly scope: TimingScope;
   /**
    * Scope "core": the passes outside the core in the first submission (the K/V
-   * expansion, q packing, RoPE), ms; null for scope "all" or without timestamps.
+   * expansion, q packing, RoPE), ms; null for scope "all" or without timestamps. Read
+   * from the checked submission rather than replayed (as `bench` does), so it costs no
+   * second expansion; on a driver that compiles at a pipeline's first dispatch it may
+   * include that compile for the first case of a run that uses the pipeline.
    */
   readonly outsideCoreMs: number | null;
 }

@@ -179,6 +179,14 @@ const FA2_PREFILL: LayoutRequest = { kind: "bshd", batch: 2, seqQ: 70, seqK: 90,
 /** Two decode queries (MTP) per sequence against a 40-key cache (more than one 32-key block). */
 const BSHD_MTP: LayoutRequest = { kind: "bshd", batch: 1, seqQ: 2, seqK: 40, causal: true };
 
+/** The scenario most faults use: tiny, f32, absorbed, a 2-query MTP step over 40 keys. */
+const TINY_ABSORBED_MTP: FaultScenario = {
+  preset: "tiny",
+  dtype: "f32",
+  path: "absorbed",
+  layout: BSHD_MTP,
+};
+
 /** V2-Lite f16 MTP over 600 keys: where an f16 accumulator loses the sum (absorbed kernels). */
 const V2_LITE_F16_MTP: FaultScenario = {
   preset: "deepseek-v2-lite",
@@ -211,7 +219,7 @@ export const FAULTS: readonly Fault[] = [
       kind: "plan",
       change: ({ spec, plan }) => ({ spec: withParams(spec, { ropePairing: "neox" }), plan }),
     },
-    scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
+    scenario: TINY_ABSORBED_MTP,
   },
   {
     id: "causal-top-left",
@@ -226,7 +234,7 @@ export const FAULTS: readonly Fault[] = [
         }),
       }),
     },
-    scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
+    scenario: TINY_ABSORBED_MTP,
   },
   {
     id: "positions-not-restarted",
@@ -253,14 +261,14 @@ export const FAULTS: readonly Fault[] = [
       // Every score loop (main and tail) stops at the latent width: rope columns dropped.
       pattern: /(d(?: \+ 4u <=| <) )KEY_VEC4/g,
       replacement: "$1VAL_VEC4",
-      scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
+      scenario: TINY_ABSORBED_MTP,
     },
   ),
   sourceFault("lse-offset", "LSE off by a constant (0.01); the output itself is unchanged", {
     file: "absorbed.wgsl",
     pattern: "m_run + log(l_run)",
     replacement: "m_run + log(l_run) + 0.01",
-    scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
+    scenario: TINY_ABSORBED_MTP,
   }),
   sourceFault("kv-tile-skipped", "the first KV tile (BLOCK keys) of every query skipped", {
     file: "absorbed.wgsl",
@@ -288,7 +296,7 @@ export const FAULTS: readonly Fault[] = [
     file: "absorbed.wgsl",
     pattern: /\bexp\(/g,
     replacement: "exp2(",
-    scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
+    scenario: TINY_ABSORBED_MTP,
   }),
   sourceFault(
     "up-proj-token-tile-aliased",
@@ -298,7 +306,7 @@ export const FAULTS: readonly Fault[] = [
       file: "up_proj.wgsl",
       pattern: "a1 += x[x1 + j] * b;",
       replacement: "a1 += x[x0 + j] * b;",
-      scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
+      scenario: TINY_ABSORBED_MTP,
     },
   ),
   sourceFault(
@@ -308,7 +316,7 @@ export const FAULTS: readonly Fault[] = [
       file: "absorb_q.wgsl",
       pattern: "let b3 = vec4<f32>(w_kv_b[w + c3]);",
       replacement: "let b3 = vec4<f32>(w_kv_b[w + c0]);",
-      scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
+      scenario: TINY_ABSORBED_MTP,
     },
   ),
   sourceFault(
@@ -347,14 +355,14 @@ export const TILED_FAULTS: readonly Fault[] = [
       // Both score loops (main and tail) stop at the latent width.
       pattern: /(c(?: \+ 4u <=| <) )KEY_CH;/g,
       replacement: "$1(VAL_VEC4 / CPV);",
-      scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
+      scenario: TINY_ABSORBED_MTP,
     },
   ),
   sourceFault("tiled-lse-offset", "LSE off by a constant (0.01); the output itself is unchanged", {
     file: "absorbed_tiled.wgsl",
     pattern: "(m_run + log2(l_run)) * LN2",
     replacement: "(m_run + log2(l_run)) * LN2 + 0.01",
-    scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
+    scenario: TINY_ABSORBED_MTP,
   }),
   sourceFault("tiled-kv-tile-skipped", "the first staged key tile of every split skipped", {
     file: "absorbed_tiled.wgsl",
@@ -385,7 +393,7 @@ export const TILED_FAULTS: readonly Fault[] = [
       file: "absorbed_tiled.wgsl",
       pattern: /\bexp2\(/g,
       replacement: "exp(",
-      scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
+      scenario: TINY_ABSORBED_MTP,
     },
   ),
   sourceFault(
@@ -478,14 +486,14 @@ export const GEMM_FAULTS: readonly Fault[] = [
       file: "absorbed_gemm.wgsl",
       pattern: "for (var d = 0u; d < KEY_VEC4; d++)",
       replacement: "for (var d = 0u; d < VAL_VEC4; d++)",
-      scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
+      scenario: TINY_ABSORBED_MTP,
     },
   ),
   sourceFault("gemm-lse-offset", "LSE off by a constant (0.01); the output itself is unchanged", {
     file: "gemm_softmax.wgsl",
     pattern: "m + log(l)",
     replacement: "m + log(l) + 0.01",
-    scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
+    scenario: TINY_ABSORBED_MTP,
   }),
   sourceFault(
     "gemm-partial-group-dropped",

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { TimingScope } from "../adapter/timing_scope.ts";
 import type { Reason } from "../adapter/types.ts";
 import type { CaseExpect, CaseParams } from "../matrix/types.ts";
 
@@ -71,7 +72,7 @@ export interface TimingRecord {
    * core only (the expanded path: its K/V expansion is cache construction, timed once
    * in `outsideCoreMs`). Samples of different scopes are never compared.
    */
-  readonly scope?: "all" | "core";
+  readonly scope?: TimingScope;
   /** Scope "core": the passes outside the core (K/V expansion, q packing, RoPE), ms, once. */
   readonly outsideCoreMs?: number;
 }

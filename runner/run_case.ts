@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { TimingScope } from "../adapter/timing_scope.ts";
 import { ConfigError } from "../adapter/errors.ts";
 import { isSelfAttention } from "../adapter/layout.ts";
 import { backendById } from "../adapter/registry.ts";
@@ -353,7 +354,7 @@ interface CheckedRun {
   samples: number[];
   source: string;
   /** What the samples cover (kernels/measure.ts); a layer: "all". */
-  scope: "all" | "core";
+  scope: TimingScope;
   /** Scope "core": the passes outside the core in the checked run, ms (else null). */
   outsideCoreMs: number | null;
 }
@@ -450,16 +451,15 @@ async function checkPlan(c: Case, plan: GpuPlan, o: CheckOptions): Promise<CaseR
       repeats: o.repeats ?? 3,
       mutate,
     });
-  const first = { outputs: timed.outputs };
+  const actual: AttentionOutputs = timed.outputs;
   o.outputs?.({
-    out: Float32Array.from(first.outputs.out),
-    lse: Float32Array.from(first.outputs.lse),
+    out: Float32Array.from(actual.out),
+    lse: Float32Array.from(actual.lse),
   });
   const rows = referenceRows(plan, o);
   const dense = plan.reference === "dense";
   const expected = (dense ? denseAttention : absorbedAttention)(spec, layout, { inputs, rows });
   const tolerance = toleranceFor(plan.variant.dtype, plan.path);
-  const actual: AttentionOutputs = first.outputs;
   const parity = compareAttention(actual, expected, {
     tolerance,
     rows,

@@ -2,7 +2,8 @@
 // checked submission, the expanded path's K/V expansion timed once apart; and how drift
 // keeps samples of different scopes apart.
 import assert from "node:assert/strict";
-import { outsideCoreMs, scopedMs, timingScopeOf } from "../kernels/measure.ts";
+import { type TimingScope, timingScopeOf } from "../adapter/timing_scope.ts";
+import { outsideCoreMs, scopedMs } from "../kernels/measure.ts";
 import {
   baselineCase,
   baselineProblem,
@@ -70,7 +71,7 @@ Deno.test("drift: samples of different scopes are not compared, pooled or accept
   assert.equal(speed?.verdict, "not-comparable");
 
   // Pooling rounds: only samples of the same scope are pooled.
-  const r = (scope: "all" | "core" | undefined, ms: number): CaseResult => {
+  const r = (scope: TimingScope | undefined, ms: number): CaseResult => {
     const base = caseResult("x", ms, 1);
     return { ...base, timing: { ...base.timing!, ...(scope ? { scope } : {}) } };
   };

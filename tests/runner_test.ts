@@ -234,42 +234,36 @@ Deno.test({
   fn: async () => {
     const filter = "preset=tiny;path=absorbed;dtype=f32;layout=bshd;sq=1;causal=1;varlen=none";
     const out = await Deno.makeTempDir();
-    const args = ["run", "--matrix", "smoke", "--filter", filter, "--repeats", "0"];
+    const runArgs = (f: string) => ["run", "--matrix", "smoke", "--filter", f, "--repeats", "0"];
+    const args = runArgs(filter);
     const r = await runCli([...args, "--plant-fault", "gemm-kpe-left-out", "--out", out]);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     const results = (await Deno.readTextFile(`${out}/results.jsonl`)).trim().split("\n")
       .map((l) => JSON.parse(l));
     assert.deepEqual(results.map((x) => [x.status, x.backend]), [["fail", "wgsl-absorbed-gemm"]]);
-    const bad = await runCli([
-      ...args,
-      "--plant-fault",
-      "gemm-kpe-left-out",
-      "--backend",
-      "wgsl-absorbed",
-      "--out",
-      await Deno.makeTempDir(),
-    ]);
+    // --plant-fault <fault> --backend <backend> on the cases of a filter, into a fresh folder.
+    const onBackend = async (f: string, fault: string, backend: string) =>
+      await runCli([
+        ...runArgs(f),
+        "--plant-fault",
+        fault,
+        "--backend",
+        backend,
+        "--out",
+        await Deno.makeTempDir(),
+      ]);
+    const bad = await onBackend(filter, "gemm-kpe-left-out", "wgsl-absorbed");
     assert.equal(bad.code, 2, bad.stdout + bad.stderr);
     assert.match(
       bad.stderr,
       /planted in the kernels of wgsl-absorbed-gemm; --backend wgsl-absorbed/,
     );
     // A plan fault (a wrong causal offset handed to the kernel) runs on any --backend.
-    const plan = await runCli([
-      "run",
-      "--matrix",
-      "smoke",
-      "--filter",
+    const plan = await onBackend(
       filter.replace("sq=1", "sq=4"),
-      "--repeats",
-      "0",
-      "--plant-fault",
       "causal-top-left",
-      "--backend",
       "wgsl-absorbed-gemm",
-      "--out",
-      await Deno.makeTempDir(),
-    ]);
+    );
     assert.equal(plan.code, 1, plan.stdout + plan.stderr);
     assert.match(plan.stdout, /fail preset=tiny;path=absorbed;dtype=f32;b=2;sq=4/);
   },
