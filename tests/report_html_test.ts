@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { compareBaselines } from "../drift/mod.ts";
 import { runReportHtml } from "../report/html/mod.ts";
+import { formatTable, toMarkdown as toBenchMarkdown } from "../bench/report.ts";
 import { benchReportHtml, crossoverPoints, rooflinePoints } from "../bench/bench_html.ts";
 import { compareReportHtml, driftPoints } from "../drift/drift_html.ts";
 import { historyReportHtml } from "../drift/history_html.ts";
@@ -232,4 +233,37 @@ Deno.test("html run: the header names the runtime, and the browser of a Chromium
     html,
     /<dt>Runtime<\/dt><dd>chromium \(HeadlessChrome\/156\.0\.8078\.114; harness on Deno 2\.9\.6\)<\/dd>/,
   );
+});
+
+Deno.test("html run: an expanded case's K/V expansion has its own column", async () => {
+  const base = runFixture();
+  const expanded = base.results.find((r) => r.params?.path === "expanded")!;
+  const timed = {
+    ...expanded,
+    timing: {
+      source: "timestamp-query",
+      samplesMs: [2, 3],
+      medianMs: 2.5,
+      scope: "core" as const,
+      outsideCoreMs: 16576.15,
+    },
+  };
+  const html = await runReportHtml({
+    ...base,
+    results: base.results.map((r) => r === expanded ? timed : r),
+  });
+  assert.match(html, /<th[^>]*>K\/V expansion \(ms\)<\/th>/);
+  const row = html.slice(html.indexOf(`<tr data-id="${expanded.id}">`));
+  assert.match(row.slice(0, row.indexOf("</tr>")), /2\.500<\/td><td class="n">16576\.2<\/td>/);
+});
+
+Deno.test("bench summary: the targets say which device class they are for", () => {
+  const targets = [
+    { target: "prefill-expanded", id: "x", want: 0.25, got: 0.2, met: false, shortfall: 0.2 },
+  ];
+  const gpu = { ...benchFixture(), targets, targetClass: "gpu" as const };
+  assert.match(toBenchMarkdown(gpu, { title: "t" }), /Targets \(of a gpu-class device\):/);
+  assert.match(formatTable(gpu), /targets of a gpu-class device:\nMISS prefill-expanded: 0\.200/);
+  // A report written before the class was recorded reads as the CPU set it was judged by.
+  assert.match(toBenchMarkdown({ ...benchFixture(), targets }, { title: "t" }), /of a cpu-class/);
 });
