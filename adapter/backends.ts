@@ -464,7 +464,6 @@ function gemmReasons(
   id: string,
   keyVec4: number,
   longest: number,
-  options: { valuesTripCost?: number; scoresExtra?: number } = {},
 ): Reason[] {
   const reasons: Reason[] = [];
   if (q.kvSplits !== undefined && q.kvSplits !== 1) {
@@ -476,16 +475,15 @@ function gemmReasons(
   }
   const budget = loopBudgetOf(q.caps);
   if (budget === null) return reasons;
-  const loops = { valuesTripCost: options.valuesTripCost };
-  const need = gemmLoopIterations({ keyVec4 }, longest, loops);
-  const worst = Math.max(need.scores + (options.scoresExtra ?? 0), need.softmax, need.values);
+  const need = gemmLoopIterations({ keyVec4 }, longest);
+  const worst = Math.max(need.scores, need.softmax, need.values);
   if (worst <= budget) return reasons;
   reasons.push({
     code: "device.loop-budget",
     message: `one invocation of ${id} would walk ${longest} keys in ${worst} loop ` +
       `iterations, over this device's loop budget of ${budget} (it ends every loop of an ` +
       "invocation after that many and would silently drop keys); at most " +
-      `${gemmMaxKeys({ keyVec4 }, budget, loops)} keys per query fit: use wgsl-absorbed ` +
+      `${gemmMaxKeys({ keyVec4 }, budget)} keys per query fit: use wgsl-absorbed ` +
       "(it splits the keys)",
   });
   return reasons;
@@ -777,12 +775,7 @@ const expandedGemm: Backend = {
     const longest = maxKLen(layout);
     const keyVec4 = Math.max(1, Math.floor(spec.kChannels / 4));
     reasons.push(
-      ...gemmReasons(q, "wgsl-expanded-gemm", keyVec4, longest, {
-        // Its values pass leaves the 16-query loop rolled (adapter/gemm_plan.ts).
-        valuesTripCost: GEMM_QUERY_TILE + 2,
-        // The scores pass's store loop over the tile's queries.
-        scoresExtra: GEMM_QUERY_TILE + 1,
-      }),
+      ...gemmReasons(q, "wgsl-expanded-gemm", keyVec4, longest),
     );
     const rows = layout.totalQ * h;
     const scoreVec4PerRow = Math.max(1, Math.ceil(longest / 4));

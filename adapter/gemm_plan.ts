@@ -71,17 +71,6 @@ export interface GemmLoopIterations {
   readonly values: number;
 }
 
-/** How a kernel's values pass spends loop iterations per trip over 4 keys. */
-export interface GemmLoopOptions {
-  /**
-   * Loop iterations one trip of the values pass's key loop costs: 1 when the loops inside
-   * it are unrolled (absorbed_gemm.wgsl, measured), 1 + (QT + 1) when the loop over the
-   * tile's QT queries stays rolled (expanded_gemm.wgsl: Mesa leaves that loop, with its
-   * per-query masking, rolled; measured by tests/kernels_expanded_gemm_test.ts).
-   */
-  readonly valuesTripCost?: number;
-}
-
 /**
  * Loop iterations of each pass as a loop-budget device counts them (a loop run costs
  * its trips + 1; constant-trip loops the compiler unrolls cost none, see
@@ -91,39 +80,30 @@ export interface GemmLoopOptions {
  * ```ts
  * import { gemmLoopIterations } from "./gemm_plan.ts";
  * gemmLoopIterations({ keyVec4: 144 }, 4096); // { scores: 145, softmax: 3075, values: 1025 }
- * gemmLoopIterations({ keyVec4: 48 }, 4096, { valuesTripCost: 18 }).values; // 18433
  * ```
  */
 export function gemmLoopIterations(
   shape: Pick<GemmShape, "keyVec4">,
   keys: number,
-  options: GemmLoopOptions = {},
 ): GemmLoopIterations {
   const vec4s = Math.ceil(keys / 4);
-  const trip = options.valuesTripCost ?? 1;
-  return { scores: shape.keyVec4 + 1, softmax: 3 * (vec4s + 1), values: vec4s * trip + 1 };
+  return { scores: shape.keyVec4 + 1, softmax: 3 * (vec4s + 1), values: vec4s + 1 };
 }
 
 /**
  * The most visible keys one query may have within a loop budget (the softmax pass walks
- * its row three times; a values pass with a rolled inner loop may bound it first); 0 when
- * not even the scores pass fits.
+ * its row three times, so it bounds them); 0 when not even the scores pass fits.
  *
  * @example
  * ```ts
  * import { gemmMaxKeys } from "./gemm_plan.ts";
  * gemmMaxKeys({ keyVec4: 144 }, 65535); // 87376
- * gemmMaxKeys({ keyVec4: 48 }, 65535, { valuesTripCost: 18 }); // 14560
  * ```
  */
-export function gemmMaxKeys(
-  shape: Pick<GemmShape, "keyVec4">,
-  budget: number,
-  options: GemmLoopOptions = {},
-): number {
+export function gemmMaxKeys(shape: Pick<GemmShape, "keyVec4">, budget: number): number {
   if (shape.keyVec4 + 1 > budget) return 0;
   const softmax = 4 * (Math.floor(budget / 3) - 1);
-  const values = 4 * Math.floor((budget - 1) / (options.valuesTripCost ?? 1));
+  const values = 4 * (budget - 1);
   return Math.max(0, Math.min(softmax, values));
 }
 

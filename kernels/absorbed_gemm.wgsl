@@ -19,8 +19,14 @@
 //     HT query vec4s for 16 x HT vec4 dot products (HT = 16: 8 FMAs per loaded number);
 //   - values: HT heads x EV output vec4s; per 4 keys a lane loads 4 x EV cached and HT
 //     probability vec4s for 4 x HT x EV vec4 FMAs (8 per loaded number at 16 x 4).
-// The head loops stay loops: writing their 16 statements out measured 1.25x slower.
-// The register tiles spill to the stack; stack reloads are cheap next to buffer loads.
+// The tile is written out head by head, one named accumulator per head (s0..s15,
+// a0..a15), each statement under `if (HT > j)`, which folds away at compile time for a
+// smaller tile. Kept in a private array indexed by loop counters, the same tiles ran
+// 1.5-2x slower (docs/benchmarks.md, session 7; tools/gemm_tile_probe.ts times both forms).
+// The values pass reads the probabilities through a read-only binding (probs_in, the
+// same binding number as the scores pass's read_write probs: WGSL allows that across
+// entry points), which tells a driver nothing writes them during the pass; on lavapipe it
+// measured no slower than the read_write one, and faster in most interleaved runs.
 // The lanes of a workgroup take consecutive key groups (scores) or output column blocks
 // (values), so a workgroup reads 8 neighbouring rows or 8 neighbouring slices of a row.
 // No workgroup memory and no barriers anywhere: every early return is safe.
@@ -36,17 +42,18 @@
 // Loop counts (lavapipe ends every loop of an invocation once all of them together ran
 // 65535 iterations; adapter/gemm_plan.ts counts the same way and refuses a plan that
 // needs more): scores KEY_VEC4 + 1, softmax 3 x (ceil(keys / 4) + 1), values
-// ceil(keys / 4) + 1. The constant-trip loops over the tile's heads, keys and columns
-// are unrolled by the compiler and cost none.
+// ceil(keys / 4) + 1. The tile's heads, keys and columns are written out (no loop).
 
 alias store_t = f32; // @dtype storage type of q_absorbed and the cache
 
 const WG: u32 = 8u; // @param invocations per workgroup (the lavapipe SIMD width)
 const KEY_VEC4: u32 = 144u; // @param (r + rope) / 4
 const VAL_VEC4: u32 = 128u; // @param r / 4
-const HT: u32 = 16u; // @param heads per tile (register tile rows, <= 16)
+const HT: u32 = 16u; // @param heads per tile (register tile rows, <= 16: s0..s15 below)
 const EV: u32 = 4u; // @param output vec4 columns per invocation in the values pass (divides VAL_VEC4)
 const_assert VAL_VEC4 % EV == 0u;
+const_assert EV <= 4u; // c0..c3 and the columns of a mat4x4 accumulator
+const_assert HT <= 16u; // s0..s15, a0..a15
 // Keys per invocation in the scores pass: four vec4 columns of scores per head.
 const KG: u32 = 16u;
 
@@ -71,7 +78,10 @@ struct Params {
 @group(0) @binding(3) var<storage, read> q_meta: array<vec4<u32>>;         // [totalQ]
 @group(0) @binding(4) var<storage, read> k_rows: array<u32>;               // [totalK]
 // S, then P in place: [total_t, h, kmax4] vec4s; slots past a row's keys hold 0 in P.
+// Written by the scores pass (and the softmax's own binding), read by the values pass
+// through probs_in: the same buffer at the same binding, read-only there.
 @group(0) @binding(5) var<storage, read_write> probs: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> probs_in: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> x_out: array<vec4<f32>>;    // [total_t, h, VAL_VEC4]
 
 fn ldq(i: u32) -> vec4<f32> {
@@ -97,16 +107,27 @@ fn row_offsets(base: u32, j: u32, last: u32) -> vec4<u32> {
                    k_rows[base + min(j + 2u, last)], k_rows[base + min(j + 3u, last)]) * KEY_VEC4;
 }
 
-// Both passes bind the same seven buffers (one bind group for the two pipelines, whose
-// layouts are derived from the shader): each entry point calls this, so each uses all
-// bindings. Index 0 of each binding exists (the host never binds an empty buffer).
-fn bind_all() {
+// Both passes bind the same seven buffers (the launcher passes one list; each pipeline's
+// layout is derived from its entry point, which must use every binding): each entry
+// point calls its function below. Index 0 of each binding exists (the host never binds
+// an empty buffer).
+fn bind_scores() {
   _ = params.total_t;
   _ = q_absorbed[0];
   _ = cache[0];
   _ = q_meta[0];
   _ = k_rows[0];
   _ = probs[0];
+  _ = x_out[0];
+}
+
+fn bind_values() {
+  _ = params.total_t;
+  _ = q_absorbed[0];
+  _ = cache[0];
+  _ = q_meta[0];
+  _ = k_rows[0];
+  _ = probs_in[0];
   _ = x_out[0];
 }
 
@@ -119,7 +140,7 @@ fn head_of(tile: u32, j: u32) -> u32 {
 // Pass 1. Grid: x = key groups of 16 / WG, y = head tiles, z = query tokens.
 @compute @workgroup_size(WG)
 fn scores(@builtin(global_invocation_id) gid: vec3<u32>) {
-  bind_all();
+  bind_scores();
   let t = gid.z;
   let tile = gid.y;
   let k0 = gid.x * KG;
@@ -133,38 +154,98 @@ fn scores(@builtin(global_invocation_id) gid: vec3<u32>) {
   let rb = row_offsets(base, k0 + 4u, last);
   let rc = row_offsets(base, k0 + 8u, last);
   let rd = row_offsets(base, k0 + 12u, last);
-  var qb: array<u32, HT>;
-  for (var j = 0u; j < HT; j++) {
-    qb[j] = (qm.x * params.heads + head_of(tile, j)) * KEY_VEC4;
-  }
-  // s[j]: column c = scores of keys k0 + 4c .. k0 + 4c + 3 for head j (zeroed explicitly:
-  // naga hoists loop-local vars to the function entry).
-  var s: array<mat4x4<f32>, HT>;
-  for (var j = 0u; j < HT; j++) {
-    s[j] = mat4x4<f32>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
-  }
+  // Vec4 offset of head j's query row (j past the heads: the last head, never stored).
+  let qr = qm.x * params.heads;
+  let q0 = (qr + head_of(tile, 0u)) * KEY_VEC4;
+  let q1 = (qr + head_of(tile, 1u)) * KEY_VEC4;
+  let q2 = (qr + head_of(tile, 2u)) * KEY_VEC4;
+  let q3 = (qr + head_of(tile, 3u)) * KEY_VEC4;
+  let q4 = (qr + head_of(tile, 4u)) * KEY_VEC4;
+  let q5 = (qr + head_of(tile, 5u)) * KEY_VEC4;
+  let q6 = (qr + head_of(tile, 6u)) * KEY_VEC4;
+  let q7 = (qr + head_of(tile, 7u)) * KEY_VEC4;
+  let q8 = (qr + head_of(tile, 8u)) * KEY_VEC4;
+  let q9 = (qr + head_of(tile, 9u)) * KEY_VEC4;
+  let q10 = (qr + head_of(tile, 10u)) * KEY_VEC4;
+  let q11 = (qr + head_of(tile, 11u)) * KEY_VEC4;
+  let q12 = (qr + head_of(tile, 12u)) * KEY_VEC4;
+  let q13 = (qr + head_of(tile, 13u)) * KEY_VEC4;
+  let q14 = (qr + head_of(tile, 14u)) * KEY_VEC4;
+  let q15 = (qr + head_of(tile, 15u)) * KEY_VEC4;
+  // s<j>: column c = scores of keys k0 + 4c .. k0 + 4c + 3 for head j of the tile.
+  var s0 = mat4x4<f32>();
+  var s1 = mat4x4<f32>();
+  var s2 = mat4x4<f32>();
+  var s3 = mat4x4<f32>();
+  var s4 = mat4x4<f32>();
+  var s5 = mat4x4<f32>();
+  var s6 = mat4x4<f32>();
+  var s7 = mat4x4<f32>();
+  var s8 = mat4x4<f32>();
+  var s9 = mat4x4<f32>();
+  var s10 = mat4x4<f32>();
+  var s11 = mat4x4<f32>();
+  var s12 = mat4x4<f32>();
+  var s13 = mat4x4<f32>();
+  var s14 = mat4x4<f32>();
+  var s15 = mat4x4<f32>();
   for (var d = 0u; d < KEY_VEC4; d++) {
     // The 16 cached vec4s are loaded once and serve all HT heads.
     let ca = cols(ra, d);
     let cb = cols(rb, d);
     let cc = cols(rc, d);
     let cd = cols(rd, d);
-    for (var j = 0u; j < HT; j++) {
-      let qv = ldq(qb[j] + d);
-      s[j] += mat4x4<f32>(qv * ca, qv * cb, qv * cc, qv * cd);
-    }
+    if (HT > 0u) { s0 += dots16(ldq(q0 + d), ca, cb, cc, cd); }
+    if (HT > 1u) { s1 += dots16(ldq(q1 + d), ca, cb, cc, cd); }
+    if (HT > 2u) { s2 += dots16(ldq(q2 + d), ca, cb, cc, cd); }
+    if (HT > 3u) { s3 += dots16(ldq(q3 + d), ca, cb, cc, cd); }
+    if (HT > 4u) { s4 += dots16(ldq(q4 + d), ca, cb, cc, cd); }
+    if (HT > 5u) { s5 += dots16(ldq(q5 + d), ca, cb, cc, cd); }
+    if (HT > 6u) { s6 += dots16(ldq(q6 + d), ca, cb, cc, cd); }
+    if (HT > 7u) { s7 += dots16(ldq(q7 + d), ca, cb, cc, cd); }
+    if (HT > 8u) { s8 += dots16(ldq(q8 + d), ca, cb, cc, cd); }
+    if (HT > 9u) { s9 += dots16(ldq(q9 + d), ca, cb, cc, cd); }
+    if (HT > 10u) { s10 += dots16(ldq(q10 + d), ca, cb, cc, cd); }
+    if (HT > 11u) { s11 += dots16(ldq(q11 + d), ca, cb, cc, cd); }
+    if (HT > 12u) { s12 += dots16(ldq(q12 + d), ca, cb, cc, cd); }
+    if (HT > 13u) { s13 += dots16(ldq(q13 + d), ca, cb, cc, cd); }
+    if (HT > 14u) { s14 += dots16(ldq(q14 + d), ca, cb, cc, cd); }
+    if (HT > 15u) { s15 += dots16(ldq(q15 + d), ca, cb, cc, cd); }
   }
-  // Store whole vec4s of scores (k0 is a multiple of 16); slots past the visible keys
-  // are written too and masked by the softmax pass.
+  // Whole vec4s of scores (k0 is a multiple of 16); slots past the visible keys are
+  // written too and masked by the softmax pass.
   let n4 = min(4u, (qm.z - k0 + 3u) / 4u);
-  for (var j = 0u; j < HT; j++) {
-    let h = tile * HT + j;
-    if (h < params.heads) {
-      let ob = (t * params.heads + h) * params.kmax4 + k0 / 4u;
-      for (var c = 0u; c < 4u; c++) {
-        if (c < n4) {
-          probs[ob + c] = s[j][c] * params.scale;
-        }
+  if (HT > 0u) { store_scores(t, tile * HT + 0u, k0, n4, s0); }
+  if (HT > 1u) { store_scores(t, tile * HT + 1u, k0, n4, s1); }
+  if (HT > 2u) { store_scores(t, tile * HT + 2u, k0, n4, s2); }
+  if (HT > 3u) { store_scores(t, tile * HT + 3u, k0, n4, s3); }
+  if (HT > 4u) { store_scores(t, tile * HT + 4u, k0, n4, s4); }
+  if (HT > 5u) { store_scores(t, tile * HT + 5u, k0, n4, s5); }
+  if (HT > 6u) { store_scores(t, tile * HT + 6u, k0, n4, s6); }
+  if (HT > 7u) { store_scores(t, tile * HT + 7u, k0, n4, s7); }
+  if (HT > 8u) { store_scores(t, tile * HT + 8u, k0, n4, s8); }
+  if (HT > 9u) { store_scores(t, tile * HT + 9u, k0, n4, s9); }
+  if (HT > 10u) { store_scores(t, tile * HT + 10u, k0, n4, s10); }
+  if (HT > 11u) { store_scores(t, tile * HT + 11u, k0, n4, s11); }
+  if (HT > 12u) { store_scores(t, tile * HT + 12u, k0, n4, s12); }
+  if (HT > 13u) { store_scores(t, tile * HT + 13u, k0, n4, s13); }
+  if (HT > 14u) { store_scores(t, tile * HT + 14u, k0, n4, s14); }
+  if (HT > 15u) { store_scores(t, tile * HT + 15u, k0, n4, s15); }
+}
+
+// One query vec4 against the 16 cached vec4s of a step: column c of the result holds its
+// dot products with keys 4c .. 4c + 3 of the group.
+fn dots16(qv: vec4<f32>, ca: mat4x4<f32>, cb: mat4x4<f32>, cc: mat4x4<f32>, cd: mat4x4<f32>) -> mat4x4<f32> {
+  return mat4x4<f32>(qv * ca, qv * cb, qv * cc, qv * cd);
+}
+
+// The n4 score vec4s of head h (nothing for a clamped head past the last).
+fn store_scores(t: u32, h: u32, k0: u32, n4: u32, s: mat4x4<f32>) {
+  if (h < params.heads) {
+    let ob = (t * params.heads + h) * params.kmax4 + k0 / 4u;
+    for (var c = 0u; c < 4u; c++) {
+      if (c < n4) {
+        probs[ob + c] = s[c] * params.scale;
       }
     }
   }
@@ -173,7 +254,7 @@ fn scores(@builtin(global_invocation_id) gid: vec3<u32>) {
 // Pass 3 (pass 2 is gemm_softmax.wgsl). Grid: x = column blocks (VAL_VEC4 / EV) / WG, y = head tiles, z = query tokens.
 @compute @workgroup_size(WG)
 fn values(@builtin(global_invocation_id) gid: vec3<u32>) {
-  bind_all();
+  bind_values();
   let t = gid.z;
   let tile = gid.y;
   let e0 = gid.x * EV;
@@ -182,39 +263,100 @@ fn values(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   let qm = q_meta[t];
   let nk = qm.z;
-  var pb: array<u32, HT>;
-  for (var j = 0u; j < HT; j++) {
-    pb[j] = (t * params.heads + head_of(tile, j)) * params.kmax4;
-  }
-  var acc: array<array<vec4<f32>, EV>, HT>;
-  for (var j = 0u; j < HT; j++) {
-    for (var e = 0u; e < EV; e++) {
-      acc[j][e] = vec4<f32>(0.0);
-    }
-  }
+  // Vec4 offset of head j's probability row.
+  let pr = t * params.heads;
+  let p0 = (pr + head_of(tile, 0u)) * params.kmax4;
+  let p1 = (pr + head_of(tile, 1u)) * params.kmax4;
+  let p2 = (pr + head_of(tile, 2u)) * params.kmax4;
+  let p3 = (pr + head_of(tile, 3u)) * params.kmax4;
+  let p4 = (pr + head_of(tile, 4u)) * params.kmax4;
+  let p5 = (pr + head_of(tile, 5u)) * params.kmax4;
+  let p6 = (pr + head_of(tile, 6u)) * params.kmax4;
+  let p7 = (pr + head_of(tile, 7u)) * params.kmax4;
+  let p8 = (pr + head_of(tile, 8u)) * params.kmax4;
+  let p9 = (pr + head_of(tile, 9u)) * params.kmax4;
+  let p10 = (pr + head_of(tile, 10u)) * params.kmax4;
+  let p11 = (pr + head_of(tile, 11u)) * params.kmax4;
+  let p12 = (pr + head_of(tile, 12u)) * params.kmax4;
+  let p13 = (pr + head_of(tile, 13u)) * params.kmax4;
+  let p14 = (pr + head_of(tile, 14u)) * params.kmax4;
+  let p15 = (pr + head_of(tile, 15u)) * params.kmax4;
+  // a<j>: column e = output vec4 e0 + e of head j (columns from EV on stay 0).
+  var a0 = mat4x4<f32>();
+  var a1 = mat4x4<f32>();
+  var a2 = mat4x4<f32>();
+  var a3 = mat4x4<f32>();
+  var a4 = mat4x4<f32>();
+  var a5 = mat4x4<f32>();
+  var a6 = mat4x4<f32>();
+  var a7 = mat4x4<f32>();
+  var a8 = mat4x4<f32>();
+  var a9 = mat4x4<f32>();
+  var a10 = mat4x4<f32>();
+  var a11 = mat4x4<f32>();
+  var a12 = mat4x4<f32>();
+  var a13 = mat4x4<f32>();
+  var a14 = mat4x4<f32>();
+  var a15 = mat4x4<f32>();
   for (var kb = 0u; kb < nk; kb += 4u) {
     let r = row_offsets(qm.y, kb, nk - 1u) + vec4<u32>(e0);
-    // The block's 4 keys x EV columns, loaded once for all HT heads: c[e] * p is
+    // The block's 4 keys x EV columns, loaded once for all HT heads: c<e> * p is
     // sum_k p_k cache[row_k][e0 + e].
-    var c: array<mat4x4<f32>, EV>;
-    for (var e = 0u; e < EV; e++) {
-      c[e] = mat4x4<f32>(ldc(r.x + e), ldc(r.y + e), ldc(r.z + e), ldc(r.w + e));
-    }
-    for (var j = 0u; j < HT; j++) {
-      // Probabilities of keys kb .. kb + 3 (0 past the visible keys).
-      let p = probs[pb[j] + kb / 4u];
-      for (var e = 0u; e < EV; e++) {
-        acc[j][e] += c[e] * p;
-      }
-    }
+    let c0 = cols(r, 0u);
+    var c1 = mat4x4<f32>();
+    var c2 = mat4x4<f32>();
+    var c3 = mat4x4<f32>();
+    if (EV > 1u) { c1 = cols(r, 1u); }
+    if (EV > 2u) { c2 = cols(r, 2u); }
+    if (EV > 3u) { c3 = cols(r, 3u); }
+    // Probabilities of keys kb .. kb + 3 (0 past the visible keys) at vec4 kb / 4.
+    let pk = kb / 4u;
+    if (HT > 0u) { a0 += weigh4(probs_in[p0 + pk], c0, c1, c2, c3); }
+    if (HT > 1u) { a1 += weigh4(probs_in[p1 + pk], c0, c1, c2, c3); }
+    if (HT > 2u) { a2 += weigh4(probs_in[p2 + pk], c0, c1, c2, c3); }
+    if (HT > 3u) { a3 += weigh4(probs_in[p3 + pk], c0, c1, c2, c3); }
+    if (HT > 4u) { a4 += weigh4(probs_in[p4 + pk], c0, c1, c2, c3); }
+    if (HT > 5u) { a5 += weigh4(probs_in[p5 + pk], c0, c1, c2, c3); }
+    if (HT > 6u) { a6 += weigh4(probs_in[p6 + pk], c0, c1, c2, c3); }
+    if (HT > 7u) { a7 += weigh4(probs_in[p7 + pk], c0, c1, c2, c3); }
+    if (HT > 8u) { a8 += weigh4(probs_in[p8 + pk], c0, c1, c2, c3); }
+    if (HT > 9u) { a9 += weigh4(probs_in[p9 + pk], c0, c1, c2, c3); }
+    if (HT > 10u) { a10 += weigh4(probs_in[p10 + pk], c0, c1, c2, c3); }
+    if (HT > 11u) { a11 += weigh4(probs_in[p11 + pk], c0, c1, c2, c3); }
+    if (HT > 12u) { a12 += weigh4(probs_in[p12 + pk], c0, c1, c2, c3); }
+    if (HT > 13u) { a13 += weigh4(probs_in[p13 + pk], c0, c1, c2, c3); }
+    if (HT > 14u) { a14 += weigh4(probs_in[p14 + pk], c0, c1, c2, c3); }
+    if (HT > 15u) { a15 += weigh4(probs_in[p15 + pk], c0, c1, c2, c3); }
   }
-  for (var j = 0u; j < HT; j++) {
-    let h = tile * HT + j;
-    if (h < params.heads) {
-      let row = t * params.heads + h;
-      for (var e = 0u; e < EV; e++) {
-        x_out[row * VAL_VEC4 + e0 + e] = acc[j][e];
-      }
+  if (HT > 0u) { store_values(t, tile * HT + 0u, e0, a0); }
+  if (HT > 1u) { store_values(t, tile * HT + 1u, e0, a1); }
+  if (HT > 2u) { store_values(t, tile * HT + 2u, e0, a2); }
+  if (HT > 3u) { store_values(t, tile * HT + 3u, e0, a3); }
+  if (HT > 4u) { store_values(t, tile * HT + 4u, e0, a4); }
+  if (HT > 5u) { store_values(t, tile * HT + 5u, e0, a5); }
+  if (HT > 6u) { store_values(t, tile * HT + 6u, e0, a6); }
+  if (HT > 7u) { store_values(t, tile * HT + 7u, e0, a7); }
+  if (HT > 8u) { store_values(t, tile * HT + 8u, e0, a8); }
+  if (HT > 9u) { store_values(t, tile * HT + 9u, e0, a9); }
+  if (HT > 10u) { store_values(t, tile * HT + 10u, e0, a10); }
+  if (HT > 11u) { store_values(t, tile * HT + 11u, e0, a11); }
+  if (HT > 12u) { store_values(t, tile * HT + 12u, e0, a12); }
+  if (HT > 13u) { store_values(t, tile * HT + 13u, e0, a13); }
+  if (HT > 14u) { store_values(t, tile * HT + 14u, e0, a14); }
+  if (HT > 15u) { store_values(t, tile * HT + 15u, e0, a15); }
+}
+
+// Probabilities p of 4 keys times the keys' EV cached column vec4s (c0..c3).
+fn weigh4(p: vec4<f32>, c0: mat4x4<f32>, c1: mat4x4<f32>, c2: mat4x4<f32>, c3: mat4x4<f32>) -> mat4x4<f32> {
+  return mat4x4<f32>(c0 * p, c1 * p, c2 * p, c3 * p);
+}
+
+// The EV output vec4s of head h (nothing for a clamped head past the last).
+fn store_values(t: u32, h: u32, e0: u32, a: mat4x4<f32>) {
+  if (h < params.heads) {
+    let row = t * params.heads + h;
+    for (var e = 0u; e < EV; e++) {
+      x_out[row * VAL_VEC4 + e0 + e] = a[e];
     }
   }
 }

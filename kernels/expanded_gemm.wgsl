@@ -8,7 +8,9 @@
 //   values:  o[t, h, :] = sum_k P[t, h, k] * v[row_k, h, :]
 //
 // Why this shape: see absorbed_gemm.wgsl (on lavapipe a buffer load costs about 25 8-lane
-// FMAs, so speed is FMAs per loaded number inside one lane). Here the register tiles are
+// FMAs, so speed is FMAs per loaded number inside one lane; the tile is written out query
+// by query, s0..s15 and a0..a15 under `if (QT > i)`, because a private array indexed by a
+// loop counter stays in memory; the values pass reads P through a read-only binding). Here the register tiles are
 // queries x keys of one head (scores: QT = 16 queries x 16 keys, 8 FMAs per loaded number)
 // and queries x output columns (values: 16 queries x EV vec4s, per 4 keys 4 x EV value and
 // 16 probability vec4s for 4 x 16 x EV vec4 FMAs). A query tile is QT consecutive queries
@@ -28,17 +30,18 @@
 // the binding's first vec4.
 //
 // Loops (adapter/gemm_plan.ts counts them for a device's loop budget): scores QK_VEC4 + 1,
-// values ceil(keys / 4) + 1; the constant-trip loops over the tile's queries, keys and
-// columns are unrolled by the compiler and cost none.
+// values ceil(keys / 4) + 1; the tile's queries, keys and columns are written out.
 
 alias store_t = f32; // @dtype storage type of q, k and v
 
 const WG: u32 = 8u; // @param invocations per workgroup (the lavapipe SIMD width)
-const QT: u32 = 16u; // @param queries per tile (register tile rows)
+const QT: u32 = 16u; // @param queries per tile (register tile rows, <= 16: s0..s15 below)
 const QK_VEC4: u32 = 48u; // @param (nope + rope) / 4
 const V_VEC4: u32 = 32u; // @param v / 4
 const EV: u32 = 4u; // @param output vec4 columns per invocation in the values pass (divides V_VEC4)
 const_assert V_VEC4 % EV == 0u;
+const_assert EV <= 4u; // c0..c3 and the columns of a mat4x4 accumulator
+const_assert QT <= 16u; // s0..s15, a0..a15
 // Keys per invocation in the scores pass: four vec4 columns of scores per query.
 const KG: u32 = 16u;
 
@@ -53,8 +56,10 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> q: array<vec4<store_t>>;  // [qRows, h, QK_VEC4]
-// f16: K and V read as packed u32 pairs widened by unpack2x16float (one load per 2 halves).
+// f16: q, K and V read as packed u32 pairs widened by unpack2x16float (one load per 2
+// halves).
+@group(0) @binding(1) var<storage, read> q: array<vec4<store_t>>; // [qRows, h, QK_VEC4] // @f32
+// @f16: @group(0) @binding(1) var<storage, read> q: array<vec2<u32>>;
 @group(0) @binding(2) var<storage, read> k: array<vec4<store_t>>; // [kRows, h, QK_VEC4] // @f32
 @group(0) @binding(3) var<storage, read> v: array<vec4<store_t>>; // [kRows, h, V_VEC4] // @f32
 // @f16: @group(0) @binding(2) var<storage, read> k: array<vec2<u32>>;
@@ -62,8 +67,17 @@ struct Params {
 @group(0) @binding(4) var<storage, read> q_meta: array<vec4<u32>>;   // see absorbed.wgsl
 @group(0) @binding(5) var<storage, read> k_rows: array<u32>;
 @group(0) @binding(6) var<storage, read> q_tiles: array<vec2<u32>>;  // (first query, count)
+// Written by the scores pass (and the softmax's own binding), read by the values pass
+// through probs_in: the same buffer at the same binding, read-only there (WGSL allows two
+// variables at one binding in different entry points).
 @group(0) @binding(7) var<storage, read_write> probs: array<vec4<f32>>; // [totalQ, h, kmax4]
+@group(0) @binding(7) var<storage, read> probs_in: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> out: array<vec4<f32>>;   // [totalQ, h, V_VEC4]
+
+fn ldq(i: u32) -> vec4<f32> {
+  return vec4<f32>(q[i]); // @f32
+  // @f16: let w = q[i]; return vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y));
+}
 
 fn ldk(i: u32) -> vec4<f32> {
   return vec4<f32>(k[i]); // @f32
@@ -75,10 +89,11 @@ fn ldv(i: u32) -> vec4<f32> {
   // @f16: let w = v[i]; return vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y));
 }
 
-// Both passes bind the same nine buffers (eight storage: the default limit) (one bind group for the two pipelines, whose
-// layouts are derived from the shader): each entry point calls this, so each uses all
-// bindings. Index 0 of each binding exists (the host never binds an empty buffer).
-fn bind_all() {
+// Both passes bind the same nine buffers (eight storage: the default limit; the launcher
+// passes one list, and each pipeline's layout is derived from its entry point, which must
+// use every binding): each entry point calls its function below. Index 0 of each binding
+// exists (the host never binds an empty buffer).
+fn bind_scores() {
   _ = params.tiles;
   _ = q[0];
   _ = k[0];
@@ -87,6 +102,18 @@ fn bind_all() {
   _ = k_rows[0];
   _ = q_tiles[0];
   _ = probs[0];
+  _ = out[0];
+}
+
+fn bind_values() {
+  _ = params.tiles;
+  _ = q[0];
+  _ = k[0];
+  _ = v[0];
+  _ = q_meta[0];
+  _ = k_rows[0];
+  _ = q_tiles[0];
+  _ = probs_in[0];
   _ = out[0];
 }
 
@@ -105,7 +132,7 @@ fn kcols(r: vec4<u32>, d: u32) -> mat4x4<f32> {
 // Pass 1. Grid: x = key groups of 16 / WG, y = heads, z = query tiles of the group.
 @compute @workgroup_size(WG)
 fn scores(@builtin(global_invocation_id) gid: vec3<u32>) {
-  bind_all();
+  bind_scores();
   let qt = q_tiles[params.tile_begin + gid.z];
   let h = gid.y;
   let k0 = gid.x * KG;
@@ -123,38 +150,112 @@ fn scores(@builtin(global_invocation_id) gid: vec3<u32>) {
   let rb = rows_of(base, k0 + 4u, last) * row_vec4 + hoff;
   let rc = rows_of(base, k0 + 8u, last) * row_vec4 + hoff;
   let rd = rows_of(base, k0 + 12u, last) * row_vec4 + hoff;
-  // Per query i of the tile (a partial tile repeats its last query, never stored).
-  var qb: array<u32, QT>;
-  var seen: array<u32, QT>;
-  for (var i = 0u; i < QT; i++) {
-    let qm = q_meta[qt.x + min(i, nq - 1u)];
-    qb[i] = (qm.x * params.heads + h) * QK_VEC4;
-    seen[i] = qm.z;
-  }
-  // s[i]: column c = scores of keys k0 + 4c .. k0 + 4c + 3 for query i (zeroed explicitly:
-  // naga hoists loop-local vars to the function entry).
-  var s: array<mat4x4<f32>, QT>;
-  for (var i = 0u; i < QT; i++) {
-    s[i] = mat4x4<f32>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
-  }
+  // Per query i of the tile (a partial tile repeats its last query, never stored): the
+  // vec4 offset of its head-h row and its visible keys.
+  let m0 = q_meta[qt.x + min(0u, nq - 1u)];
+  let m1 = q_meta[qt.x + min(1u, nq - 1u)];
+  let m2 = q_meta[qt.x + min(2u, nq - 1u)];
+  let m3 = q_meta[qt.x + min(3u, nq - 1u)];
+  let m4 = q_meta[qt.x + min(4u, nq - 1u)];
+  let m5 = q_meta[qt.x + min(5u, nq - 1u)];
+  let m6 = q_meta[qt.x + min(6u, nq - 1u)];
+  let m7 = q_meta[qt.x + min(7u, nq - 1u)];
+  let m8 = q_meta[qt.x + min(8u, nq - 1u)];
+  let m9 = q_meta[qt.x + min(9u, nq - 1u)];
+  let m10 = q_meta[qt.x + min(10u, nq - 1u)];
+  let m11 = q_meta[qt.x + min(11u, nq - 1u)];
+  let m12 = q_meta[qt.x + min(12u, nq - 1u)];
+  let m13 = q_meta[qt.x + min(13u, nq - 1u)];
+  let m14 = q_meta[qt.x + min(14u, nq - 1u)];
+  let m15 = q_meta[qt.x + min(15u, nq - 1u)];
+  let q0 = (m0.x * params.heads + h) * QK_VEC4;
+  let q1 = (m1.x * params.heads + h) * QK_VEC4;
+  let q2 = (m2.x * params.heads + h) * QK_VEC4;
+  let q3 = (m3.x * params.heads + h) * QK_VEC4;
+  let q4 = (m4.x * params.heads + h) * QK_VEC4;
+  let q5 = (m5.x * params.heads + h) * QK_VEC4;
+  let q6 = (m6.x * params.heads + h) * QK_VEC4;
+  let q7 = (m7.x * params.heads + h) * QK_VEC4;
+  let q8 = (m8.x * params.heads + h) * QK_VEC4;
+  let q9 = (m9.x * params.heads + h) * QK_VEC4;
+  let q10 = (m10.x * params.heads + h) * QK_VEC4;
+  let q11 = (m11.x * params.heads + h) * QK_VEC4;
+  let q12 = (m12.x * params.heads + h) * QK_VEC4;
+  let q13 = (m13.x * params.heads + h) * QK_VEC4;
+  let q14 = (m14.x * params.heads + h) * QK_VEC4;
+  let q15 = (m15.x * params.heads + h) * QK_VEC4;
+  // s<i>: column c = scores of keys k0 + 4c .. k0 + 4c + 3 for query i of the tile.
+  var s0 = mat4x4<f32>();
+  var s1 = mat4x4<f32>();
+  var s2 = mat4x4<f32>();
+  var s3 = mat4x4<f32>();
+  var s4 = mat4x4<f32>();
+  var s5 = mat4x4<f32>();
+  var s6 = mat4x4<f32>();
+  var s7 = mat4x4<f32>();
+  var s8 = mat4x4<f32>();
+  var s9 = mat4x4<f32>();
+  var s10 = mat4x4<f32>();
+  var s11 = mat4x4<f32>();
+  var s12 = mat4x4<f32>();
+  var s13 = mat4x4<f32>();
+  var s14 = mat4x4<f32>();
+  var s15 = mat4x4<f32>();
   for (var d = 0u; d < QK_VEC4; d++) {
     // The 16 keys' vec4s are loaded once and serve all QT queries.
     let ca = kcols(ra, d);
     let cb = kcols(rb, d);
     let cc = kcols(rc, d);
     let cd = kcols(rd, d);
-    for (var i = 0u; i < QT; i++) {
-      let qv = vec4<f32>(q[qb[i] + d]);
-      s[i] += mat4x4<f32>(qv * ca, qv * cb, qv * cc, qv * cd);
-    }
+    if (QT > 0u) { s0 += dots16(ldq(q0 + d), ca, cb, cc, cd); }
+    if (QT > 1u) { s1 += dots16(ldq(q1 + d), ca, cb, cc, cd); }
+    if (QT > 2u) { s2 += dots16(ldq(q2 + d), ca, cb, cc, cd); }
+    if (QT > 3u) { s3 += dots16(ldq(q3 + d), ca, cb, cc, cd); }
+    if (QT > 4u) { s4 += dots16(ldq(q4 + d), ca, cb, cc, cd); }
+    if (QT > 5u) { s5 += dots16(ldq(q5 + d), ca, cb, cc, cd); }
+    if (QT > 6u) { s6 += dots16(ldq(q6 + d), ca, cb, cc, cd); }
+    if (QT > 7u) { s7 += dots16(ldq(q7 + d), ca, cb, cc, cd); }
+    if (QT > 8u) { s8 += dots16(ldq(q8 + d), ca, cb, cc, cd); }
+    if (QT > 9u) { s9 += dots16(ldq(q9 + d), ca, cb, cc, cd); }
+    if (QT > 10u) { s10 += dots16(ldq(q10 + d), ca, cb, cc, cd); }
+    if (QT > 11u) { s11 += dots16(ldq(q11 + d), ca, cb, cc, cd); }
+    if (QT > 12u) { s12 += dots16(ldq(q12 + d), ca, cb, cc, cd); }
+    if (QT > 13u) { s13 += dots16(ldq(q13 + d), ca, cb, cc, cd); }
+    if (QT > 14u) { s14 += dots16(ldq(q14 + d), ca, cb, cc, cd); }
+    if (QT > 15u) { s15 += dots16(ldq(q15 + d), ca, cb, cc, cd); }
   }
   // Each query stores the vec4s of scores that hold one of its own keys.
-  for (var i = 0u; i < nq; i++) {
-    let ob = ((qt.x + i) * params.heads + h) * params.kmax4 + k0 / 4u;
-    for (var c = 0u; c < 4u; c++) {
-      if (k0 + 4u * c < seen[i]) {
-        probs[ob + c] = s[i][c] * params.scale;
-      }
+  let ob = (qt.x * params.heads + h) * params.kmax4 + k0 / 4u;
+  let stride = params.heads * params.kmax4; // one query further
+  if (QT > 0u && 0u < nq) { store_scores(ob + 0u * stride, k0, m0.z, s0); }
+  if (QT > 1u && 1u < nq) { store_scores(ob + 1u * stride, k0, m1.z, s1); }
+  if (QT > 2u && 2u < nq) { store_scores(ob + 2u * stride, k0, m2.z, s2); }
+  if (QT > 3u && 3u < nq) { store_scores(ob + 3u * stride, k0, m3.z, s3); }
+  if (QT > 4u && 4u < nq) { store_scores(ob + 4u * stride, k0, m4.z, s4); }
+  if (QT > 5u && 5u < nq) { store_scores(ob + 5u * stride, k0, m5.z, s5); }
+  if (QT > 6u && 6u < nq) { store_scores(ob + 6u * stride, k0, m6.z, s6); }
+  if (QT > 7u && 7u < nq) { store_scores(ob + 7u * stride, k0, m7.z, s7); }
+  if (QT > 8u && 8u < nq) { store_scores(ob + 8u * stride, k0, m8.z, s8); }
+  if (QT > 9u && 9u < nq) { store_scores(ob + 9u * stride, k0, m9.z, s9); }
+  if (QT > 10u && 10u < nq) { store_scores(ob + 10u * stride, k0, m10.z, s10); }
+  if (QT > 11u && 11u < nq) { store_scores(ob + 11u * stride, k0, m11.z, s11); }
+  if (QT > 12u && 12u < nq) { store_scores(ob + 12u * stride, k0, m12.z, s12); }
+  if (QT > 13u && 13u < nq) { store_scores(ob + 13u * stride, k0, m13.z, s13); }
+  if (QT > 14u && 14u < nq) { store_scores(ob + 14u * stride, k0, m14.z, s14); }
+  if (QT > 15u && 15u < nq) { store_scores(ob + 15u * stride, k0, m15.z, s15); }
+}
+
+// One query vec4 against the 16 key vec4s of a step: column c of the result holds its
+// dot products with keys 4c .. 4c + 3 of the group.
+fn dots16(qv: vec4<f32>, ca: mat4x4<f32>, cb: mat4x4<f32>, cc: mat4x4<f32>, cd: mat4x4<f32>) -> mat4x4<f32> {
+  return mat4x4<f32>(qv * ca, qv * cb, qv * cc, qv * cd);
+}
+
+// The score vec4s at ob that hold one of the query's `seen` keys.
+fn store_scores(ob: u32, k0: u32, seen: u32, s: mat4x4<f32>) {
+  for (var c = 0u; c < 4u; c++) {
+    if (k0 + 4u * c < seen) {
+      probs[ob + c] = s[c] * params.scale;
     }
   }
 }
@@ -163,7 +264,7 @@ fn scores(@builtin(global_invocation_id) gid: vec3<u32>) {
 // y = heads, z = query tiles of the group.
 @compute @workgroup_size(WG)
 fn values(@builtin(global_invocation_id) gid: vec3<u32>) {
-  bind_all();
+  bind_values();
   let qt = q_tiles[params.tile_begin + gid.z];
   let h = gid.y;
   let e0 = gid.x * EV;
@@ -174,49 +275,164 @@ fn values(@builtin(global_invocation_id) gid: vec3<u32>) {
   let qm_last = q_meta[qt.x + nq - 1u];
   let nk = qm_last.z;
   let base = qm_last.y;
-  var pb: array<u32, QT>;
-  var seen: array<u32, QT>;
-  for (var i = 0u; i < QT; i++) {
-    let t = qt.x + min(i, nq - 1u);
-    pb[i] = (t * params.heads + h) * params.kmax4;
-    seen[i] = q_meta[t].z;
-  }
-  var acc: array<array<vec4<f32>, EV>, QT>;
-  for (var i = 0u; i < QT; i++) {
-    for (var e = 0u; e < EV; e++) {
-      acc[i][e] = vec4<f32>(0.0);
-    }
-  }
+  // Per query i of the tile (a partial tile repeats its last query, never stored): the
+  // vec4 offset of its head-h probability row and its visible keys.
+  let pr = params.heads * params.kmax4; // one query further
+  let pt = (qt.x * params.heads + h) * params.kmax4;
+  let p0 = pt + min(0u, nq - 1u) * pr;
+  let p1 = pt + min(1u, nq - 1u) * pr;
+  let p2 = pt + min(2u, nq - 1u) * pr;
+  let p3 = pt + min(3u, nq - 1u) * pr;
+  let p4 = pt + min(4u, nq - 1u) * pr;
+  let p5 = pt + min(5u, nq - 1u) * pr;
+  let p6 = pt + min(6u, nq - 1u) * pr;
+  let p7 = pt + min(7u, nq - 1u) * pr;
+  let p8 = pt + min(8u, nq - 1u) * pr;
+  let p9 = pt + min(9u, nq - 1u) * pr;
+  let p10 = pt + min(10u, nq - 1u) * pr;
+  let p11 = pt + min(11u, nq - 1u) * pr;
+  let p12 = pt + min(12u, nq - 1u) * pr;
+  let p13 = pt + min(13u, nq - 1u) * pr;
+  let p14 = pt + min(14u, nq - 1u) * pr;
+  let p15 = pt + min(15u, nq - 1u) * pr;
+  let n0 = q_meta[qt.x + min(0u, nq - 1u)].z;
+  let n1 = q_meta[qt.x + min(1u, nq - 1u)].z;
+  let n2 = q_meta[qt.x + min(2u, nq - 1u)].z;
+  let n3 = q_meta[qt.x + min(3u, nq - 1u)].z;
+  let n4 = q_meta[qt.x + min(4u, nq - 1u)].z;
+  let n5 = q_meta[qt.x + min(5u, nq - 1u)].z;
+  let n6 = q_meta[qt.x + min(6u, nq - 1u)].z;
+  let n7 = q_meta[qt.x + min(7u, nq - 1u)].z;
+  let n8 = q_meta[qt.x + min(8u, nq - 1u)].z;
+  let n9 = q_meta[qt.x + min(9u, nq - 1u)].z;
+  let n10 = q_meta[qt.x + min(10u, nq - 1u)].z;
+  let n11 = q_meta[qt.x + min(11u, nq - 1u)].z;
+  let n12 = q_meta[qt.x + min(12u, nq - 1u)].z;
+  let n13 = q_meta[qt.x + min(13u, nq - 1u)].z;
+  let n14 = q_meta[qt.x + min(14u, nq - 1u)].z;
+  let n15 = q_meta[qt.x + min(15u, nq - 1u)].z;
+  // a<i>: column e = output vec4 e0 + e of query i (columns from EV on stay 0).
+  var a0 = mat4x4<f32>();
+  var a1 = mat4x4<f32>();
+  var a2 = mat4x4<f32>();
+  var a3 = mat4x4<f32>();
+  var a4 = mat4x4<f32>();
+  var a5 = mat4x4<f32>();
+  var a6 = mat4x4<f32>();
+  var a7 = mat4x4<f32>();
+  var a8 = mat4x4<f32>();
+  var a9 = mat4x4<f32>();
+  var a10 = mat4x4<f32>();
+  var a11 = mat4x4<f32>();
+  var a12 = mat4x4<f32>();
+  var a13 = mat4x4<f32>();
+  var a14 = mat4x4<f32>();
+  var a15 = mat4x4<f32>();
   let row_vec4 = params.heads * V_VEC4;
   let hoff = vec4<u32>(h * V_VEC4 + e0 - params.v_off);
-  let kk = vec4<u32>(0u, 1u, 2u, 3u);
-  let z = vec4<f32>(0.0);
+  // Keys every query of the tile sees (the first one's count, as queries come in
+  // increasing count; the minimum keeps it true for any order).
+  let all_see = min(min(min(min(n0, n1), min(n2, n3)), min(min(n4, n5), min(n6, n7))),
+                    min(min(min(n8, n9), min(n10, n11)), min(min(n12, n13), min(n14, n15))));
   for (var kb = 0u; kb < nk; kb += 4u) {
     let r = rows_of(base, kb, nk - 1u) * row_vec4 + hoff;
-    // The block's 4 keys x EV columns, loaded once for all QT queries: c[e] * p is
+    // The block's 4 keys x EV columns, loaded once for all QT queries: c<e> * p is
     // sum_k p_k v[row_k, h, e0 + e].
-    var c: array<mat4x4<f32>, EV>;
-    for (var e = 0u; e < EV; e++) {
-      c[e] = mat4x4<f32>(ldv(r.x + e), ldv(r.y + e), ldv(r.z + e), ldv(r.w + e));
-    }
-    // Every query selects the rows of the keys it sees (one loop, no branch on whether
-    // the block is on the causal diagonal: with two loops in two branches Mesa left the
-    // 16-trip query loop rolled, and its trips then counted against the loop budget).
-    for (var i = 0u; i < QT; i++) {
-      let vis = kk + vec4<u32>(kb) < vec4<u32>(seen[i]);
-      let p = select(z, probs[pb[i] + kb / 4u], vis);
-      for (var e = 0u; e < EV; e++) {
-        let ce = c[e];
-        let cv = mat4x4<f32>(select(z, ce[0], vis.x), select(z, ce[1], vis.y),
-                             select(z, ce[2], vis.z), select(z, ce[3], vis.w));
-        acc[i][e] += cv * p;
-      }
+    let c0 = vcols(r, 0u);
+    var c1 = mat4x4<f32>();
+    var c2 = mat4x4<f32>();
+    var c3 = mat4x4<f32>();
+    if (EV > 1u) { c1 = vcols(r, 1u); }
+    if (EV > 2u) { c2 = vcols(r, 2u); }
+    if (EV > 3u) { c3 = vcols(r, 3u); }
+    let pk = kb / 4u;
+    if (kb + 4u <= all_see) {
+      // Off the causal diagonal: no masking.
+      if (QT > 0u) { a0 += weigh4(probs_in[p0 + pk], c0, c1, c2, c3); }
+      if (QT > 1u) { a1 += weigh4(probs_in[p1 + pk], c0, c1, c2, c3); }
+      if (QT > 2u) { a2 += weigh4(probs_in[p2 + pk], c0, c1, c2, c3); }
+      if (QT > 3u) { a3 += weigh4(probs_in[p3 + pk], c0, c1, c2, c3); }
+      if (QT > 4u) { a4 += weigh4(probs_in[p4 + pk], c0, c1, c2, c3); }
+      if (QT > 5u) { a5 += weigh4(probs_in[p5 + pk], c0, c1, c2, c3); }
+      if (QT > 6u) { a6 += weigh4(probs_in[p6 + pk], c0, c1, c2, c3); }
+      if (QT > 7u) { a7 += weigh4(probs_in[p7 + pk], c0, c1, c2, c3); }
+      if (QT > 8u) { a8 += weigh4(probs_in[p8 + pk], c0, c1, c2, c3); }
+      if (QT > 9u) { a9 += weigh4(probs_in[p9 + pk], c0, c1, c2, c3); }
+      if (QT > 10u) { a10 += weigh4(probs_in[p10 + pk], c0, c1, c2, c3); }
+      if (QT > 11u) { a11 += weigh4(probs_in[p11 + pk], c0, c1, c2, c3); }
+      if (QT > 12u) { a12 += weigh4(probs_in[p12 + pk], c0, c1, c2, c3); }
+      if (QT > 13u) { a13 += weigh4(probs_in[p13 + pk], c0, c1, c2, c3); }
+      if (QT > 14u) { a14 += weigh4(probs_in[p14 + pk], c0, c1, c2, c3); }
+      if (QT > 15u) { a15 += weigh4(probs_in[p15 + pk], c0, c1, c2, c3); }
+    } else {
+      // On the diagonal: every query selects the rows of the keys it sees (never
+      // multiplying a row it must not see by p = 0: that row may hold NaN or Inf).
+      if (QT > 0u) { a0 += weigh4_seen(kb, n0, probs_in[p0 + pk], c0, c1, c2, c3); }
+      if (QT > 1u) { a1 += weigh4_seen(kb, n1, probs_in[p1 + pk], c0, c1, c2, c3); }
+      if (QT > 2u) { a2 += weigh4_seen(kb, n2, probs_in[p2 + pk], c0, c1, c2, c3); }
+      if (QT > 3u) { a3 += weigh4_seen(kb, n3, probs_in[p3 + pk], c0, c1, c2, c3); }
+      if (QT > 4u) { a4 += weigh4_seen(kb, n4, probs_in[p4 + pk], c0, c1, c2, c3); }
+      if (QT > 5u) { a5 += weigh4_seen(kb, n5, probs_in[p5 + pk], c0, c1, c2, c3); }
+      if (QT > 6u) { a6 += weigh4_seen(kb, n6, probs_in[p6 + pk], c0, c1, c2, c3); }
+      if (QT > 7u) { a7 += weigh4_seen(kb, n7, probs_in[p7 + pk], c0, c1, c2, c3); }
+      if (QT > 8u) { a8 += weigh4_seen(kb, n8, probs_in[p8 + pk], c0, c1, c2, c3); }
+      if (QT > 9u) { a9 += weigh4_seen(kb, n9, probs_in[p9 + pk], c0, c1, c2, c3); }
+      if (QT > 10u) { a10 += weigh4_seen(kb, n10, probs_in[p10 + pk], c0, c1, c2, c3); }
+      if (QT > 11u) { a11 += weigh4_seen(kb, n11, probs_in[p11 + pk], c0, c1, c2, c3); }
+      if (QT > 12u) { a12 += weigh4_seen(kb, n12, probs_in[p12 + pk], c0, c1, c2, c3); }
+      if (QT > 13u) { a13 += weigh4_seen(kb, n13, probs_in[p13 + pk], c0, c1, c2, c3); }
+      if (QT > 14u) { a14 += weigh4_seen(kb, n14, probs_in[p14 + pk], c0, c1, c2, c3); }
+      if (QT > 15u) { a15 += weigh4_seen(kb, n15, probs_in[p15 + pk], c0, c1, c2, c3); }
     }
   }
-  for (var i = 0u; i < nq; i++) {
-    let row = (qt.x + i) * params.heads + h;
-    for (var e = 0u; e < EV; e++) {
-      out[row * V_VEC4 + e0 + e] = acc[i][e];
-    }
+  let ob = (qt.x * params.heads + h) * V_VEC4 + e0;
+  let stride = params.heads * V_VEC4; // one query further
+  if (QT > 0u && 0u < nq) { store_values(ob + 0u * stride, a0); }
+  if (QT > 1u && 1u < nq) { store_values(ob + 1u * stride, a1); }
+  if (QT > 2u && 2u < nq) { store_values(ob + 2u * stride, a2); }
+  if (QT > 3u && 3u < nq) { store_values(ob + 3u * stride, a3); }
+  if (QT > 4u && 4u < nq) { store_values(ob + 4u * stride, a4); }
+  if (QT > 5u && 5u < nq) { store_values(ob + 5u * stride, a5); }
+  if (QT > 6u && 6u < nq) { store_values(ob + 6u * stride, a6); }
+  if (QT > 7u && 7u < nq) { store_values(ob + 7u * stride, a7); }
+  if (QT > 8u && 8u < nq) { store_values(ob + 8u * stride, a8); }
+  if (QT > 9u && 9u < nq) { store_values(ob + 9u * stride, a9); }
+  if (QT > 10u && 10u < nq) { store_values(ob + 10u * stride, a10); }
+  if (QT > 11u && 11u < nq) { store_values(ob + 11u * stride, a11); }
+  if (QT > 12u && 12u < nq) { store_values(ob + 12u * stride, a12); }
+  if (QT > 13u && 13u < nq) { store_values(ob + 13u * stride, a13); }
+  if (QT > 14u && 14u < nq) { store_values(ob + 14u * stride, a14); }
+  if (QT > 15u && 15u < nq) { store_values(ob + 15u * stride, a15); }
+}
+
+// Four keys' value vec4 e (v offsets r) as the columns of a matrix.
+fn vcols(r: vec4<u32>, e: u32) -> mat4x4<f32> {
+  return mat4x4<f32>(ldv(r.x + e), ldv(r.y + e), ldv(r.z + e), ldv(r.w + e));
+}
+
+// Probabilities p of 4 keys times the keys' EV value column vec4s (c0..c3).
+fn weigh4(p: vec4<f32>, c0: mat4x4<f32>, c1: mat4x4<f32>, c2: mat4x4<f32>, c3: mat4x4<f32>) -> mat4x4<f32> {
+  return mat4x4<f32>(c0 * p, c1 * p, c2 * p, c3 * p);
+}
+
+// weigh4 for a query that sees `seen` keys, over keys kb .. kb + 3: the keys it does not
+// see are selected out of p and of the value rows.
+fn weigh4_seen(kb: u32, seen: u32, p: vec4<f32>, c0: mat4x4<f32>, c1: mat4x4<f32>, c2: mat4x4<f32>, c3: mat4x4<f32>) -> mat4x4<f32> {
+  let vis = vec4<u32>(kb, kb + 1u, kb + 2u, kb + 3u) < vec4<u32>(seen);
+  return weigh4(select(vec4<f32>(0.0), p, vis), seen_rows(vis, c0), seen_rows(vis, c1),
+                seen_rows(vis, c2), seen_rows(vis, c3));
+}
+
+// The key rows (columns of c) a query sees, 0 for the others.
+fn seen_rows(vis: vec4<bool>, c: mat4x4<f32>) -> mat4x4<f32> {
+  let z = vec4<f32>(0.0);
+  return mat4x4<f32>(select(z, c[0], vis.x), select(z, c[1], vis.y), select(z, c[2], vis.z),
+                     select(z, c[3], vis.w));
+}
+
+// The EV output vec4s of a query at ob.
+fn store_values(ob: u32, a: mat4x4<f32>) {
+  for (var e = 0u; e < EV; e++) {
+    out[ob + e] = a[e];
   }
 }

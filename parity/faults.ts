@@ -474,9 +474,10 @@ const BSHD_DECODE_37: LayoutRequest = { kind: "bshd", batch: 2, seqQ: 1, seqK: 3
  * expanded_gemm.wgsl and their shared gemm_softmax.wgsl; backends
  * {@link GEMM_BACKEND_OF_PATH}): the bug classes of their three passes.
  * tests/faults_gemm_test.ts runs each in its scenario and checks it is caught; the same
- * pattern guard applies. (Multiplying masked value rows by p = 0 instead of selecting them
- * out leaks NaN; tests/kernels_expanded_gemm_test.ts plants and catches that one, it needs
- * poisoned inputs.)
+ * pattern guard applies. (Two faults of the expanded values pass show only with poisoned
+ * inputs, so tests/kernels_expanded_gemm_test.ts plants and catches them: masked value rows
+ * multiplied by p = 0 instead of selected out, and the unmasked branch taken on the
+ * causal diagonal; both leak NaN.)
  */
 export const GEMM_FAULTS: readonly Fault[] = [
   sourceFault(
@@ -544,8 +545,29 @@ export const GEMM_FAULTS: readonly Fault[] = [
     {
       file: "expanded_gemm.wgsl",
       pattern: "for (var kb = 0u; kb < nk; kb += 4u)",
-      replacement: "for (var kb = 0u; kb < seen[0]; kb += 4u)",
+      replacement: "for (var kb = 0u; kb < n0; kb += 4u)",
       scenario: EXPANDED_PREFILL_20,
+    },
+  ),
+  sourceFault(
+    "gemm-tile-head-crossed",
+    "one head's statement of the written-out scores tile reads the previous head's query",
+    {
+      file: "absorbed_gemm.wgsl",
+      pattern: "if (HT > 1u) { s1 += dots16(ldq(q1 + d)",
+      replacement: "if (HT > 1u) { s1 += dots16(ldq(q0 + d)",
+      scenario: TINY_ABSORBED_MTP,
+    },
+  ),
+  sourceFault(
+    "gemm-values-probs-crossed",
+    "one head's statement of the written-out values tile weighs by the previous head's " +
+      "probabilities",
+    {
+      file: "absorbed_gemm.wgsl",
+      pattern: "if (HT > 1u) { a1 += weigh4(probs_in[p1 + pk]",
+      replacement: "if (HT > 1u) { a1 += weigh4(probs_in[p0 + pk]",
+      scenario: TINY_ABSORBED_MTP,
     },
   ),
   sourceFault(

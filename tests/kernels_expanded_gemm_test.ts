@@ -10,7 +10,7 @@
  * the grouping is kernels/tables.ts denseGroups, shared with wgsl-expanded).
  */
 import assert from "node:assert/strict";
-import { GEMM_QUERY_TILE, gemmMaxKeys } from "../adapter/gemm_plan.ts";
+import { gemmMaxKeys } from "../adapter/gemm_plan.ts";
 import type { LayoutRequest } from "../adapter/types.ts";
 import type { SourceMutation } from "../kernels/source.ts";
 import {
@@ -83,33 +83,49 @@ poisonTest(
   POISONS,
 );
 
-gpuTest(
-  "expanded gemm: multiplying masked value rows by p = 0 (instead of selecting) leaks NaN, and is caught",
-  async () => {
-    const pattern = "let cv = mat4x4<f32>(select(z, ce[0], vis.x), select(z, ce[1], vis.y),";
-    let applied = 0;
-    const mutate: SourceMutation = (file, src) => {
-      if (file !== "expanded_gemm.wgsl") return src;
-      assert.ok(src.includes(pattern), "the select of masked rows is gone from expanded_gemm.wgsl");
-      applied++;
-      return src.replace(
-        /let cv = mat4x4<f32>\(select\(z, ce\[0\], vis\.x\), select\(z, ce\[1\], vis\.y\),\s*select\(z, ce\[2\], vis\.z\), select\(z, ce\[3\], vis\.w\)\);/,
-        "let cv = ce;",
+/**
+ * A planted fault of the values pass's masking, caught as NaN in a row that must not see
+ * the poisoned key (on any adapter: each fault is checked to apply).
+ */
+function maskingFaultTest(name: string, pattern: RegExp, replacement: string): void {
+  gpuTest(
+    `expanded gemm: ${name} leaks NaN, and is caught`,
+    async () => {
+      let applied = 0;
+      const mutate: SourceMutation = (file, src) => {
+        if (file !== "expanded_gemm.wgsl") return src;
+        assert.ok(pattern.test(src), `${pattern} is gone from expanded_gemm.wgsl`);
+        applied++;
+        return src.replace(pattern, replacement);
+      };
+      await assert.rejects(
+        () => checkPoisonOn(BACKEND, POISONS[1], { dtype: "f32", value: NaN, mutate }),
+        /kernel (LSE|out) row [0-8]\b/,
       );
-    };
-    await assert.rejects(
-      () => checkPoisonOn(BACKEND, POISONS[1], { dtype: "f32", value: NaN, mutate }),
-      /kernel (LSE|out) row [0-8]\b/,
-    );
-    assert.ok(applied > 0);
-  },
-  { skip: CAPS === null ? "no WebGPU adapter" : null },
+      assert.ok(applied > 0);
+    },
+    { skip: CAPS === null ? "no WebGPU adapter" : null },
+  );
+}
+
+// The probabilities stay masked (p = 0 past the query's keys); the value rows do not.
+maskingFaultTest(
+  "multiplying masked value rows by p = 0 (instead of selecting)",
+  /return weigh4\(select\(vec4<f32>\(0\.0\), p, vis\), seen_rows\(vis, c0\), seen_rows\(vis, c1\),\s*seen_rows\(vis, c2\), seen_rows\(vis, c3\)\);/,
+  "return weigh4(select(vec4<f32>(0.0), p, vis), c0, c1, c2, c3);",
 );
 
-// The values pass bounds it: its rolled 16-query loop costs 18 iterations per 4 keys.
+// The unmasked branch weighs every key of the block, also those past a query's own.
+maskingFaultTest(
+  "the unmasked branch taken on the causal diagonal",
+  /if \(kb \+ 4u <= all_see\) \{/,
+  "if (kb < nk) {",
+);
+
+// The softmax row bounds it: the values pass's tile is written out, so a trip over 4 keys
+// costs one iteration (when its 16-query loop stayed rolled, 18 did).
 loopBoundaryTest(
-  "expanded gemm: the loop-budget boundary of the values pass (tiny f32)",
+  "expanded gemm: the loop-budget boundary of the softmax row (tiny f32)",
   BACKEND,
-  (spec, budget) =>
-    gemmMaxKeys({ keyVec4: spec.kChannels / 4 }, budget, { valuesTripCost: GEMM_QUERY_TILE + 2 }),
+  (spec, budget) => gemmMaxKeys({ keyVec4: spec.kChannels / 4 }, budget),
 );

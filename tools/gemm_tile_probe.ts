@@ -5,6 +5,9 @@
  * whole workgroup) x TC output channels (its own), loading TR + TC vec4s per vec4 step for
  * TR x TC vec4 dot products (docs/benchmarks.md, "What limits the CPU-class kernels").
  * Times are kernel times by timestamp queries (median of 3, after one compiling run).
+ * Each tile runs twice: kept in private arrays indexed by loop counters ("arrays"), and
+ * written out as one named accumulator per (row group, channel) with no inner loop
+ * ("written"), the form kernels/absorbed_gemm.wgsl and expanded_gemm.wgsl use.
  *
  *   deno run -A tools/gemm_tile_probe.ts            # the default tiles
  *   deno run -A tools/gemm_tile_probe.ts 16x16x8    # TR x TC x workgroup size
@@ -19,12 +22,10 @@ const ROWS = 1024; // latent rows per dispatch
 const CHANNELS = 4096; // weight rows (output channels): 16 heads x (128 + 128)
 const RV = 128; // vec4s per row: the 512-wide latent
 
-function code(tr: number, tc: number, wg: number): string {
+/** The tile with private arrays and loops over the tile's rows and channels. */
+function arrays(tr: number, tc: number, wg: number): string {
   const q = tr / 4;
-  return `
-@group(0) @binding(0) var<storage, read> lat: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> w: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+  return `${BINDINGS}
 @compute @workgroup_size(${wg})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let c0 = gid.x * ${tc}u;
@@ -55,6 +56,41 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }`;
 }
 
+/** The same tile written out: accumulator a<c>_<i> per channel c and row group i. */
+function written(tr: number, tc: number, wg: number): string {
+  const q = tr / 4;
+  const lines: string[] = [];
+  const each = (f: (c: number, i: number) => string) => {
+    for (let c = 0; c < tc; c++) for (let i = 0; i < q; i++) lines.push(f(c, i));
+  };
+  each((c, i) => `  var a${c}_${i} = vec4<f32>(0.0);`);
+  lines.push(`  for (var j = 0u; j < ${RV}u; j++) {`);
+  for (let i = 0; i < q; i++) {
+    const row = (e: number) => `lat[(r0 + ${4 * i + e}u) * ${RV}u + j]`;
+    lines.push(`    let l${i} = mat4x4<f32>(${[0, 1, 2, 3].map(row).join(", ")});`);
+  }
+  for (let c = 0; c < tc; c++) lines.push(`    let w${c} = w[(c0 + ${c}u) * ${RV}u + j];`);
+  each((c, i) => `    a${c}_${i} += w${c} * l${i};`);
+  lines.push("  }");
+  each((c, i) =>
+    [0, 1, 2, 3].map((e) =>
+      `  out[(r0 + ${4 * i + e}u) * ${CHANNELS}u + c0 + ${c}u] = a${c}_${i}[${e}];`
+    ).join("\n")
+  );
+  return `${BINDINGS}
+@compute @workgroup_size(${wg})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let c0 = gid.x * ${tc}u;
+  let r0 = gid.y * ${tr}u;
+${lines.join("\n")}
+}`;
+}
+
+const BINDINGS = `
+@group(0) @binding(0) var<storage, read> lat: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> w: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;`;
+
 const lat = device.createBuffer({ size: ROWS * RV * 16, usage: GPUBufferUsage.STORAGE });
 const w = device.createBuffer({ size: CHANNELS * RV * 16, usage: GPUBufferUsage.STORAGE });
 const out = device.createBuffer({ size: ROWS * CHANNELS * 4, usage: GPUBufferUsage.STORAGE });
@@ -70,24 +106,26 @@ for (const [tr, tc, wg] of tiles) {
     );
     Deno.exit(2);
   }
-  const module = device.createShaderModule({ code: code(tr, tc, wg) });
-  const pipeline = device.createComputePipeline({
-    layout: "auto",
-    compute: { module, entryPoint: "main" },
-  });
-  const group = device.createBindGroup({
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [lat, w, out].map((buffer, binding) => ({ binding, resource: { buffer } })),
-  });
-  const run = () => time(pipeline, group, [CHANNELS / tc / wg, ROWS / tr]);
-  await run();
-  const ms = [await run(), await run(), await run()].sort((a, b) => a - b)[1];
-  const flop = 2 * ROWS * CHANNELS * RV * 4;
-  const perLoad = (tr * tc) / (tr + tc); // vec4 dots per vec4 loaded
-  console.log(
-    `TR ${String(tr).padStart(2)} x TC ${String(tc).padStart(2)}, workgroup ${
-      String(wg).padStart(2)
-    }: ${ms.toFixed(1)} ms, ${(flop / ms / 1e6).toFixed(1)} GFLOP/s ` +
-      `(${perLoad.toFixed(1)} vec4 dots per vec4 loaded)`,
-  );
+  for (const [form, code] of [["arrays", arrays], ["written", written]] as const) {
+    const module = device.createShaderModule({ code: code(tr, tc, wg) });
+    const pipeline = device.createComputePipeline({
+      layout: "auto",
+      compute: { module, entryPoint: "main" },
+    });
+    const group = device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [lat, w, out].map((buffer, binding) => ({ binding, resource: { buffer } })),
+    });
+    const run = () => time(pipeline, group, [CHANNELS / tc / wg, ROWS / tr]);
+    await run();
+    const ms = [await run(), await run(), await run()].sort((a, b) => a - b)[1];
+    const flop = 2 * ROWS * CHANNELS * RV * 4;
+    const perLoad = (tr * tc) / (tr + tc); // vec4 dots per vec4 loaded
+    console.log(
+      `TR ${String(tr).padStart(2)} x TC ${String(tc).padStart(2)}, workgroup ${
+        String(wg).padStart(2)
+      }, ${form.padEnd(7)}: ${ms.toFixed(1)} ms, ${(flop / ms / 1e6).toFixed(1)} GFLOP/s ` +
+        `(${perLoad.toFixed(1)} vec4 dots per vec4 loaded)`,
+    );
+  }
 }
