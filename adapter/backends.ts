@@ -297,6 +297,21 @@ function limitReasons(
   return reasons;
 }
 
+/**
+ * A reason when one dimension of a pass's grid would exceed the device's
+ * maxComputeWorkgroupsPerDimension (65535 unless the device was created with more).
+ */
+function gridReason(q: SupportQuery, pass: string, what: string, count: number): Reason[] {
+  if (q.caps === null) return [];
+  const limit = q.caps.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+  if (count <= limit) return [];
+  return [{
+    code: "limits.workgroups",
+    message: `the ${pass} needs ${count} workgroups along one dimension (${what}), over ` +
+      `maxComputeWorkgroupsPerDimension ${limit}`,
+  }];
+}
+
 function maxKLen(layout: NormalizedLayout): number {
   return layout.seqs.reduce((m, s) => Math.max(m, s.kLen), 0);
 }
@@ -776,6 +791,13 @@ const expandedGemm: Backend = {
     const keyVec4 = Math.max(1, Math.floor(spec.kChannels / 4));
     reasons.push(
       ...gemmReasons(q, "wgsl-expanded-gemm", keyVec4, longest),
+      // Its scores pass runs one workgroup per group of 16 keys along x.
+      ...gridReason(
+        q,
+        "scores pass of wgsl-expanded-gemm",
+        `one per ${GEMM_KEYS_PER_GROUP} keys of the longest sequence, ${longest}`,
+        Math.ceil(longest / GEMM_KEYS_PER_GROUP),
+      ),
     );
     const rows = layout.totalQ * h;
     const scoreVec4PerRow = Math.max(1, Math.ceil(longest / 4));

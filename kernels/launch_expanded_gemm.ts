@@ -71,9 +71,10 @@ export async function launchExpandedGemm(
     buffers.out,
   ];
   for (const g of groups) {
+    // Lanes along the heads (expanded_gemm.wgsl scores): x = key groups.
     kit.dispatch("gemm_scores", scoresPipe, bindingsOf(g), [
-      Math.ceil(keyGroups / wg),
-      h,
+      keyGroups,
+      Math.ceil(h / wg),
       g.tiles,
     ]);
   }

@@ -140,7 +140,8 @@ Deno.test("auto: tiled kernels on a gpu-class device, gemm kernels on a cpu-clas
   assert.equal(pick(H100, { ...HEADLINE, seqQ: 256, seqK: 256 }), "wgsl-expanded-tiled");
   assert.equal(pick(LAVAPIPE, HEADLINE), "wgsl-absorbed-gemm");
   assert.equal(pick(LAVAPIPE, { ...HEADLINE, seqQ: 256, seqK: 256 }), "wgsl-expanded-gemm");
-  // Past the expanded gemm kernel's loop budget (14560 keys a query on lavapipe): absorbed.
+  // Past the 128 MiB binding of one sequence's dense K on lavapipe (20000 keys x 16 heads x
+  // 192 x 4 bytes): absorbed.
   assert.equal(pick(LAVAPIPE, { ...HEADLINE, batch: 1, seqQ: 4, seqK: 20000 }), "wgsl-absorbed");
   const l = normalizeLayout(HEADLINE);
   assert.match(autoPriority(l, H100).reason, /device class gpu and decode/);
@@ -236,4 +237,28 @@ Deno.test("layer --path asks for auto:<path>: the layer's attention runs on the 
   assert.equal(pick(LAVAPIPE, "expanded"), "wgsl-expanded-gemm");
   assert.equal(pick(H100, "absorbed"), "wgsl-absorbed-tiled");
   assert.equal(pick(H100, "expanded"), "wgsl-expanded-tiled");
+});
+
+Deno.test("wgsl-expanded-gemm refuses a sequence whose key groups pass the grid's per-dimension limit", () => {
+  const tiny = presetSpec("tiny");
+  const reasonsAt = (seqK: number) => {
+    const r = resolve(
+      {
+        spec: tiny,
+        dtype: "f32",
+        backend: "wgsl-expanded-gemm",
+        layout: { kind: "bshd", batch: 1, seqQ: 1, seqK, causal: true },
+      },
+      H100,
+    );
+    return r.kind === "unsupported" ? r.reasons : [];
+  };
+  // One scores workgroup per 16 keys along x: 16 x 65535 keys fit, one more group does not.
+  assert.deepEqual(reasonsAt(16 * 65535).map((r) => r.code), []);
+  const over = reasonsAt(16 * 65535 + 1);
+  assert.deepEqual(over.map((r) => r.code), ["limits.workgroups"]);
+  assert.match(
+    over[0].message,
+    /65536 workgroups .*1048561\).*maxComputeWorkgroupsPerDimension 65535/,
+  );
 });
