@@ -200,7 +200,8 @@ export function benchMatrix(name: string): BenchCase[] {
       ];
     case "presets":
       // The absorbed / dense crossover of every bundled model preset at its full head count
-      // (no tensor-parallel shard): decode, one sequence, three cache lengths.
+      // (no tensor-parallel shard): decode, one sequence, five cache lengths (the short ones
+      // where a fixed cost per pass could make dense the faster path).
       return PRESET_NAMES.filter((p) => !p.startsWith("tiny")).flatMap((preset) =>
         grid({ preset, causal: true, page: 0 }, {
           heads: [presetSpec(preset).numHeads],
@@ -208,7 +209,7 @@ export function benchMatrix(name: string): BenchCase[] {
           dtype: ["f32"],
           b: [1],
           sq: [1],
-          sk: [256, 1024, 4096],
+          sk: [16, 64, 256, 1024, 4096],
         })
       );
     case "prefill":

@@ -10,8 +10,9 @@
 // Why this shape: see absorbed_gemm.wgsl (on lavapipe a buffer load costs about 25 8-lane
 // FMAs, so speed is FMAs per loaded number inside one lane; the tile is written out query
 // by query, s0..s15 and a0..a15 under `if (QT > i)`, because a private array indexed by a
-// loop counter stays in memory; the values pass reads P through a read-only binding). Here the register tiles are
-// queries x keys of one head (scores: QT = 16 queries x 16 keys, 8 FMAs per loaded number)
+// loop counter stays in memory; the values pass reads P through a read-only binding).
+// Here the register tiles are queries x keys of one head (the lanes of a scores workgroup
+// take 8 heads: scores: QT = 16 queries x 16 keys, 8 FMAs per loaded number)
 // and queries x output columns (values: 16 queries x EV vec4s, per 4 keys 4 x EV value and
 // 16 probability vec4s for 4 x 16 x EV vec4 FMAs). A query tile is QT consecutive queries
 // of one sequence in increasing visible-key count (q_tiles); its last query sees the most

@@ -12,8 +12,8 @@ Deno.test("bench matrix presets: every model preset at its published head count,
   }
   for (const preset of models) {
     const own = cases.filter((c) => c.preset === preset);
-    assert.equal(own.filter((c) => c.path === "absorbed").length, 3, preset);
-    assert.equal(own.filter((c) => c.path === "expanded").length, 3, preset);
+    assert.equal(own.filter((c) => c.path === "absorbed").length, 5, preset);
+    assert.equal(own.filter((c) => c.path === "expanded").length, 5, preset);
   }
   assert.ok(BENCH_MATRICES.includes("presets"));
 });
