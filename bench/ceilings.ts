@@ -12,7 +12,9 @@
  *   the device does; the raw samples are kept);
  * - dispatch overhead = (wall(N no-op dispatches) - wall(1)) / (N - 1), one submission each;
  * - submit + readback = wall time of a submission with one no-op dispatch, a 16-byte copy
- *   and its mapAsync read.
+ *   and its mapAsync read;
+ * - `bench` measures all of them before and after its cases and keeps the best of the two
+ *   ({@link bestCeilings}).
  *
  * @module
  */
@@ -48,6 +50,11 @@ export interface Ceilings {
   readonly submitReadbackMs: number;
   /** Raw samples per figure (ms per repetition), for drift statistics. */
   readonly samples: Readonly<Record<string, readonly number[]>>;
+  /**
+   * How many measurements the figures are the best of ({@link bestCeilings}): `bench`
+   * measures before and after its cases (2). Absent: 1.
+   */
+  readonly measurements?: number;
 }
 
 /** Options of {@link measureCeilings}. */
@@ -221,4 +228,42 @@ export async function measureCeilings(
   } finally {
     for (const b of owned) b.destroy();
   }
+}
+
+/**
+ * The best of two measurements of one device's ceilings: for each bandwidth and FMA
+ * figure the higher, for each overhead the lower, with the samples of both. A ceiling is
+ * what the device can do, and contention only ever lowers a measurement: `bench` measures
+ * before and after its cases, so a stretch of contention during one measurement does not
+ * become the denominator of every roofline fraction of the run (on a shared 2-vCPU host
+ * a copy ceiling once measured 2.2 GB/s against 9 GB/s minutes later, and a kernel at 0.2
+ * of its roofline read as 0.6).
+ *
+ * @example
+ * ```ts ignore
+ * import { bestCeilings, measureCeilings } from "./ceilings.ts";
+ * const before = await measureCeilings(ctx);
+ * // ... the cases ...
+ * const ceilings = bestCeilings(before, await measureCeilings(ctx));
+ * ```
+ */
+export function bestCeilings(a: Ceilings, b: Ceilings): Ceilings {
+  const samples: Record<string, number[]> = {};
+  for (const c of [a, b]) {
+    for (const [k, xs] of Object.entries(c.samples)) samples[k] = [...(samples[k] ?? []), ...xs];
+  }
+  const f16 = [a.fmaF16Gflops, b.fmaF16Gflops].filter((x): x is number => x !== null);
+  return {
+    source: a.source,
+    copyGBps: Math.max(a.copyGBps, b.copyGBps),
+    readGBps: Math.max(a.readGBps, b.readGBps),
+    fmaGflops: Math.max(a.fmaGflops, b.fmaGflops),
+    fma4Gflops: Math.max(a.fma4Gflops, b.fma4Gflops),
+    fma32Gflops: Math.max(a.fma32Gflops, b.fma32Gflops),
+    fmaF16Gflops: f16.length ? Math.max(...f16) : null,
+    dispatchUs: Math.min(a.dispatchUs, b.dispatchUs),
+    submitReadbackMs: Math.min(a.submitReadbackMs, b.submitReadbackMs),
+    samples,
+    measurements: (a.measurements ?? 1) + (b.measurements ?? 1),
+  };
 }

@@ -130,6 +130,24 @@ function row(r: BenchRecord): string[] {
 }
 
 /**
+ * How many measurements ceilings are the best of, as a clause to append ("" for one).
+ *
+ * @example
+ * ```ts ignore
+ * import { measuredWhen } from "./report.ts";
+ * `copy ${c.copyGBps} GB/s${measuredWhen(c)}`;
+ * ```
+ */
+export function measuredWhen(c: Pick<Ceilings, "measurements">): string {
+  const n = c.measurements ?? 1;
+  return n === 2
+    ? "; each figure the best of two measurements, before and after the cases"
+    : n > 2
+    ? `; each figure the best of ${n} measurements`
+    : "";
+}
+
+/**
  * Ceilings as text lines.
  *
  * @example
@@ -145,7 +163,7 @@ export function formatCeilings(c: Ceilings): string {
       f(c.fma32Gflops, 1)
     }), f16 ${c.fmaF16Gflops === null ? "n/a" : f(c.fmaF16Gflops, 1)} GFLOP/s`,
     `dispatch ${f(c.dispatchUs, 1)} us, submit + readback ${f(c.submitReadbackMs)} ms` +
-    ` (kernel figures by ${c.source})`,
+    ` (kernel figures by ${c.source})${measuredWhen(c)}`,
   ].join("\n");
 }
 
@@ -261,7 +279,9 @@ export function toMarkdown(report: BenchReport, options: { title: string }): str
     `Machine: ${m.cpu}, ${m.cores} logical CPUs; adapter ${m.adapter}; Deno ${m.deno}. ` +
     `Kernel times by ${c.source}; median of the timed repetitions, spread min-max.`,
     "",
-    `Ceilings (same run): copy ${f(c.copyGBps)} GB/s, read ${f(c.readGBps)} GB/s, ` +
+    `Ceilings (same run${measuredWhen(c)}): copy ${f(c.copyGBps)} GB/s, read ${
+      f(c.readGBps)
+    } GB/s, ` +
     `FMA f32 ${f(c.fmaGflops, 1)} GFLOP/s (4 chains ${f(c.fma4Gflops, 1)}), f16 ${
       c.fmaF16Gflops === null ? "n/a" : f(c.fmaF16Gflops, 1)
     } GFLOP/s, dispatch ${f(c.dispatchUs, 1)} us, submit + readback ${f(c.submitReadbackMs)} ms.`,

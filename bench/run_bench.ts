@@ -221,8 +221,7 @@ export async function runBenchCase(
       samples: coreMs,
       gflops: work.flop / (st.median * 1e6),
       gbps: work.bytes / (st.median * 1e6),
-      roofline_fraction: rooflineFraction(work, { ms: st.median, copyGBps, fmaGflops }),
-      bound: work.bytes / copyGBps >= work.flop / fmaGflops ? "memory" : "compute",
+      ...rooflineOf(work, st.median, { copyGBps, fmaGflops }),
       flop: work.flop,
       bytes: work.bytes,
       submit_ms: submit,
@@ -239,4 +238,37 @@ export async function runBenchCase(
   } catch (e) {
     return { id, case: c, status: "error", reason: e instanceof Error ? e.message : String(e) };
   }
+}
+
+/**
+ * A record's roofline fraction and bound against other ceilings (the same formulas as
+ * {@link runBenchCase}); records that did not run are returned as they are.
+ *
+ * @example
+ * ```ts ignore
+ * import { judgeRecord } from "./run_bench.ts";
+ * const judged = records.map((r) => judgeRecord(r, ceilings));
+ * ```
+ */
+export function judgeRecord(
+  record: BenchRecord,
+  ceilings: Pick<Ceilings, "copyGBps" | "fmaGflops">,
+): BenchRecord {
+  const { ms, flop, bytes } = record;
+  if (record.status !== "ok" || ms === undefined || flop === undefined || bytes === undefined) {
+    return record;
+  }
+  return { ...record, ...rooflineOf({ flop, bytes }, ms, ceilings) };
+}
+
+/** The roofline fraction of a time and the ceiling that bounds the work. */
+function rooflineOf(
+  work: { flop: number; bytes: number },
+  ms: number,
+  { copyGBps, fmaGflops }: Pick<Ceilings, "copyGBps" | "fmaGflops">,
+): Pick<BenchRecord, "roofline_fraction" | "bound"> {
+  return {
+    roofline_fraction: rooflineFraction(work, { ms, copyGBps, fmaGflops }),
+    bound: work.bytes / copyGBps >= work.flop / fmaGflops ? "memory" : "compute",
+  };
 }

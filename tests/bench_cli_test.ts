@@ -39,6 +39,13 @@ Deno.test({
     assert.ok(close(c.copyGBps, (2 * 64 * 2 ** 20) / (best("copy") * 1e6)), "copy");
     const gflops = (k: string) => (256 * 64 * 65536) / (best(k) * 1e6);
     assert.ok(close(c.fmaGflops, Math.max(gflops("fma_4"), gflops("fma_32"))), "fma");
+    // Measured before and after the case (7 repetitions each), and the case's fraction is
+    // judged against those best figures.
+    assert.equal(c.measurements, 2);
+    assert.equal(c.samples.copy.length, 14);
+    const memMs = rec.bytes / (c.copyGBps * 1e6);
+    const flopMs = rec.flop / (c.fmaGflops * 1e6);
+    assert.ok(close(rec.roofline_fraction, Math.max(memMs, flopMs) / rec.ms), "fraction");
   },
 });
 

@@ -10,8 +10,10 @@ import {
   TARGET_CASES,
 } from "../bench/cases.ts";
 import { rooflineFraction, workOf } from "../bench/formulas.ts";
+import { bestCeilings, type Ceilings } from "../bench/ceilings.ts";
+import { type BenchRecord, judgeRecord } from "../bench/run_bench.ts";
+import { formatCeilings } from "../bench/report.ts";
 import { evaluateTargets, toCsv } from "../bench/report.ts";
-import type { BenchRecord } from "../bench/run_bench.ts";
 import { summarize } from "../bench/stats.ts";
 
 const v2l = presetSpec("deepseek-v2-lite");
@@ -57,6 +59,70 @@ Deno.test("roofline fraction takes the slower of the two ceilings", () => {
     rooflineFraction({ flop: 1e10, bytes: 1e6 }, { ms: 100, copyGBps: 10, fmaGflops: 100 }),
     1,
   );
+});
+
+Deno.test("bestCeilings: the higher of each bandwidth and FMA figure, the lower overhead, both samples", () => {
+  const base: Ceilings = {
+    source: "timestamp-query",
+    copyGBps: 2.2,
+    readGBps: 9,
+    fmaGflops: 110,
+    fma4Gflops: 70,
+    fma32Gflops: 110,
+    fmaF16Gflops: null,
+    dispatchUs: 40,
+    submitReadbackMs: 11,
+    samples: { copy: [61, 70], fma_32: [9.8] },
+  };
+  const later: Ceilings = {
+    ...base,
+    copyGBps: 9.2,
+    readGBps: 6.6,
+    fmaGflops: 97,
+    fma4Gflops: 73,
+    fma32Gflops: 97,
+    fmaF16Gflops: 26,
+    dispatchUs: 26,
+    submitReadbackMs: 12,
+    samples: { copy: [14.6], fma_32: [11] },
+  };
+  const best = bestCeilings(base, later);
+  assert.deepEqual(
+    [best.copyGBps, best.readGBps, best.fmaGflops, best.fma4Gflops, best.fma32Gflops],
+    [9.2, 9, 110, 73, 110],
+  );
+  assert.equal(best.fmaF16Gflops, 26);
+  assert.equal(best.dispatchUs, 26);
+  assert.equal(best.submitReadbackMs, 11);
+  assert.deepEqual(best.samples, { copy: [61, 70, 14.6], fma_32: [9.8, 11] });
+  assert.equal(best.measurements, 2);
+  assert.equal(bestCeilings(best, base).measurements, 3);
+  assert.match(formatCeilings(best), /best of two measurements, before and after the cases/);
+  assert.doesNotMatch(formatCeilings(base), /best of/);
+  // A record judged again: 1e9 B at 2.2 GB/s = 455 ms -> at 9.2 GB/s = 109 ms, of 200 ms.
+  const rec: BenchRecord = {
+    id: "x",
+    case: HEADLINE[0],
+    status: "ok",
+    ms: 200,
+    flop: 1e9,
+    bytes: 1e9,
+    roofline_fraction: 2.27,
+    bound: "memory",
+  };
+  const judged = judgeRecord(rec, best);
+  assert.equal(
+    judged.roofline_fraction,
+    rooflineFraction(rec as { flop: number; bytes: number }, {
+      ms: 200,
+      copyGBps: 9.2,
+      fmaGflops: 110,
+    }),
+  );
+  assert.ok(Math.abs((judged.roofline_fraction ?? 0) - 1e9 / 9.2e9 * 1e3 / 200) < 1e-12);
+  assert.equal(judged.bound, "memory");
+  const unsupported: BenchRecord = { id: "y", case: HEADLINE[0], status: "unsupported" };
+  assert.equal(judgeRecord(unsupported, best), unsupported);
 });
 
 Deno.test("summarize: median, spread and relative MAD", () => {
