@@ -109,26 +109,25 @@ fn row_offsets(base: u32, j: u32, last: u32) -> vec4<u32> {
 
 // Both passes bind the same seven buffers (the launcher passes one list; each pipeline's
 // layout is derived from its entry point, which must use every binding): each entry
-// point calls its function below. Index 0 of each binding exists (the host never binds
-// an empty buffer).
-fn bind_scores() {
+// point calls its function below (the two differ in the probabilities binding). Index 0
+// of each binding exists (the host never binds an empty buffer).
+fn bind_common() {
   _ = params.total_t;
   _ = q_absorbed[0];
   _ = cache[0];
   _ = q_meta[0];
   _ = k_rows[0];
-  _ = probs[0];
   _ = x_out[0];
 }
 
+fn bind_scores() {
+  bind_common();
+  _ = probs[0];
+}
+
 fn bind_values() {
-  _ = params.total_t;
-  _ = q_absorbed[0];
-  _ = cache[0];
-  _ = q_meta[0];
-  _ = k_rows[0];
+  bind_common();
   _ = probs_in[0];
-  _ = x_out[0];
 }
 
 // Head j of tile `tile`, clamped to the last head (a partial tile recomputes it and

@@ -94,7 +94,7 @@ fn ldv(i: u32) -> vec4<f32> {
 // passes one list, and each pipeline's layout is derived from its entry point, which must
 // use every binding): each entry point calls its function below. Index 0 of each binding
 // exists (the host never binds an empty buffer).
-fn bind_scores() {
+fn bind_common() {
   _ = params.tiles;
   _ = q[0];
   _ = k[0];
@@ -102,20 +102,17 @@ fn bind_scores() {
   _ = q_meta[0];
   _ = k_rows[0];
   _ = q_tiles[0];
-  _ = probs[0];
   _ = out[0];
 }
 
+fn bind_scores() {
+  bind_common();
+  _ = probs[0];
+}
+
 fn bind_values() {
-  _ = params.tiles;
-  _ = q[0];
-  _ = k[0];
-  _ = v[0];
-  _ = q_meta[0];
-  _ = k_rows[0];
-  _ = q_tiles[0];
+  bind_common();
   _ = probs_in[0];
-  _ = out[0];
 }
 
 // Logical keys base + j .. base + j + 3 (each clamped to logical key `last`) as buffer
