@@ -236,8 +236,8 @@ export async function measureCeilings(
  * what the device can do, and contention only ever lowers a measurement: `bench` measures
  * before and after its cases, so a stretch of contention during one measurement does not
  * become the denominator of every roofline fraction of the run (on a shared 2-vCPU host
- * a copy ceiling once measured 2.2 GB/s against 9 GB/s minutes later, and a kernel at 0.2
- * of its roofline read as 0.6).
+ * a copy ceiling once measured 2.2 GB/s against 9 GB/s minutes later, and a case that
+ * healthy ceilings put under 0.2 of its roofline read as 0.6).
  *
  * @example
  * ```ts ignore
