@@ -129,9 +129,16 @@ export async function benchReportHtml(
         report.targets.map((t) =>
           `<tr><td>${escapeHtml(t.target)}</td><td class="id">${escapeHtml(t.id)}</td>` +
           `<td class="n">${num(t.want, 3)}</td><td class="n">${num(t.got, 3)}</td>` +
-          `<td>${t.met ? "yes" : "<b>no</b>"}</td></tr>`
+          `<td>${t.implausible ? "not judged" : t.met ? "yes" : "<b>no</b>"}</td></tr>`
         ).join("")
       }</table>`,
+    ));
+  }
+  if (report.warnings?.length) {
+    sections.push(section(
+      "warnings",
+      "Warnings",
+      `<ul>${report.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join("")}</ul>`,
     ));
   }
   sections.push(section("cases", "Cases", casesTable(report.records)));

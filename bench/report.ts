@@ -30,10 +30,15 @@ export interface TargetOutcome {
   readonly want: number;
   /** Achieved (null when the case did not run). */
   readonly got: number | null;
-  /** got >= want. */
+  /** got >= want, and got is plausible (see `implausible`). */
   readonly met: boolean;
-  /** Shortfall as a fraction of the target (0 when met). */
+  /** Shortfall as a fraction of the target (0 when met; null when it did not run or is implausible). */
   readonly shortfall: number | null;
+  /**
+   * A roofline fraction above 1: the case ran faster than the measured ceilings allow
+   * ({@link benchWarnings}). Neither met nor missed.
+   */
+  readonly implausible?: boolean;
 }
 
 /** The whole benchmark report (`bench --json`). */
@@ -48,6 +53,32 @@ export interface BenchReport {
   readonly targets: readonly TargetOutcome[];
   /** The device class whose targets were applied (bench/cases.ts `TARGET_SETS`). */
   readonly targetClass?: "cpu" | "gpu";
+  /** What makes figures of this run untrustworthy ({@link benchWarnings}); absent when none. */
+  readonly warnings?: readonly string[];
+}
+
+/**
+ * Warnings about a run's figures: each case whose roofline fraction is above 1, faster
+ * than the measured ceilings allow. Either the ceilings were measured low (on a contended
+ * host, during both measurements), so every fraction of the run reads high, or the case's
+ * data stayed in a cache that the ceilings' 64 MiB buffers do not fit in (a GPU's L2 can
+ * hold a small latent cache). Either way its fraction is not a roofline fraction, and the
+ * target it feeds is not judged.
+ *
+ * @example
+ * ```ts
+ * import { benchWarnings } from "./report.ts";
+ * benchWarnings([]).length; // 0
+ * ```
+ */
+export function benchWarnings(records: readonly BenchRecord[]): string[] {
+  return records.filter((r) => r.status === "ok" && (r.roofline_fraction ?? 0) > 1).map((r) =>
+    `${r.id}: roofline fraction ${
+      f(r.roofline_fraction, 3)
+    } is above 1, faster than the measured ceilings allow: either they were measured low ` +
+    "(contention while they ran: every fraction of this run then reads high; rerun) or its data " +
+    "stayed in a cache their 64 MiB buffers do not fit in; its target is not judged"
+  );
 }
 
 /**
@@ -68,21 +99,29 @@ export function evaluateTargets(
   const set = TARGET_SETS[options.deviceClass ?? "cpu"];
   const byId = new Map(records.map((r) => [r.id, r]));
   const out: TargetOutcome[] = [];
-  const outcome = (target: string, id: string, want: number, got: number | null) =>
+  const outcome = (
+    target: string,
+    id: string,
+    want: number,
+    got: number | null,
+    implausible = false,
+  ) =>
     out.push({
       target,
       id,
       want,
       got,
-      met: got !== null && got >= want,
-      shortfall: got === null ? null : Math.max(0, 1 - got / want),
+      met: got !== null && !implausible && got >= want,
+      shortfall: got === null || implausible ? null : Math.max(0, 1 - got / want),
+      ...(implausible ? { implausible } : {}),
     });
   for (const h of TARGET_CASES) {
     const id = benchCaseId(h);
     const r = byId.get(id);
     const want = set.fractions[h.target];
     if (!r || want === undefined) continue;
-    outcome(h.target, id, want, r.roofline_fraction ?? null);
+    const got = r.roofline_fraction ?? null;
+    outcome(h.target, id, want, got, got !== null && got > 1);
   }
   for (const dtype of ["f32", "f16"] as const) {
     const a = byId.get(benchCaseId({ ...HEADLINE[0], dtype }));
@@ -90,6 +129,7 @@ export function evaluateTargets(
     if (!a || !d) continue;
     const got = a.ms && d.ms ? d.ms / a.ms : null;
     outcome(`absorbed-over-dense-${dtype}`, `${a.id} vs ${d.id}`, set.absorbedOverDense, got);
+    // (a ratio of two times: the ceilings do not enter it)
   }
   return out;
 }
@@ -193,14 +233,21 @@ export function formatTable(report: BenchReport): string {
         ...formatTargets(report.targets),
       ]
       : []),
+    ...(report.warnings?.length ? ["", ...report.warnings.map((w) => `warning: ${w}`)] : []),
   ].join("\n");
 }
 
 function formatTargets(targets: readonly TargetOutcome[]): string[] {
   return targets.map((t) =>
-    `${t.met ? "met " : "MISS"} ${t.target}: ${t.got === null ? "did not run" : f(t.got, 3)}` +
+    `${t.implausible ? "????" : t.met ? "met " : "MISS"} ${t.target}: ${
+      t.got === null ? "did not run" : f(t.got, 3)
+    }` +
     ` (target ${t.want})` +
-    (t.met || t.shortfall === null ? "" : `, short by ${(t.shortfall * 100).toFixed(0)}%`)
+    (t.implausible
+      ? ", not judged: above 1, faster than the measured ceilings (see the warning)"
+      : t.met || t.shortfall === null
+      ? ""
+      : `, short by ${(t.shortfall * 100).toFixed(0)}%`)
   );
 }
 
@@ -310,6 +357,9 @@ export function toMarkdown(report: BenchReport, options: { title: string }): str
       "",
       ...formatTargets(report.targets).map((l) => `- ${l}`),
     );
+  }
+  if (report.warnings?.length) {
+    out.push("", ...report.warnings.map((w) => `**Warning:** ${w}`));
   }
   return out.join("\n") + "\n";
 }

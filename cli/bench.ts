@@ -20,6 +20,7 @@ import { bestCeilings, measureCeilings } from "../bench/ceilings.ts";
 import { machineInfo } from "../bench/machine.ts";
 import {
   type BenchReport,
+  benchWarnings,
   evaluateTargets,
   formatTable,
   toCsv,
@@ -132,6 +133,7 @@ export function benchCommand() {
           );
         }
         const judged = records.map((r) => judgeRecord(r, best));
+        const warnings = benchWarnings(judged);
         const report: BenchReport = {
           machine: isRemoteDevice(ctx)
             ? {
@@ -143,7 +145,9 @@ export function benchCommand() {
           records: judged,
           targets: evaluateTargets(judged, { deviceClass: targetClass }),
           targetClass,
+          ...(warnings.length ? { warnings } : {}),
         };
+
         if (opts.out) {
           await Deno.mkdir(opts.out, { recursive: true });
           await Deno.writeTextFile(join(opts.out, "report.json"), JSON.stringify(report, null, 2));

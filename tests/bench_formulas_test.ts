@@ -13,7 +13,7 @@ import { rooflineFraction, workOf } from "../bench/formulas.ts";
 import { bestCeilings, type Ceilings } from "../bench/ceilings.ts";
 import { type BenchRecord, judgeRecord } from "../bench/run_bench.ts";
 import { formatCeilings } from "../bench/report.ts";
-import { evaluateTargets, toCsv } from "../bench/report.ts";
+import { benchWarnings, evaluateTargets, formatTable, toCsv, toMarkdown } from "../bench/report.ts";
 import { summarize } from "../bench/stats.ts";
 
 const v2l = presetSpec("deepseek-v2-lite");
@@ -200,4 +200,53 @@ Deno.test("targets by device class: a GPU is held to issue 13's, lavapipe to its
   assert.equal(by(gpu, "absorbed-over-dense-f32")?.want, 3);
   assert.equal(by(gpu, "absorbed-over-dense-f32")?.met, false); // 2.8 < 3
   assert.equal(by(gpu, "absorbed-decode-f32")?.met, true);
+});
+
+Deno.test("a roofline fraction above 1 is neither met nor missed, and the run says why", () => {
+  const rec = (i: number, ms: number, rf: number): BenchRecord => ({
+    id: benchCaseId(HEADLINE[i]),
+    case: HEADLINE[i],
+    status: "ok",
+    ms,
+    roofline_fraction: rf,
+  });
+  // Dense decode at 1.7 (ceilings measured low); absorbed decode at 0.2.
+  const records = [rec(0, 10, 0.2), rec(2, 30, 1.7)];
+  const targets = evaluateTargets(records);
+  const dense = targets.find((t) => t.target === "dense-decode-f32")!;
+  assert.equal(dense.implausible, true);
+  assert.equal(dense.met, false);
+  assert.equal(dense.shortfall, null);
+  const absorbed = targets.find((t) => t.target === "absorbed-decode-f32")!;
+  assert.equal(absorbed.implausible, undefined);
+  assert.ok(Math.abs((absorbed.shortfall ?? 0) - 1 / 3) < 1e-12);
+  // The ratio of two times does not involve the ceilings: judged as usual.
+  assert.equal(targets.find((t) => t.target === "absorbed-over-dense-f32")!.met, true);
+  const warnings = benchWarnings(records);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], /dtype=f32.*roofline fraction 1\.700 is above 1.*measured low/);
+  const report = {
+    machine: { cpu: "cpu", cores: 2, adapter: "a", deno: "2" },
+    ceilings: {
+      source: "timestamp-query" as const,
+      copyGBps: 1,
+      readGBps: 1,
+      fmaGflops: 1,
+      fma4Gflops: 1,
+      fma32Gflops: 1,
+      fmaF16Gflops: null,
+      dispatchUs: 1,
+      submitReadbackMs: 1,
+      samples: {},
+    },
+    records,
+    targets,
+    warnings,
+  };
+  const table = formatTable(report);
+  assert.match(table, /\?\?\?\? dense-decode-f32: 1\.700 \(target 0\.65\), not judged/);
+  assert.match(table, /MISS absorbed-decode-f32: 0\.200/);
+  assert.match(table, /warning: .*is above 1/);
+  assert.match(toMarkdown(report, { title: "t" }), /\*\*Warning:\*\* .*is above 1/);
+  assert.deepEqual(benchWarnings([rec(0, 10, 0.99)]), []);
 });

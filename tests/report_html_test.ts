@@ -126,7 +126,11 @@ Deno.test("html bench: roofline points under the ceilings; crossover only for co
   assert.equal(drawn(c.svg, "line"), 2, "absorbed and dense lines");
   assert.ok(html.includes("copy 20.0 GB/s"));
   assert.ok(html.includes("<b>unsupported</b>: no shader-f16"));
+  assert.ok(!html.includes('id="warnings"'), "no warnings section without warnings");
   assertSelfContained(html);
+  // A run whose fractions are implausible says so on the page.
+  const warned = await benchReportHtml({ ...report, warnings: ["case x: above 1 <ceilings>"] });
+  assert.ok(warned.includes("<li>case x: above 1 &lt;ceilings&gt;</li>"));
 });
 
 Deno.test("html drift: ratios per case and metric, significant ones marked", async () => {
