@@ -51,7 +51,9 @@ export function benchCommand() {
     .description(
       "Benchmark the attention kernels: device ceilings (copy/read bandwidth, FMA peak, " +
         "overheads), then ms, GFLOP/s, GB/s and roofline fraction per case (FlashMLA's " +
-        `formulas). Bundled matrices: ${BENCH_MATRICES.join(", ")} (default headline). ` +
+        "formulas), and the ceilings again: each fraction is judged against the better of " +
+        "the two measurements, and a fraction above 1 is reported as a warning, its target " +
+        `not judged. Bundled matrices: ${BENCH_MATRICES.join(", ")} (default headline). ` +
         "Benchmarks print figures; they never fail on speed.",
     )
     .option(
