@@ -26,9 +26,11 @@ import type {
   PageCompileReply,
   PageError,
   PageInitReply,
+  PageSaturationReply,
 } from "./page_api.ts";
 import type { Measured, MeasureOptions } from "../kernels/measure.ts";
 import type { Ceilings, CeilingsOptions } from "../bench/ceilings.ts";
+import type { Saturation } from "../bench/saturation.ts";
 import { PageServer } from "./server.ts";
 import { type CaseKind, decodeOutputs, encodeCaseRequest } from "./wire.ts";
 
@@ -198,6 +200,18 @@ export class ChromiumGpu {
       throw new PageSideError(reply.error);
     }
     return reply.ceilings;
+  }
+
+  /** The saturation point measured in the page (bench/saturation.ts). */
+  async measureSaturation(o: { reps?: number } = {}): Promise<Saturation> {
+    const reply = await this.#page.evaluate(
+      `mlaHarness.saturation(${JSON.stringify(o)})`,
+    ) as PageSaturationReply;
+    if (!reply.ok) {
+      if (reply.lost) this.#lost = true;
+      throw new PageSideError(reply.error);
+    }
+    return reply.saturation;
   }
 
   async #run(

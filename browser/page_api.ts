@@ -8,6 +8,7 @@ import type { DeviceCaps } from "../adapter/types.ts";
 import type { TimingScope } from "../adapter/timing_scope.ts";
 import type { Measured } from "../kernels/measure.ts";
 import type { Ceilings } from "../bench/ceilings.ts";
+import type { Saturation } from "../bench/saturation.ts";
 
 /** An error thrown in the page, by name and message. */
 export interface PageError {
@@ -62,4 +63,9 @@ export type PageBenchReply =
 /** The reply of `ceilings()`. */
 export type PageCeilingsReply =
   | { readonly ok: true; readonly ceilings: Ceilings }
+  | { readonly ok: false; readonly error: PageError; readonly lost: boolean };
+
+/** The reply of `saturation()`. */
+export type PageSaturationReply =
+  | { readonly ok: true; readonly saturation: Saturation }
   | { readonly ok: false; readonly error: PageError; readonly lost: boolean };

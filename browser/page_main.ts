@@ -36,9 +36,11 @@ import type {
   PageCeilingsReply,
   PageCompileReply,
   PageInitReply,
+  PageSaturationReply,
 } from "./page_api.ts";
 import { measureAttention, timeAttentionCase } from "../kernels/measure.ts";
 import { type CeilingsOptions, measureCeilings } from "../bench/ceilings.ts";
+import { measureSaturation } from "../bench/saturation.ts";
 
 const texts = (globalThis as { __mlaWgsl?: Record<string, string> }).__mlaWgsl ?? {};
 setTextSource(bundledTextSource(texts));
@@ -187,6 +189,15 @@ async function ceilings(options: CeilingsOptions): Promise<PageCeilingsReply> {
   }
 }
 
+async function saturation(options: { reps?: number }): Promise<PageSaturationReply> {
+  try {
+    if (!ctx) throw new Error("the page's device was not initialised (init() first)");
+    return { ok: true, saturation: await measureSaturation(ctx, options) };
+  } catch (e) {
+    return { ok: false, error: errorOf(e), lost: ctx?.lost ?? false };
+  }
+}
+
 async function reacquire(): Promise<PageInitReply> {
   return await init();
 }
@@ -197,5 +208,6 @@ async function reacquire(): Promise<PageInitReply> {
   compile,
   bench,
   ceilings,
+  saturation,
   reacquire,
 };

@@ -7,15 +7,14 @@
 import { Command } from "@commander-js/extra-typings";
 import { deviceClassOf } from "../adapter/device_class.ts";
 import type { DeviceCaps } from "../adapter/types.ts";
-import { measureCeilings } from "../bench/ceilings.ts";
-import { formatSaturation, measureSaturation } from "../bench/saturation.ts";
+import { type Ceilings, measureCeilings } from "../bench/ceilings.ts";
+import { formatSaturation, measureSaturation, type Saturation } from "../bench/saturation.ts";
 import { formatCeilings } from "../bench/report.ts";
 import { GpuContext } from "../gpu/device.ts";
 import { backendChoice, formatBackendChoice } from "../gpu/backend_choice.ts";
 import { LOOP_PROBE_TRIPS } from "../gpu/loop_budget.ts";
 import { chromiumOption, runtimeOption } from "./runtime_options.ts";
 import { ChromiumGpu } from "../browser/chromium_gpu.ts";
-import { CliError, EXIT } from "./errors.ts";
 
 /** Probe that throws (NoAdapterError) when no adapter exists. */
 export type StrictCapsProbe = () => Promise<DeviceCaps>;
@@ -95,20 +94,25 @@ export function devicesCommand(probe: StrictCapsProbe) {
     .addOption(chromiumOption())
     .action(async (opts) => {
       if (opts.runtime === "chromium") {
-        // Chromium's adapter, read in the page like any device's (exit 3 without a browser)
-        if (opts.measure) {
-          throw new CliError("--measure runs in --runtime deno only", EXIT.badInput);
-        }
+        // Chromium's adapter, read in the page like any device's (exit 3 without a browser);
+        // --measure runs the same probes in the page.
         const gpu = await ChromiumGpu.start({ chromium: opts.chromium });
         try {
           const runtime = { ...gpu.identity };
           const line = `  runtime: chromium (${gpu.identity.version}, Dawn backend ` +
             `${String(gpu.identity.adapterInfo.backend ?? "?")}, driver ` +
             `${String(gpu.identity.adapterInfo.driver ?? "?")}, ${gpu.identity.path})`;
+          const text = () => formatCaps(gpu.caps).replace(/\n/, `\n${line}\n`);
+          if (!opts.measure) {
+            console.log(opts.json ? JSON.stringify({ ...gpu.caps, runtime }, null, 2) : text());
+            return;
+          }
+          const ceilings = await gpu.measureCeilings({});
+          const saturation = await gpu.measureSaturation();
           console.log(
             opts.json
-              ? JSON.stringify({ ...gpu.caps, runtime }, null, 2)
-              : formatCaps(gpu.caps).replace(/\n/, `\n${line}\n`),
+              ? JSON.stringify({ ...gpu.caps, runtime, ceilings, saturation }, null, 2)
+              : measuredText(text(), gpu.caps, ceilings, saturation),
           );
         } finally {
           await gpu.close();
@@ -132,20 +136,32 @@ export function devicesCommand(probe: StrictCapsProbe) {
       try {
         const ceilings = await measureCeilings(ctx);
         const saturation = await measureSaturation(ctx);
-        const cls = deviceClassOf(ctx.caps);
-        const known = {
-          kind: cls?.kind ?? null,
-          smCount: cls?.smCount ?? null,
-          smCountSource: cls?.smCountSource ?? "",
-        };
         console.log(
-          opts.json ? JSON.stringify({ ...caps, ceilings, saturation }, null, 2) : `${text()}
-ceilings:
-${formatCeilings(ceilings).replace(/^/gm, "  ")}
-${formatSaturation(saturation, known).replace(/^/gm, "  ")}`,
+          opts.json
+            ? JSON.stringify({ ...caps, ceilings, saturation }, null, 2)
+            : measuredText(text(), ctx.caps, ceilings, saturation),
         );
       } finally {
         ctx.destroy();
       }
     });
+}
+
+/** The capabilities text followed by the measured ceilings and saturation point. */
+function measuredText(
+  capsText: string,
+  caps: DeviceCaps,
+  ceilings: Ceilings,
+  saturation: Saturation,
+): string {
+  const cls = deviceClassOf(caps);
+  const known = {
+    kind: cls?.kind ?? null,
+    smCount: cls?.smCount ?? null,
+    smCountSource: cls?.smCountSource ?? "",
+  };
+  return `${capsText}
+ceilings:
+${formatCeilings(ceilings).replace(/^/gm, "  ")}
+${formatSaturation(saturation, known).replace(/^/gm, "  ")}`;
 }

@@ -225,6 +225,37 @@ Deno.test({
 
 Deno.test({
   name: browserTestName(
+    "devices --runtime chromium --measure: ceilings and saturation point measured in the page",
+  ),
+  ignore,
+  fn: async () => {
+    const r = await runHarness(["devices", "--runtime", "chromium", "--measure", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.match(String(j.runtime?.version), /HeadlessChrome\/[\d.]+/);
+    for (const k of ["copyGBps", "readGBps", "fmaGflops"]) {
+      assert.ok(j.ceilings[k] > 0, `${k}: ${JSON.stringify(j.ceilings)}`);
+    }
+    assert.equal(j.ceilings.fmaF16Gflops, null, "SwiftShader has no shader-f16");
+    const s = j.saturation;
+    assert.equal(s.invocationsPerWorkgroup, 256);
+    assert.equal(s.sweep[0].workgroups, 1);
+    // A count or null, nothing more: SwiftShader's pool of CPU threads is its own (one run
+    // on this 2-CPU machine measured 3: three workgroups took 1.46x one).
+    assert.ok(
+      s.computeUnits === null || (Number.isInteger(s.computeUnits) && s.computeUnits >= 1),
+      JSON.stringify(s),
+    );
+    const text = await runHarness(["devices", "--runtime", "chromium", "--measure"]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /runtime: chromium \(/);
+    assert.match(text.stdout, /ceilings:\n {2}copy [\d.]+ GB\/s/);
+    assert.match(text.stdout, /compute units: /);
+  },
+});
+
+Deno.test({
+  name: browserTestName(
     "run --runtime chromium: a case past --case-timeout is its error, browser replaced",
   ),
   ignore,
