@@ -27,6 +27,7 @@ import type { LayerWeights } from "../adapter/types.ts";
 import { runLayer } from "../kernels/layer.ts";
 import type { SourceMutation } from "../kernels/source.ts";
 import { ALL_FAULTS } from "../parity/faults.ts";
+import { LAYER_FAULTS } from "../kernels/layer_faults.ts";
 import { ShaderCompileError } from "../gpu/errors.ts";
 import { compileShader } from "../gpu/shader.ts";
 import { attentionInputsOf, decodeCaseRequest, encodeOutputs } from "./wire.ts";
@@ -88,9 +89,13 @@ async function runCase(caseUrl: string, resultUrl: string): Promise<PageCaseRepl
     const { header, tensors } = decodeCaseRequest(await res.arrayBuffer());
     let mutate: SourceMutation | undefined;
     if (header.faultId !== undefined) {
+      // A planted source fault of the attention kernels, or of the layer's (`layer
+      // --plant-fault`): both are source mutations, applied here by id.
       const fault = ALL_FAULTS.find((f) => f.id === header.faultId);
-      if (!fault) throw new Error(`unknown fault ${header.faultId}`);
-      if (fault.apply.kind === "source") mutate = fault.apply.mutate;
+      const layerFault = LAYER_FAULTS.find((f) => f.id === header.faultId);
+      if (fault?.apply.kind === "source") mutate = fault.apply.mutate;
+      else if (layerFault) mutate = layerFault.mutate;
+      else if (!fault) throw new Error(`unknown fault ${header.faultId}`);
     }
     const { plan, spec } = header;
     const device = ctx;

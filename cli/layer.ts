@@ -20,6 +20,12 @@ import { LAYER_FAULTS } from "../kernels/layer_faults.ts";
 import { DEFAULT_CHECK_ROWS, INPUT_TENSOR, layerFromFiles } from "../runner/layer_files.ts";
 import { EXIT } from "./errors.ts";
 import { parseIntList, parseNonNegativeInt } from "./options.ts";
+import {
+  checkRuntimeCombination,
+  chromiumOption,
+  runtimeOption,
+  startChromiumRuntime,
+} from "./runtime_options.ts";
 
 /**
  * Build the `layer` command.
@@ -83,10 +89,18 @@ export function layerCommand() {
         "plant a layer kernel fault (the check must fail: exit 1)",
       ).choices(LAYER_FAULTS.map((f) => f.id)),
     )
+    .addOption(runtimeOption())
+    .addOption(chromiumOption())
     .action(async (opts) => {
+      checkRuntimeCombination(opts.runtime, { backendModules: opts.backendModule });
       await loadBackendModuleOptions(opts.backendModule);
       const backend = opts.backend === undefined ? undefined : checkBackendId(opts.backend);
+      // --runtime chromium: the layer runs in the page (the reference stays here)
+      const remote = opts.runtime === "chromium"
+        ? await startChromiumRuntime({ chromium: opts.chromium })
+        : undefined;
       const r = await layerFromFiles({
+        ctx: remote,
         backend,
         config: opts.config,
         weights: opts.weights,
@@ -100,7 +114,7 @@ export function layerCommand() {
         checkRows: opts.checkRows,
         seed: opts.seed,
         plantFault: opts.plantFault,
-      });
+      }).finally(() => remote?.close());
       const l = r.plan.layout;
       console.log(
         `layer ${r.spec.name}: ${l.totalQ} tokens in ${l.seqs.length} sequence(s) (${l.kind}), ` +

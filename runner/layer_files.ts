@@ -10,6 +10,7 @@ import { loadSpec } from "../adapter/source.ts";
 import type {
   AttentionPath,
   Dtype,
+  GpuPlan,
   LayerWeights,
   LayoutRequest,
   MlaSpec,
@@ -17,6 +18,7 @@ import type {
   Plan,
 } from "../adapter/types.ts";
 import { GpuContext } from "../gpu/device.ts";
+import { isRemoteDevice, type RunDevice } from "../gpu/runtime.ts";
 import { runLayer } from "../kernels/layer.ts";
 import { layerFault } from "../kernels/layer_faults.ts";
 import { compareLayer, type LayerParity } from "../parity/compare_layer.ts";
@@ -66,8 +68,12 @@ export interface LayerFilesOptions {
   seed?: number;
   /** Plant a layer fault (kernels/layer_faults.ts) to prove the check catches it. */
   plantFault?: string;
-  /** A GPU context to use (default: a new one, destroyed afterwards). */
-  ctx?: GpuContext;
+  /**
+   * The device to run on: a GPU context, or another runtime's device (`layer --runtime
+   * chromium`: the layer runs in the page, a planted fault applied there by id). Default: a
+   * new GPU context, destroyed afterwards.
+   */
+  ctx?: RunDevice;
 }
 
 /** What {@link layerFromFiles} did. */
@@ -241,7 +247,7 @@ export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerF
   // 2. The GPU.
   const ctx = options.ctx ??
     await GpuContext.create({ optionalFeatures: ["shader-f16", "timestamp-query"] });
-  let result;
+  let result: { out: Float32Array; lse: Float32Array; plan: GpuPlan };
   try {
     // The case's one resolve(): kernels/ runs the plan it is given.
     const plan = resolveLayerPlan(ctx.caps, {
@@ -251,15 +257,20 @@ export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerF
       backend: options.backend,
       dtype,
     });
-    result = await runLayer(ctx, {
-      spec,
-      plan,
-      weights,
-      hidden: hiddenF32,
-      mutate: fault?.mutate,
-    });
+    result = isRemoteDevice(ctx)
+      ? {
+        ...(await ctx.runLayer(plan, {
+          spec,
+          weights,
+          hidden: hiddenF32,
+          repeats: 0,
+          faultId: fault?.id,
+        })).outputs,
+        plan,
+      }
+      : await runLayer(ctx, { spec, plan, weights, hidden: hiddenF32, mutate: fault?.mutate });
   } finally {
-    if (!options.ctx) ctx.destroy();
+    if (!options.ctx && !isRemoteDevice(ctx)) ctx.destroy();
   }
 
   // 3. The output, atomically.

@@ -32,6 +32,24 @@ Deno.test("no Chromium: --runtime chromium and compare-runtimes exit 3 with the 
   });
   assert.equal(c.code, 3, c.stderr);
   assert.match(c.stderr, /CHROME_PATH=\/nonexistent\/chrome: no such file; install it with/);
+  // layer too; and a user backend module cannot go with it (bad input, before any browser).
+  const dir = await Deno.makeTempDir();
+  const layer = ["layer", "--runtime", "chromium", "--config", "tiny", "--input", "x.safetensors"];
+  const l = await runHarness([...layer, "--out", `${dir}/y.safetensors`], {
+    CHROME_PATH: "/nonexistent/chrome",
+  });
+  assert.equal(l.code, 3, l.stderr);
+  assert.match(l.stderr, /install it with/);
+  const m = await runHarness([
+    ...layer,
+    "--out",
+    `${dir}/y.safetensors`,
+    "--backend-module",
+    "m.ts",
+  ]);
+  assert.equal(m.code, 2, m.stderr);
+  assert.match(m.stderr, /--backend-module cannot be used with --runtime chromium/);
+  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test({
@@ -220,6 +238,47 @@ Deno.test({
     assert.equal(rec.status, "ok", rec.reason);
     assert.equal(rec.samples.length, 2);
     assert.ok(rec.ms > 0);
+  },
+});
+
+Deno.test({
+  name: browserTestName(
+    "layer --runtime chromium: the layer in the page passes parity; a planted layer fault fails it",
+  ),
+  ignore,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "mla-layer-chromium-" });
+    const F = new URL("./fixtures/safetensors/", import.meta.url).pathname;
+    try {
+      const base = ["layer", "--runtime", "chromium", "--config", "tiny"];
+      const input = ["--input", `${F}tiny_input_bshd.safetensors`];
+      const ok = await runHarness([
+        ...base,
+        "--weights",
+        `${F}tiny_layer3.safetensors`,
+        ...input,
+        "--out",
+        `${dir}/ok.safetensors`,
+      ]);
+      assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+      assert.match(ok.stdout, /^runtime: chromium \(HeadlessChrome\//m);
+      assert.match(ok.stdout, /parity vs float64 reference \(10 of 10 rows\): PASS/);
+      assert.ok((await Deno.stat(`${dir}/ok.safetensors`)).size > 0);
+      // The fault is applied in the page, by id: the check must catch it.
+      const bad = await runHarness([
+        ...base,
+        ...input,
+        "--out",
+        `${dir}/bad.safetensors`,
+        "--plant-fault",
+        "kv-split-wrong-half",
+      ]);
+      assert.equal(bad.code, 1, bad.stdout + bad.stderr);
+      assert.match(bad.stdout, /planted fault kv-split-wrong-half/);
+      assert.match(bad.stdout, /: FAIL\n {2}out: .*FAILED/);
+    } finally {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
   },
 });
 
