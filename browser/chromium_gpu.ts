@@ -192,26 +192,28 @@ export class ChromiumGpu {
 
   /** The device ceilings measured in the page (bench/ceilings.ts). */
   async measureCeilings(o: CeilingsOptions): Promise<Ceilings> {
-    const reply = await this.#page.evaluate(
-      `mlaHarness.ceilings(${JSON.stringify(o)})`,
-    ) as PageCeilingsReply;
-    if (!reply.ok) {
-      if (reply.lost) this.#lost = true;
-      throw new PageSideError(reply.error);
-    }
-    return reply.ceilings;
+    return (await this.#probe<PageCeilingsReply>("ceilings", o)).ceilings;
   }
 
   /** The saturation point measured in the page (bench/saturation.ts). */
   async measureSaturation(o: { reps?: number } = {}): Promise<Saturation> {
+    return (await this.#probe<PageSaturationReply>("saturation", o)).saturation;
+  }
+
+  /** Call a measuring function of the page; its failure is thrown (and a loss recorded). */
+  async #probe<R extends { ok: boolean }>(
+    fn: "ceilings" | "saturation",
+    options: object,
+  ): Promise<Extract<R, { ok: true }>> {
     const reply = await this.#page.evaluate(
-      `mlaHarness.saturation(${JSON.stringify(o)})`,
-    ) as PageSaturationReply;
+      `mlaHarness.${fn}(${JSON.stringify(options)})`,
+    ) as R | { ok: false; error: PageError; lost: boolean };
     if (!reply.ok) {
-      if (reply.lost) this.#lost = true;
-      throw new PageSideError(reply.error);
+      const failed = reply as { error: PageError; lost: boolean };
+      if (failed.lost) this.#lost = true;
+      throw new PageSideError(failed.error);
     }
-    return reply.saturation;
+    return reply as Extract<R, { ok: true }>;
   }
 
   async #run(

@@ -146,14 +146,18 @@ Deno.test("bench matrices: ids are unique, filters select by key", () => {
   assert.throws(() => benchMatrix("nope"), /unknown benchmark matrix/);
 });
 
-Deno.test("targets: shortfall and the absorbed/dense ratio", () => {
-  const rec = (i: number, ms: number, rf: number): BenchRecord => ({
+/** A measured record of headline case i. */
+function rec(i: number, ms: number, rf: number): BenchRecord {
+  return {
     id: benchCaseId(HEADLINE[i]),
     case: HEADLINE[i],
     status: "ok",
     ms,
     roofline_fraction: rf,
-  });
+  };
+}
+
+Deno.test("targets: shortfall and the absorbed/dense ratio", () => {
   const t = evaluateTargets([rec(0, 10, 0.15), rec(2, 30, 0.7)]);
   const abs = t.find((x) => x.target === "absorbed-decode-f32")!;
   assert.equal(abs.met, false);
@@ -203,13 +207,6 @@ Deno.test("targets by device class: a GPU is held to issue 13's, lavapipe to its
 });
 
 Deno.test("a roofline fraction above 1 is neither met nor missed, and the run says why", () => {
-  const rec = (i: number, ms: number, rf: number): BenchRecord => ({
-    id: benchCaseId(HEADLINE[i]),
-    case: HEADLINE[i],
-    status: "ok",
-    ms,
-    roofline_fraction: rf,
-  });
   // Dense decode at 1.7 (ceilings measured low); absorbed decode at 0.2.
   const records = [rec(0, 10, 0.2), rec(2, 30, 1.7)];
   const targets = evaluateTargets(records);
