@@ -85,17 +85,41 @@ function denoExecutable(): string {
 }
 
 async function build(): Promise<string> {
+  const entry = new URL("./page_main.ts", import.meta.url);
+  const js = await denoBundle(entry, new URL("../deno.json", import.meta.url));
+  return `globalThis.__mlaWgsl = ${JSON.stringify(await wgslTexts())};\n${js}`;
+}
+
+/**
+ * A user backend module (`--backend-module`, a file: URL) bundled for the page: its
+ * TypeScript as one browser ES module. It keeps `import.meta.url`, so a module that fetches
+ * its WGSL relative to itself finds it where the page's server serves the module's
+ * `files`.
+ *
+ * @example
+ * ```ts ignore
+ * import { bundleBackendModule } from "./bundle.ts";
+ * const js = await bundleBackendModule(new URL("../examples/backends/naive/mod.ts", import.meta.url));
+ * ```
+ */
+export function bundleBackendModule(url: URL): Promise<string> {
+  if (url.protocol !== "file:") {
+    return Promise.reject(
+      new BundleError(`${url.href}: only a local backend module can be bundled for the page`),
+    );
+  }
+  return denoBundle(url);
+}
+
+async function denoBundle(entry: URL, config?: URL): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "mla-harness-bundle-" });
   try {
-    const outFile = `${dir}/page.js`;
-    const entry = new URL("./page_main.ts", import.meta.url);
-    const config = new URL("../deno.json", import.meta.url);
+    const outFile = `${dir}/out.js`;
     const out = await new Deno.Command(denoExecutable(), {
       args: [
         "bundle",
         "--quiet",
-        "--config",
-        config.pathname,
+        ...(config ? ["--config", config.pathname] : []),
         "--platform",
         "browser",
         "--format",
@@ -112,8 +136,7 @@ async function build(): Promise<string> {
       const text = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-8).join("\n");
       throw new BundleError(`deno bundle ${entry.pathname} failed:\n${text}`);
     }
-    const js = await Deno.readTextFile(outFile);
-    return `globalThis.__mlaWgsl = ${JSON.stringify(await wgslTexts())};\n${js}`;
+    return await Deno.readTextFile(outFile);
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }

@@ -16,7 +16,8 @@ import type {
 } from "../adapter/types.ts";
 import { NoAdapterError } from "../gpu/errors.ts";
 import type { RemoteRun, RemoteRunOptions } from "../gpu/runtime.ts";
-import { pageBundle } from "./bundle.ts";
+import { bundleBackendModule, pageBundle } from "./bundle.ts";
+import { loadedBackendModules } from "../kernels/backend_module.ts";
 import { type Chromium, ChromiumLaunchError, findChromium, launchChromium } from "./chromium.ts";
 import { Page } from "./page.ts";
 import type {
@@ -26,6 +27,7 @@ import type {
   PageCompileReply,
   PageError,
   PageInitReply,
+  PageLoadBackendReply,
   PageSaturationReply,
 } from "./page_api.ts";
 import type { Measured, MeasureOptions } from "../kernels/measure.ts";
@@ -88,6 +90,8 @@ export class ChromiumGpu {
   #page: Page;
   readonly #server: PageServer;
   readonly #options: ChromiumGpuOptions;
+  /** User backend modules whose bundle the server already serves, by id. */
+  readonly #served = new Set<string>();
   #lost = false;
 
   private constructor(
@@ -117,10 +121,49 @@ export class ChromiumGpu {
     const server = PageServer.start(await pageBundle());
     try {
       const { browser, page, init } = await openPage(where.path, server, options);
-      return new ChromiumGpu({ browser, page, server, init }, options);
+      const gpu = new ChromiumGpu({ browser, page, server, init }, options);
+      try {
+        await gpu.#loadUserBackends();
+      } catch (e) {
+        await browser.close();
+        throw e;
+      }
+      return gpu;
     } catch (e) {
       await server.close();
       throw e;
+    }
+  }
+
+  /**
+   * Load into the page every user backend module this process loaded (`--backend-module`):
+   * each is bundled for the browser once and served with the WGSL files it lists, and the
+   * page imports, checks and registers it, so plans resolved here for it launch there.
+   */
+  async #loadUserBackends(): Promise<void> {
+    for (const l of loadedBackendModules()) {
+      const id = l.module.id;
+      const prefix = `/backend/${encodeURIComponent(id)}/`;
+      if (!this.#served.has(id)) {
+        const url = new URL(l.url);
+        const files: Record<string, { body: string | Uint8Array<ArrayBuffer>; type: string }> = {
+          "mod.js": { body: await bundleBackendModule(url), type: "text/javascript" },
+        };
+        for (const f of l.module.files ?? []) {
+          files[f] = { body: await Deno.readFile(new URL(f, url)), type: "text/plain" };
+        }
+        this.#server.serveFiles(prefix, files);
+        this.#served.add(id);
+      }
+      const reply = await this.#page.evaluate(
+        `mlaHarness.loadBackend(${JSON.stringify(`${this.#server.origin}${prefix}mod.js`)})`,
+      ) as PageLoadBackendReply;
+      if (!reply.ok) {
+        throw new PageSideError({
+          ...reply.error,
+          message: `backend module ${l.specifier} in the page: ${reply.error.message}`,
+        });
+      }
     }
   }
 
@@ -266,6 +309,7 @@ export class ChromiumGpu {
     this.caps = init.caps;
     this.identity = identityOf(browser, init);
     this.#lost = false;
+    await this.#loadUserBackends();
   }
 
   /** End the browser and the server. */

@@ -69,3 +69,8 @@ export type PageCeilingsReply =
 export type PageSaturationReply =
   | { readonly ok: true; readonly saturation: Saturation }
   | { readonly ok: false; readonly error: PageError; readonly lost: boolean };
+
+/** The reply of `loadBackend()`: the registered backend's id. */
+export type PageLoadBackendReply =
+  | { readonly ok: true; readonly id: string }
+  | { readonly ok: false; readonly error: PageError; readonly lost: boolean };

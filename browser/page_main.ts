@@ -37,11 +37,14 @@ import type {
   PageCeilingsReply,
   PageCompileReply,
   PageInitReply,
+  PageLoadBackendReply,
   PageSaturationReply,
 } from "./page_api.ts";
 import { measureAttention, timeAttentionCase } from "../kernels/measure.ts";
 import { type CeilingsOptions, measureCeilings } from "../bench/ceilings.ts";
 import { measureSaturation } from "../bench/saturation.ts";
+import { registerBackendModule, validateBackendModule } from "../kernels/backend_module.ts";
+import { backendById } from "../adapter/registry.ts";
 
 const texts = (globalThis as { __mlaWgsl?: Record<string, string> }).__mlaWgsl ?? {};
 setTextSource(bundledTextSource(texts));
@@ -203,6 +206,21 @@ async function saturation(options: { reps?: number }): Promise<PageSaturationRep
   }
 }
 
+/**
+ * Import a user backend module the server serves (bundled from `--backend-module`), check
+ * it against the contract and register it, as the Deno process did.
+ */
+async function loadBackend(url: string): Promise<PageLoadBackendReply> {
+  try {
+    const ns = await import(url) as Record<string, unknown>;
+    const m = validateBackendModule(ns, url);
+    if (!backendById(m.id)) registerBackendModule(m);
+    return { ok: true, id: m.id };
+  } catch (e) {
+    return { ok: false, error: errorOf(e), lost: ctx?.lost ?? false };
+  }
+}
+
 async function reacquire(): Promise<PageInitReply> {
   return await init();
 }
@@ -214,5 +232,6 @@ async function reacquire(): Promise<PageInitReply> {
   bench,
   ceilings,
   saturation,
+  loadBackend,
   reacquire,
 };

@@ -34,6 +34,7 @@ const PAGE_HTML = `<!doctype html>
 export class PageServer {
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
   readonly #slots = new Map<number, Slot>();
+  readonly #files = new Map<string, { body: string | Uint8Array<ArrayBuffer>; type: string }>();
   #next = 1;
 
   private constructor(script: string) {
@@ -57,6 +58,18 @@ export class PageServer {
   /** `http://127.0.0.1:<port>`. */
   get origin(): string {
     return `http://127.0.0.1:${this.#server.addr.port}`;
+  }
+
+  /**
+   * Serve fixed files under a path prefix (a user backend module and its WGSL sources):
+   * `files` maps a path below the prefix to its body and content type. Only these paths
+   * are served; nothing else of the file system is reachable from the page.
+   */
+  serveFiles(
+    prefix: string,
+    files: Record<string, { body: string | Uint8Array<ArrayBuffer>; type: string }>,
+  ): void {
+    for (const [name, file] of Object.entries(files)) this.#files.set(`${prefix}${name}`, file);
   }
 
   /**
@@ -90,6 +103,8 @@ export class PageServer {
       return new Response(script, { headers: { "content-type": "text/javascript" } });
     }
     if (path === "/favicon.ico") return new Response(null, { status: 204 });
+    const file = req.method === "GET" ? this.#files.get(path) : undefined;
+    if (file) return new Response(file.body, { headers: { "content-type": file.type } });
     const m = /^\/(case|result)\/(\d+)$/.exec(path);
     const slot = m ? this.#slots.get(Number(m[2])) : undefined;
     if (!m || !slot) return new Response("not found", { status: 404 });

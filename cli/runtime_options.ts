@@ -45,25 +45,30 @@ export function chromiumOption() {
 }
 
 /**
- * Refuse what the Chromium runtime cannot do: a user backend module (its code is loaded
- * into this process only). Exit 2 naming the flag.
+ * Refuse what the Chromium runtime cannot do: a user backend module given by a remote URL
+ * (the page gets each module bundled from its local file, with the WGSL files it lists).
+ * Exit 2 naming the flag.
  *
  * @example
  * ```ts
  * import { checkRuntimeCombination } from "./runtime_options.ts";
- * checkRuntimeCombination("deno", { backendModules: ["m.ts"] }); // fine
+ * checkRuntimeCombination("chromium", { backendModules: ["m.ts"] }); // fine: a local file
  * ```
  */
 export function checkRuntimeCombination(
   runtime: RuntimeName,
   options: { backendModules?: readonly string[] },
 ): void {
-  if (runtime === "chromium" && (options.backendModules ?? []).length > 0) {
-    throw new CliError(
-      "--backend-module cannot be used with --runtime chromium: the page runs the bundled " +
-        "backends only (a user module is loaded into this process); use --runtime deno",
-      EXIT.badInput,
-    );
+  if (runtime !== "chromium") return;
+  for (const m of options.backendModules ?? []) {
+    if (/^[a-z][a-z0-9+.-]*:/i.test(m) && !/^file:/i.test(m)) {
+      throw new CliError(
+        `--backend-module ${m}: with --runtime chromium a backend module must be a local ` +
+          "file (it is bundled for the page with the WGSL files it lists); download it, or " +
+          "use --runtime deno",
+        EXIT.badInput,
+      );
+    }
   }
 }
 

@@ -216,6 +216,20 @@ export async function loadBackendModules(
 }
 
 /**
+ * Every user backend module loaded so far, in load order (another runtime loads the same
+ * modules into its page: browser/chromium_gpu.ts).
+ *
+ * @example
+ * ```ts
+ * import { loadedBackendModules } from "./backend_module.ts";
+ * loadedBackendModules().length; // 0 before any module is loaded
+ * ```
+ */
+export function loadedBackendModules(): LoadedBackendModule[] {
+  return [...loaded.values()];
+}
+
+/**
  * The source hashes of every user backend module loaded so far (merged into the
  * run's fingerprint, see runner/fingerprint.ts).
  *

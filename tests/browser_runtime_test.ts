@@ -32,7 +32,7 @@ Deno.test("no Chromium: --runtime chromium and compare-runtimes exit 3 with the 
   });
   assert.equal(c.code, 3, c.stderr);
   assert.match(c.stderr, /CHROME_PATH=\/nonexistent\/chrome: no such file; install it with/);
-  // layer too; and a user backend module cannot go with it (bad input, before any browser).
+  // layer too; and a remote backend module cannot go with it (bad input, before any browser).
   const dir = await Deno.makeTempDir();
   const layer = ["layer", "--runtime", "chromium", "--config", "tiny", "--input", "x.safetensors"];
   const l = await runHarness([...layer, "--out", `${dir}/y.safetensors`], {
@@ -45,10 +45,10 @@ Deno.test("no Chromium: --runtime chromium and compare-runtimes exit 3 with the 
     "--out",
     `${dir}/y.safetensors`,
     "--backend-module",
-    "m.ts",
+    "https://example.com/m.ts",
   ]);
   assert.equal(m.code, 2, m.stderr);
-  assert.match(m.stderr, /--backend-module cannot be used with --runtime chromium/);
+  assert.match(m.stderr, /--backend-module https:\/\/example\.com\/m\.ts: .* must be a local file/);
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -276,6 +276,55 @@ Deno.test({
       assert.equal(bad.code, 1, bad.stdout + bad.stderr);
       assert.match(bad.stdout, /planted fault kv-split-wrong-half/);
       assert.match(bad.stdout, /: FAIL\n {2}out: .*FAILED/);
+    } finally {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name: browserTestName(
+    "run --runtime chromium --backend-module: a user backend runs in the page, and a broken copy fails",
+  ),
+  ignore,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "mla-user-backend-chromium-" });
+    try {
+      const args = (module: string, id: string, out: string) => [
+        "run",
+        "--runtime",
+        "chromium",
+        "--backend-module",
+        module,
+        "--backend",
+        id,
+        "--matrix",
+        "smoke",
+        "--filter",
+        "preset=tiny;dtype=f32;path=absorbed",
+        "--repeats",
+        "0",
+        "--out",
+        `${dir}/${out}`,
+      ];
+      const ok = await runHarness(args("examples/backends/naive/mod.ts", "naive", "ok"));
+      assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+      const lines = (await Deno.readTextFile(`${dir}/ok/results.jsonl`)).trim().split("\n")
+        .map((l) => JSON.parse(l));
+      const ran = lines.filter((r) => r.backend === "naive" && r.decision === "supported");
+      assert.ok(ran.length >= 10, `naive ran ${ran.length} cases`);
+      assert.ok(ran.every((r) => r.status === "pass"), JSON.stringify(ran.map((r) => r.status)));
+      // A broken copy next to its WGSL (the page serves a module's listed files beside it):
+      // the softmax scale 1.5x too large must fail against the float64 reference in the page.
+      const src = await Deno.readTextFile("examples/backends/naive/mod.ts");
+      const broken = src.replace('export const id = "naive";', 'export const id = "naive-broken";')
+        .replace(".f32(a.softmaxScale)", ".f32(a.softmaxScale * 1.5)");
+      assert.notEqual(broken, src);
+      await Deno.writeTextFile(`${dir}/mod.ts`, broken);
+      await Deno.copyFile("examples/backends/naive/naive.wgsl", `${dir}/naive.wgsl`);
+      const bad = await runHarness(args(`${dir}/mod.ts`, "naive-broken", "bad"));
+      assert.equal(bad.code, 1, bad.stdout + bad.stderr);
+      assert.match(bad.stdout, /\] fail preset=tiny;path=absorbed/);
     } finally {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
