@@ -26,8 +26,10 @@ import type {
   PageCeilingsReply,
   PageCompileReply,
   PageError,
+  PageFailure,
   PageInitReply,
   PageLoadBackendReply,
+  PageReply,
   PageSaturationReply,
 } from "./page_api.ts";
 import type { Measured, MeasureOptions } from "../kernels/measure.ts";
@@ -244,15 +246,15 @@ export class ChromiumGpu {
   }
 
   /** Call a measuring function of the page; its failure is thrown (and a loss recorded). */
-  async #probe<R extends { ok: boolean }>(
+  async #probe<R extends PageReply<unknown>>(
     fn: "ceilings" | "saturation",
     options: object,
   ): Promise<Extract<R, { ok: true }>> {
     const reply = await this.#page.evaluate(
       `mlaHarness.${fn}(${JSON.stringify(options)})`,
-    ) as R | { ok: false; error: PageError; lost: boolean };
+    ) as R;
     if (!reply.ok) {
-      const failed = reply as { error: PageError; lost: boolean };
+      const failed = reply as PageFailure;
       if (failed.lost) this.#lost = true;
       throw new PageSideError(failed.error);
     }

@@ -55,22 +55,27 @@ export type PageCompileReply =
   }
   | { readonly ok: false; readonly error: PageError; readonly lost: boolean };
 
+/** A failed page call: the page's error, and whether its device was lost. */
+export interface PageFailure {
+  /** Not ok. */
+  readonly ok: false;
+  /** The error raised in the page. */
+  readonly error: PageError;
+  /** Whether the device (or the page) was lost. */
+  readonly lost: boolean;
+}
+
+/** The reply of a page call: its result fields when ok, else a {@link PageFailure}. */
+export type PageReply<T> = ({ readonly ok: true } & T) | PageFailure;
+
 /** The reply of `runCase()` for a bench request: the measurement (no outputs posted). */
-export type PageBenchReply =
-  | { readonly ok: true; readonly measured: Measured }
-  | { readonly ok: false; readonly error: PageError; readonly lost: boolean };
+export type PageBenchReply = PageReply<{ readonly measured: Measured }>;
 
 /** The reply of `ceilings()`. */
-export type PageCeilingsReply =
-  | { readonly ok: true; readonly ceilings: Ceilings }
-  | { readonly ok: false; readonly error: PageError; readonly lost: boolean };
+export type PageCeilingsReply = PageReply<{ readonly ceilings: Ceilings }>;
 
 /** The reply of `saturation()`. */
-export type PageSaturationReply =
-  | { readonly ok: true; readonly saturation: Saturation }
-  | { readonly ok: false; readonly error: PageError; readonly lost: boolean };
+export type PageSaturationReply = PageReply<{ readonly saturation: Saturation }>;
 
 /** The reply of `loadBackend()`: the registered backend's id. */
-export type PageLoadBackendReply =
-  | { readonly ok: true; readonly id: string }
-  | { readonly ok: false; readonly error: PageError; readonly lost: boolean };
+export type PageLoadBackendReply = PageReply<{ readonly id: string }>;
