@@ -102,9 +102,9 @@ export function gemmLoopIterations(
  */
 export function gemmMaxKeys(shape: Pick<GemmShape, "keyVec4">, budget: number): number {
   if (shape.keyVec4 + 1 > budget) return 0;
-  const softmax = 4 * (Math.floor(budget / 3) - 1);
-  const values = 4 * (budget - 1);
-  return Math.max(0, Math.min(softmax, values));
+  // softmax: 3 x (ceil(keys / 4) + 1) <= budget; the values pass (ceil(keys / 4) + 1) fits
+  // whenever the softmax does.
+  return Math.max(0, 4 * (Math.floor(budget / 3) - 1));
 }
 
 /**

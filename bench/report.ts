@@ -57,6 +57,11 @@ export interface BenchReport {
   readonly warnings?: readonly string[];
 }
 
+/** A roofline fraction no kernel can reach (above 1): the ceilings, not the kernel, are off. */
+function isImplausible(fraction: number | null | undefined): boolean {
+  return fraction !== null && fraction !== undefined && fraction > 1;
+}
+
 /**
  * Warnings about a run's figures: each case whose roofline fraction is above 1, faster
  * than the measured ceilings allow. Either the ceilings were measured low (on a contended
@@ -72,7 +77,7 @@ export interface BenchReport {
  * ```
  */
 export function benchWarnings(records: readonly BenchRecord[]): string[] {
-  return records.filter((r) => r.status === "ok" && (r.roofline_fraction ?? 0) > 1).map((r) =>
+  return records.filter((r) => r.status === "ok" && isImplausible(r.roofline_fraction)).map((r) =>
     `${r.id}: roofline fraction ${
       f(r.roofline_fraction, 3)
     } is above 1, faster than the measured ceilings allow: either they were measured low ` +
@@ -121,7 +126,7 @@ export function evaluateTargets(
     const want = set.fractions[h.target];
     if (!r || want === undefined) continue;
     const got = r.roofline_fraction ?? null;
-    outcome(h.target, id, want, got, got !== null && got > 1);
+    outcome(h.target, id, want, got, isImplausible(got));
   }
   for (const dtype of ["f32", "f16"] as const) {
     const a = byId.get(benchCaseId({ ...HEADLINE[0], dtype }));

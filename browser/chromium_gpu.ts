@@ -35,7 +35,7 @@ import type {
 import type { Measured, MeasureOptions } from "../kernels/measure.ts";
 import type { Ceilings, CeilingsOptions } from "../bench/ceilings.ts";
 import type { Saturation } from "../bench/saturation.ts";
-import { PageServer } from "./server.ts";
+import { PageServer, type ServedFile } from "./server.ts";
 import { type CaseKind, decodeOutputs, encodeCaseRequest } from "./wire.ts";
 
 /** Options of {@link ChromiumGpu.start}. */
@@ -148,7 +148,7 @@ export class ChromiumGpu {
       const prefix = `/backend/${encodeURIComponent(id)}/`;
       if (!this.#served.has(id)) {
         const url = new URL(l.url);
-        const files: Record<string, { body: string | Uint8Array<ArrayBuffer>; type: string }> = {
+        const files: Record<string, ServedFile> = {
           "mod.js": { body: await bundleBackendModule(url), type: "text/javascript" },
         };
         for (const f of l.module.files ?? []) {

@@ -14,6 +14,14 @@ interface Slot {
   result: (bytes: ArrayBuffer) => void;
 }
 
+/** A fixed file the server serves: its body and content type. */
+export interface ServedFile {
+  /** The bytes (or text). */
+  readonly body: string | Uint8Array<ArrayBuffer>;
+  /** Its content type. */
+  readonly type: string;
+}
+
 const PAGE_HTML = `<!doctype html>
 <html><head><meta charset="utf-8"><title>mla-harness</title></head>
 <body><script type="module" src="/page.js"></script></body></html>
@@ -34,7 +42,7 @@ const PAGE_HTML = `<!doctype html>
 export class PageServer {
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
   readonly #slots = new Map<number, Slot>();
-  readonly #files = new Map<string, { body: string | Uint8Array<ArrayBuffer>; type: string }>();
+  readonly #files = new Map<string, ServedFile>();
   #next = 1;
 
   private constructor(script: string) {
@@ -65,10 +73,7 @@ export class PageServer {
    * `files` maps a path below the prefix to its body and content type. Only these paths
    * are served; nothing else of the file system is reachable from the page.
    */
-  serveFiles(
-    prefix: string,
-    files: Record<string, { body: string | Uint8Array<ArrayBuffer>; type: string }>,
-  ): void {
+  serveFiles(prefix: string, files: Record<string, ServedFile>): void {
     for (const [name, file] of Object.entries(files)) this.#files.set(`${prefix}${name}`, file);
   }
 

@@ -98,9 +98,11 @@ export function benchCommand() {
         ? await ChromiumGpu.start({ chromium: opts.chromium })
         : await GpuContext.create({ optionalFeatures: ["shader-f16", "timestamp-query"] });
       try {
-        const ceilings = isRemoteDevice(ctx)
-          ? await benchDeviceOf(ctx).measureCeilings({ reps })
-          : await measureCeilings(ctx, { reps });
+        const measure = () =>
+          isRemoteDevice(ctx)
+            ? benchDeviceOf(ctx).measureCeilings({ reps })
+            : measureCeilings(ctx, { reps });
+        const ceilings = await measure();
         // A GPU is held to issue 13's GPU targets, a CPU implementation to lavapipe's.
         const targetClass = deviceClassOf(ctx.caps)?.kind ?? "cpu";
         const records: BenchRecord[] = [];
@@ -123,10 +125,7 @@ export function benchCommand() {
         // first measurement rather than losing the run's records.
         let best = ceilings;
         try {
-          const after = isRemoteDevice(ctx)
-            ? await benchDeviceOf(ctx).measureCeilings({ reps })
-            : await measureCeilings(ctx, { reps });
-          best = bestCeilings(ceilings, after);
+          best = bestCeilings(ceilings, await measure());
         } catch (e) {
           console.error(
             `warning: the ceilings after the cases could not be measured (${
@@ -149,7 +148,6 @@ export function benchCommand() {
           targetClass,
           ...(warnings.length ? { warnings } : {}),
         };
-
         if (opts.out) {
           await Deno.mkdir(opts.out, { recursive: true });
           await Deno.writeTextFile(join(opts.out, "report.json"), JSON.stringify(report, null, 2));
