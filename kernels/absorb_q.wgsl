@@ -34,8 +34,10 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> q_absorbed: array<vec4<store_t>>;
 @group(0) @binding(4) var<storage, read> q_pe: array<vec4<store_t>>;   // [rows, h, rope / 4]
 
-const TR: u32 = 4u; // rows per invocation; fixed, see the a* accumulators
-const TC: u32 = 4u; // output vec4 columns per invocation; fixed, see the a* accumulators
+const TR: u32 = 4u; // @param rows per invocation (the host's grid reads the same value)
+const TC: u32 = 4u; // @param output vec4 columns per invocation (likewise)
+// The a* accumulators below are written out for 4 x 4.
+const_assert TR == 4u && TC == 4u;
 
 @compute @workgroup_size(64)
 fn absorb_q(@builtin(global_invocation_id) gid: vec3<u32>,

@@ -27,9 +27,11 @@
 
 alias store_t = f32; // @dtype storage type
 
-const ROWS: u32 = 8u; // rows per invocation (two vec4s of each channel's accumulator); fixed
-const CH: u32 = 4u; // channels per invocation; fixed, see the a* accumulators
-const WG: u32 = 64u; // invocations per workgroup (the host's grid divides by CH * WG)
+const ROWS: u32 = 8u; // @param rows per invocation (two vec4s of each channel's accumulator)
+const CH: u32 = 4u; // @param channels per invocation
+const WG: u32 = 64u; // @param invocations per workgroup (the host's grid divides by CH * WG)
+// The a* accumulators below are written out for 4 channels of 8 rows.
+const_assert ROWS == 8u && CH == 4u;
 
 struct Params {
   rows: u32,     // rows of this chunk

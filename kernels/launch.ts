@@ -178,7 +178,8 @@ export class LaunchKit {
     const r = a.kvLoraRank;
     const kw = r + a.qkRopeHeadDim;
     const rows = plan.layout.qRows;
-    const p = await this.kernel("absorb_q.wgsl", "absorb_q");
+    const t = ABSORB_Q_TILE;
+    const p = await this.kernel("absorb_q.wgsl", "absorb_q", { TR: t.rows, TC: t.columns });
     this.dispatch(
       "absorb_q",
       p,
@@ -192,9 +193,12 @@ export class LaunchKit {
         qAbsorbed,
         buffers.qPe,
       ],
-      // absorb_q.wgsl: one invocation per 4 rows x head x (4 latent vec4 columns, or one
-      // rope vec4 column)
-      grid1d(Math.ceil(rows / 4) * a.numHeads * (Math.ceil(r / 16) + a.qkRopeHeadDim / 4)),
+      // absorb_q.wgsl: one invocation per tile of rows x head x (a tile of latent vec4
+      // columns, or one rope vec4 column)
+      grid1d(
+        Math.ceil(rows / t.rows) * a.numHeads *
+          (Math.ceil(r / (4 * t.columns)) + a.qkRopeHeadDim / 4),
+      ),
       { core: false },
     );
     return qAbsorbed;
@@ -208,7 +212,8 @@ export class LaunchKit {
   async upProject(plan: GpuPlan, buffers: AttentionBuffers, x: GPUBuffer): Promise<void> {
     const a = plan.attention;
     const totalQ = plan.layout.totalQ;
-    const p = await this.kernel("up_proj.wgsl", "up_proj");
+    const t = UP_PROJ_TILE;
+    const p = await this.kernel("up_proj.wgsl", "up_proj", { TT: t.tokens, TM: t.channels });
     this.dispatch(
       "up_proj",
       p,
@@ -221,8 +226,10 @@ export class LaunchKit {
         buffers.wKvB,
         buffers.out,
       ],
-      // up_proj.wgsl: one invocation per 4 tokens x head x 4 output channels
-      grid1d(Math.ceil(totalQ / 4) * a.numHeads * Math.ceil(a.vChannels / 4)),
+      // up_proj.wgsl: one invocation per tile of tokens x head x tile of output channels
+      grid1d(
+        Math.ceil(totalQ / t.tokens) * a.numHeads * Math.ceil(a.vChannels / t.channels),
+      ),
       { core: false },
     );
   }
@@ -309,7 +316,12 @@ export class LaunchKit {
     const rowV = h * vDim * eb;
     const k = this.storage(planBufferBytes(plan, "k"), "k");
     const v = this.storage(planBufferBytes(plan, "v"), "v");
-    const expand = await this.kernel("expand_kv.wgsl", "expand_kv");
+    const t = EXPAND_KV_TILE;
+    const expand = await this.kernel("expand_kv.wgsl", "expand_kv", {
+      ROWS: t.rows,
+      CH: t.channels,
+      WG: t.workgroupSize,
+    });
     const chunks = expandChunks(
       layout.kRows,
       rowK,
@@ -332,10 +344,14 @@ export class LaunchKit {
           { buffer: k, offset: row0 * rowK, size: rows * rowK },
           { buffer: v, offset: row0 * rowV, size: rows * rowV },
         ],
-        // expand_kv.wgsl: 64 invocations of 4 channels (then of 4 k_pe entries) x 8 rows
+        // expand_kv.wgsl: workgroups of invocations of a tile of channels (then of k_pe
+        // entries) x a tile of rows
         [
-          Math.ceil((Math.ceil(h * (nope + vDim) / 4) + Math.ceil(h * rope / 4)) / 64),
-          Math.ceil(rows / 8),
+          Math.ceil(
+            (Math.ceil(h * (nope + vDim) / t.channels) + Math.ceil(h * rope / t.channels)) /
+              t.workgroupSize,
+          ),
+          Math.ceil(rows / t.rows),
         ],
         { core: false },
       );
@@ -372,6 +388,15 @@ export class LaunchKit {
     });
   }
 }
+
+/**
+ * The register tiles of the harness's own passes outside the attention core: each kernel
+ * takes them as @params and asserts the written-out form, and the grids here divide by
+ * them, so the two never disagree.
+ */
+const ABSORB_Q_TILE = { rows: 4, columns: 4 } as const;
+const UP_PROJ_TILE = { tokens: 4, channels: 4 } as const;
+const EXPAND_KV_TILE = { rows: 8, channels: 4, workgroupSize: 64 } as const;
 
 /**
  * Bytes of a buffer the plan lists (plan.buffers), or an error naming the plan's

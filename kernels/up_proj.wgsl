@@ -27,8 +27,10 @@ struct Params {
 @group(0) @binding(2) var<storage, read> w_kv_b: array<vec4<store_t>>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
-const TT: u32 = 4u; // tokens per invocation; fixed, see a0..a3
-const TM: u32 = 4u; // output channels per invocation (the columns of one mat4x4)
+const TT: u32 = 4u; // @param tokens per invocation (the host's grid reads the same value)
+const TM: u32 = 4u; // @param output channels per invocation (the columns of one mat4x4)
+// a0..a3 below are written out for 4 tokens of 4 channels.
+const_assert TT == 4u && TM == 4u;
 
 @compute @workgroup_size(64)
 fn up_proj(@builtin(global_invocation_id) gid: vec3<u32>,
