@@ -669,6 +669,64 @@ const absorbedTiled: Backend = {
 };
 
 /**
+ * The subgroup variant of {@link absorbedTiled}: each (row, key) score is summed by a
+ * whole subgroup (lanes on interleaved 16-byte chunks, subgroupAdd), the rest of the
+ * kernel as it is (absorbed_tiled.wgsl `// @sg:` lines). Needs the WebGPU feature
+ * `subgroups`, which Deno 2.9.6 does not expose on any adapter and headless Chromium
+ * exposes on SwiftShader and GPUs. `auto` does not pick it: no GPU has measured it
+ * against the subgroup-free kernel yet (docs/benchmarks.md).
+ */
+const absorbedTiledSg: Backend = {
+  id: "wgsl-absorbed-tiled-sg",
+  path: "absorbed",
+  runsOn: "gpu",
+  description: "wgsl-absorbed-tiled with its scores summed by subgroups (WebGPU feature " +
+    "subgroups): coalesced q and key-tile reads",
+  check(q) {
+    const base = absorbedTiled.check(q);
+    const reasons = [...base.reasons];
+    if (q.caps !== null && !q.caps.features.includes("subgroups")) {
+      reasons.push({
+        code: "device.no-subgroups",
+        message:
+          `the WebGPU feature subgroups is not offered by adapter "${
+            q.caps.adapter.description || q.caps.adapter.vendor
+          }" (Deno 2.9.6 exposes it on no adapter; headless Chromium does: --runtime ` +
+          "chromium); use backend wgsl-absorbed-tiled",
+      });
+    }
+    // The variant's one more workgroup variable: the subgroups' atomic counter.
+    const cls = deviceClassOf(q.caps);
+    const tier = cls === null ? 32768 : tiledTierOf(cls);
+    if (tier !== null) {
+      const bytes = tiledWorkgroupBytes(tiledShape(q.spec, q.layout, q.dtype, tier)) + 4;
+      if (bytes > tier) {
+        reasons.push({
+          code: "limits.workgroup-storage",
+          message: `the subgroup variant needs ${bytes} bytes of workgroup memory (its ` +
+            `counter included), over the ${tier}-byte tier; use backend wgsl-absorbed-tiled`,
+        });
+      }
+    }
+    const budget = loopBudgetOf(q.caps);
+    if (budget !== null) {
+      reasons.push({
+        code: "device.loop-budget",
+        message: `this device ends every loop of an invocation after ${budget} iterations, and ` +
+          "the subgroup variant's loop counts depend on the subgroup size, which WebGPU does " +
+          "not promise in advance: it is not planned on such a device; use backend " +
+          "wgsl-absorbed-tiled",
+      });
+    }
+    return {
+      ...base,
+      reasons,
+      variant: { ...base.variant, family: `${base.variant.family}-sg`, subgroups: true },
+    };
+  },
+};
+
+/**
  * Bytes of the widest per-sequence binding of a [kRows, rowBytes] buffer: the dense
  * kernel binds, per group of sequences, only the rows those sequences read, at an
  * offset rounded down to `align` (so up to align - 1 bytes more than the rows).
@@ -921,6 +979,7 @@ export const BUNDLED_BACKENDS: Readonly<Record<string, Backend>> = {
   "wgsl-absorbed": absorbed,
   "wgsl-expanded": expanded,
   "wgsl-absorbed-tiled": absorbedTiled,
+  "wgsl-absorbed-tiled-sg": absorbedTiledSg,
   "wgsl-expanded-tiled": expandedTiled,
   "wgsl-absorbed-gemm": absorbedGemm,
   "wgsl-expanded-gemm": expandedGemm,
@@ -944,6 +1003,12 @@ export const BUNDLED_KERNEL_FILES: Readonly<Record<BundledGpuBackendId, readonly
   "wgsl-absorbed": ["absorb_q.wgsl", "absorbed.wgsl", "combine.wgsl", "up_proj.wgsl"],
   "wgsl-expanded": ["pack_q.wgsl", "expand_kv.wgsl", "expanded.wgsl"],
   "wgsl-absorbed-tiled": ["absorb_q.wgsl", "absorbed_tiled.wgsl", "combine.wgsl", "up_proj.wgsl"],
+  "wgsl-absorbed-tiled-sg": [
+    "absorb_q.wgsl",
+    "absorbed_tiled.wgsl",
+    "combine.wgsl",
+    "up_proj.wgsl",
+  ],
   "wgsl-expanded-tiled": ["pack_q.wgsl", "expand_kv.wgsl", "expanded_fa2.wgsl"],
   "wgsl-absorbed-gemm": [
     "absorb_q.wgsl",
@@ -964,6 +1029,7 @@ export type BundledGpuBackendId =
   | "wgsl-absorbed"
   | "wgsl-expanded"
   | "wgsl-absorbed-tiled"
+  | "wgsl-absorbed-tiled-sg"
   | "wgsl-expanded-tiled"
   | "wgsl-absorbed-gemm"
   | "wgsl-expanded-gemm";

@@ -133,11 +133,15 @@ export function resolve(
 }
 
 /**
- * Reason codes that mean "this device lacks a feature" (shader-f16; the GL fallback's
- * speed), not "the backend or the case is wrong": a run reports a case expected to run that
- * is refused only for these as not covered on this device.
+ * Reason codes that mean "this device lacks a feature" (shader-f16, subgroups; the GL
+ * fallback's speed), not "the backend or the case is wrong": a run reports a case expected
+ * to run that is refused only for these as not covered on this device.
  */
-export const DEVICE_FEATURE_CODES: readonly string[] = ["dtype.f16-unavailable", TOO_SLOW_CODE];
+export const DEVICE_FEATURE_CODES: readonly string[] = [
+  "dtype.f16-unavailable",
+  "device.no-subgroups",
+  TOO_SLOW_CODE,
+];
 
 /**
  * A reason code split into the backend prefix that `auto` and `auto:<path>` give each

@@ -291,6 +291,11 @@ export interface KernelVariant {
   readonly columnsPerInvocation?: number;
   /** vec4s per row of a materialized score buffer (KMAX4 of absorbed_gemm.wgsl); other kernels omit it. */
   readonly scoreVec4PerRow?: number;
+  /**
+   * The kernels' subgroup variant (WebGPU feature `subgroups`; kernels/source.ts `// @sg:`
+   * lines): true for `wgsl-absorbed-tiled-sg`; other kernels omit it.
+   */
+  readonly subgroups?: boolean;
 }
 
 /** Where a plan's backend computes: on the WebGPU device, or on the CPU. */

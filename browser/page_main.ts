@@ -21,7 +21,7 @@
  *
  * @module
  */
-import { GpuContext, setGpuEnvironment } from "../gpu/device.ts";
+import { GpuContext, HARNESS_FEATURES, setGpuEnvironment } from "../gpu/device.ts";
 import { bundledTextSource, setTextSource } from "../gpu/text_source.ts";
 import type { LayerWeights } from "../adapter/types.ts";
 import { runLayer } from "../kernels/layer.ts";
@@ -72,7 +72,7 @@ function errorOf(e: unknown): { name: string; message: string } {
 async function init(): Promise<PageInitReply> {
   try {
     ctx?.destroy();
-    ctx = await GpuContext.create({ optionalFeatures: ["shader-f16", "timestamp-query"] });
+    ctx = await GpuContext.create({ optionalFeatures: HARNESS_FEATURES });
     return {
       ok: true,
       caps: ctx.caps,

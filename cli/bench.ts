@@ -27,7 +27,7 @@ import {
   toMarkdown,
 } from "../bench/report.ts";
 import { type BenchRecord, judgeRecord, runBenchCase } from "../bench/run_bench.ts";
-import { GpuContext } from "../gpu/device.ts";
+import { GpuContext, HARNESS_FEATURES } from "../gpu/device.ts";
 import { ChromiumGpu } from "../browser/chromium_gpu.ts";
 import { isRemoteDevice, type RunDevice } from "../gpu/runtime.ts";
 import { benchDeviceOf } from "../bench/remote.ts";
@@ -96,7 +96,7 @@ export function benchCommand() {
       // --runtime chromium: measured in the page, with the same code (bench/run_bench.ts)
       const ctx: RunDevice = opts.runtime === "chromium"
         ? await ChromiumGpu.start({ chromium: opts.chromium })
-        : await GpuContext.create({ optionalFeatures: ["shader-f16", "timestamp-query"] });
+        : await GpuContext.create({ optionalFeatures: HARNESS_FEATURES });
       try {
         const measure = () =>
           isRemoteDevice(ctx)

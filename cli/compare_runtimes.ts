@@ -10,7 +10,7 @@ import { Command } from "@commander-js/extra-typings";
 import { dirname } from "node:path";
 import { findChromium } from "../browser/chromium.ts";
 import { applyBackendChoice, formatBackendChoice } from "../gpu/backend_choice.ts";
-import { GpuContext } from "../gpu/device.ts";
+import { GpuContext, HARNESS_FEATURES } from "../gpu/device.ts";
 import { DEFAULT_MAX_CASES } from "../matrix/expand.ts";
 import { prepareOutputDir } from "../report/output_paths.ts";
 import { type CaseComparison, compareRuntimes } from "../runner/compare_runtimes.ts";
@@ -221,7 +221,7 @@ export function compareRuntimesCommand() {
         Deno.env.set("DENO_WEBGPU_BACKEND", "vulkan");
       }
       const backend = formatBackendChoice(applyBackendChoice());
-      const deno = await GpuContext.create({ optionalFeatures: ["shader-f16", "timestamp-query"] });
+      const deno = await GpuContext.create({ optionalFeatures: HARNESS_FEATURES });
       const denoLine = `Deno ${Deno.version.deno}, ${deno.caps.adapter.description}; ${backend}` +
         (opts.sameDriver ? `; VK_ICD_FILENAMES=${Deno.env.get("VK_ICD_FILENAMES")}` : "");
       console.log(`runtime: deno (${denoLine})`);

@@ -4,9 +4,8 @@
  * @module
  */
 import { Command, Option } from "@commander-js/extra-typings";
-import { GpuContext } from "../gpu/device.ts";
-import { bundledKernels, compileCheck } from "../kernels/compile_check.ts";
-import { specializeSource } from "../kernels/source.ts";
+import { GpuContext, HARNESS_FEATURES } from "../gpu/device.ts";
+import { bundledKernels, compileCheck, sourceVariants } from "../kernels/compile_check.ts";
 import type { Dtype } from "../adapter/types.ts";
 import { ChromiumGpu } from "../browser/chromium_gpu.ts";
 import { chromiumOption, runtimeOption } from "./runtime_options.ts";
@@ -44,13 +43,14 @@ export function compileCommand() {
             : ["f32"];
           const bundled = files.length === 0;
           const names = bundled ? await bundledKernels() : files;
-          const sources: { fileName: string; code: string; dtype: Dtype }[] = [];
+          const sources: { fileName: string; code: string; label: string }[] = [];
+          const subgroups = gpu.caps.features.includes("subgroups");
           for (const file of names) {
             const raw = await Deno.readTextFile(
               bundled ? new URL(`../kernels/${file}`, import.meta.url) : file,
             );
-            for (const dtype of dtypes) {
-              sources.push({ fileName: file, code: specializeSource(raw, { dtype }), dtype });
+            for (const v of sourceVariants(raw, dtypes, { subgroups })) {
+              sources.push({ fileName: file, code: v.code, label: v.label });
             }
           }
           console.log(
@@ -63,8 +63,8 @@ export function compileCommand() {
             const s = sources[i];
             console.log(
               r.ok
-                ? `ok    ${s.fileName} (${s.dtype})`
-                : `error ${s.fileName} (${s.dtype})\n${r.message}`,
+                ? `ok    ${s.fileName} (${s.label})`
+                : `error ${s.fileName} (${s.label})\n${r.message}`,
             );
           });
           if (results.some((r) => !r.ok)) Deno.exitCode = EXIT.failure;
@@ -73,7 +73,7 @@ export function compileCommand() {
         }
         return;
       }
-      const ctx = await GpuContext.create({ optionalFeatures: ["shader-f16"] });
+      const ctx = await GpuContext.create({ optionalFeatures: HARNESS_FEATURES });
       try {
         const checks = await compileCheck(ctx, {
           files: files.length ? files : undefined,
@@ -81,7 +81,7 @@ export function compileCommand() {
         });
         for (const c of checks) {
           console.log(
-            c.ok ? `ok    ${c.file} (${c.dtype})` : `error ${c.file} (${c.dtype})\n${c.message}`,
+            c.ok ? `ok    ${c.file} (${c.label})` : `error ${c.file} (${c.label})\n${c.message}`,
           );
         }
         if (checks.some((c) => !c.ok)) Deno.exitCode = EXIT.failure;

@@ -10,7 +10,7 @@ import type { DeviceCaps } from "../adapter/types.ts";
 import { type Ceilings, measureCeilings } from "../bench/ceilings.ts";
 import { formatSaturation, measureSaturation, type Saturation } from "../bench/saturation.ts";
 import { formatCeilings } from "../bench/report.ts";
-import { GpuContext } from "../gpu/device.ts";
+import { GpuContext, HARNESS_FEATURES } from "../gpu/device.ts";
 import { backendChoice, formatBackendChoice } from "../gpu/backend_choice.ts";
 import { LOOP_PROBE_TRIPS } from "../gpu/loop_budget.ts";
 import { chromiumOption, runtimeOption } from "./runtime_options.ts";
@@ -121,7 +121,7 @@ export function devicesCommand(probe: StrictCapsProbe) {
       }
       await probe(); // exits 3 with the fix when there is no adapter
       // A device is created to measure the loop budget (a tiny dispatch) along with the caps.
-      const ctx = await GpuContext.create({ optionalFeatures: ["shader-f16", "timestamp-query"] });
+      const ctx = await GpuContext.create({ optionalFeatures: HARNESS_FEATURES });
       // The backend wgpu was asked for, and why (set before the first adapter request).
       const choice = backendChoice();
       const backend = { name: choice.backend, source: choice.source, reason: choice.reason };

@@ -255,6 +255,24 @@ const ADAPTER_LIMITS_BY_DEFAULT = [
   "maxComputeWorkgroupSizeX",
 ];
 
+/**
+ * The optional features every harness command creates its device with: shader-f16 (the
+ * f16 cases), timestamp-query (kernel times) and subgroups (backend
+ * wgsl-absorbed-tiled-sg). Each is enabled where the adapter offers it.
+ *
+ * @example
+ * ```ts
+ * import { HARNESS_FEATURES } from "./device.ts";
+ * HARNESS_FEATURES.includes("timestamp-query"); // true
+ * ```
+ */
+export const HARNESS_FEATURES: readonly GPUFeatureName[] = [
+  "shader-f16",
+  "timestamp-query",
+  // Not in every WebGPU typing's GPUFeatureName yet.
+  "subgroups" as GPUFeatureName,
+];
+
 /** Options of {@link GpuContext.create}. */
 export interface ContextOptions extends AdapterOptions {
   /** Features to require; missing ones throw. Default: none. */

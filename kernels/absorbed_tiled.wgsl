@@ -1,4 +1,5 @@
 // @enable-f16
+// @enable-subgroups
 // Absorbed MLA attention, GPU-shaped (FlashMLA / FlashDecoding): the latent MQA with
 // key tiles shared through workgroup memory.
 //
@@ -27,6 +28,20 @@
 // - KV splits (grid y) fill the device; each split writes its normalized partial x
 //   and natural-log LSE, and combine.wgsl merges them in a separate pass (a "last
 //   workgroup" atomic is not sound in WGSL's memory model).
+//
+// Subgroup variant (backend wgsl-absorbed-tiled-sg, WebGPU feature `subgroups`; the
+// `// @sg:` lines below replace the `// @nosg` ones, kernels/source.ts): each (row, key)
+// score is computed by a whole subgroup instead of one invocation. Its lanes take
+// interleaved 16-byte chunks of the 576-wide dot product (so a subgroup's q and ktile
+// reads are consecutive addresses: coalesced, conflict-free, where the one-pair-per-lane
+// form reads ROWS q rows 2304 bytes apart) and subgroupAdd sums the partials. Nothing
+// here assumes how invocations are grouped into subgroups, or their size (WGSL promises
+// neither): each subgroup draws a dense index from a workgroup atomic once (its first
+// lane, subgroupElect, then subgroupBroadcastFirst), counts its own lanes with
+// subgroupAdd(1) and ranks them with subgroupExclusiveAdd(1); the number of subgroups
+// is the atomic's value after the first barrier. The pair loop's bounds are then
+// uniform within each subgroup, not the workgroup, so the variant turns WGSL's
+// subgroup_uniformity diagnostic off; no barrier is inside that loop.
 //
 // Barriers: the tile loop's bounds (begin, end) derive only from the workgroup id
 // and read-only buffers, so they are workgroup-uniform; nothing returns before a
@@ -105,6 +120,7 @@ var<workgroup> sp: array<f32, PAIRS>;                // [key][row]: scores, then
 var<workgroup> alpha: array<f32, ROWS>;              // per row: rescale of the running output
 var<workgroup> row_lim: array<u32, ROWS>;            // per row: keys it sees, within the split
 var<workgroup> row_l: array<f32, ROWS>;              // per row: the final running sum
+// @sg: var<workgroup> sg_tickets: atomic<u32>;         // subgroups that drew an index
 
 // vec4 h (< CPV) of a 16-byte chunk, widened to f32.
 fn cvec(c: chunk_t, h: u32) -> vec4<f32> {
@@ -120,6 +136,24 @@ fn dot_chunk(qb: u32, kbase: u32, c: u32) -> vec4<acc_t> {
     s += vec4<acc_t>(vec4<f32>(q_absorbed[qb + c * CPV + h]) * cvec(kc, h));
   }
   return s;
+}
+
+// Scaled score (log2 domain) of pair p = (row p % ROWS, staged key p / ROWS), summed over
+// the chunks first, first + step, ... of the key width: all of them (first 0, step 1) or a
+// subgroup lane's share. Four chunks per trip: independent loads in flight.
+fn pair_score(p: u32, qt: vec2<u32>, htile: u32, first: u32, step: u32) -> f32 {
+  let kbase = (p / ROWS) * KSTRIDE;
+  let qb = row_of(p % ROWS, qt, htile).y;
+  var s4 = vec4<acc_t>(0.0);
+  var c = first;
+  for (; c + 3u * step < KEY_CH; c += 4u * step) {
+    s4 += dot_chunk(qb, kbase, c) + dot_chunk(qb, kbase, c + step) +
+          dot_chunk(qb, kbase, c + 2u * step) + dot_chunk(qb, kbase, c + 3u * step);
+  }
+  for (; c < KEY_CH; c += step) {
+    s4 += dot_chunk(qb, kbase, c);
+  }
+  return f32(s4.x + s4.y + s4.z + s4.w) * params.scale_log2;
 }
 
 // Row r of the workgroup: x = query t, y = q_absorbed vec4 offset, z = head, w = 1
@@ -155,6 +189,13 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
     row_lim[lid] = min(q_meta[row_of(lid, qt, htile).x].z, end);
   }
   var acc: array<vec4<acc_t>, ROWS>; // output column lid of every row (zeroed)
+  // The subgroup's dense index (drawn once by its first lane), lane count and lane rank
+  // (in uniform control flow: every invocation is active here).
+  // @sg: var ticket = 0u;
+  // @sg: if (subgroupElect()) { ticket = atomicAdd(&sg_tickets, 1u); }
+  // @sg: let sg_index = subgroupBroadcastFirst(ticket);
+  // @sg: let sg_lanes = subgroupAdd(1u);
+  // @sg: let sg_rank = subgroupExclusiveAdd(1u);
 
   for (var kb = begin; kb < end; kb += KT) {
     let nk = min(KT, end - kb);
@@ -171,24 +212,19 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
     // Also publishes row_lim (written before the loop) to the whole workgroup.
     workgroupBarrier();
 
-    // 2. Scores of this invocation's pairs: pair p is row p % ROWS, key p / ROWS.
-    for (var p = lid; p < PAIRS; p += WG) {
-      let r = p % ROWS;
+    // 2. Scores: pair p is row p % ROWS, key p / ROWS; each invocation takes its pairs
+    //    whole, or (subgroups) each subgroup takes its pairs, lanes splitting the width.
+    //    Masked (past the row's visible keys or the split's end): the sentinel.
+    for (var p = lid; p < PAIRS; p += WG) { // @nosg
+      let s = pair_score(p, qt, htile, 0u, 1u); // @nosg
+    // @sg: let sg_count = atomicLoad(&sg_tickets); // complete: a barrier has passed
+    // @sg: for (var p = sg_index; p < PAIRS; p += sg_count) {
+      // @sg: let s = subgroupAdd(pair_score(p, qt, htile, sg_rank, sg_lanes));
       let k = p / ROWS;
-      let kbase = k * KSTRIDE;
-      let qb = row_of(r, qt, htile).y;
-      var s4 = vec4<acc_t>(0.0);
-      var c = 0u;
-      for (; c + 4u <= KEY_CH; c += 4u) {
-        s4 += dot_chunk(qb, kbase, c) + dot_chunk(qb, kbase, c + 1u) +
-              dot_chunk(qb, kbase, c + 2u) + dot_chunk(qb, kbase, c + 3u);
-      }
-      for (; c < KEY_CH; c++) {
-        s4 += dot_chunk(qb, kbase, c);
-      }
-      let s = f32(s4.x + s4.y + s4.z + s4.w) * params.scale_log2;
-      // Masked (past the row's visible keys or the split's end): the sentinel.
+      let r = p % ROWS;
+      // @sg: if (sg_rank == 0u) {
       sp[k * ROWS + r] = select(NEG_BIG, s, kb + k < row_lim[r]);
+      // @sg: }
     }
     workgroupBarrier();
 

@@ -155,6 +155,12 @@ export async function runAttention(
   if (dtype === "f16" && !ctx.hasFeature("shader-f16")) {
     throw new Error("plan dtype f16 needs a device created with the shader-f16 feature");
   }
+  const subgroups = plan.variant.subgroups === true;
+  if (subgroups && !ctx.hasFeature("subgroups" as GPUFeatureName)) {
+    throw new Error(
+      "plan variant uses subgroups: it needs a device created with the subgroups feature",
+    );
+  }
   const device = ctx.device;
   const layout = plan.layout;
   const h = spec.numHeads;
@@ -170,6 +176,7 @@ export async function runAttention(
       const enc = device.createCommandEncoder({ label: "runAttention" });
       const kit = new LaunchKit(device, enc, {
         dtype,
+        subgroups,
         cache: pipelineCacheOf(ctx),
         timer,
         owned,

@@ -38,6 +38,9 @@ export const BUNDLED_MODULES: readonly BackendModule[] = [
   bundled("wgsl-absorbed", launchAbsorbed),
   bundled("wgsl-expanded", launchExpanded),
   bundled("wgsl-absorbed-tiled", launchAbsorbedTiled),
+  // The same launcher: the plan's variant (subgroups: true) selects the kernel's
+  // subgroup lines (kernels/launch.ts LaunchKit.kernel).
+  bundled("wgsl-absorbed-tiled-sg", launchAbsorbedTiled),
   bundled("wgsl-expanded-tiled", launchExpandedTiled),
   bundled("wgsl-absorbed-gemm", launchAbsorbedGemm),
   bundled("wgsl-expanded-gemm", launchExpandedGemm),

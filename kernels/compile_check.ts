@@ -1,7 +1,8 @@
 /**
  * Compile WGSL files on the device and collect diagnostics, for kernel authors
- * (`mla-harness compile`): bundled kernels are specialized for each dtype first;
- * other files are compiled as they are.
+ * (`mla-harness compile`): every file is specialized for each dtype first, and a
+ * kernel with a subgroup variant also with its subgroup lines where the device has the
+ * `subgroups` feature.
  *
  * @module
  */
@@ -11,12 +12,59 @@ import { ShaderCompileError } from "../gpu/errors.ts";
 import { compileShader } from "../gpu/shader.ts";
 import { specializeSource } from "./source.ts";
 
-/** The outcome of compiling one file for one dtype. */
+/** One specialization of a kernel source: a dtype, with or without its subgroup lines. */
+export interface SourceVariant {
+  /** dtype it is specialized for. */
+  readonly dtype: Dtype;
+  /** Whether its `// @sg:` lines are in (kernels/source.ts). */
+  readonly subgroups: boolean;
+  /** How a listing names it: "f32", or "f32, subgroups". */
+  readonly label: string;
+  /** The specialized source. */
+  readonly code: string;
+}
+
+/**
+ * The specializations of one kernel source to compile: one per dtype, and for a source
+ * with a subgroup variant (a `// @enable-subgroups` line) one more per dtype when the
+ * device has the `subgroups` feature.
+ *
+ * @example
+ * ```ts
+ * import { sourceVariants } from "./compile_check.ts";
+ * const raw = "// @enable-f16\n// @enable-subgroups\nalias store_t = f32; // @dtype\n";
+ * sourceVariants(raw, ["f32"], { subgroups: true }).map((v) => v.label); // ["f32", "f32, subgroups"]
+ * sourceVariants(raw, ["f32"], { subgroups: false }).length; // 1
+ * ```
+ */
+export function sourceVariants(
+  raw: string,
+  dtypes: readonly Dtype[],
+  options: { subgroups: boolean },
+): SourceVariant[] {
+  const withSg = options.subgroups && /^\/\/ @enable-subgroups$/m.test(raw);
+  const out: SourceVariant[] = [];
+  for (const dtype of dtypes) {
+    for (const subgroups of withSg ? [false, true] : [false]) {
+      out.push({
+        dtype,
+        subgroups,
+        label: subgroups ? `${dtype}, subgroups` : dtype,
+        code: specializeSource(raw, { dtype, subgroups }),
+      });
+    }
+  }
+  return out;
+}
+
+/** The outcome of compiling one file for one dtype (with or without subgroups). */
 export interface CompileCheck {
   /** File as given (or the bundled kernel's name). */
   readonly file: string;
   /** dtype it was specialized for. */
   readonly dtype: Dtype;
+  /** How the listing names the specialization ({@link SourceVariant.label}). */
+  readonly label: string;
   /** Whether it compiled. */
   readonly ok: boolean;
   /** The readable error (file:line:col, source line, caret) when it did not. */
@@ -48,6 +96,9 @@ export interface CompileCheckOptions {
   dtypes?: readonly Dtype[];
 }
 
+// `subgroups` is not in every WebGPU typing's GPUFeatureName yet.
+const SUBGROUPS = "subgroups" as GPUFeatureName;
+
 /**
  * Compile files and report each one's diagnostics; never throws for a compile error.
  *
@@ -67,14 +118,14 @@ export async function compileCheck(
   const out: CompileCheck[] = [];
   for (const file of files) {
     const raw = await Deno.readTextFile(bundled ? new URL(`./${file}`, import.meta.url) : file);
-    for (const dtype of dtypes) {
-      const code = specializeSource(raw, { dtype });
+    for (const v of sourceVariants(raw, dtypes, { subgroups: ctx.hasFeature(SUBGROUPS) })) {
+      const { dtype, label } = v;
       try {
-        await compileShader(ctx.device, { fileName: file, code });
-        out.push({ file, dtype, ok: true, message: "ok" });
+        await compileShader(ctx.device, { fileName: file, code: v.code });
+        out.push({ file, dtype, label, ok: true, message: "ok" });
       } catch (e) {
         if (!(e instanceof ShaderCompileError)) throw e;
-        out.push({ file, dtype, ok: false, message: e.message });
+        out.push({ file, dtype, label, ok: false, message: e.message });
       }
     }
   }

@@ -88,6 +88,8 @@ export class LaunchKit {
   readonly device: GPUDevice;
   /** The plan's storage dtype. */
   readonly dtype: Dtype;
+  /** Whether the plan's variant uses subgroups (kernels/source.ts `// @sg:` lines). */
+  readonly subgroups: boolean;
   /** Passes dispatched so far, in order. */
   readonly passes: RecordedPass[] = [];
   #cache: PipelineCache;
@@ -102,6 +104,7 @@ export class LaunchKit {
     enc: GPUCommandEncoder,
     options: {
       dtype: Dtype;
+      subgroups?: boolean;
       cache: PipelineCache;
       timer: PassTimer | null;
       owned: GPUBuffer[];
@@ -110,6 +113,7 @@ export class LaunchKit {
   ) {
     this.device = device;
     this.dtype = options.dtype;
+    this.subgroups = options.subgroups ?? false;
     this.#enc = enc;
     this.#cache = options.cache;
     this.#timer = options.timer;
@@ -123,7 +127,12 @@ export class LaunchKit {
     entryPoint: string,
     params?: Record<string, number>,
   ): Promise<GPUComputePipeline> {
-    const src = await loadKernel(fileName, { dtype: this.dtype, params, mutate: this.#mutate });
+    const src = await loadKernel(fileName, {
+      dtype: this.dtype,
+      params,
+      subgroups: this.subgroups,
+      mutate: this.#mutate,
+    });
     return await this.#cache.get(src, { entryPoint });
   }
 
@@ -137,7 +146,11 @@ export class LaunchKit {
     entryPoint: string,
     params?: Record<string, number>,
   ): Promise<GPUComputePipeline> {
-    const code = specializeSource(source.code, { dtype: this.dtype, params });
+    const code = specializeSource(source.code, {
+      dtype: this.dtype,
+      params,
+      subgroups: this.subgroups,
+    });
     return await this.#cache.get({ fileName: source.fileName, code }, { entryPoint });
   }
 

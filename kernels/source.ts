@@ -9,7 +9,14 @@
  * - `const NAME: u32 = 123u; // @param ...` gets the value of `params.NAME`;
  * - for dtype f16, a line ending in `// @f32` is commented out and a line
  *   `<indent>// @f16: <code>` becomes `<indent><code>` (dtype-specific declarations,
- *   e.g. f16 data read as packed u32 words and widened with unpack2x16float).
+ *   e.g. f16 data read as packed u32 words and widened with unpack2x16float);
+ * - with `subgroups` (a plan whose variant uses the WebGPU `subgroups` feature), the
+ *   line `// @enable-subgroups` becomes `enable subgroups;` (with the
+ *   `subgroup_uniformity` diagnostic off: WGSL's uniformity analysis is per workgroup,
+ *   and a loop whose bounds are uniform within a subgroup only would otherwise be
+ *   refused), a line ending in `// @nosg` is commented out and a line
+ *   `<indent>// @sg: <code>` becomes `<indent><code>`. Without it the file is its
+ *   subgroup-free variant, as written.
  *
  * @module
  */
@@ -47,6 +54,8 @@ export interface SpecializeOptions {
   dtype: Dtype;
   /** Values of the `// @param` constants; every one named must exist in the source. */
   params?: Record<string, number>;
+  /** The subgroup variant (`// @enable-subgroups`, `// @sg:` and `// @nosg` lines). */
+  subgroups?: boolean;
 }
 
 /**
@@ -58,6 +67,10 @@ export interface SpecializeOptions {
  * import { specializeSource } from "./source.ts";
  * const src = "// @enable-f16\nalias store_t = f32; // @dtype\nconst WG: u32 = 32u; // @param\n";
  * specializeSource(src, { dtype: "f16", params: { WG: 16 } }).split("\n")[0]; // "enable f16;"
+ * specializeSource("let n = 1u; // @nosg\n// @sg: let n = subgroupAdd(1u);", {
+ *   dtype: "f32",
+ *   subgroups: true,
+ * }); // "// let n = 1u; // @nosg\nlet n = subgroupAdd(1u);"
  * ```
  */
 export function specializeSource(source: string, options: SpecializeOptions): string {
@@ -67,6 +80,14 @@ export function specializeSource(source: string, options: SpecializeOptions): st
     out = out.replace(/alias store_t = f32; \/\/ @dtype/g, "alias store_t = f16; // @dtype");
     out = out.replace(/^(.*\/\/ @f32)$/gm, "// $1");
     out = out.replace(/^(\s*)\/\/ @f16: (.*)$/gm, "$1$2");
+  }
+  if (options.subgroups) {
+    out = out.replace(
+      /^\/\/ @enable-subgroups$/m,
+      "enable subgroups; diagnostic(off, subgroup_uniformity);",
+    );
+    out = out.replace(/^(.*\/\/ @nosg)$/gm, "// $1");
+    out = out.replace(/^(\s*)\/\/ @sg: (.*)$/gm, "$1$2");
   }
   for (const [name, value] of Object.entries(options.params ?? {})) {
     if (!Number.isInteger(value) || value < 0) {

@@ -353,7 +353,7 @@ export const TILED_FAULTS: readonly Fault[] = [
     {
       file: "absorbed_tiled.wgsl",
       // Both score loops (main and tail) stop at the latent width.
-      pattern: /(c(?: \+ 4u <=| <) )KEY_CH;/g,
+      pattern: /(c(?: \+ 3u \* step)? < )KEY_CH;/g,
       replacement: "$1(VAL_VEC4 / CPV);",
       scenario: TINY_ABSORBED_MTP,
     },
@@ -582,8 +582,58 @@ export const GEMM_FAULTS: readonly Fault[] = [
   ),
 ];
 
-/** Every planted fault of the attention kernels: lane, tiled and gemm. */
-export const ALL_FAULTS: readonly Fault[] = [...FAULTS, ...TILED_FAULTS, ...GEMM_FAULTS];
+/** The backend the subgroup faults run on. */
+export const SUBGROUP_BACKEND = "wgsl-absorbed-tiled-sg";
+
+/**
+ * The planted faults of the subgroup variant of absorbed_tiled.wgsl (its `// @sg:` lines,
+ * which exist only in a source specialized with subgroups): they run on
+ * {@link SUBGROUP_BACKEND}, so only on a device with the `subgroups` feature (headless
+ * Chromium's SwiftShader here; tests/browser_subgroups_test.ts). Each is observable
+ * whenever a subgroup has more than one lane.
+ */
+export const SUBGROUP_FAULTS: readonly Fault[] = [
+  sourceFault(
+    "sg-partials-not-summed",
+    "each score is the first lane's partial dot product (the subgroupAdd left out)",
+    {
+      file: "absorbed_tiled.wgsl",
+      pattern: "subgroupAdd(pair_score(",
+      replacement: "(pair_score(",
+      scenario: TINY_ABSORBED_MTP,
+    },
+  ),
+  sourceFault(
+    "sg-lanes-same-chunks",
+    "every lane of a subgroup sums the same chunks (its rank ignored): chunks counted " +
+      "once per lane, others never",
+    {
+      file: "absorbed_tiled.wgsl",
+      pattern: "pair_score(p, qt, htile, sg_rank, sg_lanes)",
+      replacement: "pair_score(p, qt, htile, 0u, sg_lanes)",
+      scenario: TINY_ABSORBED_MTP,
+    },
+  ),
+  sourceFault(
+    "sg-index-not-drawn",
+    "every subgroup takes index 0 (the atomic draw ignored): all of them score the same " +
+      "pairs and the others keep stale scores",
+    {
+      file: "absorbed_tiled.wgsl",
+      pattern: "let sg_index = subgroupBroadcastFirst(ticket);",
+      replacement: "let sg_index = 0u * subgroupBroadcastFirst(ticket);",
+      scenario: TINY_ABSORBED_MTP,
+    },
+  ),
+];
+
+/** Every planted fault of the attention kernels: lane, tiled, subgroup and gemm. */
+export const ALL_FAULTS: readonly Fault[] = [
+  ...FAULTS,
+  ...TILED_FAULTS,
+  ...SUBGROUP_FAULTS,
+  ...GEMM_FAULTS,
+];
 
 /**
  * The backend whose kernels a fault is planted in, for a case of `path`: a run with a
@@ -598,6 +648,7 @@ export const ALL_FAULTS: readonly Fault[] = [...FAULTS, ...TILED_FAULTS, ...GEMM
  */
 export function faultBackendOf(fault: Fault, path: AttentionPath): string {
   if (TILED_FAULTS.includes(fault)) return TILED_BACKEND_OF_PATH[path];
+  if (SUBGROUP_FAULTS.includes(fault)) return SUBGROUP_BACKEND;
   if (GEMM_FAULTS.includes(fault)) return GEMM_BACKEND_OF_PATH[path];
   return BUNDLED_BACKEND_OF_PATH[path];
 }

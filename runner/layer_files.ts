@@ -17,7 +17,7 @@ import type {
   NormalizedLayout,
   Plan,
 } from "../adapter/types.ts";
-import { GpuContext } from "../gpu/device.ts";
+import { GpuContext, HARNESS_FEATURES } from "../gpu/device.ts";
 import { isRemoteDevice, type RunDevice } from "../gpu/runtime.ts";
 import { runLayer } from "../kernels/layer.ts";
 import { layerFault } from "../kernels/layer_faults.ts";
@@ -246,7 +246,7 @@ export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerF
 
   // 2. The GPU.
   const ctx = options.ctx ??
-    await GpuContext.create({ optionalFeatures: ["shader-f16", "timestamp-query"] });
+    await GpuContext.create({ optionalFeatures: HARNESS_FEATURES });
   let result: { out: Float32Array; lse: Float32Array; plan: GpuPlan };
   try {
     // The case's one resolve(): kernels/ runs the plan it is given.

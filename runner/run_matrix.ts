@@ -11,7 +11,7 @@
  */
 import type { BackendId } from "../adapter/types.ts";
 import type { MlaSpec } from "../adapter/types.ts";
-import { GpuContext } from "../gpu/device.ts";
+import { GpuContext, HARNESS_FEATURES } from "../gpu/device.ts";
 import { DeviceLostError } from "../gpu/errors.ts";
 import type { SourceMutation } from "../kernels/source.ts";
 import type { Fault } from "../parity/faults.ts";
@@ -165,7 +165,7 @@ export function orderForVariants(cases: readonly Case[]): Case[] {
 
 async function acquire(): Promise<GpuContext> {
   // The device gets the adapter's buffer limits (GpuContext's default), which the plans use.
-  return await GpuContext.create({ optionalFeatures: ["shader-f16", "timestamp-query"] });
+  return await GpuContext.create({ optionalFeatures: HARNESS_FEATURES });
 }
 
 /** What a run is of: compared with the run an output folder already holds. */

@@ -178,6 +178,8 @@ Deno.test({
       const ok = await runHarness(["compile", "--runtime", "chromium", "--dtype", "f32"]);
       assert.equal(ok.code, 0, ok.stdout + ok.stderr);
       assert.match(ok.stdout, /^ok {4}absorbed\.wgsl \(f32\)$/m);
+      // SwiftShader has subgroups: the tiled kernel's subgroup variant is compiled too.
+      assert.match(ok.stdout, /^ok {4}absorbed_tiled\.wgsl \(f32, subgroups\)$/m);
       assert.doesNotMatch(ok.stdout, /^error/m);
     } finally {
       await Deno.remove(dir, { recursive: true }).catch(() => {});

@@ -10,7 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import type { MlaSpec } from "../adapter/types.ts";
-import { GpuContext } from "../gpu/device.ts";
+import { GpuContext, HARNESS_FEATURES } from "../gpu/device.ts";
 import { TOLERANCE_MARGIN, TOLERANCES } from "../parity/tolerance.ts";
 import { runCase } from "../runner/run_case.ts";
 import { selectCases } from "../runner/run_matrix.ts";
@@ -26,7 +26,7 @@ const seeds = Number(values.seeds);
 const { mine, baseDir } = await selectCases({ matrix: values.matrix!, filter: values.filter });
 // attention cases only: the full layer has its own tolerance (layerToleranceFor)
 const cases = mine.filter((c) => c.expect.support === "supported" && c.params.mode === "attention");
-const ctx = await GpuContext.create({ optionalFeatures: ["shader-f16", "timestamp-query"] });
+const ctx = await GpuContext.create({ optionalFeatures: HARNESS_FEATURES });
 const specCache = new Map<string, Promise<MlaSpec>>();
 
 interface Worst {

@@ -1,0 +1,142 @@
+/**
+ * The subgroup variant of the tiled absorbed kernel, GPU-free: the source convention
+ * (kernels/source.ts `// @enable-subgroups`, `// @sg:`, `// @nosg`), the specializations
+ * `compile` lists, and the planning of backend wgsl-absorbed-tiled-sg (refused without
+ * the feature or with a loop budget, never picked by `auto`). Its parity and planted
+ * faults run in headless Chromium, whose SwiftShader has subgroups
+ * (tests/browser_subgroups_test.ts).
+ */
+import assert from "node:assert/strict";
+import { resolve } from "../adapter/resolve.ts";
+import { presetSpec } from "../adapter/presets.ts";
+import type { DeviceCaps, LayoutRequest } from "../adapter/types.ts";
+import { sourceVariants } from "../kernels/compile_check.ts";
+import { readKernelFile, specializeSource } from "../kernels/source.ts";
+import { ALL_FAULTS, faultBackendOf, SUBGROUP_FAULTS } from "../parity/faults.ts";
+
+const H100: DeviceCaps = JSON.parse(
+  await Deno.readTextFile("docs/gpu_machine/h100-2026-11-27/devices.json"),
+);
+const LAVAPIPE: DeviceCaps = JSON.parse(
+  await Deno.readTextFile("tests/fixtures/caps_lavapipe.json"),
+);
+/** The H100's caps as a runtime that exposes subgroups (Chromium) would report them. */
+const H100_SG: DeviceCaps = { ...H100, features: [...H100.features, "subgroups"] };
+const HEADLINE: LayoutRequest = { kind: "bshd", batch: 4, seqQ: 1, seqK: 4096, causal: true };
+const v2lite = presetSpec("deepseek-v2-lite");
+
+/** The lines of `src` that are code (not comments) and name a subgroup builtin. */
+function subgroupCode(src: string): string[] {
+  return src.split("\n").filter((l) => !l.trim().startsWith("//") && /subgroup/i.test(l));
+}
+
+Deno.test("specializeSource: subgroup lines in, their replacements out, line numbers kept", () => {
+  const src = [
+    "// @enable-f16",
+    "// @enable-subgroups",
+    "  let n = 1u; // @nosg",
+    "  // @sg: let n = subgroupAdd(1u);",
+  ].join("\n");
+  const on = specializeSource(src, { dtype: "f32", subgroups: true }).split("\n");
+  assert.deepEqual(on, [
+    "// @enable-f16",
+    "enable subgroups; diagnostic(off, subgroup_uniformity);",
+    "//   let n = 1u; // @nosg",
+    "  let n = subgroupAdd(1u);",
+  ]);
+  assert.equal(specializeSource(src, { dtype: "f32" }), src);
+  assert.equal(specializeSource(src, { dtype: "f32", subgroups: false }), src);
+  // With f16 both directives are in, each on its own line.
+  const both = specializeSource(src, { dtype: "f16", subgroups: true }).split("\n");
+  assert.deepEqual(both.slice(0, 2), [
+    "enable f16;",
+    "enable subgroups; diagnostic(off, subgroup_uniformity);",
+  ]);
+});
+
+Deno.test("absorbed_tiled.wgsl: the plain source has no subgroup code, the variant swaps the score loop", async () => {
+  const raw = await readKernelFile("absorbed_tiled.wgsl");
+  const plain = specializeSource(raw, { dtype: "f32" });
+  assert.deepEqual(subgroupCode(plain), []);
+  const sg = specializeSource(raw, { dtype: "f32", subgroups: true });
+  assert.equal(sg.split("\n").length, raw.split("\n").length);
+  assert.match(sg, /^enable subgroups;/m);
+  const code = subgroupCode(sg).join("\n");
+  for (
+    const needed of [
+      "var<workgroup> sg_tickets: atomic<u32>",
+      "subgroupElect()",
+      "subgroupBroadcastFirst(ticket)",
+      "subgroupAdd(1u)",
+      "subgroupExclusiveAdd(1u)",
+      "subgroupAdd(pair_score(p, qt, htile, sg_rank, sg_lanes))",
+    ]
+  ) assert.ok(code.includes(needed), `missing: ${needed}`);
+  // The one-pair-per-invocation loop is out of the variant, and in the plain source.
+  const perLane = /^\s*for \(var p = lid; p < PAIRS; p \+= WG\)/m;
+  assert.match(plain, perLane);
+  assert.doesNotMatch(sg, perLane);
+  // f16 and subgroups together.
+  const sg16 = specializeSource(raw, { dtype: "f16", subgroups: true });
+  assert.match(sg16, /^enable f16;\nenable subgroups;/);
+});
+
+Deno.test("sourceVariants: a subgroup specialization only for files that have one, on devices that can", async () => {
+  const tiled = await readKernelFile("absorbed_tiled.wgsl");
+  const gemm = await readKernelFile("absorbed_gemm.wgsl");
+  const labels = (raw: string, subgroups: boolean) =>
+    sourceVariants(raw, ["f32", "f16"], { subgroups }).map((v) => v.label);
+  assert.deepEqual(labels(tiled, true), ["f32", "f32, subgroups", "f16", "f16, subgroups"]);
+  assert.deepEqual(labels(tiled, false), ["f32", "f16"]);
+  assert.deepEqual(labels(gemm, true), ["f32", "f16"]);
+});
+
+Deno.test("wgsl-absorbed-tiled-sg: the tiled plan with subgroups on a device that has them", () => {
+  const r = resolve(
+    { spec: v2lite, dtype: "f32", backend: "wgsl-absorbed-tiled-sg", layout: HEADLINE },
+    H100_SG,
+  );
+  assert.equal(r.kind, "plan", JSON.stringify(r));
+  if (r.kind !== "plan") return;
+  const base = resolve(
+    { spec: v2lite, dtype: "f32", backend: "wgsl-absorbed-tiled", layout: HEADLINE },
+    H100_SG,
+  );
+  assert.equal(base.kind, "plan");
+  if (base.kind !== "plan") return;
+  assert.equal(r.variant.subgroups, true);
+  assert.equal(base.variant.subgroups, undefined);
+  assert.equal(r.variant.family, "absorbed-tiled-32k-sg");
+  // Everything else is the tiled kernel's plan.
+  const { family: _a, subgroups: _b, ...rest } = r.variant;
+  const { family: _c, ...baseRest } = base.variant;
+  assert.deepEqual(rest, baseRest);
+});
+
+Deno.test("wgsl-absorbed-tiled-sg: refused without the feature and under a loop budget, with reasons; auto never picks it", () => {
+  const reasons = (caps: DeviceCaps) => {
+    const r = resolve(
+      { spec: v2lite, dtype: "f32", backend: "wgsl-absorbed-tiled-sg", layout: HEADLINE },
+      caps,
+    );
+    return r.kind === "unsupported" ? r.reasons.map((x) => x.code) : [];
+  };
+  assert.deepEqual(reasons(H100), ["device.no-subgroups"]);
+  // lavapipe: no subgroups, and a loop budget the variant's counts are not planned for.
+  assert.deepEqual(reasons(LAVAPIPE), ["device.no-subgroups", "device.loop-budget"]);
+  assert.deepEqual(reasons({ ...LAVAPIPE, features: [...LAVAPIPE.features, "subgroups"] }), [
+    "device.loop-budget",
+  ]);
+  const auto = resolve({ spec: v2lite, dtype: "f32", backend: "auto", layout: HEADLINE }, H100_SG);
+  assert.equal(auto.kind === "plan" && auto.backend, "wgsl-absorbed-tiled");
+});
+
+Deno.test("the subgroup faults are planted in wgsl-absorbed-tiled-sg and have their own ids", () => {
+  assert.equal(SUBGROUP_FAULTS.length, 3);
+  for (const f of SUBGROUP_FAULTS) {
+    assert.equal(faultBackendOf(f, "absorbed"), "wgsl-absorbed-tiled-sg");
+    assert.ok(ALL_FAULTS.includes(f));
+  }
+  const ids = ALL_FAULTS.map((f) => f.id);
+  assert.equal(new Set(ids).size, ids.length);
+});
