@@ -140,3 +140,31 @@ Deno.test("the subgroup faults are planted in wgsl-absorbed-tiled-sg and have th
   const ids = ALL_FAULTS.map((f) => f.id);
   assert.equal(new Set(ids).size, ids.length);
 });
+
+Deno.test("run --backend wgsl-absorbed-tiled-sg under Deno: skipped as expected, not covered for want of subgroups", async () => {
+  const { runHarness } = await import("./browser_helpers.ts");
+  const out = await Deno.makeTempDir({ prefix: "mla-sg-deno-" });
+  try {
+    const r = await runHarness([
+      "run",
+      "--backend",
+      "wgsl-absorbed-tiled-sg",
+      "--filter",
+      "preset=tiny;dtype=f32;path=absorbed;layout=bshd;sq=2",
+      "--repeats",
+      "0",
+      "--out",
+      out,
+    ]);
+    if (r.code === 3) return; // no WebGPU adapter at all: nothing to plan against
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    // The summary names the skips apart from the passes.
+    assert.match(
+      r.stdout,
+      /^2\/2 cases: 0 pass, 0 fail, 0 unexpected, 0 error, 2 skipped as expected; reports in /m,
+    );
+    assert.match(r.stdout, /^not covered on this device: 2 cases \(2 × device\.no-subgroups: /m);
+  } finally {
+    await Deno.remove(out, { recursive: true }).catch(() => {});
+  }
+});
