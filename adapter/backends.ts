@@ -556,117 +556,125 @@ const absorbedTiled: Backend = {
   runsOn: "gpu",
   description: "WGSL latent MQA, GPU-shaped (FlashMLA/FlashDecoding): (query, head) rows " +
     "of a workgroup share each key tile staged in workgroup memory; KV splits fill the device",
-  check(q) {
-    const { spec, layout, dtype } = q;
-    const h = spec.numHeads;
-    const keyWidth = spec.kvLoraRank + spec.qkRopeHeadDim;
-    const reasons = deviceReasons(q, {
-      kv_lora_rank: spec.kvLoraRank,
-      qk_rope_head_dim: spec.qkRopeHeadDim,
-    });
-    if (dtype === "f16" && (keyWidth % 8 !== 0 || spec.kvLoraRank % 8 !== 0)) {
-      reasons.push({
-        code: "shape.not-vec8",
-        message: `kv_lora_rank + qk_rope_head_dim = ${keyWidth} and kv_lora_rank = ` +
-          `${spec.kvLoraRank} must be multiples of 8 for f16 (the kernel stages 16-byte ` +
-          "chunks of 8 halves); use dtype f32 or backend wgsl-absorbed",
-      });
-    }
-    const cls = deviceClassOf(q.caps);
-    const deviceTier = cls === null ? 32768 : tiledTierOf(cls);
-    if (deviceTier === null) {
-      reasons.push({
-        code: "limits.workgroup-storage",
-        message: `maxComputeWorkgroupStorageSize ${cls?.workgroupStorageBytes} is below 16384 ` +
-          "bytes, the smallest tier the tiled kernel has a variant for; use backend wgsl-absorbed",
-      });
-    }
-    const tier = deviceTier ?? 16384;
-    const shape = tiledShape(spec, layout, dtype, tier);
-    const wgBytes = tiledWorkgroupBytes(shape);
-    if (deviceTier !== null && wgBytes > tier) {
-      reasons.push({
-        code: "limits.workgroup-storage",
-        message: `a tile of ${shape.keysPerTile} keys of ${keyWidth} numbers needs ${wgBytes} ` +
-          `bytes of workgroup memory, over the ${tier}-byte tier; use backend wgsl-absorbed`,
-      });
-    }
-    if (shape.valueVec4 > shape.workgroupSize) {
-      reasons.push({
-        code: "shape.value-too-wide",
-        message: `kv_lora_rank = ${spec.kvLoraRank} is over 1024: the tiled kernel gives each ` +
-          `of its ${shape.workgroupSize} invocations one output vec4 column; use backend ` +
-          "wgsl-absorbed",
-      });
-    }
-    const headTiles = Math.ceil(h / shape.headsPerTile);
-    const qTiles = layout.seqs.reduce((n, s) => n + Math.ceil(s.qLen / shape.queryTile), 0);
-    const longest = maxKLen(layout);
-    const budget = loopBudgetOf(q.caps);
-    const maxKeys = budget === null ? Infinity : tiledMaxKeys(shape, budget);
-    const kvSplits = q.kvSplits ?? tiledKvSplits({
-      workgroups: qTiles * headTiles,
-      maxKLen: longest,
-      smCount: cls?.smCount ?? null,
-      maxKeysPerSplit: maxKeys,
-      // x_latent_out holds every split's partial latent output and is bound whole.
-      maxSplitsByBuffer: Math.max(
-        1,
-        Math.floor(
-          Math.min(
-            q.caps?.limits.maxStorageBufferBindingSize ?? 134217728,
-            q.caps?.limits.maxBufferSize ?? 268435456,
-          ) / Math.max(1, layout.totalQ * h * spec.kvLoraRank * 4),
-        ),
-      ),
-    });
-    if (!Number.isInteger(kvSplits) || kvSplits < 1 || kvSplits > 64) {
-      reasons.push({
-        code: "variant.kv-splits",
-        message: `kvSplits = ${kvSplits} must be an integer in [1, 64]` +
-          (q.kvSplits === undefined ? " (the loop budget needs that many: shorter sequences)" : ""),
-      });
-    } else if (budget !== null) {
-      const keys = Math.ceil(longest / kvSplits);
-      const need = tiledLoopIterations(shape, keys);
-      if (need > budget) {
-        reasons.push({
-          code: "device.loop-budget",
-          message: `one absorbed-tiled invocation would walk ${keys} keys in ${need} loop ` +
-            `iterations, over this device's loop budget of ${budget} (it ends every loop of an ` +
-            `invocation after that many and would silently drop keys); at most ${maxKeys} keys ` +
-            `per invocation fit: use kvSplits >= ${Math.ceil(longest / Math.max(1, maxKeys))}`,
-        });
-      }
-    }
-    const buffers = absorbedBuffers(spec, layout, dtype, kvSplits);
-    reasons.push(...limitReasons(q, buffers, shape.workgroupSize));
-    const maxX = q.caps?.limits.maxComputeWorkgroupSizeX ?? 256;
-    if (q.caps !== null && shape.workgroupSize > maxX) {
-      reasons.push({
-        code: "limits.workgroup-size",
-        message: `workgroup size ${shape.workgroupSize} is over maxComputeWorkgroupSizeX ${maxX}`,
-      });
-    }
-    return {
-      reasons,
-      path: "absorbed",
-      variant: {
-        family: `absorbed-tiled-${tier / 1024}k`,
-        dtype,
-        workgroupSize: shape.workgroupSize,
-        headsPerTile: shape.headsPerTile,
-        kvSplits,
-        queryTile: shape.queryTile,
-        headsPerInvocation: 1,
-        keysPerBlock: shape.keysPerTile,
-      },
-      buffers,
-      keyWidth,
-      valueWidth: spec.kvLoraRank,
-    };
-  },
+  check: (q) => absorbedTiledCheck(q, { subgroups: false }),
 };
+
+/**
+ * The support check of the tiled absorbed kernel, plain or its subgroup variant
+ * (`wgsl-absorbed-tiled-sg`: one more workgroup word, the feature, no loop budget).
+ */
+function absorbedTiledCheck(q: SupportQuery, options: { subgroups: boolean }): SupportAnswer {
+  const { spec, layout, dtype } = q;
+  const h = spec.numHeads;
+  const keyWidth = spec.kvLoraRank + spec.qkRopeHeadDim;
+  const reasons = deviceReasons(q, {
+    kv_lora_rank: spec.kvLoraRank,
+    qk_rope_head_dim: spec.qkRopeHeadDim,
+  });
+  if (dtype === "f16" && (keyWidth % 8 !== 0 || spec.kvLoraRank % 8 !== 0)) {
+    reasons.push({
+      code: "shape.not-vec8",
+      message: `kv_lora_rank + qk_rope_head_dim = ${keyWidth} and kv_lora_rank = ` +
+        `${spec.kvLoraRank} must be multiples of 8 for f16 (the kernel stages 16-byte ` +
+        "chunks of 8 halves); use dtype f32 or backend wgsl-absorbed",
+    });
+  }
+  const cls = deviceClassOf(q.caps);
+  const deviceTier = cls === null ? 32768 : tiledTierOf(cls);
+  if (deviceTier === null) {
+    reasons.push({
+      code: "limits.workgroup-storage",
+      message: `maxComputeWorkgroupStorageSize ${cls?.workgroupStorageBytes} is below 16384 ` +
+        "bytes, the smallest tier the tiled kernel has a variant for; use backend wgsl-absorbed",
+    });
+  }
+  const tier = deviceTier ?? 16384;
+  const shape = tiledShape(spec, layout, dtype, tier, options);
+  const wgBytes = tiledWorkgroupBytes(shape);
+  if (deviceTier !== null && wgBytes > tier) {
+    reasons.push({
+      code: "limits.workgroup-storage",
+      message: `a tile of ${shape.keysPerTile} keys of ${keyWidth} numbers needs ${wgBytes} ` +
+        `bytes of workgroup memory, over the ${tier}-byte tier; use backend wgsl-absorbed`,
+    });
+  }
+  if (shape.valueVec4 > shape.workgroupSize) {
+    reasons.push({
+      code: "shape.value-too-wide",
+      message: `kv_lora_rank = ${spec.kvLoraRank} is over 1024: the tiled kernel gives each ` +
+        `of its ${shape.workgroupSize} invocations one output vec4 column; use backend ` +
+        "wgsl-absorbed",
+    });
+  }
+  if (options.subgroups) reasons.push(...subgroupReasons(q));
+  const headTiles = Math.ceil(h / shape.headsPerTile);
+  const qTiles = layout.seqs.reduce((n, s) => n + Math.ceil(s.qLen / shape.queryTile), 0);
+  const longest = maxKLen(layout);
+  const budget = loopBudgetOf(q.caps);
+  const maxKeys = budget === null ? Infinity : tiledMaxKeys(shape, budget);
+  const kvSplits = q.kvSplits ?? tiledKvSplits({
+    workgroups: qTiles * headTiles,
+    maxKLen: longest,
+    smCount: cls?.smCount ?? null,
+    maxKeysPerSplit: maxKeys,
+    // x_latent_out holds every split's partial latent output and is bound whole.
+    maxSplitsByBuffer: Math.max(
+      1,
+      Math.floor(
+        Math.min(
+          q.caps?.limits.maxStorageBufferBindingSize ?? 134217728,
+          q.caps?.limits.maxBufferSize ?? 268435456,
+        ) / Math.max(1, layout.totalQ * h * spec.kvLoraRank * 4),
+      ),
+    ),
+  });
+  if (!Number.isInteger(kvSplits) || kvSplits < 1 || kvSplits > 64) {
+    reasons.push({
+      code: "variant.kv-splits",
+      message: `kvSplits = ${kvSplits} must be an integer in [1, 64]` +
+        (q.kvSplits === undefined ? " (the loop budget needs that many: shorter sequences)" : ""),
+    });
+  } else if (budget !== null) {
+    const keys = Math.ceil(longest / kvSplits);
+    const need = tiledLoopIterations(shape, keys);
+    if (need > budget) {
+      reasons.push({
+        code: "device.loop-budget",
+        message: `one absorbed-tiled invocation would walk ${keys} keys in ${need} loop ` +
+          `iterations, over this device's loop budget of ${budget} (it ends every loop of an ` +
+          `invocation after that many and would silently drop keys); at most ${maxKeys} keys ` +
+          `per invocation fit: use kvSplits >= ${Math.ceil(longest / Math.max(1, maxKeys))}`,
+      });
+    }
+  }
+  const buffers = absorbedBuffers(spec, layout, dtype, kvSplits);
+  reasons.push(...limitReasons(q, buffers, shape.workgroupSize));
+  const maxX = q.caps?.limits.maxComputeWorkgroupSizeX ?? 256;
+  if (q.caps !== null && shape.workgroupSize > maxX) {
+    reasons.push({
+      code: "limits.workgroup-size",
+      message: `workgroup size ${shape.workgroupSize} is over maxComputeWorkgroupSizeX ${maxX}`,
+    });
+  }
+  return {
+    reasons,
+    path: "absorbed",
+    variant: {
+      family: `absorbed-tiled-${tier / 1024}k${options.subgroups ? "-sg" : ""}`,
+      dtype,
+      workgroupSize: shape.workgroupSize,
+      headsPerTile: shape.headsPerTile,
+      kvSplits,
+      queryTile: shape.queryTile,
+      headsPerInvocation: 1,
+      keysPerBlock: shape.keysPerTile,
+      ...(options.subgroups ? { subgroups: true } : {}),
+    },
+    buffers,
+    keyWidth,
+    valueWidth: spec.kvLoraRank,
+  };
+}
 
 /**
  * The subgroup variant of {@link absorbedTiled}: each (row, key) score is summed by a
@@ -682,49 +690,38 @@ const absorbedTiledSg: Backend = {
   runsOn: "gpu",
   description: "wgsl-absorbed-tiled with its scores summed by subgroups (WebGPU feature " +
     "subgroups): coalesced q and key-tile reads",
-  check(q) {
-    const base = absorbedTiled.check(q);
-    const reasons = [...base.reasons];
-    if (q.caps !== null && !q.caps.features.includes("subgroups")) {
-      reasons.push({
-        code: "device.no-subgroups",
-        message:
-          `the WebGPU feature subgroups is not offered by adapter "${
-            q.caps.adapter.description || q.caps.adapter.vendor
-          }" (Deno 2.9.6 exposes it on no adapter; headless Chromium does: --runtime ` +
-          "chromium); use backend wgsl-absorbed-tiled",
-      });
-    }
-    // The variant's one more workgroup variable: the subgroups' atomic counter.
-    const cls = deviceClassOf(q.caps);
-    const tier = cls === null ? 32768 : tiledTierOf(cls);
-    if (tier !== null) {
-      const bytes = tiledWorkgroupBytes(tiledShape(q.spec, q.layout, q.dtype, tier)) + 4;
-      if (bytes > tier) {
-        reasons.push({
-          code: "limits.workgroup-storage",
-          message: `the subgroup variant needs ${bytes} bytes of workgroup memory (its ` +
-            `counter included), over the ${tier}-byte tier; use backend wgsl-absorbed-tiled`,
-        });
-      }
-    }
-    const budget = loopBudgetOf(q.caps);
-    if (budget !== null) {
-      reasons.push({
-        code: "device.loop-budget",
-        message: `this device ends every loop of an invocation after ${budget} iterations, and ` +
-          "the subgroup variant's loop counts depend on the subgroup size, which WebGPU does " +
-          "not promise in advance: it is not planned on such a device; use backend " +
-          "wgsl-absorbed-tiled",
-      });
-    }
-    return {
-      ...base,
-      reasons,
-      variant: { ...base.variant, family: `${base.variant.family}-sg`, subgroups: true },
-    };
-  },
+  check: (q) => absorbedTiledCheck(q, { subgroups: true }),
 };
+
+/**
+ * Why the subgroup variant cannot run on this device: the feature is missing, or a loop
+ * budget (the variant's loop counts depend on the subgroup size, which WebGPU does not
+ * promise in advance, so no count against the budget can be made).
+ */
+function subgroupReasons(q: SupportQuery): Reason[] {
+  const reasons: Reason[] = [];
+  if (q.caps !== null && !q.caps.features.includes("subgroups")) {
+    reasons.push({
+      code: "device.no-subgroups",
+      message:
+        `the WebGPU feature subgroups is not offered by adapter "${
+          q.caps.adapter.description || q.caps.adapter.vendor
+        }" (Deno 2.9.6 exposes it on no adapter; headless Chromium does: --runtime ` +
+        "chromium); use backend wgsl-absorbed-tiled",
+    });
+  }
+  const budget = loopBudgetOf(q.caps);
+  if (budget !== null) {
+    reasons.push({
+      code: "device.loop-budget",
+      message: `this device ends every loop of an invocation after ${budget} iterations, and ` +
+        "the subgroup variant's loop counts depend on the subgroup size, which WebGPU does " +
+        "not promise in advance: it is not planned on such a device; use backend " +
+        "wgsl-absorbed-tiled",
+    });
+  }
+  return reasons;
+}
 
 /**
  * Bytes of the widest per-sequence binding of a [kRows, rowBytes] buffer: the dense

@@ -42,6 +42,8 @@ export interface TiledShape {
   readonly vec4PerChunk: number;
   /** The tier it was sized for. */
   readonly tier: TiledTier;
+  /** The subgroup variant (one more workgroup word: its subgroups' counter). */
+  readonly subgroups?: boolean;
 }
 
 const pow2ceil = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
@@ -49,7 +51,8 @@ const pow2floor = (n: number) => 2 ** Math.floor(Math.log2(Math.max(1, n)));
 
 /**
  * Workgroup-memory bytes of a shape: the staged tile (one chunk of padding per row),
- * the score/probability tile and three per-row arrays.
+ * the score/probability tile, three per-row arrays and, in the subgroup variant, the
+ * subgroups' atomic counter.
  *
  * @example
  * ```ts
@@ -61,7 +64,8 @@ const pow2floor = (n: number) => 2 ** Math.floor(Math.log2(Math.max(1, n)));
 export function tiledWorkgroupBytes(s: TiledShape): number {
   const rows = s.headsPerTile * s.queryTile;
   const keyChunks = s.keyVec4 / s.vec4PerChunk;
-  return s.keysPerTile * (keyChunks + 1) * 16 + rows * s.keysPerTile * 4 + rows * 12;
+  return s.keysPerTile * (keyChunks + 1) * 16 + rows * s.keysPerTile * 4 + rows * 12 +
+    (s.subgroups ? 4 : 0);
 }
 
 /**
@@ -70,7 +74,8 @@ export function tiledWorkgroupBytes(s: TiledShape): number {
  * to a power of two, while QT x HT <= 32 rows; WG = VAL_VEC4 rounded up to a power
  * of two in [64, 256] (one output vec4 column per invocation: the kernel needs
  * VAL_VEC4 <= WG, so kv_lora_rank <= 1024); KT = the largest power
- * of two in [2, 64] whose tile fits the tier.
+ * of two in [2, 64] whose tile fits the tier (with the subgroup variant's counter when
+ * `options.subgroups`).
  *
  * @example
  * ```ts
@@ -87,6 +92,7 @@ export function tiledShape(
   layout: NormalizedLayout,
   dtype: Dtype,
   tier: TiledTier,
+  options: { subgroups?: boolean } = {},
 ): TiledShape {
   const headsPerTile = Math.min(pow2ceil(spec.numHeads), TILED_MAX_ROWS);
   const widestQ = layout.seqs.reduce((m, s) => Math.max(m, s.qLen), 1);
@@ -102,6 +108,7 @@ export function tiledShape(
     valueVec4,
     vec4PerChunk: dtype === "f16" ? 2 : 1,
     tier,
+    ...(options.subgroups ? { subgroups: true } : {}),
   };
   let keysPerTile = 2;
   while (

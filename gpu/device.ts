@@ -269,8 +269,7 @@ const ADAPTER_LIMITS_BY_DEFAULT = [
 export const HARNESS_FEATURES: readonly GPUFeatureName[] = [
   "shader-f16",
   "timestamp-query",
-  // Not in every WebGPU typing's GPUFeatureName yet.
-  "subgroups" as GPUFeatureName,
+  "subgroups",
 ];
 
 /** Options of {@link GpuContext.create}. */

@@ -156,7 +156,7 @@ export async function runAttention(
     throw new Error("plan dtype f16 needs a device created with the shader-f16 feature");
   }
   const subgroups = plan.variant.subgroups === true;
-  if (subgroups && !ctx.hasFeature("subgroups" as GPUFeatureName)) {
+  if (subgroups && !ctx.hasFeature("subgroups")) {
     throw new Error(
       "plan variant uses subgroups: it needs a device created with the subgroups feature",
     );

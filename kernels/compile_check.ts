@@ -96,9 +96,6 @@ export interface CompileCheckOptions {
   dtypes?: readonly Dtype[];
 }
 
-// `subgroups` is not in every WebGPU typing's GPUFeatureName yet.
-const SUBGROUPS = "subgroups" as GPUFeatureName;
-
 /**
  * Compile files and report each one's diagnostics; never throws for a compile error.
  *
@@ -118,7 +115,7 @@ export async function compileCheck(
   const out: CompileCheck[] = [];
   for (const file of files) {
     const raw = await Deno.readTextFile(bundled ? new URL(`./${file}`, import.meta.url) : file);
-    for (const v of sourceVariants(raw, dtypes, { subgroups: ctx.hasFeature(SUBGROUPS) })) {
+    for (const v of sourceVariants(raw, dtypes, { subgroups: ctx.hasFeature("subgroups") })) {
       const { dtype, label } = v;
       try {
         await compileShader(ctx.device, { fileName: file, code: v.code });

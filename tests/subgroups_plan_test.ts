@@ -7,7 +7,12 @@
  * (tests/browser_subgroups_test.ts).
  */
 import assert from "node:assert/strict";
-import { resolve } from "../adapter/resolve.ts";
+import { normalizeLayout } from "../adapter/layout.ts";
+import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
+import { tiledShape, type TiledTier, tiledWorkgroupBytes } from "../adapter/tiled_plan.ts";
+import { runAttention } from "../kernels/attention.ts";
+import { makeAttentionInputs } from "../reference/inputs.ts";
+import { gpu, gpuTest } from "./gpu_helpers.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import type { DeviceCaps, LayoutRequest } from "../adapter/types.ts";
 import { sourceVariants } from "../kernels/compile_check.ts";
@@ -167,4 +172,32 @@ Deno.test("run --backend wgsl-absorbed-tiled-sg under Deno: skipped as expected,
   } finally {
     await Deno.remove(out, { recursive: true }).catch(() => {});
   }
+});
+
+Deno.test("the subgroup variant's counter is in its workgroup bytes, and a tier at the plain tile's size halves its key tile", () => {
+  const l = normalizeLayout(HEADLINE);
+  const plain = tiledShape(v2lite, l, "f32", 32768);
+  const sg = tiledShape(v2lite, l, "f32", 32768, { subgroups: true });
+  assert.equal(tiledWorkgroupBytes(sg), tiledWorkgroupBytes(plain) + 4);
+  // The sizing rule at a byte budget of exactly the plain 8-key tile's 19264 bytes (not a
+  // real tier; no real spec lands within 4 bytes of one): 8 keys plain, 4 with the counter.
+  const tier = tiledWorkgroupBytes(plain) as TiledTier;
+  assert.equal(tiledShape(v2lite, l, "f32", tier).keysPerTile, 8);
+  assert.equal(tiledShape(v2lite, l, "f32", tier, { subgroups: true }).keysPerTile, 4);
+});
+
+gpuTest("runAttention refuses a subgroup plan on a device created without subgroups", async () => {
+  const ctx = await gpu();
+  if (ctx.hasFeature("subgroups")) return; // this device could run it (not Deno 2.9.6)
+  const spec = presetSpec("tiny");
+  const layout: LayoutRequest = { kind: "bshd", batch: 1, seqQ: 1, seqK: 8, causal: true };
+  // A plan made for another device's caps, which has the feature.
+  const plan = gpuPlanOf(
+    resolve({ spec, dtype: "f32", backend: "wgsl-absorbed-tiled-sg", layout }, H100_SG),
+  );
+  const inputs = makeAttentionInputs(spec, plan.layout, { seed: 1 });
+  await assert.rejects(
+    () => runAttention(ctx, plan, { spec, inputs }),
+    /plan variant uses subgroups: it needs a device created with the subgroups feature/,
+  );
 });
