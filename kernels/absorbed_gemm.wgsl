@@ -130,17 +130,27 @@ fn bind_values() {
   _ = probs_in[0];
 }
 
+// The query token of grid slice z: tokens 0, n - 1, 1, n - 2, ... Lavapipe runs one
+// contiguous run of a dispatch's workgroups per thread (Mesa's compute thread pool), and
+// in a causal prefill token t sees t + 1 keys: in increasing order the last thread would
+// get most of the work (measured 1.3-1.4x slower, docs/benchmarks.md, session 9).
+// Interleaved, neighbouring slices sum to about the same work: exactly so for one causal
+// sequence, roughly for packed ones. A bijection on [0, n): each token once, in any pass.
+fn token_of(z: u32) -> u32 {
+  return select(params.total_t - 1u - z / 2u, z / 2u, z % 2u == 0u);
+}
+
 // Head j of tile `tile`, clamped to the last head (a partial tile recomputes it and
 // stores nothing for it).
 fn head_of(tile: u32, j: u32) -> u32 {
   return min(tile * HT + j, params.heads - 1u);
 }
 
-// Pass 1. Grid: x = key groups of 16 / WG, y = head tiles, z = query tokens.
+// Pass 1. Grid: x = key groups of 16 / WG, y = head tiles, z = query tokens (token_of).
 @compute @workgroup_size(WG)
 fn scores(@builtin(global_invocation_id) gid: vec3<u32>) {
   bind_scores();
-  let t = gid.z;
+  let t = token_of(gid.z);
   let tile = gid.y;
   let k0 = gid.x * KG;
   let qm = q_meta[t];
@@ -250,11 +260,11 @@ fn store_scores(t: u32, h: u32, k0: u32, n4: u32, s: mat4x4<f32>) {
   }
 }
 
-// Pass 3 (pass 2 is gemm_softmax.wgsl). Grid: x = column blocks (VAL_VEC4 / EV) / WG, y = head tiles, z = query tokens.
+// Pass 3 (pass 2 is gemm_softmax.wgsl). Grid: x = column blocks (VAL_VEC4 / EV) / WG, y = head tiles, z = query tokens (token_of).
 @compute @workgroup_size(WG)
 fn values(@builtin(global_invocation_id) gid: vec3<u32>) {
   bind_values();
-  let t = gid.z;
+  let t = token_of(gid.z);
   let tile = gid.y;
   let e0 = gid.x * EV;
   if (e0 >= VAL_VEC4) {

@@ -34,9 +34,14 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> probs: array<vec4<f32>>; // [rows, kmax4]
 @group(0) @binding(3) var<storage, read_write> lse_out: array<f32>;     // [rows]
 
+// Grid: x = ceil(rows / WG) workgroups, WG consecutive rows each, taken in the order
+// 0, n - 1, 1, n - 2, ...: lavapipe runs one contiguous run of the grid per thread, and
+// the rows of a causal prefill grow in length with their token (see token_of in
+// absorbed_gemm.wgsl). A bijection on the workgroups: each row once.
 @compute @workgroup_size(WG)
-fn softmax(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let row = gid.x;
+fn softmax(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+  let n = (params.rows + WG - 1u) / WG;
+  let row = select(n - 1u - wid.x / 2u, wid.x / 2u, wid.x % 2u == 0u) * WG + lane;
   if (row >= params.rows) {
     return;
   }

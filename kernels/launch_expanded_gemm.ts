@@ -11,7 +11,7 @@ import type { GpuPlan } from "../adapter/types.ts";
 import type { AttentionBuffers, LaunchKit } from "./launch.ts";
 import { planBufferBytes } from "./launch.ts";
 import { dispatchGemmSoftmax, gemmVariant } from "./gemm_softmax.ts";
-import { denseGroups } from "./tables.ts";
+import { balancedTiles, denseGroups } from "./tables.ts";
 
 /**
  * Encode the gemm-shaped expanded path of a plan.
@@ -52,7 +52,11 @@ export async function launchExpandedGemm(
     maxBinding: limits.maxStorageBufferBindingSize,
     align: limits.minStorageBufferOffsetAlignment,
   });
-  const qTiles = kit.upload(tiles.length ? tiles : [0, 1], "q_tiles", "u32");
+  // Each group's tiles heaviest, lightest, next heaviest, ...: lavapipe runs one
+  // contiguous run of a grid per thread, and in increasing order (a causal prefill) the
+  // last thread would get most of the work (measured 1.4-1.6x, docs/benchmarks.md).
+  const order = balancedTiles(plan.layout, tiles, groups);
+  const qTiles = kit.upload(order.length ? order : [0, 1], "q_tiles", "u32");
   const wg = v.workgroupSize;
   const keyGroups = Math.ceil(kmax4 * 4 / v.keysPerBlock);
   // 3. Scores per group (its K binding), the softmax over every row, values per group.

@@ -237,3 +237,69 @@ export function denseGroups(
   close();
   return { tiles, groups };
 }
+
+/**
+ * An order of work items in which every run of consecutive items carries about the
+ * same work: the heaviest item, the lightest, the second heaviest, the second
+ * lightest, and so on (ties in index order). Returns a permutation of the indices
+ * of `weights`.
+ *
+ * Why: lavapipe hands each of its threads one contiguous run of a dispatch's
+ * workgroups (Mesa's compute thread pool gives a thread `iterations / threads`
+ * consecutive ones), so a grid laid out in increasing work, as the tiles of a causal
+ * prefill are, leaves the last thread with most of it. Interleaved, each pair of
+ * neighbours sums to about the same, and so does each run. On a GPU, whose
+ * scheduler hands out workgroups as SMs free up, the order costs nothing.
+ *
+ * @example
+ * ```ts
+ * import { balancedOrder } from "./tables.ts";
+ * balancedOrder([1, 2, 3, 4, 5, 6]); // [5, 0, 4, 1, 3, 2]
+ * ```
+ */
+export function balancedOrder(weights: readonly number[]): number[] {
+  const byWeight = weights.map((_, i) => i).sort((a, b) => weights[b] - weights[a] || a - b);
+  const out: number[] = [];
+  for (let lo = 0, hi = byWeight.length - 1; lo <= hi; lo++, hi--) {
+    out.push(byWeight[lo]);
+    if (lo !== hi) out.push(byWeight[hi]);
+  }
+  return out;
+}
+
+/**
+ * The tile table of {@link denseGroups} with each group's tiles in
+ * {@link balancedOrder} of their work: the keys their last query sees (which bound
+ * both loops of a tile, and the key groups a causal tile scores). Tiles never leave
+ * their group, and a kernel that reads its tile from the table computes the same
+ * outputs in any order.
+ *
+ * @example
+ * ```ts
+ * import { normalizeLayout } from "../adapter/layout.ts";
+ * import { balancedTiles, denseGroups } from "./tables.ts";
+ * const l = normalizeLayout({ kind: "bshd", batch: 1, seqQ: 6, seqK: 6, causal: true });
+ * const { tiles, groups } = denseGroups(l, 2, { rowK: 64, rowV: 64, maxBinding: 1 << 20, align: 256 });
+ * balancedTiles(l, tiles, groups); // [4, 2, 0, 2, 2, 2]: the tile of 6 keys, of 2, then of 4
+ * ```
+ */
+export function balancedTiles(
+  layout: NormalizedLayout,
+  tiles: readonly number[],
+  groups: readonly DenseGroup[],
+): number[] {
+  const meta = queryMeta(layout);
+  const out = tiles.slice();
+  for (const g of groups) {
+    const weights: number[] = [];
+    for (let i = 0; i < g.tiles; i++) {
+      const j = 2 * (g.tileBegin + i);
+      weights.push(meta[4 * (tiles[j] + tiles[j + 1] - 1) + 2]);
+    }
+    balancedOrder(weights).forEach((from, i) => {
+      out[2 * (g.tileBegin + i)] = tiles[2 * (g.tileBegin + from)];
+      out[2 * (g.tileBegin + i) + 1] = tiles[2 * (g.tileBegin + from) + 1];
+    });
+  }
+  return out;
+}

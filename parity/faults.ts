@@ -571,6 +571,28 @@ export const GEMM_FAULTS: readonly Fault[] = [
     },
   ),
   sourceFault(
+    "gemm-token-order-folded",
+    "the grid's token order maps two slices to one token (the first half of the tokens " +
+      "twice, the second half never)",
+    {
+      file: "absorbed_gemm.wgsl",
+      pattern: "select(params.total_t - 1u - z / 2u, z / 2u, z % 2u == 0u)",
+      replacement: "select(z / 2u, z / 2u, z % 2u == 0u)",
+      scenario: TINY_ABSORBED_MTP,
+    },
+  ),
+  sourceFault(
+    "gemm-softmax-order-folded",
+    "the softmax's workgroup order maps two workgroups to one block of rows (the later " +
+      "rows keep their raw scores and no LSE)",
+    {
+      file: "gemm_softmax.wgsl",
+      pattern: "select(n - 1u - wid.x / 2u, wid.x / 2u, wid.x % 2u == 0u)",
+      replacement: "select(wid.x / 2u, wid.x / 2u, wid.x % 2u == 0u)",
+      scenario: EXPANDED_PREFILL_20,
+    },
+  ),
+  sourceFault(
     "gemm-expanded-head-offset-dropped",
     "the values pass reads head 0's values for every head",
     {
