@@ -173,6 +173,23 @@ export function standardBuffers(
 export const ABSORBED_MAX_HEADS_PER_TILE = 16;
 /** Head tiles are multiples of 8: lavapipe runs 8 invocations as the lanes of one AVX2 register. */
 export const ABSORBED_HEAD_TILE_STEP = 8;
+/** {@link deviceReasons} of a latent (absorbed) kernel: its widths are the latent's. */
+function latentDeviceReasons(q: SupportQuery): Reason[] {
+  return deviceReasons(q, {
+    kv_lora_rank: q.spec.kvLoraRank,
+    qk_rope_head_dim: q.spec.qkRopeHeadDim,
+  });
+}
+
+/** {@link deviceReasons} of a dense (expanded) kernel: K and V widths, and the latent it expands. */
+function denseDeviceReasons(q: SupportQuery): Reason[] {
+  return deviceReasons(q, {
+    k_channels: q.spec.kChannels,
+    v_channels: q.spec.vChannels,
+    kv_lora_rank: q.spec.kvLoraRank,
+  });
+}
+
 /** Invocations per workgroup of the attention kernels (lavapipe prefers 8-32). */
 export const ATTENTION_WORKGROUP_SIZE = 32;
 
@@ -427,10 +444,7 @@ const absorbed: Backend = {
       maxKLen: longest,
       maxKeysPerSplit: budget === null ? Infinity : maxKeysWithinBudget(budget, loopShape),
     });
-    const reasons = deviceReasons(q, {
-      kv_lora_rank: spec.kvLoraRank,
-      qk_rope_head_dim: spec.qkRopeHeadDim,
-    });
+    const reasons = latentDeviceReasons(q);
     if (!Number.isInteger(kvSplits) || kvSplits < 1 || kvSplits > 64) {
       reasons.push({
         code: "variant.kv-splits",
@@ -515,10 +529,7 @@ const absorbedGemm: Backend = {
     const { spec, layout, dtype } = q;
     const h = spec.numHeads;
     const keyWidth = spec.kvLoraRank + spec.qkRopeHeadDim;
-    const reasons = deviceReasons(q, {
-      kv_lora_rank: spec.kvLoraRank,
-      qk_rope_head_dim: spec.qkRopeHeadDim,
-    });
+    const reasons = latentDeviceReasons(q);
     const shape = gemmShape(spec, layout);
     const longest = maxKLen(layout);
     reasons.push(...gemmReasons(q, "wgsl-absorbed-gemm", shape.keyVec4, longest));
@@ -567,10 +578,7 @@ function absorbedTiledCheck(q: SupportQuery, options: { subgroups: boolean }): S
   const { spec, layout, dtype } = q;
   const h = spec.numHeads;
   const keyWidth = spec.kvLoraRank + spec.qkRopeHeadDim;
-  const reasons = deviceReasons(q, {
-    kv_lora_rank: spec.kvLoraRank,
-    qk_rope_head_dim: spec.qkRopeHeadDim,
-  });
+  const reasons = latentDeviceReasons(q);
   if (dtype === "f16" && (keyWidth % 8 !== 0 || spec.kvLoraRank % 8 !== 0)) {
     reasons.push({
       code: "shape.not-vec8",
@@ -781,11 +789,7 @@ const expanded: Backend = {
       Math.ceil(h / ABSORBED_HEAD_TILE_STEP) * ABSORBED_HEAD_TILE_STEP,
       ABSORBED_MAX_HEADS_PER_TILE,
     );
-    const reasons = deviceReasons(q, {
-      k_channels: spec.kChannels,
-      v_channels: spec.vChannels,
-      kv_lora_rank: spec.kvLoraRank,
-    });
+    const reasons = denseDeviceReasons(q);
     const buffers = denseBuffers(spec, layout, dtype);
     // K and V are bound per group of sequences (and expanded in row chunks), so
     // only each sequence's rows must fit one binding; the whole buffers must still
@@ -837,11 +841,7 @@ const expandedGemm: Backend = {
     const { spec, layout, dtype } = q;
     const eb = bytesOf(dtype);
     const h = spec.numHeads;
-    const reasons = deviceReasons(q, {
-      k_channels: spec.kChannels,
-      v_channels: spec.vChannels,
-      kv_lora_rank: spec.kvLoraRank,
-    });
+    const reasons = denseDeviceReasons(q);
     const longest = maxKLen(layout);
     const keyVec4 = Math.max(1, Math.floor(spec.kChannels / 4));
     reasons.push(
@@ -894,11 +894,7 @@ const expandedTiled: Backend = {
   check(q) {
     const { spec, layout, dtype } = q;
     const eb = bytesOf(dtype);
-    const reasons = deviceReasons(q, {
-      k_channels: spec.kChannels,
-      v_channels: spec.vChannels,
-      kv_lora_rank: spec.kvLoraRank,
-    });
+    const reasons = denseDeviceReasons(q);
     const shape = { qkVec4: spec.kChannels / 4, vVec4: spec.vChannels / 4 };
     const wgBytes = fa2WorkgroupBytes(shape);
     const wgLimit = q.caps?.limits.maxComputeWorkgroupStorageSize ?? 16384;
