@@ -1,0 +1,106 @@
+/**
+ * tools/ab_kernels.ts: variant specs, the re-specialization of a variant like the shipped
+ * file (GPU-free), and, on a GPU, that a variant's outputs are compared with the shipped
+ * kernels' (a planted change shows a difference, the shipped text none).
+ */
+import assert from "node:assert/strict";
+import { hasAdapter } from "../gpu/device.ts";
+import { readKernelFile, specializeSource } from "../kernels/source.ts";
+import { parseVariant, specializedParams, variantMutation } from "../tools/ab_kernels.ts";
+
+const gpu = await hasAdapter();
+
+Deno.test("parseVariant reads NAME=FILE:PATH lists and names what is wrong", () => {
+  const v = parseVariant("two=absorbed_gemm.wgsl:/a/x.wgsl,gemm_softmax.wgsl:rel.wgsl");
+  assert.equal(v.name, "two");
+  assert.deepEqual([...v.files], [
+    ["absorbed_gemm.wgsl", "/a/x.wgsl"],
+    ["gemm_softmax.wgsl", "rel.wgsl"],
+  ]);
+  for (
+    const [bad, says] of [
+      ["absorbed_gemm.wgsl:/x", "NAME=FILE:PATH"],
+      ["=absorbed_gemm.wgsl:/x", "NAME=FILE:PATH"],
+      ["shipped=absorbed_gemm.wgsl:/x", '"shipped"'],
+      ["a=absorbed_gemm.wgsl", "not FILE:PATH"],
+      ["a=absorbed_gemm.ts:/x", "not FILE:PATH"],
+      ["a=../kernels/absorbed_gemm.wgsl:/x", "not FILE:PATH"],
+      ["a=rope.wgsl:/x,rope.wgsl:/y", "given twice"],
+    ]
+  ) {
+    assert.throws(() => parseVariant(bad), (e: Error) => e.message.includes(says), bad);
+  }
+});
+
+Deno.test("specializedParams reads back what specializeSource wrote", async () => {
+  const raw = await readKernelFile("absorbed_gemm.wgsl");
+  const params = { WG: 8, KEY_VEC4: 48, VAL_VEC4: 32, HT: 4, EV: 2 };
+  assert.deepEqual(specializedParams(specializeSource(raw, { dtype: "f32", params })), params);
+});
+
+Deno.test("a variant is specialized with the shipped file's dtype and parameters", async () => {
+  for (const file of ["absorbed_gemm.wgsl", "expanded_gemm.wgsl"]) {
+    const raw = await readKernelFile(file);
+    for (const dtype of ["f32", "f16"] as const) {
+      const params = specializedParams(raw); // the file's defaults, then changed ones
+      const changed = Object.fromEntries(Object.keys(params).map((k) => [k, params[k] + 1]));
+      const shipped = specializeSource(raw, { dtype, params: changed });
+      // the shipped text as its own variant: the same source as the shipped kernel
+      const same = variantMutation(new Map([[file, raw]]), dtype);
+      assert.equal(same(file, shipped), shipped, `${file} ${dtype}`);
+      // an edited variant keeps its edit and gets the shipped parameters
+      const edited = variantMutation(new Map([[file, raw + "\n// edited\n"]]), dtype);
+      assert.equal(edited(file, shipped), shipped + "\n// edited\n", `${file} ${dtype}`);
+      // other files pass through
+      assert.equal(same("rope.wgsl", "x"), "x");
+    }
+  }
+});
+
+Deno.test({
+  name: "ab_kernels compares each variant's outputs with the shipped kernels'",
+  ignore: !gpu,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      // up_proj.wgsl runs in every latent backend's case (the W_UV projection)
+      const raw = await readKernelFile("up_proj.wgsl");
+      const planted = raw.replace("out[base + c] = acc[i][c];", "out[base + c] = acc[i][c] * 1.5;");
+      assert.notEqual(planted, raw, "the planted pattern is in up_proj.wgsl");
+      await Deno.writeTextFile(`${dir}/same.wgsl`, raw);
+      await Deno.writeTextFile(`${dir}/planted.wgsl`, planted);
+      const cmd = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          new URL("../tools/ab_kernels.ts", import.meta.url).pathname,
+          "--matrix",
+          "tiny",
+          "--case",
+          "path=absorbed",
+          "--rounds",
+          "2",
+          "--reps",
+          "1",
+          "--json",
+          `same=up_proj.wgsl:${dir}/same.wgsl`,
+          `planted=up_proj.wgsl:${dir}/planted.wgsl`,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      });
+      const r = await cmd.output();
+      const stderr = new TextDecoder().decode(r.stderr);
+      assert.equal(r.code, 0, stderr);
+      const report = JSON.parse(new TextDecoder().decode(r.stdout));
+      assert.equal(report.variants.same.maxAbsDiff, 0);
+      assert.ok(report.variants.planted.maxAbsDiff > 0, JSON.stringify(report.variants.planted));
+      for (const name of ["shipped", "same", "planted"]) {
+        // two rounds of one replay each: two samples of every pass and of the total
+        assert.equal(report.variants[name].samples.total.length, 2, name);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
