@@ -65,6 +65,8 @@ export interface RecordedPass {
   readonly pipeline: GPUComputePipeline;
   /** Its bind group. */
   readonly group: GPUBindGroup;
+  /** What the bind group binds, by binding number (tests read tables back through it). */
+  readonly bindings: readonly Binding[];
   /** Its workgroup counts. */
   readonly workgroups: readonly [number, number?, number?];
 }
@@ -391,7 +393,7 @@ export class LaunchKit {
         })),
       });
     const [x, y = 1] = workgroups;
-    this.passes.push({ name, core: options.core ?? true, pipeline, group, workgroups });
+    this.passes.push({ name, core: options.core ?? true, pipeline, group, bindings, workgroups });
     encodeDispatch(this.#enc, pipeline, {
       group,
       workgroups,

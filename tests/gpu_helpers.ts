@@ -160,7 +160,7 @@ export interface CaseSpec {
   /** Storage dtype. */
   dtype: Dtype;
   /** Backend. */
-  backend: "wgsl-absorbed" | "wgsl-expanded";
+  backend: string;
   /** Layout. */
   layout: LayoutRequest;
   /** Forced KV splits (absorbed). */

@@ -5,7 +5,8 @@
  * MTP, packed/padded THD, paged block tables and an empty sequence, in f32 and f16; one
  * DeepSeek-V2-Lite causal prefill per dtype; NaN/Inf poison that must not leak (keys a
  * tile's earlier queries do not see) and a planted multiply-instead-of-select that leaks;
- * a forced split refused; and the loop-budget boundary of the values pass. K/V bound in
+ * a forced split refused; the loop-budget boundary of the values pass; and the query-tile
+ * table the launcher binds, in balanced work order (kernels/tables.ts). K/V bound in
  * more than one group of sequences is not reached here (this device binds every sequence;
  * the grouping is kernels/tables.ts denseGroups, shared with wgsl-expanded).
  */
@@ -23,7 +24,9 @@ import {
   TINY_LAYOUTS,
   tinyParityTest,
 } from "./backend_parity_helpers.ts";
-import { CAPS, gpuTest } from "./gpu_helpers.ts";
+import { CAPS, gpu, gpuTest, planCase } from "./gpu_helpers.ts";
+import { runAttention } from "../kernels/attention.ts";
+import { readbackBytes } from "../gpu/buffers.ts";
 
 const BACKEND = "wgsl-expanded-gemm";
 const FAMILY = "expanded-gemm";
@@ -129,3 +132,51 @@ loopBoundaryTest(
   BACKEND,
   (spec, budget) => gemmMaxKeys({ keyVec4: spec.kChannels / 4 }, budget),
 );
+
+// Lavapipe runs one contiguous run of a grid per thread (docs/benchmarks.md, session 9):
+// the launcher must hand the kernel its query tiles in an order whose runs carry even
+// work. Read back the tile table the scores pass was bound to, and split it as the driver
+// does; in increasing order the heaviest of two runs is 1.47x an even share.
+gpuTest("expanded gemm: the launcher binds the query tiles in balanced work order", async () => {
+  const seq = 256;
+  const { spec, plan, inputs } = await planCase({
+    spec: "tiny",
+    dtype: "f32",
+    backend: BACKEND,
+    layout: { kind: "bshd", batch: 1, seqQ: seq, seqK: seq, causal: true },
+  });
+  const qt = plan.variant.queryTile;
+  assert.ok(seq / qt >= 8, `query tile ${qt}: at least 8 tiles`);
+  let table: Uint32Array | null = null;
+  await runAttention(await gpu(), plan, {
+    spec,
+    inputs,
+    session: async ({ device, passes }) => {
+      const scores = passes.find((p) => p.name === "gemm_scores");
+      const bound = scores?.bindings.find((b) => b instanceof GPUBuffer && b.label === "q_tiles");
+      assert.ok(bound instanceof GPUBuffer, "the scores pass binds a q_tiles buffer");
+      const raw = await readbackBytes(device, bound, (2 * seq / qt) * 4);
+      table = new Uint32Array(raw.buffer, raw.byteOffset, 2 * seq / qt);
+    },
+  });
+  const got = table as Uint32Array | null;
+  assert.ok(got);
+  // (first query, count) pairs: every tile of the sequence once
+  const firsts = Array.from({ length: seq / qt }, (_, i) => got[2 * i]);
+  assert.deepEqual([...firsts].sort((a, b) => a - b), firsts.map((_, i) => i * qt));
+  for (let i = 0; i < seq / qt; i++) assert.equal(got[2 * i + 1], qt);
+  // a causal tile's work: the keys its last query sees (first + count)
+  const work = firsts.map((f) => f + qt);
+  const total = work.reduce((a, b) => a + b, 0);
+  for (const threads of [2, 4]) {
+    const per = Math.ceil(work.length / threads);
+    let worst = 0;
+    for (let r = 0; r < work.length; r += per) {
+      worst = Math.max(worst, work.slice(r, r + per).reduce((a, b) => a + b, 0));
+    }
+    assert.ok(
+      worst <= 1.05 * total / threads,
+      `${threads} threads: heaviest run ${worst} of ${total}`,
+    );
+  }
+});
