@@ -98,6 +98,7 @@ Deno.test({
       for (const name of ["shipped", "same", "planted"]) {
         // two rounds of one replay each: two samples of every pass and of the total
         assert.equal(report.variants[name].samples.total.length, 2, name);
+        assert.equal(report.variants[name].roundMedians.length, 2, name);
       }
     } finally {
       await Deno.remove(dir, { recursive: true });

@@ -6,8 +6,11 @@
  * another says little. This tool resolves the case once, then runs the shipped kernels and
  * every variant in turn, round after round (the order rotates each round, so a slow spell
  * does not always fall on the same one), and prints per pass the median and the fastest
- * replay of each. The fastest is the figure to compare: contention only ever slows a
- * replay. Each variant's outputs are compared with the shipped kernels' (largest absolute
+ * replay of each, and the paired ratio: per round, the variant's median total over the
+ * shipped kernels' median total in the same round, the median of those over the rounds.
+ * Contention comes in spells longer than a round, so neighbours in time share it; the
+ * fastest replay alone misleads when a fast spell happened to fall on one variant
+ * (docs/benchmarks.md, session 10). Each variant's outputs are compared with the shipped kernels' (largest absolute
  * difference), so a variant that computes something else is seen at once.
  *
  *   deno run -A tools/ab_kernels.ts --case 'path=absorbed;sq=1;dtype=f32' \
@@ -128,8 +131,10 @@ usage: deno run -A tools/ab_kernels.ts --case FILTER [options] NAME=FILE:PATH[,F
   -h, --help       this text
 
 Each variant replaces kernel FILE of kernels/ by the text at PATH (same markers as the
-shipped file). The table gives per pass the median and the fastest replay in ms; compare
-the fastest. "max |diff|" is the largest difference of the variant's outputs from the
+shipped file). The table gives per pass the median and the fastest replay in ms, "paired":
+the median over rounds of the variant's median total over the shipped kernels' in the same
+round (adjacent in time, so a slow spell of the host hits both), and the fastest total over
+the shipped kernels' fastest. "max |diff|" is the largest difference of the variant's outputs from the
 shipped kernels' (0 for a variant that computes the same thing in the same order).`;
 
 function fail(message: string): never {
@@ -143,6 +148,8 @@ function positive(value: string | undefined, fallback: number, flag: string): nu
   if (!Number.isInteger(n) || n < 1) fail(`${flag} ${value}: expected a whole number >= 1`);
   return n;
 }
+
+const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
   let args;
@@ -225,6 +232,8 @@ async function main(): Promise<void> {
   const inputs = makeAttentionInputs(spec, plan.layout, { seed: 1 });
   const names = ["shipped", ...variants.map((v) => v.name)];
   const samples = new Map<string, Record<string, number[]>>(names.map((n) => [n, {}]));
+  // per round, each variant's median total: the paired ratios come from these
+  const roundTotals = new Map<string, number[]>(names.map((n) => [n, []]));
   const diffs = new Map<string, number>(names.map((n) => [n, 0]));
   let shippedOut: ArrayLike<number> | null = null;
   console.error(`${benchCaseId(c)} (${plan.backend}), ${rounds} rounds of ${reps} replays`);
@@ -244,6 +253,7 @@ async function main(): Promise<void> {
       const out = m.outputs.out;
       if (name === "shipped") shippedOut ??= out;
       const per = samples.get(name)!;
+      const totals: number[] = [];
       for (const rep of m.repeats) {
         const byPass = new Map<string, number>();
         for (const p of rep.passes) {
@@ -252,8 +262,10 @@ async function main(): Promise<void> {
         for (const [p, ms] of byPass) (per[p] ??= []).push(ms);
         // with timestamps the core passes' sum, else the replay's wall clock
         const total = [...byPass.values()].reduce((a, b) => a + b, 0);
-        (per.total ??= []).push(byPass.size ? total : rep.totalMs);
+        totals.push(byPass.size ? total : rep.totalMs);
       }
+      (per.total ??= []).push(...totals);
+      roundTotals.get(name)!.push(median(totals));
       if (name !== "shipped" && shippedOut) {
         let d = diffs.get(name)!;
         for (let i = 0; i < out.length; i++) {
@@ -267,7 +279,11 @@ async function main(): Promise<void> {
   }
   ctx.destroy();
   if (o.json) {
-    const entries = names.map((n) => [n, { samples: samples.get(n), maxAbsDiff: diffs.get(n) }]);
+    const entries = names.map((n) => [n, {
+      samples: samples.get(n),
+      roundMedians: roundTotals.get(n),
+      maxAbsDiff: diffs.get(n),
+    }]);
     console.log(
       JSON.stringify(
         {
@@ -283,10 +299,16 @@ async function main(): Promise<void> {
     );
     return;
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const passes = Object.keys(samples.get("shipped")!);
-  const rows = [["variant", ...passes.map((p) => `${p} med/min`), "min vs shipped", "max |diff|"]];
+  const rows = [[
+    "variant",
+    ...passes.map((p) => `${p} med/min`),
+    "paired",
+    "min vs shipped",
+    "max |diff|",
+  ]];
   const shippedMin = Math.min(...samples.get("shipped")!.total);
+  const shippedRounds = roundTotals.get("shipped")!;
   for (const n of names) {
     const per = samples.get(n)!;
     rows.push([
@@ -294,6 +316,7 @@ async function main(): Promise<void> {
       ...passes.map((p) =>
         per[p] ? `${median(per[p]).toFixed(2)}/${Math.min(...per[p]).toFixed(2)}` : "-"
       ),
+      median(roundTotals.get(n)!.map((t, r) => t / shippedRounds[r])).toFixed(3),
       (Math.min(...per.total) / shippedMin).toFixed(3),
       n === "shipped" ? "-" : String(diffs.get(n)),
     ]);
