@@ -106,6 +106,13 @@ export function benchCommand() {
         // A GPU is held to issue 13's GPU targets, a CPU implementation to lavapipe's.
         const targetClass = deviceClassOf(ctx.caps)?.kind ?? "cpu";
         const records: BenchRecord[] = [];
+        if (!opts.json) {
+          console.error(
+            "roofline fractions while cases run are provisional (against the ceilings measured " +
+              "so far); the table judges each case against the better of the ceilings measured " +
+              "before and after the cases",
+          );
+        }
         for (const c of cases) {
           const r = await runBenchCase(ctx, c, { ceilings, reps, backend: backendOf(c.path) });
           records.push(r);
@@ -113,7 +120,9 @@ export function benchCommand() {
             console.error(
               `${r.id}: ${
                 r.status === "ok"
-                  ? `${r.ms?.toFixed(2)} ms, roofline ${r.roofline_fraction?.toFixed(3)}`
+                  ? `${r.ms?.toFixed(2)} ms, roofline ${
+                    r.roofline_fraction?.toFixed(3)
+                  } (provisional)`
                   : r.status
               }`,
             );

@@ -206,3 +206,23 @@ Deno.test({
     await Deno.remove(out, { recursive: true });
   },
 });
+
+Deno.test({
+  name: "bench's progress lines call their roofline fractions provisional",
+  ignore: !gpu,
+  fn: async () => {
+    const r = await runCli([
+      "bench",
+      "--matrix",
+      "tiny",
+      "--filter",
+      "path=absorbed",
+      "--reps",
+      "2",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /provisional \(against the ceilings measured so far\)/);
+    const line = r.stderr.split("\n").find((l) => l.startsWith("preset=tiny"));
+    assert.match(line ?? "", /: [\d.]+ ms, roofline [\d.]+ \(provisional\)$/);
+  },
+});
