@@ -979,6 +979,14 @@ export const BUNDLED_BACKENDS: Readonly<Record<string, Backend>> = {
   "cpu-reference": cpuReference,
 };
 
+/** Kernel files of the tiled absorbed backend and its subgroup variant. */
+const TILED_ABSORBED_FILES = [
+  "absorb_q.wgsl",
+  "absorbed_tiled.wgsl",
+  "combine.wgsl",
+  "up_proj.wgsl",
+] as const;
+
 /**
  * The WGSL files each bundled GPU backend's launcher compiles itself (kernels/launch_*.ts),
  * besides the RoPE pass every attention run shares (`rope.wgsl`, kernels/attention.ts):
@@ -995,13 +1003,9 @@ export const BUNDLED_BACKENDS: Readonly<Record<string, Backend>> = {
 export const BUNDLED_KERNEL_FILES: Readonly<Record<BundledGpuBackendId, readonly string[]>> = {
   "wgsl-absorbed": ["absorb_q.wgsl", "absorbed.wgsl", "combine.wgsl", "up_proj.wgsl"],
   "wgsl-expanded": ["pack_q.wgsl", "expand_kv.wgsl", "expanded.wgsl"],
-  "wgsl-absorbed-tiled": ["absorb_q.wgsl", "absorbed_tiled.wgsl", "combine.wgsl", "up_proj.wgsl"],
-  "wgsl-absorbed-tiled-sg": [
-    "absorb_q.wgsl",
-    "absorbed_tiled.wgsl",
-    "combine.wgsl",
-    "up_proj.wgsl",
-  ],
+  "wgsl-absorbed-tiled": TILED_ABSORBED_FILES,
+  // the same files: the subgroup variant is the `// @sg:` lines of absorbed_tiled.wgsl
+  "wgsl-absorbed-tiled-sg": TILED_ABSORBED_FILES,
   "wgsl-expanded-tiled": ["pack_q.wgsl", "expand_kv.wgsl", "expanded_fa2.wgsl"],
   "wgsl-absorbed-gemm": [
     "absorb_q.wgsl",

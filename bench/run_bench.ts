@@ -17,7 +17,7 @@ import { presetSpec } from "../adapter/presets.ts";
 import { backendById } from "../adapter/registry.ts";
 import { isGpuPlan, resolve } from "../adapter/resolve.ts";
 import { withParams } from "../adapter/spec.ts";
-import type { LayoutRequest } from "../adapter/types.ts";
+import type { LayoutRequest, MlaSpec } from "../adapter/types.ts";
 import { isRemoteDevice, type RunDevice } from "../gpu/runtime.ts";
 import { benchDeviceOf } from "./remote.ts";
 import { queryMeta } from "../kernels/tables.ts";
@@ -120,6 +120,21 @@ export function benchLayout(c: BenchCase): LayoutRequest {
 }
 
 /**
+ * The spec of a benchmark case: its preset with the case's head count.
+ *
+ * @example
+ * ```ts
+ * import { benchMatrix } from "./cases.ts";
+ * import { benchSpec } from "./run_bench.ts";
+ * benchSpec({ ...benchMatrix("headline")[0], heads: 8 }).numHeads; // 8
+ * ```
+ */
+export function benchSpec(c: BenchCase): MlaSpec {
+  const base = presetSpec(c.preset);
+  return c.heads === base.numHeads ? base : withParams(base, { numHeads: c.heads });
+}
+
+/**
  * Run one benchmark case. Unsupported cases (e.g. a dense K above the binding
  * limit) and errors come back as records, never thrown.
  *
@@ -141,8 +156,7 @@ export async function runBenchCase(
 ): Promise<BenchRecord> {
   const id = benchCaseId(c);
   try {
-    const base = presetSpec(c.preset);
-    const spec = c.heads === base.numHeads ? base : withParams(base, { numHeads: c.heads });
+    const spec = benchSpec(c);
     // Without --backend the adapter chooses the path's backend for this device.
     const backend = options.backend ?? `auto:${c.path}` as const;
     const chosen = backendById(backend);

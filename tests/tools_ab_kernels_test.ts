@@ -55,6 +55,43 @@ Deno.test("a variant is specialized with the shipped file's dtype and parameters
       assert.equal(same("rope.wgsl", "x"), "x");
     }
   }
+  // a plan of the subgroup variant (wgsl-absorbed-tiled-sg): its lines in the variant too
+  const raw = await readKernelFile("absorbed_tiled.wgsl");
+  for (const subgroups of [false, true]) {
+    const shipped = specializeSource(raw, { dtype: "f32", subgroups });
+    const same = variantMutation(new Map([["absorbed_tiled.wgsl", raw]]), "f32");
+    assert.equal(same("absorbed_tiled.wgsl", shipped), shipped, `subgroups ${subgroups}`);
+  }
+});
+
+/** Run the tool; its exit code and stderr. */
+async function abKernels(args: string[]): Promise<{ code: number; stderr: string }> {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../tools/ab_kernels.ts", import.meta.url).pathname, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: r.code, stderr: new TextDecoder().decode(r.stderr) };
+}
+
+Deno.test("ab_kernels: bad input is exit 2 with what is wrong, before any GPU work", async () => {
+  const many = await abKernels(["--case", "path=absorbed"]);
+  assert.equal(many.code, 2);
+  assert.match(many.stderr, /selects 3 cases of matrix headline; it must select one/);
+  assert.match(many.stderr, /path=absorbed;dtype=f16/);
+  const one = "path=absorbed;sq=1;dtype=f32";
+  const unknown = await abKernels(["--case", one, "x=nope.wgsl:/dev/null"]);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /variant x: nope.wgsl is not a kernel of kernels\//);
+  const unreadable = await abKernels(["--case", one, "x=rope.wgsl:/nonexistent/rope.wgsl"]);
+  assert.equal(unreadable.code, 2);
+  assert.match(unreadable.stderr, /variant x: cannot read \/nonexistent\/rope.wgsl/);
+  const rounds = await abKernels(["--case", one, "--rounds", "0"]);
+  assert.equal(rounds.code, 2);
+  assert.match(rounds.stderr, /--rounds 0: expected a whole number >= 1/);
+  const noCase = await abKernels([]);
+  assert.equal(noCase.code, 2);
+  assert.match(noCase.stderr, /--case is required/);
 });
 
 Deno.test({

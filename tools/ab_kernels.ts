@@ -24,11 +24,9 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { presetSpec } from "../adapter/presets.ts";
 import { isGpuPlan, resolve } from "../adapter/resolve.ts";
-import { withParams } from "../adapter/spec.ts";
 import { BENCH_MATRICES, benchCaseId, benchMatrix, filterBenchCases } from "../bench/cases.ts";
-import { benchLayout } from "../bench/run_bench.ts";
+import { benchLayout, benchSpec } from "../bench/run_bench.ts";
 import { GpuContext, HARNESS_FEATURES, hasAdapter } from "../gpu/device.ts";
 import "../kernels/bundled_modules.ts";
 import { measureAttention } from "../kernels/measure.ts";
@@ -97,7 +95,8 @@ export function specializedParams(code: string): Record<string, number> {
 
 /**
  * A source mutation that swaps in a variant's raw texts, specialized like the shipped file
- * they replace (its dtype and its `// @param` values, read back from the specialized text).
+ * they replace: its dtype, its `// @param` values and whether its subgroup lines are in
+ * (both read back from the specialized text).
  *
  * @example
  * ```ts
@@ -112,9 +111,12 @@ export function variantMutation(
 ): SourceMutation {
   return (fileName, code) => {
     const raw = texts.get(fileName);
-    return raw === undefined
-      ? code
-      : specializeSource(raw, { dtype, params: specializedParams(code) });
+    return raw === undefined ? code : specializeSource(raw, {
+      dtype,
+      params: specializedParams(code),
+      // a plan of the subgroup variant: its lines in the variant too
+      subgroups: /^enable subgroups;/m.test(code),
+    });
   };
 }
 
@@ -214,8 +216,7 @@ async function main(): Promise<void> {
   if (!(await hasAdapter())) fail("no WebGPU adapter on this machine");
   const c = cases[0];
   const ctx = await GpuContext.create({ optionalFeatures: HARNESS_FEATURES });
-  const base = presetSpec(c.preset);
-  const spec = c.heads === base.numHeads ? base : withParams(base, { numHeads: c.heads });
+  const spec = benchSpec(c);
   const plan = resolve(
     { spec, dtype: c.dtype, backend: `auto:${c.path}`, layout: benchLayout(c) },
     ctx.caps,
