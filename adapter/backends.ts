@@ -28,7 +28,7 @@ import {
   GEMM_KEYS_PER_GROUP,
   GEMM_QUERY_TILE,
   GEMM_WORKGROUP_SIZE,
-  gemmColumnsPerInvocation,
+  gemmExpandedColumnsPerInvocation,
   gemmLoopIterations,
   gemmMaxKeys,
   gemmShape,
@@ -523,8 +523,9 @@ const absorbedGemm: Backend = {
   path: "absorbed",
   runsOn: "gpu",
   description: "WGSL latent MQA, CPU-shaped (lavapipe): scores, softmax and values as three " +
-    "passes, each lane holding a register tile of 16 heads x 16 keys or 16 heads x 4 output " +
-    "vec4s (FMAs per loaded number is what a CPU driver's speed is)",
+    "passes, each lane holding a register tile of 16 heads x 16 keys or 16 heads x 16 output " +
+    "vec4s (FMAs per loaded number is what a CPU driver's speed is); the values pass splits " +
+    "the keys to fill the device",
   check(q) {
     const { spec, layout, dtype } = q;
     const h = spec.numHeads;
@@ -537,6 +538,10 @@ const absorbedGemm: Backend = {
     const buffers = [
       ...absorbedBuffers(spec, layout, dtype, 1),
       { name: "scores", bytes: rows * shape.scoreVec4PerRow * 16 },
+      // The values pass's partial x per key split, summed into x_latent (split_sum.wgsl).
+      ...(shape.valueSplits > 1
+        ? [{ name: "x_value_parts", bytes: shape.valueSplits * rows * spec.kvLoraRank * 4 }]
+        : []),
     ];
     reasons.push(...limitReasons(q, buffers, GEMM_WORKGROUP_SIZE));
     return {
@@ -553,6 +558,8 @@ const absorbedGemm: Backend = {
         keysPerBlock: GEMM_KEYS_PER_GROUP,
         columnsPerInvocation: shape.columnsPerInvocation,
         scoreVec4PerRow: shape.scoreVec4PerRow,
+        valueSplits: shape.valueSplits,
+        keysPerValueSplit: shape.keysPerValueSplit,
       },
       buffers,
       keyWidth,
@@ -875,7 +882,7 @@ const expandedGemm: Backend = {
         queryTile: GEMM_QUERY_TILE,
         headsPerInvocation: 1,
         keysPerBlock: GEMM_KEYS_PER_GROUP,
-        columnsPerInvocation: gemmColumnsPerInvocation(Math.max(1, spec.vChannels / 4)),
+        columnsPerInvocation: gemmExpandedColumnsPerInvocation(Math.max(1, spec.vChannels / 4)),
         scoreVec4PerRow,
       },
       buffers,
@@ -1011,6 +1018,7 @@ export const BUNDLED_KERNEL_FILES: Readonly<Record<BundledGpuBackendId, readonly
     "absorb_q.wgsl",
     "absorbed_gemm.wgsl",
     "gemm_softmax.wgsl",
+    "split_sum.wgsl",
     "up_proj.wgsl",
   ],
   "wgsl-expanded-gemm": [

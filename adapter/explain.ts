@@ -19,6 +19,7 @@ import { withParams } from "./spec.ts";
 import type {
   CaseRequest,
   DeviceCaps,
+  KernelVariant,
   MlaSpec,
   NormalizedLayout,
   Resolution,
@@ -204,6 +205,7 @@ export function formatExplanation(e: Explanation): string {
         `workgroup ${r.variant.workgroupSize}, heads/tile ${r.variant.headsPerTile}, ` +
         `kv splits ${r.variant.kvSplits}, queries/tile ${r.variant.queryTile}`,
       ...autoReason(r.requested, r.layout, e.caps),
+      ...valuesPassLines(r.variant),
       `  key width ${r.attention.keyWidth}, value width ${r.attention.valueWidth}, ` +
         `softmax scale ${r.attention.softmaxScale.toFixed(6)}`,
     );
@@ -217,4 +219,15 @@ export function formatExplanation(e: Explanation): string {
     for (const reason of r.reasons) lines.push(`  - ${reason.code}: ${reason.message}`);
   }
   return lines.join("\n");
+}
+
+/** The gemm kernels' values-pass shape (nothing for the other variants). */
+function valuesPassLines(v: KernelVariant): string[] {
+  if (v.columnsPerInvocation === undefined) return [];
+  const splits = v.valueSplits === undefined
+    ? ""
+    : v.valueSplits > 1
+    ? `, ${v.valueSplits} key splits of ${v.keysPerValueSplit} keys (summed by split_sum.wgsl)`
+    : ", no key split";
+  return [`  values pass: ${v.columnsPerInvocation} output vec4s per invocation${splits}`];
 }

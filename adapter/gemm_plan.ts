@@ -17,6 +17,16 @@ export const GEMM_KEYS_PER_GROUP = 16;
 export const GEMM_WORKGROUP_SIZE = 8;
 /** Queries per register tile of the expanded gemm kernel (QT of expanded_gemm.wgsl). */
 export const GEMM_QUERY_TILE = 16;
+/** Output vec4 columns of one invocation of the absorbed values pass at most (c0..c15 of absorbed_gemm.wgsl). */
+export const GEMM_MAX_COLUMNS_PER_INVOCATION = 16;
+/**
+ * Workgroups the absorbed values pass aims for: it splits the keys until its grid has
+ * this many (Mesa 22.3's llvmpipe/lavapipe runs at most 16 threads, LP_MAX_THREADS), as
+ * long as each split keeps {@link GEMM_MIN_KEYS_PER_VALUE_SPLIT} keys.
+ */
+export const GEMM_VALUE_WORKGROUPS = 16;
+/** Keys one split of the absorbed values pass walks at least (its per-workgroup stores and the sum are per split). */
+export const GEMM_MIN_KEYS_PER_VALUE_SPLIT = 256;
 
 /** The shape of a gemm-kernel variant (its WGSL @param values). */
 export interface GemmShape {
@@ -26,16 +36,27 @@ export interface GemmShape {
   readonly keyVec4: number;
   /** Value width in vec4s (VAL_VEC4). */
   readonly valueVec4: number;
-  /** Output vec4 columns per invocation of the values pass (EV: 4, or 2 or 1 to divide VAL_VEC4). */
+  /**
+   * Output vec4 columns per invocation of the values pass (EV): the most, up to 16, that
+   * divide VAL_VEC4 and still give each of a workgroup's lanes its own columns, so one
+   * workgroup reads the widest contiguous run of every key row ({@link gemmColumnsPerInvocation}).
+   */
   readonly columnsPerInvocation: number;
   /** vec4s per row of the score buffer (KMAX4): ceil(most visible keys / 4), at least 1. */
   readonly scoreVec4PerRow: number;
+  /**
+   * Key splits of the values pass (1: it writes x itself; more: each split writes a
+   * partial x of its keys, summed by split_sum.wgsl), see {@link gemmValueSplits}.
+   */
+  readonly valueSplits: number;
+  /** Keys of one values split (a multiple of 4): ceil(scoreVec4PerRow / valueSplits) x 4. */
+  readonly keysPerValueSplit: number;
 }
 
 /**
- * The shape for a spec and layout: tiles of up to 16 heads, 4 output vec4s per
- * invocation (fewer when the value width needs it), score rows as long as the longest
- * sequence's keys.
+ * The shape for a spec and layout: tiles of up to 16 heads, up to 16 output vec4s per
+ * invocation of the values pass (a workgroup of 8 then covers a 512-wide latent row),
+ * score rows as long as the longest sequence's keys, and the values pass's key splits.
  *
  * @example
  * ```ts
@@ -52,13 +73,38 @@ export function gemmShape(
   const valueVec4 = Math.max(1, Math.floor(spec.kvLoraRank / 4));
   const columnsPerInvocation = gemmColumnsPerInvocation(valueVec4);
   const longest = layout.seqs.reduce((m, s) => Math.max(m, s.kLen), 0);
+  const headsPerTile = Math.max(1, Math.min(spec.numHeads, GEMM_MAX_HEADS_PER_TILE));
+  const scoreVec4PerRow = Math.max(1, Math.ceil(longest / 4));
+  const workgroups = layout.totalQ * Math.ceil(spec.numHeads / headsPerTile) *
+    Math.ceil(valueVec4 / columnsPerInvocation / GEMM_WORKGROUP_SIZE);
+  const valueSplits = gemmValueSplits(workgroups, longest);
   return {
-    headsPerTile: Math.max(1, Math.min(spec.numHeads, GEMM_MAX_HEADS_PER_TILE)),
+    headsPerTile,
     keyVec4: Math.max(1, Math.floor((spec.kvLoraRank + spec.qkRopeHeadDim) / 4)),
     valueVec4,
     columnsPerInvocation,
-    scoreVec4PerRow: Math.max(1, Math.ceil(longest / 4)),
+    scoreVec4PerRow,
+    valueSplits,
+    keysPerValueSplit: 4 * Math.ceil(scoreVec4PerRow / valueSplits),
   };
+}
+
+/**
+ * Key splits of the absorbed values pass for a grid of `workgroups` without splits and
+ * `longest` visible keys: enough to reach {@link GEMM_VALUE_WORKGROUPS} workgroups, but
+ * no split under {@link GEMM_MIN_KEYS_PER_VALUE_SPLIT} keys (at least 1).
+ *
+ * @example
+ * ```ts
+ * import { gemmValueSplits } from "./gemm_plan.ts";
+ * gemmValueSplits(4, 4096); // 4: a V2-Lite decode of 4 tokens (one workgroup each)
+ * gemmValueSplits(4, 300); // 1: too few keys to split
+ * ```
+ */
+export function gemmValueSplits(workgroups: number, longest: number): number {
+  const wanted = Math.ceil(GEMM_VALUE_WORKGROUPS / Math.max(1, workgroups));
+  const most = Math.floor(longest / GEMM_MIN_KEYS_PER_VALUE_SPLIT);
+  return Math.max(1, Math.min(wanted, most));
 }
 
 /** Loop iterations one invocation of each pass runs for `keys` visible keys. */
@@ -108,16 +154,38 @@ export function gemmMaxKeys(shape: Pick<GemmShape, "keyVec4">, budget: number): 
 }
 
 /**
- * Output vec4 columns per invocation of a values pass over `valueVec4` vec4s: 4, or the
- * largest of 2 and 1 that divides it.
+ * Output vec4 columns per invocation of the absorbed values pass over `valueVec4`
+ * vec4s: the largest of 16, 8, 4, 2 and 1 that divides it and leaves every lane of a
+ * workgroup of {@link GEMM_WORKGROUP_SIZE} its own columns (1 when it is narrower).
+ * Wide: each key row is then read in runs of 8 x EV vec4s by one workgroup, which on
+ * lavapipe measured 1.2-1.5x faster than four workgroups reading 512-byte slices of the
+ * same rows (docs/benchmarks.md, session 11).
  *
  * @example
  * ```ts
  * import { gemmColumnsPerInvocation } from "./gemm_plan.ts";
- * gemmColumnsPerInvocation(32); // 4
- * gemmColumnsPerInvocation(6); // 2
+ * gemmColumnsPerInvocation(128); // 16 (r = 512)
+ * gemmColumnsPerInvocation(64); // 8
+ * gemmColumnsPerInvocation(8); // 1 (r = 32: one vec4 for each of 8 lanes)
  * ```
  */
 export function gemmColumnsPerInvocation(valueVec4: number): number {
+  return [16, 8, 4, 2, 1].find((e) =>
+    valueVec4 % e === 0 && valueVec4 / e >= GEMM_WORKGROUP_SIZE
+  ) ?? 1;
+}
+
+/**
+ * Output vec4 columns per invocation of the expanded values pass (EV of
+ * expanded_gemm.wgsl) over `valueVec4` vec4s: 4, or the largest of 2 and 1 that divides it.
+ *
+ * @example
+ * ```ts
+ * import { gemmExpandedColumnsPerInvocation } from "./gemm_plan.ts";
+ * gemmExpandedColumnsPerInvocation(32); // 4
+ * gemmExpandedColumnsPerInvocation(6); // 2
+ * ```
+ */
+export function gemmExpandedColumnsPerInvocation(valueVec4: number): number {
   return [4, 2, 1].find((e) => valueVec4 % e === 0) ?? 1;
 }

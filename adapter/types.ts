@@ -292,6 +292,14 @@ export interface KernelVariant {
   /** vec4s per row of a materialized score buffer (KMAX4 of absorbed_gemm.wgsl); other kernels omit it. */
   readonly scoreVec4PerRow?: number;
   /**
+   * Key splits of the absorbed gemm kernel's values pass (1: it writes x itself; more:
+   * partials summed by split_sum.wgsl); other kernels omit it. Not `kvSplits`: the
+   * softmax still sees every key, so the splits need no LSE merge.
+   */
+  readonly valueSplits?: number;
+  /** Keys of one values split (a multiple of 4), with `valueSplits`. */
+  readonly keysPerValueSplit?: number;
+  /**
    * The kernels' subgroup variant (WebGPU feature `subgroups`; kernels/source.ts `// @sg:`
    * lines): true for `wgsl-absorbed-tiled-sg`; other kernels omit it.
    */

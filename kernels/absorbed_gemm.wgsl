@@ -18,7 +18,7 @@
 //   - scores: HT heads x 16 keys; per vec4 of the key width a lane loads 16 cached and
 //     HT query vec4s for 16 x HT vec4 dot products (HT = 16: 8 FMAs per loaded number);
 //   - values: HT heads x EV output vec4s; per 4 keys a lane loads 4 x EV cached and HT
-//     probability vec4s for 4 x HT x EV vec4 FMAs (8 per loaded number at 16 x 4).
+//     probability vec4s for 4 x HT x EV vec4 FMAs (12.8 per loaded number at 16 x 16).
 // The tile is written out head by head, one named accumulator per head (s0..s15,
 // a0..a15), each statement under `if (HT > j)`, which folds away at compile time for a
 // smaller tile. Kept in a private array indexed by loop counters, the same tiles ran
@@ -42,7 +42,7 @@
 // Loop counts (lavapipe ends every loop of an invocation once all of them together ran
 // 65535 iterations; adapter/gemm_plan.ts counts the same way and refuses a plan that
 // needs more): scores KEY_VEC4 + 1, softmax 3 x (ceil(keys / 4) + 1), values
-// ceil(keys / 4) + 1. The tile's heads, keys and columns are written out (no loop).
+// ceil(split_keys / 4) + 1. The tile's heads, keys and columns are written out (no loop).
 
 alias store_t = f32; // @dtype storage type of q_absorbed and the cache
 
@@ -50,9 +50,10 @@ const WG: u32 = 8u; // @param invocations per workgroup (the lavapipe SIMD width
 const KEY_VEC4: u32 = 144u; // @param (r + rope) / 4
 const VAL_VEC4: u32 = 128u; // @param r / 4
 const HT: u32 = 16u; // @param heads per tile (register tile rows, <= 16: s0..s15 below)
-const EV: u32 = 4u; // @param output vec4 columns per invocation in the values pass (divides VAL_VEC4)
+const EV: u32 = 16u; // @param output vec4 columns per invocation in the values pass (divides VAL_VEC4)
 const_assert VAL_VEC4 % EV == 0u;
-const_assert EV <= 4u; // c0..c3 and the columns of a mat4x4 accumulator
+// c0..c15, and per head four mat4x4 blocks of 4 columns each, filled whole from EV = 4 on.
+const_assert EV == 1u || EV == 2u || EV == 4u || EV == 8u || EV == 16u;
 const_assert HT <= 16u; // s0..s15, a0..a15
 // Keys per invocation in the scores pass: four vec4 columns of scores per head.
 const KG: u32 = 16u;
@@ -64,6 +65,8 @@ struct Params {
   // vec4s per score row: ceil(most visible keys / 4). A runtime value, not a @param, so
   // one pipeline serves every context length.
   kmax4: u32,
+  split_keys: u32, // keys per split of the values pass (a multiple of 4)
+  splits: u32,     // key splits of the values pass (1: it writes x itself)
 }
 
 // q_meta[t] = (buffer row of query t, first logical key of its sequence,
@@ -82,7 +85,7 @@ struct Params {
 // through probs_in: the same buffer at the same binding, read-only there.
 @group(0) @binding(5) var<storage, read_write> probs: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read> probs_in: array<vec4<f32>>;
-@group(0) @binding(6) var<storage, read_write> x_out: array<vec4<f32>>;    // [total_t, h, VAL_VEC4]
+@group(0) @binding(6) var<storage, read_write> x_out: array<vec4<f32>>;    // [splits, total_t, h, VAL_VEC4]
 
 fn ldq(i: u32) -> vec4<f32> {
   return vec4<f32>(q_absorbed[i]); // @f32
@@ -260,11 +263,21 @@ fn store_scores(t: u32, h: u32, k0: u32, n4: u32, s: mat4x4<f32>) {
   }
 }
 
-// Pass 3 (pass 2 is gemm_softmax.wgsl). Grid: x = column blocks (VAL_VEC4 / EV) / WG, y = head tiles, z = query tokens (token_of).
+// Pass 3 (pass 2 is gemm_softmax.wgsl). Grid: x = column blocks (VAL_VEC4 / EV) / WG,
+// y = head tiles, z = query tokens (token_of) x key splits (split fastest). Split s
+// walks keys [s x split_keys, (s + 1) x split_keys) of the token's visible keys and
+// writes its partial x (probabilities are normalized over all keys, so the splits'
+// partials add up to x: split_sum.wgsl, or x itself with one split). A split past the
+// token's keys writes 0.
+// With EV = 16 (r = 512) the 8 lanes of a workgroup read one whole 2 KiB run of each key
+// row: four workgroups reading 512-byte slices of the same rows at different times ran
+// 1.2-1.5x slower on lavapipe (docs/benchmarks.md, session 11); the key splits give the
+// grid back the workgroups the wide blocks took away.
 @compute @workgroup_size(WG)
 fn values(@builtin(global_invocation_id) gid: vec3<u32>) {
   bind_values();
-  let t = token_of(gid.z);
+  let t = token_of(gid.z / params.splits);
+  let split = gid.z % params.splits;
   let tile = gid.y;
   let e0 = gid.x * EV;
   if (e0 >= VAL_VEC4) {
@@ -272,6 +285,8 @@ fn values(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   let qm = q_meta[t];
   let nk = qm.z;
+  let k_begin = split * params.split_keys; // a multiple of 4: no key group straddles two splits
+  let k_end = min(nk, k_begin + params.split_keys);
   // Vec4 offset of head j's probability row.
   let pr = t * params.heads;
   let p0 = (pr + head_of(tile, 0u)) * params.kmax4;
@@ -290,24 +305,73 @@ fn values(@builtin(global_invocation_id) gid: vec3<u32>) {
   let p13 = (pr + head_of(tile, 13u)) * params.kmax4;
   let p14 = (pr + head_of(tile, 14u)) * params.kmax4;
   let p15 = (pr + head_of(tile, 15u)) * params.kmax4;
-  // a<j>: column e = output vec4 e0 + e of head j (columns from EV on stay 0).
-  var a0 = mat4x4<f32>();
-  var a1 = mat4x4<f32>();
-  var a2 = mat4x4<f32>();
-  var a3 = mat4x4<f32>();
-  var a4 = mat4x4<f32>();
-  var a5 = mat4x4<f32>();
-  var a6 = mat4x4<f32>();
-  var a7 = mat4x4<f32>();
-  var a8 = mat4x4<f32>();
-  var a9 = mat4x4<f32>();
-  var a10 = mat4x4<f32>();
-  var a11 = mat4x4<f32>();
-  var a12 = mat4x4<f32>();
-  var a13 = mat4x4<f32>();
-  var a14 = mat4x4<f32>();
-  var a15 = mat4x4<f32>();
-  for (var kb = 0u; kb < nk; kb += 4u) {
+  // a<j>_<m>: column e = output vec4 e0 + 4m + e of head j (columns from EV on stay 0;
+  // the blocks m >= ceil(EV / 4) are never touched).
+  var a0_0 = mat4x4<f32>();
+  var a0_1 = mat4x4<f32>();
+  var a0_2 = mat4x4<f32>();
+  var a0_3 = mat4x4<f32>();
+  var a1_0 = mat4x4<f32>();
+  var a1_1 = mat4x4<f32>();
+  var a1_2 = mat4x4<f32>();
+  var a1_3 = mat4x4<f32>();
+  var a2_0 = mat4x4<f32>();
+  var a2_1 = mat4x4<f32>();
+  var a2_2 = mat4x4<f32>();
+  var a2_3 = mat4x4<f32>();
+  var a3_0 = mat4x4<f32>();
+  var a3_1 = mat4x4<f32>();
+  var a3_2 = mat4x4<f32>();
+  var a3_3 = mat4x4<f32>();
+  var a4_0 = mat4x4<f32>();
+  var a4_1 = mat4x4<f32>();
+  var a4_2 = mat4x4<f32>();
+  var a4_3 = mat4x4<f32>();
+  var a5_0 = mat4x4<f32>();
+  var a5_1 = mat4x4<f32>();
+  var a5_2 = mat4x4<f32>();
+  var a5_3 = mat4x4<f32>();
+  var a6_0 = mat4x4<f32>();
+  var a6_1 = mat4x4<f32>();
+  var a6_2 = mat4x4<f32>();
+  var a6_3 = mat4x4<f32>();
+  var a7_0 = mat4x4<f32>();
+  var a7_1 = mat4x4<f32>();
+  var a7_2 = mat4x4<f32>();
+  var a7_3 = mat4x4<f32>();
+  var a8_0 = mat4x4<f32>();
+  var a8_1 = mat4x4<f32>();
+  var a8_2 = mat4x4<f32>();
+  var a8_3 = mat4x4<f32>();
+  var a9_0 = mat4x4<f32>();
+  var a9_1 = mat4x4<f32>();
+  var a9_2 = mat4x4<f32>();
+  var a9_3 = mat4x4<f32>();
+  var a10_0 = mat4x4<f32>();
+  var a10_1 = mat4x4<f32>();
+  var a10_2 = mat4x4<f32>();
+  var a10_3 = mat4x4<f32>();
+  var a11_0 = mat4x4<f32>();
+  var a11_1 = mat4x4<f32>();
+  var a11_2 = mat4x4<f32>();
+  var a11_3 = mat4x4<f32>();
+  var a12_0 = mat4x4<f32>();
+  var a12_1 = mat4x4<f32>();
+  var a12_2 = mat4x4<f32>();
+  var a12_3 = mat4x4<f32>();
+  var a13_0 = mat4x4<f32>();
+  var a13_1 = mat4x4<f32>();
+  var a13_2 = mat4x4<f32>();
+  var a13_3 = mat4x4<f32>();
+  var a14_0 = mat4x4<f32>();
+  var a14_1 = mat4x4<f32>();
+  var a14_2 = mat4x4<f32>();
+  var a14_3 = mat4x4<f32>();
+  var a15_0 = mat4x4<f32>();
+  var a15_1 = mat4x4<f32>();
+  var a15_2 = mat4x4<f32>();
+  var a15_3 = mat4x4<f32>();
+  for (var kb = k_begin; kb < k_end; kb += 4u) {
     let r = row_offsets(qm.y, kb, nk - 1u) + vec4<u32>(e0);
     // The block's 4 keys x EV columns, loaded once for all HT heads: c<e> * p is
     // sum_k p_k cache[row_k][e0 + e].
@@ -315,44 +379,149 @@ fn values(@builtin(global_invocation_id) gid: vec3<u32>) {
     var c1 = mat4x4<f32>();
     var c2 = mat4x4<f32>();
     var c3 = mat4x4<f32>();
+    var c4 = mat4x4<f32>();
+    var c5 = mat4x4<f32>();
+    var c6 = mat4x4<f32>();
+    var c7 = mat4x4<f32>();
+    var c8 = mat4x4<f32>();
+    var c9 = mat4x4<f32>();
+    var c10 = mat4x4<f32>();
+    var c11 = mat4x4<f32>();
+    var c12 = mat4x4<f32>();
+    var c13 = mat4x4<f32>();
+    var c14 = mat4x4<f32>();
+    var c15 = mat4x4<f32>();
     if (EV > 1u) { c1 = cols(r, 1u); }
     if (EV > 2u) { c2 = cols(r, 2u); }
     if (EV > 3u) { c3 = cols(r, 3u); }
+    if (EV > 4u) { c4 = cols(r, 4u); }
+    if (EV > 5u) { c5 = cols(r, 5u); }
+    if (EV > 6u) { c6 = cols(r, 6u); }
+    if (EV > 7u) { c7 = cols(r, 7u); }
+    if (EV > 8u) { c8 = cols(r, 8u); }
+    if (EV > 9u) { c9 = cols(r, 9u); }
+    if (EV > 10u) { c10 = cols(r, 10u); }
+    if (EV > 11u) { c11 = cols(r, 11u); }
+    if (EV > 12u) { c12 = cols(r, 12u); }
+    if (EV > 13u) { c13 = cols(r, 13u); }
+    if (EV > 14u) { c14 = cols(r, 14u); }
+    if (EV > 15u) { c15 = cols(r, 15u); }
     // Probabilities of keys kb .. kb + 3 (0 past the visible keys) at vec4 kb / 4.
     let pk = kb / 4u;
-    if (HT > 0u) { a0 += weigh4(probs_in[p0 + pk], c0, c1, c2, c3); }
-    if (HT > 1u) { a1 += weigh4(probs_in[p1 + pk], c0, c1, c2, c3); }
-    if (HT > 2u) { a2 += weigh4(probs_in[p2 + pk], c0, c1, c2, c3); }
-    if (HT > 3u) { a3 += weigh4(probs_in[p3 + pk], c0, c1, c2, c3); }
-    if (HT > 4u) { a4 += weigh4(probs_in[p4 + pk], c0, c1, c2, c3); }
-    if (HT > 5u) { a5 += weigh4(probs_in[p5 + pk], c0, c1, c2, c3); }
-    if (HT > 6u) { a6 += weigh4(probs_in[p6 + pk], c0, c1, c2, c3); }
-    if (HT > 7u) { a7 += weigh4(probs_in[p7 + pk], c0, c1, c2, c3); }
-    if (HT > 8u) { a8 += weigh4(probs_in[p8 + pk], c0, c1, c2, c3); }
-    if (HT > 9u) { a9 += weigh4(probs_in[p9 + pk], c0, c1, c2, c3); }
-    if (HT > 10u) { a10 += weigh4(probs_in[p10 + pk], c0, c1, c2, c3); }
-    if (HT > 11u) { a11 += weigh4(probs_in[p11 + pk], c0, c1, c2, c3); }
-    if (HT > 12u) { a12 += weigh4(probs_in[p12 + pk], c0, c1, c2, c3); }
-    if (HT > 13u) { a13 += weigh4(probs_in[p13 + pk], c0, c1, c2, c3); }
-    if (HT > 14u) { a14 += weigh4(probs_in[p14 + pk], c0, c1, c2, c3); }
-    if (HT > 15u) { a15 += weigh4(probs_in[p15 + pk], c0, c1, c2, c3); }
+    if (HT > 0u) {
+      let p = probs_in[p0 + pk];
+      a0_0 += weigh4(p, c0, c1, c2, c3);
+      if (EV > 4u) { a0_1 += weigh4(p, c4, c5, c6, c7); }
+      if (EV > 8u) { a0_2 += weigh4(p, c8, c9, c10, c11); a0_3 += weigh4(p, c12, c13, c14, c15); }
+    }
+    if (HT > 1u) {
+      let p = probs_in[p1 + pk];
+      a1_0 += weigh4(p, c0, c1, c2, c3);
+      if (EV > 4u) { a1_1 += weigh4(p, c4, c5, c6, c7); }
+      if (EV > 8u) { a1_2 += weigh4(p, c8, c9, c10, c11); a1_3 += weigh4(p, c12, c13, c14, c15); }
+    }
+    if (HT > 2u) {
+      let p = probs_in[p2 + pk];
+      a2_0 += weigh4(p, c0, c1, c2, c3);
+      if (EV > 4u) { a2_1 += weigh4(p, c4, c5, c6, c7); }
+      if (EV > 8u) { a2_2 += weigh4(p, c8, c9, c10, c11); a2_3 += weigh4(p, c12, c13, c14, c15); }
+    }
+    if (HT > 3u) {
+      let p = probs_in[p3 + pk];
+      a3_0 += weigh4(p, c0, c1, c2, c3);
+      if (EV > 4u) { a3_1 += weigh4(p, c4, c5, c6, c7); }
+      if (EV > 8u) { a3_2 += weigh4(p, c8, c9, c10, c11); a3_3 += weigh4(p, c12, c13, c14, c15); }
+    }
+    if (HT > 4u) {
+      let p = probs_in[p4 + pk];
+      a4_0 += weigh4(p, c0, c1, c2, c3);
+      if (EV > 4u) { a4_1 += weigh4(p, c4, c5, c6, c7); }
+      if (EV > 8u) { a4_2 += weigh4(p, c8, c9, c10, c11); a4_3 += weigh4(p, c12, c13, c14, c15); }
+    }
+    if (HT > 5u) {
+      let p = probs_in[p5 + pk];
+      a5_0 += weigh4(p, c0, c1, c2, c3);
+      if (EV > 4u) { a5_1 += weigh4(p, c4, c5, c6, c7); }
+      if (EV > 8u) { a5_2 += weigh4(p, c8, c9, c10, c11); a5_3 += weigh4(p, c12, c13, c14, c15); }
+    }
+    if (HT > 6u) {
+      let p = probs_in[p6 + pk];
+      a6_0 += weigh4(p, c0, c1, c2, c3);
+      if (EV > 4u) { a6_1 += weigh4(p, c4, c5, c6, c7); }
+      if (EV > 8u) { a6_2 += weigh4(p, c8, c9, c10, c11); a6_3 += weigh4(p, c12, c13, c14, c15); }
+    }
+    if (HT > 7u) {
+      let p = probs_in[p7 + pk];
+      a7_0 += weigh4(p, c0, c1, c2, c3);
+      if (EV > 4u) { a7_1 += weigh4(p, c4, c5, c6, c7); }
+      if (EV > 8u) { a7_2 += weigh4(p, c8, c9, c10, c11); a7_3 += weigh4(p, c12, c13, c14, c15); }
+    }
+    if (HT > 8u) {
+      let p = probs_in[p8 + pk];
+      a8_0 += weigh4(p, c0, c1, c2, c3);
+      if (EV > 4u) { a8_1 += weigh4(p, c4, c5, c6, c7); }
+      if (EV > 8u) { a8_2 += weigh4(p, c8, c9, c10, c11); a8_3 += weigh4(p, c12, c13, c14, c15); }
+    }
+    if (HT > 9u) {
+      let p = probs_in[p9 + pk];
+      a9_0 += weigh4(p, c0, c1, c2, c3);
+      if (EV > 4u) { a9_1 += weigh4(p, c4, c5, c6, c7); }
+      if (EV > 8u) { a9_2 += weigh4(p, c8, c9, c10, c11); a9_3 += weigh4(p, c12, c13, c14, c15); }
+    }
+    if (HT > 10u) {
+      let p = probs_in[p10 + pk];
+      a10_0 += weigh4(p, c0, c1, c2, c3);
+      if (EV > 4u) { a10_1 += weigh4(p, c4, c5, c6, c7); }
+      if (EV > 8u) { a10_2 += weigh4(p, c8, c9, c10, c11); a10_3 += weigh4(p, c12, c13, c14, c15); }
+    }
+    if (HT > 11u) {
+      let p = probs_in[p11 + pk];
+      a11_0 += weigh4(p, c0, c1, c2, c3);
+      if (EV > 4u) { a11_1 += weigh4(p, c4, c5, c6, c7); }
+      if (EV > 8u) { a11_2 += weigh4(p, c8, c9, c10, c11); a11_3 += weigh4(p, c12, c13, c14, c15); }
+    }
+    if (HT > 12u) {
+      let p = probs_in[p12 + pk];
+      a12_0 += weigh4(p, c0, c1, c2, c3);
+      if (EV > 4u) { a12_1 += weigh4(p, c4, c5, c6, c7); }
+      if (EV > 8u) { a12_2 += weigh4(p, c8, c9, c10, c11); a12_3 += weigh4(p, c12, c13, c14, c15); }
+    }
+    if (HT > 13u) {
+      let p = probs_in[p13 + pk];
+      a13_0 += weigh4(p, c0, c1, c2, c3);
+      if (EV > 4u) { a13_1 += weigh4(p, c4, c5, c6, c7); }
+      if (EV > 8u) { a13_2 += weigh4(p, c8, c9, c10, c11); a13_3 += weigh4(p, c12, c13, c14, c15); }
+    }
+    if (HT > 14u) {
+      let p = probs_in[p14 + pk];
+      a14_0 += weigh4(p, c0, c1, c2, c3);
+      if (EV > 4u) { a14_1 += weigh4(p, c4, c5, c6, c7); }
+      if (EV > 8u) { a14_2 += weigh4(p, c8, c9, c10, c11); a14_3 += weigh4(p, c12, c13, c14, c15); }
+    }
+    if (HT > 15u) {
+      let p = probs_in[p15 + pk];
+      a15_0 += weigh4(p, c0, c1, c2, c3);
+      if (EV > 4u) { a15_1 += weigh4(p, c4, c5, c6, c7); }
+      if (EV > 8u) { a15_2 += weigh4(p, c8, c9, c10, c11); a15_3 += weigh4(p, c12, c13, c14, c15); }
+    }
   }
-  if (HT > 0u) { store_values(t, tile * HT + 0u, e0, a0); }
-  if (HT > 1u) { store_values(t, tile * HT + 1u, e0, a1); }
-  if (HT > 2u) { store_values(t, tile * HT + 2u, e0, a2); }
-  if (HT > 3u) { store_values(t, tile * HT + 3u, e0, a3); }
-  if (HT > 4u) { store_values(t, tile * HT + 4u, e0, a4); }
-  if (HT > 5u) { store_values(t, tile * HT + 5u, e0, a5); }
-  if (HT > 6u) { store_values(t, tile * HT + 6u, e0, a6); }
-  if (HT > 7u) { store_values(t, tile * HT + 7u, e0, a7); }
-  if (HT > 8u) { store_values(t, tile * HT + 8u, e0, a8); }
-  if (HT > 9u) { store_values(t, tile * HT + 9u, e0, a9); }
-  if (HT > 10u) { store_values(t, tile * HT + 10u, e0, a10); }
-  if (HT > 11u) { store_values(t, tile * HT + 11u, e0, a11); }
-  if (HT > 12u) { store_values(t, tile * HT + 12u, e0, a12); }
-  if (HT > 13u) { store_values(t, tile * HT + 13u, e0, a13); }
-  if (HT > 14u) { store_values(t, tile * HT + 14u, e0, a14); }
-  if (HT > 15u) { store_values(t, tile * HT + 15u, e0, a15); }
+  let row0 = split * params.total_t + t;
+  if (HT > 0u) { store_values(row0, tile * HT + 0u, e0, a0_0, a0_1, a0_2, a0_3); }
+  if (HT > 1u) { store_values(row0, tile * HT + 1u, e0, a1_0, a1_1, a1_2, a1_3); }
+  if (HT > 2u) { store_values(row0, tile * HT + 2u, e0, a2_0, a2_1, a2_2, a2_3); }
+  if (HT > 3u) { store_values(row0, tile * HT + 3u, e0, a3_0, a3_1, a3_2, a3_3); }
+  if (HT > 4u) { store_values(row0, tile * HT + 4u, e0, a4_0, a4_1, a4_2, a4_3); }
+  if (HT > 5u) { store_values(row0, tile * HT + 5u, e0, a5_0, a5_1, a5_2, a5_3); }
+  if (HT > 6u) { store_values(row0, tile * HT + 6u, e0, a6_0, a6_1, a6_2, a6_3); }
+  if (HT > 7u) { store_values(row0, tile * HT + 7u, e0, a7_0, a7_1, a7_2, a7_3); }
+  if (HT > 8u) { store_values(row0, tile * HT + 8u, e0, a8_0, a8_1, a8_2, a8_3); }
+  if (HT > 9u) { store_values(row0, tile * HT + 9u, e0, a9_0, a9_1, a9_2, a9_3); }
+  if (HT > 10u) { store_values(row0, tile * HT + 10u, e0, a10_0, a10_1, a10_2, a10_3); }
+  if (HT > 11u) { store_values(row0, tile * HT + 11u, e0, a11_0, a11_1, a11_2, a11_3); }
+  if (HT > 12u) { store_values(row0, tile * HT + 12u, e0, a12_0, a12_1, a12_2, a12_3); }
+  if (HT > 13u) { store_values(row0, tile * HT + 13u, e0, a13_0, a13_1, a13_2, a13_3); }
+  if (HT > 14u) { store_values(row0, tile * HT + 14u, e0, a14_0, a14_1, a14_2, a14_3); }
+  if (HT > 15u) { store_values(row0, tile * HT + 15u, e0, a15_0, a15_1, a15_2, a15_3); }
 }
 
 // Probabilities p of 4 keys times the keys' EV cached column vec4s (c0..c3).
@@ -360,12 +529,24 @@ fn weigh4(p: vec4<f32>, c0: mat4x4<f32>, c1: mat4x4<f32>, c2: mat4x4<f32>, c3: m
   return mat4x4<f32>(c0 * p, c1 * p, c2 * p, c3 * p);
 }
 
-// The EV output vec4s of head h (nothing for a clamped head past the last).
-fn store_values(t: u32, h: u32, e0: u32, a: mat4x4<f32>) {
+// The EV output vec4s of head h of partial row `row0` (split x tokens + token), from its
+// four column blocks (nothing for a clamped head past the last).
+fn store_values(row0: u32, h: u32, e0: u32, a0: mat4x4<f32>, a1: mat4x4<f32>, a2: mat4x4<f32>, a3: mat4x4<f32>) {
   if (h < params.heads) {
-    let row = t * params.heads + h;
-    for (var e = 0u; e < EV; e++) {
-      x_out[row * VAL_VEC4 + e0 + e] = a[e];
+    let o = (row0 * params.heads + h) * VAL_VEC4 + e0;
+    for (var e = 0u; e < min(EV, 4u); e++) {
+      x_out[o + e] = a0[e];
+    }
+    if (EV > 4u) {
+      for (var e = 0u; e < 4u; e++) {
+        x_out[o + 4u + e] = a1[e];
+      }
+    }
+    if (EV > 8u) {
+      for (var e = 0u; e < 4u; e++) {
+        x_out[o + 8u + e] = a2[e];
+        x_out[o + 12u + e] = a3[e];
+      }
     }
   }
 }

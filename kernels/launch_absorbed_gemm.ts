@@ -10,6 +10,7 @@ import type { GpuPlan } from "../adapter/types.ts";
 import type { AttentionBuffers, LaunchKit } from "./launch.ts";
 import { planBufferBytes } from "./launch.ts";
 import { dispatchGemmSoftmax, gemmVariant } from "./gemm_softmax.ts";
+import { grid1d } from "../gpu/dispatch.ts";
 
 /**
  * Encode the gemm-shaped absorbed path of a plan.
@@ -29,6 +30,7 @@ export async function launchAbsorbedGemm(
   const h = a.numHeads;
   const totalQ = plan.layout.totalQ;
   const { columnsPerInvocation: ev, scoreVec4PerRow: kmax4 } = gemmVariant(plan);
+  const { valueSplits: splits, keysPerValueSplit: splitKeys } = valueSplitsOf(plan);
   // 1. q~ = [q_nope W_UK | q_pe] per row and head.
   const qAbs = await kit.absorbQ(plan, buffers);
   // 2. Scores, softmax (gemm_softmax.ts) and values; scores and values share their bindings.
@@ -41,14 +43,20 @@ export async function launchAbsorbedGemm(
   };
   const { x, xPart, lsePart } = kit.latentOutputs(plan, buffers);
   const probs = kit.storage(planBufferBytes(plan, "scores"), "scores");
+  // With key splits the values pass writes one partial x per split, summed into x below.
+  const valueParts = splits > 1
+    ? kit.storage(planBufferBytes(plan, "x_value_parts"), "x_value_parts")
+    : xPart;
   const bindings = [
-    kit.uniform(kit.writer().u32(totalQ).u32(h).f32(a.softmaxScale).u32(kmax4)),
+    kit.uniform(
+      kit.writer().u32(totalQ).u32(h).f32(a.softmaxScale).u32(kmax4).u32(splitKeys).u32(splits),
+    ),
     qAbs,
     buffers.kvCache,
     buffers.qMeta,
     buffers.kRows,
     probs,
-    xPart,
+    valueParts,
   ];
   const headTiles = Math.ceil(h / v.headsPerTile);
   const wg = v.workgroupSize;
@@ -64,8 +72,29 @@ export async function launchAbsorbedGemm(
     "gemm_values",
     await kit.kernel("absorbed_gemm.wgsl", "values", params),
     bindings,
-    [Math.ceil(Math.ceil(a.valueWidth / 4 / ev) / wg), headTiles, totalQ],
+    [Math.ceil(Math.ceil(a.valueWidth / 4 / ev) / wg), headTiles, totalQ * splits],
   );
+  if (splits > 1) {
+    const n = totalQ * h * (a.valueWidth / 4);
+    kit.dispatch(
+      "gemm_split_sum",
+      await kit.kernel("split_sum.wgsl", "split_sum"),
+      [kit.uniform(kit.writer().u32(n).u32(splits)), valueParts, xPart],
+      grid1d(n),
+    );
+  }
   // 3. o = W_UV x (one split: x is final, the LSE is in buffers.lse).
   await kit.finishLatent(plan, buffers, { x, xPart, lsePart });
+}
+
+/** The values pass's key splits of a `wgsl-absorbed-gemm` plan, or an error naming the variant that lacks them. */
+function valueSplitsOf(plan: GpuPlan): { valueSplits: number; keysPerValueSplit: number } {
+  const v = plan.variant;
+  if (v.valueSplits === undefined || v.keysPerValueSplit === undefined) {
+    throw new Error(
+      `plan variant ${v.family} lacks valueSplits/keysPerValueSplit: it was not made by ` +
+        "wgsl-absorbed-gemm's check (adapter/backends.ts)",
+    );
+  }
+  return { valueSplits: v.valueSplits, keysPerValueSplit: v.keysPerValueSplit };
 }

@@ -466,6 +466,17 @@ const EXPANDED_PREFILL_20: FaultScenario = {
   layout: { kind: "bshd", batch: 2, seqQ: 20, seqK: 20, causal: true },
 };
 
+/**
+ * Tiny decode whose values pass splits its keys: 2 tokens x 1 head tile x 1 column block
+ * is under adapter/gemm_plan.ts's 16 workgroups, and 600 keys make 2 splits of 300.
+ */
+const TINY_DECODE_SPLIT: FaultScenario = {
+  preset: "tiny",
+  dtype: "f32",
+  path: "absorbed",
+  layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 600, causal: true },
+};
+
 /** Decode with partial key groups and score vec4s (37 = 2 x 16 + 5 keys). */
 const BSHD_DECODE_37: LayoutRequest = { kind: "bshd", batch: 2, seqQ: 1, seqK: 37, causal: true };
 
@@ -565,9 +576,47 @@ export const GEMM_FAULTS: readonly Fault[] = [
       "probabilities",
     {
       file: "absorbed_gemm.wgsl",
-      pattern: "if (HT > 1u) { a1 += weigh4(probs_in[p1 + pk]",
-      replacement: "if (HT > 1u) { a1 += weigh4(probs_in[p0 + pk]",
+      pattern: "let p = probs_in[p1 + pk];",
+      replacement: "let p = probs_in[p0 + pk];",
       scenario: TINY_ABSORBED_MTP,
+    },
+  ),
+  sourceFault(
+    "gemm-values-column-block-crossed",
+    "one head's second block of 4 output columns (EV >= 8) weighs the first block's " +
+      "cached columns",
+    {
+      file: "absorbed_gemm.wgsl",
+      pattern: "a1_1 += weigh4(p, c4, c5, c6, c7);",
+      replacement: "a1_1 += weigh4(p, c0, c1, c2, c3);",
+      // r = 512: 16 output vec4s per invocation.
+      scenario: {
+        preset: "deepseek-v2-lite",
+        dtype: "f32",
+        path: "absorbed",
+        layout: BSHD_DECODE_37,
+      },
+    },
+  ),
+  sourceFault(
+    "gemm-split-sum-last-dropped",
+    "the sum of the values pass's key splits leaves out the last split",
+    {
+      file: "split_sum.wgsl",
+      pattern: "for (var p = 1u; p < params.splits; p++)",
+      replacement: "for (var p = 1u; p + 1u < params.splits; p++)",
+      scenario: TINY_DECODE_SPLIT,
+    },
+  ),
+  sourceFault(
+    "gemm-split-ranges-overlap",
+    "each key split of the values pass walks 4 keys into the next split's range (they " +
+      "count twice)",
+    {
+      file: "absorbed_gemm.wgsl",
+      pattern: "let k_end = min(nk, k_begin + params.split_keys);",
+      replacement: "let k_end = min(nk, k_begin + params.split_keys + 4u);",
+      scenario: TINY_DECODE_SPLIT,
     },
   ),
   sourceFault(

@@ -29,6 +29,27 @@ Deno.test("explain: supported exits 0 and prints the plan", async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /softmax scale 0\.114721 = m\^2 \/ sqrt\(192\)/);
   assert.match(r.stdout, /plan: wgsl-absorbed-gemm \(requested auto\)/);
+  assert.match(r.stdout, /values pass: 16 output vec4s per invocation, no key split/);
+});
+
+Deno.test("explain: the gemm values pass's key splits and their buffer", async () => {
+  const r = await runCli([
+    "explain",
+    "deepseek-v2-lite",
+    "--caps",
+    caps,
+    "--batch",
+    "4",
+    "--seq-k",
+    "4096",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    /values pass: 16 output vec4s per invocation, 4 key splits of 1024 keys \(summed by split_sum\.wgsl\)/,
+  );
+  // 4 splits x 4 tokens x 16 heads x 512 f32
+  assert.match(r.stdout, /buffer x_value_parts: 524288 bytes/);
 });
 
 Deno.test("explain: unsupported exits 3 with every reason", async () => {

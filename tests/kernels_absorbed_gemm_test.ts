@@ -3,15 +3,17 @@
  * on this machine's adapter against the float64 reference: tiny widths over decode, MTP,
  * prefill, packed/padded THD, paged block tables and an empty sequence, in f32 and f16;
  * 20 heads (a partial head tile) and q_lora; one DeepSeek-V2-Lite decode per dtype;
- * NaN/Inf poison that must not leak; a forced split refused; and the loop-budget boundary
- * of the softmax row.
+ * NaN/Inf poison that must not leak; the values pass's wide column blocks and key splits
+ * (V2-Lite widths, packed sequences with empty splits, r = 256); a forced split refused;
+ * and the loop-budget boundary of the softmax row.
  */
 import assert from "node:assert/strict";
 import { gemmMaxKeys, gemmShape } from "../adapter/gemm_plan.ts";
 import { normalizeLayout } from "../adapter/layout.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
-import type { LayoutRequest } from "../adapter/types.ts";
+import { withParams } from "../adapter/spec.ts";
+import type { LayoutRequest, MlaSpec } from "../adapter/types.ts";
 import { runAttention } from "../kernels/attention.ts";
 import { compareAttention, summarize } from "../parity/compare.ts";
 import { toleranceFor } from "../parity/tolerance.ts";
@@ -29,7 +31,7 @@ import {
   TINY_LAYOUTS,
   tinyParityTest,
 } from "./backend_parity_helpers.ts";
-import { CAPS, gpu, gpuTest } from "./gpu_helpers.ts";
+import { CAPS, checkAgainstReference, gpu, gpuStep, gpuTest, runCase } from "./gpu_helpers.ts";
 
 const BACKEND = "wgsl-absorbed-gemm";
 const FAMILY = "absorbed-gemm";
@@ -78,6 +80,67 @@ for (const dtype of ["f32", "f16"] as const) {
     { family: FAMILY },
   );
 }
+
+/** One values-pass case: its plan must have these columns and splits, and match the reference. */
+interface ValueShapeCase {
+  label: string;
+  spec: string | MlaSpec;
+  dtype: "f32" | "f16";
+  layout: LayoutRequest;
+  columns: number;
+  splits: number;
+}
+
+const V2_LITE_R256 = withParams(presetSpec("deepseek-v2-lite"), { kvLoraRank: 256 });
+
+const VALUE_SHAPES: readonly ValueShapeCase[] = [
+  {
+    label: "V2-Lite f32, b 2, 1100 keys: 16 columns, 4 splits of 276 keys",
+    spec: "deepseek-v2-lite",
+    dtype: "f32",
+    layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 1100, causal: true },
+    columns: 16,
+    splits: 4,
+  },
+  {
+    label: "V2-Lite f16, b 2, 1100 keys: 16 columns, 4 splits",
+    spec: "deepseek-v2-lite",
+    dtype: "f16",
+    layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 1100, causal: true },
+    columns: 16,
+    splits: 4,
+  },
+  {
+    // Sequence 0's 300 keys end in split 1: splits 2 and 3 have no key and write 0.
+    label: "V2-Lite f32, packed THD of 300 and 1100 keys: empty splits",
+    spec: "deepseek-v2-lite",
+    dtype: "f32",
+    layout: { kind: "thd", cuSeqlensQ: [0, 1, 2], cuSeqlensK: [0, 300, 1400], causal: true },
+    columns: 16,
+    splits: 4,
+  },
+  {
+    label: "V2-Lite widths with r = 256, f32, b 1, 600 keys: 8 columns, 2 splits",
+    spec: V2_LITE_R256,
+    dtype: "f32",
+    layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 600, causal: true },
+    columns: 8,
+    splits: 2,
+  },
+];
+
+gpuTest("gemm values pass: wide column blocks and key splits match the reference", async (t) => {
+  for (const c of VALUE_SHAPES) {
+    const cs = { spec: c.spec, dtype: c.dtype, backend: BACKEND, layout: c.layout };
+    await gpuStep(t, c.label, { cases: [cs], specs: [c.spec] }, async () => {
+      const run = await runCase(cs);
+      assert.equal(run.plan.variant.columnsPerInvocation, c.columns);
+      assert.equal(run.plan.variant.valueSplits, c.splits);
+      const res = checkAgainstReference(run);
+      assert.ok(res.pass, `${c.label}\n${summarize(res.out)}\n${summarize(res.lse)}`);
+    });
+  }
+}, { skip: CAPS === null ? "no WebGPU adapter" : null });
 
 forcedSplitRefusedTest("gemm: a forced KV split is refused with the reason", BACKEND);
 

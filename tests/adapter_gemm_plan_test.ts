@@ -1,0 +1,96 @@
+/**
+ * adapter/gemm_plan.ts: the absorbed gemm kernel's values-pass shape (output columns per
+ * invocation, key splits), GPU-free; the kernel itself is checked against the float64
+ * reference in tests/kernels_absorbed_gemm_test.ts.
+ */
+import assert from "node:assert/strict";
+import {
+  GEMM_MIN_KEYS_PER_VALUE_SPLIT,
+  GEMM_VALUE_WORKGROUPS,
+  GEMM_WORKGROUP_SIZE,
+  gemmColumnsPerInvocation,
+  gemmExpandedColumnsPerInvocation,
+  gemmShape,
+  gemmValueSplits,
+} from "../adapter/gemm_plan.ts";
+import { normalizeLayout } from "../adapter/layout.ts";
+import type { LayoutRequest } from "../adapter/types.ts";
+
+const V2_LITE = { numHeads: 16, kvLoraRank: 512, qkRopeHeadDim: 64 };
+
+function shapeOf(spec: typeof V2_LITE, layout: LayoutRequest) {
+  return gemmShape(spec, normalizeLayout(layout));
+}
+
+Deno.test("gemm plan: the values pass's columns per invocation fill every lane, widest first", () => {
+  // r = 512, 256, 128, 32, and widths where a wider block would leave lanes idle.
+  const cases: Array<[number, number]> = [[128, 16], [64, 8], [32, 4], [8, 1], [48, 4], [20, 2], [
+    6,
+    1,
+  ]];
+  for (const [valueVec4, ev] of cases) {
+    const got = gemmColumnsPerInvocation(valueVec4);
+    assert.equal(got, ev, `valueVec4 ${valueVec4}`);
+    assert.equal(valueVec4 % got, 0, `${got} divides ${valueVec4}`);
+    if (valueVec4 >= GEMM_WORKGROUP_SIZE) {
+      assert.ok(valueVec4 / got >= GEMM_WORKGROUP_SIZE, `every lane of a workgroup has columns`);
+    }
+  }
+  // The expanded kernel keeps its 4 (its accumulators are c0..c3).
+  assert.equal(gemmExpandedColumnsPerInvocation(32), 4);
+  assert.equal(gemmExpandedColumnsPerInvocation(6), 2);
+});
+
+Deno.test("gemm plan: key splits fill the values grid, never under the minimum keys per split", () => {
+  assert.equal(gemmValueSplits(4, 4096), 4);
+  assert.equal(gemmValueSplits(1, 4096), GEMM_VALUE_WORKGROUPS);
+  assert.equal(gemmValueSplits(1, 1000), 3); // floor(1000 / 256)
+  assert.equal(gemmValueSplits(2, 300), 1);
+  assert.equal(gemmValueSplits(64, 4096), 1); // the grid is full already
+  assert.equal(gemmValueSplits(0, 0), 1);
+  for (const wg of [1, 2, 3, 5, 8, 16, 17]) {
+    for (const keys of [0, 255, 256, 511, 700, 4096, 100000]) {
+      const s = gemmValueSplits(wg, keys);
+      assert.ok(s >= 1);
+      if (s > 1) {
+        assert.ok(keys / s >= GEMM_MIN_KEYS_PER_VALUE_SPLIT, `${wg} wg, ${keys} keys: ${s}`);
+        assert.ok(wg * (s - 1) < GEMM_VALUE_WORKGROUPS, `no more splits than the target needs`);
+      }
+    }
+  }
+});
+
+Deno.test("gemm plan: V2-Lite decode and prefill shapes", () => {
+  const decode4 = shapeOf(V2_LITE, { kind: "bshd", batch: 4, seqQ: 1, seqK: 4096, causal: true });
+  assert.equal(decode4.columnsPerInvocation, 16);
+  assert.equal(decode4.valueSplits, 4);
+  assert.equal(decode4.keysPerValueSplit, 1024);
+  const decode1 = shapeOf(V2_LITE, { kind: "bshd", batch: 1, seqQ: 1, seqK: 4096, causal: true });
+  assert.equal(decode1.valueSplits, 16);
+  assert.equal(decode1.keysPerValueSplit, 256);
+  // Splits cover every key in whole vec4s: 1100 keys, 275 vec4s, 4 splits of 69 vec4s.
+  const odd = shapeOf(V2_LITE, { kind: "bshd", batch: 2, seqQ: 1, seqK: 1100, causal: true });
+  assert.equal(odd.valueSplits, 4);
+  assert.equal(odd.keysPerValueSplit, 276);
+  assert.ok(odd.valueSplits * odd.keysPerValueSplit >= 1100);
+  assert.equal(odd.keysPerValueSplit % 4, 0);
+  // A prefill of 256 tokens fills the grid without splitting.
+  const prefill = shapeOf(V2_LITE, {
+    kind: "bshd",
+    batch: 1,
+    seqQ: 256,
+    seqK: 256,
+    causal: true,
+  });
+  assert.equal(prefill.valueSplits, 1);
+  assert.equal(prefill.keysPerValueSplit, 256);
+  // 128 heads: 8 head tiles x 4 tokens = 32 workgroups, no split.
+  const v3 = shapeOf({ ...V2_LITE, numHeads: 128 }, {
+    kind: "bshd",
+    batch: 4,
+    seqQ: 1,
+    seqK: 4096,
+    causal: true,
+  });
+  assert.equal(v3.valueSplits, 1);
+});
