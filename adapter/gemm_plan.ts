@@ -158,8 +158,8 @@ export function gemmMaxKeys(shape: Pick<GemmShape, "keyVec4">, budget: number): 
  * vec4s: the largest of 16, 8, 4, 2 and 1 that divides it and leaves every lane of a
  * workgroup of {@link GEMM_WORKGROUP_SIZE} its own columns (1 when it is narrower).
  * Wide: each key row is then read in runs of 8 x EV vec4s by one workgroup, which on
- * lavapipe measured 1.2-1.5x faster than four workgroups reading 512-byte slices of the
- * same rows (docs/benchmarks.md, session 11).
+ * lavapipe gave a 1.2-1.7x faster median values pass than four workgroups reading 512-byte
+ * slices of the same rows (docs/benchmarks.md, session 11).
  *
  * @example
  * ```ts

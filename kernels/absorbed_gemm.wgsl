@@ -270,9 +270,9 @@ fn store_scores(t: u32, h: u32, k0: u32, n4: u32, s: mat4x4<f32>) {
 // partials add up to x: split_sum.wgsl, or x itself with one split). A split past the
 // token's keys writes 0.
 // With EV = 16 (r = 512) the 8 lanes of a workgroup read one whole 2 KiB run of each key
-// row: four workgroups reading 512-byte slices of the same rows at different times ran
-// 1.2-1.5x slower on lavapipe (docs/benchmarks.md, session 11); the key splits give the
-// grid back the workgroups the wide blocks took away.
+// row: four workgroups reading 512-byte slices of the same rows at different times gave a
+// 1.2-1.7x slower median pass on lavapipe (docs/benchmarks.md, session 11); the key
+// splits give the grid back the workgroups the wide blocks took away.
 @compute @workgroup_size(WG)
 fn values(@builtin(global_invocation_id) gid: vec3<u32>) {
   bind_values();
