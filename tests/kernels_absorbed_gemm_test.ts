@@ -120,6 +120,27 @@ const VALUE_SHAPES: readonly ValueShapeCase[] = [
     splits: 4,
   },
   {
+    // Shuffled pages of 64 rows; sequence 1's 350 keys end 50 keys into its second split.
+    label: "V2-Lite f32, paged (64-row pages, shuffled), 600 and 350 keys: 2 splits",
+    spec: "deepseek-v2-lite",
+    dtype: "f32",
+    layout: {
+      kind: "bshd",
+      batch: 2,
+      seqQ: 1,
+      seqK: 640,
+      kvLens: [600, 350],
+      causal: true,
+      paging: {
+        pageSize: 64,
+        numPages: 20,
+        blockTable: [[19, 3, 7, 11, 0, 15, 2, 9, 13, 5], [8, 1, 17, 4, 12, 6, 10, 14, 16, 18]],
+      },
+    },
+    columns: 16,
+    splits: 2,
+  },
+  {
     label: "V2-Lite widths with r = 256, f32, b 1, 600 keys: 8 columns, 2 splits",
     spec: V2_LITE_R256,
     dtype: "f32",
