@@ -523,7 +523,7 @@ const absorbedGemm: Backend = {
   path: "absorbed",
   runsOn: "gpu",
   description: "WGSL latent MQA, CPU-shaped (lavapipe): scores, softmax and values as three " +
-    "passes, each lane holding a register tile of 16 heads x 16 keys or 16 heads x 16 output " +
+    "passes, each lane holding a register tile of 16 heads x 16 keys or 16 heads x up to 16 output " +
     "vec4s (FMAs per loaded number is what a CPU driver's speed is); the values pass splits " +
     "the keys to fill the device",
   check(q) {

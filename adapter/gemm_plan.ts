@@ -17,12 +17,10 @@ export const GEMM_KEYS_PER_GROUP = 16;
 export const GEMM_WORKGROUP_SIZE = 8;
 /** Queries per register tile of the expanded gemm kernel (QT of expanded_gemm.wgsl). */
 export const GEMM_QUERY_TILE = 16;
-/** Output vec4 columns of one invocation of the absorbed values pass at most (c0..c15 of absorbed_gemm.wgsl). */
-export const GEMM_MAX_COLUMNS_PER_INVOCATION = 16;
 /**
  * Workgroups the absorbed values pass aims for: it splits the keys until its grid has
- * this many (Mesa 22.3's llvmpipe/lavapipe runs at most 16 threads, LP_MAX_THREADS), as
- * long as each split keeps {@link GEMM_MIN_KEYS_PER_VALUE_SPLIT} keys.
+ * this many (work for every thread of a CPU driver with up to 16 threads; this
+ * project's host has 2), as long as each split keeps {@link GEMM_MIN_KEYS_PER_VALUE_SPLIT} keys.
  */
 export const GEMM_VALUE_WORKGROUPS = 16;
 /** Keys one split of the absorbed values pass walks at least (its per-workgroup stores and the sum are per split). */

@@ -280,6 +280,8 @@ Deno.test("explain --backend auto:<path>: the path's device-class choice and why
   ]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /plan: wgsl-expanded-gemm \(requested auto:expanded\)/);
+  // The expanded gemm kernel's values pass: its columns, and no key splits to report.
+  assert.match(r.stdout, /values pass: 4 output vec4s per invocation\n/);
   assert.match(
     r.stdout,
     /auto:expanded: device class cpu .* and prefill: wgsl-expanded-gemm first/,
