@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type BenchReport, measuredWhen } from "./report.ts";
+import { type BenchReport, measuredWhen, referenceLine } from "./report.ts";
 import type { BenchRecord } from "./run_bench.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { chartFigure, escapeHtml } from "../report/html/chart.ts";
@@ -188,7 +188,7 @@ function ceilingsLine(r: BenchReport): string {
   return `copy ${num(c.copyGBps, 1)} GB/s, read ${num(c.readGBps, 1)} GB/s, FMA f32 ` +
     `${num(c.fmaGflops, 1)} GFLOP/s` +
     (c.fmaF16Gflops === null ? "" : `, FMA f16 ${num(c.fmaF16Gflops, 1)} GFLOP/s`) +
-    measuredWhen(c);
+    measuredWhen(c) + (referenceLine(r) === null ? "" : `; joined with the ${referenceLine(r)}`);
 }
 
 function casesTable(records: readonly BenchRecord[]): string {

@@ -8,6 +8,7 @@ export * from "./cases.ts";
 export * from "./ceilings.ts";
 export * from "./formulas.ts";
 export * from "./machine.ts";
+export * from "./reference_ceilings.ts";
 export * from "./report.ts";
 export * from "./run_bench.ts";
 export * from "./stats.ts";

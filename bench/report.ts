@@ -6,6 +6,7 @@
  */
 import { benchCaseId, HEADLINE, TARGET_CASES, TARGET_SETS } from "./cases.ts";
 import type { Ceilings } from "./ceilings.ts";
+import type { ReferenceCeilings } from "./reference_ceilings.ts";
 import type { BenchRecord } from "./run_bench.ts";
 
 /** The machine a benchmark ran on. */
@@ -45,7 +46,7 @@ export interface TargetOutcome {
 export interface BenchReport {
   /** Where it ran. */
   readonly machine: MachineInfo;
-  /** Ceilings measured in the same run. */
+  /** Ceilings measured in the same run, joined with a reference report's when one was given. */
   readonly ceilings: Ceilings;
   /** One record per case. */
   readonly records: readonly BenchRecord[];
@@ -55,6 +56,39 @@ export interface BenchReport {
   readonly targetClass?: "cpu" | "gpu";
   /** What makes figures of this run untrustworthy ({@link benchWarnings}); absent when none. */
   readonly warnings?: readonly string[];
+  /**
+   * The earlier report whose ceilings joined this run's (`bench --reference-ceilings`,
+   * bench/reference_ceilings.ts); absent without one.
+   */
+  readonly referenceCeilings?: ReferenceUse;
+}
+
+/** The reference ceilings of a report: their figures, their file and which figures they raised. */
+export interface ReferenceUse extends ReferenceCeilings {
+  /** The figures (`copyGBps`, `readGBps`, `fmaGflops`) the reference raised above this run's. */
+  readonly used: readonly string[];
+}
+
+/**
+ * One line on a report's reference ceilings, or null without them.
+ *
+ * @example
+ * ```ts
+ * import { referenceLine } from "./report.ts";
+ * referenceLine({ referenceCeilings: {
+ *   file: "quiet/report.json", adapter: "llvmpipe", copyGBps: 9.8, readGBps: 10.2,
+ *   fmaGflops: 123, used: ["copyGBps"],
+ * } }); // "reference ceilings quiet/report.json: copy 9.80 GB/s, ... this run's copyGBps raised to them"
+ * ```
+ */
+export function referenceLine(report: Pick<BenchReport, "referenceCeilings">): string | null {
+  const r = report.referenceCeilings;
+  if (!r) return null;
+  return `reference ceilings ${r.file}: copy ${f(r.copyGBps)} GB/s, read ${f(r.readGBps)} GB/s, ` +
+    `FMA f32 ${f(r.fmaGflops, 1)} GFLOP/s; ` +
+    (r.used.length
+      ? `this run's ${r.used.join(", ")} raised to them`
+      : "this run measured at or above them");
 }
 
 /** A roofline fraction no kernel can reach (above 1): the ceilings, not the kernel, are off. */
@@ -229,6 +263,7 @@ export function formatTable(report: BenchReport): string {
   return [
     `machine: ${m.cpu} (${m.cores} logical CPUs), adapter ${m.adapter}, deno ${m.deno}`,
     formatCeilings(report.ceilings),
+    ...(referenceLine(report) === null ? [] : [referenceLine(report)!]),
     "",
     ...lines,
     ...(report.targets.length
@@ -337,6 +372,9 @@ export function toMarkdown(report: BenchReport, options: { title: string }): str
     `FMA f32 ${f(c.fmaGflops, 1)} GFLOP/s (4 chains ${f(c.fma4Gflops, 1)}), f16 ${
       c.fmaF16Gflops === null ? "n/a" : f(c.fmaF16Gflops, 1)
     } GFLOP/s, dispatch ${f(c.dispatchUs, 1)} us, submit + readback ${f(c.submitReadbackMs)} ms.`,
+    ...(referenceLine(report) === null
+      ? []
+      : ["", `Ceilings joined with the ${referenceLine(report)}.`]),
     "",
     "| case | backend | ms | spread | GFLOP/s | GB/s | roofline | bound | submission ms | expansion ms |",
     "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |",

@@ -16,7 +16,7 @@ import { deviceClassOf } from "../adapter/device_class.ts";
 import { backendById } from "../adapter/registry.ts";
 import type { AttentionPath } from "../adapter/types.ts";
 import { BENCH_MATRICES, type BenchCase, benchMatrix, filterBenchCases } from "../bench/cases.ts";
-import { bestCeilings, measureCeilings } from "../bench/ceilings.ts";
+import { bestCeilings, type Ceilings, measureCeilings } from "../bench/ceilings.ts";
 import { machineInfo } from "../bench/machine.ts";
 import {
   type BenchReport,
@@ -33,6 +33,11 @@ import { isRemoteDevice, type RunDevice } from "../gpu/runtime.ts";
 import { benchDeviceOf } from "../bench/remote.ts";
 import { checkRuntimeCombination, chromiumOption, runtimeOption } from "./runtime_options.ts";
 import { writeBenchHtml } from "../bench/bench_html.ts";
+import {
+  readReferenceCeilings,
+  type ReferenceCeilings,
+  withReferenceCeilings,
+} from "../bench/reference_ceilings.ts";
 import { CliError, EXIT } from "./errors.ts";
 
 const join = (dir: string, file: string) => `${dir.replace(/\/+$/, "")}/${file}`;
@@ -70,6 +75,13 @@ export function benchCommand() {
     )
     .option("--title <text>", "title of summary.md", "Benchmark")
     .option(
+      "--reference-ceilings <report.json>",
+      "an earlier bench report of the same adapter, measured at a quiet moment: each copy, " +
+        "read and FMA ceiling is the higher of its figure and this run's (contention only " +
+        "lowers a measurement), and a figure this run measured under half of it is reported " +
+        "as a warning; a report of another adapter is exit 2",
+    )
+    .option(
       "--backend <id>",
       "run the cases of this registered backend's path on it (e.g. wgsl-absorbed-gemm, wgsl-absorbed-tiled, or a --backend-module id) instead of the backend the adapter chooses for the path; repeatable, one per path (--backend wgsl-absorbed-gemm --backend wgsl-expanded benches both paths); with a single --backend the other path's cases are reported unsupported (backend.path-mismatch)",
       collect,
@@ -93,6 +105,10 @@ export function benchCommand() {
       } catch (e) {
         throw new CliError((e as Error).message, EXIT.badInput);
       }
+      // Read before the device starts: a wrong file is exit 2 at once.
+      const reference = opts.referenceCeilings === undefined
+        ? undefined
+        : await readReferenceCeilings(opts.referenceCeilings);
       // --runtime chromium: measured in the page, with the same code (bench/run_bench.ts)
       const ctx: RunDevice = opts.runtime === "chromium"
         ? await ChromiumGpu.start({ chromium: opts.chromium })
@@ -102,7 +118,18 @@ export function benchCommand() {
           isRemoteDevice(ctx)
             ? benchDeviceOf(ctx).measureCeilings({ reps })
             : measureCeilings(ctx, { reps });
-        const ceilings = await measure();
+        const machine = isRemoteDevice(ctx)
+          ? {
+            ...machineInfo(ctx),
+            adapter: `${ctx.caps.adapter.description} in ${ctx.identity.version}`,
+          }
+          : machineInfo(ctx);
+        if (reference) checkReferenceAdapter(reference, machine.adapter);
+        const joinReference = (c: Ceilings) =>
+          reference ? withReferenceCeilings(c, reference) : { ceilings: c, used: [], warnings: [] };
+        const measuredBefore = await measure();
+        // The provisional fractions of the progress lines are judged against these.
+        const ceilings = joinReference(measuredBefore).ceilings;
         // A GPU is held to issue 13's GPU targets, a CPU implementation to lavapipe's.
         const targetClass = deviceClassOf(ctx.caps)?.kind ?? "cpu";
         const records: BenchRecord[] = [];
@@ -132,9 +159,9 @@ export function benchCommand() {
         // The ceilings again, after the cases: every fraction is judged against the best
         // of both measurements (bench/ceilings.ts bestCeilings). A failure here keeps the
         // first measurement rather than losing the run's records.
-        let best = ceilings;
+        let best = measuredBefore;
         try {
-          best = bestCeilings(ceilings, await measure());
+          best = bestCeilings(measuredBefore, await measure());
         } catch (e) {
           console.error(
             `warning: the ceilings after the cases could not be measured (${
@@ -142,16 +169,14 @@ export function benchCommand() {
             }); fractions use the ones measured before`,
           );
         }
+        const joined = joinReference(best);
+        best = joined.ceilings;
         const judged = records.map((r) => judgeRecord(r, best));
-        const warnings = benchWarnings(judged);
+        const warnings = [...joined.warnings, ...benchWarnings(judged)];
         const report: BenchReport = {
-          machine: isRemoteDevice(ctx)
-            ? {
-              ...machineInfo(ctx),
-              adapter: `${ctx.caps.adapter.description} in ${ctx.identity.version}`,
-            }
-            : machineInfo(ctx),
+          machine,
           ceilings: best,
+          ...(reference ? { referenceCeilings: { ...reference, used: joined.used } } : {}),
           records: judged,
           targets: evaluateTargets(judged, { deviceClass: targetClass }),
           targetClass,
@@ -196,4 +221,19 @@ function backendsByPath(ids: readonly string[]): (path: AttentionPath) => string
     byPath.set(path, id);
   }
   return (path) => byPath.get(path) ?? ids[0];
+}
+
+/**
+ * Exit 2 unless the reference ceilings were measured on this run's adapter: another
+ * device's ceilings would make every fraction of the run a fraction of something else.
+ */
+function checkReferenceAdapter(reference: ReferenceCeilings, adapter: string): void {
+  if (reference.adapter !== adapter) {
+    throw new CliError(
+      `--reference-ceilings ${reference.file}: its ceilings were measured on adapter ` +
+        `"${reference.adapter}", this run's adapter is "${adapter}"; give a report of this ` +
+        "adapter (bench --out <dir> writes <dir>/report.json)",
+      EXIT.badInput,
+    );
+  }
 }

@@ -4,7 +4,7 @@ import { presetSpec } from "../adapter/presets.ts";
 import { resolve } from "../adapter/resolve.ts";
 import { withParams } from "../adapter/spec.ts";
 import type { BenchCase } from "../bench/cases.ts";
-import { benchLayout } from "../bench/run_bench.ts";
+import { benchLayout, type BenchRecord, judgeRecord } from "../bench/run_bench.ts";
 import { hasAdapter } from "../gpu/device.ts";
 import { gpu as gpuContext } from "./gpu_helpers.ts";
 import { runCli } from "./helpers_cli.ts";
@@ -224,5 +224,102 @@ Deno.test({
     assert.match(r.stderr, /provisional \(against the ceilings measured so far\)/);
     const line = r.stderr.split("\n").find((l) => l.startsWith("preset=tiny"));
     assert.match(line ?? "", /: [\d.]+ ms, roofline [\d.]+ \(provisional\)$/);
+  },
+});
+
+Deno.test("bench --reference-ceilings: a missing file is exit 2 naming it, before any device starts", async () => {
+  const r = await runCli([
+    "bench",
+    "--matrix",
+    "tiny",
+    "--reference-ceilings",
+    "no/such/report.json",
+  ]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /no\/such\/report\.json/);
+  assert.match(r.stderr, /report\.json that bench --out wrote/);
+});
+
+Deno.test({
+  name: "bench --reference-ceilings: another adapter's report is exit 2 naming both adapters",
+  ignore: !gpu,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const file = `${dir}/other.json`;
+      await Deno.writeTextFile(
+        file,
+        JSON.stringify({
+          machine: { adapter: "NVIDIA H100 80GB HBM3" },
+          ceilings: { copyGBps: 2500, readGBps: 3000, fmaGflops: 50000 },
+        }),
+      );
+      const r = await runCli(["bench", "--matrix", "tiny", "--reference-ceilings", file]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(
+        r.stderr,
+        /measured on adapter "NVIDIA H100 80GB HBM3", this run's adapter is "/,
+      );
+      assert.equal(r.stdout, "");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "bench --reference-ceilings: the higher figures judge every case, and a low run is a warning",
+  ignore: !gpu,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const adapter = (await gpuContext()).caps.adapter.description || "unknown";
+      // Ceilings no device here reaches: every measured figure is under half of them.
+      const ref = { copyGBps: 1e6, readGBps: 1e6, fmaGflops: 1e9 };
+      const file = `${dir}/quiet.json`;
+      await Deno.writeTextFile(file, JSON.stringify({ machine: { adapter }, ceilings: ref }));
+      const out = `${dir}/out`;
+      const r = await runCli([
+        "bench",
+        "--matrix",
+        "tiny",
+        "--filter",
+        "path=absorbed",
+        "--reps",
+        "2",
+        "--json",
+        "--out",
+        out,
+        "--reference-ceilings",
+        file,
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const report = JSON.parse(r.stdout);
+      assert.equal(report.ceilings.copyGBps, ref.copyGBps);
+      assert.equal(report.ceilings.readGBps, ref.readGBps);
+      assert.equal(report.ceilings.fmaGflops, ref.fmaGflops);
+      assert.deepEqual(report.referenceCeilings.used, ["copyGBps", "readGBps", "fmaGflops"]);
+      assert.equal(report.referenceCeilings.file, file);
+      for (const k of ["copyGBps", "readGBps", "fmaGflops"]) {
+        assert.ok(
+          report.warnings.some((w: string) => w.includes(`measured ${k} `) && w.includes(file)),
+          `${k}: ${JSON.stringify(report.warnings)}`,
+        );
+      }
+      // Each fraction is the one the joined ceilings give (not this run's own).
+      const ok = report.records.filter((x: BenchRecord) => x.status === "ok") as BenchRecord[];
+      assert.ok(ok.length > 0);
+      for (const rec of ok) {
+        assert.equal(rec.roofline_fraction, judgeRecord(rec, report.ceilings).roofline_fraction);
+        assert.ok(rec.roofline_fraction! < 1e-3, String(rec.roofline_fraction));
+      }
+      const md = await Deno.readTextFile(`${out}/summary.md`);
+      assert.match(md, /Ceilings joined with the reference ceilings .*quiet\.json/);
+      const html = await Deno.readTextFile(`${out}/report.html`);
+      assert.match(html, /joined with the reference ceilings/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });

@@ -1,0 +1,133 @@
+/**
+ * Reference ceilings (`bench --reference-ceilings <report.json>`): the ceilings of an earlier
+ * bench report of the same device, joined with the ones this run measures.
+ *
+ * `bench` judges each case against the better of the ceilings it measures before and after
+ * its cases, but on a shared host a spell of contention can cover both measurements: one run
+ * on this project's 2-vCPU machine measured a copy ceiling of 2.08 GB/s against 9.8 GB/s at
+ * a quieter hour, and judged a decode 0.685 of its roofline ("met") that healthy ceilings put
+ * near 0.2. Contention only ever lowers a measurement, so the higher of a run's figure and a
+ * reference's, measured on the same adapter at a quiet moment, is the better estimate of
+ * what the device can do. A nightly job keeps one such report and passes it to every run.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { ConfigError, issuesFromSchema } from "../adapter/errors.ts";
+import { readJsonFile } from "../adapter/json_file.ts";
+import type { Ceilings } from "./ceilings.ts";
+
+/** The figures taken from a reference report, and where they came from. */
+export interface ReferenceCeilings {
+  /** The report file they were read from. */
+  readonly file: string;
+  /** The adapter the reference was measured on (its `machine.adapter`). */
+  readonly adapter: string;
+  /** Copy bandwidth, GB/s. */
+  readonly copyGBps: number;
+  /** Read bandwidth, GB/s. */
+  readonly readGBps: number;
+  /** f32 FMA peak, GFLOP/s. */
+  readonly fmaGflops: number;
+}
+
+/** A measured figure below this share of the reference's is reported as contention. */
+export const REFERENCE_LOW_SHARE = 0.5;
+
+const positive = (what: string) =>
+  z.number({ error: `must be a positive number (${what})` }).positive({
+    error: `must be a positive number (${what})`,
+  });
+
+const referenceSchema = z.object({
+  machine: z.object({
+    adapter: z.string({ error: "must be a string: the adapter the reference ran on" }),
+  }, { error: "is required: a bench report (report.json of --out, or bench --json) has it" }),
+  ceilings: z.object({
+    copyGBps: positive("GB/s"),
+    readGBps: positive("GB/s"),
+    fmaGflops: positive("GFLOP/s"),
+  }, { error: "is required: a bench report (report.json of --out, or bench --json) has it" }),
+});
+
+/**
+ * Validate the parsed JSON of a bench report as a reference; a wrong value throws a
+ * `ConfigError` naming `file` and every wrong field.
+ *
+ * @example
+ * ```ts
+ * import { parseReferenceCeilings } from "./reference_ceilings.ts";
+ * const ref = parseReferenceCeilings({
+ *   machine: { adapter: "llvmpipe (LLVM 15.0.6, 256 bits)" },
+ *   ceilings: { copyGBps: 9.8, readGBps: 10.2, fmaGflops: 123 },
+ * }, "quiet/report.json");
+ * ref.copyGBps; // 9.8
+ * ```
+ */
+export function parseReferenceCeilings(raw: unknown, file: string): ReferenceCeilings {
+  const parsed = referenceSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(
+      file,
+      issuesFromSchema(parsed.error.issues, raw),
+      "not a bench report with ceilings (--reference-ceilings)",
+    );
+  }
+  const { machine, ceilings } = parsed.data;
+  return { file, adapter: machine.adapter, ...ceilings };
+}
+
+/**
+ * Read a reference report from disk: a missing file or one that is not JSON throws a
+ * `ConfigError` naming it, as does a report without ceilings.
+ *
+ * @example
+ * ```ts ignore
+ * import { readReferenceCeilings } from "./reference_ceilings.ts";
+ * const ref = await readReferenceCeilings("nightly/quiet/report.json");
+ * ```
+ */
+export async function readReferenceCeilings(file: string): Promise<ReferenceCeilings> {
+  const raw = await readJsonFile(file, {
+    what: "reference ceilings (--reference-ceilings)",
+    hint: "give the report.json that bench --out wrote",
+  });
+  return parseReferenceCeilings(raw, file);
+}
+
+/**
+ * This run's ceilings joined with a reference's: copy, read and FMA take the higher figure
+ * (the other figures stay this run's), and a warning names each figure this run measured
+ * below {@link REFERENCE_LOW_SHARE} of the reference. `used` lists the figures the
+ * reference raised. The caller checks that both come from the same adapter.
+ *
+ * @example
+ * ```ts ignore
+ * import { withReferenceCeilings } from "./reference_ceilings.ts";
+ * const { ceilings, warnings } = withReferenceCeilings(measured, reference);
+ * ```
+ */
+export function withReferenceCeilings(
+  measured: Ceilings,
+  reference: ReferenceCeilings,
+): { ceilings: Ceilings; used: string[]; warnings: string[] } {
+  const keys = ["copyGBps", "readGBps", "fmaGflops"] as const;
+  const used: string[] = [];
+  const warnings: string[] = [];
+  const joined: Record<(typeof keys)[number], number> = { ...measured };
+  for (const k of keys) {
+    if (reference[k] > measured[k]) {
+      used.push(k);
+      joined[k] = reference[k];
+    }
+    if (measured[k] < REFERENCE_LOW_SHARE * reference[k]) {
+      warnings.push(
+        `this run measured ${k} ${measured[k].toFixed(2)}, under half of the ${
+          reference[k].toFixed(2)
+        } in the reference ${reference.file}: contention while the ceilings ran; fractions ` +
+          "are judged against the reference's figure",
+      );
+    }
+  }
+  return { ceilings: { ...measured, ...joined }, used, warnings };
+}

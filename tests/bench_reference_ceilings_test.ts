@@ -1,0 +1,125 @@
+import assert from "node:assert/strict";
+import { ConfigError } from "../adapter/errors.ts";
+import type { Ceilings } from "../bench/ceilings.ts";
+import {
+  parseReferenceCeilings,
+  readReferenceCeilings,
+  REFERENCE_LOW_SHARE,
+  withReferenceCeilings,
+} from "../bench/reference_ceilings.ts";
+import { referenceLine } from "../bench/report.ts";
+
+const measured: Ceilings = {
+  source: "timestamp-query",
+  copyGBps: 2.08,
+  readGBps: 7.5,
+  fmaGflops: 130,
+  fma4Gflops: 70,
+  fma32Gflops: 130,
+  fmaF16Gflops: 26,
+  dispatchUs: 36,
+  submitReadbackMs: 11,
+  samples: { copy: [64.5] },
+  measurements: 2,
+};
+
+const reference = parseReferenceCeilings(
+  {
+    machine: { adapter: "llvmpipe (LLVM 15.0.6, 256 bits)", cpu: "AMD EPYC" },
+    ceilings: { copyGBps: 9.77, readGBps: 10.21, fmaGflops: 123.3, dispatchUs: 30 },
+    records: [],
+  },
+  "quiet/report.json",
+);
+
+Deno.test("reference ceilings: a bench report's adapter and copy, read and FMA figures are read", () => {
+  assert.deepEqual(reference, {
+    file: "quiet/report.json",
+    adapter: "llvmpipe (LLVM 15.0.6, 256 bits)",
+    copyGBps: 9.77,
+    readGBps: 10.21,
+    fmaGflops: 123.3,
+  });
+});
+
+Deno.test("reference ceilings: each figure is the higher one; a measured one under half warns", () => {
+  const { ceilings, used, warnings } = withReferenceCeilings(measured, reference);
+  // copy 2.08 < 9.77 / 2: raised and warned; read 7.5 >= 10.21 / 2: raised, no warning;
+  // FMA 130 > 123.3: this run's figure stays.
+  assert.equal(ceilings.copyGBps, 9.77);
+  assert.equal(ceilings.readGBps, 10.21);
+  assert.equal(ceilings.fmaGflops, 130);
+  assert.deepEqual(used, ["copyGBps", "readGBps"]);
+  assert.equal(warnings.length, 1);
+  assert.match(
+    warnings[0],
+    /copyGBps 2\.08, under half of the 9\.77 in the reference quiet\/report\.json/,
+  );
+  // Everything else is this run's measurement.
+  assert.equal(ceilings.dispatchUs, 36);
+  assert.equal(ceilings.fma32Gflops, 130);
+  assert.deepEqual(ceilings.samples, measured.samples);
+  assert.equal(REFERENCE_LOW_SHARE, 0.5);
+  // At exactly half, no warning (the share is "under half").
+  const half = withReferenceCeilings({ ...measured, copyGBps: 9.77 / 2 }, reference);
+  assert.equal(half.warnings.length, 0);
+  // A run at or above the reference uses none of it.
+  const quiet = withReferenceCeilings(
+    { ...measured, copyGBps: 10, readGBps: 11, fmaGflops: 124 },
+    reference,
+  );
+  assert.deepEqual(quiet.used, []);
+  assert.equal(quiet.ceilings.copyGBps, 10);
+});
+
+Deno.test("reference ceilings: the report line names the file, the figures and what they raised", () => {
+  assert.equal(referenceLine({}), null);
+  const line = referenceLine({ referenceCeilings: { ...reference, used: ["copyGBps"] } });
+  assert.equal(
+    line,
+    "reference ceilings quiet/report.json: copy 9.77 GB/s, read 10.21 GB/s, FMA f32 123.3 " +
+      "GFLOP/s; this run's copyGBps raised to them",
+  );
+  assert.match(
+    referenceLine({ referenceCeilings: { ...reference, used: [] } })!,
+    /this run measured at or above them$/,
+  );
+});
+
+Deno.test("reference ceilings: a file that is not a bench report names each wrong field", () => {
+  assert.throws(
+    () =>
+      parseReferenceCeilings(
+        { machine: { adapter: 7 }, ceilings: { copyGBps: -1, readGBps: 3 } },
+        "r.json",
+      ),
+    (e) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, /^r\.json: not a bench report with ceilings/);
+      const paths = e.issues.map((i) => i.path).sort();
+      assert.deepEqual(paths, ["ceilings.copyGBps", "ceilings.fmaGflops", "machine.adapter"]);
+      return true;
+    },
+  );
+  assert.throws(() => parseReferenceCeilings([1, 2], "list.json"), /list\.json/);
+});
+
+Deno.test("reference ceilings: an unreadable or non-JSON file is a ConfigError naming it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await assert.rejects(readReferenceCeilings(`${dir}/missing.json`), (e) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, /missing\.json/);
+      return true;
+    });
+    await Deno.writeTextFile(`${dir}/bad.json`, "{ not json");
+    await assert.rejects(readReferenceCeilings(`${dir}/bad.json`), (e) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, /bad\.json/);
+      assert.match(e.message, /report\.json that bench --out wrote/);
+      return true;
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
