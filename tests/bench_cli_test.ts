@@ -10,6 +10,16 @@ import { gpu as gpuContext } from "./gpu_helpers.ts";
 import { runCli } from "./helpers_cli.ts";
 
 const gpu = await hasAdapter();
+/** `bench` on the tiny matrix's absorbed case, 2 repetitions: the shortest real run. */
+const TINY_ABSORBED_BENCH = [
+  "bench",
+  "--matrix",
+  "tiny",
+  "--filter",
+  "path=absorbed",
+  "--reps",
+  "2",
+];
 
 // Not a timed test: it checks that `bench --json` emits the required fields, never their values.
 Deno.test({
@@ -211,15 +221,7 @@ Deno.test({
   name: "bench's progress lines call their roofline fractions provisional",
   ignore: !gpu,
   fn: async () => {
-    const r = await runCli([
-      "bench",
-      "--matrix",
-      "tiny",
-      "--filter",
-      "path=absorbed",
-      "--reps",
-      "2",
-    ]);
+    const r = await runCli(TINY_ABSORBED_BENCH);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /provisional \(against the ceilings measured so far\)/);
     const line = r.stderr.split("\n").find((l) => l.startsWith("preset=tiny"));
@@ -281,13 +283,7 @@ Deno.test({
       await Deno.writeTextFile(file, JSON.stringify({ machine: { adapter }, ceilings: ref }));
       const out = `${dir}/out`;
       const r = await runCli([
-        "bench",
-        "--matrix",
-        "tiny",
-        "--filter",
-        "path=absorbed",
-        "--reps",
-        "2",
+        ...TINY_ABSORBED_BENCH,
         "--json",
         "--out",
         out,
