@@ -1,0 +1,142 @@
+/**
+ * Whether this adapter's pass timestamps still measure a kernel after a compute pass has
+ * bound a sampled texture (docs/benchmarks.md, session 12). On Mesa's llvmpipe (lavapipe
+ * 22.3, and the GL fallback) they do not: once any pass of the device has bound a texture,
+ * every later pass that binds none reads a few hundredths of a millisecond however long it
+ * runs, while the wall clock still sees the work; a pass that binds a texture is still
+ * timed. A backend with one texture pass would make the figures of every other pass of the
+ * device meaningless, so no shipped kernel reads a texture, and this probe tells whether a
+ * driver would let one.
+ *
+ * It times one slow storage-only kernel (a loop of 200000 loads per invocation) by its pass
+ * timestamps and by the wall clock (submit to readback), three times before and three
+ * times after one dispatch of a kernel that reads a texel; then the same slow kernel with a
+ * texture bound. It prints each, then a verdict.
+ *
+ *   deno run -A tools/texture_timestamp_probe.ts
+ *
+ * @module
+ */
+import { probeDevice } from "./probe_device.ts";
+
+const { adapter, device } = await probeDevice();
+
+const slowCode = `
+@group(0) @binding(0) var<storage, read_write> buf: array<f32>;
+@compute @workgroup_size(8)
+fn main(@builtin(global_invocation_id) g: vec3<u32>) {
+  var junk = 0.0;
+  for (var i = 0u; i < 200000u; i++) { junk += buf[(i * 7u + g.x) % 1024u] * 1.0001; }
+  // never true for the zeroed buffer: the loop cannot be removed
+  if (junk == 1.5e-38) { buf[0] = junk; }
+}`;
+// The slow kernel with a texture bound (its size read, so the binding stays).
+const slowTexCode = `
+@group(0) @binding(0) var<storage, read_write> buf: array<f32>;
+@group(0) @binding(1) var tex: texture_2d<f32>;
+@compute @workgroup_size(8)
+fn main(@builtin(global_invocation_id) g: vec3<u32>) {
+  var junk = f32(textureDimensions(tex).x);
+  for (var i = 0u; i < 200000u; i++) { junk += buf[(i * 7u + g.x) % 1024u] * 1.0001; }
+  if (junk == 1.5e-38) { buf[0] = junk; }
+}`;
+const texCode = `
+@group(0) @binding(0) var<storage, read_write> buf: array<f32>;
+@group(0) @binding(1) var tex: texture_2d<f32>;
+@compute @workgroup_size(8)
+fn main(@builtin(global_invocation_id) g: vec3<u32>) {
+  buf[g.x + 2000u] = textureLoad(tex, vec2<u32>(g.x % 4u, 0u), 0).x;
+}`;
+
+const buf = device.createBuffer({ size: 4 * 4096, usage: GPUBufferUsage.STORAGE });
+const tex = device.createTexture({
+  size: [4, 4],
+  format: "rgba32float",
+  usage: GPUTextureUsage.TEXTURE_BINDING,
+});
+const pipelineOf = (code: string) =>
+  device.createComputePipeline({
+    layout: "auto",
+    compute: { module: device.createShaderModule({ code }), entryPoint: "main" },
+  });
+const slow = pipelineOf(slowCode);
+const texPipeline = pipelineOf(texCode);
+const slowTex = pipelineOf(slowTexCode);
+const slowGroup = device.createBindGroup({
+  layout: slow.getBindGroupLayout(0),
+  entries: [{ binding: 0, resource: { buffer: buf } }],
+});
+const withTexture = (pipeline: GPUComputePipeline) =>
+  device.createBindGroup({
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [{ binding: 0, resource: { buffer: buf } }, {
+      binding: 1,
+      resource: tex.createView(),
+    }],
+  });
+const texGroup = withTexture(texPipeline);
+const slowTexGroup = withTexture(slowTex);
+
+/** One pass of `pipeline`, timed by its timestamps and by the wall clock, in ms. */
+async function timed(
+  pipeline: GPUComputePipeline,
+  group: GPUBindGroup,
+  workgroups: number,
+): Promise<{ stamps: number; wall: number }> {
+  const qs = device.createQuerySet({ type: "timestamp", count: 2 });
+  const resolved = device.createBuffer({
+    size: 16,
+    usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+  });
+  const read = device.createBuffer({
+    size: 16,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
+  const enc = device.createCommandEncoder();
+  const pass = enc.beginComputePass({
+    timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 },
+  });
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(0, group);
+  pass.dispatchWorkgroups(workgroups);
+  pass.end();
+  enc.resolveQuerySet(qs, 0, 2, resolved, 0);
+  enc.copyBufferToBuffer(resolved, 0, read, 0, 16);
+  const w0 = performance.now();
+  device.queue.submit([enc.finish()]);
+  await read.mapAsync(GPUMapMode.READ);
+  const wall = performance.now() - w0;
+  const t = new BigUint64Array(read.getMappedRange().slice(0));
+  read.unmap();
+  for (const b of [resolved, read]) b.destroy();
+  qs.destroy();
+  return { stamps: Number(t[1] - t[0]) / 1e6, wall };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const series = async (label: string, pipeline = slow, group = slowGroup) => {
+  const runs = [];
+  for (let i = 0; i < 3; i++) runs.push(await timed(pipeline, group, 8));
+  const stamps = median(runs.map((r) => r.stamps));
+  const wall = median(runs.map((r) => r.wall));
+  console.log(
+    `${label}: slow kernel ${stamps.toFixed(3)} ms by its timestamps, ${wall.toFixed(2)} ms ` +
+      "submit to readback",
+  );
+  return { stamps, wall };
+};
+
+console.log(`adapter: ${adapter.info.description || adapter.info.vendor}`);
+const before = await series("before any texture");
+await timed(texPipeline, texGroup, 1);
+const after = await series("after one pass read a texel");
+await series("the same kernel binding the texture", slowTex, slowTexGroup);
+// The timestamps are broken when they lose most of what they measured before, while the
+// wall clock still sees the kernel.
+const broken = after.stamps < 0.2 * before.stamps && after.wall > 0.5 * before.wall;
+console.log(
+  broken
+    ? "verdict: once a texture was bound, passes binding none are not timed by their " +
+      "timestamps on this adapter: no kernel of a timed run may read a texture here"
+    : "verdict: timestamps still measure the kernel after a texture was bound",
+);
