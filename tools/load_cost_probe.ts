@@ -5,8 +5,8 @@
  * load (docs/benchmarks.md, "wgsl-absorbed-gemm"). Each
  * invocation runs 4096 iterations of one vec4 load and two vec4 FMAs; 256 workgroups of 8.
  * Times are kernel times by timestamp queries (median of 5). The texture row runs last: on
- * Mesa's llvmpipe, once a pass has bound a texture, later passes that bind none are no
- * longer timed by their timestamps (tools/texture_timestamp_probe.ts).
+ * lavapipe, once a pass has bound a texture, later passes that bind none are no longer
+ * timed by their timestamps (tools/texture_timestamp_probe.ts).
  *
  *   deno run -A tools/load_cost_probe.ts
  *
