@@ -1,10 +1,10 @@
 /**
  * Whether this adapter's pass timestamps still measure a kernel after a compute pass has
  * bound a sampled texture (docs/benchmarks.md, session 12). On Mesa 22.3's lavapipe they
- * do not (the GL fallback on the same llvmpipe does): once any pass of the device has bound a texture,
- * every later pass that binds none reads a few hundredths of a millisecond however long it
- * runs, while the wall clock still sees the work; a pass that binds a texture is still
- * timed. A backend with one texture pass would make the figures of every other pass of the
+ * do not (the GL fallback on the same llvmpipe does): once any pass of the device has
+ * bound a texture, every later pass that binds none reads a few hundredths of a
+ * millisecond however long it runs, while the wall clock still sees the work; a pass that
+ * binds a texture is still timed. A backend with one texture pass would make the figures of every other pass of the
  * device meaningless, so no shipped kernel reads a texture, and this probe tells whether a
  * driver would let one.
  *
