@@ -47,6 +47,28 @@ export function dispatchTimer(
 ): (pipeline: GPUComputePipeline, group: GPUBindGroup, workgroups: [number, number?]) => Promise<
   number
 > {
+  const both = dispatchClocks(device);
+  return async (pipeline, group, workgroups) => (await both(pipeline, group, workgroups)).stamps;
+}
+
+/**
+ * Like {@link dispatchTimer}, with the wall clock too: `stamps` is the pass's kernel time
+ * by its timestamps, `wall` the time from submit to the readback of the timestamps, in ms.
+ *
+ * @example
+ * ```ts ignore
+ * import { dispatchClocks, probeDevice } from "./probe_device.ts";
+ * const { device } = await probeDevice();
+ * const { stamps, wall } = await dispatchClocks(device)(pipeline, group, [8]);
+ * ```
+ */
+export function dispatchClocks(
+  device: GPUDevice,
+): (
+  pipeline: GPUComputePipeline,
+  group: GPUBindGroup,
+  workgroups: [number, number?],
+) => Promise<{ stamps: number; wall: number }> {
   const qs = device.createQuerySet({ type: "timestamp", count: 2 });
   const resolved = device.createBuffer({
     size: 16,
@@ -67,10 +89,12 @@ export function dispatchTimer(
     pass.end();
     enc.resolveQuerySet(qs, 0, 2, resolved, 0);
     enc.copyBufferToBuffer(resolved, 0, read, 0, 16);
+    const w0 = performance.now();
     device.queue.submit([enc.finish()]);
     await read.mapAsync(GPUMapMode.READ);
+    const wall = performance.now() - w0;
     const t = new BigUint64Array(read.getMappedRange().slice(0));
     read.unmap();
-    return Number(t[1] - t[0]) / 1e6;
+    return { stamps: Number(t[1] - t[0]) / 1e6, wall };
   };
 }

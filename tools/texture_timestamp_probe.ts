@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { probeDevice } from "./probe_device.ts";
+import { dispatchClocks, probeDevice } from "./probe_device.ts";
 
 const { adapter, device } = await probeDevice();
 
@@ -78,40 +78,9 @@ const texGroup = withTexture(texPipeline);
 const slowTexGroup = withTexture(slowTex);
 
 /** One pass of `pipeline`, timed by its timestamps and by the wall clock, in ms. */
-async function timed(
-  pipeline: GPUComputePipeline,
-  group: GPUBindGroup,
-  workgroups: number,
-): Promise<{ stamps: number; wall: number }> {
-  const qs = device.createQuerySet({ type: "timestamp", count: 2 });
-  const resolved = device.createBuffer({
-    size: 16,
-    usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
-  });
-  const read = device.createBuffer({
-    size: 16,
-    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-  });
-  const enc = device.createCommandEncoder();
-  const pass = enc.beginComputePass({
-    timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 },
-  });
-  pass.setPipeline(pipeline);
-  pass.setBindGroup(0, group);
-  pass.dispatchWorkgroups(workgroups);
-  pass.end();
-  enc.resolveQuerySet(qs, 0, 2, resolved, 0);
-  enc.copyBufferToBuffer(resolved, 0, read, 0, 16);
-  const w0 = performance.now();
-  device.queue.submit([enc.finish()]);
-  await read.mapAsync(GPUMapMode.READ);
-  const wall = performance.now() - w0;
-  const t = new BigUint64Array(read.getMappedRange().slice(0));
-  read.unmap();
-  for (const b of [resolved, read]) b.destroy();
-  qs.destroy();
-  return { stamps: Number(t[1] - t[0]) / 1e6, wall };
-}
+const clocks = dispatchClocks(device);
+const timed = (pipeline: GPUComputePipeline, group: GPUBindGroup, workgroups: number) =>
+  clocks(pipeline, group, [workgroups]);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const series = async (label: string, pipeline = slow, group = slowGroup) => {
