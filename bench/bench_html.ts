@@ -185,10 +185,11 @@ export async function writeBenchHtml(
 
 function ceilingsLine(r: BenchReport): string {
   const c = r.ceilings;
+  const reference = referenceLine(r);
   return `copy ${num(c.copyGBps, 1)} GB/s, read ${num(c.readGBps, 1)} GB/s, FMA f32 ` +
     `${num(c.fmaGflops, 1)} GFLOP/s` +
     (c.fmaF16Gflops === null ? "" : `, FMA f16 ${num(c.fmaF16Gflops, 1)} GFLOP/s`) +
-    measuredWhen(c) + (referenceLine(r) === null ? "" : `; joined with the ${referenceLine(r)}`);
+    measuredWhen(c) + (reference === null ? "" : `; joined with the ${reference}`);
 }
 
 function casesTable(records: readonly BenchRecord[]): string {

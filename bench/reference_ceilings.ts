@@ -96,10 +96,37 @@ export async function readReferenceCeilings(file: string): Promise<ReferenceCeil
 }
 
 /**
+ * Throw a `ConfigError` naming both adapters unless `reference` was measured on `adapter`
+ * (this run's `machine.adapter`): another device's ceilings would make every fraction of
+ * the run a fraction of something else.
+ *
+ * @example
+ * ```ts
+ * import { checkReferenceAdapter, parseReferenceCeilings } from "./reference_ceilings.ts";
+ * const ref = parseReferenceCeilings({
+ *   machine: { adapter: "llvmpipe" },
+ *   ceilings: { copyGBps: 9.8, readGBps: 10.2, fmaGflops: 123 },
+ * }, "quiet/report.json");
+ * checkReferenceAdapter(ref, "llvmpipe"); // passes
+ * ```
+ */
+export function checkReferenceAdapter(reference: ReferenceCeilings, adapter: string): void {
+  if (reference.adapter === adapter) return;
+  throw new ConfigError(reference.file, [{
+    path: "machine.adapter",
+    value: reference.adapter,
+    message: `is another adapter's: its ceilings were measured on adapter ` +
+      `"${reference.adapter}", this run's adapter is "${adapter}"; give a report of this ` +
+      "adapter (bench --out <dir> writes <dir>/report.json)",
+  }], "reference ceilings of another adapter (--reference-ceilings)");
+}
+
+/**
  * This run's ceilings joined with a reference's: copy, read and FMA take the higher figure
  * (the other figures stay this run's), and a warning names each figure this run measured
  * below {@link REFERENCE_LOW_SHARE} of the reference. `used` lists the figures the
- * reference raised. The caller checks that both come from the same adapter.
+ * reference raised. Without a reference the ceilings come back as they are. The caller
+ * checks that both come from the same adapter ({@link checkReferenceAdapter}).
  *
  * @example
  * ```ts ignore
@@ -109,11 +136,12 @@ export async function readReferenceCeilings(file: string): Promise<ReferenceCeil
  */
 export function withReferenceCeilings(
   measured: Ceilings,
-  reference: ReferenceCeilings,
+  reference: ReferenceCeilings | undefined,
 ): { ceilings: Ceilings; used: string[]; warnings: string[] } {
-  const keys = ["copyGBps", "readGBps", "fmaGflops"] as const;
   const used: string[] = [];
   const warnings: string[] = [];
+  if (reference === undefined) return { ceilings: measured, used, warnings };
+  const keys = ["copyGBps", "readGBps", "fmaGflops"] as const;
   const joined: Record<(typeof keys)[number], number> = { ...measured };
   for (const k of keys) {
     if (reference[k] > measured[k]) {

@@ -260,10 +260,11 @@ export function formatTable(report: BenchReport): string {
   const widths = COLUMNS.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
   const lines = rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd());
   const m = report.machine;
+  const reference = referenceLine(report);
   return [
     `machine: ${m.cpu} (${m.cores} logical CPUs), adapter ${m.adapter}, deno ${m.deno}`,
     formatCeilings(report.ceilings),
-    ...(referenceLine(report) === null ? [] : [referenceLine(report)!]),
+    ...(reference === null ? [] : [reference]),
     "",
     ...lines,
     ...(report.targets.length
@@ -360,6 +361,7 @@ export function toCsv(records: readonly BenchRecord[]): string {
 export function toMarkdown(report: BenchReport, options: { title: string }): string {
   const m = report.machine;
   const c = report.ceilings;
+  const reference = referenceLine(report);
   const out = [
     `## ${options.title}`,
     "",
@@ -372,9 +374,7 @@ export function toMarkdown(report: BenchReport, options: { title: string }): str
     `FMA f32 ${f(c.fmaGflops, 1)} GFLOP/s (4 chains ${f(c.fma4Gflops, 1)}), f16 ${
       c.fmaF16Gflops === null ? "n/a" : f(c.fmaF16Gflops, 1)
     } GFLOP/s, dispatch ${f(c.dispatchUs, 1)} us, submit + readback ${f(c.submitReadbackMs)} ms.`,
-    ...(referenceLine(report) === null
-      ? []
-      : ["", `Ceilings joined with the ${referenceLine(report)}.`]),
+    ...(reference === null ? [] : ["", `Ceilings joined with the ${reference}.`]),
     "",
     "| case | backend | ms | spread | GFLOP/s | GB/s | roofline | bound | submission ms | expansion ms |",
     "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |",

@@ -16,7 +16,7 @@ import { deviceClassOf } from "../adapter/device_class.ts";
 import { backendById } from "../adapter/registry.ts";
 import type { AttentionPath } from "../adapter/types.ts";
 import { BENCH_MATRICES, type BenchCase, benchMatrix, filterBenchCases } from "../bench/cases.ts";
-import { bestCeilings, type Ceilings, measureCeilings } from "../bench/ceilings.ts";
+import { bestCeilings, measureCeilings } from "../bench/ceilings.ts";
 import { machineInfo } from "../bench/machine.ts";
 import {
   type BenchReport,
@@ -34,8 +34,8 @@ import { benchDeviceOf } from "../bench/remote.ts";
 import { checkRuntimeCombination, chromiumOption, runtimeOption } from "./runtime_options.ts";
 import { writeBenchHtml } from "../bench/bench_html.ts";
 import {
+  checkReferenceAdapter,
   readReferenceCeilings,
-  type ReferenceCeilings,
   withReferenceCeilings,
 } from "../bench/reference_ceilings.ts";
 import { CliError, EXIT } from "./errors.ts";
@@ -125,11 +125,9 @@ export function benchCommand() {
           }
           : machineInfo(ctx);
         if (reference) checkReferenceAdapter(reference, machine.adapter);
-        const joinReference = (c: Ceilings) =>
-          reference ? withReferenceCeilings(c, reference) : { ceilings: c, used: [], warnings: [] };
         const measuredBefore = await measure();
         // The provisional fractions of the progress lines are judged against these.
-        const ceilings = joinReference(measuredBefore).ceilings;
+        const ceilings = withReferenceCeilings(measuredBefore, reference).ceilings;
         // A GPU is held to issue 13's GPU targets, a CPU implementation to lavapipe's.
         const targetClass = deviceClassOf(ctx.caps)?.kind ?? "cpu";
         const records: BenchRecord[] = [];
@@ -169,7 +167,7 @@ export function benchCommand() {
             }); fractions use the ones measured before`,
           );
         }
-        const joined = joinReference(best);
+        const joined = withReferenceCeilings(best, reference);
         best = joined.ceilings;
         const judged = records.map((r) => judgeRecord(r, best));
         const warnings = [...joined.warnings, ...benchWarnings(judged)];
@@ -221,19 +219,4 @@ function backendsByPath(ids: readonly string[]): (path: AttentionPath) => string
     byPath.set(path, id);
   }
   return (path) => byPath.get(path) ?? ids[0];
-}
-
-/**
- * Exit 2 unless the reference ceilings were measured on this run's adapter: another
- * device's ceilings would make every fraction of the run a fraction of something else.
- */
-function checkReferenceAdapter(reference: ReferenceCeilings, adapter: string): void {
-  if (reference.adapter !== adapter) {
-    throw new CliError(
-      `--reference-ceilings ${reference.file}: its ceilings were measured on adapter ` +
-        `"${reference.adapter}", this run's adapter is "${adapter}"; give a report of this ` +
-        "adapter (bench --out <dir> writes <dir>/report.json)",
-      EXIT.badInput,
-    );
-  }
 }

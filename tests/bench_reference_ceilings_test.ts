@@ -2,12 +2,13 @@ import assert from "node:assert/strict";
 import { ConfigError } from "../adapter/errors.ts";
 import type { Ceilings } from "../bench/ceilings.ts";
 import {
+  checkReferenceAdapter,
   parseReferenceCeilings,
   readReferenceCeilings,
   REFERENCE_LOW_SHARE,
   withReferenceCeilings,
 } from "../bench/reference_ceilings.ts";
-import { referenceLine } from "../bench/report.ts";
+import { formatTable, referenceLine, toMarkdown } from "../bench/report.ts";
 
 const measured: Ceilings = {
   source: "timestamp-query",
@@ -122,4 +123,40 @@ Deno.test("reference ceilings: an unreadable or non-JSON file is a ConfigError n
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("reference ceilings: another adapter's report is a ConfigError naming both adapters", () => {
+  checkReferenceAdapter(reference, "llvmpipe (LLVM 15.0.6, 256 bits)");
+  assert.throws(() => checkReferenceAdapter(reference, "NVIDIA H200"), (e) => {
+    assert.ok(e instanceof ConfigError);
+    assert.equal(e.issues[0].path, "machine.adapter");
+    assert.match(
+      e.message,
+      /quiet\/report\.json: .*measured on adapter "llvmpipe \(LLVM 15\.0\.6, 256 bits\)", this run's adapter is "NVIDIA H200"/s,
+    );
+    return true;
+  });
+});
+
+Deno.test("reference ceilings: the terminal table and summary.md say which reference joined", () => {
+  const { ceilings, used } = withReferenceCeilings(measured, reference);
+  const report = {
+    machine: { cpu: "cpu", cores: 2, adapter: reference.adapter, deno: "2" },
+    ceilings,
+    records: [],
+    targets: [],
+    referenceCeilings: { ...reference, used },
+  };
+  const table = formatTable(report).split("\n");
+  // right under the ceilings' lines
+  assert.match(table[4], /^reference ceilings quiet\/report\.json: copy 9\.77 GB\/s/);
+  assert.match(table[1], /^copy 9\.77 GB\/s/);
+  assert.match(
+    toMarkdown(report, { title: "t" }),
+    /Ceilings joined with the reference ceilings quiet/,
+  );
+  // without one, no line and the ceilings as measured
+  const plain = withReferenceCeilings(measured, undefined);
+  assert.equal(plain.ceilings, measured);
+  assert.doesNotMatch(formatTable({ ...report, referenceCeilings: undefined }), /reference/);
 });
