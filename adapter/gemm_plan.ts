@@ -74,7 +74,7 @@ export function gemmShape(
   const headsPerTile = Math.max(1, Math.min(spec.numHeads, GEMM_MAX_HEADS_PER_TILE));
   const scoreVec4PerRow = Math.max(1, Math.ceil(longest / 4));
   const workgroups = layout.totalQ * Math.ceil(spec.numHeads / headsPerTile) *
-    Math.ceil(valueVec4 / columnsPerInvocation / GEMM_WORKGROUP_SIZE);
+    gemmValueColumnGroups(valueVec4, columnsPerInvocation, GEMM_WORKGROUP_SIZE);
   const valueSplits = gemmValueSplits(workgroups, longest);
   return {
     headsPerTile,
@@ -85,6 +85,27 @@ export function gemmShape(
     valueSplits,
     keysPerValueSplit: 4 * Math.ceil(scoreVec4PerRow / valueSplits),
   };
+}
+
+/**
+ * Workgroups along x of a gemm values pass (absorbed or expanded): `valueVec4` output
+ * vec4s in blocks of `columnsPerInvocation`, `workgroupSize` blocks per workgroup. The
+ * plan's split count and the launchers' grids both come from it.
+ *
+ * @example
+ * ```ts
+ * import { gemmValueColumnGroups } from "./gemm_plan.ts";
+ * gemmValueColumnGroups(128, 16, 8); // 1: one workgroup covers a 512-wide latent row
+ * gemmValueColumnGroups(32, 4, 8); // 1
+ * gemmValueColumnGroups(128, 4, 8); // 4
+ * ```
+ */
+export function gemmValueColumnGroups(
+  valueVec4: number,
+  columnsPerInvocation: number,
+  workgroupSize: number,
+): number {
+  return Math.ceil(Math.ceil(valueVec4 / columnsPerInvocation) / workgroupSize);
 }
 
 /**

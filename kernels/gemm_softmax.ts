@@ -5,7 +5,7 @@
  * @module
  */
 import type { GpuPlan } from "../adapter/types.ts";
-import type { LaunchKit } from "./launch.ts";
+import { type LaunchKit, variantFields } from "./launch.ts";
 
 /**
  * The gemm-specific fields of a plan's variant (set by the gemm backends' checks,
@@ -19,14 +19,11 @@ import type { LaunchKit } from "./launch.ts";
 export function gemmVariant(
   plan: GpuPlan,
 ): { columnsPerInvocation: number; scoreVec4PerRow: number } {
-  const v = plan.variant;
-  if (v.columnsPerInvocation === undefined || v.scoreVec4PerRow === undefined) {
-    throw new Error(
-      `plan variant ${v.family} lacks columnsPerInvocation/scoreVec4PerRow: it was not made ` +
-        "by a gemm backend's check (wgsl-absorbed-gemm, wgsl-expanded-gemm)",
-    );
-  }
-  return { columnsPerInvocation: v.columnsPerInvocation, scoreVec4PerRow: v.scoreVec4PerRow };
+  return variantFields(
+    plan,
+    ["columnsPerInvocation", "scoreVec4PerRow"],
+    "a gemm backend (wgsl-absorbed-gemm, wgsl-expanded-gemm)",
+  );
 }
 
 /** The buffers the softmax pass reads and writes. */

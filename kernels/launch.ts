@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Dtype, GpuPlan } from "../adapter/types.ts";
+import type { Dtype, GpuPlan, KernelVariant } from "../adapter/types.ts";
 import {
   createStorage,
   createUniform,
@@ -412,6 +412,34 @@ export class LaunchKit {
 const ABSORB_Q_TILE = { rows: 4, columns: 4 } as const;
 const UP_PROJ_TILE = { tokens: 4, channels: 4 } as const;
 const EXPAND_KV_TILE = { rows: 8, channels: 4, workgroupSize: 64 } as const;
+
+/**
+ * Fields of a plan's variant that a launcher needs and that only some backends' checks
+ * set, or an error naming the variant and the check that makes them: a launcher reads its
+ * kernel parameters from its plan, never by itself.
+ *
+ * @example
+ * ```ts ignore
+ * const { valueSplits } = variantFields(plan, ["valueSplits"], "wgsl-absorbed-gemm");
+ * ```
+ */
+export function variantFields<K extends keyof KernelVariant>(
+  plan: GpuPlan,
+  keys: readonly K[],
+  madeBy: string,
+): { [P in K]-?: NonNullable<KernelVariant[P]> } {
+  const v = plan.variant;
+  const missing = keys.filter((k) => v[k] === undefined);
+  if (missing.length > 0) {
+    throw new Error(
+      `plan variant ${v.family} lacks ${missing.join("/")}: it was not made by ${madeBy}'s ` +
+        "check (adapter/backends.ts)",
+    );
+  }
+  return Object.fromEntries(keys.map((k) => [k, v[k]])) as {
+    [P in K]-?: NonNullable<KernelVariant[P]>;
+  };
+}
 
 /**
  * Bytes of a buffer the plan lists (plan.buffers), or an error naming the plan's

@@ -6,9 +6,10 @@
  *
  * @module
  */
+import { gemmValueColumnGroups } from "../adapter/gemm_plan.ts";
 import type { GpuPlan } from "../adapter/types.ts";
 import type { AttentionBuffers, LaunchKit } from "./launch.ts";
-import { planBufferBytes } from "./launch.ts";
+import { planBufferBytes, variantFields } from "./launch.ts";
 import { dispatchGemmSoftmax, gemmVariant } from "./gemm_softmax.ts";
 import { grid1d } from "../gpu/dispatch.ts";
 
@@ -30,7 +31,11 @@ export async function launchAbsorbedGemm(
   const h = a.numHeads;
   const totalQ = plan.layout.totalQ;
   const { columnsPerInvocation: ev, scoreVec4PerRow: kmax4 } = gemmVariant(plan);
-  const { valueSplits: splits, keysPerValueSplit: splitKeys } = valueSplitsOf(plan);
+  const { valueSplits: splits, keysPerValueSplit: splitKeys } = variantFields(
+    plan,
+    ["valueSplits", "keysPerValueSplit"],
+    "wgsl-absorbed-gemm",
+  );
   // 1. q~ = [q_nope W_UK | q_pe] per row and head.
   const qAbs = await kit.absorbQ(plan, buffers);
   // 2. Scores, softmax (gemm_softmax.ts) and values; scores and values share their bindings.
@@ -72,7 +77,7 @@ export async function launchAbsorbedGemm(
     "gemm_values",
     await kit.kernel("absorbed_gemm.wgsl", "values", params),
     bindings,
-    [Math.ceil(Math.ceil(a.valueWidth / 4 / ev) / wg), headTiles, totalQ * splits],
+    [gemmValueColumnGroups(a.valueWidth / 4, ev, wg), headTiles, totalQ * splits],
   );
   if (splits > 1) {
     const n = totalQ * h * (a.valueWidth / 4);
@@ -85,16 +90,4 @@ export async function launchAbsorbedGemm(
   }
   // 3. o = W_UV x (one split: x is final, the LSE is in buffers.lse).
   await kit.finishLatent(plan, buffers, { x, xPart, lsePart });
-}
-
-/** The values pass's key splits of a `wgsl-absorbed-gemm` plan, or an error naming the variant that lacks them. */
-function valueSplitsOf(plan: GpuPlan): { valueSplits: number; keysPerValueSplit: number } {
-  const v = plan.variant;
-  if (v.valueSplits === undefined || v.keysPerValueSplit === undefined) {
-    throw new Error(
-      `plan variant ${v.family} lacks valueSplits/keysPerValueSplit: it was not made by ` +
-        "wgsl-absorbed-gemm's check (adapter/backends.ts)",
-    );
-  }
-  return { valueSplits: v.valueSplits, keysPerValueSplit: v.keysPerValueSplit };
 }

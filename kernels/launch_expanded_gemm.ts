@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { gemmValueColumnGroups } from "../adapter/gemm_plan.ts";
 import type { GpuPlan } from "../adapter/types.ts";
 import type { AttentionBuffers, LaunchKit } from "./launch.ts";
 import { planBufferBytes } from "./launch.ts";
@@ -89,7 +90,7 @@ export async function launchExpandedGemm(
   });
   for (const g of groups) {
     kit.dispatch("gemm_values", valuesPipe, bindingsOf(g), [
-      Math.ceil(Math.ceil(vDim / 4 / ev) / wg),
+      gemmValueColumnGroups(vDim / 4, ev, wg),
       h,
       g.tiles,
     ]);

@@ -11,6 +11,7 @@ import {
   gemmColumnsPerInvocation,
   gemmExpandedColumnsPerInvocation,
   gemmShape,
+  gemmValueColumnGroups,
   gemmValueSplits,
 } from "../adapter/gemm_plan.ts";
 import { normalizeLayout } from "../adapter/layout.ts";
@@ -93,4 +94,22 @@ Deno.test("gemm plan: V2-Lite decode and prefill shapes", () => {
     causal: true,
   });
   assert.equal(v3.valueSplits, 1);
+});
+
+Deno.test("gemm values pass: workgroups along x cover every output vec4 block once", () => {
+  for (
+    const [vec4s, ev, wg] of [[128, 16, 8], [128, 4, 8], [64, 8, 8], [8, 1, 8], [6, 2, 8], [
+      33,
+      1,
+      8,
+    ]]
+  ) {
+    const groups = gemmValueColumnGroups(vec4s, ev, wg);
+    const blocks = Math.ceil(vec4s / ev);
+    // enough lanes for every block, and no whole workgroup past the last one
+    assert.ok(
+      groups * wg >= blocks && (groups - 1) * wg < blocks,
+      `${vec4s}/${ev}/${wg}: ${groups}`,
+    );
+  }
 });
