@@ -21,25 +21,22 @@ import { dispatchClocks, probeDevice } from "./probe_device.ts";
 
 const { adapter, device } = await probeDevice();
 
-const slowCode = `
+/**
+ * The slow storage-only kernel; with `texture`, the same kernel with a texture bound (its
+ * size read, so the binding stays).
+ */
+function slowKernel(texture: boolean): string {
+  return `
 @group(0) @binding(0) var<storage, read_write> buf: array<f32>;
+${texture ? "@group(0) @binding(1) var tex: texture_2d<f32>;" : ""}
 @compute @workgroup_size(8)
 fn main(@builtin(global_invocation_id) g: vec3<u32>) {
-  var junk = 0.0;
+  var junk = ${texture ? "f32(textureDimensions(tex).x)" : "0.0"};
   for (var i = 0u; i < 200000u; i++) { junk += buf[(i * 7u + g.x) % 1024u] * 1.0001; }
   // never true for the zeroed buffer: the loop cannot be removed
   if (junk == 1.5e-38) { buf[0] = junk; }
 }`;
-// The slow kernel with a texture bound (its size read, so the binding stays).
-const slowTexCode = `
-@group(0) @binding(0) var<storage, read_write> buf: array<f32>;
-@group(0) @binding(1) var tex: texture_2d<f32>;
-@compute @workgroup_size(8)
-fn main(@builtin(global_invocation_id) g: vec3<u32>) {
-  var junk = f32(textureDimensions(tex).x);
-  for (var i = 0u; i < 200000u; i++) { junk += buf[(i * 7u + g.x) % 1024u] * 1.0001; }
-  if (junk == 1.5e-38) { buf[0] = junk; }
-}`;
+}
 const texCode = `
 @group(0) @binding(0) var<storage, read_write> buf: array<f32>;
 @group(0) @binding(1) var tex: texture_2d<f32>;
@@ -59,9 +56,9 @@ const pipelineOf = (code: string) =>
     layout: "auto",
     compute: { module: device.createShaderModule({ code }), entryPoint: "main" },
   });
-const slow = pipelineOf(slowCode);
+const slow = pipelineOf(slowKernel(false));
 const texPipeline = pipelineOf(texCode);
-const slowTex = pipelineOf(slowTexCode);
+const slowTex = pipelineOf(slowKernel(true));
 const slowGroup = device.createBindGroup({
   layout: slow.getBindGroupLayout(0),
   entries: [{ binding: 0, resource: { buffer: buf } }],
