@@ -9,6 +9,7 @@ import { ConfigError } from "../adapter/errors.ts";
 import type { DeviceCaps } from "../adapter/types.ts";
 import { DeviceLostError, NoAdapterError } from "./errors.ts";
 import { measureLoopBudget } from "./loop_budget.ts";
+import { clearTexturesByCopies } from "./texture_clears.ts";
 import {
   applyBackendChoice,
   backendChoice,
@@ -391,14 +392,19 @@ export class GpuContext {
       }
       limits[k] = v;
     }
+    let device: GPUDevice;
     try {
-      return await adapter.requestDevice({
+      device = await adapter.requestDevice({
         requiredFeatures: [...features],
         requiredLimits: limits,
       });
     } catch (e) {
       throw new NoAdapterError(`requestDevice() failed: ${(e as Error).message}`);
     }
+    // A texture a kernel binds must not be zero-filled by a render pass: on lavapipe that
+    // leaves every later pass untimed by its timestamps (texture_clears.ts).
+    clearTexturesByCopies(device);
+    return device;
   }
 
   #watch(device: GPUDevice): void {

@@ -15,3 +15,4 @@ export * from "./dispatch.ts";
 export * from "./timing.ts";
 export * from "./loop_budget.ts";
 export * from "./text_source.ts";
+export * from "./texture_clears.ts";

@@ -4,9 +4,9 @@
  * address is the same for every invocation: `same`), next to the same loop without the
  * load (docs/benchmarks.md, "wgsl-absorbed-gemm"). Each
  * invocation runs 4096 iterations of one vec4 load and two vec4 FMAs; 256 workgroups of 8.
- * Times are kernel times by timestamp queries (median of 5). The texture row runs last: on
- * lavapipe, once a pass has bound a texture, later passes that bind none are no longer
- * timed by their timestamps (tools/texture_timestamp_probe.ts).
+ * Times are kernel times by timestamp queries (median of 5). The texture is created with
+ * COPY_DST: without it wgpu zero-fills it with a render pass, after which lavapipe no
+ * longer times passes that bind no texture (tools/texture_timestamp_probe.ts).
  *
  *   deno run -A tools/load_cost_probe.ts
  *
@@ -67,7 +67,7 @@ const src = device.createBuffer({
 const texture = device.createTexture({
   size: [N, 1],
   format: "rgba32float",
-  usage: GPUTextureUsage.TEXTURE_BINDING,
+  usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
 });
 const out = device.createBuffer({ size: GROUPS * 8 * 16, usage: GPUBufferUsage.STORAGE });
 console.log(`adapter: ${adapter.info.description || adapter.info.vendor}`);

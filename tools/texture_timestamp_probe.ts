@@ -1,17 +1,19 @@
 /**
  * Whether this adapter's pass timestamps still measure a kernel after a compute pass has
- * bound a sampled texture (docs/benchmarks.md, session 12). On Mesa 22.3's lavapipe they
- * do not (the GL fallback on the same llvmpipe does): once any pass of the device has
- * bound a texture, every later pass that binds none reads a few hundredths of a
- * millisecond however long it runs, while the wall clock still sees the work; a pass that
- * binds a texture is still timed. A backend with one texture pass would make the figures of every other pass of the
- * device meaningless, so no shipped kernel reads a texture, and this probe tells whether a
- * driver would let one.
+ * bound a sampled texture, and whether gpu/texture_clears.ts keeps them (docs/benchmarks.md,
+ * sessions 12 and 13). On Mesa 22.3's lavapipe a texture that cannot be copied into is
+ * zero-filled by wgpu with a render pass, which leaves its framebuffer bound: from then on
+ * every pass that binds no texture reads a few hundredths of a millisecond by its
+ * timestamps however long it runs, while the wall clock still sees the work (a pass that
+ * binds a texture is still timed). A texture with COPY_DST is zero-filled by a buffer copy
+ * and leaves the timestamps alone; the harness gives every texture COPY_DST. The GL
+ * fallback keeps its timestamps either way.
  *
  * It times one slow storage-only kernel (a loop of 200000 loads per invocation) by its pass
- * timestamps and by the wall clock (submit to readback), three times before and three
- * times after one dispatch of a kernel that reads a texel; then the same slow kernel with a
- * texture bound. It prints each, then a verdict.
+ * timestamps and by the wall clock (submit to readback), three times each: before any
+ * texture; after one dispatch that reads a texel of a texture with COPY_DST; after one that
+ * reads a texel of a texture without it (the breakage is lasting, so this comes last); and
+ * the same slow kernel with that texture bound. It prints each, then a verdict.
  *
  *   deno run -A tools/texture_timestamp_probe.ts
  *
@@ -46,11 +48,15 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
 }`;
 
 const buf = device.createBuffer({ size: 4 * 4096, usage: GPUBufferUsage.STORAGE });
-const tex = device.createTexture({
-  size: [4, 4],
-  format: "rgba32float",
-  usage: GPUTextureUsage.TEXTURE_BINDING,
-});
+/** A 4 x 4 texture; `copyable` adds COPY_DST (what gpu/texture_clears.ts does). */
+const textureOf = (copyable: boolean) =>
+  device.createTexture({
+    size: [4, 4],
+    format: "rgba32float",
+    usage: GPUTextureUsage.TEXTURE_BINDING | (copyable ? GPUTextureUsage.COPY_DST : 0),
+  });
+const copyableTex = textureOf(true);
+const tex = textureOf(false);
 const pipelineOf = (code: string) =>
   device.createComputePipeline({
     layout: "auto",
@@ -63,14 +69,15 @@ const slowGroup = device.createBindGroup({
   layout: slow.getBindGroupLayout(0),
   entries: [{ binding: 0, resource: { buffer: buf } }],
 });
-const withTexture = (pipeline: GPUComputePipeline) =>
+const withTexture = (pipeline: GPUComputePipeline, texture = tex) =>
   device.createBindGroup({
     layout: pipeline.getBindGroupLayout(0),
     entries: [{ binding: 0, resource: { buffer: buf } }, {
       binding: 1,
-      resource: tex.createView(),
+      resource: texture.createView(),
     }],
   });
+const copyableGroup = withTexture(texPipeline, copyableTex);
 const texGroup = withTexture(texPipeline);
 const slowTexGroup = withTexture(slowTex);
 
@@ -94,15 +101,22 @@ const series = async (label: string, pipeline = slow, group = slowGroup) => {
 
 console.log(`adapter: ${adapter.info.description || adapter.info.vendor}`);
 const before = await series("before any texture");
+await timed(texPipeline, copyableGroup, 1);
+const copyable = await series("after one pass read a texel of a texture with COPY_DST");
 await timed(texPipeline, texGroup, 1);
-const after = await series("after one pass read a texel");
-await series("the same kernel binding the texture", slowTex, slowTexGroup);
+const after = await series("after one pass read a texel of a texture without COPY_DST");
+await series("the same kernel binding that texture", slowTex, slowTexGroup);
 // The timestamps are broken when they lose most of what they measured before, while the
 // wall clock still sees the kernel.
-const broken = after.stamps < 0.2 * before.stamps && after.wall > 0.5 * before.wall;
+const brokenBy = (r: { stamps: number; wall: number }) =>
+  r.stamps < 0.2 * before.stamps && r.wall > 0.5 * before.wall;
 console.log(
-  broken
-    ? "verdict: once a texture was bound, passes binding none are not timed by their " +
-      "timestamps on this adapter: no kernel of a timed run may read a texture here"
+  brokenBy(copyable)
+    ? "verdict: even a texture zero-filled by a copy stops the timestamps of passes binding " +
+      "none: no kernel of a timed run may read a texture here"
+    : brokenBy(after)
+    ? "verdict: a texture zero-filled by a render pass (no COPY_DST) stops the timestamps of " +
+      "every later pass binding none; with COPY_DST they stay true, as the harness creates " +
+      "textures (gpu/texture_clears.ts)"
     : "verdict: timestamps still measure the kernel after a texture was bound",
 );
