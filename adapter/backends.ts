@@ -25,9 +25,11 @@ import {
 } from "./loop_budget.ts";
 import { type DeviceClassName, deviceClassOf } from "./device_class.ts";
 import {
+  DEFAULT_MAX_TEXTURE_DIMENSION_2D,
   GEMM_KEYS_PER_GROUP,
   GEMM_QUERY_TILE,
   GEMM_WORKGROUP_SIZE,
+  gemmCacheTexture,
   gemmExpandedColumnsPerInvocation,
   gemmLoopIterations,
   gemmMaxKeys,
@@ -544,6 +546,23 @@ const absorbedGemm: Backend = {
         : []),
     ];
     reasons.push(...limitReasons(q, buffers, GEMM_WORKGROUP_SIZE));
+    // The latent cache is read through a texture (gemm_plan.ts gemmCacheTexture), copied
+    // from the cache buffer outside the attention core.
+    const maxDim = q.caps?.limits.maxTextureDimension2D ?? DEFAULT_MAX_TEXTURE_DIMENSION_2D;
+    const texture = gemmCacheTexture(shape.keyVec4, layout.kRows, dtype, maxDim);
+    if (texture === null) {
+      reasons.push({
+        code: "limits.texture-size",
+        message: `the latent cache's ${layout.kRows} rows of ${shape.keyVec4} texels do not ` +
+          `fit a texture of this device (maxTextureDimension2D ${maxDim} on each side); ` +
+          "use wgsl-absorbed",
+      });
+    } else {
+      buffers.push({
+        name: "cache_texture",
+        bytes: texture.width * texture.height * 4 * bytesOf(dtype),
+      });
+    }
     return {
       reasons,
       path: "absorbed",
@@ -560,6 +579,7 @@ const absorbedGemm: Backend = {
         scoreVec4PerRow: shape.scoreVec4PerRow,
         valueSplits: shape.valueSplits,
         keysPerValueSplit: shape.keysPerValueSplit,
+        ...(texture === null ? {} : { cacheTexture: texture }),
       },
       buffers,
       keyWidth,
@@ -1017,6 +1037,7 @@ export const BUNDLED_KERNEL_FILES: Readonly<Record<BundledGpuBackendId, readonly
   "wgsl-absorbed-gemm": [
     "absorb_q.wgsl",
     "absorbed_gemm.wgsl",
+    "cache_texture.wgsl",
     "gemm_softmax.wgsl",
     "split_sum.wgsl",
     "up_proj.wgsl",

@@ -229,5 +229,14 @@ function valuesPassLines(v: KernelVariant): string[] {
     : v.valueSplits > 1
     ? `, ${v.valueSplits} key splits of ${v.keysPerValueSplit} keys (summed by split_sum.wgsl)`
     : ", no key split";
-  return [`  values pass: ${v.columnsPerInvocation} output vec4s per invocation${splits}`];
+  const texture = v.cacheTexture === undefined ? [] : [
+    `  latent cache: read through an ${v.cacheTexture.format} texture of ${v.cacheTexture.width} x ` +
+    `${v.cacheTexture.height} texels (${v.cacheTexture.rowsPerTexelRow} cache row` +
+    `${v.cacheTexture.rowsPerTexelRow === 1 ? "" : "s"} per texture row), copied by ` +
+    "cache_texture.wgsl outside the attention core",
+  ];
+  return [
+    `  values pass: ${v.columnsPerInvocation} output vec4s per invocation${splits}`,
+    ...texture,
+  ];
 }

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { MlaSpec, NormalizedLayout } from "./types.ts";
+import type { CacheTextureShape, Dtype, MlaSpec, NormalizedLayout } from "./types.ts";
 
 /** Heads of one register tile at most (16 x 16 keys: 8 FMAs per loaded number). */
 export const GEMM_MAX_HEADS_PER_TILE = 16;
@@ -207,4 +207,39 @@ export function gemmColumnsPerInvocation(valueVec4: number): number {
  */
 export function gemmExpandedColumnsPerInvocation(valueVec4: number): number {
   return [4, 2, 1].find((e) => valueVec4 % e === 0) ?? 1;
+}
+
+/** WebGPU's default maxTextureDimension2D, for planning without a device. */
+export const DEFAULT_MAX_TEXTURE_DIMENSION_2D = 8192;
+
+/**
+ * The texture the absorbed gemm kernel reads the latent cache through, or null when no
+ * texture of the device holds it: `keyVec4` texels per cache row, as many rows per texture
+ * row as it takes to keep the height within `maxDimension` (both sides must stay within
+ * it). On lavapipe a texel fetch costs far less than a storage vec4, which Mesa 22.3 loads
+ * lane by lane and component by component (docs/benchmarks.md, session 12).
+ *
+ * @example
+ * ```ts
+ * import { gemmCacheTexture } from "./gemm_plan.ts";
+ * gemmCacheTexture(144, 16384, "f32", 8192);
+ * // { format: "rgba32float", rowsPerTexelRow: 2, width: 288, height: 8192 }
+ * ```
+ */
+export function gemmCacheTexture(
+  keyVec4: number,
+  cacheRows: number,
+  dtype: Dtype,
+  maxDimension: number = DEFAULT_MAX_TEXTURE_DIMENSION_2D,
+): CacheTextureShape | null {
+  const rows = Math.max(1, cacheRows);
+  const rowsPerTexelRow = Math.ceil(rows / maxDimension);
+  const width = keyVec4 * rowsPerTexelRow;
+  if (width > maxDimension) return null;
+  return {
+    format: dtype === "f16" ? "rgba16float" : "rgba32float",
+    rowsPerTexelRow,
+    width,
+    height: Math.ceil(rows / rowsPerTexelRow),
+  };
 }

@@ -270,6 +270,22 @@ export interface CaseRequest {
 }
 
 /** Kernel variant parameters chosen by a backend. */
+/**
+ * A texture holding the latent cache, one texel per vec4 of a row: row k's texel c is at
+ * x = (k % rowsPerTexelRow) x keyVec4 + c, y = floor(k / rowsPerTexelRow) (several cache
+ * rows share a texture row when the rows outnumber maxTextureDimension2D).
+ */
+export interface CacheTextureShape {
+  /** rgba32float for an f32 cache, rgba16float for f16 (the same bits, read as f32). */
+  readonly format: "rgba32float" | "rgba16float";
+  /** Cache rows per texture row (RPT of absorbed_gemm.wgsl). */
+  readonly rowsPerTexelRow: number;
+  /** Texture width in texels: keyVec4 x rowsPerTexelRow. */
+  readonly width: number;
+  /** Texture height: ceil(cache rows / rowsPerTexelRow), at least 1. */
+  readonly height: number;
+}
+
 export interface KernelVariant {
   /** Kernel family, e.g. "absorbed" or "expanded" or "reference". */
   readonly family: string;
@@ -299,6 +315,12 @@ export interface KernelVariant {
   readonly valueSplits?: number;
   /** Keys of one values split (a multiple of 4), with `valueSplits`. */
   readonly keysPerValueSplit?: number;
+  /**
+   * The texture the kernel reads the latent cache through (`wgsl-absorbed-gemm`: copied
+   * from the cache buffer by cache_texture.wgsl, a pass outside the attention core);
+   * other kernels omit it.
+   */
+  readonly cacheTexture?: CacheTextureShape;
   /**
    * The kernels' subgroup variant (WebGPU feature `subgroups`; kernels/source.ts `// @sg:`
    * lines): true for `wgsl-absorbed-tiled-sg`; other kernels omit it.

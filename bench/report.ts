@@ -376,7 +376,7 @@ export function toMarkdown(report: BenchReport, options: { title: string }): str
     } GFLOP/s, dispatch ${f(c.dispatchUs, 1)} us, submit + readback ${f(c.submitReadbackMs)} ms.`,
     ...(reference === null ? [] : ["", `Ceilings joined with the ${reference}.`]),
     "",
-    "| case | backend | ms | spread | GFLOP/s | GB/s | roofline | bound | submission ms | expansion ms |",
+    "| case | backend | ms | spread | GFLOP/s | GB/s | roofline | bound | submission ms | construction ms |",
     "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
   ];
   for (const r of report.records) {

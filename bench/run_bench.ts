@@ -9,7 +9,9 @@
  * labelled in `source`); `submit_ms` is the whole submission (absorption or K/V
  * expansion, RoPE, attention, up-projection). For the expanded path the K/V
  * expansion is cache construction, so only the attention pass is repeated and
- * `submit_ms` is the first submission (it includes the expansion).
+ * `submit_ms` is the first submission (it includes the expansion). The absorbed path
+ * repeats every pass but cache construction (`wgsl-absorbed-gemm`'s copy of the latent
+ * cache into a texture). Cache construction is timed once, apart (`expansion_ms`).
  *
  * @module
  */
@@ -67,8 +69,11 @@ export interface BenchRecord {
   /** Whole submission, ms (median of repeats, or the first submission for expanded). */
   readonly submit_ms?: number;
   /**
-   * The expanded path's passes outside the attention core (q packing, RoPE, the K/V
-   * expansion: cache construction), timed in one replay after the timed ones; not in `ms`.
+   * Cache construction, timed in one replay after the timed ones; not in `ms` nor in
+   * `submit_ms` of the absorbed path: the expanded path's passes outside the attention
+   * core (q packing, RoPE, the K/V expansion), the gemm absorbed path's copy of the latent
+   * cache into a texture. (The name is older than the second kind; the tables call it
+   * "construction ms".)
    */
   readonly expansion_ms?: number;
   /**

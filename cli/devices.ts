@@ -27,6 +27,7 @@ const KEY_LIMITS = [
   "maxComputeWorkgroupSizeX",
   "maxComputeWorkgroupsPerDimension",
   "maxStorageBuffersPerShaderStage",
+  "maxTextureDimension2D",
 ];
 
 /**

@@ -44,11 +44,12 @@
 // needs more): scores KEY_VEC4 + 1, softmax 3 x (ceil(keys / 4) + 1), values
 // ceil(split_keys / 4) + 1. The tile's heads, keys and columns are written out (no loop).
 
-alias store_t = f32; // @dtype storage type of q_absorbed and the cache
+alias store_t = f32; // @dtype storage type of q_absorbed
 
 const WG: u32 = 8u; // @param invocations per workgroup (the lavapipe SIMD width)
 const KEY_VEC4: u32 = 144u; // @param (r + rope) / 4
 const VAL_VEC4: u32 = 128u; // @param r / 4
+const RPT: u32 = 1u; // @param cache rows per texture row (the texture's height stays within the device's limit)
 const HT: u32 = 16u; // @param heads per tile (register tile rows, <= 16: s0..s15 below)
 const EV: u32 = 16u; // @param output vec4 columns per invocation in the values pass (divides VAL_VEC4)
 const_assert VAL_VEC4 % EV == 0u;
@@ -76,8 +77,15 @@ struct Params {
 // widened by unpack2x16float), which halves the loads that bound this kernel.
 @group(0) @binding(1) var<storage, read> q_absorbed: array<vec4<store_t>>; // [qRows, h, KEY_VEC4] // @f32
 // @f16: @group(0) @binding(1) var<storage, read> q_absorbed: array<vec2<u32>>;
-@group(0) @binding(2) var<storage, read> cache: array<vec4<store_t>>;      // [kRows, KEY_VEC4] // @f32
-// @f16: @group(0) @binding(2) var<storage, read> cache: array<vec2<u32>>;
+// The latent cache as a texture (cache_texture.wgsl copies it from the cache buffer, outside
+// the attention core): row k's vec4 c is texel ((k % RPT) x KEY_VEC4 + c, k / RPT), rgba32f
+// or rgba16f (read as f32 either way). Why a texture: Mesa 22.3 loads a storage vec4 lane by
+// lane, with a test of the lane's execution bit and, per component, a bounds test and a
+// masked broadcast through the stack (about 400 instructions per vec4 in the scores loop);
+// a texel fetch loads a lane's texel at once. The passes measured 1.1-1.4x faster for it
+// (docs/benchmarks.md, session 12); the values pass, whose time is mostly its cache loads,
+// gained most.
+@group(0) @binding(2) var cache_tex: texture_2d<f32>;
 @group(0) @binding(3) var<storage, read> q_meta: array<vec4<u32>>;         // [totalQ]
 @group(0) @binding(4) var<storage, read> k_rows: array<u32>;               // [totalK]
 // S, then P in place: [total_t, h, kmax4] vec4s; slots past a row's keys hold 0 in P.
@@ -92,22 +100,22 @@ fn ldq(i: u32) -> vec4<f32> {
   // @f16: let w = q_absorbed[i]; return vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y));
 }
 
-fn ldc(i: u32) -> vec4<f32> {
-  return vec4<f32>(cache[i]); // @f32
-  // @f16: let w = cache[i]; return vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y));
+// Vec4 c of cache row `row`.
+fn ldc(row: u32, c: u32) -> vec4<f32> {
+  return textureLoad(cache_tex, vec2<u32>((row % RPT) * KEY_VEC4 + c, row / RPT), 0);
 }
 
-// Four cached rows' vec4 d as the columns of a matrix: qv * cols(...) is the four dot
+// Four cached rows' vec4 c as the columns of a matrix: qv * cols(...) is the four dot
 // products of one query vec4 with them in one expression.
-fn cols(r: vec4<u32>, d: u32) -> mat4x4<f32> {
-  return mat4x4<f32>(ldc(r.x + d), ldc(r.y + d), ldc(r.z + d), ldc(r.w + d));
+fn cols(r: vec4<u32>, c: u32) -> mat4x4<f32> {
+  return mat4x4<f32>(ldc(r.x, c), ldc(r.y, c), ldc(r.z, c), ldc(r.w, c));
 }
 
-// Vec4 offsets of the cached rows of logical keys base + j .. base + j + 3, each clamped
-// to the last visible key (logical index last).
-fn row_offsets(base: u32, j: u32, last: u32) -> vec4<u32> {
+// Cache rows of logical keys base + j .. base + j + 3, each clamped to the last visible
+// key (logical index last).
+fn key_rows(base: u32, j: u32, last: u32) -> vec4<u32> {
   return vec4<u32>(k_rows[base + min(j, last)], k_rows[base + min(j + 1u, last)],
-                   k_rows[base + min(j + 2u, last)], k_rows[base + min(j + 3u, last)]) * KEY_VEC4;
+                   k_rows[base + min(j + 2u, last)], k_rows[base + min(j + 3u, last)]);
 }
 
 // Both passes bind the same seven buffers (the launcher passes one list; each pipeline's
@@ -117,7 +125,7 @@ fn row_offsets(base: u32, j: u32, last: u32) -> vec4<u32> {
 fn bind_common() {
   _ = params.total_t;
   _ = q_absorbed[0];
-  _ = cache[0];
+  _ = textureDimensions(cache_tex);
   _ = q_meta[0];
   _ = k_rows[0];
   _ = x_out[0];
@@ -162,10 +170,10 @@ fn scores(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   let last = qm.z - 1u;
   let base = qm.y;
-  let ra = row_offsets(base, k0, last);
-  let rb = row_offsets(base, k0 + 4u, last);
-  let rc = row_offsets(base, k0 + 8u, last);
-  let rd = row_offsets(base, k0 + 12u, last);
+  let ra = key_rows(base, k0, last);
+  let rb = key_rows(base, k0 + 4u, last);
+  let rc = key_rows(base, k0 + 8u, last);
+  let rd = key_rows(base, k0 + 12u, last);
   // Vec4 offset of head j's query row (j past the heads: the last head, never stored).
   let qr = qm.x * params.heads;
   let q0 = (qr + head_of(tile, 0u)) * KEY_VEC4;
@@ -372,10 +380,10 @@ fn values(@builtin(global_invocation_id) gid: vec3<u32>) {
   var a15_2 = mat4x4<f32>();
   var a15_3 = mat4x4<f32>();
   for (var kb = k_begin; kb < k_end; kb += 4u) {
-    let r = row_offsets(qm.y, kb, nk - 1u) + vec4<u32>(e0);
+    let r = key_rows(qm.y, kb, nk - 1u);
     // The block's 4 keys x EV columns, loaded once for all HT heads: c<e> * p is
     // sum_k p_k cache[row_k][e0 + e].
-    let c0 = cols(r, 0u);
+    let c0 = cols(r, e0);
     var c1 = mat4x4<f32>();
     var c2 = mat4x4<f32>();
     var c3 = mat4x4<f32>();
@@ -391,21 +399,21 @@ fn values(@builtin(global_invocation_id) gid: vec3<u32>) {
     var c13 = mat4x4<f32>();
     var c14 = mat4x4<f32>();
     var c15 = mat4x4<f32>();
-    if (EV > 1u) { c1 = cols(r, 1u); }
-    if (EV > 2u) { c2 = cols(r, 2u); }
-    if (EV > 3u) { c3 = cols(r, 3u); }
-    if (EV > 4u) { c4 = cols(r, 4u); }
-    if (EV > 5u) { c5 = cols(r, 5u); }
-    if (EV > 6u) { c6 = cols(r, 6u); }
-    if (EV > 7u) { c7 = cols(r, 7u); }
-    if (EV > 8u) { c8 = cols(r, 8u); }
-    if (EV > 9u) { c9 = cols(r, 9u); }
-    if (EV > 10u) { c10 = cols(r, 10u); }
-    if (EV > 11u) { c11 = cols(r, 11u); }
-    if (EV > 12u) { c12 = cols(r, 12u); }
-    if (EV > 13u) { c13 = cols(r, 13u); }
-    if (EV > 14u) { c14 = cols(r, 14u); }
-    if (EV > 15u) { c15 = cols(r, 15u); }
+    if (EV > 1u) { c1 = cols(r, e0 + 1u); }
+    if (EV > 2u) { c2 = cols(r, e0 + 2u); }
+    if (EV > 3u) { c3 = cols(r, e0 + 3u); }
+    if (EV > 4u) { c4 = cols(r, e0 + 4u); }
+    if (EV > 5u) { c5 = cols(r, e0 + 5u); }
+    if (EV > 6u) { c6 = cols(r, e0 + 6u); }
+    if (EV > 7u) { c7 = cols(r, e0 + 7u); }
+    if (EV > 8u) { c8 = cols(r, e0 + 8u); }
+    if (EV > 9u) { c9 = cols(r, e0 + 9u); }
+    if (EV > 10u) { c10 = cols(r, e0 + 10u); }
+    if (EV > 11u) { c11 = cols(r, e0 + 11u); }
+    if (EV > 12u) { c12 = cols(r, e0 + 12u); }
+    if (EV > 13u) { c13 = cols(r, e0 + 13u); }
+    if (EV > 14u) { c14 = cols(r, e0 + 14u); }
+    if (EV > 15u) { c15 = cols(r, e0 + 15u); }
     // Probabilities of keys kb .. kb + 3 (0 past the visible keys) at vec4 kb / 4.
     let pk = kb / 4u;
     if (HT > 0u) {

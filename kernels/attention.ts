@@ -15,7 +15,13 @@ import { withErrorScopes } from "../gpu/scopes.ts";
 import { PipelineCache } from "../gpu/shader.ts";
 import { PassTimer, type Timing } from "../gpu/timing.ts";
 import "./bundled_modules.ts";
-import { type AttentionBuffers, launcherOf, LaunchKit, type RecordedPass } from "./launch.ts";
+import {
+  type AttentionBuffers,
+  launcherOf,
+  LaunchKit,
+  type OwnedResource,
+  type RecordedPass,
+} from "./launch.ts";
 import type { SourceMutation } from "./source.ts";
 import { packRows, queryMeta, rowCosSin } from "./tables.ts";
 
@@ -167,7 +173,7 @@ export async function runAttention(
   const rope = spec.qkRopeHeadDim;
   const r = spec.kvLoraRank;
   const totalQ = layout.totalQ;
-  const owned: GPUBuffer[] = [];
+  const owned: OwnedResource[] = [];
   // Room for every pass: RoPE, the launcher's passes and per-group dispatches.
   const maxPasses = 16 + 2 * layout.seqs.length + Math.ceil(layout.kRows / 1024);
   const timer = options.timing === false ? null : new PassTimer(device, maxPasses);

@@ -61,6 +61,12 @@ export interface RecordedPass {
   readonly name: string;
   /** Whether it belongs to the attention core (what a "core" benchmark repeats). */
   readonly core: boolean;
+  /**
+   * Whether it is cache construction (the expanded path's K/V expansion, the gemm path's
+   * copy of the latent cache into a texture): outside the core, and not replayed by the
+   * timed repetitions of any scope (kernels/measure.ts times it once, apart).
+   */
+  readonly construction: boolean;
   /** Its pipeline. */
   readonly pipeline: GPUComputePipeline;
   /** Its bind group. */
@@ -71,13 +77,22 @@ export interface RecordedPass {
   readonly workgroups: readonly [number, number?, number?];
 }
 
-/** A binding: a whole buffer or a range of one. */
-export type Binding = GPUBuffer | GPUBufferBinding;
+/** A binding: a whole buffer, a range of one, or a texture view. */
+export type Binding = GPUBuffer | GPUBufferBinding | GPUTextureView;
+
+/** What a kit allocates for a case and destroys after it. */
+export type OwnedResource = GPUBuffer | GPUTexture;
 
 /** Options of {@link LaunchKit.dispatch}. */
 export interface DispatchPassOptions {
   /** Part of the attention core (default true). */
   core?: boolean;
+  /**
+   * Cache construction (default false): the pass turns the cache into the form the
+   * kernels read (expanded K/V, a texture) and a serving loop would keep it in that form,
+   * so timed repetitions do not replay it. Implies `core: false`.
+   */
+  construction?: boolean;
 }
 
 /**
@@ -98,7 +113,7 @@ export class LaunchKit {
   #enc: GPUCommandEncoder;
   #timer: PassTimer | null;
   #mutate?: SourceMutation;
-  #owned: GPUBuffer[];
+  #owned: OwnedResource[];
 
   /** A kit encoding into `enc` (created by the harness, see kernels/attention.ts). */
   constructor(
@@ -109,7 +124,7 @@ export class LaunchKit {
       subgroups?: boolean;
       cache: PipelineCache;
       timer: PassTimer | null;
-      owned: GPUBuffer[];
+      owned: OwnedResource[];
       mutate?: SourceMutation;
     },
   ) {
@@ -168,6 +183,25 @@ export class LaunchKit {
     const b = uploadStorage(this.device, data, { type, label });
     this.#owned.push(b);
     return b;
+  }
+
+  /** A 2D texture (sampled and storage-written), destroyed after the case. */
+  texture(
+    size: { width: number; height: number },
+    format: GPUTextureFormat,
+    label: string,
+  ): GPUTexture {
+    const t = this.device.createTexture({
+      label,
+      size: [size.width, size.height],
+      format,
+      // COPY_DST so that wgpu zero-fills it by a copy (gpu/texture_clears.ts: the harness's
+      // devices add it anyway; a browser page's device does not need it).
+      usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING |
+        GPUTextureUsage.COPY_DST,
+    });
+    this.#owned.push(t);
+    return t;
   }
 
   /** A uniform buffer from a writer, destroyed after the case. */
@@ -368,7 +402,7 @@ export class LaunchKit {
           ),
           Math.ceil(rows / t.rows),
         ],
-        { core: false },
+        { construction: true },
       );
     }
     return { q, k, v, rowK, rowV };
@@ -393,7 +427,16 @@ export class LaunchKit {
         })),
       });
     const [x, y = 1] = workgroups;
-    this.passes.push({ name, core: options.core ?? true, pipeline, group, bindings, workgroups });
+    const construction = options.construction ?? false;
+    this.passes.push({
+      name,
+      core: !construction && (options.core ?? true),
+      construction,
+      pipeline,
+      group,
+      bindings,
+      workgroups,
+    });
     encodeDispatch(this.#enc, pipeline, {
       group,
       workgroups,

@@ -7,7 +7,10 @@
  * What is replayed is the plan's timing scope (adapter/timing_scope.ts): for the expanded
  * path only the attention core, because its K/V expansion is cache construction (it
  * costs 10-40 s per nightly case on lavapipe, more than the attention itself); for the
- * absorbed path every pass (RoPE, q absorption, attention, up-projection).
+ * absorbed path every pass (RoPE, q absorption, attention, up-projection) but cache
+ * construction (`wgsl-absorbed-gemm`'s copy of the latent cache into a texture). Passes
+ * recorded as construction are never replayed by the timed repetitions; they are timed
+ * once, apart ({@link Measured.outsideCore}).
  *
  * @module
  */
@@ -16,6 +19,7 @@ import type { AttentionInputs, AttentionOutputs, GpuPlan, MlaSpec } from "../ada
 import type { GpuContext } from "../gpu/device.ts";
 import type { Timing } from "../gpu/timing.ts";
 import { runAttention } from "../kernels/attention.ts";
+import type { RecordedPass } from "./launch.ts";
 import type { SourceMutation } from "../kernels/source.ts";
 import { replayPasses } from "./replay.ts";
 
@@ -32,9 +36,10 @@ export interface MeasureOptions {
   /** Untimed replays first. */
   warmup: number;
   /**
-   * With scope "core", also replay the passes outside the core once after the timed
-   * replays ({@link Measured.outsideCore}). Default true; `run` reads them from the
-   * first submission instead.
+   * Also replay once, after the timed replays, what they left out
+   * ({@link Measured.outsideCore}): with scope "core" the passes outside the core, with
+   * "all" the cache construction passes. Default true; `run` reads them from the first
+   * submission instead.
    */
   outsideCoreReplay?: boolean;
   /** Rewrite a kernel source before compilation (a planted fault; Deno only). */
@@ -49,11 +54,13 @@ export interface Measured {
   readonly repeats: readonly Timing[];
   /** Names of the attention-core passes. */
   readonly core: readonly string[];
+  /** Names of the cache construction passes (never in `repeats`). */
+  readonly construction: readonly string[];
   /**
-   * With scope "core": one replay, after the timed ones, of the passes outside the core
-   * (the expanded path's q packing, RoPE and K/V expansion: cache construction), so their
-   * cost is reported apart from the attention's; null with scope "all" (they are in
-   * `repeats`) or when not asked for.
+   * One replay, after the timed ones, of what they left out, so its cost is reported
+   * apart from the attention's: with scope "core" the passes outside the core (the
+   * expanded path's q packing, RoPE and K/V expansion), with "all" the cache construction
+   * passes (the gemm path's cache texture); null when there are none or when not asked for.
    */
   readonly outsideCore: Timing | null;
 }
@@ -82,18 +89,24 @@ export async function measureAttention(
   let repeats: Timing[] = [];
   let outsideCore: Timing | null = null;
   const core = new Set<string>();
+  const construction = new Set<string>();
   const result = await runAttention(ctx, plan, {
     spec: o.spec,
     inputs: o.inputs,
     mutate: o.mutate,
     session: async (session) => {
-      for (const p of session.passes) if (p.core) core.add(p.name);
-      // "core": only the attention core is replayed; "all": every pass, RoPE included (it
-      // is applied again in place, so only the first outputs are meaningful).
-      const passes = o.scope === "core" ? session.passes.filter((p) => p.core) : session.passes;
+      for (const p of session.passes) {
+        if (p.core) core.add(p.name);
+        if (p.construction) construction.add(p.name);
+      }
+      // "core": only the attention core is replayed; "all": every pass but cache
+      // construction, RoPE included (it is applied again in place, so only the first
+      // outputs are meaningful).
+      const timed = (p: RecordedPass) => o.scope === "core" ? p.core : !p.construction;
+      const passes = session.passes.filter(timed);
       repeats = await replayPasses(session.device, passes, { reps: o.reps, warmup: o.warmup });
-      const rest = session.passes.filter((p) => !p.core);
-      if (o.scope === "core" && rest.length > 0 && (o.outsideCoreReplay ?? true)) {
+      const rest = session.passes.filter((p) => !timed(p));
+      if (rest.length > 0 && (o.outsideCoreReplay ?? true)) {
         [outsideCore] = await replayPasses(session.device, rest, { reps: 1, warmup: 0 });
       }
     },
@@ -103,6 +116,7 @@ export async function measureAttention(
     timing: result.timing,
     repeats,
     core: [...core],
+    construction: [...construction],
     outsideCore,
   };
 }
@@ -149,6 +163,30 @@ export function outsideCoreMs(t: Timing | null, core: readonly string[]): number
   return rest.reduce((s, p) => s + (p.ms ?? 0), 0);
 }
 
+/**
+ * Milliseconds of what the timed replays of a scope leave out, in one timing: scope
+ * "core", the passes outside the core ({@link outsideCoreMs}); scope "all", the cache
+ * construction passes (null when there are none). Null without per-pass timestamps.
+ *
+ * @example
+ * ```ts
+ * import { leftOutMs } from "./measure.ts";
+ * const t = { source: "timestamp-query" as const, totalMs: 9, passes: [
+ *   { name: "rope_k", ms: 1 }, { name: "cache_texture", ms: 5 }, { name: "gemm_scores", ms: 3 }] };
+ * leftOutMs(t, { scope: "all", core: ["gemm_scores"], construction: ["cache_texture"] }); // 5
+ * leftOutMs(t, { scope: "core", core: ["gemm_scores"], construction: ["cache_texture"] }); // 6
+ * ```
+ */
+export function leftOutMs(
+  t: Timing | null,
+  m: { scope: TimingScope; core: readonly string[]; construction: readonly string[] },
+): number | null {
+  if (m.scope === "core") return outsideCoreMs(t, m.core);
+  if (!t || t.source !== "timestamp-query" || m.construction.length === 0) return null;
+  return t.passes.filter((p) => m.construction.includes(p.name))
+    .reduce((s, p) => s + (p.ms ?? 0), 0);
+}
+
 /** What {@link timeAttentionCase} returns: a checked run's outputs and its timing. */
 export interface TimedAttention {
   /** Output and LSE of the first submission (the ones the parity check reads). */
@@ -160,8 +198,10 @@ export interface TimedAttention {
   /** What the samples cover (adapter `timingScopeOf` of the plan's path). */
   readonly scope: TimingScope;
   /**
-   * Scope "core": the passes outside the core in the first submission (the K/V
-   * expansion, q packing, RoPE), ms; null for scope "all" or without timestamps. Read
+   * What the samples leave out, in the first submission, ms ({@link leftOutMs}): scope
+   * "core", the passes outside the core (the K/V expansion, q packing, RoPE); scope
+   * "all", the cache construction passes (null when there are none), or null without
+   * timestamps. Read
    * from the checked submission rather than replayed (as `bench` does), so it costs no
    * second expansion; on a driver that compiles at a pipeline's first dispatch it may
    * include that compile for the first case of a run that uses the pipeline.
@@ -200,6 +240,6 @@ export async function timeAttentionCase(
     samplesMs: scopedMs(m.repeats, { scope, core: m.core }),
     source: m.repeats[0]?.source ?? m.timing?.source ?? "wall-clock",
     scope,
-    outsideCoreMs: scope === "core" ? outsideCoreMs(m.timing, m.core) : null,
+    outsideCoreMs: leftOutMs(m.timing, { scope, core: m.core, construction: m.construction }),
   };
 }

@@ -477,6 +477,18 @@ const TINY_DECODE_SPLIT: FaultScenario = {
   layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 600, causal: true },
 };
 
+/**
+ * A decode whose latent cache has more rows (2 x 16500) than any device's texture side
+ * (WebGPU adapters offer 8192 to 32768), so the gemm kernel's cache texture holds several
+ * cache rows per texture row.
+ */
+const TINY_DECODE_TEXTURE_ROWS_SHARED: FaultScenario = {
+  preset: "tiny",
+  dtype: "f32",
+  path: "absorbed",
+  layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 16500, causal: true },
+};
+
 /** Decode with partial key groups and score vec4s (37 = 2 x 16 + 5 keys). */
 const BSHD_DECODE_37: LayoutRequest = { kind: "bshd", batch: 2, seqQ: 1, seqK: 37, causal: true };
 
@@ -534,8 +546,8 @@ export const GEMM_FAULTS: readonly Fault[] = [
       "their sequence's first key (packed sequences read each other's values)",
     {
       file: "absorbed_gemm.wgsl",
-      pattern: "row_offsets(qm.y, kb, nk - 1u)",
-      replacement: "row_offsets(0u, kb, nk - 1u)",
+      pattern: "key_rows(qm.y, kb, nk - 1u)",
+      replacement: "key_rows(0u, kb, nk - 1u)",
       scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: THD_DECODE },
     },
   ),
@@ -617,6 +629,29 @@ export const GEMM_FAULTS: readonly Fault[] = [
       pattern: "let k_end = min(nk, k_begin + params.split_keys);",
       replacement: "let k_end = min(nk, k_begin + params.split_keys + 4u);",
       scenario: TINY_DECODE_SPLIT,
+    },
+  ),
+  sourceFault(
+    "gemm-cache-texture-vec4-shifted",
+    "the copy into the cache texture stores each vec4 of the cache one texel early (every " +
+      "texel holds the next vec4)",
+    {
+      file: "cache_texture.wgsl",
+      pattern: "ldc(i));",
+      replacement: "ldc(min(i + 1u, params.n - 1u)));",
+      scenario: TINY_DECODE_SPLIT,
+    },
+  ),
+  sourceFault(
+    "gemm-cache-texture-shared-rows-folded",
+    "the passes read a cache row's texels at the start of its texture row, ignoring the " +
+      "rows before it that share the texture row (only visible with several rows per " +
+      "texture row)",
+    {
+      file: "absorbed_gemm.wgsl",
+      pattern: "vec2<u32>((row % RPT) * KEY_VEC4 + c, row / RPT)",
+      replacement: "vec2<u32>(c, row / RPT)",
+      scenario: TINY_DECODE_TEXTURE_ROWS_SHARED,
     },
   ),
   sourceFault(

@@ -67,13 +67,18 @@ export interface TimingRecord {
   /** Median of the samples. */
   readonly medianMs: number;
   /**
-   * What each sample covers: "all", every pass of the submission (absent in records
-   * made before the scope was recorded: they timed every pass); "core", the attention
-   * core only (the expanded path: its K/V expansion is cache construction, timed once
-   * in `outsideCoreMs`). Samples of different scopes are never compared.
+   * What each sample covers: "all", every pass of the submission but cache construction
+   * (absent in records made before the scope was recorded: they timed every pass);
+   * "core", the attention core only (the expanded path: its K/V expansion is cache
+   * construction, timed once in `outsideCoreMs`). Samples of different scopes are never
+   * compared.
    */
   readonly scope?: TimingScope;
-  /** Scope "core": the passes outside the core (K/V expansion, q packing, RoPE), ms, once. */
+  /**
+   * What the samples leave out, ms, once: scope "core", the passes outside the core (K/V
+   * expansion, q packing, RoPE); scope "all", cache construction (the gemm absorbed
+   * path's cache texture).
+   */
   readonly outsideCoreMs?: number;
 }
 

@@ -8,6 +8,7 @@ import {
   GEMM_MIN_KEYS_PER_VALUE_SPLIT,
   GEMM_VALUE_WORKGROUPS,
   GEMM_WORKGROUP_SIZE,
+  gemmCacheTexture,
   gemmColumnsPerInvocation,
   gemmExpandedColumnsPerInvocation,
   gemmShape,
@@ -15,7 +16,13 @@ import {
   gemmValueSplits,
 } from "../adapter/gemm_plan.ts";
 import { normalizeLayout } from "../adapter/layout.ts";
-import type { LayoutRequest } from "../adapter/types.ts";
+import { presetSpec } from "../adapter/presets.ts";
+import { resolve } from "../adapter/resolve.ts";
+import type { DeviceCaps, LayoutRequest } from "../adapter/types.ts";
+
+const LAVAPIPE_CAPS: DeviceCaps = JSON.parse(
+  await Deno.readTextFile(new URL("./fixtures/caps_lavapipe.json", import.meta.url)),
+);
 
 const V2_LITE = { numHeads: 16, kvLoraRank: 512, qkRopeHeadDim: 64 };
 
@@ -112,4 +119,49 @@ Deno.test("gemm values pass: workgroups along x cover every output vec4 block on
       `${vec4s}/${ev}/${wg}: ${groups}`,
     );
   }
+});
+
+Deno.test("gemm cache texture: one texel per vec4, rows share a texture row past the side limit", () => {
+  // V2-Lite widths (144 vec4s per row), 8192 texels a side.
+  assert.deepEqual(gemmCacheTexture(144, 4 * 4096, "f32", 8192), {
+    format: "rgba32float",
+    rowsPerTexelRow: 2,
+    width: 288,
+    height: 8192,
+  });
+  assert.deepEqual(gemmCacheTexture(144, 4096, "f16", 8192), {
+    format: "rgba16float",
+    rowsPerTexelRow: 1,
+    width: 144,
+    height: 4096,
+  });
+  // 8193 rows: 2 per texture row, the last texture row half used.
+  assert.deepEqual(gemmCacheTexture(144, 8193, "f32", 8192)?.height, 4097);
+  // An empty cache still gets a 1-texel-high texture (WebGPU has no empty texture).
+  assert.equal(gemmCacheTexture(12, 0, "f32")?.height, 1);
+  // Largest that fits at 8192: 56 rows per texture row (56 x 144 = 8064 texels wide).
+  assert.equal(gemmCacheTexture(144, 56 * 8192, "f32", 8192)?.rowsPerTexelRow, 56);
+  assert.equal(gemmCacheTexture(144, 56 * 8192 + 1, "f32", 8192), null);
+});
+
+Deno.test("gemm cache texture: a cache no texture holds is unsupported, naming the limit", () => {
+  const spec = presetSpec("tiny");
+  const layout = { kind: "bshd", batch: 1, seqQ: 1, seqK: 600, causal: true } as const;
+  // 600 rows of (r + rope) / 4 texels: no texture of 8 texels a side holds them.
+  const texels = (spec.kvLoraRank + spec.qkRopeHeadDim) / 4;
+  const caps = {
+    ...LAVAPIPE_CAPS,
+    limits: { ...LAVAPIPE_CAPS.limits, maxTextureDimension2D: 8 },
+  };
+  const r = resolve({ spec, dtype: "f32", backend: "wgsl-absorbed-gemm", layout }, caps);
+  assert.equal(r.kind, "unsupported");
+  const reason = r.kind === "unsupported"
+    ? r.reasons.find((x) => x.code === "limits.texture-size")
+    : undefined;
+  assert.ok(reason, JSON.stringify(r));
+  assert.ok(
+    reason!.message.includes(`600 rows of ${texels} texels`) &&
+      reason!.message.includes("maxTextureDimension2D 8 "),
+    reason!.message,
+  );
 });

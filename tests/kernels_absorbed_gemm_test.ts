@@ -190,3 +190,25 @@ loopBoundaryTest(
       budget,
     ),
 );
+
+gpuTest(
+  "gemm: a latent cache with more rows than a texture side shares texture rows",
+  async (t) => {
+    // 2 x 16500 rows: over maxTextureDimension2D on every adapter (8192-32768), so the
+    // cache texture holds two or more cache rows per texture row.
+    const spec = presetSpec("tiny");
+    const layout = { kind: "bshd", batch: 2, seqQ: 1, seqK: 16500, causal: true } as const;
+    const cs = { spec, dtype: "f32", backend: BACKEND, layout } as const;
+    await gpuStep(t, "tiny f32, b 2, 16500 keys", { cases: [cs], specs: [spec] }, async () => {
+      const run = await runCase(cs);
+      const tex = run.plan.variant.cacheTexture!;
+      const maxDim = CAPS!.limits.maxTextureDimension2D ?? 8192;
+      assert.ok(tex.rowsPerTexelRow >= 2, JSON.stringify(tex));
+      assert.ok(tex.width <= maxDim && tex.height <= maxDim, JSON.stringify(tex));
+      assert.equal(tex.height, Math.ceil(33000 / tex.rowsPerTexelRow));
+      const res = checkAgainstReference(run);
+      assert.ok(res.pass, `${summarize(res.out)}\n${summarize(res.lse)}`);
+    });
+  },
+  { skip: CAPS === null ? "no WebGPU adapter" : null },
+);

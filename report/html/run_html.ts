@@ -274,9 +274,11 @@ function groupsHtml(results: readonly CaseResult[], detail: boolean): string {
         `<b>${escapeHtml(name)}</b>: ${passed}/${rs.length} passed; worst headroom ${
           num(worst)
         }</summary>\n<table><tr><th>id</th><th>status</th><th>out headroom</th>` +
-        `<th>LSE headroom</th><th title="every pass of the absorbed path; the attention core ` +
-        `of the expanded path">kernel median (ms)</th><th title="the expanded path's cache ` +
-        `construction (with q packing and RoPE), timed once">K/V expansion (ms)</th>` +
+        `<th>LSE headroom</th><th title="every pass of the absorbed path but cache ` +
+        `construction; the attention core of the expanded path">kernel median (ms)</th>` +
+        `<th title="cache construction, timed once: the expanded path's K/V expansion (with ` +
+        `q packing and RoPE), the gemm absorbed path's copy of the latent cache into a ` +
+        `texture">cache construction (ms)</th>` +
         `<th>message</th></tr>\n${rows}` +
         `</table></details>`,
     );

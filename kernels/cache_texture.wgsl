@@ -1,0 +1,39 @@
+// The latent cache copied into the texture absorbed_gemm.wgsl reads it through: one
+// invocation per vec4 of the cache, row k's vec4 c to texel ((k % RPT) x KEY_VEC4 + c,
+// k / RPT). rgba32float for an f32 cache; for f16 the packed halves are widened and stored
+// into rgba16float, which gives back the same halves (every f16 value is exact in f32).
+// Cache construction, not attention: the launcher dispatches it outside the attention
+// core (bench reports its time as the pass `cache_texture`).
+// Grid: x and y cover n = rows x KEY_VEC4 vec4s in workgroups of WG (2D when n / WG is
+// over the device's limit per dimension). No barrier in this kernel: early returns are safe.
+
+const WG: u32 = 64u; // @param invocations per workgroup
+const KEY_VEC4: u32 = 144u; // @param (r + rope) / 4: texels per cache row
+const RPT: u32 = 1u; // @param cache rows per texture row
+
+struct Params {
+  n: u32, // vec4s of the cache: rows x KEY_VEC4
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+// f32: vec4 loads. f16: the same bytes read as packed u32 pairs.
+@group(0) @binding(1) var<storage, read> cache: array<vec4<f32>>; // [rows, KEY_VEC4] // @f32
+// @f16: @group(0) @binding(1) var<storage, read> cache: array<vec2<u32>>;
+@group(0) @binding(2) var cache_tex: texture_storage_2d<rgba32float, write>; // @f32
+// @f16: @group(0) @binding(2) var cache_tex: texture_storage_2d<rgba16float, write>;
+
+fn ldc(i: u32) -> vec4<f32> {
+  return cache[i]; // @f32
+  // @f16: let w = cache[i]; return vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y));
+}
+
+@compute @workgroup_size(WG)
+fn copy(@builtin(global_invocation_id) gid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= params.n) {
+    return; // grid rounded up
+  }
+  let row = i / KEY_VEC4;
+  textureStore(cache_tex, vec2<u32>((row % RPT) * KEY_VEC4 + i % KEY_VEC4, row / RPT), ldc(i));
+}
