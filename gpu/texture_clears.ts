@@ -41,9 +41,10 @@ export function clearableUsage(descriptor: GPUTextureDescriptor): number {
 /**
  * Make `device.createTexture` add COPY_DST to every texture a copy can write, so that wgpu
  * zero-fills textures by buffer copies rather than a render pass (see the module text).
- * A texture a kernel renders into (RENDER_ATTACHMENT) is still cleared by a render pass:
- * on lavapipe such a kernel makes every later pass's timestamps wrong, and nothing here
- * can prevent that. The harness calls this on each device it creates.
+ * A depth or stencil texture, and one a kernel renders into (RENDER_ATTACHMENT), is still
+ * cleared by a render pass: on lavapipe such a texture makes every later pass's timestamps
+ * wrong, and nothing here can prevent that. The harness calls this on each device it
+ * creates.
  *
  * @example
  * ```ts

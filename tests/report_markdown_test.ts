@@ -134,7 +134,7 @@ Deno.test("markdown: the slowest table gives an expanded case's K/V expansion ap
     timing: { source: "timestamp-query", samplesMs: [5], medianMs: 5, scope: "all" },
   });
   const md = toMarkdown(report([expanded, absorbed]));
-  assert.match(md, /\| kernel median \(ms\) \| K\/V expansion \(ms\) \|/);
+  assert.match(md, /\| kernel median \(ms\) \| cache construction \(ms\) \|/);
   assert.ok(md.includes(`| \`${expanded.id}\` | 0.90 | 3.000 | 1234.5 |`), md);
   assert.ok(md.includes(`| \`${absorbed.id}\` | 0.80 | 5.000 | – |`), md);
   assert.match(md, /attention core of the expanded path/);
