@@ -548,20 +548,25 @@ const absorbedGemm: Backend = {
     reasons.push(...limitReasons(q, buffers, GEMM_WORKGROUP_SIZE));
     // The latent cache is read through a texture (gemm_plan.ts gemmCacheTexture), copied
     // from the cache buffer outside the attention core.
+    // So is the absorbed query (its [qRows x h] rows of the same width), copied from
+    // q_absorbed by a pass of the attention core.
     const maxDim = q.caps?.limits.maxTextureDimension2D ?? DEFAULT_MAX_TEXTURE_DIMENSION_2D;
     const texture = gemmCacheTexture(shape.keyVec4, layout.kRows, dtype, maxDim);
-    if (texture === null) {
-      reasons.push({
-        code: "limits.texture-size",
-        message: `the latent cache's ${layout.kRows} rows of ${shape.keyVec4} texels do not ` +
-          `fit a texture of this device (maxTextureDimension2D ${maxDim} on each side); ` +
-          "use wgsl-absorbed",
-      });
-    } else {
-      buffers.push({
-        name: "cache_texture",
-        bytes: texture.width * texture.height * 4 * bytesOf(dtype),
-      });
+    const qRows = layout.qRows * spec.numHeads;
+    const queryTexture = gemmCacheTexture(shape.keyVec4, qRows, dtype, maxDim);
+    for (
+      const [t, name, what] of [
+        [texture, "cache_texture", `the latent cache's ${layout.kRows} rows`],
+        [queryTexture, "query_texture", `the absorbed query's ${qRows} rows (tokens x heads)`],
+      ] as const
+    ) {
+      if (t === null) {
+        reasons.push({
+          code: "limits.texture-size",
+          message: `${what} of ${shape.keyVec4} texels do not fit a texture of this device ` +
+            `(maxTextureDimension2D ${maxDim} on each side); use wgsl-absorbed`,
+        });
+      } else buffers.push({ name, bytes: t.width * t.height * 4 * bytesOf(dtype) });
     }
     return {
       reasons,
@@ -580,6 +585,7 @@ const absorbedGemm: Backend = {
         valueSplits: shape.valueSplits,
         keysPerValueSplit: shape.keysPerValueSplit,
         ...(texture === null ? {} : { cacheTexture: texture }),
+        ...(queryTexture === null ? {} : { queryTexture }),
       },
       buffers,
       keyWidth,

@@ -17,6 +17,7 @@ import { PRESET_CONFIGS, PRESET_NAMES, presetReading } from "./presets.ts";
 import { resolve, type ResolveOptions } from "./resolve.ts";
 import { withParams } from "./spec.ts";
 import type {
+  CacheTextureShape,
   CaseRequest,
   DeviceCaps,
   KernelVariant,
@@ -229,14 +230,15 @@ function valuesPassLines(v: KernelVariant): string[] {
     : v.valueSplits > 1
     ? `, ${v.valueSplits} key splits of ${v.keysPerValueSplit} keys (summed by split_sum.wgsl)`
     : ", no key split";
-  const texture = v.cacheTexture === undefined ? [] : [
-    `  latent cache: read through an ${v.cacheTexture.format} texture of ${v.cacheTexture.width} x ` +
-    `${v.cacheTexture.height} texels (${v.cacheTexture.rowsPerTexelRow} cache row` +
-    `${v.cacheTexture.rowsPerTexelRow === 1 ? "" : "s"} per texture row), copied by ` +
-    "cache_texture.wgsl outside the attention core",
-  ];
+  const textureLine = (what: string, t: CacheTextureShape | undefined, copied: string) =>
+    t === undefined ? [] : [
+      `  ${what}: read through an ${t.format} texture of ${t.width} x ${t.height} texels ` +
+      `(${t.rowsPerTexelRow} row${t.rowsPerTexelRow === 1 ? "" : "s"} per texture row), ` +
+      `copied by cache_texture.wgsl ${copied}`,
+    ];
   return [
     `  values pass: ${v.columnsPerInvocation} output vec4s per invocation${splits}`,
-    ...texture,
+    ...textureLine("latent cache", v.cacheTexture, "outside the attention core"),
+    ...textureLine("absorbed query", v.queryTexture, "in the attention core"),
   ];
 }

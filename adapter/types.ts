@@ -271,7 +271,8 @@ export interface CaseRequest {
 
 /** Kernel variant parameters chosen by a backend. */
 /**
- * A texture holding the latent cache, one texel per vec4 of a row: row k's texel c is at
+ * A texture holding rows of vec4s (the latent cache, or the absorbed query's (row, head)
+ * rows), one texel per vec4 of a row: row k's texel c is at
  * x = (k % rowsPerTexelRow) x keyVec4 + c, y = floor(k / rowsPerTexelRow) (several cache
  * rows share a texture row when the rows outnumber maxTextureDimension2D).
  */
@@ -321,6 +322,12 @@ export interface KernelVariant {
    * other kernels omit it.
    */
   readonly cacheTexture?: CacheTextureShape;
+  /**
+   * The texture the kernel reads the absorbed query through (`wgsl-absorbed-gemm`: rows
+   * are (query row, head) pairs, copied from q_absorbed by cache_texture.wgsl in a pass of
+   * the attention core); other kernels omit it.
+   */
+  readonly queryTexture?: CacheTextureShape;
   /**
    * The kernels' subgroup variant (WebGPU feature `subgroups`; kernels/source.ts `// @sg:`
    * lines): true for `wgsl-absorbed-tiled-sg`; other kernels omit it.

@@ -27,6 +27,9 @@ export interface Timing {
   readonly passes: readonly PassTiming[];
 }
 
+/** The most passes one {@link PassTimer} times: two timestamps each, 4096 per query set. */
+export const MAX_TIMED_PASSES = 2048;
+
 /**
  * Collects timestamp writes for up to `maxPasses` compute passes of one command
  * encoder, resolves them and reads them back. Without timestamp-query it hands
@@ -55,9 +58,14 @@ export class PassTimer {
   readonly #max: number;
   readonly #names: string[] = [];
 
-  /** Room for `maxPasses` timed passes on `device`. */
+  /**
+   * Room for `maxPasses` timed passes on `device`, at most {@link MAX_TIMED_PASSES} (a
+   * WebGPU query set holds 4096 timestamps; a bigger room made the case's first pass
+   * fail validation, whatever its real number of passes).
+   */
   constructor(device: GPUDevice, maxPasses: number) {
     this.#device = device;
+    maxPasses = Math.min(maxPasses, MAX_TIMED_PASSES);
     this.#max = maxPasses;
     if (device.features.has("timestamp-query")) {
       this.#querySet = device.createQuerySet({ type: "timestamp", count: 2 * maxPasses });
@@ -81,7 +89,12 @@ export class PassTimer {
     this.#names.push(name);
     if (!this.#querySet) return undefined;
     const i = this.#names.length - 1;
-    if (i >= this.#max) throw new Error(`PassTimer: more than ${this.#max} passes`);
+    if (i >= this.#max) {
+      throw new Error(
+        `PassTimer: more than ${this.#max} passes in one submission` +
+          (this.#max === MAX_TIMED_PASSES ? " (a WebGPU query set holds 4096 timestamps)" : ""),
+      );
+    }
     return {
       querySet: this.#querySet,
       beginningOfPassWriteIndex: 2 * i,

@@ -3,6 +3,7 @@
 // skinny GEMMs around a softmax, with the scores written out in between.
 //
 //   scores:  S[t, h, k] = scale * dot(q_absorbed[t, h], cache[row_k])     (576-wide)
+//            (the query and the cache read through textures, see their bindings)
 //   softmax: P[t, h, k] = exp(S - max_k S) / sum_k exp(S - max_k S), LSE[t, h]
 //            (gemm_softmax.wgsl, shared with expanded_gemm.wgsl)
 //   values:  x[t, h, :] = sum_k P[t, h, k] * cache[row_k][0:r]
@@ -44,12 +45,11 @@
 // needs more): scores KEY_VEC4 + 1, softmax 3 x (ceil(keys / 4) + 1), values
 // ceil(split_keys / 4) + 1. The tile's heads, keys and columns are written out (no loop).
 
-alias store_t = f32; // @dtype storage type of q_absorbed
-
 const WG: u32 = 8u; // @param invocations per workgroup (the lavapipe SIMD width)
 const KEY_VEC4: u32 = 144u; // @param (r + rope) / 4
 const VAL_VEC4: u32 = 128u; // @param r / 4
 const RPT: u32 = 1u; // @param cache rows per texture row (the texture's height stays within the device's limit)
+const RPTQ: u32 = 1u; // @param query rows per texture row of q_tex (the same rule)
 const HT: u32 = 16u; // @param heads per tile (register tile rows, <= 16: s0..s15 below)
 const EV: u32 = 16u; // @param output vec4 columns per invocation in the values pass (divides VAL_VEC4)
 const_assert VAL_VEC4 % EV == 0u;
@@ -73,18 +73,19 @@ struct Params {
 // q_meta[t] = (buffer row of query t, first logical key of its sequence,
 //              number of keys it sees, unused)
 @group(0) @binding(0) var<uniform> params: Params;
-// f32: vec4 loads. f16: the same bytes read as packed u32 pairs (one load per two halves,
-// widened by unpack2x16float), which halves the loads that bound this kernel.
-@group(0) @binding(1) var<storage, read> q_absorbed: array<vec4<store_t>>; // [qRows, h, KEY_VEC4] // @f32
-// @f16: @group(0) @binding(1) var<storage, read> q_absorbed: array<vec2<u32>>;
+// The absorbed query as a texture like the cache's (copied from q_absorbed by
+// cache_texture.wgsl, a pass of the attention core): row (query row x heads + head)'s
+// vec4 c is texel ((row % RPTQ) x KEY_VEC4 + c, row / RPTQ). Read through a texture for
+// the same reason as the cache: the scores pass loads 16 query vec4s per 16 cache vec4s,
+// and as storage loads they took about a fifth of the pass (docs/benchmarks.md, session 13).
+@group(0) @binding(1) var q_tex: texture_2d<f32>;
 // The latent cache as a texture (cache_texture.wgsl copies it from the cache buffer, outside
 // the attention core): row k's vec4 c is texel ((k % RPT) x KEY_VEC4 + c, k / RPT), rgba32f
 // or rgba16f (read as f32 either way). Why a texture: Mesa 22.3 loads a storage vec4 lane by
 // lane, with a test of the lane's execution bit and, per component, a bounds test and a
 // masked broadcast through the stack (about 400 instructions per vec4 in the scores loop);
-// a texel fetch loads a lane's texel at once. The passes measured 1.1-1.4x faster for it
-// (docs/benchmarks.md, session 12); the values pass, whose time is mostly its cache loads,
-// gained most.
+// a texel fetch loads a lane's texel at once. The passes measured 1.2-1.4x faster for it
+// (docs/benchmarks.md, sessions 12 and 13).
 @group(0) @binding(2) var cache_tex: texture_2d<f32>;
 @group(0) @binding(3) var<storage, read> q_meta: array<vec4<u32>>;         // [totalQ]
 @group(0) @binding(4) var<storage, read> k_rows: array<u32>;               // [totalK]
@@ -95,9 +96,9 @@ struct Params {
 @group(0) @binding(5) var<storage, read> probs_in: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> x_out: array<vec4<f32>>;    // [splits, total_t, h, VAL_VEC4]
 
-fn ldq(i: u32) -> vec4<f32> {
-  return vec4<f32>(q_absorbed[i]); // @f32
-  // @f16: let w = q_absorbed[i]; return vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y));
+// Vec4 c of absorbed-query row `row` (= query row x heads + head).
+fn ldq(row: u32, c: u32) -> vec4<f32> {
+  return textureLoad(q_tex, vec2<u32>((row % RPTQ) * KEY_VEC4 + c, row / RPTQ), 0);
 }
 
 // Vec4 c of cache row `row`.
@@ -124,7 +125,7 @@ fn key_rows(base: u32, j: u32, last: u32) -> vec4<u32> {
 // of each binding exists (the host never binds an empty buffer).
 fn bind_common() {
   _ = params.total_t;
-  _ = q_absorbed[0];
+  _ = textureDimensions(q_tex);
   _ = textureDimensions(cache_tex);
   _ = q_meta[0];
   _ = k_rows[0];
@@ -174,24 +175,24 @@ fn scores(@builtin(global_invocation_id) gid: vec3<u32>) {
   let rb = key_rows(base, k0 + 4u, last);
   let rc = key_rows(base, k0 + 8u, last);
   let rd = key_rows(base, k0 + 12u, last);
-  // Vec4 offset of head j's query row (j past the heads: the last head, never stored).
+  // Row of head j's query in q_tex (j past the heads: the last head, never stored).
   let qr = qm.x * params.heads;
-  let q0 = (qr + head_of(tile, 0u)) * KEY_VEC4;
-  let q1 = (qr + head_of(tile, 1u)) * KEY_VEC4;
-  let q2 = (qr + head_of(tile, 2u)) * KEY_VEC4;
-  let q3 = (qr + head_of(tile, 3u)) * KEY_VEC4;
-  let q4 = (qr + head_of(tile, 4u)) * KEY_VEC4;
-  let q5 = (qr + head_of(tile, 5u)) * KEY_VEC4;
-  let q6 = (qr + head_of(tile, 6u)) * KEY_VEC4;
-  let q7 = (qr + head_of(tile, 7u)) * KEY_VEC4;
-  let q8 = (qr + head_of(tile, 8u)) * KEY_VEC4;
-  let q9 = (qr + head_of(tile, 9u)) * KEY_VEC4;
-  let q10 = (qr + head_of(tile, 10u)) * KEY_VEC4;
-  let q11 = (qr + head_of(tile, 11u)) * KEY_VEC4;
-  let q12 = (qr + head_of(tile, 12u)) * KEY_VEC4;
-  let q13 = (qr + head_of(tile, 13u)) * KEY_VEC4;
-  let q14 = (qr + head_of(tile, 14u)) * KEY_VEC4;
-  let q15 = (qr + head_of(tile, 15u)) * KEY_VEC4;
+  let q0 = qr + head_of(tile, 0u);
+  let q1 = qr + head_of(tile, 1u);
+  let q2 = qr + head_of(tile, 2u);
+  let q3 = qr + head_of(tile, 3u);
+  let q4 = qr + head_of(tile, 4u);
+  let q5 = qr + head_of(tile, 5u);
+  let q6 = qr + head_of(tile, 6u);
+  let q7 = qr + head_of(tile, 7u);
+  let q8 = qr + head_of(tile, 8u);
+  let q9 = qr + head_of(tile, 9u);
+  let q10 = qr + head_of(tile, 10u);
+  let q11 = qr + head_of(tile, 11u);
+  let q12 = qr + head_of(tile, 12u);
+  let q13 = qr + head_of(tile, 13u);
+  let q14 = qr + head_of(tile, 14u);
+  let q15 = qr + head_of(tile, 15u);
   // s<j>: column c = scores of keys k0 + 4c .. k0 + 4c + 3 for head j of the tile.
   var s0 = mat4x4<f32>();
   var s1 = mat4x4<f32>();
@@ -215,22 +216,22 @@ fn scores(@builtin(global_invocation_id) gid: vec3<u32>) {
     let cb = cols(rb, d);
     let cc = cols(rc, d);
     let cd = cols(rd, d);
-    if (HT > 0u) { s0 += dots16(ldq(q0 + d), ca, cb, cc, cd); }
-    if (HT > 1u) { s1 += dots16(ldq(q1 + d), ca, cb, cc, cd); }
-    if (HT > 2u) { s2 += dots16(ldq(q2 + d), ca, cb, cc, cd); }
-    if (HT > 3u) { s3 += dots16(ldq(q3 + d), ca, cb, cc, cd); }
-    if (HT > 4u) { s4 += dots16(ldq(q4 + d), ca, cb, cc, cd); }
-    if (HT > 5u) { s5 += dots16(ldq(q5 + d), ca, cb, cc, cd); }
-    if (HT > 6u) { s6 += dots16(ldq(q6 + d), ca, cb, cc, cd); }
-    if (HT > 7u) { s7 += dots16(ldq(q7 + d), ca, cb, cc, cd); }
-    if (HT > 8u) { s8 += dots16(ldq(q8 + d), ca, cb, cc, cd); }
-    if (HT > 9u) { s9 += dots16(ldq(q9 + d), ca, cb, cc, cd); }
-    if (HT > 10u) { s10 += dots16(ldq(q10 + d), ca, cb, cc, cd); }
-    if (HT > 11u) { s11 += dots16(ldq(q11 + d), ca, cb, cc, cd); }
-    if (HT > 12u) { s12 += dots16(ldq(q12 + d), ca, cb, cc, cd); }
-    if (HT > 13u) { s13 += dots16(ldq(q13 + d), ca, cb, cc, cd); }
-    if (HT > 14u) { s14 += dots16(ldq(q14 + d), ca, cb, cc, cd); }
-    if (HT > 15u) { s15 += dots16(ldq(q15 + d), ca, cb, cc, cd); }
+    if (HT > 0u) { s0 += dots16(ldq(q0, d), ca, cb, cc, cd); }
+    if (HT > 1u) { s1 += dots16(ldq(q1, d), ca, cb, cc, cd); }
+    if (HT > 2u) { s2 += dots16(ldq(q2, d), ca, cb, cc, cd); }
+    if (HT > 3u) { s3 += dots16(ldq(q3, d), ca, cb, cc, cd); }
+    if (HT > 4u) { s4 += dots16(ldq(q4, d), ca, cb, cc, cd); }
+    if (HT > 5u) { s5 += dots16(ldq(q5, d), ca, cb, cc, cd); }
+    if (HT > 6u) { s6 += dots16(ldq(q6, d), ca, cb, cc, cd); }
+    if (HT > 7u) { s7 += dots16(ldq(q7, d), ca, cb, cc, cd); }
+    if (HT > 8u) { s8 += dots16(ldq(q8, d), ca, cb, cc, cd); }
+    if (HT > 9u) { s9 += dots16(ldq(q9, d), ca, cb, cc, cd); }
+    if (HT > 10u) { s10 += dots16(ldq(q10, d), ca, cb, cc, cd); }
+    if (HT > 11u) { s11 += dots16(ldq(q11, d), ca, cb, cc, cd); }
+    if (HT > 12u) { s12 += dots16(ldq(q12, d), ca, cb, cc, cd); }
+    if (HT > 13u) { s13 += dots16(ldq(q13, d), ca, cb, cc, cd); }
+    if (HT > 14u) { s14 += dots16(ldq(q14, d), ca, cb, cc, cd); }
+    if (HT > 15u) { s15 += dots16(ldq(q15, d), ca, cb, cc, cd); }
   }
   // Whole vec4s of scores (k0 is a multiple of 16); slots past the visible keys are
   // written too and masked by the softmax pass.

@@ -1,15 +1,16 @@
-// The latent cache copied into the texture absorbed_gemm.wgsl reads it through: one
-// invocation per vec4 of the cache, row k's vec4 c to texel ((k % RPT) x KEY_VEC4 + c,
-// k / RPT). rgba32float for an f32 cache; for f16 the packed halves are widened and stored
-// into rgba16float, which gives back the same halves (every f16 value is exact in f32).
-// Cache construction, not attention: the launcher dispatches it outside the attention
-// core (bench reports its time as the pass `cache_texture`).
+// Rows of KEY_VEC4 vec4s copied into a texture that absorbed_gemm.wgsl reads them through:
+// the latent cache (pass `cache_texture`) and the absorbed query (pass `query_texture`).
+// One invocation per vec4, row k's vec4 c to texel ((k % RPT) x KEY_VEC4 + c, k / RPT).
+// rgba32float for f32 rows; for f16 the packed halves are widened and stored into
+// rgba16float, which gives back the same halves (every f16 value is exact in f32).
+// The cache's copy is cache construction (outside the attention core, timed once apart);
+// the query's is part of the core.
 // Grid: x and y cover n = rows x KEY_VEC4 vec4s in workgroups of WG (2D when n / WG is
 // over the device's limit per dimension). No barrier in this kernel: early returns are safe.
 
 const WG: u32 = 64u; // @param invocations per workgroup
-const KEY_VEC4: u32 = 144u; // @param (r + rope) / 4: texels per cache row
-const RPT: u32 = 1u; // @param cache rows per texture row
+const KEY_VEC4: u32 = 144u; // @param (r + rope) / 4: texels per row
+const RPT: u32 = 1u; // @param rows per texture row
 
 struct Params {
   n: u32, // vec4s of the cache: rows x KEY_VEC4

@@ -7,7 +7,7 @@
  * @module
  */
 import { gemmValueColumnGroups } from "../adapter/gemm_plan.ts";
-import type { GpuPlan } from "../adapter/types.ts";
+import type { CacheTextureShape, GpuPlan } from "../adapter/types.ts";
 import type { AttentionBuffers, LaunchKit } from "./launch.ts";
 import { planBufferBytes, variantFields } from "./launch.ts";
 import { dispatchGemmSoftmax, gemmVariant } from "./gemm_softmax.ts";
@@ -31,29 +31,30 @@ export async function launchAbsorbedGemm(
   const h = a.numHeads;
   const totalQ = plan.layout.totalQ;
   const { columnsPerInvocation: ev, scoreVec4PerRow: kmax4 } = gemmVariant(plan);
-  const { valueSplits: splits, keysPerValueSplit: splitKeys, cacheTexture: tex } = variantFields(
-    plan,
-    ["valueSplits", "keysPerValueSplit", "cacheTexture"],
-    "wgsl-absorbed-gemm",
-  );
-  // 1. q~ = [q_nope W_UK | q_pe] per row and head.
-  const qAbs = await kit.absorbQ(plan, buffers);
-  // 2. The latent cache into the texture the passes read it through: cache construction,
-  // outside the attention core (a serving loop keeps its cache in this form and appends
-  // to it; bench reports the pass's time apart).
+  const { valueSplits: splits, keysPerValueSplit: splitKeys, cacheTexture, queryTexture } =
+    variantFields(
+      plan,
+      ["valueSplits", "keysPerValueSplit", "cacheTexture", "queryTexture"],
+      "wgsl-absorbed-gemm",
+    );
   const keyVec4 = a.keyWidth / 4;
-  const cacheTexture = kit.texture(tex, tex.format, "cache_texture");
-  const vec4s = plan.layout.kRows * keyVec4;
-  kit.dispatch(
+  // 1. q~ = [q_nope W_UK | q_pe] per row and head, then into the texture the scores pass
+  // reads it through (a pass of the attention core: it runs every decode step).
+  const qAbs = await kit.absorbQ(plan, buffers);
+  const qRows = plan.layout.qRows * h;
+  const qTex = await intoTexture(kit, "query_texture", qAbs, queryTexture, qRows * keyVec4, {
+    keyVec4,
+  });
+  // 2. The latent cache into the texture both passes read it through: cache construction,
+  // outside the attention core (a serving loop keeps its cache in this form and appends
+  // to it; run and bench time it once, apart).
+  const cacheTex = await intoTexture(
+    kit,
     "cache_texture",
-    await kit.kernel("cache_texture.wgsl", "copy", {
-      WG: 64,
-      KEY_VEC4: keyVec4,
-      RPT: tex.rowsPerTexelRow,
-    }),
-    [kit.uniform(kit.writer().u32(vec4s)), buffers.kvCache, cacheTexture.createView()],
-    grid1d(vec4s),
-    { construction: true },
+    buffers.kvCache,
+    cacheTexture,
+    plan.layout.kRows * keyVec4,
+    { keyVec4, construction: true },
   );
   // 3. Scores, softmax (gemm_softmax.ts) and values; scores and values share their bindings.
   const params = {
@@ -62,7 +63,8 @@ export async function launchAbsorbedGemm(
     KEY_VEC4: keyVec4,
     VAL_VEC4: a.valueWidth / 4,
     EV: ev,
-    RPT: tex.rowsPerTexelRow,
+    RPT: cacheTexture.rowsPerTexelRow,
+    RPTQ: queryTexture.rowsPerTexelRow,
   };
   const { x, xPart, lsePart } = kit.latentOutputs(plan, buffers);
   const probs = kit.storage(planBufferBytes(plan, "scores"), "scores");
@@ -74,8 +76,8 @@ export async function launchAbsorbedGemm(
     kit.uniform(
       kit.writer().u32(totalQ).u32(h).f32(a.softmaxScale).u32(kmax4).u32(splitKeys).u32(splits),
     ),
-    qAbs,
-    cacheTexture.createView(),
+    qTex,
+    cacheTex,
     buffers.qMeta,
     buffers.kRows,
     probs,
@@ -108,4 +110,31 @@ export async function launchAbsorbedGemm(
   }
   // 4. o = W_UV x (one split: x is final, the LSE is in buffers.lse).
   await kit.finishLatent(plan, buffers, { x, xPart, lsePart });
+}
+
+/**
+ * A texture of `shape` holding the rows of `source` (`vec4s` vec4s, `keyVec4` per row),
+ * copied by cache_texture.wgsl in a pass named `name`; its view.
+ */
+async function intoTexture(
+  kit: LaunchKit,
+  name: string,
+  source: GPUBuffer,
+  shape: CacheTextureShape,
+  vec4s: number,
+  o: { keyVec4: number; construction?: boolean },
+): Promise<GPUTextureView> {
+  const texture = kit.texture(shape, shape.format, name);
+  kit.dispatch(
+    name,
+    await kit.kernel("cache_texture.wgsl", "copy", {
+      WG: 64,
+      KEY_VEC4: o.keyVec4,
+      RPT: shape.rowsPerTexelRow,
+    }),
+    [kit.uniform(kit.writer().u32(vec4s)), source, texture.createView()],
+    grid1d(vec4s),
+    { construction: o.construction ?? false },
+  );
+  return texture.createView();
 }

@@ -489,6 +489,17 @@ const TINY_DECODE_TEXTURE_ROWS_SHARED: FaultScenario = {
   layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 16500, causal: true },
 };
 
+/**
+ * A decode of more query rows x heads (8200 x 4) than any device's texture side, so the
+ * gemm kernel's query texture holds several (row, head) rows per texture row.
+ */
+const TINY_DECODE_QUERY_ROWS_SHARED: FaultScenario = {
+  preset: "tiny",
+  dtype: "f32",
+  path: "absorbed",
+  layout: { kind: "bshd", batch: 8200, seqQ: 1, seqK: 2, causal: true },
+};
+
 /** Decode with partial key groups and score vec4s (37 = 2 x 16 + 5 keys). */
 const BSHD_DECODE_37: LayoutRequest = { kind: "bshd", batch: 2, seqQ: 1, seqK: 37, causal: true };
 
@@ -577,8 +588,8 @@ export const GEMM_FAULTS: readonly Fault[] = [
     "one head's statement of the written-out scores tile reads the previous head's query",
     {
       file: "absorbed_gemm.wgsl",
-      pattern: "if (HT > 1u) { s1 += dots16(ldq(q1 + d)",
-      replacement: "if (HT > 1u) { s1 += dots16(ldq(q0 + d)",
+      pattern: "if (HT > 1u) { s1 += dots16(ldq(q1, d)",
+      replacement: "if (HT > 1u) { s1 += dots16(ldq(q0, d)",
       scenario: TINY_ABSORBED_MTP,
     },
   ),
@@ -652,6 +663,29 @@ export const GEMM_FAULTS: readonly Fault[] = [
       pattern: "vec2<u32>((row % RPT) * KEY_VEC4 + c, row / RPT)",
       replacement: "vec2<u32>(c, row / RPT)",
       scenario: TINY_DECODE_TEXTURE_ROWS_SHARED,
+    },
+  ),
+  sourceFault(
+    "gemm-query-texture-head-shifted",
+    "the scores pass reads each head's absorbed query from the next (row, head) row of the " +
+      "query texture",
+    {
+      file: "absorbed_gemm.wgsl",
+      pattern: "vec2<u32>((row % RPTQ) * KEY_VEC4 + c, row / RPTQ)",
+      replacement: "vec2<u32>(((row + 1u) % RPTQ) * KEY_VEC4 + c, (row + 1u) / RPTQ)",
+      scenario: TINY_DECODE_SPLIT,
+    },
+  ),
+  sourceFault(
+    "gemm-query-texture-shared-rows-folded",
+    "the scores pass reads a query row's texels at the start of its texture row, ignoring " +
+      "the rows before it that share the texture row (only visible with several rows per " +
+      "texture row)",
+    {
+      file: "absorbed_gemm.wgsl",
+      pattern: "vec2<u32>((row % RPTQ) * KEY_VEC4 + c, row / RPTQ)",
+      replacement: "vec2<u32>(c, row / RPTQ)",
+      scenario: TINY_DECODE_QUERY_ROWS_SHARED,
     },
   ),
   sourceFault(

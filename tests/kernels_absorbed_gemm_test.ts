@@ -212,3 +212,25 @@ gpuTest(
   },
   { skip: CAPS === null ? "no WebGPU adapter" : null },
 );
+
+gpuTest(
+  "gemm: more query rows x heads than a texture side share the query texture's rows",
+  async (t) => {
+    // 8200 tokens x 4 heads = 32800 (row, head) rows: over maxTextureDimension2D on every
+    // adapter (8192-32768), so the query texture holds two or more per texture row.
+    const spec = presetSpec("tiny");
+    const layout = { kind: "bshd", batch: 8200, seqQ: 1, seqK: 2, causal: true } as const;
+    const cs = { spec, dtype: "f32", backend: BACKEND, layout } as const;
+    await gpuStep(t, "tiny f32, b 8200, 2 keys", { cases: [cs], specs: [spec] }, async () => {
+      const run = await runCase(cs);
+      const tex = run.plan.variant.queryTexture!;
+      const maxDim = CAPS!.limits.maxTextureDimension2D ?? 8192;
+      assert.ok(tex.rowsPerTexelRow >= 2, JSON.stringify(tex));
+      assert.ok(tex.width <= maxDim && tex.height <= maxDim, JSON.stringify(tex));
+      assert.equal(tex.height, Math.ceil(32800 / tex.rowsPerTexelRow));
+      const res = checkAgainstReference(run);
+      assert.ok(res.pass, `${summarize(res.out)}\n${summarize(res.lse)}`);
+    });
+  },
+  { skip: CAPS === null ? "no WebGPU adapter" : null },
+);

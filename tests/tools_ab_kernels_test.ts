@@ -34,7 +34,7 @@ Deno.test("parseVariant reads NAME=FILE:PATH lists and names what is wrong", () 
 
 Deno.test("specializedParams reads back what specializeSource wrote", async () => {
   const raw = await readKernelFile("absorbed_gemm.wgsl");
-  const params = { WG: 8, KEY_VEC4: 48, VAL_VEC4: 32, HT: 4, EV: 2, RPT: 2 };
+  const params = { WG: 8, KEY_VEC4: 48, VAL_VEC4: 32, HT: 4, EV: 2, RPT: 2, RPTQ: 3 };
   assert.deepEqual(specializedParams(specializeSource(raw, { dtype: "f32", params })), params);
 });
 
