@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { clearableUsage } from "../gpu/texture_clears.ts";
-import { dispatchClocks } from "../tools/probe_device.ts";
+import { dispatchClocks, slowKernel, TEXEL_KERNEL } from "../tools/probe_device.ts";
 import { gpu, gpuTest } from "./gpu_helpers.ts";
 
 const TEXTURE_BINDING = 0x04;
@@ -50,24 +50,6 @@ gpuTest("a texture made without COPY_DST gets it on the harness's device", async
   d.destroy();
 });
 
-// A kernel slow enough to time (a loop of loads per invocation), binding no texture.
-const SLOW = `
-@group(0) @binding(0) var<storage, read_write> buf: array<f32>;
-@compute @workgroup_size(8)
-fn main(@builtin(global_invocation_id) g: vec3<u32>) {
-  var junk = 0.0;
-  for (var i = 0u; i < 200000u; i++) { junk += buf[(i * 7u + g.x) % 1024u] * 1.0001; }
-  if (junk == 1.5e-38) { buf[0] = junk; } // never true: the loop stays
-}`;
-// A kernel that reads one texel.
-const TEXEL = `
-@group(0) @binding(0) var<storage, read_write> buf: array<f32>;
-@group(0) @binding(1) var tex: texture_2d<f32>;
-@compute @workgroup_size(8)
-fn main(@builtin(global_invocation_id) g: vec3<u32>) {
-  buf[g.x + 2000u] = textureLoad(tex, vec2<u32>(g.x % 4u, 0u), 0).x;
-}`;
-
 gpuTest(
   "a pass binding no texture is still timed by its timestamps after a pass read a texture",
   async () => {
@@ -86,8 +68,8 @@ gpuTest(
       format: "rgba32float",
       usage: GPUTextureUsage.TEXTURE_BINDING,
     });
-    const slow = pipelineOf(SLOW);
-    const texel = pipelineOf(TEXEL);
+    const slow = pipelineOf(slowKernel(false));
+    const texel = pipelineOf(TEXEL_KERNEL);
     const slowGroup = device.createBindGroup({
       layout: slow.getBindGroupLayout(0),
       entries: [{ binding: 0, resource: { buffer: buf } }],

@@ -192,45 +192,32 @@ loopBoundaryTest(
 );
 
 gpuTest(
-  "gemm: a latent cache with more rows than a texture side shares texture rows",
+  "gemm: rows past a texture side share texture rows (the latent cache's, the query's)",
   async (t) => {
-    // 2 x 16500 rows: over maxTextureDimension2D on every adapter (8192-32768), so the
-    // cache texture holds two or more cache rows per texture row.
+    // Both over maxTextureDimension2D on every adapter (8192-32768), so each texture holds
+    // two or more rows per texture row: 2 x 16500 cache rows; 8200 tokens x 4 heads =
+    // 32800 (row, head) query rows.
     const spec = presetSpec("tiny");
-    const layout = { kind: "bshd", batch: 2, seqQ: 1, seqK: 16500, causal: true } as const;
-    const cs = { spec, dtype: "f32", backend: BACKEND, layout } as const;
-    await gpuStep(t, "tiny f32, b 2, 16500 keys", { cases: [cs], specs: [spec] }, async () => {
-      const run = await runCase(cs);
-      const tex = run.plan.variant.cacheTexture!;
-      const maxDim = CAPS!.limits.maxTextureDimension2D ?? 8192;
-      assert.ok(tex.rowsPerTexelRow >= 2, JSON.stringify(tex));
-      assert.ok(tex.width <= maxDim && tex.height <= maxDim, JSON.stringify(tex));
-      assert.equal(tex.height, Math.ceil(33000 / tex.rowsPerTexelRow));
-      const res = checkAgainstReference(run);
-      assert.ok(res.pass, `${summarize(res.out)}\n${summarize(res.lse)}`);
-    });
-  },
-  { skip: CAPS === null ? "no WebGPU adapter" : null },
-);
-
-gpuTest(
-  "gemm: more query rows x heads than a texture side share the query texture's rows",
-  async (t) => {
-    // 8200 tokens x 4 heads = 32800 (row, head) rows: over maxTextureDimension2D on every
-    // adapter (8192-32768), so the query texture holds two or more per texture row.
-    const spec = presetSpec("tiny");
-    const layout = { kind: "bshd", batch: 8200, seqQ: 1, seqK: 2, causal: true } as const;
-    const cs = { spec, dtype: "f32", backend: BACKEND, layout } as const;
-    await gpuStep(t, "tiny f32, b 8200, 2 keys", { cases: [cs], specs: [spec] }, async () => {
-      const run = await runCase(cs);
-      const tex = run.plan.variant.queryTexture!;
-      const maxDim = CAPS!.limits.maxTextureDimension2D ?? 8192;
-      assert.ok(tex.rowsPerTexelRow >= 2, JSON.stringify(tex));
-      assert.ok(tex.width <= maxDim && tex.height <= maxDim, JSON.stringify(tex));
-      assert.equal(tex.height, Math.ceil(32800 / tex.rowsPerTexelRow));
-      const res = checkAgainstReference(run);
-      assert.ok(res.pass, `${summarize(res.out)}\n${summarize(res.lse)}`);
-    });
+    const cases = [
+      { name: "cache", batch: 2, seqK: 16500, rows: 33000 },
+      { name: "query", batch: 8200, seqK: 2, rows: 32800 },
+    ] as const;
+    for (const c of cases) {
+      const layout = { kind: "bshd", batch: c.batch, seqQ: 1, seqK: c.seqK, causal: true } as const;
+      const cs = { spec, dtype: "f32", backend: BACKEND, layout } as const;
+      const label = `${c.name} texture: tiny f32, b ${c.batch}, ${c.seqK} keys`;
+      await gpuStep(t, label, { cases: [cs], specs: [spec] }, async () => {
+        const run = await runCase(cs);
+        const v = run.plan.variant;
+        const tex = c.name === "cache" ? v.cacheTexture! : v.queryTexture!;
+        const maxDim = CAPS!.limits.maxTextureDimension2D ?? 8192;
+        assert.ok(tex.rowsPerTexelRow >= 2, JSON.stringify(tex));
+        assert.ok(tex.width <= maxDim && tex.height <= maxDim, JSON.stringify(tex));
+        assert.equal(tex.height, Math.ceil(c.rows / tex.rowsPerTexelRow));
+        const res = checkAgainstReference(run);
+        assert.ok(res.pass, `${summarize(res.out)}\n${summarize(res.lse)}`);
+      });
+    }
   },
   { skip: CAPS === null ? "no WebGPU adapter" : null },
 );

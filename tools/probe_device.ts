@@ -1,6 +1,8 @@
 /**
- * What the probe tools (tools/load_cost_probe.ts, tools/gemm_tile_probe.ts) share: a device
- * with timestamp queries, and the kernel time of one dispatch by its pass timestamps.
+ * What the probe tools (tools/load_cost_probe.ts, tools/gemm_tile_probe.ts,
+ * tools/texture_timestamp_probe.ts) share: a device with timestamp queries, the kernel time
+ * of one dispatch by its pass timestamps (and the wall clock), and the texture probe's two
+ * kernels (also timed by tests/gpu_texture_clears_test.ts).
  *
  * @module
  */
@@ -98,3 +100,37 @@ export function dispatchClocks(
     return { stamps: Number(t[1] - t[0]) / 1e6, wall };
   };
 }
+
+/**
+ * A storage-only kernel slow enough to time (a loop of 200000 loads per invocation of
+ * `buf`, binding 0); with `texture`, the same kernel with a texture bound at binding 1
+ * (its size read, so the binding stays). tools/texture_timestamp_probe.ts and
+ * tests/gpu_texture_clears_test.ts time it.
+ *
+ * @example
+ * ```ts
+ * import { slowKernel } from "./probe_device.ts";
+ * slowKernel(false).includes("200000u"); // true
+ * ```
+ */
+export function slowKernel(texture: boolean): string {
+  return `
+@group(0) @binding(0) var<storage, read_write> buf: array<f32>;
+${texture ? "@group(0) @binding(1) var tex: texture_2d<f32>;" : ""}
+@compute @workgroup_size(8)
+fn main(@builtin(global_invocation_id) g: vec3<u32>) {
+  var junk = ${texture ? "f32(textureDimensions(tex).x)" : "0.0"};
+  for (var i = 0u; i < 200000u; i++) { junk += buf[(i * 7u + g.x) % 1024u] * 1.0001; }
+  // never true for the zeroed buffer: the loop cannot be removed
+  if (junk == 1.5e-38) { buf[0] = junk; }
+}`;
+}
+
+/** A kernel that reads one texel of the texture at binding 1 into `buf` (binding 0). */
+export const TEXEL_KERNEL = `
+@group(0) @binding(0) var<storage, read_write> buf: array<f32>;
+@group(0) @binding(1) var tex: texture_2d<f32>;
+@compute @workgroup_size(8)
+fn main(@builtin(global_invocation_id) g: vec3<u32>) {
+  buf[g.x + 2000u] = textureLoad(tex, vec2<u32>(g.x % 4u, 0u), 0).x;
+}`;

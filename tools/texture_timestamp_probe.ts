@@ -19,33 +19,9 @@
  *
  * @module
  */
-import { dispatchClocks, probeDevice } from "./probe_device.ts";
+import { dispatchClocks, probeDevice, slowKernel, TEXEL_KERNEL } from "./probe_device.ts";
 
 const { adapter, device } = await probeDevice();
-
-/**
- * The slow storage-only kernel; with `texture`, the same kernel with a texture bound (its
- * size read, so the binding stays).
- */
-function slowKernel(texture: boolean): string {
-  return `
-@group(0) @binding(0) var<storage, read_write> buf: array<f32>;
-${texture ? "@group(0) @binding(1) var tex: texture_2d<f32>;" : ""}
-@compute @workgroup_size(8)
-fn main(@builtin(global_invocation_id) g: vec3<u32>) {
-  var junk = ${texture ? "f32(textureDimensions(tex).x)" : "0.0"};
-  for (var i = 0u; i < 200000u; i++) { junk += buf[(i * 7u + g.x) % 1024u] * 1.0001; }
-  // never true for the zeroed buffer: the loop cannot be removed
-  if (junk == 1.5e-38) { buf[0] = junk; }
-}`;
-}
-const texCode = `
-@group(0) @binding(0) var<storage, read_write> buf: array<f32>;
-@group(0) @binding(1) var tex: texture_2d<f32>;
-@compute @workgroup_size(8)
-fn main(@builtin(global_invocation_id) g: vec3<u32>) {
-  buf[g.x + 2000u] = textureLoad(tex, vec2<u32>(g.x % 4u, 0u), 0).x;
-}`;
 
 const buf = device.createBuffer({ size: 4 * 4096, usage: GPUBufferUsage.STORAGE });
 /** A 4 x 4 texture; `copyable` adds COPY_DST (what gpu/texture_clears.ts does). */
@@ -63,7 +39,7 @@ const pipelineOf = (code: string) =>
     compute: { module: device.createShaderModule({ code }), entryPoint: "main" },
   });
 const slow = pipelineOf(slowKernel(false));
-const texPipeline = pipelineOf(texCode);
+const texPipeline = pipelineOf(TEXEL_KERNEL);
 const slowTex = pipelineOf(slowKernel(true));
 const slowGroup = device.createBindGroup({
   layout: slow.getBindGroupLayout(0),
