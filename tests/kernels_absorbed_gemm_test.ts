@@ -31,7 +31,16 @@ import {
   TINY_LAYOUTS,
   tinyParityTest,
 } from "./backend_parity_helpers.ts";
-import { CAPS, checkAgainstReference, gpu, gpuStep, gpuTest, runCase } from "./gpu_helpers.ts";
+import {
+  CAPS,
+  checkAgainstReference,
+  gpu,
+  gpuStep,
+  gpuTest,
+  planCase,
+  runCase,
+} from "./gpu_helpers.ts";
+import { measureAttention } from "../kernels/measure.ts";
 
 const BACKEND = "wgsl-absorbed-gemm";
 const FAMILY = "absorbed-gemm";
@@ -218,6 +227,34 @@ gpuTest(
         assert.ok(res.pass, `${summarize(res.out)}\n${summarize(res.lse)}`);
       });
     }
+  },
+  { skip: CAPS === null ? "no WebGPU adapter" : null },
+);
+
+gpuTest(
+  "gemm: timed replays leave the cache texture's copy out and time it once; the query's stays in",
+  async (t) => {
+    const spec = presetSpec("tiny");
+    const layout = { kind: "bshd", batch: 2, seqQ: 1, seqK: 40, causal: true } as const;
+    const cs = { spec, dtype: "f32", backend: BACKEND, layout } as const;
+    await gpuStep(t, "tiny f32, b 2, 40 keys", { cases: [cs], specs: [spec] }, async () => {
+      const { plan, inputs } = await planCase(cs);
+      const m = await measureAttention(await gpu(), plan, {
+        spec,
+        inputs,
+        scope: "all",
+        reps: 2,
+        warmup: 0,
+      });
+      assert.deepEqual(m.construction, ["cache_texture"]);
+      assert.equal(m.repeats.length, 2);
+      for (const r of m.repeats) {
+        const names = r.passes.map((p) => p.name);
+        assert.ok(!names.includes("cache_texture"), names.join(", "));
+        assert.ok(names.includes("query_texture") && names.includes("gemm_scores"), names.join());
+      }
+      assert.deepEqual(m.outsideCore?.passes.map((p) => p.name), ["cache_texture"]);
+    });
   },
   { skip: CAPS === null ? "no WebGPU adapter" : null },
 );
