@@ -9,6 +9,7 @@ import type {
   AttentionPath,
   BackendId,
   BufferSpec,
+  CacheTextureShape,
   DeviceCaps,
   Dtype,
   KernelVariant,
@@ -547,27 +548,18 @@ const absorbedGemm: Backend = {
     ];
     reasons.push(...limitReasons(q, buffers, GEMM_WORKGROUP_SIZE));
     // The latent cache is read through a texture (gemm_plan.ts gemmCacheTexture), copied
-    // from the cache buffer outside the attention core.
-    // So is the absorbed query (its [qRows x h] rows of the same width), copied from
-    // q_absorbed by a pass of the attention core.
-    const maxDim = q.caps?.limits.maxTextureDimension2D ?? DEFAULT_MAX_TEXTURE_DIMENSION_2D;
-    const texture = gemmCacheTexture(shape.keyVec4, layout.kRows, dtype, maxDim);
+    // from the cache buffer outside the attention core. So is the absorbed query (its
+    // [qRows x h] rows of the same width), copied from q_absorbed by a pass of the core.
     const qRows = layout.qRows * spec.numHeads;
-    const queryTexture = gemmCacheTexture(shape.keyVec4, qRows, dtype, maxDim);
-    for (
-      const [t, name, what] of [
-        [texture, "cache_texture", `the latent cache's ${layout.kRows} rows`],
-        [queryTexture, "query_texture", `the absorbed query's ${qRows} rows (tokens x heads)`],
-      ] as const
-    ) {
-      if (t === null) {
-        reasons.push({
-          code: "limits.texture-size",
-          message: `${what} of ${shape.keyVec4} texels do not fit a texture of this device ` +
-            `(maxTextureDimension2D ${maxDim} on each side); use wgsl-absorbed`,
-        });
-      } else buffers.push({ name, bytes: t.width * t.height * 4 * bytesOf(dtype) });
-    }
+    const [texture, queryTexture] = rowTextures(q, "wgsl-absorbed", reasons, buffers, [
+      ["cache_texture", `the latent cache's ${layout.kRows} rows`, layout.kRows, shape.keyVec4],
+      [
+        "query_texture",
+        `the absorbed query's ${qRows} rows (tokens x heads)`,
+        qRows,
+        shape.keyVec4,
+      ],
+    ]);
     return {
       reasons,
       path: "absorbed",
@@ -863,6 +855,33 @@ const expanded: Backend = {
   },
 };
 
+/**
+ * The textures a gemm kernel reads rows of vec4s through (gemm_plan.ts gemmCacheTexture),
+ * one per entry [buffer name, what, rows, vec4s per row]: each that fits the device is
+ * listed in `buffers`, each that does not adds a `limits.texture-size` reason naming
+ * `fallback`. Null where it does not fit.
+ */
+function rowTextures(
+  q: SupportQuery,
+  fallback: string,
+  reasons: Reason[],
+  buffers: BufferSpec[],
+  entries: readonly (readonly [string, string, number, number])[],
+): (CacheTextureShape | null)[] {
+  const maxDim = q.caps?.limits.maxTextureDimension2D ?? DEFAULT_MAX_TEXTURE_DIMENSION_2D;
+  return entries.map(([name, what, rows, width]) => {
+    const t = gemmCacheTexture(width, rows, q.dtype, maxDim);
+    if (t === null) {
+      reasons.push({
+        code: "limits.texture-size",
+        message: `${what} of ${width} texels do not fit a texture of this device ` +
+          `(maxTextureDimension2D ${maxDim} on each side); use ${fallback}`,
+      });
+    } else buffers.push({ name, bytes: t.width * t.height * 4 * bytesOf(q.dtype) });
+    return t;
+  });
+}
+
 const expandedGemm: Backend = {
   id: "wgsl-expanded-gemm",
   path: "expanded",
@@ -896,6 +915,21 @@ const expandedGemm: Backend = {
     // K and V are bound per group of sequences, as by wgsl-expanded.
     reasons.push(...limitReasons(q, buffers, GEMM_WORKGROUP_SIZE, new Set(["k", "v"])));
     reasons.push(...perSequenceKvReasons(q, eb));
+    // The kernels read q, K and V through textures of (row, head) rows: K and V copied
+    // from the expanded buffers as cache construction, q as part of the q packing.
+    const kvRows = layout.kRows * h;
+    const vVec4 = Math.max(1, Math.floor(spec.vChannels / 4));
+    const [queryTexture, keyTexture, valueTexture] = rowTextures(
+      q,
+      "wgsl-expanded",
+      reasons,
+      buffers,
+      [
+        ["query_texture", `q's ${layout.qRows * h} (row, head) rows`, layout.qRows * h, keyVec4],
+        ["key_texture", `K's ${kvRows} (row, head) rows`, kvRows, keyVec4],
+        ["value_texture", `V's ${kvRows} (row, head) rows`, kvRows, vVec4],
+      ],
+    );
     return {
       reasons,
       path: "expanded",
@@ -910,6 +944,9 @@ const expandedGemm: Backend = {
         keysPerBlock: GEMM_KEYS_PER_GROUP,
         columnsPerInvocation: gemmExpandedColumnsPerInvocation(Math.max(1, spec.vChannels / 4)),
         scoreVec4PerRow,
+        ...(queryTexture === null ? {} : { queryTexture }),
+        ...(keyTexture === null ? {} : { keyTexture }),
+        ...(valueTexture === null ? {} : { valueTexture }),
       },
       buffers,
       keyWidth: spec.kChannels,

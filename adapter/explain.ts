@@ -239,6 +239,12 @@ function valuesPassLines(v: KernelVariant): string[] {
   return [
     `  values pass: ${v.columnsPerInvocation} output vec4s per invocation${splits}`,
     ...textureLine("latent cache", v.cacheTexture, "outside the attention core"),
-    ...textureLine("absorbed query", v.queryTexture, "in the attention core"),
+    ...(v.family === "expanded-gemm"
+      ? [
+        ...textureLine("q", v.queryTexture, "outside the attention core, with q packing"),
+        ...textureLine("K", v.keyTexture, "outside the attention core (cache construction)"),
+        ...textureLine("V", v.valueTexture, "outside the attention core (cache construction)"),
+      ]
+      : textureLine("absorbed query", v.queryTexture, "in the attention core")),
   ];
 }

@@ -329,6 +329,14 @@ export interface KernelVariant {
    */
   readonly queryTexture?: CacheTextureShape;
   /**
+   * `wgsl-expanded-gemm`: the textures it reads the expanded K and V through, rows are
+   * (key row, head) pairs, copied from the expanded buffers as cache construction; other
+   * kernels omit them.
+   */
+  readonly keyTexture?: CacheTextureShape;
+  /** See {@link KernelVariant.keyTexture}. */
+  readonly valueTexture?: CacheTextureShape;
+  /**
    * The kernels' subgroup variant (WebGPU feature `subgroups`; kernels/source.ts `// @sg:`
    * lines): true for `wgsl-absorbed-tiled-sg`; other kernels omit it.
    */

@@ -27,19 +27,24 @@
 // probabilities, in the blocks where the tile's queries see different counts. Keys are read
 // through k_rows (logical key -> buffer row) only below the tile's last query's count, so
 // padding rows are never read; a partial key group or block re-reads its last valid key.
-// K/V are bound per group of sequences (kernels/tables.ts denseGroups): k_off and v_off are
-// the binding's first vec4.
+// q, K and V are read through textures of (row, head) rows (the launcher copies them from
+// the packed q and the expanded K/V buffers with cache_texture.wgsl): Mesa 22.3 loads a
+// storage vec4 lane by lane and component by component, a texel in one fetch, and the
+// scores pass ran about 1.6x faster for it (docs/benchmarks.md, session 13). Row
+// (r x heads + h)'s vec4 c is texel ((row % RPT) x width + c, row / RPT), RPTQ/RPTK/RPTV
+// rows per texture row keeping each texture's height within the device's limit.
 //
 // Loops (adapter/gemm_plan.ts counts them for a device's loop budget): scores QK_VEC4 + 1,
 // values ceil(keys / 4) + 1; the tile's queries, keys and columns are written out.
-
-alias store_t = f32; // @dtype storage type of q, k and v
 
 const WG: u32 = 8u; // @param invocations per workgroup (the lavapipe SIMD width)
 const QT: u32 = 16u; // @param queries per tile (register tile rows, <= 16: s0..s15 below)
 const QK_VEC4: u32 = 48u; // @param (nope + rope) / 4
 const V_VEC4: u32 = 32u; // @param v / 4
 const EV: u32 = 4u; // @param output vec4 columns per invocation in the values pass (divides V_VEC4)
+const RPTQ: u32 = 1u; // @param (row, head) rows per texture row of q_tex
+const RPTK: u32 = 1u; // @param (row, head) rows per texture row of k_tex
+const RPTV: u32 = 1u; // @param (row, head) rows per texture row of v_tex
 const_assert V_VEC4 % EV == 0u;
 const_assert EV <= 4u; // c0..c3 and the columns of a mat4x4 accumulator
 const_assert QT <= 16u; // s0..s15, a0..a15
@@ -50,21 +55,15 @@ struct Params {
   tiles: u32,      // query tiles of this dispatch (one group of sequences)
   tile_begin: u32, // its first entry of q_tiles
   heads: u32,
-  k_off: u32,      // first vec4 of the k binding within the whole k buffer
-  v_off: u32,      // first vec4 of the v binding
   scale: f32,      // softmax scale
   kmax4: u32,      // vec4s per score row
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-// f16: q, K and V read as packed u32 pairs widened by unpack2x16float (one load per 2
-// halves).
-@group(0) @binding(1) var<storage, read> q: array<vec4<store_t>>; // [qRows, h, QK_VEC4] // @f32
-// @f16: @group(0) @binding(1) var<storage, read> q: array<vec2<u32>>;
-@group(0) @binding(2) var<storage, read> k: array<vec4<store_t>>; // [kRows, h, QK_VEC4] // @f32
-@group(0) @binding(3) var<storage, read> v: array<vec4<store_t>>; // [kRows, h, V_VEC4] // @f32
-// @f16: @group(0) @binding(2) var<storage, read> k: array<vec2<u32>>;
-// @f16: @group(0) @binding(3) var<storage, read> v: array<vec2<u32>>;
+// rgba32float, or rgba16float for f16 (the same halves, read as f32).
+@group(0) @binding(1) var q_tex: texture_2d<f32>; // rows [qRows x h], QK_VEC4 texels each
+@group(0) @binding(2) var k_tex: texture_2d<f32>; // rows [kRows x h], QK_VEC4 texels each
+@group(0) @binding(3) var v_tex: texture_2d<f32>; // rows [kRows x h], V_VEC4 texels each
 @group(0) @binding(4) var<storage, read> q_meta: array<vec4<u32>>;   // see absorbed.wgsl
 @group(0) @binding(5) var<storage, read> k_rows: array<u32>;
 @group(0) @binding(6) var<storage, read> q_tiles: array<vec2<u32>>;  // (first query, count)
@@ -75,30 +74,28 @@ struct Params {
 @group(0) @binding(7) var<storage, read> probs_in: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> out: array<vec4<f32>>;   // [totalQ, h, V_VEC4]
 
-fn ldq(i: u32) -> vec4<f32> {
-  return vec4<f32>(q[i]); // @f32
-  // @f16: let w = q[i]; return vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y));
+// Vec4 c of (row, head) row `row` of each texture.
+fn ldq(row: u32, c: u32) -> vec4<f32> {
+  return textureLoad(q_tex, vec2<u32>((row % RPTQ) * QK_VEC4 + c, row / RPTQ), 0);
 }
 
-fn ldk(i: u32) -> vec4<f32> {
-  return vec4<f32>(k[i]); // @f32
-  // @f16: let w = k[i]; return vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y));
+fn ldk(row: u32, c: u32) -> vec4<f32> {
+  return textureLoad(k_tex, vec2<u32>((row % RPTK) * QK_VEC4 + c, row / RPTK), 0);
 }
 
-fn ldv(i: u32) -> vec4<f32> {
-  return vec4<f32>(v[i]); // @f32
-  // @f16: let w = v[i]; return vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y));
+fn ldv(row: u32, c: u32) -> vec4<f32> {
+  return textureLoad(v_tex, vec2<u32>((row % RPTV) * V_VEC4 + c, row / RPTV), 0);
 }
 
-// Both passes bind the same nine buffers (eight storage: the default limit; the launcher
+// Both passes bind the same nine resources (six storage buffers, three textures; the launcher
 // passes one list, and each pipeline's layout is derived from its entry point, which must
 // use every binding): each entry point calls its function below. Index 0 of each binding
 // exists (the host never binds an empty buffer).
 fn bind_common() {
   _ = params.tiles;
-  _ = q[0];
-  _ = k[0];
-  _ = v[0];
+  _ = textureDimensions(q_tex);
+  _ = textureDimensions(k_tex);
+  _ = textureDimensions(v_tex);
   _ = q_meta[0];
   _ = k_rows[0];
   _ = q_tiles[0];
@@ -122,9 +119,9 @@ fn rows_of(base: u32, j: u32, last: u32) -> vec4<u32> {
                    k_rows[base + min(j + 2u, last)], k_rows[base + min(j + 3u, last)]);
 }
 
-// Four keys' vec4 d (k offsets r) as the columns of a matrix.
+// Four keys' vec4 d (k_tex rows r) as the columns of a matrix.
 fn kcols(r: vec4<u32>, d: u32) -> mat4x4<f32> {
-  return mat4x4<f32>(ldk(r.x + d), ldk(r.y + d), ldk(r.z + d), ldk(r.w + d));
+  return mat4x4<f32>(ldk(r.x, d), ldk(r.y, d), ldk(r.z, d), ldk(r.w, d));
 }
 
 // Pass 1. Grid: x = key groups of 16, y = blocks of WG heads, z = query tiles of the group.
@@ -147,15 +144,14 @@ fn scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
   let h = min(h_lane, params.heads - 1u);
   let last = qm_last.z - 1u;
   let base = qm_last.y;
-  // k offsets of the 16 keys' head-h rows within the binding.
-  let row_vec4 = params.heads * QK_VEC4;
-  let hoff = vec4<u32>(h * QK_VEC4 - params.k_off);
-  let ra = rows_of(base, k0, last) * row_vec4 + hoff;
-  let rb = rows_of(base, k0 + 4u, last) * row_vec4 + hoff;
-  let rc = rows_of(base, k0 + 8u, last) * row_vec4 + hoff;
-  let rd = rows_of(base, k0 + 12u, last) * row_vec4 + hoff;
+  // k_tex rows of the 16 keys' head h.
+  let hv = vec4<u32>(h);
+  let ra = rows_of(base, k0, last) * params.heads + hv;
+  let rb = rows_of(base, k0 + 4u, last) * params.heads + hv;
+  let rc = rows_of(base, k0 + 8u, last) * params.heads + hv;
+  let rd = rows_of(base, k0 + 12u, last) * params.heads + hv;
   // Per query i of the tile (a partial tile repeats its last query, never stored): the
-  // vec4 offset of its head-h row and its visible keys.
+  // q_tex row of its head h and its visible keys.
   let m0 = q_meta[qt.x + min(0u, nq - 1u)];
   let m1 = q_meta[qt.x + min(1u, nq - 1u)];
   let m2 = q_meta[qt.x + min(2u, nq - 1u)];
@@ -172,22 +168,22 @@ fn scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
   let m13 = q_meta[qt.x + min(13u, nq - 1u)];
   let m14 = q_meta[qt.x + min(14u, nq - 1u)];
   let m15 = q_meta[qt.x + min(15u, nq - 1u)];
-  let q0 = (m0.x * params.heads + h) * QK_VEC4;
-  let q1 = (m1.x * params.heads + h) * QK_VEC4;
-  let q2 = (m2.x * params.heads + h) * QK_VEC4;
-  let q3 = (m3.x * params.heads + h) * QK_VEC4;
-  let q4 = (m4.x * params.heads + h) * QK_VEC4;
-  let q5 = (m5.x * params.heads + h) * QK_VEC4;
-  let q6 = (m6.x * params.heads + h) * QK_VEC4;
-  let q7 = (m7.x * params.heads + h) * QK_VEC4;
-  let q8 = (m8.x * params.heads + h) * QK_VEC4;
-  let q9 = (m9.x * params.heads + h) * QK_VEC4;
-  let q10 = (m10.x * params.heads + h) * QK_VEC4;
-  let q11 = (m11.x * params.heads + h) * QK_VEC4;
-  let q12 = (m12.x * params.heads + h) * QK_VEC4;
-  let q13 = (m13.x * params.heads + h) * QK_VEC4;
-  let q14 = (m14.x * params.heads + h) * QK_VEC4;
-  let q15 = (m15.x * params.heads + h) * QK_VEC4;
+  let q0 = m0.x * params.heads + h;
+  let q1 = m1.x * params.heads + h;
+  let q2 = m2.x * params.heads + h;
+  let q3 = m3.x * params.heads + h;
+  let q4 = m4.x * params.heads + h;
+  let q5 = m5.x * params.heads + h;
+  let q6 = m6.x * params.heads + h;
+  let q7 = m7.x * params.heads + h;
+  let q8 = m8.x * params.heads + h;
+  let q9 = m9.x * params.heads + h;
+  let q10 = m10.x * params.heads + h;
+  let q11 = m11.x * params.heads + h;
+  let q12 = m12.x * params.heads + h;
+  let q13 = m13.x * params.heads + h;
+  let q14 = m14.x * params.heads + h;
+  let q15 = m15.x * params.heads + h;
   // s<i>: column c = scores of keys k0 + 4c .. k0 + 4c + 3 for query i of the tile.
   var s0 = mat4x4<f32>();
   var s1 = mat4x4<f32>();
@@ -211,22 +207,22 @@ fn scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
     let cb = kcols(rb, d);
     let cc = kcols(rc, d);
     let cd = kcols(rd, d);
-    if (QT > 0u) { s0 += dots16(ldq(q0 + d), ca, cb, cc, cd); }
-    if (QT > 1u) { s1 += dots16(ldq(q1 + d), ca, cb, cc, cd); }
-    if (QT > 2u) { s2 += dots16(ldq(q2 + d), ca, cb, cc, cd); }
-    if (QT > 3u) { s3 += dots16(ldq(q3 + d), ca, cb, cc, cd); }
-    if (QT > 4u) { s4 += dots16(ldq(q4 + d), ca, cb, cc, cd); }
-    if (QT > 5u) { s5 += dots16(ldq(q5 + d), ca, cb, cc, cd); }
-    if (QT > 6u) { s6 += dots16(ldq(q6 + d), ca, cb, cc, cd); }
-    if (QT > 7u) { s7 += dots16(ldq(q7 + d), ca, cb, cc, cd); }
-    if (QT > 8u) { s8 += dots16(ldq(q8 + d), ca, cb, cc, cd); }
-    if (QT > 9u) { s9 += dots16(ldq(q9 + d), ca, cb, cc, cd); }
-    if (QT > 10u) { s10 += dots16(ldq(q10 + d), ca, cb, cc, cd); }
-    if (QT > 11u) { s11 += dots16(ldq(q11 + d), ca, cb, cc, cd); }
-    if (QT > 12u) { s12 += dots16(ldq(q12 + d), ca, cb, cc, cd); }
-    if (QT > 13u) { s13 += dots16(ldq(q13 + d), ca, cb, cc, cd); }
-    if (QT > 14u) { s14 += dots16(ldq(q14 + d), ca, cb, cc, cd); }
-    if (QT > 15u) { s15 += dots16(ldq(q15 + d), ca, cb, cc, cd); }
+    if (QT > 0u) { s0 += dots16(ldq(q0, d), ca, cb, cc, cd); }
+    if (QT > 1u) { s1 += dots16(ldq(q1, d), ca, cb, cc, cd); }
+    if (QT > 2u) { s2 += dots16(ldq(q2, d), ca, cb, cc, cd); }
+    if (QT > 3u) { s3 += dots16(ldq(q3, d), ca, cb, cc, cd); }
+    if (QT > 4u) { s4 += dots16(ldq(q4, d), ca, cb, cc, cd); }
+    if (QT > 5u) { s5 += dots16(ldq(q5, d), ca, cb, cc, cd); }
+    if (QT > 6u) { s6 += dots16(ldq(q6, d), ca, cb, cc, cd); }
+    if (QT > 7u) { s7 += dots16(ldq(q7, d), ca, cb, cc, cd); }
+    if (QT > 8u) { s8 += dots16(ldq(q8, d), ca, cb, cc, cd); }
+    if (QT > 9u) { s9 += dots16(ldq(q9, d), ca, cb, cc, cd); }
+    if (QT > 10u) { s10 += dots16(ldq(q10, d), ca, cb, cc, cd); }
+    if (QT > 11u) { s11 += dots16(ldq(q11, d), ca, cb, cc, cd); }
+    if (QT > 12u) { s12 += dots16(ldq(q12, d), ca, cb, cc, cd); }
+    if (QT > 13u) { s13 += dots16(ldq(q13, d), ca, cb, cc, cd); }
+    if (QT > 14u) { s14 += dots16(ldq(q14, d), ca, cb, cc, cd); }
+    if (QT > 15u) { s15 += dots16(ldq(q15, d), ca, cb, cc, cd); }
   }
   if (h_lane >= params.heads) {
     return; // a lane past the last head (after the loop: none of its loads were skipped)
@@ -335,23 +331,22 @@ fn values(@builtin(global_invocation_id) gid: vec3<u32>) {
   var a13 = mat4x4<f32>();
   var a14 = mat4x4<f32>();
   var a15 = mat4x4<f32>();
-  let row_vec4 = params.heads * V_VEC4;
-  let hoff = vec4<u32>(h * V_VEC4 + e0 - params.v_off);
+  let hv = vec4<u32>(h); // v_tex rows of head h
   // Keys every query of the tile sees (the first one's count, as queries come in
   // increasing count; the minimum keeps it true for any order).
   let all_see = min(min(min(min(n0, n1), min(n2, n3)), min(min(n4, n5), min(n6, n7))),
                     min(min(min(n8, n9), min(n10, n11)), min(min(n12, n13), min(n14, n15))));
   for (var kb = 0u; kb < nk; kb += 4u) {
-    let r = rows_of(base, kb, nk - 1u) * row_vec4 + hoff;
+    let r = rows_of(base, kb, nk - 1u) * params.heads + hv;
     // The block's 4 keys x EV columns, loaded once for all QT queries: c<e> * p is
     // sum_k p_k v[row_k, h, e0 + e].
-    let c0 = vcols(r, 0u);
+    let c0 = vcols(r, e0 + 0u);
     var c1 = mat4x4<f32>();
     var c2 = mat4x4<f32>();
     var c3 = mat4x4<f32>();
-    if (EV > 1u) { c1 = vcols(r, 1u); }
-    if (EV > 2u) { c2 = vcols(r, 2u); }
-    if (EV > 3u) { c3 = vcols(r, 3u); }
+    if (EV > 1u) { c1 = vcols(r, e0 + 1u); }
+    if (EV > 2u) { c2 = vcols(r, e0 + 2u); }
+    if (EV > 3u) { c3 = vcols(r, e0 + 3u); }
     let pk = kb / 4u;
     if (kb + 4u <= all_see) {
       // Off the causal diagonal: no masking.
@@ -412,9 +407,9 @@ fn values(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (QT > 15u && 15u < nq) { store_values(ob + 15u * stride, a15); }
 }
 
-// Four keys' value vec4 e (v offsets r) as the columns of a matrix.
+// Four keys' value vec4 e (v_tex rows r) as the columns of a matrix.
 fn vcols(r: vec4<u32>, e: u32) -> mat4x4<f32> {
-  return mat4x4<f32>(ldv(r.x + e), ldv(r.y + e), ldv(r.z + e), ldv(r.w + e));
+  return mat4x4<f32>(ldv(r.x, e), ldv(r.y, e), ldv(r.z, e), ldv(r.w, e));
 }
 
 // Probabilities p of 4 keys times the keys' EV value column vec4s (c0..c3).

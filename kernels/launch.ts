@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Dtype, GpuPlan, KernelVariant } from "../adapter/types.ts";
+import type { CacheTextureShape, Dtype, GpuPlan, KernelVariant } from "../adapter/types.ts";
 import {
   createStorage,
   createUniform,
@@ -202,6 +202,35 @@ export class LaunchKit {
     });
     this.#owned.push(t);
     return t;
+  }
+
+  /**
+   * A texture of `shape` holding `rows` rows of `rowVec4` vec4s of `source` (of the plan's
+   * dtype), copied by the harness's cache_texture.wgsl in a pass named `name`: row k's vec4
+   * c becomes texel ((k % RPT) x rowVec4 + c, k / RPT), RPT = `shape.rowsPerTexelRow`.
+   * With `construction` the copy is cache construction (see {@link DispatchPassOptions});
+   * otherwise it is outside the attention core unless `core`. Returns the texture's view.
+   */
+  async rowsTexture(
+    name: string,
+    source: GPUBuffer,
+    shape: CacheTextureShape,
+    o: { rows: number; rowVec4: number; construction?: boolean; core?: boolean },
+  ): Promise<GPUTextureView> {
+    const texture = this.texture(shape, shape.format, name);
+    const vec4s = o.rows * o.rowVec4;
+    this.dispatch(
+      name,
+      await this.kernel("cache_texture.wgsl", "copy", {
+        WG: 64,
+        KEY_VEC4: o.rowVec4,
+        RPT: shape.rowsPerTexelRow,
+      }),
+      [this.uniform(this.writer().u32(vec4s)), source, texture.createView()],
+      grid1d(vec4s),
+      { construction: o.construction ?? false, core: o.core ?? false },
+    );
+    return texture.createView();
   }
 
   /** A uniform buffer from a writer, destroyed after the case. */

@@ -7,7 +7,7 @@
  * @module
  */
 import { gemmValueColumnGroups } from "../adapter/gemm_plan.ts";
-import type { CacheTextureShape, GpuPlan } from "../adapter/types.ts";
+import type { GpuPlan } from "../adapter/types.ts";
 import type { AttentionBuffers, LaunchKit } from "./launch.ts";
 import { planBufferBytes, variantFields } from "./launch.ts";
 import { dispatchGemmSoftmax, gemmVariant } from "./gemm_softmax.ts";
@@ -42,20 +42,19 @@ export async function launchAbsorbedGemm(
   // reads it through (a pass of the attention core: it runs every decode step).
   const qAbs = await kit.absorbQ(plan, buffers);
   const qRows = plan.layout.qRows * h;
-  const qTex = await intoTexture(kit, "query_texture", qAbs, queryTexture, qRows * keyVec4, {
-    keyVec4,
+  const qTex = await kit.rowsTexture("query_texture", qAbs, queryTexture, {
+    rows: qRows,
+    rowVec4: keyVec4,
+    core: true,
   });
   // 2. The latent cache into the texture both passes read it through: cache construction,
   // outside the attention core (a serving loop keeps its cache in this form and appends
   // to it; run and bench time it once, apart).
-  const cacheTex = await intoTexture(
-    kit,
-    "cache_texture",
-    buffers.kvCache,
-    cacheTexture,
-    plan.layout.kRows * keyVec4,
-    { keyVec4, construction: true },
-  );
+  const cacheTex = await kit.rowsTexture("cache_texture", buffers.kvCache, cacheTexture, {
+    rows: plan.layout.kRows,
+    rowVec4: keyVec4,
+    construction: true,
+  });
   // 3. Scores, softmax (gemm_softmax.ts) and values; scores and values share their bindings.
   const params = {
     WG: v.workgroupSize,
@@ -110,31 +109,4 @@ export async function launchAbsorbedGemm(
   }
   // 4. o = W_UV x (one split: x is final, the LSE is in buffers.lse).
   await kit.finishLatent(plan, buffers, { x, xPart, lsePart });
-}
-
-/**
- * A texture of `shape` holding the rows of `source` (`vec4s` vec4s, `keyVec4` per row),
- * copied by cache_texture.wgsl in a pass named `name`; its view.
- */
-async function intoTexture(
-  kit: LaunchKit,
-  name: string,
-  source: GPUBuffer,
-  shape: CacheTextureShape,
-  vec4s: number,
-  o: { keyVec4: number; construction?: boolean },
-): Promise<GPUTextureView> {
-  const texture = kit.texture(shape, shape.format, name);
-  kit.dispatch(
-    name,
-    await kit.kernel("cache_texture.wgsl", "copy", {
-      WG: 64,
-      KEY_VEC4: o.keyVec4,
-      RPT: shape.rowsPerTexelRow,
-    }),
-    [kit.uniform(kit.writer().u32(vec4s)), source, texture.createView()],
-    grid1d(vec4s),
-    { construction: o.construction ?? false },
-  );
-  return texture.createView();
 }

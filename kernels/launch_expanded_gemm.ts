@@ -1,8 +1,8 @@
 /**
  * The launcher of the bundled `wgsl-expanded-gemm` backend: q packed and K/V expanded
- * (the kit's dense preparation), then the CPU-shaped dense attention
- * (expanded_gemm.wgsl: scores and values passes per group of sequences whose K/V rows
- * fit one binding, around the shared softmax pass). Every kernel parameter comes from
+ * (the kit's dense preparation) and copied into textures, then the CPU-shaped dense
+ * attention (expanded_gemm.wgsl: scores and values passes per group of sequences, the
+ * groups of the expanded path, around the shared softmax pass). Every kernel parameter comes from
  * the plan's variant (adapter/gemm_plan.ts).
  *
  * @module
@@ -10,7 +10,7 @@
 import { gemmValueColumnGroups } from "../adapter/gemm_plan.ts";
 import type { GpuPlan } from "../adapter/types.ts";
 import type { AttentionBuffers, LaunchKit } from "./launch.ts";
-import { planBufferBytes } from "./launch.ts";
+import { planBufferBytes, variantFields } from "./launch.ts";
 import { dispatchGemmSoftmax, gemmVariant } from "./gemm_softmax.ts";
 import { balancedTiles, denseGroups } from "./tables.ts";
 
@@ -32,17 +32,42 @@ export async function launchExpandedGemm(
   const h = a.numHeads;
   const kc = a.keyWidth;
   const vDim = a.valueWidth;
-  const eb = v.dtype === "f16" ? 2 : 4;
   const { columnsPerInvocation: ev, scoreVec4PerRow: kmax4 } = gemmVariant(plan);
+  const { queryTexture, keyTexture, valueTexture } = variantFields(
+    plan,
+    ["queryTexture", "keyTexture", "valueTexture"],
+    "wgsl-expanded-gemm",
+  );
   const limits = kit.device.limits;
   // 1-2. q packed, per-head K/V expanded from the cache (the kit's dense preparation).
   const { q, k, v: vBuf, rowK, rowV } = await kit.expandDense(plan, buffers);
+  // Then into the textures the passes read them through (expanded_gemm.wgsl): K and V as
+  // cache construction, q as part of its packing (outside the attention core, as pack_q).
+  const rows = plan.layout.qRows * h;
+  const kvRows = plan.layout.kRows * h;
+  const qTex = await kit.rowsTexture("query_texture", q, queryTexture, {
+    rows,
+    rowVec4: kc / 4,
+  });
+  const kTex = await kit.rowsTexture("key_texture", k, keyTexture, {
+    rows: kvRows,
+    rowVec4: kc / 4,
+    construction: true,
+  });
+  const vTex = await kit.rowsTexture("value_texture", vBuf, valueTexture, {
+    rows: kvRows,
+    rowVec4: vDim / 4,
+    construction: true,
+  });
   const params = {
     WG: v.workgroupSize,
     QT: v.queryTile,
     QK_VEC4: kc / 4,
     V_VEC4: vDim / 4,
     EV: ev,
+    RPTQ: queryTexture.rowsPerTexelRow,
+    RPTK: keyTexture.rowsPerTexelRow,
+    RPTV: valueTexture.rowsPerTexelRow,
   };
   const scoresPipe = await kit.kernel("expanded_gemm.wgsl", "scores", params);
   const valuesPipe = await kit.kernel("expanded_gemm.wgsl", "values", params);
@@ -63,12 +88,11 @@ export async function launchExpandedGemm(
   // 3. Scores per group (its K binding), the softmax over every row, values per group.
   const bindingsOf = (g: (typeof groups)[number]) => [
     kit.uniform(
-      kit.writer().u32(g.tiles).u32(g.tileBegin).u32(h).u32(g.kOffset / (4 * eb))
-        .u32(g.vOffset / (4 * eb)).f32(a.softmaxScale).u32(kmax4),
+      kit.writer().u32(g.tiles).u32(g.tileBegin).u32(h).f32(a.softmaxScale).u32(kmax4),
     ),
-    q,
-    { buffer: k, offset: g.kOffset, size: g.kSize },
-    { buffer: vBuf, offset: g.vOffset, size: g.vSize },
+    qTex,
+    kTex,
+    vTex,
     buffers.qMeta,
     buffers.kRows,
     qTiles,

@@ -459,6 +459,17 @@ export const GEMM_BACKEND_OF_PATH: Readonly<Record<AttentionPath, string>> = {
 };
 
 /** Causal prefill of 20 x 20 on the expanded path: two 16-query tiles, the second partial. */
+/**
+ * An expanded decode with more (key row, head) rows (2 x 4200 x 4) than any device's
+ * texture side, so wgsl-expanded-gemm's K and V textures hold several rows per texture row.
+ */
+const TINY_EXPANDED_TEXTURE_ROWS_SHARED: FaultScenario = {
+  preset: "tiny",
+  dtype: "f32",
+  path: "expanded",
+  layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 4200, causal: true },
+};
+
 const EXPANDED_PREFILL_20: FaultScenario = {
   preset: "tiny",
   dtype: "f32",
@@ -711,12 +722,34 @@ export const GEMM_FAULTS: readonly Fault[] = [
     },
   ),
   sourceFault(
+    "gemm-expanded-query-texture-head-shifted",
+    "the expanded scores pass reads each query's next (row, head) row of the query texture",
+    {
+      file: "expanded_gemm.wgsl",
+      pattern: "vec2<u32>((row % RPTQ) * QK_VEC4 + c, row / RPTQ)",
+      replacement: "vec2<u32>(((row + 1u) % RPTQ) * QK_VEC4 + c, (row + 1u) / RPTQ)",
+      scenario: EXPANDED_PREFILL_20,
+    },
+  ),
+  sourceFault(
+    "gemm-expanded-key-texture-shared-rows-folded",
+    "the expanded scores pass reads a key row's texels at the start of its texture row, " +
+      "ignoring the rows before it that share the texture row (only visible with several " +
+      "rows per texture row)",
+    {
+      file: "expanded_gemm.wgsl",
+      pattern: "vec2<u32>((row % RPTK) * QK_VEC4 + c, row / RPTK)",
+      replacement: "vec2<u32>(c, row / RPTK)",
+      scenario: TINY_EXPANDED_TEXTURE_ROWS_SHARED,
+    },
+  ),
+  sourceFault(
     "gemm-expanded-head-offset-dropped",
     "the values pass reads head 0's values for every head",
     {
       file: "expanded_gemm.wgsl",
-      pattern: "let hoff = vec4<u32>(h * V_VEC4 + e0 - params.v_off);",
-      replacement: "let hoff = vec4<u32>(e0 - params.v_off);",
+      pattern: "let hv = vec4<u32>(h); // v_tex rows of head h",
+      replacement: "let hv = vec4<u32>(0u);",
       scenario: EXPANDED_PREFILL_20,
     },
   ),
