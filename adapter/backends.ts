@@ -912,7 +912,11 @@ const expandedGemm: Backend = {
       ...denseBuffers(spec, layout, dtype),
       { name: "scores", bytes: rows * scoreVec4PerRow * 16 },
     ];
-    // K and V are bound per group of sequences, as by wgsl-expanded.
+    // The expanded K and V buffers are written and copied into textures a chunk of rows at
+    // a time (kit.expandDense, kit.rowsTexture), never bound whole. The per-sequence
+    // refusal below is wgsl-expanded's (which binds them per group of sequences); this
+    // kernel no longer needs it, and keeps it until its support decisions are changed on
+    // purpose.
     reasons.push(...limitReasons(q, buffers, GEMM_WORKGROUP_SIZE, new Set(["k", "v"])));
     reasons.push(...perSequenceKvReasons(q, eb));
     // The kernels read q, K and V through textures of (row, head) rows: K and V copied

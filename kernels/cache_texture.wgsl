@@ -13,12 +13,14 @@ const KEY_VEC4: u32 = 144u; // @param (r + rope) / 4: texels per row
 const RPT: u32 = 1u; // @param rows per texture row
 
 struct Params {
-  n: u32, // vec4s of the cache: rows x KEY_VEC4
+  n: u32,    // vec4s of the bound rows: rows x KEY_VEC4
+  row0: u32, // row of the first bound one (a source past one storage binding is copied
+             // a chunk of rows at a time, kit.rowsTexture)
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
 // f32: vec4 loads. f16: the same bytes read as packed u32 pairs.
-@group(0) @binding(1) var<storage, read> cache: array<vec4<f32>>; // [rows, KEY_VEC4] // @f32
+@group(0) @binding(1) var<storage, read> cache: array<vec4<f32>>; // [bound rows, KEY_VEC4] // @f32
 // @f16: @group(0) @binding(1) var<storage, read> cache: array<vec2<u32>>;
 @group(0) @binding(2) var cache_tex: texture_storage_2d<rgba32float, write>; // @f32
 // @f16: @group(0) @binding(2) var cache_tex: texture_storage_2d<rgba16float, write>;
@@ -35,6 +37,6 @@ fn copy(@builtin(global_invocation_id) gid: vec3<u32>,
   if (i >= params.n) {
     return; // grid rounded up
   }
-  let row = i / KEY_VEC4;
+  let row = params.row0 + i / KEY_VEC4;
   textureStore(cache_tex, vec2<u32>((row % RPT) * KEY_VEC4 + i % KEY_VEC4, row / RPT), ldc(i));
 }

@@ -62,9 +62,10 @@ export interface RecordedPass {
   /** Whether it belongs to the attention core (what a "core" benchmark repeats). */
   readonly core: boolean;
   /**
-   * Whether it is cache construction (the expanded path's K/V expansion, the gemm path's
-   * copy of the latent cache into a texture): outside the core, and not replayed by the
-   * timed repetitions of any scope (kernels/measure.ts times it once, apart).
+   * Whether it is cache construction (the expanded path's K/V expansion, the gemm
+   * kernels' copies of the latent cache or of the expanded K/V into textures): outside the
+   * core, and not replayed by the timed repetitions of any scope (kernels/measure.ts
+   * times it once, apart).
    */
   readonly construction: boolean;
   /** Its pipeline. */
@@ -206,8 +207,9 @@ export class LaunchKit {
 
   /**
    * A texture of `shape` holding `rows` rows of `rowVec4` vec4s of `source` (of the plan's
-   * dtype), copied by the harness's cache_texture.wgsl in a pass named `name`: row k's vec4
-   * c becomes texel ((k % RPT) x rowVec4 + c, k / RPT), RPT = `shape.rowsPerTexelRow`.
+   * dtype), copied by the harness's cache_texture.wgsl in passes named `name`: row k's vec4
+   * c becomes texel ((k % RPT) x rowVec4 + c, k / RPT), RPT = `shape.rowsPerTexelRow`. A
+   * source larger than one storage binding is bound and copied a chunk of rows at a time.
    * With `construction` the copy is cache construction (see {@link DispatchPassOptions});
    * otherwise it is outside the attention core unless `core`. Returns the texture's view.
    */
@@ -218,18 +220,34 @@ export class LaunchKit {
     o: { rows: number; rowVec4: number; construction?: boolean; core?: boolean },
   ): Promise<GPUTextureView> {
     const texture = this.texture(shape, shape.format, name);
-    const vec4s = o.rows * o.rowVec4;
-    this.dispatch(
-      name,
-      await this.kernel("cache_texture.wgsl", "copy", {
-        WG: 64,
-        KEY_VEC4: o.rowVec4,
-        RPT: shape.rowsPerTexelRow,
-      }),
-      [this.uniform(this.writer().u32(vec4s)), source, texture.createView()],
-      grid1d(vec4s),
-      { construction: o.construction ?? false, core: o.core ?? false },
+    const copy = await this.kernel("cache_texture.wgsl", "copy", {
+      WG: 64,
+      KEY_VEC4: o.rowVec4,
+      RPT: shape.rowsPerTexelRow,
+    });
+    const rowBytes = o.rowVec4 * 4 * (this.dtype === "f16" ? 2 : 4);
+    const limits = this.device.limits;
+    const chunks = expandChunks(
+      o.rows,
+      rowBytes,
+      rowBytes,
+      limits.maxStorageBufferBindingSize,
+      limits.minStorageBufferOffsetAlignment,
     );
+    for (const [row0, rows] of chunks) {
+      const vec4s = rows * o.rowVec4;
+      this.dispatch(
+        name,
+        copy,
+        [
+          this.uniform(this.writer().u32(vec4s).u32(row0)),
+          { buffer: source, offset: row0 * rowBytes, size: rows * rowBytes },
+          texture.createView(),
+        ],
+        grid1d(vec4s),
+        { construction: o.construction ?? false, core: o.core ?? false },
+      );
+    }
     return texture.createView();
   }
 

@@ -213,3 +213,32 @@ gpuTest(
   },
   { skip: CAPS === null ? "no WebGPU adapter" : null },
 );
+
+gpuTest(
+  "expanded gemm: K and V past one storage binding reach their textures in chunks",
+  async (t) => {
+    // 17 x 21000 key rows of 4 heads x 24 channels (384 bytes): 137 MB of K, over the
+    // 128 MiB maxStorageBufferBindingSize of lavapipe and WebGPU's default, so the copies
+    // into the K and V textures bind K and V a chunk at a time.
+    const spec = presetSpec("tiny");
+    const layout = { kind: "bshd", batch: 17, seqQ: 1, seqK: 21000, causal: true } as const;
+    const cs = { spec, dtype: "f32", backend: BACKEND, layout } as const;
+    const kBytes = 17 * 21000 * spec.numHeads * spec.kChannels * 4;
+    const maxBinding = CAPS?.limits.maxStorageBufferBindingSize ?? 0;
+    await gpuStep(
+      t,
+      "tiny f32, b 17, 21000 keys",
+      {
+        cases: [cs],
+        specs: [spec],
+        skip: kBytes > maxBinding ? null : `K (${kBytes} bytes) fits one binding here`,
+      },
+      async () => {
+        const run = await runCase(cs);
+        const res = checkAgainstReference(run);
+        assert.ok(res.pass, `${summarize(res.out)}\n${summarize(res.lse)}`);
+      },
+    );
+  },
+  { skip: CAPS === null ? "no WebGPU adapter" : null },
+);
