@@ -213,11 +213,12 @@ export function gemmExpandedColumnsPerInvocation(valueVec4: number): number {
 export const DEFAULT_MAX_TEXTURE_DIMENSION_2D = 8192;
 
 /**
- * The texture the absorbed gemm kernel reads the latent cache through, or null when no
- * texture of the device holds it: `keyVec4` texels per cache row, as many rows per texture
- * row as it takes to keep the height within `maxDimension` (both sides must stay within
- * it). On lavapipe a texel fetch costs far less than a storage vec4, which Mesa 22.3 loads
- * lane by lane and component by component (docs/benchmarks.md, session 12).
+ * The texture a gemm kernel reads rows of vec4s through (the latent cache, a query, the
+ * expanded K or V), or null when no texture of the device holds them: `keyVec4` texels per
+ * row, as many rows per texture row as it takes to keep the height within `maxDimension`
+ * (both sides must stay within it). On lavapipe a texel fetch costs far less than a
+ * storage vec4, which Mesa 22.3 loads lane by lane and component by component
+ * (docs/benchmarks.md, sessions 12 and 13).
  *
  * @example
  * ```ts

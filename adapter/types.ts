@@ -271,15 +271,16 @@ export interface CaseRequest {
 
 /** Kernel variant parameters chosen by a backend. */
 /**
- * A texture holding rows of vec4s (the latent cache, or the absorbed query's (row, head)
- * rows), one texel per vec4 of a row: row k's texel c is at
- * x = (k % rowsPerTexelRow) x keyVec4 + c, y = floor(k / rowsPerTexelRow) (several cache
- * rows share a texture row when the rows outnumber maxTextureDimension2D).
+ * A texture holding rows of vec4s that a gemm kernel reads (the latent cache, the absorbed
+ * query's (row, head) rows, or the expanded q, K and V's), one texel per vec4 of a row:
+ * row k's texel c is at x = (k % rowsPerTexelRow) x (vec4s per row) + c,
+ * y = floor(k / rowsPerTexelRow) (several rows share a texture row when the rows outnumber
+ * maxTextureDimension2D).
  */
 export interface CacheTextureShape {
-  /** rgba32float for an f32 cache, rgba16float for f16 (the same bits, read as f32). */
+  /** rgba32float for f32 rows, rgba16float for f16 (the same bits, read as f32). */
   readonly format: "rgba32float" | "rgba16float";
-  /** Cache rows per texture row (RPT of absorbed_gemm.wgsl). */
+  /** Rows per texture row (the kernels' RPT, RPTQ, RPTK, RPTV). */
   readonly rowsPerTexelRow: number;
   /** Texture width in texels: keyVec4 x rowsPerTexelRow. */
   readonly width: number;

@@ -254,7 +254,7 @@ const ADAPTER_LIMITS_BY_DEFAULT = [
   // The plans' workgroup sizes are checked against the adapter's values of these two.
   "maxComputeInvocationsPerWorkgroup",
   "maxComputeWorkgroupSizeX",
-  // wgsl-absorbed-gemm sizes its cache texture by the adapter's value (gemm_plan.ts).
+  // The gemm backends size their textures by the adapter's value (gemm_plan.ts).
   "maxTextureDimension2D",
 ];
 

@@ -16,7 +16,10 @@
  * @module
  */
 
-/** Texture formats a copy cannot write (wgpu refuses COPY_DST on them). */
+/**
+ * Whether a copy may write a texture of `d`: single-sampled color formats (wgpu refuses
+ * COPY_DST on depth, stencil and multisampled textures).
+ */
 function copyableInto(d: GPUTextureDescriptor): boolean {
   const f = String(d.format);
   return (d.sampleCount ?? 1) === 1 && !f.startsWith("depth") && !f.startsWith("stencil");

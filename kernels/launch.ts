@@ -196,10 +196,8 @@ export class LaunchKit {
       label,
       size: [size.width, size.height],
       format,
-      // COPY_DST so that wgpu zero-fills it by a copy (gpu/texture_clears.ts: the harness's
-      // devices add it anyway; a browser page's device does not need it).
-      usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING |
-        GPUTextureUsage.COPY_DST,
+      // The device adds COPY_DST (gpu/texture_clears.ts, on every GpuContext's device).
+      usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING,
     });
     this.#owned.push(t);
     return t;
