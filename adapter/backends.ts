@@ -816,10 +816,27 @@ const expanded: Backend = {
     );
     const reasons = denseDeviceReasons(q);
     const buffers = denseBuffers(spec, layout, dtype);
-    // K and V are bound per group of sequences (and expanded in row chunks), so
-    // only each sequence's rows must fit one binding; the whole buffers must still
-    // fit maxBufferSize.
+    // K and V are expanded in row chunks, then read through textures or bound per group
+    // of sequences, never bound whole; the whole buffers must still fit maxBufferSize.
     reasons.push(...limitReasons(q, buffers, headsPerTile, new Set(["k", "v"])));
+    // The kernel reads K and V through textures of (key row, head) rows (copied as cache
+    // construction; expanded.wgsl says why) wherever both fit the device; else from the
+    // buffers, bound per group of sequences, so each sequence's rows must fit one binding.
+    const kvRows = layout.kRows * h;
+    const maxDim = q.caps?.limits.maxTextureDimension2D ?? DEFAULT_MAX_TEXTURE_DIMENSION_2D;
+    const keyTexture = gemmCacheTexture(Math.max(1, spec.kChannels / 4), kvRows, dtype, maxDim);
+    const valueTexture = gemmCacheTexture(Math.max(1, spec.vChannels / 4), kvRows, dtype, maxDim);
+    const textures = keyTexture !== null && valueTexture !== null
+      ? { keyTexture, valueTexture }
+      : null;
+    if (textures === null) reasons.push(...perSequenceKvReasons(q, eb));
+    else {
+      for (
+        const [name, t] of [["key_texture", keyTexture], ["value_texture", valueTexture]] as const
+      ) {
+        buffers.push({ name, bytes: t!.width * t!.height * 4 * eb });
+      }
+    }
     const queryTile = queryTileOf(layout);
     reasons.push(
       ...loopBudgetReasons(
@@ -834,7 +851,6 @@ const expanded: Backend = {
         () => "the expanded kernel has no KV splits; use the absorbed path or shorter sequences",
       ),
     );
-    reasons.push(...perSequenceKvReasons(q, eb));
     return {
       reasons,
       path: "expanded",
@@ -847,6 +863,7 @@ const expanded: Backend = {
         queryTile,
         headsPerInvocation: 1,
         keysPerBlock: keysPerBlock(queryTile),
+        ...(textures ?? {}),
       },
       buffers,
       keyWidth: spec.kChannels,
@@ -1071,12 +1088,13 @@ const TILED_ABSORBED_FILES = [
  * @example
  * ```ts
  * import { BUNDLED_KERNEL_FILES } from "./backends.ts";
- * BUNDLED_KERNEL_FILES["wgsl-expanded"]; // ["pack_q.wgsl", "expand_kv.wgsl", "expanded.wgsl"]
+ * BUNDLED_KERNEL_FILES["wgsl-expanded"]; // ["pack_q.wgsl", "expand_kv.wgsl", "expanded.wgsl", "cache_texture.wgsl"]
  * ```
  */
 export const BUNDLED_KERNEL_FILES: Readonly<Record<BundledGpuBackendId, readonly string[]>> = {
   "wgsl-absorbed": ["absorb_q.wgsl", "absorbed.wgsl", "combine.wgsl", "up_proj.wgsl"],
-  "wgsl-expanded": ["pack_q.wgsl", "expand_kv.wgsl", "expanded.wgsl"],
+  // cache_texture.wgsl copies K and V into the textures the kernel reads them through
+  "wgsl-expanded": ["pack_q.wgsl", "expand_kv.wgsl", "expanded.wgsl", "cache_texture.wgsl"],
   "wgsl-absorbed-tiled": TILED_ABSORBED_FILES,
   // the same files: the subgroup variant is the `// @sg:` lines of absorbed_tiled.wgsl
   "wgsl-absorbed-tiled-sg": TILED_ABSORBED_FILES,
@@ -1092,6 +1110,7 @@ export const BUNDLED_KERNEL_FILES: Readonly<Record<BundledGpuBackendId, readonly
   "wgsl-expanded-gemm": [
     "pack_q.wgsl",
     "expand_kv.wgsl",
+    "cache_texture.wgsl",
     "expanded_gemm.wgsl",
     "gemm_softmax.wgsl",
   ],

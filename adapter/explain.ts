@@ -222,20 +222,37 @@ export function formatExplanation(e: Explanation): string {
   return lines.join("\n");
 }
 
-/** The gemm kernels' values-pass shape (nothing for the other variants). */
+/** A line saying which texture a kernel reads `what` through, and how it is filled. */
+function textureLine(what: string, t: CacheTextureShape | undefined, copied: string): string[] {
+  return t === undefined ? [] : [
+    `  ${what}: read through an ${t.format} texture of ${t.width} x ${t.height} texels ` +
+    `(${t.rowsPerTexelRow} row${t.rowsPerTexelRow === 1 ? "" : "s"} per texture row), ` +
+    `copied by cache_texture.wgsl ${copied}`,
+  ];
+}
+
+/**
+ * The gemm kernels' values-pass shape and the textures they read through; wgsl-expanded's
+ * K/V storage (nothing for the other variants).
+ */
 function valuesPassLines(v: KernelVariant): string[] {
-  if (v.columnsPerInvocation === undefined) return [];
+  if (v.columnsPerInvocation === undefined) {
+    // wgsl-expanded: K and V through textures where they fit, else per-group bindings.
+    if (v.family !== "expanded") return [];
+    return v.keyTexture === undefined
+      ? [
+        "  K, V: storage buffers, bound per group of sequences (no texture of this device holds them)",
+      ]
+      : [
+        ...textureLine("K", v.keyTexture, "outside the attention core (cache construction)"),
+        ...textureLine("V", v.valueTexture, "outside the attention core (cache construction)"),
+      ];
+  }
   const splits = v.valueSplits === undefined
     ? ""
     : v.valueSplits > 1
     ? `, ${v.valueSplits} key splits of ${v.keysPerValueSplit} keys (summed by split_sum.wgsl)`
     : ", no key split";
-  const textureLine = (what: string, t: CacheTextureShape | undefined, copied: string) =>
-    t === undefined ? [] : [
-      `  ${what}: read through an ${t.format} texture of ${t.width} x ${t.height} texels ` +
-      `(${t.rowsPerTexelRow} row${t.rowsPerTexelRow === 1 ? "" : "s"} per texture row), ` +
-      `copied by cache_texture.wgsl ${copied}`,
-    ];
   return [
     `  values pass: ${v.columnsPerInvocation} output vec4s per invocation${splits}`,
     ...textureLine("latent cache", v.cacheTexture, "outside the attention core"),

@@ -17,7 +17,7 @@ import { sha256Hex16 } from "../util/hash.ts";
  * @example
  * ```ts
  * import { BACKEND_KERNEL_FILES } from "./kernel_files.ts";
- * BACKEND_KERNEL_FILES["wgsl-expanded"]; // ["expand_kv.wgsl", "expanded.wgsl", "pack_q.wgsl", "rope.wgsl"]
+ * BACKEND_KERNEL_FILES["wgsl-expanded"]; // ["cache_texture.wgsl", "expand_kv.wgsl", "expanded.wgsl", "pack_q.wgsl", "rope.wgsl"]
  * ```
  */
 export const BACKEND_KERNEL_FILES: Readonly<Record<string, readonly string[]>> = Object.freeze(

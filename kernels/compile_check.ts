@@ -2,7 +2,7 @@
  * Compile WGSL files on the device and collect diagnostics, for kernel authors
  * (`mla-harness compile`): every file is specialized for each dtype first, and a
  * kernel with a subgroup variant also with its subgroup lines where the device has the
- * `subgroups` feature.
+ * `subgroups` feature, and a kernel with named line switches once with each.
  *
  * @module
  */
@@ -27,7 +27,8 @@ export interface SourceVariant {
 /**
  * The specializations of one kernel source to compile: one per dtype, and for a source
  * with a subgroup variant (a `// @enable-subgroups` line) one more per dtype when the
- * device has the `subgroups` feature.
+ * device has the `subgroups` feature; each of these once more per named line switch
+ * (`// @tex:` lines: labelled "f32, tex").
  *
  * @example
  * ```ts
@@ -43,18 +44,40 @@ export function sourceVariants(
   options: { subgroups: boolean },
 ): SourceVariant[] {
   const withSg = options.subgroups && /^\/\/ @enable-subgroups$/m.test(raw);
+  const switches = lineSwitches(raw);
   const out: SourceVariant[] = [];
   for (const dtype of dtypes) {
     for (const subgroups of withSg ? [false, true] : [false]) {
-      out.push({
-        dtype,
-        subgroups,
-        label: subgroups ? `${dtype}, subgroups` : dtype,
-        code: specializeSource(raw, { dtype, subgroups }),
-      });
+      const base = subgroups ? `${dtype}, subgroups` : dtype;
+      for (const on of [null, ...switches]) {
+        out.push({
+          dtype,
+          subgroups,
+          label: on === null ? base : `${base}, ${on}`,
+          code: specializeSource(raw, { dtype, subgroups, switches: on === null ? [] : [on] }),
+        });
+      }
     }
   }
   return out;
+}
+
+/**
+ * The named line switches a kernel source has (`// @name:` lines other than the dtype's
+ * and the subgroup variant's; kernels/source.ts), in order of first appearance.
+ *
+ * @example
+ * ```ts
+ * import { lineSwitches } from "./compile_check.ts";
+ * lineSwitches("// @f16: let a = 1h;\n  // @tex: let t = 1u;\n"); // ["tex"]
+ * ```
+ */
+export function lineSwitches(raw: string): string[] {
+  const names = new Set<string>();
+  for (const m of raw.matchAll(/^\s*\/\/ @([a-z][a-z0-9]*): /gm)) {
+    if (m[1] !== "f16" && m[1] !== "sg") names.add(m[1]);
+  }
+  return [...names];
 }
 
 /** The outcome of compiling one file for one dtype (with or without subgroups). */

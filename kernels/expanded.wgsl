@@ -28,10 +28,23 @@
 // invocation once all its loops together have run 65535 iterations (see
 // absorbed.wgsl); the host counts iterations the same way (adapter/loop_budget.ts).
 //
-// Per-sequence bindings: k and v may be bound at a byte offset (the host binds the
-// rows of a group of sequences so that no single binding exceeds
-// maxStorageBufferBindingSize); params.k_base / v_base are that offset in vec4s and
-// are subtracted from every index. Only rows of this dispatch's sequences are read.
+// K and V storage (switch `tex`, kernels/source.ts; the plan's variant.keyTexture and
+// valueTexture say which):
+//   - with `tex` (the plan's choice wherever the textures fit): K and V are read through
+//     textures (rgba32float, or rgba16float for f16: textureLoad gives f32 either way),
+//     copied from the expanded buffers once, as cache construction (kit.rowsTexture,
+//     cache_texture.wgsl). (key row, head) row r's texel c is at
+//     ((r % RPTK) x QK_VEC4 + c, r / RPTK) (RPTV and V_VEC4 for V): rows past the
+//     texture's side share texture rows. Why: Mesa 22.3's lavapipe loads a storage vec4
+//     whose address differs per lane lane by lane and component by component, and a
+//     texel fetch as one gather; the decode kernel, whose every K/V load is such a
+//     gather, ran 2.1x (f32) and 2.3x (f16) faster (docs/benchmarks.md, session 14).
+//     The whole texture is bound: params.k_base and v_base are 0 and unused.
+//   - without it (the textures would not fit the device): k and v are storage buffers,
+//     bound at a byte offset per group of sequences (the host groups them so that no
+//     binding exceeds maxStorageBufferBindingSize); params.k_base / v_base are that
+//     offset in vec4s and are subtracted from every index. Only rows of this dispatch's
+//     sequences are read.
 //
 // Visible-range rule as in absorbed.wgsl: query t sees logical keys [0, q_meta[t].z)
 // of its sequence; a partial last block re-reads the last visible key of the tile's
@@ -54,6 +67,8 @@ const V_VEC4: u32 = 32u; // @param v / 4
 // The host passes the plan's variant.keysPerBlock (adapter/loop_budget.ts keysPerBlock,
 // the one home of the rule); the assertion refuses a plan whose block does not match
 // the branch the tile size selects (decode walks 4 vec4s of keys, prefill one).
+const RPTK: u32 = 1u; // @param K rows per texture row (switch tex)
+const RPTV: u32 = 1u; // @param V rows per texture row (switch tex)
 const BLOCK: u32 = 16u; // @param keys per block: 16 for QT = 1, 4 for QT >= 2
 const_assert BLOCK == select(4u, 16u, QT == 1u);
 
@@ -65,8 +80,8 @@ struct Params {
   tile_begin: u32,  // first query tile of this dispatch (index into q_tiles)
   heads: u32,
   head_tiles: u32,
-  k_base: u32,      // vec4 offset of the k binding inside the k buffer
-  v_base: u32,      // vec4 offset of the v binding inside the v buffer
+  k_base: u32,      // vec4 offset of the k binding inside the k buffer (0 with tex)
+  v_base: u32,      // vec4 offset of the v binding inside the v buffer (0 with tex)
   scale: f32,
   neg_inf: f32,     // -Infinity, from the host
 }
@@ -76,10 +91,12 @@ struct Params {
 // f16: k and v are read as packed u32 pairs and widened with unpack2x16float (one
 // conversion instruction per 2 halves on lavapipe; loading vec4<f16> and widening
 // it measured slower: lavapipe's f16 path is scalar).
-@group(0) @binding(2) var<storage, read> k: array<vec4<store_t>>; // @f32
-@group(0) @binding(3) var<storage, read> v: array<vec4<store_t>>; // @f32
-// @f16: @group(0) @binding(2) var<storage, read> k: array<vec2<u32>>;
-// @f16: @group(0) @binding(3) var<storage, read> v: array<vec2<u32>>;
+@group(0) @binding(2) var<storage, read> k: array<vec4<store_t>>; // @notex // @f32
+@group(0) @binding(3) var<storage, read> v: array<vec4<store_t>>; // @notex // @f32
+// @f16: @group(0) @binding(2) var<storage, read> k: array<vec2<u32>>; // @notex
+// @f16: @group(0) @binding(3) var<storage, read> v: array<vec2<u32>>; // @notex
+// @tex: @group(0) @binding(2) var k: texture_2d<f32>;
+// @tex: @group(0) @binding(3) var v: texture_2d<f32>;
 @group(0) @binding(4) var<storage, read> q_meta: array<vec4<u32>>;   // see absorbed.wgsl
 @group(0) @binding(5) var<storage, read> k_rows: array<u32>;
 @group(0) @binding(6) var<storage, read_write> out: array<vec4<f32>>;  // [totalQ, h, V_VEC4]
@@ -88,28 +105,45 @@ struct Params {
 // sequence, in increasing visible-key count.
 @group(0) @binding(8) var<storage, read> q_tiles: array<vec2<u32>>;
 
-// One K or V vec4 (index in vec4s of store_t), widened to f32.
-fn ldk(i: u32) -> vec4<acc_t> { return vec4<acc_t>(k[i]); } // @f32
-fn ldv(i: u32) -> vec4<acc_t> { return vec4<acc_t>(v[i]); } // @f32
-// @f16: fn ldk(i: u32) -> vec4<acc_t> { let w = k[i]; return vec4<acc_t>(unpack2x16float(w.x), unpack2x16float(w.y)); }
-// @f16: fn ldv(i: u32) -> vec4<acc_t> { let w = v[i]; return vec4<acc_t>(unpack2x16float(w.x), unpack2x16float(w.y)); }
+// Where the K (or V) rows of four keys start: storage, x = vec4 index (y unused);
+// texture (switch tex), texel x of vec4 0 and texel row y.
+struct At4 {
+  x: vec4<u32>,
+  y: vec4<u32>,
+}
 
-// K vec4 d of the (k-row offsets ko, this head) for four keys, as matrix columns:
+// At4 of (key row, head) rows r.
+fn k_at(r: vec4<u32>) -> At4 { return At4(r * QK_VEC4 - vec4<u32>(params.k_base), vec4<u32>(0u)); } // @notex
+fn v_at(r: vec4<u32>) -> At4 { return At4(r * V_VEC4 - vec4<u32>(params.v_base), vec4<u32>(0u)); } // @notex
+// @tex: fn k_at(r: vec4<u32>) -> At4 { return At4((r % vec4<u32>(RPTK)) * QK_VEC4, r / vec4<u32>(RPTK)); }
+// @tex: fn v_at(r: vec4<u32>) -> At4 { return At4((r % vec4<u32>(RPTV)) * V_VEC4, r / vec4<u32>(RPTV)); }
+
+// One K or V vec4 at (x, y) of an At4, widened to f32.
+fn ldk(x: u32, y: u32) -> vec4<acc_t> { return vec4<acc_t>(k[x]); } // @notex // @f32
+fn ldv(x: u32, y: u32) -> vec4<acc_t> { return vec4<acc_t>(v[x]); } // @notex // @f32
+// @f16: fn ldk(x: u32, y: u32) -> vec4<acc_t> { let w = k[x]; return vec4<acc_t>(unpack2x16float(w.x), unpack2x16float(w.y)); } // @notex
+// @f16: fn ldv(x: u32, y: u32) -> vec4<acc_t> { let w = v[x]; return vec4<acc_t>(unpack2x16float(w.x), unpack2x16float(w.y)); } // @notex
+// @tex: fn ldk(x: u32, y: u32) -> vec4<acc_t> { return textureLoad(k, vec2<u32>(x, y), 0); }
+// @tex: fn ldv(x: u32, y: u32) -> vec4<acc_t> { return textureLoad(v, vec2<u32>(x, y), 0); }
+
+// K vec4 d of four keys' rows (for this head), as matrix columns:
 // qv * kcols(...) = the four dot products.
-fn kcols(ko: vec4<u32>, d: u32) -> mat4x4<acc_t> {
-  return mat4x4<acc_t>(ldk(ko.x + d), ldk(ko.y + d), ldk(ko.z + d), ldk(ko.w + d));
+fn kcols(ko: At4, d: u32) -> mat4x4<acc_t> {
+  return mat4x4<acc_t>(ldk(ko.x.x + d, ko.y.x), ldk(ko.x.y + d, ko.y.y), ldk(ko.x.z + d, ko.y.z),
+                       ldk(ko.x.w + d, ko.y.w));
 }
 
-fn vcols(vo: vec4<u32>, d: u32) -> mat4x4<acc_t> {
-  return mat4x4<acc_t>(ldv(vo.x + d), ldv(vo.y + d), ldv(vo.z + d), ldv(vo.w + d));
+fn vcols(vo: At4, d: u32) -> mat4x4<acc_t> {
+  return mat4x4<acc_t>(ldv(vo.x.x + d, vo.y.x), ldv(vo.x.y + d, vo.y.y), ldv(vo.x.z + d, vo.y.z),
+                       ldv(vo.x.w + d, vo.y.w));
 }
 
-// Vec4 offsets of the K (or V) rows of a decode block's 16 keys: keys 0..3, 4..7, ...
+// Where the K (or V) rows of a decode block's 16 keys start: keys 0..3, 4..7, ...
 struct Offs {
-  a: vec4<u32>,
-  b: vec4<u32>,
-  c: vec4<u32>,
-  d: vec4<u32>,
+  a: At4,
+  b: At4,
+  c: At4,
+  d: At4,
 }
 
 // Decode: the head's query vec4 d against K vec4 d of the block's 16 keys. Column j
@@ -126,7 +160,7 @@ fn values_at(d: u32, v: Offs, p: mat4x4<acc_t>) -> vec4<acc_t> {
 }
 
 // Prefill: K vec4 d of the block's 4 keys against the QT queries of the tile.
-fn tile_scores(s: ptr<function, array<vec4<acc_t>, QT>>, qb: array<u32, QT>, kk: vec4<u32>, d: u32) {
+fn tile_scores(s: ptr<function, array<vec4<acc_t>, QT>>, qb: array<u32, QT>, kk: At4, d: u32) {
   let kc = kcols(kk, d);
   for (var i = 0u; i < QT; i++) {
     (*s)[i] += vec4<acc_t>(q[qb[i] + d]) * kc;
@@ -137,7 +171,7 @@ fn tile_scores(s: ptr<function, array<vec4<acc_t>, QT>>, qb: array<u32, QT>, kk:
 // by that query's probabilities. V rows of slots the query must not see (vis[i]
 // false) are selected out, not multiplied by p = 0: they may hold NaN or Inf, and
 // 0 * NaN = NaN would leak into the row (see absorbed.wgsl).
-fn tile_values(acc: ptr<function, array<array<vec4<acc_t>, V_VEC4>, QT>>, vv: vec4<u32>,
+fn tile_values(acc: ptr<function, array<array<vec4<acc_t>, V_VEC4>, QT>>, vv: At4,
                d: u32, p: array<vec4<acc_t>, QT>, aa: array<acc_t, QT>,
                vis: array<vec4<bool>, QT>, full: bool) {
   let vc = vcols(vv, d);
@@ -216,10 +250,10 @@ fn expanded(@builtin(workgroup_id) wid: vec3<u32>,
       let rb = rows4(base, 4u, last);
       let rc = rows4(base, 8u, last);
       let rd = rows4(base, 12u, last);
-      let kka = (ra * params.heads + hh) * QK_VEC4 - vec4<u32>(params.k_base);
-      let kkb = (rb * params.heads + hh) * QK_VEC4 - vec4<u32>(params.k_base);
-      let kkc = (rc * params.heads + hh) * QK_VEC4 - vec4<u32>(params.k_base);
-      let kkd = (rd * params.heads + hh) * QK_VEC4 - vec4<u32>(params.k_base);
+      let kka = k_at(ra * params.heads + hh);
+      let kkb = k_at(rb * params.heads + hh);
+      let kkc = k_at(rc * params.heads + hh);
+      let kkd = k_at(rd * params.heads + hh);
       let ko = Offs(kka, kkb, kkc, kkd);
       // Initialized explicitly: naga hoists loop-local vars to the function entry.
       var s = mat4x4<acc_t>(vec4<acc_t>(0.0), vec4<acc_t>(0.0), vec4<acc_t>(0.0), vec4<acc_t>(0.0));
@@ -247,10 +281,10 @@ fn expanded(@builtin(workgroup_id) wid: vec3<u32>,
       let p3 = exp(f3 - m_new);
       l_run[0] = l_run[0] * a + dot((p0 + p1) + (p2 + p3), vec4<f32>(1.0));
       m_run[0] = m_new;
-      let vva = (ra * params.heads + hh) * V_VEC4 - vec4<u32>(params.v_base);
-      let vvb = (rb * params.heads + hh) * V_VEC4 - vec4<u32>(params.v_base);
-      let vvc = (rc * params.heads + hh) * V_VEC4 - vec4<u32>(params.v_base);
-      let vvd = (rd * params.heads + hh) * V_VEC4 - vec4<u32>(params.v_base);
+      let vva = v_at(ra * params.heads + hh);
+      let vvb = v_at(rb * params.heads + hh);
+      let vvc = v_at(rc * params.heads + hh);
+      let vvd = v_at(rd * params.heads + hh);
       let aa = acc_t(a);
       let vo = Offs(vva, vvb, vvc, vvd);
       let pm = mat4x4<acc_t>(vec4<acc_t>(p0), vec4<acc_t>(p1), vec4<acc_t>(p2), vec4<acc_t>(p3));
@@ -267,7 +301,7 @@ fn expanded(@builtin(workgroup_id) wid: vec3<u32>,
     } else {
       // Prefill tile: QT queries x 4 keys; each K/V vec4 is reused for QT queries.
       let ra = rows4(base, 0u, last);
-      let kka = (ra * params.heads + hh) * QK_VEC4 - vec4<u32>(params.k_base);
+      let kka = k_at(ra * params.heads + hh);
       // Zeroed explicitly every block: naga hoists loop-local vars to the function
       // entry, so a declaration alone does not re-zero them per iteration.
       var s: array<vec4<acc_t>, QT>;
@@ -301,7 +335,7 @@ fn expanded(@builtin(workgroup_id) wid: vec3<u32>,
         p[i] = vec4<acc_t>(pi);
         aa[i] = acc_t(a);
       }
-      let vva = (ra * params.heads + hh) * V_VEC4 - vec4<u32>(params.v_base);
+      let vva = v_at(ra * params.heads + hh);
       // Query 0 sees the fewest keys of the tile: when it sees the whole block, no slot
       // is masked for any query.
       let full = kb + 4u <= seen[0];

@@ -139,16 +139,22 @@ export class LaunchKit {
     this.#owned = options.owned;
   }
 
-  /** A pipeline of one of the harness's kernels (kernels/*.wgsl), specialized. */
+  /**
+   * A pipeline of one of the harness's kernels (kernels/*.wgsl), specialized: the kit's
+   * dtype and subgroup variant, `params`, and the named line switches in `switches`
+   * (kernels/source.ts; e.g. `["tex"]` for expanded.wgsl's K and V through textures).
+   */
   async kernel(
     fileName: string,
     entryPoint: string,
     params?: Record<string, number>,
+    switches: readonly string[] = [],
   ): Promise<GPUComputePipeline> {
     const src = await loadKernel(fileName, {
       dtype: this.dtype,
       params,
       subgroups: this.subgroups,
+      switches,
       mutate: this.#mutate,
     });
     return await this.#cache.get(src, { entryPoint });

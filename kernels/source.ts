@@ -17,6 +17,10 @@
  *   refused), a line ending in `// @nosg` is commented out and a line
  *   `<indent>// @sg: <code>` becomes `<indent><code>`. Without it the file is its
  *   subgroup-free variant, as written.
+ * - with a named switch `name` on (`switches`, e.g. `tex` for expanded.wgsl's K/V read
+ *   through textures), a line containing `// @noname` is commented out and a line
+ *   `<indent>// @name: <code>` becomes `<indent><code>` (applied after the dtype's lines,
+ *   so a line may end in `// @notex // @f32`, or be `// @f16: <code> // @notex`).
  *
  * @module
  */
@@ -56,7 +60,12 @@ export interface SpecializeOptions {
   params?: Record<string, number>;
   /** The subgroup variant (`// @enable-subgroups`, `// @sg:` and `// @nosg` lines). */
   subgroups?: boolean;
+  /** Named line switches that are on (`// @name:` and `// @noname` lines), e.g. `["tex"]`. */
+  switches?: readonly string[];
 }
+
+/** Marker names a switch may not take: the dtype's and the subgroup variant's. */
+const RESERVED_SWITCHES = new Set(["f16", "f32", "sg", "dtype", "param", "enable"]);
 
 /**
  * Specialize a kernel source for a dtype and compile-time sizes. Throws when a
@@ -71,6 +80,10 @@ export interface SpecializeOptions {
  *   dtype: "f32",
  *   subgroups: true,
  * }); // "// let n = 1u; // @nosg\nlet n = subgroupAdd(1u);"
+ * specializeSource("let x = k[i]; // @notex\n// @tex: let x = textureLoad(k, c, 0);", {
+ *   dtype: "f32",
+ *   switches: ["tex"],
+ * }); // "// let x = k[i]; // @notex\nlet x = textureLoad(k, c, 0);"
  * ```
  */
 export function specializeSource(source: string, options: SpecializeOptions): string {
@@ -88,6 +101,16 @@ export function specializeSource(source: string, options: SpecializeOptions): st
     );
     out = out.replace(/^(.*\/\/ @nosg)$/gm, "// $1");
     out = out.replace(/^(\s*)\/\/ @sg: (.*)$/gm, "$1$2");
+  }
+  for (const name of options.switches ?? []) {
+    if (!/^[a-z][a-z0-9]*$/.test(name) || RESERVED_SWITCHES.has(name)) {
+      throw new RangeError(
+        `kernel switch "${name}" must be lower-case letters and digits, not one of ` +
+          [...RESERVED_SWITCHES].join(", "),
+      );
+    }
+    out = out.replace(new RegExp(`^(.*// @no${name}\\b.*)$`, "gm"), "// $1");
+    out = out.replace(new RegExp(`^(\\s*)// @${name}: (.*)$`, "gm"), "$1$2");
   }
   for (const [name, value] of Object.entries(options.params ?? {})) {
     if (!Number.isInteger(value) || value < 0) {

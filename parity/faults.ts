@@ -195,6 +195,18 @@ const V2_LITE_F16_MTP: FaultScenario = {
   layout: { kind: "bshd", batch: 1, seqQ: 2, seqK: 600, causal: true },
 };
 
+/**
+ * An expanded decode with more (key row, head) rows (2 x 4200 x 4) than any device's
+ * texture side, so the K and V textures of
+ * wgsl-expanded and wgsl-expanded-gemm hold several rows per texture row.
+ */
+const TINY_EXPANDED_TEXTURE_ROWS_SHARED: FaultScenario = {
+  preset: "tiny",
+  dtype: "f32",
+  path: "expanded",
+  layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 4200, causal: true },
+};
+
 /** Every planted fault. */
 export const FAULTS: readonly Fault[] = [
   {
@@ -330,6 +342,28 @@ export const FAULTS: readonly Fault[] = [
       scenario: { preset: "tiny", dtype: "f16", path: "expanded", layout: BSHD_MTP },
     },
   ),
+  sourceFault(
+    "expanded-key-texture-shared-rows-folded",
+    "the dense kernel reads a (key row, head) row's K texels at the start of its texture " +
+      "row, ignoring the rows before it that share the texture row (only visible with " +
+      "several rows per texture row)",
+    {
+      file: "expanded.wgsl",
+      pattern: "At4((r % vec4<u32>(RPTK)) * QK_VEC4, r / vec4<u32>(RPTK))",
+      replacement: "At4(vec4<u32>(0u), r / vec4<u32>(RPTK))",
+      scenario: TINY_EXPANDED_TEXTURE_ROWS_SHARED,
+    },
+  ),
+  sourceFault(
+    "expanded-value-texture-head-shifted",
+    "the dense kernel reads each head's V from the next (key row, head) row of the V texture",
+    {
+      file: "expanded.wgsl",
+      pattern: "At4((r % vec4<u32>(RPTV)) * V_VEC4, r / vec4<u32>(RPTV))",
+      replacement: "At4(((r + 1u) % vec4<u32>(RPTV)) * V_VEC4, (r + 1u) / vec4<u32>(RPTV))",
+      scenario: { preset: "tiny", dtype: "f32", path: "expanded", layout: BSHD_MTP },
+    },
+  ),
 ];
 
 /** The backend the tiled faults run on, by their scenario's path. */
@@ -459,17 +493,6 @@ export const GEMM_BACKEND_OF_PATH: Readonly<Record<AttentionPath, string>> = {
 };
 
 /** Causal prefill of 20 x 20 on the expanded path: two 16-query tiles, the second partial. */
-/**
- * An expanded decode with more (key row, head) rows (2 x 4200 x 4) than any device's
- * texture side, so wgsl-expanded-gemm's K and V textures hold several rows per texture row.
- */
-const TINY_EXPANDED_TEXTURE_ROWS_SHARED: FaultScenario = {
-  preset: "tiny",
-  dtype: "f32",
-  path: "expanded",
-  layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 4200, causal: true },
-};
-
 const EXPANDED_PREFILL_20: FaultScenario = {
   preset: "tiny",
   dtype: "f32",

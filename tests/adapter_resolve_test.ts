@@ -73,9 +73,11 @@ Deno.test("every failing reason is returned, not only the first", () => {
 });
 
 Deno.test("auto with nothing left returns every backend's reasons (no silent default)", () => {
+  // 4 x 32768 keys: V3's expanded K (6.4 GB in f16) is over lavapipe's 2 GiB maxBufferSize.
+  const long: LayoutRequest = { ...decode, seqK: 32768 };
   const u = asUnsupported(
     resolve(
-      { spec: presetSpec("deepseek-v3"), layout: decode, dtype: "f16", backend: "auto" },
+      { spec: presetSpec("deepseek-v3"), layout: long, dtype: "f16", backend: "auto" },
       noF16,
     ),
   );
@@ -97,17 +99,21 @@ Deno.test("auto falls to the expanded kernel and records why absorbed was passed
   for (const o of p.passedOver) assert.equal(o.reasons[0].code, "variant.kv-splits");
 });
 
-Deno.test("the expanded cache of V3 at 4096 keys exceeds lavapipe's binding limit", () => {
-  const u = asUnsupported(
-    resolve({
-      spec: presetSpec("deepseek-v3"),
-      layout: decode,
-      dtype: "f32",
-      backend: "wgsl-expanded",
-    }, caps),
+Deno.test("V3's expanded cache: past one binding it is read through textures, past maxBufferSize refused", () => {
+  // 4 x 4096 keys: 1.6 GB of K in f32, each sequence's 403 MB over lavapipe's 128 MiB
+  // binding limit; the kernel reads K and V through textures (tests/kernels_expanded_texture_test.ts).
+  const req = { spec: presetSpec("deepseek-v3"), dtype: "f32", backend: "wgsl-expanded" } as const;
+  const p = asPlan(resolve({ ...req, layout: decode }, caps));
+  assert.ok(p.variant.keyTexture && p.variant.valueTexture, JSON.stringify(p.variant));
+  // 4 x 32768 keys: 12.9 GB of K, over the 2 GiB maxBufferSize.
+  const u = asUnsupported(resolve({ ...req, layout: { ...decode, seqK: 32768 } }, caps));
+  assert.ok(
+    u.reasons.some((r) =>
+      r.code === "limits.buffer-too-large" &&
+      /^buffer k needs \d+ bytes, over the device's maxBufferSize/.test(r.message)
+    ),
+    JSON.stringify(u),
   );
-  const big = u.reasons.find((r) => r.code === "limits.buffer-too-large");
-  assert.ok(big?.message.includes("buffer k needs"), JSON.stringify(u));
 });
 
 Deno.test("no device: GPU backends say so; the CPU reference still plans", () => {

@@ -60,8 +60,11 @@ Deno.test("explain: unsupported exits 3 with every reason", async () => {
     noF16,
     "--dtype",
     "f16",
+    // 4 x 32768 keys: V3's expanded K (6.4 GB in f16) over the fixture's 2 GiB maxBufferSize
     "--seq-k",
-    "4096",
+    "32768",
+    "--batch",
+    "4",
   ]);
   assert.equal(r.code, 3, r.stdout + r.stderr);
   assert.match(r.stdout, /unsupported \(auto\), because:/);

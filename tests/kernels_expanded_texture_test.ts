@@ -1,0 +1,157 @@
+/**
+ * wgsl-expanded's two ways of reading K and V (expanded.wgsl, switch `tex`): through
+ * textures wherever both fit the device (the plan's variant.keyTexture and valueTexture),
+ * else from storage buffers bound per group of sequences. Parity against the float64
+ * reference with several (key row, head) rows per texture row, and on the buffer path
+ * (planned for a device whose textures are 8 texels a side); the plan's support decisions
+ * on either path; and the timing rule: the K/V copies into the textures are cache
+ * construction, left out of timed replays and timed once. The rest of wgsl-expanded's
+ * parity (tiny layouts, poison, loop budget) is in kernels_parity_test.ts,
+ * kernels_edge_test.ts and kernels_masked_nan_test.ts, all on the texture path here.
+ */
+import assert from "node:assert/strict";
+import { presetSpec } from "../adapter/presets.ts";
+import { resolve } from "../adapter/resolve.ts";
+import type { DeviceCaps, LayoutRequest } from "../adapter/types.ts";
+import { measureAttention } from "../kernels/measure.ts";
+import { summarize } from "../parity/compare.ts";
+import { parityOn, TINY_LAYOUTS } from "./backend_parity_helpers.ts";
+import {
+  CAPS,
+  checkAgainstReference,
+  gpu,
+  gpuStep,
+  gpuTest,
+  layoutLabel,
+  planCase,
+  runCase,
+} from "./gpu_helpers.ts";
+
+const BACKEND = "wgsl-expanded";
+const LAVAPIPE: DeviceCaps = JSON.parse(
+  await Deno.readTextFile(new URL("./fixtures/caps_lavapipe.json", import.meta.url)),
+);
+
+/** Caps whose textures are `side` texels a side (no K/V texture fits below the tiniest case). */
+function withTextureSide(caps: DeviceCaps, side: number): DeviceCaps {
+  return { ...caps, limits: { ...caps.limits, maxTextureDimension2D: side } };
+}
+
+Deno.test("expanded plan: K and V through textures where they fit, buffers bound per sequence group where not", () => {
+  const spec = presetSpec("deepseek-v2-lite");
+  const layout = { kind: "bshd", batch: 4, seqQ: 1, seqK: 4096, causal: true } as const;
+  const req = { spec, dtype: "f32", backend: BACKEND, layout } as const;
+  const r = resolve(req, LAVAPIPE);
+  assert.equal(r.kind, "plan", JSON.stringify(r));
+  if (r.kind !== "plan") return;
+  // 4 x 4096 keys x 16 heads = 262144 rows over a 16384-texel side: 16 rows per texture row.
+  assert.deepEqual(r.variant.keyTexture, {
+    format: "rgba32float",
+    rowsPerTexelRow: 16,
+    width: 48 * 16,
+    height: 16384,
+  });
+  assert.deepEqual(r.variant.valueTexture, {
+    format: "rgba32float",
+    rowsPerTexelRow: 16,
+    width: 32 * 16,
+    height: 16384,
+  });
+  assert.ok(r.buffers.some((b) => b.name === "key_texture" && b.bytes === 768 * 16384 * 16));
+  const small = resolve(req, withTextureSide(LAVAPIPE, 8));
+  assert.equal(small.kind, "plan", JSON.stringify(small));
+  if (small.kind !== "plan") return;
+  assert.equal(small.variant.keyTexture, undefined);
+  assert.equal(small.variant.valueTexture, undefined);
+  assert.ok(!small.buffers.some((b) => b.name.endsWith("_texture")));
+});
+
+Deno.test("expanded plan: a sequence past one binding is refused on the buffer path only", () => {
+  // DeepSeek-V3 f32: one sequence of 4096 keys has 128 x 192 x 4 x 4096 = 403 MB of K,
+  // over lavapipe's 128 MiB maxStorageBufferBindingSize; K (403 MB) and V still fit its
+  // 2 GiB maxBufferSize and a texture of 16384 texels a side.
+  const spec = presetSpec("deepseek-v3");
+  const layout = { kind: "bshd", batch: 1, seqQ: 1, seqK: 4096, causal: true } as const;
+  const req = { spec, dtype: "f32", backend: BACKEND, layout } as const;
+  const r = resolve(req, LAVAPIPE);
+  assert.equal(r.kind, "plan", JSON.stringify(r.kind === "plan" ? {} : r.reasons));
+  const small = resolve(req, withTextureSide(LAVAPIPE, 8));
+  assert.equal(small.kind, "unsupported");
+  if (small.kind !== "unsupported") return;
+  const big = small.reasons.find((x) => x.code === "limits.buffer-too-large");
+  assert.ok(big?.message.includes("for one sequence's rows"), JSON.stringify(small.reasons));
+});
+
+gpuTest(
+  "expanded: (key row, head) rows past a texture side share the K and V textures' rows",
+  async (t) => {
+    // 2 x 4200 keys x 4 heads = 33600 rows: over maxTextureDimension2D on every adapter
+    // (8192-32768), so each texture holds two or more rows per texture row.
+    const spec = presetSpec("tiny");
+    const layout = { kind: "bshd", batch: 2, seqQ: 1, seqK: 4200, causal: true } as const;
+    const cs = { spec, dtype: "f32", backend: BACKEND, layout } as const;
+    await gpuStep(t, "tiny f32, b 2, 4200 keys", { cases: [cs], specs: [spec] }, async () => {
+      const run = await runCase(cs);
+      const maxDim = CAPS!.limits.maxTextureDimension2D ?? 8192;
+      for (const tex of [run.plan.variant.keyTexture!, run.plan.variant.valueTexture!]) {
+        assert.ok(tex.rowsPerTexelRow >= 2, JSON.stringify(tex));
+        assert.ok(tex.width <= maxDim && tex.height <= maxDim, JSON.stringify(tex));
+        assert.equal(tex.height, Math.ceil(33600 / tex.rowsPerTexelRow));
+      }
+      const res = checkAgainstReference(run);
+      assert.ok(res.pass, `${summarize(res.out)}\n${summarize(res.lse)}`);
+    });
+  },
+  { skip: CAPS === null ? "no WebGPU adapter" : null },
+);
+
+gpuTest(
+  "expanded: the buffer path (no texture fits) matches the float64 reference",
+  async (t) => {
+    if (CAPS === null) return;
+    const caps = withTextureSide(CAPS, 8);
+    const layouts: LayoutRequest[] = [...TINY_LAYOUTS];
+    for (const dtype of ["f32", "f16"] as const) {
+      for (const layout of layouts) {
+        const c = { preset: "tiny", dtype, layout, caps };
+        await gpuStep(
+          t,
+          `${dtype} ${layoutLabel(layout)}`,
+          { cases: [{ spec: "tiny", dtype, backend: BACKEND, layout }] },
+          () => parityOn(BACKEND, c, { family: "expanded" }),
+        );
+      }
+    }
+  },
+  { skip: CAPS === null ? "no WebGPU adapter" : null },
+);
+
+gpuTest(
+  "expanded: timed replays leave the K/V texture copies out and time them once",
+  async (t) => {
+    const spec = presetSpec("tiny");
+    const layout = { kind: "bshd", batch: 2, seqQ: 1, seqK: 40, causal: true } as const;
+    const cs = { spec, dtype: "f32", backend: BACKEND, layout } as const;
+    await gpuStep(t, "tiny f32, b 2, 40 keys", { cases: [cs], specs: [spec] }, async () => {
+      const { plan, inputs } = await planCase(cs);
+      assert.ok(plan.variant.keyTexture && plan.variant.valueTexture);
+      for (const scope of ["core", "all"] as const) {
+        const m = await measureAttention(await gpu(), plan, {
+          spec,
+          inputs,
+          scope,
+          reps: 2,
+          warmup: 0,
+        });
+        assert.deepEqual(m.construction, ["expand_kv", "key_texture", "value_texture"]);
+        assert.equal(m.repeats.length, 2);
+        for (const r of m.repeats) {
+          const names = r.passes.map((p) => p.name);
+          for (const c of m.construction) assert.ok(!names.includes(c), `${scope}: ${names}`);
+          assert.ok(names.includes("expanded"), names.join());
+        }
+      }
+    });
+  },
+  { skip: CAPS === null ? "no WebGPU adapter" : null },
+);

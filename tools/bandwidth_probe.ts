@@ -1,0 +1,91 @@
+/**
+ * How fast this WebGPU adapter reads memory through a storage buffer and through a texture
+ * (docs/benchmarks.md, session 14). `bench`'s copy and read ceilings (bench/ceilings.wgsl)
+ * read storage vec4s; on lavapipe (Mesa 22.3) a storage load whose address differs per lane
+ * is done lane by lane, a texel fetch as one gather, so a kernel that reads its data through
+ * textures may pass those ceilings. This probe reads the same data both ways, in the
+ * two access patterns the kernels use (128 MiB, one storage binding):
+ *
+ * - `stride`: invocation i reads elements i, i + n, i + 2n, ... (consecutive invocations,
+ *   consecutive elements: the ceilings' pattern);
+ * - `run`: invocation i reads its own run of 64 consecutive elements (the pattern of a lane
+ *   walking its own (key row, head) row, as expanded.wgsl's lanes do).
+ *
+ * Each invocation sums its 64 vec4s and writes one. Kernel times by timestamp queries, the
+ * fastest of 7 (a ceiling is the best the device does; contention only slows a run).
+ *
+ *   deno run -A tools/bandwidth_probe.ts
+ *
+ * @module
+ */
+import { dispatchTimer, probeDevice } from "./probe_device.ts";
+
+const { adapter, device } = await probeDevice();
+const time = dispatchTimer(device);
+// 4096 x 2048 rgba32float texels = 128 MiB: lavapipe's and WebGPU's default
+// maxStorageBufferBindingSize (a larger binding fails validation, and its pass reads 0 ms).
+const SIDE = 4096; // texture width
+const ROWS = 2048; // texture height
+const N = SIDE * ROWS; // vec4s
+const PER = 64; // vec4s per invocation
+const WG = 64;
+const INVOCATIONS = N / PER;
+
+function code(storage: boolean, pattern: "stride" | "run"): string {
+  const decl = storage
+    ? "@group(0) @binding(0) var<storage, read> src: array<vec4<f32>>;"
+    : "@group(0) @binding(0) var src: texture_2d<f32>;";
+  const index = pattern === "stride" ? `i + j * ${INVOCATIONS}u` : `i * ${PER}u + j`;
+  const load = storage ? "src[e]" : `textureLoad(src, vec2<u32>(e % ${SIDE}u, e / ${SIDE}u), 0)`;
+  return `${decl}
+@group(0) @binding(1) var<storage, read_write> out: array<vec4<f32>>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * ${WG}u;
+  var s = vec4<f32>(0.0);
+  for (var j = 0u; j < ${PER}u; j++) {
+    let e = ${index};
+    s += ${load};
+  }
+  out[i] = s;
+}`;
+}
+
+const src = device.createBuffer({ size: N * 16, usage: GPUBufferUsage.STORAGE });
+const texture = device.createTexture({
+  size: [SIDE, ROWS],
+  format: "rgba32float",
+  // COPY_DST: see tools/texture_timestamp_probe.ts (a texture without it stops lavapipe's
+  // timestamps).
+  usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
+});
+const out = device.createBuffer({ size: INVOCATIONS * 16, usage: GPUBufferUsage.STORAGE });
+const groups = INVOCATIONS / WG;
+const gx = Math.min(groups, device.limits.maxComputeWorkgroupsPerDimension);
+const grid: [number, number] = [gx, Math.ceil(groups / gx)];
+console.log(`adapter: ${adapter.info.description || adapter.info.vendor}`);
+console.log(`reading ${N * 16 / 2 ** 20} MiB, ${PER} vec4s per invocation, fastest of 7`);
+for (const storage of [true, false]) {
+  for (const pattern of ["stride", "run"] as const) {
+    const module = device.createShaderModule({ code: code(storage, pattern) });
+    const pipeline = device.createComputePipeline({
+      layout: "auto",
+      compute: { module, entryPoint: "main" },
+    });
+    const group = device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [
+        { binding: 0, resource: storage ? { buffer: src } : texture.createView() },
+        { binding: 1, resource: { buffer: out } },
+      ],
+    });
+    await time(pipeline, group, grid);
+    let best = Infinity;
+    for (let r = 0; r < 7; r++) best = Math.min(best, await time(pipeline, group, grid));
+    const gbps = N * 16 / (best * 1e6);
+    console.log(
+      `${storage ? "storage" : "texture"} ${pattern.padEnd(6)} ${best.toFixed(2)} ms, ` +
+        `${gbps.toFixed(2)} GB/s read`,
+    );
+  }
+}
