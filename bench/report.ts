@@ -101,8 +101,10 @@ function isImplausible(fraction: number | null | undefined): boolean {
  * than the measured ceilings allow. Either the ceilings were measured low (on a contended
  * host, during both measurements), so every fraction of the run reads high, or the case's
  * data stayed in a cache that the ceilings' 64 MiB buffers do not fit in (a GPU's L2 can
- * hold a small latent cache). Either way its fraction is not a roofline fraction, and the
- * target it feeds is not judged.
+ * hold a small latent cache), or the case reads memory a faster way than the ceilings'
+ * storage loads (on lavapipe a texel fetch: wgsl-expanded's decode, which reads K and V
+ * through textures, passes the copy ceiling; tools/bandwidth_probe.ts). Either way its
+ * fraction is not a roofline fraction, and the target it feeds is not judged.
  *
  * @example
  * ```ts
@@ -114,9 +116,11 @@ export function benchWarnings(records: readonly BenchRecord[]): string[] {
   return records.filter((r) => r.status === "ok" && isImplausible(r.roofline_fraction)).map((r) =>
     `${r.id}: roofline fraction ${
       f(r.roofline_fraction, 3)
-    } is above 1, faster than the measured ceilings allow: either they were measured low ` +
-    "(contention while they ran: every fraction of this run then reads high; rerun) or its data " +
-    "stayed in a cache their 64 MiB buffers do not fit in; its target is not judged"
+    } is above 1, faster than the measured ceilings allow: they were measured low ` +
+    "(contention while they ran: every fraction of this run then reads high; rerun), its data " +
+    "stayed in a cache their 64 MiB buffers do not fit in, or it reads memory a faster way than " +
+    "their storage loads (lavapipe fetches texels faster: tools/bandwidth_probe.ts); its target " +
+    "is not judged"
   );
 }
 
