@@ -7,7 +7,8 @@
  * on either path; and the timing rule: the K/V copies into the textures are cache
  * construction, left out of timed replays and timed once. The rest of wgsl-expanded's
  * parity (tiny layouts, poison, loop budget) is in kernels_parity_test.ts,
- * kernels_edge_test.ts and kernels_masked_nan_test.ts, all on the texture path here.
+ * kernels_edge_test.ts and kernels_masked_nan_test.ts, all on the texture path here. The
+ * shared-rows parity covers wgsl-expanded-gemm's K and V textures too (the same layout).
  */
 import assert from "node:assert/strict";
 import { presetSpec } from "../adapter/presets.ts";
@@ -83,24 +84,31 @@ Deno.test("expanded plan: a sequence past one binding is refused on the buffer p
 });
 
 gpuTest(
-  "expanded: (key row, head) rows past a texture side share the K and V textures' rows",
+  "expanded and expanded gemm: (key row, head) rows past a texture side share the K and V textures' rows",
   async (t) => {
     // 2 x 4200 keys x 4 heads = 33600 rows: over maxTextureDimension2D on every adapter
     // (8192-32768), so each texture holds two or more rows per texture row.
     const spec = presetSpec("tiny");
     const layout = { kind: "bshd", batch: 2, seqQ: 1, seqK: 4200, causal: true } as const;
-    const cs = { spec, dtype: "f32", backend: BACKEND, layout } as const;
-    await gpuStep(t, "tiny f32, b 2, 4200 keys", { cases: [cs], specs: [spec] }, async () => {
-      const run = await runCase(cs);
-      const maxDim = CAPS!.limits.maxTextureDimension2D ?? 8192;
-      for (const tex of [run.plan.variant.keyTexture!, run.plan.variant.valueTexture!]) {
-        assert.ok(tex.rowsPerTexelRow >= 2, JSON.stringify(tex));
-        assert.ok(tex.width <= maxDim && tex.height <= maxDim, JSON.stringify(tex));
-        assert.equal(tex.height, Math.ceil(33600 / tex.rowsPerTexelRow));
-      }
-      const res = checkAgainstReference(run);
-      assert.ok(res.pass, `${summarize(res.out)}\n${summarize(res.lse)}`);
-    });
+    for (const backend of [BACKEND, "wgsl-expanded-gemm"]) {
+      const cs = { spec, dtype: "f32", backend, layout } as const;
+      await gpuStep(
+        t,
+        `${backend}: tiny f32, b 2, 4200 keys`,
+        { cases: [cs], specs: [spec] },
+        async () => {
+          const run = await runCase(cs);
+          const maxDim = CAPS!.limits.maxTextureDimension2D ?? 8192;
+          for (const tex of [run.plan.variant.keyTexture!, run.plan.variant.valueTexture!]) {
+            assert.ok(tex.rowsPerTexelRow >= 2, JSON.stringify(tex));
+            assert.ok(tex.width <= maxDim && tex.height <= maxDim, JSON.stringify(tex));
+            assert.equal(tex.height, Math.ceil(33600 / tex.rowsPerTexelRow));
+          }
+          const res = checkAgainstReference(run);
+          assert.ok(res.pass, `${summarize(res.out)}\n${summarize(res.lse)}`);
+        },
+      );
+    }
   },
   { skip: CAPS === null ? "no WebGPU adapter" : null },
 );
