@@ -255,6 +255,34 @@ export class LaunchKit {
     return texture.createView();
   }
 
+  /**
+   * The expanded K and V of `plan` (from {@link expandDense}) copied into the textures of
+   * `shapes` by {@link rowsTexture}, as cache construction: one (key row, head) row of
+   * keyWidth / 4 (K) or valueWidth / 4 (V) vec4s per row. Returns the two views.
+   */
+  async keyValueTextures(
+    plan: GpuPlan,
+    o: {
+      k: GPUBuffer;
+      v: GPUBuffer;
+      keyTexture: CacheTextureShape;
+      valueTexture: CacheTextureShape;
+    },
+  ): Promise<{ key: GPUTextureView; value: GPUTextureView }> {
+    const rows = plan.layout.kRows * plan.attention.numHeads;
+    const key = await this.rowsTexture("key_texture", o.k, o.keyTexture, {
+      rows,
+      rowVec4: plan.attention.keyWidth / 4,
+      construction: true,
+    });
+    const value = await this.rowsTexture("value_texture", o.v, o.valueTexture, {
+      rows,
+      rowVec4: plan.attention.valueWidth / 4,
+      construction: true,
+    });
+    return { key, value };
+  }
+
   /** A uniform buffer from a writer, destroyed after the case. */
   uniform(writer: UniformWriter): GPUBuffer {
     const b = createUniform(this.device, writer.finish());

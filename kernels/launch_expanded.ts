@@ -54,39 +54,45 @@ export async function launchExpanded(
     RPTK: kShape?.rowsPerTexelRow ?? 1,
     RPTV: vShape?.rowsPerTexelRow ?? 1,
   }, textures ? ["tex"] : []);
-  const qTilesOf = (tiles: number[]) => kit.upload(tiles.length ? tiles : [0, 1], "q_tiles", "u32");
-  const params = (tiles: number, tileBegin: number, kBase: number, vBase: number) =>
-    kit.uniform(
-      kit.writer().u32(tiles).u32(tileBegin).u32(h).u32(headTiles).u32(kBase).u32(vBase)
-        .f32(a.softmaxScale).f32(-Infinity),
-    );
-  if (textures) {
-    const kvRows = layout.kRows * h;
-    const kTex = await kit.rowsTexture("key_texture", k, kShape, {
-      rows: kvRows,
-      rowVec4: kc / 4,
-      construction: true,
+  const { tiles, groups } = textures
+    ? { tiles: queryTiles(layout, v.queryTile), groups: null }
+    : denseGroups(layout, v.queryTile, { rowK, rowV, maxBinding, align });
+  const qTiles = kit.upload(tiles.length ? tiles : [0, 1], "q_tiles", "u32");
+  // What each dispatch binds as K and V, over which tiles: the whole textures over every
+  // tile, or each group's slices of the buffers over its tiles.
+  let parts: { tileBegin: number; tiles: number; base: number[]; kv: GPUBindingResource[] }[];
+  if (groups === null) {
+    const t = await kit.keyValueTextures(plan, {
+      k,
+      v: vBuf,
+      keyTexture: kShape!,
+      valueTexture: vShape!,
     });
-    const vTex = await kit.rowsTexture("value_texture", vBuf, vShape, {
-      rows: kvRows,
-      rowVec4: vDim / 4,
-      construction: true,
-    });
-    const tiles = queryTiles(layout, v.queryTile);
-    const qTiles = qTilesOf(tiles);
-    // The grid is (tiles x head tiles) workgroups along x: dispatches of at most
-    // maxComputeWorkgroupsPerDimension of them.
-    const perDispatch = Math.max(
-      1,
-      Math.floor(limits.maxComputeWorkgroupsPerDimension / headTiles),
-    );
-    for (let begin = 0; begin < tiles.length / 2; begin += perDispatch) {
-      const n = Math.min(perDispatch, tiles.length / 2 - begin);
+    parts = [{ tileBegin: 0, tiles: tiles.length / 2, base: [0, 0], kv: [t.key, t.value] }];
+  } else {
+    parts = groups.map((g) => ({
+      tileBegin: g.tileBegin,
+      tiles: g.tiles,
+      base: [g.kOffset / (4 * eb), g.vOffset / (4 * eb)],
+      kv: [
+        { buffer: k, offset: g.kOffset, size: g.kSize },
+        { buffer: vBuf, offset: g.vOffset, size: g.vSize },
+      ],
+    }));
+  }
+  // The grid is (tiles x head tiles) workgroups along x: dispatches of at most
+  // maxComputeWorkgroupsPerDimension of them (a decode of tens of thousands of sequences).
+  const perDispatch = Math.max(1, Math.floor(limits.maxComputeWorkgroupsPerDimension / headTiles));
+  for (const p of parts) {
+    for (let begin = 0; begin < p.tiles; begin += perDispatch) {
+      const n = Math.min(perDispatch, p.tiles - begin);
       kit.dispatch("expanded", attn, [
-        params(n, begin, 0, 0),
+        kit.uniform(
+          kit.writer().u32(n).u32(p.tileBegin + begin).u32(h).u32(headTiles)
+            .u32(p.base[0]).u32(p.base[1]).f32(a.softmaxScale).f32(-Infinity),
+        ),
         q,
-        kTex,
-        vTex,
+        ...p.kv,
         buffers.qMeta,
         buffers.kRows,
         buffers.out,
@@ -94,21 +100,5 @@ export async function launchExpanded(
         qTiles,
       ], [n * headTiles]);
     }
-    return;
-  }
-  const { tiles, groups } = denseGroups(layout, v.queryTile, { rowK, rowV, maxBinding, align });
-  const qTiles = qTilesOf(tiles);
-  for (const g of groups) {
-    kit.dispatch("expanded", attn, [
-      params(g.tiles, g.tileBegin, g.kOffset / (4 * eb), g.vOffset / (4 * eb)),
-      q,
-      { buffer: k, offset: g.kOffset, size: g.kSize },
-      { buffer: vBuf, offset: g.vOffset, size: g.vSize },
-      buffers.qMeta,
-      buffers.kRows,
-      buffers.out,
-      buffers.lse,
-      qTiles,
-    ], [g.tiles * headTiles]);
   }
 }

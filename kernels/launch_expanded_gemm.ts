@@ -44,20 +44,15 @@ export async function launchExpandedGemm(
   // Then into the textures the passes read them through (expanded_gemm.wgsl): K and V as
   // cache construction, q as part of its packing (outside the attention core, as pack_q).
   const rows = plan.layout.qRows * h;
-  const kvRows = plan.layout.kRows * h;
   const qTex = await kit.rowsTexture("query_texture", q, queryTexture, {
     rows,
     rowVec4: kc / 4,
   });
-  const kTex = await kit.rowsTexture("key_texture", k, keyTexture, {
-    rows: kvRows,
-    rowVec4: kc / 4,
-    construction: true,
-  });
-  const vTex = await kit.rowsTexture("value_texture", vBuf, valueTexture, {
-    rows: kvRows,
-    rowVec4: vDim / 4,
-    construction: true,
+  const { key: kTex, value: vTex } = await kit.keyValueTextures(plan, {
+    k,
+    v: vBuf,
+    keyTexture,
+    valueTexture,
   });
   const params = {
     WG: v.workgroupSize,

@@ -5,10 +5,12 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import { presetSpec } from "../adapter/presets.ts";
 import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
 import type {
   AttentionInputs,
+  CacheTextureShape,
   DeviceCaps,
   Dtype,
   GpuPlan,
@@ -259,4 +261,16 @@ export function slowOnGlFallback(what: string): string | null {
   return CAPS !== null && isGlFallback(CAPS)
     ? `${TOO_SLOW_CODE}: ${what} on the GL fallback (measured on this machine kind)`
     : null;
+}
+
+/**
+ * Assert that `tex` holds `rows` rows with two or more per texture row, within this device's
+ * texture side (a case built to pass maxTextureDimension2D on every adapter, 8192-32768).
+ */
+export function assertSharedTextureRows(tex: CacheTextureShape | undefined, rows: number): void {
+  assert.ok(tex, "the plan has no texture");
+  const maxDim = CAPS?.limits.maxTextureDimension2D ?? 8192;
+  assert.ok(tex.rowsPerTexelRow >= 2, JSON.stringify(tex));
+  assert.ok(tex.width <= maxDim && tex.height <= maxDim, JSON.stringify(tex));
+  assert.equal(tex.height, Math.ceil(rows / tex.rowsPerTexelRow));
 }

@@ -18,6 +18,7 @@ import { measureAttention } from "../kernels/measure.ts";
 import { summarize } from "../parity/compare.ts";
 import { parityOn, TINY_LAYOUTS } from "./backend_parity_helpers.ts";
 import {
+  assertSharedTextureRows,
   CAPS,
   checkAgainstReference,
   gpu,
@@ -98,12 +99,8 @@ gpuTest(
         { cases: [cs], specs: [spec] },
         async () => {
           const run = await runCase(cs);
-          const maxDim = CAPS!.limits.maxTextureDimension2D ?? 8192;
-          for (const tex of [run.plan.variant.keyTexture!, run.plan.variant.valueTexture!]) {
-            assert.ok(tex.rowsPerTexelRow >= 2, JSON.stringify(tex));
-            assert.ok(tex.width <= maxDim && tex.height <= maxDim, JSON.stringify(tex));
-            assert.equal(tex.height, Math.ceil(33600 / tex.rowsPerTexelRow));
-          }
+          assertSharedTextureRows(run.plan.variant.keyTexture, 33600);
+          assertSharedTextureRows(run.plan.variant.valueTexture, 33600);
           const res = checkAgainstReference(run);
           assert.ok(res.pass, `${summarize(res.out)}\n${summarize(res.lse)}`);
         },
@@ -160,6 +157,31 @@ gpuTest(
         }
       }
     });
+  },
+  { skip: CAPS === null ? "no WebGPU adapter" : null },
+);
+
+gpuTest(
+  "expanded: a decode of more query tiles than one dispatch's grid runs in several dispatches",
+  async (t) => {
+    if (CAPS === null) return;
+    // 70000 one-query sequences x 1 head tile: 70000 workgroups, over the 65535 of
+    // maxComputeWorkgroupsPerDimension, on the texture path and on the buffer path.
+    const layout = { kind: "bshd", batch: 70000, seqQ: 1, seqK: 2, causal: true } as const;
+    const limit = CAPS.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+    for (
+      const [path, caps] of [["textures", CAPS], ["buffers", withTextureSide(CAPS, 8)]] as const
+    ) {
+      await gpuStep(
+        t,
+        `${path}: tiny f32, b 70000, 2 keys`,
+        {
+          cases: [{ spec: "tiny", dtype: "f32", backend: BACKEND, layout }],
+          skip: limit >= 70000 ? `this device takes ${limit} workgroups per dimension` : null,
+        },
+        () => parityOn(BACKEND, { preset: "tiny", dtype: "f32", layout, caps }),
+      );
+    }
   },
   { skip: CAPS === null ? "no WebGPU adapter" : null },
 );
