@@ -14,7 +14,9 @@ import assert from "node:assert/strict";
 import { presetSpec } from "../adapter/presets.ts";
 import { resolve } from "../adapter/resolve.ts";
 import type { DeviceCaps, LayoutRequest } from "../adapter/types.ts";
+import { lineSwitches, sourceVariants } from "../kernels/compile_check.ts";
 import { measureAttention } from "../kernels/measure.ts";
+import { readKernelFile, specializeSource } from "../kernels/source.ts";
 import { summarize } from "../parity/compare.ts";
 import { parityOn, TINY_LAYOUTS } from "./backend_parity_helpers.ts";
 import {
@@ -38,6 +40,48 @@ const LAVAPIPE: DeviceCaps = JSON.parse(
 function withTextureSide(caps: DeviceCaps, side: number): DeviceCaps {
   return { ...caps, limits: { ...caps.limits, maxTextureDimension2D: side } };
 }
+
+Deno.test("kernel switches: tex lines in, notex lines out, after the dtype's lines; bad names refused", () => {
+  const src = [
+    "var<storage> k: array<vec4<f32>>; // @notex // @f32",
+    "// @f16: var<storage> k: array<vec2<u32>>; // @notex",
+    "  // @tex: var k: texture_2d<f32>;",
+  ].join("\n");
+  const lines = (dtype: "f32" | "f16", switches: string[]) =>
+    specializeSource(src, { dtype, switches }).split("\n").map((l) =>
+      !l.trimStart().startsWith("//")
+    );
+  // Which of the three lines are code, per dtype and switch; the line count never changes.
+  assert.deepEqual(lines("f32", []), [true, false, false]);
+  assert.deepEqual(lines("f16", []), [false, true, false]);
+  assert.deepEqual(lines("f32", ["tex"]), [false, false, true]);
+  assert.deepEqual(lines("f16", ["tex"]), [false, false, true]);
+  assert.equal(
+    specializeSource(src, { dtype: "f32", switches: ["tex"] }).split("\n")[2],
+    "  var k: texture_2d<f32>;",
+  );
+  for (const bad of ["f16", "sg", "Tex", "t-x", ""]) {
+    assert.throws(() => specializeSource(src, { dtype: "f32", switches: [bad] }), RangeError, bad);
+  }
+  assert.deepEqual(lineSwitches(src), ["tex"]);
+  assert.deepEqual(
+    sourceVariants(src, ["f32"], { subgroups: false }).map((v) => v.label),
+    ["f32", "f32, tex"],
+  );
+});
+
+Deno.test("expanded.wgsl: the tex switch swaps the K/V storage buffers for textures", async () => {
+  const raw = await readKernelFile("expanded.wgsl");
+  assert.deepEqual(lineSwitches(raw), ["tex"]);
+  for (const dtype of ["f32", "f16"] as const) {
+    const plain = specializeSource(raw, { dtype });
+    const tex = specializeSource(raw, { dtype, switches: ["tex"] });
+    assert.match(plain, /^@group\(0\) @binding\(2\) var<storage, read> k:/m);
+    assert.doesNotMatch(plain, /^[^/]*texture_2d/m);
+    assert.match(tex, /^@group\(0\) @binding\(2\) var k: texture_2d<f32>;/m);
+    assert.doesNotMatch(tex, /^[^/]*var<storage, read> [kv]:/m);
+  }
+});
 
 Deno.test("expanded plan: K and V through textures where they fit, buffers bound per sequence group where not", () => {
   const spec = presetSpec("deepseek-v2-lite");
