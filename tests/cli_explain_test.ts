@@ -296,3 +296,29 @@ Deno.test("explain --backend auto:<path>: the path's device-class choice and why
     /"auto:dense" is not a registered backend; .*auto:absorbed, auto:expanded/,
   );
 });
+
+Deno.test("explain: wgsl-expanded says whether it reads K and V through textures or buffers", async () => {
+  const args = ["explain", "deepseek-v2-lite", "--backend", "wgsl-expanded", "--seq-k", "4096"];
+  const tex = await runCli([...args, "--caps", caps]);
+  assert.equal(tex.code, 0, tex.stdout + tex.stderr);
+  // 4096 keys x 16 heads = 65536 rows over the fixture's 16384-texel side: 4 per texture row.
+  const shape = "texels \\(4 rows per texture row\\)";
+  assert.match(
+    tex.stdout,
+    new RegExp(`^ {2}K: read through an rgba32float texture of 192 x 16384 ${shape}`, "m"),
+  );
+  assert.match(
+    tex.stdout,
+    new RegExp(`^ {2}V: read through an rgba32float texture of 128 x 16384 ${shape}`, "m"),
+  );
+  // A caps file whose textures are 8 texels a side: no texture holds them.
+  const lavapipe = JSON.parse(await Deno.readTextFile(caps));
+  const file = await Deno.makeTempFile({ suffix: ".json" });
+  const limits = { ...lavapipe.limits, maxTextureDimension2D: 8 };
+  await Deno.writeTextFile(file, JSON.stringify({ ...lavapipe, limits }));
+  const buf = await runCli([...args, "--caps", file]);
+  await Deno.remove(file);
+  assert.equal(buf.code, 0, buf.stdout + buf.stderr);
+  assert.match(buf.stdout, /^ {2}K, V: storage buffers, bound per group of sequences/m);
+  assert.doesNotMatch(buf.stdout, /read through/);
+});
