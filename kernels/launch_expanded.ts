@@ -8,7 +8,7 @@
  * @module
  */
 import type { GpuPlan } from "../adapter/types.ts";
-import type { AttentionBuffers, LaunchKit } from "./launch.ts";
+import type { AttentionBuffers, Binding, LaunchKit } from "./launch.ts";
 import { denseGroups, queryTiles } from "./tables.ts";
 
 /**
@@ -60,7 +60,7 @@ export async function launchExpanded(
   const qTiles = kit.upload(tiles.length ? tiles : [0, 1], "q_tiles", "u32");
   // What each dispatch binds as K and V, over which tiles: the whole textures over every
   // tile, or each group's slices of the buffers over its tiles.
-  let parts: { tileBegin: number; tiles: number; base: number[]; kv: GPUBindingResource[] }[];
+  let parts: { tileBegin: number; tiles: number; base: number[]; kv: Binding[] }[];
   if (groups === null) {
     const t = await kit.keyValueTextures(plan, {
       k,
