@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { type BenchReport, measuredWhen, referenceLine } from "./report.ts";
+import { type BenchReport, measuredWhen, memoryLine, referenceLine } from "./report.ts";
+import { memoryRoof } from "./ceilings.ts";
 import type { BenchRecord } from "./run_bench.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { chartFigure, escapeHtml } from "../report/html/chart.ts";
@@ -186,7 +187,9 @@ export async function writeBenchHtml(
 function ceilingsLine(r: BenchReport): string {
   const c = r.ceilings;
   const reference = referenceLine(r);
-  return `copy ${num(c.copyGBps, 1)} GB/s, read ${num(c.readGBps, 1)} GB/s, FMA f32 ` +
+  return `copy ${num(c.copyGBps, 1)} GB/s, read ${num(c.readGBps, 1)} GB/s, ` +
+    (c.textureReadGBps === undefined ? "" : `texture read ${num(c.textureReadGBps, 1)} GB/s, `) +
+    `memory roofline ${memoryLine(c)}, FMA f32 ` +
     `${num(c.fmaGflops, 1)} GFLOP/s` +
     (c.fmaF16Gflops === null ? "" : `, FMA f16 ${num(c.fmaF16Gflops, 1)} GFLOP/s`) +
     measuredWhen(c) + (reference === null ? "" : `; joined with the ${reference}`);
@@ -208,23 +211,27 @@ async function rooflineChart(pts: RooflinePoint[], report: BenchReport): Promise
   const c = report.ceilings;
   const lo = Math.min(...pts.map((p) => p.intensity)) / 4;
   const hi = Math.max(...pts.map((p) => p.intensity)) * 4;
-  // The roofline of each compute ceiling: min(copy bandwidth x intensity, FMA peak), drawn
+  // The roofline of each compute ceiling: min(memory bandwidth x intensity, FMA peak), drawn
   // from its ridge point; a log x grid of 40 points is enough for straight log-log lines.
+  // The memory slope is the best of the copy, read and texture-read ceilings, as the
+  // fractions are judged (bench/ceilings.ts memoryRoof).
+  const mem = memoryRoof(c);
+  const memName = `${mem.ceiling} ${num(mem.gbps, 1)} GB/s`;
   const roofs: { ceiling: string; intensity: number; gflops: number }[] = [];
-  const peaks: [string, number][] = [[`copy ${num(c.copyGBps, 1)} GB/s, FMA f32`, c.fmaGflops]];
-  if (c.fmaF16Gflops !== null) peaks.push([`copy, FMA f16`, c.fmaF16Gflops]);
+  const peaks: [string, number][] = [[`${memName}, FMA f32`, c.fmaGflops]];
+  if (c.fmaF16Gflops !== null) peaks.push([`${mem.ceiling}, FMA f16`, c.fmaF16Gflops]);
   for (const [name, peak] of peaks) {
-    const ridge = peak / c.copyGBps;
+    const ridge = peak / mem.gbps;
     const xs = [lo, ...Array.from({ length: 39 }, (_, i) => lo * (hi / lo) ** ((i + 1) / 39))];
     if (ridge > lo && ridge < hi) xs.push(ridge);
     for (const x of xs.sort((a, b) => a - b)) {
-      roofs.push({ ceiling: name, intensity: x, gflops: Math.min(c.copyGBps * x, peak) });
+      roofs.push({ ceiling: name, intensity: x, gflops: Math.min(mem.gbps * x, peak) });
     }
   }
   const labels = [
-    { intensity: lo, gflops: c.copyGBps * lo, text: `copy ${num(c.copyGBps, 1)} GB/s` },
+    { intensity: lo, gflops: mem.gbps * lo, text: memName },
     ...peaks.map(([name, peak], i) => ({
-      intensity: peak / c.copyGBps,
+      intensity: peak / mem.gbps,
       gflops: peak,
       text: `${name.replace(/^.*, /, "")} ${num(peak, 0)} GFLOP/s`,
       i,
@@ -234,8 +241,8 @@ async function rooflineChart(pts: RooflinePoint[], report: BenchReport): Promise
     kind: "roofline",
     marks: pts.length,
     caption: "Achieved GFLOP/s against arithmetic intensity (FLOP per byte, FlashMLA's " +
-      "formulas), under the ceilings measured in the same run: copy bandwidth (slope) and the " +
-      "FMA peak (flat).",
+      "formulas), under the ceilings measured in the same run: memory bandwidth (slope: the " +
+      "best of the copy, read and texture-read ceilings) and the FMA peak (flat).",
     spec: {
       width: 560,
       height: 340,

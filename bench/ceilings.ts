@@ -1,11 +1,13 @@
 /**
- * Device ceilings measured in the same run as the kernels they judge: copy and
- * read bandwidth, FMA throughput (f32, and f16 where the device has shader-f16),
+ * Device ceilings measured in the same run as the kernels they judge: copy, read and
+ * texture-read bandwidth, FMA throughput (f32, and f16 where the device has shader-f16),
  * per-dispatch and submit + readback overheads. Kernels: bench/ceilings.wgsl.
  *
  * Formulas (written where they are computed below):
  * - copy GB/s = (bytes read + bytes written) / time = 2 * buffer bytes / time;
  * - read GB/s = (bytes read + bytes written) / time, the write being 1/RUN of the read;
+ * - texture read GB/s: the same, of rgba32float texels read with `textureLoad`;
+ * - the memory roofline is the best of the three ({@link memoryRoof});
  * - FMA GFLOP/s = invocations * chains * ITERS * 8 / time (a vec4 fma is 4 multiplies
  *   and 4 adds); the peak is the best of 4 and 32 independent chains;
  * - bandwidth and FMA figures use each kernel's fastest repetition (a ceiling is the best
@@ -36,6 +38,11 @@ export interface Ceilings {
   readonly copyGBps: number;
   /** Read bandwidth, GB/s (the fastest repetition). */
   readonly readGBps: number;
+  /**
+   * Texture-read bandwidth (rgba32float texels by `textureLoad`), GB/s, the fastest
+   * repetition. Absent in reports written before session 15.
+   */
+  readonly textureReadGBps?: number;
   /** f32 FMA peak, GFLOP/s: the better of the 4- and 32-chain kernels (fastest repetitions). */
   readonly fmaGflops: number;
   /** f32 FMA with 4 independent vec4 chains, GFLOP/s. */
@@ -67,6 +74,36 @@ export interface CeilingsOptions {
 
 const WG = 64;
 const RUN = 16;
+/** The memory ceilings, by the name a report prints. */
+export type MemoryCeiling = "copy" | "read" | "texture read";
+
+/**
+ * The memory roofline of a set of ceilings: the best bandwidth any of the copy, read and
+ * texture-read kernels reached, and which one. A kernel may read its data either way
+ * (storage loads or texel fetches), so the ceiling it is judged against is the fastest
+ * way the device reads memory: on lavapipe a texel fetch is about 1.3x faster than any
+ * storage load, and against the copy ceiling alone a dense decode that reads K and V
+ * through textures read 1.17-1.40 of its roofline.
+ *
+ * @example
+ * ```ts
+ * import { memoryRoof } from "./ceilings.ts";
+ * memoryRoof({ copyGBps: 8.5, readGBps: 9.2, textureReadGBps: 12.4 });
+ * // { gbps: 12.4, ceiling: "texture read" }
+ * ```
+ */
+export function memoryRoof(
+  c: Pick<Ceilings, "copyGBps" | "readGBps" | "textureReadGBps">,
+): { gbps: number; ceiling: MemoryCeiling } {
+  const all: [MemoryCeiling, number][] = [
+    ["copy", c.copyGBps],
+    ["read", c.readGBps],
+    ["texture read", c.textureReadGBps ?? 0],
+  ];
+  const [ceiling, gbps] = all.reduce((a, b) => (b[1] > a[1] ? b : a));
+  return { gbps, ceiling };
+}
+
 const FMA_INVOCATIONS = 256 * WG;
 const FMA_FLOP_PER_INVOCATION = 65536; // chains * ITERS * 8, equal for both kernels
 
@@ -105,15 +142,17 @@ export async function measureCeilings(
   const uniform = (n: number, stride: number) =>
     createUniform(device, new UniformWriter().u32(n).u32(stride).f32(1.5).u32(0).finish());
   const owned: GPUBuffer[] = [src, dst];
+  const ownedTextures: GPUTexture[] = [];
   try {
     const run = async (
       name: string,
       p: GPUComputePipeline,
       u: GPUBuffer,
       workgroups: number,
+      options: { group?: GPUBindGroup } = {},
     ): Promise<number> => {
       owned.push(u);
-      const group = bindBuffers(device, p, [u, src, dst]);
+      const group = options.group ?? bindBuffers(device, p, [u, src, dst]);
       const x = Math.min(workgroups, 65535);
       const s = await timeDispatch(device, p, {
         group,
@@ -144,10 +183,46 @@ export async function measureCeilings(
       uniform(nVec4, stride),
       streamGroups,
     );
+    // texture read: read's pattern over the texels of a texture filled from `src`, rows of
+    // 2^wLog2 texels (2048 for the 64 MiB default), as many whole rows as the buffer holds.
+    const maxSide = device.limits.maxTextureDimension2D;
+    const wLog2 = Math.min(11, Math.floor(Math.log2(Math.max(1, Math.sqrt(nVec4)))));
+    const texW = 2 ** wLog2;
+    const texH = Math.min(Math.floor(nVec4 / texW), maxSide);
+    const texels = texW * texH;
+    const texture = device.createTexture({
+      label: "ceilings.texture",
+      size: [texW, texH],
+      format: "rgba32float",
+      usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
+    });
+    ownedTextures.push(texture);
+    const fill = device.createCommandEncoder();
+    fill.copyBufferToTexture({ buffer: src, bytesPerRow: texW * 16, rowsPerImage: texH }, {
+      texture,
+    }, [texW, texH]);
+    device.queue.submit([fill.finish()]);
+    const texGroups = Math.ceil(texels / (WG * RUN));
+    const texX = Math.min(texGroups, 65535);
+    const texStride = texX * Math.ceil(texGroups / texX) * WG;
+    const texPipeline = await pipeline("read_tex", "f32", { TEX_W_LOG2: wLog2 });
+    const texUniform = uniform(texels, texStride);
+    const textureMs = await run("read_tex", texPipeline, texUniform, texGroups, {
+      group: device.createBindGroup({
+        layout: texPipeline.getBindGroupLayout(0),
+        entries: [
+          { binding: 0, resource: { buffer: texUniform } },
+          { binding: 2, resource: { buffer: dst } },
+          { binding: 3, resource: texture.createView() },
+        ],
+      }),
+    });
     // copy: every vec4 read once and written once.
     const copyGBps = (2 * nVec4 * 16) / (copyMs * 1e6);
     // read: every vec4 read once; one vec4 written per RUN read.
     const readGBps = (nVec4 * 16 * (1 + 1 / RUN)) / (readMs * 1e6);
+    // texture read: every texel (16 bytes) read once; one vec4 written per RUN read.
+    const textureReadGBps = (texels * 16 * (1 + 1 / RUN)) / (textureMs * 1e6);
     // fma: FMA_INVOCATIONS invocations of FMA_FLOP_PER_INVOCATION flops each.
     const fmaGroups = FMA_INVOCATIONS / WG;
     const gf = (ms: number) => (FMA_INVOCATIONS * FMA_FLOP_PER_INVOCATION) / (ms * 1e6);
@@ -217,6 +292,7 @@ export async function measureCeilings(
       source,
       copyGBps,
       readGBps,
+      textureReadGBps,
       fmaGflops: Math.max(fma4, fma32),
       fma4Gflops: fma4,
       fma32Gflops: fma32,
@@ -227,6 +303,7 @@ export async function measureCeilings(
     };
   } finally {
     for (const b of owned) b.destroy();
+    for (const t of ownedTextures) t.destroy();
   }
 }
 
@@ -257,6 +334,9 @@ export function bestCeilings(a: Ceilings, b: Ceilings): Ceilings {
     source: a.source,
     copyGBps: Math.max(a.copyGBps, b.copyGBps),
     readGBps: Math.max(a.readGBps, b.readGBps),
+    ...(a.textureReadGBps === undefined && b.textureReadGBps === undefined
+      ? {}
+      : { textureReadGBps: Math.max(a.textureReadGBps ?? 0, b.textureReadGBps ?? 0) }),
     fmaGflops: Math.max(a.fmaGflops, b.fmaGflops),
     fma4Gflops: Math.max(a.fma4Gflops, b.fma4Gflops),
     fma32Gflops: Math.max(a.fma32Gflops, b.fma32Gflops),

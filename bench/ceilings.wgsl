@@ -4,8 +4,14 @@
 //
 // Entry points (one pipeline each, dtype-specialized by kernels/source.ts):
 //   copy_vec4  dst[i] = src[i] over large buffers, vec4 per access: bytes read + written.
-//   read_vec4  each invocation sums a contiguous run of vec4s and writes one vec4:
+//   read_vec4  each invocation sums RUN vec4s (in copy's pattern) and writes one vec4:
 //              read bandwidth (the write is 1/RUN of the traffic).
+//   read_tex   the same reads as read_vec4, of texels of an rgba32float texture:
+//              texture-read bandwidth. Kernels that read their data through textures
+//              (wgsl-expanded's K/V, the gemm kernels' latent cache) are judged against
+//              the best of the three bandwidths: on lavapipe a texel fetch reads memory
+//              about 1.3x faster than any storage load (tools/bandwidth_probe.ts), so a
+//              storage-only ceiling let such a kernel pass 1.
 //   fma_4,     4 or 32 independent vec4 multiply-add chains of ITERS steps: FMA throughput.
 //   fma_32     Independent chains hide the FMA latency; on lavapipe 4 chains reached about
 //              67 GFLOP/s and 32 about 105: the peak is the best of the two.
@@ -19,6 +25,9 @@ alias store_t = f32; // @dtype element type of the buffers and of the fma chains
 const WG: u32 = 64u; // @param invocations per workgroup (1-D)
 const RUN: u32 = 16u; // @param vec4s per invocation in `copy` and `read`
 const ITERS: u32 = 256u; // @param steps of every chain in `fma`
+// Texels per texture row in `read_tex`: a power of two, so the row and column of element
+// e are a shift and a mask, not a division (which would cost more than the fetch on a CPU).
+const TEX_W_LOG2: u32 = 11u; // @param
 
 struct Params {
   n_vec4: u32,    // vec4 elements in src/dst
@@ -30,6 +39,9 @@ struct Params {
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> src: array<vec4<store_t>>;
 @group(0) @binding(2) var<storage, read_write> dst: array<vec4<store_t>>;
+// Only read_tex uses it, so it is only in read_tex's automatic layout (its bind group is
+// built separately); n_vec4 is then the number of texels.
+@group(0) @binding(3) var tex: texture_2d<f32>;
 
 // Every entry point references all three bindings, so the automatic bind group
 // layouts of all entries are the same and one bind group works for every entry
@@ -74,6 +86,26 @@ fn read_vec4(@builtin(global_invocation_id) gid: vec3<u32>,
   }
   if (i0 < params.n_vec4) {
     dst[i0] = s;
+  }
+}
+
+// Texture read: read_vec4's element order (invocation i reads i, i + stride, ...), each
+// element a texel of row e >> TEX_W_LOG2. rgba32float whatever the dtype: the figure is
+// bytes per second, and every kernel that reads a texture fetches whole texels.
+@compute @workgroup_size(WG)
+fn read_tex(@builtin(global_invocation_id) gid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i0 = flat_id(gid, nwg);
+  let w_mask = (1u << TEX_W_LOG2) - 1u;
+  var s = vec4<f32>(0.0);
+  for (var j = 0u; j < RUN; j++) {
+    let i = i0 + j * params.stride;
+    if (i < params.n_vec4) {
+      s += textureLoad(tex, vec2<u32>(i & w_mask, i >> TEX_W_LOG2), 0);
+    }
+  }
+  if (i0 < params.n_vec4) {
+    dst[i0] = vec4<store_t>(s);
   }
 }
 

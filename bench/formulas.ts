@@ -77,20 +77,22 @@ export function workOf(
 }
 
 /**
- * Roofline fraction: max(bytes / copy bandwidth, FLOP / FMA peak) / time.
+ * Roofline fraction: max(bytes / memory bandwidth, FLOP / FMA peak) / time. The memory
+ * bandwidth is the best of the measured copy, read and texture-read ceilings
+ * (bench/ceilings.ts `memoryRoof`).
  *
  * @example
  * ```ts
  * import { rooflineFraction } from "./formulas.ts";
  * // 1 GB at 10 GB/s = 100 ms; 1 GFLOP at 100 GFLOP/s = 10 ms; measured 200 ms
- * rooflineFraction({ flop: 1e9, bytes: 1e9 }, { ms: 200, copyGBps: 10, fmaGflops: 100 }); // 0.5
+ * rooflineFraction({ flop: 1e9, bytes: 1e9 }, { ms: 200, memoryGBps: 10, fmaGflops: 100 }); // 0.5
  * ```
  */
 export function rooflineFraction(
   work: { flop: number; bytes: number },
-  options: { ms: number; copyGBps: number; fmaGflops: number },
+  options: { ms: number; memoryGBps: number; fmaGflops: number },
 ): number {
-  const memMs = work.bytes / (options.copyGBps * 1e6);
+  const memMs = work.bytes / (options.memoryGBps * 1e6);
   const flopMs = work.flop / (options.fmaGflops * 1e6);
   return Math.max(memMs, flopMs) / options.ms;
 }

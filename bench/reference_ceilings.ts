@@ -27,6 +27,8 @@ export interface ReferenceCeilings {
   readonly copyGBps: number;
   /** Read bandwidth, GB/s. */
   readonly readGBps: number;
+  /** Texture-read bandwidth, GB/s; absent in a report written before session 15. */
+  readonly textureReadGBps?: number;
   /** f32 FMA peak, GFLOP/s. */
   readonly fmaGflops: number;
 }
@@ -46,6 +48,7 @@ const referenceSchema = z.object({
   ceilings: z.object({
     copyGBps: positive("GB/s"),
     readGBps: positive("GB/s"),
+    textureReadGBps: positive("GB/s").optional(),
     fmaGflops: positive("GFLOP/s"),
   }, { error: "is required: a bench report (report.json of --out, or bench --json) has it" }),
 });
@@ -74,7 +77,15 @@ export function parseReferenceCeilings(raw: unknown, file: string): ReferenceCei
     );
   }
   const { machine, ceilings } = parsed.data;
-  return { file, adapter: machine.adapter, ...ceilings };
+  const { copyGBps, readGBps, textureReadGBps, fmaGflops } = ceilings;
+  return {
+    file,
+    adapter: machine.adapter,
+    copyGBps,
+    readGBps,
+    ...(textureReadGBps === undefined ? {} : { textureReadGBps }),
+    fmaGflops,
+  };
 }
 
 /**
@@ -122,8 +133,8 @@ export function checkReferenceAdapter(reference: ReferenceCeilings, adapter: str
 }
 
 /**
- * This run's ceilings joined with a reference's: copy, read and FMA take the higher figure
- * (the other figures stay this run's), and a warning names each figure this run measured
+ * This run's ceilings joined with a reference's: copy, read, texture read (where the
+ * reference has it) and FMA take the higher figure (the other figures stay this run's), and a warning names each figure this run measured
  * below {@link REFERENCE_LOW_SHARE} of the reference. `used` lists the figures the
  * reference raised. Without a reference the ceilings come back as they are. The caller
  * checks that both come from the same adapter ({@link checkReferenceAdapter}).
@@ -141,17 +152,20 @@ export function withReferenceCeilings(
   const used: string[] = [];
   const warnings: string[] = [];
   if (reference === undefined) return { ceilings: measured, used, warnings };
-  const keys = ["copyGBps", "readGBps", "fmaGflops"] as const;
-  const joined: Record<(typeof keys)[number], number> = { ...measured };
+  const keys = ["copyGBps", "readGBps", "textureReadGBps", "fmaGflops"] as const;
+  const joined: Partial<Record<(typeof keys)[number], number>> = {};
   for (const k of keys) {
-    if (reference[k] > measured[k]) {
+    const ref = reference[k];
+    const own = measured[k];
+    if (ref === undefined) continue;
+    if (own === undefined || ref > own) {
       used.push(k);
-      joined[k] = reference[k];
+      joined[k] = ref;
     }
-    if (measured[k] < REFERENCE_LOW_SHARE * reference[k]) {
+    if (own !== undefined && own < REFERENCE_LOW_SHARE * ref) {
       warnings.push(
-        `this run measured ${k} ${measured[k].toFixed(2)}, under half of the ${
-          reference[k].toFixed(2)
+        `this run measured ${k} ${own.toFixed(2)}, under half of the ${
+          ref.toFixed(2)
         } in the reference ${reference.file}: contention while the ceilings ran; fractions ` +
           "are judged against the reference's figure",
       );

@@ -5,7 +5,7 @@
  * @module
  */
 import { benchCaseId, HEADLINE, TARGET_CASES, TARGET_SETS } from "./cases.ts";
-import type { Ceilings } from "./ceilings.ts";
+import { type Ceilings, memoryRoof } from "./ceilings.ts";
 import type { ReferenceCeilings } from "./reference_ceilings.ts";
 import type { BenchRecord } from "./run_bench.ts";
 
@@ -65,7 +65,10 @@ export interface BenchReport {
 
 /** The reference ceilings of a report: their figures, their file and which figures they raised. */
 export interface ReferenceUse extends ReferenceCeilings {
-  /** The figures (`copyGBps`, `readGBps`, `fmaGflops`) the reference raised above this run's. */
+  /**
+   * The figures (`copyGBps`, `readGBps`, `textureReadGBps`, `fmaGflops`) the reference raised
+   * above this run's.
+   */
   readonly used: readonly string[];
 }
 
@@ -85,6 +88,7 @@ export function referenceLine(report: Pick<BenchReport, "referenceCeilings">): s
   const r = report.referenceCeilings;
   if (!r) return null;
   return `reference ceilings ${r.file}: copy ${f(r.copyGBps)} GB/s, read ${f(r.readGBps)} GB/s, ` +
+    (r.textureReadGBps === undefined ? "" : `texture read ${f(r.textureReadGBps)} GB/s, `) +
     `FMA f32 ${f(r.fmaGflops, 1)} GFLOP/s; ` +
     (r.used.length
       ? `this run's ${r.used.join(", ")} raised to them`
@@ -101,10 +105,10 @@ function isImplausible(fraction: number | null | undefined): boolean {
  * than the measured ceilings allow. Either the ceilings were measured low (on a contended
  * host, during both measurements), so every fraction of the run reads high, or the case's
  * data stayed in a cache that the ceilings' 64 MiB buffers do not fit in (a GPU's L2 can
- * hold a small latent cache), or the case reads memory a faster way than the ceilings'
- * storage loads (on lavapipe a texel fetch: wgsl-expanded's decode, which reads K and V
- * through textures, passes the copy ceiling; tools/bandwidth_probe.ts). Either way its
- * fraction is not a roofline fraction, and the target it feeds is not judged.
+ * hold a small latent cache), or the case reads memory a way none of the ceilings measures
+ * (they copy, read and fetch texels; before the texture-read ceiling, wgsl-expanded's
+ * decode, which reads K and V through textures, passed the storage ceilings on lavapipe).
+ * Either way its fraction is not a roofline fraction, and the target it feeds is not judged.
  *
  * @example
  * ```ts
@@ -118,9 +122,8 @@ export function benchWarnings(records: readonly BenchRecord[]): string[] {
       f(r.roofline_fraction, 3)
     } is above 1, faster than the measured ceilings allow: they were measured low ` +
     "(contention while they ran: every fraction of this run then reads high; rerun), its data " +
-    "stayed in a cache their 64 MiB buffers do not fit in, or it reads memory a faster way than " +
-    "their storage loads (lavapipe fetches texels faster: tools/bandwidth_probe.ts); its target " +
-    "is not judged"
+    "stayed in a cache their 64 MiB buffers do not fit in, or it reads memory a way none of " +
+    "them measures (they copy, read and fetch texels); its target is not judged"
   );
 }
 
@@ -231,6 +234,22 @@ export function measuredWhen(c: Pick<Ceilings, "measurements">): string {
 }
 
 /**
+ * The memory roofline of ceilings as a clause: its bandwidth and which ceiling gave it.
+ *
+ * @example
+ * ```ts
+ * import { memoryLine } from "./report.ts";
+ * memoryLine({ copyGBps: 8.5, readGBps: 9.2, textureReadGBps: 12.4 });
+ * // "12.40 GB/s (texture read, the best of copy, read and texture read)"
+ * ```
+ */
+export function memoryLine(c: Pick<Ceilings, "copyGBps" | "readGBps" | "textureReadGBps">): string {
+  const m = memoryRoof(c);
+  const of = c.textureReadGBps === undefined ? "copy and read" : "copy, read and texture read";
+  return `${f(m.gbps)} GB/s (${m.ceiling}, the best of ${of})`;
+}
+
+/**
  * Ceilings as text lines.
  *
  * @example
@@ -241,7 +260,9 @@ export function measuredWhen(c: Pick<Ceilings, "measurements">): string {
  */
 export function formatCeilings(c: Ceilings): string {
   return [
-    `copy ${f(c.copyGBps)} GB/s (read + written), read ${f(c.readGBps)} GB/s`,
+    `copy ${f(c.copyGBps)} GB/s (read + written), read ${f(c.readGBps)} GB/s, texture read ${
+      f(c.textureReadGBps)
+    } GB/s; memory roofline: ${memoryLine(c)}`,
     `FMA f32 ${f(c.fmaGflops, 1)} GFLOP/s (4 chains ${f(c.fma4Gflops, 1)}, 32 chains ${
       f(c.fma32Gflops, 1)
     }), f16 ${c.fmaF16Gflops === null ? "n/a" : f(c.fmaF16Gflops, 1)} GFLOP/s`,
@@ -374,7 +395,7 @@ export function toMarkdown(report: BenchReport, options: { title: string }): str
     "",
     `Ceilings (same run${measuredWhen(c)}): copy ${f(c.copyGBps)} GB/s, read ${
       f(c.readGBps)
-    } GB/s, ` +
+    } GB/s, texture read ${f(c.textureReadGBps)} GB/s (memory roofline ${memoryLine(c)}), ` +
     `FMA f32 ${f(c.fmaGflops, 1)} GFLOP/s (4 chains ${f(c.fma4Gflops, 1)}), f16 ${
       c.fmaF16Gflops === null ? "n/a" : f(c.fmaF16Gflops, 1)
     } GFLOP/s, dispatch ${f(c.dispatchUs, 1)} us, submit + readback ${f(c.submitReadbackMs)} ms.`,

@@ -26,7 +26,7 @@ import { queryMeta } from "../kernels/tables.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
 import { shuffledPaging } from "../reference/paging.ts";
 import { type BenchCase, benchCaseId } from "./cases.ts";
-import type { Ceilings } from "./ceilings.ts";
+import { type Ceilings, memoryRoof } from "./ceilings.ts";
 import { rooflineFraction, workOf } from "./formulas.ts";
 import { timingScopeOf } from "../adapter/timing_scope.ts";
 import { measureAttention, scopedMs } from "../kernels/measure.ts";
@@ -224,7 +224,6 @@ export async function runBenchCase(
       dtype: c.dtype,
       shape: { heads: c.heads, queries: layout.totalQ, keys, pairs },
     });
-    const { copyGBps, fmaGflops } = options.ceilings;
     const submit = scope === "all"
       ? summarize(repeats.map((t) => t.totalMs)).median
       : result.timing?.totalMs;
@@ -240,7 +239,7 @@ export async function runBenchCase(
       samples: coreMs,
       gflops: work.flop / (st.median * 1e6),
       gbps: work.bytes / (st.median * 1e6),
-      ...rooflineOf(work, st.median, { copyGBps, fmaGflops }),
+      ...rooflineOf(work, st.median, options.ceilings),
       flop: work.flop,
       bytes: work.bytes,
       submit_ms: submit,
@@ -271,7 +270,7 @@ export async function runBenchCase(
  */
 export function judgeRecord(
   record: BenchRecord,
-  ceilings: Pick<Ceilings, "copyGBps" | "fmaGflops">,
+  ceilings: RooflineCeilings,
 ): BenchRecord {
   const { ms, flop, bytes } = record;
   if (record.status !== "ok" || ms === undefined || flop === undefined || bytes === undefined) {
@@ -280,14 +279,25 @@ export function judgeRecord(
   return { ...record, ...rooflineOf({ flop, bytes }, ms, ceilings) };
 }
 
-/** The roofline fraction of a time and the ceiling that bounds the work. */
+/** The ceilings a roofline fraction is judged against. */
+export type RooflineCeilings = Pick<
+  Ceilings,
+  "copyGBps" | "readGBps" | "textureReadGBps" | "fmaGflops"
+>;
+
+/**
+ * The roofline fraction of a time and the ceiling that bounds the work: memory is the best
+ * of the copy, read and texture-read bandwidths (bench/ceilings.ts `memoryRoof`).
+ */
 function rooflineOf(
   work: { flop: number; bytes: number },
   ms: number,
-  { copyGBps, fmaGflops }: Pick<Ceilings, "copyGBps" | "fmaGflops">,
+  ceilings: RooflineCeilings,
 ): Pick<BenchRecord, "roofline_fraction" | "bound"> {
+  const memoryGBps = memoryRoof(ceilings).gbps;
+  const { fmaGflops } = ceilings;
   return {
-    roofline_fraction: rooflineFraction(work, { ms, copyGBps, fmaGflops }),
-    bound: work.bytes / copyGBps >= work.flop / fmaGflops ? "memory" : "compute",
+    roofline_fraction: rooflineFraction(work, { ms, memoryGBps, fmaGflops }),
+    bound: work.bytes / memoryGBps >= work.flop / fmaGflops ? "memory" : "compute",
   };
 }

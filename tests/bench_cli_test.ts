@@ -29,7 +29,16 @@ Deno.test({
     const r = await runCli(["bench", "--matrix", "tiny", "--filter", "path=absorbed", "--json"]);
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(r.stdout);
-    for (const k of ["copyGBps", "readGBps", "fmaGflops", "dispatchUs", "submitReadbackMs"]) {
+    for (
+      const k of [
+        "copyGBps",
+        "readGBps",
+        "textureReadGBps",
+        "fmaGflops",
+        "dispatchUs",
+        "submitReadbackMs",
+      ]
+    ) {
       assert.equal(typeof report.ceilings[k], "number", k);
     }
     assert.equal(report.records.length, 1);
@@ -47,13 +56,19 @@ Deno.test({
     const best = (k: string) => Math.min(...(c.samples[k] as number[]));
     const close = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.abs(b);
     assert.ok(close(c.copyGBps, (2 * 64 * 2 ** 20) / (best("copy") * 1e6)), "copy");
+    // texture read: 2048 x 2048 rgba32float texels (64 MiB) read, one vec4 written per 16.
+    assert.ok(
+      close(c.textureReadGBps, (64 * 2 ** 20 * (1 + 1 / 16)) / (best("read_tex") * 1e6)),
+      "texture read",
+    );
     const gflops = (k: string) => (256 * 64 * 65536) / (best(k) * 1e6);
     assert.ok(close(c.fmaGflops, Math.max(gflops("fma_4"), gflops("fma_32"))), "fma");
     // Measured before and after the case (7 repetitions each), and the case's fraction is
     // judged against those best figures.
     assert.equal(c.measurements, 2);
     assert.equal(c.samples.copy.length, 14);
-    const memMs = rec.bytes / (c.copyGBps * 1e6);
+    // The memory roofline is the best of the three bandwidths.
+    const memMs = rec.bytes / (Math.max(c.copyGBps, c.readGBps, c.textureReadGBps) * 1e6);
     const flopMs = rec.flop / (c.fmaGflops * 1e6);
     assert.ok(close(rec.roofline_fraction, Math.max(memMs, flopMs) / rec.ms), "fraction");
   },

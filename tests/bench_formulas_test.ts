@@ -10,9 +10,9 @@ import {
   TARGET_CASES,
 } from "../bench/cases.ts";
 import { rooflineFraction, workOf } from "../bench/formulas.ts";
-import { bestCeilings, type Ceilings } from "../bench/ceilings.ts";
+import { bestCeilings, type Ceilings, memoryRoof } from "../bench/ceilings.ts";
 import { type BenchRecord, judgeRecord } from "../bench/run_bench.ts";
-import { formatCeilings } from "../bench/report.ts";
+import { formatCeilings, memoryLine } from "../bench/report.ts";
 import { benchWarnings, evaluateTargets, formatTable, toCsv, toMarkdown } from "../bench/report.ts";
 import { summarize } from "../bench/stats.ts";
 
@@ -51,14 +51,55 @@ Deno.test("dense decode FLOP and bytes: q, K, V, out per sequence", () => {
 Deno.test("roofline fraction takes the slower of the two ceilings", () => {
   // memory: 1e9 B / 10 GB/s = 100 ms; compute: 1e9 / 100 GFLOP/s = 10 ms
   assert.equal(
-    rooflineFraction({ flop: 1e9, bytes: 1e9 }, { ms: 200, copyGBps: 10, fmaGflops: 100 }),
+    rooflineFraction({ flop: 1e9, bytes: 1e9 }, { ms: 200, memoryGBps: 10, fmaGflops: 100 }),
     0.5,
   );
   // compute-bound: 1e10 FLOP at 100 GFLOP/s = 100 ms
   assert.equal(
-    rooflineFraction({ flop: 1e10, bytes: 1e6 }, { ms: 100, copyGBps: 10, fmaGflops: 100 }),
+    rooflineFraction({ flop: 1e10, bytes: 1e6 }, { ms: 100, memoryGBps: 10, fmaGflops: 100 }),
     1,
   );
+});
+
+Deno.test("memoryRoof: the best of the copy, read and texture-read ceilings, named", () => {
+  assert.deepEqual(memoryRoof({ copyGBps: 8.5, readGBps: 9.2, textureReadGBps: 12.4 }), {
+    gbps: 12.4,
+    ceiling: "texture read",
+  });
+  assert.deepEqual(memoryRoof({ copyGBps: 8.5, readGBps: 9.2, textureReadGBps: 3 }), {
+    gbps: 9.2,
+    ceiling: "read",
+  });
+  // A report written before the texture-read ceiling existed: copy and read only.
+  assert.deepEqual(memoryRoof({ copyGBps: 11, readGBps: 9.2 }), { gbps: 11, ceiling: "copy" });
+  assert.equal(
+    memoryLine({ copyGBps: 8.5, readGBps: 9.2, textureReadGBps: 12.4 }),
+    "12.40 GB/s (texture read, the best of copy, read and texture read)",
+  );
+  assert.equal(
+    memoryLine({ copyGBps: 11, readGBps: 9.2 }),
+    "11.00 GB/s (copy, the best of copy and read)",
+  );
+});
+
+Deno.test("judgeRecord: a memory-bound case is judged against the texture-read ceiling where it is the best", () => {
+  const ceilings = { copyGBps: 8, readGBps: 9, textureReadGBps: 12, fmaGflops: 100 };
+  // 335 MB in 30 ms: 11.2 GB/s, above copy and read, under texture read.
+  const rec: BenchRecord = {
+    id: "dense",
+    case: HEADLINE[0],
+    status: "ok",
+    ms: 30,
+    flop: 1e8,
+    bytes: 335e6,
+  };
+  const judged = judgeRecord(rec, ceilings);
+  assert.equal(judged.bound, "memory");
+  assert.ok(Math.abs((judged.roofline_fraction ?? 0) - 335e6 / 12e9 * 1e3 / 30) < 1e-12);
+  assert.ok((judged.roofline_fraction ?? 2) < 1);
+  // Against the copy ceiling alone (no texture-read figure) it passes 1.
+  const old = judgeRecord(rec, { ...ceilings, textureReadGBps: undefined, readGBps: 7 });
+  assert.ok((old.roofline_fraction ?? 0) > 1);
 });
 
 Deno.test("bestCeilings: the higher of each bandwidth and FMA figure, the lower overhead, both samples", () => {
@@ -78,6 +119,7 @@ Deno.test("bestCeilings: the higher of each bandwidth and FMA figure, the lower 
     ...base,
     copyGBps: 9.2,
     readGBps: 6.6,
+    textureReadGBps: 8.1,
     fmaGflops: 97,
     fma4Gflops: 73,
     fma32Gflops: 97,
@@ -91,6 +133,10 @@ Deno.test("bestCeilings: the higher of each bandwidth and FMA figure, the lower 
     [best.copyGBps, best.readGBps, best.fmaGflops, best.fma4Gflops, best.fma32Gflops],
     [9.2, 9, 110, 73, 110],
   );
+  // Only one measurement has a texture-read figure: it is kept.
+  assert.equal(best.textureReadGBps, 8.1);
+  assert.equal(bestCeilings(base, base).textureReadGBps, undefined);
+  assert.equal(bestCeilings(later, { ...later, textureReadGBps: 12.5 }).textureReadGBps, 12.5);
   assert.equal(best.fmaF16Gflops, 26);
   assert.equal(best.dispatchUs, 26);
   assert.equal(best.submitReadbackMs, 11);
@@ -98,7 +144,7 @@ Deno.test("bestCeilings: the higher of each bandwidth and FMA figure, the lower 
   assert.equal(best.measurements, 2);
   assert.equal(bestCeilings(best, base).measurements, 3);
   assert.match(formatCeilings(best), /best of two measurements, before and after the cases/);
-  assert.doesNotMatch(formatCeilings(base), /best of/);
+  assert.doesNotMatch(formatCeilings(base), /best of \S+ measurements/);
   // A record judged again: 1e9 B at 2.2 GB/s = 455 ms -> at 9.2 GB/s = 109 ms, of 200 ms.
   const rec: BenchRecord = {
     id: "x",
@@ -115,7 +161,7 @@ Deno.test("bestCeilings: the higher of each bandwidth and FMA figure, the lower 
     judged.roofline_fraction,
     rooflineFraction(rec as { flop: number; bytes: number }, {
       ms: 200,
-      copyGBps: 9.2,
+      memoryGBps: 9.2,
       fmaGflops: 110,
     }),
   );

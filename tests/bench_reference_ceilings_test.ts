@@ -73,6 +73,47 @@ Deno.test("reference ceilings: each figure is the higher one; a measured one und
   assert.equal(quiet.ceilings.copyGBps, 10);
 });
 
+Deno.test("reference ceilings: a texture-read figure is read, raised and warned like the others", () => {
+  const withTexture = parseReferenceCeilings(
+    {
+      machine: { adapter: "llvmpipe" },
+      ceilings: { copyGBps: 9.77, readGBps: 10.21, textureReadGBps: 12.5, fmaGflops: 123.3 },
+    },
+    "quiet/report.json",
+  );
+  assert.equal(withTexture.textureReadGBps, 12.5);
+  // This run measured it under half of the reference's: raised, with a warning.
+  const low = withReferenceCeilings(
+    { ...measured, copyGBps: 10, readGBps: 11, fmaGflops: 124, textureReadGBps: 5 },
+    withTexture,
+  );
+  assert.deepEqual(low.used, ["textureReadGBps"]);
+  assert.equal(low.ceilings.textureReadGBps, 12.5);
+  assert.equal(low.warnings.length, 1);
+  assert.match(low.warnings[0], /textureReadGBps 5\.00, under half of the 12\.50/);
+  // A run measured before the figure existed takes the reference's.
+  const none = withReferenceCeilings(measured, withTexture);
+  assert.equal(none.ceilings.textureReadGBps, 12.5);
+  assert.ok(none.used.includes("textureReadGBps"));
+  // A reference without it leaves this run's figure alone.
+  const own = withReferenceCeilings({ ...measured, textureReadGBps: 11 }, reference);
+  assert.equal(own.ceilings.textureReadGBps, 11);
+  assert.ok(!own.used.includes("textureReadGBps"));
+  assert.match(
+    referenceLine({ referenceCeilings: { ...withTexture, used: [] } })!,
+    /read 10\.21 GB\/s, texture read 12\.50 GB\/s, FMA f32/,
+  );
+  // A bad figure is named.
+  assert.throws(
+    () =>
+      parseReferenceCeilings({
+        machine: { adapter: "x" },
+        ceilings: { copyGBps: 1, readGBps: 1, textureReadGBps: "fast", fmaGflops: 1 },
+      }, "t.json"),
+    (e) => e instanceof ConfigError && e.issues.some((i) => i.path === "ceilings.textureReadGBps"),
+  );
+});
+
 Deno.test("reference ceilings: the report line names the file, the figures and what they raised", () => {
   assert.equal(referenceLine({}), null);
   const line = referenceLine({ referenceCeilings: { ...reference, used: ["copyGBps"] } });

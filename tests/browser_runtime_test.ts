@@ -350,7 +350,7 @@ Deno.test({
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout);
     assert.match(String(j.runtime?.version), /HeadlessChrome\/[\d.]+/);
-    for (const k of ["copyGBps", "readGBps", "fmaGflops"]) {
+    for (const k of ["copyGBps", "readGBps", "textureReadGBps", "fmaGflops"]) {
       assert.ok(j.ceilings[k] > 0, `${k}: ${JSON.stringify(j.ceilings)}`);
     }
     assert.equal(j.ceilings.fmaF16Gflops, null, "SwiftShader has no shader-f16");

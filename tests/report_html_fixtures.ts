@@ -121,6 +121,7 @@ export function benchFixture(): BenchReport {
       source: "timestamp-query",
       copyGBps: 20,
       readGBps: 25,
+      textureReadGBps: 30,
       fmaGflops: 200,
       fma4Gflops: 100,
       fma32Gflops: 200,

@@ -125,6 +125,11 @@ Deno.test("html bench: roofline points under the ceilings; crossover only for co
   assert.equal(drawn(c.svg, "symbol"), BENCH_FIXTURE_CROSSOVER_POINTS);
   assert.equal(drawn(c.svg, "line"), 2, "absorbed and dense lines");
   assert.ok(html.includes("copy 20.0 GB/s"));
+  // The roofline's slope is the best memory ceiling (texture read 30 GB/s), as fractions are judged.
+  assert.ok(
+    html.includes("memory roofline 30.00 GB/s (texture read, the best of copy, read and texture"),
+  );
+  assert.ok(roof.svg.includes("texture read 30.0 GB/s"), "the slope's label names its ceiling");
   assert.ok(html.includes("<b>unsupported</b>: no shader-f16"));
   assert.ok(!html.includes('id="warnings"'), "no warnings section without warnings");
   assertSelfContained(html);
