@@ -35,6 +35,7 @@ import {
   gemmLoopIterations,
   gemmMaxKeys,
   gemmShape,
+  texelBytes,
 } from "./gemm_plan.ts";
 import {
   FA2_KEY_TILE,
@@ -550,7 +551,12 @@ const absorbedGemm: Backend = {
     // The latent cache is read through a texture (gemm_plan.ts gemmCacheTexture), copied
     // from the cache buffer outside the attention core. So is the absorbed query (its
     // [qRows x h] rows of the same width), copied from q_absorbed by a pass of the core.
+    // f16 rows are packed two vec4s of halves per rgba32uint texel where both passes can
+    // read them in pairs (an even row width, and an even number of output vec4s per
+    // invocation in the values pass): half the fetches (gemm_plan.ts gemmCacheTexture).
     const qRows = layout.qRows * spec.numHeads;
+    const packed = dtype === "f16" && shape.keyVec4 % 2 === 0 &&
+      shape.columnsPerInvocation % 2 === 0;
     const [texture, queryTexture] = rowTextures(q, "wgsl-absorbed", reasons, buffers, [
       ["cache_texture", `the latent cache's ${layout.kRows} rows`, layout.kRows, shape.keyVec4],
       [
@@ -559,7 +565,7 @@ const absorbedGemm: Backend = {
         qRows,
         shape.keyVec4,
       ],
-    ]);
+    ], { packed });
     return {
       reasons,
       path: "absorbed",
@@ -884,17 +890,18 @@ function rowTextures(
   reasons: Reason[],
   buffers: BufferSpec[],
   entries: readonly (readonly [string, string, number, number])[],
+  options: { packed?: boolean } = {},
 ): (CacheTextureShape | null)[] {
   const maxDim = q.caps?.limits.maxTextureDimension2D ?? DEFAULT_MAX_TEXTURE_DIMENSION_2D;
   return entries.map(([name, what, rows, width]) => {
-    const t = gemmCacheTexture(width, rows, q.dtype, maxDim);
+    const t = gemmCacheTexture(width, rows, q.dtype, maxDim, options);
     if (t === null) {
       reasons.push({
         code: "limits.texture-size",
         message: `${what} of ${width} texels do not fit a texture of this device ` +
           `(maxTextureDimension2D ${maxDim} on each side); use ${fallback}`,
       });
-    } else buffers.push({ name, bytes: t.width * t.height * 4 * bytesOf(q.dtype) });
+    } else buffers.push({ name, bytes: t.width * t.height * texelBytes(t) });
     return t;
   });
 }

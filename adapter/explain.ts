@@ -226,7 +226,8 @@ export function formatExplanation(e: Explanation): string {
 function textureLine(what: string, t: CacheTextureShape | undefined, copied: string): string[] {
   return t === undefined ? [] : [
     `  ${what}: read through an ${t.format} texture of ${t.width} x ${t.height} texels ` +
-    `(${t.rowsPerTexelRow} row${t.rowsPerTexelRow === 1 ? "" : "s"} per texture row), ` +
+    (t.format === "rgba32uint" ? "(f16 rows packed two vec4s of halves per texel; " : "(") +
+    `${t.rowsPerTexelRow} row${t.rowsPerTexelRow === 1 ? "" : "s"} per texture row), ` +
     `copied by cache_texture.wgsl ${copied}`,
   ];
 }

@@ -220,11 +220,19 @@ export const DEFAULT_MAX_TEXTURE_DIMENSION_2D = 8192;
  * storage vec4, which Mesa 22.3 loads lane by lane and component by component
  * (docs/benchmarks.md, sessions 12 and 13).
  *
+ * With `packed` (f16 rows of an even number of vec4s) two vec4s of halves share one
+ * rgba32uint texel, so a row is `keyVec4 / 2` texels: on lavapipe a texel fetch costs the
+ * same whatever its width, and eight halves per fetch read 1.3-1.5x more halves per second
+ * than four (`tools/bandwidth_probe.ts`, docs/benchmarks.md, session 15). Elsewhere
+ * `packed` is ignored.
+ *
  * @example
  * ```ts
  * import { gemmCacheTexture } from "./gemm_plan.ts";
  * gemmCacheTexture(144, 16384, "f32", 8192);
  * // { format: "rgba32float", rowsPerTexelRow: 2, width: 288, height: 8192 }
+ * gemmCacheTexture(144, 4096, "f16", 8192, { packed: true });
+ * // { format: "rgba32uint", rowsPerTexelRow: 1, width: 72, height: 4096 }
  * ```
  */
 export function gemmCacheTexture(
@@ -232,15 +240,46 @@ export function gemmCacheTexture(
   cacheRows: number,
   dtype: Dtype,
   maxDimension: number = DEFAULT_MAX_TEXTURE_DIMENSION_2D,
+  options: { packed?: boolean } = {},
 ): CacheTextureShape | null {
+  const packed = options.packed === true && dtype === "f16" && keyVec4 % 2 === 0;
+  const texelsPerRow = packed ? keyVec4 / 2 : keyVec4;
   const rows = Math.max(1, cacheRows);
   const rowsPerTexelRow = Math.ceil(rows / maxDimension);
-  const width = keyVec4 * rowsPerTexelRow;
+  const width = texelsPerRow * rowsPerTexelRow;
   if (width > maxDimension) return null;
   return {
-    format: dtype === "f16" ? "rgba16float" : "rgba32float",
+    format: packed ? "rgba32uint" : dtype === "f16" ? "rgba16float" : "rgba32float",
     rowsPerTexelRow,
     width,
     height: Math.ceil(rows / rowsPerTexelRow),
   };
+}
+
+/**
+ * Vec4s of a row per texel of a row texture ({@link gemmCacheTexture}): 2 for packed f16
+ * rows (rgba32uint), else 1. The kernels' `CPT`.
+ *
+ * @example
+ * ```ts
+ * import { texelVec4s } from "./gemm_plan.ts";
+ * texelVec4s({ format: "rgba32uint" }); // 2
+ * ```
+ */
+export function texelVec4s(shape: Pick<CacheTextureShape, "format">): 1 | 2 {
+  return shape.format === "rgba32uint" ? 2 : 1;
+}
+
+/**
+ * Bytes of one texel of a row texture: 16 for rgba32float and rgba32uint, 8 for
+ * rgba16float.
+ *
+ * @example
+ * ```ts
+ * import { texelBytes } from "./gemm_plan.ts";
+ * texelBytes({ format: "rgba16float" }); // 8
+ * ```
+ */
+export function texelBytes(shape: Pick<CacheTextureShape, "format">): number {
+  return shape.format === "rgba16float" ? 8 : 16;
 }

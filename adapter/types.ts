@@ -278,11 +278,15 @@ export interface CaseRequest {
  * maxTextureDimension2D).
  */
 export interface CacheTextureShape {
-  /** rgba32float for f32 rows, rgba16float for f16 (the same bits, read as f32). */
-  readonly format: "rgba32float" | "rgba16float";
+  /**
+   * rgba32float for f32 rows, rgba16float for f16 (the same bits, read as f32), or
+   * rgba32uint for f16 rows packed two vec4s of halves per texel (`wgsl-absorbed-gemm`:
+   * then row k's vec4s 2c and 2c + 1 are texel c, and a row has half as many texels).
+   */
+  readonly format: "rgba32float" | "rgba16float" | "rgba32uint";
   /** Rows per texture row (the kernels' RPT, RPTQ, RPTK, RPTV). */
   readonly rowsPerTexelRow: number;
-  /** Texture width in texels: keyVec4 x rowsPerTexelRow. */
+  /** Texture width in texels: (texels per row) x rowsPerTexelRow. */
   readonly width: number;
   /** Texture height: ceil(cache rows / rowsPerTexelRow), at least 1. */
   readonly height: number;

@@ -42,20 +42,37 @@
 //
 // Loop counts (lavapipe ends every loop of an invocation once all of them together ran
 // 65535 iterations; adapter/gemm_plan.ts counts the same way and refuses a plan that
-// needs more): scores KEY_VEC4 + 1, softmax 3 x (ceil(keys / 4) + 1), values
-// ceil(split_keys / 4) + 1. The tile's heads, keys and columns are written out (no loop).
+// needs more): scores KEY_TEX + 1 (the plan counts KEY_VEC4 + 1, which is as many or
+// more), softmax 3 x (ceil(keys / 4) + 1), values ceil(split_keys / 4) + 1. The tile's
+// heads, keys and columns are written out (no loop).
+//
+// f16 rows packed (`packed` switch, CPT = 2): the cache and the query are rgba32uint
+// textures of eight halves per texel, so each fetch gives two vec4 columns. The scores loop
+// walks texels and does both columns' dot products per step; the values pass takes its EV
+// columns as EV / 2 texels. Everything after the fetch (dot products, accumulators) is the
+// same f32 arithmetic as unpacked.
 
 const WG: u32 = 8u; // @param invocations per workgroup (the lavapipe SIMD width)
 const KEY_VEC4: u32 = 144u; // @param (r + rope) / 4
 const VAL_VEC4: u32 = 128u; // @param r / 4
 const RPT: u32 = 1u; // @param cache rows per texture row (the texture's height stays within the device's limit)
 const RPTQ: u32 = 1u; // @param query rows per texture row of q_tex (the same rule)
+// Vec4s per texel of q_tex and cache_tex: 1, or 2 with the `packed` switch (f16 rows as
+// rgba32uint texels of eight halves: a lavapipe fetch costs the same whatever the texel's
+// width, so a pair per fetch halves the fetches, docs/benchmarks.md, session 15). The
+// passes then take the vec4 columns two at a time (the scores loop walks texels).
+const CPT: u32 = 1u; // @param
+const_assert CPT == 1u || CPT == 2u;
+const_assert KEY_VEC4 % CPT == 0u;
+const KEY_TEX: u32 = KEY_VEC4 / CPT; // texels per row
 const HT: u32 = 16u; // @param heads per tile (register tile rows, <= 16: s0..s15 below)
 const EV: u32 = 16u; // @param output vec4 columns per invocation in the values pass (divides VAL_VEC4)
 const_assert VAL_VEC4 % EV == 0u;
 // c0..c15, and per head four mat4x4 blocks of 4 columns each, filled whole from EV = 4 on.
 const_assert EV == 1u || EV == 2u || EV == 4u || EV == 8u || EV == 16u;
 const_assert HT <= 16u; // s0..s15, a0..a15
+// Packed, the values pass takes its EV columns as EV / 2 texels.
+const_assert CPT == 1u || EV % 2u == 0u;
 // Keys per invocation in the scores pass: four vec4 columns of scores per head.
 const KG: u32 = 16u;
 
@@ -78,7 +95,8 @@ struct Params {
 // vec4 c is texel ((row % RPTQ) x KEY_VEC4 + c, row / RPTQ). Read through a texture for
 // the same reason as the cache: the scores pass loads 16 query vec4s per 16 cache vec4s,
 // and as storage loads they took about a fifth of the pass (docs/benchmarks.md, session 13).
-@group(0) @binding(1) var q_tex: texture_2d<f32>;
+@group(0) @binding(1) var q_tex: texture_2d<f32>; // @nopacked
+// @packed: @group(0) @binding(1) var q_tex: texture_2d<u32>;
 // The latent cache as a texture (cache_texture.wgsl copies it from the cache buffer, outside
 // the attention core): row k's vec4 c is texel ((k % RPT) x KEY_VEC4 + c, k / RPT), rgba32f
 // or rgba16f (read as f32 either way). Why a texture: Mesa 22.3 loads a storage vec4 lane by
@@ -86,7 +104,8 @@ struct Params {
 // masked broadcast through the stack (about 400 instructions per vec4 in the scores loop);
 // a texel fetch loads a lane's texel at once. The passes measured 1.2-1.4x faster for it
 // (docs/benchmarks.md, sessions 12 and 13).
-@group(0) @binding(2) var cache_tex: texture_2d<f32>;
+@group(0) @binding(2) var cache_tex: texture_2d<f32>; // @nopacked
+// @packed: @group(0) @binding(2) var cache_tex: texture_2d<u32>;
 @group(0) @binding(3) var<storage, read> q_meta: array<vec4<u32>>;         // [totalQ]
 @group(0) @binding(4) var<storage, read> k_rows: array<u32>;               // [totalK]
 // S, then P in place: [total_t, h, kmax4] vec4s; slots past a row's keys hold 0 in P.
@@ -96,20 +115,47 @@ struct Params {
 @group(0) @binding(5) var<storage, read> probs_in: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> x_out: array<vec4<f32>>;    // [splits, total_t, h, VAL_VEC4]
 
-// Vec4 c of absorbed-query row `row` (= query row x heads + head).
-fn ldq(row: u32, c: u32) -> vec4<f32> {
-  return textureLoad(q_tex, vec2<u32>((row % RPTQ) * KEY_VEC4 + c, row / RPTQ), 0);
+// The vec4s of one texel: `lo` is vec4 CPT x p of the row, `hi` vec4 CPT x p + 1 when
+// CPT = 2 (0 otherwise, and never used: every use of `hi` is under `if (CPT > 1u)`).
+struct Pair {
+  lo: vec4<f32>,
+  hi: vec4<f32>,
 }
 
-// Vec4 c of cache row `row`.
-fn ldc(row: u32, c: u32) -> vec4<f32> {
-  return textureLoad(cache_tex, vec2<u32>((row % RPT) * KEY_VEC4 + c, row / RPT), 0);
+// A packed texel's eight halves, widened (every f16 value is exact in f32).
+fn unpack_texel(w: vec4<u32>) -> Pair {
+  return Pair(vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y)),
+              vec4<f32>(unpack2x16float(w.z), unpack2x16float(w.w)));
 }
 
-// Four cached rows' vec4 c as the columns of a matrix: qv * cols(...) is the four dot
-// products of one query vec4 with them in one expression.
-fn cols(r: vec4<u32>, c: u32) -> mat4x4<f32> {
-  return mat4x4<f32>(ldc(r.x, c), ldc(r.y, c), ldc(r.z, c), ldc(r.w, c));
+// Texel p of absorbed-query row `row` (= query row x heads + head).
+fn ldq(row: u32, p: u32) -> Pair {
+  let xy = vec2<u32>((row % RPTQ) * KEY_TEX + p, row / RPTQ);
+  return Pair(textureLoad(q_tex, xy, 0), vec4<f32>()); // @nopacked
+  // @packed: return unpack_texel(textureLoad(q_tex, xy, 0));
+}
+
+// Texel p of cache row `row`.
+fn ldc(row: u32, p: u32) -> Pair {
+  let xy = vec2<u32>((row % RPT) * KEY_TEX + p, row / RPT);
+  return Pair(textureLoad(cache_tex, xy, 0), vec4<f32>()); // @nopacked
+  // @packed: return unpack_texel(textureLoad(cache_tex, xy, 0));
+}
+
+// Four cached rows' texel p as the columns of matrices (`lo`: their vec4 CPT x p, `hi`:
+// the next one when packed): qv * m is the four dot products of one query vec4 with them
+// in one expression.
+struct Cols {
+  lo: mat4x4<f32>,
+  hi: mat4x4<f32>,
+}
+
+fn cols(r: vec4<u32>, p: u32) -> Cols {
+  let a = ldc(r.x, p);
+  let b = ldc(r.y, p);
+  let c = ldc(r.z, p);
+  let d = ldc(r.w, p);
+  return Cols(mat4x4<f32>(a.lo, b.lo, c.lo, d.lo), mat4x4<f32>(a.hi, b.hi, c.hi, d.hi));
 }
 
 // Cache rows of logical keys base + j .. base + j + 3, each clamped to the last visible
@@ -210,28 +256,28 @@ fn scores(@builtin(global_invocation_id) gid: vec3<u32>) {
   var s13 = mat4x4<f32>();
   var s14 = mat4x4<f32>();
   var s15 = mat4x4<f32>();
-  for (var d = 0u; d < KEY_VEC4; d++) {
-    // The 16 cached vec4s are loaded once and serve all HT heads.
+  for (var d = 0u; d < KEY_TEX; d++) {
+    // The 16 cached texels are loaded once and serve all HT heads.
     let ca = cols(ra, d);
     let cb = cols(rb, d);
     let cc = cols(rc, d);
     let cd = cols(rd, d);
-    if (HT > 0u) { s0 += dots16(ldq(q0, d), ca, cb, cc, cd); }
-    if (HT > 1u) { s1 += dots16(ldq(q1, d), ca, cb, cc, cd); }
-    if (HT > 2u) { s2 += dots16(ldq(q2, d), ca, cb, cc, cd); }
-    if (HT > 3u) { s3 += dots16(ldq(q3, d), ca, cb, cc, cd); }
-    if (HT > 4u) { s4 += dots16(ldq(q4, d), ca, cb, cc, cd); }
-    if (HT > 5u) { s5 += dots16(ldq(q5, d), ca, cb, cc, cd); }
-    if (HT > 6u) { s6 += dots16(ldq(q6, d), ca, cb, cc, cd); }
-    if (HT > 7u) { s7 += dots16(ldq(q7, d), ca, cb, cc, cd); }
-    if (HT > 8u) { s8 += dots16(ldq(q8, d), ca, cb, cc, cd); }
-    if (HT > 9u) { s9 += dots16(ldq(q9, d), ca, cb, cc, cd); }
-    if (HT > 10u) { s10 += dots16(ldq(q10, d), ca, cb, cc, cd); }
-    if (HT > 11u) { s11 += dots16(ldq(q11, d), ca, cb, cc, cd); }
-    if (HT > 12u) { s12 += dots16(ldq(q12, d), ca, cb, cc, cd); }
-    if (HT > 13u) { s13 += dots16(ldq(q13, d), ca, cb, cc, cd); }
-    if (HT > 14u) { s14 += dots16(ldq(q14, d), ca, cb, cc, cd); }
-    if (HT > 15u) { s15 += dots16(ldq(q15, d), ca, cb, cc, cd); }
+    if (HT > 0u) { s0 += dots(ldq(q0, d), ca, cb, cc, cd); }
+    if (HT > 1u) { s1 += dots(ldq(q1, d), ca, cb, cc, cd); }
+    if (HT > 2u) { s2 += dots(ldq(q2, d), ca, cb, cc, cd); }
+    if (HT > 3u) { s3 += dots(ldq(q3, d), ca, cb, cc, cd); }
+    if (HT > 4u) { s4 += dots(ldq(q4, d), ca, cb, cc, cd); }
+    if (HT > 5u) { s5 += dots(ldq(q5, d), ca, cb, cc, cd); }
+    if (HT > 6u) { s6 += dots(ldq(q6, d), ca, cb, cc, cd); }
+    if (HT > 7u) { s7 += dots(ldq(q7, d), ca, cb, cc, cd); }
+    if (HT > 8u) { s8 += dots(ldq(q8, d), ca, cb, cc, cd); }
+    if (HT > 9u) { s9 += dots(ldq(q9, d), ca, cb, cc, cd); }
+    if (HT > 10u) { s10 += dots(ldq(q10, d), ca, cb, cc, cd); }
+    if (HT > 11u) { s11 += dots(ldq(q11, d), ca, cb, cc, cd); }
+    if (HT > 12u) { s12 += dots(ldq(q12, d), ca, cb, cc, cd); }
+    if (HT > 13u) { s13 += dots(ldq(q13, d), ca, cb, cc, cd); }
+    if (HT > 14u) { s14 += dots(ldq(q14, d), ca, cb, cc, cd); }
+    if (HT > 15u) { s15 += dots(ldq(q15, d), ca, cb, cc, cd); }
   }
   // Whole vec4s of scores (k0 is a multiple of 16); slots past the visible keys are
   // written too and masked by the softmax pass.
@@ -254,8 +300,17 @@ fn scores(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (HT > 15u) { store_scores(t, tile * HT + 15u, k0, n4, s15); }
 }
 
-// One query vec4 against the 16 cached vec4s of a step: column c of the result holds its
-// dot products with keys 4c .. 4c + 3 of the group.
+// One query texel against the 16 cached texels of a step: column c of the result holds
+// the dot products of its CPT vec4s with keys 4c .. 4c + 3 of the group.
+fn dots(q: Pair, ca: Cols, cb: Cols, cc: Cols, cd: Cols) -> mat4x4<f32> {
+  let lo = dots16(q.lo, ca.lo, cb.lo, cc.lo, cd.lo);
+  if (CPT == 1u) {
+    return lo;
+  }
+  return lo + dots16(q.hi, ca.hi, cb.hi, cc.hi, cd.hi);
+}
+
+// One query vec4 against 16 cached vec4s.
 fn dots16(qv: vec4<f32>, ca: mat4x4<f32>, cb: mat4x4<f32>, cc: mat4x4<f32>, cd: mat4x4<f32>) -> mat4x4<f32> {
   return mat4x4<f32>(qv * ca, qv * cb, qv * cc, qv * cd);
 }
@@ -384,7 +439,7 @@ fn values(@builtin(global_invocation_id) gid: vec3<u32>) {
     let r = key_rows(qm.y, kb, nk - 1u);
     // The block's 4 keys x EV columns, loaded once for all HT heads: c<e> * p is
     // sum_k p_k cache[row_k][e0 + e].
-    let c0 = cols(r, e0);
+    var c0 = mat4x4<f32>();
     var c1 = mat4x4<f32>();
     var c2 = mat4x4<f32>();
     var c3 = mat4x4<f32>();
@@ -400,21 +455,37 @@ fn values(@builtin(global_invocation_id) gid: vec3<u32>) {
     var c13 = mat4x4<f32>();
     var c14 = mat4x4<f32>();
     var c15 = mat4x4<f32>();
-    if (EV > 1u) { c1 = cols(r, e0 + 1u); }
-    if (EV > 2u) { c2 = cols(r, e0 + 2u); }
-    if (EV > 3u) { c3 = cols(r, e0 + 3u); }
-    if (EV > 4u) { c4 = cols(r, e0 + 4u); }
-    if (EV > 5u) { c5 = cols(r, e0 + 5u); }
-    if (EV > 6u) { c6 = cols(r, e0 + 6u); }
-    if (EV > 7u) { c7 = cols(r, e0 + 7u); }
-    if (EV > 8u) { c8 = cols(r, e0 + 8u); }
-    if (EV > 9u) { c9 = cols(r, e0 + 9u); }
-    if (EV > 10u) { c10 = cols(r, e0 + 10u); }
-    if (EV > 11u) { c11 = cols(r, e0 + 11u); }
-    if (EV > 12u) { c12 = cols(r, e0 + 12u); }
-    if (EV > 13u) { c13 = cols(r, e0 + 13u); }
-    if (EV > 14u) { c14 = cols(r, e0 + 14u); }
-    if (EV > 15u) { c15 = cols(r, e0 + 15u); }
+    if (CPT == 1u) {
+      c0 = cols(r, e0).lo;
+      if (EV > 1u) { c1 = cols(r, e0 + 1u).lo; }
+      if (EV > 2u) { c2 = cols(r, e0 + 2u).lo; }
+      if (EV > 3u) { c3 = cols(r, e0 + 3u).lo; }
+      if (EV > 4u) { c4 = cols(r, e0 + 4u).lo; }
+      if (EV > 5u) { c5 = cols(r, e0 + 5u).lo; }
+      if (EV > 6u) { c6 = cols(r, e0 + 6u).lo; }
+      if (EV > 7u) { c7 = cols(r, e0 + 7u).lo; }
+      if (EV > 8u) { c8 = cols(r, e0 + 8u).lo; }
+      if (EV > 9u) { c9 = cols(r, e0 + 9u).lo; }
+      if (EV > 10u) { c10 = cols(r, e0 + 10u).lo; }
+      if (EV > 11u) { c11 = cols(r, e0 + 11u).lo; }
+      if (EV > 12u) { c12 = cols(r, e0 + 12u).lo; }
+      if (EV > 13u) { c13 = cols(r, e0 + 13u).lo; }
+      if (EV > 14u) { c14 = cols(r, e0 + 14u).lo; }
+      if (EV > 15u) { c15 = cols(r, e0 + 15u).lo; }
+    } else {
+      // Packed: columns e0 + 2m and e0 + 2m + 1 are texel e0 / 2 + m (EV and e0 even).
+      let e = e0 / 2u;
+      let t0 = cols(r, e);
+      c0 = t0.lo;
+      c1 = t0.hi;
+      if (EV > 2u) { let t = cols(r, e + 1u); c2 = t.lo; c3 = t.hi; }
+      if (EV > 4u) { let t = cols(r, e + 2u); c4 = t.lo; c5 = t.hi; }
+      if (EV > 6u) { let t = cols(r, e + 3u); c6 = t.lo; c7 = t.hi; }
+      if (EV > 8u) { let t = cols(r, e + 4u); c8 = t.lo; c9 = t.hi; }
+      if (EV > 10u) { let t = cols(r, e + 5u); c10 = t.lo; c11 = t.hi; }
+      if (EV > 12u) { let t = cols(r, e + 6u); c12 = t.lo; c13 = t.hi; }
+      if (EV > 14u) { let t = cols(r, e + 7u); c14 = t.lo; c15 = t.hi; }
+    }
     // Probabilities of keys kb .. kb + 3 (0 past the visible keys) at vec4 kb / 4.
     let pk = kb / 4u;
     if (HT > 0u) {

@@ -8,6 +8,7 @@
  * @module
  */
 import type { CacheTextureShape, Dtype, GpuPlan, KernelVariant } from "../adapter/types.ts";
+import { texelVec4s } from "../adapter/gemm_plan.ts";
 import {
   createStorage,
   createUniform,
@@ -212,7 +213,8 @@ export class LaunchKit {
   /**
    * A texture of `shape` holding `rows` rows of `rowVec4` vec4s of `source` (of the plan's
    * dtype), copied by the harness's cache_texture.wgsl in passes named `name`: row k's vec4
-   * c becomes texel ((k % RPT) x rowVec4 + c, k / RPT), RPT = `shape.rowsPerTexelRow`. A
+   * c becomes texel ((k % RPT) x rowVec4 + c, k / RPT), RPT = `shape.rowsPerTexelRow`
+   * (an rgba32uint shape packs f16 rows: vec4s 2c and 2c + 1 become texel c). A
    * source larger than one storage binding is bound and copied a chunk of rows at a time.
    * With `construction` the copy is cache construction (see {@link DispatchPassOptions});
    * otherwise it is outside the attention core unless `core`. Returns the texture's view.
@@ -224,11 +226,14 @@ export class LaunchKit {
     o: { rows: number; rowVec4: number; construction?: boolean; core?: boolean },
   ): Promise<GPUTextureView> {
     const texture = this.texture(shape, shape.format, name);
-    const copy = await this.kernel("cache_texture.wgsl", "copy", {
-      WG: 64,
-      KEY_VEC4: o.rowVec4,
-      RPT: shape.rowsPerTexelRow,
-    });
+    // Packed f16 rows (rgba32uint): two vec4s of halves per texel, one invocation each.
+    const cpt = texelVec4s(shape);
+    const copy = await this.kernel(
+      "cache_texture.wgsl",
+      "copy",
+      { WG: 64, KEY_VEC4: o.rowVec4, RPT: shape.rowsPerTexelRow, CPT: cpt },
+      cpt === 2 ? ["packed"] : [],
+    );
     const rowBytes = o.rowVec4 * 4 * (this.dtype === "f16" ? 2 : 4);
     const limits = this.device.limits;
     const chunks = expandChunks(
@@ -239,16 +244,16 @@ export class LaunchKit {
       limits.minStorageBufferOffsetAlignment,
     );
     for (const [row0, rows] of chunks) {
-      const vec4s = rows * o.rowVec4;
+      const texels = rows * o.rowVec4 / cpt;
       this.dispatch(
         name,
         copy,
         [
-          this.uniform(this.writer().u32(vec4s).u32(row0)),
+          this.uniform(this.writer().u32(texels).u32(row0)),
           { buffer: source, offset: row0 * rowBytes, size: rows * rowBytes },
           texture.createView(),
         ],
-        grid1d(vec4s),
+        grid1d(texels),
         { construction: o.construction ?? false, core: o.core ?? false },
       );
     }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { gemmValueColumnGroups } from "../adapter/gemm_plan.ts";
+import { gemmValueColumnGroups, texelVec4s } from "../adapter/gemm_plan.ts";
 import type { GpuPlan } from "../adapter/types.ts";
 import type { AttentionBuffers, LaunchKit } from "./launch.ts";
 import { planBufferBytes, variantFields } from "./launch.ts";
@@ -64,7 +64,16 @@ export async function launchAbsorbedGemm(
     EV: ev,
     RPT: cacheTexture.rowsPerTexelRow,
     RPTQ: queryTexture.rowsPerTexelRow,
+    CPT: texelVec4s(cacheTexture),
   };
+  // Packed f16 rows (the plan packs the cache and the query alike): texels of two vec4s.
+  if (texelVec4s(queryTexture) !== params.CPT) {
+    throw new Error(
+      `wgsl-absorbed-gemm: the plan's cache texture is ${cacheTexture.format} and its ` +
+        `query texture ${queryTexture.format}; both must be packed or neither`,
+    );
+  }
+  const switches = params.CPT === 2 ? ["packed"] : [];
   const { x, xPart, lsePart } = kit.latentOutputs(plan, buffers);
   const probs = kit.storage(planBufferBytes(plan, "scores"), "scores");
   // With key splits the values pass writes one partial x per split, summed into x below.
@@ -87,14 +96,14 @@ export async function launchAbsorbedGemm(
   const groups = Math.ceil(kmax4 * 4 / v.keysPerBlock);
   kit.dispatch(
     "gemm_scores",
-    await kit.kernel("absorbed_gemm.wgsl", "scores", params),
+    await kit.kernel("absorbed_gemm.wgsl", "scores", params, switches),
     bindings,
     [Math.ceil(groups / wg), headTiles, totalQ],
   );
   await dispatchGemmSoftmax(kit, plan, { qMeta: buffers.qMeta, probs, lse: lsePart });
   kit.dispatch(
     "gemm_values",
-    await kit.kernel("absorbed_gemm.wgsl", "values", params),
+    await kit.kernel("absorbed_gemm.wgsl", "values", params, switches),
     bindings,
     [gemmValueColumnGroups(a.valueWidth / 4, ev, wg), headTiles, totalQ * splits],
   );

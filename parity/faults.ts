@@ -512,6 +512,18 @@ const TINY_DECODE_SPLIT: FaultScenario = {
 };
 
 /**
+ * A DeepSeek-V2-Lite f16 decode (b 2, 40 keys): wgsl-absorbed-gemm packs its f16 cache and
+ * query two vec4s per rgba32uint texel (the tiny preset's values pass has one column per
+ * invocation, so its rows are not packed).
+ */
+const V2L_DECODE_PACKED: FaultScenario = {
+  preset: "deepseek-v2-lite",
+  dtype: "f16",
+  path: "absorbed",
+  layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 40, causal: true },
+};
+
+/**
  * A decode whose latent cache has more rows (2 x 16500) than any device's texture side
  * (WebGPU adapters offer 8192 to 32768), so the gemm kernel's cache texture holds several
  * cache rows per texture row.
@@ -553,8 +565,8 @@ export const GEMM_FAULTS: readonly Fault[] = [
     "the decoupled RoPE key k_pe left out of the scores (latent part only)",
     {
       file: "absorbed_gemm.wgsl",
-      pattern: "for (var d = 0u; d < KEY_VEC4; d++)",
-      replacement: "for (var d = 0u; d < VAL_VEC4; d++)",
+      pattern: "for (var d = 0u; d < KEY_TEX; d++)",
+      replacement: "for (var d = 0u; d < VAL_VEC4 / CPT; d++)",
       scenario: TINY_ABSORBED_MTP,
     },
   ),
@@ -622,8 +634,8 @@ export const GEMM_FAULTS: readonly Fault[] = [
     "one head's statement of the written-out scores tile reads the previous head's query",
     {
       file: "absorbed_gemm.wgsl",
-      pattern: "if (HT > 1u) { s1 += dots16(ldq(q1, d)",
-      replacement: "if (HT > 1u) { s1 += dots16(ldq(q0, d)",
+      pattern: "if (HT > 1u) { s1 += dots(ldq(q1, d)",
+      replacement: "if (HT > 1u) { s1 += dots(ldq(q0, d)",
       scenario: TINY_ABSORBED_MTP,
     },
   ),
@@ -682,8 +694,8 @@ export const GEMM_FAULTS: readonly Fault[] = [
       "texel holds the next vec4)",
     {
       file: "cache_texture.wgsl",
-      pattern: "ldc(i));",
-      replacement: "ldc(min(i + 1u, params.n - 1u)));",
+      pattern: "return ldc(i); // @nopacked",
+      replacement: "return ldc(min(i + 1u, params.n - 1u)); // @nopacked",
       scenario: TINY_DECODE_SPLIT,
     },
   ),
@@ -694,8 +706,8 @@ export const GEMM_FAULTS: readonly Fault[] = [
       "texture row)",
     {
       file: "absorbed_gemm.wgsl",
-      pattern: "vec2<u32>((row % RPT) * KEY_VEC4 + c, row / RPT)",
-      replacement: "vec2<u32>(c, row / RPT)",
+      pattern: "vec2<u32>((row % RPT) * KEY_TEX + p, row / RPT)",
+      replacement: "vec2<u32>(p, row / RPT)",
       scenario: TINY_DECODE_TEXTURE_ROWS_SHARED,
     },
   ),
@@ -705,8 +717,8 @@ export const GEMM_FAULTS: readonly Fault[] = [
       "query texture",
     {
       file: "absorbed_gemm.wgsl",
-      pattern: "vec2<u32>((row % RPTQ) * KEY_VEC4 + c, row / RPTQ)",
-      replacement: "vec2<u32>(((row + 1u) % RPTQ) * KEY_VEC4 + c, (row + 1u) / RPTQ)",
+      pattern: "vec2<u32>((row % RPTQ) * KEY_TEX + p, row / RPTQ)",
+      replacement: "vec2<u32>(((row + 1u) % RPTQ) * KEY_TEX + p, (row + 1u) / RPTQ)",
       scenario: TINY_DECODE_SPLIT,
     },
   ),
@@ -717,9 +729,41 @@ export const GEMM_FAULTS: readonly Fault[] = [
       "texture row)",
     {
       file: "absorbed_gemm.wgsl",
-      pattern: "vec2<u32>((row % RPTQ) * KEY_VEC4 + c, row / RPTQ)",
-      replacement: "vec2<u32>(c, row / RPTQ)",
+      pattern: "vec2<u32>((row % RPTQ) * KEY_TEX + p, row / RPTQ)",
+      replacement: "vec2<u32>(p, row / RPTQ)",
       scenario: TINY_DECODE_QUERY_ROWS_SHARED,
+    },
+  ),
+  sourceFault(
+    "gemm-packed-halves-swapped",
+    "the copy into a packed f16 texture (rgba32uint, two vec4s of halves per texel) stores " +
+      "each texel's two vec4s the wrong way round (the cache's and the query's)",
+    {
+      file: "cache_texture.wgsl",
+      pattern: "return vec4<u32>(a, b);",
+      replacement: "return vec4<u32>(b, a);",
+      scenario: V2L_DECODE_PACKED,
+    },
+  ),
+  sourceFault(
+    "gemm-packed-scores-hi-dropped",
+    "the packed scores pass leaves out the second vec4 of every texel (half the 576-wide " +
+      "dot product)",
+    {
+      file: "absorbed_gemm.wgsl",
+      pattern: "return lo + dots16(q.hi, ca.hi, cb.hi, cc.hi, cd.hi);",
+      replacement: "return lo;",
+      scenario: V2L_DECODE_PACKED,
+    },
+  ),
+  sourceFault(
+    "gemm-packed-values-column-doubled",
+    "the packed values pass takes each texel's first vec4 for both of its output columns",
+    {
+      file: "absorbed_gemm.wgsl",
+      pattern: "if (EV > 2u) { let t = cols(r, e + 1u); c2 = t.lo; c3 = t.hi; }",
+      replacement: "if (EV > 2u) { let t = cols(r, e + 1u); c2 = t.lo; c3 = t.lo; }",
+      scenario: V2L_DECODE_PACKED,
     },
   ),
   sourceFault(

@@ -169,6 +169,8 @@ export interface CaseSpec {
   kvSplits?: number;
   /** Seed of the inputs. Default 1. */
   seed?: number;
+  /** Caps to plan against (e.g. a smaller texture side). Default: the device's. */
+  caps?: DeviceCaps;
 }
 
 /** What {@link runCase} returns. */
@@ -186,7 +188,7 @@ export async function planCase(
   const ctx = await gpu();
   const spec = typeof c.spec === "string" ? presetSpec(c.spec) : c.spec;
   const plan = gpuPlanOf(
-    resolve({ spec, dtype: c.dtype, backend: c.backend, layout: c.layout }, ctx.caps, {
+    resolve({ spec, dtype: c.dtype, backend: c.backend, layout: c.layout }, c.caps ?? ctx.caps, {
       kvSplits: c.kvSplits,
     }),
   );

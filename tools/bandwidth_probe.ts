@@ -14,6 +14,11 @@
  * Each invocation sums its 64 vec4s and writes one. Kernel times by timestamp queries, the
  * fastest of 7 (a ceiling is the best the device does; contention only slows a run).
  *
+ * It also reads the same number of texels from an rgba16float texture (half the bytes,
+ * the format of the f16 kernels' K/V and cache textures), and prints texels per second
+ * for both formats: whether a half-width texel costs a fetch like a full one (session 15).
+ * Without shader-f16 nothing changes: rgba16float is a core texture format.
+ *
  *   deno run -A tools/bandwidth_probe.ts
  *
  * @module
@@ -31,14 +36,26 @@ const PER = 64; // vec4s per invocation
 const WG = 64;
 const INVOCATIONS = N / PER;
 
-function code(storage: boolean, pattern: "stride" | "run"): string {
+type Path = "storage" | "texture" | "texture16" | "packed16";
+
+function code(path: Path, pattern: "stride" | "run"): string {
+  const storage = path === "storage";
   const decl = storage
     ? "@group(0) @binding(0) var<storage, read> src: array<vec4<f32>>;"
+    : path === "packed16"
+    ? "@group(0) @binding(0) var src: texture_2d<u32>;"
     : "@group(0) @binding(0) var src: texture_2d<f32>;";
   const index = pattern === "stride" ? `i + j * ${INVOCATIONS}u` : `i * ${PER}u + j`;
-  const load = storage ? "src[e]" : `textureLoad(src, vec2<u32>(e % ${SIDE}u, e / ${SIDE}u), 0)`;
+  const texel = `textureLoad(src, vec2<u32>(e % ${SIDE}u, e / ${SIDE}u), 0)`;
+  // packed16: one rgba32uint texel holds 8 halves, two vec4s widened by unpack2x16float.
+  const load = storage ? "src[e]" : path === "packed16" ? `unpackTexel(${texel})` : texel;
   return `${decl}
 @group(0) @binding(1) var<storage, read_write> out: array<vec4<f32>>;
+fn unpackTexel(w: vec4<u32>) -> vec4<f32> {
+  let a = vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y));
+  let b = vec4<f32>(unpack2x16float(w.z), unpack2x16float(w.w));
+  return a + b;
+}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * ${WG}u;
@@ -59,15 +76,29 @@ const texture = device.createTexture({
   // timestamps).
   usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
 });
+// The same texel count at full width, each texel 8 halves (rgba32uint).
+const packed16 = device.createTexture({
+  size: [SIDE, ROWS],
+  format: "rgba32uint",
+  usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
+});
+// The same texel count at half the bytes.
+const texture16 = device.createTexture({
+  size: [SIDE, ROWS],
+  format: "rgba16float",
+  usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
+});
 const out = device.createBuffer({ size: INVOCATIONS * 16, usage: GPUBufferUsage.STORAGE });
 const groups = INVOCATIONS / WG;
 const gx = Math.min(groups, device.limits.maxComputeWorkgroupsPerDimension);
 const grid: [number, number] = [gx, Math.ceil(groups / gx)];
 console.log(`adapter: ${adapter.info.description || adapter.info.vendor}`);
 console.log(`reading ${N * 16 / 2 ** 20} MiB, ${PER} vec4s per invocation, fastest of 7`);
-for (const storage of [true, false]) {
+for (const path of ["storage", "texture", "texture16", "packed16"] as const) {
+  const storage = path === "storage";
+  const texelBytes = path === "texture16" ? 8 : 16;
   for (const pattern of ["stride", "run"] as const) {
-    const module = device.createShaderModule({ code: code(storage, pattern) });
+    const module = device.createShaderModule({ code: code(path, pattern) });
     const pipeline = device.createComputePipeline({
       layout: "auto",
       compute: { module, entryPoint: "main" },
@@ -75,17 +106,23 @@ for (const storage of [true, false]) {
     const group = device.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
       entries: [
-        { binding: 0, resource: storage ? { buffer: src } : texture.createView() },
+        {
+          binding: 0,
+          resource: storage
+            ? { buffer: src }
+            : (path === "texture" ? texture : path === "texture16" ? texture16 : packed16)
+              .createView(),
+        },
         { binding: 1, resource: { buffer: out } },
       ],
     });
     await time(pipeline, group, grid);
     let best = Infinity;
     for (let r = 0; r < 7; r++) best = Math.min(best, await time(pipeline, group, grid));
-    const gbps = N * 16 / (best * 1e6);
+    const gbps = N * texelBytes / (best * 1e6);
     console.log(
-      `${storage ? "storage" : "texture"} ${pattern.padEnd(6)} ${best.toFixed(2)} ms, ` +
-        `${gbps.toFixed(2)} GB/s read`,
+      `${path.padEnd(9)} ${pattern.padEnd(6)} ${best.toFixed(2)} ms, ` +
+        `${gbps.toFixed(2)} GB/s read, ${(N / (best * 1e6)).toFixed(3)} G elements/s`,
     );
   }
 }
