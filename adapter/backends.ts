@@ -828,10 +828,17 @@ const expanded: Backend = {
     // The kernel reads K and V through textures of (key row, head) rows (copied as cache
     // construction; expanded.wgsl says why) wherever both fit the device; else from the
     // buffers, bound per group of sequences, so each sequence's rows must fit one binding.
+    // A decode (one query per tile) packs f16 K and V rows two vec4s of halves per
+    // rgba32uint texel where both widths are an even number of vec4s: its tile walks them
+    // two at a time, one fetch each (expanded.wgsl, switch packed).
     const kvRows = layout.kRows * h;
     const maxDim = q.caps?.limits.maxTextureDimension2D ?? DEFAULT_MAX_TEXTURE_DIMENSION_2D;
-    const keyTexture = gemmCacheTexture(Math.max(1, spec.kChannels / 4), kvRows, dtype, maxDim);
-    const valueTexture = gemmCacheTexture(Math.max(1, spec.vChannels / 4), kvRows, dtype, maxDim);
+    const queryTile = queryTileOf(layout);
+    const kVec4 = Math.max(1, spec.kChannels / 4);
+    const vVec4 = Math.max(1, spec.vChannels / 4);
+    const packed = dtype === "f16" && queryTile === 1 && kVec4 % 2 === 0 && vVec4 % 2 === 0;
+    const keyTexture = gemmCacheTexture(kVec4, kvRows, dtype, maxDim, { packed });
+    const valueTexture = gemmCacheTexture(vVec4, kvRows, dtype, maxDim, { packed });
     const textures = keyTexture !== null && valueTexture !== null
       ? { keyTexture, valueTexture }
       : null;
@@ -840,10 +847,9 @@ const expanded: Backend = {
       for (
         const [name, t] of [["key_texture", keyTexture], ["value_texture", valueTexture]] as const
       ) {
-        buffers.push({ name, bytes: t!.width * t!.height * 4 * eb });
+        buffers.push({ name, bytes: t!.width * t!.height * texelBytes(t!) });
       }
     }
-    const queryTile = queryTileOf(layout);
     reasons.push(
       ...loopBudgetReasons(
         q,

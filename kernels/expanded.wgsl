@@ -40,7 +40,15 @@
 //     texel fetch as one gather; the decode kernel, whose every K/V load is such a
 //     gather, ran 2.1x (f32) and 2.3x (f16) faster (docs/benchmarks.md, session 14).
 //     The whole texture is bound: params.k_base and v_base are 0 and unused.
-//   - without it (the textures would not fit the device): k and v are storage buffers,
+//   - with `packed` instead (f16, even QK_VEC4 and V_VEC4; the plan's textures are then
+//     rgba32uint): the same textures with two vec4s of halves per texel (vec4s 2c and
+//     2c + 1 of a row are texel c, cache_texture.wgsl's packed copy), so a fetch gives
+//     two vec4s: on lavapipe a texel fetch costs the same whatever its width, and eight
+//     halves per fetch read 1.3-1.5x more halves per second than four (docs/benchmarks.md,
+//     session 15). The decode tile then walks K and V two vec4s at a time (scores_at2,
+//     values_at2); the prefill tile and the tails read one vec4 of a texel (ldk, ldv).
+//     `packed` replaces `tex` (its lines carry the texture bindings and loaders), CPT = 2.
+//   - without either (the textures would not fit the device): k and v are storage buffers,
 //     bound at a byte offset per group of sequences (the host groups them so that no
 //     binding exceeds maxStorageBufferBindingSize); params.k_base / v_base are that
 //     offset in vec4s and are subtracted from every index. Only rows of this dispatch's
@@ -71,6 +79,9 @@ const RPTK: u32 = 1u; // @param K rows per texture row (switch tex)
 const RPTV: u32 = 1u; // @param V rows per texture row (switch tex)
 const BLOCK: u32 = 16u; // @param keys per block: 16 for QT = 1, 4 for QT >= 2
 const_assert BLOCK == select(4u, 16u, QT == 1u);
+// Vec4s per K/V texel: 2 with the `packed` switch (rows of an even number of vec4s), else 1.
+const CPT: u32 = 1u; // @param
+const_assert CPT == 1u || (QK_VEC4 % 2u == 0u && V_VEC4 % 2u == 0u);
 
 // Finite stand-in for -inf in the running max (see absorbed.wgsl).
 const NEG_BIG: f32 = -3.0e38;
@@ -91,12 +102,14 @@ struct Params {
 // f16: k and v are read as packed u32 pairs and widened with unpack2x16float (one
 // conversion instruction per 2 halves on lavapipe; loading vec4<f16> and widening
 // it measured slower: lavapipe's f16 path is scalar).
-@group(0) @binding(2) var<storage, read> k: array<vec4<store_t>>; // @notex // @f32
-@group(0) @binding(3) var<storage, read> v: array<vec4<store_t>>; // @notex // @f32
-// @f16: @group(0) @binding(2) var<storage, read> k: array<vec2<u32>>; // @notex
-// @f16: @group(0) @binding(3) var<storage, read> v: array<vec2<u32>>; // @notex
+@group(0) @binding(2) var<storage, read> k: array<vec4<store_t>>; // @notex // @nopacked // @f32
+@group(0) @binding(3) var<storage, read> v: array<vec4<store_t>>; // @notex // @nopacked // @f32
+// @f16: @group(0) @binding(2) var<storage, read> k: array<vec2<u32>>; // @notex // @nopacked
+// @f16: @group(0) @binding(3) var<storage, read> v: array<vec2<u32>>; // @notex // @nopacked
 // @tex: @group(0) @binding(2) var k: texture_2d<f32>;
 // @tex: @group(0) @binding(3) var v: texture_2d<f32>;
+// @packed: @group(0) @binding(2) var k: texture_2d<u32>;
+// @packed: @group(0) @binding(3) var v: texture_2d<u32>;
 @group(0) @binding(4) var<storage, read> q_meta: array<vec4<u32>>;   // see absorbed.wgsl
 @group(0) @binding(5) var<storage, read> k_rows: array<u32>;
 @group(0) @binding(6) var<storage, read_write> out: array<vec4<f32>>;  // [totalQ, h, V_VEC4]
@@ -113,18 +126,64 @@ struct At4 {
 }
 
 // At4 of (key row, head) rows r.
-fn k_at(r: vec4<u32>) -> At4 { return At4(r * QK_VEC4 - vec4<u32>(params.k_base), vec4<u32>(0u)); } // @notex
-fn v_at(r: vec4<u32>) -> At4 { return At4(r * V_VEC4 - vec4<u32>(params.v_base), vec4<u32>(0u)); } // @notex
+fn k_at(r: vec4<u32>) -> At4 { return At4(r * QK_VEC4 - vec4<u32>(params.k_base), vec4<u32>(0u)); } // @notex // @nopacked
+fn v_at(r: vec4<u32>) -> At4 { return At4(r * V_VEC4 - vec4<u32>(params.v_base), vec4<u32>(0u)); } // @notex // @nopacked
 // @tex: fn k_at(r: vec4<u32>) -> At4 { return At4((r % vec4<u32>(RPTK)) * QK_VEC4, r / vec4<u32>(RPTK)); }
 // @tex: fn v_at(r: vec4<u32>) -> At4 { return At4((r % vec4<u32>(RPTV)) * V_VEC4, r / vec4<u32>(RPTV)); }
+// Packed: x still counts vec4s (texel x / 2; QK_VEC4 and V_VEC4 are even, so x is even
+// exactly when the vec4 is a texel's first).
+// @packed: fn k_at(r: vec4<u32>) -> At4 { return At4((r % vec4<u32>(RPTK)) * QK_VEC4, r / vec4<u32>(RPTK)); }
+// @packed: fn v_at(r: vec4<u32>) -> At4 { return At4((r % vec4<u32>(RPTV)) * V_VEC4, r / vec4<u32>(RPTV)); }
 
 // One K or V vec4 at (x, y) of an At4, widened to f32.
-fn ldk(x: u32, y: u32) -> vec4<acc_t> { return vec4<acc_t>(k[x]); } // @notex // @f32
-fn ldv(x: u32, y: u32) -> vec4<acc_t> { return vec4<acc_t>(v[x]); } // @notex // @f32
-// @f16: fn ldk(x: u32, y: u32) -> vec4<acc_t> { let w = k[x]; return vec4<acc_t>(unpack2x16float(w.x), unpack2x16float(w.y)); } // @notex
-// @f16: fn ldv(x: u32, y: u32) -> vec4<acc_t> { let w = v[x]; return vec4<acc_t>(unpack2x16float(w.x), unpack2x16float(w.y)); } // @notex
+fn ldk(x: u32, y: u32) -> vec4<acc_t> { return vec4<acc_t>(k[x]); } // @notex // @nopacked // @f32
+fn ldv(x: u32, y: u32) -> vec4<acc_t> { return vec4<acc_t>(v[x]); } // @notex // @nopacked // @f32
+// @f16: fn ldk(x: u32, y: u32) -> vec4<acc_t> { let w = k[x]; return vec4<acc_t>(unpack2x16float(w.x), unpack2x16float(w.y)); } // @notex // @nopacked
+// @f16: fn ldv(x: u32, y: u32) -> vec4<acc_t> { let w = v[x]; return vec4<acc_t>(unpack2x16float(w.x), unpack2x16float(w.y)); } // @notex // @nopacked
 // @tex: fn ldk(x: u32, y: u32) -> vec4<acc_t> { return textureLoad(k, vec2<u32>(x, y), 0); }
 // @tex: fn ldv(x: u32, y: u32) -> vec4<acc_t> { return textureLoad(v, vec2<u32>(x, y), 0); }
+// Packed: one vec4 of a texel (the prefill tile and the tails), or both (the decode tile).
+// @packed: fn ldk(x: u32, y: u32) -> vec4<acc_t> { let t = ldk2(x, y); return select(t.lo, t.hi, (x & 1u) == 1u); }
+// @packed: fn ldv(x: u32, y: u32) -> vec4<acc_t> { let t = ldv2(x, y); return select(t.lo, t.hi, (x & 1u) == 1u); }
+// @packed: fn ldk2(x: u32, y: u32) -> Pair { return unpack_texel(textureLoad(k, vec2<u32>(x / 2u, y), 0)); }
+// @packed: fn ldv2(x: u32, y: u32) -> Pair { return unpack_texel(textureLoad(v, vec2<u32>(x / 2u, y), 0)); }
+// Unpacked, the pair loaders are two single loads (only the packed decode tile calls them).
+fn ldk2(x: u32, y: u32) -> Pair { return Pair(ldk(x, y), ldk(x + 1u, y)); } // @nopacked
+fn ldv2(x: u32, y: u32) -> Pair { return Pair(ldv(x, y), ldv(x + 1u, y)); } // @nopacked
+
+// Vec4s x and x + 1 of a row (x even when packed).
+struct Pair {
+  lo: vec4<acc_t>,
+  hi: vec4<acc_t>,
+}
+
+// A packed texel's eight halves, widened (every f16 value is exact in f32).
+fn unpack_texel(w: vec4<u32>) -> Pair {
+  return Pair(vec4<acc_t>(unpack2x16float(w.x), unpack2x16float(w.y)),
+              vec4<acc_t>(unpack2x16float(w.z), unpack2x16float(w.w)));
+}
+
+// The four keys' vec4s d and d + 1 as matrix columns (lo: d, hi: d + 1).
+struct Cols {
+  lo: mat4x4<acc_t>,
+  hi: mat4x4<acc_t>,
+}
+
+fn kcols2(ko: At4, d: u32) -> Cols {
+  let a = ldk2(ko.x.x + d, ko.y.x);
+  let b = ldk2(ko.x.y + d, ko.y.y);
+  let c = ldk2(ko.x.z + d, ko.y.z);
+  let e = ldk2(ko.x.w + d, ko.y.w);
+  return Cols(mat4x4<acc_t>(a.lo, b.lo, c.lo, e.lo), mat4x4<acc_t>(a.hi, b.hi, c.hi, e.hi));
+}
+
+fn vcols2(vo: At4, d: u32) -> Cols {
+  let a = ldv2(vo.x.x + d, vo.y.x);
+  let b = ldv2(vo.x.y + d, vo.y.y);
+  let c = ldv2(vo.x.z + d, vo.y.z);
+  let e = ldv2(vo.x.w + d, vo.y.w);
+  return Cols(mat4x4<acc_t>(a.lo, b.lo, c.lo, e.lo), mat4x4<acc_t>(a.hi, b.hi, c.hi, e.hi));
+}
 
 // K vec4 d of four keys' rows (for this head), as matrix columns:
 // qv * kcols(...) = the four dot products.
@@ -151,6 +210,29 @@ struct Offs {
 fn scores_at(qb: u32, d: u32, k: Offs) -> mat4x4<acc_t> {
   let qv = vec4<acc_t>(q[qb + d]);
   return mat4x4<acc_t>(qv * kcols(k.a, d), qv * kcols(k.b, d), qv * kcols(k.c, d), qv * kcols(k.d, d));
+}
+
+// Decode, packed: the head's query vec4s d and d + 1 (d even) against K vec4s d and d + 1
+// of the block's 16 keys, from one texel fetch per key.
+fn scores_at2(qb: u32, d: u32, k: Offs) -> mat4x4<acc_t> {
+  let q0 = vec4<acc_t>(q[qb + d]);
+  let q1 = vec4<acc_t>(q[qb + d + 1u]);
+  let a = kcols2(k.a, d);
+  let b = kcols2(k.b, d);
+  let c = kcols2(k.c, d);
+  let e = kcols2(k.d, d);
+  return mat4x4<acc_t>(q0 * a.lo + q1 * a.hi, q0 * b.lo + q1 * b.hi, q0 * c.lo + q1 * c.hi,
+                       q0 * e.lo + q1 * e.hi);
+}
+
+// Decode, packed: output vec4s d (lo) and d + 1 (hi) of the block, as values_at.
+fn values_at2(d: u32, v: Offs, p: mat4x4<acc_t>) -> Pair {
+  let a = vcols2(v.a, d);
+  let b = vcols2(v.b, d);
+  let c = vcols2(v.c, d);
+  let e = vcols2(v.d, d);
+  return Pair((a.lo * p[0] + b.lo * p[1]) + (c.lo * p[2] + e.lo * p[3]),
+              (a.hi * p[0] + b.hi * p[1]) + (c.hi * p[2] + e.hi * p[3]));
 }
 
 // Decode: sum over the block's 16 keys of probability x V vec4 d (column j of p holds
@@ -259,14 +341,25 @@ fn expanded(@builtin(workgroup_id) wid: vec3<u32>,
       var s = mat4x4<acc_t>(vec4<acc_t>(0.0), vec4<acc_t>(0.0), vec4<acc_t>(0.0), vec4<acc_t>(0.0));
       let qb = q_base[0];
       var d = 0u;
-      for (; d + 4u <= QK_VEC4; d += 4u) {
-        s += scores_at(qb, d, ko);
-        s += scores_at(qb, d + 1u, ko);
-        s += scores_at(qb, d + 2u, ko);
-        s += scores_at(qb, d + 3u, ko);
-      }
-      for (; d < QK_VEC4; d++) {
-        s += scores_at(qb, d, ko);
+      if (CPT == 2u) {
+        // Packed: two vec4s per fetch (QK_VEC4 is even: no tail).
+        for (; d + 4u <= QK_VEC4; d += 4u) {
+          s += scores_at2(qb, d, ko);
+          s += scores_at2(qb, d + 2u, ko);
+        }
+        for (; d < QK_VEC4; d += 2u) {
+          s += scores_at2(qb, d, ko);
+        }
+      } else {
+        for (; d + 4u <= QK_VEC4; d += 4u) {
+          s += scores_at(qb, d, ko);
+          s += scores_at(qb, d + 1u, ko);
+          s += scores_at(qb, d + 2u, ko);
+          s += scores_at(qb, d + 3u, ko);
+        }
+        for (; d < QK_VEC4; d++) {
+          s += scores_at(qb, d, ko);
+        }
       }
       let f0 = masked(s[0], kb, 0u, end);
       let f1 = masked(s[1], kb, 4u, end);
@@ -289,14 +382,31 @@ fn expanded(@builtin(workgroup_id) wid: vec3<u32>,
       let vo = Offs(vva, vvb, vvc, vvd);
       let pm = mat4x4<acc_t>(vec4<acc_t>(p0), vec4<acc_t>(p1), vec4<acc_t>(p2), vec4<acc_t>(p3));
       var e = 0u;
-      for (; e + 4u <= V_VEC4; e += 4u) {
-        acc[0][e] = acc[0][e] * aa + values_at(e, vo, pm);
-        acc[0][e + 1u] = acc[0][e + 1u] * aa + values_at(e + 1u, vo, pm);
-        acc[0][e + 2u] = acc[0][e + 2u] * aa + values_at(e + 2u, vo, pm);
-        acc[0][e + 3u] = acc[0][e + 3u] * aa + values_at(e + 3u, vo, pm);
-      }
-      for (; e < V_VEC4; e++) {
-        acc[0][e] = acc[0][e] * aa + values_at(e, vo, pm);
+      if (CPT == 2u) {
+        // Packed: two output vec4s per fetch (V_VEC4 is even: no tail).
+        for (; e + 4u <= V_VEC4; e += 4u) {
+          let x01 = values_at2(e, vo, pm);
+          let x23 = values_at2(e + 2u, vo, pm);
+          acc[0][e] = acc[0][e] * aa + x01.lo;
+          acc[0][e + 1u] = acc[0][e + 1u] * aa + x01.hi;
+          acc[0][e + 2u] = acc[0][e + 2u] * aa + x23.lo;
+          acc[0][e + 3u] = acc[0][e + 3u] * aa + x23.hi;
+        }
+        for (; e < V_VEC4; e += 2u) {
+          let x01 = values_at2(e, vo, pm);
+          acc[0][e] = acc[0][e] * aa + x01.lo;
+          acc[0][e + 1u] = acc[0][e + 1u] * aa + x01.hi;
+        }
+      } else {
+        for (; e + 4u <= V_VEC4; e += 4u) {
+          acc[0][e] = acc[0][e] * aa + values_at(e, vo, pm);
+          acc[0][e + 1u] = acc[0][e + 1u] * aa + values_at(e + 1u, vo, pm);
+          acc[0][e + 2u] = acc[0][e + 2u] * aa + values_at(e + 2u, vo, pm);
+          acc[0][e + 3u] = acc[0][e + 3u] * aa + values_at(e + 3u, vo, pm);
+        }
+        for (; e < V_VEC4; e++) {
+          acc[0][e] = acc[0][e] * aa + values_at(e, vo, pm);
+        }
       }
     } else {
       // Prefill tile: QT queries x 4 keys; each K/V vec4 is reused for QT queries.

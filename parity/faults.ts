@@ -207,6 +207,17 @@ const TINY_EXPANDED_TEXTURE_ROWS_SHARED: FaultScenario = {
   layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 4200, causal: true },
 };
 
+/**
+ * A tiny f16 decode: wgsl-expanded packs its K and V two vec4s of halves per rgba32uint
+ * texel (6 and 4 vec4s per row, both even).
+ */
+const TINY_F16_DECODE_PACKED: FaultScenario = {
+  preset: "tiny",
+  dtype: "f16",
+  path: "expanded",
+  layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 37, causal: true },
+};
+
 /** Every planted fault. */
 export const FAULTS: readonly Fault[] = [
   {
@@ -362,6 +373,39 @@ export const FAULTS: readonly Fault[] = [
       pattern: "At4((r % vec4<u32>(RPTV)) * V_VEC4, r / vec4<u32>(RPTV))",
       replacement: "At4(((r + 1u) % vec4<u32>(RPTV)) * V_VEC4, (r + 1u) / vec4<u32>(RPTV))",
       scenario: { preset: "tiny", dtype: "f32", path: "expanded", layout: BSHD_MTP },
+    },
+  ),
+  sourceFault(
+    "expanded-packed-scores-hi-dropped",
+    "the dense decode over packed f16 K (two vec4s per rgba32uint texel) leaves out the " +
+      "second vec4 of every texel in the first four keys' scores",
+    {
+      file: "expanded.wgsl",
+      pattern: "return mat4x4<acc_t>(q0 * a.lo + q1 * a.hi,",
+      replacement: "return mat4x4<acc_t>(q0 * a.lo,",
+      scenario: TINY_F16_DECODE_PACKED,
+    },
+  ),
+  sourceFault(
+    "expanded-packed-values-hi-lost",
+    "the dense decode over packed f16 V adds each texel's first vec4 to both of its output " +
+      "columns",
+    {
+      file: "expanded.wgsl",
+      pattern: "acc[0][e + 1u] = acc[0][e + 1u] * aa + x01.hi;",
+      replacement: "acc[0][e + 1u] = acc[0][e + 1u] * aa + x01.lo;",
+      scenario: TINY_F16_DECODE_PACKED,
+    },
+  ),
+  sourceFault(
+    "expanded-packed-key-rows-folded",
+    "the dense decode reads a (key row, head) row's packed K texels at the start of its " +
+      "texture row, ignoring the rows before it that share the texture row",
+    {
+      file: "expanded.wgsl",
+      pattern: "At4((r % vec4<u32>(RPTK)) * QK_VEC4, r / vec4<u32>(RPTK))",
+      replacement: "At4(vec4<u32>(0u), r / vec4<u32>(RPTK))",
+      scenario: { ...TINY_EXPANDED_TEXTURE_ROWS_SHARED, dtype: "f16" },
     },
   ),
 ];

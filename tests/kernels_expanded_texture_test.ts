@@ -70,17 +70,55 @@ Deno.test("kernel switches: tex lines in, notex lines out, after the dtype's lin
   );
 });
 
-Deno.test("expanded.wgsl: the tex switch swaps the K/V storage buffers for textures", async () => {
+Deno.test("expanded.wgsl: the tex and packed switches swap the K/V storage buffers for textures", async () => {
   const raw = await readKernelFile("expanded.wgsl");
-  assert.deepEqual(lineSwitches(raw), ["tex"]);
+  assert.deepEqual(lineSwitches(raw), ["tex", "packed"]);
   for (const dtype of ["f32", "f16"] as const) {
     const plain = specializeSource(raw, { dtype });
     const tex = specializeSource(raw, { dtype, switches: ["tex"] });
+    const packed = specializeSource(raw, { dtype, switches: ["packed"] });
     assert.match(plain, /^@group\(0\) @binding\(2\) var<storage, read> k:/m);
     assert.doesNotMatch(plain, /^[^/]*texture_2d/m);
     assert.match(tex, /^@group\(0\) @binding\(2\) var k: texture_2d<f32>;/m);
     assert.doesNotMatch(tex, /^[^/]*var<storage, read> [kv]:/m);
+    // packed replaces tex: u32 texels, its own loaders, nothing of the other two paths.
+    assert.match(packed, /^@group\(0\) @binding\(2\) var k: texture_2d<u32>;/m);
+    assert.match(packed, /^@group\(0\) @binding\(3\) var v: texture_2d<u32>;/m);
+    assert.doesNotMatch(packed, /^[^/]*var<storage, read> [kv]:/m);
+    assert.doesNotMatch(packed, /^[^/]*texture_2d<f32>/m);
+    assert.equal((packed.match(/^fn ldk\(/gm) ?? []).length, 1);
+    assert.equal((packed.match(/^fn ldk2\(/gm) ?? []).length, 1);
   }
+});
+
+Deno.test("expanded plan: an f16 decode packs K and V two vec4s per rgba32uint texel; f32 and prefill do not", () => {
+  const spec = presetSpec("deepseek-v2-lite");
+  const decode = { kind: "bshd", batch: 4, seqQ: 1, seqK: 4096, causal: true } as const;
+  const r = resolve({ spec, dtype: "f16", backend: BACKEND, layout: decode }, LAVAPIPE);
+  assert.equal(r.kind, "plan", JSON.stringify(r));
+  if (r.kind !== "plan") return;
+  // 48 and 32 vec4s per row: 24 and 16 texels, 16 rows per texture row.
+  assert.deepEqual(r.variant.keyTexture, {
+    format: "rgba32uint",
+    rowsPerTexelRow: 16,
+    width: 24 * 16,
+    height: 16384,
+  });
+  assert.equal(r.variant.valueTexture?.format, "rgba32uint");
+  assert.equal(r.variant.valueTexture?.width, 16 * 16);
+  assert.ok(r.buffers.some((b) => b.name === "key_texture" && b.bytes === 384 * 16384 * 16));
+  const prefill = resolve(
+    {
+      spec,
+      dtype: "f16",
+      backend: BACKEND,
+      layout: { kind: "bshd", batch: 1, seqQ: 64, seqK: 64, causal: true },
+    },
+    LAVAPIPE,
+  );
+  assert.equal(prefill.kind, "plan", JSON.stringify(prefill));
+  if (prefill.kind !== "plan") return;
+  assert.equal(prefill.variant.keyTexture?.format, "rgba16float");
 });
 
 Deno.test("expanded plan: K and V through textures where they fit, buffers bound per sequence group where not", () => {
@@ -135,16 +173,24 @@ gpuTest(
     // (8192-32768), so each texture holds two or more rows per texture row.
     const spec = presetSpec("tiny");
     const layout = { kind: "bshd", batch: 2, seqQ: 1, seqK: 4200, causal: true } as const;
-    for (const backend of [BACKEND, "wgsl-expanded-gemm"]) {
-      const cs = { spec, dtype: "f32", backend, layout } as const;
+    // wgsl-expanded f16: its K and V packed two vec4s per rgba32uint texel.
+    const runs = [
+      [BACKEND, "f32"],
+      ["wgsl-expanded-gemm", "f32"],
+      [BACKEND, "f16"],
+    ] as const;
+    for (const [backend, dtype] of runs) {
+      const cs = { spec, dtype, backend, layout } as const;
       await gpuStep(
         t,
-        `${backend}: tiny f32, b 2, 4200 keys`,
+        `${backend}: tiny ${dtype}, b 2, 4200 keys`,
         { cases: [cs], specs: [spec] },
         async () => {
           const run = await runCase(cs);
           assertSharedTextureRows(run.plan.variant.keyTexture, 33600);
           assertSharedTextureRows(run.plan.variant.valueTexture, 33600);
+          const format = dtype === "f16" ? "rgba32uint" : "rgba32float";
+          assert.equal(run.plan.variant.keyTexture?.format, format);
           const res = checkAgainstReference(run);
           assert.ok(res.pass, `${summarize(res.out)}\n${summarize(res.lse)}`);
         },
