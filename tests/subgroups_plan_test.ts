@@ -93,7 +93,7 @@ Deno.test("sourceVariants: a subgroup specialization only for files that have on
     sourceVariants(raw, ["f32", "f16"], { subgroups }).map((v) => v.label);
   assert.deepEqual(labels(tiled, true), ["f32", "f32, subgroups", "f16", "f16, subgroups"]);
   assert.deepEqual(labels(tiled, false), ["f32", "f16"]);
-  assert.deepEqual(labels(gemm, true), ["f32", "f16"]);
+  assert.deepEqual(labels(gemm, true), ["f32", "f32, packed", "f16", "f16, packed"]);
 });
 
 Deno.test("wgsl-absorbed-tiled-sg: the tiled plan with subgroups on a device that has them", () => {

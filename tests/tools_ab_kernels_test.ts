@@ -34,7 +34,7 @@ Deno.test("parseVariant reads NAME=FILE:PATH lists and names what is wrong", () 
 
 Deno.test("specializedParams reads back what specializeSource wrote", async () => {
   const raw = await readKernelFile("absorbed_gemm.wgsl");
-  const params = { WG: 8, KEY_VEC4: 48, VAL_VEC4: 32, HT: 4, EV: 2, RPT: 2, RPTQ: 3 };
+  const params = { WG: 8, KEY_VEC4: 48, VAL_VEC4: 32, RPT: 2, RPTQ: 3, CPT: 2, HT: 4, EV: 2 };
   assert.deepEqual(specializedParams(specializeSource(raw, { dtype: "f32", params })), params);
 });
 
@@ -53,6 +53,19 @@ Deno.test("a variant is specialized with the shipped file's dtype and parameters
       assert.equal(edited(file, shipped), shipped + "\n// edited\n", `${file} ${dtype}`);
       // other files pass through
       assert.equal(same("rope.wgsl", "x"), "x");
+    }
+  }
+  // a plan with a named switch on (packed f16 rows): the variant gets the same switches
+  const switched: [string, string[]][] = [["absorbed_gemm.wgsl", ["packed"]], [
+    "expanded.wgsl",
+    ["tex"],
+  ], ["expanded.wgsl", ["packed"]]];
+  for (const [file, on] of switched) {
+    const text = await readKernelFile(file);
+    for (const switches of [[], on]) {
+      const shipped = specializeSource(text, { dtype: "f16", switches });
+      const same = variantMutation(new Map([[file, text]]), "f16");
+      assert.equal(same(file, shipped), shipped, `${file} ${switches}`);
     }
   }
   // a plan of the subgroup variant (wgsl-absorbed-tiled-sg): its lines in the variant too

@@ -31,6 +31,7 @@ import { GpuContext, HARNESS_FEATURES, hasAdapter } from "../gpu/device.ts";
 import "../kernels/bundled_modules.ts";
 import { measureAttention } from "../kernels/measure.ts";
 import { readKernelFile, type SourceMutation, specializeSource } from "../kernels/source.ts";
+import { lineSwitches } from "../kernels/compile_check.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
 
 /** One variant: a name and, per kernel file name, the text that replaces it. */
@@ -95,8 +96,8 @@ export function specializedParams(code: string): Record<string, number> {
 
 /**
  * A source mutation that swaps in a variant's raw texts, specialized like the shipped file
- * they replace: its dtype, its `// @param` values and whether its subgroup lines are in
- * (both read back from the specialized text).
+ * they replace: its dtype, its `// @param` values, whether its subgroup lines are in and
+ * which named line switches are on (all read back from the specialized text).
  *
  * @example
  * ```ts
@@ -116,6 +117,11 @@ export function variantMutation(
       params: specializedParams(code),
       // a plan of the subgroup variant: its lines in the variant too
       subgroups: /^enable subgroups;/m.test(code),
+      // the named switches the shipped text was specialized with (e.g. `packed`): those
+      // whose `// @name:` lines it no longer has as comments
+      switches: lineSwitches(raw).filter((name) =>
+        !new RegExp(`^\\s*// @${name}: `, "m").test(code)
+      ),
     });
   };
 }
