@@ -951,8 +951,12 @@ const expandedGemm: Backend = {
     reasons.push(...perSequenceKvReasons(q, eb));
     // The kernels read q, K and V through textures of (row, head) rows: K and V copied
     // from the expanded buffers as cache construction, q as part of the q packing.
+    // f16 rows are packed two vec4s of halves per rgba32uint texel where both passes can
+    // read them in pairs (even row widths and columns per invocation; gemmCacheTexture).
     const kvRows = layout.kRows * h;
     const vVec4 = Math.max(1, Math.floor(spec.vChannels / 4));
+    const columns = gemmExpandedColumnsPerInvocation(Math.max(1, spec.vChannels / 4));
+    const packed = dtype === "f16" && keyVec4 % 2 === 0 && vVec4 % 2 === 0 && columns % 2 === 0;
     const [queryTexture, keyTexture, valueTexture] = rowTextures(
       q,
       "wgsl-expanded",
@@ -963,6 +967,7 @@ const expandedGemm: Backend = {
         ["key_texture", `K's ${kvRows} (row, head) rows`, kvRows, keyVec4],
         ["value_texture", `V's ${kvRows} (row, head) rows`, kvRows, vVec4],
       ],
+      { packed },
     );
     return {
       reasons,
@@ -976,7 +981,7 @@ const expandedGemm: Backend = {
         queryTile: GEMM_QUERY_TILE,
         headsPerInvocation: 1,
         keysPerBlock: GEMM_KEYS_PER_GROUP,
-        columnsPerInvocation: gemmExpandedColumnsPerInvocation(Math.max(1, spec.vChannels / 4)),
+        columnsPerInvocation: columns,
         scoreVec4PerRow,
         ...(queryTexture === null ? {} : { queryTexture }),
         ...(keyTexture === null ? {} : { keyTexture }),

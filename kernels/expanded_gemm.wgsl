@@ -34,8 +34,9 @@
 // (r x heads + h)'s vec4 c is texel ((row % RPT) x width + c, row / RPT), RPTQ/RPTK/RPTV
 // rows per texture row keeping each texture's height within the device's limit.
 //
-// Loops (adapter/gemm_plan.ts counts them for a device's loop budget): scores QK_VEC4 + 1,
-// values ceil(keys / 4) + 1; the tile's queries, keys and columns are written out.
+// Loops (adapter/gemm_plan.ts counts them for a device's loop budget): scores QK_TEX + 1
+// (counted as QK_VEC4 + 1, as many or more), values ceil(keys / 4) + 1; the tile's queries,
+// keys and columns are written out.
 
 const WG: u32 = 8u; // @param invocations per workgroup (the lavapipe SIMD width)
 const QT: u32 = 16u; // @param queries per tile (register tile rows, <= 16: s0..s15 below)
@@ -47,6 +48,14 @@ const RPTK: u32 = 1u; // @param (row, head) rows per texture row of k_tex
 const RPTV: u32 = 1u; // @param (row, head) rows per texture row of v_tex
 const_assert V_VEC4 % EV == 0u;
 const_assert EV <= 4u; // c0..c3 and the columns of a mat4x4 accumulator
+// Vec4s per texel of q_tex, k_tex and v_tex: 1, or 2 with the `packed` switch (f16 rows as
+// rgba32uint texels of eight halves, as absorbed_gemm.wgsl reads them: a lavapipe fetch
+// costs the same whatever the texel's width). The scores loop then walks texels, two vec4
+// columns per step; the values pass takes its EV columns as EV / 2 texels.
+const CPT: u32 = 1u; // @param
+const_assert CPT == 1u || (QK_VEC4 % 2u == 0u && V_VEC4 % 2u == 0u && EV % 2u == 0u);
+const QK_TEX: u32 = QK_VEC4 / CPT; // texels per q or K row
+const V_TEX: u32 = V_VEC4 / CPT; // texels per V row
 const_assert QT <= 16u; // s0..s15, a0..a15
 // Keys per invocation in the scores pass: four vec4 columns of scores per query.
 const KG: u32 = 16u;
@@ -60,10 +69,13 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-// rgba32float, or rgba16float for f16 (the same halves, read as f32).
-@group(0) @binding(1) var q_tex: texture_2d<f32>; // rows [qRows x h], QK_VEC4 texels each
-@group(0) @binding(2) var k_tex: texture_2d<f32>; // rows [kRows x h], QK_VEC4 texels each
-@group(0) @binding(3) var v_tex: texture_2d<f32>; // rows [kRows x h], V_VEC4 texels each
+// rgba32float, or rgba16float for f16 (the same halves, read as f32); packed, rgba32uint.
+@group(0) @binding(1) var q_tex: texture_2d<f32>; // rows [qRows x h], QK_TEX texels each // @nopacked
+@group(0) @binding(2) var k_tex: texture_2d<f32>; // rows [kRows x h], QK_TEX texels each // @nopacked
+@group(0) @binding(3) var v_tex: texture_2d<f32>; // rows [kRows x h], V_TEX texels each // @nopacked
+// @packed: @group(0) @binding(1) var q_tex: texture_2d<u32>;
+// @packed: @group(0) @binding(2) var k_tex: texture_2d<u32>;
+// @packed: @group(0) @binding(3) var v_tex: texture_2d<u32>;
 @group(0) @binding(4) var<storage, read> q_meta: array<vec4<u32>>;   // see absorbed.wgsl
 @group(0) @binding(5) var<storage, read> k_rows: array<u32>;
 @group(0) @binding(6) var<storage, read> q_tiles: array<vec2<u32>>;  // (first query, count)
@@ -74,17 +86,42 @@ struct Params {
 @group(0) @binding(7) var<storage, read> probs_in: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> out: array<vec4<f32>>;   // [totalQ, h, V_VEC4]
 
-// Vec4 c of (row, head) row `row` of each texture.
-fn ldq(row: u32, c: u32) -> vec4<f32> {
-  return textureLoad(q_tex, vec2<u32>((row % RPTQ) * QK_VEC4 + c, row / RPTQ), 0);
+// The vec4s of one texel: `lo` is vec4 CPT x p of the row, `hi` vec4 CPT x p + 1 when
+// CPT = 2 (0 otherwise, and never used: every use of `hi` is under `CPT > 1u`).
+struct Pair {
+  lo: vec4<f32>,
+  hi: vec4<f32>,
 }
 
-fn ldk(row: u32, c: u32) -> vec4<f32> {
-  return textureLoad(k_tex, vec2<u32>((row % RPTK) * QK_VEC4 + c, row / RPTK), 0);
+// A packed texel's eight halves, widened (every f16 value is exact in f32).
+fn unpack_texel(w: vec4<u32>) -> Pair {
+  return Pair(vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y)),
+              vec4<f32>(unpack2x16float(w.z), unpack2x16float(w.w)));
 }
 
-fn ldv(row: u32, c: u32) -> vec4<f32> {
-  return textureLoad(v_tex, vec2<u32>((row % RPTV) * V_VEC4 + c, row / RPTV), 0);
+// Texel p of (row, head) row `row` of each texture.
+fn ldq(row: u32, p: u32) -> Pair {
+  let xy = vec2<u32>((row % RPTQ) * QK_TEX + p, row / RPTQ);
+  return Pair(textureLoad(q_tex, xy, 0), vec4<f32>()); // @nopacked
+  // @packed: return unpack_texel(textureLoad(q_tex, xy, 0));
+}
+
+fn ldk(row: u32, p: u32) -> Pair {
+  let xy = vec2<u32>((row % RPTK) * QK_TEX + p, row / RPTK);
+  return Pair(textureLoad(k_tex, xy, 0), vec4<f32>()); // @nopacked
+  // @packed: return unpack_texel(textureLoad(k_tex, xy, 0));
+}
+
+fn ldv(row: u32, p: u32) -> Pair {
+  let xy = vec2<u32>((row % RPTV) * V_TEX + p, row / RPTV);
+  return Pair(textureLoad(v_tex, xy, 0), vec4<f32>()); // @nopacked
+  // @packed: return unpack_texel(textureLoad(v_tex, xy, 0));
+}
+
+// Four rows' texel p as the columns of matrices (lo: their vec4 CPT x p, hi: the next).
+struct Cols {
+  lo: mat4x4<f32>,
+  hi: mat4x4<f32>,
 }
 
 // Both passes bind the same nine resources (six storage buffers, three textures; the launcher
@@ -119,9 +156,13 @@ fn rows_of(base: u32, j: u32, last: u32) -> vec4<u32> {
                    k_rows[base + min(j + 2u, last)], k_rows[base + min(j + 3u, last)]);
 }
 
-// Four keys' vec4 d (k_tex rows r) as the columns of a matrix.
-fn kcols(r: vec4<u32>, d: u32) -> mat4x4<f32> {
-  return mat4x4<f32>(ldk(r.x, d), ldk(r.y, d), ldk(r.z, d), ldk(r.w, d));
+// Four keys' texel d (k_tex rows r) as the columns of matrices.
+fn kcols(r: vec4<u32>, d: u32) -> Cols {
+  let a = ldk(r.x, d);
+  let b = ldk(r.y, d);
+  let c = ldk(r.z, d);
+  let e = ldk(r.w, d);
+  return Cols(mat4x4<f32>(a.lo, b.lo, c.lo, e.lo), mat4x4<f32>(a.hi, b.hi, c.hi, e.hi));
 }
 
 // Pass 1. Grid: x = key groups of 16, y = blocks of WG heads, z = query tiles of the group.
@@ -201,28 +242,28 @@ fn scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
   var s13 = mat4x4<f32>();
   var s14 = mat4x4<f32>();
   var s15 = mat4x4<f32>();
-  for (var d = 0u; d < QK_VEC4; d++) {
-    // The 16 keys' vec4s are loaded once and serve all QT queries.
+  for (var d = 0u; d < QK_TEX; d++) {
+    // The 16 keys' texels are loaded once and serve all QT queries.
     let ca = kcols(ra, d);
     let cb = kcols(rb, d);
     let cc = kcols(rc, d);
     let cd = kcols(rd, d);
-    if (QT > 0u) { s0 += dots16(ldq(q0, d), ca, cb, cc, cd); }
-    if (QT > 1u) { s1 += dots16(ldq(q1, d), ca, cb, cc, cd); }
-    if (QT > 2u) { s2 += dots16(ldq(q2, d), ca, cb, cc, cd); }
-    if (QT > 3u) { s3 += dots16(ldq(q3, d), ca, cb, cc, cd); }
-    if (QT > 4u) { s4 += dots16(ldq(q4, d), ca, cb, cc, cd); }
-    if (QT > 5u) { s5 += dots16(ldq(q5, d), ca, cb, cc, cd); }
-    if (QT > 6u) { s6 += dots16(ldq(q6, d), ca, cb, cc, cd); }
-    if (QT > 7u) { s7 += dots16(ldq(q7, d), ca, cb, cc, cd); }
-    if (QT > 8u) { s8 += dots16(ldq(q8, d), ca, cb, cc, cd); }
-    if (QT > 9u) { s9 += dots16(ldq(q9, d), ca, cb, cc, cd); }
-    if (QT > 10u) { s10 += dots16(ldq(q10, d), ca, cb, cc, cd); }
-    if (QT > 11u) { s11 += dots16(ldq(q11, d), ca, cb, cc, cd); }
-    if (QT > 12u) { s12 += dots16(ldq(q12, d), ca, cb, cc, cd); }
-    if (QT > 13u) { s13 += dots16(ldq(q13, d), ca, cb, cc, cd); }
-    if (QT > 14u) { s14 += dots16(ldq(q14, d), ca, cb, cc, cd); }
-    if (QT > 15u) { s15 += dots16(ldq(q15, d), ca, cb, cc, cd); }
+    if (QT > 0u) { s0 += dots(ldq(q0, d), ca, cb, cc, cd); }
+    if (QT > 1u) { s1 += dots(ldq(q1, d), ca, cb, cc, cd); }
+    if (QT > 2u) { s2 += dots(ldq(q2, d), ca, cb, cc, cd); }
+    if (QT > 3u) { s3 += dots(ldq(q3, d), ca, cb, cc, cd); }
+    if (QT > 4u) { s4 += dots(ldq(q4, d), ca, cb, cc, cd); }
+    if (QT > 5u) { s5 += dots(ldq(q5, d), ca, cb, cc, cd); }
+    if (QT > 6u) { s6 += dots(ldq(q6, d), ca, cb, cc, cd); }
+    if (QT > 7u) { s7 += dots(ldq(q7, d), ca, cb, cc, cd); }
+    if (QT > 8u) { s8 += dots(ldq(q8, d), ca, cb, cc, cd); }
+    if (QT > 9u) { s9 += dots(ldq(q9, d), ca, cb, cc, cd); }
+    if (QT > 10u) { s10 += dots(ldq(q10, d), ca, cb, cc, cd); }
+    if (QT > 11u) { s11 += dots(ldq(q11, d), ca, cb, cc, cd); }
+    if (QT > 12u) { s12 += dots(ldq(q12, d), ca, cb, cc, cd); }
+    if (QT > 13u) { s13 += dots(ldq(q13, d), ca, cb, cc, cd); }
+    if (QT > 14u) { s14 += dots(ldq(q14, d), ca, cb, cc, cd); }
+    if (QT > 15u) { s15 += dots(ldq(q15, d), ca, cb, cc, cd); }
   }
   if (h_lane >= params.heads) {
     return; // a lane past the last head (after the loop: none of its loads were skipped)
@@ -248,8 +289,17 @@ fn scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
   if (QT > 15u && 15u < nq) { store_scores(ob + 15u * stride, k0, m15.z, s15); }
 }
 
-// One query vec4 against the 16 key vec4s of a step: column c of the result holds its
-// dot products with keys 4c .. 4c + 3 of the group.
+// One query texel against the 16 key texels of a step: column c of the result holds the
+// dot products of its CPT vec4s with keys 4c .. 4c + 3 of the group.
+fn dots(q: Pair, ca: Cols, cb: Cols, cc: Cols, cd: Cols) -> mat4x4<f32> {
+  let lo = dots16(q.lo, ca.lo, cb.lo, cc.lo, cd.lo);
+  if (CPT == 1u) {
+    return lo;
+  }
+  return lo + dots16(q.hi, ca.hi, cb.hi, cc.hi, cd.hi);
+}
+
+// One query vec4 against 16 key vec4s.
 fn dots16(qv: vec4<f32>, ca: mat4x4<f32>, cb: mat4x4<f32>, cc: mat4x4<f32>, cd: mat4x4<f32>) -> mat4x4<f32> {
   return mat4x4<f32>(qv * ca, qv * cb, qv * cc, qv * cd);
 }
@@ -340,13 +390,22 @@ fn values(@builtin(global_invocation_id) gid: vec3<u32>) {
     let r = rows_of(base, kb, nk - 1u) * params.heads + hv;
     // The block's 4 keys x EV columns, loaded once for all QT queries: c<e> * p is
     // sum_k p_k v[row_k, h, e0 + e].
-    let c0 = vcols(r, e0 + 0u);
+    var c0 = mat4x4<f32>();
     var c1 = mat4x4<f32>();
     var c2 = mat4x4<f32>();
     var c3 = mat4x4<f32>();
-    if (EV > 1u) { c1 = vcols(r, e0 + 1u); }
-    if (EV > 2u) { c2 = vcols(r, e0 + 2u); }
-    if (EV > 3u) { c3 = vcols(r, e0 + 3u); }
+    if (CPT == 1u) {
+      c0 = vcols(r, e0).lo;
+      if (EV > 1u) { c1 = vcols(r, e0 + 1u).lo; }
+      if (EV > 2u) { c2 = vcols(r, e0 + 2u).lo; }
+      if (EV > 3u) { c3 = vcols(r, e0 + 3u).lo; }
+    } else {
+      // Packed: columns e0 + 2m and e0 + 2m + 1 are texel e0 / 2 + m (EV and e0 even).
+      let t0 = vcols(r, e0 / 2u);
+      c0 = t0.lo;
+      c1 = t0.hi;
+      if (EV > 2u) { let t1 = vcols(r, e0 / 2u + 1u); c2 = t1.lo; c3 = t1.hi; }
+    }
     let pk = kb / 4u;
     if (kb + 4u <= all_see) {
       // Off the causal diagonal: no masking.
@@ -407,9 +466,13 @@ fn values(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (QT > 15u && 15u < nq) { store_values(ob + 15u * stride, a15); }
 }
 
-// Four keys' value vec4 e (v_tex rows r) as the columns of a matrix.
-fn vcols(r: vec4<u32>, e: u32) -> mat4x4<f32> {
-  return mat4x4<f32>(ldv(r.x, e), ldv(r.y, e), ldv(r.z, e), ldv(r.w, e));
+// Four keys' value texel e (v_tex rows r) as the columns of matrices.
+fn vcols(r: vec4<u32>, e: u32) -> Cols {
+  let a = ldv(r.x, e);
+  let b = ldv(r.y, e);
+  let c = ldv(r.z, e);
+  let d = ldv(r.w, e);
+  return Cols(mat4x4<f32>(a.lo, b.lo, c.lo, d.lo), mat4x4<f32>(a.hi, b.hi, c.hi, d.hi));
 }
 
 // Probabilities p of 4 keys times the keys' EV value column vec4s (c0..c3).

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { gemmValueColumnGroups } from "../adapter/gemm_plan.ts";
+import { gemmValueColumnGroups, texelVec4s } from "../adapter/gemm_plan.ts";
 import type { GpuPlan } from "../adapter/types.ts";
 import type { AttentionBuffers, LaunchKit } from "./launch.ts";
 import { planBufferBytes, variantFields } from "./launch.ts";
@@ -63,9 +63,18 @@ export async function launchExpandedGemm(
     RPTQ: queryTexture.rowsPerTexelRow,
     RPTK: keyTexture.rowsPerTexelRow,
     RPTV: valueTexture.rowsPerTexelRow,
+    CPT: texelVec4s(keyTexture),
   };
-  const scoresPipe = await kit.kernel("expanded_gemm.wgsl", "scores", params);
-  const valuesPipe = await kit.kernel("expanded_gemm.wgsl", "values", params);
+  // Packed f16 rows (the plan packs q, K and V alike): texels of two vec4s.
+  if ([queryTexture, valueTexture].some((t) => texelVec4s(t) !== params.CPT)) {
+    throw new Error(
+      `wgsl-expanded-gemm: the plan's q, K and V textures are ${queryTexture.format}, ` +
+        `${keyTexture.format} and ${valueTexture.format}; all must be packed or none`,
+    );
+  }
+  const switches = params.CPT === 2 ? ["packed"] : [];
+  const scoresPipe = await kit.kernel("expanded_gemm.wgsl", "scores", params, switches);
+  const valuesPipe = await kit.kernel("expanded_gemm.wgsl", "values", params, switches);
   const probs = kit.storage(planBufferBytes(plan, "scores"), "scores");
   const { tiles, groups } = denseGroups(plan.layout, v.queryTile, {
     rowK,

@@ -657,8 +657,8 @@ export const GEMM_FAULTS: readonly Fault[] = [
     "the expanded scores stop at the nope channels (the RoPE part of q and k left out)",
     {
       file: "expanded_gemm.wgsl",
-      pattern: "for (var d = 0u; d < QK_VEC4; d++)",
-      replacement: "for (var d = 0u; d < QK_VEC4 - 2u; d++)",
+      pattern: "for (var d = 0u; d < QK_TEX; d++)",
+      replacement: "for (var d = 0u; d < QK_TEX - 2u; d++)",
       scenario: EXPANDED_PREFILL_20,
     },
   ),
@@ -837,9 +837,31 @@ export const GEMM_FAULTS: readonly Fault[] = [
     "the expanded scores pass reads each query's next (row, head) row of the query texture",
     {
       file: "expanded_gemm.wgsl",
-      pattern: "vec2<u32>((row % RPTQ) * QK_VEC4 + c, row / RPTQ)",
-      replacement: "vec2<u32>(((row + 1u) % RPTQ) * QK_VEC4 + c, (row + 1u) / RPTQ)",
+      pattern: "vec2<u32>((row % RPTQ) * QK_TEX + p, row / RPTQ)",
+      replacement: "vec2<u32>(((row + 1u) % RPTQ) * QK_TEX + p, (row + 1u) / RPTQ)",
       scenario: EXPANDED_PREFILL_20,
+    },
+  ),
+  sourceFault(
+    "gemm-expanded-packed-scores-hi-dropped",
+    "the expanded scores pass over packed f16 rows (two vec4s per rgba32uint texel) leaves " +
+      "out the second vec4 of every texel",
+    {
+      file: "expanded_gemm.wgsl",
+      pattern: "return lo + dots16(q.hi, ca.hi, cb.hi, cc.hi, cd.hi);",
+      replacement: "return lo;",
+      scenario: { ...EXPANDED_PREFILL_20, dtype: "f16" },
+    },
+  ),
+  sourceFault(
+    "gemm-expanded-packed-values-column-doubled",
+    "the expanded values pass over packed f16 V takes a texel's first vec4 for both of its " +
+      "output columns",
+    {
+      file: "expanded_gemm.wgsl",
+      pattern: "c1 = t0.hi;",
+      replacement: "c1 = t0.lo;",
+      scenario: { ...EXPANDED_PREFILL_20, dtype: "f16" },
     },
   ),
   sourceFault(
@@ -849,8 +871,8 @@ export const GEMM_FAULTS: readonly Fault[] = [
       "rows per texture row)",
     {
       file: "expanded_gemm.wgsl",
-      pattern: "vec2<u32>((row % RPTK) * QK_VEC4 + c, row / RPTK)",
-      replacement: "vec2<u32>(c, row / RPTK)",
+      pattern: "vec2<u32>((row % RPTK) * QK_TEX + p, row / RPTK)",
+      replacement: "vec2<u32>(p, row / RPTK)",
       scenario: TINY_EXPANDED_TEXTURE_ROWS_SHARED,
     },
   ),

@@ -119,6 +119,27 @@ Deno.test("expanded plan: an f16 decode packs K and V two vec4s per rgba32uint t
   assert.equal(prefill.kind, "plan", JSON.stringify(prefill));
   if (prefill.kind !== "plan") return;
   assert.equal(prefill.variant.keyTexture?.format, "rgba16float");
+  // wgsl-expanded-gemm packs its f16 q, K and V (its passes read them in pairs), not f32.
+  for (const dtype of ["f16", "f32"] as const) {
+    const gemm = resolve(
+      {
+        spec,
+        dtype,
+        backend: "wgsl-expanded-gemm",
+        layout: { kind: "bshd", batch: 1, seqQ: 64, seqK: 64, causal: true },
+      },
+      LAVAPIPE,
+    );
+    assert.equal(gemm.kind, "plan", JSON.stringify(gemm));
+    if (gemm.kind !== "plan") return;
+    const want = dtype === "f16" ? "rgba32uint" : "rgba32float";
+    for (
+      const t of [gemm.variant.queryTexture, gemm.variant.keyTexture, gemm.variant.valueTexture]
+    ) {
+      assert.equal(t?.format, want, dtype);
+    }
+    assert.equal(gemm.variant.keyTexture?.width, dtype === "f16" ? 24 : 48);
+  }
 });
 
 Deno.test("expanded plan: K and V through textures where they fit, buffers bound per sequence group where not", () => {
