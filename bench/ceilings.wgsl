@@ -6,8 +6,11 @@
 //   copy_vec4  dst[i] = src[i] over large buffers, vec4 per access: bytes read + written.
 //   read_vec4  each invocation sums RUN vec4s (in copy's pattern) and writes one vec4:
 //              read bandwidth (the write is 1/RUN of the traffic).
-//   read_tex   the same reads as read_vec4, of texels of an rgba32float texture:
-//              texture-read bandwidth. Kernels that read their data through textures
+//   read_tex,  the same reads as read_vec4 (read_tex), or each invocation a contiguous run
+//   read_tex_run  of RUN texels (read_tex_run), of an rgba32float texture: texture-read
+//              bandwidth, the better of the two (on lavapipe the runs read 1.2-1.5x faster,
+//              tools/bandwidth_probe.ts, and a dense decode whose lanes each walk their own
+//              rows read above the strided figure alone). Kernels that read their data through textures
 //              (wgsl-expanded's K/V, the gemm kernels' latent cache) are judged against
 //              the best of the three bandwidths: on lavapipe a texel fetch reads memory
 //              about 1.3x faster than any storage load (tools/bandwidth_probe.ts), so a
@@ -105,6 +108,25 @@ fn read_tex(@builtin(global_invocation_id) gid: vec3<u32>,
     }
   }
   if (i0 < params.n_vec4) {
+    dst[i0] = vec4<store_t>(s);
+  }
+}
+
+// Texture read in runs: invocation i reads texels i x RUN .. i x RUN + RUN - 1 (each lane
+// its own run, as a lane walks its own (key row, head) row in expanded.wgsl).
+@compute @workgroup_size(WG)
+fn read_tex_run(@builtin(global_invocation_id) gid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i0 = flat_id(gid, nwg);
+  let w_mask = (1u << TEX_W_LOG2) - 1u;
+  var s = vec4<f32>(0.0);
+  for (var j = 0u; j < RUN; j++) {
+    let i = i0 * RUN + j;
+    if (i < params.n_vec4) {
+      s += textureLoad(tex, vec2<u32>(i & w_mask, i >> TEX_W_LOG2), 0);
+    }
+  }
+  if (i0 * RUN < params.n_vec4) {
     dst[i0] = vec4<store_t>(s);
   }
 }
