@@ -35,6 +35,7 @@ import {
   gemmLoopIterations,
   gemmMaxKeys,
   gemmShape,
+  packsF16Rows,
   texelBytes,
 } from "./gemm_plan.ts";
 import {
@@ -555,8 +556,7 @@ const absorbedGemm: Backend = {
     // read them in pairs (an even row width, and an even number of output vec4s per
     // invocation in the values pass): half the fetches (gemm_plan.ts gemmCacheTexture).
     const qRows = layout.qRows * spec.numHeads;
-    const packed = dtype === "f16" && shape.keyVec4 % 2 === 0 &&
-      shape.columnsPerInvocation % 2 === 0;
+    const packed = packsF16Rows(dtype, [shape.keyVec4, shape.columnsPerInvocation]);
     const [texture, queryTexture] = rowTextures(q, "wgsl-absorbed", reasons, buffers, [
       ["cache_texture", `the latent cache's ${layout.kRows} rows`, layout.kRows, shape.keyVec4],
       [
@@ -836,7 +836,7 @@ const expanded: Backend = {
     const queryTile = queryTileOf(layout);
     const kVec4 = Math.max(1, spec.kChannels / 4);
     const vVec4 = Math.max(1, spec.vChannels / 4);
-    const packed = dtype === "f16" && queryTile === 1 && kVec4 % 2 === 0 && vVec4 % 2 === 0;
+    const packed = queryTile === 1 && packsF16Rows(dtype, [kVec4, vVec4]);
     const keyTexture = gemmCacheTexture(kVec4, kvRows, dtype, maxDim, { packed });
     const valueTexture = gemmCacheTexture(vVec4, kvRows, dtype, maxDim, { packed });
     const textures = keyTexture !== null && valueTexture !== null
@@ -956,7 +956,7 @@ const expandedGemm: Backend = {
     const kvRows = layout.kRows * h;
     const vVec4 = Math.max(1, Math.floor(spec.vChannels / 4));
     const columns = gemmExpandedColumnsPerInvocation(Math.max(1, spec.vChannels / 4));
-    const packed = dtype === "f16" && keyVec4 % 2 === 0 && vVec4 % 2 === 0 && columns % 2 === 0;
+    const packed = packsF16Rows(dtype, [keyVec4, vVec4, columns]);
     const [queryTexture, keyTexture, valueTexture] = rowTextures(
       q,
       "wgsl-expanded",

@@ -257,6 +257,25 @@ export function gemmCacheTexture(
 }
 
 /**
+ * Whether a plan packs its f16 texture rows two vec4s of halves per rgba32uint texel
+ * ({@link gemmCacheTexture}): only f16, and only when every count its kernel walks in
+ * pairs (row widths in vec4s, output vec4s per invocation) is even. One rule for every
+ * backend that reads rows through such textures, so a plan never packs some of its
+ * textures and not others.
+ *
+ * @example
+ * ```ts
+ * import { packsF16Rows } from "./gemm_plan.ts";
+ * packsF16Rows("f16", [144, 16]); // true
+ * packsF16Rows("f16", [10, 1]); // false: one output vec4 per invocation
+ * packsF16Rows("f32", [144, 16]); // false
+ * ```
+ */
+export function packsF16Rows(dtype: Dtype, pairedCounts: readonly number[]): boolean {
+  return dtype === "f16" && pairedCounts.every((n) => n % 2 === 0);
+}
+
+/**
  * Vec4s of a row per texel of a row texture ({@link gemmCacheTexture}): 2 for packed f16
  * rows (rgba32uint), else 1. The kernels' `CPT`.
  *

@@ -6,7 +6,7 @@
  * (`gemm-packed-*`, tests/faults_gemm_test.ts).
  */
 import assert from "node:assert/strict";
-import { gemmCacheTexture, texelBytes, texelVec4s } from "../adapter/gemm_plan.ts";
+import { gemmCacheTexture, packsF16Rows, texelBytes, texelVec4s } from "../adapter/gemm_plan.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
 import { summarize } from "../parity/compare.ts";
@@ -50,6 +50,11 @@ Deno.test("packed rows: gemmCacheTexture packs f16 rows of an even width only", 
   assert.equal(gemmCacheTexture(144, 10, "f32", 8192, { packed: true })?.format, "rgba32float");
   assert.equal(gemmCacheTexture(145, 10, "f16", 8192, { packed: true })?.format, "rgba16float");
   assert.equal(gemmCacheTexture(144, 10, "f16", 8192)?.format, "rgba16float");
+  // The plans' one rule: f16, and every count walked in pairs even.
+  assert.equal(packsF16Rows("f16", [144, 16]), true);
+  assert.equal(packsF16Rows("f16", [144, 1]), false);
+  assert.equal(packsF16Rows("f16", [6, 4, 4]), true);
+  assert.equal(packsF16Rows("f32", [144, 16]), false);
   assert.equal(texelVec4s({ format: "rgba32uint" }), 2);
   assert.equal(texelVec4s({ format: "rgba16float" }), 1);
   assert.deepEqual(
