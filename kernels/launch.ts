@@ -98,6 +98,34 @@ export interface DispatchPassOptions {
 }
 
 /**
+ * The vec4s per texel (the kernels' `CPT`) and the line switch of a plan's row textures:
+ * `{ CPT: 2, switches: ["packed"] }` when they are packed f16 rows (rgba32uint), else
+ * `{ CPT: 1, switches: [] }`. The plan packs all of a kernel's textures or none
+ * (adapter/gemm_plan.ts `packsF16Rows`); a plan that mixes them is refused with an Error
+ * naming `backend` and the formats.
+ *
+ * @example
+ * ```ts
+ * import { packedRows } from "./launch.ts";
+ * packedRows("wgsl-absorbed-gemm", [{ format: "rgba32uint" }, { format: "rgba32uint" }]);
+ * // { CPT: 2, switches: ["packed"] }
+ * ```
+ */
+export function packedRows(
+  backend: string,
+  shapes: readonly Pick<CacheTextureShape, "format">[],
+): { CPT: 1 | 2; switches: string[] } {
+  const cpts = new Set(shapes.map(texelVec4s));
+  if (cpts.size > 1) {
+    throw new Error(
+      `${backend}: the plan's textures are ${shapes.map((t) => t.format).join(", ")}; ` +
+        "all must be packed (rgba32uint) or none",
+    );
+  }
+  return cpts.has(2) ? { CPT: 2, switches: ["packed"] } : { CPT: 1, switches: [] };
+}
+
+/**
  * What a launcher launches with: the device, pipelines of the harness's kernels or
  * of its own WGSL, owned buffers, and `dispatch`, which encodes and records a pass.
  * Everything it allocates is destroyed after the case.
@@ -227,12 +255,12 @@ export class LaunchKit {
   ): Promise<GPUTextureView> {
     const texture = this.texture(shape, shape.format, name);
     // Packed f16 rows (rgba32uint): two vec4s of halves per texel, one invocation each.
-    const cpt = texelVec4s(shape);
+    const { CPT: cpt, switches } = packedRows("cache_texture.wgsl", [shape]);
     const copy = await this.kernel(
       "cache_texture.wgsl",
       "copy",
       { WG: 64, KEY_VEC4: o.rowVec4, RPT: shape.rowsPerTexelRow, CPT: cpt },
-      cpt === 2 ? ["packed"] : [],
+      switches,
     );
     const rowBytes = o.rowVec4 * 4 * (this.dtype === "f16" ? 2 : 4);
     const limits = this.device.limits;

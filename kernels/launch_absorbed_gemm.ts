@@ -6,10 +6,10 @@
  *
  * @module
  */
-import { gemmValueColumnGroups, texelVec4s } from "../adapter/gemm_plan.ts";
+import { gemmValueColumnGroups } from "../adapter/gemm_plan.ts";
 import type { GpuPlan } from "../adapter/types.ts";
 import type { AttentionBuffers, LaunchKit } from "./launch.ts";
-import { planBufferBytes, variantFields } from "./launch.ts";
+import { packedRows, planBufferBytes, variantFields } from "./launch.ts";
 import { dispatchGemmSoftmax, gemmVariant } from "./gemm_softmax.ts";
 import { grid1d } from "../gpu/dispatch.ts";
 
@@ -56,6 +56,9 @@ export async function launchAbsorbedGemm(
     construction: true,
   });
   // 3. Scores, softmax (gemm_softmax.ts) and values; scores and values share their bindings.
+  // Packed f16 rows (the plan packs the cache and the query alike): texels of two vec4s.
+  const packed = packedRows("wgsl-absorbed-gemm", [cacheTexture, queryTexture]);
+  const switches = packed.switches;
   const params = {
     WG: v.workgroupSize,
     HT: v.headsPerTile,
@@ -64,16 +67,8 @@ export async function launchAbsorbedGemm(
     EV: ev,
     RPT: cacheTexture.rowsPerTexelRow,
     RPTQ: queryTexture.rowsPerTexelRow,
-    CPT: texelVec4s(cacheTexture),
+    CPT: packed.CPT,
   };
-  // Packed f16 rows (the plan packs the cache and the query alike): texels of two vec4s.
-  if (texelVec4s(queryTexture) !== params.CPT) {
-    throw new Error(
-      `wgsl-absorbed-gemm: the plan's cache texture is ${cacheTexture.format} and its ` +
-        `query texture ${queryTexture.format}; both must be packed or neither`,
-    );
-  }
-  const switches = params.CPT === 2 ? ["packed"] : [];
   const { x, xPart, lsePart } = kit.latentOutputs(plan, buffers);
   const probs = kit.storage(planBufferBytes(plan, "scores"), "scores");
   // With key splits the values pass writes one partial x per split, summed into x below.

@@ -7,9 +7,8 @@
  *
  * @module
  */
-import { texelVec4s } from "../adapter/gemm_plan.ts";
 import type { GpuPlan } from "../adapter/types.ts";
-import type { AttentionBuffers, Binding, LaunchKit } from "./launch.ts";
+import { type AttentionBuffers, type Binding, type LaunchKit, packedRows } from "./launch.ts";
 import { denseGroups, queryTiles } from "./tables.ts";
 
 /**
@@ -45,14 +44,9 @@ export async function launchExpanded(
   const kShape = v.keyTexture;
   const vShape = v.valueTexture;
   const textures = kShape !== undefined && vShape !== undefined;
-  // Packed f16 rows (rgba32uint, two vec4s per texel): the plan packs K and V alike.
-  const packed = textures && texelVec4s(kShape) === 2;
-  if (textures && texelVec4s(vShape) !== texelVec4s(kShape)) {
-    throw new Error(
-      `wgsl-expanded: the plan's K texture is ${kShape.format} and its V texture ` +
-        `${vShape.format}; both must be packed or neither`,
-    );
-  }
+  // Packed f16 rows (rgba32uint, two vec4s per texel; the plan packs K and V alike) are the
+  // `packed` switch, other textures `tex`, none the buffer path.
+  const packed = packedRows("wgsl-expanded", textures ? [kShape, vShape] : []);
   const attn = await kit.kernel("expanded.wgsl", "expanded", {
     WG: v.workgroupSize,
     HEADS: v.headsPerTile,
@@ -62,8 +56,8 @@ export async function launchExpanded(
     BLOCK: v.keysPerBlock,
     RPTK: kShape?.rowsPerTexelRow ?? 1,
     RPTV: vShape?.rowsPerTexelRow ?? 1,
-    CPT: packed ? 2 : 1,
-  }, packed ? ["packed"] : textures ? ["tex"] : []);
+    CPT: packed.CPT,
+  }, packed.CPT === 2 ? packed.switches : textures ? ["tex"] : []);
   const { tiles, groups } = textures
     ? { tiles: queryTiles(layout, v.queryTile), groups: null }
     : denseGroups(layout, v.queryTile, { rowK, rowV, maxBinding, align });

@@ -7,10 +7,10 @@
  *
  * @module
  */
-import { gemmValueColumnGroups, texelVec4s } from "../adapter/gemm_plan.ts";
+import { gemmValueColumnGroups } from "../adapter/gemm_plan.ts";
 import type { GpuPlan } from "../adapter/types.ts";
 import type { AttentionBuffers, LaunchKit } from "./launch.ts";
-import { planBufferBytes, variantFields } from "./launch.ts";
+import { packedRows, planBufferBytes, variantFields } from "./launch.ts";
 import { dispatchGemmSoftmax, gemmVariant } from "./gemm_softmax.ts";
 import { balancedTiles, denseGroups } from "./tables.ts";
 
@@ -54,6 +54,7 @@ export async function launchExpandedGemm(
     keyTexture,
     valueTexture,
   });
+  const packed = packedRows("wgsl-expanded-gemm", [queryTexture, keyTexture, valueTexture]);
   const params = {
     WG: v.workgroupSize,
     QT: v.queryTile,
@@ -63,16 +64,10 @@ export async function launchExpandedGemm(
     RPTQ: queryTexture.rowsPerTexelRow,
     RPTK: keyTexture.rowsPerTexelRow,
     RPTV: valueTexture.rowsPerTexelRow,
-    CPT: texelVec4s(keyTexture),
+    // Packed f16 rows (the plan packs q, K and V alike): texels of two vec4s.
+    CPT: packed.CPT,
   };
-  // Packed f16 rows (the plan packs q, K and V alike): texels of two vec4s.
-  if ([queryTexture, valueTexture].some((t) => texelVec4s(t) !== params.CPT)) {
-    throw new Error(
-      `wgsl-expanded-gemm: the plan's q, K and V textures are ${queryTexture.format}, ` +
-        `${keyTexture.format} and ${valueTexture.format}; all must be packed or none`,
-    );
-  }
-  const switches = params.CPT === 2 ? ["packed"] : [];
+  const switches = packed.switches;
   const scoresPipe = await kit.kernel("expanded_gemm.wgsl", "scores", params, switches);
   const valuesPipe = await kit.kernel("expanded_gemm.wgsl", "values", params, switches);
   const probs = kit.storage(planBufferBytes(plan, "scores"), "scores");

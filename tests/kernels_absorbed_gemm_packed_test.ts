@@ -11,6 +11,7 @@ import { presetSpec } from "../adapter/presets.ts";
 import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
 import { summarize } from "../parity/compare.ts";
 import type { DeviceCaps, LayoutRequest } from "../adapter/types.ts";
+import { packedRows } from "../kernels/launch.ts";
 import { specializeSource } from "../kernels/source.ts";
 import {
   assertSharedTextureRows,
@@ -60,6 +61,18 @@ Deno.test("packed rows: gemmCacheTexture packs f16 rows of an even width only", 
   assert.deepEqual(
     (["rgba32float", "rgba16float", "rgba32uint"] as const).map((format) => texelBytes({ format })),
     [16, 8, 16],
+  );
+});
+
+Deno.test("packed rows: a launcher's CPT and switch come from the plan's formats; a mixed plan is refused", () => {
+  const u = { format: "rgba32uint" } as const;
+  const h = { format: "rgba16float" } as const;
+  assert.deepEqual(packedRows("b", [u, u, u]), { CPT: 2, switches: ["packed"] });
+  assert.deepEqual(packedRows("b", [h, { format: "rgba32float" }]), { CPT: 1, switches: [] });
+  assert.deepEqual(packedRows("b", []), { CPT: 1, switches: [] });
+  assert.throws(
+    () => packedRows("wgsl-expanded-gemm", [u, h, u]),
+    /^Error: wgsl-expanded-gemm: the plan's textures are rgba32uint, rgba16float, rgba32uint; all must be packed/,
   );
 });
 
