@@ -210,10 +210,10 @@ export async function measureCeilings(
     // Two patterns, the better one the figure: read's grid stride, and a contiguous run of
     // RUN texels per invocation (each lane its own rows, as in the dense decode).
     const texMs: number[] = [];
-    for (const entry of ["read_tex", "read_tex_run"]) {
-      const p = await pipeline(entry, "f32", { TEX_W_LOG2: wLog2 });
+    for (const [name, runs] of [["read_tex", 0], ["read_tex_run", 1]] as const) {
+      const p = await pipeline("read_tex", "f32", { TEX_W_LOG2: wLog2, TEX_RUNS: runs });
       texMs.push(
-        await run(entry, p, texUniform, texGroups, {
+        await run(name, p, texUniform, texGroups, {
           group: device.createBindGroup({
             layout: p.getBindGroupLayout(0),
             entries: [

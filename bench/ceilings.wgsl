@@ -6,15 +6,15 @@
 //   copy_vec4  dst[i] = src[i] over large buffers, vec4 per access: bytes read + written.
 //   read_vec4  each invocation sums RUN vec4s (in copy's pattern) and writes one vec4:
 //              read bandwidth (the write is 1/RUN of the traffic).
-//   read_tex,  the same reads as read_vec4 (read_tex), or each invocation a contiguous run
-//   read_tex_run  of RUN texels (read_tex_run), of an rgba32float texture: texture-read
-//              bandwidth, the better of the two (on lavapipe the runs read 1.2-1.5x faster,
-//              tools/bandwidth_probe.ts, and a dense decode whose lanes each walk their own
-//              rows read above the strided figure alone). Kernels that read their data through textures
-//              (wgsl-expanded's K/V, the gemm kernels' latent cache) are judged against
-//              the best of the three bandwidths: on lavapipe a texel fetch reads memory
-//              about 1.3x faster than any storage load (tools/bandwidth_probe.ts), so a
-//              storage-only ceiling let such a kernel pass 1.
+//   read_tex   RUN texels of an rgba32float texture per invocation, in read_vec4's order
+//              (TEX_RUNS = 0) or as a contiguous run (TEX_RUNS = 1): texture-read
+//              bandwidth, the better of the two pipelines (on lavapipe the runs read
+//              1.2-1.5x faster, tools/bandwidth_probe.ts, and a dense decode whose lanes each
+//              walk their own rows read above the strided figure alone). Kernels that read
+//              their data through textures (wgsl-expanded's K/V, the gemm kernels' latent
+//              cache) are judged against the best of the three bandwidths: on lavapipe a
+//              texel fetch reads memory faster than any storage load, so a storage-only
+//              ceiling let such a kernel pass 1.
 //   fma_4,     4 or 32 independent vec4 multiply-add chains of ITERS steps: FMA throughput.
 //   fma_32     Independent chains hide the FMA latency; on lavapipe 4 chains reached about
 //              67 GFLOP/s and 32 about 105: the peak is the best of the two.
@@ -31,6 +31,8 @@ const ITERS: u32 = 256u; // @param steps of every chain in `fma`
 // Texels per texture row in `read_tex`: a power of two, so the row and column of element
 // e are a shift and a mask, not a division (which would cost more than the fetch on a CPU).
 const TEX_W_LOG2: u32 = 11u; // @param
+// `read_tex`'s order: 0, read_vec4's grid stride; 1, a contiguous run per invocation.
+const TEX_RUNS: u32 = 0u; // @param
 
 struct Params {
   n_vec4: u32,    // vec4 elements in src/dst
@@ -42,7 +44,7 @@ struct Params {
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> src: array<vec4<store_t>>;
 @group(0) @binding(2) var<storage, read_write> dst: array<vec4<store_t>>;
-// Only read_tex uses it, so it is only in read_tex's automatic layout (its bind group is
+// Only read_tex uses it, so it is only in read_tex's automatic layout (its bind groups are
 // built separately); n_vec4 is then the number of texels.
 @group(0) @binding(3) var tex: texture_2d<f32>;
 
@@ -92,41 +94,26 @@ fn read_vec4(@builtin(global_invocation_id) gid: vec3<u32>,
   }
 }
 
-// Texture read: read_vec4's element order (invocation i reads i, i + stride, ...), each
-// element a texel of row e >> TEX_W_LOG2. rgba32float whatever the dtype: the figure is
-// bytes per second, and every kernel that reads a texture fetches whole texels.
+// Texture read: invocation i reads texels i, i + stride, ... (read_vec4's order) or
+// i x RUN .. i x RUN + RUN - 1 (TEX_RUNS: each lane its own run, as a lane walks its own
+// (key row, head) row in expanded.wgsl), each texel of row e >> TEX_W_LOG2. rgba32float
+// whatever the dtype: the figure is bytes per second, and every kernel that reads a
+// texture fetches whole texels.
 @compute @workgroup_size(WG)
 fn read_tex(@builtin(global_invocation_id) gid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
   let i0 = flat_id(gid, nwg);
   let w_mask = (1u << TEX_W_LOG2) - 1u;
+  let first = select(i0, i0 * RUN, TEX_RUNS == 1u);
+  let step = select(params.stride, 1u, TEX_RUNS == 1u);
   var s = vec4<f32>(0.0);
   for (var j = 0u; j < RUN; j++) {
-    let i = i0 + j * params.stride;
+    let i = first + j * step;
     if (i < params.n_vec4) {
       s += textureLoad(tex, vec2<u32>(i & w_mask, i >> TEX_W_LOG2), 0);
     }
   }
-  if (i0 < params.n_vec4) {
-    dst[i0] = vec4<store_t>(s);
-  }
-}
-
-// Texture read in runs: invocation i reads texels i x RUN .. i x RUN + RUN - 1 (each lane
-// its own run, as a lane walks its own (key row, head) row in expanded.wgsl).
-@compute @workgroup_size(WG)
-fn read_tex_run(@builtin(global_invocation_id) gid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i0 = flat_id(gid, nwg);
-  let w_mask = (1u << TEX_W_LOG2) - 1u;
-  var s = vec4<f32>(0.0);
-  for (var j = 0u; j < RUN; j++) {
-    let i = i0 * RUN + j;
-    if (i < params.n_vec4) {
-      s += textureLoad(tex, vec2<u32>(i & w_mask, i >> TEX_W_LOG2), 0);
-    }
-  }
-  if (i0 * RUN < params.n_vec4) {
+  if (first < params.n_vec4) {
     dst[i0] = vec4<store_t>(s);
   }
 }
