@@ -20,7 +20,7 @@ import type {
 import { GpuContext, hasAdapter } from "../gpu/device.ts";
 import { runAttention, type RunAttentionResult } from "../kernels/attention.ts";
 import type { SourceMutation } from "../kernels/source.ts";
-import { type AttentionCompareResult, compareAttention } from "../parity/compare.ts";
+import { type AttentionCompareResult, compareAttention, summarize } from "../parity/compare.ts";
 import { toleranceFor } from "../parity/tolerance.ts";
 import { denseAttention } from "../reference/attention.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
@@ -211,6 +211,18 @@ export function checkAgainstReference(run: CaseRun): AttentionCompareResult {
     numHeads: run.spec.numHeads,
     vDim: run.spec.vHeadDim,
   });
+}
+
+/**
+ * Assert that a run matches the float64 dense reference ({@link checkAgainstReference}),
+ * the message summarizing the output and LSE comparisons (after `label`, when given).
+ */
+export function assertMatchesReference(run: CaseRun, label?: string): void {
+  const res = checkAgainstReference(run);
+  assert.ok(
+    res.pass,
+    `${label === undefined ? "" : `${label}\n`}${summarize(res.out)}\n${summarize(res.lse)}`,
+  );
 }
 
 /** A short label of a layout request. */

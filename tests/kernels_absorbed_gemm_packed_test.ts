@@ -9,14 +9,13 @@ import assert from "node:assert/strict";
 import { gemmCacheTexture, packsF16Rows, texelBytes, texelVec4s } from "../adapter/gemm_plan.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
-import { summarize } from "../parity/compare.ts";
 import type { DeviceCaps, LayoutRequest } from "../adapter/types.ts";
 import { packedRows } from "../kernels/launch.ts";
 import { specializeSource } from "../kernels/source.ts";
 import {
+  assertMatchesReference,
   assertSharedTextureRows,
   CAPS,
-  checkAgainstReference,
   gpuStep,
   gpuTest,
   runCase,
@@ -149,8 +148,7 @@ gpuTest(
           assertSharedTextureRows(v.cacheTexture, c.shared.cache);
           assertSharedTextureRows(v.queryTexture, c.shared.query);
         }
-        const res = checkAgainstReference(run);
-        assert.ok(res.pass, `${summarize(res.out)}\n${summarize(res.lse)}`);
+        assertMatchesReference(run);
       });
     }
   },

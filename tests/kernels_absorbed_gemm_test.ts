@@ -32,9 +32,9 @@ import {
   tinyParityTest,
 } from "./backend_parity_helpers.ts";
 import {
+  assertMatchesReference,
   assertSharedTextureRows,
   CAPS,
-  checkAgainstReference,
   gpu,
   gpuStep,
   gpuTest,
@@ -167,8 +167,7 @@ gpuTest("gemm values pass: wide column blocks and key splits match the reference
       const run = await runCase(cs);
       assert.equal(run.plan.variant.columnsPerInvocation, c.columns);
       assert.equal(run.plan.variant.valueSplits, c.splits);
-      const res = checkAgainstReference(run);
-      assert.ok(res.pass, `${c.label}\n${summarize(res.out)}\n${summarize(res.lse)}`);
+      assertMatchesReference(run, c.label);
     });
   }
 }, { skip: CAPS === null ? "no WebGPU adapter" : null });
@@ -220,8 +219,7 @@ gpuTest(
         const run = await runCase(cs);
         const v = run.plan.variant;
         assertSharedTextureRows(c.name === "cache" ? v.cacheTexture : v.queryTexture, c.rows);
-        const res = checkAgainstReference(run);
-        assert.ok(res.pass, `${summarize(res.out)}\n${summarize(res.lse)}`);
+        assertMatchesReference(run);
       });
     }
   },

@@ -13,7 +13,6 @@
 import assert from "node:assert/strict";
 import { gemmMaxKeys } from "../adapter/gemm_plan.ts";
 import { presetSpec } from "../adapter/presets.ts";
-import { summarize } from "../parity/compare.ts";
 import type { LayoutRequest } from "../adapter/types.ts";
 import type { SourceMutation } from "../kernels/source.ts";
 import {
@@ -27,8 +26,8 @@ import {
   tinyParityTest,
 } from "./backend_parity_helpers.ts";
 import {
+  assertMatchesReference,
   CAPS,
-  checkAgainstReference,
   gpu,
   gpuStep,
   gpuTest,
@@ -212,8 +211,7 @@ gpuTest(
       },
       async () => {
         const run = await runCase(cs);
-        const res = checkAgainstReference(run);
-        assert.ok(res.pass, `${summarize(res.out)}\n${summarize(res.lse)}`);
+        assertMatchesReference(run);
       },
     );
   },

@@ -17,12 +17,11 @@ import type { DeviceCaps, LayoutRequest } from "../adapter/types.ts";
 import { lineSwitches, sourceVariants } from "../kernels/compile_check.ts";
 import { measureAttention } from "../kernels/measure.ts";
 import { readKernelFile, specializeSource } from "../kernels/source.ts";
-import { summarize } from "../parity/compare.ts";
 import { parityOn, TINY_LAYOUTS } from "./backend_parity_helpers.ts";
 import {
+  assertMatchesReference,
   assertSharedTextureRows,
   CAPS,
-  checkAgainstReference,
   gpu,
   gpuStep,
   gpuTest,
@@ -212,8 +211,7 @@ gpuTest(
           assertSharedTextureRows(run.plan.variant.valueTexture, 33600);
           const format = dtype === "f16" ? "rgba32uint" : "rgba32float";
           assert.equal(run.plan.variant.keyTexture?.format, format);
-          const res = checkAgainstReference(run);
-          assert.ok(res.pass, `${summarize(res.out)}\n${summarize(res.lse)}`);
+          assertMatchesReference(run);
         },
       );
     }
