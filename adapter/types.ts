@@ -280,8 +280,9 @@ export interface CaseRequest {
 export interface CacheTextureShape {
   /**
    * rgba32float for f32 rows, rgba16float for f16 (the same bits, read as f32), or
-   * rgba32uint for f16 rows packed two vec4s of halves per texel (`wgsl-absorbed-gemm`:
-   * then row k's vec4s 2c and 2c + 1 are texel c, and a row has half as many texels).
+   * rgba32uint for f16 rows packed two vec4s of halves per texel (gemm_plan.ts
+   * `packsF16Rows`: then row k's vec4s 2c and 2c + 1 are texel c, and a row has half as
+   * many texels).
    */
   readonly format: "rgba32float" | "rgba16float" | "rgba32uint";
   /** Rows per texture row (the kernels' RPT, RPTQ, RPTK, RPTV). */

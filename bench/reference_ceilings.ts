@@ -134,7 +134,8 @@ export function checkReferenceAdapter(reference: ReferenceCeilings, adapter: str
 
 /**
  * This run's ceilings joined with a reference's: copy, read, texture read (where the
- * reference has it) and FMA take the higher figure (the other figures stay this run's), and a warning names each figure this run measured
+ * reference has it) and FMA take the higher figure (the other figures stay this run's),
+ * and a warning names each figure this run measured
  * below {@link REFERENCE_LOW_SHARE} of the reference. `used` lists the figures the
  * reference raised. Without a reference the ceilings come back as they are. The caller
  * checks that both come from the same adapter ({@link checkReferenceAdapter}).

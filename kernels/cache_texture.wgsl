@@ -1,11 +1,12 @@
-// Rows of KEY_VEC4 vec4s copied into a texture that absorbed_gemm.wgsl reads them through:
-// the latent cache (pass `cache_texture`) and the absorbed query (pass `query_texture`).
+// Rows of KEY_VEC4 vec4s copied into a texture a kernel reads them through: the latent
+// cache (pass `cache_texture`) and the absorbed query (pass `query_texture`) of
+// absorbed_gemm.wgsl, the q, K and V of expanded_gemm.wgsl and expanded.wgsl.
 // One invocation per texel, row k's texel c to ((k % RPT) x KEY_TEX + c, k / RPT), where
 // KEY_TEX = KEY_VEC4 / CPT texels make a row.
 // rgba32float for f32 rows; for f16 the packed halves are widened and stored into
 // rgba16float, which gives back the same halves (every f16 value is exact in f32).
-// With the `packed` switch (f16 rows read by wgsl-absorbed-gemm, CPT = 2) a texel is
-// rgba32uint holding two vec4s of halves as stored (vec4s 2c and 2c + 1 of the row): on
+// With the `packed` switch (f16 rows of the gemm kernels and the dense decode, CPT = 2) a
+// texel is rgba32uint holding two vec4s of halves as stored (vec4s 2c and 2c + 1): on
 // lavapipe a fetch costs the same whatever the texel's width, so eight halves per fetch
 // read 1.3-1.5x more halves per second than four (docs/benchmarks.md, session 15).
 // The cache's copy is cache construction (outside the attention core, timed once apart);
