@@ -89,6 +89,48 @@ function groupRows(layout: NormalizedLayout, rows?: readonly number[]): Map<numb
   return groups;
 }
 
+/** Where {@link expandRow} reads: `rows` weight rows from `wBase` (stride r), one latent row. */
+interface ExpandSource {
+  wKvB: ArrayLike<number>;
+  wBase: number;
+  latent: ArrayLike<number>;
+  cRow: number;
+  rows: number;
+  r: number;
+}
+
+/**
+ * `dst[at + d] = sum_c W[wBase + d r + c] latent[cRow + c]` for d < rows. Four rows share
+ * each latent load and run as four independent sums (about 2x faster in V8 than one row at
+ * a time); every sum still adds its terms in ascending c, so the bits are those of the
+ * plain loop.
+ */
+function expandRow(dst: Float64Array, at: number, src: ExpandSource): void {
+  const { wKvB, wBase, latent, cRow, rows, r } = src;
+  let d = 0;
+  for (; d + 4 <= rows; d += 4) {
+    const w0 = wBase + d * r, w1 = w0 + r, w2 = w1 + r, w3 = w2 + r;
+    let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    for (let c = 0; c < r; c++) {
+      const l = latent[cRow + c];
+      a0 += wKvB[w0 + c] * l;
+      a1 += wKvB[w1 + c] * l;
+      a2 += wKvB[w2 + c] * l;
+      a3 += wKvB[w3 + c] * l;
+    }
+    dst[at + d] = a0;
+    dst[at + d + 1] = a1;
+    dst[at + d + 2] = a2;
+    dst[at + d + 3] = a3;
+  }
+  for (; d < rows; d++) {
+    const w = wBase + d * r;
+    let acc = 0;
+    for (let c = 0; c < r; c++) acc += wKvB[w + c] * latent[cRow + c];
+    dst[at + d] = acc;
+  }
+}
+
 function compute(
   spec: MlaSpec,
   layout: NormalizedLayout,
@@ -143,8 +185,8 @@ function compute(
       }
     });
 
-    const kNope = new Float64Array(path === "expanded" ? kLen * nope : 0);
-    const vExp = new Float64Array(path === "expanded" ? kLen * dv : 0);
+    // Expanded rows of one head: [kLen, nope + v], k_nope,h then v_h of each key.
+    const kv = new Float64Array(path === "expanded" ? kLen * headRows : 0);
     const qTilde = new Float64Array(r);
     const x = new Float64Array(Math.max(r, dv));
     const scores = new Float64Array(kLen);
@@ -152,14 +194,14 @@ function compute(
       const wBase = hd * headRows * r; // W_UK,h rows [0, nope), W_UV,h rows [nope, nope + v)
       if (path === "expanded") {
         for (const t of neededKeys) {
-          const cRow = layout.kRowOf[seq.kStart + t] * r;
-          for (let d = 0; d < headRows; d++) {
-            let acc = 0;
-            const w = wBase + d * r;
-            for (let c = 0; c < r; c++) acc += wKvB[w + c] * latent[cRow + c];
-            if (d < nope) kNope[t * nope + d] = acc;
-            else vExp[t * dv + d - nope] = acc;
-          }
+          expandRow(kv, t * headRows, {
+            wKvB,
+            wBase,
+            latent,
+            cRow: layout.kRowOf[seq.kStart + t] * r,
+            rows: headRows,
+            r,
+          });
         }
       }
       qs.forEach((q, qi) => {
@@ -185,7 +227,7 @@ function compute(
         for (const t of keys) {
           let dot = 0;
           if (path === "expanded") {
-            for (let d = 0; d < nope; d++) dot += qNope[qnBase + d] * kNope[t * nope + d];
+            for (let d = 0; d < nope; d++) dot += qNope[qnBase + d] * kv[t * headRows + d];
           } else {
             const cRow = layout.kRowOf[seq.kStart + t] * r;
             for (let c = 0; c < r; c++) dot += qTilde[c] * latent[cRow + c];
@@ -201,7 +243,7 @@ function compute(
           const p = Math.exp(scores[t] - max);
           sum += p;
           if (path === "expanded") {
-            for (let e = 0; e < dv; e++) x[e] += p * vExp[t * dv + e];
+            for (let e = 0; e < dv; e++) x[e] += p * kv[t * headRows + nope + e];
           } else {
             const cRow = layout.kRowOf[seq.kStart + t] * r;
             for (let c = 0; c < r; c++) x[c] += p * latent[cRow + c];

@@ -58,9 +58,35 @@ function emptyRows(layout: NormalizedLayout): Set<number> {
   return out;
 }
 
-for (const preset of ["tiny", "tiny-yarn"]) {
-  Deno.test(`attention: dense and absorbed agree to 1e-12 over layouts (${preset})`, () => {
-    const spec = presetSpec(preset);
+/**
+ * nope + v = 11 rows per head: the dense reference expands K/V four rows at a time, so this
+ * spec also runs its 3-row tail (the presets' widths are multiples of 4).
+ */
+function oddWidthSpec(): MlaSpec {
+  return buildSpec({
+    hiddenSize: 16,
+    numHeads: 3,
+    qLoraRank: null,
+    kvLoraRank: 7,
+    qkNopeHeadDim: 5,
+    qkRopeHeadDim: 4,
+    vHeadDim: 6,
+    rmsNormEps: 1e-6,
+    ropeTheta: 10000,
+    yarn: null,
+    ropePairing: "neox",
+  }, { name: "odd-widths", source: "preset" });
+}
+
+const AGREEMENT_SPECS: [string, () => MlaSpec][] = [
+  ["tiny", () => presetSpec("tiny")],
+  ["tiny-yarn", () => presetSpec("tiny-yarn")],
+  ["odd widths: nope 5, v 6, r 7", oddWidthSpec],
+];
+
+for (const [name, specOf] of AGREEMENT_SPECS) {
+  Deno.test(`attention: dense and absorbed agree to 1e-12 over layouts (${name})`, () => {
+    const spec = specOf();
     const h = spec.numHeads;
     const dv = spec.vHeadDim;
     let emptySeen = 0;
