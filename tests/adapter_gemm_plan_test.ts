@@ -18,11 +18,8 @@ import {
 import { normalizeLayout } from "../adapter/layout.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import { resolve } from "../adapter/resolve.ts";
-import type { DeviceCaps, LayoutRequest } from "../adapter/types.ts";
-
-const LAVAPIPE_CAPS: DeviceCaps = JSON.parse(
-  await Deno.readTextFile(new URL("./fixtures/caps_lavapipe.json", import.meta.url)),
-);
+import type { LayoutRequest } from "../adapter/types.ts";
+import { LAVAPIPE_CAPS } from "./caps_fixtures.ts";
 
 const V2_LITE = { numHeads: 16, kvLoraRank: 512, qkRopeHeadDim: 64 };
 

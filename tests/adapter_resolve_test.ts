@@ -4,13 +4,8 @@ import { chooseKvSplits } from "../adapter/backends.ts";
 import { resolve } from "../adapter/resolve.ts";
 import { withParams } from "../adapter/spec.ts";
 import type { DeviceCaps, LayoutRequest, Plan, Unsupported } from "../adapter/types.ts";
+import { LAVAPIPE_CAPS as caps, NO_F16_CAPS as noF16 } from "./caps_fixtures.ts";
 
-const caps: DeviceCaps = JSON.parse(
-  await Deno.readTextFile(new URL("./fixtures/caps_lavapipe.json", import.meta.url)),
-);
-const noF16: DeviceCaps = JSON.parse(
-  await Deno.readTextFile(new URL("./fixtures/caps_no_f16.json", import.meta.url)),
-);
 const decode: LayoutRequest = { kind: "bshd", batch: 4, seqQ: 1, seqK: 4096, causal: true };
 
 function asPlan(r: Plan | Unsupported): Plan {

@@ -13,13 +13,8 @@ import { presetSpec } from "../adapter/presets.ts";
 import { bareReasonCode, resolve } from "../adapter/resolve.ts";
 import { tiledKvSplits, tiledShape, tiledWorkgroupBytes } from "../adapter/tiled_plan.ts";
 import type { DeviceCaps, LayoutRequest } from "../adapter/types.ts";
+import { H100_CAPS as H100, LAVAPIPE_CAPS as LAVAPIPE } from "./caps_fixtures.ts";
 
-const H100: DeviceCaps = JSON.parse(
-  await Deno.readTextFile("docs/gpu_machine/h100-2026-11-27/devices.json"),
-);
-const LAVAPIPE: DeviceCaps = JSON.parse(
-  await Deno.readTextFile("tests/fixtures/caps_lavapipe.json"),
-);
 const HEADLINE: LayoutRequest = { kind: "bshd", batch: 4, seqQ: 1, seqK: 4096, causal: true };
 const v2lite = presetSpec("deepseek-v2-lite");
 

@@ -20,6 +20,7 @@ import { makeAttentionInputs } from "../reference/inputs.ts";
 import * as naive from "../examples/backends/naive/mod.ts";
 import { gpu, gpuTest } from "./gpu_helpers.ts";
 import { runCli } from "./helpers_cli.ts";
+import { LAVAPIPE_CAPS } from "./caps_fixtures.ts";
 
 const NAIVE = "examples/backends/naive/mod.ts";
 
@@ -203,7 +204,7 @@ gpuTest("a CPU plan never reaches the GPU", async () => {
 });
 
 Deno.test("keys per block: one rule, carried by the plan", async () => {
-  const caps = JSON.parse(await Deno.readTextFile("tests/fixtures/caps_lavapipe.json"));
+  const caps = LAVAPIPE_CAPS;
   const spec = presetSpec("tiny");
   for (const seqQ of [1, 2, 3, 4]) {
     for (const backend of ["wgsl-absorbed", "wgsl-expanded"] as const) {

@@ -20,11 +20,9 @@ import {
   gpuTest,
   runCase,
 } from "./gpu_helpers.ts";
+import { LAVAPIPE_CAPS as FIXTURE_CAPS } from "./caps_fixtures.ts";
 
 const BACKEND = "wgsl-absorbed-gemm";
-const FIXTURE_CAPS: DeviceCaps = JSON.parse(
-  await Deno.readTextFile(new URL("./fixtures/caps_lavapipe.json", import.meta.url)),
-);
 
 function planOf(preset: string, dtype: "f32" | "f16", layout: LayoutRequest, caps = FIXTURE_CAPS) {
   return gpuPlanOf(resolve({ spec: presetSpec(preset), dtype, layout, backend: BACKEND }, caps));

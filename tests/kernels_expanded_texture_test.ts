@@ -29,11 +29,9 @@ import {
   planCase,
   runCase,
 } from "./gpu_helpers.ts";
+import { LAVAPIPE_CAPS as LAVAPIPE } from "./caps_fixtures.ts";
 
 const BACKEND = "wgsl-expanded";
-const LAVAPIPE: DeviceCaps = JSON.parse(
-  await Deno.readTextFile(new URL("./fixtures/caps_lavapipe.json", import.meta.url)),
-);
 
 /** Caps whose textures are `side` texels a side (no K/V texture fits below the tiniest case). */
 function withTextureSide(caps: DeviceCaps, side: number): DeviceCaps {

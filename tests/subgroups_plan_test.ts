@@ -18,13 +18,8 @@ import type { DeviceCaps, LayoutRequest } from "../adapter/types.ts";
 import { sourceVariants } from "../kernels/compile_check.ts";
 import { readKernelFile, specializeSource } from "../kernels/source.ts";
 import { ALL_FAULTS, faultBackendOf, SUBGROUP_FAULTS } from "../parity/faults.ts";
+import { H100_CAPS as H100, LAVAPIPE_CAPS as LAVAPIPE } from "./caps_fixtures.ts";
 
-const H100: DeviceCaps = JSON.parse(
-  await Deno.readTextFile("docs/gpu_machine/h100-2026-11-27/devices.json"),
-);
-const LAVAPIPE: DeviceCaps = JSON.parse(
-  await Deno.readTextFile("tests/fixtures/caps_lavapipe.json"),
-);
 /** The H100's caps as a runtime that exposes subgroups (Chromium) would report them. */
 const H100_SG: DeviceCaps = { ...H100, features: [...H100.features, "subgroups"] };
 const HEADLINE: LayoutRequest = { kind: "bshd", batch: 4, seqQ: 1, seqK: 4096, causal: true };

@@ -1,0 +1,20 @@
+/**
+ * The device caps that plan tests resolve against without asking a device, each read once:
+ * lavapipe's (the CI device, tests/fixtures/caps_lavapipe.json), the same without shader-f16
+ * (caps_no_f16.json) and the NVIDIA H100's as `devices --json` recorded them on the lent
+ * machine (docs/gpu_machine/h100-2026-11-27/devices.json).
+ */
+import type { DeviceCaps } from "../adapter/types.ts";
+
+async function readCaps(relative: string): Promise<DeviceCaps> {
+  return JSON.parse(await Deno.readTextFile(new URL(relative, import.meta.url)));
+}
+
+/** Lavapipe (Mesa 22.3, LLVM 15) through Deno's Vulkan backend. */
+export const LAVAPIPE_CAPS: DeviceCaps = await readCaps("./fixtures/caps_lavapipe.json");
+/** Lavapipe's caps without the shader-f16 feature (as the GL fallback has none). */
+export const NO_F16_CAPS: DeviceCaps = await readCaps("./fixtures/caps_no_f16.json");
+/** The NVIDIA H100 SXM of docs/gpu_machine/h100-2026-11-27. */
+export const H100_CAPS: DeviceCaps = await readCaps(
+  "../docs/gpu_machine/h100-2026-11-27/devices.json",
+);
