@@ -35,6 +35,7 @@ import {
   gemmLoopIterations,
   gemmMaxKeys,
   gemmShape,
+  gemmTexelsPerRow,
   packsF16Rows,
   texelBytes,
 } from "./gemm_plan.ts";
@@ -902,9 +903,11 @@ function rowTextures(
   return entries.map(([name, what, rows, width]) => {
     const t = gemmCacheTexture(width, rows, q.dtype, maxDim, options);
     if (t === null) {
+      const texels = gemmTexelsPerRow(width, q.dtype, options);
+      const packing = texels === width ? "" : ` (${width} vec4s of halves, two per texel)`;
       reasons.push({
         code: "limits.texture-size",
-        message: `${what} of ${width} texels do not fit a texture of this device ` +
+        message: `${what} of ${texels} texels${packing} do not fit a texture of this device ` +
           `(maxTextureDimension2D ${maxDim} on each side); use ${fallback}`,
       });
     } else buffers.push({ name, bytes: t.width * t.height * texelBytes(t) });

@@ -242,8 +242,8 @@ export function gemmCacheTexture(
   maxDimension: number = DEFAULT_MAX_TEXTURE_DIMENSION_2D,
   options: { packed?: boolean } = {},
 ): CacheTextureShape | null {
-  const packed = options.packed === true && dtype === "f16" && keyVec4 % 2 === 0;
-  const texelsPerRow = packed ? keyVec4 / 2 : keyVec4;
+  const texelsPerRow = gemmTexelsPerRow(keyVec4, dtype, options);
+  const packed = texelsPerRow !== keyVec4;
   const rows = Math.max(1, cacheRows);
   const rowsPerTexelRow = Math.ceil(rows / maxDimension);
   const width = texelsPerRow * rowsPerTexelRow;
@@ -254,6 +254,25 @@ export function gemmCacheTexture(
     width,
     height: Math.ceil(rows / rowsPerTexelRow),
   };
+}
+
+/**
+ * Texels per row of {@link gemmCacheTexture}'s texture: `keyVec4`, or half of it where
+ * `packed` puts two vec4s of halves in one rgba32uint texel (f16 and an even `keyVec4`).
+ *
+ * @example
+ * ```ts
+ * import { gemmTexelsPerRow } from "./gemm_plan.ts";
+ * gemmTexelsPerRow(144, "f16", { packed: true }); // 72
+ * gemmTexelsPerRow(144, "f32", { packed: true }); // 144
+ * ```
+ */
+export function gemmTexelsPerRow(
+  keyVec4: number,
+  dtype: Dtype,
+  options: { packed?: boolean } = {},
+): number {
+  return options.packed === true && dtype === "f16" && keyVec4 % 2 === 0 ? keyVec4 / 2 : keyVec4;
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   gemmColumnsPerInvocation,
   gemmExpandedColumnsPerInvocation,
   gemmShape,
+  gemmTexelsPerRow,
   gemmValueColumnGroups,
   gemmValueSplits,
 } from "../adapter/gemm_plan.ts";
@@ -161,4 +162,26 @@ Deno.test("gemm cache texture: a cache no texture holds is unsupported, naming t
       reason!.message.includes("maxTextureDimension2D 8 "),
     reason!.message,
   );
+});
+
+Deno.test("gemm cache texture: a packed f16 row too wide names its texels, not its vec4s", () => {
+  // V2-Lite f16 packs its 144-vec4 rows into 72 texels: a 64-texel side holds neither.
+  const spec = presetSpec("deepseek-v2-lite");
+  const layout = { kind: "bshd", batch: 1, seqQ: 1, seqK: 64, causal: true } as const;
+  const caps = {
+    ...LAVAPIPE_CAPS,
+    limits: { ...LAVAPIPE_CAPS.limits, maxTextureDimension2D: 64 },
+  };
+  const r = resolve({ spec, dtype: "f16", backend: "wgsl-absorbed-gemm", layout }, caps);
+  assert.equal(r.kind, "unsupported");
+  const messages = r.kind === "unsupported"
+    ? r.reasons.filter((x) => x.code === "limits.texture-size").map((x) => x.message)
+    : [];
+  assert.ok(
+    messages.some((m) => m.includes("64 rows of 72 texels (144 vec4s of halves, two per texel)")),
+    messages.join("\n"),
+  );
+  assert.equal(gemmTexelsPerRow(144, "f16", { packed: true }), 72);
+  assert.equal(gemmTexelsPerRow(144, "f16"), 144);
+  assert.equal(gemmTexelsPerRow(143, "f16", { packed: true }), 143);
 });
