@@ -1,0 +1,49 @@
+/**
+ * How long the float64 references take on this machine, for the case size the kernel tests
+ * check most (a DeepSeek-V2-Lite decode of 2 sequences x 1100 keys): the dense reference
+ * (K/V expanded per head, what every parity test compares against) and the absorbed one.
+ * No GPU. Prints the best of `--rounds` (default 3) per reference, in ms.
+ *
+ *   deno run tools/reference_time.ts [--rounds 3] [--keys 1100] [--batch 2]
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { normalizeLayout } from "../adapter/layout.ts";
+import { presetSpec } from "../adapter/presets.ts";
+import { absorbedAttention, denseAttention } from "../reference/attention.ts";
+import { makeAttentionInputs } from "../reference/inputs.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    rounds: { type: "string", default: "3" },
+    keys: { type: "string", default: "1100" },
+    batch: { type: "string", default: "2" },
+  },
+});
+const count = (name: string, text: string): number => {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`--${name} must be a positive integer, got "${text}"`);
+    Deno.exit(2);
+  }
+  return n;
+};
+const rounds = count("rounds", values.rounds);
+const seqK = count("keys", values.keys);
+const batch = count("batch", values.batch);
+
+const spec = presetSpec("deepseek-v2-lite");
+const layout = normalizeLayout({ kind: "bshd", batch, seqQ: 1, seqK, causal: true });
+const inputs = makeAttentionInputs(spec, layout, { seed: 1 });
+console.log(`DeepSeek-V2-Lite decode, ${batch} x ${seqK} keys, best of ${rounds}:`);
+for (const [name, fn] of [["dense", denseAttention], ["absorbed", absorbedAttention]] as const) {
+  let best = Infinity;
+  for (let i = 0; i < rounds; i++) {
+    const t0 = performance.now();
+    fn(spec, layout, { inputs });
+    best = Math.min(best, performance.now() - t0);
+  }
+  console.log(`  ${name.padEnd(8)} ${best.toFixed(0)} ms`);
+}
