@@ -203,7 +203,7 @@ gpuTest("a CPU plan never reaches the GPU", async () => {
   );
 });
 
-Deno.test("keys per block: one rule, carried by the plan", async () => {
+Deno.test("keys per block: one rule, carried by the plan", () => {
   const caps = LAVAPIPE_CAPS;
   const spec = presetSpec("tiny");
   for (const seqQ of [1, 2, 3, 4]) {
