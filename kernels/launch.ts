@@ -191,18 +191,22 @@ export class LaunchKit {
 
   /**
    * A pipeline of a backend's own WGSL. `fileName` names it in diagnostics; the
-   * harness's `// @dtype`, `// @enable-f16` and `// @param` markers apply (see
-   * kernels/source.ts), so one file serves f32 and f16.
+   * harness's `// @dtype`, `// @enable-f16`, `// @param` and subgroup markers apply, and
+   * the named line switches in `switches` (`// @name:` lines in, `// @noname` lines out),
+   * as for {@link LaunchKit.kernel} (see kernels/source.ts), so one file serves f32 and
+   * f16 and each of its variants.
    */
   async compile(
     source: { fileName: string; code: string },
     entryPoint: string,
     params?: Record<string, number>,
+    switches: readonly string[] = [],
   ): Promise<GPUComputePipeline> {
     const code = specializeSource(source.code, {
       dtype: this.dtype,
       params,
       subgroups: this.subgroups,
+      switches,
     });
     return await this.#cache.get({ fileName: source.fileName, code }, { entryPoint });
   }

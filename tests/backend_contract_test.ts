@@ -14,6 +14,7 @@ import type { GpuPlan } from "../adapter/types.ts";
 import { runAttention } from "../kernels/attention.ts";
 import { validateBackendModule } from "../kernels/backend_module.ts";
 import { BUNDLED_MODULES } from "../kernels/bundled_modules.ts";
+import { LaunchKit } from "../kernels/launch.ts";
 import { loadKernel } from "../kernels/source.ts";
 import { pipelineCacheOf } from "../kernels/attention.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
@@ -329,3 +330,26 @@ gpuTest(
     }
   },
 );
+
+gpuTest("kit.compile applies a user kernel's line switches, as kit.kernel does", async () => {
+  const ctx = await gpu();
+  const kit = new LaunchKit(ctx.device, ctx.device.createCommandEncoder(), {
+    dtype: "f32",
+    cache: pipelineCacheOf(ctx),
+    timer: null,
+    owned: [],
+  });
+  // Valid WGSL only with the switch "fixed" on: its line replaces the broken one.
+  const code = [
+    "@group(0) @binding(0) var<storage, read_write> o: array<u32>;",
+    "@compute @workgroup_size(1)",
+    "fn main() {",
+    "  o[0] = not_declared; // @nofixed",
+    "  // @fixed: o[0] = 7u;",
+    "}",
+  ].join("\n");
+  const source = { fileName: "switched.wgsl", code };
+  assert.ok(await kit.compile(source, "main", {}, ["fixed"]));
+  await assert.rejects(() => kit.compile(source, "main"), /switched\.wgsl|not_declared/);
+  await assert.rejects(() => kit.compile(source, "main", {}, ["f16"]), RangeError);
+});
