@@ -129,10 +129,15 @@ export async function measureCeilings(
   // through the text source: the file under Deno, the bundle's text in a browser page
   const raw = await readSourceText(new URL("./ceilings.wgsl", import.meta.url));
   const cache = pipelineCacheOf(ctx);
-  const pipeline = (entryPoint: string, dtype: "f32" | "f16", params: Record<string, number>) =>
+  const pipeline = (
+    entryPoint: string,
+    dtype: "f32" | "f16",
+    params: Record<string, number>,
+    switches: readonly string[] = [],
+  ) =>
     cache.get({
       fileName: "bench/ceilings.wgsl",
-      code: specializeSource(raw, { dtype, params: { WG, RUN, ...params } }),
+      code: specializeSource(raw, { dtype, params: { WG, RUN, ...params }, switches }),
     }, { entryPoint });
   const bytes = options.bufferBytes ?? 64 * 1024 * 1024;
   const nVec4 = Math.floor(bytes / 16);
@@ -195,7 +200,8 @@ export async function measureCeilings(
       label: "ceilings.texture",
       size: [texW, texH],
       format: "rgba32float",
-      usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
+      usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING |
+        GPUTextureUsage.COPY_DST,
     });
     ownedTextures.push(texture);
     const fill = device.createCommandEncoder();
@@ -208,10 +214,24 @@ export async function measureCeilings(
     const texStride = texX * Math.ceil(texGroups / texX) * WG;
     const texUniform = uniform(texels, texStride);
     // Two patterns, the better one the figure: read's grid stride, and a contiguous run of
-    // RUN texels per invocation (each lane its own rows, as in the dense decode).
+    // RUN texels per invocation (each lane its own rows, as in the dense decode); each
+    // through a sampled texture and through a read-only storage texture (`stex`), the
+    // binding the kernels read their textures through.
     const texMs: number[] = [];
-    for (const [name, runs] of [["read_tex", 0], ["read_tex_run", 1]] as const) {
-      const p = await pipeline("read_tex", "f32", { TEX_W_LOG2: wLog2, TEX_RUNS: runs });
+    for (
+      const [name, runs, switches] of [
+        ["read_tex", 0, []],
+        ["read_tex_run", 1, []],
+        ["read_stex", 0, ["stex"]],
+        ["read_stex_run", 1, ["stex"]],
+      ] as const
+    ) {
+      const p = await pipeline(
+        "read_tex",
+        "f32",
+        { TEX_W_LOG2: wLog2, TEX_RUNS: runs },
+        switches,
+      );
       texMs.push(
         await run(name, p, texUniform, texGroups, {
           group: device.createBindGroup({

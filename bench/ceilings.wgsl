@@ -7,10 +7,12 @@
 //   read_vec4  each invocation sums RUN vec4s (in copy's pattern) and writes one vec4:
 //              read bandwidth (the write is 1/RUN of the traffic).
 //   read_tex   RUN texels of an rgba32float texture per invocation, in read_vec4's order
-//              (TEX_RUNS = 0) or as a contiguous run (TEX_RUNS = 1): texture-read
-//              bandwidth, the better of the two pipelines (on lavapipe the runs read
+//              (TEX_RUNS = 0) or as a contiguous run (TEX_RUNS = 1), through a sampled
+//              texture or (switch `stex`) a read-only storage texture: texture-read
+//              bandwidth, the best of the four pipelines (on lavapipe the runs read
 //              1.2-1.5x faster, tools/bandwidth_probe.ts, and a dense decode whose lanes each
-//              walk their own rows read above the strided figure alone). Kernels that read
+//              walk their own rows read above the strided figure alone; the storage texture
+//              read 1.1-1.4x faster than the sampled one, and the kernels read theirs so). Kernels that read
 //              their data through textures (wgsl-expanded's K/V, the gemm kernels' latent
 //              cache) are judged against the best of the three bandwidths: on lavapipe a
 //              texel fetch reads memory faster than any storage load, so a storage-only
@@ -46,7 +48,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> dst: array<vec4<store_t>>;
 // Only read_tex uses it, so it is only in read_tex's automatic layout (its bind groups are
 // built separately); n_vec4 is then the number of texels.
-@group(0) @binding(3) var tex: texture_2d<f32>;
+@group(0) @binding(3) var tex: texture_2d<f32>; // @nostex
+// @stex: @group(0) @binding(3) var tex: texture_storage_2d<rgba32float, read>;
 
 // Every entry point references all three bindings, so the automatic bind group
 // layouts of all entries are the same and one bind group works for every entry
@@ -110,7 +113,8 @@ fn read_tex(@builtin(global_invocation_id) gid: vec3<u32>,
   for (var j = 0u; j < RUN; j++) {
     let i = first + j * step;
     if (i < params.n_vec4) {
-      s += textureLoad(tex, vec2<u32>(i & w_mask, i >> TEX_W_LOG2), 0);
+      s += textureLoad(tex, vec2<u32>(i & w_mask, i >> TEX_W_LOG2), 0); // @nostex
+      // @stex: s += textureLoad(tex, vec2<u32>(i & w_mask, i >> TEX_W_LOG2));
     }
   }
   if (first < params.n_vec4) {

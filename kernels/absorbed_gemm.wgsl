@@ -90,13 +90,20 @@ struct Params {
 // q_meta[t] = (buffer row of query t, first logical key of its sequence,
 //              number of keys it sees, unused)
 @group(0) @binding(0) var<uniform> params: Params;
+// Both textures are bound as read-only storage textures (`texture_storage_2d<F, read>`,
+// F the plan's format: rgba32float, rgba16float for f16, rgba32uint packed), not sampled
+// ones: lavapipe reads a storage texel 1.1-1.4x faster than it fetches a sampled one
+// (tools/bandwidth_probe.ts), and the headline decode ran 1.15x faster for it with the same
+// bits out (docs/benchmarks.md, session 16). The copies write them as storage textures
+// already, so they carry that usage.
 // The absorbed query as a texture like the cache's (copied from q_absorbed by
 // cache_texture.wgsl, a pass of the attention core): row (query row x heads + head)'s
 // vec4 c is texel ((row % RPTQ) x KEY_VEC4 + c, row / RPTQ). Read through a texture for
 // the same reason as the cache: the scores pass loads 16 query vec4s per 16 cache vec4s,
 // and as storage loads they took about a fifth of the pass (docs/benchmarks.md, session 13).
-@group(0) @binding(1) var q_tex: texture_2d<f32>; // @nopacked
-// @packed: @group(0) @binding(1) var q_tex: texture_2d<u32>;
+@group(0) @binding(1) var q_tex: texture_storage_2d<rgba32float, read>; // @nopacked // @f32
+// @f16: @group(0) @binding(1) var q_tex: texture_storage_2d<rgba16float, read>; // @nopacked
+// @packed: @group(0) @binding(1) var q_tex: texture_storage_2d<rgba32uint, read>;
 // The latent cache as a texture (cache_texture.wgsl copies it from the cache buffer, outside
 // the attention core): row k's vec4 c is texel ((k % RPT) x KEY_VEC4 + c, k / RPT), rgba32f
 // or rgba16f (read as f32 either way). Why a texture: Mesa 22.3 loads a storage vec4 lane by
@@ -104,8 +111,9 @@ struct Params {
 // masked broadcast through the stack (about 400 instructions per vec4 in the scores loop);
 // a texel fetch loads a lane's texel at once. The passes measured 1.2-1.4x faster for it
 // (docs/benchmarks.md, sessions 12 and 13).
-@group(0) @binding(2) var cache_tex: texture_2d<f32>; // @nopacked
-// @packed: @group(0) @binding(2) var cache_tex: texture_2d<u32>;
+@group(0) @binding(2) var cache_tex: texture_storage_2d<rgba32float, read>; // @nopacked // @f32
+// @f16: @group(0) @binding(2) var cache_tex: texture_storage_2d<rgba16float, read>; // @nopacked
+// @packed: @group(0) @binding(2) var cache_tex: texture_storage_2d<rgba32uint, read>;
 @group(0) @binding(3) var<storage, read> q_meta: array<vec4<u32>>;         // [totalQ]
 @group(0) @binding(4) var<storage, read> k_rows: array<u32>;               // [totalK]
 // S, then P in place: [total_t, h, kmax4] vec4s; slots past a row's keys hold 0 in P.
@@ -131,15 +139,15 @@ fn unpack_texel(w: vec4<u32>) -> Pair {
 // Texel p of absorbed-query row `row` (= query row x heads + head).
 fn ldq(row: u32, p: u32) -> Pair {
   let xy = vec2<u32>((row % RPTQ) * KEY_TEX + p, row / RPTQ);
-  return Pair(textureLoad(q_tex, xy, 0), vec4<f32>()); // @nopacked
-  // @packed: return unpack_texel(textureLoad(q_tex, xy, 0));
+  return Pair(textureLoad(q_tex, xy), vec4<f32>()); // @nopacked
+  // @packed: return unpack_texel(textureLoad(q_tex, xy));
 }
 
 // Texel p of cache row `row`.
 fn ldc(row: u32, p: u32) -> Pair {
   let xy = vec2<u32>((row % RPT) * KEY_TEX + p, row / RPT);
-  return Pair(textureLoad(cache_tex, xy, 0), vec4<f32>()); // @nopacked
-  // @packed: return unpack_texel(textureLoad(cache_tex, xy, 0));
+  return Pair(textureLoad(cache_tex, xy), vec4<f32>()); // @nopacked
+  // @packed: return unpack_texel(textureLoad(cache_tex, xy));
 }
 
 // Four cached rows' texel p as the columns of matrices (`lo`: their vec4 CPT x p, `hi`:

@@ -70,12 +70,17 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> params: Params;
 // rgba32float, or rgba16float for f16 (the same halves, read as f32); packed, rgba32uint.
-@group(0) @binding(1) var q_tex: texture_2d<f32>; // rows [qRows x h], QK_TEX texels each // @nopacked
-@group(0) @binding(2) var k_tex: texture_2d<f32>; // rows [kRows x h], QK_TEX texels each // @nopacked
-@group(0) @binding(3) var v_tex: texture_2d<f32>; // rows [kRows x h], V_TEX texels each // @nopacked
-// @packed: @group(0) @binding(1) var q_tex: texture_2d<u32>;
-// @packed: @group(0) @binding(2) var k_tex: texture_2d<u32>;
-// @packed: @group(0) @binding(3) var v_tex: texture_2d<u32>;
+// Read-only storage textures, not sampled ones: lavapipe reads those faster, as in
+// absorbed_gemm.wgsl (docs/benchmarks.md, session 16).
+@group(0) @binding(1) var q_tex: texture_storage_2d<rgba32float, read>; // rows [qRows x h], QK_TEX texels each // @nopacked // @f32
+// @f16: @group(0) @binding(1) var q_tex: texture_storage_2d<rgba16float, read>; // @nopacked
+@group(0) @binding(2) var k_tex: texture_storage_2d<rgba32float, read>; // rows [kRows x h], QK_TEX texels each // @nopacked // @f32
+// @f16: @group(0) @binding(2) var k_tex: texture_storage_2d<rgba16float, read>; // @nopacked
+@group(0) @binding(3) var v_tex: texture_storage_2d<rgba32float, read>; // rows [kRows x h], V_TEX texels each // @nopacked // @f32
+// @f16: @group(0) @binding(3) var v_tex: texture_storage_2d<rgba16float, read>; // @nopacked
+// @packed: @group(0) @binding(1) var q_tex: texture_storage_2d<rgba32uint, read>;
+// @packed: @group(0) @binding(2) var k_tex: texture_storage_2d<rgba32uint, read>;
+// @packed: @group(0) @binding(3) var v_tex: texture_storage_2d<rgba32uint, read>;
 @group(0) @binding(4) var<storage, read> q_meta: array<vec4<u32>>;   // see absorbed.wgsl
 @group(0) @binding(5) var<storage, read> k_rows: array<u32>;
 @group(0) @binding(6) var<storage, read> q_tiles: array<vec2<u32>>;  // (first query, count)
@@ -102,20 +107,20 @@ fn unpack_texel(w: vec4<u32>) -> Pair {
 // Texel p of (row, head) row `row` of each texture.
 fn ldq(row: u32, p: u32) -> Pair {
   let xy = vec2<u32>((row % RPTQ) * QK_TEX + p, row / RPTQ);
-  return Pair(textureLoad(q_tex, xy, 0), vec4<f32>()); // @nopacked
-  // @packed: return unpack_texel(textureLoad(q_tex, xy, 0));
+  return Pair(textureLoad(q_tex, xy), vec4<f32>()); // @nopacked
+  // @packed: return unpack_texel(textureLoad(q_tex, xy));
 }
 
 fn ldk(row: u32, p: u32) -> Pair {
   let xy = vec2<u32>((row % RPTK) * QK_TEX + p, row / RPTK);
-  return Pair(textureLoad(k_tex, xy, 0), vec4<f32>()); // @nopacked
-  // @packed: return unpack_texel(textureLoad(k_tex, xy, 0));
+  return Pair(textureLoad(k_tex, xy), vec4<f32>()); // @nopacked
+  // @packed: return unpack_texel(textureLoad(k_tex, xy));
 }
 
 fn ldv(row: u32, p: u32) -> Pair {
   let xy = vec2<u32>((row % RPTV) * V_TEX + p, row / RPTV);
-  return Pair(textureLoad(v_tex, xy, 0), vec4<f32>()); // @nopacked
-  // @packed: return unpack_texel(textureLoad(v_tex, xy, 0));
+  return Pair(textureLoad(v_tex, xy), vec4<f32>()); // @nopacked
+  // @packed: return unpack_texel(textureLoad(v_tex, xy));
 }
 
 // Four rows' texel p as the columns of matrices (lo: their vec4 CPT x p, hi: the next).
