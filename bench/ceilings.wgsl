@@ -11,8 +11,9 @@
 //              texture or (switch `stex`) a read-only storage texture: texture-read
 //              bandwidth, the best of the four pipelines (on lavapipe the runs read
 //              1.2-1.5x faster, tools/bandwidth_probe.ts, and a dense decode whose lanes each
-//              walk their own rows read above the strided figure alone; the storage texture
-//              read 1.1-1.4x faster than the sampled one, and the kernels read theirs so). Kernels that read
+//              walk their own rows read above the strided figure alone; a read-only storage
+//              texture read 1.1-1.4x faster than a sampled one in the probe and 2x here, and
+//              the gemm kernels read theirs so). Kernels that read
 //              their data through textures (wgsl-expanded's K/V, the gemm kernels' latent
 //              cache) are judged against the best of the three bandwidths: on lavapipe a
 //              texel fetch reads memory faster than any storage load, so a storage-only

@@ -31,9 +31,7 @@
 // K and V storage (switch `tex`, kernels/source.ts; the plan's variant.keyTexture and
 // valueTexture say which):
 //   - with `tex` (the plan's choice wherever the textures fit): K and V are read through
-//     read-only storage textures (rgba32float, or rgba16float for f16: textureLoad gives
-//     f32 either way; storage rather than sampled: lavapipe reads them 1.2-1.3x faster in
-//     this kernel, docs/benchmarks.md, session 16),
+//     textures (rgba32float, or rgba16float for f16: textureLoad gives f32 either way),
 //     copied from the expanded buffers once, as cache construction (kit.rowsTexture,
 //     cache_texture.wgsl). (key row, head) row r's texel c is at
 //     ((r % RPTK) x QK_VEC4 + c, r / RPTK) (RPTV and V_VEC4 for V): rows past the
@@ -108,14 +106,10 @@ struct Params {
 @group(0) @binding(3) var<storage, read> v: array<vec4<store_t>>; // @notex // @nopacked // @f32
 // @f16: @group(0) @binding(2) var<storage, read> k: array<vec2<u32>>; // @notex // @nopacked
 // @f16: @group(0) @binding(3) var<storage, read> v: array<vec2<u32>>; // @notex // @nopacked
-// With `tex` the storage format follows the dtype: the f16 lines become `// @tex:` lines
-// first (the dtype's lines are applied before the switches), the f32 ones are commented out.
-// @tex: @group(0) @binding(2) var k: texture_storage_2d<rgba32float, read>; // @f32
-// @tex: @group(0) @binding(3) var v: texture_storage_2d<rgba32float, read>; // @f32
-// @f16: // @tex: @group(0) @binding(2) var k: texture_storage_2d<rgba16float, read>;
-// @f16: // @tex: @group(0) @binding(3) var v: texture_storage_2d<rgba16float, read>;
-// @packed: @group(0) @binding(2) var k: texture_storage_2d<rgba32uint, read>;
-// @packed: @group(0) @binding(3) var v: texture_storage_2d<rgba32uint, read>;
+// @tex: @group(0) @binding(2) var k: texture_2d<f32>;
+// @tex: @group(0) @binding(3) var v: texture_2d<f32>;
+// @packed: @group(0) @binding(2) var k: texture_2d<u32>;
+// @packed: @group(0) @binding(3) var v: texture_2d<u32>;
 @group(0) @binding(4) var<storage, read> q_meta: array<vec4<u32>>;   // see absorbed.wgsl
 @group(0) @binding(5) var<storage, read> k_rows: array<u32>;
 @group(0) @binding(6) var<storage, read_write> out: array<vec4<f32>>;  // [totalQ, h, V_VEC4]
@@ -146,13 +140,13 @@ fn ldk(x: u32, y: u32) -> vec4<acc_t> { return vec4<acc_t>(k[x]); } // @notex //
 fn ldv(x: u32, y: u32) -> vec4<acc_t> { return vec4<acc_t>(v[x]); } // @notex // @nopacked // @f32
 // @f16: fn ldk(x: u32, y: u32) -> vec4<acc_t> { let w = k[x]; return vec4<acc_t>(unpack2x16float(w.x), unpack2x16float(w.y)); } // @notex // @nopacked
 // @f16: fn ldv(x: u32, y: u32) -> vec4<acc_t> { let w = v[x]; return vec4<acc_t>(unpack2x16float(w.x), unpack2x16float(w.y)); } // @notex // @nopacked
-// @tex: fn ldk(x: u32, y: u32) -> vec4<acc_t> { return textureLoad(k, vec2<u32>(x, y)); }
-// @tex: fn ldv(x: u32, y: u32) -> vec4<acc_t> { return textureLoad(v, vec2<u32>(x, y)); }
+// @tex: fn ldk(x: u32, y: u32) -> vec4<acc_t> { return textureLoad(k, vec2<u32>(x, y), 0); }
+// @tex: fn ldv(x: u32, y: u32) -> vec4<acc_t> { return textureLoad(v, vec2<u32>(x, y), 0); }
 // Packed: one vec4 of a texel (the prefill tile and the tails), or both (the decode tile).
 // @packed: fn ldk(x: u32, y: u32) -> vec4<acc_t> { let t = ldk2(x, y); return select(t.lo, t.hi, (x & 1u) == 1u); }
 // @packed: fn ldv(x: u32, y: u32) -> vec4<acc_t> { let t = ldv2(x, y); return select(t.lo, t.hi, (x & 1u) == 1u); }
-// @packed: fn ldk2(x: u32, y: u32) -> Pair { return unpack_texel(textureLoad(k, vec2<u32>(x / 2u, y))); }
-// @packed: fn ldv2(x: u32, y: u32) -> Pair { return unpack_texel(textureLoad(v, vec2<u32>(x / 2u, y))); }
+// @packed: fn ldk2(x: u32, y: u32) -> Pair { return unpack_texel(textureLoad(k, vec2<u32>(x / 2u, y), 0)); }
+// @packed: fn ldv2(x: u32, y: u32) -> Pair { return unpack_texel(textureLoad(v, vec2<u32>(x / 2u, y), 0)); }
 // Unpacked, the pair loaders are two single loads (only the packed decode tile calls them).
 fn ldk2(x: u32, y: u32) -> Pair { return Pair(ldk(x, y), ldk(x + 1u, y)); } // @nopacked
 fn ldv2(x: u32, y: u32) -> Pair { return Pair(ldv(x, y), ldv(x + 1u, y)); } // @nopacked
