@@ -102,14 +102,23 @@ struct Params {
 // f16: k and v are read as packed u32 pairs and widened with unpack2x16float (one
 // conversion instruction per 2 halves on lavapipe; loading vec4<f16> and widening
 // it measured slower: lavapipe's f16 path is scalar).
-@group(0) @binding(2) var<storage, read> k: array<vec4<store_t>>; // @notex // @nopacked // @f32
-@group(0) @binding(3) var<storage, read> v: array<vec4<store_t>>; // @notex // @nopacked // @f32
-// @f16: @group(0) @binding(2) var<storage, read> k: array<vec2<u32>>; // @notex // @nopacked
-// @f16: @group(0) @binding(3) var<storage, read> v: array<vec2<u32>>; // @notex // @nopacked
+@group(0) @binding(2) var<storage, read> k: array<vec4<store_t>>; // @notex // @nostex // @nopacked // @f32
+@group(0) @binding(3) var<storage, read> v: array<vec4<store_t>>; // @notex // @nostex // @nopacked // @f32
+// @f16: @group(0) @binding(2) var<storage, read> k: array<vec2<u32>>; // @notex // @nostex // @nopacked
+// @f16: @group(0) @binding(3) var<storage, read> v: array<vec2<u32>>; // @notex // @nostex // @nopacked
 // @tex: @group(0) @binding(2) var k: texture_2d<f32>;
 // @tex: @group(0) @binding(3) var v: texture_2d<f32>;
-// @packed: @group(0) @binding(2) var k: texture_2d<u32>;
-// @packed: @group(0) @binding(3) var v: texture_2d<u32>;
+// `stex` (the decode tile's choice): the same textures bound as read-only storage textures,
+// of the dtype's format (the f16 lines become `// @stex:` lines before the switches apply).
+// Lavapipe reads those 1.2-1.3x faster here; the prefill tile keeps `tex`, whose cold
+// compile they made 30% longer (docs/benchmarks.md, session 16).
+// @stex: @group(0) @binding(2) var k: texture_storage_2d<rgba32float, read>; // @f32
+// @stex: @group(0) @binding(3) var v: texture_storage_2d<rgba32float, read>; // @f32
+// @f16: // @stex: @group(0) @binding(2) var k: texture_storage_2d<rgba16float, read>;
+// @f16: // @stex: @group(0) @binding(3) var v: texture_storage_2d<rgba16float, read>;
+// Packed rows (decode only) are read as read-only storage textures too.
+// @packed: @group(0) @binding(2) var k: texture_storage_2d<rgba32uint, read>;
+// @packed: @group(0) @binding(3) var v: texture_storage_2d<rgba32uint, read>;
 @group(0) @binding(4) var<storage, read> q_meta: array<vec4<u32>>;   // see absorbed.wgsl
 @group(0) @binding(5) var<storage, read> k_rows: array<u32>;
 @group(0) @binding(6) var<storage, read_write> out: array<vec4<f32>>;  // [totalQ, h, V_VEC4]
@@ -126,27 +135,31 @@ struct At4 {
 }
 
 // At4 of (key row, head) rows r.
-fn k_at(r: vec4<u32>) -> At4 { return At4(r * QK_VEC4 - vec4<u32>(params.k_base), vec4<u32>(0u)); } // @notex // @nopacked
-fn v_at(r: vec4<u32>) -> At4 { return At4(r * V_VEC4 - vec4<u32>(params.v_base), vec4<u32>(0u)); } // @notex // @nopacked
+fn k_at(r: vec4<u32>) -> At4 { return At4(r * QK_VEC4 - vec4<u32>(params.k_base), vec4<u32>(0u)); } // @notex // @nostex // @nopacked
+fn v_at(r: vec4<u32>) -> At4 { return At4(r * V_VEC4 - vec4<u32>(params.v_base), vec4<u32>(0u)); } // @notex // @nostex // @nopacked
 // @tex: fn k_at(r: vec4<u32>) -> At4 { return At4((r % vec4<u32>(RPTK)) * QK_VEC4, r / vec4<u32>(RPTK)); }
 // @tex: fn v_at(r: vec4<u32>) -> At4 { return At4((r % vec4<u32>(RPTV)) * V_VEC4, r / vec4<u32>(RPTV)); }
+// @stex: fn k_at(r: vec4<u32>) -> At4 { return At4((r % vec4<u32>(RPTK)) * QK_VEC4, r / vec4<u32>(RPTK)); }
+// @stex: fn v_at(r: vec4<u32>) -> At4 { return At4((r % vec4<u32>(RPTV)) * V_VEC4, r / vec4<u32>(RPTV)); }
 // Packed: x still counts vec4s (texel x / 2; QK_VEC4 and V_VEC4 are even, so x is even
 // exactly when the vec4 is a texel's first).
 // @packed: fn k_at(r: vec4<u32>) -> At4 { return At4((r % vec4<u32>(RPTK)) * QK_VEC4, r / vec4<u32>(RPTK)); }
 // @packed: fn v_at(r: vec4<u32>) -> At4 { return At4((r % vec4<u32>(RPTV)) * V_VEC4, r / vec4<u32>(RPTV)); }
 
 // One K or V vec4 at (x, y) of an At4, widened to f32.
-fn ldk(x: u32, y: u32) -> vec4<acc_t> { return vec4<acc_t>(k[x]); } // @notex // @nopacked // @f32
-fn ldv(x: u32, y: u32) -> vec4<acc_t> { return vec4<acc_t>(v[x]); } // @notex // @nopacked // @f32
-// @f16: fn ldk(x: u32, y: u32) -> vec4<acc_t> { let w = k[x]; return vec4<acc_t>(unpack2x16float(w.x), unpack2x16float(w.y)); } // @notex // @nopacked
-// @f16: fn ldv(x: u32, y: u32) -> vec4<acc_t> { let w = v[x]; return vec4<acc_t>(unpack2x16float(w.x), unpack2x16float(w.y)); } // @notex // @nopacked
+fn ldk(x: u32, y: u32) -> vec4<acc_t> { return vec4<acc_t>(k[x]); } // @notex // @nostex // @nopacked // @f32
+fn ldv(x: u32, y: u32) -> vec4<acc_t> { return vec4<acc_t>(v[x]); } // @notex // @nostex // @nopacked // @f32
+// @f16: fn ldk(x: u32, y: u32) -> vec4<acc_t> { let w = k[x]; return vec4<acc_t>(unpack2x16float(w.x), unpack2x16float(w.y)); } // @notex // @nostex // @nopacked
+// @f16: fn ldv(x: u32, y: u32) -> vec4<acc_t> { let w = v[x]; return vec4<acc_t>(unpack2x16float(w.x), unpack2x16float(w.y)); } // @notex // @nostex // @nopacked
 // @tex: fn ldk(x: u32, y: u32) -> vec4<acc_t> { return textureLoad(k, vec2<u32>(x, y), 0); }
 // @tex: fn ldv(x: u32, y: u32) -> vec4<acc_t> { return textureLoad(v, vec2<u32>(x, y), 0); }
+// @stex: fn ldk(x: u32, y: u32) -> vec4<acc_t> { return textureLoad(k, vec2<u32>(x, y)); }
+// @stex: fn ldv(x: u32, y: u32) -> vec4<acc_t> { return textureLoad(v, vec2<u32>(x, y)); }
 // Packed: one vec4 of a texel (the prefill tile and the tails), or both (the decode tile).
 // @packed: fn ldk(x: u32, y: u32) -> vec4<acc_t> { let t = ldk2(x, y); return select(t.lo, t.hi, (x & 1u) == 1u); }
 // @packed: fn ldv(x: u32, y: u32) -> vec4<acc_t> { let t = ldv2(x, y); return select(t.lo, t.hi, (x & 1u) == 1u); }
-// @packed: fn ldk2(x: u32, y: u32) -> Pair { return unpack_texel(textureLoad(k, vec2<u32>(x / 2u, y), 0)); }
-// @packed: fn ldv2(x: u32, y: u32) -> Pair { return unpack_texel(textureLoad(v, vec2<u32>(x / 2u, y), 0)); }
+// @packed: fn ldk2(x: u32, y: u32) -> Pair { return unpack_texel(textureLoad(k, vec2<u32>(x / 2u, y))); }
+// @packed: fn ldv2(x: u32, y: u32) -> Pair { return unpack_texel(textureLoad(v, vec2<u32>(x / 2u, y))); }
 // Unpacked, the pair loaders are two single loads (only the packed decode tile calls them).
 fn ldk2(x: u32, y: u32) -> Pair { return Pair(ldk(x, y), ldk(x + 1u, y)); } // @nopacked
 fn ldv2(x: u32, y: u32) -> Pair { return Pair(ldv(x, y), ldv(x + 1u, y)); } // @nopacked

@@ -45,8 +45,11 @@ export async function launchExpanded(
   const vShape = v.valueTexture;
   const textures = kShape !== undefined && vShape !== undefined;
   // Packed f16 rows (rgba32uint, two vec4s per texel; the plan packs K and V alike) are the
-  // `packed` switch, other textures `tex`, none the buffer path.
+  // `packed` switch, other textures `stex` for the decode tile (read-only storage
+  // textures: faster on lavapipe) and `tex` for the prefill tile (sampled: the storage form
+  // compiled 30% longer there, docs/benchmarks.md, session 16), none the buffer path.
   const packed = packedRows("wgsl-expanded", textures ? [kShape, vShape] : []);
+  const textureSwitch = v.queryTile === 1 ? "stex" : "tex";
   const attn = await kit.kernel("expanded.wgsl", "expanded", {
     WG: v.workgroupSize,
     HEADS: v.headsPerTile,
@@ -57,7 +60,7 @@ export async function launchExpanded(
     RPTK: kShape?.rowsPerTexelRow ?? 1,
     RPTV: vShape?.rowsPerTexelRow ?? 1,
     CPT: packed.CPT,
-  }, packed.CPT === 2 ? packed.switches : textures ? ["tex"] : []);
+  }, packed.CPT === 2 ? packed.switches : textures ? [textureSwitch] : []);
   const { tiles, groups } = textures
     ? { tiles: queryTiles(layout, v.queryTile), groups: null }
     : denseGroups(layout, v.queryTile, { rowK, rowV, maxBinding, align });

@@ -67,20 +67,37 @@ Deno.test("kernel switches: tex lines in, notex lines out, after the dtype's lin
   );
 });
 
-Deno.test("expanded.wgsl: the tex and packed switches swap the K/V storage buffers for textures", async () => {
+Deno.test("expanded.wgsl: the tex, stex and packed switches swap the K/V storage buffers for textures", async () => {
   const raw = await readKernelFile("expanded.wgsl");
-  assert.deepEqual(lineSwitches(raw), ["tex", "packed"]);
+  assert.deepEqual(lineSwitches(raw), ["tex", "stex", "packed"]);
   for (const dtype of ["f32", "f16"] as const) {
     const plain = specializeSource(raw, { dtype });
     const tex = specializeSource(raw, { dtype, switches: ["tex"] });
+    const stex = specializeSource(raw, { dtype, switches: ["stex"] });
     const packed = specializeSource(raw, { dtype, switches: ["packed"] });
+    // stex: the same textures bound as read-only storage textures of the dtype's format,
+    // one declaration each, nothing of the buffer or the sampled path left.
+    const format = dtype === "f32" ? "rgba32float" : "rgba16float";
+    for (const [b, name] of [[2, "k"], [3, "v"]] as const) {
+      const decl = `@group(0) @binding(${b}) var ${name}: texture_storage_2d<${format}, read>;`;
+      assert.equal(stex.split("\n").filter((l) => l.startsWith(decl)).length, 1, decl);
+    }
+    assert.equal((stex.match(/^[^/\n]*var [kv]: /gm) ?? []).length, 2);
+    assert.equal((stex.match(/^fn ldk\(/gm) ?? []).length, 1);
+    assert.doesNotMatch(stex, /^[^/\n]*texture_2d/m);
     assert.match(plain, /^@group\(0\) @binding\(2\) var<storage, read> k:/m);
     assert.doesNotMatch(plain, /^[^/]*texture_2d/m);
     assert.match(tex, /^@group\(0\) @binding\(2\) var k: texture_2d<f32>;/m);
     assert.doesNotMatch(tex, /^[^/]*var<storage, read> [kv]:/m);
     // packed replaces tex: u32 texels, its own loaders, nothing of the other two paths.
-    assert.match(packed, /^@group\(0\) @binding\(2\) var k: texture_2d<u32>;/m);
-    assert.match(packed, /^@group\(0\) @binding\(3\) var v: texture_2d<u32>;/m);
+    assert.match(
+      packed,
+      /^@group\(0\) @binding\(2\) var k: texture_storage_2d<rgba32uint, read>;/m,
+    );
+    assert.match(
+      packed,
+      /^@group\(0\) @binding\(3\) var v: texture_storage_2d<rgba32uint, read>;/m,
+    );
     assert.doesNotMatch(packed, /^[^/]*var<storage, read> [kv]:/m);
     assert.doesNotMatch(packed, /^[^/]*texture_2d<f32>/m);
     assert.equal((packed.match(/^fn ldk\(/gm) ?? []).length, 1);
@@ -287,6 +304,37 @@ gpuTest(
         },
         () => parityOn(BACKEND, { preset: "tiny", dtype: "f32", layout, caps }),
       );
+    }
+  },
+  { skip: CAPS === null ? "no WebGPU adapter" : null },
+);
+
+gpuTest(
+  "wgsl-expanded binds K and V as storage textures in a decode, sampled in a prefill",
+  async (t) => {
+    // The decode tile reads read-only storage textures (`stex`, faster on lavapipe), the
+    // prefill tile sampled ones (`tex`: the storage form compiled 30% longer there).
+    const spec = presetSpec("tiny");
+    const cases = [
+      { label: "decode", seqQ: 1, want: "texture_storage_2d<rgba32float, read>" },
+      { label: "prefill", seqQ: 8, want: "texture_2d<f32>" },
+    ] as const;
+    for (const c of cases) {
+      const layout = { kind: "bshd", batch: 1, seqQ: c.seqQ, seqK: 8, causal: true } as const;
+      const cs = { spec, dtype: "f32", backend: BACKEND, layout } as const;
+      await gpuStep(t, c.label, { cases: [cs], specs: [spec] }, async () => {
+        let declared = "";
+        const run = await runCase(cs, (file, src) => {
+          if (file === "expanded.wgsl") {
+            declared = src.split("\n").find((l) => l.startsWith("@group(0) @binding(2) var k:")) ??
+              "";
+          }
+          return src;
+        });
+        assert.ok(run.plan.variant.keyTexture, "the plan reads K through a texture");
+        assert.ok(declared.includes(`var k: ${c.want};`), declared);
+        assertMatchesReference(run, c.label);
+      });
     }
   },
   { skip: CAPS === null ? "no WebGPU adapter" : null },
