@@ -28,9 +28,11 @@
 // invocation once all its loops together have run 65535 iterations (see
 // absorbed.wgsl); the host counts iterations the same way (adapter/loop_budget.ts).
 //
-// K and V storage (switch `tex`, kernels/source.ts; the plan's variant.keyTexture and
-// valueTexture say which):
-//   - with `tex` (the plan's choice wherever the textures fit): K and V are read through
+// K and V storage (switches `tex`, `stex` and `packed`, kernels/source.ts; the plan's
+// variant.keyTexture and valueTexture say which):
+//   - with `tex` (the prefill tile's choice wherever the textures fit) or `stex` (the
+//     decode tile's: the same textures bound as read-only storage textures, see their
+//     declarations): K and V are read through
 //     textures (rgba32float, or rgba16float for f16: textureLoad gives f32 either way),
 //     copied from the expanded buffers once, as cache construction (kit.rowsTexture,
 //     cache_texture.wgsl). (key row, head) row r's texel c is at
