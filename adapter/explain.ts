@@ -222,12 +222,21 @@ export function formatExplanation(e: Explanation): string {
   return lines.join("\n");
 }
 
-/** A line saying which texture a kernel reads `what` through, and how it is filled. */
-function textureLine(what: string, t: CacheTextureShape | undefined, copied: string): string[] {
+/**
+ * A line saying which texture a kernel reads `what` through, how the kernel binds it
+ * (`storage`: a read-only storage texture, `sampled`: a sampled one), and how it is filled.
+ */
+function textureLine(
+  what: string,
+  t: CacheTextureShape | undefined,
+  copied: string,
+  binding: "storage" | "sampled" = "storage",
+): string[] {
   return t === undefined ? [] : [
     `  ${what}: read through an ${t.format} texture of ${t.width} x ${t.height} texels ` +
     (t.format === "rgba32uint" ? "(f16 rows packed two vec4s of halves per texel; " : "(") +
     `${t.rowsPerTexelRow} row${t.rowsPerTexelRow === 1 ? "" : "s"} per texture row), ` +
+    `bound as a ${binding === "storage" ? "read-only storage" : "sampled"} texture, ` +
     `copied by cache_texture.wgsl ${copied}`,
   ];
 }
@@ -245,8 +254,16 @@ function valuesPassLines(v: KernelVariant): string[] {
         "  K, V: storage buffers, bound per group of sequences (no texture of this device holds them)",
       ]
       : [
-        ...textureLine("K", v.keyTexture, "outside the attention core (cache construction)"),
-        ...textureLine("V", v.valueTexture, "outside the attention core (cache construction)"),
+        // The decode tile (and packed rows, decode-only) reads read-only storage textures,
+        // the prefill tile sampled ones (kernels/launch_expanded.ts).
+        ...(["K", "V"] as const).flatMap((name) =>
+          textureLine(
+            name,
+            name === "K" ? v.keyTexture : v.valueTexture,
+            "outside the attention core (cache construction)",
+            v.queryTile === 1 ? "storage" : "sampled",
+          )
+        ),
       ];
   }
   const splits = v.valueSplits === undefined

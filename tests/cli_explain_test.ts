@@ -308,6 +308,10 @@ Deno.test("explain: wgsl-absorbed-gemm names its packed f16 textures", async () 
   assert.match(f16.stdout, /^ {2}absorbed query: read through an rgba32uint texture of 72 x /m);
   const f32 = await runCli([...args, "--dtype", "f32"]);
   assert.match(f32.stdout, /^ {2}latent cache: read through an rgba32float texture of 144 x /m);
+  // The gemm kernels bind their textures read-only as storage textures.
+  for (const out of [f16.stdout, f32.stdout]) {
+    assert.match(out, /^ {2}latent cache: .*, bound as a read-only storage texture, copied by/m);
+  }
 });
 
 Deno.test("explain: wgsl-expanded says whether it reads K and V through textures or buffers", async () => {
@@ -324,6 +328,12 @@ Deno.test("explain: wgsl-expanded says whether it reads K and V through textures
     tex.stdout,
     new RegExp(`^ {2}V: read through an rgba32float texture of 128 x 16384 ${shape}`, "m"),
   );
+  // A decode binds them as read-only storage textures, a prefill as sampled ones.
+  assert.match(tex.stdout, /^ {2}K: .*, bound as a read-only storage texture, copied by/m);
+  const prefill = await runCli([...args, "--seq-q", "8", "--caps", caps]);
+  assert.equal(prefill.code, 0, prefill.stdout + prefill.stderr);
+  assert.match(prefill.stdout, /^ {2}K: .*, bound as a sampled texture, copied by/m);
+  assert.match(prefill.stdout, /^ {2}V: .*, bound as a sampled texture, copied by/m);
   // A caps file whose textures are 8 texels a side: no texture holds them.
   const lavapipe = JSON.parse(await Deno.readTextFile(caps));
   const file = await Deno.makeTempFile({ suffix: ".json" });
