@@ -17,7 +17,9 @@
  * It also reads the same number of texels from an rgba16float texture (half the bytes,
  * the format of the f16 kernels' K/V and cache textures), and prints texels per second
  * for both formats: whether a half-width texel costs a fetch like a full one (session 15).
- * Without shader-f16 nothing changes: rgba16float is a core texture format.
+ * Without shader-f16 nothing changes: rgba16float is a core texture format. And it reads
+ * the rgba32float texture bound as a read-only storage texture (`storagetex`): lavapipe's
+ * image-load path reads faster than its texel fetch (session 16).
  *
  *   deno run -A tools/bandwidth_probe.ts
  *
@@ -36,7 +38,7 @@ const PER = 64; // vec4s per invocation
 const WG = 64;
 const INVOCATIONS = N / PER;
 
-type Path = "storage" | "texture" | "texture16" | "packed16";
+type Path = "storage" | "texture" | "storagetex" | "texture16" | "packed16";
 
 function code(path: Path, pattern: "stride" | "run"): string {
   const storage = path === "storage";
@@ -44,9 +46,15 @@ function code(path: Path, pattern: "stride" | "run"): string {
     ? "@group(0) @binding(0) var<storage, read> src: array<vec4<f32>>;"
     : path === "packed16"
     ? "@group(0) @binding(0) var src: texture_2d<u32>;"
+    : path === "storagetex"
+    ? "@group(0) @binding(0) var src: texture_storage_2d<rgba32float, read>;"
     : "@group(0) @binding(0) var src: texture_2d<f32>;";
   const index = pattern === "stride" ? `i + j * ${INVOCATIONS}u` : `i * ${PER}u + j`;
-  const texel = `textureLoad(src, vec2<u32>(e % ${SIDE}u, e / ${SIDE}u), 0)`;
+  const coords = `vec2<u32>(e % ${SIDE}u, e / ${SIDE}u)`;
+  // A storage texture's textureLoad takes no mip level.
+  const texel = path === "storagetex"
+    ? `textureLoad(src, ${coords})`
+    : `textureLoad(src, ${coords}, 0)`;
   // packed16: one rgba32uint texel holds 8 halves, two vec4s widened by unpack2x16float.
   const load = storage ? "src[e]" : path === "packed16" ? `unpackTexel(${texel})` : texel;
   return `${decl}
@@ -73,8 +81,10 @@ const texture = device.createTexture({
   size: [SIDE, ROWS],
   format: "rgba32float",
   // COPY_DST: see tools/texture_timestamp_probe.ts (a texture without it stops lavapipe's
-  // timestamps).
-  usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
+  // timestamps). STORAGE_BINDING: the `storagetex` path reads the same texture as a
+  // read-only storage texture (session 16).
+  usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING |
+    GPUTextureUsage.COPY_DST,
 });
 // The same texel count at full width, each texel 8 halves (rgba32uint).
 const packed16 = device.createTexture({
@@ -94,7 +104,7 @@ const gx = Math.min(groups, device.limits.maxComputeWorkgroupsPerDimension);
 const grid: [number, number] = [gx, Math.ceil(groups / gx)];
 console.log(`adapter: ${adapter.info.description || adapter.info.vendor}`);
 console.log(`reading ${N * 16 / 2 ** 20} MiB, ${PER} vec4s per invocation, fastest of 7`);
-for (const path of ["storage", "texture", "texture16", "packed16"] as const) {
+for (const path of ["storage", "texture", "storagetex", "texture16", "packed16"] as const) {
   const storage = path === "storage";
   const texelBytes = path === "texture16" ? 8 : 16;
   for (const pattern of ["stride", "run"] as const) {
@@ -110,7 +120,11 @@ for (const path of ["storage", "texture", "texture16", "packed16"] as const) {
           binding: 0,
           resource: storage
             ? { buffer: src }
-            : (path === "texture" ? texture : path === "texture16" ? texture16 : packed16)
+            : (path === "texture" || path === "storagetex"
+              ? texture
+              : path === "texture16"
+              ? texture16
+              : packed16)
               .createView(),
         },
         { binding: 1, resource: { buffer: out } },
