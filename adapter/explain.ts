@@ -11,6 +11,7 @@ import {
   type SpecReading,
 } from "./config.ts";
 import { autoPathOf, autoPriority, pathPriority } from "./backends.ts";
+import { expandedTextureBinding } from "./gemm_plan.ts";
 import { deviceClassOf, formatDeviceClass } from "./device_class.ts";
 import { ConfigError } from "./errors.ts";
 import { PRESET_CONFIGS, PRESET_NAMES, presetReading } from "./presets.ts";
@@ -254,14 +255,12 @@ function valuesPassLines(v: KernelVariant): string[] {
         "  K, V: storage buffers, bound per group of sequences (no texture of this device holds them)",
       ]
       : [
-        // The decode tile (and packed rows, decode-only) reads read-only storage textures,
-        // the prefill tile sampled ones (kernels/launch_expanded.ts).
         ...(["K", "V"] as const).flatMap((name) =>
           textureLine(
             name,
             name === "K" ? v.keyTexture : v.valueTexture,
             "outside the attention core (cache construction)",
-            v.queryTile === 1 ? "storage" : "sampled",
+            expandedTextureBinding(v),
           )
         ),
       ];

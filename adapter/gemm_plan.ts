@@ -321,3 +321,20 @@ export function texelVec4s(shape: Pick<CacheTextureShape, "format">): 1 | 2 {
 export function texelBytes(shape: Pick<CacheTextureShape, "format">): number {
   return shape.format === "rgba16float" ? 8 : 16;
 }
+
+/**
+ * How `wgsl-expanded` binds its K/V textures: read-only storage textures in its decode tile
+ * (one query per tile; lavapipe reads them 1.2-1.3x faster there), sampled ones in its
+ * prefill tile (the storage form compiled 30% longer there; docs/benchmarks.md, session 16).
+ * The launcher picks its line switch from it and `explain` prints it.
+ *
+ * @example
+ * ```ts
+ * import { expandedTextureBinding } from "./gemm_plan.ts";
+ * expandedTextureBinding({ queryTile: 1 }); // "storage"
+ * expandedTextureBinding({ queryTile: 4 }); // "sampled"
+ * ```
+ */
+export function expandedTextureBinding(variant: { queryTile: number }): "storage" | "sampled" {
+  return variant.queryTile === 1 ? "storage" : "sampled";
+}

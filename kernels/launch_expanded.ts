@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { expandedTextureBinding } from "../adapter/gemm_plan.ts";
 import type { GpuPlan } from "../adapter/types.ts";
 import { type AttentionBuffers, type Binding, type LaunchKit, packedRows } from "./launch.ts";
 import { denseGroups, queryTiles } from "./tables.ts";
@@ -45,11 +46,10 @@ export async function launchExpanded(
   const vShape = v.valueTexture;
   const textures = kShape !== undefined && vShape !== undefined;
   // Packed f16 rows (rgba32uint, two vec4s per texel; the plan packs K and V alike) are the
-  // `packed` switch, other textures `stex` for the decode tile (read-only storage
-  // textures: faster on lavapipe) and `tex` for the prefill tile (sampled: the storage form
-  // compiled 30% longer there, docs/benchmarks.md, session 16), none the buffer path.
+  // `packed` switch, other textures `stex` (read-only storage) or `tex` (sampled) as
+  // expandedTextureBinding says, none the buffer path.
   const packed = packedRows("wgsl-expanded", textures ? [kShape, vShape] : []);
-  const textureSwitch = v.queryTile === 1 ? "stex" : "tex";
+  const textureSwitch = expandedTextureBinding(v) === "storage" ? "stex" : "tex";
   const attn = await kit.kernel("expanded.wgsl", "expanded", {
     WG: v.workgroupSize,
     HEADS: v.headsPerTile,
