@@ -20,6 +20,7 @@ import type {
 import {
   attentionLoopIterations,
   type AttentionLoopShape,
+  expandedDecodeStep,
   keysPerBlock,
   loopBudgetOf,
   maxKeysWithinBudget,
@@ -851,16 +852,22 @@ const expanded: Backend = {
         buffers.push({ name, bytes: t!.width * t!.height * texelBytes(t!) });
       }
     }
+    // The decode tile walks its d loops one fetch per trip where the keys fit the loop
+    // budget that way, else 4 vec4s per trip (expanded.wgsl, DSTEP).
+    const loopShape = {
+      keys: maxKLen(layout),
+      queryTile,
+      keyVec4: spec.kChannels / 4,
+      valueVec4: spec.vChannels / 4,
+    };
+    // Packed rows exist only in the textures (the buffer path reads one vec4 per load).
+    const perFetch = packed && textures !== null ? 2 : 1;
+    const decodeStep = expandedDecodeStep(loopBudgetOf(q.caps), loopShape, perFetch);
     reasons.push(
       ...loopBudgetReasons(
         q,
         "expanded-kernel",
-        {
-          keys: maxKLen(layout),
-          queryTile,
-          keyVec4: spec.kChannels / 4,
-          valueVec4: spec.vChannels / 4,
-        },
+        { ...loopShape, dStep: decodeStep },
         () => "the expanded kernel has no KV splits; use the absorbed path or shorter sequences",
       ),
     );
@@ -876,6 +883,7 @@ const expanded: Backend = {
         queryTile,
         headsPerInvocation: 1,
         keysPerBlock: keysPerBlock(queryTile),
+        decodeStep,
         ...(textures ?? {}),
       },
       buffers,

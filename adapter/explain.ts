@@ -242,6 +242,18 @@ function textureLine(
   ];
 }
 
+/** wgsl-expanded's decode tile: how many vec4s its d loops take per trip, and why. */
+function decodeStepLines(v: KernelVariant): string[] {
+  if (v.queryTile !== 1 || v.decodeStep === undefined) return [];
+  const perFetch = v.keyTexture?.format === "rgba32uint" ? 2 : 1;
+  return [
+    `  decode d loops: ${v.decodeStep} vec4${v.decodeStep === 1 ? "" : "s"} per trip` +
+    (v.decodeStep === perFetch
+      ? " (one fetch per key per trip)"
+      : ` (one fetch per trip would run over the device's loop budget)`),
+  ];
+}
+
 /**
  * The gemm kernels' values-pass shape and the textures they read through; wgsl-expanded's
  * K/V storage (nothing for the other variants).
@@ -250,20 +262,23 @@ function valuesPassLines(v: KernelVariant): string[] {
   if (v.columnsPerInvocation === undefined) {
     // wgsl-expanded: K and V through textures where they fit, else per-group bindings.
     if (v.family !== "expanded") return [];
-    return v.keyTexture === undefined
-      ? [
-        "  K, V: storage buffers, bound per group of sequences (no texture of this device holds them)",
-      ]
-      : [
-        ...(["K", "V"] as const).flatMap((name) =>
-          textureLine(
-            name,
-            name === "K" ? v.keyTexture : v.valueTexture,
-            "outside the attention core (cache construction)",
-            expandedTextureBinding(v),
-          )
-        ),
-      ];
+    return [
+      ...decodeStepLines(v),
+      ...(v.keyTexture === undefined
+        ? [
+          "  K, V: storage buffers, bound per group of sequences (no texture of this device holds them)",
+        ]
+        : [
+          ...(["K", "V"] as const).flatMap((name) =>
+            textureLine(
+              name,
+              name === "K" ? v.keyTexture : v.valueTexture,
+              "outside the attention core (cache construction)",
+              expandedTextureBinding(v),
+            )
+          ),
+        ]),
+    ];
   }
   const splits = v.valueSplits === undefined
     ? ""

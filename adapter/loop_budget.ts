@@ -65,9 +65,13 @@ function run(trips: number): number {
   return trips + 1;
 }
 
-/** A d loop over `width` vec4s that advances 4 per iteration, then its tail loop. */
-function dLoop(width: number): number {
-  return run(Math.floor(width / 4)) + run(width % 4);
+/**
+ * A d loop over `width` vec4s that advances `step` per iteration, then its tail loop (one
+ * trip per vec4 left: exact for one vec4 per fetch, an upper bound for packed rows, whose
+ * tail takes two per trip).
+ */
+function dLoop(width: number, step: number): number {
+  return run(Math.floor(width / step)) + run(width % step);
 }
 
 /** Shape of one attention-kernel invocation, for {@link attentionLoopIterations}. */
@@ -82,13 +86,18 @@ export interface AttentionLoopShape {
   readonly valueVec4: number;
   /** Heads per invocation (HPL of absorbed.wgsl; default 1): one store loop each. */
   readonly headsPerInvocation?: number;
+  /**
+   * Vec4s the score and value d loops advance per trip (default 4): expanded.wgsl's decode
+   * tile takes the plan's `decodeStep` (see {@link expandedDecodeStep}).
+   */
+  readonly dStep?: number;
 }
 
 /**
  * Loop iterations one invocation of absorbed.wgsl or expanded.wgsl runs, counted as
  * the device's loop limiter counts them. Both kernels have the same loop structure:
  * the key-block loop ({@link keysPerBlock} keys per block), in each block the
- * score d loop and the value d loop (4 vec4s per trip, then a tail loop), and at the
+ * score d loop and the value d loop (`dStep` vec4s per trip, default 4, then a tail loop), and at the
  * end the store loop over the tile's queries (a runtime count, up to QT), each with
  * a value-width loop per head of the invocation. The constant-trip loops over the QT
  * queries and the heads of an invocation cost nothing.
@@ -104,7 +113,8 @@ export function attentionLoopIterations(shape: AttentionLoopShape): number {
   const { keys, queryTile: qt, keyVec4, valueVec4 } = shape;
   const block = keysPerBlock(qt);
   const blocks = Math.ceil(keys / block);
-  const perBlock = 1 + dLoop(keyVec4) + dLoop(valueVec4);
+  const step = shape.dStep ?? 4;
+  const perBlock = 1 + dLoop(keyVec4, step) + dLoop(valueVec4, step);
   const store = run(qt) + qt * (shape.headsPerInvocation ?? 1) * run(valueVec4);
   return blocks * perBlock + store;
 }
@@ -127,4 +137,30 @@ export function maxKeysWithinBudget(
   const fixed = attentionLoopIterations({ ...shape, keys: 0 });
   const perBlock = attentionLoopIterations({ ...shape, keys: block }) - fixed;
   return Math.max(0, Math.floor((budget - fixed) / perBlock)) * block;
+}
+
+/**
+ * Vec4s per trip of expanded.wgsl's decode-tile d loops (its DSTEP): one fetch per key per
+ * trip (`vec4PerFetch`: 1, or 2 for packed f16 rows) wherever the invocation's keys fit
+ * the loop budget that way, else 4. Fewer vec4s per trip ran faster on lavapipe (the
+ * kernel says why) but cost up to 4 times the loop iterations. A prefill tile
+ * (`queryTile` > 1) always walks 4.
+ *
+ * @example
+ * ```ts
+ * import { expandedDecodeStep } from "./loop_budget.ts";
+ * const shape = { queryTile: 1, keyVec4: 48, valueVec4: 32 };
+ * expandedDecodeStep(65535, { ...shape, keys: 4096 }, 1); // 1
+ * expandedDecodeStep(65535, { ...shape, keys: 16384 }, 1); // 4
+ * expandedDecodeStep(null, { ...shape, keys: 16384 }, 2); // 2
+ * ```
+ */
+export function expandedDecodeStep(
+  budget: number | null,
+  shape: Omit<AttentionLoopShape, "dStep">,
+  vec4PerFetch: number,
+): number {
+  if (shape.queryTile !== 1) return 4;
+  if (budget === null) return vec4PerFetch;
+  return attentionLoopIterations({ ...shape, dStep: vec4PerFetch }) <= budget ? vec4PerFetch : 4;
 }

@@ -310,6 +310,13 @@ export interface KernelVariant {
   readonly headsPerInvocation: number;
   /** Keys per block of the key loop (adapter/loop_budget.ts `keysPerBlock`). */
   readonly keysPerBlock: number;
+  /**
+   * `wgsl-expanded`: vec4s per trip of its decode tile's d loops (DSTEP of expanded.wgsl: 1,
+   * 2 for packed f16 rows, or 4 where one fetch per trip would not fit the loop budget;
+   * always 4 in a prefill tile; adapter/loop_budget.ts `expandedDecodeStep`); other
+   * kernels omit it.
+   */
+  readonly decodeStep?: number;
   /** Output vec4 columns per invocation of a values pass (EV of absorbed_gemm.wgsl); other kernels omit it. */
   readonly columnsPerInvocation?: number;
   /** vec4s per row of a materialized score buffer (KMAX4 of absorbed_gemm.wgsl); other kernels omit it. */

@@ -84,6 +84,18 @@ const_assert BLOCK == select(4u, 16u, QT == 1u);
 // Vec4s per K/V texel: 2 with the `packed` switch (rows of an even number of vec4s), else 1.
 const CPT: u32 = 1u; // @param
 const_assert CPT == 1u || (QK_VEC4 % 2u == 0u && V_VEC4 % 2u == 0u);
+// Vec4s the decode tile's d loops (scores and values) advance per trip: CPT (one fetch per
+// key per trip) or 4. The plan's variant.decodeStep (adapter/loop_budget.ts
+// `expandedDecodeStep`) picks CPT wherever the keys fit the device's loop budget that way.
+// Why not always 4: a trip of 4 vec4s gathers 64 K vec4s (16 keys x 4) before it can add
+// them up, and lavapipe's LLVM issues those gathers first and spills what it loaded to the
+// stack; one vec4 (or packed texel) per trip ran the V2-Lite decode in 0.90x (f32) and
+// 0.84-0.89x (f16) of the time (docs/benchmarks.md, session 17). But every trip costs a
+// loop iteration of the budget: at one vec4 per trip, 4 times as many as at 4 (the host
+// counts both, adapter/loop_budget.ts), so long contexts keep 4. The prefill tile (QT > 1)
+// always walks 4.
+const DSTEP: u32 = 4u; // @param
+const_assert DSTEP == CPT || DSTEP == 4u;
 
 // Finite stand-in for -inf in the running max (see absorbed.wgsl).
 const NEG_BIG: f32 = -3.0e38;
@@ -355,22 +367,27 @@ fn expanded(@builtin(workgroup_id) wid: vec3<u32>,
       // Initialized explicitly: naga hoists loop-local vars to the function entry.
       var s = mat4x4<acc_t>(vec4<acc_t>(0.0), vec4<acc_t>(0.0), vec4<acc_t>(0.0), vec4<acc_t>(0.0));
       let qb = q_base[0];
+      // DSTEP vec4s per trip, then a tail loop of one fetch per trip (see DSTEP).
       var d = 0u;
       if (CPT == 2u) {
-        // Packed: two vec4s per fetch (QK_VEC4 is even: no tail).
-        for (; d + 4u <= QK_VEC4; d += 4u) {
+        // Packed: two vec4s per fetch (QK_VEC4 is even).
+        for (; d + DSTEP <= QK_VEC4; d += DSTEP) {
           s += scores_at2(qb, d, ko);
-          s += scores_at2(qb, d + 2u, ko);
+          if (DSTEP == 4u) {
+            s += scores_at2(qb, d + 2u, ko);
+          }
         }
         for (; d < QK_VEC4; d += 2u) {
           s += scores_at2(qb, d, ko);
         }
       } else {
-        for (; d + 4u <= QK_VEC4; d += 4u) {
+        for (; d + DSTEP <= QK_VEC4; d += DSTEP) {
           s += scores_at(qb, d, ko);
-          s += scores_at(qb, d + 1u, ko);
-          s += scores_at(qb, d + 2u, ko);
-          s += scores_at(qb, d + 3u, ko);
+          if (DSTEP == 4u) {
+            s += scores_at(qb, d + 1u, ko);
+            s += scores_at(qb, d + 2u, ko);
+            s += scores_at(qb, d + 3u, ko);
+          }
         }
         for (; d < QK_VEC4; d++) {
           s += scores_at(qb, d, ko);
@@ -398,14 +415,16 @@ fn expanded(@builtin(workgroup_id) wid: vec3<u32>,
       let pm = mat4x4<acc_t>(vec4<acc_t>(p0), vec4<acc_t>(p1), vec4<acc_t>(p2), vec4<acc_t>(p3));
       var e = 0u;
       if (CPT == 2u) {
-        // Packed: two output vec4s per fetch (V_VEC4 is even: no tail).
-        for (; e + 4u <= V_VEC4; e += 4u) {
+        // Packed: two output vec4s per fetch (V_VEC4 is even).
+        for (; e + DSTEP <= V_VEC4; e += DSTEP) {
           let x01 = values_at2(e, vo, pm);
-          let x23 = values_at2(e + 2u, vo, pm);
           acc[0][e] = acc[0][e] * aa + x01.lo;
           acc[0][e + 1u] = acc[0][e + 1u] * aa + x01.hi;
-          acc[0][e + 2u] = acc[0][e + 2u] * aa + x23.lo;
-          acc[0][e + 3u] = acc[0][e + 3u] * aa + x23.hi;
+          if (DSTEP == 4u) {
+            let x23 = values_at2(e + 2u, vo, pm);
+            acc[0][e + 2u] = acc[0][e + 2u] * aa + x23.lo;
+            acc[0][e + 3u] = acc[0][e + 3u] * aa + x23.hi;
+          }
         }
         for (; e < V_VEC4; e += 2u) {
           let x01 = values_at2(e, vo, pm);
@@ -413,11 +432,13 @@ fn expanded(@builtin(workgroup_id) wid: vec3<u32>,
           acc[0][e + 1u] = acc[0][e + 1u] * aa + x01.hi;
         }
       } else {
-        for (; e + 4u <= V_VEC4; e += 4u) {
+        for (; e + DSTEP <= V_VEC4; e += DSTEP) {
           acc[0][e] = acc[0][e] * aa + values_at(e, vo, pm);
-          acc[0][e + 1u] = acc[0][e + 1u] * aa + values_at(e + 1u, vo, pm);
-          acc[0][e + 2u] = acc[0][e + 2u] * aa + values_at(e + 2u, vo, pm);
-          acc[0][e + 3u] = acc[0][e + 3u] * aa + values_at(e + 3u, vo, pm);
+          if (DSTEP == 4u) {
+            acc[0][e + 1u] = acc[0][e + 1u] * aa + values_at(e + 1u, vo, pm);
+            acc[0][e + 2u] = acc[0][e + 2u] * aa + values_at(e + 2u, vo, pm);
+            acc[0][e + 3u] = acc[0][e + 3u] * aa + values_at(e + 3u, vo, pm);
+          }
         }
         for (; e < V_VEC4; e++) {
           acc[0][e] = acc[0][e] * aa + values_at(e, vo, pm);

@@ -57,6 +57,7 @@ export async function launchExpanded(
     QK_VEC4: kc / 4,
     V_VEC4: vDim / 4,
     BLOCK: v.keysPerBlock,
+    DSTEP: v.decodeStep ?? 4,
     RPTK: kShape?.rowsPerTexelRow ?? 1,
     RPTV: vShape?.rowsPerTexelRow ?? 1,
     CPT: packed.CPT,

@@ -194,6 +194,37 @@ Deno.test("the expanded kernel (no KV splits) is unsupported past the loop budge
   assert.equal(asUnsupported(expanded(1024, 4)).reasons[0].code, "device.loop-budget");
 });
 
+Deno.test("the expanded decode takes one fetch per trip where the keys fit the loop budget that way, else 4 vec4s", () => {
+  const spec = presetSpec("deepseek-v2-lite");
+  const expanded = (seqK: number, seqQ: number, dtype: "f32" | "f16") =>
+    asPlan(resolve({
+      spec,
+      layout: { kind: "bshd", batch: 1, seqQ, seqK, causal: true },
+      dtype,
+      backend: "wgsl-expanded",
+    }, { ...caps, loopIterationBudget: 5000 })).variant;
+  // expanded.wgsl's decode tile per 16-key block: the block trip, then K (48 vec4s) and V
+  // (32) d loops of 48 / step and 32 / step trips, each run costing its trips + 1, and a
+  // tail loop of 0 trips (1): step 1 costs 1 + 50 + 34 = 85, packed f16 (step 2)
+  // 1 + 26 + 18 = 45, step 4 1 + 14 + 10 = 25. The store loop: 2 + 33 = 35.
+  // Step 1 fits floor(4965 / 85) = 58 blocks (928 keys); packed floor(4965 / 45) = 110 (1760).
+  assert.equal(expanded(928, 1, "f32").decodeStep, 1);
+  assert.equal(expanded(944, 1, "f32").decodeStep, 4);
+  assert.equal(expanded(3072, 1, "f32").decodeStep, 4);
+  assert.equal(expanded(1760, 1, "f16").decodeStep, 2);
+  assert.equal(expanded(1776, 1, "f16").decodeStep, 4);
+  // A prefill tile always walks 4.
+  assert.equal(expanded(64, 4, "f32").decodeStep, 4);
+  // No budget: one fetch per trip at any length.
+  const unbounded = asPlan(resolve({
+    spec,
+    layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 8192, causal: true },
+    dtype: "f32",
+    backend: "wgsl-expanded",
+  }, { ...caps, loopIterationBudget: null })).variant;
+  assert.equal(unbounded.decodeStep, 1);
+});
+
 Deno.test("split-KV is chosen for long contexts with few workgroups, and can be forced", () => {
   const one: LayoutRequest = { kind: "bshd", batch: 1, seqQ: 1, seqK: 4096, causal: true };
   const p = asPlan(

@@ -334,6 +334,16 @@ Deno.test("explain: wgsl-expanded says whether it reads K and V through textures
   assert.equal(prefill.code, 0, prefill.stdout + prefill.stderr);
   assert.match(prefill.stdout, /^ {2}K: .*, bound as a sampled texture, copied by/m);
   assert.match(prefill.stdout, /^ {2}V: .*, bound as a sampled texture, copied by/m);
+  // The decode's d loops: one vec4 per trip at 4096 keys; past what the caps file's loop
+  // budget allows that way (12320 keys, adapter_resolve_test.ts counts why), 4.
+  assert.match(tex.stdout, /^ {2}decode d loops: 1 vec4 per trip \(one fetch per key per trip\)$/m);
+  assert.doesNotMatch(prefill.stdout, /decode d loops/);
+  const long = await runCli([...args.slice(0, -1), "16384", "--caps", caps]);
+  assert.equal(long.code, 0, long.stdout + long.stderr);
+  assert.match(
+    long.stdout,
+    /^ {2}decode d loops: 4 vec4s per trip \(one fetch per trip would run over the device's loop budget\)$/m,
+  );
   // A caps file whose textures are 8 texels a side: no texture holds them.
   const lavapipe = JSON.parse(await Deno.readTextFile(caps));
   const file = await Deno.makeTempFile({ suffix: ".json" });

@@ -58,6 +58,12 @@ interface Boundary {
    * compiler unrolls some of this kernel's d loops), so only "at the most" is checked.
    */
   upperBound?: boolean;
+  /**
+   * wgsl-expanded's decode: the d-loop step (plan `decodeStep`) this boundary is about. At
+   * one vec4 per trip the boundary is where the adapter switches to 4 (not a refusal); at
+   * 4 it refuses one block past.
+   */
+  decodeStep?: number;
 }
 
 // DeepSeek-V2-Lite's loop widths (absorbed: kv_lora 512 + rope 64 -> 144 / 128 vec4s;
@@ -88,21 +94,37 @@ const BOUNDARIES: Boundary[] = [
     valueVec4: 128,
   },
   {
-    name: "expanded decode",
+    name: "expanded decode, one vec4 per trip",
     backend: "wgsl-expanded",
     spec: forExpanded,
     seqQ: 1,
     keyVec4: 48,
     valueVec4: 32,
     upperBound: true,
+    decodeStep: 1,
+  },
+  {
+    name: "expanded decode, 4 vec4s per trip",
+    backend: "wgsl-expanded",
+    spec: forExpanded,
+    seqQ: 1,
+    keyVec4: 48,
+    valueVec4: 32,
+    upperBound: true,
+    decodeStep: 4,
   },
 ];
 
 /** A plan of one sequence with `keys` keys in one invocation, even past the budget. */
 function planOf(b: Boundary, keys: number): Plan {
   const layout: LayoutRequest = { kind: "bshd", batch: 1, seqQ: b.seqQ, seqK: keys, causal: true };
-  // Resolved as for a device without a budget, so the adapter does not refuse it.
-  const caps = { ...CAPS!, loopIterationBudget: null };
+  // Resolved as for a device without a budget, so the adapter does not refuse it; for the
+  // expanded decode's 4-vec4 boundary, with a budget 3x the device's: one vec4 per trip
+  // needs about 3.4x more iterations there, so the adapter picks 4 and does not refuse it.
+  const caps = {
+    ...CAPS!,
+    loopIterationBudget: b.decodeStep === 4 ? 3 * budget! : null,
+  };
   const plan = resolve({ spec: b.spec, dtype: "f32", backend: b.backend, layout }, caps, {
     kvSplits: b.backend === "wgsl-absorbed" ? 1 : undefined,
   });
@@ -137,6 +159,7 @@ for (const b of BOUNDARIES) {
         keyVec4: b.keyVec4,
         valueVec4: b.valueVec4,
         headsPerInvocation: probe.variant.headsPerTile / probe.variant.workgroupSize,
+        dStep: b.decodeStep,
       };
       // 16-head absorbed decode runs 2 heads per invocation (one store loop each).
       if (b.backend === "wgsl-absorbed" && shape.queryTile === 1) {
@@ -151,6 +174,7 @@ for (const b of BOUNDARIES) {
       for (const keys of [most, most + block]) {
         const plan = planOf(b, keys);
         assert.equal(plan.variant.queryTile, shape.queryTile);
+        assert.equal(plan.variant.decodeStep, b.decodeStep);
         const inputs = makeAttentionInputs(b.spec, plan.layout, { seed: 5 });
         const gp = gpuPlanOf(plan);
         const result = await runAttention(ctx, gp, { spec: b.spec, inputs });
@@ -160,22 +184,28 @@ for (const b of BOUNDARIES) {
       }
       assert.equal(verdicts[0], true, `${b.name}: at the most keys`);
       if (!b.upperBound) assert.equal(verdicts[1], false, `${b.name}: one block past`);
-      // And the adapter refuses exactly what fails.
-      const layout: LayoutRequest = {
-        kind: "bshd",
-        batch: 1,
-        seqQ: b.seqQ,
-        seqK: most + block,
-        causal: true,
-      };
-      const refused = resolve(
-        { spec: b.spec, dtype: "f32", backend: b.backend, layout },
-        ctx.caps,
-        {
-          kvSplits: b.backend === "wgsl-absorbed" ? 1 : undefined,
-        },
-      );
-      assert.equal(refused.kind, "unsupported");
+      // And the adapter, on this device, refuses exactly what fails, or (the expanded
+      // decode at one vec4 per trip) takes 4 vec4s per trip from one block past on.
+      const onDevice = (seqK: number) =>
+        resolve(
+          {
+            spec: b.spec,
+            dtype: "f32",
+            backend: b.backend,
+            layout: { kind: "bshd", batch: 1, seqQ: b.seqQ, seqK, causal: true },
+          },
+          ctx.caps,
+          { kvSplits: b.backend === "wgsl-absorbed" ? 1 : undefined },
+        );
+      const past = onDevice(most + block);
+      if (b.decodeStep === 1) {
+        const at = onDevice(most);
+        assert.ok(at.kind === "plan" && past.kind === "plan");
+        assert.equal(at.variant.decodeStep, 1);
+        assert.equal(past.variant.decodeStep, 4);
+      } else {
+        assert.equal(past.kind, "unsupported");
+      }
     },
   });
 }

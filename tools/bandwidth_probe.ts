@@ -38,7 +38,14 @@ const PER = 64; // vec4s per invocation
 const WG = 64;
 const INVOCATIONS = N / PER;
 
-type Path = "storage" | "texture" | "storagetex" | "texture16" | "packed16";
+type Path =
+  | "storage"
+  | "texture"
+  | "storagetex"
+  | "texture16"
+  | "storagetex16"
+  | "packed16"
+  | "storagepacked16";
 
 function code(path: Path, pattern: "stride" | "run"): string {
   const storage = path === "storage";
@@ -46,17 +53,21 @@ function code(path: Path, pattern: "stride" | "run"): string {
     ? "@group(0) @binding(0) var<storage, read> src: array<vec4<f32>>;"
     : path === "packed16"
     ? "@group(0) @binding(0) var src: texture_2d<u32>;"
+    : path === "storagepacked16"
+    ? "@group(0) @binding(0) var src: texture_storage_2d<rgba32uint, read>;"
     : path === "storagetex"
     ? "@group(0) @binding(0) var src: texture_storage_2d<rgba32float, read>;"
+    : path === "storagetex16"
+    ? "@group(0) @binding(0) var src: texture_storage_2d<rgba16float, read>;"
     : "@group(0) @binding(0) var src: texture_2d<f32>;";
   const index = pattern === "stride" ? `i + j * ${INVOCATIONS}u` : `i * ${PER}u + j`;
   const coords = `vec2<u32>(e % ${SIDE}u, e / ${SIDE}u)`;
   // A storage texture's textureLoad takes no mip level.
-  const texel = path === "storagetex"
+  const texel = path.startsWith("storage") && !storage
     ? `textureLoad(src, ${coords})`
     : `textureLoad(src, ${coords}, 0)`;
   // packed16: one rgba32uint texel holds 8 halves, two vec4s widened by unpack2x16float.
-  const load = storage ? "src[e]" : path === "packed16" ? `unpackTexel(${texel})` : texel;
+  const load = storage ? "src[e]" : path.endsWith("packed16") ? `unpackTexel(${texel})` : texel;
   return `${decl}
 @group(0) @binding(1) var<storage, read_write> out: array<vec4<f32>>;
 fn unpackTexel(w: vec4<u32>) -> vec4<f32> {
@@ -90,13 +101,15 @@ const texture = device.createTexture({
 const packed16 = device.createTexture({
   size: [SIDE, ROWS],
   format: "rgba32uint",
-  usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
+  usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING |
+    GPUTextureUsage.COPY_DST,
 });
 // The same texel count at half the bytes.
 const texture16 = device.createTexture({
   size: [SIDE, ROWS],
   format: "rgba16float",
-  usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
+  usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING |
+    GPUTextureUsage.COPY_DST,
 });
 const out = device.createBuffer({ size: INVOCATIONS * 16, usage: GPUBufferUsage.STORAGE });
 const groups = INVOCATIONS / WG;
@@ -104,9 +117,18 @@ const gx = Math.min(groups, device.limits.maxComputeWorkgroupsPerDimension);
 const grid: [number, number] = [gx, Math.ceil(groups / gx)];
 console.log(`adapter: ${adapter.info.description || adapter.info.vendor}`);
 console.log(`reading ${N * 16 / 2 ** 20} MiB, ${PER} vec4s per invocation, fastest of 7`);
-for (const path of ["storage", "texture", "storagetex", "texture16", "packed16"] as const) {
+const PATHS = [
+  "storage",
+  "texture",
+  "storagetex",
+  "texture16",
+  "storagetex16",
+  "packed16",
+  "storagepacked16",
+] as const;
+for (const path of PATHS) {
   const storage = path === "storage";
-  const texelBytes = path === "texture16" ? 8 : 16;
+  const texelBytes = path.endsWith("texture16") || path === "storagetex16" ? 8 : 16;
   for (const pattern of ["stride", "run"] as const) {
     const module = device.createShaderModule({ code: code(path, pattern) });
     const pipeline = device.createComputePipeline({
@@ -122,7 +144,7 @@ for (const path of ["storage", "texture", "storagetex", "texture16", "packed16"]
             ? { buffer: src }
             : (path === "texture" || path === "storagetex"
               ? texture
-              : path === "texture16"
+              : path === "texture16" || path === "storagetex16"
               ? texture16
               : packed16)
               .createView(),
@@ -135,7 +157,7 @@ for (const path of ["storage", "texture", "storagetex", "texture16", "packed16"]
     for (let r = 0; r < 7; r++) best = Math.min(best, await time(pipeline, group, grid));
     const gbps = N * texelBytes / (best * 1e6);
     console.log(
-      `${path.padEnd(9)} ${pattern.padEnd(6)} ${best.toFixed(2)} ms, ` +
+      `${path.padEnd(15)} ${pattern.padEnd(6)} ${best.toFixed(2)} ms, ` +
         `${gbps.toFixed(2)} GB/s read, ${(N / (best * 1e6)).toFixed(3)} G elements/s`,
     );
   }
