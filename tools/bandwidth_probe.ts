@@ -19,7 +19,9 @@
  * for both formats: whether a half-width texel costs a fetch like a full one (session 15).
  * Without shader-f16 nothing changes: rgba16float is a core texture format. And it reads
  * the rgba32float texture bound as a read-only storage texture (`storagetex`): lavapipe's
- * image-load path reads faster than its texel fetch (session 16).
+ * image-load path reads faster than its texel fetch (session 16). The rgba16float and packed
+ * rgba32uint textures are read that way too (`storagetex16`, `storagepacked16`), as the f16
+ * kernels bind them (session 17).
  *
  *   deno run -A tools/bandwidth_probe.ts
  *
