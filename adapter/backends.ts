@@ -859,6 +859,7 @@ const expanded: Backend = {
       queryTile,
       keyVec4: spec.kChannels / 4,
       valueVec4: spec.vChannels / 4,
+      queryRowCopy: queryTile === 1,
     };
     // Packed rows exist only in the textures (the buffer path reads one vec4 per load).
     const perFetch = packed && textures !== null ? 2 : 1;

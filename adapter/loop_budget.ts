@@ -91,6 +91,12 @@ export interface AttentionLoopShape {
    * tile takes the plan's `decodeStep` (see {@link expandedDecodeStep}).
    */
   readonly dStep?: number;
+  /**
+   * The invocation first copies its query row into private memory, one loop of `keyVec4`
+   * trips (expanded.wgsl's decode tile; default false), counted as costing its trips + 1
+   * (an upper bound should the compiler unroll it).
+   */
+  readonly queryRowCopy?: boolean;
 }
 
 /**
@@ -99,7 +105,8 @@ export interface AttentionLoopShape {
  * the key-block loop ({@link keysPerBlock} keys per block), in each block the
  * score d loop and the value d loop (`dStep` vec4s per trip, default 4, then a tail loop), and at the
  * end the store loop over the tile's queries (a runtime count, up to QT), each with
- * a value-width loop per head of the invocation. The constant-trip loops over the QT
+ * a value-width loop per head of the invocation (and, with `queryRowCopy`, a copy loop
+ * over the query row before the key loop). The constant-trip loops over the QT
  * queries and the heads of an invocation cost nothing.
  *
  * @example
@@ -116,7 +123,8 @@ export function attentionLoopIterations(shape: AttentionLoopShape): number {
   const step = shape.dStep ?? 4;
   const perBlock = 1 + dLoop(keyVec4, step) + dLoop(valueVec4, step);
   const store = run(qt) + qt * (shape.headsPerInvocation ?? 1) * run(valueVec4);
-  return blocks * perBlock + store;
+  const copy = shape.queryRowCopy === true ? run(keyVec4) : 0;
+  return blocks * perBlock + store + copy;
 }
 
 /**
@@ -149,7 +157,7 @@ export function maxKeysWithinBudget(
  * @example
  * ```ts
  * import { expandedDecodeStep } from "./loop_budget.ts";
- * const shape = { queryTile: 1, keyVec4: 48, valueVec4: 32 };
+ * const shape = { queryTile: 1, keyVec4: 48, valueVec4: 32, queryRowCopy: true };
  * expandedDecodeStep(65535, { ...shape, keys: 4096 }, 1); // 1
  * expandedDecodeStep(65535, { ...shape, keys: 16384 }, 1); // 4
  * expandedDecodeStep(null, { ...shape, keys: 16384 }, 2); // 2

@@ -232,18 +232,26 @@ struct Offs {
   d: At4,
 }
 
+// The decode tile's query row (one head of one token), widened, copied from q once per
+// invocation: the scores loop reads vec4 d of it for every block, and on lavapipe a
+// private-array read at a uniform index is a plain load where a storage load goes lane by
+// lane (expanded.wgsl's header); it ran the f32 decode in 0.95-0.96x the time (f16: no
+// change; docs/benchmarks.md, session 17). The copy loop costs QK_VEC4 + 1 iterations of the
+// loop budget once (adapter/loop_budget.ts counts it).
+var<private> q_row: array<vec4<acc_t>, QK_VEC4>;
+
 // Decode: the head's query vec4 d against K vec4 d of the block's 16 keys. Column j
 // holds the partial dot products of keys 4j..4j+3.
-fn scores_at(qb: u32, d: u32, k: Offs) -> mat4x4<acc_t> {
-  let qv = vec4<acc_t>(q[qb + d]);
+fn scores_at(d: u32, k: Offs) -> mat4x4<acc_t> {
+  let qv = q_row[d];
   return mat4x4<acc_t>(qv * kcols(k.a, d), qv * kcols(k.b, d), qv * kcols(k.c, d), qv * kcols(k.d, d));
 }
 
 // Decode, packed: the head's query vec4s d and d + 1 (d even) against K vec4s d and d + 1
 // of the block's 16 keys, from one texel fetch per key.
-fn scores_at2(qb: u32, d: u32, k: Offs) -> mat4x4<acc_t> {
-  let q0 = vec4<acc_t>(q[qb + d]);
-  let q1 = vec4<acc_t>(q[qb + d + 1u]);
+fn scores_at2(d: u32, k: Offs) -> mat4x4<acc_t> {
+  let q0 = q_row[d];
+  let q1 = q_row[d + 1u];
   let a = kcols2(k.a, d);
   let b = kcols2(k.b, d);
   let c = kcols2(k.c, d);
@@ -347,6 +355,12 @@ fn expanded(@builtin(workgroup_id) wid: vec3<u32>,
     m_run[i] = NEG_BIG;   // running max of the query's scaled scores
   }
   var acc: array<array<vec4<acc_t>, V_VEC4>, QT>;   // unnormalized outputs (zeroed)
+  if (QT == 1u) {
+    // The decode tile's query row, copied once into private memory (see q_row).
+    for (var d = 0u; d < QK_VEC4; d++) {
+      q_row[d] = vec4<acc_t>(q[q_base[0] + d]);
+    }
+  }
 
   for (var kb = 0u; kb < end; kb += BLOCK) {
     let nk = min(BLOCK, end - kb);
@@ -366,31 +380,30 @@ fn expanded(@builtin(workgroup_id) wid: vec3<u32>,
       let ko = Offs(kka, kkb, kkc, kkd);
       // Initialized explicitly: naga hoists loop-local vars to the function entry.
       var s = mat4x4<acc_t>(vec4<acc_t>(0.0), vec4<acc_t>(0.0), vec4<acc_t>(0.0), vec4<acc_t>(0.0));
-      let qb = q_base[0];
       // DSTEP vec4s per trip, then a tail loop of one fetch per trip (see DSTEP).
       var d = 0u;
       if (CPT == 2u) {
         // Packed: two vec4s per fetch (QK_VEC4 is even).
         for (; d + DSTEP <= QK_VEC4; d += DSTEP) {
-          s += scores_at2(qb, d, ko);
+          s += scores_at2(d, ko);
           if (DSTEP == 4u) {
-            s += scores_at2(qb, d + 2u, ko);
+            s += scores_at2(d + 2u, ko);
           }
         }
         for (; d < QK_VEC4; d += 2u) {
-          s += scores_at2(qb, d, ko);
+          s += scores_at2(d, ko);
         }
       } else {
         for (; d + DSTEP <= QK_VEC4; d += DSTEP) {
-          s += scores_at(qb, d, ko);
+          s += scores_at(d, ko);
           if (DSTEP == 4u) {
-            s += scores_at(qb, d + 1u, ko);
-            s += scores_at(qb, d + 2u, ko);
-            s += scores_at(qb, d + 3u, ko);
+            s += scores_at(d + 1u, ko);
+            s += scores_at(d + 2u, ko);
+            s += scores_at(d + 3u, ko);
           }
         }
         for (; d < QK_VEC4; d++) {
-          s += scores_at(qb, d, ko);
+          s += scores_at(d, ko);
         }
       }
       let f0 = masked(s[0], kb, 0u, end);

@@ -160,6 +160,7 @@ for (const b of BOUNDARIES) {
         valueVec4: b.valueVec4,
         headsPerInvocation: probe.variant.headsPerTile / probe.variant.workgroupSize,
         dStep: b.decodeStep,
+        queryRowCopy: b.backend === "wgsl-expanded" && b.seqQ === 1,
       };
       // 16-head absorbed decode runs 2 heads per invocation (one store loop each).
       if (b.backend === "wgsl-absorbed" && shape.queryTile === 1) {
