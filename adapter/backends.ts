@@ -859,7 +859,6 @@ const expanded: Backend = {
       queryTile,
       keyVec4: spec.kChannels / 4,
       valueVec4: spec.vChannels / 4,
-      queryRowCopy: queryTile === 1,
     };
     // Packed rows exist only in the textures (the buffer path reads one vec4 per load).
     const perFetch = packed && textures !== null ? 2 : 1;
@@ -868,7 +867,7 @@ const expanded: Backend = {
       ...loopBudgetReasons(
         q,
         "expanded-kernel",
-        { ...loopShape, dStep: decodeStep },
+        { ...loopShape, dStep: decodeStep, queryRowCopy: decodeStep < 4 },
         () => "the expanded kernel has no KV splits; use the absorbed path or shorter sequences",
       ),
     );

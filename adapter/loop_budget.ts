@@ -150,14 +150,14 @@ export function maxKeysWithinBudget(
 /**
  * Vec4s per trip of expanded.wgsl's decode-tile d loops (its DSTEP): one fetch per key per
  * trip (`vec4PerFetch`: 1, or 2 for packed f16 rows) wherever the invocation's keys fit
- * the loop budget that way, else 4. Fewer vec4s per trip ran faster on lavapipe (the
+ * the loop budget that way (with the query-row copy that step brings), else 4 (no copy). Fewer vec4s per trip ran faster on lavapipe (the
  * kernel says why) but cost up to 4 times the loop iterations. A prefill tile
  * (`queryTile` > 1) always walks 4.
  *
  * @example
  * ```ts
  * import { expandedDecodeStep } from "./loop_budget.ts";
- * const shape = { queryTile: 1, keyVec4: 48, valueVec4: 32, queryRowCopy: true };
+ * const shape = { queryTile: 1, keyVec4: 48, valueVec4: 32 };
  * expandedDecodeStep(65535, { ...shape, keys: 4096 }, 1); // 1
  * expandedDecodeStep(65535, { ...shape, keys: 16384 }, 1); // 4
  * expandedDecodeStep(null, { ...shape, keys: 16384 }, 2); // 2
@@ -165,10 +165,11 @@ export function maxKeysWithinBudget(
  */
 export function expandedDecodeStep(
   budget: number | null,
-  shape: Omit<AttentionLoopShape, "dStep">,
+  shape: Omit<AttentionLoopShape, "dStep" | "queryRowCopy">,
   vec4PerFetch: number,
 ): number {
   if (shape.queryTile !== 1) return 4;
   if (budget === null) return vec4PerFetch;
-  return attentionLoopIterations({ ...shape, dStep: vec4PerFetch }) <= budget ? vec4PerFetch : 4;
+  const fine = { ...shape, dStep: vec4PerFetch, queryRowCopy: true };
+  return attentionLoopIterations(fine) <= budget ? vec4PerFetch : 4;
 }

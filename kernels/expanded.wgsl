@@ -233,25 +233,36 @@ struct Offs {
 }
 
 // The decode tile's query row (one head of one token), widened, copied from q once per
-// invocation: the scores loop reads vec4 d of it for every block, and on lavapipe a
-// private-array read at a uniform index is a plain load where a storage load goes lane by
-// lane (expanded.wgsl's header); it ran the f32 decode in 0.95-0.96x the time (f16: no
-// change; docs/benchmarks.md, session 17). The copy loop costs QK_VEC4 + 1 iterations of the
-// loop budget once (adapter/loop_budget.ts counts it).
+// invocation when its d loops take one fetch per trip (DSTEP < 4): the scores loop reads
+// vec4 d of it for every block, and on lavapipe a private-array read at a uniform index is
+// a plain load where a storage load goes lane by lane (expanded.wgsl's header); it ran the
+// f32 decode in 0.95-0.96x the time (f16: no change; docs/benchmarks.md, session 17). The
+// copy loop costs QK_VEC4 + 1 iterations of the loop budget once (adapter/loop_budget.ts
+// counts it), so with DSTEP = 4, the long contexts' step, the row is read from q as before
+// and the budget keeps every key it had.
 var<private> q_row: array<vec4<acc_t>, QK_VEC4>;
+var<private> q_row_base: u32; // the row's first vec4 in q
+
+// Query vec4 d of the decode tile's row.
+fn q_at(d: u32) -> vec4<acc_t> {
+  if (DSTEP < 4u) {
+    return q_row[d];
+  }
+  return vec4<acc_t>(q[q_row_base + d]);
+}
 
 // Decode: the head's query vec4 d against K vec4 d of the block's 16 keys. Column j
 // holds the partial dot products of keys 4j..4j+3.
 fn scores_at(d: u32, k: Offs) -> mat4x4<acc_t> {
-  let qv = q_row[d];
+  let qv = q_at(d);
   return mat4x4<acc_t>(qv * kcols(k.a, d), qv * kcols(k.b, d), qv * kcols(k.c, d), qv * kcols(k.d, d));
 }
 
 // Decode, packed: the head's query vec4s d and d + 1 (d even) against K vec4s d and d + 1
 // of the block's 16 keys, from one texel fetch per key.
 fn scores_at2(d: u32, k: Offs) -> mat4x4<acc_t> {
-  let q0 = q_row[d];
-  let q1 = q_row[d + 1u];
+  let q0 = q_at(d);
+  let q1 = q_at(d + 1u);
   let a = kcols2(k.a, d);
   let b = kcols2(k.b, d);
   let c = kcols2(k.c, d);
@@ -355,10 +366,11 @@ fn expanded(@builtin(workgroup_id) wid: vec3<u32>,
     m_run[i] = NEG_BIG;   // running max of the query's scaled scores
   }
   var acc: array<array<vec4<acc_t>, V_VEC4>, QT>;   // unnormalized outputs (zeroed)
-  if (QT == 1u) {
+  q_row_base = q_base[0];
+  if (QT == 1u && DSTEP < 4u) {
     // The decode tile's query row, copied once into private memory (see q_row).
     for (var d = 0u; d < QK_VEC4; d++) {
-      q_row[d] = vec4<acc_t>(q[q_base[0] + d]);
+      q_row[d] = vec4<acc_t>(q[q_row_base + d]);
     }
   }
 

@@ -185,12 +185,12 @@ Deno.test("the expanded kernel (no KV splits) is unsupported past the loop budge
       dtype: "f32",
       backend: "wgsl-expanded",
     }, { ...caps, loopIterationBudget: 5000 });
-  // 25 iterations per 16-key block (decode, 4 vec4s per trip), per 4-key block (prefill);
-  // a decode also runs 84 once (query-row copy 49, store 35): (5000 - 84) / 25 = 196 blocks.
+  // 25 iterations per 16-key block (decode, 4 vec4s per trip, no query-row copy), per
+  // 4-key block (prefill); a decode also runs its store loop once (35).
   assert.equal(asPlan(expanded(3072, 1)).variant.queryTile, 1);
   const u = asUnsupported(expanded(4096, 1));
   assert.deepEqual(u.reasons.map((r) => r.code), ["device.loop-budget"]);
-  assert.match(u.reasons[0].message, /expanded-kernel.*at most 3136 keys.*no KV splits/);
+  assert.match(u.reasons[0].message, /expanded-kernel.*at most 3168 keys.*no KV splits/);
   assert.equal(asPlan(expanded(768, 4)).variant.queryTile, 4);
   assert.equal(asUnsupported(expanded(1024, 4)).reasons[0].code, "device.loop-budget");
 });
@@ -207,8 +207,8 @@ Deno.test("the expanded decode takes one fetch per trip where the keys fit the l
   // expanded.wgsl's decode tile per 16-key block: the block trip, then K (48 vec4s) and V
   // (32) d loops of 48 / step and 32 / step trips, each run costing its trips + 1, and a
   // tail loop of 0 trips (1): step 1 costs 1 + 50 + 34 = 85, packed f16 (step 2)
-  // 1 + 26 + 18 = 45, step 4 1 + 14 + 10 = 25. Once per invocation: the query-row copy
-  // 49 and the store loop 2 + 33 = 35, 84 in all.
+  // 1 + 26 + 18 = 45, step 4 1 + 14 + 10 = 25. Once per invocation: the store loop
+  // 2 + 33 = 35 and, at steps 1 and 2, the query-row copy 49: 84 in all.
   // Step 1 fits floor(4916 / 85) = 57 blocks (912 keys); packed floor(4916 / 45) = 109 (1744).
   assert.equal(expanded(912, 1, "f32").decodeStep, 1);
   assert.equal(expanded(928, 1, "f32").decodeStep, 4);

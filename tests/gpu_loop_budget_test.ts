@@ -76,6 +76,11 @@ const v2l = presetSpec("deepseek-v2-lite");
 const forAbsorbed = withParams(v2l, { qkNopeHeadDim: 16, vHeadDim: 16 });
 // (expanded: one head, or its K/V over 40k keys would not fit one binding).
 const forExpanded = withParams(v2l, { numHeads: 1, kvLoraRank: 16 });
+// The one-fetch decode copies its query row first (49 iterations at 48 vec4s). At V2-Lite's
+// V width the most keys leave 50 iterations unused, so a count without the copy would give
+// the same boundary; a V of 160 (40 vec4s) leaves 20, and a count without the copy would
+// allow one block too many.
+const forExpandedV160 = withParams(forExpanded, { vHeadDim: 160 });
 const BOUNDARIES: Boundary[] = [
   {
     name: "absorbed decode",
@@ -94,12 +99,12 @@ const BOUNDARIES: Boundary[] = [
     valueVec4: 128,
   },
   {
-    name: "expanded decode, one vec4 per trip",
+    name: "expanded decode, one vec4 per trip (v 160)",
     backend: "wgsl-expanded",
-    spec: forExpanded,
+    spec: forExpandedV160,
     seqQ: 1,
     keyVec4: 48,
-    valueVec4: 32,
+    valueVec4: 40,
     upperBound: true,
     decodeStep: 1,
   },
@@ -160,7 +165,8 @@ for (const b of BOUNDARIES) {
         valueVec4: b.valueVec4,
         headsPerInvocation: probe.variant.headsPerTile / probe.variant.workgroupSize,
         dStep: b.decodeStep,
-        queryRowCopy: b.backend === "wgsl-expanded" && b.seqQ === 1,
+        // The decode tile copies its query row first at one fetch per trip.
+        queryRowCopy: b.decodeStep !== undefined && b.decodeStep < 4,
       };
       // 16-head absorbed decode runs 2 heads per invocation (one store loop each).
       if (b.backend === "wgsl-absorbed" && shape.queryTile === 1) {
