@@ -235,8 +235,9 @@ struct Offs {
 // The decode tile's query row (one head of one token), widened, copied from q once per
 // invocation when its d loops take one fetch per trip (DSTEP < 4): the scores loop reads
 // vec4 d of it for every block, and on lavapipe a private-array read at a uniform index is
-// a plain load where a storage load goes lane by lane (expanded.wgsl's header); it ran the
-// f32 decode in 0.95-0.96x the time (f16: no change; docs/benchmarks.md, session 17). The
+// a plain load where a storage load goes lane by lane (expanded.wgsl's header); the
+// f32 decode ran in 0.95-1.0x the time in five A/B runs (f16: no change; docs/benchmarks.md,
+// session 17). The
 // copy loop costs QK_VEC4 + 1 iterations of the loop budget once (adapter/loop_budget.ts
 // counts it), so with DSTEP = 4, the long contexts' step, the row is read from q as before
 // and the budget keeps every key it had.
