@@ -89,6 +89,14 @@ export interface BenchRecord {
     workgroupSize: number;
     headsPerTile: number;
     kvSplits: number;
+    /** Queries per tile (1: a decode tile). */
+    queryTile: number;
+    /**
+     * wgsl-expanded: vec4s per trip of its decode tile's d loops (the plan's `decodeStep`; 4
+     * where one fetch per trip would not fit the device's loop budget, a slower form: a
+     * sweep over the cache length shows the step there). Absent for other kernels.
+     */
+    decodeStep?: number;
   };
 }
 
@@ -251,6 +259,8 @@ export async function runBenchCase(
         workgroupSize: plan.variant.workgroupSize,
         headsPerTile: plan.variant.headsPerTile,
         kvSplits: plan.variant.kvSplits,
+        queryTile: plan.variant.queryTile,
+        ...(plan.variant.decodeStep === undefined ? {} : { decodeStep: plan.variant.decodeStep }),
       },
     };
   } catch (e) {

@@ -137,10 +137,10 @@ Deno.test({
     await Deno.remove(out, { recursive: true });
     assert.equal(r.code, 0, r.stderr);
     const records = JSON.parse(r.stdout).records as {
-      case: { path: string };
+      case: { path: string; dtype: string; sq: number };
       status: string;
       backend?: string;
-      variant?: { family: string };
+      variant?: { family: string; queryTile: number; decodeStep?: number };
     }[];
     for (const path of ["absorbed", "expanded"]) {
       const rec = records.filter((x) => x.case.path === path);
@@ -149,7 +149,18 @@ Deno.test({
         assert.equal(x.status, "ok", JSON.stringify(x));
         assert.equal(x.backend, path === "absorbed" ? "wgsl-absorbed-gemm" : "wgsl-expanded");
         assert.equal(x.variant?.family, path === "absorbed" ? "absorbed-gemm" : "expanded");
+        // The dense decode's loop step travels with the record (tiny: one fetch per trip, a
+        // packed f16 texel being two vec4s); a prefill tile walks 4; other kernels have none.
+        const step = path === "absorbed"
+          ? undefined
+          : x.variant?.queryTile !== 1
+          ? 4
+          : x.case.dtype === "f16"
+          ? 2
+          : 1;
+        assert.equal(x.variant?.decodeStep, step, JSON.stringify(x.variant));
       }
+      if (path === "expanded") assert.ok(rec.some((x) => x.variant?.queryTile === 1));
     }
   },
 });
