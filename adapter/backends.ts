@@ -867,7 +867,7 @@ const expanded: Backend = {
       ...loopBudgetReasons(
         q,
         "expanded-kernel",
-        { ...loopShape, dStep: decodeStep, queryRowCopy: decodeStep < 4 },
+        { ...loopShape, dStep: decodeStep },
         () => "the expanded kernel has no KV splits; use the absorbed path or shorter sequences",
       ),
     );

@@ -245,10 +245,10 @@ function textureLine(
 /** wgsl-expanded's decode tile: how many vec4s its d loops take per trip, and why. */
 function decodeStepLines(v: KernelVariant): string[] {
   if (v.queryTile !== 1 || v.decodeStep === undefined) return [];
-  const perFetch = v.keyTexture?.format === "rgba32uint" ? 2 : 1;
+  // Below 4, the step is one fetch per trip (expandedDecodeStep).
   return [
     `  decode d loops: ${v.decodeStep} vec4${v.decodeStep === 1 ? "" : "s"} per trip` +
-    (v.decodeStep === perFetch
+    (v.decodeStep < 4
       ? " (one fetch per key per trip)"
       : ` (one fetch per trip would run over the device's loop budget)`),
   ];

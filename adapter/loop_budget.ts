@@ -88,15 +88,11 @@ export interface AttentionLoopShape {
   readonly headsPerInvocation?: number;
   /**
    * Vec4s the score and value d loops advance per trip (default 4): expanded.wgsl's decode
-   * tile takes the plan's `decodeStep` (see {@link expandedDecodeStep}).
+   * tile takes the plan's `decodeStep` (see {@link expandedDecodeStep}). Below 4 the
+   * invocation also copies its query row into private memory first, one loop of `keyVec4`
+   * trips, counted as costing its trips + 1 (an upper bound should the compiler unroll it).
    */
   readonly dStep?: number;
-  /**
-   * The invocation first copies its query row into private memory, one loop of `keyVec4`
-   * trips (expanded.wgsl's decode tile; default false), counted as costing its trips + 1
-   * (an upper bound should the compiler unroll it).
-   */
-  readonly queryRowCopy?: boolean;
 }
 
 /**
@@ -105,7 +101,7 @@ export interface AttentionLoopShape {
  * the key-block loop ({@link keysPerBlock} keys per block), in each block the
  * score d loop and the value d loop (`dStep` vec4s per trip, default 4, then a tail loop), and at the
  * end the store loop over the tile's queries (a runtime count, up to QT), each with
- * a value-width loop per head of the invocation (and, with `queryRowCopy`, a copy loop
+ * a value-width loop per head of the invocation (and, with a `dStep` below 4, a copy loop
  * over the query row before the key loop). The constant-trip loops over the QT
  * queries and the heads of an invocation cost nothing.
  *
@@ -123,7 +119,7 @@ export function attentionLoopIterations(shape: AttentionLoopShape): number {
   const step = shape.dStep ?? 4;
   const perBlock = 1 + dLoop(keyVec4, step) + dLoop(valueVec4, step);
   const store = run(qt) + qt * (shape.headsPerInvocation ?? 1) * run(valueVec4);
-  const copy = shape.queryRowCopy === true ? run(keyVec4) : 0;
+  const copy = step < 4 ? run(keyVec4) : 0;
   return blocks * perBlock + store + copy;
 }
 
@@ -150,9 +146,9 @@ export function maxKeysWithinBudget(
 /**
  * Vec4s per trip of expanded.wgsl's decode-tile d loops (its DSTEP): one fetch per key per
  * trip (`vec4PerFetch`: 1, or 2 for packed f16 rows) wherever the invocation's keys fit
- * the loop budget that way (with the query-row copy that step brings), else 4 (no copy). Fewer vec4s per trip ran faster on lavapipe (the
- * kernel says why) but cost up to 4 times the loop iterations. A prefill tile
- * (`queryTile` > 1) always walks 4.
+ * the loop budget that way (with the query-row copy that step brings), else 4 (no copy).
+ * Fewer vec4s per trip ran faster on lavapipe (the kernel says why) but cost up to 4 times
+ * the loop iterations. A prefill tile (`queryTile` > 1) always walks 4.
  *
  * @example
  * ```ts
@@ -165,11 +161,10 @@ export function maxKeysWithinBudget(
  */
 export function expandedDecodeStep(
   budget: number | null,
-  shape: Omit<AttentionLoopShape, "dStep" | "queryRowCopy">,
+  shape: Omit<AttentionLoopShape, "dStep">,
   vec4PerFetch: number,
 ): number {
   if (shape.queryTile !== 1) return 4;
   if (budget === null) return vec4PerFetch;
-  const fine = { ...shape, dStep: vec4PerFetch, queryRowCopy: true };
-  return attentionLoopIterations(fine) <= budget ? vec4PerFetch : 4;
+  return attentionLoopIterations({ ...shape, dStep: vec4PerFetch }) <= budget ? vec4PerFetch : 4;
 }

@@ -24,7 +24,7 @@
 //     counter, i.e. per-lane stack slots read and written once per V vec4 per block.
 // The rows of the block come from k_rows (the same address in every lane). Fully unrolled loops
 // compiled for 9-18 s and ran slower on lavapipe, so d loops stay loops, advancing
-// 4 vec4s per iteration (then a tail loop): lavapipe stops every loop of an
+// 4 vec4s per iteration (the decode tile: DSTEP, see there; then a tail loop): lavapipe stops every loop of an
 // invocation once all its loops together have run 65535 iterations (see
 // absorbed.wgsl); the host counts iterations the same way (adapter/loop_budget.ts).
 //
@@ -235,12 +235,11 @@ struct Offs {
 // The decode tile's query row (one head of one token), widened, copied from q once per
 // invocation when its d loops take one fetch per trip (DSTEP < 4): the scores loop reads
 // vec4 d of it for every block, and on lavapipe a private-array read at a uniform index is
-// a plain load where a storage load goes lane by lane (expanded.wgsl's header); the
-// f32 decode ran in 0.95-1.0x the time in five A/B runs (f16: no change; docs/benchmarks.md,
-// session 17). The
-// copy loop costs QK_VEC4 + 1 iterations of the loop budget once (adapter/loop_budget.ts
-// counts it), so with DSTEP = 4, the long contexts' step, the row is read from q as before
-// and the budget keeps every key it had.
+// a plain load where a storage load goes lane by lane (expanded.wgsl's header); the f32
+// decode ran in 0.95-1.0x the time in five A/B runs (f16: no change; docs/benchmarks.md,
+// session 17). The copy loop costs QK_VEC4 + 1 iterations of the loop budget once
+// (adapter/loop_budget.ts counts it), so with DSTEP = 4, the long contexts' step, the row
+// is read from q as before and the budget keeps every key it had.
 var<private> q_row: array<vec4<acc_t>, QK_VEC4>;
 var<private> q_row_base: u32; // the row's first vec4 in q
 

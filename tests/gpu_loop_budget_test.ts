@@ -165,8 +165,6 @@ for (const b of BOUNDARIES) {
         valueVec4: b.valueVec4,
         headsPerInvocation: probe.variant.headsPerTile / probe.variant.workgroupSize,
         dStep: b.decodeStep,
-        // The decode tile copies its query row first at one fetch per trip.
-        queryRowCopy: b.decodeStep !== undefined && b.decodeStep < 4,
       };
       // 16-head absorbed decode runs 2 heads per invocation (one store loop each).
       if (b.backend === "wgsl-absorbed" && shape.queryTile === 1) {
