@@ -8,6 +8,7 @@
 import { type BenchReport, measuredWhen, memoryLine, referenceLine } from "./report.ts";
 import { memoryRoof } from "./ceilings.ts";
 import type { BenchRecord } from "./run_bench.ts";
+import { crossovers, sweepOf } from "./crossover.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { chartFigure, escapeHtml } from "../report/html/chart.ts";
 import { htmlPage, num, section } from "../report/html/page.ts";
@@ -71,8 +72,7 @@ export function crossoverPoints(records: readonly BenchRecord[]): CrossoverPoint
   for (const r of records) {
     if (r.status !== "ok" || r.ms === undefined) continue;
     const c = r.case;
-    const sweep = `${c.preset} h=${c.heads} ${c.dtype} b=${c.b} sq=${c.sq}` +
-      (c.page ? ` page=${c.page}` : "");
+    const sweep = sweepOf(c);
     const list = sweeps.get(sweep) ?? [];
     list.push({
       sweep,
@@ -120,7 +120,16 @@ export async function benchReportHtml(
   }
   const cross = crossoverPoints(report.records);
   if (cross.length > 0) {
-    sections.push(section("crossover", "Absorbed against dense", await crossoverChart(cross)));
+    // Under the plot, which path is faster where (bench/crossover.ts), in words.
+    const verdicts = crossovers(report.records).filter((x) => x.rows.length >= 2);
+    sections.push(section(
+      "crossover",
+      "Absorbed against dense",
+      (await crossoverChart(cross)) +
+        `<ul class="crossover-verdicts">${
+          verdicts.map((x) => `<li>${escapeHtml(x.sweep)}: ${escapeHtml(x.verdict)}</li>`).join("")
+        }</ul>`,
+    ));
   }
   if (report.targets.length > 0) {
     sections.push(section(

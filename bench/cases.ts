@@ -200,8 +200,9 @@ export function benchMatrix(name: string): BenchCase[] {
       ];
     case "presets":
       // The absorbed / dense crossover of every bundled model preset at its full head count
-      // (no tensor-parallel shard): decode, one sequence, five cache lengths (the short ones
-      // where a fixed cost per pass could make dense the faster path).
+      // (no tensor-parallel shard): decode, one sequence, seven cache lengths (the short ones
+      // where a fixed cost per pass makes dense the faster path; 128 and 512 bracket the
+      // crossover that bench prints, measured between 64 and 1024 keys on lavapipe).
       return PRESET_NAMES.filter((p) => !p.startsWith("tiny")).flatMap((preset) =>
         grid({ preset, causal: true, page: 0 }, {
           heads: [presetSpec(preset).numHeads],
@@ -209,7 +210,7 @@ export function benchMatrix(name: string): BenchCase[] {
           dtype: ["f32"],
           b: [1],
           sq: [1],
-          sk: [16, 64, 256, 1024, 4096],
+          sk: [16, 64, 128, 256, 512, 1024, 4096],
         })
       );
     case "prefill":

@@ -6,6 +6,7 @@
  */
 export * from "./cases.ts";
 export * from "./ceilings.ts";
+export * from "./crossover.ts";
 export * from "./formulas.ts";
 export * from "./machine.ts";
 export * from "./reference_ceilings.ts";

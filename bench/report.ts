@@ -8,6 +8,7 @@ import { benchCaseId, HEADLINE, TARGET_CASES, TARGET_SETS } from "./cases.ts";
 import { type Ceilings, memoryRoof } from "./ceilings.ts";
 import type { ReferenceCeilings } from "./reference_ceilings.ts";
 import type { BenchRecord } from "./run_bench.ts";
+import { type Crossover, crossoverLines, crossoverMarkdown } from "./crossover.ts";
 
 /** The machine a benchmark ran on. */
 export interface MachineInfo {
@@ -54,6 +55,11 @@ export interface BenchReport {
   readonly targets: readonly TargetOutcome[];
   /** The device class whose targets were applied (bench/cases.ts `TARGET_SETS`). */
   readonly targetClass?: "cpu" | "gpu";
+  /**
+   * The absorbed / dense crossover of every sweep where both paths ran (bench/crossover.ts);
+   * absent when there is none.
+   */
+  readonly crossovers?: readonly Crossover[];
   /** What makes figures of this run untrustworthy ({@link benchWarnings}); absent when none. */
   readonly warnings?: readonly string[];
   /**
@@ -299,6 +305,7 @@ export function formatTable(report: BenchReport): string {
         ...formatTargets(report.targets),
       ]
       : []),
+    ...(report.crossovers?.length ? ["", ...crossoverLines(report.crossovers)] : []),
     ...(report.warnings?.length ? ["", ...report.warnings.map((w) => `warning: ${w}`)] : []),
   ].join("\n");
 }
@@ -426,6 +433,7 @@ export function toMarkdown(report: BenchReport, options: { title: string }): str
       ...formatTargets(report.targets).map((l) => `- ${l}`),
     );
   }
+  if (report.crossovers?.length) out.push("", ...crossoverMarkdown(report.crossovers));
   if (report.warnings?.length) {
     out.push("", ...report.warnings.map((w) => `**Warning:** ${w}`));
   }

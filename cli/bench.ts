@@ -17,6 +17,7 @@ import { backendById } from "../adapter/registry.ts";
 import type { AttentionPath } from "../adapter/types.ts";
 import { BENCH_MATRICES, type BenchCase, benchMatrix, filterBenchCases } from "../bench/cases.ts";
 import { bestCeilings, measureCeilings } from "../bench/ceilings.ts";
+import { crossovers } from "../bench/crossover.ts";
 import { machineInfo } from "../bench/machine.ts";
 import {
   type BenchReport,
@@ -171,6 +172,7 @@ export function benchCommand() {
         best = joined.ceilings;
         const judged = records.map((r) => judgeRecord(r, best));
         const warnings = [...joined.warnings, ...benchWarnings(judged)];
+        const crossing = crossovers(judged);
         const report: BenchReport = {
           machine,
           ceilings: best,
@@ -178,6 +180,7 @@ export function benchCommand() {
           records: judged,
           targets: evaluateTargets(judged, { deviceClass: targetClass }),
           targetClass,
+          ...(crossing.length ? { crossovers: crossing } : {}),
           ...(warnings.length ? { warnings } : {}),
         };
         if (opts.out) {

@@ -12,8 +12,13 @@ Deno.test("bench matrix presets: every model preset at its published head count,
   }
   for (const preset of models) {
     const own = cases.filter((c) => c.preset === preset);
-    assert.equal(own.filter((c) => c.path === "absorbed").length, 5, preset);
-    assert.equal(own.filter((c) => c.path === "expanded").length, 5, preset);
+    for (const path of ["absorbed", "expanded"]) {
+      assert.deepEqual(
+        own.filter((c) => c.path === path).map((c) => c.sk),
+        [16, 64, 128, 256, 512, 1024, 4096],
+        `${preset} ${path}: the s_k values the crossover is read between`,
+      );
+    }
   }
   assert.ok(BENCH_MATRICES.includes("presets"));
 });

@@ -1,0 +1,208 @@
+/**
+ * The absorbed / dense crossover of a benchmark: for every sweep (the cases that differ
+ * only in path and s_k) where both paths ran, the times side by side per s_k and the
+ * s_k from which the absorbed path is the faster one. `bench` prints it, and writes it to
+ * report.json (`crossovers`), summary.md and report.html.
+ *
+ * @module
+ */
+import type { BenchCase } from "./cases.ts";
+import type { BenchRecord } from "./run_bench.ts";
+
+/** One s_k of a sweep where both paths ran. */
+export interface CrossoverRow {
+  /** Keys per sequence. */
+  readonly sk: number;
+  /** Median attention-core time of the absorbed path, ms. */
+  readonly absorbedMs: number;
+  /** Median attention-core time of the dense (expanded) path, ms. */
+  readonly denseMs: number;
+  /** denseMs / absorbedMs: above 1, the absorbed path is faster. */
+  readonly denseOverAbsorbed: number;
+}
+
+/**
+ * Which path is faster over a sweep's s_k values.
+ * - `absorbed`: at every s_k measured; `dense`: at every s_k measured;
+ * - `crosses`: dense below some s_k, absorbed from it on (one switch);
+ * - `mixed`: more than one switch (neighbouring times within the host's noise, as a rule).
+ */
+export type CrossoverKind = "absorbed" | "dense" | "crosses" | "mixed";
+
+/** The crossover of one sweep. */
+export interface Crossover {
+  /** The sweep: every case field but path and s_k. */
+  readonly sweep: string;
+  /** The s_k values where both paths ran, ascending. */
+  readonly rows: readonly CrossoverRow[];
+  /** Which path is faster where. */
+  readonly kind: CrossoverKind;
+  /** `crosses`: the smallest s_k from which the absorbed path is faster at every s_k. */
+  readonly absorbedFromSk?: number;
+  /** `crosses`: the largest s_k measured below it (dense faster there). */
+  readonly denseUpToSk?: number;
+  /**
+   * `crosses`: where the ratio reaches 1, interpolated linearly in log(ratio) against
+   * log(s_k) between those two points (an estimate between two measurements).
+   */
+  readonly estimatedSk?: number;
+  /** One sentence: which path is faster where. */
+  readonly verdict: string;
+}
+
+/**
+ * The sweep a case belongs to: every field but path and s_k (causal and page only
+ * when they differ from a bench matrix's usual causal, contiguous cache).
+ *
+ * @example
+ * ```ts
+ * import { sweepOf } from "./crossover.ts";
+ * sweepOf({ preset: "deepseek-v3", heads: 128, path: "absorbed", dtype: "f32", b: 1, sq: 1,
+ *   sk: 256, causal: true, page: 0 }); // "deepseek-v3 h=128 f32 b=1 sq=1"
+ * ```
+ */
+export function sweepOf(c: BenchCase): string {
+  return `${c.preset} h=${c.heads} ${c.dtype} b=${c.b} sq=${c.sq}` +
+    (c.page ? ` page=${c.page}` : "") + (c.causal ? "" : " non-causal");
+}
+
+/**
+ * The crossover of every sweep in which both paths ran at one s_k or more (in the
+ * order the sweeps first appear). Records that did not run are left out.
+ *
+ * @example
+ * ```ts
+ * import { crossovers } from "./crossover.ts";
+ * crossovers([]); // []
+ * ```
+ */
+export function crossovers(records: readonly BenchRecord[]): Crossover[] {
+  const sweeps = new Map<string, Map<number, { absorbed?: number; dense?: number }>>();
+  for (const r of records) {
+    if (r.status !== "ok" || r.ms === undefined) continue;
+    const sweep = sweepOf(r.case);
+    const bySk = sweeps.get(sweep) ?? new Map();
+    const at = bySk.get(r.case.sk) ?? {};
+    if (r.case.path === "absorbed") at.absorbed = r.ms;
+    else at.dense = r.ms;
+    bySk.set(r.case.sk, at);
+    sweeps.set(sweep, bySk);
+  }
+  const out: Crossover[] = [];
+  for (const [sweep, bySk] of sweeps) {
+    const rows: CrossoverRow[] = [...bySk.entries()]
+      .filter(([, t]) => t.absorbed !== undefined && t.dense !== undefined)
+      .sort(([a], [b]) => a - b)
+      .map(([sk, t]) => ({
+        sk,
+        absorbedMs: t.absorbed!,
+        denseMs: t.dense!,
+        denseOverAbsorbed: t.dense! / t.absorbed!,
+      }));
+    if (rows.length) out.push(judge(sweep, rows));
+  }
+  return out;
+}
+
+function judge(sweep: string, rows: CrossoverRow[]): Crossover {
+  // Absorbed is faster only when strictly faster; a tie counts for dense.
+  const faster = rows.map((r) => r.absorbedMs < r.denseMs);
+  const list = (xs: CrossoverRow[]) => xs.map((r) => r.sk).join(", ");
+  if (faster.every((x) => x)) {
+    return {
+      sweep,
+      rows,
+      kind: "absorbed",
+      verdict: `absorbed faster at every s_k measured (${list(rows)})`,
+    };
+  }
+  if (faster.every((x) => !x)) {
+    return {
+      sweep,
+      rows,
+      kind: "dense",
+      verdict: `dense faster at every s_k measured (${list(rows)})`,
+    };
+  }
+  const switches = faster.slice(1).filter((x, i) => x !== faster[i]).length;
+  if (switches === 1 && !faster[0]) {
+    const i = faster.indexOf(true);
+    const lo = rows[i - 1];
+    const hi = rows[i];
+    const t = -Math.log(lo.denseOverAbsorbed) /
+      (Math.log(hi.denseOverAbsorbed) - Math.log(lo.denseOverAbsorbed));
+    const estimatedSk = Math.round(
+      Math.exp(Math.log(lo.sk) + t * (Math.log(hi.sk) - Math.log(lo.sk))),
+    );
+    return {
+      sweep,
+      rows,
+      kind: "crosses",
+      absorbedFromSk: hi.sk,
+      denseUpToSk: lo.sk,
+      estimatedSk,
+      verdict: `dense faster up to s_k ${lo.sk}, absorbed from s_k ${hi.sk} on ` +
+        `(the times meet near s_k ${estimatedSk}, interpolated)`,
+    };
+  }
+  return {
+    sweep,
+    rows,
+    kind: "mixed",
+    verdict: `no single crossover: absorbed faster at s_k ${
+      list(rows.filter((_, i) => faster[i]))
+    }, dense at ${list(rows.filter((_, i) => !faster[i]))} (neighbouring times within noise?)`,
+  };
+}
+
+/**
+ * The crossovers as terminal lines, one per sweep (nothing when there are none).
+ *
+ * @example
+ * ```ts
+ * import { crossoverLines } from "./crossover.ts";
+ * crossoverLines([]); // []
+ * ```
+ */
+export function crossoverLines(list: readonly Crossover[]): string[] {
+  if (!list.length) return [];
+  return [
+    "absorbed / dense crossover (attention-core medians):",
+    ...list.map((c) => {
+      const ratios = c.rows.map((r) => `${r.sk}: ${r.denseOverAbsorbed.toFixed(2)}x`).join(", ");
+      return `  ${c.sweep}: ${c.verdict}; dense / absorbed ${ratios}`;
+    }),
+  ];
+}
+
+/**
+ * The crossovers as a Markdown section: one row per sweep and s_k, then each verdict.
+ *
+ * @example
+ * ```ts
+ * import { crossoverMarkdown } from "./crossover.ts";
+ * crossoverMarkdown([]); // []
+ * ```
+ */
+export function crossoverMarkdown(list: readonly Crossover[]): string[] {
+  if (!list.length) return [];
+  const f = (x: number) => x.toFixed(2);
+  return [
+    "### Absorbed / dense crossover",
+    "",
+    "Attention-core medians of the sweeps where both paths ran; above 1, the absorbed path is " +
+    "faster.",
+    "",
+    "| sweep | s_k | absorbed ms | dense ms | dense / absorbed |",
+    "| --- | ---: | ---: | ---: | ---: |",
+    ...list.flatMap((c) =>
+      c.rows.map((r) =>
+        `| ${c.sweep} | ${r.sk} | ${f(r.absorbedMs)} | ${f(r.denseMs)} | ${
+          f(r.denseOverAbsorbed)
+        } |`
+      )
+    ),
+    "",
+    ...list.map((c) => `- ${c.sweep}: ${c.verdict}.`),
+  ];
+}
