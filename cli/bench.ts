@@ -40,6 +40,7 @@ import {
   withReferenceCeilings,
 } from "../bench/reference_ceilings.ts";
 import { CliError, EXIT } from "./errors.ts";
+import { writeTextAtomic } from "../util/fs.ts";
 
 const join = (dir: string, file: string) => `${dir.replace(/\/+$/, "")}/${file}`;
 
@@ -72,7 +73,9 @@ export function benchCommand() {
     .option("--json", "print the report as JSON (ceilings, one record per case, targets)")
     .option(
       "--out <dir>",
-      "write report.json, results.csv, summary.md and report.html (roofline and crossover plots) there",
+      "write report.json, results.csv, summary.md and report.html (roofline and crossover " +
+        "plots) there when the run ends; each case's record is appended to records.jsonl " +
+        "there as it ends, so a run that dies halfway keeps what it measured",
     )
     .option("--title <text>", "title of summary.md", "Benchmark")
     .option(
@@ -132,6 +135,13 @@ export function benchCommand() {
         // A GPU is held to issue 13's GPU targets, a CPU implementation to lavapipe's.
         const targetClass = deviceClassOf(ctx.caps)?.kind ?? "cpu";
         const records: BenchRecord[] = [];
+        // Each record is appended to <out>/records.jsonl as its case ends, so a run that dies
+        // halfway keeps what it measured (fractions there are the provisional ones).
+        const stream = opts.out === undefined ? undefined : join(opts.out, "records.jsonl");
+        if (stream !== undefined) {
+          await Deno.mkdir(opts.out!, { recursive: true });
+          await Deno.writeTextFile(stream, "");
+        }
         if (!opts.json) {
           console.error(
             "roofline fractions while cases run are provisional (against the ceilings measured " +
@@ -142,6 +152,9 @@ export function benchCommand() {
         for (const c of cases) {
           const r = await runBenchCase(ctx, c, { ceilings, reps, backend: backendOf(c.path) });
           records.push(r);
+          if (stream !== undefined) {
+            await Deno.writeTextFile(stream, JSON.stringify(r) + "\n", { append: true });
+          }
           if (!opts.json) {
             console.error(
               `${r.id}: ${
@@ -185,9 +198,9 @@ export function benchCommand() {
         };
         if (opts.out) {
           await Deno.mkdir(opts.out, { recursive: true });
-          await Deno.writeTextFile(join(opts.out, "report.json"), JSON.stringify(report, null, 2));
-          await Deno.writeTextFile(join(opts.out, "results.csv"), toCsv(records));
-          await Deno.writeTextFile(
+          await writeTextAtomic(join(opts.out, "report.json"), JSON.stringify(report, null, 2));
+          await writeTextAtomic(join(opts.out, "results.csv"), toCsv(records));
+          await writeTextAtomic(
             join(opts.out, "summary.md"),
             toMarkdown(report, { title: opts.title }),
           );

@@ -245,6 +245,22 @@ Deno.test({
     }
     const csv = (await Deno.readTextFile(`${out}/results.csv`)).split("\n")[0];
     assert.match(csv, /,expansion_ms,backend$/);
+    // Every case's record was streamed to records.jsonl as it ended, in order.
+    const streamed = (await Deno.readTextFile(`${out}/records.jsonl`)).trimEnd().split("\n")
+      .map((l) => JSON.parse(l) as { id: string; ms: number });
+    const ids = (JSON.parse(r.stdout).records as { id: string }[]).map((x) => x.id);
+    assert.deepEqual(streamed.map((x) => x.id), ids);
+    // Both paths ran at one s_k of one sweep: its crossover row is their ratio.
+    const report = JSON.parse(r.stdout) as {
+      crossovers: { sweep: string; rows: { sk: number; denseOverAbsorbed: number }[] }[];
+    };
+    const ms = (path: string) =>
+      (records as unknown as { ms: number; case: { path: string } }[])
+        .find((x) => x.case.path === path)!.ms;
+    assert.equal(report.crossovers.length, 1);
+    assert.equal(report.crossovers[0].sweep, "tiny h=4 f32 b=1 sq=1");
+    assert.deepEqual(report.crossovers[0].rows.map((x) => x.sk), [64]);
+    assert.equal(report.crossovers[0].rows[0].denseOverAbsorbed, ms("expanded") / ms("absorbed"));
     const md = await Deno.readTextFile(`${out}/summary.md`);
     assert.match(md, /\| submission ms \| construction ms \|/);
     await Deno.remove(out, { recursive: true });
