@@ -180,6 +180,37 @@ export function standardBuffers(
 export const ABSORBED_MAX_HEADS_PER_TILE = 16;
 /** Head tiles are multiples of 8: lavapipe runs 8 invocations as the lanes of one AVX2 register. */
 export const ABSORBED_HEAD_TILE_STEP = 8;
+/**
+ * Heads per workgroup of the dense kernel (`wgsl-expanded`, one invocation per head): the
+ * heads rounded up to a multiple of {@link ABSORBED_HEAD_TILE_STEP}, at most
+ * {@link ABSORBED_MAX_HEADS_PER_TILE}; but a decode (one query per tile) whose grid that
+ * way would be a single workgroup (one sequence with one query, 9 to 16 heads) takes tiles
+ * of 8 heads, two workgroups. A CPU implementation runs each workgroup on one thread, so
+ * one workgroup leaves every other core idle: on lavapipe (2 threads here) the V2-Lite
+ * decode at b 1 and 4096 keys took 4.8-5.2 ms in its fastest repetitions against 8.4-8.9
+ * ms, the medians never longer (lavapipe does not always give the second workgroup its
+ * own thread; docs/benchmarks.md, session 18). With more workgroups (64 heads: 4 of 16)
+ * 8-head tiles measured slower, so the rule is only for the one-workgroup grid.
+ *
+ * @example
+ * ```ts
+ * import { normalizeLayout } from "./layout.ts";
+ * import { expandedHeadsPerTile } from "./backends.ts";
+ * const one = normalizeLayout({ kind: "bshd", batch: 1, seqQ: 1, seqK: 4096, causal: true });
+ * expandedHeadsPerTile(16, one); // 8
+ * const four = normalizeLayout({ kind: "bshd", batch: 4, seqQ: 1, seqK: 4096, causal: true });
+ * expandedHeadsPerTile(16, four); // 16
+ * ```
+ */
+export function expandedHeadsPerTile(heads: number, layout: NormalizedLayout): number {
+  const tile = Math.min(
+    Math.ceil(heads / ABSORBED_HEAD_TILE_STEP) * ABSORBED_HEAD_TILE_STEP,
+    ABSORBED_MAX_HEADS_PER_TILE,
+  );
+  const oneWorkgroup = queryTileOf(layout) === 1 && layout.totalQ === 1 && heads <= tile;
+  return oneWorkgroup && tile > ABSORBED_HEAD_TILE_STEP ? ABSORBED_HEAD_TILE_STEP : tile;
+}
+
 /** {@link deviceReasons} of a latent (absorbed) kernel: its widths are the latent's. */
 function latentDeviceReasons(q: SupportQuery): Reason[] {
   return deviceReasons(q, {
@@ -817,11 +848,9 @@ const expanded: Backend = {
     const { spec, layout, dtype } = q;
     const eb = bytesOf(dtype);
     const h = spec.numHeads;
-    // One invocation per head, like the absorbed kernel (see expanded.wgsl).
-    const headsPerTile = Math.min(
-      Math.ceil(h / ABSORBED_HEAD_TILE_STEP) * ABSORBED_HEAD_TILE_STEP,
-      ABSORBED_MAX_HEADS_PER_TILE,
-    );
+    // One invocation per head, like the absorbed kernel (see expanded.wgsl); a decode that
+    // would be one workgroup runs as two of half the heads.
+    const headsPerTile = expandedHeadsPerTile(h, layout);
     const reasons = denseDeviceReasons(q);
     const buffers = denseBuffers(spec, layout, dtype);
     // K and V are expanded in row chunks, then read through textures or bound per group

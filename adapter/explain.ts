@@ -207,6 +207,7 @@ export function formatExplanation(e: Explanation): string {
         `workgroup ${r.variant.workgroupSize}, heads/tile ${r.variant.headsPerTile}, ` +
         `kv splits ${r.variant.kvSplits}, queries/tile ${r.variant.queryTile}`,
       ...autoReason(r.requested, r.layout, e.caps),
+      ...headTileLines(r.variant, r.attention.numHeads),
       ...valuesPassLines(r.variant),
       `  key width ${r.attention.keyWidth}, value width ${r.attention.valueWidth}, ` +
         `softmax scale ${r.attention.softmaxScale.toFixed(6)}`,
@@ -239,6 +240,17 @@ function textureLine(
     `${t.rowsPerTexelRow} row${t.rowsPerTexelRow === 1 ? "" : "s"} per texture row), ` +
     `bound as a ${binding === "storage" ? "read-only storage" : "sampled"} texture, ` +
     `copied by cache_texture.wgsl ${copied}`,
+  ];
+}
+
+/** wgsl-expanded's decode tile of 8 heads where 16 would fit (backends.ts expandedHeadsPerTile). */
+function headTileLines(v: KernelVariant, heads: number): string[] {
+  if (v.family !== "expanded" || v.queryTile !== 1 || v.headsPerTile >= Math.min(heads, 16)) {
+    return [];
+  }
+  return [
+    `  heads/tile ${v.headsPerTile} of ${heads}: tiles of up to 16 heads would make the whole ` +
+    "grid one workgroup; two let a CPU implementation run them on two threads",
   ];
 }
 

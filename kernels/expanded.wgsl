@@ -68,6 +68,8 @@ alias store_t = f32; // @dtype storage type of q, k and v
 alias acc_t = f32; // accumulation type (always f32)
 
 const WG: u32 = 16u; // @param invocations per workgroup (== HEADS: one head each)
+// 8 where tiles of 16 would make a decode's whole grid one workgroup, which a CPU
+// implementation runs on one thread (adapter/backends.ts expandedHeadsPerTile).
 const HEADS: u32 = 16u; // @param heads per tile (a multiple of 8, the lavapipe SIMD width)
 const QT: u32 = 1u; // @param queries per tile: 1 (decode, BLOCK 16) or 4 (prefill, BLOCK 4)
 const QK_VEC4: u32 = 48u; // @param (nope + rope) / 4

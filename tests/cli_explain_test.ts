@@ -337,6 +337,16 @@ Deno.test("explain: wgsl-expanded says whether it reads K and V through textures
   // The decode's d loops: one vec4 per trip at 4096 keys; past what the caps file's loop
   // budget allows that way (12320 keys, adapter_resolve_test.ts counts why), 4.
   assert.match(tex.stdout, /^ {2}decode d loops: 1 vec4 per trip \(one fetch per key per trip\)$/m);
+  // One sequence, one query, 16 heads: two workgroups of 8 heads, and the line says why.
+  assert.match(tex.stdout, /workgroup 8, heads\/tile 8, kv splits 1, queries\/tile 1$/m);
+  assert.match(
+    tex.stdout,
+    /^ {2}heads\/tile 8 of 16: tiles of up to 16 heads would make the whole grid one workgroup/m,
+  );
+  const two = await runCli([...args, "--batch", "2", "--caps", caps]);
+  assert.match(two.stdout, /workgroup 16, heads\/tile 16, kv splits 1, queries\/tile 1$/m);
+  assert.doesNotMatch(two.stdout, /heads\/tile 16 of/);
+  assert.doesNotMatch(prefill.stdout, /heads\/tile \d+ of/);
   assert.doesNotMatch(prefill.stdout, /decode d loops/);
   const long = await runCli([...args.slice(0, -1), "16384", "--caps", caps]);
   assert.equal(long.code, 0, long.stdout + long.stderr);
