@@ -127,7 +127,11 @@ export async function benchReportHtml(
       "Absorbed against dense",
       (await crossoverChart(cross)) +
         `<ul class="crossover-verdicts">${
-          verdicts.map((x) => `<li>${escapeHtml(x.sweep)}: ${escapeHtml(x.verdict)}</li>`).join("")
+          verdicts.map((x) =>
+            `<li>${escapeHtml(x.sweep)}: ${escapeHtml(x.verdict)} (medians); ${
+              escapeHtml(x.fastest.verdict)
+            } (fastest repetitions)</li>`
+          ).join("")
         }</ul>`,
     ));
   }

@@ -19,6 +19,12 @@ export interface CrossoverRow {
   readonly denseMs: number;
   /** denseMs / absorbedMs: above 1, the absorbed path is faster. */
   readonly denseOverAbsorbed: number;
+  /** The absorbed path's fastest timed repetition, ms (its median where none is recorded). */
+  readonly absorbedMinMs: number;
+  /** The dense path's fastest timed repetition, ms (its median where none is recorded). */
+  readonly denseMinMs: number;
+  /** denseMinMs / absorbedMinMs. */
+  readonly denseOverAbsorbedFastest: number;
 }
 
 /**
@@ -29,12 +35,8 @@ export interface CrossoverRow {
  */
 export type CrossoverKind = "absorbed" | "dense" | "crosses" | "mixed";
 
-/** The crossover of one sweep. */
-export interface Crossover {
-  /** The sweep: every case field but path and s_k. */
-  readonly sweep: string;
-  /** The s_k values where both paths ran, ascending. */
-  readonly rows: readonly CrossoverRow[];
+/** Which path is faster where, judged on one pair of times per s_k. */
+export interface CrossoverJudgement {
   /** Which path is faster where. */
   readonly kind: CrossoverKind;
   /** `crosses`: the smallest s_k from which the absorbed path is faster at every s_k. */
@@ -48,6 +50,22 @@ export interface Crossover {
   readonly estimatedSk?: number;
   /** One sentence: which path is faster where. */
   readonly verdict: string;
+}
+
+/**
+ * The crossover of one sweep: judged on the medians (as the tables), and on each path's
+ * fastest repetition. On a shared host a median can land on either side of a bimodal
+ * spread (lavapipe sometimes runs a dispatch's workgroups on fewer threads: repetitions
+ * exactly 2x slower), which flips the median verdict between runs; the fastest
+ * repetitions say what each path does when it has the machine.
+ */
+export interface Crossover extends CrossoverJudgement {
+  /** The sweep: every case field but path and s_k. */
+  readonly sweep: string;
+  /** The s_k values where both paths ran, ascending. */
+  readonly rows: readonly CrossoverRow[];
+  /** The same judgement on the fastest repetitions. */
+  readonly fastest: CrossoverJudgement;
 }
 
 /**
@@ -77,14 +95,16 @@ export function sweepOf(c: BenchCase): string {
  * ```
  */
 export function crossovers(records: readonly BenchRecord[]): Crossover[] {
-  const sweeps = new Map<string, Map<number, { absorbed?: number; dense?: number }>>();
+  type Times = { ms: number; min: number };
+  const sweeps = new Map<string, Map<number, { absorbed?: Times; dense?: Times }>>();
   for (const r of records) {
     if (r.status !== "ok" || r.ms === undefined) continue;
     const sweep = sweepOf(r.case);
     const bySk = sweeps.get(sweep) ?? new Map();
     const at = bySk.get(r.case.sk) ?? {};
-    if (r.case.path === "absorbed") at.absorbed = r.ms;
-    else at.dense = r.ms;
+    const times = { ms: r.ms, min: r.ms_min ?? r.ms };
+    if (r.case.path === "absorbed") at.absorbed = times;
+    else at.dense = times;
     bySk.set(r.case.sk, at);
     sweeps.set(sweep, bySk);
   }
@@ -95,63 +115,61 @@ export function crossovers(records: readonly BenchRecord[]): Crossover[] {
       .sort(([a], [b]) => a - b)
       .map(([sk, t]) => ({
         sk,
-        absorbedMs: t.absorbed!,
-        denseMs: t.dense!,
-        denseOverAbsorbed: t.dense! / t.absorbed!,
+        absorbedMs: t.absorbed!.ms,
+        denseMs: t.dense!.ms,
+        denseOverAbsorbed: t.dense!.ms / t.absorbed!.ms,
+        absorbedMinMs: t.absorbed!.min,
+        denseMinMs: t.dense!.min,
+        denseOverAbsorbedFastest: t.dense!.min / t.absorbed!.min,
       }));
-    if (rows.length) out.push(judge(sweep, rows));
+    if (!rows.length) continue;
+    const sks = rows.map((r) => r.sk);
+    out.push({
+      sweep,
+      rows,
+      ...judge(sks, rows.map((r) => r.denseOverAbsorbed)),
+      fastest: judge(sks, rows.map((r) => r.denseOverAbsorbedFastest)),
+    });
   }
   return out;
 }
 
-function judge(sweep: string, rows: CrossoverRow[]): Crossover {
+/** Which path is faster where, from dense / absorbed ratios per s_k (ascending). */
+function judge(sks: number[], ratios: number[]): CrossoverJudgement {
   // Absorbed is faster only when strictly faster; a tie counts for dense.
-  const faster = rows.map((r) => r.absorbedMs < r.denseMs);
-  const list = (xs: CrossoverRow[]) => xs.map((r) => r.sk).join(", ");
+  const faster = ratios.map((r) => r > 1);
+  const list = (keep: (i: number) => boolean) => sks.filter((_, i) => keep(i)).join(", ");
   if (faster.every((x) => x)) {
     return {
-      sweep,
-      rows,
       kind: "absorbed",
-      verdict: `absorbed faster at every s_k measured (${list(rows)})`,
+      verdict: `absorbed faster at every s_k measured (${list(() => true)})`,
     };
   }
   if (faster.every((x) => !x)) {
-    return {
-      sweep,
-      rows,
-      kind: "dense",
-      verdict: `dense faster at every s_k measured (${list(rows)})`,
-    };
+    return { kind: "dense", verdict: `dense faster at every s_k measured (${list(() => true)})` };
   }
   const switches = faster.slice(1).filter((x, i) => x !== faster[i]).length;
   if (switches === 1 && !faster[0]) {
-    const i = faster.indexOf(true);
-    const lo = rows[i - 1];
-    const hi = rows[i];
-    const t = -Math.log(lo.denseOverAbsorbed) /
-      (Math.log(hi.denseOverAbsorbed) - Math.log(lo.denseOverAbsorbed));
+    const hi = faster.indexOf(true);
+    const lo = hi - 1;
+    const t = -Math.log(ratios[lo]) / (Math.log(ratios[hi]) - Math.log(ratios[lo]));
     const estimatedSk = Math.round(
-      Math.exp(Math.log(lo.sk) + t * (Math.log(hi.sk) - Math.log(lo.sk))),
+      Math.exp(Math.log(sks[lo]) + t * (Math.log(sks[hi]) - Math.log(sks[lo]))),
     );
     return {
-      sweep,
-      rows,
       kind: "crosses",
-      absorbedFromSk: hi.sk,
-      denseUpToSk: lo.sk,
+      absorbedFromSk: sks[hi],
+      denseUpToSk: sks[lo],
       estimatedSk,
-      verdict: `dense faster up to s_k ${lo.sk}, absorbed from s_k ${hi.sk} on ` +
+      verdict: `dense faster up to s_k ${sks[lo]}, absorbed from s_k ${sks[hi]} on ` +
         `(the times meet near s_k ${estimatedSk}, interpolated)`,
     };
   }
   return {
-    sweep,
-    rows,
     kind: "mixed",
-    verdict: `no single crossover: absorbed faster at s_k ${
-      list(rows.filter((_, i) => faster[i]))
-    }, dense at ${list(rows.filter((_, i) => !faster[i]))} (neighbouring times within noise?)`,
+    verdict: `no single crossover: absorbed faster at s_k ${list((i) => faster[i])}, dense at ${
+      list((i) => !faster[i])
+    } (neighbouring times within noise?)`,
   };
 }
 
@@ -166,12 +184,16 @@ function judge(sweep: string, rows: CrossoverRow[]): Crossover {
  */
 export function crossoverLines(list: readonly Crossover[]): string[] {
   if (!list.length) return [];
+  const ratios = (c: Crossover, fastest: boolean) =>
+    c.rows.map((r) =>
+      `${r.sk}: ${(fastest ? r.denseOverAbsorbedFastest : r.denseOverAbsorbed).toFixed(2)}x`
+    ).join(", ");
   return [
-    "absorbed / dense crossover (attention-core medians):",
-    ...list.map((c) => {
-      const ratios = c.rows.map((r) => `${r.sk}: ${r.denseOverAbsorbed.toFixed(2)}x`).join(", ");
-      return `  ${c.sweep}: ${c.verdict}; dense / absorbed ${ratios}`;
-    }),
+    "absorbed / dense crossover (attention-core medians, then fastest repetitions):",
+    ...list.flatMap((c) => [
+      `  ${c.sweep}: ${c.verdict}; dense / absorbed ${ratios(c, false)}`,
+      `    fastest repetitions: ${c.fastest.verdict}; ${ratios(c, true)}`,
+    ]),
   ];
 }
 
@@ -190,19 +212,21 @@ export function crossoverMarkdown(list: readonly Crossover[]): string[] {
   return [
     "### Absorbed / dense crossover",
     "",
-    "Attention-core medians of the sweeps where both paths ran; above 1, the absorbed path is " +
-    "faster.",
+    "Attention-core medians of the sweeps where both paths ran, then each path's fastest " +
+    "repetition; above 1, the absorbed path is faster.",
     "",
-    "| sweep | s_k | absorbed ms | dense ms | dense / absorbed |",
-    "| --- | ---: | ---: | ---: | ---: |",
+    "| sweep | s_k | absorbed ms | dense ms | dense / absorbed | fastest absorbed ms | fastest dense ms | fastest dense / absorbed |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...list.flatMap((c) =>
       c.rows.map((r) =>
         `| ${c.sweep} | ${r.sk} | ${f(r.absorbedMs)} | ${f(r.denseMs)} | ${
           f(r.denseOverAbsorbed)
-        } |`
+        } | ${f(r.absorbedMinMs)} | ${f(r.denseMinMs)} | ${f(r.denseOverAbsorbedFastest)} |`
       )
     ),
     "",
-    ...list.map((c) => `- ${c.sweep}: ${c.verdict}.`),
+    ...list.map((c) =>
+      `- ${c.sweep}: ${c.verdict} (medians); ${c.fastest.verdict} (fastest repetitions).`
+    ),
   ];
 }

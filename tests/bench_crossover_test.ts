@@ -88,16 +88,63 @@ Deno.test("crossover: the terminal table, summary.md and their absence without a
   const report = { ...benchFixture() };
   const list = crossovers(sweep(16, [[64, 1, 0.5], [1024, 1, 2]]));
   const lines = crossoverLines(list);
-  assert.equal(lines[0], "absorbed / dense crossover (attention-core medians):");
+  assert.equal(
+    lines[0],
+    "absorbed / dense crossover (attention-core medians, then fastest repetitions):",
+  );
   assert.match(
     lines[1],
     /h=16 f32 b=1 sq=1: dense faster up to s_k 64.*; dense \/ absorbed 64: 0.50x, 1024: 2.00x$/,
   );
+  // No repetitions recorded: the fastest are the medians.
+  assert.match(
+    lines[2],
+    /^ {4}fastest repetitions: dense faster up to s_k 64.*; 64: 0.50x, 1024: 2.00x$/,
+  );
   const md = crossoverMarkdown(list).join("\n");
-  assert.ok(md.includes("| deepseek-v2-lite h=16 f32 b=1 sq=1 | 1024 | 1.00 | 2.00 | 2.00 |"));
+  assert.ok(
+    md.includes(
+      "| deepseek-v2-lite h=16 f32 b=1 sq=1 | 1024 | 1.00 | 2.00 | 2.00 | 1.00 | 2.00 | 2.00 |",
+    ),
+  );
   assert.ok(formatTable({ ...report, crossovers: list }).includes(lines[1]));
   assert.ok(toMarkdown({ ...report, crossovers: list }, { title: "t" }).includes(md));
   assert.ok(!formatTable(report).includes("crossover"));
   assert.ok(!toMarkdown(report, { title: "t" }).includes("crossover"));
   assert.deepEqual(crossovers([]), []);
+});
+
+Deno.test("crossover: the fastest repetitions are judged apart from the medians", () => {
+  // Medians: dense / absorbed 0.5 at 64, 3 at 256, 0.5 at 1024 (a dense median on its slow
+  // mode): two switches. Fastest: 0.5, 1.5, 2: one crossing between 64 and 256.
+  const rec = (
+    path: "absorbed" | "expanded",
+    sk: number,
+    ms: number,
+    min: number,
+  ): BenchRecord => ({
+    ...ok(bc({ path, sk }), ms),
+    ms_min: min,
+  });
+  const [c] = crossovers([
+    rec("absorbed", 64, 2, 2),
+    rec("expanded", 64, 1, 1),
+    rec("absorbed", 256, 1, 1),
+    rec("expanded", 256, 3, 1.5),
+    rec("absorbed", 1024, 2, 1),
+    rec("expanded", 1024, 1, 2),
+  ]);
+  assert.equal(c.kind, "mixed");
+  assert.deepEqual(c.rows.map((r) => r.denseOverAbsorbedFastest), [0.5, 1.5, 2]);
+  assert.deepEqual(c.rows.map((r) => [r.absorbedMinMs, r.denseMinMs]), [[2, 1], [1, 1.5], [1, 2]]);
+  assert.equal(c.fastest.kind, "crosses");
+  assert.equal(c.fastest.denseUpToSk, 64);
+  assert.equal(c.fastest.absorbedFromSk, 256);
+  // log ratio -ln2 at log 64, ln1.5 at log 256: zero at t = ln2 / ln3 of the way.
+  const t = Math.log(2) / Math.log(3);
+  assert.equal(c.fastest.estimatedSk, Math.round(Math.exp(Math.log(64) + t * Math.log(4))));
+  assert.match(
+    crossoverMarkdown([c]).at(-1)!,
+    /no single crossover.*\(medians\); dense faster up to s_k 64, absorbed from s_k 256 on .*\(fastest repetitions\)\.$/,
+  );
 });

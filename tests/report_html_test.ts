@@ -126,7 +126,8 @@ Deno.test("html bench: roofline points under the ceilings; crossover only for co
   assert.equal(drawn(c.svg, "line"), 2, "absorbed and dense lines");
   // Under the plot, in words (absorbed sk/100 ms against dense sk/150 ms: dense throughout).
   assert.ok(html.includes(
-    "<li>tiny h=4 f32 b=1 sq=1: dense faster at every s_k measured (64, 256, 1024)</li>",
+    "<li>tiny h=4 f32 b=1 sq=1: dense faster at every s_k measured (64, 256, 1024) (medians); " +
+      "dense faster at every s_k measured (64, 256, 1024) (fastest repetitions)</li>",
   ));
   assert.ok(html.includes("copy 20.0 GB/s"));
   // The roofline's slope is the best memory ceiling (texture read 30 GB/s), as fractions are judged.
