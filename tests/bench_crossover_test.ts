@@ -4,22 +4,11 @@ import { type BenchCase, benchCaseId } from "../bench/cases.ts";
 import { crossoverLines, crossoverMarkdown, crossovers, sweepOf } from "../bench/crossover.ts";
 import { formatTable, toMarkdown } from "../bench/report.ts";
 import type { BenchRecord } from "../bench/run_bench.ts";
-import { benchFixture } from "./report_html_fixtures.ts";
+import { benchCase, benchFixture } from "./report_html_fixtures.ts";
 
-function bc(over: Partial<BenchCase>): BenchCase {
-  return {
-    preset: "deepseek-v2-lite",
-    heads: 16,
-    path: "absorbed",
-    dtype: "f32",
-    b: 1,
-    sq: 1,
-    sk: 64,
-    causal: true,
-    page: 0,
-    ...over,
-  };
-}
+/** The sweeps here: V2-Lite's 16 heads (the fixtures' case otherwise). */
+const bc = (over: Partial<BenchCase>): BenchCase =>
+  benchCase({ preset: "deepseek-v2-lite", heads: 16, ...over });
 
 function ok(c: BenchCase, ms: number): BenchRecord {
   return { id: benchCaseId(c), case: c, status: "ok", ms };

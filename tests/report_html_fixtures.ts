@@ -62,7 +62,8 @@ export function runFixture(): RunReport {
 /** How many headroom points {@link runFixture} has (counted by hand above). */
 export const RUN_FIXTURE_HEADROOM_POINTS = 12;
 
-function benchCase(over: Partial<BenchCase>): BenchCase {
+/** A benchmark case: tiny, 4 heads, absorbed f32 decode at 64 keys, with `over` applied. */
+export function benchCase(over: Partial<BenchCase>): BenchCase {
   return {
     preset: "tiny",
     heads: 4,
