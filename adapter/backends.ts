@@ -181,9 +181,26 @@ export const ABSORBED_MAX_HEADS_PER_TILE = 16;
 /** Head tiles are multiples of 8: lavapipe runs 8 invocations as the lanes of one AVX2 register. */
 export const ABSORBED_HEAD_TILE_STEP = 8;
 /**
- * Heads per workgroup of the dense kernel (`wgsl-expanded`, one invocation per head): the
- * heads rounded up to a multiple of {@link ABSORBED_HEAD_TILE_STEP}, at most
- * {@link ABSORBED_MAX_HEADS_PER_TILE}; but a decode (one query per tile) whose grid that
+ * The head tile of the lane-per-head kernels (`wgsl-absorbed`, `wgsl-expanded`): the heads
+ * rounded up to a multiple of {@link ABSORBED_HEAD_TILE_STEP}, at most
+ * {@link ABSORBED_MAX_HEADS_PER_TILE}.
+ *
+ * @example
+ * ```ts
+ * import { laneHeadTile } from "./backends.ts";
+ * laneHeadTile(4); // 8
+ * laneHeadTile(128); // 16
+ * ```
+ */
+export function laneHeadTile(heads: number): number {
+  return Math.min(
+    Math.ceil(heads / ABSORBED_HEAD_TILE_STEP) * ABSORBED_HEAD_TILE_STEP,
+    ABSORBED_MAX_HEADS_PER_TILE,
+  );
+}
+/**
+ * Heads per workgroup of the dense kernel (`wgsl-expanded`, one invocation per head):
+ * {@link laneHeadTile}; but a decode (one query per tile) whose grid that
  * way would be a single workgroup (one sequence with one query, 9 to 16 heads) takes tiles
  * of 8 heads, two workgroups. A CPU implementation runs each workgroup on one thread, so
  * one workgroup leaves every other core idle: on lavapipe (2 threads here) the V2-Lite
@@ -203,10 +220,7 @@ export const ABSORBED_HEAD_TILE_STEP = 8;
  * ```
  */
 export function expandedHeadsPerTile(heads: number, layout: NormalizedLayout): number {
-  const tile = Math.min(
-    Math.ceil(heads / ABSORBED_HEAD_TILE_STEP) * ABSORBED_HEAD_TILE_STEP,
-    ABSORBED_MAX_HEADS_PER_TILE,
-  );
+  const tile = laneHeadTile(heads);
   const oneWorkgroup = queryTileOf(layout) === 1 && layout.totalQ === 1 && heads <= tile;
   return oneWorkgroup && tile > ABSORBED_HEAD_TILE_STEP ? ABSORBED_HEAD_TILE_STEP : tile;
 }
@@ -461,10 +475,7 @@ const absorbed: Backend = {
     const { spec, layout, dtype } = q;
     const h = spec.numHeads;
     const keyWidth = spec.kvLoraRank + spec.qkRopeHeadDim;
-    const headsPerTile = Math.min(
-      Math.ceil(h / ABSORBED_HEAD_TILE_STEP) * ABSORBED_HEAD_TILE_STEP,
-      ABSORBED_MAX_HEADS_PER_TILE,
-    );
+    const headsPerTile = laneHeadTile(h);
     const tiles = Math.ceil(h / headsPerTile);
     const workgroups = layout.seqs.reduce((n, s) => n + s.qLen * tiles, 0);
     const queryTile = queryTileOf(layout);

@@ -10,7 +10,7 @@ import {
   readConfigFile,
   type SpecReading,
 } from "./config.ts";
-import { autoPathOf, autoPriority, pathPriority } from "./backends.ts";
+import { autoPathOf, autoPriority, laneHeadTile, pathPriority } from "./backends.ts";
 import { expandedTextureBinding } from "./gemm_plan.ts";
 import { deviceClassOf, formatDeviceClass } from "./device_class.ts";
 import { ConfigError } from "./errors.ts";
@@ -245,7 +245,7 @@ function textureLine(
 
 /** wgsl-expanded's decode tile of 8 heads where 16 would fit (backends.ts expandedHeadsPerTile). */
 function headTileLines(v: KernelVariant, heads: number): string[] {
-  if (v.family !== "expanded" || v.queryTile !== 1 || v.headsPerTile >= Math.min(heads, 16)) {
+  if (v.family !== "expanded" || v.queryTile !== 1 || v.headsPerTile >= laneHeadTile(heads)) {
     return [];
   }
   return [

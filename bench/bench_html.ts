@@ -120,8 +120,10 @@ export async function benchReportHtml(
   }
   const cross = crossoverPoints(report.records);
   if (cross.length > 0) {
-    // Under the plot, which path is faster where (bench/crossover.ts), in words.
-    const verdicts = crossovers(report.records).filter((x) => x.rows.length >= 2);
+    // Under the plot, which path is faster where (bench/crossover.ts), in words: the report's
+    // own verdicts, derived from its records for a report written without them.
+    const verdicts = (report.crossovers ?? crossovers(report.records))
+      .filter((x) => x.rows.length >= 2);
     sections.push(section(
       "crossover",
       "Absorbed against dense",
