@@ -23,6 +23,36 @@ export const TILED_WORKGROUPS_PER_SM = 2;
 export const TILED_DEFAULT_SMS = 64;
 /** At most this many splits (the partial buffers grow with them). */
 export const TILED_MAX_SPLITS = 64;
+/**
+ * The most q vec4s one invocation holds in registers (its segment of a score row,
+ * widened to f32): the workgroup grows (up to 256) until its segment fits. 32 vec4s
+ * is 128 registers next to the ROWS accumulator vec4s of the value phase.
+ */
+export const TILED_MAX_Q_VEC4 = 32;
+/**
+ * Trip counts up to which {@link tiledLoopIterations} takes a constant loop of
+ * absorbed_tiled.wgsl as unrolled (free on a loop-budget device). Measured on lavapipe
+ * (Mesa 22.3) by the loop budget at DeepSeek-V2-Lite widths: the 16-trip row loops and
+ * the 18-trip q-segment loop were unrolled, while 32-row loops (32 rows a workgroup:
+ * two queries of 16 heads, or 32 of 128 heads) were not and cost their trips at every key
+ * (Mesa unrolls a loop only while its trips times its body's instructions stay small).
+ * A longer constant loop is counted as a loop, so the count stays an upper bound.
+ */
+export const TILED_UNROLLED_TRIPS = 18;
+
+/**
+ * Chunks in one invocation's q segment: a row's `keyChunks` chunks dealt round robin
+ * over `segments` invocations (QSEG of absorbed_tiled.wgsl).
+ *
+ * @example
+ * ```ts
+ * import { tiledQSegment } from "./tiled_plan.ts";
+ * tiledQSegment(144, 8); // 18
+ * ```
+ */
+export function tiledQSegment(keyChunks: number, segments: number): number {
+  return Math.ceil(keyChunks / segments);
+}
 
 /** The shape of a tiled-kernel variant (all WGSL @param values). */
 export interface TiledShape {
@@ -51,21 +81,23 @@ const pow2floor = (n: number) => 2 ** Math.floor(Math.log2(Math.max(1, n)));
 
 /**
  * Workgroup-memory bytes of a shape: the staged tile (one chunk of padding per row),
- * the score/probability tile, three per-row arrays and, in the subgroup variant, the
- * subgroups' atomic counter.
+ * the score/probability tile, three per-row arrays, and either the partial scores (one
+ * f32 per key of the tile and invocation) or, in the subgroup variant, which sums a
+ * score within a subgroup instead, the subgroups' atomic counter.
  *
  * @example
  * ```ts
  * import { tiledWorkgroupBytes } from "./tiled_plan.ts";
+ * // 8 x 145 x 16 + 16 x 8 x 4 + 16 x 12 + 8 x 128 x 4
  * tiledWorkgroupBytes({ workgroupSize: 128, headsPerTile: 16, queryTile: 1, keysPerTile: 8,
- *   keyVec4: 144, valueVec4: 128, vec4PerChunk: 1, tier: 32768 }); // 19264
+ *   keyVec4: 144, valueVec4: 128, vec4PerChunk: 1, tier: 32768 }); // 23360
  * ```
  */
 export function tiledWorkgroupBytes(s: TiledShape): number {
   const rows = s.headsPerTile * s.queryTile;
   const keyChunks = s.keyVec4 / s.vec4PerChunk;
   return s.keysPerTile * (keyChunks + 1) * 16 + rows * s.keysPerTile * 4 + rows * 12 +
-    (s.subgroups ? 4 : 0);
+    (s.subgroups ? 4 : s.keysPerTile * s.workgroupSize * 4);
 }
 
 /**
@@ -73,7 +105,9 @@ export function tiledWorkgroupBytes(s: TiledShape): number {
  * power of two (at most 32); QT = the widest query count of a sequence, rounded up
  * to a power of two, while QT x HT <= 32 rows; WG = VAL_VEC4 rounded up to a power
  * of two in [64, 256] (one output vec4 column per invocation: the kernel needs
- * VAL_VEC4 <= WG, so kv_lora_rank <= 1024); KT = the largest power
+ * VAL_VEC4 <= WG, so kv_lora_rank <= 1024), doubled up to 256 while an invocation's q
+ * segment (the key width over WG / rows invocations) exceeds {@link TILED_MAX_Q_VEC4}
+ * vec4s (V2-Lite's 16 rows: 128; DeepSeek-V3's 32: 256); KT = the largest power
  * of two in [2, 64] whose tile fits the tier (with the subgroup variant's counter when
  * `options.subgroups`).
  *
@@ -99,14 +133,26 @@ export function tiledShape(
   const queryTile = Math.min(pow2ceil(widestQ), pow2floor(TILED_MAX_ROWS / headsPerTile));
   const keyVec4 = (spec.kvLoraRank + spec.qkRopeHeadDim) / 4;
   const valueVec4 = spec.kvLoraRank / 4;
-  const workgroupSize = Math.min(256, Math.max(64, pow2ceil(valueVec4)));
+  const rows = headsPerTile * queryTile;
+  const vec4PerChunk = dtype === "f16" ? 2 : 1;
+  // One output vec4 column per invocation; then, up to 256, enough invocations that the
+  // q segment each holds in registers stays within TILED_MAX_Q_VEC4 (a subgroup plan
+  // holds none, but its WG is kept the same so both variants share one shape).
+  let workgroupSize = Math.min(256, Math.max(64, pow2ceil(valueVec4)));
+  while (
+    workgroupSize < 256 &&
+    tiledQSegment(keyVec4 / vec4PerChunk, workgroupSize / rows) * vec4PerChunk >
+      TILED_MAX_Q_VEC4
+  ) {
+    workgroupSize *= 2;
+  }
   const base = {
     workgroupSize,
     headsPerTile,
     queryTile,
     keyVec4,
     valueVec4,
-    vec4PerChunk: dtype === "f16" ? 2 : 1,
+    vec4PerChunk,
     tier,
     ...(options.subgroups ? { subgroups: true } : {}),
   };
@@ -132,22 +178,27 @@ export const TILED_LOOP_MARGIN = 4;
  * Loop iterations one invocation of absorbed_tiled.wgsl runs over `keys` keys, counted
  * as a loop-budget device (lavapipe) counts them: one run of a loop costs its trips
  * + 1, and every loop of the kernel that the device counts has a runtime trip count
- * (the short constant loops over rows are unrolled before the limiter and cost
- * nothing). Per tile of nk keys: the tile loop's pass, staging (KT x key chunks over
- * WG invocations), the pair loop (ROWS x KT pairs over WG) with the score d loops of
- * each pair (4 chunks per trip, then a tail loop), the softmax's two key loops and
- * the value phase's key loop (nk trips each), plus {@link TILED_LOOP_MARGIN}; and the
- * tile loop's exit. Invocation 0
- * runs the most (it has a softmax row and a value column). Checked at the boundary on
- * lavapipe (tests/kernels_absorbed_tiled_test.ts).
+ * (the constant loops over rows, chunk halves, a q segment and a pair's partials are
+ * unrolled before the limiter and cost nothing up to {@link TILED_UNROLLED_TRIPS} trips;
+ * past that they are counted as loops: the row loops at every key and tile). Once: the q segment's load (counted as a loop of
+ * QSEG trips, a margin should it not be unrolled). Per tile of nk keys:
+ * the tile loop's pass, staging (KT x key chunks over WG invocations), the partial
+ * scores' key loop, the pair loop (ROWS x KT pairs over WG), the softmax's two key
+ * loops and the value phase's key loop (nk trips each, the four adding 4 x keys over
+ * all tiles), plus {@link TILED_LOOP_MARGIN}; and the tile loop's exit. Invocation 0
+ * runs the most (it has a softmax row and a value column). The subgroup variant's
+ * pairs instead each walk the score d loops (four chunks per trip, then a tail loop)
+ * and it has no partial-score loop. Checked at the boundary on lavapipe
+ * (tests/kernels_absorbed_tiled_test.ts).
  *
  * @example
  * ```ts
  * import { tiledLoopIterations } from "./tiled_plan.ts";
- * // tiny (10 key chunks, 4 rows, 64 keys per tile, WG 64) over 100 keys: 2 tiles.
+ * // tiny (10 key chunks, 4 rows, 64 keys per tile, WG 64: 16 segments of 1 chunk)
+ * // over 100 keys: 2 tiles.
  * const s = { workgroupSize: 64, headsPerTile: 4, queryTile: 1, keysPerTile: 64,
  *   keyVec4: 10, valueVec4: 8, vec4PerChunk: 1, tier: 32768 } as const;
- * tiledLoopIterations(s, 100); // 2 * (1 + 11 + 5 + 4 * 6 + 3 + 4) + 3 * 100 + 1 = 397
+ * tiledLoopIterations(s, 100); // 2 + 2 * (1 + 11 + 1 + 5 + 3 + 4) + 4 * 100 + 1 = 453
  * ```
  */
 export function tiledLoopIterations(s: TiledShape, keys: number): number {
@@ -156,13 +207,28 @@ export function tiledLoopIterations(s: TiledShape, keys: number): number {
   const rows = s.headsPerTile * s.queryTile;
   const pairTrips = Math.ceil((rows * s.keysPerTile) / s.workgroupSize);
   const stage = Math.ceil((s.keysPerTile * keyChunks) / s.workgroupSize) + 1;
-  const dLoop = Math.floor(keyChunks / 4) + 1 + (keyChunks % 4) + 1;
-  // Per tile: tile pass, staging, pair loop, d loops, the +1 of the three key loops,
-  // and TILED_LOOP_MARGIN (measured: V2-Lite f32 costs ~2 more per tile than the loops
-  // above; short d loops that Mesa unrolls cost less, so small widths count high).
-  const perTile = 1 + stage + (pairTrips + 1) + pairTrips * dLoop + 3 + TILED_LOOP_MARGIN;
-  // The three key loops' trips add up to 3 x keys over all tiles.
-  return tiles * perTile + 3 * keys + 1;
+  // The row loops, when not unrolled: the value phase's at every key, the rescale at
+  // every tile, the store once.
+  const rowLoop = rows > TILED_UNROLLED_TRIPS ? rows + 1 : 0;
+  if (s.subgroups) {
+    // Per tile: tile pass, staging, pair loop, d loops, the +1 of the three key loops,
+    // and TILED_LOOP_MARGIN; the three key loops add 3 x keys over all tiles.
+    const dLoop = Math.floor(keyChunks / 4) + 1 + (keyChunks % 4) + 1;
+    const perTile = 1 + stage + (pairTrips + 1) + pairTrips * dLoop + 3 + rowLoop +
+      TILED_LOOP_MARGIN;
+    return tiles * perTile + (3 + rowLoop) * keys + rowLoop + 1;
+  }
+  const segments = s.workgroupSize / rows;
+  const qSeg = tiledQSegment(keyChunks, segments);
+  // Constant loops past what the device unrolls are loops: the q segment's chunks (at
+  // every key of the partial scores) and a pair's partials (at every pair).
+  const perKey = qSeg > TILED_UNROLLED_TRIPS ? qSeg + 1 : 0;
+  const perPair = segments > TILED_UNROLLED_TRIPS ? segments + 1 : 0;
+  // Per tile: tile pass, staging, the +1 of the partial-score key loop, the pair loop,
+  // the +1 of the three other key loops, and TILED_LOOP_MARGIN.
+  const perTile = 1 + stage + 1 + (pairTrips + 1) + pairTrips * perPair + 3 + rowLoop +
+    TILED_LOOP_MARGIN;
+  return qSeg + 1 + tiles * perTile + (4 + perKey + rowLoop) * keys + rowLoop + 1;
 }
 
 /**
@@ -173,7 +239,7 @@ export function tiledLoopIterations(s: TiledShape, keys: number): number {
  * import { tiledMaxKeys } from "./tiled_plan.ts";
  * const s = { workgroupSize: 64, headsPerTile: 4, queryTile: 1, keysPerTile: 64,
  *   keyVec4: 10, valueVec4: 8, vec4PerChunk: 1, tier: 32768 } as const;
- * tiledMaxKeys(s, 397); // 100
+ * tiledMaxKeys(s, 453); // 100
  * ```
  */
 export function tiledMaxKeys(s: TiledShape, budget: number): number {

@@ -16,10 +16,16 @@
 //   16-byte loads: consecutive invocations load consecutive 16-byte chunks of one
 //   cached row (f32: one vec4; f16: eight halves as a vec4<u32>), rows found through
 //   k_rows (paged block tables and THD resolved on the host).
-// - Scores: the ROWS x KT (row, key) pairs are spread over the WG invocations,
-//   adjacent invocations on adjacent rows of the same key, so their ktile reads are
-//   the same address (a broadcast, no bank conflict). The q rows are read from
-//   memory (L1-resident: ROWS rows of 4 * KEY_VEC4 bytes).
+// - Scores: invocation lid owns row lid % ROWS and segment g = lid / ROWS of the key
+//   width (chunks g, g + SEGS, g + 2 SEGS, ...; SEGS = WG / ROWS). Its q segment is
+//   loaded ONCE into registers (qreg, QSEG chunks) before the tile loop and reused by
+//   every key of every tile: reading q from memory per pair instead costs one
+//   uncoalesced load per chunk per tile (the ROWS rows of a warp are 4 * KEY_VEC4
+//   bytes apart, one cache line each), more loads than the key tile itself. For each
+//   staged key the invocation writes its partial dot product to `part`; after a
+//   barrier, pair (row, key) sums its SEGS partials. In a warp adjacent invocations
+//   read the same ktile chunk (same segment, other rows: a broadcast) or the next one
+//   (other segment: the next bank), so the reads are conflict-free.
 // - Softmax: invocation r < ROWS owns row r's running max and sum (registers), in the
 //   log2 domain: scores are scaled by scale * log2(e) and exponentiated with exp2.
 // - Values: invocation t owns output vec4 column t of EVERY row, so its accumulator
@@ -31,7 +37,8 @@
 //
 // Subgroup variant (backend wgsl-absorbed-tiled-sg, WebGPU feature `subgroups`; the
 // `// @sg:` lines below replace the `// @nosg` ones, kernels/source.ts): each (row, key)
-// score is computed by a whole subgroup instead of one invocation. Its lanes take
+// score is computed by a whole subgroup instead of by SEGS invocations' partials, with
+// no q registers and no `part` (so one barrier less per tile). Its lanes take
 // interleaved 16-byte chunks of the 576-wide dot product (so a subgroup's q and ktile
 // reads are consecutive addresses: coalesced, conflict-free, where the one-pair-per-lane
 // form reads ROWS q rows 2304 bytes apart) and subgroupAdd sums the partials. Nothing
@@ -50,11 +57,13 @@
 //
 // Loops and a loop budget (lavapipe ends every loop of an invocation after 65535
 // iterations in all): every loop that the device counts has a runtime trip count
-// (the tile loop, staging, pairs, the score d loops, the key loops of the softmax and
-// the values), so its cost is its trips + 1 and the host's count
-// (adapter/tiled_plan.ts tiledLoopIterations) is exact; the only constant-trip loops
-// are the short loops over rows and chunk halves, which Mesa unrolls (cost 0) and a
-// GPU compiler unrolls too (the accumulator stays in registers).
+// (the tile loop, staging, the score key loop, the pair sums, the key loops of the
+// softmax and the values), so its cost is its trips + 1 and the host's count
+// (adapter/tiled_plan.ts tiledLoopIterations) is exact; the constant-trip loops (over
+// rows, chunk halves, a q segment's QSEG chunks and a pair's SEGS partials) should be
+// unrolled: their arrays (acc, qreg) stay in registers only with constant indices. A
+// GPU compiler unrolls them; Mesa does up to about 18 trips at these bodies and runs
+// longer ones (32 rows) as loops, which the count includes (TILED_UNROLLED_TRIPS).
 //
 // NaN: keys past the split's end are staged as zeros; keys inside the tile that a
 // row must not see (causal future keys of the tile's earlier queries) keep their
@@ -80,11 +89,16 @@ alias chunk_t = vec4<f32>; // @f32
 
 const ROWS: u32 = QT * HT;
 const KEY_CH: u32 = KEY_VEC4 / CPV;
+// Segments of the key width per row in the score phase (WG and ROWS are powers of two,
+// ROWS <= WG) and the most chunks one segment holds (V2-Lite f32: 8 segments of 18).
+const SEGS: u32 = WG / ROWS;
+const QSEG: u32 = (KEY_CH + SEGS - 1u) / SEGS;
 // One chunk of padding per staged row: rows KEY_CH chunks apart would otherwise start
 // on the same bank (KEY_CH * 16 bytes is a multiple of 128 at V2-Lite widths).
 const KSTRIDE: u32 = KEY_CH + 1u;
 const PAIRS: u32 = ROWS * KT;
 const_assert ROWS <= WG;
+const_assert WG % ROWS == 0u;
 // One output vec4 column per invocation (the host picks WG >= VAL_VEC4): the
 // accumulator is a fixed ROWS-vec4 array indexed only by unrolled row loops.
 const_assert VAL_VEC4 <= WG;
@@ -117,6 +131,8 @@ struct Params {
 
 var<workgroup> ktile: array<chunk_t, KT * KSTRIDE>;  // the staged key tile
 var<workgroup> sp: array<f32, PAIRS>;                // [key][row]: scores, then probabilities
+// [key][segment][row]: partial scores (not in the subgroup variant).
+var<workgroup> part: array<f32, KT * WG>; // @nosg
 var<workgroup> alpha: array<f32, ROWS>;              // per row: rescale of the running output
 var<workgroup> row_lim: array<u32, ROWS>;            // per row: keys it sees, within the split
 var<workgroup> row_l: array<f32, ROWS>;              // per row: the final running sum
@@ -138,9 +154,9 @@ fn dot_chunk(qb: u32, kbase: u32, c: u32) -> vec4<acc_t> {
   return s;
 }
 
-// Scaled score (log2 domain) of pair p = (row p % ROWS, staged key p / ROWS), summed over
-// the chunks first, first + step, ... of the key width: all of them (first 0, step 1) or a
-// subgroup lane's share. Four chunks per trip: independent loads in flight.
+// Subgroup variant: scaled score (log2 domain) of pair p = (row p % ROWS, staged key
+// p / ROWS), summed over the chunks first, first + step, ... of the key width (a subgroup
+// lane's share), q read from memory. Four chunks per trip: independent loads in flight.
 fn pair_score(p: u32, qt: vec2<u32>, htile: u32, first: u32, step: u32) -> f32 {
   let kbase = (p / ROWS) * KSTRIDE;
   let qb = row_of(p % ROWS, qt, htile).y;
@@ -189,6 +205,19 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
     row_lim[lid] = min(q_meta[row_of(lid, qt, htile).x].z, end);
   }
   var acc: array<vec4<acc_t>, ROWS>; // output column lid of every row (zeroed)
+  // The q segment of this invocation's score row, widened to f32, loaded once: chunk
+  // i of the segment is chunk seg + i * SEGS of the row (zero past the key width).
+  let seg = lid / ROWS; // @nosg
+  var qreg: array<vec4<f32>, QSEG * CPV>; // @nosg
+  let qrow = row_of(lid % ROWS, qt, htile).y; // @nosg
+  for (var i = 0u; i < QSEG; i++) { // @nosg
+    let c = seg + i * SEGS; // @nosg
+    if (c < KEY_CH) { // @nosg
+      for (var h = 0u; h < CPV; h++) { // @nosg
+        qreg[i * CPV + h] = vec4<f32>(q_absorbed[qrow + c * CPV + h]); // @nosg
+      } // @nosg
+    } // @nosg
+  } // @nosg
   // The subgroup's dense index (drawn once by its first lane), lane count and lane rank
   // (in uniform control flow: every invocation is active here).
   // @sg: var ticket = 0u;
@@ -212,11 +241,35 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
     // Also publishes row_lim (written before the loop) to the whole workgroup.
     workgroupBarrier();
 
-    // 2. Scores: pair p is row p % ROWS, key p / ROWS; each invocation takes its pairs
-    //    whole, or (subgroups) each subgroup takes its pairs, lanes splitting the width.
-    //    Masked (past the row's visible keys or the split's end): the sentinel.
+    // 2a. Partial scores: this invocation's q segment against every staged key. Keys
+    //    past nk are zeros and not needed: the loop stops at nk (workgroup-uniform).
+    for (var k = 0u; k < nk; k++) { // @nosg
+      let kbase = k * KSTRIDE; // @nosg
+      var s4 = vec4<acc_t>(0.0); // @nosg
+      for (var i = 0u; i < QSEG; i++) { // @nosg
+        let c = seg + i * SEGS; // @nosg
+        if (c < KEY_CH) { // @nosg
+          let kc = ktile[kbase + c]; // @nosg
+          for (var h = 0u; h < CPV; h++) { // @nosg
+            s4 += vec4<acc_t>(qreg[i * CPV + h] * cvec(kc, h)); // @nosg
+          } // @nosg
+        } // @nosg
+      } // @nosg
+      // (key k, segment seg, row lid % ROWS) is slot k * WG + lid.
+      part[k * WG + lid] = f32(s4.x + s4.y + s4.z + s4.w); // @nosg
+    } // @nosg
+    // The partials of a pair come from SEGS invocations.
+    workgroupBarrier(); // @nosg
+
+    // 2b. Scores: pair p is row p % ROWS, key p / ROWS; each invocation sums its pairs'
+    //    SEGS partials, or (subgroups) each subgroup takes its pairs, lanes splitting the
+    //    width. Masked (past the row's visible keys or the split's end): the sentinel.
     for (var p = lid; p < PAIRS; p += WG) { // @nosg
-      let s = pair_score(p, qt, htile, 0u, 1u); // @nosg
+      var s = 0.0; // @nosg
+      for (var g = 0u; g < SEGS; g++) { // @nosg
+        s += part[(p / ROWS) * WG + g * ROWS + p % ROWS]; // @nosg
+      } // @nosg
+      s *= params.scale_log2; // @nosg
     // @sg: let sg_count = atomicLoad(&sg_tickets); // complete: a barrier has passed
     // @sg: for (var p = sg_index; p < PAIRS; p += sg_count) {
       // @sg: let s = subgroupAdd(pair_score(p, qt, htile, sg_rank, sg_lanes));

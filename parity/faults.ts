@@ -430,9 +430,20 @@ export const TILED_FAULTS: readonly Fault[] = [
     "the decoupled RoPE key k_pe left out of the score (latent part only)",
     {
       file: "absorbed_tiled.wgsl",
-      // Both score loops (main and tail) stop at the latent width.
-      pattern: /(c(?: \+ 3u \* step)? < )KEY_CH;/g,
-      replacement: "$1(VAL_VEC4 / CPV);",
+      // Every chunk guard of the score stops at the latent width: the q segment's load
+      // and the partial scores (and the subgroup variant's main and tail loops).
+      pattern: /(c(?: \+ 3u \* step)? < )KEY_CH([;)])/g,
+      replacement: "$1(VAL_VEC4 / CPV)$2",
+      scenario: TINY_ABSORBED_MTP,
+    },
+  ),
+  sourceFault(
+    "tiled-partial-segment-dropped",
+    "a pair's score sums its partials from segment 1 on: the first segment's chunks of q . k left out",
+    {
+      file: "absorbed_tiled.wgsl",
+      pattern: "for (var g = 0u; g < SEGS; g++)",
+      replacement: "for (var g = 1u; g < SEGS; g++)",
       scenario: TINY_ABSORBED_MTP,
     },
   ),

@@ -11,7 +11,13 @@ import { resolveLayerPlan } from "../runner/layer_plan.ts";
 import { normalizeLayout } from "../adapter/layout.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import { bareReasonCode, resolve } from "../adapter/resolve.ts";
-import { tiledKvSplits, tiledShape, tiledWorkgroupBytes } from "../adapter/tiled_plan.ts";
+import {
+  tiledKvSplits,
+  tiledLoopIterations,
+  type TiledShape,
+  tiledShape,
+  tiledWorkgroupBytes,
+} from "../adapter/tiled_plan.ts";
 import type { DeviceCaps, LayoutRequest } from "../adapter/types.ts";
 import { H100_CAPS as H100, LAVAPIPE_CAPS as LAVAPIPE } from "./caps_fixtures.ts";
 
@@ -24,22 +30,67 @@ function withWgMemory(caps: DeviceCaps, bytes: number): DeviceCaps {
 
 Deno.test("keys per tile per tier (V2-Lite: rows 16, chunks 144 f32 / 72 f16; tiny: rows 4)", () => {
   const l = normalizeLayout(HEADLINE);
-  // bytes = KT * (chunks + 1) * 16 + rows * KT * 4 + rows * 12
-  // f32: 2384 KT + 192 -> KT 8 = 19264 <= 32768 < KT 16 = 38336; KT 4 = 9728 <= 16384 < 19264.
+  // bytes = KT * (chunks + 1) * 16 + rows * KT * 4 + rows * 12 + KT * WG * 4 (partials)
+  // f32, WG 128: 2896 KT + 192 -> KT 8 = 23360 <= 32768 < KT 16 = 46528;
+  // KT 4 = 11776 <= 16384 < 23360.
   assert.equal(tiledShape(v2lite, l, "f32", 32768).keysPerTile, 8);
-  assert.equal(tiledWorkgroupBytes(tiledShape(v2lite, l, "f32", 32768)), 19264);
+  assert.equal(tiledWorkgroupBytes(tiledShape(v2lite, l, "f32", 32768)), 23360);
   assert.equal(tiledShape(v2lite, l, "f32", 16384).keysPerTile, 4);
-  // f16: 1232 KT + 192 -> KT 16 = 19904 (32 KiB), KT 8 = 10048 (16 KiB).
+  // f16: 1744 KT + 192 -> KT 16 = 28096 (32 KiB), KT 8 = 14144 (16 KiB).
   assert.equal(tiledShape(v2lite, l, "f16", 32768).keysPerTile, 16);
+  assert.equal(tiledWorkgroupBytes(tiledShape(v2lite, l, "f16", 32768)), 28096);
   assert.equal(tiledShape(v2lite, l, "f16", 16384).keysPerTile, 8);
   const s = tiledShape(v2lite, l, "f32", 32768);
   assert.deepEqual([s.workgroupSize, s.headsPerTile, s.queryTile], [128, 16, 1]);
-  // tiny: 192 KT + 48 -> the cap, 64 keys, in both tiers; WG at its floor 64.
-  const tiny = tiledShape(presetSpec("tiny"), l, "f32", 16384);
+  // tiny, WG at its floor 64: 448 KT + 48 -> the cap, 64 keys (28720), at 32 KiB; 32
+  // keys (14384) at 16 KiB.
+  const tiny = tiledShape(presetSpec("tiny"), l, "f32", 32768);
   assert.deepEqual([tiny.keysPerTile, tiny.workgroupSize, tiny.headsPerTile], [64, 64, 4]);
+  assert.equal(tiledShape(presetSpec("tiny"), l, "f32", 16384).keysPerTile, 32);
   // Two queries per sequence (MTP) with 16 heads: 32 rows.
   const mtp = normalizeLayout({ ...HEADLINE, seqQ: 2 });
   assert.equal(tiledShape(v2lite, mtp, "f32", 32768).queryTile, 2);
+});
+
+Deno.test("invocations: one per value column, more while a q segment would pass 32 vec4s", () => {
+  const wg = (preset: string, seqQ: number, dtype: "f32" | "f16") =>
+    tiledShape(presetSpec(preset), normalizeLayout({ ...HEADLINE, seqQ }), dtype, 32768)
+      .workgroupSize;
+  // V2-Lite decode: 16 rows, 128 invocations = 8 segments of 144 / 8 = 18 chunks.
+  assert.equal(wg("deepseek-v2-lite", 1, "f32"), 128);
+  // Two queries (32 rows): 128 invocations would hold 36 vec4s each; 256 hold 18.
+  assert.equal(wg("deepseek-v2-lite", 2, "f32"), 256);
+  // f16: 72 chunks of 2 vec4s; 32 rows at 128 invocations: 18 chunks = 36 vec4s.
+  assert.equal(wg("deepseek-v2-lite", 1, "f16"), 128);
+  assert.equal(wg("deepseek-v2-lite", 2, "f16"), 256);
+  // DeepSeek-V3's 128 heads: 32 heads a workgroup.
+  assert.equal(wg("deepseek-v3", 1, "f32"), 256);
+  // tiny (10 chunks, 4 rows): the floor of 64.
+  assert.equal(wg("tiny", 1, "f32"), 64);
+});
+
+Deno.test("loop count: longer constant loops than lavapipe unrolls are counted at every key", () => {
+  const shape = (rows: 16 | 32): TiledShape => ({
+    workgroupSize: 256,
+    headsPerTile: rows,
+    queryTile: 1,
+    keysPerTile: 8,
+    keyVec4: 144,
+    valueVec4: 128,
+    vec4PerChunk: 1,
+    tier: 32768,
+  });
+  // 16 rows: 16 segments of 9 chunks, all unrolled. Once: q load 9 + 1; per 8-key tile:
+  // 1 + staging (1152 / 256 -> 5, + 1) + 1 + pair loop (128 / 256 -> 1, + 1) + 3 + 4;
+  // per key 4; the exit 1. Over 800 keys: 10 + 100 * 17 + 3200 + 1.
+  assert.equal(tiledLoopIterations(shape(16), 800), 4911);
+  // 32 rows: the row loops (33 each) at every key, every tile and once; 8 segments of 18.
+  // 19 + 100 * (17 + 33) + (4 + 33) * 800 + 33 + 1.
+  assert.equal(tiledLoopIterations(shape(32), 800), 19 + 5000 + 29600 + 34);
+  // A q segment past 18 chunks: 64 invocations, 4 segments of 36, at every key.
+  const wide = { ...shape(16), workgroupSize: 64 };
+  const perTile = 1 + (Math.ceil(1152 / 64) + 1) + 1 + (2 + 1) + 3 + 4;
+  assert.equal(tiledLoopIterations(wide, 800), 37 + 100 * perTile + (4 + 37) * 800 + 1);
 });
 
 Deno.test("splits fill the device: 2 workgroups per SM, >= 128 keys per split, budget first", () => {
@@ -110,7 +161,8 @@ Deno.test("refusals name the limit: small workgroup memory, f16 widths, over-bud
     H100,
   );
   assert.match(JSON.stringify(f16), /shape.not-vec8/);
-  // lavapipe's budget: 1 forced split over 16384 V2-Lite keys is refused with the fix.
+  // lavapipe's budget: 1 forced split over 16384 V2-Lite keys is refused with the fix
+  // (9888 keys fit one invocation: 19 + 21 per 8-key tile + 4 per key + 1).
   const long = resolve(
     {
       spec: v2lite,
@@ -122,7 +174,7 @@ Deno.test("refusals name the limit: small workgroup memory, f16 widths, over-bud
     { kvSplits: 1 },
   );
   assert.equal(long.kind, "unsupported");
-  assert.match(JSON.stringify(long), /device.loop-budget.*use kvSplits >= 3/);
+  assert.match(JSON.stringify(long), /device.loop-budget.*at most 9888 keys .*use kvSplits >= 2/);
 });
 
 Deno.test("auto: tiled kernels on a gpu-class device, gemm kernels on a cpu-class one; bundled priority without a device, with reasons", () => {

@@ -169,16 +169,19 @@ Deno.test("run --backend wgsl-absorbed-tiled-sg under Deno: skipped as expected,
   }
 });
 
-Deno.test("the subgroup variant's counter is in its workgroup bytes, and a tier at the plain tile's size halves its key tile", () => {
+Deno.test("the subgroup variant has its counter instead of the partial scores in its workgroup bytes, and the sizing rule sees the difference", () => {
   const l = normalizeLayout(HEADLINE);
   const plain = tiledShape(v2lite, l, "f32", 32768);
   const sg = tiledShape(v2lite, l, "f32", 32768, { subgroups: true });
-  assert.equal(tiledWorkgroupBytes(sg), tiledWorkgroupBytes(plain) + 4);
-  // The sizing rule at a byte budget of exactly the plain 8-key tile's 19264 bytes (not a
-  // real tier; no real spec lands within 4 bytes of one): 8 keys plain, 4 with the counter.
-  const tier = tiledWorkgroupBytes(plain) as TiledTier;
-  assert.equal(tiledShape(v2lite, l, "f32", tier).keysPerTile, 8);
-  assert.equal(tiledShape(v2lite, l, "f32", tier, { subgroups: true }).keysPerTile, 4);
+  assert.equal(plain.keysPerTile, 8);
+  assert.equal(sg.keysPerTile, 8);
+  // Partials: 8 keys x 128 invocations x 4 bytes; the counter: 4 bytes.
+  assert.equal(tiledWorkgroupBytes(sg), tiledWorkgroupBytes(plain) - 8 * 128 * 4 + 4);
+  // The sizing rule at a byte budget of exactly the subgroup 8-key tile's bytes (19268,
+  // not a real tier): 8 keys with the counter, 4 with the partials.
+  const tier = tiledWorkgroupBytes(sg) as TiledTier;
+  assert.equal(tiledShape(v2lite, l, "f32", tier, { subgroups: true }).keysPerTile, 8);
+  assert.equal(tiledShape(v2lite, l, "f32", tier).keysPerTile, 4);
 });
 
 gpuTest("runAttention refuses a subgroup plan on a device created without subgroups", async () => {

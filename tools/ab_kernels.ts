@@ -133,6 +133,8 @@ usage: deno run -A tools/ab_kernels.ts --case FILTER [options] NAME=FILE:PATH[,F
   --case FILTER    bench --filter expression that selects exactly one case of the matrix
                    (e.g. 'path=absorbed;sq=1;dtype=f32')
   --matrix NAME    benchmark matrix (default headline; ${BENCH_MATRICES.join(", ")})
+  --backend ID     run the case on this backend (default auto:<the case's path>, the
+                   adapter's choice for this device), e.g. wgsl-absorbed-tiled
   --rounds N       rounds; each runs the shipped kernels and every variant once (default 4)
   --reps N         timed replays per run (default 5)
   --json           print the samples as JSON instead of the table
@@ -168,6 +170,7 @@ async function main(): Promise<void> {
       options: {
         case: { type: "string" },
         matrix: { type: "string", default: "headline" },
+        backend: { type: "string" },
         rounds: { type: "string" },
         reps: { type: "string" },
         json: { type: "boolean", default: false },
@@ -224,14 +227,14 @@ async function main(): Promise<void> {
   const ctx = await GpuContext.create({ optionalFeatures: HARNESS_FEATURES });
   const spec = benchSpec(c);
   const plan = resolve(
-    { spec, dtype: c.dtype, backend: `auto:${c.path}`, layout: benchLayout(c) },
+    { spec, dtype: c.dtype, backend: o.backend ?? `auto:${c.path}`, layout: benchLayout(c) },
     ctx.caps,
   );
   if (!isGpuPlan(plan)) {
     fail(
       `case ${benchCaseId(c)} does not run on this adapter: ${
         plan.kind === "unsupported"
-          ? plan.reasons.map((r) => r.code).join(", ")
+          ? plan.reasons.map((r) => `${r.code}: ${r.message}`).join("; ")
           : `its backend runs on the ${plan.runsOn}`
       }`,
     );
