@@ -182,8 +182,9 @@ export const TILED_LOOP_MARGIN = 4;
  * unrolled before the limiter and cost nothing up to {@link TILED_UNROLLED_TRIPS} trips;
  * past that they are counted as loops: the row loops at every key and tile). Once: the q segment's load (counted as a loop of
  * QSEG trips, a margin should it not be unrolled). Per tile of nk keys:
- * the tile loop's pass, staging (KT x key chunks over WG invocations), the partial
- * scores' key loop, the pair loop (ROWS x KT pairs over WG), the softmax's two key
+ * the tile loop's pass, the staging loops (the fetch one tile ahead and the store into
+ * workgroup memory: STAGE_N = KT x key chunks / WG constant trips each, free while
+ * unrolled), the partial scores' key loop, the pair loop (ROWS x KT pairs over WG), the softmax's two key
  * loops and the value phase's key loop (nk trips each, the four adding 4 x keys over
  * all tiles), plus {@link TILED_LOOP_MARGIN}; and the tile loop's exit. Invocation 0
  * runs the most (it has a softmax row and a value column). The subgroup variant's
@@ -198,7 +199,7 @@ export const TILED_LOOP_MARGIN = 4;
  * // over 100 keys: 2 tiles.
  * const s = { workgroupSize: 64, headsPerTile: 4, queryTile: 1, keysPerTile: 64,
  *   keyVec4: 10, valueVec4: 8, vec4PerChunk: 1, tier: 32768 } as const;
- * tiledLoopIterations(s, 100); // 2 + 2 * (1 + 11 + 1 + 5 + 3 + 4) + 4 * 100 + 1 = 453
+ * tiledLoopIterations(s, 100); // 2 + 2 * (1 + 1 + 5 + 3 + 4) + 4 * 100 + 1 = 431
  * ```
  */
 export function tiledLoopIterations(s: TiledShape, keys: number): number {
@@ -206,7 +207,9 @@ export function tiledLoopIterations(s: TiledShape, keys: number): number {
   const keyChunks = s.keyVec4 / s.vec4PerChunk;
   const rows = s.headsPerTile * s.queryTile;
   const pairTrips = Math.ceil((rows * s.keysPerTile) / s.workgroupSize);
-  const stage = Math.ceil((s.keysPerTile * keyChunks) / s.workgroupSize) + 1;
+  // The staging loops (the fetch one tile ahead and the store) have STAGE_N trips.
+  const stageN = Math.ceil((s.keysPerTile * keyChunks) / s.workgroupSize);
+  const stage = stageN > TILED_UNROLLED_TRIPS ? stageN + 1 : 0;
   // The row loops, when not unrolled: the value phase's at every key, the rescale at
   // every tile, the store once.
   const rowLoop = rows > TILED_UNROLLED_TRIPS ? rows + 1 : 0;
@@ -214,9 +217,9 @@ export function tiledLoopIterations(s: TiledShape, keys: number): number {
     // Per tile: tile pass, staging, pair loop, d loops, the +1 of the three key loops,
     // and TILED_LOOP_MARGIN; the three key loops add 3 x keys over all tiles.
     const dLoop = Math.floor(keyChunks / 4) + 1 + (keyChunks % 4) + 1;
-    const perTile = 1 + stage + (pairTrips + 1) + pairTrips * dLoop + 3 + rowLoop +
+    const perTile = 1 + 2 * stage + (pairTrips + 1) + pairTrips * dLoop + 3 + rowLoop +
       TILED_LOOP_MARGIN;
-    return tiles * perTile + (3 + rowLoop) * keys + rowLoop + 1;
+    return stage + tiles * perTile + (3 + rowLoop) * keys + rowLoop + 1;
   }
   const segments = s.workgroupSize / rows;
   const qSeg = tiledQSegment(keyChunks, segments);
@@ -226,9 +229,9 @@ export function tiledLoopIterations(s: TiledShape, keys: number): number {
   const perPair = segments > TILED_UNROLLED_TRIPS ? segments + 1 : 0;
   // Per tile: tile pass, staging, the +1 of the partial-score key loop, the pair loop,
   // the +1 of the three other key loops, and TILED_LOOP_MARGIN.
-  const perTile = 1 + stage + 1 + (pairTrips + 1) + pairTrips * perPair + 3 + rowLoop +
+  const perTile = 1 + 2 * stage + 1 + (pairTrips + 1) + pairTrips * perPair + 3 + rowLoop +
     TILED_LOOP_MARGIN;
-  return qSeg + 1 + tiles * perTile + (4 + perKey + rowLoop) * keys + rowLoop + 1;
+  return stage + qSeg + 1 + tiles * perTile + (4 + perKey + rowLoop) * keys + rowLoop + 1;
 }
 
 /**
@@ -239,7 +242,7 @@ export function tiledLoopIterations(s: TiledShape, keys: number): number {
  * import { tiledMaxKeys } from "./tiled_plan.ts";
  * const s = { workgroupSize: 64, headsPerTile: 4, queryTile: 1, keysPerTile: 64,
  *   keyVec4: 10, valueVec4: 8, vec4PerChunk: 1, tier: 32768 } as const;
- * tiledMaxKeys(s, 453); // 100
+ * tiledMaxKeys(s, 431); // 100
  * ```
  */
 export function tiledMaxKeys(s: TiledShape, budget: number): number {

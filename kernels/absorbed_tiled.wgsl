@@ -15,7 +15,10 @@
 // - Each tile of KT keys is staged in workgroup memory (`ktile`) with coalesced
 //   16-byte loads: consecutive invocations load consecutive 16-byte chunks of one
 //   cached row (f32: one vec4; f16: eight halves as a vec4<u32>), rows found through
-//   k_rows (paged block tables and THD resolved on the host).
+//   k_rows (paged block tables and THD resolved on the host). The loads are issued one
+//   tile ahead into registers (`pre`, STAGE_N chunks per invocation) and stored into
+//   ktile at the start of the next tile, so a tile's memory latency overlaps the
+//   previous tile's scores, softmax and values.
 // - Scores: invocation lid owns row lid % ROWS and segment g = lid / ROWS of the key
 //   width (chunks g, g + SEGS, g + 2 SEGS, ...; SEGS = WG / ROWS). Its q segment is
 //   loaded ONCE into registers (qreg, QSEG chunks) before the tile loop and reused by
@@ -57,13 +60,14 @@
 //
 // Loops and a loop budget (lavapipe ends every loop of an invocation after 65535
 // iterations in all): every loop that the device counts has a runtime trip count
-// (the tile loop, staging, the score key loop, the pair sums, the key loops of the
-// softmax and the values), so its cost is its trips + 1 and the host's count
+// (the tile loop, the score key loop, the pair sums, the key loops of the softmax and
+// the values), so its cost is its trips + 1 and the host's count
 // (adapter/tiled_plan.ts tiledLoopIterations) is exact; the constant-trip loops (over
-// rows, chunk halves, a q segment's QSEG chunks and a pair's SEGS partials) should be
-// unrolled: their arrays (acc, qreg) stay in registers only with constant indices. A
-// GPU compiler unrolls them; Mesa does up to about 18 trips at these bodies and runs
-// longer ones (32 rows) as loops, which the count includes (TILED_UNROLLED_TRIPS).
+// rows, chunk halves, a tile's STAGE_N chunks, a q segment's QSEG chunks and a pair's
+// SEGS partials) should be unrolled: their arrays (acc, qreg, pre) stay in registers
+// only with constant indices. A GPU compiler unrolls them; Mesa does up to about 18
+// trips at these bodies and runs longer ones (32 rows) as loops, which the count
+// includes (TILED_UNROLLED_TRIPS).
 //
 // NaN: keys past the split's end are staged as zeros; keys inside the tile that a
 // row must not see (causal future keys of the tile's earlier queries) keep their
@@ -93,6 +97,8 @@ const KEY_CH: u32 = KEY_VEC4 / CPV;
 // ROWS <= WG) and the most chunks one segment holds (V2-Lite f32: 8 segments of 18).
 const SEGS: u32 = WG / ROWS;
 const QSEG: u32 = (KEY_CH + SEGS - 1u) / SEGS;
+// Chunks of a key tile one invocation loads (V2-Lite f32: 8 keys x 144 / 128 = 9).
+const STAGE_N: u32 = (KT * KEY_CH + WG - 1u) / WG;
 // One chunk of padding per staged row: rows KEY_CH chunks apart would otherwise start
 // on the same bank (KEY_CH * 16 bytes is a multiple of 128 at V2-Lite widths).
 const KSTRIDE: u32 = KEY_CH + 1u;
@@ -172,6 +178,22 @@ fn pair_score(p: u32, qt: vec2<u32>, htile: u32, first: u32, step: u32) -> f32 {
   return f32(s4.x + s4.y + s4.z + s4.w) * params.scale_log2;
 }
 
+// This invocation's chunks of the key tile starting at logical key kb (nk keys in it):
+// chunk i = lid + j WG of the tile is key i / KEY_CH, chunk i % KEY_CH, read through
+// k_rows (paged block tables and THD resolved on the host). Consecutive invocations read
+// consecutive 16-byte chunks of a cached row: coalesced. Keys past nk stay zero.
+fn fetch_tile(kb: u32, nk: u32, k0: u32, lid: u32) -> array<chunk_t, STAGE_N> {
+  var pre: array<chunk_t, STAGE_N>;
+  for (var j = 0u; j < STAGE_N; j++) {
+    let i = lid + j * WG;
+    let k = i / KEY_CH; // >= nk for i past the tile (nk <= KT)
+    if (k < nk) {
+      pre[j] = cache[k_rows[k0 + kb + k] * KEY_CH + i % KEY_CH];
+    }
+  }
+  return pre;
+}
+
 // Row r of the workgroup: x = query t, y = q_absorbed vec4 offset, z = head, w = 1
 // when the row is stored (a real query of the tile and a real head).
 fn row_of(r: u32, qt: vec2<u32>, htile: u32) -> vec4<u32> {
@@ -226,20 +248,25 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
   // @sg: let sg_lanes = subgroupAdd(1u);
   // @sg: let sg_rank = subgroupExclusiveAdd(1u);
 
+  // The first tile's loads; every later tile's are issued one tile ahead.
+  var pre = fetch_tile(begin, min(KT, end - begin), k0, lid);
   for (var kb = begin; kb < end; kb += KT) {
     let nk = min(KT, end - kb);
-    // 1. Stage the tile: chunk i = (key i / KEY_CH, chunk i % KEY_CH); keys past the
-    //    split's end are zero-filled, never read.
-    for (var i = lid; i < KT * KEY_CH; i += WG) {
-      let k = i / KEY_CH;
-      var ch = chunk_t();
-      if (k < nk) {
-        ch = cache[k_rows[k0 + kb + k] * KEY_CH + i % KEY_CH];
+    // 1. Stage the tile from the registers its loads went to (chunk i = lid + j WG is
+    //    key i / KEY_CH, chunk i % KEY_CH; keys past the split's end are zeros).
+    for (var j = 0u; j < STAGE_N; j++) {
+      let i = lid + j * WG;
+      if (i < KT * KEY_CH) {
+        ktile[(i / KEY_CH) * KSTRIDE + i % KEY_CH] = pre[j];
       }
-      ktile[k * KSTRIDE + i % KEY_CH] = ch;
     }
     // Also publishes row_lim (written before the loop) to the whole workgroup.
     workgroupBarrier();
+    // Issue the next tile's loads now: they are in flight while this tile is computed
+    // (with one workgroup per SM nothing else would hide the memory latency), and land
+    // in ktile only after the barrier that ends this tile.
+    let kn = kb + KT;
+    pre = fetch_tile(kn, select(0u, min(KT, end - kn), kn < end), k0, lid);
 
     // 2a. Partial scores: this invocation's q segment against every staged key. Keys
     //    past nk are zeros and not needed: the loop stops at nk (workgroup-uniform).

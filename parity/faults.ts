@@ -466,6 +466,23 @@ export const TILED_FAULTS: readonly Fault[] = [
     },
   }),
   sourceFault(
+    "tiled-prefetch-same-tile",
+    "the loads issued one tile ahead fetch the current tile again: every tile after a " +
+      "split's first is staged with the first tile's keys",
+    {
+      file: "absorbed_tiled.wgsl",
+      pattern: "pre = fetch_tile(kn,",
+      replacement: "pre = fetch_tile(kb,",
+      scenario: {
+        preset: "tiny",
+        dtype: "f32",
+        path: "absorbed",
+        // tiny stages 64 keys per tile: 200 keys are 4 tiles.
+        layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 200, causal: true },
+      },
+    },
+  ),
+  sourceFault(
     "tiled-f16-accumulation",
     "scores and the latent output accumulated in f16 instead of f32",
     {

@@ -80,17 +80,26 @@ Deno.test("loop count: longer constant loops than lavapipe unrolls are counted a
     vec4PerChunk: 1,
     tier: 32768,
   });
-  // 16 rows: 16 segments of 9 chunks, all unrolled. Once: q load 9 + 1; per 8-key tile:
-  // 1 + staging (1152 / 256 -> 5, + 1) + 1 + pair loop (128 / 256 -> 1, + 1) + 3 + 4;
-  // per key 4; the exit 1. Over 800 keys: 10 + 100 * 17 + 3200 + 1.
-  assert.equal(tiledLoopIterations(shape(16), 800), 4911);
+  // 16 rows: 16 segments of 9 chunks, 5 staged chunks, all unrolled. Once: q load 9 + 1;
+  // per 8-key tile: 1 + 1 + pair loop (128 / 256 -> 1, + 1) + 3 + 4; per key 4; the
+  // exit 1. Over 800 keys: 10 + 100 * 11 + 3200 + 1.
+  assert.equal(tiledLoopIterations(shape(16), 800), 4311);
   // 32 rows: the row loops (33 each) at every key, every tile and once; 8 segments of 18.
-  // 19 + 100 * (17 + 33) + (4 + 33) * 800 + 33 + 1.
-  assert.equal(tiledLoopIterations(shape(32), 800), 19 + 5000 + 29600 + 34);
-  // A q segment past 18 chunks: 64 invocations, 4 segments of 36, at every key.
+  // 19 + 100 * (11 + 33) + (4 + 33) * 800 + 33 + 1.
+  assert.equal(tiledLoopIterations(shape(32), 800), 19 + 4400 + 29600 + 34);
+  // 64 invocations: a q segment of 36 chunks (4 segments) at every key, and 18 staged
+  // chunks (still unrolled).
   const wide = { ...shape(16), workgroupSize: 64 };
-  const perTile = 1 + (Math.ceil(1152 / 64) + 1) + 1 + (2 + 1) + 3 + 4;
+  const perTile = 1 + 1 + (2 + 1) + 3 + 4;
   assert.equal(tiledLoopIterations(wide, 800), 37 + 100 * perTile + (4 + 37) * 800 + 1);
+  // 32 invocations (not a shape the planner makes): 36 staged chunks, counted as loops
+  // at the first fetch and twice a tile.
+  // 8 rows: 4 segments of 36 chunks; per tile 1 + 2 x 37 + 1 + (2 + 1) + 3 + 4.
+  const narrow = { ...shape(16), workgroupSize: 32, headsPerTile: 8 } as TiledShape;
+  assert.equal(
+    tiledLoopIterations(narrow, 800),
+    37 + 37 + 100 * (1 + 74 + 1 + 3 + 3 + 4) + (4 + 37) * 800 + 1,
+  );
 });
 
 Deno.test("splits fill the device: 2 workgroups per SM, >= 128 keys per split, budget first", () => {
@@ -162,7 +171,7 @@ Deno.test("refusals name the limit: small workgroup memory, f16 widths, over-bud
   );
   assert.match(JSON.stringify(f16), /shape.not-vec8/);
   // lavapipe's budget: 1 forced split over 16384 V2-Lite keys is refused with the fix
-  // (9888 keys fit one invocation: 19 + 21 per 8-key tile + 4 per key + 1).
+  // (12187 keys fit one invocation: 19 + 11 per 8-key tile + 4 per key + 1).
   const long = resolve(
     {
       spec: v2lite,
@@ -174,7 +183,7 @@ Deno.test("refusals name the limit: small workgroup memory, f16 widths, over-bud
     { kvSplits: 1 },
   );
   assert.equal(long.kind, "unsupported");
-  assert.match(JSON.stringify(long), /device.loop-budget.*at most 9888 keys .*use kvSplits >= 2/);
+  assert.match(JSON.stringify(long), /device.loop-budget.*at most 12187 keys .*use kvSplits >= 2/);
 });
 
 Deno.test("auto: tiled kernels on a gpu-class device, gemm kernels on a cpu-class one; bundled priority without a device, with reasons", () => {
