@@ -12,6 +12,7 @@ import {
 } from "./config.ts";
 import { autoPathOf, autoPriority, laneHeadTile, pathPriority } from "./backends.ts";
 import { expandedTextureBinding } from "./gemm_plan.ts";
+import { tiledQSegment } from "./tiled_plan.ts";
 import { deviceClassOf, formatDeviceClass } from "./device_class.ts";
 import { ConfigError } from "./errors.ts";
 import { PRESET_CONFIGS, PRESET_NAMES, presetReading } from "./presets.ts";
@@ -208,6 +209,7 @@ export function formatExplanation(e: Explanation): string {
         `kv splits ${r.variant.kvSplits}, queries/tile ${r.variant.queryTile}`,
       ...autoReason(r.requested, r.layout, e.caps),
       ...headTileLines(r.variant, r.attention.numHeads),
+      ...tiledLines(r.variant, r.attention.keyWidth),
       ...valuesPassLines(r.variant),
       `  key width ${r.attention.keyWidth}, value width ${r.attention.valueWidth}, ` +
         `softmax scale ${r.attention.softmaxScale.toFixed(6)}`,
@@ -251,6 +253,28 @@ function headTileLines(v: KernelVariant, heads: number): string[] {
   return [
     `  heads/tile ${v.headsPerTile} of ${heads}: tiles of up to 16 heads would make the whole ` +
     "grid one workgroup; two let a CPU implementation run them on two threads",
+  ];
+}
+
+/**
+ * wgsl-absorbed-tiled's key tile and score shape (adapter/tiled_plan.ts): keys per staged
+ * tile, and how an invocation's share of a query row is held (registers, or the subgroup
+ * variant's coalesced reads).
+ */
+function tiledLines(v: KernelVariant, keyWidth: number): string[] {
+  if (!v.family.startsWith("absorbed-tiled")) return [];
+  const rows = v.headsPerTile * v.queryTile;
+  const chunks = keyWidth / (v.dtype === "f16" ? 8 : 4);
+  const tile = `  key tiles: ${v.keysPerBlock} keys staged in workgroup memory, ` +
+    "each tile's loads issued one tile ahead";
+  if (v.subgroups) {
+    return [`${tile}; each (row, key) score summed by one subgroup from q read per tile`];
+  }
+  const segments = v.workgroupSize / rows;
+  return [
+    `${tile}; ${rows} rows x ${segments} segments: each invocation holds ` +
+    `${tiledQSegment(chunks, segments)} of a query row's ${chunks} 16-byte chunks in ` +
+    "registers for its whole split",
   ];
 }
 

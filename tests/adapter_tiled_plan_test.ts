@@ -275,6 +275,31 @@ Deno.test("auto:<path>: each path's backends by device class, the lane kernel la
   }
 });
 
+Deno.test("explain prints the tiled decode's key tile and q segments", () => {
+  const text = (request: Parameters<typeof explainCase>[0]) =>
+    formatExplanation(explainCase(request, H100));
+  // V2-Lite decode, f32: 16 rows x (128 / 16) = 8 segments of 144 / 8 = 18 chunks.
+  assert.match(
+    text({ spec: v2lite, dtype: "f32", backend: "wgsl-absorbed-tiled", layout: HEADLINE }),
+    /\n {2}key tiles: 8 keys staged .* one tile ahead; 16 rows x 8 segments: each invocation holds 18 of a query row's 144 16-byte chunks in registers/,
+  );
+  // f16 chunks hold 8 halves: 72 chunks, 16 keys a tile; two queries: 32 rows x 8 segments.
+  assert.match(
+    text({
+      spec: v2lite,
+      dtype: "f16",
+      backend: "wgsl-absorbed-tiled",
+      layout: { ...HEADLINE, seqQ: 2 },
+    }),
+    /key tiles: 8 keys .*; 32 rows x 8 segments: each invocation holds 9 of a query row's 72/,
+  );
+  // Other backends print no such line.
+  assert.doesNotMatch(
+    text({ spec: v2lite, dtype: "f32", backend: "wgsl-absorbed", layout: HEADLINE }),
+    /key tiles:/,
+  );
+});
+
 Deno.test("explain of an auto:<path> request says why the path's backend was chosen", () => {
   const e = explainCase(
     { spec: v2lite, dtype: "f32", backend: "auto:absorbed", layout: HEADLINE },

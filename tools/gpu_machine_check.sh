@@ -20,11 +20,12 @@
 # 64 MiB (53.6 MiB at Deno 2.9.6: the binary 28 MiB, the npm cache 21 MiB) and shows how to dry
 # run this script locally.
 #
-# Steps (pick with STEPS, default "devices tests smoke bench"; they always run in this order):
+# Steps (pick with STEPS, default "devices bench smoke tests"; they always run in this order,
+# most wanted first: the bench is what only a GPU can give (issue 13's GPU targets), the smoke
+# run makes the device's baseline, and CI runs the tests on lavapipe anyway; on the H100 in
+# session 2 the tests alone took 151-160 s):
 #   devices  `main.ts devices` (human, into the log) and `devices --json --measure` (devices.json:
 #            caps, ceilings and the saturation point, the measured SM-count estimate)
-#   tests    the test files that need a GPU (GPU_TESTS below)
-#   smoke    `main.ts run --matrix smoke`; keeps summary.md, results.jsonl and report.json
 #   bench    `main.ts bench --matrix gpu [--backend <each of BENCH_BACKENDS>] --out ...` (the
 #            headline and the 4096-token expanded prefill: every case issue 13 sets a GPU target on;
 #            a GPU-class device is judged by those targets, bench/cases.ts TARGET_SETS);
@@ -32,6 +33,8 @@
 #            each path's backend for the device: on a GPU the tiled kernels, whose targets issue
 #            13 sets, and wgsl-expanded for dense decode; BENCH_BACKENDS="wgsl-absorbed
 #            wgsl-expanded" benches the lane kernels)
+#   smoke    `main.ts run --matrix smoke`; keeps summary.md, results.jsonl and report.json
+#   tests    the test files that need a GPU (GPU_TESTS below)
 # Each step has its own timeout, is tee'd into $OUT/log.txt, and a failing step never stops
 # the next one; $OUT/steps.txt records "step exit-code seconds" as each step ends, and the
 # script ends with that summary (exit 0 when every step exited 0, else 1).
@@ -49,7 +52,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 ROOT=$PWD
 
-STEPS=${STEPS:-devices tests smoke bench}
+STEPS=${STEPS:-devices bench smoke tests}
 OUT=${OUT:-out/gpu_machine}
 mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)
 WORK=${WORK:-/tmp/gpu_machine_work}
@@ -192,26 +195,6 @@ if wanted devices; then
   step devices_json "$T_DEVICES" --stdout "$OUT/devices.json" "${HARNESS[@]}" devices --json --measure
 fi
 
-if wanted tests; then
-  log "GPU test files: $GPU_TESTS"
-  # shellcheck disable=SC2086 # GPU_TESTS is a word list
-  step tests "$T_TESTS" deno test --cached-only --allow-read --allow-write --allow-env \
-    --allow-run --allow-sys $GPU_TESTS
-fi
-
-if wanted smoke; then
-  args=(run --matrix smoke --out "$WORK/smoke")
-  [ -n "${SMOKE_FILTER:-}" ] && args+=(--filter "$SMOKE_FILTER")
-  step smoke "$T_SMOKE" "${HARNESS[@]}" "${args[@]}"
-  # results.jsonl is appended case by case, so even a timed-out run leaves what finished.
-  mkdir -p "$OUT/smoke"
-  # report.json too: `baseline update --from-report` makes this device's baseline from it.
-  for f in summary.md results.jsonl report.json; do
-    [ -f "$WORK/smoke/$f" ] && cp "$WORK/smoke/$f" "$OUT/smoke/"
-  done
-  log "smoke: kept $(ls "$OUT/smoke" | tr '\n' ' ')(all of it in $WORK/smoke)"
-fi
-
 if wanted bench; then
   # Without --json `bench` prints one progress line per case (stderr) and a table (stdout) into
   # the log, so a timed-out run still shows what it measured; report.json in --out holds the
@@ -234,6 +217,26 @@ if wanted bench; then
     cp "$WORK/bench_stdout.json" "$OUT/bench/report.json"
   fi
   log "bench: kept $(ls "$OUT/bench" | tr '\n' ' ')"
+fi
+
+if wanted smoke; then
+  args=(run --matrix smoke --out "$WORK/smoke")
+  [ -n "${SMOKE_FILTER:-}" ] && args+=(--filter "$SMOKE_FILTER")
+  step smoke "$T_SMOKE" "${HARNESS[@]}" "${args[@]}"
+  # results.jsonl is appended case by case, so even a timed-out run leaves what finished.
+  mkdir -p "$OUT/smoke"
+  # report.json too: `baseline update --from-report` makes this device's baseline from it.
+  for f in summary.md results.jsonl report.json; do
+    [ -f "$WORK/smoke/$f" ] && cp "$WORK/smoke/$f" "$OUT/smoke/"
+  done
+  log "smoke: kept $(ls "$OUT/smoke" | tr '\n' ' ')(all of it in $WORK/smoke)"
+fi
+
+if wanted tests; then
+  log "GPU test files: $GPU_TESTS"
+  # shellcheck disable=SC2086 # GPU_TESTS is a word list
+  step tests "$T_TESTS" deno test --cached-only --allow-read --allow-write --allow-env \
+    --allow-run --allow-sys $GPU_TESTS
 fi
 
 # ---------------------------------------------------------------- what comes back
