@@ -751,6 +751,7 @@ function absorbedTiledCheck(q: SupportQuery, options: { subgroups: boolean }): S
       queryTile: shape.queryTile,
       headsPerInvocation: 1,
       keysPerBlock: shape.keysPerTile,
+      valueRowGroups: shape.valueRowGroups ?? 1,
       ...(options.subgroups ? { subgroups: true } : {}),
     },
     buffers,

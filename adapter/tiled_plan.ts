@@ -33,10 +33,11 @@ export const TILED_MAX_Q_VEC4 = 32;
  * Trip counts up to which {@link tiledLoopIterations} takes a constant loop of
  * absorbed_tiled.wgsl as unrolled (free on a loop-budget device). Measured on lavapipe
  * (Mesa 22.3) by the loop budget at DeepSeek-V2-Lite widths: the 16-trip row loops and
- * the 18-trip q-segment loop were unrolled, while 32-row loops (32 rows a workgroup:
- * two queries of 16 heads, or 32 of 128 heads) were not and cost their trips at every key
- * (Mesa unrolls a loop only while its trips times its body's instructions stay small).
- * A longer constant loop is counted as a loop, so the count stays an upper bound.
+ * the 18-trip q-segment loop were unrolled, while the value phase's 32-row loops (before
+ * value row groups: two queries of 16 heads, or 32 of 128 heads; now a 32-row group
+ * only where kv_lora_rank passes 512) were not and cost their trips at every key (Mesa
+ * unrolls a loop only while its trips times its body's instructions stay small). A
+ * longer constant loop is counted as a loop, so the count stays an upper bound.
  */
 export const TILED_UNROLLED_TRIPS = 18;
 
@@ -74,6 +75,33 @@ export interface TiledShape {
   readonly tier: TiledTier;
   /** The subgroup variant (one more workgroup word: its subgroups' counter). */
   readonly subgroups?: boolean;
+  /**
+   * Row groups of the value phase (RG): invocation t owns output vec4 column
+   * t % valueVec4 of the rows of group t / valueVec4 (default 1: every row).
+   */
+  readonly valueRowGroups?: number;
+}
+
+/**
+ * Row groups of the tiled kernel's value phase: the largest power of two with
+ * valueVec4 x RG <= WG invocations and RG <= rows, so that every invocation takes a
+ * share of the value phase where the workgroup has room (32 rows, 256 invocations,
+ * 128 value vec4s: 2 groups of 16 rows) and no invocation holds more rows than it must.
+ *
+ * @example
+ * ```ts
+ * import { tiledValueRowGroups } from "./tiled_plan.ts";
+ * tiledValueRowGroups(256, 32, 128); // 2
+ * tiledValueRowGroups(128, 16, 128); // 1
+ * tiledValueRowGroups(64, 4, 8); // 4 (tiny: one row each)
+ * ```
+ */
+export function tiledValueRowGroups(
+  workgroupSize: number,
+  rows: number,
+  valueVec4: number,
+): number {
+  return pow2floor(Math.min(Math.floor(workgroupSize / valueVec4), rows));
 }
 
 const pow2ceil = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
@@ -148,6 +176,7 @@ export function tiledShape(
   }
   const base = {
     workgroupSize,
+    valueRowGroups: tiledValueRowGroups(workgroupSize, rows, valueVec4),
     headsPerTile,
     queryTile,
     keyVec4,
@@ -210,9 +239,10 @@ export function tiledLoopIterations(s: TiledShape, keys: number): number {
   // The staging loops (the fetch one tile ahead and the store) have STAGE_N trips.
   const stageN = Math.ceil((s.keysPerTile * keyChunks) / s.workgroupSize);
   const stage = stageN > TILED_UNROLLED_TRIPS ? stageN + 1 : 0;
-  // The row loops, when not unrolled: the value phase's at every key, the rescale at
-  // every tile, the store once.
-  const rowLoop = rows > TILED_UNROLLED_TRIPS ? rows + 1 : 0;
+  // The value phase's row loops (its group's rows), when not unrolled: at every key,
+  // the rescale at every tile, the store once.
+  const groupRows = rows / (s.valueRowGroups ?? 1);
+  const rowLoop = groupRows > TILED_UNROLLED_TRIPS ? groupRows + 1 : 0;
   if (s.subgroups) {
     // Per tile: tile pass, staging, pair loop, d loops, the +1 of the three key loops,
     // and TILED_LOOP_MARGIN; the three key loops add 3 x keys over all tiles.

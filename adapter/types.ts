@@ -317,6 +317,12 @@ export interface KernelVariant {
    * kernels omit it.
    */
   readonly decodeStep?: number;
+  /**
+   * `wgsl-absorbed-tiled`: row groups of its value phase (RG of absorbed_tiled.wgsl:
+   * invocation t owns output vec4 column t % (r / 4) of the rows of group
+   * t / (r / 4); adapter/tiled_plan.ts `tiledValueRowGroups`); other kernels omit it.
+   */
+  readonly valueRowGroups?: number;
   /** Output vec4 columns per invocation of a values pass (EV of absorbed_gemm.wgsl); other kernels omit it. */
   readonly columnsPerInvocation?: number;
   /** vec4s per row of a materialized score buffer (KMAX4 of absorbed_gemm.wgsl); other kernels omit it. */

@@ -31,9 +31,10 @@
 //   (other segment: the next bank), so the reads are conflict-free.
 // - Softmax: invocation r < ROWS owns row r's running max and sum (registers), in the
 //   log2 domain: scores are scaled by scale * log2(e) and exponentiated with exp2.
-// - Values: invocation t owns output vec4 column t of EVERY row, so its accumulator
-//   is ROWS vec4s (16 at V2-Lite widths) and nothing spills; the value of key k is the
-//   first VAL_VEC4 vec4s of the staged row, read once per key for all rows.
+// - Values: invocation t owns output vec4 column t % VAL_VEC4 of the rows of its row
+//   group (all ROWS rows when WG < 2 VAL_VEC4, so 16 accumulator vec4s at V2-Lite
+//   widths; half of 32 rows at 256 invocations), and nothing spills; the value of key k
+//   is the first VAL_VEC4 vec4s of the staged row, read once per key for all rows.
 // - KV splits (grid y) fill the device; each split writes its normalized partial x
 //   and natural-log LSE, and combine.wgsl merges them in a separate pass (a "last
 //   workgroup" atomic is not sound in WGSL's memory model).
@@ -82,6 +83,7 @@ const WG: u32 = 128u; // @param invocations per workgroup
 const HT: u32 = 16u; // @param heads per workgroup
 const QT: u32 = 1u; // @param queries per tile (consecutive queries of one sequence)
 const KT: u32 = 8u; // @param keys per staged tile (from the workgroup-memory tier)
+const RG: u32 = 1u; // @param row groups of the value phase (WG / VAL_VEC4 at most)
 const KEY_VEC4: u32 = 144u; // @param (r + rope) / 4
 const VAL_VEC4: u32 = 128u; // @param r / 4
 
@@ -105,9 +107,14 @@ const KSTRIDE: u32 = KEY_CH + 1u;
 const PAIRS: u32 = ROWS * KT;
 const_assert ROWS <= WG;
 const_assert WG % ROWS == 0u;
-// One output vec4 column per invocation (the host picks WG >= VAL_VEC4): the
-// accumulator is a fixed ROWS-vec4 array indexed only by unrolled row loops.
-const_assert VAL_VEC4 <= WG;
+// Value phase: invocation lid owns output vec4 column lid % VAL_VEC4 of the RPG rows of
+// row group lid / VAL_VEC4 (the host picks WG >= VAL_VEC4 * RG, RG a power of two
+// dividing ROWS): its accumulator is a fixed RPG-vec4 array indexed only by unrolled
+// row loops. With 32 rows and 256 invocations (RG 2) every invocation works, and an
+// invocation holds 16 accumulator vec4s instead of 32, next to its q segment.
+const RPG: u32 = ROWS / RG;
+const_assert ROWS % RG == 0u;
+const_assert VAL_VEC4 * RG <= WG;
 const_assert KEY_VEC4 % CPV == 0u;
 const_assert VAL_VEC4 <= KEY_VEC4;
 
@@ -226,7 +233,10 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
   if (lid < ROWS) {
     row_lim[lid] = min(q_meta[row_of(lid, qt, htile).x].z, end);
   }
-  var acc: array<vec4<acc_t>, ROWS>; // output column lid of every row (zeroed)
+  // The value phase's share: output column vcol of the RPG rows of row group vgrp.
+  let vcol = lid % VAL_VEC4;
+  let vgrp = lid / VAL_VEC4;
+  var acc: array<vec4<acc_t>, RPG>; // (zeroed)
   // The q segment of this invocation's score row, widened to f32, loaded once: chunk
   // i of the segment is chunk seg + i * SEGS of the row (zero past the key width).
   let seg = lid / ROWS; // @nosg
@@ -331,17 +341,21 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
     }
     workgroupBarrier();
 
-    // 4. Values: invocation lid owns output vec4 column lid of every row.
-    if (lid < VAL_VEC4) {
-      for (var r = 0u; r < ROWS; r++) {
-        acc[r] *= acc_t(alpha[r]);
+    // 4. Values: invocation lid owns output vec4 column vcol of the RPG rows of its
+    //    row group (rows vgrp * RPG ..).
+    if (lid < VAL_VEC4 * RG) {
+      for (var r = 0u; r < RPG; r++) {
+        acc[r] *= acc_t(alpha[vgrp * RPG + r]);
       }
       for (var k = 0u; k < nk; k++) {
-        let vk = cvec(ktile[k * KSTRIDE + lid / CPV], lid % CPV);
+        let vk = cvec(ktile[k * KSTRIDE + vcol / CPV], vcol % CPV);
         let vis = kb + k;
-        for (var r = 0u; r < ROWS; r++) {
-          // Select, do not multiply: a key row r must not see may hold NaN/Inf.
-          acc[r] += vec4<acc_t>(select(vec4<f32>(0.0), sp[k * ROWS + r] * vk, vis < row_lim[r]));
+        for (var r = 0u; r < RPG; r++) {
+          let row = vgrp * RPG + r;
+          // Select, do not multiply: a key row `row` must not see may hold NaN/Inf.
+          acc[r] += vec4<acc_t>(
+            select(vec4<f32>(0.0), sp[k * ROWS + row] * vk, vis < row_lim[row]),
+          );
         }
       }
     }
@@ -361,13 +375,14 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
     }
   }
   workgroupBarrier();
-  if (lid < VAL_VEC4) {
-    for (var r = 0u; r < ROWS; r++) {
-      let ro = row_of(r, qt, htile);
+  if (lid < VAL_VEC4 * RG) {
+    for (var r = 0u; r < RPG; r++) {
+      let row = vgrp * RPG + r;
+      let ro = row_of(row, qt, htile);
       if (ro.w == 1u) {
-        let l = row_l[r];
+        let l = row_l[row];
         let inv = select(0.0, 1.0 / l, !(l <= 0.0));
-        x_out[((split * params.total_t + ro.x) * params.heads + ro.z) * VAL_VEC4 + lid] =
+        x_out[((split * params.total_t + ro.x) * params.heads + ro.z) * VAL_VEC4 + vcol] =
           vec4<f32>(acc[r]) * inv;
       }
     }

@@ -37,6 +37,7 @@ export async function launchAbsorbedTiled(
     HT: v.headsPerTile,
     QT: v.queryTile,
     KT: v.keysPerBlock,
+    RG: v.valueRowGroups ?? 1,
     KEY_VEC4: a.keyWidth / 4,
     VAL_VEC4: a.valueWidth / 4,
   });

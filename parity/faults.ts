@@ -447,6 +447,18 @@ export const TILED_FAULTS: readonly Fault[] = [
       scenario: TINY_ABSORBED_MTP,
     },
   ),
+  sourceFault(
+    "tiled-row-group-ignored",
+    "the value phase ignores its row group: every group accumulates the first group's " +
+      "rows (tiny: 4 groups of one row), so the other groups' rows are stored wrong",
+    {
+      file: "absorbed_tiled.wgsl",
+      // The first occurrence: the value phase's (the store's comes later).
+      pattern: "let row = vgrp * RPG + r;",
+      replacement: "let row = r;",
+      scenario: TINY_ABSORBED_MTP,
+    },
+  ),
   sourceFault("tiled-lse-offset", "LSE off by a constant (0.01); the output itself is unchanged", {
     file: "absorbed_tiled.wgsl",
     pattern: "(m_run + log2(l_run)) * LN2",

@@ -16,6 +16,7 @@ import {
   tiledLoopIterations,
   type TiledShape,
   tiledShape,
+  tiledValueRowGroups,
   tiledWorkgroupBytes,
 } from "../adapter/tiled_plan.ts";
 import type { DeviceCaps, LayoutRequest } from "../adapter/types.ts";
@@ -69,6 +70,19 @@ Deno.test("invocations: one per value column, more while a q segment would pass 
   assert.equal(wg("tiny", 1, "f32"), 64);
 });
 
+Deno.test("value row groups: every invocation takes a share where the workgroup has room", () => {
+  const rg = (preset: string, seqQ: number) =>
+    tiledShape(presetSpec(preset), normalizeLayout({ ...HEADLINE, seqQ }), "f32", 32768)
+      .valueRowGroups;
+  assert.equal(rg("deepseek-v2-lite", 1), 1); // 16 rows, 128 invocations, 128 columns
+  assert.equal(rg("deepseek-v2-lite", 2), 2); // 32 rows, 256 invocations
+  assert.equal(rg("deepseek-v3", 1), 2); // 32 of 128 heads
+  assert.equal(rg("tiny", 1), 4); // 4 rows, 64 invocations, 8 columns: a row each
+  // Not a power of two of columns: 64 invocations over 10 value vec4s -> 4 groups.
+  assert.equal(tiledValueRowGroups(64, 8, 10), 4);
+  assert.equal(tiledValueRowGroups(64, 2, 10), 2);
+});
+
 Deno.test("loop count: longer constant loops than lavapipe unrolls are counted at every key", () => {
   const shape = (rows: 16 | 32): TiledShape => ({
     workgroupSize: 256,
@@ -84,9 +98,14 @@ Deno.test("loop count: longer constant loops than lavapipe unrolls are counted a
   // per 8-key tile: 1 + 1 + pair loop (128 / 256 -> 1, + 1) + 3 + 4; per key 4; the
   // exit 1. Over 800 keys: 10 + 100 * 11 + 3200 + 1.
   assert.equal(tiledLoopIterations(shape(16), 800), 4311);
-  // 32 rows: the row loops (33 each) at every key, every tile and once; 8 segments of 18.
-  // 19 + 100 * (11 + 33) + (4 + 33) * 800 + 33 + 1.
+  // 32 rows in one value row group: the row loops (33 each) at every key, every tile
+  // and once; 8 segments of 18. 19 + 100 * (11 + 33) + (4 + 33) * 800 + 33 + 1.
   assert.equal(tiledLoopIterations(shape(32), 800), 19 + 4400 + 29600 + 34);
+  // In two groups of 16 rows (the planner's choice at 256 invocations): unrolled.
+  assert.equal(
+    tiledLoopIterations({ ...shape(32), valueRowGroups: 2 }, 800),
+    19 + 100 * 11 + 4 * 800 + 1,
+  );
   // 64 invocations: a q segment of 36 chunks (4 segments) at every key, and 18 staged
   // chunks (still unrolled).
   const wide = { ...shape(16), workgroupSize: 64 };

@@ -11,6 +11,7 @@ import { normalizeLayout } from "../adapter/layout.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
 import { tiledMaxKeys, tiledShape } from "../adapter/tiled_plan.ts";
+import { withParams } from "../adapter/spec.ts";
 import type { DeviceCaps, GpuPlan, LayoutRequest, MlaSpec } from "../adapter/types.ts";
 import { runAttention } from "../kernels/attention.ts";
 import type { SourceMutation } from "../kernels/source.ts";
@@ -130,7 +131,7 @@ poisonTest("tiled: NaN and Inf in keys a row does not see never reach it", BACKE
 gpuTest(
   "tiled: multiplying masked values by p = 0 (instead of selecting) leaks NaN, and is caught",
   async () => {
-    const pattern = "select(vec4<f32>(0.0), sp[k * ROWS + r] * vk, vis < row_lim[r])";
+    const pattern = "select(vec4<f32>(0.0), sp[k * ROWS + row] * vk, vis < row_lim[row])";
     let applied = 0;
     const mutate: SourceMutation = (file, src) => {
       if (file !== "absorbed_tiled.wgsl") return src;
@@ -139,7 +140,7 @@ gpuTest(
         "the select of masked values is gone from absorbed_tiled.wgsl",
       );
       applied++;
-      return src.replace(pattern, "sp[k * ROWS + r] * vk");
+      return src.replace(pattern, "sp[k * ROWS + row] * vk");
     };
     await assert.rejects(
       () => checkPoisonOn(BACKEND, POISONS[0], { dtype: "f32", value: NaN, mutate }),
@@ -159,12 +160,11 @@ gpuTest(
  * do not reach the last key, so the device really truncates and the count is not loose.
  */
 async function budgetBoundary(
-  preset: string,
+  spec: MlaSpec,
   seqQ: number,
   over: number,
 ): Promise<void> {
   const budget = CAPS!.loopIterationBudget!;
-  const spec = presetSpec(preset);
   const layout = (keys: number): LayoutRequest => ({
     kind: "bshd",
     batch: 1,
@@ -172,6 +172,10 @@ async function budgetBoundary(
     seqK: keys,
     causal: true,
   });
+  const planAt = (keys: number, caps: DeviceCaps) =>
+    resolve({ spec, dtype: "f32", backend: BACKEND, layout: layout(keys) }, caps, {
+      kvSplits: 1,
+    });
   const lastKeyReached = async (plan: GpuPlan): Promise<boolean> => {
     const keys = plan.layout.totalK;
     const inputs = makeAttentionInputs(spec, plan.layout, { seed: 5, poisonKeys: [keys - 1] });
@@ -184,19 +188,22 @@ async function budgetBoundary(
   };
   const shape = tiledShape(spec, normalizeLayout(layout(8)), "f32", 32768);
   const maxKeys = tiledMaxKeys(shape, budget);
-  const at = planOf({ preset, dtype: "f32", layout: layout(maxKeys), kvSplits: 1 });
-  assert.notEqual(typeof at, "string", String(at));
-  assert.ok(await lastKeyReached((at as { plan: GpuPlan }).plan), `${maxKeys} keys: truncated`);
-  const beyondCount = planOf({ preset, dtype: "f32", layout: layout(maxKeys + 1), kvSplits: 1 });
-  assert.equal(typeof beyondCount, "string");
-  assert.match(beyondCount as string, /device.loop-budget: .* at most \d+ keys per invocation fit/);
+  const at = planAt(maxKeys, CAPS!);
+  assert.equal(at.kind, "plan", JSON.stringify(at));
+  assert.ok(await lastKeyReached(gpuPlanOf(at)), `${maxKeys} keys: truncated`);
+  const beyondCount = planAt(maxKeys + 1, CAPS!);
+  assert.equal(beyondCount.kind, "unsupported");
+  assert.match(
+    JSON.stringify(beyondCount),
+    /device.loop-budget.* at most \d+ keys per invocation fit/,
+  );
   // Forced past the budget: planned for a device without one, run on this one.
   const beyond = Math.ceil(maxKeys * over);
-  const r = resolve(
-    { spec, dtype: "f32", backend: BACKEND, layout: layout(beyond) },
-    { ...CAPS!, loopIterationBudget: null, adapter: { ...CAPS!.adapter, description: "x" } },
-    { kvSplits: 1 },
-  );
+  const r = planAt(beyond, {
+    ...CAPS!,
+    loopIterationBudget: null,
+    adapter: { ...CAPS!.adapter, description: "x" },
+  });
   assert.ok(!(await lastKeyReached(gpuPlanOf(r))), `${beyond} keys in one split were all walked`);
 }
 
@@ -206,19 +213,34 @@ const BUDGET_SKIP = CAPS === null || !CAPS.loopIterationBudget
 
 gpuTest(
   "tiled: the loop-budget boundary of one split (tiny f32: 4 rows, every loop unrolled)",
-  () => budgetBoundary("tiny", 1, OVER_FACTOR),
+  () => budgetBoundary(presetSpec("tiny"), 1, OVER_FACTOR),
   { skip: BUDGET_SKIP },
 );
 
 /**
- * 32-row tiles (two queries of DeepSeek-V2-Lite's 16 heads): lavapipe runs their row
- * loops as loops, and a count that took them as unrolled let a split walk 4330 keys
- * where the device stopped short of 2000 (the rows silently lost keys). One split
- * reaches its last key up to 1728 keys (count 1540).
+ * Constant loops lavapipe runs as loops: 32 rows in one value row group (kv_lora_rank 1024
+ * leaves 256 invocations no room for two) and q segments of 34 chunks. A count that
+ * took every constant loop as unrolled let a 32-row split walk 4330 keys where the
+ * device stopped short of 2000 (the rows silently lost keys; session 19). One split
+ * reaches its last key up to 884 keys here (count 788).
  */
 gpuTest(
-  "tiled: the loop-budget boundary of one split with 32-row tiles (V2-Lite f32, 2 queries)",
-  () => budgetBoundary("deepseek-v2-lite", 2, 1.15),
+  "tiled: the loop-budget boundary of one split with loops lavapipe does not unroll (32 rows, kv_lora_rank 1024)",
+  () =>
+    budgetBoundary(
+      withParams(presetSpec("deepseek-v2-lite"), { kvLoraRank: 1024, numHeads: 32 }),
+      1,
+      1.15,
+    ),
+  { skip: BUDGET_SKIP },
+);
+
+/**
+ * Two queries of DeepSeek-V2-Lite: 32 rows in two value row groups of 16 (unrolled).
+ */
+gpuTest(
+  "tiled: the loop-budget boundary of one split with two value row groups (V2-Lite f32, 2 queries)",
+  () => budgetBoundary(presetSpec("deepseek-v2-lite"), 2, 1.15),
   { skip: BUDGET_SKIP },
 );
 
@@ -228,6 +250,7 @@ gpuTest(
  * segments in registers, tiles fetched one ahead), one split reaches its last key up to
  * 15774 keys at tiny f32 and f16 (count 15532), and at DeepSeek-V2-Lite 13443 f32
  * (count 12187), 11397 f32 in the 16 KiB variant (count 9704), 14563 f16 (count 13792)
- * and, with two queries (32 rows), 1728 f32 and f16 (count 1540).
+ * and, with two queries (32 rows in two value row groups), 13443 f32 and f16 (count
+ * 12187 and 12190); DeepSeek-V3 f32 (32 of its 128 heads a workgroup) 13443 (12187).
  */
 const OVER_FACTOR = 1.1;
