@@ -271,10 +271,15 @@ function tiledLines(v: KernelVariant, keyWidth: number): string[] {
     return [`${tile}; each (row, key) score summed by one subgroup from q read per tile`];
   }
   const segments = v.workgroupSize / rows;
+  const groups = v.valueRowGroups ?? 1;
   return [
     `${tile}; ${rows} rows x ${segments} segments: each invocation holds ` +
     `${tiledQSegment(chunks, segments)} of a query row's ${chunks} 16-byte chunks in ` +
-    "registers for its whole split",
+    "registers for its whole split" +
+    (groups > 1
+      ? `; values in ${groups} row groups of ${rows / groups} rows (every invocation ` +
+        "takes a share)"
+      : ""),
   ];
 }
 

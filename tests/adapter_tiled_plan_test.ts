@@ -310,7 +310,12 @@ Deno.test("explain prints the tiled decode's key tile and q segments", () => {
       backend: "wgsl-absorbed-tiled",
       layout: { ...HEADLINE, seqQ: 2 },
     }),
-    /key tiles: 8 keys .*; 32 rows x 8 segments: each invocation holds 9 of a query row's 72/,
+    /key tiles: 8 keys .*; 32 rows x 8 segments: each invocation holds 9 of a query row's 72 16-byte chunks in registers for its whole split; values in 2 row groups of 16 rows/,
+  );
+  // One row group: no such clause.
+  assert.doesNotMatch(
+    text({ spec: v2lite, dtype: "f32", backend: "wgsl-absorbed-tiled", layout: HEADLINE }),
+    /row groups/,
   );
   // Other backends print no such line.
   assert.doesNotMatch(
