@@ -365,18 +365,19 @@ export interface Fa2Shape {
 
 /**
  * Workgroup-memory bytes of expanded_fa2.wgsl: the q and k chunks (4 vec4s of 64 and
- * 32 rows), the V tile (32 rows), the 64 x 32 score tile and three per-row arrays.
+ * 32 rows), the V tile (32 rows), the 64 x 32 score tile (rows padded to 33 floats, so
+ * the softmax's lanes read distinct banks) and three per-row arrays.
  *
  * @example
  * ```ts
  * import { fa2WorkgroupBytes } from "./tiled_plan.ts";
- * fa2WorkgroupBytes({ qkVec4: 48, vVec4: 32 }); // 4096 + 2048 + 16384 + 8192 + 768 = 31488
+ * fa2WorkgroupBytes({ qkVec4: 48, vVec4: 32 }); // 4096 + 2048 + 16384 + 8448 + 768 = 31744
  * ```
  */
 export function fa2WorkgroupBytes(s: Fa2Shape): number {
   const q = FA2_QUERY_TILE;
   const k = FA2_KEY_TILE;
-  return q * 4 * 16 + k * 4 * 16 + k * s.vVec4 * 16 + q * k * 4 + q * 12;
+  return q * 4 * 16 + k * 4 * 16 + k * s.vVec4 * 16 + q * (k + 1) * 4 + q * 12;
 }
 
 /**

@@ -43,6 +43,10 @@ const TX: u32 = BK / 4u; // 8 key micro-columns
 const WG: u32 = TX * TY; // 128 invocations
 const DKV: u32 = 4u; // vec4s of the head width per staged chunk
 const CPT: u32 = (V_VEC4 + TX - 1u) / TX; // output vec4 columns per invocation
+// Row stride of ps, padded by one: the softmax's invocation r walks row r, so a warp's
+// lanes read ps[r * PS + j] together; with a stride of BK (32 floats) every lane would
+// hit the same bank (a 32-way conflict), with 33 they hit 32 different banks.
+const PS: u32 = BK + 1u;
 
 // Finite stand-in for -inf (log2 domain): exp2(NEG_BIG - m) is 0 for any real m and
 // NEG_BIG - NEG_BIG is 0, never NaN.
@@ -70,9 +74,13 @@ struct Params {
 @group(0) @binding(8) var<storage, read> q_tiles: array<vec2<u32>>;
 
 var<workgroup> qs: array<vec4<f32>, BQ * DKV>;     // q chunk, pre-scaled
-var<workgroup> ks: array<vec4<f32>, BK * DKV>;     // k chunk
+// k chunk, [key % 4][d][key / 4]: invocation tx reads keys 4 tx .. 4 tx + 3, so for one
+// (key % 4, d) the eight tx of a quarter warp read eight consecutive vec4s (distinct
+// banks). Stored [key][d], those eight reads were 4 * DKV vec4s (256 bytes) apart, all in
+// the same four banks: an 8-way conflict on every k read of the score loop.
+var<workgroup> ks: array<vec4<f32>, BK * DKV>;
 var<workgroup> vs: array<vec4<f32>, BK * V_VEC4>;  // V tile
-var<workgroup> ps: array<f32, BQ * BK>;            // [query][key]: scores, then probabilities
+var<workgroup> ps: array<f32, BQ * PS>;            // [query][key] (stride PS): scores, then probabilities
 var<workgroup> alpha: array<f32, BQ>;
 var<workgroup> row_lim: array<u32, BQ>;            // keys each row sees
 var<workgroup> row_l: array<f32, BQ>;
@@ -123,13 +131,15 @@ fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
           x = vec4<f32>(k[(k_rows[k0 + kb + key] * params.heads + head) * QK_VEC4 + d -
                           params.k_base]);
         }
-        ks[i] = x;
+        ks[((key % 4u) * DKV + i % DKV) * TX + key / 4u] = x;
       }
       workgroupBarrier();
       let nd = min(DKV, QK_VEC4 - d0);
       for (var dd = 0u; dd < nd; dd++) {
-        let kb4 = 4u * tx * DKV + dd;
-        let km = mat4x4<f32>(ks[kb4], ks[kb4 + DKV], ks[kb4 + 2u * DKV], ks[kb4 + 3u * DKV]);
+        // Keys 4 tx + c, c = 0..3, at chunk column dd (layout above).
+        let kb4 = dd * TX + tx;
+        let km = mat4x4<f32>(ks[kb4], ks[kb4 + DKV * TX], ks[kb4 + 2u * DKV * TX],
+                             ks[kb4 + 3u * DKV * TX]);
         let qb4 = 4u * ty * DKV + dd;
         s[0] += vec4<acc_t>(qs[qb4] * km);
         s[1] += vec4<acc_t>(qs[qb4 + DKV] * km);
@@ -144,7 +154,7 @@ fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
       let row = 4u * ty + i;
       let vis = keys4 < vec4<u32>(row_lim[row]);
       let sv = select(vec4<f32>(NEG_BIG), vec4<f32>(s[i]), vis);
-      let o = row * BK + 4u * tx;
+      let o = row * PS + 4u * tx;
       ps[o] = sv.x;
       ps[o + 1u] = sv.y;
       ps[o + 2u] = sv.z;
@@ -164,7 +174,7 @@ fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
     if (lid < BQ) {
       var mx = NEG_BIG;
       for (var j = 0u; j < nk; j++) {
-        mx = max(mx, ps[lid * BK + j]);
+        mx = max(mx, ps[lid * PS + j]);
       }
       let m_new = max(m_run, mx);
       let a = exp2(m_run - m_new);
@@ -172,8 +182,8 @@ fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
       let lim = row_lim[lid];
       for (var j = 0u; j < nk; j++) {
         // Masked slots 0 explicitly (exp2(NEG_BIG - NEG_BIG) would be 1).
-        let pj = select(0.0, exp2(ps[lid * BK + j] - m_new), kb + j < lim);
-        ps[lid * BK + j] = pj;
+        let pj = select(0.0, exp2(ps[lid * PS + j] - m_new), kb + j < lim);
+        ps[lid * PS + j] = pj;
         sum += pj;
       }
       l_run = l_run * a + sum;
@@ -190,7 +200,7 @@ fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
     for (var j = 0u; j < nk; j++) {
       for (var i = 0u; i < 4u; i++) {
         let row = 4u * ty + i;
-        let p = ps[row * BK + j];
+        let p = ps[row * PS + j];
         let vis = kb + j < row_lim[row];
         for (var c = 0u; c < CPT; c++) {
           let col = min(tx + c * TX, V_VEC4 - 1u);

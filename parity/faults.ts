@@ -526,6 +526,26 @@ export const TILED_FAULTS: readonly Fault[] = [
     },
   ),
   sourceFault(
+    "fa2-k-chunk-layout-mismatch",
+    "the score loop reads the staged k chunk as [key][d] while it is stored [key % 4][d][key / 4]",
+    {
+      file: "expanded_fa2.wgsl",
+      pattern: "let kb4 = dd * TX + tx;",
+      replacement: "let kb4 = 4u * tx * DKV + dd;",
+      scenario: { preset: "tiny", dtype: "f32", path: "expanded", layout: FA2_PREFILL },
+    },
+  ),
+  sourceFault(
+    "fa2-score-stride-mismatch",
+    "scores written to the score tile with a row stride of 32 floats, read with the padded 33",
+    {
+      file: "expanded_fa2.wgsl",
+      pattern: "let o = row * PS + 4u * tx;",
+      replacement: "let o = row * BK + 4u * tx;",
+      scenario: { preset: "tiny", dtype: "f32", path: "expanded", layout: FA2_PREFILL },
+    },
+  ),
+  sourceFault(
     "fa2-kpe-left-out",
     "the rope columns (tiny: the last 2 vec4s of q and k) left out of the score",
     {
