@@ -67,8 +67,8 @@
 // rows, chunk halves, a tile's STAGE_N chunks, a q segment's QSEG chunks and a pair's
 // SEGS partials) should be unrolled: their arrays (acc, qreg, pre) stay in registers
 // only with constant indices. A GPU compiler unrolls them; Mesa does up to about 18
-// trips at these bodies and runs longer ones (32 rows) as loops, which the count
-// includes (TILED_UNROLLED_TRIPS).
+// trips at these bodies and runs longer ones (a 32-row group) as loops, which the
+// count includes (TILED_UNROLLED_TRIPS).
 //
 // NaN: keys past the split's end are staged as zeros; keys inside the tile that a
 // row must not see (causal future keys of the tile's earlier queries) keep their
@@ -102,7 +102,10 @@ const QSEG: u32 = (KEY_CH + SEGS - 1u) / SEGS;
 // Chunks of a key tile one invocation loads (V2-Lite f32: 8 keys x 144 / 128 = 9).
 const STAGE_N: u32 = (KT * KEY_CH + WG - 1u) / WG;
 // One chunk of padding per staged row: rows KEY_CH chunks apart would otherwise start
-// on the same bank (KEY_CH * 16 bytes is a multiple of 128 at V2-Lite widths).
+// on the same bank (KEY_CH * 16 bytes is a multiple of 128 at V2-Lite widths). The
+// plain score loop reads one key at a time, but the subgroup variant's subgroups take
+// different keys, and several of them can share one SIMD group (SwiftShader's are 4
+// lanes): their reads of one chunk column would conflict.
 const KSTRIDE: u32 = KEY_CH + 1u;
 const PAIRS: u32 = ROWS * KT;
 const_assert ROWS <= WG;
