@@ -20,7 +20,7 @@
 # 64 MiB (53.6 MiB at Deno 2.9.6: the binary 28 MiB, the npm cache 21 MiB) and shows how to dry
 # run this script locally.
 #
-# Steps (pick with STEPS, default "devices bench smoke tests"; they always run in this order,
+# Steps (pick with STEPS, default "devices bench ab smoke tests"; they always run in this order,
 # most wanted first: the bench is what only a GPU can give (issue 13's GPU targets), the smoke
 # run makes the device's baseline, and CI runs the tests on lavapipe anyway; on the H100 in
 # session 2 the tests alone took 151-160 s):
@@ -33,6 +33,11 @@
 #            each path's backend for the device: on a GPU the tiled kernels, whose targets issue
 #            13 sets, and wgsl-expanded for dense decode; BENCH_BACKENDS="wgsl-absorbed
 #            wgsl-expanded" benches the lane kernels)
+#   ab       `tools/kernel_variants.ts` writes variants of the GPU-shaped kernels that each undo
+#            one choice made without a GPU measurement (the tile fetched one ahead, the value
+#            row groups, the FA2 bank-conflict layout), and `tools/ab_kernels.ts` times each
+#            against the shipped kernel on its case (AB_ROUNDS rounds, default 4); the tables
+#            go into the log
 #   smoke    `main.ts run --matrix smoke`; keeps summary.md, results.jsonl and report.json
 #   tests    the test files that need a GPU (GPU_TESTS below)
 # Each step has its own timeout, is tee'd into $OUT/log.txt, and a failing step never stops
@@ -44,7 +49,7 @@
 # bench/{summary.md,report.json}. Everything else is written under $WORK (/tmp).
 #
 # Knobs (environment): STEPS, TOTAL_S (default 570), OUT (default out/gpu_machine),
-# GPU_TESTS (space-separated test files), T_DEVICES T_TESTS T_SMOKE T_BENCH (timeouts in s),
+# GPU_TESTS (space-separated test files), T_DEVICES T_TESTS T_SMOKE T_BENCH T_AB (timeouts in s),
 # SMOKE_FILTER, BENCH_FILTER (passed as --filter), BENCH_MATRIX (default gpu),
 # BENCH_BACKENDS (default empty: the adapter's choice per path; else one --backend each),
 # BENCH_JSON=1 (bench --json), SKIP_GL=1 (do not unpack .gl; for dry runs elsewhere), WORK (scratch, default /tmp/...).
@@ -52,7 +57,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 ROOT=$PWD
 
-STEPS=${STEPS:-devices bench smoke tests}
+STEPS=${STEPS:-devices bench ab smoke tests}
 OUT=${OUT:-out/gpu_machine}
 mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)
 WORK=${WORK:-/tmp/gpu_machine_work}
@@ -70,6 +75,7 @@ T_DEVICES=${T_DEVICES:-60}
 T_TESTS=${T_TESTS:-180}
 T_SMOKE=${T_SMOKE:-150}
 T_BENCH=${T_BENCH:-150}
+T_AB=${T_AB:-60}
 BENCH_MATRIX=${BENCH_MATRIX:-gpu}
 
 # The tests that need a WebGPU adapter (the others are pure CPU and run in CI anyway): found by
@@ -217,6 +223,24 @@ if wanted bench; then
     cp "$WORK/bench_stdout.json" "$OUT/bench/report.json"
   fi
   log "bench: kept $(ls "$OUT/bench" | tr '\n' ' ')"
+fi
+
+if wanted ab; then
+  # Each variant of tools/kernel_variants.ts undoes one GPU-shape choice made without a GPU
+  # measurement; ab_kernels times it against the shipped kernel on its case (the tables go
+  # into the log). One step for all: a variant that fails is reported and the next runs.
+  export WORK AB_ROUNDS=${AB_ROUNDS:-4}
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  step ab "$T_AB" bash -c '
+    t="deno run --cached-only --allow-read --allow-write --allow-env --allow-sys"
+    $t tools/kernel_variants.ts "$WORK/variants" >"$WORK/variants.txt" || exit 1
+    rc=0
+    while IFS= read -r line; do
+      echo "--- $line"
+      # The printed command line, run with the offline permissions above.
+      eval "${line/deno run -A/$t} --rounds $AB_ROUNDS --reps 5" || rc=1
+    done <"$WORK/variants.txt"
+    exit "$rc"'
 fi
 
 if wanted smoke; then

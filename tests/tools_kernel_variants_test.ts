@@ -1,0 +1,69 @@
+/**
+ * tools/kernel_variants.ts: every variant applies to the shipped kernel (each edit's
+ * pattern is there) and changes it; a missing pattern is an error naming it; and on this
+ * machine's adapter each variant computes what the shipped kernel computes, bit for bit,
+ * so an A/B of the two (tools/gpu_machine_check.sh, step `ab`) times only the choice.
+ */
+import assert from "node:assert/strict";
+import { presetSpec } from "../adapter/presets.ts";
+import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
+import type { LayoutRequest } from "../adapter/types.ts";
+import { runAttention } from "../kernels/attention.ts";
+import { readKernelFile } from "../kernels/source.ts";
+import { makeAttentionInputs } from "../reference/inputs.ts";
+import { applyVariant, KERNEL_VARIANTS } from "../tools/kernel_variants.ts";
+import { variantMutation } from "../tools/ab_kernels.ts";
+import { CAPS, gpu, gpuTest, slowOnGlFallback } from "./gpu_helpers.ts";
+
+Deno.test("every kernel variant applies to its shipped file and changes it", async () => {
+  assert.deepEqual(KERNEL_VARIANTS.map((v) => v.name), ["noprefetch", "rg1", "fa2conflicts"]);
+  for (const v of KERNEL_VARIANTS) {
+    const raw = await readKernelFile(v.file);
+    const out = applyVariant(raw, v);
+    assert.notEqual(out, raw, v.name);
+    for (const e of v.edits) {
+      if (e.replacement !== "" && !raw.includes(e.replacement)) {
+        assert.ok(out.includes(e.replacement), `${v.name}: ${e.replacement}`);
+      }
+    }
+  }
+  assert.throws(
+    () => applyVariant("const A = 1u;", { ...KERNEL_VARIANTS[0], file: "k.wgsl" }),
+    /variant noprefetch: k.wgsl no longer holds "  var pre = fetch_tile/,
+  );
+});
+
+/** The tiny case each variant's kernel runs in (several key tiles; two queries). */
+const CASES: Record<string, { backend: string; layout: LayoutRequest }> = {
+  "absorbed_tiled.wgsl": {
+    backend: "wgsl-absorbed-tiled",
+    // tiny stages 64 keys a tile: 300 keys are 5 tiles; 2 queries x 4 heads = 8 rows.
+    layout: { kind: "bshd", batch: 2, seqQ: 2, seqK: 300, causal: true },
+  },
+  "expanded_fa2.wgsl": {
+    backend: "wgsl-expanded-tiled",
+    layout: { kind: "bshd", batch: 1, seqQ: 100, seqK: 100, causal: true },
+  },
+};
+
+gpuTest("each kernel variant computes the shipped kernel's outputs, bit for bit", async () => {
+  const spec = presetSpec("tiny");
+  for (const v of KERNEL_VARIANTS) {
+    const c = CASES[v.file];
+    const plan = gpuPlanOf(
+      resolve({ spec, dtype: "f32", backend: c.backend, layout: c.layout }, CAPS!),
+    );
+    const inputs = makeAttentionInputs(spec, plan.layout, { seed: 3 });
+    const ctx = await gpu();
+    const shipped = (await runAttention(ctx, plan, { spec, inputs })).outputs;
+    const text = applyVariant(await readKernelFile(v.file), v);
+    const mutate = variantMutation(new Map([[v.file, text]]), "f32");
+    const got = (await runAttention(ctx, plan, { spec, inputs, mutate })).outputs;
+    assert.deepEqual(Array.from(got.out), Array.from(shipped.out), `${v.name}: out`);
+    assert.deepEqual(Array.from(got.lse), Array.from(shipped.lse), `${v.name}: lse`);
+  }
+}, {
+  skip: CAPS === null ? "no WebGPU adapter" : slowOnGlFallback(
+    "the tiled kernels take 40 s to 4 min a case on the GL fallback",
+  ),
+});

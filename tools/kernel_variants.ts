@@ -1,0 +1,161 @@
+/**
+ * Named variants of shipped kernels that undo one design choice each, for A/B timing on a
+ * device where the choice was made without a measurement (the GPU-shaped kernels, whose
+ * GPU speed no session has measured yet). Each variant computes the same outputs as the
+ * shipped kernel (tests/tools_kernel_variants_test.ts checks it on this machine's
+ * adapter), so an A/B of the two times only the choice:
+ *
+ *   deno run -A tools/kernel_variants.ts /tmp/variants        # writes <name>.wgsl there
+ *   deno run -A tools/ab_kernels.ts --case 'path=absorbed;sq=1;dtype=f32' \
+ *     --backend wgsl-absorbed-tiled noprefetch=absorbed_tiled.wgsl:/tmp/variants/noprefetch.wgsl
+ *
+ * `tools/gpu_machine_check.sh` (step `ab`) runs each variant's A/B on a lent GPU. A variant is
+ * a list of exact text edits of the shipped file; a pattern the file no longer holds is an
+ * error naming it (exit 1), so an edit of the kernel cannot silently void a variant.
+ *
+ * @module
+ */
+import { readKernelFile } from "../kernels/source.ts";
+
+/** One exact edit: every occurrence of `pattern` (at least one) becomes `replacement`. */
+export interface TextEdit {
+  /** Text the shipped file must hold. */
+  readonly pattern: string;
+  /** What it becomes. */
+  readonly replacement: string;
+}
+
+/** A variant of one kernel file and the A/B that measures it. */
+export interface KernelTextVariant {
+  /** Name (the variant file is `<name>.wgsl`; ab_kernels' variant name). */
+  readonly name: string;
+  /** Kernel file of kernels/. */
+  readonly file: string;
+  /** The choice it undoes. */
+  readonly description: string;
+  /** The edits, applied in order. */
+  readonly edits: readonly TextEdit[];
+  /** ab_kernels arguments selecting the case and backend it is timed on. */
+  readonly ab: readonly string[];
+}
+
+/** The variants `tools/gpu_machine_check.sh` times on a GPU (docs/benchmarks.md, session 19). */
+export const KERNEL_VARIANTS: readonly KernelTextVariant[] = [
+  {
+    name: "noprefetch",
+    file: "absorbed_tiled.wgsl",
+    description: "each key tile's loads issued at the start of its own tile, not one tile ahead",
+    edits: [
+      {
+        pattern: "  var pre = fetch_tile(begin, min(KT, end - begin), k0, lid);",
+        replacement: "  var pre: array<chunk_t, STAGE_N>;",
+      },
+      {
+        pattern: "    // 1. Stage the tile from the registers",
+        replacement:
+          "    pre = fetch_tile(kb, nk, k0, lid);\n    // 1. Stage the tile from the registers",
+      },
+      {
+        pattern: "    pre = fetch_tile(kn, select(0u, min(KT, end - kn), kn < end), k0, lid);\n",
+        replacement: "",
+      },
+    ],
+    ab: ["--case", "path=absorbed;sq=1;dtype=f32", "--backend", "wgsl-absorbed-tiled"],
+  },
+  {
+    name: "rg1",
+    file: "absorbed_tiled.wgsl",
+    description: "one value row group: only the first VAL_VEC4 invocations run the value phase",
+    edits: [
+      { pattern: "const RPG: u32 = ROWS / RG;", replacement: "const RPG: u32 = ROWS;" },
+      { pattern: "if (lid < VAL_VEC4 * RG) {", replacement: "if (lid < VAL_VEC4) {" },
+    ],
+    // 32 rows (two queries of 16 heads): the plan's two row groups.
+    ab: [
+      "--matrix",
+      "decode",
+      "--case",
+      "path=absorbed;b=4;sq=2;sk=2048",
+      "--backend",
+      "wgsl-absorbed-tiled",
+    ],
+  },
+  {
+    name: "fa2conflicts",
+    file: "expanded_fa2.wgsl",
+    description: "the k chunk stored [key][d] and score rows 32 floats apart (bank conflicts)",
+    edits: [
+      {
+        pattern: "ks[((key % 4u) * DKV + i % DKV) * TX + key / 4u] = x;",
+        replacement: "ks[i] = x;",
+      },
+      { pattern: "let kb4 = dd * TX + tx;", replacement: "let kb4 = 4u * tx * DKV + dd;" },
+      {
+        pattern: "ks[kb4 + DKV * TX], ks[kb4 + 2u * DKV * TX],\n" +
+          "                             ks[kb4 + 3u * DKV * TX]",
+        replacement: "ks[kb4 + DKV], ks[kb4 + 2u * DKV], ks[kb4 + 3u * DKV]",
+      },
+      { pattern: "const PS: u32 = BK + 1u;", replacement: "const PS: u32 = BK;" },
+    ],
+    ab: ["--case", "path=expanded;sq=256", "--backend", "wgsl-expanded-tiled"],
+  },
+];
+
+/**
+ * The text of a variant: the shipped text with its edits applied; throws a RangeError
+ * naming the first pattern the text does not hold.
+ *
+ * @example
+ * ```ts
+ * import { applyVariant } from "./kernel_variants.ts";
+ * applyVariant("const A = 1u;", {
+ *   name: "a2", file: "k.wgsl", description: "", ab: [],
+ *   edits: [{ pattern: "A = 1u", replacement: "A = 2u" }],
+ * }); // "const A = 2u;"
+ * ```
+ */
+export function applyVariant(text: string, v: KernelTextVariant): string {
+  let out = text;
+  for (const e of v.edits) {
+    if (!out.includes(e.pattern)) {
+      throw new RangeError(
+        `variant ${v.name}: ${v.file} no longer holds ${JSON.stringify(e.pattern)}; ` +
+          "update the variant in tools/kernel_variants.ts to the kernel's current text",
+      );
+    }
+    out = out.replaceAll(e.pattern, e.replacement);
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const dir = Deno.args[0];
+  if (!dir || dir === "-h" || dir === "--help") {
+    console.log(
+      "usage: deno run -A tools/kernel_variants.ts DIR\n\n" +
+        "Writes DIR/<name>.wgsl for each variant and prints the ab_kernels command that\n" +
+        "times it. Variants:\n" +
+        KERNEL_VARIANTS.map((v) => `  ${v.name} (${v.file}): ${v.description}`).join("\n"),
+    );
+    Deno.exit(dir ? 0 : 2);
+  }
+  await Deno.mkdir(dir, { recursive: true });
+  for (const v of KERNEL_VARIANTS) {
+    let text: string;
+    try {
+      text = applyVariant(await readKernelFile(v.file), v);
+    } catch (e) {
+      console.error(`kernel_variants: ${e instanceof Error ? e.message : e}`);
+      Deno.exit(1);
+    }
+    const path = `${dir}/${v.name}.wgsl`;
+    await Deno.writeTextFile(path, text);
+    console.log(
+      `deno run -A tools/ab_kernels.ts ${
+        v.ab.map((a) => (/^[\w.,=-]+$/.test(a) ? a : `'${a}'`)).join(" ")
+      } ${v.name}=${v.file}:${path}`,
+    );
+  }
+}
+
+if (import.meta.main) await main();
