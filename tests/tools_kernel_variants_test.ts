@@ -29,7 +29,7 @@ Deno.test("every kernel variant applies to its shipped file and changes it", asy
   }
   assert.throws(
     () => applyVariant("const A = 1u;", { ...KERNEL_VARIANTS[0], file: "k.wgsl" }),
-    /variant noprefetch: k.wgsl no longer holds "  var pre = fetch_tile/,
+    /variant noprefetch: k.wgsl no longer holds " {2}var pre = fetch_tile/,
   );
 });
 
