@@ -672,7 +672,13 @@ function absorbedTiledCheck(q: SupportQuery, options: { subgroups: boolean }): S
     });
   }
   const tier = deviceTier ?? 16384;
-  const shape = tiledShape(spec, layout, dtype, tier, options);
+  const shape = tiledShape(spec, layout, dtype, tier, {
+    ...options,
+    maxWorkgroupSize: Math.min(
+      q.caps?.limits.maxComputeInvocationsPerWorkgroup ?? 256,
+      q.caps?.limits.maxComputeWorkgroupSizeX ?? 256,
+    ),
+  });
   const wgBytes = tiledWorkgroupBytes(shape);
   if (deviceTier !== null && wgBytes > tier) {
     reasons.push({

@@ -154,7 +154,15 @@ export function tiledShape(
   layout: NormalizedLayout,
   dtype: Dtype,
   tier: TiledTier,
-  options: { subgroups?: boolean } = {},
+  options: {
+    subgroups?: boolean;
+    /**
+     * The most invocations a workgroup may have on the device (default 256, WebGPU's
+     * default limit): the q-segment growth stops there (a compatibility-mode device
+     * offers 128), never below the one-column-per-invocation size.
+     */
+    maxWorkgroupSize?: number;
+  } = {},
 ): TiledShape {
   const headsPerTile = Math.min(pow2ceil(spec.numHeads), TILED_MAX_ROWS);
   const widestQ = layout.seqs.reduce((m, s) => Math.max(m, s.qLen), 1);
@@ -167,8 +175,9 @@ export function tiledShape(
   // q segment each holds in registers stays within TILED_MAX_Q_VEC4 (a subgroup plan
   // holds none, but its WG is kept the same so both variants share one shape).
   let workgroupSize = Math.min(256, Math.max(64, pow2ceil(valueVec4)));
+  const growTo = Math.min(256, options.maxWorkgroupSize ?? 256);
   while (
-    workgroupSize < 256 &&
+    workgroupSize < growTo &&
     tiledQSegment(keyVec4 / vec4PerChunk, workgroupSize / rows) * vec4PerChunk >
       TILED_MAX_Q_VEC4
   ) {

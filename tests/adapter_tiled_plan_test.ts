@@ -68,6 +68,24 @@ Deno.test("invocations: one per value column, more while a q segment would pass 
   assert.equal(wg("deepseek-v3", 1, "f32"), 256);
   // tiny (10 chunks, 4 rows): the floor of 64.
   assert.equal(wg("tiny", 1, "f32"), 64);
+  // A device of 128 invocations at most (WebGPU compatibility mode): the growth stops
+  // there, and the plan is made (one value row group, q segments of 36) instead of refused.
+  const compat = {
+    ...H100,
+    limits: { ...H100.limits, maxComputeInvocationsPerWorkgroup: 128 },
+  };
+  const r = resolve(
+    {
+      spec: v2lite,
+      dtype: "f32",
+      backend: "wgsl-absorbed-tiled",
+      layout: { ...HEADLINE, seqQ: 2 },
+    },
+    compat,
+  );
+  assert.equal(r.kind, "plan", JSON.stringify(r));
+  assert.ok(r.kind === "plan");
+  assert.deepEqual([r.variant.workgroupSize, r.variant.valueRowGroups], [128, 1]);
 });
 
 Deno.test("value row groups: every invocation takes a share where the workgroup has room", () => {
