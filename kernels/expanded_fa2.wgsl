@@ -89,7 +89,11 @@ var<workgroup> row_l: array<f32, BQ>;
 fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
                 @builtin(local_invocation_index) lid: u32) {
   // Exact grid (tiles x heads): no early return; min() keeps a stray id in bounds.
-  let tile = params.tile_begin + min(wid.x / params.heads, params.tiles - 1u);
+  // Longest first: a causal query tile later in its sequence walks more key tiles, and a
+  // GPU starts workgroups roughly in id order, so the first ids take the dispatch's last
+  // tiles (the most work) and the short ones fill in at the end (longest-processing-time
+  // first keeps the tail of a 4096-token prefill short). Every tile still runs once.
+  let tile = params.tile_begin + (params.tiles - 1u - min(wid.x / params.heads, params.tiles - 1u));
   let head = wid.x % params.heads;
   let qt = q_tiles[tile];
   let qm = q_meta[qt.x + qt.y - 1u];

@@ -16,7 +16,12 @@ import { variantMutation } from "../tools/ab_kernels.ts";
 import { CAPS, gpu, gpuTest, slowOnGlFallback } from "./gpu_helpers.ts";
 
 Deno.test("every kernel variant applies to its shipped file and changes it", async () => {
-  assert.deepEqual(KERNEL_VARIANTS.map((v) => v.name), ["noprefetch", "rg1", "fa2conflicts"]);
+  assert.deepEqual(KERNEL_VARIANTS.map((v) => v.name), [
+    "noprefetch",
+    "rg1",
+    "fa2conflicts",
+    "fa2forward",
+  ]);
   for (const v of KERNEL_VARIANTS) {
     const raw = await readKernelFile(v.file);
     const out = applyVariant(raw, v);

@@ -99,6 +99,27 @@ export const KERNEL_VARIANTS: readonly KernelTextVariant[] = [
     ],
     ab: ["--case", "path=expanded;sq=256", "--backend", "wgsl-expanded-tiled"],
   },
+  {
+    name: "fa2forward",
+    file: "expanded_fa2.wgsl",
+    description: "query tiles in sequence order (shortest causal tiles first), not longest first",
+    edits: [
+      {
+        pattern: "let tile = params.tile_begin + (params.tiles - 1u - " +
+          "min(wid.x / params.heads, params.tiles - 1u));",
+        replacement: "let tile = params.tile_begin + min(wid.x / params.heads, params.tiles - 1u);",
+      },
+    ],
+    // 64 query tiles x 16 heads: the case where the order of the tiles can matter.
+    ab: [
+      "--matrix",
+      "gpu",
+      "--case",
+      "path=expanded;sq=4096",
+      "--backend",
+      "wgsl-expanded-tiled",
+    ],
+  },
 ];
 
 /**
