@@ -75,7 +75,7 @@ T_DEVICES=${T_DEVICES:-60}
 T_TESTS=${T_TESTS:-180}
 T_SMOKE=${T_SMOKE:-150}
 T_BENCH=${T_BENCH:-150}
-T_AB=${T_AB:-60}
+T_AB=${T_AB:-90}
 BENCH_MATRIX=${BENCH_MATRIX:-gpu}
 
 # The tests that need a WebGPU adapter (the others are pure CPU and run in CI anyway): found by
