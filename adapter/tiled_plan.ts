@@ -213,22 +213,31 @@ export function tiledShape(
 export const TILED_LOOP_MARGIN = 4;
 
 /**
+ * What a constant loop of `trips` trips costs a loop-budget device: nothing while it is
+ * unrolled (up to {@link TILED_UNROLLED_TRIPS}), else its trips + 1 like any loop.
+ */
+const constantLoop = (trips: number) => trips > TILED_UNROLLED_TRIPS ? trips + 1 : 0;
+
+/**
  * Loop iterations one invocation of absorbed_tiled.wgsl runs over `keys` keys, counted
- * as a loop-budget device (lavapipe) counts them: one run of a loop costs its trips
- * + 1, and every loop of the kernel that the device counts has a runtime trip count
- * (the constant loops over rows, chunk halves, a q segment and a pair's partials are
- * unrolled before the limiter and cost nothing up to {@link TILED_UNROLLED_TRIPS} trips;
- * past that they are counted as loops: the row loops at every key and tile). Once: the q segment's load (counted as a loop of
- * QSEG trips, a margin should it not be unrolled). Per tile of nk keys:
- * the tile loop's pass, the staging loops (the fetch one tile ahead and the store into
- * workgroup memory: STAGE_N = KT x key chunks / WG constant trips each, free while
- * unrolled), the partial scores' key loop, the pair loop (ROWS x KT pairs over WG), the softmax's two key
- * loops and the value phase's key loop (nk trips each, the four adding 4 x keys over
- * all tiles), plus {@link TILED_LOOP_MARGIN}; and the tile loop's exit. Invocation 0
- * runs the most (it has a softmax row and a value column). The subgroup variant's
- * pairs instead each walk the score d loops (four chunks per trip, then a tail loop)
- * and it has no partial-score loop. Checked at the boundary on lavapipe
- * (tests/kernels_absorbed_tiled_test.ts).
+ * as a loop-budget device (lavapipe) counts them: one run of a loop costs its trips + 1.
+ * The loops with a runtime trip count always count; the constant ones (over rows, chunk
+ * halves, a q segment, a pair's partials, a tile's staged chunks) cost nothing while
+ * unrolled and count as loops past {@link TILED_UNROLLED_TRIPS} trips.
+ *
+ * - Once: the q segment's load (counted as a loop of QSEG trips whether unrolled or not,
+ *   a margin), the first tile's fetch, the store loop (rows), the tile loop's exit.
+ * - Per tile of nk keys: the tile loop's pass; the staging loops (the fetch one tile
+ *   ahead and the store into workgroup memory, STAGE_N = KT x key chunks / WG trips
+ *   each); the partial scores' key loop; the pair loop (ROWS x KT pairs over WG); the
+ *   softmax's two key loops and the value phase's key loop; the rescale's row loop; and
+ *   {@link TILED_LOOP_MARGIN}.
+ * - Per key: the four key loops' trips, and the row loop and q-segment loop inside them.
+ *
+ * Invocation 0 runs the most (it has a softmax row and a value column). The subgroup
+ * variant has no q segment and no partial-score loop; each of its pairs walks the score
+ * d loops instead (four chunks per trip, then a tail loop). Checked at the boundary on
+ * lavapipe (tests/kernels_absorbed_tiled_test.ts).
  *
  * @example
  * ```ts
@@ -245,32 +254,23 @@ export function tiledLoopIterations(s: TiledShape, keys: number): number {
   const keyChunks = s.keyVec4 / s.vec4PerChunk;
   const rows = s.headsPerTile * s.queryTile;
   const pairTrips = Math.ceil((rows * s.keysPerTile) / s.workgroupSize);
-  // The staging loops (the fetch one tile ahead and the store) have STAGE_N trips.
-  const stageN = Math.ceil((s.keysPerTile * keyChunks) / s.workgroupSize);
-  const stage = stageN > TILED_UNROLLED_TRIPS ? stageN + 1 : 0;
-  // The value phase's row loops (its group's rows), when not unrolled: at every key,
-  // the rescale at every tile, the store once.
-  const groupRows = rows / (s.valueRowGroups ?? 1);
-  const rowLoop = groupRows > TILED_UNROLLED_TRIPS ? groupRows + 1 : 0;
+  const stage = constantLoop(Math.ceil((s.keysPerTile * keyChunks) / s.workgroupSize));
+  const rowLoop = constantLoop(rows / (s.valueRowGroups ?? 1));
+  // What the two score forms share: per tile the tile pass, two staging loops, the pair
+  // loop, the +1 of the softmax's and the values' key loops, the rescale and the margin.
+  const perTile = 1 + 2 * stage + (pairTrips + 1) + 3 + rowLoop + TILED_LOOP_MARGIN;
+  const once = stage + rowLoop + 1;
   if (s.subgroups) {
-    // Per tile: tile pass, staging, pair loop, d loops, the +1 of the three key loops,
-    // and TILED_LOOP_MARGIN; the three key loops add 3 x keys over all tiles.
     const dLoop = Math.floor(keyChunks / 4) + 1 + (keyChunks % 4) + 1;
-    const perTile = 1 + 2 * stage + (pairTrips + 1) + pairTrips * dLoop + 3 + rowLoop +
-      TILED_LOOP_MARGIN;
-    return stage + tiles * perTile + (3 + rowLoop) * keys + rowLoop + 1;
+    return once + tiles * (perTile + pairTrips * dLoop) + (3 + rowLoop) * keys;
   }
   const segments = s.workgroupSize / rows;
   const qSeg = tiledQSegment(keyChunks, segments);
-  // Constant loops past what the device unrolls are loops: the q segment's chunks (at
-  // every key of the partial scores) and a pair's partials (at every pair).
-  const perKey = qSeg > TILED_UNROLLED_TRIPS ? qSeg + 1 : 0;
-  const perPair = segments > TILED_UNROLLED_TRIPS ? segments + 1 : 0;
-  // Per tile: tile pass, staging, the +1 of the partial-score key loop, the pair loop,
-  // the +1 of the three other key loops, and TILED_LOOP_MARGIN.
-  const perTile = 1 + 2 * stage + 1 + (pairTrips + 1) + pairTrips * perPair + 3 + rowLoop +
-    TILED_LOOP_MARGIN;
-  return stage + qSeg + 1 + tiles * perTile + (4 + perKey + rowLoop) * keys + rowLoop + 1;
+  // The partial scores' key loop (+1 a tile, a trip a key, the q segment's loop inside
+  // it) and a pair's partials inside the pair loop.
+  return once + qSeg + 1 +
+    tiles * (perTile + 1 + pairTrips * constantLoop(segments)) +
+    (4 + constantLoop(qSeg) + rowLoop) * keys;
 }
 
 /**
