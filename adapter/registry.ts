@@ -7,7 +7,7 @@
  */
 import { type Backend, BUNDLED_BACKENDS } from "./backends.ts";
 import { ConfigError } from "./errors.ts";
-import type { BackendId } from "./types.ts";
+import type { AttentionPath, BackendId, Reason } from "./types.ts";
 
 const registry = new Map<BackendId, Backend>(Object.entries(BUNDLED_BACKENDS));
 
@@ -60,6 +60,28 @@ export function registerBackend(backend: Backend): void {
  */
 export function backendById(id: BackendId): Backend | undefined {
   return registry.get(id);
+}
+
+/**
+ * Why a named backend cannot run a case of `path`: `backend.path-mismatch` when the
+ * registered backend computes the other attention path, else null (also for `auto`
+ * requests and unregistered ids, which resolve() itself answers).
+ *
+ * @example
+ * ```ts
+ * import { pathMismatch } from "./registry.ts";
+ * pathMismatch("wgsl-expanded", "absorbed")?.code; // "backend.path-mismatch"
+ * pathMismatch("wgsl-absorbed", "absorbed"); // null
+ * ```
+ */
+export function pathMismatch(id: string, path: AttentionPath): Reason | null {
+  const chosen = backendById(id);
+  return chosen && chosen.path !== path
+    ? {
+      code: "backend.path-mismatch",
+      message: `backend ${id} computes the ${chosen.path} path; the case asks for path ${path}`,
+    }
+    : null;
 }
 
 /**

@@ -16,7 +16,7 @@
  * @module
  */
 import { presetSpec } from "../adapter/presets.ts";
-import { backendById } from "../adapter/registry.ts";
+import { pathMismatch } from "../adapter/registry.ts";
 import { isGpuPlan, resolve } from "../adapter/resolve.ts";
 import { withParams } from "../adapter/spec.ts";
 import type { LayoutRequest, MlaSpec } from "../adapter/types.ts";
@@ -172,14 +172,13 @@ export async function runBenchCase(
     const spec = benchSpec(c);
     // Without --backend the adapter chooses the path's backend for this device.
     const backend = options.backend ?? `auto:${c.path}` as const;
-    const chosen = backendById(backend);
-    if (chosen && chosen.path !== c.path) {
+    const mismatch = pathMismatch(backend, c.path);
+    if (mismatch) {
       return {
         id,
         case: c,
         status: "unsupported",
-        reason: `backend.path-mismatch: backend ${backend} computes the ${chosen.path} path; ` +
-          `the case is ${c.path}`,
+        reason: `${mismatch.code}: ${mismatch.message}`,
       };
     }
     const plan = resolve({

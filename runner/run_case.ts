@@ -9,7 +9,7 @@
 import type { TimingScope } from "../adapter/timing_scope.ts";
 import { ConfigError } from "../adapter/errors.ts";
 import { isSelfAttention } from "../adapter/layout.ts";
-import { backendById } from "../adapter/registry.ts";
+import { pathMismatch } from "../adapter/registry.ts";
 import {
   DEVICE_FEATURE_CODES,
   gpuPlanOf,
@@ -230,17 +230,9 @@ export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseRes
   let resolution: Resolution;
   try {
     resolution = resolve(req, caps, c.params.splits > 0 ? { kvSplits: c.params.splits } : {});
-    const chosen = named === undefined ? undefined : backendById(named);
-    if (chosen && chosen.path !== c.params.path && resolution.kind === "plan") {
-      resolution = {
-        kind: "unsupported",
-        backend: named!,
-        reasons: [{
-          code: "backend.path-mismatch",
-          message: `backend ${named} computes the ${chosen.path} path; the case asks for ` +
-            `path ${c.params.path}`,
-        }],
-      };
+    const mismatch = named === undefined ? null : pathMismatch(named, c.params.path);
+    if (mismatch && resolution.kind === "plan") {
+      resolution = { kind: "unsupported", backend: named!, reasons: [mismatch] };
     }
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;

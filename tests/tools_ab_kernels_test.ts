@@ -102,6 +102,13 @@ Deno.test("ab_kernels: bad input is exit 2 with what is wrong, before any GPU wo
   const rounds = await abKernels(["--case", one, "--rounds", "0"]);
   assert.equal(rounds.code, 2);
   assert.match(rounds.stderr, /--rounds 0: expected a whole number >= 1/);
+  // --backend of the other path than the case's: refused before any GPU work.
+  const other = await abKernels(["--case", one, "--backend", "wgsl-expanded"]);
+  assert.equal(other.code, 2);
+  assert.match(
+    other.stderr,
+    /--backend wgsl-expanded: backend\.path-mismatch: backend wgsl-expanded computes the expanded path; the case asks for path absorbed/,
+  );
   const noCase = await abKernels([]);
   assert.equal(noCase.code, 2);
   assert.match(noCase.stderr, /--case is required/);
@@ -150,6 +157,32 @@ Deno.test({
         assert.equal(report.variants[name].samples.total.length, 2, name);
         assert.equal(report.variants[name].roundMedians.length, 2, name);
       }
+      // --backend: the case runs on the named backend, not the adapter's choice.
+      const named = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          new URL("../tools/ab_kernels.ts", import.meta.url).pathname,
+          "--matrix",
+          "tiny",
+          "--case",
+          "path=absorbed",
+          "--backend",
+          "wgsl-absorbed-tiled",
+          "--rounds",
+          "1",
+          "--reps",
+          "1",
+          "--json",
+          `same=up_proj.wgsl:${dir}/same.wgsl`,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(named.code, 0, new TextDecoder().decode(named.stderr));
+      const namedReport = JSON.parse(new TextDecoder().decode(named.stdout));
+      assert.equal(namedReport.backend, "wgsl-absorbed-tiled");
+      assert.equal(report.backend === "wgsl-absorbed-tiled", false, "the default is auto");
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -24,6 +24,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { pathMismatch } from "../adapter/registry.ts";
 import { isGpuPlan, resolve } from "../adapter/resolve.ts";
 import { BENCH_MATRICES, benchCaseId, benchMatrix, filterBenchCases } from "../bench/cases.ts";
 import { benchLayout, benchSpec } from "../bench/run_bench.ts";
@@ -222,6 +223,8 @@ async function main(): Promise<void> {
     }
     texts.set(v.name, t);
   }
+  const mismatch = o.backend === undefined ? null : pathMismatch(o.backend, cases[0].path);
+  if (mismatch) fail(`--backend ${o.backend}: ${mismatch.code}: ${mismatch.message}`);
   if (!(await hasAdapter())) fail("no WebGPU adapter on this machine");
   const c = cases[0];
   const ctx = await GpuContext.create({ optionalFeatures: HARNESS_FEATURES });
