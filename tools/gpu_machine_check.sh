@@ -34,10 +34,9 @@
 #            13 sets, and wgsl-expanded for dense decode; BENCH_BACKENDS="wgsl-absorbed
 #            wgsl-expanded" benches the lane kernels)
 #   ab       `tools/kernel_variants.ts` writes variants of the GPU-shaped kernels that each undo
-#            one choice made without a GPU measurement (the tile fetched one ahead, the value
-#            row groups, the FA2 bank-conflict layout), and `tools/ab_kernels.ts` times each
-#            against the shipped kernel on its case (AB_ROUNDS rounds, default 4); the tables
-#            go into the log
+#            one choice made without a GPU measurement (its --help lists them), and
+#            `tools/ab_kernels.ts` times each against the shipped kernel on the case the
+#            variant names (AB_ROUNDS rounds, default 4); the tables go into the log
 #   smoke    `main.ts run --matrix smoke`; keeps summary.md, results.jsonl and report.json
 #   tests    the test files that need a GPU (GPU_TESTS below)
 # Each step has its own timeout, is tee'd into $OUT/log.txt, and a failing step never stops
