@@ -38,6 +38,33 @@ Deno.test("every kernel variant applies to its shipped file and changes it", asy
   );
 });
 
+Deno.test("kernel_variants DIR writes each variant and prints the ab_kernels line that times it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mla-variants-" });
+  try {
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("../tools/kernel_variants.ts", import.meta.url).pathname, dir],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
+    const lines = new TextDecoder().decode(r.stdout).trim().split("\n");
+    assert.equal(lines.length, KERNEL_VARIANTS.length);
+    for (const [i, v] of KERNEL_VARIANTS.entries()) {
+      const path = `${dir}/${v.name}.wgsl`;
+      assert.equal(
+        await Deno.readTextFile(path),
+        applyVariant(await readKernelFile(v.file), v),
+        v.name,
+      );
+      // tools/gpu_machine_check.sh runs these lines as they are (with its permissions).
+      assert.ok(lines[i].startsWith("deno run -A tools/ab_kernels.ts "), lines[i]);
+      assert.ok(lines[i].endsWith(` ${v.name}=${v.file}:${path}`), lines[i]);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 /** The tiny case each variant's kernel runs in (several key tiles; two queries). */
 const CASES: Record<string, { backend: string; layout: LayoutRequest }> = {
   "absorbed_tiled.wgsl": {
