@@ -77,14 +77,17 @@ Deno.test("a variant is specialized with the shipped file's dtype and parameters
   }
 });
 
-/** Run the tool; its exit code and stderr. */
-async function abKernels(args: string[]): Promise<{ code: number; stderr: string }> {
+/** Run the tool; its exit code, stdout and stderr. */
+async function abKernels(
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const r = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", new URL("../tools/ab_kernels.ts", import.meta.url).pathname, ...args],
     stdout: "piped",
     stderr: "piped",
   }).output();
-  return { code: r.code, stderr: new TextDecoder().decode(r.stderr) };
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: r.code, stdout: text(r.stdout), stderr: text(r.stderr) };
 }
 
 Deno.test("ab_kernels: bad input is exit 2 with what is wrong, before any GPU work", async () => {
@@ -126,30 +129,21 @@ Deno.test({
       assert.notEqual(planted, raw, "the planted pattern is in up_proj.wgsl");
       await Deno.writeTextFile(`${dir}/same.wgsl`, raw);
       await Deno.writeTextFile(`${dir}/planted.wgsl`, planted);
-      const cmd = new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          new URL("../tools/ab_kernels.ts", import.meta.url).pathname,
-          "--matrix",
-          "tiny",
-          "--case",
-          "path=absorbed",
-          "--rounds",
-          "2",
-          "--reps",
-          "1",
-          "--json",
-          `same=up_proj.wgsl:${dir}/same.wgsl`,
-          `planted=up_proj.wgsl:${dir}/planted.wgsl`,
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      });
-      const r = await cmd.output();
-      const stderr = new TextDecoder().decode(r.stderr);
-      assert.equal(r.code, 0, stderr);
-      const report = JSON.parse(new TextDecoder().decode(r.stdout));
+      const r = await abKernels([
+        "--matrix",
+        "tiny",
+        "--case",
+        "path=absorbed",
+        "--rounds",
+        "2",
+        "--reps",
+        "1",
+        "--json",
+        `same=up_proj.wgsl:${dir}/same.wgsl`,
+        `planted=up_proj.wgsl:${dir}/planted.wgsl`,
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const report = JSON.parse(r.stdout);
       assert.equal(report.variants.same.maxAbsDiff, 0);
       assert.ok(report.variants.planted.maxAbsDiff > 0, JSON.stringify(report.variants.planted));
       for (const name of ["shipped", "same", "planted"]) {
@@ -158,29 +152,22 @@ Deno.test({
         assert.equal(report.variants[name].roundMedians.length, 2, name);
       }
       // --backend: the case runs on the named backend, not the adapter's choice.
-      const named = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          new URL("../tools/ab_kernels.ts", import.meta.url).pathname,
-          "--matrix",
-          "tiny",
-          "--case",
-          "path=absorbed",
-          "--backend",
-          "wgsl-absorbed-tiled",
-          "--rounds",
-          "1",
-          "--reps",
-          "1",
-          "--json",
-          `same=up_proj.wgsl:${dir}/same.wgsl`,
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      assert.equal(named.code, 0, new TextDecoder().decode(named.stderr));
-      const namedReport = JSON.parse(new TextDecoder().decode(named.stdout));
+      const named = await abKernels([
+        "--matrix",
+        "tiny",
+        "--case",
+        "path=absorbed",
+        "--backend",
+        "wgsl-absorbed-tiled",
+        "--rounds",
+        "1",
+        "--reps",
+        "1",
+        "--json",
+        `same=up_proj.wgsl:${dir}/same.wgsl`,
+      ]);
+      assert.equal(named.code, 0, named.stderr);
+      const namedReport = JSON.parse(named.stdout);
       assert.equal(namedReport.backend, "wgsl-absorbed-tiled");
       assert.equal(report.backend === "wgsl-absorbed-tiled", false, "the default is auto");
     } finally {
