@@ -1,0 +1,96 @@
+/**
+ * tools/gl_exit_abort_repro.ts: the summary check that separates an exit-time abort from
+ * a failed test, the modules it writes, and its command line (a run whose modules touch
+ * no GPU, so that it cannot abort and its count is known).
+ */
+import assert from "node:assert/strict";
+import {
+  drainModule,
+  heapMessageOf,
+  reproModule,
+  summaryAllPassed,
+  workerScripts,
+} from "../tools/gl_exit_abort_repro.ts";
+
+const TOOL = new URL("../tools/gl_exit_abort_repro.ts", import.meta.url).pathname;
+
+Deno.test("summaryAllPassed reads deno test's summary, coloured or not", () => {
+  assert.ok(summaryAllPassed("ok | 60 passed | 0 failed (19s)\n"));
+  assert.ok(
+    summaryAllPassed(
+      "\x1b[0m\x1b[32mok\x1b[0m | 40 passed | 0 failed \x1b[0m\x1b[38;5;245m(22s)\n",
+    ),
+  );
+  assert.ok(summaryAllPassed("ok | 3 passed (2 steps) | 0 failed (1s)"));
+  assert.ok(!summaryAllPassed("FAILED | 59 passed | 1 failed (19s)"));
+  assert.ok(!summaryAllPassed("ok | 60 passed | 10 failed"));
+  assert.ok(!summaryAllPassed("corrupted size vs. prev_size in fastbins"));
+});
+
+Deno.test("heapMessageOf finds glibc's heap-check line, and nothing in a clean output", () => {
+  assert.equal(
+    heapMessageOf("ok | 60 passed | 0 failed (19s)\n\ncorrupted size vs. prev_size in fastbins\n"),
+    "corrupted size vs. prev_size in fastbins",
+  );
+  assert.equal(heapMessageOf("free(): invalid pointer\n"), "free(): invalid pointer");
+  assert.equal(heapMessageOf("ok | 60 passed | 0 failed (19s)\n"), null);
+  assert.equal(heapMessageOf('Deno.test("free() of a buffer") ... ok\n'), null);
+});
+
+Deno.test("reproModule creates a device, an adapter or nothing; drainModule waits", () => {
+  const device = reproModule(3, "device");
+  assert.match(device, /requestAdapter\(\)/);
+  assert.match(device, /requestDevice\(\)/);
+  assert.match(device, /Deno\.test\("module 3"/);
+  const adapter = reproModule(1, "adapter");
+  assert.match(adapter, /requestAdapter\(\)/);
+  assert.doesNotMatch(adapter, /requestDevice/);
+  assert.doesNotMatch(reproModule(1, "none"), /navigator\.gpu/);
+  assert.match(drainModule(1.5), /setTimeout\(resolve, 1500\)/);
+  assert.match(reproModule(1, "device", 5), /for \(let i = 0; i < 5; i\+\+\) \{/);
+  const w = workerScripts("device", 7);
+  assert.match(w.main, /i < 7/);
+  assert.match(w.main, /new Worker\(new URL\("\.\/worker\.ts"/);
+  assert.match(w.worker, /requestDevice\(\)[\s\S]*postMessage\("done"\)/);
+});
+
+Deno.test("gl_exit_abort_repro runs each shape and counts the runs (none can abort without a GPU touch)", async () => {
+  for (const shape of ["modules", "one-module", "workers"]) {
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", TOOL, "--count", "2", "--runs", "2", "--touch", "none", "--shape", shape],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const out = new TextDecoder().decode(r.stdout);
+    assert.equal(r.code, 0, out + new TextDecoder().decode(r.stderr));
+    const lines = out.trim().split("\n");
+    assert.equal(lines.length, 3, out);
+    assert.match(lines[0], /^run 1\/2: exit 0, all passed, \d+\.\d s$/, shape);
+    assert.match(lines[1], /^run 2\/2: exit 0, all passed, /, shape);
+    assert.equal(
+      lines[2],
+      `aborted 0 of 2 runs (shape ${shape}, count 2, touch none, drain 0 s, Vulkan hidden)`,
+    );
+  }
+});
+
+Deno.test("gl_exit_abort_repro refuses a bad argument with exit 2, naming it", async () => {
+  for (
+    const [args, msg] of [
+      [["--runs", "0"], /--runs must be a positive integer, got "0"/],
+      [["--count", "x"], /--count must be a positive integer, got "x"/],
+      [["--shape", "threads"], /--shape must be modules, one-module or workers, got "threads"/],
+      [["--touch", "gpu"], /--touch must be device, adapter or none, got "gpu"/],
+      [["--drain=-1"], /--drain must be a number of seconds >= 0, got "-1"/],
+      [["--bogus"], /Unknown option '--bogus'/],
+    ] as const
+  ) {
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", TOOL, ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(r.code, 2, args.join(" "));
+    assert.match(new TextDecoder().decode(r.stderr), msg);
+  }
+});

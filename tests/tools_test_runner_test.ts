@@ -1,0 +1,210 @@
+/**
+ * tools/test_runner.ts (`deno task test`): the module split it makes on the GL fallback,
+ * the summary it adds up, the exit-time abort it counts as a failure, and its two modes
+ * end to end on a folder of small modules (the backend forced with DENO_WEBGPU_BACKEND,
+ * so the test means the same on every machine; the "WebGPU" modules only mention it).
+ */
+import assert from "node:assert/strict";
+import {
+  addRun,
+  emptyTotal,
+  formatElapsed,
+  formatSummary,
+  parseSummary,
+  reachesWebGpu,
+  relativeImports,
+  splitArgs,
+  testModules,
+} from "../tools/test_runner.ts";
+
+const RUNNER = new URL("../tools/test_runner.ts", import.meta.url).pathname;
+
+Deno.test("splitArgs: existing paths are paths, the rest go to deno test; tests/ by default", () => {
+  const exists = (p: string) => p === "tests/a_test.ts" || p === "tests";
+  assert.deepEqual(splitArgs(["tests/a_test.ts", "--filter", "smoke"], exists), {
+    paths: ["tests/a_test.ts"],
+    flags: ["--filter", "smoke"],
+  });
+  assert.deepEqual(splitArgs(["--fail-fast"], exists), {
+    paths: ["tests/"],
+    flags: ["--fail-fast"],
+  });
+  assert.deepEqual(splitArgs(["--filter", "tests"], exists).flags, ["--filter"]);
+});
+
+Deno.test("parseSummary reads every part of deno test's summary line; formatSummary writes it back", () => {
+  const line = "ok | 5 passed (6 steps) | 0 failed | 2 ignored (5 steps) | 3 filtered out (1s)";
+  const s = parseSummary(`running 1 test\n${line}\n`);
+  assert.deepEqual(s, {
+    ok: true,
+    passed: 5,
+    passedSteps: 6,
+    failed: 0,
+    failedSteps: 0,
+    ignored: 2,
+    ignoredSteps: 5,
+    filteredOut: 3,
+  });
+  assert.equal(formatSummary(s!, 1200), line);
+  const failed = parseSummary("\x1b[31mFAILED\x1b[0m | 3 passed | 1 failed (2 steps) (2s)");
+  assert.equal(failed?.ok, false);
+  assert.equal(failed?.failed, 1);
+  assert.equal(failed?.failedSteps, 2);
+  assert.equal(formatSummary(failed!, 2000), "FAILED | 3 passed | 1 failed (2 steps) (2s)");
+  assert.equal(parseSummary("error: Module not found"), null);
+  // The last summary counts (a module's own output may print an earlier one).
+  assert.equal(parseSummary("ok | 1 passed | 0 failed\nok | 7 passed | 0 failed")?.passed, 7);
+  assert.equal(formatElapsed(42), "42ms");
+  assert.equal(formatElapsed(19_400), "19s");
+  assert.equal(formatElapsed(380_000), "6m20s");
+});
+
+Deno.test("addRun counts an abort after an all-passed summary, and a run without a summary, as a failure", () => {
+  const total = emptyTotal();
+  const ok = { success: true, code: 0, signal: null };
+  assert.equal(
+    addRun(total, parseSummary("ok | 3 passed | 0 failed | 1 ignored (1s)"), ok, "a"),
+    null,
+  );
+  assert.equal(
+    addRun(
+      total,
+      parseSummary("ok | 2 passed | 0 failed (1s)"),
+      { success: false, code: 134, signal: "SIGABRT" },
+      "tests/b_test.ts",
+    ),
+    "tests/b_test.ts: deno test signal SIGABRT after all its tests passed (counted as a failure)",
+  );
+  assert.equal(
+    addRun(total, null, { success: false, code: 1, signal: null }, "tests/c_test.ts"),
+    "tests/c_test.ts: deno test exit 1 without a summary",
+  );
+  assert.equal(
+    addRun(total, parseSummary("FAILED | 1 passed | 2 failed (1s)"), {
+      ...ok,
+      success: false,
+      code: 1,
+    }, "d"),
+    null,
+  );
+  assert.equal(addRun(total, null, ok, "e (everything filtered out)"), null);
+  assert.equal(total.ok, false);
+  assert.equal(total.passed, 6);
+  assert.equal(total.failed, 4);
+  assert.equal(total.ignored, 1);
+});
+
+/** A folder of modules: plain ones, ones that reach navigator.gpu directly or through an import. */
+async function fixture(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "mla-test-runner-" });
+  await Deno.mkdir(`${dir}/lib`);
+  await Deno.writeTextFile(`${dir}/lib/gpu.ts`, "export const gpu = () => navigator.gpu;\n");
+  await Deno.writeTextFile(`${dir}/lib/plain.ts`, "export const two = 2;\n");
+  await Deno.writeTextFile(
+    `${dir}/a_plain_test.ts`,
+    'import { two } from "./lib/plain.ts";\nDeno.test("a", () => { if (two !== 2) throw new Error("x"); });\n',
+  );
+  await Deno.writeTextFile(`${dir}/b_plain_test.ts`, 'Deno.test("b", () => {});\n');
+  await Deno.writeTextFile(
+    `${dir}/c_gpu_test.ts`,
+    'import { gpu } from "./lib/gpu.ts";\nDeno.test("c", () => { if (typeof gpu !== "function") throw new Error("x"); });\n',
+  );
+  await Deno.writeTextFile(
+    `${dir}/d_gpu_test.ts`,
+    '// reaches WebGPU itself: navigator.gpu\nDeno.test("d", () => {});\nDeno.test({ name: "d2", ignore: true, fn() {} });\n',
+  );
+  return dir;
+}
+
+Deno.test("reachesWebGpu follows local imports; testModules skips out/", async () => {
+  const dir = await fixture();
+  try {
+    // The project's test.exclude folders (out/, .device/) are never searched.
+    await Deno.mkdir(`${dir}/out`);
+    await Deno.writeTextFile(`${dir}/out/z_test.ts`, 'Deno.test("never found", () => {});\n');
+    assert.deepEqual(testModules([dir]).map((p) => p.slice(dir.length + 1)), [
+      "a_plain_test.ts",
+      "b_plain_test.ts",
+      "c_gpu_test.ts",
+      "d_gpu_test.ts",
+    ]);
+    assert.equal(reachesWebGpu(`${dir}/a_plain_test.ts`), false);
+    assert.equal(reachesWebGpu(`${dir}/c_gpu_test.ts`), true);
+    assert.equal(reachesWebGpu(`${dir}/d_gpu_test.ts`), true);
+    assert.deepEqual(relativeImports('const m = await import("../x/y.ts");\nimport "./z.ts";'), [
+      "../x/y.ts",
+      "./z.ts",
+    ]);
+    // The suite's own GPU helpers reach WebGPU; a pure adapter test does not.
+    assert.equal(reachesWebGpu("tests/gpu_helpers.ts"), true);
+    assert.equal(reachesWebGpu("tests/adapter_spec_test.ts"), false);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+async function runRunner(backend: string, dir: string, ...extra: string[]) {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", RUNNER, dir, ...extra],
+    env: { DENO_WEBGPU_BACKEND: backend, NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    code: r.code,
+    out: new TextDecoder().decode(r.stdout).replace(
+      new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g"),
+      "",
+    ),
+    err: new TextDecoder().decode(r.stderr),
+  };
+}
+
+Deno.test("on GL the runner gives each WebGPU module its own deno test and sums the summaries", async () => {
+  const dir = await fixture();
+  try {
+    const r = await runRunner("gl", dir);
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.match(
+      r.out,
+      /test_runner: GL fallback .*: 2 modules that can create a WebGPU device run in a deno test process each, 2 others in one/,
+    );
+    assert.match(r.out, /test_runner: \[1\/3\] 2 modules without WebGPU\n/);
+    assert.match(r.out, /test_runner: \[2\/3\] .*c_gpu_test\.ts\n/);
+    assert.match(r.out, /test_runner: \[3\/3\] .*d_gpu_test\.ts\n/);
+    const lines = r.out.trim().split("\n");
+    assert.match(lines.at(-1)!, /^ok \| 4 passed \| 0 failed \| 1 ignored \(\d+m?s\)$/);
+
+    await Deno.writeTextFile(
+      `${dir}/c_gpu_test.ts`,
+      '// navigator.gpu\nDeno.test("c fails", () => { throw new Error("planted"); });\n',
+    );
+    const bad = await runRunner("gl", dir);
+    assert.equal(bad.code, 1, bad.out);
+    assert.match(
+      bad.out.trim().split("\n").at(-1)!,
+      /^FAILED \| 3 passed \| 1 failed \| 1 ignored/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("on Vulkan the runner is one deno test, its output and exit status unchanged", async () => {
+  const dir = await fixture();
+  try {
+    const r = await runRunner("vulkan", dir);
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.doesNotMatch(r.out, /test_runner:/);
+    assert.match(r.out.trim().split("\n").at(-1)!, /^ok \| 4 passed \| 0 failed \| 1 ignored/);
+    await Deno.writeTextFile(
+      `${dir}/b_plain_test.ts`,
+      'Deno.test("b fails", () => { throw new Error("planted"); });\n',
+    );
+    const bad = await runRunner("vulkan", dir);
+    assert.equal(bad.code, 1, bad.out);
+    assert.match(bad.out, /FAILED \| 3 passed \| 1 failed/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

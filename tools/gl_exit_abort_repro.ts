@@ -1,0 +1,259 @@
+/**
+ * Reproduces the GL fallback's exit-time abort of `deno test` in seconds instead of one
+ * full suite in five, and measures how often it happens under a given setting.
+ *
+ * The abort: `deno test` prints an all-passed summary and then dies with glibc's
+ * "corrupted size vs. prev_size in fastbins" (exit 134). It needs wgpu's GL backend
+ * (Mesa's EGL on llvmpipe) and several test modules that each create a WebGPU device.
+ * `deno test` runs every module on a thread of one blocking-thread pool; a core dump
+ * (docs/troubleshooting.md) shows the main thread in `exit` running library destructors
+ * while a pool thread is still finishing its own exit and finds the heap corrupted.
+ *
+ * This tool writes `--count` tiny test modules into a temporary folder, each creating one
+ * device (or only an adapter, `--touch adapter`), runs `deno test` on them `--runs` times
+ * with the Vulkan driver hidden (as on a fresh machine), and counts the runs that exit
+ * non-zero although every test passed. `--drain S` adds a last module that only waits S
+ * seconds. The other shapes hold the same work without several test modules: one module
+ * doing it `--count` times (`--shape one-module`), or `deno run` of a script that runs it
+ * in `--count` Web Workers one after another (`--shape workers`).
+ *
+ *   deno run -A tools/gl_exit_abort_repro.ts --count 60 --runs 15
+ *   deno run -A tools/gl_exit_abort_repro.ts --count 60 --runs 10 --shape workers
+ *
+ * tools/test_runner.ts (`deno task test`) avoids the abort on GL by running each module
+ * that can create a device in a process of its own.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+
+/** What each generated module does with WebGPU. */
+/** ANSI colour codes (deno test colours its output even into a pipe). */
+const ANSI_COLOR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
+
+export type Touch = "device" | "adapter" | "none";
+
+/** How the work is laid out: test modules, one test module, or Web Workers in `deno run`. */
+export type Shape = "modules" | "one-module" | "workers";
+
+/** The statements that do `touch` once. *
+ * @example
+ * ```ts
+ * import { touchCode } from "./gl_exit_abort_repro.ts";
+ * touchCode("adapter"); // a block that requests an adapter
+ * ```
+ */
+export function touchCode(touch: Touch): string {
+  return touch === "none" ? "" : [
+    "{",
+    "  const adapter = await navigator.gpu.requestAdapter();",
+    '  if (!adapter) throw new Error("no WebGPU adapter");',
+    touch === "device" ? "  const device = await adapter.requestDevice();" : "",
+    touch === "device" ? "  device.destroy();" : "",
+    "}",
+  ].filter((l) => l !== "").join("\n");
+}
+
+/**
+ * The source of one generated test module, doing `touch` `times` times at load.
+ *
+ * @example
+ * ```ts
+ * import { reproModule } from "./gl_exit_abort_repro.ts";
+ * reproModule(1, "device"); // requestAdapter, requestDevice, destroy, then one empty test
+ * ```
+ */
+export function reproModule(index: number, touch: Touch, times = 1): string {
+  const body = times === 1
+    ? touchCode(touch)
+    : `for (let i = 0; i < ${times}; i++) ${touchCode(touch)}`;
+  return `${body}\nDeno.test("module ${index}", () => {});\n`;
+}
+
+/** The `deno run` script of `--shape workers` and the worker it starts `count` times. *
+ * @example
+ * ```ts
+ * import { workerScripts } from "./gl_exit_abort_repro.ts";
+ * workerScripts("device", 60).main; // starts worker.ts 60 times, one after another
+ * ```
+ */
+export function workerScripts(touch: Touch, count: number): { main: string; worker: string } {
+  return {
+    worker: `${touchCode(touch)}\nself.postMessage("done");\n`,
+    main: [
+      `for (let i = 0; i < ${count}; i++) {`,
+      '  const w = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });',
+      "  await new Promise((resolve) => { w.onmessage = resolve; });",
+      "  w.terminate();",
+      "}",
+      'console.log("all workers done");',
+      "",
+    ].join("\n"),
+  };
+}
+
+/** The source of the last module that only waits (names sort after `m<index>_test.ts`). *
+ * @example
+ * ```ts
+ * import { drainModule } from "./gl_exit_abort_repro.ts";
+ * drainModule(11); // one test that waits 11 s
+ * ```
+ */
+export function drainModule(seconds: number): string {
+  return `Deno.test("drain ${seconds} s", async () => {\n` +
+    `  await new Promise((resolve) => setTimeout(resolve, ${Math.round(seconds * 1000)}));\n});\n`;
+}
+
+/** One run's outcome. */
+export interface ReproRun {
+  /** Exit code of `deno test`. */
+  readonly code: number;
+  /** Whether the summary said every test passed. */
+  readonly allPassed: boolean;
+  /** glibc's heap-corruption message when one was printed (its first line), else null. */
+  readonly heapMessage: string | null;
+  /** Seconds the run took. */
+  readonly seconds: number;
+}
+
+/** Whether a `deno test` output's summary line reports no failure. *
+ * @example
+ * ```ts
+ * import { summaryAllPassed } from "./gl_exit_abort_repro.ts";
+ * summaryAllPassed("ok | 60 passed | 0 failed (19s)"); // true
+ * ```
+ */
+export function summaryAllPassed(output: string): boolean {
+  // deno test's last summary line: "ok | 60 passed | 0 failed (19s)" (colours stripped).
+  const plain = output.replace(ANSI_COLOR, "");
+  return /^ok \| \d+ passed(?: \(\d+ steps?\))? \| 0 failed/m.test(plain);
+}
+
+/**
+ * The first line of glibc's heap-check message in an output, or null.
+ *
+ * @example
+ * ```ts
+ * import { heapMessageOf } from "./gl_exit_abort_repro.ts";
+ * heapMessageOf("ok | 2 passed | 0 failed\ncorrupted size vs. prev_size in fastbins\n");
+ * // "corrupted size vs. prev_size in fastbins"
+ * ```
+ */
+export function heapMessageOf(output: string): string | null {
+  const m = output.match(
+    /^.*(?:corrupted size vs\. prev_size|corrupted double-linked list|double free or corruption|free\(\): invalid|malloc\(\): [a-z]).*$/m,
+  );
+  return m ? m[0].trim() : null;
+}
+
+const HELP = `gl_exit_abort_repro: how often \`deno test\` aborts at exit on the GL fallback
+
+  deno run -A tools/gl_exit_abort_repro.ts [--count N] [--runs K] [--shape S] [--touch T]
+
+  --count N       modules (or devices, or workers) (default 60)
+  --runs K        runs (default 10)
+  --shape S       modules (default): N test modules, each does it once (deno test);
+                  one-module: one test module does it N times (deno test);
+                  workers: deno run starts N Web Workers in turn, each does it once
+  --touch T       what "it" is: device (default: an adapter and a device), adapter or none
+  --drain S       modules shape: a last module that waits S seconds (default 0: none)
+  --keep-vulkan   leave the Vulkan driver visible (default: hidden, the GL fallback)
+  --help          this text
+
+Prints one line per run and, last, "aborted A of K runs (...)". Exit 0 when it measured,
+2 on a bad argument.`;
+
+if (import.meta.main) {
+  let args;
+  try {
+    args = parseArgs({
+      args: Deno.args,
+      options: {
+        count: { type: "string", default: "60" },
+        shape: { type: "string", default: "modules" },
+        runs: { type: "string", default: "10" },
+        drain: { type: "string", default: "0" },
+        touch: { type: "string", default: "device" },
+        "keep-vulkan": { type: "boolean", default: false },
+        help: { type: "boolean", default: false },
+      },
+    }).values;
+  } catch (e) {
+    console.error(`gl_exit_abort_repro: ${(e as Error).message}\n\n${HELP}`);
+    Deno.exit(2);
+  }
+  if (args.help) {
+    console.log(HELP);
+    Deno.exit(0);
+  }
+  const count = Number(args.count);
+  const shape = args.shape as Shape;
+  const runs = Number(args.runs);
+  const drain = Number(args.drain);
+  const touch = args.touch as Touch;
+  const bad = !Number.isInteger(count) || count < 1
+    ? `--count must be a positive integer, got "${args.count}"`
+    : !["modules", "one-module", "workers"].includes(shape)
+    ? `--shape must be modules, one-module or workers, got "${args.shape}"`
+    : !Number.isInteger(runs) || runs < 1
+    ? `--runs must be a positive integer, got "${args.runs}"`
+    : !Number.isFinite(drain) || drain < 0
+    ? `--drain must be a number of seconds >= 0, got "${args.drain}"`
+    : !["device", "adapter", "none"].includes(touch)
+    ? `--touch must be device, adapter or none, got "${args.touch}"`
+    : null;
+  if (bad) {
+    console.error(`gl_exit_abort_repro: ${bad}`);
+    Deno.exit(2);
+  }
+  const dir = await Deno.makeTempDir({ prefix: "gl_exit_repro_" });
+  try {
+    let command: string[];
+    if (shape === "workers") {
+      const w = workerScripts(touch, count);
+      await Deno.writeTextFile(`${dir}/main.ts`, w.main);
+      await Deno.writeTextFile(`${dir}/worker.ts`, w.worker);
+      command = ["run", "-A", `${dir}/main.ts`];
+    } else {
+      const files = shape === "modules" ? count : 1;
+      for (let i = 1; i <= files; i++) {
+        const times = shape === "modules" ? 1 : count;
+        await Deno.writeTextFile(`${dir}/m${i}_test.ts`, reproModule(i, touch, times));
+      }
+      if (drain > 0) await Deno.writeTextFile(`${dir}/zz_drain_test.ts`, drainModule(drain));
+      command = ["test", "-A", dir];
+    }
+    const env: Record<string, string> = { NO_COLOR: "1" };
+    if (!args["keep-vulkan"]) env.VK_ICD_FILENAMES = `${dir}/no-vulkan-driver.json`;
+    let aborted = 0;
+    for (let r = 1; r <= runs; r++) {
+      const start = performance.now();
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: command,
+        env,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+      const run: ReproRun = {
+        code: out.code,
+        allPassed: shape === "workers" ? text.includes("all workers done") : summaryAllPassed(text),
+        heapMessage: heapMessageOf(text),
+        seconds: (performance.now() - start) / 1000,
+      };
+      if (run.code !== 0 && run.allPassed) aborted++;
+      console.log(
+        `run ${r}/${runs}: exit ${run.code}${out.signal ? ` (${out.signal})` : ""}, ` +
+          `${run.allPassed ? "all passed" : "NOT all passed"}` +
+          `${run.heapMessage ? `, glibc: "${run.heapMessage}"` : ""}, ${run.seconds.toFixed(1)} s`,
+      );
+    }
+    console.log(
+      `aborted ${aborted} of ${runs} runs (shape ${shape}, count ${count}, touch ${touch}, ` +
+        `drain ${drain} s, ` +
+        `${args["keep-vulkan"] ? "Vulkan visible" : "Vulkan hidden"})`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}

@@ -1,0 +1,352 @@
+/**
+ * `deno task test`: runs the suite with `deno test`, and on wgpu's GL fallback runs each
+ * test module that can create a WebGPU device in a `deno test` process of its own.
+ *
+ * Why: on the GL fallback (Mesa's EGL on llvmpipe, what a machine without a Vulkan driver
+ * gets), a `deno test` process in which two or more modules create a WebGPU device
+ * sometimes aborts at exit, after printing an all-passed summary (glibc: "corrupted size
+ * vs. prev_size in fastbins", exit 134). One such module per process, or one process with
+ * many devices (`deno run`, Web Workers), has not aborted in hundreds of runs
+ * (`tools/gl_exit_abort_repro.ts`, docs/gl_exit_abort.md).
+ *
+ * - Vulkan (lavapipe, a GPU) or another backend: one `deno test` over the paths, its output
+ *   and exit status passed through unchanged.
+ * - GL fallback: the modules whose imports never reach `navigator.gpu` run in one process;
+ *   every other module in its own, one after another. Each process's output is passed
+ *   through; the last line sums their summaries in `deno test`'s format. A process that
+ *   exits non-zero after an all-passed summary counts as one failure and is named.
+ *
+ *   deno task test                                  # tests/
+ *   deno task test tests/matrix_test.ts --filter smoke
+ *
+ * Arguments that name an existing file or folder are the paths (default `tests/`); the
+ * rest go to every `deno test` as they are.
+ *
+ * @module
+ */
+import { chooseBackend, systemProbe } from "../gpu/backend_choice.ts";
+
+/** Permissions every `deno test` process gets (what the suite needs; no network, no FFI). */
+/** ANSI colour codes (deno test colours its output even into a pipe). */
+const ANSI_COLOR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
+
+export const TEST_PERMISSIONS: readonly string[] = [
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-run",
+  "--allow-sys",
+];
+
+/** Folders never searched for test modules (as deno.json's `test.exclude`). */
+const EXCLUDED_DIRS = new Set(["out", ".device", ".gl", "node_modules", ".git"]);
+
+/** The command line split into paths (existing files or folders) and `deno test` flags. *
+ * @example
+ * ```ts
+ * import { splitArgs } from "./test_runner.ts";
+ * splitArgs(["tests/x_test.ts", "--filter", "smoke"], (p) => p.endsWith(".ts"));
+ * // { paths: ["tests/x_test.ts"], flags: ["--filter", "smoke"] }
+ * ```
+ */
+export function splitArgs(
+  args: readonly string[],
+  exists: (path: string) => boolean,
+): { paths: string[]; flags: string[] } {
+  const paths: string[] = [];
+  const flags: string[] = [];
+  for (const a of args) (!a.startsWith("-") && exists(a) ? paths : flags).push(a);
+  return { paths: paths.length > 0 ? paths : ["tests/"], flags };
+}
+
+/** Test modules (`*_test.ts`) in the paths, sorted, as `deno test` would find them. *
+ * @example
+ * ```ts
+ * import { testModules } from "./test_runner.ts";
+ * testModules(["tests/"]); // ["tests/adapter_device_class_test.ts", ...]
+ * ```
+ */
+export function testModules(paths: readonly string[]): string[] {
+  const found = new Set<string>();
+  const walk = (dir: string) => {
+    for (const e of Deno.readDirSync(dir)) {
+      const p = `${dir.replace(/\/$/, "")}/${e.name}`;
+      if (e.isDirectory && !EXCLUDED_DIRS.has(e.name)) walk(p);
+      else if (e.isFile && /_test\.(ts|js|mts|mjs|tsx|jsx)$/.test(e.name)) found.add(p);
+    }
+  };
+  for (const p of paths) {
+    if (Deno.statSync(p).isDirectory) walk(p);
+    else found.add(p);
+  }
+  return [...found].sort();
+}
+
+/** Relative module specifiers a source imports statically or with a literal dynamic import. *
+ * @example
+ * ```ts
+ * import { relativeImports } from "./test_runner.ts";
+ * relativeImports('import { a } from "./a.ts";'); // ["./a.ts"]
+ * ```
+ */
+export function relativeImports(source: string): string[] {
+  const out: string[] = [];
+  for (const m of source.matchAll(/(?:\bfrom|\bimport)\s*\(?\s*["'](\.{1,2}\/[^"']+)["']/g)) {
+    out.push(m[1]);
+  }
+  return out;
+}
+
+/**
+ * Whether a module, or any local module it imports (transitively), mentions
+ * `navigator.gpu`: one that can create a WebGPU device. Over-counting only costs a process.
+ *
+ * @example
+ * ```ts
+ * import { reachesWebGpu } from "./test_runner.ts";
+ * reachesWebGpu("tests/kernels_parity_test.ts"); // true: gpu_helpers.ts -> gpu/device.ts
+ * ```
+ */
+export function reachesWebGpu(path: string, cache: Map<string, boolean> = new Map()): boolean {
+  const seen = new Set<string>();
+  const stack = [new URL(path, `file://${Deno.cwd()}/`).pathname];
+  while (stack.length > 0) {
+    const file = stack.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const known = cache.get(file);
+    if (known === true) return true;
+    let source: string;
+    try {
+      source = Deno.readTextFileSync(file);
+    } catch {
+      continue;
+    }
+    if (/\bnavigator\.gpu\b/.test(source)) {
+      cache.set(file, true);
+      return true;
+    }
+    for (const rel of relativeImports(source)) stack.push(new URL(rel, `file://${file}`).pathname);
+  }
+  return false;
+}
+
+/** The counts of one `deno test` summary line (tests, and steps where it gives them). */
+export interface TestSummary {
+  readonly ok: boolean;
+  readonly passed: number;
+  readonly passedSteps: number;
+  readonly failed: number;
+  readonly failedSteps: number;
+  readonly ignored: number;
+  readonly ignoredSteps: number;
+  readonly filteredOut: number;
+}
+
+/** The last `deno test` summary in an output (colours stripped), or null when there is none. *
+ * @example
+ * ```ts
+ * import { parseSummary } from "./test_runner.ts";
+ * parseSummary("ok | 5 passed | 0 failed | 2 ignored (3s)"); // { ok: true, passed: 5, ignored: 2, ... }
+ * ```
+ */
+export function parseSummary(output: string): TestSummary | null {
+  // deno test: "ok | 5 passed (2 steps) | 0 failed | 3 ignored | 4 filtered out (2s)".
+  const plain = output.replace(ANSI_COLOR, "");
+  const re =
+    /^(ok|FAILED) \| (\d+) passed(?: \((\d+) steps?\))? \| (\d+) failed(?: \((\d+) steps?\))?(?: \| (\d+) ignored(?: \((\d+) steps?\))?)?(?: \| \d+ measured)?(?: \| (\d+) filtered out)?/gm;
+  let last: RegExpExecArray | null = null;
+  for (let m = re.exec(plain); m !== null; m = re.exec(plain)) last = m;
+  if (last === null) return null;
+  const n = (i: number) => Number(last[i] ?? 0);
+  return {
+    ok: last[1] === "ok",
+    passed: n(2),
+    passedSteps: n(3),
+    failed: n(4),
+    failedSteps: n(5),
+    ignored: n(6),
+    ignoredSteps: n(7),
+    filteredOut: n(8),
+  };
+}
+
+/** A duration as `deno test` prints it: 42ms, 19s, 6m20s. *
+ * @example
+ * ```ts
+ * import { formatElapsed } from "./test_runner.ts";
+ * formatElapsed(380_000); // "6m20s"
+ * ```
+ */
+export function formatElapsed(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const s = Math.floor(ms / 1000);
+  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${s % 60}s`;
+}
+
+/** The summed summary line, in `deno test`'s format. *
+ * @example
+ * ```ts
+ * import { formatSummary, parseSummary } from "./test_runner.ts";
+ * formatSummary(parseSummary("ok | 5 passed | 0 failed (3s)")!, 4200); // "ok | 5 passed | 0 failed (4s)"
+ * ```
+ */
+export function formatSummary(total: TestSummary, elapsedMs: number): string {
+  const steps = (n: number) => n > 0 ? ` (${n} step${n === 1 ? "" : "s"})` : "";
+  return `${total.ok ? "ok" : "FAILED"} | ${total.passed} passed${steps(total.passedSteps)}` +
+    ` | ${total.failed} failed${steps(total.failedSteps)}` +
+    (total.ignored > 0 || total.ignoredSteps > 0
+      ? ` | ${total.ignored} ignored${steps(total.ignoredSteps)}`
+      : "") +
+    (total.filteredOut > 0 ? ` | ${total.filteredOut} filtered out` : "") +
+    ` (${formatElapsed(elapsedMs)})`;
+}
+
+/** Running totals of several `deno test` processes. */
+export type TestTotal = { -readonly [K in keyof TestSummary]: TestSummary[K] };
+
+/**
+ * Zero counts, ok.
+ *
+ * @example
+ * ```ts
+ * import { emptyTotal } from "./test_runner.ts";
+ * emptyTotal().passed; // 0
+ * ```
+ */
+export function emptyTotal(): TestTotal {
+  return {
+    ok: true,
+    passed: 0,
+    passedSteps: 0,
+    failed: 0,
+    failedSteps: 0,
+    ignored: 0,
+    ignoredSteps: 0,
+    filteredOut: 0,
+  };
+}
+
+/**
+ * Adds one process's summary to the totals. A process that failed with no summary, or
+ * exited non-zero although its summary had no failure (the exit-time abort), counts as one
+ * failed test; the returned line names it (null when the process needs no line).
+ *
+ * @example
+ * ```ts
+ * import { addRun, emptyTotal, parseSummary } from "./test_runner.ts";
+ * const total = emptyTotal();
+ * addRun(total, parseSummary("ok | 3 passed | 0 failed (1s)"), { success: false, code: 134, signal: "SIGABRT" }, "tests/a_test.ts");
+ * // "tests/a_test.ts: deno test signal SIGABRT after all its tests passed (counted as a failure)"
+ * ```
+ */
+export function addRun(
+  total: TestTotal,
+  summary: TestSummary | null,
+  status: Deno.CommandStatus,
+  label: string,
+): string | null {
+  if (summary) {
+    for (const k of Object.keys(total) as (keyof TestTotal)[]) {
+      if (k !== "ok") total[k] += summary[k];
+    }
+  }
+  if (status.success) return null;
+  total.ok = false;
+  const how = status.signal ? `signal ${status.signal}` : `exit ${status.code}`;
+  if (summary === null) {
+    total.failed += 1;
+    return `${label}: deno test ${how} without a summary`;
+  }
+  if (summary.failed === 0) {
+    total.failed += 1;
+    return `${label}: deno test ${how} after all its tests passed (counted as a failure)`;
+  }
+  return null;
+}
+
+/** Runs a command, copying its output through as it comes, and returns its stdout text. */
+async function runTee(cmd: Deno.Command): Promise<{ status: Deno.CommandStatus; stdout: string }> {
+  const child = cmd.spawn();
+  const chunks: string[] = [];
+  const decoder = new TextDecoder();
+  const copy = async (from: ReadableStream<Uint8Array>, to: typeof Deno.stdout, keep: boolean) => {
+    for await (const chunk of from) {
+      await to.write(chunk);
+      if (keep) chunks.push(decoder.decode(chunk, { stream: true }));
+    }
+  };
+  await Promise.all([
+    copy(child.stdout, Deno.stdout, true),
+    copy(child.stderr, Deno.stderr, false),
+  ]);
+  return { status: await child.status, stdout: chunks.join("") };
+}
+
+async function main(args: string[]): Promise<number> {
+  const { paths, flags } = splitArgs(args, (p) => {
+    try {
+      Deno.statSync(p);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  const choice = chooseBackend(systemProbe());
+  const deno = Deno.execPath();
+  if (choice.backend !== "gl") {
+    const status = await new Deno.Command(deno, {
+      args: ["test", ...TEST_PERMISSIONS, ...flags, ...paths],
+      stdin: "inherit",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).output();
+    return status.signal ? 128 + (SIGNALS[status.signal] ?? 1) : status.code;
+  }
+  const modules = testModules(paths);
+  const cache = new Map<string, boolean>();
+  const own = modules.filter((m) => reachesWebGpu(m, cache));
+  const shared = modules.filter((m) => !own.includes(m));
+  console.log(
+    `test_runner: GL fallback (${choice.reason}): ${own.length} modules that can create a ` +
+      `WebGPU device run in a deno test process each, ${shared.length} others in one ` +
+      `(several such modules in one process can abort deno test at exit on GL: docs/gl_exit_abort.md)`,
+  );
+  const groups = [...(shared.length > 0 ? [shared] : []), ...own.map((m) => [m])];
+  const start = performance.now();
+  const total = emptyTotal();
+  const problems: string[] = [];
+  const failFast = flags.some((f) => f === "--fail-fast" || f.startsWith("--fail-fast="));
+  for (const [i, group] of groups.entries()) {
+    const label = group.length === 1 ? group[0] : `${group.length} modules without WebGPU`;
+    console.log(`test_runner: [${i + 1}/${groups.length}] ${label}`);
+    const { status, stdout } = await runTee(
+      new Deno.Command(deno, {
+        args: ["test", ...TEST_PERMISSIONS, ...flags, ...group],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }),
+    );
+    const problem = addRun(total, parseSummary(stdout), status, label);
+    if (problem) problems.push(problem);
+    if (!total.ok && failFast) break;
+  }
+  for (const p of problems) console.log(`test_runner: ${p}`);
+  console.log(formatSummary(total, performance.now() - start));
+  return total.ok && total.failed === 0 ? 0 : 1;
+}
+
+/** Signal numbers for the exit status of a child killed by one (Linux). */
+const SIGNALS: Record<string, number> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGILL: 4,
+  SIGABRT: 6,
+  SIGKILL: 9,
+  SIGSEGV: 11,
+  SIGTERM: 15,
+};
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
