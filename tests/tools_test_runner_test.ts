@@ -10,6 +10,7 @@ import {
   emptyTotal,
   formatElapsed,
   formatSummary,
+  isExitAbort,
   parseSummary,
   reachesWebGpu,
   relativeImports,
@@ -88,6 +89,16 @@ Deno.test("addRun counts an abort after an all-passed summary, and a run without
     null,
   );
   assert.equal(addRun(total, null, ok, "e (everything filtered out)"), null);
+  const abort = { success: false, code: 134, signal: "SIGABRT" as const };
+  assert.ok(isExitAbort(abort, parseSummary("ok | 2 passed | 0 failed (1s)")));
+  assert.ok(!isExitAbort(abort, parseSummary("FAILED | 1 passed | 1 failed (1s)")));
+  assert.ok(!isExitAbort(abort, null));
+  assert.ok(
+    !isExitAbort(
+      { success: false, code: 1, signal: null },
+      parseSummary("ok | 2 passed | 0 failed"),
+    ),
+  );
   assert.equal(total.ok, false);
   assert.equal(total.passed, 6);
   assert.equal(total.failed, 4);
@@ -204,6 +215,45 @@ Deno.test("on Vulkan the runner is one deno test, its output and exit status unc
     const bad = await runRunner("vulkan", dir);
     assert.equal(bad.code, 1, bad.out);
     assert.match(bad.out, /FAILED \| 3 passed \| 1 failed/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an abort at exit after all tests passed is run once more; a failed test never is", async () => {
+  const dir = await fixture();
+  // A stand-in for deno: prints a passing summary, and the first time it is asked for
+  // c_gpu_test.ts it then kills itself with SIGABRT, as the GL teardown abort does.
+  const fake = `${dir}/fake_deno.sh`;
+  await Deno.writeTextFile(
+    fake,
+    [
+      "#!/bin/sh",
+      'case "$*" in',
+      `  *c_gpu_test.ts*) echo "ok | 1 passed | 0 failed (1s)"; if [ ! -e "${dir}/aborted" ]; then touch "${dir}/aborted"; kill -ABRT $$; fi ;;`,
+      '  *d_gpu_test.ts*) echo "FAILED | 0 passed | 1 failed (1s)"; exit 1 ;;',
+      '  *) echo "ok | 2 passed | 0 failed (1s)" ;;',
+      "esac",
+      "",
+    ].join("\n"),
+  );
+  await Deno.chmod(fake, 0o755);
+  try {
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", RUNNER, dir],
+      env: { DENO_WEBGPU_BACKEND: "gl", NO_COLOR: "1", TEST_RUNNER_DENO: fake },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const out = new TextDecoder().decode(r.stdout);
+    assert.equal(r.code, 1, out); // d_gpu_test.ts failed, and stays failed
+    assert.match(
+      out,
+      /c_gpu_test\.ts: deno test killed by SIGABRT at exit after all its tests passed \(the GL exit-time abort, docs\/gl_exit_abort\.md\); running it again\n/,
+    );
+    assert.match(out, /c_gpu_test\.ts: deno test killed by SIGABRT .*; the second run passed\n/);
+    assert.equal(out.match(/running it again/g)?.length, 1, out);
+    assert.match(out.trim().split("\n").at(-1)!, /^FAILED \| 3 passed \| 1 failed \(\d+m?s\)$/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
