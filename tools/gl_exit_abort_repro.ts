@@ -26,10 +26,9 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { parseSummary } from "./test_runner.ts";
 
 /** What each generated module does with WebGPU. */
-/** ANSI colour codes (deno test colours its output even into a pipe). */
-const ANSI_COLOR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
 
 export type Touch = "device" | "adapter" | "none";
 
@@ -131,9 +130,8 @@ export interface ReproRun {
  * ```
  */
 export function summaryAllPassed(output: string): boolean {
-  // deno test's last summary line: "ok | 60 passed | 0 failed (19s)" (colours stripped).
-  const plain = output.replace(ANSI_COLOR, "");
-  return /^ok \| \d+ passed(?: \(\d+ steps?\))? \| 0 failed/m.test(plain);
+  const s = parseSummary(output);
+  return s !== null && s.ok && s.failed === 0;
 }
 
 /**
