@@ -31,6 +31,10 @@ Deno.test("splitArgs: existing paths are paths, the rest go to deno test; tests/
     flags: ["--fail-fast"],
   });
   assert.deepEqual(splitArgs(["--filter", "tests"], exists).flags, ["--filter"]);
+  assert.throws(
+    () => splitArgs(["tests/nope_test.ts"], exists),
+    /no such test file or folder: tests\/nope_test\.ts/,
+  );
 });
 
 Deno.test("parseSummary reads every part of deno test's summary line; formatSummary writes it back", () => {
@@ -198,6 +202,15 @@ Deno.test("on GL the runner gives each WebGPU module its own deno test and sums 
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a test path that names nothing is refused with exit 2 before any deno test runs", async () => {
+  for (const backend of ["gl", "vulkan"]) {
+    const r = await runRunner(backend, "tests/nope_test.ts");
+    assert.equal(r.code, 2, r.out + r.err);
+    assert.equal(r.out, "");
+    assert.match(r.err, /^test_runner: no such test file or folder: tests\/nope_test\.ts/);
   }
 });
 

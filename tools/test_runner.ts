@@ -46,6 +46,8 @@ const EXCLUDED_DIRS = new Set(["out", ".device", ".gl", "node_modules", ".git"])
 
 /**
  * The command line split into paths (existing files or folders) and `deno test` flags.
+ * An argument that looks like a path (a script file, or one with a `/`) but names nothing
+ * is an error naming it, not a flag passed on to every `deno test`.
  *
  * @example
  * ```ts
@@ -60,7 +62,14 @@ export function splitArgs(
 ): { paths: string[]; flags: string[] } {
   const paths: string[] = [];
   const flags: string[] = [];
-  for (const a of args) (!a.startsWith("-") && exists(a) ? paths : flags).push(a);
+  for (const a of args) {
+    if (!a.startsWith("-") && exists(a)) paths.push(a);
+    else if (!a.startsWith("-") && /\/|\.(ts|js|mts|mjs|tsx|jsx)$/.test(a)) {
+      throw new Error(
+        `no such test file or folder: ${a} (give paths under tests/, or none for all)`,
+      );
+    } else flags.push(a);
+  }
   return { paths: paths.length > 0 ? paths : ["tests/"], flags };
 }
 
@@ -314,14 +323,21 @@ async function runTee(cmd: Deno.Command): Promise<{ status: Deno.CommandStatus; 
 }
 
 async function main(args: string[]): Promise<number> {
-  const { paths, flags } = splitArgs(args, (p) => {
-    try {
-      Deno.statSync(p);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  let split;
+  try {
+    split = splitArgs(args, (p) => {
+      try {
+        Deno.statSync(p);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  } catch (e) {
+    console.error(`test_runner: ${(e as Error).message}`);
+    return 2;
+  }
+  const { paths, flags } = split;
   const choice = chooseBackend(systemProbe());
   // TEST_RUNNER_DENO: another executable in deno's place (tests/tools_test_runner_test.ts
   // plants one that aborts at exit).
