@@ -1,13 +1,12 @@
 /**
- * Reproduces the GL fallback's exit-time abort of `deno test` in seconds instead of one
- * full suite in five, and measures how often it happens under a given setting.
+ * Reproduces the GL fallback's exit-time abort of `deno test` and measures how often it
+ * happens under a given setting (seldom on an idle machine: docs/gl_exit_abort.md).
  *
  * The abort: `deno test` prints an all-passed summary and then dies with glibc's
  * "corrupted size vs. prev_size in fastbins" (exit 134). It needs wgpu's GL backend
- * (Mesa's EGL on llvmpipe) and several test modules that each create a WebGPU device.
- * `deno test` runs every module on a thread of one blocking-thread pool; a core dump
- * (docs/troubleshooting.md) shows the main thread in `exit` running library destructors
- * while a pool thread is still finishing its own exit and finds the heap corrupted.
+ * (Mesa's EGL on llvmpipe) and test modules that create WebGPU devices; a core dump
+ * (docs/gl_exit_abort.md) shows the main thread in `exit` running library destructors
+ * while another thread, finishing its own exit, finds the heap corrupted.
  *
  * This tool writes `--count` tiny test modules into a temporary folder, each creating one
  * device (or only an adapter, `--touch adapter`), runs `deno test` on them `--runs` times
@@ -20,8 +19,8 @@
  *   deno run -A tools/gl_exit_abort_repro.ts --count 60 --runs 15
  *   deno run -A tools/gl_exit_abort_repro.ts --count 60 --runs 10 --shape workers
  *
- * tools/test_runner.ts (`deno task test`) avoids the abort on GL by running each module
- * that can create a device in a process of its own.
+ * tools/test_runner.ts (`deno task test`) runs each such module in a process of its own on
+ * GL and runs one that aborted after passing once more.
  *
  * @module
  */
@@ -29,7 +28,6 @@ import { parseArgs } from "node:util";
 import { parseSummary } from "./test_runner.ts";
 
 /** What each generated module does with WebGPU. */
-
 export type Touch = "device" | "adapter" | "none";
 
 /** How the work is laid out: test modules, one test module, or Web Workers in `deno run`. */
