@@ -14,6 +14,41 @@ import {
 
 const TOOL = new URL("../tools/gl_exit_abort_repro.ts", import.meta.url).pathname;
 
+/** Whether a C compiler is on PATH (the --glvnd-shim run needs one). */
+async function hasCc(): Promise<boolean> {
+  try {
+    return (await new Deno.Command("cc", { args: ["--version"], stdout: "null", stderr: "null" })
+      .output()).success;
+  } catch {
+    return false;
+  }
+}
+const CC = await hasCc();
+
+/** Processes now running `deno eval "for (;;) {}"` (the tool's --load). */
+function spinners(): number {
+  let n = 0;
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      if (Deno.readTextFileSync(`/proc/${e.name}/cmdline`).includes("for (;;) {}")) n++;
+    } catch { /* ended meanwhile */ }
+  }
+  return n;
+}
+
+/** Runs the tool; its exit code, stdout and stderr. */
+async function repro(args: string[], env: Record<string, string> = {}) {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", TOOL, ...args],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const d = new TextDecoder();
+  return { code: r.code, stdout: d.decode(r.stdout), stderr: d.decode(r.stderr) };
+}
+
 Deno.test("summaryAllPassed reads deno test's summary, coloured or not", () => {
   assert.ok(summaryAllPassed("ok | 60 passed | 0 failed (19s)\n"));
   assert.ok(
@@ -33,6 +68,15 @@ Deno.test("heapMessageOf finds glibc's heap-check line, and nothing in a clean o
     "corrupted size vs. prev_size in fastbins",
   );
   assert.equal(heapMessageOf("free(): invalid pointer\n"), "free(): invalid pointer");
+  for (
+    const m of [
+      "malloc_consolidate(): invalid chunk size",
+      "munmap_chunk(): invalid pointer",
+      "double free or corruption (out)",
+      "tcache_thread_shutdown(): unaligned tcache chunk detected",
+      "corrupted double-linked list",
+    ]
+  ) assert.equal(heapMessageOf(`ok | 2 passed | 0 failed (1s)\n\n${m}\n`), m);
   assert.equal(heapMessageOf("ok | 60 passed | 0 failed (19s)\n"), null);
   assert.equal(heapMessageOf('Deno.test("free() of a buffer") ... ok\n'), null);
 });
@@ -84,6 +128,8 @@ Deno.test("gl_exit_abort_repro refuses a bad argument with exit 2, naming it", a
       [["--shape", "threads"], /--shape must be modules, one-module or workers, got "threads"/],
       [["--touch", "gpu"], /--touch must be device, adapter or none, got "gpu"/],
       [["--drain=-1"], /--drain must be a number of seconds >= 0, got "-1"/],
+      [["--load", "65"], /--load must be a number of processes from 0 to 64, got "65"/],
+      [["--load", "two"], /--load must be a number of processes from 0 to 64, got "two"/],
       [["--bogus"], /Unknown option '--bogus'/],
     ] as const
   ) {
@@ -95,4 +141,37 @@ Deno.test("gl_exit_abort_repro refuses a bad argument with exit 2, naming it", a
     assert.equal(r.code, 2, args.join(" "));
     assert.match(new TextDecoder().decode(r.stderr), msg);
   }
+});
+
+Deno.test("gl_exit_abort_repro --load keeps N spinning processes during the runs and ends them", async () => {
+  const before = spinners();
+  const r = await repro(["--count", "1", "--runs", "1", "--touch", "none", "--load", "2"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /, Vulkan hidden, load 2\)\n$/);
+  assert.equal(spinners(), before, "the load processes outlived the tool");
+});
+
+Deno.test("gl_exit_abort_repro --glvnd-shim without a C compiler: exit 3 naming cc", async () => {
+  const r = await repro(["--glvnd-shim", "--runs", "1"], { PATH: "/nonexistent" });
+  assert.equal(r.code, 3, r.stdout + r.stderr);
+  assert.match(r.stderr, /--glvnd-shim needs a C compiler: "cc" is not on PATH/);
+  assert.equal(r.stdout, "", "no run may start without the shim");
+});
+
+Deno.test({
+  name:
+    `gl_exit_abort_repro --glvnd-shim is active in each run that loads libEGL, in none that does not${
+      CC ? "" : " [ignored here: no cc on PATH]"
+    }`,
+  ignore: !CC,
+  fn: async () => {
+    // touch adapter: wgpu's GL backend opens libEGL.so.1, whose keys the shim changes
+    const gl = await repro(["--glvnd-shim", "--count", "2", "--runs", "2", "--touch", "adapter"]);
+    assert.equal(gl.code, 0, gl.stdout + gl.stderr);
+    assert.match(gl.stdout, /, glvnd shim active in 2 of 2 runs\)\n$/);
+    // touch none: nothing loads libEGL, so the count can say 0
+    const none = await repro(["--glvnd-shim", "--count", "1", "--runs", "1", "--touch", "none"]);
+    assert.equal(none.code, 0, none.stdout + none.stderr);
+    assert.match(none.stdout, /, glvnd shim active in 0 of 1 runs\)\n$/);
+  },
 });

@@ -4,9 +4,11 @@
  *
  * The abort: `deno test` prints an all-passed summary and then dies with glibc's
  * "corrupted size vs. prev_size in fastbins" (exit 134). It needs wgpu's GL backend
- * (Mesa's EGL on llvmpipe) and test modules that create WebGPU devices; a core dump
- * (docs/gl_exit_abort.md) shows the main thread in `exit` running library destructors
- * while another thread, finishing its own exit, finds the heap corrupted.
+ * (Mesa's EGL on llvmpipe) and test modules that create WebGPU devices. The cause
+ * (docs/gl_exit_abort.md): libglvnd's libEGL.so.1 frees every thread's EGL state in its
+ * library destructor at exit, while a test module's pooled thread, ending at the same time,
+ * frees its own. `--glvnd-shim` preloads tools/glvnd_no_key_destructor.c, which leaves
+ * that second free out, and `--load` loads the machine, under which the abort is frequent.
  *
  * This tool writes `--count` tiny test modules into a temporary folder, each creating one
  * device (or only an adapter, `--touch adapter`), runs `deno test` on them `--runs` times
@@ -18,6 +20,7 @@
  *
  *   deno run -A tools/gl_exit_abort_repro.ts --count 60 --runs 15
  *   deno run -A tools/gl_exit_abort_repro.ts --count 60 --runs 10 --shape workers
+ *   deno run -A tools/gl_exit_abort_repro.ts --count 2 --runs 150 --load 2 [--glvnd-shim]
  *
  * tools/test_runner.ts (`deno task test`) runs each such module in a process of its own on
  * GL and runs one that aborted after passing once more.
@@ -143,10 +146,82 @@ export function summaryAllPassed(output: string): boolean {
  * ```
  */
 export function heapMessageOf(output: string): string | null {
+  // glibc's malloc_printerr messages: "<function>(): <what>" for one of malloc's functions
+  // (free, malloc, malloc_consolidate, munmap_chunk, tcache_thread_shutdown, ...), or
+  // "corrupted ..." / "double free or corruption (...)"
   const m = output.match(
-    /^.*(?:corrupted size vs\. prev_size|corrupted double-linked list|double free or corruption|free\(\): invalid|malloc\(\): [a-z]).*$/m,
+    /^\s*(?:[a-z_]*(?:alloc|free|chunk|consolidate|tcache)[a-z_]*\(\): .+|corrupted .+|double free or corruption.*)$/m,
   );
   return m ? m[0].trim() : null;
+}
+
+/** The line the shim writes (with GLVND_SHIM_LOG set) for each key it changes. */
+export const SHIM_LOG_LINE = "glvnd shim: key of";
+
+/**
+ * Builds tools/glvnd_no_key_destructor.c into `dir` with `cc` (docs/gl_exit_abort.md): the
+ * shared object's path, or why it could not be built.
+ *
+ * @example
+ * ```ts ignore
+ * import { buildGlvndShim } from "./gl_exit_abort_repro.ts";
+ * const built = await buildGlvndShim(await Deno.makeTempDir());
+ * if ("path" in built) console.log(`LD_PRELOAD=${built.path}`);
+ * ```
+ */
+export async function buildGlvndShim(
+  dir: string,
+  cc = "cc",
+): Promise<{ path: string } | { error: string }> {
+  const source = new URL("./glvnd_no_key_destructor.c", import.meta.url).pathname;
+  const path = `${dir}/glvnd_no_key_destructor.so`;
+  let out: Deno.CommandOutput;
+  try {
+    out = await new Deno.Command(cc, {
+      args: ["-shared", "-fPIC", "-O2", "-o", path, source, "-ldl"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      return {
+        error: `--glvnd-shim needs a C compiler: "${cc}" is not on PATH ` +
+          "(apt-get install gcc)",
+      };
+    }
+    throw e;
+  }
+  if (!out.success) {
+    return {
+      error: `--glvnd-shim: ${cc} could not build ${source} (exit ${out.code}):\n` +
+        new TextDecoder().decode(out.stderr).trim(),
+    };
+  }
+  return { path };
+}
+
+/**
+ * Starts `count` processes that only spin (`deno eval`), to load the machine as a full test
+ * suite does; the caller kills them.
+ *
+ * @example
+ * ```ts ignore
+ * import { startLoad } from "./gl_exit_abort_repro.ts";
+ * const busy = startLoad(2);
+ * for (const p of busy) p.kill("SIGKILL");
+ * ```
+ */
+export function startLoad(count: number): Deno.ChildProcess[] {
+  return Array.from(
+    { length: count },
+    () =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["eval", "for (;;) {}"],
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      }).spawn(),
+  );
 }
 
 const HELP = `gl_exit_abort_repro: how often \`deno test\` aborts at exit on the GL fallback
@@ -161,10 +236,16 @@ const HELP = `gl_exit_abort_repro: how often \`deno test\` aborts at exit on the
   --touch T       what "it" is: device (default: an adapter and a device), adapter or none
   --drain S       modules shape: a last module that waits S seconds (default 0: none)
   --keep-vulkan   leave the Vulkan driver visible (default: hidden, the GL fallback)
+  --load N        keep N busy-looping processes running during the runs (default 0); the
+                  abort is much more frequent on a loaded machine
+  --glvnd-shim    build tools/glvnd_no_key_destructor.c with cc and LD_PRELOAD it into
+                  every run: libglvnd's per-thread EGL state is then freed once, at exit,
+                  not also by each exiting thread (the suspected double free); the last
+                  line says in how many runs the shim was active
   --help          this text
 
 Prints one line per run and, last, "aborted A of K runs (...)". Exit 0 when it measured,
-2 on a bad argument.`;
+2 on a bad argument, 3 when the shim cannot be built (no cc, or cc failed).`;
 
 if (import.meta.main) {
   let args;
@@ -178,6 +259,8 @@ if (import.meta.main) {
         drain: { type: "string", default: "0" },
         touch: { type: "string", default: "device" },
         "keep-vulkan": { type: "boolean", default: false },
+        load: { type: "string", default: "0" },
+        "glvnd-shim": { type: "boolean", default: false },
         help: { type: "boolean", default: false },
       },
     }).values;
@@ -194,6 +277,7 @@ if (import.meta.main) {
   const runs = Number(args.runs);
   const drain = Number(args.drain);
   const touch = args.touch as Touch;
+  const load = Number(args.load);
   const bad = !Number.isInteger(count) || count < 1
     ? `--count must be a positive integer, got "${args.count}"`
     : !["modules", "one-module", "workers"].includes(shape)
@@ -204,12 +288,15 @@ if (import.meta.main) {
     ? `--drain must be a number of seconds >= 0, got "${args.drain}"`
     : !["device", "adapter", "none"].includes(touch)
     ? `--touch must be device, adapter or none, got "${args.touch}"`
+    : !Number.isInteger(load) || load < 0 || load > 64
+    ? `--load must be a number of processes from 0 to 64, got "${args.load}"`
     : null;
   if (bad) {
     console.error(`gl_exit_abort_repro: ${bad}`);
     Deno.exit(2);
   }
   const dir = await Deno.makeTempDir({ prefix: "gl_exit_repro_" });
+  let busy: Deno.ChildProcess[] = [];
   try {
     let command: string[];
     if (shape === "workers") {
@@ -226,9 +313,21 @@ if (import.meta.main) {
       if (drain > 0) await Deno.writeTextFile(`${dir}/zz_drain_test.ts`, drainModule(drain));
       command = ["test", "-A", dir];
     }
-    const env: Record<string, string> = { NO_COLOR: "1" };
+    // glibc writes a heap-check message to the terminal when there is one; to stderr with this
+    const env: Record<string, string> = { NO_COLOR: "1", LIBC_FATAL_STDERR_: "1" };
     if (!args["keep-vulkan"]) env.VK_ICD_FILENAMES = `${dir}/no-vulkan-driver.json`;
+    if (args["glvnd-shim"]) {
+      const built = await buildGlvndShim(dir);
+      if ("error" in built) {
+        console.error(`gl_exit_abort_repro: ${built.error}`);
+        Deno.exit(3);
+      }
+      env.LD_PRELOAD = built.path;
+      env.GLVND_SHIM_LOG = "1";
+    }
+    busy = startLoad(load);
     let aborted = 0;
+    let shimActive = 0;
     for (let r = 1; r <= runs; r++) {
       const start = performance.now();
       const out = await new Deno.Command(Deno.execPath(), {
@@ -245,6 +344,7 @@ if (import.meta.main) {
         seconds: (performance.now() - start) / 1000,
       };
       if (run.code !== 0 && run.allPassed) aborted++;
+      if (text.includes(SHIM_LOG_LINE)) shimActive++;
       console.log(
         `run ${r}/${runs}: exit ${run.code}${out.signal ? ` (${out.signal})` : ""}, ` +
           `${run.allPassed ? "all passed" : "NOT all passed"}` +
@@ -254,9 +354,17 @@ if (import.meta.main) {
     console.log(
       `aborted ${aborted} of ${runs} runs (shape ${shape}, count ${count}, touch ${touch}, ` +
         `drain ${drain} s, ` +
-        `${args["keep-vulkan"] ? "Vulkan visible" : "Vulkan hidden"})`,
+        `${args["keep-vulkan"] ? "Vulkan visible" : "Vulkan hidden"}` +
+        `${load > 0 ? `, load ${load}` : ""}` +
+        `${args["glvnd-shim"] ? `, glvnd shim active in ${shimActive} of ${runs} runs` : ""})`,
     );
   } finally {
+    for (const p of busy) {
+      try {
+        p.kill("SIGKILL");
+      } catch { /* already gone */ }
+      await p.status;
+    }
     await Deno.remove(dir, { recursive: true });
   }
 }

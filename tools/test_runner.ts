@@ -6,8 +6,9 @@
  * gets), a `deno test` process whose modules create WebGPU devices sometimes aborts at exit,
  * after printing an all-passed summary (glibc: "corrupted size vs. prev_size in fastbins",
  * exit 134): about one full-suite run in five. With one such module per process the abort
- * is rarer (1 in 100 single-module runs) and costs one module's rerun, not the suite's
- * (`tools/gl_exit_abort_repro.ts`, docs/gl_exit_abort.md).
+ * is rarer (1 in 100 single-module runs) and costs one module's rerun, not the suite's.
+ * The cause is a double free in the system's libglvnd at exit (docs/gl_exit_abort.md,
+ * `tools/gl_exit_abort_repro.ts`).
  *
  * - Vulkan (lavapipe, a GPU) or another backend: one `deno test` over the paths, its output
  *   and exit status passed through unchanged.
