@@ -359,7 +359,8 @@ async function main(args: string[]): Promise<number> {
   console.log(
     `test_runner: GL fallback (${choice.reason}): ${own.length} modules that can create a ` +
       `WebGPU device run in a deno test process each, ${shared.length} others in one ` +
-      `(deno test can abort at exit on GL after its tests passed; such a module is run again: docs/gl_exit_abort.md)`,
+      `(on GL, deno test can abort at exit after its tests passed, a double free in the system's ` +
+      `libglvnd; such a module is run again: docs/gl_exit_abort.md)`,
   );
   const groups = [...(shared.length > 0 ? [shared] : []), ...own.map((m) => [m])];
   const start = performance.now();
@@ -373,6 +374,9 @@ async function main(args: string[]): Promise<number> {
       runTee(
         new Deno.Command(deno, {
           args: ["test", ...TEST_PERMISSIONS, ...flags, ...group],
+          // glibc's heap-check message of an abort goes to stderr (copied through in order),
+          // not to the terminal
+          env: { LIBC_FATAL_STDERR_: "1" },
           stdin: "null",
           stdout: "piped",
           stderr: "piped",
@@ -380,10 +384,11 @@ async function main(args: string[]): Promise<number> {
       );
     let { status, stdout } = await run();
     if (isExitAbort(status, parseSummary(stdout))) {
-      // The GL teardown abort (docs/gl_exit_abort.md): every test passed and was reported,
-      // then the process died at exit. Run the module once more; its second result counts.
+      // The GL exit-time abort, libglvnd's double free (docs/gl_exit_abort.md): every test
+      // passed and was reported, then the process died at exit. Run the module once more;
+      // its second result counts.
       const first = `${label}: deno test killed by ${status.signal} at exit after all its tests ` +
-        `passed (the GL exit-time abort, docs/gl_exit_abort.md)`;
+        `passed (the GL exit-time abort, libglvnd's double free: docs/gl_exit_abort.md)`;
       console.log(`test_runner: ${first}; running it again`);
       ({ status, stdout } = await run());
       problems.push(`${first}; the second run ${status.success ? "passed" : "did not pass"}`);
