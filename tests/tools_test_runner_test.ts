@@ -233,18 +233,22 @@ Deno.test("on Vulkan the runner is one deno test, its output and exit status unc
   }
 });
 
-Deno.test("an abort at exit after all tests passed is run once more; a failed test never is", async () => {
+/**
+ * Runs the runner (GL mode) over the fixture with a stand-in for deno that prints a passing
+ * summary and, the first `aborts` times it is asked for c_gpu_test.ts, then kills itself with
+ * SIGABRT, as the GL exit-time abort does (and says on stderr whether glibc would print its
+ * message there). d_gpu_test.ts always fails.
+ */
+async function runAborting(aborts: number): Promise<{ code: number; out: string; err: string }> {
   const dir = await fixture();
-  // A stand-in for deno: prints a passing summary, and the first time it is asked for
-  // c_gpu_test.ts it then kills itself with SIGABRT, as the GL exit-time abort does (and
-  // says on stderr whether glibc would print its message there).
   const fake = `${dir}/fake_deno.sh`;
   await Deno.writeTextFile(
     fake,
     [
       "#!/bin/sh",
       'case "$*" in',
-      `  *c_gpu_test.ts*) echo "ok | 1 passed | 0 failed (1s)"; echo "fatal to stderr: $LIBC_FATAL_STDERR_" >&2; if [ ! -e "${dir}/aborted" ]; then touch "${dir}/aborted"; kill -ABRT $$; fi ;;`,
+      `  *c_gpu_test.ts*) echo "ok | 1 passed | 0 failed (1s)"; echo "fatal to stderr: $LIBC_FATAL_STDERR_" >&2; ` +
+      `echo x >> "${dir}/aborted"; if [ "$(wc -l < "${dir}/aborted")" -le ${aborts} ]; then kill -ABRT $$; fi ;;`,
       '  *d_gpu_test.ts*) echo "FAILED | 0 passed | 1 failed (1s)"; exit 1 ;;',
       '  *) echo "ok | 2 passed | 0 failed (1s)" ;;',
       "esac",
@@ -259,18 +263,40 @@ Deno.test("an abort at exit after all tests passed is run once more; a failed te
       stdout: "piped",
       stderr: "piped",
     }).output();
-    const out = new TextDecoder().decode(r.stdout);
-    assert.equal(r.code, 1, out); // d_gpu_test.ts failed, and stays failed
-    // glibc's abort message would go to stderr (passed through), not to a terminal
-    assert.match(new TextDecoder().decode(r.stderr), /^fatal to stderr: 1$/m);
-    assert.match(
-      out,
-      /c_gpu_test\.ts: deno test killed by SIGABRT at exit after all its tests passed \(the GL exit-time abort, libglvnd's double free: docs\/gl_exit_abort\.md\); running it again\n/,
-    );
-    assert.match(out, /c_gpu_test\.ts: deno test killed by SIGABRT .*; the second run passed\n/);
-    assert.equal(out.match(/running it again/g)?.length, 1, out);
-    assert.match(out.trim().split("\n").at(-1)!, /^FAILED \| 3 passed \| 1 failed \(\d+m?s\)$/);
+    const d = new TextDecoder();
+    return { code: r.code, out: d.decode(r.stdout), err: d.decode(r.stderr) };
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+const ABORTED =
+  /c_gpu_test\.ts: deno test killed by SIGABRT at exit after all its tests passed \(the GL exit-time abort, libglvnd's double free: docs\/gl_exit_abort\.md\)/;
+
+Deno.test("an abort at exit after all tests passed is run again; a failed test never is", async () => {
+  const { code, out, err } = await runAborting(1);
+  assert.equal(code, 1, out); // d_gpu_test.ts failed, and stays failed
+  // glibc's abort message would go to stderr (passed through), not to a terminal
+  assert.match(err, /^fatal to stderr: 1$/m);
+  assert.match(out, new RegExp(ABORTED.source + "; running it again \\(1 of 2\\)\n"));
+  assert.match(out, new RegExp(ABORTED.source + "; rerun 1 passed\n"));
+  assert.equal(out.match(/running it again/g)?.length, 1, out);
+  assert.match(out.trim().split("\n").at(-1)!, /^FAILED \| 3 passed \| 1 failed \(\d+m?s\)$/);
+});
+
+Deno.test("two aborts in a row: the second rerun counts; three: the module counts as failed", async () => {
+  const two = await runAborting(2);
+  assert.equal(two.out.match(/running it again/g)?.length, 2, two.out);
+  assert.match(two.out, /; rerun 1 did not pass\n/);
+  assert.match(two.out, /; rerun 2 passed\n/);
+  assert.match(two.out.trim().split("\n").at(-1)!, /^FAILED \| 3 passed \| 1 failed /);
+  const three = await runAborting(3);
+  assert.equal(three.out.match(/running it again/g)?.length, 2, three.out);
+  assert.match(three.out, /; rerun 2 did not pass\n/);
+  assert.match(
+    three.out,
+    /c_gpu_test\.ts: deno test signal SIGABRT after all its tests passed \(counted as a failure\)/,
+  );
+  // c's passing test still counts as passed; its abort adds one failure to d's
+  assert.match(three.out.trim().split("\n").at(-1)!, /^FAILED \| 3 passed \| 2 failed /);
 });
