@@ -42,11 +42,11 @@ import {
 } from "./gemm_plan.ts";
 import {
   FA2_KEY_TILE,
-  FA2_QUERY_TILE,
-  FA2_WORKGROUP_SIZE,
   fa2LoopIterations,
   fa2MaxKeys,
+  fa2QueryTile,
   fa2WorkgroupBytes,
+  fa2WorkgroupSize,
   tiledKvSplits,
   tiledLoopIterations,
   tiledMaxKeys,
@@ -1057,33 +1057,45 @@ const expandedTiled: Backend = {
   path: "expanded",
   runsOn: "gpu",
   description: "WGSL dense multi-head attention, GPU-shaped (FlashAttention-2): tiles of 64 " +
-    "queries x 1 head, K then V staged in workgroup memory, 4x4 register micro-tiles",
+    "queries x 1 head (32 or 16 where the grid would leave a GPU's SMs idle), K then V " +
+    "staged in workgroup memory, 4x4 register micro-tiles",
   check(q) {
     const { spec, layout, dtype } = q;
     const eb = bytesOf(dtype);
     const reasons = denseDeviceReasons(q);
     const shape = { qkVec4: spec.kChannels / 4, vVec4: spec.vChannels / 4 };
-    const wgBytes = fa2WorkgroupBytes(shape);
+    // The query tile fills the device's SMs where their count is known (tiled_plan.ts).
+    const { queryTile } = fa2QueryTile({
+      queryLens: layout.seqs.map((s) => s.qLen),
+      heads: spec.numHeads,
+      smCount: deviceClassOf(q.caps)?.smCount ?? null,
+    });
+    const workgroupSize = fa2WorkgroupSize(queryTile);
+    const wgBytes = fa2WorkgroupBytes(shape, queryTile);
     const wgLimit = q.caps?.limits.maxComputeWorkgroupStorageSize ?? 16384;
     if (q.caps !== null && wgBytes > wgLimit) {
       reasons.push({
         code: "limits.workgroup-storage",
-        message: `the 64-query x 32-key tiles need ${wgBytes} bytes of workgroup memory ` +
+        message:
+          `the ${queryTile}-query x 32-key tiles need ${wgBytes} bytes of workgroup memory ` +
           `(v_head_dim ${spec.vChannels}), over maxComputeWorkgroupStorageSize ${wgLimit}; ` +
           "use backend wgsl-expanded",
       });
     }
     const buffers = denseBuffers(spec, layout, dtype);
-    reasons.push(...limitReasons(q, buffers, FA2_WORKGROUP_SIZE, new Set(["k", "v"])));
+    reasons.push(...limitReasons(q, buffers, workgroupSize, new Set(["k", "v"])));
     const budget = loopBudgetOf(q.caps);
     const longest = maxKLen(layout);
-    if (budget !== null && fa2LoopIterations(shape, longest) > budget) {
+    const iterations = fa2LoopIterations(shape, longest, queryTile);
+    if (budget !== null && iterations > budget) {
       reasons.push({
         code: "device.loop-budget",
         message: `one expanded-tiled invocation would walk ${longest} keys in ` +
-          `${fa2LoopIterations(shape, longest)} loop iterations, over this device's loop ` +
+          `${iterations} loop iterations, over this device's loop ` +
           `budget of ${budget} (it would silently drop keys); at most ` +
-          `${fa2MaxKeys(shape, budget)} keys fit: the kernel has no KV splits, use shorter ` +
+          `${
+            fa2MaxKeys(shape, budget, queryTile)
+          } keys fit: the kernel has no KV splits, use shorter ` +
           "sequences or backend wgsl-absorbed",
       });
     }
@@ -1094,10 +1106,10 @@ const expandedTiled: Backend = {
       variant: {
         family: "expanded-fa2",
         dtype,
-        workgroupSize: FA2_WORKGROUP_SIZE,
+        workgroupSize,
         headsPerTile: 1,
         kvSplits: 1,
-        queryTile: FA2_QUERY_TILE,
+        queryTile,
         headsPerInvocation: 1,
         keysPerBlock: FA2_KEY_TILE,
       },

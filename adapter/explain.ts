@@ -12,7 +12,14 @@ import {
 } from "./config.ts";
 import { autoPathOf, autoPriority, laneHeadTile, pathPriority } from "./backends.ts";
 import { expandedTextureBinding } from "./gemm_plan.ts";
-import { tiledQSegment } from "./tiled_plan.ts";
+import {
+  FA2_QUERY_TILE,
+  FA2_QUERY_TILES,
+  FA2_WORKGROUPS_PER_SM,
+  fa2Grid,
+  fa2QueryTile,
+  tiledQSegment,
+} from "./tiled_plan.ts";
 import { deviceClassOf, formatDeviceClass } from "./device_class.ts";
 import { ConfigError } from "./errors.ts";
 import { PRESET_CONFIGS, PRESET_NAMES, presetReading } from "./presets.ts";
@@ -210,6 +217,7 @@ export function formatExplanation(e: Explanation): string {
       ...autoReason(r.requested, r.layout, e.caps),
       ...headTileLines(r.variant, r.attention.numHeads),
       ...tiledLines(r.variant, r.attention.keyWidth),
+      ...fa2Lines(r.variant, r.layout, r.attention.numHeads, cls?.smCount ?? null),
       ...valuesPassLines(r.variant),
       `  key width ${r.attention.keyWidth}, value width ${r.attention.valueWidth}, ` +
         `softmax scale ${r.attention.softmaxScale.toFixed(6)}`,
@@ -280,6 +288,40 @@ function tiledLines(v: KernelVariant, keyWidth: number): string[] {
       ? `; values in ${groups} row groups of ${rows / groups} rows (every invocation ` +
         "takes a share)"
       : ""),
+  ];
+}
+
+/**
+ * wgsl-expanded-tiled's query tile and why (adapter/tiled_plan.ts fa2QueryTile): the
+ * largest that gives the grid enough workgroups per SM, or the largest when the SM count
+ * is unknown.
+ */
+function fa2Lines(
+  v: KernelVariant,
+  layout: NormalizedLayout,
+  heads: number,
+  smCount: number | null,
+): string[] {
+  if (v.family !== "expanded-fa2") return [];
+  const queryLens = layout.seqs.map((s) => s.qLen);
+  const c = fa2QueryTile({ queryLens, heads, smCount });
+  const head = `  query tiles: ${v.queryTile} queries x 1 head per workgroup ` +
+    `(${v.workgroupSize} invocations): ${c.workgroups} workgroups`;
+  if (c.target === null) {
+    return [
+      `${head}; the SM count is unknown, so the largest tile (a caps file's smCount or ` +
+      "MLA_HARNESS_SM_COUNT sets one)",
+    ];
+  }
+  if (v.queryTile === FA2_QUERY_TILE) {
+    return [`${head}, at least ${FA2_WORKGROUPS_PER_SM} per SM of ${smCount}`];
+  }
+  const smallest = FA2_QUERY_TILES[FA2_QUERY_TILES.length - 1];
+  return [
+    `${head}; ${FA2_QUERY_TILE}-query tiles would give ${
+      fa2Grid(queryLens, heads, FA2_QUERY_TILE)
+    }, under ${FA2_WORKGROUPS_PER_SM} per SM of ${smCount} (${c.target})` +
+    (c.workgroups < c.target ? `; ${smallest} is the smallest tile` : ""),
   ];
 }
 

@@ -355,12 +355,84 @@ export function tiledTierOf(c: DeviceClass): TiledTier | null {
   return c.workgroupMemoryTier >= 32768 ? 32768 : 16384;
 }
 
-/** Queries per tile of expanded_fa2.wgsl. */
+/** Queries per tile of expanded_fa2.wgsl: the largest tile, taken unless the grid is too small. */
 export const FA2_QUERY_TILE = 64;
+/** The query tiles expanded_fa2.wgsl is built for (its BQ), largest first. */
+export const FA2_QUERY_TILES: readonly number[] = [64, 32, 16];
 /** Keys per tile of expanded_fa2.wgsl. */
 export const FA2_KEY_TILE = 32;
-/** Invocations of expanded_fa2.wgsl (16 x 8 micro-tiles of 4 x 4). */
+/** Invocations of expanded_fa2.wgsl at the largest tile (16 x 8 micro-tiles of 4 x 4). */
 export const FA2_WORKGROUP_SIZE = 128;
+/** Workgroups per SM the FA2 grid should reach before a smaller query tile is taken. */
+export const FA2_WORKGROUPS_PER_SM = 2;
+
+/**
+ * Invocations of expanded_fa2.wgsl at a query tile: BQ / 4 query micro-rows x 8 key
+ * micro-columns (each a 4 x 4 register tile).
+ *
+ * @example
+ * ```ts
+ * import { fa2WorkgroupSize } from "./tiled_plan.ts";
+ * fa2WorkgroupSize(16); // 32
+ * ```
+ */
+export function fa2WorkgroupSize(queryTile: number): number {
+  return (queryTile / 4) * (FA2_KEY_TILE / 4);
+}
+
+/**
+ * Workgroups of an expanded_fa2.wgsl grid: one per query tile of each sequence and head.
+ *
+ * @example
+ * ```ts
+ * import { fa2Grid } from "./tiled_plan.ts";
+ * fa2Grid([256, 70], 16, 64); // (4 + 2) x 16 = 96
+ * ```
+ */
+export function fa2Grid(queryLens: readonly number[], heads: number, queryTile: number): number {
+  return queryLens.reduce((n, len) => n + Math.ceil(len / queryTile), 0) * heads;
+}
+
+/** The query tile of an expanded_fa2.wgsl plan, and its grid. */
+export interface Fa2QueryTileChoice {
+  /** Queries per tile (BQ). */
+  readonly queryTile: number;
+  /** Workgroups of the grid at that tile (query tiles x heads). */
+  readonly workgroups: number;
+  /** Workgroups the grid should reach (SMs x {@link FA2_WORKGROUPS_PER_SM}); null: SMs unknown. */
+  readonly target: number | null;
+}
+
+/**
+ * expanded_fa2.wgsl's query tile: the largest of {@link FA2_QUERY_TILES} whose grid (one
+ * workgroup per query tile and head) reaches {@link FA2_WORKGROUPS_PER_SM} workgroups per
+ * SM, else the smallest; the largest when the SM count is unknown (a CPU implementation,
+ * or a GPU missing from adapter/device_class.ts's table: it then runs as before). On a GPU
+ * a causal prefill's time is its longest tile's (the last queries see every key), so on a
+ * grid that leaves SMs idle a smaller tile both fills them and shortens that tile; a
+ * long prefill keeps 64 queries, which stage each key tile for more rows.
+ *
+ * @example
+ * ```ts
+ * import { fa2QueryTile } from "./tiled_plan.ts";
+ * // DeepSeek-V2-Lite (16 heads) on an H100 (132 SMs): 256 queries, then 4096.
+ * fa2QueryTile({ queryLens: [256], heads: 16, smCount: 132 }).queryTile; // 16
+ * fa2QueryTile({ queryLens: [4096], heads: 16, smCount: 132 }).queryTile; // 64
+ * fa2QueryTile({ queryLens: [256], heads: 16, smCount: null }).queryTile; // 64
+ * ```
+ */
+export function fa2QueryTile(
+  o: { queryLens: readonly number[]; heads: number; smCount: number | null },
+): Fa2QueryTileChoice {
+  const grid = (qt: number) => fa2Grid(o.queryLens, o.heads, qt);
+  if (o.smCount === null) {
+    return { queryTile: FA2_QUERY_TILE, workgroups: grid(FA2_QUERY_TILE), target: null };
+  }
+  const target = FA2_WORKGROUPS_PER_SM * o.smCount;
+  const queryTile = FA2_QUERY_TILES.find((qt) => grid(qt) >= target) ??
+    FA2_QUERY_TILES[FA2_QUERY_TILES.length - 1];
+  return { queryTile, workgroups: grid(queryTile), target };
+}
 /** Loop iterations per key tile added to {@link fa2LoopIterations} as a margin. */
 export const FA2_LOOP_MARGIN = 4;
 
@@ -373,62 +445,80 @@ export interface Fa2Shape {
 }
 
 /**
- * Workgroup-memory bytes of expanded_fa2.wgsl: the q and k chunks (4 vec4s of 64 and
- * 32 rows), the V tile (32 rows), the 64 x 32 score tile (rows padded to 33 floats, so
- * the softmax's lanes read distinct banks) and three per-row arrays.
+ * Workgroup-memory bytes of expanded_fa2.wgsl at a query tile (default 64): the q and k
+ * chunks (4 vec4s of BQ and 32 rows), the V tile (32 rows), the BQ x 32 score tile (rows
+ * padded to 33 floats, so the softmax's lanes read distinct banks) and three per-row
+ * arrays.
  *
  * @example
  * ```ts
  * import { fa2WorkgroupBytes } from "./tiled_plan.ts";
  * fa2WorkgroupBytes({ qkVec4: 48, vVec4: 32 }); // 4096 + 2048 + 16384 + 8448 + 768 = 31744
+ * fa2WorkgroupBytes({ qkVec4: 48, vVec4: 32 }, 16); // 1024 + 2048 + 16384 + 2112 + 192 = 21760
  * ```
  */
-export function fa2WorkgroupBytes(s: Fa2Shape): number {
-  const q = FA2_QUERY_TILE;
+export function fa2WorkgroupBytes(s: Fa2Shape, queryTile: number = FA2_QUERY_TILE): number {
+  const q = queryTile;
   const k = FA2_KEY_TILE;
   return q * 4 * 16 + k * 4 * 16 + k * s.vVec4 * 16 + q * (k + 1) * 4 + q * 12;
 }
 
 /**
- * Loop iterations one invocation of expanded_fa2.wgsl runs over `keys` keys, counted as
- * a loop-budget device counts them (every counted loop has a runtime trip count). Per
- * key tile: its pass, the chunk loop (C = ceil(QK_VEC4 / 4) chunks) with per chunk the
- * q staging (2 trips), k staging (1) and the head-width loop (up to 4), the V staging,
- * the +1 of the softmax's two key loops and the P V key loop, and
- * {@link FA2_LOOP_MARGIN}; the three key loops add 3 x keys over all tiles.
+ * Loop iterations one invocation of expanded_fa2.wgsl runs over `keys` keys at a query
+ * tile (default 64), counted as a loop-budget device counts them (every counted loop has a
+ * runtime trip count). Per key tile: its pass, the chunk loop (C = ceil(QK_VEC4 / 4)
+ * chunks) with per chunk the q staging (BQ * 4 / WG = 2 trips at every tile), the k
+ * staging (128 / WG: 1 at 64 queries, 4 at 16) and the head-width loop (up to 4), the V
+ * staging (32 * V_VEC4 / WG + 1), the +1 of the softmax's two key loops and the P V key
+ * loop, and {@link FA2_LOOP_MARGIN}; the three key loops add 3 x keys over all tiles.
  *
  * @example
  * ```ts
  * import { fa2LoopIterations } from "./tiled_plan.ts";
  * // DeepSeek-V2-Lite widths over 64 keys: 2 tiles of 5 + 7 * 12 + 48 + 9 + 4, + 192 + 1.
  * fa2LoopIterations({ qkVec4: 48, vVec4: 32 }, 64); // 493
+ * // 16-query tiles (32 invocations): 2 tiles of 5 + 10 * 12 + 48 + 33 + 4, + 192 + 1.
+ * fa2LoopIterations({ qkVec4: 48, vVec4: 32 }, 64, 16); // 613
  * ```
  */
-export function fa2LoopIterations(s: Fa2Shape, keys: number): number {
+export function fa2LoopIterations(
+  s: Fa2Shape,
+  keys: number,
+  queryTile: number = FA2_QUERY_TILE,
+): number {
+  const wg = fa2WorkgroupSize(queryTile);
   const tiles = Math.ceil(keys / FA2_KEY_TILE);
   const chunks = Math.ceil(s.qkVec4 / 4);
-  const vStage = Math.ceil((FA2_KEY_TILE * s.vVec4) / FA2_WORKGROUP_SIZE) + 1;
-  const perTile = 5 + 7 * chunks + s.qkVec4 + vStage + FA2_LOOP_MARGIN;
+  const perChunk = Math.ceil((queryTile * 4) / wg) + Math.ceil((FA2_KEY_TILE * 4) / wg) + 4;
+  const vStage = Math.ceil((FA2_KEY_TILE * s.vVec4) / wg) + 1;
+  const perTile = 5 + perChunk * chunks + s.qkVec4 + vStage + FA2_LOOP_MARGIN;
   return tiles * perTile + 3 * keys + 1;
 }
 
 /**
- * The most keys one expanded_fa2.wgsl invocation may walk within a loop budget.
+ * The most keys one expanded_fa2.wgsl invocation may walk within a loop budget, at a
+ * query tile (default 64).
  *
  * @example
  * ```ts
  * import { fa2MaxKeys } from "./tiled_plan.ts";
  * fa2MaxKeys({ qkVec4: 48, vVec4: 32 }, 493); // 64
+ * fa2MaxKeys({ qkVec4: 48, vVec4: 32 }, 493, 16); // 32
  * ```
  */
-export function fa2MaxKeys(s: Fa2Shape, budget: number): number {
-  if (fa2LoopIterations(s, 1) > budget) return 0;
+export function fa2MaxKeys(
+  s: Fa2Shape,
+  budget: number,
+  queryTile: number = FA2_QUERY_TILE,
+): number {
+  const n = (keys: number) => fa2LoopIterations(s, keys, queryTile);
+  if (n(1) > budget) return 0;
   let lo = 1;
   let hi = 2;
-  while (fa2LoopIterations(s, hi) <= budget) hi *= 2;
+  while (n(hi) <= budget) hi *= 2;
   while (hi - lo > 1) {
     const mid = Math.floor((lo + hi) / 2);
-    if (fa2LoopIterations(s, mid) <= budget) lo = mid;
+    if (n(mid) <= budget) lo = mid;
     else hi = mid;
   }
   return lo;

@@ -1,7 +1,9 @@
 // @enable-f16
 // Expanded (dense multi-head) attention, GPU-shaped (FlashAttention-2): prefill tiles of
-// BQ = 64 queries x 1 head per workgroup, K then V staged in workgroup memory, 4x4
-// register micro-tiles.
+// BQ queries x 1 head per workgroup, K then V staged in workgroup memory, 4x4 register
+// micro-tiles. BQ is 64, or 32 or 16 where 64-query tiles would leave a GPU's SMs idle
+// (adapter/tiled_plan.ts fa2QueryTile): a causal prefill lasts as long as its longest
+// tile, so a short one on many SMs wants more, shorter tiles.
 //
 // Inputs are expanded.wgsl's: q [qRows, h, QK_VEC4] (q_nope | rotated q_pe), per-head
 // K [kRows, h, QK_VEC4] and V [kRows, h, V_VEC4] expanded from the latent cache, bound
@@ -10,13 +12,13 @@
 //
 // Per key tile of BK = 32 keys:
 // - Scores S = Q K^T (64 x 32) as a GEMM over the head width in chunks of DKV = 4 vec4s:
-//   the chunk of the 64 q rows (pre-scaled by scale * log2(e), so the softmax uses
+//   the chunk of the BQ q rows (pre-scaled by scale * log2(e), so the softmax uses
 //   exp2) and of the 32 key rows is staged in workgroup memory; invocation (ty, tx)
-//   (16 x 8 = 128) keeps the 4 x 4 micro-tile of queries 4ty.. and keys 4tx.. in
-//   registers, one vec4 of keys per query row (q_row * mat4x4(k0, k1, k2, k3) is the four
-//   dot products).
+//   (BQ / 4 x 8: 128 at 64 queries, 32 at 16) keeps the 4 x 4 micro-tile of queries 4ty..
+//   and keys 4tx.. in registers, one vec4 of keys per query row (q_row * mat4x4(k0, k1,
+//   k2, k3) is the four dot products).
 // - S goes to workgroup memory (masked scores replaced by the finite sentinel), the V
-//   tile is staged, and invocation r < 64 runs row r's online softmax (log2 domain).
+//   tile is staged, and invocation r < BQ runs row r's online softmax (log2 domain).
 // - O += P V: invocation (ty, tx) owns queries 4ty.. x output vec4 columns tx, tx + 8,
 //   ... (4 x ceil(V_VEC4 / 8) vec4s in registers).
 // Causal: the key loop ends at the tile's last query's visible keys, so key tiles past
@@ -36,11 +38,11 @@ alias acc_t = f32; // accumulation type of scores and outputs (always f32)
 const QK_VEC4: u32 = 48u; // @param (nope + rope) / 4
 const V_VEC4: u32 = 32u; // @param v / 4
 
-const BQ: u32 = 64u; // queries per tile
+const BQ: u32 = 64u; // @param queries per tile: 64, 32 or 16 (the host's q_tiles use the same)
 const BK: u32 = 32u; // keys per tile
-const TY: u32 = BQ / 4u; // 16 query micro-rows
+const TY: u32 = BQ / 4u; // query micro-rows (16 at 64 queries)
 const TX: u32 = BK / 4u; // 8 key micro-columns
-const WG: u32 = TX * TY; // 128 invocations
+const WG: u32 = TX * TY; // invocations (128 at 64 queries): 2 BQ, so r < BQ covers every row
 const DKV: u32 = 4u; // vec4s of the head width per staged chunk
 const CPT: u32 = (V_VEC4 + TX - 1u) / TX; // output vec4 columns per invocation
 // Row stride of ps, padded by one: the softmax's invocation r walks row r, so a warp's

@@ -36,10 +36,13 @@ export async function launchExpandedTiled(
   // 1-2. q packed, per-head K/V expanded from the cache exactly as wgsl-expanded does
   //      (the kit's dense preparation, timed as its own passes).
   const { q, k, v: vBuf, rowK, rowV } = await kit.expandDense(plan, buffers);
-  // 3. The tiled attention: one workgroup per (query tile, head).
+  // 3. The tiled attention: one workgroup per (query tile, head), tiles of the plan's
+  //    query tile (64, or 32 / 16 to fill a GPU's SMs: adapter/tiled_plan.ts fa2QueryTile).
+  //    The kernel's BQ must be at least the host's tile (a shorter tile is a partial one).
   const attn = await kit.kernel("expanded_fa2.wgsl", "expanded_fa2", {
     QK_VEC4: kc / 4,
     V_VEC4: vDim / 4,
+    BQ: v.queryTile,
   });
   const { tiles, groups } = denseGroups(layout, v.queryTile, { rowK, rowV, maxBinding, align });
   const qTiles = kit.upload(tiles.length ? tiles : [0, 1], "q_tiles", "u32");

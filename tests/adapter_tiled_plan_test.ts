@@ -2,7 +2,8 @@
  * Planning of wgsl-absorbed-tiled (adapter/tiled_plan.ts, adapter/backends.ts), GPU-free:
  * tile sizes per workgroup-memory tier (expected values worked out by hand from the
  * byte formula in the comments), KV splits that fill the device, the loop budget,
- * refusals with reasons, and the device-class rule of `auto`.
+ * refusals with reasons, and the device-class rule of `auto`; the query tile of
+ * wgsl-expanded-tiled (FA2), which fills a GPU's SMs.
  */
 import assert from "node:assert/strict";
 import { autoPriority, pathPriority } from "../adapter/backends.ts";
@@ -12,6 +13,10 @@ import { normalizeLayout } from "../adapter/layout.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import { bareReasonCode, resolve } from "../adapter/resolve.ts";
 import {
+  fa2LoopIterations,
+  fa2MaxKeys,
+  fa2QueryTile,
+  fa2WorkgroupBytes,
   tiledKvSplits,
   tiledLoopIterations,
   type TiledShape,
@@ -383,5 +388,75 @@ Deno.test("wgsl-expanded-gemm refuses a sequence whose key groups pass the grid'
   assert.match(
     over[0].message,
     /65536 workgroups .*1048561\).*maxComputeWorkgroupsPerDimension 65535/,
+  );
+});
+
+Deno.test("FA2 query tile: 64, or 32 / 16 where 64-query tiles give a GPU under 2 workgroups per SM", () => {
+  // Grid = query tiles x heads; target = 2 x SMs (264 on an H100). V2-Lite, 16 heads:
+  // 256 queries: 4 x 16 = 64, 8 x 16 = 128, 16 x 16 = 256 -> none reaches 264: 16.
+  // 1024: 16 x 16 = 256 < 264, 32 x 16 = 512 -> 32. 4096: 64 x 16 = 1024 -> 64.
+  const tile = (queryLens: number[], smCount: number | null) =>
+    fa2QueryTile({ queryLens, heads: 16, smCount });
+  assert.deepEqual(tile([256], 132), { queryTile: 16, workgroups: 256, target: 264 });
+  assert.deepEqual(tile([1024], 132), { queryTile: 32, workgroups: 512, target: 264 });
+  assert.deepEqual(tile([4096], 132), { queryTile: 64, workgroups: 1024, target: 264 });
+  // Packed sequences count their own tiles: 3 x 100 queries = 3 x 2 tiles of 64.
+  assert.equal(tile([100, 100, 100], 48).queryTile, 64); // 96 >= 96
+  assert.equal(tile([100, 100, 100], 49).queryTile, 32); // 96 < 98 <= 3 x 4 x 16 = 192
+  // SMs unknown (lavapipe, a GPU missing from the table): 64, as before.
+  assert.deepEqual(tile([256], null), { queryTile: 64, workgroups: 64, target: null });
+
+  // The plans: workgroup size 2 x BQ, bytes and loop counts at that tile.
+  const plan = (caps: DeviceCaps, seq: number) => {
+    const r = resolve({
+      spec: v2lite,
+      dtype: "f32",
+      backend: "wgsl-expanded-tiled",
+      layout: { kind: "bshd", batch: 1, seqQ: seq, seqK: seq, causal: true },
+    }, caps);
+    assert.equal(r.kind, "plan", JSON.stringify(r));
+    return r.kind === "plan" ? r.variant : null;
+  };
+  const short = plan(H100, 256)!;
+  assert.deepEqual([short.queryTile, short.workgroupSize], [16, 32]);
+  const long = plan(H100, 4096)!;
+  assert.deepEqual([long.queryTile, long.workgroupSize], [64, 128]);
+  const cpu = plan(LAVAPIPE, 256)!;
+  assert.deepEqual([cpu.queryTile, cpu.workgroupSize], [64, 128]);
+  // An SM count from the caps file (or MLA_HARNESS_SM_COUNT) counts as well.
+  const set = plan({ ...LAVAPIPE, smCount: 40 }, 256)!;
+  assert.deepEqual([set.queryTile, set.workgroupSize], [32, 64]); // 64 < 80 <= 128
+
+  // Bytes: q chunk BQ x 64 + k chunk 2048 + V tile 32 x 32 x 16 + scores BQ x 33 x 4 + BQ x 12.
+  const s = { qkVec4: 48, vVec4: 32 };
+  assert.equal(fa2WorkgroupBytes(s, 64), 4096 + 2048 + 16384 + 8448 + 768);
+  assert.equal(fa2WorkgroupBytes(s, 32), 2048 + 2048 + 16384 + 4224 + 384);
+  // Loops per key tile: 5 + (q 2 + k 128/WG + 4) x 12 chunks + 48 + (32 x 32 / WG + 1) + 4.
+  assert.equal(fa2LoopIterations(s, 64, 64), 2 * (5 + 7 * 12 + 48 + 9 + 4) + 192 + 1);
+  assert.equal(fa2LoopIterations(s, 64, 32), 2 * (5 + 8 * 12 + 48 + 17 + 4) + 192 + 1);
+  assert.equal(fa2LoopIterations(s, 64, 16), 2 * (5 + 10 * 12 + 48 + 33 + 4) + 192 + 1);
+  assert.ok(fa2MaxKeys(s, 20000, 16) < fa2MaxKeys(s, 20000, 64));
+  assert.equal(fa2LoopIterations(s, fa2MaxKeys(s, 20000, 16) + 1, 16) > 20000, true);
+});
+
+Deno.test("explain names the FA2 query tile and why", () => {
+  const text = (caps: DeviceCaps, seq: number) =>
+    formatExplanation(explainCase({
+      spec: v2lite,
+      dtype: "f32",
+      backend: "wgsl-expanded-tiled",
+      layout: { kind: "bshd", batch: 1, seqQ: seq, seqK: seq, causal: true },
+    }, caps));
+  assert.match(
+    text(H100, 256),
+    /query tiles: 16 queries x 1 head per workgroup \(32 invocations\): 256 workgroups; 64-query tiles would give 64, under 2 per SM of 132 \(264\)/,
+  );
+  assert.match(
+    text(H100, 4096),
+    /query tiles: 64 queries x 1 head per workgroup \(128 invocations\): 1024 workgroups, at least 2 per SM of 132/,
+  );
+  assert.match(
+    text(LAVAPIPE, 256),
+    /query tiles: 64 queries x 1 head per workgroup \(128 invocations\): 64 workgroups; the SM count is unknown, so the largest tile/,
   );
 });

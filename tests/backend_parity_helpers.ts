@@ -85,13 +85,20 @@ export async function parityOn(
 export async function checkPoisonOn(
   backend: string,
   p: Poison,
-  options: { dtype: Dtype; value: number; mutate?: SourceMutation },
+  options: {
+    dtype: Dtype;
+    value: number;
+    mutate?: SourceMutation;
+    /** Plan against these caps instead of the adapter's (see {@link BackendCase.caps}). */
+    caps?: DeviceCaps | null;
+  },
 ): Promise<void> {
   const planned = planOn(backend, {
     preset: "tiny",
     dtype: options.dtype,
     layout: p.layout,
     kvSplits: p.kvSplits,
+    caps: options.caps,
   });
   if (typeof planned === "string") throw new Error(planned);
   const { plan, spec } = planned;

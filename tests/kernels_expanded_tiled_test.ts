@@ -4,19 +4,23 @@
  * query and key tiles, non-causal, packed/padded THD, paged block tables, decode and an
  * empty sequence, f32 and f16; one DeepSeek-V2-Lite prefill; NaN/Inf poison (a causal
  * future key inside a 64-query tile, another packed sequence) and a planted
- * multiply-instead-of-select that must leak; the loop-budget boundary.
+ * multiply-instead-of-select that must leak; the loop-budget boundary. The 32- and
+ * 16-query tiles a GPU's SM count asks for (adapter/tiled_plan.ts fa2QueryTile) run here
+ * too, planned with an SM count added to this adapter's caps.
  */
 import assert from "node:assert/strict";
 import { presetSpec } from "../adapter/presets.ts";
 import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
-import { fa2MaxKeys } from "../adapter/tiled_plan.ts";
-import type { Dtype, GpuPlan, LayoutRequest, MlaSpec } from "../adapter/types.ts";
+import { normalizeLayout } from "../adapter/layout.ts";
+import { FA2_WORKGROUPS_PER_SM, fa2Grid, fa2MaxKeys } from "../adapter/tiled_plan.ts";
+import type { DeviceCaps, Dtype, GpuPlan, LayoutRequest, MlaSpec } from "../adapter/types.ts";
 import { runAttention } from "../kernels/attention.ts";
 import type { SourceMutation } from "../kernels/source.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
 import {
   checkPoisonOn,
   modelParityTest,
+  parityOn,
   planOn,
   type Poison,
   poisonTest,
@@ -162,6 +166,101 @@ gpuTest("expanded-tiled: the loop-budget boundary (tiny f32)", async () => {
     { ...CAPS!, loopIterationBudget: null, adapter: { ...CAPS!.adapter, description: "x" } },
   );
   assert.ok(!(await reached(gpuPlanOf(r))), `${beyond} keys were all walked`);
+}, {
+  skip: CAPS === null || !CAPS.loopIterationBudget
+    ? "the device has no loop budget (measured): nothing to check at the boundary"
+    : ON_GL,
+});
+
+/**
+ * This adapter's caps with an SM count that makes wgsl-expanded-tiled take `queryTile`-query
+ * tiles for `layout` with `heads` heads: the largest count whose 2-per-SM target the grid at
+ * that tile still reaches (16: any large count). The plan's tile is asserted where used.
+ */
+function capsForTile(queryTile: 32 | 16, layout: LayoutRequest, heads: number): DeviceCaps {
+  const lens = normalizeLayout(layout).seqs.map((s) => s.qLen);
+  const smCount = queryTile === 16
+    ? 100000
+    : Math.floor(fa2Grid(lens, heads, queryTile) / FA2_WORKGROUPS_PER_SM);
+  return { ...CAPS!, smCount };
+}
+
+/** Layouts with more than 32 queries in a sequence, so that 64, 32 and 16 tile differently. */
+const MULTI_TILE: readonly LayoutRequest[] = [TINY_LAYOUTS[0], TINY_LAYOUTS[1], TINY_LAYOUTS[2]];
+
+gpuTest(
+  "expanded-tiled with 32- and 16-query tiles: tiny layouts f32 and f16, one V2-Lite prefill",
+  async (t) => {
+    const cases: { preset: string; dtype: Dtype; layout: LayoutRequest }[] = [
+      ...(["f32", "f16"] as const).flatMap((dtype) =>
+        MULTI_TILE.map((layout) => ({ preset: "tiny", dtype, layout }))
+      ),
+      { preset: "deepseek-v2-lite", dtype: "f32", layout: V2_PREFILL },
+    ];
+    for (const queryTile of [32, 16] as const) {
+      for (const c of cases) {
+        const caps = capsForTile(queryTile, c.layout, presetSpec(c.preset).numHeads);
+        const p = planOn(BACKEND, { ...c, caps });
+        const why = typeof p === "string" ? p : null;
+        await t.step({
+          name: `${queryTile}-query tiles: ${c.preset} ${c.dtype} ${JSON.stringify(c.layout)}` +
+            (why ? ` [ignored here: ${why}]` : ""),
+          ignore: why !== null,
+          fn: async () => {
+            const v = (p as { plan: GpuPlan }).plan.variant;
+            assert.deepEqual([v.queryTile, v.workgroupSize], [queryTile, 2 * queryTile]);
+            await parityOn(BACKEND, { ...c, caps }, { family: FAMILY, seed: 7 });
+          },
+        });
+      }
+    }
+  },
+  { skip: NO_ADAPTER ?? ON_GL },
+);
+
+gpuTest(
+  "expanded-tiled with 16-query tiles: NaN and Inf in keys a row does not see never reach it",
+  async (t) => {
+    for (const p of POISONS) {
+      const caps = capsForTile(16, p.layout, presetSpec("tiny").numHeads);
+      for (const value of [NaN, Infinity]) {
+        await t.step(
+          `f32 ${value} ${JSON.stringify(p.layout)}`,
+          () => checkPoisonOn(BACKEND, p, { dtype: "f32", value, caps }),
+        );
+      }
+    }
+  },
+  { skip: NO_ADAPTER ?? ON_GL },
+);
+
+/**
+ * The loop-budget count at 16-query tiles (32 invocations: more staging trips per key tile
+ * than at 64): the last key, poisoned, is reached at fa2MaxKeys(..., 16) keys, and one key
+ * more is refused.
+ */
+gpuTest("expanded-tiled: the loop-budget boundary at 16-query tiles (tiny f32)", async () => {
+  const budget = CAPS!.loopIterationBudget!;
+  const spec = presetSpec("tiny");
+  const maxKeys = fa2MaxKeys({ qkVec4: spec.kChannels / 4, vVec4: spec.vChannels / 4 }, budget, 16);
+  const layout = (keys: number): LayoutRequest => ({
+    kind: "bshd",
+    batch: 1,
+    seqQ: 1,
+    seqK: keys,
+    causal: true,
+  });
+  const caps = capsForTile(16, layout(maxKeys), spec.numHeads);
+  const at = planOn(BACKEND, { preset: "tiny", dtype: "f32", layout: layout(maxKeys), caps });
+  assert.notEqual(typeof at, "string", String(at));
+  const { plan } = at as { plan: GpuPlan };
+  assert.equal(plan.variant.queryTile, 16);
+  const inputs = makeAttentionInputs(spec, plan.layout, { seed: 5, poisonKeys: [maxKeys - 1] });
+  const got = (await runAttention(await gpu(), plan, { spec, inputs })).outputs;
+  const nan = Array.from(got.lse).filter((x) => Number.isNaN(x)).length;
+  assert.equal(nan, got.lse.length, `${maxKeys} keys: the last key was not reached`);
+  const over = planOn(BACKEND, { preset: "tiny", dtype: "f32", layout: layout(maxKeys + 1), caps });
+  assert.match(String(over), /device.loop-budget: .* at most \d+ keys fit/);
 }, {
   skip: CAPS === null || !CAPS.loopIterationBudget
     ? "the device has no loop budget (measured): nothing to check at the boundary"

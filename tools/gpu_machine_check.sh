@@ -36,7 +36,9 @@
 #   ab       `tools/kernel_variants.ts` writes variants of the GPU-shaped kernels that each undo
 #            one choice made without a GPU measurement (its --help lists them), and
 #            `tools/ab_kernels.ts` times each against the shipped kernel on the case the
-#            variant names (AB_ROUNDS rounds, default 4); the tables go into the log
+#            variant names (AB_ROUNDS rounds, default 4); the tables go into the log. Then
+#            (ab_fa2_tile) the 256-token expanded prefill with 64-query tiles
+#            (MLA_HARNESS_SM_COUNT=1), against the bench step's 16-query tiles
 #   smoke    `main.ts run --matrix smoke`; keeps summary.md, results.jsonl and report.json
 #   tests    the test files that need a GPU (GPU_TESTS below)
 # Each step has its own timeout, is tee'd into $OUT/log.txt, and a failing step never stops
@@ -240,6 +242,11 @@ if wanted ab; then
       eval "${line/deno run -A/$t} --rounds $AB_ROUNDS --reps 5" || rc=1
     done <"$WORK/variants.txt"
     exit "$rc"'
+  # The FA2 query tile (adapter/tiled_plan.ts fa2QueryTile): on this GPU's SM count the
+  # 256-token prefill runs 16-query tiles (the bench step's figure); an SM count of 1 asks
+  # for no more workgroups than 64-query tiles give, so this bench times 64-query tiles.
+  step ab_fa2_tile 60 env MLA_HARNESS_SM_COUNT=1 "${HARNESS[@]}" bench \
+    --filter "path=expanded;b=1;sq=256"
 fi
 
 if wanted smoke; then
