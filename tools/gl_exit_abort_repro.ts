@@ -326,6 +326,9 @@ if (import.meta.main) {
       env.GLVND_SHIM_LOG = "1";
     }
     busy = startLoad(load);
+    if (load > 0) {
+      console.log(`load: ${load} spinning processes (pids ${busy.map((p) => p.pid).join(", ")})`);
+    }
     let aborted = 0;
     let shimActive = 0;
     for (let r = 1; r <= runs; r++) {
