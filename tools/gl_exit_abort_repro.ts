@@ -314,8 +314,16 @@ if (import.meta.main) {
       command = ["test", "-A", dir];
     }
     // glibc writes a heap-check message to the terminal when there is one; to stderr with this
-    const env: Record<string, string> = { NO_COLOR: "1", LIBC_FATAL_STDERR_: "1" };
-    if (!args["keep-vulkan"]) env.VK_ICD_FILENAMES = `${dir}/no-vulkan-driver.json`;
+    const env: Record<string, string> = {
+      ...Deno.env.toObject(),
+      NO_COLOR: "1",
+      LIBC_FATAL_STDERR_: "1",
+    };
+    if (!args["keep-vulkan"]) {
+      env.VK_ICD_FILENAMES = `${dir}/no-vulkan-driver.json`;
+      // A backend forced from outside (DENO_WEBGPU_BACKEND=vulkan) would find no adapter.
+      delete env.DENO_WEBGPU_BACKEND;
+    }
     if (args["glvnd-shim"]) {
       const built = await buildGlvndShim(dir);
       if ("error" in built) {
@@ -336,6 +344,7 @@ if (import.meta.main) {
       const out = await new Deno.Command(Deno.execPath(), {
         args: command,
         env,
+        clearEnv: true,
         stdout: "piped",
         stderr: "piped",
       }).output();
