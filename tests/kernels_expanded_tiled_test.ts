@@ -13,7 +13,7 @@ import { presetSpec } from "../adapter/presets.ts";
 import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
 import { normalizeLayout } from "../adapter/layout.ts";
 import { FA2_WORKGROUPS_PER_SM, fa2Grid, fa2MaxKeys } from "../adapter/tiled_plan.ts";
-import type { DeviceCaps, Dtype, GpuPlan, LayoutRequest, MlaSpec } from "../adapter/types.ts";
+import type { DeviceCaps, Dtype, GpuPlan, LayoutRequest } from "../adapter/types.ts";
 import { runAttention } from "../kernels/attention.ts";
 import type { SourceMutation } from "../kernels/source.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
@@ -32,15 +32,6 @@ const BACKEND = "wgsl-expanded-tiled";
 const FAMILY = "expanded-fa2";
 const ON_GL = slowOnGlFallback("the tiled kernels (tiles in workgroup memory)");
 const NO_ADAPTER = CAPS === null ? "no WebGPU adapter" : null;
-
-/** The plan of a case on this device, or why there is none. */
-function planOf(
-  preset: string,
-  dtype: Dtype,
-  layout: LayoutRequest,
-): { plan: GpuPlan; spec: MlaSpec } | string {
-  return planOn(BACKEND, { preset, dtype, layout });
-}
 
 const TINY_LAYOUTS: readonly LayoutRequest[] = [
   // Causal prefill: query tiles of 64 + 6, key tiles of 32 + 32 + 26, bottom-right offset 20.
@@ -130,49 +121,6 @@ gpuTest("expanded-tiled: multiplying masked values by p = 0 leaks NaN, and is ca
 }, { skip: NO_ADAPTER ?? ON_GL });
 
 /**
- * The loop budget at its boundary (tiny, one decode query): the last key is NaN, so the
- * row is NaN iff the kernel reached it. At the count (fa2MaxKeys) it is reached; one
- * key more is refused with the reason; 10% more, planned for a device without a
- * budget, is truncated. Measured on lavapipe: the last key is reached up to 16641 keys
- * (count 16512).
- */
-gpuTest("expanded-tiled: the loop-budget boundary (tiny f32)", async () => {
-  const budget = CAPS!.loopIterationBudget!;
-  const spec = presetSpec("tiny");
-  const layout = (keys: number): LayoutRequest => ({
-    kind: "bshd",
-    batch: 1,
-    seqQ: 1,
-    seqK: keys,
-    causal: true,
-  });
-  const reached = async (plan: GpuPlan): Promise<boolean> => {
-    const keys = plan.layout.totalK;
-    const inputs = makeAttentionInputs(spec, plan.layout, { seed: 5, poisonKeys: [keys - 1] });
-    const got = (await runAttention(await gpu(), plan, { spec, inputs })).outputs;
-    const nan = Array.from(got.lse).filter((x) => Number.isNaN(x)).length;
-    assert.ok(nan === 0 || nan === got.lse.length, `${nan} of ${got.lse.length} LSE NaN`);
-    return nan > 0;
-  };
-  const maxKeys = fa2MaxKeys({ qkVec4: spec.kChannels / 4, vVec4: spec.vChannels / 4 }, budget);
-  const at = planOf("tiny", "f32", layout(maxKeys));
-  assert.notEqual(typeof at, "string", String(at));
-  assert.ok(await reached((at as { plan: GpuPlan }).plan), `${maxKeys} keys: truncated`);
-  const over = planOf("tiny", "f32", layout(maxKeys + 1));
-  assert.match(String(over), /device.loop-budget: .* at most \d+ keys fit/);
-  const beyond = Math.ceil(maxKeys * 1.1);
-  const r = resolve(
-    { spec, dtype: "f32", backend: BACKEND, layout: layout(beyond) },
-    { ...CAPS!, loopIterationBudget: null, adapter: { ...CAPS!.adapter, description: "x" } },
-  );
-  assert.ok(!(await reached(gpuPlanOf(r))), `${beyond} keys were all walked`);
-}, {
-  skip: CAPS === null || !CAPS.loopIterationBudget
-    ? "the device has no loop budget (measured): nothing to check at the boundary"
-    : ON_GL,
-});
-
-/**
  * This adapter's caps with an SM count that makes wgsl-expanded-tiled take `queryTile`-query
  * tiles for `layout` with `heads` heads: the largest count whose 2-per-SM target the grid at
  * that tile still reaches (16: any large count). The plan's tile is asserted where used.
@@ -234,35 +182,57 @@ gpuTest(
   { skip: NO_ADAPTER ?? ON_GL },
 );
 
+/** One decode query over `keys` keys (tiny widths: the boundary is thousands of keys). */
+function decodeOver(keys: number): LayoutRequest {
+  return { kind: "bshd", batch: 1, seqQ: 1, seqK: keys, causal: true };
+}
+
 /**
- * The loop-budget count at 16-query tiles (32 invocations: more staging trips per key tile
- * than at 64): the last key, poisoned, is reached at fa2MaxKeys(..., 16) keys, and one key
- * more is refused.
+ * The loop budget at its boundary (tiny, one decode query), at 64-query tiles (this
+ * adapter's own plan) and at 16 (32 invocations, more staging trips per key tile; planned
+ * with an SM count added to the caps): the last key is NaN, so the row is NaN iff the kernel
+ * reached it. At the count (fa2MaxKeys) it is reached; one key more is refused with the
+ * reason; 10% more, planned for a device without a budget, is truncated. Measured on
+ * lavapipe at 64: the last key is reached up to 16641 keys (count 16512).
  */
-gpuTest("expanded-tiled: the loop-budget boundary at 16-query tiles (tiny f32)", async () => {
-  const budget = CAPS!.loopIterationBudget!;
-  const spec = presetSpec("tiny");
-  const maxKeys = fa2MaxKeys({ qkVec4: spec.kChannels / 4, vVec4: spec.vChannels / 4 }, budget, 16);
-  const layout = (keys: number): LayoutRequest => ({
-    kind: "bshd",
-    batch: 1,
-    seqQ: 1,
-    seqK: keys,
-    causal: true,
-  });
-  const caps = capsForTile(16, layout(maxKeys), spec.numHeads);
-  const at = planOn(BACKEND, { preset: "tiny", dtype: "f32", layout: layout(maxKeys), caps });
-  assert.notEqual(typeof at, "string", String(at));
-  const { plan } = at as { plan: GpuPlan };
-  assert.equal(plan.variant.queryTile, 16);
-  const inputs = makeAttentionInputs(spec, plan.layout, { seed: 5, poisonKeys: [maxKeys - 1] });
-  const got = (await runAttention(await gpu(), plan, { spec, inputs })).outputs;
-  const nan = Array.from(got.lse).filter((x) => Number.isNaN(x)).length;
-  assert.equal(nan, got.lse.length, `${maxKeys} keys: the last key was not reached`);
-  const over = planOn(BACKEND, { preset: "tiny", dtype: "f32", layout: layout(maxKeys + 1), caps });
-  assert.match(String(over), /device.loop-budget: .* at most \d+ keys fit/);
-}, {
-  skip: CAPS === null || !CAPS.loopIterationBudget
-    ? "the device has no loop budget (measured): nothing to check at the boundary"
-    : ON_GL,
-});
+function boundaryTest(queryTile: 64 | 16): void {
+  gpuTest(
+    `expanded-tiled: the loop-budget boundary at ${queryTile}-query tiles (tiny f32)`,
+    async () => {
+      const budget = CAPS!.loopIterationBudget!;
+      const spec = presetSpec("tiny");
+      const shape = { qkVec4: spec.kChannels / 4, vVec4: spec.vChannels / 4 };
+      const maxKeys = fa2MaxKeys(shape, budget, queryTile);
+      const caps = queryTile === 64 ? CAPS! : capsForTile(16, decodeOver(maxKeys), spec.numHeads);
+      const reached = async (plan: GpuPlan): Promise<boolean> => {
+        assert.equal(plan.variant.queryTile, queryTile);
+        const keys = plan.layout.totalK;
+        const inputs = makeAttentionInputs(spec, plan.layout, { seed: 5, poisonKeys: [keys - 1] });
+        const got = (await runAttention(await gpu(), plan, { spec, inputs })).outputs;
+        const nan = Array.from(got.lse).filter((x) => Number.isNaN(x)).length;
+        assert.ok(nan === 0 || nan === got.lse.length, `${nan} of ${got.lse.length} LSE NaN`);
+        return nan > 0;
+      };
+      const planAt = (keys: number) =>
+        planOn(BACKEND, { preset: "tiny", dtype: "f32", layout: decodeOver(keys), caps });
+      const at = planAt(maxKeys);
+      assert.notEqual(typeof at, "string", String(at));
+      assert.ok(await reached((at as { plan: GpuPlan }).plan), `${maxKeys} keys: truncated`);
+      assert.match(String(planAt(maxKeys + 1)), /device.loop-budget: .* at most \d+ keys fit/);
+      const beyond = Math.ceil(maxKeys * 1.1);
+      const r = resolve(
+        { spec, dtype: "f32", backend: BACKEND, layout: decodeOver(beyond) },
+        { ...caps, loopIterationBudget: null, adapter: { ...caps.adapter, description: "x" } },
+      );
+      assert.ok(!(await reached(gpuPlanOf(r))), `${beyond} keys were all walked`);
+    },
+    {
+      skip: CAPS === null || !CAPS.loopIterationBudget
+        ? "the device has no loop budget (measured): nothing to check at the boundary"
+        : ON_GL,
+    },
+  );
+}
+
+boundaryTest(64);
+boundaryTest(16);
