@@ -7,7 +7,14 @@
  *   MESA_SHADER_CACHE_DISABLE=true deno run -A tools/compile_time.ts wgsl-absorbed-gemm wgsl-expanded-gemm
  *
  * An expanded-path backend is timed on a prefill (32 queries) unless `--decode` asks for a
- * decode (wgsl-expanded's decode tile is another pipeline than its prefill tile). The shared
+ * decode (wgsl-expanded's decode tile is another pipeline than its prefill tile); an
+ * absorbed-path one on a decode unless `--prefill` asks for the prefill (wgsl-absorbed's
+ * 4-query tiles, the variant that takes minutes to compile on lavapipe: docs/benchmarks.md,
+ * session 21):
+ *
+ *   MESA_SHADER_CACHE_DISABLE=true deno run -A tools/compile_time.ts --prefill wgsl-absorbed
+ *
+ * The shared
  * expanded kernels are warmed through whichever of wgsl-expanded and wgsl-expanded-gemm is
  * not being timed (a decode), so neither pipeline being timed is compiled beforehand.
  *
@@ -22,8 +29,13 @@ import { runAttention } from "../kernels/attention.ts";
 import "../kernels/bundled_modules.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
 
-const args = Deno.args.filter((a) => a !== "--decode");
-const decodeOnly = args.length !== Deno.args.length;
+const args = Deno.args.filter((a) => a !== "--decode" && a !== "--prefill");
+const decodeOnly = Deno.args.includes("--decode");
+const prefillAll = Deno.args.includes("--prefill");
+if (decodeOnly && prefillAll) {
+  console.error("--decode and --prefill exclude each other");
+  Deno.exit(2);
+}
 const ids = args.length ? args : ["wgsl-absorbed-gemm", "wgsl-expanded-gemm"];
 for (const id of ids) {
   if (!backendById(id)) {
@@ -52,7 +64,9 @@ for (const dtype of dtypes) {
   if (expandedWarm) await run(expandedWarm, dtype, decode);
 }
 for (const id of ids) {
-  const layout = backendById(id)!.path === "expanded" && !decodeOnly ? prefill : decode;
+  const layout = prefillAll || (backendById(id)!.path === "expanded" && !decodeOnly)
+    ? prefill
+    : decode;
   for (const dtype of dtypes) {
     const first = await run(id, dtype, layout);
     const second = await run(id, dtype, layout);
