@@ -355,14 +355,12 @@ export function tiledTierOf(c: DeviceClass): TiledTier | null {
   return c.workgroupMemoryTier >= 32768 ? 32768 : 16384;
 }
 
-/** Queries per tile of expanded_fa2.wgsl: the largest tile, taken unless the grid is too small. */
-export const FA2_QUERY_TILE = 64;
 /** The query tiles expanded_fa2.wgsl is built for (its BQ), largest first. */
 export const FA2_QUERY_TILES: readonly number[] = [64, 32, 16];
+/** Queries per tile of expanded_fa2.wgsl: the largest tile, taken unless the grid is too small. */
+export const FA2_QUERY_TILE = FA2_QUERY_TILES[0];
 /** Keys per tile of expanded_fa2.wgsl. */
 export const FA2_KEY_TILE = 32;
-/** Invocations of expanded_fa2.wgsl at the largest tile (16 x 8 micro-tiles of 4 x 4). */
-export const FA2_WORKGROUP_SIZE = 128;
 /** Workgroups per SM the FA2 grid should reach before a smaller query tile is taken. */
 export const FA2_WORKGROUPS_PER_SM = 2;
 
