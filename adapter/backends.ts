@@ -485,6 +485,7 @@ const absorbed: Backend = {
       keyVec4: keyWidth / 4,
       valueVec4: spec.kvLoraRank / 4,
       headsPerInvocation,
+      inPlaceOutput: true,
     };
     const budget = loopBudgetOf(q.caps);
     const longest = maxKLen(layout);

@@ -93,23 +93,37 @@ export interface AttentionLoopShape {
    * trips, counted as costing its trips + 1 (an upper bound should the compiler unroll it).
    */
   readonly dStep?: number;
+  /**
+   * The kernel accumulates its rows in place in its output buffer (absorbed.wgsl): one
+   * zeroing d loop before the key loop and one normalizing d loop after it, each of
+   * `valueVec4` trips with the rows unrolled inside, instead of the store loop over the
+   * tile's queries (expanded.wgsl). Default false.
+   */
+  readonly inPlaceOutput?: boolean;
 }
 
 /**
  * Loop iterations one invocation of absorbed.wgsl or expanded.wgsl runs, counted as
- * the device's loop limiter counts them. Both kernels have the same loop structure:
- * the key-block loop ({@link keysPerBlock} keys per block), in each block the
- * score d loop and the value d loop (`dStep` vec4s per trip, default 4, then a tail loop), and at the
- * end the store loop over the tile's queries (a runtime count, up to QT), each with
- * a value-width loop per head of the invocation (and, with a `dStep` below 4, a copy loop
- * over the query row before the key loop). The constant-trip loops over the QT
+ * the device's loop limiter counts them. Both kernels have the same key loop: the
+ * key-block loop ({@link keysPerBlock} keys per block), in each block the score d loop
+ * and the value d loop (`dStep` vec4s per trip, default 4, then a tail loop). Around it,
+ * expanded.wgsl has the store loop over the tile's queries (a runtime count, up to QT),
+ * each with a value-width loop per head of the invocation (and, with a `dStep` below 4,
+ * a copy loop over the query row before the key loop); absorbed.wgsl (`inPlaceOutput`)
+ * a zeroing and a normalizing value-width loop. The constant-trip loops over the QT
  * queries and the heads of an invocation cost nothing.
  *
  * @example
  * ```ts
  * import { attentionLoopIterations } from "./loop_budget.ts";
- * // DeepSeek-V2-Lite absorbed decode over 4096 keys: 256 blocks x 73 + 131.
- * attentionLoopIterations({ keys: 4096, queryTile: 1, keyVec4: 144, valueVec4: 128 }); // 18819
+ * // DeepSeek-V2-Lite absorbed decode over 4096 keys: 256 blocks x 73 + 2 x 129.
+ * attentionLoopIterations({
+ *   keys: 4096,
+ *   queryTile: 1,
+ *   keyVec4: 144,
+ *   valueVec4: 128,
+ *   inPlaceOutput: true,
+ * }); // 18946
  * ```
  */
 export function attentionLoopIterations(shape: AttentionLoopShape): number {
@@ -118,7 +132,9 @@ export function attentionLoopIterations(shape: AttentionLoopShape): number {
   const blocks = Math.ceil(keys / block);
   const step = shape.dStep ?? 4;
   const perBlock = 1 + dLoop(keyVec4, step) + dLoop(valueVec4, step);
-  const store = run(qt) + qt * (shape.headsPerInvocation ?? 1) * run(valueVec4);
+  const store = shape.inPlaceOutput
+    ? 2 * run(valueVec4)
+    : run(qt) + qt * (shape.headsPerInvocation ?? 1) * run(valueVec4);
   const copy = step < 4 ? run(keyVec4) : 0;
   return blocks * perBlock + store + copy;
 }

@@ -23,8 +23,13 @@
 //     memory and no barrier at all (workgroup-memory tiles measured slower than
 //     storage reads on lavapipe);
 //   - the value phase reuses the block's 16 rows for the HPL heads; each invocation
-//     keeps its heads' whole latent outputs x_h (VAL_VEC4 vec4s each) in a private
-//     array indexed by the loop counter.
+//     accumulates its rows' unnormalized latent outputs x_h (VAL_VEC4 vec4s each) in
+//     place, in the rows of x_out that it alone writes (zeroed first, normalized at
+//     the end). Not in a private array: lavapipe's LLVM took 313 s to compile the
+//     4-query variant with a ROWS x VAL_VEC4 private accumulator (59 s for decode),
+//     and about 3 s (4 s) this way; the same number of memory accesses either way,
+//     since a dynamically indexed private array lives in memory on lavapipe too
+//     (docs/benchmarks.md, session 22).
 // (Addresses are nevertheless kept identical across the lanes of a workgroup, all
 // heads reading the same key in lock-step: cache lines are shared, and a driver that
 // does detect uniform addresses gets one load per workgroup.)
@@ -149,15 +154,21 @@ fn head_scores(s: ptr<function, array<mat4x4<acc_t>, HPL>>, qb: array<u32, ROWS>
 
 // Decode: for each head j, rescale its output vec4 e by aa[j] and add the block's 16
 // latent vec4s e weighted by its probabilities (column k of pm[j]: keys 4k..4k+3).
-fn head_values(acc: ptr<function, array<array<vec4<acc_t>, VAL_VEC4>, ROWS>>, r: Rows, e: u32,
+// The running x_h lives in x_out (vec4 ob[j] + e); rows that are not live (lanes past
+// the last head) are never written. The sum is formed in acc_t and stored as f32.
+fn head_values(ob: array<u32, ROWS>, live: array<bool, ROWS>, r: Rows, e: u32,
                pm: array<mat4x4<acc_t>, HPL>, aa: array<acc_t, HPL>) {
   let ca = cols(r.a, e);
   let cb = cols(r.b, e);
   let cc = cols(r.c, e);
   let cd = cols(r.d, e);
   for (var j = 0u; j < HPL; j++) {
-    let p = pm[j];
-    (*acc)[j][e] = (*acc)[j][e] * aa[j] + ((ca * p[0] + cb * p[1]) + (cc * p[2] + cd * p[3]));
+    if (live[j]) {
+      let p = pm[j];
+      let o = ob[j] + e;
+      x_out[o] = vec4<f32>(vec4<acc_t>(x_out[o]) * aa[j] +
+                           ((ca * p[0] + cb * p[1]) + (cc * p[2] + cd * p[3])));
+    }
   }
 }
 
@@ -174,7 +185,9 @@ fn tile_scores(s: ptr<function, array<vec4<acc_t>, QT>>, qb: array<u32, ROWS>, r
 // false: causal future keys of the tile's earlier queries, slots past the split's end)
 // are selected out, not multiplied by their probability 0: such a row may hold NaN or
 // Inf, and 0 * NaN = NaN would leak into a row that never sees the key.
-fn tile_values(acc: ptr<function, array<array<vec4<acc_t>, VAL_VEC4>, ROWS>>, ra: vec4<u32>,
+// Rows that are not live (the repeated last query of a partial tile, lanes past the
+// last head) are never written.
+fn tile_values(ob: array<u32, ROWS>, live: array<bool, ROWS>, ra: vec4<u32>,
                d: u32, p: array<vec4<acc_t>, QT>, aa: array<acc_t, QT>,
                vis: array<vec4<bool>, QT>, full: bool) {
   let c = cols(ra, d);
@@ -182,16 +195,22 @@ fn tile_values(acc: ptr<function, array<array<vec4<acc_t>, VAL_VEC4>, ROWS>>, ra
     // Every slot visible to every query of the tile (all but the causal diagonal's
     // blocks): nothing to mask. Uniform branch: one query tile per workgroup.
     for (var i = 0u; i < QT; i++) {
-      (*acc)[i][d] = (*acc)[i][d] * aa[i] + c * p[i];
+      if (live[i]) {
+        let o = ob[i] + d;
+        x_out[o] = vec4<f32>(vec4<acc_t>(x_out[o]) * aa[i] + c * p[i]);
+      }
     }
     return;
   }
   let z = vec4<acc_t>(0.0);
   for (var i = 0u; i < QT; i++) {
-    let v = vis[i];
-    let cv = mat4x4<acc_t>(select(z, c[0], v.x), select(z, c[1], v.y), select(z, c[2], v.z),
-                           select(z, c[3], v.w));
-    (*acc)[i][d] = (*acc)[i][d] * aa[i] + cv * p[i];
+    if (live[i]) {
+      let v = vis[i];
+      let cv = mat4x4<acc_t>(select(z, c[0], v.x), select(z, c[1], v.y), select(z, c[2], v.z),
+                             select(z, c[3], v.w));
+      let o = ob[i] + d;
+      x_out[o] = vec4<f32>(vec4<acc_t>(x_out[o]) * aa[i] + cv * p[i]);
+    }
   }
 }
 
@@ -223,19 +242,29 @@ fn absorbed(@builtin(workgroup_id) wid: vec3<u32>,
   // Heads of this invocation: tile * HEADS + lid + j * WG (j < HPL); lanes past the last
   // head compute head 0 and store nothing.
   var hd: array<u32, HPL>;
+  var head_ok: array<bool, HPL>;
   for (var j = 0u; j < HPL; j++) {
     let h = tile * HEADS + lid + j * WG;
-    hd[j] = select(0u, h, h < params.heads);
+    head_ok[j] = h < params.heads;
+    hd[j] = select(0u, h, head_ok[j]);
   }
 
   // Per query of the tile (a partial tile repeats its last query, never stored) and
-  // head of the invocation: row i * HPL + j.
+  // head of the invocation: row i * HPL + j. A live row is one this invocation stores:
+  // a real query of the tile and a real head. Its output vec4s are x_out[ob[r] ..
+  // ob[r] + VAL_VEC4), written by no other invocation (one query tile per workgroup,
+  // one head per lane and row, one split per workgroup row).
   var q_base: array<u32, ROWS>;
+  var ob: array<u32, ROWS>;
+  var live: array<bool, ROWS>;
   var seen: array<u32, QT>;
   for (var i = 0u; i < QT; i++) {
     let qmi = q_meta[qt.x + min(i, nq - 1u)];
+    let out_row = split * params.total_t + qt.x + min(i, nq - 1u);
     for (var j = 0u; j < HPL; j++) {
       q_base[i * HPL + j] = (qmi.x * params.heads + hd[j]) * KEY_VEC4;
+      ob[i * HPL + j] = (out_row * params.heads + hd[j]) * VAL_VEC4;
+      live[i * HPL + j] = i < nq && head_ok[j];
     }
     seen[i] = qmi.z;
   }
@@ -244,7 +273,15 @@ fn absorbed(@builtin(workgroup_id) wid: vec3<u32>,
   for (var r = 0u; r < ROWS; r++) {
     m_q[r] = NEG_BIG;
   }
-  var acc: array<array<vec4<acc_t>, VAL_VEC4>, ROWS>;   // unnormalized x per row (zeroed)
+  // The unnormalized x of every live row starts at 0 (one d loop; the row loop inside
+  // has a constant trip count and is unrolled).
+  for (var d = 0u; d < VAL_VEC4; d++) {
+    for (var r = 0u; r < ROWS; r++) {
+      if (live[r]) {
+        x_out[ob[r] + d] = vec4<f32>(0.0);
+      }
+    }
+  }
 
   for (var kb = begin; kb < end; kb += BLOCK) {
     let nk = min(BLOCK, end - kb);
@@ -301,13 +338,13 @@ fn absorbed(@builtin(workgroup_id) wid: vec3<u32>,
       // columns weighted by the four probabilities.
       var e = 0u;
       for (; e + 4u <= VAL_VEC4; e += 4u) {
-        head_values(&acc, rows, e, pm, aa);
-        head_values(&acc, rows, e + 1u, pm, aa);
-        head_values(&acc, rows, e + 2u, pm, aa);
-        head_values(&acc, rows, e + 3u, pm, aa);
+        head_values(ob, live, rows, e, pm, aa);
+        head_values(ob, live, rows, e + 1u, pm, aa);
+        head_values(ob, live, rows, e + 2u, pm, aa);
+        head_values(ob, live, rows, e + 3u, pm, aa);
       }
       for (; e < VAL_VEC4; e++) {
-        head_values(&acc, rows, e, pm, aa);
+        head_values(ob, live, rows, e, pm, aa);
       }
     } else {
       // Prefill tile: QT queries x 4 keys; each cached vec4 serves the QT queries.
@@ -352,37 +389,37 @@ fn absorbed(@builtin(workgroup_id) wid: vec3<u32>,
       let full = kb + 4u <= min(seen[0], end);
       var e = 0u;
       for (; e + 4u <= VAL_VEC4; e += 4u) {
-        tile_values(&acc, ra, e, p, aa, vis, full);
-        tile_values(&acc, ra, e + 1u, p, aa, vis, full);
-        tile_values(&acc, ra, e + 2u, p, aa, vis, full);
-        tile_values(&acc, ra, e + 3u, p, aa, vis, full);
+        tile_values(ob, live, ra, e, p, aa, vis, full);
+        tile_values(ob, live, ra, e + 1u, p, aa, vis, full);
+        tile_values(ob, live, ra, e + 2u, p, aa, vis, full);
+        tile_values(ob, live, ra, e + 3u, p, aa, vis, full);
       }
       for (; e < VAL_VEC4; e++) {
-        tile_values(&acc, ra, e, p, aa, vis, full);
+        tile_values(ob, live, ra, e, p, aa, vis, full);
       }
     }
   }
 
-  for (var i = 0u; i < nq; i++) {
-    for (var j = 0u; j < HPL; j++) {
-      let head = tile * HEADS + lid + j * WG;
-      if (head < params.heads) {
-        let r = i * HPL + j;
-        let tq = qt.x + i;
-        let m_run = m_q[r];
-        let l_run = l_q[r];
-        let out_row = split * params.total_t + tq;
-        // No key seen (l = 0): x = 0 and LSE -inf. `!(l <= 0)` rather than `l > 0`: a
-        // NaN sum (a visible key holds NaN) must give NaN x and LSE, as the reference
-        // does, not the "no key" result.
-        let seen_any = !(l_run <= 0.0);
-        let inv = select(0.0, 1.0 / l_run, seen_any);
-        let ob = (out_row * params.heads + head) * VAL_VEC4;
-        for (var d = 0u; d < VAL_VEC4; d++) {
-          x_out[ob + d] = vec4<f32>(acc[r][d]) * inv;
-        }
-        // Natural-log LSE of the scaled scores; -inf when the row saw no key.
-        lse_out[out_row * params.heads + head] = select(params.neg_inf, m_run + log(l_run), seen_any);
+  var inv: array<f32, ROWS>;
+  for (var r = 0u; r < ROWS; r++) {
+    let m_run = m_q[r];
+    let l_run = l_q[r];
+    // No key seen (l = 0): x = 0 and LSE -inf. `!(l <= 0)` rather than `l > 0`: a
+    // NaN sum (a visible key holds NaN) must give NaN x and LSE, as the reference
+    // does, not the "no key" result.
+    let seen_any = !(l_run <= 0.0);
+    inv[r] = select(0.0, 1.0 / l_run, seen_any);
+    if (live[r]) {
+      // Natural-log LSE of the scaled scores; -inf when the row saw no key. The row's
+      // LSE slot is its x row's index (ob[r] / VAL_VEC4).
+      lse_out[ob[r] / VAL_VEC4] = select(params.neg_inf, m_run + log(l_run), seen_any);
+    }
+  }
+  // x = the unnormalized x / l, in place (one d loop, rows unrolled inside).
+  for (var d = 0u; d < VAL_VEC4; d++) {
+    for (var r = 0u; r < ROWS; r++) {
+      if (live[r]) {
+        x_out[ob[r] + d] = x_out[ob[r] + d] * inv[r];
       }
     }
   }

@@ -165,6 +165,8 @@ for (const b of BOUNDARIES) {
         valueVec4: b.valueVec4,
         headsPerInvocation: probe.variant.headsPerTile / probe.variant.workgroupSize,
         dStep: b.decodeStep,
+        // absorbed.wgsl accumulates in its output rows (a zeroing and a normalizing loop)
+        inPlaceOutput: b.backend === "wgsl-absorbed",
       };
       // 16-head absorbed decode runs 2 heads per invocation (one store loop each).
       if (b.backend === "wgsl-absorbed" && shape.queryTile === 1) {
