@@ -15,8 +15,9 @@
  *   MESA_SHADER_CACHE_DISABLE=true deno run -A tools/compile_time.ts --prefill wgsl-absorbed
  *
  * The shared
- * expanded kernels are warmed through whichever of wgsl-expanded and wgsl-expanded-gemm is
- * not being timed (a decode), so neither pipeline being timed is compiled beforehand.
+ * kernels of each path are warmed through whichever of wgsl-absorbed and wgsl-absorbed-gemm
+ * (wgsl-expanded and wgsl-expanded-gemm) is not being timed (a decode), so no pipeline
+ * being timed is compiled beforehand.
  *
  * @module
  */
@@ -57,10 +58,12 @@ const run = async (backend: string, dtype: "f32" | "f16", layout: LayoutRequest)
   await runAttention(ctx, plan, { spec, inputs });
   return performance.now() - t0;
 };
-// The expanded path's shared kernels, through a backend that is not timed where one is left.
+// Each path's shared kernels, through a backend that is not timed where one is left (so
+// `wgsl-absorbed` itself can be timed: its shared kernels then come through the gemm one).
+const absorbedWarm = ["wgsl-absorbed", "wgsl-absorbed-gemm"].find((b) => !ids.includes(b));
 const expandedWarm = ["wgsl-expanded", "wgsl-expanded-gemm"].find((b) => !ids.includes(b));
 for (const dtype of dtypes) {
-  await run("wgsl-absorbed", dtype, decode);
+  if (absorbedWarm) await run(absorbedWarm, dtype, decode);
   if (expandedWarm) await run(expandedWarm, dtype, decode);
 }
 for (const id of ids) {
