@@ -25,10 +25,11 @@
 //   - the value phase reuses the block's 16 rows for the HPL heads; each invocation
 //     accumulates its rows' unnormalized latent outputs x_h (VAL_VEC4 vec4s each) in
 //     place, in the rows of x_out that it alone writes (zeroed first, normalized at
-//     the end). Not in a private array: lavapipe's LLVM took 313 s to compile the
-//     4-query variant with a ROWS x VAL_VEC4 private accumulator (59 s for decode),
-//     and about 3 s (4 s) this way; the same number of memory accesses either way,
-//     since a dynamically indexed private array lives in memory on lavapipe too
+//     the end). Not in a private array: with a ROWS x VAL_VEC4 private accumulator
+//     lavapipe's LLVM compiled the V2-Lite 4-query variant in about 300 s and the
+//     decode in about 45 s (a time that grows with the array's size), this way in 2-4 s.
+//     It runs about 6-8% (decode) and 15% (4-query tiles) slower on lavapipe, where this
+//     kernel is not the one `auto` picks; the `live` guards cost nothing measurable
 //     (docs/benchmarks.md, session 22).
 // (Addresses are nevertheless kept identical across the lanes of a workgroup, all
 // heads reading the same key in lock-step: cache lines are shared, and a driver that

@@ -1,0 +1,71 @@
+/**
+ * tools/wgsl_compile_time.ts: its command-line errors (exit 2, naming what is wrong, before
+ * any GPU work), a kernel that does not compile (exit 1 with the compiler's message), and a
+ * timed compile of a small kernel on this machine's adapter.
+ */
+import assert from "node:assert/strict";
+import { HAS_ADAPTER, nameWithReason } from "./gpu_helpers.ts";
+
+const TOOL = new URL("../tools/wgsl_compile_time.ts", import.meta.url).pathname;
+const KERNELS = new URL("../kernels/", import.meta.url).pathname;
+
+/** Runs the tool; its exit code, stdout and stderr. */
+async function tool(args: string[]) {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", TOOL, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const d = new TextDecoder();
+  return { code: r.code, stdout: d.decode(r.stdout), stderr: d.decode(r.stderr) };
+}
+
+Deno.test("wgsl_compile_time: bad command lines are exit 2 and say what is wrong", async () => {
+  const absorbed = `${KERNELS}absorbed.wgsl`;
+  const cases: [string[], RegExp][] = [
+    [[], /give exactly one kernel file/],
+    [[absorbed], /--entry is required/],
+    [[absorbed, "--entry", "absorbed", "--dtype", "f64"], /--dtype f64: must be f32 or f16/],
+    [[absorbed, "--entry", "absorbed", "--param", "QT=-1"], /--param QT=-1: must be NAME=value/],
+    [[absorbed, "--entry", "absorbed", "--param", "NOPE=1"], /NOPE is not declared/],
+    [["/no/such/file.wgsl", "--entry", "x"], /cannot read \/no\/such\/file\.wgsl/],
+    // expanded.wgsl with `tex` binds K and V as textures: not a buffer binding.
+    [
+      [`${KERNELS}expanded.wgsl`, "--entry", "expanded", "--switch", "tex"],
+      /binding 2 is not a buffer/,
+    ],
+    [[absorbed, "--entry", "absorbed", "--bogus"], /Unknown option '--bogus'/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await tool(args);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.match(r.stderr, /^usage: /m);
+    assert.equal(r.stdout, "");
+  }
+});
+
+Deno.test({
+  name: nameWithReason(
+    "wgsl_compile_time: times a compile and dispatch; a failing const_assert is exit 1",
+    HAS_ADAPTER ? null : "no WebGPU adapter",
+  ),
+  ignore: !HAS_ADAPTER,
+  fn: async () => {
+    const combine = `${KERNELS}combine.wgsl`;
+    const ok = await tool([combine, "--entry", "combine"]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /^.*combine\.wgsl combine f32: \d+\.\d s\n$/);
+    // absorbed.wgsl asserts BLOCK == 16 for decode tiles: BLOCK=4 with QT=1 must not compile.
+    const bad = await tool([
+      `${KERNELS}absorbed.wgsl`,
+      "--entry",
+      "absorbed",
+      "--param",
+      "BLOCK=4",
+    ]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /absorbed\.wgsl: .*const_assert/s);
+    assert.equal(bad.stdout, "");
+  },
+});
