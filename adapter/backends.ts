@@ -907,6 +907,8 @@ const expanded: Backend = {
       queryTile,
       keyVec4: spec.kChannels / 4,
       valueVec4: spec.vChannels / 4,
+      // The prefill tile accumulates in its output rows; the decode tile stores at the end.
+      inPlaceOutput: queryTile > 1,
     };
     // Packed rows exist only in the textures (the buffer path reads one vec4 per load).
     const perFetch = packed && textures !== null ? 2 : 1;

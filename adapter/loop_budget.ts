@@ -94,10 +94,11 @@ export interface AttentionLoopShape {
    */
   readonly dStep?: number;
   /**
-   * The kernel accumulates its rows in place in its output buffer (absorbed.wgsl): one
-   * zeroing d loop before the key loop and one normalizing d loop after it, each of
-   * `valueVec4` trips with the rows unrolled inside, instead of the store loop over the
-   * tile's queries (expanded.wgsl). Default false.
+   * The kernel accumulates its rows in place in its output buffer (absorbed.wgsl, and
+   * expanded.wgsl's prefill tile): one zeroing d loop before the key loop and one
+   * normalizing d loop after it, each of `valueVec4` trips with the rows unrolled inside,
+   * instead of the store loop over the tile's queries (expanded.wgsl's decode tile).
+   * Default false.
    */
   readonly inPlaceOutput?: boolean;
 }
@@ -107,10 +108,11 @@ export interface AttentionLoopShape {
  * the device's loop limiter counts them. Both kernels have the same key loop: the
  * key-block loop ({@link keysPerBlock} keys per block), in each block the score d loop
  * and the value d loop (`dStep` vec4s per trip, default 4, then a tail loop). Around it,
- * expanded.wgsl has the store loop over the tile's queries (a runtime count, up to QT),
- * each with a value-width loop per head of the invocation (and, with a `dStep` below 4,
- * a copy loop over the query row before the key loop); absorbed.wgsl (`inPlaceOutput`)
- * a zeroing and a normalizing value-width loop. The constant-trip loops over the QT
+ * expanded.wgsl's decode tile has the store loop over the tile's queries (a runtime
+ * count, up to QT), each with a value-width loop per head of the invocation (and, with
+ * a `dStep` below 4, a copy loop over the query row before the key loop); absorbed.wgsl
+ * and expanded.wgsl's prefill tile (`inPlaceOutput`) a zeroing and a normalizing
+ * value-width loop. The constant-trip loops over the QT
  * queries and the heads of an invocation cost nothing.
  *
  * @example

@@ -19,9 +19,14 @@
 //     BLOCK keys: per d, BLOCK + QT loads for QT * BLOCK dot products. Decode runs
 //     QT = 1, BLOCK = 16 (s0..s3); prefill QT = 4, BLOCK = 4 (one vec4 of scores per
 //     query), which keeps the tile at 16 scores per lane (16 AVX2 registers);
-//   - the value phase reuses each V vec4 (a gather) for the QT queries; the QT
-//     per-query outputs (V_VEC4 vec4s each) are private arrays indexed by the loop
-//     counter, i.e. per-lane stack slots read and written once per V vec4 per block.
+//   - the value phase reuses each V vec4 (a gather) for the QT queries. The decode
+//     tile's output (V_VEC4 vec4s) is a private array indexed by the loop counter, i.e.
+//     per-lane stack slots read and written once per V vec4 per block; the prefill
+//     tile's QT outputs accumulate in place in `out`, in the rows this invocation alone
+//     writes (zeroed first, normalized at the end), as in absorbed.wgsl: with a QT x
+//     V_VEC4 private array lavapipe's LLVM took about 35 s to compile the V2-Lite
+//     prefill tile, now about 2.5 s; it runs about 20% slower there, and `auto` picks
+//     wgsl-expanded-gemm for prefill on lavapipe (docs/benchmarks.md, session 22).
 // The rows of the block come from k_rows (the same address in every lane). Fully unrolled loops
 // compiled for 9-18 s and ran slower on lavapipe, so d loops stay loops, advancing
 // 4 vec4s per iteration (the decode tile: DSTEP, see there; then a tail loop): lavapipe stops every loop of an
@@ -300,24 +305,32 @@ fn tile_scores(s: ptr<function, array<vec4<acc_t>, QT>>, qb: array<u32, QT>, kk:
 // Prefill: rescale each query's output vec4 d and add the block's 4 V rows weighted
 // by that query's probabilities. V rows of slots the query must not see (vis[i]
 // false) are selected out, not multiplied by p = 0: they may hold NaN or Inf, and
-// 0 * NaN = NaN would leak into the row (see absorbed.wgsl).
-fn tile_values(acc: ptr<function, array<array<vec4<acc_t>, V_VEC4>, QT>>, vv: At4,
+// 0 * NaN = NaN would leak into the row (see absorbed.wgsl). The running output of
+// query i is out[ob[i] ..]; rows that are not live (the repeated last query of a
+// partial tile, lanes past the last head) are never written.
+fn tile_values(ob: array<u32, QT>, live: array<bool, QT>, vv: At4,
                d: u32, p: array<vec4<acc_t>, QT>, aa: array<acc_t, QT>,
                vis: array<vec4<bool>, QT>, full: bool) {
   let vc = vcols(vv, d);
   if (full) {
     // Every slot visible to every query of the tile: nothing to mask (uniform branch).
     for (var i = 0u; i < QT; i++) {
-      (*acc)[i][d] = (*acc)[i][d] * aa[i] + vc * p[i];
+      if (live[i]) {
+        let o = ob[i] + d;
+        out[o] = vec4<f32>(vec4<acc_t>(out[o]) * aa[i] + vc * p[i]);
+      }
     }
     return;
   }
   let z = vec4<acc_t>(0.0);
   for (var i = 0u; i < QT; i++) {
-    let m = vis[i];
-    let vm = mat4x4<acc_t>(select(z, vc[0], m.x), select(z, vc[1], m.y), select(z, vc[2], m.z),
-                           select(z, vc[3], m.w));
-    (*acc)[i][d] = (*acc)[i][d] * aa[i] + vm * p[i];
+    if (live[i]) {
+      let m = vis[i];
+      let vm = mat4x4<acc_t>(select(z, vc[0], m.x), select(z, vc[1], m.y), select(z, vc[2], m.z),
+                             select(z, vc[3], m.w));
+      let o = ob[i] + d;
+      out[o] = vec4<f32>(vec4<acc_t>(out[o]) * aa[i] + vm * p[i]);
+    }
   }
 }
 
@@ -356,10 +369,16 @@ fn expanded(@builtin(workgroup_id) wid: vec3<u32>,
   // partial tile repeats the last query and is not stored).
   var q_base: array<u32, QT>;
   var seen: array<u32, QT>;
+  // The prefill tile's output rows: query i's vec4s are out[ob[i] ..], written only
+  // when the row is live (a real query of the tile and a real head).
+  var ob: array<u32, QT>;
+  var row_live: array<bool, QT>;
   for (var i = 0u; i < QT; i++) {
     let qm = q_meta[qt.x + min(i, nq - 1u)];
     q_base[i] = (qm.x * params.heads + hh) * QK_VEC4;
     seen[i] = qm.z;
+    ob[i] = ((qt.x + min(i, nq - 1u)) * params.heads + hh) * V_VEC4;
+    row_live[i] = live && i < nq;
   }
 
   var m_run: array<f32, QT>;
@@ -367,7 +386,18 @@ fn expanded(@builtin(workgroup_id) wid: vec3<u32>,
   for (var i = 0u; i < QT; i++) {
     m_run[i] = NEG_BIG;   // running max of the query's scaled scores
   }
-  var acc: array<array<vec4<acc_t>, V_VEC4>, QT>;   // unnormalized outputs (zeroed)
+  // The decode tile's unnormalized output (zeroed); the prefill tile's are in `out`.
+  var acc: array<array<vec4<acc_t>, V_VEC4>, QT>;
+  if (QT > 1u) {
+    // The prefill tile's rows start at 0 (one d loop, the query loop unrolled inside).
+    for (var d = 0u; d < V_VEC4; d++) {
+      for (var i = 0u; i < QT; i++) {
+        if (row_live[i]) {
+          out[ob[i] + d] = vec4<f32>(0.0);
+        }
+      }
+    }
+  }
   q_row_base = q_base[0];
   if (QT == 1u && DSTEP < 4u) {
     // The decode tile's query row, copied once into private memory (see q_row).
@@ -514,30 +544,50 @@ fn expanded(@builtin(workgroup_id) wid: vec3<u32>,
       let full = kb + 4u <= seen[0];
       var e = 0u;
       for (; e + 4u <= V_VEC4; e += 4u) {
-        tile_values(&acc, vva, e, p, aa, vis, full);
-        tile_values(&acc, vva, e + 1u, p, aa, vis, full);
-        tile_values(&acc, vva, e + 2u, p, aa, vis, full);
-        tile_values(&acc, vva, e + 3u, p, aa, vis, full);
+        tile_values(ob, row_live, vva, e, p, aa, vis, full);
+        tile_values(ob, row_live, vva, e + 1u, p, aa, vis, full);
+        tile_values(ob, row_live, vva, e + 2u, p, aa, vis, full);
+        tile_values(ob, row_live, vva, e + 3u, p, aa, vis, full);
       }
       for (; e < V_VEC4; e++) {
-        tile_values(&acc, vva, e, p, aa, vis, full);
+        tile_values(ob, row_live, vva, e, p, aa, vis, full);
       }
     }
   }
 
-  if (live) {
-    for (var i = 0u; i < nq; i++) {
-      let t = qt.x + i;
-      let l = l_run[i];
-      // No key seen (l = 0): output 0 and LSE -inf; a NaN sum (a visible key holds
-      // NaN) falls through to NaN output and LSE, as in the reference (see absorbed.wgsl).
-      let seen_any = !(l <= 0.0);
-      let inv = select(0.0, 1.0 / l, seen_any);
-      let ob = (t * params.heads + head) * V_VEC4;
-      for (var d = 0u; d < V_VEC4; d++) {
-        out[ob + d] = vec4<f32>(acc[i][d]) * inv;
+  if (QT == 1u) {
+    if (live) {
+      for (var i = 0u; i < nq; i++) {
+        let t = qt.x + i;
+        let l = l_run[i];
+        // No key seen (l = 0): output 0 and LSE -inf; a NaN sum (a visible key holds
+        // NaN) falls through to NaN output and LSE, as in the reference (see absorbed.wgsl).
+        let seen_any = !(l <= 0.0);
+        let inv = select(0.0, 1.0 / l, seen_any);
+        let ob = (t * params.heads + head) * V_VEC4;
+        for (var d = 0u; d < V_VEC4; d++) {
+          out[ob + d] = vec4<f32>(acc[i][d]) * inv;
+        }
+        lse[t * params.heads + head] = select(params.neg_inf, m_run[i] + log(l), seen_any);
       }
-      lse[t * params.heads + head] = select(params.neg_inf, m_run[i] + log(l), seen_any);
+    }
+  } else {
+    // Prefill tile: LSE per live row, then the rows divided by l in place (one d loop).
+    var inv: array<f32, QT>;
+    for (var i = 0u; i < QT; i++) {
+      let l = l_run[i];
+      let seen_any = !(l <= 0.0);   // as above
+      inv[i] = select(0.0, 1.0 / l, seen_any);
+      if (row_live[i]) {
+        lse[ob[i] / V_VEC4] = select(params.neg_inf, m_run[i] + log(l), seen_any);
+      }
+    }
+    for (var d = 0u; d < V_VEC4; d++) {
+      for (var i = 0u; i < QT; i++) {
+        if (row_live[i]) {
+          out[ob[i] + d] = out[ob[i] + d] * inv[i];
+        }
+      }
     }
   }
 }

@@ -188,13 +188,16 @@ Deno.test("the expanded kernel (no KV splits) is unsupported past the loop budge
       backend: "wgsl-expanded",
     }, { ...caps, loopIterationBudget: 5000 });
   // 25 iterations per 16-key block (decode, 4 vec4s per trip, no query-row copy), per
-  // 4-key block (prefill); a decode also runs its store loop once (35).
+  // 4-key block (prefill); a decode also runs its store loop once (35), a prefill tile its
+  // zeroing and normalizing loops (2 x 33 = 66: (5000 - 66) / 25 = 197 blocks of 4 keys).
   assert.equal(asPlan(expanded(3072, 1)).variant.queryTile, 1);
   const u = asUnsupported(expanded(4096, 1));
   assert.deepEqual(u.reasons.map((r) => r.code), ["device.loop-budget"]);
   assert.match(u.reasons[0].message, /expanded-kernel.*at most 3168 keys.*no KV splits/);
-  assert.equal(asPlan(expanded(768, 4)).variant.queryTile, 4);
-  assert.equal(asUnsupported(expanded(1024, 4)).reasons[0].code, "device.loop-budget");
+  assert.equal(asPlan(expanded(788, 4)).variant.queryTile, 4);
+  const p = asUnsupported(expanded(792, 4));
+  assert.equal(p.reasons[0].code, "device.loop-budget");
+  assert.match(p.reasons[0].message, /at most 788 keys/);
 });
 
 Deno.test("the expanded decode takes one fetch per trip where the keys fit the loop budget that way, else 4 vec4s", () => {

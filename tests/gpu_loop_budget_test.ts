@@ -118,6 +118,17 @@ const BOUNDARIES: Boundary[] = [
     upperBound: true,
     decodeStep: 4,
   },
+  {
+    // The prefill tile accumulates in its output rows (a zeroing and a normalizing loop,
+    // session 22); its count is exact (the decode tile's is an upper bound).
+    name: "expanded 4-query tiles",
+    backend: "wgsl-expanded",
+    spec: forExpanded,
+    seqQ: 4,
+    keyVec4: 48,
+    valueVec4: 32,
+    decodeStep: 4,
+  },
 ];
 
 /** A plan of one sequence with `keys` keys in one invocation, even past the budget. */
@@ -165,8 +176,9 @@ for (const b of BOUNDARIES) {
         valueVec4: b.valueVec4,
         headsPerInvocation: probe.variant.headsPerTile / probe.variant.workgroupSize,
         dStep: b.decodeStep,
-        // absorbed.wgsl accumulates in its output rows (a zeroing and a normalizing loop)
-        inPlaceOutput: b.backend === "wgsl-absorbed",
+        // absorbed.wgsl and expanded.wgsl's prefill tile accumulate in their output rows
+        // (a zeroing and a normalizing loop)
+        inPlaceOutput: b.backend === "wgsl-absorbed" || b.seqQ >= 4,
       };
       // 16-head absorbed decode runs 2 heads per invocation (one store loop each).
       if (b.backend === "wgsl-absorbed" && shape.queryTile === 1) {
