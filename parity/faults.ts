@@ -179,6 +179,18 @@ const FA2_PREFILL: LayoutRequest = { kind: "bshd", batch: 2, seqQ: 70, seqK: 90,
 /** Two decode queries (MTP) per sequence against a 40-key cache (more than one 32-key block). */
 const BSHD_MTP: LayoutRequest = { kind: "bshd", batch: 1, seqQ: 2, seqK: 40, causal: true };
 
+/**
+ * A causal prefill of 6 queries: one whole 4-query tile and one partial tile of 2, whose
+ * two missing slots repeat its last query (the lane kernels' QT = 4 tiles).
+ */
+const BSHD_PARTIAL_TILE: LayoutRequest = {
+  kind: "bshd",
+  batch: 1,
+  seqQ: 6,
+  seqK: 40,
+  causal: true,
+};
+
 /** The scenario most faults use: tiny, f32, absorbed, a 2-query MTP step over 40 keys. */
 const TINY_ABSORBED_MTP: FaultScenario = {
   preset: "tiny",
@@ -315,6 +327,17 @@ export const FAULTS: readonly Fault[] = [
       scenario: V2_LITE_F16_MTP,
     },
   ),
+  sourceFault(
+    "partial-tile-row-written",
+    "the absorbed kernel accumulates a partial tile's repeated last query into that query's " +
+      "output rows too (its in-place output rows are not guarded by the tile's query count)",
+    {
+      file: "absorbed.wgsl",
+      pattern: "live[i * HPL + j] = i < nq && head_ok[j];",
+      replacement: "live[i * HPL + j] = head_ok[j];",
+      scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_PARTIAL_TILE },
+    },
+  ),
   sourceFault("exp-as-exp2", "exp replaced by exp2 in the softmax (a log2(e) scale error)", {
     file: "absorbed.wgsl",
     pattern: /\bexp\(/g,
@@ -373,6 +396,17 @@ export const FAULTS: readonly Fault[] = [
       pattern: "At4((r % vec4<u32>(RPTV)) * V_VEC4, r / vec4<u32>(RPTV))",
       replacement: "At4(((r + 1u) % vec4<u32>(RPTV)) * V_VEC4, (r + 1u) / vec4<u32>(RPTV))",
       scenario: { preset: "tiny", dtype: "f32", path: "expanded", layout: BSHD_MTP },
+    },
+  ),
+  sourceFault(
+    "expanded-partial-tile-row-written",
+    "the dense kernel's prefill tile accumulates a partial tile's repeated last query into " +
+      "that query's output rows too",
+    {
+      file: "expanded.wgsl",
+      pattern: "row_live[i] = live && i < nq;",
+      replacement: "row_live[i] = live;",
+      scenario: { preset: "tiny", dtype: "f32", path: "expanded", layout: BSHD_PARTIAL_TILE },
     },
   ),
   sourceFault(
