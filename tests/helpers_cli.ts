@@ -28,3 +28,22 @@ export async function runCli(args: string[], env: Record<string, string> = {}): 
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
+
+/**
+ * Run a maintainer script under `tools/` (`deno run -A tools/<name> ...args`) and capture
+ * everything. `env` is added to this process's environment.
+ */
+export async function runTool(
+  name: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<CliResult> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${root}tools/${name}`, ...args],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { hasAdapter } from "../gpu/device.ts";
 import { readKernelFile, specializeSource } from "../kernels/source.ts";
 import { parseVariant, specializedParams, variantMutation } from "../tools/ab_kernels.ts";
+import { type CliResult, runTool } from "./helpers_cli.ts";
 
 const gpu = await hasAdapter();
 
@@ -78,16 +79,8 @@ Deno.test("a variant is specialized with the shipped file's dtype and parameters
 });
 
 /** Run the tool; its exit code, stdout and stderr. */
-async function abKernels(
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("../tools/ab_kernels.ts", import.meta.url).pathname, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: r.code, stdout: text(r.stdout), stderr: text(r.stderr) };
+function abKernels(args: string[]): Promise<CliResult> {
+  return runTool("ab_kernels.ts", args);
 }
 
 Deno.test("ab_kernels: bad input is exit 2 with what is wrong, before any GPU work", async () => {

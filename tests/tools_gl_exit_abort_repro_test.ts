@@ -11,8 +11,7 @@ import {
   summaryAllPassed,
   workerScripts,
 } from "../tools/gl_exit_abort_repro.ts";
-
-const TOOL = new URL("../tools/gl_exit_abort_repro.ts", import.meta.url).pathname;
+import { runTool } from "./helpers_cli.ts";
 
 /** Whether a C compiler is on PATH (the --glvnd-shim run needs one). */
 async function hasCc(): Promise<boolean> {
@@ -37,15 +36,8 @@ function alive(pid: number): boolean {
 }
 
 /** Runs the tool; its exit code, stdout and stderr. */
-async function repro(args: string[], env: Record<string, string> = {}) {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", TOOL, ...args],
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const d = new TextDecoder();
-  return { code: r.code, stdout: d.decode(r.stdout), stderr: d.decode(r.stderr) };
+function repro(args: string[], env: Record<string, string> = {}) {
+  return runTool("gl_exit_abort_repro.ts", args, env);
 }
 
 Deno.test("summaryAllPassed reads deno test's summary, coloured or not", () => {
@@ -101,13 +93,9 @@ Deno.test("reproModule creates a device, an adapter or nothing; drainModule wait
 
 Deno.test("gl_exit_abort_repro runs each shape and counts the runs (none can abort without a GPU touch)", async () => {
   for (const shape of ["modules", "one-module", "workers"]) {
-    const r = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", TOOL, "--count", "2", "--runs", "2", "--touch", "none", "--shape", shape],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const out = new TextDecoder().decode(r.stdout);
-    assert.equal(r.code, 0, out + new TextDecoder().decode(r.stderr));
+    const r = await repro(["--count", "2", "--runs", "2", "--touch", "none", "--shape", shape]);
+    const out = r.stdout;
+    assert.equal(r.code, 0, out + r.stderr);
     const lines = out.trim().split("\n");
     assert.equal(lines.length, 3, out);
     assert.match(lines[0], /^run 1\/2: exit 0, all passed, \d+\.\d s$/, shape);
@@ -132,13 +120,9 @@ Deno.test("gl_exit_abort_repro refuses a bad argument with exit 2, naming it", a
       [["--bogus"], /Unknown option '--bogus'/],
     ] as const
   ) {
-    const r = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", TOOL, ...args],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    const r = await repro([...args]);
     assert.equal(r.code, 2, args.join(" "));
-    assert.match(new TextDecoder().decode(r.stderr), msg);
+    assert.match(r.stderr, msg);
   }
 });
 

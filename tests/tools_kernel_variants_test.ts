@@ -5,6 +5,7 @@
  * so an A/B of the two (tools/gpu_machine_check.sh, step `ab`) times only the choice.
  */
 import assert from "node:assert/strict";
+import { runTool } from "./helpers_cli.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
 import type { LayoutRequest } from "../adapter/types.ts";
@@ -41,13 +42,9 @@ Deno.test("every kernel variant applies to its shipped file and changes it", asy
 Deno.test("kernel_variants DIR writes each variant and prints the ab_kernels line that times it", async () => {
   const dir = await Deno.makeTempDir({ prefix: "mla-variants-" });
   try {
-    const r = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", new URL("../tools/kernel_variants.ts", import.meta.url).pathname, dir],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
-    const lines = new TextDecoder().decode(r.stdout).trim().split("\n");
+    const r = await runTool("kernel_variants.ts", [dir]);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split("\n");
     assert.equal(lines.length, KERNEL_VARIANTS.length);
     for (const [i, v] of KERNEL_VARIANTS.entries()) {
       const path = `${dir}/${v.name}.wgsl`;

@@ -5,19 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { HAS_ADAPTER, nameWithReason } from "./gpu_helpers.ts";
+import { runTool } from "./helpers_cli.ts";
 
-const TOOL = new URL("../tools/wgsl_compile_time.ts", import.meta.url).pathname;
 const KERNELS = new URL("../kernels/", import.meta.url).pathname;
 
 /** Runs the tool; its exit code, stdout and stderr. */
-async function tool(args: string[]) {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", TOOL, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const d = new TextDecoder();
-  return { code: r.code, stdout: d.decode(r.stdout), stderr: d.decode(r.stderr) };
+function tool(args: string[]) {
+  return runTool("wgsl_compile_time.ts", args);
 }
 
 Deno.test("wgsl_compile_time: bad command lines are exit 2 and say what is wrong", async () => {
