@@ -484,7 +484,6 @@ const absorbed: Backend = {
       queryTile,
       keyVec4: keyWidth / 4,
       valueVec4: spec.kvLoraRank / 4,
-      headsPerInvocation,
       inPlaceOutput: true,
     };
     const budget = loopBudgetOf(q.caps);

@@ -84,8 +84,6 @@ export interface AttentionLoopShape {
   readonly keyVec4: number;
   /** Value width in vec4s (absorbed: kv_lora / 4; expanded: v / 4). */
   readonly valueVec4: number;
-  /** Heads per invocation (HPL of absorbed.wgsl; default 1): one store loop each. */
-  readonly headsPerInvocation?: number;
   /**
    * Vec4s the score and value d loops advance per trip (default 4): expanded.wgsl's decode
    * tile takes the plan's `decodeStep` (see {@link expandedDecodeStep}). Below 4 the
@@ -109,8 +107,8 @@ export interface AttentionLoopShape {
  * key-block loop ({@link keysPerBlock} keys per block), in each block the score d loop
  * and the value d loop (`dStep` vec4s per trip, default 4, then a tail loop). Around it,
  * expanded.wgsl's decode tile has the store loop over the tile's queries (a runtime
- * count, up to QT), each with a value-width loop per head of the invocation (and, with
- * a `dStep` below 4, a copy loop over the query row before the key loop); absorbed.wgsl
+ * count, up to QT), each with a value-width loop (and, with a `dStep` below 4, a copy
+ * loop over the query row before the key loop); absorbed.wgsl
  * and expanded.wgsl's prefill tile (`inPlaceOutput`) a zeroing and a normalizing
  * value-width loop. The constant-trip loops over the QT
  * queries and the heads of an invocation cost nothing.
@@ -134,9 +132,7 @@ export function attentionLoopIterations(shape: AttentionLoopShape): number {
   const blocks = Math.ceil(keys / block);
   const step = shape.dStep ?? 4;
   const perBlock = 1 + dLoop(keyVec4, step) + dLoop(valueVec4, step);
-  const store = shape.inPlaceOutput
-    ? 2 * run(valueVec4)
-    : run(qt) + qt * (shape.headsPerInvocation ?? 1) * run(valueVec4);
+  const store = shape.inPlaceOutput ? 2 * run(valueVec4) : run(qt) + qt * run(valueVec4);
   const copy = step < 4 ? run(keyVec4) : 0;
   return blocks * perBlock + store + copy;
 }

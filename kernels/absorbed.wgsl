@@ -260,8 +260,9 @@ fn absorbed(@builtin(workgroup_id) wid: vec3<u32>,
   var live: array<bool, ROWS>;
   var seen: array<u32, QT>;
   for (var i = 0u; i < QT; i++) {
-    let qmi = q_meta[qt.x + min(i, nq - 1u)];
-    let out_row = split * params.total_t + qt.x + min(i, nq - 1u);
+    let tq = qt.x + min(i, nq - 1u);
+    let qmi = q_meta[tq];
+    let out_row = split * params.total_t + tq;
     for (var j = 0u; j < HPL; j++) {
       q_base[i * HPL + j] = (qmi.x * params.heads + hd[j]) * KEY_VEC4;
       ob[i * HPL + j] = (out_row * params.heads + hd[j]) * VAL_VEC4;

@@ -374,10 +374,11 @@ fn expanded(@builtin(workgroup_id) wid: vec3<u32>,
   var ob: array<u32, QT>;
   var row_live: array<bool, QT>;
   for (var i = 0u; i < QT; i++) {
-    let qm = q_meta[qt.x + min(i, nq - 1u)];
+    let tq = qt.x + min(i, nq - 1u);
+    let qm = q_meta[tq];
     q_base[i] = (qm.x * params.heads + hh) * QK_VEC4;
     seen[i] = qm.z;
-    ob[i] = ((qt.x + min(i, nq - 1u)) * params.heads + hh) * V_VEC4;
+    ob[i] = (tq * params.heads + hh) * V_VEC4;
     row_live[i] = live && i < nq;
   }
 
