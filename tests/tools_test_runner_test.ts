@@ -11,9 +11,11 @@ import {
   formatElapsed,
   formatSummary,
   isExitAbort,
+  jobCount,
   parseSummary,
   reachesWebGpu,
   relativeImports,
+  runPool,
   splitArgs,
   testModules,
 } from "../tools/test_runner.ts";
@@ -299,4 +301,126 @@ Deno.test("two aborts in a row: the second rerun counts; three: the module count
   );
   // c's passing test still counts as passed; its abort adds one failure to d's
   assert.match(three.out.trim().split("\n").at(-1)!, /^FAILED \| 3 passed \| 2 failed /);
+});
+
+Deno.test("jobCount: DENO_JOBS when a whole number of at least 1, else the CPUs; nonsense is refused", () => {
+  assert.equal(jobCount("3", 2), 3);
+  assert.equal(jobCount(" 1 ", 8), 1);
+  assert.equal(jobCount(undefined, 2), 2);
+  assert.equal(jobCount("", 4), 4);
+  assert.equal(jobCount(undefined, 0), 1);
+  for (const bad of ["0", "-2", "1.5", "two"]) {
+    assert.throws(
+      () => jobCount(bad, 2),
+      new RegExp(`DENO_JOBS must be a whole number of at least 1 \\(got "${bad}"\\)`),
+    );
+  }
+});
+
+Deno.test("runPool: every item once, never more than the jobs at a time, none started after stop", async () => {
+  for (const jobs of [1, 2, 3]) {
+    let running = 0, most = 0;
+    const seen: number[] = [];
+    await runPool([10, 11, 12, 13, 14], jobs, async (item, i) => {
+      assert.equal(item, 10 + i);
+      running++;
+      most = Math.max(most, running);
+      await new Promise((r) => setTimeout(r, 5 + (i % 2) * 10));
+      seen.push(i);
+      running--;
+    }, () => false);
+    assert.deepEqual(seen.toSorted(), [0, 1, 2, 3, 4]);
+    assert.equal(most, jobs, `jobs ${jobs}`);
+  }
+  const started: number[] = [];
+  let failed = false;
+  await runPool([0, 1, 2, 3, 4, 5], 2, async (i) => {
+    started.push(i);
+    await new Promise((r) => setTimeout(r, i === 1 ? 1 : 30));
+    if (i === 1) failed = true;
+  }, () => failed);
+  // 0 and 1 start together; 1 fails first, and once it has, no worker takes another item
+  assert.deepEqual(started, [0, 1]);
+});
+
+/**
+ * The runner over the fixture with a stand-in for deno that logs its arguments and when each
+ * module's process starts and ends (each lasts 0.3 s).
+ */
+async function runLogging(backend: string, jobs: string) {
+  const dir = await fixture();
+  const fake = `${dir}/fake_deno.sh`;
+  const log = `${dir}/calls.log`;
+  await Deno.writeTextFile(
+    fake,
+    [
+      "#!/bin/sh",
+      `echo "start $*" >> "${log}"`,
+      "sleep 0.3",
+      `echo "end $*" >> "${log}"`,
+      'echo "ok | 1 passed | 0 failed (1s)"',
+      "",
+    ].join("\n"),
+  );
+  await Deno.chmod(fake, 0o755);
+  try {
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", RUNNER, dir],
+      env: { DENO_WEBGPU_BACKEND: backend, NO_COLOR: "1", TEST_RUNNER_DENO: fake, DENO_JOBS: jobs },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const d = new TextDecoder();
+    let calls: string[] = [];
+    try {
+      calls = (await Deno.readTextFile(log)).trim().split("\n");
+    } catch { /* no process ran */ }
+    return { code: r.code, out: d.decode(r.stdout), err: d.decode(r.stderr), calls };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** The most processes that were running at once, from a start/end log. */
+function mostAtOnce(calls: readonly string[]): number {
+  let running = 0, most = 0;
+  for (const c of calls) {
+    running += c.startsWith("start ") ? 1 : -1;
+    most = Math.max(most, running);
+  }
+  return most;
+}
+
+Deno.test("DENO_JOBS: on GL the module processes run that many at once; on Vulkan deno test gets --parallel", async () => {
+  const one = await runLogging("gl", "1");
+  assert.equal(one.code, 0, one.out + one.err);
+  assert.equal(one.calls.length, 6, one.calls.join("\n")); // 3 processes, start and end each
+  assert.equal(mostAtOnce(one.calls), 1, one.calls.join("\n"));
+  assert.match(one.out, /; 1 at once\n/);
+  assert.match(one.out.trim().split("\n").at(-1)!, /^ok \| 3 passed \| 0 failed/);
+
+  const two = await runLogging("gl", "2");
+  assert.equal(two.code, 0, two.out + two.err);
+  assert.equal(mostAtOnce(two.calls), 2, two.calls.join("\n"));
+  assert.match(two.out, /; 2 at once\n/);
+  // each process's output is printed whole after its own header
+  for (const m of ["2 modules without WebGPU", "c_gpu_test.ts", "d_gpu_test.ts"]) {
+    assert.match(two.out, new RegExp(`\\] [^\\n]*${m.replace(".", "\\.")}\\nok \\| 1 passed`));
+  }
+  assert.match(two.out.trim().split("\n").at(-1)!, /^ok \| 3 passed \| 0 failed/);
+
+  const vk = await runLogging("vulkan", "2");
+  assert.equal(vk.code, 0, vk.out + vk.err);
+  assert.equal(vk.calls.length, 2);
+  assert.match(vk.calls[0], /^start test --allow-read .*--parallel /);
+
+  for (const backend of ["gl", "vulkan"]) {
+    const bad = await runLogging(backend, "0");
+    assert.equal(bad.code, 2, bad.out + bad.err);
+    assert.deepEqual(bad.calls, [], "no deno test runs");
+    assert.match(
+      bad.err,
+      /^test_runner: DENO_JOBS must be a whole number of at least 1 \(got "0"\)/,
+    );
+  }
 });
