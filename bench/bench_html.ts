@@ -5,7 +5,13 @@
  *
  * @module
  */
-import { type BenchReport, measuredWhen, memoryLine, referenceLine } from "./report.ts";
+import {
+  type BenchReport,
+  measuredWhen,
+  memoryLine,
+  referenceLine,
+  variantLabel,
+} from "./report.ts";
 import { memoryRoof } from "./ceilings.ts";
 import type { BenchRecord } from "./run_bench.ts";
 import { crossovers, sweepOf } from "./crossover.ts";
@@ -216,10 +222,13 @@ function casesTable(records: readonly BenchRecord[]): string {
       r.status === "ok" ? "ok" : `<b>${escapeHtml(r.status)}</b>: ${escapeHtml(r.reason ?? "")}`
     }</td><td class="n">${num(r.ms, 3)}</td><td class="n">${num(r.gflops, 1)}</td>` +
     `<td class="n">${num(r.gbps, 2)}</td><td class="n">${num(r.roofline_fraction, 3)}</td>` +
-    `<td>${escapeHtml(r.bound ?? "–")}</td></tr>`
+    `<td>${escapeHtml(r.bound ?? "–")}</td><td>${escapeHtml(r.backend ?? "–")}</td>` +
+    `<td class="variant">${
+      escapeHtml(r.variant === undefined ? "–" : variantLabel(r.variant))
+    }</td></tr>`
   ).join("\n");
   return `<table><tr><th>id</th><th>status</th><th>ms</th><th>GFLOP/s</th><th>GB/s</th>` +
-    `<th>roofline fraction</th><th>bound</th></tr>\n${rows}</table>`;
+    `<th>roofline fraction</th><th>bound</th><th>backend</th><th>variant</th></tr>\n${rows}</table>`;
 }
 
 async function rooflineChart(pts: RooflinePoint[], report: BenchReport): Promise<string> {

@@ -201,7 +201,25 @@ const COLUMNS = [
   "expansion_ms",
   "splits",
   "backend",
+  "variant",
 ] as const;
+
+/**
+ * A kernel variant in a few words: its family, then queries x heads per tile and the
+ * workgroup size (what a GPU engineer needs to read a time: e.g. which FA2 query tile ran).
+ *
+ * @example
+ * ```ts
+ * import { variantLabel } from "./report.ts";
+ * variantLabel({ family: "expanded-fa2", workgroupSize: 32, headsPerTile: 1, kvSplits: 1, queryTile: 16 });
+ * // "expanded-fa2 16q x 1h wg32"
+ * ```
+ */
+export function variantLabel(v: BenchRecord["variant"]): string {
+  if (v === undefined) return "-";
+  const step = v.decodeStep === undefined ? "" : ` step${v.decodeStep}`;
+  return `${v.family} ${v.queryTile}q x ${v.headsPerTile}h wg${v.workgroupSize}${step}`;
+}
 
 function row(r: BenchRecord): string[] {
   if (r.status !== "ok") return [r.id, `${r.status}: ${r.reason ?? ""}`.slice(0, 110)];
@@ -218,6 +236,7 @@ function row(r: BenchRecord): string[] {
     f(r.expansion_ms),
     String(r.variant?.kvSplits ?? "-"),
     r.backend ?? "-",
+    variantLabel(r.variant),
   ];
 }
 
@@ -353,6 +372,10 @@ export function toCsv(records: readonly BenchRecord[]): string {
     "reason",
     "expansion_ms",
     "backend",
+    "family",
+    "query_tile",
+    "heads_per_tile",
+    "workgroup_size",
   ];
   const q = (s: string) => (/[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
   const lines = records.map((r) =>
@@ -375,6 +398,10 @@ export function toCsv(records: readonly BenchRecord[]): string {
       r.reason ?? "",
       r.expansion_ms ?? "",
       r.backend ?? "",
+      r.variant?.family ?? "",
+      r.variant?.queryTile ?? "",
+      r.variant?.headsPerTile ?? "",
+      r.variant?.workgroupSize ?? "",
     ].map((v) => q(String(v))).join(",")
   );
   return [head.join(","), ...lines].join("\n") + "\n";
@@ -408,13 +435,13 @@ export function toMarkdown(report: BenchReport, options: { title: string }): str
     } GFLOP/s, dispatch ${f(c.dispatchUs, 1)} us, submit + readback ${f(c.submitReadbackMs)} ms.`,
     ...(reference === null ? [] : ["", `Ceilings joined with the ${reference}.`]),
     "",
-    "| case | backend | ms | spread | GFLOP/s | GB/s | roofline | bound | submission ms | construction ms |",
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
+    "| case | backend | ms | spread | GFLOP/s | GB/s | roofline | bound | submission ms | construction ms | variant |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- |",
   ];
   for (const r of report.records) {
     const id = r.id.replace(/;causal=1;page=0$/, "");
     if (r.status !== "ok") {
-      out.push(`| ${id} | | ${r.status} | | | | | | ${(r.reason ?? "").slice(0, 80)} | |`);
+      out.push(`| ${id} | | ${r.status} | | | | | | ${(r.reason ?? "").slice(0, 80)} | | |`);
       continue;
     }
     out.push(
@@ -422,7 +449,7 @@ export function toMarkdown(report: BenchReport, options: { title: string }): str
         f(r.gflops, 1)
       } | ${f(r.gbps, 2)} | ${f(r.roofline_fraction, 3)} | ${r.bound} | ${f(r.submit_ms)} | ${
         f(r.expansion_ms)
-      } |`,
+      } | ${variantLabel(r.variant)} |`,
     );
   }
   if (report.targets.length) {

@@ -133,7 +133,7 @@ Deno.test({
     assert.match(md, /\| case \| backend \|/);
     assert.match(md, /path=absorbed;[^|]*\| wgsl-absorbed-gemm \|/);
     const csv = await Deno.readTextFile(`${out}/results.csv`);
-    assert.match(csv.split("\n")[0], /,backend$/);
+    assert.match(csv.split("\n")[0], /,backend,family,query_tile,heads_per_tile,workgroup_size$/);
     await Deno.remove(out, { recursive: true });
     assert.equal(r.code, 0, r.stderr);
     const records = JSON.parse(r.stdout).records as {
@@ -244,7 +244,7 @@ Deno.test({
       else assert.ok(x.expansion_ms! >= x.passes.cache_texture, JSON.stringify(x));
     }
     const csv = (await Deno.readTextFile(`${out}/results.csv`)).split("\n")[0];
-    assert.match(csv, /,expansion_ms,backend$/);
+    assert.match(csv, /,expansion_ms,backend,family,/);
     // Every case's record was streamed to records.jsonl as it ended, in order.
     const streamed = (await Deno.readTextFile(`${out}/records.jsonl`)).trimEnd().split("\n")
       .map((l) => JSON.parse(l) as { id: string; ms: number });
@@ -262,7 +262,9 @@ Deno.test({
     assert.deepEqual(report.crossovers[0].rows.map((x) => x.sk), [64]);
     assert.equal(report.crossovers[0].rows[0].denseOverAbsorbed, ms("expanded") / ms("absorbed"));
     const md = await Deno.readTextFile(`${out}/summary.md`);
-    assert.match(md, /\| submission ms \| construction ms \|/);
+    assert.match(md, /\| submission ms \| construction ms \| variant \|/);
+    // every measured case names the kernel variant that ran it
+    assert.match(md, /\| [a-z0-9-]+ \d+q x \d+h wg\d+( step\d)? \|\n/);
     await Deno.remove(out, { recursive: true });
   },
 });

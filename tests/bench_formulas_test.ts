@@ -13,7 +13,14 @@ import { rooflineFraction, workOf } from "../bench/formulas.ts";
 import { bestCeilings, type Ceilings, memoryRoof } from "../bench/ceilings.ts";
 import { type BenchRecord, judgeRecord } from "../bench/run_bench.ts";
 import { formatCeilings, memoryLine } from "../bench/report.ts";
-import { benchWarnings, evaluateTargets, formatTable, toCsv, toMarkdown } from "../bench/report.ts";
+import {
+  benchWarnings,
+  evaluateTargets,
+  formatTable,
+  toCsv,
+  toMarkdown,
+  variantLabel,
+} from "../bench/report.ts";
 import { summarize } from "../bench/stats.ts";
 
 const v2l = presetSpec("deepseek-v2-lite");
@@ -292,4 +299,46 @@ Deno.test("a roofline fraction above 1 is neither met nor missed, and the run sa
   assert.match(table, /warning: .*is above 1/);
   assert.match(toMarkdown(report, { title: "t" }), /\*\*Warning:\*\* .*is above 1/);
   assert.deepEqual(benchWarnings([rec(0, 10, 0.99)]), []);
+});
+
+Deno.test("the table and the CSV name each record's kernel variant: family, tile, workgroup", () => {
+  const variant = {
+    family: "expanded-fa2",
+    workgroupSize: 32,
+    headsPerTile: 1,
+    kvSplits: 1,
+    queryTile: 16,
+  };
+  const r: BenchRecord = { ...rec(3, 12, 0.2), backend: "wgsl-expanded-tiled", variant };
+  assert.equal(variantLabel(variant), "expanded-fa2 16q x 1h wg32");
+  assert.equal(variantLabel({ ...variant, decodeStep: 4 }), "expanded-fa2 16q x 1h wg32 step4");
+  assert.equal(variantLabel(undefined), "-");
+  const table = formatTable({
+    machine: { cpu: "cpu", cores: 2, adapter: "a", deno: "2" },
+    ceilings: {
+      source: "timestamp-query" as const,
+      copyGBps: 1,
+      readGBps: 1,
+      fmaGflops: 1,
+      fma4Gflops: 1,
+      fma32Gflops: 1,
+      fmaF16Gflops: null,
+      dispatchUs: 1,
+      submitReadbackMs: 1,
+      samples: {},
+    },
+    records: [r],
+    targets: [],
+    warnings: [],
+  });
+  const lines = table.split("\n");
+  const head = lines.findIndex((l) => l.startsWith("id "));
+  assert.match(lines[head], /\bbackend\s+variant$/);
+  assert.match(lines[head + 1], /wgsl-expanded-tiled\s+expanded-fa2 16q x 1h wg32$/);
+  const [csvHead, csvLine] = toCsv([r]).trim().split("\n");
+  const cols = csvHead.split(",");
+  const vals = csvLine.split(",");
+  assert.deepEqual(cols.slice(-4), ["family", "query_tile", "heads_per_tile", "workgroup_size"]);
+  assert.deepEqual(vals.slice(-4), ["expanded-fa2", "16", "1", "32"]);
+  assert.equal(vals.length, cols.length);
 });

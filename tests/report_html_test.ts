@@ -138,6 +138,23 @@ Deno.test("html bench: roofline points under the ceilings; crossover only for co
   assert.ok(html.includes("<b>unsupported</b>: no shader-f16"));
   assert.ok(!html.includes('id="warnings"'), "no warnings section without warnings");
   assertSelfContained(html);
+  // Each case names the backend and kernel variant that ran it.
+  const variant = {
+    family: "absorbed-tiled-32k",
+    workgroupSize: 256,
+    headsPerTile: 16,
+    kvSplits: 8,
+    queryTile: 1,
+  };
+  const named = await benchReportHtml({
+    ...report,
+    records: report.records.map((r, i) =>
+      i === 0 ? { ...r, backend: "wgsl-absorbed-tiled", variant } : r
+    ),
+  });
+  assert.ok(named.includes(
+    '<td>wgsl-absorbed-tiled</td><td class="variant">absorbed-tiled-32k 1q x 16h wg256</td>',
+  ));
   // A run whose fractions are implausible says so on the page.
   const warned = await benchReportHtml({ ...report, warnings: ["case x: above 1 <ceilings>"] });
   assert.ok(warned.includes("<li>case x: above 1 &lt;ceilings&gt;</li>"));
