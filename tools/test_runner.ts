@@ -366,6 +366,12 @@ export async function runPool<T>(
   await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, items.length)) }, worker));
 }
 
+/** Writes all of a text, synchronously (a pipe may take it in several writes). */
+function writeAllSync(to: { writeSync(p: Uint8Array): number }, text: string): void {
+  let bytes = new TextEncoder().encode(text);
+  while (bytes.length > 0) bytes = bytes.subarray(to.writeSync(bytes));
+}
+
 /** Runs a command and returns its output, none of it copied through until the end. */
 async function runQuiet(
   cmd: Deno.Command,
@@ -468,9 +474,9 @@ async function main(args: string[]): Promise<number> {
     const run = async () => {
       if (jobs === 1) return await runTee(cmd());
       const r = await runQuiet(cmd());
-      console.log(header);
-      await Deno.stdout.write(new TextEncoder().encode(r.stdout));
-      await Deno.stderr.write(new TextEncoder().encode(r.stderr));
+      // written synchronously, header and output at once: no other job's lines between them
+      writeAllSync(Deno.stdout, `${header}\n${r.stdout}`);
+      writeAllSync(Deno.stderr, r.stderr);
       return r;
     };
     if (jobs === 1) console.log(header);

@@ -1,0 +1,150 @@
+// The smoke matrix as a GPU would run it, checked before any GPU is lent. On a GPU-class
+// device (the H100 of docs/gpu_machine/h100-2026-11-27, and the H200 that the same caps
+// with the H200's PCI id describe) the adapter picks other backends than on lavapipe: the
+// tiled kernels, not the gemm kernels. tools/gpu_machine_check.sh runs the smoke matrix
+// there, and issue 13 wants it to pass. So:
+// 1. every smoke case is supported on those caps, each path on the backend the device-class
+//    rule names (no case would be "unexpectedly unsupported" on the GPU);
+// 2. on this machine's device, the tiny cases run on the backends those caps choose, with
+//    the H100's SM count (MLA_HARNESS_SM_COUNT=132: the KV splits and FA2 query tile of
+//    the H100's plans), and pass against the float64 reference.
+import assert from "node:assert/strict";
+import { loadMatrix } from "../matrix/mod.ts";
+import { applyProfile, caseRequest } from "../runner/case_request.ts";
+import { DEVICE_FEATURE_CODES, resolve, splitReasonCode } from "../adapter/resolve.ts";
+import type { DeviceCaps } from "../adapter/types.ts";
+import { deviceClassOf } from "../adapter/device_class.ts";
+import { hasAdapter } from "../gpu/device.ts";
+import { H100_CAPS } from "./caps_fixtures.ts";
+import { runCli } from "./helpers_cli.ts";
+
+/** The H200 SXM: the H100's caps under the H200's PCI device id (0x2335). */
+const H200_CAPS: DeviceCaps = {
+  ...H100_CAPS,
+  adapter: { ...H100_CAPS.adapter, device: String(0x2335), description: "NVIDIA H200" },
+};
+
+/** Each smoke case's backend on a device, or the reasons it is refused there. */
+async function choices(caps: DeviceCaps): Promise<Map<string, string>> {
+  const { cases } = await loadMatrix("smoke", {});
+  const out = new Map<string, string>();
+  for (const c of cases) {
+    let req = await caseRequest(c.params, { seed: 1 });
+    if (c.params.backend) req = { ...req, backend: c.params.backend };
+    const r = resolve(
+      req,
+      applyProfile(caps, c.deviceProfile),
+      c.params.splits > 0 ? { kvSplits: c.params.splits } : {},
+    );
+    assert.equal(c.expect.support, "supported", `${c.id}: the smoke matrix expects support`);
+    out.set(
+      c.id,
+      r.kind === "plan"
+        ? r.backend
+        : `unsupported: ${r.reasons.map((x) => `${x.code} (${x.message})`).join("; ")}`,
+    );
+  }
+  return out;
+}
+
+/**
+ * The backend the device-class rule names for a GPU: the tiled kernels, except for dense
+ * decode and MTP (every sequence under 4 queries: an FA2 query tile would hold one query),
+ * which the lane kernel runs.
+ */
+function gpuRule(id: string): string {
+  if (id.includes("path=absorbed")) return "wgsl-absorbed-tiled";
+  return Number(/;sq=(\d+);/.exec(id)![1]) < 4 ? "wgsl-expanded" : "wgsl-expanded-tiled";
+}
+
+Deno.test("on the H100 and H200 caps every smoke case is supported, on the GPU-class backends", async () => {
+  for (const [name, caps] of [["H100", H100_CAPS], ["H200", H200_CAPS]] as const) {
+    const cls = deviceClassOf(caps)!;
+    assert.equal(cls.kind, "gpu", name);
+    assert.equal(cls.smCount, 132, `${name}: SM count from the table`);
+    const chosen = await choices(caps);
+    assert.ok(chosen.size >= 100, `${name}: ${chosen.size} smoke cases`);
+    const wrong = [...chosen].filter(([id, b]) => b !== gpuRule(id)).map(([id, b]) =>
+      `${id}: ${b} (want ${gpuRule(id)})`
+    );
+    assert.deepEqual(wrong, [], name);
+  }
+});
+
+const TINY = "preset=tiny,tiny-yarn";
+
+Deno.test({
+  name: "the tiny smoke cases pass on the backends the H100 chooses, with its SM count",
+  ignore: !(await hasAdapter()),
+  fn: async () => {
+    const chosen = await choices(H100_CAPS);
+    const byBackend = new Map<string, Set<string>>();
+    for (const [id, b] of chosen) {
+      if (!/preset=tiny(-yarn)?;/.test(id)) continue;
+      if (!byBackend.has(b)) byBackend.set(b, new Set());
+      byBackend.get(b)!.add(id);
+    }
+    assert.deepEqual([...byBackend.keys()].sort(), [
+      "wgsl-absorbed-tiled",
+      "wgsl-expanded",
+      "wgsl-expanded-tiled",
+    ]);
+    let ran = 0;
+    for (const [backend, ids] of byBackend) {
+      const path = backend.startsWith("wgsl-absorbed") ? "absorbed" : "expanded";
+      const out = await Deno.makeTempDir();
+      try {
+        const r = await runCli(
+          [
+            "run",
+            "--matrix",
+            "smoke",
+            "--filter",
+            `${TINY};path=${path}`,
+            "--backend",
+            backend,
+            "--repeats",
+            "0",
+            "--out",
+            out,
+          ],
+          { MLA_HARNESS_SM_COUNT: "132" },
+        );
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+        const report = JSON.parse(await Deno.readTextFile(`${out}/report.json`)) as {
+          fingerprint: { adapter: { smCount?: number } };
+          results: {
+            id: string;
+            status: string;
+            decision: string;
+            backend?: string;
+            message: string;
+            reasons?: { code: string }[];
+          }[];
+        };
+        assert.equal(report.fingerprint.adapter.smCount, 132, "the run planned for 132 SMs");
+        const results = new Map(report.results.map((x) => [x.id, x]));
+        for (const id of ids) {
+          const x = results.get(id);
+          assert.ok(x, `${id}: not in the ${backend} run`);
+          assert.equal(x.status, "pass", `${id} on ${backend}: ${x.message}`);
+          if (x.decision === "supported") {
+            assert.equal(x.backend, backend, id);
+            ran++;
+            continue;
+          }
+          // Refused here only for a feature this device lacks (the GL fallback's f16).
+          const codes = (x.reasons ?? []).map((c) => splitReasonCode(c.code).code);
+          assert.ok(
+            codes.length > 0 && codes.every((c) => DEVICE_FEATURE_CODES.includes(c)),
+            `${id} on ${backend}: ${x.message}`,
+          );
+        }
+      } finally {
+        await Deno.remove(out, { recursive: true });
+      }
+    }
+    // f32 cases run on every device; f16 ones where it has shader-f16
+    assert.ok(ran >= 60, `${ran} tiny cases ran`);
+  },
+});
