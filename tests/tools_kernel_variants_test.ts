@@ -93,6 +93,6 @@ gpuTest("each kernel variant computes the shipped kernel's outputs, bit for bit"
   }
 }, {
   skip: CAPS === null ? "no WebGPU adapter" : slowOnGlFallback(
-    "the tiled kernels take 40 s to 4 min a case on the GL fallback",
+    "the tiled kernels take 40 s to 4 min a case",
   ),
 });
