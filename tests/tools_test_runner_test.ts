@@ -309,6 +309,8 @@ Deno.test("jobCount: DENO_JOBS when a whole number of at least 1, else the CPUs;
   assert.equal(jobCount(undefined, 2), 2);
   assert.equal(jobCount("", 4), 4);
   assert.equal(jobCount(undefined, 0), 1);
+  assert.equal(jobCount(undefined, 64), 4, "at most 4 unless DENO_JOBS says more");
+  assert.equal(jobCount("16", 64), 16);
   for (const bad of ["0", "-2", "1.5", "two"]) {
     assert.throws(
       () => jobCount(bad, 2),
@@ -355,7 +357,7 @@ async function runLogging(backend: string, jobs: string) {
     fake,
     [
       "#!/bin/sh",
-      `echo "start $*" >> "${log}"`,
+      `echo "start DENO_JOBS=$DENO_JOBS $*" >> "${log}"`,
       "sleep 0.3",
       `echo "end $*" >> "${log}"`,
       'echo "ok | 1 passed | 0 failed (1s)"',
@@ -412,7 +414,7 @@ Deno.test("DENO_JOBS: on GL the module processes run that many at once; on Vulka
   const vk = await runLogging("vulkan", "2");
   assert.equal(vk.code, 0, vk.out + vk.err);
   assert.equal(vk.calls.length, 2);
-  assert.match(vk.calls[0], /^start test --allow-read .*--parallel /);
+  assert.match(vk.calls[0], /^start DENO_JOBS=2 test --allow-read .*--parallel /);
 
   for (const backend of ["gl", "vulkan"]) {
     const bad = await runLogging(backend, "0");
