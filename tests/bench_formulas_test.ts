@@ -199,6 +199,32 @@ Deno.test("bench matrices: ids are unique, filters select by key", () => {
   assert.throws(() => benchMatrix("nope"), /unknown benchmark matrix/);
 });
 
+/** A report of these records, with every ceiling 1. */
+function reportOf(
+  records: BenchRecord[],
+  targets: ReturnType<typeof evaluateTargets> = [],
+  warnings: string[] = [],
+): Parameters<typeof formatTable>[0] {
+  return {
+    machine: { cpu: "cpu", cores: 2, adapter: "a", deno: "2" },
+    ceilings: {
+      source: "timestamp-query" as const,
+      copyGBps: 1,
+      readGBps: 1,
+      fmaGflops: 1,
+      fma4Gflops: 1,
+      fma32Gflops: 1,
+      fmaF16Gflops: null,
+      dispatchUs: 1,
+      submitReadbackMs: 1,
+      samples: {},
+    },
+    records,
+    targets,
+    warnings,
+  };
+}
+
 /** A measured record of headline case i. */
 function rec(i: number, ms: number, rf: number): BenchRecord {
   return {
@@ -275,24 +301,7 @@ Deno.test("a roofline fraction above 1 is neither met nor missed, and the run sa
   const warnings = benchWarnings(records);
   assert.equal(warnings.length, 1);
   assert.match(warnings[0], /dtype=f32.*roofline fraction 1\.700 is above 1.*measured low/);
-  const report = {
-    machine: { cpu: "cpu", cores: 2, adapter: "a", deno: "2" },
-    ceilings: {
-      source: "timestamp-query" as const,
-      copyGBps: 1,
-      readGBps: 1,
-      fmaGflops: 1,
-      fma4Gflops: 1,
-      fma32Gflops: 1,
-      fmaF16Gflops: null,
-      dispatchUs: 1,
-      submitReadbackMs: 1,
-      samples: {},
-    },
-    records,
-    targets,
-    warnings,
-  };
+  const report = reportOf(records, targets, warnings);
   const table = formatTable(report);
   assert.match(table, /\?\?\?\? dense-decode-f32: 1\.700 \(target 0\.65\), not judged/);
   assert.match(table, /MISS absorbed-decode-f32: 0\.200/);
@@ -313,24 +322,7 @@ Deno.test("the table and the CSV name each record's kernel variant: family, tile
   assert.equal(variantLabel(variant), "expanded-fa2 16q x 1h wg32");
   assert.equal(variantLabel({ ...variant, decodeStep: 4 }), "expanded-fa2 16q x 1h wg32 step4");
   assert.equal(variantLabel(undefined), "-");
-  const table = formatTable({
-    machine: { cpu: "cpu", cores: 2, adapter: "a", deno: "2" },
-    ceilings: {
-      source: "timestamp-query" as const,
-      copyGBps: 1,
-      readGBps: 1,
-      fmaGflops: 1,
-      fma4Gflops: 1,
-      fma32Gflops: 1,
-      fmaF16Gflops: null,
-      dispatchUs: 1,
-      submitReadbackMs: 1,
-      samples: {},
-    },
-    records: [r],
-    targets: [],
-    warnings: [],
-  });
+  const table = formatTable(reportOf([r]));
   const lines = table.split("\n");
   const head = lines.findIndex((l) => l.startsWith("id "));
   assert.match(lines[head], /\bbackend\s+variant$/);

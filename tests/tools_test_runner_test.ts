@@ -243,33 +243,39 @@ Deno.test("on Vulkan the runner is one deno test, its output and exit status unc
  */
 async function runAborting(aborts: number): Promise<{ code: number; out: string; err: string }> {
   const dir = await fixture();
-  const fake = `${dir}/fake_deno.sh`;
-  await Deno.writeTextFile(
-    fake,
-    [
-      "#!/bin/sh",
+  try {
+    return await runWithFakeDeno(dir, [
       'case "$*" in',
       `  *c_gpu_test.ts*) echo "ok | 1 passed | 0 failed (1s)"; echo "fatal to stderr: $LIBC_FATAL_STDERR_" >&2; ` +
       `echo x >> "${dir}/aborted"; if [ "$(wc -l < "${dir}/aborted")" -le ${aborts} ]; then kill -ABRT $$; fi ;;`,
       '  *d_gpu_test.ts*) echo "FAILED | 0 passed | 1 failed (1s)"; exit 1 ;;',
       '  *) echo "ok | 2 passed | 0 failed (1s)" ;;',
       "esac",
-      "",
-    ].join("\n"),
-  );
-  await Deno.chmod(fake, 0o755);
-  try {
-    const r = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", RUNNER, dir],
-      env: { DENO_WEBGPU_BACKEND: "gl", NO_COLOR: "1", TEST_RUNNER_DENO: fake },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const d = new TextDecoder();
-    return { code: r.code, out: d.decode(r.stdout), err: d.decode(r.stderr) };
+    ], { DENO_WEBGPU_BACKEND: "gl" });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/**
+ * The runner over a fixture folder with a shell script (these lines) standing in for deno.
+ */
+async function runWithFakeDeno(
+  dir: string,
+  script: readonly string[],
+  env: Record<string, string>,
+): Promise<{ code: number; out: string; err: string }> {
+  const fake = `${dir}/fake_deno.sh`;
+  await Deno.writeTextFile(fake, ["#!/bin/sh", ...script, ""].join("\n"));
+  await Deno.chmod(fake, 0o755);
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", RUNNER, dir],
+    env: { NO_COLOR: "1", TEST_RUNNER_DENO: fake, ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const d = new TextDecoder();
+  return { code: r.code, out: d.decode(r.stdout), err: d.decode(r.stderr) };
 }
 
 const ABORTED =
@@ -351,33 +357,19 @@ Deno.test("runPool: every item once, never more than the jobs at a time, none st
  */
 async function runLogging(backend: string, jobs: string) {
   const dir = await fixture();
-  const fake = `${dir}/fake_deno.sh`;
   const log = `${dir}/calls.log`;
-  await Deno.writeTextFile(
-    fake,
-    [
-      "#!/bin/sh",
+  try {
+    const r = await runWithFakeDeno(dir, [
       `echo "start DENO_JOBS=$DENO_JOBS $*" >> "${log}"`,
       "sleep 0.3",
       `echo "end $*" >> "${log}"`,
       'echo "ok | 1 passed | 0 failed (1s)"',
-      "",
-    ].join("\n"),
-  );
-  await Deno.chmod(fake, 0o755);
-  try {
-    const r = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", RUNNER, dir],
-      env: { DENO_WEBGPU_BACKEND: backend, NO_COLOR: "1", TEST_RUNNER_DENO: fake, DENO_JOBS: jobs },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const d = new TextDecoder();
+    ], { DENO_WEBGPU_BACKEND: backend, DENO_JOBS: jobs });
     let calls: string[] = [];
     try {
       calls = (await Deno.readTextFile(log)).trim().split("\n");
     } catch { /* no process ran */ }
-    return { code: r.code, out: d.decode(r.stdout), err: d.decode(r.stderr), calls };
+    return { ...r, calls };
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
