@@ -3,8 +3,8 @@
 // with the H200's PCI id describe) the adapter picks other backends than on lavapipe: the
 // tiled kernels, not the gemm kernels. tools/gpu_machine_check.sh runs the smoke matrix
 // there, and issue 13 wants it to pass. So:
-// 1. every smoke case is supported on those caps, each path on the backend the device-class
-//    rule names (no case would be "unexpectedly unsupported" on the GPU);
+// 1. every smoke and nightly case is supported on those caps, each path on the backend the
+//    device-class rule names (no case would be "unexpectedly unsupported" on the GPU);
 // 2. on this machine's device, the tiny cases run on the backends those caps choose, with
 //    the H100's SM count (MLA_HARNESS_SM_COUNT=132: the KV splits and FA2 query tile of
 //    the H100's plans), and pass against the float64 reference.
@@ -25,9 +25,9 @@ const H200_CAPS: DeviceCaps = {
   adapter: { ...H100_CAPS.adapter, device: String(0x2335), description: "NVIDIA H200" },
 };
 
-/** Each smoke case's backend on a device, or the reasons it is refused there. */
-async function choices(caps: DeviceCaps): Promise<Map<string, string>> {
-  const { cases } = await loadMatrix("smoke", {});
+/** Each case's backend on a device, or the reasons it is refused there. */
+async function choices(caps: DeviceCaps, matrix = "smoke"): Promise<Map<string, string>> {
+  const { cases } = await loadMatrix(matrix, {});
   const out = new Map<string, string>();
   for (const c of cases) {
     let req = await caseRequest(c.params, { seed: 1 });
@@ -37,7 +37,7 @@ async function choices(caps: DeviceCaps): Promise<Map<string, string>> {
       applyProfile(caps, c.deviceProfile),
       c.params.splits > 0 ? { kvSplits: c.params.splits } : {},
     );
-    assert.equal(c.expect.support, "supported", `${c.id}: the smoke matrix expects support`);
+    assert.equal(c.expect.support, "supported", `${c.id}: the ${matrix} matrix expects support`);
     out.set(
       c.id,
       r.kind === "plan"
@@ -58,17 +58,19 @@ function gpuRule(id: string): string {
   return Number(/;sq=(\d+);/.exec(id)![1]) < 4 ? "wgsl-expanded" : "wgsl-expanded-tiled";
 }
 
-Deno.test("on the H100 and H200 caps every smoke case is supported, on the GPU-class backends", async () => {
+Deno.test("on the H100 and H200 caps every smoke and nightly case is supported, on the GPU-class backends", async () => {
   for (const [name, caps] of [["H100", H100_CAPS], ["H200", H200_CAPS]] as const) {
     const cls = deviceClassOf(caps)!;
     assert.equal(cls.kind, "gpu", name);
     assert.equal(cls.smCount, 132, `${name}: SM count from the table`);
-    const chosen = await choices(caps);
-    assert.ok(chosen.size >= 100, `${name}: ${chosen.size} smoke cases`);
-    const wrong = [...chosen].filter(([id, b]) => b !== gpuRule(id)).map(([id, b]) =>
-      `${id}: ${b} (want ${gpuRule(id)})`
-    );
-    assert.deepEqual(wrong, [], name);
+    for (const [matrix, least] of [["smoke", 100], ["nightly", 300]] as const) {
+      const chosen = await choices(caps, matrix);
+      assert.ok(chosen.size >= least, `${name}: ${chosen.size} ${matrix} cases`);
+      const wrong = [...chosen].filter(([id, b]) => b !== gpuRule(id)).map(([id, b]) =>
+        `${id}: ${b} (want ${gpuRule(id)})`
+      );
+      assert.deepEqual(wrong, [], `${name}, ${matrix}`);
+    }
   }
 });
 
