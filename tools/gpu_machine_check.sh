@@ -50,7 +50,7 @@
 # bench/{summary.md,report.json}. Everything else is written under $WORK (/tmp).
 #
 # Knobs (environment): STEPS, TOTAL_S (default 570), OUT (default out/gpu_machine),
-# GPU_TESTS (space-separated test files), T_DEVICES T_TESTS T_SMOKE T_BENCH T_AB (timeouts in s),
+# GPU_TESTS (space-separated test files), TEST_JOBS (test modules at once, default 4), T_DEVICES T_TESTS T_SMOKE T_BENCH T_AB (timeouts in s),
 # SMOKE_FILTER, BENCH_FILTER (passed as --filter), BENCH_MATRIX (default gpu),
 # BENCH_BACKENDS (default empty: the adapter's choice per path; else one --backend each),
 # BENCH_JSON=1 (bench --json), SKIP_GL=1 (do not unpack .gl; for dry runs elsewhere), WORK (scratch, default /tmp/...).
@@ -264,9 +264,12 @@ fi
 
 if wanted tests; then
   log "GPU test files: $GPU_TESTS"
+  # modules side by side (TEST_JOBS at once, default 4), as `deno task test` runs them: more
+  # of the list fits the step's timeout; the machine has 16 CPUs and one GPU with room for four
+  # test modules' buffers many times over
   # shellcheck disable=SC2086 # GPU_TESTS is a word list
-  step tests "$T_TESTS" deno test --cached-only --allow-read --allow-write --allow-env \
-    --allow-run --allow-sys $GPU_TESTS
+  step tests "$T_TESTS" env DENO_JOBS="${TEST_JOBS:-4}" deno test --cached-only --parallel \
+    --allow-read --allow-write --allow-env --allow-run --allow-sys $GPU_TESTS
 fi
 
 # ---------------------------------------------------------------- what comes back
