@@ -9,9 +9,16 @@
 import { ConfigError } from "../adapter/errors.ts";
 import { loadSpec } from "../adapter/source.ts";
 import { withParams } from "../adapter/spec.ts";
-import type { CaseRequest, DeviceCaps, LayoutRequest, MlaSpec } from "../adapter/types.ts";
+import type {
+  CaseRequest,
+  DeviceCaps,
+  LayoutRequest,
+  MlaSpec,
+  Resolution,
+} from "../adapter/types.ts";
+import { resolve } from "../adapter/resolve.ts";
 import { type ConfigPlace, isConfigPath, resolveConfigPath } from "../matrix/config_paths.ts";
-import type { CaseParams, DeviceProfile } from "../matrix/types.ts";
+import type { Case, CaseParams, DeviceProfile } from "../matrix/types.ts";
 import { shuffledPaging } from "../reference/paging.ts";
 import { makePrng } from "../reference/prng.ts";
 
@@ -102,6 +109,32 @@ export function applyProfile(caps: DeviceCaps, profile: DeviceProfile): DeviceCa
   return profile.loopIterationBudget === undefined
     ? out
     : { ...out, loopIterationBudget: profile.loopIterationBudget };
+}
+
+/**
+ * The adapter's answer for a matrix case on a device, as `run` asks it: the case's
+ * request (on `backend` when one is named: `run --backend`, the matrix's backend axis, a
+ * planted fault's), against the caps with the case's device profile applied, with the
+ * case's forced KV splits. A bad layout throws the adapter's ConfigError.
+ *
+ * @example
+ * ```ts ignore
+ * import { caseRequest, resolveCase } from "./case_request.ts";
+ * const r = resolveCase(await caseRequest(c.params, { seed: 1 }), c, caps);
+ * r.kind === "plan" ? r.backend : r.reasons;
+ * ```
+ */
+export function resolveCase(
+  req: CaseRequest,
+  c: Pick<Case, "params" | "deviceProfile">,
+  caps: DeviceCaps,
+  backend?: string,
+): Resolution {
+  return resolve(
+    backend === undefined ? req : { ...req, backend },
+    applyProfile(caps, c.deviceProfile),
+    c.params.splits > 0 ? { kvSplits: c.params.splits } : {},
+  );
 }
 
 /** Options of {@link caseRequest}. */

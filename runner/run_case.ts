@@ -10,17 +10,10 @@ import type { TimingScope } from "../adapter/timing_scope.ts";
 import { ConfigError } from "../adapter/errors.ts";
 import { isSelfAttention } from "../adapter/layout.ts";
 import { pathMismatch } from "../adapter/registry.ts";
-import {
-  DEVICE_FEATURE_CODES,
-  gpuPlanOf,
-  isGpuPlan,
-  resolve,
-  splitReasonCode,
-} from "../adapter/resolve.ts";
+import { DEVICE_FEATURE_CODES, gpuPlanOf, isGpuPlan, splitReasonCode } from "../adapter/resolve.ts";
 import type {
   AttentionOutputs,
   BackendId,
-  DeviceCaps,
   GpuPlan,
   MlaSpec,
   Reason,
@@ -39,7 +32,7 @@ import { makeAttentionInputs, makeHiddenStates, makeLayerWeights } from "../refe
 import { mlaLayer } from "../reference/layer.ts";
 import { runLayer } from "../kernels/layer.ts";
 import { sampleRows } from "../reference/sample_rows.ts";
-import { applyProfile, caseRequest } from "./case_request.ts";
+import { caseRequest, resolveCase } from "./case_request.ts";
 import { isRemoteDevice, type RunDevice } from "../gpu/runtime.ts";
 import type { CaseResult, ParityRecord } from "../results/types.ts";
 import { sha256Hex16 } from "../util/hash.ts";
@@ -218,7 +211,6 @@ export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseRes
       wallMs: wall(),
     };
   }
-  const caps: DeviceCaps = applyProfile(options.ctx.caps, c.deviceProfile);
   const override = options.backend;
   // The backend the case runs on: the command line's override, else the matrix's backend
   // axis (a registered id; its expectations apply as written), else the adapter's choice
@@ -226,10 +218,9 @@ export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseRes
   // A planted fault pins the backend whose kernel it mutates.
   const named = override ?? (c.params.backend || undefined) ??
     (options.fault ? faultBackendOf(options.fault, c.params.path) : undefined);
-  if (named !== undefined) req = { ...req, backend: named };
   let resolution: Resolution;
   try {
-    resolution = resolve(req, caps, c.params.splits > 0 ? { kvSplits: c.params.splits } : {});
+    resolution = resolveCase(req, c, options.ctx.caps, named);
     const mismatch = named === undefined ? null : pathMismatch(named, c.params.path);
     if (mismatch && resolution.kind === "plan") {
       resolution = { kind: "unsupported", backend: named!, reasons: [mismatch] };

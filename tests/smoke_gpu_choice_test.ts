@@ -10,8 +10,8 @@
 //    the H100's plans), and pass against the float64 reference.
 import assert from "node:assert/strict";
 import { loadMatrix } from "../matrix/mod.ts";
-import { applyProfile, caseRequest } from "../runner/case_request.ts";
-import { DEVICE_FEATURE_CODES, resolve, splitReasonCode } from "../adapter/resolve.ts";
+import { caseRequest, resolveCase } from "../runner/case_request.ts";
+import { DEVICE_FEATURE_CODES, splitReasonCode } from "../adapter/resolve.ts";
 import type { DeviceCaps } from "../adapter/types.ts";
 import { deviceClassOf } from "../adapter/device_class.ts";
 import { hasAdapter } from "../gpu/device.ts";
@@ -30,12 +30,12 @@ async function choices(caps: DeviceCaps, matrix = "smoke"): Promise<Map<string, 
   const { cases } = await loadMatrix(matrix, {});
   const out = new Map<string, string>();
   for (const c of cases) {
-    let req = await caseRequest(c.params, { seed: 1 });
-    if (c.params.backend) req = { ...req, backend: c.params.backend };
-    const r = resolve(
-      req,
-      applyProfile(caps, c.deviceProfile),
-      c.params.splits > 0 ? { kvSplits: c.params.splits } : {},
+    // as `run` asks: the matrix's backend axis when the case names one, else auto:<path>
+    const r = resolveCase(
+      await caseRequest(c.params, { seed: 1 }),
+      c,
+      caps,
+      c.params.backend || undefined,
     );
     assert.equal(c.expect.support, "supported", `${c.id}: the ${matrix} matrix expects support`);
     out.set(
