@@ -19,8 +19,7 @@ import {
   splitArgs,
   testModules,
 } from "../tools/test_runner.ts";
-
-const RUNNER = new URL("../tools/test_runner.ts", import.meta.url).pathname;
+import { runTool } from "./helpers_cli.ts";
 
 Deno.test("splitArgs: existing paths are paths, the rest go to deno test; tests/ by default", () => {
   const exists = (p: string) => p === "tests/a_test.ts" || p === "tests";
@@ -160,21 +159,15 @@ Deno.test("reachesWebGpu follows local imports; testModules skips out/", async (
   }
 });
 
-async function runRunner(backend: string, dir: string, ...extra: string[]) {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", RUNNER, dir, ...extra],
-    env: { DENO_WEBGPU_BACKEND: backend, NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return {
-    code: r.code,
-    out: new TextDecoder().decode(r.stdout).replace(
-      new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g"),
-      "",
-    ),
-    err: new TextDecoder().decode(r.stderr),
-  };
+/** The runner (tools/test_runner.ts) over a folder, its stdout without colour codes. */
+async function runRunner(backend: string, dir: string, env: Record<string, string> = {}) {
+  const r = await runTool("test_runner.ts", [dir], {
+    DENO_WEBGPU_BACKEND: backend,
+    NO_COLOR: "1",
+    ...env,
+  });
+  const ansi = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
+  return { code: r.code, out: r.stdout.replace(ansi, ""), err: r.stderr };
 }
 
 Deno.test("on GL the runner gives each WebGPU module its own deno test and sums the summaries", async () => {
@@ -263,19 +256,12 @@ async function runAborting(aborts: number): Promise<{ code: number; out: string;
 async function runWithFakeDeno(
   dir: string,
   script: readonly string[],
-  env: Record<string, string>,
+  env: Record<string, string> & { DENO_WEBGPU_BACKEND: string },
 ): Promise<{ code: number; out: string; err: string }> {
   const fake = `${dir}/fake_deno.sh`;
   await Deno.writeTextFile(fake, ["#!/bin/sh", ...script, ""].join("\n"));
   await Deno.chmod(fake, 0o755);
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", RUNNER, dir],
-    env: { NO_COLOR: "1", TEST_RUNNER_DENO: fake, ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const d = new TextDecoder();
-  return { code: r.code, out: d.decode(r.stdout), err: d.decode(r.stderr) };
+  return await runRunner(env.DENO_WEBGPU_BACKEND, dir, { ...env, TEST_RUNNER_DENO: fake });
 }
 
 const ABORTED =
