@@ -26,6 +26,7 @@ import {
   maxKeysWithinBudget,
 } from "./loop_budget.ts";
 import { type DeviceClassName, deviceClassOf } from "./device_class.ts";
+import { workgroupElementCap } from "./slow_device.ts";
 import {
   DEFAULT_MAX_TEXTURE_DIMENSION_2D,
   GEMM_KEYS_PER_GROUP,
@@ -674,6 +675,8 @@ function absorbedTiledCheck(q: SupportQuery, options: { subgroups: boolean }): S
   const tier = deviceTier ?? 16384;
   const shape = tiledShape(spec, layout, dtype, tier, {
     ...options,
+    // The GL fallback compiles workgroup memory's zero fill slowly (slow_device.ts).
+    maxWorkgroupElements: workgroupElementCap(q.caps),
     maxWorkgroupSize: Math.min(
       q.caps?.limits.maxComputeInvocationsPerWorkgroup ?? 256,
       q.caps?.limits.maxComputeWorkgroupSizeX ?? 256,
@@ -1066,11 +1069,14 @@ const expandedTiled: Backend = {
     const eb = bytesOf(dtype);
     const reasons = denseDeviceReasons(q);
     const shape = { qkVec4: spec.kChannels / 4, vVec4: spec.vChannels / 4 };
-    // The query tile fills the device's SMs where their count is known (tiled_plan.ts).
+    // The query tile fills the device's SMs where their count is known, within the GL
+    // fallback's workgroup-element cap there (tiled_plan.ts, slow_device.ts).
     const { queryTile } = fa2QueryTile({
       queryLens: layout.seqs.map((s) => s.qLen),
       heads: spec.numHeads,
       smCount: deviceClassOf(q.caps)?.smCount ?? null,
+      shape,
+      maxWorkgroupElements: workgroupElementCap(q.caps),
     });
     const workgroupSize = fa2WorkgroupSize(queryTile);
     const wgBytes = fa2WorkgroupBytes(shape, queryTile);

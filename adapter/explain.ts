@@ -18,9 +18,11 @@ import {
   FA2_WORKGROUPS_PER_SM,
   fa2Grid,
   fa2QueryTile,
+  fa2WorkgroupElements,
   tiledQSegment,
 } from "./tiled_plan.ts";
 import { deviceClassOf, formatDeviceClass } from "./device_class.ts";
+import { workgroupElementCap } from "./slow_device.ts";
 import { ConfigError } from "./errors.ts";
 import { PRESET_CONFIGS, PRESET_NAMES, presetReading } from "./presets.ts";
 import { resolve, type ResolveOptions } from "./resolve.ts";
@@ -216,8 +218,8 @@ export function formatExplanation(e: Explanation): string {
         `kv splits ${r.variant.kvSplits}, queries/tile ${r.variant.queryTile}`,
       ...autoReason(r.requested, r.layout, e.caps),
       ...headTileLines(r.variant, r.attention.numHeads),
-      ...tiledLines(r.variant, r.attention.keyWidth),
-      ...fa2Lines(r.variant, r.layout, r.attention.numHeads, cls?.smCount ?? null),
+      ...tiledLines(r.variant, r.attention.keyWidth, e.caps),
+      ...fa2Lines(r.variant, r.layout, r.attention, cls?.smCount ?? null, e.caps),
       ...valuesPassLines(r.variant),
       `  key width ${r.attention.keyWidth}, value width ${r.attention.valueWidth}, ` +
         `softmax scale ${r.attention.softmaxScale.toFixed(6)}`,
@@ -264,17 +266,23 @@ function headTileLines(v: KernelVariant, heads: number): string[] {
   ];
 }
 
+/** Why the GL fallback caps a tiled kernel's workgroup memory (adapter/slow_device.ts). */
+const GL_ZERO_FILL_WHY = "GL compiles workgroup memory's zero fill one store per element, " +
+  "in time growing with their square";
+
 /**
  * wgsl-absorbed-tiled's key tile and score shape (adapter/tiled_plan.ts): keys per staged
  * tile, and how an invocation's share of a query row is held (registers, or the subgroup
  * variant's coalesced reads).
  */
-function tiledLines(v: KernelVariant, keyWidth: number): string[] {
+function tiledLines(v: KernelVariant, keyWidth: number, caps: DeviceCaps | null): string[] {
   if (!v.family.startsWith("absorbed-tiled")) return [];
   const rows = v.headsPerTile * v.queryTile;
   const chunks = keyWidth / (v.dtype === "f16" ? 8 : 4);
+  const cap = workgroupElementCap(caps);
   const tile = `  key tiles: ${v.keysPerBlock} keys staged in workgroup memory, ` +
-    "each tile's loads issued one tile ahead";
+    "each tile's loads issued one tile ahead" +
+    (cap === null ? "" : ` (at most ${cap} workgroup-memory elements: ${GL_ZERO_FILL_WHY})`);
   if (v.subgroups) {
     return [`${tile}; each (row, key) score summed by one subgroup from q read per tile`];
   }
@@ -299,14 +307,26 @@ function tiledLines(v: KernelVariant, keyWidth: number): string[] {
 function fa2Lines(
   v: KernelVariant,
   layout: NormalizedLayout,
-  heads: number,
+  attention: { numHeads: number; keyWidth: number; valueWidth: number },
   smCount: number | null,
+  caps: DeviceCaps | null,
 ): string[] {
   if (v.family !== "expanded-fa2") return [];
+  const heads = attention.numHeads;
   const queryLens = layout.seqs.map((s) => s.qLen);
-  const c = fa2QueryTile({ queryLens, heads, smCount });
+  const shape = { qkVec4: attention.keyWidth / 4, vVec4: attention.valueWidth / 4 };
+  const cap = workgroupElementCap(caps);
+  const c = fa2QueryTile({ queryLens, heads, smCount, shape, maxWorkgroupElements: cap });
   const head = `  query tiles: ${v.queryTile} queries x 1 head per workgroup ` +
     `(${v.workgroupSize} invocations): ${c.workgroups} workgroups`;
+  if (c.elementCap !== null) {
+    return [
+      `${head}; ${
+        fa2WorkgroupElements(shape, v.queryTile)
+      } workgroup-memory elements, within the GL fallback's ${c.elementCap} ` +
+      `(${GL_ZERO_FILL_WHY})`,
+    ];
+  }
   if (c.target === null) {
     return [
       `${head}; the SM count is unknown, so the largest tile (a caps file's smCount or ` +

@@ -63,3 +63,37 @@ export function tooSlowReason(spec: MlaSpec, caps: DeviceCaps): Reason | null {
       "it needs minutes per case at model sizes",
   };
 }
+
+/**
+ * Most workgroup-memory elements a kernel declares on the GL fallback (counted per
+ * array element: an f32 or a vec4 is one). WebGPU zero-fills workgroup memory before a
+ * kernel runs. Under GL, wgpu's shader translator writes that fill as one store per
+ * element in a single straight-line block, and llvmpipe compiles such a block in time
+ * that grows with the square of its stores. `deno run -A tools/gl_zero_init_probe.ts`
+ * (one workgroup array of f32, compiled at the first dispatch), on the GL fallback of a
+ * 2-core machine, in two runs (the second beside other work): 256 elements 0.3-0.4 s, 1024
+ * 3.8-5.0 s, 2048 21-32 s, 4096 88-166 s (1024 vec4s 11-14 s); the same 4096 on lavapipe,
+ * which zero-fills through its driver, 0.04 s. The
+ * tiled kernels size their tiles for workgroup memory in bytes (thousands of elements at
+ * tiny widths), so on the GL fallback they take smaller tiles, within this many elements
+ * (`tiledShape`, `fa2QueryTile` in adapter/tiled_plan.ts). A smaller tile computes the
+ * same attention: parity holds at any tile; only speed changes.
+ */
+export const GL_FALLBACK_MAX_WORKGROUP_ELEMENTS = 1024;
+
+/**
+ * The most workgroup-memory elements a kernel should declare on this device: the
+ * {@link GL_FALLBACK_MAX_WORKGROUP_ELEMENTS} cap on the GL fallback, else null (no cap).
+ *
+ * @example
+ * ```ts
+ * import { workgroupElementCap } from "./slow_device.ts";
+ * workgroupElementCap({ adapter: { vendor: "", architecture: "", device: "",
+ *   description: "llvmpipe", isFallbackAdapter: true }, features: [], limits: {},
+ *   webgpuBackend: "gl" }); // 1024
+ * workgroupElementCap(null); // null
+ * ```
+ */
+export function workgroupElementCap(caps: DeviceCaps | null): number | null {
+  return caps !== null && isGlFallback(caps) ? GL_FALLBACK_MAX_WORKGROUP_ELEMENTS : null;
+}

@@ -121,6 +121,27 @@ const pow2floor = (n: number) => 2 ** Math.floor(Math.log2(Math.max(1, n)));
  *   keyVec4: 144, valueVec4: 128, vec4PerChunk: 1, tier: 32768 }); // 23360
  * ```
  */
+/**
+ * Workgroup-memory elements of a shape (an array element of any width counts one): what
+ * the GL fallback zero-fills with one store each (adapter/slow_device.ts
+ * GL_FALLBACK_MAX_WORKGROUP_ELEMENTS). The staged tile with its padding chunk per row,
+ * the score tile, three per-row arrays, and the partial scores or the subgroup counter.
+ *
+ * @example
+ * ```ts
+ * import { tiledWorkgroupElements } from "./tiled_plan.ts";
+ * // tiny (4 heads, 12 chunks a row), 8 keys: 8 x 13 + 4 x 8 + 3 x 4 + 8 x 64
+ * tiledWorkgroupElements({ workgroupSize: 64, headsPerTile: 4, queryTile: 1, keysPerTile: 8,
+ *   keyVec4: 12, valueVec4: 8, vec4PerChunk: 1, tier: 32768 }); // 660
+ * ```
+ */
+export function tiledWorkgroupElements(s: TiledShape): number {
+  const rows = s.headsPerTile * s.queryTile;
+  const keyChunks = s.keyVec4 / s.vec4PerChunk;
+  return s.keysPerTile * (keyChunks + 1) + rows * s.keysPerTile + rows * 3 +
+    (s.subgroups ? 1 : s.keysPerTile * s.workgroupSize);
+}
+
 export function tiledWorkgroupBytes(s: TiledShape): number {
   const rows = s.headsPerTile * s.queryTile;
   const keyChunks = s.keyVec4 / s.vec4PerChunk;
@@ -137,7 +158,8 @@ export function tiledWorkgroupBytes(s: TiledShape): number {
  * segment (the key width over WG / rows invocations) exceeds {@link TILED_MAX_Q_VEC4}
  * vec4s (V2-Lite's 16 rows: 128; DeepSeek-V3's 32: 256); KT = the largest power
  * of two in [2, 64] whose tile fits the tier (with the subgroup variant's counter when
- * `options.subgroups`).
+ * `options.subgroups`) and, where `options.maxWorkgroupElements` is set (the GL
+ * fallback), declares at most that many workgroup-memory elements.
  *
  * @example
  * ```ts
@@ -162,6 +184,12 @@ export function tiledShape(
      * offers 128), never below the one-column-per-invocation size.
      */
     maxWorkgroupSize?: number;
+    /**
+     * The most workgroup-memory elements the shape may declare
+     * ({@link tiledWorkgroupElements}; adapter/slow_device.ts workgroupElementCap: the GL
+     * fallback's): the key tile stops growing there (it is 2 keys at least). Default: no cap.
+     */
+    maxWorkgroupElements?: number | null;
   } = {},
 ): TiledShape {
   const headsPerTile = Math.min(pow2ceil(spec.numHeads), TILED_MAX_ROWS);
@@ -194,9 +222,11 @@ export function tiledShape(
     tier,
     ...(options.subgroups ? { subgroups: true } : {}),
   };
+  const cap = options.maxWorkgroupElements ?? Infinity;
   let keysPerTile = 2;
   while (
-    keysPerTile < 64 && tiledWorkgroupBytes({ ...base, keysPerTile: keysPerTile * 2 }) <= tier
+    keysPerTile < 64 && tiledWorkgroupBytes({ ...base, keysPerTile: keysPerTile * 2 }) <= tier &&
+    tiledWorkgroupElements({ ...base, keysPerTile: keysPerTile * 2 }) <= cap
   ) {
     keysPerTile *= 2;
   }
@@ -391,6 +421,23 @@ export function fa2Grid(queryLens: readonly number[], heads: number, queryTile: 
   return queryLens.reduce((n, len) => n + Math.ceil(len / queryTile), 0) * heads;
 }
 
+/**
+ * Workgroup-memory elements of expanded_fa2.wgsl at a query tile (an array element of
+ * any width counts one; what the GL fallback zero-fills with one store each): the q and k
+ * chunks, the V tile, the padded score tile and three per-row arrays.
+ *
+ * @example
+ * ```ts
+ * import { fa2WorkgroupElements } from "./tiled_plan.ts";
+ * // tiny (v 16): 16 x 4 + 32 x 4 + 32 x 4 + 16 x 33 + 3 x 16
+ * fa2WorkgroupElements({ qkVec4: 6, vVec4: 4 }, 16); // 896
+ * ```
+ */
+export function fa2WorkgroupElements(s: Fa2Shape, queryTile: number): number {
+  const k = FA2_KEY_TILE;
+  return queryTile * 4 + k * 4 + k * s.vVec4 + queryTile * (k + 1) + queryTile * 3;
+}
+
 /** The query tile of an expanded_fa2.wgsl plan, and its grid. */
 export interface Fa2QueryTileChoice {
   /** Queries per tile (BQ). */
@@ -399,6 +446,11 @@ export interface Fa2QueryTileChoice {
   readonly workgroups: number;
   /** Workgroups the grid should reach (SMs x {@link FA2_WORKGROUPS_PER_SM}); null: SMs unknown. */
   readonly target: number | null;
+  /**
+   * The workgroup-element cap the tile was held to (the GL fallback's,
+   * adapter/slow_device.ts), or null: none.
+   */
+  readonly elementCap: number | null;
 }
 
 /**
@@ -408,7 +460,9 @@ export interface Fa2QueryTileChoice {
  * or a GPU missing from adapter/device_class.ts's table: it then runs as before). On a GPU
  * a causal prefill's time is its longest tile's (the last queries see every key), so on a
  * grid that leaves SMs idle a smaller tile both fills them and shortens that tile; a
- * long prefill keeps 64 queries, which stage each key tile for more rows.
+ * long prefill keeps 64 queries, which stage each key tile for more rows. With
+ * `maxWorkgroupElements` (the GL fallback, adapter/slow_device.ts) only the tiles within
+ * that many workgroup-memory elements are candidates, the smallest tile if none is.
  *
  * @example
  * ```ts
@@ -417,19 +471,37 @@ export interface Fa2QueryTileChoice {
  * fa2QueryTile({ queryLens: [256], heads: 16, smCount: 132 }).queryTile; // 16
  * fa2QueryTile({ queryLens: [4096], heads: 16, smCount: 132 }).queryTile; // 64
  * fa2QueryTile({ queryLens: [256], heads: 16, smCount: null }).queryTile; // 64
+ * // tiny widths on the GL fallback (1024 elements at most): 64 and 32 queries do not fit.
+ * fa2QueryTile({ queryLens: [4], heads: 4, smCount: null, shape: { qkVec4: 6, vVec4: 4 },
+ *   maxWorkgroupElements: 1024 }).queryTile; // 16
  * ```
  */
 export function fa2QueryTile(
-  o: { queryLens: readonly number[]; heads: number; smCount: number | null },
+  o: {
+    queryLens: readonly number[];
+    heads: number;
+    smCount: number | null;
+    /** With `maxWorkgroupElements` (the GL fallback's cap): the kernel's widths. */
+    shape?: Fa2Shape;
+    /** Only tiles within this many workgroup-memory elements (else the smallest tile). */
+    maxWorkgroupElements?: number | null;
+  },
 ): Fa2QueryTileChoice {
   const grid = (qt: number) => fa2Grid(o.queryLens, o.heads, qt);
+  const cap = o.maxWorkgroupElements ?? null;
+  const smallest = FA2_QUERY_TILES[FA2_QUERY_TILES.length - 1];
+  const shape = o.shape;
+  const fitting = cap === null || shape === undefined
+    ? FA2_QUERY_TILES
+    : FA2_QUERY_TILES.filter((qt) => fa2WorkgroupElements(shape, qt) <= cap);
+  const tiles = fitting.length > 0 ? fitting : [smallest];
+  const elementCap = tiles[0] === FA2_QUERY_TILE ? null : cap;
   if (o.smCount === null) {
-    return { queryTile: FA2_QUERY_TILE, workgroups: grid(FA2_QUERY_TILE), target: null };
+    return { queryTile: tiles[0], workgroups: grid(tiles[0]), target: null, elementCap };
   }
   const target = FA2_WORKGROUPS_PER_SM * o.smCount;
-  const queryTile = FA2_QUERY_TILES.find((qt) => grid(qt) >= target) ??
-    FA2_QUERY_TILES[FA2_QUERY_TILES.length - 1];
-  return { queryTile, workgroups: grid(queryTile), target };
+  const queryTile = tiles.find((qt) => grid(qt) >= target) ?? tiles[tiles.length - 1];
+  return { queryTile, workgroups: grid(queryTile), target, elementCap };
 }
 /** Loop iterations per key tile added to {@link fa2LoopIterations} as a margin. */
 export const FA2_LOOP_MARGIN = 4;

@@ -209,7 +209,8 @@ export async function hasAdapter(): Promise<boolean> {
 }
 
 /**
- * The capabilities of an adapter as plain data (features sorted, every limit).
+ * The capabilities of an adapter as plain data (features sorted, every limit, the SM
+ * count from MLA_HARNESS_SM_COUNT, the wgpu backend it runs under).
  *
  * @example
  * ```ts
@@ -238,6 +239,10 @@ export async function probeCaps(adapter?: GPUAdapter): Promise<DeviceCaps> {
     features: [...a.features].sort(),
     limits,
     ...smCountCaps(),
+    // Which wgpu backend runs it (the process chose it before requesting the adapter):
+    // resolve() refuses model sizes on the GL fallback and sizes the tiled kernels'
+    // workgroup memory for it, and `explain` must decide as `run` does.
+    ...(environment.webgpuBackend ? { webgpuBackend: environment.webgpuBackend() } : {}),
   };
 }
 
@@ -361,8 +366,6 @@ export class GpuContext {
     const caps = {
       ...await probeCaps(adapter),
       loopIterationBudget: await measureLoopBudget(device),
-      // Which wgpu backend runs it: resolve() refuses model sizes on the GL fallback.
-      ...(environment.webgpuBackend ? { webgpuBackend: environment.webgpuBackend() } : {}),
     };
     return new GpuContext(adapter, device, caps, options);
   }

@@ -17,15 +17,18 @@ import {
   fa2MaxKeys,
   fa2QueryTile,
   fa2WorkgroupBytes,
+  fa2WorkgroupElements,
   tiledKvSplits,
   tiledLoopIterations,
   type TiledShape,
   tiledShape,
   tiledValueRowGroups,
   tiledWorkgroupBytes,
+  tiledWorkgroupElements,
 } from "../adapter/tiled_plan.ts";
+import { GL_FALLBACK_MAX_WORKGROUP_ELEMENTS, workgroupElementCap } from "../adapter/slow_device.ts";
 import type { DeviceCaps, LayoutRequest } from "../adapter/types.ts";
-import { H100_CAPS as H100, LAVAPIPE_CAPS as LAVAPIPE } from "./caps_fixtures.ts";
+import { GL_CAPS as GL, H100_CAPS as H100, LAVAPIPE_CAPS as LAVAPIPE } from "./caps_fixtures.ts";
 
 const HEADLINE: LayoutRequest = { kind: "bshd", batch: 4, seqQ: 1, seqK: 4096, causal: true };
 const v2lite = presetSpec("deepseek-v2-lite");
@@ -397,14 +400,34 @@ Deno.test("FA2 query tile: 64, or 32 / 16 where 64-query tiles give a GPU under 
   // 1024: 16 x 16 = 256 < 264, 32 x 16 = 512 -> 32. 4096: 64 x 16 = 1024 -> 64.
   const tile = (queryLens: number[], smCount: number | null) =>
     fa2QueryTile({ queryLens, heads: 16, smCount });
-  assert.deepEqual(tile([256], 132), { queryTile: 16, workgroups: 256, target: 264 });
-  assert.deepEqual(tile([1024], 132), { queryTile: 32, workgroups: 512, target: 264 });
-  assert.deepEqual(tile([4096], 132), { queryTile: 64, workgroups: 1024, target: 264 });
+  assert.deepEqual(tile([256], 132), {
+    queryTile: 16,
+    workgroups: 256,
+    target: 264,
+    elementCap: null,
+  });
+  assert.deepEqual(tile([1024], 132), {
+    queryTile: 32,
+    workgroups: 512,
+    target: 264,
+    elementCap: null,
+  });
+  assert.deepEqual(tile([4096], 132), {
+    queryTile: 64,
+    workgroups: 1024,
+    target: 264,
+    elementCap: null,
+  });
   // Packed sequences count their own tiles: 3 x 100 queries = 3 x 2 tiles of 64.
   assert.equal(tile([100, 100, 100], 48).queryTile, 64); // 96 >= 96
   assert.equal(tile([100, 100, 100], 49).queryTile, 32); // 96 < 98 <= 3 x 4 x 16 = 192
   // SMs unknown (lavapipe, a GPU missing from the table): 64, as before.
-  assert.deepEqual(tile([256], null), { queryTile: 64, workgroups: 64, target: null });
+  assert.deepEqual(tile([256], null), {
+    queryTile: 64,
+    workgroups: 64,
+    target: null,
+    elementCap: null,
+  });
 
   // The plans: workgroup size 2 x BQ, bytes and loop counts at that tile.
   const plan = (caps: DeviceCaps, seq: number) => {
@@ -458,5 +481,88 @@ Deno.test("explain names the FA2 query tile and why", () => {
   assert.match(
     text(LAVAPIPE, 256),
     /query tiles: 64 queries x 1 head per workgroup \(128 invocations\): 64 workgroups; the SM count is unknown, so the largest tile/,
+  );
+});
+
+Deno.test("GL fallback: the tiled kernels' workgroup memory stays within its element cap; elsewhere no cap", () => {
+  // Naga's GL output zero-fills workgroup memory one store per element, which llvmpipe
+  // compiles in time growing with their square (adapter/slow_device.ts): a tiny tiled
+  // decode with 64-key tiles declared 5000+ elements and compiled for about 3 minutes.
+  assert.equal(workgroupElementCap(GL), GL_FALLBACK_MAX_WORKGROUP_ELEMENTS);
+  assert.equal(workgroupElementCap(LAVAPIPE), null);
+  assert.equal(workgroupElementCap(H100), null);
+  assert.equal(workgroupElementCap(null), null);
+  const tiny = presetSpec("tiny");
+  const plan = (caps: DeviceCaps, backend: string, seqQ: number, seqK: number) => {
+    const r = resolve({
+      spec: tiny,
+      dtype: "f32",
+      backend,
+      layout: { kind: "bshd", batch: 2, seqQ, seqK, causal: true },
+    }, caps);
+    assert.equal(r.kind, "plan", JSON.stringify(r));
+    return r.kind === "plan" ? r.variant : null;
+  };
+  // The absorbed tiled kernel, 1 and 2 queries (4 and 8 rows): its key tile, counted
+  // element by element from the kernel's declarations (ktile KT x (KEY_CH + 1), sp ROWS x
+  // KT, three ROWS arrays, part KT x WG). tiny: KEY_CH = (32 + 8) / 4 = 10, WG 64.
+  const elements = (kt: number, rows: number) => kt * 11 + rows * kt + rows * 3 + kt * 64;
+  for (const sq of [1, 2]) {
+    const rows = 4 * sq;
+    const gl = plan(GL, "wgsl-absorbed-tiled", sq, 40)!;
+    assert.equal(gl.keysPerBlock, 8, `sq ${sq}`);
+    assert.ok(elements(8, rows) <= GL_FALLBACK_MAX_WORKGROUP_ELEMENTS);
+    assert.ok(elements(16, rows) > GL_FALLBACK_MAX_WORKGROUP_ELEMENTS);
+    const shape = tiledShape(
+      tiny,
+      normalizeLayout({
+        kind: "bshd",
+        batch: 2,
+        seqQ: sq,
+        seqK: 40,
+        causal: true,
+      }),
+      "f32",
+      32768,
+      { maxWorkgroupElements: GL_FALLBACK_MAX_WORKGROUP_ELEMENTS },
+    );
+    assert.equal(tiledWorkgroupElements(shape), elements(8, rows));
+    // Lavapipe (and a GPU) keep the tile the workgroup-memory tier allows.
+    assert.equal(plan(LAVAPIPE, "wgsl-absorbed-tiled", sq, 40)!.keysPerBlock, 64, `sq ${sq}`);
+  }
+  // The FA2 prefill: the smallest query tile on GL at tiny widths, 64 on lavapipe.
+  // 16 queries: q 16 x 4 + k 32 x 4 + V 32 x 4 + scores 16 x 33 + 3 x 16 = 896 elements.
+  const fa2 = { qkVec4: 6, vVec4: 4 };
+  assert.equal(fa2WorkgroupElements(fa2, 16), 64 + 128 + 128 + 528 + 48);
+  assert.ok(fa2WorkgroupElements(fa2, 32) > GL_FALLBACK_MAX_WORKGROUP_ELEMENTS);
+  assert.deepEqual(
+    fa2QueryTile({
+      queryLens: [4, 4],
+      heads: 4,
+      smCount: null,
+      shape: fa2,
+      maxWorkgroupElements: GL_FALLBACK_MAX_WORKGROUP_ELEMENTS,
+    }),
+    { queryTile: 16, workgroups: 8, target: null, elementCap: GL_FALLBACK_MAX_WORKGROUP_ELEMENTS },
+  );
+  const glFa2 = plan(GL, "wgsl-expanded-tiled", 4, 20)!;
+  assert.deepEqual([glFa2.queryTile, glFa2.workgroupSize], [16, 32]);
+  const vkFa2 = plan(LAVAPIPE, "wgsl-expanded-tiled", 4, 20)!;
+  assert.deepEqual([vkFa2.queryTile, vkFa2.workgroupSize], [64, 128]);
+  // explain says why, as run decides.
+  const text = (backend: string, seqQ: number) =>
+    formatExplanation(explainCase({
+      spec: tiny,
+      dtype: "f32",
+      backend,
+      layout: { kind: "bshd", batch: 2, seqQ, seqK: 20, causal: true },
+    }, GL));
+  assert.match(
+    text("wgsl-absorbed-tiled", 1),
+    /key tiles: 8 keys .*at most 1024 workgroup-memory elements: GL compiles workgroup memory's zero fill one store per element/,
+  );
+  assert.match(
+    text("wgsl-expanded-tiled", 4),
+    /query tiles: 16 queries .*896 workgroup-memory elements, within the GL fallback's 1024/,
   );
 });

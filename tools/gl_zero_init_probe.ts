@@ -1,0 +1,102 @@
+/**
+ * How long this adapter takes to compile a kernel whose workgroup memory is one array of
+ * N elements, for each N given. WebGPU zero-fills workgroup memory before a kernel runs;
+ * under wgpu's GL backend the translated shader does it with one store per element, and
+ * llvmpipe compiles that block in time growing with the square of the stores (the cap in
+ * adapter/slow_device.ts). llvmpipe compiles at the first dispatch, so the time printed is
+ * pipeline creation plus one dispatch of one workgroup.
+ *
+ *   VK_ICD_FILENAMES=/nonexistent.json MESA_SHADER_CACHE_DISABLE=true \
+ *     deno run -A tools/gl_zero_init_probe.ts 256 1024 2048 4096        # the GL fallback
+ *   DENO_WEBGPU_BACKEND=vulkan MESA_SHADER_CACHE_DISABLE=true \
+ *     deno run -A tools/gl_zero_init_probe.ts --type vec4 1024          # lavapipe
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { requestGpuAdapter } from "../gpu/device.ts";
+
+/** Element types the probe's array can have. */
+export type ProbeElement = "f32" | "vec4";
+
+/**
+ * The probe kernel: a workgroup array of `n` elements that every invocation writes and
+ * reads across a barrier (so it is not optimized away).
+ *
+ * @example
+ * ```ts
+ * import { probeShader } from "./gl_zero_init_probe.ts";
+ * probeShader(1024, "f32").includes("array<f32, 1024>"); // true
+ * ```
+ */
+export function probeShader(n: number, element: ProbeElement): string {
+  const t = element === "f32" ? "f32" : "vec4<f32>";
+  return `
+var<workgroup> w: array<${t}, ${n}>;
+@group(0) @binding(0) var<storage, read_write> o: array<${t}>;
+@compute @workgroup_size(64)
+fn main(@builtin(local_invocation_index) lid: u32) {
+  w[lid % ${n}u] = ${t}(f32(lid));
+  workgroupBarrier();
+  o[lid] = w[(lid * 7u) % ${n}u];
+}`;
+}
+
+async function timeOne(device: GPUDevice, n: number, element: ProbeElement): Promise<number> {
+  const t0 = performance.now();
+  const module = device.createShaderModule({ code: probeShader(n, element) });
+  const pipeline = await device.createComputePipelineAsync({
+    layout: "auto",
+    compute: { module, entryPoint: "main" },
+  });
+  const out = device.createBuffer({ size: 64 * 16, usage: GPUBufferUsage.STORAGE });
+  const bindGroup = device.createBindGroup({
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [{ binding: 0, resource: { buffer: out } }],
+  });
+  const encoder = device.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(0, bindGroup);
+  pass.dispatchWorkgroups(1);
+  pass.end();
+  device.queue.submit([encoder.finish()]);
+  await device.queue.onSubmittedWorkDone();
+  out.destroy();
+  return performance.now() - t0;
+}
+
+if (import.meta.main) {
+  const { values, positionals } = parseArgs({
+    args: Deno.args,
+    options: { type: { type: "string", default: "f32" }, help: { type: "boolean" } },
+    allowPositionals: true,
+  });
+  if (values.help || positionals.length === 0) {
+    console.log(
+      "usage: deno run -A tools/gl_zero_init_probe.ts [--type f32|vec4] N [N ...]\n" +
+        "Prints the compile time (pipeline + first dispatch) of a kernel with a workgroup " +
+        "array of N elements.\nRun with MESA_SHADER_CACHE_DISABLE=true so every N compiles.",
+    );
+    Deno.exit(values.help ? 0 : 2);
+  }
+  const element = values.type;
+  const sizes = positionals.map(Number);
+  const bad = positionals.find((p, i) => !Number.isInteger(sizes[i]) || sizes[i] < 64);
+  if ((element !== "f32" && element !== "vec4") || bad !== undefined) {
+    console.error(
+      bad !== undefined
+        ? `element count "${bad}" must be a whole number of at least 64 (the workgroup size)`
+        : `--type "${element}" must be f32 or vec4`,
+    );
+    Deno.exit(2);
+  }
+  const adapter = await requestGpuAdapter();
+  const device = await adapter.requestDevice();
+  console.log(`adapter: ${adapter.info.description || adapter.info.device}`);
+  for (const n of sizes) {
+    const ms = await timeOne(device, n, element);
+    console.log(`${n} ${element} elements: ${(ms / 1000).toFixed(2)} s`);
+  }
+  device.destroy();
+}
