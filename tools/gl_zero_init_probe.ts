@@ -82,7 +82,7 @@ if (import.meta.main) {
   }
   const element = values.type;
   const sizes = positionals.map(Number);
-  const bad = positionals.find((p, i) => !Number.isInteger(sizes[i]) || sizes[i] < 64);
+  const bad = positionals.find((_p, i) => !Number.isInteger(sizes[i]) || sizes[i] < 64);
   if ((element !== "f32" && element !== "vec4") || bad !== undefined) {
     console.error(
       bad !== undefined
