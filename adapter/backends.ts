@@ -104,6 +104,12 @@ export interface SupportQuery {
   readonly kvSplits?: number;
   /** Loop-budget helpers for this device (filled in by resolve). */
   readonly loop?: LoopHelpers;
+  /**
+   * The most workgroup-memory elements a kernel should declare on this device, or null
+   * for no cap (filled in by resolve: 1024 on the GL fallback, whose compile of WebGPU's
+   * zero fill grows with the square of the elements; adapter/slow_device.ts).
+   */
+  readonly workgroupElementCap?: number | null;
 }
 
 /** A backend's answer: reasons (empty = supported), and what it would run. */

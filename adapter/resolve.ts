@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { TOO_SLOW_CODE, tooSlowReason } from "./slow_device.ts";
+import { TOO_SLOW_CODE, tooSlowReason, workgroupElementCap } from "./slow_device.ts";
 import { autoPathOf, autoPriority, loopHelpers, pathPriority } from "./backends.ts";
 import { normalizeLayout } from "./layout.ts";
 import { referenceFormulation } from "./reference_choice.ts";
@@ -52,6 +52,7 @@ function tryBackend(
     caps,
     kvSplits: options.kvSplits,
     loop: loopHelpers(caps),
+    workgroupElementCap: workgroupElementCap(caps),
   });
   // A GPU plan on the GL fallback at model size: refused here, with the reason, so that
   // explain, run and bench agree (adapter/slow_device.ts).

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { presetSpec } from "../adapter/presets.ts";
-import { chooseKvSplits } from "../adapter/backends.ts";
+import { BUNDLED_BACKENDS, chooseKvSplits, type SupportQuery } from "../adapter/backends.ts";
+import { registerBackend } from "../adapter/registry.ts";
 import { resolve } from "../adapter/resolve.ts";
 import { withParams } from "../adapter/spec.ts";
 import type { DeviceCaps, LayoutRequest, Plan, Unsupported } from "../adapter/types.ts";
-import { LAVAPIPE_CAPS as caps, NO_F16_CAPS as noF16 } from "./caps_fixtures.ts";
+import { GL_CAPS, LAVAPIPE_CAPS as caps, NO_F16_CAPS as noF16 } from "./caps_fixtures.ts";
 
 const decode: LayoutRequest = { kind: "bshd", batch: 4, seqQ: 1, seqK: 4096, causal: true };
 
@@ -293,4 +294,27 @@ Deno.test("every buffer a plan allocates is checked: the standard buffers too, o
     p.buffers.map((b) => b.name).slice(0, 6),
     ["q_nope", "q_pe", "latent_cache", "w_kv_b", "out", "lse"],
   );
+});
+
+Deno.test("a backend's check is told the device's workgroup-element cap: 1024 on the GL fallback, else none", () => {
+  const seen: SupportQuery[] = [];
+  const base = BUNDLED_BACKENDS["wgsl-absorbed"];
+  registerBackend({
+    ...base,
+    id: "test-query-recorder",
+    check: (q) => {
+      seen.push(q);
+      return base.check(q);
+    },
+  });
+  const req = {
+    spec: presetSpec("tiny"),
+    dtype: "f32" as const,
+    backend: "test-query-recorder",
+    layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 16, causal: true } as LayoutRequest,
+  };
+  for (const [device, want] of [[GL_CAPS, 1024], [caps, null], [null, null]] as const) {
+    resolve(req, device);
+    assert.equal(seen.at(-1)?.workgroupElementCap, want, device?.webgpuBackend ?? "no device");
+  }
 });
