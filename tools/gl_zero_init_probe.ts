@@ -15,6 +15,7 @@
  */
 import { parseArgs } from "node:util";
 import { requestGpuAdapter } from "../gpu/device.ts";
+import { timeFirstDispatch } from "./first_dispatch.ts";
 
 /** Element types the probe's array can have. */
 export type ProbeElement = "f32" | "vec4";
@@ -33,37 +34,13 @@ export function probeShader(n: number, element: ProbeElement): string {
   const t = element === "f32" ? "f32" : "vec4<f32>";
   return `
 var<workgroup> w: array<${t}, ${n}>;
-@group(0) @binding(0) var<storage, read_write> o: array<${t}>;
+@group(0) @binding(0) var<storage, read_write> o: array<${t}, 64>;
 @compute @workgroup_size(64)
 fn main(@builtin(local_invocation_index) lid: u32) {
   w[lid % ${n}u] = ${t}(f32(lid));
   workgroupBarrier();
   o[lid] = w[(lid * 7u) % ${n}u];
 }`;
-}
-
-async function timeOne(device: GPUDevice, n: number, element: ProbeElement): Promise<number> {
-  const t0 = performance.now();
-  const module = device.createShaderModule({ code: probeShader(n, element) });
-  const pipeline = await device.createComputePipelineAsync({
-    layout: "auto",
-    compute: { module, entryPoint: "main" },
-  });
-  const out = device.createBuffer({ size: 64 * 16, usage: GPUBufferUsage.STORAGE });
-  const bindGroup = device.createBindGroup({
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [{ binding: 0, resource: { buffer: out } }],
-  });
-  const encoder = device.createCommandEncoder();
-  const pass = encoder.beginComputePass();
-  pass.setPipeline(pipeline);
-  pass.setBindGroup(0, bindGroup);
-  pass.dispatchWorkgroups(1);
-  pass.end();
-  device.queue.submit([encoder.finish()]);
-  await device.queue.onSubmittedWorkDone();
-  out.destroy();
-  return performance.now() - t0;
 }
 
 if (import.meta.main) {
@@ -95,8 +72,8 @@ if (import.meta.main) {
   const device = await adapter.requestDevice();
   console.log(`adapter: ${adapter.info.description || adapter.info.device}`);
   for (const n of sizes) {
-    const ms = await timeOne(device, n, element);
-    console.log(`${n} ${element} elements: ${(ms / 1000).toFixed(2)} s`);
+    const seconds = await timeFirstDispatch(device, probeShader(n, element), "main");
+    console.log(`${n} ${element} elements: ${seconds.toFixed(2)} s`);
   }
   device.destroy();
 }

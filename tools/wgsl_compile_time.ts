@@ -19,6 +19,7 @@
  */
 import { parseArgs } from "node:util";
 import { specializeSource } from "../kernels/source.ts";
+import { bufferBindings, timeFirstDispatch } from "./first_dispatch.ts";
 
 const USAGE = "usage: deno run -A tools/wgsl_compile_time.ts <file.wgsl> --entry <name> " +
   "[--dtype f32|f16] [--param NAME=value ...] [--switch name ...]";
@@ -73,11 +74,8 @@ try {
 } catch (e) {
   fail(`${file}: ${(e as Error).message}`);
 }
-const bindings: { binding: number; uniform: boolean }[] = [];
-for (const m of code.matchAll(/^\s*@group\(0\)\s*@binding\((\d+)\)\s*var(<[^>]*>)?/gm)) {
-  if (!m[2]) fail(`${file}: binding ${m[1]} is not a buffer; this tool binds buffers only`);
-  bindings.push({ binding: Number(m[1]), uniform: m[2].startsWith("<uniform") });
-}
+const bindings = bufferBindings(code);
+if (typeof bindings === "string") fail(`${file}: ${bindings}`);
 
 const adapter = await navigator.gpu?.requestAdapter();
 if (!adapter) {
@@ -91,46 +89,13 @@ if (dtype === "f16" && !adapter.features.has("shader-f16")) {
 const device = await adapter.requestDevice({
   requiredFeatures: dtype === "f16" ? ["shader-f16"] : [],
 });
-const t0 = performance.now();
-const module = device.createShaderModule({ code });
-const errors = (await module.getCompilationInfo()).messages.filter((m) => m.type === "error");
-if (errors.length) {
-  console.error(
-    `${file}: ${errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join("; ")}`,
-  );
+let seconds: number;
+try {
+  seconds = await timeFirstDispatch(device, code, values.entry);
+} catch (e) {
+  console.error(`${file}: ${(e as Error).message}`);
   Deno.exit(1);
 }
-device.pushErrorScope("validation");
-const pipeline = device.createComputePipeline({
-  layout: "auto",
-  compute: { module, entryPoint: values.entry },
-});
-const bindGroup = device.createBindGroup({
-  layout: pipeline.getBindGroupLayout(0),
-  entries: bindings.map((b) => ({
-    binding: b.binding,
-    resource: {
-      buffer: device.createBuffer({
-        size: 4096,
-        usage: b.uniform ? GPUBufferUsage.UNIFORM : GPUBufferUsage.STORAGE,
-      }),
-    },
-  })),
-});
-const encoder = device.createCommandEncoder();
-const pass = encoder.beginComputePass();
-pass.setPipeline(pipeline);
-pass.setBindGroup(0, bindGroup);
-pass.dispatchWorkgroups(1);
-pass.end();
-device.queue.submit([encoder.finish()]);
-await device.queue.onSubmittedWorkDone();
-const error = await device.popErrorScope();
-if (error) {
-  console.error(`${file}: ${error.message}`);
-  Deno.exit(1);
-}
-const seconds = (performance.now() - t0) / 1000;
 const shown = Object.entries(params).map(([k, v]) => `${k}=${v}`).join(" ");
 console.log(`${file} ${values.entry} ${dtype}${shown ? ` ${shown}` : ""}: ${seconds.toFixed(1)} s`);
 device.destroy();

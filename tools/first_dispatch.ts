@@ -1,0 +1,73 @@
+/**
+ * Compile a kernel and run one workgroup of it, timed: what the compile-time tools measure
+ * (lavapipe and llvmpipe compile a pipeline's machine code at its first dispatch, not when
+ * the pipeline is created). Every buffer binding of group 0 gets a zero-filled 4 KiB buffer.
+ *
+ * @module
+ */
+
+/** The buffer bindings of group 0 in WGSL source, or a message naming one that is not a buffer. */
+export function bufferBindings(
+  code: string,
+): { binding: number; uniform: boolean }[] | string {
+  const bindings: { binding: number; uniform: boolean }[] = [];
+  for (const m of code.matchAll(/^\s*@group\(0\)\s*@binding\((\d+)\)\s*var(<[^>]*>)?/gm)) {
+    if (!m[2]) return `binding ${m[1]} is not a buffer; only buffer bindings are supported`;
+    bindings.push({ binding: Number(m[1]), uniform: m[2].startsWith("<uniform") });
+  }
+  return bindings;
+}
+
+/**
+ * Seconds from shader-module creation to the end of one dispatch of one workgroup of
+ * `entry`. Throws an Error whose message is the compile or validation error.
+ *
+ * @example
+ * ```ts
+ * // needs a WebGPU device: type-checked, not run
+ * import { timeFirstDispatch } from "./first_dispatch.ts";
+ * const device = await (await navigator.gpu.requestAdapter())!.requestDevice();
+ * await timeFirstDispatch(device, "@compute @workgroup_size(1) fn main() {}", "main");
+ * ```
+ */
+export async function timeFirstDispatch(
+  device: GPUDevice,
+  code: string,
+  entry: string,
+): Promise<number> {
+  const bindings = bufferBindings(code);
+  if (typeof bindings === "string") throw new Error(bindings);
+  const t0 = performance.now();
+  const module = device.createShaderModule({ code });
+  const errors = (await module.getCompilationInfo()).messages.filter((m) => m.type === "error");
+  if (errors.length) {
+    throw new Error(errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join("; "));
+  }
+  device.pushErrorScope("validation");
+  const pipeline = device.createComputePipeline({
+    layout: "auto",
+    compute: { module, entryPoint: entry },
+  });
+  const buffers = bindings.map((b) =>
+    device.createBuffer({
+      size: 4096,
+      usage: b.uniform ? GPUBufferUsage.UNIFORM : GPUBufferUsage.STORAGE,
+    })
+  );
+  const bindGroup = device.createBindGroup({
+    layout: pipeline.getBindGroupLayout(0),
+    entries: bindings.map((b, i) => ({ binding: b.binding, resource: { buffer: buffers[i] } })),
+  });
+  const encoder = device.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(0, bindGroup);
+  pass.dispatchWorkgroups(1);
+  pass.end();
+  device.queue.submit([encoder.finish()]);
+  await device.queue.onSubmittedWorkDone();
+  const error = await device.popErrorScope();
+  for (const b of buffers) b.destroy();
+  if (error) throw new Error(error.message);
+  return (performance.now() - t0) / 1000;
+}
