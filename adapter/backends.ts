@@ -617,6 +617,17 @@ const absorbedGemm: Backend = {
         shape.keyVec4,
       ],
     ], { packed });
+    // The probabilities go through a texture too: the softmax writes it and the values
+    // pass reads 16 heads' vec4s per 4 keys from it, which as storage loads cost half of
+    // that pass on lavapipe (docs/benchmarks.md, session 24). P is f32 whatever the dtype.
+    // Where no texture holds them (over about 32k keys at 8192 texels a side), the values
+    // pass reads the score buffer as before.
+    const probTexture = gemmCacheTexture(
+      shape.scoreVec4PerRow,
+      rows,
+      "f32",
+      q.caps?.limits.maxTextureDimension2D ?? DEFAULT_MAX_TEXTURE_DIMENSION_2D,
+    );
     return {
       reasons,
       path: "absorbed",
@@ -635,6 +646,7 @@ const absorbedGemm: Backend = {
         keysPerValueSplit: shape.keysPerValueSplit,
         ...(texture === null ? {} : { cacheTexture: texture }),
         ...(queryTexture === null ? {} : { queryTexture }),
+        ...(probTexture === null ? {} : { probTexture }),
       },
       buffers,
       keyWidth,

@@ -398,5 +398,16 @@ function valuesPassLines(v: KernelVariant): string[] {
         ...textureLine("V", v.valueTexture, "outside the attention core (cache construction)"),
       ]
       : textureLine("absorbed query", v.queryTexture, "in the attention core")),
+    ...(v.family !== "absorbed-gemm" ? [] : v.probTexture === undefined
+      ? [
+        "  probabilities: read from the score buffer by the values pass (no texture of this " +
+        "device holds them)",
+      ]
+      : [
+        `  probabilities: written by the softmax pass into an rgba32float texture of ` +
+        `${v.probTexture.width} x ${v.probTexture.height} texels (` +
+        `${v.probTexture.rowsPerTexelRow} row${v.probTexture.rowsPerTexelRow === 1 ? "" : "s"}` +
+        " per texture row), read by the values pass as a read-only storage texture",
+      ]),
   ];
 }

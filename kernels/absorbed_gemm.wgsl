@@ -67,6 +67,7 @@ const_assert KEY_VEC4 % CPT == 0u;
 const KEY_TEX: u32 = KEY_VEC4 / CPT; // texels per row
 const HT: u32 = 16u; // @param heads per tile (register tile rows, <= 16: s0..s15 below)
 const EV: u32 = 16u; // @param output vec4 columns per invocation in the values pass (divides VAL_VEC4)
+const RPTP: u32 = 1u; // @param probability rows per texture row of p_tex (with the ptex switch)
 const_assert VAL_VEC4 % EV == 0u;
 // c0..c15, and per head four mat4x4 blocks of 4 columns each, filled whole from EV = 4 on.
 const_assert EV == 1u || EV == 2u || EV == 4u || EV == 8u || EV == 16u;
@@ -121,6 +122,13 @@ struct Params {
 // through probs_in: the same buffer at the same binding, read-only there.
 @group(0) @binding(5) var<storage, read_write> probs: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read> probs_in: array<vec4<f32>>;
+// The probabilities as a texture (the `ptex` switch: the plan's probTexture), written by
+// the softmax pass (gemm_softmax.wgsl) and read by the values pass: row (token x heads +
+// head)'s vec4 i is texel ((row % RPTP) x KMAX4 + i, row / RPTP). Why: all 8 lanes of a
+// values workgroup load the same 16 heads' probabilities per 4 keys, and as storage loads
+// (per lane and component on lavapipe) they took half of the f32 values pass; a texel
+// fetch costs about the same whatever its width (docs/benchmarks.md, session 24).
+// @ptex: @group(0) @binding(7) var p_tex: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(6) var<storage, read_write> x_out: array<vec4<f32>>;    // [splits, total_t, h, VAL_VEC4]
 
 // The vec4s of one texel: `lo` is vec4 CPT x p of the row, `hi` vec4 CPT x p + 1 when
@@ -359,24 +367,24 @@ fn values(@builtin(global_invocation_id) gid: vec3<u32>) {
   let nk = qm.z;
   let k_begin = split * params.split_keys; // a multiple of 4: no key group straddles two splits
   let k_end = min(nk, k_begin + params.split_keys);
-  // Vec4 offset of head j's probability row.
+  // Head j's probability row (ldp).
   let pr = t * params.heads;
-  let p0 = (pr + head_of(tile, 0u)) * params.kmax4;
-  let p1 = (pr + head_of(tile, 1u)) * params.kmax4;
-  let p2 = (pr + head_of(tile, 2u)) * params.kmax4;
-  let p3 = (pr + head_of(tile, 3u)) * params.kmax4;
-  let p4 = (pr + head_of(tile, 4u)) * params.kmax4;
-  let p5 = (pr + head_of(tile, 5u)) * params.kmax4;
-  let p6 = (pr + head_of(tile, 6u)) * params.kmax4;
-  let p7 = (pr + head_of(tile, 7u)) * params.kmax4;
-  let p8 = (pr + head_of(tile, 8u)) * params.kmax4;
-  let p9 = (pr + head_of(tile, 9u)) * params.kmax4;
-  let p10 = (pr + head_of(tile, 10u)) * params.kmax4;
-  let p11 = (pr + head_of(tile, 11u)) * params.kmax4;
-  let p12 = (pr + head_of(tile, 12u)) * params.kmax4;
-  let p13 = (pr + head_of(tile, 13u)) * params.kmax4;
-  let p14 = (pr + head_of(tile, 14u)) * params.kmax4;
-  let p15 = (pr + head_of(tile, 15u)) * params.kmax4;
+  let p0 = pr + head_of(tile, 0u);
+  let p1 = pr + head_of(tile, 1u);
+  let p2 = pr + head_of(tile, 2u);
+  let p3 = pr + head_of(tile, 3u);
+  let p4 = pr + head_of(tile, 4u);
+  let p5 = pr + head_of(tile, 5u);
+  let p6 = pr + head_of(tile, 6u);
+  let p7 = pr + head_of(tile, 7u);
+  let p8 = pr + head_of(tile, 8u);
+  let p9 = pr + head_of(tile, 9u);
+  let p10 = pr + head_of(tile, 10u);
+  let p11 = pr + head_of(tile, 11u);
+  let p12 = pr + head_of(tile, 12u);
+  let p13 = pr + head_of(tile, 13u);
+  let p14 = pr + head_of(tile, 14u);
+  let p15 = pr + head_of(tile, 15u);
   // a<j>_<m>: column e = output vec4 e0 + 4m + e of head j (columns from EV on stay 0;
   // the blocks m >= ceil(EV / 4) are never touched).
   var a0_0 = mat4x4<f32>();
@@ -497,97 +505,97 @@ fn values(@builtin(global_invocation_id) gid: vec3<u32>) {
     // Probabilities of keys kb .. kb + 3 (0 past the visible keys) at vec4 kb / 4.
     let pk = kb / 4u;
     if (HT > 0u) {
-      let p = probs_in[p0 + pk];
+      let p = ldp(p0, pk);
       a0_0 += weigh4(p, c0, c1, c2, c3);
       if (EV > 4u) { a0_1 += weigh4(p, c4, c5, c6, c7); }
       if (EV > 8u) { a0_2 += weigh4(p, c8, c9, c10, c11); a0_3 += weigh4(p, c12, c13, c14, c15); }
     }
     if (HT > 1u) {
-      let p = probs_in[p1 + pk];
+      let p = ldp(p1, pk);
       a1_0 += weigh4(p, c0, c1, c2, c3);
       if (EV > 4u) { a1_1 += weigh4(p, c4, c5, c6, c7); }
       if (EV > 8u) { a1_2 += weigh4(p, c8, c9, c10, c11); a1_3 += weigh4(p, c12, c13, c14, c15); }
     }
     if (HT > 2u) {
-      let p = probs_in[p2 + pk];
+      let p = ldp(p2, pk);
       a2_0 += weigh4(p, c0, c1, c2, c3);
       if (EV > 4u) { a2_1 += weigh4(p, c4, c5, c6, c7); }
       if (EV > 8u) { a2_2 += weigh4(p, c8, c9, c10, c11); a2_3 += weigh4(p, c12, c13, c14, c15); }
     }
     if (HT > 3u) {
-      let p = probs_in[p3 + pk];
+      let p = ldp(p3, pk);
       a3_0 += weigh4(p, c0, c1, c2, c3);
       if (EV > 4u) { a3_1 += weigh4(p, c4, c5, c6, c7); }
       if (EV > 8u) { a3_2 += weigh4(p, c8, c9, c10, c11); a3_3 += weigh4(p, c12, c13, c14, c15); }
     }
     if (HT > 4u) {
-      let p = probs_in[p4 + pk];
+      let p = ldp(p4, pk);
       a4_0 += weigh4(p, c0, c1, c2, c3);
       if (EV > 4u) { a4_1 += weigh4(p, c4, c5, c6, c7); }
       if (EV > 8u) { a4_2 += weigh4(p, c8, c9, c10, c11); a4_3 += weigh4(p, c12, c13, c14, c15); }
     }
     if (HT > 5u) {
-      let p = probs_in[p5 + pk];
+      let p = ldp(p5, pk);
       a5_0 += weigh4(p, c0, c1, c2, c3);
       if (EV > 4u) { a5_1 += weigh4(p, c4, c5, c6, c7); }
       if (EV > 8u) { a5_2 += weigh4(p, c8, c9, c10, c11); a5_3 += weigh4(p, c12, c13, c14, c15); }
     }
     if (HT > 6u) {
-      let p = probs_in[p6 + pk];
+      let p = ldp(p6, pk);
       a6_0 += weigh4(p, c0, c1, c2, c3);
       if (EV > 4u) { a6_1 += weigh4(p, c4, c5, c6, c7); }
       if (EV > 8u) { a6_2 += weigh4(p, c8, c9, c10, c11); a6_3 += weigh4(p, c12, c13, c14, c15); }
     }
     if (HT > 7u) {
-      let p = probs_in[p7 + pk];
+      let p = ldp(p7, pk);
       a7_0 += weigh4(p, c0, c1, c2, c3);
       if (EV > 4u) { a7_1 += weigh4(p, c4, c5, c6, c7); }
       if (EV > 8u) { a7_2 += weigh4(p, c8, c9, c10, c11); a7_3 += weigh4(p, c12, c13, c14, c15); }
     }
     if (HT > 8u) {
-      let p = probs_in[p8 + pk];
+      let p = ldp(p8, pk);
       a8_0 += weigh4(p, c0, c1, c2, c3);
       if (EV > 4u) { a8_1 += weigh4(p, c4, c5, c6, c7); }
       if (EV > 8u) { a8_2 += weigh4(p, c8, c9, c10, c11); a8_3 += weigh4(p, c12, c13, c14, c15); }
     }
     if (HT > 9u) {
-      let p = probs_in[p9 + pk];
+      let p = ldp(p9, pk);
       a9_0 += weigh4(p, c0, c1, c2, c3);
       if (EV > 4u) { a9_1 += weigh4(p, c4, c5, c6, c7); }
       if (EV > 8u) { a9_2 += weigh4(p, c8, c9, c10, c11); a9_3 += weigh4(p, c12, c13, c14, c15); }
     }
     if (HT > 10u) {
-      let p = probs_in[p10 + pk];
+      let p = ldp(p10, pk);
       a10_0 += weigh4(p, c0, c1, c2, c3);
       if (EV > 4u) { a10_1 += weigh4(p, c4, c5, c6, c7); }
       if (EV > 8u) { a10_2 += weigh4(p, c8, c9, c10, c11); a10_3 += weigh4(p, c12, c13, c14, c15); }
     }
     if (HT > 11u) {
-      let p = probs_in[p11 + pk];
+      let p = ldp(p11, pk);
       a11_0 += weigh4(p, c0, c1, c2, c3);
       if (EV > 4u) { a11_1 += weigh4(p, c4, c5, c6, c7); }
       if (EV > 8u) { a11_2 += weigh4(p, c8, c9, c10, c11); a11_3 += weigh4(p, c12, c13, c14, c15); }
     }
     if (HT > 12u) {
-      let p = probs_in[p12 + pk];
+      let p = ldp(p12, pk);
       a12_0 += weigh4(p, c0, c1, c2, c3);
       if (EV > 4u) { a12_1 += weigh4(p, c4, c5, c6, c7); }
       if (EV > 8u) { a12_2 += weigh4(p, c8, c9, c10, c11); a12_3 += weigh4(p, c12, c13, c14, c15); }
     }
     if (HT > 13u) {
-      let p = probs_in[p13 + pk];
+      let p = ldp(p13, pk);
       a13_0 += weigh4(p, c0, c1, c2, c3);
       if (EV > 4u) { a13_1 += weigh4(p, c4, c5, c6, c7); }
       if (EV > 8u) { a13_2 += weigh4(p, c8, c9, c10, c11); a13_3 += weigh4(p, c12, c13, c14, c15); }
     }
     if (HT > 14u) {
-      let p = probs_in[p14 + pk];
+      let p = ldp(p14, pk);
       a14_0 += weigh4(p, c0, c1, c2, c3);
       if (EV > 4u) { a14_1 += weigh4(p, c4, c5, c6, c7); }
       if (EV > 8u) { a14_2 += weigh4(p, c8, c9, c10, c11); a14_3 += weigh4(p, c12, c13, c14, c15); }
     }
     if (HT > 15u) {
-      let p = probs_in[p15 + pk];
+      let p = ldp(p15, pk);
       a15_0 += weigh4(p, c0, c1, c2, c3);
       if (EV > 4u) { a15_1 += weigh4(p, c4, c5, c6, c7); }
       if (EV > 8u) { a15_2 += weigh4(p, c8, c9, c10, c11); a15_3 += weigh4(p, c12, c13, c14, c15); }
@@ -615,6 +623,12 @@ fn values(@builtin(global_invocation_id) gid: vec3<u32>) {
 // Probabilities p of 4 keys times the keys' EV cached column vec4s (c0..c3).
 fn weigh4(p: vec4<f32>, c0: mat4x4<f32>, c1: mat4x4<f32>, c2: mat4x4<f32>, c3: mat4x4<f32>) -> mat4x4<f32> {
   return mat4x4<f32>(c0 * p, c1 * p, c2 * p, c3 * p);
+}
+
+// Probabilities of (token x heads + head) row `row`, keys 4 pk .. 4 pk + 3.
+fn ldp(row: u32, pk: u32) -> vec4<f32> {
+  return probs_in[row * params.kmax4 + pk]; // @noptex
+  // @ptex: return textureLoad(p_tex, vec2<u32>((row % RPTP) * params.kmax4 + pk, row / RPTP));
 }
 
 // The EV output vec4s of head h of partial row `row0` (split x tokens + token), from its

@@ -34,6 +34,11 @@ export interface GemmSoftmaxBuffers {
   readonly probs: GPUBuffer;
   /** The rows' LSE: [totalQ, h] (the output LSE). */
   readonly lse: GPUBuffer;
+  /**
+   * Where the normalized probabilities go instead of back into `probs`: the plan's
+   * probTexture (wgsl-absorbed-gemm), its view and rows per texture row. Omitted: in place.
+   */
+  readonly probTexture?: { readonly view: GPUTextureView; readonly rowsPerTexelRow: number };
 }
 
 /**
@@ -53,14 +58,21 @@ export async function dispatchGemmSoftmax(
   const h = plan.attention.numHeads;
   const rows = plan.layout.totalQ * h;
   const { scoreVec4PerRow } = gemmVariant(plan);
+  const pt = buffers.probTexture;
   kit.dispatch(
     "gemm_softmax",
-    await kit.kernel("gemm_softmax.wgsl", "softmax", { WG: v.workgroupSize }),
+    await kit.kernel(
+      "gemm_softmax.wgsl",
+      "softmax",
+      { WG: v.workgroupSize, RPTP: pt?.rowsPerTexelRow ?? 1 },
+      pt ? ["ptex"] : [],
+    ),
     [
       kit.uniform(kit.writer().u32(rows).u32(h).u32(scoreVec4PerRow).f32(-Infinity)),
       buffers.qMeta,
       buffers.probs,
       buffers.lse,
+      ...(pt ? [pt.view] : []),
     ],
     [Math.ceil(rows / v.workgroupSize)],
   );

@@ -6,7 +6,8 @@
 //   P[row, k] = 0                for the other slots of its last vec4,
 //   LSE[row] = max + log(sum)
 //
-// in place in the score buffer (scores are f32 and already scaled), so the values pass
+// in place in the score buffer (or, with the ptex switch, into a texture; scores are f32
+// and already scaled), so the values pass
 // reads normalized probabilities and needs no extra binding (the expanded kernel's is at
 // the default limit of 8 storage buffers). A row with no visible key writes LSE -inf (and
 // P 0); a NaN among its visible scores makes the sum, the LSE and every P of the row NaN,
@@ -18,6 +19,7 @@
 // no barriers.
 
 const WG: u32 = 8u; // @param invocations per workgroup
+const RPTP: u32 = 1u; // @param probability rows per texture row of p_tex (with the ptex switch)
 
 // Finite stand-in for -inf in the running max (see absorbed.wgsl).
 const NEG_BIG: f32 = -3.0e38;
@@ -33,6 +35,10 @@ struct Params {
 @group(0) @binding(1) var<storage, read> q_meta: array<vec4<u32>>;    // [totalQ]: .z = keys seen
 @group(0) @binding(2) var<storage, read_write> probs: array<vec4<f32>>; // [rows, kmax4]
 @group(0) @binding(3) var<storage, read_write> lse_out: array<f32>;     // [rows]
+// With the `ptex` switch (absorbed_gemm.wgsl's values pass reads P through a texture) the
+// normalized P goes to this texture instead of back into the buffer: row r's vec4 i is
+// texel ((r % RPTP) x kmax4 + i, r / RPTP).
+// @ptex: @group(0) @binding(4) var p_tex: texture_storage_2d<rgba32float, write>;
 
 // Grid: x = ceil(rows / WG) workgroups, WG consecutive rows each, taken in the order
 // 0, n - 1, 1, n - 2, ...: lavapipe runs one contiguous run of the grid per thread, and
@@ -69,7 +75,8 @@ fn softmax(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
   let seen_any = !(l <= 0.0);
   let inv = select(0.0, 1.0 / l, seen_any);
   for (var i = 0u; i < n4; i++) {
-    probs[ob + i] *= inv;
+    probs[ob + i] *= inv; // @noptex
+    // @ptex: textureStore(p_tex, vec2<u32>((row % RPTP) * params.kmax4 + i, row / RPTP), probs[ob + i] * inv);
   }
   lse_out[row] = select(params.neg_inf, m + log(l), seen_any);
 }

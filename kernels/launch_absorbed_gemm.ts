@@ -58,7 +58,13 @@ export async function launchAbsorbedGemm(
   // 3. Scores, softmax (gemm_softmax.ts) and values; scores and values share their bindings.
   // Packed f16 rows (the plan packs the cache and the query alike): texels of two vec4s.
   const packed = packedRows("wgsl-absorbed-gemm", [cacheTexture, queryTexture]);
-  const switches = packed.switches;
+  // The probabilities through a texture where the plan has one: the softmax writes it, the
+  // values pass reads it (absorbed_gemm.wgsl's ptex lines).
+  const probTexture = plan.variant.probTexture;
+  const pView = probTexture
+    ? kit.texture(probTexture, "rgba32float", "probs_texture").createView()
+    : null;
+  const switches = [...packed.switches, ...(pView ? ["ptex"] : [])];
   const params = {
     WG: v.workgroupSize,
     HT: v.headsPerTile,
@@ -68,6 +74,7 @@ export async function launchAbsorbedGemm(
     RPT: cacheTexture.rowsPerTexelRow,
     RPTQ: queryTexture.rowsPerTexelRow,
     CPT: packed.CPT,
+    RPTP: probTexture?.rowsPerTexelRow ?? 1,
   };
   const { x, xPart, lsePart } = kit.latentOutputs(plan, buffers);
   const probs = kit.storage(planBufferBytes(plan, "scores"), "scores");
@@ -95,11 +102,18 @@ export async function launchAbsorbedGemm(
     bindings,
     [Math.ceil(groups / wg), headTiles, totalQ],
   );
-  await dispatchGemmSoftmax(kit, plan, { qMeta: buffers.qMeta, probs, lse: lsePart });
+  await dispatchGemmSoftmax(kit, plan, {
+    qMeta: buffers.qMeta,
+    probs,
+    lse: lsePart,
+    ...(pView && probTexture
+      ? { probTexture: { view: pView, rowsPerTexelRow: probTexture.rowsPerTexelRow } }
+      : {}),
+  });
   kit.dispatch(
     "gemm_values",
     await kit.kernel("absorbed_gemm.wgsl", "values", params, switches),
-    bindings,
+    pView ? [...bindings, pView] : bindings,
     [gemmValueColumnGroups(a.valueWidth / 4, ev, wg), headTiles, totalQ * splits],
   );
   if (splits > 1) {

@@ -783,8 +783,8 @@ export const GEMM_FAULTS: readonly Fault[] = [
       "probabilities",
     {
       file: "absorbed_gemm.wgsl",
-      pattern: "let p = probs_in[p1 + pk];",
-      replacement: "let p = probs_in[p0 + pk];",
+      pattern: "let p = ldp(p1, pk);",
+      replacement: "let p = ldp(p0, pk);",
       scenario: TINY_ABSORBED_MTP,
     },
   ),
@@ -870,6 +870,39 @@ export const GEMM_FAULTS: readonly Fault[] = [
       pattern: "vec2<u32>((row % RPTQ) * KEY_TEX + p, row / RPTQ)",
       replacement: "vec2<u32>(p, row / RPTQ)",
       scenario: TINY_DECODE_QUERY_ROWS_SHARED,
+    },
+  ),
+  sourceFault(
+    "gemm-prob-texture-head-shifted",
+    "the values pass reads each head's probabilities from the next (token, head) row of " +
+      "the probability texture",
+    {
+      file: "absorbed_gemm.wgsl",
+      pattern: "vec2<u32>((row % RPTP) * params.kmax4 + pk, row / RPTP)",
+      replacement: "vec2<u32>(((row + 1u) % RPTP) * params.kmax4 + pk, (row + 1u) / RPTP)",
+      scenario: TINY_ABSORBED_MTP,
+    },
+  ),
+  sourceFault(
+    "gemm-prob-texture-shared-rows-folded",
+    "the values pass reads a probability row's texels at the start of its texture row, " +
+      "ignoring the rows before it that share the texture row (only visible with several " +
+      "rows per texture row)",
+    {
+      file: "absorbed_gemm.wgsl",
+      pattern: "vec2<u32>((row % RPTP) * params.kmax4 + pk, row / RPTP)",
+      replacement: "vec2<u32>(pk, row / RPTP)",
+      scenario: TINY_DECODE_QUERY_ROWS_SHARED,
+    },
+  ),
+  sourceFault(
+    "gemm-prob-texture-unnormalized",
+    "the softmax writes the probability texture before dividing by the row's sum",
+    {
+      file: "gemm_softmax.wgsl",
+      pattern: "row / RPTP), probs[ob + i] * inv);",
+      replacement: "row / RPTP), probs[ob + i]);",
+      scenario: TINY_ABSORBED_MTP,
     },
   ),
   sourceFault(

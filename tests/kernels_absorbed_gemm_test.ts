@@ -26,6 +26,7 @@ import {
   loopBoundaryTest,
   modelParityTest,
   parityOn,
+  planOn,
   type Poison,
   poisonTest,
   TINY_LAYOUTS,
@@ -42,6 +43,7 @@ import {
   runCase,
 } from "./gpu_helpers.ts";
 import { measureAttention } from "../kernels/measure.ts";
+import { LAVAPIPE_CAPS } from "./caps_fixtures.ts";
 
 const BACKEND = "wgsl-absorbed-gemm";
 const FAMILY = "absorbed-gemm";
@@ -252,4 +254,57 @@ gpuTest(
     });
   },
   { skip: CAPS === null ? "no WebGPU adapter" : null },
+);
+
+gpuTest(
+  "the probabilities: through a texture where one holds them (rows folded past its side), else from the score buffer; all match the reference",
+  async (t) => {
+    const BACKEND = "wgsl-absorbed-gemm";
+    const planned = (c: BackendCase) => {
+      const p = planOn(BACKEND, c);
+      if (typeof p === "string") throw new Error(`${caseLabel(c)}: ${p}`);
+      return p.plan.variant;
+    };
+    // The headline decode on lavapipe's caps: 64 (token, head) rows of 1024 vec4s.
+    const v2 = planned({
+      preset: "deepseek-v2-lite",
+      dtype: "f32",
+      layout: { kind: "bshd", batch: 4, seqQ: 1, seqK: 4096, causal: true },
+      caps: LAVAPIPE_CAPS,
+    });
+    assert.deepEqual(v2.probTexture, {
+      format: "rgba32float",
+      rowsPerTexelRow: 1,
+      width: 1024,
+      height: 64,
+    });
+    // A device of 256 texels a side (the caps, not the adapter, say so: the textures made
+    // are smaller than the adapter's limit). 2000 keys are 500 vec4s a row: no texture.
+    const small = { ...CAPS!, limits: { ...CAPS!.limits, maxTextureDimension2D: 256 } };
+    const long: BackendCase = {
+      preset: "tiny",
+      dtype: "f32",
+      layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 2000, causal: true },
+      caps: small,
+    };
+    assert.equal(planned(long).probTexture, undefined);
+    // 320 (token, head) rows of 2 vec4s: two rows per texture row.
+    const folded: BackendCase = {
+      preset: "tiny",
+      dtype: "f32",
+      layout: { kind: "bshd", batch: 80, seqQ: 1, seqK: 8, causal: true },
+      caps: small,
+    };
+    assert.equal(planned(folded).probTexture?.rowsPerTexelRow, 2);
+    for (const c of [long, folded]) {
+      for (const dtype of ["f32", "f16"] as const) {
+        await gpuStep(
+          t,
+          caseLabel({ ...c, dtype }),
+          { features: dtype === "f16" ? ["shader-f16"] : [] },
+          () => parityOn(BACKEND, { ...c, dtype }),
+        );
+      }
+    }
+  },
 );

@@ -88,7 +88,14 @@ Deno.test("sourceVariants: a subgroup specialization only for files that have on
     sourceVariants(raw, ["f32", "f16"], { subgroups }).map((v) => v.label);
   assert.deepEqual(labels(tiled, true), ["f32", "f32, subgroups", "f16", "f16, subgroups"]);
   assert.deepEqual(labels(tiled, false), ["f32", "f16"]);
-  assert.deepEqual(labels(gemm, true), ["f32", "f32, packed", "f16", "f16, packed"]);
+  assert.deepEqual(labels(gemm, true), [
+    "f32",
+    "f32, packed",
+    "f32, ptex",
+    "f16",
+    "f16, packed",
+    "f16, ptex",
+  ]);
 });
 
 Deno.test("wgsl-absorbed-tiled-sg: the tiled plan with subgroups on a device that has them", () => {

@@ -35,7 +35,17 @@ Deno.test("parseVariant reads NAME=FILE:PATH lists and names what is wrong", () 
 
 Deno.test("specializedParams reads back what specializeSource wrote", async () => {
   const raw = await readKernelFile("absorbed_gemm.wgsl");
-  const params = { WG: 8, KEY_VEC4: 48, VAL_VEC4: 32, RPT: 2, RPTQ: 3, CPT: 2, HT: 4, EV: 2 };
+  const params = {
+    WG: 8,
+    KEY_VEC4: 48,
+    VAL_VEC4: 32,
+    RPT: 2,
+    RPTQ: 3,
+    CPT: 2,
+    HT: 4,
+    EV: 2,
+    RPTP: 5,
+  };
   assert.deepEqual(specializedParams(specializeSource(raw, { dtype: "f32", params })), params);
 });
 
