@@ -1050,6 +1050,13 @@ const expandedGemm: Backend = {
       ],
       { packed },
     );
+    // The probabilities through a texture the softmax writes, as in wgsl-absorbed-gemm.
+    const probTexture = gemmCacheTexture(
+      scoreVec4PerRow,
+      rows,
+      "f32",
+      q.caps?.limits.maxTextureDimension2D ?? DEFAULT_MAX_TEXTURE_DIMENSION_2D,
+    );
     return {
       reasons,
       path: "expanded",
@@ -1067,6 +1074,7 @@ const expandedGemm: Backend = {
         ...(queryTexture === null ? {} : { queryTexture }),
         ...(keyTexture === null ? {} : { keyTexture }),
         ...(valueTexture === null ? {} : { valueTexture }),
+        ...(probTexture === null ? {} : { probTexture }),
       },
       buffers,
       keyWidth: spec.kChannels,

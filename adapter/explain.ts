@@ -398,7 +398,9 @@ function valuesPassLines(v: KernelVariant): string[] {
         ...textureLine("V", v.valueTexture, "outside the attention core (cache construction)"),
       ]
       : textureLine("absorbed query", v.queryTexture, "in the attention core")),
-    ...(v.family !== "absorbed-gemm" ? [] : v.probTexture === undefined
+    ...(v.family !== "absorbed-gemm" && v.family !== "expanded-gemm"
+      ? []
+      : v.probTexture === undefined
       ? [
         "  probabilities: read from the score buffer by the values pass (no texture of this " +
         "device holds them)",

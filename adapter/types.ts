@@ -348,9 +348,9 @@ export interface KernelVariant {
    */
   readonly queryTexture?: CacheTextureShape;
   /**
-   * `wgsl-absorbed-gemm`: the texture its softmax pass writes the probabilities into and
-   * its values pass reads them through (always rgba32float: P is f32; rows are (query
-   * token, head) pairs of scoreVec4PerRow texels). Absent where no texture of the device
+   * `wgsl-absorbed-gemm` and `wgsl-expanded-gemm`: the texture their softmax pass writes
+   * the probabilities into and their values pass reads them through (always rgba32float: P
+   * is f32; rows are (query token, head) pairs of scoreVec4PerRow texels). Absent where no texture of the device
    * holds them (the values pass then reads the score buffer); other kernels omit it.
    */
   readonly probTexture?: CacheTextureShape;

@@ -46,6 +46,7 @@ const EV: u32 = 4u; // @param output vec4 columns per invocation in the values p
 const RPTQ: u32 = 1u; // @param (row, head) rows per texture row of q_tex
 const RPTK: u32 = 1u; // @param (row, head) rows per texture row of k_tex
 const RPTV: u32 = 1u; // @param (row, head) rows per texture row of v_tex
+const RPTP: u32 = 1u; // @param probability rows per texture row of p_tex (with the ptex switch)
 const_assert V_VEC4 % EV == 0u;
 const_assert EV <= 4u; // c0..c3 and the columns of a mat4x4 accumulator
 // Vec4s per texel of q_tex, k_tex and v_tex: 1, or 2 with the `packed` switch (f16 rows as
@@ -90,6 +91,19 @@ struct Params {
 @group(0) @binding(7) var<storage, read_write> probs: array<vec4<f32>>; // [totalQ, h, kmax4]
 @group(0) @binding(7) var<storage, read> probs_in: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> out: array<vec4<f32>>;   // [totalQ, h, V_VEC4]
+// The probabilities as a texture (the `ptex` switch: the plan's probTexture), written by the
+// softmax pass and read by the values pass, as in absorbed_gemm.wgsl: row (token x heads +
+// head)'s vec4 i is texel ((row % RPTP) x KMAX4 + i, row / RPTP). Its 16 probability loads
+// per 4 keys, as storage loads, took half of the values pass on lavapipe (docs/benchmarks.md,
+// session 24). Texels past a query's visible keys are never written; the values pass selects
+// them out (weigh4_seen), as it does the score buffer's slots there.
+// @ptex: @group(0) @binding(9) var p_tex: texture_storage_2d<rgba32float, read>;
+
+// Probabilities of (token x heads + head) row `row`, keys 4 pk .. 4 pk + 3.
+fn ldp(row: u32, pk: u32) -> vec4<f32> {
+  return probs_in[row * params.kmax4 + pk]; // @noptex
+  // @ptex: return textureLoad(p_tex, vec2<u32>((row % RPTP) * params.kmax4 + pk, row / RPTP));
+}
 
 // The vec4s of one texel: `lo` is vec4 CPT x p of the row, `hi` vec4 CPT x p + 1 when
 // CPT = 2 (0 otherwise, and never used: every use of `hi` is under `CPT > 1u`).
@@ -334,9 +348,9 @@ fn values(@builtin(global_invocation_id) gid: vec3<u32>) {
   let nk = qm_last.z;
   let base = qm_last.y;
   // Per query i of the tile (a partial tile repeats its last query, never stored): the
-  // vec4 offset of its head-h probability row and its visible keys.
-  let pr = params.heads * params.kmax4; // one query further
-  let pt = (qt.x * params.heads + h) * params.kmax4;
+  // head-h probability row (ldp) and its visible keys.
+  let pr = params.heads; // one query further
+  let pt = qt.x * params.heads + h;
   let p0 = pt + min(0u, nq - 1u) * pr;
   let p1 = pt + min(1u, nq - 1u) * pr;
   let p2 = pt + min(2u, nq - 1u) * pr;
@@ -414,41 +428,41 @@ fn values(@builtin(global_invocation_id) gid: vec3<u32>) {
     let pk = kb / 4u;
     if (kb + 4u <= all_see) {
       // Off the causal diagonal: no masking.
-      if (QT > 0u) { a0 += weigh4(probs_in[p0 + pk], c0, c1, c2, c3); }
-      if (QT > 1u) { a1 += weigh4(probs_in[p1 + pk], c0, c1, c2, c3); }
-      if (QT > 2u) { a2 += weigh4(probs_in[p2 + pk], c0, c1, c2, c3); }
-      if (QT > 3u) { a3 += weigh4(probs_in[p3 + pk], c0, c1, c2, c3); }
-      if (QT > 4u) { a4 += weigh4(probs_in[p4 + pk], c0, c1, c2, c3); }
-      if (QT > 5u) { a5 += weigh4(probs_in[p5 + pk], c0, c1, c2, c3); }
-      if (QT > 6u) { a6 += weigh4(probs_in[p6 + pk], c0, c1, c2, c3); }
-      if (QT > 7u) { a7 += weigh4(probs_in[p7 + pk], c0, c1, c2, c3); }
-      if (QT > 8u) { a8 += weigh4(probs_in[p8 + pk], c0, c1, c2, c3); }
-      if (QT > 9u) { a9 += weigh4(probs_in[p9 + pk], c0, c1, c2, c3); }
-      if (QT > 10u) { a10 += weigh4(probs_in[p10 + pk], c0, c1, c2, c3); }
-      if (QT > 11u) { a11 += weigh4(probs_in[p11 + pk], c0, c1, c2, c3); }
-      if (QT > 12u) { a12 += weigh4(probs_in[p12 + pk], c0, c1, c2, c3); }
-      if (QT > 13u) { a13 += weigh4(probs_in[p13 + pk], c0, c1, c2, c3); }
-      if (QT > 14u) { a14 += weigh4(probs_in[p14 + pk], c0, c1, c2, c3); }
-      if (QT > 15u) { a15 += weigh4(probs_in[p15 + pk], c0, c1, c2, c3); }
+      if (QT > 0u) { a0 += weigh4(ldp(p0, pk), c0, c1, c2, c3); }
+      if (QT > 1u) { a1 += weigh4(ldp(p1, pk), c0, c1, c2, c3); }
+      if (QT > 2u) { a2 += weigh4(ldp(p2, pk), c0, c1, c2, c3); }
+      if (QT > 3u) { a3 += weigh4(ldp(p3, pk), c0, c1, c2, c3); }
+      if (QT > 4u) { a4 += weigh4(ldp(p4, pk), c0, c1, c2, c3); }
+      if (QT > 5u) { a5 += weigh4(ldp(p5, pk), c0, c1, c2, c3); }
+      if (QT > 6u) { a6 += weigh4(ldp(p6, pk), c0, c1, c2, c3); }
+      if (QT > 7u) { a7 += weigh4(ldp(p7, pk), c0, c1, c2, c3); }
+      if (QT > 8u) { a8 += weigh4(ldp(p8, pk), c0, c1, c2, c3); }
+      if (QT > 9u) { a9 += weigh4(ldp(p9, pk), c0, c1, c2, c3); }
+      if (QT > 10u) { a10 += weigh4(ldp(p10, pk), c0, c1, c2, c3); }
+      if (QT > 11u) { a11 += weigh4(ldp(p11, pk), c0, c1, c2, c3); }
+      if (QT > 12u) { a12 += weigh4(ldp(p12, pk), c0, c1, c2, c3); }
+      if (QT > 13u) { a13 += weigh4(ldp(p13, pk), c0, c1, c2, c3); }
+      if (QT > 14u) { a14 += weigh4(ldp(p14, pk), c0, c1, c2, c3); }
+      if (QT > 15u) { a15 += weigh4(ldp(p15, pk), c0, c1, c2, c3); }
     } else {
       // On the diagonal: every query selects the rows of the keys it sees (never
       // multiplying a row it must not see by p = 0: that row may hold NaN or Inf).
-      if (QT > 0u) { a0 += weigh4_seen(kb, n0, probs_in[p0 + pk], c0, c1, c2, c3); }
-      if (QT > 1u) { a1 += weigh4_seen(kb, n1, probs_in[p1 + pk], c0, c1, c2, c3); }
-      if (QT > 2u) { a2 += weigh4_seen(kb, n2, probs_in[p2 + pk], c0, c1, c2, c3); }
-      if (QT > 3u) { a3 += weigh4_seen(kb, n3, probs_in[p3 + pk], c0, c1, c2, c3); }
-      if (QT > 4u) { a4 += weigh4_seen(kb, n4, probs_in[p4 + pk], c0, c1, c2, c3); }
-      if (QT > 5u) { a5 += weigh4_seen(kb, n5, probs_in[p5 + pk], c0, c1, c2, c3); }
-      if (QT > 6u) { a6 += weigh4_seen(kb, n6, probs_in[p6 + pk], c0, c1, c2, c3); }
-      if (QT > 7u) { a7 += weigh4_seen(kb, n7, probs_in[p7 + pk], c0, c1, c2, c3); }
-      if (QT > 8u) { a8 += weigh4_seen(kb, n8, probs_in[p8 + pk], c0, c1, c2, c3); }
-      if (QT > 9u) { a9 += weigh4_seen(kb, n9, probs_in[p9 + pk], c0, c1, c2, c3); }
-      if (QT > 10u) { a10 += weigh4_seen(kb, n10, probs_in[p10 + pk], c0, c1, c2, c3); }
-      if (QT > 11u) { a11 += weigh4_seen(kb, n11, probs_in[p11 + pk], c0, c1, c2, c3); }
-      if (QT > 12u) { a12 += weigh4_seen(kb, n12, probs_in[p12 + pk], c0, c1, c2, c3); }
-      if (QT > 13u) { a13 += weigh4_seen(kb, n13, probs_in[p13 + pk], c0, c1, c2, c3); }
-      if (QT > 14u) { a14 += weigh4_seen(kb, n14, probs_in[p14 + pk], c0, c1, c2, c3); }
-      if (QT > 15u) { a15 += weigh4_seen(kb, n15, probs_in[p15 + pk], c0, c1, c2, c3); }
+      if (QT > 0u) { a0 += weigh4_seen(kb, n0, ldp(p0, pk), c0, c1, c2, c3); }
+      if (QT > 1u) { a1 += weigh4_seen(kb, n1, ldp(p1, pk), c0, c1, c2, c3); }
+      if (QT > 2u) { a2 += weigh4_seen(kb, n2, ldp(p2, pk), c0, c1, c2, c3); }
+      if (QT > 3u) { a3 += weigh4_seen(kb, n3, ldp(p3, pk), c0, c1, c2, c3); }
+      if (QT > 4u) { a4 += weigh4_seen(kb, n4, ldp(p4, pk), c0, c1, c2, c3); }
+      if (QT > 5u) { a5 += weigh4_seen(kb, n5, ldp(p5, pk), c0, c1, c2, c3); }
+      if (QT > 6u) { a6 += weigh4_seen(kb, n6, ldp(p6, pk), c0, c1, c2, c3); }
+      if (QT > 7u) { a7 += weigh4_seen(kb, n7, ldp(p7, pk), c0, c1, c2, c3); }
+      if (QT > 8u) { a8 += weigh4_seen(kb, n8, ldp(p8, pk), c0, c1, c2, c3); }
+      if (QT > 9u) { a9 += weigh4_seen(kb, n9, ldp(p9, pk), c0, c1, c2, c3); }
+      if (QT > 10u) { a10 += weigh4_seen(kb, n10, ldp(p10, pk), c0, c1, c2, c3); }
+      if (QT > 11u) { a11 += weigh4_seen(kb, n11, ldp(p11, pk), c0, c1, c2, c3); }
+      if (QT > 12u) { a12 += weigh4_seen(kb, n12, ldp(p12, pk), c0, c1, c2, c3); }
+      if (QT > 13u) { a13 += weigh4_seen(kb, n13, ldp(p13, pk), c0, c1, c2, c3); }
+      if (QT > 14u) { a14 += weigh4_seen(kb, n14, ldp(p14, pk), c0, c1, c2, c3); }
+      if (QT > 15u) { a15 += weigh4_seen(kb, n15, ldp(p15, pk), c0, c1, c2, c3); }
     }
   }
   let ob = (qt.x * params.heads + h) * V_VEC4 + e0;

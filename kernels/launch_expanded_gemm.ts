@@ -66,8 +66,14 @@ export async function launchExpandedGemm(
     RPTV: valueTexture.rowsPerTexelRow,
     // Packed f16 rows (the plan packs q, K and V alike): texels of two vec4s.
     CPT: packed.CPT,
+    RPTP: v.probTexture?.rowsPerTexelRow ?? 1,
   };
-  const switches = packed.switches;
+  // The probabilities through a texture where the plan has one: the softmax writes it, the
+  // values pass reads it (expanded_gemm.wgsl's ptex lines).
+  const pView = v.probTexture
+    ? kit.texture(v.probTexture, "rgba32float", "probs_texture").createView()
+    : null;
+  const switches = [...packed.switches, ...(pView ? ["ptex"] : [])];
   const scoresPipe = await kit.kernel("expanded_gemm.wgsl", "scores", params, switches);
   const valuesPipe = await kit.kernel("expanded_gemm.wgsl", "values", params, switches);
   const probs = kit.storage(planBufferBytes(plan, "scores"), "scores");
@@ -110,9 +116,12 @@ export async function launchExpandedGemm(
     qMeta: buffers.qMeta,
     probs,
     lse: buffers.lse,
+    ...(pView && v.probTexture
+      ? { probTexture: { view: pView, rowsPerTexelRow: v.probTexture.rowsPerTexelRow } }
+      : {}),
   });
   for (const g of groups) {
-    kit.dispatch("gemm_values", valuesPipe, bindingsOf(g), [
+    kit.dispatch("gemm_values", valuesPipe, pView ? [...bindingsOf(g), pView] : bindingsOf(g), [
       gemmValueColumnGroups(vDim / 4, ev, wg),
       h,
       g.tiles,

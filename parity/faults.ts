@@ -884,6 +884,17 @@ export const GEMM_FAULTS: readonly Fault[] = [
     },
   ),
   sourceFault(
+    "gemm-expanded-prob-texture-head-shifted",
+    "the expanded values pass reads each query's probabilities from the next (token, head) " +
+      "row of the probability texture",
+    {
+      file: "expanded_gemm.wgsl",
+      pattern: "vec2<u32>((row % RPTP) * params.kmax4 + pk, row / RPTP)",
+      replacement: "vec2<u32>(((row + 1u) % RPTP) * params.kmax4 + pk, (row + 1u) / RPTP)",
+      scenario: EXPANDED_PREFILL_20,
+    },
+  ),
+  sourceFault(
     "gemm-prob-texture-shared-rows-folded",
     "the values pass reads a probability row's texels at the start of its texture row, " +
       "ignoring the rows before it that share the texture row (only visible with several " +

@@ -296,13 +296,31 @@ gpuTest(
       caps: small,
     };
     assert.equal(planned(folded).probTexture?.rowsPerTexelRow, 2);
-    for (const c of [long, folded]) {
+    // The expanded gemm kernel reads its probabilities the same way: a causal prefill of
+    // 1100 keys (275 vec4s a row) has no texture on these caps; 80 x 4 rows fold in two.
+    const longPrefill: BackendCase = {
+      ...long,
+      layout: { kind: "bshd", batch: 1, seqQ: 20, seqK: 1100, causal: true },
+    };
+    for (
+      const [backend, c] of [[BACKEND, long], [BACKEND, folded], [
+        "wgsl-expanded-gemm",
+        longPrefill,
+      ], ["wgsl-expanded-gemm", folded]] as const
+    ) {
+      const p = planOn(backend, c);
+      if (typeof p === "string") throw new Error(`${backend} ${caseLabel(c)}: ${p}`);
+      assert.equal(
+        p.plan.variant.probTexture?.rowsPerTexelRow,
+        c === folded ? 2 : undefined,
+        `${backend} ${caseLabel(c)}`,
+      );
       for (const dtype of ["f32", "f16"] as const) {
         await gpuStep(
           t,
-          caseLabel({ ...c, dtype }),
+          `${backend} ${caseLabel({ ...c, dtype })}`,
           { features: dtype === "f16" ? ["shader-f16"] : [] },
-          () => parityOn(BACKEND, { ...c, dtype }),
+          () => parityOn(backend, { ...c, dtype }),
         );
       }
     }
