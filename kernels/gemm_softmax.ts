@@ -38,7 +38,34 @@ export interface GemmSoftmaxBuffers {
    * Where the normalized probabilities go instead of back into `probs`: the plan's
    * probTexture (wgsl-absorbed-gemm), its view and rows per texture row. Omitted: in place.
    */
-  readonly probTexture?: { readonly view: GPUTextureView; readonly rowsPerTexelRow: number };
+  readonly probTexture?: GemmProbTexture | null;
+}
+
+/** The probability texture of a gemm plan, made by {@link gemmProbTexture}. */
+export interface GemmProbTexture {
+  /** The view the softmax writes and the values pass reads. */
+  readonly view: GPUTextureView;
+  /** Rows per texture row (the kernels' RPTP). */
+  readonly rowsPerTexelRow: number;
+}
+
+/**
+ * The texture a gemm plan's softmax writes its probabilities into and its values pass
+ * reads them through (the plan's `probTexture`), or null where the plan has none (the
+ * values pass then reads the score buffer). The kernels take it with the `ptex` switch
+ * and RPTP = its rowsPerTexelRow.
+ *
+ * @example
+ * ```ts ignore
+ * const pt = gemmProbTexture(kit, plan);
+ * const switches = pt ? ["ptex"] : [];
+ * ```
+ */
+export function gemmProbTexture(kit: LaunchKit, plan: GpuPlan): GemmProbTexture | null {
+  const shape = plan.variant.probTexture;
+  if (shape === undefined) return null;
+  const view = kit.texture(shape, "rgba32float", "probs_texture").createView();
+  return { view, rowsPerTexelRow: shape.rowsPerTexelRow };
 }
 
 /**
@@ -58,7 +85,7 @@ export async function dispatchGemmSoftmax(
   const h = plan.attention.numHeads;
   const rows = plan.layout.totalQ * h;
   const { scoreVec4PerRow } = gemmVariant(plan);
-  const pt = buffers.probTexture;
+  const pt = buffers.probTexture ?? null;
   kit.dispatch(
     "gemm_softmax",
     await kit.kernel(

@@ -10,7 +10,7 @@ import { gemmValueColumnGroups } from "../adapter/gemm_plan.ts";
 import type { GpuPlan } from "../adapter/types.ts";
 import type { AttentionBuffers, LaunchKit } from "./launch.ts";
 import { packedRows, planBufferBytes, variantFields } from "./launch.ts";
-import { dispatchGemmSoftmax, gemmVariant } from "./gemm_softmax.ts";
+import { dispatchGemmSoftmax, gemmProbTexture, gemmVariant } from "./gemm_softmax.ts";
 import { grid1d } from "../gpu/dispatch.ts";
 
 /**
@@ -60,11 +60,8 @@ export async function launchAbsorbedGemm(
   const packed = packedRows("wgsl-absorbed-gemm", [cacheTexture, queryTexture]);
   // The probabilities through a texture where the plan has one: the softmax writes it, the
   // values pass reads it (absorbed_gemm.wgsl's ptex lines).
-  const probTexture = plan.variant.probTexture;
-  const pView = probTexture
-    ? kit.texture(probTexture, "rgba32float", "probs_texture").createView()
-    : null;
-  const switches = [...packed.switches, ...(pView ? ["ptex"] : [])];
+  const pt = gemmProbTexture(kit, plan);
+  const switches = [...packed.switches, ...(pt ? ["ptex"] : [])];
   const params = {
     WG: v.workgroupSize,
     HT: v.headsPerTile,
@@ -74,7 +71,7 @@ export async function launchAbsorbedGemm(
     RPT: cacheTexture.rowsPerTexelRow,
     RPTQ: queryTexture.rowsPerTexelRow,
     CPT: packed.CPT,
-    RPTP: probTexture?.rowsPerTexelRow ?? 1,
+    RPTP: pt?.rowsPerTexelRow ?? 1,
   };
   const { x, xPart, lsePart } = kit.latentOutputs(plan, buffers);
   const probs = kit.storage(planBufferBytes(plan, "scores"), "scores");
@@ -106,14 +103,12 @@ export async function launchAbsorbedGemm(
     qMeta: buffers.qMeta,
     probs,
     lse: lsePart,
-    ...(pView && probTexture
-      ? { probTexture: { view: pView, rowsPerTexelRow: probTexture.rowsPerTexelRow } }
-      : {}),
+    probTexture: pt,
   });
   kit.dispatch(
     "gemm_values",
     await kit.kernel("absorbed_gemm.wgsl", "values", params, switches),
-    pView ? [...bindings, pView] : bindings,
+    pt ? [...bindings, pt.view] : bindings,
     [gemmValueColumnGroups(a.valueWidth / 4, ev, wg), headTiles, totalQ * splits],
   );
   if (splits > 1) {

@@ -11,7 +11,7 @@ import { gemmValueColumnGroups } from "../adapter/gemm_plan.ts";
 import type { GpuPlan } from "../adapter/types.ts";
 import type { AttentionBuffers, LaunchKit } from "./launch.ts";
 import { packedRows, planBufferBytes, variantFields } from "./launch.ts";
-import { dispatchGemmSoftmax, gemmVariant } from "./gemm_softmax.ts";
+import { dispatchGemmSoftmax, gemmProbTexture, gemmVariant } from "./gemm_softmax.ts";
 import { balancedTiles, denseGroups } from "./tables.ts";
 
 /**
@@ -55,6 +55,9 @@ export async function launchExpandedGemm(
     valueTexture,
   });
   const packed = packedRows("wgsl-expanded-gemm", [queryTexture, keyTexture, valueTexture]);
+  // The probabilities through a texture where the plan has one: the softmax writes it, the
+  // values pass reads it (expanded_gemm.wgsl's ptex lines).
+  const pt = gemmProbTexture(kit, plan);
   const params = {
     WG: v.workgroupSize,
     QT: v.queryTile,
@@ -66,14 +69,9 @@ export async function launchExpandedGemm(
     RPTV: valueTexture.rowsPerTexelRow,
     // Packed f16 rows (the plan packs q, K and V alike): texels of two vec4s.
     CPT: packed.CPT,
-    RPTP: v.probTexture?.rowsPerTexelRow ?? 1,
+    RPTP: pt?.rowsPerTexelRow ?? 1,
   };
-  // The probabilities through a texture where the plan has one: the softmax writes it, the
-  // values pass reads it (expanded_gemm.wgsl's ptex lines).
-  const pView = v.probTexture
-    ? kit.texture(v.probTexture, "rgba32float", "probs_texture").createView()
-    : null;
-  const switches = [...packed.switches, ...(pView ? ["ptex"] : [])];
+  const switches = [...packed.switches, ...(pt ? ["ptex"] : [])];
   const scoresPipe = await kit.kernel("expanded_gemm.wgsl", "scores", params, switches);
   const valuesPipe = await kit.kernel("expanded_gemm.wgsl", "values", params, switches);
   const probs = kit.storage(planBufferBytes(plan, "scores"), "scores");
@@ -116,12 +114,10 @@ export async function launchExpandedGemm(
     qMeta: buffers.qMeta,
     probs,
     lse: buffers.lse,
-    ...(pView && v.probTexture
-      ? { probTexture: { view: pView, rowsPerTexelRow: v.probTexture.rowsPerTexelRow } }
-      : {}),
+    probTexture: pt,
   });
   for (const g of groups) {
-    kit.dispatch("gemm_values", valuesPipe, pView ? [...bindingsOf(g), pView] : bindingsOf(g), [
+    kit.dispatch("gemm_values", valuesPipe, pt ? [...bindingsOf(g), pt.view] : bindingsOf(g), [
       gemmValueColumnGroups(vDim / 4, ev, wg),
       h,
       g.tiles,
