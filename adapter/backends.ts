@@ -26,7 +26,6 @@ import {
   maxKeysWithinBudget,
 } from "./loop_budget.ts";
 import { type DeviceClassName, deviceClassOf } from "./device_class.ts";
-import { workgroupElementCap } from "./slow_device.ts";
 import {
   DEFAULT_MAX_TEXTURE_DIMENSION_2D,
   GEMM_KEYS_PER_GROUP,
@@ -103,13 +102,13 @@ export interface SupportQuery {
   /** Force a number of KV splits (absorbed only); otherwise chosen by rule. */
   readonly kvSplits?: number;
   /** Loop-budget helpers for this device (filled in by resolve). */
-  readonly loop?: LoopHelpers;
+  readonly loop: LoopHelpers;
   /**
    * The most workgroup-memory elements a kernel should declare on this device, or null
    * for no cap (filled in by resolve: 1024 on the GL fallback, whose compile of WebGPU's
    * zero fill grows with the square of the elements; adapter/slow_device.ts).
    */
-  readonly workgroupElementCap?: number | null;
+  readonly workgroupElementCap: number | null;
 }
 
 /** A backend's answer: reasons (empty = supported), and what it would run. */
@@ -693,8 +692,9 @@ function absorbedTiledCheck(q: SupportQuery, options: { subgroups: boolean }): S
   const tier = deviceTier ?? 16384;
   const shape = tiledShape(spec, layout, dtype, tier, {
     ...options,
-    // The GL fallback compiles workgroup memory's zero fill slowly (slow_device.ts).
-    maxWorkgroupElements: workgroupElementCap(q.caps),
+    // The GL fallback compiles workgroup memory's zero fill slowly (slow_device.ts); the
+    // cap comes from the query, as for a user backend, so resolve is its one source.
+    maxWorkgroupElements: q.workgroupElementCap,
     maxWorkgroupSize: Math.min(
       q.caps?.limits.maxComputeInvocationsPerWorkgroup ?? 256,
       q.caps?.limits.maxComputeWorkgroupSizeX ?? 256,
@@ -1102,7 +1102,7 @@ const expandedTiled: Backend = {
       heads: spec.numHeads,
       smCount: deviceClassOf(q.caps)?.smCount ?? null,
       shape,
-      maxWorkgroupElements: workgroupElementCap(q.caps),
+      maxWorkgroupElements: q.workgroupElementCap,
     });
     const workgroupSize = fa2WorkgroupSize(queryTile);
     const wgBytes = fa2WorkgroupBytes(shape, queryTile);

@@ -107,3 +107,23 @@ Deno.test("the window-system probe reuses one folder per user in the temp direct
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+const HIDDEN = { VK_ICD_FILENAMES: "/nonexistent.json" };
+/** Whether hiding the Vulkan driver leaves an adapter (wgpu's GL fallback on llvmpipe). */
+const GL_FALLBACK_PRESENT = (await cli(["devices", "--json"], HIDDEN)).code === 0;
+
+Deno.test({
+  name: "explain on the GL fallback probes the wgpu backend and refuses model sizes, as run does",
+  // Without an adapter under GL there is no GL device to plan for.
+  ignore: !GL_FALLBACK_PRESENT,
+  async fn() {
+    // probeCaps records webgpuBackend "gl"; without it explain would print a plan that run
+    // refuses (adapter/slow_device.ts), and the tiled kernels would not be capped.
+    const big = await cli(["explain", "deepseek-v2-lite", "--backend", "wgsl-absorbed"], HIDDEN);
+    assert.equal(big.code, 3, big.stdout + big.stderr);
+    assert.match(big.stdout, /device\.too-slow: kv_lora_rank 512 x 16 heads = 8192 is above 1024/);
+    const tiled = await cli(["explain", "tiny", "--backend", "wgsl-absorbed-tiled"], HIDDEN);
+    assert.equal(tiled.code, 0, tiled.stdout + tiled.stderr);
+    assert.match(tiled.stdout, /key tiles: 8 keys .*at most 1024 workgroup-memory elements/);
+  },
+});
