@@ -67,6 +67,37 @@ export interface BenchReport {
    * bench/reference_ceilings.ts); absent without one.
    */
   readonly referenceCeilings?: ReferenceUse;
+  /**
+   * Set when a signal stopped the run before every case ran (`bench` on SIGINT finishes
+   * the current case, on SIGTERM abandons it); absent when every case ran.
+   */
+  readonly interrupted?: BenchInterruption;
+}
+
+/** How a bench run was cut short: by which signal, and which cases did not run. */
+export interface BenchInterruption {
+  /** The signal that stopped it. */
+  readonly signal: "SIGINT" | "SIGTERM";
+  /** Cases the run selected. */
+  readonly selected: number;
+  /** Ids of the selected cases that have no record (not run, or abandoned). */
+  readonly notRun: readonly string[];
+}
+
+/**
+ * The warning line of an interrupted bench run.
+ *
+ * @example
+ * ```ts
+ * import { interruptionWarning } from "./report.ts";
+ * interruptionWarning({ signal: "SIGINT", selected: 3, notRun: ["b", "c"] });
+ * // "interrupted by SIGINT: 1 of 3 cases ran; not run: b, c; the ceilings after the cases were not measured"
+ * ```
+ */
+export function interruptionWarning(i: BenchInterruption): string {
+  const ran = i.selected - i.notRun.length;
+  return `interrupted by ${i.signal}: ${ran} of ${i.selected} cases ran; not run: ` +
+    `${i.notRun.join(", ")}; the ceilings after the cases were not measured`;
 }
 
 /** The reference ceilings of a report: their figures, their file and which figures they raised. */

@@ -15,15 +15,23 @@ import { Command } from "@commander-js/extra-typings";
 import { deviceClassOf } from "../adapter/device_class.ts";
 import { backendById } from "../adapter/registry.ts";
 import type { AttentionPath } from "../adapter/types.ts";
-import { BENCH_MATRICES, type BenchCase, benchMatrix, filterBenchCases } from "../bench/cases.ts";
+import {
+  BENCH_MATRICES,
+  type BenchCase,
+  benchCaseId,
+  benchMatrix,
+  filterBenchCases,
+} from "../bench/cases.ts";
 import { bestCeilings, measureCeilings } from "../bench/ceilings.ts";
 import { crossovers } from "../bench/crossover.ts";
 import { machineInfo } from "../bench/machine.ts";
 import {
+  type BenchInterruption,
   type BenchReport,
   benchWarnings,
   evaluateTargets,
   formatTable,
+  interruptionWarning,
   toCsv,
   toMarkdown,
 } from "../bench/report.ts";
@@ -41,6 +49,7 @@ import {
 } from "../bench/reference_ceilings.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { writeTextAtomic } from "../util/fs.ts";
+import { EXIT_SIGINT, EXIT_SIGTERM } from "./run.ts";
 
 const join = (dir: string, file: string) => `${dir.replace(/\/+$/, "")}/${file}`;
 
@@ -75,7 +84,9 @@ export function benchCommand() {
       "--out <dir>",
       "write report.json, results.csv, summary.md and report.html (roofline and crossover " +
         "plots) there when the run ends; each case's record is appended to records.jsonl " +
-        "there as it ends, so a run that dies halfway keeps what it measured",
+        "there as it ends, so a run that dies halfway keeps what it measured; Ctrl-C (SIGINT) " +
+        "stops after the current case and SIGTERM at once, and both still write the reports " +
+        "for the cases that ran (exit 130 and 143)",
     )
     .option("--title <text>", "title of summary.md", "Benchmark")
     .option(
@@ -117,6 +128,21 @@ export function benchCommand() {
       const ctx: RunDevice = opts.runtime === "chromium"
         ? await ChromiumGpu.start({ chromium: opts.chromium })
         : await GpuContext.create({ optionalFeatures: HARNESS_FEATURES });
+      // SIGINT: finish the current case, then report; SIGTERM: report at once, abandoning
+      // the current case (as `run` does). Either way the reports cover what ran.
+      let stoppedBy: BenchInterruption["signal"] | null = null;
+      const abandon = Promise.withResolvers<null>();
+      const onInt = () => {
+        console.error("\ninterrupt: finishing the current case, then writing the reports");
+        stoppedBy ??= "SIGINT";
+      };
+      const onTerm = () => {
+        console.error("\nSIGTERM: abandoning the current case, writing the reports");
+        stoppedBy = "SIGTERM";
+        abandon.resolve(null);
+      };
+      Deno.addSignalListener("SIGINT", onInt);
+      Deno.addSignalListener("SIGTERM", onTerm);
       try {
         const measure = () =>
           isRemoteDevice(ctx)
@@ -150,30 +176,34 @@ export function benchCommand() {
           );
         }
         for (const c of cases) {
-          const r = await runBenchCase(ctx, c, { ceilings, reps, backend: backendOf(c.path) });
+          if (stoppedBy !== null) break;
+          const running = runBenchCase(ctx, c, { ceilings, reps, backend: backendOf(c.path) });
+          // An abandoned case may fail once the device is destroyed; nothing waits for it.
+          running.catch(() => {});
+          const r = await Promise.race([running, abandon.promise]);
+          if (r === null) break;
           records.push(r);
           if (stream !== undefined) {
             await Deno.writeTextFile(stream, JSON.stringify(r) + "\n", { append: true });
           }
-          if (!opts.json) {
-            console.error(
-              `${r.id}: ${
-                r.status === "ok"
-                  ? `${r.ms?.toFixed(2)} ms, roofline ${
-                    r.roofline_fraction?.toFixed(3)
-                  } (provisional)`
-                  : r.status
-              }`,
-            );
-          }
+          if (!opts.json) console.error(progressLine(r));
           if (ctx.lost) await ctx.reacquire();
         }
+        const interrupted: BenchInterruption | null = stoppedBy === null ||
+            records.length === cases.length
+          ? null
+          : {
+            signal: stoppedBy,
+            selected: cases.length,
+            notRun: cases.slice(records.length).map(benchCaseId),
+          };
         // The ceilings again, after the cases: every fraction is judged against the best
         // of both measurements (bench/ceilings.ts bestCeilings). A failure here keeps the
         // first measurement rather than losing the run's records.
+        // An interrupted run reports at once, with the first measurement.
         let best = measuredBefore;
         try {
-          best = bestCeilings(measuredBefore, await measure());
+          if (interrupted === null) best = bestCeilings(measuredBefore, await measure());
         } catch (e) {
           console.error(
             `warning: the ceilings after the cases could not be measured (${
@@ -184,7 +214,11 @@ export function benchCommand() {
         const joined = withReferenceCeilings(best, reference);
         best = joined.ceilings;
         const judged = records.map((r) => judgeRecord(r, best));
-        const warnings = [...joined.warnings, ...benchWarnings(judged)];
+        const warnings = [
+          ...(interrupted ? [interruptionWarning(interrupted)] : []),
+          ...joined.warnings,
+          ...benchWarnings(judged),
+        ];
         const crossing = crossovers(judged);
         const report: BenchReport = {
           machine,
@@ -195,6 +229,7 @@ export function benchCommand() {
           targetClass,
           ...(crossing.length ? { crossovers: crossing } : {}),
           ...(warnings.length ? { warnings } : {}),
+          ...(interrupted ? { interrupted } : {}),
         };
         if (opts.out) {
           await Deno.mkdir(opts.out, { recursive: true });
@@ -207,11 +242,25 @@ export function benchCommand() {
           await writeBenchHtml(join(opts.out, "report.html"), report, { title: opts.title });
         }
         console.log(opts.json ? JSON.stringify(report, null, 2) : formatTable(report));
+        if (interrupted) {
+          Deno.exitCode = interrupted.signal === "SIGINT" ? EXIT_SIGINT : EXIT_SIGTERM;
+        }
       } finally {
+        Deno.removeSignalListener("SIGINT", onInt);
+        Deno.removeSignalListener("SIGTERM", onTerm);
         if (isRemoteDevice(ctx)) await ctx.close();
         else ctx.destroy();
       }
     });
+}
+
+/** The line `bench` prints as a case ends. */
+function progressLine(r: BenchRecord): string {
+  return `${r.id}: ${
+    r.status === "ok"
+      ? `${r.ms?.toFixed(2)} ms, roofline ${r.roofline_fraction?.toFixed(3)} (provisional)`
+      : r.status
+  }`;
 }
 
 /**

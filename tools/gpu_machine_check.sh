@@ -47,7 +47,8 @@
 #
 # What comes back from $OUT is limited (8 files, 16 MiB each, 2 folders deep), so it holds
 # only: log.txt, steps.txt, devices.json, smoke/{summary.md,results.jsonl,report.json},
-# bench/{summary.md,report.json}. Everything else is written under $WORK (/tmp).
+# bench/{summary.md,report.json} (or bench/records.jsonl where bench was killed before its
+# reports). Everything else is written under $WORK (/tmp).
 #
 # Knobs (environment): STEPS, TOTAL_S (default 570), OUT (default out/gpu_machine),
 # GPU_TESTS (space-separated test files), TEST_JOBS (test modules at once, default 4), T_DEVICES T_TESTS T_SMOKE T_BENCH T_AB (timeouts in s),
@@ -222,6 +223,12 @@ if wanted bench; then
   done
   if ! [ -f "$OUT/bench/report.json" ] && [ -s "$WORK/bench_stdout.json" ]; then
     cp "$WORK/bench_stdout.json" "$OUT/bench/report.json"
+  fi
+  # At the step's limit bench gets SIGINT and writes its reports after the current case; a
+  # case that outlasts the 10 s to SIGKILL leaves only the records streamed as cases ended
+  # (the file count stays within what comes back: no report.json, no summary.md then).
+  if ! [ -f "$OUT/bench/report.json" ] && [ -s "$WORK/bench/records.jsonl" ]; then
+    cp "$WORK/bench/records.jsonl" "$OUT/bench/"
   fi
   log "bench: kept $(ls "$OUT/bench" | tr '\n' ' ')"
 fi

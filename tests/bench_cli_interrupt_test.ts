@@ -1,0 +1,84 @@
+// `bench` stopped by a signal keeps what it measured: SIGINT finishes the current case,
+// SIGTERM abandons it, and both write report.json, summary.md and the table for the cases
+// that ran, marked interrupted, with the cases that did not run named (exit 130 / 143).
+// The GPU machine's script (tools/gpu_machine_check.sh) stops a step at its time limit
+// with SIGINT, so a bench cut short there still brings its figures back.
+import assert from "node:assert/strict";
+import { hasAdapter } from "../gpu/device.ts";
+
+const gpu = await hasAdapter();
+const root = new URL("../", import.meta.url).pathname;
+/** Eight tiny cases (the tiny matrix four times over): seconds each on lavapipe. */
+const CASES = 8;
+
+/** Start `bench`, wait until its first record is on disk, send `signal`, wait for it. */
+async function interruptedBench(signal: Deno.Signal) {
+  const out = await Deno.makeTempDir({ prefix: "mla_bench_int_" });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `${root}main.ts`,
+      "bench",
+      "--matrix",
+      "tiny,tiny,tiny,tiny",
+      "--reps",
+      "2",
+      "--out",
+      out,
+    ],
+    cwd: root,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stream = `${out}/records.jsonl`;
+  const deadline = Date.now() + 120_000;
+  while ((await Deno.readTextFile(stream).catch(() => "")).trim() === "") {
+    assert.ok(Date.now() < deadline, "no case ended within 120 s");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill(signal);
+  const res = await child.output();
+  const dec = new TextDecoder();
+  return { out, code: res.code, stdout: dec.decode(res.stdout), stderr: dec.decode(res.stderr) };
+}
+
+async function checkReports(out: string, signal: string, text: string) {
+  const report = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
+  assert.equal(report.interrupted.signal, signal, text);
+  assert.equal(report.interrupted.selected, CASES);
+  const ran = report.records.length;
+  assert.ok(ran >= 1 && ran < CASES, `stopped early (${ran} of ${CASES})`);
+  assert.equal(report.interrupted.notRun.length, CASES - ran);
+  const lines = (await Deno.readTextFile(`${out}/records.jsonl`)).trim().split("\n");
+  assert.equal(lines.length, ran, "records.jsonl holds the same cases as report.json");
+  const warning = new RegExp(`interrupted by ${signal}: ${ran} of ${CASES} cases ran`);
+  assert.ok(report.warnings.some((w: string) => warning.test(w)), report.warnings.join("\n"));
+  assert.match(await Deno.readTextFile(`${out}/summary.md`), warning);
+  assert.match(text, warning, "the table says so too");
+  // One measurement of the ceilings: the run reports at once.
+  assert.equal(report.ceilings.measurements ?? 1, 1);
+  await Deno.remove(out, { recursive: true });
+}
+
+Deno.test({
+  name: "bench: SIGINT finishes the current case and writes the reports for what ran (exit 130)",
+  ignore: !gpu,
+  fn: async () => {
+    const r = await interruptedBench("SIGINT");
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(r.stderr, /interrupt: finishing the current case/);
+    await checkReports(r.out, "SIGINT", r.stdout);
+  },
+});
+
+Deno.test({
+  name: "bench: SIGTERM abandons the current case and writes the reports for what ran (exit 143)",
+  ignore: !gpu,
+  fn: async () => {
+    const r = await interruptedBench("SIGTERM");
+    assert.equal(r.code, 143, r.stderr);
+    await checkReports(r.out, "SIGTERM", r.stdout);
+  },
+});
