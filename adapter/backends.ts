@@ -12,6 +12,7 @@ import type {
   CacheTextureShape,
   DeviceCaps,
   Dtype,
+  ExpandTextures,
   KernelVariant,
   MlaSpec,
   NormalizedLayout,
@@ -333,6 +334,47 @@ export function denseBuffers(spec: MlaSpec, layout: NormalizedLayout, dtype: Dty
     { name: "k", bytes: layout.kRows * h * spec.kChannels * eb },
     { name: "v", bytes: layout.kRows * h * spec.vChannels * eb },
   ];
+}
+
+/**
+ * The textures the K/V expansion reads the latent cache and w_kv_b through
+ * (expand_kv.wgsl, switch tex), or null for its buffer reads: on a cpu-class device, where
+ * both fit its textures. Mesa's lavapipe loads a storage vec4 lane by lane and component
+ * by component, and a texel in one fetch: the expansion of the V2-Lite headline's
+ * 16384-row cache took 46 s from the buffers on a host whose storage reads ran at 1.2
+ * GB/s (docs/benchmarks.md, session 25). GPUs keep the buffer reads, as measured there.
+ * The textures are listed in `buffers`.
+ *
+ * @example
+ * ```ts
+ * import { normalizeLayout } from "./layout.ts";
+ * import { presetSpec } from "./presets.ts";
+ * import { expandTexturesOf } from "./backends.ts";
+ * const layout = normalizeLayout({ kind: "bshd", batch: 1, seqQ: 1, seqK: 8, causal: true });
+ * expandTexturesOf({ spec: presetSpec("tiny"), layout, dtype: "f32", caps: null }, []); // null
+ * ```
+ */
+export function expandTexturesOf(
+  q: Pick<SupportQuery, "spec" | "layout" | "dtype" | "caps">,
+  buffers: BufferSpec[],
+): ExpandTextures | null {
+  if (deviceClassOf(q.caps)?.kind !== "cpu") return null;
+  const { spec, layout, dtype } = q;
+  const maxDim = q.caps?.limits.maxTextureDimension2D ?? DEFAULT_MAX_TEXTURE_DIMENSION_2D;
+  const rowVec4 = (spec.kvLoraRank + spec.qkRopeHeadDim) / 4;
+  const latent = gemmCacheTexture(rowVec4, layout.kRows, dtype, maxDim);
+  const weightRows = spec.numHeads * (spec.qkNopeHeadDim + spec.vHeadDim);
+  const weights = gemmCacheTexture(spec.kvLoraRank / 4, weightRows, dtype, maxDim);
+  if (latent === null || weights === null) return null;
+  for (
+    const [name, t] of [["expand_latent_texture", latent], [
+      "expand_weight_texture",
+      weights,
+    ]] as const
+  ) {
+    buffers.push({ name, bytes: t.width * t.height * texelBytes(t) });
+  }
+  return { latent, weights };
 }
 
 /**
@@ -941,6 +983,8 @@ const expanded: Backend = {
         () => "the expanded kernel has no KV splits; use the absorbed path or shorter sequences",
       ),
     );
+    // The K/V expansion's reads (cache construction; expandTexturesOf says where).
+    const expandTextures = expandTexturesOf(q, buffers);
     return {
       reasons,
       path: "expanded",
@@ -955,6 +999,7 @@ const expanded: Backend = {
         keysPerBlock: keysPerBlock(queryTile),
         decodeStep,
         ...(textures ?? {}),
+        ...(expandTextures === null ? {} : { expandTextures }),
       },
       buffers,
       keyWidth: spec.kChannels,
@@ -1057,6 +1102,7 @@ const expandedGemm: Backend = {
       "f32",
       q.caps?.limits.maxTextureDimension2D ?? DEFAULT_MAX_TEXTURE_DIMENSION_2D,
     );
+    const expandTextures = expandTexturesOf(q, buffers);
     return {
       reasons,
       path: "expanded",
@@ -1075,6 +1121,7 @@ const expandedGemm: Backend = {
         ...(keyTexture === null ? {} : { keyTexture }),
         ...(valueTexture === null ? {} : { valueTexture }),
         ...(probTexture === null ? {} : { probTexture }),
+        ...(expandTextures === null ? {} : { expandTextures }),
       },
       buffers,
       keyWidth: spec.kChannels,
@@ -1134,6 +1181,7 @@ const expandedTiled: Backend = {
       });
     }
     reasons.push(...perSequenceKvReasons(q, eb));
+    const expandTextures = expandTexturesOf(q, buffers);
     return {
       reasons,
       path: "expanded",
@@ -1146,6 +1194,7 @@ const expandedTiled: Backend = {
         queryTile,
         headsPerInvocation: 1,
         keysPerBlock: FA2_KEY_TILE,
+        ...(expandTextures === null ? {} : { expandTextures }),
       },
       buffers,
       keyWidth: spec.kChannels,

@@ -221,6 +221,7 @@ export function formatExplanation(e: Explanation): string {
       ...tiledLines(r.variant, r.attention.keyWidth, e.caps),
       ...fa2Lines(r.variant, r.layout, r.attention, cls?.smCount ?? null, e.caps),
       ...valuesPassLines(r.variant),
+      ...expansionLines(r.variant, r.path),
       `  key width ${r.attention.keyWidth}, value width ${r.attention.valueWidth}, ` +
         `softmax scale ${r.attention.softmaxScale.toFixed(6)}`,
     );
@@ -252,6 +253,23 @@ function textureLine(
     `${t.rowsPerTexelRow} row${t.rowsPerTexelRow === 1 ? "" : "s"} per texture row), ` +
     `bound as a ${binding === "storage" ? "read-only storage" : "sampled"} texture, ` +
     `copied by cache_texture.wgsl ${copied}`,
+  ];
+}
+
+/** Where the K/V expansion of an expanded plan reads the latent cache and w_kv_b. */
+function expansionLines(v: KernelVariant, path: string): string[] {
+  if (path !== "expanded" || v.family === "reference") return [];
+  const t = v.expandTextures;
+  if (t === undefined) {
+    return [
+      "  K/V expansion (expand_kv.wgsl): reads the latent cache and w_kv_b from storage buffers",
+    ];
+  }
+  return [
+    "  K/V expansion (expand_kv.wgsl): reads through textures (a cpu-class device loads a " +
+    "texel in one fetch, a storage vec4 a component at a time)",
+    ...textureLine("  latent cache", t.latent, "as cache construction"),
+    ...textureLine("  w_kv_b", t.weights, "as cache construction"),
   ];
 }
 

@@ -293,6 +293,14 @@ export interface CacheTextureShape {
   readonly height: number;
 }
 
+/** The textures of {@link KernelVariant.expandTextures}. */
+export interface ExpandTextures {
+  /** The latent cache's rows, (r + rope) / 4 vec4s each. */
+  readonly latent: CacheTextureShape;
+  /** w_kv_b's h x (nope + v) rows, r / 4 vec4s each. */
+  readonly weights: CacheTextureShape;
+}
+
 export interface KernelVariant {
   /** Kernel family, e.g. "absorbed" or "expanded" or "reference". */
   readonly family: string;
@@ -360,6 +368,12 @@ export interface KernelVariant {
    * kernels omit them.
    */
   readonly keyTexture?: CacheTextureShape;
+  /**
+   * The textures the K/V expansion (kernels/launch.ts `expandDense`, expand_kv.wgsl)
+   * reads the latent cache and w_kv_b through, copied as cache construction; absent: it
+   * reads the buffers.
+   */
+  readonly expandTextures?: ExpandTextures;
   /** See {@link KernelVariant.keyTexture}. */
   readonly valueTexture?: CacheTextureShape;
   /**

@@ -482,11 +482,28 @@ export class LaunchKit {
     const k = this.storage(planBufferBytes(plan, "k"), "k");
     const v = this.storage(planBufferBytes(plan, "v"), "v");
     const t = EXPAND_KV_TILE;
+    const et = plan.variant.expandTextures;
+    const latTex = et === undefined
+      ? null
+      : await this.rowsTexture("expand_latent_texture", buffers.kvCache, et.latent, {
+        rows: layout.kRows,
+        rowVec4: (r + rope) / 4,
+        construction: true,
+      });
+    const wTex = et === undefined
+      ? null
+      : await this.rowsTexture("expand_weight_texture", buffers.wKvB, et.weights, {
+        rows: h * (nope + vDim),
+        rowVec4: r / 4,
+        construction: true,
+      });
     const expand = await this.kernel("expand_kv.wgsl", "expand_kv", {
       ROWS: t.rows,
       CH: t.channels,
       WG: t.workgroupSize,
-    });
+      LRPT: et?.latent.rowsPerTexelRow ?? 1,
+      WRPT: et?.weights.rowsPerTexelRow ?? 1,
+    }, et === undefined ? [] : ["tex"]);
     const chunks = expandChunks(
       layout.kRows,
       rowK,
@@ -503,9 +520,9 @@ export class LaunchKit {
             this.writer().u32(rows).u32(row0).u32(h).u32(nope).u32(vDim).u32(rope).u32(r / 4)
               .u32((r + rope) / 4),
           ),
+          latTex ?? buffers.kvCache,
           buffers.kvCache,
-          buffers.kvCache,
-          buffers.wKvB,
+          wTex ?? buffers.wKvB,
           { buffer: k, offset: row0 * rowK, size: rows * rowK },
           { buffer: v, offset: row0 * rowV, size: rows * rowV },
         ],

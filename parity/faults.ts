@@ -58,6 +58,12 @@ export interface FaultScenario {
   readonly path: AttentionPath;
   /** Layout request. */
   readonly layout: LayoutRequest;
+  /**
+   * "gpu": plan on this device's caps as a GPU-class device gives them (no loop budget,
+   * not a fallback adapter, not named as a CPU implementation), for a fault in a path
+   * only GPUs take (the K/V expansion's buffer reads); absent: the device's own caps.
+   */
+  readonly deviceClass?: "gpu";
 }
 
 /** One planted fault. */
@@ -220,6 +226,18 @@ const TINY_EXPANDED_TEXTURE_ROWS_SHARED: FaultScenario = {
 };
 
 /**
+ * A tiny decode of 4 x 4200 = 16800 cache rows: more than a texture side of 16384 (lavapipe)
+ * or 8192, so the K/V expansion's latent texture holds two or more rows per texture row,
+ * while each sequence's 4200 keys stay within lavapipe's loop budget.
+ */
+const TINY_EXPANDED_LATENT_ROWS_SHARED: FaultScenario = {
+  preset: "tiny",
+  dtype: "f32",
+  path: "expanded",
+  layout: { kind: "bshd", batch: 4, seqQ: 1, seqK: 4200, causal: true },
+};
+
+/**
  * A tiny f16 decode: wgsl-expanded packs its K and V two vec4s of halves per rgba32uint
  * texel (6 and 4 vec4s per row, both even).
  */
@@ -371,9 +389,39 @@ export const FAULTS: readonly Fault[] = [
       "paired with the wrong latent channels)",
     {
       file: "expand_kv.wgsl",
-      pattern: "widen(w_kv_b[i])",
-      replacement: "widen(w_kv_b[i].yx)",
-      scenario: { preset: "tiny", dtype: "f16", path: "expanded", layout: BSHD_MTP },
+      pattern: "widen(w_kv_b[a.x + j]);",
+      replacement: "widen(w_kv_b[a.x + j].yx);",
+      // The buffer reads: a cpu-class device reads through textures (the next faults).
+      scenario: {
+        preset: "tiny",
+        dtype: "f16",
+        path: "expanded",
+        layout: BSHD_MTP,
+        deviceClass: "gpu",
+      },
+    },
+  ),
+  sourceFault(
+    "expand-texture-weight-channel-shifted",
+    "the K/V expansion through textures reads each channel's weights from the next row of " +
+      "the w_kv_b texture",
+    {
+      file: "expand_kv.wgsl",
+      pattern: "return vec2<u32>((c % WRPT) * params.r_vec4, c / WRPT);",
+      replacement: "return vec2<u32>(((c + 1u) % WRPT) * params.r_vec4, (c + 1u) / WRPT);",
+      scenario: { preset: "tiny", dtype: "f32", path: "expanded", layout: BSHD_MTP },
+    },
+  ),
+  sourceFault(
+    "expand-texture-latent-shared-rows-folded",
+    "the K/V expansion through textures reads a cache row at the start of its texture " +
+      "row, ignoring the rows before it that share the texture row (only visible with " +
+      "several rows per texture row)",
+    {
+      file: "expand_kv.wgsl",
+      pattern: "return vec2<u32>((g % LRPT) * params.src_vec4, g / LRPT);",
+      replacement: "return vec2<u32>(0u, g / LRPT);",
+      scenario: TINY_EXPANDED_LATENT_ROWS_SHARED,
     },
   ),
   sourceFault(

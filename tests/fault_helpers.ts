@@ -13,7 +13,7 @@ import { type Fault, faultBackendOf } from "../parity/faults.ts";
 import { toleranceFor } from "../parity/tolerance.ts";
 import { denseAttention } from "../reference/attention.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
-import { CAPS, gpu, gpuTest } from "./gpu_helpers.ts";
+import { CAPS, gpu, gpuTest, scenarioCaps } from "./gpu_helpers.ts";
 
 /** Register `<family> fault <id> is caught` for every fault (skipped with `skip` when set). */
 export function faultsCaughtTests(
@@ -26,7 +26,7 @@ export function faultsCaughtTests(
     const spec = presetSpec(sc.preset);
     const r = CAPS === null ? null : resolve(
       { spec, dtype: sc.dtype, backend: faultBackendOf(fault, sc.path), layout: sc.layout },
-      CAPS,
+      scenarioCaps(CAPS, sc.deviceClass),
     );
     const why = r === null
       ? "no WebGPU adapter"

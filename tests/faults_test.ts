@@ -13,7 +13,7 @@ import { faultBackendOf, FaultPatternError, FAULTS, sourceMutation } from "../pa
 import { toleranceFor } from "../parity/tolerance.ts";
 import { denseAttention } from "../reference/attention.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
-import { gpu, gpuTest } from "./gpu_helpers.ts";
+import { gpu, gpuTest, scenarioCaps } from "./gpu_helpers.ts";
 
 function caughtBy(res: AttentionCompareResult): string[] {
   return [
@@ -31,7 +31,10 @@ for (const fault of FAULTS) {
     const spec = presetSpec(sc.preset);
     const backend = faultBackendOf(fault, sc.path);
     const plan = gpuPlanOf(
-      resolve({ spec, dtype: sc.dtype, backend, layout: sc.layout }, ctx.caps),
+      resolve(
+        { spec, dtype: sc.dtype, backend, layout: sc.layout },
+        scenarioCaps(ctx.caps, sc.deviceClass),
+      ),
     );
     const inputs = makeAttentionInputs(spec, plan.layout, { seed: 11 });
     // The reference always sees the true spec and layout.

@@ -278,6 +278,35 @@ export function slowOnGlFallback(what: string): string | null {
 }
 
 /**
+ * `caps` as a GPU-class device would give them (no loop budget, not a fallback adapter, not
+ * named as a CPU implementation): plans then take the paths GPUs take (the K/V expansion's
+ * buffer reads), which tiny cases can run on this device within its real loop budget.
+ *
+ * @example
+ * ```ts ignore
+ * deviceClassOf(gpuClassCaps(CAPS!))?.kind; // "gpu"
+ * ```
+ */
+export function gpuClassCaps(caps: DeviceCaps): DeviceCaps {
+  return {
+    ...caps,
+    loopIterationBudget: null,
+    adapter: {
+      vendor: "test",
+      architecture: "test",
+      device: "test",
+      description: "a GPU-class test device",
+      isFallbackAdapter: false,
+    },
+  };
+}
+
+/** The caps a fault scenario is planned on: this device's, or as a GPU-class device's. */
+export function scenarioCaps(caps: DeviceCaps, deviceClass: "gpu" | undefined): DeviceCaps {
+  return deviceClass === "gpu" ? gpuClassCaps(caps) : caps;
+}
+
+/**
  * Assert that `tex` holds `rows` rows with two or more per texture row, within this device's
  * texture side (a case built to pass maxTextureDimension2D on every adapter, 8192-32768).
  */
