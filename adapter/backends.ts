@@ -378,6 +378,38 @@ export function expandTexturesOf(
 }
 
 /**
+ * The texture the absorbed path's query absorption and up-projection (absorb_q.wgsl,
+ * up_proj.wgsl, switch tex) read w_kv_b's rows through, or null for their buffer reads:
+ * on a cpu-class device, where it fits, for the reason {@link expandTexturesOf} gives
+ * (their storage loads of the weights ran at 1.8 GFLOP/s on this host, docs/benchmarks.md,
+ * session 25). The copy is weight preparation, timed as cache construction. The texture is
+ * listed in `buffers`.
+ *
+ * @example
+ * ```ts
+ * import { normalizeLayout } from "./layout.ts";
+ * import { presetSpec } from "./presets.ts";
+ * import { weightTextureOf } from "./backends.ts";
+ * const layout = normalizeLayout({ kind: "bshd", batch: 1, seqQ: 1, seqK: 8, causal: true });
+ * weightTextureOf({ spec: presetSpec("tiny"), layout, dtype: "f32", caps: null }, []); // null
+ * ```
+ */
+export function weightTextureOf(
+  q: Pick<SupportQuery, "spec" | "layout" | "dtype" | "caps">,
+  buffers: BufferSpec[],
+): CacheTextureShape | null {
+  if (deviceClassOf(q.caps)?.kind !== "cpu") return null;
+  const { spec, dtype } = q;
+  const maxDim = q.caps?.limits.maxTextureDimension2D ?? DEFAULT_MAX_TEXTURE_DIMENSION_2D;
+  const rows = spec.numHeads * (spec.qkNopeHeadDim + spec.vHeadDim);
+  const t = gemmCacheTexture(spec.kvLoraRank / 4, rows, dtype, maxDim);
+  if (t !== null) {
+    buffers.push({ name: "weight_texture", bytes: t.width * t.height * texelBytes(t) });
+  }
+  return t;
+}
+
+/**
  * Buffer and workgroup limits. A buffer is bound whole (limit: the smaller of
  * maxStorageBufferBindingSize and maxBufferSize) unless it is in `boundInParts`
  * (limit: maxBufferSize; the caller checks its per-binding size itself).
@@ -560,6 +592,8 @@ const absorbed: Backend = {
     }
     const buffers = absorbedBuffers(spec, layout, dtype, kvSplits);
     reasons.push(...limitReasons(q, buffers, headsPerTile / headsPerInvocation));
+    // Query absorption and up-projection: w_kv_b through a texture on cpu-class devices.
+    const weightTexture = weightTextureOf(q, buffers);
     return {
       reasons,
       path: "absorbed",
@@ -572,6 +606,7 @@ const absorbed: Backend = {
         queryTile,
         headsPerInvocation,
         keysPerBlock: keysPerBlock(queryTile),
+        ...(weightTexture === null ? {} : { weightTexture }),
       },
       buffers,
       keyWidth,
@@ -669,6 +704,7 @@ const absorbedGemm: Backend = {
       "f32",
       q.caps?.limits.maxTextureDimension2D ?? DEFAULT_MAX_TEXTURE_DIMENSION_2D,
     );
+    const weightTexture = weightTextureOf(q, buffers);
     return {
       reasons,
       path: "absorbed",
@@ -688,6 +724,7 @@ const absorbedGemm: Backend = {
         ...(texture === null ? {} : { cacheTexture: texture }),
         ...(queryTexture === null ? {} : { queryTexture }),
         ...(probTexture === null ? {} : { probTexture }),
+        ...(weightTexture === null ? {} : { weightTexture }),
       },
       buffers,
       keyWidth,
@@ -808,6 +845,7 @@ function absorbedTiledCheck(q: SupportQuery, options: { subgroups: boolean }): S
       message: `workgroup size ${shape.workgroupSize} is over maxComputeWorkgroupSizeX ${maxX}`,
     });
   }
+  const weightTexture = weightTextureOf(q, buffers);
   return {
     reasons,
     path: "absorbed",
@@ -822,6 +860,7 @@ function absorbedTiledCheck(q: SupportQuery, options: { subgroups: boolean }): S
       keysPerBlock: shape.keysPerTile,
       valueRowGroups: shape.valueRowGroups ?? 1,
       ...(options.subgroups ? { subgroups: true } : {}),
+      ...(weightTexture === null ? {} : { weightTexture }),
     },
     buffers,
     keyWidth,

@@ -222,6 +222,7 @@ export function formatExplanation(e: Explanation): string {
       ...fa2Lines(r.variant, r.layout, r.attention, cls?.smCount ?? null, e.caps),
       ...valuesPassLines(r.variant),
       ...expansionLines(r.variant, r.path),
+      ...weightLines(r.variant, r.path),
       `  key width ${r.attention.keyWidth}, value width ${r.attention.valueWidth}, ` +
         `softmax scale ${r.attention.softmaxScale.toFixed(6)}`,
     );
@@ -253,6 +254,22 @@ function textureLine(
     `${t.rowsPerTexelRow} row${t.rowsPerTexelRow === 1 ? "" : "s"} per texture row), ` +
     `bound as a ${binding === "storage" ? "read-only storage" : "sampled"} texture, ` +
     `copied by cache_texture.wgsl ${copied}`,
+  ];
+}
+
+/** Where an absorbed plan's query absorption and up-projection read w_kv_b. */
+function weightLines(v: KernelVariant, path: string): string[] {
+  if (path !== "absorbed") return [];
+  const t = v.weightTexture;
+  if (t === undefined) {
+    return [
+      "  q absorption, up-projection (absorb_q.wgsl, up_proj.wgsl): read w_kv_b from its buffer",
+    ];
+  }
+  return [
+    "  q absorption, up-projection (absorb_q.wgsl, up_proj.wgsl): read w_kv_b through a " +
+    "texture (a cpu-class device loads a texel in one fetch, a storage vec4 a component at a time)",
+    ...textureLine("  w_kv_b", t, "as cache construction (weight preparation)"),
   ];
 }
 

@@ -374,6 +374,12 @@ export interface KernelVariant {
    * reads the buffers.
    */
   readonly expandTextures?: ExpandTextures;
+  /**
+   * The texture the absorbed path's query absorption and up-projection (kernels/launch.ts
+   * `absorbQ`, `upProject`) read w_kv_b's rows through, copied as cache construction;
+   * absent: they read the buffer.
+   */
+  readonly weightTexture?: CacheTextureShape;
   /** See {@link KernelVariant.keyTexture}. */
   readonly valueTexture?: CacheTextureShape;
   /**

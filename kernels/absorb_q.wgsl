@@ -30,12 +30,31 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> q_nope: array<store_t>;
-@group(0) @binding(2) var<storage, read> w_kv_b: array<vec4<store_t>>;
+@group(0) @binding(2) var<storage, read> w_kv_b: array<vec4<store_t>>; // @notex
+// With the switch `tex` (the plan's weightTexture, cpu-class devices) w_kv_b's rows come
+// through a texture copied from the buffer (rgba32float, or rgba16float holding the same
+// halves), WRPT rows per texture row: lavapipe loads a storage vec4 a component at a time
+// for each lane and a texel in one fetch (docs/benchmarks.md, session 25).
+// @tex: @group(0) @binding(2) var w_tex: texture_storage_2d<rgba32float, read>; // @f32
+// @f16: // @tex: @group(0) @binding(2) var w_tex: texture_storage_2d<rgba16float, read>;
 @group(0) @binding(3) var<storage, read_write> q_absorbed: array<vec4<store_t>>;
 @group(0) @binding(4) var<storage, read> q_pe: array<vec4<store_t>>;   // [rows, h, rope / 4]
 
 const TR: u32 = 4u; // @param rows per invocation (the host's grid reads the same value)
 const TC: u32 = 4u; // @param output vec4 columns per invocation (likewise)
+const WRPT: u32 = 1u; // @param w_kv_b rows per texture row of w_tex (switch tex)
+
+// Where w_kv_b row `row` starts: a vec4 index into the buffer, or the texel of its vec4 0.
+fn w_at(row: u32) -> vec2<u32> {
+  return vec2<u32>(row * params.r_vec4, 0u); // @notex
+  // @tex: return vec2<u32>((row % WRPT) * params.r_vec4, row / WRPT);
+}
+
+// Vec4 column c of the w_kv_b row that starts at `a` (w_at).
+fn ldw(a: vec2<u32>, c: u32) -> vec4<f32> {
+  return vec4<f32>(w_kv_b[a.x + c]); // @notex
+  // @tex: return textureLoad(w_tex, vec2<u32>(a.x + c, a.y));
+}
 // The a* accumulators below are written out for 4 x 4.
 const_assert TR == 4u && TC == 4u;
 
@@ -73,7 +92,7 @@ fn absorb_q(@builtin(global_invocation_id) gid: vec3<u32>,
   let q1 = (min(row0 + 1u, lr) * params.heads + head) * params.nope;
   let q2 = (min(row0 + 2u, lr) * params.heads + head) * params.nope;
   let q3 = (min(row0 + 3u, lr) * params.heads + head) * params.nope;
-  let wb = head * params.w_block_rows * params.r_vec4; // W_UK,h's first row
+  let wb = head * params.w_block_rows; // W_UK,h's first row
   let c0 = min(j0, lj);
   let c1 = min(j0 + 1u, lj);
   let c2 = min(j0 + 2u, lj);
@@ -97,11 +116,11 @@ fn absorb_q(@builtin(global_invocation_id) gid: vec3<u32>,
   var a32 = vec4<f32>(0.0);
   var a33 = vec4<f32>(0.0);
   for (var n = 0u; n < params.nope; n++) {
-    let w = wb + n * params.r_vec4;
-    let b0 = vec4<f32>(w_kv_b[w + c0]);
-    let b1 = vec4<f32>(w_kv_b[w + c1]);
-    let b2 = vec4<f32>(w_kv_b[w + c2]);
-    let b3 = vec4<f32>(w_kv_b[w + c3]);
+    let w = w_at(wb + n);
+    let b0 = ldw(w, c0);
+    let b1 = ldw(w, c1);
+    let b2 = ldw(w, c2);
+    let b3 = ldw(w, c3);
     let s0 = f32(q_nope[q0 + n]);
     let s1 = f32(q_nope[q1 + n]);
     let s2 = f32(q_nope[q2 + n]);

@@ -144,6 +144,8 @@ export class LaunchKit {
   #timer: PassTimer | null;
   #mutate?: SourceMutation;
   #owned: OwnedResource[];
+  /** w_kv_b's texture per weight buffer ({@link LaunchKit.weights}), copied once per kit. */
+  #weightViews = new Map<GPUBuffer, GPUTextureView>();
 
   /** A kit encoding into `enc` (created by the harness, see kernels/attention.ts). */
   constructor(
@@ -344,7 +346,12 @@ export class LaunchKit {
     const kw = r + a.qkRopeHeadDim;
     const rows = plan.layout.qRows;
     const t = ABSORB_Q_TILE;
-    const p = await this.kernel("absorb_q.wgsl", "absorb_q", { TR: t.rows, TC: t.columns });
+    const w = await this.weights(plan, buffers);
+    const p = await this.kernel("absorb_q.wgsl", "absorb_q", {
+      TR: t.rows,
+      TC: t.columns,
+      WRPT: plan.variant.weightTexture?.rowsPerTexelRow ?? 1,
+    }, w.switches);
     this.dispatch(
       "absorb_q",
       p,
@@ -354,7 +361,7 @@ export class LaunchKit {
             .u32(a.qkNopeHeadDim + a.vChannels).u32(kw / 4),
         ),
         buffers.qNope,
-        buffers.wKvB,
+        w.binding,
         qAbsorbed,
         buffers.qPe,
       ],
@@ -370,6 +377,30 @@ export class LaunchKit {
   }
 
   /**
+   * w_kv_b as absorb_q.wgsl and up_proj.wgsl read it: through the plan's `weightTexture`
+   * (copied once per kit by cache_texture.wgsl, as cache construction, in a pass named
+   * `weight_texture`) with their switch `tex`, or the buffer itself.
+   */
+  async weights(
+    plan: GpuPlan,
+    buffers: AttentionBuffers,
+  ): Promise<{ binding: GPUBuffer | GPUTextureView; switches: string[] }> {
+    const shape = plan.variant.weightTexture;
+    if (shape === undefined) return { binding: buffers.wKvB, switches: [] };
+    const a = plan.attention;
+    let view = this.#weightViews.get(buffers.wKvB);
+    if (view === undefined) {
+      view = await this.rowsTexture("weight_texture", buffers.wKvB, shape, {
+        rows: a.numHeads * (a.qkNopeHeadDim + a.vChannels),
+        rowVec4: a.kvLoraRank / 4,
+        construction: true,
+      });
+      this.#weightViews.set(buffers.wKvB, view);
+    }
+    return { binding: view, switches: ["tex"] };
+  }
+
+  /**
    * The harness's up-projection, for any absorbed backend: `buffers.out[t, h, :] =
    * W_UV,h x[t, h, :]` from the latent outputs `x` [totalQ, h, r] (f32). Not part of
    * the attention core.
@@ -378,7 +409,12 @@ export class LaunchKit {
     const a = plan.attention;
     const totalQ = plan.layout.totalQ;
     const t = UP_PROJ_TILE;
-    const p = await this.kernel("up_proj.wgsl", "up_proj", { TT: t.tokens, TM: t.channels });
+    const w = await this.weights(plan, buffers);
+    const p = await this.kernel("up_proj.wgsl", "up_proj", {
+      TT: t.tokens,
+      TM: t.channels,
+      WRPT: plan.variant.weightTexture?.rowsPerTexelRow ?? 1,
+    }, w.switches);
     this.dispatch(
       "up_proj",
       p,
@@ -388,7 +424,7 @@ export class LaunchKit {
             .u32(a.kvLoraRank / 4).u32(a.qkNopeHeadDim + a.vChannels),
         ),
         x,
-        buffers.wKvB,
+        w.binding,
         buffers.out,
       ],
       // up_proj.wgsl: one invocation per tile of tokens x head x tile of output channels

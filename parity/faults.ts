@@ -378,9 +378,37 @@ export const FAULTS: readonly Fault[] = [
     "the query absorption's last column of each 4-column tile reads the weights of the first",
     {
       file: "absorb_q.wgsl",
-      pattern: "let b3 = vec4<f32>(w_kv_b[w + c3]);",
-      replacement: "let b3 = vec4<f32>(w_kv_b[w + c0]);",
+      pattern: "let b3 = ldw(w, c3);",
+      replacement: "let b3 = ldw(w, c0);",
       scenario: TINY_ABSORBED_MTP,
+    },
+  ),
+  sourceFault(
+    "absorb-q-weight-texture-row-shifted",
+    "the query absorption through the weight texture reads each W_UK row from the next " +
+      "row of w_kv_b",
+    {
+      file: "absorb_q.wgsl",
+      pattern: "return vec2<u32>((row % WRPT) * params.r_vec4, row / WRPT);",
+      replacement: "return vec2<u32>(((row + 1u) % WRPT) * params.r_vec4, (row + 1u) / WRPT);",
+      scenario: TINY_ABSORBED_MTP,
+    },
+  ),
+  sourceFault(
+    "up-proj-weight-texture-rows-folded",
+    "the up-projection through the weight texture reads a W_UV row at the start of its " +
+      "texture row, ignoring the rows before it that share the texture row (only visible " +
+      "with several rows per texture row: DeepSeek-V3's 32768 rows of w_kv_b)",
+    {
+      file: "up_proj.wgsl",
+      pattern: "return vec2<u32>((row % WRPT) * params.r_vec4, row / WRPT);",
+      replacement: "return vec2<u32>(0u, row / WRPT);",
+      scenario: {
+        preset: "deepseek-v3",
+        dtype: "f32",
+        path: "absorbed",
+        layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 8, causal: true },
+      },
     },
   ),
   sourceFault(
