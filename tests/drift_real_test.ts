@@ -46,8 +46,7 @@ const SLOW_UP_PROJ = (file: string, source: string): string => {
   return source.replace(
     anchor,
     "  var junk = 0.0; for (var rep = 0u; rep < 8000u; rep++) { let jj = rep % params.r_vec4; " +
-      "let jb = mat4x4<f32>(vec4<f32>(w_kv_b[w0 + jj]), vec4<f32>(w_kv_b[w1 + jj]), " +
-      "vec4<f32>(w_kv_b[w2 + jj]), vec4<f32>(w_kv_b[w3 + jj])); " +
+      "let jb = mat4x4<f32>(ldw(w0, jj), ldw(w1, jj), ldw(w2, jj), ldw(w3, jj)); " +
       "let jv = x[x0 + jj] * jb + x[x1 + jj] * jb + x[x2 + jj] * jb + x[x3 + jj] * jb; " +
       "junk += jv.x + jv.y + jv.z + jv.w; } " +
       "if (junk == 1.5e-38) { out[0] = junk; return; }\n" + anchor,
