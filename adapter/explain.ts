@@ -221,8 +221,7 @@ export function formatExplanation(e: Explanation): string {
       ...tiledLines(r.variant, r.attention.keyWidth, e.caps),
       ...fa2Lines(r.variant, r.layout, r.attention, cls?.smCount ?? null, e.caps),
       ...valuesPassLines(r.variant),
-      ...expansionLines(r.variant, r.path),
-      ...weightLines(r.variant, r.path),
+      ...weightReadLines(r.variant, r.path),
       `  key width ${r.attention.keyWidth}, value width ${r.attention.valueWidth}, ` +
         `softmax scale ${r.attention.softmaxScale.toFixed(6)}`,
     );
@@ -257,36 +256,32 @@ function textureLine(
   ];
 }
 
-/** Where an absorbed plan's query absorption and up-projection read w_kv_b. */
-function weightLines(v: KernelVariant, path: string): string[] {
-  if (path !== "absorbed") return [];
-  const t = v.weightTexture;
-  if (t === undefined) {
-    return [
-      "  q absorption, up-projection (absorb_q.wgsl, up_proj.wgsl): read w_kv_b from its buffer",
+/**
+ * Where the passes around the attention read w_kv_b (and the latent cache): an absorbed
+ * plan's query absorption and up-projection, an expanded plan's K/V expansion. Through
+ * textures on cpu-class devices (`weightTexture`, `expandTextures`), else the buffers.
+ */
+function weightReadLines(v: KernelVariant, path: string): string[] {
+  if (v.family === "reference") return [];
+  const [who, what, textures] = path === "absorbed"
+    ? [
+      "q absorption, up-projection (absorb_q.wgsl, up_proj.wgsl)",
+      "w_kv_b",
+      v.weightTexture === undefined ? undefined : [["w_kv_b", v.weightTexture] as const],
+    ]
+    : [
+      "K/V expansion (expand_kv.wgsl)",
+      "the latent cache and w_kv_b",
+      v.expandTextures === undefined ? undefined : [
+        ["latent cache", v.expandTextures.latent] as const,
+        ["w_kv_b", v.expandTextures.weights] as const,
+      ],
     ];
-  }
+  if (textures === undefined) return [`  ${who}: reads ${what} from storage buffers`];
   return [
-    "  q absorption, up-projection (absorb_q.wgsl, up_proj.wgsl): read w_kv_b through a " +
-    "texture (a cpu-class device loads a texel in one fetch, a storage vec4 a component at a time)",
-    ...textureLine("  w_kv_b", t, "as cache construction (weight preparation)"),
-  ];
-}
-
-/** Where the K/V expansion of an expanded plan reads the latent cache and w_kv_b. */
-function expansionLines(v: KernelVariant, path: string): string[] {
-  if (path !== "expanded" || v.family === "reference") return [];
-  const t = v.expandTextures;
-  if (t === undefined) {
-    return [
-      "  K/V expansion (expand_kv.wgsl): reads the latent cache and w_kv_b from storage buffers",
-    ];
-  }
-  return [
-    "  K/V expansion (expand_kv.wgsl): reads through textures (a cpu-class device loads a " +
-    "texel in one fetch, a storage vec4 a component at a time)",
-    ...textureLine("  latent cache", t.latent, "as cache construction"),
-    ...textureLine("  w_kv_b", t.weights, "as cache construction"),
+    `  ${who}: reads ${what} through textures (a cpu-class device loads a texel in one ` +
+    "fetch, a storage vec4 a component at a time)",
+    ...textures.flatMap(([name, t]) => textureLine(`  ${name}`, t, "as cache construction")),
   ];
 }
 

@@ -301,6 +301,11 @@ export function gpuClassCaps(caps: DeviceCaps): DeviceCaps {
   };
 }
 
+/** `caps` with textures of `side` texels a side (smaller than the adapter's limit). */
+export function withTextureSide(caps: DeviceCaps, side: number): DeviceCaps {
+  return { ...caps, limits: { ...caps.limits, maxTextureDimension2D: side } };
+}
+
 /** The caps a fault scenario is planned on: this device's, or as a GPU-class device's. */
 export function scenarioCaps(caps: DeviceCaps, deviceClass: "gpu" | undefined): DeviceCaps {
   return deviceClass === "gpu" ? gpuClassCaps(caps) : caps;

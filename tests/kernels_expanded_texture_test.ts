@@ -13,7 +13,7 @@
 import assert from "node:assert/strict";
 import { presetSpec } from "../adapter/presets.ts";
 import { resolve } from "../adapter/resolve.ts";
-import type { DeviceCaps, LayoutRequest } from "../adapter/types.ts";
+import type { LayoutRequest } from "../adapter/types.ts";
 import { lineSwitches, sourceVariants } from "../kernels/compile_check.ts";
 import { measureAttention } from "../kernels/measure.ts";
 import { readKernelFile, specializeSource } from "../kernels/source.ts";
@@ -28,15 +28,11 @@ import {
   layoutLabel,
   planCase,
   runCase,
+  withTextureSide,
 } from "./gpu_helpers.ts";
 import { LAVAPIPE_CAPS as LAVAPIPE } from "./caps_fixtures.ts";
 
 const BACKEND = "wgsl-expanded";
-
-/** Caps whose textures are `side` texels a side (no K/V texture fits below the tiniest case). */
-function withTextureSide(caps: DeviceCaps, side: number): DeviceCaps {
-  return { ...caps, limits: { ...caps.limits, maxTextureDimension2D: side } };
-}
 
 Deno.test("kernel switches: tex lines in, notex lines out, after the dtype's lines; bad names refused", () => {
   const src = [
