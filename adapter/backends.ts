@@ -342,7 +342,7 @@ export function denseBuffers(spec: MlaSpec, layout: NormalizedLayout, dtype: Dty
  * both fit its textures. Mesa's lavapipe loads a storage vec4 lane by lane and component
  * by component, and a texel in one fetch: the expansion of the V2-Lite headline's
  * 16384-row cache took 46 s from the buffers on a host whose storage reads ran at 1.2
- * GB/s (docs/benchmarks.md, session 25). GPUs keep the buffer reads, as measured there.
+ * GB/s (docs/benchmarks.md, session 25). GPUs keep the buffer reads (not measured there).
  * The textures are listed in `buffers`.
  *
  * @example
@@ -358,22 +358,15 @@ export function expandTexturesOf(
   q: Pick<SupportQuery, "spec" | "layout" | "dtype" | "caps">,
   buffers: BufferSpec[],
 ): ExpandTextures | null {
-  if (deviceClassOf(q.caps)?.kind !== "cpu") return null;
+  const maxDim = cpuTextureSide(q.caps);
+  if (maxDim === null) return null;
   const { spec, layout, dtype } = q;
-  const maxDim = q.caps?.limits.maxTextureDimension2D ?? DEFAULT_MAX_TEXTURE_DIMENSION_2D;
   const rowVec4 = (spec.kvLoraRank + spec.qkRopeHeadDim) / 4;
   const latent = gemmCacheTexture(rowVec4, layout.kRows, dtype, maxDim);
-  const weightRows = spec.numHeads * (spec.qkNopeHeadDim + spec.vHeadDim);
-  const weights = gemmCacheTexture(spec.kvLoraRank / 4, weightRows, dtype, maxDim);
+  const weights = wKvBTexture(spec, dtype, maxDim);
   if (latent === null || weights === null) return null;
-  for (
-    const [name, t] of [["expand_latent_texture", latent], [
-      "expand_weight_texture",
-      weights,
-    ]] as const
-  ) {
-    buffers.push({ name, bytes: t.width * t.height * texelBytes(t) });
-  }
+  buffers.push(textureBuffer("expand_latent_texture", latent));
+  buffers.push(textureBuffer("expand_weight_texture", weights));
   return { latent, weights };
 }
 
@@ -398,15 +391,27 @@ export function weightTextureOf(
   q: Pick<SupportQuery, "spec" | "layout" | "dtype" | "caps">,
   buffers: BufferSpec[],
 ): CacheTextureShape | null {
-  if (deviceClassOf(q.caps)?.kind !== "cpu") return null;
-  const { spec, dtype } = q;
-  const maxDim = q.caps?.limits.maxTextureDimension2D ?? DEFAULT_MAX_TEXTURE_DIMENSION_2D;
-  const rows = spec.numHeads * (spec.qkNopeHeadDim + spec.vHeadDim);
-  const t = gemmCacheTexture(spec.kvLoraRank / 4, rows, dtype, maxDim);
-  if (t !== null) {
-    buffers.push({ name: "weight_texture", bytes: t.width * t.height * texelBytes(t) });
-  }
+  const maxDim = cpuTextureSide(q.caps);
+  const t = maxDim === null ? null : wKvBTexture(q.spec, q.dtype, maxDim);
+  if (t !== null) buffers.push(textureBuffer("weight_texture", t));
   return t;
+}
+
+/** The texture side of a cpu-class device (which reads weights through textures), else null. */
+function cpuTextureSide(caps: DeviceCaps | null): number | null {
+  if (deviceClassOf(caps)?.kind !== "cpu") return null;
+  return caps?.limits.maxTextureDimension2D ?? DEFAULT_MAX_TEXTURE_DIMENSION_2D;
+}
+
+/** w_kv_b's h x (nope + v) rows of r / 4 vec4s in a texture, or null where none holds them. */
+function wKvBTexture(spec: MlaSpec, dtype: Dtype, maxDim: number): CacheTextureShape | null {
+  const rows = spec.numHeads * (spec.qkNopeHeadDim + spec.vHeadDim);
+  return gemmCacheTexture(spec.kvLoraRank / 4, rows, dtype, maxDim);
+}
+
+/** A texture's entry in a plan's buffer list. */
+function textureBuffer(name: string, t: CacheTextureShape): BufferSpec {
+  return { name, bytes: t.width * t.height * texelBytes(t) };
 }
 
 /**
@@ -995,11 +1000,8 @@ const expanded: Backend = {
       : null;
     if (textures === null) reasons.push(...perSequenceKvReasons(q, eb));
     else {
-      for (
-        const [name, t] of [["key_texture", keyTexture], ["value_texture", valueTexture]] as const
-      ) {
-        buffers.push({ name, bytes: t!.width * t!.height * texelBytes(t!) });
-      }
+      buffers.push(textureBuffer("key_texture", keyTexture!));
+      buffers.push(textureBuffer("value_texture", valueTexture!));
     }
     // The decode tile walks its d loops one fetch per trip where the keys fit the loop
     // budget that way, else 4 vec4s per trip (expanded.wgsl, DSTEP).
@@ -1072,7 +1074,7 @@ function rowTextures(
         message: `${what} of ${texels} texels${packing} do not fit a texture of this device ` +
           `(maxTextureDimension2D ${maxDim} on each side); use ${fallback}`,
       });
-    } else buffers.push({ name, bytes: t.width * t.height * texelBytes(t) });
+    } else buffers.push(textureBuffer(name, t));
     return t;
   });
 }

@@ -47,9 +47,8 @@ import {
   readReferenceCeilings,
   withReferenceCeilings,
 } from "../bench/reference_ceilings.ts";
-import { CliError, EXIT } from "./errors.ts";
+import { CliError, EXIT, EXIT_SIGINT, EXIT_SIGTERM } from "./errors.ts";
 import { writeTextAtomic } from "../util/fs.ts";
-import { EXIT_SIGINT, EXIT_SIGTERM } from "./run.ts";
 
 const join = (dir: string, file: string) => `${dir.replace(/\/+$/, "")}/${file}`;
 

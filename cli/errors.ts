@@ -16,6 +16,11 @@ export const EXIT = {
   infra: 3,
 } as const;
 
+/** Exit code of a run or bench stopped by SIGINT (128 + 2). */
+export const EXIT_SIGINT = 130;
+/** Exit code of a run or bench stopped by SIGTERM (128 + 15). */
+export const EXIT_SIGTERM = 143;
+
 /**
  * An error the CLI prints as one message (no stack trace) and exits with.
  *

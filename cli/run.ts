@@ -19,7 +19,7 @@ import { isExpectedSkip } from "../report/totals.ts";
 import { prepareOutputDir } from "../report/output_paths.ts";
 import { writeRunReports } from "../report/run_reports.ts";
 import { DEFAULT_CASE_TIMEOUT_S, runMatrix } from "../runner/run_matrix.ts";
-import { CliError, EXIT } from "./errors.ts";
+import { CliError, EXIT, EXIT_SIGINT, EXIT_SIGTERM } from "./errors.ts";
 import { parseNonNegativeInt, parsePositiveInt } from "./options.ts";
 import { parseFailOn, THRESHOLDS_HELP } from "./compare.ts";
 import { driftAfterRun, precheckBaseline } from "../drift/after_run.ts";
@@ -69,11 +69,6 @@ export function parseSeconds(value: string): number {
   }
   return n;
 }
-
-/** Exit code of a run stopped by SIGINT (128 + 2). */
-export const EXIT_SIGINT = 130;
-/** Exit code of a run stopped by SIGTERM (128 + 15). */
-export const EXIT_SIGTERM = 143;
 
 /** Exit code of a finished run: 1 when any case failed, was unexpected or errored. */
 export function runExitCode(totals: { fail: number; unexpected: number; error: number }): number {

@@ -144,7 +144,7 @@ export class LaunchKit {
   #timer: PassTimer | null;
   #mutate?: SourceMutation;
   #owned: OwnedResource[];
-  /** w_kv_b's texture per weight buffer ({@link LaunchKit.weights}), copied once per kit. */
+  /** w_kv_b's texture per weight buffer (LaunchKit.#wKvBTexture), copied once per kit. */
   #weightViews = new Map<GPUBuffer, GPUTextureView>();
 
   /** A kit encoding into `enc` (created by the harness, see kernels/attention.ts). */
@@ -347,11 +347,12 @@ export class LaunchKit {
     const rows = plan.layout.qRows;
     const t = ABSORB_Q_TILE;
     const w = await this.weights(plan, buffers);
-    const p = await this.kernel("absorb_q.wgsl", "absorb_q", {
-      TR: t.rows,
-      TC: t.columns,
-      WRPT: plan.variant.weightTexture?.rowsPerTexelRow ?? 1,
-    }, w.switches);
+    const p = await this.kernel(
+      "absorb_q.wgsl",
+      "absorb_q",
+      { TR: t.rows, TC: t.columns, ...w.params },
+      w.switches,
+    );
     this.dispatch(
       "absorb_q",
       p,
@@ -378,26 +379,47 @@ export class LaunchKit {
 
   /**
    * w_kv_b as absorb_q.wgsl and up_proj.wgsl read it: through the plan's `weightTexture`
-   * (copied once per kit by cache_texture.wgsl, as cache construction, in a pass named
-   * `weight_texture`) with their switch `tex`, or the buffer itself.
+   * (copied once per kit and weight buffer as cache construction, pass `weight_texture`) with their switch `tex` and its rows
+   * per texture row as WRPT, or the buffer itself.
    */
   async weights(
     plan: GpuPlan,
     buffers: AttentionBuffers,
-  ): Promise<{ binding: GPUBuffer | GPUTextureView; switches: string[] }> {
+  ): Promise<{
+    binding: GPUBuffer | GPUTextureView;
+    switches: string[];
+    params: { WRPT: number };
+  }> {
     const shape = plan.variant.weightTexture;
-    if (shape === undefined) return { binding: buffers.wKvB, switches: [] };
-    const a = plan.attention;
+    if (shape === undefined) return { binding: buffers.wKvB, switches: [], params: { WRPT: 1 } };
+    return {
+      binding: await this.#wKvBTexture("weight_texture", plan, buffers, shape),
+      switches: ["tex"],
+      params: { WRPT: shape.rowsPerTexelRow },
+    };
+  }
+
+  /**
+   * w_kv_b's h x (nope + v) rows in a texture of `shape`, copied by {@link rowsTexture} as
+   * cache construction in a pass named `name`, once per kit and weight buffer.
+   */
+  async #wKvBTexture(
+    name: string,
+    plan: GpuPlan,
+    buffers: AttentionBuffers,
+    shape: CacheTextureShape,
+  ): Promise<GPUTextureView> {
     let view = this.#weightViews.get(buffers.wKvB);
     if (view === undefined) {
-      view = await this.rowsTexture("weight_texture", buffers.wKvB, shape, {
+      const a = plan.attention;
+      view = await this.rowsTexture(name, buffers.wKvB, shape, {
         rows: a.numHeads * (a.qkNopeHeadDim + a.vChannels),
         rowVec4: a.kvLoraRank / 4,
         construction: true,
       });
       this.#weightViews.set(buffers.wKvB, view);
     }
-    return { binding: view, switches: ["tex"] };
+    return view;
   }
 
   /**
@@ -410,11 +432,12 @@ export class LaunchKit {
     const totalQ = plan.layout.totalQ;
     const t = UP_PROJ_TILE;
     const w = await this.weights(plan, buffers);
-    const p = await this.kernel("up_proj.wgsl", "up_proj", {
-      TT: t.tokens,
-      TM: t.channels,
-      WRPT: plan.variant.weightTexture?.rowsPerTexelRow ?? 1,
-    }, w.switches);
+    const p = await this.kernel(
+      "up_proj.wgsl",
+      "up_proj",
+      { TT: t.tokens, TM: t.channels, ...w.params },
+      w.switches,
+    );
     this.dispatch(
       "up_proj",
       p,
@@ -528,11 +551,7 @@ export class LaunchKit {
       });
     const wTex = et === undefined
       ? null
-      : await this.rowsTexture("expand_weight_texture", buffers.wKvB, et.weights, {
-        rows: h * (nope + vDim),
-        rowVec4: r / 4,
-        construction: true,
-      });
+      : await this.#wKvBTexture("expand_weight_texture", plan, buffers, et.weights);
     const expand = await this.kernel("expand_kv.wgsl", "expand_kv", {
       ROWS: t.rows,
       CH: t.channels,

@@ -365,3 +365,21 @@ Deno.test("explain: wgsl-expanded says whether it reads K and V through textures
   assert.match(buf.stdout, /^ {2}K, V: storage buffers, bound per group of sequences/m);
   assert.doesNotMatch(buf.stdout, /read through/);
 });
+
+Deno.test("explain says where the passes around the attention read w_kv_b: textures on a cpu-class device, buffers on a GPU", async () => {
+  const gpuCaps = "docs/gpu_machine/h100-2026-11-27/devices.json";
+  for (
+    const [path, who] of [["absorbed", "q absorption, up-projection"], [
+      "expanded",
+      "K/V expansion",
+    ]]
+  ) {
+    const cpu = await runCli(["explain", "tiny", "--caps", caps, "--backend", `auto:${path}`]);
+    assert.equal(cpu.code, 0, cpu.stderr);
+    assert.match(cpu.stdout, new RegExp(`${who} \\(.*\\): reads .*w_kv_b through textures`));
+    assert.match(cpu.stdout, /w_kv_b: read through an rgba32float texture of 8 x 128 texels/);
+    const gpu = await runCli(["explain", "tiny", "--caps", gpuCaps, "--backend", `auto:${path}`]);
+    assert.equal(gpu.code, 0, gpu.stderr);
+    assert.match(gpu.stdout, new RegExp(`${who} \\(.*\\): reads .*w_kv_b from storage buffers`));
+  }
+});

@@ -41,6 +41,7 @@ import {
   gpuTest,
   planCase,
   runCase,
+  withTextureSide,
 } from "./gpu_helpers.ts";
 import { measureAttention } from "../kernels/measure.ts";
 import { LAVAPIPE_CAPS } from "./caps_fixtures.ts";
@@ -286,7 +287,7 @@ gpuTest(
     });
     // A device of 256 texels a side (the caps, not the adapter, say so: the textures made
     // are smaller than the adapter's limit). 2000 keys are 500 vec4s a row: no texture.
-    const small = { ...CAPS!, limits: { ...CAPS!.limits, maxTextureDimension2D: 256 } };
+    const small = withTextureSide(CAPS!, 256);
     const long: BackendCase = {
       preset: "tiny",
       dtype: "f32",

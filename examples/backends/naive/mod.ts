@@ -83,7 +83,7 @@ export function check(q: SupportQuery): SupportAnswer {
     });
   }
   const longest = layout.seqs.reduce((m, s) => Math.max(m, s.kLen), 0);
-  const budget = q.loop.budget ?? null;
+  const budget = q.loop.budget;
   const need = iterations(longest, keyWidth / 4, r / 4);
   if (budget !== null && need > budget) {
     let most = 0;
