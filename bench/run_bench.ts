@@ -10,8 +10,10 @@
  * expansion, RoPE, attention, up-projection). For the expanded path the K/V
  * expansion is cache construction, so only the attention pass is repeated and
  * `submit_ms` is the first submission (it includes the expansion). The absorbed path
- * repeats every pass but cache construction (`wgsl-absorbed-gemm`'s copy of the latent
- * cache into a texture). Cache construction is timed once, apart (`expansion_ms`).
+ * repeats every pass but cache construction (the RoPE of the cached k_pe, which the model
+ * applies once per key when it writes it; `wgsl-absorbed-gemm`'s copy of the latent cache
+ * into a texture; w_kv_b's texture copy). Cache construction is timed once, apart
+ * (`expansion_ms`).
  *
  * @module
  */

@@ -7,8 +7,10 @@
  * What is replayed is the plan's timing scope (adapter/timing_scope.ts): for the expanded
  * path only the attention core, because its K/V expansion is cache construction (it
  * costs 10-40 s per nightly case on lavapipe, more than the attention itself); for the
- * absorbed path every pass (RoPE, q absorption, attention, up-projection) but cache
- * construction (`wgsl-absorbed-gemm`'s copy of the latent cache into a texture). Passes
+ * absorbed path every pass (q's RoPE, q absorption, attention, up-projection) but cache
+ * construction: the RoPE of the cached k_pe (the model rotates each key once, when it
+ * writes it), `wgsl-absorbed-gemm`'s copy of the latent cache into a texture, and w_kv_b's
+ * copy into a texture on cpu-class devices. Passes
  * recorded as construction are never replayed by the timed repetitions; they are timed
  * once, apart ({@link Measured.outsideCore}).
  *
@@ -29,7 +31,7 @@ export interface MeasureOptions {
   spec: MlaSpec;
   /** Inputs. */
   inputs: AttentionInputs;
-  /** `core`: replay only the attention core's passes; `all`: every pass, RoPE included. */
+  /** `core`: replay only the attention core's passes; `all`: every pass but construction. */
   scope: TimingScope;
   /** Timed replays. */
   reps: number;
@@ -60,7 +62,8 @@ export interface Measured {
    * One replay, after the timed ones, of what they left out, so its cost is reported
    * apart from the attention's: with scope "core" the passes outside the core (the
    * expanded path's q packing, RoPE and K/V expansion), with "all" the cache construction
-   * passes (the gemm path's cache texture); null when there are none or when not asked for.
+   * passes (k_pe's RoPE, the gemm path's cache texture, w_kv_b's texture); null when there
+   * are none or when not asked for.
    */
   readonly outsideCore: Timing | null;
 }
@@ -100,7 +103,7 @@ export async function measureAttention(
         if (p.construction) construction.add(p.name);
       }
       // "core": only the attention core is replayed; "all": every pass but cache
-      // construction, RoPE included (it is applied again in place, so only the first
+      // construction, q's RoPE included (it is applied again in place, so only the first
       // outputs are meaningful).
       const timed = (p: RecordedPass) => o.scope === "core" ? p.core : !p.construction;
       const passes = session.passes.filter(timed);

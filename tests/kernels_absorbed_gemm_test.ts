@@ -230,7 +230,7 @@ gpuTest(
 );
 
 gpuTest(
-  "gemm: timed replays leave the cache texture's copy out and time it once; the query's stays in",
+  "gemm: timed replays leave cache construction out (k_pe's RoPE, the weight and cache textures) and time it once; q's RoPE and texture stay in",
   async (t) => {
     const spec = presetSpec("tiny");
     const layout = { kind: "bshd", batch: 2, seqQ: 1, seqK: 40, causal: true } as const;
@@ -244,17 +244,20 @@ gpuTest(
         reps: 2,
         warmup: 0,
       });
-      // w_kv_b's texture for the query absorption and up-projection (this cpu-class
-      // device: plan.variant.weightTexture) is construction too.
+      // The RoPE of the cached k_pe (the model rotates each key once, when it writes it)
+      // and w_kv_b's texture for the query absorption and up-projection (this cpu-class
+      // device: plan.variant.weightTexture) are construction too; q's RoPE is per step.
       assert.ok(plan.variant.weightTexture);
-      assert.deepEqual(m.construction, ["weight_texture", "cache_texture"]);
+      assert.deepEqual(m.construction, ["rope_k", "weight_texture", "cache_texture"]);
       assert.equal(m.repeats.length, 2);
       for (const r of m.repeats) {
         const names = r.passes.map((p) => p.name);
         for (const c of m.construction) assert.ok(!names.includes(c), names.join(", "));
         assert.ok(names.includes("query_texture") && names.includes("gemm_scores"), names.join());
+        assert.ok(names.includes("rope_q"), names.join());
       }
       assert.deepEqual(m.outsideCore?.passes.map((p) => p.name), [
+        "rope_k",
         "weight_texture",
         "cache_texture",
       ]);

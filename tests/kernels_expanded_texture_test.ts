@@ -268,9 +268,11 @@ gpuTest(
           warmup: 0,
         });
         // On this cpu-class device the expansion reads the latent cache and w_kv_b through
-        // textures, copied as construction too (plan.variant.expandTextures).
+        // textures, copied as construction too (plan.variant.expandTextures); the RoPE of
+        // the cached k_pe is construction on every path.
         assert.ok(plan.variant.expandTextures);
         assert.deepEqual(m.construction, [
+          "rope_k",
           "expand_latent_texture",
           "expand_weight_texture",
           "expand_kv",
