@@ -130,7 +130,7 @@ export function gemmValueSplits(workgroups: number, longest: number): number {
 export interface GemmLoopIterations {
   /** The scores pass: its loop over the key width (one key group per invocation). */
   readonly scores: number;
-  /** The softmax pass: three loops over the row's score vec4s. */
+  /** The softmax pass: two loops over the row's score vec4s. */
   readonly softmax: number;
   /** The values pass: one loop over the keys, 4 per trip. */
   readonly values: number;
@@ -144,7 +144,7 @@ export interface GemmLoopIterations {
  * @example
  * ```ts
  * import { gemmLoopIterations } from "./gemm_plan.ts";
- * gemmLoopIterations({ keyVec4: 144 }, 4096); // { scores: 145, softmax: 3075, values: 1025 }
+ * gemmLoopIterations({ keyVec4: 144 }, 4096); // { scores: 145, softmax: 2050, values: 1025 }
  * ```
  */
 export function gemmLoopIterations(
@@ -152,24 +152,24 @@ export function gemmLoopIterations(
   keys: number,
 ): GemmLoopIterations {
   const vec4s = Math.ceil(keys / 4);
-  return { scores: shape.keyVec4 + 1, softmax: 3 * (vec4s + 1), values: vec4s + 1 };
+  return { scores: shape.keyVec4 + 1, softmax: 2 * (vec4s + 1), values: vec4s + 1 };
 }
 
 /**
  * The most visible keys one query may have within a loop budget (the softmax pass walks
- * its row three times, so it bounds them); 0 when not even the scores pass fits.
+ * its row twice, so it bounds them); 0 when not even the scores pass fits.
  *
  * @example
  * ```ts
  * import { gemmMaxKeys } from "./gemm_plan.ts";
- * gemmMaxKeys({ keyVec4: 144 }, 65535); // 87376
+ * gemmMaxKeys({ keyVec4: 144 }, 65535); // 131064
  * ```
  */
 export function gemmMaxKeys(shape: Pick<GemmShape, "keyVec4">, budget: number): number {
   if (shape.keyVec4 + 1 > budget) return 0;
-  // softmax: 3 x (ceil(keys / 4) + 1) <= budget; the values pass (ceil(keys / 4) + 1) fits
+  // softmax: 2 x (ceil(keys / 4) + 1) <= budget; the values pass (ceil(keys / 4) + 1) fits
   // whenever the softmax does.
-  return Math.max(0, 4 * (Math.floor(budget / 3) - 1));
+  return Math.max(0, 4 * (Math.floor(budget / 2) - 1));
 }
 
 /**

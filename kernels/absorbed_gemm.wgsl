@@ -43,7 +43,7 @@
 // Loop counts (lavapipe ends every loop of an invocation once all of them together ran
 // 65535 iterations; adapter/gemm_plan.ts counts the same way and refuses a plan that
 // needs more): scores KEY_TEX + 1 (the plan counts KEY_VEC4 + 1, which is as many or
-// more), softmax 3 x (ceil(keys / 4) + 1), values ceil(split_keys / 4) + 1. The tile's
+// more), softmax 2 x (ceil(keys / 4) + 1), values ceil(split_keys / 4) + 1. The tile's
 // heads, keys and columns are written out (no loop).
 //
 // f16 rows packed (`packed` switch, CPT = 2): the cache and the query are rgba32uint

@@ -14,9 +14,17 @@
 // like the float64 reference. Slots past the row's last vec4 are neither read nor written:
 // a values pass that reads further (a query tile reads up to its last query's keys) masks
 // them itself.
-// Loops: 3 x (ceil(keys / 4) + 1) iterations (max, exp and sum, normalize;
+// Loops: 2 x (ceil(keys / 4) + 1) iterations (max and sum together, then normalize;
 // adapter/gemm_plan.ts counts them against a device's loop budget). No workgroup memory,
 // no barriers.
+// Why two walks over the row and not three (max; exp, store and sum; normalize): on
+// lavapipe each walk costs about as much as the row's loads, about 1 ms over the headline
+// decode's 64 rows of 4096 keys, while its 262144 exps cost about 0.1 ms, and storing the
+// unnormalized P only to load it again was one more store and walk (docs/benchmarks.md,
+// sessions 25 and 26). So the first walk keeps an online max and sum per vec4 slot (the
+// sum rescaled by exp(old max - new max) whenever the slot's max grows, which costs two
+// exps per score instead of one), and the second computes exp(S - max) / sum once and
+// stores it.
 
 const WG: u32 = 8u; // @param invocations per workgroup
 const RPTP: u32 = 1u; // @param probability rows per texture row of p_tex (with the ptex switch)
@@ -55,28 +63,34 @@ fn softmax(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
   let n4 = (nk + 3u) / 4u;
   let ob = row * params.kmax4;
   let kk = vec4<u32>(0u, 1u, 2u, 3u);
+  // Walk 1: per slot c of the row's vec4s, m4[c] is the max of the slot's visible scores
+  // so far and l4[c] the sum of exp(S - m4[c]) over them. A slot with no visible score yet
+  // has m4 = NEG_BIG and l4 = 0 (masked scores add 0 explicitly: exp(NEG_BIG - NEG_BIG) is
+  // 1). A NaN score makes its slot's sum NaN (through exp(S - max) or through a NaN max),
+  // hence the row's sum, the LSE and every P, like the float64 reference.
   var m4 = vec4<f32>(NEG_BIG);
-  for (var i = 0u; i < n4; i++) {
-    let valid = kk + 4u * i < vec4<u32>(nk);
-    m4 = max(m4, select(vec4<f32>(NEG_BIG), probs[ob + i], valid));
-  }
-  let m = max(max(m4.x, m4.y), max(m4.z, m4.w));
   var l4 = vec4<f32>(0.0);
   for (var i = 0u; i < n4; i++) {
     let valid = kk + 4u * i < vec4<u32>(nk);
-    // Masked slots get 0 explicitly (and are stored as 0: a values pass multiplies them
-    // with a re-read valid row).
-    let p = select(vec4<f32>(0.0), exp(probs[ob + i] - m), valid);
-    probs[ob + i] = p;
-    l4 += p;
+    let s = select(vec4<f32>(NEG_BIG), probs[ob + i], valid);
+    let mn = max(m4, s);
+    l4 = l4 * exp(m4 - mn) + select(vec4<f32>(0.0), exp(s - mn), valid);
+    m4 = mn;
   }
-  let l = (l4.x + l4.y) + (l4.z + l4.w);
+  let m = max(max(m4.x, m4.y), max(m4.z, m4.w));
+  // Each slot's sum brought to the row's max (exp(m4 - m) is 0 for a slot that saw nothing).
+  let lm = l4 * exp(m4 - m);
+  let l = (lm.x + lm.y) + (lm.z + lm.w);
   // No key (l = 0): LSE -inf. `!(l <= 0)`: a NaN sum must give NaN, not "no key".
   let seen_any = !(l <= 0.0);
   let inv = select(0.0, 1.0 / l, seen_any);
+  // Walk 2: the normalized P. Masked slots of the last vec4 get 0 explicitly (a values pass
+  // multiplies them with a re-read valid row).
   for (var i = 0u; i < n4; i++) {
-    probs[ob + i] *= inv; // @noptex
-    // @ptex: textureStore(p_tex, vec2<u32>((row % RPTP) * params.kmax4 + i, row / RPTP), probs[ob + i] * inv);
+    let valid = kk + 4u * i < vec4<u32>(nk);
+    let p = select(vec4<f32>(0.0), exp(probs[ob + i] - m) * inv, valid);
+    probs[ob + i] = p; // @noptex
+    // @ptex: textureStore(p_tex, vec2<u32>((row % RPTP) * params.kmax4 + i, row / RPTP), p);
   }
   lse_out[row] = select(params.neg_inf, m + log(l), seen_any);
 }

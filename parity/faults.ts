@@ -802,13 +802,34 @@ export const GEMM_FAULTS: readonly Fault[] = [
   ),
   sourceFault(
     "gemm-masked-slots-kept",
-    "score slots past a row's keys not zeroed in the softmax (exp of whatever " +
-      "the slot holds joins the sum and the values)",
+    "score slots past a row's keys not zeroed when the softmax stores P (exp of whatever " +
+      "the slot holds reaches the values)",
     {
       file: "gemm_softmax.wgsl",
-      pattern: "let p = select(vec4<f32>(0.0), exp(probs[ob + i] - m), valid);",
-      replacement: "let p = exp(probs[ob + i] - m);",
+      pattern: "let p = select(vec4<f32>(0.0), exp(probs[ob + i] - m) * inv, valid);",
+      replacement: "let p = exp(probs[ob + i] - m) * inv;",
       scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_DECODE_37 },
+    },
+  ),
+  sourceFault(
+    "gemm-softmax-sum-not-rescaled",
+    "the softmax's running sum kept as it was when a slot's running max grows (earlier " +
+      "keys summed against an older max)",
+    {
+      file: "gemm_softmax.wgsl",
+      pattern: "l4 = l4 * exp(m4 - mn) + ",
+      replacement: "l4 = l4 + ",
+      scenario: TINY_ABSORBED_MTP,
+    },
+  ),
+  sourceFault(
+    "gemm-softmax-slot-sums-not-aligned",
+    "the four slots' sums added as they are, each against its own max instead of the row's",
+    {
+      file: "gemm_softmax.wgsl",
+      pattern: "let lm = l4 * exp(m4 - m);",
+      replacement: "let lm = l4;",
+      scenario: EXPANDED_PREFILL_20,
     },
   ),
   sourceFault(
@@ -983,12 +1004,13 @@ export const GEMM_FAULTS: readonly Fault[] = [
     },
   ),
   sourceFault(
-    "gemm-prob-texture-unnormalized",
-    "the softmax writes the probability texture before dividing by the row's sum",
+    "gemm-prob-unnormalized",
+    "the softmax stores P (into the probability texture here) without dividing by the " +
+      "row's sum",
     {
       file: "gemm_softmax.wgsl",
-      pattern: "row / RPTP), probs[ob + i] * inv);",
-      replacement: "row / RPTP), probs[ob + i]);",
+      pattern: "exp(probs[ob + i] - m) * inv, valid)",
+      replacement: "exp(probs[ob + i] - m), valid)",
       scenario: TINY_ABSORBED_MTP,
     },
   ),
