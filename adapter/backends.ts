@@ -1286,13 +1286,16 @@ export const BUNDLED_BACKENDS: Readonly<Record<string, Backend>> = {
 const TILED_ABSORBED_FILES = [
   "absorb_q.wgsl",
   "absorbed_tiled.wgsl",
+  "cache_texture.wgsl",
   "combine.wgsl",
   "up_proj.wgsl",
 ] as const;
 
 /**
  * The WGSL files each bundled GPU backend's launcher compiles itself (kernels/launch_*.ts),
- * besides the RoPE pass every attention run shares (`rope.wgsl`, kernels/attention.ts):
+ * or the launch kit compiles on its behalf (`cache_texture.wgsl` for the textures its plan
+ * reads through: w_kv_b's `weightTexture`, the expansion's `expandTextures`), besides the
+ * RoPE pass every attention run shares (`rope.wgsl`, kernels/attention.ts):
  * the one list behind the backend modules' `files` (kernels/bundled_modules.ts) and the
  * files a baseline hashes per case (drift/kernel_files.ts). Data only: the adapter
  * compiles nothing.
@@ -1304,13 +1307,24 @@ const TILED_ABSORBED_FILES = [
  * ```
  */
 export const BUNDLED_KERNEL_FILES: Readonly<Record<BundledGpuBackendId, readonly string[]>> = {
-  "wgsl-absorbed": ["absorb_q.wgsl", "absorbed.wgsl", "combine.wgsl", "up_proj.wgsl"],
+  "wgsl-absorbed": [
+    "absorb_q.wgsl",
+    "absorbed.wgsl",
+    "cache_texture.wgsl",
+    "combine.wgsl",
+    "up_proj.wgsl",
+  ],
   // cache_texture.wgsl copies K and V into the textures the kernel reads them through
   "wgsl-expanded": ["pack_q.wgsl", "expand_kv.wgsl", "expanded.wgsl", "cache_texture.wgsl"],
   "wgsl-absorbed-tiled": TILED_ABSORBED_FILES,
   // the same files: the subgroup variant is the `// @sg:` lines of absorbed_tiled.wgsl
   "wgsl-absorbed-tiled-sg": TILED_ABSORBED_FILES,
-  "wgsl-expanded-tiled": ["pack_q.wgsl", "expand_kv.wgsl", "expanded_fa2.wgsl"],
+  "wgsl-expanded-tiled": [
+    "pack_q.wgsl",
+    "expand_kv.wgsl",
+    "cache_texture.wgsl",
+    "expanded_fa2.wgsl",
+  ],
   "wgsl-absorbed-gemm": [
     "absorb_q.wgsl",
     "absorbed_gemm.wgsl",

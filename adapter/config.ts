@@ -183,6 +183,13 @@ const hfSchema = z.object({
   rope_pairing: z.enum(["interleaved", "neox"], {
     error: 'must be "interleaved" or "neox"',
   }).optional(),
+  // transformers' DeepseekV3Config: true (its default) rotates the pairs (2i, 2i + 1),
+  // false the halves (i, i + d/2) (`apply_rotary_pos_emb` instead of `..._interleave`).
+  rope_interleave: z.boolean({ error: "must be true or false" }).optional(),
+  // Written by transformers' save_pretrained (its config classes set them): the q/k head
+  // width nope + rope, and head_dim = qk_rope_head_dim, the width its RoPE tables cover.
+  qk_head_dim: dim().optional(),
+  head_dim: dim().optional(),
 });
 
 const megatronSchema = z.object({
@@ -349,6 +356,22 @@ function ropeTypeOf(r: z.infer<typeof hfRopeScaling>): (typeof ROPE_TYPES)[numbe
   return r.type ?? r.rope_type;
 }
 
+/**
+ * YaRN keys stated beside the plain RoPE type "default": the models' code reads none
+ * of them then, so a `factor` there (say a YaRN config with the wrong type) would be
+ * dropped without a word.
+ */
+function unreadWithDefault(r: HfYarnRaw, shape: string): ConfigIssue[] {
+  return Object.keys(yarnKeys)
+    .filter((key) => r[key as keyof typeof yarnKeys] !== undefined)
+    .map((key) => ({
+      path: `${shape}.${key}`,
+      value: r[key as keyof typeof yarnKeys],
+      message: 'is not read when the RoPE type is "default" (plain RoPE, no YaRN); remove ' +
+        'it, or set the type to "yarn"',
+    }));
+}
+
 /** transformers-4 shape: `rope_theta` beside `rope_scaling`. */
 function readRopeScaling(
   c: z.infer<typeof hfSchema>,
@@ -381,7 +404,10 @@ function readRopeScaling(
     });
     return { theta: t, yarn: null, defaulted };
   }
-  if (type === "default") return { theta: t, yarn: null, defaulted };
+  if (type === "default") {
+    issues.push(...unreadWithDefault(rs, "rope_scaling"));
+    return { theta: t, yarn: null, defaulted };
+  }
   if (rs.factor === undefined) {
     issues.push({
       path: "rope_scaling.factor",
@@ -411,7 +437,10 @@ function readRopeParameters(
       message: `disagrees with rope_parameters.rope_type ${JSON.stringify(rp.rope_type)}; give one`,
     });
   }
-  if (rp.rope_type === "default") return { theta: t, yarn: null, defaulted };
+  if (rp.rope_type === "default") {
+    issues.push(...unreadWithDefault(rp, "rope_parameters"));
+    return { theta: t, yarn: null, defaulted };
+  }
   if (rp.factor === undefined) {
     issues.push({
       path: "rope_parameters.factor",
@@ -472,6 +501,75 @@ function disagreements(
 }
 
 /**
+ * transformers' derived widths, where a config states them: `qk_head_dim` must be
+ * nope + rope (its q projection and softmax scale use it) and `head_dim` must be
+ * qk_rope_head_dim (its RoPE tables span head_dim channels). A config that states
+ * other values is not one the model's code reads as this harness does.
+ */
+function derivedWidthIssues(c: z.infer<typeof hfSchema>): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const k = c.qk_nope_head_dim + c.qk_rope_head_dim;
+  if (c.qk_head_dim !== undefined && c.qk_head_dim !== k) {
+    issues.push({
+      path: "qk_head_dim",
+      value: c.qk_head_dim,
+      message: `disagrees with qk_nope_head_dim + qk_rope_head_dim = ${k} (transformers sets ` +
+        "qk_head_dim to that sum and sizes q_proj and the softmax scale by it); remove the key " +
+        "or make it agree",
+    });
+  }
+  if (c.head_dim !== undefined && c.head_dim !== c.qk_rope_head_dim) {
+    issues.push({
+      path: "head_dim",
+      value: c.head_dim,
+      message: `disagrees with qk_rope_head_dim ${c.qk_rope_head_dim} (transformers sets ` +
+        "head_dim = qk_rope_head_dim and builds its RoPE frequencies over head_dim channels); " +
+        "remove the key or make it agree",
+    });
+  }
+  return issues;
+}
+
+/** Levenshtein distance of two short strings. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const sub = prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1);
+      cur.push(Math.min(sub, prev[j] + 1, cur[j - 1] + 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/**
+ * Unknown top-level keys one or two edits away from a key the reader knows (say
+ * `rotary_scaling_factr`): a full model config holds many unrelated keys, which are
+ * ignored, but a near-miss of a MLA key is almost surely that key misspelt, and
+ * ignoring it would silently use a default instead.
+ */
+function typoIssues(obj: Record<string, unknown>, known: readonly string[]): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  for (const key of Object.keys(obj)) {
+    if (known.includes(key) || key.length < 6) continue;
+    const near = known.find((k) =>
+      Math.abs(k.length - key.length) <= 2 && editDistance(k, key) <= 2
+    );
+    if (near !== undefined) {
+      issues.push({
+        path: key,
+        value: obj[key],
+        message: `is not a key this reader knows; did you mean "${near}"? (unrelated keys ` +
+          "of a model config are ignored, a misspelt MLA key would silently take a default)",
+      });
+    }
+  }
+  return issues;
+}
+
+/**
  * Canonical spec and reading from a Hugging Face DeepSeek/Kimi config object, in
  * the transformers-4 shape (`rope_theta` + `rope_scaling` with `type` or
  * `rope_type`) or the transformers-5 shape (`rope_parameters`). Absent optional
@@ -510,15 +608,31 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
     rope = fromParams;
     ropeShape = scalingStated ? "rope_parameters+rope_scaling" : "rope_parameters";
   }
+  issues.push(...derivedWidthIssues(c), ...typoIssues(obj, Object.keys(hfSchema.shape)));
+  const interleave = c.rope_interleave === undefined
+    ? undefined
+    : c.rope_interleave
+    ? "interleaved"
+    : "neox";
+  if (c.rope_pairing !== undefined && interleave !== undefined && c.rope_pairing !== interleave) {
+    issues.push({
+      path: "rope_pairing",
+      value: c.rope_pairing,
+      message: `disagrees with rope_interleave ${c.rope_interleave} (which means ${
+        JSON.stringify(interleave)
+      }); give one`,
+    });
+  }
   if (issues.length > 0) throw new ConfigError(options.name, issues);
   const defaulted = [...rope.defaulted];
   if (c.rms_norm_eps === undefined) defaulted.push({ field: "rms_norm_eps", value: 1e-6 });
-  const ropePairing = options.ropePairing ?? c.rope_pairing;
+  const ropePairing = options.ropePairing ?? c.rope_pairing ?? interleave;
   if (ropePairing === undefined) {
     defaulted.push({
       field: "rope_pairing",
       value: "interleaved",
-      note: "DeepSeek's pairing (2i, 2i+1); a harness key, not in published configs",
+      note: "DeepSeek's pairing (2i, 2i+1): neither rope_pairing (a harness key) nor " +
+        "transformers' rope_interleave (default true) is given",
     });
   }
   const params: MlaParams = {
@@ -559,6 +673,32 @@ export function specFromHf(raw: unknown, options: SpecFromConfigOptions): MlaSpe
   return readHf(raw, options).spec;
 }
 
+/**
+ * HF RoPE keys in a config read with Megatron's names: Megatron reads `rotary_base`,
+ * `rope_type`, `rotary_scaling_factor` and flat YaRN keys, so these would be ignored
+ * and its defaults (factor 40, theta 10000) used instead. (A boolean `rope_scaling`
+ * is left alone: Megatron's own flag of that name is not a RoPE object.)
+ */
+function hfKeysInMegatron(obj: Record<string, unknown>): ConfigIssue[] {
+  const megatronName: Record<string, string> = {
+    rope_theta: "rotary_base",
+    rope_scaling: "rope_type, rotary_scaling_factor and the flat YaRN keys",
+    rope_parameters: "rope_type, rotary_scaling_factor and the flat YaRN keys",
+    rope_interleave: "mla_rotary_interleaved",
+  };
+  const isObject = (v: unknown) => v !== null && typeof v === "object";
+  return Object.entries(megatronName)
+    .filter(([key]) =>
+      key in obj && (key === "rope_theta" || key === "rope_interleave" || isObject(obj[key]))
+    )
+    .map(([key, name]) => ({
+      path: key,
+      value: obj[key],
+      message: `is a Hugging Face key, which a Megatron config does not read (it reads ${name}); ` +
+        "give the Megatron key, or read the file as HF with --format hf",
+    }));
+}
+
 const MEGATRON_DEFAULTS = {
   rope_type: "yarn",
   rotary_base: 10000,
@@ -594,7 +734,14 @@ const MEGATRON_DEFAULTS = {
 export function readMegatron(raw: unknown, options: SpecFromConfigOptions): SpecReading {
   const obj = requireObject(raw, options.name);
   const parsed = megatronSchema.safeParse(obj);
-  if (!parsed.success) throw new ConfigError(options.name, issuesOf(parsed.error, obj));
+  const keyIssues = [
+    ...hfKeysInMegatron(obj),
+    ...typoIssues(obj, Object.keys(megatronSchema.shape)),
+  ];
+  if (!parsed.success) {
+    throw new ConfigError(options.name, [...issuesOf(parsed.error, obj), ...keyIssues]);
+  }
+  if (keyIssues.length > 0) throw new ConfigError(options.name, keyIssues);
   const c = parsed.data;
   const defaulted: DefaultedField[] = [];
   const pick = <K extends keyof typeof MEGATRON_DEFAULTS>(
@@ -656,19 +803,37 @@ export function specFromMegatron(raw: unknown, options: SpecFromConfigOptions): 
 }
 
 /**
- * Guess a config's naming: Megatron if it has `qk_pos_emb_head_dim` or
- * `qk_head_dim`, HF if it has `qk_nope_head_dim` or `qk_rope_head_dim`, else null.
+ * Guess a config's naming: HF if it has `qk_nope_head_dim` or `qk_rope_head_dim`
+ * (transformers' save_pretrained also writes `qk_head_dim`, their sum, beside them),
+ * Megatron if it has `qk_pos_emb_head_dim` or `qk_head_dim` without them, HF if it
+ * only has `kv_lora_rank`, else null. Both namings' own widths at once
+ * (`qk_pos_emb_head_dim` with an HF width) is refused by {@link readConfig}.
  *
  * @example
  * ```ts
  * import { detectConfigFormat } from "./config.ts";
  * detectConfigFormat({ qk_pos_emb_head_dim: 64 }); // "megatron"
+ * detectConfigFormat({ qk_head_dim: 192, qk_nope_head_dim: 128, qk_rope_head_dim: 64 }); // "hf"
  * ```
  */
 export function detectConfigFormat(raw: Record<string, unknown>): ConfigFormat | null {
+  if ("qk_nope_head_dim" in raw || "qk_rope_head_dim" in raw) return "hf";
   if ("qk_pos_emb_head_dim" in raw || "qk_head_dim" in raw) return "megatron";
-  if ("qk_nope_head_dim" in raw || "qk_rope_head_dim" in raw || "kv_lora_rank" in raw) return "hf";
+  if ("kv_lora_rank" in raw) return "hf";
   return null;
+}
+
+/** HF's and Megatron's own head-width keys both present: which naming is meant is unclear. */
+function mixedNamingIssue(obj: Record<string, unknown>): ConfigIssue | null {
+  const hf = ["qk_nope_head_dim", "qk_rope_head_dim"].filter((k) => k in obj);
+  if (!("qk_pos_emb_head_dim" in obj) || hf.length === 0) return null;
+  return {
+    path: "qk_pos_emb_head_dim",
+    value: obj.qk_pos_emb_head_dim,
+    message: `is Megatron's name for the RoPE width, beside HF's ${hf.join(" and ")}: the ` +
+      "config mixes the two namings (HF: qk_nope_head_dim + qk_rope_head_dim; Megatron: " +
+      "qk_head_dim + qk_pos_emb_head_dim); keep one, or say which with --format hf|megatron",
+  };
 }
 
 /** Options of {@link specFromConfig}. */
@@ -693,6 +858,8 @@ export interface SpecFromAnyOptions extends SpecFromConfigOptions {
  */
 export function readConfig(raw: unknown, options: SpecFromAnyOptions): SpecReading {
   const obj = requireObject(raw, options.name);
+  const mixed = options.format === undefined ? mixedNamingIssue(obj) : null;
+  if (mixed) throw new ConfigError(options.name, [mixed]);
   const format = options.format ?? detectConfigFormat(obj);
   if (format === null) {
     throw new ConfigError(options.name, [{

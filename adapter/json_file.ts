@@ -48,6 +48,15 @@ export async function readJsonFile(
   } catch (e) {
     fail(`cannot be read (${e instanceof Error ? e.message : String(e)})`, "unreadable");
   }
+  if (text.startsWith("\uFEFF")) {
+    // JSON.parse refuses it at "line 1, column 1" and Python's json.loads (which reads
+    // a model's config.json) refuses it too; say what it is.
+    fail(
+      "starts with a UTF-8 byte order mark (BOM), which JSON does not allow; save the file " +
+        "as UTF-8 without a BOM",
+      "malformed",
+    );
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);

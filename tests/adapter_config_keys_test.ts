@@ -1,0 +1,171 @@
+// Keys a model's own code reads that the config reader must read the same way: transformers'
+// rope_interleave and the widths its save_pretrained writes (qk_head_dim, head_dim), HF keys
+// in a Megatron config, misspelt MLA keys, YaRN keys beside the plain RoPE type, a BOM.
+import assert from "node:assert/strict";
+import { detectConfigFormat, readConfig, specFromConfig } from "../adapter/config.ts";
+import { ConfigError } from "../adapter/errors.ts";
+import { specFromFile } from "../adapter/config.ts";
+
+const good: Record<string, unknown> = {
+  hidden_size: 64,
+  num_attention_heads: 4,
+  q_lora_rank: null,
+  kv_lora_rank: 32,
+  qk_nope_head_dim: 16,
+  qk_rope_head_dim: 8,
+  v_head_dim: 16,
+};
+const goodMegatron: Record<string, unknown> = {
+  hidden_size: 64,
+  num_attention_heads: 4,
+  kv_lora_rank: 32,
+  qk_head_dim: 16,
+  qk_pos_emb_head_dim: 8,
+  v_head_dim: 16,
+};
+
+function issuesOf(raw: unknown, options: { format?: "hf" | "megatron" } = {}) {
+  try {
+    specFromConfig(raw, { name: "c.json", ...options });
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, `expected ConfigError, got ${e}`);
+    return e.issues;
+  }
+  return assert.fail("expected a ConfigError");
+}
+
+Deno.test("rope_interleave: false is NeoX pairing, true interleaved; rope_pairing must agree", () => {
+  assert.equal(
+    specFromConfig({ ...good, rope_interleave: false }, { name: "c" }).ropePairing,
+    "neox",
+  );
+  assert.equal(
+    specFromConfig({ ...good, rope_interleave: true }, { name: "c" }).ropePairing,
+    "interleaved",
+  );
+  const absent = readConfig(good, { name: "c" });
+  assert.equal(absent.spec.ropePairing, "interleaved");
+  assert.ok(absent.reading.defaulted.some((d) => d.field === "rope_pairing"));
+  const stated = readConfig({ ...good, rope_interleave: false }, { name: "c" });
+  assert.ok(!stated.reading.defaulted.some((d) => d.field === "rope_pairing"));
+  // The harness key may restate it, not contradict it; the caller's override wins.
+  assert.equal(
+    specFromConfig({ ...good, rope_interleave: false, rope_pairing: "neox" }, { name: "c" })
+      .ropePairing,
+    "neox",
+  );
+  const clash = issuesOf({ ...good, rope_interleave: false, rope_pairing: "interleaved" });
+  assert.equal(clash[0].path, "rope_pairing");
+  assert.match(clash[0].message, /disagrees with rope_interleave false/);
+  assert.equal(
+    specFromConfig({ ...good, rope_interleave: false }, { name: "c", ropePairing: "interleaved" })
+      .ropePairing,
+    "interleaved",
+  );
+  assert.match(issuesOf({ ...good, rope_interleave: "no" })[0].message, /true or false/);
+});
+
+Deno.test("a config transformers saved (qk_head_dim, head_dim beside the HF widths) reads as HF", async () => {
+  const published = JSON.parse(
+    await Deno.readTextFile("matrix/bundled/configs/published/DeepSeek-V3.config.json"),
+  );
+  // DeepseekV3Config sets qk_head_dim = nope + rope and head_dim = rope; save_pretrained
+  // writes both, with rope_interleave.
+  const saved = { ...published, qk_head_dim: 192, head_dim: 64, rope_interleave: true };
+  assert.equal(detectConfigFormat(saved), "hf");
+  const a = specFromConfig(published, { name: "published" });
+  const b = specFromConfig(saved, { name: "saved" });
+  assert.equal(b.source, "hf");
+  assert.equal(b.kChannels, a.kChannels);
+  assert.equal(b.softmaxScale, a.softmaxScale);
+  assert.deepEqual(Array.from(b.invFreq), Array.from(a.invFreq));
+  assert.equal(b.ropePairing, a.ropePairing);
+  // Stated widths that disagree with the ones the model's code derives are refused.
+  const wrongQk = issuesOf({ ...saved, qk_head_dim: 128 });
+  assert.deepEqual(wrongQk.map((i) => i.path), ["qk_head_dim"]);
+  assert.match(wrongQk[0].message, /qk_nope_head_dim \+ qk_rope_head_dim = 192/);
+  const wrongHead = issuesOf({ ...saved, head_dim: 128 });
+  assert.deepEqual(wrongHead.map((i) => i.path), ["head_dim"]);
+  assert.match(wrongHead[0].message, /disagrees with qk_rope_head_dim 64/);
+});
+
+Deno.test("format detection: Megatron's widths alone; both namings' RoPE widths refused unless --format says", () => {
+  assert.equal(detectConfigFormat(goodMegatron), "megatron");
+  assert.equal(detectConfigFormat({ qk_head_dim: 16 }), "megatron");
+  assert.equal(detectConfigFormat(good), "hf");
+  const mixed = { ...goodMegatron, qk_rope_head_dim: 8 };
+  const issues = issuesOf(mixed);
+  assert.equal(issues[0].path, "qk_pos_emb_head_dim");
+  assert.match(issues[0].message, /mixes the two namings.*--format hf\|megatron/);
+  // Told which, the reader reads that naming.
+  assert.equal(specFromConfig(mixed, { name: "m", format: "megatron" }).source, "megatron");
+});
+
+Deno.test("a Megatron config with HF RoPE keys is refused (they would be ignored for its defaults)", () => {
+  const issues = issuesOf({
+    ...goodMegatron,
+    rope_theta: 50000,
+    rope_scaling: { type: "yarn", factor: 4 },
+    rope_interleave: true,
+  });
+  assert.deepEqual(issues.map((i) => i.path).sort(), [
+    "rope_interleave",
+    "rope_scaling",
+    "rope_theta",
+  ]);
+  assert.match(issues.find((i) => i.path === "rope_theta")!.message, /reads rotary_base/);
+  // Megatron's own boolean flag of that name is not a RoPE object: read as before.
+  assert.equal(
+    specFromConfig({ ...goodMegatron, rope_scaling: false }, { name: "m" }).source,
+    "megatron",
+  );
+});
+
+Deno.test("a misspelt MLA key is named with the key it is near; unrelated keys are still ignored", () => {
+  const meg = issuesOf({ ...goodMegatron, rotary_scaling_factr: 4 });
+  assert.equal(meg[0].path, "rotary_scaling_factr");
+  assert.match(meg[0].message, /did you mean "rotary_scaling_factor"/);
+  const hf = issuesOf({ ...good, rope_scalling: { type: "yarn", factor: 40 } });
+  assert.equal(hf[0].path, "rope_scalling");
+  assert.match(hf[0].message, /did you mean "rope_scaling"/);
+  // A full model config's own keys pass (vocab_size, num_key_value_heads, moe_*, ...).
+  const full = {
+    ...good,
+    vocab_size: 129280,
+    num_key_value_heads: 4,
+    num_hidden_layers: 2,
+    moe_intermediate_size: 2048,
+    max_position_embeddings: 163840,
+    torch_dtype: "bfloat16",
+    model_type: "deepseek_v3",
+  };
+  assert.equal(specFromConfig(full, { name: "full" }).source, "hf");
+});
+
+Deno.test('YaRN keys beside the plain RoPE type "default" are refused, not dropped', () => {
+  const a = issuesOf({ ...good, rope_scaling: { type: "default", factor: 40, mscale: 0.707 } });
+  assert.deepEqual(a.map((i) => i.path), ["rope_scaling.factor", "rope_scaling.mscale"]);
+  assert.match(a[0].message, /not read when the RoPE type is "default".*set the type to "yarn"/);
+  const b = issuesOf({ ...good, rope_parameters: { rope_type: "default", factor: 4 } });
+  assert.deepEqual(b.map((i) => i.path), ["rope_parameters.factor"]);
+  // The plain type alone is fine.
+  assert.equal(
+    specFromConfig({ ...good, rope_scaling: { type: "default" } }, { name: "c" }).yarn,
+    null,
+  );
+});
+
+Deno.test("a config file with a UTF-8 byte order mark is named as such", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/bom.json`;
+  await Deno.writeTextFile(path, "\uFEFF" + JSON.stringify(good));
+  try {
+    await specFromFile(path);
+    assert.fail("expected a ConfigError");
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, String(e));
+    assert.match(e.message, /byte order mark \(BOM\)/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
