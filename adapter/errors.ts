@@ -21,7 +21,16 @@ function show(value: unknown): string {
   return s === undefined ? String(value) : s.length > 60 ? s.slice(0, 57) + "..." : s;
 }
 
-/** Render one issue as `path: value message`. */
+/**
+ * Render one issue as `path: value message`.
+ *
+ * @example
+ * ```ts
+ * import { formatIssue } from "./errors.ts";
+ * formatIssue({ path: "qk_rope_head_dim", value: 63, message: "must be even" });
+ * // "qk_rope_head_dim: 63 must be even"
+ * ```
+ */
 export function formatIssue(issue: ConfigIssue): string {
   return `${issue.path}: ${show(issue.value)} ${issue.message}`;
 }

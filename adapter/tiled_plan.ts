@@ -108,20 +108,6 @@ const pow2ceil = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 const pow2floor = (n: number) => 2 ** Math.floor(Math.log2(Math.max(1, n)));
 
 /**
- * Workgroup-memory bytes of a shape: the staged tile (one chunk of padding per row),
- * the score/probability tile, three per-row arrays, and either the partial scores (one
- * f32 per key of the tile and invocation) or, in the subgroup variant, which sums a
- * score within a subgroup instead, the subgroups' atomic counter.
- *
- * @example
- * ```ts
- * import { tiledWorkgroupBytes } from "./tiled_plan.ts";
- * // 8 x 145 x 16 + 16 x 8 x 4 + 16 x 12 + 8 x 128 x 4
- * tiledWorkgroupBytes({ workgroupSize: 128, headsPerTile: 16, queryTile: 1, keysPerTile: 8,
- *   keyVec4: 144, valueVec4: 128, vec4PerChunk: 1, tier: 32768 }); // 23360
- * ```
- */
-/**
  * Workgroup-memory elements of a shape (an array element of any width counts one): what
  * the GL fallback zero-fills with one store each (adapter/slow_device.ts
  * GL_FALLBACK_MAX_WORKGROUP_ELEMENTS). The staged tile with its padding chunk per row,
@@ -142,6 +128,20 @@ export function tiledWorkgroupElements(s: TiledShape): number {
     (s.subgroups ? 1 : s.keysPerTile * s.workgroupSize);
 }
 
+/**
+ * Workgroup-memory bytes of a shape: the staged tile (one chunk of padding per row),
+ * the score/probability tile, three per-row arrays, and either the partial scores (one
+ * f32 per key of the tile and invocation) or, in the subgroup variant, which sums a
+ * score within a subgroup instead, the subgroups' atomic counter.
+ *
+ * @example
+ * ```ts
+ * import { tiledWorkgroupBytes } from "./tiled_plan.ts";
+ * // 8 x 145 x 16 + 16 x 8 x 4 + 16 x 12 + 8 x 128 x 4
+ * tiledWorkgroupBytes({ workgroupSize: 128, headsPerTile: 16, queryTile: 1, keysPerTile: 8,
+ *   keyVec4: 144, valueVec4: 128, vec4PerChunk: 1, tier: 32768 }); // 23360
+ * ```
+ */
 export function tiledWorkgroupBytes(s: TiledShape): number {
   const rows = s.headsPerTile * s.queryTile;
   const keyChunks = s.keyVec4 / s.vec4PerChunk;

@@ -68,6 +68,12 @@ export interface ProjectedTokens {
  * Steps 1-2 of the layer on the GPU for `rows` hidden-state rows: queries (direct
  * or low-rank), kv_a, and the normalized latent. For the layer's internal use and
  * for decode.ts.
+ *
+ * @example
+ * ```ts ignore
+ * const p = await encodeProjections(enc, { weights, hidden });
+ * p.rows; // the hidden-state rows projected
+ * ```
  */
 export async function encodeProjections(
   enc: LayerEncoder,
@@ -201,6 +207,11 @@ export function layerDeviceReason(ctx: GpuContext, plan: GpuPlan): Reason | null
  * Run attention plus o_proj for projected tokens: reads q back, splits it per
  * head, runs `runAttention` on the plan with the given latent/k_pe (host arrays of
  * the plan's key rows), then o_proj on the GPU. Shared by runLayer and decode.
+ *
+ * @example
+ * ```ts ignore
+ * const r = await attendAndProject(ctx, { enc, weights, plan, q, latent, kPe, t0, tProject });
+ * ```
  */
 export async function attendAndProject(
   ctx: GpuContext,

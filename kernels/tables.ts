@@ -145,7 +145,16 @@ export function queryTiles(layout: NormalizedLayout, qt: number): number[] {
   return tiles;
 }
 
-/** Byte range [offset, offset + size) of the rows [minRow, maxRow] of a buffer. */
+/**
+ * Byte range [offset, offset + size) of the rows [minRow, maxRow] of a buffer, the offset
+ * rounded down to `align`.
+ *
+ * @example
+ * ```ts
+ * import { rowBinding } from "./tables.ts";
+ * rowBinding(3, 4, 100, 256); // { offset: 256, size: 244 }
+ * ```
+ */
 export function rowBinding(
   minRow: number,
   maxRow: number,

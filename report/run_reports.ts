@@ -1,6 +1,6 @@
 /**
  * The reports of a finished (or stopped) run and its CI side effects: report.json,
- * junit.xml and summary.md in the run folder, and the summary appended to
+ * junit.xml, summary.md and report.html in the run folder, and the summary appended to
  * `$GITHUB_STEP_SUMMARY` when that is set. The runner only returns the report (and keeps
  * results.jsonl and run.json, what resume needs); the CLI hands this writer to it.
  *

@@ -6,7 +6,16 @@
  * @module
  */
 
-/** The buffer bindings of group 0 in WGSL source, or a message naming one that is not a buffer. */
+/**
+ * The buffer bindings of group 0 in WGSL source, or a message naming one that is not a buffer.
+ *
+ * @example
+ * ```ts
+ * import { bufferBindings } from "./first_dispatch.ts";
+ * bufferBindings("@group(0) @binding(0) var<uniform> p: vec4<u32>;");
+ * // [{ binding: 0, uniform: true }]
+ * ```
+ */
 export function bufferBindings(
   code: string,
 ): { binding: number; uniform: boolean }[] | string {

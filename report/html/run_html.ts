@@ -35,12 +35,32 @@ export const OPEN_FAILURES = 8;
 /** Headroom values below this are drawn at it (a log axis has no 0). */
 export const HEADROOM_FLOOR = 1e-6;
 
-/** The group a result belongs to (its matrix group, or "(no group)" for older records). */
+/**
+ * The group a result belongs to (its matrix group, or "(no group)" for older records).
+ *
+ * @example
+ * ```ts
+ * import { resultGroup } from "./run_html.ts";
+ * import type { CaseResult } from "../../results/types.ts";
+ * declare const r: CaseResult;
+ * resultGroup(r); // e.g. "V2-Lite decode grid"
+ * ```
+ */
 export function resultGroup(r: CaseResult): string {
   return r.group ?? "(no group)";
 }
 
-/** Whether a result is bad (parity failure, unexpected decision, error). */
+/**
+ * Whether a result is bad (parity failure, unexpected decision, error).
+ *
+ * @example
+ * ```ts
+ * import { isBad } from "./run_html.ts";
+ * import type { CaseResult } from "../../results/types.ts";
+ * declare const r: CaseResult;
+ * isBad(r); // true unless r.status is "pass"
+ * ```
+ */
 export function isBad(r: CaseResult): boolean {
   return r.status !== "pass";
 }
@@ -61,7 +81,17 @@ export function worstHeadroom(r: CaseResult): number | undefined {
   return hs.length ? Math.max(...hs) : undefined;
 }
 
-/** The points of the headroom plot: one per (case, side) with a recorded headroom. */
+/**
+ * The points of the headroom plot: one per (case, side) with a recorded headroom.
+ *
+ * @example
+ * ```ts
+ * import { headroomPoints } from "./run_html.ts";
+ * import type { CaseResult } from "../../results/types.ts";
+ * declare const results: CaseResult[];
+ * headroomPoints(results).length; // at most 2 per case
+ * ```
+ */
 export function headroomPoints(
   results: readonly CaseResult[],
 ): { id: string; side: "out" | "lse"; headroom: number; kind: string; group: string }[] {
