@@ -22,17 +22,32 @@ import { writeCompareHtml } from "../drift/drift_html.ts";
 import { EXIT } from "./errors.ts";
 
 /**
- * Parse `--fail-on numeric-drift,support-drift` (class names; `none` for no class).
+ * Parse `--fail-on numeric-drift,support-drift` (class names; `none` for no class). An
+ * empty value (`--fail-on ''`, `--fail-on ,`) is refused rather than read as no class:
+ * counting nothing as a regression must be asked for with `none`.
  *
  * @example
  * ```ts
  * import { parseFailOn } from "./compare.ts";
  * parseFailOn("numeric-drift,support-drift"); // ["numeric-drift", "support-drift"]
+ * parseFailOn("none"); // []
  * ```
  */
 export function parseFailOn(value: string): DriftClass[] {
   if (value.trim() === "none") return [];
   const parts = value.split(",").map((s) => s.trim()).filter(Boolean);
+  if (parts.length === 0) {
+    throw new InvalidArgumentError(
+      `no drift class given; use one or more of ${
+        DRIFT_CLASSES.join(", ")
+      } (comma-separated), or none to count no class as a regression`,
+    );
+  }
+  if (parts.includes("none")) {
+    throw new InvalidArgumentError(
+      `"none" cannot be combined with drift classes (got ${JSON.stringify(value)})`,
+    );
+  }
   for (const p of parts) {
     if (!(DRIFT_CLASSES as readonly string[]).includes(p)) {
       throw new InvalidArgumentError(

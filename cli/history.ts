@@ -8,6 +8,7 @@ import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typin
 import { HISTORY_METRICS, HistoryStore, loadComparable } from "../drift/mod.ts";
 import type { HistoryMetric, Series } from "../drift/mod.ts";
 import { readReportJson } from "../report/json.ts";
+import type { RunReport } from "../results/types.ts";
 import { writeHistoryHtml } from "../drift/history_html.ts";
 import { checkOutputFile } from "../report/output_paths.ts";
 import { CliError, EXIT } from "./errors.ts";
@@ -68,6 +69,72 @@ export function historyText(series: readonly Series[], metric: HistoryMetric): s
   return lines.join("\n");
 }
 
+async function reportFile(path: string): Promise<string> {
+  try {
+    if ((await Deno.stat(path)).isDirectory) return `${path.replace(/\/+$/, "")}/report.json`;
+  } catch {
+    // reported by the reader
+  }
+  return path;
+}
+
+/** A run to append with `--add`: its report.json and the report read from it. */
+export interface RunToAdd {
+  /** The report.json file. */
+  readonly file: string;
+  /** The checked report. */
+  readonly report: RunReport;
+}
+
+/**
+ * Read and check the runs of `--add` (report.json files or run folders), every one before
+ * anything is written: a bad file throws naming it and the field, and adds nothing.
+ *
+ * @example
+ * ```ts ignore
+ * import { readRunsToAdd } from "./history.ts";
+ * const runs = await readRunsToAdd(["out/night1", "out/night2/report.json"]);
+ * ```
+ */
+export async function readRunsToAdd(paths: readonly string[]): Promise<RunToAdd[]> {
+  const runs: RunToAdd[] = [];
+  for (const path of paths) {
+    const file = await reportFile(path);
+    await loadComparable(file); // checks the file, names it on error
+    runs.push({ file, report: await readReportJson(file) });
+  }
+  return runs;
+}
+
+/**
+ * Append checked runs; a run the database already holds (the same report.json added
+ * again) is not added twice, and a line on stderr says so.
+ *
+ * @example
+ * ```ts ignore
+ * import { addRuns, readRunsToAdd } from "./history.ts";
+ * addRuns(store, await readRunsToAdd(["out/night1"]), "nightly");
+ * ```
+ */
+export async function addRuns(
+  store: HistoryStore,
+  runs: readonly RunToAdd[],
+  label: string | undefined,
+): Promise<void> {
+  for (const { file, report } of runs) {
+    const stored = store.findRun(report);
+    if (stored !== null) {
+      console.error(
+        `history: ${file} is already run ${stored} of ${store.path} (same start ${report.startedAt}, ` +
+          "matrix, filter, shard and environment); not added again",
+      );
+      continue;
+    }
+    const id = await store.append(report, { label });
+    console.error(`history: ${file} appended as run ${id}`);
+  }
+}
+
 /**
  * Build the `history` command.
  *
@@ -100,7 +167,10 @@ export function historyCommand() {
       ),
     )
     .option("--device <key>", "only runs of this device key")
-    .option("--add <reports...>", "first append these runs (report.json files or run folders)")
+    .option(
+      "--add <reports...>",
+      "first append these runs (report.json files or run folders; all are checked first, and a run already stored is not added again)",
+    )
     .option("--label <text>", "label of the runs added with --add")
     .option("--min-change <fraction>", "smallest relative step (default 0.05)", parseFraction)
     .option("--alpha <p>", "significance of the step's rank test (default 0.05)", parseFraction)
@@ -129,21 +199,10 @@ export function historyCommand() {
           );
         }
       }
+      const runs = await readRunsToAdd(opts.add ?? []);
       const store = await HistoryStore.open(opts.db);
       try {
-        for (const path of opts.add ?? []) {
-          let file = path;
-          try {
-            if ((await Deno.stat(path)).isDirectory) {
-              file = `${path.replace(/\/+$/, "")}/report.json`;
-            }
-          } catch {
-            // reported by the reader below
-          }
-          await loadComparable(file); // checks the file, names it on error
-          const id = await store.append(await readReportJson(file), { label: opts.label });
-          console.error(`history: ${file} appended as run ${id}`);
-        }
+        await addRuns(store, runs, opts.label);
         let series: Series[];
         try {
           series = store.series(filter ?? null, opts.metric, {

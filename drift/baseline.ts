@@ -8,7 +8,8 @@
  * @module
  */
 import { isDirectory, pathExists, writeTextAtomic } from "../util/fs.ts";
-import { runReportProblem } from "../report/validate.ts";
+import { repeatedId, runReportProblem, timingRecordProblem } from "../report/validate.ts";
+import { CASE_STATUSES } from "../report/totals.ts";
 import type { CaseResult, ParityRecord, RunReport } from "../results/types.ts";
 import { deviceKey, runBackend } from "./device_key.ts";
 import { DriftInputError } from "./errors.ts";
@@ -127,12 +128,44 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 const isStr = (v: unknown): v is string => typeof v === "string";
 const isNullableStr = (v: unknown) => v === null || typeof v === "string";
-const isNullableNum = (v: unknown) => v === null || typeof v === "number";
+const isNullableMeasure = (v: unknown) =>
+  v === null || (typeof v === "number" && Number.isFinite(v) && v >= 0);
+
+function metricsProblem(m: unknown): string | null {
+  if (m === null) return null;
+  if (!isRecord(m)) return 'field "metrics" must be an object or null';
+  for (const [k, v] of Object.entries(m)) {
+    if (!isNullableMeasure(v)) {
+      return `field "metrics.${k}" must be a finite number >= 0 or null (got ${JSON.stringify(v)})`;
+    }
+  }
+  return null;
+}
+
+function parityProblem(p: unknown): string | null {
+  if (p === null) return null;
+  if (!isRecord(p) || typeof p.out !== "boolean" || typeof p.lse !== "boolean") {
+    return 'field "parity" must be null or an object with booleans "out" and "lse"';
+  }
+  return null;
+}
+
+function timingProblem(t: unknown): string | null {
+  return t === null
+    ? null
+    : t === undefined
+    ? 'field "timing" must be an object or null'
+    : timingRecordProblem(t);
+}
 
 function caseProblem(c: unknown): string | null {
   if (!isRecord(c)) return "not a JSON object";
   if (!isStr(c.id) || c.id === "") return 'field "id" must be a non-empty string';
-  if (!isStr(c.status)) return 'field "status" must be a string';
+  if (!isStr(c.status) || !(CASE_STATUSES as readonly string[]).includes(c.status)) {
+    return `field "status" must be one of ${CASE_STATUSES.join(", ")} (got ${
+      JSON.stringify(c.status)
+    })`;
+  }
   if (!["supported", "unsupported", "invalid", "not-reached"].includes(String(c.decision))) {
     return `field "decision" must be supported, unsupported, invalid or not-reached (got ${
       JSON.stringify(c.decision)
@@ -144,23 +177,8 @@ function caseProblem(c: unknown): string | null {
   if (c.reasons !== null && !Array.isArray(c.reasons)) {
     return 'field "reasons" must be an array or null';
   }
-  if (c.metrics !== null) {
-    if (!isRecord(c.metrics)) return 'field "metrics" must be an object or null';
-    for (const [k, v] of Object.entries(c.metrics)) {
-      if (!isNullableNum(v)) return `field "metrics.${k}" must be a number or null`;
-    }
-  }
-  if (c.timing !== null) {
-    const t = c.timing;
-    if (!isRecord(t)) return 'field "timing" must be an object or null';
-    if (!isStr(t.source)) return 'field "timing.source" must be a string';
-    if (t.scope !== undefined && t.scope !== "all" && t.scope !== "core") {
-      return 'field "timing.scope" must be "all" or "core" (or absent: "all")';
-    }
-    if (!Array.isArray(t.samplesMs) || !t.samplesMs.every((v) => typeof v === "number")) {
-      return 'field "timing.samplesMs" must be an array of numbers';
-    }
-  }
+  const p = metricsProblem(c.metrics) ?? parityProblem(c.parity) ?? timingProblem(c.timing);
+  if (p !== null) return p;
   if (!Array.isArray(c.kernelFiles)) return 'field "kernelFiles" must be an array';
   return null;
 }
@@ -197,6 +215,11 @@ export function baselineProblem(v: unknown): string | null {
   for (let i = 0; i < v.cases.length; i++) {
     const p = caseProblem(v.cases[i]);
     if (p !== null) return `cases[${i}]: ${p}`;
+  }
+  const dup = repeatedId(v.cases.map((c) => (c as { id: string }).id));
+  if (dup !== null) {
+    return `cases[${dup.at}]: id ${JSON.stringify(dup.id)} repeats cases[${dup.first}] ` +
+      "(each case appears once in a baseline; which entry would count is ambiguous)";
   }
   return null;
 }

@@ -211,6 +211,15 @@ const str = (v: unknown): string => (typeof v === "string" ? v : String(v ?? "")
 const nstr = (v: unknown): string | null => (typeof v === "string" ? v : null);
 const n = (v: unknown): number => Number(v);
 
+/** A report's cases as findRun compares them with stored rows (ids, statuses, samples). */
+function caseKeys(report: RunReport): string {
+  const key = (r: RunReport["results"][number]) => {
+    const samples = (r.timing?.samplesMs ?? []).filter((v) => Number.isFinite(v));
+    return `${r.id}\n${r.status}\n${samples.length ? JSON.stringify(samples) : null}`;
+  };
+  return report.results.map(key).sort().join("\n\n");
+}
+
 /**
  * The history database. Open it, append runs, read series; close it when done.
  *
@@ -277,7 +286,48 @@ export class HistoryStore {
   }
 
   /**
-   * Append a run (its environment deduplicated by fingerprint) and return its id.
+   * The id of the stored run this report is, or null: the same start and end times,
+   * matrix, filter, shard, totals and environment fingerprint, and the same cases (ids,
+   * statuses and timing samples). That is the same report.json added twice, or a run
+   * already recorded by `run --history`.
+   *
+   * @example
+   * ```ts ignore
+   * const id = store.findRun(report);
+   * if (id !== null) console.error(`already stored as run ${id}`);
+   * ```
+   */
+  findRun(report: RunReport): number | null {
+    const candidates = this.#db.prepare(
+      `SELECT r.id FROM runs r JOIN environments e ON r.environment_id = e.id
+       WHERE r.started_at = ? AND r.ended_at = ? AND r.matrix = ? AND r.filter IS ?
+         AND r.shard IS ? AND r.totals = ? AND e.fingerprint = ?
+       ORDER BY r.id`,
+    ).all(
+      report.startedAt,
+      report.endedAt,
+      report.matrix,
+      report.filter,
+      report.shard,
+      JSON.stringify(report.totals),
+      JSON.stringify(report.fingerprint),
+    ) as Row[];
+    const want = caseKeys(report);
+    const cases = this.#db.prepare(
+      "SELECT case_id, status, samples_ms FROM case_results WHERE run_id = ?",
+    );
+    for (const c of candidates) {
+      const rows = cases.all(n(c.id)) as Row[];
+      const got = rows.map((r) => `${str(r.case_id)}\n${str(r.status)}\n${nstr(r.samples_ms)}`);
+      if (got.sort().join("\n\n") === want) return n(c.id);
+    }
+    return null;
+  }
+
+  /**
+   * Append a run (its environment deduplicated by fingerprint) and return its id. A run
+   * already stored ({@link HistoryStore.findRun}) is not stored again: its id is returned,
+   * so a run counts once in every series and step test.
    *
    * @example
    * ```ts ignore
@@ -288,6 +338,8 @@ export class HistoryStore {
     report: RunReport,
     options: { label?: string; backend?: string } = {},
   ): Promise<number> {
+    const stored = this.findRun(report);
+    if (stored !== null) return stored;
     const b = await baselineFromReport(report, { backend: options.backend });
     const fpText = JSON.stringify(report.fingerprint);
     const envDigest = await sha256Hex16(`${b.deviceKey}\n${fpText}`);

@@ -12,9 +12,115 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+const got = (v: unknown): string => v === undefined ? "nothing" : JSON.stringify(v);
+
+const isMeasure = (v: unknown): v is number =>
+  typeof v === "number" && Number.isFinite(v) && v >= 0;
+
+const PARITY_METRICS = ["maxAbs", "maxRel", "cosDiff"] as const;
+
+/**
+ * What is wrong with an optional parity record (`out` or `lse`) of a case result: the
+ * fields drift compares (pass, and the error metrics: finite numbers >= 0), or null.
+ *
+ * @example
+ * ```ts
+ * import { parityRecordProblem } from "./validate.ts";
+ * parityRecordProblem("out", { pass: true, maxAbs: "big", maxRel: 0, cosDiff: 0, normRel: 0 });
+ * // 'field "out.maxAbs" must be a finite number >= 0 (got "big")'
+ * ```
+ */
+export function parityRecordProblem(side: "out" | "lse", v: unknown): string | null {
+  if (v === undefined) return null;
+  if (!isRecord(v)) return `field "${side}" must be an object (a parity record) or absent`;
+  if (typeof v.pass !== "boolean") {
+    return `field "${side}.pass" must be true or false (got ${got(v.pass)})`;
+  }
+  for (const k of PARITY_METRICS) {
+    if (!isMeasure(v[k])) {
+      return `field "${side}.${k}" must be a finite number >= 0 (got ${got(v[k])})`;
+    }
+  }
+  if (v.normRel !== null && v.normRel !== undefined && !isMeasure(v.normRel)) {
+    return `field "${side}.normRel" must be a finite number >= 0 or null (got ${got(v.normRel)})`;
+  }
+  return null;
+}
+
+/**
+ * What is wrong with an optional timing record of a case result: source, scope, the
+ * samples and their median (finite numbers >= 0, in milliseconds), or null.
+ *
+ * @example
+ * ```ts
+ * import { timingRecordProblem } from "./validate.ts";
+ * timingRecordProblem({ source: "timestamp-query", samplesMs: [1, -1], medianMs: 1 });
+ * // 'field "timing.samplesMs[1]" must be a finite number >= 0 (milliseconds; got -1)'
+ * ```
+ */
+export function timingRecordProblem(v: unknown): string | null {
+  if (v === undefined) return null;
+  if (!isRecord(v)) return 'field "timing" must be an object or absent';
+  if (typeof v.source !== "string") return `field "timing.source" must be a string`;
+  if (v.scope !== undefined && v.scope !== "all" && v.scope !== "core") {
+    return `field "timing.scope" must be "all" or "core" (or absent: "all"; got ${got(v.scope)})`;
+  }
+  if (!Array.isArray(v.samplesMs)) {
+    return `field "timing.samplesMs" must be an array of numbers (got ${got(v.samplesMs)})`;
+  }
+  const bad = v.samplesMs.findIndex((x) => !isMeasure(x));
+  if (bad >= 0) {
+    return `field "timing.samplesMs[${bad}]" must be a finite number >= 0 (milliseconds; got ${
+      got(v.samplesMs[bad])
+    })`;
+  }
+  if (!isMeasure(v.medianMs)) {
+    return `field "timing.medianMs" must be a finite number >= 0 (milliseconds; got ${
+      got(v.medianMs)
+    })`;
+  }
+  return null;
+}
+
+function optionalStringProblem(v: Record<string, unknown>, k: string): string | null {
+  if (v[k] === undefined || typeof v[k] === "string") return null;
+  return `field "${k}" must be a string or absent (got ${got(v[k])})`;
+}
+
+function reasonsProblem(v: unknown): string | null {
+  if (v === undefined) return null;
+  if (!Array.isArray(v)) return `field "reasons" must be an array or absent (got ${got(v)})`;
+  const bad = v.findIndex((r) =>
+    !isRecord(r) || typeof r.code !== "string" || typeof r.message !== "string"
+  );
+  return bad < 0
+    ? null
+    : `field "reasons[${bad}]" must be an object with string "code" and "message"`;
+}
+
+/**
+ * What drift reads from a case result beyond the required fields: the optional backend,
+ * digests, reasons, parity records and timing; null when they are absent or well formed.
+ *
+ * @example
+ * ```ts
+ * import { caseDriftFieldsProblem } from "./validate.ts";
+ * caseDriftFieldsProblem({ backend: 7 }); // 'field "backend" must be a string or absent (got 7)'
+ * ```
+ */
+export function caseDriftFieldsProblem(v: Record<string, unknown>): string | null {
+  for (const k of ["backend", "planDigest", "outputDigest"]) {
+    const p = optionalStringProblem(v, k);
+    if (p !== null) return p;
+  }
+  return reasonsProblem(v.reasons) ?? parityRecordProblem("out", v.out) ??
+    parityRecordProblem("lse", v.lse) ?? timingRecordProblem(v.timing);
+}
+
 /**
  * What is wrong with a value that should be a `CaseResult` (results/types.ts), or null when it looks
- * like one (the required fields and their types; optional fields are not inspected).
+ * like one (the required fields and their types, and the optional fields drift compares:
+ * see {@link caseDriftFieldsProblem}).
  *
  * @example
  * ```ts
@@ -39,7 +145,7 @@ export function caseResultProblem(v: unknown): string | null {
   if (!isRecord(v.expect)) return 'field "expect" must be an object';
   if (typeof v.message !== "string") return 'field "message" must be a string';
   if (typeof v.wallMs !== "number") return 'field "wallMs" must be a number';
-  return null;
+  return caseDriftFieldsProblem(v);
 }
 
 function isStringArray(v: unknown): v is string[] {
@@ -47,8 +153,30 @@ function isStringArray(v: unknown): v is string[] {
 }
 
 /**
+ * The first id that occurs twice in a list: its index, the index of its first occurrence
+ * and the id; null when every id is distinct.
+ *
+ * @example
+ * ```ts
+ * import { repeatedId } from "./validate.ts";
+ * repeatedId(["a", "b", "a"]); // { id: "a", first: 0, at: 2 }
+ * ```
+ */
+export function repeatedId(
+  ids: readonly string[],
+): { id: string; first: number; at: number } | null {
+  const seen = new Map<string, number>();
+  for (let i = 0; i < ids.length; i++) {
+    const first = seen.get(ids[i]);
+    if (first !== undefined) return { id: ids[i], first, at: i };
+    seen.set(ids[i], i);
+  }
+  return null;
+}
+
+/**
  * What is wrong with a value that should be a `RunReport` (results/types.ts), or null when it looks
- * like one. Each result is checked with {@link caseResultProblem}.
+ * like one. Each result is checked with {@link caseResultProblem}, and no case id may repeat.
  *
  * @example
  * ```ts
@@ -72,6 +200,11 @@ export function runReportProblem(v: unknown): string | null {
   for (let i = 0; i < v.results.length; i++) {
     const p = caseResultProblem(v.results[i]);
     if (p !== null) return `results[${i}]: ${p}`;
+  }
+  const dup = repeatedId(v.results.map((r) => (r as { id: string }).id));
+  if (dup !== null) {
+    return `results[${dup.at}]: id ${JSON.stringify(dup.id)} repeats results[${dup.first}] ` +
+      "(each case has one result in a report; which one would count is ambiguous)";
   }
   if (!isRecord(v.fingerprint)) return 'field "fingerprint" must be an object';
   if (typeof v.startedAt !== "string") return 'field "startedAt" must be a string';

@@ -1,0 +1,251 @@
+// Input validation of the drift commands: the fields drift reads from a report.json
+// (metrics, timing, ids) and a baseline (status, metrics, ids) are checked where the file
+// is loaded, a repeated case id is refused, the same run is stored once in the history,
+// and an empty --fail-on is refused. Every refusal is exit 2 naming the file and field,
+// without a stack trace and without writing anything.
+import assert from "node:assert/strict";
+import { HistoryStore, loadComparable, readBaseline } from "../drift/mod.ts";
+import { parseFailOn } from "../cli/compare.ts";
+import { caseResultProblem, runReportProblem } from "../report/validate.ts";
+import type { CaseResult, RunReport } from "../results/types.ts";
+import { baselineOf, caseResult, reportOf, supportedCase } from "./drift_helpers.ts";
+import { runCli } from "./helpers_cli.ts";
+
+const A = "preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1";
+const E = "preset=tiny;path=expanded;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1";
+const COMMITTED = "baselines/llvmpipe-65541-vulkan.json";
+
+const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
+const noStack = (stderr: string) => assert.ok(!/\n\s+at /.test(stderr), stderr);
+
+/** A passing result with parity records (out and lse). */
+function withParity(id: string): CaseResult {
+  const side = {
+    pass: true,
+    checks: [],
+    maxAbs: 2e-7,
+    maxAbsAt: [0, 0, 0],
+    maxRel: 3e-6,
+    cosDiff: 1e-14,
+    normRel: 1.5e-7,
+    fractionPassing: 1,
+    summary: "ok",
+  };
+  return { ...caseResult(id, 1, id.length), out: side, lse: { ...side } };
+}
+
+/** A report whose first result has `patch` applied (parsed JSON, so any value fits). */
+function reportWith(patch: (r: Record<string, unknown>) => void): RunReport {
+  const report = JSON.parse(JSON.stringify(reportOf([withParity(A), withParity(E)])));
+  patch(report.results[0]);
+  return report;
+}
+
+async function writeJson(path: string, value: unknown): Promise<string> {
+  await Deno.writeTextFile(path, JSON.stringify(value));
+  return path;
+}
+
+Deno.test("report validation: drift's metrics and timing must be finite numbers >= 0", () => {
+  assert.equal(runReportProblem(reportWith(() => {})), null, "a good report passes");
+  const cases: [(r: Record<string, unknown>) => void, RegExp][] = [
+    [(r) => (r.out as Record<string, unknown>).maxAbs = "big", /field "out\.maxAbs" .*"big"/],
+    [(r) => (r.lse as Record<string, unknown>).maxRel = -1, /field "lse\.maxRel" .*>= 0/],
+    [(r) => (r.out as Record<string, unknown>).cosDiff = null, /field "out\.cosDiff"/],
+    [(r) => (r.out as Record<string, unknown>).normRel = "x", /field "out\.normRel" .*or null/],
+    [(r) => (r.out as Record<string, unknown>).pass = "yes", /field "out\.pass"/],
+    [(r) => r.out = 3, /field "out" must be an object/],
+    [
+      (r) => (r.timing as Record<string, unknown>).samplesMs = [-1, "x", null],
+      /field "timing\.samplesMs\[0\]" must be a finite number >= 0 .*got -1/,
+    ],
+    [
+      (r) => (r.timing as Record<string, unknown>).samplesMs = [1, null],
+      /field "timing\.samplesMs\[1\]" .*got null/,
+    ],
+    [(r) => (r.timing as Record<string, unknown>).medianMs = -5, /field "timing\.medianMs" .*-5/],
+    [(r) => (r.timing as Record<string, unknown>).scope = "gpu", /field "timing\.scope"/],
+    [(r) => r.backend = 7, /field "backend" must be a string/],
+    [(r) => r.reasons = [{ code: 1 }], /field "reasons\[0\]"/],
+  ];
+  for (const [patch, want] of cases) {
+    const p = runReportProblem(reportWith(patch));
+    assert.ok(p !== null && p.startsWith("results[0]: ") && want.test(p), String(p));
+  }
+  // A normRel of null is what parity records when the reference is all zeros.
+  const zeroRef = reportWith((r) => (r.out as Record<string, unknown>).normRel = null);
+  assert.equal(runReportProblem(zeroRef), null);
+  assert.match(String(caseResultProblem({ ...withParity(A), timing: "fast" })), /"timing"/);
+});
+
+Deno.test("compare, baseline update and history --add refuse a bad report (exit 2)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const metric = await writeJson(
+      `${dir}/metric.json`,
+      reportWith((r) => (r.out as Record<string, unknown>).maxAbs = "big"),
+    );
+    await assert.rejects(loadComparable(metric), /metric\.json: results\[0\]: field "out\.maxAbs"/);
+    const cmp = await runCli(["compare", COMMITTED, metric]);
+    assert.equal(cmp.code, 2, cmp.stdout + cmp.stderr);
+    assert.match(cmp.stderr, /metric\.json: results\[0\]: field "out\.maxAbs" must be a finite/);
+    noStack(cmp.stderr);
+    const timing = await writeJson(
+      `${dir}/timing.json`,
+      reportWith((r) => r.timing = { source: "timestamp-query", samplesMs: [1], medianMs: -5 }),
+    );
+    const slow = await runCli(["compare", COMMITTED, timing]);
+    assert.equal(slow.code, 2, slow.stdout + slow.stderr);
+    assert.match(slow.stderr, /timing\.json: results\[0\]: field "timing\.medianMs"/);
+    const update = await runCli([
+      "baseline",
+      "update",
+      "--from-report",
+      metric,
+      "--dir",
+      `${dir}/baselines`,
+    ]);
+    assert.equal(update.code, 2, update.stdout + update.stderr);
+    assert.match(update.stderr, /metric\.json: .*results\[0\]: field "out\.maxAbs"/);
+    const written = await Array.fromAsync(Deno.readDir(`${dir}/baselines`)).catch(() => []);
+    assert.deepEqual(written, [], "no baseline written");
+    const good = await writeJson(`${dir}/good.json`, reportWith(() => {}));
+    const add = await runCli(["history", "--db", `${dir}/h.sqlite`, "--add", good, metric]);
+    assert.equal(add.code, 2, add.stdout + add.stderr);
+    assert.match(add.stderr, /metric\.json: results\[0\]: field "out\.maxAbs"/);
+    assert.ok(!(await exists(`${dir}/h.sqlite`)), "nothing stored, not even the good run");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("baseline validation: status, negative metrics, parity and timing are checked", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const bad: [Partial<Parameters<typeof supportedCase>[1]> | Record<string, unknown>, RegExp][] =
+      [
+        [{ status: "weird" }, /cases\[1\]: field "status" must be one of pass, fail, .*"weird"/],
+        [
+          { metrics: { ...supportedCase(E).metrics!, outMaxAbs: -1 } },
+          /cases\[1\]: field "metrics\.outMaxAbs" must be a finite number >= 0 or null \(got -1\)/,
+        ],
+        [{ parity: { out: "yes", lse: true } }, /cases\[1\]: field "parity"/],
+        [
+          { timing: { ...supportedCase(E).timing!, samplesMs: [1, -3] } },
+          /cases\[1\]: field "timing\.samplesMs\[1\]" must be a finite number >= 0/,
+        ],
+        [
+          { timing: { ...supportedCase(E).timing!, medianMs: -1 } },
+          /cases\[1\]: field "timing\.medianMs"/,
+        ],
+      ];
+    for (const [over, want] of bad) {
+      const b = baselineOf([supportedCase(A), { ...supportedCase(E), ...over }]);
+      const path = await writeJson(`${dir}/b.json`, b);
+      await assert.rejects(readBaseline(path), (e: Error) => {
+        assert.ok(e.message.startsWith(`${path}: `), e.message);
+        assert.match(e.message, want);
+        return true;
+      });
+    }
+    const ok = await writeJson(`${dir}/ok.json`, baselineOf([supportedCase(A), supportedCase(E)]));
+    assert.equal((await readBaseline(ok)).cases.length, 2);
+    const path = await writeJson(
+      `${dir}/status.json`,
+      baselineOf([supportedCase(A), { ...supportedCase(E), status: "weird" as "pass" }]),
+    );
+    const cli = await runCli(["compare", path, ok]);
+    assert.equal(cli.code, 2, cli.stdout + cli.stderr);
+    assert.match(cli.stderr, /status\.json: cases\[1\]: field "status"/);
+    noStack(cli.stderr);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a repeated case id in a baseline or a report is refused (exit 2)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const base = await writeJson(
+      `${dir}/base.json`,
+      baselineOf([supportedCase(A), supportedCase(E), supportedCase(A, { status: "error" })]),
+    );
+    const report = await writeJson(
+      `${dir}/report.json`,
+      reportOf([caseResult(A, 1, 1), caseResult(E, 1, 2), caseResult(E, 9, 3)]),
+    );
+    const good = await writeJson(`${dir}/good.json`, baselineOf([supportedCase(A)]));
+    await assert.rejects(
+      readBaseline(base),
+      new RegExp(`base\\.json: cases\\[2\\]: id "${A.replaceAll(";", ";")}" repeats cases\\[0\\]`),
+    );
+    await assert.rejects(loadComparable(report), /report\.json: results\[2\]: id ".*" repeats/);
+    const b = await runCli(["compare", base, good]);
+    assert.equal(b.code, 2, b.stdout + b.stderr);
+    assert.ok(b.stderr.includes(`base.json: cases[2]: id "${A}" repeats cases[0]`), b.stderr);
+    const r = await runCli(["compare", good, report]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.ok(r.stderr.includes(`report.json: results[2]: id "${E}" repeats results[1]`), r.stderr);
+    noStack(r.stderr);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("history: the same run added twice is stored once", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const db = `${dir}/h.sqlite`;
+    const report = reportOf([caseResult(A, 1, 1)]);
+    const store = await HistoryStore.open(db);
+    try {
+      const first = await store.append(report, { backend: "vulkan" });
+      assert.equal(await store.append(report, { backend: "vulkan" }), first);
+      assert.equal(store.findRun(report), first);
+      const later = { ...report, startedAt: "2026-01-02T00:00:00.000Z" };
+      assert.equal(store.findRun(later), null, "another run is not the same run");
+      assert.notEqual(await store.append(later, { backend: "vulkan" }), first);
+      assert.equal(store.runs().length, 2);
+    } finally {
+      store.close();
+    }
+    const file = await writeJson(`${dir}/report.json`, reportOf([caseResult(E, 1, 2)]));
+    const add = await runCli(["history", "--db", db, "--add", file]);
+    assert.equal(add.code, 0, add.stderr);
+    assert.match(add.stderr, /appended as run 3/);
+    const again = await runCli(["history", "--db", db, "--add", file, file, "--json"]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /report\.json is already run 3 of .*h\.sqlite .*not added again/);
+    assert.doesNotMatch(again.stderr, /appended/);
+    const e = JSON.parse(again.stdout).find((s: { caseId: string }) => s.caseId === E);
+    assert.equal(e.points.length, 1, "the run counts once in the series");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("--fail-on '' is refused (exit 2): none counts no class", async () => {
+  assert.deepEqual(parseFailOn("none"), []);
+  assert.deepEqual(parseFailOn("numeric-drift, speed-regression"), [
+    "numeric-drift",
+    "speed-regression",
+  ]);
+  for (const empty of ["", " ", ","]) {
+    assert.throws(() => parseFailOn(empty), /no drift class given; .*or none to count no class/);
+  }
+  assert.throws(() => parseFailOn("none,new"), /"none" cannot be combined/);
+  const dir = await Deno.makeTempDir();
+  try {
+    const base = await writeJson(`${dir}/b.json`, baselineOf([supportedCase(A)]));
+    const cmp = await runCli(["compare", base, base, "--fail-on", ""]);
+    assert.equal(cmp.code, 2, cmp.stdout + cmp.stderr);
+    assert.match(cmp.stderr, /--fail-on.*no drift class given.*or none/);
+    assert.equal(cmp.stdout, "", "no report printed");
+    const run = await runCli(["run", "--baseline", base, "--fail-on", "", "--out", `${dir}/o`]);
+    assert.equal(run.code, 2, run.stdout + run.stderr);
+    assert.match(run.stderr, /no drift class given/);
+    assert.ok(!(await exists(`${dir}/o`)), "nothing ran");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
