@@ -21,9 +21,93 @@ import { ReportFileError } from "../report/errors.ts";
 import { runMatrix } from "../runner/run_matrix.ts";
 import { writeRunReports } from "../report/run_reports.ts";
 import type { RunReport } from "../results/types.ts";
-import { EXIT } from "./errors.ts";
+import { type CaseFilter, matchesFilter, parseFilter } from "../matrix/case_id.ts";
+import { CASE_DEFAULTS, type CaseParams } from "../matrix/types.ts";
+import { prepareOutputDir } from "../report/output_paths.ts";
+import { computeTotals } from "../report/totals.ts";
+import { checkHistoryFile } from "../drift/history.ts";
+import { CliError, EXIT } from "./errors.ts";
 import { parseNonNegativeInt, parsePositiveInt } from "./options.ts";
 import { runExitCode } from "./run.ts";
+
+/** Options of `baseline update` that only a run reads, with their flags. */
+const RUN_ONLY: readonly [string, string][] = [
+  ["matrix", "--matrix"],
+  ["repeats", "--repeats"],
+  ["rounds", "--rounds"],
+  ["maxRows", "--max-rows"],
+  ["out", "--out"],
+];
+
+/**
+ * Refuse run options given with `--from-report` (no run happens, so they would be
+ * ignored): a CliError (exit 2) naming them. `given(key)`: whether the user gave it.
+ *
+ * @example
+ * ```ts
+ * import { checkFromReportFlags } from "./baseline.ts";
+ * checkFromReportFlags("out/run", () => false); // fine
+ * ```
+ */
+export function checkFromReportFlags(fromReport: string, given: (key: string) => boolean): void {
+  const stray = RUN_ONLY.filter(([key]) => given(key)).map(([, flag]) => flag);
+  if (stray.length === 0) return;
+  throw new CliError(
+    `${stray.join(", ")} ${stray.length === 1 ? "sets" : "set"} up a run, and --from-report ` +
+      `${fromReport} takes a finished one: drop ${stray.length === 1 ? "it" : "them"} (or ` +
+      "--from-report to run the matrix)",
+    EXIT.badInput,
+  );
+}
+
+/** The params a case id stands for: its key=value pairs over {@link CASE_DEFAULTS}. */
+function paramsOfId(id: string): CaseParams {
+  const params: Record<string, unknown> = { ...CASE_DEFAULTS };
+  for (const pair of id.split(";")) {
+    const eq = pair.indexOf("=");
+    const key = pair.slice(0, eq);
+    const value = pair.slice(eq + 1);
+    const d: unknown = CASE_DEFAULTS[key as keyof CaseParams];
+    params[key] = typeof d === "number"
+      ? Number(value)
+      : typeof d === "boolean"
+      ? value === "1" || value === "true"
+      : value;
+  }
+  return params as unknown as CaseParams;
+}
+
+/**
+ * The part of a finished run that passes `--filter` (parsed and checked as `run` does):
+ * its results, the scope (the ids of the run that the filter keeps, finished or not),
+ * totals recounted, and the filter recorded. A filter that keeps none of the run's cases
+ * is a CliError (exit 2).
+ *
+ * @example
+ * ```ts ignore
+ * import { filterReport } from "./baseline.ts";
+ * const tinyOnly = filterReport(report, "preset=tiny;dtype=f32", "out/run");
+ * ```
+ */
+export function filterReport(report: RunReport, filter: string, source: string): RunReport {
+  const f: CaseFilter = parseFilter(filter);
+  const results = report.results.filter((r) => matchesFilter(r.params, f));
+  const shardIds = report.shardIds.filter((id) => matchesFilter(paramsOfId(id), f));
+  if (results.length === 0 && shardIds.length === 0) {
+    throw new CliError(
+      `--filter ${filter} selects none of the ${report.shardIds.length} cases of the run in ` +
+        `${source} (matrix ${report.matrix}${report.filter ? `, filter ${report.filter}` : ""})`,
+      EXIT.badInput,
+    );
+  }
+  return {
+    ...report,
+    filter: report.filter ? `${report.filter};${filter}` : filter,
+    shardIds,
+    results,
+    totals: computeTotals(results),
+  };
+}
 
 async function reportFrom(path: string): Promise<RunReport> {
   let file = path;
@@ -55,14 +139,18 @@ export function baselineCommand() {
         "environment fingerprint. The device key is derived from the adapter (description " +
         "without its version, vendor, device id) and the backend the harness uses " +
         "(DENO_WEBGPU_BACKEND, else its own choice). Exit 1 when a " +
-        "case of the run failed (the baseline is written anyway), 2 on bad input.",
+        "case of the run failed (the baseline is written anyway), 2 on bad input (an unusable " +
+        "--dir or --out included, refused before the run).",
     )
     .option(
       "--matrix <name|file>",
       "bundled matrix (smoke, nightly, adapter) or a JSON file",
       "smoke",
     )
-    .option("--filter <query>", "select cases, e.g. 'preset=tiny;dtype=f32'")
+    .option(
+      "--filter <query>",
+      "select cases, e.g. 'preset=tiny;dtype=f32' (with --from-report: the run's cases kept)",
+    )
     .option(
       "--repeats <n>",
       "timed repetitions per case (10 lets the speed test reach p < 0.01)",
@@ -86,13 +174,22 @@ export function baselineCommand() {
     .option("--dir <dir>", "baselines directory", "baselines")
     .option(
       "--from-report <file|dir>",
-      "take this finished run (report.json or its folder) instead of running",
+      "take this finished run (report.json or its folder) instead of running (the run " +
+        "options --matrix, --repeats, --rounds, --max-rows and --out are then refused)",
     )
     .option("--history <db>", "also append the run to this history database")
-    .action(async (opts) => {
+    .action(async (opts, cmd) => {
+      const given = (key: string) => cmd.getOptionValueSource(key) === "cli";
+      if (opts.fromReport) checkFromReportFlags(opts.fromReport, given);
+      // unusable output paths are exit 2 before the run, not an OS error after it
+      await prepareOutputDir(opts.dir, { label: "--dir" });
+      if (!opts.fromReport) await prepareOutputDir(opts.out, { label: "--out" });
+      if (opts.history) await checkHistoryFile(opts.history);
       let report: RunReport;
-      if (opts.fromReport) report = await reportFrom(opts.fromReport);
-      else {
+      if (opts.fromReport) {
+        report = await reportFrom(opts.fromReport);
+        if (opts.filter) report = filterReport(report, opts.filter, opts.fromReport);
+      } else {
         const rounds: RunReport[] = [];
         for (let i = 1; i <= opts.rounds; i++) {
           const r = await runMatrix({

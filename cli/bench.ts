@@ -49,6 +49,8 @@ import {
 } from "../bench/reference_ceilings.ts";
 import { CliError, EXIT, EXIT_SIGINT, EXIT_SIGTERM } from "./errors.ts";
 import { writeTextAtomic } from "../util/fs.ts";
+import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
+import { prepareOutputDir } from "../report/output_paths.ts";
 
 const join = (dir: string, file: string) => `${dir.replace(/\/+$/, "")}/${file}`;
 
@@ -112,13 +114,9 @@ export function benchCommand() {
       if (!Number.isInteger(reps) || reps < 1) {
         throw new CliError(`--reps: ${opts.reps} must be a positive integer`, EXIT.badInput);
       }
-      let cases: BenchCase[] = [];
-      try {
-        for (const name of opts.matrix.split(",")) cases.push(...benchMatrix(name.trim()));
-        if (opts.filter) cases = filterBenchCases(cases, opts.filter);
-      } catch (e) {
-        throw new CliError((e as Error).message, EXIT.badInput);
-      }
+      const cases = selectBenchCases(opts.matrix, opts.filter);
+      // An unusable --out is exit 2 here, not an OS error after the measurements.
+      if (opts.out !== undefined) await prepareOutputDir(opts.out, { label: "--out" });
       // Read before the device starts: a wrong file is exit 2 at once.
       const reference = opts.referenceCeilings === undefined
         ? undefined
@@ -251,6 +249,63 @@ export function benchCommand() {
         else ctx.destroy();
       }
     });
+}
+
+/**
+ * The cases of the comma-separated bundled matrices that pass `filter`. An unknown matrix
+ * or a malformed filter is a CliError (exit 2); a filter that selects nothing a
+ * ConfigError (exit 2, as `run`'s) naming each value no case has and the values there are.
+ *
+ * @example
+ * ```ts
+ * import { selectBenchCases } from "./bench.ts";
+ * selectBenchCases("tiny", "path=absorbed").length; // 1
+ * ```
+ */
+export function selectBenchCases(matrix: string, filter?: string): BenchCase[] {
+  const all: BenchCase[] = [];
+  let cases: BenchCase[];
+  try {
+    for (const name of matrix.split(",")) all.push(...benchMatrix(name.trim()));
+    cases = filter ? filterBenchCases(all, filter) : all;
+  } catch (e) {
+    throw new CliError((e as Error).message, EXIT.badInput);
+  }
+  if (cases.length === 0 && filter) throw noBenchCaseError(all, filter, matrix);
+  return cases;
+}
+
+/** The ConfigError of a filter that keeps none of `all`: each value no case has, listed. */
+function noBenchCaseError(all: readonly BenchCase[], filter: string, matrix: string): ConfigError {
+  const values = new Map<string, Set<string>>();
+  for (const c of all) {
+    for (const [k, v] of benchCaseId(c).split(";").map((p) => p.split("="))) {
+      if (!values.has(k)) values.set(k, new Set());
+      values.get(k)!.add(v);
+    }
+  }
+  const issues: ConfigIssue[] = [];
+  for (const part of filter.split(";").filter((s) => s.trim())) {
+    const [key, list] = part.split("=").map((s) => s.trim());
+    const has = values.get(key) ?? new Set<string>();
+    const missing = list.split(",").map((s) => s.trim()).filter((v) => !has.has(v));
+    if (missing.length === 0) continue;
+    issues.push({
+      path: key,
+      value: missing.join(","),
+      message: `occurs in no case of matrix ${matrix}; its values of ${key}: ${
+        [...has].join(", ")
+      }`,
+    });
+  }
+  if (issues.length === 0) {
+    issues.push({
+      path: "(filter)",
+      value: filter,
+      message: "every value occurs in the matrix, but no case has them all",
+    });
+  }
+  return new ConfigError("--filter", issues, `selects no case of matrix ${matrix}`);
 }
 
 /** The line `bench` prints as a case ends. */

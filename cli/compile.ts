@@ -9,7 +9,39 @@ import { bundledKernels, compileCheck, sourceVariants } from "../kernels/compile
 import type { Dtype } from "../adapter/types.ts";
 import { ChromiumGpu } from "../browser/chromium_gpu.ts";
 import { chromiumOption, runtimeOption } from "./runtime_options.ts";
-import { EXIT } from "./errors.ts";
+import { CliError, EXIT } from "./errors.ts";
+
+/** What is wrong with a WGSL file argument, or null when it is a readable file. */
+async function sourceFileProblem(path: string): Promise<string | null> {
+  try {
+    const info = await Deno.stat(path);
+    if (info.isDirectory) return "is a folder; give WGSL files (e.g. <folder>/*.wgsl)";
+    // a pipe (`compile <(...)`) is fine: only opening it for reading is checked
+    (await Deno.open(path, { read: true })).close();
+    return null;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return "no such file; give a WGSL file";
+    const m = e instanceof Error ? e.message : String(e);
+    return `cannot be read (${m.replace(/ \(os error.*$/, "")})`;
+  }
+}
+
+/**
+ * Check every file argument before the device starts: a missing file, a folder or an
+ * unreadable file is a CliError (exit 2) naming the file and what is wrong.
+ *
+ * @example
+ * ```ts ignore
+ * import { checkSourceFiles } from "./compile.ts";
+ * await checkSourceFiles(["kernels/absorbed.wgsl"]); // fine
+ * ```
+ */
+export async function checkSourceFiles(files: readonly string[]): Promise<void> {
+  for (const file of files) {
+    const problem = await sourceFileProblem(file);
+    if (problem !== null) throw new CliError(`compile: ${file}: ${problem}`, EXIT.badInput);
+  }
+}
 
 /**
  * Build the `compile` command.
@@ -25,13 +57,15 @@ export function compileCommand() {
     .description(
       "Compile WGSL files on the default adapter and print every error as file:line:col with " +
         "the source line. Without files: every bundled kernel, in f32 and (when the device has " +
-        "shader-f16) f16. Exit 1 when any file fails to compile, 3 without an adapter.",
+        "shader-f16) f16. Exit 1 when any file fails to compile, 2 when a file is missing, a " +
+        "folder or unreadable, 3 without an adapter.",
     )
     .argument("[files...]", "WGSL files (default: the bundled kernels)")
     .addOption(new Option("--dtype <dtype>", "only this dtype").choices(["f32", "f16"] as const))
     .addOption(runtimeOption())
     .addOption(chromiumOption())
     .action(async (files, opts) => {
+      await checkSourceFiles(files);
       if (opts.runtime === "chromium") {
         // Tint in the page compiles what naga would: the same specialized sources
         const gpu = await ChromiumGpu.start({ chromium: opts.chromium });

@@ -86,7 +86,12 @@ export function explainCommand(probe: CapsProbe) {
       "print JSON ({spec, dtype, caps, resolution, config}); config says which RoPE shape " +
         "was read and lists every defaulted field",
     )
-    .action(async (config, opts) => {
+    .action(async (config, opts, cmd) => {
+      // a layout flag the layout does not read is refused, not dropped (defaults aside)
+      const layout = layoutFromFlags(
+        { ...opts, causal: opts.causal },
+        (key) => cmd.getOptionValueSource(key) === "cli",
+      );
       await loadBackendModuleOptions(opts.backendModule);
       const backend = checkBackendId(opts.backend, { allowAuto: true });
       const { spec, reading } = await loadSpecReading(config, {
@@ -94,7 +99,6 @@ export function explainCommand(probe: CapsProbe) {
         ropePairing: opts.pairing,
       });
       const caps = opts.caps ? await readCapsFile(opts.caps) : opts.device ? await probe() : null;
-      const layout = layoutFromFlags({ ...opts, causal: opts.causal });
       const e = explainCase(
         { spec, layout, dtype: opts.dtype, backend },
         caps,

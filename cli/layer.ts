@@ -17,7 +17,12 @@ import {
 } from "./backend_options.ts";
 import { Command, Option } from "@commander-js/extra-typings";
 import { LAYER_FAULTS } from "../kernels/layer_faults.ts";
-import { DEFAULT_CHECK_ROWS, INPUT_TENSOR, layerFromFiles } from "../runner/layer_files.ts";
+import {
+  checkWeightOptions,
+  DEFAULT_CHECK_ROWS,
+  INPUT_TENSOR,
+  layerFromFiles,
+} from "../runner/layer_files.ts";
 import { EXIT } from "./errors.ts";
 import { parseIntList, parseNonNegativeInt } from "./options.ts";
 import {
@@ -91,8 +96,10 @@ export function layerCommand() {
     )
     .addOption(runtimeOption())
     .addOption(chromiumOption())
-    .action(async (opts) => {
+    .action(async (opts, cmd) => {
       checkRuntimeCombination(opts.runtime, { backendModules: opts.backendModule });
+      // --layer without --weights, --seed with them: refused, not ignored
+      checkWeightOptions(opts, cmd.getOptionValueSource("seed") === "cli");
       await loadBackendModuleOptions(opts.backendModule);
       const backend = opts.backend === undefined ? undefined : checkBackendId(opts.backend);
       // --runtime chromium: the layer runs in the page (the reference stays here)

@@ -82,9 +82,55 @@ export interface LayoutFlags {
   causal: boolean;
 }
 
+/** The layout flags only thd reads, and those only bshd/sbhd read, with their spelling. */
+const THD_FLAGS: readonly [keyof LayoutFlags, string][] = [
+  ["cuSeqlens", "--cu-seqlens"],
+  ["cuSeqlensK", "--cu-seqlens-k"],
+];
+const DENSE_FLAGS: readonly [keyof LayoutFlags, string][] = [
+  ["batch", "--batch"],
+  ["seqQ", "--seq-q"],
+  ["seqK", "--seq-k"],
+  ["kvLens", "--kv-lens"],
+];
+const LIST_FLAGS: ReadonlySet<keyof LayoutFlags> = new Set(["kvLens", "cuSeqlens", "cuSeqlensK"]);
+
+/**
+ * Refuse layout flags the chosen --layout does not read (they would be dropped without
+ * a word): a CliError with exit code 2 naming them. `given(key)` says whether the user
+ * gave a flag; flags with defaults (--batch, --seq-q, --seq-k) cannot be told apart by
+ * their value, so by default only the list flags count, when their value is defined.
+ *
+ * @example
+ * ```ts
+ * import { checkLayoutFlags } from "./options.ts";
+ * const f = { layout: "bshd", batch: 1, seqQ: 1, seqK: 8, causal: true } as const;
+ * checkLayoutFlags(f); // fine; with cuSeqlens: [0, 5] it throws
+ * ```
+ */
+export function checkLayoutFlags(
+  f: LayoutFlags,
+  given: (key: keyof LayoutFlags) => boolean = (key) => LIST_FLAGS.has(key) && f[key] !== undefined,
+): void {
+  const thd = f.layout === "thd";
+  const stray = (thd ? DENSE_FLAGS : THD_FLAGS).filter(([key]) => given(key));
+  if (stray.length === 0) return;
+  const names = stray.map(([, flag]) => flag).join(", ");
+  const [verb, them] = stray.length === 1 ? ["does", "it"] : ["do", "them"];
+  throw new CliError(
+    thd
+      ? `${names} ${verb} not apply to --layout thd (its sequences come from --cu-seqlens and ` +
+        `--cu-seqlens-k); drop ${them}, or use --layout bshd or sbhd`
+      : `${names} ${verb} not apply to --layout ${f.layout} (only thd reads ${them}; ${f.layout} ` +
+        `takes --batch, --seq-q, --seq-k, --kv-lens); drop ${them}, or add --layout thd`,
+    EXIT.badInput,
+  );
+}
+
 /**
  * Turn layout flags into a LayoutRequest; thd without --cu-seqlens is a usage error
- * (a CliError with exit code 2).
+ * (a CliError with exit code 2), and so is a flag the layout does not read (see
+ * {@link checkLayoutFlags}; `given` as there).
  *
  * @example
  * ```ts
@@ -92,7 +138,11 @@ export interface LayoutFlags {
  * layoutFromFlags({ layout: "thd", batch: 1, seqQ: 1, seqK: 1, cuSeqlens: [0, 5], causal: true });
  * ```
  */
-export function layoutFromFlags(f: LayoutFlags): LayoutRequest {
+export function layoutFromFlags(
+  f: LayoutFlags,
+  given?: (key: keyof LayoutFlags) => boolean,
+): LayoutRequest {
+  checkLayoutFlags(f, given);
   if (f.layout === "thd") {
     if (!f.cuSeqlens) {
       throw new CliError(

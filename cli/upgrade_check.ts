@@ -11,13 +11,19 @@ import {
   loadBackendModuleOptions,
 } from "./backend_options.ts";
 import { Command } from "@commander-js/extra-typings";
-import { compareSummaryLine, readThresholds, upgradeCheck } from "../drift/mod.ts";
+import {
+  compareSummaryLine,
+  DriftInputError,
+  readThresholds,
+  upgradeCheck,
+  upgradeMode,
+} from "../drift/mod.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { parseFailOn, THRESHOLDS_HELP } from "./compare.ts";
 import { writeCompareOutputs } from "../drift/after_run.ts";
 import { loadComparable } from "../drift/mod.ts";
 import { writeCompareHtml } from "../drift/drift_html.ts";
-import { checkOutputFile } from "../report/output_paths.ts";
+import { checkOutputFile, prepareOutputDir } from "../report/output_paths.ts";
 
 // The two sides' runs, for the drift plot's ratios of metrics that did not drift (the plot
 // shows the drifted ones alone when the runs are not there).
@@ -118,6 +124,9 @@ export function upgradeCheckCommand() {
         await requireRun("git");
         await requireRun(Deno.execPath());
       }
+      // both pairs, or neither, is exit 2 (not a failed side, 3); an unusable --out too
+      upgradeMode(opts);
+      await prepareOutputDir(opts.out, { label: "--out" });
       const thresholds = opts.thresholds ? await readThresholds(opts.thresholds) : undefined;
       let result;
       try {
@@ -138,6 +147,8 @@ export function upgradeCheckCommand() {
           failOn: opts.failOn,
         });
       } catch (e) {
+        // bad input (exit 2) keeps its class; the "upgrade-check: " prefix is a failed side
+        if (e instanceof DriftInputError) throw e;
         if (e instanceof Error && e.message.startsWith("upgrade-check: ")) {
           throw new CliError(e.message.slice("upgrade-check: ".length), EXIT.infra);
         }

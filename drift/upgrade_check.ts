@@ -195,11 +195,59 @@ async function defaultGit(cwd: string, args: readonly string[]) {
 }
 
 /**
+ * Which kind of check the options ask for: two Deno versions (`from`/`to`) or two git
+ * revisions (`fromRef`/`toRef`). Both kinds, or neither, is a DriftInputError (exit 2).
+ *
+ * @example
+ * ```ts
+ * import { upgradeMode } from "./upgrade_check.ts";
+ * upgradeMode({ fromRef: "v1", toRef: "main" }); // "refs"
+ * ```
+ */
+export function upgradeMode(
+  o: Pick<UpgradeCheckOptions, "from" | "to" | "fromRef" | "toRef">,
+): "versions" | "refs" {
+  const versions = o.from !== undefined || o.to !== undefined;
+  const refs = o.fromRef !== undefined || o.toRef !== undefined;
+  if (versions === refs) {
+    throw new DriftInputError(
+      "upgrade-check",
+      versions
+        ? "--from/--to (Deno versions) and --from-ref/--to-ref (git revisions) cannot be " +
+          "combined; give one pair"
+        : "give either --from and --to (Deno versions) or --from-ref and --to-ref (git revisions)",
+    );
+  }
+  return versions ? "versions" : "refs";
+}
+
+/** Removes the worktrees (from git's list too), then their temporary folder `tmp`. */
+async function removeWorktrees(
+  worktrees: readonly string[],
+  tmp: string | undefined,
+  o: { repoRoot: string; git: GitRunner; log: (line: string) => void },
+): Promise<void> {
+  for (const dir of worktrees) {
+    const r = await o.git(o.repoRoot, ["worktree", "remove", "--force", dir]);
+    if (r.code !== 0) o.log(`upgrade-check: could not remove worktree ${dir}: ${r.output.trim()}`);
+  }
+  if (tmp === undefined) return;
+  try {
+    await Deno.remove(tmp, { recursive: true });
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) {
+      o.log(`upgrade-check: could not remove ${tmp}: ${e instanceof Error ? e.message : e}`);
+    }
+  }
+}
+
+/**
  * Run both sides one after the other (never in parallel: they would slow each other
  * down), then compare `to` against `from` and write `<out>/compare.md` and
  * `<out>/compare.json`. A side that exits with anything but 0 or 1 (1: some case failed,
  * which the comparison shows) throws DriftInputError for usage problems (2) or an Error
- * naming the side and its exit code.
+ * naming the side and its exit code. Git revisions are checked out in worktrees under one
+ * temporary folder, removed (worktrees and folder) whether the check succeeds or fails.
  *
  * @example
  * ```ts ignore
@@ -215,25 +263,20 @@ export async function upgradeCheck(o: UpgradeCheckOptions): Promise<UpgradeCheck
   const runSide = o.runSide ?? defaultRunSide;
   const git = o.git ?? defaultGit;
   const repoRoot = o.repoRoot ?? new URL("../", import.meta.url).pathname.replace(/\/$/, "");
-  const versions = o.from !== undefined || o.to !== undefined;
-  const refs = o.fromRef !== undefined || o.toRef !== undefined;
-  if (versions === refs) {
-    throw new DriftInputError(
-      "upgrade-check",
-      "give either --from and --to (Deno versions) or --from-ref and --to-ref (git revisions)",
-    );
-  }
+  const versions = upgradeMode(o) === "versions";
   const out = absolute(o.out);
   await Deno.mkdir(out, { recursive: true });
   const worktrees: string[] = [];
   const outDirs: [string[], string[]] = [[], []];
   let sides: [UpgradeSide, UpgradeSide];
+  // the worktrees' folder: removed as a whole at the end, also when a side fails
+  let tmp: string | undefined;
   try {
     if (versions) {
       sides = denoVersionSides({ ...o, repoRoot, out });
     } else {
       const refOf = { from: o.fromRef, to: o.toRef };
-      const tmp = await Deno.makeTempDir({ prefix: "mla-upgrade-" });
+      tmp = await Deno.makeTempDir({ prefix: "mla-upgrade-" });
       const made: Partial<Record<"from" | "to", UpgradeSide>> = {};
       for (const which of ["from", "to"] as const) {
         const ref = refOf[which];
@@ -287,10 +330,7 @@ export async function upgradeCheck(o: UpgradeCheckOptions): Promise<UpgradeCheck
       }
     }
   } finally {
-    for (const dir of worktrees) {
-      const r = await git(repoRoot, ["worktree", "remove", "--force", dir]);
-      if (r.code !== 0) log(`upgrade-check: could not remove worktree ${dir}: ${r.output.trim()}`);
-    }
+    await removeWorktrees(worktrees, tmp, { repoRoot, git, log });
   }
   const pooled = async (dirs: string[]) => {
     const reports = [];

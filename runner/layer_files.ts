@@ -163,11 +163,41 @@ async function sameFile(a: string, b: string): Promise<boolean> {
 }
 
 /**
+ * Refuse weight options that would be ignored: `layer` without `weights` (a layer index
+ * of no file), or `seed` with `weights` (`seedGiven`: the CLI's --seed has a default, so
+ * only it knows whether the user gave one). Throws LayerInputError (exit 2).
+ *
+ * @example
+ * ```ts
+ * import { checkWeightOptions } from "./layer_files.ts";
+ * checkWeightOptions({ weights: "w.safetensors", layer: 3 }); // fine
+ * ```
+ */
+export function checkWeightOptions(
+  options: Pick<LayerFilesOptions, "weights" | "layer" | "seed">,
+  seedGiven = false,
+): void {
+  if (options.layer !== undefined && options.weights === undefined) {
+    throw new LayerInputError(
+      `--layer ${options.layer} picks a layer of the --weights file, and there is none (the ` +
+        "weights are seeded random, --seed): give --weights or drop --layer",
+    );
+  }
+  if (seedGiven && options.weights !== undefined) {
+    throw new LayerInputError(
+      `--seed ${options.seed} seeds the random weights, and --weights ${options.weights} ` +
+        "replaces them: drop --seed or --weights",
+    );
+  }
+}
+
+/**
  * Run the layer from files: read and check the input (and weights: every tensor
  * against the spec before anything runs), run it on the GPU, write `output` (the
  * input's leading shape, hidden wide, F32) and `lse` ([tokens, heads], F32)
  * atomically, and (unless `check` is false) compare with the float64 reference.
- * Bad input throws LayerInputError or ConfigError, an unusable `out` (a folder, a missing or
+ * Bad input (`layer` without `weights` included) throws LayerInputError or ConfigError, an
+ * unusable `out` (a folder, a missing or
  * unwritable folder, the input or weights file) OutputPathError or LayerInputError, all
  * before anything is read or run (the CLI exits 2); an
  * unsupported device LayerUnsupportedError (exit 3); no adapter NoAdapterError.
@@ -180,7 +210,8 @@ async function sameFile(a: string, b: string): Promise<boolean> {
  * ```
  */
 export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerFilesResult> {
-  // 0. The output path is checked before anything is read or run.
+  // 0. Usage, then the output path, before anything is read or run.
+  checkWeightOptions(options);
   await checkOutputFile(options.out, { label: "--out" });
   for (const [flag, file] of [["--input", options.input], ["--weights", options.weights]]) {
     if (file !== undefined && await sameFile(options.out, file)) {
