@@ -279,7 +279,11 @@ export function filterBenchCases(cases: readonly BenchCase[], filter: string): B
   return cases.filter((c) => {
     const kv = new Map(benchCaseId(c).split(";").map((p) => p.split("=") as [string, string]));
     return conds.every(([k, vs]) => {
-      if (!kv.has(k)) throw new RangeError(`unknown filter key "${k}"`);
+      if (!kv.has(k)) {
+        throw new RangeError(
+          `unknown filter key "${k}"; the keys of a bench case: ${[...kv.keys()].join(", ")}`,
+        );
+      }
       return vs.has(kv.get(k)!);
     });
   });

@@ -44,7 +44,7 @@ async function requireRun(command: string): Promise<void> {
   if (s.state !== "granted") {
     throw new CliError(
       `upgrade-check starts subprocesses (${command}); run it with all permissions, e.g. ` +
-        "`deno run -A main.ts upgrade-check ...` (the harness task only allows git)",
+        "`deno run -A main.ts upgrade-check ...` (the harness task lets it start only git, sh and deno)",
       EXIT.badInput,
     );
   }
