@@ -8,8 +8,195 @@ import { z } from "zod";
 import { ConfigError, issuesFromSchema } from "./errors.ts";
 import { readJsonFile } from "./json_file.ts";
 import type { DeviceCaps } from "./types.ts";
+import { nearMiss } from "../util/edit_distance.ts";
 
-const capsSchema = z.object({
+/**
+ * The WebGPU feature names the harness knows: the specification's, and the ones Deno's
+ * wgpu reports besides them (`immediates`, its native extensions). A browser's own
+ * experimental features are accepted by their prefix ({@link VENDOR_FEATURE_PREFIX}).
+ */
+export const WEBGPU_FEATURE_NAMES: readonly string[] = [
+  "bgra8unorm-storage",
+  "clip-distances",
+  "core-features-and-limits",
+  "depth-clip-control",
+  "depth32float-stencil8",
+  "dual-source-blending",
+  "float32-blendable",
+  "float32-filterable",
+  "immediates",
+  "indirect-first-instance",
+  "primitive-index",
+  "rg11b10ufloat-renderable",
+  "shader-f16",
+  "subgroups",
+  "texture-component-swizzle",
+  "texture-compression-astc",
+  "texture-compression-astc-sliced-3d",
+  "texture-compression-bc",
+  "texture-compression-bc-sliced-3d",
+  "texture-compression-etc2",
+  "texture-formats-tier1",
+  "texture-formats-tier2",
+  "timestamp-query",
+];
+
+/** Prefix of a browser's experimental feature names (Chromium's, with developer features). */
+export const VENDOR_FEATURE_PREFIX = "chromium-experimental-";
+
+/** The WebGPU limit names the harness knows (GPUSupportedLimits, as Deno and browsers give them). */
+export const WEBGPU_LIMIT_NAMES: readonly string[] = [
+  "maxTextureDimension1D",
+  "maxTextureDimension2D",
+  "maxTextureDimension3D",
+  "maxTextureArrayLayers",
+  "maxBindGroups",
+  "maxBindGroupsPlusVertexBuffers",
+  "maxBindingsPerBindGroup",
+  "maxDynamicUniformBuffersPerPipelineLayout",
+  "maxDynamicStorageBuffersPerPipelineLayout",
+  "maxSampledTexturesPerShaderStage",
+  "maxSamplersPerShaderStage",
+  "maxStorageBuffersPerShaderStage",
+  "maxStorageBuffersInVertexStage",
+  "maxStorageBuffersInFragmentStage",
+  "maxStorageTexturesPerShaderStage",
+  "maxStorageTexturesInVertexStage",
+  "maxStorageTexturesInFragmentStage",
+  "maxUniformBuffersPerShaderStage",
+  "maxUniformBufferBindingSize",
+  "maxStorageBufferBindingSize",
+  "minUniformBufferOffsetAlignment",
+  "minStorageBufferOffsetAlignment",
+  "maxVertexBuffers",
+  "maxBufferSize",
+  "maxVertexAttributes",
+  "maxVertexBufferArrayStride",
+  "maxInterStageShaderVariables",
+  "maxInterStageShaderComponents",
+  "maxColorAttachments",
+  "maxColorAttachmentBytesPerSample",
+  "maxComputeWorkgroupStorageSize",
+  "maxComputeInvocationsPerWorkgroup",
+  "maxComputeWorkgroupSizeX",
+  "maxComputeWorkgroupSizeY",
+  "maxComputeWorkgroupSizeZ",
+  "maxComputeWorkgroupsPerDimension",
+  "maxImmediateSize",
+  "minSubgroupSize",
+  "maxSubgroupSize",
+];
+
+/**
+ * Why a string is not a feature name the harness knows (naming the valid ones), or null
+ * when it is one.
+ *
+ * @example
+ * ```ts
+ * import { featureNameProblem } from "./caps_file.ts";
+ * featureNameProblem("shader-f16"); // null
+ * featureNameProblem("shader-f17"); // "is not a WebGPU feature name; valid: ..."
+ * ```
+ */
+export function featureNameProblem(name: string): string | null {
+  if (WEBGPU_FEATURE_NAMES.includes(name) || name.startsWith(VENDOR_FEATURE_PREFIX)) return null;
+  return `is not a WebGPU feature name; valid: ${WEBGPU_FEATURE_NAMES.join(", ")} ` +
+    `(or a browser's ${VENDOR_FEATURE_PREFIX}* feature)`;
+}
+
+/**
+ * Why a string is not a limit name the harness knows (naming the valid ones), or null when
+ * it is one.
+ *
+ * @example
+ * ```ts
+ * import { limitNameProblem } from "./caps_file.ts";
+ * limitNameProblem("maxBufferSize"); // null
+ * limitNameProblem("maxBufferSizee"); // "is not a WebGPU limit name; valid: ..."
+ * ```
+ */
+export function limitNameProblem(name: string): string | null {
+  if (WEBGPU_LIMIT_NAMES.includes(name)) return null;
+  return `is not a WebGPU limit name; valid: ${WEBGPU_LIMIT_NAMES.join(", ")}`;
+}
+
+/**
+ * Why a name a device reported is refused in a caps file, or null: a caps file is what
+ * `devices --json` wrote, and adapters report features and limits newer than any list (a
+ * Chromium reports `subgroup-size-control`), which no plan reads, so an unknown name is
+ * kept; only one or two letters from a known name, it is a misspelling that would silently
+ * not apply (`maxComputeWorkgroupStorageSizee`), and is refused naming the one meant.
+ *
+ * @example
+ * ```ts
+ * import { reportedNameProblem, WEBGPU_FEATURE_NAMES } from "./caps_file.ts";
+ * reportedNameProblem("subgroup-size-control", WEBGPU_FEATURE_NAMES); // null
+ * reportedNameProblem("shader-f17", WEBGPU_FEATURE_NAMES); // 'is not a ...; did you mean "shader-f16"?'
+ * ```
+ */
+export function reportedNameProblem(name: string, known: readonly string[]): string | null {
+  const near = nearMiss(name, known);
+  return near === undefined
+    ? null
+    : `is not a name WebGPU reports; did you mean "${near}"? (a misspelt name would not apply)`;
+}
+
+/** A feature name the harness knows ({@link featureNameProblem}): what a device profile may remove. */
+export const featureNameSchema: z.ZodType<string> = z.string({
+  error: 'must be a feature name like "shader-f16"',
+}).superRefine((name, ctx) => {
+  const problem = featureNameProblem(name);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
+/** A feature name as a device reports it: any, unless a misspelling ({@link reportedNameProblem}). */
+const reportedFeatureSchema: z.ZodType<string> = z.string({
+  error: 'must be a feature name like "shader-f16"',
+}).superRefine((name, ctx) => {
+  const problem = reportedNameProblem(name, WEBGPU_FEATURE_NAMES);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
+/** A limit value: an integer >= 0 (WebGPU limits are sizes, counts and alignments). */
+export const limitValueSchema: z.ZodType<number> = z.number({
+  error: "must be an integer >= 0 (a WebGPU limit)",
+}).int({ error: "must be an integer >= 0 (a WebGPU limit)" })
+  .min(0, { error: "must be an integer >= 0 (a WebGPU limit)" });
+
+/**
+ * An object of limits by name, every value an integer >= 0. With `known` (a device
+ * profile's limits, which only change a plan through a limit the harness reads) every name
+ * must be one the harness knows ({@link limitNameProblem}); without it (a caps file) any name
+ * a device reports is kept unless it is a misspelling ({@link reportedNameProblem}). Errors
+ * point at the limit by name.
+ *
+ * @example
+ * ```ts
+ * import { limitsSchema } from "./caps_file.ts";
+ * limitsSchema("must be limits", { known: true }).safeParse({ maxBufferSizee: 1 }).success; // false
+ * ```
+ */
+export function limitsSchema(
+  error: string,
+  options: { known?: boolean } = {},
+): z.ZodType<Record<string, number>> {
+  return z.record(z.string(), limitValueSchema, { error }).superRefine((limits, ctx) => {
+    for (const name of Object.keys(limits)) {
+      const problem = options.known
+        ? limitNameProblem(name)
+        : reportedNameProblem(name, WEBGPU_LIMIT_NAMES);
+      if (problem) ctx.addIssue({ code: "custom", path: [name], message: problem });
+    }
+  });
+}
+
+/**
+ * Top-level keys `devices --json` writes besides the caps (the wgpu backend choice, a
+ * browser runtime, measured ceilings and saturation): accepted in a caps file and dropped.
+ */
+const DEVICES_JSON_EXTRA_KEYS = ["backend", "runtime", "ceilings", "saturation", "smCountFrom"];
+
+const capsSchema = z.strictObject({
   adapter: z.object({
     vendor: z.string({ error: "must be a string" }).default(""),
     architecture: z.string({ error: "must be a string" }).default(""),
@@ -17,21 +204,29 @@ const capsSchema = z.object({
     description: z.string({ error: "must be a string" }).default(""),
     isFallbackAdapter: z.boolean({ error: "must be true or false" }).default(false),
   }, { error: "is required; expected an object with vendor, description, ..." }),
-  features: z.array(z.string(), { error: 'must be an array of feature names like "shader-f16"' }),
-  limits: z.record(z.string(), z.number(), {
-    error: "must be an object of numeric limits like maxStorageBufferBindingSize",
+  features: z.array(reportedFeatureSchema, {
+    error: 'must be an array of feature names like "shader-f16"',
   }),
+  limits: limitsSchema("must be an object of numeric limits like maxStorageBufferBindingSize"),
   loopIterationBudget: z.number({ error: "must be a positive integer or null" }).int().positive()
     .nullable().optional(),
   smCount: z.number({ error: "must be a positive integer (SMs / compute units)" }).int()
     .positive().optional(),
   webgpuBackend: z.string({ error: 'must be a WebGPU backend name like "vulkan" or "gl"' })
     .optional(),
+  ...Object.fromEntries(DEVICES_JSON_EXTRA_KEYS.map((k) => [k, z.unknown().optional()])),
+}, {
+  error: (i) =>
+    i.code === "unrecognized_keys"
+      ? "unknown key; valid: adapter, features, limits, loopIterationBudget, smCount, " +
+        `webgpuBackend (and, as devices --json writes them, ${DEVICES_JSON_EXTRA_KEYS.join(", ")})`
+      : "must be an object of caps, as devices --json writes it",
 });
 
 /**
- * Validate a parsed caps value (the JSON of `devices --json`; keys other than caps, such as
- * ceilings, are dropped). A bad value throws a `ConfigError` naming `source` and the field.
+ * Validate a parsed caps value (the JSON of `devices --json`; the keys it writes besides the
+ * caps, such as ceilings, are dropped). An unknown key, feature or limit name, or a limit that
+ * is not an integer >= 0, throws a `ConfigError` naming `source` and the field.
  *
  * @example
  * ```ts
@@ -50,7 +245,13 @@ export function parseCaps(raw: unknown, source: string): DeviceCaps {
   if (!parsed.success) {
     throw new ConfigError(
       source,
-      issuesFromSchema(parsed.error.issues, raw),
+      // an unknown key is named in the path (zod puts it beside the path, in `keys`)
+      issuesFromSchema(
+        parsed.error.issues.map((i) =>
+          i.code === "unrecognized_keys" ? { ...i, path: [...i.path, i.keys.join(",")] } : i
+        ),
+        raw,
+      ),
       "invalid caps file",
     );
   }

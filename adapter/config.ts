@@ -16,6 +16,7 @@ import { z } from "zod";
 import { ConfigError, type ConfigIssue, issuesFromSchema } from "./errors.ts";
 import { readJsonFile } from "./json_file.ts";
 import { buildSpec, type MlaParams } from "./spec.ts";
+import { nearMiss } from "../util/edit_distance.ts";
 import type { MlaSpec, RopePairing, YarnParams } from "./types.ts";
 
 /** Which naming a config uses. */
@@ -530,20 +531,6 @@ function derivedWidthIssues(c: z.infer<typeof hfSchema>): ConfigIssue[] {
   return issues;
 }
 
-/** Levenshtein distance of two short strings. */
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const sub = prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1);
-      cur.push(Math.min(sub, prev[j] + 1, cur[j - 1] + 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length];
-}
-
 /**
  * Unknown top-level keys one or two edits away from a key the reader knows (say
  * `rotary_scaling_factr`): a full model config holds many unrelated keys, which are
@@ -553,10 +540,8 @@ function editDistance(a: string, b: string): number {
 function typoIssues(obj: Record<string, unknown>, known: readonly string[]): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   for (const key of Object.keys(obj)) {
-    if (known.includes(key) || key.length < 6) continue;
-    const near = known.find((k) =>
-      Math.abs(k.length - key.length) <= 2 && editDistance(k, key) <= 2
-    );
+    if (key.length < 6) continue;
+    const near = nearMiss(key, known);
     if (near !== undefined) {
       issues.push({
         path: key,

@@ -14,7 +14,9 @@ import type {
   CaseRequest,
   DeviceCaps,
   GpuPlan,
+  NormalizedLayout,
   Plan,
+  Reason,
   Resolution,
   Unsupported,
 } from "./types.ts";
@@ -23,6 +25,35 @@ import type {
 export interface ResolveOptions {
   /** Force a number of KV splits for the absorbed kernel. */
   kvSplits?: number;
+}
+
+/** Reason code of a layout in which no sequence has a key ({@link noKeysReason}). */
+export const NO_KEYS_CODE = "layout.no-keys";
+
+/**
+ * Why a GPU backend cannot run a layout in which no sequence has a key (sk = 0), or null
+ * when some sequence has one. The key cache would be an empty buffer, which WebGPU
+ * cannot bind; and with no key there is nothing to attend. Sequences with no visible key
+ * are covered (their rows' outputs are zero and their LSE -inf) whenever at least one
+ * sequence has keys.
+ *
+ * @example
+ * ```ts
+ * import { normalizeLayout } from "./layout.ts";
+ * import { noKeysReason } from "./resolve.ts";
+ * noKeysReason(normalizeLayout({ kind: "bshd", batch: 1, seqQ: 1, seqK: 0, causal: true }))
+ *   ?.code; // "layout.no-keys"
+ * ```
+ */
+export function noKeysReason(layout: NormalizedLayout): Reason | null {
+  if (layout.totalK > 0) return null;
+  return {
+    code: NO_KEYS_CODE,
+    message: `no sequence has a key (${layout.seqs.length} sequence(s), 0 keys in all): ` +
+      "there is nothing to attend, and the GPU backends cannot bind an empty key cache; " +
+      "rows with no visible key are covered when at least one sequence has keys (e.g. " +
+      "varlen normal-empty with sk >= 1)",
+  };
 }
 
 function tryBackend(
@@ -57,7 +88,8 @@ function tryBackend(
   // A GPU plan on the GL fallback at model size: refused here, with the reason, so that
   // explain, run and bench agree (adapter/slow_device.ts).
   const slow = caps !== null && backend.runsOn === "gpu" ? tooSlowReason(req.spec, caps) : null;
-  const reasons = slow === null ? answer.reasons : [...answer.reasons, slow];
+  const gpuOnly = backend.runsOn === "gpu" ? [noKeysReason(layout), slow] : [];
+  const reasons = [...answer.reasons, ...gpuOnly.filter((r): r is Reason => r !== null)];
   if (reasons.length > 0) {
     return { kind: "unsupported", backend: id, reasons };
   }

@@ -19,6 +19,7 @@ import { isExpectedSkip } from "../report/totals.ts";
 import { prepareOutputDir } from "../report/output_paths.ts";
 import { writeRunReports } from "../report/run_reports.ts";
 import { DEFAULT_CASE_TIMEOUT_S, runMatrix } from "../runner/run_matrix.ts";
+import { backendsCompiling, kernelFilesOf } from "../runner/fault_reach.ts";
 import { CliError, EXIT, EXIT_SIGINT, EXIT_SIGTERM } from "./errors.ts";
 import { parseNonNegativeInt, parsePositiveInt } from "./options.ts";
 import { parseFailOn, THRESHOLDS_HELP } from "./compare.ts";
@@ -70,7 +71,36 @@ export function parseSeconds(value: string): number {
   return n;
 }
 
-/** Exit code of a finished run: 1 when any case failed, was unexpected or errored. */
+/**
+ * Refuse (exit 2) `--plant-fault` with a `--backend` that never compiles the kernel file
+ * the fault rewrites: every case would run without the fault and pass.
+ *
+ * @example
+ * ```ts
+ * import { checkBackendCompiles } from "./run.ts";
+ * checkBackendCompiles("kpe-left-out", "absorbed.wgsl", "wgsl-absorbed"); // no error
+ * ```
+ */
+export function checkBackendCompiles(faultId: string, file: string, backend: string): void {
+  if (kernelFilesOf(backend).includes(file)) return;
+  throw new CliError(
+    `--plant-fault ${faultId} rewrites ${file}, which --backend ${backend} never compiles, so ` +
+      `every case would run without the fault; backends that compile it: ` +
+      `${backendsCompiling(file).join(", ")} (or leave --backend out: a planted fault runs ` +
+      "its cases on the backend it is planted in)",
+    EXIT.badInput,
+  );
+}
+
+/**
+ * Exit code of a finished run: 1 when any case failed, was unexpected or errored.
+ *
+ * @example
+ * ```ts
+ * import { runExitCode } from "./run.ts";
+ * runExitCode({ fail: 0, unexpected: 1, error: 0 }); // 1
+ * ```
+ */
 export function runExitCode(totals: { fail: number; unexpected: number; error: number }): number {
   return totals.fail + totals.unexpected + totals.error > 0 ? EXIT.failure : EXIT.ok;
 }
@@ -203,6 +233,9 @@ export function runCommand() {
             "cases on the backend it is planted in)",
           EXIT.badInput,
         );
+      }
+      if (fault?.apply.kind === "source" && backend !== undefined) {
+        checkBackendCompiles(fault.id, fault.apply.file, backend);
       }
       await prepareOutputDir(opts.out, { label: "--out" });
       await precheckBaseline(opts.baseline);

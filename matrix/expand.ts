@@ -84,6 +84,61 @@ export function validateMatrix(raw: unknown, source: string): MatrixFile {
   return m;
 }
 
+/** Empty exclude objects: `{}` matches every case of its group and would drop them all. */
+function emptyExcludes(m: MatrixFile): ConfigIssue[] {
+  return m.groups.flatMap((g, gi) =>
+    (g.exclude ?? []).flatMap((e, ei) =>
+      Object.keys(e).length > 0 ? [] : [{
+        path: `groups[${gi}].exclude[${ei}]`,
+        value: e,
+        message: "is empty, so it matches every case of the group; name the axes of the " +
+          'cases to drop, e.g. {"dtype": "f16", "sq": 2}',
+      }]
+    )
+  );
+}
+
+/**
+ * Groups whose exclude list removes every one of their cases (counted without expanding;
+ * a group with more than 16 excludes is counted only approximately, and is left to the
+ * run's check that the selection is not empty, matrix/select.ts).
+ */
+function fullyExcludedGroups(m: MatrixFile): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  m.groups.forEach((g, gi) => {
+    if (!g.exclude?.length || g.exclude.some((e) => Object.keys(e).length === 0)) return;
+    const all = countMatching(groupAxes(g, null), []);
+    const { count, exact } = countGroup(g, null);
+    if (!exact || count > 0 || all === 0) return;
+    issues.push({
+      path: `groups[${gi}].exclude`,
+      value: g.exclude,
+      message: `(group ${JSON.stringify(g.name ?? `groups[${gi}]`)}) removes all ${all} of ` +
+        "the group's cases, so it would test nothing; narrow the excludes or drop the group",
+    });
+  });
+  return issues;
+}
+
+/**
+ * Refuse excludes that remove everything (a ConfigError naming each): an empty exclude
+ * object (`{}` matches every case), and a group whose excludes leave none of its cases, so a
+ * run could never be green having tested nothing. {@link loadMatrix} applies it to every
+ * matrix it loads.
+ *
+ * @example
+ * ```ts
+ * import { checkExcludes, validateMatrix } from "./expand.ts";
+ * const m = validateMatrix({ name: "m", groups: [{ axes: { dtype: ["f32", "f16"] },
+ *   exclude: [{ dtype: "f16" }] }] }, "m.json");
+ * checkExcludes(m, "m.json"); // fine: the f32 case is left
+ * ```
+ */
+export function checkExcludes(m: MatrixFile, source: string): void {
+  const issues = [...emptyExcludes(m), ...fullyExcludedGroups(m)];
+  if (issues.length) throw new ConfigError(source, issues, "invalid matrix");
+}
+
 /** Cases a matrix may expand to unless raised (`run --max-cases`). */
 export const DEFAULT_MAX_CASES = 100_000;
 
@@ -280,9 +335,9 @@ export interface LoadMatrixOptions {
 }
 
 /**
- * Load a bundled matrix by name or a matrix file by path: validated, its config paths
- * checked against their root (matrix/config_paths.ts), its cases counted against the
- * limit, then expanded.
+ * Load a bundled matrix by name or a matrix file by path: validated, its excludes checked
+ * ({@link checkExcludes}), its config paths checked against their root
+ * (matrix/config_paths.ts), its cases counted against the limit, then expanded.
  *
  * @example
  * ```ts ignore
@@ -302,6 +357,7 @@ export async function loadMatrix(
     hint: `bundled matrices: ${BUNDLED_MATRICES.join(", ")}`,
   });
   const file = validateMatrix(raw, nameOrPath);
+  checkExcludes(file, nameOrPath);
   await checkConfigPaths(
     file,
     nameOrPath,

@@ -30,12 +30,18 @@
  * profile names) may not hold `;`, `=`, `,` or control characters, which would make
  * case ids ambiguous.
  *
+ * Device profiles name WebGPU features and limits the harness knows (adapter/caps_file.ts
+ * lists them); a misspelt name is an error, not a profile that silently changes nothing.
+ * Exclude objects must name at least one axis, and no group's excludes may remove all its
+ * cases (checked when a matrix is loaded: matrix/expand.ts `checkExcludes`).
+ *
  * A config path in `preset` is read relative to the matrix file's folder and must stay
  * inside it (or inside `run --config-root`); see matrix/config_paths.ts.
  *
  * @module
  */
 import { z } from "zod";
+import { featureNameSchema, limitsSchema } from "../adapter/caps_file.ts";
 import type { MatrixFile } from "./types.ts";
 
 // A single value stands for a list of one; errors then point at [index] of the list.
@@ -168,8 +174,11 @@ const group = z.strictObject({
 });
 
 const profile = z.strictObject({
-  removeFeatures: z.array(z.string()).optional(),
-  limits: z.record(z.string(), z.number()).optional(),
+  removeFeatures: z.array(featureNameSchema).optional(),
+  limits: limitsSchema('must be an object of limits by name, e.g. {"maxBufferSize": 65536}', {
+    known: true,
+  })
+    .optional(),
   loopIterationBudget: z.number().int().positive().nullable().optional(),
 }, {
   error:

@@ -1,8 +1,8 @@
 /**
  * Selecting the cases of a run: load the matrix, apply `--filter` (checked against the
  * axes: a filter that selects nothing from the whole matrix is an error, not a green run
- * that tested nothing) and `--shard` (an empty shard of a non-empty selection is normal,
- * and gets a note).
+ * that tested nothing, and so is a matrix whose excludes remove every case) and `--shard`
+ * (an empty shard of a non-empty selection is normal, and gets a note).
  *
  * @module
  */
@@ -63,7 +63,8 @@ function occurs(file: MatrixFile, key: keyof CaseParams, value: string): boolean
 /**
  * Load, filter and shard a matrix. A malformed filter throws RangeError (from
  * {@link parseFilter}); a filter that selects no case of the matrix throws a ConfigError
- * naming each filter value the matrix never uses and listing the values it has.
+ * naming each filter value the matrix never uses and listing the values it has, and so does
+ * a matrix that expands to no case at all (its excludes remove everything).
  *
  * @example
  * ```ts ignore
@@ -105,6 +106,15 @@ export async function selectMatrixCases(options: SelectOptions): Promise<MatrixS
       throw new ConfigError("--filter", unused, `selects no case of matrix ${file.name}`);
     }
     for (const u of unused) notes.push(`note: --filter ${u.path}=${u.value} ${u.message}`);
+  } else if (all.length === 0) {
+    // validateMatrix refuses a group its excludes empty when it can count them exactly;
+    // this is the rest (many excludes): a run must never be green having tested nothing.
+    throw new ConfigError(options.matrix, [{
+      path: "groups",
+      value: file.groups.length,
+      message: "expand to no case: the exclude lists remove every case of every group; " +
+        "narrow the excludes",
+    }], `selects no case of matrix ${file.name}`);
   }
   const shard = options.shard;
   const mine = shard ? all.filter((c) => inShard(c.id, shard)) : all;

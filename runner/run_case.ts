@@ -133,7 +133,17 @@ function parityDetails(c: CompareResult): Pick<
   };
 }
 
-/** The case's matrix group, for the result (reports group cases by it). */
+/**
+ * The case's matrix group, for the result (reports group cases by it).
+ *
+ * @example
+ * ```ts
+ * import { groupOf } from "./run_case.ts";
+ * import type { Case } from "../matrix/types.ts";
+ * declare const c: Case;
+ * groupOf(c); // { group: "V2-Lite decode grid" }, or {} for a case of no group
+ * ```
+ */
 export function groupOf(c: Case): { group?: string } {
   return c.group === undefined ? {} : { group: c.group };
 }
@@ -177,6 +187,27 @@ function reasonsText(reasons: readonly Reason[]): string {
 }
 
 /**
+ * The backend a case is run on when one is named: the command line's override, else the
+ * matrix's backend axis (a registered id; its expectations apply as written), else, with a
+ * planted fault, the backend whose kernel the fault mutates; undefined: the adapter's
+ * choice among the path's backends for the device (`auto:<path>`, caseRequest).
+ *
+ * @example
+ * ```ts
+ * import { caseBackend } from "./run_case.ts";
+ * import { CASE_DEFAULTS } from "../matrix/types.ts";
+ * caseBackend({ params: { ...CASE_DEFAULTS, backend: "wgsl-expanded" } }, {}); // "wgsl-expanded"
+ * ```
+ */
+export function caseBackend(
+  c: Pick<Case, "params">,
+  options: Pick<RunCaseOptions, "backend" | "fault">,
+): BackendId | undefined {
+  return options.backend ?? (c.params.backend || undefined) ??
+    (options.fault ? faultBackendOf(options.fault, c.params.path) : undefined);
+}
+
+/**
  * Run one case and return its result (never throws for the case's own failure).
  *
  * @example
@@ -212,12 +243,7 @@ export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseRes
     };
   }
   const override = options.backend;
-  // The backend the case runs on: the command line's override, else the matrix's backend
-  // axis (a registered id; its expectations apply as written), else the adapter's choice
-  // among the path's backends for this device (`auto:<path>`, caseRequest).
-  // A planted fault pins the backend whose kernel it mutates.
-  const named = override ?? (c.params.backend || undefined) ??
-    (options.fault ? faultBackendOf(options.fault, c.params.path) : undefined);
+  const named = caseBackend(c, options);
   let resolution: Resolution;
   try {
     resolution = resolveCase(req, c, options.ctx.caps, named);

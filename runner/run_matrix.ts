@@ -27,6 +27,7 @@ import { describeRun, readRunState, writeRunState } from "../report/run_state.ts
 import { type ProgressOutput, ProgressReporter } from "../report/progress.ts";
 import { computeTotals } from "../report/totals.ts";
 import { collectFingerprint } from "./fingerprint.ts";
+import { checkFaultReached } from "./fault_reach.ts";
 import { groupOf, runCase, type RunCaseOptions } from "./run_case.ts";
 import { isRemoteDevice, type RunDevice } from "../gpu/runtime.ts";
 import type { CaseResult, RunReport } from "../results/types.ts";
@@ -343,7 +344,8 @@ async function settle(
  * case that throws or exceeds the timeout is recorded as that case's error and the run
  * goes on (a timed-out case's device is re-acquired). Throws
  * OutputPathError for an unusable `out`, ReportFileError for a folder this run must not
- * touch (see {@link RunMatrixOptions.resume}), NoAdapterError when there is no adapter,
+ * touch (see {@link RunMatrixOptions.resume}), ConfigError for a planted fault that no
+ * selected case would execute (runner/fault_reach.ts), NoAdapterError when there is no adapter,
  * DeviceLostError after repeated device losses or timeouts (the results so far are kept).
  *
  * @example
@@ -367,6 +369,21 @@ export async function runMatrix(options: RunMatrixOptions): Promise<RunReport> {
   const resultsPath = `${options.out}/${RUN_FILES.results}`;
   const todo = orderForVariants(mine.filter((c) => !previous.has(c.id)));
   const ctx = options.ctx ?? await acquire();
+  const specCache = new Map<string, Promise<MlaSpec>>();
+  if (options.fault) {
+    // A planted fault no case would execute could only give a green run: refused before
+    // anything is written (the plans are resolved on the device's caps, nothing runs).
+    try {
+      await checkFaultReached(mine, options.fault, ctx.caps, {
+        baseDir,
+        specCache,
+        backend: options.backend,
+      });
+    } catch (e) {
+      if (!options.ctx) ctx.destroy();
+      throw e;
+    }
+  }
   const collected = await collectFingerprint({
     // another runtime's adapter: its caps with every info field it reports (driver, backend)
     adapter: isRemoteDevice(ctx) ? { ...ctx.caps, info: ctx.identity.adapterInfo } : ctx.caps,
@@ -407,7 +424,6 @@ export async function runMatrix(options: RunMatrixOptions): Promise<RunReport> {
   const progress = new ProgressReporter(mine.length, { out: options.progress });
   for (const r of previous.values()) progress.caseDone(r);
   const fresh: CaseResult[] = [];
-  const specCache = new Map<string, Promise<MlaSpec>>();
   const runOne = options.testOnlyCaseRunner ?? runCase;
   const timeoutMs = options.caseTimeoutMs ?? DEFAULT_CASE_TIMEOUT_S * 1000;
   const abandon = options.abandon;

@@ -1,6 +1,6 @@
 /**
  * Small shared helpers with one home each, importing nothing of the harness: SHA-256 hex
- * digests, median and quantile, atomic file writes and existence checks.
+ * digests, median and quantile, atomic file writes and existence checks, near-miss names.
  *
  * @example
  * ```ts
@@ -14,3 +14,4 @@
 export * from "./hash.ts";
 export * from "./stats.ts";
 export * from "./fs.ts";
+export * from "./edit_distance.ts";

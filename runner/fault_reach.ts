@@ -1,0 +1,188 @@
+/**
+ * Whether a planted fault (`run --plant-fault`) would execute in any case of a run, decided
+ * before the run from the cases' plans (the adapter resolves them without the GPU): a run
+ * whose cases never compile the faulted kernel file could only pass, a green run that
+ * proved nothing, so it is refused as bad input.
+ *
+ * @module
+ */
+import { BUNDLED_KERNEL_FILES, type BundledGpuBackendId } from "../adapter/backends.ts";
+import { ConfigError } from "../adapter/errors.ts";
+import { isSelfAttention } from "../adapter/layout.ts";
+import { pathMismatch } from "../adapter/registry.ts";
+import { isGpuPlan } from "../adapter/resolve.ts";
+import type { BackendId, DeviceCaps, MlaSpec, Resolution } from "../adapter/types.ts";
+import type { Case } from "../matrix/types.ts";
+import type { Fault } from "../parity/faults.ts";
+import { caseRequest, resolveCase } from "./case_request.ts";
+import { caseBackend, caseSeed } from "./run_case.ts";
+
+/** Kernel files every attention run compiles, whatever its backend (kernels/attention.ts). */
+const SHARED_KERNEL_FILES: readonly string[] = ["rope.wgsl"];
+
+/**
+ * The kernel files a bundled backend compiles (its launcher's, and the shared RoPE pass);
+ * none for a backend that is not a bundled GPU backend.
+ *
+ * @example
+ * ```ts
+ * import { kernelFilesOf } from "./fault_reach.ts";
+ * kernelFilesOf("wgsl-absorbed").includes("absorbed.wgsl"); // true
+ * kernelFilesOf("cpu-reference"); // []
+ * ```
+ */
+export function kernelFilesOf(backend: BackendId): readonly string[] {
+  const own = Object.hasOwn(BUNDLED_KERNEL_FILES, backend)
+    ? BUNDLED_KERNEL_FILES[backend as BundledGpuBackendId]
+    : null;
+  return own === null ? [] : [...own, ...SHARED_KERNEL_FILES];
+}
+
+/**
+ * The bundled backends that compile a kernel file.
+ *
+ * @example
+ * ```ts
+ * import { backendsCompiling } from "./fault_reach.ts";
+ * backendsCompiling("absorbed.wgsl"); // ["wgsl-absorbed"]
+ * ```
+ */
+export function backendsCompiling(file: string): BackendId[] {
+  return Object.keys(BUNDLED_KERNEL_FILES).filter((id) => kernelFilesOf(id).includes(file));
+}
+
+/** Options of {@link faultMiss}: as the run gives them to each case. */
+export interface FaultReachOptions {
+  /** Directory config paths in the matrix are relative to. */
+  baseDir?: string;
+  /** Spec cache shared with the run. */
+  specCache?: Map<string, Promise<MlaSpec>>;
+  /** `run --backend`. */
+  backend?: BackendId;
+}
+
+/** Why a resolved case would not run the fault, or null when it would (mirrors runCase). */
+function missOfPlan(c: Case, fault: Fault, r: Resolution, override?: BackendId): string | null {
+  if (r.kind === "unsupported") {
+    return `refused by ${r.backend} (${[...new Set(r.reasons.map((x) => x.code))].join(", ")})`;
+  }
+  if (!isGpuPlan(r)) return `planned on ${r.backend}, which runs on the ${r.runsOn}`;
+  // runCase runs a planned case only when it is expected to run (or --backend overrides)
+  if (c.expect.support === "invalid" || (c.expect.support !== "supported" && !override)) {
+    return `expected ${c.expect.support}, so not run`;
+  }
+  if (c.params.mode === "layer" && !isSelfAttention(r.layout)) return "not a layer case";
+  if (fault.apply.kind === "plan") {
+    return c.params.mode === "layer" ? "mode layer (plan faults apply to attention only)" : null;
+  }
+  return kernelFilesOf(r.backend).includes(fault.apply.file)
+    ? null
+    : `runs on ${r.backend}, which does not compile ${fault.apply.file}`;
+}
+
+/** Why one case would not run the fault, or null when it would. */
+async function caseMiss(
+  c: Case,
+  fault: Fault,
+  caps: DeviceCaps,
+  options: FaultReachOptions,
+): Promise<string | null> {
+  let req;
+  try {
+    req = await caseRequest(c.params, {
+      seed: caseSeed(c.id, c.seed),
+      baseDir: options.baseDir,
+      specCache: options.specCache,
+    });
+  } catch (e) {
+    if (e instanceof ConfigError) return "its config is invalid";
+    throw e;
+  }
+  const named = caseBackend(c, { backend: options.backend, fault });
+  let r: Resolution;
+  try {
+    r = resolveCase(req, c, caps, named);
+  } catch (e) {
+    if (e instanceof ConfigError) return "its layout is invalid";
+    throw e;
+  }
+  const mismatch = named === undefined ? null : pathMismatch(named, c.params.path);
+  if (mismatch && r.kind === "plan") return `refused by ${named} (${mismatch.code})`;
+  return missOfPlan(c, fault, r, options.backend);
+}
+
+/**
+ * Why none of `cases` would execute `fault`: null as soon as one case would (its plan
+ * compiles the faulted kernel file, or, for a plan fault, it runs its attention core on
+ * the GPU), else how many cases miss it for each reason. Resolves the cases as runCase
+ * does (on the device's caps with each case's profile); nothing runs on the GPU.
+ *
+ * @example
+ * ```ts ignore
+ * import { faultMiss } from "./fault_reach.ts";
+ * const miss = await faultMiss(cases, fault, ctx.caps, { baseDir });
+ * miss === null; // some case runs the fault
+ * ```
+ */
+export async function faultMiss(
+  cases: readonly Case[],
+  fault: Fault,
+  caps: DeviceCaps,
+  options: FaultReachOptions = {},
+): Promise<Map<string, number> | null> {
+  const why = new Map<string, number>();
+  for (const c of cases) {
+    const miss = await caseMiss(c, fault, caps, options);
+    if (miss === null) return null;
+    why.set(miss, (why.get(miss) ?? 0) + 1);
+  }
+  return why;
+}
+
+/** Where a fault would show: the file it rewrites and the backends that compile it. */
+function faultHome(fault: Fault): string {
+  const s = fault.scenario;
+  const where = `select cases it shows in, e.g. --filter 'preset=${s.preset};path=${s.path};` +
+    `dtype=${s.dtype}'`;
+  if (fault.apply.kind === "plan") {
+    return `it changes what the kernel is given in an attention case run on the GPU; ${where}`;
+  }
+  const backends = backendsCompiling(fault.apply.file);
+  return `it rewrites ${fault.apply.file}, which only ${backends.join(", ") || "no backend"} ` +
+    `compile(s); ${where}`;
+}
+
+/**
+ * Refuse (ConfigError, exit 2) a run with a planted fault in which no case would execute
+ * it (see {@link faultMiss}): such a run could only pass. The message says why each case
+ * misses it and where the fault shows.
+ *
+ * @example
+ * ```ts ignore
+ * import { checkFaultReached } from "./fault_reach.ts";
+ * await checkFaultReached(mine, fault, ctx.caps, { baseDir, backend });
+ * ```
+ */
+export async function checkFaultReached(
+  cases: readonly Case[],
+  fault: Fault,
+  caps: DeviceCaps,
+  options: FaultReachOptions = {},
+): Promise<void> {
+  if (cases.length === 0) return;
+  const why = await faultMiss(cases, fault, caps, options);
+  if (why === null) return;
+  throw new ConfigError("--plant-fault", [
+    ...[...why].map(([reason, n]) => ({
+      path: fault.id,
+      value: n,
+      message: `case(s) would not run it: ${reason}`,
+    })),
+    {
+      path: fault.id,
+      value: cases.length,
+      message: `selected case(s) in all, none of which would execute the fault, so the run ` +
+        `could only pass; ${faultHome(fault)}`,
+    },
+  ], `${fault.id} would never execute in this run`);
+}

@@ -1,0 +1,121 @@
+// Excludes that remove every case: an empty exclude object is refused, a group its
+// excludes empty is refused naming the group, and a matrix whose selection is empty (too
+// many excludes to count exactly) is refused by the run's selection: a run is never green
+// having tested nothing. An empty shard of a non-empty selection stays a note.
+import assert from "node:assert/strict";
+import { ConfigError } from "../adapter/errors.ts";
+import { checkExcludes, validateMatrix } from "../matrix/expand.ts";
+import { selectMatrixCases } from "../matrix/select.ts";
+import { runCli } from "./helpers_cli.ts";
+
+function validationError(raw: unknown): ConfigError {
+  try {
+    checkExcludes(validateMatrix(raw, "m.json"), "m.json");
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, String(e));
+    return e;
+  }
+  assert.fail("expected a ConfigError");
+}
+
+const axes = { preset: "tiny", path: "absorbed", dtype: ["f32", "f16"], sk: 8 };
+
+Deno.test("an empty exclude object matches every case: refused, naming the entry", () => {
+  const e = validationError({ name: "m", groups: [{ axes, exclude: [{ dtype: "f16" }, {}] }] });
+  assert.match(e.message, /^m\.json: invalid matrix/);
+  assert.match(e.message, /groups\[0\]\.exclude\[1\]: \{\} is empty, so it matches every case/);
+  assert.match(e.message, /name the axes of the cases to drop/);
+  assert.ok(!e.message.includes("exclude[0]"), "a non-empty exclude is fine");
+});
+
+Deno.test("a group whose excludes remove all its cases is refused, naming it and the count", () => {
+  const e = validationError({
+    name: "m",
+    groups: [
+      { name: "decode", axes, exclude: [{ dtype: "f32" }, { dtype: "f16", sk: 8 }] },
+      { name: "kept", axes: { preset: "tiny", sk: 4 }, exclude: [{ dtype: "f16" }] },
+    ],
+  });
+  assert.match(
+    e.message,
+    /groups\[0\]\.exclude: .* \(group "decode"\) removes all 2 of the group's cases/,
+  );
+  assert.ok(!e.message.includes("groups[1]"), "a group with cases left is fine");
+  // excludes that leave one case are fine
+  const m = validateMatrix(
+    { name: "m", groups: [{ axes, exclude: [{ dtype: "f32" }] }] },
+    "m.json",
+  );
+  checkExcludes(m, "m.json");
+});
+
+Deno.test("a matrix expanding to no case (excludes too many to count) is refused by the selection", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/m.json`;
+    const bs = Array.from({ length: 17 }, (_, i) => i + 1);
+    await Deno.writeTextFile(
+      path,
+      JSON.stringify({
+        name: "m17",
+        groups: [{ axes: { preset: "tiny", b: bs }, exclude: bs.map((b) => ({ b })) }],
+      }),
+    );
+    await assert.rejects(
+      () => selectMatrixCases({ matrix: path }),
+      (e: unknown) => {
+        assert.ok(e instanceof ConfigError, String(e));
+        assert.match(e.message, /selects no case of matrix m17/);
+        assert.match(e.message, /exclude lists remove every case of every group/);
+        return true;
+      },
+    );
+    // one case left: selected, and an empty shard of it is a note, not an error
+    await Deno.writeTextFile(
+      path,
+      JSON.stringify({
+        name: "m17",
+        groups: [{ axes: { preset: "tiny", b: [...bs, 18] }, exclude: bs.map((b) => ({ b })) }],
+      }),
+    );
+    assert.equal((await selectMatrixCases({ matrix: path })).all.length, 1);
+    const shards = await Promise.all(
+      [1, 2].map((index) => selectMatrixCases({ matrix: path, shard: { index, count: 2 } })),
+    );
+    assert.equal(shards[0].mine.length + shards[1].mine.length, 1);
+    assert.equal(shards.flatMap((s) => s.notes).length, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("CLI: run with an emptying exclude exits 2 with the entry named, and writes no results", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const matrices: [unknown, RegExp][] = [
+      [
+        { name: "m", groups: [{ axes, exclude: [{}] }] },
+        /groups\[0\]\.exclude\[0\]: \{\} is empty/,
+      ],
+      [
+        { name: "m", groups: [{ name: "g", axes, exclude: [{ dtype: ["f32", "f16"] }] }] },
+        /\(group "g"\) removes all 2 of the group's cases/,
+      ],
+    ];
+    for (const [i, [matrix, message]] of matrices.entries()) {
+      const m = `${dir}/m${i}.json`;
+      const out = `${dir}/out${i}`;
+      await Deno.writeTextFile(m, JSON.stringify(matrix));
+      const r = await runCli(["run", "--matrix", m, "--out", out], {
+        DENO_WEBGPU_BACKEND: Deno.env.get("DENO_WEBGPU_BACKEND") ?? "vulkan",
+      });
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, message);
+      assert.ok(!/\n\s+at /.test(r.stderr), `no stack trace: ${r.stderr}`);
+      assert.ok(!r.stdout.includes("0/0 cases"), r.stdout);
+      assert.ok(!(await Deno.stat(`${out}/results.jsonl`).then(() => true, () => false)));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,130 @@
+// `run --plant-fault`: a run in which no selected case would execute the planted fault (no
+// plan compiles the faulted kernel file) could only pass; it is refused (exit 2) before any
+// case runs, from the plans the adapter resolves without the GPU. A `--backend` that never
+// compiles the file is refused at once.
+import assert from "node:assert/strict";
+import { ConfigError } from "../adapter/errors.ts";
+import { checkBackendCompiles } from "../cli/run.ts";
+import { CliError, EXIT } from "../cli/errors.ts";
+import { hasAdapter } from "../gpu/device.ts";
+import { expandMatrix, validateMatrix } from "../matrix/expand.ts";
+import { ALL_FAULTS, type Fault } from "../parity/faults.ts";
+import { backendsCompiling, checkFaultReached, faultMiss } from "../runner/fault_reach.ts";
+import { LAVAPIPE_CAPS as caps } from "./caps_fixtures.ts";
+import { runCli } from "./helpers_cli.ts";
+
+const gpu = await hasAdapter();
+const fault = (id: string): Fault => ALL_FAULTS.find((f) => f.id === id)!;
+const cases = (axes: Record<string, unknown>) =>
+  expandMatrix(validateMatrix({ name: "m", groups: [{ axes }] }, "m.json"), "m.json");
+const tiny = { preset: "tiny", dtype: "f32", sq: 4, sk: 20, b: 2 };
+
+Deno.test("a source fault misses cases whose backend does not compile its file", async () => {
+  const kpe = fault("kpe-left-out"); // absorbed.wgsl: the lane absorbed kernel
+  assert.deepEqual(backendsCompiling("absorbed.wgsl"), ["wgsl-absorbed"]);
+  const expanded = cases({ ...tiny, path: "expanded" });
+  const miss = await faultMiss(expanded, kpe, caps);
+  assert.deepEqual(
+    miss && [...miss],
+    [["runs on wgsl-expanded, which does not compile absorbed.wgsl", 1]],
+  );
+  // one case of the path it is planted in is enough
+  assert.equal(
+    await faultMiss(cases({ ...tiny, path: ["expanded", "absorbed"] }), kpe, caps),
+    null,
+  );
+  // --backend of the other path: the case is refused by it
+  const refused = await faultMiss(cases({ ...tiny, path: "absorbed" }), kpe, caps, {
+    backend: "wgsl-expanded",
+  });
+  assert.deepEqual(refused && [...refused], [[
+    "refused by wgsl-expanded (backend.path-mismatch)",
+    1,
+  ]]);
+});
+
+Deno.test("cases that would not run at all miss the fault: expected unsupported, no keys", async () => {
+  const kpe = fault("kpe-left-out");
+  const noKeys = await faultMiss(cases({ ...tiny, path: "absorbed", sk: 0 }), kpe, caps);
+  assert.deepEqual(noKeys && [...noKeys], [["refused by wgsl-absorbed (layout.no-keys)", 1]]);
+  const expected = expandMatrix(
+    validateMatrix({
+      name: "m",
+      groups: [{ axes: { ...tiny, path: "absorbed" }, expect: { support: "unsupported" } }],
+    }, "m.json"),
+    "m.json",
+  );
+  const missed = await faultMiss(expected, kpe, caps);
+  assert.deepEqual(missed && [...missed], [["expected unsupported, so not run", 1]]);
+});
+
+Deno.test("a plan fault reaches any attention case on the GPU, not a layer case", async () => {
+  const plan = ALL_FAULTS.find((f) => f.apply.kind === "plan")!;
+  assert.equal(await faultMiss(cases({ ...tiny, path: "expanded" }), plan, caps), null);
+  const layer = cases({ preset: "tiny", dtype: "f32", sq: 4, sk: 4, mode: "layer", layout: "thd" });
+  const miss = await faultMiss(layer, plan, caps);
+  assert.deepEqual(miss && [...miss], [["mode layer (plan faults apply to attention only)", 1]]);
+});
+
+Deno.test("checkFaultReached: a ConfigError saying why each case misses and where the fault shows", async () => {
+  await assert.rejects(
+    () => checkFaultReached(cases({ ...tiny, path: "expanded" }), fault("kpe-left-out"), caps),
+    (e: unknown) => {
+      assert.ok(e instanceof ConfigError, String(e));
+      assert.match(e.message, /^--plant-fault: kpe-left-out would never execute in this run/);
+      assert.match(e.message, /1 case\(s\) would not run it: runs on wgsl-expanded/);
+      assert.match(
+        e.message,
+        /the run could only pass; it rewrites absorbed\.wgsl, which only wgsl-absorbed compile/,
+      );
+      assert.match(e.message, /--filter 'preset=tiny;path=absorbed;dtype=f32'/);
+      return true;
+    },
+  );
+  // no case selected here (an empty shard of a non-empty selection): nothing to refuse
+  await checkFaultReached([], fault("kpe-left-out"), caps);
+});
+
+Deno.test("--plant-fault with a --backend that never compiles the fault's file: exit 2", () => {
+  checkBackendCompiles("kpe-left-out", "absorbed.wgsl", "wgsl-absorbed");
+  for (const backend of ["wgsl-expanded", "cpu-reference"]) {
+    assert.throws(
+      () => checkBackendCompiles("kpe-left-out", "absorbed.wgsl", backend),
+      (e: unknown) =>
+        e instanceof CliError && e.exitCode === EXIT.badInput &&
+        e.message.includes(`--backend ${backend} never compiles`) &&
+        e.message.includes("backends that compile it: wgsl-absorbed"),
+    );
+  }
+});
+
+Deno.test({
+  name: "CLI: a planted fault no selected case would execute exits 2 before any case runs",
+  ignore: !gpu,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const filter = "preset=tiny;layout=bshd;sq=4;dtype=f32;causal=1;varlen=none;path=";
+      const runs: [string[], RegExp][] = [
+        [["--filter", `${filter}expanded`], /kpe-left-out would never execute in this run/],
+        [
+          ["--filter", `${filter}absorbed`, "--backend", "wgsl-expanded"],
+          /rewrites absorbed\.wgsl, which --backend wgsl-expanded never compiles/,
+        ],
+      ];
+      for (const [i, [args, message]] of runs.entries()) {
+        const out = `${dir}/out${i}`;
+        const r = await runCli(["run", ...args, "--plant-fault", "kpe-left-out", "--out", out], {
+          DENO_WEBGPU_BACKEND: Deno.env.get("DENO_WEBGPU_BACKEND") ?? "vulkan",
+        });
+        assert.equal(r.code, 2, r.stdout + r.stderr);
+        assert.match(r.stderr, message);
+        assert.ok(!/\n\s+at /.test(r.stderr), `no stack trace: ${r.stderr}`);
+        assert.ok(!/ pass |cases:/.test(r.stdout), r.stdout);
+        assert.ok(!(await Deno.stat(`${out}/results.jsonl`).then(() => true, () => false)));
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
