@@ -7,6 +7,7 @@
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { ConfigError } from "../adapter/errors.ts";
 import { CliError, EXIT } from "./errors.ts";
+import { removeEmptyCreatedDirs } from "../report/output_paths.ts";
 import { DeviceLostError, NoAdapterError } from "../gpu/errors.ts";
 import { LayerUnsupportedError } from "../kernels/layer.ts";
 import { ReportFileError } from "../report/errors.ts";
@@ -121,7 +122,9 @@ export function exitCodeOf(e: unknown): number | null {
 export async function runProgram(args: readonly string[], deps: ProgramDeps): Promise<number> {
   try {
     await buildProgram(deps).parseAsync([...args], { from: "user" });
-    return typeof Deno.exitCode === "number" ? Deno.exitCode : EXIT.ok;
+    const code = typeof Deno.exitCode === "number" ? Deno.exitCode : EXIT.ok;
+    if (code === EXIT.badInput) await removeEmptyCreatedDirs();
+    return code;
   } catch (e) {
     if (e instanceof CommanderError) {
       // help and version "errors" are successful exits; commander already printed the message.
@@ -131,6 +134,8 @@ export async function runProgram(args: readonly string[], deps: ProgramDeps): Pr
     const code = exitCodeOf(e);
     if (code !== null) {
       console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+      // bad input leaves no empty output folder behind (one this invocation created)
+      if (code === EXIT.badInput) await removeEmptyCreatedDirs();
       return code;
     }
     if (e instanceof Deno.errors.NotCapable) {

@@ -86,15 +86,50 @@ export async function prepareOutputDir(
     throw new OutputPathError(label, path, "exists and is not a folder; give a folder path");
   }
   if (!info) {
+    // the folder and each missing parent, deepest first, to remove again if left empty
+    const missing = [path];
+    for (let p = parentOf(path); p !== path && (await statOrNull(p).catch(() => null)) === null;) {
+      missing.push(p);
+      const up = parentOf(p);
+      if (up === p) break;
+      p = up;
+    }
     try {
       await Deno.mkdir(path, { recursive: true });
     } catch (e) {
       throw new OutputPathError(label, path, `cannot create the folder (${osReason(e)})`);
     }
+    created.push(...missing);
   }
   const problem = await writeProbe(path);
   if (problem !== null) {
     throw new OutputPathError(label, path, `cannot write in the folder (${problem})`);
+  }
+}
+
+/** Folders {@link prepareOutputDir} created in this process (not the ones it found). */
+const created: string[] = [];
+
+/**
+ * Removes the folders {@link prepareOutputDir} created in this process that are still
+ * empty: a command refused for bad input after checking its output folder leaves none
+ * behind, nor the parents it created for them (the CLI calls this on exit 2). A folder that
+ * existed before, or that now holds anything, is left alone.
+ *
+ * @example
+ * ```ts ignore
+ * import { removeEmptyCreatedDirs } from "./output_paths.ts";
+ * await removeEmptyCreatedDirs();
+ * ```
+ */
+export async function removeEmptyCreatedDirs(): Promise<void> {
+  for (const dir of created.splice(0)) {
+    try {
+      for await (const _ of Deno.readDir(dir)) throw new Error("not empty");
+      await Deno.remove(dir);
+    } catch {
+      // not empty, gone already, or not ours to remove: leave it
+    }
   }
 }
 
