@@ -61,11 +61,13 @@ export function compareToMarkdown(report: CompareReport, options: MarkdownOption
   const b = report.baseline, c = report.current;
   const lines: string[] = [];
   lines.push(`## ${options.title ?? "Drift report"}`, "");
+  // --fail-on none: say so, not an empty list
+  const counted = report.failOn.length > 0 ? report.failOn.join(", ") : "none";
   lines.push(
     report.regressions > 0
       ? `**${report.regressions} regression${report.regressions === 1 ? "" : "s"}** ` +
-        `(classes counted as regressions: ${report.failOn.join(", ")})`
-      : `**No regressions** (classes counted as regressions: ${report.failOn.join(", ")})`,
+        `(classes counted as regressions: ${counted})`
+      : `**No regressions** (classes counted as regressions: ${counted})`,
     "",
   );
   lines.push(

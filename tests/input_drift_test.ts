@@ -241,6 +241,9 @@ Deno.test("--fail-on '' is refused (exit 2): none counts no class", async () => 
     assert.equal(cmp.code, 2, cmp.stdout + cmp.stderr);
     assert.match(cmp.stderr, /--fail-on.*no drift class given.*or none/);
     assert.equal(cmp.stdout, "", "no report printed");
+    const none = await runCli(["compare", base, base, "--fail-on", "none"]);
+    assert.equal(none.code, 0, none.stdout + none.stderr);
+    assert.match(none.stdout, /classes counted as regressions: none\)/);
     const run = await runCli(["run", "--baseline", base, "--fail-on", "", "--out", `${dir}/o`]);
     assert.equal(run.code, 2, run.stdout + run.stderr);
     assert.match(run.stderr, /no drift class given/);
