@@ -5,24 +5,10 @@ import assert from "node:assert/strict";
 import { detectConfigFormat, readConfig, specFromConfig } from "../adapter/config.ts";
 import { ConfigError } from "../adapter/errors.ts";
 import { specFromFile } from "../adapter/config.ts";
+import { GOOD_HF, GOOD_MEGATRON } from "./config_helpers.ts";
 
-const good: Record<string, unknown> = {
-  hidden_size: 64,
-  num_attention_heads: 4,
-  q_lora_rank: null,
-  kv_lora_rank: 32,
-  qk_nope_head_dim: 16,
-  qk_rope_head_dim: 8,
-  v_head_dim: 16,
-};
-const goodMegatron: Record<string, unknown> = {
-  hidden_size: 64,
-  num_attention_heads: 4,
-  kv_lora_rank: 32,
-  qk_head_dim: 16,
-  qk_pos_emb_head_dim: 8,
-  v_head_dim: 16,
-};
+const good = GOOD_HF;
+const goodMegatron = GOOD_MEGATRON;
 
 function issuesOf(raw: unknown, options: { format?: "hf" | "megatron" } = {}) {
   try {

@@ -8,34 +8,10 @@ import { presetSpec } from "../adapter/presets.ts";
 import { loadSpec } from "../adapter/source.ts";
 import type { LayoutRequest } from "../adapter/types.ts";
 import { readCapsFile } from "../adapter/caps_file.ts";
+import { configError, GOOD_HF, GOOD_MEGATRON } from "./config_helpers.ts";
 
-const good: Record<string, unknown> = {
-  hidden_size: 64,
-  num_attention_heads: 4,
-  q_lora_rank: null,
-  kv_lora_rank: 32,
-  qk_nope_head_dim: 16,
-  qk_rope_head_dim: 8,
-  v_head_dim: 16,
-};
-const goodMegatron: Record<string, unknown> = {
-  hidden_size: 64,
-  num_attention_heads: 4,
-  kv_lora_rank: 32,
-  qk_head_dim: 16,
-  qk_pos_emb_head_dim: 8,
-  v_head_dim: 16,
-};
-
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof ConfigError, `expected ConfigError, got ${e}`);
-    return e;
-  }
-  assert.fail("expected a ConfigError");
-}
+const good = GOOD_HF;
+const goodMegatron = GOOD_MEGATRON;
 
 async function configErrorAsync(fn: () => Promise<unknown>): Promise<ConfigError> {
   try {

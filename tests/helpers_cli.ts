@@ -8,18 +8,20 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Run `main.ts` with arguments and capture everything. */
-export async function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+/**
+ * Run `main.ts` with arguments and capture everything: with read, write, env and sys
+ * permissions, or every permission with `all` (upgrade-check starts subprocesses).
+ */
+export async function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+  options: { all?: boolean } = {},
+): Promise<CliResult> {
+  const permissions = options.all
+    ? ["-A"]
+    : ["--allow-read", "--allow-write", "--allow-env", "--allow-sys"];
   const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-sys",
-      `${root}main.ts`,
-      ...args,
-    ],
+    args: ["run", ...permissions, `${root}main.ts`, ...args],
     cwd: root,
     env: { NO_COLOR: "1", ...env },
     stdout: "piped",

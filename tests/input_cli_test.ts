@@ -14,17 +14,8 @@ const root = new URL("../", import.meta.url).pathname;
 const F = `${root}tests/fixtures/safetensors/`;
 
 /** `deno run -A main.ts ...args` (upgrade-check needs run permission), env added. */
-async function runCliAll(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${root}main.ts`, ...args],
-    cwd: root,
-    env: { NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const runCliAll = (args: string[], env: Record<string, string> = {}) =>
+  runCli(args, env, { all: true });
 
 /** Exit 2, the message, no stack trace. */
 function assertUsage(r: CliResult, message: RegExp): void {

@@ -4,22 +4,12 @@
 // never lowered), and the case would test something other than what it says.
 import assert from "node:assert/strict";
 import { parseCaps, WEBGPU_FEATURE_NAMES, WEBGPU_LIMIT_NAMES } from "../adapter/caps_file.ts";
-import { ConfigError } from "../adapter/errors.ts";
 import { loadMatrix, validateMatrix } from "../matrix/expand.ts";
 import { runCli } from "./helpers_cli.ts";
+import { configError } from "./config_helpers.ts";
 
 const lavapipePath = "tests/fixtures/caps_lavapipe.json";
 const lavapipe = JSON.parse(await Deno.readTextFile(lavapipePath));
-
-function configError(f: () => unknown): ConfigError {
-  try {
-    f();
-  } catch (e) {
-    assert.ok(e instanceof ConfigError, String(e));
-    return e;
-  }
-  assert.fail("expected a ConfigError");
-}
 
 const withProfile = (profile: unknown) => ({
   name: "m",

@@ -17,16 +17,7 @@ import { CASE_DEFAULTS } from "../matrix/types.ts";
 import { makePrng } from "../reference/prng.ts";
 import { caseRequest } from "../runner/case_request.ts";
 import { runCli } from "./helpers_cli.ts";
-
-function configError(f: () => unknown): ConfigError {
-  try {
-    f();
-  } catch (e) {
-    assert.ok(e instanceof ConfigError, String(e));
-    return e;
-  }
-  assert.fail("expected a ConfigError");
-}
+import { configError } from "./config_helpers.ts";
 
 /** 10 values on 8 axes: 10^8 cases. */
 const tenOnEight = {
