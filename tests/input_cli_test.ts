@@ -41,9 +41,7 @@ tmpTest(
     const file = `${dir}/a-file.json`;
     await Deno.writeTextFile(file, "{}");
     const update = (...args: string[]) =>
-      runCli(["baseline", "update", "--matrix", "smoke", "--filter", "preset=tiny;sq=4", ...args], {
-        DENO_WEBGPU_BACKEND: "vulkan",
-      });
+      runCli(["baseline", "update", "--matrix", "smoke", "--filter", "preset=tiny;sq=4", ...args]);
     const asDir = await update("--out", `${dir}/run`, "--dir", file);
     assertUsage(asDir, new RegExp(`--dir ${esc(file)}: exists and is not a folder`));
     assert.doesNotMatch(asDir.stdout, /\[1\//, "no case ran");
@@ -161,7 +159,7 @@ tmpTest(
     });
     await Deno.mkdir(`${dir}/run`);
     await Deno.writeTextFile(`${dir}/run/report.json`, JSON.stringify(report));
-    const env = { DENO_WEBGPU_BACKEND: "vulkan" };
+    const env = {};
     const r = await runCli([
       "baseline",
       "update",
