@@ -191,6 +191,10 @@ const hfSchema = z.object({
   // width nope + rope, and head_dim = qk_rope_head_dim, the width its RoPE tables cover.
   qk_head_dim: dim().optional(),
   head_dim: dim().optional(),
+  // Read only to say where DeepSeek's code and transformers' would differ (yarnAmbiguities).
+  max_position_embeddings: posInt().optional(),
+  // DeepSeek-V3.2's sparse attention: each query attends to the keys its indexer picks.
+  index_topk: posInt().optional(),
 });
 
 const megatronSchema = z.object({
@@ -502,6 +506,62 @@ function disagreements(
 }
 
 /**
+ * The epsilon of the attention's two latent norms (q_a_layernorm, kv_a_layernorm) under HF
+ * names: DeepSeek's modeling_deepseek.py, transformers' DeepseekV2/V3 and DeepSeek-V3's
+ * inference/model.py all build them without the config's `rms_norm_eps` (which their
+ * decoder norms read), so with RMSNorm's default 1e-6. Megatron builds them with its
+ * `layernorm_epsilon`.
+ */
+const LATENT_NORM_EPS = 1e-6;
+
+/**
+ * Where DeepSeek's modeling_deepseek.py (which this reader follows) and transformers'
+ * DeepseekV3 read a YaRN config differently, so one spec cannot be both models' numbers:
+ * - no `original_max_position_embeddings`: DeepSeek's code uses 4096, transformers'
+ *   `max_position_embeddings`; they differ when that is stated and is not 4096;
+ * - `mscale` and `mscale_all_dim` not both stated and non-zero: DeepSeek's code scales
+ *   cos/sin by m(mscale) / m(mscale_all_dim) (defaults 1 and 0), transformers' by
+ *   m(factor, 1) (`_compute_yarn_parameters`); they differ unless the two are absent or
+ *   at those defaults.
+ * Published configs state all of them; a trimmed config is asked to.
+ */
+function yarnAmbiguities(
+  r: HfYarnRaw,
+  shape: string,
+  maxPositions: number | undefined,
+  factorValue: number,
+): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  if (
+    r.original_max_position_embeddings === undefined && maxPositions !== undefined &&
+    maxPositions !== HF_YARN_DEFAULTS.original_max_position_embeddings
+  ) {
+    issues.push({
+      path: `${shape}.original_max_position_embeddings`,
+      value: undefined,
+      message: "is needed here, because the models' code disagrees without it: DeepSeek's " +
+        `modeling_deepseek.py uses 4096, transformers' DeepseekV3 max_position_embeddings ` +
+        `(${maxPositions}), which give different YaRN frequencies; state it`,
+    });
+  }
+  const both = !!r.mscale && !!r.mscale_all_dim;
+  const atDefaults = (r.mscale === undefined || r.mscale === 1) &&
+    (r.mscale_all_dim === undefined || r.mscale_all_dim === 0);
+  if (factorValue > 1 && !both && !atDefaults) {
+    const given = r.mscale !== undefined ? "mscale" : "mscale_all_dim";
+    issues.push({
+      path: `${shape}.${given}`,
+      value: r[given],
+      message: "is given without a non-zero " +
+        `${given === "mscale" ? "mscale_all_dim" : "mscale"}, and the models' code disagrees ` +
+        "then: DeepSeek's scales cos/sin by m(mscale) / m(mscale_all_dim), transformers' by " +
+        "m(factor) unless both are set; state both",
+    });
+  }
+  return issues;
+}
+
+/**
  * transformers' derived widths, where a config states them: `qk_head_dim` must be
  * nope + rope (its q projection and softmax scale use it) and `head_dim` must be
  * qk_rope_head_dim (its RoPE tables span head_dim channels). A config that states
@@ -558,9 +618,11 @@ function typoIssues(obj: Record<string, unknown>, known: readonly string[]): Con
  * Canonical spec and reading from a Hugging Face DeepSeek/Kimi config object, in
  * the transformers-4 shape (`rope_theta` + `rope_scaling` with `type` or
  * `rope_type`) or the transformers-5 shape (`rope_parameters`). Absent optional
- * keys take modeling_deepseek.py's defaults (rope_theta 10000, rms_norm_eps 1e-6,
- * YaRN beta_fast 32, beta_slow 1, mscale 1, mscale_all_dim 0, original length
- * 4096), and each one is listed in `reading.defaulted`.
+ * keys take modeling_deepseek.py's defaults (rope_theta 10000, YaRN beta_fast 32,
+ * beta_slow 1, mscale 1, mscale_all_dim 0, original length 4096), and each one is listed
+ * in `reading.defaulted`; where transformers' DeepseekV3 would read an absent YaRN key
+ * otherwise, the key is required (yarnAmbiguities). The latent norms' eps is 1e-6
+ * whatever `rms_norm_eps` says (the models build them without it).
  *
  * @example
  * ```ts
@@ -608,9 +670,33 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
       }); give one`,
     });
   }
+  const chosen = c.rope_parameters ?? c.rope_scaling;
+  if (rope.yarn !== null && chosen) {
+    const shape = c.rope_parameters ? "rope_parameters" : "rope_scaling";
+    issues.push(...yarnAmbiguities(chosen, shape, c.max_position_embeddings, rope.yarn.factor));
+  }
   if (issues.length > 0) throw new ConfigError(options.name, issues);
   const defaulted = [...rope.defaulted];
-  if (c.rms_norm_eps === undefined) defaulted.push({ field: "rms_norm_eps", value: 1e-6 });
+  if (c.rms_norm_eps !== LATENT_NORM_EPS) {
+    defaulted.push({
+      field: "rms_norm_eps",
+      value: LATENT_NORM_EPS,
+      note: `q_a_layernorm and kv_a_layernorm are built without it (eps 1e-6) in DeepSeek's and ` +
+        `transformers' code${
+          c.rms_norm_eps === undefined
+            ? ""
+            : `; the config's ${c.rms_norm_eps} is the decoder norms'`
+        }`,
+    });
+  }
+  if (c.index_topk !== undefined) {
+    defaulted.push({
+      field: "index_topk",
+      value: c.index_topk,
+      note: "DeepSeek-V3.2's sparse attention attends to the keys its indexer picks; the " +
+        `harness computes dense MLA, the same only where a query sees at most ${c.index_topk} keys`,
+    });
+  }
   const ropePairing = options.ropePairing ?? c.rope_pairing ?? interleave;
   if (ropePairing === undefined) {
     defaulted.push({
@@ -628,7 +714,7 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
     qkNopeHeadDim: c.qk_nope_head_dim,
     qkRopeHeadDim: c.qk_rope_head_dim,
     vHeadDim: c.v_head_dim,
-    rmsNormEps: c.rms_norm_eps ?? 1e-6,
+    rmsNormEps: LATENT_NORM_EPS,
     ropeTheta: rope.theta,
     yarn: rope.yarn,
     ropePairing: ropePairing ?? "interleaved",

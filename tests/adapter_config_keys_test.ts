@@ -6,6 +6,7 @@ import { detectConfigFormat, readConfig, specFromConfig } from "../adapter/confi
 import { ConfigError } from "../adapter/errors.ts";
 import { specFromFile } from "../adapter/config.ts";
 import { GOOD_HF, GOOD_MEGATRON } from "./config_helpers.ts";
+import { presetSpec } from "../adapter/presets.ts";
 
 const good = GOOD_HF;
 const goodMegatron = GOOD_MEGATRON;
@@ -154,4 +155,69 @@ Deno.test("a config file with a UTF-8 byte order mark is named as such", async (
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("the latent norms' eps is 1e-6 under HF names whatever rms_norm_eps says (Megatron reads its own)", () => {
+  // DeepSeek's and transformers' code build q_a_layernorm and kv_a_layernorm without
+  // rms_norm_eps; Moonlight's config has 1e-5 (its decoder norms').
+  const r = readConfig({ ...good, rms_norm_eps: 1e-5 }, { name: "moonlight-like" });
+  assert.equal(r.spec.rmsNormEps, 1e-6);
+  const note = r.reading.defaulted.find((d) => d.field === "rms_norm_eps");
+  assert.match(note?.note ?? "", /built without it .*the config's 0\.00001 is the decoder norms'/);
+  assert.equal(presetSpec("moonlight-16b").rmsNormEps, 1e-6);
+  assert.equal(
+    specFromConfig({ ...goodMegatron, layernorm_epsilon: 1e-5 }, { name: "m" }).rmsNormEps,
+    1e-5,
+  );
+});
+
+Deno.test("YaRN keys the models' code reads differently when absent must be stated", () => {
+  const yarn = { type: "yarn", factor: 40, beta_fast: 32, beta_slow: 1 };
+  const full = {
+    ...yarn,
+    original_max_position_embeddings: 4096,
+    mscale: 0.707,
+    mscale_all_dim: 0.707,
+  };
+  // all stated: read
+  assert.ok(
+    specFromConfig({ ...good, max_position_embeddings: 163840, rope_scaling: full }, { name: "c" })
+      .yarn,
+  );
+  // no original length: DeepSeek's code takes 4096, transformers' max_position_embeddings
+  const { original_max_position_embeddings: _, ...noOrig } = full;
+  const a = issuesOf({ ...good, max_position_embeddings: 163840, rope_scaling: noOrig });
+  assert.deepEqual(a.map((i) => i.path), ["rope_scaling.original_max_position_embeddings"]);
+  assert.match(a[0].message, /4096, transformers' DeepseekV3 max_position_embeddings \(163840\)/);
+  // ... unless they agree (no max_position_embeddings, or 4096)
+  assert.ok(specFromConfig({ ...good, rope_scaling: noOrig }, { name: "c" }).yarn);
+  assert.ok(
+    specFromConfig({ ...good, max_position_embeddings: 4096, rope_scaling: noOrig }, { name: "c" })
+      .yarn,
+  );
+  // one of mscale / mscale_all_dim: DeepSeek's ratio against transformers' m(factor)
+  const { mscale_all_dim: __, ...onlyMscale } = full;
+  const b = issuesOf({ ...good, rope_scaling: onlyMscale });
+  assert.deepEqual(b.map((i) => i.path), ["rope_scaling.mscale"]);
+  assert.match(b[0].message, /without a non-zero mscale_all_dim.*state both/);
+  const { mscale: ___, ...onlyAll } = full;
+  assert.deepEqual(issuesOf({ ...good, rope_scaling: onlyAll }).map((i) => i.path), [
+    "rope_scaling.mscale_all_dim",
+  ]);
+  // neither (both codes give m(factor)), or the transformers-5 shape: read / checked alike
+  const { mscale: _m, mscale_all_dim: _a, ...neither } = full;
+  assert.ok(specFromConfig({ ...good, rope_scaling: neither }, { name: "c" }).yarn);
+  const c = issuesOf({
+    ...good,
+    rope_parameters: { ...onlyMscale, rope_type: "yarn", type: undefined },
+  });
+  assert.deepEqual(c.map((i) => i.path), ["rope_parameters.mscale"]);
+});
+
+Deno.test("DeepSeek-V3.2's index_topk is named: the harness computes dense MLA", () => {
+  const r = readConfig({ ...good, index_topk: 2048, index_n_heads: 64, index_head_dim: 128 }, {
+    name: "v32",
+  });
+  const note = r.reading.defaulted.find((d) => d.field === "index_topk");
+  assert.match(note?.note ?? "", /dense MLA, the same only where a query sees at most 2048 keys/);
 });
