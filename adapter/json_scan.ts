@@ -221,3 +221,22 @@ function scan(text: string, duplicates: boolean): void {
     }
   }
 }
+
+/**
+ * What is wrong with JSON text `JSON.parse` refused, for an error message: the problem and
+ * where it is, never the text itself (JSON.parse's own message quotes it, control
+ * characters and all).
+ *
+ * @example
+ * ```ts
+ * import { jsonSyntaxProblem } from "./json_scan.ts";
+ * jsonSyntaxProblem('{"a": }'); // "not valid JSON (expected a value at line 1, column 7)"
+ * ```
+ */
+export function jsonSyntaxProblem(text: string): string {
+  if (text.trim() === "") return "not valid JSON (empty)";
+  const p = scanJson(text);
+  return p === null
+    ? "not valid JSON"
+    : `not valid JSON (${p.message} at line ${p.line}, column ${p.column})`;
+}

@@ -17,6 +17,7 @@ import { kernelDigest, kernelFilesFor } from "./kernel_files.ts";
 import { iqr } from "./stats.ts";
 import { median } from "../util/stats.ts";
 import type { Baseline, BaselineCase, BaselineTiming, CaseMetrics } from "./types.ts";
+import { jsonSyntaxProblem } from "../adapter/json_scan.ts";
 
 const num = (v: number | null | undefined): number | null =>
   typeof v === "number" && Number.isFinite(v) ? v : null;
@@ -235,8 +236,8 @@ async function readJson(path: string): Promise<unknown> {
   }
   try {
     return JSON.parse(text);
-  } catch (e) {
-    throw new DriftInputError(path, `not valid JSON (${e instanceof Error ? e.message : e})`);
+  } catch {
+    throw new DriftInputError(path, jsonSyntaxProblem(text));
   }
 }
 

@@ -27,6 +27,7 @@
  */
 import { DriftInputError } from "./errors.ts";
 import { METRIC_NAMES, type MetricName, type Thresholds } from "./types.ts";
+import { jsonSyntaxProblem } from "../adapter/json_scan.ts";
 
 /**
  * The default thresholds (see the module doc for their rationale).
@@ -154,8 +155,8 @@ export async function readThresholds(path: string): Promise<Thresholds> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
-  } catch (e) {
-    throw new DriftInputError(path, `not valid JSON (${e instanceof Error ? e.message : e})`);
+  } catch {
+    throw new DriftInputError(path, jsonSyntaxProblem(text));
   }
   return mergeThresholds(parsed, { where: path });
 }

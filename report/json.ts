@@ -8,6 +8,7 @@ import type { RunReport } from "../results/types.ts";
 import { ReportFileError } from "./errors.ts";
 import { runReportProblem } from "./validate.ts";
 import { writeJsonAtomic } from "../util/fs.ts";
+import { jsonSyntaxProblem } from "../adapter/json_scan.ts";
 
 /**
  * Writes report.json atomically.
@@ -49,7 +50,7 @@ export async function readReportJson(path: string): Promise<RunReport> {
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw new ReportFileError(path, `not valid JSON (${(e as Error).message})`, { cause: e });
+    throw new ReportFileError(path, jsonSyntaxProblem(text), { cause: e });
   }
   const problem = runReportProblem(value);
   if (problem !== null) throw new ReportFileError(path, `not a run report: ${problem}`);

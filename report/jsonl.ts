@@ -7,6 +7,7 @@
 import type { CaseResult } from "../results/types.ts";
 import { ReportFileError } from "./errors.ts";
 import { caseResultProblem } from "./validate.ts";
+import { jsonSyntaxProblem } from "../adapter/json_scan.ts";
 
 const encoder = new TextEncoder();
 const NEWLINE = 0x0a;
@@ -214,8 +215,8 @@ function parseLine(line: string, into: CaseResult[]): string | null {
   let value: unknown;
   try {
     value = JSON.parse(line);
-  } catch (e) {
-    return `not valid JSON (${(e as Error).message})`;
+  } catch {
+    return jsonSyntaxProblem(line);
   }
   const problem = caseResultProblem(value);
   if (problem !== null) return `not a case result: ${problem}`;

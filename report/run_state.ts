@@ -12,6 +12,7 @@ import type { RunReport } from "../results/types.ts";
 import { ReportFileError } from "./errors.ts";
 import { writeJsonAtomic } from "../util/fs.ts";
 import { runReportProblem } from "./validate.ts";
+import { jsonSyntaxProblem } from "../adapter/json_scan.ts";
 
 /** How far the run of a folder got. */
 export type RunStateName = "running" | "interrupted" | "finished";
@@ -91,7 +92,7 @@ export async function readRunState(path: string): Promise<RunState | null> {
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw new ReportFileError(path, `not valid JSON (${(e as Error).message})`, { cause: e });
+    throw new ReportFileError(path, jsonSyntaxProblem(text), { cause: e });
   }
   const v = value as Partial<Record<keyof RunState, unknown>> | null;
   if (typeof v !== "object" || v === null || Array.isArray(v)) {

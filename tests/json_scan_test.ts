@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { ConfigError } from "../adapter/errors.ts";
 import { readJsonFile } from "../adapter/json_file.ts";
-import { scanJson } from "../adapter/json_scan.ts";
+import { jsonSyntaxProblem, scanJson } from "../adapter/json_scan.ts";
+import { runCli } from "./helpers_cli.ts";
 
 Deno.test("scanJson: syntax errors with line and column, never the text", () => {
   const p = scanJson('{\n  "a": 1,\n  "b": tru\n}');
@@ -45,6 +46,26 @@ Deno.test("readJsonFile: a file that is not JSON is named with a position, its c
     );
     await Deno.writeTextFile(path, "  \n");
     await assert.rejects(() => readJsonFile(path, { what: "config" }), /the file is empty/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("reports, baselines and thresholds that are not JSON: where, never the file's bytes", async () => {
+  assert.equal(jsonSyntaxProblem(""), "not valid JSON (empty)");
+  assert.match(
+    jsonSyntaxProblem('{"a": }'),
+    /^not valid JSON \(expected a value .* at line 1, column 7\)$/,
+  );
+  const dir = await Deno.makeTempDir();
+  try {
+    // control characters and a secret-looking string: JSON.parse's message would quote them
+    const path = `${dir}/garbage.json`;
+    await Deno.writeTextFile(path, '{"token": "s3cr3t", "a":\u0001\u0002 x');
+    const r = await runCli(["compare", path, path]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /garbage\.json: not valid JSON \(.* at line 1, column 25\)/);
+    assert.ok(!r.stderr.includes("s3cr3t") && !r.stderr.includes("\u0001"), r.stderr);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
