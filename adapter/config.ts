@@ -694,7 +694,8 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
       field: "index_topk",
       value: c.index_topk,
       note: "DeepSeek-V3.2's sparse attention attends to the keys its indexer picks; the " +
-        `harness computes dense MLA, the same only where a query sees at most ${c.index_topk} keys`,
+        `harness computes dense MLA, the same only where a query sees at most ${c.index_topk} ` +
+        "keys, and refuses cases with more (spec.sparse-attention)",
     });
   }
   const ropePairing = options.ropePairing ?? c.rope_pairing ?? interleave;
@@ -718,6 +719,7 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
     ropeTheta: rope.theta,
     yarn: rope.yarn,
     ropePairing: ropePairing ?? "interleaved",
+    ...(c.index_topk === undefined ? {} : { indexTopK: c.index_topk }),
   };
   checkWeightBounds(params, options.name);
   return {

@@ -14,6 +14,7 @@ import type {
   CaseRequest,
   DeviceCaps,
   GpuPlan,
+  MlaSpec,
   NormalizedLayout,
   Plan,
   Reason,
@@ -25,6 +26,39 @@ import type {
 export interface ResolveOptions {
   /** Force a number of KV splits for the absorbed kernel. */
   kvSplits?: number;
+}
+
+/** Reason code of a case past a sparse-attention spec's top-k ({@link sparseAttentionReason}). */
+export const SPARSE_ATTENTION_CODE = "spec.sparse-attention";
+
+/**
+ * Why a case cannot be computed as its model computes it, or null: a spec with DeepSeek-V3.2's
+ * sparse attention (`indexTopK`) where some query sees more keys than its indexer keeps. Dense
+ * MLA (what every backend and the float64 reference compute) is that model's attention only
+ * while every query sees at most top-k keys (then the indexer keeps them all).
+ *
+ * @example
+ * ```ts
+ * import { normalizeLayout } from "./layout.ts";
+ * import { presetSpec } from "./presets.ts";
+ * import { sparseAttentionReason } from "./resolve.ts";
+ * import { withParams } from "./spec.ts";
+ * const v32 = withParams(presetSpec("tiny"), { indexTopK: 16 });
+ * const layout = normalizeLayout({ kind: "bshd", batch: 1, seqQ: 1, seqK: 17, causal: true });
+ * sparseAttentionReason(v32, layout)?.code; // "spec.sparse-attention"
+ * ```
+ */
+export function sparseAttentionReason(spec: MlaSpec, layout: NormalizedLayout): Reason | null {
+  const topK = spec.indexTopK;
+  if (topK === undefined) return null;
+  const most = layout.seqs.reduce((m, s) => Math.max(m, s.kLen), 0);
+  if (most <= topK) return null;
+  return {
+    code: SPARSE_ATTENTION_CODE,
+    message: `the spec has DeepSeek-V3.2's sparse attention (index_topk ${topK}): each query ` +
+      `attends to the ${topK} keys its indexer picks, but queries here see up to ${most} keys, ` +
+      `where dense MLA (what the harness computes) differs; use at most ${topK} keys per sequence`,
+  };
 }
 
 /** Reason code of a layout in which no sequence has a key ({@link noKeysReason}). */
@@ -89,7 +123,10 @@ function tryBackend(
   // explain, run and bench agree (adapter/slow_device.ts).
   const slow = caps !== null && backend.runsOn === "gpu" ? tooSlowReason(req.spec, caps) : null;
   const gpuOnly = backend.runsOn === "gpu" ? [noKeysReason(layout), slow] : [];
-  const reasons = [...answer.reasons, ...gpuOnly.filter((r): r is Reason => r !== null)];
+  const reasons = [
+    ...answer.reasons,
+    ...[...gpuOnly, sparseAttentionReason(req.spec, layout)].filter((r): r is Reason => r !== null),
+  ];
   if (reasons.length > 0) {
     return { kind: "unsupported", backend: id, reasons };
   }

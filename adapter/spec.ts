@@ -32,6 +32,8 @@ export interface MlaParams {
   yarn: YarnParams | null;
   /** RoPE pairing. */
   ropePairing: RopePairing;
+  /** DeepSeek-V3.2's sparse attention: the keys per query its indexer picks (absent: dense). */
+  indexTopK?: number;
 }
 
 /** Options of {@link buildSpec}. */
@@ -97,6 +99,7 @@ export function buildSpec(params: MlaParams, options: BuildSpecOptions): MlaSpec
     softmaxScale: (yarnM * yarnM) / Math.sqrt(kChannels),
     ropeCosSinScale,
     invFreq,
+    ...(params.indexTopK === undefined ? {} : { indexTopK: params.indexTopK }),
   };
   return deepFreeze(spec);
 }
@@ -140,5 +143,6 @@ export function specParams(spec: MlaSpec): MlaParams {
     ropeTheta: spec.ropeTheta,
     yarn: spec.yarn ? { ...spec.yarn } : null,
     ropePairing: spec.ropePairing,
+    ...(spec.indexTopK === undefined ? {} : { indexTopK: spec.indexTopK }),
   };
 }

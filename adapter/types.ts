@@ -74,6 +74,12 @@ export interface MlaSpec {
   readonly yarn: YarnParams | null;
   /** RoPE pairing (interleaved is DeepSeek's). */
   readonly ropePairing: RopePairing;
+  /**
+   * DeepSeek-V3.2's sparse attention (`index_topk`): each query attends to this many keys
+   * its indexer picks. Absent for dense MLA. The harness computes dense MLA, the same
+   * only where no query sees more keys (resolve refuses the rest).
+   */
+  readonly indexTopK?: number;
   /** Derived: q path. */
   readonly qPath: QPath;
   /** Derived: k_channels = nope + rope (the attention core's q/k head width). */

@@ -7,6 +7,14 @@ import { ConfigError } from "../adapter/errors.ts";
 import { specFromFile } from "../adapter/config.ts";
 import { GOOD_HF, GOOD_MEGATRON } from "./config_helpers.ts";
 import { presetSpec } from "../adapter/presets.ts";
+import { resolve } from "../adapter/resolve.ts";
+import { withParams } from "../adapter/spec.ts";
+import { parseCaps } from "../adapter/caps_file.ts";
+
+const LAVAPIPE = parseCaps(
+  JSON.parse(await Deno.readTextFile("tests/fixtures/caps_lavapipe.json")),
+  "caps_lavapipe.json",
+);
 
 const good = GOOD_HF;
 const goodMegatron = GOOD_MEGATRON;
@@ -214,10 +222,28 @@ Deno.test("YaRN keys the models' code reads differently when absent must be stat
   assert.deepEqual(c.map((i) => i.path), ["rope_parameters.mscale"]);
 });
 
-Deno.test("DeepSeek-V3.2's index_topk is named: the harness computes dense MLA", () => {
-  const r = readConfig({ ...good, index_topk: 2048, index_n_heads: 64, index_head_dim: 128 }, {
+Deno.test("DeepSeek-V3.2's index_topk: dense MLA up to that many keys a query, refused past it", () => {
+  const r = readConfig({ ...good, index_topk: 16, index_n_heads: 64, index_head_dim: 128 }, {
     name: "v32",
   });
+  assert.equal(r.spec.indexTopK, 16);
   const note = r.reading.defaulted.find((d) => d.field === "index_topk");
-  assert.match(note?.note ?? "", /dense MLA, the same only where a query sees at most 2048 keys/);
+  assert.match(note?.note ?? "", /dense MLA, the same only where a query sees at most 16 keys/);
+  // the indexer keeps every key while a query sees at most 16: dense MLA is the model's
+  const layout = (seqK: number) =>
+    ({ kind: "bshd", batch: 2, seqQ: 2, seqK, causal: true }) as const;
+  for (const backend of ["cpu-reference", "wgsl-absorbed", "wgsl-expanded-gemm"]) {
+    const ok = resolve({ spec: r.spec, dtype: "f32", backend, layout: layout(16) }, LAVAPIPE);
+    assert.equal(ok.kind, "plan", `${backend}: ${JSON.stringify(ok)}`);
+    const past = resolve({ spec: r.spec, dtype: "f32", backend, layout: layout(17) }, LAVAPIPE);
+    assert.equal(past.kind, "unsupported", backend);
+    const reasons = past.kind === "unsupported" ? past.reasons : [];
+    assert.ok(
+      reasons.some((x) => x.code === "spec.sparse-attention" && /up to 17 keys/.test(x.message)),
+      JSON.stringify(reasons),
+    );
+  }
+  // a spec without it is dense MLA at any length; withParams keeps it
+  assert.equal(presetSpec("tiny").indexTopK, undefined);
+  assert.equal(withParams(r.spec, { ropePairing: "neox" }).indexTopK, 16);
 });
