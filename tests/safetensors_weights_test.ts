@@ -83,6 +83,22 @@ Deno.test("checkLayerTensors lists every missing, unexpected and mis-shaped tens
   assert.equal(issues[1].message, "missing: expected shape [32], found none");
 });
 
+Deno.test("an FP8 checkpoint's block scales are named as such, with what to do", () => {
+  const spec = presetSpec("tiny");
+  const p = "model.layers.0.self_attn.";
+  const shapes = new Map<string, readonly number[]>([
+    [p + "q_proj.weight", [96, 64]],
+    [p + "kv_a_proj_with_mqa.weight", [40, 64]],
+    [p + "kv_a_layernorm.weight", [32]],
+    [p + "kv_b_proj.weight", [128, 32]],
+    [p + "kv_b_proj.weight_scale_inv", [1, 1]],
+    [p + "o_proj.weight", [64, 64]],
+  ]);
+  const issues = checkLayerTensors(spec, shapes, p);
+  assert.deepEqual(issues.map((i) => i.path), [p + "kv_b_proj.weight_scale_inv"]);
+  assert.match(issues[0].message, /FP8 block scale: .*dequantize the checkpoint to BF16 first/);
+});
+
 Deno.test("loadLayerWeights: a Python-written file, mixed F32/F16/BF16, other modules ignored", async () => {
   const file = await SafetensorsFile.open(`${FIXTURES}tiny_layer3.safetensors`);
   try {

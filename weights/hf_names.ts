@@ -137,12 +137,17 @@ export function checkLayerTensors(
   }
   for (const [name, shape] of shapes) {
     if (name.startsWith(prefix) && !want.has(name)) {
+      // an FP8 checkpoint's block scales (DeepSeek-V3's released weights): say what to do
+      const fp8 = name.endsWith(".weight_scale_inv")
+        ? "; it is an FP8 block scale: the harness reads F32, F16 and BF16 weights, so " +
+          "dequantize the checkpoint to BF16 first (DeepSeek-V3's inference/fp8_cast_bf16.py)"
+        : "";
       issues.push({
         path: name,
         value: [...shape],
         message: `unexpected for ${spec.name} (${spec.qPath} q path); expected only ${
           expected.map((t) => t.suffix).join(", ")
-        }`,
+        }${fp8}`,
       });
     }
   }
