@@ -3,7 +3,9 @@
 // case runs, from the plans the adapter resolves without the GPU. A `--backend` that never
 // compiles the file is refused at once.
 import assert from "node:assert/strict";
+import { BUNDLED_BACKENDS } from "../adapter/backends.ts";
 import { ConfigError } from "../adapter/errors.ts";
+import { registerBackend } from "../adapter/registry.ts";
 import { checkBackendCompiles } from "../cli/run.ts";
 import { CliError, EXIT } from "../cli/errors.ts";
 import { hasAdapter } from "../gpu/device.ts";
@@ -41,6 +43,19 @@ Deno.test("a source fault misses cases whose backend does not compile its file",
     "refused by wgsl-expanded (backend.path-mismatch)",
     1,
   ]]);
+});
+
+Deno.test("a user backend may compile any harness kernel through its kit: never counted as a miss", async () => {
+  const base = BUNDLED_BACKENDS["wgsl-absorbed"];
+  registerBackend({ ...base, id: "test-user-absorbed" });
+  // up_proj.wgsl's fault: the kit's upProject may run it for any absorbed backend
+  const upProj = ALL_FAULTS.find((f) =>
+    f.apply.kind === "source" && f.apply.file === "up_proj.wgsl"
+  );
+  assert.ok(upProj, "a fault in up_proj.wgsl");
+  const c = cases({ ...tiny, path: "absorbed", backend: "test-user-absorbed" });
+  assert.equal(await faultMiss(c, upProj, caps), null);
+  assert.equal(await faultMiss(c, fault("kpe-left-out"), caps), null);
 });
 
 Deno.test("cases that would not run at all miss the fault: expected unsupported, no keys", async () => {
