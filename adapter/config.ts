@@ -562,33 +562,32 @@ function yarnAmbiguities(
 }
 
 /**
- * transformers' derived widths, where a config states them: `qk_head_dim` must be
- * nope + rope (its q projection and softmax scale use it) and `head_dim` must be
- * qk_rope_head_dim (its RoPE tables span head_dim channels). A config that states
- * other values is not one the model's code reads as this harness does.
+ * transformers' derived widths, where a config states them: `qk_head_dim` (nope + rope)
+ * and `head_dim` (qk_rope_head_dim, the width its RoPE tables span). Its config classes
+ * derive both from the widths (recent ones whatever the file says: GLM-5.2's config.json,
+ * saved by transformers 5.12, stores head_dim 192 and is read with 64), so a stated value is
+ * not what the model reads: one that disagrees is named in `defaulted`, not obeyed.
  */
-function derivedWidthIssues(c: z.infer<typeof hfSchema>): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
+function derivedWidthNotes(c: z.infer<typeof hfSchema>): DefaultedField[] {
+  const notes: DefaultedField[] = [];
   const k = c.qk_nope_head_dim + c.qk_rope_head_dim;
   if (c.qk_head_dim !== undefined && c.qk_head_dim !== k) {
-    issues.push({
-      path: "qk_head_dim",
-      value: c.qk_head_dim,
-      message: `disagrees with qk_nope_head_dim + qk_rope_head_dim = ${k} (transformers sets ` +
-        "qk_head_dim to that sum and sizes q_proj and the softmax scale by it); remove the key " +
-        "or make it agree",
+    notes.push({
+      field: "qk_head_dim",
+      value: k,
+      note: `the config's ${c.qk_head_dim} is not read: transformers derives qk_head_dim as ` +
+        "qk_nope_head_dim + qk_rope_head_dim",
     });
   }
   if (c.head_dim !== undefined && c.head_dim !== c.qk_rope_head_dim) {
-    issues.push({
-      path: "head_dim",
-      value: c.head_dim,
-      message: `disagrees with qk_rope_head_dim ${c.qk_rope_head_dim} (transformers sets ` +
-        "head_dim = qk_rope_head_dim and builds its RoPE frequencies over head_dim channels); " +
-        "remove the key or make it agree",
+    notes.push({
+      field: "head_dim",
+      value: c.qk_rope_head_dim,
+      note: `the config's ${c.head_dim} is not read: transformers sets head_dim to ` +
+        "qk_rope_head_dim, the width its RoPE frequencies span",
     });
   }
-  return issues;
+  return notes;
 }
 
 /**
@@ -655,7 +654,7 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
     rope = fromParams;
     ropeShape = scalingStated ? "rope_parameters+rope_scaling" : "rope_parameters";
   }
-  issues.push(...derivedWidthIssues(c), ...typoIssues(obj, Object.keys(hfSchema.shape)));
+  issues.push(...typoIssues(obj, Object.keys(hfSchema.shape)));
   const interleave = c.rope_interleave === undefined
     ? undefined
     : c.rope_interleave
@@ -676,7 +675,7 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
     issues.push(...yarnAmbiguities(chosen, shape, c.max_position_embeddings, rope.yarn.factor));
   }
   if (issues.length > 0) throw new ConfigError(options.name, issues);
-  const defaulted = [...rope.defaulted];
+  const defaulted = [...rope.defaulted, ...derivedWidthNotes(c)];
   if (c.rms_norm_eps !== LATENT_NORM_EPS) {
     defaulted.push({
       field: "rms_norm_eps",

@@ -373,8 +373,10 @@ export async function runMatrix(options: RunMatrixOptions): Promise<RunReport> {
   if (options.fault) {
     // A planted fault no case would execute could only give a green run: refused before
     // anything is written (the plans are resolved on the device's caps, nothing runs).
+    // Asked of the whole selection, not this shard: a shard of a run that reaches the
+    // fault is part of that run, whatever its own cases are.
     try {
-      await checkFaultReached(mine, options.fault, ctx.caps, {
+      await checkFaultReached(all, options.fault, ctx.caps, {
         baseDir,
         specCache,
         backend: options.backend,

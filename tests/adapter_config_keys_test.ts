@@ -75,13 +75,16 @@ Deno.test("a config transformers saved (qk_head_dim, head_dim beside the HF widt
   assert.equal(b.softmaxScale, a.softmaxScale);
   assert.deepEqual(Array.from(b.invFreq), Array.from(a.invFreq));
   assert.equal(b.ropePairing, a.ropePairing);
-  // Stated widths that disagree with the ones the model's code derives are refused.
-  const wrongQk = issuesOf({ ...saved, qk_head_dim: 128 });
-  assert.deepEqual(wrongQk.map((i) => i.path), ["qk_head_dim"]);
-  assert.match(wrongQk[0].message, /qk_nope_head_dim \+ qk_rope_head_dim = 192/);
-  const wrongHead = issuesOf({ ...saved, head_dim: 128 });
-  assert.deepEqual(wrongHead.map((i) => i.path), ["head_dim"]);
-  assert.match(wrongHead[0].message, /disagrees with qk_rope_head_dim 64/);
+  // Stated widths that disagree are not what the model reads (transformers derives both
+  // from the widths; GLM-5.2's config.json stores head_dim 192): named, not obeyed.
+  const odd = readConfig({ ...saved, qk_head_dim: 128, head_dim: 192 }, { name: "odd" });
+  assert.equal(odd.spec.kChannels, 192);
+  assert.deepEqual(Array.from(odd.spec.invFreq), Array.from(a.invFreq));
+  const notes = odd.reading.defaulted.filter((d) =>
+    d.field === "qk_head_dim" || d.field === "head_dim"
+  );
+  assert.deepEqual(notes.map((d) => [d.field, d.value]), [["qk_head_dim", 192], ["head_dim", 64]]);
+  assert.match(notes[1].note ?? "", /the config's 192 is not read/);
 });
 
 Deno.test("format detection: Megatron's widths alone; both namings' RoPE widths refused unless --format says", () => {

@@ -45,6 +45,41 @@ Deno.test("a source fault misses cases whose backend does not compile its file",
   ]]);
 });
 
+Deno.test({
+  name:
+    "a shard of a run that reaches the fault runs, whatever its own cases (the whole selection is asked)",
+  ignore: !gpu,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      // two cases: absorbed (compiles absorbed.wgsl on wgsl-absorbed) and expanded; shard
+      // 2/2 holds only the expanded one
+      const filter = "preset=tiny;layout=bshd;sq=4;dtype=f32;causal=1;varlen=none";
+      const codes: number[] = [];
+      for (const shard of ["1/2", "2/2"]) {
+        const r = await runCli([
+          "run",
+          "--filter",
+          filter,
+          "--backend",
+          "wgsl-absorbed",
+          "--plant-fault",
+          "kpe-left-out",
+          "--shard",
+          shard,
+          "--out",
+          `${dir}/${shard.replace("/", "-")}`,
+        ]);
+        codes.push(r.code);
+        assert.doesNotMatch(r.stderr, /would never execute/, r.stderr);
+      }
+      assert.ok(codes.includes(1), `one shard catches the fault: exit codes ${codes}`);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
 Deno.test("a user backend may compile any harness kernel through its kit: never counted as a miss", async () => {
   const base = BUNDLED_BACKENDS["wgsl-absorbed"];
   registerBackend({ ...base, id: "test-user-absorbed" });
