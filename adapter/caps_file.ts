@@ -134,8 +134,12 @@ export function limitNameProblem(name: string): string | null {
  * reportedNameProblem("shader-f17", WEBGPU_FEATURE_NAMES); // 'is not a ...; did you mean "shader-f16"?'
  * ```
  */
-export function reportedNameProblem(name: string, known: readonly string[]): string | null {
-  const near = nearMiss(name, known);
+export function reportedNameProblem(
+  name: string,
+  known: readonly string[],
+  most = 2,
+): string | null {
+  const near = nearMiss(name, known, most);
   return near === undefined
     ? null
     : `is not a name WebGPU reports; did you mean "${near}"? (a misspelt name would not apply)`;
@@ -153,7 +157,9 @@ export const featureNameSchema: z.ZodType<string> = z.string({
 const reportedFeatureSchema: z.ZodType<string> = z.string({
   error: 'must be a feature name like "shader-f16"',
 }).superRefine((name, ctx) => {
-  const problem = reportedNameProblem(name, WEBGPU_FEATURE_NAMES);
+  // one edit at most: feature names are short and come in families (wgpu-native reports
+  // shader-f64 and shader-i16, two edits from shader-f16)
+  const problem = reportedNameProblem(name, WEBGPU_FEATURE_NAMES, 1);
   if (problem) ctx.addIssue({ code: "custom", message: problem });
 });
 

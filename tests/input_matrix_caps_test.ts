@@ -98,7 +98,7 @@ Deno.test("caps file: what devices --json writes besides the caps is accepted an
   // the caps file `devices --runtime chromium --json` wrote.
   const newer = parseCaps({
     ...lavapipe,
-    features: [...lavapipe.features, "subgroup-size-control"],
+    features: [...lavapipe.features, "subgroup-size-control", "shader-f64", "shader-i16"],
     limits: { ...lavapipe.limits, maxTaskWorkgroupTotalCount: 65536 },
   }, "caps.json");
   assert.ok(newer.features.includes("subgroup-size-control"));
