@@ -121,17 +121,18 @@ export function limitNameProblem(name: string): string | null {
 }
 
 /**
- * Why a name a device reported is refused in a caps file, or null: a caps file is what
- * `devices --json` wrote, and adapters report features and limits newer than any list (a
- * Chromium reports `subgroup-size-control`), which no plan reads, so an unknown name is
- * kept; only one or two letters from a known name, it is a misspelling that would silently
- * not apply (`maxComputeWorkgroupStorageSizee`), and is refused naming the one meant.
+ * Why a limit name a device reported is refused in a caps file, or null: a caps file is
+ * what `devices --json` wrote, and adapters report limits newer than any list, which no
+ * plan reads, so an unknown name is kept; only one or two letters from a known name, it is
+ * a misspelling that would silently not apply (`maxComputeWorkgroupStorageSizee`), and is
+ * refused naming the one meant. (Feature names are kept as reported: see
+ * reportedFeatureSchema.)
  *
  * @example
  * ```ts
- * import { reportedNameProblem, WEBGPU_FEATURE_NAMES } from "./caps_file.ts";
- * reportedNameProblem("subgroup-size-control", WEBGPU_FEATURE_NAMES); // null
- * reportedNameProblem("shader-f17", WEBGPU_FEATURE_NAMES); // 'is not a ...; did you mean "shader-f16"?'
+ * import { reportedNameProblem, WEBGPU_LIMIT_NAMES } from "./caps_file.ts";
+ * reportedNameProblem("maxTaskWorkgroupTotalCount", WEBGPU_LIMIT_NAMES); // null
+ * reportedNameProblem("maxBufferSizee", WEBGPU_LIMIT_NAMES); // 'is not a ...; did you mean "maxBufferSize"?'
  * ```
  */
 export function reportedNameProblem(
@@ -153,14 +154,15 @@ export const featureNameSchema: z.ZodType<string> = z.string({
   if (problem) ctx.addIssue({ code: "custom", message: problem });
 });
 
-/** A feature name as a device reports it: any, unless a misspelling ({@link reportedNameProblem}). */
+/**
+ * A feature name as a device reports it: any string. Feature names come in families that
+ * sit an edit or two apart (shader-f16, wgpu-native's shader-f64 and shader-i16), so a
+ * near-miss cannot be told from a newer name; and a misspelt one only shows as a missing
+ * feature, which `explain` names (dtype.f16-unavailable). Limits are checked for
+ * near-misses ({@link limitsSchema}).
+ */
 const reportedFeatureSchema: z.ZodType<string> = z.string({
   error: 'must be a feature name like "shader-f16"',
-}).superRefine((name, ctx) => {
-  // one edit at most: feature names are short and come in families (wgpu-native reports
-  // shader-f64 and shader-i16, two edits from shader-f16)
-  const problem = reportedNameProblem(name, WEBGPU_FEATURE_NAMES, 1);
-  if (problem) ctx.addIssue({ code: "custom", message: problem });
 });
 
 /** A limit value: an integer >= 0 (WebGPU limits are sizes, counts and alignments). */
