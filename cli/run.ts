@@ -19,7 +19,7 @@ import { isExpectedSkip } from "../report/totals.ts";
 import { prepareOutputDir } from "../report/output_paths.ts";
 import { writeRunReports } from "../report/run_reports.ts";
 import { DEFAULT_CASE_TIMEOUT_S, runMatrix } from "../runner/run_matrix.ts";
-import { backendsCompiling, kernelFilesOf } from "../runner/fault_reach.ts";
+import { backendsCompiling, mayCompile } from "../runner/fault_reach.ts";
 import { CliError, EXIT, EXIT_SIGINT, EXIT_SIGTERM } from "./errors.ts";
 import { parseNonNegativeInt, parsePositiveInt } from "./options.ts";
 import { parseFailOn, THRESHOLDS_HELP } from "./compare.ts";
@@ -82,7 +82,7 @@ export function parseSeconds(value: string): number {
  * ```
  */
 export function checkBackendCompiles(faultId: string, file: string, backend: string): void {
-  if (kernelFilesOf(backend).includes(file)) return;
+  if (mayCompile(backend, file)) return;
   throw new CliError(
     `--plant-fault ${faultId} rewrites ${file}, which --backend ${backend} never compiles, so ` +
       `every case would run without the fault; backends that compile it: ` +

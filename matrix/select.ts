@@ -107,7 +107,7 @@ export async function selectMatrixCases(options: SelectOptions): Promise<MatrixS
     }
     for (const u of unused) notes.push(`note: --filter ${u.path}=${u.value} ${u.message}`);
   } else if (all.length === 0) {
-    // validateMatrix refuses a group its excludes empty when it can count them exactly;
+    // loadMatrix (checkExcludes) refuses a group its excludes empty when it can count them exactly;
     // this is the rest (many excludes): a run must never be green having tested nothing.
     throw new ConfigError(options.matrix, [{
       path: "groups",

@@ -6,7 +6,11 @@
  *
  * @module
  */
-import { BUNDLED_KERNEL_FILES, type BundledGpuBackendId } from "../adapter/backends.ts";
+import {
+  BUNDLED_BACKENDS,
+  BUNDLED_KERNEL_FILES,
+  type BundledGpuBackendId,
+} from "../adapter/backends.ts";
 import { ConfigError } from "../adapter/errors.ts";
 import { isSelfAttention } from "../adapter/layout.ts";
 import { pathMismatch } from "../adapter/registry.ts";
@@ -36,6 +40,23 @@ export function kernelFilesOf(backend: BackendId): readonly string[] {
     ? BUNDLED_KERNEL_FILES[backend as BundledGpuBackendId]
     : null;
   return own === null ? [] : [...own, ...SHARED_KERNEL_FILES];
+}
+
+/**
+ * Whether a backend may compile a harness kernel file: a bundled one when its list has it
+ * ({@link kernelFilesOf}); a user backend (--backend-module) always, since its kit may
+ * compile any harness kernel (absorbQ, upProject, expandDense, kernel()).
+ *
+ * @example
+ * ```ts
+ * import { mayCompile } from "./fault_reach.ts";
+ * mayCompile("wgsl-expanded", "absorbed.wgsl"); // false
+ * mayCompile("cpu-reference", "absorbed.wgsl"); // false: it compiles nothing
+ * mayCompile("my-backend", "absorbed.wgsl"); // true: not a bundled backend
+ * ```
+ */
+export function mayCompile(backend: BackendId, file: string): boolean {
+  return !Object.hasOwn(BUNDLED_BACKENDS, backend) || kernelFilesOf(backend).includes(file);
 }
 
 /**
@@ -75,10 +96,7 @@ function missOfPlan(c: Case, fault: Fault, r: Resolution, override?: BackendId):
   if (fault.apply.kind === "plan") {
     return c.params.mode === "layer" ? "mode layer (plan faults apply to attention only)" : null;
   }
-  // A user backend (--backend-module) may compile any harness kernel through its kit
-  // (absorbQ, upProject, expandDense, kernel()): it cannot be told to miss the file.
-  if (!Object.hasOwn(BUNDLED_KERNEL_FILES, r.backend)) return null;
-  return kernelFilesOf(r.backend).includes(fault.apply.file)
+  return mayCompile(r.backend, fault.apply.file)
     ? null
     : `runs on ${r.backend}, which does not compile ${fault.apply.file}`;
 }

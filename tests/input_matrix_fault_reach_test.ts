@@ -91,6 +91,8 @@ Deno.test("a user backend may compile any harness kernel through its kit: never 
   const c = cases({ ...tiny, path: "absorbed", backend: "test-user-absorbed" });
   assert.equal(await faultMiss(c, upProj, caps), null);
   assert.equal(await faultMiss(c, fault("kpe-left-out"), caps), null);
+  // nor does run's --backend check refuse it (the same rule: runner/fault_reach.ts mayCompile)
+  checkBackendCompiles("kpe-left-out", "absorbed.wgsl", "test-user-absorbed");
 });
 
 Deno.test("cases that would not run at all miss the fault: expected unsupported, no keys", async () => {
