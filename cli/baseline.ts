@@ -21,8 +21,7 @@ import { ReportFileError } from "../report/errors.ts";
 import { runMatrix } from "../runner/run_matrix.ts";
 import { writeRunReports } from "../report/run_reports.ts";
 import type { RunReport } from "../results/types.ts";
-import { type CaseFilter, matchesFilter, parseFilter } from "../matrix/case_id.ts";
-import { CASE_DEFAULTS, type CaseParams } from "../matrix/types.ts";
+import { type CaseFilter, matchesFilter, paramsOfCaseId, parseFilter } from "../matrix/case_id.ts";
 import { prepareOutputDir } from "../report/output_paths.ts";
 import { computeTotals } from "../report/totals.ts";
 import { checkHistoryFile } from "../drift/history.ts";
@@ -60,23 +59,6 @@ export function checkFromReportFlags(fromReport: string, given: (key: string) =>
   );
 }
 
-/** The params a case id stands for: its key=value pairs over {@link CASE_DEFAULTS}. */
-function paramsOfId(id: string): CaseParams {
-  const params: Record<string, unknown> = { ...CASE_DEFAULTS };
-  for (const pair of id.split(";")) {
-    const eq = pair.indexOf("=");
-    const key = pair.slice(0, eq);
-    const value = pair.slice(eq + 1);
-    const d: unknown = CASE_DEFAULTS[key as keyof CaseParams];
-    params[key] = typeof d === "number"
-      ? Number(value)
-      : typeof d === "boolean"
-      ? value === "1" || value === "true"
-      : value;
-  }
-  return params as unknown as CaseParams;
-}
-
 /**
  * The part of a finished run that passes `--filter` (parsed and checked as `run` does):
  * its results, the scope (the ids of the run that the filter keeps, finished or not),
@@ -92,7 +74,7 @@ function paramsOfId(id: string): CaseParams {
 export function filterReport(report: RunReport, filter: string, source: string): RunReport {
   const f: CaseFilter = parseFilter(filter);
   const results = report.results.filter((r) => matchesFilter(r.params, f));
-  const shardIds = report.shardIds.filter((id) => matchesFilter(paramsOfId(id), f));
+  const shardIds = report.shardIds.filter((id) => matchesFilter(paramsOfCaseId(id), f));
   if (results.length === 0 && shardIds.length === 0) {
     throw new CliError(
       `--filter ${filter} selects none of the ${report.shardIds.length} cases of the run in ` +

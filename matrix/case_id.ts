@@ -30,6 +30,33 @@ export function caseId(p: CaseParams): string {
     .join(";");
 }
 
+/**
+ * The params a case id stands for: the inverse of {@link caseId}, its `key=value` pairs
+ * over {@link CASE_DEFAULTS} (numbers and booleans read back as such). For ids the harness
+ * wrote (a report's `shardIds`); values are not checked.
+ *
+ * @example
+ * ```ts
+ * import { paramsOfCaseId } from "./case_id.ts";
+ * paramsOfCaseId("preset=tiny;path=expanded;dtype=f32;b=2;sq=1;sk=9;layout=bshd;causal=0").sk; // 9
+ * ```
+ */
+export function paramsOfCaseId(id: string): CaseParams {
+  const params: Record<string, unknown> = { ...CASE_DEFAULTS };
+  for (const pair of id.split(";")) {
+    const eq = pair.indexOf("=");
+    const key = pair.slice(0, eq);
+    const value = pair.slice(eq + 1);
+    const d: unknown = CASE_DEFAULTS[key as keyof CaseParams];
+    params[key] = typeof d === "number"
+      ? Number(value)
+      : typeof d === "boolean"
+      ? value === "1" || value === "true"
+      : value;
+  }
+  return params as unknown as CaseParams;
+}
+
 /** A parsed `--filter`: each key must match one of its values. */
 export type CaseFilter = ReadonlyMap<string, readonly string[]>;
 

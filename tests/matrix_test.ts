@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ConfigError } from "../adapter/errors.ts";
-import { caseId, inShard, matchesFilter, parseFilter } from "../matrix/case_id.ts";
+import { caseId, inShard, matchesFilter, paramsOfCaseId, parseFilter } from "../matrix/case_id.ts";
 import { expandMatrix, loadMatrix, validateMatrix } from "../matrix/expand.ts";
 import { CASE_DEFAULTS } from "../matrix/types.ts";
 import { keyLengths, layoutOfCase } from "../runner/case_request.ts";
@@ -198,4 +198,13 @@ Deno.test("shuffled paging: every needed page once, one spare, rows padded with 
   assert.deepEqual(p.blockTable[1], [-1, -1, -1]);
   const sorted = [...used].sort((a, b) => a - b);
   assert.notDeepEqual(used, sorted.slice(0, used.length), "pages are shuffled");
+});
+
+Deno.test("paramsOfCaseId inverts caseId for every case of the bundled matrices", async () => {
+  for (const name of ["smoke", "nightly", "adapter"]) {
+    for (const c of (await loadMatrix(name)).cases) {
+      assert.equal(caseId(paramsOfCaseId(c.id)), c.id, c.id);
+      assert.deepEqual(paramsOfCaseId(c.id), c.params, c.id);
+    }
+  }
 });
