@@ -379,8 +379,8 @@ export class LaunchKit {
 
   /**
    * w_kv_b as absorb_q.wgsl and up_proj.wgsl read it: through the plan's `weightTexture`
-   * (copied once per kit and weight buffer as cache construction, pass `weight_texture`) with their switch `tex` and its rows
-   * per texture row as WRPT, or the buffer itself.
+   * (copied once per kit and weight buffer as cache construction, pass `weight_texture`)
+   * with their switch `tex` and its rows per texture row as WRPT, or the buffer itself.
    */
   async weights(
     plan: GpuPlan,
