@@ -262,15 +262,38 @@ function requireObject(raw: unknown, source: string): Record<string, unknown> {
   return raw as Record<string, unknown>;
 }
 
+/**
+ * transformers-5 RoPE option `partial_rotary_factor`: its YaRN rotates
+ * int(head_dim * factor) channels, and head_dim is qk_rope_head_dim for DeepSeek, so
+ * only 1 describes the model (DeepSeek's own code rotates every q_pe/k_pe channel;
+ * any other value leaves cos/sin narrower than q_pe). 1 is accepted, anything else
+ * refused rather than ignored.
+ */
+function partialRotaryIssues(path: string, value: unknown): ConfigIssue[] {
+  if (value === 1) return [];
+  return [{
+    path,
+    value,
+    message: "must be 1 if given: MLA rotates all qk_rope_head_dim channels of q_pe and " +
+      "k_pe (the rope width is qk_rope_head_dim itself); set qk_rope_head_dim to the " +
+      "rotated width instead, or remove the key",
+  }];
+}
+
 /** Unsupported and unknown keys inside `rope_scaling` / `rope_parameters`. */
 function ropeKeyIssues(obj: Record<string, unknown>): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
+  if ("partial_rotary_factor" in obj) {
+    issues.push(...partialRotaryIssues("partial_rotary_factor", obj.partial_rotary_factor));
+  }
   for (const shape of ["rope_scaling", "rope_parameters"] as const) {
     const r = obj[shape];
     if (r === null || typeof r !== "object" || Array.isArray(r)) continue;
     const known = ROPE_OBJECT_KEYS[shape];
     for (const [key, value] of Object.entries(r)) {
-      if (key in UNSUPPORTED_ROPE_KEYS) {
+      if (key === "partial_rotary_factor") {
+        issues.push(...partialRotaryIssues(`${shape}.${key}`, value));
+      } else if (key in UNSUPPORTED_ROPE_KEYS) {
         issues.push({ path: `${shape}.${key}`, value, message: UNSUPPORTED_ROPE_KEYS[key] });
       } else if (!known.includes(key)) {
         issues.push({

@@ -250,3 +250,34 @@ Deno.test("DeepSeek-V3.2's index_topk: dense MLA up to that many keys a query, r
   assert.equal(presetSpec("tiny").indexTopK, undefined);
   assert.equal(withParams(r.spec, { ropePairing: "neox" }).indexTopK, 16);
 });
+
+Deno.test("partial_rotary_factor: 1 is read as the model reads it, any other value refused", () => {
+  const yarn = { rope_type: "yarn", rope_theta: 10000, factor: 40, beta_fast: 32, beta_slow: 1 };
+  const plain = specFromConfig({ ...good, rope_parameters: yarn, max_position_embeddings: 4096 }, {
+    name: "c",
+  });
+  for (const where of ["inside", "top"] as const) {
+    const withOne = where === "inside"
+      ? {
+        ...good,
+        max_position_embeddings: 4096,
+        rope_parameters: { ...yarn, partial_rotary_factor: 1 },
+      }
+      : { ...good, max_position_embeddings: 4096, rope_parameters: yarn, partial_rotary_factor: 1 };
+    assert.deepEqual(specFromConfig(withOne, { name: "c" }), plain, where);
+    const half = where === "inside"
+      ? { ...good, rope_parameters: { ...yarn, partial_rotary_factor: 0.5 } }
+      : { ...good, rope_parameters: yarn, partial_rotary_factor: 0.5 };
+    const issues = issuesOf(half);
+    const path = where === "inside"
+      ? "rope_parameters.partial_rotary_factor"
+      : "partial_rotary_factor";
+    const hit = issues.find((i) => i.path === path);
+    assert.ok(hit, `${where}: ${JSON.stringify(issues)}`);
+    assert.match(hit.message, /must be 1 if given/);
+  }
+  assert.ok(
+    issuesOf({ ...good, rope_scaling: { type: "yarn", factor: 4, partial_rotary_factor: "1" } })
+      .some((i) => i.path === "rope_scaling.partial_rotary_factor"),
+  );
+});
