@@ -16,7 +16,7 @@ import {
   loadBackendModuleOptions,
 } from "./backend_options.ts";
 import { Command, Option } from "@commander-js/extra-typings";
-import { LAYER_FAULTS } from "../kernels/layer_faults.ts";
+import { LAYER_FAULTS, layerFault } from "../kernels/layer_faults.ts";
 import {
   checkWeightOptions,
   DEFAULT_CHECK_ROWS,
@@ -91,7 +91,8 @@ export function layerCommand() {
     .addOption(
       new Option(
         "--plant-fault <id>",
-        "plant a layer kernel fault (the check must fail: exit 1)",
+        "plant a layer kernel fault (the check should fail: exit 1; a fault the inputs " +
+          "cannot show is reported NOT caught, exit 0)",
       ).choices(LAYER_FAULTS.map((f) => f.id)),
     )
     .addOption(runtimeOption())
@@ -149,5 +150,13 @@ export function layerCommand() {
       console.log(`  ${p.out.summary}`);
       console.log(`  ${p.lse.summary}`);
       if (!p.pass) Deno.exitCode = EXIT.failure;
+      else if (opts.plantFault) {
+        // The check passed with a fault in the kernels: say so, or a passing run reads
+        // as "the fault is caught elsewhere" (exit 0 stays: the check did pass).
+        console.log(
+          `planted fault ${opts.plantFault} NOT caught on these inputs: it shows with ` +
+            `${layerFault(opts.plantFault).observableWith}`,
+        );
+      }
     });
 }

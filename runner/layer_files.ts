@@ -225,6 +225,12 @@ export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerF
   const path = options.path ?? "absorbed";
   const dtype = options.dtype ?? "f32";
   const fault = options.plantFault ? layerFault(options.plantFault) : undefined;
+  if (fault && options.check === false) {
+    throw new LayerInputError(
+      `--plant-fault ${fault.id} is there to show the parity check failing, and --no-check ` +
+        "skips the check: drop one of them",
+    );
+  }
 
   // 1. Everything is read and checked before the GPU is touched.
   const input = await openFile(options.input);

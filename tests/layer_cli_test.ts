@@ -115,31 +115,50 @@ cliTest(
   },
 );
 
-cliTest("layer: a planted fault fails the parity check (exit 1); --no-check skips it", async () => {
-  const dir = await tmp();
-  try {
-    const base = [
-      "layer",
-      "--config",
-      "tiny",
-      "--input",
-      `${F}tiny_input_bshd.safetensors`,
-      "--out",
-      `${dir}/y.safetensors`,
-    ];
-    const [bad, unchecked] = await Promise.all([
-      runCli([...base, "--plant-fault", "kv-split-wrong-half"], VK),
-      runCli([...base, "--no-check", "--seed", "2"], VK),
-    ]);
-    assert.equal(bad.code, 1, bad.stdout + bad.stderr);
-    assert.match(bad.stdout, /weights random \(seed 1\), planted fault kv-split-wrong-half/);
-    assert.match(bad.stdout, /: FAIL\n {2}out: .*FAILED/);
-    assert.equal(unchecked.code, 0, unchecked.stdout + unchecked.stderr);
-    assert.match(unchecked.stdout, /parity: not checked \(--no-check\)/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+cliTest(
+  "layer: a planted fault fails the parity check (exit 1), one the inputs hide is named NOT caught; --no-check skips it",
+  async () => {
+    const dir = await tmp();
+    try {
+      const base = [
+        "layer",
+        "--config",
+        "tiny",
+        "--input",
+        `${F}tiny_input_bshd.safetensors`,
+        "--out",
+        `${dir}/y.safetensors`,
+      ];
+      const [bad, unchecked, unseen, pointless] = await Promise.all([
+        runCli([...base, "--plant-fault", "kv-split-wrong-half"], VK),
+        runCli([...base, "--no-check", "--seed", "2"], VK),
+        // eps matters only where the mean square is near it: the fixture's activations hide it
+        runCli([...base, "--plant-fault", "rmsnorm-no-eps"], VK),
+        runCli([...base, "--plant-fault", "kv-split-wrong-half", "--no-check"], VK),
+      ]);
+      assert.equal(bad.code, 1, bad.stdout + bad.stderr);
+      assert.match(bad.stdout, /weights random \(seed 1\), planted fault kv-split-wrong-half/);
+      assert.match(bad.stdout, /: FAIL\n {2}out: .*FAILED/);
+      assert.doesNotMatch(bad.stdout, /NOT caught/);
+      assert.equal(unseen.code, 0, unseen.stdout + unseen.stderr);
+      assert.match(unseen.stdout, /: PASS\n/);
+      assert.match(
+        unseen.stdout,
+        /planted fault rmsnorm-no-eps NOT caught on these inputs: it shows with small activations/,
+      );
+      assert.equal(pointless.code, 2, pointless.stdout + pointless.stderr);
+      assert.match(
+        pointless.stderr,
+        /--plant-fault kv-split-wrong-half .* --no-check skips the check/,
+      );
+      assert.equal(pointless.stdout, "");
+      assert.equal(unchecked.code, 0, unchecked.stdout + unchecked.stderr);
+      assert.match(unchecked.stdout, /parity: not checked \(--no-check\)/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
 
 Deno.test("layer: bad input exits 2 naming the tensor or field, expected and found; no output", async () => {
   const dir = await tmp();
