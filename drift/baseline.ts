@@ -18,6 +18,7 @@ import { iqr } from "./stats.ts";
 import { median } from "../util/stats.ts";
 import type { Baseline, BaselineCase, BaselineTiming, CaseMetrics } from "./types.ts";
 import { jsonSyntaxProblem } from "../adapter/json_scan.ts";
+import { isRecord } from "../util/is_record.ts";
 
 const num = (v: number | null | undefined): number | null =>
   typeof v === "number" && Number.isFinite(v) ? v : null;
@@ -121,10 +122,6 @@ export async function baselineFromReport(
     fingerprint: report.fingerprint,
     cases,
   };
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 const isStr = (v: unknown): v is string => typeof v === "string";

@@ -24,6 +24,7 @@ import {
   type SpeedVerdict,
   type Thresholds,
 } from "./types.ts";
+import { isRecord } from "../util/is_record.ts";
 
 /**
  * Classes that count as regressions by default (exit 1).
@@ -39,10 +40,6 @@ export const DEFAULT_FAIL_ON: readonly DriftClass[] = [
   "support-drift",
   "speed-regression",
 ];
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 function toleranceOf(tolerance: unknown, metric: MetricName): number | null {
   if (!isRecord(tolerance)) return null;

@@ -28,6 +28,7 @@
 import { DriftInputError } from "./errors.ts";
 import { METRIC_NAMES, type MetricName, type Thresholds } from "./types.ts";
 import { jsonSyntaxProblem } from "../adapter/json_scan.ts";
+import { isRecord } from "../util/is_record.ts";
 
 /**
  * The default thresholds (see the module doc for their rationale).
@@ -53,10 +54,6 @@ export const DEFAULT_THRESHOLDS: Thresholds = Object.freeze({
   speedRatio: 3,
   minSamples: 5,
 });
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 function positive(where: string, field: string, v: unknown, max = Infinity): number {
   if (typeof v !== "number" || !Number.isFinite(v) || v <= 0 || v > max) {

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { isRecord } from "../util/is_record.ts";
+
 /** The identifying fields of an adapter (null when absent). */
 export interface AdapterIdentity {
   /** Vendor, e.g. "nvidia", "mesa". */
@@ -20,10 +22,6 @@ export interface AdapterIdentity {
   readonly driver: string | null;
   /** Features, sorted (null when the record has none). */
   readonly features: readonly string[] | null;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 function pick(sources: readonly Record<string, unknown>[], keys: readonly string[]): string | null {

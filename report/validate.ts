@@ -5,12 +5,9 @@
  * @module
  */
 import { CASE_STATUSES } from "./totals.ts";
+import { isRecord } from "../util/is_record.ts";
 
 const DECISIONS = ["supported", "unsupported", "invalid", "not-reached"];
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 const got = (v: unknown): string => v === undefined ? "nothing" : JSON.stringify(v);
 

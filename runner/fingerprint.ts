@@ -9,6 +9,7 @@ import { userBackendHashes } from "../kernels/backend_module.ts";
 import { cpus } from "node:os";
 import type { Fingerprint } from "../results/types.ts";
 import { sha256Hex16 } from "../util/hash.ts";
+import { isRecord } from "../util/is_record.ts";
 
 export { diffFingerprints } from "../report/fingerprint_diff.ts";
 export type { FingerprintChange } from "../report/fingerprint_diff.ts";
@@ -152,10 +153,6 @@ async function readCpuModel(): Promise<string> {
     if (m && m[1].trim() !== "") return m[1].trim().replace(/\s+/g, " ");
   }
   return "unknown";
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null;
 }
 
 const INFO_KEYS = [

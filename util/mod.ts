@@ -1,6 +1,7 @@
 /**
  * Small shared helpers with one home each, importing nothing of the harness: SHA-256 hex
- * digests, median and quantile, atomic file writes and existence checks, near-miss names.
+ * digests, median and quantile, atomic file writes and existence checks, near-miss names, the
+ * JSON-object test.
  *
  * @example
  * ```ts
@@ -15,3 +16,4 @@ export * from "./hash.ts";
 export * from "./stats.ts";
 export * from "./fs.ts";
 export * from "./edit_distance.ts";
+export * from "./is_record.ts";
