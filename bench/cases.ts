@@ -262,6 +262,56 @@ export const BENCH_MATRICES: readonly string[] = [
 ];
 
 /**
+ * A bench case's id as key/value pairs (`preset`, `h`, `path`, ... as {@link benchCaseId}
+ * writes them).
+ *
+ * @example
+ * ```ts
+ * import { benchCaseParams, benchMatrix } from "./cases.ts";
+ * benchCaseParams(benchMatrix("headline")[0]).get("preset"); // "deepseek-v2-lite"
+ * ```
+ */
+export function benchCaseParams(c: BenchCase): Map<string, string> {
+  return new Map(
+    benchCaseId(c).split(";").map((p) => {
+      const eq = p.indexOf("=");
+      return [p.slice(0, eq), p.slice(eq + 1)];
+    }),
+  );
+}
+
+/**
+ * Parse a bench filter `key=v1,v2;key2=v3` into each key's accepted values. A part
+ * without `=`, an empty key or value, or a repeated key throws a RangeError naming it
+ * (keys are checked against the cases by {@link filterBenchCases}).
+ *
+ * @example
+ * ```ts
+ * import { parseBenchFilter } from "./cases.ts";
+ * parseBenchFilter("path=absorbed;dtype=f16,f32").get("dtype"); // Set {"f16", "f32"}
+ * ```
+ */
+export function parseBenchFilter(filter: string): Map<string, Set<string>> {
+  const conds = new Map<string, Set<string>>();
+  for (const part of filter.split(";").map((s) => s.trim()).filter(Boolean)) {
+    const eq = part.indexOf("=");
+    const key = part.slice(0, eq).trim();
+    const values = part.slice(eq + 1).split(",").map((x) => x.trim());
+    if (eq <= 0 || !key) throw new RangeError(`bad filter part "${part}" (key=value)`);
+    if (values.some((v) => v === "")) {
+      throw new RangeError(`filter part "${part}" has an empty value; give key=v1,v2`);
+    }
+    if (conds.has(key)) {
+      throw new RangeError(
+        `filter key "${key}" appears twice; list alternatives with ',', e.g. ${key}=a,b`,
+      );
+    }
+    conds.set(key, new Set(values));
+  }
+  return conds;
+}
+
+/**
  * Keep the cases whose id matches a filter `key=v1,v2;key2=v3` (all keys must match).
  *
  * @example
@@ -271,14 +321,10 @@ export const BENCH_MATRICES: readonly string[] = [
  * ```
  */
 export function filterBenchCases(cases: readonly BenchCase[], filter: string): BenchCase[] {
-  const conds = filter.split(";").filter((s) => s.trim()).map((part) => {
-    const [k, v] = part.split("=");
-    if (!k || v === undefined) throw new RangeError(`bad filter part "${part}" (key=value)`);
-    return [k.trim(), new Set(v.split(",").map((x) => x.trim()))] as const;
-  });
+  const conds = parseBenchFilter(filter);
   return cases.filter((c) => {
-    const kv = new Map(benchCaseId(c).split(";").map((p) => p.split("=") as [string, string]));
-    return conds.every(([k, vs]) => {
+    const kv = benchCaseParams(c);
+    return [...conds].every(([k, vs]) => {
       if (!kv.has(k)) {
         throw new RangeError(
           `unknown filter key "${k}"; the keys of a bench case: ${[...kv.keys()].join(", ")}`,

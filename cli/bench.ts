@@ -19,8 +19,10 @@ import {
   BENCH_MATRICES,
   type BenchCase,
   benchCaseId,
+  benchCaseParams,
   benchMatrix,
   filterBenchCases,
+  parseBenchFilter,
 } from "../bench/cases.ts";
 import { bestCeilings, measureCeilings } from "../bench/ceilings.ts";
 import { crossovers } from "../bench/crossover.ts";
@@ -279,16 +281,15 @@ export function selectBenchCases(matrix: string, filter?: string): BenchCase[] {
 function noBenchCaseError(all: readonly BenchCase[], filter: string, matrix: string): ConfigError {
   const values = new Map<string, Set<string>>();
   for (const c of all) {
-    for (const [k, v] of benchCaseId(c).split(";").map((p) => p.split("="))) {
+    for (const [k, v] of benchCaseParams(c)) {
       if (!values.has(k)) values.set(k, new Set());
       values.get(k)!.add(v);
     }
   }
   const issues: ConfigIssue[] = [];
-  for (const part of filter.split(";").filter((s) => s.trim())) {
-    const [key, list] = part.split("=").map((s) => s.trim());
+  for (const [key, wanted] of parseBenchFilter(filter)) {
     const has = values.get(key) ?? new Set<string>();
-    const missing = list.split(",").map((s) => s.trim()).filter((v) => !has.has(v));
+    const missing = [...wanted].filter((v) => !has.has(v));
     if (missing.length === 0) continue;
     issues.push({
       path: key,

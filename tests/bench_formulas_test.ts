@@ -3,6 +3,7 @@ import { presetSpec } from "../adapter/presets.ts";
 import {
   BENCH_MATRICES,
   benchCaseId,
+  benchCaseParams,
   benchMatrix,
   filterBenchCases,
   HEADLINE,
@@ -200,6 +201,25 @@ Deno.test("bench matrices: ids are unique, filters select by key", () => {
     /unknown filter key "nope"; the keys of a bench case: preset, h, path, dtype, b, sq, sk/,
   );
   assert.throws(() => benchMatrix("nope"), /unknown benchmark matrix/);
+  // Parsed once (bench/cases.ts parseBenchFilter) for the selection and its error message
+  assert.equal(
+    filterBenchCases(benchMatrix("headline"), " path = expanded , absorbed ; dtype = f16 ").length,
+    2,
+  );
+  assert.throws(() => filterBenchCases(benchMatrix("tiny"), "path"), /bad filter part "path"/);
+  assert.throws(() => filterBenchCases(benchMatrix("tiny"), "=x"), /bad filter part "=x"/);
+  assert.throws(
+    () => filterBenchCases(benchMatrix("tiny"), "path=absorbed,"),
+    /filter part "path=absorbed," has an empty value/,
+  );
+  assert.throws(
+    () => filterBenchCases(benchMatrix("tiny"), "path=absorbed;path=expanded"),
+    /filter key "path" appears twice/,
+  );
+  assert.deepEqual(
+    [...benchCaseParams(benchMatrix("tiny")[0]).keys()],
+    ["preset", "h", "path", "dtype", "b", "sq", "sk", "causal", "page"],
+  );
 });
 
 /** A report of these records, with every ceiling 1. */
