@@ -8,6 +8,7 @@
  * @module
  */
 import type { AttentionInputs, AttentionOutputs, GpuPlan, MlaSpec } from "../adapter/types.ts";
+import { ropeIsConstruction } from "../adapter/timing_scope.ts";
 import { readbackF32, UniformWriter } from "../gpu/buffers.ts";
 import type { GpuContext } from "../gpu/device.ts";
 import { grid1d } from "../gpu/dispatch.ts";
@@ -210,7 +211,7 @@ export async function runAttention(
         cos: ArrayLike<number>;
         stride: number;
         offset: number;
-        construction?: boolean;
+        construction: boolean;
       }) =>
         kit.dispatch(
           name,
@@ -224,7 +225,7 @@ export async function runAttention(
             kit.upload(o.cos, `${name}_cos_sin`, "f32"),
           ],
           grid1d(rows * heads * half),
-          { core: false, construction: o.construction ?? false },
+          { core: false, construction: o.construction },
         );
       ropePass("rope_q", buffers.qPe, layout.qRows, h, {
         cos: rowCosSin(spec, {
@@ -234,6 +235,7 @@ export async function runAttention(
         }),
         stride: rope,
         offset: 0,
+        construction: ropeIsConstruction("q_pe"),
       });
       ropePass("rope_k", buffers.kvCache, layout.kRows, 1, {
         cos: rowCosSin(spec, {
@@ -243,9 +245,8 @@ export async function runAttention(
         }),
         stride: r + rope,
         offset: r,
-        // The model caches k_pe already rotated (each key once, when it is written), so
-        // rotating the cached keys is cache construction: timed once, never replayed.
-        construction: true,
+        // The adapter's rule: the model caches k_pe rotated, so this is cache construction.
+        construction: ropeIsConstruction("k_pe"),
       });
       await launcher(plan, buffers, kit);
       timer?.resolve(enc);
