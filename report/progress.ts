@@ -72,6 +72,7 @@ export class ProgressReporter {
   #columns: number;
   #start: number;
   #done = 0;
+  #resumed = 0;
   #bad = 0;
   #counts: Record<string, number> = {};
   #lineShown = false;
@@ -123,6 +124,31 @@ export class ProgressReporter {
     this.#drawLive(result.id);
   }
 
+  /**
+   * Counts the cases an earlier, interrupted run finished (`run --resume`) without listing
+   * them again: one line says how many there were and how many are left, and the ETA
+   * is taken from the cases this run finishes.
+   *
+   * @param results the results already in the folder
+   */
+  resumed(results: readonly CaseResult[]): void {
+    if (results.length === 0) return;
+    const counts: Record<string, number> = {};
+    for (const r of results) {
+      this.#done++;
+      this.#resumed++;
+      const label = statusLabel(r);
+      this.#counts[label] = (this.#counts[label] ?? 0) + 1;
+      counts[label] = (counts[label] ?? 0) + 1;
+      if (r.status !== "pass") this.#bad++;
+    }
+    const parts = Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(", ");
+    this.#write(
+      `resuming: ${results.length} of ${this.total} cases already finished (${parts}); ` +
+        `${this.total - this.#done} to run\n`,
+    );
+  }
+
   /** Clears the live line and prints the final line (counts per status and elapsed). */
   finish(): void {
     const elapsed = this.#now() - this.#start;
@@ -139,8 +165,10 @@ export class ProgressReporter {
 
   #drawLive(current: string): void {
     const elapsed = this.#now() - this.#start;
-    const mean = this.#done > 0 ? elapsed / this.#done : 0;
-    const eta = this.#done > 0 ? formatDuration(mean * (this.total - this.#done)) : "?";
+    // Cases finished by an earlier run (resumed) took none of this run's time.
+    const ran = this.#done - this.#resumed;
+    const mean = ran > 0 ? elapsed / ran : 0;
+    const eta = ran > 0 ? formatDuration(mean * (this.total - this.#done)) : "?";
     const head = `[${this.#done}/${this.total}] ${this.#bad} failed  ${
       formatDuration(elapsed)
     } elapsed  eta ${eta}  `;

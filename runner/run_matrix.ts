@@ -424,7 +424,7 @@ export async function runMatrix(options: RunMatrixOptions): Promise<RunReport> {
   }
   await writeRunState(statePath, { version: 1, state: "running", report: header([], true) });
   const progress = new ProgressReporter(mine.length, { out: options.progress });
-  for (const r of previous.values()) progress.caseDone(r);
+  progress.resumed([...previous.values()]);
   const fresh: CaseResult[] = [];
   const runOne = options.testOnlyCaseRunner ?? runCase;
   const timeoutMs = options.caseTimeoutMs ?? DEFAULT_CASE_TIMEOUT_S * 1000;

@@ -55,6 +55,29 @@ Deno.test("progress: live mode rewrites one line with counts, elapsed and ETA", 
   assert.ok(out.text().endsWith("\r\x1b[K2/10 cases in 0:04: 1 pass, 1 fail, 8 not run\n"));
 });
 
+Deno.test("progress: a resumed run counts the earlier cases in one line, its ETA from its own", () => {
+  const out = sink(true);
+  let t = 0;
+  const [pass, fail, skip] = mixedResults();
+  const p = new ProgressReporter(10, { out, now: () => t, columns: 200 });
+  p.resumed([pass, fail]);
+  assert.equal(
+    out.text(),
+    "resuming: 2 of 10 cases already finished (1 pass, 1 fail); 8 to run\n",
+  );
+  assert.equal(p.done, 2);
+  assert.equal(p.failures, 1);
+  t = 3000;
+  p.caseDone(skip);
+  // 7 cases left at the 3 s the one case this run finished took, not 1 s (3 s / 3 done)
+  assert.ok(out.text().endsWith(`[3/10] 1 failed  0:03 elapsed  eta 0:21  ${skip.id}`));
+  p.finish();
+  assert.ok(out.text().endsWith("3/10 cases in 0:03: 1 pass, 1 skip, 1 fail, 7 not run\n"));
+  const quiet = sink(false);
+  new ProgressReporter(3, { out: quiet }).resumed([]);
+  assert.equal(quiet.text(), "");
+});
+
 Deno.test("progress: formatDuration", () => {
   assert.equal(formatDuration(0), "0:00");
   assert.equal(formatDuration(95_000), "1:35");

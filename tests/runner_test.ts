@@ -125,6 +125,15 @@ Deno.test({
     assert.equal(rebuilt.matrixIds.length, 24);
     const resumed = await runCli([...args, "--resume"]);
     assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
+    // The finished cases are counted in one line, not listed again.
+    assert.ok(
+      resumed.stdout.includes(
+        `resuming: ${before} of 24 cases already finished (${before} pass); ${24 - before} to run`,
+      ),
+      resumed.stdout,
+    );
+    assert.equal((resumed.stdout.match(/^\[\d+\/24\] /gm) ?? []).length, 24 - before);
+    assert.match(resumed.stdout, /^24\/24 cases in .*: 24 pass$/m);
     const { results } = await readJsonl(`${out}/results.jsonl`);
     const ids = results.map((r) => r.id);
     assert.equal(ids.length, 24);
