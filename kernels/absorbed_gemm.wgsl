@@ -74,8 +74,11 @@ const_assert EV == 1u || EV == 2u || EV == 4u || EV == 8u || EV == 16u;
 const_assert HT <= 16u; // s0..s15, a0..a15
 // Packed, the values pass takes its EV columns as EV / 2 texels.
 const_assert CPT == 1u || EV % 2u == 0u;
-// Keys per invocation in the scores pass: four vec4 columns of scores per head.
-const KG: u32 = 16u;
+// Keys per invocation in the scores pass (the plan's keysPerBlock, which sizes the grid):
+// four vec4 columns of scores per head. The tile is written out for 16 (ra..rd), so any
+// other value the plan might name fails to compile rather than drop or repeat keys.
+const KG: u32 = 16u; // @param
+const_assert KG == 16u;
 
 struct Params {
   total_t: u32, // query tokens

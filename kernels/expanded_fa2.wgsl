@@ -39,10 +39,14 @@ const QK_VEC4: u32 = 48u; // @param (nope + rope) / 4
 const V_VEC4: u32 = 32u; // @param v / 4
 
 const BQ: u32 = 64u; // @param queries per tile: 64, 32 or 16 (the host's q_tiles use the same)
-const BK: u32 = 32u; // keys per tile
+const BK: u32 = 32u; // @param keys per tile (the plan's keysPerBlock; its memory checks count 32)
+const_assert BK == 32u; // TX = 8 key micro-columns and PS's bank padding assume 32
 const TY: u32 = BQ / 4u; // query micro-rows (16 at 64 queries)
 const TX: u32 = BK / 4u; // 8 key micro-columns
-const WG: u32 = TX * TY; // invocations (128 at 64 queries): 2 BQ, so r < BQ covers every row
+// Invocations (128 at 64 queries): 2 BQ, so r < BQ covers every row. The plan's
+// workgroupSize, given so that a plan that disagrees with the tile fails to compile.
+const WG: u32 = 128u; // @param
+const_assert WG == TX * TY;
 const DKV: u32 = 4u; // vec4s of the head width per staged chunk
 const CPT: u32 = (V_VEC4 + TX - 1u) / TX; // output vec4 columns per invocation
 // Row stride of ps, padded by one: the softmax's invocation r walks row r, so a warp's

@@ -58,8 +58,11 @@ const_assert CPT == 1u || (QK_VEC4 % 2u == 0u && V_VEC4 % 2u == 0u && EV % 2u ==
 const QK_TEX: u32 = QK_VEC4 / CPT; // texels per q or K row
 const V_TEX: u32 = V_VEC4 / CPT; // texels per V row
 const_assert QT <= 16u; // s0..s15, a0..a15
-// Keys per invocation in the scores pass: four vec4 columns of scores per query.
-const KG: u32 = 16u;
+// Keys per invocation in the scores pass (the plan's keysPerBlock, which sizes the grid):
+// four vec4 columns of scores per query. Written out for 16, so any other value the plan
+// might name fails to compile rather than drop or repeat keys.
+const KG: u32 = 16u; // @param
+const_assert KG == 16u;
 
 struct Params {
   tiles: u32,      // query tiles of this dispatch (one group of sequences)

@@ -64,6 +64,7 @@ export async function launchAbsorbedGemm(
   const switches = [...packed.switches, ...(pt ? ["ptex"] : [])];
   const params = {
     WG: v.workgroupSize,
+    KG: v.keysPerBlock,
     HT: v.headsPerTile,
     KEY_VEC4: keyVec4,
     VAL_VEC4: a.valueWidth / 4,

@@ -60,6 +60,7 @@ export async function launchExpandedGemm(
   const pt = gemmProbTexture(kit, plan);
   const params = {
     WG: v.workgroupSize,
+    KG: v.keysPerBlock,
     QT: v.queryTile,
     QK_VEC4: kc / 4,
     V_VEC4: vDim / 4,

@@ -43,6 +43,8 @@ export async function launchExpandedTiled(
     QK_VEC4: kc / 4,
     V_VEC4: vDim / 4,
     BQ: v.queryTile,
+    BK: v.keysPerBlock,
+    WG: v.workgroupSize,
   });
   const { tiles, groups } = denseGroups(layout, v.queryTile, { rowK, rowV, maxBinding, align });
   const qTiles = kit.upload(tiles.length ? tiles : [0, 1], "q_tiles", "u32");
