@@ -8,7 +8,6 @@
  * @module
  */
 import type { AttentionInputs, AttentionOutputs, GpuPlan, MlaSpec } from "../adapter/types.ts";
-import { ropeIsConstruction } from "../adapter/timing_scope.ts";
 import { readbackF32, UniformWriter } from "../gpu/buffers.ts";
 import type { GpuContext } from "../gpu/device.ts";
 import { grid1d } from "../gpu/dispatch.ts";
@@ -183,6 +182,7 @@ export async function runAttention(
       const enc = device.createCommandEncoder({ label: "runAttention" });
       const kit = new LaunchKit(device, enc, {
         dtype,
+        path: plan.path,
         subgroups,
         cache: pipelineCacheOf(ctx),
         timer,
@@ -211,7 +211,6 @@ export async function runAttention(
         cos: ArrayLike<number>;
         stride: number;
         offset: number;
-        construction: boolean;
       }) =>
         kit.dispatch(
           name,
@@ -224,8 +223,8 @@ export async function runAttention(
             data,
             kit.upload(o.cos, `${name}_cos_sin`, "f32"),
           ],
+          // rope_q per step, rope_k construction: adapter/pass_roles.ts
           grid1d(rows * heads * half),
-          { core: false, construction: o.construction },
         );
       ropePass("rope_q", buffers.qPe, layout.qRows, h, {
         cos: rowCosSin(spec, {
@@ -235,7 +234,6 @@ export async function runAttention(
         }),
         stride: rope,
         offset: 0,
-        construction: ropeIsConstruction("q_pe"),
       });
       ropePass("rope_k", buffers.kvCache, layout.kRows, 1, {
         cos: rowCosSin(spec, {
@@ -245,8 +243,6 @@ export async function runAttention(
         }),
         stride: r + rope,
         offset: r,
-        // The adapter's rule: the model caches k_pe rotated, so this is cache construction.
-        construction: ropeIsConstruction("k_pe"),
       });
       await launcher(plan, buffers, kit);
       timer?.resolve(enc);

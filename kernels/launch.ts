@@ -7,7 +7,14 @@
  *
  * @module
  */
-import type { CacheTextureShape, Dtype, GpuPlan, KernelVariant } from "../adapter/types.ts";
+import type {
+  AttentionPath,
+  CacheTextureShape,
+  Dtype,
+  GpuPlan,
+  KernelVariant,
+} from "../adapter/types.ts";
+import { HARNESS_PASS_NAMES, passRole, passRoleReason } from "../adapter/pass_roles.ts";
 import { texelVec4s } from "../adapter/gemm_plan.ts";
 import {
   createStorage,
@@ -137,6 +144,8 @@ export class LaunchKit {
   readonly dtype: Dtype;
   /** Whether the plan's variant uses subgroups (kernels/source.ts `// @sg:` lines). */
   readonly subgroups: boolean;
+  /** The plan's attention path (a harness pass's timing role can depend on it). */
+  readonly path: AttentionPath;
   /** Passes dispatched so far, in order. */
   readonly passes: RecordedPass[] = [];
   #cache: PipelineCache;
@@ -153,6 +162,7 @@ export class LaunchKit {
     enc: GPUCommandEncoder,
     options: {
       dtype: Dtype;
+      path: AttentionPath;
       subgroups?: boolean;
       cache: PipelineCache;
       timer: PassTimer | null;
@@ -162,6 +172,7 @@ export class LaunchKit {
   ) {
     this.device = device;
     this.dtype = options.dtype;
+    this.path = options.path;
     this.subgroups = options.subgroups ?? false;
     this.#enc = enc;
     this.#cache = options.cache;
@@ -288,7 +299,11 @@ export class LaunchKit {
           texture.createView(),
         ],
         grid1d(texels),
-        { construction: o.construction ?? false, core: o.core ?? false },
+        // A harness pass's role is the adapter's (adapter/pass_roles.ts); a pass of the
+        // caller's own is outside the core unless it says otherwise.
+        passRole(this.path, name) !== undefined
+          ? { construction: o.construction, core: o.core }
+          : { construction: o.construction ?? false, core: o.core ?? false },
       );
     }
     return texture.createView();
@@ -312,12 +327,10 @@ export class LaunchKit {
     const key = await this.rowsTexture("key_texture", o.k, o.keyTexture, {
       rows,
       rowVec4: plan.attention.keyWidth / 4,
-      construction: true,
     });
     const value = await this.rowsTexture("value_texture", o.v, o.valueTexture, {
       rows,
       rowVec4: plan.attention.valueWidth / 4,
-      construction: true,
     });
     return { key, value };
   }
@@ -372,7 +385,6 @@ export class LaunchKit {
         Math.ceil(rows / t.rows) * a.numHeads *
           (Math.ceil(r / (4 * t.columns)) + a.qkRopeHeadDim / 4),
       ),
-      { core: false },
     );
     return qAbsorbed;
   }
@@ -415,7 +427,6 @@ export class LaunchKit {
       view = await this.rowsTexture(name, buffers.wKvB, shape, {
         rows: a.numHeads * (a.qkNopeHeadDim + a.vChannels),
         rowVec4: a.kvLoraRank / 4,
-        construction: true,
       });
       this.#weightViews.set(buffers.wKvB, view);
     }
@@ -454,7 +465,6 @@ export class LaunchKit {
       grid1d(
         Math.ceil(totalQ / t.tokens) * a.numHeads * Math.ceil(a.vChannels / t.channels),
       ),
-      { core: false },
     );
   }
 
@@ -534,7 +544,6 @@ export class LaunchKit {
         q,
       ],
       grid1d(layout.qRows * h * (nope + rope)),
-      { core: false },
     );
     const rowK = h * (nope + rope) * eb;
     const rowV = h * vDim * eb;
@@ -547,7 +556,6 @@ export class LaunchKit {
       : await this.rowsTexture("expand_latent_texture", buffers.kvCache, et.latent, {
         rows: layout.kRows,
         rowVec4: (r + rope) / 4,
-        construction: true,
       });
     const wTex = et === undefined
       ? null
@@ -590,10 +598,30 @@ export class LaunchKit {
           ),
           Math.ceil(rows / t.rows),
         ],
-        { construction: true },
       );
     }
     return { q, k, v, rowK, rowV };
+  }
+
+  /**
+   * A pass's timing role: a harness pass's from the adapter (adapter/pass_roles.ts), which
+   * options may restate but not contradict; any other pass's from its options (core
+   * unless it says otherwise).
+   */
+  #roleOf(name: string, options: DispatchPassOptions): { core: boolean; construction: boolean } {
+    const fixed = passRole(this.path, name);
+    const construction = options.construction ?? false;
+    const given = construction ? "construction" : (options.core ?? true) ? "core" : "step";
+    if (fixed === undefined) return { core: given === "core", construction };
+    const stated = options.construction !== undefined || options.core !== undefined;
+    if (stated && given !== fixed) {
+      throw new Error(
+        `pass "${name}" is the harness's, and on the ${this.path} path it is ${fixed} ` +
+          `(adapter/pass_roles.ts: ${passRoleReason(name)}), not ${given}; a backend's ` +
+          `own pass needs a name of its own (harness passes: ${HARNESS_PASS_NAMES.join(", ")})`,
+      );
+    }
+    return { core: fixed === "core", construction: fixed === "construction" };
   }
 
   /** Encode (and record) one compute pass. */
@@ -615,10 +643,10 @@ export class LaunchKit {
         })),
       });
     const [x, y = 1] = workgroups;
-    const construction = options.construction ?? false;
+    const { core, construction } = this.#roleOf(name, options);
     this.passes.push({
       name,
-      core: !construction && (options.core ?? true),
+      core,
       construction,
       pipeline,
       group,

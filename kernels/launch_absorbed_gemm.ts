@@ -45,7 +45,6 @@ export async function launchAbsorbedGemm(
   const qTex = await kit.rowsTexture("query_texture", qAbs, queryTexture, {
     rows: qRows,
     rowVec4: keyVec4,
-    core: true,
   });
   // 2. The latent cache into the texture both passes read it through: cache construction,
   // outside the attention core (a serving loop keeps its cache in this form and appends
@@ -53,7 +52,6 @@ export async function launchAbsorbedGemm(
   const cacheTex = await kit.rowsTexture("cache_texture", buffers.kvCache, cacheTexture, {
     rows: plan.layout.kRows,
     rowVec4: keyVec4,
-    construction: true,
   });
   // 3. Scores, softmax (gemm_softmax.ts) and values; scores and values share their bindings.
   // Packed f16 rows (the plan packs the cache and the query alike): texels of two vec4s.

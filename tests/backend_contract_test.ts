@@ -335,6 +335,7 @@ gpuTest("kit.compile applies a user kernel's line switches, as kit.kernel does",
   const ctx = await gpu();
   const kit = new LaunchKit(ctx.device, ctx.device.createCommandEncoder(), {
     dtype: "f32",
+    path: "absorbed",
     cache: pipelineCacheOf(ctx),
     timer: null,
     owned: [],
@@ -353,3 +354,50 @@ gpuTest("kit.compile applies a user kernel's line switches, as kit.kernel does",
   await assert.rejects(() => kit.compile(source, "main"), /switched\.wgsl|not_declared/);
   await assert.rejects(() => kit.compile(source, "main", {}, ["f16"]), RangeError);
 });
+
+gpuTest(
+  "kit.dispatch: a backend's own pass takes its options' role, a harness pass the adapter's",
+  async () => {
+    const ctx = await gpu();
+    const owned: GPUBuffer[] = [];
+    const kit = (path: "absorbed" | "expanded") =>
+      new LaunchKit(ctx.device, ctx.device.createCommandEncoder(), {
+        dtype: "f32",
+        path,
+        cache: pipelineCacheOf(ctx),
+        timer: null,
+        owned,
+      });
+    const source = {
+      fileName: "one.wgsl",
+      code: "@group(0) @binding(0) var<storage, read_write> o: array<u32>;\n" +
+        "@compute @workgroup_size(1)\nfn main() { o[0] = 1u; }",
+    };
+    const k = kit("absorbed");
+    const pipe = await k.compile(source, "main");
+    const buf = k.storage(16, "o");
+    k.dispatch("my_copy", pipe, [buf], [1], { construction: true });
+    k.dispatch("my_step", pipe, [buf], [1], { core: false });
+    k.dispatch("my_core", pipe, [buf], [1]);
+    // A harness pass name: the adapter's role, restated or not; contradicted, an error.
+    k.dispatch("cache_texture", pipe, [buf], [1]);
+    k.dispatch("gemm_scores", pipe, [buf], [1], { core: true });
+    assert.deepEqual(k.passes.map((p) => [p.name, p.core, p.construction]), [
+      ["my_copy", false, true],
+      ["my_step", false, false],
+      ["my_core", true, false],
+      ["cache_texture", false, true],
+      ["gemm_scores", true, false],
+    ]);
+    assert.throws(
+      () => k.dispatch("rope_k", pipe, [buf], [1], { core: true }),
+      /pass "rope_k" is the harness's, and on the absorbed path it is construction \(adapter\/pass_roles\.ts: the model caches k_pe rotated.*\), not core; a backend's own pass needs a name of its own/,
+    );
+    // query_texture: in the core of the absorbed path, q packing (per step) on the expanded
+    const e = kit("expanded");
+    e.dispatch("query_texture", pipe, [e.storage(16, "o")], [1]);
+    k.dispatch("query_texture", pipe, [buf], [1]);
+    assert.deepEqual([e.passes[0].core, k.passes.at(-1)!.core], [false, true]);
+    for (const b of owned) b.destroy();
+  },
+);

@@ -6,14 +6,26 @@
  * list leaves out would change a case's numbers with no kernel hash changing. So every file
  * the runs below compile, recorded through the kit's source hook, must be in its backend's
  * list (or be the RoPE pass every run shares), on this device and on GPU-class caps, where
- * plans take other paths.
+ * plans take other paths. The same runs check that every pass they record is one of the
+ * harness's passes, with the timing role adapter/pass_roles.ts gives it.
  */
 import assert from "node:assert/strict";
 import { BUNDLED_KERNEL_FILES, type BundledGpuBackendId } from "../adapter/backends.ts";
 import { resolve } from "../adapter/resolve.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import type { DeviceCaps, LayoutRequest } from "../adapter/types.ts";
-import { CAPS, gpuClassCaps, gpuStep, gpuTest, runCase, slowOnGlFallback } from "./gpu_helpers.ts";
+import {
+  CAPS,
+  gpu,
+  gpuClassCaps,
+  gpuStep,
+  gpuTest,
+  planCase,
+  slowOnGlFallback,
+} from "./gpu_helpers.ts";
+import { passRole } from "../adapter/pass_roles.ts";
+import { runAttention } from "../kernels/attention.ts";
+import type { RecordedPass } from "../kernels/launch.ts";
 
 const LAYOUTS: readonly LayoutRequest[] = [
   // MTP decode over 600 keys: the absorbed kernels split the keys (combine, split sums)
@@ -23,7 +35,7 @@ const LAYOUTS: readonly LayoutRequest[] = [
 ];
 
 gpuTest(
-  "every WGSL file a bundled backend compiles is in its BUNDLED_KERNEL_FILES list",
+  "every WGSL file a bundled backend compiles is in its BUNDLED_KERNEL_FILES list, every pass has its adapter role",
   async (t) => {
     const settings: [string, DeviceCaps, string | null][] = [
       ["this device", CAPS!, null],
@@ -44,16 +56,34 @@ gpuTest(
           const label = `${id}, ${where}, sq ${layout.kind === "bshd" ? layout.seqQ : "?"}`;
           await gpuStep(t, label, { skip: slow }, async () => {
             const compiled = new Set<string>();
-            await runCase(
-              { spec: "tiny", dtype: "f32", backend: id, layout, caps },
-              (file, src) => {
+            const c = await planCase({ spec: "tiny", dtype: "f32", backend: id, layout, caps });
+            let passes: readonly RecordedPass[] = [];
+            await runAttention(await gpu(), c.plan, {
+              spec: c.spec,
+              inputs: c.inputs,
+              mutate: (file, src) => {
                 compiled.add(file);
                 return src;
               },
-            );
+              session: (session) => {
+                passes = session.passes;
+                return Promise.resolve();
+              },
+            });
             const listed = new Set([...BUNDLED_KERNEL_FILES[id], "rope.wgsl"]);
             const missing = [...compiled].filter((f) => !listed.has(f));
             assert.deepEqual(missing, [], `${label}: compiled ${[...compiled].join(", ")}`);
+            // Every pass is one of the harness's, timed as the adapter says.
+            assert.ok(passes.length > 0);
+            for (const p of passes) {
+              const role = passRole(c.plan.path, p.name);
+              assert.ok(role !== undefined, `${label}: pass ${p.name} has no role`);
+              assert.deepEqual(
+                { core: p.core, construction: p.construction },
+                { core: role === "core", construction: role === "construction" },
+                `${label}: ${p.name}`,
+              );
+            }
           });
         }
       }
