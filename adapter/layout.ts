@@ -348,6 +348,25 @@ export function visible(layout: NormalizedLayout, q: number, k: number): boolean
 }
 
 /**
+ * How many keys query token `q` sees: the keys it sees are always the first ones of its
+ * sequence (bottom-right causal alignment: min(kLen, max(0, i + causalOffset + 1)) for the
+ * sequence's i-th query; without causality every key), the same set {@link visible}
+ * admits. Kernels get this count per query (kernels/tables.ts `queryMeta`).
+ *
+ * @example
+ * ```ts
+ * import { normalizeLayout, visibleKeyCount } from "./layout.ts";
+ * const l = normalizeLayout({ kind: "bshd", batch: 1, seqQ: 2, seqK: 4, causal: true });
+ * visibleKeyCount(l, 0); // 3
+ * ```
+ */
+export function visibleKeyCount(layout: NormalizedLayout, q: number): number {
+  const s = layout.seqs[layout.qSeqId[q]];
+  if (!layout.causal) return s.kLen;
+  return Math.min(s.kLen, Math.max(0, q - s.qStart + s.causalOffset + 1));
+}
+
+/**
  * Whether the keys of a layout are its query tokens (self-attention, as in a
  * layer forward or a prefill): same rows, same lengths, no cache.
  *

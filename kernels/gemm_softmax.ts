@@ -64,7 +64,14 @@ export interface GemmProbTexture {
 export function gemmProbTexture(kit: LaunchKit, plan: GpuPlan): GemmProbTexture | null {
   const shape = plan.variant.probTexture;
   if (shape === undefined) return null;
-  const view = kit.texture(shape, "rgba32float", "probs_texture").createView();
+  // P is f32 whatever the dtype: the kernels declare p_tex rgba32float.
+  if (shape.format !== "rgba32float") {
+    throw new Error(
+      `plan ${plan.variant.family}: probTexture format ${shape.format}; the gemm kernels ` +
+        "write and read probabilities as rgba32float",
+    );
+  }
+  const view = kit.texture(shape, shape.format, "probs_texture").createView();
   return { view, rowsPerTexelRow: shape.rowsPerTexelRow };
 }
 

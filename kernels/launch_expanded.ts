@@ -9,7 +9,13 @@
  */
 import { expandedTextureBinding } from "../adapter/gemm_plan.ts";
 import type { GpuPlan } from "../adapter/types.ts";
-import { type AttentionBuffers, type Binding, type LaunchKit, packedRows } from "./launch.ts";
+import {
+  type AttentionBuffers,
+  type Binding,
+  type LaunchKit,
+  packedRows,
+  variantFields,
+} from "./launch.ts";
 import { denseGroups, queryTiles } from "./tables.ts";
 
 /**
@@ -57,7 +63,7 @@ export async function launchExpanded(
     QK_VEC4: kc / 4,
     V_VEC4: vDim / 4,
     BLOCK: v.keysPerBlock,
-    DSTEP: v.decodeStep ?? 4,
+    DSTEP: variantFields(plan, ["decodeStep"], "wgsl-expanded").decodeStep,
     RPTK: kShape?.rowsPerTexelRow ?? 1,
     RPTV: vShape?.rowsPerTexelRow ?? 1,
     CPT: packed.CPT,

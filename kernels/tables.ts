@@ -6,6 +6,7 @@
  * @module
  */
 import { ropeCosSin } from "../adapter/rope.ts";
+import { visibleKeyCount } from "../adapter/layout.ts";
 import type { MlaSpec, NormalizedLayout } from "../adapter/types.ts";
 
 /**
@@ -27,8 +28,7 @@ export function queryMeta(layout: NormalizedLayout): Uint32Array {
   for (const s of layout.seqs) {
     for (let i = 0; i < s.qLen; i++) {
       const t = s.qStart + i;
-      const seen = layout.causal ? Math.min(s.kLen, Math.max(0, i + s.causalOffset + 1)) : s.kLen;
-      out.set([layout.qRowOf[t], s.kStart, seen, 0], 4 * t);
+      out.set([layout.qRowOf[t], s.kStart, visibleKeyCount(layout, t), 0], 4 * t);
     }
   }
   return out;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { normalizeLayout, visible } from "../adapter/layout.ts";
+import { normalizeLayout, visible, visibleKeyCount } from "../adapter/layout.ts";
 import type { NormalizedLayout } from "../adapter/types.ts";
 
 /** All (q, k) pairs a layout lets attend, as "q:k" strings. */
@@ -107,4 +107,30 @@ Deno.test("paged thd cache", () => {
   });
   assert.deepEqual(l.kRowOf, [4, 5, 6, 0]);
   assert.equal(l.kRows, 8);
+});
+
+Deno.test("visibleKeyCount: the keys each query sees are its sequence's first that many", () => {
+  const layouts = [
+    normalizeLayout({ kind: "bshd", batch: 2, seqQ: 3, seqK: 7, causal: true }),
+    normalizeLayout({ kind: "bshd", batch: 2, seqQ: 5, seqK: 3, causal: true }), // s_q > s_k
+    normalizeLayout({ kind: "bshd", batch: 3, seqQ: 1, seqK: 6, kvLens: [6, 0, 2], causal: true }),
+    normalizeLayout({ kind: "thd", cuSeqlensQ: [0, 2, 2, 7], causal: true }),
+    normalizeLayout({
+      kind: "thd",
+      cuSeqlensQ: [0, 3, 5],
+      cuSeqlensK: [0, 4, 10],
+      cuSeqlensQPadded: [0, 4, 8],
+      cuSeqlensKPadded: [0, 6, 12],
+      causal: false,
+    }),
+  ];
+  for (const l of layouts) {
+    for (let q = 0; q < l.totalQ; q++) {
+      const s = l.seqs[l.qSeqId[q]];
+      const seen: number[] = [];
+      for (let k = 0; k < l.totalK; k++) if (visible(l, q, k)) seen.push(k);
+      const n = visibleKeyCount(l, q);
+      assert.deepEqual(seen, Array.from({ length: n }, (_, j) => s.kStart + j), `q ${q}`);
+    }
+  }
 });
