@@ -669,7 +669,7 @@ export class LaunchKit {
  * them, so the two never disagree.
  */
 const ABSORB_Q_TILE = { rows: 4, columns: 4 } as const;
-const UP_PROJ_TILE = { tokens: 4, channels: 4 } as const;
+const UP_PROJ_TILE = { tokens: 4, channels: 16 } as const;
 const EXPAND_KV_TILE = { rows: 8, channels: 4, workgroupSize: 64 } as const;
 
 /**

@@ -4,12 +4,15 @@
 // x is the latent attention output [totalQ, h, r] (f32, normalized); W_UV,h is rows
 // nope .. nope+v of head h's block of w_kv_b [h * (nope + v), r]:
 //   out[t, h, m] = sum_j x[t, h, j] * w_kv_b[h * (nope + v) + nope + m, j].
-// Tiling: one invocation per (TT tokens, head, TM output channels). Per vec4 j of the
-// latent it loads TT x vec4s and TM weight vec4s for TT x TM dot products (16 per 8
-// loads; one output per invocation did 1 per 2). On lavapipe a load costs about a
-// dozen FMAs (docs/benchmarks.md), so the tile is what makes it fast; on a GPU the four
-// weight rows are shared by the tile's tokens from registers. Tokens and channels past
-// the end re-read the last one (in bounds) and are not stored.
+// Tiling: one invocation per (TT = 4 tokens, head, TM = 16 output channels). Per vec4 j of
+// the latent it loads 4 x vec4s and 16 weight vec4s for 4 x 16 dot products (64 per 20
+// loads). x is a storage buffer, which lavapipe loads a component at a time for each lane,
+// while the weights come through a texture (switch tex) at one fetch per vec4: with 4
+// channels per invocation the x loads took most of the pass (250 ms of a 256-token
+// V2-Lite prefill, docs/benchmarks.md, session 28); 16 channels load each x vec4 a
+// quarter as often. On a GPU the weight rows are shared by the tile's tokens from
+// registers. Tokens and channels past the end re-read the last one (in bounds) and are
+// not stored.
 
 alias store_t = f32; // @dtype storage type
 
@@ -32,7 +35,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
 const TT: u32 = 4u; // @param tokens per invocation (the host's grid reads the same value)
-const TM: u32 = 4u; // @param output channels per invocation (the columns of one mat4x4)
+const TM: u32 = 16u; // @param output channels per invocation (four mat4x4 column blocks)
 const WRPT: u32 = 1u; // @param w_kv_b rows per texture row of w_tex (switch tex)
 
 // Where w_kv_b row `row` starts: a vec4 index into the buffer, or the texel of its vec4 0.
@@ -46,8 +49,36 @@ fn ldw(a: vec2<u32>, j: u32) -> vec4<f32> {
   return vec4<f32>(w_kv_b[a.x + j]); // @notex
   // @tex: return textureLoad(w_tex, vec2<u32>(a.x + j, a.y));
 }
-// a0..a3 below are written out for 4 tokens of 4 channels.
-const_assert TT == 4u && TM == 4u;
+
+// Vec4 j of four w_kv_b rows as the columns of a matrix: x * m is the four rows' dot
+// products with x.
+fn ldm(r: array<vec2<u32>, 4>, j: u32) -> mat4x4<f32> {
+  return mat4x4<f32>(ldw(r[0], j), ldw(r[1], j), ldw(r[2], j), ldw(r[3], j));
+}
+
+// The accumulators below are written out for 4 tokens x 4 blocks of 4 channels (named,
+// not a private array indexed in the loop: lavapipe keeps those in memory, see
+// absorbed_gemm.wgsl).
+const_assert TT == 4u && TM == 16u;
+
+// Four channel rows of W_UV,h from row m (each clamped to the last channel).
+fn rows4(wr: u32, m: u32, lm: u32) -> array<vec2<u32>, 4> {
+  return array<vec2<u32>, 4>(w_at(wr + min(m, lm)), w_at(wr + min(m + 1u, lm)),
+                             w_at(wr + min(m + 2u, lm)), w_at(wr + min(m + 3u, lm)));
+}
+
+// Store token t's 16 outputs (channels m0 .. m0 + 15, those below v).
+fn store(t: u32, head: u32, m0: u32, a: array<vec4<f32>, 4>) {
+  if (t >= params.total_q) {
+    return;
+  }
+  let base = (t * params.heads + head) * params.v + m0;
+  for (var c = 0u; c < TM; c++) {
+    if (m0 + c < params.v) {
+      out[base + c] = a[c / 4u][c % 4u];
+    }
+  }
+}
 
 @compute @workgroup_size(64)
 fn up_proj(@builtin(global_invocation_id) gid: vec3<u32>,
@@ -70,33 +101,56 @@ fn up_proj(@builtin(global_invocation_id) gid: vec3<u32>,
   let x2 = (min(t0 + 2u, lt) * params.heads + head) * params.r_vec4;
   let x3 = (min(t0 + 3u, lt) * params.heads + head) * params.r_vec4;
   let wr = head * params.w_block_rows + params.nope; // W_UV,h's first row
-  let w0 = w_at(wr + min(m0, lm));
-  let w1 = w_at(wr + min(m0 + 1u, lm));
-  let w2 = w_at(wr + min(m0 + 2u, lm));
-  let w3 = w_at(wr + min(m0 + 3u, lm));
-  // a<i>: token t0 + i's outputs for channels m0 .. m0 + 3.
-  var a0 = vec4<f32>(0.0);
-  var a1 = vec4<f32>(0.0);
-  var a2 = vec4<f32>(0.0);
-  var a3 = vec4<f32>(0.0);
+  let w0 = rows4(wr, m0, lm);
+  let w1 = rows4(wr, m0 + 4u, lm);
+  let w2 = rows4(wr, m0 + 8u, lm);
+  let w3 = rows4(wr, m0 + 12u, lm);
+  // a<i><b>: token t0 + i's outputs for channels m0 + 4b .. m0 + 4b + 3.
+  var a00 = vec4<f32>(0.0);
+  var a01 = vec4<f32>(0.0);
+  var a02 = vec4<f32>(0.0);
+  var a03 = vec4<f32>(0.0);
+  var a10 = vec4<f32>(0.0);
+  var a11 = vec4<f32>(0.0);
+  var a12 = vec4<f32>(0.0);
+  var a13 = vec4<f32>(0.0);
+  var a20 = vec4<f32>(0.0);
+  var a21 = vec4<f32>(0.0);
+  var a22 = vec4<f32>(0.0);
+  var a23 = vec4<f32>(0.0);
+  var a30 = vec4<f32>(0.0);
+  var a31 = vec4<f32>(0.0);
+  var a32 = vec4<f32>(0.0);
+  var a33 = vec4<f32>(0.0);
   for (var j = 0u; j < params.r_vec4; j++) {
-    // Column c is channel m0 + c's weights: x * b is the four channels' dot products.
-    let b = mat4x4<f32>(ldw(w0, j), ldw(w1, j), ldw(w2, j), ldw(w3, j));
-    a0 += x[x0 + j] * b;
-    a1 += x[x1 + j] * b;
-    a2 += x[x2 + j] * b;
-    a3 += x[x3 + j] * b;
+    let v0 = x[x0 + j];
+    let v1 = x[x1 + j];
+    let v2 = x[x2 + j];
+    let v3 = x[x3 + j];
+    // One block of 4 channels at a time: column c of b is channel m0 + 4 x block + c.
+    var b = ldm(w0, j);
+    a00 += v0 * b;
+    a10 += v1 * b;
+    a20 += v2 * b;
+    a30 += v3 * b;
+    b = ldm(w1, j);
+    a01 += v0 * b;
+    a11 += v1 * b;
+    a21 += v2 * b;
+    a31 += v3 * b;
+    b = ldm(w2, j);
+    a02 += v0 * b;
+    a12 += v1 * b;
+    a22 += v2 * b;
+    a32 += v3 * b;
+    b = ldm(w3, j);
+    a03 += v0 * b;
+    a13 += v1 * b;
+    a23 += v2 * b;
+    a33 += v3 * b;
   }
-  let acc = array<vec4<f32>, 4>(a0, a1, a2, a3);
-  for (var i = 0u; i < TT; i++) {
-    let t = t0 + i;
-    if (t < params.total_q) {
-      let base = (t * params.heads + head) * params.v + m0;
-      for (var c = 0u; c < TM; c++) {
-        if (m0 + c < params.v) {
-          out[base + c] = acc[i][c];
-        }
-      }
-    }
-  }
+  store(t0, head, m0, array<vec4<f32>, 4>(a00, a01, a02, a03));
+  store(t0 + 1u, head, m0, array<vec4<f32>, 4>(a10, a11, a12, a13));
+  store(t0 + 2u, head, m0, array<vec4<f32>, 4>(a20, a21, a22, a23));
+  store(t0 + 3u, head, m0, array<vec4<f32>, 4>(a30, a31, a32, a33));
 }

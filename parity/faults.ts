@@ -368,8 +368,8 @@ export const FAULTS: readonly Fault[] = [
       "output",
     {
       file: "up_proj.wgsl",
-      pattern: "a1 += x[x1 + j] * b;",
-      replacement: "a1 += x[x0 + j] * b;",
+      pattern: "let v1 = x[x1 + j];",
+      replacement: "let v1 = x[x0 + j];",
       scenario: TINY_ABSORBED_MTP,
     },
   ),
