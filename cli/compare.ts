@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { checkOutputsApart } from "../report/output_overlap.ts";
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import {
   compareBaselines,
@@ -119,6 +120,12 @@ export function compareCommand() {
       if (opts.md) await checkOutputFile(opts.md, { label: "--md" });
       if (opts.json) await checkOutputFile(opts.json, { label: "--json" });
       if (opts.html) await checkOutputFile(opts.html, { label: "--html" });
+      // No output may be an input (the current report.json, a baseline) or another output.
+      await checkOutputsApart([["--md", opts.md], ["--json", opts.json], ["--html", opts.html]], [
+        ["<baseline>", baselineArg],
+        ["<current>", currentArg],
+        ["--thresholds", opts.thresholds],
+      ]);
       const thresholds = opts.thresholds ? await readThresholds(opts.thresholds) : undefined;
       const current = await loadComparable(currentArg, { backend: currentBackend() });
       const base = await resolveBaselineArg(baselineArg, current);

@@ -11,6 +11,7 @@ import { readReportJson } from "../report/json.ts";
 import type { RunReport } from "../results/types.ts";
 import { writeHistoryHtml } from "../drift/history_html.ts";
 import { checkOutputFile } from "../report/output_paths.ts";
+import { checkOutputsApart } from "../report/output_overlap.ts";
 import { CliError, EXIT } from "./errors.ts";
 
 function parseFraction(value: string): number {
@@ -189,12 +190,26 @@ export function historyCommand() {
     .option("--fail-on-step", "exit 1 when a step is flagged")
     .action(async (filter, opts) => {
       if (opts.html) await checkOutputFile(opts.html, { label: "--html" });
+      // The chart may not overwrite the database or a report being added.
+      await checkOutputsApart([["--html", opts.html]], [
+        ["--db", opts.db],
+        ...(opts.add ?? []).map((a) => ["--add", a] as const),
+      ]);
       if (!opts.add) {
+        // A query reads: a missing or empty file is no database (opening it would make one).
+        let size: number;
         try {
-          await Deno.stat(opts.db);
+          size = (await Deno.stat(opts.db)).size;
         } catch {
           throw new CliError(
             `${opts.db}: no such history database (record runs with run --history ${opts.db})`,
+            EXIT.badInput,
+          );
+        }
+        if (size === 0) {
+          throw new CliError(
+            `${opts.db}: an empty file, not a history database (record runs with run ` +
+              `--history ${opts.db}, or add them here with --add)`,
             EXIT.badInput,
           );
         }

@@ -29,7 +29,7 @@ import { sampleRows } from "../reference/sample_rows.ts";
 import { SafetensorsError } from "../weights/errors.ts";
 import { layerPrefix, loadLayerWeights } from "../weights/hf_names.ts";
 import { SafetensorsFile, writeSafetensorsFile } from "../weights/safetensors.ts";
-import { resolve as resolvePath } from "node:path";
+import { sameFile } from "../report/output_overlap.ts";
 import { checkOutputFile } from "../report/output_paths.ts";
 import { LayerInputError } from "../weights/errors.ts";
 import { resolveLayerPlan } from "./layer_plan.ts";
@@ -148,17 +148,6 @@ async function openFile(path: string): Promise<SafetensorsFile> {
   } catch (e) {
     if (e instanceof SafetensorsError) throw bad(e.message);
     throw e;
-  }
-}
-
-/** Whether two paths name the same file (an existing file by device and inode). */
-async function sameFile(a: string, b: string): Promise<boolean> {
-  if (resolvePath(a) === resolvePath(b)) return true;
-  try {
-    const [x, y] = await Promise.all([Deno.stat(a), Deno.stat(b)]);
-    return x.dev === y.dev && x.ino !== null && x.ino === y.ino;
-  } catch {
-    return false; // one of them does not exist (yet): not the same file
   }
 }
 

@@ -85,3 +85,66 @@ Deno.test("prepareOutputDir creates a missing folder; checkOutputFile creates no
   assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["a"]);
   await assert.rejects(checkOutputFile(`${dir}/`), OutputPathError);
 });
+
+Deno.test("compare and history: an output that is an input, or another output, is exit 2 and nothing is written", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const baseline = await Deno.readTextFile("baselines/llvmpipe-65541-vulkan.json");
+    const a = `${dir}/a.json`;
+    await Deno.writeTextFile(a, baseline);
+    await Deno.mkdir(`${dir}/run`);
+    const report = `${dir}/run/report.json`;
+    await Deno.writeTextFile(report, baseline);
+    const compare = (...extra: string[]) => runCli(["compare", a, `${dir}/run`, ...extra]);
+    const [md, json, html, both, doubled] = await Promise.all([
+      compare("--md", report),
+      compare("--json", `${dir}//run/report.json`), // another spelling of it
+      compare("--html", a),
+      compare("--md", `${dir}/c.md`, "--html", `${dir}/c.md`),
+      compare("--md", `${dir}/run/results.jsonl`), // a run file not there yet
+    ]);
+    assertClear(
+      md,
+      /--md .*run\/report\.json: is .*run\/report\.json, a file of .*run, which <current> reads: writing it would destroy an input/,
+    );
+    assertClear(json, /--json .*: is .*report\.json, a file of .*run, which <current> reads/);
+    assertClear(html, new RegExp(`--html ${a}: is ${a}, which <baseline> reads`));
+    assertClear(both, /--html .*c\.md: is the file --md writes too/);
+    assertClear(doubled, /--md .*results\.jsonl: is .*results\.jsonl, a file of .*run/);
+    assert.equal(await Deno.readTextFile(report), baseline);
+    assert.equal(await Deno.readTextFile(a), baseline);
+    assert.ok(!(await exists(`${dir}/c.md`)) && !(await exists(`${dir}/run/results.jsonl`)));
+    // A new file in the run's folder is fine.
+    const ok = await compare("--md", `${dir}/run/compare.md`);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(await Deno.readTextFile(`${dir}/run/compare.md`), /No regressions|unchanged/);
+
+    const db = `${dir}/h.sqlite`;
+    await Deno.writeTextFile(db, "");
+    const [dbHtml, addHtml, empty] = await Promise.all([
+      runCli(["history", "--db", db, "--html", db]),
+      runCli(["history", "--db", `${dir}/new.sqlite`, "--add", `${dir}/run`, "--html", report]),
+      runCli(["history", "--db", db]),
+    ]);
+    assertClear(dbHtml, new RegExp(`--html ${db}: is ${db}, which --db reads`));
+    assertClear(
+      addHtml,
+      /--html .*report\.json: is .*report\.json, a file of .*run, which --add reads/,
+    );
+    assertClear(empty, new RegExp(`${db}: an empty file, not a history database`));
+    assert.equal((await Deno.stat(db)).size, 0, "the empty file stays empty");
+    assert.equal(await Deno.readTextFile(report), baseline);
+    assert.ok(!(await exists(`${dir}/new.sqlite`)));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
