@@ -45,6 +45,7 @@ Deno.test("specializedParams reads back what specializeSource wrote", async () =
     HT: 4,
     EV: 2,
     RPTP: 5,
+    KG: 16,
   };
   assert.deepEqual(specializedParams(specializeSource(raw, { dtype: "f32", params })), params);
 });
@@ -128,7 +129,10 @@ Deno.test({
     try {
       // up_proj.wgsl runs in every latent backend's case (the W_UV projection)
       const raw = await readKernelFile("up_proj.wgsl");
-      const planted = raw.replace("out[base + c] = acc[i][c];", "out[base + c] = acc[i][c] * 1.5;");
+      const planted = raw.replace(
+        "out[base + c] = a[c / 4u][c % 4u];",
+        "out[base + c] = a[c / 4u][c % 4u] * 1.5;",
+      );
       assert.notEqual(planted, raw, "the planted pattern is in up_proj.wgsl");
       await Deno.writeTextFile(`${dir}/same.wgsl`, raw);
       await Deno.writeTextFile(`${dir}/planted.wgsl`, planted);
