@@ -56,6 +56,9 @@ import { prepareOutputDir } from "../report/output_paths.ts";
 
 const join = (dir: string, file: string) => `${dir.replace(/\/+$/, "")}/${file}`;
 
+/** The most repetitions `--reps` takes (each case and each ceiling is measured that often). */
+const MAX_BENCH_REPS = 1000;
+
 /**
  * Build the `bench` command.
  *
@@ -81,7 +84,12 @@ export function benchCommand() {
       "headline",
     )
     .option("--filter <expr>", "keep cases whose id matches key=v1,v2;key2=v3")
-    .option("--reps <n>", "timed repetitions per case (at least 7 for reports)", "7")
+    .option(
+      "--reps <n>",
+      `timed repetitions per case and per ceiling measurement, 1 to ${MAX_BENCH_REPS} (default ` +
+        "7; with fewer the medians and spreads are rough, and the report says so)",
+      "7",
+    )
     .option("--json", "print the report as JSON (ceilings, one record per case, targets)")
     .option(
       "--out <dir>",
@@ -113,8 +121,12 @@ export function benchCommand() {
       await loadBackendModuleOptions(opts.backendModule);
       const backendOf = backendsByPath((opts.backend as string[]).map((id) => checkBackendId(id)));
       const reps = Number(opts.reps);
-      if (!Number.isInteger(reps) || reps < 1) {
-        throw new CliError(`--reps: ${opts.reps} must be a positive integer`, EXIT.badInput);
+      if (!Number.isInteger(reps) || reps < 1 || reps > MAX_BENCH_REPS) {
+        throw new CliError(
+          `--reps: ${opts.reps} must be a whole number from 1 to ${MAX_BENCH_REPS} (each case ` +
+            "and each ceiling is measured that many times; 7 to 50 is usual)",
+          EXIT.badInput,
+        );
       }
       const cases = selectBenchCases(opts.matrix, opts.filter);
       // An unusable --out is exit 2 here, not an OS error after the measurements.
@@ -154,7 +166,20 @@ export function benchCommand() {
           }
           : machineInfo(ctx);
         if (reference) checkReferenceAdapter(reference, machine.adapter);
-        const measuredBefore = await measure();
+        // SIGTERM abandons a ceiling measurement as it abandons a case.
+        const raced = <T>(p: Promise<T>): Promise<T | null> => {
+          p.catch(() => {});
+          return Promise.race([p, abandon.promise]);
+        };
+        console.error(`measuring the device's ceilings (${reps} repetitions each)`);
+        const measuredBefore = await raced(measure());
+        if (measuredBefore === null) {
+          console.error(
+            "SIGTERM while measuring the device's ceilings, before any case: no report",
+          );
+          Deno.exitCode = EXIT_SIGTERM;
+          return;
+        }
         // The provisional fractions of the progress lines are judged against these.
         const ceilings = withReferenceCeilings(measuredBefore, reference).ceilings;
         // A GPU is held to issue 13's GPU targets, a CPU implementation to lavapipe's.
@@ -202,7 +227,14 @@ export function benchCommand() {
         // An interrupted run reports at once, with the first measurement.
         let best = measuredBefore;
         try {
-          if (interrupted === null) best = bestCeilings(measuredBefore, await measure());
+          const after = interrupted === null ? await raced(measure()) : null;
+          if (after !== null) best = bestCeilings(measuredBefore, after);
+          else if (interrupted === null) {
+            console.error(
+              "SIGTERM while measuring the ceilings after the cases: fractions use the ones " +
+                "measured before",
+            );
+          }
         } catch (e) {
           console.error(
             `warning: the ceilings after the cases could not be measured (${
@@ -215,6 +247,12 @@ export function benchCommand() {
         const judged = records.map((r) => judgeRecord(r, best));
         const warnings = [
           ...(interrupted ? [interruptionWarning(interrupted)] : []),
+          ...(reps < 7
+            ? [
+              `measured with --reps ${reps}: with fewer than 7 repetitions the medians and ` +
+              "spreads are rough",
+            ]
+            : []),
           ...joined.warnings,
           ...benchWarnings(judged),
         ];
@@ -241,9 +279,9 @@ export function benchCommand() {
           await writeBenchHtml(join(opts.out, "report.html"), report, { title: opts.title });
         }
         console.log(opts.json ? JSON.stringify(report, null, 2) : formatTable(report));
-        if (interrupted) {
-          Deno.exitCode = interrupted.signal === "SIGINT" ? EXIT_SIGINT : EXIT_SIGTERM;
-        }
+        // A signal that came after the last case (during the second ceilings) still counts.
+        const signal = interrupted?.signal ?? stoppedBy;
+        if (signal !== null) Deno.exitCode = signal === "SIGINT" ? EXIT_SIGINT : EXIT_SIGTERM;
       } finally {
         Deno.removeSignalListener("SIGINT", onInt);
         Deno.removeSignalListener("SIGTERM", onTerm);
@@ -267,8 +305,17 @@ export function benchCommand() {
 export function selectBenchCases(matrix: string, filter?: string): BenchCase[] {
   const all: BenchCase[] = [];
   let cases: BenchCase[];
+  const names = matrix.split(",").map((n) => n.trim());
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice !== undefined) {
+    throw new CliError(
+      `--matrix ${matrix}: ${twice} is given twice (each case would be measured twice); ` +
+        "name each matrix once",
+      EXIT.badInput,
+    );
+  }
   try {
-    for (const name of matrix.split(",")) all.push(...benchMatrix(name.trim()));
+    for (const name of names) all.push(...benchMatrix(name));
     cases = filter ? filterBenchCases(all, filter) : all;
   } catch (e) {
     throw new CliError((e as Error).message, EXIT.badInput);

@@ -8,7 +8,11 @@ import { hasAdapter } from "../gpu/device.ts";
 
 const gpu = await hasAdapter();
 const root = new URL("../", import.meta.url).pathname;
-/** Eight tiny cases (the tiny matrix four times over): seconds each on lavapipe. */
+/**
+ * Eight cases: the tiny matrix's two (seconds each) and the headline's six (V2-Lite: longer
+ * on lavapipe, refused at once as too slow on the GL fallback). The signal comes when the
+ * first tiny case ends, so the run always stops early.
+ */
 const CASES = 8;
 
 /** Start `bench`, wait until its first record is on disk, send `signal`, wait for it. */
@@ -21,7 +25,7 @@ async function interruptedBench(signal: Deno.Signal) {
       `${root}main.ts`,
       "bench",
       "--matrix",
-      "tiny,tiny,tiny,tiny",
+      "tiny,headline",
       "--reps",
       "2",
       "--out",
@@ -80,5 +84,55 @@ Deno.test({
     const r = await interruptedBench("SIGTERM");
     assert.equal(r.code, 143, r.stderr);
     await checkReports(r.out, "SIGTERM", r.stdout);
+  },
+});
+
+Deno.test({
+  name: "bench: SIGTERM while the ceilings are measured ends it at once (exit 143, no report)",
+  ignore: !gpu,
+  fn: async () => {
+    const out = await Deno.makeTempDir({ prefix: "mla_bench_int_" });
+    const child = new Deno.Command(Deno.execPath(), {
+      // 1000 repetitions of every ceiling: minutes of measuring before the first case
+      args: [
+        "run",
+        "-A",
+        `${root}main.ts`,
+        "bench",
+        "--matrix",
+        "tiny",
+        "--reps",
+        "1000",
+        "--out",
+        out,
+      ],
+      cwd: root,
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    // Read stderr until the ceilings start, then signal.
+    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let stderr = "";
+    while (!stderr.includes("measuring the device's ceilings")) {
+      const { value, done } = await reader.read();
+      assert.ok(!done, `bench ended before measuring: ${stderr}`);
+      stderr += value;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    child.kill("SIGTERM");
+    // Before, the process went on measuring; a test that hangs is a failure too.
+    const killer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    for (let r = await reader.read(); !r.done; r = await reader.read()) stderr += r.value;
+    await child.stdout.cancel();
+    const { code } = await child.status;
+    clearTimeout(killer);
+    assert.equal(code, 143, stderr);
+    assert.match(
+      stderr,
+      /SIGTERM while measuring the device's ceilings, before any case: no report/,
+    );
+    assert.ok(!(await Deno.stat(`${out}/report.json`).then(() => true, () => false)));
+    await Deno.remove(out, { recursive: true });
   },
 });

@@ -85,6 +85,25 @@ Deno.test("bench: an unknown matrix is a usage error (exit 2)", async () => {
   assert.match(r.stderr, /unknown benchmark matrix/);
 });
 
+Deno.test("bench: a matrix named twice, or --reps out of 1..1000, is exit 2 before any device", async () => {
+  const [twice, huge, sci, zero] = await Promise.all([
+    runCli(["bench", "--matrix", "tiny, tiny"]),
+    runCli(["bench", "--matrix", "tiny", "--reps", "1001"]),
+    runCli(["bench", "--matrix", "tiny", "--reps", "1e9"]),
+    runCli(["bench", "--matrix", "tiny", "--reps", "0"]),
+  ]);
+  assert.equal(twice.code, 2, twice.stderr);
+  assert.match(
+    twice.stderr,
+    /--matrix tiny, tiny: tiny is given twice \(each case would be measured twice\)/,
+  );
+  for (const [r, v] of [[huge, "1001"], [sci, "1e9"], [zero, "0"]] as const) {
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`--reps: ${v} must be a whole number from 1 to 1000`));
+  }
+  for (const r of [twice, huge, sci, zero]) assert.doesNotMatch(r.stdout + r.stderr, /ceilings/);
+});
+
 Deno.test({
   name: "bench --backend runs every case on that backend; the other path's cases say why not",
   ignore: !gpu,
@@ -355,6 +374,11 @@ Deno.test({
           `${k}: ${JSON.stringify(report.warnings)}`,
         );
       }
+      // --reps 2 is said in the report, not only in --help
+      assert.ok(
+        report.warnings.some((w: string) => /measured with --reps 2: with fewer than 7/.test(w)),
+        JSON.stringify(report.warnings),
+      );
       // Each fraction is the one the joined ceilings give (not this run's own).
       const ok = report.records.filter((x: BenchRecord) => x.status === "ok") as BenchRecord[];
       assert.ok(ok.length > 0);
