@@ -23,7 +23,9 @@ export function mergeCommand() {
     .description(
       "Merge the output directories of `run --shard` into one: results.jsonl, report.json, " +
         "junit.xml, summary.md and report.html, as an unsharded run writes them. Reports missing and " +
-        "duplicated cases. A folder whose run was killed before writing its reports (SIGKILL, " +
+        "duplicated cases; missing cases (shards not given, or not finished) are named in " +
+        "report.json's `missing` and reported as not run in summary.md, junit.xml and " +
+        "report.html. A folder whose run was killed before writing its reports (SIGKILL, " +
         "a crash) is rebuilt from its run.json and results.jsonl, and said so; `merge <dir> " +
         "--out <dir>` rebuilds one folder in place. Exit 1 when cases are missing or any case " +
         "failed, 2 on unreadable input or an unusable --out.",

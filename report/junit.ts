@@ -7,7 +7,7 @@
 import type { CaseResult, ParityRecord, RunReport } from "../results/types.ts";
 import { adapterIdentity } from "./adapter_info.ts";
 import { writeTextAtomic } from "../util/fs.ts";
-import { isExpectedSkip } from "./totals.ts";
+import { isExpectedSkip, missingIds, notRunIds } from "./totals.ts";
 import { escapeXml } from "./xml.ts";
 
 function seconds(ms: number): string {
@@ -124,17 +124,22 @@ function testcase(r: CaseResult): string {
   return `${open}>\n      ${body}\n    </testcase>`;
 }
 
-function notRunCase(id: string): string {
+/** The `<error>` message of a case a run never reached. */
+export const NOT_RUN_MESSAGE = "not run: the run ended before this case";
+
+/** The `<error>` message of a case missing from a merge (no merged folder has a result). */
+export const MISSING_MESSAGE = "not run: missing from the merged shards";
+
+function notRunCase(id: string, message: string): string {
   return `    <testcase${attrs({ classname: "mla.not-run", name: id, time: "0.000" })}>\n` +
-    `      <error${
-      attrs({ message: "not run: the run ended before this case", type: "not-run" })
-    }/>\n    </testcase>`;
+    `      <error${attrs({ message, type: "not-run" })}/>\n    </testcase>`;
 }
 
 /**
  * The fingerprint and run settings as JUnit properties (name → value), in a fixed order:
  * runtime, host, adapter, harness revision, kernel hashes (`kernel.<file>`), then the
- * matrix filter, shard and interruption.
+ * matrix filter, shard and interruption, and for a merged report the number of missing
+ * cases (`run.missing`).
  *
  * @example
  * ```ts
@@ -167,6 +172,9 @@ export function junitProperties(report: RunReport): Record<string, string> {
   props["run.filter"] = report.filter ?? "";
   props["run.shard"] = report.shard ?? "";
   props["run.interrupted"] = String(report.interrupted);
+  // A merge that lacks cases: how many of its matrix no merged folder had.
+  const missing = missingIds(report).length;
+  if (missing > 0) props["run.missing"] = String(missing);
   return props;
 }
 
@@ -174,7 +182,9 @@ export function junitProperties(report: RunReport): Record<string, string> {
  * The run as JUnit XML. Per case: `fail` and `unexpected` → `<failure>` (the message
  * carries the worst error and its index); `error` → `<error>`; a pass whose decision was
  * unsupported/invalid (as expected) → `<skipped>` with the reasons; ids this shard owned
- * but never ran (an interrupted run) → `<error type="not-run">`.
+ * but never ran (an interrupted run) → `<error type="not-run">`, and so are the cases a
+ * merge lacks (`RunReport.missing`; their message says they are missing from the merged
+ * shards), so the suite is red.
  *
  * @example
  * ```ts
@@ -186,8 +196,8 @@ export function junitProperties(report: RunReport): Record<string, string> {
  * ```
  */
 export function toJunitXml(report: RunReport): string {
-  const ran = new Set(report.results.map((r) => r.id));
-  const notRun = report.shardIds.filter((id) => !ran.has(id));
+  const notRun = notRunIds(report);
+  const missing = new Set(missingIds(report));
   let failures = 0, errors = notRun.length, skipped = 0, totalMs = 0;
   for (const r of report.results) {
     if (r.status === "fail" || r.status === "unexpected") failures++;
@@ -214,7 +224,7 @@ export function toJunitXml(report: RunReport): string {
     ...props,
     `    </properties>`,
     ...report.results.map(testcase),
-    ...notRun.map(notRunCase),
+    ...notRun.map((id) => notRunCase(id, missing.has(id) ? MISSING_MESSAGE : NOT_RUN_MESSAGE)),
     `  </testsuite>`,
     `</testsuites>`,
     "",

@@ -9,7 +9,7 @@ import type { CaseResult, RunReport } from "../results/types.ts";
 import { adapterIdentity } from "./adapter_info.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { failureMessage, skipMessage } from "./junit.ts";
-import { isExpectedSkip } from "./totals.ts";
+import { isExpectedSkip, missingIds, notRunIds } from "./totals.ts";
 
 /** Options of {@link toMarkdown}. */
 export interface MarkdownOptions {
@@ -38,7 +38,7 @@ export interface MarkdownTotals {
   readonly error: number;
   /** Passes by an expected unsupported/invalid decision. */
   readonly skippedAsExpected: number;
-  /** Ids the run owned but never ran (interrupted). */
+  /** Ids the run owned but never ran (interrupted, or missing from a merge). */
   readonly notRun: number;
 }
 
@@ -63,8 +63,7 @@ export function summaryTotals(report: RunReport): MarkdownTotals {
     else if (r.status === "unexpected") unexpected++;
     else error++;
   }
-  const ran = new Set(report.results.map((r) => r.id));
-  const notRun = report.shardIds.filter((id) => !ran.has(id)).length;
+  const notRun = notRunIds(report).length;
   return {
     cases: report.results.length,
     pass,
@@ -109,6 +108,9 @@ function secs(ms: number): string {
 
 /** Rows of the failure table at most; the rest are counted (report.html lists them all). */
 export const MAX_FAILURE_ROWS = 200;
+
+/** Missing cases of a merge listed at most; the rest are counted (report.json lists them all). */
+export const MAX_MISSING_ROWS = 50;
 
 function headroomText(r: CaseResult): string {
   const f = (h: number | undefined) => h === undefined ? "–" : fmtHeadroom(h);
@@ -164,7 +166,8 @@ export function groupLines(results: readonly CaseResult[]): GroupLine[] {
 
 /**
  * The run as Markdown, for people: the counts, the failures (errors and unexpected
- * decisions included) with their messages, one line per matrix group (passed/total, worst
+ * decisions included) with their messages, for a merge that lacks cases a ⚠ line and the
+ * missing ids, one line per matrix group (passed/total, worst
  * headroom), the other cases inside a collapsed `<details>`, the slowest cases, the
  * environment. Headroom is the worst error over its allowance (above 1 fails).
  *
@@ -196,6 +199,14 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
       (report.interrupted ? " (interrupted)" : ""),
     "",
   );
+  const missing = missingIds(report);
+  if (missing.length > 0) {
+    out.push(
+      `⚠ **${missing.length} of ${report.matrixIds.length} cases missing**: no merged shard ` +
+        "has a result for them (listed under Missing cases; counted as not run).",
+      "",
+    );
+  }
 
   const ordered = report.results.map((r, i) => ({ r, i }))
     .sort((a, b) => rank(a.r) - rank(b.r) || a.i - b.i).map((x) => x.r);
@@ -217,6 +228,20 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
         `…and ${
           failing.length - MAX_FAILURE_ROWS
         } more failures (all in report.html and junit.xml).`,
+      );
+    }
+    out.push("");
+  }
+
+  if (missing.length > 0) {
+    out.push(`${h}# Missing cases (${missing.length})`, "");
+    for (const id of missing.slice(0, MAX_MISSING_ROWS)) out.push(`- ${code(id)}`);
+    if (missing.length > MAX_MISSING_ROWS) {
+      out.push(
+        "",
+        `…and ${
+          missing.length - MAX_MISSING_ROWS
+        } more (all in report.json's \`missing\`, junit.xml and report.html).`,
       );
     }
     out.push("");

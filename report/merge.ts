@@ -42,7 +42,11 @@ export interface Duplicate {
 
 /** What {@link mergeRuns} returns. */
 export interface MergeResult {
-  /** The merged report (shard null, results ordered as matrixIds). */
+  /**
+   * The merged report: shard null, shardIds the whole matrix, results ordered as
+   * matrixIds, and `missing` (the same ids as {@link MergeResult.missing}), so its
+   * summary.md, junit.xml and report.html report the missing cases as not run.
+   */
   readonly report: RunReport;
   /** Ids of the matrix that no folder has a result for. */
   readonly missing: string[];
@@ -107,7 +111,10 @@ async function readFolderReport(dir: string): Promise<{ report: RunReport; rebui
  * used). All folders must have run the same matrix,
  * filter and matrix ids, else a {@link ReportFileError} names the folder that differs.
  * Results are united (a case in two folders is kept from the first and listed in
- * `duplicated`) and ordered as the matrix ids; `missing` lists the ids nobody ran.
+ * `duplicated`) and ordered as the matrix ids; `missing` lists the ids nobody ran. The
+ * merged report owns the whole matrix (shard null, `shardIds` = `matrixIds`) and records
+ * `missing`, so the reports written from it count those cases as not run: a merge of
+ * some of the shards never reads as a complete run.
  *
  * @example
  * ```ts
@@ -199,7 +206,6 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
     const where = seenIn.get(id);
     if (where && where.length > 1) duplicated.push({ id, dirs: where });
   }
-  const owned = new Set(reports.flatMap((r) => r.shardIds));
   const times = (key: "startedAt" | "endedAt") =>
     reports.map((r) => r[key]).filter((t) => Number.isFinite(Date.parse(t))).sort();
   const starts = times("startedAt"), ends = times("endedAt");
@@ -209,13 +215,16 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
     filter: first.filter,
     shard: null,
     matrixIds: first.matrixIds,
-    shardIds: first.matrixIds.filter((id) => owned.has(id)),
+    // The merge stands for the whole matrix: a case no folder ran is not run, as in an
+    // interrupted run, and named in `missing`, whichever shards were given.
+    shardIds: first.matrixIds,
     results,
     fingerprint: first.fingerprint,
     startedAt: starts[0] ?? first.startedAt,
     endedAt: ends[ends.length - 1] ?? first.endedAt,
     totals: computeTotals(results),
     interrupted: reports.some((r) => r.interrupted),
+    missing,
   };
   return { report, missing, duplicated, mismatched, corruptTails, rebuilt };
 }

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { CaseResult, CaseStatus } from "../results/types.ts";
+import type { CaseResult, CaseStatus, RunReport } from "../results/types.ts";
 
 /**
  * Every {@link CaseStatus}, in report order.
@@ -45,4 +45,41 @@ export function computeTotals(results: readonly CaseResult[]): Record<CaseStatus
  */
 export function isExpectedSkip(r: CaseResult): boolean {
   return r.status === "pass" && (r.decision === "unsupported" || r.decision === "invalid");
+}
+
+/**
+ * The ids a report owns but has no result for, in `shardIds` order: the cases an
+ * interrupted run never reached, and the cases missing from a merge (`RunReport.missing`,
+ * whose report owns the whole matrix).
+ *
+ * @example
+ * ```ts
+ * import { notRunIds } from "./totals.ts";
+ * import type { RunReport } from "../results/types.ts";
+ * declare const report: RunReport;
+ * if (notRunIds(report).length > 0) console.warn("the report lacks cases");
+ * ```
+ */
+export function notRunIds(report: RunReport): string[] {
+  const ran = new Set(report.results.map((r) => r.id));
+  return report.shardIds.filter((id) => !ran.has(id));
+}
+
+/**
+ * The cases of a merged report that no merged folder had a result for: the not-run ids
+ * ({@link notRunIds}) that `report.missing` names. Empty for a run's own report.
+ *
+ * @example
+ * ```ts
+ * import { missingIds } from "./totals.ts";
+ * import type { RunReport } from "../results/types.ts";
+ * declare const report: RunReport;
+ * const missing = missingIds(report);
+ * if (missing.length) console.warn(`${missing.length} of ${report.matrixIds.length} missing`);
+ * ```
+ */
+export function missingIds(report: RunReport): string[] {
+  if (report.missing === undefined || report.missing.length === 0) return [];
+  const missing = new Set(report.missing);
+  return notRunIds(report).filter((id) => missing.has(id));
 }

@@ -174,6 +174,8 @@ export function repeatedId(
 /**
  * What is wrong with a value that should be a `RunReport` (results/types.ts), or null when it looks
  * like one. Each result is checked with {@link caseResultProblem}, and no case id may repeat.
+ * `missing` (a merged report's ids without a result) may be absent, as in a run's report and
+ * in reports written before it existed.
  *
  * @example
  * ```ts
@@ -208,5 +210,20 @@ export function runReportProblem(v: unknown): string | null {
   if (typeof v.endedAt !== "string") return 'field "endedAt" must be a string';
   if (!isRecord(v.totals)) return 'field "totals" must be an object';
   if (typeof v.interrupted !== "boolean") return 'field "interrupted" must be a boolean';
-  return null;
+  return missingProblem(v.missing, v.results as { id: string }[]);
+}
+
+/** `RunReport.missing`: absent (a run's report, or an older one) or distinct ids without a result. */
+function missingProblem(v: unknown, results: readonly { id: string }[]): string | null {
+  if (v === undefined) return null;
+  if (!isStringArray(v)) {
+    return `field "missing" must be an array of case ids or absent (got ${got(v)})`;
+  }
+  const dup = repeatedId(v);
+  if (dup !== null) {
+    return `missing[${dup.at}]: id ${JSON.stringify(dup.id)} repeats missing[${dup.first}]`;
+  }
+  const ran = new Set(results.map((r) => r.id));
+  const i = v.findIndex((id) => ran.has(id));
+  return i < 0 ? null : `missing[${i}]: id ${JSON.stringify(v[i])} has a result in "results"`;
 }

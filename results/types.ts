@@ -187,4 +187,12 @@ export interface RunReport {
   readonly totals: Readonly<Record<CaseStatus, number>>;
   /** Whether the run was interrupted (SIGINT) before finishing. */
   readonly interrupted: boolean;
+  /**
+   * A merged report (`merge`): the ids of the matrix that no merged folder had a result
+   * for, in matrix order (empty when nothing is missing). A merge owns the whole matrix
+   * (`shardIds` is `matrixIds`), so these are also its cases without a result, reported as
+   * not run as an interrupted run's are. Absent in the report of a run (and in reports
+   * written before it existed).
+   */
+  readonly missing?: readonly string[];
 }

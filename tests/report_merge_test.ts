@@ -5,11 +5,17 @@ import {
   readJsonl,
   readReportJson,
   ReportFileError,
+  runReportProblem,
   writeRunOutputs,
 } from "../report/mod.ts";
+import { baselineFromReport, compareBaselines } from "../drift/mod.ts";
+import { hasAdapter } from "../gpu/device.ts";
+import { runCli } from "./helpers_cli.ts";
 import { writeRunState } from "../report/run_state.ts";
 import type { CaseResult, RunReport } from "../results/types.ts";
 import { fingerprint, mixedResults, report, result, withTempDir } from "./report_util.ts";
+
+const gpu = await hasAdapter();
 
 function sixResults(): CaseResult[] {
   return [...mixedResults(), result({ b: 8 }, { wallMs: 7 }), result({ b: 16 }, { wallMs: 9 })];
@@ -193,4 +199,222 @@ Deno.test("merge: a malformed run.json names the file and the field", async () =
       /run\.json: not a run state: field "state" must be one of running, interrupted, finished/,
     );
   });
+});
+
+/** Elements of one tag and their attributes, in document order. */
+function xmlElements(xml: string, tag: string): Record<string, string>[] {
+  return [...xml.matchAll(new RegExp(`<${tag}\\b([^>]*?)/?>`, "g"))].map((m) =>
+    Object.fromEntries([...m[1].matchAll(/(\w+)="([^"]*)"/g)].map((a) => [a[1], a[2]]))
+  );
+}
+
+/** Checks that the files of a merged folder name `missing` (of `total`) everywhere. */
+async function assertMissingEverywhere(
+  dir: string,
+  missing: readonly string[],
+  total: number,
+): Promise<void> {
+  const json = await readReportJson(`${dir}/report.json`);
+  assert.deepEqual(json.missing, missing);
+  assert.equal(json.shard, null);
+  assert.equal(json.shardIds.length, total, "a merge owns the whole matrix");
+
+  const md = await Deno.readTextFile(`${dir}/summary.md`);
+  assert.ok(!md.includes("✅"), md);
+  assert.ok(md.includes(`⚠ **${missing.length} of ${total} cases missing**`), md);
+  assert.ok(md.includes(`**${missing.length} not run**`), md);
+  assert.ok(md.includes(`# Missing cases (${missing.length})`), md);
+  for (const id of missing) assert.ok(md.includes(`- \`${id}\``), `summary.md lists ${id}`);
+
+  const xml = await Deno.readTextFile(`${dir}/junit.xml`);
+  const suite = xmlElements(xml, "testsuite")[0];
+  assert.equal(Number(suite.tests), total);
+  assert.ok(Number(suite.errors) >= missing.length, xml);
+  const notRun = xmlElements(xml, "testcase").filter((t) => t.classname === "mla.not-run")
+    .map((t) => t.name.replaceAll("&quot;", '"').replaceAll("&amp;", "&"));
+  assert.deepEqual(notRun, missing);
+  const errors = xmlElements(xml, "error").filter((e) => e.type === "not-run");
+  assert.equal(errors.length, missing.length);
+  assert.ok(errors.every((e) => e.message === "not run: missing from the merged shards"));
+  assert.equal(
+    xmlElements(xml, "property").find((p) => p.name === "run.missing")?.value,
+    String(missing.length),
+  );
+
+  const html = await Deno.readTextFile(`${dir}/report.html`);
+  const verdict = /<p class="verdict (\w+)" id="verdict">([^<]*)<\/p>/.exec(html);
+  assert.ok(verdict, "report.html has a verdict");
+  assert.equal(verdict[1], "bad");
+  assert.ok(
+    verdict[2].includes(`${missing.length} of ${total} cases missing from the merged shards`),
+    verdict[2],
+  );
+  const at = html.indexOf('<section id="missing">');
+  assert.ok(at > 0, "report.html has a missing section");
+  for (const other of ["failures", "plots", "cases"]) {
+    const s = html.indexOf(`<section id="${other}">`);
+    assert.ok(s < 0 || at < s, `the missing section comes before ${other}`);
+  }
+  assert.ok(html.includes(`${missing.length} of ${total} cases missing`));
+  for (const id of missing) {
+    assert.ok(html.includes(`<li><code>${id}</code></li>`), `report.html lists ${id}`);
+  }
+}
+
+Deno.test("merge: one shard of two writes reports that name the missing cases everywhere", async () => {
+  await withTempDir(async (tmp) => {
+    const all = sixResults();
+    const passing = all.filter((r) => r.status === "pass");
+    const ids = all.map((r) => r.id);
+    const owned = passing.slice(0, 2);
+    await shardDir(`${tmp}/s1`, all, owned, { shard: "1/2" });
+    const m = await mergeRuns([`${tmp}/s1`]);
+    const missing = ids.filter((id) => !owned.some((r) => r.id === id));
+    assert.deepEqual(m.missing, missing);
+    assert.deepEqual(m.report.missing, missing);
+    assert.deepEqual(m.report.shardIds, ids);
+    await writeRunOutputs(`${tmp}/merged`, m.report);
+    await assertMissingEverywhere(`${tmp}/merged`, missing, ids.length);
+    // Merging the merged folder again keeps saying so.
+    const again = await mergeRuns([`${tmp}/merged`]);
+    assert.deepEqual(again.report.missing, missing);
+    // compare sees the cases as selected but without a result, not as out of scope.
+    const base = await baselineFromReport(report(all), { backend: "vulkan" });
+    const current = await baselineFromReport(m.report, { backend: "vulkan" });
+    const cmp = compareBaselines(base, current);
+    assert.deepEqual(
+      cmp.cases.filter((c) => c.class === "removed").map((c) => c.id).sort(),
+      [...missing].sort(),
+    );
+    assert.ok(
+      cmp.cases.filter((c) => c.class === "removed")
+        .every((c) => c.details[0] === "selected but no result (interrupted?)"),
+    );
+  });
+});
+
+Deno.test("merge: a complete merge records an empty missing list and stays green", async () => {
+  await withTempDir(async (tmp) => {
+    const all = sixResults().filter((r) => r.status === "pass");
+    await shardDir(`${tmp}/s1`, all, all.slice(0, 1), { shard: "1/2" });
+    await shardDir(`${tmp}/s2`, all, all.slice(1), { shard: "2/2" });
+    const m = await mergeRuns([`${tmp}/s1`, `${tmp}/s2`]);
+    assert.deepEqual(m.report.missing, []);
+    await writeRunOutputs(`${tmp}/merged`, m.report);
+    const md = await Deno.readTextFile(`${tmp}/merged/summary.md`);
+    assert.ok(md.includes(`\n✅ **${all.length} cases**: `), md);
+    assert.ok(!md.includes("missing"), md);
+    const xml = await Deno.readTextFile(`${tmp}/merged/junit.xml`);
+    assert.equal(xmlElements(xml, "error").length, 0);
+    assert.ok(!(await Deno.readTextFile(`${tmp}/merged/report.html`)).includes("missing"));
+  });
+});
+
+Deno.test("an interrupted run's reports keep their not-run wording (no missing list)", async () => {
+  await withTempDir(async (tmp) => {
+    const all = sixResults().filter((r) => r.status === "pass");
+    const r = report(all.slice(0, 1), {
+      matrixIds: all.map((x) => x.id),
+      shardIds: all.map((x) => x.id),
+      interrupted: true,
+    });
+    await writeRunOutputs(tmp, r);
+    const md = await Deno.readTextFile(`${tmp}/summary.md`);
+    const notRun = all.length - 1;
+    assert.match(
+      md,
+      new RegExp(
+        `^❌ \\*\\*1 cases\\*\\*: .*\\*\\*${notRun} not run\\*\\* \\(interrupted\\)$`,
+        "m",
+      ),
+    );
+    assert.ok(!md.includes("⚠") && !md.includes("Missing"), md);
+    const xml = await Deno.readTextFile(`${tmp}/junit.xml`);
+    const errors = xmlElements(xml, "error");
+    assert.equal(errors.length, notRun);
+    assert.ok(errors.every((e) => e.message === "not run: the run ended before this case"));
+    assert.equal(xmlElements(xml, "property").find((p) => p.name === "run.missing"), undefined);
+    const html = await Deno.readTextFile(`${tmp}/report.html`);
+    assert.ok(html.includes(`${notRun} case(s) of this run never ran (interrupted).`));
+    assert.ok(!html.includes('<section id="missing">'));
+    assert.equal((await readReportJson(`${tmp}/report.json`)).missing, undefined);
+  });
+});
+
+Deno.test("report.json: missing is optional; when present, distinct ids without a result", () => {
+  const all = sixResults();
+  const r = report(all.slice(0, 2), { matrixIds: all.map((x) => x.id) });
+  const plain = JSON.parse(JSON.stringify(r));
+  assert.equal(runReportProblem(plain), null, "a report without missing (older, or a run's)");
+  assert.equal(runReportProblem({ ...plain, missing: [all[3].id] }), null);
+  assert.equal(runReportProblem({ ...plain, missing: [] }), null);
+  assert.match(
+    runReportProblem({ ...plain, missing: "x" }) ?? "",
+    /field "missing" must be an array of case ids or absent/,
+  );
+  assert.match(
+    runReportProblem({ ...plain, missing: [all[3].id, all[3].id] }) ?? "",
+    /missing\[1\]: id .* repeats missing\[0\]/,
+  );
+  assert.match(
+    runReportProblem({ ...plain, missing: [all[0].id] }) ?? "",
+    /missing\[0\]: id .* has a result in "results"/,
+  );
+});
+
+/** A four-case tiny-preset matrix (the runner tests' kind). */
+async function tinyMatrix(dir: string): Promise<string> {
+  const path = `${dir}/m.json`;
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify({
+      name: "merge-missing-test",
+      seed: 11,
+      groups: [{
+        axes: {
+          preset: "tiny",
+          path: ["absorbed", "expanded"],
+          b: 2,
+          sk: 12,
+          sq: [1, 3],
+          dtype: "f32",
+          layout: "bshd",
+        },
+      }],
+    }),
+  );
+  return path;
+}
+
+Deno.test({
+  name: "merge CLI: shard 1 of 2 alone exits 1 and every report names the missing cases",
+  ignore: !gpu,
+  fn: async () => {
+    await withTempDir(async (tmp) => {
+      const matrix = await tinyMatrix(tmp);
+      const run = await runCli([
+        "run",
+        "--matrix",
+        matrix,
+        "--shard",
+        "1/2",
+        "--out",
+        `${tmp}/s1`,
+        "--repeats",
+        "0",
+      ]);
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+      const shard = await readReportJson(`${tmp}/s1/report.json`);
+      assert.equal(shard.missing, undefined, "a shard's own report has no missing list");
+      const merged = await runCli(["merge", `${tmp}/s1`, "--out", `${tmp}/mg`]);
+      assert.equal(merged.code, 1, merged.stdout + merged.stderr);
+      const missing = shard.matrixIds.filter((id) => !shard.shardIds.includes(id));
+      assert.ok(missing.length > 0);
+      assert.ok(
+        merged.stdout.includes(`${shard.shardIds.length}/${shard.matrixIds.length} cases`),
+        merged.stdout,
+      );
+      await assertMissingEverywhere(`${tmp}/mg`, missing, shard.matrixIds.length);
+    });
+  },
 });

@@ -10,7 +10,7 @@ import { adapterIdentity } from "../adapter_info.ts";
 import { writeTextAtomic } from "../../util/fs.ts";
 import { skipMessage } from "../junit.ts";
 import { summaryTotals } from "../markdown.ts";
-import { isExpectedSkip } from "../totals.ts";
+import { isExpectedSkip, missingIds } from "../totals.ts";
 import { chartFigure, escapeHtml } from "./chart.ts";
 import { DEFAULT_HTML_MAX_BYTES, filterBox, htmlPage, num, section } from "./page.ts";
 
@@ -167,7 +167,11 @@ async function build(
         `counts and worst headroom. Every case is in results.jsonl and report.json.</p>`,
     );
   }
-  if (bad.length > 0 || t.notRun > 0) {
+  const missing = missingIds(report);
+  if (missing.length > 0) sections.push(missingSection(missing, report.matrixIds.length));
+  // Not run for another reason than a merge's missing shards: the run was interrupted.
+  const interruptedNotRun = t.notRun - missing.length;
+  if (bad.length > 0 || interruptedNotRun > 0) {
     // Every failure keeps its card; past the first few they fold, so the plots stay near.
     const cards = bad.slice(0, OPEN_FAILURES).map(failureCard).join("\n") +
       (bad.length > OPEN_FAILURES
@@ -175,8 +179,8 @@ async function build(
           bad.slice(OPEN_FAILURES).map(failureCard).join("\n")
         }</details>`
         : "");
-    const notRun = t.notRun > 0
-      ? `<p class="note">${t.notRun} case(s) of this run never ran (interrupted).</p>`
+    const notRun = interruptedNotRun > 0
+      ? `<p class="note">${interruptedNotRun} case(s) of this run never ran (interrupted).</p>`
       : "";
     sections.push(
       section("failures", `Failures and unexpected decisions (${bad.length})`, notRun + cards),
@@ -209,11 +213,37 @@ async function build(
       ok: bad.length === 0 && t.notRun === 0,
       text: `${t.cases} cases: ${t.pass} pass, ${t.fail} fail, ${t.unexpected} unexpected, ` +
         `${t.error} error, ${t.skippedAsExpected} skipped as expected` +
-        (t.notRun ? `, ${t.notRun} not run` : ""),
+        (t.notRun ? `, ${t.notRun} not run` : "") +
+        (missing.length
+          ? ` (${missing.length} of ${report.matrixIds.length} cases missing from the merged shards)`
+          : ""),
     },
     sections,
     filter: true,
   });
+}
+
+/** Missing ids of a merge listed at most in report.html; report.json lists them all. */
+export const MAX_MISSING_HTML = 1000;
+
+/** Missing ids shown unfolded up to this many. */
+const OPEN_MISSING = 20;
+
+function missingSection(missing: readonly string[], total: number): string {
+  const shown = missing.slice(0, MAX_MISSING_HTML);
+  const more = missing.length - shown.length;
+  return section(
+    "missing",
+    `Missing cases (${missing.length} of ${total})`,
+    `<p class="note" id="missing-note">${missing.length} of ${total} cases missing: no merged ` +
+      `shard has a result for them, so this report is not a complete run of its matrix ` +
+      `(they count as not run).</p>\n` +
+      `<details class="fold"${missing.length <= OPEN_MISSING ? " open" : ""}><summary>` +
+      `${missing.length} missing case ids</summary>\n<ul class="missing">` +
+      shown.map((id) => `<li><code>${escapeHtml(id)}</code></li>`).join("") +
+      `</ul>${more > 0 ? `<p>…and ${more} more (all in report.json's missing).</p>` : ""}` +
+      `</details>`,
+  );
 }
 
 function runtimeLine(fp: RunReport["fingerprint"]): string {
