@@ -12,6 +12,7 @@ import type { RunReport } from "../results/types.ts";
 import { writeHistoryHtml } from "../drift/history_html.ts";
 import { checkOutputFile } from "../report/output_paths.ts";
 import { checkOutputsApart } from "../report/output_overlap.ts";
+import { missingIds, notRunIds } from "../report/totals.ts";
 import { CliError, EXIT } from "./errors.ts";
 
 function parseFraction(value: string): number {
@@ -132,7 +133,16 @@ export async function addRuns(
       continue;
     }
     const id = await store.append(report, { label });
-    console.error(`history: ${file} appended as run ${id}`);
+    // A run without results for some of its cases adds no point to their series.
+    const lacking = notRunIds(report).length;
+    console.error(
+      `history: ${file} appended as run ${id}` +
+        (lacking === 0
+          ? ""
+          : `; it has no result for ${lacking} of its ${report.shardIds.length} cases (${
+            missingIds(report).length > 0 ? "a merge missing shards" : "interrupted"
+          }): their series get no point for this run`),
+    );
   }
 }
 

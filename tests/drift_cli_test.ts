@@ -233,3 +233,37 @@ Deno.test("upgrade-check orchestration: two git revisions in worktrees, removed 
   assert.equal(git[0][4], "v1");
   assert.deepEqual(report.environment.summary, ["harness revision: 1111111111 → 2222222222"]);
 });
+
+Deno.test("compare: no case in common is exit 2, not 'no regressions'; a run lacking cases is warned of", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const B = A.replace("dtype=f32", "dtype=f16");
+    const C = A.replace("sk=20", "sk=21");
+    await Deno.writeTextFile(`${dir}/f32.json`, JSON.stringify(baselineOf([supportedCase(A)])));
+    await Deno.writeTextFile(
+      `${dir}/f16.json`,
+      JSON.stringify(baselineOf([supportedCase(B)], { filter: "dtype=f16" })),
+    );
+    const disjoint = await runCli(["compare", `${dir}/f32.json`, `${dir}/f16.json`]);
+    assert.equal(disjoint.code, 2, disjoint.stdout + disjoint.stderr);
+    assert.match(
+      disjoint.stderr,
+      /f16\.json: none of its 1 cases is in .*f32\.json \(1 cases, matrix smoke; this run: matrix smoke, filter dtype=f16\): nothing to compare/,
+    );
+    assert.doesNotMatch(disjoint.stdout, /No regressions/);
+    // A run that selected two cases and has a result for one: compared, and said so.
+    await Deno.writeTextFile(
+      `${dir}/half.json`,
+      JSON.stringify(reportOf([caseResult(A, 1, 1)], { matrixIds: [A, C], shardIds: [A, C] })),
+    );
+    await Deno.writeTextFile(
+      `${dir}/both.json`,
+      JSON.stringify(baselineOf([supportedCase(A), supportedCase(C)])),
+    );
+    const half = await runCli(["compare", `${dir}/both.json`, `${dir}/half.json`]);
+    assert.notEqual(half.code, 2, half.stderr);
+    assert.match(half.stderr, /half\.json has no result for 1 of its 2 selected cases/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

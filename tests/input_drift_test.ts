@@ -212,7 +212,23 @@ Deno.test("history: the same run added twice is stored once", async () => {
     const file = await writeJson(`${dir}/report.json`, reportOf([caseResult(E, 1, 2)]));
     const add = await runCli(["history", "--db", db, "--add", file]);
     assert.equal(add.code, 0, add.stderr);
-    assert.match(add.stderr, /appended as run 3/);
+    assert.match(add.stderr, /appended as run 3\n/);
+    // A run without results for some of its cases says so as it is added.
+    const partial = await writeJson(
+      `${dir}/partial.json`,
+      reportOf([caseResult(A, 1, 1)], {
+        matrixIds: [A, E],
+        shardIds: [A, E],
+        interrupted: true,
+        startedAt: "2026-01-03T00:00:00.000Z",
+      }),
+    );
+    const addPartial = await runCli(["history", "--db", `${dir}/p.sqlite`, "--add", partial]);
+    assert.equal(addPartial.code, 0, addPartial.stderr);
+    assert.match(
+      addPartial.stderr,
+      /appended as run 1; it has no result for 1 of its 2 cases \(interrupted\): their series get no point/,
+    );
     const again = await runCli(["history", "--db", db, "--add", file, file, "--json"]);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stderr, /report\.json is already run 3 of .*h\.sqlite .*not added again/);
