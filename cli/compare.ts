@@ -93,7 +93,8 @@ export function compareCommand() {
         "speed-improvement (Mann-Whitney U significant AND median ratio beyond the threshold); " +
         "new; removed. What changed in the environment (Deno, adapter or driver, kernel " +
         "source, harness revision, host) is attributed. Exit 1 on regressions (--fail-on), " +
-        "2 on bad input (an unusable --md or --json path included).",
+        "2 on bad input (an unusable --md, --json or --html path, one naming an input, and two " +
+        "runs with no case in common included).",
     )
     .argument(
       "<baseline>",
