@@ -10,6 +10,8 @@ import { ConfigError } from "./errors.ts";
 import type { AttentionPath, BackendId, Reason } from "./types.ts";
 
 const registry = new Map<BackendId, Backend>(Object.entries(BUNDLED_BACKENDS));
+/** Where each backend registered from a module came from (its path or URL, as given). */
+const modules = new Map<BackendId, string>();
 
 /** Ids a backend may not take: `auto` is the request for the priority order. */
 const RESERVED = new Set(["auto"]);
@@ -18,9 +20,33 @@ const RESERVED = new Set(["auto"]);
 export const BACKEND_ID_PATTERN: RegExp = /^[a-z][a-z0-9._-]{0,63}$/;
 
 /**
+ * What is wrong with a backend id, or null for a good one: it must match
+ * {@link BACKEND_ID_PATTERN} and not be `auto`.
+ *
+ * @example
+ * ```ts
+ * import { backendIdProblem } from "./registry.ts";
+ * backendIdProblem("naive"); // null
+ * backendIdProblem("Bad Id!"); // "must match /^[a-z][a-z0-9._-]{0,63}$/ ..."
+ * ```
+ */
+export function backendIdProblem(id: unknown): string | null {
+  return typeof id === "string" && BACKEND_ID_PATTERN.test(id) && !RESERVED.has(id)
+    ? null
+    : `must match ${BACKEND_ID_PATTERN} (lower case letter first, at most 64 characters) ` +
+      `and not be "auto"`;
+}
+
+/** Options of {@link registerBackend}. */
+export interface RegisterBackendOptions {
+  /** The module it came from (path or URL): errors about it and its answers name it. */
+  module?: string;
+}
+
+/**
  * Register a backend for this process. The id must match {@link BACKEND_ID_PATTERN},
  * must not be `auto`, and must not name another backend (a bundled one included):
- * a ConfigError names the conflict.
+ * a ConfigError names the conflict (and the module, when given).
  *
  * @example
  * ```ts
@@ -29,24 +55,37 @@ export const BACKEND_ID_PATTERN: RegExp = /^[a-z][a-z0-9._-]{0,63}$/;
  * registerBackend({ ...BUNDLED_BACKENDS["wgsl-absorbed"], id: "my-copy" });
  * ```
  */
-export function registerBackend(backend: Backend): void {
+export function registerBackend(backend: Backend, options: RegisterBackendOptions = {}): void {
   const id = backend.id;
-  if (typeof id !== "string" || !BACKEND_ID_PATTERN.test(id) || RESERVED.has(id)) {
-    throw new ConfigError("backend", [{
-      path: "id",
-      value: id,
-      message: `must match ${BACKEND_ID_PATTERN} and not be "auto"`,
-    }]);
+  const source = options.module ?? "backend";
+  const problem = backendIdProblem(id);
+  if (problem !== null) {
+    throw new ConfigError(source, [{ path: "id", value: id, message: problem }], "invalid backend");
   }
   const old = registry.get(id);
   if (old && old !== backend) {
-    throw new ConfigError("backend", [{
+    throw new ConfigError(source, [{
       path: "id",
       value: id,
       message: `is already registered (${old.description}); choose another id`,
-    }]);
+    }], "invalid backend");
   }
   registry.set(id, backend);
+  if (options.module !== undefined) modules.set(id, options.module);
+}
+
+/**
+ * The module (path or URL, as given) a backend was registered from, or undefined (a
+ * bundled backend, or one a library caller registered itself).
+ *
+ * @example
+ * ```ts
+ * import { backendModuleOf } from "./registry.ts";
+ * backendModuleOf("wgsl-absorbed"); // undefined: bundled
+ * ```
+ */
+export function backendModuleOf(id: BackendId): string | undefined {
+  return modules.get(id);
 }
 
 /**

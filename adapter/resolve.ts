@@ -8,7 +8,13 @@ import { TOO_SLOW_CODE, tooSlowReason, workgroupElementCap } from "./slow_device
 import { autoPathOf, autoPriority, loopHelpers, pathPriority } from "./backends.ts";
 import { normalizeLayout } from "./layout.ts";
 import { referenceFormulation } from "./reference_choice.ts";
-import { backendById, registeredBackendIds } from "./registry.ts";
+import { askBackend } from "./backend_answer.ts";
+import {
+  backendById,
+  backendModuleOf,
+  isBundledBackend,
+  registeredBackendIds,
+} from "./registry.ts";
 import type {
   BackendId,
   CaseRequest,
@@ -110,7 +116,7 @@ function tryBackend(
       }],
     };
   }
-  const answer = backend.check({
+  const query = {
     spec: req.spec,
     layout,
     dtype: req.dtype,
@@ -118,7 +124,12 @@ function tryBackend(
     kvSplits: options.kvSplits,
     loop: loopHelpers(caps),
     workgroupElementCap: workgroupElementCap(caps),
-  });
+  };
+  // A user backend's answer is checked where the harness receives it: a malformed one is a
+  // BackendAnswerError naming the backend and its module (adapter/backend_answer.ts).
+  const answer = isBundledBackend(id)
+    ? backend.check(query)
+    : askBackend(backend, query, backendModuleOf(id));
   // A GPU plan on the GL fallback at model size: refused here, with the reason, so that
   // explain, run and bench agree (adapter/slow_device.ts).
   const slow = caps !== null && backend.runsOn === "gpu" ? tooSlowReason(req.spec, caps) : null;

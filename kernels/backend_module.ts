@@ -9,9 +9,17 @@
  *
  * @module
  */
-import type { Backend, SupportAnswer, SupportQuery } from "../adapter/backends.ts";
+import { askBackend } from "../adapter/backend_answer.ts";
+import {
+  type Backend,
+  loopHelpers,
+  type SupportAnswer,
+  type SupportQuery,
+} from "../adapter/backends.ts";
 import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
-import { backendById, registerBackend } from "../adapter/registry.ts";
+import { normalizeLayout } from "../adapter/layout.ts";
+import { presetSpec } from "../adapter/presets.ts";
+import { backendById, backendIdProblem, registerBackend } from "../adapter/registry.ts";
 import type { AttentionPath } from "../adapter/types.ts";
 import { type AttentionLauncher, BACKEND_CONTRACT_VERSION, registerLauncher } from "./launch.ts";
 import { sha256Hex16 } from "../util/hash.ts";
@@ -61,6 +69,31 @@ function jsType(v: unknown): string {
   return typeof v;
 }
 
+/** A stand-in for the module's folder: `files` must resolve below it. */
+const MODULE_DIR = "file:///module/dir/";
+
+/**
+ * What is wrong with one `files` entry, or null: a plain path relative to the module,
+ * naming a file next to it or below it (the fingerprint hashes it and `--runtime
+ * chromium`'s page server serves it): not absolute, not a URL, no `.` or `..` segment.
+ */
+function fileProblem(f: string): string | null {
+  const where = "must be a file next to the module or below it, as a plain relative path " +
+    '(e.g. "kernel.wgsl" or "wgsl/kernel.wgsl"; not absolute, not a URL, no "." or ".." ' +
+    "segments)";
+  if (f === "" || /[?#\\\0]/.test(f) || /^[a-z][a-z0-9+.-]*:/i.test(f)) return where;
+  // One name per file, as the page server serves it: no "", "." or ".." segments.
+  const segments = f.split("/").map((s) => s.replace(/%2e/gi, "."));
+  if (segments.some((s) => s === "" || s === "." || s === "..")) return where;
+  let url: URL;
+  try {
+    url = new URL(f, `${MODULE_DIR}mod.ts`);
+  } catch {
+    return where;
+  }
+  return url.href.startsWith(MODULE_DIR) ? null : where;
+}
+
 /**
  * Check a module namespace against the contract; every problem is one issue of a
  * ConfigError (exit 2 in the CLI) naming the export.
@@ -99,11 +132,20 @@ export function validateBackendModule(ns: Record<string, unknown>, source: strin
   if (typeof ns.path === "string" && ns.path !== "absorbed" && ns.path !== "expanded") {
     issues.push({ path: "path", value: ns.path, message: 'must be "absorbed" or "expanded"' });
   }
+  if (typeof ns.id === "string") {
+    const problem = backendIdProblem(ns.id);
+    if (problem !== null) issues.push({ path: "id", value: ns.id, message: problem });
+  }
   if (
     ns.files !== undefined &&
     (!Array.isArray(ns.files) || ns.files.some((f) => typeof f !== "string"))
   ) {
     issues.push({ path: "files", value: ns.files, message: "must be an array of paths" });
+  } else if (Array.isArray(ns.files)) {
+    ns.files.forEach((f: string, i) => {
+      const problem = fileProblem(f);
+      if (problem !== null) issues.push({ path: `files[${i}]`, value: f, message: problem });
+    });
   }
   if (issues.length) throw new ConfigError(source, issues, "not a backend module");
   return ns as unknown as BackendModule;
@@ -111,31 +153,67 @@ export function validateBackendModule(ns: Record<string, unknown>, source: strin
 
 /**
  * Register a checked module for this process: its support predicate joins the
- * adapter's registry (a GPU backend), its launcher the GPU registry.
+ * adapter's registry (a GPU backend; `module`, its path or URL, is named by errors about
+ * its answers), its launcher the GPU registry.
  *
  * @example
  * ```ts ignore
  * registerBackendModule(validateBackendModule(await import("./naive.ts"), "naive.ts"));
  * ```
  */
-export function registerBackendModule(m: BackendModule): void {
-  const backend: Backend = {
+export function registerBackendModule(m: BackendModule, module?: string): void {
+  const backend = backendOf(m);
+  registerBackend(backend, { module });
+  registerLauncher(m.id, m.launch);
+}
+
+function backendOf(m: BackendModule): Backend {
+  return {
     id: m.id,
     description: m.description,
     path: m.path,
     runsOn: "gpu",
     check: (q) => m.check(q),
   };
-  registerBackend(backend);
-  registerLauncher(m.id, m.launch);
+}
+
+/**
+ * Ask a module's check once on load, with no device (as `explain --no-device` does):
+ * an answer that breaks the contract whatever the case (a Promise, `{}`, another path)
+ * is refused before any case runs (adapter/backend_answer.ts checks every answer).
+ */
+function probeCheck(m: BackendModule, module: string): void {
+  const query: SupportQuery = {
+    spec: presetSpec("tiny"),
+    layout: normalizeLayout({ kind: "bshd", batch: 1, seqQ: 1, seqK: 8, causal: true }),
+    dtype: "f32",
+    caps: null,
+    loop: loopHelpers(null),
+    workgroupElementCap: null,
+  };
+  askBackend(backendOf(m), query, module);
 }
 
 const loaded = new Map<string, LoadedBackendModule>();
 
 function toUrl(specifier: string): URL {
-  if (/^(https?|file):/.test(specifier)) return new URL(specifier);
   const cwd = Deno.cwd().replace(/\/?$/, "/");
-  return new URL(specifier, new URL(`file://${cwd}`));
+  const url = /^(https?|file):/.test(specifier)
+    ? new URL(specifier)
+    : new URL(specifier, new URL(`file://${cwd}`));
+  // One file, one name: "/tmp/m//good.ts" is "/tmp/m/good.ts".
+  if (url.protocol === "file:") url.pathname = url.pathname.replace(/\/{2,}/g, "/");
+  return url;
+}
+
+/** The key a module is loaded once under: its real path for a local file (links resolved). */
+async function moduleKey(url: URL): Promise<string> {
+  if (url.protocol !== "file:") return url.href;
+  try {
+    return new URL(`file://${await Deno.realPath(url)}`).href;
+  } catch {
+    return url.href; // missing: the import says so
+  }
 }
 
 async function readBytes(url: URL): Promise<Uint8Array<ArrayBuffer>> {
@@ -149,7 +227,9 @@ async function readBytes(url: URL): Promise<Uint8Array<ArrayBuffer>> {
  * Load a backend module (a path or URL) with a dynamic import, check it against the
  * contract, hash its sources and register it. A missing file, a module that does
  * not load, or a broken contract is a ConfigError naming the module and the problem.
- * Loading the same specifier twice registers it once.
+ * Loading the same file twice (under any name: relative, absolute, doubled slashes, a link)
+ * registers it once. Its check is asked once with no device: an answer that breaks the
+ * contract (adapter/backend_answer.ts) is a BackendAnswerError, also a ConfigError.
  *
  * @example
  * ```ts ignore
@@ -159,7 +239,8 @@ async function readBytes(url: URL): Promise<Uint8Array<ArrayBuffer>> {
  */
 export async function loadBackendModule(specifier: string): Promise<LoadedBackendModule> {
   const url = toUrl(specifier);
-  const known = loaded.get(url.href);
+  const key = await moduleKey(url);
+  const known = loaded.get(key);
   if (known) return known;
   let ns: Record<string, unknown>;
   try {
@@ -193,9 +274,10 @@ export async function loadBackendModule(specifier: string): Promise<LoadedBacken
       message: "is already registered (a bundled backend, or another module); choose another id",
     }], "not a backend module");
   }
-  registerBackendModule(m);
+  probeCheck(m, specifier);
+  registerBackendModule(m, specifier);
   const entry = { module: m, specifier, url: url.href, hashes };
-  loaded.set(url.href, entry);
+  loaded.set(key, entry);
   return entry;
 }
 

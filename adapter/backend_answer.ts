@@ -1,0 +1,335 @@
+/**
+ * A user backend's answer, checked where the harness receives it (docs/backends.md,
+ * `check(query)`): an answer that is not what the contract says (a Promise, a missing
+ * field, another path than the module's, a variant field that is not a positive integer,
+ * an empty reason) is refused with a {@link BackendAnswerError} naming the backend, its
+ * module, the field, what it was and what would be valid, never read as if it were right.
+ * The bundled backends are not checked here (tests/backend_contract_test.ts holds them to
+ * the contract).
+ *
+ * @module
+ */
+import type { Backend, SupportAnswer, SupportQuery } from "./backends.ts";
+import { ConfigError, type ConfigIssue } from "./errors.ts";
+
+/** A reason code: letters, digits, `.`, `_`, `-` (`:` is the prefix `auto` adds). */
+export const REASON_CODE_PATTERN: RegExp = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+/**
+ * A backend's `check()` threw or gave an answer the harness cannot use. A ConfigError
+ * (bad input: exit 2 in the CLI; `run` records the case as invalid with this message).
+ *
+ * @example
+ * ```ts
+ * import { BackendAnswerError } from "./backend_answer.ts";
+ * const e = new BackendAnswerError("naive", "mod.ts", [
+ *   { path: "variant.workgroupSize", value: -5, message: "must be a positive integer" },
+ * ]);
+ * e.message.split("\n")[0]; // "backend naive (module mod.ts): check() returned an answer that ..."
+ * ```
+ */
+export class BackendAnswerError extends ConfigError {
+  /** The backend whose answer was refused. */
+  readonly backend: string;
+  /** Build the error for backend `id` (loaded from `module`, when known). */
+  constructor(id: string, module: string | undefined, issues: readonly ConfigIssue[]) {
+    super(
+      `backend ${id}${module === undefined ? "" : ` (module ${module})`}`,
+      issues,
+      "check() returned an answer that breaks the backend contract (docs/backends.md: check(query))",
+    );
+    this.name = "BackendAnswerError";
+    this.backend = id;
+  }
+}
+
+/** The variant fields every answer has: positive integers. */
+const VARIANT_COUNTS = [
+  ["workgroupSize", "invocations per workgroup"],
+  ["headsPerTile", "heads per workgroup (1 when a workgroup handles one head)"],
+  ["headsPerInvocation", "heads one invocation handles (usually 1)"],
+  ["queryTile", "queries per tile (1 for decode)"],
+  ["keysPerBlock", "keys per block of the key loop (query.loop.keysPerBlock)"],
+  ["kvSplits", "KV splits (1 = a single pass)"],
+] as const;
+
+/** Variant fields a kernel may set: positive integers when present. */
+const OPTIONAL_COUNTS = [
+  "decodeStep",
+  "valueRowGroups",
+  "columnsPerInvocation",
+  "scoreVec4PerRow",
+  "valueSplits",
+  "keysPerValueSplit",
+] as const;
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (typeof v === "object" || typeof v === "function") && v !== null &&
+    typeof (v as { then?: unknown }).then === "function";
+}
+
+function positiveInteger(v: unknown): boolean {
+  return typeof v === "number" && Number.isSafeInteger(v) && v > 0;
+}
+
+/** What a value is, for a message (a type where the value itself says little). */
+function shown(v: unknown): unknown {
+  if (typeof v === "function") return "(a function)";
+  if (typeof v === "number" && !Number.isFinite(v)) return String(v);
+  return v;
+}
+
+function reasonIssues(reasons: unknown, out: ConfigIssue[]): void {
+  if (!Array.isArray(reasons)) {
+    out.push({
+      path: "reasons",
+      value: shown(reasons),
+      message: "must be an array of { code, message } (empty when the case is supported)",
+    });
+    return;
+  }
+  reasons.forEach((r, i) => {
+    if (!isRecord(r)) {
+      out.push({ path: `reasons[${i}]`, value: shown(r), message: "must be { code, message }" });
+      return;
+    }
+    if (typeof r.code !== "string" || !REASON_CODE_PATTERN.test(r.code)) {
+      out.push({
+        path: `reasons[${i}].code`,
+        value: shown(r.code),
+        message: `must be a code matching ${REASON_CODE_PATTERN} (e.g. "device.loop-budget"; ` +
+          `":" is reserved for the backend prefix auto adds)`,
+      });
+    }
+    if (typeof r.message !== "string" || r.message.trim() === "") {
+      out.push({
+        path: `reasons[${i}].message`,
+        value: shown(r.message),
+        message: "must be a non-empty string naming the offending value and what would be valid",
+      });
+    }
+  });
+}
+
+function variantIssues(variant: unknown, query: SupportQuery, out: ConfigIssue[]): void {
+  if (!isRecord(variant)) {
+    out.push({
+      path: "variant",
+      value: shown(variant),
+      message: "must be an object (family, dtype, workgroupSize, headsPerTile, " +
+        "headsPerInvocation, queryTile, keysPerBlock, kvSplits)",
+    });
+    return;
+  }
+  if (typeof variant.family !== "string" || variant.family.trim() === "") {
+    out.push({
+      path: "variant.family",
+      value: shown(variant.family),
+      message: "must be a non-empty string naming the kernel",
+    });
+  }
+  if (variant.dtype !== query.dtype) {
+    out.push({
+      path: "variant.dtype",
+      value: shown(variant.dtype),
+      message: `must be the query's storage dtype "${query.dtype}" (the harness uploads the ` +
+        "buffers in it); refuse the case with a reason instead",
+    });
+  }
+  for (const [name, what] of VARIANT_COUNTS) {
+    if (!positiveInteger(variant[name])) {
+      out.push({
+        path: `variant.${name}`,
+        value: shown(variant[name]),
+        message: `must be a positive integer (${what})`,
+      });
+    }
+  }
+  for (const name of OPTIONAL_COUNTS) {
+    if (variant[name] !== undefined && !positiveInteger(variant[name])) {
+      out.push({
+        path: `variant.${name}`,
+        value: shown(variant[name]),
+        message: "must be a positive integer when set (or left out)",
+      });
+    }
+  }
+  if (variant.subgroups !== undefined && typeof variant.subgroups !== "boolean") {
+    out.push({
+      path: "variant.subgroups",
+      value: shown(variant.subgroups),
+      message: "must be true or false when set",
+    });
+  } else if (variant.subgroups === true && !query.caps?.features.includes("subgroups")) {
+    out.push({
+      path: "variant.subgroups",
+      value: true,
+      message: "needs the WebGPU feature subgroups, which this device lacks: set it only " +
+        'when query.caps.features includes "subgroups"',
+    });
+  }
+}
+
+function bufferIssues(buffers: unknown, out: ConfigIssue[]): void {
+  if (!Array.isArray(buffers)) {
+    out.push({
+      path: "buffers",
+      value: shown(buffers),
+      message: "must be an array of { name, bytes }: every buffer the launcher allocates",
+    });
+    return;
+  }
+  const seen = new Set<string>();
+  buffers.forEach((b, i) => {
+    if (!isRecord(b)) {
+      out.push({ path: `buffers[${i}]`, value: shown(b), message: "must be { name, bytes }" });
+      return;
+    }
+    if (typeof b.name !== "string" || b.name === "") {
+      out.push({
+        path: `buffers[${i}].name`,
+        value: shown(b.name),
+        message: "must be a non-empty string",
+      });
+    } else if (seen.has(b.name)) {
+      out.push({
+        path: `buffers[${i}].name`,
+        value: b.name,
+        message: "is listed twice: each buffer once (the launcher finds its size by name)",
+      });
+    } else {
+      seen.add(b.name);
+    }
+    if (typeof b.bytes !== "number" || !Number.isSafeInteger(b.bytes) || b.bytes < 0) {
+      out.push({
+        path: `buffers[${i}].bytes`,
+        value: shown(b.bytes),
+        message: "must be a whole number of bytes (0 or more)",
+      });
+    }
+  });
+}
+
+/**
+ * Check a backend's answer to `query` against the contract (docs/backends.md) and return
+ * it typed, or throw a {@link BackendAnswerError} listing every problem. Always checked:
+ * that it is an object and not a Promise, its `reasons` (each a `{ code, message }` with
+ * a code and a message), and its `path` (the backend's own). When it says the case is
+ * supported (no reasons), also what the plan is made of: `variant` (its dtype the
+ * query's, its counts positive integers, `subgroups` only on a device with them),
+ * `buffers` and the positive integer `keyWidth` and `valueWidth`.
+ *
+ * @example
+ * ```ts
+ * import { checkSupportAnswer } from "./backend_answer.ts";
+ * import { BUNDLED_BACKENDS, loopHelpers } from "./backends.ts";
+ * import { normalizeLayout } from "./layout.ts";
+ * import { presetSpec } from "./presets.ts";
+ * const query = {
+ *   spec: presetSpec("tiny"), dtype: "f32" as const, caps: null, loop: loopHelpers(null),
+ *   workgroupElementCap: null,
+ *   layout: normalizeLayout({ kind: "bshd", batch: 1, seqQ: 1, seqK: 8, causal: true }),
+ * };
+ * const backend = { id: "mine", path: "absorbed" as const };
+ * try { checkSupportAnswer({}, backend, query, "mine.ts"); } catch (e) { (e as Error).message; }
+ * // "backend mine (module mine.ts): check() returned an answer that ...\n  reasons: (missing) ..."
+ * checkSupportAnswer(BUNDLED_BACKENDS["wgsl-absorbed"].check(query), backend, query).path;
+ * // "absorbed"
+ * ```
+ */
+export function checkSupportAnswer(
+  answer: unknown,
+  backend: Pick<Backend, "id" | "path">,
+  query: SupportQuery,
+  module?: string,
+): SupportAnswer {
+  const fail = (issues: ConfigIssue[]) => new BackendAnswerError(backend.id, module, issues);
+  if (isThenable(answer)) {
+    // Its eventual rejection is part of this error, not an unhandled one.
+    Promise.resolve(answer).catch(() => {});
+    throw fail([{
+      path: "(answer)",
+      value: "(a Promise)",
+      message: "must be the answer itself: check() is synchronous (pure and GPU-free), so it " +
+        "must not be async or return a Promise",
+    }]);
+  }
+  if (!isRecord(answer)) {
+    throw fail([{
+      path: "(answer)",
+      value: shown(answer),
+      message: "must be an object { reasons, path, variant, buffers, keyWidth, valueWidth }",
+    }]);
+  }
+  const issues: ConfigIssue[] = [];
+  reasonIssues(answer.reasons, issues);
+  if (answer.path !== backend.path) {
+    issues.push({
+      path: "path",
+      value: shown(answer.path),
+      message: `must be "${backend.path}", the path the module exports ` +
+        `(path = "${backend.path}"): a backend computes one path`,
+    });
+  }
+  const supported = Array.isArray(answer.reasons) && answer.reasons.length === 0;
+  if (supported) {
+    variantIssues(answer.variant, query, issues);
+    bufferIssues(answer.buffers, issues);
+    for (const name of ["keyWidth", "valueWidth"] as const) {
+      if (!positiveInteger(answer[name])) {
+        issues.push({
+          path: name,
+          value: shown(answer[name]),
+          message: "must be a positive integer (elements its kernel reads per key / " +
+            "accumulates per value)",
+        });
+      }
+    }
+  }
+  if (issues.length > 0) throw fail(issues);
+  return answer as unknown as SupportAnswer;
+}
+
+/**
+ * Ask a user backend's `check` and check the answer ({@link checkSupportAnswer}): a
+ * check that throws is refused the same way (the contract: every failing reason, never a
+ * throw), naming the backend and its module.
+ *
+ * @example
+ * ```ts
+ * import { askBackend } from "./backend_answer.ts";
+ * import { BUNDLED_BACKENDS, loopHelpers } from "./backends.ts";
+ * import { normalizeLayout } from "./layout.ts";
+ * import { presetSpec } from "./presets.ts";
+ * const query = {
+ *   spec: presetSpec("tiny"), dtype: "f32" as const, caps: null, loop: loopHelpers(null),
+ *   workgroupElementCap: null,
+ *   layout: normalizeLayout({ kind: "bshd", batch: 1, seqQ: 1, seqK: 8, causal: true }),
+ * };
+ * askBackend({ ...BUNDLED_BACKENDS["wgsl-absorbed"], id: "copy" }, query).reasons.length > 0;
+ * // true: there is no device
+ * ```
+ */
+export function askBackend(
+  backend: Backend,
+  query: SupportQuery,
+  module?: string,
+): SupportAnswer {
+  let answer: unknown;
+  try {
+    answer = backend.check(query);
+  } catch (e) {
+    const why = e instanceof Error ? `${e.name}: ${e.message.split("\n")[0]}` : String(e);
+    throw new BackendAnswerError(backend.id, module, [{
+      path: "check",
+      value: why,
+      message: "was thrown: check() must return every failing reason as { code, message }, " +
+        "never throw",
+    }]);
+  }
+  return checkSupportAnswer(answer, backend, query, module);
+}

@@ -1,0 +1,320 @@
+/**
+ * A user backend's `check()` answer is checked where the harness receives it
+ * (adapter/backend_answer.ts): a Promise, `{}`, another path than the module's, a variant
+ * that is not positive integers, an empty reason, a throw: each is refused naming the
+ * backend, its module, the field, the value and what would be valid (exit 2 in the CLI,
+ * no stack trace), never read as if it were right. Also the module's other exports: its id
+ * (named with the module), its `files` (next to or below it) and one file under two names.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { askBackend, BackendAnswerError, checkSupportAnswer } from "../adapter/backend_answer.ts";
+import { BUNDLED_BACKENDS, loopHelpers, type SupportQuery } from "../adapter/backends.ts";
+import { ConfigError } from "../adapter/errors.ts";
+import { normalizeLayout } from "../adapter/layout.ts";
+import { presetSpec } from "../adapter/presets.ts";
+import { registerBackend } from "../adapter/registry.ts";
+import { resolve } from "../adapter/resolve.ts";
+import type { DeviceCaps } from "../adapter/types.ts";
+import { loadBackendModule, validateBackendModule } from "../kernels/backend_module.ts";
+import * as naive from "../examples/backends/naive/mod.ts";
+import { GL_CAPS, H100_CAPS, LAVAPIPE_CAPS, NO_F16_CAPS } from "./caps_fixtures.ts";
+import { runCli } from "./helpers_cli.ts";
+
+const NAIVE_URL = new URL("../examples/backends/naive/mod.ts", import.meta.url).href;
+const CAPS_FILE = "tests/fixtures/caps_lavapipe.json";
+
+function query(caps: DeviceCaps | null, dtype: "f32" | "f16" = "f32"): SupportQuery {
+  return {
+    spec: presetSpec("tiny"),
+    layout: normalizeLayout({ kind: "bshd", batch: 1, seqQ: 1, seqK: 8, causal: true }),
+    dtype,
+    caps,
+    loop: loopHelpers(caps),
+    workgroupElementCap: null,
+  };
+}
+
+/** The naive example's answer on a lavapipe-like device (supported). */
+const GOOD = naive.check(query(LAVAPIPE_CAPS));
+const ABSORBED = { id: "mine", path: "absorbed" as const };
+
+/** Assert `f` throws a BackendAnswerError naming the backend, its module and `field`. */
+function refused(f: () => unknown, field: RegExp): void {
+  assert.throws(f, (e: unknown) => {
+    assert.ok(e instanceof BackendAnswerError, String(e));
+    assert.ok(e instanceof ConfigError, "a ConfigError: exit 2 in the CLI");
+    assert.match(e.message, /^backend mine \(module mine\.ts\): check\(\) returned an answer/);
+    assert.match(e.message, field);
+    return true;
+  });
+}
+
+Deno.test("answers of the naive example and of every bundled backend pass the check", () => {
+  assert.deepEqual(GOOD.reasons, []);
+  assert.equal(checkSupportAnswer(GOOD, ABSORBED, query(LAVAPIPE_CAPS), "mine.ts"), GOOD);
+  for (const caps of [LAVAPIPE_CAPS, NO_F16_CAPS, GL_CAPS, H100_CAPS, null]) {
+    for (const dtype of ["f32", "f16"] as const) {
+      const q = query(caps, dtype);
+      for (const b of Object.values(BUNDLED_BACKENDS)) {
+        if (b.runsOn !== "gpu") continue;
+        checkSupportAnswer(b.check(q), b, q, b.id);
+      }
+    }
+  }
+});
+
+Deno.test("an answer that is not an object, or a Promise (async check), is refused", () => {
+  const q = query(LAVAPIPE_CAPS);
+  refused(() => checkSupportAnswer(Promise.resolve(GOOD), ABSORBED, q, "mine.ts"), /Promise/);
+  refused(
+    () => checkSupportAnswer(Promise.reject(new Error("late")), ABSORBED, q, "mine.ts"),
+    /\(answer\): "\(a Promise\)" must be the answer itself: check\(\) is synchronous/,
+  );
+  refused(() => checkSupportAnswer(undefined, ABSORBED, q, "mine.ts"), /\(answer\): \(missing\)/);
+  refused(
+    () => checkSupportAnswer({}, ABSORBED, q, "mine.ts"),
+    /reasons: \(missing\) must be an array of \{ code, message \}[^]*path: \(missing\) must be "absorbed"/,
+  );
+});
+
+Deno.test("an answer of the other path than the module's is refused", () => {
+  refused(
+    () =>
+      checkSupportAnswer({ ...GOOD, path: "expanded" }, ABSORBED, query(LAVAPIPE_CAPS), "mine.ts"),
+    /path: "expanded" must be "absorbed", the path the module exports/,
+  );
+  // also when it refuses the case: the path is part of every answer
+  const refusing = naive.check(query(null));
+  assert.ok(refusing.reasons.length > 0);
+  refused(
+    () => checkSupportAnswer({ ...refusing, path: "dense" }, ABSORBED, query(null), "mine.ts"),
+    /path: "dense" must be "absorbed"/,
+  );
+});
+
+Deno.test("a supported answer's variant, buffers and widths are sanity-checked", () => {
+  const q = query(LAVAPIPE_CAPS);
+  const withVariant = (v: Record<string, unknown>) => ({
+    ...GOOD,
+    variant: { ...GOOD.variant, ...v },
+  });
+  const check = (a: unknown) => () => checkSupportAnswer(a, ABSORBED, q, "mine.ts");
+  refused(
+    check(withVariant({ workgroupSize: -5 })),
+    /variant\.workgroupSize: -5 must be a positive integer \(invocations per workgroup\)/,
+  );
+  refused(check(withVariant({ kvSplits: 1.5 })), /variant\.kvSplits: 1\.5 must be a positive/);
+  refused(check(withVariant({ queryTile: NaN })), /variant\.queryTile: "NaN" must be a positive/);
+  refused(check(withVariant({ keysPerBlock: "16" })), /variant\.keysPerBlock: "16" must be/);
+  refused(check(withVariant({ decodeStep: 0 })), /variant\.decodeStep: 0 must be a positive/);
+  refused(check(withVariant({ family: "" })), /variant\.family: "" must be a non-empty string/);
+  refused(check(withVariant({ dtype: "f16" })), /variant\.dtype: "f16" must be the query's.*"f32"/);
+  refused(check(withVariant({ subgroups: true })), /variant\.subgroups: true needs the WebGPU/);
+  refused(check({ ...GOOD, variant: undefined }), /variant: \(missing\) must be an object/);
+  refused(check({ ...GOOD, keyWidth: 0 }), /keyWidth: 0 must be a positive integer/);
+  refused(check({ ...GOOD, valueWidth: undefined }), /valueWidth: \(missing\) must be/);
+  refused(check({ ...GOOD, buffers: "q" }), /buffers: "q" must be an array of \{ name, bytes \}/);
+  refused(
+    check({ ...GOOD, buffers: [{ name: "x", bytes: -1 }, { name: "x", bytes: 4 }] }),
+    /buffers\[0\]\.bytes: -1 must be a whole number[^]*buffers\[1\]\.name: "x" is listed twice/,
+  );
+  // an unsupported answer's plan fields are not read, so not checked
+  const refusing = naive.check(query(null));
+  assert.ok(
+    checkSupportAnswer({ ...refusing, variant: { ...refusing.variant, workgroupSize: -5 } }, {
+      id: "mine",
+      path: "absorbed",
+    }, query(null)),
+  );
+});
+
+Deno.test("reasons must each have a code and a message", () => {
+  const q = query(LAVAPIPE_CAPS);
+  const check = (reasons: unknown) => () =>
+    checkSupportAnswer({ ...GOOD, reasons }, ABSORBED, q, "mine.ts");
+  refused(
+    check([{ code: "", message: "" }]),
+    /reasons\[0\]\.code: "" must be a code matching[^]*reasons\[0\]\.message: "" must be a non-empty string/,
+  );
+  refused(check([{ code: "a:b", message: "x" }]), /reasons\[0\]\.code: "a:b"/);
+  refused(check(["too slow"]), /reasons\[0\]: "too slow" must be \{ code, message \}/);
+  refused(check({ code: "x", message: "y" }), /reasons: \{.*\} must be an array/);
+});
+
+Deno.test("a check that throws is refused naming the backend, not an internal error", () => {
+  const b = {
+    ...BUNDLED_BACKENDS["wgsl-absorbed"],
+    id: "mine",
+    check: (): never => {
+      throw new TypeError("cannot read properties of null (reading 'limits')");
+    },
+  };
+  refused(
+    () => askBackend(b, query(null), "mine.ts"),
+    /check: "TypeError: cannot read.*never throw/,
+  );
+});
+
+Deno.test("resolve() checks a registered user backend's answer, naming its module", () => {
+  const base = BUNDLED_BACKENDS["wgsl-absorbed"];
+  registerBackend({
+    ...base,
+    id: "test-answer-path",
+    check: (q) => ({ ...base.check(q), path: "expanded" }),
+  }, { module: "/tmp/x/path.ts" });
+  const req = {
+    spec: presetSpec("tiny"),
+    dtype: "f32" as const,
+    backend: "test-answer-path",
+    layout: { kind: "bshd" as const, batch: 1, seqQ: 1, seqK: 8, causal: true },
+  };
+  assert.throws(
+    () => resolve(req, LAVAPIPE_CAPS),
+    /^BackendAnswerError: backend test-answer-path \(module \/tmp\/x\/path\.ts\): [^]*path: "expanded" must be "absorbed"/,
+  );
+  // the bundled backends answer as before
+  assert.equal(resolve({ ...req, backend: "wgsl-absorbed" }, LAVAPIPE_CAPS).kind, "plan");
+});
+
+Deno.test("a module's id and files are checked on load, naming the module", () => {
+  assert.throws(
+    () => validateBackendModule({ ...naive, id: "Bad Id!" }, "x.ts"),
+    /^ConfigError: x\.ts: not a backend module\n\s+id: "Bad Id!" must match/,
+  );
+  assert.throws(() => validateBackendModule({ ...naive, id: "auto" }, "x.ts"), /id: "auto"/);
+  for (const f of ["/etc/passwd", "../../x", "a/../../x", "%2e%2e/x", "file:///etc/passwd", ""]) {
+    assert.throws(
+      () => validateBackendModule({ ...naive, files: [f] }, "x.ts"),
+      /x\.ts: not a backend module\n\s+files\[0\]: .* must be a file next to the module or below/,
+      f,
+    );
+  }
+  for (const f of ["naive.wgsl", "wgsl/k.wgsl", "a.b/c..wgsl"]) {
+    assert.equal(validateBackendModule({ ...naive, files: [f] }, "x.ts").id, "naive", f);
+  }
+});
+
+/** A module that re-exports the naive example with `check` answering `answer`. */
+function moduleSource(id: string, answer: string, extra = ""): string {
+  return [
+    `import * as naive from ${JSON.stringify(NAIVE_URL)};`,
+    "export const contractVersion = 1;",
+    `export const id = ${JSON.stringify(id)};`,
+    `export const description = "test: ${id}";`,
+    'export const path = "absorbed";',
+    extra,
+    "// deno-lint-ignore no-explicit-any",
+    `export function check(q: any): any { const a = naive.check(q); return ${answer}; }`,
+    "export const launch = naive.launch;",
+  ].join("\n");
+}
+
+Deno.test("CLI: a module whose check answers badly is exit 2 naming it, no stack trace", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mla_answer_test_" });
+  try {
+    const cases: [string, string, RegExp][] = [
+      ["empty", "{}", /reasons: \(missing\) must be an array/],
+      ["async", "Promise.resolve(a)", /\(answer\): "\(a Promise\)" must be the answer itself/],
+      ["other-path", '{ ...a, path: "expanded" }', /path: "expanded" must be "absorbed"/],
+      [
+        "negative-wg",
+        "{ ...a, variant: { ...a.variant, workgroupSize: -5 } }",
+        /variant\.workgroupSize: -5 must be a positive integer/,
+      ],
+      [
+        "empty-reason",
+        '{ ...a, reasons: [{ code: "", message: "" }] }',
+        /reasons\[0\]\.code: "" must be a code[^]*reasons\[0\]\.message: "" must be/,
+      ],
+    ];
+    for (const [id, answer, want] of cases) {
+      const file = `${dir}/${id}.ts`;
+      await Deno.writeTextFile(file, moduleSource(id, answer));
+      const r = await runCli([
+        "explain",
+        "tiny",
+        "--caps",
+        CAPS_FILE,
+        "--backend-module",
+        file,
+        "--backend",
+        id,
+      ]);
+      assert.equal(r.code, 2, `${id}: ${r.stdout}${r.stderr}`);
+      assert.match(
+        r.stderr,
+        new RegExp(`^error: backend ${id} \\(module ${file}\\): check\\(\\) returned an answer`),
+        id,
+      );
+      assert.match(r.stderr, want, id);
+      assert.doesNotMatch(r.stderr, /internal error|\n\s+at /, `${id}: no stack trace`);
+      assert.doesNotMatch(r.stdout, /^plan:/m, `${id}: no plan printed`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("CLI: a bad id or files export is exit 2 naming the module file", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mla_answer_test_" });
+  try {
+    await Deno.writeTextFile(`${dir}/bad_id.ts`, moduleSource("Bad Id!", "a"));
+    const id = await runCli([
+      "explain",
+      "tiny",
+      "--no-device",
+      "--backend-module",
+      `${dir}/bad_id.ts`,
+    ]);
+    assert.equal(id.code, 2, id.stderr);
+    assert.match(
+      id.stderr,
+      new RegExp(`${dir}/bad_id\\.ts: not a backend module\\n\\s+id: "Bad Id!"`),
+    );
+    await Deno.writeTextFile(
+      `${dir}/files.ts`,
+      moduleSource("outside", "a", 'export const files = ["/etc/passwd", "../../x"];'),
+    );
+    const files = await runCli([
+      "explain",
+      "tiny",
+      "--no-device",
+      "--backend-module",
+      `${dir}/files.ts`,
+    ]);
+    assert.equal(files.code, 2, files.stderr);
+    assert.match(files.stderr, /files\[0\]: "\/etc\/passwd" must be a file next to the module/);
+    assert.match(files.stderr, /files\[1\]: "\.\.\/\.\.\/x" must be a file next to the module/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("one module file under two names is loaded once", async () => {
+  const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "mla_answer_test_" }));
+  try {
+    await Deno.writeTextFile(`${dir}/twice.ts`, moduleSource("test-twice", "a"));
+    await Deno.symlink(`${dir}/twice.ts`, `${dir}/link.ts`);
+    const a = await loadBackendModule(`${dir}/twice.ts`);
+    assert.equal(await loadBackendModule(`${dir}//twice.ts`), a);
+    assert.equal(await loadBackendModule(`${dir}/./twice.ts`), a);
+    assert.equal(await loadBackendModule(`${dir}/link.ts`), a);
+    const r = await runCli([
+      "explain",
+      "tiny",
+      "--no-device",
+      "--backend-module",
+      `${dir}/twice.ts`,
+      "--backend-module",
+      `${dir}//twice.ts`,
+      "--backend",
+      "test-twice",
+    ]);
+    assert.equal(r.code, 3, r.stderr); // device.none: the module loaded once and answered
+    assert.doesNotMatch(r.stderr, /already registered/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
