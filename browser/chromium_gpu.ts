@@ -273,6 +273,7 @@ export class ChromiumGpu {
       spec: options.spec,
       repeats: options.repeats ?? 0,
       ...(options.faultId === undefined ? {} : { faultId: options.faultId }),
+      ...(options.limits === undefined ? {} : { limits: options.limits }),
     }, tensors);
     const ex = this.#server.exchange(request);
     try {

@@ -113,6 +113,7 @@ async function runCase(caseUrl: string, resultUrl: string): Promise<PageCaseRepl
         inputs: attentionInputsOf(tensors),
         repeats: header.repeats,
         mutate,
+        limits: header.limits,
       });
       await post({
         out: t.outputs.out as Float32Array,

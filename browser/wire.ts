@@ -31,6 +31,8 @@ export interface CaseRequestHeader {
   readonly repeats: number;
   /** A planted fault's id whose source mutation the page applies (parity/faults.ts). */
   readonly faultId?: string;
+  /** Limits lower than the device's the launchers bind and group by (a device profile's). */
+  readonly limits?: Readonly<Record<string, number>>;
   /** kind bench: which passes are replayed, how often, after how many untimed replays. */
   readonly measure?: {
     readonly scope: TimingScope;

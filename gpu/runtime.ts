@@ -47,6 +47,8 @@ export interface RemoteRunOptions {
   repeats?: number;
   /** A planted fault (by id) whose source mutation the remote side applies. */
   faultId?: string;
+  /** Limits lower than the device's to launch by (a device profile's). */
+  limits?: Readonly<Record<string, number>>;
 }
 
 /** The browser facts a fingerprint records for a remote runtime. */

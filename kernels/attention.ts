@@ -19,6 +19,7 @@ import {
   type AttentionBuffers,
   launcherOf,
   LaunchKit,
+  type LaunchLimits,
   type OwnedResource,
   type RecordedPass,
 } from "./launch.ts";
@@ -35,6 +36,11 @@ export interface RunAttentionOptions {
   mutate?: SourceMutation;
   /** Collect per-pass timing (timestamp-query when available). Default true. */
   timing?: boolean;
+  /**
+   * Limits lower than the device's to bind and group by: those of the caps the plan was
+   * resolved against, when a device profile lowered them (kernels/launch.ts launchLimits).
+   */
+  limits?: Partial<LaunchLimits>;
   /**
    * Called after the first submission, while the case's buffers and pipelines are
    * alive, with the recorded passes (benchmarks replay them: kernels/replay.ts).
@@ -183,6 +189,7 @@ export async function runAttention(
       const kit = new LaunchKit(device, enc, {
         dtype,
         path: plan.path,
+        limits: options.limits,
         subgroups,
         cache: pipelineCacheOf(ctx),
         timer,

@@ -92,6 +92,52 @@ export type Binding = GPUBuffer | GPUBufferBinding | GPUTextureView;
 /** What a kit allocates for a case and destroys after it. */
 export type OwnedResource = GPUBuffer | GPUTexture;
 
+/**
+ * The device limits a launcher binds and groups by: the device's own, or lower ones a
+ * device profile pretends (the caps the plan was resolved against), so a run under a
+ * profile binds and splits as that device would.
+ */
+export interface LaunchLimits {
+  /** Largest storage binding, bytes. */
+  readonly maxStorageBufferBindingSize: number;
+  /** Storage binding offsets are multiples of this. */
+  readonly minStorageBufferOffsetAlignment: number;
+  /** Workgroups per grid dimension. */
+  readonly maxComputeWorkgroupsPerDimension: number;
+}
+
+/**
+ * The limits a kit launches by: each of the device's, lowered to `wanted`'s where that is
+ * stricter (a larger offset alignment is the stricter one). Figures a device cannot meet
+ * (a binding larger than its own) never raise them.
+ *
+ * @example
+ * ```ts
+ * import { launchLimits } from "./launch.ts";
+ * const device = {
+ *   maxStorageBufferBindingSize: 1 << 30,
+ *   minStorageBufferOffsetAlignment: 256,
+ *   maxComputeWorkgroupsPerDimension: 65535,
+ * };
+ * launchLimits(device, { maxStorageBufferBindingSize: 65536 }).maxStorageBufferBindingSize; // 65536
+ * ```
+ */
+export function launchLimits(
+  device: LaunchLimits,
+  wanted: Partial<LaunchLimits> = {},
+): LaunchLimits {
+  const low = (k: "maxStorageBufferBindingSize" | "maxComputeWorkgroupsPerDimension") =>
+    Math.min(device[k], wanted[k] ?? device[k]);
+  return {
+    maxStorageBufferBindingSize: low("maxStorageBufferBindingSize"),
+    maxComputeWorkgroupsPerDimension: low("maxComputeWorkgroupsPerDimension"),
+    minStorageBufferOffsetAlignment: Math.max(
+      device.minStorageBufferOffsetAlignment,
+      wanted.minStorageBufferOffsetAlignment ?? 0,
+    ),
+  };
+}
+
 /** Options of {@link LaunchKit.dispatch}. */
 export interface DispatchPassOptions {
   /** Part of the attention core (default true). */
@@ -146,6 +192,8 @@ export class LaunchKit {
   readonly subgroups: boolean;
   /** The plan's attention path (a harness pass's timing role can depend on it). */
   readonly path: AttentionPath;
+  /** The limits to bind and group by ({@link launchLimits}): use these, not the device's. */
+  readonly limits: LaunchLimits;
   /** Passes dispatched so far, in order. */
   readonly passes: RecordedPass[] = [];
   #cache: PipelineCache;
@@ -163,6 +211,8 @@ export class LaunchKit {
     options: {
       dtype: Dtype;
       path: AttentionPath;
+      /** Lower limits to launch by (a device profile's); default the device's. */
+      limits?: Partial<LaunchLimits>;
       subgroups?: boolean;
       cache: PipelineCache;
       timer: PassTimer | null;
@@ -173,6 +223,7 @@ export class LaunchKit {
     this.device = device;
     this.dtype = options.dtype;
     this.path = options.path;
+    this.limits = launchLimits(device.limits, options.limits);
     this.subgroups = options.subgroups ?? false;
     this.#enc = enc;
     this.#cache = options.cache;
@@ -280,7 +331,7 @@ export class LaunchKit {
       switches,
     );
     const rowBytes = o.rowVec4 * 4 * (this.dtype === "f16" ? 2 : 4);
-    const limits = this.device.limits;
+    const limits = this.limits;
     const chunks = expandChunks(
       o.rows,
       rowBytes,
@@ -531,7 +582,7 @@ export class LaunchKit {
     const r = a.kvLoraRank;
     const vDim = a.vChannels;
     const eb = plan.variant.dtype === "f16" ? 2 : 4;
-    const limits = this.device.limits;
+    const limits = this.limits;
     const q = this.storage(planBufferBytes(plan, "q"), "q");
     const pack = await this.kernel("pack_q.wgsl", "pack_q");
     this.dispatch(
@@ -657,7 +708,7 @@ export class LaunchKit {
       group,
       workgroups,
       label: name,
-      limit: device.limits.maxComputeWorkgroupsPerDimension,
+      limit: this.limits.maxComputeWorkgroupsPerDimension,
       timestampWrites: x * y > 0 ? this.#timer?.writes(name) : undefined,
     });
   }

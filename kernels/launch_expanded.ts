@@ -38,7 +38,7 @@ export async function launchExpanded(
   const kc = a.keyWidth;
   const vDim = a.valueWidth;
   const eb = v.dtype === "f16" ? 2 : 4;
-  const limits = kit.device.limits;
+  const limits = kit.limits;
   const maxBinding = limits.maxStorageBufferBindingSize;
   const align = limits.minStorageBufferOffsetAlignment;
   // 1-2. q packed, per-head K/V expanded from the cache (the kit's dense preparation).

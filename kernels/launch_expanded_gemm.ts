@@ -38,7 +38,7 @@ export async function launchExpandedGemm(
     ["queryTexture", "keyTexture", "valueTexture"],
     "wgsl-expanded-gemm",
   );
-  const limits = kit.device.limits;
+  const limits = kit.limits;
   // 1-2. q packed, per-head K/V expanded from the cache (the kit's dense preparation).
   const { q, k, v: vBuf, rowK, rowV } = await kit.expandDense(plan, buffers);
   // Then into the textures the passes read them through (expanded_gemm.wgsl): K and V as

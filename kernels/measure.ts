@@ -21,7 +21,7 @@ import type { AttentionInputs, AttentionOutputs, GpuPlan, MlaSpec } from "../ada
 import type { GpuContext } from "../gpu/device.ts";
 import type { Timing } from "../gpu/timing.ts";
 import { runAttention } from "../kernels/attention.ts";
-import type { RecordedPass } from "./launch.ts";
+import type { LaunchLimits, RecordedPass } from "./launch.ts";
 import type { SourceMutation } from "../kernels/source.ts";
 import { replayPasses } from "./replay.ts";
 
@@ -46,6 +46,8 @@ export interface MeasureOptions {
   outsideCoreReplay?: boolean;
   /** Rewrite a kernel source before compilation (a planted fault; Deno only). */
   mutate?: SourceMutation;
+  /** Limits to launch by (a device profile's; see RunAttentionOptions.limits). */
+  limits?: Partial<LaunchLimits>;
 }
 
 /** What {@link measureAttention} returns. */
@@ -97,6 +99,7 @@ export async function measureAttention(
     spec: o.spec,
     inputs: o.inputs,
     mutate: o.mutate,
+    limits: o.limits,
     session: async (session) => {
       for (const p of session.passes) {
         if (p.core) core.add(p.name);
@@ -226,7 +229,13 @@ export interface TimedAttention {
 export async function timeAttentionCase(
   ctx: GpuContext,
   plan: GpuPlan,
-  o: { spec: MlaSpec; inputs: AttentionInputs; repeats: number; mutate?: SourceMutation },
+  o: {
+    spec: MlaSpec;
+    inputs: AttentionInputs;
+    repeats: number;
+    mutate?: SourceMutation;
+    limits?: Partial<LaunchLimits>;
+  },
 ): Promise<TimedAttention> {
   const scope = timingScopeOf(plan.path);
   const m = await measureAttention(ctx, plan, {
@@ -237,6 +246,7 @@ export async function timeAttentionCase(
     reps: o.repeats,
     warmup: 0,
     outsideCoreReplay: false,
+    limits: o.limits,
   });
   return {
     outputs: m.outputs,

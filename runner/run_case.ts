@@ -32,7 +32,7 @@ import { makeAttentionInputs, makeHiddenStates, makeLayerWeights } from "../refe
 import { mlaLayer } from "../reference/layer.ts";
 import { runLayer } from "../kernels/layer.ts";
 import { sampleRows } from "../reference/sample_rows.ts";
-import { caseRequest, resolveCase } from "./case_request.ts";
+import { applyProfile, caseRequest, resolveCase } from "./case_request.ts";
 import { isRemoteDevice, type RunDevice } from "../gpu/runtime.ts";
 import type { CaseResult, ParityRecord } from "../results/types.ts";
 import { sha256Hex16 } from "../util/hash.ts";
@@ -445,6 +445,9 @@ async function checkPlan(c: Case, plan: GpuPlan, o: CheckOptions): Promise<CaseR
   const mutate = apply?.kind === "source" ? apply.mutate : o.mutate;
   const targetPlan = gpuPlanOf(target.plan);
   const device = o.ctx;
+  // Under a device profile the launchers bind and group by its limits, as that device
+  // would: the plan was resolved against them.
+  const limits = applyProfile(device.caps, c.deviceProfile).limits;
   // The checked submission, then replays of the passes in the plan's timing scope
   // (kernels/measure.ts); another runtime does the same in its page.
   const timed = isRemoteDevice(device)
@@ -453,12 +456,14 @@ async function checkPlan(c: Case, plan: GpuPlan, o: CheckOptions): Promise<CaseR
       inputs,
       repeats: o.repeats ?? 3,
       faultId: remoteFaultId(o),
+      limits,
     })
     : await timeAttentionCase(device, targetPlan, {
       spec: target.spec,
       inputs,
       repeats: o.repeats ?? 3,
       mutate,
+      limits,
     });
   const actual: AttentionOutputs = timed.outputs;
   o.outputs?.({

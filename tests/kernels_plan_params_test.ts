@@ -3,7 +3,8 @@
  * the plan's numbers as `// @param` constants and assert them: a plan whose keysPerBlock or
  * workgroupSize disagrees with the kernel's written-out tile fails to compile (a
  * ShaderCompileError naming the assertion) instead of dropping or repeating keys. The plan
- * as resolved runs; the same plan with one field changed must not.
+ * as resolved runs; the same plan with one field changed must not. And a device profile's
+ * lower binding limit reaches the launchers (kernels/launch.ts launchLimits).
  */
 import assert from "node:assert/strict";
 import { ShaderCompileError } from "../gpu/errors.ts";
@@ -11,7 +12,14 @@ import { runAttention } from "../kernels/attention.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
 import type { GpuPlan, LayoutRequest } from "../adapter/types.ts";
 import { planOn } from "./backend_parity_helpers.ts";
-import { gpu, gpuTest } from "./gpu_helpers.ts";
+import { CAPS, gpu, gpuTest } from "./gpu_helpers.ts";
+import { applyProfile } from "../runner/case_request.ts";
+import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
+import { presetSpec } from "../adapter/presets.ts";
+import { launchLimits } from "../kernels/launch.ts";
+import { denseAttention } from "../reference/attention.ts";
+import { compareAttention } from "../parity/compare.ts";
+import { toleranceFor } from "../parity/tolerance.ts";
 
 const LAYOUT: LayoutRequest = { kind: "bshd", batch: 1, seqQ: 4, seqK: 20, causal: true };
 
@@ -45,3 +53,66 @@ gpuTest(
     }
   },
 );
+
+gpuTest("a device profile's lower binding limit is what the launchers bind by", async () => {
+  // tiny: a key row of expanded K is h x (nope + rope) x 4 = 384 bytes; 2 x 30 keys need
+  // 23040 bytes, more than the profile's 16384 (42 rows; w_kv_b is 16384 bytes), so the
+  // K/V expansion goes in two chunks.
+  const layout: LayoutRequest = { kind: "bshd", batch: 2, seqQ: 1, seqK: 30, causal: true };
+  const limits = { maxStorageBufferBindingSize: 16384 };
+  const caps = applyProfile(CAPS!, { limits });
+  const plan = resolve(
+    { spec: presetSpec("tiny"), dtype: "f32", backend: "wgsl-expanded", layout },
+    caps,
+  );
+  assert.equal(plan.kind, "plan", JSON.stringify(plan));
+  const p = gpuPlanOf(plan as Exclude<typeof plan, { kind: "unsupported" }>);
+  const spec = presetSpec("tiny");
+  const inputs = makeAttentionInputs(spec, p.layout, { seed: 2 });
+  const ctx = await gpu();
+  const run = async (l?: typeof limits) => {
+    let names: string[] = [];
+    const r = await runAttention(ctx, p, {
+      spec,
+      inputs,
+      limits: l,
+      session: (s) => {
+        names = s.passes.map((x) => x.name);
+        return Promise.resolve();
+      },
+    });
+    return { r, expands: names.filter((n) => n === "expand_kv").length };
+  };
+  const [native, profiled] = [await run(), await run(limits)];
+  assert.equal(native.expands, 1);
+  assert.equal(profiled.expands, 2, "two chunks of at most 16384 bytes");
+  assert.deepEqual(profiled.r.outputs.out, native.r.outputs.out, "the same numbers either way");
+  const want = denseAttention(spec, p.layout, { inputs });
+  const res = compareAttention(profiled.r.outputs, want, {
+    tolerance: toleranceFor("f32", "expanded"),
+    numHeads: spec.numHeads,
+    vDim: spec.vHeadDim,
+  });
+  assert.ok(res.pass);
+});
+
+Deno.test("launchLimits lowers the device's limits, never raises them", () => {
+  const device = {
+    maxStorageBufferBindingSize: 1 << 27,
+    minStorageBufferOffsetAlignment: 256,
+    maxComputeWorkgroupsPerDimension: 65535,
+  };
+  assert.deepEqual(launchLimits(device), device);
+  assert.deepEqual(
+    launchLimits(device, {
+      maxStorageBufferBindingSize: 1 << 30,
+      minStorageBufferOffsetAlignment: 64,
+      maxComputeWorkgroupsPerDimension: 1024,
+    }),
+    { ...device, maxComputeWorkgroupsPerDimension: 1024 },
+  );
+  assert.equal(
+    launchLimits(device, { minStorageBufferOffsetAlignment: 512 }).minStorageBufferOffsetAlignment,
+    512,
+  );
+});
