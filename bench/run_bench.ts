@@ -24,7 +24,7 @@ import { withParams } from "../adapter/spec.ts";
 import type { LayoutRequest, MlaSpec } from "../adapter/types.ts";
 import { isRemoteDevice, type RunDevice } from "../gpu/runtime.ts";
 import { benchDeviceOf } from "./remote.ts";
-import { queryMeta } from "../kernels/tables.ts";
+import { visibleKeyCount } from "../adapter/layout.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
 import { shuffledPaging } from "../reference/paging.ts";
 import { type BenchCase, benchCaseId } from "./cases.ts";
@@ -201,7 +201,8 @@ export async function runBenchCase(
     }
     const layout = plan.layout;
     const inputs = makeAttentionInputs(spec, layout, { seed: 1 });
-    const scope = timingScopeOf(c.path);
+    // What the plan computes decides what is timed (pathMismatch above keeps it the case's).
+    const scope = timingScopeOf(plan.path);
     const reps = options.reps ?? 7;
     const how = { spec, inputs, scope, reps, warmup: options.warmup ?? 1 } as const;
     // another runtime (run --runtime chromium) measures in its page with the same code
@@ -224,14 +225,13 @@ export async function runBenchCase(
         .map((p) => p.ms as number);
       if (xs.length) passes[n] = summarize(xs).median;
     }
-    const meta = queryMeta(layout);
     let pairs = 0;
-    for (let t = 0; t < layout.totalQ; t++) pairs += meta[4 * t + 2];
+    for (let t = 0; t < layout.totalQ; t++) pairs += visibleKeyCount(layout, t);
     const keys = layout.seqs.reduce((s, q) => s + q.kLen, 0);
     const work = workOf(spec, {
-      path: c.path,
-      dtype: c.dtype,
-      shape: { heads: c.heads, queries: layout.totalQ, keys, pairs },
+      path: plan.path,
+      dtype: plan.variant.dtype,
+      shape: { heads: plan.attention.numHeads, queries: layout.totalQ, keys, pairs },
     });
     const submit = scope === "all"
       ? summarize(repeats.map((t) => t.totalMs)).median
