@@ -15,27 +15,21 @@ const root = new URL("../", import.meta.url).pathname;
  */
 const CASES = 8;
 
-/** Start `bench`, wait until its first record is on disk, send `signal`, wait for it. */
-async function interruptedBench(signal: Deno.Signal) {
-  const out = await Deno.makeTempDir({ prefix: "mla_bench_int_" });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      `${root}main.ts`,
-      "bench",
-      "--matrix",
-      "tiny,headline",
-      "--reps",
-      "2",
-      "--out",
-      out,
-    ],
+/** `bench <args> --out <out>` as a child process with piped output. */
+function spawnBench(args: readonly string[], out: string): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${root}main.ts`, "bench", ...args, "--out", out],
     cwd: root,
     env: { NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+}
+
+/** Start `bench`, wait until its first record is on disk, send `signal`, wait for it. */
+async function interruptedBench(signal: Deno.Signal) {
+  const out = await Deno.makeTempDir({ prefix: "mla_bench_int_" });
+  const child = spawnBench(["--matrix", "tiny,headline", "--reps", "2"], out);
   const stream = `${out}/records.jsonl`;
   const deadline = Date.now() + 120_000;
   while ((await Deno.readTextFile(stream).catch(() => "")).trim() === "") {
@@ -92,25 +86,8 @@ Deno.test({
   ignore: !gpu,
   fn: async () => {
     const out = await Deno.makeTempDir({ prefix: "mla_bench_int_" });
-    const child = new Deno.Command(Deno.execPath(), {
-      // 1000 repetitions of every ceiling: minutes of measuring before the first case
-      args: [
-        "run",
-        "-A",
-        `${root}main.ts`,
-        "bench",
-        "--matrix",
-        "tiny",
-        "--reps",
-        "1000",
-        "--out",
-        out,
-      ],
-      cwd: root,
-      env: { NO_COLOR: "1" },
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    // 1000 repetitions of every ceiling: minutes of measuring before the first case
+    const child = spawnBench(["--matrix", "tiny", "--reps", "1000"], out);
     // Read stderr until the ceilings start, then signal.
     const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
     let stderr = "";

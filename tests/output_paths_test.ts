@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { checkOutputFile, OutputPathError, prepareOutputDir } from "../report/output_paths.ts";
 import { runCli } from "./helpers_cli.ts";
+import { pathExists } from "../util/fs.ts";
 
 function assertClear(r: { code: number; stderr: string }, message: RegExp): void {
   assert.equal(r.code, 2, r.stderr);
@@ -113,7 +114,9 @@ Deno.test("compare and history: an output that is an input, or another output, i
     assertClear(doubled, /--md .*results\.jsonl: is .*results\.jsonl, a file of .*run/);
     assert.equal(await Deno.readTextFile(report), baseline);
     assert.equal(await Deno.readTextFile(a), baseline);
-    assert.ok(!(await exists(`${dir}/c.md`)) && !(await exists(`${dir}/run/results.jsonl`)));
+    assert.ok(
+      !(await pathExists(`${dir}/c.md`)) && !(await pathExists(`${dir}/run/results.jsonl`)),
+    );
     // A new file in the run's folder is fine.
     const ok = await compare("--md", `${dir}/run/compare.md`);
     assert.equal(ok.code, 0, ok.stderr);
@@ -134,17 +137,8 @@ Deno.test("compare and history: an output that is an input, or another output, i
     assertClear(empty, new RegExp(`${db}: an empty file, not a history database`));
     assert.equal((await Deno.stat(db)).size, 0, "the empty file stays empty");
     assert.equal(await Deno.readTextFile(report), baseline);
-    assert.ok(!(await exists(`${dir}/new.sqlite`)));
+    assert.ok(!(await pathExists(`${dir}/new.sqlite`)));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}

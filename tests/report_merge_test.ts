@@ -14,6 +14,7 @@ import { runCli } from "./helpers_cli.ts";
 import { writeRunState } from "../report/run_state.ts";
 import type { CaseResult, RunReport } from "../results/types.ts";
 import { fingerprint, mixedResults, report, result, withTempDir } from "./report_util.ts";
+import { writeTinyMatrix } from "./matrix_file_helpers.ts";
 
 const gpu = await hasAdapter();
 
@@ -362,36 +363,16 @@ Deno.test("report.json: missing is optional; when present, distinct ids without 
   );
 });
 
-/** A four-case tiny-preset matrix (the runner tests' kind). */
-async function tinyMatrix(dir: string): Promise<string> {
-  const path = `${dir}/m.json`;
-  await Deno.writeTextFile(
-    path,
-    JSON.stringify({
-      name: "merge-missing-test",
-      seed: 11,
-      groups: [{
-        axes: {
-          preset: "tiny",
-          path: ["absorbed", "expanded"],
-          b: 2,
-          sk: 12,
-          sq: [1, 3],
-          dtype: "f32",
-          layout: "bshd",
-        },
-      }],
-    }),
-  );
-  return path;
-}
-
 Deno.test({
   name: "merge CLI: shard 1 of 2 alone exits 1 and every report names the missing cases",
   ignore: !gpu,
   fn: async () => {
     await withTempDir(async (tmp) => {
-      const matrix = await tinyMatrix(tmp);
+      const matrix = await writeTinyMatrix(
+        tmp,
+        { sq: [1, 3], dtype: ["f32"], layout: ["bshd"] },
+        "merge-missing-test",
+      );
       const run = await runCli([
         "run",
         "--matrix",

@@ -9,34 +9,15 @@ import { applyProfile } from "../runner/case_request.ts";
 import { runMatrix } from "../runner/run_matrix.ts";
 import type { RunReport } from "../results/types.ts";
 import { runCli } from "./helpers_cli.ts";
+import { writeTinyMatrix } from "./matrix_file_helpers.ts";
 
 const gpu = await hasAdapter();
 const quiet = { writeSync: (b: Uint8Array) => b.length, isTerminal: () => false };
 
-async function tinyMatrix(
+function tinyMatrix(
   cases: { sq: number[]; dtype: string[]; layout: string[] },
 ): Promise<string> {
-  const dir = await Deno.makeTempDir();
-  const path = `${dir}/m.json`;
-  await Deno.writeTextFile(
-    path,
-    JSON.stringify({
-      name: "runner-test",
-      seed: 11,
-      groups: [{
-        axes: {
-          preset: "tiny",
-          path: ["absorbed", "expanded"],
-          b: 2,
-          sk: 12,
-          sq: cases.sq,
-          dtype: cases.dtype,
-          layout: cases.layout,
-        },
-      }],
-    }),
-  );
-  return path;
+  return Deno.makeTempDir().then((dir) => writeTinyMatrix(dir, cases, "runner-test"));
 }
 
 async function lineCount(path: string): Promise<number> {
