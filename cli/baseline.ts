@@ -28,6 +28,7 @@ import { checkHistoryFile } from "../drift/history.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { parseNonNegativeInt, parsePositiveInt } from "./options.ts";
 import { runExitCode } from "./run.ts";
+import { missingIds, notRunIds } from "../report/totals.ts";
 
 /** Options of `baseline update` that only a run reads, with their flags. */
 const RUN_ONLY: readonly [string, string][] = [
@@ -187,6 +188,25 @@ export function baselineCommand() {
         }
         report = poolRounds(rounds);
       }
+      // A baseline stands for every case it selected: an interrupted run or a partial merge
+      // would replace a good baseline with fewer cases (or none). Nothing is written.
+      const lacking = notRunIds(report).length;
+      if (report.interrupted || missingIds(report).length > 0 || report.results.length === 0) {
+        throw new CliError(
+          `${opts.fromReport ?? "the run"}: ${
+            report.interrupted ? "an interrupted run" : "a run"
+          } with ${report.results.length} results for its ${report.shardIds.length} selected ` +
+            `cases${lacking > 0 ? ` (${lacking} missing)` : ""}; a baseline needs a finished ` +
+            "run of every selected case (no baseline written)",
+          EXIT.badInput,
+        );
+      }
+      if (lacking > 0) {
+        console.error(
+          `warning: ${lacking} selected cases have no result; the baseline records them in its ` +
+            "scope, without figures",
+        );
+      }
       const baseline = await baselineFromReport(report, { backend: currentBackend() });
       const path = await writeBaseline(opts.dir, baseline);
       if (opts.history) {
@@ -206,7 +226,7 @@ export function baselineCommand() {
       if (t.fail + t.unexpected + t.error > 0) {
         console.error("warning: the baseline records failing cases as they are");
       }
-      Deno.exitCode = report.interrupted ? 130 : runExitCode(t);
+      Deno.exitCode = runExitCode(t);
     });
   const key = new Command("key")
     .description(

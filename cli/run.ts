@@ -54,6 +54,9 @@ export function parseShard(value: string): { index: number; count: number } {
   return { index, count };
 }
 
+/** The longest timeout a timer can wait (2^31 - 1 ms), in whole seconds. */
+const MAX_TIMEOUT_S = 2147483;
+
 /**
  * Parse `--case-timeout <seconds>` (a non-negative number; 0: no limit).
  *
@@ -65,8 +68,11 @@ export function parseShard(value: string): { index: number; count: number } {
  */
 export function parseSeconds(value: string): number {
   const n = Number(value.trim());
-  if (value.trim() === "" || !Number.isFinite(n) || n < 0) {
-    throw new InvalidArgumentError(`"${value}" must be a number of seconds >= 0 (0: no limit)`);
+  // setTimeout takes at most 2^31 - 1 ms; past that it fires at once.
+  if (value.trim() === "" || !Number.isFinite(n) || n < 0 || n > MAX_TIMEOUT_S) {
+    throw new InvalidArgumentError(
+      `"${value}" must be a number of seconds from 0 to ${MAX_TIMEOUT_S} (0: no limit)`,
+    );
   }
   return n;
 }

@@ -268,3 +268,47 @@ Deno.test("--fail-on '' is refused (exit 2): none counts no class", async () => 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("baseline update --from-report: an interrupted or partial run is exit 2, the old baseline kept", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const A = "preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1";
+    const B = A.replace("sq=1", "sq=2");
+    const good = await writeJson(`${dir}/good.json`, reportOf([caseResult(A, 1, 1)]));
+    const ok = await runCli(["baseline", "update", "--from-report", good, "--dir", `${dir}/b`]);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    const [file] = await Array.fromAsync(Deno.readDir(`${dir}/b`));
+    const before = await Deno.readTextFile(`${dir}/b/${file.name}`);
+    const killed = await writeJson(
+      `${dir}/killed.json`,
+      reportOf([], { matrixIds: [A], shardIds: [A], interrupted: true }),
+    );
+    const partial = await writeJson(
+      `${dir}/partial.json`,
+      reportOf([caseResult(A, 1, 1)], { matrixIds: [A, B], shardIds: [A, B], missing: [B] }),
+    );
+    for (
+      const [path, message] of [
+        [
+          killed,
+          /killed\.json: an interrupted run with 0 results for its 1 selected cases \(1 missing\)/,
+        ],
+        [partial, /partial\.json: a run with 1 results for its 2 selected cases \(1 missing\)/],
+      ] as const
+    ) {
+      const r = await runCli(["baseline", "update", "--from-report", path, "--dir", `${dir}/b`]);
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, message);
+      assert.match(r.stderr, /no baseline written/);
+      assert.equal(await Deno.readTextFile(`${dir}/b/${file.name}`), before, "the old one kept");
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("run --case-timeout: past what a timer can wait (2147483 s) is exit 2", async () => {
+  const r = await runCli(["run", "--matrix", "smoke", "--case-timeout", "1e12"]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /"1e12" must be a number of seconds from 0 to 2147483/);
+});
