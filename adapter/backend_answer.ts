@@ -9,8 +9,11 @@
  *
  * @module
  */
-import type { Backend, SupportAnswer, SupportQuery } from "./backends.ts";
+import { type Backend, loopHelpers, type SupportAnswer, type SupportQuery } from "./backends.ts";
+import { normalizeLayout } from "./layout.ts";
+import { presetSpec } from "./presets.ts";
 import { ConfigError, type ConfigIssue } from "./errors.ts";
+import { isRecord } from "../util/is_record.ts";
 
 /** A reason code: letters, digits, `.`, `_`, `-` (`:` is the prefix `auto` adds). */
 export const REASON_CODE_PATTERN: RegExp = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
@@ -62,10 +65,6 @@ const OPTIONAL_COUNTS = [
   "valueSplits",
   "keysPerValueSplit",
 ] as const;
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return (typeof v === "object" || typeof v === "function") && v !== null &&
@@ -332,4 +331,28 @@ export function askBackend(
     }]);
   }
   return checkSupportAnswer(answer, backend, query, module);
+}
+
+/**
+ * Ask a backend's check once with no device (as `explain --no-device` does): a tiny f32
+ * decode. An answer that breaks the contract whatever the case (a Promise, `{}`, another
+ * path) is then refused when the module loads, before any case runs. Throws
+ * BackendAnswerError.
+ *
+ * @example
+ * ```ts
+ * import { probeBackend } from "./backend_answer.ts";
+ * import { BUNDLED_BACKENDS } from "./backends.ts";
+ * probeBackend(BUNDLED_BACKENDS["wgsl-absorbed"]); // fine
+ * ```
+ */
+export function probeBackend(backend: Backend, module?: string): void {
+  askBackend(backend, {
+    spec: presetSpec("tiny"),
+    layout: normalizeLayout({ kind: "bshd", batch: 1, seqQ: 1, seqK: 8, causal: true }),
+    dtype: "f32",
+    caps: null,
+    loop: loopHelpers(null),
+    workgroupElementCap: null,
+  }, module);
 }

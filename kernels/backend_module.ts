@@ -9,16 +9,9 @@
  *
  * @module
  */
-import { askBackend } from "../adapter/backend_answer.ts";
-import {
-  type Backend,
-  loopHelpers,
-  type SupportAnswer,
-  type SupportQuery,
-} from "../adapter/backends.ts";
+import { probeBackend } from "../adapter/backend_answer.ts";
+import type { Backend, SupportAnswer, SupportQuery } from "../adapter/backends.ts";
 import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
-import { normalizeLayout } from "../adapter/layout.ts";
-import { presetSpec } from "../adapter/presets.ts";
 import { backendById, backendIdProblem, registerBackend } from "../adapter/registry.ts";
 import type { AttentionPath } from "../adapter/types.ts";
 import { type AttentionLauncher, BACKEND_CONTRACT_VERSION, registerLauncher } from "./launch.ts";
@@ -177,23 +170,6 @@ function backendOf(m: BackendModule): Backend {
   };
 }
 
-/**
- * Ask a module's check once on load, with no device (as `explain --no-device` does):
- * an answer that breaks the contract whatever the case (a Promise, `{}`, another path)
- * is refused before any case runs (adapter/backend_answer.ts checks every answer).
- */
-function probeCheck(m: BackendModule, module: string): void {
-  const query: SupportQuery = {
-    spec: presetSpec("tiny"),
-    layout: normalizeLayout({ kind: "bshd", batch: 1, seqQ: 1, seqK: 8, causal: true }),
-    dtype: "f32",
-    caps: null,
-    loop: loopHelpers(null),
-    workgroupElementCap: null,
-  };
-  askBackend(backendOf(m), query, module);
-}
-
 const loaded = new Map<string, LoadedBackendModule>();
 
 function toUrl(specifier: string): URL {
@@ -274,7 +250,8 @@ export async function loadBackendModule(specifier: string): Promise<LoadedBacken
       message: "is already registered (a bundled backend, or another module); choose another id",
     }], "not a backend module");
   }
-  probeCheck(m, specifier);
+  // Asked once with no device: a contract-breaking answer is refused on load.
+  probeBackend(backendOf(m), specifier);
   registerBackendModule(m, specifier);
   const entry = { module: m, specifier, url: url.href, hashes };
   loaded.set(key, entry);
