@@ -96,6 +96,39 @@ export function noKeysReason(layout: NormalizedLayout): Reason | null {
   };
 }
 
+/** Reason code of a plan that does not run the KV splits a case forces ({@link forcedSplitsReason}). */
+export const KV_SPLITS_CODE = "variant.kv-splits";
+
+/**
+ * Why a backend's plan cannot stand for a case that forces `forced` KV splits (the matrix's
+ * `splits` axis, `explain --kv-splits`), or null: a plan with another number of splits would
+ * run something other than what the case id and the report say. A backend that already gave
+ * a `variant.kv-splits` reason is not told twice. This holds for every backend, a user's
+ * included, so that a forced split is never silently dropped.
+ *
+ * @example
+ * ```ts
+ * import { forcedSplitsReason } from "./resolve.ts";
+ * forcedSplitsReason("wgsl-expanded", [], 1, 3)?.code; // "variant.kv-splits"
+ * forcedSplitsReason("wgsl-absorbed", [], 3, 3); // null
+ * ```
+ */
+export function forcedSplitsReason(
+  backend: BackendId,
+  given: readonly Reason[],
+  planned: number,
+  forced: number | undefined,
+): Reason | null {
+  if (forced === undefined || planned === forced) return null;
+  if (given.some((r) => r.code === KV_SPLITS_CODE)) return null;
+  return {
+    code: KV_SPLITS_CODE,
+    message: `the case forces ${forced} KV split(s), but ${backend} plans ${planned}: it ` +
+      "does not split keys that way; use splits 0 (the adapter's choice) or a backend with KV " +
+      "splits (wgsl-absorbed, wgsl-absorbed-tiled)",
+  };
+}
+
 function tryBackend(
   id: BackendId,
   req: CaseRequest,
@@ -136,7 +169,11 @@ function tryBackend(
   const gpuOnly = backend.runsOn === "gpu" ? [noKeysReason(layout), slow] : [];
   const reasons = [
     ...answer.reasons,
-    ...[...gpuOnly, sparseAttentionReason(req.spec, layout)].filter((r): r is Reason => r !== null),
+    ...[
+      ...gpuOnly,
+      sparseAttentionReason(req.spec, layout),
+      forcedSplitsReason(id, answer.reasons, answer.variant.kvSplits, options.kvSplits),
+    ].filter((r): r is Reason => r !== null),
   ];
   if (reasons.length > 0) {
     return { kind: "unsupported", backend: id, reasons };

@@ -78,7 +78,11 @@ export function explainCommand(probe: CapsProbe) {
       "auto",
     )
     .option("--backend-module <path>", BACKEND_MODULE_HELP, collect, [] as string[])
-    .option("--kv-splits <n>", "force KV splits for wgsl-absorbed", parsePositiveInt)
+    .option(
+      "--kv-splits <n>",
+      "force KV splits (wgsl-absorbed, wgsl-absorbed-tiled; a backend whose plan runs another count is unsupported: variant.kv-splits)",
+      parsePositiveInt,
+    )
     .option("--caps <file>", "device capabilities JSON (from `devices --json`) instead of probing")
     .option("--no-device", "decide as if no WebGPU adapter existed")
     .option(

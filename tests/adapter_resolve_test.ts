@@ -85,14 +85,50 @@ Deno.test("auto with nothing left returns every backend's reasons (no silent def
   assert.ok(!codes.some((c) => c.startsWith("cpu-reference")));
 });
 
-Deno.test("auto falls to the expanded kernel and records why absorbed was passed over", () => {
+Deno.test("auto passes over a backend without KV splits when a case forces them, and says why", () => {
   const req = { spec: presetSpec("tiny"), layout: decode, dtype: "f32", backend: "auto" } as const;
-  const p = asPlan(resolve(req, caps, { kvSplits: 0 }));
-  assert.equal(p.backend, "wgsl-expanded");
-  // Decode on a cpu-class device tries wgsl-absorbed-gemm, then wgsl-absorbed: both refuse
-  // a kvSplits of 0.
-  assert.deepEqual(p.passedOver.map((o) => o.backend), ["wgsl-absorbed-gemm", "wgsl-absorbed"]);
-  for (const o of p.passedOver) assert.equal(o.reasons[0].code, "variant.kv-splits");
+  const p = asPlan(resolve(req, caps, { kvSplits: 2 }));
+  // Decode on a cpu-class device tries wgsl-absorbed-gemm first: it has no KV splits.
+  assert.equal(p.backend, "wgsl-absorbed");
+  assert.equal(p.variant.kvSplits, 2);
+  assert.deepEqual(p.passedOver.map((o) => o.backend), ["wgsl-absorbed-gemm"]);
+  assert.deepEqual(p.passedOver[0].reasons.map((r) => r.code), ["variant.kv-splits"]);
+  // A split count no backend takes: every candidate refuses it, each once.
+  const none = asUnsupported(resolve(req, caps, { kvSplits: 0 }));
+  const codes = none.reasons.map((r) => r.code);
+  for (const id of ["wgsl-absorbed-gemm", "wgsl-absorbed", "wgsl-expanded"]) {
+    assert.equal(codes.filter((c) => c === `${id}:variant.kv-splits`).length, 1, codes.join());
+  }
+});
+
+Deno.test("a forced split is never dropped: backends without KV splits refuse it", () => {
+  // The expanded kernels have no KV splits, and used to plan 1 while the case id said 3.
+  const prefill: LayoutRequest = { kind: "bshd", batch: 1, seqQ: 16, seqK: 64, causal: true };
+  const spec = presetSpec("tiny");
+  for (const backend of ["wgsl-expanded", "wgsl-expanded-tiled", "wgsl-expanded-gemm"]) {
+    const u = asUnsupported(resolve({ spec, layout: prefill, dtype: "f32", backend }, caps, {
+      kvSplits: 3,
+    }));
+    assert.deepEqual(u.reasons.map((r) => r.code), ["variant.kv-splits"], backend);
+    assert.match(u.reasons[0].message, /forces 3 KV split|kvSplits = 3/, backend);
+    // Forcing the one split they run is fine.
+    asPlan(resolve({ spec, layout: prefill, dtype: "f32", backend }, caps, { kvSplits: 1 }));
+  }
+  const auto = asUnsupported(
+    resolve({ spec, layout: prefill, dtype: "f32", backend: "auto:expanded" }, caps, {
+      kvSplits: 3,
+    }),
+  );
+  assert.ok(auto.reasons.every((r) => r.code.endsWith(":variant.kv-splits")), JSON.stringify(auto));
+  // A user backend that ignores the forced count is refused by resolve itself.
+  const base = BUNDLED_BACKENDS["wgsl-expanded"];
+  registerBackend({ ...base, id: "test-ignores-splits" });
+  const user = asUnsupported(
+    resolve({ spec, layout: prefill, dtype: "f32", backend: "test-ignores-splits" }, caps, {
+      kvSplits: 4,
+    }),
+  );
+  assert.match(user.reasons[0].message, /forces 4 KV split\(s\), but test-ignores-splits plans 1/);
 });
 
 Deno.test("V3's expanded cache: past one binding it is read through textures, past maxBufferSize refused", () => {
