@@ -8,6 +8,7 @@ import { TOO_SLOW_CODE, tooSlowReason, workgroupElementCap } from "./slow_device
 import { autoPathOf, autoPriority, loopHelpers, pathPriority } from "./backends.ts";
 import { normalizeLayout } from "./layout.ts";
 import { referenceFormulation } from "./reference_choice.ts";
+import { harnessTilesOf } from "./harness_tiles.ts";
 import { askBackend } from "./backend_answer.ts";
 import {
   backendById,
@@ -196,7 +197,13 @@ function tryBackend(
       keyWidth: answer.keyWidth,
       valueWidth: answer.valueWidth,
       softmaxScale: req.spec.softmaxScale,
+      rope: {
+        pairing: req.spec.ropePairing,
+        invFreq: [...req.spec.invFreq],
+        cosSinScale: req.spec.ropeCosSinScale,
+      },
     },
+    harnessTiles: harnessTilesOf(answer.path),
     layout,
     buffers: answer.buffers,
     passedOver: [],

@@ -441,13 +441,47 @@ export interface Plan {
     /** Value width the kernel accumulates (absorbed: r; expanded: v). */
     readonly valueWidth: number;
     readonly softmaxScale: number;
+    /** The RoPE the harness applies to q_pe and k_pe, as the adapter read it from the config. */
+    readonly rope: PlanRope;
   };
+  /** The tiles of the harness's own passes around the core (adapter/harness_tiles.ts). */
+  readonly harnessTiles: HarnessTiles;
   /** The normalized layout. */
   readonly layout: NormalizedLayout;
   /** Buffers and their sizes. */
   readonly buffers: readonly BufferSpec[];
   /** Reasons other backends were passed over (auto), for the record. */
   readonly passedOver: readonly Unsupported[];
+}
+
+/**
+ * The RoPE a plan's passes apply (rope.wgsl, on q_pe each step and on the cache's k_pe
+ * once): from the spec, so that the plan digest changes with any RoPE setting.
+ */
+export interface PlanRope {
+  /** How the two halves of each pair are chosen. */
+  readonly pairing: RopePairing;
+  /** Inverse frequencies, rope/2 of them (YaRN-corrected where the config has YaRN). */
+  readonly invFreq: readonly number[];
+  /** Multiplier on cos and sin (YaRN's m(mscale) / m(mscale_all_dim); 1 without YaRN). */
+  readonly cosSinScale: number;
+}
+
+/**
+ * Register tiles of the harness's own passes (adapter/harness_tiles.ts): each present on the
+ * path that runs the pass.
+ */
+export interface HarnessTiles {
+  /** absorb_q.wgsl (absorbed path): rows x output vec4 columns per invocation. */
+  readonly absorbQ?: { readonly rows: number; readonly columns: number };
+  /** up_proj.wgsl (absorbed path): tokens x output channels per invocation. */
+  readonly upProj?: { readonly tokens: number; readonly channels: number };
+  /** expand_kv.wgsl (expanded path): rows x channels per invocation, invocations per workgroup. */
+  readonly expandKv?: {
+    readonly rows: number;
+    readonly channels: number;
+    readonly workgroupSize: number;
+  };
 }
 
 /** A plan whose backend runs on the GPU: the only kind a GPU launcher accepts. */

@@ -213,7 +213,9 @@ export async function runAttention(
       // RoPE, in place, on q_pe (per step) and on the cache's k_pe columns (construction).
       const ropeP = await kit.kernel("rope.wgsl", "rope_inplace");
       const half = rope / 2;
-      const neox = spec.ropePairing === "neox" ? 1 : 0;
+      // The RoPE the plan says (the adapter read it from the config): its digest covers it.
+      const planRope = plan.attention.rope;
+      const neox = planRope.pairing === "neox" ? 1 : 0;
       const ropePass = (name: string, data: GPUBuffer, rows: number, heads: number, o: {
         cos: ArrayLike<number>;
         stride: number;
@@ -234,7 +236,7 @@ export async function runAttention(
           grid1d(rows * heads * half),
         );
       ropePass("rope_q", buffers.qPe, layout.qRows, h, {
-        cos: rowCosSin(spec, {
+        cos: rowCosSin(planRope, {
           rows: layout.qRows,
           rowOf: layout.qRowOf,
           positions: layout.qPositions,
@@ -243,7 +245,7 @@ export async function runAttention(
         offset: 0,
       });
       ropePass("rope_k", buffers.kvCache, layout.kRows, 1, {
-        cos: rowCosSin(spec, {
+        cos: rowCosSin(planRope, {
           rows: layout.kRows,
           rowOf: layout.kRowOf,
           positions: layout.kPositions,

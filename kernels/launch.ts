@@ -12,6 +12,7 @@ import type {
   CacheTextureShape,
   Dtype,
   GpuPlan,
+  HarnessTiles,
   KernelVariant,
 } from "../adapter/types.ts";
 import { HARNESS_PASS_NAMES, passRole, passRoleReason } from "../adapter/pass_roles.ts";
@@ -409,7 +410,7 @@ export class LaunchKit {
     const r = a.kvLoraRank;
     const kw = r + a.qkRopeHeadDim;
     const rows = plan.layout.qRows;
-    const t = ABSORB_Q_TILE;
+    const t = harnessTile(plan, "absorbQ");
     const w = await this.weights(plan, buffers);
     const p = await this.kernel(
       "absorb_q.wgsl",
@@ -492,7 +493,7 @@ export class LaunchKit {
   async upProject(plan: GpuPlan, buffers: AttentionBuffers, x: GPUBuffer): Promise<void> {
     const a = plan.attention;
     const totalQ = plan.layout.totalQ;
-    const t = UP_PROJ_TILE;
+    const t = harnessTile(plan, "upProj");
     const w = await this.weights(plan, buffers);
     const p = await this.kernel(
       "up_proj.wgsl",
@@ -600,7 +601,7 @@ export class LaunchKit {
     const rowV = h * vDim * eb;
     const k = this.storage(planBufferBytes(plan, "k"), "k");
     const v = this.storage(planBufferBytes(plan, "v"), "v");
-    const t = EXPAND_KV_TILE;
+    const t = harnessTile(plan, "expandKv");
     const et = plan.variant.expandTextures;
     const latTex = et === undefined
       ? null
@@ -715,13 +716,29 @@ export class LaunchKit {
 }
 
 /**
- * The register tiles of the harness's own passes outside the attention core: each kernel
- * takes them as @params and asserts the written-out form, and the grids here divide by
- * them, so the two never disagree.
+ * The register tile of one of the harness's own passes, from the plan (adapter/harness_tiles.ts
+ * chooses them; each kernel takes them as @params and asserts the written-out form, and the
+ * grids here divide by them, so the two never disagree), or an error naming the pass: a
+ * plan of the other path has none.
+ *
+ * @example
+ * ```ts ignore
+ * const { rows, columns } = harnessTile(plan, "absorbQ");
+ * ```
  */
-const ABSORB_Q_TILE = { rows: 4, columns: 4 } as const;
-const UP_PROJ_TILE = { tokens: 4, channels: 16 } as const;
-const EXPAND_KV_TILE = { rows: 8, channels: 4, workgroupSize: 64 } as const;
+export function harnessTile<K extends keyof HarnessTiles>(
+  plan: GpuPlan,
+  pass: K,
+): NonNullable<HarnessTiles[K]> {
+  const tile = plan.harnessTiles?.[pass];
+  if (tile === undefined) {
+    throw new Error(
+      `plan of ${plan.backend} (path ${plan.path}) has no harnessTiles.${pass}: the harness ` +
+        `pass it sizes does not run on that path, or the plan was not made by resolve()`,
+    );
+  }
+  return tile as NonNullable<HarnessTiles[K]>;
+}
 
 /**
  * Fields of a plan's variant that a launcher needs and that only some backends' checks

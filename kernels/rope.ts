@@ -55,7 +55,7 @@ export async function runRope(
   const device = ctx.device;
   const source = await loadKernel("rope.wgsl", { dtype });
   const pipeline = await pipelineCacheOf(ctx).get(source, { entryPoint: "rope_inplace" });
-  const cos = rowCosSin(spec, {
+  const cos = rowCosSin({ invFreq: spec.invFreq, cosSinScale: spec.ropeCosSinScale }, {
     rows,
     rowOf: options.positions.map((_, i) => i),
     positions: options.positions,

@@ -7,7 +7,7 @@
  */
 import { ropeCosSin } from "../adapter/rope.ts";
 import { visibleKeyCount } from "../adapter/layout.ts";
-import type { MlaSpec, NormalizedLayout } from "../adapter/types.ts";
+import type { NormalizedLayout, PlanRope } from "../adapter/types.ts";
 
 /**
  * Per logical query t, four u32: (buffer row, first logical key of its sequence,
@@ -36,24 +36,24 @@ export function queryMeta(layout: NormalizedLayout): Uint32Array {
 
 /**
  * RoPE cos/sin per buffer row: row `rowOf[t]` gets the float64 table entry of
- * `positions[t]` (via `ropeCosSin`, scaled by the spec's cos/sin scale); rows no
- * token maps to (padding) get the identity rotation (cos 1, sin 0). Shape [rows,
- * rope] with cos of pair i at i and sin at rope/2 + i.
+ * `positions[t]` (via `ropeCosSin`, scaled by the RoPE's cos/sin scale: a plan's
+ * `attention.rope`); rows no token maps to (padding) get the identity rotation (cos 1,
+ * sin 0). Shape [rows, rope] with cos of pair i at i and sin at rope/2 + i.
  *
  * @example
  * ```ts
- * import { presetSpec } from "../adapter/presets.ts";
  * import { rowCosSin } from "./tables.ts";
- * const t = rowCosSin(presetSpec("tiny"), { rows: 3, rowOf: [0, 2], positions: [0, 5] });
+ * const rope = { invFreq: [1, 0.1, 0.01, 0.001], cosSinScale: 1 };
+ * const t = rowCosSin(rope, { rows: 3, rowOf: [0, 2], positions: [0, 5] });
  * t.length; // 3 * 8
  * ```
  */
 export function rowCosSin(
-  spec: MlaSpec,
+  rope: Pick<PlanRope, "invFreq" | "cosSinScale">,
   options: { rows: number; rowOf: readonly number[]; positions: readonly number[] },
 ): Float64Array {
-  const half = spec.invFreq.length;
-  const table = ropeCosSin(spec.invFreq, spec.ropeCosSinScale, options.positions);
+  const half = rope.invFreq.length;
+  const table = ropeCosSin(rope.invFreq, rope.cosSinScale, options.positions);
   const out = new Float64Array(options.rows * 2 * half);
   for (let r = 0; r < options.rows; r++) out.fill(1, r * 2 * half, r * 2 * half + half);
   options.rowOf.forEach((row, t) => {

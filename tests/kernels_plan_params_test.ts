@@ -116,3 +116,106 @@ Deno.test("launchLimits lowers the device's limits, never raises them", () => {
     512,
   );
 });
+
+/** [backend, pass, field, value, whether the kernel takes it (runs) or asserts it (refuses)] */
+const TILE_CHANGES: readonly [
+  string,
+  "absorbQ" | "upProj" | "expandKv",
+  string,
+  number,
+  boolean,
+][] = [
+  ["wgsl-absorbed", "absorbQ", "rows", 8, false],
+  ["wgsl-absorbed", "absorbQ", "columns", 2, false],
+  ["wgsl-absorbed-gemm", "upProj", "channels", 8, false],
+  ["wgsl-absorbed", "upProj", "tokens", 2, false],
+  ["wgsl-expanded", "expandKv", "rows", 4, false],
+  // The expansion's workgroup size is a parameter of its kernel and its grid alike.
+  ["wgsl-expanded", "expandKv", "workgroupSize", 32, true],
+];
+
+gpuTest(
+  "the harness passes' tiles come from the plan: one the kernel asserts fails, a free one runs",
+  async (t) => {
+    for (const [backend, pass, field, value, runs] of TILE_CHANGES) {
+      await t.step(`${backend} ${pass}.${field} ${value}`, async () => {
+        const p = planOn(backend, { preset: "tiny", dtype: "f32", layout: LAYOUT });
+        if (typeof p === "string") throw new Error(p);
+        const { plan, spec } = p;
+        const tile = plan.harnessTiles[pass] as Record<string, number> | undefined;
+        assert.ok(tile !== undefined, `${backend}'s plan has harnessTiles.${pass}`);
+        assert.notEqual(tile[field], value, "the change must be a change");
+        const inputs = makeAttentionInputs(spec, plan.layout, { seed: 1 });
+        const ctx = await gpu();
+        const changed = {
+          ...plan,
+          harnessTiles: { ...plan.harnessTiles, [pass]: { ...tile, [field]: value } },
+        } as GpuPlan;
+        const r = await runAttention(ctx, changed, { spec, inputs }).then(
+          (r) => r,
+          (e: unknown) => e,
+        );
+        if (runs) {
+          assert.ok(!(r instanceof Error), String(r));
+          const want = denseAttention(spec, plan.layout, { inputs });
+          const res = compareAttention(
+            (r as Awaited<ReturnType<typeof runAttention>>).outputs,
+            want,
+            {
+              tolerance: toleranceFor("f32", plan.path),
+              numHeads: spec.numHeads,
+              vDim: spec.vHeadDim,
+            },
+          );
+          assert.ok(res.pass, `${pass}.${field} ${value} runs and matches the reference`);
+        } else {
+          assert.ok(r instanceof ShaderCompileError, String(r));
+          assert.match(r.message, /const_assert|assert/i);
+        }
+      });
+    }
+    // A plan of the other path has no such tile: the launcher says which.
+    const p = planOn("wgsl-absorbed", { preset: "tiny", dtype: "f32", layout: LAYOUT });
+    if (typeof p === "string") throw new Error(p);
+    const { plan, spec } = p;
+    const none = { ...plan, harnessTiles: {} } as GpuPlan;
+    await assert.rejects(
+      runAttention(await gpu(), none, {
+        spec,
+        inputs: makeAttentionInputs(spec, plan.layout, { seed: 1 }),
+      }),
+      /has no harnessTiles\.absorbQ/,
+    );
+  },
+);
+
+gpuTest("the RoPE a kernel applies is the plan's, not the caller's spec", async () => {
+  const p = planOn("wgsl-absorbed", { preset: "tiny", dtype: "f32", layout: LAYOUT });
+  if (typeof p === "string") throw new Error(p);
+  const { plan, spec } = p;
+  assert.deepEqual(plan.attention.rope.invFreq, spec.invFreq);
+  const inputs = makeAttentionInputs(spec, plan.layout, { seed: 3 });
+  const want = denseAttention(spec, plan.layout, { inputs });
+  const ctx = await gpu();
+  const check = async (q: GpuPlan) =>
+    compareAttention((await runAttention(ctx, q, { spec, inputs })).outputs, want, {
+      tolerance: toleranceFor("f32", "absorbed"),
+      numHeads: spec.numHeads,
+      vDim: spec.vHeadDim,
+    }).pass;
+  assert.ok(await check(plan), "as resolved");
+  for (
+    const rope of [
+      { ...plan.attention.rope, cosSinScale: 0.5 },
+      { ...plan.attention.rope, invFreq: plan.attention.rope.invFreq.map((f) => f * 3) },
+      { ...plan.attention.rope, pairing: "neox" as const },
+    ]
+  ) {
+    const changed = { ...plan, attention: { ...plan.attention, rope } } as GpuPlan;
+    assert.equal(
+      await check(changed),
+      false,
+      `a changed plan RoPE is applied: ${JSON.stringify(rope)}`,
+    );
+  }
+});
