@@ -125,8 +125,8 @@ export function forcedSplitsReason(
   return {
     code: KV_SPLITS_CODE,
     message: `the case forces ${forced} KV split(s), but ${backend} plans ${planned}: it ` +
-      "does not split keys that way; use splits 0 (the adapter's choice) or a backend with KV " +
-      "splits (wgsl-absorbed, wgsl-absorbed-tiled)",
+      "does not split keys that way; leave the splits to the adapter (matrix axis splits 0, or " +
+      "no --kv-splits) or use a backend with KV splits (wgsl-absorbed, wgsl-absorbed-tiled)",
   };
 }
 
