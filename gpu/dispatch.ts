@@ -77,8 +77,16 @@ export function encodeDispatch(
 const MAX_WORKGROUPS_PER_DIMENSION = 65535;
 
 /**
+ * Invocations per workgroup of the harness's 1-D kernels (absorb_q, up_proj, rope, pack_q,
+ * combine, cache_append, split_sum, cache_texture): their launchers pass it as the kernels'
+ * `WG` // @param, which sizes `@workgroup_size` and folds the (x, y) grid back into one
+ * index, and {@link grid1d} divides by it, so the three never disagree.
+ */
+export const LINEAR_WORKGROUP = 64;
+
+/**
  * Workgroups of a 1-D kernel of `n` invocations at `per` invocations per workgroup
- * (default 64), folded into y when x would pass the 65535 per-dimension limit. The
+ * (default {@link LINEAR_WORKGROUP}), folded into y when x would pass the 65535 per-dimension limit. The
  * kernel folds (x, y) back into one index and skips indices past n (the fold rounds up).
  *
  * @example
@@ -89,7 +97,7 @@ const MAX_WORKGROUPS_PER_DIMENSION = 65535;
  * grid1d(10, 1); // [10, 1]
  * ```
  */
-export function grid1d(n: number, per = 64): [number, number] {
+export function grid1d(n: number, per: number = LINEAR_WORKGROUP): [number, number] {
   const groups = Math.max(1, Math.ceil(n / per));
   const x = Math.min(groups, MAX_WORKGROUPS_PER_DIMENSION);
   return [x, Math.ceil(groups / x)];

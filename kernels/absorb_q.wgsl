@@ -58,10 +58,13 @@ fn ldw(a: vec2<u32>, c: u32) -> vec4<f32> {
 // The a* accumulators below are written out for 4 x 4.
 const_assert TR == 4u && TC == 4u;
 
-@compute @workgroup_size(64)
+const WG: u32 = 64u; // @param invocations per workgroup: the host's grid1d divides by the
+// same value (LINEAR_WORKGROUP, gpu/dispatch.ts), and the index below folds (x, y) by it
+
+@compute @workgroup_size(WG)
 fn absorb_q(@builtin(global_invocation_id) gid: vec3<u32>,
             @builtin(num_workgroups) nwg: vec3<u32>) {
-  let idx = gid.x + gid.y * nwg.x * 64u;
+  let idx = gid.x + gid.y * nwg.x * WG;
   let rope_vec4 = params.dst_vec4 - params.r_vec4;
   let c_blocks = (params.r_vec4 + TC - 1u) / TC;
   let per_rows = params.heads * (c_blocks + rope_vec4); // invocations per block of TR rows

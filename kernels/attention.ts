@@ -10,7 +10,7 @@
 import type { AttentionInputs, AttentionOutputs, GpuPlan, MlaSpec } from "../adapter/types.ts";
 import { readbackF32, UniformWriter } from "../gpu/buffers.ts";
 import type { GpuContext } from "../gpu/device.ts";
-import { grid1d } from "../gpu/dispatch.ts";
+import { grid1d, LINEAR_WORKGROUP } from "../gpu/dispatch.ts";
 import { withErrorScopes } from "../gpu/scopes.ts";
 import { PipelineCache } from "../gpu/shader.ts";
 import { PassTimer, type Timing } from "../gpu/timing.ts";
@@ -211,7 +211,7 @@ export async function runAttention(
         lse: kit.storage(totalQ * h * 4, "lse"),
       };
       // RoPE, in place, on q_pe (per step) and on the cache's k_pe columns (construction).
-      const ropeP = await kit.kernel("rope.wgsl", "rope_inplace");
+      const ropeP = await kit.kernel("rope.wgsl", "rope_inplace", { WG: LINEAR_WORKGROUP });
       const half = rope / 2;
       // The RoPE the plan says (the adapter read it from the config): its digest covers it.
       const planRope = plan.attention.rope;

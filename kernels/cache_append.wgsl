@@ -29,10 +29,13 @@ struct Params {
 @group(0) @binding(2) var<storage, read> pairs: array<vec2<u32>>; // (source row, destination row)
 @group(0) @binding(3) var<storage, read_write> dst: array<store_t>;
 
-@compute @workgroup_size(64)
+const WG: u32 = 64u; // @param invocations per workgroup: the host's grid1d divides by the
+// same value (LINEAR_WORKGROUP, gpu/dispatch.ts), and the index below folds (x, y) by it
+
+@compute @workgroup_size(WG)
 fn cache_append(@builtin(global_invocation_id) gid: vec3<u32>,
                 @builtin(num_workgroups) nwg: vec3<u32>) {
-  let idx = gid.x + gid.y * nwg.x * 64u;
+  let idx = gid.x + gid.y * nwg.x * WG;
   if (idx >= params.rows * params.width) {
     return; // bounds guard: grid rounded up
   }

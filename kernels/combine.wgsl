@@ -23,10 +23,13 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> x: array<vec4<f32>>;  // [rows, val_vec4]
 @group(0) @binding(4) var<storage, read_write> lse: array<f32>;      // [rows]
 
-@compute @workgroup_size(64)
+const WG: u32 = 64u; // @param invocations per workgroup: the host's grid1d divides by the
+// same value (LINEAR_WORKGROUP, gpu/dispatch.ts), and the index below folds (x, y) by it
+
+@compute @workgroup_size(WG)
 fn combine(@builtin(global_invocation_id) gid: vec3<u32>,
            @builtin(num_workgroups) nwg: vec3<u32>) {
-  let idx = gid.x + gid.y * nwg.x * 64u;
+  let idx = gid.x + gid.y * nwg.x * WG;
   if (idx >= params.rows * params.val_vec4) {
     return; // bounds guard: grid rounded up
   }

@@ -24,7 +24,7 @@ import {
   UniformWriter,
   uploadStorage,
 } from "../gpu/buffers.ts";
-import { bindBuffers, encodeDispatch, grid1d } from "../gpu/dispatch.ts";
+import { bindBuffers, encodeDispatch, grid1d, LINEAR_WORKGROUP } from "../gpu/dispatch.ts";
 import type { PipelineCache } from "../gpu/shader.ts";
 import type { PassTimer } from "../gpu/timing.ts";
 import { loadKernel, type SourceMutation, specializeSource } from "./source.ts";
@@ -250,6 +250,7 @@ export class LaunchKit {
       subgroups: this.subgroups,
       switches,
       mutate: this.#mutate,
+      allParams: true,
     });
     return await this.#cache.get(src, { entryPoint });
   }
@@ -328,7 +329,7 @@ export class LaunchKit {
     const copy = await this.kernel(
       "cache_texture.wgsl",
       "copy",
-      { WG: 64, KEY_VEC4: o.rowVec4, RPT: shape.rowsPerTexelRow, CPT: cpt },
+      { WG: LINEAR_WORKGROUP, KEY_VEC4: o.rowVec4, RPT: shape.rowsPerTexelRow, CPT: cpt },
       switches,
     );
     const rowBytes = o.rowVec4 * 4 * (this.dtype === "f16" ? 2 : 4);
@@ -415,7 +416,7 @@ export class LaunchKit {
     const p = await this.kernel(
       "absorb_q.wgsl",
       "absorb_q",
-      { TR: t.rows, TC: t.columns, ...w.params },
+      { TR: t.rows, TC: t.columns, WG: LINEAR_WORKGROUP, ...w.params },
       w.switches,
     );
     this.dispatch(
@@ -498,7 +499,7 @@ export class LaunchKit {
     const p = await this.kernel(
       "up_proj.wgsl",
       "up_proj",
-      { TT: t.tokens, TM: t.channels, ...w.params },
+      { TT: t.tokens, TM: t.channels, WG: LINEAR_WORKGROUP, ...w.params },
       w.switches,
     );
     this.dispatch(
@@ -552,7 +553,7 @@ export class LaunchKit {
     const splits = plan.variant.kvSplits;
     const rows = plan.layout.totalQ * a.numHeads;
     if (splits > 1) {
-      const comb = await this.kernel("combine.wgsl", "combine");
+      const comb = await this.kernel("combine.wgsl", "combine", { WG: LINEAR_WORKGROUP });
       this.dispatch("combine", comb, [
         this.uniform(this.writer().u32(rows).u32(a.valueWidth / 4).u32(splits).f32(-Infinity)),
         parts.xPart,
@@ -585,7 +586,7 @@ export class LaunchKit {
     const eb = plan.variant.dtype === "f16" ? 2 : 4;
     const limits = this.limits;
     const q = this.storage(planBufferBytes(plan, "q"), "q");
-    const pack = await this.kernel("pack_q.wgsl", "pack_q");
+    const pack = await this.kernel("pack_q.wgsl", "pack_q", { WG: LINEAR_WORKGROUP });
     this.dispatch(
       "pack_q",
       pack,

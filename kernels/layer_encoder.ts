@@ -14,7 +14,7 @@ import {
   uploadStorage,
 } from "../gpu/buffers.ts";
 import type { GpuContext } from "../gpu/device.ts";
-import { bindBuffers, encodeDispatch, grid1d } from "../gpu/dispatch.ts";
+import { bindBuffers, encodeDispatch, grid1d, LINEAR_WORKGROUP } from "../gpu/dispatch.ts";
 import { pipelineCacheOf } from "./attention.ts";
 import { bytesOf, type GpuLinear } from "./layer_weights.ts";
 import { loadKernel, type SourceMutation } from "./source.ts";
@@ -83,8 +83,14 @@ export class LayerEncoder {
     entry: string,
     buffers: GPUBuffer[],
     workgroups: readonly [number, number?],
+    params: Record<string, number> = {},
   ): Promise<void> {
-    const source = await loadKernel(file, { dtype: this.dtype, mutate: this.#mutate });
+    const source = await loadKernel(file, {
+      dtype: this.dtype,
+      params,
+      mutate: this.#mutate,
+      allParams: true,
+    });
     const pipeline = await pipelineCacheOf(this.#ctx).get(source, { entryPoint: entry });
     encodeDispatch(this.#enc, pipeline, {
       group: bindBuffers(this.device, pipeline, buffers),
@@ -158,6 +164,7 @@ export class LayerEncoder {
       "cache_append",
       [u, src, pairs, dst],
       grid1d(o.pairs.length * o.width),
+      { WG: LINEAR_WORKGROUP },
     );
   }
 

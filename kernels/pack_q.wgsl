@@ -17,11 +17,14 @@ struct Params {
 @group(0) @binding(2) var<storage, read> q_pe: array<store_t>;
 @group(0) @binding(3) var<storage, read_write> q: array<store_t>;
 
-@compute @workgroup_size(64)
+const WG: u32 = 64u; // @param invocations per workgroup: the host's grid1d divides by the
+// same value (LINEAR_WORKGROUP, gpu/dispatch.ts), and the index below folds (x, y) by it
+
+@compute @workgroup_size(WG)
 fn pack_q(@builtin(global_invocation_id) gid: vec3<u32>,
           @builtin(num_workgroups) nwg: vec3<u32>) {
   let width = params.nope + params.rope;
-  let idx = gid.x + gid.y * nwg.x * 64u;
+  let idx = gid.x + gid.y * nwg.x * WG;
   if (idx >= params.rows_heads * width) {
     return; // bounds guard: grid rounded up
   }

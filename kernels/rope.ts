@@ -8,7 +8,7 @@
 import type { Dtype, MlaSpec } from "../adapter/types.ts";
 import { createUniform, readbackBytes, UniformWriter, uploadStorage } from "../gpu/buffers.ts";
 import type { GpuContext } from "../gpu/device.ts";
-import { bindBuffers, encodeDispatch } from "../gpu/dispatch.ts";
+import { bindBuffers, encodeDispatch, grid1d, LINEAR_WORKGROUP } from "../gpu/dispatch.ts";
 import { withErrorScopes } from "../gpu/scopes.ts";
 import { pipelineCacheOf } from "./attention.ts";
 import { loadKernel } from "./source.ts";
@@ -53,7 +53,11 @@ export async function runRope(
     throw new RangeError(`data has ${options.data.length} values, expected rows*heads*rope`);
   }
   const device = ctx.device;
-  const source = await loadKernel("rope.wgsl", { dtype });
+  const source = await loadKernel("rope.wgsl", {
+    dtype,
+    params: { WG: LINEAR_WORKGROUP },
+    allParams: true,
+  });
   const pipeline = await pipelineCacheOf(ctx).get(source, { entryPoint: "rope_inplace" });
   const cos = rowCosSin({ invFreq: spec.invFreq, cosSinScale: spec.ropeCosSinScale }, {
     rows,
@@ -73,7 +77,7 @@ export async function runRope(
       const n = rows * options.heads * (rope / 2);
       encodeDispatch(enc, pipeline, {
         group: bindBuffers(device, pipeline, [u, dataBuf, cosBuf]),
-        workgroups: [Math.max(1, Math.ceil(n / 64))],
+        workgroups: grid1d(n),
       });
       device.queue.submit([enc.finish()]);
       const count = options.data.length;

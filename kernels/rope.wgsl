@@ -31,11 +31,14 @@ struct Params {
 @group(0) @binding(2) var<storage, read> cos_sin: array<f32>;
 
 // 64 invocations: a plain 1-D elementwise kernel; the size hardly matters here.
-@compute @workgroup_size(64)
+const WG: u32 = 64u; // @param invocations per workgroup: the host's grid1d divides by the
+// same value (LINEAR_WORKGROUP, gpu/dispatch.ts), and the index below folds (x, y) by it
+
+@compute @workgroup_size(WG)
 fn rope_inplace(@builtin(global_invocation_id) gid: vec3<u32>,
                 @builtin(num_workgroups) nwg: vec3<u32>) {
   // 2-D grid folded to 1-D so large row counts stay under 65535 workgroups per dim.
-  let idx = gid.x + gid.y * nwg.x * 64u;
+  let idx = gid.x + gid.y * nwg.x * WG;
   let total = params.rows * params.heads * params.half;
   if (idx >= total) {
     return; // bounds guard: the grid is rounded up to whole workgroups

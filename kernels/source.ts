@@ -127,6 +127,25 @@ export function specializeSource(source: string, options: SpecializeOptions): st
 export interface LoadKernelOptions extends SpecializeOptions {
   /** Rewrite the specialized source (fault injection). */
   mutate?: SourceMutation;
+  /**
+   * Every `// @param` the file declares must be in `params` (the launch kit's kernels: a
+   * parameter's value comes from the plan or from the constant the grid divides by, never
+   * from the default written in the file).
+   */
+  allParams?: boolean;
+}
+
+/**
+ * The names of the `// @param` constants a kernel source declares, in order.
+ *
+ * @example
+ * ```ts
+ * import { declaredParams } from "./source.ts";
+ * declaredParams("const WG: u32 = 64u; // @param\nconst X: u32 = 1u;\n"); // ["WG"]
+ * ```
+ */
+export function declaredParams(source: string): string[] {
+  return [...source.matchAll(/^const (\w+): u32 = \d+u; \/\/ @param/gm)].map((m) => m[1]);
 }
 
 /**
@@ -145,6 +164,16 @@ export async function loadKernel(
   options: LoadKernelOptions,
 ): Promise<{ fileName: string; code: string }> {
   const raw = await readKernelFile(fileName);
+  if (options.allParams) {
+    const missing = declaredParams(raw).filter((n) => options.params?.[n] === undefined);
+    if (missing.length > 0) {
+      throw new Error(
+        `kernel ${fileName} declares // @param ${missing.join(", ")}, which its launcher did ` +
+          "not pass: a harness kernel takes every parameter from the launch kit (the plan, or " +
+          "the constant its grid divides by), never the default written in the file",
+      );
+    }
+  }
   const code = specializeSource(raw, options);
   return { fileName, code: options.mutate ? options.mutate(fileName, code) : code };
 }

@@ -80,10 +80,13 @@ fn store(t: u32, head: u32, m0: u32, a: array<vec4<f32>, 4>) {
   }
 }
 
-@compute @workgroup_size(64)
+const WG: u32 = 64u; // @param invocations per workgroup: the host's grid1d divides by the
+// same value (LINEAR_WORKGROUP, gpu/dispatch.ts), and the index below folds (x, y) by it
+
+@compute @workgroup_size(WG)
 fn up_proj(@builtin(global_invocation_id) gid: vec3<u32>,
            @builtin(num_workgroups) nwg: vec3<u32>) {
-  let idx = gid.x + gid.y * nwg.x * 64u;
+  let idx = gid.x + gid.y * nwg.x * WG;
   let m_blocks = (params.v + TM - 1u) / TM;
   let t_blocks = (params.total_q + TT - 1u) / TT;
   if (idx >= t_blocks * params.heads * m_blocks) {

@@ -13,7 +13,6 @@
  * @module
  */
 import { BUNDLED_BACKEND_OF_PATH } from "../adapter/backends.ts";
-import { withParams } from "../adapter/spec.ts";
 import type {
   AttentionPath,
   Dtype,
@@ -270,7 +269,14 @@ export const FAULTS: readonly Fault[] = [
     description: "RoPE pairs (i, i + d/2) (NeoX) applied to interleaved (DeepSeek) weights",
     apply: {
       kind: "plan",
-      change: ({ spec, plan }) => ({ spec: withParams(spec, { ropePairing: "neox" }), plan }),
+      // The kernels apply the plan's RoPE (plan.attention.rope), as the adapter read it.
+      change: ({ spec, plan }) => ({
+        spec,
+        plan: {
+          ...plan,
+          attention: { ...plan.attention, rope: { ...plan.attention.rope, pairing: "neox" } },
+        },
+      }),
     },
     scenario: TINY_ABSORBED_MTP,
   },
