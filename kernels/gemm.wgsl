@@ -35,15 +35,17 @@ struct Params {
 @group(0) @binding(2) var<storage, read> w: array<vec4<store_t>>;
 @group(0) @binding(3) var<storage, read_write> y: array<store_t>;
 
-const WG: u32 = 16u;
-const TM: u32 = 4u;
-const TN: u32 = 4u;
+const WG: u32 = 16u; // @param invocations per workgroup along n (GEMM_TILE.workgroup)
+const TM: u32 = 4u; // @param rows per invocation (GEMM_TILE.rows: the host's grid divides by it)
+const TN: u32 = 4u; // @param output columns per invocation (GEMM_TILE.cols: likewise)
+// The accumulators below are written out for 4 x 4.
+const_assert TM == 4u && TN == 4u;
 
 fn dots(a: vec4<f32>, w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>) -> vec4<f32> {
   return vec4<f32>(dot(a, w0), dot(a, w1), dot(a, w2), dot(a, w3));
 }
 
-@compute @workgroup_size(16)
+@compute @workgroup_size(WG)
 fn gemm(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let n0 = (wid.x * WG + lid.x) * TN;
   let m0 = wid.y * TM;

@@ -112,7 +112,7 @@ export class LayerEncoder {
       await this.#dispatch("gemm.wgsl", "gemm", [u, x, c.buffer, y], [
         Math.ceil(c.rows / perGroup),
         Math.ceil(m / GEMM_TILE.rows),
-      ]);
+      ], { WG: GEMM_TILE.workgroup, TM: GEMM_TILE.rows, TN: GEMM_TILE.cols });
     }
   }
 

@@ -26,10 +26,14 @@ struct Params {
 @group(0) @binding(2) var<storage, read> weight: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<store_t>;
 
+// One workgroup per row (the host's grid is one workgroup per row, whatever WG is): its
+// invocations stride over the row's columns and reduce their partial sums through `partial`.
 const WG: u32 = 32u;
-var<workgroup> partial: array<f32, 32>;
+// The tree reduction below halves the active invocations each step: WG is a power of two.
+const_assert ((WG & (WG - 1u)) == 0u);
+var<workgroup> partial: array<f32, WG>;
 
-@compute @workgroup_size(32)
+@compute @workgroup_size(WG)
 fn rmsnorm(@builtin(workgroup_id) wid: vec3<u32>,
            @builtin(num_workgroups) nwg: vec3<u32>,
            @builtin(local_invocation_id) lid: vec3<u32>) {
