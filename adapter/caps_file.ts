@@ -105,6 +105,64 @@ export function featureNameProblem(name: string): string | null {
 }
 
 /**
+ * The limits a device profile may set: the ones the harness reads, in the adapter's plans
+ * (adapter/backends.ts, adapter/device_class.ts) and in the launchers (kernels/launch.ts
+ * `launchLimits`). A profile naming any other WebGPU limit (`maxBindGroups`) would change
+ * nothing, so it is refused ({@link profileLimitProblem}). tests/device_profile_limits_test.ts
+ * keeps this list equal to the limits those files read.
+ */
+export const PROFILE_LIMIT_NAMES: readonly string[] = [
+  "maxBufferSize",
+  "maxStorageBufferBindingSize",
+  "minStorageBufferOffsetAlignment",
+  "maxComputeWorkgroupStorageSize",
+  "maxComputeInvocationsPerWorkgroup",
+  "maxComputeWorkgroupSizeX",
+  "maxComputeWorkgroupsPerDimension",
+  "maxTextureDimension2D",
+];
+
+/**
+ * Whether a limit is a minimum (an alignment such as minStorageBufferOffsetAlignment), for
+ * which the restrictive direction is the larger value; for every other limit it is the
+ * smaller one.
+ *
+ * @example
+ * ```ts
+ * import { isMinLimit } from "./caps_file.ts";
+ * isMinLimit("minStorageBufferOffsetAlignment"); // true
+ * isMinLimit("maxBufferSize"); // false
+ * ```
+ */
+export function isMinLimit(name: string): boolean {
+  return name.startsWith("min");
+}
+
+/**
+ * Why a string is not a limit a device profile may set ({@link PROFILE_LIMIT_NAMES}, which
+ * the message lists), or null when it is one: a WebGPU limit the harness never reads, or
+ * not a WebGPU limit name at all.
+ *
+ * @example
+ * ```ts
+ * import { profileLimitProblem } from "./caps_file.ts";
+ * profileLimitProblem("maxBufferSize"); // null
+ * profileLimitProblem("maxBindGroups"); // "is a WebGPU limit the harness never reads, ..."
+ * ```
+ */
+export function profileLimitProblem(name: string): string | null {
+  if (PROFILE_LIMIT_NAMES.includes(name)) return null;
+  const valid = `valid: ${PROFILE_LIMIT_NAMES.join(", ")} (the limits the harness reads, ` +
+    "the only ones a profile may set)";
+  if (WEBGPU_LIMIT_NAMES.includes(name)) {
+    return "is a WebGPU limit the harness never reads, so a profile setting it would change " +
+      `nothing; ${valid}`;
+  }
+  const near = nearMiss(name, PROFILE_LIMIT_NAMES, 2);
+  return `is not a WebGPU limit name; ${valid}${near ? `; did you mean "${near}"?` : ""}`;
+}
+
+/**
  * Why a string is not a limit name the harness knows (naming the valid ones), or null when
  * it is one.
  *
@@ -172,26 +230,26 @@ export const limitValueSchema: z.ZodType<number> = z.number({
   .min(0, { error: "must be an integer >= 0 (a WebGPU limit)" });
 
 /**
- * An object of limits by name, every value an integer >= 0. With `known` (a device
+ * An object of limits by name, every value an integer >= 0. With `profile` (a device
  * profile's limits, which only change a plan through a limit the harness reads) every name
- * must be one the harness knows ({@link limitNameProblem}); without it (a caps file) any name
- * a device reports is kept unless it is a misspelling ({@link reportedNameProblem}). Errors
- * point at the limit by name.
+ * must be one the harness reads ({@link profileLimitProblem}); without it (a caps file) any
+ * name a device reports is kept unless it is a misspelling ({@link reportedNameProblem}).
+ * Errors point at the limit by name.
  *
  * @example
  * ```ts
  * import { limitsSchema } from "./caps_file.ts";
- * limitsSchema("must be limits", { known: true }).safeParse({ maxBufferSizee: 1 }).success; // false
+ * limitsSchema("must be limits", { profile: true }).safeParse({ maxBindGroups: 1 }).success; // false
  * ```
  */
 export function limitsSchema(
   error: string,
-  options: { known?: boolean } = {},
+  options: { profile?: boolean } = {},
 ): z.ZodType<Record<string, number>> {
   return z.record(z.string(), limitValueSchema, { error }).superRefine((limits, ctx) => {
     for (const name of Object.keys(limits)) {
-      const problem = options.known
-        ? limitNameProblem(name)
+      const problem = options.profile
+        ? profileLimitProblem(name)
         : reportedNameProblem(name, WEBGPU_LIMIT_NAMES);
       if (problem) ctx.addIssue({ code: "custom", path: [name], message: problem });
     }

@@ -54,7 +54,7 @@ export interface Explanation {
 
 /** Options of {@link loadSpecReading}. */
 export interface LoadSpecReadingOptions {
-  /** Force the config naming (files only). */
+  /** Force the config naming (files only: with a preset it is a ConfigError). */
   format?: ConfigFormat;
   /** Override the RoPE pairing. */
   ropePairing?: RopePairing;
@@ -76,6 +76,14 @@ export async function loadSpecReading(
   options: LoadSpecReadingOptions = {},
 ): Promise<SpecReading> {
   if (Object.hasOwn(PRESET_CONFIGS, nameOrPath)) {
+    if (options.format !== undefined) {
+      // a preset is not read from a file: a naming to force would be ignored
+      throw new ConfigError(nameOrPath, [{
+        path: "format",
+        value: options.format,
+        message: "applies to a config.json path only; a preset has no naming to read",
+      }], "format given for a preset");
+    }
     const r = presetReading(nameOrPath);
     if (!options.ropePairing) return r;
     return {

@@ -31,6 +31,18 @@ export class ChromiumNotFoundError extends Error {
   }
 }
 
+/**
+ * `--chromium` (or `$CHROME_PATH`) names a file that cannot be run: bad input, which the CLI
+ * maps to exit 2, found before any launch is tried.
+ */
+export class ChromiumPathError extends Error {
+  /** Builds the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "ChromiumPathError";
+  }
+}
+
 /** The browser did not start or stopped answering. */
 export class ChromiumLaunchError extends Error {
   /** Builds the error. */
@@ -46,6 +58,8 @@ export interface ChromiumProbe {
   readonly env: (name: string) => string | undefined;
   /** Whether a path is an existing file. */
   readonly isFile: (path: string) => boolean;
+  /** Whether an existing file may be executed (absent: every file may). */
+  readonly isExecutable?: (path: string) => boolean;
 }
 
 /** The browser found, and which rule found it. */
@@ -82,13 +96,24 @@ export function systemChromiumProbe(): ChromiumProbe {
         return false;
       }
     },
+    // an execute bit for anyone (Deno has no access(2)); no mode (Windows): executable
+    isExecutable: (path) => {
+      try {
+        const mode = Deno.statSync(path).mode;
+        return mode === null || (mode & 0o111) !== 0;
+      } catch {
+        return false;
+      }
+    },
   };
 }
 
 /**
  * Find the browser: `flag` (the `--chromium` value), then `$CHROME_PATH`, then
  * {@link DEBIAN_CHROMIUM_PATH}. A flag or variable naming a missing file is an error
- * naming it (never silently skipped); nothing found is an error with the install command.
+ * naming it (never silently skipped); nothing found is an error with the install command;
+ * a flag or variable naming a file that is not executable is a {@link ChromiumPathError}
+ * naming it (exit 2), before any launch.
  *
  * @example
  * ```ts
@@ -103,10 +128,16 @@ export function findChromium(
 ): ChromiumLocation {
   const hint = `install it with \`${CHROMIUM_INSTALL_COMMAND}\`, or pass --chromium <path> ` +
     "or set CHROME_PATH to a Chromium or Chrome executable";
+  const notExecutable = (named: string) =>
+    new ChromiumPathError(
+      `${named}: not executable (the file has no execute permission); name the Chromium or ` +
+        "Chrome executable, or make this file executable (chmod +x)",
+    );
   if (flag !== undefined && flag.trim() !== "") {
     if (!probe.isFile(flag)) {
       throw new ChromiumNotFoundError(`--chromium ${flag}: no such file; ${hint}`);
     }
+    if (probe.isExecutable?.(flag) === false) throw notExecutable(`--chromium ${flag}`);
     return { path: flag, source: "flag" };
   }
   const env = probe.env("CHROME_PATH")?.trim();
@@ -114,6 +145,7 @@ export function findChromium(
     if (!probe.isFile(env)) {
       throw new ChromiumNotFoundError(`CHROME_PATH=${env}: no such file; ${hint}`);
     }
+    if (probe.isExecutable?.(env) === false) throw notExecutable(`CHROME_PATH=${env}`);
     return { path: env, source: "env" };
   }
   if (probe.isFile(DEBIAN_CHROMIUM_PATH)) return { path: DEBIAN_CHROMIUM_PATH, source: "default" };

@@ -14,11 +14,44 @@ import { Command, Option } from "@commander-js/extra-typings";
 import { explainCase, formatExplanation, loadSpecReading } from "../adapter/explain.ts";
 import type { DeviceCaps } from "../adapter/types.ts";
 import { readCapsFile } from "../adapter/caps_file.ts";
-import { EXIT } from "./errors.ts";
+import { PRESET_CONFIGS } from "../adapter/presets.ts";
+import { CliError, EXIT } from "./errors.ts";
 import { layoutFromFlags, parseIntList, parseNonNegativeInt, parsePositiveInt } from "./options.ts";
 
 /** How the command gets device capabilities when no --caps file is given. */
 export type CapsProbe = () => Promise<DeviceCaps | null>;
+
+/**
+ * Refuse flags `explain` cannot honour together, exit 2 naming both: `--caps` (decide for
+ * the device a file describes) with `--no-device` (decide as if there were no adapter), and
+ * `--format` (how to read a config.json's naming) with a preset, which has no file to read.
+ *
+ * @example
+ * ```ts
+ * import { checkFlagCombinations } from "./explain.ts";
+ * checkFlagCombinations("config.json", { format: "megatron", noDevice: true }); // fine
+ * ```
+ */
+export function checkFlagCombinations(
+  config: string,
+  flags: { format?: string; caps?: string; noDevice?: boolean },
+): void {
+  if (flags.caps !== undefined && flags.noDevice) {
+    throw new CliError(
+      `--caps ${flags.caps} and --no-device cannot be used together: --caps decides for the ` +
+        "device the file describes, --no-device as if no WebGPU adapter existed; leave one out",
+      EXIT.badInput,
+    );
+  }
+  if (flags.format !== undefined && Object.hasOwn(PRESET_CONFIGS, config)) {
+    throw new CliError(
+      `--format ${flags.format} cannot be used with the preset ${config}: --format says how ` +
+        "to read a config.json's naming (hf or megatron), and a preset is not read from a " +
+        "file; give a config.json path, or leave --format out",
+      EXIT.badInput,
+    );
+  }
+}
 
 /**
  * Build the `explain` command.
@@ -41,7 +74,11 @@ export function explainCommand(probe: CapsProbe) {
       "preset name (deepseek-v2-lite, deepseek-v3, tiny, ...) or config.json path",
     )
     .addOption(
-      new Option("--format <naming>", "config naming (detected when absent)").choices(
+      new Option(
+        "--format <naming>",
+        "naming of a config.json (detected when absent; not with a preset, which has no " +
+          "naming to read: exit 2)",
+      ).choices(
         ["hf", "megatron"] as const,
       ),
     )
@@ -83,14 +120,23 @@ export function explainCommand(probe: CapsProbe) {
       "force KV splits (wgsl-absorbed, wgsl-absorbed-tiled; a backend whose plan runs another count is unsupported: variant.kv-splits)",
       parsePositiveInt,
     )
-    .option("--caps <file>", "device capabilities JSON (from `devices --json`) instead of probing")
-    .option("--no-device", "decide as if no WebGPU adapter existed")
+    .option(
+      "--caps <file>",
+      "device capabilities JSON (from `devices --json`) instead of probing (not with " +
+        "--no-device: exit 2)",
+    )
+    .option("--no-device", "decide as if no WebGPU adapter existed (not with --caps: exit 2)")
     .option(
       "--json",
       "print JSON ({spec, dtype, caps, resolution, config}); config says which RoPE shape " +
         "was read and lists every defaulted field",
     )
     .action(async (config, opts, cmd) => {
+      checkFlagCombinations(config, {
+        format: opts.format,
+        caps: opts.caps,
+        noDevice: cmd.getOptionValueSource("device") === "cli",
+      });
       // a layout flag the layout does not read is refused, not dropped (defaults aside)
       const layout = layoutFromFlags(
         { ...opts, causal: opts.causal },

@@ -26,7 +26,11 @@ import { compareCommand } from "./compare.ts";
 import { historyCommand } from "./history.ts";
 import { upgradeCheckCommand } from "./upgrade_check.ts";
 import { compareRuntimesCommand } from "./compare_runtimes.ts";
-import { ChromiumLaunchError, ChromiumNotFoundError } from "../browser/chromium.ts";
+import {
+  ChromiumLaunchError,
+  ChromiumNotFoundError,
+  ChromiumPathError,
+} from "../browser/chromium.ts";
 import { BundleError } from "../browser/bundle.ts";
 
 /** Dependencies the program needs from outside (the device probe). */
@@ -84,7 +88,9 @@ const KNOWN_ERRORS: readonly [new (...args: never[]) => Error, number][] = [
   [LayerUnsupportedError, EXIT.infra],
   [DriftInputError, EXIT.badInput],
   [NoAdapterError, EXIT.infra],
-  // --runtime chromium: no browser (the message has the install command), or it failed
+  // --runtime chromium: a --chromium file that cannot run (bad input), no browser (the
+  // message has the install command), or it failed
+  [ChromiumPathError, EXIT.badInput],
   [ChromiumNotFoundError, EXIT.infra],
   [ChromiumLaunchError, EXIT.infra],
   [BundleError, EXIT.infra],

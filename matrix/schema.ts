@@ -176,7 +176,7 @@ const group = z.strictObject({
 const profile = z.strictObject({
   removeFeatures: z.array(featureNameSchema).optional(),
   limits: limitsSchema('must be an object of limits by name, e.g. {"maxBufferSize": 65536}', {
-    known: true,
+    profile: true,
   })
     .optional(),
   loopIterationBudget: z.number().int().positive().nullable().optional(),

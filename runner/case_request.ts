@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { isMinLimit } from "../adapter/caps_file.ts";
 import { ConfigError } from "../adapter/errors.ts";
 import { loadSpec } from "../adapter/source.ts";
 import { withParams } from "../adapter/spec.ts";
@@ -87,28 +88,115 @@ export function layoutOfCase(p: CaseParams, options: { seed: number }): LayoutRe
 }
 
 /**
- * Device caps as a profile pretends them: features removed, limits lowered, the loop
- * budget replaced.
+ * The value of one limit under a profile: the more restrictive of the profile's and the
+ * device's (the smaller for max* limits, the larger for min* alignments); the profile's
+ * when the device reports none.
+ */
+function profileLimit(name: string, asked: number, device: number | undefined): number {
+  if (device === undefined) return asked;
+  return isMinLimit(name) ? Math.max(asked, device) : Math.min(asked, device);
+}
+
+/**
+ * Device caps as a profile pretends them: features removed, limits made more restrictive
+ * (a max* limit lowered, a min* alignment raised; a profile cannot make a device bigger
+ * than it is: {@link profileLimitClamps} lists where it asks to), the loop budget replaced.
  *
  * @example
  * ```ts
  * import { applyProfile } from "./case_request.ts";
  * const caps = { adapter: { vendor: "", architecture: "", device: "", description: "x",
- *   isFallbackAdapter: false }, features: ["shader-f16"], limits: {} };
+ *   isFallbackAdapter: false }, features: ["shader-f16"],
+ *   limits: { maxBufferSize: 1024, minStorageBufferOffsetAlignment: 256 } };
  * applyProfile(caps, { removeFeatures: ["shader-f16"] }).features; // []
+ * applyProfile(caps, { limits: { minStorageBufferOffsetAlignment: 512 } }).limits;
+ * // { maxBufferSize: 1024, minStorageBufferOffsetAlignment: 512 }
  * ```
  */
 export function applyProfile(caps: DeviceCaps, profile: DeviceProfile): DeviceCaps {
   const remove = new Set(profile.removeFeatures ?? []);
   const limits = { ...caps.limits };
   for (const [k, v] of Object.entries(profile.limits ?? {})) {
-    limits[k] = Math.min(v, limits[k] ?? v);
+    limits[k] = profileLimit(k, v, caps.limits[k]);
   }
   const out = { ...caps, features: caps.features.filter((f) => !remove.has(f)), limits };
   // A profile's loop budget replaces the measured one (null: a device without one).
   return profile.loopIterationBudget === undefined
     ? out
     : { ...out, loopIterationBudget: profile.loopIterationBudget };
+}
+
+/** A profile limit less restrictive than the device's: the device's value is used. */
+export interface ProfileLimitClamp {
+  /** The profile's name (the matrix's `devices` key). */
+  readonly profile: string;
+  /** The limit. */
+  readonly limit: string;
+  /** What the profile asks. */
+  readonly asked: number;
+  /** The device's value, which is used instead. */
+  readonly used: number;
+}
+
+/**
+ * Where profiles ask for more than the device has (a max* limit above the device's, a min*
+ * alignment below it): {@link applyProfile} keeps the device's value there. A matrix is
+ * shared across devices, so `run` warns ({@link formatProfileLimitClamp}) and goes on.
+ *
+ * @example
+ * ```ts
+ * import { profileLimitClamps } from "./case_request.ts";
+ * const caps = { adapter: { vendor: "", architecture: "", device: "", description: "x",
+ *   isFallbackAdapter: false }, features: [], limits: { maxBufferSize: 1024 } };
+ * profileLimitClamps(caps, { big: { limits: { maxBufferSize: 4096 } } });
+ * // [{ profile: "big", limit: "maxBufferSize", asked: 4096, used: 1024 }]
+ * ```
+ */
+export function profileLimitClamps(
+  caps: DeviceCaps,
+  profiles: Readonly<Record<string, DeviceProfile>>,
+): ProfileLimitClamp[] {
+  return Object.entries(profiles).flatMap(([profile, p]) =>
+    Object.entries(p.limits ?? {}).flatMap(([limit, asked]) => {
+      const used = profileLimit(limit, asked, caps.limits[limit]);
+      return used === asked ? [] : [{ profile, limit, asked, used }];
+    })
+  );
+}
+
+/**
+ * The warning line `run` prints for a {@link ProfileLimitClamp}.
+ *
+ * @example
+ * ```ts
+ * import { formatProfileLimitClamp } from "./case_request.ts";
+ * formatProfileLimitClamp({ profile: "big", limit: "maxBufferSize", asked: 4096, used: 1024 });
+ * // 'warning: device profile "big" asks maxBufferSize 4096, above this device's 1024; ...'
+ * ```
+ */
+export function formatProfileLimitClamp(c: ProfileLimitClamp): string {
+  const side = c.asked > c.used ? "above" : "below";
+  return `warning: device profile "${c.profile}" asks ${c.limit} ${c.asked}, ${side} this ` +
+    `device's ${c.used}; its cases use ${c.used} (a profile can make a device more ` +
+    "restrictive, never less)";
+}
+
+/**
+ * The warning lines for the profiles of `cases` on a device ({@link profileLimitClamps}),
+ * one per profile and limit, each profile once however many cases use it.
+ *
+ * @example
+ * ```ts ignore
+ * import { profileLimitWarnings } from "./case_request.ts";
+ * for (const line of profileLimitWarnings(cases, ctx.caps)) console.error(line);
+ * ```
+ */
+export function profileLimitWarnings(
+  cases: readonly Pick<Case, "params" | "deviceProfile">[],
+  caps: DeviceCaps,
+): string[] {
+  const profiles = Object.fromEntries(cases.map((c) => [c.params.device, c.deviceProfile]));
+  return profileLimitClamps(caps, profiles).map(formatProfileLimitClamp);
 }
 
 /**

@@ -26,6 +26,7 @@ import { prepareOutputDir } from "../report/output_paths.ts";
 import { describeRun, readRunState, writeRunState } from "../report/run_state.ts";
 import { type ProgressOutput, ProgressReporter } from "../report/progress.ts";
 import { computeTotals } from "../report/totals.ts";
+import { profileLimitWarnings } from "./case_request.ts";
 import { collectFingerprint } from "./fingerprint.ts";
 import { checkFaultReached } from "./fault_reach.ts";
 import { groupOf, runCase, type RunCaseOptions } from "./run_case.ts";
@@ -369,6 +370,8 @@ export async function runMatrix(options: RunMatrixOptions): Promise<RunReport> {
   const resultsPath = `${options.out}/${RUN_FILES.results}`;
   const todo = orderForVariants(mine.filter((c) => !previous.has(c.id)));
   const ctx = options.ctx ?? await acquire();
+  // A profile cannot make the device bigger than it is: said once per profile and limit.
+  for (const line of profileLimitWarnings(mine, ctx.caps)) console.error(line);
   const specCache = new Map<string, Promise<MlaSpec>>();
   if (options.fault) {
     // A planted fault no case would execute could only give a green run: refused before

@@ -1,0 +1,89 @@
+// `--chromium <path>` (or CHROME_PATH) naming a file that is not executable is exit 2 naming
+// the path and saying so, before any launch (it was exit 3 with the shell's "Permission
+// denied" as the browser's stderr).
+import assert from "node:assert/strict";
+import {
+  ChromiumNotFoundError,
+  ChromiumPathError,
+  DEBIAN_CHROMIUM_PATH,
+  findChromium,
+  systemChromiumProbe,
+} from "../browser/chromium.ts";
+import { runCli } from "./helpers_cli.ts";
+
+Deno.test("findChromium: a named file that is not executable is a ChromiumPathError naming it", () => {
+  const probe = (env: Record<string, string>) => ({
+    env: (n: string) => env[n],
+    isFile: () => true,
+    isExecutable: (p: string) => p !== "/opt/plain",
+  });
+  assert.throws(
+    () => findChromium("/opt/plain", probe({})),
+    (e: unknown) => {
+      assert.ok(e instanceof ChromiumPathError, String(e));
+      assert.match(e.message, /^--chromium \/opt\/plain: not executable/);
+      return true;
+    },
+  );
+  assert.throws(
+    () => findChromium(undefined, probe({ CHROME_PATH: "/opt/plain" })),
+    /ChromiumPathError: CHROME_PATH=\/opt\/plain: not executable/,
+  );
+  assert.equal(findChromium("/opt/chrome", probe({})).path, "/opt/chrome");
+  // a missing file is still "no such file" (exit 3, with the install command)
+  assert.throws(
+    () =>
+      findChromium("/no/such", { env: () => undefined, isFile: (p) => p === DEBIAN_CHROMIUM_PATH }),
+    ChromiumNotFoundError,
+  );
+});
+
+Deno.test({
+  name: "systemChromiumProbe: execute permission decides isExecutable",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const file = `${dir}/chrome`;
+      await Deno.writeTextFile(file, "#!/bin/sh\n");
+      await Deno.chmod(file, 0o644);
+      const probe = systemChromiumProbe();
+      assert.equal(probe.isExecutable?.(file), false);
+      await Deno.chmod(file, 0o755);
+      assert.equal(probe.isExecutable?.(file), true);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "CLI: --chromium naming a file that is not executable exits 2 naming it, before a launch",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const file = `${dir}/not-a-browser`;
+      await Deno.writeTextFile(file, "#!/bin/sh\necho launched\n");
+      await Deno.chmod(file, 0o644);
+      for (
+        const args of [
+          ["run", "--runtime", "chromium", "--chromium", file, "--out", `${dir}/out`],
+          ["devices", "--runtime", "chromium", "--chromium", file],
+        ]
+      ) {
+        const r = await runCli(args);
+        assert.equal(r.code, 2, `${args[0]}: ${r.stdout}${r.stderr}`);
+        assert.ok(
+          r.stderr.includes(`--chromium ${file}: not executable`),
+          `${args[0]}: ${r.stderr}`,
+        );
+        assert.ok(!/Permission denied|before answering/.test(r.stderr), r.stderr);
+        assert.ok(!/\n\s+at /.test(r.stderr), `no stack trace: ${r.stderr}`);
+      }
+      assert.ok(!(await Deno.stat(`${dir}/out/results.jsonl`).then(() => true, () => false)));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
