@@ -14,6 +14,7 @@ import { normalizeLayout } from "./layout.ts";
 import { presetSpec } from "./presets.ts";
 import { ConfigError, type ConfigIssue } from "./errors.ts";
 import { isRecord } from "../util/is_record.ts";
+import { z } from "zod";
 
 /** A reason code: letters, digits, `.`, `_`, `-` (`:` is the prefix `auto` adds). */
 export const REASON_CODE_PATTERN: RegExp = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
@@ -82,134 +83,109 @@ function shown(v: unknown): unknown {
   return v;
 }
 
-function reasonIssues(reasons: unknown, out: ConfigIssue[]): void {
-  if (!Array.isArray(reasons)) {
-    out.push({
-      path: "reasons",
-      value: shown(reasons),
-      message: "must be an array of { code, message } (empty when the case is supported)",
-    });
-    return;
-  }
-  reasons.forEach((r, i) => {
-    if (!isRecord(r)) {
-      out.push({ path: `reasons[${i}]`, value: shown(r), message: "must be { code, message }" });
-      return;
+/** A value `ok` accepts, else one issue with `error` (never one per failed check). */
+const must = (ok: (v: unknown) => boolean, error: string) => z.custom((v) => ok(v), { error });
+const nonEmpty = (v: unknown) => typeof v === "string" && v.trim() !== "";
+const posInt = (what: string) => must(positiveInteger, `must be a positive integer (${what})`);
+
+/** `reasons` and `path`: part of every answer. */
+const answerSchema = (path: string) =>
+  z.object({
+    reasons: z.array(
+      z.object({
+        code: must(
+          (v) => typeof v === "string" && REASON_CODE_PATTERN.test(v),
+          `must be a code matching ${REASON_CODE_PATTERN} (e.g. "device.loop-budget"; ` +
+            `":" is reserved for the backend prefix auto adds)`,
+        ),
+        message: must(
+          nonEmpty,
+          "must be a non-empty string naming the offending value and what would be valid",
+        ),
+      }, { error: "must be { code, message }" }),
+      { error: "must be an array of { code, message } (empty when the case is supported)" },
+    ),
+    path: must(
+      (v) => v === path,
+      `must be "${path}", the path the module exports ` +
+        `(path = "${path}"): a backend computes one path`,
+    ),
+  });
+
+/** What a supported answer's plan is made of. */
+const planSchema = (query: SupportQuery) =>
+  z.object({
+    variant: z.object({
+      family: must(nonEmpty, "must be a non-empty string naming the kernel"),
+      dtype: must(
+        (v) => v === query.dtype,
+        `must be the query's storage dtype "${query.dtype}" (the harness uploads the ` +
+          "buffers in it); refuse the case with a reason instead",
+      ),
+      ...Object.fromEntries(VARIANT_COUNTS.map(([name, what]) => [name, posInt(what)])),
+      ...Object.fromEntries(OPTIONAL_COUNTS.map((name) => [
+        name,
+        must(positiveInteger, "must be a positive integer when set (or left out)").optional(),
+      ])),
+      subgroups: z.boolean({ error: "must be true or false when set" }).optional()
+        .refine((v) => v !== true || query.caps?.features.includes("subgroups"), {
+          error: "needs the WebGPU feature subgroups, which this device lacks: set it only " +
+            'when query.caps.features includes "subgroups"',
+        }),
+    }, {
+      error: "must be an object (family, dtype, workgroupSize, headsPerTile, " +
+        "headsPerInvocation, queryTile, keysPerBlock, kvSplits)",
+    }),
+    buffers: z.array(
+      z.object({
+        name: must((v) => typeof v === "string" && v !== "", "must be a non-empty string"),
+        bytes: must(
+          (v) => typeof v === "number" && Number.isSafeInteger(v) && v >= 0,
+          "must be a whole number of bytes (0 or more)",
+        ),
+      }, { error: "must be { name, bytes }" }),
+      { error: "must be an array of { name, bytes }: every buffer the launcher allocates" },
+    ),
+    ...Object.fromEntries(["keyWidth", "valueWidth"].map((name) => [
+      name,
+      must(
+        positiveInteger,
+        "must be a positive integer (elements its kernel reads per key / " +
+          "accumulates per value)",
+      ),
+    ])),
+  });
+
+/**
+ * Issues of a schema as the contract names them (`buffers[1].name`), with their values.
+ * (Each field is one `must` check, so a value gets one message, never one per failed rule.)
+ */
+function issuesOf(schema: z.ZodType, answer: Record<string, unknown>): ConfigIssue[] {
+  const r = schema.safeParse(answer);
+  return r.success ? [] : r.error.issues.map((i) => {
+    let value: unknown = answer;
+    for (const k of i.path) {
+      value = isRecord(value) || Array.isArray(value) ? value[k as never] : undefined;
     }
-    if (typeof r.code !== "string" || !REASON_CODE_PATTERN.test(r.code)) {
-      out.push({
-        path: `reasons[${i}].code`,
-        value: shown(r.code),
-        message: `must be a code matching ${REASON_CODE_PATTERN} (e.g. "device.loop-budget"; ` +
-          `":" is reserved for the backend prefix auto adds)`,
-      });
-    }
-    if (typeof r.message !== "string" || r.message.trim() === "") {
-      out.push({
-        path: `reasons[${i}].message`,
-        value: shown(r.message),
-        message: "must be a non-empty string naming the offending value and what would be valid",
-      });
-    }
+    const path = i.path.map((k) => (typeof k === "number" ? `[${k}]` : `.${String(k)}`)).join("");
+    return { path: path.replace(/^\./, ""), value: shown(value), message: i.message };
   });
 }
 
-function variantIssues(variant: unknown, query: SupportQuery, out: ConfigIssue[]): void {
-  if (!isRecord(variant)) {
-    out.push({
-      path: "variant",
-      value: shown(variant),
-      message: "must be an object (family, dtype, workgroupSize, headsPerTile, " +
-        "headsPerInvocation, queryTile, keysPerBlock, kvSplits)",
-    });
-    return;
-  }
-  if (typeof variant.family !== "string" || variant.family.trim() === "") {
-    out.push({
-      path: "variant.family",
-      value: shown(variant.family),
-      message: "must be a non-empty string naming the kernel",
-    });
-  }
-  if (variant.dtype !== query.dtype) {
-    out.push({
-      path: "variant.dtype",
-      value: shown(variant.dtype),
-      message: `must be the query's storage dtype "${query.dtype}" (the harness uploads the ` +
-        "buffers in it); refuse the case with a reason instead",
-    });
-  }
-  for (const [name, what] of VARIANT_COUNTS) {
-    if (!positiveInteger(variant[name])) {
-      out.push({
-        path: `variant.${name}`,
-        value: shown(variant[name]),
-        message: `must be a positive integer (${what})`,
-      });
-    }
-  }
-  for (const name of OPTIONAL_COUNTS) {
-    if (variant[name] !== undefined && !positiveInteger(variant[name])) {
-      out.push({
-        path: `variant.${name}`,
-        value: shown(variant[name]),
-        message: "must be a positive integer when set (or left out)",
-      });
-    }
-  }
-  if (variant.subgroups !== undefined && typeof variant.subgroups !== "boolean") {
-    out.push({
-      path: "variant.subgroups",
-      value: shown(variant.subgroups),
-      message: "must be true or false when set",
-    });
-  } else if (variant.subgroups === true && !query.caps?.features.includes("subgroups")) {
-    out.push({
-      path: "variant.subgroups",
-      value: true,
-      message: "needs the WebGPU feature subgroups, which this device lacks: set it only " +
-        'when query.caps.features includes "subgroups"',
-    });
-  }
-}
-
-function bufferIssues(buffers: unknown, out: ConfigIssue[]): void {
-  if (!Array.isArray(buffers)) {
-    out.push({
-      path: "buffers",
-      value: shown(buffers),
-      message: "must be an array of { name, bytes }: every buffer the launcher allocates",
-    });
-    return;
-  }
+/** Buffer names listed twice (the launcher finds a buffer's size by its name). */
+function repeatedBuffers(buffers: unknown): ConfigIssue[] {
   const seen = new Set<string>();
-  buffers.forEach((b, i) => {
-    if (!isRecord(b)) {
-      out.push({ path: `buffers[${i}]`, value: shown(b), message: "must be { name, bytes }" });
-      return;
-    }
-    if (typeof b.name !== "string" || b.name === "") {
-      out.push({
-        path: `buffers[${i}].name`,
-        value: shown(b.name),
-        message: "must be a non-empty string",
-      });
-    } else if (seen.has(b.name)) {
-      out.push({
-        path: `buffers[${i}].name`,
-        value: b.name,
-        message: "is listed twice: each buffer once (the launcher finds its size by name)",
-      });
-    } else {
+  return (Array.isArray(buffers) ? buffers : []).flatMap((b, i) => {
+    if (!isRecord(b) || typeof b.name !== "string" || b.name === "") return [];
+    if (!seen.has(b.name)) {
       seen.add(b.name);
+      return [];
     }
-    if (typeof b.bytes !== "number" || !Number.isSafeInteger(b.bytes) || b.bytes < 0) {
-      out.push({
-        path: `buffers[${i}].bytes`,
-        value: shown(b.bytes),
-        message: "must be a whole number of bytes (0 or more)",
-      });
-    }
+    return [{
+      path: `buffers[${i}].name`,
+      value: b.name,
+      message: "is listed twice: each buffer once (the launcher finds its size by name)",
+    }];
   });
 }
 
@@ -264,31 +240,13 @@ export function checkSupportAnswer(
       message: "must be an object { reasons, path, variant, buffers, keyWidth, valueWidth }",
     }]);
   }
-  const issues: ConfigIssue[] = [];
-  reasonIssues(answer.reasons, issues);
-  if (answer.path !== backend.path) {
-    issues.push({
-      path: "path",
-      value: shown(answer.path),
-      message: `must be "${backend.path}", the path the module exports ` +
-        `(path = "${backend.path}"): a backend computes one path`,
-    });
-  }
   const supported = Array.isArray(answer.reasons) && answer.reasons.length === 0;
-  if (supported) {
-    variantIssues(answer.variant, query, issues);
-    bufferIssues(answer.buffers, issues);
-    for (const name of ["keyWidth", "valueWidth"] as const) {
-      if (!positiveInteger(answer[name])) {
-        issues.push({
-          path: name,
-          value: shown(answer[name]),
-          message: "must be a positive integer (elements its kernel reads per key / " +
-            "accumulates per value)",
-        });
-      }
-    }
-  }
+  const issues = [
+    ...issuesOf(answerSchema(backend.path), answer),
+    ...(supported
+      ? [...issuesOf(planSchema(query), answer), ...repeatedBuffers(answer.buffers)]
+      : []),
+  ];
   if (issues.length > 0) throw fail(issues);
   return answer as unknown as SupportAnswer;
 }

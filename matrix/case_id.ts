@@ -12,7 +12,9 @@ const show = (v: unknown) => (typeof v === "boolean" ? (v ? "1" : "0") : String(
  * The stable id of a case: `key=value` pairs joined by `;` in {@link CASE_ID_ORDER}.
  * `preset`, `path`, `dtype`, `b`, `sq`, `sk`, `layout` and `causal` always appear;
  * the rarer params only when they differ from their defaults, so adding a new
- * rare axis does not rename old cases.
+ * rare axis does not rename old cases. A config path is written as given: matrix/expand.ts
+ * `loadMatrix` normalizes a matrix's config paths first (matrix/config_paths.ts
+ * `normalizeConfigPath`), so one file gives one id.
  *
  * @example
  * ```ts

@@ -7,11 +7,17 @@
  * on the machine, such as `../../../../etc/passwd`. Symbolic links are followed before
  * the check, so a link inside the root that points outside it is refused too.
  *
+ * A config path is part of its cases' ids, written as the path from the matrix file's
+ * folder with no `.`, `..` or doubled `/` ({@link normalizeConfigPath}): `cfg.json`,
+ * `./cfg.json`, `../dir/cfg.json` (from `dir/`) and the absolute path name one file, so
+ * they give one case id.
+ *
  * @module
  */
-import { dirname, isAbsolute, relative, resolve } from "node:path";
+import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
-import type { MatrixFile } from "./types.ts";
+import type { CaseFilter } from "./case_id.ts";
+import type { CaseParams, MatrixFile } from "./types.ts";
 
 /** Where a matrix's config paths are read from and where they must stay. */
 export interface ConfigPlace {
@@ -139,4 +145,105 @@ export async function checkConfigPaths(
     }
   }
   if (issues.length) throw new ConfigError(source, issues, "config path outside its folder");
+}
+
+/**
+ * A config path as case ids write it: the path from `place.baseDir` to the file it names,
+ * `/`-separated, without `.`, `..` or doubled separators (lexically; symbolic links are
+ * not followed), kept a path (`./x` when the result alone would read as a preset name).
+ * A preset name is returned as it is.
+ *
+ * @example
+ * ```ts
+ * import { normalizeConfigPath } from "./config_paths.ts";
+ * const place = { baseDir: "/ci/dir" };
+ * normalizeConfigPath("./cfg.json", place); // "cfg.json"
+ * normalizeConfigPath("../dir/configs//a.json", place); // "configs/a.json"
+ * normalizeConfigPath("/ci/dir/cfg.json", place); // "cfg.json"
+ * normalizeConfigPath("tiny", place); // "tiny"
+ * ```
+ */
+export function normalizeConfigPath(preset: string, place: Pick<ConfigPlace, "baseDir">): string {
+  if (!isConfigPath(preset)) return preset;
+  const rel = relative(place.baseDir, resolve(place.baseDir, preset)).split(sep).join("/");
+  return rel === "" ? "./" : isConfigPath(rel) ? rel : `./${rel}`;
+}
+
+const normalizeValues = (v: unknown, place: Pick<ConfigPlace, "baseDir">): unknown =>
+  Array.isArray(v)
+    ? v.map((x) => normalizeValues(x, place))
+    : typeof v === "string"
+    ? normalizeConfigPath(v, place)
+    : v;
+
+/** A matrix with its config paths normalized, and how each normalized path was written. */
+export interface NormalizedConfigPaths {
+  /** The matrix, every `preset` of its axes and excludes normalized. */
+  readonly file: MatrixFile;
+  /** Each normalized config path written more than one way: its spellings in the file. */
+  readonly spellings: ReadonlyMap<string, readonly string[]>;
+}
+
+/**
+ * Normalize every config path of a matrix ({@link normalizeConfigPath}), in its groups'
+ * axes and excludes, so that one file gives one case id; also says which were written more
+ * than one way (for the message when two spellings then make one case twice).
+ *
+ * @example
+ * ```ts
+ * import { normalizeConfigPaths } from "./config_paths.ts";
+ * const m = { name: "m", groups: [{ axes: { preset: ["cfg.json", "./cfg.json"] } }] };
+ * normalizeConfigPaths(m, { baseDir: "/ci" }).spellings.get("cfg.json");
+ * // ["cfg.json", "./cfg.json"]
+ * ```
+ */
+export function normalizeConfigPaths(
+  m: MatrixFile,
+  place: Pick<ConfigPlace, "baseDir">,
+): NormalizedConfigPaths {
+  const written = new Map<string, Set<string>>();
+  const note = (v: unknown) => {
+    for (const x of [v].flat()) {
+      if (typeof x !== "string" || !isConfigPath(x)) continue;
+      const n = normalizeConfigPath(x, place);
+      written.set(n, (written.get(n) ?? new Set()).add(x));
+    }
+  };
+  const withPreset = <T extends Readonly<Partial<Record<keyof CaseParams, unknown>>>>(a: T): T => {
+    if (a.preset === undefined) return a;
+    note(a.preset);
+    return { ...a, preset: normalizeValues(a.preset, place) };
+  };
+  const file: MatrixFile = {
+    ...m,
+    groups: m.groups.map((g) => ({
+      ...g,
+      axes: withPreset(g.axes),
+      ...(g.exclude ? { exclude: g.exclude.map(withPreset) } : {}),
+    })),
+  };
+  const spellings = new Map<string, string[]>();
+  for (const [n, set] of written) if (set.size > 1) spellings.set(n, [...set]);
+  return { file, spellings };
+}
+
+/**
+ * A filter with its `preset` config paths normalized as the matrix's are
+ * ({@link normalizeConfigPath}), so `--filter preset=./cfg.json` selects the cases of
+ * `cfg.json`.
+ *
+ * @example
+ * ```ts
+ * import { normalizeFilterPresets } from "./config_paths.ts";
+ * normalizeFilterPresets(new Map([["preset", ["./cfg.json"]]]), { baseDir: "/ci" });
+ * // Map { "preset" => ["cfg.json"] }
+ * ```
+ */
+export function normalizeFilterPresets(
+  filter: CaseFilter,
+  place: Pick<ConfigPlace, "baseDir">,
+): CaseFilter {
+  const presets = filter.get("preset");
+  if (!presets) return filter;
+  return new Map([...filter, ["preset", presets.map((p) => normalizeConfigPath(p, place))]]);
 }

@@ -7,8 +7,15 @@
  */
 import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
 import { readJsonFile } from "../adapter/json_file.ts";
-import { checkConfigPaths, configPlace } from "./config_paths.ts";
+import {
+  checkConfigPaths,
+  configPlace,
+  isConfigPath,
+  normalizeConfigPaths,
+  normalizeFilterPresets,
+} from "./config_paths.ts";
 import { type CaseFilter, caseId, matchesFilter } from "./case_id.ts";
+import { expectProblems } from "./reason_codes.ts";
 import { idValueProblem, parseMatrixFile } from "./schema.ts";
 import {
   type Case,
@@ -30,7 +37,9 @@ function matchesPartial(p: CaseParams, partial: Axes): boolean {
 }
 
 /**
- * Validate a parsed matrix file (throws a `ConfigError` naming each bad entry).
+ * Validate a parsed matrix file (throws a `ConfigError` naming each bad entry): the schema,
+ * device profile names, and each group's `expect` (matrix/reason_codes.ts: `supported`
+ * with codes, or an `unsupported` code that is no reason code, is refused).
  *
  * @example
  * ```ts
@@ -79,6 +88,16 @@ export function validateMatrix(raw: unknown, source: string): MatrixFile {
         });
       }
     });
+    if (g.expect) {
+      const backends = asList((g.axes as Axes).backend ?? "") as string[];
+      for (const p of expectProblems(g.expect, backends)) {
+        issues.push({
+          path: `groups[${gi}].expect${p.path ? `.${p.path}` : ""}`,
+          value: p.value,
+          message: p.message,
+        });
+      }
+    }
   });
   if (issues.length) throw new ConfigError(source, issues, "invalid matrix");
   return m;
@@ -243,6 +262,18 @@ export function checkCaseCount(
   }], "too many cases");
 }
 
+/** Each normalized config path written more than one way: its spellings in the matrix. */
+export type PresetSpellings = ReadonlyMap<string, readonly string[]>;
+
+/** For a repeated case: how its config path was written several ways, or "". */
+function spelledTwice(preset: string, spellings: PresetSpellings | undefined): string {
+  const ways = isConfigPath(preset) ? spellings?.get(preset) : undefined;
+  if (!ways) return "";
+  return ` (the matrix writes the config ${JSON.stringify(preset)} as ${
+    ways.map((w) => JSON.stringify(w)).join(" and ")
+  }: one file, so one case; name it once)`;
+}
+
 /**
  * The cases of a validated matrix, generated one at a time in file order (memory does
  * not grow with the number of cases, except for the ids kept to find repeats). A filter
@@ -259,7 +290,7 @@ export function checkCaseCount(
 export function* iterateCases(
   m: MatrixFile,
   source: string,
-  options: { filter?: CaseFilter | null } = {},
+  options: { filter?: CaseFilter | null; presetSpellings?: PresetSpellings } = {},
 ): Generator<Case> {
   const where = new Map<string, number>();
   for (const [gi, g] of m.groups.entries()) {
@@ -279,7 +310,9 @@ export function* iterateCases(
           throw new ConfigError(source, [{
             path: `groups[${gi}]`,
             value: id,
-            message: `repeats a case of groups[${prev}]; each case id must appear once`,
+            message: `repeats a case of groups[${prev}]; each case id must appear once${
+              spelledTwice(params.preset, options.presetSpellings)
+            }`,
           }], "invalid matrix");
         }
         where.set(id, gi);
@@ -315,7 +348,11 @@ export function* iterateCases(
 export function expandMatrix(
   m: MatrixFile,
   source: string,
-  options: { maxCases?: number; filter?: CaseFilter | null } = {},
+  options: {
+    maxCases?: number;
+    filter?: CaseFilter | null;
+    presetSpellings?: PresetSpellings;
+  } = {},
 ): Case[] {
   checkCaseCount(m, source, options);
   return [...iterateCases(m, source, options)];
@@ -335,9 +372,11 @@ export interface LoadMatrixOptions {
 }
 
 /**
- * Load a bundled matrix by name or a matrix file by path: validated, its excludes checked
- * ({@link checkExcludes}), its config paths checked against their root
- * (matrix/config_paths.ts), its cases counted against the limit, then expanded.
+ * Load a bundled matrix by name or a matrix file by path: validated, its config paths
+ * checked against their root and normalized (matrix/config_paths.ts: `./cfg.json` and
+ * `cfg.json` are one preset, as is a `--filter` value of either), its excludes checked
+ * ({@link checkExcludes}), its cases counted against the limit, then expanded. `file` and
+ * `filter` are returned with their config paths normalized.
  *
  * @example
  * ```ts ignore
@@ -348,7 +387,7 @@ export interface LoadMatrixOptions {
 export async function loadMatrix(
   nameOrPath: string,
   options: LoadMatrixOptions = {},
-): Promise<{ file: MatrixFile; cases: Case[] }> {
+): Promise<{ file: MatrixFile; cases: Case[]; filter: CaseFilter | null }> {
   const bundled = BUNDLED_MATRICES.includes(nameOrPath);
   const url = bundled ? new URL(`./bundled/${nameOrPath}.json`, import.meta.url) : nameOrPath;
   const raw = await readJsonFile(url, {
@@ -356,12 +395,16 @@ export async function loadMatrix(
     name: nameOrPath,
     hint: `bundled matrices: ${BUNDLED_MATRICES.join(", ")}`,
   });
-  const file = validateMatrix(raw, nameOrPath);
+  const written = validateMatrix(raw, nameOrPath);
+  const place = configPlace(nameOrPath, { bundled, configRoot: options.configRoot });
+  await checkConfigPaths(written, nameOrPath, place);
+  // One config file, one case id, however the matrix (or the filter) writes its path.
+  const { file, spellings } = normalizeConfigPaths(written, place);
   checkExcludes(file, nameOrPath);
-  await checkConfigPaths(
+  const filter = options.filter ? normalizeFilterPresets(options.filter, place) : null;
+  return {
     file,
-    nameOrPath,
-    configPlace(nameOrPath, { bundled, configRoot: options.configRoot }),
-  );
-  return { file, cases: expandMatrix(file, nameOrPath, options) };
+    filter,
+    cases: expandMatrix(file, nameOrPath, { ...options, filter, presetSpellings: spellings }),
+  };
 }

@@ -9,3 +9,4 @@ export * from "./schema.ts";
 export * from "./expand.ts";
 export * from "./config_paths.ts";
 export * from "./select.ts";
+export * from "./reason_codes.ts";

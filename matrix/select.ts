@@ -73,10 +73,11 @@ function occurs(file: MatrixFile, key: keyof CaseParams, value: string): boolean
  * ```
  */
 export async function selectMatrixCases(options: SelectOptions): Promise<MatrixSelection> {
-  const filter = options.filter ? parseFilter(options.filter) : null;
-  const { file, cases: all } = await loadMatrix(options.matrix, {
+  const parsed = options.filter ? parseFilter(options.filter) : null;
+  // the filter comes back with its config paths normalized as the matrix's are
+  const { file, cases: all, filter } = await loadMatrix(options.matrix, {
     maxCases: options.maxCases,
-    filter,
+    filter: parsed,
     configRoot: options.configRoot,
   });
   const notes: string[] = [];

@@ -63,8 +63,9 @@ export interface CaseExpect {
   /** "supported", "unsupported", or "invalid" (the config or layout must be rejected). */
   readonly support: "supported" | "unsupported" | "invalid";
   /**
-   * For unsupported: reason codes that must all be present. For invalid: substrings
-   * the error message must contain.
+   * For unsupported: reason codes that must all be present (known codes, checked when the
+   * matrix loads: matrix/reason_codes.ts). For invalid: substrings the error message must
+   * contain. None for supported.
    */
   readonly codes?: readonly string[];
 }

@@ -143,6 +143,31 @@ Deno.test("reasons must each have a code and a message", () => {
   refused(check({ code: "x", message: "y" }), /reasons: \{.*\} must be an array/);
 });
 
+Deno.test("every bad field is named once, with one message, in the contract's terms", () => {
+  const q = query(LAVAPIPE_CAPS);
+  const answer = {
+    ...GOOD,
+    variant: { ...GOOD.variant, workgroupSize: -1.5, subgroups: "yes", family: 7 },
+    buffers: [{ name: "x", bytes: 4 }, null, { name: "x", bytes: NaN }],
+    keyWidth: Infinity,
+  };
+  assert.throws(() => checkSupportAnswer(answer, ABSORBED, q, "mine.ts"), (e: unknown) => {
+    assert.ok(e instanceof BackendAnswerError, String(e));
+    assert.deepEqual(e.issues.map((i) => `${i.path}: ${JSON.stringify(i.value)}`).sort(), [
+      "buffers[1]: null",
+      'buffers[2].bytes: "NaN"',
+      'buffers[2].name: "x"',
+      'keyWidth: "Infinity"',
+      "variant.family: 7",
+      'variant.subgroups: "yes"',
+      "variant.workgroupSize: -1.5",
+    ]);
+    assert.match(e.message, /variant\.subgroups: "yes" must be true or false when set/);
+    assert.match(e.message, /buffers\[2\]\.name: "x" is listed twice/);
+    return true;
+  });
+});
+
 Deno.test("a check that throws is refused naming the backend, not an internal error", () => {
   const b = {
     ...BUNDLED_BACKENDS["wgsl-absorbed"],

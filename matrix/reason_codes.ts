@@ -1,0 +1,155 @@
+/**
+ * The reason codes a matrix's `expect` may name, and the check of an `expect` entry.
+ *
+ * A case the adapter refuses carries reasons, each with a code (`dtype.f16-unavailable`);
+ * under `auto:<path>` each candidate's codes are prefixed by its backend
+ * (`wgsl-absorbed:dtype.f16-unavailable`). An `unsupported` expectation lists codes that
+ * must all be among a case's reasons, so a misspelt code would never match and the case
+ * would be reported unexpected for a reason nobody reads; a matrix naming one is refused.
+ * The rule:
+ *
+ * - `supported` lists no codes (a supported case has no reasons).
+ * - each code of `unsupported` is `code` or `<backend>:code`; a code in one of the
+ *   harness's namespaces ({@link HARNESS_CODE_NAMESPACES}: `dtype.`, `limits.`, ...) must
+ *   be one of {@link REASON_CODES}. A code in another namespace is accepted only in a group
+ *   whose `backend` axis names a backend that is not bundled (a user backend, loaded with
+ *   `--backend-module`, may define its own codes; docs/backends.md); elsewhere only the
+ *   bundled backends answer, and they use the codes listed here.
+ * - the codes of `invalid` are fragments of the error message, not reason codes: not
+ *   checked here.
+ *
+ * tests/matrix_expect_codes_test.ts holds {@link REASON_CODES} to the codes the adapter,
+ * the bundled backends and the runner actually give.
+ *
+ * @module
+ */
+import { BUNDLED_BACKENDS } from "../adapter/backends.ts";
+import { editDistance } from "../util/edit_distance.ts";
+import type { CaseExpect } from "./types.ts";
+
+/** Where the list of reason codes is documented, for messages. */
+export const REASON_CODES_DOC = "matrix/reason_codes.ts";
+
+/**
+ * Every reason code the harness gives (bare, without a backend prefix), with what it
+ * means.
+ */
+export const REASON_CODE_MEANINGS: Readonly<Record<string, string>> = {
+  "backend.cpu": "a CPU backend was asked for a GPU-only run (the layer)",
+  "backend.path-mismatch": "the named backend computes the other attention path",
+  "backend.unknown": "no backend is registered under the id",
+  "device.loop-budget": "the kernel's loops pass the device's loop-iteration budget",
+  "device.no-subgroups": "the device lacks the WebGPU feature subgroups",
+  "device.none": "there is no WebGPU adapter",
+  "device.too-slow": "the case is too large for the GL fallback (adapter/slow_device.ts)",
+  "dtype.f16-unavailable": "dtype f16 needs the WebGPU feature shader-f16",
+  "layout.no-keys": "no sequence has a key (sk = 0): nothing to bind or attend",
+  "limits.buffer-too-large": "a buffer passes maxBufferSize or a binding-size limit",
+  "limits.texture-size": "a texture passes maxTextureDimension2D",
+  "limits.workgroup-size": "the workgroup passes the device's workgroup-size limits",
+  "limits.workgroup-storage": "workgroup memory passes maxComputeWorkgroupStorageSize",
+  "limits.workgroups": "the dispatch passes maxComputeWorkgroupsPerDimension",
+  "shape.not-vec4": "a width is not a multiple of 4",
+  "shape.not-vec8": "a width is not a multiple of 8",
+  "shape.value-too-wide": "kv_lora_rank is wider than the tiled kernel's workgroup covers",
+  "spec.sparse-attention":
+    "sparse attention (DeepSeek-V3.2's indexer) where a query sees more keys than it keeps",
+  "variant.kv-splits": "the forced KV splits are out of range or not possible on this backend",
+};
+
+/** Every reason code the harness gives (bare), sorted. */
+export const REASON_CODES: readonly string[] = Object.keys(REASON_CODE_MEANINGS).sort();
+
+/** The namespaces (the part before the first `.`) of the harness's reason codes. */
+export const HARNESS_CODE_NAMESPACES: readonly string[] = [
+  ...new Set(REASON_CODES.map((c) => c.slice(0, c.indexOf(".")))),
+];
+
+/** The one of `known` nearest to `name` by edit distance (the first of equals). */
+function nearest(name: string, known: readonly string[]): string {
+  let best = known[0];
+  let bestDistance = Infinity;
+  for (const k of known) {
+    const d = editDistance(name, k);
+    if (d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  return best;
+}
+
+/** One problem of an `expect` entry: the path below `expect` and what is wrong. */
+export interface ExpectProblem {
+  /** Below the entry: "" (the entry itself) or `codes[i]`. */
+  readonly path: string;
+  /** The offending value. */
+  readonly value: unknown;
+  /** What is wrong and what would be valid. */
+  readonly message: string;
+}
+
+/**
+ * The problems of one `expect` entry (empty when it is fine): `supported` with codes, and
+ * an `unsupported` code that is no reason code (see the module's rule). `backends` are the
+ * values of the group's `backend` axis ("" or absent: the bundled backends of the path).
+ *
+ * @example
+ * ```ts
+ * import { expectProblems } from "./reason_codes.ts";
+ * expectProblems({ support: "unsupported", codes: ["dtype.f16-unavailabel"] }, []);
+ * // [{ path: "codes[0]", value: "dtype.f16-unavailabel",
+ * //    message: 'is not a reason code; did you mean "dtype.f16-unavailable"? ...' }]
+ * expectProblems({ support: "unsupported", codes: ["naive.too-big"] }, ["naive"]); // []
+ * ```
+ */
+export function expectProblems(
+  expect: CaseExpect,
+  backends: readonly string[],
+): ExpectProblem[] {
+  const codes = expect.codes ?? [];
+  if (expect.support === "supported") {
+    return codes.length === 0 ? [] : [{
+      path: "",
+      value: expect,
+      message: 'says "supported" and lists reason codes: a supported case has no reasons; ' +
+        'drop "codes", or say "unsupported" if the case must be refused for them',
+    }];
+  }
+  if (expect.support !== "unsupported") return [];
+  const userBackend = backends.some((b) => b !== "" && !Object.hasOwn(BUNDLED_BACKENDS, b));
+  const problems: ExpectProblem[] = [];
+  const bundled = Object.keys(BUNDLED_BACKENDS);
+  codes.forEach((full, i) => {
+    const at = full.indexOf(":");
+    const prefix = at < 0 ? null : full.slice(0, at);
+    const code = at < 0 ? full : full.slice(at + 1);
+    const problem = (message: string) =>
+      problems.push({ path: `codes[${i}]`, value: full, message });
+    if (prefix !== null && !bundled.includes(prefix)) {
+      problem(
+        `has the prefix "${prefix}", which is no bundled backend: auto:<path> prefixes each ` +
+          `candidate's codes with its id (did you mean "${nearest(prefix, bundled)}"?); ` +
+          "leave the prefix out to match a code of any backend",
+      );
+      return;
+    }
+    if (REASON_CODES.includes(code)) return;
+    const namespace = code.includes(".") ? code.slice(0, code.indexOf(".")) : "";
+    const own = !HARNESS_CODE_NAMESPACES.includes(namespace) && code !== "";
+    if (userBackend && own && prefix === null) return;
+    const where = `the harness's codes: ${REASON_CODES_DOC}`;
+    if (code === "") {
+      problem(`is empty: name a reason code (${where})`);
+      return;
+    }
+    const like = `${prefix === null ? "" : `${prefix}:`}${nearest(code, REASON_CODES)}`;
+    problem(
+      `is not a reason code; did you mean "${like}"? (${where}${
+        own && !userBackend
+          ? "; a user backend's own codes are accepted in a group whose backend axis names it"
+          : userBackend
+          ? "; a user backend's own codes must use a namespace of its own"
+          : ""
+      })`,
+    );
+  });
+  return problems;
+}

@@ -1,0 +1,145 @@
+// A matrix's `expect` entries are checked when it loads (matrix/reason_codes.ts): an entry
+// that says "supported" and lists reason codes, and an "unsupported" code that is no reason
+// code (a typo never matches), are exit 2 naming the entry, the nearest valid code and where
+// the codes are listed. A group whose backend axis names a user backend may expect that
+// backend's own codes. The list itself is held to the codes the harness's source gives.
+import assert from "node:assert/strict";
+import { ConfigError } from "../adapter/errors.ts";
+import { BUNDLED_MATRICES, loadMatrix, validateMatrix } from "../matrix/expand.ts";
+import { REASON_CODES } from "../matrix/reason_codes.ts";
+import { runCli } from "./helpers_cli.ts";
+
+function matrixError(groups: unknown[]): ConfigError {
+  try {
+    validateMatrix({ name: "m", groups }, "m.json");
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, String(e));
+    return e;
+  }
+  assert.fail("expected a ConfigError");
+}
+
+const axes = { preset: "tiny", dtype: "f16" };
+
+Deno.test("an expect entry that says supported and lists reason codes is refused", () => {
+  const e = matrixError([
+    { axes, expect: { support: "supported", codes: ["dtype.f16-unavailable"] } },
+  ]);
+  assert.match(e.message, /^m\.json: invalid matrix/);
+  assert.match(e.message, /groups\[0\]\.expect: .* says "supported" and lists reason codes/);
+  // supported with no codes, or an empty list, is fine
+  validateMatrix({ name: "m", groups: [{ axes, expect: { support: "supported" } }] }, "m");
+  validateMatrix(
+    { name: "m", groups: [{ axes, expect: { support: "supported", codes: [] } }] },
+    "m",
+  );
+});
+
+Deno.test("an unknown reason code is refused, naming the nearest code and the list", () => {
+  const e = matrixError([
+    { axes, expect: { support: "unsupported", codes: ["dtype.f16-unavailable"] } },
+    {
+      axes: { ...axes, sk: 8 },
+      expect: {
+        support: "unsupported",
+        codes: ["dtype.f16-unavailabel", "wgsl-absorbed:limits.buffer-to-large", ""],
+      },
+    },
+  ]);
+  assert.ok(!e.message.includes("groups[0]"), "a known code is fine");
+  assert.match(
+    e.message,
+    /groups\[1\]\.expect\.codes\[0\]: "dtype\.f16-unavailabel" is not a reason code; did you mean "dtype\.f16-unavailable"\? \(the harness's codes: matrix\/reason_codes\.ts/,
+  );
+  assert.match(
+    e.message,
+    /codes\[1\]: "wgsl-absorbed:limits\.buffer-to-large" .* did you mean "wgsl-absorbed:limits\.buffer-too-large"/,
+  );
+  assert.match(e.message, /codes\[2\]: "" is empty: name a reason code/);
+});
+
+Deno.test("a backend prefix must be a bundled backend's (auto:<path> adds those)", () => {
+  const ok = ["wgsl-absorbed-gemm:dtype.f16-unavailable", "wgsl-expanded:limits.buffer-too-large"];
+  validateMatrix(
+    { name: "m", groups: [{ axes, expect: { support: "unsupported", codes: ok } }] },
+    "m",
+  );
+  const e = matrixError([
+    { axes, expect: { support: "unsupported", codes: ["wgsl-absorbd:dtype.f16-unavailable"] } },
+  ]);
+  assert.match(e.message, /prefix "wgsl-absorbd", which is no bundled backend.*"wgsl-absorbed"/);
+});
+
+Deno.test("a group naming a user backend may expect its own codes, not misspelt harness ones", () => {
+  // the naive example's own namespace, in a group whose backend axis names it
+  validateMatrix({
+    name: "m",
+    groups: [{
+      axes: { ...axes, backend: "naive" },
+      expect: { support: "unsupported", codes: ["naive.too-big", "dtype.f16-unavailable"] },
+    }],
+  }, "m.json");
+  const e = matrixError([
+    {
+      axes: { ...axes, backend: "naive" },
+      expect: { support: "unsupported", codes: ["dtype.f16-unavailabe"] },
+    },
+    { axes: { ...axes, sk: 8 }, expect: { support: "unsupported", codes: ["naive.too-big"] } },
+  ]);
+  assert.match(e.message, /groups\[0\]\.expect\.codes\[0\]: "dtype\.f16-unavailabe" is not a/);
+  assert.match(
+    e.message,
+    /groups\[1\]\.expect\.codes\[0\]: "naive\.too-big" .* accepted in a group whose backend axis names it/,
+  );
+});
+
+Deno.test("every bundled matrix's expectations pass the check", async () => {
+  for (const name of BUNDLED_MATRICES) await loadMatrix(name);
+});
+
+Deno.test("REASON_CODES lists exactly the codes the adapter, the backends and the runner give", async () => {
+  const found = new Set<string>();
+  for (const dir of ["adapter", "kernels", "runner"]) {
+    for await (const f of Deno.readDir(new URL(`../${dir}/`, import.meta.url))) {
+      if (!f.name.endsWith(".ts")) continue;
+      const text = await Deno.readTextFile(new URL(`../${dir}/${f.name}`, import.meta.url));
+      const pattern = /(?:code: |_CODE = )"([a-z]+\.[a-z0-9-]+)"/g;
+      for (const m of text.matchAll(pattern)) found.add(m[1]);
+    }
+  }
+  assert.deepEqual([...found].sort(), [...REASON_CODES]);
+});
+
+Deno.test("CLI: run with a misspelt expected code is exit 2 naming the entry", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mla_expect_codes_" });
+  try {
+    const path = `${dir}/m.json`;
+    await Deno.writeTextFile(
+      path,
+      JSON.stringify({
+        name: "m",
+        groups: [{ axes, expect: { support: "unsupported", codes: ["dtype.f16-unavalable"] } }],
+      }),
+    );
+    const r = await runCli(["run", "--matrix", path, "--out", `${dir}/out`]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /m\.json: invalid matrix/);
+    assert.match(
+      r.stderr,
+      /groups\[0\]\.expect\.codes\[0\]: "dtype\.f16-unavalable" is not a reason code; did you mean "dtype\.f16-unavailable"/,
+    );
+    assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+    assert.ok(!(await exists(`${dir}/out/results.jsonl`)), "nothing written");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
