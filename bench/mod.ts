@@ -9,6 +9,7 @@ export * from "./ceilings.ts";
 export * from "./crossover.ts";
 export * from "./formulas.ts";
 export * from "./machine.ts";
+export * from "./out_dir.ts";
 export * from "./reference_ceilings.ts";
 export * from "./report.ts";
 export * from "./run_bench.ts";

@@ -44,6 +44,7 @@ import { isRemoteDevice, type RunDevice } from "../gpu/runtime.ts";
 import { benchDeviceOf } from "../bench/remote.ts";
 import { checkRuntimeCombination, chromiumOption, runtimeOption } from "./runtime_options.ts";
 import { writeBenchHtml } from "../bench/bench_html.ts";
+import { checkBenchOut } from "../bench/out_dir.ts";
 import {
   checkReferenceAdapter,
   readReferenceCeilings,
@@ -130,7 +131,11 @@ export function benchCommand() {
       }
       const cases = selectBenchCases(opts.matrix, opts.filter);
       // An unusable --out is exit 2 here, not an OS error after the measurements.
-      if (opts.out !== undefined) await prepareOutputDir(opts.out, { label: "--out" });
+      // ... as is one that would overwrite a run's reports or the --reference-ceilings file.
+      if (opts.out !== undefined) {
+        await checkBenchOut(opts.out, { referenceCeilings: opts.referenceCeilings });
+        await prepareOutputDir(opts.out, { label: "--out" });
+      }
       // Read before the device starts: a wrong file is exit 2 at once.
       const reference = opts.referenceCeilings === undefined
         ? undefined

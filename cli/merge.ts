@@ -5,9 +5,64 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { appendStepSummary, toMarkdown } from "../report/markdown.ts";
-import { mergeRuns, writeRunOutputs } from "../report/merge.ts";
-import { prepareOutputDir } from "../report/output_paths.ts";
+import { mergeRuns, RUN_FILES, writeRunOutputs } from "../report/merge.ts";
+import { sameFile } from "../report/output_overlap.ts";
+import { OutputPathError, prepareOutputDir } from "../report/output_paths.ts";
+import { CliError, EXIT } from "./errors.ts";
 import { runExitCode } from "./run.ts";
+
+/**
+ * Refuse, before anything is read or written, a merge that would misread or destroy its
+ * inputs: a folder given twice (its cases would all read as duplicated, exit 0), an --out
+ * that is one of several input folders (the merged results.jsonl and report.json would
+ * replace that shard's, and its run.json would still describe the shard), and an --out
+ * that holds another run (run.json: the merged reports would sit next to a run.json of a
+ * different run, which the next merge of that folder reads). `merge <dir> --out <dir>`
+ * (one folder, rebuilt in place) stays allowed. Throws CliError or OutputPathError (exit 2).
+ *
+ * @example
+ * ```ts ignore
+ * import { checkMergeFolders } from "./merge.ts";
+ * await checkMergeFolders(["out/s1", "out/s2"], "out/s1"); // throws: --out is an input
+ * ```
+ */
+export async function checkMergeFolders(dirs: readonly string[], out: string): Promise<void> {
+  for (let i = 0; i < dirs.length; i++) {
+    for (let j = 0; j < i; j++) {
+      if (await sameFile(dirs[i], dirs[j])) {
+        throw new CliError(
+          `merge: ${dirs[i]} is the folder ${dirs[j]} given again (argument ${j + 1} and ` +
+            `${i + 1}); give each shard folder once`,
+          EXIT.badInput,
+        );
+      }
+    }
+  }
+  const input = [];
+  for (const d of dirs) if (await sameFile(out, d)) input.push(d);
+  if (input.length > 0 && dirs.length > 1) {
+    throw new OutputPathError(
+      "--out",
+      out,
+      `is the shard folder ${input[0]} being merged: the merged results.jsonl and reports ` +
+        "would replace that shard's; give a new folder (only `merge <dir> --out <dir>`, one " +
+        "folder, rebuilds in place)",
+    );
+  }
+  if (input.length === 0) {
+    const state = `${out.replace(/\/+$/, "")}/${RUN_FILES.state}`;
+    const held = await Deno.stat(state).then((i) => i.isFile, () => false);
+    if (held) {
+      throw new OutputPathError(
+        "--out",
+        out,
+        `holds another run (${RUN_FILES.state}), which is not among the folders merged: the ` +
+          "merged reports would replace its results and sit next to its run.json; give a new " +
+          "folder, or add it to the folders merged",
+      );
+    }
+  }
+}
 
 /**
  * Build the `merge` command.
@@ -28,11 +83,13 @@ export function mergeCommand() {
         "report.html. A folder whose run was killed before writing its reports (SIGKILL, " +
         "a crash) is rebuilt from its run.json and results.jsonl, and said so; `merge <dir> " +
         "--out <dir>` rebuilds one folder in place. Exit 1 when cases are missing or any case " +
-        "failed, 2 on unreadable input or an unusable --out.",
+        "failed, 2 on unreadable input or an unusable --out (a folder given twice, an --out " +
+        "that is one of several folders merged or holds another run's run.json included).",
     )
     .argument("<dirs...>", "shard output directories")
     .requiredOption("--out <dir>", "merged output directory")
     .action(async (dirs, opts) => {
+      await checkMergeFolders(dirs, opts.out);
       await prepareOutputDir(opts.out, { label: "--out" });
       const m = await mergeRuns(dirs);
       await writeRunOutputs(opts.out, m.report);

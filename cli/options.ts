@@ -19,7 +19,7 @@ import { CliError, EXIT } from "./errors.ts";
 export function parseIntList(value: string): number[] {
   const parts = value.split(",").map((s) => s.trim());
   const out = parts.map(Number);
-  const bad = out.findIndex((v, i) => parts[i] === "" || !Number.isInteger(v) || v < 0);
+  const bad = out.findIndex((v, i) => parts[i] === "" || !Number.isSafeInteger(v) || v < 0);
   if (bad >= 0) {
     throw new InvalidArgumentError(
       `"${parts[bad]}" (entry ${bad}) is not a non-negative integer; expected a list like 0,5,12`,
@@ -39,8 +39,8 @@ export function parseIntList(value: string): number[] {
  */
 export function parsePositiveInt(value: string): number {
   const v = Number(value);
-  if (!Number.isInteger(v) || v < 1) {
-    throw new InvalidArgumentError(`"${value}" is not an integer >= 1`);
+  if (!Number.isSafeInteger(v) || v < 1) {
+    throw new InvalidArgumentError(`"${value}" is not an integer >= 1 (and below 2^53)`);
   }
   return v;
 }
@@ -56,8 +56,8 @@ export function parsePositiveInt(value: string): number {
  */
 export function parseNonNegativeInt(value: string): number {
   const v = Number(value);
-  if (!Number.isInteger(v) || v < 0) {
-    throw new InvalidArgumentError(`"${value}" is not an integer >= 0`);
+  if (!Number.isSafeInteger(v) || v < 0) {
+    throw new InvalidArgumentError(`"${value}" is not an integer >= 0 (and below 2^53)`);
   }
   return v;
 }

@@ -27,7 +27,7 @@ import { makeLayerWeights } from "../reference/inputs.ts";
 import { mlaLayer } from "../reference/layer.ts";
 import { sampleRows } from "../reference/sample_rows.ts";
 import { SafetensorsError } from "../weights/errors.ts";
-import { layerPrefix, loadLayerWeights } from "../weights/hf_names.ts";
+import { layerPrefix, loadLayerWeights, nonFiniteAt } from "../weights/hf_names.ts";
 import { SafetensorsFile, writeSafetensorsFile } from "../weights/safetensors.ts";
 import { sameFile } from "../report/output_overlap.ts";
 import { checkOutputFile } from "../report/output_paths.ts";
@@ -242,6 +242,17 @@ export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerF
     request = inputLayout(spec, info.shape, options.cuSeqlens, options.input);
     layout = normalizeLayout(request, { source: options.input });
     hiddenF32 = await input.read(INPUT_TENSOR);
+    // A NaN or infinite input gives NaN rows on the GPU and in the float64 reference alike,
+    // and a NaN matches a NaN in the parity check: a PASS that checked nothing. Refuse it.
+    const nonFinite = nonFiniteAt(hiddenF32, info.shape);
+    if (nonFinite) {
+      const { count, value, index } = nonFinite;
+      throw new LayerInputError(
+        `${options.input}: ${INPUT_TENSOR} holds ${count} non-finite value` +
+          `${count === 1 ? "" : "s"}, the first ${value} at [${index.join(", ")}]; the ` +
+          "layer's input must be finite",
+      );
+    }
   } catch (e) {
     if (e instanceof SafetensorsError) throw bad(e.message);
     throw e;

@@ -157,7 +157,8 @@ export function checkLayerTensors(
 /**
  * Load one layer's weights from a safetensors file as Float32Array (F32, F16 and
  * BF16 converted). Every tensor is checked against the spec before any data is
- * read; problems throw one ConfigError listing them all (CLI exit 2).
+ * read; problems throw one ConfigError listing them all (CLI exit 2). A tensor holding
+ * NaN or ±Infinity throws a SafetensorsError naming it and the first index (exit 2).
  *
  * @example
  * ```ts ignore
@@ -182,12 +183,68 @@ export async function loadLayerWeights(
   const out: Partial<Record<keyof LayerWeights, Float32Array>> = {};
   for (const t of expectedTensors(spec)) {
     const name = prefix + t.suffix;
+    let data: Float32Array;
     try {
-      out[t.field] = await file.read(name);
+      data = await file.read(name);
     } catch (e) {
       if (e instanceof SafetensorsError) throw e;
       throw new SafetensorsError(file.source, `reading "${name}": ${(e as Error).message}`);
     }
+    // A NaN or infinite weight makes the layer's output NaN on the GPU and in the float64
+    // reference alike, and a NaN matches a NaN in the parity check: refuse it, not pass it.
+    const bad = nonFiniteAt(data, t.shape);
+    if (bad) {
+      throw new SafetensorsError(
+        file.source,
+        `tensor "${name}" holds ${bad.count} non-finite value${bad.count === 1 ? "" : "s"}, ` +
+          `the first ${bad.value} at [${bad.index.join(", ")}]; layer weights must be finite`,
+      );
+    }
+    out[t.field] = data;
   }
   return out as unknown as LayerWeights;
+}
+
+/** Where a row-major tensor holds NaN or ±Infinity. */
+export interface NonFinite {
+  /** How many values are NaN or infinite. */
+  readonly count: number;
+  /** The first one's multi-index. */
+  readonly index: readonly number[];
+  /** The first one (NaN, Infinity or -Infinity). */
+  readonly value: number;
+}
+
+/**
+ * The non-finite values of a row-major tensor (NaN, ±Infinity), or null when all are
+ * finite.
+ *
+ * @example
+ * ```ts
+ * import { nonFiniteAt } from "./hf_names.ts";
+ * nonFiniteAt(new Float32Array([1, 2, NaN, 4]), [2, 2]); // { count: 1, index: [1, 0], value: NaN }
+ * nonFiniteAt(new Float32Array([1, 2]), [2]); // null
+ * ```
+ */
+export function nonFiniteAt(
+  data: ArrayLike<number>,
+  shape: readonly number[],
+): NonFinite | null {
+  let first = -1;
+  let count = 0;
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) {
+      if (first < 0) first = i;
+      count++;
+    }
+  }
+  if (first < 0) return null;
+  const index: number[] = new Array(shape.length).fill(0);
+  let rest = first;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    const n = shape[d] || 1;
+    index[d] = rest % n;
+    rest = Math.floor(rest / n);
+  }
+  return { count, index, value: data[first] };
 }

@@ -291,8 +291,13 @@ export class SafetensorsFile {
   static async open(path: string): Promise<SafetensorsFile> {
     let src: ByteSource;
     try {
+      // A folder opens on Linux, and its first read fails with an OS error: say what it is.
+      if ((await Deno.stat(path)).isDirectory) {
+        throw new SafetensorsError(path, "is a folder; give a .safetensors file");
+      }
       src = await fileSource(path);
     } catch (e) {
+      if (e instanceof SafetensorsError) throw e;
       if (e instanceof Deno.errors.NotFound) throw new SafetensorsError(path, "no such file");
       throw new SafetensorsError(path, `cannot open: ${(e as Error).message}`);
     }

@@ -1,0 +1,58 @@
+/**
+ * The files `bench --out <dir>` writes, and the check that they destroy nothing: not the
+ * `--reference-ceilings` report the run reads, not another command's output folder.
+ *
+ * @module
+ */
+import { checkOutputsApart } from "../report/output_overlap.ts";
+import { OutputPathError } from "../report/output_paths.ts";
+
+/** The files of a bench output folder. */
+export const BENCH_FILES = [
+  "report.json",
+  "results.csv",
+  "summary.md",
+  "report.html",
+  "records.jsonl",
+] as const;
+
+/** Files only `run` and `merge` write: a folder holding one is theirs. */
+const FOREIGN_FILES = ["run.json", "results.jsonl"] as const;
+
+/**
+ * Refuse (OutputPathError, exit 2) a `bench --out` folder whose writing would destroy an
+ * input or another command's output: a folder holding `run.json` or `results.jsonl` (a
+ * run's or a merge's: bench's report.json, summary.md and report.html would replace
+ * theirs), and a `--reference-ceilings` file that is one of the files bench writes
+ * there. Checked before the device starts; a missing folder is fine.
+ *
+ * @example
+ * ```ts ignore
+ * import { checkBenchOut } from "./out_dir.ts";
+ * await checkBenchOut("out/bench", { referenceCeilings: "out/bench/report.json" });
+ * // throws: --out out/bench/report.json: is out/bench/report.json, which
+ * // --reference-ceilings reads: writing it would destroy an input ...
+ * ```
+ */
+export async function checkBenchOut(
+  out: string,
+  options: { referenceCeilings?: string } = {},
+): Promise<void> {
+  const dir = out.replace(/\/+$/, "") || "/";
+  for (const f of FOREIGN_FILES) {
+    const held = await Deno.stat(`${dir}/${f}`).then((i) => i.isFile, () => false);
+    if (held) {
+      throw new OutputPathError(
+        "--out",
+        out,
+        `holds ${f}: it is the output folder of a run or a merge, whose report.json, ` +
+          "summary.md and report.html bench would replace; give a new folder or a bench " +
+          "output folder",
+      );
+    }
+  }
+  await checkOutputsApart(
+    BENCH_FILES.map((f) => ["--out", `${dir}/${f}`] as const),
+    [["--reference-ceilings", options.referenceCeilings]],
+  );
+}

@@ -1,0 +1,102 @@
+/**
+ * `layer` on hostile inputs: NaN or infinite values in hidden_states or in a weight (the
+ * GPU and the float64 reference both give NaN there, and a NaN matches a NaN: before the
+ * fix a PASS, exit 0), a folder as --input or --weights (an OS error with a stack trace),
+ * and a --seed too large to be exact. Each is exit 2 naming the file, tensor or flag,
+ * before the GPU is touched, and no output is written.
+ */
+import assert from "node:assert/strict";
+import { encodeSafetensors, SafetensorsFile, type TensorToWrite } from "../weights/safetensors.ts";
+import { nonFiniteAt } from "../weights/hf_names.ts";
+import { runCli } from "./helpers_cli.ts";
+
+const F = new URL("./fixtures/safetensors/", import.meta.url).pathname;
+
+/** The fixture's tensors with `name`'s element `at` replaced by `value`. */
+async function withValue(
+  src: string,
+  name: string,
+  at: number,
+  value: number,
+): Promise<Uint8Array> {
+  const f = await SafetensorsFile.open(src);
+  try {
+    const tensors: Record<string, TensorToWrite> = {};
+    for (const [n, t] of f.tensors) {
+      const data = await f.read(n);
+      if (n === name) data[at] = value;
+      tensors[n] = { dtype: t.dtype as "F32" | "F16" | "BF16", shape: t.shape, data };
+    }
+    return encodeSafetensors(tensors);
+  } finally {
+    f.close();
+  }
+}
+
+Deno.test("nonFiniteAt: counts NaN and ±Infinity and gives the first multi-index", () => {
+  assert.equal(nonFiniteAt(new Float32Array([1, 2, 3]), [3]), null);
+  assert.deepEqual(nonFiniteAt(new Float32Array([0, 1, 2, 3, Infinity, NaN]), [2, 3]), {
+    count: 2,
+    index: [1, 1],
+    value: Infinity,
+  });
+});
+
+Deno.test("layer: NaN/Infinity in the input or a weight, a folder, a huge --seed: exit 2, no output", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mla-layer-hostile-" });
+  try {
+    const input = `${F}tiny_input_bshd.safetensors`;
+    const weights = `${F}tiny_layer3.safetensors`;
+    // hidden_states [2, 5, 64]: element 5 * 64 + 7 is [1, 0, 7]
+    await Deno.writeFile(
+      `${dir}/nan_in.safetensors`,
+      await withValue(input, "hidden_states", 5 * 64 + 7, NaN),
+    );
+    await Deno.writeFile(
+      `${dir}/inf_in.safetensors`,
+      await withValue(input, "hidden_states", 3, -Infinity),
+    );
+    // q_proj.weight [96, 64] (BF16): element 64 + 2 is [1, 2]
+    const q = "model.layers.3.self_attn.q_proj.weight";
+    await Deno.writeFile(`${dir}/nan_w.safetensors`, await withValue(weights, q, 64 + 2, NaN));
+    await Deno.mkdir(`${dir}/folder`);
+    const out = `${dir}/y.safetensors`;
+    const run = (args: string[]) => runCli(["layer", "--config", "tiny", "--out", out, ...args]);
+    const [nanIn, infIn, nanW, folderIn, folderW, seed] = await Promise.all([
+      run(["--input", `${dir}/nan_in.safetensors`]),
+      run(["--input", `${dir}/inf_in.safetensors`]),
+      run(["--input", input, "--weights", `${dir}/nan_w.safetensors`]),
+      run(["--input", `${dir}/folder`]),
+      run(["--input", input, "--weights", `${dir}/folder`]),
+      run(["--input", input, "--seed", "1e30"]),
+    ]);
+    for (const r of [nanIn, infIn, nanW, folderIn, folderW, seed]) {
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.doesNotMatch(r.stderr, /internal error|at .*\.ts:\d+/);
+      assert.doesNotMatch(r.stdout, /PASS/);
+    }
+    assert.match(
+      nanIn.stderr,
+      /nan_in\.safetensors: hidden_states holds 1 non-finite value, the first NaN at \[1, 0, 7\]; the layer's input must be finite/,
+    );
+    assert.match(
+      infIn.stderr,
+      /hidden_states holds 1 non-finite value, the first -Infinity at \[0, 0, 3\]/,
+    );
+    assert.match(
+      nanW.stderr,
+      /nan_w\.safetensors: tensor "model\.layers\.3\.self_attn\.q_proj\.weight" holds 1 non-finite value, the first NaN at \[1, 2\]; layer weights must be finite/,
+    );
+    assert.match(folderIn.stderr, /folder: is a folder; give a \.safetensors file/);
+    assert.match(folderW.stderr, /folder: is a folder; give a \.safetensors file/);
+    assert.match(seed.stderr, /--seed <n>.*"1e30" is not an integer >= 0 \(and below 2\^53\)/);
+    assert.deepEqual((await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort(), [
+      "folder",
+      "inf_in.safetensors",
+      "nan_in.safetensors",
+      "nan_w.safetensors",
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,98 @@
+/**
+ * `merge` refuses, before writing anything, what would misread or destroy its inputs: a
+ * shard folder given twice, an --out that is one of several folders merged, and an --out
+ * holding another run's run.json. `merge <dir> --out <dir>` still rebuilds in place.
+ */
+import assert from "node:assert/strict";
+import { JsonlWriter, writeRunOutputs } from "../report/mod.ts";
+import { writeRunState } from "../report/run_state.ts";
+import type { CaseResult } from "../results/types.ts";
+import { runCli } from "./helpers_cli.ts";
+import { mixedResults, report, withTempDir } from "./report_util.ts";
+
+/** A finished shard folder (run.json, results.jsonl, reports) owning `owned` of `all`. */
+async function shard(
+  dir: string,
+  all: readonly CaseResult[],
+  owned: readonly CaseResult[],
+  shard: string,
+): Promise<void> {
+  const r = report(owned, {
+    matrixIds: all.map((x) => x.id),
+    shardIds: owned.map((x) => x.id),
+    shard,
+  });
+  await writeRunOutputs(dir, r, { jsonl: false });
+  await writeRunState(`${dir}/run.json`, { version: 1, state: "finished", report: r });
+  const w = await JsonlWriter.open(`${dir}/results.jsonl`, { truncate: true });
+  for (const x of owned) await w.write(x);
+  await w.close();
+}
+
+/** Every file of a folder with its contents. */
+async function snapshot(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for await (const e of Deno.readDir(dir)) {
+    out[e.name] = await Deno.readTextFile(`${dir}/${e.name}`);
+  }
+  return out;
+}
+
+Deno.test("merge: a folder given twice, or --out naming a shard or another run, is exit 2 and writes nothing", async () => {
+  await withTempDir(async (tmp) => {
+    const all = mixedResults();
+    const half = Math.ceil(all.length / 2);
+    await shard(`${tmp}/s1`, all, all.slice(0, half), "1/2");
+    await shard(`${tmp}/s2`, all, all.slice(half), "2/2");
+    // Another run's folder (not a shard of this one): its files must survive.
+    await shard(`${tmp}/other`, all, all.slice(0, 1), "1/4");
+    const before = {
+      s1: await snapshot(`${tmp}/s1`),
+      s2: await snapshot(`${tmp}/s2`),
+      other: await snapshot(`${tmp}/other`),
+    };
+
+    const twice = await runCli([
+      "merge",
+      `${tmp}/s1`,
+      `${tmp}/./s1/`,
+      `${tmp}/s2`,
+      "--out",
+      `${tmp}/m1`,
+    ]);
+    assert.equal(twice.code, 2, twice.stdout + twice.stderr);
+    assert.match(
+      twice.stderr,
+      /s1\/ is the folder .*s1 given again \(argument 1 and 2\); give each shard folder once/,
+    );
+
+    const intoShard = await runCli(["merge", `${tmp}/s1`, `${tmp}/s2`, "--out", `${tmp}/s2/`]);
+    assert.equal(intoShard.code, 2, intoShard.stdout + intoShard.stderr);
+    assert.match(intoShard.stderr, /--out .*s2\/: is the shard folder .*s2 being merged/);
+
+    const intoRun = await runCli(["merge", `${tmp}/s1`, `${tmp}/s2`, "--out", `${tmp}/other`]);
+    assert.equal(intoRun.code, 2, intoRun.stdout + intoRun.stderr);
+    assert.match(intoRun.stderr, /--out .*other: holds another run \(run\.json\)/);
+
+    for (const r of [twice, intoShard, intoRun]) {
+      assert.doesNotMatch(r.stderr, /internal error|at .*\.ts:\d+/);
+    }
+    assert.deepEqual(await snapshot(`${tmp}/s1`), before.s1);
+    assert.deepEqual(await snapshot(`${tmp}/s2`), before.s2);
+    assert.deepEqual(await snapshot(`${tmp}/other`), before.other);
+    assert.deepEqual((await Array.fromAsync(Deno.readDir(tmp))).map((e) => e.name).sort(), [
+      "other",
+      "s1",
+      "s2",
+    ]);
+
+    // Still allowed: a fresh folder, the same one again (an earlier merge's), one folder in place.
+    for (let i = 0; i < 2; i++) {
+      const ok = await runCli(["merge", `${tmp}/s1`, `${tmp}/s2`, "--out", `${tmp}/merged`]);
+      assert.equal(ok.code, 1, ok.stdout + ok.stderr); // mixedResults has failures
+      assert.match(ok.stdout, new RegExp(`merged 2 dirs: ${all.length}/${all.length} cases`));
+    }
+    const inPlace = await runCli(["merge", `${tmp}/s1`, "--out", `${tmp}/s1`]);
+    assert.match(inPlace.stdout, new RegExp(`merged 1 dirs: ${half}/${all.length} cases`));
+  });
+});
