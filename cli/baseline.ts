@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { dirname } from "node:path";
 import { Command } from "@commander-js/extra-typings";
 import {
   baselineFromReport,
@@ -22,7 +23,14 @@ import { runMatrix } from "../runner/run_matrix.ts";
 import { writeRunReports } from "../report/run_reports.ts";
 import type { RunReport } from "../results/types.ts";
 import { type CaseFilter, matchesFilter, paramsOfCaseId, parseFilter } from "../matrix/case_id.ts";
-import { prepareOutputDir } from "../report/output_paths.ts";
+import { OutputPathError, prepareOutputDir } from "../report/output_paths.ts";
+import {
+  checkOutputsApart,
+  type LabelledPath,
+  runOutputFiles,
+  sameFile,
+} from "../report/output_overlap.ts";
+import { BUNDLED_MATRICES } from "../matrix/expand.ts";
 import { computeTotals } from "../report/totals.ts";
 import { checkHistoryFile } from "../drift/history.ts";
 import { CliError, EXIT } from "./errors.ts";
@@ -90,6 +98,58 @@ export function filterReport(report: RunReport, filter: string, source: string):
     results,
     totals: computeTotals(results),
   };
+}
+
+/**
+ * Refuse (OutputPathError, exit 2) a `baseline update --history` that names a file the
+ * update writes: one of the run's files in `--out` (in `round-<i>/` with `--rounds`), a
+ * `.json` file in `--dir` (where `<device-key>.json` goes; the key is known only after the
+ * run), or an input (`--from-report`, a `--matrix` file). Checked before the run.
+ *
+ * @example
+ * ```ts ignore
+ * import { checkBaselineOutputs } from "./baseline.ts";
+ * await checkBaselineOutputs({ out: "out/b", dir: "baselines", rounds: 1, matrix: "smoke", history: "out/b/report.json" });
+ * // throws: --history out/b/report.json: is the file --out (report.json) writes too; ...
+ * ```
+ */
+export async function checkBaselineOutputs(o: {
+  out: string;
+  dir: string;
+  rounds: number;
+  matrix: string;
+  history?: string;
+  fromReport?: string;
+}): Promise<void> {
+  if (o.history === undefined) return;
+  if (o.history.endsWith(".json") && (await sameFile(dirname(o.history), o.dir))) {
+    throw new OutputPathError(
+      "--history",
+      o.history,
+      `is a .json file in --dir ${o.dir}, where baseline update writes this device's ` +
+        "<device-key>.json (and compare looks for baselines); give the database a path " +
+        "outside --dir or another extension (e.g. history.sqlite)",
+    );
+  }
+  // the run's files, in round-<i>/ with --rounds: "--out (round-2/report.json)"
+  const runs = o.fromReport
+    ? []
+    : o.rounds === 1
+    ? [""]
+    : Array.from({ length: o.rounds }, (_, i) => `round-${i + 1}/`);
+  const out = o.out.replace(/\/+$/, "");
+  await checkOutputsApart([
+    ...runs.flatMap((sub) =>
+      runOutputFiles(`${out}/${sub}`).map(([, path]): LabelledPath => [
+        `--out (${sub}${path.slice(path.lastIndexOf("/") + 1)})`,
+        path,
+      ])
+    ),
+    ["--history", o.history],
+  ], [
+    ["--from-report", o.fromReport],
+    ["--matrix", o.fromReport || BUNDLED_MATRICES.includes(o.matrix) ? undefined : o.matrix],
+  ]);
 }
 
 async function reportFrom(path: string): Promise<RunReport> {
@@ -167,6 +227,8 @@ export function baselineCommand() {
       // unusable output paths are exit 2 before the run, not an OS error after it
       await prepareOutputDir(opts.dir, { label: "--dir" });
       if (!opts.fromReport) await prepareOutputDir(opts.out, { label: "--out" });
+      // --history naming a file the run writes (or an input) is exit 2 before the run
+      await checkBaselineOutputs(opts);
       if (opts.history) await checkHistoryFile(opts.history);
       let report: RunReport;
       if (opts.fromReport) {

@@ -7,6 +7,7 @@
 import { checkOutputsApart } from "../report/output_overlap.ts";
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import {
+  checkCasesInCommon,
   compareBaselines,
   currentBackend,
   DEFAULT_FAIL_ON,
@@ -20,7 +21,7 @@ import {
 import type { DriftClass } from "../drift/mod.ts";
 import { checkOutputFile } from "../report/output_paths.ts";
 import { writeCompareHtml } from "../drift/drift_html.ts";
-import { CliError, EXIT } from "./errors.ts";
+import { EXIT } from "./errors.ts";
 
 /**
  * Parse `--fail-on numeric-drift,support-drift` (class names; `none` for no class). An
@@ -130,21 +131,9 @@ export function compareCommand() {
       const thresholds = opts.thresholds ? await readThresholds(opts.thresholds) : undefined;
       const current = await loadComparable(currentArg, { backend: currentBackend() });
       const base = await resolveBaselineArg(baselineArg, current);
-      const report = compareBaselines(base, current, { thresholds, failOn: opts.failOn });
       // Nothing in common: "no regressions" would be a pass for a comparison never made.
-      const baseIds = new Set(base.cases.map((c) => c.id));
-      if (current.cases.length > 0 && !current.cases.some((c) => baseIds.has(c.id))) {
-        throw new CliError(
-          `${currentArg}: none of its ${current.cases.length} cases is in ${baselineArg} ` +
-            `(${base.cases.length} cases, matrix ${base.matrix}${
-              base.filter ? `, filter ${base.filter}` : ""
-            }; this run: matrix ${current.matrix}${
-              current.filter ? `, filter ${current.filter}` : ""
-            }): nothing to compare. Compare runs of one matrix and filter, or make a ` +
-            "baseline of this run (baseline update --from-report)",
-          EXIT.badInput,
-        );
-      }
+      checkCasesInCommon(base, current, { base: baselineArg, current: currentArg });
+      const report = compareBaselines(base, current, { thresholds, failOn: opts.failOn });
       const ran = new Set(current.cases.map((c) => c.id));
       const notRun = current.scope.filter((id) => !ran.has(id)).length;
       if (notRun > 0) {

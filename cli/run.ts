@@ -23,9 +23,10 @@ import { backendsCompiling, mayCompile } from "../runner/fault_reach.ts";
 import { CliError, EXIT, EXIT_SIGINT, EXIT_SIGTERM } from "./errors.ts";
 import { parseNonNegativeInt, parsePositiveInt } from "./options.ts";
 import { parseFailOn, THRESHOLDS_HELP } from "./compare.ts";
-import { driftAfterRun, precheckBaseline } from "../drift/after_run.ts";
+import { COMPARE_FILES, driftAfterRun, precheckBaseline } from "../drift/after_run.ts";
+import { checkOutputsApart, type LabelledPath, runOutputFiles } from "../report/output_overlap.ts";
 import { readThresholds } from "../drift/thresholds.ts";
-import { DEFAULT_MAX_CASES } from "../matrix/expand.ts";
+import { BUNDLED_MATRICES, DEFAULT_MAX_CASES } from "../matrix/expand.ts";
 import { checkHistoryFile } from "../drift/history.ts";
 import {
   checkRuntimeCombination,
@@ -109,6 +110,27 @@ export function checkBackendCompiles(faultId: string, file: string, backend: str
  */
 export function runExitCode(totals: { fail: number; unexpected: number; error: number }): number {
   return totals.fail + totals.unexpected + totals.error > 0 ? EXIT.failure : EXIT.ok;
+}
+
+/**
+ * The options among `inputs` that name a file (not a folder, not a URL): the inputs a
+ * command's outputs must not overwrite ({@link checkOutputsApart}). A folder (a baselines
+ * folder) is left out: the run writes none of its files.
+ *
+ * @example
+ * ```ts
+ * import { fileInputs } from "./run.ts";
+ * await fileInputs([["--baseline", "/"], ["--thresholds", undefined]]); // []
+ * ```
+ */
+export async function fileInputs(inputs: readonly LabelledPath[]): Promise<LabelledPath[]> {
+  const files: LabelledPath[] = [];
+  for (const [label, path] of inputs) {
+    if (path === undefined || path.includes("://")) continue;
+    const folder = await Deno.stat(path).then((i) => i.isDirectory, () => false);
+    if (!folder) files.push([label, path]);
+  }
+  return files;
 }
 
 /**
@@ -244,6 +266,23 @@ export function runCommand() {
         checkBackendCompiles(fault.id, fault.apply.file, backend);
       }
       await prepareOutputDir(opts.out, { label: "--out" });
+      // --history naming <out>/report.json (or another file the run writes), or a file
+      // input the run overwrites, is exit 2 naming both, before the run rather than after
+      await checkOutputsApart(
+        [
+          ...runOutputFiles(opts.out, {
+            label: "--out",
+            also: opts.baseline ? Object.values(COMPARE_FILES) : [],
+          }),
+          ["--history", opts.history],
+        ],
+        await fileInputs([
+          ["--baseline", opts.baseline],
+          ["--thresholds", opts.thresholds],
+          ["--matrix", BUNDLED_MATRICES.includes(opts.matrix) ? undefined : opts.matrix],
+          ...opts.backendModule.map((m): LabelledPath => ["--backend-module", m]),
+        ]),
+      );
       await precheckBaseline(opts.baseline);
       // a bad --history file is refused before the run, not after it
       if (opts.history) await checkHistoryFile(opts.history);

@@ -12,8 +12,12 @@ import {
 } from "./backend_options.ts";
 import { Command } from "@commander-js/extra-typings";
 import {
+  checkUpgradeOutputs,
+  COMPARE_FILES,
   compareSummaryLine,
   DriftInputError,
+  missingProgram,
+  precheckUpgradeSelection,
   readThresholds,
   upgradeCheck,
   upgradeMode,
@@ -23,7 +27,11 @@ import { parseFailOn, THRESHOLDS_HELP } from "./compare.ts";
 import { writeCompareOutputs } from "../drift/after_run.ts";
 import { loadComparable } from "../drift/mod.ts";
 import { writeCompareHtml } from "../drift/drift_html.ts";
-import { checkOutputFile, prepareOutputDir } from "../report/output_paths.ts";
+import {
+  checkOutputFile,
+  prepareOutputDir,
+  removeEmptyCreatedDirs,
+} from "../report/output_paths.ts";
 
 // The two sides' runs, for the drift plot's ratios of metrics that did not drift (the plot
 // shows the drifted ones alone when the runs are not there).
@@ -68,8 +76,10 @@ export function upgradeCheckCommand() {
         "checked out with `git worktree add` into a temporary folder and removed afterwards), " +
         "one after the other, then prints the compare report of the second against the first " +
         "(also in <out>/compare.md and <out>/compare.json). Needs run permission: " +
-        "`deno run -A main.ts upgrade-check ...`. Exit 1 on regressions, 2 on bad input, 3 " +
-        "when a side's run failed.",
+        "`deno run -A main.ts upgrade-check ...`. Exit 1 on regressions, 2 on bad input " +
+        "(--matrix and --filter are checked as run checks them, and --html against the " +
+        "check's own outputs, before any side starts), 3 when a side's run failed or npx (Deno " +
+        "versions) or git (revisions) is not on PATH.",
     )
     .option(
       "--from <runtime>",
@@ -114,7 +124,6 @@ export function upgradeCheckCommand() {
       // Checked here (exit 2 on a broken module), then loaded again by each side's run.
       const modules = await loadBackendModuleOptions(opts.backendModule);
       if (opts.backend !== undefined) checkBackendId(opts.backend);
-      if (opts.html) await checkOutputFile(opts.html, { label: "--html" });
       for (const spec of [opts.from, opts.to]) {
         if (spec === undefined) continue;
         // a Deno version runs through npx; a chromium side through this Deno
@@ -126,8 +135,27 @@ export function upgradeCheckCommand() {
       }
       // both pairs, or neither, is exit 2 (not a failed side, 3); an unusable --out too
       upgradeMode(opts);
+      // a bad --matrix or --filter is exit 2 here, as run gives it, not after a Deno download
+      await precheckUpgradeSelection(opts);
       await prepareOutputDir(opts.out, { label: "--out" });
+      // --html may not overwrite compare.md or a side's report.json, nor any output an input
+      await checkUpgradeOutputs({
+        out: opts.out,
+        rounds: opts.rounds,
+        html: opts.html,
+        thresholds: opts.thresholds,
+        matrix: opts.matrix,
+        backendModules: opts.backendModule,
+      });
+      // after --out exists: an --html naming it is a folder
+      if (opts.html) await checkOutputFile(opts.html, { label: "--html" });
       const thresholds = opts.thresholds ? await readThresholds(opts.thresholds) : undefined;
+      // without npx or git the first side would stop with an OS error; say which and why
+      const missing = await missingProgram(opts);
+      if (missing !== null) {
+        await removeEmptyCreatedDirs();
+        throw new CliError(missing, EXIT.infra);
+      }
       let result;
       try {
         result = await upgradeCheck({
@@ -157,8 +185,8 @@ export function upgradeCheckCommand() {
       const { report, labels } = result;
       const title = `upgrade-check: ${labels[0]} → ${labels[1]}`;
       const md = await writeCompareOutputs(report, {
-        md: `${opts.out}/compare.md`,
-        json: `${opts.out}/compare.json`,
+        md: `${opts.out}/${COMPARE_FILES.md}`,
+        json: `${opts.out}/${COMPARE_FILES.json}`,
       }, { title });
       if (opts.html) await writeCompareHtml(opts.html, report, { title, ...await sides(opts.out) });
       console.log(opts.json ? JSON.stringify(report, null, 2) : md);

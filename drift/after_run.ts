@@ -17,6 +17,18 @@ import { HistoryStore } from "./history.ts";
 import { compareSummaryLine, compareToMarkdown } from "./render.ts";
 import type { Baseline, CompareReport, DriftClass, Thresholds } from "./types.ts";
 
+/**
+ * The names of the compare report's files in a run folder (`run --baseline`) or an
+ * upgrade check's folder.
+ *
+ * @example
+ * ```ts
+ * import { COMPARE_FILES } from "./after_run.ts";
+ * COMPARE_FILES.md; // "compare.md"
+ * ```
+ */
+export const COMPARE_FILES = { md: "compare.md", json: "compare.json" } as const;
+
 /** Where and how to write a compare report. */
 export interface CompareOutputs {
   /** Markdown file. */
@@ -100,6 +112,35 @@ export async function resolveBaselineArg(path: string, current: Baseline): Promi
 }
 
 /**
+ * Refuse (DriftInputError, exit 2) a comparison of two sides with no case in common: every
+ * case would be new or removed, and "no regressions" would pass a comparison never made.
+ * A current side without cases (nothing ran) is left to the comparison. `labels` name the
+ * two sides in the message (the paths the user gave). `compare` and `run --baseline` call it.
+ *
+ * @example
+ * ```ts ignore
+ * import { checkCasesInCommon } from "./after_run.ts";
+ * checkCasesInCommon(base, current, { base: "baselines/x.json", current: "out/run" });
+ * // throws: out/run: none of its 4 cases is in baselines/x.json (...): nothing to compare. ...
+ * ```
+ */
+export function checkCasesInCommon(
+  base: Baseline,
+  current: Baseline,
+  labels: { base: string; current: string },
+): void {
+  const baseIds = new Set(base.cases.map((c) => c.id));
+  if (current.cases.length === 0 || current.cases.some((c) => baseIds.has(c.id))) return;
+  const of = (b: Baseline) => `matrix ${b.matrix}${b.filter ? `, filter ${b.filter}` : ""}`;
+  throw new DriftInputError(
+    labels.current,
+    `none of its ${current.cases.length} cases is in ${labels.base} (${base.cases.length} ` +
+      `cases, ${of(base)}; this run: ${of(current)}): nothing to compare. Compare runs of one ` +
+      "matrix and filter, or make a baseline of this run (baseline update --from-report)",
+  );
+}
+
+/**
  * Check `run --baseline` before the run: a file must be a readable baseline (a directory
  * is resolved after the run, when the device key is known). Throws DriftInputError.
  *
@@ -145,8 +186,9 @@ export interface DriftAfterRunResult {
  * `<out>/compare.json` (the Markdown also to `$GITHUB_STEP_SUMMARY` with `stepSummary`)
  * and printing a summary line. A baselines directory without a file for this device
  * prints a warning and compares nothing (a new device class has no baseline yet: create it
- * with `baseline update`); a baseline file that is missing or malformed throws
- * DriftInputError.
+ * with `baseline update`); a baseline file that is missing or malformed, or a baseline
+ * with no case in common with the run ({@link checkCasesInCommon}), throws DriftInputError
+ * (compare.md and compare.json are then not written).
  *
  * @example
  * ```ts ignore
@@ -183,13 +225,15 @@ export async function driftAfterRun(
   }
   const base = await readBaseline(loc.path);
   const current = await baselineFromReport(report, { backend: currentBackend() });
+  // nothing in common: exit 2 as `compare` does, before compare.md says "no regressions"
+  checkCasesInCommon(base, current, { base: loc.path, current: options.out });
   const cmp = compareBaselines(base, current, {
     thresholds: options.thresholds,
     failOn: options.failOn,
   });
   await writeCompareOutputs(cmp, {
-    md: `${options.out}/compare.md`,
-    json: `${options.out}/compare.json`,
+    md: `${options.out}/${COMPARE_FILES.md}`,
+    json: `${options.out}/${COMPARE_FILES.json}`,
     stepSummary: options.stepSummary ?? false,
   }, { title: `Drift against ${loc.path}` });
   console.log(`${compareSummaryLine(cmp)}; details in ${options.out}/compare.md`);

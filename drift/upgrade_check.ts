@@ -7,7 +7,18 @@
  *
  * @module
  */
+import { resolve as resolvePath } from "node:path";
 import { readReportJson } from "../report/json.ts";
+import {
+  checkOutputsApart,
+  type LabelledPath,
+  runOutputFiles,
+  sameFile,
+} from "../report/output_overlap.ts";
+import { OutputPathError } from "../report/output_paths.ts";
+import { BUNDLED_MATRICES } from "../matrix/expand.ts";
+import { selectMatrixCases } from "../matrix/select.ts";
+import { COMPARE_FILES } from "./after_run.ts";
 import { baselineFromReport } from "./baseline.ts";
 import { compareBaselines, type CompareBaselinesOptions } from "./compare.ts";
 import { DriftInputError } from "./errors.ts";
@@ -169,29 +180,236 @@ export function denoVersionSides(
   return [side("from"), side("to")];
 }
 
+/** A program that could not be started: one message, not a stack trace (CLI exit 3). */
+function notStarted(command: string, what: string, e: unknown): Error {
+  return new Error(
+    `upgrade-check: could not start ${command} for ${what} (${
+      e instanceof Error ? e.message : String(e)
+    }); is it installed and on PATH?`,
+  );
+}
+
 async function defaultRunSide(side: UpgradeSide): Promise<number> {
-  const child = new Deno.Command(side.command, {
-    args: [...side.args],
-    cwd: side.cwd,
-    env: { ...side.env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(side.command, {
+      args: [...side.args],
+      cwd: side.cwd,
+      env: { ...side.env },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw notStarted(side.command, `the ${side.label} side`, e);
+    }
+    throw e;
+  }
   await child.stdout.pipeTo(Deno.stderr.writable, { preventClose: true });
   return (await child.status).code;
 }
 
 async function defaultGit(cwd: string, args: readonly string[]) {
-  const out = await new Deno.Command("git", {
-    args: [...args],
-    cwd,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  let out: Deno.CommandOutput;
+  try {
+    out = await new Deno.Command("git", {
+      args: [...args],
+      cwd,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw notStarted("git", `git ${args[0]}`, e);
+    throw e;
+  }
   const dec = new TextDecoder();
   return { code: out.code, output: dec.decode(out.stdout) + dec.decode(out.stderr) };
+}
+
+/**
+ * Whether `program` is an executable file in a folder of PATH; null when that cannot be
+ * told (no permission to read PATH or the folders: starting it will tell).
+ */
+async function onPath(program: string): Promise<boolean | null> {
+  let path: string | undefined;
+  try {
+    path = Deno.env.get("PATH");
+  } catch {
+    return null;
+  }
+  // unset: the system's default search path, which this does not know
+  if (path === undefined) return null;
+  const windows = Deno.build.os === "windows";
+  const exts = windows ? ["", ".exe", ".cmd", ".bat"] : [""];
+  for (const dir of path.split(windows ? ";" : ":")) {
+    for (const ext of exts) {
+      try {
+        const info = await Deno.stat(`${dir || "."}/${program}${ext}`);
+        if (info.isFile && (windows || info.mode === null || (info.mode & 0o111) !== 0)) {
+          return true;
+        }
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory)) {
+          return null;
+        }
+      }
+    }
+  }
+  return false;
+}
+
+/**
+ * The programs a check starts by name (looked up on PATH), each with what it is needed
+ * for: `npx` for a side that is a Deno version, `git` for git revisions. (A chromium side,
+ * and a revision's run, start this Deno by its full path.) Throws DriftInputError on a
+ * malformed `--from`/`--to`.
+ *
+ * @example
+ * ```ts
+ * import { upgradePrograms } from "./upgrade_check.ts";
+ * upgradePrograms({ fromRef: "v1", toRef: "main" })[0].program; // "git"
+ * ```
+ */
+export function upgradePrograms(
+  o: Pick<UpgradeCheckOptions, "from" | "to" | "fromRef" | "toRef">,
+): { program: string; purpose: string }[] {
+  if (upgradeMode(o) === "refs") {
+    return [{
+      program: "git",
+      purpose: `to check out --from-ref ${o.fromRef ?? ""} and --to-ref ${o.toRef ?? ""} ` +
+        "(`git worktree add`)",
+    }];
+  }
+  const versions = [["--from", o.from], ["--to", o.to]].flatMap(([flag, spec]) => {
+    const parsed = parseRuntimeSpec(spec ?? "", flag ?? "");
+    return parsed.kind === "deno" ? [parsed.version] : [];
+  });
+  if (versions.length === 0) return [];
+  return [{
+    program: "npx",
+    purpose: `to fetch and run Deno ${versions.join(" and ")} (\`npx --yes deno@<version>\`); ` +
+      "npx comes with Node.js (npm)",
+  }];
+}
+
+/**
+ * The message for the first program of {@link upgradePrograms} that is not on PATH, or
+ * null when all are there (or PATH cannot be read: the start then says what is missing).
+ * Checked before any work: without it the check would stop at its first subprocess.
+ *
+ * @example
+ * ```ts ignore
+ * import { missingProgram } from "./upgrade_check.ts";
+ * await missingProgram({ from: "2.9.5", to: "2.9.6" }); // null where npx is installed
+ * ```
+ */
+export async function missingProgram(
+  o: Pick<UpgradeCheckOptions, "from" | "to" | "fromRef" | "toRef">,
+): Promise<string | null> {
+  for (const { program, purpose } of upgradePrograms(o)) {
+    if ((await onPath(program)) === false) {
+      return `${program} is not on PATH; upgrade-check needs it ${purpose}. Install it, or ` +
+        "add its folder to PATH";
+    }
+  }
+  return null;
+}
+
+/**
+ * Check the matrix and filter before any side runs, with the checks `run` makes
+ * (matrix/select.ts: the same errors, exit 2, the same messages): a typo should not cost a
+ * Deno download. Two Deno versions (or chromium) run this checkout's harness; two git
+ * revisions run their own, which may know other matrices and axes, so they are left to
+ * their runs. A matrix file is read as the sides read it: relative to the repository.
+ *
+ * @example
+ * ```ts ignore
+ * import { precheckUpgradeSelection } from "./upgrade_check.ts";
+ * await precheckUpgradeSelection({ from: "2.9.5", to: "2.9.6", matrix: "smoke", filter: "preset=nope" });
+ * // throws ConfigError: --filter: selects no case of matrix smoke ...
+ * ```
+ */
+export async function precheckUpgradeSelection(
+  o: Pick<UpgradeCheckOptions, "from" | "to" | "fromRef" | "toRef" | "matrix" | "filter"> & {
+    repoRoot?: string;
+  },
+): Promise<void> {
+  if (upgradeMode(o) === "refs") return;
+  const repoRoot = o.repoRoot ?? defaultRepoRoot();
+  const file = !BUNDLED_MATRICES.includes(o.matrix) && !o.matrix.startsWith("/");
+  // the sides run in the repository: a relative file is found there (here too, normally)
+  const matrix = file && resolvePath(repoRoot) !== resolvePath(Deno.cwd())
+    ? `${repoRoot}/${o.matrix}`
+    : o.matrix;
+  await selectMatrixCases({ matrix, filter: o.filter });
+}
+
+/**
+ * Check the check's outputs before any work: `--html` must not be a file the check writes
+ * in `--out` (compare.md, compare.json, a side's run files in from/ and to/, or their
+ * round-<i>/ folders) nor one of those folders, and no output may be an input (the
+ * thresholds, a matrix file, a backend module). Throws OutputPathError (exit 2) naming both.
+ *
+ * @example
+ * ```ts ignore
+ * import { checkUpgradeOutputs } from "./upgrade_check.ts";
+ * await checkUpgradeOutputs({ out: "out/up", html: "out/up/compare.md", matrix: "smoke" });
+ * // throws: --html out/up/compare.md: is the file --out (compare.md) writes too; ...
+ * ```
+ */
+export async function checkUpgradeOutputs(
+  o: Pick<UpgradeCheckOptions, "out" | "rounds" | "matrix" | "backendModules"> & {
+    html?: string;
+    thresholds?: string;
+  },
+): Promise<void> {
+  const out = o.out.replace(/\/+$/, "") || "/";
+  const rounds = o.rounds ?? 1;
+  const folders: [string, string][] = [];
+  for (const which of ["from", "to"] as const) {
+    if (rounds === 1) folders.push([which, `${out}/${which}`]);
+    for (let r = 1; rounds > 1 && r <= rounds; r++) {
+      folders.push([which, `${out}/${which}/round-${r}`]);
+    }
+  }
+  if (o.html !== undefined) {
+    for (const [which, dir] of [...folders, ["from", `${out}/from`], ["to", `${out}/to`]]) {
+      if (await sameFile(o.html, dir)) {
+        throw new OutputPathError(
+          "--html",
+          o.html,
+          `is the folder the ${which} side's run writes in (--out ${o.out}); give a file path`,
+        );
+      }
+    }
+  }
+  const outputs: LabelledPath[] = [
+    [`--out (${COMPARE_FILES.md})`, `${out}/${COMPARE_FILES.md}`],
+    [`--out (${COMPARE_FILES.json})`, `${out}/${COMPARE_FILES.json}`],
+    // labelled by their place in --out: "--out (from/report.json)"
+    ...folders.flatMap(([, dir]) =>
+      runOutputFiles(dir).map(([, path]): LabelledPath => [
+        `--out (${path.slice(out.length + 1)})`,
+        path,
+      ])
+    ),
+    ["--html", o.html],
+  ];
+  const matrixFile = BUNDLED_MATRICES.includes(o.matrix) ? undefined : o.matrix;
+  await checkOutputsApart(outputs, [
+    ["--thresholds", o.thresholds],
+    ["--matrix", matrixFile],
+    ...(o.backendModules ?? []).filter((m) => !m.includes("://")).map((m): LabelledPath => [
+      "--backend-module",
+      m,
+    ]),
+  ]);
+}
+
+function defaultRepoRoot(): string {
+  return new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 }
 
 /**
@@ -262,7 +480,7 @@ export async function upgradeCheck(o: UpgradeCheckOptions): Promise<UpgradeCheck
   const log = o.log ?? ((s: string) => console.error(s));
   const runSide = o.runSide ?? defaultRunSide;
   const git = o.git ?? defaultGit;
-  const repoRoot = o.repoRoot ?? new URL("../", import.meta.url).pathname.replace(/\/$/, "");
+  const repoRoot = o.repoRoot ?? defaultRepoRoot();
   const versions = upgradeMode(o) === "versions";
   const out = absolute(o.out);
   await Deno.mkdir(out, { recursive: true });

@@ -1,7 +1,8 @@
 /**
  * Outputs that would overwrite what a command reads, or each other: `compare --md` naming
  * the current report.json, `history --html` naming the database, `--md` and `--html`
- * naming one file. Checked before any work, each an {@link OutputPathError} (exit 2).
+ * naming one file, `run --history` naming a file the run writes in `--out`. Checked before
+ * any work, each an {@link OutputPathError} (exit 2).
  *
  * @module
  */
@@ -30,6 +31,29 @@ export async function sameFile(a: string, b: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * The files a run writes in its output folder `dir` (report/merge.ts RUN_FILES: report.json,
+ * results.jsonl, run.json, summary.md, junit.xml, report.html; plus the names in `also`,
+ * e.g. compare.md), each labelled `<label> (<name>)`, for {@link checkOutputsApart}: a
+ * `--history` that names one is refused before the run, not after it.
+ *
+ * @example
+ * ```ts
+ * import { runOutputFiles } from "./output_overlap.ts";
+ * runOutputFiles("out/run", { label: "--out" })[0]; // ["--out (results.jsonl)", "out/run/results.jsonl"]
+ * ```
+ */
+export function runOutputFiles(
+  dir: string,
+  options: { label?: string; also?: readonly string[] } = {},
+): (readonly [label: string, path: string])[] {
+  const label = options.label ?? "the run";
+  const base = dir.replace(/\/+$/, "") || "/";
+  const prefix = base === "/" ? "" : base;
+  return [...Object.values(RUN_FILES), ...(options.also ?? [])]
+    .map((name) => [`${label} (${name})`, `${prefix}/${name}`] as const);
 }
 
 /** The files an input stands for: itself, or a folder's run files and baselines. */
