@@ -121,7 +121,8 @@ export function benchCommand() {
       checkRuntimeCombination(opts.runtime, { backendModules: opts.backendModule });
       await loadBackendModuleOptions(opts.backendModule);
       const backendOf = backendsByPath((opts.backend as string[]).map((id) => checkBackendId(id)));
-      const reps = Number(opts.reps);
+      // Decimal digits only: Number() would take "1e3" and "0x10".
+      const reps = /^[0-9]+$/.test(opts.reps.trim()) ? Number(opts.reps) : NaN;
       if (!Number.isInteger(reps) || reps < 1 || reps > MAX_BENCH_REPS) {
         throw new CliError(
           `--reps: ${opts.reps} must be a whole number from 1 to ${MAX_BENCH_REPS} (each case ` +

@@ -14,6 +14,7 @@ import { GpuContext, HARNESS_FEATURES } from "../gpu/device.ts";
 import { DEFAULT_MAX_CASES } from "../matrix/expand.ts";
 import { prepareOutputDir } from "../report/output_paths.ts";
 import { type CaseComparison, compareRuntimes } from "../runner/compare_runtimes.ts";
+import { selectCases } from "../runner/run_matrix.ts";
 import { NOT_COVERED_PREFIX } from "../runner/run_case.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { parsePositiveInt } from "./options.ts";
@@ -197,6 +198,14 @@ export function compareRuntimesCommand() {
       600,
     )
     .action(async (opts) => {
+      // --matrix, --filter, --max-cases and --config-root are checked as run checks them,
+      // before either runtime starts (a bad one is exit 2 in a second, not after a launch)
+      const selection = await selectCases({
+        matrix: opts.matrix,
+        filter: opts.filter,
+        maxCases: opts.maxCases,
+        configRoot: opts.configRoot,
+      });
       const where = findChromium(opts.chromium);
       await prepareOutputDir(opts.out, { label: "--out" });
       if (opts.sameDriver) {
@@ -233,6 +242,7 @@ export function compareRuntimesCommand() {
       Deno.addSignalListener("SIGINT", onInt);
       try {
         const cases = await compareRuntimes({
+          selection,
           matrix: opts.matrix,
           filter: opts.filter,
           maxCases: opts.maxCases,

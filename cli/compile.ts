@@ -11,14 +11,37 @@ import { ChromiumGpu } from "../browser/chromium_gpu.ts";
 import { chromiumOption, runtimeOption } from "./runtime_options.ts";
 import { CliError, EXIT } from "./errors.ts";
 
-/** What is wrong with a WGSL file argument, or null when it is a readable file. */
+/**
+ * Why `bytes` are not WGSL source text (invalid UTF-8, or a control character WGSL never
+ * has: a binary file), or null.
+ */
+function notTextProblem(bytes: Uint8Array): string | null {
+  try {
+    new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return "is not text (not valid UTF-8): a binary file? give a WGSL source file";
+  }
+  // WGSL's blank characters are tab, LF, VT, FF, CR (and Unicode ones); other C0 controls
+  // and DEL mark a binary file
+  const at = bytes.findIndex((b) => (b < 0x20 && (b < 0x09 || b > 0x0d)) || b === 0x7f);
+  if (at < 0) return null;
+  return `is not text (control byte 0x${
+    bytes[at].toString(16).padStart(2, "0")
+  } at byte ${at}): a binary file? give a WGSL source file`;
+}
+
+/** What is wrong with a WGSL file argument, or null when it is a readable text file. */
 async function sourceFileProblem(path: string): Promise<string | null> {
   try {
     const info = await Deno.stat(path);
     if (info.isDirectory) return "is a folder; give WGSL files (e.g. <folder>/*.wgsl)";
-    // a pipe (`compile <(...)`) is fine: only opening it for reading is checked
-    (await Deno.open(path, { read: true })).close();
-    return null;
+    // a pipe (`compile <(...)`) is fine: only opening it for reading is checked (reading
+    // would consume it)
+    if (!info.isFile) {
+      (await Deno.open(path, { read: true })).close();
+      return null;
+    }
+    return notTextProblem(await Deno.readFile(path));
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return "no such file; give a WGSL file";
     const m = e instanceof Error ? e.message : String(e);
@@ -27,8 +50,9 @@ async function sourceFileProblem(path: string): Promise<string | null> {
 }
 
 /**
- * Check every file argument before the device starts: a missing file, a folder or an
- * unreadable file is a CliError (exit 2) naming the file and what is wrong.
+ * Check every file argument before the device starts: a missing file, a folder, an
+ * unreadable file or one that is not text (binary) is a CliError (exit 2) naming the file
+ * and what is wrong.
  *
  * @example
  * ```ts ignore
@@ -58,7 +82,7 @@ export function compileCommand() {
       "Compile WGSL files on the default adapter and print every error as file:line:col with " +
         "the source line. Without files: every bundled kernel, in f32 and (when the device has " +
         "shader-f16) f16. Exit 1 when any file fails to compile, 2 when a file is missing, a " +
-        "folder or unreadable, 3 without an adapter.",
+        "folder, unreadable or not text, 3 without an adapter.",
     )
     .argument("[files...]", "WGSL files (default: the bundled kernels)")
     .addOption(new Option("--dtype <dtype>", "only this dtype").choices(["f32", "f16"] as const))

@@ -15,7 +15,8 @@ import {
   collect,
   loadBackendModuleOptions,
 } from "./backend_options.ts";
-import { Command, Option } from "@commander-js/extra-typings";
+import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { PRESET_NAMES } from "../adapter/presets.ts";
 import { LAYER_FAULTS, layerFault } from "../kernels/layer_faults.ts";
 import {
   checkWeightOptions,
@@ -31,6 +32,31 @@ import {
   runtimeOption,
   startChromiumRuntime,
 } from "./runtime_options.ts";
+
+/**
+ * Parse `--config`: an empty value (`--config ""`, an unset shell variable) would be reported
+ * as the config `""` with no flag name; commander names the flag with this message.
+ *
+ * @example
+ * ```ts
+ * import { parseConfigArg } from "./layer.ts";
+ * parseConfigArg("tiny"); // "tiny"
+ * ```
+ */
+export function parseConfigArg(value: string): string {
+  if (value.trim() === "") {
+    throw new InvalidArgumentError(
+      `it is empty; give a preset name (${PRESET_NAMES.join(", ")}) or a config.json path`,
+    );
+  }
+  return value;
+}
+
+/** Parse `--input` and `--weights`: an empty value is refused, naming the flag. */
+function parseFileArg(value: string): string {
+  if (value.trim() === "") throw new InvalidArgumentError("it is empty; give a .safetensors file");
+  return value;
+}
 
 /**
  * Build the `layer` command.
@@ -56,9 +82,14 @@ export function layerCommand() {
     .requiredOption(
       "--config <config>",
       "preset name (tiny, deepseek-v2-lite, ...) or HF/Megatron config.json path",
+      parseConfigArg,
     )
-    .option("--weights <file>", "layer weights (.safetensors); seeded random when absent")
-    .requiredOption("--input <file>", `input .safetensors holding ${INPUT_TENSOR}`)
+    .option(
+      "--weights <file>",
+      "layer weights (.safetensors); seeded random when absent",
+      parseFileArg,
+    )
+    .requiredOption("--input <file>", `input .safetensors holding ${INPUT_TENSOR}`, parseFileArg)
     .requiredOption("--out <file>", "output .safetensors (written atomically)")
     .addOption(
       new Option("--path <path>", "attention path").choices(["absorbed", "expanded"] as const)

@@ -13,7 +13,7 @@ import { runExitCode } from "./run.ts";
 
 /**
  * Refuse, before anything is read or written, a merge that would misread or destroy its
- * inputs: a folder given twice (its cases would all read as duplicated, exit 0), an --out
+ * inputs: a file given as a folder, a folder given twice (its cases would all read as duplicated, exit 0), an --out
  * that is one of several input folders (the merged results.jsonl and report.json would
  * replace that shard's, and its run.json would still describe the shard), and an --out
  * that holds another run (run.json: the merged reports would sit next to a run.json of a
@@ -27,6 +27,23 @@ import { runExitCode } from "./run.ts";
  * ```
  */
 export async function checkMergeFolders(dirs: readonly string[], out: string): Promise<void> {
+  if (out === "") throw new OutputPathError("--out", out, "is empty; give a folder path");
+  for (const d of dirs) {
+    if (d === "") {
+      throw new CliError(
+        'merge: a folder argument is empty (""); give shard folders',
+        EXIT.badInput,
+      );
+    }
+    // a file would be read as <file>/run.json: "Not a directory" from the OS
+    const info = await Deno.stat(d).catch(() => null);
+    if (info !== null && !info.isDirectory) {
+      throw new CliError(
+        `merge: ${d} is a file, not a folder; give the output folders of \`run --shard\``,
+        EXIT.badInput,
+      );
+    }
+  }
   for (let i = 0; i < dirs.length; i++) {
     for (let j = 0; j < i; j++) {
       if (await sameFile(dirs[i], dirs[j])) {
@@ -83,8 +100,9 @@ export function mergeCommand() {
         "report.html. A folder whose run was killed before writing its reports (SIGKILL, " +
         "a crash) is rebuilt from its run.json and results.jsonl, and said so; `merge <dir> " +
         "--out <dir>` rebuilds one folder in place. Exit 1 when cases are missing or any case " +
-        "failed, 2 on unreadable input or an unusable --out (a folder given twice, an --out " +
-        "that is one of several folders merged or holds another run's run.json included).",
+        "failed, 2 on unreadable input or an unusable --out (a folder given twice, a case in " +
+        "two folders whose copies disagree in status or output digest, an --out that is one " +
+        "of several folders merged or holds another run's run.json included).",
     )
     .argument("<dirs...>", "shard output directories")
     .requiredOption("--out <dir>", "merged output directory")

@@ -8,7 +8,18 @@ import type { LayoutRequest } from "../adapter/types.ts";
 import { CliError, EXIT } from "./errors.ts";
 
 /**
- * Parse "0,5,12" into integers; commander reports a bad value with the flag name.
+ * The integer spelled by plain decimal digits (surrounding blanks allowed), or null: Number()
+ * would also take "1e1", "0x10", "0b1", "1.0" and "+3", which a count or a length never
+ * needs and which hide typos.
+ */
+function decimalDigits(value: string): number | null {
+  const s = value.trim();
+  return /^[0-9]+$/.test(s) ? Number(s) : null;
+}
+
+/**
+ * Parse "0,5,12" into integers (plain decimal digits only); commander reports a bad value
+ * with the flag name.
  *
  * @example
  * ```ts
@@ -18,18 +29,19 @@ import { CliError, EXIT } from "./errors.ts";
  */
 export function parseIntList(value: string): number[] {
   const parts = value.split(",").map((s) => s.trim());
-  const out = parts.map(Number);
-  const bad = out.findIndex((v, i) => parts[i] === "" || !Number.isSafeInteger(v) || v < 0);
+  const out = parts.map(decimalDigits);
+  const bad = out.findIndex((v) => v === null || !Number.isSafeInteger(v));
   if (bad >= 0) {
     throw new InvalidArgumentError(
-      `"${parts[bad]}" (entry ${bad}) is not a non-negative integer; expected a list like 0,5,12`,
+      `"${parts[bad]}" (entry ${bad}) is not a non-negative integer in decimal digits (below ` +
+        "2^53); expected a list like 0,5,12",
     );
   }
-  return out;
+  return out as number[];
 }
 
 /**
- * Parse a positive integer option value.
+ * Parse a positive integer option value (plain decimal digits: not "1e3" nor "0x10").
  *
  * @example
  * ```ts
@@ -38,15 +50,17 @@ export function parseIntList(value: string): number[] {
  * ```
  */
 export function parsePositiveInt(value: string): number {
-  const v = Number(value);
-  if (!Number.isSafeInteger(v) || v < 1) {
-    throw new InvalidArgumentError(`"${value}" is not an integer >= 1 (and below 2^53)`);
+  const v = decimalDigits(value);
+  if (v === null || !Number.isSafeInteger(v) || v < 1) {
+    throw new InvalidArgumentError(
+      `"${value}" is not an integer >= 1 (and below 2^53) in decimal digits`,
+    );
   }
   return v;
 }
 
 /**
- * Parse a non-negative integer option value.
+ * Parse a non-negative integer option value (plain decimal digits: not "1e3" nor "0x10").
  *
  * @example
  * ```ts
@@ -55,9 +69,11 @@ export function parsePositiveInt(value: string): number {
  * ```
  */
 export function parseNonNegativeInt(value: string): number {
-  const v = Number(value);
-  if (!Number.isSafeInteger(v) || v < 0) {
-    throw new InvalidArgumentError(`"${value}" is not an integer >= 0 (and below 2^53)`);
+  const v = decimalDigits(value);
+  if (v === null || !Number.isSafeInteger(v)) {
+    throw new InvalidArgumentError(
+      `"${value}" is not an integer >= 0 (and below 2^53) in decimal digits`,
+    );
   }
   return v;
 }

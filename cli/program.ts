@@ -32,6 +32,7 @@ import {
   ChromiumPathError,
 } from "../browser/chromium.ts";
 import { BundleError } from "../browser/bundle.ts";
+import { checkChromiumFlag } from "./runtime_options.ts";
 
 /** Dependencies the program needs from outside (the device probe). */
 export interface ProgramDeps {
@@ -59,7 +60,9 @@ export function buildProgram(deps: ProgramDeps) {
         "explain, an unsupported case.",
     )
     .showHelpAfterError("(run with --help for usage)")
-    .exitOverride();
+    .exitOverride()
+    // --chromium without --runtime chromium would be ignored: refused for every command
+    .hook("preAction", (_root, action) => checkChromiumFlag(action.name(), action.opts()));
   program.addCommand(runCommand().exitOverride());
   program.addCommand(mergeCommand().exitOverride());
   program.addCommand(explainCommand(deps.probeCaps).exitOverride());

@@ -73,6 +73,29 @@ export function checkRuntimeCombination(
 }
 
 /**
+ * Refuse `--chromium <path>` on a command that takes `--runtime` but runs on another runtime
+ * (`devices --chromium x`, `run --runtime deno --chromium x`): the path would be ignored
+ * without a word. Exit 2 naming both flags. Options without a `runtime` key (compare-runtimes,
+ * which always starts Chromium) pass. The program runs it before every command's action.
+ *
+ * @example
+ * ```ts
+ * import { checkChromiumFlag } from "./runtime_options.ts";
+ * checkChromiumFlag("run", { runtime: "chromium", chromium: "/opt/chrome" }); // fine
+ * checkChromiumFlag("compare-runtimes", { chromium: "/opt/chrome" }); // fine: no --runtime
+ * ```
+ */
+export function checkChromiumFlag(command: string, opts: Readonly<Record<string, unknown>>): void {
+  if (opts.chromium === undefined || !("runtime" in opts) || opts.runtime === "chromium") return;
+  throw new CliError(
+    `${command}: --chromium ${String(opts.chromium)} is only read with --runtime chromium, ` +
+      `and this runs on --runtime ${String(opts.runtime)}; add --runtime chromium, or drop ` +
+      "--chromium",
+    EXIT.badInput,
+  );
+}
+
+/**
  * Start the Chromium runtime and print its header line (browser, adapter, Dawn backend).
  *
  * @example

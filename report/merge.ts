@@ -32,7 +32,7 @@ export const RUN_FILES = {
   state: "run.json",
 } as const;
 
-/** A case id found in more than one place; the first is kept. */
+/** A case id found in more than one place, its copies agreeing; the first is kept. */
 export interface Duplicate {
   /** The case id. */
   readonly id: string;
@@ -78,6 +78,14 @@ function sameIds(a: readonly string[], b: readonly string[]): string | null {
   return null;
 }
 
+/** How two results of one case disagree (status or output digest), or null when they agree. */
+function copiesDisagree(a: CaseResult, b: CaseResult): string | null {
+  if (a.status !== b.status) return `status ${a.status} there, ${b.status} here`;
+  const da = a.outputDigest ?? null, db = b.outputDigest ?? null;
+  if (da !== db) return `output digest ${da ?? "(none)"} there, ${db ?? "(none)"} here`;
+  return null;
+}
+
 /**
  * The report of one run folder: report.json; or, when the run was killed before writing it
  * (run.json says `running`, or report.json is missing and run.json is there), run.json's
@@ -111,7 +119,8 @@ async function readFolderReport(dir: string): Promise<{ report: RunReport; rebui
  * used). All folders must have run the same matrix,
  * filter and matrix ids, else a {@link ReportFileError} names the folder that differs.
  * Results are united (a case in two folders is kept from the first and listed in
- * `duplicated`) and ordered as the matrix ids; `missing` lists the ids nobody ran. The
+ * `duplicated`; when the copies disagree, in status or output digest, a
+ * {@link ReportFileError} names the case and both folders) and ordered as the matrix ids; `missing` lists the ids nobody ran. The
  * merged report owns the whole matrix (shard null, `shardIds` = `matrixIds`) and records
  * `missing`, so the reports written from it count those cases as not run: a merge of
  * some of the shards never reads as a complete run.
@@ -183,8 +192,20 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
         throw new ReportFileError(jsonlPath, `case "${r.id}" is not in the matrix of the run`);
       }
       const where = seenIn.get(r.id);
-      if (where) where.push(dir);
-      else {
+      if (where) {
+        const kept = byId.get(r.id) as CaseResult;
+        const differs = copiesDisagree(kept, r);
+        if (differs !== null) {
+          const other = where[0] === dir ? "earlier in the same file" : `in ${where[0]}`;
+          throw new ReportFileError(
+            jsonlPath,
+            `case "${r.id}" is here and ${other}, and the two copies disagree (${differs}); ` +
+              "merging would keep one and hide the other: rerun the case's shard, or leave " +
+              "out the folder with the stale copy",
+          );
+        }
+        where.push(dir);
+      } else {
         seenIn.set(r.id, [dir]);
         byId.set(r.id, r);
       }

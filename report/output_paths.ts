@@ -27,7 +27,7 @@ export class OutputPathError extends Error {
    * @param reason what is wrong with it
    */
   constructor(label: string, path: string, reason: string) {
-    super(`${label} ${path}: ${reason}`);
+    super(`${label} ${path === "" ? '""' : path}: ${reason}`);
     this.name = "OutputPathError";
     this.path = path;
   }
@@ -76,6 +76,8 @@ export async function prepareOutputDir(
   options: { label?: string } = {},
 ): Promise<void> {
   const label = options.label ?? "output folder";
+  // "" would be the current folder: the run's files would land wherever the shell is
+  if (path === "") throw new OutputPathError(label, path, "is empty; give a folder path");
   let info: Deno.FileInfo | null;
   try {
     info = await statOrNull(path);
@@ -155,7 +157,8 @@ export async function checkOutputFile(
   options: { label?: string } = {},
 ): Promise<void> {
   const label = options.label ?? "output file";
-  if (path === "" || path.endsWith("/")) {
+  if (path === "") throw new OutputPathError(label, path, "is empty; give a file path");
+  if (path.endsWith("/")) {
     throw new OutputPathError(label, path, "is a folder path; give a file path");
   }
   let info: Deno.FileInfo | null;

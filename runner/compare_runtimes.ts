@@ -12,7 +12,7 @@ import type { CaseResult } from "../results/types.ts";
 import type { Case } from "../matrix/types.ts";
 import type { MlaSpec } from "../adapter/types.ts";
 import { type UlpDiff, ulpDiff } from "../parity/ulp.ts";
-import { selectCases } from "./run_matrix.ts";
+import { selectCases, type Selection } from "./run_matrix.ts";
 import { NOT_COVERED_PREFIX, runCase } from "./run_case.ts";
 import { type RunDevice, runtimeOf } from "../gpu/runtime.ts";
 
@@ -65,6 +65,12 @@ export interface CompareRuntimesOptions {
   maxCases?: number;
   /** Config root of the matrix. */
   configRoot?: string;
+  /**
+   * The cases, already selected from matrix, filter, maxCases and configRoot with
+   * {@link selectCases} (the CLI checks them before starting either runtime); selected
+   * here when absent.
+   */
+  selection?: Selection;
   /** Reference rows per case at most. */
   maxRows?: number;
   /** Deno's device. */
@@ -173,7 +179,7 @@ function findingOf(d: CaseResult, c: CaseResult): string | null {
  * ```
  */
 export async function compareRuntimes(options: CompareRuntimesOptions): Promise<CaseComparison[]> {
-  const { mine, baseDir } = await selectCases(options);
+  const { mine, baseDir } = options.selection ?? await selectCases(options);
   const out: CaseComparison[] = [];
   const specCache = new Map<string, Promise<MlaSpec>>();
   const o = {

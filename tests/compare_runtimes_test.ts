@@ -9,6 +9,7 @@ import { orderedF32, ulpDiff, ulpDistance } from "../parity/ulp.ts";
 import { absorbedAttention, denseAttention } from "../reference/attention.ts";
 import { compareRuntimes } from "../runner/compare_runtimes.ts";
 import type { RemoteDevice, RemoteRun } from "../gpu/runtime.ts";
+import { runCli } from "./helpers_cli.ts";
 
 Deno.test("ulp: neighbours are 1 apart, signed zeros equal, NaN against a number infinite", () => {
   const one = 1;
@@ -151,5 +152,28 @@ Deno.test("compareRuntimes: a case one device cannot cover (no shader-f16) is no
     assert.match(c.chromium.message, /dtype\.f16-unavailable/);
     assert.equal(c.bits, null);
     assert.equal(c.finding, null);
+  }
+});
+
+Deno.test("compare-runtimes CLI: a bad --matrix or --filter is exit 2 before either runtime starts", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // No browser at that path: before the check, this was exit 3 (no Chromium) after
+    // Deno's adapter had started; now the selection is refused first.
+    const common = ["--chromium", `${dir}/no-chromium`, "--out", `${dir}/out`];
+    const [matrix, filter] = await Promise.all([
+      runCli(["compare-runtimes", "--matrix", "nope", ...common]),
+      runCli(["compare-runtimes", "--filter", "preset=nope", ...common]),
+    ]);
+    assert.equal(matrix.code, 2, matrix.stdout + matrix.stderr);
+    assert.match(matrix.stderr, /nope: unreadable matrix.*bundled matrices: smoke/s);
+    assert.equal(filter.code, 2, filter.stdout + filter.stderr);
+    assert.match(filter.stderr, /--filter: selects no case of matrix smoke/);
+    for (const r of [matrix, filter]) {
+      assert.doesNotMatch(r.stdout + r.stderr, /runtime: deno|Chromium/);
+    }
+    assert.deepEqual(await Array.fromAsync(Deno.readDir(dir)), [], "no --out folder");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

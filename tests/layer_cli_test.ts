@@ -240,6 +240,46 @@ Deno.test("layer: bad input exits 2 naming the tensor or field, expected and fou
   }
 });
 
+Deno.test("layer: an input with bytes no tensor covers, or a BOM before its header, is exit 2", async () => {
+  const dir = await tmp();
+  try {
+    const out = `${dir}/y.safetensors`;
+    const bytes = await Deno.readFile(`${F}tiny_input_bshd.safetensors`);
+    const trailing = `${dir}/trailing.safetensors`;
+    await Deno.writeFile(trailing, new Uint8Array([...bytes, ...new Uint8Array(64)]));
+    // the same file with EF BB BF before its header (header length + 3)
+    const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+    const bom = new Uint8Array(bytes.length + 3);
+    new DataView(bom.buffer).setBigUint64(0, BigInt(n + 3), true);
+    bom.set([0xef, 0xbb, 0xbf], 8);
+    bom.set(bytes.subarray(8), 11);
+    await Deno.writeFile(`${dir}/bom.safetensors`, bom);
+    const run = (input: string) =>
+      runCli(["layer", "--config", "tiny", "--input", input, "--out", out], VK);
+    const [t, b] = await Promise.all([run(trailing), run(`${dir}/bom.safetensors`)]);
+    for (const r of [t, b]) {
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.doesNotMatch(r.stderr, /internal error|at .*\.ts:\d+/);
+    }
+    const size = bytes.length - 8 - n;
+    assert.ok(
+      t.stderr.includes(
+        `trailing.safetensors: bytes [${size}, ${size + 64}) of the byte buffer (file bytes ` +
+          `[${bytes.length}, ${bytes.length + 64})) belong to no tensor (after tensor ` +
+          `"hidden_states")`,
+      ),
+      t.stderr,
+    );
+    assert.match(b.stderr, /bom\.safetensors: header starts with a UTF-8 byte order mark/);
+    assert.deepEqual(
+      [...Deno.readDirSync(dir)].map((e) => e.name).sort(),
+      ["bom.safetensors", "trailing.safetensors"],
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("layer: no adapter exits 3 with the fix", async () => {
   const dir = await tmp();
   try {

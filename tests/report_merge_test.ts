@@ -95,6 +95,54 @@ Deno.test("merge: reports a missing and a duplicated case, keeps the first copy"
   });
 });
 
+Deno.test("merge: a case in two folders whose copies disagree (status, digest) is refused, naming both", async () => {
+  await withTempDir(async (tmp) => {
+    const all = sixResults();
+    const failed = { ...all[2], status: "fail" as const, message: "parity failed" };
+    await shardDir(`${tmp}/a`, all, [all[0], all[1], all[2]]);
+    await shardDir(`${tmp}/b`, all, [failed, all[3], all[4], all[5]]);
+    await assert.rejects(mergeRuns([`${tmp}/a`, `${tmp}/b`]), (e: unknown) => {
+      assert.ok(e instanceof ReportFileError);
+      assert.equal(e.path, `${tmp}/b/results.jsonl`);
+      assert.ok(e.message.includes(`case "${all[2].id}" is here and in ${tmp}/a`), e.message);
+      assert.match(e.message, /status pass there, fail here/);
+      return true;
+    });
+    // The other order: the failure is not hidden behind the pass either.
+    await assert.rejects(mergeRuns([`${tmp}/b`, `${tmp}/a`]), /status fail there, pass here/);
+
+    const a2 = { ...all[2], outputDigest: "00112233aabbccdd" };
+    const b2 = { ...all[2], outputDigest: "ffeeddcc00112233" };
+    await shardDir(`${tmp}/c`, all, [all[0], all[1], a2]);
+    await shardDir(`${tmp}/d`, all, [b2, all[3], all[4], all[5]]);
+    await assert.rejects(
+      mergeRuns([`${tmp}/c`, `${tmp}/d`]),
+      /output digest 00112233aabbccdd there, ffeeddcc00112233 here/,
+    );
+    // Identical verdicts (another message or wall time) stay a note.
+    await shardDir(`${tmp}/e`, all, [{ ...a2, wallMs: 1234, message: "again" }, all[3]]);
+    const m = await mergeRuns([`${tmp}/c`, `${tmp}/e`]);
+    assert.deepEqual(m.duplicated, [{ id: all[2].id, dirs: [`${tmp}/c`, `${tmp}/e`] }]);
+  });
+});
+
+Deno.test("merge CLI: disagreeing copies of a case are exit 2 naming the case and both folders", async () => {
+  await withTempDir(async (tmp) => {
+    const all = sixResults();
+    await shardDir(`${tmp}/a`, all, all.slice(0, 3));
+    await shardDir(`${tmp}/b`, all, [
+      { ...all[1], status: "error", message: "lost" },
+      ...all.slice(3),
+    ]);
+    const r = await runCli(["merge", `${tmp}/a`, `${tmp}/b`, "--out", `${tmp}/mg`]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.ok(r.stderr.includes(`${tmp}/b/results.jsonl: case "${all[1].id}"`), r.stderr);
+    assert.ok(r.stderr.includes(`in ${tmp}/a`), r.stderr);
+    assert.match(r.stderr, /status \w+ there, error here/);
+    assert.equal(await Deno.stat(`${tmp}/mg/report.json`).then(() => true, () => false), false);
+  });
+});
+
 Deno.test("merge: results.jsonl is authoritative; a truncated tail is tolerated", async () => {
   await withTempDir(async (tmp) => {
     const all = sixResults();

@@ -342,6 +342,57 @@ Deno.test("malformed: overlapping tensors", async () => {
   );
 });
 
+Deno.test("malformed: bytes no tensor covers (a gap, trailing bytes) name the byte range", async () => {
+  const a = '"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}';
+  // trailing bytes after the last tensor
+  const trailing = rawFile(`{${a}}`, 12);
+  await rejectsWith(
+    trailing,
+    /bytes \[8, 12\) of the byte buffer \(file bytes \[\d+, \d+\)\) belong to no tensor \(after tensor "a"\)/,
+  );
+  // a gap between two tensors, and one before the first
+  await rejectsWith(
+    rawFile(`{${a}, "b": {"dtype": "F32", "shape": [1], "data_offsets": [12, 16]}}`, 16),
+    /bytes \[8, 12\) .* belong to no tensor \(between tensor "a" and "b"\)/,
+  );
+  await rejectsWith(
+    rawFile('{"b": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}', 8),
+    /bytes \[0, 4\) .* belong to no tensor \(before tensor "b"\)/,
+  );
+  // a header of no tensors with a byte buffer
+  await rejectsWith(
+    rawFile('{"__metadata__": {}}', 3),
+    /bytes \[0, 3\) .*the header has no tensor/,
+  );
+  // the file bytes are right: 8-byte prefix + header
+  const h = `{${a}}`;
+  await rejectsWith(
+    rawFile(h, 9),
+    new RegExp(`file bytes \\[${16 + h.length}, ${17 + h.length}\\)`),
+  );
+  // exact tiling still reads, empty tensors anywhere included
+  const ok = await SafetensorsFile.fromBytes(
+    rawFile(`{${a}, "e": {"dtype": "F32", "shape": [0], "data_offsets": [8, 8]}}`, 8),
+    { source: "ok" },
+  );
+  assert.deepEqual([...ok.tensors.keys()], ["a", "e"]);
+});
+
+Deno.test("malformed: a header that does not start with { (a UTF-8 BOM, blanks); trailing spaces pad", async () => {
+  const h = '{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}';
+  const enc = new TextEncoder();
+  const bom = new Uint8Array([0xef, 0xbb, 0xbf, ...enc.encode(h)]);
+  await rejectsWith(rawFile(bom, 4), /header starts with a UTF-8 byte order mark \(bytes EF BB BF/);
+  await rejectsWith(
+    rawFile(` ${h}`, 4),
+    /header starts with " " \(byte 8 of the file\); it must start with "\{"/,
+  );
+  await rejectsWith(rawFile(`\n${h}`, 4), /header starts with "\\n"/);
+  // trailing space padding (the writer pads to 8 bytes) is the format's own
+  const padded = await SafetensorsFile.fromBytes(rawFile(`${h}       `, 4), { source: "pad" });
+  assert.deepEqual([...padded.tensors.keys()], ["a"]);
+});
+
 Deno.test("malformed: a missing file", async () => {
   await assert.rejects(
     () => SafetensorsFile.open("/nonexistent/x.safetensors"),

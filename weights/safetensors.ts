@@ -15,7 +15,9 @@
  * Checks: file shorter than 8 bytes, header length beyond the file or the cap,
  * invalid UTF-8/JSON, a header that is not an object, malformed entries, unknown
  * dtypes, shape x dtype size != the offsets' span, offsets beyond the buffer
- * (truncated file), overlapping tensors, a key repeated in any object of the header
+ * (truncated file), overlapping tensors, bytes no tensor covers (a gap between tensors or
+ * trailing bytes), a header that does not start with `{` (a UTF-8 BOM, leading blanks; the
+ * header may end with space padding), a key repeated in any object of the header
  * (JSON.parse would keep the last silently). F32, F16 and BF16 tensors convert to
  * Float32Array on read; other known dtypes are listed but refused on read.
  *
@@ -88,8 +90,10 @@ const isIndex = (v: unknown): v is number =>
   typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 
 /**
- * Validate a parsed header object against a byte buffer of `bufferBytes` bytes.
- * Throws a {@link SafetensorsError} naming the tensor and field at the first problem.
+ * Validate a parsed header object against a byte buffer of `bufferBytes` bytes (starting at
+ * byte `dataStart` of the file, for messages; default 0). Throws a {@link SafetensorsError}
+ * naming the tensor and field at the first problem, or the byte range no tensor covers (the
+ * tensors must tile the buffer exactly: no overlap, gap or trailing bytes).
  *
  * @example
  * ```ts
@@ -102,9 +106,9 @@ const isIndex = (v: unknown): v is number =>
  */
 export function parseHeader(
   header: unknown,
-  options: { bufferBytes: number; source: string },
+  options: { bufferBytes: number; source: string; dataStart?: number },
 ): SafetensorsHeader {
-  const { source, bufferBytes } = options;
+  const { source, bufferBytes, dataStart = 0 } = options;
   const fail = (detail: string): never => {
     throw new SafetensorsError(source, detail);
   };
@@ -181,19 +185,38 @@ export function parseHeader(
     }
     tensors.set(name, { name, dtype: dtype as string, shape: dims, dataOffsets: [begin, end] });
   }
+  // The tensors must tile the byte buffer exactly, as the reference readers (the Rust crate,
+  // Python safetensors) require: no overlap, no gap between tensors, no trailing bytes.
   const byStart = [...tensors.values()].filter((t) => t.dataOffsets[1] > t.dataOffsets[0])
     .sort((a, b) => a.dataOffsets[0] - b.dataOffsets[0]);
-  for (let i = 1; i < byStart.length; i++) {
-    const prev = byStart[i - 1];
-    const cur = byStart[i];
-    if (cur.dataOffsets[0] < prev.dataOffsets[1]) {
+  const unused = (begin: number, end: number, where: string): never =>
+    fail(
+      `bytes [${begin}, ${end}) of the byte buffer (file bytes [${dataStart + begin}, ` +
+        `${dataStart + end})) belong to no tensor (${where}); the tensors' data_offsets ` +
+        "must cover the byte buffer without gaps or trailing bytes",
+    );
+  let covered = 0;
+  let prev: TensorInfo | null = null;
+  for (const cur of byStart) {
+    const [begin, end] = cur.dataOffsets;
+    if (prev && begin < covered) {
       fail(
-        `tensor "${cur.name}" data_offsets [${
-          cur.dataOffsets.join(", ")
-        }] overlap tensor "${prev.name}" ` +
-          `[${prev.dataOffsets.join(", ")}]`,
+        `tensor "${cur.name}" data_offsets [${cur.dataOffsets.join(", ")}] overlap tensor ` +
+          `"${prev.name}" [${prev.dataOffsets.join(", ")}]`,
       );
     }
+    if (begin > covered) {
+      unused(
+        covered,
+        begin,
+        prev ? `between tensor "${prev.name}" and "${cur.name}"` : `before tensor "${cur.name}"`,
+      );
+    }
+    covered = end;
+    prev = cur;
+  }
+  if (covered < bufferBytes) {
+    unused(covered, bufferBytes, prev ? `after tensor "${prev.name}"` : "the header has no tensor");
   }
   return { tensors, metadata };
 }
@@ -341,9 +364,18 @@ export class SafetensorsFile {
     }
     const len = Number(n);
     const raw = await src.read(8, len);
+    // TextDecoder drops a byte order mark silently; the format (and the reference readers)
+    // start the header with "{".
+    if (raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf) {
+      throw new SafetensorsError(
+        source,
+        "header starts with a UTF-8 byte order mark (bytes EF BB BF at byte 8 of the file); " +
+          'the header must start with "{" (write it without a BOM)',
+      );
+    }
     let text: string;
     try {
-      text = new TextDecoder("utf-8", { fatal: true }).decode(raw);
+      text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(raw);
     } catch {
       throw new SafetensorsError(source, "header is not valid UTF-8");
     }
@@ -370,7 +402,18 @@ export class SafetensorsFile {
           "tensor name and field may appear once",
       );
     }
-    const header = parseHeader(json, { bufferBytes: src.size - 8 - len, source });
+    if (typeof json === "object" && json !== null && !Array.isArray(json) && text[0] !== "{") {
+      throw new SafetensorsError(
+        source,
+        `header starts with ${JSON.stringify(text.slice(0, 1))} (byte 8 of the file); it must ` +
+          'start with "{" (only trailing spaces may pad it)',
+      );
+    }
+    const header = parseHeader(json, {
+      bufferBytes: src.size - 8 - len,
+      source,
+      dataStart: 8 + len,
+    });
     return new SafetensorsFile(source, src, header, 8 + len);
   }
 

@@ -1,0 +1,64 @@
+/**
+ * `--chromium <path>` is only read with `--runtime chromium`: given on a command that runs
+ * on Deno's WebGPU it is exit 2 naming both flags, before anything runs; compare-runtimes,
+ * which always starts Chromium, takes it alone.
+ */
+import assert from "node:assert/strict";
+import { checkChromiumFlag } from "../cli/runtime_options.ts";
+import { CliError } from "../cli/errors.ts";
+import { runCli } from "./helpers_cli.ts";
+
+Deno.test("checkChromiumFlag: refuses --chromium unless --runtime chromium; no --runtime passes", () => {
+  checkChromiumFlag("run", { runtime: "chromium", chromium: "/opt/c" });
+  checkChromiumFlag("run", { runtime: "deno" });
+  checkChromiumFlag("compare-runtimes", { chromium: "/opt/c" });
+  assert.throws(
+    () => checkChromiumFlag("devices", { runtime: "deno", chromium: "/opt/c" }),
+    (e: unknown) =>
+      e instanceof CliError && e.exitCode === 2 &&
+      /devices: --chromium \/opt\/c is only read with --runtime chromium/.test(e.message),
+  );
+});
+
+Deno.test("CLI: --chromium without --runtime chromium is exit 2 naming both flags", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const runs = [
+      ["devices", "--chromium", "/nonexistent/chromium"],
+      ["run", "--chromium", "/nonexistent/chromium", "--out", `${dir}/run`],
+      ["run", "--runtime", "deno", "--chromium", "/nonexistent/chromium", "--out", `${dir}/r2`],
+      ["compile", "--chromium", "/nonexistent/chromium"],
+      ["bench", "--matrix", "tiny", "--chromium", "/nonexistent/chromium"],
+      [
+        "layer",
+        ...["--config", "tiny", "--input", `${dir}/in.safetensors`, "--out", `${dir}/o`],
+        ...["--chromium", "/nonexistent/chromium"],
+      ],
+    ];
+    const results = await Promise.all(runs.map((a) => runCli(a)));
+    results.forEach((r, i) => {
+      const cmd = runs[i][0];
+      assert.equal(r.code, 2, `${runs[i].join(" ")}: ${r.stdout}${r.stderr}`);
+      assert.ok(
+        r.stderr.includes(
+          `${cmd}: --chromium /nonexistent/chromium is only read with --runtime chromium`,
+        ),
+        `${runs[i].join(" ")}: ${r.stderr}`,
+      );
+      assert.match(r.stderr, /add --runtime chromium, or drop --chromium/);
+    });
+    assert.deepEqual(await Array.fromAsync(Deno.readDir(dir)), [], "nothing written");
+    // compare-runtimes always runs Chromium: --chromium alone is read (a missing one: exit 3).
+    const cr = await runCli([
+      "compare-runtimes",
+      "--chromium",
+      "/nonexistent/chromium",
+      "--out",
+      `${dir}/cr`,
+    ]);
+    assert.equal(cr.code, 3, cr.stdout + cr.stderr);
+    assert.doesNotMatch(cr.stderr, /only read with --runtime chromium/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

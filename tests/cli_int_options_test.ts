@@ -1,0 +1,42 @@
+/**
+ * Integer flags take plain decimal digits only: "1e1", "0x10", "1.0", "+3" are refused
+ * (Number() accepted them), in lists (--cu-seqlens) and single values (--seq-k, --repeats,
+ * bench --reps), with exit 2 naming the flag.
+ */
+import assert from "node:assert/strict";
+import { InvalidArgumentError } from "@commander-js/extra-typings";
+import { parseIntList, parseNonNegativeInt, parsePositiveInt } from "../cli/options.ts";
+import { runCli } from "./helpers_cli.ts";
+
+Deno.test("parseIntList, parsePositiveInt, parseNonNegativeInt: decimal digits only", () => {
+  assert.deepEqual(parseIntList("0, 5,12"), [0, 5, 12]);
+  assert.equal(parsePositiveInt("4"), 4);
+  assert.equal(parsePositiveInt(" 007 "), 7);
+  assert.equal(parseNonNegativeInt("0"), 0);
+  for (const bad of ["0,1e1", "0x0,10", "0,1.0", "0,+3", "0,", "0,9007199254740993"]) {
+    assert.throws(() => parseIntList(bad), InvalidArgumentError, bad);
+  }
+  assert.throws(() => parseIntList("0,1e1"), /"1e1" \(entry 1\) is not a non-negative integer/);
+  for (const bad of ["1e3", "0x10", "0b1", "0o7", "1.0", "+3", "", " ", "Infinity", "-1"]) {
+    assert.throws(() => parsePositiveInt(bad), /is not an integer >= 1/, bad);
+    assert.throws(() => parseNonNegativeInt(bad), /is not an integer >= 0/, bad);
+  }
+  assert.throws(() => parsePositiveInt("0"), /"0" is not an integer >= 1/);
+  assert.throws(() => parsePositiveInt("9007199254740993"), /below 2\^53/);
+});
+
+Deno.test("CLI: --cu-seqlens 0,1e1 / 0x0,10, --seq-k 0x10, --repeats 1e3, --reps 1e3 are exit 2", async () => {
+  const [sci, hex, seqK, repeats, reps] = await Promise.all([
+    runCli(["explain", "tiny", "--layout", "thd", "--cu-seqlens", "0,1e1", "--no-device"]),
+    runCli(["explain", "tiny", "--layout", "thd", "--cu-seqlens", "0x0,10", "--no-device"]),
+    runCli(["explain", "tiny", "--seq-k", "0x10", "--no-device"]),
+    runCli(["run", "--matrix", "smoke", "--repeats", "1e3", "--out", "/nonexistent/x"]),
+    runCli(["bench", "--matrix", "tiny", "--reps", "1e3"]),
+  ]);
+  for (const r of [sci, hex, seqK, repeats, reps]) assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(sci.stderr, /--cu-seqlens <list>.*"1e1" \(entry 1\) is not a non-negative integer/);
+  assert.match(hex.stderr, /--cu-seqlens <list>.*"0x0" \(entry 0\) is not a non-negative integer/);
+  assert.match(seqK.stderr, /--seq-k <n>.*"0x10" is not an integer >= 0/);
+  assert.match(repeats.stderr, /--repeats <n>.*"1e3" is not an integer >= 0/);
+  assert.match(reps.stderr, /--reps: 1e3 must be a whole number from 1 to 1000/);
+});
