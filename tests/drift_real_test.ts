@@ -128,8 +128,17 @@ Deno.test({
       assert.ok(c.speed!.p! < 0.01 && c.speed!.ratio! >= 3, JSON.stringify(c.speed));
       assert.equal(c.bitsChanged, false);
     }
-    for (const c of byId(r, "path=expanded")) assert.equal(c.class, "unchanged", JSON.stringify(c));
-    assert.equal(r.regressions, absorbed.length);
+    for (const c of byId(r, "path=expanded")) {
+      if (NOISY === null) assert.equal(c.class, "unchanged", JSON.stringify(c));
+      else {
+        // The GL fallback's timings move by up to 6x between runs of the same code (a fresh
+        // clone saw an untouched case at x0.19): there only its results are held.
+        assert.ok(c.classes.every((k) => k === "unchanged" || k.startsWith("speed-")), c.id);
+        assert.equal(c.bitsChanged, false, c.id);
+      }
+    }
+    if (NOISY === null) assert.equal(r.regressions, absorbed.length);
+    else assert.ok(r.regressions >= absorbed.length);
     assert.ok(r.speed.geomeanRatio! > 1.5);
   },
 });
