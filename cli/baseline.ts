@@ -23,14 +23,14 @@ import { runMatrix } from "../runner/run_matrix.ts";
 import { writeRunReports } from "../report/run_reports.ts";
 import type { RunReport } from "../results/types.ts";
 import { type CaseFilter, matchesFilter, paramsOfCaseId, parseFilter } from "../matrix/case_id.ts";
-import { OutputPathError, prepareOutputDir } from "../report/output_paths.ts";
 import {
-  checkOutputsApart,
-  type LabelledPath,
-  runOutputFiles,
-  sameFile,
-} from "../report/output_overlap.ts";
-import { BUNDLED_MATRICES } from "../matrix/expand.ts";
+  OutputPathError,
+  prepareOutputDir,
+  roundFolder,
+  roundOutDir,
+} from "../report/output_paths.ts";
+import { checkOutputsApart, runOutputFiles, sameFile } from "../report/output_overlap.ts";
+import { matrixFileOf } from "../matrix/expand.ts";
 import { computeTotals } from "../report/totals.ts";
 import { checkHistoryFile } from "../drift/history.ts";
 import { CliError, EXIT } from "./errors.ts";
@@ -132,23 +132,15 @@ export async function checkBaselineOutputs(o: {
     );
   }
   // the run's files, in round-<i>/ with --rounds: "--out (round-2/report.json)"
-  const runs = o.fromReport
-    ? []
-    : o.rounds === 1
-    ? [""]
-    : Array.from({ length: o.rounds }, (_, i) => `round-${i + 1}/`);
-  const out = o.out.replace(/\/+$/, "");
-  await checkOutputsApart([
-    ...runs.flatMap((sub) =>
-      runOutputFiles(`${out}/${sub}`).map(([, path]): LabelledPath => [
-        `--out (${sub}${path.slice(path.lastIndexOf("/") + 1)})`,
-        path,
-      ])
-    ),
-    ["--history", o.history],
-  ], [
+  const rounds = o.fromReport ? 0 : o.rounds;
+  const runFiles = Array.from({ length: rounds }, (_, i) =>
+    runOutputFiles(o.out, {
+      label: "--out",
+      under: roundFolder(i + 1, rounds),
+    })).flat();
+  await checkOutputsApart([...runFiles, ["--history", o.history]], [
     ["--from-report", o.fromReport],
-    ["--matrix", o.fromReport || BUNDLED_MATRICES.includes(o.matrix) ? undefined : o.matrix],
+    ["--matrix", o.fromReport ? undefined : matrixFileOf(o.matrix)],
   ]);
 }
 
@@ -240,7 +232,7 @@ export function baselineCommand() {
           const r = await runMatrix({
             matrix: opts.matrix,
             filter: opts.filter,
-            out: opts.rounds === 1 ? opts.out : `${opts.out}/round-${i}`,
+            out: roundOutDir(opts.out, i, opts.rounds),
             repeats: opts.repeats,
             maxRows: opts.maxRows,
             writeReports: writeRunReports,

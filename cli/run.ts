@@ -26,7 +26,7 @@ import { parseFailOn, THRESHOLDS_HELP } from "./compare.ts";
 import { COMPARE_FILES, driftAfterRun, precheckBaseline } from "../drift/after_run.ts";
 import { checkOutputsApart, type LabelledPath, runOutputFiles } from "../report/output_overlap.ts";
 import { readThresholds } from "../drift/thresholds.ts";
-import { BUNDLED_MATRICES, DEFAULT_MAX_CASES } from "../matrix/expand.ts";
+import { DEFAULT_MAX_CASES, matrixFileOf } from "../matrix/expand.ts";
 import { checkHistoryFile } from "../drift/history.ts";
 import {
   checkRuntimeCombination,
@@ -279,7 +279,7 @@ export function runCommand() {
         await fileInputs([
           ["--baseline", opts.baseline],
           ["--thresholds", opts.thresholds],
-          ["--matrix", BUNDLED_MATRICES.includes(opts.matrix) ? undefined : opts.matrix],
+          ["--matrix", matrixFileOf(opts.matrix)],
           ...opts.backendModule.map((m): LabelledPath => ["--backend-module", m]),
         ]),
       );

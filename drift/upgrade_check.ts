@@ -15,8 +15,8 @@ import {
   runOutputFiles,
   sameFile,
 } from "../report/output_overlap.ts";
-import { OutputPathError } from "../report/output_paths.ts";
-import { BUNDLED_MATRICES } from "../matrix/expand.ts";
+import { OutputPathError, roundOutDir } from "../report/output_paths.ts";
+import { matrixFileOf } from "../matrix/expand.ts";
 import { selectMatrixCases } from "../matrix/select.ts";
 import { COMPARE_FILES } from "./after_run.ts";
 import { baselineFromReport } from "./baseline.ts";
@@ -338,7 +338,7 @@ export async function precheckUpgradeSelection(
 ): Promise<void> {
   if (upgradeMode(o) === "refs") return;
   const repoRoot = o.repoRoot ?? defaultRepoRoot();
-  const file = !BUNDLED_MATRICES.includes(o.matrix) && !o.matrix.startsWith("/");
+  const file = matrixFileOf(o.matrix) !== undefined && !o.matrix.startsWith("/");
   // the sides run in the repository: a relative file is found there (here too, normally)
   const matrix = file && resolvePath(repoRoot) !== resolvePath(Deno.cwd())
     ? `${repoRoot}/${o.matrix}`
@@ -367,15 +367,14 @@ export async function checkUpgradeOutputs(
 ): Promise<void> {
   const out = o.out.replace(/\/+$/, "") || "/";
   const rounds = o.rounds ?? 1;
+  // [side, its run's folder below --out]: from, to, or from/round-<i> with --rounds
   const folders: [string, string][] = [];
   for (const which of ["from", "to"] as const) {
-    if (rounds === 1) folders.push([which, `${out}/${which}`]);
-    for (let r = 1; rounds > 1 && r <= rounds; r++) {
-      folders.push([which, `${out}/${which}/round-${r}`]);
-    }
+    for (let r = 1; r <= rounds; r++) folders.push([which, roundOutDir(which, r, rounds)]);
   }
   if (o.html !== undefined) {
-    for (const [which, dir] of [...folders, ["from", `${out}/from`], ["to", `${out}/to`]]) {
+    for (const [which, sub] of [...folders, ["from", "from"], ["to", "to"]]) {
+      const dir = `${out}/${sub}`;
       if (await sameFile(o.html, dir)) {
         throw new OutputPathError(
           "--html",
@@ -389,18 +388,12 @@ export async function checkUpgradeOutputs(
     [`--out (${COMPARE_FILES.md})`, `${out}/${COMPARE_FILES.md}`],
     [`--out (${COMPARE_FILES.json})`, `${out}/${COMPARE_FILES.json}`],
     // labelled by their place in --out: "--out (from/report.json)"
-    ...folders.flatMap(([, dir]) =>
-      runOutputFiles(dir).map(([, path]): LabelledPath => [
-        `--out (${path.slice(out.length + 1)})`,
-        path,
-      ])
-    ),
+    ...folders.flatMap(([, sub]) => runOutputFiles(out, { label: "--out", under: sub })),
     ["--html", o.html],
   ];
-  const matrixFile = BUNDLED_MATRICES.includes(o.matrix) ? undefined : o.matrix;
   await checkOutputsApart(outputs, [
     ["--thresholds", o.thresholds],
-    ["--matrix", matrixFile],
+    ["--matrix", matrixFileOf(o.matrix)],
     ...(o.backendModules ?? []).filter((m) => !m.includes("://")).map((m): LabelledPath => [
       "--backend-module",
       m,
@@ -530,7 +523,7 @@ export async function upgradeCheck(o: UpgradeCheckOptions): Promise<UpgradeCheck
       for (const [i, template] of sides.entries()) {
         const side = rounds === 1
           ? template
-          : inFolder(template, `${template.outDir}/round-${round}`);
+          : inFolder(template, roundOutDir(template.outDir, round, rounds));
         log(
           `upgrade-check: ${side.label}${rounds > 1 ? ` (round ${round}/${rounds})` : ""}: ` +
             `${side.command} ${side.args.join(" ")}`,

@@ -361,6 +361,21 @@ export function expandMatrix(
 /** Bundled matrix names. */
 export const BUNDLED_MATRICES: readonly string[] = ["smoke", "nightly", "adapter"];
 
+/**
+ * The file a `--matrix` value reads, or undefined for a bundled matrix's name: what output
+ * checks treat as an input file.
+ *
+ * @example
+ * ```ts
+ * import { matrixFileOf } from "./expand.ts";
+ * matrixFileOf("smoke"); // undefined
+ * matrixFileOf("my/matrix.json"); // "my/matrix.json"
+ * ```
+ */
+export function matrixFileOf(matrix: string): string | undefined {
+  return BUNDLED_MATRICES.includes(matrix) ? undefined : matrix;
+}
+
 /** Options of {@link loadMatrix}. */
 export interface LoadMatrixOptions {
   /** Refuse more cases than this (default {@link DEFAULT_MAX_CASES}). */

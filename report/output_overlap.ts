@@ -37,23 +37,28 @@ export async function sameFile(a: string, b: string): Promise<boolean> {
  * The files a run writes in its output folder `dir` (report/merge.ts RUN_FILES: report.json,
  * results.jsonl, run.json, summary.md, junit.xml, report.html; plus the names in `also`,
  * e.g. compare.md), each labelled `<label> (<name>)`, for {@link checkOutputsApart}: a
- * `--history` that names one is refused before the run, not after it.
+ * `--history` that names one is refused before the run, not after it. With `under` (a
+ * folder below `dir` where the run writes, e.g. `round-2` or `from`), the files are there
+ * and labelled by their place in `dir`: `<label> (round-2/report.json)`.
  *
  * @example
  * ```ts
  * import { runOutputFiles } from "./output_overlap.ts";
  * runOutputFiles("out/run", { label: "--out" })[0]; // ["--out (results.jsonl)", "out/run/results.jsonl"]
+ * runOutputFiles("out/up", { label: "--out", under: "from" })[0];
+ * // ["--out (from/results.jsonl)", "out/up/from/results.jsonl"]
  * ```
  */
 export function runOutputFiles(
   dir: string,
-  options: { label?: string; also?: readonly string[] } = {},
+  options: { label?: string; also?: readonly string[]; under?: string } = {},
 ): (readonly [label: string, path: string])[] {
   const label = options.label ?? "the run";
   const base = dir.replace(/\/+$/, "") || "/";
   const prefix = base === "/" ? "" : base;
+  const under = options.under ? `${options.under.replace(/^\/+|\/+$/g, "")}/` : "";
   return [...Object.values(RUN_FILES), ...(options.also ?? [])]
-    .map((name) => [`${label} (${name})`, `${prefix}/${name}`] as const);
+    .map((name) => [`${label} (${under}${name})`, `${prefix}/${under}${name}`] as const);
 }
 
 /** The files an input stands for: itself, or a folder's run files and baselines. */

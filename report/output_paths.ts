@@ -8,6 +8,39 @@
  */
 
 /**
+ * The folder round `round` of `rounds` runs in below its output folder (`baseline update
+ * --rounds`, `upgrade-check --rounds`): none ("") for a single round, else `round-<round>`.
+ * The commands run there ({@link roundOutDir}), and their output checks look there, by this
+ * one rule.
+ *
+ * @example
+ * ```ts
+ * import { roundFolder } from "./output_paths.ts";
+ * roundFolder(1, 1); // ""
+ * roundFolder(2, 3); // "round-2"
+ * ```
+ */
+export function roundFolder(round: number, rounds: number): string {
+  return rounds === 1 ? "" : `round-${round}`;
+}
+
+/**
+ * The output folder of round `round` of `rounds`: `out` itself for a single round, else
+ * `<out>/round-<round>` ({@link roundFolder}).
+ *
+ * @example
+ * ```ts
+ * import { roundOutDir } from "./output_paths.ts";
+ * roundOutDir("out/b", 1, 1); // "out/b"
+ * roundOutDir("out/b/", 2, 3); // "out/b/round-2"
+ * ```
+ */
+export function roundOutDir(out: string, round: number, rounds: number): string {
+  const folder = roundFolder(round, rounds);
+  return folder === "" ? out : `${out.replace(/\/+$/, "")}/${folder}`;
+}
+
+/**
  * An output path cannot be used. The message names the option (or what the path is for),
  * the path and the reason.
  *
