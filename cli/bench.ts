@@ -43,6 +43,7 @@ import { ChromiumGpu } from "../browser/chromium_gpu.ts";
 import { isRemoteDevice, type RunDevice } from "../gpu/runtime.ts";
 import { benchDeviceOf } from "../bench/remote.ts";
 import { checkRuntimeCombination, chromiumOption, runtimeOption } from "./runtime_options.ts";
+import { decimalDigits } from "./options.ts";
 import { writeBenchHtml } from "../bench/bench_html.ts";
 import { checkBenchOut } from "../bench/out_dir.ts";
 import {
@@ -122,7 +123,7 @@ export function benchCommand() {
       await loadBackendModuleOptions(opts.backendModule);
       const backendOf = backendsByPath((opts.backend as string[]).map((id) => checkBackendId(id)));
       // Decimal digits only: Number() would take "1e3" and "0x10".
-      const reps = /^[0-9]+$/.test(opts.reps.trim()) ? Number(opts.reps) : NaN;
+      const reps = decimalDigits(opts.reps) ?? NaN;
       if (!Number.isInteger(reps) || reps < 1 || reps > MAX_BENCH_REPS) {
         throw new CliError(
           `--reps: ${opts.reps} must be a whole number from 1 to ${MAX_BENCH_REPS} (each case ` +

@@ -11,8 +11,15 @@ import { CliError, EXIT } from "./errors.ts";
  * The integer spelled by plain decimal digits (surrounding blanks allowed), or null: Number()
  * would also take "1e1", "0x10", "0b1", "1.0" and "+3", which a count or a length never
  * needs and which hide typos.
+ *
+ * @example
+ * ```ts
+ * import { decimalDigits } from "./options.ts";
+ * decimalDigits(" 12 "); // 12
+ * decimalDigits("1e3"); // null
+ * ```
  */
-function decimalDigits(value: string): number | null {
+export function decimalDigits(value: string): number | null {
   const s = value.trim();
   return /^[0-9]+$/.test(s) ? Number(s) : null;
 }
