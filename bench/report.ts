@@ -345,6 +345,7 @@ export function formatTable(report: BenchReport): string {
   return [
     `machine: ${m.cpu} (${m.cores} logical CPUs), adapter ${m.adapter}, deno ${m.deno}`,
     formatCeilings(report.ceilings),
+    ...(replayWords(report) === "" ? [] : [`case replays: ${replayWords(report)}`]),
     ...(reference === null ? [] : [reference]),
     "",
     ...lines,
@@ -358,6 +359,19 @@ export function formatTable(report: BenchReport): string {
     ...(report.crossovers?.length ? ["", ...crossoverLines(report.crossovers)] : []),
     ...(report.warnings?.length ? ["", ...report.warnings.map((w) => `warning: ${w}`)] : []),
   ].join("\n");
+}
+
+/**
+ * How the records' replays were spaced (kernels/replay.ts), in words; "" when no record
+ * says (reports written before session 30).
+ */
+function replayWords(report: BenchReport): string {
+  const modes = [...new Set(report.records.map((r) => r.replay).filter((m) => m !== undefined))];
+  const say = (m: string) =>
+    m === "queued" ? "queued back to back" : "each submitted after the last one's readback";
+  const warm = Math.max(0, ...report.records.map((r) => r.warmup_ms ?? 0));
+  return modes.map(say).join(" or ") +
+    (warm > 0 && modes.length > 0 ? `, after ${warm} ms of untimed replays` : "");
 }
 
 function formatTargets(targets: readonly TargetOutcome[]): string[] {
@@ -456,7 +470,10 @@ export function toMarkdown(report: BenchReport, options: { title: string }): str
     `## ${options.title}`,
     "",
     `Machine: ${m.cpu}, ${m.cores} logical CPUs; adapter ${m.adapter}; Deno ${m.deno}. ` +
-    `Kernel times by ${c.source}; median of the timed repetitions, spread min-max.`,
+    `Kernel times by ${c.source}${
+      replayWords(report) === "" ? "" : `, replays ${replayWords(report)}`
+    }; median of the timed repetitions, ` +
+    "spread min-max.",
     "",
     `Ceilings (same run${measuredWhen(c)}): copy ${f(c.copyGBps)} GB/s, read ${
       f(c.readGBps)

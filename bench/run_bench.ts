@@ -32,6 +32,7 @@ import { type Ceilings, memoryRoof } from "./ceilings.ts";
 import { rooflineFraction, workOf } from "./formulas.ts";
 import { timingScopeOf } from "../adapter/timing_scope.ts";
 import { measureAttention, scopedMs } from "../kernels/measure.ts";
+import type { ReplayMode } from "../kernels/replay.ts";
 import { summarize } from "./stats.ts";
 
 /** One benchmark result (a JSON record of `bench --json`). */
@@ -46,6 +47,13 @@ export interface BenchRecord {
   readonly reason?: string;
   /** Clock of `ms` (timestamp-query or wall-clock). */
   readonly source?: string;
+  /**
+   * How the timed replays were spaced (kernels/replay.ts): "queued" back to back, or
+   * "waited" each after the last one's readback (always so with the wall clock).
+   */
+  readonly replay?: ReplayMode;
+  /** Untimed replays for this long before the counted ones, ms (`bench --warmup-ms`; absent: 0). */
+  readonly warmup_ms?: number;
   /** Median attention-core time, ms. */
   readonly ms?: number;
   /** Spread of the samples: min, max, relative median absolute deviation. */
@@ -110,6 +118,10 @@ export interface RunBenchOptions {
   reps?: number;
   /** Warm-up submissions before the timed ones. Default 1 (plus the first run). */
   warmup?: number;
+  /** How the replays are spaced (kernels/replay.ts; default "queued"). */
+  replay?: ReplayMode;
+  /** Untimed replays for this long before the counted ones, ms (default 0). */
+  warmupMs?: number;
   /**
    * Run every case on this registered backend instead of the bundled backend of its path
    * (`bench --backend`); a case of the other path is unsupported (backend.path-mismatch).
@@ -204,7 +216,15 @@ export async function runBenchCase(
     // What the plan computes decides what is timed (pathMismatch above keeps it the case's).
     const scope = timingScopeOf(plan.path);
     const reps = options.reps ?? 7;
-    const how = { spec, inputs, scope, reps, warmup: options.warmup ?? 1 } as const;
+    const how = {
+      spec,
+      inputs,
+      scope,
+      reps,
+      warmup: options.warmup ?? 1,
+      replay: options.replay,
+      warmupMs: options.warmupMs,
+    } as const;
     // another runtime (run --runtime chromium) measures in its page with the same code
     const measured = isRemoteDevice(ctx)
       ? await benchDeviceOf(ctx).measureAttention(plan, how)
@@ -241,6 +261,8 @@ export async function runBenchCase(
       case: c,
       status: "ok",
       source: repeats[0]?.source ?? "wall-clock",
+      replay: repeats[0]?.source === "timestamp-query" ? (options.replay ?? "queued") : "waited",
+      ...(options.warmupMs ? { warmup_ms: options.warmupMs } : {}),
       ms: st.median,
       ms_min: st.min,
       ms_max: st.max,

@@ -11,7 +11,7 @@ import {
   collect,
   loadBackendModuleOptions,
 } from "./backend_options.ts";
-import { Command } from "@commander-js/extra-typings";
+import { Command, Option } from "@commander-js/extra-typings";
 import { deviceClassOf } from "../adapter/device_class.ts";
 import { backendById } from "../adapter/registry.ts";
 import type { AttentionPath } from "../adapter/types.ts";
@@ -39,6 +39,7 @@ import {
 } from "../bench/report.ts";
 import { type BenchRecord, judgeRecord, runBenchCase } from "../bench/run_bench.ts";
 import { GpuContext, HARNESS_FEATURES } from "../gpu/device.ts";
+import { REPLAY_MODES } from "../kernels/replay.ts";
 import { ChromiumGpu } from "../browser/chromium_gpu.ts";
 import { isRemoteDevice, type RunDevice } from "../gpu/runtime.ts";
 import { benchDeviceOf } from "../bench/remote.ts";
@@ -57,6 +58,9 @@ import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
 import { prepareOutputDir } from "../report/output_paths.ts";
 
 const join = (dir: string, file: string) => `${dir.replace(/\/+$/, "")}/${file}`;
+
+/** The longest untimed warm-up `--warmup-ms` takes (a minute). */
+export const MAX_WARMUP_MS = 60000;
 
 /** The most repetitions `--reps` takes (each case and each ceiling is measured that often). */
 const MAX_BENCH_REPS = 1000;
@@ -91,6 +95,22 @@ export function benchCommand() {
       `timed repetitions per case and per ceiling measurement, 1 to ${MAX_BENCH_REPS} (default ` +
         "7; with fewer the medians and spreads are rough, and the report says so)",
       "7",
+    )
+    .addOption(
+      new Option(
+        "--replay <mode>",
+        "how a case's timed replays are spaced: queued (submitted back to back, their " +
+          "timestamps read afterwards, so the device never idles between them) or waited " +
+          "(each submitted after the last one's timestamps are read back: the device idles " +
+          "for a readback between replays, and a GPU may lower its clocks meanwhile); " +
+          "without timestamp-query replays are always waited",
+      ).choices(REPLAY_MODES).default("queued"),
+    )
+    .option(
+      "--warmup-ms <n>",
+      `before each case's timed replays, replay it untimed for this many milliseconds, 0 to ${MAX_WARMUP_MS} (a GPU ` +
+        "that idled while the case compiled raises its clocks only after some time busy)",
+      "0",
     )
     .option("--json", "print the report as JSON (ceilings, one record per case, targets)")
     .option(
@@ -128,6 +148,14 @@ export function benchCommand() {
         throw new CliError(
           `--reps: ${opts.reps} must be a whole number from 1 to ${MAX_BENCH_REPS} (each case ` +
             "and each ceiling is measured that many times; 7 to 50 is usual)",
+          EXIT.badInput,
+        );
+      }
+      const warmupMs = decimalDigits(opts.warmupMs) ?? NaN;
+      if (!Number.isInteger(warmupMs) || warmupMs > MAX_WARMUP_MS) {
+        throw new CliError(
+          `--warmup-ms: ${opts.warmupMs} must be a whole number of milliseconds from 0 to ` +
+            `${MAX_WARMUP_MS}`,
           EXIT.badInput,
         );
       }
@@ -208,7 +236,13 @@ export function benchCommand() {
         }
         for (const c of cases) {
           if (stoppedBy !== null) break;
-          const running = runBenchCase(ctx, c, { ceilings, reps, backend: backendOf(c.path) });
+          const running = runBenchCase(ctx, c, {
+            ceilings,
+            reps,
+            backend: backendOf(c.path),
+            replay: opts.replay,
+            warmupMs,
+          });
           // An abandoned case may fail once the device is destroyed; nothing waits for it.
           running.catch(() => {});
           const r = await Promise.race([running, abandon.promise]);

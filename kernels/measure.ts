@@ -23,7 +23,7 @@ import type { Timing } from "../gpu/timing.ts";
 import { runAttention } from "../kernels/attention.ts";
 import type { LaunchLimits, RecordedPass } from "./launch.ts";
 import type { SourceMutation } from "../kernels/source.ts";
-import { replayPasses } from "./replay.ts";
+import { type ReplayMode, replayPasses } from "./replay.ts";
 
 /** What {@link measureAttention} measures with. */
 export interface MeasureOptions {
@@ -37,6 +37,10 @@ export interface MeasureOptions {
   reps: number;
   /** Untimed replays first. */
   warmup: number;
+  /** How the replays are spaced (kernels/replay.ts; default "queued"). */
+  replay?: ReplayMode;
+  /** Untimed replays for this long first, ms (kernels/replay.ts; default 0). */
+  warmupMs?: number;
   /**
    * Also replay once, after the timed replays, what they left out
    * ({@link Measured.outsideCore}): with scope "core" the passes outside the core, with
@@ -110,7 +114,12 @@ export async function measureAttention(
       // outputs are meaningful).
       const timed = (p: RecordedPass) => o.scope === "core" ? p.core : !p.construction;
       const passes = session.passes.filter(timed);
-      repeats = await replayPasses(session.device, passes, { reps: o.reps, warmup: o.warmup });
+      repeats = await replayPasses(session.device, passes, {
+        reps: o.reps,
+        warmup: o.warmup,
+        mode: o.replay,
+        warmupMs: o.warmupMs,
+      });
       const rest = session.passes.filter((p) => !timed(p));
       if (rest.length > 0 && (o.outsideCoreReplay ?? true)) {
         [outsideCore] = await replayPasses(session.device, rest, { reps: 1, warmup: 0 });

@@ -32,7 +32,10 @@
 #            keeps summary.md and report.json (default: no --backend, so the adapter chooses
 #            each path's backend for the device: on a GPU the tiled kernels, whose targets issue
 #            13 sets, and wgsl-expanded for dense decode; BENCH_BACKENDS="wgsl-absorbed
-#            wgsl-expanded" benches the lane kernels)
+#            wgsl-expanded" benches the lane kernels; BENCH_REPLAY=waited spaces the
+#            replays as before session 30, see `bench --help`); while it runs, nvidia-smi
+#            samples the SM clock, power and load every 100 ms into the log (with a summary
+#            line), so a figure taken at lowered clocks shows as such
 #   ab       `tools/kernel_variants.ts` writes variants of the GPU-shaped kernels that each undo
 #            one choice made without a GPU measurement (its --help lists them), and
 #            `tools/ab_kernels.ts` times each against the shipped kernel on the case the
@@ -54,6 +57,8 @@
 # GPU_TESTS (space-separated test files), TEST_JOBS (test modules at once, default 4), T_DEVICES T_TESTS T_SMOKE T_BENCH T_AB (timeouts in s),
 # SMOKE_FILTER, BENCH_FILTER (passed as --filter), BENCH_MATRIX (default gpu),
 # BENCH_BACKENDS (default empty: the adapter's choice per path; else one --backend each),
+# BENCH_REPLAY (bench --replay: queued, the default, or waited), BENCH_WARMUP_MS (bench
+# --warmup-ms: untimed replays of each case for that long before its timed ones),
 # BENCH_JSON=1 (bench --json), SKIP_GL=1 (do not unpack .gl; for dry runs elsewhere), WORK (scratch, default /tmp/...).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
@@ -211,11 +216,31 @@ if wanted bench; then
   args=(bench --matrix "$BENCH_MATRIX" --out "$WORK/bench"
     --title "Benchmark ($BENCH_MATRIX${BENCH_BACKENDS:+; $BENCH_BACKENDS})")
   for b in $BENCH_BACKENDS; do args+=(--backend "$b"); done
+  [ -n "${BENCH_REPLAY:-}" ] && args+=(--replay "$BENCH_REPLAY")
+  [ -n "${BENCH_WARMUP_MS:-}" ] && args+=(--warmup-ms "$BENCH_WARMUP_MS")
+  # The GPU's clocks while the bench runs (nvidia-smi's own loop, every 100 ms).
+  clocks_pid=""
+  if command -v nvidia-smi >/dev/null 2>&1; then
+    nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,power.draw,utilization.gpu \
+      --format=csv,noheader,nounits -lms 100 >"$WORK/clocks.csv" 2>&1 &
+    clocks_pid=$!
+  fi
   [ -n "${BENCH_FILTER:-}" ] && args+=(--filter "$BENCH_FILTER")
   if [ "${BENCH_JSON:-0}" = 1 ]; then
     step bench "$T_BENCH" --stdout "$WORK/bench_stdout.json" "${HARNESS[@]}" "${args[@]}" --json
   else
     step bench "$T_BENCH" "${HARNESS[@]}" "${args[@]}"
+  fi
+  if [ -n "$clocks_pid" ]; then
+    kill "$clocks_pid" 2>/dev/null
+    wait "$clocks_pid" 2>/dev/null
+    log "bench: GPU samples every 100 ms (time, SM MHz, memory MHz, W, % load):"
+    tee -a "$LOG" <"$WORK/clocks.csv" >/dev/null
+    # SM clock: min / median / max over the samples, and how many were under half the max.
+    sort -t, -k2 -n "$WORK/clocks.csv" | awk -F, 'NF >= 5 { v[n++] = $2 + 0 }
+      END { if (n) { h = 0; for (i = 0; i < n; i++) if (v[i] < v[n-1] / 2) h++;
+        printf "bench: SM clock over %d samples: min %d, median %d, max %d MHz; %d under half the max\n",
+          n, v[0], v[int(n / 2)], v[n-1], h } }' | tee -a "$LOG"
   fi
   mkdir -p "$OUT/bench"
   for f in summary.md report.json; do
