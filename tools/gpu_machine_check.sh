@@ -42,6 +42,10 @@
 #            variant names (AB_ROUNDS rounds, default 4); the tables go into the log. Then
 #            (ab_fa2_tile) the 256-token expanded prefill with 64-query tiles
 #            (MLA_HARNESS_SM_COUNT=1), against the bench step's 16-query tiles
+#   splits   (only when named in STEPS) `main.ts run --matrix tools/gpu_splits_matrix.json
+#            --repeats 20`: the headline absorbed decode on the tiled kernel at forced KV
+#            splits 8-64 against the adapter's choice, each checked against the reference;
+#            keeps splits/summary.md (kernel medians in its "Slowest" table)
 #   smoke    `main.ts run --matrix smoke`; keeps summary.md, results.jsonl and report.json
 #   tests    the test files that need a GPU (GPU_TESTS below)
 # Each step has its own timeout, is tee'd into $OUT/log.txt, and a failing step never stops
@@ -54,7 +58,7 @@
 # reports). Everything else is written under $WORK (/tmp).
 #
 # Knobs (environment): STEPS, TOTAL_S (default 570), OUT (default out/gpu_machine),
-# GPU_TESTS (space-separated test files), TEST_JOBS (test modules at once, default 4), T_DEVICES T_TESTS T_SMOKE T_BENCH T_AB (timeouts in s),
+# GPU_TESTS (space-separated test files), TEST_JOBS (test modules at once, default 4), T_DEVICES T_TESTS T_SMOKE T_BENCH T_AB T_SPLITS (timeouts in s),
 # SMOKE_FILTER, BENCH_FILTER (passed as --filter), BENCH_MATRIX (default gpu),
 # BENCH_BACKENDS (default empty: the adapter's choice per path; else one --backend each),
 # BENCH_REPLAY (bench --replay: queued, the default, or waited), BENCH_WARMUP_MS (bench
@@ -279,6 +283,13 @@ if wanted ab; then
   # for no more workgroups than 64-query tiles give, so this bench times 64-query tiles.
   step ab_fa2_tile 60 env MLA_HARNESS_SM_COUNT=1 "${HARNESS[@]}" bench \
     --filter "path=expanded;b=1;sq=256"
+fi
+
+if wanted splits; then
+  step splits "${T_SPLITS:-90}" "${HARNESS[@]}" run --matrix tools/gpu_splits_matrix.json \
+    --repeats 20 --out "$WORK/splits"
+  mkdir -p "$OUT/splits"
+  [ -f "$WORK/splits/summary.md" ] && cp "$WORK/splits/summary.md" "$OUT/splits/"
 fi
 
 if wanted smoke; then
