@@ -260,7 +260,14 @@ export function limitsSchema(
  * Top-level keys `devices --json` writes besides the caps (the wgpu backend choice, a
  * browser runtime, measured ceilings and saturation): accepted in a caps file and dropped.
  */
-const DEVICES_JSON_EXTRA_KEYS = ["backend", "runtime", "ceilings", "saturation", "smCountFrom"];
+const DEVICES_JSON_EXTRA_KEYS = [
+  "backend",
+  "runtime",
+  "ceilings",
+  "saturation",
+  "smCountFrom",
+  "deviceClassFrom",
+];
 
 const capsSchema = z.strictObject({
   adapter: z.object({
@@ -280,12 +287,15 @@ const capsSchema = z.strictObject({
     .positive().optional(),
   webgpuBackend: z.string({ error: 'must be a WebGPU backend name like "vulkan" or "gl"' })
     .optional(),
+  deviceClass: z.enum(["cpu", "gpu"], { error: 'must be "cpu" or "gpu"' }).optional(),
   ...Object.fromEntries(DEVICES_JSON_EXTRA_KEYS.map((k) => [k, z.unknown().optional()])),
 }, {
   error: (i) =>
     i.code === "unrecognized_keys"
       ? "unknown key; valid: adapter, features, limits, loopIterationBudget, smCount, " +
-        `webgpuBackend (and, as devices --json writes them, ${DEVICES_JSON_EXTRA_KEYS.join(", ")})`
+        `webgpuBackend, deviceClass (and, as devices --json writes them, ${
+          DEVICES_JSON_EXTRA_KEYS.join(", ")
+        })`
       : "must be an object of caps, as devices --json writes it",
 });
 
@@ -323,7 +333,8 @@ export function parseCaps(raw: unknown, source: string): DeviceCaps {
   }
   // The devices command writes {adapter, features, limits, loopIterationBudget} plus extra
   // keys (ceilings); keep only caps.
-  const { adapter, features, limits, loopIterationBudget, smCount, webgpuBackend } = parsed.data;
+  const { adapter, features, limits, loopIterationBudget, smCount, webgpuBackend, deviceClass } =
+    parsed.data;
   return {
     adapter,
     features,
@@ -331,6 +342,7 @@ export function parseCaps(raw: unknown, source: string): DeviceCaps {
     ...(loopIterationBudget === undefined ? {} : { loopIterationBudget }),
     ...(smCount === undefined ? {} : { smCount }),
     ...(webgpuBackend === undefined ? {} : { webgpuBackend }),
+    ...(deviceClass === undefined ? {} : { deviceClass }),
   };
 }
 

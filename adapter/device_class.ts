@@ -5,7 +5,10 @@
  * WebGPU does not expose (a table by PCI vendor/device id, overridable by a caps
  * file's `smCount`). Kernel choice reads the class (adapter/backends.ts): the two
  * classes want different kernel shapes (one lane per head walking every key on a
- * CPU; workgroups that share key tiles through workgroup memory on a GPU).
+ * CPU; workgroups that share key tiles through workgroup memory on a GPU). A caps
+ * file's `deviceClass`, or MLA_HARNESS_DEVICE_CLASS for the device the harness runs on,
+ * overrides the rules (e.g. to run the GPU-class kernels and tests on lavapipe); the
+ * loop budget (adapter/loop_budget.ts) is the device's either way.
  *
  * @module
  */
@@ -22,8 +25,13 @@ export type WorkgroupMemoryTier = 16384 | 32768 | 49152;
 export interface DeviceClass {
   /** "cpu" or "gpu". */
   readonly kind: DeviceClassName;
-  /** Why (one clause per reason; for "gpu", why none of the CPU rules matched). */
+  /**
+   * Why (one clause per reason; for "gpu", why none of the CPU rules matched; when set by
+   * hand, who set it and what the rules say).
+   */
   readonly reasons: readonly string[];
+  /** Where the class came from: the rules, or set by hand. */
+  readonly kindSource: "rules" | "caps file" | "MLA_HARNESS_DEVICE_CLASS";
   /** maxComputeWorkgroupStorageSize (bytes; WebGPU's default 16384 when the caps omit it). */
   readonly workgroupStorageBytes: number;
   /** The largest tier within it, or null when it is below 16 KiB. */
@@ -106,7 +114,9 @@ export function workgroupMemoryTier(bytes: number): WorkgroupMemoryTier | null {
  * Classify a device (null caps: no device, null class).
  *
  * "cpu" when it has a loop budget (measured, or known for its driver), is a fallback
- * adapter, or is named llvmpipe, lavapipe or SwiftShader; "gpu" otherwise.
+ * adapter, or is named llvmpipe, lavapipe or SwiftShader; "gpu" otherwise. A class set by
+ * hand (`caps.deviceClass`: a caps file's, or MLA_HARNESS_DEVICE_CLASS) wins; the reasons
+ * then say who set it and what the rules say.
  *
  * @example
  * ```ts
@@ -139,11 +149,22 @@ export function deviceClassOf(caps: DeviceCaps | null): DeviceClass | null {
     : known
     ? "table"
     : "unknown";
+  const ruled: DeviceClassName = cpuReasons.length > 0 ? "cpu" : "gpu";
+  const ruleReasons = cpuReasons.length > 0
+    ? cpuReasons
+    : ["no loop budget, not a fallback adapter, not named llvmpipe/lavapipe/SwiftShader"];
+  const set = caps.deviceClass;
+  const kindSource = set === undefined ? "rules" : caps.deviceClassFrom ?? "caps file";
   return {
-    kind: cpuReasons.length > 0 ? "cpu" : "gpu",
-    reasons: cpuReasons.length > 0
-      ? cpuReasons
-      : ["no loop budget, not a fallback adapter, not named llvmpipe/lavapipe/SwiftShader"],
+    kind: set ?? ruled,
+    reasons: set === undefined ? ruleReasons : [
+      `set by ${
+        kindSource === "caps file"
+          ? `the caps file's "deviceClass": "${set}"`
+          : `${kindSource}=${set}`
+      } (the rules say ${ruled}: ${ruleReasons.join(", ")})`,
+    ],
+    kindSource,
     workgroupStorageBytes: bytes,
     workgroupMemoryTier: workgroupMemoryTier(bytes),
     smCount,

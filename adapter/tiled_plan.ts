@@ -376,7 +376,7 @@ export function tiledKvSplits(
  * @example
  * ```ts
  * import { tiledTierOf } from "./tiled_plan.ts";
- * tiledTierOf({ kind: "gpu", reasons: [], workgroupStorageBytes: 49152,
+ * tiledTierOf({ kind: "gpu", reasons: [], kindSource: "rules", workgroupStorageBytes: 49152,
  *   workgroupMemoryTier: 49152, smCount: 132, smCountSource: "table" }); // 32768
  * ```
  */

@@ -230,6 +230,15 @@ export interface DeviceCaps {
   /** Where `smCount` came from when not a caps file: "MLA_HARNESS_SM_COUNT". */
   readonly smCountFrom?: "MLA_HARNESS_SM_COUNT";
   /**
+   * The device class set by hand, overriding the rules of adapter/device_class.ts (which
+   * kernels `auto` picks, whether weights are read through textures): a caps file's
+   * `deviceClass` or, for the device the harness runs on, MLA_HARNESS_DEVICE_CLASS. The
+   * device's loop budget still applies.
+   */
+  readonly deviceClass?: "cpu" | "gpu";
+  /** Where `deviceClass` came from when not a caps file: "MLA_HARNESS_DEVICE_CLASS". */
+  readonly deviceClassFrom?: "MLA_HARNESS_DEVICE_CLASS";
+  /**
    * The WebGPU backend the device runs on (wgpu's: "vulkan", "gl", "metal", "dx12"),
    * recorded when the harness creates a device; absent when not known (a caps file
    * without it, a browser). With "gl" and a fallback adapter, resolve() refuses model-size

@@ -5,7 +5,7 @@
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
-import { deviceClassOf } from "../adapter/device_class.ts";
+import { deviceClassOf, formatDeviceClass } from "../adapter/device_class.ts";
 import type { DeviceCaps } from "../adapter/types.ts";
 import { type Ceilings, measureCeilings } from "../bench/ceilings.ts";
 import { formatSaturation, measureSaturation, type Saturation } from "../bench/saturation.ts";
@@ -66,6 +66,9 @@ export function formatCaps(caps: DeviceCaps): string {
           "kernel plans that need more are split or refused",
     );
   }
+  // The class kernel choice reads (MLA_HARNESS_DEVICE_CLASS or a caps file can set it).
+  const cls = deviceClassOf(caps);
+  if (cls) lines.push(formatDeviceClass(cls));
   return lines.join("\n");
 }
 

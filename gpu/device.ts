@@ -6,6 +6,7 @@
  * @module
  */
 import { ConfigError } from "../adapter/errors.ts";
+import type { DeviceClassName } from "../adapter/device_class.ts";
 import type { DeviceCaps } from "../adapter/types.ts";
 import { DeviceLostError, NoAdapterError } from "./errors.ts";
 import { measureLoopBudget } from "./loop_budget.ts";
@@ -89,6 +90,8 @@ export interface GpuEnvironment {
   webgpuBackend?(): string;
   /** The SM count the user set for this device (MLA_HARNESS_SM_COUNT); absent: none. */
   smCount?(): number | undefined;
+  /** The device class the user set for this device (MLA_HARNESS_DEVICE_CLASS); absent: none. */
+  deviceClass?(): DeviceClassName | undefined;
 }
 
 /** The environment variable that gives the harness the SM count of its device. */
@@ -125,6 +128,47 @@ function smCountFromEnv(): number | undefined {
   return status.state === "granted" ? smCountOf(Deno.env.get(SM_COUNT_ENV)) : undefined;
 }
 
+/**
+ * The environment variable that sets the class of the device the harness runs on, over
+ * the rules of adapter/device_class.ts: `gpu` makes lavapipe plan and run what a GPU would
+ * (the tiled kernels, no weight textures), `cpu` the reverse. The loop budget stays the
+ * device's.
+ */
+export const DEVICE_CLASS_ENV = "MLA_HARNESS_DEVICE_CLASS";
+
+/**
+ * The device class in MLA_HARNESS_DEVICE_CLASS ("cpu" or "gpu"), or undefined when it is
+ * not set, empty, or not readable (no env permission for it). Any other value throws a
+ * ConfigError (exit 2) naming the variable and the valid values.
+ *
+ * @example
+ * ```ts
+ * import { deviceClassOverrideOf } from "./device.ts";
+ * deviceClassOverrideOf("gpu"); // "gpu"
+ * deviceClassOverrideOf(undefined); // undefined
+ * ```
+ */
+export function deviceClassOverrideOf(value: string | undefined): DeviceClassName | undefined {
+  if (value === undefined || value.trim() === "") return undefined;
+  const v = value.trim();
+  if (v !== "cpu" && v !== "gpu") {
+    throw new ConfigError(DEVICE_CLASS_ENV, [{
+      path: DEVICE_CLASS_ENV,
+      value,
+      message: 'must be "cpu" or "gpu": the device class the harness plans for, over the ' +
+        "rules (`explain` prints them)",
+    }], "invalid environment variable");
+  }
+  return v;
+}
+
+function deviceClassFromEnv(): DeviceClassName | undefined {
+  const status = Deno.permissions.querySync({ name: "env", variable: DEVICE_CLASS_ENV });
+  return status.state === "granted"
+    ? deviceClassOverrideOf(Deno.env.get(DEVICE_CLASS_ENV))
+    : undefined;
+}
+
 const denoEnvironment: GpuEnvironment = {
   prepareAdapter() {
     // Before the first requestAdapter: wgpu fixes the backend then (backend_choice.ts).
@@ -134,6 +178,7 @@ const denoEnvironment: GpuEnvironment = {
   },
   webgpuBackend: () => backendChoice().backend,
   smCount: smCountFromEnv,
+  deviceClass: deviceClassFromEnv,
 };
 
 let environment: GpuEnvironment = denoEnvironment;
@@ -210,7 +255,8 @@ export async function hasAdapter(): Promise<boolean> {
 
 /**
  * The capabilities of an adapter as plain data (features sorted, every limit, the SM
- * count from MLA_HARNESS_SM_COUNT, the wgpu backend it runs under).
+ * count from MLA_HARNESS_SM_COUNT, the device class from MLA_HARNESS_DEVICE_CLASS, the
+ * wgpu backend it runs under).
  *
  * @example
  * ```ts
@@ -239,6 +285,7 @@ export async function probeCaps(adapter?: GPUAdapter): Promise<DeviceCaps> {
     features: [...a.features].sort(),
     limits,
     ...smCountCaps(),
+    ...deviceClassCaps(),
     // Which wgpu backend runs it (the process chose it before requesting the adapter):
     // resolve() refuses model sizes on the GL fallback and sizes the tiled kernels'
     // workgroup memory for it, and `explain` must decide as `run` does.
@@ -249,6 +296,11 @@ export async function probeCaps(adapter?: GPUAdapter): Promise<DeviceCaps> {
 function smCountCaps(): Pick<DeviceCaps, "smCount" | "smCountFrom"> {
   const smCount = environment.smCount?.();
   return smCount === undefined ? {} : { smCount, smCountFrom: SM_COUNT_ENV };
+}
+
+function deviceClassCaps(): Pick<DeviceCaps, "deviceClass" | "deviceClassFrom"> {
+  const deviceClass = environment.deviceClass?.();
+  return deviceClass === undefined ? {} : { deviceClass, deviceClassFrom: DEVICE_CLASS_ENV };
 }
 
 /** Limits a device is created with at the adapter's value unless `requiredLimits` is given. */

@@ -60,9 +60,18 @@ export interface FaultScenario {
   /**
    * "gpu": plan on this device's caps as a GPU-class device gives them (no loop budget,
    * not a fallback adapter, not named as a CPU implementation), for a fault in a path
-   * only GPUs take (the K/V expansion's buffer reads); absent: the device's own caps.
+   * only GPUs take (the K/V expansion's buffer reads); "cpu": as a cpu-class device gives
+   * them (the class set, the loop budget the device's), for a fault in a path only
+   * cpu-class devices take (weights and latent cache read through textures); absent: the
+   * device's own caps.
    */
-  readonly deviceClass?: "gpu";
+  readonly deviceClass?: "cpu" | "gpu";
+  /**
+   * Plan with textures of at most this many texels a side (the device's own limit where
+   * smaller), for a fault only visible with several rows per texture row: adapters offer
+   * 8192 to 32768, and a case that shares rows on one may not on another.
+   */
+  readonly maxTextureSide?: number;
 }
 
 /** One planted fault. */
@@ -225,15 +234,18 @@ const TINY_EXPANDED_TEXTURE_ROWS_SHARED: FaultScenario = {
 };
 
 /**
- * A tiny decode of 4 x 4200 = 16800 cache rows: more than a texture side of 16384 (lavapipe)
- * or 8192, so the K/V expansion's latent texture holds two or more rows per texture row,
- * while each sequence's 4200 keys stay within lavapipe's loop budget.
+ * A tiny decode of 4 x 4200 = 16800 cache rows: more than a texture side of 16384 (lavapipe's,
+ * and the most it is planned with: a GPU offers 32768) or 8192, so the K/V expansion's
+ * latent texture, read on a cpu-class device, holds two or more rows per texture row, while
+ * each sequence's 4200 keys stay within lavapipe's loop budget.
  */
 const TINY_EXPANDED_LATENT_ROWS_SHARED: FaultScenario = {
   preset: "tiny",
   dtype: "f32",
   path: "expanded",
   layout: { kind: "bshd", batch: 4, seqQ: 1, seqK: 4200, causal: true },
+  deviceClass: "cpu",
+  maxTextureSide: 16384,
 };
 
 /**
@@ -397,7 +409,8 @@ export const FAULTS: readonly Fault[] = [
       file: "absorb_q.wgsl",
       pattern: "return vec2<u32>((row % WRPT) * params.r_vec4, row / WRPT);",
       replacement: "return vec2<u32>(((row + 1u) % WRPT) * params.r_vec4, (row + 1u) / WRPT);",
-      scenario: TINY_ABSORBED_MTP,
+      // The weight texture: a GPU-class device reads w_kv_b from its buffer.
+      scenario: { ...TINY_ABSORBED_MTP, deviceClass: "cpu" },
     },
   ),
   sourceFault(
@@ -414,6 +427,10 @@ export const FAULTS: readonly Fault[] = [
         dtype: "f32",
         path: "absorbed",
         layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 8, causal: true },
+        // w_kv_b's 32768 rows share texture rows at 16384 texels a side (lavapipe's), not at
+        // a GPU's 32768.
+        deviceClass: "cpu",
+        maxTextureSide: 16384,
       },
     },
   ),
@@ -443,7 +460,13 @@ export const FAULTS: readonly Fault[] = [
       file: "expand_kv.wgsl",
       pattern: "return vec2<u32>((c % WRPT) * params.r_vec4, c / WRPT);",
       replacement: "return vec2<u32>(((c + 1u) % WRPT) * params.r_vec4, (c + 1u) / WRPT);",
-      scenario: { preset: "tiny", dtype: "f32", path: "expanded", layout: BSHD_MTP },
+      scenario: {
+        preset: "tiny",
+        dtype: "f32",
+        path: "expanded",
+        layout: BSHD_MTP,
+        deviceClass: "cpu",
+      },
     },
   ),
   sourceFault(

@@ -26,7 +26,7 @@ export function faultsCaughtTests(
     const spec = presetSpec(sc.preset);
     const r = CAPS === null ? null : resolve(
       { spec, dtype: sc.dtype, backend: faultBackendOf(fault, sc.path), layout: sc.layout },
-      scenarioCaps(CAPS, sc.deviceClass),
+      scenarioCaps(CAPS, sc),
     );
     const why = r === null
       ? "no WebGPU adapter"

@@ -14,6 +14,7 @@ import { toleranceFor } from "../parity/tolerance.ts";
 import { denseAttention } from "../reference/attention.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
 import { gpu, gpuTest, scenarioCaps } from "./gpu_helpers.ts";
+import { H100_CAPS, LAVAPIPE_CAPS } from "./caps_fixtures.ts";
 
 function caughtBy(res: AttentionCompareResult): string[] {
   return [
@@ -33,7 +34,7 @@ for (const fault of FAULTS) {
     const plan = gpuPlanOf(
       resolve(
         { spec, dtype: sc.dtype, backend, layout: sc.layout },
-        scenarioCaps(ctx.caps, sc.deviceClass),
+        scenarioCaps(ctx.caps, sc),
       ),
     );
     const inputs = makeAttentionInputs(spec, plan.layout, { seed: 11 });
@@ -92,6 +93,34 @@ Deno.test("a source fault whose pattern is gone throws instead of passing silent
   const m = sourceMutation("demo", "absorbed.wgsl", { pattern: "no such text", replacement: "" });
   assert.throws(() => m("absorbed.wgsl", "fn main() {}"), FaultPatternError);
   assert.equal(m("other.wgsl", "fn main() {}"), "fn main() {}");
+});
+
+Deno.test("the texture faults' scenarios read through textures, rows shared where needed, on every device", () => {
+  // A GPU reads w_kv_b and the latent cache from buffers, and its textures are 32768 texels a
+  // side: each scenario's caps (its deviceClass and maxTextureSide) must still take the read
+  // the fault is planted in, or the fault could not be caught there.
+  const cases = [
+    ["absorb-q-weight-texture-row-shifted", "weights", false],
+    ["up-proj-weight-texture-rows-folded", "weights", true],
+    ["expand-texture-weight-channel-shifted", "weights", false],
+    ["expand-texture-latent-shared-rows-folded", "latent", true],
+  ] as const;
+  for (const [name, caps] of [["lavapipe", LAVAPIPE_CAPS], ["H100", H100_CAPS]] as const) {
+    for (const [id, read, shared] of cases) {
+      const fault = FAULTS.find((f) => f.id === id)!;
+      const sc = fault.scenario;
+      const plan = gpuPlanOf(resolve({
+        spec: presetSpec(sc.preset),
+        dtype: sc.dtype,
+        backend: faultBackendOf(fault, sc.path),
+        layout: sc.layout,
+      }, scenarioCaps(caps, sc)));
+      const v = plan.variant;
+      const tex = sc.path === "expanded" ? v.expandTextures?.[read] : v.weightTexture;
+      assert.ok(tex, `${id} on ${name}'s caps reads no texture`);
+      if (shared) assert.ok(tex.rowsPerTexelRow >= 2, `${id} on ${name}: ${JSON.stringify(tex)}`);
+    }
+  }
 });
 
 Deno.test("fault ids are unique and every fault has a scenario", () => {

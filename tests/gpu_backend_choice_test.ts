@@ -3,6 +3,7 @@
 // per user, so repeated runs leave nothing behind in the temp directory.
 import assert from "node:assert/strict";
 import { type BackendProbe, chooseBackend, vulkanDriverFolders } from "../gpu/backend_choice.ts";
+import { denoCacheEnv } from "./helpers_cli.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 
@@ -61,7 +62,10 @@ Deno.test("backend choice: the user's DENO_WEBGPU_BACKEND wins; other systems ke
   assert.ok(vulkanDriverFolders(undefined).includes("/usr/local/share/vulkan/icd.d"));
 });
 
-/** Runs `main.ts <args>` with exactly `env` (plus PATH and HOME). */
+/**
+ * Runs `main.ts <args>` with exactly `env` (plus PATH, HOME and where Deno's cache is: an
+ * offline machine's prepared DENO_DIR).
+ */
 async function cli(args: string[], env: Record<string, string>) {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", `${root}main.ts`, ...args],
@@ -69,7 +73,8 @@ async function cli(args: string[], env: Record<string, string>) {
     clearEnv: true,
     env: {
       PATH: Deno.env.get("PATH") ?? "",
-      HOME: Deno.env.get("HOME") ?? "/",
+      HOME: "/",
+      ...denoCacheEnv(),
       NO_COLOR: "1",
       ...env,
     },

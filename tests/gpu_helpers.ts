@@ -288,8 +288,10 @@ export function slowOnGlFallback(what: string): string | null {
  * ```
  */
 export function gpuClassCaps(caps: DeviceCaps): DeviceCaps {
+  // A class set by hand (MLA_HARNESS_DEVICE_CLASS=cpu) would win over the rules: drop it.
+  const { deviceClass: _class, deviceClassFrom: _from, ...own } = caps;
   return {
-    ...caps,
+    ...own,
     loopIterationBudget: null,
     adapter: {
       vendor: "test",
@@ -301,14 +303,44 @@ export function gpuClassCaps(caps: DeviceCaps): DeviceCaps {
   };
 }
 
+/**
+ * `caps` as a cpu-class device would give them (the class set by hand, the device's own
+ * loop budget kept): plans then take the paths CPU-class devices take (weights and the
+ * latent cache read through textures) on any device, a GPU included.
+ *
+ * @example
+ * ```ts ignore
+ * deviceClassOf(cpuClassCaps(CAPS!))?.kind; // "cpu"
+ * ```
+ */
+export function cpuClassCaps(caps: DeviceCaps): DeviceCaps {
+  const { deviceClassFrom: _from, ...own } = caps;
+  return { ...own, deviceClass: "cpu" };
+}
+
 /** `caps` with textures of `side` texels a side (smaller than the adapter's limit). */
 export function withTextureSide(caps: DeviceCaps, side: number): DeviceCaps {
   return { ...caps, limits: { ...caps.limits, maxTextureDimension2D: side } };
 }
 
-/** The caps a fault scenario is planned on: this device's, or as a GPU-class device's. */
-export function scenarioCaps(caps: DeviceCaps, deviceClass: "gpu" | undefined): DeviceCaps {
-  return deviceClass === "gpu" ? gpuClassCaps(caps) : caps;
+/**
+ * The caps a fault scenario is planned on: this device's, or as a device of the scenario's
+ * `deviceClass` gives them, with textures of at most its `maxTextureSide`.
+ */
+export function scenarioCaps(
+  caps: DeviceCaps,
+  scenario: { deviceClass?: "cpu" | "gpu"; maxTextureSide?: number },
+): DeviceCaps {
+  const { deviceClass, maxTextureSide } = scenario;
+  const classed = deviceClass === undefined
+    ? caps
+    : deviceClass === "gpu"
+    ? gpuClassCaps(caps)
+    : cpuClassCaps(caps);
+  const side = classed.limits.maxTextureDimension2D ?? 8192; // WebGPU's default
+  return maxTextureSide === undefined || side <= maxTextureSide
+    ? classed
+    : withTextureSide(classed, maxTextureSide);
 }
 
 /**

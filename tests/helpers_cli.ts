@@ -9,6 +9,29 @@ export interface CliResult {
 }
 
 /**
+ * The variables that tell a spawned `deno` where its module cache is, those set here: for a
+ * child started with `clearEnv`, which would otherwise look in the default cache and, on an
+ * offline machine whose cache is a prepared DENO_DIR, try to download the npm packages.
+ * DENO_DIR (the cache), XDG_CACHE_HOME and HOME (its default, `<XDG_CACHE_HOME or
+ * HOME/.cache>/deno`), NPM_CONFIG_REGISTRY (the npm cache is kept per registry).
+ *
+ * @example
+ * ```ts
+ * import { denoCacheEnv } from "./helpers_cli.ts";
+ * new Deno.Command(Deno.execPath(), { args: ["run", "main.ts"], clearEnv: true, env: denoCacheEnv() });
+ * ```
+ */
+export function denoCacheEnv(): Record<string, string> {
+  const names = ["DENO_DIR", "XDG_CACHE_HOME", "HOME", "NPM_CONFIG_REGISTRY"];
+  const env: Record<string, string> = {};
+  for (const n of names) {
+    const v = Deno.env.get(n);
+    if (v !== undefined && v !== "") env[n] = v;
+  }
+  return env;
+}
+
+/**
  * Run `main.ts` with arguments and capture everything: with read, write, env and sys
  * permissions, or every permission with `all` (upgrade-check starts subprocesses).
  */

@@ -36,7 +36,9 @@ import {
   assertMatchesReference,
   assertSharedTextureRows,
   CAPS,
+  cpuClassCaps,
   gpu,
+  gpuClassCaps,
   gpuStep,
   gpuTest,
   planCase,
@@ -235,33 +237,44 @@ gpuTest(
     const spec = presetSpec("tiny");
     const layout = { kind: "bshd", batch: 2, seqQ: 1, seqK: 40, causal: true } as const;
     const cs = { spec, dtype: "f32", backend: BACKEND, layout } as const;
-    await gpuStep(t, "tiny f32, b 2, 40 keys", { cases: [cs], specs: [spec] }, async () => {
-      const { plan, inputs } = await planCase(cs);
-      const m = await measureAttention(await gpu(), plan, {
-        spec,
-        inputs,
-        scope: "all",
-        reps: 2,
-        warmup: 0,
+    // The RoPE of the cached k_pe (the model rotates each key once, when it writes it) and,
+    // on a cpu-class device, w_kv_b's texture for the query absorption and up-projection
+    // (plan.variant.weightTexture; a GPU reads the buffer) are construction too; q's RoPE
+    // is per step. Planned for each class on every device.
+    const classes = [
+      {
+        name: "cpu",
+        caps: cpuClassCaps,
+        construction: ["rope_k", "weight_texture", "cache_texture"],
+      },
+      { name: "gpu", caps: gpuClassCaps, construction: ["rope_k", "cache_texture"] },
+    ] as const;
+    for (const c of classes) {
+      const label = `tiny f32, b 2, 40 keys, ${c.name}-class caps`;
+      await gpuStep(t, label, { cases: [cs], specs: [spec] }, async () => {
+        const { plan, inputs } = await planCase({ ...cs, caps: c.caps(CAPS!) });
+        const m = await measureAttention(await gpu(), plan, {
+          spec,
+          inputs,
+          scope: "all",
+          reps: 2,
+          warmup: 0,
+        });
+        assert.equal(plan.variant.weightTexture !== undefined, c.name === "cpu");
+        assert.deepEqual(m.construction, c.construction);
+        assert.equal(m.repeats.length, 2);
+        for (const r of m.repeats) {
+          const names = r.passes.map((p) => p.name);
+          for (const n of m.construction) assert.ok(!names.includes(n), names.join(", "));
+          assert.ok(
+            names.includes("query_texture") && names.includes("gemm_scores"),
+            names.join(),
+          );
+          assert.ok(names.includes("rope_q"), names.join());
+        }
+        assert.deepEqual(m.outsideCore?.passes.map((p) => p.name), c.construction);
       });
-      // The RoPE of the cached k_pe (the model rotates each key once, when it writes it)
-      // and w_kv_b's texture for the query absorption and up-projection (this cpu-class
-      // device: plan.variant.weightTexture) are construction too; q's RoPE is per step.
-      assert.ok(plan.variant.weightTexture);
-      assert.deepEqual(m.construction, ["rope_k", "weight_texture", "cache_texture"]);
-      assert.equal(m.repeats.length, 2);
-      for (const r of m.repeats) {
-        const names = r.passes.map((p) => p.name);
-        for (const c of m.construction) assert.ok(!names.includes(c), names.join(", "));
-        assert.ok(names.includes("query_texture") && names.includes("gemm_scores"), names.join());
-        assert.ok(names.includes("rope_q"), names.join());
-      }
-      assert.deepEqual(m.outsideCore?.passes.map((p) => p.name), [
-        "rope_k",
-        "weight_texture",
-        "cache_texture",
-      ]);
-    });
+    }
   },
   { skip: CAPS === null ? "no WebGPU adapter" : null },
 );

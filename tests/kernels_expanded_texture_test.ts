@@ -22,7 +22,9 @@ import {
   assertMatchesReference,
   assertSharedTextureRows,
   CAPS,
+  cpuClassCaps,
   gpu,
+  gpuClassCaps,
   gpuStep,
   gpuTest,
   layoutLabel,
@@ -256,37 +258,48 @@ gpuTest(
     const spec = presetSpec("tiny");
     const layout = { kind: "bshd", batch: 2, seqQ: 1, seqK: 40, causal: true } as const;
     const cs = { spec, dtype: "f32", backend: BACKEND, layout } as const;
-    await gpuStep(t, "tiny f32, b 2, 40 keys", { cases: [cs], specs: [spec] }, async () => {
-      const { plan, inputs } = await planCase(cs);
-      assert.ok(plan.variant.keyTexture && plan.variant.valueTexture);
-      for (const scope of ["core", "all"] as const) {
-        const m = await measureAttention(await gpu(), plan, {
-          spec,
-          inputs,
-          scope,
-          reps: 2,
-          warmup: 0,
-        });
-        // On this cpu-class device the expansion reads the latent cache and w_kv_b through
-        // textures, copied as construction too (plan.variant.expandTextures); the RoPE of
-        // the cached k_pe is construction on every path.
-        assert.ok(plan.variant.expandTextures);
-        assert.deepEqual(m.construction, [
-          "rope_k",
-          "expand_latent_texture",
-          "expand_weight_texture",
-          "expand_kv",
-          "key_texture",
-          "value_texture",
-        ]);
-        assert.equal(m.repeats.length, 2);
-        for (const r of m.repeats) {
-          const names = r.passes.map((p) => p.name);
-          for (const c of m.construction) assert.ok(!names.includes(c), `${scope}: ${names}`);
-          assert.ok(names.includes("expanded"), names.join());
+    // Planned for each class on every device: a cpu-class device's expansion reads the
+    // latent cache and w_kv_b through textures, copied as construction too
+    // (plan.variant.expandTextures); a GPU's reads the buffers. The RoPE of the cached k_pe
+    // is construction on every path.
+    const classes = [
+      {
+        name: "cpu",
+        caps: cpuClassCaps,
+        textures: ["expand_latent_texture", "expand_weight_texture"],
+      },
+      { name: "gpu", caps: gpuClassCaps, textures: [] },
+    ] as const;
+    for (const c of classes) {
+      const label = `tiny f32, b 2, 40 keys, ${c.name}-class caps`;
+      await gpuStep(t, label, { cases: [cs], specs: [spec] }, async () => {
+        const { plan, inputs } = await planCase({ ...cs, caps: c.caps(CAPS!) });
+        assert.ok(plan.variant.keyTexture && plan.variant.valueTexture);
+        assert.equal(plan.variant.expandTextures !== undefined, c.textures.length > 0);
+        for (const scope of ["core", "all"] as const) {
+          const m = await measureAttention(await gpu(), plan, {
+            spec,
+            inputs,
+            scope,
+            reps: 2,
+            warmup: 0,
+          });
+          assert.deepEqual(m.construction, [
+            "rope_k",
+            ...c.textures,
+            "expand_kv",
+            "key_texture",
+            "value_texture",
+          ]);
+          assert.equal(m.repeats.length, 2);
+          for (const r of m.repeats) {
+            const names = r.passes.map((p) => p.name);
+            for (const n of m.construction) assert.ok(!names.includes(n), `${scope}: ${names}`);
+            assert.ok(names.includes("expanded"), names.join());
+          }
         }
-      }
-    });
+      });
+    }
   },
   { skip: CAPS === null ? "no WebGPU adapter" : null },
 );

@@ -104,13 +104,20 @@ Deno.test("markdown: appendStepSummary appends to $GITHUB_STEP_SUMMARY when set"
   await withTempDir(async (dir) => {
     const path = `${dir}/summary`;
     const before = Deno.env.get("GITHUB_STEP_SUMMARY");
+    // `deno test --parallel` runs other modules in this process, whose environment they
+    // share: their runs may append their summaries to this file meanwhile. Look for these
+    // two lines, in order, each ended by one newline.
+    const [a, b] = ["a", "b"].map((x) => `# ${x} ${crypto.randomUUID()}`);
     try {
       Deno.env.delete("GITHUB_STEP_SUMMARY");
-      assert.equal(await appendStepSummary("# a"), false);
+      assert.equal(await appendStepSummary(a), false);
       Deno.env.set("GITHUB_STEP_SUMMARY", path);
-      assert.equal(await appendStepSummary("# a"), true);
-      assert.equal(await appendStepSummary("# b\n"), true);
-      assert.equal(await Deno.readTextFile(path), "# a\n# b\n");
+      assert.equal(await appendStepSummary(a), true);
+      assert.equal(await appendStepSummary(`${b}\n`), true);
+      const text = await Deno.readTextFile(path);
+      const lines = text.split("\n");
+      assert.ok(lines.includes(a) && lines.indexOf(a) < lines.indexOf(b), text);
+      assert.ok(text.includes(`${b}\n`) && !text.includes(`${b}\n\n`), text);
     } finally {
       if (before === undefined) Deno.env.delete("GITHUB_STEP_SUMMARY");
       else Deno.env.set("GITHUB_STEP_SUMMARY", before);

@@ -12,7 +12,8 @@ import {
   speedVerdict,
 } from "../drift/mod.ts";
 import { DEFAULT_THRESHOLDS } from "../drift/thresholds.ts";
-import { hasAdapter } from "../gpu/device.ts";
+import { deviceClassOf } from "../adapter/device_class.ts";
+import { hasAdapter, probeCaps } from "../gpu/device.ts";
 import type { Timing } from "../gpu/timing.ts";
 import { runMatrix } from "../runner/run_matrix.ts";
 import type { CaseResult } from "../results/types.ts";
@@ -26,6 +27,8 @@ import {
 } from "./drift_helpers.ts";
 
 const gpu = await hasAdapter();
+/** The class of this machine's device (MLA_HARNESS_DEVICE_CLASS included), or null. */
+const deviceClass = gpu ? deviceClassOf(await probeCaps())?.kind ?? null : null;
 const quiet = { writeSync: (b: Uint8Array) => b.length, isTerminal: () => false };
 
 const stamped = (passes: [string, number][]): Timing => ({
@@ -101,7 +104,11 @@ Deno.test({
     const dir = await Deno.makeTempDir();
     const matrix = `${dir}/m.json`;
     // V2-Lite dense decode over 256 keys: expanding 256 rows to 16 heads' K and V is about
-    // 400 times the attention's FLOPs, so a sample that included it could not stay below it.
+    // 400 times the attention's FLOPs, so on a cpu-class device, whose times follow the
+    // FLOPs, a sample that included it could not stay below it. A GPU's times at this size
+    // follow latency and occupancy (one query's 16 heads fill a few of its SMs), not FLOPs
+    // (an H200: attention 1.5 ms, expansion 0.16 ms), so there only the timing's shape is
+    // checked (which passes a replay holds: kernels_expanded_texture_test.ts).
     // (The GL fallback leaves V2-Lite out as too slow; tiny runs everywhere.)
     await Deno.writeTextFile(
       matrix,
@@ -133,7 +140,7 @@ Deno.test({
         assert.equal(t.scope, "core");
         const stamped = t.source === "timestamp-query";
         assert.equal(typeof t.outsideCoreMs, stamped ? "number" : "undefined", r.id);
-        if (stamped && r.params?.preset === "deepseek-v2-lite") {
+        if (stamped && r.params?.preset === "deepseek-v2-lite" && deviceClass === "cpu") {
           for (const s of t.samplesMs) {
             const expansion = t.outsideCoreMs ?? 0;
             assert.ok(s < expansion, `${r.id}: sample ${s} ms >= expansion ${expansion} ms`);

@@ -4,7 +4,8 @@
  * kernels' (a planted change shows a difference, the shipped text none).
  */
 import assert from "node:assert/strict";
-import { hasAdapter } from "../gpu/device.ts";
+import { deviceClassOf } from "../adapter/device_class.ts";
+import { hasAdapter, probeCaps } from "../gpu/device.ts";
 import { readKernelFile, specializeSource } from "../kernels/source.ts";
 import { parseVariant, specializedParams, variantMutation } from "../tools/ab_kernels.ts";
 import { type CliResult, runTool } from "./helpers_cli.ts";
@@ -158,14 +159,18 @@ Deno.test({
         assert.equal(report.variants[name].samples.total.length, 2, name);
         assert.equal(report.variants[name].roundMedians.length, 2, name);
       }
-      // --backend: the case runs on the named backend, not the adapter's choice.
+      // --backend: the case runs on the named backend, not the adapter's choice (auto picks
+      // wgsl-absorbed-tiled on a GPU, another on a cpu-class device: name one it did not).
+      const other = report.backend === "wgsl-absorbed-tiled"
+        ? "wgsl-absorbed"
+        : "wgsl-absorbed-tiled";
       const named = await abKernels([
         "--matrix",
         "tiny",
         "--case",
         "path=absorbed",
         "--backend",
-        "wgsl-absorbed-tiled",
+        other,
         "--rounds",
         "1",
         "--reps",
@@ -175,8 +180,10 @@ Deno.test({
       ]);
       assert.equal(named.code, 0, named.stderr);
       const namedReport = JSON.parse(named.stdout);
-      assert.equal(namedReport.backend, "wgsl-absorbed-tiled");
-      assert.equal(report.backend === "wgsl-absorbed-tiled", false, "the default is auto");
+      assert.equal(namedReport.backend, other);
+      // The default is auto: the tiled kernel on a GPU-class device, not on a cpu-class one.
+      const cls = deviceClassOf(await probeCaps())?.kind;
+      assert.equal(report.backend === "wgsl-absorbed-tiled", cls === "gpu", "the default is auto");
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
