@@ -197,6 +197,9 @@ export function setGpuEnvironment(env: GpuEnvironment | null): void {
   environment = env ?? denoEnvironment;
 }
 
+/** The backend line of the last adapter request (for a device request that fails after it). */
+let lastBackendLine = "";
+
 /**
  * Request an adapter, or throw a {@link NoAdapterError} whose message says how
  * to get one.
@@ -211,6 +214,7 @@ export function setGpuEnvironment(env: GpuEnvironment | null): void {
  */
 export async function requestGpuAdapter(options: AdapterOptions = {}): Promise<GPUAdapter> {
   const backendLine = environment.prepareAdapter();
+  lastBackendLine = backendLine;
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (!gpu) throw new NoAdapterError("navigator.gpu is not available in this runtime");
   let adapter: GPUAdapter | null = null;
@@ -456,7 +460,12 @@ export class GpuContext {
         requiredLimits: limits,
       });
     } catch (e) {
-      throw new NoAdapterError(`requestDevice() failed: ${(e as Error).message}`);
+      // Which adapter and backend failed: on an NVIDIA machine with Vulkan hidden, wgpu's GL
+      // backend finds an adapter whose device request fails ("Parent device is lost").
+      throw new NoAdapterError(
+        `requestDevice() failed on adapter "${adapter.info.description}"` +
+          `${lastBackendLine ? ` (${lastBackendLine})` : ""}: ${(e as Error).message}`,
+      );
     }
     // A texture a kernel binds must not be zero-filled by a render pass: on lavapipe that
     // leaves every later pass untimed by its timestamps (texture_clears.ts).

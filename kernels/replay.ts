@@ -29,6 +29,13 @@ export const REPLAY_MODES: readonly ReplayMode[] = ["queued", "waited"];
  */
 export const QUEUE_DEPTH = 16;
 
+/**
+ * The untimed warm-up `bench --warmup-ms auto` and tools/ab_kernels.ts give each case on a
+ * gpu-class device: on the H200 of docs/gpu_machine/h200-2026-12-04 the SM clock's median
+ * over a bench run was 435-450 MHz without one and 1980 MHz (its maximum) with it.
+ */
+export const GPU_WARMUP_MS = 500;
+
 /** Options of {@link replayPasses}. */
 export interface ReplayOptions {
   /** Timed repetitions. */

@@ -99,7 +99,7 @@ Deno.test("bench: a matrix named twice, --reps out of 1..1000, an unknown --repl
   assert.equal(warm.code, 2, warm.stderr);
   assert.match(
     warm.stderr,
-    /--warmup-ms: 60001 must be a whole number of milliseconds from 0 to 60000/,
+    /--warmup-ms: 60001 must be auto or a whole number of milliseconds from 0 to 60000/,
   );
   assert.equal(replay.code, 2, replay.stderr);
   assert.match(replay.stderr, /--replay <mode>' argument 'later' is invalid.*queued, waited/);
@@ -413,5 +413,29 @@ Deno.test({
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
+  },
+});
+
+Deno.test({
+  name:
+    "bench --warmup-ms auto: a gpu-class device warms each case up for 500 ms, a cpu-class one not",
+  ignore: !gpu,
+  fn: async () => {
+    const [asGpu, asCpu, zero] = await Promise.all([
+      runCli([...TINY_ABSORBED_BENCH, "--json"], { MLA_HARNESS_DEVICE_CLASS: "gpu" }),
+      runCli([...TINY_ABSORBED_BENCH, "--json"], { MLA_HARNESS_DEVICE_CLASS: "cpu" }),
+      runCli([...TINY_ABSORBED_BENCH, "--json", "--warmup-ms", "0"], {
+        MLA_HARNESS_DEVICE_CLASS: "gpu",
+      }),
+    ]);
+    const warm = (r: { code: number; stdout: string; stderr: string }) => {
+      assert.equal(r.code, 0, r.stderr);
+      const rec = JSON.parse(r.stdout).records[0];
+      assert.equal(rec.status, "ok", rec.reason);
+      return rec.warmup_ms;
+    };
+    assert.equal(warm(asGpu), 500);
+    assert.equal(warm(asCpu), undefined, "no warm-up on a cpu-class device");
+    assert.equal(warm(zero), undefined, "--warmup-ms 0 wins over the class");
   },
 });

@@ -31,6 +31,8 @@ import { benchLayout, benchSpec } from "../bench/run_bench.ts";
 import { GpuContext, HARNESS_FEATURES, hasAdapter } from "../gpu/device.ts";
 import "../kernels/bundled_modules.ts";
 import { measureAttention } from "../kernels/measure.ts";
+import { GPU_WARMUP_MS } from "../kernels/replay.ts";
+import { deviceClassOf } from "../adapter/device_class.ts";
 import { readKernelFile, type SourceMutation, specializeSource } from "../kernels/source.ts";
 import { lineSwitches } from "../kernels/compile_check.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
@@ -146,7 +148,9 @@ shipped file). The table gives per pass the median and the fastest replay in ms,
 the median over rounds of the variant's median total over the shipped kernels' in the same
 round (adjacent in time, so a slow spell of the host hits both), and the fastest total over
 the shipped kernels' fastest. "max |diff|" is the largest difference of the variant's outputs from the
-shipped kernels' (0 for a variant that computes the same thing in the same order).`;
+shipped kernels' (0 for a variant that computes the same thing in the same order). On a
+gpu-class device each run first replays untimed for ${GPU_WARMUP_MS} ms, as bench --warmup-ms auto
+does: a GPU that idled while the run compiled would be timed at lowered clocks.`;
 
 function fail(message: string): never {
   console.error(`ab_kernels: ${message}`);
@@ -243,6 +247,8 @@ async function main(): Promise<void> {
     );
   }
   const inputs = makeAttentionInputs(spec, plan.layout, { seed: 1 });
+  // a GPU idles while each run compiles and checks: without a warm-up it times lowered clocks
+  const warmupMs = deviceClassOf(ctx.caps)?.kind === "gpu" ? GPU_WARMUP_MS : 0;
   const names = ["shipped", ...variants.map((v) => v.name)];
   const samples = new Map<string, Record<string, number[]>>(names.map((n) => [n, {}]));
   // per round, each variant's median total: the paired ratios come from these
@@ -260,6 +266,7 @@ async function main(): Promise<void> {
         scope: "core",
         reps,
         warmup: 1,
+        warmupMs,
         outsideCoreReplay: false,
         mutate: t ? variantMutation(t, c.dtype) : undefined,
       });
