@@ -217,7 +217,13 @@ export class ChromiumGpu {
   async measureAttention(plan: GpuPlan, o: MeasureOptions): Promise<Measured> {
     if (o.mutate) throw new Error("a source mutation cannot run in another runtime");
     const { spec, inputs } = o;
-    const measure = { scope: o.scope, reps: o.reps, warmup: o.warmup };
+    const measure = {
+      scope: o.scope,
+      reps: o.reps,
+      warmup: o.warmup,
+      ...(o.replay === undefined ? {} : { replay: o.replay }),
+      ...(o.warmupMs ? { warmupMs: o.warmupMs } : {}),
+    };
     const ex = this.#server.exchange(
       encodeCaseRequest({ kind: "bench", plan, spec, repeats: 0, measure }, { ...inputs }),
     );
@@ -272,6 +278,7 @@ export class ChromiumGpu {
       plan,
       spec: options.spec,
       repeats: options.repeats ?? 0,
+      ...(options.warmupMs ? { warmupMs: options.warmupMs } : {}),
       ...(options.faultId === undefined ? {} : { faultId: options.faultId }),
       ...(options.limits === undefined ? {} : { limits: options.limits }),
     }, tensors);

@@ -112,6 +112,7 @@ async function runCase(caseUrl: string, resultUrl: string): Promise<PageCaseRepl
         spec,
         inputs: attentionInputsOf(tensors),
         repeats: header.repeats,
+        warmupMs: header.warmupMs,
         mutate,
         limits: header.limits,
       });

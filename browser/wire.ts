@@ -12,6 +12,7 @@
  */
 import type { TimingScope } from "../adapter/timing_scope.ts";
 import type { AttentionInputs, GpuPlan, MlaSpec } from "../adapter/types.ts";
+import type { ReplayMode } from "../kernels/replay.ts";
 
 /**
  * What the page runs: the attention core (runAttention), the full layer (runLayer), or the
@@ -29,15 +30,25 @@ export interface CaseRequestHeader {
   readonly spec: MlaSpec;
   /** Timed repetitions after the checked run. */
   readonly repeats: number;
+  /**
+   * kind attention: untimed replays for this long before the timed ones, ms (`run
+   * --warmup-ms`; absent: 0).
+   */
+  readonly warmupMs?: number;
   /** A planted fault's id whose source mutation the page applies (parity/faults.ts). */
   readonly faultId?: string;
   /** Limits lower than the device's the launchers bind and group by (a device profile's). */
   readonly limits?: Readonly<Record<string, number>>;
-  /** kind bench: which passes are replayed, how often, after how many untimed replays. */
+  /**
+   * kind bench: which passes are replayed, how often, after how many untimed replays (and
+   * how long untimed first), spaced how.
+   */
   readonly measure?: {
     readonly scope: TimingScope;
     readonly reps: number;
     readonly warmup: number;
+    readonly replay?: ReplayMode;
+    readonly warmupMs?: number;
   };
   /**
    * The tensors that follow the header, in order, with their element counts: attention,

@@ -35,13 +35,14 @@ import { computeTotals } from "../report/totals.ts";
 import { checkHistoryFile } from "../drift/history.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { parseNonNegativeInt, parsePositiveInt } from "./options.ts";
-import { runExitCode } from "./run.ts";
+import { parseWarmupMs, runExitCode, WARMUP_MS_HELP } from "./run.ts";
 import { missingIds, notRunIds } from "../report/totals.ts";
 
 /** Options of `baseline update` that only a run reads, with their flags. */
 const RUN_ONLY: readonly [string, string][] = [
   ["matrix", "--matrix"],
   ["repeats", "--repeats"],
+  ["warmupMs", "--warmup-ms"],
   ["rounds", "--rounds"],
   ["maxRows", "--max-rows"],
   ["out", "--out"],
@@ -192,6 +193,7 @@ export function baselineCommand() {
       parseNonNegativeInt,
       10,
     )
+    .option("--warmup-ms <n|auto>", WARMUP_MS_HELP, "auto")
     .option(
       "--rounds <n>",
       "run the selection n times and pool each case's timing samples (spreads them over the " +
@@ -210,12 +212,14 @@ export function baselineCommand() {
     .option(
       "--from-report <file|dir>",
       "take this finished run (report.json or its folder) instead of running (the run " +
-        "options --matrix, --repeats, --rounds, --max-rows and --out are then refused)",
+        "options --matrix, --repeats, --warmup-ms, --rounds, --max-rows and --out are then " +
+        "refused)",
     )
     .option("--history <db>", "also append the run to this history database")
     .action(async (opts, cmd) => {
       const given = (key: string) => cmd.getOptionValueSource(key) === "cli";
       if (opts.fromReport) checkFromReportFlags(opts.fromReport, given);
+      const warmupMs = parseWarmupMs(opts.warmupMs);
       // unusable output paths are exit 2 before the run, not an OS error after it
       await prepareOutputDir(opts.dir, { label: "--dir" });
       if (!opts.fromReport) await prepareOutputDir(opts.out, { label: "--out" });
@@ -234,6 +238,7 @@ export function baselineCommand() {
             filter: opts.filter,
             out: roundOutDir(opts.out, i, opts.rounds),
             repeats: opts.repeats,
+            warmupMs,
             maxRows: opts.maxRows,
             writeReports: writeRunReports,
           });

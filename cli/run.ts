@@ -21,7 +21,9 @@ import { writeRunReports } from "../report/run_reports.ts";
 import { DEFAULT_CASE_TIMEOUT_S, runMatrix } from "../runner/run_matrix.ts";
 import { backendsCompiling, mayCompile } from "../runner/fault_reach.ts";
 import { CliError, EXIT, EXIT_SIGINT, EXIT_SIGTERM } from "./errors.ts";
-import { parseNonNegativeInt, parsePositiveInt } from "./options.ts";
+import { decimalDigits, parseNonNegativeInt, parsePositiveInt } from "./options.ts";
+import { MAX_WARMUP_MS } from "./bench.ts";
+import { GPU_WARMUP_MS } from "../kernels/replay.ts";
 import { parseFailOn, THRESHOLDS_HELP } from "./compare.ts";
 import { COMPARE_FILES, driftAfterRun, precheckBaseline } from "../drift/after_run.ts";
 import { checkOutputsApart, type LabelledPath, runOutputFiles } from "../report/output_overlap.ts";
@@ -77,6 +79,41 @@ export function parseSeconds(value: string): number {
   }
   return n;
 }
+
+/**
+ * Parse `--warmup-ms <n|auto>` (`run`, `baseline update`; worded as `bench --warmup-ms`):
+ * "auto", or whole milliseconds (plain decimal digits) from 0 to {@link MAX_WARMUP_MS}.
+ * Anything else is a CliError (exit 2) naming the flag and the valid values. "auto" is
+ * resolved on the run's device (runner/run_matrix.ts `resolveWarmupMs`).
+ *
+ * @example
+ * ```ts
+ * import { parseWarmupMs } from "./run.ts";
+ * parseWarmupMs("250"); // 250
+ * parseWarmupMs("auto"); // "auto"
+ * ```
+ */
+export function parseWarmupMs(value: string): number | "auto" {
+  if (value === "auto") return "auto";
+  const ms = decimalDigits(value);
+  if (ms === null || !Number.isInteger(ms) || ms > MAX_WARMUP_MS) {
+    throw new CliError(
+      `--warmup-ms: ${value} must be auto or a whole number of milliseconds from 0 to ` +
+        `${MAX_WARMUP_MS}`,
+      EXIT.badInput,
+    );
+  }
+  return ms;
+}
+
+/** The `--warmup-ms` help of `run` and `baseline update`. */
+export const WARMUP_MS_HELP =
+  "before each attention case's timed repetitions, replay it untimed for this many " +
+  `milliseconds, 0 to ${MAX_WARMUP_MS}; auto: ${GPU_WARMUP_MS} on a gpu-class device, 0 on a ` +
+  "cpu-class one (results.jsonl records it as timing.warmupMs). A GPU that idled while the " +
+  "case compiled and was checked runs its repetitions at lowered clocks (on the H200 of " +
+  "docs/gpu_machine/h200-2026-12-04 the SM clock's median was 435-450 MHz without a warm-up, " +
+  `1980 MHz with ${GPU_WARMUP_MS} ms)`;
 
 /**
  * Refuse (exit 2) `--plant-fault` with a `--backend` that never compiles the kernel file
@@ -202,6 +239,7 @@ export function runCommand() {
       parseNonNegativeInt,
       3,
     )
+    .option("--warmup-ms <n|auto>", WARMUP_MS_HELP, "auto")
     .option(
       "--max-rows <n>",
       "query rows the float64 reference computes at most",
@@ -238,6 +276,7 @@ export function runCommand() {
     .addOption(runtimeOption())
     .addOption(chromiumOption())
     .action(async (opts) => {
+      const warmupMs = parseWarmupMs(opts.warmupMs);
       checkRuntimeCombination(opts.runtime, { backendModules: opts.backendModule });
       await loadBackendModuleOptions(opts.backendModule);
       const backend = opts.backend === undefined ? undefined : checkBackendId(opts.backend);
@@ -318,6 +357,7 @@ export function runCommand() {
           force: opts.force,
           caseTimeoutMs: opts.caseTimeout * 1000,
           repeats: opts.repeats,
+          warmupMs,
           maxRows: opts.maxRows,
           fault,
           backend,

@@ -45,6 +45,8 @@ export interface RemoteRunOptions {
   spec: MlaSpec;
   /** Timed repetitions after the checked run. */
   repeats?: number;
+  /** Untimed replays of an attention case for this long before the timed ones, ms. */
+  warmupMs?: number;
   /** A planted fault (by id) whose source mutation the remote side applies. */
   faultId?: string;
   /** Limits lower than the device's to launch by (a device profile's). */

@@ -226,12 +226,14 @@ export interface TimedAttention {
 
 /**
  * How `run` times a case (in Deno and in a browser page alike): one checked submission,
- * then `repeats` replays of the passes in the plan's timing scope, with no untimed
- * replay between (the first submission warmed the pipelines and buffers).
+ * then `repeats` replays of the passes in the plan's timing scope. The only untimed
+ * replays between are those of `warmupMs` (`run --warmup-ms`; default 0): the first
+ * submission warmed the pipelines and buffers, but a GPU that idled while the case
+ * compiled and was checked raises its clocks only after some time busy.
  *
  * @example
  * ```ts ignore
- * const t = await timeAttentionCase(ctx, plan, { spec, inputs, repeats: 3 });
+ * const t = await timeAttentionCase(ctx, plan, { spec, inputs, repeats: 3, warmupMs: 500 });
  * [t.scope, t.samplesMs.length]; // ["core", 3] for an expanded plan
  * ```
  */
@@ -242,6 +244,8 @@ export async function timeAttentionCase(
     spec: MlaSpec;
     inputs: AttentionInputs;
     repeats: number;
+    /** Untimed replays for this long before the timed ones, ms (default 0). */
+    warmupMs?: number;
     mutate?: SourceMutation;
     limits?: Partial<LaunchLimits>;
   },
@@ -254,6 +258,7 @@ export async function timeAttentionCase(
     scope,
     reps: o.repeats,
     warmup: 0,
+    warmupMs: o.warmupMs,
     outsideCoreReplay: false,
     limits: o.limits,
   });

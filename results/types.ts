@@ -80,6 +80,11 @@ export interface TimingRecord {
    * path's cache texture).
    */
   readonly outsideCoreMs?: number;
+  /**
+   * The untimed warm-up before the samples, ms (`run --warmup-ms`; absent: none, as in
+   * records made before it existed).
+   */
+  readonly warmupMs?: number;
 }
 
 /** One line of results.jsonl. */

@@ -46,6 +46,12 @@ export interface RunCaseOptions {
   baseDir?: string;
   /** Timed repetitions after the checked run (default 3). */
   repeats?: number;
+  /**
+   * Untimed replays of an attention case for this long before its timed repetitions, ms
+   * (default 0; runner/run_matrix.ts resolves `run --warmup-ms auto`). A layer case, timed
+   * by whole wall-clock runs, has none.
+   */
+  warmupMs?: number;
   /** Query rows the reference computes at most (default 64; boundaries always kept). */
   maxRows?: number;
   /** Rewrite kernel sources (fault injection). */
@@ -366,6 +372,8 @@ interface CheckedRun {
   scope: TimingScope;
   /** Scope "core": the passes outside the core in the checked run, ms (else null). */
   outsideCoreMs: number | null;
+  /** The untimed warm-up before the samples, ms (0: none). */
+  warmupMs: number;
 }
 
 type CheckOptions = RunCaseOptions & {
@@ -409,6 +417,7 @@ async function checkedResult(
         medianMs: median(samples),
         scope: r.scope,
         ...(r.outsideCoreMs === null ? {} : { outsideCoreMs: r.outsideCoreMs }),
+        ...(r.warmupMs > 0 ? { warmupMs: r.warmupMs } : {}),
       }
       : undefined,
     wallMs: Math.round((performance.now() - o.t0) * 10) / 10,
@@ -448,6 +457,8 @@ async function checkPlan(c: Case, plan: GpuPlan, o: CheckOptions): Promise<CaseR
   // Under a device profile the launchers bind and group by its limits, as that device
   // would: the plan was resolved against them.
   const limits = applyProfile(device.caps, c.deviceProfile).limits;
+  // No timed repetitions, nothing to warm up for.
+  const warmupMs = (o.repeats ?? 3) > 0 ? o.warmupMs ?? 0 : 0;
   // The checked submission, then replays of the passes in the plan's timing scope
   // (kernels/measure.ts); another runtime does the same in its page.
   const timed = isRemoteDevice(device)
@@ -455,6 +466,7 @@ async function checkPlan(c: Case, plan: GpuPlan, o: CheckOptions): Promise<CaseR
       spec: target.spec,
       inputs,
       repeats: o.repeats ?? 3,
+      warmupMs,
       faultId: remoteFaultId(o),
       limits,
     })
@@ -462,6 +474,7 @@ async function checkPlan(c: Case, plan: GpuPlan, o: CheckOptions): Promise<CaseR
       spec: target.spec,
       inputs,
       repeats: o.repeats ?? 3,
+      warmupMs,
       mutate,
       limits,
     });
@@ -490,6 +503,7 @@ async function checkPlan(c: Case, plan: GpuPlan, o: CheckOptions): Promise<CaseR
     source: timed.source,
     scope: timed.scope,
     outsideCoreMs: timed.outsideCoreMs,
+    warmupMs,
   });
 }
 
@@ -551,5 +565,6 @@ async function checkLayer(c: Case, plan: GpuPlan, o: CheckOptions): Promise<Case
     source: "wall-clock",
     scope: "all",
     outsideCoreMs: null,
+    warmupMs: 0,
   });
 }

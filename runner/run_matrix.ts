@@ -9,7 +9,9 @@
  *
  * @module
  */
-import type { BackendId } from "../adapter/types.ts";
+import type { BackendId, DeviceCaps } from "../adapter/types.ts";
+import { deviceClassOf } from "../adapter/device_class.ts";
+import { GPU_WARMUP_MS } from "../kernels/replay.ts";
 import type { MlaSpec } from "../adapter/types.ts";
 import { GpuContext, HARNESS_FEATURES } from "../gpu/device.ts";
 import { DeviceLostError } from "../gpu/errors.ts";
@@ -78,6 +80,12 @@ export interface RunMatrixOptions {
   caseTimeoutMs?: number;
   /** Timed repetitions per case. */
   repeats?: number;
+  /**
+   * Untimed replays of each attention case for this long before its timed repetitions, ms
+   * (`run --warmup-ms`), or "auto" (the default): {@link resolveWarmupMs} on the run's
+   * device.
+   */
+  warmupMs?: number | "auto";
   /** Reference rows per case at most. */
   maxRows?: number;
   /** Rewrite kernel sources (fault injection). */
@@ -163,6 +171,23 @@ export function orderForVariants(cases: readonly Case[]): Case[] {
     .map((c, i) => ({ c, i }))
     .sort((a, b) => first.get(key(a.c))! - first.get(key(b.c))! || a.i - b.i)
     .map((x) => x.c);
+}
+
+/**
+ * The warm-up a run gives each case, ms: `asked` when a number; "auto",
+ * {@link GPU_WARMUP_MS} on a gpu-class device and 0 on a cpu-class one (adapter
+ * `deviceClassOf`, MLA_HARNESS_DEVICE_CLASS included).
+ *
+ * @example
+ * ```ts ignore
+ * import { resolveWarmupMs } from "./run_matrix.ts";
+ * resolveWarmupMs("auto", ctx.caps); // 500 on a GPU, 0 on lavapipe
+ * resolveWarmupMs(0, ctx.caps); // 0
+ * ```
+ */
+export function resolveWarmupMs(asked: number | "auto", caps: DeviceCaps): number {
+  if (asked !== "auto") return asked;
+  return deviceClassOf(caps)?.kind === "gpu" ? GPU_WARMUP_MS : 0;
 }
 
 async function acquire(): Promise<GpuContext> {
@@ -370,6 +395,8 @@ export async function runMatrix(options: RunMatrixOptions): Promise<RunReport> {
   const resultsPath = `${options.out}/${RUN_FILES.results}`;
   const todo = orderForVariants(mine.filter((c) => !previous.has(c.id)));
   const ctx = options.ctx ?? await acquire();
+  // Once per run: a re-acquired device (after a loss or a timeout) is of the same class.
+  const warmupMs = resolveWarmupMs(options.warmupMs ?? "auto", ctx.caps);
   // A profile cannot make the device bigger than it is: said once per profile and limit.
   for (const line of profileLimitWarnings(mine, ctx.caps)) console.error(line);
   const specCache = new Map<string, Promise<MlaSpec>>();
@@ -453,6 +480,7 @@ export async function runMatrix(options: RunMatrixOptions): Promise<RunReport> {
             ctx,
             baseDir,
             repeats: options.repeats,
+            warmupMs,
             maxRows: options.maxRows,
             mutate: options.mutate,
             fault: options.fault,

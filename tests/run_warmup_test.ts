@@ -1,0 +1,251 @@
+/**
+ * `run --warmup-ms <n|auto>` (and `baseline update`'s): a bad value is exit 2 before any
+ * device; auto is 500 ms on a gpu-class device and 0 on a cpu-class one, resolved once
+ * per run and recorded as `timing.warmupMs`; the warm-up reaches the replays (counted on a
+ * wrapped GPUQueue) in Deno and in the Chromium page (timed, through the wire).
+ */
+import assert from "node:assert/strict";
+import { presetSpec } from "../adapter/presets.ts";
+import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
+import type { DeviceCaps } from "../adapter/types.ts";
+import { ChromiumGpu } from "../browser/chromium_gpu.ts";
+import { CliError } from "../cli/errors.ts";
+import { parseWarmupMs } from "../cli/run.ts";
+import { makeAttentionInputs } from "../reference/inputs.ts";
+import type { CaseResult } from "../results/types.ts";
+import { resolveWarmupMs, runMatrix } from "../runner/run_matrix.ts";
+import { chromiumMissing } from "./browser_helpers.ts";
+import { gpu, HAS_ADAPTER } from "./gpu_helpers.ts";
+import { runCli } from "./helpers_cli.ts";
+
+const quiet = { writeSync: (b: Uint8Array) => b.length, isTerminal: () => false };
+
+/** One tiny absorbed decode case (compiles in about a second on lavapipe). */
+async function tinyMatrix(dir: string): Promise<string> {
+  const matrix = `${dir}/m.json`;
+  await Deno.writeTextFile(
+    matrix,
+    JSON.stringify({
+      name: "run-warmup",
+      seed: 3,
+      groups: [{
+        axes: { preset: "tiny", path: "absorbed", b: 1, sq: 1, sk: 16, dtype: "f32" },
+      }],
+    }),
+  );
+  return matrix;
+}
+
+/** The results of a run folder. */
+async function resultsOf(out: string): Promise<CaseResult[]> {
+  const text = await Deno.readTextFile(`${out}/results.jsonl`);
+  return text.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l));
+}
+
+Deno.test("parseWarmupMs: auto or whole milliseconds 0..60000, else exit 2 naming the flag", () => {
+  assert.equal(parseWarmupMs("auto"), "auto");
+  assert.equal(parseWarmupMs("0"), 0);
+  assert.equal(parseWarmupMs(" 250 "), 250);
+  assert.equal(parseWarmupMs("60000"), 60000);
+  for (const bad of ["60001", "x", "1e3", "0x10", "-1", "1.5", "", "Auto"]) {
+    assert.throws(
+      () => parseWarmupMs(bad),
+      (e: unknown) =>
+        e instanceof CliError && e.exitCode === 2 &&
+        e.message ===
+          `--warmup-ms: ${bad} must be auto or a whole number of milliseconds from 0 to 60000`,
+      JSON.stringify(bad),
+    );
+  }
+});
+
+Deno.test("resolveWarmupMs: auto is 500 ms on a gpu-class device, 0 on a cpu-class one", () => {
+  const caps = (deviceClass: "gpu" | "cpu"): DeviceCaps => ({
+    adapter: {
+      vendor: "4318",
+      architecture: "",
+      device: "9008",
+      description: "NVIDIA H100 80GB HBM3",
+      isFallbackAdapter: false,
+    },
+    features: [],
+    limits: { maxComputeWorkgroupStorageSize: 49152 },
+    loopIterationBudget: null,
+    deviceClass,
+  });
+  assert.equal(resolveWarmupMs("auto", caps("gpu")), 500);
+  assert.equal(resolveWarmupMs("auto", caps("cpu")), 0);
+  assert.equal(resolveWarmupMs(0, caps("gpu")), 0, "a number wins over the class");
+  assert.equal(resolveWarmupMs(120, caps("cpu")), 120);
+});
+
+Deno.test("run / baseline update --warmup-ms 60001 or x: exit 2 with the message, before any device or browser", async () => {
+  const [big, word, chromium, baseline] = await Promise.all([
+    runCli(["run", "--warmup-ms", "60001", "--out", "/nonexistent/x"]),
+    runCli(["run", "--filter", "preset=tiny", "--warmup-ms", "x", "--out", "/nonexistent/x"]),
+    // a browser that does not exist would be exit 3: the flag is refused first
+    runCli([
+      "run",
+      "--runtime",
+      "chromium",
+      "--chromium",
+      "/nonexistent/chromium",
+      "--warmup-ms",
+      "1e3",
+      "--out",
+      "/nonexistent/x",
+    ]),
+    runCli(["baseline", "update", "--warmup-ms", "60001", "--out", "/nonexistent/x"]),
+  ]);
+  for (
+    const [r, value] of [[big, "60001"], [word, "x"], [chromium, "1e3"], [
+      baseline,
+      "60001",
+    ]] as const
+  ) {
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `--warmup-ms: ${value} must be auto or a whole number of milliseconds from 0 to 60000`,
+      ),
+    );
+    // no device was asked for: the run header (the backend choice) is not printed
+    assert.doesNotMatch(r.stdout, /backend|runtime:/, r.stdout);
+    assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/, "one message, no stack trace");
+  }
+  const help = await runCli(["run", "--help"]);
+  const helpText = help.stdout.replace(/\s+/g, " ");
+  assert.match(helpText, /--warmup-ms <n\|auto> before each attention case's timed repetitions/);
+  assert.match(helpText, /auto: 500 on a gpu-class device, 0 on a cpu-class one/);
+  assert.match(helpText, /\(default: "auto"\)/);
+  // with --from-report no run happens: the run option is refused, as --repeats is
+  const fromReport = await runCli([
+    "baseline",
+    "update",
+    "--from-report",
+    "/nonexistent/report.json",
+    "--warmup-ms",
+    "0",
+  ]);
+  assert.equal(fromReport.code, 2, fromReport.stderr);
+  assert.match(fromReport.stderr, /--warmup-ms sets up a run, and --from-report/);
+});
+
+Deno.test({
+  name: "runMatrix: the warm-up reaches the replays (untimed submissions first) and is recorded",
+  ignore: !HAS_ADAPTER,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "mla-run-warmup-" });
+    try {
+      const matrix = await tinyMatrix(dir);
+      const ctx = await gpu();
+      const queue = ctx.device.queue;
+      const submit = queue.submit.bind(queue);
+      let replays = 0;
+      queue.submit = (buffers: GPUCommandBuffer[]) => {
+        for (const b of buffers) if (b.label === "replay") replays++;
+        return submit(buffers);
+      };
+      const run = async (warmupMs: number) => {
+        replays = 0;
+        const out = `${dir}/out-${warmupMs}`;
+        const report = await runMatrix({ matrix, out, repeats: 1, warmupMs, ctx, progress: quiet });
+        assert.equal(report.results.length, 1);
+        const r = report.results[0];
+        assert.equal(r.status, "pass", r.message);
+        assert.deepEqual(await resultsOf(out), [r]);
+        return { replays, timing: r.timing };
+      };
+      try {
+        const cold = await run(0);
+        assert.equal(cold.replays, 1, "--warmup-ms 0: the one timed replay only");
+        assert.equal(cold.timing?.warmupMs, undefined, "no warm-up, none recorded");
+        const warm = await run(150);
+        assert.ok(warm.replays > 1, `a 150 ms warm-up replays untimed first (${warm.replays})`);
+        assert.equal(warm.timing?.warmupMs, 150);
+        assert.equal(warm.timing?.samplesMs.length, 1, "the warm-up replays are not samples");
+      } finally {
+        delete (queue as { submit?: unknown }).submit;
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "run --warmup-ms auto: 500 ms recorded on a gpu-class device, none on a cpu-class one",
+  ignore: !HAS_ADAPTER,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "mla-run-warmup-cli-" });
+    try {
+      const matrix = await tinyMatrix(dir);
+      const args = (out: string) => ["run", "--matrix", matrix, "--repeats", "1", "--out", out];
+      const [asGpu, asCpu] = await Promise.all([
+        runCli(args(`${dir}/gpu`), { MLA_HARNESS_DEVICE_CLASS: "gpu" }),
+        runCli(args(`${dir}/cpu`), { MLA_HARNESS_DEVICE_CLASS: "cpu" }),
+      ]);
+      const timingOf = async (r: { code: number; stdout: string; stderr: string }, out: string) => {
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+        const [result] = await resultsOf(out);
+        assert.equal(result.status, "pass", result.message);
+        return result.timing;
+      };
+      const gpuTiming = await timingOf(asGpu, `${dir}/gpu`);
+      assert.equal(gpuTiming?.warmupMs, 500);
+      assert.ok((await resultsOf(`${dir}/gpu`))[0].wallMs >= 500, "the case lasted its warm-up");
+      assert.equal((await timingOf(asCpu, `${dir}/cpu`))?.warmupMs, undefined);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "--runtime chromium: the page warms a case up for warmupMs (run's and bench's requests)",
+  ignore: chromiumMissing() !== null,
+  fn: async () => {
+    const browser = await ChromiumGpu.start();
+    try {
+      const spec = presetSpec("tiny");
+      const plan = gpuPlanOf(
+        resolve({
+          spec,
+          dtype: "f32",
+          backend: "wgsl-absorbed",
+          layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 16, causal: true },
+        }, browser.caps),
+      );
+      const inputs = makeAttentionInputs(spec, plan.layout, { seed: 1 });
+      const timed = async (f: () => Promise<unknown>) => {
+        const t0 = performance.now();
+        await f();
+        return performance.now() - t0;
+      };
+      const attention = (warmupMs: number) =>
+        timed(() => browser.runAttention(plan, { spec, inputs, repeats: 1, warmupMs }));
+      const bench = (warmupMs: number) =>
+        timed(() =>
+          browser.measureAttention(plan, {
+            spec,
+            inputs,
+            scope: "all",
+            reps: 1,
+            warmup: 0,
+            warmupMs,
+          })
+        );
+      await attention(0); // compiles
+      const WARM = 600;
+      const [cold, warm] = [await attention(0), await attention(WARM)];
+      assert.ok(warm >= WARM, `run's request: ${warm.toFixed(0)} ms with a ${WARM} ms warm-up`);
+      assert.ok(cold < warm - WARM / 2, `without: ${cold.toFixed(0)} ms`);
+      const [benchCold, benchWarm] = [await bench(0), await bench(WARM)];
+      assert.ok(benchWarm >= WARM, `bench's request: ${benchWarm.toFixed(0)} ms`);
+      assert.ok(benchCold < benchWarm - WARM / 2, `without: ${benchCold.toFixed(0)} ms`);
+    } finally {
+      await browser.close();
+    }
+  },
+});
