@@ -41,6 +41,7 @@ function timingOf(r: CaseResult): BaselineTiming | null {
   return {
     source: r.timing.source,
     ...(r.timing.scope === undefined ? {} : { scope: r.timing.scope }),
+    ...(r.timing.warmupMs ? { warmupMs: r.timing.warmupMs } : {}),
     samplesMs: samples,
     medianMs: median(samples),
     spreadMs: iqr(samples),

@@ -105,7 +105,8 @@ export function metricDrifts(
  * The speed verdict of two timing records: a regression (or improvement) needs the
  * two-sided Mann-Whitney U test significant at `alpha` AND the median ratio beyond
  * `speedRatio` (or its inverse); otherwise not significant. Samples of different timing
- * sources, or of different scopes (every pass, or the attention core), are not comparable. Null when either side has no timing.
+ * sources, of different scopes (every pass, or the attention core), or taken after different
+ * warm-ups (`run --warmup-ms`) are not comparable. Null when either side has no timing.
  *
  * @example
  * ```ts
@@ -144,6 +145,17 @@ export function speedVerdict(
       ...common,
       note: `timing scope ${bs} → ${cs} (the samples time different passes; ` +
         "update the baseline to compare speed again)",
+    };
+  }
+  const [bw, cw] = [base.warmupMs ?? 0, current.warmupMs ?? 0];
+  if (bw !== cw) {
+    return {
+      verdict: "not-comparable",
+      ratio: null,
+      p: null,
+      ...common,
+      note: `warm-up ${bw} → ${cw} ms (a GPU runs at other clocks with and without one; ` +
+        "update the baseline, or give run the baseline's --warmup-ms, to compare speed again)",
     };
   }
   const ratio = bm > 0 ? cm / bm : null;

@@ -57,6 +57,11 @@ export interface BaselineTiming {
    * absent, as in baselines made before it was recorded) or the attention "core".
    */
   readonly scope?: TimingScope;
+  /**
+   * Untimed replays before the samples, ms (`run --warmup-ms`; absent: none). A GPU's clocks
+   * differ with and without one, so samples of different warm-ups are not compared.
+   */
+  readonly warmupMs?: number;
   /** Every timed repetition, milliseconds. */
   readonly samplesMs: readonly number[];
   /** Median of the samples. */

@@ -76,6 +76,10 @@ export function timingRecordProblem(v: unknown): string | null {
       got(v.medianMs)
     })`;
   }
+  if (v.warmupMs !== undefined && !isMeasure(v.warmupMs)) {
+    return `field "timing.warmupMs" must be a finite number >= 0 or absent (milliseconds of ` +
+      `untimed replays before the samples; got ${got(v.warmupMs)})`;
+  }
   return null;
 }
 

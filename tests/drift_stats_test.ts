@@ -102,3 +102,18 @@ Deno.test("step detection: a step, a slow creep, and noise", () => {
   assert.deepEqual(detectSteps([1, 2]), []); // too short
   assert.throws(() => detectSteps([1, NaN, 1, 1, 1, 1]), RangeError);
 });
+
+Deno.test("speed: samples taken after different warm-ups are not compared; the same warm-up is", () => {
+  const t = DEFAULT_THRESHOLDS;
+  const warm = (ms: number | undefined, factor: number, seed: number) => {
+    const base = timing(samples(factor, 10, seed))!;
+    return ms === undefined ? base : { ...base, warmupMs: ms };
+  };
+  // a GPU warmed up runs 5x faster: not an improvement of the kernels
+  const v = speedVerdict(warm(undefined, 5, 1), warm(500, 1, 2), t)!;
+  assert.equal(v.verdict, "not-comparable");
+  assert.match(v.note!, /warm-up 0 → 500 ms/);
+  // absent and 0 are the same warm-up; equal warm-ups are compared as usual
+  assert.equal(speedVerdict(warm(undefined, 1, 1), warm(0, 4, 2), t)!.verdict, "regression");
+  assert.equal(speedVerdict(warm(500, 1, 1), warm(500, 4, 2), t)!.verdict, "regression");
+});

@@ -97,6 +97,22 @@ Deno.test("drift: samples of different scopes are not compared, pooled or accept
   assert.match(baselineProblem(bad) ?? "", /timing\.scope/);
 });
 
+Deno.test("drift: a baseline entry keeps the run's warm-up; a bad one is refused", async () => {
+  const base = caseResult("x", 5, 1);
+  const warmed: CaseResult = { ...base, timing: { ...base.timing!, warmupMs: 500 } };
+  assert.equal((await baselineCase(warmed, {})).timing?.warmupMs, 500);
+  assert.equal((await baselineCase(base, {})).timing?.warmupMs, undefined, "none: absent");
+  // compareBaselines: a warmed-up run against an unwarmed baseline is not compared
+  const t = timing(samples(5, 10, 3))!;
+  const report = compareBaselines(
+    baselineOf([supportedCase("a", { timing: t })]),
+    baselineOf([supportedCase("a", { timing: { ...t, warmupMs: 500 } })]),
+  );
+  assert.equal(report.cases.find((c) => c.id === "a")?.speed?.verdict, "not-comparable");
+  const bad = baselineOf([supportedCase("a", { timing: { ...t, warmupMs: -1 } })]);
+  assert.match(baselineProblem(bad) ?? "", /timing\.warmupMs/);
+});
+
 Deno.test({
   name: "run times the expanded path's attention core, its K/V expansion once apart",
   ignore: !gpu,
