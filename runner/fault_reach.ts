@@ -11,6 +11,7 @@ import {
   BUNDLED_KERNEL_FILES,
   type BundledGpuBackendId,
 } from "../adapter/backends.ts";
+import { deviceClassOf } from "../adapter/device_class.ts";
 import { ConfigError } from "../adapter/errors.ts";
 import { isSelfAttention } from "../adapter/layout.ts";
 import { pathMismatch } from "../adapter/registry.ts";
@@ -20,6 +21,7 @@ import type { Case } from "../matrix/types.ts";
 import type { Fault } from "../parity/faults.ts";
 import { caseRequest, resolveCase } from "./case_request.ts";
 import { caseBackend, caseSeed } from "./run_case.ts";
+import { DEVICE_CLASS_ENV } from "../gpu/device.ts";
 
 /** Kernel files every attention run compiles, whatever its backend (kernels/attention.ts). */
 const SHARED_KERNEL_FILES: readonly string[] = ["rope.wgsl"];
@@ -108,6 +110,15 @@ async function caseMiss(
   caps: DeviceCaps,
   options: FaultReachOptions,
 ): Promise<string | null> {
+  // Kernel code only one device class's plans run (a cpu-class device's texture reads, a
+  // GPU's buffer reads of the K/V expansion): the file compiles on either, the code runs
+  // on one.
+  const need = fault.scenario.deviceClass;
+  const cls = deviceClassOf(caps)?.kind;
+  if (need !== undefined && cls !== undefined && need !== cls) {
+    return `the faulted code runs only in ${need}-class plans and this device is ${cls}-class ` +
+      `(${DEVICE_CLASS_ENV}=${need} plans as one)`;
+  }
   let req;
   try {
     req = await caseRequest(c.params, {

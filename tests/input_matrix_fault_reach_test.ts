@@ -12,7 +12,7 @@ import { hasAdapter } from "../gpu/device.ts";
 import { expandMatrix, validateMatrix } from "../matrix/expand.ts";
 import { ALL_FAULTS, type Fault } from "../parity/faults.ts";
 import { backendsCompiling, checkFaultReached, faultMiss } from "../runner/fault_reach.ts";
-import { LAVAPIPE_CAPS as caps } from "./caps_fixtures.ts";
+import { H100_CAPS, LAVAPIPE_CAPS as caps } from "./caps_fixtures.ts";
 import { runCli } from "./helpers_cli.ts";
 
 const gpu = await hasAdapter();
@@ -135,6 +135,23 @@ Deno.test("checkFaultReached: a ConfigError saying why each case misses and wher
   );
   // no case selected here (an empty shard of a non-empty selection): nothing to refuse
   await checkFaultReached([], fault("kpe-left-out"), caps);
+});
+
+Deno.test("a fault in code only one device class runs misses a device of the other class", async () => {
+  for (const f of ALL_FAULTS.filter((f) => f.scenario.deviceClass !== undefined)) {
+    const s = f.scenario;
+    const selected = cases({ preset: s.preset, path: s.path, dtype: s.dtype, sq: 4, sk: 20, b: 2 });
+    // lavapipe's caps are cpu-class, an H100's gpu-class: the fault's own class reaches it
+    const [own, other] = s.deviceClass === "cpu" ? [caps, H100_CAPS] : [H100_CAPS, caps];
+    const otherClass = s.deviceClass === "cpu" ? "gpu" : "cpu";
+    assert.equal(await faultMiss(selected, f, own), null, f.id);
+    const miss = await faultMiss(selected, f, other);
+    assert.deepEqual(miss && [...miss], [[
+      `the faulted code runs only in ${s.deviceClass}-class plans and this device is ` +
+      `${otherClass}-class (MLA_HARNESS_DEVICE_CLASS=${s.deviceClass} plans as one)`,
+      1,
+    ]], f.id);
+  }
 });
 
 Deno.test("--plant-fault with a --backend that never compiles the fault's file: exit 2", () => {
