@@ -279,6 +279,7 @@ export class ChromiumGpu {
       spec: options.spec,
       repeats: options.repeats ?? 0,
       ...(options.warmupMs ? { warmupMs: options.warmupMs } : {}),
+      ...(options.replay === undefined ? {} : { replay: options.replay }),
       ...(options.faultId === undefined ? {} : { faultId: options.faultId }),
       ...(options.limits === undefined ? {} : { limits: options.limits }),
     }, tensors);

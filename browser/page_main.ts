@@ -113,6 +113,7 @@ async function runCase(caseUrl: string, resultUrl: string): Promise<PageCaseRepl
         inputs: attentionInputsOf(tensors),
         repeats: header.repeats,
         warmupMs: header.warmupMs,
+        replay: header.replay,
         mutate,
         limits: header.limits,
       });

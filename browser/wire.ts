@@ -35,6 +35,8 @@ export interface CaseRequestHeader {
    * --warmup-ms`; absent: 0).
    */
   readonly warmupMs?: number;
+  /** kind attention: how the timed replays are spaced (absent: kernels/replay.ts's default). */
+  readonly replay?: ReplayMode;
   /** A planted fault's id whose source mutation the page applies (parity/faults.ts). */
   readonly faultId?: string;
   /** Limits lower than the device's the launchers bind and group by (a device profile's). */

@@ -39,7 +39,7 @@ import {
 } from "../bench/report.ts";
 import { type BenchRecord, judgeRecord, runBenchCase } from "../bench/run_bench.ts";
 import { GpuContext, HARNESS_FEATURES } from "../gpu/device.ts";
-import { GPU_WARMUP_MS, REPLAY_MODES } from "../kernels/replay.ts";
+import { GPU_WARMUP_MS, REPLAY_MODES, replayModeForClass } from "../kernels/replay.ts";
 import { ChromiumGpu } from "../browser/chromium_gpu.ts";
 import { isRemoteDevice, type RunDevice } from "../gpu/runtime.ts";
 import { benchDeviceOf } from "../bench/remote.ts";
@@ -100,11 +100,13 @@ export function benchCommand() {
       new Option(
         "--replay <mode>",
         "how a case's timed replays are spaced: queued (submitted back to back, their " +
-          "timestamps read afterwards, so the device never idles between them) or waited " +
+          "timestamps read afterwards, so the device never idles between them), waited " +
           "(each submitted after the last one's timestamps are read back: the device idles " +
-          "for a readback between replays, and a GPU may lower its clocks meanwhile); " +
-          "without timestamp-query replays are always waited",
-      ).choices(REPLAY_MODES).default("queued"),
+          "for a readback between replays, and a GPU may lower its clocks meanwhile), or " +
+          "auto: queued on a gpu-class device, waited on a cpu-class one (there the next " +
+          "submission's work competes with the running replay for the same cores); without " +
+          "timestamp-query replays are always waited",
+      ).choices(["auto", ...REPLAY_MODES] as const).default("auto" as const),
     )
     .option(
       "--warmup-ms <n|auto>",
@@ -248,7 +250,7 @@ export function benchCommand() {
             ceilings,
             reps,
             backend: backendOf(c.path),
-            replay: opts.replay,
+            replay: opts.replay === "auto" ? replayModeForClass(targetClass) : opts.replay,
             warmupMs,
           });
           // An abandoned case may fail once the device is destroyed; nothing waits for it.

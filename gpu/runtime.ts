@@ -18,6 +18,7 @@ import type {
   Tensor,
 } from "../adapter/types.ts";
 import type { GpuContext } from "./device.ts";
+import type { ReplayMode } from "../kernels/replay.ts";
 
 /** The runtimes `--runtime` accepts. */
 export const RUNTIMES = ["deno", "chromium"] as const;
@@ -47,6 +48,8 @@ export interface RemoteRunOptions {
   repeats?: number;
   /** Untimed replays of an attention case for this long before the timed ones, ms. */
   warmupMs?: number;
+  /** How an attention case's timed replays are spaced (kernels/replay.ts). */
+  replay?: ReplayMode;
   /** A planted fault (by id) whose source mutation the remote side applies. */
   faultId?: string;
   /** Limits lower than the device's to launch by (a device profile's). */

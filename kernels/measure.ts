@@ -246,6 +246,8 @@ export async function timeAttentionCase(
     repeats: number;
     /** Untimed replays for this long before the timed ones, ms (default 0). */
     warmupMs?: number;
+    /** How the replays are spaced (kernels/replay.ts; default "queued"). */
+    replay?: ReplayMode;
     mutate?: SourceMutation;
     limits?: Partial<LaunchLimits>;
   },
@@ -259,6 +261,7 @@ export async function timeAttentionCase(
     reps: o.repeats,
     warmup: 0,
     warmupMs: o.warmupMs,
+    replay: o.replay,
     outsideCoreReplay: false,
     limits: o.limits,
   });

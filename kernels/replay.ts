@@ -3,7 +3,8 @@
  * passes (kernels/attention.ts hands them over in a session), one submission per
  * repetition, after untimed warm-up submissions.
  *
- * Two ways to space the submissions ({@link ReplayMode}). "queued" (the default) submits
+ * Two ways to space the submissions ({@link ReplayMode}); {@link replayModeForClass} picks one
+ * by device class for `run`, `bench` and tools/ab_kernels.ts. "queued" (the default here) submits
  * the replays back to back and reads their timestamps afterwards, so the device never
  * waits between them, as in a serving loop. "waited" reads each replay's timestamps back
  * before the next is submitted, so the device idles for one readback (11.6 ms on the
@@ -22,6 +23,23 @@ export type ReplayMode = "queued" | "waited";
 
 /** The replay modes, the default first. */
 export const REPLAY_MODES: readonly ReplayMode[] = ["queued", "waited"];
+
+/**
+ * The spacing `run`, `bench --replay auto` and tools/ab_kernels.ts use on a device of this
+ * class: "queued" on a GPU, whose clocks drop while it waits; "waited" on a CPU
+ * implementation (lavapipe, SwiftShader) or an unknown one, where the next submission's
+ * work would compete with the running replay for the same cores.
+ *
+ * @example
+ * ```ts
+ * import { replayModeForClass } from "./replay.ts";
+ * replayModeForClass("gpu"); // "queued"
+ * replayModeForClass("cpu"); // "waited"
+ * ```
+ */
+export function replayModeForClass(kind: "cpu" | "gpu" | undefined): ReplayMode {
+  return kind === "gpu" ? "queued" : "waited";
+}
 
 /**
  * Replays queued before their timestamps are read: bounds the query sets alive at once

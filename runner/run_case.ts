@@ -37,6 +37,7 @@ import { isRemoteDevice, type RunDevice } from "../gpu/runtime.ts";
 import type { CaseResult, ParityRecord } from "../results/types.ts";
 import { sha256Hex16 } from "../util/hash.ts";
 import { median } from "../util/stats.ts";
+import type { ReplayMode } from "../kernels/replay.ts";
 
 /** Options of {@link runCase}. */
 export interface RunCaseOptions {
@@ -52,6 +53,11 @@ export interface RunCaseOptions {
    * by whole wall-clock runs, has none.
    */
   warmupMs?: number;
+  /**
+   * How an attention case's timed replays are spaced (kernels/replay.ts; runner/run_matrix.ts
+   * gives "queued" on a gpu-class device, "waited" on a cpu-class one).
+   */
+  replay?: ReplayMode;
   /** Query rows the reference computes at most (default 64; boundaries always kept). */
   maxRows?: number;
   /** Rewrite kernel sources (fault injection). */
@@ -467,6 +473,7 @@ async function checkPlan(c: Case, plan: GpuPlan, o: CheckOptions): Promise<CaseR
       inputs,
       repeats: o.repeats ?? 3,
       warmupMs,
+      ...(o.replay === undefined ? {} : { replay: o.replay }),
       faultId: remoteFaultId(o),
       limits,
     })
@@ -475,6 +482,7 @@ async function checkPlan(c: Case, plan: GpuPlan, o: CheckOptions): Promise<CaseR
       inputs,
       repeats: o.repeats ?? 3,
       warmupMs,
+      replay: o.replay,
       mutate,
       limits,
     });

@@ -11,7 +11,7 @@
  */
 import type { BackendId, DeviceCaps } from "../adapter/types.ts";
 import { deviceClassOf } from "../adapter/device_class.ts";
-import { GPU_WARMUP_MS } from "../kernels/replay.ts";
+import { GPU_WARMUP_MS, replayModeForClass } from "../kernels/replay.ts";
 import type { MlaSpec } from "../adapter/types.ts";
 import { GpuContext, HARNESS_FEATURES } from "../gpu/device.ts";
 import { DeviceLostError } from "../gpu/errors.ts";
@@ -397,6 +397,8 @@ export async function runMatrix(options: RunMatrixOptions): Promise<RunReport> {
   const ctx = options.ctx ?? await acquire();
   // Once per run: a re-acquired device (after a loss or a timeout) is of the same class.
   const warmupMs = resolveWarmupMs(options.warmupMs ?? "auto", ctx.caps);
+  // Queued on a GPU, waited on a CPU implementation (kernels/replay.ts replayModeForClass).
+  const replay = replayModeForClass(deviceClassOf(ctx.caps)?.kind);
   // A profile cannot make the device bigger than it is: said once per profile and limit.
   for (const line of profileLimitWarnings(mine, ctx.caps)) console.error(line);
   const specCache = new Map<string, Promise<MlaSpec>>();
@@ -481,6 +483,7 @@ export async function runMatrix(options: RunMatrixOptions): Promise<RunReport> {
             baseDir,
             repeats: options.repeats,
             warmupMs,
+            replay,
             maxRows: options.maxRows,
             mutate: options.mutate,
             fault: options.fault,

@@ -6,7 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { runAttention } from "../kernels/attention.ts";
-import { effectiveReplayMode, QUEUE_DEPTH, replayPasses } from "../kernels/replay.ts";
+import {
+  effectiveReplayMode,
+  QUEUE_DEPTH,
+  replayModeForClass,
+  replayPasses,
+} from "../kernels/replay.ts";
 import type { Timing } from "../gpu/timing.ts";
 import { gpu, gpuTest, planCase } from "./gpu_helpers.ts";
 
@@ -114,3 +119,9 @@ gpuTest(
     assert.ok(copies <= 3 + 2, `timestamp copies only for the counted replays: ${log}`);
   },
 );
+
+Deno.test("replay: queued on a gpu-class device, waited on a cpu-class or unknown one", () => {
+  assert.equal(replayModeForClass("gpu"), "queued");
+  assert.equal(replayModeForClass("cpu"), "waited");
+  assert.equal(replayModeForClass(undefined), "waited");
+});

@@ -5,6 +5,7 @@
  * wrapped GPUQueue) in Deno and in the Chromium page (timed, through the wire).
  */
 import assert from "node:assert/strict";
+import { deviceClassOf } from "../adapter/device_class.ts";
 import type { DeviceCaps } from "../adapter/types.ts";
 import { CliError } from "../cli/errors.ts";
 import { parseWarmupMs } from "../cli/run.ts";
@@ -126,6 +127,51 @@ Deno.test("run / baseline update --warmup-ms 60001 or x: exit 2 with the message
   ]);
   assert.equal(fromReport.code, 2, fromReport.stderr);
   assert.match(fromReport.stderr, /--warmup-ms sets up a run, and --from-report/);
+});
+
+Deno.test({
+  name: "runMatrix: replays are queued on a gpu-class device, each waited for on a cpu-class one",
+  ignore: !HAS_ADAPTER,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "mla-run-replay-" });
+    try {
+      const matrix = await tinyMatrix(dir);
+      const ctx = await gpu();
+      const queue = ctx.device.queue;
+      const submit = queue.submit.bind(queue);
+      const done = queue.onSubmittedWorkDone.bind(queue);
+      let log = "";
+      queue.submit = (buffers: GPUCommandBuffer[]) => {
+        for (const b of buffers) if (b.label === "replay") log += "s";
+        return submit(buffers);
+      };
+      queue.onSubmittedWorkDone = () => {
+        log += "w";
+        return done();
+      };
+      try {
+        const report = await runMatrix({
+          matrix,
+          out: `${dir}/out`,
+          repeats: 3,
+          warmupMs: 0,
+          ctx,
+          progress: quiet,
+        });
+        assert.equal(report.results[0].status, "pass", report.results[0].message);
+      } finally {
+        delete (queue as { submit?: unknown }).submit;
+        delete (queue as { onSubmittedWorkDone?: unknown }).onSubmittedWorkDone;
+      }
+      const replays = log.slice(log.indexOf("s"));
+      const queued = deviceClassOf(ctx.caps)?.kind === "gpu" &&
+        ctx.device.features.has("timestamp-query");
+      // queued: the three timed replays before the first wait; waited: a wait after each
+      assert.match(replays, queued ? /^sss/ : /^sw+sw+sw/, log);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
 
 Deno.test({
