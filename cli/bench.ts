@@ -104,7 +104,8 @@ export function benchCommand() {
           "(each submitted after the last one's timestamps are read back: the device idles " +
           "for a readback between replays, and a GPU may lower its clocks meanwhile), or " +
           "auto: queued on a gpu-class device, waited on a cpu-class one (there the next " +
-          "submission's work competes with the running replay for the same cores); without " +
+          "submission's work would compete with the running replay for the same cores); " +
+          "without " +
           "timestamp-query replays are always waited",
       ).choices(["auto", ...REPLAY_MODES] as const).default("auto" as const),
     )
