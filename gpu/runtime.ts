@@ -18,7 +18,7 @@ import type {
   Tensor,
 } from "../adapter/types.ts";
 import type { GpuContext } from "./device.ts";
-import type { ReplayMode } from "../kernels/replay.ts";
+import type { ReplayMode } from "./timing.ts";
 
 /** The runtimes `--runtime` accepts. */
 export const RUNTIMES = ["deno", "chromium"] as const;

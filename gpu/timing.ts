@@ -9,6 +9,12 @@
 /** How a duration was measured. */
 export type TimingSource = "timestamp-query" | "wall-clock";
 
+/**
+ * How timed replays are spaced (kernels/replay.ts): "queued" back to back, their
+ * timestamps read afterwards, or "waited", each submitted after the last one's readback.
+ */
+export type ReplayMode = "queued" | "waited";
+
 /** One timed pass. */
 export interface PassTiming {
   /** Pass label. */

@@ -15,11 +15,10 @@
  * @module
  */
 import { encodeDispatch } from "../gpu/dispatch.ts";
-import { PassTimer, type Timing } from "../gpu/timing.ts";
+import { PassTimer, type ReplayMode, type Timing } from "../gpu/timing.ts";
 import type { RecordedPass } from "./launch.ts";
 
-/** How replays are spaced: back to back ("queued") or each after the last one's readback. */
-export type ReplayMode = "queued" | "waited";
+export type { ReplayMode } from "../gpu/timing.ts";
 
 /** The replay modes, the default first. */
 export const REPLAY_MODES: readonly ReplayMode[] = ["queued", "waited"];
