@@ -12,6 +12,7 @@ import { parseWarmupMs } from "../cli/run.ts";
 import type { CaseResult } from "../results/types.ts";
 import { resolveWarmupMs, runMatrix } from "../runner/run_matrix.ts";
 import { chromiumMissing } from "./browser_helpers.ts";
+import { H100_CAPS } from "./caps_fixtures.ts";
 import { gpu, HAS_ADAPTER } from "./gpu_helpers.ts";
 import { runCli } from "./helpers_cli.ts";
 
@@ -57,19 +58,8 @@ Deno.test("parseWarmupMs: auto or whole milliseconds 0..60000, else exit 2 namin
 });
 
 Deno.test("resolveWarmupMs: auto is 500 ms on a gpu-class device, 0 on a cpu-class one", () => {
-  const caps = (deviceClass: "gpu" | "cpu"): DeviceCaps => ({
-    adapter: {
-      vendor: "4318",
-      architecture: "",
-      device: "9008",
-      description: "NVIDIA H100 80GB HBM3",
-      isFallbackAdapter: false,
-    },
-    features: [],
-    limits: { maxComputeWorkgroupStorageSize: 49152 },
-    loopIterationBudget: null,
-    deviceClass,
-  });
+  // an H100's caps (gpu by the rules), with the class set either way
+  const caps = (deviceClass: "gpu" | "cpu"): DeviceCaps => ({ ...H100_CAPS, deviceClass });
   assert.equal(resolveWarmupMs("auto", caps("gpu")), 500);
   assert.equal(resolveWarmupMs("auto", caps("cpu")), 0);
   assert.equal(resolveWarmupMs(0, caps("gpu")), 0, "a number wins over the class");
