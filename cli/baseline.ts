@@ -35,7 +35,8 @@ import { computeTotals } from "../report/totals.ts";
 import { checkHistoryFile } from "../drift/history.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { parseNonNegativeInt, parsePositiveInt } from "./options.ts";
-import { parseWarmupMs, runExitCode, WARMUP_MS_HELP } from "./run.ts";
+import { runExitCode, WARMUP_MS_HELP } from "./run.ts";
+import { parseWarmupMs } from "./options.ts";
 import { missingIds, notRunIds } from "../report/totals.ts";
 
 /** Options of `baseline update` that only a run reads, with their flags. */

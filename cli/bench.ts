@@ -39,12 +39,17 @@ import {
 } from "../bench/report.ts";
 import { type BenchRecord, judgeRecord, runBenchCase } from "../bench/run_bench.ts";
 import { GpuContext, HARNESS_FEATURES } from "../gpu/device.ts";
-import { GPU_WARMUP_MS, REPLAY_MODES, replayModeForClass } from "../kernels/replay.ts";
+import {
+  GPU_WARMUP_MS,
+  REPLAY_MODES,
+  replayModeForClass,
+  warmupMsForClass,
+} from "../kernels/replay.ts";
 import { ChromiumGpu } from "../browser/chromium_gpu.ts";
 import { isRemoteDevice, type RunDevice } from "../gpu/runtime.ts";
 import { benchDeviceOf } from "../bench/remote.ts";
 import { checkRuntimeCombination, chromiumOption, runtimeOption } from "./runtime_options.ts";
-import { decimalDigits } from "./options.ts";
+import { decimalDigits, MAX_WARMUP_MS, parseWarmupMs } from "./options.ts";
 import { writeBenchHtml } from "../bench/bench_html.ts";
 import { checkBenchOut } from "../bench/out_dir.ts";
 import {
@@ -58,9 +63,6 @@ import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
 import { prepareOutputDir } from "../report/output_paths.ts";
 
 const join = (dir: string, file: string) => `${dir.replace(/\/+$/, "")}/${file}`;
-
-/** The longest untimed warm-up `--warmup-ms` takes (a minute). */
-export const MAX_WARMUP_MS = 60000;
 
 /** The most repetitions `--reps` takes (each case and each ceiling is measured that often). */
 const MAX_BENCH_REPS = 1000;
@@ -157,16 +159,7 @@ export function benchCommand() {
           EXIT.badInput,
         );
       }
-      const warmupAsked = opts.warmupMs === "auto" ? "auto" : decimalDigits(opts.warmupMs) ?? NaN;
-      if (
-        warmupAsked !== "auto" && (!Number.isInteger(warmupAsked) || warmupAsked > MAX_WARMUP_MS)
-      ) {
-        throw new CliError(
-          `--warmup-ms: ${opts.warmupMs} must be auto or a whole number of milliseconds from 0 ` +
-            `to ${MAX_WARMUP_MS}`,
-          EXIT.badInput,
-        );
-      }
+      const warmupAsked = parseWarmupMs(opts.warmupMs);
       const cases = selectBenchCases(opts.matrix, opts.filter);
       // An unusable --out is exit 2 here, not an OS error after the measurements.
       // ... as is one that would overwrite a run's reports or the --reference-ceilings file.
@@ -227,9 +220,7 @@ export function benchCommand() {
         const ceilings = withReferenceCeilings(measuredBefore, reference).ceilings;
         // A GPU is held to issue 13's GPU targets, a CPU implementation to lavapipe's.
         const targetClass = deviceClassOf(ctx.caps)?.kind ?? "cpu";
-        const warmupMs = warmupAsked === "auto"
-          ? (targetClass === "gpu" ? GPU_WARMUP_MS : 0)
-          : warmupAsked;
+        const warmupMs = warmupAsked === "auto" ? warmupMsForClass(targetClass) : warmupAsked;
         const records: BenchRecord[] = [];
         // Each record is appended to <out>/records.jsonl as its case ends, so a run that dies
         // halfway keeps what it measured (fractions there are the provisional ones).

@@ -24,6 +24,35 @@ export function decimalDigits(value: string): number | null {
   return /^[0-9]+$/.test(s) ? Number(s) : null;
 }
 
+/** The longest untimed warm-up `--warmup-ms` takes (a minute). */
+export const MAX_WARMUP_MS = 60000;
+
+/**
+ * Parse `--warmup-ms <n|auto>` (`run`, `baseline update`, `bench`):
+ * "auto", or whole milliseconds (plain decimal digits) from 0 to {@link MAX_WARMUP_MS}.
+ * Anything else is a CliError (exit 2) naming the flag and the valid values. "auto" is
+ * resolved on the device (kernels/replay.ts `warmupMsForClass`).
+ *
+ * @example
+ * ```ts
+ * import { parseWarmupMs } from "./options.ts";
+ * parseWarmupMs("250"); // 250
+ * parseWarmupMs("auto"); // "auto"
+ * ```
+ */
+export function parseWarmupMs(value: string): number | "auto" {
+  if (value === "auto") return "auto";
+  const ms = decimalDigits(value);
+  if (ms === null || !Number.isInteger(ms) || ms > MAX_WARMUP_MS) {
+    throw new CliError(
+      `--warmup-ms: ${value} must be auto or a whole number of milliseconds from 0 to ` +
+        `${MAX_WARMUP_MS}`,
+      EXIT.badInput,
+    );
+  }
+  return ms;
+}
+
 /**
  * Parse "0,5,12" into integers (plain decimal digits only); commander reports a bad value
  * with the flag name.

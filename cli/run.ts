@@ -21,8 +21,7 @@ import { writeRunReports } from "../report/run_reports.ts";
 import { DEFAULT_CASE_TIMEOUT_S, runMatrix } from "../runner/run_matrix.ts";
 import { backendsCompiling, mayCompile } from "../runner/fault_reach.ts";
 import { CliError, EXIT, EXIT_SIGINT, EXIT_SIGTERM } from "./errors.ts";
-import { decimalDigits, parseNonNegativeInt, parsePositiveInt } from "./options.ts";
-import { MAX_WARMUP_MS } from "./bench.ts";
+import { MAX_WARMUP_MS, parseNonNegativeInt, parsePositiveInt, parseWarmupMs } from "./options.ts";
 import { GPU_WARMUP_MS } from "../kernels/replay.ts";
 import { parseFailOn, THRESHOLDS_HELP } from "./compare.ts";
 import { COMPARE_FILES, driftAfterRun, precheckBaseline } from "../drift/after_run.ts";
@@ -78,32 +77,6 @@ export function parseSeconds(value: string): number {
     );
   }
   return n;
-}
-
-/**
- * Parse `--warmup-ms <n|auto>` (`run`, `baseline update`; worded as `bench --warmup-ms`):
- * "auto", or whole milliseconds (plain decimal digits) from 0 to {@link MAX_WARMUP_MS}.
- * Anything else is a CliError (exit 2) naming the flag and the valid values. "auto" is
- * resolved on the run's device (runner/run_matrix.ts `resolveWarmupMs`).
- *
- * @example
- * ```ts
- * import { parseWarmupMs } from "./run.ts";
- * parseWarmupMs("250"); // 250
- * parseWarmupMs("auto"); // "auto"
- * ```
- */
-export function parseWarmupMs(value: string): number | "auto" {
-  if (value === "auto") return "auto";
-  const ms = decimalDigits(value);
-  if (ms === null || !Number.isInteger(ms) || ms > MAX_WARMUP_MS) {
-    throw new CliError(
-      `--warmup-ms: ${value} must be auto or a whole number of milliseconds from 0 to ` +
-        `${MAX_WARMUP_MS}`,
-      EXIT.badInput,
-    );
-  }
-  return ms;
 }
 
 /** The `--warmup-ms` help of `run` and `baseline update`. */

@@ -41,6 +41,22 @@ export function replayModeForClass(kind: "cpu" | "gpu" | undefined): ReplayMode 
 }
 
 /**
+ * The untimed warm-up (`--warmup-ms auto`) `run`, `bench` and tools/ab_kernels.ts give each
+ * case on a device of this class: {@link GPU_WARMUP_MS} on a GPU, none elsewhere (a CPU
+ * implementation has no clocks to raise).
+ *
+ * @example
+ * ```ts
+ * import { warmupMsForClass } from "./replay.ts";
+ * warmupMsForClass("gpu"); // 500
+ * warmupMsForClass("cpu"); // 0
+ * ```
+ */
+export function warmupMsForClass(kind: "cpu" | "gpu" | undefined): number {
+  return kind === "gpu" ? GPU_WARMUP_MS : 0;
+}
+
+/**
  * Replays queued before their timestamps are read: bounds the query sets alive at once
  * (each holds two timestamps per pass) while keeping the device busy for many replays.
  */

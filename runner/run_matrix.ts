@@ -11,7 +11,7 @@
  */
 import type { BackendId, DeviceCaps } from "../adapter/types.ts";
 import { deviceClassOf } from "../adapter/device_class.ts";
-import { GPU_WARMUP_MS, replayModeForClass } from "../kernels/replay.ts";
+import { replayModeForClass, warmupMsForClass } from "../kernels/replay.ts";
 import type { MlaSpec } from "../adapter/types.ts";
 import { GpuContext, HARNESS_FEATURES } from "../gpu/device.ts";
 import { DeviceLostError } from "../gpu/errors.ts";
@@ -175,7 +175,7 @@ export function orderForVariants(cases: readonly Case[]): Case[] {
 
 /**
  * The warm-up a run gives each case, ms: `asked` when a number; "auto",
- * {@link GPU_WARMUP_MS} on a gpu-class device and 0 on a cpu-class one (adapter
+ * kernels/replay.ts `warmupMsForClass`: 500 ms on a gpu-class device and 0 on a cpu-class one (adapter
  * `deviceClassOf`, MLA_HARNESS_DEVICE_CLASS included).
  *
  * @example
@@ -187,7 +187,7 @@ export function orderForVariants(cases: readonly Case[]): Case[] {
  */
 export function resolveWarmupMs(asked: number | "auto", caps: DeviceCaps): number {
   if (asked !== "auto") return asked;
-  return deviceClassOf(caps)?.kind === "gpu" ? GPU_WARMUP_MS : 0;
+  return warmupMsForClass(deviceClassOf(caps)?.kind);
 }
 
 async function acquire(): Promise<GpuContext> {

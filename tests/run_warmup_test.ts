@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { deviceClassOf } from "../adapter/device_class.ts";
 import type { DeviceCaps } from "../adapter/types.ts";
 import { CliError } from "../cli/errors.ts";
-import { parseWarmupMs } from "../cli/run.ts";
+import { parseWarmupMs } from "../cli/options.ts";
 import type { CaseResult } from "../results/types.ts";
 import { resolveWarmupMs, runMatrix } from "../runner/run_matrix.ts";
 import { chromiumMissing } from "./browser_helpers.ts";

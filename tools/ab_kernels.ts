@@ -31,7 +31,7 @@ import { benchLayout, benchSpec } from "../bench/run_bench.ts";
 import { GpuContext, HARNESS_FEATURES, hasAdapter } from "../gpu/device.ts";
 import "../kernels/bundled_modules.ts";
 import { measureAttention } from "../kernels/measure.ts";
-import { GPU_WARMUP_MS, replayModeForClass } from "../kernels/replay.ts";
+import { GPU_WARMUP_MS, replayModeForClass, warmupMsForClass } from "../kernels/replay.ts";
 import { deviceClassOf } from "../adapter/device_class.ts";
 import { readKernelFile, type SourceMutation, specializeSource } from "../kernels/source.ts";
 import { lineSwitches } from "../kernels/compile_check.ts";
@@ -249,7 +249,7 @@ async function main(): Promise<void> {
   const inputs = makeAttentionInputs(spec, plan.layout, { seed: 1 });
   // a GPU idles while each run compiles and checks: without a warm-up it times lowered clocks
   const cls = deviceClassOf(ctx.caps)?.kind;
-  const warmupMs = cls === "gpu" ? GPU_WARMUP_MS : 0;
+  const warmupMs = warmupMsForClass(cls); // as bench --warmup-ms auto
   const replay = replayModeForClass(cls); // as bench --replay auto
   const names = ["shipped", ...variants.map((v) => v.name)];
   const samples = new Map<string, Record<string, number[]>>(names.map((n) => [n, {}]));
