@@ -13,6 +13,7 @@ import {
   isExitAbort,
   jobCount,
   parseSummary,
+  precheckFlags,
   reachesWebGpu,
   relativeImports,
   runPool,
@@ -200,6 +201,53 @@ Deno.test("on GL the runner gives each WebGPU module its own deno test and sums 
   }
 });
 
+Deno.test("on GL one type check of every module comes first: a type error fails before any module runs", async () => {
+  const dir = await fixture();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/d_gpu_test.ts`,
+      '// navigator.gpu\nconst n: number = "not a number";\nDeno.test("d", () => { void n; });\n',
+    );
+    const r = await runRunner("gl", dir);
+    assert.equal(r.code, 1, r.out + r.err);
+    assert.match(r.err, /TS2322/);
+    assert.match(
+      r.out,
+      /test_runner: the type check of the 4 test modules failed \(deno test --no-run, exit 1; the errors are above\): no module was run\n/,
+    );
+    assert.doesNotMatch(r.out, /test_runner: \[\d+\/\d+\]/, "no module process ran");
+    assert.match(r.out.trim().split("\n").at(-1)!, /^FAILED \| 0 passed \| 1 failed \(\d+m?s\)$/);
+    // --no-check: the user's choice; no check first, and each process runs unchecked
+    const ansi = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
+    const unchecked = await runTool("test_runner.ts", [dir, "--no-check"], {
+      DENO_WEBGPU_BACKEND: "gl",
+      NO_COLOR: "1",
+    });
+    const out = unchecked.stdout.replace(ansi, "");
+    assert.equal(unchecked.code, 0, out + unchecked.stderr);
+    assert.doesNotMatch(out, /type-checked at once/);
+    // d's one test (its ignored one is gone) ran, its type error unchecked
+    assert.match(out.trim().split("\n").at(-1)!, /^ok \| 4 passed \| 0 failed \(/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("precheckFlags: --no-run first and --no-check after, unless the flags decide about checking", () => {
+  assert.deepEqual(precheckFlags([]), { check: ["--no-run"], run: ["--no-check"] });
+  assert.deepEqual(precheckFlags(["--filter", "smoke", "--fail-fast"]), {
+    check: ["--no-run", "--filter", "smoke", "--fail-fast"],
+    run: ["--no-check", "--filter", "smoke", "--fail-fast"],
+  });
+  for (
+    const f of ["--no-check", "--no-check=remote", "--check", "--check=all", "--no-run", "--doc"]
+  ) {
+    assert.equal(precheckFlags(["--filter", "x", f]), null, f);
+  }
+  // a flag that only starts like one is not one
+  assert.notEqual(precheckFlags(["--checked-thing"]), null);
+});
+
 Deno.test("a test path that names nothing is refused with exit 2 before any deno test runs", async () => {
   for (const backend of ["gl", "vulkan"]) {
     const r = await runRunner(backend, "tests/nope_test.ts");
@@ -239,6 +287,7 @@ async function runAborting(aborts: number): Promise<{ code: number; out: string;
   try {
     return await runWithFakeDeno(dir, [
       'case "$*" in',
+      "  *--no-run*) ;;", // the one type check before the processes
       `  *c_gpu_test.ts*) echo "ok | 1 passed | 0 failed (1s)"; echo "fatal to stderr: $LIBC_FATAL_STDERR_" >&2; ` +
       `echo x >> "${dir}/aborted"; if [ "$(wc -l < "${dir}/aborted")" -le ${aborts} ]; then kill -ABRT $$; fi ;;`,
       '  *d_gpu_test.ts*) echo "FAILED | 0 passed | 1 failed (1s)"; exit 1 ;;',
@@ -374,7 +423,19 @@ function mostAtOnce(calls: readonly string[]): number {
 Deno.test("DENO_JOBS: on GL the module processes run that many at once; on Vulkan deno test gets --parallel", async () => {
   const one = await runLogging("gl", "1");
   assert.equal(one.code, 0, one.out + one.err);
-  assert.equal(one.calls.length, 6, one.calls.join("\n")); // 3 processes, start and end each
+  // the type check and 3 processes, start and end each
+  assert.equal(one.calls.length, 8, one.calls.join("\n"));
+  // first one type check of every module, alone; then processes that do not check again
+  assert.match(
+    one.calls[0],
+    /^start DENO_JOBS=\d* test --allow-read .* --no-run \S+a_plain_test\.ts \S+b_plain_test\.ts \S+c_gpu_test\.ts \S+d_gpu_test\.ts$/,
+  );
+  assert.match(one.calls[1], /^end .* --no-run /);
+  for (const c of one.calls.slice(2)) assert.match(c, / --no-check /);
+  assert.match(
+    one.out,
+    /test_runner: 4 modules type-checked at once \(\d+m?s\); each process runs them with --no-check\n/,
+  );
   assert.equal(mostAtOnce(one.calls), 1, one.calls.join("\n"));
   assert.match(one.out, /; 1 at once\n/);
   assert.match(one.out.trim().split("\n").at(-1)!, /^ok \| 3 passed \| 0 failed/);
