@@ -127,6 +127,7 @@ const planSchema = (query: SupportQuery) =>
         name,
         must(positiveInteger, "must be a positive integer when set (or left out)").optional(),
       ])),
+      unrolledLoops: z.boolean({ error: "must be true or false when set" }).optional(),
       subgroups: z.boolean({ error: "must be true or false when set" }).optional()
         .refine((v) => v !== true || query.caps?.features.includes("subgroups"), {
           error: "needs the WebGPU feature subgroups, which this device lacks: set it only " +

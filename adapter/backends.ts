@@ -864,6 +864,7 @@ function absorbedTiledCheck(q: SupportQuery, options: { subgroups: boolean }): S
       headsPerInvocation: 1,
       keysPerBlock: shape.keysPerTile,
       valueRowGroups: shape.valueRowGroups ?? 1,
+      ...(cls?.kind === "gpu" ? { unrolledLoops: true } : {}),
       ...(options.subgroups ? { subgroups: true } : {}),
       ...(weightTexture === null ? {} : { weightTexture }),
     },

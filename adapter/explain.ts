@@ -321,8 +321,18 @@ function tiledLines(v: KernelVariant, keyWidth: number, caps: DeviceCaps | null)
   const tile = `  key tiles: ${v.keysPerBlock} keys staged in workgroup memory, ` +
     "each tile's loads issued one tile ahead" +
     (cap === null ? "" : ` (at most ${cap} workgroup-memory elements: ${GL_ZERO_FILL_WHY})`);
+  const unrolled = v.unrolledLoops
+    ? [
+      "  constant-trip loops (rows, q segment, staged chunks, partials) unrolled in the source " +
+      "(gpu-class device): wgpu bounds every loop it emits, which hides their trip counts " +
+      "from the driver, and an array a loop indexes leaves registers (kernels/unroll.ts)",
+    ]
+    : [];
   if (v.subgroups) {
-    return [`${tile}; each (row, key) score summed by one subgroup from q read per tile`];
+    return [
+      `${tile}; each (row, key) score summed by one subgroup from q read per tile`,
+      ...unrolled,
+    ];
   }
   const segments = v.workgroupSize / rows;
   const groups = v.valueRowGroups ?? 1;
@@ -334,6 +344,7 @@ function tiledLines(v: KernelVariant, keyWidth: number, caps: DeviceCaps | null)
       ? `; values in ${groups} row groups of ${rows / groups} rows (every invocation ` +
         "takes a share)"
       : ""),
+    ...unrolled,
   ];
 }
 

@@ -346,6 +346,12 @@ export interface KernelVariant {
    * t / (r / 4); adapter/tiled_plan.ts `tiledValueRowGroups`); other kernels omit it.
    */
   readonly valueRowGroups?: number;
+  /**
+   * The kernel's `// @unroll` loops are unrolled in its source (kernels/unroll.ts) before
+   * compilation: `wgsl-absorbed-tiled` on a gpu-class device, where wgpu's loop bounding
+   * would hide their trip counts from the driver (adapter/backends.ts); absent: as written.
+   */
+  readonly unrolledLoops?: boolean;
   /** Output vec4 columns per invocation of a values pass (EV of absorbed_gemm.wgsl); other kernels omit it. */
   readonly columnsPerInvocation?: number;
   /** vec4s per row of a materialized score buffer (KMAX4 of absorbed_gemm.wgsl); other kernels omit it. */

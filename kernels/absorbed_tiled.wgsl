@@ -164,7 +164,7 @@ fn cvec(c: chunk_t, h: u32) -> vec4<f32> {
 fn dot_chunk(qb: u32, kbase: u32, c: u32) -> vec4<acc_t> {
   let kc = ktile[kbase + c];
   var s = vec4<acc_t>(0.0);
-  for (var h = 0u; h < CPV; h++) {
+  for (var h = 0u; h < CPV; h++) { // @unroll
     s += vec4<acc_t>(vec4<f32>(q_absorbed[qb + c * CPV + h]) * cvec(kc, h));
   }
   return s;
@@ -194,7 +194,7 @@ fn pair_score(p: u32, qt: vec2<u32>, htile: u32, first: u32, step: u32) -> f32 {
 // consecutive 16-byte chunks of a cached row: coalesced. Keys past nk stay zero.
 fn fetch_tile(kb: u32, nk: u32, k0: u32, lid: u32) -> array<chunk_t, STAGE_N> {
   var pre: array<chunk_t, STAGE_N>;
-  for (var j = 0u; j < STAGE_N; j++) {
+  for (var j = 0u; j < STAGE_N; j++) { // @unroll
     let i = lid + j * WG;
     let k = i / KEY_CH; // >= nk for i past the tile (nk <= KT)
     if (k < nk) {
@@ -245,10 +245,10 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
   let seg = lid / ROWS; // @nosg
   var qreg: array<vec4<f32>, QSEG * CPV>; // @nosg
   let qrow = row_of(lid % ROWS, qt, htile).y; // @nosg
-  for (var i = 0u; i < QSEG; i++) { // @nosg
+  for (var i = 0u; i < QSEG; i++) { // @unroll // @nosg
     let c = seg + i * SEGS; // @nosg
     if (c < KEY_CH) { // @nosg
-      for (var h = 0u; h < CPV; h++) { // @nosg
+      for (var h = 0u; h < CPV; h++) { // @unroll // @nosg
         qreg[i * CPV + h] = vec4<f32>(q_absorbed[qrow + c * CPV + h]); // @nosg
       } // @nosg
     } // @nosg
@@ -267,7 +267,7 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
     let nk = min(KT, end - kb);
     // 1. Stage the tile from the registers its loads went to (chunk i = lid + j WG is
     //    key i / KEY_CH, chunk i % KEY_CH; keys past the split's end are zeros).
-    for (var j = 0u; j < STAGE_N; j++) {
+    for (var j = 0u; j < STAGE_N; j++) { // @unroll
       let i = lid + j * WG;
       if (i < KT * KEY_CH) {
         ktile[(i / KEY_CH) * KSTRIDE + i % KEY_CH] = pre[j];
@@ -286,11 +286,11 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
     for (var k = 0u; k < nk; k++) { // @nosg
       let kbase = k * KSTRIDE; // @nosg
       var s4 = vec4<acc_t>(0.0); // @nosg
-      for (var i = 0u; i < QSEG; i++) { // @nosg
+      for (var i = 0u; i < QSEG; i++) { // @unroll // @nosg
         let c = seg + i * SEGS; // @nosg
         if (c < KEY_CH) { // @nosg
           let kc = ktile[kbase + c]; // @nosg
-          for (var h = 0u; h < CPV; h++) { // @nosg
+          for (var h = 0u; h < CPV; h++) { // @unroll // @nosg
             s4 += vec4<acc_t>(qreg[i * CPV + h] * cvec(kc, h)); // @nosg
           } // @nosg
         } // @nosg
@@ -306,7 +306,7 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
     //    width. Masked (past the row's visible keys or the split's end): the sentinel.
     for (var p = lid; p < PAIRS; p += WG) { // @nosg
       var s = 0.0; // @nosg
-      for (var g = 0u; g < SEGS; g++) { // @nosg
+      for (var g = 0u; g < SEGS; g++) { // @unroll // @nosg
         s += part[(p / ROWS) * WG + g * ROWS + p % ROWS]; // @nosg
       } // @nosg
       s *= params.scale_log2; // @nosg
@@ -347,13 +347,13 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
     // 4. Values: invocation lid owns output vec4 column vcol of the RPG rows of its
     //    row group (rows vgrp * RPG ..).
     if (lid < VAL_VEC4 * RG) {
-      for (var r = 0u; r < RPG; r++) {
+      for (var r = 0u; r < RPG; r++) { // @unroll
         acc[r] *= acc_t(alpha[vgrp * RPG + r]);
       }
       for (var k = 0u; k < nk; k++) {
         let vk = cvec(ktile[k * KSTRIDE + vcol / CPV], vcol % CPV);
         let vis = kb + k;
-        for (var r = 0u; r < RPG; r++) {
+        for (var r = 0u; r < RPG; r++) { // @unroll
           let row = vgrp * RPG + r;
           // Select, do not multiply: a key row `row` must not see may hold NaN/Inf.
           acc[r] += vec4<acc_t>(
@@ -379,7 +379,7 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
   }
   workgroupBarrier();
   if (lid < VAL_VEC4 * RG) {
-    for (var r = 0u; r < RPG; r++) {
+    for (var r = 0u; r < RPG; r++) { // @unroll
       let row = vgrp * RPG + r;
       let ro = row_of(row, qt, htile);
       if (ro.w == 1u) {

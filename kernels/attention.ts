@@ -191,6 +191,7 @@ export async function runAttention(
         path: plan.path,
         limits: options.limits,
         subgroups,
+        unroll: plan.variant.unrolledLoops === true,
         cache: pipelineCacheOf(ctx),
         timer,
         owned,

@@ -29,6 +29,7 @@ import type { PipelineCache } from "../gpu/shader.ts";
 import type { PassTimer } from "../gpu/timing.ts";
 import { loadKernel, type SourceMutation, specializeSource } from "./source.ts";
 import { expandChunks } from "./tables.ts";
+import { unrollLoops } from "./unroll.ts";
 
 /** The version of the backend contract this harness implements. */
 export const BACKEND_CONTRACT_VERSION = 1;
@@ -191,6 +192,8 @@ export class LaunchKit {
   readonly dtype: Dtype;
   /** Whether the plan's variant uses subgroups (kernels/source.ts `// @sg:` lines). */
   readonly subgroups: boolean;
+  /** Whether the plan's variant unrolls `// @unroll` loops in the source (kernels/unroll.ts). */
+  readonly unroll: boolean;
   /** The plan's attention path (a harness pass's timing role can depend on it). */
   readonly path: AttentionPath;
   /** The limits to bind and group by ({@link launchLimits}): use these, not the device's. */
@@ -215,6 +218,8 @@ export class LaunchKit {
       /** Lower limits to launch by (a device profile's); default the device's. */
       limits?: Partial<LaunchLimits>;
       subgroups?: boolean;
+      /** The variant's `unrolledLoops`. */
+      unroll?: boolean;
       cache: PipelineCache;
       timer: PassTimer | null;
       owned: OwnedResource[];
@@ -226,6 +231,7 @@ export class LaunchKit {
     this.path = options.path;
     this.limits = launchLimits(device.limits, options.limits);
     this.subgroups = options.subgroups ?? false;
+    this.unroll = options.unroll ?? false;
     this.#enc = enc;
     this.#cache = options.cache;
     this.#timer = options.timer;
@@ -251,6 +257,7 @@ export class LaunchKit {
       switches,
       mutate: this.#mutate,
       allParams: true,
+      unroll: this.unroll,
     });
     return await this.#cache.get(src, { entryPoint });
   }
@@ -268,12 +275,13 @@ export class LaunchKit {
     params?: Record<string, number>,
     switches: readonly string[] = [],
   ): Promise<GPUComputePipeline> {
-    const code = specializeSource(source.code, {
+    const specialized = specializeSource(source.code, {
       dtype: this.dtype,
       params,
       subgroups: this.subgroups,
       switches,
     });
+    const code = this.unroll ? unrollLoops(specialized) : specialized;
     return await this.#cache.get({ fileName: source.fileName, code }, { entryPoint });
   }
 

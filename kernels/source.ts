@@ -26,6 +26,7 @@
  */
 import type { Dtype } from "../adapter/types.ts";
 import { readSourceText } from "../gpu/text_source.ts";
+import { unrollLoops } from "./unroll.ts";
 
 /** A transformation of a kernel source before compilation (fault injection). */
 export type SourceMutation = (fileName: string, source: string) => string;
@@ -64,8 +65,8 @@ export interface SpecializeOptions {
   switches?: readonly string[];
 }
 
-/** Marker names a switch may not take: the dtype's and the subgroup variant's. */
-const RESERVED_SWITCHES = new Set(["f16", "f32", "sg", "dtype", "param", "enable"]);
+/** Marker names a switch may not take: the dtype's, the subgroup variant's, the unroller's. */
+const RESERVED_SWITCHES = new Set(["f16", "f32", "sg", "dtype", "param", "enable", "unroll"]);
 
 /**
  * Specialize a kernel source for a dtype and compile-time sizes. Throws when a
@@ -133,6 +134,11 @@ export interface LoadKernelOptions extends SpecializeOptions {
    * from the default written in the file).
    */
   allParams?: boolean;
+  /**
+   * Unroll the file's `// @unroll` loops (kernels/unroll.ts), after `mutate`: a planted
+   * fault edits the loops as written, and its copies carry the edit.
+   */
+  unroll?: boolean;
 }
 
 /**
@@ -175,5 +181,6 @@ export async function loadKernel(
     }
   }
   const code = specializeSource(raw, options);
-  return { fileName, code: options.mutate ? options.mutate(fileName, code) : code };
+  const mutated = options.mutate ? options.mutate(fileName, code) : code;
+  return { fileName, code: options.unroll ? unrollLoops(mutated) : mutated };
 }

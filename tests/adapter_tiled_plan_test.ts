@@ -320,6 +320,24 @@ Deno.test("auto:<path>: each path's backends by device class, the lane kernel la
   }
 });
 
+Deno.test("a gpu-class plan of the tiled decode unrolls its constant loops, a cpu-class one does not; explain says so", () => {
+  const req = {
+    spec: v2lite,
+    dtype: "f32",
+    backend: "wgsl-absorbed-tiled",
+    layout: HEADLINE,
+  } as const;
+  const onGpu = resolve(req, H100);
+  const onCpu = resolve(req, LAVAPIPE);
+  assert.equal(onGpu.kind === "plan" && onGpu.variant.unrolledLoops, true);
+  assert.equal(onCpu.kind === "plan" && onCpu.variant.unrolledLoops, undefined);
+  assert.match(
+    formatExplanation(explainCase(req, H100)),
+    /\n {2}constant-trip loops \(rows, q segment, staged chunks, partials\) unrolled in the source \(gpu-class device\): wgpu bounds every loop/,
+  );
+  assert.doesNotMatch(formatExplanation(explainCase(req, LAVAPIPE)), /unrolled in the source/);
+});
+
 Deno.test("explain prints the tiled decode's key tile and q segments", () => {
   const text = (request: Parameters<typeof explainCase>[0]) =>
     formatExplanation(explainCase(request, H100));

@@ -19,10 +19,16 @@ import { CAPS, gpu, gpuTest, scenarioCaps } from "./gpu_helpers.ts";
 export function faultsCaughtTests(
   family: string,
   faults: readonly Fault[],
-  options: { skip?: string | null } = {},
+  options: {
+    skip?: string | null;
+    /** Plan every scenario as this device class would (tests/gpu_helpers.ts scenarioCaps). */
+    deviceClass?: "cpu" | "gpu";
+  } = {},
 ): void {
   for (const fault of faults) {
-    const sc = fault.scenario;
+    const sc = options.deviceClass === undefined
+      ? fault.scenario
+      : { ...fault.scenario, deviceClass: options.deviceClass };
     const spec = presetSpec(sc.preset);
     const r = CAPS === null ? null : resolve(
       { spec, dtype: sc.dtype, backend: faultBackendOf(fault, sc.path), layout: sc.layout },

@@ -14,11 +14,12 @@ import { readKernelFile } from "../kernels/source.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
 import { applyVariant, KERNEL_VARIANTS } from "../tools/kernel_variants.ts";
 import { variantMutation } from "../tools/ab_kernels.ts";
-import { CAPS, gpu, gpuTest, slowOnGlFallback } from "./gpu_helpers.ts";
+import { CAPS, gpu, gpuClassCaps, gpuTest, slowOnGlFallback } from "./gpu_helpers.ts";
 
 Deno.test("every kernel variant applies to its shipped file and changes it", async () => {
   assert.deepEqual(KERNEL_VARIANTS.map((v) => v.name), [
     "noprefetch",
+    "rolled",
     "rg1",
     "fa2conflicts",
     "fa2forward",
@@ -75,13 +76,21 @@ const CASES: Record<string, { backend: string; layout: LayoutRequest }> = {
   },
 };
 
+/**
+ * Variants of a choice only gpu-class plans make: timed against a gpu-class plan (here the
+ * adapter's caps as a GPU's), where the shipped kernel has its loops unrolled.
+ */
+const GPU_CLASS_VARIANTS = new Set(["rolled"]);
+
 gpuTest("each kernel variant computes the shipped kernel's outputs, bit for bit", async () => {
   const spec = presetSpec("tiny");
   for (const v of KERNEL_VARIANTS) {
     const c = CASES[v.file];
+    const caps = GPU_CLASS_VARIANTS.has(v.name) ? gpuClassCaps(CAPS!) : CAPS!;
     const plan = gpuPlanOf(
-      resolve({ spec, dtype: "f32", backend: c.backend, layout: c.layout }, CAPS!),
+      resolve({ spec, dtype: "f32", backend: c.backend, layout: c.layout }, caps),
     );
+    if (GPU_CLASS_VARIANTS.has(v.name)) assert.equal(plan.variant.unrolledLoops, true, v.name);
     const inputs = makeAttentionInputs(spec, plan.layout, { seed: 3 });
     const ctx = await gpu();
     const shipped = (await runAttention(ctx, plan, { spec, inputs })).outputs;

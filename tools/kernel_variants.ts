@@ -63,6 +63,15 @@ export const KERNEL_VARIANTS: readonly KernelTextVariant[] = [
     ab: ["--case", "path=absorbed;sq=1;dtype=f32", "--backend", "wgsl-absorbed-tiled"],
   },
   {
+    name: "rolled",
+    file: "absorbed_tiled.wgsl",
+    description:
+      "the constant-trip loops left as loops on a GPU (no // @unroll, kernels/unroll.ts): " +
+      "wgpu's loop bound then hides their trip counts from the driver",
+    edits: [{ pattern: " // @unroll", replacement: "" }],
+    ab: ["--case", "path=absorbed;sq=1;dtype=f32", "--backend", "wgsl-absorbed-tiled"],
+  },
+  {
     name: "rg1",
     file: "absorbed_tiled.wgsl",
     description: "one value row group: only the first VAL_VEC4 invocations run the value phase",
