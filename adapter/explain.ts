@@ -228,6 +228,7 @@ export function formatExplanation(e: Explanation): string {
       ...headTileLines(r.variant, r.attention.numHeads),
       ...tiledLines(r.variant, r.attention.keyWidth, e.caps),
       ...fa2Lines(r.variant, r.layout, r.attention, cls?.smCount ?? null, e.caps),
+      ...unrolledLines(r.variant),
       ...valuesPassLines(r.variant),
       ...weightReadLines(r.variant, r.path),
       `  key width ${r.attention.keyWidth}, value width ${r.attention.valueWidth}, ` +
@@ -321,18 +322,8 @@ function tiledLines(v: KernelVariant, keyWidth: number, caps: DeviceCaps | null)
   const tile = `  key tiles: ${v.keysPerBlock} keys staged in workgroup memory, ` +
     "each tile's loads issued one tile ahead" +
     (cap === null ? "" : ` (at most ${cap} workgroup-memory elements: ${GL_ZERO_FILL_WHY})`);
-  const unrolled = v.unrolledLoops
-    ? [
-      "  constant-trip loops (rows, q segment, staged chunks, partials) unrolled in the source " +
-      "(gpu-class device): wgpu bounds every loop it emits, which hides their trip counts " +
-      "from the driver, and an array a loop indexes leaves registers (kernels/unroll.ts)",
-    ]
-    : [];
   if (v.subgroups) {
-    return [
-      `${tile}; each (row, key) score summed by one subgroup from q read per tile`,
-      ...unrolled,
-    ];
+    return [`${tile}; each (row, key) score summed by one subgroup from q read per tile`];
   }
   const segments = v.workgroupSize / rows;
   const groups = v.valueRowGroups ?? 1;
@@ -344,7 +335,16 @@ function tiledLines(v: KernelVariant, keyWidth: number, caps: DeviceCaps | null)
       ? `; values in ${groups} row groups of ${rows / groups} rows (every invocation ` +
         "takes a share)"
       : ""),
-    ...unrolled,
+  ];
+}
+
+/** A plan whose kernel's constant-trip loops are unrolled in the source, and why. */
+function unrolledLines(v: KernelVariant): string[] {
+  if (!v.unrolledLoops) return [];
+  return [
+    "  constant-trip loops unrolled in the source (gpu-class device): wgpu bounds every loop " +
+    "it emits, which hides their trip counts from the driver, and an array a loop indexes " +
+    "then leaves registers (kernels/unroll.ts)",
   ];
 }
 

@@ -348,7 +348,7 @@ export interface KernelVariant {
   readonly valueRowGroups?: number;
   /**
    * The kernel's `// @unroll` loops are unrolled in its source (kernels/unroll.ts) before
-   * compilation: `wgsl-absorbed-tiled` on a gpu-class device, where wgpu's loop bounding
+   * compilation: `wgsl-absorbed-tiled` and `wgsl-expanded-tiled` on a gpu-class device, where wgpu's loop bounding
    * would hide their trip counts from the driver (adapter/backends.ts); absent: as written.
    */
   readonly unrolledLoops?: boolean;

@@ -119,7 +119,7 @@ fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
     let nk = min(BK, end - kb);
     // 1. S = Q K^T over the head width, DKV vec4s at a time.
     var s: array<vec4<acc_t>, 4>;
-    for (var i = 0u; i < 4u; i++) {
+    for (var i = 0u; i < 4u; i++) { // @unroll
       s[i] = vec4<acc_t>(0.0); // naga hoists loop-local vars: zero every tile
     }
     for (var d0 = 0u; d0 < QK_VEC4; d0 += DKV) {
@@ -160,7 +160,7 @@ fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
     }
     // 2. Masked scores to workgroup memory; stage the V tile.
     let keys4 = vec4<u32>(kb + 4u * tx) + vec4<u32>(0u, 1u, 2u, 3u);
-    for (var i = 0u; i < 4u; i++) {
+    for (var i = 0u; i < 4u; i++) { // @unroll
       let row = 4u * ty + i;
       let vis = keys4 < vec4<u32>(row_lim[row]);
       let sv = select(vec4<f32>(NEG_BIG), vec4<f32>(s[i]), vis);
@@ -202,17 +202,17 @@ fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
     }
     workgroupBarrier();
     // 4. O = alpha O + P V for queries 4ty.. and columns tx + 8c.
-    for (var i = 0u; i < 4u; i++) {
-      for (var c = 0u; c < CPT; c++) {
+    for (var i = 0u; i < 4u; i++) { // @unroll
+      for (var c = 0u; c < CPT; c++) { // @unroll
         acc[i][c] *= acc_t(alpha[4u * ty + i]);
       }
     }
     for (var j = 0u; j < nk; j++) {
-      for (var i = 0u; i < 4u; i++) {
+      for (var i = 0u; i < 4u; i++) { // @unroll
         let row = 4u * ty + i;
         let p = ps[row * PS + j];
         let vis = kb + j < row_lim[row];
-        for (var c = 0u; c < CPT; c++) {
+        for (var c = 0u; c < CPT; c++) { // @unroll
           let col = min(tx + c * TX, V_VEC4 - 1u);
           // Select, do not multiply: a key this row must not see may hold NaN/Inf.
           acc[i][c] += vec4<acc_t>(select(vec4<f32>(0.0), p * vs[j * V_VEC4 + col], vis));
@@ -231,12 +231,12 @@ fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
     }
   }
   workgroupBarrier();
-  for (var i = 0u; i < 4u; i++) {
+  for (var i = 0u; i < 4u; i++) { // @unroll
     let row = 4u * ty + i;
     if (row < qt.y) {
       let l = row_l[row];
       let inv = select(0.0, 1.0 / l, !(l <= 0.0));
-      for (var c = 0u; c < CPT; c++) {
+      for (var c = 0u; c < CPT; c++) { // @unroll
         let col = tx + c * TX;
         if (col < V_VEC4) {
           out[((qt.x + row) * params.heads + head) * V_VEC4 + col] = vec4<f32>(acc[i][c]) * inv;

@@ -320,7 +320,7 @@ Deno.test("auto:<path>: each path's backends by device class, the lane kernel la
   }
 });
 
-Deno.test("a gpu-class plan of the tiled decode unrolls its constant loops, a cpu-class one does not; explain says so", () => {
+Deno.test("gpu-class plans of the tiled decode and the FA2 prefill unroll their constant loops, cpu-class ones do not; explain says so", () => {
   const req = {
     spec: v2lite,
     dtype: "f32",
@@ -333,9 +333,23 @@ Deno.test("a gpu-class plan of the tiled decode unrolls its constant loops, a cp
   assert.equal(onCpu.kind === "plan" && onCpu.variant.unrolledLoops, undefined);
   assert.match(
     formatExplanation(explainCase(req, H100)),
-    /\n {2}constant-trip loops \(rows, q segment, staged chunks, partials\) unrolled in the source \(gpu-class device\): wgpu bounds every loop/,
+    /\n {2}constant-trip loops unrolled in the source \(gpu-class device\): wgpu bounds every loop/,
   );
   assert.doesNotMatch(formatExplanation(explainCase(req, LAVAPIPE)), /unrolled in the source/);
+  // The FA2 prefill's 4 x 4 micro-tile loops likewise.
+  const prefill = {
+    ...req,
+    backend: "wgsl-expanded-tiled",
+    layout: { ...HEADLINE, seqQ: 256, seqK: 256 },
+  } as const;
+  const fa2 = resolve(prefill, H100);
+  assert.equal(fa2.kind === "plan" && fa2.variant.unrolledLoops, true);
+  assert.match(
+    formatExplanation(explainCase(prefill, H100)),
+    /\n {2}constant-trip loops unrolled in the source/,
+  );
+  const fa2Cpu = resolve(prefill, LAVAPIPE);
+  assert.equal(fa2Cpu.kind === "plan" && fa2Cpu.variant.unrolledLoops, undefined);
 });
 
 Deno.test("explain prints the tiled decode's key tile and q segments", () => {

@@ -10,14 +10,13 @@ import { slowOnGlFallback } from "./gpu_helpers.ts";
 // On the GL fallback too: there the adapter holds the kernel's workgroup memory within the
 // element cap of adapter/slow_device.ts, so each variant compiles in seconds.
 faultsCaughtTests("tiled", TILED_FAULTS);
-// The tiled absorbed kernel's faults again in gpu-class plans, whose loops are unrolled in
-// the source after the fault is planted (kernels/unroll.ts): each copy carries the fault.
-// Not on the GL fallback, where a gpu-class plan's workgroup memory compiles for minutes.
-faultsCaughtTests(
-  "tiled unrolled (gpu-class plan)",
-  TILED_FAULTS.filter((f) => f.apply.kind === "source" && f.apply.file === "absorbed_tiled.wgsl"),
-  { deviceClass: "gpu", skip: slowOnGlFallback("a gpu-class plan's workgroup memory") },
-);
+// Every fault again in gpu-class plans, whose loops are unrolled in the source after the
+// fault is planted (kernels/unroll.ts): each copy carries the fault. Not on the GL fallback,
+// where a gpu-class plan's workgroup memory compiles for minutes.
+faultsCaughtTests("tiled unrolled (gpu-class plan)", TILED_FAULTS, {
+  deviceClass: "gpu",
+  skip: slowOnGlFallback("a gpu-class plan's workgroup memory"),
+});
 
 Deno.test("tiled fault ids are unique and distinct from the bundled kernel's", async () => {
   const { FAULTS } = await import("../parity/faults.ts");

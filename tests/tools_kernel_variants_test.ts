@@ -22,6 +22,7 @@ Deno.test("every kernel variant applies to its shipped file and changes it", asy
     "rolled",
     "rg1",
     "fa2conflicts",
+    "fa2rolled",
     "fa2forward",
   ]);
   for (const v of KERNEL_VARIANTS) {
@@ -80,7 +81,7 @@ const CASES: Record<string, { backend: string; layout: LayoutRequest }> = {
  * Variants of a choice only gpu-class plans make: timed against a gpu-class plan (here the
  * adapter's caps as a GPU's), where the shipped kernel has its loops unrolled.
  */
-const GPU_CLASS_VARIANTS = new Set(["rolled"]);
+const GPU_CLASS_VARIANTS = new Set(["rolled", "fa2rolled"]);
 
 gpuTest("each kernel variant computes the shipped kernel's outputs, bit for bit", async () => {
   const spec = presetSpec("tiny");

@@ -109,6 +109,15 @@ export const KERNEL_VARIANTS: readonly KernelTextVariant[] = [
     ab: ["--case", "path=expanded;sq=256", "--backend", "wgsl-expanded-tiled"],
   },
   {
+    name: "fa2rolled",
+    file: "expanded_fa2.wgsl",
+    description:
+      "the 4 x 4 micro-tile's constant-trip loops left as loops on a GPU (no // @unroll)",
+    edits: [{ pattern: " // @unroll", replacement: "" }],
+    // The 4096-token prefill: the case with the FMA target, where the micro-tile's loops run most.
+    ab: ["--matrix", "gpu", "--case", "path=expanded;sq=4096", "--backend", "wgsl-expanded-tiled"],
+  },
+  {
     name: "fa2forward",
     file: "expanded_fa2.wgsl",
     description: "query tiles in sequence order (shortest causal tiles first), not longest first",

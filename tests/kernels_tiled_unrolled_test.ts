@@ -1,0 +1,194 @@
+/**
+ * wgsl-absorbed-tiled and wgsl-expanded-tiled as a gpu-class device plans them: their
+ * `// @unroll` loops unrolled in the source (kernels/unroll.ts; adapter/backends.ts sets
+ * the variant's `unrolledLoops` on gpu-class devices only), run on this machine's adapter
+ * against the float64 reference: tiny layouts in f32 and f16, DeepSeek-V2-Lite decode, MTP
+ * and prefill, NaN poison in keys a row must not see, and proof that the unrolled source is
+ * what runs (a marked loop the unroller refuses fails a gpu-class run and not a cpu-class
+ * one).
+ */
+import assert from "node:assert/strict";
+import { presetSpec } from "../adapter/presets.ts";
+import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
+import type { DeviceCaps, LayoutRequest } from "../adapter/types.ts";
+import { runAttention } from "../kernels/attention.ts";
+import type { SourceMutation } from "../kernels/source.ts";
+import { makeAttentionInputs } from "../reference/inputs.ts";
+import {
+  caseLabel,
+  checkPoisonOn,
+  parityOn,
+  planOn,
+  TINY_LAYOUTS,
+} from "./backend_parity_helpers.ts";
+import {
+  CAPS,
+  cpuClassCaps,
+  gpu,
+  gpuClassCaps,
+  gpuTest,
+  nameWithReason,
+  slowOnGlFallback,
+} from "./gpu_helpers.ts";
+
+const BACKEND = "wgsl-absorbed-tiled";
+/** The adapter's caps as a gpu-class device gives them (no loop budget, a GPU's name). */
+const GPU_CAPS: DeviceCaps | null = CAPS === null ? null : gpuClassCaps(CAPS);
+/**
+ * On the GL fallback a gpu-class plan has no workgroup-element cap (adapter/slow_device.ts:
+ * the cap follows the adapter, and these caps name a GPU), so its tiles compile for minutes
+ * there; lavapipe (CI) runs them in seconds.
+ */
+const SKIP = CAPS === null
+  ? "no WebGPU adapter"
+  : slowOnGlFallback("a gpu-class plan's workgroup memory");
+
+gpuTest(
+  "tiled, unrolled (gpu-class plans): every tiny layout in f32 and f16 matches the reference",
+  async (t) => {
+    for (const dtype of ["f32", "f16"] as const) {
+      for (const layout of TINY_LAYOUTS) {
+        const c = { preset: "tiny", dtype, layout, caps: GPU_CAPS };
+        const p = planOn(BACKEND, c);
+        const why = typeof p === "string" ? p : null;
+        await t.step({
+          name: nameWithReason(caseLabel(c), why),
+          ignore: why !== null,
+          fn: async () => {
+            if (typeof p === "string") return;
+            assert.equal(p.plan.variant.unrolledLoops, true, "a gpu-class plan unrolls");
+            await parityOn(BACKEND, c);
+          },
+        });
+      }
+    }
+  },
+  { skip: SKIP },
+);
+
+gpuTest(
+  "tiled, unrolled: DeepSeek-V2-Lite decode (b 2, 300 keys) and MTP (2 queries) match the reference",
+  async () => {
+    const layouts: LayoutRequest[] = [
+      { kind: "bshd", batch: 2, seqQ: 1, seqK: 300, causal: true },
+      { kind: "bshd", batch: 1, seqQ: 2, seqK: 200, causal: true },
+    ];
+    for (const layout of layouts) {
+      await parityOn(BACKEND, { preset: "deepseek-v2-lite", dtype: "f32", layout, caps: GPU_CAPS });
+    }
+  },
+  { skip: SKIP ?? slowOnGlFallback("model widths of the tiled kernel") },
+);
+
+gpuTest(
+  "tiled, unrolled: NaN and Inf in keys a row does not see never reach it",
+  async () => {
+    // MTP: key 39 is a causal future key of query 0, which shares its workgroup and tile.
+    const poison = {
+      layout: { kind: "bshd", batch: 1, seqQ: 2, seqK: 40, causal: true } as const,
+      keys: [39],
+      nanRows: [1],
+    };
+    for (const value of [NaN, Infinity]) {
+      await checkPoisonOn(BACKEND, poison, { dtype: "f32", value, caps: GPU_CAPS });
+    }
+  },
+  { skip: SKIP },
+);
+
+const FA2 = "wgsl-expanded-tiled";
+
+gpuTest(
+  "FA2, unrolled (gpu-class plans): causal prefill with partial tiles, packed THD and decode in f32 and f16",
+  async (t) => {
+    const layouts: LayoutRequest[] = [
+      // query tiles of 64 + 6 (or smaller: the plan's SM count), key tiles of 32 + 32 + 26
+      { kind: "bshd", batch: 2, seqQ: 70, seqK: 90, causal: true },
+      {
+        kind: "thd",
+        cuSeqlensQ: [0, 5, 75],
+        cuSeqlensK: [0, 9, 100],
+        cuSeqlensQPadded: [0, 8, 80],
+        cuSeqlensKPadded: [0, 12, 104],
+        causal: true,
+      },
+      { kind: "bshd", batch: 2, seqQ: 1, seqK: 8, kvLens: [0, 5], causal: true },
+    ];
+    for (const dtype of ["f32", "f16"] as const) {
+      for (const layout of layouts) {
+        const c = { preset: "tiny", dtype, layout, caps: GPU_CAPS };
+        const p = planOn(FA2, c);
+        const why = typeof p === "string" ? p : null;
+        await t.step({
+          name: nameWithReason(caseLabel(c), why),
+          ignore: why !== null,
+          fn: async () => {
+            if (typeof p === "string") return;
+            assert.equal(p.plan.variant.unrolledLoops, true, "a gpu-class plan unrolls");
+            await parityOn(FA2, c, { seed: 7 });
+          },
+        });
+      }
+    }
+  },
+  { skip: SKIP },
+);
+
+gpuTest(
+  "FA2, unrolled: a DeepSeek-V2-Lite causal prefill (100 x 100) matches the reference",
+  () =>
+    parityOn(FA2, {
+      preset: "deepseek-v2-lite",
+      dtype: "f32",
+      layout: { kind: "bshd", batch: 1, seqQ: 100, seqK: 100, causal: true },
+      caps: GPU_CAPS,
+    }, { seed: 7 }),
+  { skip: SKIP ?? slowOnGlFallback("model widths of the FA2 kernel") },
+);
+
+gpuTest(
+  "FA2, unrolled: NaN and Inf in keys a row does not see never reach it",
+  async () => {
+    // Causal 70 x 70: key 66 is seen by queries 66..69 only.
+    const poison = {
+      layout: { kind: "bshd", batch: 1, seqQ: 70, seqK: 70, causal: true } as const,
+      keys: [66],
+      nanRows: [66, 67, 68, 69],
+    };
+    for (const value of [NaN, Infinity]) {
+      await checkPoisonOn(FA2, poison, { dtype: "f32", value, caps: GPU_CAPS });
+    }
+  },
+  { skip: SKIP },
+);
+
+for (
+  const [backend, file, layout] of [
+    [BACKEND, "absorbed_tiled.wgsl", { kind: "bshd", batch: 1, seqQ: 1, seqK: 40, causal: true }],
+    [FA2, "expanded_fa2.wgsl", { kind: "bshd", batch: 1, seqQ: 20, seqK: 20, causal: true }],
+  ] as const
+) {
+  gpuTest(
+    `${backend}: the unrolled source is what a gpu-class plan runs, and a cpu-class plan runs the loops as written`,
+    async () => {
+      // A marked loop the unroller refuses (it breaks), in a function nothing calls: valid
+      // WGSL as written, an error once unrolled.
+      const mutate: SourceMutation = (f, src) =>
+        f !== file ? src : src +
+          "\nfn unroll_probe() {\n  for (var i = 0u; i < 2u; i++) { // @unroll\n    break;\n  }\n}\n";
+      const spec = presetSpec("tiny");
+      const planFor = (caps: DeviceCaps) =>
+        gpuPlanOf(resolve({ spec, dtype: "f32", backend, layout }, caps));
+      const run = async (caps: DeviceCaps) => {
+        const plan = planFor(caps);
+        const inputs = makeAttentionInputs(spec, plan.layout, { seed: 3 });
+        return await runAttention(await gpu(), plan, { spec, inputs, mutate });
+      };
+      await assert.rejects(() => run(GPU_CAPS!), /may not break or continue/);
+      const cpu = cpuClassCaps(CAPS!);
+      assert.equal(planFor(cpu).variant.unrolledLoops, undefined);
+      await run(cpu); // compiles and runs: the marker is a comment there
+    },
+    { skip: SKIP },
+  );
+}
