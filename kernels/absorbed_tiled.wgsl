@@ -66,9 +66,12 @@
 // (adapter/tiled_plan.ts tiledLoopIterations) is exact; the constant-trip loops (over
 // rows, chunk halves, a tile's STAGE_N chunks, a q segment's QSEG chunks and a pair's
 // SEGS partials) should be unrolled: their arrays (acc, qreg, pre) stay in registers
-// only with constant indices. A GPU compiler unrolls them; Mesa does up to about 18
-// trips at these bodies and runs longer ones (a 32-row group) as loops, which the
-// count includes (TILED_UNROLLED_TRIPS).
+// only with constant indices. Each carries `// @unroll`: on a gpu-class device the
+// harness unrolls it in the source (kernels/unroll.ts), because wgpu bounds every loop
+// it emits with a counter of its own and a GPU driver then cannot see the trip count;
+// on a cpu-class device they stay loops, Mesa unrolls up to about 18 trips at these
+// bodies and runs longer ones (a 32-row group) as loops, which the count includes
+// (TILED_UNROLLED_TRIPS).
 //
 // NaN: keys past the split's end are staged as zeros; keys inside the tile that a
 // row must not see (causal future keys of the tile's earlier queries) keep their

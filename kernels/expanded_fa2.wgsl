@@ -30,7 +30,11 @@
 // and the read-only tables (workgroup-uniform); nothing returns before a barrier; a
 // barrier separates every stage from the reads of the previous one.
 // Loops and a loop budget: every loop the device's limiter counts has a runtime trip
-// count (adapter/tiled_plan.ts fa2LoopIterations counts them).
+// count (adapter/tiled_plan.ts fa2LoopIterations counts them). The constant-trip loops
+// over the micro-tile (4 rows, CPT columns) index the register arrays s and acc: they
+// carry `// @unroll`, and on a gpu-class device the harness unrolls them in the source
+// (kernels/unroll.ts: wgpu's own loop counter would hide their trip counts from the
+// driver, and acc would leave registers); on a cpu-class device they stay loops.
 
 alias store_t = f32; // @dtype storage type of q, k and v
 alias acc_t = f32; // accumulation type of scores and outputs (always f32)
