@@ -8,6 +8,7 @@
 //   that message, the rest of the suite runs).
 import assert from "node:assert/strict";
 import { browserTestName, chromiumMissing, runHarness } from "./browser_helpers.ts";
+import { loadKernel } from "../kernels/source.ts";
 
 const ignore = chromiumMissing() !== null;
 
@@ -183,6 +184,33 @@ Deno.test({
       // SwiftShader has subgroups: the tiled kernel's subgroup variant is compiled too.
       assert.match(ok.stdout, /^ok {4}absorbed_tiled\.wgsl \(f32, subgroups\)$/m);
       assert.doesNotMatch(ok.stdout, /^error/m);
+      // The tiled kernels as a gpu-class plan compiles them, loops unrolled in the source
+      // (kernels/unroll.ts): Tint reads the unrolled form too (V2-Lite widths, f32; the
+      // subgroup line taken out, as the unrolled files are the plain variant).
+      const unrolled: [string, Record<string, number>][] = [
+        ["absorbed_tiled.wgsl", {
+          WG: 128,
+          HT: 16,
+          QT: 1,
+          KT: 8,
+          RG: 1,
+          KEY_VEC4: 144,
+          VAL_VEC4: 128,
+        }],
+        ["expanded_fa2.wgsl", { QK_VEC4: 48, V_VEC4: 32, BQ: 64, BK: 32, WG: 128 }],
+      ];
+      const files: string[] = [];
+      for (const [name, params] of unrolled) {
+        const k = await loadKernel(name, { dtype: "f32", params, unroll: true });
+        assert.doesNotMatch(k.code, /^\s*for \(.*\/\/ @unroll/m, `${name}: unrolled`);
+        const path = `${dir}/unrolled_${name}`;
+        await Deno.writeTextFile(path, k.code.replace("// @enable-subgroups", ""));
+        files.push(path);
+      }
+      const u = await runHarness(["compile", "--runtime", "chromium", "--dtype", "f32", ...files]);
+      assert.equal(u.code, 0, u.stdout + u.stderr);
+      assert.match(u.stdout, /^ok {4}.*unrolled_absorbed_tiled\.wgsl \(f32\)$/m);
+      assert.match(u.stdout, /^ok {4}.*unrolled_expanded_fa2\.wgsl \(f32\)$/m);
     } finally {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
