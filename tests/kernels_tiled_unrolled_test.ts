@@ -43,13 +43,21 @@ const SKIP = CAPS === null
   ? "no WebGPU adapter"
   : slowOnGlFallback("a gpu-class plan's workgroup memory");
 
-gpuTest(
-  "tiled, unrolled (gpu-class plans): every tiny layout in f32 and f16 matches the reference",
-  async (t) => {
+/**
+ * One step per tiny layout and dtype: the gpu-class plan of `backend` unrolls, and matches
+ * the float64 reference.
+ */
+function unrolledTinyParity(
+  name: string,
+  backend: string,
+  layouts: readonly LayoutRequest[],
+  seed?: number,
+): void {
+  gpuTest(name, async (t) => {
     for (const dtype of ["f32", "f16"] as const) {
-      for (const layout of TINY_LAYOUTS) {
+      for (const layout of layouts) {
         const c = { preset: "tiny", dtype, layout, caps: GPU_CAPS };
-        const p = planOn(BACKEND, c);
+        const p = planOn(backend, c);
         const why = typeof p === "string" ? p : null;
         await t.step({
           name: nameWithReason(caseLabel(c), why),
@@ -57,13 +65,18 @@ gpuTest(
           fn: async () => {
             if (typeof p === "string") return;
             assert.equal(p.plan.variant.unrolledLoops, true, "a gpu-class plan unrolls");
-            await parityOn(BACKEND, c);
+            await parityOn(backend, c, { seed });
           },
         });
       }
     }
-  },
-  { skip: SKIP },
+  }, { skip: SKIP });
+}
+
+unrolledTinyParity(
+  "tiled, unrolled (gpu-class plans): every tiny layout in f32 and f16 matches the reference",
+  BACKEND,
+  TINY_LAYOUTS,
 );
 
 gpuTest(
@@ -98,40 +111,23 @@ gpuTest(
 
 const FA2 = "wgsl-expanded-tiled";
 
-gpuTest(
+unrolledTinyParity(
   "FA2, unrolled (gpu-class plans): causal prefill with partial tiles, packed THD and decode in f32 and f16",
-  async (t) => {
-    const layouts: LayoutRequest[] = [
-      // query tiles of 64 + 6 (or smaller: the plan's SM count), key tiles of 32 + 32 + 26
-      { kind: "bshd", batch: 2, seqQ: 70, seqK: 90, causal: true },
-      {
-        kind: "thd",
-        cuSeqlensQ: [0, 5, 75],
-        cuSeqlensK: [0, 9, 100],
-        cuSeqlensQPadded: [0, 8, 80],
-        cuSeqlensKPadded: [0, 12, 104],
-        causal: true,
-      },
-      { kind: "bshd", batch: 2, seqQ: 1, seqK: 8, kvLens: [0, 5], causal: true },
-    ];
-    for (const dtype of ["f32", "f16"] as const) {
-      for (const layout of layouts) {
-        const c = { preset: "tiny", dtype, layout, caps: GPU_CAPS };
-        const p = planOn(FA2, c);
-        const why = typeof p === "string" ? p : null;
-        await t.step({
-          name: nameWithReason(caseLabel(c), why),
-          ignore: why !== null,
-          fn: async () => {
-            if (typeof p === "string") return;
-            assert.equal(p.plan.variant.unrolledLoops, true, "a gpu-class plan unrolls");
-            await parityOn(FA2, c, { seed: 7 });
-          },
-        });
-      }
-    }
-  },
-  { skip: SKIP },
+  FA2,
+  [
+    // query tiles of 64 + 6 (or smaller: the plan's SM count), key tiles of 32 + 32 + 26
+    { kind: "bshd", batch: 2, seqQ: 70, seqK: 90, causal: true },
+    {
+      kind: "thd",
+      cuSeqlensQ: [0, 5, 75],
+      cuSeqlensK: [0, 9, 100],
+      cuSeqlensQPadded: [0, 8, 80],
+      cuSeqlensKPadded: [0, 12, 104],
+      causal: true,
+    },
+    { kind: "bshd", batch: 2, seqQ: 1, seqK: 8, kvLens: [0, 5], causal: true },
+  ],
+  7,
 );
 
 gpuTest(
