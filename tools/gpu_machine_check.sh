@@ -20,7 +20,7 @@
 # 64 MiB (53.6 MiB at Deno 2.9.6: the binary 28 MiB, the npm cache 21 MiB) and shows how to dry
 # run this script locally.
 #
-# Steps (pick with STEPS, default "devices bench ab smoke tests"; they always run in this order,
+# Steps (pick with STEPS, default "devices bench ab splits smoke tests"; they always run in this order,
 # most wanted first: the bench is what only a GPU can give (issue 13's GPU targets), the smoke
 # run makes the device's baseline, and CI runs the tests on lavapipe anyway; on the H100 in
 # session 2 the tests alone took 151-160 s):
@@ -44,7 +44,7 @@
 #            (MLA_HARNESS_SM_COUNT=1), against the bench step's 16-query tiles, and
 #            (ab_dense_decode) the headline dense decodes on the FA2 kernel
 #            (wgsl-expanded-tiled), against the bench step's lane kernel (wgsl-expanded)
-#   splits   (only when named in STEPS) `main.ts run --matrix tools/gpu_splits_matrix.json
+#   splits   (in the defaults since session 31: its runs now warm up) `main.ts run --matrix tools/gpu_splits_matrix.json
 #            --repeats 20`: the headline absorbed decode on the tiled kernel at forced KV
 #            splits 8-64 against the adapter's choice, each checked against the reference;
 #            keeps splits/summary.md (kernel medians in its "Slowest" table)
@@ -70,7 +70,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 ROOT=$PWD
 
-STEPS=${STEPS:-devices bench ab smoke tests}
+STEPS=${STEPS:-devices bench ab splits smoke tests}
 OUT=${OUT:-out/gpu_machine}
 mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)
 WORK=${WORK:-/tmp/gpu_machine_work}
