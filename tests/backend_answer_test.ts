@@ -147,7 +147,13 @@ Deno.test("every bad field is named once, with one message, in the contract's te
   const q = query(LAVAPIPE_CAPS);
   const answer = {
     ...GOOD,
-    variant: { ...GOOD.variant, workgroupSize: -1.5, subgroups: "yes", family: 7 },
+    variant: {
+      ...GOOD.variant,
+      workgroupSize: -1.5,
+      subgroups: "yes",
+      unrolledLoops: 1,
+      family: 7,
+    },
     buffers: [{ name: "x", bytes: 4 }, null, { name: "x", bytes: NaN }],
     keyWidth: Infinity,
   };
@@ -160,8 +166,10 @@ Deno.test("every bad field is named once, with one message, in the contract's te
       'keyWidth: "Infinity"',
       "variant.family: 7",
       'variant.subgroups: "yes"',
+      "variant.unrolledLoops: 1",
       "variant.workgroupSize: -1.5",
     ]);
+    assert.match(e.message, /variant\.unrolledLoops: 1 must be true or false when set/);
     assert.match(e.message, /variant\.subgroups: "yes" must be true or false when set/);
     assert.match(e.message, /buffers\[2\]\.name: "x" is listed twice/);
     return true;

@@ -356,6 +356,42 @@ gpuTest("kit.compile applies a user kernel's line switches, as kit.kernel does",
 });
 
 gpuTest(
+  "kit.compile unrolls a user kernel's // @unroll loops when the plan asks (unrolledLoops)",
+  async () => {
+    const ctx = await gpu();
+    const kit = (unroll: boolean) =>
+      new LaunchKit(ctx.device, ctx.device.createCommandEncoder(), {
+        dtype: "f32",
+        path: "absorbed",
+        unroll,
+        cache: pipelineCacheOf(ctx),
+        timer: null,
+        owned: [],
+      });
+    // A loop the unroller refuses (it breaks): valid WGSL as written.
+    const code = [
+      "@group(0) @binding(0) var<storage, read_write> o: array<u32>;",
+      "const N: u32 = 3u;",
+      "@compute @workgroup_size(1)",
+      "fn main() {",
+      "  for (var i = 0u; i < N; i++) { // @unroll",
+      "    if (o[i] == 0u) { break; }",
+      "  }",
+      "}",
+    ].join("\n");
+    const source = { fileName: "mine.wgsl", code };
+    assert.ok(await kit(false).compile(source, "main"));
+    await assert.rejects(
+      () => kit(true).compile(source, "main"),
+      /line 5: a \/\/ @unroll loop's body may not break/,
+    );
+    // Without the break it unrolls and compiles.
+    const fine = { fileName: "mine.wgsl", code: code.replace("{ break; }", "{ o[i] = 1u; }") };
+    assert.ok(await kit(true).compile(fine, "main"));
+  },
+);
+
+gpuTest(
   "kit.dispatch: a backend's own pass takes its options' role, a harness pass the adapter's",
   async () => {
     const ctx = await gpu();
