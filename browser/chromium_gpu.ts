@@ -14,6 +14,7 @@ import type {
   LayerWeights,
   Tensor,
 } from "../adapter/types.ts";
+import { environmentCapsOverrides } from "../gpu/device.ts";
 import { NoAdapterError } from "../gpu/errors.ts";
 import type { RemoteRun, RemoteRunOptions } from "../gpu/runtime.ts";
 import { bundleBackendModule, pageBundle } from "./bundle.ts";
@@ -109,7 +110,7 @@ export class ChromiumGpu {
     this.#page = parts.page;
     this.#server = parts.server;
     this.#options = options;
-    this.caps = parts.init.caps;
+    this.caps = { ...parts.init.caps, ...environmentCapsOverrides() };
     this.identity = identityOf(parts.browser, parts.init);
   }
 
@@ -119,6 +120,9 @@ export class ChromiumGpu {
    * has no WebGPU adapter).
    */
   static async start(options: ChromiumGpuOptions = {}): Promise<ChromiumGpu> {
+    // MLA_HARNESS_SM_COUNT / MLA_HARNESS_DEVICE_CLASS: read (and a bad value refused)
+    // before any browser starts; added to the page's caps, which read no environment.
+    environmentCapsOverrides();
     const where = findChromium(options.chromium);
     const server = PageServer.start(await pageBundle());
     try {
@@ -317,7 +321,7 @@ export class ChromiumGpu {
     const { browser, page, init } = await openPage(this.#browser.path, this.#server, this.#options);
     this.#browser = browser;
     this.#page = page;
-    this.caps = init.caps;
+    this.caps = { ...init.caps, ...environmentCapsOverrides() };
     this.identity = identityOf(browser, init);
     this.#lost = false;
     await this.#loadUserBackends();

@@ -184,6 +184,31 @@ const denoEnvironment: GpuEnvironment = {
 let environment: GpuEnvironment = denoEnvironment;
 
 /**
+ * The user's settings for the device from this process's environment (MLA_HARNESS_SM_COUNT,
+ * MLA_HARNESS_DEVICE_CLASS) as caps fields, for a device whose caps are read elsewhere: a
+ * browser page reads no environment, so `--runtime chromium` adds these to the page's caps
+ * on the Deno side (browser/chromium_gpu.ts), where the plans are made. A bad value throws
+ * the same ConfigError as for a device of this process.
+ *
+ * @example
+ * ```ts
+ * import { environmentCapsOverrides } from "./device.ts";
+ * environmentCapsOverrides(); // {} when neither variable is set
+ * ```
+ */
+export function environmentCapsOverrides(): Pick<
+  DeviceCaps,
+  "smCount" | "smCountFrom" | "deviceClass" | "deviceClassFrom"
+> {
+  const smCount = smCountFromEnv();
+  const deviceClass = deviceClassFromEnv();
+  return {
+    ...(smCount === undefined ? {} : { smCount, smCountFrom: SM_COUNT_ENV }),
+    ...(deviceClass === undefined ? {} : { deviceClass, deviceClassFrom: DEVICE_CLASS_ENV }),
+  };
+}
+
+/**
  * Replace the runtime environment of gpu/ (a browser page); `null` restores Deno's.
  *
  * @example

@@ -48,3 +48,49 @@ for (const [backend, path, more] of CASES) {
     },
   });
 }
+
+Deno.test({
+  name: browserTestName(
+    "MLA_HARNESS_DEVICE_CLASS=gpu with --runtime chromium: Chromium's device planned as a GPU (unrolled tiled decode) matches the reference",
+  ),
+  ignore,
+  fn: async () => {
+    const out = await Deno.makeTempDir({ prefix: "mla-tiled-gpu-class-" });
+    try {
+      // The page reads no environment: the class and SM count are added on the Deno side,
+      // where the plans are made (gpu/device.ts environmentCapsOverrides); a gpu-class plan
+      // of the tiled decode unrolls its loops (kernels/unroll.ts), so Tint compiles and
+      // SwiftShader runs the unrolled source here.
+      const r = await runHarness([
+        "run",
+        "--runtime",
+        "chromium",
+        "--backend",
+        "wgsl-absorbed-tiled",
+        "--filter",
+        "preset=tiny;dtype=f32;path=absorbed;layout=bshd;sq=1;b=3",
+        "--repeats",
+        "0",
+        "--out",
+        out,
+      ], { MLA_HARNESS_DEVICE_CLASS: "gpu", MLA_HARNESS_SM_COUNT: "132" });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /^(\d+)\/\1 cases: \1 pass, 0 fail, 0 unexpected, 0 error;/m);
+      const report = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
+      const a = report.fingerprint.adapter;
+      assert.deepEqual(
+        [a.deviceClass, a.deviceClassFrom, a.smCount, a.smCountFrom],
+        ["gpu", "MLA_HARNESS_DEVICE_CLASS", 132, "MLA_HARNESS_SM_COUNT"],
+      );
+      assert.ok(report.results.length >= 1);
+      // A bad value is refused before any browser starts, exit 2, naming the variable.
+      const bad = await runHarness(["run", "--runtime", "chromium", "--out", `${out}/bad`], {
+        MLA_HARNESS_DEVICE_CLASS: "tpu",
+      });
+      assert.equal(bad.code, 2, bad.stdout + bad.stderr);
+      assert.match(bad.stderr, /MLA_HARNESS_DEVICE_CLASS: "tpu" must be "cpu" or "gpu"/);
+    } finally {
+      await Deno.remove(out, { recursive: true }).catch(() => {});
+    }
+  },
+});
