@@ -43,11 +43,15 @@ import {
 } from "./gemm_plan.ts";
 import {
   FA2_KEY_TILE,
+  fa2Grid,
+  fa2KeysPerSplit,
+  fa2KvSplits,
   fa2LoopIterations,
   fa2MaxKeys,
   fa2QueryTile,
   fa2WorkgroupBytes,
   fa2WorkgroupSize,
+  TILED_DEFAULT_SMS,
   tiledKvSplits,
   tiledLoopIterations,
   tiledMaxKeys,
@@ -1205,20 +1209,44 @@ const expandedTiled: Backend = {
           "use backend wgsl-expanded",
       });
     }
-    const buffers = denseBuffers(spec, layout, dtype);
+    const longest = maxKLen(layout);
+    // KV splits: a GPU's decode grid (one tile per sequence and head) fills its SMs
+    // through them; a cpu-class device runs one unless the case forces more.
+    const cls = deviceClassOf(q.caps);
+    const kvSplits = q.kvSplits ?? fa2KvSplits({
+      workgroups: fa2Grid(layout.seqs.map((s) => s.qLen), spec.numHeads, queryTile),
+      maxKLen: longest,
+      smCount: cls?.kind === "gpu" ? cls.smCount ?? TILED_DEFAULT_SMS : null,
+    });
+    const splitsValid = Number.isInteger(kvSplits) && kvSplits >= 1 && kvSplits <= 64;
+    if (!splitsValid) {
+      reasons.push({
+        code: "variant.kv-splits",
+        message: `kvSplits = ${kvSplits} must be an integer in [1, 64]`,
+      });
+    }
+    const rowsOut = layout.totalQ * spec.numHeads;
+    const buffers = [
+      ...denseBuffers(spec, layout, dtype),
+      ...(splitsValid && kvSplits > 1
+        ? [
+          { name: "out_part", bytes: kvSplits * rowsOut * spec.vChannels * 4 },
+          { name: "lse_part", bytes: kvSplits * rowsOut * 4 },
+        ]
+        : []),
+    ];
     reasons.push(...limitReasons(q, buffers, workgroupSize, new Set(["k", "v"])));
     const budget = loopBudgetOf(q.caps);
-    const longest = maxKLen(layout);
-    const iterations = fa2LoopIterations(shape, longest, queryTile);
+    const keysPerSplit = fa2KeysPerSplit(longest, splitsValid ? kvSplits : 1);
+    const iterations = fa2LoopIterations(shape, keysPerSplit, queryTile);
     if (budget !== null && iterations > budget) {
+      const fit = fa2MaxKeys(shape, budget, queryTile);
       reasons.push({
         code: "device.loop-budget",
-        message: `one expanded-tiled invocation would walk ${longest} keys in ` +
+        message: `one expanded-tiled invocation would walk ${keysPerSplit} keys in ` +
           `${iterations} loop iterations, over this device's loop ` +
-          `budget of ${budget} (it would silently drop keys); at most ` +
-          `${
-            fa2MaxKeys(shape, budget, queryTile)
-          } keys fit: the kernel has no KV splits, use shorter ` +
+          `budget of ${budget} (it would silently drop keys); at most ${fit} keys fit in ` +
+          `one split: use kvSplits >= ${Math.ceil(longest / Math.max(1, fit))}, shorter ` +
           "sequences or backend wgsl-absorbed",
       });
     }
@@ -1232,7 +1260,7 @@ const expandedTiled: Backend = {
         dtype,
         workgroupSize,
         headsPerTile: 1,
-        kvSplits: 1,
+        kvSplits,
         queryTile,
         headsPerInvocation: 1,
         keysPerBlock: FA2_KEY_TILE,
@@ -1327,6 +1355,7 @@ export const BUNDLED_KERNEL_FILES: Readonly<Record<BundledGpuBackendId, readonly
     "expand_kv.wgsl",
     "cache_texture.wgsl",
     "expanded_fa2.wgsl",
+    "combine.wgsl",
   ],
   "wgsl-absorbed-gemm": [
     "absorb_q.wgsl",

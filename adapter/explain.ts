@@ -17,6 +17,7 @@ import {
   FA2_QUERY_TILES,
   FA2_WORKGROUPS_PER_SM,
   fa2Grid,
+  fa2KeysPerSplit,
   fa2QueryTile,
   fa2WorkgroupElements,
   tiledQSegment,
@@ -367,7 +368,12 @@ function fa2Lines(
   const cap = workgroupElementCap(caps);
   const c = fa2QueryTile({ queryLens, heads, smCount, shape, maxWorkgroupElements: cap });
   const head = `  query tiles: ${v.queryTile} queries x 1 head per workgroup ` +
-    `(${v.workgroupSize} invocations): ${c.workgroups} workgroups`;
+    `(${v.workgroupSize} invocations): ${c.workgroups} workgroups` +
+    (v.kvSplits > 1
+      ? ` x ${v.kvSplits} KV splits of up to ${
+        fa2KeysPerSplit(Math.max(0, ...layout.seqs.map((s) => s.kLen)), v.kvSplits)
+      } keys, merged by combine.wgsl`
+      : "");
   if (c.elementCap !== null) {
     return [
       `${head}; ${

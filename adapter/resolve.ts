@@ -126,7 +126,7 @@ export function forcedSplitsReason(
     code: KV_SPLITS_CODE,
     message: `the case forces ${forced} KV split(s), but ${backend} plans ${planned}: it ` +
       "does not split keys that way; leave the splits to the adapter (matrix axis splits 0, or " +
-      "no --kv-splits) or use a backend with KV splits (wgsl-absorbed, wgsl-absorbed-tiled)",
+      "no --kv-splits) or use a backend with KV splits (wgsl-absorbed, wgsl-absorbed-tiled, wgsl-expanded-tiled)",
   };
 }
 

@@ -393,6 +393,56 @@ export const FA2_QUERY_TILE = FA2_QUERY_TILES[0];
 export const FA2_KEY_TILE = 32;
 /** Workgroups per SM the FA2 grid should reach before a smaller query tile is taken. */
 export const FA2_WORKGROUPS_PER_SM = 2;
+/** Smallest key share of one FA2 KV split: 8 key tiles (fewer cost more in combine). */
+export const FA2_MIN_KEYS_PER_SPLIT = 256;
+
+/**
+ * KV splits of expanded_fa2.wgsl on a device of `smCount` SMs (null: a cpu-class device,
+ * which gets 1): where the grid of query tiles x heads is under
+ * {@link FA2_WORKGROUPS_PER_SM} workgroups per SM (a decode: one tile per sequence and
+ * head), enough splits to reach it, each at least {@link FA2_MIN_KEYS_PER_SPLIT} keys, at
+ * most {@link TILED_MAX_SPLITS}.
+ *
+ * @example
+ * ```ts
+ * import { fa2KvSplits } from "./tiled_plan.ts";
+ * // V2-Lite dense decode, b 4 (64 workgroups), 4096 keys, 132 SMs: 264 / 64 -> 5.
+ * fa2KvSplits({ workgroups: 64, maxKLen: 4096, smCount: 132 }); // 5
+ * fa2KvSplits({ workgroups: 1024, maxKLen: 4096, smCount: 132 }); // 1 (a 4096 prefill)
+ * fa2KvSplits({ workgroups: 64, maxKLen: 300, smCount: 132 }); // 1 (too few keys)
+ * ```
+ */
+export function fa2KvSplits(
+  o: { workgroups: number; maxKLen: number; smCount: number | null },
+): number {
+  if (o.smCount === null) return 1;
+  const target = FA2_WORKGROUPS_PER_SM * o.smCount;
+  if (o.workgroups >= target) return 1;
+  return Math.max(
+    1,
+    Math.min(
+      Math.ceil(target / Math.max(1, o.workgroups)),
+      Math.floor(o.maxKLen / FA2_MIN_KEYS_PER_SPLIT),
+      TILED_MAX_SPLITS,
+    ),
+  );
+}
+
+/**
+ * Keys one split of expanded_fa2.wgsl walks at most: all of them in one split, else the
+ * keys shared in whole key tiles (as the kernel's `share`), never more than there are.
+ *
+ * @example
+ * ```ts
+ * import { fa2KeysPerSplit } from "./tiled_plan.ts";
+ * fa2KeysPerSplit(300, 3); // 128 (100 rounded up to 4 tiles of 32)
+ * fa2KeysPerSplit(300, 1); // 300
+ * ```
+ */
+export function fa2KeysPerSplit(keys: number, splits: number): number {
+  if (splits <= 1) return keys;
+  return Math.min(keys, Math.ceil(Math.ceil(keys / splits) / FA2_KEY_TILE) * FA2_KEY_TILE);
+}
 
 /**
  * Invocations of expanded_fa2.wgsl at a query tile: BQ / 4 query micro-rows x 8 key

@@ -117,7 +117,7 @@ export function explainCommand(probe: CapsProbe) {
     .option("--backend-module <path>", BACKEND_MODULE_HELP, collect, [] as string[])
     .option(
       "--kv-splits <n>",
-      "force KV splits (wgsl-absorbed, wgsl-absorbed-tiled; a backend whose plan runs another count is unsupported: variant.kv-splits)",
+      "force KV splits (wgsl-absorbed, wgsl-absorbed-tiled, wgsl-expanded-tiled; a backend whose plan runs another count is unsupported: variant.kv-splits)",
       parsePositiveInt,
     )
     .option(

@@ -3,7 +3,10 @@
 // BQ queries x 1 head per workgroup, K then V staged in workgroup memory, 4x4 register
 // micro-tiles. BQ is 64, or 32 or 16 where 64-query tiles would leave a GPU's SMs idle
 // (adapter/tiled_plan.ts fa2QueryTile): a causal prefill lasts as long as its longest
-// tile, so a short one on many SMs wants more, shorter tiles.
+// tile, so a short one on many SMs wants more, shorter tiles. Where even 16-query tiles
+// leave a GPU's SMs idle (a decode: one tile per sequence and head), the keys are split
+// (grid y, fa2KvSplits): each split writes a normalized partial and its LSE, and
+// combine.wgsl merges them, as for the tiled absorbed decode.
 //
 // Inputs are expanded.wgsl's: q [qRows, h, QK_VEC4] (q_nope | rotated q_pe), per-head
 // K [kRows, h, QK_VEC4] and V [kRows, h, V_VEC4] expanded from the latent cache, bound
@@ -71,6 +74,8 @@ struct Params {
   v_base: u32,      // vec4 offset of the v binding inside the v buffer
   scale_log2: f32,  // softmax scale * log2(e)
   neg_inf: f32,     // -Infinity, from the host
+  kv_splits: u32,   // KV splits (grid y): split s walks its share of the tile's keys
+  total_q: u32,     // query rows of the layout: split s writes rows s * total_q ..
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -79,8 +84,11 @@ struct Params {
 @group(0) @binding(3) var<storage, read> v: array<vec4<store_t>>;
 @group(0) @binding(4) var<storage, read> q_meta: array<vec4<u32>>;   // see absorbed.wgsl
 @group(0) @binding(5) var<storage, read> k_rows: array<u32>;
-@group(0) @binding(6) var<storage, read_write> out: array<vec4<f32>>;  // [totalQ, h, V_VEC4]
-@group(0) @binding(7) var<storage, read_write> lse: array<f32>;        // [totalQ, h]
+// One split: the output itself. Several: each split's normalized partial and its LSE,
+// [splits, totalQ, h, ...], which combine.wgsl merges (no "last workgroup" atomic: not
+// sound in WGSL's memory model).
+@group(0) @binding(6) var<storage, read_write> out: array<vec4<f32>>;  // [splits, totalQ, h, V_VEC4]
+@group(0) @binding(7) var<storage, read_write> lse: array<f32>;        // [splits, totalQ, h]
 @group(0) @binding(8) var<storage, read> q_tiles: array<vec2<u32>>;
 
 var<workgroup> qs: array<vec4<f32>, BQ * DKV>;     // q chunk, pre-scaled
@@ -98,7 +106,7 @@ var<workgroup> row_l: array<f32, BQ>;
 @compute @workgroup_size(WG)
 fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
                 @builtin(local_invocation_index) lid: u32) {
-  // Exact grid (tiles x heads): no early return; min() keeps a stray id in bounds.
+  // Exact grid (tiles x heads, KV splits): no early return; min() keeps a stray id in bounds.
   // Longest first: a causal query tile later in its sequence walks more key tiles, and a
   // GPU starts workgroups roughly in id order, so the first ids take the dispatch's last
   // tiles (the most work) and the short ones fill in at the end (longest-processing-time
@@ -108,6 +116,14 @@ fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
   let qt = q_tiles[tile];
   let qm = q_meta[qt.x + qt.y - 1u];
   let end = qm.z; // the last query sees the most keys: later tiles are skipped
+  // KV split wid.y (a decode's few query tiles would leave a GPU's SMs idle): a share of
+  // [0, end) in whole key tiles, so no tile is cut twice. Workgroup-uniform (the id and
+  // read-only tables), as the barriers in the key loop need. An empty share leaves every
+  // row at LSE -inf and output 0, which the combine skips.
+  let share = (((end + params.kv_splits - 1u) / params.kv_splits + BK - 1u) / BK) * BK;
+  let kbeg = min(wid.y * share, end);
+  let kend = min(kbeg + share, end);
+  let orow = wid.y * params.total_q + qt.x; // this split's first output row
   let k0 = qm.y;
   let ty = lid / TX;
   let tx = lid % TX;
@@ -119,8 +135,8 @@ fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
   }
   var acc: array<array<vec4<acc_t>, CPT>, 4>; // zeroed
 
-  for (var kb = 0u; kb < end; kb += BK) {
-    let nk = min(BK, end - kb);
+  for (var kb = kbeg; kb < kend; kb += BK) {
+    let nk = min(BK, kend - kb);
     // 1. S = Q K^T over the head width, DKV vec4s at a time.
     var s: array<vec4<acc_t>, 4>;
     for (var i = 0u; i < 4u; i++) { // @unroll
@@ -230,7 +246,7 @@ fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
     row_l[lid] = l_run;
     if (lid < qt.y) {
       // `!(l <= 0)`: a NaN sum (a visible NaN key) gives NaN, no key gives -inf.
-      lse[(qt.x + lid) * params.heads + head] =
+      lse[(orow + lid) * params.heads + head] =
         select(params.neg_inf, (m_run + log2(l_run)) * LN2, !(l_run <= 0.0));
     }
   }
@@ -243,7 +259,7 @@ fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
       for (var c = 0u; c < CPT; c++) { // @unroll
         let col = tx + c * TX;
         if (col < V_VEC4) {
-          out[((qt.x + row) * params.heads + head) * V_VEC4 + col] = vec4<f32>(acc[i][c]) * inv;
+          out[((orow + row) * params.heads + head) * V_VEC4 + col] = vec4<f32>(acc[i][c]) * inv;
         }
       }
     }

@@ -557,20 +557,33 @@ export class LaunchKit {
     buffers: AttentionBuffers,
     parts: { x: GPUBuffer; xPart: GPUBuffer; lsePart: GPUBuffer },
   ): Promise<void> {
-    const a = plan.attention;
-    const splits = plan.variant.kvSplits;
-    const rows = plan.layout.totalQ * a.numHeads;
-    if (splits > 1) {
-      const comb = await this.kernel("combine.wgsl", "combine", { WG: LINEAR_WORKGROUP });
-      this.dispatch("combine", comb, [
-        this.uniform(this.writer().u32(rows).u32(a.valueWidth / 4).u32(splits).f32(-Infinity)),
-        parts.xPart,
-        parts.lsePart,
-        parts.x,
-        buffers.lse,
-      ], grid1d(rows * (a.valueWidth / 4)));
+    if (plan.variant.kvSplits > 1) {
+      await this.combineSplits(plan, { ...parts, lse: buffers.lse });
     }
     await this.upProject(plan, buffers, parts.x);
+  }
+
+  /**
+   * Merge a split-KV kernel's partials (combine.wgsl, part of the attention core): the
+   * plan's `kvSplits` normalized partials [splits, totalQ, h, valueWidth] and their LSEs
+   * into `x` [totalQ, h, valueWidth] and `lse`.
+   */
+  async combineSplits(
+    plan: GpuPlan,
+    parts: { xPart: GPUBuffer; lsePart: GPUBuffer; x: GPUBuffer; lse: GPUBuffer },
+  ): Promise<void> {
+    const a = plan.attention;
+    const rows = plan.layout.totalQ * a.numHeads;
+    const comb = await this.kernel("combine.wgsl", "combine", { WG: LINEAR_WORKGROUP });
+    this.dispatch("combine", comb, [
+      this.uniform(
+        this.writer().u32(rows).u32(a.valueWidth / 4).u32(plan.variant.kvSplits).f32(-Infinity),
+      ),
+      parts.xPart,
+      parts.lsePart,
+      parts.x,
+      parts.lse,
+    ], grid1d(rows * (a.valueWidth / 4)));
   }
 
   /**

@@ -7,7 +7,7 @@
  * @module
  */
 import type { GpuPlan } from "../adapter/types.ts";
-import type { AttentionBuffers, LaunchKit } from "./launch.ts";
+import { type AttentionBuffers, type LaunchKit, planBufferBytes } from "./launch.ts";
 import { denseGroups } from "./tables.ts";
 
 /**
@@ -48,21 +48,30 @@ export async function launchExpandedTiled(
   });
   const { tiles, groups } = denseGroups(layout, v.queryTile, { rowK, rowV, maxBinding, align });
   const qTiles = kit.upload(tiles.length ? tiles : [0, 1], "q_tiles", "u32");
+  // KV splits (grid y; a decode's few tiles would leave a GPU's SMs idle): each split's
+  // normalized partial and LSE, merged by the combine pass into out and lse (part of the
+  // attention core). One split writes out and lse itself.
+  const splits = v.kvSplits;
+  const outPart = splits > 1 ? kit.storage(planBufferBytes(plan, "out_part"), "out_part") : null;
+  const lsePart = splits > 1 ? kit.storage(planBufferBytes(plan, "lse_part"), "lse_part") : null;
   for (const g of groups) {
     kit.dispatch("expanded_fa2", attn, [
       kit.uniform(
         kit.writer().u32(g.tiles).u32(g.tileBegin).u32(h)
           .u32(g.kOffset / (4 * eb)).u32(g.vOffset / (4 * eb))
-          .f32(a.softmaxScale * Math.LOG2E).f32(-Infinity),
+          .f32(a.softmaxScale * Math.LOG2E).f32(-Infinity).u32(splits).u32(layout.totalQ),
       ),
       q,
       { buffer: k, offset: g.kOffset, size: g.kSize },
       { buffer: vBuf, offset: g.vOffset, size: g.vSize },
       buffers.qMeta,
       buffers.kRows,
-      buffers.out,
-      buffers.lse,
+      outPart ?? buffers.out,
+      lsePart ?? buffers.lse,
       qTiles,
-    ], [g.tiles * h]);
+    ], [g.tiles * h, splits]);
+  }
+  if (outPart !== null && lsePart !== null) {
+    await kit.combineSplits(plan, { xPart: outPart, lsePart, x: buffers.out, lse: buffers.lse });
   }
 }

@@ -700,10 +700,28 @@ export const TILED_FAULTS: readonly Fault[] = [
     replacement: "(m_run + log2(l_run)) * LN2 + 0.01",
     scenario: { preset: "tiny", dtype: "f32", path: "expanded", layout: FA2_PREFILL },
   }),
+  sourceFault(
+    "fa2-split-rows-overlap",
+    "every KV split writes its partial to the first split's rows (the others stay zero, " +
+      "and the combine merges the wrong partials)",
+    {
+      file: "expanded_fa2.wgsl",
+      pattern: "let orow = wid.y * params.total_q + qt.x;",
+      replacement: "let orow = qt.x;",
+      scenario: {
+        preset: "tiny",
+        dtype: "f32",
+        path: "expanded",
+        // A gpu-class plan of a decode splits its keys: 8 workgroups, 600 keys: 2 splits.
+        deviceClass: "gpu",
+        layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 600, causal: true },
+      },
+    },
+  ),
   sourceFault("fa2-kv-tile-skipped", "the first key tile (32 keys) of every query tile skipped", {
     file: "expanded_fa2.wgsl",
-    pattern: "for (var kb = 0u; kb < end; kb += BK)",
-    replacement: "for (var kb = BK; kb < end; kb += BK)",
+    pattern: "for (var kb = kbeg; kb < kend; kb += BK)",
+    replacement: "for (var kb = kbeg + BK; kb < kend; kb += BK)",
     scenario: { preset: "tiny", dtype: "f32", path: "expanded", layout: FA2_PREFILL },
   }),
   sourceFault(

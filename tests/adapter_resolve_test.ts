@@ -102,10 +102,17 @@ Deno.test("auto passes over a backend without KV splits when a case forces them,
 });
 
 Deno.test("a forced split is never dropped: backends without KV splits refuse it", () => {
-  // The expanded kernels have no KV splits, and used to plan 1 while the case id said 3.
+  // The lane and gemm expanded kernels have no KV splits, and used to plan 1 while the case
+  // id said 3. The FA2 kernel has them (since session 31): it plans the forced count.
   const prefill: LayoutRequest = { kind: "bshd", batch: 1, seqQ: 16, seqK: 64, causal: true };
   const spec = presetSpec("tiny");
-  for (const backend of ["wgsl-expanded", "wgsl-expanded-tiled", "wgsl-expanded-gemm"]) {
+  const fa2 = asPlan(
+    resolve({ spec, layout: prefill, dtype: "f32", backend: "wgsl-expanded-tiled" }, caps, {
+      kvSplits: 3,
+    }),
+  );
+  assert.equal(fa2.variant.kvSplits, 3);
+  for (const backend of ["wgsl-expanded", "wgsl-expanded-gemm"]) {
     const u = asUnsupported(resolve({ spec, layout: prefill, dtype: "f32", backend }, caps, {
       kvSplits: 3,
     }));

@@ -598,3 +598,72 @@ Deno.test("GL fallback: the tiled kernels' workgroup memory stays within its ele
     /query tiles: 16 queries .*896 workgroup-memory elements, within the GL fallback's 1024/,
   );
 });
+
+Deno.test("FA2 KV splits: a GPU's dense decode fills its SMs through them; a prefill, a CPU or few keys take one", () => {
+  const plan = (caps: DeviceCaps, layout: LayoutRequest, kvSplits?: number) =>
+    resolve({ spec: v2lite, dtype: "f32", backend: "wgsl-expanded-tiled", layout }, caps, {
+      kvSplits,
+    });
+  // V2-Lite dense decode, b 4: 4 x 16 = 64 workgroups against 2 x 132: ceil(264 / 64) = 5.
+  const decode = plan(H100, HEADLINE);
+  assert.equal(decode.kind, "plan");
+  if (decode.kind !== "plan") return;
+  assert.equal(decode.variant.kvSplits, 5);
+  const rows = 4 * 16;
+  assert.deepEqual(
+    decode.buffers.filter((b) => b.name.endsWith("_part")),
+    [{ name: "out_part", bytes: 5 * rows * 128 * 4 }, { name: "lse_part", bytes: 5 * rows * 4 }],
+  );
+  // A 4096-token prefill's grid is large enough; 300 keys are too few to split (256 a split).
+  const prefill = plan(H100, { ...HEADLINE, batch: 1, seqQ: 4096, seqK: 4096 });
+  assert.equal(prefill.kind === "plan" && prefill.variant.kvSplits, 1);
+  const short = plan(H100, { ...HEADLINE, seqK: 300 });
+  assert.equal(short.kind === "plan" && short.variant.kvSplits, 1);
+  // A cpu-class device runs one unless the case forces more; out of range is a reason.
+  const cpu = plan(LAVAPIPE, { ...HEADLINE, seqK: 1024 });
+  assert.equal(cpu.kind === "plan" && cpu.variant.kvSplits, 1);
+  const forced = plan(LAVAPIPE, { ...HEADLINE, seqK: 1024 }, 3);
+  assert.equal(forced.kind === "plan" && forced.variant.kvSplits, 3);
+  const bad = plan(H100, HEADLINE, 65);
+  assert.equal(bad.kind, "unsupported");
+  assert.match(
+    JSON.stringify(bad),
+    /variant\.kv-splits.*kvSplits = 65 must be an integer in \[1, 64\]/,
+  );
+  assert.match(
+    formatExplanation(explainCase({
+      spec: v2lite,
+      dtype: "f32",
+      backend: "wgsl-expanded-tiled",
+      layout: HEADLINE,
+    }, H100)),
+    /plan: wgsl-expanded-tiled .*kv splits 5/,
+  );
+});
+
+Deno.test("FA2 KV splits: past the loop budget a longer sequence fits in splits, and the reason says how many", () => {
+  const layout = (seqK: number): LayoutRequest => ({
+    kind: "bshd",
+    batch: 1,
+    seqQ: 1,
+    seqK,
+    causal: true,
+  });
+  const req = (seqK: number) =>
+    ({
+      spec: presetSpec("tiny"),
+      dtype: "f32",
+      backend: "wgsl-expanded-tiled",
+      layout: layout(seqK),
+    }) as const;
+  // Find a length one split cannot walk on lavapipe's budget (tiny: ~15000 keys).
+  let n = 1024;
+  while (resolve(req(n), LAVAPIPE).kind === "plan") n *= 2;
+  const one = resolve(req(n), LAVAPIPE);
+  assert.equal(one.kind, "unsupported");
+  assert.match(JSON.stringify(one), /device\.loop-budget/);
+  const m = /use kvSplits >= (\d+)/.exec(JSON.stringify(one));
+  assert.ok(m, JSON.stringify(one));
+  const split = resolve(req(n), LAVAPIPE, { kvSplits: Number(m[1]) });
+  assert.equal(split.kind, "plan", JSON.stringify(split));
+});

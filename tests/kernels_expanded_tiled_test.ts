@@ -18,6 +18,7 @@ import { runAttention } from "../kernels/attention.ts";
 import type { SourceMutation } from "../kernels/source.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
 import {
+  caseLabel,
   checkPoisonOn,
   modelParityTest,
   parityOn,
@@ -26,7 +27,7 @@ import {
   poisonTest,
   tinyParityTest,
 } from "./backend_parity_helpers.ts";
-import { CAPS, gpu, gpuTest, slowOnGlFallback } from "./gpu_helpers.ts";
+import { CAPS, gpu, gpuTest, nameWithReason, slowOnGlFallback } from "./gpu_helpers.ts";
 
 const BACKEND = "wgsl-expanded-tiled";
 const FAMILY = "expanded-fa2";
@@ -243,3 +244,76 @@ function boundaryTest(queryTile: 64 | 16): void {
 
 boundaryTest(64);
 boundaryTest(16);
+
+/**
+ * KV splits (grid y, merged by combine.wgsl): forced here; a GPU's plan takes them for a
+ * decode whose grid would leave its SMs idle (adapter/tiled_plan.ts fa2KvSplits). Shares
+ * are whole key tiles, so some splits of a short or causal row are empty.
+ */
+const SPLIT_CASES: readonly { layout: LayoutRequest; kvSplits: number }[] = [
+  // decode, 300 keys in 3 shares of 128, 128, 44
+  { layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 300, causal: true }, kvSplits: 3 },
+  // causal prefill: the early queries of a tile see no key of the later shares
+  { layout: { kind: "bshd", batch: 2, seqQ: 70, seqK: 90, causal: true }, kvSplits: 2 },
+  // packed THD, sequences shorter than one share: whole splits empty
+  {
+    layout: { kind: "thd", cuSeqlensQ: [0, 1, 3], cuSeqlensK: [0, 5, 200], causal: true },
+    kvSplits: 4,
+  },
+  // paged decode, an empty sequence
+  {
+    layout: {
+      kind: "bshd",
+      batch: 2,
+      seqQ: 1,
+      seqK: 96,
+      kvLens: [0, 90],
+      causal: true,
+      paging: {
+        pageSize: 16,
+        numPages: 12,
+        blockTable: [[0, 1, 2, 3, 4, 5], [11, 10, 9, 8, 7, 6]],
+      },
+    },
+    kvSplits: 3,
+  },
+];
+
+gpuTest(
+  "expanded-tiled with KV splits: decode, causal prefill, packed and paged layouts in f32 and f16",
+  async (t) => {
+    for (const dtype of ["f32", "f16"] as const) {
+      for (const { layout, kvSplits } of SPLIT_CASES) {
+        const c = { preset: "tiny", dtype, layout, kvSplits };
+        const p = planOn(BACKEND, c);
+        const why = typeof p === "string" ? p : null;
+        await t.step({
+          name: nameWithReason(caseLabel(c), why),
+          ignore: why !== null,
+          fn: async () => {
+            if (typeof p === "string") return;
+            assert.equal(p.plan.variant.kvSplits, kvSplits);
+            assert.ok(p.plan.buffers.some((b) => b.name === "out_part"), "partial buffers planned");
+            await parityOn(BACKEND, c, { seed: 7 });
+          },
+        });
+      }
+    }
+  },
+  { skip: NO_ADAPTER },
+);
+
+poisonTest(
+  "expanded-tiled with KV splits: NaN and Inf in keys a row does not see never reach it",
+  BACKEND,
+  [
+    // Causal 40 x 40, 2 splits (shares of 32 keys): key 10 is a future key of queries
+    // 0..9 in the first share; key 35 in the second is seen by queries 35..39 only.
+    {
+      layout: { kind: "bshd", batch: 1, seqQ: 40, seqK: 40, causal: true },
+      keys: [10, 35],
+      nanRows: Array.from({ length: 30 }, (_, i) => i + 10),
+      kvSplits: 2,
+    },
+  ],
+);

@@ -288,7 +288,8 @@ if wanted ab; then
   # The dense decode (the expanded path at one query a sequence): auto:expanded takes the
   # lane kernel wgsl-expanded on a GPU (22-65 ms on the H200), a rule made without a GPU
   # (FA2's 16-query tiles would hold one query each). This times the FA2 kernel on the
-  # same headline cases, to put a measurement in its place.
+  # same headline cases (with KV splits since session 31: 5 on 132 SMs), to put a
+  # measurement in its place.
   step ab_dense_decode 60 "${HARNESS[@]}" bench --filter "path=expanded;sq=1" \
     --backend wgsl-expanded-tiled
 fi
