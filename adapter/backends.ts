@@ -1265,7 +1265,7 @@ const expandedTiled: Backend = {
         headsPerInvocation: 1,
         keysPerBlock: FA2_KEY_TILE,
         // The 4 x 4 micro-tile's loops, as the tiled decode's (kernels/unroll.ts).
-        ...(deviceClassOf(q.caps)?.kind === "gpu" ? { unrolledLoops: true } : {}),
+        ...(cls?.kind === "gpu" ? { unrolledLoops: true } : {}),
         ...(expandTextures === null ? {} : { expandTextures }),
       },
       buffers,
