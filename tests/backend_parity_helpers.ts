@@ -245,26 +245,39 @@ export const TINY_LAYOUTS: readonly LayoutRequest[] = [
 ];
 
 /**
- * Parity at tiny widths over `layouts` in f32 and f16, a step each (ignored with the reason);
- * `skip` skips the whole test (e.g. too slow on the GL fallback).
+ * Parity at tiny widths over `layouts` (each a layout, or a layout with forced KV splits) in
+ * f32 and f16, a step each (ignored with the reason); `family` (null: any) is the kernel
+ * family each plan must have, `caps` plans against other caps than the adapter's, `check`
+ * asserts more of each plan before it runs, and `skip` skips the whole test (e.g. too slow
+ * on the GL fallback).
  */
 export function tinyParityTest(
   name: string,
   backend: string,
-  family: string,
-  layouts: readonly LayoutRequest[],
-  options: { seed?: number; skip?: string | null } = {},
+  family: string | null,
+  layouts: readonly (LayoutRequest | { layout: LayoutRequest; kvSplits: number })[],
+  options: {
+    seed?: number;
+    skip?: string | null;
+    caps?: DeviceCaps | null;
+    check?: (plan: GpuPlan, c: BackendCase) => void;
+  } = {},
 ): void {
   gpuTest(name, async (t) => {
     for (const dtype of ["f32", "f16"] as const) {
-      for (const layout of layouts) {
-        const c: BackendCase = { preset: "tiny", dtype, layout };
+      for (const l of layouts) {
+        const c: BackendCase = "kind" in l
+          ? { preset: "tiny", dtype, layout: l, caps: options.caps }
+          : { preset: "tiny", dtype, layout: l.layout, kvSplits: l.kvSplits, caps: options.caps };
         const p = planOn(backend, c);
         const why = typeof p === "string" ? p : null;
         await t.step({
           name: nameWithReason(caseLabel(c), why),
           ignore: why !== null,
-          fn: () => parityOn(backend, c, { family, seed: options.seed }),
+          fn: async () => {
+            if (typeof p !== "string") options.check?.(p.plan, c);
+            await parityOn(backend, c, { family: family ?? undefined, seed: options.seed });
+          },
         });
       }
     }

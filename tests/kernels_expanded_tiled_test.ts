@@ -18,7 +18,6 @@ import { runAttention } from "../kernels/attention.ts";
 import type { SourceMutation } from "../kernels/source.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
 import {
-  caseLabel,
   checkPoisonOn,
   modelParityTest,
   parityOn,
@@ -27,7 +26,7 @@ import {
   poisonTest,
   tinyParityTest,
 } from "./backend_parity_helpers.ts";
-import { CAPS, gpu, gpuTest, nameWithReason, slowOnGlFallback } from "./gpu_helpers.ts";
+import { CAPS, gpu, gpuTest, slowOnGlFallback } from "./gpu_helpers.ts";
 
 const BACKEND = "wgsl-expanded-tiled";
 const FAMILY = "expanded-fa2";
@@ -279,28 +278,18 @@ const SPLIT_CASES: readonly { layout: LayoutRequest; kvSplits: number }[] = [
   },
 ];
 
-gpuTest(
+tinyParityTest(
   "expanded-tiled with KV splits: decode, causal prefill, packed and paged layouts in f32 and f16",
-  async (t) => {
-    for (const dtype of ["f32", "f16"] as const) {
-      for (const { layout, kvSplits } of SPLIT_CASES) {
-        const c = { preset: "tiny", dtype, layout, kvSplits };
-        const p = planOn(BACKEND, c);
-        const why = typeof p === "string" ? p : null;
-        await t.step({
-          name: nameWithReason(caseLabel(c), why),
-          ignore: why !== null,
-          fn: async () => {
-            if (typeof p === "string") return;
-            assert.equal(p.plan.variant.kvSplits, kvSplits);
-            assert.ok(p.plan.buffers.some((b) => b.name === "out_part"), "partial buffers planned");
-            await parityOn(BACKEND, c, { seed: 7 });
-          },
-        });
-      }
-    }
+  BACKEND,
+  FAMILY,
+  SPLIT_CASES,
+  {
+    seed: 7,
+    check: (plan, c) => {
+      assert.equal(plan.variant.kvSplits, c.kvSplits);
+      assert.ok(plan.buffers.some((b) => b.name === "out_part"), "partial buffers planned");
+    },
   },
-  { skip: NO_ADAPTER },
 );
 
 poisonTest(

@@ -10,26 +10,12 @@
 import assert from "node:assert/strict";
 import { presetSpec } from "../adapter/presets.ts";
 import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
-import type { DeviceCaps, LayoutRequest } from "../adapter/types.ts";
+import type { DeviceCaps, GpuPlan, LayoutRequest } from "../adapter/types.ts";
 import { runAttention } from "../kernels/attention.ts";
 import type { SourceMutation } from "../kernels/source.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
-import {
-  caseLabel,
-  checkPoisonOn,
-  parityOn,
-  planOn,
-  TINY_LAYOUTS,
-} from "./backend_parity_helpers.ts";
-import {
-  CAPS,
-  cpuClassCaps,
-  gpu,
-  gpuClassCaps,
-  gpuTest,
-  nameWithReason,
-  slowOnGlFallback,
-} from "./gpu_helpers.ts";
+import { checkPoisonOn, parityOn, TINY_LAYOUTS, tinyParityTest } from "./backend_parity_helpers.ts";
+import { CAPS, cpuClassCaps, gpu, gpuClassCaps, gpuTest, slowOnGlFallback } from "./gpu_helpers.ts";
 
 const BACKEND = "wgsl-absorbed-tiled";
 /** The adapter's caps as a gpu-class device gives them (no loop budget, a GPU's name). */
@@ -43,40 +29,16 @@ const SKIP = CAPS === null
   ? "no WebGPU adapter"
   : slowOnGlFallback("a gpu-class plan's workgroup memory");
 
-/**
- * One step per tiny layout and dtype: the gpu-class plan of `backend` unrolls, and matches
- * the float64 reference.
- */
-function unrolledTinyParity(
-  name: string,
-  backend: string,
-  layouts: readonly LayoutRequest[],
-  seed?: number,
-): void {
-  gpuTest(name, async (t) => {
-    for (const dtype of ["f32", "f16"] as const) {
-      for (const layout of layouts) {
-        const c = { preset: "tiny", dtype, layout, caps: GPU_CAPS };
-        const p = planOn(backend, c);
-        const why = typeof p === "string" ? p : null;
-        await t.step({
-          name: nameWithReason(caseLabel(c), why),
-          ignore: why !== null,
-          fn: async () => {
-            if (typeof p === "string") return;
-            assert.equal(p.plan.variant.unrolledLoops, true, "a gpu-class plan unrolls");
-            await parityOn(backend, c, { seed });
-          },
-        });
-      }
-    }
-  }, { skip: SKIP });
-}
+/** Each plan of these tests is a gpu-class one: its loops unrolled. */
+const unrolls = (plan: GpuPlan) =>
+  assert.equal(plan.variant.unrolledLoops, true, "a gpu-class plan unrolls");
 
-unrolledTinyParity(
+tinyParityTest(
   "tiled, unrolled (gpu-class plans): every tiny layout in f32 and f16 matches the reference",
   BACKEND,
+  null,
   TINY_LAYOUTS,
+  { caps: GPU_CAPS, check: unrolls, skip: SKIP },
 );
 
 gpuTest(
@@ -111,9 +73,10 @@ gpuTest(
 
 const FA2 = "wgsl-expanded-tiled";
 
-unrolledTinyParity(
+tinyParityTest(
   "FA2, unrolled (gpu-class plans): causal prefill with partial tiles, packed THD and decode in f32 and f16",
   FA2,
+  "expanded-fa2",
   [
     // query tiles of 64 + 6 (or smaller: the plan's SM count), key tiles of 32 + 32 + 26
     { kind: "bshd", batch: 2, seqQ: 70, seqK: 90, causal: true },
@@ -127,7 +90,7 @@ unrolledTinyParity(
     },
     { kind: "bshd", batch: 2, seqQ: 1, seqK: 8, kvLens: [0, 5], causal: true },
   ],
-  7,
+  { seed: 7, caps: GPU_CAPS, check: unrolls, skip: SKIP },
 );
 
 gpuTest(
