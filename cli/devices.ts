@@ -151,8 +151,16 @@ export function devicesCommand(probe: StrictCapsProbe) {
     });
 }
 
-/** The capabilities text followed by the measured ceilings and saturation point. */
-function measuredText(
+/**
+ * The capabilities text followed by the measured ceilings and saturation point (`devices
+ * --measure` without `--json`, in either runtime).
+ *
+ * @example
+ * ```ts ignore
+ * console.log(measuredText(formatCaps(caps), caps, ceilings, saturation));
+ * ```
+ */
+export function measuredText(
   capsText: string,
   caps: DeviceCaps,
   ceilings: Ceilings,

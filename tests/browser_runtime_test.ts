@@ -386,11 +386,12 @@ Deno.test({
       s.computeUnits === null || (Number.isInteger(s.computeUnits) && s.computeUnits >= 1),
       JSON.stringify(s),
     );
-    const text = await runHarness(["devices", "--runtime", "chromium", "--measure"]);
+    // The text form without --measure (its measured lines are cli/devices.ts measuredText,
+    // shared with the deno runtime and checked in tests/cli_devices_text_test.ts): one
+    // measurement in the page is enough here.
+    const text = await runHarness(["devices", "--runtime", "chromium"]);
     assert.equal(text.code, 0, text.stderr);
-    assert.match(text.stdout, /runtime: chromium \(/);
-    assert.match(text.stdout, /ceilings:\n {2}copy [\d.]+ GB\/s/);
-    assert.match(text.stdout, /compute units: /);
+    assert.match(text.stdout, /runtime: chromium \(HeadlessChrome\/[\d.]+, Dawn backend /);
   },
 });
 
