@@ -6,17 +6,13 @@
 import assert from "node:assert/strict";
 import { TILED_FAULTS } from "../parity/faults.ts";
 import { faultsCaughtTests } from "./fault_helpers.ts";
-import { slowOnGlFallback } from "./gpu_helpers.ts";
 // On the GL fallback too: there the adapter holds the kernel's workgroup memory within the
 // element cap of adapter/slow_device.ts, so each variant compiles in seconds.
 faultsCaughtTests("tiled", TILED_FAULTS);
 // Every fault again in gpu-class plans, whose loops are unrolled in the source after the
 // fault is planted (kernels/unroll.ts): each copy carries the fault. Not on the GL fallback,
-// where a gpu-class plan's workgroup memory compiles for minutes.
-faultsCaughtTests("tiled unrolled (gpu-class plan)", TILED_FAULTS, {
-  deviceClass: "gpu",
-  skip: slowOnGlFallback("a gpu-class plan's workgroup memory"),
-});
+// where a gpu-class plan's workgroup memory compiles for minutes (fault_helpers.ts).
+faultsCaughtTests("tiled unrolled (gpu-class plan)", TILED_FAULTS, { deviceClass: "gpu" });
 
 Deno.test("tiled fault ids are unique and distinct from the bundled kernel's", async () => {
   const { FAULTS } = await import("../parity/faults.ts");
