@@ -196,12 +196,17 @@ let environment: GpuEnvironment = denoEnvironment;
  * environmentCapsOverrides(); // {} when neither variable is set
  * ```
  */
-export function environmentCapsOverrides(): Pick<
-  DeviceCaps,
-  "smCount" | "smCountFrom" | "deviceClass" | "deviceClassFrom"
-> {
-  const smCount = smCountFromEnv();
-  const deviceClass = deviceClassFromEnv();
+export function environmentCapsOverrides(): UserCaps {
+  return userCapsOf(denoEnvironment);
+}
+
+/** The caps fields a user sets through an environment (SM count, device class). */
+type UserCaps = Pick<DeviceCaps, "smCount" | "smCountFrom" | "deviceClass" | "deviceClassFrom">;
+
+/** An environment's SM count and device class as caps fields, each named by its variable. */
+function userCapsOf(env: GpuEnvironment): UserCaps {
+  const smCount = env.smCount?.();
+  const deviceClass = env.deviceClass?.();
   return {
     ...(smCount === undefined ? {} : { smCount, smCountFrom: SM_COUNT_ENV }),
     ...(deviceClass === undefined ? {} : { deviceClass, deviceClassFrom: DEVICE_CLASS_ENV }),
@@ -313,23 +318,12 @@ export async function probeCaps(adapter?: GPUAdapter): Promise<DeviceCaps> {
     },
     features: [...a.features].sort(),
     limits,
-    ...smCountCaps(),
-    ...deviceClassCaps(),
+    ...userCapsOf(environment),
     // Which wgpu backend runs it (the process chose it before requesting the adapter):
     // resolve() refuses model sizes on the GL fallback and sizes the tiled kernels'
     // workgroup memory for it, and `explain` must decide as `run` does.
     ...(environment.webgpuBackend ? { webgpuBackend: environment.webgpuBackend() } : {}),
   };
-}
-
-function smCountCaps(): Pick<DeviceCaps, "smCount" | "smCountFrom"> {
-  const smCount = environment.smCount?.();
-  return smCount === undefined ? {} : { smCount, smCountFrom: SM_COUNT_ENV };
-}
-
-function deviceClassCaps(): Pick<DeviceCaps, "deviceClass" | "deviceClassFrom"> {
-  const deviceClass = environment.deviceClass?.();
-  return deviceClass === undefined ? {} : { deviceClass, deviceClassFrom: DEVICE_CLASS_ENV };
 }
 
 /** Limits a device is created with at the adapter's value unless `requiredLimits` is given. */
