@@ -72,6 +72,8 @@ export interface FaultScenario {
    * 8192 to 32768, and a case that shares rows on one may not on another.
    */
   readonly maxTextureSide?: number;
+  /** KV splits the scenario's plan must run (a fault in the split path); absent: the adapter's. */
+  readonly kvSplits?: number;
 }
 
 /** One planted fault. */
@@ -712,9 +714,8 @@ export const TILED_FAULTS: readonly Fault[] = [
         preset: "tiny",
         dtype: "f32",
         path: "expanded",
-        // A gpu-class plan of a decode splits its keys: 8 workgroups, 600 keys: 2 splits.
-        deviceClass: "gpu",
         layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 600, causal: true },
+        kvSplits: 2,
       },
     },
   ),

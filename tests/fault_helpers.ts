@@ -33,6 +33,7 @@ export function faultsCaughtTests(
     const r = CAPS === null ? null : resolve(
       { spec, dtype: sc.dtype, backend: faultBackendOf(fault, sc.path), layout: sc.layout },
       scenarioCaps(CAPS, sc),
+      { kvSplits: sc.kvSplits },
     );
     const why = r === null
       ? "no WebGPU adapter"
@@ -40,7 +41,8 @@ export function faultsCaughtTests(
       ? r.reasons.map((x) => `${x.code}: ${x.message}`).join("; ")
       // A gpu-class plan of a tiled kernel has no workgroup-element cap (it follows the
       // adapter, and these caps name a GPU): on the GL fallback its tiles compile for
-      // minutes (3 min 50 s for one FA2 fault, session 31). Lavapipe runs it in CI.
+      // minutes (3 min 50 s for one FA2 fault's gpu-class plan, session 31). Lavapipe runs
+      // them in CI.
       : sc.deviceClass === "gpu" && /-tiled/.test(r.backend)
       ? slowOnGlFallback("a gpu-class plan's workgroup memory")
       : null;
