@@ -107,8 +107,7 @@ export function benchCommand() {
           "for a readback between replays, and a GPU may lower its clocks meanwhile), or " +
           "auto: queued on a gpu-class device, waited on a cpu-class one (there the next " +
           "submission's work would compete with the running replay for the same cores); " +
-          "without " +
-          "timestamp-query replays are always waited",
+          "without timestamp-query replays are always waited",
       ).choices(["auto", ...REPLAY_MODES] as const).default("auto" as const),
     )
     .option(
