@@ -637,7 +637,7 @@ Deno.test("FA2 KV splits: a GPU's dense decode fills its SMs through them; a pre
       backend: "wgsl-expanded-tiled",
       layout: HEADLINE,
     }, H100)),
-    /plan: wgsl-expanded-tiled .*kv splits 5/,
+    /plan: wgsl-expanded-tiled .*kv splits 5,[^\n]*\n(.*\n)* {2}query tiles: 16 queries .*: 64 workgroups x 5 KV splits of up to 832 keys, merged by combine\.wgsl/,
   );
 });
 
