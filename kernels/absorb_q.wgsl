@@ -151,11 +151,13 @@ fn absorb_q(@builtin(global_invocation_id) gid: vec3<u32>,
     array<vec4<f32>, 4>(a20, a21, a22, a23),
     array<vec4<f32>, 4>(a30, a31, a32, a33),
   );
-  for (var i = 0u; i < TR; i++) {
+  // The stores index acc by loop counters: unrolled on a GPU (kernels/unroll.ts), so the
+  // indices are constants and acc stays in registers instead of local memory.
+  for (var i = 0u; i < TR; i++) { // @unroll
     let row = row0 + i;
     if (row < params.rows) {
       let base = (row * params.heads + head) * params.dst_vec4;
-      for (var c = 0u; c < TC; c++) {
+      for (var c = 0u; c < TC; c++) { // @unroll
         if (j0 + c < params.r_vec4) {
           q_absorbed[base + j0 + c] = vec4<store_t>(acc[i][c]);
         }

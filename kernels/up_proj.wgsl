@@ -73,9 +73,12 @@ fn store(t: u32, head: u32, m0: u32, a: array<vec4<f32>, 4>) {
     return;
   }
   let base = (t * params.heads + head) * params.v + m0;
-  for (var c = 0u; c < TM; c++) {
+  // Unrolled on a GPU (kernels/unroll.ts): the indices of a are then constants and a stays in
+  // registers. Shift and mask, not / and %: naga writes u32 / and % as calls of helper
+  // functions (a zero divisor's guard), which leave the indices for the driver to fold.
+  for (var c = 0u; c < TM; c++) { // @unroll
     if (m0 + c < params.v) {
-      out[base + c] = a[c / 4u][c % 4u];
+      out[base + c] = a[c >> 2u][c & 3u];
     }
   }
 }

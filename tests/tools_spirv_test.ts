@@ -1,0 +1,166 @@
+/**
+ * tools/spirv.ts and tools/spirv_audit.ts: the SPIR-V reader counts loops, wgpu's loop bounds,
+ * function-scope arrays and their non-constant accesses (folding integer arithmetic on
+ * constants) in hand-assembled modules, and refuses what is not SPIR-V; and, where a Vulkan
+ * driver and a C compiler exist, the SPIR-V that wgpu gives the driver for the GPU-class plans
+ * indexes no register array at run time, while the same plans with their loops as written do
+ * (which is what the unrolling in the source is for, and proves the count can fail).
+ */
+import assert from "node:assert/strict";
+import { auditSpirv } from "../tools/spirv.ts";
+import { type AuditCase, auditCases, auditTable } from "../tools/spirv_audit.ts";
+import { CAPS } from "./gpu_helpers.ts";
+import { isGlFallback } from "../adapter/slow_device.ts";
+
+/** A SPIR-V module from instructions given as [opcode, ...operands]. */
+function spirv(instructions: number[][]): Uint8Array {
+  const words = [0x07230203, 0x00010600, 0, 100, 0];
+  for (const [op, ...operands] of instructions) {
+    words.push(((operands.length + 1) << 16) | op, ...operands);
+  }
+  return new Uint8Array(new Uint32Array(words).buffer);
+}
+
+/** "main" as a SPIR-V literal string (NUL-terminated, padded to whole words). */
+const MAIN = [0x6e69616d, 0];
+
+// Result ids of the declarations below, numbered in order.
+const [TYPE_UINT, C4, ARR, PTR_ARR, ACC, V2, CMAX, CMAX2, PTR_V2, BOUND, PTR_U, C1] = Array.from(
+  { length: 12 },
+  (_, i) => i + 1,
+);
+const FN = 40;
+/** The declarations every module below starts with (the ids above). */
+const DECLS = [
+  [15, 5, FN, ...MAIN], // OpEntryPoint GLCompute %40 "main"
+  [16, FN, 17, 64, 1, 1], // OpExecutionMode %40 LocalSize 64 1 1
+  [21, TYPE_UINT, 32, 0], // OpTypeInt 32 unsigned
+  [43, TYPE_UINT, C4, 4], // OpConstant 4
+  [43, TYPE_UINT, C1, 1], // OpConstant 1
+  [28, ARR, TYPE_UINT, C4], // OpTypeArray uint 4
+  [32, PTR_ARR, 7, ARR], // OpTypePointer Function array
+  [23, V2, TYPE_UINT, 2], // OpTypeVector uint 2
+  [43, TYPE_UINT, CMAX, 0xffffffff],
+  [44, V2, CMAX2, CMAX, CMAX], // OpConstantComposite (max, max)
+  [32, PTR_V2, 7, V2],
+  [32, PTR_U, 7, TYPE_UINT],
+  [32, 13, 4, ARR], // OpTypePointer Workgroup array
+  [59, 13, 14, 4], // OpVariable Workgroup
+  [59, PTR_ARR, ACC, 7], // OpVariable Function array
+];
+
+Deno.test("auditSpirv counts loops, wgpu's bounds, private arrays and runtime indices", () => {
+  const audit = auditSpirv(spirv([
+    ...DECLS,
+    [59, PTR_V2, BOUND, 7, CMAX2], // the loop bound: vec2<u32> from (max, max)
+    [59, PTR_V2, 15, 7], // a vec2<u32> without that start: not a bound
+    [246, 30, 31, 0], // OpLoopMerge
+    [246, 32, 33, 0],
+    [65, PTR_U, 20, ACC, C1], // acc[1]: constant
+    [132, TYPE_UINT, 21, C1, C4], // 1 * 4
+    [128, TYPE_UINT, 22, 21, C1], // + 1
+    [12, TYPE_UINT, 23, 99, 38, 22, C4], // UMin(5, 4): naga's clamp
+    [65, PTR_U, 24, ACC, 23], // acc[min(1 * 4 + 1, 4)]: folds to a constant
+    [61, TYPE_UINT, 25, 20], // OpLoad: a runtime value
+    [65, PTR_U, 26, ACC, 25], // acc[loaded]: runtime
+    [57, TYPE_UINT, 27, 90, C4], // OpFunctionCall: not folded
+    [65, PTR_U, 28, ACC, 27], // acc[call()]: runtime
+  ]));
+  assert.deepEqual(audit, {
+    entryPoints: ["main"],
+    workgroupSize: [64, 1, 1],
+    loops: 2,
+    boundedLoops: 1,
+    privateArrays: 1,
+    privateArrayElements: 4,
+    dynamicPrivateAccesses: 2,
+    workgroupVariables: 1,
+  });
+});
+
+Deno.test("auditSpirv: an access through a pointer into a private array counts too", () => {
+  const audit = auditSpirv(spirv([
+    ...DECLS,
+    [61, TYPE_UINT, 25, 14], // a runtime value
+    [65, PTR_U, 20, ACC, C1], // a pointer into acc (constant)
+    [65, PTR_U, 21, 20, 25], // ... indexed at run time through it
+    [65, PTR_U, 22, 14, 25], // the workgroup array at run time: not private
+  ]));
+  assert.equal(audit.dynamicPrivateAccesses, 1);
+});
+
+Deno.test("auditSpirv refuses what is not SPIR-V, saying why", () => {
+  assert.throws(() => auditSpirv(new Uint8Array(22)), /22 bytes \(a module is a 5-word header/);
+  assert.throws(
+    () => auditSpirv(new Uint8Array(new Uint32Array([1, 2, 3, 4, 5]).buffer)),
+    /magic 0x1 \(expected 0x07230203/,
+  );
+  const truncated = spirv([[21, TYPE_UINT, 32, 0]]).slice(0, 24);
+  assert.throws(
+    () => auditSpirv(truncated),
+    /the instruction at word 5 \(opcode 21\) claims 4 words, past the module's 6/,
+  );
+});
+
+/** Why the SPIR-V of this machine's driver cannot be read here, or null. */
+async function auditSkip(): Promise<string | null> {
+  if (CAPS === null) return "no WebGPU adapter";
+  if (isGlFallback(CAPS)) return "the GL fallback: wgpu gives it GLSL, not SPIR-V";
+  try {
+    await new Deno.Command("cc", { args: ["--version"], stdout: "null", stderr: "null" })
+      .output();
+  } catch {
+    return "no C compiler (cc) to build tools/spirv_shim/icd_shim.c";
+  }
+  return null;
+}
+
+const AUDITED: AuditCase[] = (["unrolled", "rolled"] as const).flatMap((form) => [
+  {
+    label: "absorbed decode",
+    backend: "wgsl-absorbed-tiled",
+    dtype: "f32" as const,
+    shape: "decode" as const,
+    form,
+  },
+  {
+    label: "expanded prefill",
+    backend: "wgsl-expanded-tiled",
+    dtype: "f32" as const,
+    shape: "prefill" as const,
+    form,
+  },
+]);
+
+const skip = await auditSkip();
+Deno.test({
+  name: "spirv_audit: the GPU-class plans' SPIR-V indexes no register array at run time; " +
+    "the same plans with their loops as written do" + (skip ? ` (ignored: ${skip})` : ""),
+  ignore: skip !== null,
+  fn: async () => {
+    const { modules, skipped } = await auditCases(AUDITED);
+    assert.deepEqual(skipped, []);
+    const of = (form: string, entry: string) => {
+      const m = modules.find((m) => m.form === form && m.entryPoints.includes(entry));
+      assert.ok(m, `${form} ${entry}: compiled (${auditTable(modules)})`);
+      return m;
+    };
+    // Each module once, under the first case that compiled it: the shared kernels of the
+    // unrolled decode (absorb_q, combine, up_proj) come with it.
+    const unrolled = modules.filter((m) => m.form === "unrolled");
+    for (const entry of ["absorbed_tiled", "expanded_fa2", "absorb_q", "up_proj", "combine"]) {
+      of("unrolled", entry);
+    }
+    for (const m of unrolled) {
+      assert.equal(m.dynamicPrivateAccesses, 0, `${m.entryPoints}: ${auditTable(modules)}`);
+    }
+    for (const entry of ["absorbed_tiled", "expanded_fa2"]) {
+      const rolled = of("rolled", entry);
+      // wgpu's loop bound is on every loop of this Deno's SPIR-V: the reason for unrolling.
+      assert.ok(rolled.loops > 0 && rolled.boundedLoops === rolled.loops, auditTable(modules));
+      assert.ok(rolled.dynamicPrivateAccesses > 0, `${entry} rolled: ${auditTable(modules)}`);
+      assert.ok(of("unrolled", entry).loops < rolled.loops, auditTable(modules));
+      assert.ok(of("unrolled", entry).privateArrays > 0, "the register arrays are still there");
+    }
+  },
+});

@@ -1,0 +1,270 @@
+/**
+ * A reader of SPIR-V binaries for what decides whether a GPU keeps a kernel's private arrays
+ * in registers: its loops, the loop bounds wgpu adds to them, its function-scope arrays and
+ * the accesses into those arrays whose index is not a constant (a driver must then place the
+ * array in memory it can index, unless it unrolls the loop itself). `tools/spirv_audit.ts`
+ * reads with it the modules wgpu hands to the Vulkan driver.
+ *
+ * Only the instructions named below are read; every other instruction is skipped by its word
+ * count (SPIR-V 1.0-1.6, section 2.3 of the specification: a 5-word header, then each
+ * instruction's first word holds its word count in the high 16 bits and its opcode in the
+ * low 16).
+ *
+ * @module
+ */
+
+/** What one SPIR-V module holds, as counted by {@link auditSpirv}. */
+export interface SpirvAudit {
+  /** Entry point names (OpEntryPoint), in order. */
+  entryPoints: string[];
+  /** LocalSize of the first entry point with one (OpExecutionMode), else null. */
+  workgroupSize: [number, number, number] | null;
+  /** Structured loops (OpLoopMerge). */
+  loops: number;
+  /**
+   * Loops carrying wgpu's bound: a function-scope `vec2<u32>` counter that starts at
+   * (0xffffffff, 0xffffffff) (naga's `force_loop_bounding`, on by default since wgpu 25),
+   * counted by its variables; naga declares one per loop.
+   */
+  boundedLoops: number;
+  /** Function-scope variables of array type (a kernel's register arrays as written). */
+  privateArrays: number;
+  /** Elements of those arrays, summed (outer length times inner lengths). */
+  privateArrayElements: number;
+  /**
+   * Access chains into a function-scope array (or into anything inside one) with at least one
+   * index that is not a constant once integer arithmetic on constants is folded (naga writes
+   * `i * 4u + h` of two constants as instructions, and clamps indices with `UMin`; any driver
+   * folds those, as this count does).
+   */
+  dynamicPrivateAccesses: number;
+  /** Workgroup-storage variables. */
+  workgroupVariables: number;
+}
+
+const OP = {
+  EntryPoint: 15,
+  ExecutionMode: 16,
+  TypeInt: 21,
+  TypeFloat: 22,
+  TypeVector: 23,
+  TypeMatrix: 24,
+  TypeArray: 28,
+  TypeStruct: 30,
+  TypePointer: 32,
+  Constant: 43,
+  ConstantComposite: 44,
+  SpecConstant: 50,
+  Variable: 59,
+  AccessChain: 65,
+  InBoundsAccessChain: 66,
+  PtrAccessChain: 67,
+  ExtInst: 12,
+  CopyObject: 83,
+  IAdd: 128,
+  ISub: 130,
+  IMul: 132,
+  UDiv: 134,
+  UMod: 137,
+  ShiftRightLogical: 194,
+  ShiftLeftLogical: 196,
+  BitwiseOr: 197,
+  BitwiseAnd: 199,
+  LoopMerge: 246,
+} as const;
+/** GLSL.std.450's UMin and UMax (the extended instructions naga clamps indices with). */
+const GLSL_UMIN = 38;
+const GLSL_UMAX = 41;
+
+/** u32 arithmetic of a folded binary instruction, or undefined for an opcode not folded. */
+function foldBinary(op: number, a: number, b: number): number | undefined {
+  switch (op) {
+    case OP.IAdd:
+      return (a + b) >>> 0;
+    case OP.ISub:
+      return (a - b) >>> 0;
+    case OP.IMul:
+      return Math.imul(a, b) >>> 0;
+    case OP.UDiv:
+      return b === 0 ? undefined : Math.floor(a / b) >>> 0;
+    case OP.UMod:
+      return b === 0 ? undefined : (a % b) >>> 0;
+    case OP.ShiftRightLogical:
+      return b >= 32 ? undefined : a >>> b;
+    case OP.ShiftLeftLogical:
+      return b >= 32 ? undefined : (a << b) >>> 0;
+    case OP.BitwiseOr:
+      return (a | b) >>> 0;
+    case OP.BitwiseAnd:
+      return (a & b) >>> 0;
+  }
+  return undefined;
+}
+const STORAGE_FUNCTION = 7;
+const STORAGE_WORKGROUP = 4;
+const EXECUTION_MODE_LOCAL_SIZE = 17;
+const MAGIC = 0x07230203;
+
+/** A SPIR-V literal string: UTF-8 bytes, NUL-terminated, packed little-endian into words. */
+function literalString(words: Uint32Array, start: number, end: number): string {
+  const bytes: number[] = [];
+  for (let i = start; i < end; i++) {
+    for (let b = 0; b < 4; b++) {
+      const c = (words[i] >>> (8 * b)) & 0xff;
+      if (c === 0) return new TextDecoder().decode(new Uint8Array(bytes));
+      bytes.push(c);
+    }
+  }
+  return new TextDecoder().decode(new Uint8Array(bytes));
+}
+
+/**
+ * Count a SPIR-V module's loops, wgpu's loop bounds, its function-scope arrays and the
+ * accesses into them with a non-constant index. Throws, naming what is wrong, when `binary`
+ * is not a SPIR-V module (bad magic, a length that is not whole words, an instruction that
+ * runs past the end).
+ *
+ * @example
+ * ```ts
+ * import { auditSpirv } from "./spirv.ts";
+ * const audit = auditSpirv(await Deno.readFile("kernel.spv"));
+ * console.log(audit.loops, audit.dynamicPrivateAccesses);
+ * ```
+ */
+export function auditSpirv(binary: Uint8Array): SpirvAudit {
+  if (binary.byteLength % 4 !== 0 || binary.byteLength < 20) {
+    throw new Error(
+      `not a SPIR-V module: ${binary.byteLength} bytes (a module is a 5-word header and ` +
+        "instructions, whole 4-byte words)",
+    );
+  }
+  const words = new Uint32Array(
+    binary.buffer.slice(binary.byteOffset, binary.byteOffset + binary.byteLength),
+  );
+  if (words[0] !== MAGIC) {
+    throw new Error(
+      `not a SPIR-V module: magic 0x${words[0].toString(16)} (expected 0x07230203, little-endian)`,
+    );
+  }
+  const audit: SpirvAudit = {
+    entryPoints: [],
+    workgroupSize: null,
+    loops: 0,
+    boundedLoops: 0,
+    privateArrays: 0,
+    privateArrayElements: 0,
+    dynamicPrivateAccesses: 0,
+    workgroupVariables: 0,
+  };
+  const constants = new Map<number, number>(); // id -> first value word
+  const composites = new Map<number, number[]>(); // id -> constituents
+  const arrayTypes = new Map<number, { elem: number; lengthId: number }>();
+  const vec2u32 = new Set<number>();
+  const uintTypes = new Set<number>();
+  const pointers = new Map<number, { storage: number; pointee: number }>();
+  const privateRooted = new Set<number>();
+  const arrayElements = (type: number): number => {
+    const a = arrayTypes.get(type);
+    if (!a) return 1;
+    return (constants.get(a.lengthId) ?? 0) * arrayElements(a.elem);
+  };
+  for (let at = 5; at < words.length;) {
+    const count = words[at] >>> 16;
+    const op = words[at] & 0xffff;
+    if (count === 0 || at + count > words.length) {
+      throw new Error(
+        `not a SPIR-V module: the instruction at word ${at} (opcode ${op}) claims ${count} ` +
+          `words, past the module's ${words.length}`,
+      );
+    }
+    const w = (i: number) => words[at + i];
+    switch (op) {
+      case OP.EntryPoint:
+        audit.entryPoints.push(literalString(words, at + 3, at + count));
+        break;
+      case OP.ExecutionMode:
+        if (w(2) === EXECUTION_MODE_LOCAL_SIZE && audit.workgroupSize === null) {
+          audit.workgroupSize = [w(3), w(4), w(5)];
+        }
+        break;
+      case OP.TypeInt:
+        if (w(2) === 32 && w(3) === 0) uintTypes.add(w(1));
+        break;
+      case OP.TypeVector:
+        if (uintTypes.has(w(2)) && w(3) === 2) vec2u32.add(w(1));
+        break;
+      case OP.TypeArray:
+        arrayTypes.set(w(1), { elem: w(2), lengthId: w(3) });
+        break;
+      case OP.TypePointer:
+        pointers.set(w(1), { storage: w(2), pointee: w(3) });
+        break;
+      case OP.Constant:
+      case OP.SpecConstant:
+        constants.set(w(2), w(3));
+        break;
+      case OP.ConstantComposite: {
+        const parts: number[] = [];
+        for (let i = 3; i < count; i++) parts.push(w(i));
+        composites.set(w(2), parts);
+        break;
+      }
+      case OP.Variable: {
+        const ptr = pointers.get(w(1));
+        const storage = w(3);
+        if (storage === STORAGE_WORKGROUP) audit.workgroupVariables++;
+        if (storage !== STORAGE_FUNCTION || !ptr) break;
+        if (arrayTypes.has(ptr.pointee)) {
+          audit.privateArrays++;
+          audit.privateArrayElements += arrayElements(ptr.pointee);
+          privateRooted.add(w(2));
+        }
+        if (vec2u32.has(ptr.pointee) && count > 4) {
+          const init = composites.get(w(4));
+          if (init && init.every((id) => constants.get(id) === 0xffffffff)) audit.boundedLoops++;
+        }
+        break;
+      }
+      case OP.AccessChain:
+      case OP.InBoundsAccessChain:
+      case OP.PtrAccessChain: {
+        const base = w(3);
+        if (!privateRooted.has(base)) break;
+        privateRooted.add(w(2));
+        for (let i = 4; i < count; i++) {
+          if (!constants.has(w(i))) {
+            audit.dynamicPrivateAccesses++;
+            break;
+          }
+        }
+        break;
+      }
+      case OP.LoopMerge:
+        audit.loops++;
+        break;
+      case OP.CopyObject:
+        if (constants.has(w(3))) constants.set(w(2), constants.get(w(3))!);
+        break;
+      case OP.ExtInst: {
+        // OpExtInst type result set instruction operands...: UMin / UMax of two constants.
+        const [a, b] = [constants.get(w(5)), constants.get(w(6))];
+        if (
+          (w(4) === GLSL_UMIN || w(4) === GLSL_UMAX) && count === 7 && a !== undefined &&
+          b !== undefined
+        ) {
+          constants.set(w(2), w(4) === GLSL_UMIN ? Math.min(a, b) : Math.max(a, b));
+        }
+        break;
+      }
+      default: {
+        if (count !== 5) break;
+        const [a, b] = [constants.get(w(3)), constants.get(w(4))];
+        if (a === undefined || b === undefined) break;
+        const v = foldBinary(op, a, b);
+        if (v !== undefined) constants.set(w(2), v);
+      }
+    }
+    at += count;
+  }
+  return audit;
+}
