@@ -1471,8 +1471,10 @@ export function autoPriority(layout: NormalizedLayout, caps: DeviceCaps | null):
  * tiled kernel on "gpu"-class devices, the register-tiled gemm kernel on "cpu"-class ones,
  * then `wgsl-absorbed` (which alone forces KV splits). Expanded: in prefill (a sequence with
  * 4 or more queries) the tiled FlashAttention-2 kernel (gpu) or the gemm kernel (cpu), then
- * `wgsl-expanded`; in decode `wgsl-expanded` only, because both tiled kernels' query tiles
- * (64 and 16 queries) would hold one query. Without a device: the bundled backend of the
+ * `wgsl-expanded`; in decode the FlashAttention-2 kernel with KV splits (gpu: its workgroups
+ * stage key tiles together where the lane kernel walks keys lane by lane), then
+ * `wgsl-expanded`, and on cpu-class devices `wgsl-expanded` only (the gemm kernel's 16-query
+ * tiles would hold one query). Without a device: the bundled backend of the
  * path ({@link BUNDLED_BACKEND_OF_PATH}).
  *
  * @example
@@ -1501,11 +1503,26 @@ export function pathPriority(
       reason: `${because}: ${first} first, then ${bundled} (the one that forces KV splits)`,
     };
   }
+  if (queryTileOf(layout) === 1 && cls.kind === "gpu") {
+    // Dense decode is a stream of K/V rows, one query each: the FA2 kernel's query tile holds
+    // one query, but it stages each key tile with coalesced loads by 128 invocations, and its
+    // KV splits (fa2KvSplits) give at least 2 workgroups per SM. The lane kernel walks each
+    // head's keys with one lane: 16 workgroups of 16 invocations at the headline, which took
+    // 22-65 ms on the H200 (docs/benchmarks.md, session 30). Not yet timed against it on a
+    // GPU: tools/gpu_machine_check.sh's ab_dense_decode step does.
+    const first = CLASS_FIRST.gpu.expanded;
+    return {
+      order: [first, bundled],
+      reason: `${because} and decode: ${first} first (its query tiles hold one query, but ` +
+        "each key tile is staged by the whole workgroup and KV splits fill the SMs; the " +
+        `lane kernel walks each head's keys alone), then ${bundled}`,
+    };
+  }
   if (queryTileOf(layout) === 1) {
     return {
       order: [bundled],
-      reason: `${because} and decode: ${bundled} (the tiled expanded kernels' query tiles ` +
-        "would hold one query each)",
+      reason: `${because} and decode: ${bundled} (the gemm kernel's 16-query tiles would ` +
+        "hold one query each, and a CPU driver's speed is loads per FMA within one lane)",
     };
   }
   const first = CLASS_FIRST[cls.kind].expanded;

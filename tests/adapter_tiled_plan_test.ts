@@ -272,7 +272,14 @@ Deno.test("auto:<path>: each path's backends by device class, the lane kernel la
   assert.equal(pick(H100, "absorbed", HEADLINE), "wgsl-absorbed-tiled");
   assert.equal(pick(H100, "absorbed", PREFILL), "wgsl-absorbed-tiled");
   assert.equal(pick(H100, "expanded", PREFILL), "wgsl-expanded-tiled");
-  assert.equal(pick(H100, "expanded", HEADLINE), "wgsl-expanded");
+  // Dense decode on a GPU: the FA2 kernel, with the KV splits that fill the SMs.
+  assert.equal(pick(H100, "expanded", HEADLINE), "wgsl-expanded-tiled");
+  const denseDecode = resolve(
+    { spec: v2lite, dtype: "f32", backend: "auto:expanded", layout: HEADLINE },
+    H100,
+  );
+  assert.ok(denseDecode.kind === "plan" && denseDecode.variant.kvSplits > 1, "split on 132 SMs");
+  // On a CPU driver the lane kernel: the gemm kernel's 16-query tiles would hold one query.
   assert.equal(pick(LAVAPIPE, "absorbed", HEADLINE), "wgsl-absorbed-gemm");
   assert.equal(pick(LAVAPIPE, "absorbed", PREFILL), "wgsl-absorbed-gemm");
   assert.equal(pick(LAVAPIPE, "expanded", PREFILL), "wgsl-expanded-gemm");
@@ -299,8 +306,15 @@ Deno.test("auto:<path>: each path's backends by device class, the lane kernel la
   );
   assert.match(
     pathPriority("expanded", normalizeLayout(HEADLINE), H100).reason,
-    /decode: wgsl-expanded/,
+    /decode: wgsl-expanded-tiled first .*KV splits fill the SMs.*then wgsl-expanded$/,
   );
+  assert.deepEqual(pathPriority("expanded", normalizeLayout(HEADLINE), H100).order, [
+    "wgsl-expanded-tiled",
+    "wgsl-expanded",
+  ]);
+  assert.deepEqual(pathPriority("expanded", normalizeLayout(HEADLINE), LAVAPIPE).order, [
+    "wgsl-expanded",
+  ]);
   // Nothing fits: the request is named, with every candidate's reasons, codes prefixed.
   const none = resolve(
     { spec: v2lite, dtype: "f16", backend: "auto:absorbed", layout: HEADLINE },

@@ -56,8 +56,8 @@ const SLOW_UP_PROJ = (file: string, source: string): string => {
 
 /** A slight change of results: the up-projection scaled by 1 + 1e-4. */
 const SCALE_UP_PROJ = [
-  "out[base + c] = a[c / 4u][c % 4u];",
-  "out[base + c] = a[c / 4u][c % 4u] * 1.0001;",
+  "out[base + c] = a[c >> 2u][c & 3u];",
+  "out[base + c] = a[c >> 2u][c & 3u] * 1.0001;",
 ] as const;
 
 async function run(out: string, options: { repeats: number; mutate?: typeof SLOW_UP_PROJ }) {

@@ -48,13 +48,12 @@ async function choices(caps: DeviceCaps, matrix = "smoke"): Promise<Map<string, 
 }
 
 /**
- * The backend the device-class rule names for a GPU: the tiled kernels, except for dense
- * decode and MTP (every sequence under 4 queries: an FA2 query tile would hold one query),
- * which the lane kernel runs.
+ * The backend the device-class rule names for a GPU: the tiled kernels, dense decode and MTP
+ * included (every sequence under 4 queries: the FA2 kernel with KV splits, since session 32;
+ * before, the lane kernel).
  */
 function gpuRule(id: string): string {
-  if (id.includes("path=absorbed")) return "wgsl-absorbed-tiled";
-  return Number(/;sq=(\d+);/.exec(id)![1]) < 4 ? "wgsl-expanded" : "wgsl-expanded-tiled";
+  return id.includes("path=absorbed") ? "wgsl-absorbed-tiled" : "wgsl-expanded-tiled";
 }
 
 Deno.test("on the H100 and H200 caps every smoke and nightly case is supported, on the GPU-class backends", async () => {
@@ -89,11 +88,7 @@ Deno.test({
       if (!byBackend.has(b)) byBackend.set(b, new Set());
       byBackend.get(b)!.add(id);
     }
-    assert.deepEqual([...byBackend.keys()].sort(), [
-      "wgsl-absorbed-tiled",
-      "wgsl-expanded",
-      "wgsl-expanded-tiled",
-    ]);
+    assert.deepEqual([...byBackend.keys()].sort(), ["wgsl-absorbed-tiled", "wgsl-expanded-tiled"]);
     let ran = 0;
     for (const [backend, ids] of byBackend) {
       const path = backend.startsWith("wgsl-absorbed") ? "absorbed" : "expanded";

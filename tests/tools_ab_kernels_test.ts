@@ -131,8 +131,8 @@ Deno.test({
       // up_proj.wgsl runs in every latent backend's case (the W_UV projection)
       const raw = await readKernelFile("up_proj.wgsl");
       const planted = raw.replace(
-        "out[base + c] = a[c / 4u][c % 4u];",
-        "out[base + c] = a[c / 4u][c % 4u] * 1.5;",
+        "out[base + c] = a[c >> 2u][c & 3u];",
+        "out[base + c] = a[c >> 2u][c & 3u] * 1.5;",
       );
       assert.notEqual(planted, raw, "the planted pattern is in up_proj.wgsl");
       await Deno.writeTextFile(`${dir}/same.wgsl`, raw);

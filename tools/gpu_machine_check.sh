@@ -42,8 +42,8 @@
 #            variant names (AB_ROUNDS rounds, default 4); the tables go into the log. Then
 #            (ab_fa2_tile) the 256-token expanded prefill with 64-query tiles
 #            (MLA_HARNESS_SM_COUNT=1), against the bench step's 16-query tiles, and
-#            (ab_dense_decode) the headline dense decodes on the FA2 kernel
-#            (wgsl-expanded-tiled), against the bench step's lane kernel (wgsl-expanded)
+#            (ab_dense_decode) the headline dense decodes on the lane kernel
+#            (wgsl-expanded), against the bench step's FA2 kernel (auto's since session 32)
 #   splits   (in the defaults since session 31: its runs now warm up) `main.ts run --matrix tools/gpu_splits_matrix.json
 #            --repeats 20`: the headline absorbed decode on the tiled kernel at forced KV
 #            splits 8-64 against the adapter's choice, each checked against the reference;
@@ -285,13 +285,13 @@ if wanted ab; then
   # for no more workgroups than 64-query tiles give, so this bench times 64-query tiles.
   step ab_fa2_tile 60 env MLA_HARNESS_SM_COUNT=1 "${HARNESS[@]}" bench \
     --filter "path=expanded;b=1;sq=256"
-  # The dense decode (the expanded path at one query a sequence): auto:expanded takes the
-  # lane kernel wgsl-expanded on a GPU (22-65 ms on the H200), a rule made without a GPU
-  # (FA2's 16-query tiles would hold one query each). This times the FA2 kernel on the
-  # same headline cases (with KV splits since session 31: 5 on 132 SMs), to put a
-  # measurement in its place.
+  # The dense decode (the expanded path at one query a sequence): since session 32
+  # auto:expanded takes the FA2 kernel with KV splits on a GPU (5 on 132 SMs at the
+  # headline; the bench step's figure), a rule made without a GPU: before, the lane kernel
+  # wgsl-expanded, which took 22-65 ms on the H200. This times the lane kernel on the same
+  # headline cases, so the two are measured side by side.
   step ab_dense_decode 60 "${HARNESS[@]}" bench --filter "path=expanded;sq=1" \
-    --backend wgsl-expanded-tiled
+    --backend wgsl-expanded
 fi
 
 if wanted splits; then
