@@ -8,7 +8,14 @@
  */
 import assert from "node:assert/strict";
 import { auditSpirv } from "../tools/spirv.ts";
-import { type AuditCase, auditCases, auditTable } from "../tools/spirv_audit.ts";
+import {
+  type AuditCase,
+  auditCases,
+  auditTable,
+  localMemoryLines,
+  parseStatistics,
+  readDumps,
+} from "../tools/spirv_audit.ts";
 import { CAPS } from "./gpu_helpers.ts";
 import { isGlFallback } from "../adapter/slow_device.ts";
 
@@ -100,6 +107,64 @@ Deno.test("auditSpirv refuses what is not SPIR-V, saying why", () => {
     () => auditSpirv(truncated),
     /the instruction at word 5 \(opcode 21\) claims 4 words, past the module's 6/,
   );
+});
+
+Deno.test("driver statistics and code beside a module are read and tabled; without them, said", async () => {
+  // What the shim writes where the driver has VK_KHR_pipeline_executable_properties (no
+  // driver on this machine kind has it: lavapipe 22.3 and 25.0 do not), made by hand.
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(`${dir}/0000.spv`, spirv([...DECLS, [246, 30, 31, 0]]));
+    await Deno.writeFile(`${dir}/0001.spv`, spirv(DECLS));
+    await Deno.writeTextFile(
+      `${dir}/0000.stats`,
+      "executable\tCompute\nRegister Count\t96\nLocal Memory Size\t256\n" +
+        "executable\tSecond\nRegister Count\t1\n",
+    );
+    await Deno.writeTextFile(
+      `${dir}/0000.ir`,
+      "== SASS\n  LDL.128 R4, [R1+0x10] ;\n  STL [R1], R0 ;\n  FFMA R0, R1, R2, R3 ;\n",
+    );
+    const cases: AuditCase[] = [
+      { label: "one", backend: "b", dtype: "f32", shape: "decode", form: "rolled" },
+      { label: "two", backend: "b", dtype: "f16", shape: "decode", form: "unrolled" },
+    ];
+    const { modules, skipped } = await readDumps(dir, [
+      { index: 0, files: ["0000.spv", "0001.spv"] },
+      { index: 1, files: [], skipped: "the adapter has no shader-f16" },
+    ], cases);
+    assert.deepEqual(skipped, ["two (unrolled): the adapter has no shader-f16"]);
+    assert.deepEqual(modules.map((m) => [m.file, m.loops, m.driverStatistics, m.driverCode]), [
+      ["0000.spv", 1, { "Register Count": "96", "Local Memory Size": "256" }, {
+        bytes: 75,
+        localMemoryLines: 2,
+      }],
+      ["0001.spv", 0, null, null],
+    ]);
+    const table = auditTable(modules);
+    assert.match(table, /driver statistics \| driver code: local-memory lines \(bytes\) \|/);
+    assert.match(
+      table,
+      /\| one \| rolled \| main \| 1 \| 0 \| 1 \(4\) \| 0 \| Register Count 96; Local Memory Size 256 \| 2 \(75\) \|/,
+    );
+    // A module the driver gave nothing for: empty cells, not another module's figures.
+    assert.match(table, /\| one \| rolled \| main \| 0 \| 0 \| 1 \(4\) \| 0 \| {2}\| - \|$/m);
+    assert.doesNotMatch(table, /No driver statistics/);
+    const bare = auditTable([{ ...modules[0], driverStatistics: null, driverCode: null }]);
+    assert.doesNotMatch(bare, /driver statistics \|/);
+    assert.match(
+      bare,
+      /No driver statistics: the driver offers no VK_KHR_pipeline_executable_properties/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("parseStatistics and localMemoryLines: the first executable's; bad lines named", () => {
+  assert.deepEqual(parseStatistics("executable\tA\nx\t1\n\nexecutable\tB\nx\t2\n"), { x: "1" });
+  assert.throws(() => parseStatistics("executable\tA\nno tab here"), /line 2: "no tab here"/);
+  assert.equal(localMemoryLines("ld.local.f32 %f1, [x];\nld.global.f32 %f2, [y];\nHLDL\n"), 1);
 });
 
 /** Why the SPIR-V of this machine's driver cannot be read here, or null. */

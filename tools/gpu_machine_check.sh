@@ -20,12 +20,19 @@
 # 64 MiB (53.6 MiB at Deno 2.9.6: the binary 28 MiB, the npm cache 21 MiB) and shows how to dry
 # run this script locally.
 #
-# Steps (pick with STEPS, default "devices bench ab splits smoke tests"; they always run in this order,
+# Steps (pick with STEPS, default "devices spirv bench ab splits smoke tests"; they always run in this order,
 # most wanted first: the bench is what only a GPU can give (issue 13's GPU targets), the smoke
 # run makes the device's baseline, and CI runs the tests on lavapipe anyway; on the H100 in
 # session 2 the tests alone took 151-160 s):
 #   devices  `main.ts devices` (human, into the log) and `devices --json --measure` (devices.json:
 #            caps, ceilings and the saturation point, the measured SM-count estimate)
+#   spirv    `tools/spirv_audit.ts` (since session 32): the SPIR-V the NVIDIA driver gets for the
+#            GPU-class plans, unrolled and rolled, and, where the driver has
+#            VK_KHR_pipeline_executable_properties, its own compile statistics of each pipeline
+#            (register count, spills) and the local-memory lines of its code: whether the
+#            unrolling keeps the register arrays in registers, read without timing anything.
+#            The table goes into the log; the .spv/.stats/.ir files stay under $WORK/spirv.
+#            Builds the shim with cc, or uses .device/libspirv_shim.so
 #   bench    `main.ts bench --matrix gpu [--backend <each of BENCH_BACKENDS>] --out ...` (the
 #            headline and the 4096-token expanded prefill: every case issue 13 sets a GPU target on;
 #            a GPU-class device is judged by those targets, bench/cases.ts TARGET_SETS);
@@ -60,7 +67,7 @@
 # reports). Everything else is written under $WORK (/tmp).
 #
 # Knobs (environment): STEPS, TOTAL_S (default 570), OUT (default out/gpu_machine),
-# GPU_TESTS (space-separated test files), TEST_JOBS (test modules at once, default 4), T_DEVICES T_TESTS T_SMOKE T_BENCH T_AB T_SPLITS (timeouts in s),
+# GPU_TESTS (space-separated test files), TEST_JOBS (test modules at once, default 4), T_DEVICES T_SPIRV T_TESTS T_SMOKE T_BENCH T_AB T_SPLITS (timeouts in s),
 # SMOKE_FILTER, BENCH_FILTER (passed as --filter), BENCH_MATRIX (default gpu),
 # BENCH_BACKENDS (default empty: the adapter's choice per path; else one --backend each),
 # BENCH_REPLAY (bench --replay: queued, the default, or waited), BENCH_WARMUP_MS (bench
@@ -70,7 +77,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 ROOT=$PWD
 
-STEPS=${STEPS:-devices bench ab splits smoke tests}
+STEPS=${STEPS:-devices spirv bench ab splits smoke tests}
 OUT=${OUT:-out/gpu_machine}
 mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)
 WORK=${WORK:-/tmp/gpu_machine_work}
@@ -212,6 +219,15 @@ HARNESS=(deno run --cached-only --allow-read --allow-write --allow-env --allow-s
 if wanted devices; then
   step devices 30 "${HARNESS[@]}" devices
   step devices_json "$T_DEVICES" --stdout "$OUT/devices.json" "${HARNESS[@]}" devices --json --measure
+fi
+
+if wanted spirv; then
+  shim=()
+  if ! command -v cc >/dev/null 2>&1 && [ -f .device/libspirv_shim.so ]; then
+    shim=(--shim .device/libspirv_shim.so)
+  fi
+  step spirv "${T_SPIRV:-90}" deno run --cached-only -A tools/spirv_audit.ts --cached-only \
+    "${shim[@]}" --keep "$WORK/spirv"
 fi
 
 if wanted bench; then

@@ -10,6 +10,8 @@
 #                      that `--cached-only` runs and type-checks offline; source maps and
 #                      Markdown files are dropped from it (nothing reads them; 3-4 MB), and
 #                      so are Deno's own caches (a dry run adds them)
+#   .device/libspirv_shim.so  tools/spirv_shim/icd_shim.c built with cc (tools/spirv_audit.ts
+#                      --shim, where the GPU machine has no compiler)
 #   .gl/               the Vulkan/GL loader packages the device README names (apt-get download)
 #
 # What travels is every tracked file, every untracked file git does not ignore, and the carried
@@ -47,6 +49,14 @@ if ! ls .gl/*.deb >/dev/null 2>&1; then
   apt-get "${o[@]}" update >/dev/null
   (cd .gl && apt-get "${o[@]}" download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 \
     libglx0 libgles2)
+fi
+
+# The SPIR-V audit's Vulkan shim (tools/spirv_shim/icd_shim.c), for a GPU machine without a C
+# compiler: gpu_machine_check.sh's spirv step builds it there when it can, else uses this one.
+if command -v cc >/dev/null 2>&1; then
+  cc -shared -fPIC -O1 -o .device/libspirv_shim.so tools/spirv_shim/icd_shim.c -ldl
+else
+  echo "prepare_device_carry: no cc here; the spirv step needs one on the GPU machine" >&2
 fi
 
 # What travels: tracked files, untracked files git does not ignore, and the carried folders.

@@ -71,22 +71,90 @@ export interface AuditedModule extends SpirvAudit {
   readonly form: AuditCase["form"];
   /** The module's file name in the dump directory. */
   readonly file: string;
+  /**
+   * The driver's compile statistics of the pipeline built from the module (its first
+   * executable), by name, where the driver has VK_KHR_pipeline_executable_properties (NVIDIA's
+   * report "Register Count", for one); null where it has not (lavapipe 22.3 and 25.0).
+   */
+  readonly driverStatistics: Readonly<Record<string, string>> | null;
+  /**
+   * The driver's text representations of the compiled pipeline, where it gives them (the
+   * same extension): their size, and the lines that load or store local memory (a register
+   * array that left registers): NVIDIA SASS `LDL`/`STL`, PTX `ld.local`/`st.local`.
+   */
+  readonly driverCode: { readonly bytes: number; readonly localMemoryLines: number } | null;
+}
+
+/**
+ * Lines of a driver's compiled code that load or store local memory: SASS `LDL`/`STL`, PTX
+ * `ld.local`/`st.local`.
+ *
+ * @example
+ * ```ts
+ * import { localMemoryLines } from "./spirv_audit.ts";
+ * localMemoryLines("  LDL.128 R4, [R1+0x10] ;\n  FFMA R0, R1, R2, R3 ;\n"); // 1
+ * ```
+ */
+export function localMemoryLines(code: string): number {
+  return code.split("\n").filter((l) => /\b(LDL|STL)\b|\b(ld|st)\.local\b/.test(l)).length;
+}
+
+/**
+ * The statistics the shim wrote for one pipeline (`<index>.stats`: an `executable<TAB>name`
+ * line per executable, then one `name<TAB>value` line per statistic), those of the first
+ * executable, by name. Throws, naming the line, on a line that is neither.
+ *
+ * @example
+ * ```ts
+ * import { parseStatistics } from "./spirv_audit.ts";
+ * parseStatistics("executable\tCompute\nRegister Count\t40\n"); // { "Register Count": "40" }
+ * ```
+ */
+export function parseStatistics(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  let executables = 0;
+  for (const [i, line] of text.split("\n").entries()) {
+    if (line === "") continue;
+    const tab = line.indexOf("\t");
+    if (tab <= 0) throw new Error(`statistics line ${i + 1}: "${line}" is not "name<TAB>value"`);
+    const [name, value] = [line.slice(0, tab), line.slice(tab + 1)];
+    if (name === "executable") executables++;
+    else if (executables === 1) out[name] = value;
+  }
+  return out;
 }
 
 /** The child's record of which dumped files each case produced. */
-interface ManifestEntry {
+export interface ManifestEntry {
+  /** The case's index in the cases given. */
   readonly index: number;
+  /** The `.spv` files that appeared while it ran (the modules it compiled first). */
   readonly files: string[];
+  /** Why it did not run, when it did not. */
   readonly skipped?: string;
 }
 
 const SHIM_SOURCE = new URL("./spirv_shim/icd_shim.c", import.meta.url);
 const ICD_DIRS = ["/etc/vulkan/icd.d", "/usr/share/vulkan/icd.d", "/usr/local/share/vulkan/icd.d"];
 
+/** The driver library an ICD manifest names, as the Vulkan loader resolves it, or null. */
+async function manifestLibrary(manifest: string): Promise<string | null> {
+  const json = JSON.parse(await Deno.readTextFile(manifest));
+  const lib = json?.ICD?.library_path;
+  if (typeof lib !== "string" || lib === "") return null;
+  // A bare file name is dlopen's to find (LD_LIBRARY_PATH, the system's folders); a relative
+  // path is relative to the manifest's folder (the loader's rules).
+  if (!lib.includes("/")) return lib;
+  const path = lib.startsWith("/") ? lib : `${manifest.replace(/[^/]*$/, "")}${lib}`;
+  return (await Deno.stat(path).catch(() => null))?.isFile ? path : null;
+}
+
 /**
- * The library of the Vulkan driver to wrap: `explicit` when given, else the first ICD manifest
- * in the system's ICD directories whose library exists (lavapipe's first). Throws, naming the
- * directories read, when there is none.
+ * The library of the Vulkan driver to wrap: `explicit` when given; else that of the first
+ * manifest `VK_DRIVER_FILES` or `VK_ICD_FILENAMES` names (as the loader would use them: on
+ * the GPU machine the NVIDIA manifest lives outside the standard folders); else the first
+ * manifest in the system's ICD folders whose library exists (lavapipe's first). Throws,
+ * naming what was read, when there is none.
  *
  * @example
  * ```ts ignore
@@ -96,10 +164,22 @@ const ICD_DIRS = ["/etc/vulkan/icd.d", "/usr/share/vulkan/icd.d", "/usr/local/sh
  */
 export async function findDriverLibrary(explicit?: string): Promise<string> {
   if (explicit) {
-    await Deno.stat(explicit).catch(() => {
+    if (explicit.includes("/") && !(await Deno.stat(explicit).catch(() => null))?.isFile) {
       throw new Error(`--driver ${explicit}: no such file (the real driver's shared library)`);
-    });
+    }
     return explicit;
+  }
+  for (const name of ["VK_DRIVER_FILES", "VK_ICD_FILENAMES"]) {
+    const first = Deno.env.get(name)?.split(":").find((p) => p !== "");
+    if (first === undefined) continue;
+    const lib = await manifestLibrary(first).catch(() => null);
+    if (lib === null) {
+      throw new Error(
+        `${name} names ${first}, which is not an ICD manifest naming a driver library that ` +
+          "exists; unset it, or name the library with --driver",
+      );
+    }
+    return lib;
   }
   const found: string[] = [];
   for (const dir of ICD_DIRS) {
@@ -110,15 +190,8 @@ export async function findDriverLibrary(explicit?: string): Promise<string> {
       continue;
     }
     for (const name of names.sort()) {
-      try {
-        const json = JSON.parse(await Deno.readTextFile(`${dir}/${name}`));
-        const lib = json?.ICD?.library_path;
-        if (typeof lib !== "string") continue;
-        const path = lib.startsWith("/") ? lib : `${dir}/${lib}`;
-        if ((await Deno.stat(path).catch(() => null))?.isFile) found.push(path);
-      } catch {
-        // not a manifest this tool can read; the next one may be
-      }
+      const lib = await manifestLibrary(`${dir}/${name}`).catch(() => null);
+      if (lib !== null) found.push(lib);
     }
   }
   const lvp = found.find((p) => p.includes("lvp"));
@@ -132,9 +205,9 @@ export async function findDriverLibrary(explicit?: string): Promise<string> {
 }
 
 /**
- * Build the shim into `dir` with `cc` and write its ICD manifest there; returns the
- * manifest's path. Throws with the compiler's output, or says to install one when `cc` is
- * missing.
+ * Build the shim into `dir` with `cc` (or take the `prebuilt` library: a machine without a
+ * compiler, the lent GPU's) and write its ICD manifest there; returns the manifest's path.
+ * Throws with the compiler's output, or says to install one when `cc` is missing.
  *
  * @example
  * ```ts ignore
@@ -142,8 +215,16 @@ export async function findDriverLibrary(explicit?: string): Promise<string> {
  * const icd = await buildShim(await Deno.makeTempDir());
  * ```
  */
-export async function buildShim(dir: string): Promise<string> {
-  const lib = `${dir}/libspirv_shim.so`;
+export async function buildShim(dir: string, prebuilt?: string): Promise<string> {
+  const lib = prebuilt ?? `${dir}/libspirv_shim.so`;
+  if (prebuilt !== undefined) {
+    if (!(await Deno.stat(prebuilt).catch(() => null))?.isFile) {
+      throw new Error(
+        `--shim ${prebuilt}: no such file (a library built from ${SHIM_SOURCE.pathname})`,
+      );
+    }
+    return await writeManifest(dir, await Deno.realPath(prebuilt));
+  }
   let out: Deno.CommandOutput;
   try {
     out = await new Deno.Command("cc", {
@@ -162,6 +243,11 @@ export async function buildShim(dir: string): Promise<string> {
       `cc could not build ${SHIM_SOURCE.pathname}:\n${new TextDecoder().decode(out.stderr)}`,
     );
   }
+  return await writeManifest(dir, lib);
+}
+
+/** An ICD manifest in `dir` naming the shim library `lib`; returns its path. */
+async function writeManifest(dir: string, lib: string): Promise<string> {
   const icd = `${dir}/spirv_shim_icd.json`;
   await Deno.writeTextFile(
     icd,
@@ -186,22 +272,23 @@ export async function buildShim(dir: string): Promise<string> {
  */
 export async function auditCases(
   cases: readonly AuditCase[],
-  options: { driver?: string; keep?: string } = {},
+  options: { driver?: string; keep?: string; shim?: string; cachedOnly?: boolean } = {},
 ): Promise<{ modules: AuditedModule[]; skipped: string[] }> {
   const work = await Deno.makeTempDir({ prefix: "spirv_audit_" });
   try {
-    const icd = await buildShim(work);
+    const icd = await buildShim(work, options.shim);
     const driver = await findDriverLibrary(options.driver);
     const dumps = options.keep ?? `${work}/spv`;
     await Deno.mkdir(dumps, { recursive: true });
     for (const e of Deno.readDirSync(dumps)) {
-      if (e.name.endsWith(".spv")) await Deno.remove(`${dumps}/${e.name}`);
+      if (/\.(spv|stats|ir)$/.test(e.name)) await Deno.remove(`${dumps}/${e.name}`);
     }
     const manifestPath = `${work}/manifest.json`;
     const child = await new Deno.Command(Deno.execPath(), {
       args: [
         "run",
         "-A",
+        ...(options.cachedOnly ? ["--cached-only"] : []),
         new URL(import.meta.url).pathname,
         "--child",
         manifestPath,
@@ -214,6 +301,7 @@ export async function auditCases(
         DENO_WEBGPU_BACKEND: "vulkan",
         SPIRV_SHIM_DRIVER: driver,
         SPIRV_SHIM_DIR: dumps,
+        SPIRV_SHIM_STATS: "1",
       },
       stdout: "piped",
       stderr: "piped",
@@ -225,23 +313,54 @@ export async function auditCases(
       );
     }
     const manifest: ManifestEntry[] = JSON.parse(await Deno.readTextFile(manifestPath));
-    const modules: AuditedModule[] = [];
-    const skipped: string[] = [];
-    for (const entry of manifest) {
-      const c = cases[entry.index];
-      if (entry.skipped) {
-        skipped.push(`${c.label} (${c.form}): ${entry.skipped}`);
-        continue;
-      }
-      for (const file of entry.files) {
-        const audit = auditSpirv(await Deno.readFile(`${dumps}/${file}`));
-        modules.push({ label: c.label, form: c.form, file, ...audit });
-      }
-    }
-    return { modules, skipped };
+    return await readDumps(dumps, manifest, cases);
   } finally {
     await Deno.remove(work, { recursive: true }).catch(() => {});
   }
+}
+
+/**
+ * The modules of each case from the dump directory: each `.spv` counted, with the `.stats`
+ * and `.ir` the shim wrote beside it where the driver gave them.
+ *
+ * @example
+ * ```ts ignore
+ * import { readDumps } from "./spirv_audit.ts";
+ * await readDumps("/tmp/spv", [{ index: 0, files: ["0003.spv"] }], cases);
+ * ```
+ */
+export async function readDumps(
+  dumps: string,
+  manifest: readonly ManifestEntry[],
+  cases: readonly AuditCase[],
+): Promise<{ modules: AuditedModule[]; skipped: string[] }> {
+  const modules: AuditedModule[] = [];
+  const skipped: string[] = [];
+  const beside = (file: string, ext: string) =>
+    Deno.readTextFile(`${dumps}/${file.replace(/\.spv$/, ext)}`).catch(() => null);
+  for (const entry of manifest) {
+    const c = cases[entry.index];
+    if (entry.skipped) {
+      skipped.push(`${c.label} (${c.form}): ${entry.skipped}`);
+      continue;
+    }
+    for (const file of entry.files) {
+      const audit = auditSpirv(await Deno.readFile(`${dumps}/${file}`));
+      const stats = await beside(file, ".stats");
+      const ir = await beside(file, ".ir");
+      modules.push({
+        label: c.label,
+        form: c.form,
+        file,
+        driverStatistics: stats === null ? null : parseStatistics(stats),
+        driverCode: ir === null
+          ? null
+          : { bytes: new TextEncoder().encode(ir).length, localMemoryLines: localMemoryLines(ir) },
+        ...audit,
+      });
+    }
+  }
+  return { modules, skipped };
 }
 
 /** The child: run each case once, recording which dumped files appeared during it. */
@@ -309,6 +428,16 @@ export function auditTable(modules: readonly AuditedModule[]): string {
     "| case | form | entry point | loops | wgpu-bounded | private arrays (elements) | non-constant private accesses |",
     "| --- | --- | --- | ---: | ---: | ---: | ---: |",
   ];
+  const withStats = modules.some((m) => m.driverStatistics !== null);
+  if (withStats) {
+    rows[0] += " driver statistics |";
+    rows[1] += " --- |";
+  }
+  const withCode = modules.some((m) => m.driverCode !== null);
+  if (withCode) {
+    rows[0] += " driver code: local-memory lines (bytes) |";
+    rows[1] += " ---: |";
+  }
   let plain = 0;
   for (const m of modules) {
     if (m.loops === 0 && m.privateArrays === 0) {
@@ -317,24 +446,45 @@ export function auditTable(modules: readonly AuditedModule[]): string {
     }
     rows.push(
       `| ${m.label} | ${m.form} | ${m.entryPoints.join(", ")} | ${m.loops} | ${m.boundedLoops} | ` +
-        `${m.privateArrays} (${m.privateArrayElements}) | ${m.dynamicPrivateAccesses} |`,
+        `${m.privateArrays} (${m.privateArrayElements}) | ${m.dynamicPrivateAccesses} |` +
+        (withStats
+          ? ` ${Object.entries(m.driverStatistics ?? {}).map(([k, v]) => `${k} ${v}`).join("; ")} |`
+          : "") +
+        (withCode
+          ? ` ${m.driverCode ? `${m.driverCode.localMemoryLines} (${m.driverCode.bytes})` : "-"} |`
+          : ""),
     );
   }
   if (plain > 0) rows.push("", `${plain} more module(s) without loops or private arrays.`);
+  if (!withStats) {
+    rows.push(
+      "No driver statistics: the driver offers no VK_KHR_pipeline_executable_properties " +
+        "(lavapipe does not), or gave none.",
+    );
+  }
   return rows.join("\n");
 }
 
 const HELP = `tools/spirv_audit.ts: count what the SPIR-V of the GPU-class kernels keeps in loops
 
-usage: deno run -A tools/spirv_audit.ts [--json] [--keep DIR] [--driver LIB]
+usage: deno run -A tools/spirv_audit.ts [--json] [--keep DIR] [--driver LIB] [--shim LIB]
+                                         [--cached-only]
 
   --json        print {modules, skipped} as JSON instead of the table
-  --keep DIR    write the .spv files to DIR (its old .spv files are removed) and keep them
-  --driver LIB  the real Vulkan driver's library (default: the first ICD manifest's, lavapipe's
-                first)
+  --keep DIR    write the .spv (and .stats, .ir) files to DIR (its old ones are removed) and
+                keep them
+  --driver LIB  the real Vulkan driver's library (default: that of the manifest
+                VK_DRIVER_FILES or VK_ICD_FILENAMES names, else of the first manifest in the
+                system's ICD folders, lavapipe's first)
+  --shim LIB    a shim library built beforehand from tools/spirv_shim/icd_shim.c (a machine
+                without cc: tools/prepare_device_carry.sh builds .device/libspirv_shim.so)
+  --cached-only run the cases' child process with --cached-only (a machine with no network)
 
-Needs a Vulkan driver and a C compiler (cc). Exit 0 with the table; 2 on bad arguments;
-1 when the shim, the driver or a case fails, with the reason.`;
+Where the driver has VK_KHR_pipeline_executable_properties, the table adds the driver's own
+compile statistics of each pipeline (register count, spills: whatever it reports) and, where it
+gives its compiled code as text, the lines that load or store local memory (SASS LDL/STL).
+Needs a Vulkan driver and a C compiler (cc) or --shim. Exit 0 with the table; 2 on bad
+arguments; 1 when the shim, the driver or a case fails, with the reason.`;
 
 if (import.meta.main) {
   let values;
@@ -345,6 +495,8 @@ if (import.meta.main) {
         json: { type: "boolean", default: false },
         keep: { type: "string" },
         driver: { type: "string" },
+        shim: { type: "string" },
+        "cached-only": { type: "boolean", default: false },
         child: { type: "string" },
         cases: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
@@ -365,6 +517,8 @@ if (import.meta.main) {
       const { modules, skipped } = await auditCases(AUDIT_CASES, {
         driver: values.driver,
         keep: values.keep,
+        shim: values.shim,
+        cachedOnly: values["cached-only"],
       });
       if (values.json) {
         console.log(JSON.stringify({ modules, skipped }, null, 2));
