@@ -53,7 +53,8 @@
 #            (wgsl-expanded), against the bench step's FA2 kernel (auto's since session 32)
 #   splits   (in the defaults since session 31: its runs now warm up) `main.ts run --matrix tools/gpu_splits_matrix.json
 #            --repeats 20`: the headline absorbed decode on the tiled kernel at forced KV
-#            splits 8-64 against the adapter's choice, each checked against the reference;
+#            splits 8-64 and (since session 32) the headline dense decode on the FA2 kernel at
+#            8-32, each against the adapter's choice and checked against the reference;
 #            keeps splits/summary.md (kernel medians in its "Slowest" table)
 #   smoke    `main.ts run --matrix smoke`; keeps summary.md, results.jsonl and report.json
 #   tests    the test files that need a GPU (GPU_TESTS below)
@@ -311,7 +312,7 @@ if wanted ab; then
 fi
 
 if wanted splits; then
-  step splits "${T_SPLITS:-90}" "${HARNESS[@]}" run --matrix tools/gpu_splits_matrix.json \
+  step splits "${T_SPLITS:-120}" "${HARNESS[@]}" run --matrix tools/gpu_splits_matrix.json \
     --repeats 20 --out "$WORK/splits"
   mkdir -p "$OUT/splits"
   [ -f "$WORK/splits/summary.md" ] && cp "$WORK/splits/summary.md" "$OUT/splits/"
