@@ -53,7 +53,16 @@ const DECLS = [
   [32, PTR_U, 7, TYPE_UINT],
   [32, 13, 4, ARR], // OpTypePointer Workgroup array
   [59, 13, 14, 4], // OpVariable Workgroup
-  [59, PTR_ARR, ACC, 7], // OpVariable Function array
+  [22, 16, 16], // OpTypeFloat 16
+  [23, 17, 16, 4], // OpTypeVector f16 x 4
+  [28, 18, 17, C4], // OpTypeArray vec4<f16> 4: 8 words
+  [32, 19, 7, 18],
+  [54, 0, 41, 0, 0], // OpFunction %41: a helper
+  [59, 19, 42, 7], // its array: counted, but not as the entry point's words
+  [56], // OpFunctionEnd
+  [54, 0, FN, 0, 0], // OpFunction %40: the entry point's
+  [59, PTR_ARR, ACC, 7], // OpVariable Function array: 4 words
+  [59, 19, 43, 7], // OpVariable Function vec4<f16> array: 8 words
 ];
 
 Deno.test("auditSpirv counts loops, wgpu's bounds, private arrays and runtime indices", () => {
@@ -78,8 +87,8 @@ Deno.test("auditSpirv counts loops, wgpu's bounds, private arrays and runtime in
     workgroupSize: [64, 1, 1],
     loops: 2,
     boundedLoops: 1,
-    privateArrays: 1,
-    privateArrayElements: 4,
+    privateArrays: 3,
+    entryArrayWords: 12,
     dynamicPrivateAccesses: 2,
     workgroupVariables: 1,
   });
@@ -145,10 +154,10 @@ Deno.test("driver statistics and code beside a module are read and tabled; witho
     assert.match(table, /driver statistics \| driver code: local-memory lines \(bytes\) \|/);
     assert.match(
       table,
-      /\| one \| rolled \| main \| 1 \| 0 \| 1 \(4\) \| 0 \| Register Count 96; Local Memory Size 256 \| 2 \(75\) \|/,
+      /\| one \| rolled \| main \| 1 \| 0 \| 3 \(12\) \| 0 \| Register Count 96; Local Memory Size 256 \| 2 \(75\) \|/,
     );
     // A module the driver gave nothing for: empty cells, not another module's figures.
-    assert.match(table, /\| one \| rolled \| main \| 0 \| 0 \| 1 \(4\) \| 0 \| {2}\| - \|$/m);
+    assert.match(table, /\| one \| rolled \| main \| 0 \| 0 \| 3 \(12\) \| 0 \| {2}\| - \|$/m);
     assert.doesNotMatch(table, /No driver statistics/);
     const bare = auditTable([{ ...modules[0], driverStatistics: null, driverCode: null }]);
     assert.doesNotMatch(bare, /driver statistics \|/);

@@ -29,8 +29,13 @@ export interface SpirvAudit {
   boundedLoops: number;
   /** Function-scope variables of array type (a kernel's register arrays as written). */
   privateArrays: number;
-  /** Elements of those arrays, summed (outer length times inner lengths). */
-  privateArrayElements: number;
+  /**
+   * 32-bit words of the function-scope arrays the entry point's own function declares (not
+   * its helpers', whose arrays are copies a driver merges when it inlines them): the register
+   * arrays one invocation holds, as written. A GPU allots a thread a few hundred registers at
+   * most (NVIDIA: 255), beside everything else the kernel keeps live.
+   */
+  entryArrayWords: number;
   /**
    * Access chains into a function-scope array (or into anything inside one) with at least one
    * index that is not a constant once integer arithmetic on constants is folded (naga writes
@@ -60,6 +65,9 @@ const OP = {
   InBoundsAccessChain: 66,
   PtrAccessChain: 67,
   ExtInst: 12,
+  TypeBool: 20,
+  Function: 54,
+  FunctionEnd: 56,
   CopyObject: 83,
   IAdd: 128,
   ISub: 130,
@@ -152,7 +160,7 @@ export function auditSpirv(binary: Uint8Array): SpirvAudit {
     loops: 0,
     boundedLoops: 0,
     privateArrays: 0,
-    privateArrayElements: 0,
+    entryArrayWords: 0,
     dynamicPrivateAccesses: 0,
     workgroupVariables: 0,
   };
@@ -163,11 +171,14 @@ export function auditSpirv(binary: Uint8Array): SpirvAudit {
   const uintTypes = new Set<number>();
   const pointers = new Map<number, { storage: number; pointee: number }>();
   const privateRooted = new Set<number>();
-  const arrayElements = (type: number): number => {
+  const bits = new Map<number, number>(); // scalar, vector, matrix and struct types' sizes
+  const typeBits = (type: number): number => {
     const a = arrayTypes.get(type);
-    if (!a) return 1;
-    return (constants.get(a.lengthId) ?? 0) * arrayElements(a.elem);
+    if (a) return (constants.get(a.lengthId) ?? 0) * typeBits(a.elem);
+    return bits.get(type) ?? 32;
   };
+  const entryFunctions = new Set<number>();
+  let inEntry = false;
   for (let at = 5; at < words.length;) {
     const count = words[at] >>> 16;
     const op = words[at] & 0xffff;
@@ -181,6 +192,28 @@ export function auditSpirv(binary: Uint8Array): SpirvAudit {
     switch (op) {
       case OP.EntryPoint:
         audit.entryPoints.push(literalString(words, at + 3, at + count));
+        entryFunctions.add(w(2));
+        break;
+      case OP.TypeFloat:
+        bits.set(w(1), w(2));
+        break;
+      case OP.TypeBool:
+        bits.set(w(1), 32);
+        break;
+      case OP.TypeMatrix:
+        bits.set(w(1), w(3) * typeBits(w(2)));
+        break;
+      case OP.TypeStruct: {
+        let total = 0;
+        for (let i = 2; i < count; i++) total += typeBits(w(i));
+        bits.set(w(1), total);
+        break;
+      }
+      case OP.Function:
+        inEntry = entryFunctions.has(w(2));
+        break;
+      case OP.FunctionEnd:
+        inEntry = false;
         break;
       case OP.ExecutionMode:
         if (w(2) === EXECUTION_MODE_LOCAL_SIZE && audit.workgroupSize === null) {
@@ -188,9 +221,11 @@ export function auditSpirv(binary: Uint8Array): SpirvAudit {
         }
         break;
       case OP.TypeInt:
+        bits.set(w(1), w(2));
         if (w(2) === 32 && w(3) === 0) uintTypes.add(w(1));
         break;
       case OP.TypeVector:
+        bits.set(w(1), w(3) * typeBits(w(2)));
         if (uintTypes.has(w(2)) && w(3) === 2) vec2u32.add(w(1));
         break;
       case OP.TypeArray:
@@ -216,7 +251,7 @@ export function auditSpirv(binary: Uint8Array): SpirvAudit {
         if (storage !== STORAGE_FUNCTION || !ptr) break;
         if (arrayTypes.has(ptr.pointee)) {
           audit.privateArrays++;
-          audit.privateArrayElements += arrayElements(ptr.pointee);
+          if (inEntry) audit.entryArrayWords += Math.ceil(typeBits(ptr.pointee) / 32);
           privateRooted.add(w(2));
         }
         if (vec2u32.has(ptr.pointee) && count > 4) {

@@ -425,7 +425,7 @@ async function runChild(manifestPath: string, cases: AuditCase[]): Promise<void>
  */
 export function auditTable(modules: readonly AuditedModule[]): string {
   const rows = [
-    "| case | form | entry point | loops | wgpu-bounded | private arrays (elements) | non-constant private accesses |",
+    "| case | form | entry point | loops | wgpu-bounded | private arrays (entry point's 32-bit words) | non-constant private accesses |",
     "| --- | --- | --- | ---: | ---: | ---: | ---: |",
   ];
   const withStats = modules.some((m) => m.driverStatistics !== null);
@@ -446,7 +446,7 @@ export function auditTable(modules: readonly AuditedModule[]): string {
     }
     rows.push(
       `| ${m.label} | ${m.form} | ${m.entryPoints.join(", ")} | ${m.loops} | ${m.boundedLoops} | ` +
-        `${m.privateArrays} (${m.privateArrayElements}) | ${m.dynamicPrivateAccesses} |` +
+        `${m.privateArrays} (${m.entryArrayWords}) | ${m.dynamicPrivateAccesses} |` +
         (withStats
           ? ` ${Object.entries(m.driverStatistics ?? {}).map(([k, v]) => `${k} ${v}`).join("; ")} |`
           : "") +
