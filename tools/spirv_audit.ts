@@ -150,24 +150,26 @@ async function manifestLibrary(manifest: string): Promise<string | null> {
 }
 
 /**
- * The library of the Vulkan driver to wrap: `explicit` when given; else that of the first
- * manifest `VK_DRIVER_FILES` or `VK_ICD_FILENAMES` names (as the loader would use them: on
- * the GPU machine the NVIDIA manifest lives outside the standard folders); else the first
- * manifest in the system's ICD folders whose library exists (lavapipe's first). Throws,
- * naming what was read, when there is none.
+ * The libraries of the Vulkan drivers to wrap, in the order to try them: `explicit` alone
+ * when given; else that of the first manifest `VK_DRIVER_FILES` or `VK_ICD_FILENAMES` names
+ * (as the loader would use them: on the GPU machine the NVIDIA manifest lives outside the
+ * standard folders); else every manifest's in the system's ICD folders whose library exists,
+ * GPUs' before CPU implementations' (lavapipe, SwiftShader), as the harness's adapter request
+ * prefers. Mesa installs drivers for hardware a machine may not have: {@link auditCases}
+ * takes the first that gives an adapter. Throws, naming what was read, when there is none.
  *
  * @example
  * ```ts ignore
- * import { findDriverLibrary } from "./spirv_audit.ts";
- * await findDriverLibrary(); // "/usr/lib/x86_64-linux-gnu/libvulkan_lvp.so" on this machine
+ * import { driverLibraries } from "./spirv_audit.ts";
+ * await driverLibraries(); // [..., "/usr/lib/x86_64-linux-gnu/libvulkan_lvp.so"] on this machine
  * ```
  */
-export async function findDriverLibrary(explicit?: string): Promise<string> {
+export async function driverLibraries(explicit?: string): Promise<string[]> {
   if (explicit) {
     if (explicit.includes("/") && !(await Deno.stat(explicit).catch(() => null))?.isFile) {
       throw new Error(`--driver ${explicit}: no such file (the real driver's shared library)`);
     }
-    return explicit;
+    return [explicit];
   }
   for (const name of ["VK_DRIVER_FILES", "VK_ICD_FILENAMES"]) {
     const first = Deno.env.get(name)?.split(":").find((p) => p !== "");
@@ -179,7 +181,7 @@ export async function findDriverLibrary(explicit?: string): Promise<string> {
           "exists; unset it, or name the library with --driver",
       );
     }
-    return lib;
+    return [lib];
   }
   const found: string[] = [];
   for (const dir of ICD_DIRS) {
@@ -191,17 +193,18 @@ export async function findDriverLibrary(explicit?: string): Promise<string> {
     }
     for (const name of names.sort()) {
       const lib = await manifestLibrary(`${dir}/${name}`).catch(() => null);
-      if (lib !== null) found.push(lib);
+      if (lib !== null && !found.includes(lib)) found.push(lib);
     }
   }
-  const lvp = found.find((p) => p.includes("lvp"));
-  if (lvp ?? found[0]) return lvp ?? found[0];
-  throw new Error(
-    `no Vulkan driver found (no ICD manifest naming an existing library in ${
-      ICD_DIRS.join(", ")
-    }); ` +
-      "install one (apt-get install mesa-vulkan-drivers) or name its library with --driver",
-  );
+  if (found.length === 0) {
+    throw new Error(
+      `no Vulkan driver found (no ICD manifest naming an existing library in ${
+        ICD_DIRS.join(", ")
+      }); install one (apt-get install mesa-vulkan-drivers) or name its library with --driver`,
+    );
+  }
+  const cpu = (p: string) => /lvp|swiftshader/i.test(p);
+  return [...found.filter((p) => !cpu(p)), ...found.filter(cpu)];
 }
 
 /**
@@ -260,9 +263,9 @@ async function writeManifest(dir: string, lib: string): Promise<string> {
 }
 
 /**
- * Run `cases` in a child process behind the shim and count each module they compiled.
- * Cases a device cannot run (no shader-f16 for an f16 case) are left out, named in
- * `skipped`.
+ * Run `cases` in a child process behind the shim and count each module they compiled, on
+ * the first of {@link driverLibraries} that gives an adapter (`driver`). Cases a device
+ * cannot run (no shader-f16 for an f16 case) are left out, named in `skipped`.
  *
  * @example
  * ```ts ignore
@@ -273,47 +276,57 @@ async function writeManifest(dir: string, lib: string): Promise<string> {
 export async function auditCases(
   cases: readonly AuditCase[],
   options: { driver?: string; keep?: string; shim?: string; cachedOnly?: boolean } = {},
-): Promise<{ modules: AuditedModule[]; skipped: string[] }> {
+): Promise<{ driver: string; modules: AuditedModule[]; skipped: string[] }> {
   const work = await Deno.makeTempDir({ prefix: "spirv_audit_" });
   try {
     const icd = await buildShim(work, options.shim);
-    const driver = await findDriverLibrary(options.driver);
+    const drivers = await driverLibraries(options.driver);
     const dumps = options.keep ?? `${work}/spv`;
     await Deno.mkdir(dumps, { recursive: true });
-    for (const e of Deno.readDirSync(dumps)) {
-      if (/\.(spv|stats|ir)$/.test(e.name)) await Deno.remove(`${dumps}/${e.name}`);
-    }
     const manifestPath = `${work}/manifest.json`;
-    const child = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        ...(options.cachedOnly ? ["--cached-only"] : []),
-        new URL(import.meta.url).pathname,
-        "--child",
-        manifestPath,
-        "--cases",
-        JSON.stringify(cases),
-      ],
-      env: {
-        VK_ICD_FILENAMES: icd,
-        VK_DRIVER_FILES: icd,
-        DENO_WEBGPU_BACKEND: "vulkan",
-        SPIRV_SHIM_DRIVER: driver,
-        SPIRV_SHIM_DIR: dumps,
-        SPIRV_SHIM_STATS: "1",
-      },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (!child.success) {
-      throw new Error(
-        `the cases' child process failed (exit ${child.code}):\n` +
-          new TextDecoder().decode(child.stderr).trim(),
-      );
+    const failures: string[] = [];
+    let driver: string | undefined;
+    for (const candidate of drivers) {
+      for (const e of Deno.readDirSync(dumps)) {
+        if (/\.(spv|stats|ir)$/.test(e.name)) await Deno.remove(`${dumps}/${e.name}`);
+      }
+      const child = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          ...(options.cachedOnly ? ["--cached-only"] : []),
+          new URL(import.meta.url).pathname,
+          "--child",
+          manifestPath,
+          "--cases",
+          JSON.stringify(cases),
+        ],
+        env: {
+          VK_ICD_FILENAMES: icd,
+          VK_DRIVER_FILES: icd,
+          DENO_WEBGPU_BACKEND: "vulkan",
+          SPIRV_SHIM_DRIVER: candidate,
+          SPIRV_SHIM_DIR: dumps,
+          SPIRV_SHIM_STATS: "1",
+        },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      if (child.success) {
+        driver = candidate;
+        break;
+      }
+      const why = new TextDecoder().decode(child.stderr).trim();
+      failures.push(`${candidate}: exit ${child.code}: ${why}`);
+      // A driver without its hardware gives no adapter: the next may. Any other failure is
+      // the cases', and another driver would not mend it.
+      if (!/no WebGPU adapter/.test(why)) break;
+    }
+    if (driver === undefined) {
+      throw new Error(`the cases' child process failed:\n${failures.join("\n")}`);
     }
     const manifest: ManifestEntry[] = JSON.parse(await Deno.readTextFile(manifestPath));
-    return await readDumps(dumps, manifest, cases);
+    return { driver, ...await readDumps(dumps, manifest, cases) };
   } finally {
     await Deno.remove(work, { recursive: true }).catch(() => {});
   }
@@ -470,12 +483,12 @@ const HELP = `tools/spirv_audit.ts: count what the SPIR-V of the GPU-class kerne
 usage: deno run -A tools/spirv_audit.ts [--json] [--keep DIR] [--driver LIB] [--shim LIB]
                                          [--cached-only]
 
-  --json        print {modules, skipped} as JSON instead of the table
+  --json        print {driver, modules, skipped} as JSON instead of the table
   --keep DIR    write the .spv (and .stats, .ir) files to DIR (its old ones are removed) and
                 keep them
   --driver LIB  the real Vulkan driver's library (default: that of the manifest
-                VK_DRIVER_FILES or VK_ICD_FILENAMES names, else of the first manifest in the
-                system's ICD folders, lavapipe's first)
+                VK_DRIVER_FILES or VK_ICD_FILENAMES names, else the first in the system's ICD
+                folders that gives an adapter, GPUs' before lavapipe's)
   --shim LIB    a shim library built beforehand from tools/spirv_shim/icd_shim.c (a machine
                 without cc: tools/prepare_device_carry.sh builds .device/libspirv_shim.so)
   --cached-only run the cases' child process with --cached-only (a machine with no network)
@@ -514,15 +527,16 @@ if (import.meta.main) {
     if (values.child) {
       await runChild(values.child, JSON.parse(values.cases ?? "[]"));
     } else {
-      const { modules, skipped } = await auditCases(AUDIT_CASES, {
+      const { driver, modules, skipped } = await auditCases(AUDIT_CASES, {
         driver: values.driver,
         keep: values.keep,
         shim: values.shim,
         cachedOnly: values["cached-only"],
       });
       if (values.json) {
-        console.log(JSON.stringify({ modules, skipped }, null, 2));
+        console.log(JSON.stringify({ driver, modules, skipped }, null, 2));
       } else {
+        console.log(`driver: ${driver}\n`);
         console.log(auditTable(modules));
         for (const s of skipped) console.log(`skipped: ${s}`);
       }
