@@ -189,27 +189,46 @@ async function auditSkip(): Promise<string | null> {
   return null;
 }
 
-const AUDITED: AuditCase[] = (["unrolled", "rolled"] as const).flatMap((form) => [
+const AUDITED: AuditCase[] = [
+  ...(["unrolled", "rolled"] as const).flatMap((form) => [
+    {
+      label: "absorbed decode",
+      backend: "wgsl-absorbed-tiled",
+      dtype: "f32" as const,
+      shape: "decode" as const,
+      form,
+    },
+    {
+      label: "expanded prefill",
+      backend: "wgsl-expanded-tiled",
+      dtype: "f32" as const,
+      shape: "prefill" as const,
+      form,
+    },
+  ]),
+  // The cpu-class choices: the gemm kernels keep their accumulators as named variables, not
+  // arrays (lavapipe's speed rests on it: absorbed_gemm.wgsl, session 7).
   {
-    label: "absorbed decode",
-    backend: "wgsl-absorbed-tiled",
-    dtype: "f32" as const,
-    shape: "decode" as const,
-    form,
+    label: "gemm decode",
+    backend: "wgsl-absorbed-gemm",
+    dtype: "f32",
+    shape: "decode",
+    form: "cpu-class",
   },
   {
-    label: "expanded prefill",
-    backend: "wgsl-expanded-tiled",
-    dtype: "f32" as const,
-    shape: "prefill" as const,
-    form,
+    label: "gemm prefill",
+    backend: "wgsl-expanded-gemm",
+    dtype: "f32",
+    shape: "prefill",
+    form: "cpu-class",
   },
-]);
+];
 
 const skip = await auditSkip();
 Deno.test({
   name: "spirv_audit: the GPU-class plans' SPIR-V indexes no register array at run time; " +
-    "the same plans with their loops as written do" + (skip ? ` (ignored: ${skip})` : ""),
+    "the same plans with their loops as written do; the gemm kernels keep no arrays" +
+    (skip ? ` (ignored: ${skip})` : ""),
   ignore: skip !== null,
   fn: async () => {
     // Mesa installs drivers for hardware this machine lacks (intel, radeon): the audit passes
@@ -224,6 +243,12 @@ Deno.test({
     };
     // Each module once, under the first case that compiled it: the shared kernels of the
     // unrolled decode (absorb_q, combine, up_proj) come with it.
+    const gemm = modules.filter((m) =>
+      m.form === "cpu-class" &&
+      ["scores", "softmax", "values"].some((e) => m.entryPoints.includes(e))
+    );
+    assert.equal(gemm.length, 5, auditTable(modules)); // absorbed: 3 passes; expanded: 2 new
+    for (const m of gemm) assert.equal(m.privateArrays, 0, `${m.label} ${m.entryPoints}`);
     const unrolled = modules.filter((m) => m.form === "unrolled");
     for (const entry of ["absorbed_tiled", "expanded_fa2", "absorb_q", "up_proj", "combine"]) {
       of("unrolled", entry);

@@ -38,11 +38,19 @@ export interface AuditCase {
   readonly dtype: "f32" | "f16";
   /** Decode (one query, 1024 keys: KV splits and their combine) or causal prefill (64 queries). */
   readonly shape: "decode" | "prefill";
-  /** The plan's unrolled loops, or the same plan with its loops as written. */
-  readonly form: "unrolled" | "rolled";
+  /**
+   * A gpu-class plan with its loops unrolled (as a GPU runs it), the same plan with its loops
+   * as written, or a cpu-class plan (as lavapipe runs it: the gemm kernels' named
+   * accumulators, the loops lavapipe's compiler unrolls itself).
+   */
+  readonly form: "unrolled" | "rolled" | "cpu-class";
 }
 
-/** The default cases: each GPU-class kernel family in both forms, f32 and f16. */
+/**
+ * The default cases: each GPU-class kernel family in both forms, f32 and f16; then, in f32, the
+ * kernels a cpu-class device's `auto` picks (the gemm kernels for absorbed decode and expanded
+ * prefill, the lane kernel for dense decode).
+ */
 export const AUDIT_CASES: readonly AuditCase[] = [
   ...(["f32", "f16"] as const).flatMap((dtype) =>
     (["unrolled", "rolled"] as const).flatMap((form) => [
@@ -62,6 +70,17 @@ export const AUDIT_CASES: readonly AuditCase[] = [
       },
     ])
   ),
+  ...([
+    ["absorbed decode f32", "wgsl-absorbed-gemm", "decode"],
+    ["expanded prefill f32", "wgsl-expanded-gemm", "prefill"],
+    ["dense decode f32", "wgsl-expanded", "decode"],
+  ] as const).map(([label, backend, shape]) => ({
+    label,
+    backend,
+    dtype: "f32" as const,
+    shape,
+    form: "cpu-class" as const,
+  })),
 ];
 
 /** One module a case compiled, and its counts. */
@@ -390,6 +409,7 @@ async function runChild(manifestPath: string, cases: AuditCase[]): Promise<void>
   const ctx = await GpuContext.create({ optionalFeatures: HARNESS_FEATURES });
   // As tests/gpu_helpers.ts gpuClassCaps: no loop budget, a GPU's name, no class by hand.
   const { deviceClass: _c, deviceClassFrom: _f, ...own } = ctx.caps;
+  const cpuCaps = { ...own, deviceClass: "cpu" as const };
   const caps = {
     ...own,
     loopIterationBudget: null,
@@ -411,7 +431,12 @@ async function runChild(manifestPath: string, cases: AuditCase[]): Promise<void>
     const layout = c.shape === "decode"
       ? { kind: "bshd" as const, batch: 1, seqQ: 1, seqK: 1024, causal: true }
       : { kind: "bshd" as const, batch: 1, seqQ: 64, seqK: 64, causal: true };
-    const plan = gpuPlanOf(resolve({ spec, dtype: c.dtype, backend: c.backend, layout }, caps));
+    const plan = gpuPlanOf(
+      resolve(
+        { spec, dtype: c.dtype, backend: c.backend, layout },
+        c.form === "cpu-class" ? cpuCaps : caps,
+      ),
+    );
     const formed = c.form === "rolled"
       ? { ...plan, variant: { ...plan.variant, unrolledLoops: false } }
       : plan;
