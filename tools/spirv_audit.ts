@@ -21,7 +21,10 @@
  * child process whose Vulkan loader sees only the shim. The cases are DeepSeek-V2-Lite widths
  * on gpu-class plans (the adapter's caps with no loop budget and a GPU's name, as the tests'
  * `gpuClassCaps`), so the SPIR-V is what a GPU's plan compiles, up to the device-dependent
- * parts of naga's output (bounds-check policies follow the device's robustness features).
+ * parts of naga's output (bounds-check policies follow the device's robustness features), and
+ * the cpu-class choices for comparison. Where the driver offers
+ * VK_KHR_pipeline_executable_properties, the shim also asks it for its compile statistics of
+ * each pipeline (register count, spills) and its compiled code, which the table adds.
  *
  * @module
  */
