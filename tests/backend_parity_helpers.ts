@@ -211,6 +211,28 @@ export function loopBoundaryTest(
 }
 
 /**
+ * The FA2 prefill kernel's tile edges at tiny widths: a causal prefill whose query tiles are
+ * 64 + 6 (or smaller, by the plan's SM count) and key tiles 32 + 32 + 26, bottom-right offset
+ * 20 (tests/kernels_expanded_tiled_test.ts, tests/kernels_tiled_unrolled_test.ts).
+ */
+export const FA2_PARTIAL_TILES: LayoutRequest = {
+  kind: "bshd",
+  batch: 2,
+  seqQ: 70,
+  seqK: 90,
+  causal: true,
+};
+/** Packed THD with padding rows, for the FA2 kernel (see {@link FA2_PARTIAL_TILES}). */
+export const FA2_PACKED_THD: LayoutRequest = {
+  kind: "thd",
+  cuSeqlensQ: [0, 5, 75],
+  cuSeqlensK: [0, 9, 100],
+  cuSeqlensQPadded: [0, 8, 80],
+  cuSeqlensKPadded: [0, 12, 104],
+  causal: true,
+};
+
+/**
  * Tiny-width layouts every backend test covers: decode with a partial key group, MTP,
  * small causal prefill, packed THD with padding, paged block tables, an empty sequence.
  */

@@ -12,6 +12,39 @@ import { browserTestName, chromiumMissing, runHarness } from "./browser_helpers.
 
 const ignore = chromiumMissing() !== null;
 
+/** What these tests read of a run's report.json. */
+interface RunReport {
+  results: { backend: string }[];
+  fingerprint: {
+    adapter: {
+      deviceClass?: string;
+      deviceClassFrom?: string;
+      smCount?: number;
+      smCountFrom?: string;
+    };
+  };
+}
+
+/**
+ * `run --runtime chromium --backend <backend> --filter <filter>` without timing: it exits 0
+ * with every case passing; returns its report.json.
+ */
+async function runInChromium(
+  backend: string,
+  filter: string,
+  out: string,
+  env: Record<string, string> = {},
+): Promise<RunReport> {
+  const r = await runHarness(
+    ["run", "--runtime", "chromium", "--backend", backend, "--filter", filter]
+      .concat(["--repeats", "0", "--out", out]),
+    env,
+  );
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^(\d+)\/\1 cases: \1 pass, 0 fail, 0 unexpected, 0 error;/m);
+  return JSON.parse(await Deno.readTextFile(`${out}/report.json`));
+}
+
 const CASES = [
   ["wgsl-absorbed-tiled", "absorbed", ";sq=1,2"],
   ["wgsl-expanded-tiled", "expanded", ""],
@@ -24,22 +57,11 @@ for (const [backend, path, more] of CASES) {
     fn: async () => {
       const out = await Deno.makeTempDir({ prefix: "mla-tiled-" });
       try {
-        const r = await runHarness([
-          "run",
-          "--runtime",
-          "chromium",
-          "--backend",
+        const report = await runInChromium(
           backend,
-          "--filter",
           `preset=tiny;dtype=f32;path=${path};layout=bshd${more}`,
-          "--repeats",
-          "0",
-          "--out",
           out,
-        ]);
-        assert.equal(r.code, 0, r.stdout + r.stderr);
-        assert.match(r.stdout, /^(\d+)\/\1 cases: \1 pass, 0 fail, 0 unexpected, 0 error;/m);
-        const report = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
+        );
         assert.ok(report.results.length >= 6, `${report.results.length} cases`);
         for (const res of report.results) assert.equal(res.backend, backend);
       } finally {
@@ -61,22 +83,12 @@ Deno.test({
       // where the plans are made (gpu/device.ts environmentCapsOverrides); a gpu-class plan
       // of the tiled decode unrolls its loops (kernels/unroll.ts), so Tint compiles and
       // SwiftShader runs the unrolled source here.
-      const r = await runHarness([
-        "run",
-        "--runtime",
-        "chromium",
-        "--backend",
+      const report = await runInChromium(
         "wgsl-absorbed-tiled",
-        "--filter",
         "preset=tiny;dtype=f32;path=absorbed;layout=bshd;sq=1;b=3",
-        "--repeats",
-        "0",
-        "--out",
         out,
-      ], { MLA_HARNESS_DEVICE_CLASS: "gpu", MLA_HARNESS_SM_COUNT: "132" });
-      assert.equal(r.code, 0, r.stdout + r.stderr);
-      assert.match(r.stdout, /^(\d+)\/\1 cases: \1 pass, 0 fail, 0 unexpected, 0 error;/m);
-      const report = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
+        { MLA_HARNESS_DEVICE_CLASS: "gpu", MLA_HARNESS_SM_COUNT: "132" },
+      );
       const a = report.fingerprint.adapter;
       assert.deepEqual(
         [a.deviceClass, a.deviceClassFrom, a.smCount, a.smCountFrom],

@@ -19,6 +19,8 @@ import type { SourceMutation } from "../kernels/source.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
 import {
   checkPoisonOn,
+  FA2_PACKED_THD,
+  FA2_PARTIAL_TILES,
   modelParityTest,
   parityOn,
   planOn,
@@ -41,16 +43,9 @@ const NO_ADAPTER = CAPS === null ? "no WebGPU adapter" : null;
 
 const TINY_LAYOUTS: readonly LayoutRequest[] = [
   // Causal prefill: query tiles of 64 + 6, key tiles of 32 + 32 + 26, bottom-right offset 20.
-  { kind: "bshd", batch: 2, seqQ: 70, seqK: 90, causal: true },
+  FA2_PARTIAL_TILES,
   { kind: "bshd", batch: 1, seqQ: 40, seqK: 40, causal: false },
-  {
-    kind: "thd",
-    cuSeqlensQ: [0, 5, 75],
-    cuSeqlensK: [0, 9, 100],
-    cuSeqlensQPadded: [0, 8, 80],
-    cuSeqlensKPadded: [0, 12, 104],
-    causal: true,
-  },
+  FA2_PACKED_THD,
   {
     kind: "bshd",
     batch: 2,
@@ -253,7 +248,7 @@ const SPLIT_CASES: readonly { layout: LayoutRequest; kvSplits: number }[] = [
   // decode, 300 keys in 3 shares of 128, 128, 44
   { layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 300, causal: true }, kvSplits: 3 },
   // causal prefill: the early queries of a tile see no key of the later shares
-  { layout: { kind: "bshd", batch: 2, seqQ: 70, seqK: 90, causal: true }, kvSplits: 2 },
+  { layout: FA2_PARTIAL_TILES, kvSplits: 2 },
   // packed THD, sequences shorter than one share: whole splits empty
   {
     layout: { kind: "thd", cuSeqlensQ: [0, 1, 3], cuSeqlensK: [0, 5, 200], causal: true },

@@ -14,7 +14,14 @@ import type { DeviceCaps, GpuPlan, LayoutRequest } from "../adapter/types.ts";
 import { runAttention } from "../kernels/attention.ts";
 import type { SourceMutation } from "../kernels/source.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
-import { checkPoisonOn, parityOn, TINY_LAYOUTS, tinyParityTest } from "./backend_parity_helpers.ts";
+import {
+  checkPoisonOn,
+  FA2_PACKED_THD,
+  FA2_PARTIAL_TILES,
+  parityOn,
+  TINY_LAYOUTS,
+  tinyParityTest,
+} from "./backend_parity_helpers.ts";
 import { CAPS, cpuClassCaps, gpu, gpuClassCaps, gpuTest, slowOnGlFallback } from "./gpu_helpers.ts";
 
 const BACKEND = "wgsl-absorbed-tiled";
@@ -79,15 +86,8 @@ tinyParityTest(
   "expanded-fa2",
   [
     // query tiles of 64 + 6 (or smaller: the plan's SM count), key tiles of 32 + 32 + 26
-    { kind: "bshd", batch: 2, seqQ: 70, seqK: 90, causal: true },
-    {
-      kind: "thd",
-      cuSeqlensQ: [0, 5, 75],
-      cuSeqlensK: [0, 9, 100],
-      cuSeqlensQPadded: [0, 8, 80],
-      cuSeqlensKPadded: [0, 12, 104],
-      causal: true,
-    },
+    FA2_PARTIAL_TILES,
+    FA2_PACKED_THD,
     { kind: "bshd", batch: 2, seqQ: 1, seqK: 8, kvLens: [0, 5], causal: true },
   ],
   { seed: 7, caps: GPU_CAPS, check: unrolls, skip: SKIP },

@@ -12,17 +12,10 @@ import {
   workerScripts,
 } from "../tools/gl_exit_abort_repro.ts";
 import { runTool } from "./helpers_cli.ts";
+import { hasCompiler } from "../tools/c_shim.ts";
 
 /** Whether a C compiler is on PATH (the --glvnd-shim run needs one). */
-async function hasCc(): Promise<boolean> {
-  try {
-    return (await new Deno.Command("cc", { args: ["--version"], stdout: "null", stderr: "null" })
-      .output()).success;
-  } catch {
-    return false;
-  }
-}
-const CC = await hasCc();
+const CC = await hasCompiler();
 
 /** Whether a process of this pid exists (Deno.kill throws NotFound for one that does not). */
 function alive(pid: number): boolean {

@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { auditSpirv } from "../tools/spirv.ts";
+import { hasCompiler } from "../tools/c_shim.ts";
 import {
   type AuditCase,
   auditCases,
@@ -180,12 +181,7 @@ Deno.test("parseStatistics and localMemoryLines: the first executable's; bad lin
 async function auditSkip(): Promise<string | null> {
   if (CAPS === null) return "no WebGPU adapter";
   if (isGlFallback(CAPS)) return "the GL fallback: wgpu gives it GLSL, not SPIR-V";
-  try {
-    await new Deno.Command("cc", { args: ["--version"], stdout: "null", stderr: "null" })
-      .output();
-  } catch {
-    return "no C compiler (cc) to build tools/spirv_shim/icd_shim.c";
-  }
+  if (!(await hasCompiler())) return "no C compiler (cc) to build tools/spirv_shim/icd_shim.c";
   return null;
 }
 

@@ -29,6 +29,7 @@
  */
 import { parseArgs } from "node:util";
 import { parseSummary } from "./test_runner.ts";
+import { buildSharedLibrary } from "./c_shim.ts";
 
 /** What each generated module does with WebGPU. */
 export type Touch = "device" | "adapter" | "none";
@@ -174,30 +175,12 @@ export async function buildGlvndShim(
   cc = "cc",
 ): Promise<{ path: string } | { error: string }> {
   const source = new URL("./glvnd_no_key_destructor.c", import.meta.url).pathname;
-  const path = `${dir}/glvnd_no_key_destructor.so`;
-  let out: Deno.CommandOutput;
-  try {
-    out = await new Deno.Command(cc, {
-      args: ["-shared", "-fPIC", "-O2", "-o", path, source, "-ldl"],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      return {
-        error: `--glvnd-shim needs a C compiler: "${cc}" is not on PATH ` +
-          "(apt-get install gcc)",
-      };
-    }
-    throw e;
-  }
-  if (!out.success) {
-    return {
-      error: `--glvnd-shim: ${cc} could not build ${source} (exit ${out.code}):\n` +
-        new TextDecoder().decode(out.stderr).trim(),
-    };
-  }
-  return { path };
+  return await buildSharedLibrary(
+    source,
+    `${dir}/glvnd_no_key_destructor.so`,
+    "--glvnd-shim",
+    cc,
+  );
 }
 
 /**

@@ -38,7 +38,7 @@
 #            a GPU-class device is judged by those targets, bench/cases.ts TARGET_SETS);
 #            keeps summary.md and report.json (default: no --backend, so the adapter chooses
 #            each path's backend for the device: on a GPU the tiled kernels, whose targets issue
-#            13 sets, and wgsl-expanded for dense decode; BENCH_BACKENDS="wgsl-absorbed
+#            13 sets, dense decode included since session 32; BENCH_BACKENDS="wgsl-absorbed
 #            wgsl-expanded" benches the lane kernels; BENCH_REPLAY=waited spaces the
 #            replays as before session 30, see `bench --help`); while it runs, nvidia-smi
 #            samples the SM clock, power and load every 100 ms into the log (with a summary

@@ -54,7 +54,7 @@ fi
 # The SPIR-V audit's Vulkan shim (tools/spirv_shim/icd_shim.c), for a GPU machine without a C
 # compiler: gpu_machine_check.sh's spirv step builds it there when it can, else uses this one.
 if command -v cc >/dev/null 2>&1; then
-  cc -shared -fPIC -O1 -o .device/libspirv_shim.so tools/spirv_shim/icd_shim.c -ldl
+  cc -shared -fPIC -O2 -o .device/libspirv_shim.so tools/spirv_shim/icd_shim.c -ldl
 else
   echo "prepare_device_carry: no cc here; the spirv step needs one on the GPU machine" >&2
 fi

@@ -29,6 +29,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { findVulkanDrivers, systemProbe } from "../gpu/backend_choice.ts";
+import { buildSharedLibrary } from "./c_shim.ts";
 import { auditSpirv, type SpirvAudit } from "./spirv.ts";
 
 /** One audited case: a backend's plan, in one dtype and one form. */
@@ -157,7 +159,6 @@ export interface ManifestEntry {
 }
 
 const SHIM_SOURCE = new URL("./spirv_shim/icd_shim.c", import.meta.url);
-const ICD_DIRS = ["/etc/vulkan/icd.d", "/usr/share/vulkan/icd.d", "/usr/local/share/vulkan/icd.d"];
 
 /** The driver library an ICD manifest names, as the Vulkan loader resolves it, or null. */
 async function manifestLibrary(manifest: string): Promise<string | null> {
@@ -173,11 +174,11 @@ async function manifestLibrary(manifest: string): Promise<string | null> {
 
 /**
  * The libraries of the Vulkan drivers to wrap, in the order to try them: `explicit` alone
- * when given; else that of the first manifest `VK_DRIVER_FILES` or `VK_ICD_FILENAMES` names
- * (as the loader would use them: on the GPU machine the NVIDIA manifest lives outside the
- * standard folders); else every manifest's in the system's ICD folders whose library exists,
- * GPUs' before CPU implementations' (lavapipe, SwiftShader), as the harness's adapter request
- * prefers. Mesa installs drivers for hardware a machine may not have: {@link auditCases}
+ * when given; else those of the manifests the Vulkan loader would read (gpu/backend_choice.ts
+ * `findVulkanDrivers`: the files `VK_DRIVER_FILES` or `VK_ICD_FILENAMES` name, which on the GPU
+ * machine point at NVIDIA's manifest outside the standard folders, else the ICD folders),
+ * each whose library exists, GPUs' before CPU implementations' (lavapipe, SwiftShader), as the
+ * harness's adapter request prefers. Mesa installs drivers for hardware a machine may not have: {@link auditCases}
  * takes the first that gives an adapter. Throws, naming what was read, when there is none.
  *
  * @example
@@ -193,40 +194,21 @@ export async function driverLibraries(explicit?: string): Promise<string[]> {
     }
     return [explicit];
   }
-  for (const name of ["VK_DRIVER_FILES", "VK_ICD_FILENAMES"]) {
-    const first = Deno.env.get(name)?.split(":").find((p) => p !== "");
-    if (first === undefined) continue;
-    const lib = await manifestLibrary(first).catch(() => null);
-    if (lib === null) {
-      throw new Error(
-        `${name} names ${first}, which is not an ICD manifest naming a driver library that ` +
-          "exists; unset it, or name the library with --driver",
-      );
-    }
-    return [lib];
+  // The manifests the loader would read, as the harness finds them (gpu/backend_choice.ts).
+  const { found, looked } = findVulkanDrivers(systemProbe());
+  const libs: string[] = [];
+  for (const manifest of found) {
+    const lib = await manifestLibrary(manifest).catch(() => null);
+    if (lib !== null && !libs.includes(lib)) libs.push(lib);
   }
-  const found: string[] = [];
-  for (const dir of ICD_DIRS) {
-    let names: string[] = [];
-    try {
-      names = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith(".json"));
-    } catch {
-      continue;
-    }
-    for (const name of names.sort()) {
-      const lib = await manifestLibrary(`${dir}/${name}`).catch(() => null);
-      if (lib !== null && !found.includes(lib)) found.push(lib);
-    }
-  }
-  if (found.length === 0) {
+  if (libs.length === 0) {
     throw new Error(
-      `no Vulkan driver found (no ICD manifest naming an existing library in ${
-        ICD_DIRS.join(", ")
-      }); install one (apt-get install mesa-vulkan-drivers) or name its library with --driver`,
+      `no Vulkan driver found (no ICD manifest naming a library that exists; looked in ${looked}); ` +
+        "install one (apt-get install mesa-vulkan-drivers) or name its library with --driver",
     );
   }
   const cpu = (p: string) => /lvp|swiftshader/i.test(p);
-  return [...found.filter((p) => !cpu(p)), ...found.filter(cpu)];
+  return [...libs.filter((p) => !cpu(p)), ...libs.filter(cpu)];
 }
 
 /**
@@ -250,24 +232,8 @@ export async function buildShim(dir: string, prebuilt?: string): Promise<string>
     }
     return await writeManifest(dir, await Deno.realPath(prebuilt));
   }
-  let out: Deno.CommandOutput;
-  try {
-    out = await new Deno.Command("cc", {
-      args: ["-shared", "-fPIC", "-O1", "-o", lib, SHIM_SOURCE.pathname, "-ldl"],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new Error("no C compiler (cc) to build the SPIR-V shim: apt-get install gcc libc6-dev");
-    }
-    throw e;
-  }
-  if (!out.success) {
-    throw new Error(
-      `cc could not build ${SHIM_SOURCE.pathname}:\n${new TextDecoder().decode(out.stderr)}`,
-    );
-  }
+  const built = await buildSharedLibrary(SHIM_SOURCE.pathname, lib, "the SPIR-V shim");
+  if ("error" in built) throw new Error(built.error);
   return await writeManifest(dir, lib);
 }
 
@@ -410,20 +376,11 @@ async function runChild(manifestPath: string, cases: AuditCase[]): Promise<void>
   const listed = () =>
     new Set([...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith(".spv")));
   const ctx = await GpuContext.create({ optionalFeatures: HARNESS_FEATURES });
-  // As tests/gpu_helpers.ts gpuClassCaps: no loop budget, a GPU's name, no class by hand.
-  const { deviceClass: _c, deviceClassFrom: _f, ...own } = ctx.caps;
+  // The class set by hand wins over the device's own (adapter/device_class.ts); a GPU has no
+  // loop budget, so the gpu-class plans are a GPU's whole (as the tests' gpuClassCaps).
+  const { deviceClassFrom: _from, ...own } = ctx.caps;
   const cpuCaps = { ...own, deviceClass: "cpu" as const };
-  const caps = {
-    ...own,
-    loopIterationBudget: null,
-    adapter: {
-      vendor: "audit",
-      architecture: "audit",
-      device: "audit",
-      description: "a GPU-class plan (tools/spirv_audit.ts)",
-      isFallbackAdapter: false,
-    },
-  };
+  const caps = { ...own, deviceClass: "gpu" as const, loopIterationBudget: null };
   const spec = presetSpec("deepseek-v2-lite");
   const manifest: ManifestEntry[] = [];
   for (const [index, c] of cases.entries()) {
