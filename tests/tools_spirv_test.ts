@@ -9,10 +9,12 @@
 import assert from "node:assert/strict";
 import { auditSpirv } from "../tools/spirv.ts";
 import { hasCompiler } from "../tools/c_shim.ts";
+import { runTool } from "./helpers_cli.ts";
 import {
   type AuditCase,
   auditCases,
   auditTable,
+  buildShim,
   localMemoryLines,
   parseStatistics,
   readDumps,
@@ -175,6 +177,37 @@ Deno.test("parseStatistics and localMemoryLines: the first executable's; bad lin
   assert.deepEqual(parseStatistics("executable\tA\nx\t1\n\nexecutable\tB\nx\t2\n"), { x: "1" });
   assert.throws(() => parseStatistics("executable\tA\nno tab here"), /line 2: "no tab here"/);
   assert.equal(localMemoryLines("ld.local.f32 %f1, [x];\nld.global.f32 %f2, [y];\nHLDL\n"), 1);
+});
+
+Deno.test("buildShim with a prebuilt library: a manifest naming it; a missing one named", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const lib = `${dir}/prebuilt.so`;
+    await Deno.writeFile(lib, new Uint8Array(4));
+    const icd = JSON.parse(await Deno.readTextFile(await buildShim(dir, lib)));
+    assert.equal(icd.ICD.library_path, await Deno.realPath(lib));
+    await assert.rejects(
+      () => buildShim(dir, `${dir}/none.so`),
+      /--shim .*none\.so: no such file \(a library built from .*icd_shim\.c\)/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("spirv_audit's command line: a bad option is exit 2 with the usage; a bad path exit 1, named", async () => {
+  const bad = await runTool("spirv_audit.ts", ["--bogus"]);
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(
+    bad.stderr,
+    /Unknown option '--bogus'[\s\S]*usage: deno run -A tools\/spirv_audit\.ts/,
+  );
+  const shim = await runTool("spirv_audit.ts", ["--shim", "/nonexistent/shim.so"]);
+  assert.equal(shim.code, 1, shim.stderr);
+  assert.match(shim.stderr, /^spirv_audit: --shim \/nonexistent\/shim\.so: no such file/m);
+  const help = await runTool("spirv_audit.ts", ["--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /--cached-only/);
 });
 
 /** Why the SPIR-V of this machine's driver cannot be read here, or null. */
