@@ -20,19 +20,12 @@ import {
   readDumps,
 } from "../tools/spirv_audit.ts";
 import { CAPS } from "./gpu_helpers.ts";
+import { SPIRV_MAIN, spirvModule } from "./helpers_spirv.ts";
+import { radvManifest } from "../tools/radv_null.ts";
 import { isGlFallback } from "../adapter/slow_device.ts";
 
-/** A SPIR-V module from instructions given as [opcode, ...operands]. */
-function spirv(instructions: number[][]): Uint8Array {
-  const words = [0x07230203, 0x00010600, 0, 100, 0];
-  for (const [op, ...operands] of instructions) {
-    words.push(((operands.length + 1) << 16) | op, ...operands);
-  }
-  return new Uint8Array(new Uint32Array(words).buffer);
-}
-
-/** "main" as a SPIR-V literal string (NUL-terminated, padded to whole words). */
-const MAIN = [0x6e69616d, 0];
+const spirv = (instructions: number[][]) => spirvModule(instructions);
+const MAIN = SPIRV_MAIN;
 
 // Result ids of the declarations below, numbered in order.
 const [TYPE_UINT, C4, ARR, PTR_ARR, ACC, V2, CMAX, CMAX2, PTR_V2, BOUND, PTR_U, C1] = Array.from(
@@ -94,6 +87,7 @@ Deno.test("auditSpirv counts loops, wgpu's bounds, private arrays and runtime in
     entryArrayWords: 12,
     dynamicPrivateAccesses: 2,
     workgroupVariables: 1,
+    bindings: [],
   });
 });
 
@@ -205,9 +199,13 @@ Deno.test("spirv_audit's command line: a bad option is exit 2 with the usage; a 
   const shim = await runTool("spirv_audit.ts", ["--shim", "/nonexistent/shim.so"]);
   assert.equal(shim.code, 1, shim.stderr);
   assert.match(shim.stderr, /^spirv_audit: --shim \/nonexistent\/shim\.so: no such file/m);
+  const radv = await runTool("spirv_audit.ts", ["--radv", ","]);
+  assert.equal(radv.code, 1, radv.stderr);
+  assert.match(radv.stderr, /^spirv_audit: --radv ",": no family named/m);
   const help = await runTool("spirv_audit.ts", ["--help"]);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /--cached-only/);
+  assert.match(help.stdout, /--radv FAMILIES/);
 });
 
 /** Why the SPIR-V of this machine's driver cannot be read here, or null. */
@@ -262,9 +260,20 @@ Deno.test({
   fn: async () => {
     // Mesa installs drivers for hardware this machine lacks (intel, radeon): the audit passes
     // over those to the one that gives an adapter.
-    const { driver, modules, skipped } = await auditCases(AUDITED);
+    // Where Mesa's RADV is installed, every module is also compiled for an AMD GPU on its
+    // null hardware (tools/radv_null.ts).
+    const radv = radvManifest() !== null ? ["navi21"] : [];
+    const { driver, modules, skipped, radvDevices } = await auditCases(AUDITED, { radv });
     assert.match(driver, /\.so(\.\d+)*$/);
     assert.deepEqual(skipped, []);
+    if (radv.length > 0) {
+      assert.match(radvDevices.navi21, /NAVI21/);
+      for (const m of modules) {
+        const r = m.radv.navi21;
+        assert.ok(r && "stats" in r, `${m.file} ${m.entryPoints}: ${JSON.stringify(r)}`);
+      }
+      assert.match(auditTable(modules), /\| RADV navi21 \(null hardware\) \|/);
+    }
     const of = (form: string, entry: string) => {
       const m = modules.find((m) => m.form === form && m.entryPoints.includes(entry));
       assert.ok(m, `${form} ${entry}: compiled (${auditTable(modules)})`);

@@ -1,7 +1,8 @@
 /**
- * Building the maintainer tools' C shims (`tools/glvnd_no_key_destructor.c` for
- * `gl_exit_abort_repro.ts`, `tools/spirv_shim/icd_shim.c` for `spirv_audit.ts`) as shared
- * libraries with the machine's C compiler, and whether there is one.
+ * Building the maintainer tools' C code with the machine's C compiler, and whether there is
+ * one: the shims (`tools/glvnd_no_key_destructor.c` for `gl_exit_abort_repro.ts`,
+ * `tools/spirv_shim/icd_shim.c` for `spirv_audit.ts`) as shared libraries, and
+ * `tools/spirv_shim/pipeline_stats.c` (also `spirv_audit.ts`) as a program.
  *
  * @module
  */
@@ -18,16 +19,45 @@
  * if ("error" in built) console.error(built.error);
  * ```
  */
-export async function buildSharedLibrary(
+export function buildSharedLibrary(
   source: string,
   path: string,
   what: string,
   cc = "cc",
 ): Promise<{ path: string } | { error: string }> {
+  return compileC(["-shared", "-fPIC"], source, path, what, cc);
+}
+
+/**
+ * Build the C file `source` into the program `path` with `cc` (`-O2 ... -ldl`), as
+ * {@link buildSharedLibrary} builds a library: the path, or an error naming what is missing.
+ *
+ * @example
+ * ```ts ignore
+ * import { buildProgram } from "./c_shim.ts";
+ * const built = await buildProgram("tools/spirv_shim/pipeline_stats.c", "/tmp/ps", "stats");
+ * ```
+ */
+export function buildProgram(
+  source: string,
+  path: string,
+  what: string,
+  cc = "cc",
+): Promise<{ path: string } | { error: string }> {
+  return compileC([], source, path, what, cc);
+}
+
+async function compileC(
+  flags: string[],
+  source: string,
+  path: string,
+  what: string,
+  cc: string,
+): Promise<{ path: string } | { error: string }> {
   let out: Deno.CommandOutput;
   try {
     out = await new Deno.Command(cc, {
-      args: ["-shared", "-fPIC", "-O2", "-o", path, source, "-ldl"],
+      args: [...flags, "-O2", "-o", path, source, "-ldl"],
       stdout: "piped",
       stderr: "piped",
     }).output();

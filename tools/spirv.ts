@@ -45,6 +45,24 @@ export interface SpirvAudit {
   dynamicPrivateAccesses: number;
   /** Workgroup-storage variables. */
   workgroupVariables: number;
+  /**
+   * The resources the module binds (its OpVariables with DescriptorSet and Binding
+   * decorations), in declaration order, each with its Vulkan descriptor type: what a pipeline
+   * layout for the module must declare (`tools/spirv_audit.ts` compiles dumped modules on
+   * another driver with it).
+   */
+  bindings: SpirvBinding[];
+}
+
+/** One resource binding of a module, as a Vulkan pipeline layout declares it. */
+export interface SpirvBinding {
+  set: number;
+  binding: number;
+  /**
+   * VkDescriptorType: 0 sampler, 1 combined image sampler, 2 sampled image, 3 storage image,
+   * 4 uniform texel buffer, 5 storage texel buffer, 6 uniform buffer, 7 storage buffer.
+   */
+  type: number;
 }
 
 const OP = {
@@ -79,6 +97,11 @@ const OP = {
   BitwiseOr: 197,
   BitwiseAnd: 199,
   LoopMerge: 246,
+  Decorate: 71,
+  TypeImage: 25,
+  TypeSampler: 26,
+  TypeSampledImage: 27,
+  TypeRuntimeArray: 29,
 } as const;
 /** GLSL.std.450's UMin and UMax (the extended instructions naga clamps indices with). */
 const GLSL_UMIN = 38;
@@ -110,6 +133,13 @@ function foldBinary(op: number, a: number, b: number): number | undefined {
 }
 const STORAGE_FUNCTION = 7;
 const STORAGE_WORKGROUP = 4;
+const STORAGE_UNIFORM_CONSTANT = 0;
+const STORAGE_UNIFORM = 2;
+const STORAGE_STORAGE_BUFFER = 12;
+const DECORATION_BUFFER_BLOCK = 3;
+const DECORATION_BINDING = 33;
+const DECORATION_DESCRIPTOR_SET = 34;
+const DIM_BUFFER = 5;
 const EXECUTION_MODE_LOCAL_SIZE = 17;
 const MAGIC = 0x07230203;
 
@@ -163,7 +193,12 @@ export function auditSpirv(binary: Uint8Array): SpirvAudit {
     entryArrayWords: 0,
     dynamicPrivateAccesses: 0,
     workgroupVariables: 0,
+    bindings: [],
   };
+  // Resource variables and what their types say of the descriptor each needs.
+  const decorations = new Map<number, Map<number, number>>(); // id -> decoration -> value
+  const descriptorOf = new Map<number, number>(); // type id -> VkDescriptorType
+  const resources: { id: number; storage: number; pointee: number }[] = [];
   const constants = new Map<number, number>(); // id -> first value word
   const composites = new Map<number, number[]>(); // id -> constituents
   const arrayTypes = new Map<number, { elem: number; lengthId: number }>();
@@ -230,6 +265,30 @@ export function auditSpirv(binary: Uint8Array): SpirvAudit {
         break;
       case OP.TypeArray:
         arrayTypes.set(w(1), { elem: w(2), lengthId: w(3) });
+        // A binding array declares its element's descriptor type.
+        if (descriptorOf.has(w(2))) descriptorOf.set(w(1), descriptorOf.get(w(2))!);
+        break;
+      case OP.TypeRuntimeArray:
+        if (descriptorOf.has(w(2))) descriptorOf.set(w(1), descriptorOf.get(w(2))!);
+        break;
+      case OP.Decorate: {
+        const of = decorations.get(w(1)) ?? new Map<number, number>();
+        of.set(w(2), count > 3 ? w(3) : 1);
+        decorations.set(w(1), of);
+        break;
+      }
+      case OP.TypeImage: {
+        // OpTypeImage result, sampled type, Dim, Depth, Arrayed, MS, Sampled (1: with a
+        // sampler, 2: storage), format.
+        const storage = w(7) === 2;
+        descriptorOf.set(w(1), w(3) === DIM_BUFFER ? (storage ? 5 : 4) : (storage ? 3 : 2));
+        break;
+      }
+      case OP.TypeSampler:
+        descriptorOf.set(w(1), 0);
+        break;
+      case OP.TypeSampledImage:
+        descriptorOf.set(w(1), 1);
         break;
       case OP.TypePointer:
         pointers.set(w(1), { storage: w(2), pointee: w(3) });
@@ -248,6 +307,12 @@ export function auditSpirv(binary: Uint8Array): SpirvAudit {
         const ptr = pointers.get(w(1));
         const storage = w(3);
         if (storage === STORAGE_WORKGROUP) audit.workgroupVariables++;
+        if (
+          ptr &&
+          [STORAGE_UNIFORM_CONSTANT, STORAGE_UNIFORM, STORAGE_STORAGE_BUFFER].includes(storage)
+        ) {
+          resources.push({ id: w(2), storage, pointee: ptr.pointee });
+        }
         if (storage !== STORAGE_FUNCTION || !ptr) break;
         if (arrayTypes.has(ptr.pointee)) {
           audit.privateArrays++;
@@ -300,6 +365,19 @@ export function auditSpirv(binary: Uint8Array): SpirvAudit {
       }
     }
     at += count;
+  }
+  for (const r of resources) {
+    const d = decorations.get(r.id);
+    const set = d?.get(DECORATION_DESCRIPTOR_SET);
+    const binding = d?.get(DECORATION_BINDING);
+    if (set === undefined || binding === undefined) continue;
+    // A Uniform-class block decorated BufferBlock is SPIR-V 1.0's storage buffer.
+    const type = r.storage === STORAGE_STORAGE_BUFFER
+      ? 7
+      : r.storage === STORAGE_UNIFORM
+      ? (decorations.get(r.pointee)?.has(DECORATION_BUFFER_BLOCK) ? 7 : 6)
+      : descriptorOf.get(r.pointee);
+    if (type !== undefined) audit.bindings.push({ set, binding, type });
   }
   return audit;
 }

@@ -30,7 +30,15 @@
  */
 import { parseArgs } from "node:util";
 import { findVulkanDrivers, systemProbe } from "../gpu/backend_choice.ts";
-import { buildSharedLibrary } from "./c_shim.ts";
+import { buildSharedLibrary, hasCompiler } from "./c_shim.ts";
+import {
+  buildPipelineStats,
+  compileOnRadv,
+  type CompileResult,
+  RADV_FAMILIES,
+  radvManifest,
+  radvSummary,
+} from "./radv_null.ts";
 import { auditSpirv, type SpirvAudit } from "./spirv.ts";
 
 /** One audited case: a backend's plan, in one dtype and one form. */
@@ -73,6 +81,14 @@ export const AUDIT_CASES: readonly AuditCase[] = [
         shape: "prefill" as const,
         form,
       },
+      // A GPU's dense decode (adapter/backends.ts: FA2 with KV splits, and its combine).
+      {
+        label: `dense decode ${dtype}`,
+        backend: "wgsl-expanded-tiled",
+        dtype,
+        shape: "decode" as const,
+        form,
+      },
     ])
   ),
   ...([
@@ -107,6 +123,12 @@ export interface AuditedModule extends SpirvAudit {
    * array that left registers): NVIDIA SASS `LDL`/`STL`, PTX `ld.local`/`st.local`.
    */
   readonly driverCode: { readonly bytes: number; readonly localMemoryLines: number } | null;
+  /**
+   * What RADV's compiler made of the module on null hardware, by `RADV_FORCE_FAMILY`
+   * family (tools/radv_null.ts): its statistics (VGPRs, spills, scratch, waves per SIMD) or
+   * its error. Empty when not asked for (`radv` option).
+   */
+  radv: Record<string, CompileResult>;
 }
 
 /**
@@ -263,8 +285,23 @@ async function writeManifest(dir: string, lib: string): Promise<string> {
  */
 export async function auditCases(
   cases: readonly AuditCase[],
-  options: { driver?: string; keep?: string; shim?: string; cachedOnly?: boolean } = {},
-): Promise<{ driver: string; modules: AuditedModule[]; skipped: string[] }> {
+  options: {
+    driver?: string;
+    keep?: string;
+    shim?: string;
+    cachedOnly?: boolean;
+    /** RADV families to compile every module for as well (tools/radv_null.ts). */
+    radv?: readonly string[];
+  } = {},
+): Promise<
+  {
+    driver: string;
+    modules: AuditedModule[];
+    skipped: string[];
+    /** Each RADV family's device name, as the driver reports it. */
+    radvDevices: Record<string, string>;
+  }
+> {
   const work = await Deno.makeTempDir({ prefix: "spirv_audit_" });
   try {
     const icd = await buildShim(work, options.shim);
@@ -314,7 +351,25 @@ export async function auditCases(
       throw new Error(`the cases' child process failed:\n${failures.join("\n")}`);
     }
     const manifest: ManifestEntry[] = JSON.parse(await Deno.readTextFile(manifestPath));
-    return { driver, ...await readDumps(dumps, manifest, cases) };
+    const read = await readDumps(dumps, manifest, cases);
+    const radvDevices: Record<string, string> = {};
+    if ((options.radv ?? []).length > 0) {
+      const program = await buildPipelineStats(work);
+      const jobs = read.modules.map((m) => ({
+        file: m.file,
+        entryPoint: m.entryPoints[0] ?? "main",
+        bindings: m.bindings,
+      }));
+      for (const family of options.radv ?? []) {
+        const { device, results } = await compileOnRadv(jobs, family, { program, dir: dumps });
+        radvDevices[family] = device;
+        for (const m of read.modules) {
+          const r = results.get(m.file);
+          if (r !== undefined) m.radv[family] = r;
+        }
+      }
+    }
+    return { driver, ...read, radvDevices };
   } finally {
     await Deno.remove(work, { recursive: true }).catch(() => {});
   }
@@ -357,6 +412,7 @@ export async function readDumps(
         driverCode: ir === null
           ? null
           : { bytes: new TextEncoder().encode(ir).length, localMemoryLines: localMemoryLines(ir) },
+        radv: {},
         ...audit,
       });
     }
@@ -431,6 +487,11 @@ export function auditTable(modules: readonly AuditedModule[]): string {
     rows[0] += " driver statistics |";
     rows[1] += " --- |";
   }
+  const families = [...new Set(modules.flatMap((m) => Object.keys(m.radv)))];
+  for (const f of families) {
+    rows[0] += ` RADV ${f} (null hardware) |`;
+    rows[1] += " --- |";
+  }
   const withCode = modules.some((m) => m.driverCode !== null);
   if (withCode) {
     rows[0] += " driver code: local-memory lines (bytes) |";
@@ -448,6 +509,7 @@ export function auditTable(modules: readonly AuditedModule[]): string {
         (withStats
           ? ` ${Object.entries(m.driverStatistics ?? {}).map(([k, v]) => `${k} ${v}`).join("; ")} |`
           : "") +
+        families.map((f) => ` ${radvSummary(m.radv[f])} |`).join("") +
         (withCode
           ? ` ${m.driverCode ? `${m.driverCode.localMemoryLines} (${m.driverCode.bytes})` : "-"} |`
           : ""),
@@ -466,7 +528,7 @@ export function auditTable(modules: readonly AuditedModule[]): string {
 const HELP = `tools/spirv_audit.ts: count what the SPIR-V of the GPU-class kernels keeps in loops
 
 usage: deno run -A tools/spirv_audit.ts [--json] [--keep DIR] [--driver LIB] [--shim LIB]
-                                         [--cached-only]
+                                         [--cached-only] [--radv FAMILIES]
 
   --json        print {driver, modules, skipped} as JSON instead of the table
   --keep DIR    write the .spv (and .stats, .ir) files to DIR (its old ones are removed) and
@@ -477,6 +539,12 @@ usage: deno run -A tools/spirv_audit.ts [--json] [--keep DIR] [--driver LIB] [--
   --shim LIB    a shim library built beforehand from tools/spirv_shim/icd_shim.c (a machine
                 without cc: tools/prepare_device_carry.sh builds .device/libspirv_shim.so)
   --cached-only run the cases' child process with --cached-only (a machine with no network)
+  --radv FAMILIES
+                also compile every module with Mesa's RADV for these AMD GPU families on
+                "null hardware" (RADV_FORCE_FAMILY; comma-separated, e.g. navi21,aldebaran)
+                and add what AMD's compiler made of it: VGPRs per invocation, spills,
+                scratch, waves per SIMD (tools/radv_null.ts). Default "auto": navi21 where
+                RADV (mesa-vulkan-drivers) and cc are installed, else none; "none": skip
 
 Where the driver has VK_KHR_pipeline_executable_properties, the table adds the driver's own
 compile statistics of each pipeline (register count, spills: whatever it reports) and, where it
@@ -495,6 +563,7 @@ if (import.meta.main) {
         driver: { type: "string" },
         shim: { type: "string" },
         "cached-only": { type: "boolean", default: false },
+        radv: { type: "string", default: "auto" },
         child: { type: "string" },
         cases: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
@@ -512,16 +581,32 @@ if (import.meta.main) {
     if (values.child) {
       await runChild(values.child, JSON.parse(values.cases ?? "[]"));
     } else {
-      const { driver, modules, skipped } = await auditCases(AUDIT_CASES, {
+      let radv: string[] = [];
+      let radvNote = "";
+      if (values.radv === "auto") {
+        const cc = await hasCompiler();
+        if (radvManifest() !== null && cc) radv = ["navi21"];
+        else radvNote = `no RADV columns: ${cc ? "Mesa's RADV is not installed" : "no cc"}`;
+      } else if (values.radv !== "none") {
+        radv = values.radv.split(",").map((f) => f.trim()).filter((f) => f !== "");
+        if (radv.length === 0) throw new Error(`--radv "${values.radv}": no family named`);
+      }
+      const { driver, modules, skipped, radvDevices } = await auditCases(AUDIT_CASES, {
         driver: values.driver,
         keep: values.keep,
         shim: values.shim,
         cachedOnly: values["cached-only"],
+        radv,
       });
       if (values.json) {
-        console.log(JSON.stringify({ driver, modules, skipped }, null, 2));
+        console.log(JSON.stringify({ driver, radvDevices, modules, skipped }, null, 2));
       } else {
-        console.log(`driver: ${driver}\n`);
+        console.log(`driver: ${driver}`);
+        for (const [f, d] of Object.entries(radvDevices)) {
+          console.log(`RADV ${f}: ${d}${RADV_FAMILIES[f] ? `: ${RADV_FAMILIES[f]}` : ""}`);
+        }
+        if (radvNote) console.log(radvNote);
+        console.log("");
         console.log(auditTable(modules));
         for (const s of skipped) console.log(`skipped: ${s}`);
       }

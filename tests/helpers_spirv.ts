@@ -1,0 +1,26 @@
+/**
+ * Hand-assembled SPIR-V for the tests of tools/spirv.ts and tools/radv_null.ts.
+ *
+ * @module
+ */
+
+/**
+ * A SPIR-V module from instructions given as [opcode, ...operands], after a header of the
+ * given version (default 1.6; a module a Vulkan 1.1 driver compiles says 1.3).
+ *
+ * @example
+ * ```ts
+ * import { spirvModule } from "./helpers_spirv.ts";
+ * spirvModule([[17, 1]]).byteLength; // 28: the 5-word header and OpCapability Shader
+ * ```
+ */
+export function spirvModule(instructions: number[][], version = 0x00010600): Uint8Array {
+  const words = [0x07230203, version, 0, 100, 0];
+  for (const [op, ...operands] of instructions) {
+    words.push(((operands.length + 1) << 16) | op, ...operands);
+  }
+  return new Uint8Array(new Uint32Array(words).buffer);
+}
+
+/** "main" as a SPIR-V literal string (NUL-terminated, padded to whole words). */
+export const SPIRV_MAIN = [0x6e69616d, 0];
