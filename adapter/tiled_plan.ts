@@ -25,10 +25,13 @@ export const TILED_DEFAULT_SMS = 64;
 export const TILED_MAX_SPLITS = 64;
 /**
  * The most q vec4s one invocation holds in registers (its segment of a score row,
- * widened to f32): the workgroup grows (up to 256) until its segment fits. 32 vec4s
- * is 128 registers next to the ROWS accumulator vec4s of the value phase.
+ * widened to f32): the workgroup grows (up to 256) until its segment fits. 16 vec4s is
+ * 64 registers next to the value phase's accumulator vec4s. Measured with AMD's compiler
+ * (tools/spirv_audit.ts --radv, session 33): at 32 (V2-Lite decode at 128 invocations, 18
+ * q vec4s and 16 accumulator vec4s each) the kernel took all 256 VGPRs and spilled in
+ * f32; at 16 (256 invocations, 9 q vec4s, two value row groups of 8 rows) 152, no spill.
  */
-export const TILED_MAX_Q_VEC4 = 32;
+export const TILED_MAX_Q_VEC4 = 16;
 /**
  * Trip counts up to which {@link tiledLoopIterations} takes a constant loop of
  * absorbed_tiled.wgsl as unrolled (free on a loop-budget device). Measured on lavapipe
@@ -156,7 +159,7 @@ export function tiledWorkgroupBytes(s: TiledShape): number {
  * of two in [64, 256] (one output vec4 column per invocation: the kernel needs
  * VAL_VEC4 <= WG, so kv_lora_rank <= 1024), doubled up to 256 while an invocation's q
  * segment (the key width over WG / rows invocations) exceeds {@link TILED_MAX_Q_VEC4}
- * vec4s (V2-Lite's 16 rows: 128; DeepSeek-V3's 32: 256); KT = the largest power
+ * vec4s (V2-Lite's 16 rows: 256, 9 chunks each; DeepSeek-V3's 32 rows: 256, the ceiling); KT = the largest power
  * of two in [2, 64] whose tile fits the tier (with the subgroup variant's counter when
  * `options.subgroups`) and, where `options.maxWorkgroupElements` is set (the GL
  * fallback), declares at most that many workgroup-memory elements.
@@ -168,7 +171,7 @@ export function tiledWorkgroupBytes(s: TiledShape): number {
  * import { tiledShape } from "./tiled_plan.ts";
  * const l = normalizeLayout({ kind: "bshd", batch: 4, seqQ: 1, seqK: 4096, causal: true });
  * const s = tiledShape(presetSpec("deepseek-v2-lite"), l, "f32", 32768);
- * [s.workgroupSize, s.headsPerTile, s.queryTile, s.keysPerTile]; // [128, 16, 1, 8]
+ * [s.workgroupSize, s.headsPerTile, s.queryTile, s.keysPerTile]; // [256, 16, 1, 8]
  * ```
  */
 export function tiledShape(

@@ -32,9 +32,11 @@
 // - Softmax: invocation r < ROWS owns row r's running max and sum (registers), in the
 //   log2 domain: scores are scaled by scale * log2(e) and exponentiated with exp2.
 // - Values: invocation t owns output vec4 column t % VAL_VEC4 of the rows of its row
-//   group (all ROWS rows when WG < 2 VAL_VEC4, so 16 accumulator vec4s at V2-Lite
-//   widths; half of 32 rows at 256 invocations), and nothing spills; the value of key k
-//   is the first VAL_VEC4 vec4s of the staged row, read once per key for all rows.
+//   group (all ROWS rows when WG < 2 VAL_VEC4; at V2-Lite widths 256 invocations, so
+//   8 of 16 rows, or 16 of 32), and nothing spills (AMD's compiler, tools/spirv_audit.ts
+//   --radv: 152 VGPRs in f32 at 16 rows, where 128 invocations holding all 16 rows and
+//   18 q vec4s took all 256 and spilled); the value of key k is the first VAL_VEC4 vec4s
+//   of the staged row, read once per key for all rows.
 // - KV splits (grid y) fill the device; each split writes its normalized partial x
 //   and natural-log LSE, and combine.wgsl merges them in a separate pass (a "last
 //   workgroup" atomic is not sound in WGSL's memory model).
@@ -99,10 +101,10 @@ alias chunk_t = vec4<f32>; // @f32
 const ROWS: u32 = QT * HT;
 const KEY_CH: u32 = KEY_VEC4 / CPV;
 // Segments of the key width per row in the score phase (WG and ROWS are powers of two,
-// ROWS <= WG) and the most chunks one segment holds (V2-Lite f32: 8 segments of 18).
+// ROWS <= WG) and the most chunks one segment holds (V2-Lite f32: 16 segments of 9).
 const SEGS: u32 = WG / ROWS;
 const QSEG: u32 = (KEY_CH + SEGS - 1u) / SEGS;
-// Chunks of a key tile one invocation loads (V2-Lite f32: 8 keys x 144 / 128 = 9).
+// Chunks of a key tile one invocation loads (V2-Lite f32: 8 keys x 144 / 256 = 4.5, so 5).
 const STAGE_N: u32 = (KT * KEY_CH + WG - 1u) / WG;
 // One chunk of padding per staged row: rows KEY_CH chunks apart would otherwise start
 // on the same bank (KEY_CH * 16 bytes is a multiple of 128 at V2-Lite widths). The

@@ -40,17 +40,18 @@ function withWgMemory(caps: DeviceCaps, bytes: number): DeviceCaps {
 Deno.test("keys per tile per tier (V2-Lite: rows 16, chunks 144 f32 / 72 f16; tiny: rows 4)", () => {
   const l = normalizeLayout(HEADLINE);
   // bytes = KT * (chunks + 1) * 16 + rows * KT * 4 + rows * 12 + KT * WG * 4 (partials)
-  // f32, WG 128: 2896 KT + 192 -> KT 8 = 23360 <= 32768 < KT 16 = 46528;
-  // KT 4 = 11776 <= 16384 < 23360.
+  // f32, WG 256: 3408 KT + 192 -> KT 8 = 27456 <= 32768 < KT 16 = 54720;
+  // KT 4 = 13824 <= 16384 < 27456.
   assert.equal(tiledShape(v2lite, l, "f32", 32768).keysPerTile, 8);
-  assert.equal(tiledWorkgroupBytes(tiledShape(v2lite, l, "f32", 32768)), 23360);
+  assert.equal(tiledWorkgroupBytes(tiledShape(v2lite, l, "f32", 32768)), 27456);
   assert.equal(tiledShape(v2lite, l, "f32", 16384).keysPerTile, 4);
-  // f16: 1744 KT + 192 -> KT 16 = 28096 (32 KiB), KT 8 = 14144 (16 KiB).
-  assert.equal(tiledShape(v2lite, l, "f16", 32768).keysPerTile, 16);
-  assert.equal(tiledWorkgroupBytes(tiledShape(v2lite, l, "f16", 32768)), 28096);
-  assert.equal(tiledShape(v2lite, l, "f16", 16384).keysPerTile, 8);
+  // f16, WG 256: 2256 KT + 192 -> KT 8 = 18240 <= 32768 < KT 16 = 36288; KT 4 = 9216
+  // (16 KiB).
+  assert.equal(tiledShape(v2lite, l, "f16", 32768).keysPerTile, 8);
+  assert.equal(tiledWorkgroupBytes(tiledShape(v2lite, l, "f16", 32768)), 18240);
+  assert.equal(tiledShape(v2lite, l, "f16", 16384).keysPerTile, 4);
   const s = tiledShape(v2lite, l, "f32", 32768);
-  assert.deepEqual([s.workgroupSize, s.headsPerTile, s.queryTile], [128, 16, 1]);
+  assert.deepEqual([s.workgroupSize, s.headsPerTile, s.queryTile], [256, 16, 1]);
   // tiny, WG at its floor 64: 448 KT + 48 -> the cap, 64 keys (28720), at 32 KiB; 32
   // keys (14384) at 16 KiB.
   const tiny = tiledShape(presetSpec("tiny"), l, "f32", 32768);
@@ -61,16 +62,17 @@ Deno.test("keys per tile per tier (V2-Lite: rows 16, chunks 144 f32 / 72 f16; ti
   assert.equal(tiledShape(v2lite, mtp, "f32", 32768).queryTile, 2);
 });
 
-Deno.test("invocations: one per value column, more while a q segment would pass 32 vec4s", () => {
+Deno.test("invocations: one per value column, more while a q segment would pass 16 vec4s", () => {
   const wg = (preset: string, seqQ: number, dtype: "f32" | "f16") =>
     tiledShape(presetSpec(preset), normalizeLayout({ ...HEADLINE, seqQ }), dtype, 32768)
       .workgroupSize;
-  // V2-Lite decode: 16 rows, 128 invocations = 8 segments of 144 / 8 = 18 chunks.
-  assert.equal(wg("deepseek-v2-lite", 1, "f32"), 128);
-  // Two queries (32 rows): 128 invocations would hold 36 vec4s each; 256 hold 18.
+  // V2-Lite decode: 16 rows; 128 invocations = 8 segments of 144 / 8 = 18 chunks, more
+  // than 16; 256 = 16 segments of 9.
+  assert.equal(wg("deepseek-v2-lite", 1, "f32"), 256);
+  // Two queries (32 rows): 256 invocations hold 18 vec4s each, but 256 is the ceiling.
   assert.equal(wg("deepseek-v2-lite", 2, "f32"), 256);
-  // f16: 72 chunks of 2 vec4s; 32 rows at 128 invocations: 18 chunks = 36 vec4s.
-  assert.equal(wg("deepseek-v2-lite", 1, "f16"), 128);
+  // f16: 72 chunks of 2 vec4s; 16 rows at 128 invocations: 9 chunks = 18 vec4s; at 256: 10.
+  assert.equal(wg("deepseek-v2-lite", 1, "f16"), 256);
   assert.equal(wg("deepseek-v2-lite", 2, "f16"), 256);
   // DeepSeek-V3's 128 heads: 32 heads a workgroup.
   assert.equal(wg("deepseek-v3", 1, "f32"), 256);
@@ -100,7 +102,7 @@ Deno.test("value row groups: every invocation takes a share where the workgroup 
   const rg = (preset: string, seqQ: number) =>
     tiledShape(presetSpec(preset), normalizeLayout({ ...HEADLINE, seqQ }), "f32", 32768)
       .valueRowGroups;
-  assert.equal(rg("deepseek-v2-lite", 1), 1); // 16 rows, 128 invocations, 128 columns
+  assert.equal(rg("deepseek-v2-lite", 1), 2); // 16 rows, 256 invocations, 128 columns
   assert.equal(rg("deepseek-v2-lite", 2), 2); // 32 rows, 256 invocations
   assert.equal(rg("deepseek-v3", 1), 2); // 32 of 128 heads
   assert.equal(rg("tiny", 1), 4); // 4 rows, 64 invocations, 8 columns: a row each
@@ -181,7 +183,7 @@ Deno.test("splits fill the device: 2 workgroups per SM, >= 128 keys per split, b
   );
 });
 
-Deno.test("the plan on the H100 caps: the 32 KiB variant (48 KiB tier), 32 splits, 128 invocations", () => {
+Deno.test("the plan on the H100 caps: the 32 KiB variant (48 KiB tier), 32 splits, 256 invocations", () => {
   const r = resolve({
     spec: v2lite,
     dtype: "f32",
@@ -193,7 +195,7 @@ Deno.test("the plan on the H100 caps: the 32 KiB variant (48 KiB tier), 32 split
   assert.equal(r.variant.family, "absorbed-tiled-32k");
   assert.deepEqual(
     [r.variant.workgroupSize, r.variant.headsPerTile, r.variant.keysPerBlock, r.variant.kvSplits],
-    [128, 16, 8, 32],
+    [256, 16, 8, 32],
   );
   const r16 = resolve(
     { spec: v2lite, dtype: "f32", backend: "wgsl-absorbed-tiled", layout: HEADLINE },
@@ -216,7 +218,8 @@ Deno.test("refusals name the limit: small workgroup memory, f16 widths, over-bud
   );
   assert.match(JSON.stringify(f16), /shape.not-vec8/);
   // lavapipe's budget: 1 forced split over 16384 V2-Lite keys is refused with the fix
-  // (12187 keys fit one invocation: 19 + 11 per 8-key tile + 4 per key + 1).
+  // (12190 keys fit one invocation at 256 invocations: 9 + 1 for the q segment, 11 per
+  // 8-key tile, 4 per key, 1: 10 + 1524 x 11 + 12190 x 4 + 1 = 65535).
   const long = resolve(
     {
       spec: v2lite,
@@ -228,7 +231,7 @@ Deno.test("refusals name the limit: small workgroup memory, f16 widths, over-bud
     { kvSplits: 1 },
   );
   assert.equal(long.kind, "unsupported");
-  assert.match(JSON.stringify(long), /device.loop-budget.*at most 12187 keys .*use kvSplits >= 2/);
+  assert.match(JSON.stringify(long), /device.loop-budget.*at most 12190 keys .*use kvSplits >= 2/);
 });
 
 Deno.test("auto: tiled kernels on a gpu-class device, gemm kernels on a cpu-class one; bundled priority without a device, with reasons", () => {
@@ -369,12 +372,13 @@ Deno.test("gpu-class plans of the tiled decode and the FA2 prefill unroll their 
 Deno.test("explain prints the tiled decode's key tile and q segments", () => {
   const text = (request: Parameters<typeof explainCase>[0]) =>
     formatExplanation(explainCase(request, H100));
-  // V2-Lite decode, f32: 16 rows x (128 / 16) = 8 segments of 144 / 8 = 18 chunks.
+  // V2-Lite decode, f32: 16 rows x (256 / 16) = 16 segments of 144 / 16 = 9 chunks; the
+  // values in 2 row groups of 8 rows.
   assert.match(
     text({ spec: v2lite, dtype: "f32", backend: "wgsl-absorbed-tiled", layout: HEADLINE }),
-    /\n {2}key tiles: 8 keys staged .* one tile ahead; 16 rows x 8 segments: each invocation holds 18 of a query row's 144 16-byte chunks in registers/,
+    /\n {2}key tiles: 8 keys staged .* one tile ahead; 16 rows x 16 segments: each invocation holds 9 of a query row's 144 16-byte chunks in registers for its whole split; values in 2 row groups of 8 rows/,
   );
-  // f16 chunks hold 8 halves: 72 chunks, 16 keys a tile; two queries: 32 rows x 8 segments.
+  // f16 chunks hold 8 halves: 72 chunks, 8 keys a tile; two queries: 32 rows x 8 segments.
   assert.match(
     text({
       spec: v2lite,
@@ -384,9 +388,18 @@ Deno.test("explain prints the tiled decode's key tile and q segments", () => {
     }),
     /key tiles: 8 keys .*; 32 rows x 8 segments: each invocation holds 9 of a query row's 72 16-byte chunks in registers for its whole split; values in 2 row groups of 16 rows/,
   );
-  // One row group: no such clause.
+  // One row group (a device of 128 invocations at most): no such clause.
+  const compat = {
+    ...H100,
+    limits: { ...H100.limits, maxComputeInvocationsPerWorkgroup: 128 },
+  };
   assert.doesNotMatch(
-    text({ spec: v2lite, dtype: "f32", backend: "wgsl-absorbed-tiled", layout: HEADLINE }),
+    formatExplanation(
+      explainCase(
+        { spec: v2lite, dtype: "f32", backend: "wgsl-absorbed-tiled", layout: HEADLINE },
+        compat,
+      ),
+    ),
     /row groups/,
   );
   // Other backends print no such line.

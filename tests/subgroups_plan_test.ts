@@ -182,8 +182,8 @@ Deno.test("the subgroup variant has its counter instead of the partial scores in
   const sg = tiledShape(v2lite, l, "f32", 32768, { subgroups: true });
   assert.equal(plain.keysPerTile, 8);
   assert.equal(sg.keysPerTile, 8);
-  // Partials: 8 keys x 128 invocations x 4 bytes; the counter: 4 bytes.
-  assert.equal(tiledWorkgroupBytes(sg), tiledWorkgroupBytes(plain) - 8 * 128 * 4 + 4);
+  // Partials: 8 keys x 256 invocations x 4 bytes; the counter: 4 bytes.
+  assert.equal(tiledWorkgroupBytes(sg), tiledWorkgroupBytes(plain) - 8 * 256 * 4 + 4);
   // The sizing rule at a byte budget of exactly the subgroup 8-key tile's bytes (19268,
   // not a real tier): 8 keys with the counter, 4 with the partials.
   const tier = tiledWorkgroupBytes(sg) as TiledTier;

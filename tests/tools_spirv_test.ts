@@ -273,6 +273,15 @@ Deno.test({
         assert.ok(r && "stats" in r, `${m.file} ${m.entryPoints}: ${JSON.stringify(r)}`);
       }
       assert.match(auditTable(modules), /\| RADV navi21 \(null hardware\) \|/);
+      // A GPU compiler keeps the GPU-class kernels in registers: no spill, no scratch (the
+      // tiled decode at 128 invocations, 18 q vec4s and 16 accumulator vec4s each, spilled:
+      // adapter/tiled_plan.ts TILED_MAX_Q_VEC4).
+      for (const m of modules.filter((m) => m.form === "unrolled")) {
+        const r = m.radv.navi21;
+        assert.ok(r && "stats" in r);
+        assert.equal(r.stats["Spilled VGPRs"], "0", `${m.entryPoints}: ${auditTable(modules)}`);
+        assert.equal(r.stats["Scratch size"], "0", `${m.entryPoints}: ${auditTable(modules)}`);
+      }
     }
     const of = (form: string, entry: string) => {
       const m = modules.find((m) => m.form === form && m.entryPoints.includes(entry));
