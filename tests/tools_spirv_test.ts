@@ -233,6 +233,15 @@ const AUDITED: AuditCase[] = [
       form,
     },
   ]),
+  // 32 rows a workgroup (DeepSeek-V3): the tiled decode's largest register share.
+  {
+    label: "absorbed decode, DeepSeek-V3",
+    backend: "wgsl-absorbed-tiled",
+    dtype: "f32",
+    shape: "decode",
+    form: "unrolled",
+    preset: "deepseek-v3",
+  },
   // The cpu-class choices: the gemm kernels keep their accumulators as named variables, not
   // arrays (lavapipe's speed rests on it: absorbed_gemm.wgsl, session 7).
   {

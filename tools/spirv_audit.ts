@@ -57,10 +57,15 @@ export interface AuditCase {
    * accumulators, the loops lavapipe's compiler unrolls itself).
    */
   readonly form: "unrolled" | "rolled" | "cpu-class";
+  /** Model preset (default deepseek-v2-lite). */
+  readonly preset?: string;
+  /** Queries per sequence of a decode (default 1; 2: MTP). */
+  readonly seqQ?: number;
 }
 
 /**
- * The default cases: each GPU-class kernel family in both forms, f32 and f16; then, in f32, the
+ * The default cases: each GPU-class kernel family in both forms, f32 and f16, and the tiled
+ * decode at 32 rows (DeepSeek-V3); then, in f32, the
  * kernels a cpu-class device's `auto` picks (the gemm kernels for absorbed decode and expanded
  * prefill, the lane kernel for dense decode).
  */
@@ -91,6 +96,16 @@ export const AUDIT_CASES: readonly AuditCase[] = [
       },
     ])
   ),
+  // 32 rows a workgroup (DeepSeek-V3's 128 heads, 32 a workgroup): the tiled decode's
+  // largest register share (two value row groups of 16 rows, 18 q vec4s).
+  {
+    label: "absorbed decode f32, DeepSeek-V3",
+    backend: "wgsl-absorbed-tiled",
+    dtype: "f32",
+    shape: "decode",
+    form: "unrolled",
+    preset: "deepseek-v3",
+  },
   ...([
     ["absorbed decode f32", "wgsl-absorbed-gemm", "decode"],
     ["expanded prefill f32", "wgsl-expanded-gemm", "prefill"],
@@ -437,15 +452,15 @@ async function runChild(manifestPath: string, cases: AuditCase[]): Promise<void>
   const { deviceClassFrom: _from, ...own } = ctx.caps;
   const cpuCaps = { ...own, deviceClass: "cpu" as const };
   const caps = { ...own, deviceClass: "gpu" as const, loopIterationBudget: null };
-  const spec = presetSpec("deepseek-v2-lite");
   const manifest: ManifestEntry[] = [];
   for (const [index, c] of cases.entries()) {
+    const spec = presetSpec(c.preset ?? "deepseek-v2-lite");
     if (c.dtype === "f16" && !ctx.caps.features.includes("shader-f16")) {
       manifest.push({ index, files: [], skipped: "the adapter has no shader-f16" });
       continue;
     }
     const layout = c.shape === "decode"
-      ? { kind: "bshd" as const, batch: 1, seqQ: 1, seqK: 1024, causal: true }
+      ? { kind: "bshd" as const, batch: 1, seqQ: c.seqQ ?? 1, seqK: 1024, causal: true }
       : { kind: "bshd" as const, batch: 1, seqQ: 64, seqK: 64, causal: true };
     const plan = gpuPlanOf(
       resolve(
