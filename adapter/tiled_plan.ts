@@ -114,26 +114,27 @@ const pow2floor = (n: number) => 2 ** Math.floor(Math.log2(Math.max(1, n)));
  * Workgroup-memory elements of a shape (an array element of any width counts one): what
  * the GL fallback zero-fills with one store each (adapter/slow_device.ts
  * GL_FALLBACK_MAX_WORKGROUP_ELEMENTS). The staged tile with its padding chunk per row,
- * the score tile, three per-row arrays, and the partial scores or the subgroup counter.
+ * the score tile (vec4s of 4 slots), three per-row arrays, and the partial scores or the
+ * subgroup counter.
  *
  * @example
  * ```ts
  * import { tiledWorkgroupElements } from "./tiled_plan.ts";
- * // tiny (4 heads, 12 chunks a row), 8 keys: 8 x 13 + 4 x 8 + 3 x 4 + 8 x 64
+ * // tiny (4 heads, 12 chunks a row), 8 keys: 8 x 13 + 4 x 8 / 4 + 3 x 4 + 8 x 64
  * tiledWorkgroupElements({ workgroupSize: 64, headsPerTile: 4, queryTile: 1, keysPerTile: 8,
- *   keyVec4: 12, valueVec4: 8, vec4PerChunk: 1, tier: 32768 }); // 660
+ *   keyVec4: 12, valueVec4: 8, vec4PerChunk: 1, tier: 32768 }); // 636
  * ```
  */
 export function tiledWorkgroupElements(s: TiledShape): number {
   const rows = s.headsPerTile * s.queryTile;
   const keyChunks = s.keyVec4 / s.vec4PerChunk;
-  return s.keysPerTile * (keyChunks + 1) + rows * s.keysPerTile + rows * 3 +
+  return s.keysPerTile * (keyChunks + 1) + Math.ceil((rows * s.keysPerTile) / 4) + rows * 3 +
     (s.subgroups ? 1 : s.keysPerTile * s.workgroupSize);
 }
 
 /**
  * Workgroup-memory bytes of a shape: the staged tile (one chunk of padding per row),
- * the score/probability tile, three per-row arrays, and either the partial scores (one
+ * the score/probability tile (whole vec4s), three per-row arrays, and either the partial scores (one
  * f32 per key of the tile and invocation) or, in the subgroup variant, which sums a
  * score within a subgroup instead, the subgroups' atomic counter.
  *
@@ -148,7 +149,8 @@ export function tiledWorkgroupElements(s: TiledShape): number {
 export function tiledWorkgroupBytes(s: TiledShape): number {
   const rows = s.headsPerTile * s.queryTile;
   const keyChunks = s.keyVec4 / s.vec4PerChunk;
-  return s.keysPerTile * (keyChunks + 1) * 16 + rows * s.keysPerTile * 4 + rows * 12 +
+  return s.keysPerTile * (keyChunks + 1) * 16 + Math.ceil((rows * s.keysPerTile) / 4) * 16 +
+    rows * 12 +
     (s.subgroups ? 4 : s.keysPerTile * s.workgroupSize * 4);
 }
 
@@ -265,7 +267,9 @@ const constantLoop = (trips: number) => trips > TILED_UNROLLED_TRIPS ? trips + 1
  *   each); the partial scores' key loop; the pair loop (ROWS x KT pairs over WG); the
  *   softmax's two key loops and the value phase's key loop; the rescale's row loop; and
  *   {@link TILED_LOOP_MARGIN}.
- * - Per key: the four key loops' trips, and the row loop and q-segment loop inside them.
+ * - Per key: the four key loops' trips, and the row loop and q-segment loop inside them
+ *   (the value phase's row loop is RPG / 4 trips of four rows where a row group is one
+ *   query's and RPG a multiple of 4).
  *
  * Invocation 0 runs the most (it has a softmax row and a value column). The subgroup
  * variant has no q segment and no partial-score loop; each of its pairs walks the score
@@ -288,14 +292,25 @@ export function tiledLoopIterations(s: TiledShape, keys: number): number {
   const rows = s.headsPerTile * s.queryTile;
   const pairTrips = Math.ceil((rows * s.keysPerTile) / s.workgroupSize);
   const stage = constantLoop(Math.ceil((s.keysPerTile * keyChunks) / s.workgroupSize));
-  const rowLoop = constantLoop(rows / (s.valueRowGroups ?? 1));
+  const rpg = rows / (s.valueRowGroups ?? 1);
+  const rowLoop = constantLoop(rpg);
+  // The value phase's row loop at every key: a group of one query's rows (RPG <= HT) reads
+  // its probabilities four rows a load when RPG is a multiple of 4 (RPG / 4 trips, a loop
+  // of 4 inside), else a row a trip; a group of several queries selects row by row. Mesa
+  // unrolls the four-row loop (8 trips at 32 rows), but at 32 rows the boundary test's
+  // shape (kv_lora_rank 1024, 4-key tiles) reached 1302 keys where counting it as unrolled
+  // allowed 1308 (and as a loop, 9 a key, 1109): 1 iteration a key there keeps the count
+  // an upper bound (1276), as TILED_LOOP_MARGIN does per tile.
+  const keyRowLoop = rpg <= s.headsPerTile && rpg % 4 === 0
+    ? (rpg > TILED_UNROLLED_TRIPS ? 1 : constantLoop(rpg / 4))
+    : rowLoop;
   // What the two score forms share: per tile the tile pass, two staging loops, the pair
   // loop, the +1 of the softmax's and the values' key loops, the rescale and the margin.
   const perTile = 1 + 2 * stage + (pairTrips + 1) + 3 + rowLoop + TILED_LOOP_MARGIN;
   const once = stage + rowLoop + 1;
   if (s.subgroups) {
     const dLoop = Math.floor(keyChunks / 4) + 1 + (keyChunks % 4) + 1;
-    return once + tiles * (perTile + pairTrips * dLoop) + (3 + rowLoop) * keys;
+    return once + tiles * (perTile + pairTrips * dLoop) + (3 + keyRowLoop) * keys;
   }
   const segments = s.workgroupSize / rows;
   const qSeg = tiledQSegment(keyChunks, segments);
@@ -303,7 +318,7 @@ export function tiledLoopIterations(s: TiledShape, keys: number): number {
   // it) and a pair's partials inside the pair loop.
   return once + qSeg + 1 +
     tiles * (perTile + 1 + pairTrips * constantLoop(segments)) +
-    (4 + constantLoop(qSeg) + rowLoop) * keys;
+    (4 + constantLoop(qSeg) + keyRowLoop) * keys;
 }
 
 /**

@@ -106,6 +106,14 @@ const SEGS: u32 = WG / ROWS;
 const QSEG: u32 = (KEY_CH + SEGS - 1u) / SEGS;
 // Chunks of a key tile one invocation loads (V2-Lite f32: 8 keys x 144 / 256 = 4.5, so 5).
 const STAGE_N: u32 = (KT * KEY_CH + WG - 1u) / WG;
+// Chunks of a row the score reads: all of them, the latent and the RoPE part.
+const SCORE_CH: u32 = KEY_CH;
+// The leading positions of a q segment, and of an invocation's staged chunks, that are
+// inside the row (the tile) for EVERY invocation: their guards fold to true once the
+// loops are unrolled, so only the last position keeps a branch (V2-Lite f32: none; a
+// guard per chunk cost a branch and an exec-mask update per chunk per key on a GPU).
+const FULL_SEG: u32 = SCORE_CH / SEGS;
+const FULL_STAGE: u32 = (KT * KEY_CH) / WG;
 // One chunk of padding per staged row: rows KEY_CH chunks apart would otherwise start
 // on the same bank (KEY_CH * 16 bytes is a multiple of 128 at V2-Lite widths). The
 // plain score loop reads one key at a time, but the subgroup variant's subgroups take
@@ -122,6 +130,15 @@ const_assert WG % ROWS == 0u;
 // invocation holds 16 accumulator vec4s instead of 32, next to its q segment.
 const RPG: u32 = ROWS / RG;
 const_assert ROWS % RG == 0u;
+// A row group holds RPG consecutive rows; row r is head r % HT of query r / HT, so when
+// RPG <= HT (both powers of two) a group is RPG heads of ONE query, and all its rows see
+// the same keys: the value phase then masks each key's value once for the group instead
+// of selecting each row's product (V2-Lite decode, MTP, DeepSeek-V3; not, e.g., 2 heads
+// with 16 queries a tile).
+const ONE_QUERY_GROUPS: bool = RPG <= HT;
+// Row groups of whole vec4s of sp slots (RPG a multiple of 4: the group's first slot of a
+// key, k * ROWS + g0, is then one too).
+const SP_VEC4: bool = RPG % 4u == 0u;
 const_assert VAL_VEC4 * RG <= WG;
 const_assert KEY_VEC4 % CPV == 0u;
 const_assert VAL_VEC4 <= KEY_VEC4;
@@ -151,13 +168,20 @@ struct Params {
 @group(0) @binding(7) var<storage, read> q_tiles: array<vec2<u32>>;         // (first query, count)
 
 var<workgroup> ktile: array<chunk_t, KT * KSTRIDE>;  // the staged key tile
-var<workgroup> sp: array<f32, PAIRS>;                // [key][row]: scores, then probabilities
+// [key][row]: scores, then probabilities; vec4s of 4 consecutive slots, so that the value
+// phase reads 4 rows of a key in one 16-byte load (slot i is sp[i >> 2][i & 3]).
+var<workgroup> sp: array<vec4<f32>, (PAIRS + 3u) / 4u>;
 // [key][segment][row]: partial scores (not in the subgroup variant).
 var<workgroup> part: array<f32, KT * WG>; // @nosg
 var<workgroup> alpha: array<f32, ROWS>;              // per row: rescale of the running output
 var<workgroup> row_lim: array<u32, ROWS>;            // per row: keys it sees, within the split
 var<workgroup> row_l: array<f32, ROWS>;              // per row: the final running sum
 // @sg: var<workgroup> sg_tickets: atomic<u32>;         // subgroups that drew an index
+
+// Score/probability slot i of sp.
+fn sp_at(i: u32) -> f32 {
+  return sp[i >> 2u][i & 3u];
+}
 
 // vec4 h (< CPV) of a 16-byte chunk, widened to f32.
 fn cvec(c: chunk_t, h: u32) -> vec4<f32> {
@@ -183,11 +207,11 @@ fn pair_score(p: u32, qt: vec2<u32>, htile: u32, first: u32, step: u32) -> f32 {
   let qb = row_of(p % ROWS, qt, htile).y;
   var s4 = vec4<acc_t>(0.0);
   var c = first;
-  for (; c + 3u * step < KEY_CH; c += 4u * step) {
+  for (; c + 3u * step < SCORE_CH; c += 4u * step) {
     s4 += dot_chunk(qb, kbase, c) + dot_chunk(qb, kbase, c + step) +
           dot_chunk(qb, kbase, c + 2u * step) + dot_chunk(qb, kbase, c + 3u * step);
   }
-  for (; c < KEY_CH; c += step) {
+  for (; c < SCORE_CH; c += step) {
     s4 += dot_chunk(qb, kbase, c);
   }
   return f32(s4.x + s4.y + s4.z + s4.w) * params.scale_log2;
@@ -252,7 +276,7 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
   let qrow = row_of(lid % ROWS, qt, htile).y; // @nosg
   for (var i = 0u; i < QSEG; i++) { // @unroll // @nosg
     let c = seg + i * SEGS; // @nosg
-    if (c < KEY_CH) { // @nosg
+    if (i < FULL_SEG || c < SCORE_CH) { // @nosg
       for (var h = 0u; h < CPV; h++) { // @unroll // @nosg
         qreg[i * CPV + h] = vec4<f32>(q_absorbed[qrow + c * CPV + h]); // @nosg
       } // @nosg
@@ -274,7 +298,7 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
     //    key i / KEY_CH, chunk i % KEY_CH; keys past the split's end are zeros).
     for (var j = 0u; j < STAGE_N; j++) { // @unroll
       let i = lid + j * WG;
-      if (i < KT * KEY_CH) {
+      if (j < FULL_STAGE || i < KT * KEY_CH) {
         ktile[(i / KEY_CH) * KSTRIDE + i % KEY_CH] = pre[j];
       }
     }
@@ -293,7 +317,7 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
       var s4 = vec4<acc_t>(0.0); // @nosg
       for (var i = 0u; i < QSEG; i++) { // @unroll // @nosg
         let c = seg + i * SEGS; // @nosg
-        if (c < KEY_CH) { // @nosg
+        if (i < FULL_SEG || c < SCORE_CH) { // @nosg
           let kc = ktile[kbase + c]; // @nosg
           for (var h = 0u; h < CPV; h++) { // @unroll // @nosg
             s4 += vec4<acc_t>(qreg[i * CPV + h] * cvec(kc, h)); // @nosg
@@ -321,7 +345,8 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
       let k = p / ROWS;
       let r = p % ROWS;
       // @sg: if (sg_rank == 0u) {
-      sp[k * ROWS + r] = select(NEG_BIG, s, kb + k < row_lim[r]);
+      let slot = k * ROWS + r;
+      sp[slot >> 2u][slot & 3u] = select(NEG_BIG, s, kb + k < row_lim[r]);
       // @sg: }
     }
     workgroupBarrier();
@@ -330,7 +355,7 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
     if (lid < ROWS) {
       var mx = NEG_BIG;
       for (var k = 0u; k < nk; k++) {
-        mx = max(mx, sp[k * ROWS + lid]);
+        mx = max(mx, sp_at(k * ROWS + lid));
       }
       let m_new = max(m_run, mx);
       let a = exp2(m_run - m_new);
@@ -339,8 +364,9 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
       for (var k = 0u; k < nk; k++) {
         // Masked slots get 0 explicitly: while a row has seen no key (m_new still
         // NEG_BIG) exp2(NEG_BIG - NEG_BIG) would be 1.
-        let pk = select(0.0, exp2(sp[k * ROWS + lid] - m_new), kb + k < lim);
-        sp[k * ROWS + lid] = pk;
+        let slot = k * ROWS + lid;
+        let pk = select(0.0, exp2(sp_at(slot) - m_new), kb + k < lim);
+        sp[slot >> 2u][slot & 3u] = pk;
         sum += pk;
       }
       l_run = l_run * a + sum;
@@ -350,20 +376,43 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
     workgroupBarrier();
 
     // 4. Values: invocation lid owns output vec4 column vcol of the RPG rows of its
-    //    row group (rows vgrp * RPG ..).
+    //    row group (rows g0 ..).
     if (lid < VAL_VEC4 * RG) {
+      let g0 = vgrp * RPG;
       for (var r = 0u; r < RPG; r++) { // @unroll
-        acc[r] *= acc_t(alpha[vgrp * RPG + r]);
+        acc[r] *= acc_t(alpha[g0 + r]);
       }
+      // The keys the group's rows see, when they are one query's (all rows alike).
+      let glim = row_lim[g0];
       for (var k = 0u; k < nk; k++) {
-        let vk = cvec(ktile[k * KSTRIDE + vcol / CPV], vcol % CPV);
+        let vraw = cvec(ktile[k * KSTRIDE + vcol / CPV], vcol % CPV);
         let vis = kb + k;
-        for (var r = 0u; r < RPG; r++) { // @unroll
-          let row = vgrp * RPG + r;
-          // Select, do not multiply: a key row `row` must not see may hold NaN/Inf.
-          acc[r] += vec4<acc_t>(
-            select(vec4<f32>(0.0), sp[k * ROWS + row] * vk, vis < row_lim[row]),
-          );
+        let pbase = k * ROWS + g0; // slot of (key k, row g0): a multiple of 4 if SP_VEC4
+        if (ONE_QUERY_GROUPS) {
+          // Select, do not multiply: a key the query must not see may hold NaN/Inf, and
+          // p = 0 times it is NaN. Zeroed once here for all the group's rows (their
+          // masked slots hold exactly 0: the softmax's select), then plain fmas.
+          let vk = select(vec4<f32>(0.0), vraw, vis < glim);
+          if (SP_VEC4) {
+            // Four rows' probabilities in one 16-byte load instead of four.
+            for (var r4 = 0u; r4 < RPG / 4u; r4++) { // @unroll
+              let p4 = sp[(pbase >> 2u) + r4];
+              for (var c = 0u; c < 4u; c++) { // @unroll
+                acc[r4 * 4u + c] += vec4<acc_t>(p4[c] * vk);
+              }
+            }
+          } else {
+            for (var r = 0u; r < RPG; r++) { // @unroll
+              acc[r] += vec4<acc_t>(sp_at(pbase + r) * vk);
+            }
+          }
+        } else {
+          for (var r = 0u; r < RPG; r++) { // @unroll
+            // Select, do not multiply: a key row g0 + r must not see may hold NaN/Inf.
+            acc[r] += vec4<acc_t>(
+              select(vec4<f32>(0.0), sp_at(pbase + r) * vraw, vis < row_lim[g0 + r]),
+            );
+          }
         }
       }
     }

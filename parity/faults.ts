@@ -571,10 +571,11 @@ export const TILED_FAULTS: readonly Fault[] = [
     "the decoupled RoPE key k_pe left out of the score (latent part only)",
     {
       file: "absorbed_tiled.wgsl",
-      // Every chunk guard of the score stops at the latent width: the q segment's load
-      // and the partial scores (and the subgroup variant's main and tail loops).
-      pattern: /(c(?: \+ 3u \* step)? < )KEY_CH([;)])/g,
-      replacement: "$1(VAL_VEC4 / CPV)$2",
+      // The score's chunk bound stops at the latent width: the q segment's load and the
+      // partial scores (their guards and which of them fold to true), and the subgroup
+      // variant's main and tail loops, all read SCORE_CH.
+      pattern: "const SCORE_CH: u32 = KEY_CH;",
+      replacement: "const SCORE_CH: u32 = VAL_VEC4 / CPV;",
       scenario: TINY_ABSORBED_MTP,
     },
   ),
@@ -594,9 +595,9 @@ export const TILED_FAULTS: readonly Fault[] = [
       "rows (tiny: 4 groups of one row), so the other groups' rows are stored wrong",
     {
       file: "absorbed_tiled.wgsl",
-      // The first occurrence: the value phase's (the store's comes later).
-      pattern: "let row = vgrp * RPG + r;",
-      replacement: "let row = r;",
+      // The value phase's first row of its group (the store computes its rows apart).
+      pattern: "let g0 = vgrp * RPG;",
+      replacement: "let g0 = 0u;",
       scenario: TINY_ABSORBED_MTP,
     },
   ),

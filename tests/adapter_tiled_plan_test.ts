@@ -126,9 +126,16 @@ Deno.test("loop count: longer constant loops than lavapipe unrolls are counted a
   // per 8-key tile: 1 + 1 + pair loop (128 / 256 -> 1, + 1) + 3 + 4; per key 4; the
   // exit 1. Over 800 keys: 10 + 100 * 11 + 3200 + 1.
   assert.equal(tiledLoopIterations(shape(16), 800), 4311);
-  // 32 rows in one value row group: the row loops (33 each) at every key, every tile
-  // and once; 8 segments of 18. 19 + 100 * (11 + 33) + (4 + 33) * 800 + 33 + 1.
-  assert.equal(tiledLoopIterations(shape(32), 800), 19 + 4400 + 29600 + 34);
+  // 32 rows (32 heads of one query) in one value row group: the row loops (33 each)
+  // every tile and once; at every key the four-row loop, measured at 1 (8 segments of 18).
+  // 19 + 100 * (11 + 33) + (4 + 1) * 800 + 33 + 1.
+  assert.equal(tiledLoopIterations(shape(32), 800), 19 + 4400 + 4000 + 34);
+  // The same 32 rows as 8 heads of 4 queries: the value phase selects row by row, a
+  // 32-trip loop at every key too. 19 + 4400 + (4 + 33) * 800 + 34.
+  assert.equal(
+    tiledLoopIterations({ ...shape(32), headsPerTile: 8, queryTile: 4 }, 800),
+    19 + 4400 + 29600 + 34,
+  );
   // In two groups of 16 rows (the planner's choice at 256 invocations): unrolled.
   assert.equal(
     tiledLoopIterations({ ...shape(32), valueRowGroups: 2 }, 800),
@@ -564,8 +571,9 @@ Deno.test("GL fallback: the tiled kernels' workgroup memory stays within its ele
   };
   // The absorbed tiled kernel, 1 and 2 queries (4 and 8 rows): its key tile, counted
   // element by element from the kernel's declarations (ktile KT x (KEY_CH + 1), sp ROWS x
-  // KT, three ROWS arrays, part KT x WG). tiny: KEY_CH = (32 + 8) / 4 = 10, WG 64.
-  const elements = (kt: number, rows: number) => kt * 11 + rows * kt + rows * 3 + kt * 64;
+  // KT / 4 vec4s, three ROWS arrays, part KT x WG). tiny: KEY_CH = (32 + 8) / 4 = 10, WG 64.
+  const elements = (kt: number, rows: number) =>
+    kt * 11 + Math.ceil((rows * kt) / 4) + rows * 3 + kt * 64;
   for (const sq of [1, 2]) {
     const rows = 4 * sq;
     const gl = plan(GL, "wgsl-absorbed-tiled", sq, 40)!;

@@ -20,6 +20,8 @@ import { CAPS, gpu, gpuTest, layoutLabel, nameWithReason } from "./gpu_helpers.t
 /** One case of a backend test. */
 export interface BackendCase {
   preset: string;
+  /** A spec to use instead of the preset's (a shape no preset has). */
+  spec?: MlaSpec;
   dtype: Dtype;
   layout: LayoutRequest;
   kvSplits?: number;
@@ -40,7 +42,7 @@ export interface Poison {
 export function planOn(backend: string, c: BackendCase): { plan: GpuPlan; spec: MlaSpec } | string {
   const caps = c.caps === undefined ? CAPS : c.caps;
   if (caps === null) return "no WebGPU adapter";
-  const spec = presetSpec(c.preset);
+  const spec = c.spec ?? presetSpec(c.preset);
   const r = resolve({ spec, dtype: c.dtype, backend, layout: c.layout }, caps, {
     kvSplits: c.kvSplits,
   });
@@ -91,10 +93,13 @@ export async function checkPoisonOn(
     mutate?: SourceMutation;
     /** Plan against these caps instead of the adapter's (see {@link BackendCase.caps}). */
     caps?: DeviceCaps | null;
+    /** A spec instead of tiny's (see {@link BackendCase.spec}). */
+    spec?: MlaSpec;
   },
 ): Promise<void> {
   const planned = planOn(backend, {
     preset: "tiny",
+    spec: options.spec,
     dtype: options.dtype,
     layout: p.layout,
     kvSplits: p.kvSplits,

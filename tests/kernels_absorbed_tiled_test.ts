@@ -133,7 +133,9 @@ poisonTest("tiled: NaN and Inf in keys a row does not see never reach it", BACKE
 gpuTest(
   "tiled: multiplying masked values by p = 0 (instead of selecting) leaks NaN, and is caught",
   async () => {
-    const pattern = "select(vec4<f32>(0.0), sp[k * ROWS + row] * vk, vis < row_lim[row])";
+    // The row groups of tiny MTP are one query's (ONE_QUERY_GROUPS): the select of the
+    // value itself, once per key.
+    const pattern = "select(vec4<f32>(0.0), vraw, vis < glim)";
     let applied = 0;
     const mutate: SourceMutation = (file, src) => {
       if (file !== "absorbed_tiled.wgsl") return src;
@@ -142,11 +144,72 @@ gpuTest(
         "the select of masked values is gone from absorbed_tiled.wgsl",
       );
       applied++;
-      return src.replace(pattern, "sp[k * ROWS + row] * vk");
+      return src.replace(pattern, "vraw");
     };
     await assert.rejects(
       () => checkPoisonOn(BACKEND, POISONS[0], { dtype: "f32", value: NaN, mutate }),
       /kernel (LSE|out) row 0/,
+    );
+    assert.ok(applied > 0);
+  },
+  { skip: CAPS === null ? "no WebGPU adapter" : null },
+);
+
+/**
+ * Row groups of several queries: tiny with kv_lora_rank 128 (32 value vec4s: 64 invocations
+ * make 2 row groups) and 8 queries a tile (32 rows): 16 rows a group, 4 queries of 4 heads.
+ * Their rows see different keys, so the value phase selects each row's product (the
+ * kernel's path where ONE_QUERY_GROUPS is false); every preset's shapes take the other.
+ */
+const MIXED_GROUPS = withParams(presetSpec("tiny"), { kvLoraRank: 128 });
+const MIXED_LAYOUT: LayoutRequest = { kind: "bshd", batch: 2, seqQ: 8, seqK: 40, causal: true };
+// Key 39 of sequence 0 is seen only by its last query (7), whose row group holds queries 4-7.
+const MIXED_POISON: Poison = { layout: { ...MIXED_LAYOUT, batch: 1 }, keys: [39], nanRows: [7] };
+
+gpuTest(
+  "tiled: row groups of several queries (tiny, kv_lora_rank 128, 8 queries): parity, NaN " +
+    "poison kept to the row that sees it, and a planted multiply-instead-of-select caught",
+  async (t) => {
+    const planned = planOn(BACKEND, {
+      preset: "tiny",
+      spec: MIXED_GROUPS,
+      dtype: "f32",
+      layout: MIXED_LAYOUT,
+    });
+    assert.ok(typeof planned !== "string", String(planned));
+    const v = planned.plan.variant;
+    const rpg = (v.headsPerTile * v.queryTile) / (v.valueRowGroups ?? 1);
+    assert.ok(rpg > v.headsPerTile, `a row group of ${rpg} rows, ${v.headsPerTile} heads`);
+    for (const dtype of ["f32", "f16"] as const) {
+      await t.step(
+        `parity ${dtype}`,
+        () =>
+          parityOn(BACKEND, { preset: "tiny", spec: MIXED_GROUPS, dtype, layout: MIXED_LAYOUT }),
+      );
+      for (const value of [NaN, Infinity]) {
+        await t.step(
+          `poison ${dtype} ${value}`,
+          () => checkPoisonOn(BACKEND, MIXED_POISON, { dtype, value, spec: MIXED_GROUPS }),
+        );
+      }
+    }
+    const pattern = "select(vec4<f32>(0.0), sp_at(pbase + r) * vraw, vis < row_lim[g0 + r])";
+    let applied = 0;
+    const mutate: SourceMutation = (file, src) => {
+      if (file !== "absorbed_tiled.wgsl") return src;
+      assert.ok(src.includes(pattern), "the per-row select is gone from absorbed_tiled.wgsl");
+      applied++;
+      return src.replace(pattern, "sp_at(pbase + r) * vraw");
+    };
+    await assert.rejects(
+      () =>
+        checkPoisonOn(BACKEND, MIXED_POISON, {
+          dtype: "f32",
+          value: NaN,
+          spec: MIXED_GROUPS,
+          mutate,
+        }),
+      /kernel (LSE|out) row [0-6] /, // any query that does not see key 39
     );
     assert.ok(applied > 0);
   },
@@ -228,7 +291,8 @@ gpuTest(
  * leaves 256 invocations no room for two) and q segments of 34 chunks. A count that
  * took every constant loop as unrolled let a 32-row split walk 4330 keys where the
  * device stopped short of 2000 (the rows silently lost keys; session 19). One split
- * reaches its last key up to 884 keys here (count 788).
+ * reaches its last key up to 1302 keys here (count 1283; session 33, the value phase's
+ * four-row probability loads; before, 884 and 788).
  */
 gpuTest(
   "tiled: the loop-budget boundary of one split with loops lavapipe does not unroll (32 rows, kv_lora_rank 1024)",
