@@ -133,7 +133,8 @@ async function radvSkip(): Promise<string | null> {
 const skip = await radvSkip();
 Deno.test({
   name: "pipeline_stats compiles a module on RADV's null hardware and reports its registers; " +
-    "an unknown family and a driver without the extension are refused, named" +
+    "its compiled code is written with --ir; an unknown family and a driver without the " +
+    "extension are refused, named" +
     (skip ? ` (ignored: ${skip})` : ""),
   ignore: skip !== null,
   fn: async () => {
@@ -145,13 +146,20 @@ Deno.test({
         { file: "ok.spv", entryPoint: "main", bindings: auditSpirv(VALID).bindings },
         { file: "missing.spv", entryPoint: "main", bindings: [] },
       ];
-      const { device, results } = await compileOnRadv(jobs, "navi21", { program, dir });
+      const { device, results } = await compileOnRadv(jobs, "navi21", { program, dir, ir: true });
       assert.match(device, /NAVI21/);
       const ok = results.get("ok.spv");
       assert.ok(ok && "stats" in ok, JSON.stringify(ok));
       assert.ok(Number(ok.stats.VGPRs) > 0, JSON.stringify(ok.stats));
       assert.equal(ok.stats["Spilled VGPRs"], "0");
       assert.match(radvSummary(ok), /^\d+ VGPRs, scratch 0 B, \d+ waves\/SIMD$/);
+      // --ir: RADV's compiled code beside the module, the assembly ending the program.
+      const code = await Deno.readTextFile(`${dir}/ok.spv.navi21.txt`);
+      assert.match(code, /^== .*\n[\s\S]*== Assembly\n[\s\S]*s_endpgm/m);
+      await assert.rejects(
+        () => compileOnRadv(jobs, "navi21; rm", { program, dir }),
+        /RADV family "navi21; rm": letters, digits and _ only/,
+      );
       const missing = results.get("missing.spv");
       assert.ok(missing && "error" in missing);
       assert.match(missing.error, /cannot read missing\.spv/);

@@ -199,6 +199,9 @@ Deno.test("spirv_audit's command line: a bad option is exit 2 with the usage; a 
   const shim = await runTool("spirv_audit.ts", ["--shim", "/nonexistent/shim.so"]);
   assert.equal(shim.code, 1, shim.stderr);
   assert.match(shim.stderr, /^spirv_audit: --shim \/nonexistent\/shim\.so: no such file/m);
+  const radvIr = await runTool("spirv_audit.ts", ["--radv-ir"]);
+  assert.equal(radvIr.code, 1, radvIr.stderr);
+  assert.match(radvIr.stderr, /^spirv_audit: --radv-ir writes beside the kept modules/m);
   const radv = await runTool("spirv_audit.ts", ["--radv", ","]);
   assert.equal(radv.code, 1, radv.stderr);
   assert.match(radv.stderr, /^spirv_audit: --radv ",": no family named/m);

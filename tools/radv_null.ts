@@ -145,7 +145,16 @@ export function parsePipelineStats(
 export async function compileOnRadv(
   jobs: readonly CompileJob[],
   family: string,
-  options: { program: string; dir: string; manifest?: string },
+  options: {
+    program: string;
+    dir: string;
+    manifest?: string;
+    /**
+     * Also write each module's compiled code as RADV gives it (NIR, ACO IR, the assembly)
+     * to `<file>.<family>.txt` in `dir`.
+     */
+    ir?: boolean;
+  },
 ): Promise<{ device: string; results: Map<string, CompileResult> }> {
   const manifest = options.manifest ?? radvManifest();
   if (manifest === null) {
@@ -163,7 +172,11 @@ export async function compileOnRadv(
     jobs.map((j) =>
       [j.file, j.entryPoint, ...j.bindings.map((b) => `${b.set}:${b.binding}:${b.type}`)].join(" ")
     ).join("\n") + "\n";
+  if (!/^[A-Za-z0-9_]+$/.test(family)) {
+    throw new Error(`RADV family "${family}": letters, digits and _ only (e.g. navi21)`);
+  }
   const child = new Deno.Command(options.program, {
+    args: options.ir ? ["--ir", family] : [],
     cwd: options.dir,
     env: { VK_ICD_FILENAMES: manifest, VK_DRIVER_FILES: manifest, RADV_FORCE_FAMILY: family },
     stdin: "piped",

@@ -307,6 +307,8 @@ export async function auditCases(
     cachedOnly?: boolean;
     /** RADV families to compile every module for as well (tools/radv_null.ts). */
     radv?: readonly string[];
+    /** With `keep` and `radv`: write RADV's compiled code beside each module there. */
+    radvIr?: boolean;
   } = {},
 ): Promise<
   {
@@ -376,7 +378,11 @@ export async function auditCases(
         bindings: m.bindings,
       }));
       for (const family of options.radv ?? []) {
-        const { device, results } = await compileOnRadv(jobs, family, { program, dir: dumps });
+        const { device, results } = await compileOnRadv(jobs, family, {
+          program,
+          dir: dumps,
+          ir: options.radvIr === true && options.keep !== undefined,
+        });
         radvDevices[family] = device;
         for (const m of read.modules) {
           const r = results.get(m.file);
@@ -543,7 +549,7 @@ export function auditTable(modules: readonly AuditedModule[]): string {
 const HELP = `tools/spirv_audit.ts: count what the SPIR-V of the GPU-class kernels keeps in loops
 
 usage: deno run -A tools/spirv_audit.ts [--json] [--keep DIR] [--driver LIB] [--shim LIB]
-                                         [--cached-only] [--radv FAMILIES]
+                                         [--cached-only] [--radv FAMILIES] [--radv-ir]
 
   --json        print {driver, modules, skipped} as JSON instead of the table
   --keep DIR    write the .spv (and .stats, .ir) files to DIR (its old ones are removed) and
@@ -560,6 +566,8 @@ usage: deno run -A tools/spirv_audit.ts [--json] [--keep DIR] [--driver LIB] [--
                 and add what AMD's compiler made of it: VGPRs per invocation, spills,
                 scratch, waves per SIMD (tools/radv_null.ts). Default "auto": navi21 where
                 RADV (mesa-vulkan-drivers) and cc are installed, else none; "none": skip
+  --radv-ir     with --keep: also write what RADV compiled, each module's NIR, ACO IR and
+                assembly, to DIR/<module>.spv.<family>.txt (to read a loop's instructions)
 
 Where the driver has VK_KHR_pipeline_executable_properties, the table adds the driver's own
 compile statistics of each pipeline (register count, spills: whatever it reports) and, where it
@@ -579,6 +587,7 @@ if (import.meta.main) {
         shim: { type: "string" },
         "cached-only": { type: "boolean", default: false },
         radv: { type: "string", default: "auto" },
+        "radv-ir": { type: "boolean", default: false },
         child: { type: "string" },
         cases: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
@@ -596,6 +605,9 @@ if (import.meta.main) {
     if (values.child) {
       await runChild(values.child, JSON.parse(values.cases ?? "[]"));
     } else {
+      if (values["radv-ir"] && !values.keep) {
+        throw new Error("--radv-ir writes beside the kept modules: give --keep DIR too");
+      }
       let radv: string[] = [];
       let radvNote = "";
       if (values.radv === "auto") {
@@ -612,6 +624,7 @@ if (import.meta.main) {
         shim: values.shim,
         cachedOnly: values["cached-only"],
         radv,
+        radvIr: values["radv-ir"],
       });
       if (values.json) {
         console.log(JSON.stringify({ driver, radvDevices, modules, skipped }, null, 2));

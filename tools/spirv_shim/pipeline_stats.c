@@ -7,12 +7,14 @@
  * GPU compiler's view (AMD's ACO) of the kernels on a machine without a GPU.
  * tools/spirv_audit.ts builds this with cc and runs it on the modules it dumped.
  *
- * Usage: pipeline_stats < jobs
+ * Usage: pipeline_stats [--ir SUFFIX] < jobs
  *   Each line of standard input is one module: "<file.spv> <entry point> [set:binding:type]..."
  *   (type: the VkDescriptorType value, e.g. 7 for a storage buffer), which the caller reads
  *   from the module's own decorations. Standard output: a "device<TAB>name" line, then per
  *   module "== <file.spv>" and a "name<TAB>value" line per statistic of its first
- *   executable, or one "error<TAB>why" line.
+ *   executable, or one "error<TAB>why" line. With --ir, the driver's text representations of
+ *   each pipeline (RADV: NIR, ACO IR, the assembly) are written to <file.spv>.SUFFIX.txt,
+ *   each after a "== name" line.
  * Exit 0 when the device was created (a module may still fail, named in its block); 1 when
  * there is no Vulkan loader, no device, or the device lacks the extension, with the reason
  * on standard error.
@@ -48,6 +50,7 @@ typedef void (*pfn_destroy)(void *, uint64_t, const void *);
 
 static pfn_get_device_proc device_proc;
 static void *device;
+static const char *ir_suffix; /* --ir: where the text representations go, else NULL */
 
 static void *device_fn(const char *name) {
   void *f = (void *)device_proc(device, name);
@@ -83,6 +86,33 @@ static void print_statistic(const executable_statistic *s) {
   case 2: printf("%llu\n", (unsigned long long)s->value.u64); break;
   default: printf("%.17g\n", s->value.f64); break;
   }
+}
+
+/* Write the pipeline's text representations to <path>.<ir_suffix>.txt (two calls per
+ * representation: its size, then its text). */
+static void write_representations(const executable_info *which, const char *path) {
+  pfn_get_internal_representations get = device_fn("vkGetPipelineExecutableInternalRepresentationsKHR");
+  uint32_t n = 0;
+  if (get(device, which, &n, NULL) < 0 || n == 0) return;
+  executable_internal_representation reps[8];
+  memset(reps, 0, sizeof reps);
+  if (n > 8) n = 8;
+  for (uint32_t i = 0; i < n; i++) reps[i].s_type = STYPE_EXECUTABLE_INTERNAL_REPRESENTATION;
+  if (get(device, which, &n, reps) < 0) return;
+  for (uint32_t i = 0; i < n; i++) {
+    reps[i].p_data = reps[i].data_size ? calloc(1, reps[i].data_size + 1) : NULL;
+    if (!reps[i].p_data) reps[i].data_size = 0;
+  }
+  char out[4096];
+  snprintf(out, sizeof out, "%s.%s.txt", path, ir_suffix);
+  FILE *f = get(device, which, &n, reps) >= 0 ? fopen(out, "w") : NULL;
+  for (uint32_t i = 0; i < n; i++) {
+    if (f && reps[i].is_text && reps[i].p_data) {
+      fprintf(f, "== %s\n%s\n", reps[i].name, (const char *)reps[i].p_data);
+    }
+    free(reps[i].p_data);
+  }
+  if (f) fclose(f);
 }
 
 /* Compile one job line's module and print its block. */
@@ -161,7 +191,9 @@ static void compile(char *line) {
     return;
   }
   compute_pipeline_create_info pipeline_info_ = {
-      STYPE_COMPUTE_PIPELINE_CREATE_INFO, NULL, PIPELINE_CREATE_CAPTURE_STATISTICS,
+      STYPE_COMPUTE_PIPELINE_CREATE_INFO, NULL,
+      PIPELINE_CREATE_CAPTURE_STATISTICS |
+          (ir_suffix ? PIPELINE_CREATE_CAPTURE_INTERNAL_REPRESENTATIONS : 0u),
       {STYPE_PIPELINE_SHADER_STAGE_CREATE_INFO, NULL, 0, STAGE_COMPUTE, module, entry, NULL},
       layout, 0, -1};
   uint64_t pipeline = 0;
@@ -177,6 +209,7 @@ static void compile(char *line) {
     r = get_statistics(device, &which, &n, stats);
     if (r < 0) printf("error\tvkGetPipelineExecutableStatisticsKHR: VkResult %d\n", r);
     for (uint32_t i = 0; r >= 0 && i < n; i++) print_statistic(&stats[i]);
+    if (ir_suffix) write_representations(&which, path);
     destroy_pipeline(device, pipeline, NULL);
   }
   destroy_pipeline_layout(device, layout, NULL);
@@ -185,7 +218,13 @@ static void compile(char *line) {
   fflush(stdout);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  if (argc == 3 && strcmp(argv[1], "--ir") == 0 && !strpbrk(argv[2], "/ ")) {
+    ir_suffix = argv[2];
+  } else if (argc != 1) {
+    fprintf(stderr, "usage: pipeline_stats [--ir SUFFIX] < jobs (see the file's comment)\n");
+    return 2;
+  }
   void *loader = dlopen("libvulkan.so.1", RTLD_NOW | RTLD_LOCAL);
   if (!loader) {
     fprintf(stderr, "pipeline_stats: no Vulkan loader (libvulkan.so.1): %s\n", dlerror());
