@@ -51,9 +51,10 @@
 #            (MLA_HARNESS_SM_COUNT=1), against the bench step's 16-query tiles, and
 #            (ab_dense_decode) the headline dense decodes on the lane kernel
 #            (wgsl-expanded), against the bench step's FA2 kernel (auto's since session 32),
-#            and (ab_tiled_wg, since session 33) the headline absorbed decodes with the
-#            tiled plan of 128 invocations (TILED_MAX_Q_VEC4 32, in a copy of the tree)
-#            against the bench step's 256
+#            and (ab_plans, since session 33) `tools/plan_variants.ts`: variants of the
+#            adapter's plan for the tiled decode (128 invocations, 8-row workgroups, 64-key
+#            splits), each benched in a copy of the tree on the headline absorbed decodes,
+#            against the bench step's figures (T_ABPLAN, default 120 s)
 #   splits   (in the defaults since session 31: its runs now warm up) `main.ts run --matrix tools/gpu_splits_matrix.json
 #            --repeats 20`: the headline absorbed decode on the tiled kernel at forced KV
 #            splits 8-64 and (since session 32) the headline dense decode on the FA2 kernel at
@@ -71,7 +72,7 @@
 # reports). Everything else is written under $WORK (/tmp).
 #
 # Knobs (environment): STEPS, TOTAL_S (default 570), OUT (default out/gpu_machine),
-# GPU_TESTS (space-separated test files), TEST_JOBS (test modules at once, default 4), T_DEVICES T_SPIRV T_TESTS T_SMOKE T_BENCH T_AB T_SPLITS (timeouts in s),
+# GPU_TESTS (space-separated test files), TEST_JOBS (test modules at once, default 4), T_DEVICES T_SPIRV T_TESTS T_SMOKE T_BENCH T_AB T_ABPLAN T_SPLITS (timeouts in s),
 # SMOKE_FILTER, BENCH_FILTER (passed as --filter), BENCH_MATRIX (default gpu),
 # BENCH_BACKENDS (default empty: the adapter's choice per path; else one --backend each),
 # BENCH_REPLAY (bench --replay: queued, the default, or waited), BENCH_WARMUP_MS (bench
@@ -312,25 +313,11 @@ if wanted ab; then
   # headline cases, so the two are measured side by side.
   step ab_dense_decode 60 "${HARNESS[@]}" bench --filter "path=expanded;sq=1" \
     --backend wgsl-expanded
-  # The tiled decode's plan before session 33 (adapter/tiled_plan.ts TILED_MAX_Q_VEC4 32: 128
-  # invocations at V2-Lite widths, each holding 18 q vec4s and 16 accumulator rows, which AMD's
-  # compiler spilled in f32) in a copy of the tree, on the headline absorbed decodes, against
-  # the bench step's figures at 256 invocations (the plan since session 33).
-  export ROOT
-  # shellcheck disable=SC2016 # expanded by the inner bash
-  step ab_tiled_wg 60 bash -c '
-    f=adapter/tiled_plan.ts
-    rm -rf "$WORK/wg128" && mkdir -p "$WORK/wg128" || exit 1
-    tar -C "$ROOT" --exclude=./.device --exclude=./.gl --exclude=./out --exclude=./.git -cf - . |
-      tar -C "$WORK/wg128" -xf - || exit 1
-    sed -i "s/^export const TILED_MAX_Q_VEC4 = 16;/export const TILED_MAX_Q_VEC4 = 32;/" "$WORK/wg128/$f"
-    if ! grep -q "^export const TILED_MAX_Q_VEC4 = 32;" "$WORK/wg128/$f"; then
-      echo "ab_tiled_wg: $f no longer holds TILED_MAX_Q_VEC4 = 16: update this step"
-      exit 1
-    fi
-    cd "$WORK/wg128" && deno run --cached-only --allow-read --allow-write --allow-env \
-      --allow-sys --allow-run=git main.ts bench --filter "path=absorbed;sq=1" \
-      --out "$WORK/wg128_bench" --title "tiled decode at TILED_MAX_Q_VEC4 32 (128 invocations)"'
+  # Variants of the adapter's plan (tools/plan_variants.ts: the tiled decode at 128
+  # invocations, 8-row workgroups, 64-key splits), each benched in a copy of the tree on the
+  # headline absorbed decodes, against the bench step's figures for the shipped plan.
+  step ab_plans "${T_ABPLAN:-120}" deno run --cached-only -A tools/plan_variants.ts \
+    --work "$WORK/plans" --cached-only
 fi
 
 if wanted splits; then

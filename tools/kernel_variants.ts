@@ -154,12 +154,37 @@ export const KERNEL_VARIANTS: readonly KernelTextVariant[] = [
  * ```
  */
 export function applyVariant(text: string, v: KernelTextVariant): string {
+  return applyTextEdits(text, v.edits, {
+    what: `variant ${v.name}`,
+    file: v.file,
+    fix: "update the variant in tools/kernel_variants.ts to the kernel's current text",
+  });
+}
+
+/**
+ * `text` with `edits` applied in order (every occurrence of each pattern); throws a
+ * RangeError naming `what`, `file` and the first pattern the text does not hold, then `fix`.
+ * Shared by the kernel variants here and the plan variants (tools/plan_variants.ts).
+ *
+ * @example
+ * ```ts
+ * import { applyTextEdits } from "./kernel_variants.ts";
+ * applyTextEdits("const A = 1;", [{ pattern: "A = 1", replacement: "A = 2" }], {
+ *   what: "variant a2", file: "a.ts", fix: "update it",
+ * }); // "const A = 2;"
+ * ```
+ */
+export function applyTextEdits(
+  text: string,
+  edits: readonly TextEdit[],
+  context: { what: string; file: string; fix: string },
+): string {
   let out = text;
-  for (const e of v.edits) {
+  for (const e of edits) {
     if (!out.includes(e.pattern)) {
       throw new RangeError(
-        `variant ${v.name}: ${v.file} no longer holds ${JSON.stringify(e.pattern)}; ` +
-          "update the variant in tools/kernel_variants.ts to the kernel's current text",
+        `${context.what}: ${context.file} no longer holds ${JSON.stringify(e.pattern)}; ` +
+          context.fix,
       );
     }
     out = out.replaceAll(e.pattern, e.replacement);

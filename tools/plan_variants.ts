@@ -1,0 +1,204 @@
+/**
+ * Variants of the adapter's plan for the GPU-shaped kernels, for A/B timing on a lent GPU:
+ * each changes one constant that a session chose without a GPU measurement, in a copy of the
+ * tree, and benches the cases it names there. `bench` in the tree itself (the GPU machine's
+ * `bench` step) gives the shipped plan's figures on the same cases, so the two tables in one
+ * log answer whether the choice pays. Plan parameters are not kernel text, so
+ * `tools/kernel_variants.ts` (which swaps a kernel file) cannot express these.
+ *
+ *   deno run -A tools/plan_variants.ts --check                 # every edit applies (CI)
+ *   deno run -A tools/plan_variants.ts --work /tmp/plans       # copy, edit, bench each
+ *   deno run -A tools/plan_variants.ts --work /tmp/plans --only rows8 --cached-only
+ *
+ * An edit whose text the file no longer holds is an error naming it (exit 1), so a change of
+ * the plan's code cannot silently void a variant.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { applyTextEdits, type TextEdit } from "./kernel_variants.ts";
+
+/** One plan variant: edits of one file of the tree and the bench arguments it is timed on. */
+export interface PlanVariant {
+  /** Name (a folder of --work; printed in the bench title). */
+  readonly name: string;
+  /** File of the tree, relative to its root. */
+  readonly file: string;
+  /** The choice it undoes or the alternative it tries. */
+  readonly description: string;
+  /** The edits, applied in order; each pattern must be in the file. */
+  readonly edits: readonly TextEdit[];
+  /** `main.ts bench` arguments selecting the cases (the GPU's bench step times them too). */
+  readonly bench: readonly string[];
+}
+
+const HEADLINE_ABSORBED_DECODE = ["--filter", "path=absorbed;sq=1"];
+
+/** The variants `tools/gpu_machine_check.sh` times on a GPU (step `ab_plans`). */
+export const PLAN_VARIANTS: readonly PlanVariant[] = [
+  {
+    name: "wg128",
+    file: "adapter/tiled_plan.ts",
+    description: "the tiled decode's plan before session 33: q segments up to 32 vec4s, so " +
+      "V2-Lite runs 128 invocations (RADV: 256 VGPRs and spills in f32) instead of 256",
+    edits: [{
+      pattern: "export const TILED_MAX_Q_VEC4 = 16;",
+      replacement: "export const TILED_MAX_Q_VEC4 = 32;",
+    }],
+    bench: HEADLINE_ABSORBED_DECODE,
+  },
+  {
+    name: "rows8",
+    file: "adapter/tiled_plan.ts",
+    description: "8 rows a workgroup instead of up to 32: V2-Lite's 16 heads in 2 head tiles, " +
+      "twice the workgroups (each key tile read twice) for a GPU the headline leaves at one " +
+      "workgroup an SM (session 30: latency-bound)",
+    edits: [{
+      pattern: "export const TILED_MAX_ROWS = 32;",
+      replacement: "export const TILED_MAX_ROWS = 8;",
+    }],
+    bench: HEADLINE_ABSORBED_DECODE,
+  },
+  {
+    name: "split64",
+    file: "adapter/tiled_plan.ts",
+    description: "KV splits of at least 64 keys instead of 128: the headline decode's 32 " +
+      "splits become 64 (the session 30 sweep, unwarmed, fell with every doubling)",
+    edits: [{
+      pattern: "export const TILED_MIN_KEYS_PER_SPLIT = 128;",
+      replacement: "export const TILED_MIN_KEYS_PER_SPLIT = 64;",
+    }],
+    bench: HEADLINE_ABSORBED_DECODE,
+  },
+];
+
+/** Paths of the tree a variant's copy leaves out: history, the GPU machine's carry, outputs. */
+const NOT_COPIED = new Set([".git", ".device", ".gl", "out", "node_modules"]);
+
+/**
+ * Copy the tree at `root` to `dir` (files and folders; links and {@link NOT_COPIED} left
+ * out) and apply `v`'s edits to its file there. Throws a RangeError naming the first edit the
+ * file does not hold.
+ *
+ * @example
+ * ```ts ignore
+ * import { PLAN_VARIANTS, planVariantTree } from "./plan_variants.ts";
+ * await planVariantTree(PLAN_VARIANTS[0], ".", "/tmp/plans/wg128");
+ * ```
+ */
+export async function planVariantTree(v: PlanVariant, root: string, dir: string): Promise<void> {
+  const edited = applyTextEdits(await Deno.readTextFile(`${root}/${v.file}`), v.edits, {
+    what: `plan variant ${v.name}`,
+    file: v.file,
+    fix: "update the variant in tools/plan_variants.ts",
+  });
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+  await copyTree(root, dir, true);
+  await Deno.writeTextFile(`${dir}/${v.file}`, edited);
+}
+
+async function copyTree(from: string, to: string, top: boolean): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const e of Deno.readDir(from)) {
+    if (top && NOT_COPIED.has(e.name)) continue;
+    if (e.isDirectory) await copyTree(`${from}/${e.name}`, `${to}/${e.name}`, false);
+    else if (e.isFile) await Deno.copyFile(`${from}/${e.name}`, `${to}/${e.name}`);
+  }
+}
+
+const HELP = `tools/plan_variants.ts: bench variants of the adapter's plan in copies of the tree
+
+usage: deno run -A tools/plan_variants.ts (--check | --work DIR) [--only NAME] [--cached-only]
+
+  --check        apply every variant's edits in memory and report; nothing is benched
+  --work DIR     for each variant: copy the tree to DIR/<name>, apply its edits, and run
+                 \`main.ts bench\` there on its cases (output to this process's, the report
+                 in DIR/<name>/out); each variant's failure is reported and the next runs
+  --only NAME    just this variant
+  --cached-only  run bench with --cached-only (a machine with no network)
+
+Variants:
+${PLAN_VARIANTS.map((v) => `  ${v.name} (${v.file}): ${v.description}`).join("\n")}
+
+Exit 0 when every variant applied (and benched); 1 when one did not, named; 2 on bad
+arguments.`;
+
+async function main(): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: Deno.args,
+      options: {
+        check: { type: "boolean", default: false },
+        work: { type: "string" },
+        only: { type: "string" },
+        "cached-only": { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }));
+  } catch (e) {
+    console.error(`${(e as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (values.check === (values.work !== undefined)) {
+    console.error(`give exactly one of --check and --work DIR\n\n${HELP}`);
+    return 2;
+  }
+  const chosen = PLAN_VARIANTS.filter((v) => !values.only || v.name === values.only);
+  if (chosen.length === 0) {
+    console.error(
+      `--only ${values.only}: no such variant (${PLAN_VARIANTS.map((v) => v.name).join(", ")})`,
+    );
+    return 2;
+  }
+  const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+  let failed = 0;
+  for (const v of chosen) {
+    try {
+      if (values.check) {
+        applyTextEdits(await Deno.readTextFile(`${root}/${v.file}`), v.edits, {
+          what: `plan variant ${v.name}`,
+          file: v.file,
+          fix: "update the variant in tools/plan_variants.ts",
+        });
+        console.log(`${v.name}: applies to ${v.file}`);
+        continue;
+      }
+      const dir = `${values.work}/${v.name}`;
+      await planVariantTree(v, root, dir);
+      console.log(`--- plan variant ${v.name}: ${v.description}`);
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          ...(values["cached-only"] ? ["--cached-only"] : []),
+          "--allow-read",
+          "--allow-write",
+          "--allow-env",
+          "--allow-sys",
+          "--allow-run=git",
+          "main.ts",
+          "bench",
+          ...v.bench,
+          "--out",
+          `${dir}/out`,
+          "--title",
+          `plan variant ${v.name}`,
+        ],
+        cwd: dir,
+        stdout: "inherit",
+        stderr: "inherit",
+      }).output();
+      if (!out.success) throw new Error(`bench exited ${out.code}`);
+    } catch (e) {
+      failed++;
+      console.error(`plan_variants: ${v.name}: ${e instanceof Error ? e.message : e}`);
+    }
+  }
+  return failed > 0 ? 1 : 0;
+}
+
+if (import.meta.main) Deno.exit(await main());
