@@ -25,16 +25,20 @@ export interface TextEdit {
   readonly replacement: string;
 }
 
-/** A variant of one kernel file and the A/B that measures it. */
-export interface KernelTextVariant {
-  /** Name (the variant file is `<name>.wgsl`; ab_kernels' variant name). */
+/** Text edits of one file that undo one choice (or try another): a variant's body. */
+export interface TextVariant {
+  /** Name (here the variant file is `<name>.wgsl`, ab_kernels' variant name). */
   readonly name: string;
-  /** Kernel file of kernels/. */
+  /** The file edited (here a kernel file of kernels/). */
   readonly file: string;
   /** The choice it undoes. */
   readonly description: string;
   /** The edits, applied in order. */
   readonly edits: readonly TextEdit[];
+}
+
+/** A variant of one kernel file and the A/B that measures it. */
+export interface KernelTextVariant extends TextVariant {
   /** ab_kernels arguments selecting the case and backend it is timed on. */
   readonly ab: readonly string[];
 }

@@ -16,18 +16,13 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { applyTextEdits, type TextEdit } from "./kernel_variants.ts";
+import { applyTextEdits, type TextVariant } from "./kernel_variants.ts";
 
-/** One plan variant: edits of one file of the tree and the bench arguments it is timed on. */
-export interface PlanVariant {
-  /** Name (a folder of --work; printed in the bench title). */
-  readonly name: string;
-  /** File of the tree, relative to its root. */
-  readonly file: string;
-  /** The choice it undoes or the alternative it tries. */
-  readonly description: string;
-  /** The edits, applied in order; each pattern must be in the file. */
-  readonly edits: readonly TextEdit[];
+/**
+ * One plan variant: edits of one file of the tree (`file` relative to its root; `name` a
+ * folder of --work) and the bench arguments it is timed on.
+ */
+export interface PlanVariant extends TextVariant {
   /** `main.ts bench` arguments selecting the cases (the GPU's bench step times them too). */
   readonly bench: readonly string[];
 }
