@@ -34,9 +34,12 @@
 // - Values: invocation t owns output vec4 column t % VAL_VEC4 of the rows of its row
 //   group (all ROWS rows when WG < 2 VAL_VEC4; at V2-Lite widths 256 invocations, so
 //   8 of 16 rows, or 16 of 32), and nothing spills (AMD's compiler, tools/spirv_audit.ts
-//   --radv: 152 VGPRs in f32 at 16 rows, where 128 invocations holding all 16 rows and
+//   --radv: 144 VGPRs in f32 at 16 rows, where 128 invocations holding all 16 rows and
 //   18 q vec4s took all 256 and spilled); the value of key k is the first VAL_VEC4 vec4s
-//   of the staged row, read once per key for all rows.
+//   of the staged row, read once per key for all rows. A row group of one query's rows
+//   masks that value once and reads four rows' probabilities in one load (RADV's
+//   assembly: 58 instructions and 3 LDS loads a key, from 169 and 17 with a select and
+//   two scalar loads per row).
 // - KV splits (grid y) fill the device; each split writes its normalized partial x
 //   and natural-log LSE, and combine.wgsl merges them in a separate pass (a "last
 //   workgroup" atomic is not sound in WGSL's memory model).
