@@ -13,6 +13,7 @@ import { runTool } from "./helpers_cli.ts";
 import {
   type AuditCase,
   auditCases,
+  type AuditedModule,
   auditTable,
   buildShim,
   localMemoryLines,
@@ -199,6 +200,29 @@ Deno.test("spirv_audit's command line: a bad option is exit 2 with the usage; a 
   const shim = await runTool("spirv_audit.ts", ["--shim", "/nonexistent/shim.so"]);
   assert.equal(shim.code, 1, shim.stderr);
   assert.match(shim.stderr, /^spirv_audit: --shim \/nonexistent\/shim\.so: no such file/m);
+  // One backend's case: a bad id, a lone case option and a bad value are exit 2, named.
+  const unknown = await runTool("spirv_audit.ts", ["--backend", "nope"]);
+  assert.equal(unknown.code, 2, unknown.stderr);
+  assert.match(
+    unknown.stderr,
+    /--backend nope: not a registered backend; registered: wgsl-absorbed, .*--backend-module/,
+  );
+  const lone = await runTool("spirv_audit.ts", ["--preset", "tiny"]);
+  assert.equal(lone.code, 2);
+  assert.match(lone.stderr, /--preset selects a case of --backend ID: give --backend too/);
+  const dtype = await runTool("spirv_audit.ts", ["--backend", "wgsl-absorbed", "--dtype", "f64"]);
+  assert.equal(dtype.code, 2);
+  assert.match(dtype.stderr, /--dtype f64: expected one of f32, f16/);
+  const module = await runTool("spirv_audit.ts", ["--backend-module", "/nonexistent.ts", "-h"]);
+  assert.equal(module.code, 0, "--help wins");
+  const missing = await runTool("spirv_audit.ts", [
+    "--backend-module",
+    "/nonexistent/mod.ts",
+    "--backend",
+    "x",
+  ]);
+  assert.equal(missing.code, 2, missing.stderr);
+  assert.match(missing.stderr, /nonexistent\/mod\.ts: not a backend module/);
   const radvIr = await runTool("spirv_audit.ts", ["--radv-ir"]);
   assert.equal(radvIr.code, 1, radvIr.stderr);
   assert.match(radvIr.stderr, /^spirv_audit: --radv-ir writes beside the kept modules/m);
@@ -322,6 +346,35 @@ Deno.test({
       assert.ok(rolled.dynamicPrivateAccesses > 0, `${entry} rolled: ${auditTable(modules)}`);
       assert.ok(of("unrolled", entry).loops < rolled.loops, auditTable(modules));
       assert.ok(of("unrolled", entry).privateArrays > 0, "the register arrays are still there");
+    }
+  },
+});
+
+Deno.test({
+  name: "spirv_audit --backend: a user backend's plan (examples/backends/naive) is audited, " +
+    "with RADV's registers where RADV is installed" + (skip ? ` (ignored: ${skip})` : ""),
+  ignore: skip !== null,
+  fn: async () => {
+    const args = [
+      "--backend-module",
+      "examples/backends/naive/mod.ts",
+      "--backend",
+      "naive",
+      "--preset",
+      "tiny",
+      "--json",
+      ...(radvManifest() === null ? ["--radv", "none"] : ["--radv", "navi21"]),
+    ];
+    const r = await runTool("spirv_audit.ts", args);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { modules: AuditedModule[] };
+    const naive = out.modules.find((m) => m.entryPoints.includes("naive"));
+    assert.ok(naive, r.stdout);
+    assert.equal(naive.label, "naive decode f32 (tiny)");
+    assert.equal(naive.form, "gpu-class");
+    if (radvManifest() !== null) {
+      const stats = naive.radv.navi21;
+      assert.ok(stats && "stats" in stats && Number(stats.stats.VGPRs) > 0, JSON.stringify(stats));
     }
   },
 });

@@ -54,9 +54,10 @@ export interface AuditCase {
   /**
    * A gpu-class plan with its loops unrolled (as a GPU runs it), the same plan with its loops
    * as written, or a cpu-class plan (as lavapipe runs it: the gemm kernels' named
-   * accumulators, the loops lavapipe's compiler unrolls itself).
+   * accumulators, the loops lavapipe's compiler unrolls itself); "gpu-class" is the first
+   * for one backend of the command line (`--backend`), whose kernels may unroll nothing.
    */
-  readonly form: "unrolled" | "rolled" | "cpu-class";
+  readonly form: "unrolled" | "rolled" | "cpu-class" | "gpu-class";
   /** Model preset (default deepseek-v2-lite). */
   readonly preset?: string;
   /** Queries per sequence of a decode (default 1; 2: MTP). */
@@ -309,6 +310,8 @@ export async function auditCases(
     radv?: readonly string[];
     /** With `keep` and `radv`: write RADV's compiled code beside each module there. */
     radvIr?: boolean;
+    /** User backend modules (docs/backends.md) the child loads before the cases. */
+    backendModules?: readonly string[];
   } = {},
 ): Promise<
   {
@@ -342,6 +345,8 @@ export async function auditCases(
           manifestPath,
           "--cases",
           JSON.stringify(cases),
+          "--modules",
+          JSON.stringify(options.backendModules ?? []),
         ],
         env: {
           VK_ICD_FILENAMES: icd,
@@ -442,7 +447,13 @@ export async function readDumps(
 }
 
 /** The child: run each case once, recording which dumped files appeared during it. */
-async function runChild(manifestPath: string, cases: AuditCase[]): Promise<void> {
+async function runChild(
+  manifestPath: string,
+  cases: AuditCase[],
+  backendModules: string[],
+): Promise<void> {
+  const { loadBackendModules } = await import("../kernels/backend_module.ts");
+  await loadBackendModules(backendModules);
   const { presetSpec } = await import("../adapter/presets.ts");
   const { gpuPlanOf, resolve } = await import("../adapter/resolve.ts");
   const { GpuContext, HARNESS_FEATURES } = await import("../gpu/device.ts");
@@ -546,10 +557,75 @@ export function auditTable(modules: readonly AuditedModule[]): string {
   return rows.join("\n");
 }
 
+/** Thrown for a bad command line (exit 2). */
+class UsageError extends Error {}
+
+/**
+ * The cases the command line asks for: the defaults, or one case on `--backend` (loading
+ * `--backend-module`s first, so that the id is checked against what they register).
+ */
+async function casesOf(
+  values: {
+    backend?: string;
+    preset?: string;
+    dtype?: string;
+    shape?: string;
+    class?: string;
+  },
+  backendModules: readonly string[],
+): Promise<readonly AuditCase[]> {
+  const given = ["preset", "dtype", "shape", "class"].filter((k) =>
+    values[k as keyof typeof values] !== undefined
+  );
+  if (values.backend === undefined) {
+    if (given.length > 0 || backendModules.length > 0) {
+      throw new UsageError(
+        `--${given[0] ?? "backend-module"} selects a case of --backend ID: give --backend too`,
+      );
+    }
+    return AUDIT_CASES;
+  }
+  const oneOf = (name: string, value: string | undefined, allowed: readonly string[]) => {
+    const v = value ?? allowed[0];
+    if (!allowed.includes(v)) {
+      throw new UsageError(`--${name} ${v}: expected one of ${allowed.join(", ")}`);
+    }
+    return v;
+  };
+  const dtype = oneOf("dtype", values.dtype, ["f32", "f16"]) as AuditCase["dtype"];
+  const shape = oneOf("shape", values.shape, ["decode", "prefill"]) as AuditCase["shape"];
+  const cls = oneOf("class", values.class, ["gpu", "cpu"]);
+  const preset = values.preset ?? "deepseek-v2-lite";
+  const { PRESET_NAMES } = await import("../adapter/presets.ts");
+  if (!PRESET_NAMES.includes(preset)) {
+    throw new UsageError(`--preset ${preset}: expected one of ${PRESET_NAMES.join(", ")}`);
+  }
+  const { loadBackendModules } = await import("../kernels/backend_module.ts");
+  const { backendById, registeredBackendIds } = await import("../adapter/registry.ts");
+  await import("../kernels/bundled_modules.ts");
+  await loadBackendModules(backendModules);
+  if (!backendById(values.backend)) {
+    throw new UsageError(
+      `--backend ${values.backend}: not a registered backend; registered: ` +
+        `${registeredBackendIds().join(", ")} (load yours with --backend-module)`,
+    );
+  }
+  return [{
+    label: `${values.backend} ${shape} ${dtype} (${preset})`,
+    backend: values.backend,
+    dtype,
+    shape,
+    form: cls === "gpu" ? "gpu-class" : "cpu-class",
+    preset,
+  }];
+}
+
 const HELP = `tools/spirv_audit.ts: count what the SPIR-V of the GPU-class kernels keeps in loops
 
 usage: deno run -A tools/spirv_audit.ts [--json] [--keep DIR] [--driver LIB] [--shim LIB]
                                          [--cached-only] [--radv FAMILIES] [--radv-ir]
+                                         [--backend ID [--backend-module PATH]... [--preset P]
+                                          [--dtype D] [--shape S] [--class C]]
 
   --json        print {driver, modules, skipped} as JSON instead of the table
   --keep DIR    write the .spv (and .stats, .ir) files to DIR (its old ones are removed) and
@@ -568,6 +644,16 @@ usage: deno run -A tools/spirv_audit.ts [--json] [--keep DIR] [--driver LIB] [--
                 RADV (mesa-vulkan-drivers) and cc are installed, else none; "none": skip
   --radv-ir     with --keep: also write what RADV compiled, each module's NIR, ACO IR and
                 assembly, to DIR/<module>.spv.<family>.txt (to read a loop's instructions)
+
+One backend instead of the default cases (a bundled one, or yours: docs/backends.md):
+  --backend ID          the backend whose plan's modules are audited
+  --backend-module PATH load a backend module first (repeatable), as run and bench do
+  --preset NAME         model widths (default deepseek-v2-lite)
+  --dtype f32|f16       (default f32)
+  --shape decode|prefill
+                        a decode of 1024 keys or a 64-token causal prefill (default decode)
+  --class gpu|cpu       plan it as a GPU (default: no loop budget, the class's choices) or
+                        as a CPU-class device (lavapipe) would
 
 Where the driver has VK_KHR_pipeline_executable_properties, the table adds the driver's own
 compile statistics of each pipeline (register count, spills: whatever it reports) and, where it
@@ -588,8 +674,15 @@ if (import.meta.main) {
         "cached-only": { type: "boolean", default: false },
         radv: { type: "string", default: "auto" },
         "radv-ir": { type: "boolean", default: false },
+        backend: { type: "string" },
+        "backend-module": { type: "string", multiple: true },
+        preset: { type: "string" },
+        dtype: { type: "string" },
+        shape: { type: "string" },
+        class: { type: "string" },
         child: { type: "string" },
         cases: { type: "string" },
+        modules: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     }));
@@ -603,7 +696,11 @@ if (import.meta.main) {
   }
   try {
     if (values.child) {
-      await runChild(values.child, JSON.parse(values.cases ?? "[]"));
+      await runChild(
+        values.child,
+        JSON.parse(values.cases ?? "[]"),
+        JSON.parse(values.modules ?? "[]"),
+      );
     } else {
       if (values["radv-ir"] && !values.keep) {
         throw new Error("--radv-ir writes beside the kept modules: give --keep DIR too");
@@ -618,7 +715,12 @@ if (import.meta.main) {
         radv = values.radv.split(",").map((f) => f.trim()).filter((f) => f !== "");
         if (radv.length === 0) throw new Error(`--radv "${values.radv}": no family named`);
       }
-      const { driver, modules, skipped, radvDevices } = await auditCases(AUDIT_CASES, {
+      const backendModules = (values["backend-module"] ?? []).map((m) =>
+        /^[a-z]+:/.test(m) ? m : new URL(m, `file://${Deno.cwd()}/`).href
+      );
+      const cases = await casesOf(values, backendModules);
+      const { driver, modules, skipped, radvDevices } = await auditCases(cases, {
+        backendModules,
         driver: values.driver,
         keep: values.keep,
         shim: values.shim,
@@ -641,6 +743,7 @@ if (import.meta.main) {
     }
   } catch (e) {
     console.error(`spirv_audit: ${(e as Error).message}`);
-    Deno.exit(1);
+    // A bad command line (or a backend module that breaks the contract on load) is 2.
+    Deno.exit(e instanceof UsageError || (e as Error).name === "ConfigError" ? 2 : 1);
   }
 }
