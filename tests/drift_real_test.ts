@@ -12,6 +12,7 @@ import type { RunReport } from "../results/types.ts";
 import { repoRoot } from "./drift_helpers.ts";
 import { runCli } from "./helpers_cli.ts";
 import { isGlFallback } from "../adapter/slow_device.ts";
+import { copyTree } from "../util/fs.ts";
 import { CAPS, type CaseSpec, ignoreReason, nameWithReason } from "./gpu_helpers.ts";
 
 const gpu = await hasAdapter();
@@ -143,15 +144,6 @@ Deno.test({
   },
 });
 
-async function copyTree(from: string, to: string): Promise<void> {
-  await Deno.mkdir(to, { recursive: true });
-  for await (const e of Deno.readDir(from)) {
-    if ([".git", "out", "node_modules", ".gl"].includes(e.name)) continue;
-    if (e.isDirectory) await copyTree(`${from}/${e.name}`, `${to}/${e.name}`);
-    else if (e.isFile) await Deno.copyFile(`${from}/${e.name}`, `${to}/${e.name}`);
-  }
-}
-
 Deno.test({
   name: "an edited kernel file: numeric drift attributed to its hash (run --baseline, exit 1)" +
     F16_NOTE,
@@ -161,7 +153,9 @@ Deno.test({
     const tmp = await Deno.makeTempDir();
     await writeBaseline(`${tmp}/baselines`, reference);
     const copy = `${tmp}/repo`;
-    await copyTree(repoRoot.replace(/\/$/, ""), copy);
+    await copyTree(repoRoot.replace(/\/$/, ""), copy, {
+      skip: [".git", "out", "node_modules", ".gl", ".device"],
+    });
     const kernel = `${copy}/kernels/up_proj.wgsl`;
     const source = await Deno.readTextFile(kernel);
     assert.ok(source.includes(SCALE_UP_PROJ[0]), "up_proj.wgsl changed: update the edit");

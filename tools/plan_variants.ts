@@ -16,6 +16,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { copyTree } from "../util/fs.ts";
 import { applyTextEdits, type TextVariant } from "./kernel_variants.ts";
 
 /**
@@ -68,7 +69,7 @@ export const PLAN_VARIANTS: readonly PlanVariant[] = [
 ];
 
 /** Paths of the tree a variant's copy leaves out: history, the GPU machine's carry, outputs. */
-const NOT_COPIED = new Set([".git", ".device", ".gl", "out", "node_modules"]);
+const NOT_COPIED = [".git", ".device", ".gl", "out", "node_modules"];
 
 /**
  * Copy the tree at `root` to `dir` (files and folders; links and {@link NOT_COPIED} left
@@ -88,17 +89,8 @@ export async function planVariantTree(v: PlanVariant, root: string, dir: string)
     fix: "update the variant in tools/plan_variants.ts",
   });
   await Deno.remove(dir, { recursive: true }).catch(() => {});
-  await copyTree(root, dir, true);
+  await copyTree(root, dir, { skip: NOT_COPIED });
   await Deno.writeTextFile(`${dir}/${v.file}`, edited);
-}
-
-async function copyTree(from: string, to: string, top: boolean): Promise<void> {
-  await Deno.mkdir(to, { recursive: true });
-  for await (const e of Deno.readDir(from)) {
-    if (top && NOT_COPIED.has(e.name)) continue;
-    if (e.isDirectory) await copyTree(`${from}/${e.name}`, `${to}/${e.name}`, false);
-    else if (e.isFile) await Deno.copyFile(`${from}/${e.name}`, `${to}/${e.name}`);
-  }
 }
 
 const HELP = `tools/plan_variants.ts: bench variants of the adapter's plan in copies of the tree
