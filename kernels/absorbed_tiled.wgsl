@@ -181,9 +181,12 @@ var<workgroup> row_lim: array<u32, ROWS>;            // per row: keys it sees, w
 var<workgroup> row_l: array<f32, ROWS>;              // per row: the final running sum
 // @sg: var<workgroup> sg_tickets: atomic<u32>;         // subgroups that drew an index
 
-// Score/probability slot i of sp.
+// Score/probability slot i of sp, and its store.
 fn sp_at(i: u32) -> f32 {
   return sp[i >> 2u][i & 3u];
+}
+fn sp_set(i: u32, v: f32) {
+  sp[i >> 2u][i & 3u] = v;
 }
 
 // vec4 h (< CPV) of a 16-byte chunk, widened to f32.
@@ -348,8 +351,7 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
       let k = p / ROWS;
       let r = p % ROWS;
       // @sg: if (sg_rank == 0u) {
-      let slot = k * ROWS + r;
-      sp[slot >> 2u][slot & 3u] = select(NEG_BIG, s, kb + k < row_lim[r]);
+      sp_set(k * ROWS + r, select(NEG_BIG, s, kb + k < row_lim[r]));
       // @sg: }
     }
     workgroupBarrier();
@@ -369,7 +371,7 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
         // NEG_BIG) exp2(NEG_BIG - NEG_BIG) would be 1.
         let slot = k * ROWS + lid;
         let pk = select(0.0, exp2(sp_at(slot) - m_new), kb + k < lim);
-        sp[slot >> 2u][slot & 3u] = pk;
+        sp_set(slot, pk);
         sum += pk;
       }
       l_run = l_run * a + sum;
