@@ -34,7 +34,6 @@ typedef pfn_void (*pfn_proc_addr)(void *, const char *);
 typedef int32_t (*pfn_negotiate)(uint32_t *);
 
 #define MAX_MODULES 4096
-#define MAX_REPRESENTATIONS 8
 
 static void *driver;
 static pfn_proc_addr driver_instance_proc;
@@ -99,33 +98,12 @@ static int module_index(uint64_t handle) {
   return -1;
 }
 
-/* Append an executable's text internal representations to <dir>/<module index>.ir, each
- * after a "== name" line (two calls per representation: its size, then its text). */
+/* Append an executable's text internal representations to <dir>/<module index>.ir. */
 static void write_representations(void *device, const executable_info *which, const char *dir,
                                   int index) {
-  if (!driver_get_internal_representations) return;
-  uint32_t n = 0;
-  if (driver_get_internal_representations(device, which, &n, NULL) != 0 || n == 0) return;
-  if (n > MAX_REPRESENTATIONS) n = MAX_REPRESENTATIONS;
-  executable_internal_representation reps[MAX_REPRESENTATIONS];
-  memset(reps, 0, sizeof reps);
-  for (uint32_t i = 0; i < n; i++) reps[i].s_type = STYPE_EXECUTABLE_INTERNAL_REPRESENTATION;
-  if (driver_get_internal_representations(device, which, &n, reps) < 0) return;
-  for (uint32_t i = 0; i < n; i++) {
-    reps[i].p_data = reps[i].data_size ? calloc(1, reps[i].data_size + 1) : NULL;
-    if (!reps[i].p_data) reps[i].data_size = 0;
-  }
-  int32_t result = driver_get_internal_representations(device, which, &n, reps);
   char path[4096];
   snprintf(path, sizeof path, "%s/%04d.ir", dir, index);
-  FILE *f = result >= 0 ? fopen(path, "a") : NULL;
-  for (uint32_t i = 0; i < n; i++) {
-    if (f && reps[i].is_text && reps[i].p_data) {
-      fprintf(f, "== %s\n%s\n", reps[i].name, (const char *)reps[i].p_data);
-    }
-    free(reps[i].p_data);
-  }
-  if (f) fclose(f);
+  write_text_representations(driver_get_internal_representations, device, which, path, "a");
 }
 
 /* Write a pipeline's statistics (every executable's) to <dir>/<module index>.stats. */

@@ -88,31 +88,12 @@ static void print_statistic(const executable_statistic *s) {
   }
 }
 
-/* Write the pipeline's text representations to <path>.<ir_suffix>.txt (two calls per
- * representation: its size, then its text). */
+/* Write the pipeline's text representations to <path>.<ir_suffix>.txt. */
 static void write_representations(const executable_info *which, const char *path) {
-  pfn_get_internal_representations get = device_fn("vkGetPipelineExecutableInternalRepresentationsKHR");
-  uint32_t n = 0;
-  if (get(device, which, &n, NULL) < 0 || n == 0) return;
-  executable_internal_representation reps[8];
-  memset(reps, 0, sizeof reps);
-  if (n > 8) n = 8;
-  for (uint32_t i = 0; i < n; i++) reps[i].s_type = STYPE_EXECUTABLE_INTERNAL_REPRESENTATION;
-  if (get(device, which, &n, reps) < 0) return;
-  for (uint32_t i = 0; i < n; i++) {
-    reps[i].p_data = reps[i].data_size ? calloc(1, reps[i].data_size + 1) : NULL;
-    if (!reps[i].p_data) reps[i].data_size = 0;
-  }
   char out[4096];
   snprintf(out, sizeof out, "%s.%s.txt", path, ir_suffix);
-  FILE *f = get(device, which, &n, reps) >= 0 ? fopen(out, "w") : NULL;
-  for (uint32_t i = 0; i < n; i++) {
-    if (f && reps[i].is_text && reps[i].p_data) {
-      fprintf(f, "== %s\n%s\n", reps[i].name, (const char *)reps[i].p_data);
-    }
-    free(reps[i].p_data);
-  }
-  if (f) fclose(f);
+  write_text_representations(
+      device_fn("vkGetPipelineExecutableInternalRepresentationsKHR"), device, which, out, "w");
 }
 
 /* Compile one job line's module and print its block. */

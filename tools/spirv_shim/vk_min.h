@@ -10,6 +10,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 typedef void (*pfn_void)(void);
 
@@ -209,5 +212,35 @@ typedef struct {
 #define STYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO 32
 #define STAGE_COMPUTE 0x20u
 #define API_VERSION_1_1 ((1u << 22) | (1u << 12))
+
+/* Write an executable's text internal representations (VK_KHR_pipeline_executable_properties:
+ * a driver's IR and compiled code) to `path`, opened with `mode` ("w" or "a") only when the
+ * driver gives some, each after a "== name" line. Two calls per representation, as the
+ * extension has it: the count and sizes, then the text. Shared by icd_shim.c and
+ * pipeline_stats.c. */
+static void write_text_representations(pfn_get_internal_representations get, void *device,
+                                       const executable_info *which, const char *path,
+                                       const char *mode) {
+  enum { MAX_REPRESENTATIONS = 8 };
+  uint32_t n = 0;
+  if (!get || get(device, which, &n, NULL) < 0 || n == 0) return;
+  if (n > MAX_REPRESENTATIONS) n = MAX_REPRESENTATIONS;
+  executable_internal_representation reps[MAX_REPRESENTATIONS];
+  memset(reps, 0, sizeof reps);
+  for (uint32_t i = 0; i < n; i++) reps[i].s_type = STYPE_EXECUTABLE_INTERNAL_REPRESENTATION;
+  if (get(device, which, &n, reps) < 0) return;
+  for (uint32_t i = 0; i < n; i++) {
+    reps[i].p_data = reps[i].data_size ? calloc(1, reps[i].data_size + 1) : NULL;
+    if (!reps[i].p_data) reps[i].data_size = 0;
+  }
+  FILE *f = get(device, which, &n, reps) >= 0 ? fopen(path, mode) : NULL;
+  for (uint32_t i = 0; i < n; i++) {
+    if (f && reps[i].is_text && reps[i].p_data) {
+      fprintf(f, "== %s\n%s\n", reps[i].name, (const char *)reps[i].p_data);
+    }
+    free(reps[i].p_data);
+  }
+  if (f) fclose(f);
+}
 
 #endif
