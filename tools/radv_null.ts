@@ -184,8 +184,13 @@ export async function compileOnRadv(
     stderr: "piped",
   }).spawn();
   const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(input));
-  await writer.close();
+  try {
+    await writer.write(new TextEncoder().encode(input));
+    await writer.close();
+  } catch {
+    // The program stopped before reading its jobs (RADV aborts on an unknown family): its
+    // exit code and message, read below, say why; a broken pipe here would not.
+  }
   const out = await child.output();
   const stderr = new TextDecoder().decode(out.stderr).trim();
   if (!out.success) {
