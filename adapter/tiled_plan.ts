@@ -134,9 +134,9 @@ export function tiledWorkgroupElements(s: TiledShape): number {
 
 /**
  * Workgroup-memory bytes of a shape: the staged tile (one chunk of padding per row),
- * the score/probability tile (whole vec4s), three per-row arrays, and either the partial scores (one
- * f32 per key of the tile and invocation) or, in the subgroup variant, which sums a
- * score within a subgroup instead, the subgroups' atomic counter.
+ * the score/probability tile (whole vec4s), three per-row arrays, and either the partial
+ * scores (one f32 per key of the tile and invocation) or, in the subgroup variant, which
+ * sums a score within a subgroup instead, the subgroups' atomic counter.
  *
  * @example
  * ```ts
@@ -161,8 +161,8 @@ export function tiledWorkgroupBytes(s: TiledShape): number {
  * of two in [64, 256] (one output vec4 column per invocation: the kernel needs
  * VAL_VEC4 <= WG, so kv_lora_rank <= 1024), doubled up to 256 while an invocation's q
  * segment (the key width over WG / rows invocations) exceeds {@link TILED_MAX_Q_VEC4}
- * vec4s (V2-Lite's 16 rows: 256, 9 chunks each; DeepSeek-V3's 32 rows: 256, the ceiling); KT = the largest power
- * of two in [2, 64] whose tile fits the tier (with the subgroup variant's counter when
+ * vec4s (V2-Lite's 16 rows: 256, 9 chunks each; DeepSeek-V3's 32 rows: 256, the
+ * ceiling); KT = the largest power of two in [2, 64] whose tile fits the tier (with the subgroup variant's counter when
  * `options.subgroups`) and, where `options.maxWorkgroupElements` is set (the GL
  * fallback), declares at most that many workgroup-memory elements.
  *
