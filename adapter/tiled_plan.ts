@@ -162,9 +162,10 @@ export function tiledWorkgroupBytes(s: TiledShape): number {
  * VAL_VEC4 <= WG, so kv_lora_rank <= 1024), doubled up to 256 while an invocation's q
  * segment (the key width over WG / rows invocations) exceeds {@link TILED_MAX_Q_VEC4}
  * vec4s (V2-Lite's 16 rows: 256, 9 chunks each; DeepSeek-V3's 32 rows: 256, the
- * ceiling); KT = the largest power of two in [2, 64] whose tile fits the tier (with the subgroup variant's counter when
- * `options.subgroups`) and, where `options.maxWorkgroupElements` is set (the GL
- * fallback), declares at most that many workgroup-memory elements.
+ * ceiling); KT = the largest power of two in [2, 64] whose tile fits the tier (with the
+ * subgroup variant's counter when `options.subgroups`) and, where
+ * `options.maxWorkgroupElements` is set (the GL fallback), declares at most that many
+ * workgroup-memory elements.
  *
  * @example
  * ```ts
