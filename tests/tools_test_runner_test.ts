@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import {
   addRun,
+  ALONE_MARKER,
   emptyTotal,
   formatElapsed,
   formatSummary,
@@ -17,6 +18,7 @@ import {
   reachesWebGpu,
   relativeImports,
   runPool,
+  runsAlone,
   splitArgs,
   testModules,
 } from "../tools/test_runner.ts";
@@ -390,8 +392,15 @@ Deno.test("runPool: every item once, never more than the jobs at a time, none st
  * The runner over the fixture with a stand-in for deno that logs its arguments and when each
  * module's process starts and ends (each lasts 0.3 s).
  */
-async function runLogging(backend: string, jobs: string) {
+async function runLogging(backend: string, jobs: string, alone: readonly string[] = []) {
   const dir = await fixture();
+  // modules that ask to run alone (their file names), with one test each
+  for (const name of alone) {
+    await Deno.writeTextFile(
+      `${dir}/${name}`,
+      `${ALONE_MARKER} (times kernels)\n// navigator.gpu\nDeno.test("t", () => {});\n`,
+    );
+  }
   const log = `${dir}/calls.log`;
   try {
     const r = await runWithFakeDeno(dir, [
@@ -463,5 +472,41 @@ Deno.test("DENO_JOBS: on GL the module processes run that many at once; on Vulka
       bad.err,
       /^test_runner: DENO_JOBS must be a whole number of at least 1 \(got "0"\)/,
     );
+  }
+});
+
+Deno.test("a module marked to run alone runs after all others, never beside one, on GL and Vulkan", async () => {
+  assert.equal(runsAlone(`import x from "./x.ts";\n${ALONE_MARKER} (timings)\n`), true);
+  assert.equal(runsAlone(`const s = "${ALONE_MARKER}";\n`), false, "only at a line's start");
+  assert.equal(runsAlone('Deno.test("a", () => {});\n'), false);
+  const names = ["e_timing_test.ts", "f_timing_test.ts"];
+  for (const backend of ["gl", "vulkan"]) {
+    const r = await runLogging(backend, "2", names);
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.match(
+      r.out,
+      /test_runner: \S+e_timing_test\.ts, \S+f_timing_test\.ts run alone, after the others/,
+    );
+    const starts = r.calls.filter((c) => c.startsWith("start ") && !c.includes("--no-run"));
+    // the last two processes are the marked modules, one each, in order
+    assert.match(starts.at(-2)!, / \S+e_timing_test\.ts$/, r.calls.join("\n"));
+    assert.match(starts.at(-1)!, / \S+f_timing_test\.ts$/, r.calls.join("\n"));
+    for (const c of starts.slice(0, -2)) assert.doesNotMatch(c, /timing_test/);
+    // nothing else runs while a marked module does: its start and end are adjacent
+    for (const name of names) {
+      const i = r.calls.findIndex((c) => c.startsWith("start ") && c.endsWith(name));
+      assert.ok(r.calls[i + 1].startsWith("end ") && r.calls[i + 1].endsWith(name), r.calls[i + 1]);
+    }
+    // every process's summary is summed into the last line
+    const processes = starts.length;
+    assert.match(
+      r.out.trim().split("\n").at(-1)!,
+      new RegExp(`^ok \\| ${processes} passed \\| 0 failed`),
+    );
+    // on Vulkan, the unmarked modules still run in one deno test --parallel
+    if (backend === "vulkan") {
+      assert.equal(processes, 3, r.calls.join("\n"));
+      assert.match(starts[0], /--parallel .*a_plain_test\.ts .*d_gpu_test\.ts$/);
+    }
   }
 });

@@ -34,6 +34,12 @@
  *   deno task test tests/matrix_test.ts --filter smoke
  *   DENO_JOBS=1 deno task test                      # one module at a time
  *
+ * Modules that time kernels and compare the timings (a line `// test_runner: alone` in the
+ * module, {@link runsAlone}) run after all the others, one at a time, in a `deno test` of
+ * their own: beside another module on a 2-vCPU machine, tests/drift_real_test.ts saw a rerun
+ * of the same code move by 3x (2 of 3 clean-clone CI runs failed one of its timing tests;
+ * alone it passed every time). The last line then sums every process's summary.
+ *
  * Arguments that name an existing file or folder are the paths (default `tests/`); the
  * rest go to every `deno test` as they are.
  *
@@ -108,6 +114,25 @@ export function testModules(paths: readonly string[]): string[] {
     else found.add(p);
   }
   return [...found].sort();
+}
+
+/** The line that makes a test module run alone, after the others ({@link runsAlone}). */
+export const ALONE_MARKER = "// test_runner: alone";
+
+/**
+ * Whether a test module's source asks to run alone: a line starting with
+ * {@link ALONE_MARKER} (what follows on the line says why). Timing comparisons need a machine
+ * that no other test module is loading.
+ *
+ * @example
+ * ```ts
+ * import { runsAlone } from "./test_runner.ts";
+ * runsAlone("// test_runner: alone (it compares timings)\nDeno.test(...)"); // true
+ * runsAlone('Deno.test("a", () => {});'); // false
+ * ```
+ */
+export function runsAlone(source: string): boolean {
+  return source.split("\n").some((line) => line.startsWith(ALONE_MARKER));
 }
 
 /**
@@ -470,34 +495,65 @@ async function main(args: string[]): Promise<number> {
   // TEST_RUNNER_DENO: another executable in deno's place (tests/tools_test_runner_test.ts
   // plants one that aborts at exit).
   const deno = Deno.env.get("TEST_RUNNER_DENO") ?? Deno.execPath();
-  if (choice.backend !== "gl") {
-    const status = await new Deno.Command(deno, {
-      args: [
-        "test",
-        ...TEST_PERMISSIONS,
-        ...(flags.includes("--parallel") ? [] : ["--parallel"]),
-        ...flags,
-        ...paths,
-      ],
-      // deno test --parallel reads DENO_JOBS; without it, it would take every CPU
-      env: { DENO_JOBS: String(jobs) },
-      stdin: "inherit",
-      stdout: "inherit",
-      stderr: "inherit",
-    }).output();
-    return status.signal ? 128 + (SIGNALS[status.signal] ?? 1) : status.code;
-  }
   const modules = testModules(paths);
+  const alone = modules.filter((m) => runsAlone(Deno.readTextFileSync(m)));
+  const aloneLine = () =>
+    `test_runner: ${alone.join(", ")} ${alone.length === 1 ? "runs" : "run"} alone, after ` +
+    `the others (${ALONE_MARKER}: timing comparisons need a machine no other module is loading)`;
+  if (choice.backend !== "gl") {
+    // tee: the output copied through as it comes and read for its summary (runTee)
+    const parallel = (args: readonly string[], tee: boolean) =>
+      new Deno.Command(deno, {
+        args: [
+          "test",
+          ...TEST_PERMISSIONS,
+          ...(flags.includes("--parallel") ? [] : ["--parallel"]),
+          ...flags,
+          ...args,
+        ],
+        // deno test --parallel reads DENO_JOBS; without it, it would take every CPU
+        env: { DENO_JOBS: String(jobs) },
+        stdin: "inherit",
+        stdout: tee ? "piped" : "inherit",
+        stderr: tee ? "piped" : "inherit",
+      });
+    if (alone.length === 0) {
+      // One deno test over the paths, its output and exit status passed through unchanged.
+      const status = await parallel(paths, false).output();
+      return status.signal ? 128 + (SIGNALS[status.signal] ?? 1) : status.code;
+    }
+    const start = performance.now();
+    const total = emptyTotal();
+    const problems: string[] = [];
+    const failFast = flags.some((f) => f === "--fail-fast" || f.startsWith("--fail-fast="));
+    const rest = modules.filter((m) => !alone.includes(m));
+    console.log(aloneLine());
+    const runs = [
+      ...(rest.length > 0 ? [{ label: `${rest.length} modules`, args: rest }] : []),
+      ...alone.map((m) => ({ label: m, args: [m] })),
+    ];
+    for (const { label, args } of runs) {
+      if (!total.ok && failFast) break;
+      const { status, stdout } = await runTee(parallel(args, true));
+      const problem = addRun(total, parseSummary(stdout), status, label);
+      if (problem) problems.push(problem);
+    }
+    for (const p of problems) console.log(`test_runner: ${p}`);
+    console.log(formatSummary(total, performance.now() - start));
+    return total.ok && total.failed === 0 ? 0 : 1;
+  }
   const cache = new Map<string, boolean>();
-  const own = modules.filter((m) => reachesWebGpu(m, cache));
-  const shared = modules.filter((m) => !own.includes(m));
+  const own = modules.filter((m) => reachesWebGpu(m, cache) && !alone.includes(m));
+  const shared = modules.filter((m) => !own.includes(m) && !alone.includes(m));
   console.log(
     `test_runner: GL fallback (${choice.reason}): ${own.length} modules that can create a ` +
       `WebGPU device run in a deno test process each, ${shared.length} others in one ` +
       `(on GL, deno test can abort at exit after its tests passed, a double free in the system's ` +
       `libglvnd; such a module is run again: docs/gl_exit_abort.md); ${jobs} at once`,
   );
-  const groups = [...(shared.length > 0 ? [shared] : []), ...own.map((m) => [m])];
+  if (alone.length > 0) console.log(aloneLine());
+  const pooled = [...(shared.length > 0 ? [shared] : []), ...own.map((m) => [m])];
+  const groups = [...pooled, ...alone.map((m) => [m])];
   const start = performance.now();
   const total = emptyTotal();
   // One type check of every module, then processes that do not check again
@@ -576,7 +632,14 @@ async function main(args: string[]): Promise<number> {
     const problem = addRun(total, parseSummary(stdout), status, label);
     if (problem) problems.push(problem);
   };
-  await runPool(groups, jobs, work, () => !total.ok && failFast);
+  await runPool(pooled, jobs, work, () => !total.ok && failFast);
+  // the modules that run alone: one at a time, once the pool is done
+  await runPool(
+    alone.map((m) => [m]),
+    1,
+    (g, i) => work(g, pooled.length + i),
+    () => !total.ok && failFast,
+  );
   for (const p of problems) console.log(`test_runner: ${p}`);
   console.log(formatSummary(total, performance.now() - start));
   return total.ok && total.failed === 0 ? 0 : 1;
