@@ -43,6 +43,7 @@ import {
 } from "./gemm_plan.ts";
 import {
   FA2_KEY_TILE,
+  fa2ChunkVec4,
   fa2Grid,
   fa2KeysPerSplit,
   fa2KvSplits,
@@ -1198,8 +1199,15 @@ const expandedTiled: Backend = {
       maxWorkgroupElements: q.workgroupElementCap,
     });
     const workgroupSize = fa2WorkgroupSize(queryTile);
-    const wgBytes = fa2WorkgroupBytes(shape, queryTile);
     const wgLimit = q.caps?.limits.maxComputeWorkgroupStorageSize ?? 16384;
+    // The score GEMM's chunk of the head width: the widest that fits the device's
+    // workgroup memory (and the GL fallback's element cap); without caps, the 16 KiB every
+    // WebGPU device has.
+    const chunkVec4 = fa2ChunkVec4(shape, queryTile, {
+      maxBytes: wgLimit,
+      maxElements: q.workgroupElementCap,
+    });
+    const wgBytes = fa2WorkgroupBytes(shape, queryTile, chunkVec4);
     if (q.caps !== null && wgBytes > wgLimit) {
       reasons.push({
         code: "limits.workgroup-storage",
@@ -1238,9 +1246,9 @@ const expandedTiled: Backend = {
     reasons.push(...limitReasons(q, buffers, workgroupSize, new Set(["k", "v"])));
     const budget = loopBudgetOf(q.caps);
     const keysPerSplit = fa2KeysPerSplit(longest, splitsValid ? kvSplits : 1);
-    const iterations = fa2LoopIterations(shape, keysPerSplit, queryTile);
+    const iterations = fa2LoopIterations(shape, keysPerSplit, queryTile, chunkVec4);
     if (budget !== null && iterations > budget) {
-      const fit = fa2MaxKeys(shape, budget, queryTile);
+      const fit = fa2MaxKeys(shape, budget, queryTile, chunkVec4);
       reasons.push({
         code: "device.loop-budget",
         message: `one expanded-tiled invocation would walk ${keysPerSplit} keys in ` +
@@ -1264,6 +1272,7 @@ const expandedTiled: Backend = {
         queryTile,
         headsPerInvocation: 1,
         keysPerBlock: FA2_KEY_TILE,
+        chunkVec4,
         // The 4 x 4 micro-tile's loops, as the tiled decode's (kernels/unroll.ts).
         ...(cls?.kind === "gpu" ? { unrolledLoops: true } : {}),
         ...(expandTextures === null ? {} : { expandTextures }),

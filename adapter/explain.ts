@@ -13,12 +13,14 @@ import {
 import { autoPathOf, autoPriority, laneHeadTile, pathPriority } from "./backends.ts";
 import { expandedTextureBinding } from "./gemm_plan.ts";
 import {
+  FA2_MAX_CHUNK_VEC4,
   FA2_QUERY_TILE,
   FA2_QUERY_TILES,
   FA2_WORKGROUPS_PER_SM,
   fa2Grid,
   fa2KeysPerSplit,
   fa2QueryTile,
+  fa2WorkgroupBytes,
   fa2WorkgroupElements,
   tiledQSegment,
 } from "./tiled_plan.ts";
@@ -367,6 +369,17 @@ function fa2Lines(
   const shape = { qkVec4: attention.keyWidth / 4, vVec4: attention.valueWidth / 4 };
   const cap = workgroupElementCap(caps);
   const c = fa2QueryTile({ queryLens, heads, smCount, shape, maxWorkgroupElements: cap });
+  const chunk = v.chunkVec4 === undefined ? [] : [
+    `  score chunks: ${v.chunkVec4} vec4s of the head width's ${shape.qkVec4} staged at a time ` +
+    `(${shape.qkVec4 / v.chunkVec4} chunks, 2 barriers each, per 32-key tile; the widest ` +
+    `divisor within ${FA2_MAX_CHUNK_VEC4} that fits): ` +
+    `${fa2WorkgroupBytes(shape, v.queryTile, v.chunkVec4)} bytes of workgroup memory` +
+    (cap === null
+      ? ""
+      : `, ${
+        fa2WorkgroupElements(shape, v.queryTile, v.chunkVec4)
+      } elements within the GL fallback's ${cap} (${GL_ZERO_FILL_WHY})`),
+  ];
   const head = `  query tiles: ${v.queryTile} queries x 1 head per workgroup ` +
     `(${v.workgroupSize} invocations): ${c.workgroups} workgroups` +
     (v.kvSplits > 1
@@ -377,19 +390,21 @@ function fa2Lines(
   if (c.elementCap !== null) {
     return [
       `${head}; ${
-        fa2WorkgroupElements(shape, v.queryTile)
+        fa2WorkgroupElements(shape, v.queryTile, v.chunkVec4 ?? 1)
       } workgroup-memory elements, within the GL fallback's ${c.elementCap} ` +
       `(${GL_ZERO_FILL_WHY})`,
+      ...chunk,
     ];
   }
   if (c.target === null) {
     return [
       `${head}; the SM count is unknown, so the largest tile (a caps file's smCount or ` +
       "MLA_HARNESS_SM_COUNT sets one)",
+      ...chunk,
     ];
   }
   if (v.queryTile === FA2_QUERY_TILE) {
-    return [`${head}, at least ${FA2_WORKGROUPS_PER_SM} per SM of ${smCount}`];
+    return [`${head}, at least ${FA2_WORKGROUPS_PER_SM} per SM of ${smCount}`, ...chunk];
   }
   const smallest = FA2_QUERY_TILES[FA2_QUERY_TILES.length - 1];
   return [
@@ -397,6 +412,7 @@ function fa2Lines(
       fa2Grid(queryLens, heads, FA2_QUERY_TILE)
     }, under ${FA2_WORKGROUPS_PER_SM} per SM of ${smCount} (${c.target})` +
     (c.workgroups < c.target ? `; ${smallest} is the smallest tile` : ""),
+    ...chunk,
   ];
 }
 

@@ -491,20 +491,64 @@ export function fa2Grid(queryLens: readonly number[], heads: number, queryTile: 
 }
 
 /**
- * Workgroup-memory elements of expanded_fa2.wgsl at a query tile (an array element of
- * any width counts one; what the GL fallback zero-fills with one store each): the q and k
- * chunks, the V tile, the padded score tile and three per-row arrays.
+ * Workgroup-memory elements of expanded_fa2.wgsl at a query tile and chunk width (an array
+ * element of any width counts one; what the GL fallback zero-fills with one store each):
+ * the staging area (the q and k chunks, then the V tile, in the same place), the score
+ * tile (32 keys of BQ / 4 + 1 vec4s), four per-row arrays and the row minimum.
  *
  * @example
  * ```ts
  * import { fa2WorkgroupElements } from "./tiled_plan.ts";
- * // tiny (v 16): 16 x 4 + 32 x 4 + 32 x 4 + 16 x 33 + 3 x 16
- * fa2WorkgroupElements({ qkVec4: 6, vVec4: 4 }, 16); // 896
+ * // tiny (v 16), 16 queries, chunks of 6 vec4s: max(48 x 6, 32 x 4) + 32 x 5 + 4 x 16 + 1
+ * fa2WorkgroupElements({ qkVec4: 6, vVec4: 4 }, 16, 6); // 513
  * ```
  */
-export function fa2WorkgroupElements(s: Fa2Shape, queryTile: number): number {
+export function fa2WorkgroupElements(
+  s: Fa2Shape,
+  queryTile: number,
+  chunkVec4: number,
+): number {
   const k = FA2_KEY_TILE;
-  return queryTile * 4 + k * 4 + k * s.vVec4 + queryTile * (k + 1) + queryTile * 3;
+  return Math.max((queryTile + k) * chunkVec4, k * s.vVec4) + k * (queryTile / 4 + 1) +
+    4 * queryTile + 1;
+}
+
+/** The widest chunk of the head width expanded_fa2.wgsl stages at once, in vec4s. */
+export const FA2_MAX_CHUNK_VEC4 = 16;
+
+/**
+ * The chunk width of expanded_fa2.wgsl's score GEMM (its DKV, the plan's `chunkVec4`): the
+ * widest divisor of the head width in vec4s, at most {@link FA2_MAX_CHUNK_VEC4}, whose
+ * workgroup memory fits `maxBytes` and `maxElements` (null: no such limit); 1 where none
+ * does (the plan is then refused on its bytes). Wider chunks mean fewer barriers per key
+ * tile (two per chunk) and fewer, longer runs of FMAs between them; a divisor keeps every
+ * chunk whole, so the column loop's trip count is a constant the driver can unroll.
+ *
+ * @example
+ * ```ts
+ * import { fa2ChunkVec4 } from "./tiled_plan.ts";
+ * // DeepSeek-V2-Lite (48 and 32 vec4s), 64 queries: 12 at 32 KiB (4 chunks), 16 at 48.
+ * fa2ChunkVec4({ qkVec4: 48, vVec4: 32 }, 64, { maxBytes: 32768 }); // 12
+ * fa2ChunkVec4({ qkVec4: 48, vVec4: 32 }, 64, { maxBytes: 49152 }); // 16
+ * // tiny (6 vec4s) within the GL fallback's 1024 elements: 2 at 64 queries, 6 at 16.
+ * fa2ChunkVec4({ qkVec4: 6, vVec4: 4 }, 64, { maxElements: 1024 }); // 2
+ * ```
+ */
+export function fa2ChunkVec4(
+  s: Fa2Shape,
+  queryTile: number,
+  limits: { maxBytes?: number | null; maxElements?: number | null } = {},
+): number {
+  for (let d = Math.min(FA2_MAX_CHUNK_VEC4, s.qkVec4); d > 1; d--) {
+    if (s.qkVec4 % d !== 0) continue;
+    if (limits.maxBytes != null && fa2WorkgroupBytes(s, queryTile, d) > limits.maxBytes) continue;
+    if (
+      limits.maxElements != null &&
+      fa2WorkgroupElements(s, queryTile, d) > limits.maxElements
+    ) continue;
+    return d;
+  }
+  return 1;
 }
 
 /** The query tile of an expanded_fa2.wgsl plan, and its grid. */
@@ -562,7 +606,7 @@ export function fa2QueryTile(
   const shape = o.shape;
   const fitting = cap === null || shape === undefined
     ? FA2_QUERY_TILES
-    : FA2_QUERY_TILES.filter((qt) => fa2WorkgroupElements(shape, qt) <= cap);
+    : FA2_QUERY_TILES.filter((qt) => fa2WorkgroupElements(shape, qt, 1) <= cap);
   const tiles = fitting.length > 0 ? fitting : [smallest];
   const elementCap = tiles[0] === FA2_QUERY_TILE ? null : cap;
   if (o.smCount === null) {
@@ -584,51 +628,60 @@ export interface Fa2Shape {
 }
 
 /**
- * Workgroup-memory bytes of expanded_fa2.wgsl at a query tile (default 64): the q and k
- * chunks (4 vec4s of BQ and 32 rows), the V tile (32 rows), the BQ x 32 score tile (rows
- * padded to 33 floats, so the softmax's lanes read distinct banks) and three per-row
- * arrays.
+ * Workgroup-memory bytes of expanded_fa2.wgsl at a query tile and chunk width: the staging area (the q and k chunks, BQ and 32
+ * rows of `chunkVec4` vec4s, then the 32-row V tile in the same place), the score tile (32
+ * keys of BQ / 4 vec4s, padded by one so the score stores spread over the banks), four
+ * per-row arrays and the row minimum.
  *
  * @example
  * ```ts
  * import { fa2WorkgroupBytes } from "./tiled_plan.ts";
- * fa2WorkgroupBytes({ qkVec4: 48, vVec4: 32 }); // 4096 + 2048 + 16384 + 8448 + 768 = 31744
- * fa2WorkgroupBytes({ qkVec4: 48, vVec4: 32 }, 16); // 1024 + 2048 + 16384 + 2112 + 192 = 21760
+ * // V2-Lite, 64 queries, chunks of 12: 16 x max(96 x 12, 1024) + 16 x 32 x 17 + 16 x 64 + 4
+ * fa2WorkgroupBytes({ qkVec4: 48, vVec4: 32 }, 64, 12); // 18432 + 8704 + 1024 + 4 = 28164
+ * fa2WorkgroupBytes({ qkVec4: 48, vVec4: 32 }, 16, 12); // 16384 + 2560 + 256 + 4 = 19204
  * ```
  */
-export function fa2WorkgroupBytes(s: Fa2Shape, queryTile: number = FA2_QUERY_TILE): number {
-  const q = queryTile;
+export function fa2WorkgroupBytes(
+  s: Fa2Shape,
+  queryTile: number,
+  chunkVec4: number,
+): number {
   const k = FA2_KEY_TILE;
-  return q * 4 * 16 + k * 4 * 16 + k * s.vVec4 * 16 + q * (k + 1) * 4 + q * 12;
+  return 16 * Math.max((queryTile + k) * chunkVec4, k * s.vVec4) +
+    16 * k * (queryTile / 4 + 1) + 16 * queryTile + 4;
 }
 
 /**
  * Loop iterations one invocation of expanded_fa2.wgsl runs over `keys` keys at a query
- * tile (default 64), counted as a loop-budget device counts them (every counted loop has a
- * runtime trip count). Per key tile: its pass, the chunk loop (C = ceil(QK_VEC4 / 4)
- * chunks) with per chunk the q staging (BQ * 4 / WG = 2 trips at every tile), the k
- * staging (128 / WG: 1 at 64 queries, 4 at 16) and the head-width loop (up to 4), the V
- * staging (32 * V_VEC4 / WG + 1), the +1 of the softmax's two key loops and the P V key
- * loop, and {@link FA2_LOOP_MARGIN}; the three key loops add 3 x keys over all tiles.
+ * tile and chunk width, counted as a loop-budget device counts them (every counted loop has a runtime trip count). Per key
+ * tile: its pass, the chunk loop (C = QK_VEC4 / chunk chunks) with per chunk the q staging
+ * (BQ * chunk / WG trips), the k staging (32 * chunk / WG) and 4, the head width's column
+ * loops (QK_VEC4 over the chunks), the V staging (32 * V_VEC4 / WG + 1), the +1 of the
+ * softmax's two key loops and the P V key loop, and {@link FA2_LOOP_MARGIN}; the three key
+ * loops add 3 x keys over all tiles.
  *
  * @example
  * ```ts
  * import { fa2LoopIterations } from "./tiled_plan.ts";
- * // DeepSeek-V2-Lite widths over 64 keys: 2 tiles of 5 + 7 * 12 + 48 + 9 + 4, + 192 + 1.
- * fa2LoopIterations({ qkVec4: 48, vVec4: 32 }, 64); // 493
+ * // DeepSeek-V2-Lite widths over 64 keys, chunks of 4: 2 tiles of 5 + 7 * 12 + 48 + 9 + 4, + 192 + 1.
+ * fa2LoopIterations({ qkVec4: 48, vVec4: 32 }, 64, 64, 4); // 493
+ * // chunks of 12: 2 tiles of 5 + (6 + 3 + 4) * 4 + 48 + 9 + 4, + 192 + 1.
+ * fa2LoopIterations({ qkVec4: 48, vVec4: 32 }, 64, 64, 12); // 429
  * // 16-query tiles (32 invocations): 2 tiles of 5 + 10 * 12 + 48 + 33 + 4, + 192 + 1.
- * fa2LoopIterations({ qkVec4: 48, vVec4: 32 }, 64, 16); // 613
+ * fa2LoopIterations({ qkVec4: 48, vVec4: 32 }, 64, 16, 4); // 613
  * ```
  */
 export function fa2LoopIterations(
   s: Fa2Shape,
   keys: number,
-  queryTile: number = FA2_QUERY_TILE,
+  queryTile: number,
+  chunkVec4: number,
 ): number {
   const wg = fa2WorkgroupSize(queryTile);
   const tiles = Math.ceil(keys / FA2_KEY_TILE);
-  const chunks = Math.ceil(s.qkVec4 / 4);
-  const perChunk = Math.ceil((queryTile * 4) / wg) + Math.ceil((FA2_KEY_TILE * 4) / wg) + 4;
+  const chunks = Math.ceil(s.qkVec4 / chunkVec4);
+  const perChunk = Math.ceil((queryTile * chunkVec4) / wg) +
+    Math.ceil((FA2_KEY_TILE * chunkVec4) / wg) + 4;
   const vStage = Math.ceil((FA2_KEY_TILE * s.vVec4) / wg) + 1;
   const perTile = 5 + perChunk * chunks + s.qkVec4 + vStage + FA2_LOOP_MARGIN;
   return tiles * perTile + 3 * keys + 1;
@@ -636,21 +689,22 @@ export function fa2LoopIterations(
 
 /**
  * The most keys one expanded_fa2.wgsl invocation may walk within a loop budget, at a
- * query tile (default 64).
+ * query tile and chunk width.
  *
  * @example
  * ```ts
  * import { fa2MaxKeys } from "./tiled_plan.ts";
- * fa2MaxKeys({ qkVec4: 48, vVec4: 32 }, 493); // 64
- * fa2MaxKeys({ qkVec4: 48, vVec4: 32 }, 493, 16); // 32
+ * fa2MaxKeys({ qkVec4: 48, vVec4: 32 }, 493, 64, 4); // 64
+ * fa2MaxKeys({ qkVec4: 48, vVec4: 32 }, 493, 16, 4); // 32
  * ```
  */
 export function fa2MaxKeys(
   s: Fa2Shape,
   budget: number,
-  queryTile: number = FA2_QUERY_TILE,
+  queryTile: number,
+  chunkVec4: number,
 ): number {
-  const n = (keys: number) => fa2LoopIterations(s, keys, queryTile);
+  const n = (keys: number) => fa2LoopIterations(s, keys, queryTile, chunkVec4);
   if (n(1) > budget) return 0;
   let lo = 1;
   let hi = 2;

@@ -352,6 +352,12 @@ export interface KernelVariant {
    * would hide their trip counts from the driver (adapter/backends.ts); absent: as written.
    */
   readonly unrolledLoops?: boolean;
+  /**
+   * `wgsl-expanded-tiled`: vec4s of the head width its score GEMM stages per chunk (DKV of
+   * expanded_fa2.wgsl: the widest divisor of (nope + rope) / 4 that fits the device's
+   * workgroup memory, adapter/tiled_plan.ts `fa2ChunkVec4`); other kernels omit it.
+   */
+  readonly chunkVec4?: number;
   /** Output vec4 columns per invocation of a values pass (EV of absorbed_gemm.wgsl); other kernels omit it. */
   readonly columnsPerInvocation?: number;
   /** vec4s per row of a materialized score buffer (KMAX4 of absorbed_gemm.wgsl); other kernels omit it. */

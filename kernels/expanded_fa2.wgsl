@@ -14,30 +14,36 @@
 // through k_rows.
 //
 // Per key tile of BK = 32 keys:
-// - Scores S = Q K^T (64 x 32) as a GEMM over the head width in chunks of DKV = 4 vec4s:
-//   the chunk of the BQ q rows (pre-scaled by scale * log2(e), so the softmax uses
-//   exp2) and of the 32 key rows is staged in workgroup memory; invocation (ty, tx)
-//   (BQ / 4 x 8: 128 at 64 queries, 32 at 16) keeps the 4 x 4 micro-tile of queries 4ty..
-//   and keys 4tx.. in registers, one vec4 of keys per query row (q_row * mat4x4(k0, k1,
-//   k2, k3) is the four dot products).
-// - S goes to workgroup memory (masked scores replaced by the finite sentinel), the V
-//   tile is staged, and invocation r < BQ runs row r's online softmax (log2 domain).
+// - Scores S = Q K^T (BQ x 32) as a GEMM over the head width in chunks of DKV vec4s (the
+//   plan's chunkVec4: the widest divisor of QK_VEC4 whose q and k chunks fit the
+//   device's workgroup memory; V2-Lite: 12 at the 32 KiB tier, so 4 chunks and 8 barriers
+//   a tile where chunks of 4 took 24): the chunk of the BQ q rows (pre-scaled by scale *
+//   log2(e), so the softmax uses exp2) and of the 32 key rows is staged in workgroup
+//   memory; invocation (ty, tx) (BQ / 4 x 8: 128 at 64 queries, 32 at 16) keeps the 4 x 4
+//   micro-tile of queries 4ty.. and keys 4tx.. in registers, one vec4 of keys per query
+//   row (q_row * mat4x4(k0, k1, k2, k3) is the four dot products).
+// - S goes to workgroup memory as [key][query] (masked scores replaced by the finite
+//   sentinel), the V tile is staged where the q and k chunks were (they are done with),
+//   and invocation r < BQ runs row r's online softmax (log2 domain).
 // - O += P V: invocation (ty, tx) owns queries 4ty.. x output vec4 columns tx, tx + 8,
-//   ... (4 x ceil(V_VEC4 / 8) vec4s in registers).
+//   ... (4 x ceil(V_VEC4 / 8) vec4s in registers); per key it reads its four rows' p as
+//   one vec4 and each of its value vec4s once.
 // Causal: the key loop ends at the tile's last query's visible keys, so key tiles past
 // it are skipped entirely; inside a tile each query masks its own future keys.
 // NaN: keys past the range are staged as zeros; keys inside a tile that a row must
 // not see keep their data, so their score is replaced and their value is SELECTED out
-// (select, not p * v: p = 0 times NaN is NaN).
+// (select, not p * v: p = 0 times NaN is NaN). A tile every row sees whole (all but the
+// diagonal tiles of a causal prefill) takes the plain fma path: it has no such key.
 // Barriers: the key loop's and the chunk loop's bounds depend only on the workgroup id
 // and the read-only tables (workgroup-uniform); nothing returns before a barrier; a
 // barrier separates every stage from the reads of the previous one.
 // Loops and a loop budget: every loop the device's limiter counts has a runtime trip
 // count (adapter/tiled_plan.ts fa2LoopIterations counts them). The constant-trip loops
-// over the micro-tile (4 rows, CPT columns) index the register arrays s and acc: they
-// carry `// @unroll`, and on a gpu-class device the harness unrolls them in the source
-// (kernels/unroll.ts: wgpu's own loop counter would hide their trip counts from the
-// driver, and acc would leave registers); on a cpu-class device they stay loops.
+// over the micro-tile (4 rows, CPT columns, the DKV columns of a chunk) index the
+// register arrays s and acc: they carry `// @unroll`, and on a gpu-class device the
+// harness unrolls them in the source (kernels/unroll.ts: wgpu's own loop counter would
+// hide their trip counts from the driver, and acc would leave registers); on a cpu-class
+// device they stay loops.
 
 alias store_t = f32; // @dtype storage type of q, k and v
 alias acc_t = f32; // accumulation type of scores and outputs (always f32)
@@ -47,25 +53,34 @@ const V_VEC4: u32 = 32u; // @param v / 4
 
 const BQ: u32 = 64u; // @param queries per tile: 64, 32 or 16 (the host's q_tiles use the same)
 const BK: u32 = 32u; // @param keys per tile (the plan's keysPerBlock; its memory checks count 32)
-const_assert BK == 32u; // TX = 8 key micro-columns and PS's bank padding assume 32
+const_assert BK == 32u; // TX = 8 key micro-columns assume 32
 const TY: u32 = BQ / 4u; // query micro-rows (16 at 64 queries)
 const TX: u32 = BK / 4u; // 8 key micro-columns
+const BQ4: u32 = BQ / 4u; // vec4s of one key's scores (4 queries each)
 // Invocations (128 at 64 queries): 2 BQ, so r < BQ covers every row. The plan's
 // workgroupSize, given so that a plan that disagrees with the tile fails to compile.
 const WG: u32 = 128u; // @param
 const_assert WG == TX * TY;
-const DKV: u32 = 4u; // vec4s of the head width per staged chunk
+// vec4s of the head width per staged chunk (the plan's chunkVec4): a divisor of QK_VEC4,
+// so every chunk is whole and its column loop has a constant trip count.
+const DKV: u32 = 4u; // @param
+const_assert QK_VEC4 % DKV == 0u;
 const CPT: u32 = (V_VEC4 + TX - 1u) / TX; // output vec4 columns per invocation
-// Row stride of ps, padded by one: the softmax's invocation r walks row r, so a warp's
-// lanes read ps[r * PS + j] together; with a stride of BK (32 floats) every lane would
-// hit the same bank (a 32-way conflict), with 33 they hit 32 different banks.
-const PS: u32 = BK + 1u;
+// The staging area: the q chunk (BQ x DKV, at QS) and the k chunk (32 x DKV, at KS) during
+// the scores, then the V tile (32 x V_VEC4) in the same place (a barrier ends every
+// chunk's reads before it is written).
+const QS: u32 = 0u;
+const KS: u32 = BQ * DKV;
+const STAGE: u32 = max((BQ + BK) * DKV, BK * V_VEC4);
+// Stride of ps in vec4s per key, padded by one: the score stores of a quarter warp (8 tx,
+// keys 4 tx + c) land 4 * PSV vec4s apart; with PSV = BQ4 (a power of two) all eight hit
+// the same four banks, with BQ4 + 1 they spread over two groups.
+const PSV: u32 = BQ4 + 1u;
 
 // Finite stand-in for -inf (log2 domain): exp2(NEG_BIG - m) is 0 for any real m and
 // NEG_BIG - NEG_BIG is 0, never NaN.
 const NEG_BIG: f32 = -3.0e38;
 const LN2: f32 = 0.6931471805599453;
-
 struct Params {
   tiles: u32,       // query tiles of this dispatch
   tile_begin: u32,  // first query tile of this dispatch (index into q_tiles)
@@ -91,17 +106,23 @@ struct Params {
 @group(0) @binding(7) var<storage, read_write> lse: array<f32>;        // [splits, totalQ, h]
 @group(0) @binding(8) var<storage, read> q_tiles: array<vec2<u32>>;
 
-var<workgroup> qs: array<vec4<f32>, BQ * DKV>;     // q chunk, pre-scaled
-// k chunk, [key % 4][d][key / 4]: invocation tx reads keys 4 tx .. 4 tx + 3, so for one
-// (key % 4, d) the eight tx of a quarter warp read eight consecutive vec4s (distinct
-// banks). Stored [key][d], those eight reads were 4 * DKV vec4s (256 bytes) apart, all in
-// the same four banks: an 8-way conflict on every k read of the score loop.
-var<workgroup> ks: array<vec4<f32>, BK * DKV>;
-var<workgroup> vs: array<vec4<f32>, BK * V_VEC4>;  // V tile
-var<workgroup> ps: array<f32, BQ * PS>;            // [query][key] (stride PS): scores, then probabilities
+var<workgroup> stage: array<vec4<f32>, STAGE>;  // q and k chunks, then the V tile
+// k chunk at KS, [key % 4][d][key / 4]: invocation tx reads keys 4 tx .. 4 tx + 3, so for
+// one (key % 4, d) the eight tx of a quarter warp read eight consecutive vec4s (distinct
+// banks). Stored [key][d], those eight reads were 4 * DKV vec4s apart: an 8-way conflict
+// on every k read of the score loop.
+// Scores, then probabilities, [key][query / 4] (stride PSV): the softmax's invocation r
+// walks column r (a warp's lanes read consecutive floats of one key: no conflict), and the
+// value phase reads its four rows' p of a key in one vec4.
+var<workgroup> ps: array<vec4<f32>, BK * PSV>;
 var<workgroup> alpha: array<f32, BQ>;
 var<workgroup> row_lim: array<u32, BQ>;            // keys each row sees
 var<workgroup> row_l: array<f32, BQ>;
+var<workgroup> q_off: array<u32, BQ>;              // each row's q vec4 offset (this head)
+// The fewest keys a row of the tile sees, complemented (~lim): atomicMax over the rows,
+// from the zero workgroup memory starts with, is ~min(lim) with no initializing store
+// and barrier. Every row sees the keys below it.
+var<workgroup> lim_min_not: atomic<u32>;
 
 @compute @workgroup_size(WG)
 fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
@@ -131,8 +152,13 @@ fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
   var m_run = NEG_BIG;
   var l_run = 0.0;
   if (lid < BQ) {
-    row_lim[lid] = q_meta[qt.x + min(lid, qt.y - 1u)].z;
+    let qm_r = q_meta[qt.x + min(lid, qt.y - 1u)];
+    row_lim[lid] = qm_r.z;
+    q_off[lid] = (qm_r.x * params.heads + head) * QK_VEC4;
+    atomicMax(&lim_min_not, ~qm_r.z);
   }
+  workgroupBarrier(); // row_lim, q_off and the minimum are read from here on
+  let lim_min = ~atomicLoad(&lim_min_not);
   var acc: array<array<vec4<acc_t>, CPT>, 4>; // zeroed
 
   for (var kb = kbeg; kb < kend; kb += BK) {
@@ -144,51 +170,39 @@ fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
     }
     for (var d0 = 0u; d0 < QK_VEC4; d0 += DKV) {
       for (var i = lid; i < BQ * DKV; i += WG) {
-        let row = i / DKV;
-        let d = d0 + i % DKV;
-        let qrow = q_meta[qt.x + min(row, qt.y - 1u)].x;
-        var x = vec4<f32>(0.0);
-        if (d < QK_VEC4) {
-          x = vec4<f32>(q[(qrow * params.heads + head) * QK_VEC4 + d]) * params.scale_log2;
-        }
-        qs[i] = x;
+        stage[QS + i] = vec4<f32>(q[q_off[i / DKV] + d0 + i % DKV]) * params.scale_log2;
       }
       for (var i = lid; i < BK * DKV; i += WG) {
         let key = i / DKV;
-        let d = d0 + i % DKV;
         var x = vec4<f32>(0.0);
-        if (key < nk && d < QK_VEC4) {
-          x = vec4<f32>(k[(k_rows[k0 + kb + key] * params.heads + head) * QK_VEC4 + d -
-                          params.k_base]);
+        if (key < nk) {
+          x = vec4<f32>(k[(k_rows[k0 + kb + key] * params.heads + head) * QK_VEC4 + d0 +
+                          i % DKV - params.k_base]);
         }
-        ks[((key % 4u) * DKV + i % DKV) * TX + key / 4u] = x;
+        stage[KS + ((key % 4u) * DKV + i % DKV) * TX + key / 4u] = x;
       }
       workgroupBarrier();
-      let nd = min(DKV, QK_VEC4 - d0);
-      for (var dd = 0u; dd < nd; dd++) {
+      for (var dd = 0u; dd < DKV; dd++) { // @unroll
         // Keys 4 tx + c, c = 0..3, at chunk column dd (layout above).
-        let kb4 = dd * TX + tx;
-        let km = mat4x4<f32>(ks[kb4], ks[kb4 + DKV * TX], ks[kb4 + 2u * DKV * TX],
-                             ks[kb4 + 3u * DKV * TX]);
-        let qb4 = 4u * ty * DKV + dd;
-        s[0] += vec4<acc_t>(qs[qb4] * km);
-        s[1] += vec4<acc_t>(qs[qb4 + DKV] * km);
-        s[2] += vec4<acc_t>(qs[qb4 + 2u * DKV] * km);
-        s[3] += vec4<acc_t>(qs[qb4 + 3u * DKV] * km);
+        let kb4 = KS + dd * TX + tx;
+        let km = mat4x4<f32>(stage[kb4], stage[kb4 + DKV * TX], stage[kb4 + 2u * DKV * TX],
+                             stage[kb4 + 3u * DKV * TX]);
+        let qb4 = QS + 4u * ty * DKV + dd;
+        s[0] += vec4<acc_t>(stage[qb4] * km);
+        s[1] += vec4<acc_t>(stage[qb4 + DKV] * km);
+        s[2] += vec4<acc_t>(stage[qb4 + 2u * DKV] * km);
+        s[3] += vec4<acc_t>(stage[qb4 + 3u * DKV] * km);
       }
       workgroupBarrier();
     }
-    // 2. Masked scores to workgroup memory; stage the V tile.
-    let keys4 = vec4<u32>(kb + 4u * tx) + vec4<u32>(0u, 1u, 2u, 3u);
-    for (var i = 0u; i < 4u; i++) { // @unroll
-      let row = 4u * ty + i;
-      let vis = keys4 < vec4<u32>(row_lim[row]);
-      let sv = select(vec4<f32>(NEG_BIG), vec4<f32>(s[i]), vis);
-      let o = row * PS + 4u * tx;
-      ps[o] = sv.x;
-      ps[o + 1u] = sv.y;
-      ps[o + 2u] = sv.z;
-      ps[o + 3u] = sv.w;
+    // 2. Masked scores to workgroup memory, key by key (four rows a vec4); stage the V
+    //    tile where the chunks were.
+    let lims = vec4<u32>(row_lim[4u * ty], row_lim[4u * ty + 1u], row_lim[4u * ty + 2u],
+                         row_lim[4u * ty + 3u]);
+    for (var c = 0u; c < 4u; c++) { // @unroll
+      let key = 4u * tx + c;
+      let sv = vec4<f32>(f32(s[0][c]), f32(s[1][c]), f32(s[2][c]), f32(s[3][c]));
+      ps[key * PSV + ty] = select(vec4<f32>(NEG_BIG), sv, vec4<u32>(kb + key) < lims);
     }
     for (var i = lid; i < BK * V_VEC4; i += WG) {
       let key = i / V_VEC4;
@@ -197,14 +211,16 @@ fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
         x = vec4<f32>(v[(k_rows[k0 + kb + key] * params.heads + head) * V_VEC4 + i % V_VEC4 -
                         params.v_base]);
       }
-      vs[i] = x;
+      stage[i] = x;
     }
     workgroupBarrier();
-    // 3. Online softmax of row lid (log2 domain).
+    // 3. Online softmax of row lid (log2 domain): column lid of ps.
     if (lid < BQ) {
+      let col = lid / 4u;
+      let lane = lid % 4u;
       var mx = NEG_BIG;
       for (var j = 0u; j < nk; j++) {
-        mx = max(mx, ps[lid * PS + j]);
+        mx = max(mx, ps[j * PSV + col][lane]);
       }
       let m_new = max(m_run, mx);
       let a = exp2(m_run - m_new);
@@ -212,8 +228,8 @@ fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
       let lim = row_lim[lid];
       for (var j = 0u; j < nk; j++) {
         // Masked slots 0 explicitly (exp2(NEG_BIG - NEG_BIG) would be 1).
-        let pj = select(0.0, exp2(ps[lid * PS + j] - m_new), kb + j < lim);
-        ps[lid * PS + j] = pj;
+        let pj = select(0.0, exp2(ps[j * PSV + col][lane] - m_new), kb + j < lim);
+        ps[j * PSV + col][lane] = pj;
         sum += pj;
       }
       l_run = l_run * a + sum;
@@ -227,19 +243,31 @@ fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
         acc[i][c] *= acc_t(alpha[4u * ty + i]);
       }
     }
-    for (var j = 0u; j < nk; j++) {
-      for (var i = 0u; i < 4u; i++) { // @unroll
-        let row = 4u * ty + i;
-        let p = ps[row * PS + j];
-        let vis = kb + j < row_lim[row];
+    if (kb + nk <= lim_min) {
+      // Every row sees every key of the tile (workgroup-uniform; no barrier inside).
+      for (var j = 0u; j < nk; j++) {
+        let p = ps[j * PSV + ty];
         for (var c = 0u; c < CPT; c++) { // @unroll
-          let col = min(tx + c * TX, V_VEC4 - 1u);
-          // Select, do not multiply: a key this row must not see may hold NaN/Inf.
-          acc[i][c] += vec4<acc_t>(select(vec4<f32>(0.0), p * vs[j * V_VEC4 + col], vis));
+          let vv = stage[j * V_VEC4 + min(tx + c * TX, V_VEC4 - 1u)];
+          for (var i = 0u; i < 4u; i++) { // @unroll
+            acc[i][c] += vec4<acc_t>(p[i] * vv);
+          }
+        }
+      }
+    } else {
+      for (var j = 0u; j < nk; j++) {
+        let p = ps[j * PSV + ty];
+        let vis = vec4<u32>(kb + j) < lims;
+        for (var c = 0u; c < CPT; c++) { // @unroll
+          let vv = stage[j * V_VEC4 + min(tx + c * TX, V_VEC4 - 1u)];
+          for (var i = 0u; i < 4u; i++) { // @unroll
+            // Select, do not multiply: a key this row must not see may hold NaN/Inf.
+            acc[i][c] += vec4<acc_t>(select(vec4<f32>(0.0), p[i] * vv, vis[i]));
+          }
         }
       }
     }
-    workgroupBarrier(); // vs, ps, qs, ks are restaged by the next tile
+    workgroupBarrier(); // stage and ps are restaged by the next tile
   }
 
   if (lid < BQ) {

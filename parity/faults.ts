@@ -672,18 +672,18 @@ export const TILED_FAULTS: readonly Fault[] = [
     "the score loop reads the staged k chunk as [key][d] while it is stored [key % 4][d][key / 4]",
     {
       file: "expanded_fa2.wgsl",
-      pattern: "let kb4 = dd * TX + tx;",
-      replacement: "let kb4 = 4u * tx * DKV + dd;",
+      pattern: "let kb4 = KS + dd * TX + tx;",
+      replacement: "let kb4 = KS + 4u * tx * DKV + dd;",
       scenario: { preset: "tiny", dtype: "f32", path: "expanded", layout: FA2_PREFILL },
     },
   ),
   sourceFault(
     "fa2-score-stride-mismatch",
-    "scores written to the score tile with a row stride of 32 floats, read with the padded 33",
+    "scores written to the score tile BQ / 4 vec4s a key apart, read with the padded BQ / 4 + 1",
     {
       file: "expanded_fa2.wgsl",
-      pattern: "let o = row * PS + 4u * tx;",
-      replacement: "let o = row * BK + 4u * tx;",
+      pattern: "ps[key * PSV + ty] = select(",
+      replacement: "ps[key * BQ4 + ty] = select(",
       scenario: { preset: "tiny", dtype: "f32", path: "expanded", layout: FA2_PREFILL },
     },
   ),
@@ -692,8 +692,10 @@ export const TILED_FAULTS: readonly Fault[] = [
     "the rope columns (tiny: the last 2 vec4s of q and k) left out of the score",
     {
       file: "expanded_fa2.wgsl",
-      pattern: "for (var d0 = 0u; d0 < QK_VEC4; d0 += DKV)",
-      replacement: "for (var d0 = 0u; d0 < QK_VEC4 - 2u; d0 += DKV)",
+      // tiny's plan stages the whole head width (6 vec4s) as one chunk: its last 2
+      // columns are the rope part.
+      pattern: "for (var dd = 0u; dd < DKV; dd++)",
+      replacement: "for (var dd = 0u; dd < DKV - 2u; dd++)",
       scenario: { preset: "tiny", dtype: "f32", path: "expanded", layout: FA2_PREFILL },
     },
   ),

@@ -13,6 +13,7 @@ import { normalizeLayout } from "../adapter/layout.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import { bareReasonCode, resolve } from "../adapter/resolve.ts";
 import {
+  fa2ChunkVec4,
   fa2LoopIterations,
   fa2MaxKeys,
   fa2QueryTile,
@@ -516,16 +517,30 @@ Deno.test("FA2 query tile: 64, or 32 / 16 where 64-query tiles give a GPU under 
   const set = plan({ ...LAVAPIPE, smCount: 40 }, 256)!;
   assert.deepEqual([set.queryTile, set.workgroupSize], [32, 64]); // 64 < 80 <= 128
 
-  // Bytes: q chunk BQ x 64 + k chunk 2048 + V tile 32 x 32 x 16 + scores BQ x 33 x 4 + BQ x 12.
+  // Bytes: staging max((BQ + 32) x chunk, 32 x 32) vec4s + scores 32 x (BQ / 4 + 1) vec4s
+  // + 4 per-row arrays (16 bytes a row) + the row minimum.
   const s = { qkVec4: 48, vVec4: 32 };
-  assert.equal(fa2WorkgroupBytes(s, 64), 4096 + 2048 + 16384 + 8448 + 768);
-  assert.equal(fa2WorkgroupBytes(s, 32), 2048 + 2048 + 16384 + 4224 + 384);
-  // Loops per key tile: 5 + (q 2 + k 128/WG + 4) x 12 chunks + 48 + (32 x 32 / WG + 1) + 4.
-  assert.equal(fa2LoopIterations(s, 64, 64), 2 * (5 + 7 * 12 + 48 + 9 + 4) + 192 + 1);
-  assert.equal(fa2LoopIterations(s, 64, 32), 2 * (5 + 8 * 12 + 48 + 17 + 4) + 192 + 1);
-  assert.equal(fa2LoopIterations(s, 64, 16), 2 * (5 + 10 * 12 + 48 + 33 + 4) + 192 + 1);
-  assert.ok(fa2MaxKeys(s, 20000, 16) < fa2MaxKeys(s, 20000, 64));
-  assert.equal(fa2LoopIterations(s, fa2MaxKeys(s, 20000, 16) + 1, 16) > 20000, true);
+  assert.equal(fa2WorkgroupBytes(s, 64, 4), 16384 + 8704 + 1024 + 4);
+  assert.equal(fa2WorkgroupBytes(s, 64, 12), 18432 + 8704 + 1024 + 4);
+  assert.equal(fa2WorkgroupBytes(s, 32, 16), 16384 + 4608 + 512 + 4);
+  // The chunk: the widest divisor of 48 within 16 whose bytes fit.
+  assert.equal(fa2ChunkVec4(s, 64, { maxBytes: 32768 }), 12); // 16 needs 34308
+  assert.equal(fa2ChunkVec4(s, 64, { maxBytes: 49152 }), 16);
+  assert.equal(fa2ChunkVec4(s, 32, { maxBytes: 32768 }), 16); // 21508
+  assert.equal(fa2ChunkVec4(s, 64, {}), 16);
+  assert.equal(fa2ChunkVec4(s, 64, { maxBytes: 16384 }), 1, "nothing fits: 1 (then refused)");
+  assert.equal(fa2ChunkVec4({ qkVec4: 50, vVec4: 32 }, 64, {}), 10, "a divisor of 50");
+  assert.equal(fa2ChunkVec4({ qkVec4: 6, vVec4: 4 }, 64, {}), 6, "tiny: one chunk");
+  // The plan carries it (lavapipe: 32 KiB).
+  assert.equal(plan(LAVAPIPE, 4096)!.chunkVec4, 12);
+  // Loops per key tile: 5 + (q BQ x chunk / WG + k 32 x chunk / WG + 4) x chunks + 48
+  // + (32 x 32 / WG + 1) + 4.
+  assert.equal(fa2LoopIterations(s, 64, 64, 4), 2 * (5 + 7 * 12 + 48 + 9 + 4) + 192 + 1);
+  assert.equal(fa2LoopIterations(s, 64, 32, 4), 2 * (5 + 8 * 12 + 48 + 17 + 4) + 192 + 1);
+  assert.equal(fa2LoopIterations(s, 64, 16, 4), 2 * (5 + 10 * 12 + 48 + 33 + 4) + 192 + 1);
+  assert.equal(fa2LoopIterations(s, 64, 64, 12), 2 * (5 + 13 * 4 + 48 + 9 + 4) + 192 + 1);
+  assert.ok(fa2MaxKeys(s, 20000, 16, 4) < fa2MaxKeys(s, 20000, 64, 4));
+  assert.equal(fa2LoopIterations(s, fa2MaxKeys(s, 20000, 16, 4) + 1, 16, 4) > 20000, true);
 });
 
 Deno.test("explain names the FA2 query tile and why", () => {
@@ -597,25 +612,31 @@ Deno.test("GL fallback: the tiled kernels' workgroup memory stays within its ele
     // Lavapipe (and a GPU) keep the tile the workgroup-memory tier allows.
     assert.equal(plan(LAVAPIPE, "wgsl-absorbed-tiled", sq, 40)!.keysPerBlock, 64, `sq ${sq}`);
   }
-  // The FA2 prefill: the smallest query tile on GL at tiny widths, 64 on lavapipe.
-  // 16 queries: q 16 x 4 + k 32 x 4 + V 32 x 4 + scores 16 x 33 + 3 x 16 = 896 elements.
+  // The FA2 prefill on GL at tiny widths: 64-query tiles fit 1024 elements with chunks of
+  // 1 or 2 vec4s (max(96 x 2, 128) + 32 x 17 + 4 x 64 + 1 = 993; 3 does not divide 6 and 6
+  // would be 1377), so the chunk narrows and the tile stays; lavapipe stages the whole head
+  // width (6) at once. V2-Lite's V tile alone is 1024 elements: no tile fits, the smallest.
   const fa2 = { qkVec4: 6, vVec4: 4 };
-  assert.equal(fa2WorkgroupElements(fa2, 16), 64 + 128 + 128 + 528 + 48);
-  assert.ok(fa2WorkgroupElements(fa2, 32) > GL_FALLBACK_MAX_WORKGROUP_ELEMENTS);
+  assert.equal(fa2WorkgroupElements(fa2, 64, 2), 192 + 544 + 256 + 1);
+  assert.equal(fa2WorkgroupElements(fa2, 64, 6), 576 + 544 + 256 + 1);
+  assert.equal(fa2WorkgroupElements(fa2, 16, 6), 288 + 160 + 64 + 1);
+  assert.equal(fa2ChunkVec4(fa2, 64, { maxElements: GL_FALLBACK_MAX_WORKGROUP_ELEMENTS }), 2);
+  const v2 = { qkVec4: 48, vVec4: 32 };
+  assert.ok(fa2WorkgroupElements(v2, 16, 1) > GL_FALLBACK_MAX_WORKGROUP_ELEMENTS);
   assert.deepEqual(
     fa2QueryTile({
       queryLens: [4, 4],
       heads: 4,
       smCount: null,
-      shape: fa2,
+      shape: v2,
       maxWorkgroupElements: GL_FALLBACK_MAX_WORKGROUP_ELEMENTS,
     }),
     { queryTile: 16, workgroups: 8, target: null, elementCap: GL_FALLBACK_MAX_WORKGROUP_ELEMENTS },
   );
   const glFa2 = plan(GL, "wgsl-expanded-tiled", 4, 20)!;
-  assert.deepEqual([glFa2.queryTile, glFa2.workgroupSize], [16, 32]);
+  assert.deepEqual([glFa2.queryTile, glFa2.workgroupSize, glFa2.chunkVec4], [64, 128, 2]);
   const vkFa2 = plan(LAVAPIPE, "wgsl-expanded-tiled", 4, 20)!;
-  assert.deepEqual([vkFa2.queryTile, vkFa2.workgroupSize], [64, 128]);
+  assert.deepEqual([vkFa2.queryTile, vkFa2.workgroupSize, vkFa2.chunkVec4], [64, 128, 6]);
   // explain says why, as run decides.
   const text = (backend: string, seqQ: number) =>
     formatExplanation(explainCase({
@@ -630,7 +651,7 @@ Deno.test("GL fallback: the tiled kernels' workgroup memory stays within its ele
   );
   assert.match(
     text("wgsl-expanded-tiled", 4),
-    /query tiles: 16 queries .*896 workgroup-memory elements, within the GL fallback's 1024/,
+    /score chunks: 2 vec4s of the head width's 6 .*, 993 elements within the GL fallback's 1024 \(GL compiles/,
   );
 });
 

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { presetSpec } from "../adapter/presets.ts";
 import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
 import { normalizeLayout } from "../adapter/layout.ts";
-import { FA2_WORKGROUPS_PER_SM, fa2Grid, fa2MaxKeys } from "../adapter/tiled_plan.ts";
+import { FA2_WORKGROUPS_PER_SM, fa2ChunkVec4, fa2Grid, fa2MaxKeys } from "../adapter/tiled_plan.ts";
 import type { DeviceCaps, Dtype, GpuPlan, LayoutRequest } from "../adapter/types.ts";
 import { runAttention } from "../kernels/attention.ts";
 import type { SourceMutation } from "../kernels/source.ts";
@@ -104,21 +104,40 @@ poisonTest(
   POISONS,
 );
 
-gpuTest("expanded-tiled: multiplying masked values by p = 0 leaks NaN, and is caught", async () => {
-  const pattern = "select(vec4<f32>(0.0), p * vs[j * V_VEC4 + col], vis)";
-  let applied = 0;
-  const mutate: SourceMutation = (file, src) => {
-    if (file !== "expanded_fa2.wgsl") return src;
-    assert.ok(src.includes(pattern), "the select of masked values is gone from expanded_fa2.wgsl");
-    applied++;
-    return src.replace(pattern, "p * vs[j * V_VEC4 + col]");
-  };
-  await assert.rejects(
-    () => checkPoisonOn(BACKEND, POISONS[1], { dtype: "f32", value: NaN, mutate }),
-    /kernel (LSE|out) row \d/,
-  );
-  assert.ok(applied > 0);
-}, { skip: NO_ADAPTER });
+/**
+ * Planted into the value phase, each must leak the poison of a key some row does not see:
+ * the masked value multiplied by p = 0 instead of selected out, and a tile taken as whole
+ * (the plain fma path) when only its first key is visible to every row.
+ */
+const MASK_FAULTS: readonly { name: string; pattern: string; replacement: string }[] = [
+  {
+    name: "masked values multiplied by p = 0",
+    pattern: "select(vec4<f32>(0.0), p[i] * vv, vis[i])",
+    replacement: "p[i] * vv",
+  },
+  {
+    name: "a diagonal tile taken as whole",
+    pattern: "if (kb + nk <= lim_min) {",
+    replacement: "if (kb < lim_min) {",
+  },
+];
+
+for (const fault of MASK_FAULTS) {
+  gpuTest(`expanded-tiled: ${fault.name} leaks NaN, and is caught`, async () => {
+    let applied = 0;
+    const mutate: SourceMutation = (file, src) => {
+      if (file !== "expanded_fa2.wgsl") return src;
+      assert.ok(src.includes(fault.pattern), `expanded_fa2.wgsl lost: ${fault.pattern}`);
+      applied++;
+      return src.replace(fault.pattern, fault.replacement);
+    };
+    await assert.rejects(
+      () => checkPoisonOn(BACKEND, POISONS[1], { dtype: "f32", value: NaN, mutate }),
+      /kernel (LSE|out) row \d/,
+    );
+    assert.ok(applied > 0);
+  }, { skip: NO_ADAPTER });
+}
 
 /**
  * This adapter's caps with an SM count that makes wgsl-expanded-tiled take `queryTile`-query
@@ -202,10 +221,14 @@ function boundaryTest(queryTile: 64 | 16): void {
       const budget = CAPS!.loopIterationBudget!;
       const spec = presetSpec("tiny");
       const shape = { qkVec4: spec.kChannels / 4, vVec4: spec.vChannels / 4 };
-      const maxKeys = fa2MaxKeys(shape, budget, queryTile);
+      const chunk = fa2ChunkVec4(shape, queryTile, {
+        maxBytes: CAPS!.limits.maxComputeWorkgroupStorageSize,
+      });
+      const maxKeys = fa2MaxKeys(shape, budget, queryTile, chunk);
       const caps = queryTile === 64 ? CAPS! : capsForTile(16, decodeOver(maxKeys), spec.numHeads);
       const reached = async (plan: GpuPlan): Promise<boolean> => {
         assert.equal(plan.variant.queryTile, queryTile);
+        assert.equal(plan.variant.chunkVec4, chunk);
         const keys = plan.layout.totalK;
         const inputs = makeAttentionInputs(spec, plan.layout, { seed: 5, poisonKeys: [keys - 1] });
         const got = (await runAttention(await gpu(), plan, { spec, inputs })).outputs;

@@ -314,8 +314,9 @@ if wanted ab; then
   step ab_dense_decode 60 "${HARNESS[@]}" bench --filter "path=expanded;sq=1" \
     --backend wgsl-expanded
   # Variants of the adapter's plan (tools/plan_variants.ts: the tiled decode at 128
-  # invocations, 8-row workgroups, 64-key splits), each benched in a copy of the tree on the
-  # headline absorbed decodes, against the bench step's figures for the shipped plan.
+  # invocations, 8-row workgroups, 64-key splits; the FA2 prefill's chunks of 4 vec4s),
+  # each benched in a copy of the tree on the headline absorbed decodes (the FA2 one on
+  # the 256-token prefill), against the bench step's figures for the shipped plan.
   step ab_plans "${T_ABPLAN:-120}" deno run --cached-only -A tools/plan_variants.ts \
     --work "$WORK/plans" --cached-only
 fi

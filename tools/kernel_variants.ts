@@ -96,19 +96,22 @@ export const KERNEL_VARIANTS: readonly KernelTextVariant[] = [
   {
     name: "fa2conflicts",
     file: "expanded_fa2.wgsl",
-    description: "the k chunk stored [key][d] and score rows 32 floats apart (bank conflicts)",
+    description: "the k chunk stored [key][d] and score keys BQ / 4 vec4s apart (bank conflicts)",
     edits: [
       {
-        pattern: "ks[((key % 4u) * DKV + i % DKV) * TX + key / 4u] = x;",
-        replacement: "ks[i] = x;",
+        pattern: "stage[KS + ((key % 4u) * DKV + i % DKV) * TX + key / 4u] = x;",
+        replacement: "stage[KS + i] = x;",
       },
-      { pattern: "let kb4 = dd * TX + tx;", replacement: "let kb4 = 4u * tx * DKV + dd;" },
       {
-        pattern: "ks[kb4 + DKV * TX], ks[kb4 + 2u * DKV * TX],\n" +
-          "                             ks[kb4 + 3u * DKV * TX]",
-        replacement: "ks[kb4 + DKV], ks[kb4 + 2u * DKV], ks[kb4 + 3u * DKV]",
+        pattern: "let kb4 = KS + dd * TX + tx;",
+        replacement: "let kb4 = KS + 4u * tx * DKV + dd;",
       },
-      { pattern: "const PS: u32 = BK + 1u;", replacement: "const PS: u32 = BK;" },
+      {
+        pattern: "stage[kb4 + DKV * TX], stage[kb4 + 2u * DKV * TX],\n" +
+          "                             stage[kb4 + 3u * DKV * TX]",
+        replacement: "stage[kb4 + DKV], stage[kb4 + 2u * DKV], stage[kb4 + 3u * DKV]",
+      },
+      { pattern: "const PSV: u32 = BQ4 + 1u;", replacement: "const PSV: u32 = BQ4;" },
     ],
     ab: ["--case", "path=expanded;sq=256", "--backend", "wgsl-expanded-tiled"],
   },

@@ -66,6 +66,17 @@ export const PLAN_VARIANTS: readonly PlanVariant[] = [
     }],
     bench: HEADLINE_ABSORBED_DECODE,
   },
+  {
+    name: "fa2chunk4",
+    file: "adapter/tiled_plan.ts",
+    description: "the FA2 prefill's score GEMM staged 4 vec4s of the head width at a time, as " +
+      "before session 34 (V2-Lite: 12 chunks and 24 barriers a key tile, not 4 and 8)",
+    edits: [{
+      pattern: "export const FA2_MAX_CHUNK_VEC4 = 16;",
+      replacement: "export const FA2_MAX_CHUNK_VEC4 = 4;",
+    }],
+    bench: ["--filter", "path=expanded;b=1;sq=256"],
+  },
 ];
 
 /** Paths of the tree a variant's copy leaves out: history, the GPU machine's carry, outputs. */
