@@ -21,7 +21,7 @@
 //   log2(e), so the softmax uses exp2) and of the 32 key rows is staged in workgroup
 //   memory; invocation (ty, tx) (BQ / 4 x 8: 128 at 64 queries, 32 at 16) keeps the 4 x 4
 //   micro-tile of queries 4ty.. and keys 4tx.. in registers, one vec4 of keys per query
-//   row (q_row * mat4x4(k0, k1, k2, k3) is the four dot products).
+//   row (16 fmas a row per column of the chunk).
 // - S goes to workgroup memory as [key][query] (masked scores replaced by the finite
 //   sentinel), the V tile is staged where the q and k chunks were (they are done with),
 //   and invocation r < BQ runs row r's online softmax (log2 domain).
@@ -185,13 +185,26 @@ fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
       for (var dd = 0u; dd < DKV; dd++) { // @unroll
         // Keys 4 tx + c, c = 0..3, at chunk column dd (layout above).
         let kb4 = KS + dd * TX + tx;
-        let km = mat4x4<f32>(stage[kb4], stage[kb4 + DKV * TX], stage[kb4 + 2u * DKV * TX],
-                             stage[kb4 + 3u * DKV * TX]);
+        let k0 = stage[kb4];
+        let k1 = stage[kb4 + DKV * TX];
+        let k2 = stage[kb4 + 2u * DKV * TX];
+        let k3 = stage[kb4 + 3u * DKV * TX];
+        // The four keys' components side by side (free on a GPU, where a vec4 is four
+        // registers): each row's four dot products are then 16 fmas into s. Written as
+        // q_row * mat4x4(k0, k1, k2, k3) + s, the compiler kept a multiply per dot product
+        // and an add into s: 80 instructions for 64 fmas (RADV's assembly, session 34).
+        let kx = vec4<acc_t>(vec4<f32>(k0.x, k1.x, k2.x, k3.x));
+        let ky = vec4<acc_t>(vec4<f32>(k0.y, k1.y, k2.y, k3.y));
+        let kz = vec4<acc_t>(vec4<f32>(k0.z, k1.z, k2.z, k3.z));
+        let kw = vec4<acc_t>(vec4<f32>(k0.w, k1.w, k2.w, k3.w));
         let qb4 = QS + 4u * ty * DKV + dd;
-        s[0] += vec4<acc_t>(stage[qb4] * km);
-        s[1] += vec4<acc_t>(stage[qb4 + DKV] * km);
-        s[2] += vec4<acc_t>(stage[qb4 + 2u * DKV] * km);
-        s[3] += vec4<acc_t>(stage[qb4 + 3u * DKV] * km);
+        for (var i = 0u; i < 4u; i++) { // @unroll
+          let qv = vec4<acc_t>(stage[qb4 + i * DKV]);
+          s[i] = fma(kx, vec4<acc_t>(qv.x), s[i]);
+          s[i] = fma(ky, vec4<acc_t>(qv.y), s[i]);
+          s[i] = fma(kz, vec4<acc_t>(qv.z), s[i]);
+          s[i] = fma(kw, vec4<acc_t>(qv.w), s[i]);
+        }
       }
       workgroupBarrier();
     }
@@ -261,8 +274,10 @@ fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
         for (var c = 0u; c < CPT; c++) { // @unroll
           let vv = stage[j * V_VEC4 + min(tx + c * TX, V_VEC4 - 1u)];
           for (var i = 0u; i < 4u; i++) { // @unroll
-            // Select, do not multiply: a key this row must not see may hold NaN/Inf.
-            acc[i][c] += vec4<acc_t>(select(vec4<f32>(0.0), p[i] * vv, vis[i]));
+            // Select, do not multiply: a key this row must not see may hold NaN/Inf (p = 0
+            // times NaN is NaN), so its value is replaced by 0 before the fma.
+            let vm = vec4<acc_t>(select(vec4<f32>(0.0), vv, vis[i]));
+            acc[i][c] = fma(vec4<acc_t>(acc_t(p[i])), vm, acc[i][c]);
           }
         }
       }

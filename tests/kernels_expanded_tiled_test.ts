@@ -112,8 +112,8 @@ poisonTest(
 const MASK_FAULTS: readonly { name: string; pattern: string; replacement: string }[] = [
   {
     name: "masked values multiplied by p = 0",
-    pattern: "select(vec4<f32>(0.0), p[i] * vv, vis[i])",
-    replacement: "p[i] * vv",
+    pattern: "vec4<acc_t>(select(vec4<f32>(0.0), vv, vis[i]))",
+    replacement: "vec4<acc_t>(vv)",
   },
   {
     name: "a diagonal tile taken as whole",

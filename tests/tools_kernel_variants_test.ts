@@ -24,6 +24,7 @@ Deno.test("every kernel variant applies to its shipped file and changes it", asy
     "fa2conflicts",
     "fa2rolled",
     "fa2forward",
+    "fa2masked",
   ]);
   for (const v of KERNEL_VARIANTS) {
     const raw = await readKernelFile(v.file);

@@ -106,11 +106,9 @@ export const KERNEL_VARIANTS: readonly KernelTextVariant[] = [
         pattern: "let kb4 = KS + dd * TX + tx;",
         replacement: "let kb4 = KS + 4u * tx * DKV + dd;",
       },
-      {
-        pattern: "stage[kb4 + DKV * TX], stage[kb4 + 2u * DKV * TX],\n" +
-          "                             stage[kb4 + 3u * DKV * TX]",
-        replacement: "stage[kb4 + DKV], stage[kb4 + 2u * DKV], stage[kb4 + 3u * DKV]",
-      },
+      { pattern: "stage[kb4 + DKV * TX];", replacement: "stage[kb4 + DKV];" },
+      { pattern: "stage[kb4 + 2u * DKV * TX];", replacement: "stage[kb4 + 2u * DKV];" },
+      { pattern: "stage[kb4 + 3u * DKV * TX];", replacement: "stage[kb4 + 3u * DKV];" },
       { pattern: "const PSV: u32 = BQ4 + 1u;", replacement: "const PSV: u32 = BQ4;" },
     ],
     ab: ["--case", "path=expanded;sq=256", "--backend", "wgsl-expanded-tiled"],
@@ -144,6 +142,15 @@ export const KERNEL_VARIANTS: readonly KernelTextVariant[] = [
       "--backend",
       "wgsl-expanded-tiled",
     ],
+  },
+  {
+    name: "fa2masked",
+    file: "expanded_fa2.wgsl",
+    description: "every key tile's values pass takes the masked (select) path, as before " +
+      "session 34: tiles every row sees whole lose their plain fma path",
+    edits: [{ pattern: "if (kb + nk <= lim_min) {", replacement: "if (false) {" }],
+    // The 4096-token prefill: 64 tiles of 64 queries, all but the diagonal tile of each whole.
+    ab: ["--matrix", "gpu", "--case", "path=expanded;sq=4096", "--backend", "wgsl-expanded-tiled"],
   },
 ];
 
