@@ -494,13 +494,14 @@ export function fa2Grid(queryLens: readonly number[], heads: number, queryTile: 
  * Workgroup-memory elements of expanded_fa2.wgsl at a query tile and chunk width (an array
  * element of any width counts one; what the GL fallback zero-fills with one store each):
  * the staging area (the q and k chunks, then the V tile, in the same place), the score
- * tile (32 keys of BQ / 4 + 1 vec4s), four per-row arrays and the row minimum.
+ * tile (32 keys of BQ / 4 + 1 vec4s), three per-row arrays (keys seen, q offset, running
+ * max) and the row minimum.
  *
  * @example
  * ```ts
  * import { fa2WorkgroupElements } from "./tiled_plan.ts";
- * // tiny (v 16), 16 queries, chunks of 6 vec4s: max(48 x 6, 32 x 4) + 32 x 5 + 4 x 16 + 1
- * fa2WorkgroupElements({ qkVec4: 6, vVec4: 4 }, 16, 6); // 513
+ * // tiny (v 16), 16 queries, chunks of 6 vec4s: max(48 x 6, 32 x 4) + 32 x 5 + 3 x 16 + 1
+ * fa2WorkgroupElements({ qkVec4: 6, vVec4: 4 }, 16, 6); // 497
  * ```
  */
 export function fa2WorkgroupElements(
@@ -510,7 +511,7 @@ export function fa2WorkgroupElements(
 ): number {
   const k = FA2_KEY_TILE;
   return Math.max((queryTile + k) * chunkVec4, k * s.vVec4) + k * (queryTile / 4 + 1) +
-    4 * queryTile + 1;
+    3 * queryTile + 1;
 }
 
 /** The widest chunk of the head width expanded_fa2.wgsl stages at once, in vec4s. */
@@ -628,17 +629,17 @@ export interface Fa2Shape {
 }
 
 /**
- * Workgroup-memory bytes of expanded_fa2.wgsl at a query tile and chunk width: the staging area (the q and k chunks, BQ and 32
- * rows of `chunkVec4` vec4s, then the 32-row V tile in the same place), the score tile (32
- * keys of BQ / 4 vec4s, padded by one so the score stores spread over the banks), four
- * per-row arrays and the row minimum.
+ * Workgroup-memory bytes of expanded_fa2.wgsl at a query tile and chunk width: the staging
+ * area (the q and k chunks, BQ and 32 rows of `chunkVec4` vec4s, then the 32-row V tile in
+ * the same place), the probability tile (32 keys of BQ / 4 vec4s, padded by one so the
+ * stores spread over the banks), three per-row arrays and the row minimum.
  *
  * @example
  * ```ts
  * import { fa2WorkgroupBytes } from "./tiled_plan.ts";
- * // V2-Lite, 64 queries, chunks of 12: 16 x max(96 x 12, 1024) + 16 x 32 x 17 + 16 x 64 + 4
- * fa2WorkgroupBytes({ qkVec4: 48, vVec4: 32 }, 64, 12); // 18432 + 8704 + 1024 + 4 = 28164
- * fa2WorkgroupBytes({ qkVec4: 48, vVec4: 32 }, 16, 12); // 16384 + 2560 + 256 + 4 = 19204
+ * // V2-Lite, 64 queries, chunks of 12: 16 x max(96 x 12, 1024) + 16 x 32 x 17 + 12 x 64 + 4
+ * fa2WorkgroupBytes({ qkVec4: 48, vVec4: 32 }, 64, 12); // 18432 + 8704 + 768 + 4 = 27908
+ * fa2WorkgroupBytes({ qkVec4: 48, vVec4: 32 }, 16, 12); // 16384 + 2560 + 192 + 4 = 19140
  * ```
  */
 export function fa2WorkgroupBytes(
@@ -648,27 +649,29 @@ export function fa2WorkgroupBytes(
 ): number {
   const k = FA2_KEY_TILE;
   return 16 * Math.max((queryTile + k) * chunkVec4, k * s.vVec4) +
-    16 * k * (queryTile / 4 + 1) + 16 * queryTile + 4;
+    16 * k * (queryTile / 4 + 1) + 12 * queryTile + 4;
 }
 
 /**
  * Loop iterations one invocation of expanded_fa2.wgsl runs over `keys` keys at a query
- * tile and chunk width, counted as a loop-budget device counts them (every counted loop has a runtime trip count). Per key
- * tile: its pass, the chunk loop (C = QK_VEC4 / chunk chunks) with per chunk the q staging
- * (BQ * chunk / WG trips), the k staging (32 * chunk / WG) and 4, the head width's column
- * loops (QK_VEC4 over the chunks), the V staging (32 * V_VEC4 / WG + 1), the +1 of the
- * softmax's two key loops and the P V key loop, and {@link FA2_LOOP_MARGIN}; the three key
- * loops add 3 x keys over all tiles.
+ * tile and chunk width, counted as a loop-budget device counts them (every counted loop has
+ * a runtime trip count). Per key tile: its pass, the chunk loop (C = QK_VEC4 / chunk
+ * chunks) with per chunk the q staging (BQ * chunk / WG trips), the k staging (32 * chunk /
+ * WG) and 4, the head width's column loops (QK_VEC4 over the chunks; a device that unrolls
+ * them counts less: lavapipe at tiny's 6 columns), the V staging (32 * V_VEC4 / WG + 1), the
+ * +1 of the P V key loop, and {@link FA2_LOOP_MARGIN}; the P V key loop adds the keys over
+ * all tiles (since session 34 the softmax walks no keys: each invocation exponentiates its
+ * own micro-tile).
  *
  * @example
  * ```ts
  * import { fa2LoopIterations } from "./tiled_plan.ts";
- * // DeepSeek-V2-Lite widths over 64 keys, chunks of 4: 2 tiles of 5 + 7 * 12 + 48 + 9 + 4, + 192 + 1.
- * fa2LoopIterations({ qkVec4: 48, vVec4: 32 }, 64, 64, 4); // 493
- * // chunks of 12: 2 tiles of 5 + (6 + 3 + 4) * 4 + 48 + 9 + 4, + 192 + 1.
- * fa2LoopIterations({ qkVec4: 48, vVec4: 32 }, 64, 64, 12); // 429
- * // 16-query tiles (32 invocations): 2 tiles of 5 + 10 * 12 + 48 + 33 + 4, + 192 + 1.
- * fa2LoopIterations({ qkVec4: 48, vVec4: 32 }, 64, 16, 4); // 613
+ * // DeepSeek-V2-Lite widths over 64 keys, chunks of 4: 2 tiles of 3 + 7 * 12 + 48 + 9 + 4, + 64 + 1.
+ * fa2LoopIterations({ qkVec4: 48, vVec4: 32 }, 64, 64, 4); // 361
+ * // chunks of 12: 2 tiles of 3 + (6 + 3 + 4) * 4 + 48 + 9 + 4, + 64 + 1.
+ * fa2LoopIterations({ qkVec4: 48, vVec4: 32 }, 64, 64, 12); // 297
+ * // 16-query tiles (32 invocations): 2 tiles of 3 + 10 * 12 + 48 + 33 + 4, + 64 + 1.
+ * fa2LoopIterations({ qkVec4: 48, vVec4: 32 }, 64, 16, 4); // 481
  * ```
  */
 export function fa2LoopIterations(
@@ -683,8 +686,8 @@ export function fa2LoopIterations(
   const perChunk = Math.ceil((queryTile * chunkVec4) / wg) +
     Math.ceil((FA2_KEY_TILE * chunkVec4) / wg) + 4;
   const vStage = Math.ceil((FA2_KEY_TILE * s.vVec4) / wg) + 1;
-  const perTile = 5 + perChunk * chunks + s.qkVec4 + vStage + FA2_LOOP_MARGIN;
-  return tiles * perTile + 3 * keys + 1;
+  const perTile = 3 + perChunk * chunks + s.qkVec4 + vStage + FA2_LOOP_MARGIN;
+  return tiles * perTile + keys + 1;
 }
 
 /**
@@ -694,8 +697,8 @@ export function fa2LoopIterations(
  * @example
  * ```ts
  * import { fa2MaxKeys } from "./tiled_plan.ts";
- * fa2MaxKeys({ qkVec4: 48, vVec4: 32 }, 493, 64, 4); // 64
- * fa2MaxKeys({ qkVec4: 48, vVec4: 32 }, 493, 16, 4); // 32
+ * fa2MaxKeys({ qkVec4: 48, vVec4: 32 }, 361, 64, 4); // 64
+ * fa2MaxKeys({ qkVec4: 48, vVec4: 32 }, 361, 16, 4); // 32
  * ```
  */
 export function fa2MaxKeys(

@@ -22,12 +22,15 @@
 //   memory; invocation (ty, tx) (BQ / 4 x 8: 128 at 64 queries, 32 at 16) keeps the 4 x 4
 //   micro-tile of queries 4ty.. and keys 4tx.. in registers, one vec4 of keys per query
 //   row (16 fmas a row per column of the chunk).
-// - S goes to workgroup memory as [key][query] (masked scores replaced by the finite
-//   sentinel), the V tile is staged where the q and k chunks were (they are done with),
-//   and invocation r < BQ runs row r's online softmax (log2 domain).
+// - Online softmax (log2 domain) in parallel: each invocation masks its micro-tile
+//   (the finite sentinel) and folds its rows' maxima into the rows' running max with a
+//   workgroup atomicMax (row_max); after one barrier it writes p = exp2(s - max) of its
+//   micro-tile to workgroup memory as [key][query], while the V tile is staged where the
+//   q and k chunks were. Until session 33 one invocation per row walked its 32 scores
+//   twice (max, then exp and sum) while the other half of the workgroup waited.
 // - O += P V: invocation (ty, tx) owns queries 4ty.. x output vec4 columns tx, tx + 8,
 //   ... (4 x ceil(V_VEC4 / 8) vec4s in registers); per key it reads its four rows' p as
-//   one vec4 and each of its value vec4s once.
+//   one vec4 (adding it to the rows' sums) and each of its value vec4s once.
 // Causal: the key loop ends at the tile's last query's visible keys, so key tiles past
 // it are skipped entirely; inside a tile each query masks its own future keys.
 // NaN: keys past the range are staged as zeros; keys inside a tile that a row must
@@ -115,14 +118,30 @@ var<workgroup> stage: array<vec4<f32>, STAGE>;  // q and k chunks, then the V ti
 // walks column r (a warp's lanes read consecutive floats of one key: no conflict), and the
 // value phase reads its four rows' p of a key in one vec4.
 var<workgroup> ps: array<vec4<f32>, BK * PSV>;
-var<workgroup> alpha: array<f32, BQ>;
 var<workgroup> row_lim: array<u32, BQ>;            // keys each row sees
-var<workgroup> row_l: array<f32, BQ>;
+// Each row's running max over every key tile so far (log2 domain), as max_key bits: the
+// invocations holding a row's scores (8 tx) fold their maxima in with atomicMax, then all of
+// them read the row's max after one barrier. From zero (what workgroup memory starts with),
+// which no real score's key is below: after each tile every row has had 8 real maxima.
+var<workgroup> row_max: array<atomic<u32>, BQ>;
 var<workgroup> q_off: array<u32, BQ>;              // each row's q vec4 offset (this head)
 // The fewest keys a row of the tile sees, complemented (~lim): atomicMax over the rows,
 // from the zero workgroup memory starts with, is ~min(lim) with no initializing store
 // and barrier. Every row sees the keys below it.
 var<workgroup> lim_min_not: atomic<u32>;
+
+// A float's bits as a key whose unsigned order is the float order (for atomicMax, WGSL
+// having no float atomics): negative floats flipped whole (a larger magnitude is a smaller
+// key), positive ones with the sign bit set (above every negative one).
+fn max_key(x: f32) -> u32 {
+  let b = bitcast<u32>(x);
+  return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
+}
+
+// The float of a max_key.
+fn from_max_key(k: u32) -> f32 {
+  return bitcast<f32>(select(~k, k & 0x7fffffffu, (k & 0x80000000u) != 0u));
+}
 
 @compute @workgroup_size(WG)
 fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
@@ -149,8 +168,10 @@ fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
   let ty = lid / TX;
   let tx = lid % TX;
 
-  var m_run = NEG_BIG;
-  var l_run = 0.0;
+  // This invocation's four rows' running max and sum (log2 domain): every tx keeps the same
+  // copy (the rows' max comes from row_max, the sum from the p it reads anyway).
+  var m_run = vec4<f32>(NEG_BIG);
+  var l_run = vec4<f32>(0.0);
   if (lid < BQ) {
     let qm_r = q_meta[qt.x + min(lid, qt.y - 1u)];
     row_lim[lid] = qm_r.z;
@@ -208,14 +229,18 @@ fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
       }
       workgroupBarrier();
     }
-    // 2. Masked scores to workgroup memory, key by key (four rows a vec4); stage the V
-    //    tile where the chunks were.
+    // 2. Mask the micro-tile (keys past the row's visible ones or the split's end: the
+    //    sentinel), fold its rows' maxima into row_max, and stage the V tile where the
+    //    chunks were.
     let lims = vec4<u32>(row_lim[4u * ty], row_lim[4u * ty + 1u], row_lim[4u * ty + 2u],
                          row_lim[4u * ty + 3u]);
-    for (var c = 0u; c < 4u; c++) { // @unroll
-      let key = 4u * tx + c;
-      let sv = vec4<f32>(f32(s[0][c]), f32(s[1][c]), f32(s[2][c]), f32(s[3][c]));
-      ps[key * PSV + ty] = select(vec4<f32>(NEG_BIG), sv, vec4<u32>(kb + key) < lims);
+    let keys4 = vec4<u32>(4u * tx) + vec4<u32>(0u, 1u, 2u, 3u);
+    var sm: array<vec4<f32>, 4>; // row i's scores of keys 4 tx .. 4 tx + 3, masked
+    for (var i = 0u; i < 4u; i++) { // @unroll
+      let vis = (vec4<u32>(kb) + keys4 < vec4<u32>(lims[i])) & (keys4 < vec4<u32>(nk));
+      sm[i] = select(vec4<f32>(NEG_BIG), vec4<f32>(s[i]), vis);
+      let mx = max(max(sm[i].x, sm[i].y), max(sm[i].z, sm[i].w));
+      atomicMax(&row_max[4u * ty + i], max_key(mx));
     }
     for (var i = lid; i < BK * V_VEC4; i += WG) {
       let key = i / V_VEC4;
@@ -227,39 +252,40 @@ fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
       stage[i] = x;
     }
     workgroupBarrier();
-    // 3. Online softmax of row lid (log2 domain): column lid of ps.
-    if (lid < BQ) {
-      let col = lid / 4u;
-      let lane = lid % 4u;
-      var mx = NEG_BIG;
-      for (var j = 0u; j < nk; j++) {
-        mx = max(mx, ps[j * PSV + col][lane]);
-      }
-      let m_new = max(m_run, mx);
-      let a = exp2(m_run - m_new);
-      var sum = 0.0;
-      let lim = row_lim[lid];
-      for (var j = 0u; j < nk; j++) {
-        // Masked slots 0 explicitly (exp2(NEG_BIG - NEG_BIG) would be 1).
-        let pj = select(0.0, exp2(ps[j * PSV + col][lane] - m_new), kb + j < lim);
-        ps[j * PSV + col][lane] = pj;
-        sum += pj;
-      }
-      l_run = l_run * a + sum;
-      m_run = m_new;
-      alpha[lid] = a;
+    // 3. Online softmax, every invocation its own micro-tile: the rows' new max is
+    //    row_max (the running max over every tile so far), p = exp2(s - max) goes to ps
+    //    [key][query / 4], and the rows' sums are added up in the values pass below (each
+    //    reads every p of its rows anyway). No invocation walks a row alone.
+    let m_new = vec4<f32>(from_max_key(atomicLoad(&row_max[4u * ty])),
+                          from_max_key(atomicLoad(&row_max[4u * ty + 1u])),
+                          from_max_key(atomicLoad(&row_max[4u * ty + 2u])),
+                          from_max_key(atomicLoad(&row_max[4u * ty + 3u])));
+    let alpha = exp2(m_run - m_new);
+    m_run = m_new;
+    var pr: array<vec4<f32>, 4>;
+    for (var i = 0u; i < 4u; i++) { // @unroll
+      // Masked slots 0 explicitly: while a row has seen no key (its max still the
+      // sentinel) exp2(NEG_BIG - NEG_BIG) would be 1. By key index, not by score: a
+      // visible NaN score must stay NaN.
+      let vis = (vec4<u32>(kb) + keys4 < vec4<u32>(lims[i])) & (keys4 < vec4<u32>(nk));
+      pr[i] = select(vec4<f32>(0.0), exp2(sm[i] - vec4<f32>(m_new[i])), vis);
+    }
+    for (var c = 0u; c < 4u; c++) { // @unroll
+      ps[(4u * tx + c) * PSV + ty] = vec4<f32>(pr[0][c], pr[1][c], pr[2][c], pr[3][c]);
     }
     workgroupBarrier();
-    // 4. O = alpha O + P V for queries 4ty.. and columns tx + 8c.
+    // 4. O = alpha O + P V for queries 4ty.. and columns tx + 8c; l = alpha l + sum P.
+    l_run *= alpha;
     for (var i = 0u; i < 4u; i++) { // @unroll
       for (var c = 0u; c < CPT; c++) { // @unroll
-        acc[i][c] *= acc_t(alpha[4u * ty + i]);
+        acc[i][c] *= acc_t(alpha[i]);
       }
     }
     if (kb + nk <= lim_min) {
       // Every row sees every key of the tile (workgroup-uniform; no barrier inside).
       for (var j = 0u; j < nk; j++) {
         let p = ps[j * PSV + ty];
+        l_run += p;
         for (var c = 0u; c < CPT; c++) { // @unroll
           let vv = stage[j * V_VEC4 + min(tx + c * TX, V_VEC4 - 1u)];
           for (var i = 0u; i < 4u; i++) { // @unroll
@@ -270,6 +296,7 @@ fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
     } else {
       for (var j = 0u; j < nk; j++) {
         let p = ps[j * PSV + ty];
+        l_run += p;
         let vis = vec4<u32>(kb + j) < lims;
         for (var c = 0u; c < CPT; c++) { // @unroll
           let vv = stage[j * V_VEC4 + min(tx + c * TX, V_VEC4 - 1u)];
@@ -285,19 +312,16 @@ fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
     workgroupBarrier(); // stage and ps are restaged by the next tile
   }
 
-  if (lid < BQ) {
-    row_l[lid] = l_run;
-    if (lid < qt.y) {
-      // `!(l <= 0)`: a NaN sum (a visible NaN key) gives NaN, no key gives -inf.
-      lse[(orow + lid) * params.heads + head] =
-        select(params.neg_inf, (m_run + log2(l_run)) * LN2, !(l_run <= 0.0));
-    }
-  }
-  workgroupBarrier();
   for (var i = 0u; i < 4u; i++) { // @unroll
     let row = 4u * ty + i;
     if (row < qt.y) {
-      let l = row_l[row];
+      let m = m_run[i];
+      let l = l_run[i];
+      if (tx == 0u) {
+        // `!(l <= 0)`: a NaN sum (a visible NaN key) gives NaN, no key gives -inf.
+        lse[(orow + row) * params.heads + head] =
+          select(params.neg_inf, (m + log2(l)) * LN2, !(l <= 0.0));
+      }
       let inv = select(0.0, 1.0 / l, !(l <= 0.0));
       for (var c = 0u; c < CPT; c++) { // @unroll
         let col = tx + c * TX;

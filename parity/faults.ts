@@ -679,11 +679,11 @@ export const TILED_FAULTS: readonly Fault[] = [
   ),
   sourceFault(
     "fa2-score-stride-mismatch",
-    "scores written to the score tile BQ / 4 vec4s a key apart, read with the padded BQ / 4 + 1",
+    "probabilities written to the tile BQ / 4 vec4s a key apart, read with the padded BQ / 4 + 1",
     {
       file: "expanded_fa2.wgsl",
-      pattern: "ps[key * PSV + ty] = select(",
-      replacement: "ps[key * BQ4 + ty] = select(",
+      pattern: "ps[(4u * tx + c) * PSV + ty] = ",
+      replacement: "ps[(4u * tx + c) * BQ4 + ty] = ",
       scenario: { preset: "tiny", dtype: "f32", path: "expanded", layout: FA2_PREFILL },
     },
   ),
@@ -701,10 +701,31 @@ export const TILED_FAULTS: readonly Fault[] = [
   ),
   sourceFault("fa2-lse-offset", "LSE off by a constant (0.01); the output itself is unchanged", {
     file: "expanded_fa2.wgsl",
-    pattern: "(m_run + log2(l_run)) * LN2",
-    replacement: "(m_run + log2(l_run)) * LN2 + 0.01",
+    pattern: "(m + log2(l)) * LN2",
+    replacement: "(m + log2(l)) * LN2 + 0.01",
     scenario: { preset: "tiny", dtype: "f32", path: "expanded", layout: FA2_PREFILL },
   }),
+  sourceFault(
+    "fa2-max-key-unordered",
+    "the rows' running max taken over raw float bits (atomicMax without max_key's order: " +
+      "a negative score outranks every positive one, so exp2 overflows)",
+    {
+      file: "expanded_fa2.wgsl",
+      pattern: "return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);",
+      replacement: "return b;",
+      scenario: { preset: "tiny", dtype: "f32", path: "expanded", layout: FA2_PREFILL },
+    },
+  ),
+  sourceFault(
+    "fa2-sum-not-rescaled",
+    "the rows' sums not rescaled when a later key tile raises their max (l kept, acc rescaled)",
+    {
+      file: "expanded_fa2.wgsl",
+      pattern: "    l_run *= alpha;\n",
+      replacement: "",
+      scenario: { preset: "tiny", dtype: "f32", path: "expanded", layout: FA2_PREFILL },
+    },
+  ),
   sourceFault(
     "fa2-split-rows-overlap",
     "every KV split writes its partial to the first split's rows (the others stay zero, " +

@@ -517,28 +517,28 @@ Deno.test("FA2 query tile: 64, or 32 / 16 where 64-query tiles give a GPU under 
   const set = plan({ ...LAVAPIPE, smCount: 40 }, 256)!;
   assert.deepEqual([set.queryTile, set.workgroupSize], [32, 64]); // 64 < 80 <= 128
 
-  // Bytes: staging max((BQ + 32) x chunk, 32 x 32) vec4s + scores 32 x (BQ / 4 + 1) vec4s
-  // + 4 per-row arrays (16 bytes a row) + the row minimum.
+  // Bytes: staging max((BQ + 32) x chunk, 32 x 32) vec4s + p 32 x (BQ / 4 + 1) vec4s
+  // + 3 per-row arrays (12 bytes a row) + the row minimum.
   const s = { qkVec4: 48, vVec4: 32 };
-  assert.equal(fa2WorkgroupBytes(s, 64, 4), 16384 + 8704 + 1024 + 4);
-  assert.equal(fa2WorkgroupBytes(s, 64, 12), 18432 + 8704 + 1024 + 4);
-  assert.equal(fa2WorkgroupBytes(s, 32, 16), 16384 + 4608 + 512 + 4);
+  assert.equal(fa2WorkgroupBytes(s, 64, 4), 16384 + 8704 + 768 + 4);
+  assert.equal(fa2WorkgroupBytes(s, 64, 12), 18432 + 8704 + 768 + 4);
+  assert.equal(fa2WorkgroupBytes(s, 32, 16), 16384 + 4608 + 384 + 4);
   // The chunk: the widest divisor of 48 within 16 whose bytes fit.
-  assert.equal(fa2ChunkVec4(s, 64, { maxBytes: 32768 }), 12); // 16 needs 34308
+  assert.equal(fa2ChunkVec4(s, 64, { maxBytes: 32768 }), 12); // 16 needs 34052
   assert.equal(fa2ChunkVec4(s, 64, { maxBytes: 49152 }), 16);
-  assert.equal(fa2ChunkVec4(s, 32, { maxBytes: 32768 }), 16); // 21508
+  assert.equal(fa2ChunkVec4(s, 32, { maxBytes: 32768 }), 16); // 21380
   assert.equal(fa2ChunkVec4(s, 64, {}), 16);
   assert.equal(fa2ChunkVec4(s, 64, { maxBytes: 16384 }), 1, "nothing fits: 1 (then refused)");
   assert.equal(fa2ChunkVec4({ qkVec4: 50, vVec4: 32 }, 64, {}), 10, "a divisor of 50");
   assert.equal(fa2ChunkVec4({ qkVec4: 6, vVec4: 4 }, 64, {}), 6, "tiny: one chunk");
   // The plan carries it (lavapipe: 32 KiB).
   assert.equal(plan(LAVAPIPE, 4096)!.chunkVec4, 12);
-  // Loops per key tile: 5 + (q BQ x chunk / WG + k 32 x chunk / WG + 4) x chunks + 48
-  // + (32 x 32 / WG + 1) + 4.
-  assert.equal(fa2LoopIterations(s, 64, 64, 4), 2 * (5 + 7 * 12 + 48 + 9 + 4) + 192 + 1);
-  assert.equal(fa2LoopIterations(s, 64, 32, 4), 2 * (5 + 8 * 12 + 48 + 17 + 4) + 192 + 1);
-  assert.equal(fa2LoopIterations(s, 64, 16, 4), 2 * (5 + 10 * 12 + 48 + 33 + 4) + 192 + 1);
-  assert.equal(fa2LoopIterations(s, 64, 64, 12), 2 * (5 + 13 * 4 + 48 + 9 + 4) + 192 + 1);
+  // Loops per key tile: 3 + (q BQ x chunk / WG + k 32 x chunk / WG + 4) x chunks + 48
+  // + (32 x 32 / WG + 1) + 4, and one trip a key (the P V loop; the softmax walks none).
+  assert.equal(fa2LoopIterations(s, 64, 64, 4), 2 * (3 + 7 * 12 + 48 + 9 + 4) + 64 + 1);
+  assert.equal(fa2LoopIterations(s, 64, 32, 4), 2 * (3 + 8 * 12 + 48 + 17 + 4) + 64 + 1);
+  assert.equal(fa2LoopIterations(s, 64, 16, 4), 2 * (3 + 10 * 12 + 48 + 33 + 4) + 64 + 1);
+  assert.equal(fa2LoopIterations(s, 64, 64, 12), 2 * (3 + 13 * 4 + 48 + 9 + 4) + 64 + 1);
   assert.ok(fa2MaxKeys(s, 20000, 16, 4) < fa2MaxKeys(s, 20000, 64, 4));
   assert.equal(fa2LoopIterations(s, fa2MaxKeys(s, 20000, 16, 4) + 1, 16, 4) > 20000, true);
 });
@@ -613,13 +613,14 @@ Deno.test("GL fallback: the tiled kernels' workgroup memory stays within its ele
     assert.equal(plan(LAVAPIPE, "wgsl-absorbed-tiled", sq, 40)!.keysPerBlock, 64, `sq ${sq}`);
   }
   // The FA2 prefill on GL at tiny widths: 64-query tiles fit 1024 elements with chunks of
-  // 1 or 2 vec4s (max(96 x 2, 128) + 32 x 17 + 4 x 64 + 1 = 993; 3 does not divide 6 and 6
-  // would be 1377), so the chunk narrows and the tile stays; lavapipe stages the whole head
-  // width (6) at once. V2-Lite's V tile alone is 1024 elements: no tile fits, the smallest.
+  // 1 or 2 vec4s (max(96 x 2, 128) + 32 x 17 + 3 x 64 + 1 = 929; 3 would be 1025 and 6
+  // 1313), so the chunk narrows and the tile stays; lavapipe stages the whole head width
+  // (6) at once. V2-Lite's V tile alone is 1024 elements: no tile fits, the smallest.
   const fa2 = { qkVec4: 6, vVec4: 4 };
-  assert.equal(fa2WorkgroupElements(fa2, 64, 2), 192 + 544 + 256 + 1);
-  assert.equal(fa2WorkgroupElements(fa2, 64, 6), 576 + 544 + 256 + 1);
-  assert.equal(fa2WorkgroupElements(fa2, 16, 6), 288 + 160 + 64 + 1);
+  assert.equal(fa2WorkgroupElements(fa2, 64, 2), 192 + 544 + 192 + 1);
+  assert.equal(fa2WorkgroupElements(fa2, 64, 3), 288 + 544 + 192 + 1);
+  assert.equal(fa2WorkgroupElements(fa2, 64, 6), 576 + 544 + 192 + 1);
+  assert.equal(fa2WorkgroupElements(fa2, 16, 6), 288 + 160 + 48 + 1);
   assert.equal(fa2ChunkVec4(fa2, 64, { maxElements: GL_FALLBACK_MAX_WORKGROUP_ELEMENTS }), 2);
   const v2 = { qkVec4: 48, vVec4: 32 };
   assert.ok(fa2WorkgroupElements(v2, 16, 1) > GL_FALLBACK_MAX_WORKGROUP_ELEMENTS);
@@ -651,7 +652,7 @@ Deno.test("GL fallback: the tiled kernels' workgroup memory stays within its ele
   );
   assert.match(
     text("wgsl-expanded-tiled", 4),
-    /score chunks: 2 vec4s of the head width's 6 .*, 993 elements within the GL fallback's 1024 \(GL compiles/,
+    /score chunks: 2 vec4s of the head width's 6 .*, 929 elements within the GL fallback's 1024 \(GL compiles/,
   );
 });
 

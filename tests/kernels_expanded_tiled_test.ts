@@ -211,8 +211,10 @@ function decodeOver(keys: number): LayoutRequest {
  * adapter's own plan) and at 16 (32 invocations, more staging trips per key tile; planned
  * with an SM count added to the caps): the last key is NaN, so the row is NaN iff the kernel
  * reached it. At the count (fa2MaxKeys) it is reached; one key more is refused with the
- * reason; 10% more, planned for a device without a budget, is truncated. Measured on
- * lavapipe at 64: the last key is reached up to 16641 keys (count 16512).
+ * reason; 25% more, planned for a device without a budget, is truncated. Measured on
+ * lavapipe at 64 (session 34, tests/ probe by bisection): the last key is reached up to
+ * 41120 keys (count 37440: the count takes the chunk's column loop as a loop, which Mesa
+ * unrolls at tiny's 6 columns; session 33's kernel: 16641, count 16512).
  */
 function boundaryTest(queryTile: 64 | 16): void {
   gpuTest(
@@ -242,7 +244,7 @@ function boundaryTest(queryTile: 64 | 16): void {
       assert.notEqual(typeof at, "string", String(at));
       assert.ok(await reached((at as { plan: GpuPlan }).plan), `${maxKeys} keys: truncated`);
       assert.match(String(planAt(maxKeys + 1)), /device.loop-budget: .* at most \d+ keys fit/);
-      const beyond = Math.ceil(maxKeys * 1.1);
+      const beyond = Math.ceil(maxKeys * 1.25);
       const r = resolve(
         { spec, dtype: "f32", backend: BACKEND, layout: decodeOver(beyond) },
         { ...caps, loopIterationBudget: null, adapter: { ...caps.adapter, description: "x" } },
