@@ -265,10 +265,10 @@ const constantLoop = (trips: number) => trips > TILED_UNROLLED_TRIPS ? trips + 1
  *   a margin), the first tile's fetch, the store loop (rows), the tile loop's exit.
  * - Per tile of nk keys: the tile loop's pass; the staging loops (the fetch one tile
  *   ahead and the store into workgroup memory, STAGE_N = KT x key chunks / WG trips
- *   each); the partial scores' key loop; the pair loop (ROWS x KT pairs over WG); the
- *   softmax's two key loops and the value phase's key loop; the rescale's row loop; and
- *   {@link TILED_LOOP_MARGIN}.
- * - Per key: the four key loops' trips, and the row loop and q-segment loop inside them
+ *   each); the partial scores' key loop; the pair loop (ROWS x KT pairs over WG) and the
+ *   softmax's pair loop (the same trips; since session 34 no row walks its keys); the
+ *   value phase's key loop; the rescale's row loop; and {@link TILED_LOOP_MARGIN}.
+ * - Per key: the two key loops' trips, and the row loop and q-segment loop inside them
  *   (the value phase's row loop is RPG / 4 trips of four rows where a row group is one
  *   query's and RPG a multiple of 4).
  *
@@ -284,7 +284,7 @@ const constantLoop = (trips: number) => trips > TILED_UNROLLED_TRIPS ? trips + 1
  * // over 100 keys: 2 tiles.
  * const s = { workgroupSize: 64, headsPerTile: 4, queryTile: 1, keysPerTile: 64,
  *   keyVec4: 10, valueVec4: 8, vec4PerChunk: 1, tier: 32768 } as const;
- * tiledLoopIterations(s, 100); // 2 + 2 * (1 + 1 + 5 + 3 + 4) + 4 * 100 + 1 = 431
+ * tiledLoopIterations(s, 100); // 2 + 2 * (1 + 1 + 2 * 5 + 1 + 4) + 2 * 100 + 1 = 237
  * ```
  */
 export function tiledLoopIterations(s: TiledShape, keys: number): number {
@@ -301,17 +301,19 @@ export function tiledLoopIterations(s: TiledShape, keys: number): number {
   // unrolls the four-row loop (8 trips at 32 rows), but at 32 rows the boundary test's
   // shape (kv_lora_rank 1024, 4-key tiles) reached 1302 keys where counting it as unrolled
   // allowed 1308 (and as a loop, 9 a key, 1109): 1 iteration a key there keeps the count
-  // an upper bound (1276), as TILED_LOOP_MARGIN does per tile.
+  // an upper bound (1276), as TILED_LOOP_MARGIN does per tile (session 34, the softmax's
+  // key loops gone: reached 1360, count 1335).
   const keyRowLoop = rpg <= s.headsPerTile && rpg % 4 === 0
     ? (rpg > TILED_UNROLLED_TRIPS ? 1 : constantLoop(rpg / 4))
     : rowLoop;
   // What the two score forms share: per tile the tile pass, two staging loops, the pair
-  // loop, the +1 of the softmax's and the values' key loops, the rescale and the margin.
-  const perTile = 1 + 2 * stage + (pairTrips + 1) + 3 + rowLoop + TILED_LOOP_MARGIN;
-  const once = stage + rowLoop + 1;
+  // loop and the softmax's pair loop, the +1 of the values' key loop, the rescale and the
+  // margin; once, the first fetch, the stores and the sums' publication (rows), the exit.
+  const perTile = 1 + 2 * stage + 2 * (pairTrips + 1) + 1 + rowLoop + TILED_LOOP_MARGIN;
+  const once = stage + 2 * rowLoop + 1;
   if (s.subgroups) {
     const dLoop = Math.floor(keyChunks / 4) + 1 + (keyChunks % 4) + 1;
-    return once + tiles * (perTile + pairTrips * dLoop) + (3 + keyRowLoop) * keys;
+    return once + tiles * (perTile + pairTrips * dLoop) + (1 + keyRowLoop) * keys;
   }
   const segments = s.workgroupSize / rows;
   const qSeg = tiledQSegment(keyChunks, segments);
@@ -319,7 +321,7 @@ export function tiledLoopIterations(s: TiledShape, keys: number): number {
   // it) and a pair's partials inside the pair loop.
   return once + qSeg + 1 +
     tiles * (perTile + 1 + pairTrips * constantLoop(segments)) +
-    (4 + constantLoop(qSeg) + keyRowLoop) * keys;
+    (2 + constantLoop(qSeg) + keyRowLoop) * keys;
 }
 
 /**
@@ -330,7 +332,7 @@ export function tiledLoopIterations(s: TiledShape, keys: number): number {
  * import { tiledMaxKeys } from "./tiled_plan.ts";
  * const s = { workgroupSize: 64, headsPerTile: 4, queryTile: 1, keysPerTile: 64,
  *   keyVec4: 10, valueVec4: 8, vec4PerChunk: 1, tier: 32768 } as const;
- * tiledMaxKeys(s, 431); // 100
+ * tiledMaxKeys(s, 237); // 100
  * ```
  */
 export function tiledMaxKeys(s: TiledShape, budget: number): number {
@@ -538,14 +540,14 @@ export const FA2_MAX_CHUNK_VEC4 = 16;
 export function fa2ChunkVec4(
   s: Fa2Shape,
   queryTile: number,
-  limits: { maxBytes?: number | null; maxElements?: number | null } = {},
+  bound: { maxBytes?: number | null; maxElements?: number | null } = {},
 ): number {
   for (let d = Math.min(FA2_MAX_CHUNK_VEC4, s.qkVec4); d > 1; d--) {
     if (s.qkVec4 % d !== 0) continue;
-    if (limits.maxBytes != null && fa2WorkgroupBytes(s, queryTile, d) > limits.maxBytes) continue;
+    if (bound.maxBytes != null && fa2WorkgroupBytes(s, queryTile, d) > bound.maxBytes) continue;
     if (
-      limits.maxElements != null &&
-      fa2WorkgroupElements(s, queryTile, d) > limits.maxElements
+      bound.maxElements != null &&
+      fa2WorkgroupElements(s, queryTile, d) > bound.maxElements
     ) continue;
     return d;
   }

@@ -29,8 +29,12 @@
 //   barrier, pair (row, key) sums its SEGS partials. In a warp adjacent invocations
 //   read the same ktile chunk (same segment, other rows: a broadcast) or the next one
 //   (other segment: the next bank), so the reads are conflict-free.
-// - Softmax: invocation r < ROWS owns row r's running max and sum (registers), in the
-//   log2 domain: scores are scaled by scale * log2(e) and exponentiated with exp2.
+// - Softmax, in the log2 domain (scores scaled by scale * log2(e), exponentiated with
+//   exp2), with no serial walk: each pair's score folds into its row's running max by a
+//   workgroup atomicMax, each pair's p is computed by the invocation of that pair, and the
+//   rows' sums are added up in the value phase (session 34; RADV's assembly had the 16
+//   row owners walking 8 scores twice per tile, 52 instructions a key, while 240
+//   invocations waited).
 // - Values: invocation t owns output vec4 column t % VAL_VEC4 of the rows of its row
 //   group (all ROWS rows when WG < 2 VAL_VEC4; at V2-Lite widths 256 invocations, so
 //   8 of 16 rows, or 16 of 32), and nothing spills (AMD's compiler, tools/spirv_audit.ts
@@ -66,8 +70,8 @@
 //
 // Loops and a loop budget (lavapipe ends every loop of an invocation after 65535
 // iterations in all): every loop that the device counts has a runtime trip count
-// (the tile loop, the score key loop, the pair sums, the key loops of the softmax and
-// the values), so its cost is its trips + 1 and the host's count
+// (the tile loop, the score key loop, the pair sums, the softmax's pair loop and the
+// values' key loop), so its cost is its trips + 1 and the host's count
 // (adapter/tiled_plan.ts tiledLoopIterations) is exact; the constant-trip loops (over
 // rows, chunk halves, a tile's STAGE_N chunks, a q segment's QSEG chunks and a pair's
 // SEGS partials) should be unrolled: their arrays (acc, qreg, pre) stay in registers
@@ -179,7 +183,25 @@ var<workgroup> part: array<f32, KT * WG>; // @nosg
 var<workgroup> alpha: array<f32, ROWS>;              // per row: rescale of the running output
 var<workgroup> row_lim: array<u32, ROWS>;            // per row: keys it sees, within the split
 var<workgroup> row_l: array<f32, ROWS>;              // per row: the final running sum
+// Per row: the running max over every tile so far (log2 domain) as max_key bits. From
+// zero (what workgroup memory starts with), below every real score's key: after a tile's
+// pair scores every row has had KT real ones (masked scores are the finite sentinel).
+var<workgroup> row_max: array<atomic<u32>, ROWS>;
 // @sg: var<workgroup> sg_tickets: atomic<u32>;         // subgroups that drew an index
+
+// A float's bits as a key whose unsigned order is the float order (for atomicMax, WGSL
+// having no float atomics): negative floats flipped whole (a larger magnitude is a smaller
+// key), positive ones with the sign bit set (above every negative one). As in
+// expanded_fa2.wgsl (WGSL has no includes).
+fn max_key(x: f32) -> u32 {
+  let b = bitcast<u32>(x);
+  return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
+}
+
+// The float of a max_key.
+fn from_max_key(k: u32) -> f32 {
+  return bitcast<f32>(select(~k, k & 0x7fffffffu, (k & 0x80000000u) != 0u));
+}
 
 // Score/probability slot i of sp, and its store.
 fn sp_at(i: u32) -> f32 {
@@ -265,9 +287,8 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
   let end = min(begin + chunk, qm.z);
   let k0 = qm.y; // first logical key of the sequence
 
-  // Softmax state of row lid (lid < ROWS).
+  // The running max of row lid (lid < ROWS; the sums are the value phase's lsum).
   var m_run = NEG_BIG;
-  var l_run = 0.0;
   if (lid < ROWS) {
     row_lim[lid] = min(q_meta[row_of(lid, qt, htile).x].z, end);
   }
@@ -275,6 +296,7 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
   let vcol = lid % VAL_VEC4;
   let vgrp = lid / VAL_VEC4;
   var acc: array<vec4<acc_t>, RPG>; // (zeroed)
+  var lsum: array<f32, RPG>; // the group's rows' running sums (zeroed)
   // The q segment of this invocation's score row, widened to f32, loaded once: chunk
   // i of the segment is chunk seg + i * SEGS of the row (zero past the key width).
   let seg = lid / ROWS; // @nosg
@@ -351,32 +373,31 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
       let k = p / ROWS;
       let r = p % ROWS;
       // @sg: if (sg_rank == 0u) {
-      sp_set(k * ROWS + r, select(NEG_BIG, s, kb + k < row_lim[r]));
+      let sm = select(NEG_BIG, s, kb + k < row_lim[r]);
+      sp_set(k * ROWS + r, sm);
+      // The row's running max over every tile so far (max_key bits: WGSL has no float
+      // atomics); read by every invocation after the barrier.
+      atomicMax(&row_max[r], max_key(sm));
       // @sg: }
     }
     workgroupBarrier();
 
-    // 3. Online softmax of row lid over the tile's nk keys (log2 domain).
+    // 3. Online softmax (log2 domain), in parallel: each row's new max is row_max; row r's
+    //    rescale is exp2(old max - new max) (invocation r keeps the old one); every pair's
+    //    p = exp2(s - max) is computed by the invocation of that pair, and the rows' sums
+    //    are added up in the value phase, which reads every p of its rows anyway. (Until
+    //    session 34 invocation r walked row r's nk scores twice while the rest waited.)
     if (lid < ROWS) {
-      var mx = NEG_BIG;
-      for (var k = 0u; k < nk; k++) {
-        mx = max(mx, sp_at(k * ROWS + lid));
-      }
-      let m_new = max(m_run, mx);
-      let a = exp2(m_run - m_new);
-      var sum = 0.0;
-      let lim = row_lim[lid];
-      for (var k = 0u; k < nk; k++) {
-        // Masked slots get 0 explicitly: while a row has seen no key (m_new still
-        // NEG_BIG) exp2(NEG_BIG - NEG_BIG) would be 1.
-        let slot = k * ROWS + lid;
-        let pk = select(0.0, exp2(sp_at(slot) - m_new), kb + k < lim);
-        sp_set(slot, pk);
-        sum += pk;
-      }
-      l_run = l_run * a + sum;
+      let m_new = from_max_key(atomicLoad(&row_max[lid]));
+      alpha[lid] = exp2(m_run - m_new);
       m_run = m_new;
-      alpha[lid] = a;
+    }
+    for (var i = lid; i < PAIRS; i += WG) {
+      let r = i % ROWS;
+      // Slot i is (key i / ROWS, row r). Masked slots get 0 explicitly: while a row has
+      // seen no key (its max still NEG_BIG) exp2(NEG_BIG - NEG_BIG) would be 1.
+      let m = from_max_key(atomicLoad(&row_max[r]));
+      sp_set(i, select(0.0, exp2(sp_at(i) - m), kb + i / ROWS < row_lim[r]));
     }
     workgroupBarrier();
 
@@ -385,7 +406,9 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
     if (lid < VAL_VEC4 * RG) {
       let g0 = vgrp * RPG;
       for (var r = 0u; r < RPG; r++) { // @unroll
-        acc[r] *= acc_t(alpha[g0 + r]);
+        let a = alpha[g0 + r];
+        acc[r] *= acc_t(a);
+        lsum[r] *= a;
       }
       // The keys the group's rows see, when they are one query's (all rows alike).
       let glim = row_lim[g0];
@@ -404,19 +427,22 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
               let p4 = sp[(pbase >> 2u) + r4];
               for (var c = 0u; c < 4u; c++) { // @unroll
                 acc[r4 * 4u + c] += vec4<acc_t>(p4[c] * vk);
+                lsum[r4 * 4u + c] += p4[c];
               }
             }
           } else {
             for (var r = 0u; r < RPG; r++) { // @unroll
-              acc[r] += vec4<acc_t>(sp_at(pbase + r) * vk);
+              let pr = sp_at(pbase + r);
+              acc[r] += vec4<acc_t>(pr * vk);
+              lsum[r] += pr;
             }
           }
         } else {
           for (var r = 0u; r < RPG; r++) { // @unroll
             // Select, do not multiply: a key row g0 + r must not see may hold NaN/Inf.
-            acc[r] += vec4<acc_t>(
-              select(vec4<f32>(0.0), sp_at(pbase + r) * vraw, vis < row_lim[g0 + r]),
-            );
+            let pr = sp_at(pbase + r);
+            acc[r] += vec4<acc_t>(select(vec4<f32>(0.0), pr * vraw, vis < row_lim[g0 + r]));
+            lsum[r] += pr; // a masked slot holds exactly 0
           }
         }
       }
@@ -425,8 +451,18 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
     workgroupBarrier();
   }
 
+  // The rows' sums, from the value phase (every column owner of a group holds the same):
+  // its first column's invocations publish them for the LSE.
+  if (lid < VAL_VEC4 * RG) {
+    if (vcol == 0u) {
+      for (var r = 0u; r < RPG; r++) { // @unroll
+        row_l[vgrp * RPG + r] = lsum[r];
+      }
+    }
+  }
+  workgroupBarrier();
   if (lid < ROWS) {
-    row_l[lid] = l_run;
+    let l_run = row_l[lid];
     let ro = row_of(lid, qt, htile);
     if (ro.w == 1u) {
       // No key seen (l = 0): LSE -inf. `!(l <= 0)` rather than `l > 0`: a NaN sum (a
@@ -436,13 +472,12 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
         select(params.neg_inf, (m_run + log2(l_run)) * LN2, seen_any);
     }
   }
-  workgroupBarrier();
   if (lid < VAL_VEC4 * RG) {
     for (var r = 0u; r < RPG; r++) { // @unroll
       let row = vgrp * RPG + r;
       let ro = row_of(row, qt, htile);
       if (ro.w == 1u) {
-        let l = row_l[row];
+        let l = lsum[r];
         let inv = select(0.0, 1.0 / l, !(l <= 0.0));
         x_out[((split * params.total_t + ro.x) * params.heads + ro.z) * VAL_VEC4 + vcol] =
           vec4<f32>(acc[r]) * inv;

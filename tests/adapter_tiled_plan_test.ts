@@ -124,36 +124,39 @@ Deno.test("loop count: longer constant loops than lavapipe unrolls are counted a
     tier: 32768,
   });
   // 16 rows: 16 segments of 9 chunks, 5 staged chunks, all unrolled. Once: q load 9 + 1;
-  // per 8-key tile: 1 + 1 + pair loop (128 / 256 -> 1, + 1) + 3 + 4; per key 4; the
-  // exit 1. Over 800 keys: 10 + 100 * 11 + 3200 + 1.
-  assert.equal(tiledLoopIterations(shape(16), 800), 4311);
+  // per 8-key tile: the pass 1, the score key loop's + 1, the pair loop and the
+  // softmax's pair loop (128 / 256 -> 1, + 1, each), the values' key loop's + 1, the
+  // margin 4; per key 2 (the score and value key loops); the exit 1. Over 800 keys:
+  // 10 + 100 * 11 + 1600 + 1.
+  assert.equal(tiledLoopIterations(shape(16), 800), 2711);
   // 32 rows (32 heads of one query) in one value row group: the row loops (33 each)
-  // every tile and once; at every key the four-row loop, measured at 1 (8 segments of 18).
-  // 19 + 100 * (11 + 33) + (4 + 1) * 800 + 33 + 1.
-  assert.equal(tiledLoopIterations(shape(32), 800), 19 + 4400 + 4000 + 34);
+  // every tile and twice once (the stores, the sums' publication); at every key the
+  // four-row loop, measured at 1 (8 segments of 18).
+  // 19 + 100 * (11 + 33) + (2 + 1) * 800 + 2 * 33 + 1.
+  assert.equal(tiledLoopIterations(shape(32), 800), 19 + 4400 + 2400 + 67);
   // The same 32 rows as 8 heads of 4 queries: the value phase selects row by row, a
-  // 32-trip loop at every key too. 19 + 4400 + (4 + 33) * 800 + 34.
+  // 32-trip loop at every key too. 19 + 4400 + (2 + 33) * 800 + 67.
   assert.equal(
     tiledLoopIterations({ ...shape(32), headsPerTile: 8, queryTile: 4 }, 800),
-    19 + 4400 + 29600 + 34,
+    19 + 4400 + 28000 + 67,
   );
   // In two groups of 16 rows (the planner's choice at 256 invocations): unrolled.
   assert.equal(
     tiledLoopIterations({ ...shape(32), valueRowGroups: 2 }, 800),
-    19 + 100 * 11 + 4 * 800 + 1,
+    19 + 100 * 11 + 2 * 800 + 1,
   );
   // 64 invocations: a q segment of 36 chunks (4 segments) at every key, and 18 staged
   // chunks (still unrolled).
   const wide = { ...shape(16), workgroupSize: 64 };
-  const perTile = 1 + 1 + (2 + 1) + 3 + 4;
-  assert.equal(tiledLoopIterations(wide, 800), 37 + 100 * perTile + (4 + 37) * 800 + 1);
+  const perTile = 1 + 1 + 2 * (2 + 1) + 1 + 4;
+  assert.equal(tiledLoopIterations(wide, 800), 37 + 100 * perTile + (2 + 37) * 800 + 1);
   // 32 invocations (not a shape the planner makes): 36 staged chunks, counted as loops
   // at the first fetch and twice a tile.
-  // 8 rows: 4 segments of 36 chunks; per tile 1 + 2 x 37 + 1 + (2 + 1) + 3 + 4.
+  // 8 rows: 4 segments of 36 chunks; per tile 1 + 2 x 37 + 1 + 2 x (2 + 1) + 1 + 4.
   const narrow = { ...shape(16), workgroupSize: 32, headsPerTile: 8 } as TiledShape;
   assert.equal(
     tiledLoopIterations(narrow, 800),
-    37 + 37 + 100 * (1 + 74 + 1 + 3 + 3 + 4) + (4 + 37) * 800 + 1,
+    37 + 37 + 100 * (1 + 74 + 1 + 6 + 1 + 4) + (2 + 37) * 800 + 1,
   );
 });
 
@@ -225,21 +228,21 @@ Deno.test("refusals name the limit: small workgroup memory, f16 widths, over-bud
     H100,
   );
   assert.match(JSON.stringify(f16), /shape.not-vec8/);
-  // lavapipe's budget: 1 forced split over 16384 V2-Lite keys is refused with the fix
-  // (12190 keys fit one invocation at 256 invocations: 9 + 1 for the q segment, 11 per
-  // 8-key tile, 4 per key, 1: 10 + 1524 x 11 + 12190 x 4 + 1 = 65535).
+  // lavapipe's budget: 1 forced split over 24576 V2-Lite keys is refused with the fix
+  // (19413 keys fit one invocation at 256 invocations: 9 + 1 for the q segment, 11 per
+  // 8-key tile, 2 per key, 1: 10 + 2427 x 11 + 19413 x 2 + 1 = 65534).
   const long = resolve(
     {
       spec: v2lite,
       dtype: "f32",
       backend: "wgsl-absorbed-tiled",
-      layout: { ...HEADLINE, batch: 1, seqK: 16384 },
+      layout: { ...HEADLINE, batch: 1, seqK: 24576 },
     },
     LAVAPIPE,
     { kvSplits: 1 },
   );
   assert.equal(long.kind, "unsupported");
-  assert.match(JSON.stringify(long), /device.loop-budget.*at most 12190 keys .*use kvSplits >= 2/);
+  assert.match(JSON.stringify(long), /device.loop-budget.*at most 19413 keys .*use kvSplits >= 2/);
 });
 
 Deno.test("auto: tiled kernels on a gpu-class device, gemm kernels on a cpu-class one; bundled priority without a device, with reasons", () => {

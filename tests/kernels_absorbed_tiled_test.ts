@@ -198,13 +198,13 @@ gpuTest(
         });
       }
     }
-    const pattern = "select(vec4<f32>(0.0), sp_at(pbase + r) * vraw, vis < row_lim[g0 + r])";
+    const pattern = "select(vec4<f32>(0.0), pr * vraw, vis < row_lim[g0 + r])";
     let applied = 0;
     const mutate: SourceMutation = (file, src) => {
       if (file !== "absorbed_tiled.wgsl") return src;
       assert.ok(src.includes(pattern), "the per-row select is gone from absorbed_tiled.wgsl");
       applied++;
-      return src.replace(pattern, "sp_at(pbase + r) * vraw");
+      return src.replace(pattern, "pr * vraw");
     };
     await assert.rejects(
       () =>
@@ -287,7 +287,7 @@ const BUDGET_SKIP = CAPS === null || !CAPS.loopIterationBudget
 gpuTest(
   "tiled: the loop-budget boundary of one split (tiny f32: 4 rows, every loop unrolled)",
   () =>
-    budgetBoundary(presetSpec("tiny"), 1, workgroupElementCap(CAPS) === null ? OVER_FACTOR : 1.15),
+    budgetBoundary(presetSpec("tiny"), 1, workgroupElementCap(CAPS) === null ? OVER_FACTOR : 1.25),
   { skip: BUDGET_SKIP },
 );
 
@@ -296,8 +296,9 @@ gpuTest(
  * leaves 256 invocations no room for two) and q segments of 34 chunks. A count that
  * took every constant loop as unrolled let a 32-row split walk 4330 keys where the
  * device stopped short of 2000 (the rows silently lost keys; session 19). One split
- * reaches its last key up to 1302 keys here (count 1283; session 33, the value phase's
- * four-row probability loads; before, 884 and 788).
+ * reaches its last key up to 1360 keys here (count 1335; session 34, the softmax with no
+ * key loops; session 33, the value phase's four-row probability loads: 1302 and 1283;
+ * before, 884 and 788).
  */
 gpuTest(
   "tiled: the loop-budget boundary of one split with loops lavapipe does not unroll (32 rows, kv_lora_rank 1024)",
@@ -315,20 +316,24 @@ gpuTest(
  */
 gpuTest(
   "tiled: the loop-budget boundary of one split with two value row groups (V2-Lite f32, 2 queries)",
-  () => budgetBoundary(presetSpec("deepseek-v2-lite"), 2, 1.15),
+  () => budgetBoundary(presetSpec("deepseek-v2-lite"), 2, 1.25),
   { skip: BUDGET_SKIP ?? MODEL_ON_GL },
 );
 
 /**
  * How far past the count one split must already be truncated. The count is an upper
- * bound: measured on lavapipe (Mesa 22.3) by the last-key NaN above (session 19: q
- * segments in registers, tiles fetched one ahead), one split reaches its last key up to
- * 15774 keys at tiny f32 and f16 (count 15532), and at DeepSeek-V2-Lite 13443 f32
- * (count 12187), 11397 f32 in the 16 KiB variant (count 9704), 14563 f16 (count 13792)
- * and, with two queries (32 rows in two value row groups), 13443 f32 and f16 (count
- * 12187 and 12190); DeepSeek-V3 f32 (32 of its 128 heads a workgroup) 13443 (12187).
+ * bound: measured on lavapipe (Mesa 22.3) by the last-key NaN above, by bisection
+ * (session 34, the softmax with no key loops: two loops a key instead of four), one split
+ * reaches its last key up to about 29737 keys at tiny f32 (count 28924), 1360 at 32 rows
+ * of kv_lora_rank 1024 (count 1335), and at DeepSeek-V2-Lite f32 22780 with one query
+ * (count 19413) and 22797 with two (count 19409); DeepSeek-V3 f32 (32 of its 128 heads a
+ * workgroup) 22797 (19409). The V2-Lite counts are 17% under the device: per 8-key tile
+ * they count TILED_LOOP_MARGIN and both pair loops (one trip at 256 invocations), which
+ * lavapipe does not; its test asks for truncation at 1.25x. (Session 19, with the
+ * softmax's two key loops: tiny 15774 (count 15532), V2-Lite 13443 (count 12187).)
  */
 const OVER_FACTOR = 1.1;
 // On the GL fallback the adapter plans 8-key tiles at tiny widths (its workgroup-element
-// cap), whose count is looser by its per-tile margin: one split still reached its last
-// key at 1.1x the count (13412 keys, count 12192) and not at 1.15x.
+// cap), whose count is looser by its per-tile margin: one split reached its last key up
+// to about 22783 keys (count 19416, 1.17x; session 34, by bisection; session 33: 13412,
+// count 12192), so there truncation is asked for at 1.25x.
