@@ -607,6 +607,33 @@ export const TILED_FAULTS: readonly Fault[] = [
     replacement: "(m_run + log2(l_run)) * LN2 + 0.01",
     scenario: TINY_ABSORBED_MTP,
   }),
+  sourceFault(
+    "tiled-max-key-unordered",
+    "the rows' running max taken over raw float bits (atomicMax without max_key's order: " +
+      "a negative score outranks every positive one, so exp2 overflows)",
+    {
+      file: "absorbed_tiled.wgsl",
+      pattern: "return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);",
+      replacement: "return b;",
+      scenario: TINY_ABSORBED_MTP,
+    },
+  ),
+  sourceFault(
+    "tiled-sum-not-rescaled",
+    "the rows' sums not rescaled when a later key tile raises their max (acc rescaled, l kept)",
+    {
+      file: "absorbed_tiled.wgsl",
+      pattern: "        lsum[r] *= a;\n",
+      replacement: "",
+      scenario: {
+        preset: "tiny",
+        dtype: "f32",
+        path: "absorbed",
+        // tiny stages 64 keys per tile: 200 keys are 4 tiles, so later maxima rescale.
+        layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 200, causal: true },
+      },
+    },
+  ),
   sourceFault("tiled-kv-tile-skipped", "the first staged key tile of every split skipped", {
     file: "absorbed_tiled.wgsl",
     pattern: "for (var kb = begin; kb < end; kb += KT)",
