@@ -43,7 +43,8 @@
 //   of the staged row, read once per key for all rows. A row group of one query's rows
 //   masks that value once and reads four rows' probabilities in one load (RADV's
 //   assembly: 58 instructions and 3 LDS loads a key, from 169 and 17 with a select and
-//   two scalar loads per row).
+//   two scalar loads per row; tools/asm_loops.ts, which counts the loop's bookkeeping
+//   too, gives 69, and 77 since the loop also adds up the rows' sums, session 34).
 // - KV splits (grid y) fill the device; each split writes its normalized partial x
 //   and natural-log LSE, and combine.wgsl merges them in a separate pass (a "last
 //   workgroup" atomic is not sound in WGSL's memory model).
