@@ -109,8 +109,9 @@ Deno.test("absorbed_tiled.wgsl unrolled: no constant-trip loop left, the runtime
     for (const n of ["CPV", "STAGE_N", "QSEG", "SEGS", "RPG"]) {
       assert.ok(loops(rolled).includes(n), `${dtype}: a loop over ${n} as written`);
     }
-    // Unrolled: only the loops whose trip counts are known at run time are left.
-    assert.deepEqual(loops(code).sort(), ["PAIRS", "end", "nk", "nk", "nk", "nk"], dtype);
+    // Unrolled: only the loops whose trip counts are known at run time are left (the
+    // pair sums and the softmax's pairs, the tiles, the score and value phases' keys).
+    assert.deepEqual(loops(code).sort(), ["PAIRS", "PAIRS", "end", "nk", "nk"], dtype);
     // V2-Lite's 16 rows: the value phase's accumulator is indexed by constants only.
     assert.ok(code.includes("let r: u32 = 15u;"), dtype);
     assert.doesNotMatch(code, /let r: u32 = 16u;/);
