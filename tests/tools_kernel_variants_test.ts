@@ -21,6 +21,7 @@ Deno.test("every kernel variant applies to its shipped file and changes it", asy
     "noprefetch",
     "rolled",
     "rg1",
+    "scorebatch",
     "fa2conflicts",
     "fa2rolled",
     "fa2forward",
@@ -82,7 +83,7 @@ const CASES: Record<string, { backend: string; layout: LayoutRequest }> = {
  * Variants of a choice only gpu-class plans make: timed against a gpu-class plan (here the
  * adapter's caps as a GPU's), where the shipped kernel has its loops unrolled.
  */
-const GPU_CLASS_VARIANTS = new Set(["rolled", "fa2rolled"]);
+const GPU_CLASS_VARIANTS = new Set(["rolled", "fa2rolled", "scorebatch"]);
 
 gpuTest("each kernel variant computes the shipped kernel's outputs, bit for bit", async () => {
   const spec = presetSpec("tiny");
