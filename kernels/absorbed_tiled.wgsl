@@ -249,15 +249,20 @@ fn pair_score(p: u32, qt: vec2<u32>, htile: u32, first: u32, step: u32) -> f32 {
 // This invocation's chunks of the key tile starting at logical key kb (nk keys in it):
 // chunk i = lid + j WG of the tile is key i / KEY_CH, chunk i % KEY_CH, read through
 // k_rows (paged block tables and THD resolved on the host). Consecutive invocations read
-// consecutive 16-byte chunks of a cached row: coalesced. Keys past nk stay zero.
+// consecutive 16-byte chunks of a cached row: coalesced. Chunks past the tile's nk keys
+// load the last key's again (an empty tile: whatever WebGPU's bounds clamp reads) instead of
+// branching around the load: nothing reads them (the score and value loops stop at nk, and
+// pairs past it are masked to the sentinel), and with the load inside a branch AMD's
+// compiler waited for each load before issuing the next (RADV's assembly, session 34: ten
+// dependent memory round trips a tile, so the tile fetched one ahead had all landed before
+// the scores began).
 fn fetch_tile(kb: u32, nk: u32, k0: u32, lid: u32) -> array<chunk_t, STAGE_N> {
   var pre: array<chunk_t, STAGE_N>;
+  let last = max(nk, 1u) - 1u;
   for (var j = 0u; j < STAGE_N; j++) { // @unroll
     let i = lid + j * WG;
-    let k = i / KEY_CH; // >= nk for i past the tile (nk <= KT)
-    if (k < nk) {
-      pre[j] = cache[k_rows[k0 + kb + k] * KEY_CH + i % KEY_CH];
-    }
+    let k = min(i / KEY_CH, last);
+    pre[j] = cache[k_rows[k0 + kb + k] * KEY_CH + i % KEY_CH];
   }
   return pre;
 }
@@ -324,7 +329,7 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
   for (var kb = begin; kb < end; kb += KT) {
     let nk = min(KT, end - kb);
     // 1. Stage the tile from the registers its loads went to (chunk i = lid + j WG is
-    //    key i / KEY_CH, chunk i % KEY_CH; keys past the split's end are zeros).
+    //    key i / KEY_CH, chunk i % KEY_CH; keys past nk repeat a key and are never read).
     for (var j = 0u; j < STAGE_N; j++) { // @unroll
       let i = lid + j * WG;
       if (j < FULL_STAGE || i < KT * KEY_CH) {
@@ -340,7 +345,7 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
     pre = fetch_tile(kn, select(0u, min(KT, end - kn), kn < end), k0, lid);
 
     // 2a. Partial scores: this invocation's q segment against every staged key. Keys
-    //    past nk are zeros and not needed: the loop stops at nk (workgroup-uniform).
+    //    past nk are not needed: the loop stops at nk (workgroup-uniform).
     for (var k = 0u; k < nk; k++) { // @nosg
       let kbase = k * KSTRIDE; // @nosg
       var s4 = vec4<acc_t>(0.0); // @nosg
