@@ -656,24 +656,26 @@ export function fa2WorkgroupBytes(
 
 /**
  * Loop iterations one invocation of expanded_fa2.wgsl runs over `keys` keys at a query
- * tile and chunk width, counted as a loop-budget device counts them (every counted loop has
- * a runtime trip count). Per key tile: its pass, the chunk loop (C = QK_VEC4 / chunk
- * chunks) with per chunk the q staging (BQ * chunk / WG trips), the k staging (32 * chunk /
- * WG) and 4, the head width's column loops (QK_VEC4 over the chunks; a device that unrolls
- * them counts less: lavapipe at tiny's 6 columns), the V staging (32 * V_VEC4 / WG + 1), the
- * +1 of the P V key loop, and {@link FA2_LOOP_MARGIN}; the P V key loop adds the keys over
- * all tiles (since session 34 the softmax walks no keys: each invocation exponentiates its
- * own micro-tile).
+ * tile and chunk width, counted as a loop-budget device counts them. Per key tile: its
+ * pass, the chunk loop (C = QK_VEC4 / chunk chunks) with 4 per chunk (the staging loops,
+ * loads then stores of BQ * chunk / WG and 32 * chunk / WG trips, have constant trip counts
+ * since session 34 and cost nothing while unrolled, up to {@link TILED_UNROLLED_TRIPS}
+ * trips), the head width's column loops (QK_VEC4 over the chunks; a device that unrolls
+ * them counts less: lavapipe at tiny's 6 columns), the V staging (2 constant loops of 32 *
+ * V_VEC4 / WG trips, + 1), the +1 of the P V key loop, and {@link FA2_LOOP_MARGIN}; the P V
+ * key loop adds the keys over all tiles (since session 34 the softmax walks no keys: each
+ * invocation exponentiates its own micro-tile).
  *
  * @example
  * ```ts
  * import { fa2LoopIterations } from "./tiled_plan.ts";
- * // DeepSeek-V2-Lite widths over 64 keys, chunks of 4: 2 tiles of 3 + 7 * 12 + 48 + 9 + 4, + 64 + 1.
- * fa2LoopIterations({ qkVec4: 48, vVec4: 32 }, 64, 64, 4); // 361
- * // chunks of 12: 2 tiles of 3 + (6 + 3 + 4) * 4 + 48 + 9 + 4, + 64 + 1.
- * fa2LoopIterations({ qkVec4: 48, vVec4: 32 }, 64, 64, 12); // 297
- * // 16-query tiles (32 invocations): 2 tiles of 3 + 10 * 12 + 48 + 33 + 4, + 64 + 1.
- * fa2LoopIterations({ qkVec4: 48, vVec4: 32 }, 64, 16, 4); // 481
+ * // DeepSeek-V2-Lite widths over 64 keys, chunks of 4: 2 tiles of 3 + 4 * 12 + 48 + 1 + 4, + 64 + 1.
+ * fa2LoopIterations({ qkVec4: 48, vVec4: 32 }, 64, 64, 4); // 273
+ * // chunks of 12: 2 tiles of 3 + 4 * 4 + 48 + 1 + 4, + 64 + 1.
+ * fa2LoopIterations({ qkVec4: 48, vVec4: 32 }, 64, 64, 12); // 209
+ * // 16-query tiles (32 invocations: V staged in 32 trips, loops): 2 tiles of
+ * // 3 + 4 * 12 + 48 + (2 * 33 + 1) + 4, + 64 + 1.
+ * fa2LoopIterations({ qkVec4: 48, vVec4: 32 }, 64, 16, 4); // 405
  * ```
  */
 export function fa2LoopIterations(
@@ -685,9 +687,11 @@ export function fa2LoopIterations(
   const wg = fa2WorkgroupSize(queryTile);
   const tiles = Math.ceil(keys / FA2_KEY_TILE);
   const chunks = Math.ceil(s.qkVec4 / chunkVec4);
-  const perChunk = Math.ceil((queryTile * chunkVec4) / wg) +
-    Math.ceil((FA2_KEY_TILE * chunkVec4) / wg) + 4;
-  const vStage = Math.ceil((FA2_KEY_TILE * s.vVec4) / wg) + 1;
+  // The staging loops (loads, then stores) have constant trip counts since session 34:
+  // nothing while unrolled.
+  const perChunk = 2 * constantLoop(Math.ceil((queryTile * chunkVec4) / wg)) +
+    2 * constantLoop(Math.ceil((FA2_KEY_TILE * chunkVec4) / wg)) + 4;
+  const vStage = 2 * constantLoop(Math.ceil((FA2_KEY_TILE * s.vVec4) / wg)) + 1;
   const perTile = 3 + perChunk * chunks + s.qkVec4 + vStage + FA2_LOOP_MARGIN;
   return tiles * perTile + keys + 1;
 }

@@ -69,6 +69,17 @@ const_assert WG == TX * TY;
 const DKV: u32 = 4u; // @param
 const_assert QK_VEC4 % DKV == 0u;
 const CPT: u32 = (V_VEC4 + TX - 1u) / TX; // output vec4 columns per invocation
+// Staging trips per invocation: the q chunk, the k chunk and the V tile.
+const QST: u32 = (BQ * DKV + WG - 1u) / WG;
+const KST: u32 = (BK * DKV + WG - 1u) / WG;
+const VST: u32 = (BK * V_VEC4 + WG - 1u) / WG;
+// The leading trips whose element is inside the chunk (tile) for every invocation: their
+// store guards fold to true once unrolled. A guarded store is a branch, and the compiler
+// sank each load into its store's branch (NIR moves an instruction to its use), where it
+// was waited for alone again.
+const QST_FULL: u32 = (BQ * DKV) / WG;
+const KST_FULL: u32 = (BK * DKV) / WG;
+const VST_FULL: u32 = (BK * V_VEC4) / WG;
 // The staging area: the q chunk (BQ x DKV, at QS) and the k chunk (32 x DKV, at KS) during
 // the scores, then the V tile (32 x V_VEC4) in the same place (a barrier ends every
 // chunk's reads before it is written).
@@ -190,34 +201,55 @@ fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
       s[i] = vec4<acc_t>(0.0); // naga hoists loop-local vars: zero every tile
     }
     for (var d0 = 0u; d0 < QK_VEC4; d0 += DKV) {
-      for (var i = lid; i < BQ * DKV; i += WG) {
-        stage[QS + i] = vec4<f32>(q[q_off[i / DKV] + d0 + i % DKV]) * params.scale_log2;
+      // Stage the chunk: every load first, into registers, then every store. Loaded and
+      // stored a trip at a time (a loop over i), each load was waited for before the next
+      // was issued (RADV's assembly, session 34): a memory round trip per trip, two for a
+      // key (its k_rows entry, then its row). Past the chunk's end or the tile's nk keys the
+      // loads repeat an element in range (never stored, or stored as zeros), so no load
+      // sits in a branch.
+      var qv: array<vec4<f32>, QST>;
+      for (var t = 0u; t < QST; t++) { // @unroll
+        let i = min(lid + t * WG, BQ * DKV - 1u);
+        qv[t] = vec4<f32>(q[q_off[i / DKV] + d0 + i % DKV]) * params.scale_log2;
       }
-      for (var i = lid; i < BK * DKV; i += WG) {
-        let key = i / DKV;
-        var x = vec4<f32>(0.0);
-        if (key < nk) {
-          x = vec4<f32>(k[(k_rows[k0 + kb + key] * params.heads + head) * QK_VEC4 + d0 +
-                          i % DKV - params.k_base]);
+      var kv: array<vec4<f32>, KST>;
+      for (var t = 0u; t < KST; t++) { // @unroll
+        let i = min(lid + t * WG, BK * DKV - 1u);
+        let key = min(i / DKV, nk - 1u);
+        kv[t] = vec4<f32>(k[(k_rows[k0 + kb + key] * params.heads + head) * QK_VEC4 + d0 +
+                            i % DKV - params.k_base]);
+      }
+      for (var t = 0u; t < QST; t++) { // @unroll
+        let i = lid + t * WG;
+        if (t < QST_FULL || i < BQ * DKV) {
+          stage[QS + i] = qv[t];
         }
-        stage[KS + ((key % 4u) * DKV + i % DKV) * TX + key / 4u] = x;
+      }
+      for (var t = 0u; t < KST; t++) { // @unroll
+        let i = lid + t * WG;
+        let key = i / DKV;
+        if (t < KST_FULL || i < BK * DKV) {
+          // Keys past nk are staged as zeros.
+          stage[KS + ((key % 4u) * DKV + i % DKV) * TX + key / 4u] =
+            select(vec4<f32>(0.0), kv[t], key < nk);
+        }
       }
       workgroupBarrier();
       for (var dd = 0u; dd < DKV; dd++) { // @unroll
         // Keys 4 tx + c, c = 0..3, at chunk column dd (layout above).
         let kb4 = KS + dd * TX + tx;
-        let k0 = stage[kb4];
-        let k1 = stage[kb4 + DKV * TX];
-        let k2 = stage[kb4 + 2u * DKV * TX];
-        let k3 = stage[kb4 + 3u * DKV * TX];
+        let ka = stage[kb4];
+        let kb_ = stage[kb4 + DKV * TX];
+        let kc = stage[kb4 + 2u * DKV * TX];
+        let kd = stage[kb4 + 3u * DKV * TX];
         // The four keys' components side by side (free on a GPU, where a vec4 is four
         // registers): each row's four dot products are then 16 fmas into s. Written as
         // q_row * mat4x4(k0, k1, k2, k3) + s, the compiler kept a multiply per dot product
         // and an add into s: 80 instructions for 64 fmas (RADV's assembly, session 34).
-        let kx = vec4<acc_t>(vec4<f32>(k0.x, k1.x, k2.x, k3.x));
-        let ky = vec4<acc_t>(vec4<f32>(k0.y, k1.y, k2.y, k3.y));
-        let kz = vec4<acc_t>(vec4<f32>(k0.z, k1.z, k2.z, k3.z));
-        let kw = vec4<acc_t>(vec4<f32>(k0.w, k1.w, k2.w, k3.w));
+        let kx = vec4<acc_t>(vec4<f32>(ka.x, kb_.x, kc.x, kd.x));
+        let ky = vec4<acc_t>(vec4<f32>(ka.y, kb_.y, kc.y, kd.y));
+        let kz = vec4<acc_t>(vec4<f32>(ka.z, kb_.z, kc.z, kd.z));
+        let kw = vec4<acc_t>(vec4<f32>(ka.w, kb_.w, kc.w, kd.w));
         let qb4 = QS + 4u * ty * DKV + dd;
         for (var i = 0u; i < 4u; i++) { // @unroll
           let qv = vec4<acc_t>(stage[qb4 + i * DKV]);
@@ -242,14 +274,20 @@ fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
       let mx = max(max(sm[i].x, sm[i].y), max(sm[i].z, sm[i].w));
       atomicMax(&row_max[4u * ty + i], max_key(mx));
     }
-    for (var i = lid; i < BK * V_VEC4; i += WG) {
-      let key = i / V_VEC4;
-      var x = vec4<f32>(0.0);
-      if (key < nk) {
-        x = vec4<f32>(v[(k_rows[k0 + kb + key] * params.heads + head) * V_VEC4 + i % V_VEC4 -
-                        params.v_base]);
+    // The V tile, loaded whole before it is stored, as the chunks are.
+    var vv4: array<vec4<f32>, VST>;
+    for (var t = 0u; t < VST; t++) { // @unroll
+      let i = min(lid + t * WG, BK * V_VEC4 - 1u);
+      let key = min(i / V_VEC4, nk - 1u);
+      vv4[t] = vec4<f32>(v[(k_rows[k0 + kb + key] * params.heads + head) * V_VEC4 +
+                           i % V_VEC4 - params.v_base]);
+    }
+    for (var t = 0u; t < VST; t++) { // @unroll
+      let i = lid + t * WG;
+      if (t < VST_FULL || i < BK * V_VEC4) {
+        // Keys past nk are staged as zeros.
+        stage[i] = select(vec4<f32>(0.0), vv4[t], i / V_VEC4 < nk);
       }
-      stage[i] = x;
     }
     workgroupBarrier();
     // 3. Online softmax, every invocation its own micro-tile: the rows' new max is

@@ -212,9 +212,9 @@ function decodeOver(keys: number): LayoutRequest {
  * with an SM count added to the caps): the last key is NaN, so the row is NaN iff the kernel
  * reached it. At the count (fa2MaxKeys) it is reached; one key more is refused with the
  * reason; 25% more, planned for a device without a budget, is truncated. Measured on
- * lavapipe at 64 (session 34, tests/ probe by bisection): the last key is reached up to
- * 41120 keys (count 37440: the count takes the chunk's column loop as a loop, which Mesa
- * unrolls at tiny's 6 columns; session 33's kernel: 16641, count 16512).
+ * lavapipe (session 34, a probe by bisection): the last key is reached up to about 49920
+ * keys at 64 and at 16 queries (count 41936: the count takes the chunk's column loop as a
+ * loop, which Mesa unrolls at tiny's 6 columns; session 33's kernel: 16641, count 16512).
  */
 function boundaryTest(queryTile: 64 | 16): void {
   gpuTest(

