@@ -25,6 +25,7 @@ import { toleranceFor } from "../parity/tolerance.ts";
 import { denseAttention } from "../reference/attention.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
 import { isGlFallback, TOO_SLOW_CODE, tooSlowReason } from "../adapter/slow_device.ts";
+import { hasCompiler } from "../tools/c_shim.ts";
 
 /** Whether a WebGPU adapter exists (tests are ignored, and say so, when not). */
 export const HAS_ADAPTER: boolean = await hasAdapter();
@@ -353,4 +354,21 @@ export function assertSharedTextureRows(tex: CacheTextureShape | undefined, rows
   assert.ok(tex.rowsPerTexelRow >= 2, JSON.stringify(tex));
   assert.ok(tex.width <= maxDim && tex.height <= maxDim, JSON.stringify(tex));
   assert.equal(tex.height, Math.ceil(rows / tex.rowsPerTexelRow));
+}
+
+/**
+ * Why tools/spirv_audit.ts cannot read this machine's driver's SPIR-V here (no adapter, the
+ * GL fallback, no C compiler for its shim), or null.
+ *
+ * @example
+ * ```ts
+ * import { spirvAuditSkip } from "./gpu_helpers.ts";
+ * const skip = await spirvAuditSkip(); // null on lavapipe with cc installed
+ * ```
+ */
+export async function spirvAuditSkip(): Promise<string | null> {
+  if (CAPS === null) return "no WebGPU adapter";
+  if (isGlFallback(CAPS)) return "the GL fallback: wgpu gives it GLSL, not SPIR-V";
+  if (!(await hasCompiler())) return "no C compiler (cc) to build tools/spirv_shim/icd_shim.c";
+  return null;
 }

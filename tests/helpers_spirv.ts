@@ -1,8 +1,27 @@
 /**
- * Hand-assembled SPIR-V for the tests of tools/spirv.ts and tools/radv_null.ts.
+ * Hand-assembled SPIR-V for the tests of tools/spirv.ts and tools/radv_null.ts, and why
+ * RADV's null hardware cannot compile here.
  *
  * @module
  */
+import { hasCompiler } from "../tools/c_shim.ts";
+import { radvManifest } from "../tools/radv_null.ts";
+
+/**
+ * Why Mesa's RADV cannot compile modules on null hardware here (not installed, or no C
+ * compiler for tools/spirv_shim/pipeline_stats.c), or null.
+ *
+ * @example
+ * ```ts
+ * import { radvSkip } from "./helpers_spirv.ts";
+ * const skip = await radvSkip(); // null where mesa-vulkan-drivers and cc are installed
+ * ```
+ */
+export async function radvSkip(): Promise<string | null> {
+  if (radvManifest() === null) return "Mesa's RADV (mesa-vulkan-drivers) is not installed";
+  if (!(await hasCompiler())) return "no C compiler (cc) to build pipeline_stats.c";
+  return null;
+}
 
 /**
  * A SPIR-V module from instructions given as [opcode, ...operands], after a header of the

@@ -7,10 +7,8 @@
 import assert from "node:assert/strict";
 import { asmLoops, formatAsmLoops } from "../tools/asm_loops.ts";
 import { runTool } from "./helpers_cli.ts";
-import { CAPS } from "./gpu_helpers.ts";
-import { isGlFallback } from "../adapter/slow_device.ts";
-import { hasCompiler } from "../tools/c_shim.ts";
-import { radvManifest } from "../tools/radv_null.ts";
+import { spirvAuditSkip } from "./gpu_helpers.ts";
+import { radvSkip } from "./helpers_spirv.ts";
 
 /** Two nested loops (BB1..BB3 holds BB2..BB2) and a loop-free tail. */
 const LISTING = [
@@ -93,15 +91,7 @@ Deno.test("asm_loops: the table for a file; a missing or foreign file is exit 2,
   }
 });
 
-async function radvSkip(): Promise<string | null> {
-  if (CAPS === null) return "no WebGPU adapter";
-  if (isGlFallback(CAPS)) return "the GL fallback: wgpu gives it GLSL, not SPIR-V";
-  if (radvManifest() === null) return "Mesa's RADV (mesa-vulkan-drivers) is not installed";
-  if (!(await hasCompiler())) return "no C compiler (cc) for the audit's shims";
-  return null;
-}
-
-const skip = await radvSkip();
+const skip = (await spirvAuditSkip()) ?? (await radvSkip());
 Deno.test({
   name: "the FA2 prefill on RADV navi21 (V2-Lite f32, gpu-class): a score chunk of 12 columns " +
     "is 768 fmas and 2 barriers in under 2 instructions a fma (its staging included); the " +

@@ -7,16 +7,14 @@
  */
 import assert from "node:assert/strict";
 import { findVulkanDrivers, systemProbe } from "../gpu/backend_choice.ts";
-import { hasCompiler } from "../tools/c_shim.ts";
 import {
   buildPipelineStats,
   compileOnRadv,
   parsePipelineStats,
-  radvManifest,
   radvSummary,
 } from "../tools/radv_null.ts";
 import { auditSpirv } from "../tools/spirv.ts";
-import { SPIRV_MAIN, spirvModule } from "./helpers_spirv.ts";
+import { radvSkip, SPIRV_MAIN, spirvModule } from "./helpers_spirv.ts";
 
 const [DESCRIPTOR_SET, BINDING, BLOCK, BUFFER_BLOCK] = [34, 33, 2, 3];
 const [UNIFORM_CONSTANT, UNIFORM, STORAGE_BUFFER] = [0, 2, 12];
@@ -123,12 +121,6 @@ const VALID = spirvModule([
   [253], // OpReturn
   [56], // OpFunctionEnd
 ], 0x00010300);
-
-async function radvSkip(): Promise<string | null> {
-  if (radvManifest() === null) return "Mesa's RADV (mesa-vulkan-drivers) is not installed";
-  if (!(await hasCompiler())) return "no C compiler (cc) to build pipeline_stats.c";
-  return null;
-}
 
 const skip = await radvSkip();
 Deno.test({

@@ -8,7 +8,6 @@
  */
 import assert from "node:assert/strict";
 import { auditSpirv } from "../tools/spirv.ts";
-import { hasCompiler } from "../tools/c_shim.ts";
 import { runTool } from "./helpers_cli.ts";
 import {
   type AuditCase,
@@ -20,10 +19,9 @@ import {
   parseStatistics,
   readDumps,
 } from "../tools/spirv_audit.ts";
-import { CAPS } from "./gpu_helpers.ts";
+import { spirvAuditSkip } from "./gpu_helpers.ts";
 import { SPIRV_MAIN, spirvModule } from "./helpers_spirv.ts";
 import { radvManifest } from "../tools/radv_null.ts";
-import { isGlFallback } from "../adapter/slow_device.ts";
 
 const spirv = (instructions: number[][]) => spirvModule(instructions);
 const MAIN = SPIRV_MAIN;
@@ -235,14 +233,6 @@ Deno.test("spirv_audit's command line: a bad option is exit 2 with the usage; a 
   assert.match(help.stdout, /--radv FAMILIES/);
 });
 
-/** Why the SPIR-V of this machine's driver cannot be read here, or null. */
-async function auditSkip(): Promise<string | null> {
-  if (CAPS === null) return "no WebGPU adapter";
-  if (isGlFallback(CAPS)) return "the GL fallback: wgpu gives it GLSL, not SPIR-V";
-  if (!(await hasCompiler())) return "no C compiler (cc) to build tools/spirv_shim/icd_shim.c";
-  return null;
-}
-
 const AUDITED: AuditCase[] = [
   ...(["unrolled", "rolled"] as const).flatMap((form) => [
     {
@@ -287,7 +277,7 @@ const AUDITED: AuditCase[] = [
   },
 ];
 
-const skip = await auditSkip();
+const skip = await spirvAuditSkip();
 Deno.test({
   name: "spirv_audit: the GPU-class plans' SPIR-V indexes no register array at run time; " +
     "the same plans with their loops as written do; the gemm kernels keep no arrays" +

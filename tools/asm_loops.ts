@@ -62,8 +62,7 @@ const KINDS: readonly [keyof AsmLoop, RegExp][] = [
  * ```
  */
 export function asmLoops(text: string): AsmLoop[] {
-  const at = text.indexOf("== Assembly");
-  const lines = (at >= 0 ? text.slice(at) : text).split("\n");
+  const lines = assemblyLines(text);
   const blocks: { name: string; ops: string[]; targets: string[] }[] = [];
   for (const line of lines) {
     const label = /^(BB\d+):/.exec(line);
@@ -134,10 +133,15 @@ export function formatAsmLoops(loops: readonly AsmLoop[], total: number): string
   ].join("\n");
 }
 
+/** The lines of a listing's assembly: from its `== Assembly` section on, if it has one. */
+function assemblyLines(text: string): string[] {
+  const at = text.indexOf("== Assembly");
+  return (at >= 0 ? text.slice(at) : text).split("\n");
+}
+
 /** Instructions of a listing (tab-indented lines under `BBn:` labels). */
 function instructionCount(text: string): number {
-  const at = text.indexOf("== Assembly");
-  return (at >= 0 ? text.slice(at) : text).split("\n")
+  return assemblyLines(text)
     .filter((l) => l.startsWith("\t") && l.trim().split(";")[0].trim() !== "").length;
 }
 
