@@ -268,9 +268,10 @@ fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
                          row_lim[4u * ty + 3u]);
     let keys4 = vec4<u32>(4u * tx) + vec4<u32>(0u, 1u, 2u, 3u);
     var sm: array<vec4<f32>, 4>; // row i's scores of keys 4 tx .. 4 tx + 3, masked
+    var seen: array<vec4<bool>, 4>; // which of them row i sees (within the tile's nk keys)
     for (var i = 0u; i < 4u; i++) { // @unroll
-      let vis = (vec4<u32>(kb) + keys4 < vec4<u32>(lims[i])) & (keys4 < vec4<u32>(nk));
-      sm[i] = select(vec4<f32>(NEG_BIG), vec4<f32>(s[i]), vis);
+      seen[i] = (vec4<u32>(kb) + keys4 < vec4<u32>(lims[i])) & (keys4 < vec4<u32>(nk));
+      sm[i] = select(vec4<f32>(NEG_BIG), vec4<f32>(s[i]), seen[i]);
       let mx = max(max(sm[i].x, sm[i].y), max(sm[i].z, sm[i].w));
       atomicMax(&row_max[4u * ty + i], max_key(mx));
     }
@@ -305,8 +306,7 @@ fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
       // Masked slots 0 explicitly: while a row has seen no key (its max still the
       // sentinel) exp2(NEG_BIG - NEG_BIG) would be 1. By key index, not by score: a
       // visible NaN score must stay NaN.
-      let vis = (vec4<u32>(kb) + keys4 < vec4<u32>(lims[i])) & (keys4 < vec4<u32>(nk));
-      pr[i] = select(vec4<f32>(0.0), exp2(sm[i] - vec4<f32>(m_new[i])), vis);
+      pr[i] = select(vec4<f32>(0.0), exp2(sm[i] - vec4<f32>(m_new[i])), seen[i]);
     }
     for (var c = 0u; c < 4u; c++) { // @unroll
       ps[(4u * tx + c) * PSV + ty] = vec4<f32>(pr[0][c], pr[1][c], pr[2][c], pr[3][c]);

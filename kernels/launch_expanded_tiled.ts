@@ -7,28 +7,8 @@
  * @module
  */
 import type { GpuPlan } from "../adapter/types.ts";
-import { type AttentionBuffers, type LaunchKit, planBufferBytes } from "./launch.ts";
+import { type AttentionBuffers, type LaunchKit, planBufferBytes, variantFields } from "./launch.ts";
 import { denseGroups } from "./tables.ts";
-
-/**
- * The plan's chunk width of the score GEMM (DKV); a plan without one is an error naming it
- * (the adapter sets it on every `wgsl-expanded-tiled` plan).
- *
- * @example
- * ```ts ignore
- * chunkVec4Of(plan); // 12 (DeepSeek-V2-Lite at 64 queries, 32 KiB of workgroup memory)
- * ```
- */
-export function chunkVec4Of(plan: GpuPlan): number {
-  const d = plan.variant.chunkVec4;
-  if (d === undefined) {
-    throw new Error(
-      `plan ${plan.backend} (${plan.variant.family}) has no variant.chunkVec4: ` +
-        "expanded_fa2.wgsl needs the adapter's chunk width (adapter/tiled_plan.ts fa2ChunkVec4)",
-    );
-  }
-  return d;
-}
 
 /**
  * Encode the tiled expanded path of a plan.
@@ -65,7 +45,7 @@ export async function launchExpandedTiled(
     BQ: v.queryTile,
     BK: v.keysPerBlock,
     WG: v.workgroupSize,
-    DKV: chunkVec4Of(plan),
+    DKV: variantFields(plan, ["chunkVec4"], "wgsl-expanded-tiled").chunkVec4,
   });
   const { tiles, groups } = denseGroups(layout, v.queryTile, { rowK, rowV, maxBinding, align });
   const qTiles = kit.upload(tiles.length ? tiles : [0, 1], "q_tiles", "u32");

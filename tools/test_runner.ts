@@ -497,6 +497,7 @@ async function main(args: string[]): Promise<number> {
   const deno = Deno.env.get("TEST_RUNNER_DENO") ?? Deno.execPath();
   const modules = testModules(paths);
   const alone = modules.filter((m) => runsAlone(Deno.readTextFileSync(m)));
+  const failFast = flags.some((f) => f === "--fail-fast" || f.startsWith("--fail-fast="));
   const aloneLine = () =>
     `test_runner: ${alone.join(", ")} ${alone.length === 1 ? "runs" : "run"} alone, after ` +
     `the others (${ALONE_MARKER}: timing comparisons need a machine no other module is loading)`;
@@ -525,7 +526,6 @@ async function main(args: string[]): Promise<number> {
     const start = performance.now();
     const total = emptyTotal();
     const problems: string[] = [];
-    const failFast = flags.some((f) => f === "--fail-fast" || f.startsWith("--fail-fast="));
     const rest = modules.filter((m) => !alone.includes(m));
     console.log(aloneLine());
     const runs = [
@@ -589,7 +589,6 @@ async function main(args: string[]): Promise<number> {
     runFlags = pre.run;
   }
   const problems: string[] = [];
-  const failFast = runFlags.some((f) => f === "--fail-fast" || f.startsWith("--fail-fast="));
   const work = async (group: string[], i: number) => {
     const label = group.length === 1 ? group[0] : `${group.length} modules without WebGPU`;
     const header = `test_runner: [${i + 1}/${groups.length}] ${label}`;
