@@ -136,3 +136,61 @@ Deno.test({
     }
   },
 });
+
+/**
+ * The lines of a listing's blocks `head` .. `tail` (inclusive), by their labels.
+ */
+function blockLines(listing: string, head: string, tail: string): string[] {
+  const lines = listing.slice(listing.indexOf("== Assembly")).split("\n");
+  const start = lines.findIndex((l) => l.startsWith(`${head}:`));
+  const last = lines.findIndex((l) => l.startsWith(`${tail}:`));
+  const end = lines.findIndex((l, i) => i > last && /^BB\d+:/.test(l));
+  return lines.slice(start, end < 0 ? undefined : end);
+}
+
+/** Compiles `backend`'s plan (V2-Lite f32, gpu-class) on RADV navi21; its entry's listing. */
+async function radvListing(backend: string, shape: string, entry: string): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "asm_loops_waits_" });
+  try {
+    const r = await runTool("spirv_audit.ts", [
+      ...["--backend", backend, "--shape", shape, "--keep", dir],
+      ...["--radv", "navi21", "--radv-ir", "--json"],
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const modules = (JSON.parse(r.stdout) as { modules: { file: string; entryPoints: string[] }[] })
+      .modules;
+    const m = modules.find((x) => x.entryPoints.includes(entry));
+    assert.ok(m, r.stdout);
+    return await Deno.readTextFile(`${dir}/${m.file}.navi21.txt`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test({
+  name: "RADV navi21 issues the kernels' global loads together: the FA2 chunk's staging has no " +
+    "loop of its own, and the tiled decode's tile loop waits for all its loads at most 3 times" +
+    (skip ? ` (ignored: ${skip})` : ""),
+  ignore: skip !== null,
+  fn: async () => {
+    // FA2: staged a trip at a time (load, store, next), each load was waited for alone:
+    // before session 34's staging change the chunk loop held the staging loops.
+    const fa2 = asmLoops(await radvListing("wgsl-expanded-tiled", "prefill", "expanded_fa2"));
+    const chunk = fa2.find((l) => l.barriers === 2 && l.fma > 0);
+    assert.ok(chunk, formatAsmLoops(fa2, 0));
+    const index = (name: string) => Number(name.slice(2));
+    const inner = fa2.filter((l) =>
+      l !== chunk && index(l.head) >= index(chunk.head) && index(l.tail) <= index(chunk.tail)
+    );
+    assert.deepEqual(inner, [], formatAsmLoops(fa2, 0));
+    // The decode: with the tile fetched one ahead loaded inside a branch, each of its ten
+    // loads was followed by `s_waitcnt vmcnt(0)` (11 in the tile loop); branch-free, 3.
+    const listing = await radvListing("wgsl-absorbed-tiled", "decode", "absorbed_tiled");
+    const loops = asmLoops(listing);
+    const tile = loops.find((l) => l.barriers >= 4);
+    assert.ok(tile, formatAsmLoops(loops, 0));
+    const waits = blockLines(listing, tile.head, tile.tail)
+      .filter((l) => /s_waitcnt[^;]*vmcnt\(0\)/.test(l)).length;
+    assert.ok(waits <= 3, `${waits} full memory waits in the tile loop`);
+  },
+});
