@@ -20,19 +20,15 @@
 # 64 MiB (53.6 MiB at Deno 2.9.6: the binary 28 MiB, the npm cache 21 MiB) and shows how to dry
 # run this script locally.
 #
-# Steps (pick with STEPS, default "devices spirv bench ab splits smoke tests"; they always run in this order,
-# most wanted first: the bench is what only a GPU can give (issue 13's GPU targets), the smoke
-# run makes the device's baseline, and CI runs the tests on lavapipe anyway; on the H100 in
-# session 2 the tests alone took 151-160 s):
+# Steps (pick with STEPS, default "devices bench smoke spirv ab splits tests"; they always run in
+# this order, most wanted first: the bench is what only a GPU can give (issue 13's GPU targets),
+# the smoke run makes the device's baseline and must pass there, and both are what the issue asks
+# to commit, so they come before every A/B (until session 35 the smoke came after the spirv step
+# and the A/Bs, whose timeouts add up to 600 s: one slow A/B could leave it too little of TOTAL_S;
+# it took 97 s on the H200); CI runs the tests on lavapipe anyway (on the H100 in session 2 the
+# tests alone took 151-160 s):
 #   devices  `main.ts devices` (human, into the log) and `devices --json --measure` (devices.json:
 #            caps, ceilings and the saturation point, the measured SM-count estimate)
-#   spirv    `tools/spirv_audit.ts` (since session 32): the SPIR-V the NVIDIA driver gets for the
-#            GPU-class plans, unrolled and rolled, and, where the driver has
-#            VK_KHR_pipeline_executable_properties, its own compile statistics of each pipeline
-#            (register count, spills) and the local-memory lines of its code: whether the
-#            unrolling keeps the register arrays in registers, read without timing anything.
-#            The table goes into the log; the .spv/.stats/.ir files stay under $WORK/spirv.
-#            Builds the shim with cc, or uses .device/libspirv_shim.so
 #   bench    `main.ts bench --matrix gpu [--backend <each of BENCH_BACKENDS>] --out ...` (the
 #            headline and the 4096-token expanded prefill: every case issue 13 sets a GPU target on;
 #            a GPU-class device is judged by those targets, bench/cases.ts TARGET_SETS);
@@ -43,6 +39,14 @@
 #            replays as before session 30, see `bench --help`); while it runs, nvidia-smi
 #            samples the SM clock, power and load every 100 ms into the log (with a summary
 #            line), so a figure taken at lowered clocks shows as such
+#   smoke    `main.ts run --matrix smoke`; keeps summary.md, results.jsonl and report.json
+#   spirv    `tools/spirv_audit.ts` (since session 32): the SPIR-V the NVIDIA driver gets for the
+#            GPU-class plans, unrolled and rolled, and, where the driver has
+#            VK_KHR_pipeline_executable_properties, its own compile statistics of each pipeline
+#            (register count, spills) and the local-memory lines of its code: whether the
+#            unrolling keeps the register arrays in registers, read without timing anything.
+#            The table goes into the log; the .spv/.stats/.ir files stay under $WORK/spirv.
+#            Builds the shim with cc, or uses .device/libspirv_shim.so
 #   ab       `tools/kernel_variants.ts` writes variants of the GPU-shaped kernels that each undo
 #            one choice made without a GPU measurement (its --help lists them), and
 #            `tools/ab_kernels.ts` times each against the shipped kernel on the case the
@@ -59,8 +63,7 @@
 #            --repeats 20`: the headline absorbed decode on the tiled kernel at forced KV
 #            splits 8-64 and (since session 32) the headline dense decode on the FA2 kernel at
 #            8-32, each against the adapter's choice and checked against the reference;
-#            keeps splits/summary.md (kernel medians in its "Slowest" table)
-#   smoke    `main.ts run --matrix smoke`; keeps summary.md, results.jsonl and report.json
+#            its summary.md (kernel medians in its "Slowest" table) goes into the log
 #   tests    the test files that need a GPU (GPU_TESTS below)
 # Each step has its own timeout, is tee'd into $OUT/log.txt, and a failing step never stops
 # the next one; $OUT/steps.txt records "step exit-code seconds" as each step ends, and the
@@ -69,7 +72,9 @@
 # What comes back from $OUT is limited (8 files, 16 MiB each, 2 folders deep), so it holds
 # only: log.txt, steps.txt, devices.json, smoke/{summary.md,results.jsonl,report.json},
 # bench/{summary.md,report.json} (or bench/records.jsonl where bench was killed before its
-# reports). Everything else is written under $WORK (/tmp).
+# reports). Everything else is written under $WORK (/tmp). Back on the developer machine,
+# `deno run -A tools/gpu_machine_ingest.ts <files_at>` makes docs/gpu_machine/<device>-<date>/
+# of them and the device's baseline (from smoke/report.json).
 #
 # Knobs (environment): STEPS, TOTAL_S (default 570), OUT (default out/gpu_machine),
 # GPU_TESTS (space-separated test files), TEST_JOBS (test modules at once, default 4), T_DEVICES T_SPIRV T_TESTS T_SMOKE T_BENCH T_AB T_ABPLAN T_SPLITS (timeouts in s),
@@ -82,7 +87,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 ROOT=$PWD
 
-STEPS=${STEPS:-devices spirv bench ab splits smoke tests}
+STEPS=${STEPS:-devices bench smoke spirv ab splits tests}
 OUT=${OUT:-out/gpu_machine}
 mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)
 WORK=${WORK:-/tmp/gpu_machine_work}
@@ -226,15 +231,6 @@ if wanted devices; then
   step devices_json "$T_DEVICES" --stdout "$OUT/devices.json" "${HARNESS[@]}" devices --json --measure
 fi
 
-if wanted spirv; then
-  shim=()
-  if ! command -v cc >/dev/null 2>&1 && [ -f .device/libspirv_shim.so ]; then
-    shim=(--shim .device/libspirv_shim.so)
-  fi
-  step spirv "${T_SPIRV:-90}" deno run --cached-only -A tools/spirv_audit.ts --cached-only \
-    "${shim[@]}" --keep "$WORK/spirv"
-fi
-
 if wanted bench; then
   # Without --json `bench` prints one progress line per case (stderr) and a table (stdout) into
   # the log, so a timed-out run still shows what it measured; report.json in --out holds the
@@ -285,6 +281,28 @@ if wanted bench; then
   log "bench: kept $(ls "$OUT/bench" | tr '\n' ' ')"
 fi
 
+if wanted smoke; then
+  args=(run --matrix smoke --out "$WORK/smoke")
+  [ -n "${SMOKE_FILTER:-}" ] && args+=(--filter "$SMOKE_FILTER")
+  step smoke "$T_SMOKE" "${HARNESS[@]}" "${args[@]}"
+  # results.jsonl is appended case by case, so even a timed-out run leaves what finished.
+  mkdir -p "$OUT/smoke"
+  # report.json too: `baseline update --from-report` makes this device's baseline from it.
+  for f in summary.md results.jsonl report.json; do
+    [ -f "$WORK/smoke/$f" ] && cp "$WORK/smoke/$f" "$OUT/smoke/"
+  done
+  log "smoke: kept $(ls "$OUT/smoke" | tr '\n' ' ')(all of it in $WORK/smoke)"
+fi
+
+if wanted spirv; then
+  shim=()
+  if ! command -v cc >/dev/null 2>&1 && [ -f .device/libspirv_shim.so ]; then
+    shim=(--shim .device/libspirv_shim.so)
+  fi
+  step spirv "${T_SPIRV:-90}" deno run --cached-only -A tools/spirv_audit.ts --cached-only \
+    "${shim[@]}" --keep "$WORK/spirv"
+fi
+
 if wanted ab; then
   # Each variant of tools/kernel_variants.ts undoes one GPU-shape choice made without a GPU
   # measurement; ab_kernels times it against the shipped kernel on its case (the tables go
@@ -324,21 +342,12 @@ fi
 if wanted splits; then
   step splits "${T_SPLITS:-120}" "${HARNESS[@]}" run --matrix tools/gpu_splits_matrix.json \
     --repeats 20 --out "$WORK/splits"
-  mkdir -p "$OUT/splits"
-  [ -f "$WORK/splits/summary.md" ] && cp "$WORK/splits/summary.md" "$OUT/splits/"
-fi
-
-if wanted smoke; then
-  args=(run --matrix smoke --out "$WORK/smoke")
-  [ -n "${SMOKE_FILTER:-}" ] && args+=(--filter "$SMOKE_FILTER")
-  step smoke "$T_SMOKE" "${HARNESS[@]}" "${args[@]}"
-  # results.jsonl is appended case by case, so even a timed-out run leaves what finished.
-  mkdir -p "$OUT/smoke"
-  # report.json too: `baseline update --from-report` makes this device's baseline from it.
-  for f in summary.md results.jsonl report.json; do
-    [ -f "$WORK/smoke/$f" ] && cp "$WORK/smoke/$f" "$OUT/smoke/"
-  done
-  log "smoke: kept $(ls "$OUT/smoke" | tr '\n' ' ')(all of it in $WORK/smoke)"
+  # Into the log, not a file of $OUT: with the smoke's three files and the bench's two,
+  # $OUT already holds the 8 files that come back.
+  if [ -f "$WORK/splits/summary.md" ]; then
+    log "splits: summary.md of the run:"
+    tee -a "$LOG" <"$WORK/splits/summary.md" >/dev/null
+  fi
 fi
 
 if wanted tests; then
