@@ -1325,10 +1325,12 @@ export const BUNDLED_BACKENDS: Readonly<Record<string, Backend>> = {
 /** Kernel files of the tiled absorbed backend and its subgroup variant. */
 const TILED_ABSORBED_FILES = [
   "absorb_q.wgsl",
+  "absorb_q_split.wgsl",
   "absorbed_tiled.wgsl",
   "cache_texture.wgsl",
   "combine.wgsl",
   "up_proj.wgsl",
+  "up_proj_split.wgsl",
 ] as const;
 
 /**
@@ -1347,12 +1349,16 @@ const TILED_ABSORBED_FILES = [
  * ```
  */
 export const BUNDLED_KERNEL_FILES: Readonly<Record<BundledGpuBackendId, readonly string[]>> = {
+  // absorb_q_split.wgsl and up_proj_split.wgsl: the query absorption and up-projection of
+  // gpu-class plans (adapter/harness_tiles.ts)
   "wgsl-absorbed": [
     "absorb_q.wgsl",
+    "absorb_q_split.wgsl",
     "absorbed.wgsl",
     "cache_texture.wgsl",
     "combine.wgsl",
     "up_proj.wgsl",
+    "up_proj_split.wgsl",
   ],
   // cache_texture.wgsl copies K and V into the textures the kernel reads them through
   "wgsl-expanded": ["pack_q.wgsl", "expand_kv.wgsl", "expanded.wgsl", "cache_texture.wgsl"],
@@ -1368,11 +1374,13 @@ export const BUNDLED_KERNEL_FILES: Readonly<Record<BundledGpuBackendId, readonly
   ],
   "wgsl-absorbed-gemm": [
     "absorb_q.wgsl",
+    "absorb_q_split.wgsl",
     "absorbed_gemm.wgsl",
     "cache_texture.wgsl",
     "gemm_softmax.wgsl",
     "split_sum.wgsl",
     "up_proj.wgsl",
+    "up_proj_split.wgsl",
   ],
   "wgsl-expanded-gemm": [
     "pack_q.wgsl",

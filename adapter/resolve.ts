@@ -9,6 +9,7 @@ import { autoPathOf, autoPriority, loopHelpers, pathPriority } from "./backends.
 import { normalizeLayout } from "./layout.ts";
 import { referenceFormulation } from "./reference_choice.ts";
 import { harnessTilesOf } from "./harness_tiles.ts";
+import { deviceClassOf } from "./device_class.ts";
 import { askBackend } from "./backend_answer.ts";
 import {
   backendById,
@@ -203,7 +204,7 @@ function tryBackend(
         cosSinScale: req.spec.ropeCosSinScale,
       },
     },
-    harnessTiles: harnessTilesOf(answer.path),
+    harnessTiles: harnessTilesOf(answer.path, { deviceClass: deviceClassOf(caps)?.kind }),
     layout,
     buffers: answer.buffers,
     passedOver: [],

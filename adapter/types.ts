@@ -493,10 +493,29 @@ export interface PlanRope {
  * path that runs the pass.
  */
 export interface HarnessTiles {
-  /** absorb_q.wgsl (absorbed path): rows x output vec4 columns per invocation. */
-  readonly absorbQ?: { readonly rows: number; readonly columns: number };
-  /** up_proj.wgsl (absorbed path): tokens x output channels per invocation. */
-  readonly upProj?: { readonly tokens: number; readonly channels: number };
+  /**
+   * The query absorption (absorbed path): absorb_q.wgsl, rows x output vec4 columns per
+   * invocation; with `nopeGroups` (gpu-class devices) absorb_q_split.wgsl, rows x output
+   * vec4 columns per workgroup, one column a lane, `nopeGroups` groups of lanes splitting
+   * the sum over the nope channels.
+   */
+  readonly absorbQ?: {
+    readonly rows: number;
+    readonly columns: number;
+    readonly nopeGroups?: number;
+  };
+  /**
+   * The up-projection (absorbed path): up_proj.wgsl, tokens x output channels per
+   * invocation; with `latentLanes` (gpu-class devices) up_proj_split.wgsl, tokens x
+   * channels per workgroup of `workgroupSize` invocations, `latentLanes` of which split the
+   * latent width of each channel.
+   */
+  readonly upProj?: {
+    readonly tokens: number;
+    readonly channels: number;
+    readonly latentLanes?: number;
+    readonly workgroupSize?: number;
+  };
   /** expand_kv.wgsl (expanded path): rows x channels per invocation, invocations per workgroup. */
   readonly expandKv?: {
     readonly rows: number;

@@ -421,32 +421,54 @@ export class LaunchKit {
     const rows = plan.layout.qRows;
     const t = harnessTile(plan, "absorbQ");
     const w = await this.weights(plan, buffers);
-    const p = await this.kernel(
-      "absorb_q.wgsl",
-      "absorb_q",
-      { TR: t.rows, TC: t.columns, WG: LINEAR_WORKGROUP, ...w.params },
-      w.switches,
-    );
-    this.dispatch(
-      "absorb_q",
-      p,
-      [
-        this.uniform(
-          this.writer().u32(rows).u32(a.numHeads).u32(a.qkNopeHeadDim).u32(r / 4)
-            .u32(a.qkNopeHeadDim + a.vChannels).u32(kw / 4),
-        ),
-        buffers.qNope,
-        w.binding,
-        qAbsorbed,
-        buffers.qPe,
-      ],
+    const bindings = [
+      this.uniform(
+        this.writer().u32(rows).u32(a.numHeads).u32(a.qkNopeHeadDim).u32(r / 4)
+          .u32(a.qkNopeHeadDim + a.vChannels).u32(kw / 4),
+      ),
+      buffers.qNope,
+      w.binding,
+      qAbsorbed,
+      buffers.qPe,
+    ];
+    const rowBlocks = Math.ceil(rows / t.rows);
+    if (t.nopeGroups === undefined) {
+      const p = await this.kernel(
+        "absorb_q.wgsl",
+        "absorb_q",
+        { TR: t.rows, TC: t.columns, WG: LINEAR_WORKGROUP, ...w.params },
+        w.switches,
+      );
       // absorb_q.wgsl: one invocation per tile of rows x head x (a tile of latent vec4
       // columns, or one rope vec4 column)
-      grid1d(
-        Math.ceil(rows / t.rows) * a.numHeads *
-          (Math.ceil(r / (4 * t.columns)) + a.qkRopeHeadDim / 4),
-      ),
+      this.dispatch(
+        "absorb_q",
+        p,
+        bindings,
+        grid1d(
+          rowBlocks * a.numHeads * (Math.ceil(r / (4 * t.columns)) + a.qkRopeHeadDim / 4),
+        ),
+      );
+      return qAbsorbed;
+    }
+    // absorb_q_split.wgsl: a workgroup per (column block, or the rope copy, x head) x row
+    // block
+    if (rowBlocks > 65535) {
+      throw new Error(
+        `absorb_q_split: ${rows} rows are ${rowBlocks} workgroup rows of ${t.rows}, over ` +
+          "WebGPU's 65535 workgroups per dimension",
+      );
+    }
+    const p = await this.kernel(
+      "absorb_q_split.wgsl",
+      "absorb_q_split",
+      { TT: t.rows, LC: t.columns, RG: t.nopeGroups, ...w.params },
+      w.switches,
     );
+    this.dispatch("absorb_q", p, bindings, [
+      (Math.ceil(r / (4 * t.columns)) + 1) * a.numHeads,
+      rowBlocks,
+    ]);
     return qAbsorbed;
   }
 
@@ -504,29 +526,51 @@ export class LaunchKit {
     const totalQ = plan.layout.totalQ;
     const t = harnessTile(plan, "upProj");
     const w = await this.weights(plan, buffers);
+    const bindings = [
+      this.uniform(
+        this.writer().u32(totalQ).u32(a.numHeads).u32(a.qkNopeHeadDim).u32(a.vChannels)
+          .u32(a.kvLoraRank / 4).u32(a.qkNopeHeadDim + a.vChannels),
+      ),
+      x,
+      w.binding,
+      buffers.out,
+    ];
+    const tokenBlocks = Math.ceil(totalQ / t.tokens);
+    const channelBlocks = Math.ceil(a.vChannels / t.channels);
+    if (t.latentLanes === undefined) {
+      const p = await this.kernel(
+        "up_proj.wgsl",
+        "up_proj",
+        { TT: t.tokens, TM: t.channels, WG: LINEAR_WORKGROUP, ...w.params },
+        w.switches,
+      );
+      // up_proj.wgsl: one invocation per tile of tokens x head x tile of output channels
+      this.dispatch("up_proj", p, bindings, grid1d(tokenBlocks * a.numHeads * channelBlocks));
+      return;
+    }
+    // up_proj_split.wgsl: a workgroup per (channel block, head) x token block; its
+    // workgroupSize / latentLanes lane groups share the block's channels.
+    const wg = t.workgroupSize ?? 256;
+    const groups = wg / t.latentLanes;
+    if (!Number.isInteger(groups) || t.channels % groups !== 0) {
+      throw new Error(
+        `plan of ${plan.backend}: harnessTiles.upProj ${JSON.stringify(t)}: workgroupSize ` +
+          "must be a multiple of latentLanes, and channels of workgroupSize / latentLanes",
+      );
+    }
+    if (tokenBlocks > 65535) {
+      throw new Error(
+        `up_proj_split: ${totalQ} tokens are ${tokenBlocks} workgroup rows of ${t.tokens}, ` +
+          "over WebGPU's 65535 workgroups per dimension",
+      );
+    }
     const p = await this.kernel(
-      "up_proj.wgsl",
-      "up_proj",
-      { TT: t.tokens, TM: t.channels, WG: LINEAR_WORKGROUP, ...w.params },
+      "up_proj_split.wgsl",
+      "up_proj_split",
+      { TT: t.tokens, LJ: t.latentLanes, CPG: t.channels / groups, WG: wg, ...w.params },
       w.switches,
     );
-    this.dispatch(
-      "up_proj",
-      p,
-      [
-        this.uniform(
-          this.writer().u32(totalQ).u32(a.numHeads).u32(a.qkNopeHeadDim).u32(a.vChannels)
-            .u32(a.kvLoraRank / 4).u32(a.qkNopeHeadDim + a.vChannels),
-        ),
-        x,
-        w.binding,
-        buffers.out,
-      ],
-      // up_proj.wgsl: one invocation per tile of tokens x head x tile of output channels
-      grid1d(
-        Math.ceil(totalQ / t.tokens) * a.numHeads * Math.ceil(a.vChannels / t.channels),
-      ),
-    );
+    this.dispatch("up_proj", p, bindings, [channelBlocks * a.numHeads, tokenBlocks]);
   }
 
   /**

@@ -394,6 +394,52 @@ export const FAULTS: readonly Fault[] = [
     },
   ),
   sourceFault(
+    "up-proj-split-lane-dropped",
+    "the GPU-class up-projection adds up its latent lanes' partials from lane 1: lane 0's " +
+      "share of every channel's dot product (latent vec4s 0, 32, ...) is lost",
+    {
+      file: "up_proj_split.wgsl",
+      pattern: "for (var l = 0u; l < LJ; l++)",
+      replacement: "for (var l = 1u; l < LJ; l++)",
+      // up_proj_split.wgsl is the up-projection of gpu-class plans only
+      scenario: { ...TINY_ABSORBED_MTP, deviceClass: "gpu" },
+    },
+  ),
+  sourceFault(
+    "up-proj-split-group-channel-repeated",
+    "the GPU-class up-projection's lane groups compute their first channel for each of their " +
+      "channels (every second output channel a copy of the one before)",
+    {
+      file: "up_proj_split.wgsl",
+      pattern: "wa[c] = w_at(wr + min(m_first + c, lm));",
+      replacement: "wa[c] = w_at(wr + min(m_first, lm));",
+      scenario: { ...TINY_ABSORBED_MTP, deviceClass: "gpu" },
+    },
+  ),
+  sourceFault(
+    "absorb-q-split-group-dropped",
+    "the GPU-class query absorption adds up its nope groups' partials from group 2: group 1's " +
+      "share of every output (nope channels 1, 5, 9, ...) is lost",
+    {
+      file: "absorb_q_split.wgsl",
+      pattern: "for (var h = 1u; h < RG; h++)",
+      replacement: "for (var h = 2u; h < RG; h++)",
+      // absorb_q_split.wgsl is the query absorption of gpu-class plans only
+      scenario: { ...TINY_ABSORBED_MTP, deviceClass: "gpu" },
+    },
+  ),
+  sourceFault(
+    "absorb-q-split-rope-first-vec4",
+    "the GPU-class query absorption copies the first rope vec4 of q_pe into every rope column " +
+      "of q_absorbed (the scores' RoPE part wrong)",
+    {
+      file: "absorb_q_split.wgsl",
+      pattern: "= q_pe[rh * rope_vec4 + e];",
+      replacement: "= q_pe[rh * rope_vec4];",
+      scenario: { ...TINY_ABSORBED_MTP, deviceClass: "gpu" },
+    },
+  ),
+  sourceFault(
     "absorb-q-column-tile-shifted",
     "the query absorption's last column of each 4-column tile reads the weights of the first",
     {

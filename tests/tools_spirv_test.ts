@@ -315,7 +315,8 @@ Deno.test({
       return m;
     };
     // Each module once, under the first case that compiled it: the shared kernels of the
-    // unrolled decode (absorb_q, combine, up_proj) come with it.
+    // unrolled decode (the split query absorption and up-projection of gpu-class plans,
+    // combine) come with it.
     const gemm = modules.filter((m) =>
       m.form === "cpu-class" &&
       ["scores", "softmax", "values"].some((e) => m.entryPoints.includes(e))
@@ -323,7 +324,15 @@ Deno.test({
     assert.equal(gemm.length, 5, auditTable(modules)); // absorbed: 3 passes; expanded: 2 new
     for (const m of gemm) assert.equal(m.privateArrays, 0, `${m.label} ${m.entryPoints}`);
     const unrolled = modules.filter((m) => m.form === "unrolled");
-    for (const entry of ["absorbed_tiled", "expanded_fa2", "absorb_q", "up_proj", "combine"]) {
+    for (
+      const entry of [
+        "absorbed_tiled",
+        "expanded_fa2",
+        "absorb_q_split",
+        "up_proj_split",
+        "combine",
+      ]
+    ) {
       of("unrolled", entry);
     }
     for (const m of unrolled) {

@@ -24,7 +24,7 @@
 # this order, most wanted first: the bench is what only a GPU can give (issue 13's GPU targets),
 # the smoke run makes the device's baseline and must pass there, and both are what the issue asks
 # to commit, so they come before every A/B (until session 35 the smoke came after the spirv step
-# and the A/Bs, whose timeouts add up to 600 s: one slow A/B could leave it too little of TOTAL_S;
+# and the A/Bs, whose timeouts add up to 630 s: one slow A/B could leave it too little of TOTAL_S;
 # it took 97 s on the H200); CI runs the tests on lavapipe anyway (on the H100 in session 2 the
 # tests alone took 151-160 s):
 #   devices  `main.ts devices` (human, into the log) and `devices --json --measure` (devices.json:
@@ -57,8 +57,11 @@
 #            (wgsl-expanded), against the bench step's FA2 kernel (auto's since session 32),
 #            and (ab_plans, since session 33) `tools/plan_variants.ts`: variants of the
 #            adapter's plan for the tiled decode (128 invocations, 8-row workgroups, 64-key
-#            splits), each benched in a copy of the tree on the headline absorbed decodes,
-#            against the bench step's figures (T_ABPLAN, default 120 s)
+#            splits), the FA2 prefill's chunks of 4, and (since session 35) the lane query
+#            absorption and up-projection instead of the split ones (their figure is the
+#            submission ms), each benched in a
+#            copy of the tree on the headline absorbed decodes (the FA2 one on the 256-token
+#            prefill), against the bench step's figures (T_ABPLAN, default 150 s)
 #   splits   (in the defaults since session 31: its runs now warm up) `main.ts run --matrix tools/gpu_splits_matrix.json
 #            --repeats 20`: the headline absorbed decode on the tiled kernel at forced KV
 #            splits 8-64 and (since session 32) the headline dense decode on the FA2 kernel at
@@ -332,10 +335,11 @@ if wanted ab; then
   step ab_dense_decode 60 "${HARNESS[@]}" bench --filter "path=expanded;sq=1" \
     --backend wgsl-expanded
   # Variants of the adapter's plan (tools/plan_variants.ts: the tiled decode at 128
-  # invocations, 8-row workgroups, 64-key splits; the FA2 prefill's chunks of 4 vec4s),
+  # invocations, 8-row workgroups, 64-key splits; the FA2 prefill's chunks of 4 vec4s; the
+  # lane query absorption and up-projection, whose figure is the submission ms),
   # each benched in a copy of the tree on the headline absorbed decodes (the FA2 one on
   # the 256-token prefill), against the bench step's figures for the shipped plan.
-  step ab_plans "${T_ABPLAN:-120}" deno run --cached-only -A tools/plan_variants.ts \
+  step ab_plans "${T_ABPLAN:-150}" deno run --cached-only -A tools/plan_variants.ts \
     --work "$WORK/plans" --cached-only
 fi
 

@@ -77,6 +77,20 @@ export const PLAN_VARIANTS: readonly PlanVariant[] = [
     }],
     bench: ["--filter", "path=expanded;b=1;sq=256"],
   },
+  {
+    name: "projlanes",
+    file: "adapter/harness_tiles.ts",
+    description: "the query absorption and up-projection as before session 35 on a GPU too: " +
+      "absorb_q.wgsl and up_proj.wgsl, one invocation walking the whole reduction (768 and " +
+      "128 invocations at the headline decode), not the split forms' 80 and 128 workgroups " +
+      "(compare the submission ms and passes.absorb_q, passes.up_proj: bench's ms, the " +
+      "attention core, leaves the projections out)",
+    edits: [{
+      pattern: 'const gpu = options.deviceClass === "gpu";',
+      replacement: "const gpu = false;",
+    }],
+    bench: HEADLINE_ABSORBED_DECODE,
+  },
 ];
 
 /** Paths of the tree a variant's copy leaves out: history, the GPU machine's carry, outputs. */
