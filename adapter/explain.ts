@@ -34,6 +34,7 @@ import type {
   CacheTextureShape,
   CaseRequest,
   DeviceCaps,
+  HarnessTiles,
   KernelVariant,
   MlaSpec,
   NormalizedLayout,
@@ -233,7 +234,7 @@ export function formatExplanation(e: Explanation): string {
       ...fa2Lines(r.variant, r.layout, r.attention, cls?.smCount ?? null, e.caps),
       ...unrolledLines(r.variant),
       ...valuesPassLines(r.variant),
-      ...weightReadLines(r.variant, r.path),
+      ...weightReadLines(r.variant, r.path, r.harnessTiles),
       `  key width ${r.attention.keyWidth}, value width ${r.attention.valueWidth}, ` +
         `softmax scale ${r.attention.softmaxScale.toFixed(6)}`,
     );
@@ -271,13 +272,30 @@ function textureLine(
 /**
  * Where the passes around the attention read w_kv_b (and the latent cache): an absorbed
  * plan's query absorption and up-projection, an expanded plan's K/V expansion. Through
- * textures on cpu-class devices (`weightTexture`, `expandTextures`), else the buffers.
+ * textures on cpu-class devices (`weightTexture`, `expandTextures`), else the buffers. On
+ * a gpu-class device the absorbed plan's two projections are the split forms
+ * (adapter/harness_tiles.ts), with a line on their shape.
  */
-function weightReadLines(v: KernelVariant, path: string): string[] {
+function weightReadLines(v: KernelVariant, path: string, tiles: HarnessTiles): string[] {
   if (v.family === "reference") return [];
+  const a = tiles.absorbQ;
+  const u = tiles.upProj;
+  const files = `${a?.nopeGroups === undefined ? "absorb_q" : "absorb_q_split"}.wgsl, ` +
+    `${u?.latentLanes === undefined ? "up_proj" : "up_proj_split"}.wgsl`;
+  const splitLines = path !== "absorbed" || a === undefined || u === undefined ? [] : [
+    ...(a.nopeGroups === undefined ? [] : [
+      `  q absorption split: ${a.rows} rows x ${a.columns} output vec4s a workgroup of ` +
+      `${a.columns * a.nopeGroups}, ${a.nopeGroups} lane groups splitting the nope channels ` +
+      "(a decode's few rows would give one-invocation walks a few workgroups)",
+    ]),
+    ...(u.latentLanes === undefined ? [] : [
+      `  up-projection split: ${u.tokens} tokens x ${u.channels} channels a workgroup of ` +
+      `${u.workgroupSize ?? 256}, ${u.latentLanes} lanes splitting the latent width`,
+    ]),
+  ];
   const [who, what, textures] = path === "absorbed"
     ? [
-      "q absorption, up-projection (absorb_q.wgsl, up_proj.wgsl)",
+      `q absorption, up-projection (${files})`,
       "w_kv_b",
       v.weightTexture === undefined ? undefined : [["w_kv_b", v.weightTexture] as const],
     ]
@@ -289,11 +307,14 @@ function weightReadLines(v: KernelVariant, path: string): string[] {
         ["w_kv_b", v.expandTextures.weights] as const,
       ],
     ];
-  if (textures === undefined) return [`  ${who}: reads ${what} from storage buffers`];
+  if (textures === undefined) {
+    return [`  ${who}: reads ${what} from storage buffers`, ...splitLines];
+  }
   return [
     `  ${who}: reads ${what} through textures (a cpu-class device loads a texel in one ` +
     "fetch, a storage vec4 a component at a time)",
     ...textures.flatMap(([name, t]) => textureLine(`  ${name}`, t, "as cache construction")),
+    ...splitLines,
   ];
 }
 

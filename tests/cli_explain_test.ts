@@ -381,5 +381,19 @@ Deno.test("explain says where the passes around the attention read w_kv_b: textu
     const gpu = await runCli(["explain", "tiny", "--caps", gpuCaps, "--backend", `auto:${path}`]);
     assert.equal(gpu.code, 0, gpu.stderr);
     assert.match(gpu.stdout, new RegExp(`${who} \\(.*\\): reads .*w_kv_b from storage buffers`));
+    if (path === "absorbed") {
+      // and which kernels: the split forms on a GPU, the one-invocation walks elsewhere
+      assert.match(cpu.stdout, /\(absorb_q\.wgsl, up_proj\.wgsl\)/);
+      assert.doesNotMatch(cpu.stdout, /_split\.wgsl|absorption split|up-projection split/);
+      assert.match(gpu.stdout, /\(absorb_q_split\.wgsl, up_proj_split\.wgsl\)/);
+      assert.match(
+        gpu.stdout,
+        /^ {2}q absorption split: 4 rows x 32 output vec4s a workgroup of 128, 4 lane groups splitting the nope channels/m,
+      );
+      assert.match(
+        gpu.stdout,
+        /^ {2}up-projection split: 4 tokens x 16 channels a workgroup of 256, 32 lanes splitting the latent width$/m,
+      );
+    }
   }
 });
