@@ -9,6 +9,7 @@ import { type Ceilings, memoryRoof } from "./ceilings.ts";
 import type { ReferenceCeilings } from "./reference_ceilings.ts";
 import type { BenchRecord } from "./run_bench.ts";
 import { type Crossover, crossoverLines, crossoverMarkdown } from "./crossover.ts";
+import { passRole } from "../adapter/pass_roles.ts";
 
 /** The machine a benchmark ran on. */
 export interface MachineInfo {
@@ -453,6 +454,60 @@ export function toCsv(records: readonly BenchRecord[]): string {
 }
 
 /**
+ * Where each case's time goes: its passes' medians grouped by their role
+ * (adapter/pass_roles.ts): the core (what `ms` times), the rest of a step (the query
+ * absorption, the up-projection, q's RoPE: in the submission), and cache construction
+ * (outside it); a pass the harness does not know (a user backend's) as "other". Slowest
+ * first within a group. No section when no record has passes.
+ *
+ * @example
+ * ```ts ignore
+ * import { passesMarkdown } from "./report.ts";
+ * passesMarkdown(report.records).join("\n");
+ * // "### Passes ... | case | core | step | construction | other |" ...
+ * ```
+ */
+export function passesMarkdown(records: readonly BenchRecord[]): string[] {
+  const rows: string[] = [];
+  for (const r of records) {
+    if (r.status !== "ok" || r.passes === undefined) continue;
+    const groups: Record<string, [string, number][]> = {
+      core: [],
+      step: [],
+      construction: [],
+      other: [],
+    };
+    for (const [name, ms] of Object.entries(r.passes)) {
+      groups[passRole(r.case.path, name) ?? "other"].push([name, ms]);
+    }
+    const cell = (g: [string, number][]) =>
+      g.length === 0
+        ? "-"
+        : g.sort((a, b) => b[1] - a[1]).map(([n, ms]) => `${n} ${f(ms, ms < 1 ? 3 : 2)}`)
+          .join(", ");
+    const id = r.id.replace(/;causal=1;page=0$/, "");
+    rows.push(
+      `| ${id} | ${cell(groups.core)} | ${cell(groups.step)} | ${cell(groups.construction)} | ${
+        cell(groups.other)
+      } |`,
+    );
+  }
+  if (rows.length === 0) return [];
+  return [
+    "",
+    "### Passes",
+    "",
+    "Median ms per pass of each case, by role: the core is what `ms` times; a step's other " +
+    "passes (the query absorption, the up-projection, q's RoPE) are in the submission; cache " +
+    "construction is outside it.",
+    "",
+    "| case | core | step | construction | other |",
+    "| --- | --- | --- | --- | --- |",
+    ...rows,
+  ];
+}
+
+/**
  * The Markdown summary of a report: machine, ceilings, targets and one table per
  * benchmark matrix.
  *
@@ -509,6 +564,7 @@ export function toMarkdown(report: BenchReport, options: { title: string }): str
     );
   }
   if (report.crossovers?.length) out.push("", ...crossoverMarkdown(report.crossovers));
+  out.push(...passesMarkdown(report.records));
   if (report.warnings?.length) {
     out.push("", ...report.warnings.map((w) => `**Warning:** ${w}`));
   }

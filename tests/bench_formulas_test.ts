@@ -357,3 +357,33 @@ Deno.test("the table and the CSV name each record's kernel variant: family, tile
   assert.deepEqual(vals.slice(-4), ["expanded-fa2", "16", "1", "32"]);
   assert.equal(vals.length, cols.length);
 });
+
+Deno.test("summary.md: each case's passes by role, slowest first; none without passes", () => {
+  // headline case 0 is the absorbed decode; a user backend's own pass is "other"
+  const r: BenchRecord = {
+    ...rec(0, 0.58, 0.025),
+    passes: {
+      combine: 0.064,
+      absorbed_tiled: 2.568,
+      rope_q: 0.014,
+      absorb_q: 0.263,
+      up_proj: 0.628,
+      rope_k: 0.025,
+      my_pass: 1.5,
+    },
+  };
+  const md = toMarkdown(reportOf([r, rec(2, 30, 0.7)]), { title: "t" });
+  assert.match(md, /^### Passes$/m);
+  assert.match(md, /^\| case \| core \| step \| construction \| other \|$/m);
+  const id = benchCaseId(HEADLINE[0]).replace(/;causal=1;page=0$/, "");
+  const row = md.split("\n").find((l) => l.startsWith(`| ${id} |`) && l.includes("absorbed_tiled"));
+  assert.equal(
+    row,
+    `| ${id} | absorbed_tiled 2.57, combine 0.064 | up_proj 0.628, absorb_q 0.263, rope_q 0.014 | ` +
+      "rope_k 0.025 | my_pass 1.50 |",
+  );
+  // the record without passes has no row; a report without any has no section
+  const passes = md.slice(md.indexOf("### Passes"));
+  assert.ok(!passes.includes(benchCaseId(HEADLINE[2]).replace(/;causal=1;page=0$/, "")));
+  assert.doesNotMatch(toMarkdown(reportOf([rec(2, 30, 0.7)]), { title: "t" }), /### Passes/);
+});
