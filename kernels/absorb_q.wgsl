@@ -12,9 +12,11 @@
 // Tiling: one invocation per (TR rows, head, TC output vec4 columns). Per channel n of
 // q_nope it loads TR q scalars and TC weight vec4s for TR x TC vec4 FMAs (16 per 8
 // loads; one vec4 column of one row did 1 per 2). On lavapipe a load costs about a
-// dozen FMAs (docs/benchmarks.md), so the tile is what makes it fast. Rows and columns
-// past the end re-read the last one (in bounds) and are not stored. The invocations
-// past the column blocks copy the rope columns: one vec4 of q_pe for each of TR rows.
+// dozen FMAs (docs/benchmarks.md), so the tile is what makes it fast (gpu-class plans
+// run absorb_q_split.wgsl instead: a decode's few rows give this form too few
+// invocations to fill a GPU). Rows and columns past the end re-read the last one (in
+// bounds) and are not stored. The invocations past the column blocks copy the rope
+// columns: one vec4 of q_pe for each of TR rows.
 // Padding rows (NaN) are computed too and never read by the attention kernel.
 
 alias store_t = f32; // @dtype storage type

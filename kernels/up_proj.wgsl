@@ -10,9 +10,9 @@
 // while the weights come through a texture (switch tex) at one fetch per vec4: with 4
 // channels per invocation the x loads took most of the pass (250 ms of a 256-token
 // V2-Lite prefill, docs/benchmarks.md, session 28); 16 channels load each x vec4 a
-// quarter as often. On a GPU the weight rows are shared by the tile's tokens from
-// registers. Tokens and channels past the end re-read the last one (in bounds) and are
-// not stored.
+// quarter as often. Gpu-class plans run up_proj_split.wgsl instead (a decode's few tokens
+// give this form too few invocations to fill a GPU). Tokens and channels past the end
+// re-read the last one (in bounds) and are not stored.
 
 alias store_t = f32; // @dtype storage type
 

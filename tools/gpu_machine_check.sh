@@ -59,9 +59,10 @@
 #            adapter's plan for the tiled decode (128 invocations, 8-row workgroups, 64-key
 #            splits), the FA2 prefill's chunks of 4, and (since session 35) the lane query
 #            absorption and up-projection instead of the split ones (their figure is the
-#            submission ms), each benched in a
-#            copy of the tree on the headline absorbed decodes (the FA2 one on the 256-token
-#            prefill), against the bench step's figures (T_ABPLAN, default 150 s)
+#            submission ms), each benched in a copy of the tree on the headline absorbed
+#            decodes (the FA2 one on the 256-token prefill), against the bench step's figures
+#            (T_ABPLAN, default 150 s). STEPS=plans runs ab_plans alone (say, as a second
+#            command on the still-warm machine when TOTAL_S cut the first one short)
 #   splits   (in the defaults since session 31: its runs now warm up) `main.ts run --matrix tools/gpu_splits_matrix.json
 #            --repeats 20`: the headline absorbed decode on the tiled kernel at forced KV
 #            splits 8-64 and (since session 32) the headline dense decode on the FA2 kernel at
@@ -339,6 +340,9 @@ if wanted ab; then
   # lane query absorption and up-projection, whose figure is the submission ms),
   # each benched in a copy of the tree on the headline absorbed decodes (the FA2 one on
   # the 256-token prefill), against the bench step's figures for the shipped plan.
+  # Also alone, as STEPS=plans.
+fi
+if wanted ab || wanted plans; then
   step ab_plans "${T_ABPLAN:-150}" deno run --cached-only -A tools/plan_variants.ts \
     --work "$WORK/plans" --cached-only
 fi
