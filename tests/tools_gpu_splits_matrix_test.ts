@@ -24,9 +24,10 @@ Deno.test("gpu_splits_matrix: each case plans on its backend at its forced KV sp
     const key = `${r.backend} ${forced > 0 ? "forced" : "adapter"}`;
     seen.set(key, [...(seen.get(key) ?? []), r.variant.kvSplits]);
   }
-  // The absorbed decode's sweep and the dense decode's (FA2), each with the adapter's choice.
+  // The absorbed decode's sweep, the dense decode's and the 256-token prefill's (FA2), each
+  // with the adapter's choice (the prefill's: none).
   assert.deepEqual(seen.get("wgsl-absorbed-tiled forced"), [8, 16, 32, 64]);
-  assert.deepEqual(seen.get("wgsl-expanded-tiled forced"), [8, 16, 32]);
+  assert.deepEqual(seen.get("wgsl-expanded-tiled forced"), [8, 16, 32, 2, 4, 8]);
   assert.deepEqual(seen.get("wgsl-absorbed-tiled adapter"), [32]);
-  assert.deepEqual(seen.get("wgsl-expanded-tiled adapter"), [5]);
+  assert.deepEqual(seen.get("wgsl-expanded-tiled adapter"), [5, 1]);
 });

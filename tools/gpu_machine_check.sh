@@ -65,9 +65,11 @@
 #            command on the still-warm machine when TOTAL_S cut the first one short)
 #   splits   (in the defaults since session 31: its runs now warm up) `main.ts run --matrix tools/gpu_splits_matrix.json
 #            --repeats 20`: the headline absorbed decode on the tiled kernel at forced KV
-#            splits 8-64 and (since session 32) the headline dense decode on the FA2 kernel at
-#            8-32, each against the adapter's choice and checked against the reference;
-#            its summary.md (kernel medians in its "Slowest" table) goes into the log
+#            splits 8-64, (since session 32) the headline dense decode on the FA2 kernel at
+#            8-32 and (since session 35) the 256-token causal prefill on the FA2 kernel at 2-8
+#            (its plan: 256 one-warp workgroups, no splits), each against the adapter's choice
+#            and checked against the reference; its summary.md (kernel medians in its
+#            "Slowest" table) goes into the log
 #   tests    the test files that need a GPU (GPU_TESTS below)
 # Each step has its own timeout, is tee'd into $OUT/log.txt, and a failing step never stops
 # the next one; $OUT/steps.txt records "step exit-code seconds" as each step ends, and the
