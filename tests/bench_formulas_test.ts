@@ -387,3 +387,31 @@ Deno.test("summary.md: each case's passes by role, slowest first; none without p
   assert.ok(!passes.includes(benchCaseId(HEADLINE[2]).replace(/;causal=1;page=0$/, "")));
   assert.doesNotMatch(toMarkdown(reportOf([rec(2, 30, 0.7)]), { title: "t" }), /### Passes/);
 });
+
+Deno.test("targets: each carries its fraction at the fastest repetition, shown beside the median's, never judged", () => {
+  // absorbed decode: median 18 ms at 0.296, fastest 12 ms -> 0.296 x 18 / 12 = 0.444
+  const a: BenchRecord = { ...rec(0, 18, 0.296), ms_min: 12 };
+  const d: BenchRecord = { ...rec(2, 18.36, 0.635), ms_min: 17 };
+  const t = evaluateTargets([a, d]);
+  const abs = t.find((x) => x.target === "absorbed-decode-f32")!;
+  assert.equal(abs.met, false, "judged on the median");
+  assert.ok(Math.abs(abs.fastest! - 0.444) < 1e-9, String(abs.fastest));
+  const ratio = t.find((x) => x.target === "absorbed-over-dense-f32")!;
+  assert.ok(Math.abs(ratio.fastest! - 17 / 12) < 1e-12);
+  const md = toMarkdown(reportOf([a, d], t), { title: "t" });
+  assert.match(
+    md,
+    /^- MISS absorbed-decode-f32: 0\.296 \(target 0\.3\), short by 1%; fastest repetition 0\.444$/m,
+  );
+  assert.match(
+    md,
+    /^- MISS absorbed-over-dense-f32: 1\.020 \(target 2\.5\), short by 59%; fastest repetition 1\.417$/m,
+  );
+  // without a fastest repetition (ms_min absent): no such words
+  const plain = evaluateTargets([rec(0, 10, 0.15)]);
+  assert.equal(plain[0].fastest, undefined);
+  assert.doesNotMatch(
+    toMarkdown(reportOf([rec(0, 10, 0.15)], plain), { title: "t" }),
+    /fastest repetition/,
+  );
+});

@@ -50,7 +50,15 @@ const BENCH_REPORT = {
   records: [],
   targetClass: "gpu",
   targets: [
-    { target: "absorbed-decode-f32", id: "x", want: 0.3, got: 0.025, met: false, shortfall: 0.917 },
+    {
+      target: "absorbed-decode-f32",
+      id: "x",
+      want: 0.3,
+      got: 0.025,
+      met: false,
+      shortfall: 0.917,
+      fastest: 0.031,
+    },
     { target: "absorbed-over-dense-f32", id: "y", want: 3, got: 111.8, met: true },
   ],
 };
@@ -146,7 +154,10 @@ Deno.test("gpu_machine_ingest: a run without a smoke report gives its folder (RE
     ]);
     const readme = await Deno.readTextFile(join(dest, "README.md"));
     assert.match(readme, /^# NVIDIA H200: tools\/gpu_machine_check.sh, 2026-12-04/);
-    assert.match(readme, /- MISS absorbed-decode-f32: 0\.025 \(target 0\.3\), short by 92%/);
+    assert.match(
+      readme,
+      /- MISS absorbed-decode-f32: 0\.025 \(target 0\.3\), short by 92%; fastest repetition 0\.031\n/,
+    );
     assert.match(readme, /- met absorbed-over-dense-f32: 111\.80 \(target 3\)/);
     assert.match(readme, /Not clean: ab \(1\), splits \(skip\)/);
     assert.match(readme, /No smoke report came back/);

@@ -183,6 +183,7 @@ interface TargetRecord {
   readonly got?: number;
   readonly met?: boolean;
   readonly shortfall?: number;
+  readonly fastest?: number;
 }
 
 /** The parsed inputs, checked, before anything is written. */
@@ -333,7 +334,8 @@ function readmeOf(inputs: Inputs, dest: string, from: string, files: string[]) {
         ? `, short by ${Math.round(t.shortfall * 100)}%`
         : "";
       const verdict = t.met === undefined ? "not judged" : t.met ? "met" : "MISS";
-      lines.push(`- ${verdict} ${t.target}: ${fmt(t.got)} (target ${t.want})${short}`);
+      const fastest = t.fastest === undefined ? "" : `; fastest repetition ${fmt(t.fastest)}`;
+      lines.push(`- ${verdict} ${t.target}: ${fmt(t.got)} (target ${t.want})${short}${fastest}`);
     }
     lines.push("");
   }
