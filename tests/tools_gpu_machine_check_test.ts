@@ -1,0 +1,29 @@
+/**
+ * tools/gpu_machine_check.sh, the script a lent GPU machine runs once (its device time is
+ * minutes, so a mistake costs the run): it parses as bash, its steps run in the order of its
+ * default STEPS, and the deliverables come first (the bench, then the smoke matrix that makes
+ * the device's baseline), before the SPIR-V audit and the A/Bs whose timeouts could leave the
+ * smoke too little of TOTAL_S (session 35).
+ */
+import assert from "node:assert/strict";
+
+const SCRIPT = new URL("../tools/gpu_machine_check.sh", import.meta.url).pathname;
+
+Deno.test("gpu_machine_check.sh: parses as bash; steps run in the default STEPS' order, bench and smoke before every A/B", async () => {
+  const syntax = await new Deno.Command("bash", { args: ["-n", SCRIPT], stderr: "piped" }).output();
+  assert.equal(syntax.code, 0, new TextDecoder().decode(syntax.stderr));
+  const text = await Deno.readTextFile(SCRIPT);
+  const defaults = /^STEPS=\$\{STEPS:-([a-z ]+)\}$/m.exec(text);
+  assert.ok(defaults, "a default STEPS line");
+  const steps = defaults[1].split(" ");
+  assert.deepEqual(steps.slice(0, 3), ["devices", "bench", "smoke"]);
+  // The blocks, in file order: each `if wanted X` (or `wanted X || wanted Y`) opens one.
+  const blocks = [...text.matchAll(/^if wanted (\w+)/gm)].map((m) => m[1]);
+  // every default step has its block, in the same order (a block may repeat: ab's second)
+  const firsts = blocks.filter((b, i) => blocks.indexOf(b) === i);
+  assert.deepEqual(firsts, steps);
+  // STEPS=plans runs the plan A/Bs alone
+  assert.match(text, /^if wanted ab \|\| wanted plans; then$/m);
+  // the header says the same order
+  assert.ok(text.includes(`default "${steps.join(" ")}"`), "the header names the default");
+});
