@@ -18,6 +18,7 @@ import { crossovers, sweepOf } from "./crossover.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { chartFigure, escapeHtml } from "../report/html/chart.ts";
 import { htmlPage, num, section } from "../report/html/page.ts";
+import { passRole } from "../adapter/pass_roles.ts";
 
 /** A point of the roofline plot. */
 export interface RooflinePoint {
@@ -99,6 +100,49 @@ export function crossoverPoints(records: readonly BenchRecord[]): CrossoverPoint
   return out;
 }
 
+/** A segment of the passes plot: one pass of one case. */
+export interface PassPoint {
+  /**
+   * The case, short: path, dtype, b, sq, s_k (after the preset and heads where the cases
+   * differ in them; the caption names them otherwise).
+   */
+  readonly id: string;
+  /** Pass name. */
+  readonly pass: string;
+  /** Its role (adapter/pass_roles.ts), "other" for a pass the harness does not know. */
+  readonly role: string;
+  /** Median time, ms. */
+  readonly ms: number;
+}
+
+/**
+ * The passes plot's segments: every pass of every measured case that has per-pass times,
+ * with its role, so that the plot stacks a case's core and the rest of its step. Cache
+ * construction (outside the submission; the expanded path's K/V expansion alone can be 100x
+ * its core on lavapipe) is left out: summary.md's Passes table lists it.
+ *
+ * @example
+ * ```ts
+ * import { passPoints } from "./bench_html.ts";
+ * passPoints([]); // []
+ * ```
+ */
+export function passPoints(records: readonly BenchRecord[]): PassPoint[] {
+  const timed = records.filter((r) => r.status === "ok" && r.passes !== undefined);
+  // The model and heads lead a label only where the cases differ in them (long labels are
+  // cut short on the plot's axis).
+  const models = new Set(timed.map((r) => `${r.case.preset} h=${r.case.heads}`));
+  return timed.flatMap((r) => {
+    const c = r.case;
+    const id = (models.size > 1 ? `${c.preset} h=${c.heads} ` : "") +
+      `${c.path} ${c.dtype} b=${c.b} sq=${c.sq} sk=${c.sk}` +
+      (c.causal ? "" : " non-causal") + (c.page ? ` page=${c.page}` : "");
+    return Object.entries(r.passes!)
+      .map(([pass, ms]) => ({ id, pass, role: passRole(c.path, pass) ?? "other", ms }))
+      .filter((p) => p.role !== "construction");
+  });
+}
+
 /** Options of {@link benchReportHtml}. */
 export interface BenchHtmlOptions {
   /** Title (default "Benchmark"). */
@@ -142,6 +186,20 @@ export async function benchReportHtml(
           ).join("")
         }</ul>`,
     ));
+  }
+  const passes = passPoints(report.records);
+  if (passes.length > 0) {
+    const models = new Set(
+      report.records.filter((r) => r.status === "ok" && r.passes !== undefined)
+        .map((r) => `${r.case.preset} h=${r.case.heads}`),
+    );
+    sections.push(
+      section(
+        "passes",
+        "Passes",
+        await passesChart(passes, models.size === 1 ? [...models][0] : null),
+      ),
+    );
   }
   if (report.targets.length > 0) {
     sections.push(section(
@@ -310,6 +368,33 @@ async function rooflineChart(pts: RooflinePoint[], report: BenchReport): Promise
           },
         },
       ],
+    },
+  });
+}
+
+/** Stacked bars: a case's passes, coloured by role, on one time axis. */
+async function passesChart(pts: PassPoint[], model: string | null): Promise<string> {
+  const roles = ["core", "step", "other"];
+  return await chartFigure({
+    kind: "passes",
+    marks: pts.length,
+    caption: `Each case's passes in a step (median ms${model === null ? "" : `, ${model}`}), ` +
+      "stacked and coloured by role: the " +
+      "core is what ms times and the targets judge; the step's other passes (query " +
+      "absorption, up-projection, q's RoPE) are in the submission too. Cache construction " +
+      "is outside it (summary.md lists it).",
+    spec: {
+      data: { values: pts },
+      width: 380,
+      height: { step: 22 },
+      mark: { type: "bar", stroke: "white", strokeWidth: 0.5 },
+      encoding: {
+        y: { field: "id", type: "nominal", title: null, sort: null, axis: { labelLimit: 400 } },
+        x: { field: "ms", type: "quantitative", stack: "zero", title: "ms" },
+        color: { field: "role", type: "nominal", scale: { domain: roles }, title: "role" },
+        order: { field: "role", sort: "ascending" },
+        tooltip: [{ field: "pass" }, { field: "ms", format: ".3f" }],
+      },
     },
   });
 }

@@ -4,7 +4,12 @@ import assert from "node:assert/strict";
 import { compareBaselines } from "../drift/mod.ts";
 import { runReportHtml } from "../report/html/mod.ts";
 import { formatTable, toMarkdown as toBenchMarkdown } from "../bench/report.ts";
-import { benchReportHtml, crossoverPoints, rooflinePoints } from "../bench/bench_html.ts";
+import {
+  benchReportHtml,
+  crossoverPoints,
+  passPoints,
+  rooflinePoints,
+} from "../bench/bench_html.ts";
 import { compareReportHtml, driftPoints } from "../drift/drift_html.ts";
 import { historyReportHtml } from "../drift/history_html.ts";
 import { detectSteps } from "../drift/step_detect.ts";
@@ -32,7 +37,7 @@ function figure(html: string, kind: string): { marks: number; svg: string } {
 }
 
 /** Items drawn by the data layers of a mark type (legends excluded). */
-function drawn(svg: string, mark: "symbol" | "line" | "rule"): number {
+function drawn(svg: string, mark: "symbol" | "line" | "rule" | "rect"): number {
   let n = 0;
   const re = new RegExp(`<g class="mark-${mark} role-mark[^"]*"[^>]*>([\\s\\S]*?)</g>`, "g");
   for (const m of svg.matchAll(re)) n += (m[1].match(/<(path|line)\b/g) ?? []).length;
@@ -158,6 +163,49 @@ Deno.test("html bench: roofline points under the ceilings; crossover only for co
   // A run whose fractions are implausible says so on the page.
   const warned = await benchReportHtml({ ...report, warnings: ["case x: above 1 <ceilings>"] });
   assert.ok(warned.includes("<li>case x: above 1 &lt;ceilings&gt;</li>"));
+});
+
+Deno.test("html bench: each case's passes in a step, stacked by role; construction left out; no plot without passes", async () => {
+  const report = benchFixture();
+  assert.equal(passPoints(report.records).length, 0);
+  assert.ok(!(await benchReportHtml(report)).includes('data-chart="passes"'));
+  // Two cases with per-pass times: one absorbed (core, step and construction passes and a
+  // user backend's own pass), one expanded (its K/V expansion is construction).
+  const ok = report.records.filter((r) => r.status === "ok");
+  const absorbed = ok.find((r) => r.case.path === "absorbed")!;
+  const expanded = ok.find((r) => r.case.path === "expanded")!;
+  const withPasses = report.records.map((r) =>
+    r === absorbed
+      ? {
+        ...r,
+        passes: { absorbed: 2, combine: 0.1, absorb_q: 0.3, up_proj: 0.6, rope_k: 9, mine: 1 },
+      }
+      : r === expanded
+      ? { ...r, passes: { expanded: 3, pack_q: 0.2, expand_kv: 40 } }
+      : r
+  );
+  const pts = passPoints(withPasses);
+  // rope_k and expand_kv (construction) are left out; the user's pass is "other"
+  assert.deepEqual(
+    pts.map((p) => `${p.pass}:${p.role}`).sort(),
+    [
+      "absorb_q:step",
+      "absorbed:core",
+      "combine:core",
+      "expanded:core",
+      "mine:other",
+      "pack_q:step",
+      "up_proj:step",
+    ],
+  );
+  // one model and head count: the labels leave them to the caption
+  assert.ok(pts.every((p) => !p.id.startsWith(absorbed.case.preset)), pts[0].id);
+  const html = await benchReportHtml({ ...report, records: withPasses });
+  const f = figure(html, "passes");
+  assert.equal(f.marks, 7);
+  assert.equal(drawn(f.svg, "rect"), 7, "one bar segment a pass");
+  assert.ok(html.includes(`median ms, ${absorbed.case.preset} h=${absorbed.case.heads}`));
+  assertSelfContained(html);
 });
 
 Deno.test("html drift: ratios per case and metric, significant ones marked", async () => {
