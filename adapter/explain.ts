@@ -290,7 +290,7 @@ function weightReadLines(v: KernelVariant, path: string, tiles: HarnessTiles): s
     ]),
     ...(u.latentLanes === undefined ? [] : [
       `  up-projection split: ${u.tokens} tokens x ${u.channels} channels a workgroup of ` +
-      `${u.workgroupSize ?? 256}, ${u.latentLanes} lanes splitting the latent width`,
+      `${u.workgroupSize}, ${u.latentLanes} lanes splitting the latent width`,
     ]),
   ];
   const [who, what, textures] = path === "absorbed"

@@ -510,12 +510,19 @@ export interface HarnessTiles {
    * channels per workgroup of `workgroupSize` invocations, `latentLanes` of which split the
    * latent width of each channel.
    */
-  readonly upProj?: {
-    readonly tokens: number;
-    readonly channels: number;
-    readonly latentLanes?: number;
-    readonly workgroupSize?: number;
-  };
+  readonly upProj?:
+    | {
+      readonly tokens: number;
+      readonly channels: number;
+      readonly latentLanes?: undefined;
+      readonly workgroupSize?: undefined;
+    }
+    | {
+      readonly tokens: number;
+      readonly channels: number;
+      readonly latentLanes: number;
+      readonly workgroupSize: number;
+    };
   /** expand_kv.wgsl (expanded path): rows x channels per invocation, invocations per workgroup. */
   readonly expandKv?: {
     readonly rows: number;

@@ -128,19 +128,29 @@ export interface PassPoint {
  * ```
  */
 export function passPoints(records: readonly BenchRecord[]): PassPoint[] {
-  const timed = records.filter((r) => r.status === "ok" && r.passes !== undefined);
   // The model and heads lead a label only where the cases differ in them (long labels are
   // cut short on the plot's axis).
-  const models = new Set(timed.map((r) => `${r.case.preset} h=${r.case.heads}`));
-  return timed.flatMap((r) => {
+  const shared = passesModel(records);
+  return timedPasses(records).flatMap((r) => {
     const c = r.case;
-    const id = (models.size > 1 ? `${c.preset} h=${c.heads} ` : "") +
+    const id = (shared === null ? `${c.preset} h=${c.heads} ` : "") +
       `${c.path} ${c.dtype} b=${c.b} sq=${c.sq} sk=${c.sk}` +
       (c.causal ? "" : " non-causal") + (c.page ? ` page=${c.page}` : "");
     return Object.entries(r.passes!)
       .map(([pass, ms]) => ({ id, pass, role: passRole(c.path, pass) ?? "other", ms }))
       .filter((p) => p.role !== "construction");
   });
+}
+
+/** The measured records with per-pass times. */
+function timedPasses(records: readonly BenchRecord[]): BenchRecord[] {
+  return records.filter((r) => r.status === "ok" && r.passes !== undefined);
+}
+
+/** "preset h=heads" when every record with per-pass times shares it, else null. */
+function passesModel(records: readonly BenchRecord[]): string | null {
+  const models = new Set(timedPasses(records).map((r) => `${r.case.preset} h=${r.case.heads}`));
+  return models.size === 1 ? [...models][0] : null;
 }
 
 /** Options of {@link benchReportHtml}. */
@@ -189,17 +199,8 @@ export async function benchReportHtml(
   }
   const passes = passPoints(report.records);
   if (passes.length > 0) {
-    const models = new Set(
-      report.records.filter((r) => r.status === "ok" && r.passes !== undefined)
-        .map((r) => `${r.case.preset} h=${r.case.heads}`),
-    );
-    sections.push(
-      section(
-        "passes",
-        "Passes",
-        await passesChart(passes, models.size === 1 ? [...models][0] : null),
-      ),
-    );
+    const chart = await passesChart(passes, passesModel(report.records));
+    sections.push(section("passes", "Passes", chart));
   }
   if (report.targets.length > 0) {
     sections.push(section(

@@ -550,7 +550,7 @@ export class LaunchKit {
     }
     // up_proj_split.wgsl: a workgroup per (channel block, head) x token block; its
     // workgroupSize / latentLanes lane groups share the block's channels.
-    const wg = t.workgroupSize ?? 256;
+    const wg = t.workgroupSize;
     const groups = wg / t.latentLanes;
     if (!Number.isInteger(groups) || t.channels % groups !== 0) {
       throw new Error(

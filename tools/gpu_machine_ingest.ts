@@ -32,6 +32,7 @@ import { ConfigError } from "../adapter/errors.ts";
 import { readReportJson } from "../report/json.ts";
 import { ReportFileError } from "../report/errors.ts";
 import { pathExists } from "../util/fs.ts";
+import type { TargetOutcome } from "../bench/report.ts";
 
 const HELP = `gpu_machine_ingest: commit a GPU machine run (tools/gpu_machine_check.sh's $OUT)
 
@@ -176,22 +177,12 @@ export function runDate(log: string): string | null {
   return m ? m[1] : null;
 }
 
-/** A bench target line as bench's report.json records it. */
-interface TargetRecord {
-  readonly target: string;
-  readonly want: number;
-  readonly got?: number;
-  readonly met?: boolean;
-  readonly shortfall?: number;
-  readonly fastest?: number;
-}
-
 /** The parsed inputs, checked, before anything is written. */
 interface Inputs {
   readonly steps: StepRecord[];
   readonly log: string;
-  readonly devices: { adapter: { description: string; vendor?: string; device?: string } } | null;
-  readonly bench: { targets: TargetRecord[]; targetClass?: string; records: unknown[] } | null;
+  readonly devices: { adapter: { description: string } } | null;
+  readonly bench: { targets: TargetOutcome[]; targetClass?: string } | null;
   readonly smokeTotals: Record<string, number> | null;
 }
 
@@ -255,11 +246,7 @@ async function readInputs(from: string): Promise<Inputs> {
           "(bench --out <dir> writes them)",
       );
     }
-    bench = {
-      records: r.records,
-      targets: r.targets as TargetRecord[],
-      targetClass: r.targetClass,
-    };
+    bench = { targets: r.targets as TargetOutcome[], targetClass: r.targetClass };
   }
   let smokeTotals: Inputs["smokeTotals"] = null;
   const smokePath = join(from, "smoke", "report.json");
@@ -298,8 +285,12 @@ export interface IngestOptions {
   readonly force?: boolean;
 }
 
-function fmt(x: number | undefined): string {
-  return x === undefined || !Number.isFinite(x) ? "-" : x >= 10 ? x.toFixed(2) : x.toFixed(3);
+function fmt(x: number | null | undefined): string {
+  return x === undefined || x === null || !Number.isFinite(x)
+    ? "-"
+    : x >= 10
+    ? x.toFixed(2)
+    : x.toFixed(3);
 }
 
 function readmeOf(inputs: Inputs, dest: string, from: string, files: string[]) {
@@ -330,7 +321,7 @@ function readmeOf(inputs: Inputs, dest: string, from: string, files: string[]) {
   } else {
     lines.push(`Targets of the ${inputs.bench.targetClass ?? "?"} class (bench_summary.md):`, "");
     for (const t of inputs.bench.targets) {
-      const short = t.met === false && t.shortfall !== undefined
+      const short = !t.met && t.shortfall != null
         ? `, short by ${Math.round(t.shortfall * 100)}%`
         : "";
       const verdict = t.met === undefined ? "not judged" : t.met ? "met" : "MISS";
