@@ -60,6 +60,16 @@ const BENCH_REPORT = {
       fastest: 0.031,
     },
     { target: "absorbed-over-dense-f32", id: "y", want: 3, got: 111.8, met: true },
+    // above 1: bench judges it neither met nor missed
+    {
+      target: "prefill-expanded",
+      id: "z",
+      want: 0.25,
+      got: 1.4,
+      met: false,
+      shortfall: null,
+      implausible: true,
+    },
   ],
 };
 
@@ -159,6 +169,7 @@ Deno.test("gpu_machine_ingest: a run without a smoke report gives its folder (RE
       /- MISS absorbed-decode-f32: 0\.025 \(target 0\.3\), short by 92%; fastest repetition 0\.031\n/,
     );
     assert.match(readme, /- met absorbed-over-dense-f32: 111\.80 \(target 3\)/);
+    assert.match(readme, /- not judged prefill-expanded: 1\.400 \(target 0\.25\)\n/);
     assert.match(readme, /Not clean: ab \(1\), splits \(skip\)/);
     assert.match(readme, /No smoke report came back/);
     const ab = await Deno.readTextFile(join(dest, "ab.txt"));
