@@ -24,6 +24,10 @@ Deno.test("gpu_machine_check.sh: parses as bash; steps run in the default STEPS'
   assert.deepEqual(firsts, steps);
   // STEPS=plans runs the plan A/Bs alone
   assert.match(text, /^if wanted ab \|\| wanted plans; then$/m);
+  // $OUT holds what comes back (8 files at most: the smoke's 3, the bench's 2, devices.json,
+  // log.txt, steps.txt): the splits run's summary goes into the log, not a 9th file
+  assert.doesNotMatch(text, /\$OUT\/splits/);
+  assert.match(text, /tee -a "\$LOG" <"\$WORK\/splits\/summary\.md"/);
   // the header says the same order
   assert.ok(text.includes(`default "${steps.join(" ")}"`), "the header names the default");
 });
