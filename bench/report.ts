@@ -392,7 +392,21 @@ function replayWords(report: BenchReport): string {
     (warm > 0 && modes.length > 0 ? `, after ${warm} ms of untimed replays` : "");
 }
 
-function formatTargets(targets: readonly TargetOutcome[]): string[] {
+/**
+ * One line per target: verdict (`met `, `MISS`, or `????` for a fraction above 1 that is not
+ * judged), the fraction, the target, the shortfall and the fastest repetition's fraction. Bench's
+ * summaries and `tools/gpu_machine_ingest.ts` print targets through it.
+ *
+ * @example
+ * ```ts
+ * import { formatTargets } from "./report.ts";
+ * formatTargets([
+ *   { target: "prefill-expanded", id: "x", want: 0.25, got: 0.2, met: false, shortfall: 0.2 },
+ * ]);
+ * // ["MISS prefill-expanded: 0.200 (target 0.25), short by 20%"]
+ * ```
+ */
+export function formatTargets(targets: readonly TargetOutcome[]): string[] {
   return targets.map((t) =>
     `${t.implausible ? "????" : t.met ? "met " : "MISS"} ${t.target}: ${
       t.got === null ? "did not run" : f(t.got, 3)

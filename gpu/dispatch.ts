@@ -86,8 +86,10 @@ export const LINEAR_WORKGROUP = 64;
 
 /**
  * Workgroups of a 1-D kernel of `n` invocations at `per` invocations per workgroup
- * (default {@link LINEAR_WORKGROUP}), folded into y when x would pass the 65535 per-dimension limit. The
- * kernel folds (x, y) back into one index and skips indices past n (the fold rounds up).
+ * (default {@link LINEAR_WORKGROUP}), folded into y when x would pass the per-dimension limit
+ * (default WebGPU's 65535; a launch kit passes its own, which a device profile may lower). The
+ * kernel folds (x, y) back into one index through `num_workgroups` and skips indices past n
+ * (the fold rounds up).
  *
  * @example
  * ```ts
@@ -95,10 +97,22 @@ export const LINEAR_WORKGROUP = 64;
  * grid1d(100); // [2, 1]
  * grid1d(64 * 70000); // [65535, 2]
  * grid1d(10, 1); // [10, 1]
+ * grid1d(10, 1, { limit: 4 }); // [4, 3]
  * ```
  */
-export function grid1d(n: number, per: number = LINEAR_WORKGROUP): [number, number] {
+export function grid1d(
+  n: number,
+  per: number = LINEAR_WORKGROUP,
+  options: { limit?: number } = {},
+): [number, number] {
+  const limit = options.limit ?? MAX_WORKGROUPS_PER_DIMENSION;
   const groups = Math.max(1, Math.ceil(n / per));
-  const x = Math.min(groups, MAX_WORKGROUPS_PER_DIMENSION);
+  const x = Math.min(groups, limit);
+  if (Math.ceil(groups / x) > limit) {
+    throw new Error(
+      `${n} invocations at ${per} a workgroup need ${groups} workgroups, more than a ` +
+        `${limit} x ${limit} grid holds`,
+    );
+  }
   return [x, Math.ceil(groups / x)];
 }

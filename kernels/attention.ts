@@ -10,7 +10,7 @@
 import type { AttentionInputs, AttentionOutputs, GpuPlan, MlaSpec } from "../adapter/types.ts";
 import { readbackF32, UniformWriter } from "../gpu/buffers.ts";
 import type { GpuContext } from "../gpu/device.ts";
-import { grid1d, LINEAR_WORKGROUP } from "../gpu/dispatch.ts";
+import { LINEAR_WORKGROUP } from "../gpu/dispatch.ts";
 import { withErrorScopes } from "../gpu/scopes.ts";
 import { PipelineCache } from "../gpu/shader.ts";
 import { PassTimer, type Timing } from "../gpu/timing.ts";
@@ -234,7 +234,7 @@ export async function runAttention(
             kit.upload(o.cos, `${name}_cos_sin`, "f32"),
           ],
           // rope_q per step, rope_k construction: adapter/pass_roles.ts
-          grid1d(rows * heads * half),
+          kit.grid1d(rows * heads * half),
         );
       ropePass("rope_q", buffers.qPe, layout.qRows, h, {
         cos: rowCosSin(planRope, {

@@ -359,7 +359,7 @@ export class LaunchKit {
           { buffer: source, offset: row0 * rowBytes, size: rows * rowBytes },
           texture.createView(),
         ],
-        grid1d(texels),
+        this.grid1d(texels),
         // A harness pass's role is the adapter's (adapter/pass_roles.ts); a pass of the
         // caller's own is outside the core unless it says otherwise.
         passRole(this.path, name) !== undefined
@@ -445,7 +445,7 @@ export class LaunchKit {
         "absorb_q",
         p,
         bindings,
-        grid1d(
+        this.grid1d(
           rowBlocks * a.numHeads * (Math.ceil(r / (4 * t.columns)) + a.qkRopeHeadDim / 4),
         ),
       );
@@ -453,12 +453,7 @@ export class LaunchKit {
     }
     // absorb_q_split.wgsl: a workgroup per (column block, or the rope copy, x head) x row
     // block
-    if (rowBlocks > 65535) {
-      throw new Error(
-        `absorb_q_split: ${rows} rows are ${rowBlocks} workgroup rows of ${t.rows}, over ` +
-          "WebGPU's 65535 workgroups per dimension",
-      );
-    }
+    this.#checkGridRows("absorb_q_split", rows, t.rows);
     const p = await this.kernel(
       "absorb_q_split.wgsl",
       "absorb_q_split",
@@ -470,6 +465,23 @@ export class LaunchKit {
       rowBlocks,
     ]);
     return qAbsorbed;
+  }
+
+  /**
+   * The split projections put their token (row) blocks on the grid's y, which does not fold:
+   * an error naming the pass, the tokens and the limit where they do not fit, before anything
+   * is compiled or encoded.
+   */
+  #checkGridRows(pass: string, tokens: number, perBlock: number): void {
+    const blocks = Math.ceil(tokens / perBlock);
+    const limit = this.limits.maxComputeWorkgroupsPerDimension;
+    if (blocks > limit) {
+      throw new Error(
+        `${pass}: ${tokens} query tokens are ${blocks} workgroup rows of ${perBlock}, over the ` +
+          `${limit} workgroups a grid dimension holds on this device; run at most ` +
+          `${limit * perBlock} query tokens per call`,
+      );
+    }
   }
 
   /**
@@ -545,7 +557,7 @@ export class LaunchKit {
         w.switches,
       );
       // up_proj.wgsl: one invocation per tile of tokens x head x tile of output channels
-      this.dispatch("up_proj", p, bindings, grid1d(tokenBlocks * a.numHeads * channelBlocks));
+      this.dispatch("up_proj", p, bindings, this.grid1d(tokenBlocks * a.numHeads * channelBlocks));
       return;
     }
     // up_proj_split.wgsl: a workgroup per (channel block, head) x token block; its
@@ -558,12 +570,7 @@ export class LaunchKit {
           "must be a multiple of latentLanes, and channels of workgroupSize / latentLanes",
       );
     }
-    if (tokenBlocks > 65535) {
-      throw new Error(
-        `up_proj_split: ${totalQ} tokens are ${tokenBlocks} workgroup rows of ${t.tokens}, ` +
-          "over WebGPU's 65535 workgroups per dimension",
-      );
-    }
+    this.#checkGridRows("up_proj_split", totalQ, t.tokens);
     const p = await this.kernel(
       "up_proj_split.wgsl",
       "up_proj_split",
@@ -627,7 +634,7 @@ export class LaunchKit {
       parts.lsePart,
       parts.x,
       parts.lse,
-    ], grid1d(rows * (a.valueWidth / 4)));
+    ], this.grid1d(rows * (a.valueWidth / 4)));
   }
 
   /**
@@ -661,7 +668,7 @@ export class LaunchKit {
         buffers.qPe,
         q,
       ],
-      grid1d(layout.qRows * h * (nope + rope)),
+      this.grid1d(layout.qRows * h * (nope + rope)),
     );
     const rowK = h * (nope + rope) * eb;
     const rowV = h * vDim * eb;
@@ -740,6 +747,14 @@ export class LaunchKit {
       );
     }
     return { core: fixed === "core", construction: fixed === "construction" };
+  }
+
+  /**
+   * {@link grid1d} folded at this kit's per-dimension limit (a device profile's, where it is
+   * lower than the device's): every 1-D pass of a kit takes its grid from here.
+   */
+  grid1d(n: number, per: number = LINEAR_WORKGROUP): [number, number] {
+    return grid1d(n, per, { limit: this.limits.maxComputeWorkgroupsPerDimension });
   }
 
   /** Encode (and record) one compute pass. */

@@ -11,7 +11,7 @@ import type { GpuPlan } from "../adapter/types.ts";
 import type { AttentionBuffers, LaunchKit } from "./launch.ts";
 import { packedRows, planBufferBytes, variantFields } from "./launch.ts";
 import { dispatchGemmSoftmax, gemmProbTexture, gemmVariant } from "./gemm_softmax.ts";
-import { grid1d, LINEAR_WORKGROUP } from "../gpu/dispatch.ts";
+import { LINEAR_WORKGROUP } from "../gpu/dispatch.ts";
 
 /**
  * Encode the gemm-shaped absorbed path of a plan.
@@ -116,7 +116,7 @@ export async function launchAbsorbedGemm(
       "gemm_split_sum",
       await kit.kernel("split_sum.wgsl", "split_sum", { WG: LINEAR_WORKGROUP }),
       [kit.uniform(kit.writer().u32(n).u32(splits)), valueParts, xPart],
-      grid1d(n),
+      kit.grid1d(n),
     );
   }
   // 4. o = W_UV x (one split: x is final, the LSE is in buffers.lse).

@@ -19,10 +19,13 @@ import {
   assertMatchesReference,
   CAPS,
   cpuClassCaps,
+  gpu,
   gpuClassCaps,
   gpuTest,
+  planCase,
   runCase,
 } from "./gpu_helpers.ts";
+import { runAttention } from "../kernels/attention.ts";
 
 Deno.test("harnessTilesOf: the split absorption and up-projection on gpu-class devices, the lane walks elsewhere", () => {
   assert.deepEqual(harnessTilesOf("absorbed", { deviceClass: "gpu" }).upProj, {
@@ -118,3 +121,27 @@ for (const dtype of ["f32", "f16"] as const) {
     },
   );
 }
+
+gpuTest(
+  "the split projections refuse more token blocks than a grid dimension holds, naming the pass and the limit",
+  async () => {
+    // 9 decode tokens are 3 blocks of 4; a device profile of 2 workgroups per dimension
+    const { spec, plan, inputs } = await planCase({
+      spec: ODD,
+      dtype: "f32",
+      backend: "wgsl-absorbed",
+      layout: { kind: "bshd", batch: 9, seqQ: 1, seqK: 5, causal: true },
+      caps: gpuClassCaps(CAPS!),
+    });
+    const ctx = await gpu();
+    await assert.rejects(
+      () =>
+        runAttention(ctx, plan, {
+          spec,
+          inputs,
+          limits: { maxComputeWorkgroupsPerDimension: 2 },
+        }),
+      /absorb_q_split: 9 query tokens are 3 workgroup rows of 4, over the 2 workgroups .* run at most 8 query tokens per call/,
+    );
+  },
+);

@@ -168,8 +168,8 @@ Deno.test("gpu_machine_ingest: a run without a smoke report gives its folder (RE
       readme,
       /- MISS absorbed-decode-f32: 0\.025 \(target 0\.3\), short by 92%; fastest repetition 0\.031\n/,
     );
-    assert.match(readme, /- met absorbed-over-dense-f32: 111\.80 \(target 3\)/);
-    assert.match(readme, /- not judged prefill-expanded: 1\.400 \(target 0\.25\)\n/);
+    assert.match(readme, /- met {2}absorbed-over-dense-f32: 111\.8\d* \(target 3\)/);
+    assert.match(readme, /- \?{4} prefill-expanded: 1\.400 \(target 0\.25\), not judged: above 1/);
     assert.match(readme, /Not clean: ab \(1\), splits \(skip\)/);
     assert.match(readme, /No smoke report came back/);
     const ab = await Deno.readTextFile(join(dest, "ab.txt"));

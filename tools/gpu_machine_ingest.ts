@@ -32,7 +32,7 @@ import { ConfigError } from "../adapter/errors.ts";
 import { readReportJson } from "../report/json.ts";
 import { ReportFileError } from "../report/errors.ts";
 import { pathExists } from "../util/fs.ts";
-import type { TargetOutcome } from "../bench/report.ts";
+import { formatTargets, type TargetOutcome } from "../bench/report.ts";
 
 const HELP = `gpu_machine_ingest: commit a GPU machine run (tools/gpu_machine_check.sh's $OUT)
 
@@ -285,14 +285,6 @@ export interface IngestOptions {
   readonly force?: boolean;
 }
 
-function fmt(x: number | null | undefined): string {
-  return x === undefined || x === null || !Number.isFinite(x)
-    ? "-"
-    : x >= 10
-    ? x.toFixed(2)
-    : x.toFixed(3);
-}
-
 function readmeOf(inputs: Inputs, dest: string, from: string, files: string[]) {
   const title = inputs.devices?.adapter.description ?? basename(dest);
   const lines = [
@@ -320,15 +312,7 @@ function readmeOf(inputs: Inputs, dest: string, from: string, files: string[]) {
     lines.push("No bench report came back (see log.txt).", "");
   } else {
     lines.push(`Targets of the ${inputs.bench.targetClass ?? "?"} class (bench_summary.md):`, "");
-    for (const t of inputs.bench.targets) {
-      const short = !t.met && t.shortfall != null
-        ? `, short by ${Math.round(t.shortfall * 100)}%`
-        : "";
-      // above 1 (faster than the measured ceilings): bench judges it neither way
-      const verdict = t.implausible || t.met === undefined ? "not judged" : t.met ? "met" : "MISS";
-      const fastest = t.fastest === undefined ? "" : `; fastest repetition ${fmt(t.fastest)}`;
-      lines.push(`- ${verdict} ${t.target}: ${fmt(t.got)} (target ${t.want})${short}${fastest}`);
-    }
+    lines.push(...formatTargets(inputs.bench.targets).map((l) => `- ${l}`));
     lines.push("");
   }
   lines.push("## Smoke", "");

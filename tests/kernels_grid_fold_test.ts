@@ -1,0 +1,67 @@
+/**
+ * 1-D passes fold their grids into y at the launch kit's per-dimension limit
+ * (gpu/dispatch.ts `grid1d`, `LaunchKit.grid1d`), which a device profile may set below the
+ * device's own; every kernel then folds (x, y) back through `num_workgroups`. At WebGPU's
+ * 65535 that takes over 4 million invocations; a kit limit of 16 makes the cache construction's
+ * RoPE and the query passes of a small case fold, and the results still match the float64
+ * reference.
+ */
+import assert from "node:assert/strict";
+import { presetSpec } from "../adapter/presets.ts";
+import type { LayoutRequest } from "../adapter/types.ts";
+import { grid1d, LINEAR_WORKGROUP } from "../gpu/dispatch.ts";
+import { runAttention } from "../kernels/attention.ts";
+import {
+  CAPS,
+  checkAgainstReference,
+  cpuClassCaps,
+  gpu,
+  gpuClassCaps,
+  gpuTest,
+  planCase,
+} from "./gpu_helpers.ts";
+
+const LIMIT = 16;
+/** 9 sequences of 64 keys: 576 cached k_pe rows; the 2-D core grids stay within 16. */
+const LAYOUT: LayoutRequest = { kind: "bshd", batch: 9, seqQ: 1, seqK: 64, causal: true };
+
+Deno.test("grid1d folds into y at a given limit and refuses what a limit x limit grid cannot hold", () => {
+  assert.deepEqual(grid1d(LINEAR_WORKGROUP * 36, LINEAR_WORKGROUP, { limit: LIMIT }), [16, 3]);
+  assert.deepEqual(grid1d(LINEAR_WORKGROUP * 16, LINEAR_WORKGROUP, { limit: LIMIT }), [16, 1]);
+  assert.throws(() => grid1d(257, 1, { limit: LIMIT }), /257 workgroups, more than a 16 x 16 grid/);
+});
+
+const CASES = [
+  { backend: "wgsl-absorbed", deviceClass: "cpu" },
+  { backend: "wgsl-absorbed-gemm", deviceClass: "cpu" },
+  // the split projections (2-D grids: token blocks on y) around the lane core
+  // (the tiled one compiles for minutes on the GL fallback)
+  { backend: "wgsl-absorbed", deviceClass: "gpu" },
+] as const;
+
+for (const c of CASES) {
+  gpuTest(
+    `${c.backend} (${c.deviceClass}-class plan) matches the reference with its 1-D grids folded at a kit limit of ${LIMIT}`,
+    async () => {
+      const spec = presetSpec("tiny");
+      const caps = c.deviceClass === "gpu" ? gpuClassCaps(CAPS!) : cpuClassCaps(CAPS!);
+      const { plan, inputs } = await planCase({
+        spec,
+        dtype: "f32",
+        backend: c.backend,
+        layout: LAYOUT,
+        caps,
+      });
+      // the RoPE of the cached k_pe: one invocation per (key, rotated pair), far over 16 x 64
+      const ropeK = LAYOUT.batch * LAYOUT.seqK * (spec.qkRopeHeadDim / 2);
+      assert.ok(grid1d(ropeK, LINEAR_WORKGROUP, { limit: LIMIT })[1] > 1, "rope_k folds");
+      const result = await runAttention(await gpu(), plan, {
+        spec,
+        inputs,
+        limits: { maxComputeWorkgroupsPerDimension: LIMIT },
+      });
+      const res = checkAgainstReference({ spec, plan, inputs, result });
+      assert.ok(res.pass, `${c.backend}: ${JSON.stringify(res.out).slice(0, 300)}`);
+    },
+  );
+}
