@@ -127,9 +127,30 @@ const pow2floor = (n: number) => 2 ** Math.floor(Math.log2(Math.max(1, n)));
  */
 export function tiledWorkgroupElements(s: TiledShape): number {
   const rows = s.headsPerTile * s.queryTile;
-  const keyChunks = s.keyVec4 / s.vec4PerChunk;
-  return s.keysPerTile * (keyChunks + 1) + Math.ceil((rows * s.keysPerTile) / 4) + rows * 3 +
+  return s.keysPerTile * tiledRowChunks(s) + Math.ceil((rows * s.keysPerTile) / 4) + rows * 3 +
     (s.subgroups ? 1 : s.keysPerTile * s.workgroupSize);
+}
+
+/**
+ * 16-byte chunks of one staged key row of absorbed_tiled.wgsl (its `KRow`): the key width
+ * rounded up to whole score segments (SEG_W = workgroup size / rows, or the key width where
+ * that is wider; the row is indexed [chunk / SEG_W][chunk % SEG_W]), plus one chunk of bank
+ * padding.
+ *
+ * @example
+ * ```ts
+ * import { tiledRowChunks } from "./tiled_plan.ts";
+ * // V2-Lite f32: 144 chunks in 16 segments of 9, + 1; f16: 72 chunks, 16 segments of 5, + 1
+ * tiledRowChunks({ workgroupSize: 256, headsPerTile: 16, queryTile: 1, keysPerTile: 8,
+ *   keyVec4: 144, valueVec4: 128, vec4PerChunk: 1, tier: 32768 }); // 145
+ * tiledRowChunks({ workgroupSize: 256, headsPerTile: 16, queryTile: 1, keysPerTile: 8,
+ *   keyVec4: 144, valueVec4: 128, vec4PerChunk: 2, tier: 32768 }); // 81
+ * ```
+ */
+export function tiledRowChunks(s: TiledShape): number {
+  const keyChunks = s.keyVec4 / s.vec4PerChunk;
+  const width = Math.min(s.workgroupSize / (s.headsPerTile * s.queryTile), keyChunks);
+  return Math.ceil(keyChunks / width) * width + 1;
 }
 
 /**
@@ -148,8 +169,7 @@ export function tiledWorkgroupElements(s: TiledShape): number {
  */
 export function tiledWorkgroupBytes(s: TiledShape): number {
   const rows = s.headsPerTile * s.queryTile;
-  const keyChunks = s.keyVec4 / s.vec4PerChunk;
-  return s.keysPerTile * (keyChunks + 1) * 16 + Math.ceil((rows * s.keysPerTile) / 4) * 16 +
+  return s.keysPerTile * tiledRowChunks(s) * 16 + Math.ceil((rows * s.keysPerTile) / 4) * 16 +
     rows * 12 +
     (s.subgroups ? 4 : s.keysPerTile * s.workgroupSize * 4);
 }

@@ -122,12 +122,6 @@ const SCORE_CH: u32 = KEY_CH;
 // guard per chunk cost a branch and an exec-mask update per chunk per key on a GPU).
 const FULL_SEG: u32 = SCORE_CH / SEGS;
 const FULL_STAGE: u32 = (KT * KEY_CH) / WG;
-// One chunk of padding per staged row: rows KEY_CH chunks apart would otherwise start
-// on the same bank (KEY_CH * 16 bytes is a multiple of 128 at V2-Lite widths). The
-// plain score loop reads one key at a time, but the subgroup variant's subgroups take
-// different keys, and several of them can share one SIMD group (SwiftShader's are 4
-// lanes): their reads of one chunk column would conflict.
-const KSTRIDE: u32 = KEY_CH + 1u;
 const PAIRS: u32 = ROWS * KT;
 const_assert ROWS <= WG;
 const_assert WG % ROWS == 0u;
@@ -175,12 +169,34 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> lse_out: array<f32>;         // [splits, totalQ, h]
 @group(0) @binding(7) var<storage, read> q_tiles: array<vec2<u32>>;         // (first query, count)
 
-var<workgroup> ktile: array<chunk_t, KT * KSTRIDE>;  // the staged key tile
+// A staged key row: chunk c of the row is c[c / SEG_W][c % SEG_W], so that chunk
+// seg + i * SEGS, the score loop's i-th of segment seg, is c[i][seg]. Why three indices and
+// not one: WebGPU clamps every run-time index of a workgroup array (wgpu: min(index,
+// length - 1)), and a clamped flat index kbase + seg + i * SEGS is a new address per chunk
+// (RADV's assembly, session 36: an add, a min and a shift before each of the 9 loads of a
+// key, and no load's offset folded into its instruction). With i a constant index (the
+// unrolled loop) only k and seg are clamped, once a key and once, and every chunk of a key
+// is the same address plus an immediate offset. The row holds QSEG x SEG_W chunks (the
+// last segment's tail unused where SEGS does not divide KEY_CH); SEG_W is SEGS, or KEY_CH
+// where the segments outnumber the chunks (QSEG is then 1: segment seg holds chunk seg
+// alone, or none).
+// One chunk of padding per row: rows a multiple of 128 bytes apart would otherwise start
+// on the same bank (V2-Lite f32: 144 chunks). The plain score loop reads one key at a
+// time, but the subgroup variant's subgroups take different keys, and several of them can
+// share one SIMD group (SwiftShader's are 4 lanes): their reads of one chunk column would
+// conflict.
+const SEG_W: u32 = min(SEGS, KEY_CH);
+struct KRow {
+  c: array<array<chunk_t, SEG_W>, QSEG>,
+  pad: chunk_t,
+}
+var<workgroup> ktile: array<KRow, KT>;  // the staged key tile
 // [key][row]: scores, then probabilities; vec4s of 4 consecutive slots, so that the value
 // phase reads 4 rows of a key in one 16-byte load (slot i is sp[i >> 2][i & 3]).
 var<workgroup> sp: array<vec4<f32>, (PAIRS + 3u) / 4u>;
-// [key][segment][row]: partial scores (not in the subgroup variant).
-var<workgroup> part: array<f32, KT * WG>; // @nosg
+// [key][segment][row]: partial scores (not in the subgroup variant); three indices for the
+// reason ktile has them: the pair sums read [k][g][r] with g an unrolled constant.
+var<workgroup> part: array<array<array<f32, ROWS>, SEGS>, KT>; // @nosg
 var<workgroup> alpha: array<f32, ROWS>;              // per row: rescale of the running output
 var<workgroup> row_lim: array<u32, ROWS>;            // per row: keys it sees, within the split
 var<workgroup> row_l: array<f32, ROWS>;              // per row: the final running sum
@@ -218,9 +234,14 @@ fn cvec(c: chunk_t, h: u32) -> vec4<f32> {
   // @f16: let w = select(c.xy, c.zw, h == 1u); return vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y));
 }
 
+// Chunk c of staged key k.
+fn kt_at(k: u32, c: u32) -> chunk_t {
+  return ktile[k].c[c / SEG_W][c % SEG_W];
+}
+
 // Partial dot product (4 lanes) of chunk c of a q row with chunk c of staged key k.
-fn dot_chunk(qb: u32, kbase: u32, c: u32) -> vec4<acc_t> {
-  let kc = ktile[kbase + c];
+fn dot_chunk(qb: u32, k: u32, c: u32) -> vec4<acc_t> {
+  let kc = kt_at(k, c);
   var s = vec4<acc_t>(0.0);
   for (var h = 0u; h < CPV; h++) { // @unroll
     s += vec4<acc_t>(vec4<f32>(q_absorbed[qb + c * CPV + h]) * cvec(kc, h));
@@ -232,16 +253,16 @@ fn dot_chunk(qb: u32, kbase: u32, c: u32) -> vec4<acc_t> {
 // p / ROWS), summed over the chunks first, first + step, ... of the key width (a subgroup
 // lane's share), q read from memory. Four chunks per trip: independent loads in flight.
 fn pair_score(p: u32, qt: vec2<u32>, htile: u32, first: u32, step: u32) -> f32 {
-  let kbase = (p / ROWS) * KSTRIDE;
+  let k = p / ROWS;
   let qb = row_of(p % ROWS, qt, htile).y;
   var s4 = vec4<acc_t>(0.0);
   var c = first;
   for (; c + 3u * step < SCORE_CH; c += 4u * step) {
-    s4 += dot_chunk(qb, kbase, c) + dot_chunk(qb, kbase, c + step) +
-          dot_chunk(qb, kbase, c + 2u * step) + dot_chunk(qb, kbase, c + 3u * step);
+    s4 += dot_chunk(qb, k, c) + dot_chunk(qb, k, c + step) +
+          dot_chunk(qb, k, c + 2u * step) + dot_chunk(qb, k, c + 3u * step);
   }
   for (; c < SCORE_CH; c += step) {
-    s4 += dot_chunk(qb, kbase, c);
+    s4 += dot_chunk(qb, k, c);
   }
   return f32(s4.x + s4.y + s4.z + s4.w) * params.scale_log2;
 }
@@ -333,7 +354,8 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
     for (var j = 0u; j < STAGE_N; j++) { // @unroll
       let i = lid + j * WG;
       if (j < FULL_STAGE || i < KT * KEY_CH) {
-        ktile[(i / KEY_CH) * KSTRIDE + i % KEY_CH] = pre[j];
+        let c = i % KEY_CH;
+        ktile[i / KEY_CH].c[c / SEG_W][c % SEG_W] = pre[j];
       }
     }
     // Also publishes row_lim (written before the loop) to the whole workgroup.
@@ -347,19 +369,17 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
     // 2a. Partial scores: this invocation's q segment against every staged key. Keys
     //    past nk are not needed: the loop stops at nk (workgroup-uniform).
     for (var k = 0u; k < nk; k++) { // @nosg
-      let kbase = k * KSTRIDE; // @nosg
       var s4 = vec4<acc_t>(0.0); // @nosg
       for (var i = 0u; i < QSEG; i++) { // @unroll // @nosg
         let c = seg + i * SEGS; // @nosg
         if (i < FULL_SEG || c < SCORE_CH) { // @nosg
-          let kc = ktile[kbase + c]; // @nosg
+          let kc = ktile[k].c[i][seg]; // @nosg
           for (var h = 0u; h < CPV; h++) { // @unroll // @nosg
             s4 += vec4<acc_t>(qreg[i * CPV + h] * cvec(kc, h)); // @nosg
           } // @nosg
         } // @nosg
       } // @nosg
-      // (key k, segment seg, row lid % ROWS) is slot k * WG + lid.
-      part[k * WG + lid] = f32(s4.x + s4.y + s4.z + s4.w); // @nosg
+      part[k][seg][lid % ROWS] = f32(s4.x + s4.y + s4.z + s4.w); // @nosg
     } // @nosg
     // The partials of a pair come from SEGS invocations.
     workgroupBarrier(); // @nosg
@@ -370,7 +390,7 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
     for (var p = lid; p < PAIRS; p += WG) { // @nosg
       var s = 0.0; // @nosg
       for (var g = 0u; g < SEGS; g++) { // @unroll // @nosg
-        s += part[(p / ROWS) * WG + g * ROWS + p % ROWS]; // @nosg
+        s += part[p / ROWS][g][p % ROWS]; // @nosg
       } // @nosg
       s *= params.scale_log2; // @nosg
     // @sg: let sg_count = atomicLoad(&sg_tickets); // complete: a barrier has passed
@@ -419,7 +439,7 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
       // The keys the group's rows see, when they are one query's (all rows alike).
       let glim = row_lim[g0];
       for (var k = 0u; k < nk; k++) {
-        let vraw = cvec(ktile[k * KSTRIDE + vcol / CPV], vcol % CPV);
+        let vraw = cvec(kt_at(k, vcol / CPV), vcol % CPV);
         let vis = kb + k;
         let pbase = k * ROWS + g0; // slot of (key k, row g0): a multiple of 4 if SP_VEC4
         if (ONE_QUERY_GROUPS) {

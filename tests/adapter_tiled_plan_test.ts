@@ -21,6 +21,7 @@ import {
   fa2WorkgroupElements,
   tiledKvSplits,
   tiledLoopIterations,
+  tiledRowChunks,
   type TiledShape,
   tiledShape,
   tiledValueRowGroups,
@@ -40,16 +41,19 @@ function withWgMemory(caps: DeviceCaps, bytes: number): DeviceCaps {
 
 Deno.test("keys per tile per tier (V2-Lite: rows 16, chunks 144 f32 / 72 f16; tiny: rows 4)", () => {
   const l = normalizeLayout(HEADLINE);
-  // bytes = KT * (chunks + 1) * 16 + rows * KT * 4 + rows * 12 + KT * WG * 4 (partials)
+  // bytes = KT * row * 16 + rows * KT * 4 + rows * 12 + KT * WG * 4 (partials), a staged
+  // row holding the key chunks rounded up to whole score segments (WG / rows), + 1
+  // (tiledRowChunks: f32 144 = 16 x 9, + 1; f16 72 in 16 segments of 5 = 80, + 1)
   // f32, WG 256: 3408 KT + 192 -> KT 8 = 27456 <= 32768 < KT 16 = 54720;
   // KT 4 = 13824 <= 16384 < 27456.
   assert.equal(tiledShape(v2lite, l, "f32", 32768).keysPerTile, 8);
   assert.equal(tiledWorkgroupBytes(tiledShape(v2lite, l, "f32", 32768)), 27456);
   assert.equal(tiledShape(v2lite, l, "f32", 16384).keysPerTile, 4);
-  // f16, WG 256: 2256 KT + 192 -> KT 8 = 18240 <= 32768 < KT 16 = 36288; KT 4 = 9216
+  // f16, WG 256: 2384 KT + 192 -> KT 8 = 19264 <= 32768 < KT 16 = 38336; KT 4 = 9728
   // (16 KiB).
   assert.equal(tiledShape(v2lite, l, "f16", 32768).keysPerTile, 8);
-  assert.equal(tiledWorkgroupBytes(tiledShape(v2lite, l, "f16", 32768)), 18240);
+  assert.equal(tiledRowChunks(tiledShape(v2lite, l, "f16", 32768)), 81);
+  assert.equal(tiledWorkgroupBytes(tiledShape(v2lite, l, "f16", 32768)), 19264);
   assert.equal(tiledShape(v2lite, l, "f16", 16384).keysPerTile, 4);
   const s = tiledShape(v2lite, l, "f32", 32768);
   assert.deepEqual([s.workgroupSize, s.headsPerTile, s.queryTile], [256, 16, 1]);
@@ -590,10 +594,13 @@ Deno.test("GL fallback: the tiled kernels' workgroup memory stays within its ele
     return r.kind === "plan" ? r.variant : null;
   };
   // The absorbed tiled kernel, 1 and 2 queries (4 and 8 rows): its key tile, counted
-  // element by element from the kernel's declarations (ktile KT x (KEY_CH + 1), sp ROWS x
-  // KT / 4 vec4s, three ROWS arrays, part KT x WG). tiny: KEY_CH = (32 + 8) / 4 = 10, WG 64.
+  // element by element from the kernel's declarations (ktile KT x (QSEG x SEG_W + 1), sp
+  // ROWS x KT / 4 vec4s, three ROWS arrays, part KT x WG). tiny: KEY_CH = (32 + 8) / 4 =
+  // 10, WG 64: 4 rows have 16 segments, more than the 10 chunks (a row of 10 + 1); 8 rows
+  // have 8 segments of 2 chunks (16 + 1).
+  const rowChunks = (rows: number) => (rows === 4 ? 11 : 17);
   const elements = (kt: number, rows: number) =>
-    kt * 11 + Math.ceil((rows * kt) / 4) + rows * 3 + kt * 64;
+    kt * rowChunks(rows) + Math.ceil((rows * kt) / 4) + rows * 3 + kt * 64;
   for (const sq of [1, 2]) {
     const rows = 4 * sq;
     const gl = plan(GL, "wgsl-absorbed-tiled", sq, 40)!;
@@ -614,8 +621,14 @@ Deno.test("GL fallback: the tiled kernels' workgroup memory stays within its ele
       { maxWorkgroupElements: GL_FALLBACK_MAX_WORKGROUP_ELEMENTS },
     );
     assert.equal(tiledWorkgroupElements(shape), elements(8, rows));
-    // Lavapipe (and a GPU) keep the tile the workgroup-memory tier allows.
-    assert.equal(plan(LAVAPIPE, "wgsl-absorbed-tiled", sq, 40)!.keysPerBlock, 64, `sq ${sq}`);
+    // Lavapipe (and a GPU) keep the tile the workgroup-memory tier allows: 64 keys, or 32
+    // with the 8 rows' padded 17-chunk rows (64 would take 64 x 17 x 16 + 64 x 64 x 4 bytes
+    // alone, 33792 > 32768).
+    assert.equal(
+      plan(LAVAPIPE, "wgsl-absorbed-tiled", sq, 40)!.keysPerBlock,
+      sq === 1 ? 64 : 32,
+      `sq ${sq}`,
+    );
   }
   // The FA2 prefill on GL at tiny widths: 64-query tiles fit 1024 elements with chunks of
   // 1 or 2 vec4s (max(96 x 2, 128) + 32 x 17 + 3 x 64 + 1 = 929; 3 would be 1025 and 6
