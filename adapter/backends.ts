@@ -781,6 +781,7 @@ function absorbedTiledCheck(q: SupportQuery, options: { subgroups: boolean }): S
   const tier = deviceTier ?? 16384;
   const shape = tiledShape(spec, layout, dtype, tier, {
     ...options,
+    unrolledLoops: cls?.kind === "gpu",
     // The GL fallback compiles workgroup memory's zero fill slowly (slow_device.ts); the
     // cap comes from the query, as for a user backend, so resolve is its one source.
     maxWorkgroupElements: q.workgroupElementCap,

@@ -83,6 +83,29 @@ export interface TiledShape {
    * t % valueVec4 of the rows of group t / valueVec4 (default 1: every row).
    */
   readonly valueRowGroups?: number;
+  /** Keys per trip of the partial scores' loop (KPT; {@link tiledKeysPerTrip}; default 1). */
+  readonly keysPerTrip?: number;
+}
+
+/**
+ * Keys the tiled kernel's partial-score loop takes a trip (its KPT): 2 where the plan
+ * unrolls the constant loops (a gpu-class device: two independent fma chains on the same q
+ * registers, two loads in flight), else 1; the subgroup variant has no such loop. The
+ * planner sizes and counts the shape with it and the launcher passes it, so the two
+ * agree.
+ *
+ * @example
+ * ```ts
+ * import { tiledKeysPerTrip } from "./tiled_plan.ts";
+ * tiledKeysPerTrip({ unrolledLoops: true }); // 2
+ * tiledKeysPerTrip({ unrolledLoops: true, subgroups: true }); // 1
+ * tiledKeysPerTrip({}); // 1
+ * ```
+ */
+export function tiledKeysPerTrip(
+  form: { unrolledLoops?: boolean; subgroups?: boolean },
+): 1 | 2 {
+  return form.unrolledLoops === true && form.subgroups !== true ? 2 : 1;
 }
 
 /**
@@ -204,6 +227,8 @@ export function tiledShape(
   tier: TiledTier,
   options: {
     subgroups?: boolean;
+    /** The plan unrolls the kernel's constant loops (gpu class; {@link tiledKeysPerTrip}). */
+    unrolledLoops?: boolean;
     /**
      * The most invocations a workgroup may have on the device (default 256, WebGPU's
      * default limit): the q-segment growth stops there (a compatibility-mode device
@@ -247,6 +272,7 @@ export function tiledShape(
     vec4PerChunk,
     tier,
     ...(options.subgroups ? { subgroups: true } : {}),
+    ...(tiledKeysPerTrip(options) === 2 ? { keysPerTrip: 2 } : {}),
   };
   const cap = options.maxWorkgroupElements ?? Infinity;
   let keysPerTile = 2;
@@ -288,7 +314,8 @@ const constantLoop = (trips: number) => trips > TILED_UNROLLED_TRIPS ? trips + 1
  *   each); the partial scores' key loop; the pair loop (ROWS x KT pairs over WG) and the
  *   softmax's pair loop (the same trips; since session 34 no row walks its keys); the
  *   value phase's key loop; the rescale's row loop; and {@link TILED_LOOP_MARGIN}.
- * - Per key: the two key loops' trips, and the row loop and q-segment loop inside them
+ * - Per key: the values' key loop's trip and the row loop inside it; per KPT keys the
+ *   partial scores' trip and the q-segment loop inside it
  *   (the value phase's row loop is RPG / 4 trips of four rows where a row group is one
  *   query's and RPG a multiple of 4).
  *
@@ -305,6 +332,7 @@ const constantLoop = (trips: number) => trips > TILED_UNROLLED_TRIPS ? trips + 1
  * const s = { workgroupSize: 64, headsPerTile: 4, queryTile: 1, keysPerTile: 64,
  *   keyVec4: 10, valueVec4: 8, vec4PerChunk: 1, tier: 32768 } as const;
  * tiledLoopIterations(s, 100); // 2 + 2 * (1 + 1 + 2 * 5 + 1 + 4) + 2 * 100 + 1 = 237
+ * tiledLoopIterations({ ...s, keysPerTrip: 2 }, 100); // 2 + 36 + 50 + 100 + 1 = 189
  * ```
  */
 export function tiledLoopIterations(s: TiledShape, keys: number): number {
@@ -337,11 +365,16 @@ export function tiledLoopIterations(s: TiledShape, keys: number): number {
   }
   const segments = s.workgroupSize / rows;
   const qSeg = tiledQSegment(keyChunks, segments);
-  // The partial scores' key loop (+1 a tile, a trip a key, the q segment's loop inside
-  // it) and a pair's partials inside the pair loop.
+  // The partial scores' key loop (+1 a tile; a trip per KPT keys: KT is a multiple of
+  // KPT, so over whole tiles and the last one's nk that is ceil(keys / KPT); the q
+  // segment's loop inside it, whose body is KPT keys long: counted as a loop past
+  // TILED_UNROLLED_TRIPS / KPT trips, Mesa unrolling by body size) and a pair's partials
+  // inside the pair loop.
+  const kpt = s.keysPerTrip ?? 1;
   return once + qSeg + 1 +
     tiles * (perTile + 1 + pairTrips * constantLoop(segments)) +
-    (2 + constantLoop(qSeg) + keyRowLoop) * keys;
+    (1 + (qSeg * kpt > TILED_UNROLLED_TRIPS ? qSeg + 1 : 0)) * Math.ceil(keys / kpt) +
+    (1 + keyRowLoop) * keys;
 }
 
 /**

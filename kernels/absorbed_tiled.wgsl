@@ -96,6 +96,10 @@ const WG: u32 = 128u; // @param invocations per workgroup
 const HT: u32 = 16u; // @param heads per workgroup
 const QT: u32 = 1u; // @param queries per tile (consecutive queries of one sequence)
 const KT: u32 = 8u; // @param keys per staged tile (from the workgroup-memory tier)
+// Keys per trip of the partial scores' loop (adapter/tiled_plan.ts tiledKeysPerTrip): 2
+// where the plan unrolls the constant loops (gpu class), 1 elsewhere (a loop-budget
+// device's count and Mesa's own unrolling were measured with one key a trip).
+const KPT: u32 = 1u; // @param
 const RG: u32 = 1u; // @param row groups of the value phase (WG / VAL_VEC4 at most)
 const KEY_VEC4: u32 = 144u; // @param (r + rope) / 4
 const VAL_VEC4: u32 = 128u; // @param r / 4
@@ -125,6 +129,8 @@ const FULL_STAGE: u32 = (KT * KEY_CH) / WG;
 const PAIRS: u32 = ROWS * KT;
 const_assert ROWS <= WG;
 const_assert WG % ROWS == 0u;
+const_assert KPT == 1u || KPT == 2u;
+const_assert KT % KPT == 0u; // the partial scores' loop takes KPT keys a trip
 // Value phase: invocation lid owns output vec4 column lid % VAL_VEC4 of the RPG rows of
 // row group lid / VAL_VEC4 (the host picks WG >= VAL_VEC4 * RG, RG a power of two
 // dividing ROWS): its accumulator is a fixed RPG-vec4 array indexed only by unrolled
@@ -368,8 +374,16 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
 
     // 2a. Partial scores: this invocation's q segment against every staged key. Keys
     //    past nk are not needed: the loop stops at nk (workgroup-uniform).
-    for (var k = 0u; k < nk; k++) { // @nosg
+    //    KPT keys a trip: on gpu-class plans two, so that two independent fma chains share
+    //    the q registers and two loads are in flight (RADV's assembly, session 36: the
+    //    compiler waited for each chunk's load before the next with one chain), and the
+    //    loop's bookkeeping halves. KT is a multiple of KPT, so key k + u < KT; past nk it
+    //    holds a repeated key, whose pair is masked below.
+    //    (KPT is 1 or 2; with 1 the second key's lines fold away, leaving the one-key loop
+    //    whose loop count lavapipe's boundary tests measured.)
+    for (var k = 0u; k < nk; k += KPT) { // @nosg
       var s4 = vec4<acc_t>(0.0); // @nosg
+      var t4 = vec4<acc_t>(0.0); // @nosg
       for (var i = 0u; i < QSEG; i++) { // @unroll // @nosg
         let c = seg + i * SEGS; // @nosg
         if (i < FULL_SEG || c < SCORE_CH) { // @nosg
@@ -377,9 +391,18 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
           for (var h = 0u; h < CPV; h++) { // @unroll // @nosg
             s4 += vec4<acc_t>(qreg[i * CPV + h] * cvec(kc, h)); // @nosg
           } // @nosg
+          if (KPT == 2u) { // @nosg
+            let kd = ktile[k + 1u].c[i][seg]; // @nosg
+            for (var h = 0u; h < CPV; h++) { // @unroll // @nosg
+              t4 += vec4<acc_t>(qreg[i * CPV + h] * cvec(kd, h)); // @nosg
+            } // @nosg
+          } // @nosg
         } // @nosg
       } // @nosg
       part[k][seg][lid % ROWS] = f32(s4.x + s4.y + s4.z + s4.w); // @nosg
+      if (KPT == 2u) { // @nosg
+        part[k + 1u][seg][lid % ROWS] = f32(t4.x + t4.y + t4.z + t4.w); // @nosg
+      } // @nosg
     } // @nosg
     // The partials of a pair come from SEGS invocations.
     workgroupBarrier(); // @nosg

@@ -7,6 +7,7 @@
  * @module
  */
 import type { GpuPlan } from "../adapter/types.ts";
+import { tiledKeysPerTrip } from "../adapter/tiled_plan.ts";
 import { type AttentionBuffers, type LaunchKit, variantFields } from "./launch.ts";
 import { queryTiles } from "./tables.ts";
 
@@ -37,6 +38,7 @@ export async function launchAbsorbedTiled(
     HT: v.headsPerTile,
     QT: v.queryTile,
     KT: v.keysPerBlock,
+    KPT: tiledKeysPerTrip(v),
     RG: variantFields(plan, ["valueRowGroups"], "wgsl-absorbed-tiled").valueRowGroups,
     KEY_VEC4: a.keyWidth / 4,
     VAL_VEC4: a.valueWidth / 4,

@@ -636,6 +636,18 @@ export const TILED_FAULTS: readonly Fault[] = [
     },
   ),
   sourceFault(
+    "tiled-score-trip-second-key",
+    "the partial scores' second key of a trip reads the first key's staged row (gpu-class " +
+      "plans take two keys a trip): every odd key of a tile is scored as the even one before it",
+    {
+      file: "absorbed_tiled.wgsl",
+      pattern: "let kd = ktile[k + 1u].c[i][seg];",
+      replacement: "let kd = ktile[k].c[i][seg];",
+      // two keys a trip only where the plan unrolls the loops (tiledKeysPerTrip)
+      scenario: { ...TINY_ABSORBED_MTP, deviceClass: "gpu" },
+    },
+  ),
+  sourceFault(
     "tiled-row-group-ignored",
     "the value phase ignores its row group: every group accumulates the first group's " +
       "rows (tiny: 4 groups of one row), so the other groups' rows are stored wrong",

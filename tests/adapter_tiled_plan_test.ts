@@ -133,6 +133,14 @@ Deno.test("loop count: longer constant loops than lavapipe unrolls are counted a
   // margin 4; per key 2 (the score and value key loops); the exit 1. Over 800 keys:
   // 10 + 100 * 11 + 1600 + 1.
   assert.equal(tiledLoopIterations(shape(16), 800), 2711);
+  // Two keys a score trip (a gpu-class plan, tiledKeysPerTrip): 400 trips of the score
+  // loop instead of 800; its q segment (9 chunks, a body of two keys: 18) still unrolled.
+  assert.equal(tiledLoopIterations({ ...shape(16), keysPerTrip: 2 }, 800), 2711 - 400);
+  // At 32 rows the segment is 18 chunks: a body of 36, counted as a loop (19) a trip.
+  assert.equal(
+    tiledLoopIterations({ ...shape(32), valueRowGroups: 2, keysPerTrip: 2 }, 800),
+    19 + 100 * 11 + 800 + (1 + 19) * 400 + 1,
+  );
   // 32 rows (32 heads of one query) in one value row group: the row loops (33 each)
   // every tile and twice once (the stores, the sums' publication); at every key the
   // four-row loop, measured at 1 (8 segments of 18).

@@ -72,7 +72,7 @@ Deno.test("plan_variants' command line: no mode, both modes or an unknown varian
   assert.equal(only.code, 2);
   assert.match(
     only.stderr,
-    /--only nope: no such variant \(wg128, rows8, split64, fa2chunk4, projlanes\)/,
+    /--only nope: no such variant \(wg128, rows8, split64, fa2chunk4, projlanes, kpt1\)/,
   );
   const help = await runTool("plan_variants.ts", ["--help"]);
   assert.equal(help.code, 0);

@@ -61,7 +61,7 @@
 #            absorption and up-projection instead of the split ones (their figure is the
 #            submission ms), each benched in a copy of the tree on the headline absorbed
 #            decodes (the FA2 one on the 256-token prefill), against the bench step's figures
-#            (T_ABPLAN, default 150 s). STEPS=plans runs ab_plans alone (say, as a second
+#            (T_ABPLAN, default 180 s). STEPS=plans runs ab_plans alone (say, as a second
 #            command on the still-warm machine when TOTAL_S cut the first one short)
 #   splits   (in the defaults since session 31: its runs now warm up) `main.ts run --matrix tools/gpu_splits_matrix.json
 #            --repeats 20`: the headline absorbed decode on the tiled kernel at forced KV
@@ -345,7 +345,7 @@ if wanted ab; then
   # Also alone, as STEPS=plans.
 fi
 if wanted ab || wanted plans; then
-  step ab_plans "${T_ABPLAN:-150}" deno run --cached-only -A tools/plan_variants.ts \
+  step ab_plans "${T_ABPLAN:-180}" deno run --cached-only -A tools/plan_variants.ts \
     --work "$WORK/plans" --cached-only
 fi
 

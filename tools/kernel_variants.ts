@@ -96,23 +96,32 @@ export const KERNEL_VARIANTS: readonly KernelTextVariant[] = [
   {
     name: "scorebatch",
     file: "absorbed_tiled.wgsl",
-    description: "the score loop loads all of a key's segment chunks before multiplying " +
-      "(RADV's assembly of the shipped form waits for each LDS load in turn; loaded first, " +
-      "one wait a key, for more VGPRs; timed on V2-Lite's 9 chunks: DeepSeek-V3's 18 at once " +
-      "spilled on RADV)",
+    description: "the score loop loads all of a trip's segment chunks before multiplying " +
+      "(RADV's assembly of the shipped form waits for each trip's pair of LDS loads in turn; " +
+      "loaded first, one wait a trip, for more VGPRs; timed on V2-Lite's 9 chunks a key, " +
+      "two keys a trip: DeepSeek-V3's 18 a key at once spilled on RADV)",
     edits: [
       {
         pattern: "      var s4 = vec4<acc_t>(0.0); // @nosg\n",
         replacement: "      var kcs: array<chunk_t, QSEG>; // @nosg\n" +
+          "      var kds: array<chunk_t, QSEG>; // @nosg\n" +
           "      for (var i = 0u; i < QSEG; i++) { // @unroll // @nosg\n" +
           "        let c = seg + i * SEGS; // @nosg\n" +
           "        if (i < FULL_SEG || c < SCORE_CH) { // @nosg\n" +
-          "          kcs[i] = ktile[kbase + c]; // @nosg\n" +
+          "          kcs[i] = ktile[k].c[i][seg]; // @nosg\n" +
+          "          if (KPT == 2u) { kds[i] = ktile[k + 1u].c[i][seg]; } // @nosg\n" +
           "        } // @nosg\n" +
           "      } // @nosg\n" +
           "      var s4 = vec4<acc_t>(0.0); // @nosg\n",
       },
-      { pattern: "let kc = ktile[kbase + c]; // @nosg", replacement: "let kc = kcs[i]; // @nosg" },
+      {
+        pattern: "let kc = ktile[k].c[i][seg]; // @nosg",
+        replacement: "let kc = kcs[i]; // @nosg",
+      },
+      {
+        pattern: "let kd = ktile[k + 1u].c[i][seg]; // @nosg",
+        replacement: "let kd = kds[i]; // @nosg",
+      },
     ],
     // Timed on a gpu-class plan (the loops unrolled): on a cpu-class one the load loop stays
     // a loop, which lavapipe's loop budget counts differently.

@@ -91,6 +91,18 @@ export const PLAN_VARIANTS: readonly PlanVariant[] = [
     }],
     bench: HEADLINE_ABSORBED_DECODE,
   },
+  {
+    name: "kpt1",
+    file: "adapter/tiled_plan.ts",
+    description: "the tiled decode's partial scores one key a trip on a GPU too, as before " +
+      "session 36, not two (RADV: 76 instructions a key, one LDS load in flight, against 71 " +
+      "and two; lavapipe's gpu-class run was 3% faster with one)",
+    edits: [{
+      pattern: "return form.unrolledLoops === true && form.subgroups !== true ? 2 : 1;",
+      replacement: "return form.unrolledLoops === true && form.subgroups !== true ? 1 : 1;",
+    }],
+    bench: HEADLINE_ABSORBED_DECODE,
+  },
 ];
 
 /** Paths of the tree a variant's copy leaves out: history, the GPU machine's carry, outputs. */
