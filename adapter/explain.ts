@@ -392,7 +392,9 @@ function fa2Lines(
   const c = fa2QueryTile({ queryLens, heads, smCount, shape, maxWorkgroupElements: cap });
   const chunk = v.chunkVec4 === undefined ? [] : [
     `  score chunks: ${v.chunkVec4} vec4s of the head width's ${shape.qkVec4} staged at a time ` +
-    `(${shape.qkVec4 / v.chunkVec4} chunks, 2 barriers each, per 32-key tile; the widest ` +
+    `(${shape.qkVec4 / v.chunkVec4} chunk${
+      shape.qkVec4 / v.chunkVec4 === 1 ? "" : "s"
+    }, 2 barriers each, per 32-key tile; the widest ` +
     `divisor within ${FA2_MAX_CHUNK_VEC4} that fits): ` +
     `${fa2WorkgroupBytes(shape, v.queryTile, v.chunkVec4)} bytes of workgroup memory` +
     (cap === null

@@ -546,17 +546,37 @@ export function fa2Grid(queryLens: readonly number[], heads: number, queryTile: 
 }
 
 /**
+ * Staged vec4s of expanded_fa2.wgsl at a query tile and chunk width: the q chunk (`qs`,
+ * BQ x chunk) and the array the k chunk and then the V tile share (`kv`, rows of VR x 8
+ * vec4s, VR = the value width in groups of 8 vec4s: max(32 keys, the k chunk's 4 x chunk
+ * elements in rows of VR) rows).
+ *
+ * @example
+ * ```ts
+ * import { fa2StagedVec4 } from "./tiled_plan.ts";
+ * // V2-Lite, 64 queries, chunks of 16: 64 x 16 + max(32, 64 / 4) x 4 x 8
+ * fa2StagedVec4({ qkVec4: 48, vVec4: 32 }, 64, 16); // 1024 + 1024 = 2048
+ * // tiny (v 16: VR 1), 16 queries, chunks of 6: 16 x 6 + max(32, 24) x 1 x 8
+ * fa2StagedVec4({ qkVec4: 6, vVec4: 4 }, 16, 6); // 96 + 256 = 352
+ * ```
+ */
+export function fa2StagedVec4(s: Fa2Shape, queryTile: number, chunkVec4: number): number {
+  const vr = Math.ceil(s.vVec4 / 8);
+  const rows = Math.max(FA2_KEY_TILE, Math.ceil((4 * chunkVec4) / vr));
+  return queryTile * chunkVec4 + rows * vr * 8;
+}
+
+/**
  * Workgroup-memory elements of expanded_fa2.wgsl at a query tile and chunk width (an array
  * element of any width counts one; what the GL fallback zero-fills with one store each):
- * the staging area (the q and k chunks, then the V tile, in the same place), the score
- * tile (32 keys of BQ / 4 + 1 vec4s), three per-row arrays (keys seen, q offset, running
- * max) and the row minimum.
+ * the staged vec4s ({@link fa2StagedVec4}), the score tile (32 keys of BQ / 4 + 1 vec4s),
+ * three per-row arrays (keys seen, q offset, running max) and the row minimum.
  *
  * @example
  * ```ts
  * import { fa2WorkgroupElements } from "./tiled_plan.ts";
- * // tiny (v 16), 16 queries, chunks of 6 vec4s: max(48 x 6, 32 x 4) + 32 x 5 + 3 x 16 + 1
- * fa2WorkgroupElements({ qkVec4: 6, vVec4: 4 }, 16, 6); // 497
+ * // tiny (v 16), 16 queries, chunks of 6 vec4s: 352 + 32 x 5 + 3 x 16 + 1
+ * fa2WorkgroupElements({ qkVec4: 6, vVec4: 4 }, 16, 6); // 561
  * ```
  */
 export function fa2WorkgroupElements(
@@ -565,8 +585,7 @@ export function fa2WorkgroupElements(
   chunkVec4: number,
 ): number {
   const k = FA2_KEY_TILE;
-  return Math.max((queryTile + k) * chunkVec4, k * s.vVec4) + k * (queryTile / 4 + 1) +
-    3 * queryTile + 1;
+  return fa2StagedVec4(s, queryTile, chunkVec4) + k * (queryTile / 4 + 1) + 3 * queryTile + 1;
 }
 
 /** The widest chunk of the head width expanded_fa2.wgsl stages at once, in vec4s. */
@@ -583,8 +602,8 @@ export const FA2_MAX_CHUNK_VEC4 = 16;
  * @example
  * ```ts
  * import { fa2ChunkVec4 } from "./tiled_plan.ts";
- * // DeepSeek-V2-Lite (48 and 32 vec4s), 64 queries: 12 at 32 KiB (4 chunks), 16 at 48.
- * fa2ChunkVec4({ qkVec4: 48, vVec4: 32 }, 64, { maxBytes: 32768 }); // 12
+ * // DeepSeek-V2-Lite (48 and 32 vec4s), 64 queries: 6 at 32 KiB (8 chunks), 16 at 48.
+ * fa2ChunkVec4({ qkVec4: 48, vVec4: 32 }, 64, { maxBytes: 32768 }); // 6
  * fa2ChunkVec4({ qkVec4: 48, vVec4: 32 }, 64, { maxBytes: 49152 }); // 16
  * // tiny (6 vec4s) within the GL fallback's 1024 elements: 2 at 64 queries, 6 at 16.
  * fa2ChunkVec4({ qkVec4: 6, vVec4: 4 }, 64, { maxElements: 1024 }); // 2
@@ -684,17 +703,17 @@ export interface Fa2Shape {
 }
 
 /**
- * Workgroup-memory bytes of expanded_fa2.wgsl at a query tile and chunk width: the staging
- * area (the q and k chunks, BQ and 32 rows of `chunkVec4` vec4s, then the 32-row V tile in
- * the same place), the probability tile (32 keys of BQ / 4 vec4s, padded by one so the
- * stores spread over the banks), three per-row arrays and the row minimum.
+ * Workgroup-memory bytes of expanded_fa2.wgsl at a query tile and chunk width: the staged
+ * vec4s ({@link fa2StagedVec4}: the q chunk, and the k chunk then the V tile in one
+ * array), the probability tile (32 keys of BQ / 4 vec4s, padded by one so the stores
+ * spread over the banks), three per-row arrays and the row minimum.
  *
  * @example
  * ```ts
  * import { fa2WorkgroupBytes } from "./tiled_plan.ts";
- * // V2-Lite, 64 queries, chunks of 12: 16 x max(96 x 12, 1024) + 16 x 32 x 17 + 12 x 64 + 4
- * fa2WorkgroupBytes({ qkVec4: 48, vVec4: 32 }, 64, 12); // 18432 + 8704 + 768 + 4 = 27908
- * fa2WorkgroupBytes({ qkVec4: 48, vVec4: 32 }, 16, 12); // 16384 + 2560 + 192 + 4 = 19140
+ * // V2-Lite, 64 queries, chunks of 6: 16 x (384 + 1024) + 16 x 32 x 17 + 12 x 64 + 4
+ * fa2WorkgroupBytes({ qkVec4: 48, vVec4: 32 }, 64, 6); // 22528 + 8704 + 768 + 4 = 32004
+ * fa2WorkgroupBytes({ qkVec4: 48, vVec4: 32 }, 16, 12); // 19456 + 2560 + 192 + 4 = 22212
  * ```
  */
 export function fa2WorkgroupBytes(
@@ -703,8 +722,8 @@ export function fa2WorkgroupBytes(
   chunkVec4: number,
 ): number {
   const k = FA2_KEY_TILE;
-  return 16 * Math.max((queryTile + k) * chunkVec4, k * s.vVec4) +
-    16 * k * (queryTile / 4 + 1) + 12 * queryTile + 4;
+  return 16 * fa2StagedVec4(s, queryTile, chunkVec4) + 16 * k * (queryTile / 4 + 1) +
+    12 * queryTile + 4;
 }
 
 /**

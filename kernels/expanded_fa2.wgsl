@@ -16,8 +16,9 @@
 // Per key tile of BK = 32 keys:
 // - Scores S = Q K^T (BQ x 32) as a GEMM over the head width in chunks of DKV vec4s (the
 //   plan's chunkVec4: the widest divisor of QK_VEC4 whose q and k chunks fit the
-//   device's workgroup memory; V2-Lite: 12 at the 32 KiB tier, so 4 chunks and 8 barriers
-//   a tile where chunks of 4 took 24): the chunk of the BQ q rows (pre-scaled by scale *
+//   device's workgroup memory beside the V tile; V2-Lite: 16 at the 48 KiB tier, so 3
+//   chunks and 6 barriers a tile, 6 at 32 KiB, where chunks of 4 took 24): the chunk of
+//   the BQ q rows (pre-scaled by scale *
 //   log2(e), so the softmax uses exp2) and of the 32 key rows is staged in workgroup
 //   memory; invocation (ty, tx) (BQ / 4 x 8: 128 at 64 queries, 32 at 16) keeps the 4 x 4
 //   micro-tile of queries 4ty.. and keys 4tx.. in registers, one vec4 of keys per query
@@ -26,7 +27,7 @@
 //   (the finite sentinel) and folds its rows' maxima into the rows' running max with a
 //   workgroup atomicMax (row_max); after one barrier it writes p = exp2(s - max) of its
 //   micro-tile to workgroup memory as [key][query], while the V tile is staged where the
-//   q and k chunks were. Until session 33 one invocation per row walked its 32 scores
+//   k chunk was. Until session 33 one invocation per row walked its 32 scores
 //   twice (max, then exp and sum) while the other half of the workgroup waited.
 // - O += P V: invocation (ty, tx) owns queries 4ty.. x output vec4 columns tx, tx + 8,
 //   ... (4 x ceil(V_VEC4 / 8) vec4s in registers); per key it reads its four rows' p as
@@ -80,12 +81,24 @@ const VST: u32 = (BK * V_VEC4 + WG - 1u) / WG;
 const QST_FULL: u32 = (BQ * DKV) / WG;
 const KST_FULL: u32 = (BK * DKV) / WG;
 const VST_FULL: u32 = (BK * V_VEC4) / WG;
-// The staging area: the q chunk (BQ x DKV, at QS) and the k chunk (32 x DKV, at KS) during
-// the scores, then the V tile (32 x V_VEC4) in the same place (a barrier ends every
-// chunk's reads before it is written).
-const QS: u32 = 0u;
-const KS: u32 = BQ * DKV;
-const STAGE: u32 = max((BQ + BK) * DKV, BK * V_VEC4);
+// Workgroup arrays are indexed with several indices, not one flat one: WebGPU clamps every
+// run-time index of a workgroup array (wgpu: min(index, length - 1)), and a clamped flat
+// index is a new address per element read. RADV's assembly (session 36) had an add, a min
+// and a shift before each of the 96 LDS loads of a chunk of the score GEMM (a fifth of the
+// chunk loop's instructions, and a register for each precomputed address). Indexed
+// [row][column] with the column an unrolled constant, only the row is clamped, once, and
+// every column is the same address plus an immediate offset.
+// The q chunk, [query][d] (BQ x DKV): query 4 ty + i's column dd is qs[4 ty + i][dd].
+// The k chunk and then the V tile share `kv` (a barrier ends every chunk's reads before
+// it is written), rows of VR x TX vec4s:
+// - the V tile: value vec4 column c TX + tx of key j at kv[j][c][tx] (VR = CPT: V_VEC4
+//   rounded up to whole groups of TX; columns past V_VEC4 are never stored, and the
+//   accumulators that read them are never written out);
+// - the k chunk: [key % 4][d][key / 4] (see below), element r = (key % 4) DKV + d of the
+//   TX-wide rows at kv[r / VR][r % VR][key / 4], a constant row for an unrolled (c, dd).
+const VR: u32 = CPT;
+const KROWS: u32 = (4u * DKV + VR - 1u) / VR;
+const UROWS: u32 = max(BK, KROWS);
 // Stride of ps in vec4s per key, padded by one: the score stores of a quarter warp (8 tx,
 // keys 4 tx + c) land 4 * PSV vec4s apart; with PSV = BQ4 (a power of two) all eight hit
 // the same four banks, with BQ4 + 1 they spread over two groups.
@@ -120,8 +133,9 @@ struct Params {
 @group(0) @binding(7) var<storage, read_write> lse: array<f32>;        // [splits, totalQ, h]
 @group(0) @binding(8) var<storage, read> q_tiles: array<vec2<u32>>;
 
-var<workgroup> stage: array<vec4<f32>, STAGE>;  // q and k chunks, then the V tile
-// k chunk at KS, [key % 4][d][key / 4]: invocation tx reads keys 4 tx .. 4 tx + 3, so for
+var<workgroup> qs: array<array<vec4<f32>, DKV>, BQ>;              // the q chunk
+var<workgroup> kv: array<array<array<vec4<f32>, TX>, VR>, UROWS>;  // the k chunk, then V
+// The k chunk, [key % 4][d][key / 4]: invocation tx reads keys 4 tx .. 4 tx + 3, so for
 // one (key % 4, d) the eight tx of a quarter warp read eight consecutive vec4s (distinct
 // banks). Stored [key][d], those eight reads were 4 * DKV vec4s apart: an 8-way conflict
 // on every k read of the score loop.
@@ -212,17 +226,17 @@ fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
         let i = min(lid + t * WG, BQ * DKV - 1u);
         qv[t] = vec4<f32>(q[q_off[i / DKV] + d0 + i % DKV]) * params.scale_log2;
       }
-      var kv: array<vec4<f32>, KST>;
+      var kvr: array<vec4<f32>, KST>;
       for (var t = 0u; t < KST; t++) { // @unroll
         let i = min(lid + t * WG, BK * DKV - 1u);
         let key = min(i / DKV, nk - 1u);
-        kv[t] = vec4<f32>(k[(k_rows[k0 + kb + key] * params.heads + head) * QK_VEC4 + d0 +
+        kvr[t] = vec4<f32>(k[(k_rows[k0 + kb + key] * params.heads + head) * QK_VEC4 + d0 +
                             i % DKV - params.k_base]);
       }
       for (var t = 0u; t < QST; t++) { // @unroll
         let i = lid + t * WG;
         if (t < QST_FULL || i < BQ * DKV) {
-          stage[QS + i] = qv[t];
+          qs[i / DKV][i % DKV] = qv[t];
         }
       }
       for (var t = 0u; t < KST; t++) { // @unroll
@@ -230,18 +244,17 @@ fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
         let key = i / DKV;
         if (t < KST_FULL || i < BK * DKV) {
           // Keys past nk are staged as zeros.
-          stage[KS + ((key % 4u) * DKV + i % DKV) * TX + key / 4u] =
-            select(vec4<f32>(0.0), kv[t], key < nk);
+          let r = (key % 4u) * DKV + i % DKV;
+          kv[r / VR][r % VR][key / 4u] = select(vec4<f32>(0.0), kvr[t], key < nk);
         }
       }
       workgroupBarrier();
       for (var dd = 0u; dd < DKV; dd++) { // @unroll
-        // Keys 4 tx + c, c = 0..3, at chunk column dd (layout above).
-        let kb4 = KS + dd * TX + tx;
-        let ka = stage[kb4];
-        let kb_ = stage[kb4 + DKV * TX];
-        let kc = stage[kb4 + 2u * DKV * TX];
-        let kd = stage[kb4 + 3u * DKV * TX];
+        // Keys 4 tx + c, c = 0..3, at chunk column dd (layout above): element c DKV + dd.
+        let ka = kv[dd / VR][dd % VR][tx];
+        let kb_ = kv[(DKV + dd) / VR][(DKV + dd) % VR][tx];
+        let kc = kv[(2u * DKV + dd) / VR][(2u * DKV + dd) % VR][tx];
+        let kd = kv[(3u * DKV + dd) / VR][(3u * DKV + dd) % VR][tx];
         // The four keys' components side by side (free on a GPU, where a vec4 is four
         // registers): each row's four dot products are then 16 fmas into s. Written as
         // q_row * mat4x4(k0, k1, k2, k3) + s, the compiler kept a multiply per dot product
@@ -250,9 +263,8 @@ fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
         let ky = vec4<acc_t>(vec4<f32>(ka.y, kb_.y, kc.y, kd.y));
         let kz = vec4<acc_t>(vec4<f32>(ka.z, kb_.z, kc.z, kd.z));
         let kw = vec4<acc_t>(vec4<f32>(ka.w, kb_.w, kc.w, kd.w));
-        let qb4 = QS + 4u * ty * DKV + dd;
         for (var i = 0u; i < 4u; i++) { // @unroll
-          let qv = vec4<acc_t>(stage[qb4 + i * DKV]);
+          let qv = vec4<acc_t>(qs[4u * ty + i][dd]);
           s[i] = fma(kx, vec4<acc_t>(qv.x), s[i]);
           s[i] = fma(ky, vec4<acc_t>(qv.y), s[i]);
           s[i] = fma(kz, vec4<acc_t>(qv.z), s[i]);
@@ -263,7 +275,7 @@ fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
     }
     // 2. Mask the micro-tile (keys past the row's visible ones or the split's end: the
     //    sentinel), fold its rows' maxima into row_max, and stage the V tile where the
-    //    chunks were.
+    //    k chunk was.
     let lims = vec4<u32>(row_lim[4u * ty], row_lim[4u * ty + 1u], row_lim[4u * ty + 2u],
                          row_lim[4u * ty + 3u]);
     let keys4 = vec4<u32>(4u * tx) + vec4<u32>(0u, 1u, 2u, 3u);
@@ -287,7 +299,8 @@ fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
       let i = lid + t * WG;
       if (t < VST_FULL || i < BK * V_VEC4) {
         // Keys past nk are staged as zeros.
-        stage[i] = select(vec4<f32>(0.0), vv4[t], i / V_VEC4 < nk);
+        let col = i % V_VEC4;
+        kv[i / V_VEC4][col / TX][col % TX] = select(vec4<f32>(0.0), vv4[t], i / V_VEC4 < nk);
       }
     }
     workgroupBarrier();
@@ -325,7 +338,7 @@ fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
         let p = ps[j * PSV + ty];
         l_run += p;
         for (var c = 0u; c < CPT; c++) { // @unroll
-          let vv = stage[j * V_VEC4 + min(tx + c * TX, V_VEC4 - 1u)];
+          let vv = kv[j][c][tx];
           for (var i = 0u; i < 4u; i++) { // @unroll
             acc[i][c] += vec4<acc_t>(p[i] * vv);
           }
@@ -337,7 +350,7 @@ fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
         l_run += p;
         let vis = vec4<u32>(kb + j) < lims;
         for (var c = 0u; c < CPT; c++) { // @unroll
-          let vv = stage[j * V_VEC4 + min(tx + c * TX, V_VEC4 - 1u)];
+          let vv = kv[j][c][tx];
           for (var i = 0u; i < 4u; i++) { // @unroll
             // Select, do not multiply: a key this row must not see may hold NaN/Inf (p = 0
             // times NaN is NaN), so its value is replaced by 0 before the fma.

@@ -754,11 +754,12 @@ export const TILED_FAULTS: readonly Fault[] = [
   ),
   sourceFault(
     "fa2-k-chunk-layout-mismatch",
-    "the score loop reads the staged k chunk as [key][d] while it is stored [key % 4][d][key / 4]",
+    "the score loop reads key 4 tx + 1 of the staged k chunk where key 4 tx is (the key % 4 " +
+      "of its [key % 4][d][key / 4] layout dropped for that key)",
     {
       file: "expanded_fa2.wgsl",
-      pattern: "let kb4 = KS + dd * TX + tx;",
-      replacement: "let kb4 = KS + 4u * tx * DKV + dd;",
+      pattern: "let kb_ = kv[(DKV + dd) / VR][(DKV + dd) % VR][tx];",
+      replacement: "let kb_ = kv[dd / VR][dd % VR][tx];",
       scenario: { preset: "tiny", dtype: "f32", path: "expanded", layout: FA2_PREFILL },
     },
   ),

@@ -532,22 +532,23 @@ Deno.test("FA2 query tile: 64, or 32 / 16 where 64-query tiles give a GPU under 
   const set = plan({ ...LAVAPIPE, smCount: 40 }, 256)!;
   assert.deepEqual([set.queryTile, set.workgroupSize], [32, 64]); // 64 < 80 <= 128
 
-  // Bytes: staging max((BQ + 32) x chunk, 32 x 32) vec4s + p 32 x (BQ / 4 + 1) vec4s
-  // + 3 per-row arrays (12 bytes a row) + the row minimum.
+  // Bytes: the q chunk BQ x chunk vec4s, the k chunk / V tile max(32, 4 x chunk / 4) x 4 x 8
+  // vec4s (fa2StagedVec4), p 32 x (BQ / 4 + 1) vec4s, 3 per-row arrays (12 bytes a row)
+  // and the row minimum.
   const s = { qkVec4: 48, vVec4: 32 };
-  assert.equal(fa2WorkgroupBytes(s, 64, 4), 16384 + 8704 + 768 + 4);
-  assert.equal(fa2WorkgroupBytes(s, 64, 12), 18432 + 8704 + 768 + 4);
-  assert.equal(fa2WorkgroupBytes(s, 32, 16), 16384 + 4608 + 384 + 4);
+  assert.equal(fa2WorkgroupBytes(s, 64, 4), 16 * (256 + 1024) + 8704 + 768 + 4);
+  assert.equal(fa2WorkgroupBytes(s, 64, 12), 16 * (768 + 1024) + 8704 + 768 + 4);
+  assert.equal(fa2WorkgroupBytes(s, 32, 16), 16 * (512 + 1024) + 4608 + 384 + 4);
   // The chunk: the widest divisor of 48 within 16 whose bytes fit.
-  assert.equal(fa2ChunkVec4(s, 64, { maxBytes: 32768 }), 12); // 16 needs 34052
-  assert.equal(fa2ChunkVec4(s, 64, { maxBytes: 49152 }), 16);
-  assert.equal(fa2ChunkVec4(s, 32, { maxBytes: 32768 }), 16); // 21380
+  assert.equal(fa2ChunkVec4(s, 64, { maxBytes: 32768 }), 6); // 8 needs 34052
+  assert.equal(fa2ChunkVec4(s, 64, { maxBytes: 49152 }), 16); // 42244
+  assert.equal(fa2ChunkVec4(s, 32, { maxBytes: 32768 }), 16); // 29572
   assert.equal(fa2ChunkVec4(s, 64, {}), 16);
   assert.equal(fa2ChunkVec4(s, 64, { maxBytes: 16384 }), 1, "nothing fits: 1 (then refused)");
   assert.equal(fa2ChunkVec4({ qkVec4: 50, vVec4: 32 }, 64, {}), 10, "a divisor of 50");
   assert.equal(fa2ChunkVec4({ qkVec4: 6, vVec4: 4 }, 64, {}), 6, "tiny: one chunk");
   // The plan carries it (lavapipe: 32 KiB).
-  assert.equal(plan(LAVAPIPE, 4096)!.chunkVec4, 12);
+  assert.equal(plan(LAVAPIPE, 4096)!.chunkVec4, 6);
   // Loops per key tile: 3 + 4 x chunks (the staging loops have constant trips, unrolled
   // up to 18) + 48 + (V staging: 2 constant loops of 32 x 32 / WG trips, + 1) + 4, and one
   // trip a key (the P V loop; the softmax walks none). At 16 queries (WG 32) the V staging
@@ -638,16 +639,16 @@ Deno.test("GL fallback: the tiled kernels' workgroup memory stays within its ele
       `sq ${sq}`,
     );
   }
-  // The FA2 prefill on GL at tiny widths: 64-query tiles fit 1024 elements with chunks of
-  // 1 or 2 vec4s (max(96 x 2, 128) + 32 x 17 + 3 x 64 + 1 = 929; 3 would be 1025 and 6
-  // 1313), so the chunk narrows and the tile stays; lavapipe stages the whole head width
-  // (6) at once. V2-Lite's V tile alone is 1024 elements: no tile fits, the smallest.
+  // The FA2 prefill on GL at tiny widths: a 64-query tile does not fit 1024 elements even
+  // with chunks of 1 vec4 (64 + 32 x 8 (the k chunk / V tile array: 32 rows of 8) + 32 x 17
+  // + 3 x 64 + 1 = 1057), so the tile narrows to 32 queries, which stage the whole head
+  // width (6) at once (192 + 256 + 32 x 9 + 3 x 32 + 1 = 833), as lavapipe does at 64.
+  // V2-Lite's V tile alone is 1024 elements: no tile fits, the smallest.
   const fa2 = { qkVec4: 6, vVec4: 4 };
-  assert.equal(fa2WorkgroupElements(fa2, 64, 2), 192 + 544 + 192 + 1);
-  assert.equal(fa2WorkgroupElements(fa2, 64, 3), 288 + 544 + 192 + 1);
-  assert.equal(fa2WorkgroupElements(fa2, 64, 6), 576 + 544 + 192 + 1);
-  assert.equal(fa2WorkgroupElements(fa2, 16, 6), 288 + 160 + 48 + 1);
-  assert.equal(fa2ChunkVec4(fa2, 64, { maxElements: GL_FALLBACK_MAX_WORKGROUP_ELEMENTS }), 2);
+  assert.equal(fa2WorkgroupElements(fa2, 64, 1), 64 + 256 + 544 + 192 + 1);
+  assert.equal(fa2WorkgroupElements(fa2, 32, 6), 192 + 256 + 288 + 96 + 1);
+  assert.equal(fa2WorkgroupElements(fa2, 16, 6), 96 + 256 + 160 + 48 + 1);
+  assert.equal(fa2ChunkVec4(fa2, 32, { maxElements: GL_FALLBACK_MAX_WORKGROUP_ELEMENTS }), 6);
   const v2 = { qkVec4: 48, vVec4: 32 };
   assert.ok(fa2WorkgroupElements(v2, 16, 1) > GL_FALLBACK_MAX_WORKGROUP_ELEMENTS);
   assert.deepEqual(
@@ -661,7 +662,7 @@ Deno.test("GL fallback: the tiled kernels' workgroup memory stays within its ele
     { queryTile: 16, workgroups: 8, target: null, elementCap: GL_FALLBACK_MAX_WORKGROUP_ELEMENTS },
   );
   const glFa2 = plan(GL, "wgsl-expanded-tiled", 4, 20)!;
-  assert.deepEqual([glFa2.queryTile, glFa2.workgroupSize, glFa2.chunkVec4], [64, 128, 2]);
+  assert.deepEqual([glFa2.queryTile, glFa2.workgroupSize, glFa2.chunkVec4], [32, 64, 6]);
   const vkFa2 = plan(LAVAPIPE, "wgsl-expanded-tiled", 4, 20)!;
   assert.deepEqual([vkFa2.queryTile, vkFa2.workgroupSize, vkFa2.chunkVec4], [64, 128, 6]);
   // explain says why, as run decides.
@@ -678,7 +679,7 @@ Deno.test("GL fallback: the tiled kernels' workgroup memory stays within its ele
   );
   assert.match(
     text("wgsl-expanded-tiled", 4),
-    /score chunks: 2 vec4s of the head width's 6 .*, 929 elements within the GL fallback's 1024 \(GL compiles/,
+    /score chunks: 6 vec4s of the head width's 6 .*, 833 elements within the GL fallback's 1024 \(GL compiles/,
   );
 });
 

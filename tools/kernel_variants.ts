@@ -130,21 +130,11 @@ export const KERNEL_VARIANTS: readonly KernelTextVariant[] = [
   {
     name: "fa2conflicts",
     file: "expanded_fa2.wgsl",
-    description: "the k chunk stored [key][d] and score keys BQ / 4 vec4s apart (bank conflicts)",
-    edits: [
-      {
-        pattern: "stage[KS + ((key % 4u) * DKV + i % DKV) * TX + key / 4u] =",
-        replacement: "stage[KS + i] =",
-      },
-      {
-        pattern: "let kb4 = KS + dd * TX + tx;",
-        replacement: "let kb4 = KS + 4u * tx * DKV + dd;",
-      },
-      { pattern: "stage[kb4 + DKV * TX];", replacement: "stage[kb4 + DKV];" },
-      { pattern: "stage[kb4 + 2u * DKV * TX];", replacement: "stage[kb4 + 2u * DKV];" },
-      { pattern: "stage[kb4 + 3u * DKV * TX];", replacement: "stage[kb4 + 3u * DKV];" },
-      { pattern: "const PSV: u32 = BQ4 + 1u;", replacement: "const PSV: u32 = BQ4;" },
-    ],
+    description: "the probability tile unpadded (PSV = BQ / 4): the score stores of a quarter " +
+      "warp land on the same four banks (until session 36 this variant also stored the k " +
+      "chunk [key][d]; the k chunk's indices are now constant rows of a 3-D array, which " +
+      "that layout cannot keep)",
+    edits: [{ pattern: "const PSV: u32 = BQ4 + 1u;", replacement: "const PSV: u32 = BQ4;" }],
     ab: ["--case", "path=expanded;sq=256", "--backend", "wgsl-expanded-tiled"],
   },
   {
