@@ -16,7 +16,7 @@ import type { DeviceCaps } from "../adapter/types.ts";
 import { readCapsFile } from "../adapter/caps_file.ts";
 import { PRESET_CONFIGS } from "../adapter/presets.ts";
 import { CliError, EXIT } from "./errors.ts";
-import { layoutFromFlags, parseIntList, parseNonNegativeInt, parsePositiveInt } from "./options.ts";
+import { layoutFromFlags, parseAxisInt, parseIntList, parsePositiveInt } from "./options.ts";
 
 /** How the command gets device capabilities when no --caps file is given. */
 export type CapsProbe = () => Promise<DeviceCaps | null>;
@@ -67,6 +67,8 @@ export function explainCommand(probe: CapsProbe) {
     .description(
       "Print the canonical MLA spec of a preset or config.json (HF or Megatron naming) and the " +
         "plan the adapter resolves for one case, or every reason it is unsupported. " +
+        "The shape flags take the matrix schema's bounds (b <= 4096, sq and sk <= 1048576) and " +
+        "at most 16777216 query or key tokens in all. " +
         "Exit codes: 0 supported, 3 unsupported, 2 bad input.",
     )
     .argument(
@@ -91,11 +93,25 @@ export function explainCommand(probe: CapsProbe) {
       new Option("--layout <layout>", "token layout").choices(["bshd", "sbhd", "thd"] as const)
         .default("bshd" as const),
     )
-    .option("--batch <n>", "sequences (bshd/sbhd)", parsePositiveInt, 1)
-    .option("--seq-q <n>", "query tokens per sequence (bshd/sbhd)", parsePositiveInt, 1)
-    .option("--seq-k <n>", "key tokens per sequence (bshd/sbhd)", parseNonNegativeInt, 128)
+    .option("--batch <n>", "sequences (bshd/sbhd), 1 to 4096", parseAxisInt("b"), 1)
+    .option(
+      "--seq-q <n>",
+      "query tokens per sequence (bshd/sbhd), 1 to 1048576",
+      parseAxisInt("sq"),
+      1,
+    )
+    .option(
+      "--seq-k <n>",
+      "key tokens per sequence (bshd/sbhd), 0 to 1048576",
+      parseAxisInt("sk"),
+      128,
+    )
     .option("--kv-lens <list>", "per-sequence cache lengths, decode (bshd/sbhd)", parseIntList)
-    .option("--cu-seqlens <list>", "cumulative query lengths (thd), e.g. 0,5,12", parseIntList)
+    .option(
+      "--cu-seqlens <list>",
+      "cumulative query lengths (thd), e.g. 0,5,12; at most 4096 sequences of 1048576 tokens",
+      parseIntList,
+    )
     .option(
       "--cu-seqlens-k <list>",
       "cumulative key lengths (thd; default = --cu-seqlens)",

@@ -5,6 +5,7 @@
  */
 import { InvalidArgumentError } from "@commander-js/extra-typings";
 import type { LayoutRequest } from "../adapter/types.ts";
+import { AXIS_BOUNDS } from "../matrix/schema.ts";
 import { CliError, EXIT } from "./errors.ts";
 
 /**
@@ -114,6 +115,105 @@ export function parseNonNegativeInt(value: string): number {
   return v;
 }
 
+/**
+ * A commander parser for a shape flag bounded as the matrix schema bounds its axis
+ * (`AXIS_BOUNDS` in matrix/schema.ts: b from 1 to 4096, sq from 1 and sk from 0 to
+ * 1,048,576): a value outside them would have explain build tables of billions of entries.
+ * A bad value is an InvalidArgumentError, which commander reports with the flag (exit 2).
+ *
+ * @example
+ * ```ts
+ * import { parseAxisInt } from "./options.ts";
+ * parseAxisInt("b")("8"); // 8; "99999999999" throws, naming 1 to 4096
+ * ```
+ */
+export function parseAxisInt(axis: "b" | "sq" | "sk"): (value: string) => number {
+  const { min, max } = AXIS_BOUNDS[axis];
+  return (value: string): number => {
+    const v = decimalDigits(value);
+    if (v === null || v < min || v > max) {
+      throw new InvalidArgumentError(
+        `"${value}" is not an integer from ${min} to ${max} in decimal digits (the bound the ` +
+          `matrix schema puts on ${axis})`,
+      );
+    }
+    return v;
+  };
+}
+
+/**
+ * The most query or key tokens (over every sequence) the layout flags may describe: 16 Mi,
+ * twice FlashMLA's largest test shape (b 128 x s_k 64 Ki) and DeepSeek-V3's 128 Ki context at
+ * batch 128. explain builds a table entry per token (about 20 s and 3 GB at this bound);
+ * far more would take minutes and then run out of memory.
+ */
+export const MAX_LAYOUT_TOKENS = 1 << 24;
+
+const fmtInt = (n: number) => n.toLocaleString("en-US");
+
+/**
+ * Refuse a shape the layout flags describe that is over the matrix schema's bounds or
+ * {@link MAX_LAYOUT_TOKENS}: a CliError (exit 2) naming the flag, its value and the valid
+ * range. For thd, each --cu-seqlens / --cu-seqlens-k list may hold at most 4096 sequences
+ * (the bound on b), each at most 1,048,576 tokens (sq, sk), and its largest offset (the
+ * token count) at most MAX_LAYOUT_TOKENS. Malformed lists (decreasing offsets, ...) are left
+ * to the layout's own checks. --batch, --seq-q and --seq-k are bounded by their parsers
+ * ({@link parseAxisInt}); here their products are.
+ *
+ * @example
+ * ```ts
+ * import { checkLayoutSize } from "./options.ts";
+ * checkLayoutSize({ layout: "bshd", batch: 4, seqQ: 1, seqK: 4096, causal: true }); // fine
+ * ```
+ */
+export function checkLayoutSize(f: LayoutFlags): void {
+  const tooMany = (what: string, n: number) =>
+    new CliError(
+      `${what} = ${fmtInt(n)} tokens; explain takes at most ${fmtInt(MAX_LAYOUT_TOKENS)} ` +
+        "(it builds a table entry per token); give a smaller shape",
+      EXIT.badInput,
+    );
+  if (f.layout !== "thd") {
+    for (const [n, flag] of [[f.seqQ, "--seq-q"], [f.seqK, "--seq-k"]] as const) {
+      if (f.batch * n > MAX_LAYOUT_TOKENS) {
+        throw tooMany(`--batch ${f.batch} x ${flag} ${n}`, f.batch * n);
+      }
+    }
+    return;
+  }
+  const lists = [
+    [f.cuSeqlens, "--cu-seqlens", AXIS_BOUNDS.sq.max],
+    [f.cuSeqlensK, "--cu-seqlens-k", AXIS_BOUNDS.sk.max],
+  ] as const;
+  for (const [cu, flag, maxLen] of lists) {
+    if (!cu) continue;
+    const maxSeqs = AXIS_BOUNDS.b.max;
+    if (cu.length - 1 > maxSeqs) {
+      throw new CliError(
+        `${flag}: ${fmtInt(cu.length)} offsets are ${fmtInt(cu.length - 1)} sequences; at ` +
+          `most ${maxSeqs} (the bound the matrix schema puts on b)`,
+        EXIT.badInput,
+      );
+    }
+    let largest = 0;
+    for (let i = 0; i < cu.length; i++) {
+      largest = Math.max(largest, cu[i]);
+      const len = i > 0 ? cu[i] - cu[i - 1] : 0;
+      if (len > maxLen) {
+        throw new CliError(
+          `${flag}: sequence ${i - 1} (offsets ${cu[i - 1]} to ${cu[i]}) has ${fmtInt(len)} ` +
+            `tokens; at most ${fmtInt(maxLen)} (the bound the matrix schema puts on ` +
+            `${flag === "--cu-seqlens" ? "sq" : "sk"})`,
+          EXIT.badInput,
+        );
+      }
+    }
+    if (largest > MAX_LAYOUT_TOKENS) {
+      throw tooMany(`${flag}: its largest offset (the token count)`, largest);
+    }
+  }
+}
+
 /** The layout flags as commander parses them. */
 export interface LayoutFlags {
   /** bshd | sbhd | thd */
@@ -181,8 +281,9 @@ export function checkLayoutFlags(
 
 /**
  * Turn layout flags into a LayoutRequest; thd without --cu-seqlens is a usage error
- * (a CliError with exit code 2), and so is a flag the layout does not read (see
- * {@link checkLayoutFlags}; `given` as there).
+ * (a CliError with exit code 2), and so are a flag the layout does not read (see
+ * {@link checkLayoutFlags}; `given` as there) and a shape over the bounds
+ * ({@link checkLayoutSize}).
  *
  * @example
  * ```ts
@@ -195,6 +296,7 @@ export function layoutFromFlags(
   given?: (key: keyof LayoutFlags) => boolean,
 ): LayoutRequest {
   checkLayoutFlags(f, given);
+  checkLayoutSize(f);
   if (f.layout === "thd") {
     if (!f.cuSeqlens) {
       throw new CliError(
