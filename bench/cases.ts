@@ -281,9 +281,9 @@ export function benchCaseParams(c: BenchCase): Map<string, string> {
 }
 
 /**
- * Parse a bench filter `key=v1,v2;key2=v3` into each key's accepted values. A part
- * without `=`, an empty key or value, or a repeated key throws a RangeError naming it
- * (keys are checked against the cases by {@link filterBenchCases}).
+ * Parse a bench filter `key=v1,v2;key2=v3` into each key's accepted values. No term at all
+ * (`""`, `";"`), a part without `=`, an empty key or value, or a repeated key throws a
+ * RangeError naming it (keys are checked against the cases by {@link filterBenchCases}).
  *
  * @example
  * ```ts
@@ -307,6 +307,12 @@ export function parseBenchFilter(filter: string): Map<string, Set<string>> {
       );
     }
     conds.set(key, new Set(values));
+  }
+  if (conds.size === 0) {
+    throw new RangeError(
+      `filter "${filter}" holds no key=value term (it would keep every case); a filter looks ` +
+        "like path=absorbed;dtype=f16,f32",
+    );
   }
   return conds;
 }

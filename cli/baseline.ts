@@ -34,7 +34,7 @@ import { matrixFileOf } from "../matrix/expand.ts";
 import { computeTotals } from "../report/totals.ts";
 import { checkHistoryFile } from "../drift/history.ts";
 import { CliError, EXIT } from "./errors.ts";
-import { parseNonNegativeInt, parsePositiveInt } from "./options.ts";
+import { parseFilterOption, parseNonNegativeInt, parsePositiveInt } from "./options.ts";
 import { runExitCode, WARMUP_MS_HELP } from "./run.ts";
 import { parseWarmupMs } from "./options.ts";
 import { missingIds, notRunIds } from "../report/totals.ts";
@@ -187,6 +187,7 @@ export function baselineCommand() {
     .option(
       "--filter <query>",
       "select cases, e.g. 'preset=tiny;dtype=f32' (with --from-report: the run's cases kept)",
+      parseFilterOption,
     )
     .option(
       "--repeats <n>",

@@ -49,7 +49,7 @@ import { ChromiumGpu } from "../browser/chromium_gpu.ts";
 import { isRemoteDevice, type RunDevice } from "../gpu/runtime.ts";
 import { benchDeviceOf } from "../bench/remote.ts";
 import { checkRuntimeCombination, chromiumOption, runtimeOption } from "./runtime_options.ts";
-import { decimalDigits, MAX_WARMUP_MS, parseWarmupMs } from "./options.ts";
+import { decimalDigits, MAX_WARMUP_MS, parseFilterOption, parseWarmupMs } from "./options.ts";
 import { writeBenchHtml } from "../bench/bench_html.ts";
 import { checkBenchOut } from "../bench/out_dir.ts";
 import {
@@ -91,7 +91,11 @@ export function benchCommand() {
       `comma-separated bundled matrices: ${BENCH_MATRICES.join(", ")}`,
       "headline",
     )
-    .option("--filter <expr>", "keep cases whose id matches key=v1,v2;key2=v3")
+    .option(
+      "--filter <expr>",
+      "keep cases whose id matches key=v1,v2;key2=v3 (an empty one: exit 2)",
+      parseFilterOption,
+    )
     .option(
       "--reps <n>",
       `timed repetitions per case and per ceiling measurement, 1 to ${MAX_BENCH_REPS} (default ` +

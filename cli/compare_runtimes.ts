@@ -17,7 +17,7 @@ import { type CaseComparison, compareRuntimes } from "../runner/compare_runtimes
 import { selectCases } from "../runner/run_matrix.ts";
 import { NOT_COVERED_PREFIX } from "../runner/run_case.ts";
 import { CliError, EXIT } from "./errors.ts";
-import { parsePositiveInt } from "./options.ts";
+import { parseFilterOption, parsePositiveInt } from "./options.ts";
 import { parseSeconds } from "./run.ts";
 import { startChromiumRuntime } from "./runtime_options.ts";
 
@@ -171,7 +171,7 @@ export function compareRuntimesCommand() {
         "no Chromium (the message has the install command) or no adapter.",
     )
     .option("--matrix <name|file>", "bundled matrix or a JSON file", "smoke")
-    .option("--filter <query>", "select cases, e.g. 'preset=tiny;dtype=f32'")
+    .option("--filter <query>", "select cases, e.g. 'preset=tiny;dtype=f32'", parseFilterOption)
     .option("--out <dir>", "output directory", "out/compare-runtimes")
     .option(
       "--same-driver",

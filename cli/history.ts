@@ -14,6 +14,7 @@ import { checkOutputFile } from "../report/output_paths.ts";
 import { checkOutputsApart } from "../report/output_overlap.ts";
 import { missingIds, notRunIds } from "../report/totals.ts";
 import { CliError, EXIT } from "./errors.ts";
+import { parseFilterOption } from "./options.ts";
 
 function parseFraction(value: string): number {
   const v = Number(value);
@@ -170,6 +171,7 @@ export function historyCommand() {
     .argument(
       "[case-filter]",
       "cases to show, --filter syntax, e.g. 'preset=tiny;dtype=f32' (default: all)",
+      parseFilterOption,
     )
     .option("--db <file>", "history database (SQLite)", "out/history.sqlite")
     .addOption(

@@ -78,6 +78,29 @@ export function parseIntList(value: string): number[] {
 }
 
 /**
+ * Parse a `--filter` value (and history's case filter): one with no `key=value` term (empty,
+ * blanks, or only `;`, as from an unset shell variable) would select every case without a
+ * word, so it is an InvalidArgumentError, which commander reports naming the flag (exit 2).
+ * The terms themselves are checked where the cases are known.
+ *
+ * @example
+ * ```ts
+ * import { parseFilterOption } from "./options.ts";
+ * parseFilterOption("preset=tiny;dtype=f32"); // the same text; "" and ";" throw
+ * ```
+ */
+export function parseFilterOption(value: string): string {
+  if (value.split(";").every((part) => part.trim() === "")) {
+    throw new InvalidArgumentError(
+      `the filter is ${value.trim() === "" ? "empty" : "only ';'"}: it holds no key=value ` +
+        "term; a filter looks like 'preset=tiny;dtype=f16,f32' (';' between keys, ',' between " +
+        "alternative values); leave it out to select every case",
+    );
+  }
+  return value;
+}
+
+/**
  * Parse a positive integer option value (plain decimal digits: not "1e3" nor "0x10").
  *
  * @example

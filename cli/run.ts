@@ -21,7 +21,13 @@ import { writeRunReports } from "../report/run_reports.ts";
 import { DEFAULT_CASE_TIMEOUT_S, runMatrix } from "../runner/run_matrix.ts";
 import { backendsCompiling, mayCompile } from "../runner/fault_reach.ts";
 import { CliError, EXIT, EXIT_SIGINT, EXIT_SIGTERM } from "./errors.ts";
-import { MAX_WARMUP_MS, parseNonNegativeInt, parsePositiveInt, parseWarmupMs } from "./options.ts";
+import {
+  MAX_WARMUP_MS,
+  parseFilterOption,
+  parseNonNegativeInt,
+  parsePositiveInt,
+  parseWarmupMs,
+} from "./options.ts";
 import { GPU_WARMUP_MS } from "../kernels/replay.ts";
 import { parseFailOn, THRESHOLDS_HELP } from "./compare.ts";
 import { COMPARE_FILES, driftAfterRun, precheckBaseline } from "../drift/after_run.ts";
@@ -173,7 +179,11 @@ export function runCommand() {
       "bundled matrix (smoke, nightly, adapter) or a JSON file",
       "smoke",
     )
-    .option("--filter <query>", "select cases, e.g. 'preset=deepseek-v2-lite;dtype=f16,f32'")
+    .option(
+      "--filter <query>",
+      "select cases, e.g. 'preset=deepseek-v2-lite;dtype=f16,f32' (an empty one: exit 2)",
+      parseFilterOption,
+    )
     .option(
       "--shard <i/n>",
       "run only shard i of n (cases assigned by a hash of their id)",

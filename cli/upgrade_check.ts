@@ -45,7 +45,7 @@ async function sides(out: string) {
     return {};
   }
 }
-import { parseNonNegativeInt, parsePositiveInt } from "./options.ts";
+import { parseFilterOption, parseNonNegativeInt, parsePositiveInt } from "./options.ts";
 
 async function requireRun(command: string): Promise<void> {
   const s = await Deno.permissions.query({ name: "run", command });
@@ -94,7 +94,7 @@ export function upgradeCheckCommand() {
     .option("--from-ref <rev>", "git revision of the baseline side")
     .option("--to-ref <rev>", "git revision of the candidate side")
     .option("--matrix <name|file>", "bundled matrix or JSON file", "smoke")
-    .option("--filter <query>", "select cases, e.g. 'preset=tiny;dtype=f32'")
+    .option("--filter <query>", "select cases, e.g. 'preset=tiny;dtype=f32'", parseFilterOption)
     .option(
       "--repeats <n>",
       "timed repetitions per case (10 lets the speed test reach p < 0.01)",

@@ -64,8 +64,8 @@ export type CaseFilter = ReadonlyMap<string, readonly string[]>;
 
 /**
  * Parse `preset=deepseek-v2-lite;dtype=f16,f32` (`;` between keys, `,` between
- * alternatives). Every key and value is checked against the axes' domains: an unknown
- * key, a repeated key, an empty value, a value outside an enumerated axis (`dtype=bf16`,
+ * alternatives). Every key and value is checked against the axes' domains: no term at all
+ * (`""`, `";"`), an unknown key, a repeated key, an empty value, a value outside an enumerated axis (`dtype=bf16`,
  * `causal=yes`) or an integer outside an axis's bounds throws a RangeError naming it and
  * what would be valid.
  *
@@ -97,6 +97,12 @@ export function parseFilter(text: string): CaseFilter {
       if (problem) throw new RangeError(`filter value ${key}=${v} ${problem}`);
     }
     out.set(key, values);
+  }
+  if (out.size === 0) {
+    throw new RangeError(
+      `filter "${text}" holds no key=value term (it would select every case); a filter looks ` +
+        "like preset=tiny;dtype=f16,f32",
+    );
   }
   return out;
 }
