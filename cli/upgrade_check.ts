@@ -77,8 +77,11 @@ export function upgradeCheckCommand() {
         "one after the other, then prints the compare report of the second against the first " +
         "(also in <out>/compare.md and <out>/compare.json). Needs run permission: " +
         "`deno run -A main.ts upgrade-check ...`. Exit 1 on regressions, 2 on bad input " +
-        "(--matrix and --filter are checked as run checks them, and --html against the " +
-        "check's own outputs, before any side starts), 3 when a side's run failed or npx (Deno " +
+        "(checked before any side starts: --matrix and --filter as run checks them with " +
+        "--from/--to; with --from-ref/--to-ref the filter's shape, that each revision exists " +
+        "and has the matrix, and run's full check where a revision selects a bundled " +
+        "matrix's cases with this checkout's matrix/ code, each revision's run checking the " +
+        "filter's keys and values otherwise; --html against the check's own outputs), 3 when a side's run failed or npx (Deno " +
         "versions) or git (revisions) is not on PATH.",
     )
     .option(
@@ -136,6 +139,7 @@ export function upgradeCheckCommand() {
       // both pairs, or neither, is exit 2 (not a failed side, 3); an unusable --out too
       upgradeMode(opts);
       // a bad --matrix or --filter is exit 2 here, as run gives it, not after a Deno download
+      // (revisions: what both revisions agree on, before any worktree is made)
       await precheckUpgradeSelection(opts);
       await prepareOutputDir(opts.out, { label: "--out" });
       // --html may not overwrite compare.md or a side's report.json, nor any output an input

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { resolve as resolvePath } from "node:path";
+import { isAbsolute, normalize as normalizePath, resolve as resolvePath } from "node:path";
 import { readReportJson } from "../report/json.ts";
 import {
   checkOutputsApart,
@@ -16,7 +16,8 @@ import {
   sameFile,
 } from "../report/output_overlap.ts";
 import { OutputPathError, roundOutDir } from "../report/output_paths.ts";
-import { matrixFileOf } from "../matrix/expand.ts";
+import { BUNDLED_MATRICES, matrixFileOf } from "../matrix/expand.ts";
+import { checkFilterSyntax } from "../matrix/case_id.ts";
 import { selectMatrixCases } from "../matrix/select.ts";
 import { COMPARE_FILES } from "./after_run.ts";
 import { baselineFromReport } from "./baseline.ts";
@@ -318,11 +319,15 @@ export async function missingProgram(
 }
 
 /**
- * Check the matrix and filter before any side runs, with the checks `run` makes
- * (matrix/select.ts: the same errors, exit 2, the same messages): a typo should not cost a
- * Deno download. Two Deno versions (or chromium) run this checkout's harness; two git
- * revisions run their own, which may know other matrices and axes, so they are left to
- * their runs. A matrix file is read as the sides read it: relative to the repository.
+ * Check the matrix and filter before any side runs. Two Deno versions (or chromium) run
+ * this checkout's harness: the checks `run` makes (matrix/select.ts: the same errors, exit
+ * 2, the same messages), so a typo does not cost a Deno download. Two git revisions run
+ * their own harness, which may know other matrices and axes, so what every revision agrees
+ * on is checked ({@link precheckRefSelection}): the filter's shape, that each revision
+ * exists, and that each has the matrix; run's full check too where a revision selects a
+ * bundled matrix's cases with this checkout's code; otherwise the filter's keys and values
+ * are left to each revision's run. A matrix file is read as the sides read it: relative to the repository
+ * (for revisions, to the revision's checkout).
  *
  * @example
  * ```ts ignore
@@ -334,16 +339,129 @@ export async function missingProgram(
 export async function precheckUpgradeSelection(
   o: Pick<UpgradeCheckOptions, "from" | "to" | "fromRef" | "toRef" | "matrix" | "filter"> & {
     repoRoot?: string;
+    git?: GitRunner;
   },
 ): Promise<void> {
-  if (upgradeMode(o) === "refs") return;
   const repoRoot = o.repoRoot ?? defaultRepoRoot();
+  if (upgradeMode(o) === "refs") {
+    await precheckRefSelection(o, { repoRoot, git: o.git });
+    return;
+  }
   const file = matrixFileOf(o.matrix) !== undefined && !o.matrix.startsWith("/");
   // the sides run in the repository: a relative file is found there (here too, normally)
   const matrix = file && resolvePath(repoRoot) !== resolvePath(Deno.cwd())
     ? `${repoRoot}/${o.matrix}`
     : o.matrix;
   await selectMatrixCases({ matrix, filter: o.filter });
+}
+
+/**
+ * The `--from-ref/--to-ref` part of {@link precheckUpgradeSelection}, before any worktree
+ * is made: the filter's shape (a RangeError, exit 2), then, where git is on PATH (without
+ * it the check stops with exit 3 later), that each revision names a commit and that each
+ * has the matrix: a bundled name is `matrix/bundled/<name>.json` of the revision, a relative
+ * file a file of the revision (its side runs in a checkout of it), an absolute file one on
+ * disk. Each failure is a DriftInputError (exit 2) naming the option and the revision. A
+ * revision whose `matrix/` folder and selection modules equal the working tree's gets run's
+ * full check of a bundled matrix and the filter (matrix/select.ts, its messages).
+ *
+ * @example
+ * ```ts ignore
+ * import { precheckRefSelection } from "./upgrade_check.ts";
+ * await precheckRefSelection({ fromRef: "v1", toRef: "HEAD", matrix: "smoke" }, { repoRoot: "." });
+ * ```
+ */
+export async function precheckRefSelection(
+  o: Pick<UpgradeCheckOptions, "fromRef" | "toRef" | "matrix" | "filter">,
+  env: { repoRoot: string; git?: GitRunner },
+): Promise<void> {
+  if (o.filter !== undefined) checkFilterSyntax(o.filter);
+  if (env.git === undefined && (await onPath("git")) === false) return;
+  const git = env.git ?? defaultGit;
+  const matrix = o.matrix;
+  const absoluteFile = isAbsolute(matrix);
+  if (absoluteFile) {
+    const info = await Deno.stat(matrix).catch(() => null);
+    if (info === null || !info.isFile) {
+      throw new DriftInputError(
+        "--matrix",
+        `${matrix}: ${info === null ? "no such file" : "not a file"} (both revisions read ` +
+          "this absolute path)",
+      );
+    }
+  }
+  for (const which of ["from", "to"] as const) {
+    const ref = which === "from" ? o.fromRef : o.toRef;
+    if (!ref || ref.startsWith("-")) {
+      throw new DriftInputError(`--${which}-ref`, `"${ref ?? ""}" is not a git revision`);
+    }
+    const commit = await git(env.repoRoot, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]);
+    if (commit.code !== 0) {
+      throw new DriftInputError(
+        `--${which}-ref`,
+        `"${ref}" names no commit of the repository ${env.repoRoot} (git rev-parse --verify)`,
+      );
+    }
+    if (absoluteFile) continue;
+    const has = async (path: string) =>
+      (await git(env.repoRoot, ["cat-file", "-e", `${ref}:${path}`])).code === 0;
+    const rel = normalizePath(matrix);
+    // a path out of the checkout (../x) is not the revision's to answer: its run tells
+    if (rel === ".." || rel.startsWith("../")) continue;
+    const bundledName = !matrix.includes("/") && !matrix.endsWith(".json");
+    if (bundledName && await has(`matrix/bundled/${matrix}.json`)) {
+      // where the revision selects cases with this checkout's code and bundled matrices,
+      // run's own check answers for it: the filter's keys and values too
+      if (await sameSelectionCode(ref, env.repoRoot, git)) {
+        await selectMatrixCases({ matrix, filter: o.filter });
+      }
+      continue;
+    }
+    if (await has(rel)) continue;
+    const listed = await git(env.repoRoot, ["ls-tree", "--name-only", ref, "matrix/bundled/"]);
+    const names = listed.code === 0
+      ? listed.output.split("\n").filter((l) => l.endsWith(".json")).map((l) =>
+        l.replace(/^matrix\/bundled\//, "").replace(/\.json$/, "")
+      )
+      : [...BUNDLED_MATRICES];
+    throw new DriftInputError(
+      "--matrix",
+      `"${matrix}" is at --${which}-ref ${ref} neither a bundled matrix (its bundled ` +
+        `matrices: ${names.join(", ")}) nor a file of that revision (its side runs in a ` +
+        "checkout of the revision: commit a matrix file, or give an absolute path)",
+    );
+  }
+}
+
+/**
+ * Whether revision `ref` selects a bundled matrix's cases as this checkout does: its
+ * `matrix/` folder (code, bundled matrices and configs) and every module the selection
+ * imports (read from the import lines of matrix/select.ts, recursively) are the same as in
+ * the working tree, and none of them is untracked here.
+ */
+async function sameSelectionCode(ref: string, repoRoot: string, git: GitRunner): Promise<boolean> {
+  const files = new Set<string>();
+  const pending = ["matrix/select.ts"];
+  while (pending.length > 0) {
+    const file = pending.pop()!;
+    if (files.has(file)) continue;
+    files.add(file);
+    const text = await Deno.readTextFile(`${repoRoot}/${file}`).catch(() => "");
+    for (const m of text.matchAll(/from\s+"(\.{1,2}\/[^"]+\.ts)"/g)) {
+      pending.push(normalizePath(`${file.replace(/[^/]*$/, "")}${m[1]}`));
+    }
+  }
+  const paths = ["matrix/", ...[...files].filter((f) => !f.startsWith("matrix/"))];
+  const diff = await git(repoRoot, ["diff", "--quiet", ref, "--", ...paths]);
+  if (diff.code !== 0) return false;
+  const untracked = await git(repoRoot, [
+    "ls-files",
+    "--others",
+    "--exclude-standard",
+    "--",
+    ...paths,
+  ]);
+  return untracked.code === 0 && untracked.output.trim() === "";
 }
 
 /**

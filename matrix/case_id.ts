@@ -107,6 +107,42 @@ export function parseFilter(text: string): CaseFilter {
   return out;
 }
 
+/**
+ * Check only the shape of a filter, not its keys and values against this checkout's axes
+ * (for a filter another revision of the harness will read): at least one term, each
+ * `key=value` with a key and no empty value, no key twice. Throws a RangeError naming the
+ * term, as {@link parseFilter} does.
+ *
+ * @example
+ * ```ts
+ * import { checkFilterSyntax } from "./case_id.ts";
+ * checkFilterSyntax("future_axis=1;dtype=f16,f32"); // fine; "preset" and "dtype=" throw
+ * ```
+ */
+export function checkFilterSyntax(text: string): void {
+  const keys = new Set<string>();
+  for (const part of text.split(";").map((s) => s.trim()).filter(Boolean)) {
+    const eq = part.indexOf("=");
+    if (eq <= 0) throw new RangeError(`filter term "${part}" must look like key=value`);
+    const key = part.slice(0, eq).trim();
+    if (keys.has(key)) {
+      throw new RangeError(
+        `filter key "${key}" appears twice; list alternatives with ',', e.g. ${key}=a,b`,
+      );
+    }
+    keys.add(key);
+    if (part.slice(eq + 1).split(",").some((v) => v.trim() === "")) {
+      throw new RangeError(`filter term "${part}" has an empty value; give ${key}=v1,v2`);
+    }
+  }
+  if (keys.size === 0) {
+    throw new RangeError(
+      `filter "${text}" holds no key=value term (it would select every case); a filter looks ` +
+        "like preset=tiny;dtype=f16,f32",
+    );
+  }
+}
+
 /** Why `value` can never match axis `key`, or null when it can. */
 function filterValueProblem(key: string, value: string): string | null {
   if (value === "") {

@@ -275,7 +275,7 @@ tmpTest("upgrade-check: both --from/--to and --from-ref/--to-ref is exit 2, not 
 });
 
 tmpTest(
-  "upgrade-check --from-ref: a bad revision leaves no temporary folder behind",
+  "upgrade-check --from-ref: a bad revision is refused before any temporary folder",
   async (dir) => {
     const tmpdir = `${dir}/tmp`;
     await Deno.mkdir(tmpdir);
@@ -283,8 +283,9 @@ tmpTest(
       ["upgrade-check", "--from-ref", "nosuchref", "--to-ref", "HEAD", "--out", `${dir}/u`],
       { TMPDIR: tmpdir },
     );
-    assertUsage(r, /--from-ref: git worktree add failed/);
-    assert.match(r.stderr, new RegExp(`${esc(tmpdir)}/mla-upgrade-`), "the temp folder was used");
+    // refused by the precheck, before any temporary folder or worktree is made
+    assertUsage(r, /--from-ref: "nosuchref" names no commit of the repository/);
+    assert.doesNotMatch(r.stderr, /git worktree add/);
     assert.deepEqual([...Deno.readDirSync(tmpdir)], [], "nothing left in TMPDIR");
   },
 );

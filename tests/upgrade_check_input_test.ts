@@ -4,7 +4,13 @@
 // what it is for, not a stack trace). The CLI runs with PATH set to an empty folder: were a
 // check missing, the first side would fail to start npx (or git), not fetch a Deno.
 import assert from "node:assert/strict";
-import { precheckUpgradeSelection, upgradeCheck, upgradePrograms } from "../drift/mod.ts";
+import {
+  DriftInputError,
+  type GitRunner,
+  precheckUpgradeSelection,
+  upgradeCheck,
+  upgradePrograms,
+} from "../drift/mod.ts";
 import { type CliResult, runCli } from "./helpers_cli.ts";
 
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -79,7 +85,7 @@ tmpTest(
   },
 );
 
-Deno.test("precheckUpgradeSelection: versions are checked here, revisions by their own run", async () => {
+Deno.test("precheckUpgradeSelection: versions are checked here, revisions as far as both agree", async () => {
   await precheckUpgradeSelection({
     from: "2.9.5",
     to: "2.9.6",
@@ -90,9 +96,95 @@ Deno.test("precheckUpgradeSelection: versions are checked here, revisions by the
     () => precheckUpgradeSelection({ from: "2.9.5", to: "2.9.6", matrix: "smoke", filter: "x" }),
     RangeError,
   );
-  // another revision may have other matrices and axes: not judged by this checkout
-  await precheckUpgradeSelection({ fromRef: "v1", toRef: "v2", matrix: "future", filter: "x=1" });
+  // revisions, with a stand-in git: v1 and v2 exist, v2 bundles a matrix "future", the
+  // selection code differs from this checkout's unless `same`
+  const calls: string[][] = [];
+  const gitStub = (same: boolean): GitRunner => (_cwd, args) => {
+    calls.push([...args]);
+    const ok = { code: 0, output: "" };
+    const no = { code: 1, output: "" };
+    const [cmd, ...rest] = args;
+    if (cmd === "rev-parse") {
+      return Promise.resolve(/^v[12]\^\{commit\}$/.test(rest.at(-1)!) ? ok : no);
+    }
+    if (cmd === "cat-file") {
+      const known = ["matrix/bundled/smoke.json", "matrix/bundled/future.json"];
+      const [ref, path] = rest[1].split(":");
+      return Promise.resolve(
+        known.includes(path) && (ref === "v2" || !path.includes("future")) ? ok : no,
+      );
+    }
+    if (cmd === "ls-tree") {
+      return Promise.resolve({
+        code: 0,
+        output: "matrix/bundled/smoke.json\nmatrix/bundled/nightly.json\n",
+      });
+    }
+    if (cmd === "diff") return Promise.resolve(same ? ok : no);
+    if (cmd === "ls-files") return Promise.resolve(ok);
+    return Promise.resolve(no);
+  };
+  const refs = (o: { fromRef?: string; matrix?: string; filter?: string }, same = false) =>
+    precheckUpgradeSelection({
+      fromRef: o.fromRef ?? "v1",
+      toRef: "v2",
+      matrix: o.matrix ?? "smoke",
+      filter: o.filter,
+      git: gitStub(same),
+    });
+  // another revision may have other axes: a key unknown here is left to its run
+  await refs({ filter: "future_axis=1" });
+  // ... but not a malformed filter, a missing revision, nor a matrix a revision lacks
+  await assert.rejects(() => refs({ filter: "x" }), /filter term "x" must look like key=value/);
+  await assert.rejects(() => refs({ filter: "dtype=" }), /filter term "dtype=" has an empty value/);
+  await assert.rejects(
+    () => refs({ fromRef: "nope" }),
+    (e: unknown) =>
+      e instanceof DriftInputError && /^--from-ref: "nope" names no commit/.test(e.message),
+  );
+  await assert.rejects(
+    () => refs({ matrix: "future" }),
+    (e: unknown) =>
+      e instanceof DriftInputError &&
+      /--matrix: "future" is at --from-ref v1 neither a bundled matrix \(its bundled matrices: smoke, nightly\) nor a file of that revision/
+        .test(e.message),
+  );
+  // where the revisions select with this checkout's code, run's full check answers for them
+  await refs({ filter: "prest=x" }, false);
+  await assert.rejects(() => refs({ filter: "prest=x" }, true), /filter key "prest" is unknown/);
+  await refs({ filter: "preset=tiny" }, true);
+  assert.ok(
+    calls.some((c) => c[0] === "diff" && c.includes("matrix/")),
+    "the matrix/ folder is compared",
+  );
 });
+
+tmpTest(
+  "upgrade-check --from-ref/--to-ref: a bad --matrix, --filter or revision is exit 2 before any worktree",
+  async (dir) => {
+    const bad: [string[], RegExp][] = [
+      [["--matrix", "nosuch"], /--matrix: "nosuch" is at --from-ref HEAD neither a bundled matrix/],
+      [["--filter", "preset"], /filter term "preset" must look like key=value/],
+      [
+        ["--from-ref", "no-such-revision-xyz"],
+        /--from-ref: "no-such-revision-xyz" names no commit/,
+      ],
+      [["--matrix", `${dir}/none.json`], /none\.json: no such file \(both revisions read/],
+    ];
+    for (const [args, message] of bad) {
+      const r = await runCli(
+        ["upgrade-check", "--from-ref", "HEAD", "--to-ref", "HEAD", "--out", `${dir}/up`, ...args],
+        {},
+        { all: true },
+      );
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assertNoTrace(r);
+      assert.match(r.stderr, message);
+      assert.doesNotMatch(r.stderr, /git worktree add/, "no worktree made");
+      await assert.rejects(() => Deno.stat(`${dir}/up`), Deno.errors.NotFound);
+    }
+  },
+);
 
 tmpTest(
   "upgrade-check --html naming one of its own outputs: exit 2 naming both",
