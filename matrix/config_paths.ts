@@ -116,7 +116,9 @@ export async function resolveConfigPath(
 /**
  * Check every config path of a matrix against its place; a path that escapes throws a
  * ConfigError naming the entry (`groups[0].axes.preset[1]`), the path it resolves to and
- * the root.
+ * the root, and so does one that names no file (or a folder): every case of it would fail
+ * the same way, so it is bad input, not a case result. (A file that exists but is not a
+ * valid config is a case result: `expect: invalid` groups test exactly that.)
  *
  * @example
  * ```ts ignore
@@ -130,21 +132,33 @@ export async function checkConfigPaths(
   place: ConfigPlace,
 ): Promise<void> {
   const issues: ConfigIssue[] = [];
+  const missing: ConfigIssue[] = [];
   for (const [gi, g] of m.groups.entries()) {
     const presets = g.axes.preset === undefined ? [] : [g.axes.preset].flat();
     for (const [pi, preset] of presets.entries()) {
       if (typeof preset !== "string" || !isConfigPath(preset)) continue;
+      const path = `groups[${gi}].axes.preset[${pi}]`;
       const r = await resolveConfigPath(preset, place);
       if ("problem" in r) {
-        issues.push({
-          path: `groups[${gi}].axes.preset[${pi}]`,
+        issues.push({ path, value: preset, message: r.problem });
+        continue;
+      }
+      const info = await Deno.stat(r.path).catch((e) => {
+        if (e instanceof Deno.errors.NotFound) return null;
+        throw e;
+      });
+      if (info === null || info.isDirectory) {
+        missing.push({
+          path,
           value: preset,
-          message: r.problem,
+          message: `${info === null ? "names no file" : "is a folder"} (it resolves to ` +
+            `${r.path}, from ${place.baseDir}); give the path of a config.json, or a preset name`,
         });
       }
     }
   }
   if (issues.length) throw new ConfigError(source, issues, "config path outside its folder");
+  if (missing.length) throw new ConfigError(source, missing, "config file not found");
 }
 
 /**

@@ -16,6 +16,7 @@ import {
 } from "./config_paths.ts";
 import { type CaseFilter, caseId, matchesFilter } from "./case_id.ts";
 import { expectProblems } from "./reason_codes.ts";
+import { backendById, registeredBackendIds } from "../adapter/registry.ts";
 import { idValueProblem, parseMatrixFile } from "./schema.ts";
 import {
   type Case,
@@ -101,6 +102,40 @@ export function validateMatrix(raw: unknown, source: string): MatrixFile {
   });
   if (issues.length) throw new ConfigError(source, issues, "invalid matrix");
   return m;
+}
+
+/**
+ * The `backend` axis values of a matrix that name no registered backend (bundled, or
+ * loaded with `--backend-module` before the matrix): every case of them would only fail
+ * with backend.unknown, so the matrix is refused (exit 2) naming the entry, the id and the
+ * registered ids. A group that expects `unsupported` with the code backend.unknown tests
+ * exactly that and is left alone.
+ *
+ * @example
+ * ```ts
+ * import { unknownBackends } from "./expand.ts";
+ * unknownBackends({ name: "m", groups: [{ axes: { backend: "nosuch" } }] }).length; // 1
+ * ```
+ */
+export function unknownBackends(m: MatrixFile): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  m.groups.forEach((g, gi) => {
+    const codes = g.expect?.support === "unsupported" ? g.expect.codes ?? [] : [];
+    if (codes.some((c) => c === "backend.unknown" || c.endsWith(":backend.unknown"))) return;
+    asList((g.axes as Axes).backend ?? "").forEach((b, bi) => {
+      if (b === "" || typeof b !== "string" || backendById(b)) return;
+      issues.push({
+        path: `groups[${gi}].axes.backend[${bi}]`,
+        value: b,
+        message:
+          `is not a registered backend; registered: ${
+            registeredBackendIds().join(", ")
+          } (a user backend is registered with run --backend-module <path>; leave the axis ` +
+          "out for the bundled backend of the path)",
+      });
+    });
+  });
+  return issues;
 }
 
 /** Empty exclude objects: `{}` matches every case of its group and would drop them all. */
@@ -387,8 +422,9 @@ export interface LoadMatrixOptions {
 }
 
 /**
- * Load a bundled matrix by name or a matrix file by path: validated, its config paths
- * checked against their root and normalized (matrix/config_paths.ts: `./cfg.json` and
+ * Load a bundled matrix by name or a matrix file by path: validated, its backends checked
+ * against the registry ({@link unknownBackends}), its config paths checked against their
+ * root and for a file (matrix/config_paths.ts checkConfigPaths) and normalized (matrix/config_paths.ts: `./cfg.json` and
  * `cfg.json` are one preset, as is a `--filter` value of either), its excludes checked
  * ({@link checkExcludes}), its cases counted against the limit, then expanded. `file` and
  * `filter` are returned with their config paths normalized.
@@ -411,6 +447,8 @@ export async function loadMatrix(
     hint: `bundled matrices: ${BUNDLED_MATRICES.join(", ")}`,
   });
   const written = validateMatrix(raw, nameOrPath);
+  const badBackends = unknownBackends(written);
+  if (badBackends.length) throw new ConfigError(nameOrPath, badBackends, "unknown backend");
   const place = configPlace(nameOrPath, { bundled, configRoot: options.configRoot });
   await checkConfigPaths(written, nameOrPath, place);
   // One config file, one case id, however the matrix (or the filter) writes its path.

@@ -292,22 +292,20 @@ Deno.test("a matrix names backends by registered id only, never by module path (
 });
 
 gpuTest(
-  "a matrix's backend axis: a registered id runs on it; an unloaded one is unsupported",
+  "a matrix's backend axis: a registered id runs on it; an unloaded one is refused on load",
   async () => {
     const dir = await Deno.makeTempDir();
     try {
       const m = await backendMatrix(dir, ["wgsl-absorbed-tiled", "naive"]);
-      // Without --backend-module, "naive" is not registered: the matrix cannot load it.
+      // Without --backend-module, "naive" is not registered: the matrix is refused (exit 2)
+      // naming the entry and the registered ids, before any case runs.
       const r = await runCli(["run", "--matrix", m, "--repeats", "0", "--out", `${dir}/a`]);
-      const lines = (await Deno.readTextFile(`${dir}/a/results.jsonl`)).trim().split("\n")
-        .map((l) => JSON.parse(l));
-      const tiled = lines.find((x) => x.id.endsWith(";backend=wgsl-absorbed-tiled"));
-      assert.equal(tiled?.status, "pass", JSON.stringify(tiled));
-      assert.equal(tiled?.backend, "wgsl-absorbed-tiled");
-      const naiveCase = lines.find((x) => x.id.endsWith(";backend=naive"));
-      assert.equal(naiveCase?.decision, "unsupported");
-      assert.ok(naiveCase?.reasons.some((x: { code: string }) => x.code === "backend.unknown"));
-      assert.equal(r.code, 1, "an unexpectedly unsupported case fails the run");
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(
+        r.stderr,
+        /unknown backend\n.*axes\.backend\[1\]: "naive" is not a registered backend; registered: wgsl-absorbed/,
+      );
+      await assert.rejects(() => Deno.stat(`${dir}/a/results.jsonl`), Deno.errors.NotFound);
       // With the module loaded on the command line, the same matrix runs it.
       const ok = await runCli([
         "run",
@@ -321,8 +319,12 @@ gpuTest(
         `${dir}/b`,
       ]);
       assert.equal(ok.code, 0, ok.stdout + ok.stderr);
-      const ran = (await Deno.readTextFile(`${dir}/b/results.jsonl`)).trim().split("\n")
-        .map((l) => JSON.parse(l)).find((x) => x.id.endsWith(";backend=naive"));
+      const lines = (await Deno.readTextFile(`${dir}/b/results.jsonl`)).trim().split("\n")
+        .map((l) => JSON.parse(l));
+      const tiled = lines.find((x) => x.id.endsWith(";backend=wgsl-absorbed-tiled"));
+      assert.equal(tiled?.status, "pass", JSON.stringify(tiled));
+      assert.equal(tiled?.backend, "wgsl-absorbed-tiled");
+      const ran = lines.find((x) => x.id.endsWith(";backend=naive"));
       assert.equal(ran?.backend, "naive");
       assert.equal(ran?.status, "pass");
     } finally {

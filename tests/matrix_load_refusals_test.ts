@@ -1,0 +1,88 @@
+// A matrix whose `backend` axis names no registered backend, or whose config path names no
+// file (or a folder), is refused when it is loaded (exit 2 naming the file, the entry, the
+// value and what is valid), not run as cases that each fail (exit 1, read as a regression).
+// A config file that exists but is invalid stays a case result (`expect: invalid` tests it),
+// and so does a backend a group expects to be unknown.
+import assert from "node:assert/strict";
+import { ConfigError } from "../adapter/errors.ts";
+import { loadMatrix, unknownBackends } from "../matrix/expand.ts";
+import { runCli } from "./helpers_cli.ts";
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "mla-matrix-load-" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const write = (path: string, groups: unknown[]) =>
+  Deno.writeTextFile(path, JSON.stringify({ name: "m", groups }));
+
+Deno.test("run: an unregistered backend or a missing config file is exit 2 on load", async () => {
+  await withDir(async (dir) => {
+    await write(`${dir}/backend.json`, [{
+      axes: { preset: "tiny", backend: ["cpu-reference", "nosuch"] },
+    }]);
+    await write(`${dir}/config.json`, [{ axes: { preset: ["tiny", "missing.json"], sk: 8 } }]);
+    await Deno.mkdir(`${dir}/folder.json`);
+    await write(`${dir}/folder_cfg.json`, [{ axes: { preset: "./folder.json" } }]);
+    const cases: [string, RegExp][] = [
+      [
+        "backend.json",
+        /backend\.json: unknown backend\n\s+groups\[0\]\.axes\.backend\[1\]: "nosuch" is not a registered backend; registered: wgsl-absorbed, .*cpu-reference/,
+      ],
+      [
+        "config.json",
+        /config\.json: config file not found\n\s+groups\[0\]\.axes\.preset\[1\]: "missing\.json" names no file \(it resolves to .*\/missing\.json/,
+      ],
+      ["folder_cfg.json", /groups\[0\]\.axes\.preset\[0\]: "\.\/folder\.json" is a folder/],
+    ];
+    for (const [file, message] of cases) {
+      const r = await runCli([
+        "run",
+        "--matrix",
+        `${dir}/${file}`,
+        "--repeats",
+        "0",
+        "--out",
+        `${dir}/out`,
+      ]);
+      assert.equal(r.code, 2, `${file}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.doesNotMatch(r.stdout, /\[1\//, "no case ran");
+      assert.doesNotMatch(r.stderr, /\n\s+at |internal error/);
+      await assert.rejects(() => Deno.stat(`${dir}/out`), Deno.errors.NotFound);
+    }
+  });
+});
+
+Deno.test("loadMatrix: what stays a case result", async () => {
+  await withDir(async (dir) => {
+    // an existing but invalid config: the case reports it (expect: invalid)
+    await Deno.writeTextFile(`${dir}/bad_cfg.json`, "{}");
+    await write(`${dir}/m.json`, [{ axes: { preset: "bad_cfg.json" } }]);
+    assert.equal((await loadMatrix(`${dir}/m.json`)).cases.length, 1);
+    // a group that expects backend.unknown tests that very decision
+    const expecting = {
+      name: "m",
+      groups: [{
+        axes: { preset: "tiny", backend: "nosuch" },
+        expect: { support: "unsupported", codes: ["backend.unknown"] },
+      }],
+    } as const;
+    assert.deepEqual(unknownBackends(expecting), []);
+    await Deno.writeTextFile(`${dir}/e.json`, JSON.stringify(expecting));
+    assert.equal((await loadMatrix(`${dir}/e.json`)).cases.length, 1);
+    // the bundled matrices load as they are
+    for (const name of ["smoke", "nightly", "adapter"]) await loadMatrix(name);
+    await assert.rejects(
+      () =>
+        write(`${dir}/n.json`, [{ axes: { backend: "nosuch" } }]).then(() =>
+          loadMatrix(`${dir}/n.json`)
+        ),
+      (e: unknown) => e instanceof ConfigError && /unknown backend/.test(e.message),
+    );
+  });
+});
