@@ -13,6 +13,7 @@ import { writeHistoryHtml } from "../drift/history_html.ts";
 import { checkOutputFile } from "../report/output_paths.ts";
 import { checkOutputsApart } from "../report/output_overlap.ts";
 import { missingIds, notRunIds } from "../report/totals.ts";
+import { paramsOfCaseId, parseFilter } from "../matrix/case_id.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { parseFilterOption } from "./options.ts";
 
@@ -79,6 +80,59 @@ async function reportFile(path: string): Promise<string> {
     // reported by the reader
   }
   return path;
+}
+
+/**
+ * The error (exit 2) of a case filter or `--device` that selects nothing in the database,
+ * as `run` refuses a filter that selects no case: it names what matched nothing and what
+ * the database holds (its device keys; the values of each filter key among the cases of
+ * the metric), or null when neither was given (an empty database is a plain answer).
+ *
+ * @example
+ * ```ts ignore
+ * import { noMatchError } from "./history.ts";
+ * const e = noMatchError(store, { filter: "preset=nosuch", metric: "median_ms" });
+ * e?.message; // 'case filter preset=nosuch matches no median_ms value in ...; its values of preset: tiny'
+ * ```
+ */
+export function noMatchError(
+  store: HistoryStore,
+  query: { filter?: string; device?: string; metric: HistoryMetric },
+): CliError | null {
+  const { filter, device, metric } = query;
+  if (filter === undefined && device === undefined) return null;
+  if (device !== undefined) {
+    const keys = [...new Set(store.runs().map((r) => r.deviceKey))];
+    if (!keys.includes(device)) {
+      return new CliError(
+        `--device ${device} matches no run of ${store.path}; its device keys: ` +
+          `${keys.length > 0 ? keys.join(", ") : "none (no run stored)"}`,
+        EXIT.badInput,
+      );
+    }
+  }
+  const scope = device === undefined ? "" : ` of device ${device}`;
+  if (filter === undefined) {
+    return new CliError(
+      `--device ${device} has runs in ${store.path} but no ${metric} value; try another --metric`,
+      EXIT.badInput,
+    );
+  }
+  const ids = store.series(null, metric, { deviceKey: device }).map((s) => s.caseId)
+    .filter((id) => id !== "*");
+  const values = [...parseFilter(filter).keys()].map((key) => {
+    const seen = new Set<string>();
+    for (const id of ids) {
+      const v = paramsOfCaseId(id)[key as keyof ReturnType<typeof paramsOfCaseId>];
+      seen.add(typeof v === "boolean" ? (v ? "1" : "0") : String(v));
+    }
+    return `its values of ${key}: ${seen.size > 0 ? [...seen].sort().join(", ") : "none"}`;
+  });
+  return new CliError(
+    `case filter ${filter} matches no ${metric} value${scope} in ${store.path}; ` +
+      values.join("; "),
+    EXIT.badInput,
+  );
 }
 
 /** A run to append with `--add`: its report.json and the report read from it. */
@@ -166,7 +220,8 @@ export function historyCommand() {
         "test at --alpha, each side at least --min-segment runs (drift/step_detect.ts). A slow " +
         "creep shows as a step even when no single night moved much. With several matching " +
         "cases, their geometric mean per run is a series too. Exit 0 (1 with --fail-on-step " +
-        "when a step is flagged), 2 on bad input.",
+        "when a step is flagged), 2 on bad input (a case filter or --device that matches no " +
+        "value of the metric included).",
     )
     .argument(
       "[case-filter]",
@@ -243,6 +298,11 @@ export function historyCommand() {
             throw new CliError(`case filter: ${e.message}`, EXIT.badInput);
           }
           throw e;
+        }
+        if (series.length === 0) {
+          // a filter or --device that matches nothing is bad input, as in run
+          const e = noMatchError(store, { filter, device: opts.device, metric: opts.metric });
+          if (e !== null) throw e;
         }
         if (opts.html) {
           await writeHistoryHtml(opts.html, series, opts.metric, {

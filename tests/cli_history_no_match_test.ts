@@ -1,0 +1,67 @@
+// `history` with a case filter or --device that matches nothing in the database is exit 2
+// naming what matched nothing and what the database holds (as `run` refuses a filter that
+// selects no case), so `--fail-on-step` with a typo cannot pass silently.
+import assert from "node:assert/strict";
+import { HistoryStore } from "../drift/mod.ts";
+import { caseResult, reportOf } from "./drift_helpers.ts";
+import { runCli } from "./helpers_cli.ts";
+
+const A = "preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1";
+const E = "preset=tiny;path=expanded;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1";
+
+Deno.test("history: a filter or --device matching nothing is exit 2 naming it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const db = `${dir}/history.sqlite`;
+    const store = await HistoryStore.open(db);
+    try {
+      for (let night = 1; night <= 3; night++) {
+        await store.append(
+          reportOf([caseResult(A, 1, night), caseResult(E, 2, night + 10)], {
+            startedAt: `2026-01-0${night}T02:00:00.000Z`,
+            endedAt: `2026-01-0${night}T02:01:00.000Z`,
+          }),
+          { backend: "vulkan" },
+        );
+      }
+    } finally {
+      store.close();
+    }
+    const history = (...args: string[]) => runCli(["history", "--db", db, ...args]);
+    const refused: [string[], RegExp][] = [
+      [
+        ["preset=nosuch", "--fail-on-step"],
+        /error: case filter preset=nosuch matches no median_ms value in .*history\.sqlite; its values of preset: tiny/,
+      ],
+      [
+        ["path=absorbed;dtype=f16"],
+        /matches no median_ms value .*; its values of path: absorbed, expanded; its values of dtype: f32/,
+      ],
+      [
+        ["--device", "nosuch", "--fail-on-step"],
+        /error: --device nosuch matches no run of .*history\.sqlite; its device keys: llvmpipe-65541-vulkan/,
+      ],
+      [["path=absorbed", "--device", "nosuch", "--json"], /--device nosuch matches no run/],
+      [
+        ["path=absorbed", "--metric", "out_max_abs"],
+        /case filter path=absorbed matches no out_max_abs value/,
+      ],
+      [
+        ["--device", "llvmpipe-65541-vulkan", "--metric", "out_max_abs"],
+        /--device llvmpipe-65541-vulkan has runs in .* but no out_max_abs value/,
+      ],
+    ];
+    for (const [args, message] of refused) {
+      const r = await history(...args);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.equal(r.stdout, "", "nothing printed as an answer");
+    }
+    // what matches still answers, exit 0
+    const ok = await history("path=absorbed", "--device", "llvmpipe-65541-vulkan");
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /median_ms over 3 runs/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
