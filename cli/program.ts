@@ -137,7 +137,10 @@ export async function runProgram(args: readonly string[], deps: ProgramDeps): Pr
   } catch (e) {
     if (e instanceof CommanderError) {
       // help and version "errors" are successful exits; commander already printed the message.
+      // A missing (sub)command prints the usage to stderr as an error (help with exit code 1
+      // from commander): a usage error, exit 2, so a script missing a word does not pass.
       const okCodes = ["commander.helpDisplayed", "commander.help", "commander.version"];
+      if (e.code === "commander.help" && e.exitCode !== 0) return EXIT.badInput;
       return okCodes.includes(e.code) ? EXIT.ok : EXIT.badInput;
     }
     const code = exitCodeOf(e);
