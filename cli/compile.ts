@@ -13,13 +13,20 @@ import { CliError, EXIT } from "./errors.ts";
 
 /**
  * Why `bytes` are not WGSL source text (invalid UTF-8, or a control character WGSL never
- * has: a binary file), or null.
+ * has: a binary file), or not a kernel at all (empty, or blanks only: a truncated file
+ * would otherwise compile as an empty module), or null.
  */
 function notTextProblem(bytes: Uint8Array): string | null {
+  let text: string;
   try {
-    new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
     return "is not text (not valid UTF-8): a binary file? give a WGSL source file";
+  }
+  if (text.trim() === "") {
+    return `${
+      bytes.length === 0 ? "is empty (0 bytes)" : `holds only blanks (${bytes.length} bytes)`
+    }: a truncated file? give a WGSL source file with the kernel in it`;
   }
   // WGSL's blank characters are tab, LF, VT, FF, CR (and Unicode ones); other C0 controls
   // and DEL mark a binary file
@@ -51,8 +58,8 @@ async function sourceFileProblem(path: string): Promise<string | null> {
 
 /**
  * Check every file argument before the device starts: a missing file, a folder, an
- * unreadable file or one that is not text (binary) is a CliError (exit 2) naming the file
- * and what is wrong.
+ * unreadable file, an empty one (or blanks only) or one that is not text (binary) is a
+ * CliError (exit 2) naming the file and what is wrong.
  *
  * @example
  * ```ts ignore
@@ -82,7 +89,7 @@ export function compileCommand() {
       "Compile WGSL files on the default adapter and print every error as file:line:col with " +
         "the source line. Without files: every bundled kernel, in f32 and (when the device has " +
         "shader-f16) f16. Exit 1 when any file fails to compile, 2 when a file is missing, a " +
-        "folder, unreadable or not text, 3 without an adapter.",
+        "folder, unreadable, empty (or blanks only) or not text, 3 without an adapter.",
     )
     .argument("[files...]", "WGSL files (default: the bundled kernels)")
     .addOption(new Option("--dtype <dtype>", "only this dtype").choices(["f32", "f16"] as const))
