@@ -60,6 +60,8 @@ export interface ChromiumProbe {
   readonly isFile: (path: string) => boolean;
   /** Whether an existing file may be executed (absent: every file may). */
   readonly isExecutable?: (path: string) => boolean;
+  /** Whether a path is an existing folder (absent: never). */
+  readonly isDirectory?: (path: string) => boolean;
 }
 
 /** The browser found, and which rule found it. */
@@ -96,6 +98,13 @@ export function systemChromiumProbe(): ChromiumProbe {
         return false;
       }
     },
+    isDirectory: (path) => {
+      try {
+        return Deno.statSync(path).isDirectory;
+      } catch {
+        return false;
+      }
+    },
     // an execute bit for anyone (Deno has no access(2)); no mode (Windows): executable
     isExecutable: (path) => {
       try {
@@ -112,8 +121,9 @@ export function systemChromiumProbe(): ChromiumProbe {
  * Find the browser: `flag` (the `--chromium` value), then `$CHROME_PATH`, then
  * {@link DEBIAN_CHROMIUM_PATH}. A flag or variable naming a missing file is an error
  * naming it (never silently skipped); nothing found is an error with the install command;
- * a flag or variable naming a file that is not executable is a {@link ChromiumPathError}
- * naming it (exit 2), before any launch.
+ * a flag or variable naming a folder, or a file that is not executable, is a
+ * {@link ChromiumPathError} naming it (exit 2: bad input, not a missing browser), before any
+ * launch.
  *
  * @example
  * ```ts
@@ -133,7 +143,13 @@ export function findChromium(
       `${named}: not executable (the file has no execute permission); name the Chromium or ` +
         "Chrome executable, or make this file executable (chmod +x)",
     );
+  const folder = (named: string) =>
+    new ChromiumPathError(
+      `${named}: is a folder, not a file; name the Chromium or Chrome executable (e.g. ` +
+        `${DEBIAN_CHROMIUM_PATH}, or the chrome file inside this folder)`,
+    );
   if (flag !== undefined && flag.trim() !== "") {
+    if (probe.isDirectory?.(flag)) throw folder(`--chromium ${flag}`);
     if (!probe.isFile(flag)) {
       throw new ChromiumNotFoundError(`--chromium ${flag}: no such file; ${hint}`);
     }
@@ -142,6 +158,7 @@ export function findChromium(
   }
   const env = probe.env("CHROME_PATH")?.trim();
   if (env) {
+    if (probe.isDirectory?.(env)) throw folder(`CHROME_PATH=${env}`);
     if (!probe.isFile(env)) {
       throw new ChromiumNotFoundError(`CHROME_PATH=${env}: no such file; ${hint}`);
     }

@@ -87,3 +87,42 @@ Deno.test({
     }
   },
 });
+
+Deno.test("CLI: --chromium or CHROME_PATH naming a folder exits 2 saying it is a folder", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const results = await Promise.all([
+      runCli(["devices", "--runtime", "chromium", "--chromium", dir]),
+      runCli([
+        "compare-runtimes",
+        "--chromium",
+        dir,
+        "--out",
+        `${dir}/cr`,
+        "--filter",
+        "preset=tiny",
+      ]),
+      runCli(["devices", "--runtime", "chromium"], { CHROME_PATH: dir }),
+    ]);
+    const named = [`--chromium ${dir}`, `--chromium ${dir}`, `CHROME_PATH=${dir}`];
+    results.forEach((r, i) => {
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.ok(
+        r.stderr.includes(
+          `${named[i]}: is a folder, not a file; name the Chromium or Chrome executable`,
+        ),
+        r.stderr,
+      );
+      assert.ok(!/no such file|install it/.test(r.stderr), r.stderr);
+      assert.ok(!/\n\s+at /.test(r.stderr), `no stack trace: ${r.stderr}`);
+    });
+    assert.ok(!(await Deno.stat(`${dir}/cr`).then(() => true, () => false)), "no --out made");
+    // the library: a ChromiumPathError (exit 2), not ChromiumNotFoundError (exit 3)
+    assert.throws(
+      () => findChromium(dir, systemChromiumProbe()),
+      (e: unknown) => e instanceof ChromiumPathError && /is a folder/.test(e.message),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
