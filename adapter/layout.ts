@@ -187,6 +187,24 @@ function build(
 }
 
 /**
+ * The problems of one cumulative-offsets list (at least two offsets, non-negative
+ * integers, starting at 0, non-decreasing), as {@link normalizeLayout} reports them, with
+ * `name` as the path: for a caller that must check the list before using its last offset
+ * (`layer --cu-seqlens`). Empty when the list is well formed.
+ *
+ * @example
+ * ```ts
+ * import { cuSeqlensIssues } from "./layout.ts";
+ * cuSeqlensIssues("--cu-seqlens", [0, 2, 1])[0].path; // "--cu-seqlens[2]"
+ * ```
+ */
+export function cuSeqlensIssues(name: string, cu: readonly number[]): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  checkCu(name, cu, issues);
+  return issues;
+}
+
+/**
  * Validate and normalize a layout request. Throws a `ConfigError` listing every
  * problem (field path, value, what would be valid).
  *

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { normalizeLayout } from "../adapter/layout.ts";
+import { cuSeqlensIssues, normalizeLayout } from "../adapter/layout.ts";
 import { loadSpec } from "../adapter/source.ts";
 import type {
   AttentionPath,
@@ -114,6 +114,15 @@ function inputLayout(
       throw bad(
         `${name} has shape ${shapeStr(shape)}; with --cu-seqlens expected [tokens, ${hs}] ` +
           `(hidden_size of ${spec.name})`,
+      );
+    }
+    // a malformed list first (decreasing offsets, ...): its last offset would mislead
+    const [issue] = cuSeqlensIssues("--cu-seqlens", cuSeqlens);
+    if (issue) {
+      const entry = issue.path.slice("--cu-seqlens".length); // "[2]", or "" for the list
+      throw bad(
+        `--cu-seqlens ${cuSeqlens.join(",")}: ${entry ? `entry ${entry}: ${issue.value} ` : ""}` +
+          issue.message,
       );
     }
     const last = cuSeqlens[cuSeqlens.length - 1];
