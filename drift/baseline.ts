@@ -8,7 +8,12 @@
  * @module
  */
 import { isDirectory, pathExists, writeTextAtomic } from "../util/fs.ts";
-import { repeatedId, runReportProblem, timingRecordProblem } from "../report/validate.ts";
+import {
+  otherFileKind,
+  repeatedId,
+  runReportProblem,
+  timingRecordProblem,
+} from "../report/validate.ts";
 import { CASE_STATUSES } from "../report/totals.ts";
 import type { CaseResult, ParityRecord, RunReport } from "../results/types.ts";
 import { deviceKey, runBackend } from "./device_key.ts";
@@ -337,9 +342,10 @@ export async function loadComparable(
     if (p !== null) throw new DriftInputError(file, p);
     return await baselineFromReport(v as unknown as RunReport, options);
   }
+  const other = otherFileKind(v);
   throw new DriftInputError(
     file,
     'neither a baseline (field "format": "mla-harness-baseline") nor a run report ' +
-      '(fields "version": 1 and "results")',
+      '(fields "version": 1 and "results")' + (other === null ? "" : `: it is ${other}`),
   );
 }
