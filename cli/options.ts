@@ -166,9 +166,8 @@ export function parseAxisInt(axis: "b" | "sq" | "sk"): (value: string) => number
 
 /**
  * The most query or key tokens (over every sequence) the layout flags may describe: 16 Mi,
- * twice FlashMLA's largest test shape (b 128 x s_k 64 Ki) and DeepSeek-V3's 128 Ki context at
- * batch 128. explain builds a table entry per token (about 20 s and 3 GB at this bound);
- * far more would take minutes and then run out of memory.
+ * DeepSeek-V3's 128 Ki context at batch 128. explain builds a table entry per token (about
+ * 20 s and 3 GB at this bound); far more would take minutes and then run out of memory.
  */
 export const MAX_LAYOUT_TOKENS = 1 << 24;
 
