@@ -22,6 +22,7 @@ import {
   fa2QueryTile,
   fa2WorkgroupBytes,
   fa2WorkgroupElements,
+  tiledKeysPerTrip,
   tiledQSegment,
 } from "./tiled_plan.ts";
 import { deviceClassOf, formatDeviceClass } from "./device_class.ts";
@@ -355,6 +356,9 @@ function tiledLines(v: KernelVariant, keyWidth: number, caps: DeviceCaps | null)
     `${tile}; ${rows} rows x ${segments} segments: each invocation holds ` +
     `${tiledQSegment(chunks, segments)} of a query row's ${chunks} 16-byte chunks in ` +
     "registers for its whole split" +
+    (tiledKeysPerTrip(v) === 2
+      ? ", and scores them against two staged keys a trip (two fma chains, two loads in flight)"
+      : "") +
     (groups > 1
       ? `; values in ${groups} row groups of ${rows / groups} rows (every invocation ` +
         "takes a share)"

@@ -399,7 +399,17 @@ Deno.test("explain prints the tiled decode's key tile and q segments", () => {
   // values in 2 row groups of 8 rows.
   assert.match(
     text({ spec: v2lite, dtype: "f32", backend: "wgsl-absorbed-tiled", layout: HEADLINE }),
-    /\n {2}key tiles: 8 keys staged .* one tile ahead; 16 rows x 16 segments: each invocation holds 9 of a query row's 144 16-byte chunks in registers for its whole split; values in 2 row groups of 8 rows/,
+    /\n {2}key tiles: 8 keys staged .* one tile ahead; 16 rows x 16 segments: each invocation holds 9 of a query row's 144 16-byte chunks in registers for its whole split, and scores them against two staged keys a trip \(two fma chains, two loads in flight\); values in 2 row groups of 8 rows/,
+  );
+  // A cpu-class device's plan scores one key a trip (tiledKeysPerTrip): no such clause.
+  assert.doesNotMatch(
+    formatExplanation(explainCase({
+      spec: v2lite,
+      dtype: "f32",
+      backend: "wgsl-absorbed-tiled",
+      layout: HEADLINE,
+    }, LAVAPIPE)),
+    /two staged keys a trip/,
   );
   // f16 chunks hold 8 halves: 72 chunks, 8 keys a tile; two queries: 32 rows x 8 segments.
   assert.match(
@@ -409,7 +419,7 @@ Deno.test("explain prints the tiled decode's key tile and q segments", () => {
       backend: "wgsl-absorbed-tiled",
       layout: { ...HEADLINE, seqQ: 2 },
     }),
-    /key tiles: 8 keys .*; 32 rows x 8 segments: each invocation holds 9 of a query row's 72 16-byte chunks in registers for its whole split; values in 2 row groups of 16 rows/,
+    /key tiles: 8 keys .*; 32 rows x 8 segments: each invocation holds 9 of a query row's 72 16-byte chunks in registers for its whole split, and scores them against two staged keys a trip .*; values in 2 row groups of 16 rows/,
   );
   // One row group (a device of 128 invocations at most): no such clause.
   const compat = {
