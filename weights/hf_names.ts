@@ -65,7 +65,7 @@ const LAYER_RE = /^model\.layers\.(\d+)\.self_attn\./;
  * The prefix of the layer's attention tensors in a list of names: with `layer`,
  * `model.layers.N.self_attn.`; without, a bare `self_attn.` when present, else the
  * only layer that has `self_attn` tensors. Throws a ConfigError when several
- * layers are present and none was chosen.
+ * layers, or a bare set and a layer, are present and none was chosen.
  *
  * @example
  * ```ts
@@ -79,9 +79,22 @@ export function layerPrefix(
 ): string {
   if (options.layer !== undefined) return `model.layers.${options.layer}.self_attn.`;
   const all = [...names];
-  if (all.some((n) => n.startsWith("self_attn."))) return "self_attn.";
+  const bare = all.some((n) => n.startsWith("self_attn."));
   const layers = [...new Set(all.map((n) => LAYER_RE.exec(n)?.[1]).filter((x) => x !== undefined))]
     .map(Number).sort((a, b) => a - b);
+  if (bare && layers.length > 0) {
+    // two sets of attention weights (they may differ): reading either silently is a guess
+    const sets = layers.map((l) => `model.layers.${l}.self_attn.*`).join(", ");
+    throw new ConfigError(options.source ?? "weights", [{
+      path: "--layer",
+      value: undefined,
+      message: `is needed: the file holds bare self_attn.* tensors and ${sets} tensors; ` +
+        `give --layer ${layers[0]} to read model.layers.${layers[0]}.self_attn.*, or a file ` +
+        "holding one set (the bare self_attn.* set is read from a file without layer-prefixed " +
+        "attention tensors)",
+    }], "ambiguous layer");
+  }
+  if (bare) return "self_attn.";
   if (layers.length > 1) {
     throw new ConfigError(options.source ?? "weights", [{
       path: "--layer",

@@ -1,0 +1,70 @@
+/**
+ * A weights file holding both a bare `self_attn.*` set and `model.layers.N.self_attn.*`
+ * tensors is refused as ambiguous (exit 2, naming both sets and `--layer`), not read
+ * silently as the bare set; `--layer N` still reads the prefixed one.
+ */
+import assert from "node:assert/strict";
+import { ConfigError } from "../adapter/errors.ts";
+import { presetSpec } from "../adapter/presets.ts";
+import { makeLayerWeights } from "../reference/inputs.ts";
+import { expectedTensors, layerPrefix } from "../weights/hf_names.ts";
+import { encodeSafetensors, type TensorToWrite } from "../weights/safetensors.ts";
+import { runCli } from "./helpers_cli.ts";
+
+const F = new URL("./fixtures/safetensors/", import.meta.url).pathname;
+
+Deno.test("layerPrefix: bare self_attn.* and model.layers.N.self_attn.* together is ambiguous", () => {
+  const both = ["self_attn.o_proj.weight", "model.layers.0.self_attn.o_proj.weight"];
+  assert.throws(
+    () => layerPrefix(both, { source: "w.safetensors" }),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      /^w\.safetensors: ambiguous layer\n/.test(e.message) &&
+      /--layer: \(missing\) is needed: the file holds bare self_attn\.\* tensors and model\.layers\.0\.self_attn\.\* tensors; give --layer 0 to read model\.layers\.0\.self_attn\.\*, or a file holding one set/
+        .test(e.message),
+  );
+  // --layer chooses the prefixed set; a file with one set needs no choice
+  assert.equal(layerPrefix(both, { layer: 0 }), "model.layers.0.self_attn.");
+  assert.equal(layerPrefix(["self_attn.o_proj.weight"], {}), "self_attn.");
+  assert.equal(
+    layerPrefix(["model.layers.2.self_attn.o_proj.weight"], {}),
+    "model.layers.2.self_attn.",
+  );
+});
+
+Deno.test("layer --weights with a bare and a layer-prefixed set: exit 2 naming both, no output", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mla-layer-ambiguous-" });
+  try {
+    const spec = presetSpec("tiny");
+    const tensors: Record<string, TensorToWrite> = {};
+    for (const [prefix, seed] of [["self_attn.", 1], ["model.layers.0.self_attn.", 2]] as const) {
+      const w = makeLayerWeights(spec, { seed });
+      for (const t of expectedTensors(spec)) {
+        tensors[prefix + t.suffix] = { dtype: "F32", shape: t.shape, data: w[t.field]! };
+      }
+    }
+    const weights = `${dir}/both.safetensors`;
+    await Deno.writeFile(weights, encodeSafetensors(tensors));
+    const r = await runCli([
+      "layer",
+      "--config",
+      "tiny",
+      "--weights",
+      weights,
+      "--input",
+      `${F}tiny_input_bshd.safetensors`,
+      "--out",
+      `${dir}/y.safetensors`,
+    ]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.doesNotMatch(r.stderr, /internal error|at .*\.ts:\d+/);
+    assert.match(r.stderr, /both\.safetensors: ambiguous layer/);
+    assert.match(
+      r.stderr,
+      /bare self_attn\.\* tensors and model\.layers\.0\.self_attn\.\* tensors; give --layer 0/,
+    );
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["both.safetensors"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
