@@ -15,6 +15,7 @@ import { checkOutputsApart } from "../report/output_overlap.ts";
 import { missingIds, notRunIds } from "../report/totals.ts";
 import { paramsOfCaseId, parseFilter } from "../matrix/case_id.ts";
 import { CliError, EXIT } from "./errors.ts";
+import { checkOptionNeeds } from "./option_needs.ts";
 import { parseFilterOption } from "./options.ts";
 
 function parseFraction(value: string): number {
@@ -239,7 +240,7 @@ export function historyCommand() {
       "--add <reports...>",
       "first append these runs (report.json files or run folders; all are checked first, and a run already stored is not added again)",
     )
-    .option("--label <text>", "label of the runs added with --add")
+    .option("--label <text>", "label of the runs added with --add (without --add: exit 2)")
     .option("--min-change <fraction>", "smallest relative step (default 0.05)", parseFraction)
     .option("--alpha <p>", "significance of the step's rank test (default 0.05)", parseFraction)
     .option("--min-segment <n>", "fewest runs on each side of a step (default 3)", (v) => {
@@ -256,6 +257,15 @@ export function historyCommand() {
     )
     .option("--fail-on-step", "exit 1 when a step is flagged")
     .action(async (filter, opts) => {
+      // a label with no run to put it on would be dropped without a word
+      checkOptionNeeds("history", [{
+        option: "--label",
+        value: opts.label,
+        needs: "--add",
+        met: opts.add !== undefined,
+        fix: "add --add <reports...> to label the runs it adds (a stored run's label does " +
+          "not change), or drop --label",
+      }]);
       if (opts.html) await checkOutputFile(opts.html, { label: "--html" });
       // The chart may not overwrite the database or a report being added.
       await checkOutputsApart([["--html", opts.html]], [

@@ -25,6 +25,7 @@ import {
   layerFromFiles,
 } from "../runner/layer_files.ts";
 import { EXIT } from "./errors.ts";
+import { checkOptionNeeds } from "./option_needs.ts";
 import { parseIntList, parseNonNegativeInt } from "./options.ts";
 import {
   checkRuntimeCombination,
@@ -115,7 +116,7 @@ export function layerCommand() {
     .option("--no-check", "skip the float64 reference comparison")
     .option(
       "--check-rows <n>",
-      "most token rows the reference computes (boundaries always)",
+      "most token rows the reference computes (boundaries always); with --no-check: exit 2",
       parseNonNegativeInt,
       DEFAULT_CHECK_ROWS,
     )
@@ -132,6 +133,15 @@ export function layerCommand() {
       checkRuntimeCombination(opts.runtime, { backendModules: opts.backendModule });
       // --layer without --weights, --seed with them: refused, not ignored
       checkWeightOptions(opts, cmd.getOptionValueSource("seed") === "cli");
+      // --check-rows bounds the reference check that --no-check skips
+      checkOptionNeeds("layer", [{
+        option: "--check-rows",
+        value: cmd.getOptionValueSource("checkRows") === "cli" ? String(opts.checkRows) : undefined,
+        needs: "the float64 reference check",
+        met: opts.check,
+        missing: "--no-check skips it",
+        fix: "drop --check-rows or --no-check",
+      }]);
       await loadBackendModuleOptions(opts.backendModule);
       const backend = opts.backend === undefined ? undefined : checkBackendId(opts.backend);
       // --runtime chromium: the layer runs in the page (the reference stays here)

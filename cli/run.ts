@@ -20,6 +20,7 @@ import { prepareOutputDir } from "../report/output_paths.ts";
 import { writeRunReports } from "../report/run_reports.ts";
 import { DEFAULT_CASE_TIMEOUT_S, runMatrix } from "../runner/run_matrix.ts";
 import { backendsCompiling, mayCompile } from "../runner/fault_reach.ts";
+import { checkOptionNeeds } from "./option_needs.ts";
 import { CliError, EXIT, EXIT_SIGINT, EXIT_SIGTERM } from "./errors.ts";
 import {
   MAX_WARMUP_MS,
@@ -250,15 +251,26 @@ export function runCommand() {
     )
     .option("--backend-module <path>", BACKEND_MODULE_HELP, collect, [] as string[])
     .option("--history <db>", "append the run to this history database (SQLite)")
-    .option("--thresholds <file>", THRESHOLDS_HELP)
+    .option("--thresholds <file>", `${THRESHOLDS_HELP}; read with --baseline (alone: exit 2)`)
     .option(
       "--fail-on <classes>",
-      "drift classes that are regressions (exit 1), or none",
+      "drift classes that are regressions (exit 1), or none; read with --baseline (alone: exit 2)",
       parseFailOn,
     )
     .addOption(runtimeOption())
     .addOption(chromiumOption())
     .action(async (opts) => {
+      // --fail-on and --thresholds shape the compare with --baseline: alone they would be
+      // ignored, and a CI gate meant to fail would pass
+      const baseline = { needs: "--baseline", met: opts.baseline !== undefined } as const;
+      checkOptionNeeds("run", [
+        {
+          option: "--fail-on",
+          value: opts.failOn === undefined ? undefined : opts.failOn.join(",") || "none",
+          ...baseline,
+        },
+        { option: "--thresholds", value: opts.thresholds, ...baseline },
+      ]);
       const warmupMs = parseWarmupMs(opts.warmupMs);
       checkRuntimeCombination(opts.runtime, { backendModules: opts.backendModule });
       await loadBackendModuleOptions(opts.backendModule);
