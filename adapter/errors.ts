@@ -41,36 +41,56 @@ export interface SchemaIssue {
   readonly path: readonly PropertyKey[];
   /** What is wrong and what would be valid. */
   readonly message: string;
+  /** Keys the object at `path` holds and the schema does not know (zod's unrecognized_keys). */
+  readonly keys?: readonly PropertyKey[];
 }
 
 /**
  * Schema problems as {@link ConfigIssue}s: the dotted path and the value found there in
- * `input` (undefined when absent).
+ * `input` (undefined when absent). Unknown keys (an issue with `keys`) are one issue each,
+ * at the key's own path, with the value the key holds: they are present, not missing.
  *
  * @example
  * ```ts
  * import { issuesFromSchema } from "./errors.ts";
  * issuesFromSchema([{ path: ["a", "b"], message: "must be a number" }], { a: { b: "x" } });
  * // [{ path: "a.b", value: "x", message: "must be a number" }]
+ * issuesFromSchema([{ path: [], keys: ["c"], message: "unknown key" }], { c: 3 });
+ * // [{ path: "c", value: 3, message: "unknown key" }]
  * ```
  */
 export function issuesFromSchema(
   issues: readonly SchemaIssue[],
   input: unknown,
 ): ConfigIssue[] {
-  return issues.map((issue) => {
-    let value: unknown = input;
-    for (const key of issue.path) {
-      value = value !== null && typeof value === "object"
-        ? (value as Record<PropertyKey, unknown>)[key]
-        : undefined;
-    }
-    return {
-      path: issue.path.map(String).join(".") || "(root)",
-      value,
+  return issues.flatMap((issue) => {
+    const paths = issue.keys?.length ? issue.keys.map((k) => [...issue.path, k]) : [issue.path];
+    return paths.map((path) => ({
+      path: path.map(String).join(".") || "(root)",
+      value: valueAt(input, path),
       message: issue.message,
-    };
+    }));
   });
+}
+
+/**
+ * The value at `path` in `input`, or undefined where the path leaves it.
+ *
+ * @example
+ * ```ts
+ * import { valueAt } from "./errors.ts";
+ * valueAt({ a: [1, { b: "x" }] }, ["a", 1, "b"]); // "x"
+ * valueAt({ a: 1 }, ["a", "b"]); // undefined
+ * ```
+ */
+export function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value: unknown = input;
+  for (const key of path) {
+    value = value !== null && typeof value === "object"
+      ? (value as Record<PropertyKey, unknown>)[key]
+      : undefined;
+  }
+  return value;
 }
 
 /**

@@ -51,22 +51,27 @@ function matchesPartial(p: CaseParams, partial: Axes): boolean {
 export function validateMatrix(raw: unknown, source: string): MatrixFile {
   const parsed = parseMatrixFile(raw);
   if (!parsed.success) {
-    const issues: ConfigIssue[] = parsed.error.issues.map((i) => {
-      let v: unknown = raw;
-      for (const k of i.path) {
-        // a scalar axis value is a list of one: index 0 of a non-array is the value itself
-        if (k === 0 && !Array.isArray(v)) continue;
-        v = v !== null && typeof v === "object"
-          ? (v as Record<PropertyKey, unknown>)[k]
-          : undefined;
-      }
-      const keys = "keys" in i && Array.isArray(i.keys) ? `.${i.keys.join(",")}` : "";
-      return {
-        path: (i.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("")
-          .replace(/^\./, "") || "(root)") + keys,
-        value: keys ? undefined : v,
-        message: i.message,
-      };
+    const issues: ConfigIssue[] = parsed.error.issues.flatMap((i) => {
+      // an unknown key (zod's unrecognized_keys names them beside the object's path) is one
+      // issue each, at its own path, with the value it holds: present, not missing
+      const keys: readonly PropertyKey[] = "keys" in i && Array.isArray(i.keys) ? i.keys : [];
+      const paths = keys.length ? keys.map((k) => [...i.path, k]) : [i.path];
+      return paths.map((path) => {
+        let v: unknown = raw;
+        for (const k of path) {
+          // a scalar axis value is a list of one: index 0 of a non-array is the value itself
+          if (k === 0 && !Array.isArray(v)) continue;
+          v = v !== null && typeof v === "object"
+            ? (v as Record<PropertyKey, unknown>)[k]
+            : undefined;
+        }
+        return {
+          path: path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("")
+            .replace(/^\./, "") || "(root)",
+          value: v,
+          message: i.message,
+        };
+      });
     });
     throw new ConfigError(source, issues, "invalid matrix");
   }
