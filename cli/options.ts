@@ -5,7 +5,7 @@
  */
 import { InvalidArgumentError } from "@commander-js/extra-typings";
 import type { LayoutRequest } from "../adapter/types.ts";
-import { AXIS_BOUNDS } from "../matrix/schema.ts";
+import { AXIS_BOUNDS, MAX_LAYOUT_TOKENS } from "../matrix/schema.ts";
 import { CliError, EXIT } from "./errors.ts";
 
 /**
@@ -164,12 +164,8 @@ export function parseAxisInt(axis: "b" | "sq" | "sk"): (value: string) => number
   };
 }
 
-/**
- * The most query or key tokens (over every sequence) the layout flags may describe: 16 Mi,
- * DeepSeek-V3's 128 Ki context at batch 128. explain builds a table entry per token (about
- * 20 s and 3 GB at this bound); far more would take minutes and then run out of memory.
- */
-export const MAX_LAYOUT_TOKENS = 1 << 24;
+/** The most query or key tokens a layout may have (matrix/schema.ts, where matrices use it). */
+export { MAX_LAYOUT_TOKENS };
 
 const fmtInt = (n: number) => n.toLocaleString("en-US");
 

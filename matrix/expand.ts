@@ -17,7 +17,7 @@ import {
 import { type CaseFilter, caseId, matchesFilter } from "./case_id.ts";
 import { expectProblems } from "./reason_codes.ts";
 import { backendById, registeredBackendIds } from "../adapter/registry.ts";
-import { idValueProblem, parseMatrixFile } from "./schema.ts";
+import { idValueProblem, MAX_LAYOUT_TOKENS, parseMatrixFile } from "./schema.ts";
 import {
   type Case,
   CASE_DEFAULTS,
@@ -140,6 +140,41 @@ export function unknownBackends(m: MatrixFile): ConfigIssue[] {
       });
     });
   });
+  return issues;
+}
+
+/**
+ * The cases whose layout would have more than {@link MAX_LAYOUT_TOKENS} query or key tokens
+ * (b x sq, b x sk): within the axes' own bounds (b 4096, s_k 1 Mi) such a case ran out of
+ * memory building its per-token tables after a minute, as a RangeError. A matrix holding
+ * one is refused on load (exit 2), naming the case and the bound; at most 5 are listed.
+ *
+ * @example
+ * ```ts ignore
+ * import { oversizedCases } from "./expand.ts";
+ * oversizedCases(cases).length; // 0 for every bundled matrix
+ * ```
+ */
+export function oversizedCases(cases: readonly Case[]): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  for (const c of cases) {
+    const { b, sq, sk } = c.params;
+    const tokens = b * Math.max(sq, sk);
+    if (tokens <= MAX_LAYOUT_TOKENS) continue;
+    if (issues.length === 5) {
+      const more = cases.filter((x) =>
+        x.params.b * Math.max(x.params.sq, x.params.sk) > MAX_LAYOUT_TOKENS
+      ).length - 5;
+      issues.push({ path: "(further cases)", value: more, message: "are over the bound too" });
+      break;
+    }
+    issues.push({
+      path: c.id,
+      value: `b ${b} x ${sk >= sq ? `sk ${sk}` : `sq ${sq}`} = ${tokens} tokens`,
+      message: `is over the ${MAX_LAYOUT_TOKENS} query or key tokens a case may have (its ` +
+        "layout and tables hold an entry per token); give smaller b, sq or sk",
+    });
+  }
   return issues;
 }
 
@@ -460,9 +495,8 @@ export async function loadMatrix(
   const { file, spellings } = normalizeConfigPaths(written, place);
   checkExcludes(file, nameOrPath);
   const filter = options.filter ? normalizeFilterPresets(options.filter, place) : null;
-  return {
-    file,
-    filter,
-    cases: expandMatrix(file, nameOrPath, { ...options, filter, presetSpellings: spellings }),
-  };
+  const cases = expandMatrix(file, nameOrPath, { ...options, filter, presetSpellings: spellings });
+  const oversized = oversizedCases(cases);
+  if (oversized.length) throw new ConfigError(nameOrPath, oversized, "case too large");
+  return { file, filter, cases };
 }

@@ -70,6 +70,15 @@ export const AXIS_BOUNDS: Readonly<Record<string, { min: number; max: number }>>
   page: { min: 0, max: 1 << 16 },
 };
 
+/**
+ * The most query or key tokens (over every sequence of a case) a layout may have: 16 Mi,
+ * DeepSeek-V3's 128 Ki context at batch 128. The layout, its RoPE tables and the reference
+ * hold an entry per token; the axes' own bounds alone would allow b 4096 x s_k 1 Mi, whose
+ * tables run out of memory after a minute (a RangeError). `explain`'s shape flags and a
+ * matrix's cases (matrix/expand.ts `oversizedCases`) are held to it.
+ */
+export const MAX_LAYOUT_TOKENS = 1 << 24;
+
 const bounded = (axis: keyof typeof AXIS_BOUNDS) => {
   const { min, max } = AXIS_BOUNDS[axis];
   const error = `must be an integer from ${min} to ${max} (the harness's bound on ${axis})`;

@@ -86,3 +86,25 @@ Deno.test("loadMatrix: what stays a case result", async () => {
     );
   });
 });
+
+Deno.test("a case over MAX_LAYOUT_TOKENS query or key tokens refuses the matrix on load, naming it (run: exit 2, nothing written)", async () => {
+  await withDir(async (dir) => {
+    // Within every axis bound (b 4096, sk 1 Mi), but 4096 x 1 Mi tokens: the layout's tables
+    // ran out of memory after 40 s, an error case with a RangeError.
+    await write(`${dir}/big.json`, [
+      { axes: { preset: "tiny", b: [2, 4096], sq: 1, sk: 1048576 } },
+    ]);
+    await assert.rejects(
+      () => loadMatrix(`${dir}/big.json`),
+      (e: unknown) =>
+        e instanceof ConfigError && /case too large/.test(e.message) &&
+        /b=4096;sq=1;sk=1048576.*"b 4096 x sk 1048576 = 4294967296 tokens" is over the 16777216/
+          .test(e.message) &&
+        !/b=2;/.test(e.message),
+    );
+    const r = await runCli(["run", "--matrix", `${dir}/big.json`, "--out", `${dir}/out`]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /case too large/);
+    assert.equal(await Deno.stat(`${dir}/out`).then(() => true, () => false), false);
+  });
+});
