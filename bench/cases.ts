@@ -280,8 +280,12 @@ export function benchCaseParams(c: BenchCase): Map<string, string> {
   );
 }
 
+/** Filter keys `run` uses for what a bench case id names otherwise. */
+const BENCH_KEY_ALIASES: Readonly<Record<string, string>> = { heads: "h" };
+
 /**
- * Parse a bench filter `key=v1,v2;key2=v3` into each key's accepted values. No term at all
+ * Parse a bench filter `key=v1,v2;key2=v3` into each key's accepted values. `run`'s words
+ * are accepted too: `heads` for `h`, and `causal=true`/`false` for 1/0. No term at all
  * (`""`, `";"`), a part without `=`, an empty key or value, or a repeated key throws a
  * RangeError naming it (keys are checked against the cases by {@link filterBenchCases}).
  *
@@ -289,14 +293,19 @@ export function benchCaseParams(c: BenchCase): Map<string, string> {
  * ```ts
  * import { parseBenchFilter } from "./cases.ts";
  * parseBenchFilter("path=absorbed;dtype=f16,f32").get("dtype"); // Set {"f16", "f32"}
+ * parseBenchFilter("heads=16;causal=true").get("h"); // Set {"16"}
  * ```
  */
 export function parseBenchFilter(filter: string): Map<string, Set<string>> {
   const conds = new Map<string, Set<string>>();
   for (const part of filter.split(";").map((s) => s.trim()).filter(Boolean)) {
     const eq = part.indexOf("=");
-    const key = part.slice(0, eq).trim();
-    const values = part.slice(eq + 1).split(",").map((x) => x.trim());
+    // run's words for the same things: its case ids say heads=, and causal=true/false.
+    const written = part.slice(0, eq).trim();
+    const key = BENCH_KEY_ALIASES[written] ?? written;
+    const values = part.slice(eq + 1).split(",").map((x) => x.trim()).map((v) =>
+      key === "causal" && (v === "true" || v === "false") ? (v === "true" ? "1" : "0") : v
+    );
     if (eq <= 0 || !key) throw new RangeError(`bad filter part "${part}" (key=value)`);
     if (values.some((v) => v === "")) {
       throw new RangeError(`filter part "${part}" has an empty value; give key=v1,v2`);

@@ -7,6 +7,7 @@ import {
   benchMatrix,
   filterBenchCases,
   HEADLINE,
+  parseBenchFilter,
   PREFILL_4096,
   TARGET_CASES,
 } from "../bench/cases.ts";
@@ -196,6 +197,13 @@ Deno.test("bench matrices: ids are unique, filters select by key", () => {
     assert.equal(new Set(ids).size, ids.length, name);
   }
   assert.equal(filterBenchCases(benchMatrix("headline"), "path=expanded;sq=1").length, 2);
+  // run's words: heads= for h=, causal=true for causal=1 (a bench id says h=16;causal=1)
+  assert.equal(
+    filterBenchCases(benchMatrix("headline"), "heads=16;causal=true;path=expanded;sq=1").length,
+    2,
+  );
+  assert.equal(filterBenchCases(benchMatrix("headline"), "causal=false").length, 0);
+  assert.throws(() => parseBenchFilter("h=16;heads=16"), /filter key "h" appears twice/);
   assert.throws(
     () => filterBenchCases(benchMatrix("tiny"), "nope=1"),
     /unknown filter key "nope"; the keys of a bench case: preset, h, path, dtype, b, sq, sk/,
