@@ -691,6 +691,8 @@ Deno.test("GL fallback: the tiled kernels' workgroup memory stays within its ele
     text("wgsl-expanded-tiled", 4),
     /score chunks: 6 vec4s of the head width's 6 .*, 833 elements within the GL fallback's 1024 \(GL compiles/,
   );
+  // one chunk is said as one
+  assert.match(text("wgsl-expanded-tiled", 4), /\(1 chunk, 2 barriers each, per 32-key tile;/);
 });
 
 Deno.test("FA2 KV splits: a GPU's dense decode fills its SMs through them; a prefill, a CPU or few keys take one", () => {
