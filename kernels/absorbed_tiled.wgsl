@@ -100,6 +100,9 @@ const KT: u32 = 8u; // @param keys per staged tile (from the workgroup-memory ti
 // where the plan unrolls the constant loops (gpu class), 1 elsewhere (a loop-budget
 // device's count and Mesa's own unrolling were measured with one key a trip).
 const KPT: u32 = 1u; // @param
+// 1 where the plan unrolls the constant loops (gpu class; kernels/unroll.ts), else 0: the
+// value phase then runs a whole, fully visible tile as KT unrolled keys (see VU_N).
+const UNROLLED: u32 = 0u; // @param
 const RG: u32 = 1u; // @param row groups of the value phase (WG / VAL_VEC4 at most)
 const KEY_VEC4: u32 = 144u; // @param (r + rope) / 4
 const VAL_VEC4: u32 = 128u; // @param r / 4
@@ -147,6 +150,14 @@ const ONE_QUERY_GROUPS: bool = RPG <= HT;
 // Row groups of whole vec4s of sp slots (RPG a multiple of 4: the group's first slot of a
 // key, k * ROWS + g0, is then one too).
 const SP_VEC4: bool = RPG % 4u == 0u;
+// Keys of the value phase's unrolled form: KT where the plan unrolls (UNROLLED), the group
+// is one query's rows with whole vec4s of probabilities, and KT <= 16 (a longer tile,
+// only tiny widths, keeps the loop); else 0, and the form is not emitted. A whole tile that
+// every row of the group sees then needs no mask, and with k a constant every ktile and sp
+// load of a key is one address plus an immediate offset, without the loop's bookkeeping
+// (wgpu's 64-bit trip counter) or a clamp per key (RADV's assembly: see the value phase).
+// (In u32 arithmetic, which kernels/unroll.ts evaluates too: KT <= 16, RPG <= HT, RPG % 4 == 0.)
+const VU_N: u32 = KT * UNROLLED * min(1u, 16u / KT) * min(1u, HT / RPG) * (1u - min(1u, RPG % 4u));
 const_assert VAL_VEC4 * RG <= WG;
 const_assert KEY_VEC4 % CPV == 0u;
 const_assert VAL_VEC4 <= KEY_VEC4;
@@ -197,9 +208,14 @@ struct KRow {
   pad: chunk_t,
 }
 var<workgroup> ktile: array<KRow, KT>;  // the staged key tile
-// [key][row]: scores, then probabilities; vec4s of 4 consecutive slots, so that the value
-// phase reads 4 rows of a key in one 16-byte load (slot i is sp[i >> 2][i & 3]).
-var<workgroup> sp: array<vec4<f32>, (PAIRS + 3u) / 4u>;
+// [key][row]: scores, then probabilities; vec4s of 4 consecutive rows, so that the value
+// phase reads 4 rows of a key in one 16-byte load (slot i = k ROWS + r is
+// sp[k][r >> 2][r & 3]). Indexed by key first: in the value phase's unrolled form k is a
+// constant, so only the row index is clamped (once a tile, not once a load: RADV's
+// assembly had an add, a min and a shift before each flat-indexed load; in the rolled loop
+// the two forms cost the same, session 36).
+const SPR: u32 = (ROWS + 3u) / 4u;
+var<workgroup> sp: array<array<vec4<f32>, SPR>, KT>;
 // [key][segment][row]: partial scores (not in the subgroup variant); three indices for the
 // reason ktile has them: the pair sums read [k][g][r] with g an unrolled constant.
 var<workgroup> part: array<array<array<f32, ROWS>, SEGS>, KT>; // @nosg
@@ -226,12 +242,12 @@ fn from_max_key(k: u32) -> f32 {
   return bitcast<f32>(select(~k, k & 0x7fffffffu, (k & 0x80000000u) != 0u));
 }
 
-// Score/probability slot i of sp, and its store.
-fn sp_at(i: u32) -> f32 {
-  return sp[i >> 2u][i & 3u];
+// The score/probability of (key k, row r) in sp, and its store.
+fn sp_at(k: u32, r: u32) -> f32 {
+  return sp[k][r >> 2u][r & 3u];
 }
-fn sp_set(i: u32, v: f32) {
-  sp[i >> 2u][i & 3u] = v;
+fn sp_set(k: u32, r: u32, v: f32) {
+  sp[k][r >> 2u][r & 3u] = v;
 }
 
 // vec4 h (< CPV) of a 16-byte chunk, widened to f32.
@@ -423,7 +439,7 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
       let r = p % ROWS;
       // @sg: if (sg_rank == 0u) {
       let sm = select(NEG_BIG, s, kb + k < row_lim[r]);
-      sp_set(k * ROWS + r, sm);
+      sp_set(k, r, sm);
       // The row's running max over every tile so far (max_key bits: WGSL has no float
       // atomics); read by every invocation after the barrier.
       atomicMax(&row_max[r], max_key(sm));
@@ -442,11 +458,12 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
       m_run = m_new;
     }
     for (var i = lid; i < PAIRS; i += WG) {
+      let k = i / ROWS;
       let r = i % ROWS;
-      // Slot i is (key i / ROWS, row r). Masked slots get 0 explicitly: while a row has
-      // seen no key (its max still NEG_BIG) exp2(NEG_BIG - NEG_BIG) would be 1.
+      // Pair i is (key k, row r). Masked slots get 0 explicitly: while a row has seen no
+      // key (its max still NEG_BIG) exp2(NEG_BIG - NEG_BIG) would be 1.
       let m = from_max_key(atomicLoad(&row_max[r]));
-      sp_set(i, select(0.0, exp2(sp_at(i) - m), kb + i / ROWS < row_lim[r]));
+      sp_set(k, r, select(0.0, exp2(sp_at(k, r) - m), kb + k < row_lim[r]));
     }
     workgroupBarrier();
 
@@ -461,10 +478,29 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
       }
       // The keys the group's rows see, when they are one query's (all rows alike).
       let glim = row_lim[g0];
-      for (var k = 0u; k < nk; k++) {
+      // The unrolled form (VU_N): a whole tile that every row of the group sees (kb + KT <=
+      // glim <= end, so nk is KT), as in a decode's every tile but a split's last. No mask:
+      // each p is a real probability and each value a visible key's. RADV's assembly: the
+      // loop's key cost 80 instructions, 45 of them the loop's bookkeeping (wgpu's counter),
+      // the clamped indices and the mask.
+      let whole = VU_N == KT && kb + KT <= glim;
+      if (whole) {
+        let vc = vcol / CPV;
+        let pg = g0 >> 2u;
+        for (var k = 0u; k < VU_N; k++) { // @unroll
+          let vk = cvec(ktile[k].c[vc / SEG_W][vc % SEG_W], vcol % CPV);
+          for (var r4 = 0u; r4 < RPG / 4u; r4++) { // @unroll
+            let p4 = sp[k][pg + r4];
+            for (var c = 0u; c < 4u; c++) { // @unroll
+              acc[r4 * 4u + c] += vec4<acc_t>(p4[c] * vk);
+              lsum[r4 * 4u + c] += p4[c];
+            }
+          }
+        }
+      }
+      for (var k = 0u; k < select(nk, 0u, whole); k++) {
         let vraw = cvec(kt_at(k, vcol / CPV), vcol % CPV);
         let vis = kb + k;
-        let pbase = k * ROWS + g0; // slot of (key k, row g0): a multiple of 4 if SP_VEC4
         if (ONE_QUERY_GROUPS) {
           // Select, do not multiply: a key the query must not see may hold NaN/Inf, and
           // p = 0 times it is NaN. Zeroed once here for all the group's rows (their
@@ -473,7 +509,7 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
           if (SP_VEC4) {
             // Four rows' probabilities in one 16-byte load instead of four.
             for (var r4 = 0u; r4 < RPG / 4u; r4++) { // @unroll
-              let p4 = sp[(pbase >> 2u) + r4];
+              let p4 = sp[k][(g0 >> 2u) + r4];
               for (var c = 0u; c < 4u; c++) { // @unroll
                 acc[r4 * 4u + c] += vec4<acc_t>(p4[c] * vk);
                 lsum[r4 * 4u + c] += p4[c];
@@ -481,7 +517,7 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
             }
           } else {
             for (var r = 0u; r < RPG; r++) { // @unroll
-              let pr = sp_at(pbase + r);
+              let pr = sp_at(k, g0 + r);
               acc[r] += vec4<acc_t>(pr * vk);
               lsum[r] += pr;
             }
@@ -489,7 +525,7 @@ fn absorbed_tiled(@builtin(workgroup_id) wid: vec3<u32>,
         } else {
           for (var r = 0u; r < RPG; r++) { // @unroll
             // Select, do not multiply: a key row g0 + r must not see may hold NaN/Inf.
-            let pr = sp_at(pbase + r);
+            let pr = sp_at(k, g0 + r);
             acc[r] += vec4<acc_t>(select(vec4<f32>(0.0), pr * vraw, vis < row_lim[g0 + r]));
             lsum[r] += pr; // a masked slot holds exactly 0
           }

@@ -39,6 +39,7 @@ export async function launchAbsorbedTiled(
     QT: v.queryTile,
     KT: v.keysPerBlock,
     KPT: tiledKeysPerTrip(v),
+    UNROLLED: v.unrolledLoops === true ? 1 : 0,
     RG: variantFields(plan, ["valueRowGroups"], "wgsl-absorbed-tiled").valueRowGroups,
     KEY_VEC4: a.keyWidth / 4,
     VAL_VEC4: a.valueWidth / 4,

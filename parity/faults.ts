@@ -648,6 +648,25 @@ export const TILED_FAULTS: readonly Fault[] = [
     },
   ),
   sourceFault(
+    "tiled-whole-tile-rows-shifted",
+    "the value phase's unrolled form (a whole tile every row of a group sees, gpu-class " +
+      "plans) reads the group's first four rows' probabilities for every four rows",
+    {
+      file: "absorbed_tiled.wgsl",
+      pattern: "let p4 = sp[k][pg + r4];",
+      replacement: "let p4 = sp[k][pg];",
+      // V2-Lite at gpu class: 8-key tiles, row groups of 8 rows (two vec4s of p); tiny's
+      // 64-key tiles keep the loop (VU_N is 0 past 16 keys).
+      scenario: {
+        preset: "deepseek-v2-lite",
+        dtype: "f32",
+        path: "absorbed",
+        layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 64, causal: true },
+        deviceClass: "gpu",
+      },
+    },
+  ),
+  sourceFault(
     "tiled-row-group-ignored",
     "the value phase ignores its row group: every group accumulates the first group's " +
       "rows (tiny: 4 groups of one row), so the other groups' rows are stored wrong",

@@ -78,6 +78,41 @@ gpuTest(
   { skip: SKIP },
 );
 
+gpuTest(
+  "tiled, unrolled: a whole tile's unmasked value form runs only where every row of the group sees the tile (V2-Lite MTP, NaN and Inf in query 0's future key)",
+  async () => {
+    // 8-key tiles: keys 32..39 are a whole tile for query 1 (the unmasked unrolled form)
+    // and not for query 0, whose future key 39 holds the poison.
+    const poison = {
+      layout: { kind: "bshd", batch: 1, seqQ: 2, seqK: 40, causal: true } as const,
+      keys: [39],
+      nanRows: [1],
+    };
+    const spec = presetSpec("deepseek-v2-lite");
+    const planned = gpuPlanOf(
+      resolve({ spec, dtype: "f32", backend: BACKEND, layout: poison.layout }, GPU_CAPS!),
+    );
+    assert.equal(planned.variant.keysPerBlock, 8, "8-key tiles (the unrolled form's case)");
+    for (const value of [NaN, Infinity]) {
+      await checkPoisonOn(BACKEND, poison, { dtype: "f32", value, caps: GPU_CAPS, spec });
+    }
+    // Planted: the whole-tile test against the split's end instead of the group's keys.
+    // Query 0 then reads key 39's poisoned value unmasked (p = 0 times NaN is NaN).
+    const mutate: SourceMutation = (f, src) => {
+      if (f !== "absorbed_tiled.wgsl") return src;
+      const want = "kb + KT <= glim;";
+      assert.ok(src.includes(want), "the planted fault's pattern is in the kernel");
+      return src.replace(want, "kb + KT <= end;");
+    };
+    await assert.rejects(
+      () =>
+        checkPoisonOn(BACKEND, poison, { dtype: "f32", value: NaN, caps: GPU_CAPS, spec, mutate }),
+      /row 0/,
+    );
+  },
+  { skip: SKIP ?? slowOnGlFallback("model widths of the tiled kernel") },
+);
+
 const FA2 = "wgsl-expanded-tiled";
 
 tinyParityTest(

@@ -224,3 +224,42 @@ Deno.test({
     assert.ok(pairs.instructions <= 100, table);
   },
 });
+
+Deno.test({
+  name: "the tiled decode on RADV navi21 (V2-Lite f32, gpu-class): a whole tile's values run " +
+    "unrolled in the tile loop itself, 8 keys x 32 fmas with each key's 3 LDS loads at immediate " +
+    "offsets" + (skip ? ` (ignored: ${skip})` : ""),
+  ignore: skip !== null,
+  fn: async () => {
+    const listing = await radvListing("wgsl-absorbed-tiled", "decode", "absorbed_tiled");
+    const loops = asmLoops(listing);
+    const table = formatAsmLoops(loops, 0);
+    const tile = loops.find((l) => l.barriers >= 4);
+    assert.ok(tile, table);
+    // The tile loop's own lines: its blocks less those of the loops inside it.
+    const index = (name: string) => Number(name.slice(2));
+    const inner = loops.filter((l) =>
+      l !== tile && index(l.head) >= index(tile.head) && index(l.tail) <= index(tile.tail)
+    );
+    const label = (l: string) => l.match(/^BB(\d+):/);
+    let block = -1;
+    const own = blockLines(listing, tile.head, tile.tail).filter((l) => {
+      const m = label(l);
+      if (m) block = Number(m[1]);
+      return l.startsWith("\t") &&
+        !inner.some((i) => block >= index(i.head) && block <= index(i.tail));
+    });
+    const count = (re: RegExp) => own.filter((l) => re.test(l)).length;
+    // 8 keys x 8 rows x a value vec4 (session 37; before, every key was a trip of the rolled
+    // loop: 80 instructions a key, 45 of them its bookkeeping, clamped indices and the mask,
+    // and the tile loop's own lines held no fma).
+    assert.equal(count(/v_fmac?_f32/), 8 * 8 * 4, table);
+    const loads = count(/ds_read_b128/);
+    assert.ok(loads >= 24, `${loads} 16-byte LDS loads\n${table}`);
+    const offsets = count(/ds_read_b128 [^;]*offset:\d+/);
+    assert.ok(offsets >= 22, `${offsets} of ${loads} at an immediate offset`);
+    // 606 here: the unrolled form is 375 of them (47 a key, 43 of which its fmas, the rows'
+    // sums and 3 loads); before it, 231.
+    assert.ok(own.length <= 650, `${own.length} instructions of the tile loop's own`);
+  },
+});
