@@ -5,8 +5,8 @@
  * @module
  */
 import { z } from "zod";
-import { detectConfigFormat } from "./config.ts";
-import { ConfigError, type ConfigIssue, issuesFromSchema } from "./errors.ts";
+import { ConfigError, issuesFromSchema } from "./errors.ts";
+import { wrongFileKindIssue } from "./file_kind.ts";
 import { readJsonFile } from "./json_file.ts";
 import type { DeviceCaps } from "./types.ts";
 import { nearMiss } from "../util/edit_distance.ts";
@@ -300,71 +300,12 @@ const capsSchema = z.strictObject({
       : "must be an object of caps, as devices --json writes it",
 });
 
-/** Keys of a model config.json (HF or Megatron naming) that no caps file has. */
-const MODEL_CONFIG_KEYS = [
-  "kv_lora_rank",
-  "qk_rope_head_dim",
-  "qk_nope_head_dim",
-  "qk_pos_emb_head_dim",
-  "qk_head_dim",
-  "v_head_dim",
-  "hidden_size",
-  "num_attention_heads",
-] as const;
-
-const WANTED = "a caps file is the JSON of devices --json (adapter, features, limits)";
-
-/**
- * When a value given as a caps file is another JSON file of the harness's (a model
- * config.json, a drift baseline, a run report), one issue naming what it is, at the key that
- * shows it, with what is expected; else null.
- *
- * @example
- * ```ts
- * import { otherFileIssue } from "./caps_file.ts";
- * otherFileIssue({ hidden_size: 64, kv_lora_rank: 32 })?.path; // "kv_lora_rank"
- * otherFileIssue({ adapter: {}, features: [], limits: {} }); // null
- * ```
- */
-export function otherFileIssue(raw: unknown): ConfigIssue | null {
-  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return null;
-  const o = raw as Record<string, unknown>;
-  if ("adapter" in o && "limits" in o) return null; // a caps file, with other faults
-  const configKeys = MODEL_CONFIG_KEYS.filter((k) => k in o);
-  if (configKeys.length > 0 && (detectConfigFormat(o) !== null || configKeys.length > 1)) {
-    return {
-      path: configKeys[0],
-      value: o[configKeys[0]],
-      message: `is a model config key: this is a model config.json (${
-        configKeys.slice(0, 3).join(", ")
-      }), not a caps file; give it as explain's <config> argument (${WANTED})`,
-    };
-  }
-  if (o.format === "mla-harness-baseline") {
-    return {
-      path: "format",
-      value: o.format,
-      message: "is a drift baseline's format: this is a baseline (baseline update writes " +
-        `it), not a caps file (${WANTED})`,
-    };
-  }
-  if (o.version === 1 && Array.isArray(o.results)) {
-    return {
-      path: "results",
-      value: o.results,
-      message:
-        `are a run's results: this is a run report (report.json), not a caps file (${WANTED})`,
-    };
-  }
-  return null;
-}
-
 /**
  * Validate a parsed caps value (the JSON of `devices --json`; the keys it writes besides the
  * caps, such as ceilings, are dropped). An unknown key, feature or limit name, or a limit that
  * is not an integer >= 0, throws a `ConfigError` naming `source` and the field; a model
- * config.json, a baseline or a run report is named for what it is
- * ({@link otherFileIssue}).
+ * config.json, a baseline, a run report or another of the harness's files is named for what
+ * it is (adapter/file_kind.ts).
  *
  * @example
  * ```ts
@@ -382,7 +323,7 @@ export function parseCaps(raw: unknown, source: string): DeviceCaps {
   const parsed = capsSchema.safeParse(raw);
   if (!parsed.success) {
     // another of the files explain reads (a config.json) or the harness writes: say which
-    const other = otherFileIssue(raw);
+    const other = wrongFileKindIssue(raw, "caps");
     if (other !== null) throw new ConfigError(source, [other], "not a caps file");
     // each unknown key is named at its own path, with its value (errors.ts issuesFromSchema)
     throw new ConfigError(source, issuesFromSchema(parsed.error.issues, raw), "invalid caps file");

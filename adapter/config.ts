@@ -15,6 +15,7 @@
 import { z } from "zod";
 import { ConfigError, type ConfigIssue, issuesFromSchema } from "./errors.ts";
 import { readJsonFile } from "./json_file.ts";
+import { wrongFileKindIssue } from "./file_kind.ts";
 import { buildSpec, type MlaParams } from "./spec.ts";
 import { nearMiss } from "../util/edit_distance.ts";
 import type { MlaSpec, RopePairing, YarnParams } from "./types.ts";
@@ -957,6 +958,9 @@ export function readConfig(raw: unknown, options: SpecFromAnyOptions): SpecReadi
   if (mixed) throw new ConfigError(options.name, [mixed]);
   const format = options.format ?? detectConfigFormat(obj);
   if (format === null) {
+    // another of the harness's files (a caps file, a run report, ...): say which
+    const other = wrongFileKindIssue(obj, "model-config");
+    if (other !== null) throw new ConfigError(options.name, [other], "not a model config");
     throw new ConfigError(options.name, [{
       path: "(root)",
       value: Object.keys(obj).slice(0, 6),

@@ -15,6 +15,7 @@
 import { z } from "zod";
 import { ConfigError, issuesFromSchema } from "../adapter/errors.ts";
 import { readJsonFile } from "../adapter/json_file.ts";
+import { wrongFileKindIssue } from "../adapter/file_kind.ts";
 import type { Ceilings } from "./ceilings.ts";
 
 /** The figures taken from a reference report, and where they came from. */
@@ -70,9 +71,11 @@ const referenceSchema = z.object({
 export function parseReferenceCeilings(raw: unknown, file: string): ReferenceCeilings {
   const parsed = referenceSchema.safeParse(raw);
   if (!parsed.success) {
+    // another of the harness's files (a run report, a caps file, ...) is named for what it is
+    const other = wrongFileKindIssue(raw, "bench-report");
     throw new ConfigError(
       file,
-      issuesFromSchema(parsed.error.issues, raw),
+      other === null ? issuesFromSchema(parsed.error.issues, raw) : [other],
       "not a bench report with ceilings (--reference-ceilings)",
     );
   }

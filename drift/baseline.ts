@@ -8,12 +8,7 @@
  * @module
  */
 import { isDirectory, pathExists, writeTextAtomic } from "../util/fs.ts";
-import {
-  otherFileKind,
-  repeatedId,
-  runReportProblem,
-  timingRecordProblem,
-} from "../report/validate.ts";
+import { repeatedId, runReportProblem, timingRecordProblem } from "../report/validate.ts";
 import { CASE_STATUSES } from "../report/totals.ts";
 import type { CaseResult, ParityRecord, RunReport } from "../results/types.ts";
 import { deviceKey, runBackend } from "./device_key.ts";
@@ -23,6 +18,7 @@ import { iqr } from "./stats.ts";
 import { median } from "../util/stats.ts";
 import type { Baseline, BaselineCase, BaselineTiming, CaseMetrics } from "./types.ts";
 import { jsonSyntaxProblem } from "../adapter/json_scan.ts";
+import { wrongFileKind } from "../adapter/file_kind.ts";
 import { isRecord } from "../util/is_record.ts";
 
 const num = (v: number | null | undefined): number | null =>
@@ -189,6 +185,8 @@ function caseProblem(c: unknown): string | null {
 
 /**
  * What is wrong with a value that should be a {@link Baseline}, or null when it is one.
+ * Another of the harness's files (a run report, a caps file, ...) is named for what it is
+ * (adapter/file_kind.ts).
  *
  * @example
  * ```ts
@@ -197,6 +195,8 @@ function caseProblem(c: unknown): string | null {
  * ```
  */
 export function baselineProblem(v: unknown): string | null {
+  const other = wrongFileKind(v, "baseline");
+  if (other !== null) return other;
   if (!isRecord(v)) return "not a JSON object";
   if (v.format !== "mla-harness-baseline") {
     return `field "format" must be "mla-harness-baseline" (got ${
@@ -342,10 +342,10 @@ export async function loadComparable(
     if (p !== null) throw new DriftInputError(file, p);
     return await baselineFromReport(v as unknown as RunReport, options);
   }
-  const other = otherFileKind(v);
   throw new DriftInputError(
     file,
-    'neither a baseline (field "format": "mla-harness-baseline") nor a run report ' +
-      '(fields "version": 1 and "results")' + (other === null ? "" : `: it is ${other}`),
+    wrongFileKind(v, ["baseline", "run-report"]) ??
+      'neither a baseline (field "format": "mla-harness-baseline") nor a run report ' +
+        '(fields "version": 1 and "results")',
   );
 }

@@ -29,6 +29,7 @@ import { DriftInputError } from "./errors.ts";
 import { METRIC_NAMES, type MetricName, type Thresholds } from "./types.ts";
 import { jsonSyntaxProblem } from "../adapter/json_scan.ts";
 import { isRecord } from "../util/is_record.ts";
+import { wrongFileKind } from "../adapter/file_kind.ts";
 
 /**
  * The default thresholds (see the module doc for their rationale).
@@ -84,6 +85,8 @@ export function mergeThresholds(
 ): Thresholds {
   const base = options.base ?? DEFAULT_THRESHOLDS;
   const where = options.where ?? "thresholds";
+  const other = wrongFileKind(partial, "thresholds");
+  if (other !== null) throw new DriftInputError(where, other);
   if (!isRecord(partial)) throw new DriftInputError(where, "must be a JSON object");
   const known = [
     "metricFactor",

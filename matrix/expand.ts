@@ -7,6 +7,7 @@
  */
 import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
 import { readJsonFile } from "../adapter/json_file.ts";
+import { wrongFileKindIssue } from "../adapter/file_kind.ts";
 import {
   checkConfigPaths,
   configPlace,
@@ -51,6 +52,9 @@ function matchesPartial(p: CaseParams, partial: Axes): boolean {
 export function validateMatrix(raw: unknown, source: string): MatrixFile {
   const parsed = parseMatrixFile(raw);
   if (!parsed.success) {
+    // another of the harness's files (a run report, a model config.json, ...): say which
+    const other = wrongFileKindIssue(raw, "matrix");
+    if (other !== null) throw new ConfigError(source, [other], "not a matrix");
     const issues: ConfigIssue[] = parsed.error.issues.flatMap((i) => {
       // an unknown key (zod's unrecognized_keys names them beside the object's path) is one
       // issue each, at its own path, with the value it holds: present, not missing

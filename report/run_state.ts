@@ -13,6 +13,7 @@ import { ReportFileError } from "./errors.ts";
 import { writeJsonAtomic } from "../util/fs.ts";
 import { runReportProblem } from "./validate.ts";
 import { jsonSyntaxProblem } from "../adapter/json_scan.ts";
+import { wrongFileKind } from "../adapter/file_kind.ts";
 
 /** How far the run of a folder got. */
 export type RunStateName = "running" | "interrupted" | "finished";
@@ -98,6 +99,8 @@ export async function readRunState(path: string): Promise<RunState | null> {
   if (typeof v !== "object" || v === null || Array.isArray(v)) {
     throw new ReportFileError(path, "not a run state: not a JSON object");
   }
+  const other = wrongFileKind(v, "run-state");
+  if (other !== null) throw new ReportFileError(path, `not a run state: ${other}`);
   if (v.version !== 1) {
     throw new ReportFileError(
       path,

@@ -6,6 +6,7 @@
  */
 import { CASE_STATUSES } from "./totals.ts";
 import { isRecord } from "../util/is_record.ts";
+import { wrongFileKind } from "../adapter/file_kind.ts";
 
 const DECISIONS = ["supported", "unsupported", "invalid", "not-reached"];
 
@@ -176,43 +177,9 @@ export function repeatedId(
 }
 
 /**
- * What another of the harness's JSON files is, when a value that should be a run report is
- * one of them, or null: a bench report (`bench --out`: records and targets), a drift baseline
- * (`baseline update`: format mla-harness-baseline), a compare report (`compare --json`,
- * upgrade-check's compare.json), a run's run.json (state and report), or a device
- * capabilities file (`devices --json`: adapter and limits).
- *
- * @example
- * ```ts
- * import { otherFileKind } from "./validate.ts";
- * otherFileKind({ machine: {}, records: [], targets: [] }); // "a bench report (bench --out ...)"
- * ```
- */
-export function otherFileKind(v: unknown): string | null {
-  if (v === null || typeof v !== "object" || Array.isArray(v)) return null;
-  const o = v as Record<string, unknown>;
-  if (Array.isArray(o.records) && ("targets" in o || "ceilings" in o || "machine" in o)) {
-    return "a bench report (bench --out writes it: records and targets)";
-  }
-  if (o.format === "mla-harness-baseline") {
-    return 'a drift baseline (baseline update writes it: "format": "mla-harness-baseline")';
-  }
-  if (o.format === "mla-harness-compare") {
-    return 'a compare report (compare --json, upgrade-check\'s compare.json: "format": ' +
-      '"mla-harness-compare")';
-  }
-  if (typeof o.state === "string" && "report" in o && !("results" in o)) {
-    return "a run's run.json (its state), not its report.json";
-  }
-  if ("adapter" in o && "limits" in o && !("results" in o)) {
-    return "a device capabilities file (devices --json writes it)";
-  }
-  return null;
-}
-
-/**
  * What is wrong with a value that should be a `RunReport` (results/types.ts), or null when it looks
- * like one. Each result is checked with {@link caseResultProblem}, and no case id may repeat.
+ * like one. Another of the harness's files (a bench report, a baseline, a caps file, a model
+ * config.json, ...) is named for what it is (adapter/file_kind.ts). Each result is checked with {@link caseResultProblem}, and no case id may repeat.
  * `missing` (a merged report's ids without a result) may be absent, as in a run's report and
  * in reports written before it existed.
  *
@@ -223,10 +190,8 @@ export function otherFileKind(v: unknown): string | null {
  * ```
  */
 export function runReportProblem(v: unknown): string | null {
-  const other = otherFileKind(v);
-  if (other !== null) {
-    return `it is ${other}; expected the report.json of a run (run --out <dir>, or merge)`;
-  }
+  const other = wrongFileKind(v, "run-report");
+  if (other !== null) return other;
   if (!isRecord(v)) return "not a JSON object";
   if (v.version !== 1) return `unsupported version ${JSON.stringify(v.version)} (expected 1)`;
   if (typeof v.matrix !== "string") return 'field "matrix" must be a string';

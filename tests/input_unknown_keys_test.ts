@@ -58,16 +58,16 @@ Deno.test("caps file: a config.json, a baseline or a run report is named for wha
   const cases: [unknown, RegExp][] = [
     [
       hf,
-      /^c\.json: not a caps file\n {2}kv_lora_rank: 512 is a model config key: this is a model config\.json \(kv_lora_rank, qk_rope_head_dim, qk_nope_head_dim\), not a caps file; give it as explain's <config> argument \(a caps file is the JSON of devices --json/,
+      /^c\.json: not a caps file\n {2}kv_lora_rank: 512 shows it is a model config\.json \(HF or Megatron naming: kv_lora_rank, qk_rope_head_dim, qk_nope_head_dim\); expected a caps file: the JSON of devices --json \(adapter, features, limits\); give it to explain as its <config> argument/,
     ],
-    [megatron, /^c\.json: not a caps file\n {2}kv_lora_rank: 512 is a model config key/],
+    [megatron, /^c\.json: not a caps file\n {2}kv_lora_rank: 512 shows it is a model config\.json/],
     [
       baseline,
-      /^c\.json: not a caps file\n {2}format: "mla-harness-baseline" is a drift baseline's format: this is a baseline \(baseline update writes it\), not a caps file/,
+      /^c\.json: not a caps file\n {2}format: "mla-harness-baseline" shows it is a drift baseline \(baseline update writes it: "format": "mla-harness-baseline"\); expected a caps file/,
     ],
     [
       { version: 1, matrix: "smoke", results: [] },
-      /^c\.json: not a caps file\n {2}results: \[\] are a run's results: this is a run report \(report\.json\)/,
+      /^c\.json: not a caps file\n {2}results: \[\] shows it is a run report \(run --out <dir> and merge write it as report\.json/,
     ],
   ];
   for (const [raw, message] of cases) {
@@ -87,6 +87,6 @@ Deno.test("CLI: explain --caps given a config.json or a baseline is exit 2 sayin
     assert.match(r.stderr, /: not a caps file\n/);
     assert.doesNotMatch(r.stderr, /\(missing\)|internal error/);
   }
-  assert.match(cfg.stderr, /this is a model config\.json .*give it as explain's <config> argument/);
-  assert.match(base.stderr, /this is a baseline \(baseline update writes it\)/);
+  assert.match(cfg.stderr, /shows it is a model config\.json .*give it to explain as its <config>/);
+  assert.match(base.stderr, /shows it is a drift baseline \(baseline update writes it/);
 });

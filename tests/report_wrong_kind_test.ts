@@ -2,7 +2,8 @@
 // a drift baseline, a compare report, a run.json, a devices --json file) is named for what it
 // is, with what is expected, exit 2: not "unsupported version undefined (expected 1)".
 import assert from "node:assert/strict";
-import { otherFileKind, runReportProblem } from "../report/validate.ts";
+import { runReportProblem } from "../report/validate.ts";
+import { wrongFileKind } from "../adapter/file_kind.ts";
 import { runCli } from "./helpers_cli.ts";
 
 const baselineFile = new URL("../baselines/llvmpipe-65541-vulkan.json", import.meta.url).pathname;
@@ -29,7 +30,7 @@ Deno.test("runReportProblem names the kind of a wrong file and what is expected"
     [{ format: "mla-harness-compare", version: 1 }, /^it is a compare report/],
     [
       { version: 1, state: "finished", report: {} },
-      /^it is a run's run\.json \(its state\), not its report\.json/,
+      /^it is a run's run\.json \(run writes it beside report\.json: state and report\); expected the report\.json of a run/,
     ],
     [
       JSON.parse(await Deno.readTextFile(capsFile)),
@@ -37,8 +38,8 @@ Deno.test("runReportProblem names the kind of a wrong file and what is expected"
     ],
   ];
   for (const [value, message] of kinds) assert.match(runReportProblem(value) ?? "", message);
-  assert.equal(otherFileKind({ version: 1, results: [] }), null);
-  assert.equal(otherFileKind([1]), null);
+  assert.equal(wrongFileKind({ version: 1, results: [] }, "run-report"), null);
+  assert.equal(wrongFileKind([1], "run-report"), null);
   assert.equal(runReportProblem({ version: 2 }), "unsupported version 2 (expected 1)");
 });
 

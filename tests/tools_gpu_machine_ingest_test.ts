@@ -208,7 +208,26 @@ Deno.test("gpu_machine_ingest: input that is not what it claims is exit 2 naming
       [{ "steps.txt": "bench zero\n" }, /steps.txt:1: "bench zero" is not a step line/],
       [
         { "devices.json": "{not json" },
-        /devices.json: not JSON .*expected `devices --json` output/,
+        /devices\.json: malformed `devices --json` output\n.* is not valid JSON: expected a property name in double quotes at line 1, column 2/,
+      ],
+      // another of the harness's files is named for what it is, in the words every reader uses
+      [
+        { "devices.json": JSON.stringify(BENCH_REPORT) },
+        /devices\.json: not `devices --json` output: it is a bench report \(bench --out writes it: records and targets\); expected a caps file/,
+      ],
+      [
+        {
+          "bench/report.json": Deno.readTextFileSync(
+            new URL("./fixtures/caps_lavapipe.json", import.meta.url),
+          ),
+        },
+        /bench\/report\.json: not a bench report with ceilings \(--reference-ceilings\)\n {2}adapter: .* shows it is a device capabilities file \(devices --json writes it/,
+      ],
+      [
+        {
+          "smoke/report.json": JSON.stringify({ kv_lora_rank: 512, qk_rope_head_dim: 64 }),
+        },
+        /smoke\/report\.json: not a run report: it is a model config\.json \(HF or Megatron naming: kv_lora_rank, qk_rope_head_dim\); expected the report\.json of a run/,
       ],
       [{ "devices.json": "{}" }, /devices.json: adapter.description is missing/],
       [

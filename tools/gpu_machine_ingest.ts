@@ -29,6 +29,8 @@ import { parseArgs } from "node:util";
 import { basename, dirname, join, resolve } from "node:path";
 import { parseReferenceCeilings } from "../bench/reference_ceilings.ts";
 import { ConfigError } from "../adapter/errors.ts";
+import { wrongFileKind } from "../adapter/file_kind.ts";
+import { readJsonFile } from "../adapter/json_file.ts";
 import { readReportJson } from "../report/json.ts";
 import { ReportFileError } from "../report/errors.ts";
 import { pathExists } from "../util/fs.ts";
@@ -195,11 +197,18 @@ async function readText(path: string): Promise<string | null> {
   }
 }
 
-function parseJson(text: string, path: string, what: string): unknown {
+/**
+ * A JSON input, or null where the file is absent; read as every JSON input of the harness is
+ * (adapter/json_file.ts: a syntax error's line and column, a repeated key, a byte order
+ * mark), its errors as {@link IngestError}s.
+ */
+async function readJsonInput(path: string, what: string): Promise<{ raw: unknown } | null> {
+  if (!(await pathExists(path))) return null;
   try {
-    return JSON.parse(text);
+    return { raw: await readJsonFile(path, { what }) };
   } catch (e) {
-    throw new IngestError(`${path}: not JSON (${(e as Error).message}); expected ${what}`);
+    if (e instanceof ConfigError) throw new IngestError(e.message);
+    throw e;
   }
 }
 
@@ -216,11 +225,13 @@ async function readInputs(from: string): Promise<Inputs> {
   const steps = parseSteps(stepsText, join(from, "steps.txt"));
   let devices: Inputs["devices"] = null;
   const devPath = join(from, "devices.json");
-  const devText = await readText(devPath);
-  if (devText !== null) {
-    const raw = parseJson(devText, devPath, "`devices --json` output") as {
-      adapter?: { description?: unknown };
-    };
+  const devJson = await readJsonInput(devPath, "`devices --json` output");
+  if (devJson !== null) {
+    const other = wrongFileKind(devJson.raw, "caps");
+    if (other !== null) {
+      throw new IngestError(`${devPath}: not \`devices --json\` output: ${other}`);
+    }
+    const raw = devJson.raw as { adapter?: { description?: unknown } } | null;
     if (typeof raw?.adapter?.description !== "string") {
       throw new IngestError(
         `${devPath}: adapter.description is missing; expected \`main.ts devices --json\` output`,
@@ -230,9 +241,9 @@ async function readInputs(from: string): Promise<Inputs> {
   }
   let bench: Inputs["bench"] = null;
   const benchPath = join(from, "bench", "report.json");
-  const benchText = await readText(benchPath);
-  if (benchText !== null) {
-    const raw = parseJson(benchText, benchPath, "a bench report");
+  const benchJson = await readJsonInput(benchPath, "bench report");
+  if (benchJson !== null) {
+    const raw = benchJson.raw;
     try {
       parseReferenceCeilings(raw, benchPath);
     } catch (e) {
