@@ -16,6 +16,7 @@ export * from "./backends.ts";
 export * from "./resolve.ts";
 export * from "./explain.ts";
 export * from "./json_file.ts";
+export * from "./file_kind.ts";
 export * from "./registry.ts";
 export * from "./reference_choice.ts";
 export * from "./loop_budget.ts";

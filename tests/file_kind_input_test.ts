@@ -141,6 +141,11 @@ Deno.test("CLI: each command given another kind of file says what it is (exit 2)
         /caps_lavapipe\.json: not a model config\n {2}adapter: .* shows it is a device capabilities file/,
       ],
       [["compare", at(FILES.caps), at(FILES.baseline)], CAPS],
+      [
+        // --input only has to exist: the config is read first
+        ["layer", "--config", at(FILES.caps), "--input", at(FILES.hf), "--out", join(dir, "o.st")],
+        /caps_lavapipe\.json: not a model config\n {2}adapter: .* shows it is a device capabilities file/,
+      ],
       [["history", "--db", join(dir, "h.sqlite"), "--add", at(FILES.caps)], CAPS],
       [
         ["run", "--filter", "preset=tiny", "--baseline", at(FILES.caps), "--out", join(dir, "o")],
