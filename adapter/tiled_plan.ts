@@ -137,20 +137,20 @@ const pow2floor = (n: number) => 2 ** Math.floor(Math.log2(Math.max(1, n)));
  * Workgroup-memory elements of a shape (an array element of any width counts one): what
  * the GL fallback zero-fills with one store each (adapter/slow_device.ts
  * GL_FALLBACK_MAX_WORKGROUP_ELEMENTS). The staged tile with its padding chunk per row,
- * the score tile (a row of vec4s of 4 rows per key), three per-row arrays, and the partial
- * scores or the subgroup counter.
+ * the score tile (a row of vec4s of 4 rows per key), four per-row arrays (alpha, row_lim,
+ * row_l, row_max), and the partial scores or the subgroup counter.
  *
  * @example
  * ```ts
  * import { tiledWorkgroupElements } from "./tiled_plan.ts";
- * // tiny (4 heads, 12 chunks a row), 8 keys: 8 x 13 + 8 x 1 + 3 x 4 + 8 x 64
+ * // tiny (4 heads, 12 chunks a row), 8 keys: 8 x 13 + 8 x 1 + 4 x 4 + 8 x 64
  * tiledWorkgroupElements({ workgroupSize: 64, headsPerTile: 4, queryTile: 1, keysPerTile: 8,
- *   keyVec4: 12, valueVec4: 8, vec4PerChunk: 1, tier: 32768 }); // 636
+ *   keyVec4: 12, valueVec4: 8, vec4PerChunk: 1, tier: 32768 }); // 640
  * ```
  */
 export function tiledWorkgroupElements(s: TiledShape): number {
   const rows = s.headsPerTile * s.queryTile;
-  return s.keysPerTile * tiledRowChunks(s) + s.keysPerTile * Math.ceil(rows / 4) + rows * 3 +
+  return s.keysPerTile * tiledRowChunks(s) + s.keysPerTile * Math.ceil(rows / 4) + rows * 4 +
     (s.subgroups ? 1 : s.keysPerTile * s.workgroupSize);
 }
 
@@ -178,22 +178,24 @@ export function tiledRowChunks(s: TiledShape): number {
 
 /**
  * Workgroup-memory bytes of a shape: the staged tile (one chunk of padding per row),
- * the score/probability tile (per key, the rows in whole vec4s), three per-row arrays, and either the partial
- * scores (one f32 per key of the tile and invocation) or, in the subgroup variant, which
- * sums a score within a subgroup instead, the subgroups' atomic counter.
+ * the score/probability tile (per key, the rows in whole vec4s), four per-row arrays
+ * (alpha, row_lim, row_l, row_max; until session 37 counted as three, 4 bytes a row short),
+ * and either the partial scores (one f32 per key of the tile and invocation) or, in the
+ * subgroup variant, which sums a score within a subgroup instead, the subgroups' atomic
+ * counter.
  *
  * @example
  * ```ts
  * import { tiledWorkgroupBytes } from "./tiled_plan.ts";
- * // 8 x 145 x 16 + 8 x 4 x 16 + 16 x 12 + 8 x 128 x 4
+ * // 8 x 145 x 16 + 8 x 4 x 16 + 16 x 16 + 8 x 128 x 4
  * tiledWorkgroupBytes({ workgroupSize: 128, headsPerTile: 16, queryTile: 1, keysPerTile: 8,
- *   keyVec4: 144, valueVec4: 128, vec4PerChunk: 1, tier: 32768 }); // 23360
+ *   keyVec4: 144, valueVec4: 128, vec4PerChunk: 1, tier: 32768 }); // 23424
  * ```
  */
 export function tiledWorkgroupBytes(s: TiledShape): number {
   const rows = s.headsPerTile * s.queryTile;
   return s.keysPerTile * tiledRowChunks(s) * 16 + s.keysPerTile * Math.ceil(rows / 4) * 16 +
-    rows * 12 +
+    rows * 16 +
     (s.subgroups ? 4 : s.keysPerTile * s.workgroupSize * 4);
 }
 
