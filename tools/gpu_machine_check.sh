@@ -111,7 +111,7 @@ T_DEVICES=${T_DEVICES:-60}
 T_TESTS=${T_TESTS:-180}
 T_SMOKE=${T_SMOKE:-240} # 97 s on the H200 unwarmed; run --warmup-ms auto adds 0.5 s a case
 T_BENCH=${T_BENCH:-150}
-T_AB=${T_AB:-150} # 69 s for 4 variants on the H200 (session 30); 8 since session 34
+T_AB=${T_AB:-170} # 69 s for 4 variants on the H200 (session 30); 8 since session 34, 9 since 37
 BENCH_MATRIX=${BENCH_MATRIX:-gpu}
 
 # The tests that need a WebGPU adapter (the others are pure CPU and run in CI anyway): found by
