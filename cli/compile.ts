@@ -5,7 +5,12 @@
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { GpuContext, HARNESS_FEATURES } from "../gpu/device.ts";
-import { bundledKernels, compileCheck, sourceVariants } from "../kernels/compile_check.ts";
+import {
+  bundledKernels,
+  checkSourceText,
+  compileCheck,
+  sourceVariants,
+} from "../kernels/compile_check.ts";
 import type { Dtype } from "../adapter/types.ts";
 import { ChromiumGpu } from "../browser/chromium_gpu.ts";
 import { chromiumOption, runtimeOption } from "./runtime_options.ts";
@@ -111,9 +116,7 @@ export function compileCommand() {
           const sources: { fileName: string; code: string; label: string }[] = [];
           const subgroups = gpu.caps.features.includes("subgroups");
           for (const file of names) {
-            const raw = await Deno.readTextFile(
-              bundled ? new URL(`../kernels/${file}`, import.meta.url) : file,
-            );
+            const raw = await checkSourceText(file, { bundled });
             for (const v of sourceVariants(raw, dtypes, { subgroups })) {
               sources.push({ fileName: file, code: v.code, label: v.label });
             }

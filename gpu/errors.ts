@@ -45,6 +45,11 @@ export interface ShaderDiagnostic {
   readonly message: string;
   /** The source line the diagnostic points at. */
   readonly sourceLine: string;
+  /**
+   * Where `file` is a part included into the compiled kernel (kernels/source.ts,
+   * `// @include`): the include's file and line, e.g. `absorb_q.wgsl:24`.
+   */
+  readonly includedFrom?: string;
 }
 
 /**
@@ -76,7 +81,8 @@ export class ShaderCompileError extends Error {
 }
 
 /**
- * Render a diagnostic as `file:line:col: type: message`, the source line and a caret.
+ * Render a diagnostic as `file:line:col: type: message`, the source line and a caret;
+ * a diagnostic in an included part adds ` (included by kernel.wgsl:LINE)` to the message.
  *
  * @example
  * ```ts
@@ -88,7 +94,8 @@ export class ShaderCompileError extends Error {
  */
 export function formatDiagnostic(d: ShaderDiagnostic): string {
   const gutter = `${d.line} | `;
-  return `${d.file}:${d.line}:${d.column}: ${d.type}: ${d.message}\n` +
+  const via = d.includedFrom ? ` (included by ${d.includedFrom})` : "";
+  return `${d.file}:${d.line}:${d.column}: ${d.type}: ${d.message}${via}\n` +
     `${gutter}${d.sourceLine}\n${" ".repeat(gutter.length + Math.max(0, d.column - 1))}^`;
 }
 

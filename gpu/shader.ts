@@ -38,8 +38,31 @@ export function hashSource(text: string): string {
 }
 
 /**
+ * A marker line of a kernel source with its `// @include`s expanded (kernels/source.ts):
+ * the lines below it, up to the next marker, are the part named in group 1, included by
+ * the file and line of groups 2 and 3.
+ */
+export const INCLUDED_MARKER: RegExp = /^\/\/ @included (\S+) from (.+):(\d+)$/;
+
+/**
+ * The marker line above the appended text of an included part ({@link INCLUDED_MARKER}).
+ *
+ * @example
+ * ```ts
+ * import { includedMarker } from "./shader.ts";
+ * includedMarker("w_kv_b_rows.wgsl", "absorb_q.wgsl", 24);
+ * // "// @included w_kv_b_rows.wgsl from absorb_q.wgsl:24"
+ * ```
+ */
+export function includedMarker(part: string, from: string, line: number): string {
+  return `// @included ${part} from ${from}:${line}`;
+}
+
+/**
  * Map `GPUCompilationInfo` messages to diagnostics with the file name, 1-based
- * line and column, and the source line.
+ * line and column, and the source line. A line in the appended text of an included part
+ * (below an {@link INCLUDED_MARKER} line) is named by the part and its own line, with the
+ * include that brought it in (`includedFrom`).
  *
  * @example
  * ```ts
@@ -69,13 +92,21 @@ export function mapDiagnostics(
     // The compiler's message is multi-line (it repeats the source); keep the gist.
     const text = m.message.split("\n").map((s) => s.trim()).filter((s) => s.length > 0);
     const gist = text.find((s) => !s.startsWith("┌") && !s.startsWith("│")) ?? m.message;
+    const sourceLine = lines[line - 1] ?? "";
+    // The nearest marker above the line: the included part it belongs to, if any.
+    let marker = -1;
+    for (let i = Math.min(line, lines.length) - 2; i >= 0 && marker < 0; i--) {
+      if (INCLUDED_MARKER.test(lines[i])) marker = i;
+    }
+    const part = marker >= 0 ? INCLUDED_MARKER.exec(lines[marker]) : null;
     return {
       type: m.type,
-      file: source.fileName,
-      line,
+      file: part ? part[1] : source.fileName,
+      line: part ? line - 1 - marker : line,
       column,
       message: gist.replace(/^Shader '[^']*' (parsing|validation) error: /, ""),
-      sourceLine: lines[line - 1] ?? "",
+      sourceLine,
+      ...(part ? { includedFrom: `${part[2]}:${part[3]}` } : {}),
     };
   }).sort((a, b) => (a.type === "error" ? 0 : 1) - (b.type === "error" ? 0 : 1));
 }

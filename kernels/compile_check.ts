@@ -10,7 +10,7 @@ import type { Dtype } from "../adapter/types.ts";
 import type { GpuContext } from "../gpu/device.ts";
 import { ShaderCompileError } from "../gpu/errors.ts";
 import { compileShader } from "../gpu/shader.ts";
-import { specializeSource } from "./source.ts";
+import { expandIncludes, includeDirectives, readKernelFile, specializeSource } from "./source.ts";
 
 /** One specialization of a kernel source: a dtype, with or without its subgroup lines. */
 export interface SourceVariant {
@@ -108,7 +108,39 @@ export async function bundledKernels(): Promise<string[]> {
   for await (const e of Deno.readDir(new URL("./", import.meta.url))) {
     if (e.isFile && e.name.endsWith(".wgsl")) names.push(e.name);
   }
-  return names.sort();
+  // A part another kernel file includes (`// @include`, kernels/source.ts) is no module of
+  // its own: it compiles, and its diagnostics name it, inside each kernel that includes it.
+  const parts = new Set<string>();
+  for (const name of names) {
+    const raw = await Deno.readTextFile(new URL(`./${name}`, import.meta.url));
+    for (const d of includeDirectives(name, raw)) parts.add(d.file);
+  }
+  return names.filter((n) => !parts.has(n)).sort();
+}
+
+/**
+ * The text of a file to check, its `// @include` lines expanded: a bundled kernel by name
+ * (kernels/source.ts `readKernelFile`), any other file by path, its parts read from its
+ * own folder.
+ *
+ * @example
+ * ```ts
+ * import { checkSourceText } from "./compile_check.ts";
+ * const text = await checkSourceText("absorb_q.wgsl", { bundled: true });
+ * text.includes("// @included w_kv_b_rows.wgsl from absorb_q.wgsl:"); // true
+ * ```
+ */
+export async function checkSourceText(
+  file: string,
+  options: { bundled: boolean },
+): Promise<string> {
+  if (options.bundled) return await readKernelFile(file);
+  const dir = new URL(".", new URL(file, `file://${Deno.cwd()}/`));
+  return await expandIncludes(
+    file,
+    await Deno.readTextFile(file),
+    (name) => Deno.readTextFile(new URL(name, dir)),
+  );
 }
 
 /** Options of {@link compileCheck}. */
@@ -137,7 +169,7 @@ export async function compileCheck(
   const files = options.files ?? await bundledKernels();
   const out: CompileCheck[] = [];
   for (const file of files) {
-    const raw = await Deno.readTextFile(bundled ? new URL(`./${file}`, import.meta.url) : file);
+    const raw = await checkSourceText(file, { bundled });
     for (const v of sourceVariants(raw, dtypes, { subgroups: ctx.hasFeature("subgroups") })) {
       const { dtype, label } = v;
       try {

@@ -21,10 +21,24 @@
  *   through textures), a line containing `// @noname` is commented out and a line
  *   `<indent>// @name: <code>` becomes `<indent><code>` (applied after the dtype's lines,
  *   so a line may end in `// @notex // @f32`, or be `// @f16: <code> // @notex`).
+ * - a line `// @include part.wgsl` (or `// @include part.wgsl params: A, B` when the part
+ *   declares the `// @param` constants A and B) appends the text of `part.wgsl`, a file of
+ *   the same folder, after the file's own lines, behind a marker line
+ *   `// @included part.wgsl from file.wgsl:LINE` (gpu/shader.ts maps a diagnostic below it
+ *   to the part's own line). WGSL's module-scope declarations are order-independent, so
+ *   the part may come last, and every line of the including file keeps its number. The
+ *   expansion happens where the text is read ({@link readKernelFile}): specialization, the
+ *   planted faults and the tools' variants see the whole module, and the markers above
+ *   apply inside a part as well. A part may include parts of its own; a part that cannot be
+ *   read, an include cycle, a part included twice, a part with a `// @enable-` line, and a
+ *   directive whose `params:` differ from the `// @param`s the part declares are errors
+ *   naming the files ({@link expandIncludes}). A part is compiled only as part of the
+ *   kernels that include it (kernels/compile_check.ts).
  *
  * @module
  */
 import type { Dtype } from "../adapter/types.ts";
+import { INCLUDED_MARKER, includedMarker } from "../gpu/shader.ts";
 import { readSourceText } from "../gpu/text_source.ts";
 import { unrollLoops } from "./unroll.ts";
 
@@ -32,17 +46,10 @@ import { unrollLoops } from "./unroll.ts";
 export type SourceMutation = (fileName: string, source: string) => string;
 
 const rawCache = new Map<string, Promise<string>>();
+const expandedCache = new Map<string, Promise<string>>();
 
-/**
- * Read a kernel file of this folder (cached).
- *
- * @example
- * ```ts
- * import { readKernelFile } from "./source.ts";
- * const text = await readKernelFile("rope.wgsl");
- * ```
- */
-export function readKernelFile(fileName: string): Promise<string> {
+/** The raw text of a kernel file of this folder, includes not expanded (cached). */
+function readRawKernelFile(fileName: string): Promise<string> {
   let p = rawCache.get(fileName);
   if (!p) {
     // through the text source: the file system under Deno, the bundle's text in a page
@@ -51,6 +58,169 @@ export function readKernelFile(fileName: string): Promise<string> {
     p.catch(() => rawCache.delete(fileName));
   }
   return p;
+}
+
+/**
+ * Read a kernel file of this folder, its `// @include` lines expanded (cached).
+ *
+ * @example
+ * ```ts
+ * import { readKernelFile } from "./source.ts";
+ * const text = await readKernelFile("rope.wgsl");
+ * ```
+ */
+export function readKernelFile(fileName: string): Promise<string> {
+  let p = expandedCache.get(fileName);
+  if (!p) {
+    p = readRawKernelFile(fileName).then((raw) => expandIncludes(fileName, raw, readRawKernelFile));
+    expandedCache.set(fileName, p);
+    p.catch(() => expandedCache.delete(fileName));
+  }
+  return p;
+}
+
+/** One `// @include` line of a kernel source. */
+export interface IncludeDirective {
+  /** The part's file name (same folder). */
+  readonly file: string;
+  /** The `// @param` constants the directive says the part declares. */
+  readonly params: readonly string[];
+  /** 1-based line of the directive in the including file. */
+  readonly line: number;
+}
+
+/** The strict form of a directive; any other line starting `// @include` is an error. */
+const INCLUDE_LINE =
+  /^\/\/ @include ([\w-]+\.wgsl)(?: params: ([A-Z_][A-Z0-9_]*(?:, [A-Z_][A-Z0-9_]*)*))?$/;
+
+/**
+ * The `// @include` lines of a kernel source, in order. Throws, naming `fileName` and the
+ * line, for a line that starts `// @include` but is not a directive.
+ *
+ * @example
+ * ```ts
+ * import { includeDirectives } from "./source.ts";
+ * includeDirectives("a.wgsl", "// @include w.wgsl params: WRPT\nfn f() {}\n");
+ * // [{ file: "w.wgsl", params: ["WRPT"], line: 1 }]
+ * ```
+ */
+export function includeDirectives(fileName: string, source: string): IncludeDirective[] {
+  const out: IncludeDirective[] = [];
+  source.split("\n").forEach((text, i) => {
+    if (!/^\s*\/\/ @include\b/.test(text)) return;
+    const m = INCLUDE_LINE.exec(text.trimEnd());
+    if (!m) {
+      throw new Error(
+        `${fileName}:${i + 1}: "${text.trim()}" is not an include: write ` +
+          "`// @include part.wgsl` at the start of a line, or `// @include part.wgsl " +
+          "params: A, B` for a part that declares // @param constants",
+      );
+    }
+    out.push({ file: m[1], params: m[2] ? m[2].split(", ") : [], line: i + 1 });
+  });
+  return out;
+}
+
+/**
+ * Expand the `// @include` lines of a kernel source (see the module doc): each part's text,
+ * itself expanded, is appended after the source's own lines behind its marker line, so the
+ * source's lines keep their numbers. `read` gives a part's raw text by file name. Throws,
+ * naming the files, for a part `read` cannot give, an include cycle, a part included twice,
+ * a part with a `// @enable-` line, and a directive whose `params:` are not exactly the
+ * `// @param` constants the (expanded) part declares.
+ *
+ * @example
+ * ```ts
+ * import { expandIncludes } from "./source.ts";
+ * const parts: Record<string, string> = { "p.wgsl": "fn two() -> u32 { return 2u; }\n" };
+ * const text = await expandIncludes(
+ *   "k.wgsl",
+ *   "// @include p.wgsl\nconst X = two();\n",
+ *   (name) => Promise.resolve(parts[name]),
+ * );
+ * text.split("\n")[2]; // "// @included p.wgsl from k.wgsl:1"
+ * ```
+ */
+export function expandIncludes(
+  fileName: string,
+  source: string,
+  read: (fileName: string) => Promise<string>,
+): Promise<string> {
+  return expandFrom([fileName], source, read, new Map());
+}
+
+async function expandFrom(
+  stack: readonly string[],
+  source: string,
+  read: (fileName: string) => Promise<string>,
+  seen: Map<string, string>,
+): Promise<string> {
+  const fileName = stack[stack.length - 1];
+  let out = source;
+  for (const d of includeDirectives(fileName, source)) {
+    const at = `${fileName}:${d.line}`;
+    if (stack.includes(d.file)) {
+      throw new Error(`${at}: include cycle: ${[...stack, d.file].join(" -> ")}`);
+    }
+    const first = seen.get(d.file);
+    if (first !== undefined) {
+      throw new Error(
+        `${at}: ${d.file} is included a second time (first by ${first}): its declarations ` +
+          "would stand twice in the module; include it once",
+      );
+    }
+    seen.set(d.file, at);
+    let raw: string;
+    try {
+      raw = await read(d.file);
+    } catch (e) {
+      throw new Error(
+        `${at}: cannot read the included file ${d.file}: ${e instanceof Error ? e.message : e}`,
+      );
+    }
+    if (typeof raw !== "string") throw new Error(`${at}: no included file ${d.file}`);
+    const enable = /^\/\/ @enable-\S*$/m.exec(raw);
+    if (enable) {
+      throw new Error(
+        `${d.file}, included by ${at}, has a line "${enable[0]}": enable directives must ` +
+          `open the module, so only the including kernel (${stack[0]}) may have them`,
+      );
+    }
+    const part = await expandFrom([...stack, d.file], raw, read, seen);
+    const declared = declaredParams(part);
+    const unnamed = declared.filter((p) => !d.params.includes(p));
+    const absent = d.params.filter((p) => !declared.includes(p));
+    if (unnamed.length > 0 || absent.length > 0) {
+      const want = declared.length > 0
+        ? `// @include ${d.file} params: ${declared.join(", ")}`
+        : `// @include ${d.file}`;
+      throw new Error(
+        `${at}: ${d.file} ` +
+          (unnamed.length > 0
+            ? `declares // @param ${unnamed.join(", ")}, which the include does not name`
+            : `does not declare // @param ${absent.join(", ")}, which the include names`) +
+          `: its includer's launcher passes the part's parameters too, so the include line ` +
+          `lists them exactly (write \`${want}\`)`,
+      );
+    }
+    out += `${out.endsWith("\n") ? "" : "\n"}${includedMarker(d.file, fileName, d.line)}\n${part}`;
+  }
+  return out;
+}
+
+/**
+ * The parts a kernel file includes, directly or through other parts, in the order their
+ * texts are appended.
+ *
+ * @example
+ * ```ts
+ * import { kernelIncludes } from "./source.ts";
+ * await kernelIncludes("absorb_q.wgsl"); // ["absorb_q_io.wgsl", "w_kv_b_rows.wgsl"]
+ * ```
+ */
+export async function kernelIncludes(fileName: string): Promise<string[]> {
+  const lines = (await readKernelFile(fileName)).split("\n");
+  return lines.flatMap((l) => INCLUDED_MARKER.exec(l)?.[1] ?? []);
 }
 
 /** Options of {@link specializeSource}. */
