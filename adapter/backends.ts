@@ -1326,19 +1326,23 @@ export const BUNDLED_BACKENDS: Readonly<Record<string, Backend>> = {
 /** Kernel files of the tiled absorbed backend and its subgroup variant. */
 const TILED_ABSORBED_FILES = [
   "absorb_q.wgsl",
+  "absorb_q_io.wgsl",
   "absorb_q_split.wgsl",
   "absorbed_tiled.wgsl",
   "cache_texture.wgsl",
   "combine.wgsl",
   "up_proj.wgsl",
+  "up_proj_io.wgsl",
   "up_proj_split.wgsl",
+  "w_kv_b_rows.wgsl",
 ] as const;
 
 /**
  * The WGSL files each bundled GPU backend's launcher compiles itself (kernels/launch_*.ts),
  * or the launch kit compiles on its behalf (`cache_texture.wgsl` for the textures its plan
  * reads through: w_kv_b's `weightTexture`, the expansion's `expandTextures`), besides the
- * RoPE pass every attention run shares (`rope.wgsl`, kernels/attention.ts):
+ * RoPE pass every attention run shares (`rope.wgsl`, kernels/attention.ts), and the parts
+ * those files include (`// @include`, kernels/source.ts: a changed part changes what runs):
  * the one list behind the backend modules' `files` (kernels/bundled_modules.ts) and the
  * files a baseline hashes per case (drift/kernel_files.ts). Data only: the adapter
  * compiles nothing.
@@ -1354,12 +1358,15 @@ export const BUNDLED_KERNEL_FILES: Readonly<Record<BundledGpuBackendId, readonly
   // gpu-class plans (adapter/harness_tiles.ts)
   "wgsl-absorbed": [
     "absorb_q.wgsl",
+    "absorb_q_io.wgsl",
     "absorb_q_split.wgsl",
     "absorbed.wgsl",
     "cache_texture.wgsl",
     "combine.wgsl",
     "up_proj.wgsl",
+    "up_proj_io.wgsl",
     "up_proj_split.wgsl",
+    "w_kv_b_rows.wgsl",
   ],
   // cache_texture.wgsl copies K and V into the textures the kernel reads them through
   "wgsl-expanded": ["pack_q.wgsl", "expand_kv.wgsl", "expanded.wgsl", "cache_texture.wgsl"],
@@ -1375,19 +1382,24 @@ export const BUNDLED_KERNEL_FILES: Readonly<Record<BundledGpuBackendId, readonly
   ],
   "wgsl-absorbed-gemm": [
     "absorb_q.wgsl",
+    "absorb_q_io.wgsl",
     "absorb_q_split.wgsl",
     "absorbed_gemm.wgsl",
     "cache_texture.wgsl",
+    "gemm_common.wgsl",
     "gemm_softmax.wgsl",
     "split_sum.wgsl",
     "up_proj.wgsl",
+    "up_proj_io.wgsl",
     "up_proj_split.wgsl",
+    "w_kv_b_rows.wgsl",
   ],
   "wgsl-expanded-gemm": [
     "pack_q.wgsl",
     "expand_kv.wgsl",
     "cache_texture.wgsl",
     "expanded_gemm.wgsl",
+    "gemm_common.wgsl",
     "gemm_softmax.wgsl",
   ],
 };

@@ -19,44 +19,13 @@
 // columns: one vec4 of q_pe for each of TR rows.
 // Padding rows (NaN) are computed too and never read by the attention kernel.
 
-alias store_t = f32; // @dtype storage type
-
-struct Params {
-  rows: u32,
-  heads: u32,
-  nope: u32,
-  r_vec4: u32,         // r / 4
-  w_block_rows: u32,   // nope + v: rows of w_kv_b per head
-  dst_vec4: u32,       // (r + rope) / 4: vec4s per (row, head) of q_absorbed
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> q_nope: array<store_t>;
-@group(0) @binding(2) var<storage, read> w_kv_b: array<vec4<store_t>>; // @notex
-// With the switch `tex` (the plan's weightTexture, cpu-class devices) w_kv_b's rows come
-// through a texture copied from the buffer (rgba32float, or rgba16float holding the same
-// halves), WRPT rows per texture row: lavapipe loads a storage vec4 a component at a time
-// for each lane and a texel in one fetch (docs/benchmarks.md, session 25).
-// @tex: @group(0) @binding(2) var w_tex: texture_storage_2d<rgba32float, read>; // @f32
-// @f16: // @tex: @group(0) @binding(2) var w_tex: texture_storage_2d<rgba16float, read>;
-@group(0) @binding(3) var<storage, read_write> q_absorbed: array<vec4<store_t>>;
-@group(0) @binding(4) var<storage, read> q_pe: array<vec4<store_t>>;   // [rows, h, rope / 4]
+// The storage type, parameters and bindings absorb_q_split.wgsl shares; w_kv_b's binding,
+// WRPT and its row readers w_at and ldw. Both parts are appended after the last line.
+// @include absorb_q_io.wgsl
+// @include w_kv_b_rows.wgsl params: WRPT
 
 const TR: u32 = 4u; // @param rows per invocation (the host's grid reads the same value)
 const TC: u32 = 4u; // @param output vec4 columns per invocation (likewise)
-const WRPT: u32 = 1u; // @param w_kv_b rows per texture row of w_tex (switch tex)
-
-// Where w_kv_b row `row` starts: a vec4 index into the buffer, or the texel of its vec4 0.
-fn w_at(row: u32) -> vec2<u32> {
-  return vec2<u32>(row * params.r_vec4, 0u); // @notex
-  // @tex: return vec2<u32>((row % WRPT) * params.r_vec4, row / WRPT);
-}
-
-// Vec4 column c of the w_kv_b row that starts at `a` (w_at).
-fn ldw(a: vec2<u32>, c: u32) -> vec4<f32> {
-  return vec4<f32>(w_kv_b[a.x + c]); // @notex
-  // @tex: return textureLoad(w_tex, vec2<u32>(a.x + c, a.y));
-}
 // The a* accumulators below are written out for 4 x 4.
 const_assert TR == 4u && TC == 4u;
 

@@ -25,31 +25,14 @@
 // .nopeGroups); lavapipe keeps absorb_q.wgsl. Rows and columns past the end re-read the
 // last one (in bounds) and are not stored.
 
-alias store_t = f32; // @dtype storage type
-
-struct Params {
-  rows: u32,
-  heads: u32,
-  nope: u32,
-  r_vec4: u32,         // r / 4
-  w_block_rows: u32,   // nope + v: rows of w_kv_b per head
-  dst_vec4: u32,       // (r + rope) / 4: vec4s per (row, head) of q_absorbed
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> q_nope: array<store_t>;
-@group(0) @binding(2) var<storage, read> w_kv_b: array<vec4<store_t>>; // @notex
-// With the switch `tex` (the plan's weightTexture) w_kv_b's rows come through a texture,
-// as in absorb_q.wgsl (a gpu-class plan has none; kept so that any plan runs).
-// @tex: @group(0) @binding(2) var w_tex: texture_storage_2d<rgba32float, read>; // @f32
-// @f16: // @tex: @group(0) @binding(2) var w_tex: texture_storage_2d<rgba16float, read>;
-@group(0) @binding(3) var<storage, read_write> q_absorbed: array<vec4<store_t>>;
-@group(0) @binding(4) var<storage, read> q_pe: array<vec4<store_t>>;   // [rows, h, rope / 4]
+// The storage type, parameters and bindings absorb_q.wgsl shares; w_kv_b's binding, WRPT
+// and its row readers w_at and ldw. Both parts are appended after the last line.
+// @include absorb_q_io.wgsl
+// @include w_kv_b_rows.wgsl params: WRPT
 
 const TT: u32 = 4u; // @param rows per workgroup (the host's grid reads the same value)
 const LC: u32 = 32u; // @param output vec4 columns per workgroup (one a lane)
 const RG: u32 = 4u; // @param row groups splitting the nope channels
-const WRPT: u32 = 1u; // @param w_kv_b rows per texture row of w_tex (switch tex)
 const WG: u32 = LC * RG;
 const_assert RG >= 2u;
 
@@ -58,18 +41,6 @@ const_assert RG >= 2u;
 // wgpu's GL backend zero-fills workgroup memory element by element, and the GL fallback's
 // compile time grows with the square of the elements (adapter/slow_device.ts).
 var<workgroup> part: array<vec4<f32>, (RG - 1u) * TT * LC>;
-
-// Where w_kv_b row `row` starts: a vec4 index into the buffer, or the texel of its vec4 0.
-fn w_at(row: u32) -> vec2<u32> {
-  return vec2<u32>(row * params.r_vec4, 0u); // @notex
-  // @tex: return vec2<u32>((row % WRPT) * params.r_vec4, row / WRPT);
-}
-
-// Vec4 column c of the w_kv_b row that starts at `a` (w_at).
-fn ldw(a: vec2<u32>, c: u32) -> vec4<f32> {
-  return vec4<f32>(w_kv_b[a.x + c]); // @notex
-  // @tex: return textureLoad(w_tex, vec2<u32>(a.x + c, a.y));
-}
 
 @compute @workgroup_size(WG)
 fn absorb_q_split(@builtin(workgroup_id) wid: vec3<u32>,

@@ -52,6 +52,10 @@
 // columns as EV / 2 texels. Everything after the fetch (dot products, accumulators) is the
 // same f32 arithmetic as unpacked.
 
+// What expanded_gemm.wgsl shares word for word (Pair, Cols, unpack_texel, key_rows, bind_scores and
+// bind_values, dots, dots16, weigh4, ldp), appended after the last line.
+// @include gemm_common.wgsl
+
 const WG: u32 = 8u; // @param invocations per workgroup (the lavapipe SIMD width)
 const KEY_VEC4: u32 = 144u; // @param (r + rope) / 4
 const VAL_VEC4: u32 = 128u; // @param r / 4
@@ -134,19 +138,6 @@ struct Params {
 // @ptex: @group(0) @binding(7) var p_tex: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(6) var<storage, read_write> x_out: array<vec4<f32>>;    // [splits, total_t, h, VAL_VEC4]
 
-// The vec4s of one texel: `lo` is vec4 CPT x p of the row, `hi` vec4 CPT x p + 1 when
-// CPT = 2 (0 otherwise, and never used: every use of `hi` is under `if (CPT > 1u)`).
-struct Pair {
-  lo: vec4<f32>,
-  hi: vec4<f32>,
-}
-
-// A packed texel's eight halves, widened (every f16 value is exact in f32).
-fn unpack_texel(w: vec4<u32>) -> Pair {
-  return Pair(vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y)),
-              vec4<f32>(unpack2x16float(w.z), unpack2x16float(w.w)));
-}
-
 // Texel p of absorbed-query row `row` (= query row x heads + head).
 fn ldq(row: u32, p: u32) -> Pair {
   let xy = vec2<u32>((row % RPTQ) * KEY_TEX + p, row / RPTQ);
@@ -161,14 +152,6 @@ fn ldc(row: u32, p: u32) -> Pair {
   // @packed: return unpack_texel(textureLoad(cache_tex, xy));
 }
 
-// Four cached rows' texel p as the columns of matrices (`lo`: their vec4 CPT x p, `hi`:
-// the next one when packed): qv * m is the four dot products of one query vec4 with them
-// in one expression.
-struct Cols {
-  lo: mat4x4<f32>,
-  hi: mat4x4<f32>,
-}
-
 fn cols(r: vec4<u32>, p: u32) -> Cols {
   let a = ldc(r.x, p);
   let b = ldc(r.y, p);
@@ -177,17 +160,8 @@ fn cols(r: vec4<u32>, p: u32) -> Cols {
   return Cols(mat4x4<f32>(a.lo, b.lo, c.lo, d.lo), mat4x4<f32>(a.hi, b.hi, c.hi, d.hi));
 }
 
-// Cache rows of logical keys base + j .. base + j + 3, each clamped to the last visible
-// key (logical index last).
-fn key_rows(base: u32, j: u32, last: u32) -> vec4<u32> {
-  return vec4<u32>(k_rows[base + min(j, last)], k_rows[base + min(j + 1u, last)],
-                   k_rows[base + min(j + 2u, last)], k_rows[base + min(j + 3u, last)]);
-}
-
-// Both passes bind the same seven buffers (the launcher passes one list; each pipeline's
-// layout is derived from its entry point, which must use every binding): each entry
-// point calls its function below (the two differ in the probabilities binding). Index 0
-// of each binding exists (the host never binds an empty buffer).
+// Both passes bind the same seven buffers: bind_scores and bind_values (gemm_common.wgsl)
+// use the ones they share through this function, then each its probabilities binding.
 fn bind_common() {
   _ = params.total_t;
   _ = textureDimensions(q_tex);
@@ -195,16 +169,6 @@ fn bind_common() {
   _ = q_meta[0];
   _ = k_rows[0];
   _ = x_out[0];
-}
-
-fn bind_scores() {
-  bind_common();
-  _ = probs[0];
-}
-
-fn bind_values() {
-  bind_common();
-  _ = probs_in[0];
 }
 
 // The query token of grid slice z: tokens 0, n - 1, 1, n - 2, ... Lavapipe runs one
@@ -317,21 +281,6 @@ fn scores(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (HT > 13u) { store_scores(t, tile * HT + 13u, k0, n4, s13); }
   if (HT > 14u) { store_scores(t, tile * HT + 14u, k0, n4, s14); }
   if (HT > 15u) { store_scores(t, tile * HT + 15u, k0, n4, s15); }
-}
-
-// One query texel against the 16 cached texels of a step: column c of the result holds
-// the dot products of its CPT vec4s with keys 4c .. 4c + 3 of the group.
-fn dots(q: Pair, ca: Cols, cb: Cols, cc: Cols, cd: Cols) -> mat4x4<f32> {
-  let lo = dots16(q.lo, ca.lo, cb.lo, cc.lo, cd.lo);
-  if (CPT == 1u) {
-    return lo;
-  }
-  return lo + dots16(q.hi, ca.hi, cb.hi, cc.hi, cd.hi);
-}
-
-// One query vec4 against 16 cached vec4s.
-fn dots16(qv: vec4<f32>, ca: mat4x4<f32>, cb: mat4x4<f32>, cc: mat4x4<f32>, cd: mat4x4<f32>) -> mat4x4<f32> {
-  return mat4x4<f32>(qv * ca, qv * cb, qv * cc, qv * cd);
 }
 
 // The n4 score vec4s of head h (nothing for a clamped head past the last).
@@ -621,17 +570,6 @@ fn values(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (HT > 13u) { store_values(row0, tile * HT + 13u, e0, a13_0, a13_1, a13_2, a13_3); }
   if (HT > 14u) { store_values(row0, tile * HT + 14u, e0, a14_0, a14_1, a14_2, a14_3); }
   if (HT > 15u) { store_values(row0, tile * HT + 15u, e0, a15_0, a15_1, a15_2, a15_3); }
-}
-
-// Probabilities p of 4 keys times the keys' EV cached column vec4s (c0..c3).
-fn weigh4(p: vec4<f32>, c0: mat4x4<f32>, c1: mat4x4<f32>, c2: mat4x4<f32>, c3: mat4x4<f32>) -> mat4x4<f32> {
-  return mat4x4<f32>(c0 * p, c1 * p, c2 * p, c3 * p);
-}
-
-// Probabilities of (token x heads + head) row `row`, keys 4 pk .. 4 pk + 3.
-fn ldp(row: u32, pk: u32) -> vec4<f32> {
-  return probs_in[row * params.kmax4 + pk]; // @noptex
-  // @ptex: return textureLoad(p_tex, vec2<u32>((row % RPTP) * params.kmax4 + pk, row / RPTP));
 }
 
 // The EV output vec4s of head h of partial row `row0` (split x tokens + token), from its

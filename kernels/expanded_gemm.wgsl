@@ -38,6 +38,10 @@
 // (counted as QK_VEC4 + 1, as many or more), values ceil(keys / 4) + 1; the tile's queries,
 // keys and columns are written out.
 
+// What absorbed_gemm.wgsl shares word for word (Pair, Cols, unpack_texel, key_rows, bind_scores and
+// bind_values, dots, dots16, weigh4, ldp), appended after the last line.
+// @include gemm_common.wgsl
+
 const WG: u32 = 8u; // @param invocations per workgroup (the lavapipe SIMD width)
 const QT: u32 = 16u; // @param queries per tile (register tile rows, <= 16: s0..s15 below)
 const QK_VEC4: u32 = 48u; // @param (nope + rope) / 4
@@ -102,25 +106,6 @@ struct Params {
 // them out (weigh4_seen), as it does the score buffer's slots there.
 // @ptex: @group(0) @binding(9) var p_tex: texture_storage_2d<rgba32float, read>;
 
-// Probabilities of (token x heads + head) row `row`, keys 4 pk .. 4 pk + 3.
-fn ldp(row: u32, pk: u32) -> vec4<f32> {
-  return probs_in[row * params.kmax4 + pk]; // @noptex
-  // @ptex: return textureLoad(p_tex, vec2<u32>((row % RPTP) * params.kmax4 + pk, row / RPTP));
-}
-
-// The vec4s of one texel: `lo` is vec4 CPT x p of the row, `hi` vec4 CPT x p + 1 when
-// CPT = 2 (0 otherwise, and never used: every use of `hi` is under `CPT > 1u`).
-struct Pair {
-  lo: vec4<f32>,
-  hi: vec4<f32>,
-}
-
-// A packed texel's eight halves, widened (every f16 value is exact in f32).
-fn unpack_texel(w: vec4<u32>) -> Pair {
-  return Pair(vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y)),
-              vec4<f32>(unpack2x16float(w.z), unpack2x16float(w.w)));
-}
-
 // Texel p of (row, head) row `row` of each texture.
 fn ldq(row: u32, p: u32) -> Pair {
   let xy = vec2<u32>((row % RPTQ) * QK_TEX + p, row / RPTQ);
@@ -140,16 +125,9 @@ fn ldv(row: u32, p: u32) -> Pair {
   // @packed: return unpack_texel(textureLoad(v_tex, xy));
 }
 
-// Four rows' texel p as the columns of matrices (lo: their vec4 CPT x p, hi: the next).
-struct Cols {
-  lo: mat4x4<f32>,
-  hi: mat4x4<f32>,
-}
-
-// Both passes bind the same nine resources (six storage buffers, three textures; the launcher
-// passes one list, and each pipeline's layout is derived from its entry point, which must
-// use every binding): each entry point calls its function below. Index 0 of each binding
-// exists (the host never binds an empty buffer).
+// Both passes bind the same nine resources (six storage buffers, three textures):
+// bind_scores and bind_values (gemm_common.wgsl) use the ones they share through this
+// function, then each its probabilities binding.
 fn bind_common() {
   _ = params.tiles;
   _ = textureDimensions(q_tex);
@@ -159,23 +137,6 @@ fn bind_common() {
   _ = k_rows[0];
   _ = q_tiles[0];
   _ = out[0];
-}
-
-fn bind_scores() {
-  bind_common();
-  _ = probs[0];
-}
-
-fn bind_values() {
-  bind_common();
-  _ = probs_in[0];
-}
-
-// Logical keys base + j .. base + j + 3 (each clamped to logical key `last`) as buffer
-// rows.
-fn rows_of(base: u32, j: u32, last: u32) -> vec4<u32> {
-  return vec4<u32>(k_rows[base + min(j, last)], k_rows[base + min(j + 1u, last)],
-                   k_rows[base + min(j + 2u, last)], k_rows[base + min(j + 3u, last)]);
 }
 
 // Four keys' texel d (k_tex rows r) as the columns of matrices.
@@ -209,10 +170,10 @@ fn scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
   let base = qm_last.y;
   // k_tex rows of the 16 keys' head h.
   let hv = vec4<u32>(h);
-  let ra = rows_of(base, k0, last) * params.heads + hv;
-  let rb = rows_of(base, k0 + 4u, last) * params.heads + hv;
-  let rc = rows_of(base, k0 + 8u, last) * params.heads + hv;
-  let rd = rows_of(base, k0 + 12u, last) * params.heads + hv;
+  let ra = key_rows(base, k0, last) * params.heads + hv;
+  let rb = key_rows(base, k0 + 4u, last) * params.heads + hv;
+  let rc = key_rows(base, k0 + 8u, last) * params.heads + hv;
+  let rd = key_rows(base, k0 + 12u, last) * params.heads + hv;
   // Per query i of the tile (a partial tile repeats its last query, never stored): the
   // q_tex row of its head h and its visible keys.
   let m0 = q_meta[qt.x + min(0u, nq - 1u)];
@@ -311,21 +272,6 @@ fn scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
   if (QT > 15u && 15u < nq) { store_scores(ob + 15u * stride, k0, m15.z, s15); }
 }
 
-// One query texel against the 16 key texels of a step: column c of the result holds the
-// dot products of its CPT vec4s with keys 4c .. 4c + 3 of the group.
-fn dots(q: Pair, ca: Cols, cb: Cols, cc: Cols, cd: Cols) -> mat4x4<f32> {
-  let lo = dots16(q.lo, ca.lo, cb.lo, cc.lo, cd.lo);
-  if (CPT == 1u) {
-    return lo;
-  }
-  return lo + dots16(q.hi, ca.hi, cb.hi, cc.hi, cd.hi);
-}
-
-// One query vec4 against 16 key vec4s.
-fn dots16(qv: vec4<f32>, ca: mat4x4<f32>, cb: mat4x4<f32>, cc: mat4x4<f32>, cd: mat4x4<f32>) -> mat4x4<f32> {
-  return mat4x4<f32>(qv * ca, qv * cb, qv * cc, qv * cd);
-}
-
 // The score vec4s at ob that hold one of the query's `seen` keys.
 fn store_scores(ob: u32, k0: u32, seen: u32, s: mat4x4<f32>) {
   for (var c = 0u; c < 4u; c++) {
@@ -409,7 +355,7 @@ fn values(@builtin(global_invocation_id) gid: vec3<u32>) {
   let all_see = min(min(min(min(n0, n1), min(n2, n3)), min(min(n4, n5), min(n6, n7))),
                     min(min(min(n8, n9), min(n10, n11)), min(min(n12, n13), min(n14, n15))));
   for (var kb = 0u; kb < nk; kb += 4u) {
-    let r = rows_of(base, kb, nk - 1u) * params.heads + hv;
+    let r = key_rows(base, kb, nk - 1u) * params.heads + hv;
     // The block's 4 keys x EV columns, loaded once for all QT queries: c<e> * p is
     // sum_k p_k v[row_k, h, e0 + e].
     var c0 = mat4x4<f32>();
@@ -495,11 +441,6 @@ fn vcols(r: vec4<u32>, e: u32) -> Cols {
   let c = ldv(r.z, e);
   let d = ldv(r.w, e);
   return Cols(mat4x4<f32>(a.lo, b.lo, c.lo, d.lo), mat4x4<f32>(a.hi, b.hi, c.hi, d.hi));
-}
-
-// Probabilities p of 4 keys times the keys' EV value column vec4s (c0..c3).
-fn weigh4(p: vec4<f32>, c0: mat4x4<f32>, c1: mat4x4<f32>, c2: mat4x4<f32>, c3: mat4x4<f32>) -> mat4x4<f32> {
-  return mat4x4<f32>(c0 * p, c1 * p, c2 * p, c3 * p);
 }
 
 // weigh4 for a query that sees `seen` keys, over keys kb .. kb + 3: the keys it does not

@@ -24,31 +24,15 @@
 // .latentLanes); lavapipe keeps up_proj.wgsl, whose one-lane walk suits a CPU. Tokens and
 // channels past the end re-read the last one (in bounds) and are not stored.
 
-alias store_t = f32; // @dtype storage type
-
-struct Params {
-  total_q: u32,
-  heads: u32,
-  nope: u32,
-  v: u32,
-  r_vec4: u32,
-  w_block_rows: u32,   // nope + v
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> w_kv_b: array<vec4<store_t>>; // @notex
-// With the switch `tex` (the plan's weightTexture) w_kv_b's rows come through a texture,
-// as in up_proj.wgsl (a gpu-class plan has none; kept so that any plan runs).
-// @tex: @group(0) @binding(2) var w_tex: texture_storage_2d<rgba32float, read>; // @f32
-// @f16: // @tex: @group(0) @binding(2) var w_tex: texture_storage_2d<rgba16float, read>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+// The storage type, parameters and bindings up_proj.wgsl shares; w_kv_b's binding, WRPT
+// and its row readers w_at and ldw. Both parts are appended after the last line.
+// @include up_proj_io.wgsl
+// @include w_kv_b_rows.wgsl params: WRPT
 
 const WG: u32 = 256u; // @param invocations per workgroup
 const TT: u32 = 4u; // @param tokens per workgroup (the host's grid reads the same value)
 const LJ: u32 = 32u; // @param lanes splitting the latent width (a power of two dividing WG)
 const CPG: u32 = 2u; // @param channels per lane group
-const WRPT: u32 = 1u; // @param w_kv_b rows per texture row of w_tex (switch tex)
 
 // Channels per workgroup: every lane group's CPG.
 const MB: u32 = (WG / LJ) * CPG;
@@ -65,18 +49,6 @@ const_assert TT == 4u;
 // PSTRIDE apart, so a warp's invocations start on different banks.
 const PSTRIDE: u32 = LJ + 1u;
 var<workgroup> part: array<vec4<f32>, MB * PSTRIDE>;
-
-// Where w_kv_b row `row` starts: a vec4 index into the buffer, or the texel of its vec4 0.
-fn w_at(row: u32) -> vec2<u32> {
-  return vec2<u32>(row * params.r_vec4, 0u); // @notex
-  // @tex: return vec2<u32>((row % WRPT) * params.r_vec4, row / WRPT);
-}
-
-// Vec4 j of the w_kv_b row that starts at `a` (w_at).
-fn ldw(a: vec2<u32>, j: u32) -> vec4<f32> {
-  return vec4<f32>(w_kv_b[a.x + j]); // @notex
-  // @tex: return textureLoad(w_tex, vec2<u32>(a.x + j, a.y));
-}
 
 @compute @workgroup_size(WG)
 fn up_proj_split(@builtin(workgroup_id) wid: vec3<u32>,

@@ -12,7 +12,7 @@ const KERNELS = new URL("../kernels/", import.meta.url);
 Deno.test("loadKernel with allParams names every @param the launcher left out", async () => {
   await assert.rejects(
     loadKernel("absorb_q.wgsl", { dtype: "f32", params: { TR: 4 }, allParams: true }),
-    /kernel absorb_q.wgsl declares \/\/ @param TC, WRPT, WG, which its launcher did not pass/,
+    /kernel absorb_q.wgsl declares \/\/ @param TC, WG, WRPT, which its launcher did not pass/,
   );
   const src = await loadKernel("absorb_q.wgsl", {
     dtype: "f32",
