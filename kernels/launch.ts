@@ -28,7 +28,7 @@ import { bindBuffers, encodeDispatch, grid1d, LINEAR_WORKGROUP } from "../gpu/di
 import type { PipelineCache } from "../gpu/shader.ts";
 import type { PassTimer } from "../gpu/timing.ts";
 import { loadKernel, type SourceMutation, specializeSource } from "./source.ts";
-import { expandChunks } from "./tables.ts";
+import { type DenseGroup, denseGroups, expandChunks } from "./tables.ts";
 import { unrollLoops } from "./unroll.ts";
 
 /** The version of the backend contract this harness implements. */
@@ -726,6 +726,35 @@ export class LaunchKit {
       );
     }
     return { q, k, v, rowK, rowV };
+  }
+
+  /**
+   * The query tiles (pairs first query, count; at most the plan's query tile each) and the
+   * dispatch groups of a dense kernel over the expanded K and V of {@link expandDense}
+   * (rows of `rowK` and `rowV` bytes): consecutive sequences grouped while their rows fit
+   * one binding within this kit's limits (kernels/tables.ts `denseGroups`), each group with
+   * its K and V bindings' first row element as vec4s of the plan's dtype (`kBase`, `vBase`:
+   * what a kernel adds to a row's vec4 index inside its binding's window).
+   */
+  denseGroups(
+    plan: GpuPlan,
+    dense: { rowK: number; rowV: number },
+  ): { tiles: number[]; groups: (DenseGroup & { kBase: number; vBase: number })[] } {
+    const vec4Bytes = 4 * (plan.variant.dtype === "f16" ? 2 : 4);
+    const { tiles, groups } = denseGroups(plan.layout, plan.variant.queryTile, {
+      rowK: dense.rowK,
+      rowV: dense.rowV,
+      maxBinding: this.limits.maxStorageBufferBindingSize,
+      align: this.limits.minStorageBufferOffsetAlignment,
+    });
+    return {
+      tiles,
+      groups: groups.map((g) => ({
+        ...g,
+        kBase: g.kOffset / vec4Bytes,
+        vBase: g.vOffset / vec4Bytes,
+      })),
+    };
   }
 
   /**

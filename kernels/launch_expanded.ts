@@ -16,7 +16,7 @@ import {
   packedRows,
   variantFields,
 } from "./launch.ts";
-import { denseGroups, queryTiles } from "./tables.ts";
+import { queryTiles } from "./tables.ts";
 
 /**
  * Encode the expanded path of a plan.
@@ -37,12 +37,9 @@ export async function launchExpanded(
   const h = a.numHeads;
   const kc = a.keyWidth;
   const vDim = a.valueWidth;
-  const eb = v.dtype === "f16" ? 2 : 4;
-  const limits = kit.limits;
-  const maxBinding = limits.maxStorageBufferBindingSize;
-  const align = limits.minStorageBufferOffsetAlignment;
   // 1-2. q packed, per-head K/V expanded from the cache (the kit's dense preparation).
-  const { q, k, v: vBuf, rowK, rowV } = await kit.expandDense(plan, buffers);
+  const dense = await kit.expandDense(plan, buffers);
+  const { q, k, v: vBuf } = dense;
   // 3. Dense attention: query tiles of QT queries. With the plan's K/V textures (copied
   //    from the expanded buffers as cache construction) every dispatch reads the whole
   //    textures; without them, one dispatch per group of sequences whose K/V rows fit one
@@ -70,7 +67,7 @@ export async function launchExpanded(
   }, packed.CPT === 2 ? packed.switches : textures ? [textureSwitch] : []);
   const { tiles, groups } = textures
     ? { tiles: queryTiles(layout, v.queryTile), groups: null }
-    : denseGroups(layout, v.queryTile, { rowK, rowV, maxBinding, align });
+    : kit.denseGroups(plan, dense);
   const qTiles = kit.upload(tiles.length ? tiles : [0, 1], "q_tiles", "u32");
   // What each dispatch binds as K and V, over which tiles: the whole textures over every
   // tile, or each group's slices of the buffers over its tiles.
@@ -87,7 +84,7 @@ export async function launchExpanded(
     parts = groups.map((g) => ({
       tileBegin: g.tileBegin,
       tiles: g.tiles,
-      base: [g.kOffset / (4 * eb), g.vOffset / (4 * eb)],
+      base: [g.kBase, g.vBase],
       kv: [
         { buffer: k, offset: g.kOffset, size: g.kSize },
         { buffer: vBuf, offset: g.vOffset, size: g.vSize },
@@ -96,7 +93,10 @@ export async function launchExpanded(
   }
   // The grid is (tiles x head tiles) workgroups along x: dispatches of at most
   // maxComputeWorkgroupsPerDimension of them (a decode of tens of thousands of sequences).
-  const perDispatch = Math.max(1, Math.floor(limits.maxComputeWorkgroupsPerDimension / headTiles));
+  const perDispatch = Math.max(
+    1,
+    Math.floor(kit.limits.maxComputeWorkgroupsPerDimension / headTiles),
+  );
   for (const p of parts) {
     for (let begin = 0; begin < p.tiles; begin += perDispatch) {
       const n = Math.min(perDispatch, p.tiles - begin);

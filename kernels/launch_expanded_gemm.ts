@@ -12,7 +12,7 @@ import type { GpuPlan } from "../adapter/types.ts";
 import type { AttentionBuffers, LaunchKit } from "./launch.ts";
 import { packedRows, planBufferBytes, variantFields } from "./launch.ts";
 import { dispatchGemmSoftmax, gemmProbTexture, gemmVariant } from "./gemm_softmax.ts";
-import { balancedTiles, denseGroups } from "./tables.ts";
+import { balancedTiles } from "./tables.ts";
 
 /**
  * Encode the gemm-shaped expanded path of a plan.
@@ -38,9 +38,9 @@ export async function launchExpandedGemm(
     ["queryTexture", "keyTexture", "valueTexture"],
     "wgsl-expanded-gemm",
   );
-  const limits = kit.limits;
   // 1-2. q packed, per-head K/V expanded from the cache (the kit's dense preparation).
-  const { q, k, v: vBuf, rowK, rowV } = await kit.expandDense(plan, buffers);
+  const dense = await kit.expandDense(plan, buffers);
+  const { q, k, v: vBuf } = dense;
   // Then into the textures the passes read them through (expanded_gemm.wgsl): K and V as
   // cache construction, q as part of its packing (outside the attention core, as pack_q).
   const rows = plan.layout.qRows * h;
@@ -76,12 +76,7 @@ export async function launchExpandedGemm(
   const scoresPipe = await kit.kernel("expanded_gemm.wgsl", "scores", params, switches);
   const valuesPipe = await kit.kernel("expanded_gemm.wgsl", "values", params, switches);
   const probs = kit.storage(planBufferBytes(plan, "scores"), "scores");
-  const { tiles, groups } = denseGroups(plan.layout, v.queryTile, {
-    rowK,
-    rowV,
-    maxBinding: limits.maxStorageBufferBindingSize,
-    align: limits.minStorageBufferOffsetAlignment,
-  });
+  const { tiles, groups } = kit.denseGroups(plan, dense);
   // Each group's tiles heaviest, lightest, next heaviest, ...: lavapipe runs one
   // contiguous run of a grid per thread, and in increasing order (a causal prefill) the
   // last thread would get most of the work (measured 1.4-1.6x, docs/benchmarks.md).

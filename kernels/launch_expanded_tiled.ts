@@ -8,7 +8,6 @@
  */
 import type { GpuPlan } from "../adapter/types.ts";
 import { type AttentionBuffers, type LaunchKit, planBufferBytes, variantFields } from "./launch.ts";
-import { denseGroups } from "./tables.ts";
 
 /**
  * Encode the tiled expanded path of a plan.
@@ -29,13 +28,10 @@ export async function launchExpandedTiled(
   const h = a.numHeads;
   const kc = a.keyWidth;
   const vDim = a.valueWidth;
-  const eb = v.dtype === "f16" ? 2 : 4;
-  const limits = kit.limits;
-  const maxBinding = limits.maxStorageBufferBindingSize;
-  const align = limits.minStorageBufferOffsetAlignment;
   // 1-2. q packed, per-head K/V expanded from the cache exactly as wgsl-expanded does
   //      (the kit's dense preparation, timed as its own passes).
-  const { q, k, v: vBuf, rowK, rowV } = await kit.expandDense(plan, buffers);
+  const dense = await kit.expandDense(plan, buffers);
+  const { q, k, v: vBuf } = dense;
   // 3. The tiled attention: one workgroup per (query tile, head), tiles of the plan's
   //    query tile (64, or 32 / 16 to fill a GPU's SMs: adapter/tiled_plan.ts fa2QueryTile).
   //    The kernel's BQ must be at least the host's tile (a shorter tile is a partial one).
@@ -47,7 +43,7 @@ export async function launchExpandedTiled(
     WG: v.workgroupSize,
     DKV: variantFields(plan, ["chunkVec4"], "wgsl-expanded-tiled").chunkVec4,
   });
-  const { tiles, groups } = denseGroups(layout, v.queryTile, { rowK, rowV, maxBinding, align });
+  const { tiles, groups } = kit.denseGroups(plan, dense);
   const qTiles = kit.upload(tiles.length ? tiles : [0, 1], "q_tiles", "u32");
   // KV splits (grid y; a decode's few tiles would leave a GPU's SMs idle): each split's
   // normalized partial and LSE, merged by the combine pass into out and lse (part of the
@@ -59,7 +55,7 @@ export async function launchExpandedTiled(
     kit.dispatch("expanded_fa2", attn, [
       kit.uniform(
         kit.writer().u32(g.tiles).u32(g.tileBegin).u32(h)
-          .u32(g.kOffset / (4 * eb)).u32(g.vOffset / (4 * eb))
+          .u32(g.kBase).u32(g.vBase)
           .f32(a.softmaxScale * Math.LOG2E).f32(-Infinity).u32(splits).u32(layout.totalQ),
       ),
       q,
