@@ -18,6 +18,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { checkSourceText } from "../kernels/compile_check.ts";
 import { specializeSource } from "../kernels/source.ts";
 import { bufferBindings, timeFirstDispatch } from "./first_dispatch.ts";
 
@@ -64,7 +65,8 @@ for (const p of values.param) {
 const file = positionals[0];
 let raw: string;
 try {
-  raw = await Deno.readTextFile(file);
+  // its `// @include` parts expanded from its own folder (kernels/source.ts)
+  raw = await checkSourceText(file, { bundled: false });
 } catch (e) {
   fail(`cannot read ${file}: ${(e as Error).message}`);
 }
