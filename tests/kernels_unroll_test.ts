@@ -98,7 +98,17 @@ Deno.test("evalConst: literals, consts, + - * / % (integer division), parenthese
 });
 
 Deno.test("absorbed_tiled.wgsl unrolled: no constant-trip loop left, the runtime ones kept, every line kept", async () => {
-  const params = { WG: 128, HT: 16, QT: 1, KT: 8, RG: 1, KEY_VEC4: 144, VAL_VEC4: 128 };
+  // As a gpu-class plan gives them (UNROLLED 1: the whole-tile value form, 8 keys).
+  const params = {
+    WG: 128,
+    HT: 16,
+    QT: 1,
+    KT: 8,
+    RG: 1,
+    KEY_VEC4: 144,
+    VAL_VEC4: 128,
+    UNROLLED: 1,
+  };
   for (const dtype of ["f32", "f16"] as const) {
     const rolled = (await loadKernel("absorbed_tiled.wgsl", { dtype, params })).code;
     const code = (await loadKernel("absorbed_tiled.wgsl", { dtype, params, unroll: true })).code;
@@ -106,12 +116,20 @@ Deno.test("absorbed_tiled.wgsl unrolled: no constant-trip loop left, the runtime
     const loops = (s: string) =>
       [...s.matchAll(/^\s*for \(var (\w+) = [^;]+; \1 < ([^;]+);/gm)].map((m) => m[2]);
     // As written: the constant loops over CPV, STAGE_N, QSEG, SEGS and RPG are there.
-    for (const n of ["CPV", "STAGE_N", "QSEG", "SEGS", "RPG"]) {
+    for (const n of ["CPV", "STAGE_N", "QSEG", "SEGS", "RPG", "VU_N"]) {
       assert.ok(loops(rolled).includes(n), `${dtype}: a loop over ${n} as written`);
     }
     // Unrolled: only the loops whose trip counts are known at run time are left (the
-    // pair sums and the softmax's pairs, the tiles, the score and value phases' keys).
-    assert.deepEqual(loops(code).sort(), ["PAIRS", "PAIRS", "end", "nk", "nk"], dtype);
+    // pair sums and the softmax's pairs, the tiles, the score phase's keys, and the value
+    // phase's keys of a tile that is not whole).
+    assert.deepEqual(
+      loops(code).sort(),
+      ["PAIRS", "PAIRS", "end", "nk", "select(nk, 0u, whole)"],
+      dtype,
+    );
+    // The whole tile's value form: its 8 keys as constants.
+    assert.ok(code.includes("let k: u32 = 7u;"), dtype);
+    assert.doesNotMatch(code, /let k: u32 = 8u;/);
     // V2-Lite's 16 rows: the value phase's accumulator is indexed by constants only.
     assert.ok(code.includes("let r: u32 = 15u;"), dtype);
     assert.doesNotMatch(code, /let r: u32 = 16u;/);
