@@ -1331,6 +1331,7 @@ const TILED_ABSORBED_FILES = [
   "absorbed_tiled.wgsl",
   "cache_texture.wgsl",
   "combine.wgsl",
+  "max_key.wgsl",
   "up_proj.wgsl",
   "up_proj_io.wgsl",
   "up_proj_split.wgsl",
@@ -1379,6 +1380,7 @@ export const BUNDLED_KERNEL_FILES: Readonly<Record<BundledGpuBackendId, readonly
     "cache_texture.wgsl",
     "expanded_fa2.wgsl",
     "combine.wgsl",
+    "max_key.wgsl",
   ],
   "wgsl-absorbed-gemm": [
     "absorb_q.wgsl",

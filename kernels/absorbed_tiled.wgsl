@@ -228,19 +228,9 @@ var<workgroup> row_l: array<f32, ROWS>;              // per row: the final runni
 var<workgroup> row_max: array<atomic<u32>, ROWS>;
 // @sg: var<workgroup> sg_tickets: atomic<u32>;         // subgroups that drew an index
 
-// A float's bits as a key whose unsigned order is the float order (for atomicMax, WGSL
-// having no float atomics): negative floats flipped whole (a larger magnitude is a smaller
-// key), positive ones with the sign bit set (above every negative one). As in
-// expanded_fa2.wgsl (WGSL has no includes).
-fn max_key(x: f32) -> u32 {
-  let b = bitcast<u32>(x);
-  return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
-}
-
-// The float of a max_key.
-fn from_max_key(k: u32) -> f32 {
-  return bitcast<f32>(select(~k, k & 0x7fffffffu, (k & 0x80000000u) != 0u));
-}
+// max_key(x): a float's bits as a key whose unsigned order is the float order, for
+// atomicMax (WGSL has no float atomics); from_max_key, its inverse.
+// @include max_key.wgsl
 
 // The score/probability of (key k, row r) in sp, and its store.
 fn sp_at(k: u32, r: u32) -> f32 {

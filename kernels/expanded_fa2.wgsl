@@ -155,18 +155,9 @@ var<workgroup> q_off: array<u32, BQ>;              // each row's q vec4 offset (
 // and barrier. Every row sees the keys below it.
 var<workgroup> lim_min_not: atomic<u32>;
 
-// A float's bits as a key whose unsigned order is the float order (for atomicMax, WGSL
-// having no float atomics): negative floats flipped whole (a larger magnitude is a smaller
-// key), positive ones with the sign bit set (above every negative one).
-fn max_key(x: f32) -> u32 {
-  let b = bitcast<u32>(x);
-  return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
-}
-
-// The float of a max_key.
-fn from_max_key(k: u32) -> f32 {
-  return bitcast<f32>(select(~k, k & 0x7fffffffu, (k & 0x80000000u) != 0u));
-}
+// max_key(x): a float's bits as a key whose unsigned order is the float order, for
+// atomicMax (WGSL has no float atomics); from_max_key, its inverse.
+// @include max_key.wgsl
 
 @compute @workgroup_size(WG)
 fn expanded_fa2(@builtin(workgroup_id) wid: vec3<u32>,
