@@ -63,3 +63,30 @@ Deno.test({
     assert.equal(bad.stdout, "");
   },
 });
+
+Deno.test({
+  name: nameWithReason(
+    "wgsl_compile_time: a compile error in an included part names the part, its line and the include",
+    HAS_ADAPTER ? null : "no WebGPU adapter",
+  ),
+  ignore: !HAS_ADAPTER,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "wgsl_compile_time_part_" });
+    try {
+      await Deno.writeTextFile(
+        `${dir}/k.wgsl`,
+        "@compute @workgroup_size(1) fn main() { _ = helper(); }\n// @include p.wgsl\n",
+      );
+      await Deno.writeTextFile(
+        `${dir}/p.wgsl`,
+        "// a part\nfn helper() -> u32 { return not_declared; }\n",
+      );
+      const r = await tool([`${dir}/k.wgsl`, "--entry", "main"]);
+      assert.equal(r.code, 1, r.stderr);
+      // The part's own line 2, not the line of the expanded module (4).
+      assert.match(r.stderr, /p\.wgsl:2:\d+: error: .*not_declared.*\(included by \S*k\.wgsl:2\)/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

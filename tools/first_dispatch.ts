@@ -5,6 +5,8 @@
  *
  * @module
  */
+import { formatDiagnostic } from "../gpu/errors.ts";
+import { mapDiagnostics } from "../gpu/shader.ts";
 
 /**
  * The buffer bindings of group 0 in WGSL source, or a message naming one that is not a buffer.
@@ -29,7 +31,10 @@ export function bufferBindings(
 
 /**
  * Seconds from shader-module creation to the end of one dispatch of one workgroup of
- * `entry`. Throws an Error whose message is the compile or validation error.
+ * `entry`. Throws an Error whose message is the compile or validation error; a compile
+ * error is named by `options.fileName` (default "kernel.wgsl") and its line, or, in an
+ * included part's appended text, by the part and its own line (gpu/shader.ts
+ * mapDiagnostics).
  *
  * @example
  * ```ts
@@ -43,6 +48,7 @@ export async function timeFirstDispatch(
   device: GPUDevice,
   code: string,
   entry: string,
+  options: { fileName?: string } = {},
 ): Promise<number> {
   const bindings = bufferBindings(code);
   if (typeof bindings === "string") throw new Error(bindings);
@@ -50,7 +56,8 @@ export async function timeFirstDispatch(
   const module = device.createShaderModule({ code });
   const errors = (await module.getCompilationInfo()).messages.filter((m) => m.type === "error");
   if (errors.length) {
-    throw new Error(errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join("; "));
+    const fileName = options.fileName ?? "kernel.wgsl";
+    throw new Error(mapDiagnostics({ fileName, code }, errors).map(formatDiagnostic).join("\n"));
   }
   device.pushErrorScope("validation");
   const pipeline = device.createComputePipeline({

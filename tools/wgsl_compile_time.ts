@@ -93,7 +93,7 @@ const device = await adapter.requestDevice({
 });
 let seconds: number;
 try {
-  seconds = await timeFirstDispatch(device, code, values.entry);
+  seconds = await timeFirstDispatch(device, code, values.entry, { fileName: file });
 } catch (e) {
   console.error(`${file}: ${(e as Error).message}`);
   Deno.exit(1);
