@@ -189,3 +189,34 @@ Deno.test({
     }
   },
 });
+
+Deno.test("readVariantText: a raw copy's // @include parts are expanded as the shipped file's, a part beside it first", async () => {
+  const { readVariantText } = await import("../tools/ab_kernels.ts");
+  const dir = await Deno.makeTempDir({ prefix: "ab_kernels_parts_" });
+  try {
+    const raw = await Deno.readTextFile(new URL("../kernels/absorb_q.wgsl", import.meta.url));
+    assert.match(raw, /^\/\/ @include absorb_q_io\.wgsl$/m, "the shipped file includes parts");
+    // A verbatim copy: the text the shipped file loads as, parts from kernels/.
+    await Deno.writeTextFile(`${dir}/absorb_q.wgsl`, raw);
+    const shipped = await readKernelFile("absorb_q.wgsl");
+    assert.equal(await readVariantText("absorb_q.wgsl", `${dir}/absorb_q.wgsl`), shipped);
+    // Already expanded (tools/kernel_variants.ts writes the loaded text): unchanged.
+    await Deno.writeTextFile(`${dir}/expanded.wgsl`, shipped);
+    assert.equal(await readVariantText("absorb_q.wgsl", `${dir}/expanded.wgsl`), shipped);
+    // A variant of a part, beside the copy: it is the one appended.
+    const part = await Deno.readTextFile(new URL("../kernels/absorb_q_io.wgsl", import.meta.url));
+    await Deno.writeTextFile(`${dir}/absorb_q_io.wgsl`, `${part}// a variant of the part\n`);
+    assert.match(
+      await readVariantText("absorb_q.wgsl", `${dir}/absorb_q.wgsl`),
+      /^\/\/ a variant of the part$/m,
+    );
+    // An include nothing provides: an error naming the variant file and the part.
+    await Deno.writeTextFile(`${dir}/k.wgsl`, "// @include nowhere.wgsl\n");
+    await assert.rejects(
+      () => readVariantText("absorb_q.wgsl", `${dir}/k.wgsl`),
+      /k\.wgsl: .*nowhere\.wgsl/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -18,8 +18,10 @@
  *
  * A variant is `NAME=FILE:PATH[,FILE:PATH...]`: kernel FILE of kernels/ is read from PATH
  * instead (the whole file, with the same `// @param`, `// @f16:` and `// @f32` markers as
- * the shipped one; it is specialized with the shipped file's parameters). Only WGSL is
- * swapped: a variant that needs another launcher is not something this tool can run.
+ * the shipped one; it is specialized with the shipped file's parameters). Its `// @include`
+ * lines are expanded as the shipped file's are, each part read from PATH's folder when it
+ * is there and from kernels/ otherwise ({@link readVariantText}). Only WGSL is swapped: a
+ * variant that needs another launcher is not something this tool can run.
  *
  * @module
  */
@@ -33,7 +35,13 @@ import "../kernels/bundled_modules.ts";
 import { measureAttention } from "../kernels/measure.ts";
 import { GPU_WARMUP_MS, replayModeForClass, warmupMsForClass } from "../kernels/replay.ts";
 import { deviceClassOf } from "../adapter/device_class.ts";
-import { readKernelFile, type SourceMutation, specializeSource } from "../kernels/source.ts";
+import {
+  expandIncludes,
+  readKernelFile,
+  type SourceMutation,
+  specializeSource,
+} from "../kernels/source.ts";
+import { INCLUDED_MARKER } from "../gpu/shader.ts";
 import { lineSwitches } from "../kernels/compile_check.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
 
@@ -43,6 +51,38 @@ export interface KernelVariant {
   readonly name: string;
   /** Kernel file name (of kernels/) to the path its replacement is read from. */
   readonly files: ReadonlyMap<string, string>;
+}
+
+/**
+ * The text of a variant's kernel file as the shipped one is loaded: its `// @include`
+ * parts appended (kernels/source.ts), each read from the variant file's folder when it
+ * is there (a variant of a part) and from kernels/ otherwise. A text that already holds
+ * them (tools/kernel_variants.ts writes the loaded, expanded text) is returned as it is.
+ * Throws an Error naming the variant file and the include that cannot be read.
+ *
+ * @example
+ * ```ts ignore
+ * import { readVariantText } from "./ab_kernels.ts";
+ * const text = await readVariantText("absorb_q.wgsl", "/tmp/variants/absorb_q.wgsl");
+ * ```
+ */
+export async function readVariantText(file: string, path: string): Promise<string> {
+  const text = await Deno.readTextFile(path);
+  if (text.split("\n").some((l) => INCLUDED_MARKER.test(l))) return text;
+  const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/") + 1) : "./";
+  const readPart = async (name: string) => {
+    try {
+      return await Deno.readTextFile(`${dir}${name}`);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      return await Deno.readTextFile(new URL(`../kernels/${name}`, import.meta.url));
+    }
+  };
+  try {
+    return await expandIncludes(file, text, readPart);
+  } catch (e) {
+    throw new Error(`${path}: ${e instanceof Error ? e.message : e}`);
+  }
 }
 
 /**
@@ -144,7 +184,8 @@ usage: deno run -A tools/ab_kernels.ts --case FILTER [options] NAME=FILE:PATH[,F
   -h, --help       this text
 
 Each variant replaces kernel FILE of kernels/ by the text at PATH (same markers as the
-shipped file). The table gives per pass the median and the fastest replay in ms, "paired":
+shipped file; its // @include parts are read from PATH's folder where they are there,
+else from kernels/). The table gives per pass the median and the fastest replay in ms, "paired":
 the median over rounds of the variant's median total over the shipped kernels' in the same
 round (adjacent in time, so a slow spell of the host hits both), and the fastest total over
 the shipped kernels' fastest. "max |diff|" is the largest difference of the variant's outputs from the
@@ -220,7 +261,7 @@ async function main(): Promise<void> {
         fail(`variant ${v.name}: ${file} is not a kernel of kernels/`);
       }
       try {
-        t.set(file, await Deno.readTextFile(path));
+        t.set(file, await readVariantText(file, path));
       } catch (e) {
         fail(`variant ${v.name}: cannot read ${path}: ${e instanceof Error ? e.message : e}`);
       }
