@@ -63,8 +63,9 @@ async function sourceFileProblem(path: string): Promise<string | null> {
 
 /**
  * Check every file argument before the device starts: a missing file, a folder, an
- * unreadable file, an empty one (or blanks only) or one that is not text (binary) is a
- * CliError (exit 2) naming the file and what is wrong.
+ * unreadable file, an empty one (or blanks only), one that is not text (binary), or one
+ * whose `// @include` parts cannot be read from its folder (or include each other in a
+ * cycle, or twice) is a CliError (exit 2) naming the file and what is wrong.
  *
  * @example
  * ```ts ignore
@@ -76,6 +77,14 @@ export async function checkSourceFiles(files: readonly string[]): Promise<void> 
   for (const file of files) {
     const problem = await sourceFileProblem(file);
     if (problem !== null) throw new CliError(`compile: ${file}: ${problem}`, EXIT.badInput);
+    try {
+      await checkSourceText(file, { bundled: false });
+    } catch (e) {
+      throw new CliError(
+        `compile: ${file}: ${e instanceof Error ? e.message : String(e)}`,
+        EXIT.badInput,
+      );
+    }
   }
 }
 
@@ -93,8 +102,10 @@ export function compileCommand() {
     .description(
       "Compile WGSL files on the default adapter and print every error as file:line:col with " +
         "the source line. Without files: every bundled kernel, in f32 and (when the device has " +
-        "shader-f16) f16. Exit 1 when any file fails to compile, 2 when a file is missing, a " +
-        "folder, unreadable, empty (or blanks only) or not text, 3 without an adapter.",
+        "shader-f16) f16. A file's `// @include part.wgsl` lines read the parts from its own " +
+        "folder. Exit 1 when any file fails to compile, 2 when a file is missing, a folder, " +
+        "unreadable, empty (or blanks only) or not text, or a part it includes cannot be " +
+        "read, 3 without an adapter.",
     )
     .argument("[files...]", "WGSL files (default: the bundled kernels)")
     .addOption(new Option("--dtype <dtype>", "only this dtype").choices(["f32", "f16"] as const))

@@ -127,7 +127,10 @@ export function includeDirectives(fileName: string, source: string): IncludeDire
  * source's lines keep their numbers. `read` gives a part's raw text by file name. Throws,
  * naming the files, for a part `read` cannot give, an include cycle, a part included twice,
  * a part with a `// @enable-` line, and a directive whose `params:` are not exactly the
- * `// @param` constants the (expanded) part declares.
+ * `// @param` constants the (expanded) part declares. A source that already holds an
+ * included part (a line of {@link INCLUDED_MARKER}: the loaded text of a kernel, as
+ * `loadKernel` gives it or tools/kernel_variants.ts writes it) comes back as it is: its
+ * parts are there, and appending them again would declare everything twice.
  *
  * @example
  * ```ts
@@ -146,6 +149,7 @@ export function expandIncludes(
   source: string,
   read: (fileName: string) => Promise<string>,
 ): Promise<string> {
+  if (source.split("\n").some((l) => INCLUDED_MARKER.test(l))) return Promise.resolve(source);
   return expandFrom([fileName], source, read, new Map());
 }
 

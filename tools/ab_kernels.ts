@@ -41,7 +41,6 @@ import {
   type SourceMutation,
   specializeSource,
 } from "../kernels/source.ts";
-import { INCLUDED_MARKER } from "../gpu/shader.ts";
 import { lineSwitches } from "../kernels/compile_check.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
 
@@ -68,7 +67,6 @@ export interface KernelVariant {
  */
 export async function readVariantText(file: string, path: string): Promise<string> {
   const text = await Deno.readTextFile(path);
-  if (text.split("\n").some((l) => INCLUDED_MARKER.test(l))) return text;
   const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/") + 1) : "./";
   const readPart = async (name: string) => {
     try {
