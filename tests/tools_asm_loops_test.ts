@@ -152,8 +152,24 @@ function blockLines(listing: string, head: string, tail: string): string[] {
   return lines.slice(start, end < 0 ? undefined : end);
 }
 
-/** Compiles `backend`'s plan (V2-Lite f32, gpu-class) on RADV navi21; its entry's listing. */
-async function radvListing(backend: string, shape: string, entry: string): Promise<string> {
+/** Listings already compiled in this module, by backend, shape and entry. */
+const listings = new Map<string, Promise<string>>();
+
+/**
+ * Compiles `backend`'s plan (V2-Lite f32, gpu-class) on RADV navi21; its entry's listing.
+ * Compiled once per module: three tests read the tiled decode's.
+ */
+function radvListing(backend: string, shape: string, entry: string): Promise<string> {
+  const key = `${backend} ${shape} ${entry}`;
+  let p = listings.get(key);
+  if (!p) {
+    p = compileRadvListing(backend, shape, entry);
+    listings.set(key, p);
+  }
+  return p;
+}
+
+async function compileRadvListing(backend: string, shape: string, entry: string): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "asm_loops_waits_" });
   try {
     const r = await runTool("spirv_audit.ts", [
