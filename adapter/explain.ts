@@ -24,6 +24,7 @@ import {
   fa2WorkgroupElements,
   tiledKeysPerTrip,
   tiledQSegment,
+  tiledUnrolledValueKeys,
 } from "./tiled_plan.ts";
 import { deviceClassOf, formatDeviceClass } from "./device_class.ts";
 import { workgroupElementCap } from "./slow_device.ts";
@@ -352,6 +353,7 @@ function tiledLines(v: KernelVariant, keyWidth: number, caps: DeviceCaps | null)
   }
   const segments = v.workgroupSize / rows;
   const groups = v.valueRowGroups ?? 1;
+  const unrolledValues = tiledUnrolledValueKeys(v);
   return [
     `${tile}; ${rows} rows x ${segments} segments: each invocation holds ` +
     `${tiledQSegment(chunks, segments)} of a query row's ${chunks} 16-byte chunks in ` +
@@ -362,6 +364,10 @@ function tiledLines(v: KernelVariant, keyWidth: number, caps: DeviceCaps | null)
     (groups > 1
       ? `; values in ${groups} row groups of ${rows / groups} rows (every invocation ` +
         "takes a share)"
+      : "") +
+    (unrolledValues > 0
+      ? `; a tile that every row of a value group sees whole runs its ${unrolledValues} keys' ` +
+        "values unrolled, without the mask"
       : ""),
   ];
 }

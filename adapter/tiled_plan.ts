@@ -109,6 +109,45 @@ export function tiledKeysPerTrip(
 }
 
 /**
+ * The longest key tile whose values the tiled kernel runs unrolled
+ * ({@link tiledUnrolledValueKeys}).
+ */
+export const TILED_MAX_UNROLLED_VALUE_KEYS = 16;
+
+/**
+ * Keys of the tiled kernel's unrolled value form (its VU_N): the key tile's KT where the plan
+ * unrolls the constant loops (a gpu-class device), KT <= {@link TILED_MAX_UNROLLED_VALUE_KEYS}
+ * and each value row group is one query's rows (RPG <= heads per tile) in whole vec4s of
+ * probabilities (RPG a multiple of 4); else 0. A tile that every row of a group sees whole
+ * (in a decode every tile but a split's last) then runs as KT unrolled keys without the mask
+ * (RADV's assembly, session 37: 47 instructions a key against 80 in the loop).
+ *
+ * @example
+ * ```ts
+ * import { tiledUnrolledValueKeys } from "./tiled_plan.ts";
+ * // V2-Lite decode at gpu class: 16 rows in 2 groups of 8, 8-key tiles
+ * tiledUnrolledValueKeys({ unrolledLoops: true, keysPerBlock: 8, headsPerTile: 16,
+ *   queryTile: 1, valueRowGroups: 2 }); // 8
+ * tiledUnrolledValueKeys({ keysPerBlock: 8, headsPerTile: 16, queryTile: 1 }); // 0
+ * ```
+ */
+export function tiledUnrolledValueKeys(
+  form: {
+    unrolledLoops?: boolean;
+    keysPerBlock: number;
+    headsPerTile: number;
+    queryTile: number;
+    valueRowGroups?: number;
+  },
+): number {
+  const rpg = (form.headsPerTile * form.queryTile) / (form.valueRowGroups ?? 1);
+  return form.unrolledLoops === true && form.keysPerBlock <= TILED_MAX_UNROLLED_VALUE_KEYS &&
+      rpg <= form.headsPerTile && rpg % 4 === 0
+    ? form.keysPerBlock
+    : 0;
+}
+
+/**
  * Row groups of the tiled kernel's value phase: the largest power of two with
  * valueVec4 x RG <= WG invocations and RG <= rows, so that every invocation takes a
  * share of the value phase where the workgroup has room (32 rows, 256 invocations,

@@ -100,9 +100,14 @@ const KT: u32 = 8u; // @param keys per staged tile (from the workgroup-memory ti
 // where the plan unrolls the constant loops (gpu class), 1 elsewhere (a loop-budget
 // device's count and Mesa's own unrolling were measured with one key a trip).
 const KPT: u32 = 1u; // @param
-// 1 where the plan unrolls the constant loops (gpu class; kernels/unroll.ts), else 0: the
-// value phase then runs a whole, fully visible tile as KT unrolled keys (see VU_N).
-const UNROLLED: u32 = 0u; // @param
+// Keys of the value phase's unrolled form (adapter/tiled_plan.ts tiledUnrolledValueKeys):
+// KT on gpu-class plans (their loops unrolled, kernels/unroll.ts) whose value row groups are
+// one query's rows in whole vec4s of probabilities, with KT <= 16 (a longer tile, only tiny
+// widths, keeps the loop); else 0, and the form is not emitted. A whole tile that every row
+// of the group sees then needs no mask, and with k a constant every ktile and sp load of a
+// key is one address plus an immediate offset, without the loop's bookkeeping (wgpu's 64-bit
+// trip counter) or a clamp per key (RADV's assembly: see the value phase).
+const VU_N: u32 = 0u; // @param
 const RG: u32 = 1u; // @param row groups of the value phase (WG / VAL_VEC4 at most)
 const KEY_VEC4: u32 = 144u; // @param (r + rope) / 4
 const VAL_VEC4: u32 = 128u; // @param r / 4
@@ -150,14 +155,9 @@ const ONE_QUERY_GROUPS: bool = RPG <= HT;
 // Row groups of whole vec4s of sp slots (RPG a multiple of 4: the group's first slot of a
 // key, k * ROWS + g0, is then one too).
 const SP_VEC4: bool = RPG % 4u == 0u;
-// Keys of the value phase's unrolled form: KT where the plan unrolls (UNROLLED), the group
-// is one query's rows with whole vec4s of probabilities, and KT <= 16 (a longer tile,
-// only tiny widths, keeps the loop); else 0, and the form is not emitted. A whole tile that
-// every row of the group sees then needs no mask, and with k a constant every ktile and sp
-// load of a key is one address plus an immediate offset, without the loop's bookkeeping
-// (wgpu's 64-bit trip counter) or a clamp per key (RADV's assembly: see the value phase).
-// (In u32 arithmetic, which kernels/unroll.ts evaluates too: KT <= 16, RPG <= HT, RPG % 4 == 0.)
-const VU_N: u32 = KT * UNROLLED * min(1u, 16u / KT) * min(1u, HT / RPG) * (1u - min(1u, RPG % 4u));
+// The unrolled value form reads four rows' p a load from one query's rows: the plan gives it
+// only such groups.
+const_assert VU_N == 0u || (VU_N == KT && ONE_QUERY_GROUPS && SP_VEC4);
 const_assert VAL_VEC4 * RG <= WG;
 const_assert KEY_VEC4 % CPV == 0u;
 const_assert VAL_VEC4 <= KEY_VEC4;

@@ -7,7 +7,7 @@
  * @module
  */
 import type { GpuPlan } from "../adapter/types.ts";
-import { tiledKeysPerTrip } from "../adapter/tiled_plan.ts";
+import { tiledKeysPerTrip, tiledUnrolledValueKeys } from "../adapter/tiled_plan.ts";
 import { type AttentionBuffers, type LaunchKit, variantFields } from "./launch.ts";
 import { queryTiles } from "./tables.ts";
 
@@ -33,14 +33,15 @@ export async function launchAbsorbedTiled(
   // 2. Tiled latent MQA: grid x = query tiles x head tiles, y = KV splits.
   const headTiles = Math.ceil(h / v.headsPerTile);
   const qTileTable = queryTiles(plan.layout, v.queryTile);
+  const rg = variantFields(plan, ["valueRowGroups"], "wgsl-absorbed-tiled").valueRowGroups;
   const attn = await kit.kernel("absorbed_tiled.wgsl", "absorbed_tiled", {
     WG: v.workgroupSize,
     HT: v.headsPerTile,
     QT: v.queryTile,
     KT: v.keysPerBlock,
     KPT: tiledKeysPerTrip(v),
-    UNROLLED: v.unrolledLoops === true ? 1 : 0,
-    RG: variantFields(plan, ["valueRowGroups"], "wgsl-absorbed-tiled").valueRowGroups,
+    VU_N: tiledUnrolledValueKeys({ ...v, valueRowGroups: rg }),
+    RG: rg,
     KEY_VEC4: a.keyWidth / 4,
     VAL_VEC4: a.valueWidth / 4,
   });

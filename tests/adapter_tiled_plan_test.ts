@@ -24,6 +24,7 @@ import {
   tiledRowChunks,
   type TiledShape,
   tiledShape,
+  tiledUnrolledValueKeys,
   tiledValueRowGroups,
   tiledWorkgroupBytes,
   tiledWorkgroupElements,
@@ -400,18 +401,18 @@ Deno.test("explain prints the tiled decode's key tile and q segments", () => {
   // values in 2 row groups of 8 rows.
   assert.match(
     text({ spec: v2lite, dtype: "f32", backend: "wgsl-absorbed-tiled", layout: HEADLINE }),
-    /\n {2}key tiles: 8 keys staged .* one tile ahead; 16 rows x 16 segments: each invocation holds 9 of a query row's 144 16-byte chunks in registers for its whole split, and scores them against two staged keys a trip \(two fma chains, two loads in flight\); values in 2 row groups of 8 rows/,
+    /\n {2}key tiles: 8 keys staged .* one tile ahead; 16 rows x 16 segments: each invocation holds 9 of a query row's 144 16-byte chunks in registers for its whole split, and scores them against two staged keys a trip \(two fma chains, two loads in flight\); values in 2 row groups of 8 rows \(every invocation takes a share\); a tile that every row of a value group sees whole runs its 8 keys' values unrolled, without the mask/,
   );
-  // A cpu-class device's plan scores one key a trip (tiledKeysPerTrip): no such clause.
-  assert.doesNotMatch(
-    formatExplanation(explainCase({
-      spec: v2lite,
-      dtype: "f32",
-      backend: "wgsl-absorbed-tiled",
-      layout: HEADLINE,
-    }, LAVAPIPE)),
-    /two staged keys a trip/,
-  );
+  // A cpu-class device's plan scores one key a trip (tiledKeysPerTrip) and keeps every
+  // tile's values in the loop (tiledUnrolledValueKeys): no such clauses.
+  const cpu = formatExplanation(explainCase({
+    spec: v2lite,
+    dtype: "f32",
+    backend: "wgsl-absorbed-tiled",
+    layout: HEADLINE,
+  }, LAVAPIPE));
+  assert.doesNotMatch(cpu, /two staged keys a trip/);
+  assert.doesNotMatch(cpu, /values unrolled/);
   // f16 chunks hold 8 halves: 72 chunks, 8 keys a tile; two queries: 32 rows x 8 segments.
   assert.match(
     text({
@@ -763,4 +764,17 @@ Deno.test("FA2 KV splits: past the loop budget a longer sequence fits in splits,
   assert.ok(m, JSON.stringify(one));
   const split = resolve(req(n), LAVAPIPE, { kvSplits: Number(m[1]) });
   assert.equal(split.kind, "plan", JSON.stringify(split));
+});
+
+Deno.test("tiledUnrolledValueKeys: a gpu-class plan's whole tiles of at most 16 keys, row groups of one query's rows in whole vec4s", () => {
+  const gpu = { unrolledLoops: true, keysPerBlock: 8, headsPerTile: 16, queryTile: 1 };
+  assert.equal(tiledUnrolledValueKeys({ ...gpu, valueRowGroups: 2 }), 8); // V2-Lite decode
+  // MTP: 32 rows in 2 groups of 16, each one query's 16 heads.
+  assert.equal(tiledUnrolledValueKeys({ ...gpu, queryTile: 2, valueRowGroups: 2 }), 8);
+  assert.equal(tiledUnrolledValueKeys({ ...gpu, unrolledLoops: undefined }), 0); // cpu class
+  assert.equal(tiledUnrolledValueKeys({ ...gpu, keysPerBlock: 32 }), 0); // tiny's long tiles
+  assert.equal(tiledUnrolledValueKeys({ ...gpu, keysPerBlock: 16 }), 16);
+  // A group of two queries' rows (RPG > HT), or of rows not in whole vec4s: the loop.
+  assert.equal(tiledUnrolledValueKeys({ ...gpu, headsPerTile: 4, queryTile: 4 }), 0);
+  assert.equal(tiledUnrolledValueKeys({ ...gpu, headsPerTile: 2, queryTile: 1 }), 0);
 });

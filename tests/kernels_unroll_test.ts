@@ -98,7 +98,7 @@ Deno.test("evalConst: literals, consts, + - * / % (integer division), parenthese
 });
 
 Deno.test("absorbed_tiled.wgsl unrolled: no constant-trip loop left, the runtime ones kept, every line kept", async () => {
-  // As a gpu-class plan gives them (UNROLLED 1: the whole-tile value form, 8 keys).
+  // As a gpu-class plan gives them (VU_N 8: the whole-tile value form, 8 keys).
   const params = {
     WG: 128,
     HT: 16,
@@ -107,7 +107,7 @@ Deno.test("absorbed_tiled.wgsl unrolled: no constant-trip loop left, the runtime
     RG: 1,
     KEY_VEC4: 144,
     VAL_VEC4: 128,
-    UNROLLED: 1,
+    VU_N: 8,
   };
   for (const dtype of ["f32", "f16"] as const) {
     const rolled = (await loadKernel("absorbed_tiled.wgsl", { dtype, params })).code;

@@ -70,11 +70,11 @@ export const KERNEL_VARIANTS: readonly KernelTextVariant[] = [
     name: "valuesrolled",
     file: "absorbed_tiled.wgsl",
     description: "a whole tile's values in the rolled, masked key loop like a partial tile's " +
-      "(VU_N 0), not unrolled without a mask (RADV's assembly: 80 instructions a key " +
+      "(every tile in the loop), not unrolled without a mask (RADV's assembly: 80 instructions a key " +
       "against 47; on lavapipe, a CPU, the two forms time the same: 1.008 paired, session 37)",
     edits: [{
-      pattern: "const VU_N: u32 = KT * UNROLLED",
-      replacement: "const VU_N: u32 = 0u * KT * UNROLLED",
+      pattern: "let whole = VU_N == KT && kb + KT <= glim;",
+      replacement: "let whole = false;",
     }],
     ab: ["--case", "path=absorbed;sq=1;dtype=f32", "--backend", "wgsl-absorbed-tiled"],
   },
