@@ -16,12 +16,11 @@ import { z } from "zod";
 import { ConfigError, type ConfigIssue, issuesFromSchema } from "./errors.ts";
 import { readJsonFile } from "./json_file.ts";
 import { wrongFileKindIssue } from "./file_kind.ts";
+import { type ConfigFormat, detectConfigFormat } from "./config_format.ts";
+export { type ConfigFormat, detectConfigFormat };
 import { buildSpec, type MlaParams } from "./spec.ts";
 import { nearMiss } from "../util/edit_distance.ts";
 import type { MlaSpec, RopePairing, YarnParams } from "./types.ts";
-
-/** Which naming a config uses. */
-export type ConfigFormat = "hf" | "megatron";
 
 /**
  * Which RoPE shape of an HF config was read: transformers-4 `rope_scaling` (with
@@ -896,27 +895,6 @@ export function readMegatron(raw: unknown, options: SpecFromConfigOptions): Spec
  */
 export function specFromMegatron(raw: unknown, options: SpecFromConfigOptions): MlaSpec {
   return readMegatron(raw, options).spec;
-}
-
-/**
- * Guess a config's naming: HF if it has `qk_nope_head_dim` or `qk_rope_head_dim`
- * (transformers' save_pretrained also writes `qk_head_dim`, their sum, beside them),
- * Megatron if it has `qk_pos_emb_head_dim` or `qk_head_dim` without them, HF if it
- * only has `kv_lora_rank`, else null. Both namings' own widths at once
- * (`qk_pos_emb_head_dim` with an HF width) is refused by {@link readConfig}.
- *
- * @example
- * ```ts
- * import { detectConfigFormat } from "./config.ts";
- * detectConfigFormat({ qk_pos_emb_head_dim: 64 }); // "megatron"
- * detectConfigFormat({ qk_head_dim: 192, qk_nope_head_dim: 128, qk_rope_head_dim: 64 }); // "hf"
- * ```
- */
-export function detectConfigFormat(raw: Record<string, unknown>): ConfigFormat | null {
-  if ("qk_nope_head_dim" in raw || "qk_rope_head_dim" in raw) return "hf";
-  if ("qk_pos_emb_head_dim" in raw || "qk_head_dim" in raw) return "megatron";
-  if ("kv_lora_rank" in raw) return "hf";
-  return null;
 }
 
 /** HF's and Megatron's own head-width keys both present: which naming is meant is unclear. */

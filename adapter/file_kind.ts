@@ -8,6 +8,7 @@
  * @module
  */
 import type { ConfigIssue } from "./errors.ts";
+import { detectConfigFormat } from "./config_format.ts";
 
 /** The JSON files of the harness: those it writes, and those it reads from users. */
 export type FileKind =
@@ -103,15 +104,6 @@ const MODEL_CONFIG_KEYS = [
   "num_attention_heads",
 ] as const;
 
-/** The head-width keys that alone make an object an MLA config (config.ts detectConfigFormat). */
-const MLA_WIDTH_KEYS = [
-  "kv_lora_rank",
-  "qk_rope_head_dim",
-  "qk_nope_head_dim",
-  "qk_pos_emb_head_dim",
-  "qk_head_dim",
-];
-
 /** A file recognized by its shape. */
 export interface FileKindMatch {
   /** The kind it is. */
@@ -175,7 +167,7 @@ export function recognizeFileKind(v: unknown): FileKindMatch | null {
     return match(v, "caps", "adapter", "adapter, features, limits");
   }
   const configKeys = MODEL_CONFIG_KEYS.filter((k) => k in v);
-  if (configKeys.length > 1 || MLA_WIDTH_KEYS.some((k) => k in v)) {
+  if (configKeys.length > 1 || detectConfigFormat(v) !== null) {
     return match(v, "model-config", configKeys[0], configKeys.slice(0, 3).join(", "));
   }
   if (Array.isArray(v.groups) && v.groups.some((g) => isObject(g) && "axes" in g)) {
