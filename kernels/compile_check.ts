@@ -119,6 +119,43 @@ export async function bundledKernels(): Promise<string[]> {
 }
 
 /**
+ * A reader of `// @include` parts (kernels/source.ts `expandIncludes`) from folders, the
+ * first that has the part winning; a part none has is the last folder's NotFound error.
+ *
+ * @example
+ * ```ts
+ * import { partReader } from "./compile_check.ts";
+ * const read = partReader([new URL("./", import.meta.url)]);
+ * (await read("max_key.wgsl")).includes("fn max_key"); // true
+ * ```
+ */
+export function partReader(folders: readonly URL[]): (name: string) => Promise<string> {
+  return async (name) => {
+    for (const [i, folder] of folders.entries()) {
+      try {
+        return await Deno.readTextFile(new URL(name, folder));
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound) || i === folders.length - 1) throw e;
+      }
+    }
+    throw new Deno.errors.NotFound(`${name}: no folder to read it from`);
+  };
+}
+
+/**
+ * The folder of a file path (relative to the working directory), as a URL.
+ *
+ * @example
+ * ```ts
+ * import { fileFolder } from "./compile_check.ts";
+ * fileFolder("/tmp/k/a.wgsl").href; // "file:///tmp/k/"
+ * ```
+ */
+export function fileFolder(path: string): URL {
+  return new URL(".", new URL(path, `file://${Deno.cwd()}/`));
+}
+
+/**
  * The text of a file to check, its `// @include` lines expanded: a bundled kernel by name
  * (kernels/source.ts `readKernelFile`), any other file by path, its parts read from its
  * own folder.
@@ -135,12 +172,7 @@ export async function checkSourceText(
   options: { bundled: boolean },
 ): Promise<string> {
   if (options.bundled) return await readKernelFile(file);
-  const dir = new URL(".", new URL(file, `file://${Deno.cwd()}/`));
-  return await expandIncludes(
-    file,
-    await Deno.readTextFile(file),
-    (name) => Deno.readTextFile(new URL(name, dir)),
-  );
+  return await expandIncludes(file, await Deno.readTextFile(file), partReader([fileFolder(file)]));
 }
 
 /** Options of {@link compileCheck}. */

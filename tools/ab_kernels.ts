@@ -41,7 +41,7 @@ import {
   type SourceMutation,
   specializeSource,
 } from "../kernels/source.ts";
-import { lineSwitches } from "../kernels/compile_check.ts";
+import { fileFolder, lineSwitches, partReader } from "../kernels/compile_check.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
 
 /** One variant: a name and, per kernel file name, the text that replaces it. */
@@ -67,17 +67,9 @@ export interface KernelVariant {
  */
 export async function readVariantText(file: string, path: string): Promise<string> {
   const text = await Deno.readTextFile(path);
-  const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/") + 1) : "./";
-  const readPart = async (name: string) => {
-    try {
-      return await Deno.readTextFile(`${dir}${name}`);
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-      return await Deno.readTextFile(new URL(`../kernels/${name}`, import.meta.url));
-    }
-  };
+  const read = partReader([fileFolder(path), new URL("../kernels/", import.meta.url)]);
   try {
-    return await expandIncludes(file, text, readPart);
+    return await expandIncludes(file, text, read);
   } catch (e) {
     throw new Error(`${path}: ${e instanceof Error ? e.message : e}`);
   }
