@@ -5,77 +5,82 @@
 // paged, varlen with empty sequences, the layer mode) and on a V2-Lite-width paged
 // decode, and each planted subgroup fault must fail its case. Ignored, named, without
 // Chromium.
+//
+// One browser serves every step (runMatrix on its device, as `run --runtime chromium` does):
+// a harness process and a browser per run cost about 5 s each on a 2-vCPU machine.
+// tests/browser_runtime_test.ts runs the CLI's `--runtime chromium` paths themselves.
 import assert from "node:assert/strict";
-import { browserTestName, chromiumMissing, runHarness } from "./browser_helpers.ts";
-import { SUBGROUP_FAULTS } from "../parity/faults.ts";
+import { browserTestName, chromiumMissing } from "./browser_helpers.ts";
+import { SUBGROUP_BACKEND, SUBGROUP_FAULTS } from "../parity/faults.ts";
+import { ChromiumGpu } from "../browser/chromium_gpu.ts";
+import { runMatrix, type RunMatrixOptions } from "../runner/run_matrix.ts";
+import type { RunReport } from "../results/mod.ts";
 
-const ignore = chromiumMissing() !== null;
+const quiet = { writeSync: (b: Uint8Array) => b.length, isTerminal: () => false };
 
-function runSg(filter: string, out: string, fault?: string): Promise<{
-  code: number;
-  stdout: string;
-  stderr: string;
-}> {
-  return runHarness([
-    "run",
-    "--runtime",
-    "chromium",
-    ...(fault ? ["--plant-fault", fault] : ["--backend", "wgsl-absorbed-tiled-sg"]),
-    "--filter",
-    filter,
-    "--repeats",
-    "0",
-    "--out",
-    out,
-  ]);
+async function runIn(
+  gpu: ChromiumGpu,
+  filter: string,
+  options: Pick<RunMatrixOptions, "backend" | "fault">,
+): Promise<RunReport> {
+  const out = await Deno.makeTempDir({ prefix: "mla-sg-" });
+  try {
+    return await runMatrix({
+      matrix: "smoke",
+      filter,
+      out,
+      repeats: 0,
+      progress: quiet,
+      ctx: gpu,
+      ...options,
+    });
+  } finally {
+    await Deno.remove(out, { recursive: true }).catch(() => {});
+  }
 }
+
+const statuses = (r: RunReport) => r.results.map((c) => `${c.status} ${c.id}: ${c.message}`);
 
 Deno.test({
   name: browserTestName(
-    "wgsl-absorbed-tiled-sg in Chromium: tiny and a V2-Lite decode match the float64 reference",
+    "wgsl-absorbed-tiled-sg in Chromium: tiny and a V2-Lite decode match the float64 " +
+      "reference; every planted subgroup fault fails its case",
   ),
-  ignore,
-  fn: async () => {
-    const out = await Deno.makeTempDir({ prefix: "mla-sg-" });
+  ignore: chromiumMissing() !== null,
+  fn: async (t) => {
+    const gpu = await ChromiumGpu.start();
     try {
-      const tiny = await runSg("preset=tiny;dtype=f32;path=absorbed", `${out}/tiny`);
-      assert.equal(tiny.code, 0, tiny.stdout + tiny.stderr);
-      assert.match(tiny.stdout, /^22\/22 cases: 22 pass, 0 fail, 0 unexpected, 0 error;/m);
-      const report = JSON.parse(await Deno.readTextFile(`${out}/tiny/report.json`));
-      const backends = new Set(report.results.map((r: { backend: string }) => r.backend));
-      assert.deepEqual([...backends], ["wgsl-absorbed-tiled-sg"]);
-      const v2 = await runSg(
-        "preset=deepseek-v2-lite;dtype=f32;path=absorbed;b=3;sq=1;sk=100;layout=bshd",
-        `${out}/v2`,
-      );
-      assert.equal(v2.code, 0, v2.stdout + v2.stderr);
-      assert.match(v2.stdout, /^1\/1 cases: 1 pass, 0 fail/m);
-    } finally {
-      await Deno.remove(out, { recursive: true }).catch(() => {});
-    }
-  },
-});
-
-Deno.test({
-  name: browserTestName("every planted subgroup fault fails its case in Chromium"),
-  ignore,
-  fn: async () => {
-    const out = await Deno.makeTempDir({ prefix: "mla-sg-faults-" });
-    try {
-      for (const f of SUBGROUP_FAULTS) {
-        const r = await runSg(
-          "preset=tiny;dtype=f32;path=absorbed;layout=bshd;sq=2",
-          `${out}/${f.id}`,
-          f.id,
+      await t.step("tiny absorbed f32: 22 cases pass on the subgroup kernel", async () => {
+        const r = await runIn(gpu, "preset=tiny;dtype=f32;path=absorbed", {
+          backend: SUBGROUP_BACKEND,
+        });
+        assert.equal(r.results.length, 22);
+        assert.deepEqual(statuses(r).filter((s) => !s.startsWith("pass ")), []);
+        assert.deepEqual([...new Set(r.results.map((c) => c.backend))], [SUBGROUP_BACKEND]);
+      });
+      await t.step("a V2-Lite-width paged decode passes", async () => {
+        const r = await runIn(
+          gpu,
+          "preset=deepseek-v2-lite;dtype=f32;path=absorbed;b=3;sq=1;sk=100;layout=bshd",
+          { backend: SUBGROUP_BACKEND },
         );
-        assert.equal(r.code, 1, `${f.id}: ${r.stdout}${r.stderr}`);
-        assert.match(r.stdout, /cases: 0 pass, 2 fail, 0 unexpected, 0 error;/, f.id);
-        // The fault ran where it was planted.
-        const report = JSON.parse(await Deno.readTextFile(`${out}/${f.id}/report.json`));
-        for (const res of report.results) assert.equal(res.backend, "wgsl-absorbed-tiled-sg");
+        assert.equal(r.results.length, 1);
+        assert.deepEqual(statuses(r).filter((s) => !s.startsWith("pass ")), []);
+        assert.equal(r.results[0].backend, SUBGROUP_BACKEND);
+      });
+      for (const f of SUBGROUP_FAULTS) {
+        await t.step(`planted ${f.id}: both cases fail, on the subgroup kernel`, async () => {
+          const r = await runIn(gpu, "preset=tiny;dtype=f32;path=absorbed;layout=bshd;sq=2", {
+            fault: f,
+          });
+          assert.equal(r.results.length, 2);
+          // Failed parity, not an error: the fault ran where it was planted and was caught.
+          assert.deepEqual(r.results.map((c) => c.status), ["fail", "fail"], f.id);
+          for (const c of r.results) assert.equal(c.backend, SUBGROUP_BACKEND);
+        });
       }
     } finally {
-      await Deno.remove(out, { recursive: true }).catch(() => {});
+      await gpu.close();
     }
   },
 });

@@ -9,6 +9,8 @@
 // named, without Chromium.
 import assert from "node:assert/strict";
 import { browserTestName, chromiumMissing, runHarness } from "./browser_helpers.ts";
+import { ChromiumGpu } from "../browser/chromium_gpu.ts";
+import { runMatrix } from "../runner/run_matrix.ts";
 
 const ignore = chromiumMissing() !== null;
 
@@ -50,26 +52,45 @@ const CASES = [
   ["wgsl-expanded-tiled", "expanded", ""],
 ] as const;
 
-for (const [backend, path, more] of CASES) {
-  Deno.test({
-    name: browserTestName(`${backend} in Chromium: the tiny ${path} cases match the reference`),
-    ignore,
-    fn: async () => {
-      const out = await Deno.makeTempDir({ prefix: "mla-tiled-" });
-      try {
-        const report = await runInChromium(
-          backend,
-          `preset=tiny;dtype=f32;path=${path};layout=bshd${more}`,
-          out,
-        );
-        assert.ok(report.results.length >= 6, `${report.results.length} cases`);
-        for (const res of report.results) assert.equal(res.backend, backend);
-      } finally {
-        await Deno.remove(out, { recursive: true }).catch(() => {});
+// One browser for both kernels (runMatrix on its device, as `run --runtime chromium` does):
+// a harness process and a browser of their own cost the pair about 10 s more on a 2-vCPU
+// machine. The CLI path itself runs in the next test.
+Deno.test({
+  name: browserTestName(
+    "wgsl-absorbed-tiled and wgsl-expanded-tiled in Chromium: the tiny cases " +
+      "of their path match the reference",
+  ),
+  ignore,
+  fn: async (t) => {
+    const gpu = await ChromiumGpu.start();
+    try {
+      for (const [backend, path, more] of CASES) {
+        await t.step(`${backend}: tiny ${path} f32 bshd${more}`, async () => {
+          const out = await Deno.makeTempDir({ prefix: "mla-tiled-" });
+          try {
+            const report = await runMatrix({
+              matrix: "smoke",
+              filter: `preset=tiny;dtype=f32;path=${path};layout=bshd${more}`,
+              out,
+              repeats: 0,
+              backend,
+              ctx: gpu,
+              progress: { writeSync: (b: Uint8Array) => b.length, isTerminal: () => false },
+            });
+            assert.ok(report.results.length >= 6, `${report.results.length} cases`);
+            const bad = report.results.filter((r) => r.status !== "pass");
+            assert.deepEqual(bad.map((r) => `${r.status} ${r.id}: ${r.message}`), []);
+            for (const res of report.results) assert.equal(res.backend, backend);
+          } finally {
+            await Deno.remove(out, { recursive: true }).catch(() => {});
+          }
+        });
       }
-    },
-  });
-}
+    } finally {
+      await gpu.close();
+    }
+  },
+});
 
 Deno.test({
   name: browserTestName(

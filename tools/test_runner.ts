@@ -50,13 +50,18 @@ import { chooseBackend, systemProbe } from "../gpu/backend_choice.ts";
 /** ANSI colour codes (deno test colours its output even into a pipe). */
 const ANSI_COLOR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
 
-/** Permissions every `deno test` process gets (what the suite needs; no network, no FFI). */
+/**
+ * Permissions every `deno test` process gets (what the suite needs; no FFI, and the network
+ * only on 127.0.0.1, where a test that drives headless Chromium in its own process serves
+ * the page and speaks the DevTools protocol, as the harness task does).
+ */
 export const TEST_PERMISSIONS: readonly string[] = [
   "--allow-read",
   "--allow-write",
   "--allow-env",
   "--allow-run",
   "--allow-sys",
+  "--allow-net=127.0.0.1",
 ];
 
 /** Folders never searched for test modules (as deno.json's `test.exclude`). */
