@@ -117,10 +117,11 @@ BENCH_MATRIX=${BENCH_MATRIX:-gpu}
 # The tests that need a WebGPU adapter (the others are pure CPU and run in CI anyway): found by
 # content, so test files added later are included: they use tests/gpu_helpers.ts, hasAdapter()
 # or GpuContext (some spawn the CLI against the GPU), plus any tests/gpu_* and tests/kernels_*.
-# As of writing: bench_cli cli_devices_compile decode_paged drift_committed_baseline drift_real
-# faults gpu_device gpu_loop_budget kernels_edge kernels_parity kernels_rope layer_cli
-# layer_parity runner smoke_matrix (drift_committed_baseline is ignored unless
-# baselines/<this device's key>.json exists). GPU_TESTS overrides the list.
+# Among them: bench_cli cli_devices_compile decode_paged drift_real faults gpu_device
+# gpu_loop_budget kernels_edge kernels_parity kernels_rope layer_cli layer_parity runner
+# smoke_matrix (64 files in session 38; smoke_matrix's drift check against the committed
+# baseline is ignored unless baselines/<this device's key>.json exists). GPU_TESTS overrides
+# the list.
 if [ -z "${GPU_TESTS:-}" ]; then
   GPU_TESTS=$( (grep -lE 'gpu_helpers|hasAdapter|HAS_ADAPTER|GpuContext' tests/*_test.ts
     ls tests/gpu_*_test.ts tests/kernels_*_test.ts) 2>/dev/null | sort -u | tr '\n' ' ')
@@ -367,7 +368,7 @@ if wanted tests; then
   # test modules' buffers many times over
   # shellcheck disable=SC2086 # GPU_TESTS is a word list
   step tests "$T_TESTS" env DENO_JOBS="${TEST_JOBS:-4}" deno test --cached-only --parallel \
-    --allow-read --allow-write --allow-env --allow-run --allow-sys $GPU_TESTS
+    --allow-read --allow-write --allow-env --allow-run --allow-sys --allow-net=127.0.0.1 $GPU_TESTS
 fi
 
 # ---------------------------------------------------------------- what comes back
