@@ -8,19 +8,60 @@ import assert from "node:assert/strict";
 import { presetSpec } from "../adapter/presets.ts";
 import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
 import { runAttention } from "../kernels/attention.ts";
-import { compareAttention, summarize } from "../parity/compare.ts";
-import { type Fault, faultBackendOf } from "../parity/faults.ts";
+import { type AttentionCompareResult, compareAttention, summarize } from "../parity/compare.ts";
+import { type Fault, faultBackendOf, type FaultScenario } from "../parity/faults.ts";
 import { toleranceFor } from "../parity/tolerance.ts";
 import { type AttentionResult, denseAttention } from "../reference/attention.ts";
-import { makeAttentionInputs } from "../reference/inputs.ts";
+import { type Float64AttentionInputs, makeAttentionInputs } from "../reference/inputs.ts";
+import type { GpuContext } from "../gpu/device.ts";
+import type { GpuPlan, MlaSpec } from "../adapter/types.ts";
 import { CAPS, gpu, gpuTest, scenarioCaps, slowOnGlFallback } from "./gpu_helpers.ts";
 
+/** A kernel's outputs, as runAttention gives them. */
+type Outputs = { out: Float32Array | Float64Array; lse: Float32Array | Float64Array };
+
 /**
- * The reference and the clean kernel's verdict, once per scenario, backend and device class:
- * most faults of a family share a scenario, and each clean run and float64 reference would
- * otherwise be repeated per fault.
+ * The reference and the clean kernel's verdict, once per scenario and backend: most faults of
+ * a family share a scenario, and each clean run and float64 reference would otherwise be
+ * repeated per fault.
  */
 const cleanRuns = new Map<string, Promise<{ want: AttentionResult; cleanPass: string | null }>>();
+
+/**
+ * The check a fault's outputs must fail: the comparison with the scenario's float64 reference
+ * (true spec and layout) at the scenario's tolerance. First asserts that the clean kernel of
+ * `plan` passes it (run once per scenario and backend in this process, then remembered).
+ */
+export async function faultCheck(
+  ctx: GpuContext,
+  plan: GpuPlan,
+  options: { spec: MlaSpec; scenario: FaultScenario; inputs: Float64AttentionInputs },
+): Promise<(outputs: Outputs) => AttentionCompareResult> {
+  const { spec, scenario: sc, inputs } = options;
+  const check = (o: Outputs, want: AttentionResult) =>
+    compareAttention(o, want, {
+      tolerance: toleranceFor(sc.dtype, sc.path),
+      numHeads: spec.numHeads,
+      vDim: spec.vHeadDim,
+    });
+  // The plan follows from the scenario and the backend (the caps are this process's).
+  const key = JSON.stringify([sc, plan.backend]);
+  let once = cleanRuns.get(key);
+  if (once === undefined) {
+    once = (async () => {
+      const want = denseAttention(spec, plan.layout, { inputs });
+      const clean = check((await runAttention(ctx, plan, { spec, inputs })).outputs, want);
+      const cleanPass = clean.pass
+        ? null
+        : `clean run must pass:\n${summarize(clean.out)}\n${summarize(clean.lse)}`;
+      return { want, cleanPass };
+    })();
+    cleanRuns.set(key, once);
+  }
+  const { want, cleanPass } = await once;
+  assert.equal(cleanPass, null);
+  return (o) => check(o, want);
+}
 
 /** Register `<family> fault <id> is caught` for every fault (skipped with `skip` when set). */
 export function faultsCaughtTests(
@@ -57,31 +98,7 @@ export function faultsCaughtTests(
       const ctx = await gpu();
       const plan = gpuPlanOf(r!);
       const inputs = makeAttentionInputs(spec, plan.layout, { seed: 11 });
-      const check = (
-        o: { out: Float32Array | Float64Array; lse: Float32Array | Float64Array },
-        want: AttentionResult,
-      ) =>
-        compareAttention(o, want, {
-          tolerance: toleranceFor(sc.dtype, sc.path),
-          numHeads: spec.numHeads,
-          vDim: spec.vHeadDim,
-        });
-      // The plan follows from the scenario and the backend (CAPS are this process's).
-      const key = JSON.stringify([sc, plan.backend]);
-      let once = cleanRuns.get(key);
-      if (once === undefined) {
-        once = (async () => {
-          const want = denseAttention(spec, plan.layout, { inputs });
-          const clean = check((await runAttention(ctx, plan, { spec, inputs })).outputs, want);
-          const cleanPass = clean.pass
-            ? null
-            : `clean run must pass:\n${summarize(clean.out)}\n${summarize(clean.lse)}`;
-          return { want, cleanPass };
-        })();
-        cleanRuns.set(key, once);
-      }
-      const { want, cleanPass } = await once;
-      assert.equal(cleanPass, null);
+      const check = await faultCheck(ctx, plan, { spec, scenario: sc, inputs });
       assert.equal(fault.apply.kind, "source");
       if (fault.apply.kind !== "source") return;
       const { mutate, file } = fault.apply;
@@ -95,7 +112,7 @@ export function faultsCaughtTests(
         },
       });
       assert.ok(applied > 0, `fault ${fault.id}: ${file} was never compiled in its scenario`);
-      const res = check(faulty.outputs, want);
+      const res = check(faulty.outputs);
       assert.ok(
         !res.pass,
         `fault ${fault.id} NOT caught:\n${summarize(res.out)}\n${summarize(res.lse)}`,

@@ -8,13 +8,12 @@ import assert from "node:assert/strict";
 import { presetSpec } from "../adapter/presets.ts";
 import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
 import { runAttention } from "../kernels/attention.ts";
-import { type AttentionCompareResult, compareAttention, summarize } from "../parity/compare.ts";
+import { type AttentionCompareResult, summarize } from "../parity/compare.ts";
 import { faultBackendOf, FaultPatternError, FAULTS, sourceMutation } from "../parity/faults.ts";
-import { toleranceFor } from "../parity/tolerance.ts";
-import { type AttentionResult, denseAttention } from "../reference/attention.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
 import { gpu, gpuTest, scenarioCaps } from "./gpu_helpers.ts";
 import { H100_CAPS, LAVAPIPE_CAPS } from "./caps_fixtures.ts";
+import { faultCheck } from "./fault_helpers.ts";
 
 function caughtBy(res: AttentionCompareResult): string[] {
   return [
@@ -24,12 +23,6 @@ function caughtBy(res: AttentionCompareResult): string[] {
 }
 
 const caught: Record<string, string[]> = {};
-
-/**
- * The reference and the clean kernel's verdict, once per scenario and backend: faults share
- * scenarios, and the clean run and float64 reference would otherwise repeat per fault.
- */
-const cleanRuns = new Map<string, Promise<{ want: AttentionResult; cleanPass: string | null }>>();
 
 for (const fault of FAULTS) {
   gpuTest(`fault ${fault.id} is caught`, async () => {
@@ -44,33 +37,8 @@ for (const fault of FAULTS) {
       ),
     );
     const inputs = makeAttentionInputs(spec, plan.layout, { seed: 11 });
-    const check = (
-      outputs: { out: Float32Array | Float64Array; lse: Float32Array | Float64Array },
-      want: AttentionResult,
-    ) =>
-      compareAttention(outputs, want, {
-        tolerance: toleranceFor(sc.dtype, sc.path),
-        numHeads: spec.numHeads,
-        vDim: spec.vHeadDim,
-      });
-
-    // The plan follows from the scenario and the backend (the caps are this process's).
-    const key = JSON.stringify([sc, backend]);
-    let once = cleanRuns.get(key);
-    if (once === undefined) {
-      once = (async () => {
-        // The reference always sees the true spec and layout.
-        const want = denseAttention(spec, plan.layout, { inputs });
-        const clean = check((await runAttention(ctx, plan, { spec, inputs })).outputs, want);
-        const cleanPass = clean.pass
-          ? null
-          : `clean run must pass:\n${summarize(clean.out)}\n${summarize(clean.lse)}`;
-        return { want, cleanPass };
-      })();
-      cleanRuns.set(key, once);
-    }
-    const { want, cleanPass } = await once;
-    assert.equal(cleanPass, null);
+    // The reference always sees the true spec and layout.
+    const check = await faultCheck(ctx, plan, { spec, scenario: sc, inputs });
 
     let faulty;
     if (fault.apply.kind === "plan") {
@@ -90,7 +58,7 @@ for (const fault of FAULTS) {
       });
       assert.ok(applied > 0, `fault ${fault.id}: ${target} was never compiled in its scenario`);
     }
-    const res = check(faulty.outputs, want);
+    const res = check(faulty.outputs);
     assert.ok(
       !res.pass,
       `fault ${fault.id} NOT caught:\n${summarize(res.out)}\n${summarize(res.lse)}`,
