@@ -71,6 +71,11 @@ export function faultsCaughtTests(
     skip?: string | null;
     /** Plan every scenario as this device class would (tests/gpu_helpers.ts scenarioCaps). */
     deviceClass?: "cpu" | "gpu";
+    /**
+     * On the GL fallback, run only the faults this keeps (the others are ignored there, with
+     * this reason); every fault runs on any other device, lavapipe in CI included.
+     */
+    glFallbackSample?: { keep: (fault: Fault) => boolean; why: string };
   } = {},
 ): void {
   for (const fault of faults) {
@@ -93,6 +98,8 @@ export function faultsCaughtTests(
       // them in CI.
       : sc.deviceClass === "gpu" && /-tiled/.test(r.backend)
       ? slowOnGlFallback("a gpu-class plan's workgroup memory")
+      : options.glFallbackSample && !options.glFallbackSample.keep(fault)
+      ? slowOnGlFallback(options.glFallbackSample.why)
       : null;
     gpuTest(`${family} fault ${fault.id} is caught`, async () => {
       const ctx = await gpu();
