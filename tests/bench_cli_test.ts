@@ -1,3 +1,4 @@
+// test_runner: early (among the suite's longest modules: started first, tools/test_runner.ts)
 import assert from "node:assert/strict";
 import { deviceClassOf } from "../adapter/device_class.ts";
 import { presetSpec } from "../adapter/presets.ts";

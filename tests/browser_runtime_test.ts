@@ -1,3 +1,4 @@
+// test_runner: early (among the suite's longest modules: started first, tools/test_runner.ts)
 // The Chromium runtime end to end, as a user runs it (the harness task's permissions):
 // - `run --runtime chromium` checks cases against the float64 reference in the page's
 //   WebGPU, records the browser in the fingerprint, and reports f16 as not covered with the

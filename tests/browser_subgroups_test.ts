@@ -1,3 +1,4 @@
+// test_runner: early (among the suite's longest modules: started first, tools/test_runner.ts)
 // The subgroup variant of the tiled absorbed kernel (backend wgsl-absorbed-tiled-sg) where
 // a WebGPU implementation offers subgroups: headless Chromium, whose SwiftShader has them
 // (subgroup size 4 here; Deno 2.9.6 exposes the feature on no adapter). The variant must

@@ -1,3 +1,4 @@
+// test_runner: early (among the suite's longest modules: started first, tools/test_runner.ts)
 // The GPU-shaped kernels (wgsl-absorbed-tiled, wgsl-expanded-tiled) in the second WebGPU
 // implementation: headless Chromium (Tint compiles them, SwiftShader runs them through
 // Dawn), against the float64 reference on tiny smoke cases of their path in the bshd

@@ -1,3 +1,4 @@
+// test_runner: early (among the suite's longest modules: started first, tools/test_runner.ts)
 /**
  * Every planted fault of the CPU-shaped kernels (parity/faults.ts GEMM_FAULTS) is caught:
  * in its scenario, on the gemm backend of its path, the clean kernel passes the comparison

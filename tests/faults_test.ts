@@ -1,3 +1,4 @@
+// test_runner: early (among the suite's longest modules: started first, tools/test_runner.ts)
 /**
  * Every planted fault of parity/faults.ts is caught: in its scenario the clean
  * kernel passes the comparison with the float64 reference and the faulty one

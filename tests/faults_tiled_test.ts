@@ -1,3 +1,4 @@
+// test_runner: early (among the suite's longest modules: started first, tools/test_runner.ts)
 /**
  * Every planted fault of the tiled absorbed kernel (parity/faults.ts TILED_FAULTS) is
  * caught: in its scenario, on the tiled backend of its path, the clean kernel passes the

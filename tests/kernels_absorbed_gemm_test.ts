@@ -1,3 +1,4 @@
+// test_runner: early (among the suite's longest modules: started first, tools/test_runner.ts)
 /**
  * wgsl-absorbed-gemm (the CPU-shaped absorbed kernel: scores, softmax and values passes)
  * on this machine's adapter against the float64 reference: tiny widths over decode, MTP,

@@ -1,3 +1,4 @@
+// test_runner: early (among the suite's longest modules: started first, tools/test_runner.ts)
 /**
  * wgsl-expanded-gemm (the CPU-shaped dense kernel for prefill: scores, softmax and values
  * passes per head over query tiles of 16) on this machine's adapter against the float64

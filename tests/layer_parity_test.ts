@@ -1,3 +1,4 @@
+// test_runner: early (among the suite's longest modules: started first, tools/test_runner.ts)
 /**
  * The full layer on the GPU (kernels/layer.ts) against the float64 reference
  * (reference/layer.ts mlaLayer): tiny (direct q), tiny-yarn (low-rank q) and a

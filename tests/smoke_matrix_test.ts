@@ -1,3 +1,4 @@
+// test_runner: early (among the suite's longest modules: started first, tools/test_runner.ts)
 // The bundled smoke matrix (every path, dtype, layout and mask at small sizes, paged caches,
 // split-KV, variable lengths with empty caches) must pass entirely on the CI device: this is
 // the main job, asserted. The same run is CI's drift check: compared with the committed

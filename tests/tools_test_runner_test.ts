@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import {
   addRun,
   ALONE_MARKER,
+  EARLY_MARKER,
+  earlyFirst,
   emptyTotal,
   formatElapsed,
   formatSummary,
@@ -507,6 +509,49 @@ Deno.test("a module marked to run alone runs after all others, never beside one,
     if (backend === "vulkan") {
       assert.equal(processes, 3, r.calls.join("\n"));
       assert.match(starts[0], /--parallel .*a_plain_test\.ts .*d_gpu_test\.ts$/);
+    }
+  }
+});
+
+Deno.test("a module marked early starts before the others, on GL and Vulkan", async () => {
+  const src: Record<string, string> = {
+    "a.ts": "",
+    "m.ts": `import x from "./x.ts";\n${EARLY_MARKER} (long)\n`,
+    "z.ts": `${EARLY_MARKER}\n`,
+    "q.ts": `const s = "${EARLY_MARKER}";\n`, // only at a line's start
+  };
+  assert.deepEqual(earlyFirst(["a.ts", "m.ts", "q.ts", "z.ts"], (m) => src[m]), [
+    "m.ts",
+    "z.ts",
+    "a.ts",
+    "q.ts",
+  ]);
+  for (const backend of ["gl", "vulkan"]) {
+    const dir = await fixture();
+    await Deno.writeTextFile(
+      `${dir}/z_long_test.ts`,
+      `${EARLY_MARKER} (long)\n// navigator.gpu\nDeno.test("t", () => {});\n`,
+    );
+    const log = `${dir}/calls.log`;
+    try {
+      const r = await runWithFakeDeno(dir, [
+        `echo "start $*" >> "${log}"`,
+        'echo "ok | 1 passed | 0 failed (1s)"',
+      ], { DENO_WEBGPU_BACKEND: backend, DENO_JOBS: "1" });
+      assert.equal(r.code, 0, r.out + r.err);
+      const starts = (await Deno.readTextFile(log)).trim().split("\n")
+        .filter((c) => !c.includes("--no-run"));
+      if (backend === "vulkan") {
+        // one deno test over the modules, the early one first
+        assert.equal(starts.length, 1, starts.join("\n"));
+        assert.match(starts[0], /--parallel \S+z_long_test\.ts \S+a_plain_test\.ts /);
+      } else {
+        // its own process comes before every other WebGPU module's
+        const gpuStarts = starts.filter((c) => /_gpu_test\.ts|z_long_test\.ts/.test(c));
+        assert.match(gpuStarts[0], / \S+z_long_test\.ts$/, starts.join("\n"));
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
     }
   }
 });

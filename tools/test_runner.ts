@@ -40,6 +40,9 @@
  * of the same code move by 3x (2 of 3 clean-clone CI runs failed one of its timing tests;
  * alone it passed every time). The last line then sums every process's summary.
  *
+ * Modules with a line `// test_runner: early` (the suite's longest) start before the others
+ * ({@link earlyFirst}), so that the last minute is not one long module beside an idle job.
+ *
  * Arguments that name an existing file or folder are the paths (default `tests/`); the
  * rest go to every `deno test` as they are.
  *
@@ -138,6 +141,27 @@ export const ALONE_MARKER = "// test_runner: alone";
  */
 export function runsAlone(source: string): boolean {
   return source.split("\n").some((line) => line.startsWith(ALONE_MARKER));
+}
+
+/** The line that makes a test module start before the unmarked ones ({@link earlyFirst}). */
+export const EARLY_MARKER = "// test_runner: early";
+
+/**
+ * The modules in the order they are started: those with a line starting with
+ * {@link EARLY_MARKER} (the suite's longest, about a minute each) first, then the rest, each
+ * part in its given order. With two modules at a time, a long module started last would run
+ * on with the other job idle; started first, the short ones fill in beside it.
+ *
+ * @example
+ * ```ts
+ * import { earlyFirst } from "./test_runner.ts";
+ * const src: Record<string, string> = { "a.ts": "", "z.ts": "// test_runner: early (60 s)" };
+ * earlyFirst(["a.ts", "z.ts"], (m) => src[m]); // ["z.ts", "a.ts"]
+ * ```
+ */
+export function earlyFirst(modules: readonly string[], read: (m: string) => string): string[] {
+  const early = modules.filter((m) => read(m).split("\n").some((l) => l.startsWith(EARLY_MARKER)));
+  return [...early, ...modules.filter((m) => !early.includes(m))];
 }
 
 /**
@@ -500,7 +524,8 @@ async function main(args: string[]): Promise<number> {
   // TEST_RUNNER_DENO: another executable in deno's place (tests/tools_test_runner_test.ts
   // plants one that aborts at exit).
   const deno = Deno.env.get("TEST_RUNNER_DENO") ?? Deno.execPath();
-  const modules = testModules(paths);
+  const found = testModules(paths);
+  const modules = earlyFirst(found, (m) => Deno.readTextFileSync(m));
   const alone = modules.filter((m) => runsAlone(Deno.readTextFileSync(m)));
   const failFast = flags.some((f) => f === "--fail-fast" || f.startsWith("--fail-fast="));
   const aloneLine = () =>
@@ -524,8 +549,10 @@ async function main(args: string[]): Promise<number> {
         stderr: tee ? "piped" : "inherit",
       });
     if (alone.length === 0) {
-      // One deno test over the paths, its output and exit status passed through unchanged.
-      const status = await parallel(paths, false).output();
+      // One deno test over the paths (over the modules, in order, where some start early),
+      // its output and exit status passed through unchanged.
+      const reordered = modules.some((m, i) => m !== found[i]);
+      const status = await parallel(reordered ? modules : paths, false).output();
       return status.signal ? 128 + (SIGNALS[status.signal] ?? 1) : status.code;
     }
     const start = performance.now();
