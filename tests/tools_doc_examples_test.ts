@@ -2,6 +2,7 @@
 // them), their line numbers, the modules written for them (imports resolved against the source
 // file), and a run of a small project in which one example fails.
 import assert from "node:assert/strict";
+import { runTool } from "./helpers_cli.ts";
 import {
   exampleModule,
   extractExamples,
@@ -229,4 +230,20 @@ Deno.test("doc_examples: a run reports the failing example's file and lines", as
     await Deno.remove(root, { recursive: true });
     await Deno.remove(tmp, { recursive: true });
   }
+});
+
+Deno.test("doc_examples' command line: --help is exit 0; an unknown option or a missing room is exit 2, named, with no stack trace", async () => {
+  const help = await runTool("doc_examples.ts", ["--help"]);
+  assert.equal(help.code, 0, help.stderr);
+  assert.match(help.stdout, /^usage: [\s\S]*tools\/doc_examples\.ts \[--list\] ROOM\.\.\./);
+  const bad = await runTool("doc_examples.ts", ["--bogus", "util"]);
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /^doc_examples: unknown option --bogus\nusage: /);
+  const missing = await runTool("doc_examples.ts", ["no_such_room", "util"]);
+  assert.equal(missing.code, 2, missing.stderr);
+  assert.match(
+    missing.stderr,
+    /^doc_examples: no such room \(folder or file\) under .*: no_such_room$/m,
+  );
+  for (const r of [bad, missing]) assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/);
 });

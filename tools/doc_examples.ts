@@ -727,14 +727,42 @@ export async function runDocExamples(
   return { count, code: out.code, output, summary };
 }
 
+const USAGE = `usage: deno run --allow-read --allow-write --allow-env --allow-run \\
+         tools/doc_examples.ts [--list] ROOM...
+
+Runs the JSDoc examples of the ROOMs (folders or .ts files, relative to the working directory)
+in one Deno process, as \`deno test --doc\` would pick them; --list prints them instead.
+Exit 0 when every example ran, 1 when one failed, 2 on bad arguments.`;
+
 if (import.meta.main) {
+  if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
   const list = Deno.args.includes("--list");
   const rooms = Deno.args.filter((a) => a !== "--list");
-  if (rooms.length === 0) {
-    console.error("usage: tools/doc_examples.ts [--list] ROOM...   (folders or files)");
+  const unknown = rooms.filter((a) => a.startsWith("-"));
+  if (rooms.length === 0 || unknown.length > 0) {
+    console.error(
+      (unknown.length > 0 ? `doc_examples: unknown option ${unknown.join(", ")}\n` : "") + USAGE,
+    );
     Deno.exit(2);
   }
   const root = Deno.cwd();
+  const missing = rooms.filter((r) => {
+    try {
+      Deno.statSync(`${root}/${r}`);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length > 0) {
+    console.error(
+      `doc_examples: no such room (folder or file) under ${root}: ${missing.join(", ")}`,
+    );
+    Deno.exit(2);
+  }
   if (list) {
     const { examples } = await collectExamples(rooms, root);
     for (const e of examples) console.log(`${e.file}:${e.start}-${e.end}`);
