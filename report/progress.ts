@@ -14,6 +14,22 @@ export interface ProgressOutput {
   isTerminal(): boolean;
 }
 
+/**
+ * A progress output that discards everything (not a terminal): for a library caller or a
+ * test that runs a matrix without console progress.
+ *
+ * @example
+ * ```ts
+ * import { ProgressReporter, SILENT_PROGRESS } from "./progress.ts";
+ * const p = new ProgressReporter(1, { out: SILENT_PROGRESS });
+ * p.finish(); // prints nothing
+ * ```
+ */
+export const SILENT_PROGRESS: ProgressOutput = {
+  writeSync: (p: Uint8Array) => p.length,
+  isTerminal: () => false,
+};
+
 /** Options of {@link ProgressReporter}. */
 export interface ProgressOptions {
   /** Where to write (default `Deno.stdout`). */

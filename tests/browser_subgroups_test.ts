@@ -16,8 +16,7 @@ import { SUBGROUP_BACKEND, SUBGROUP_FAULTS } from "../parity/faults.ts";
 import { ChromiumGpu } from "../browser/chromium_gpu.ts";
 import { runMatrix, type RunMatrixOptions } from "../runner/run_matrix.ts";
 import type { RunReport } from "../results/mod.ts";
-
-const quiet = { writeSync: (b: Uint8Array) => b.length, isTerminal: () => false };
+import { SILENT_PROGRESS } from "../report/progress.ts";
 
 async function runIn(
   gpu: ChromiumGpu,
@@ -31,7 +30,7 @@ async function runIn(
       filter,
       out,
       repeats: 0,
-      progress: quiet,
+      progress: SILENT_PROGRESS,
       ctx: gpu,
       ...options,
     });

@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import { browserTestName, chromiumMissing, runHarness } from "./browser_helpers.ts";
 import { ChromiumGpu } from "../browser/chromium_gpu.ts";
 import { runMatrix } from "../runner/run_matrix.ts";
+import { SILENT_PROGRESS } from "../report/progress.ts";
 
 const ignore = chromiumMissing() !== null;
 
@@ -76,7 +77,7 @@ Deno.test({
               repeats: 0,
               backend,
               ctx: gpu,
-              progress: { writeSync: (b: Uint8Array) => b.length, isTerminal: () => false },
+              progress: SILENT_PROGRESS,
             });
             assert.ok(report.results.length >= 6, `${report.results.length} cases`);
             const bad = report.results.filter((r) => r.status !== "pass");

@@ -16,6 +16,7 @@ import { runCli } from "./helpers_cli.ts";
 import { isGlFallback } from "../adapter/slow_device.ts";
 import { copyTree } from "../util/fs.ts";
 import { CAPS, type CaseSpec, ignoreReason, nameWithReason } from "./gpu_helpers.ts";
+import { SILENT_PROGRESS } from "../report/progress.ts";
 
 const gpu = await hasAdapter();
 const tinyF16: CaseSpec = {
@@ -24,7 +25,6 @@ const tinyF16: CaseSpec = {
   backend: "wgsl-absorbed",
   layout: { kind: "bshd", batch: 2, seqQ: 4, seqK: 20, causal: true },
 };
-const quiet = { writeSync: (b: Uint8Array) => b.length, isTerminal: () => false };
 /** Four cases: absorbed and expanded, f32 and f16. Only the absorbed path runs up_proj.wgsl. */
 const FILTER = "preset=tiny;layout=bshd;sq=4;causal=1";
 const BACKEND = { backend: currentBackend() };
@@ -64,7 +64,13 @@ const SCALE_UP_PROJ = [
 ] as const;
 
 async function run(out: string, options: { repeats: number; mutate?: typeof SLOW_UP_PROJ }) {
-  return await runMatrix({ matrix: "smoke", filter: FILTER, out, progress: quiet, ...options });
+  return await runMatrix({
+    matrix: "smoke",
+    filter: FILTER,
+    out,
+    progress: SILENT_PROGRESS,
+    ...options,
+  });
 }
 
 /** Rounds per side and timed repetitions per round (3 x 4 = 12 samples a case). */

@@ -12,9 +12,9 @@ import { layoutOfCase } from "../runner/case_request.ts";
 import { runMatrix } from "../runner/run_matrix.ts";
 import { LAVAPIPE_CAPS as caps } from "./caps_fixtures.ts";
 import { runCli } from "./helpers_cli.ts";
+import { SILENT_PROGRESS } from "../report/progress.ts";
 
 const gpu = await hasAdapter();
-const quiet = { writeSync: (b: Uint8Array) => b.length, isTerminal: () => false };
 const spec = presetSpec("tiny");
 const noKeys: LayoutRequest = { kind: "bshd", batch: 2, seqQ: 1, seqK: 0, causal: true };
 
@@ -85,7 +85,11 @@ Deno.test({
           ],
         }),
       );
-      const report = await runMatrix({ matrix: path, out: `${dir}/out`, progress: quiet });
+      const report = await runMatrix({
+        matrix: path,
+        out: `${dir}/out`,
+        progress: SILENT_PROGRESS,
+      });
       const rows = report.results.map((r) => [r.group, r.status, r.decision]);
       assert.deepEqual(rows, [
         ["expected", "pass", "unsupported"],

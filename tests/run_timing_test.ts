@@ -25,11 +25,11 @@ import {
   supportedCase,
   timing,
 } from "./drift_helpers.ts";
+import { SILENT_PROGRESS } from "../report/progress.ts";
 
 const gpu = await hasAdapter();
 /** The class of this machine's device (MLA_HARNESS_DEVICE_CLASS included), or null. */
 const deviceClass = gpu ? deviceClassOf(await probeCaps())?.kind ?? null : null;
-const quiet = { writeSync: (b: Uint8Array) => b.length, isTerminal: () => false };
 
 const stamped = (passes: [string, number][]): Timing => ({
   source: "timestamp-query",
@@ -143,7 +143,12 @@ Deno.test({
         }],
       }),
     );
-    const report = await runMatrix({ matrix, out: `${dir}/out`, repeats: 3, progress: quiet });
+    const report = await runMatrix({
+      matrix,
+      out: `${dir}/out`,
+      repeats: 3,
+      progress: SILENT_PROGRESS,
+    });
     assert.equal(report.results.length, 4);
     const ran = report.results.filter((r) => r.decision === "supported");
     assert.ok(ran.filter((r) => r.params?.preset === "tiny").length === 2, "tiny must run");

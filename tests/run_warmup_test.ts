@@ -15,8 +15,7 @@ import { chromiumMissing } from "./browser_helpers.ts";
 import { H100_CAPS } from "./caps_fixtures.ts";
 import { gpu, HAS_ADAPTER } from "./gpu_helpers.ts";
 import { runCli } from "./helpers_cli.ts";
-
-const quiet = { writeSync: (b: Uint8Array) => b.length, isTerminal: () => false };
+import { SILENT_PROGRESS } from "../report/progress.ts";
 
 /** One tiny absorbed decode case (compiles in about a second on lavapipe). */
 async function tinyMatrix(dir: string): Promise<string> {
@@ -146,7 +145,7 @@ Deno.test({
           repeats: 3,
           warmupMs: 0,
           ctx,
-          progress: quiet,
+          progress: SILENT_PROGRESS,
         });
         assert.equal(report.results[0].status, "pass", report.results[0].message);
       } finally {
@@ -182,7 +181,14 @@ Deno.test({
       const run = async (warmupMs: number) => {
         replays = 0;
         const out = `${dir}/out-${warmupMs}`;
-        const report = await runMatrix({ matrix, out, repeats: 1, warmupMs, ctx, progress: quiet });
+        const report = await runMatrix({
+          matrix,
+          out,
+          repeats: 1,
+          warmupMs,
+          ctx,
+          progress: SILENT_PROGRESS,
+        });
         assert.equal(report.results.length, 1);
         const r = report.results[0];
         assert.equal(r.status, "pass", r.message);

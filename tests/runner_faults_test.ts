@@ -12,9 +12,9 @@ import { readRunState } from "../report/run_state.ts";
 import { runCase } from "../runner/run_case.ts";
 import { type CaseRunner, runMatrix, type RunMatrixOptions } from "../runner/run_matrix.ts";
 import { runCli } from "./helpers_cli.ts";
+import { SILENT_PROGRESS } from "../report/progress.ts";
 
 const gpu = await hasAdapter();
-const quiet = { writeSync: (b: Uint8Array) => b.length, isTerminal: () => false };
 
 /** A 4-case tiny matrix file (sq 1..4, one kernel variant: one compile). */
 async function tinyMatrix(name = "faults-test"): Promise<string> {
@@ -50,7 +50,7 @@ function gpuTest(name: string, fn: (ctx: GpuContext) => Promise<void>): void {
 }
 
 function base(ctx: GpuContext, matrix: string, out: string): RunMatrixOptions {
-  return { matrix, out, ctx, repeats: 0, progress: quiet, writeReports: writeRunReports };
+  return { matrix, out, ctx, repeats: 0, progress: SILENT_PROGRESS, writeReports: writeRunReports };
 }
 
 async function exists(path: string): Promise<boolean> {

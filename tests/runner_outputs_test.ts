@@ -8,9 +8,9 @@ import { writeRunReports } from "../report/run_reports.ts";
 import { readRunState } from "../report/run_state.ts";
 import type { CaseResult } from "../results/types.ts";
 import { type CaseRunner, runMatrix } from "../runner/run_matrix.ts";
+import { SILENT_PROGRESS } from "../report/progress.ts";
 
 const gpu = await hasAdapter();
-const quiet = { writeSync: (b: Uint8Array) => b.length, isTerminal: () => false };
 
 /** A pass without running anything. */
 const stub: CaseRunner = (c) =>
@@ -73,7 +73,7 @@ Deno.test({
           matrix,
           out,
           ctx,
-          progress: quiet,
+          progress: SILENT_PROGRESS,
           testOnlyCaseRunner: stub,
         });
         assert.equal(report.results.length, 2);
@@ -106,7 +106,7 @@ Deno.test({
           matrix,
           out,
           ctx,
-          progress: quiet,
+          progress: SILENT_PROGRESS,
           testOnlyCaseRunner: stub,
           writeReports: writeRunReports,
         });

@@ -10,9 +10,9 @@ import { runMatrix } from "../runner/run_matrix.ts";
 import type { RunReport } from "../results/types.ts";
 import { runCli } from "./helpers_cli.ts";
 import { writeTinyMatrix } from "./matrix_file_helpers.ts";
+import { SILENT_PROGRESS } from "../report/progress.ts";
 
 const gpu = await hasAdapter();
-const quiet = { writeSync: (b: Uint8Array) => b.length, isTerminal: () => false };
 
 function tinyMatrix(
   cases: { sq: number[]; dtype: string[]; layout: string[] },
@@ -63,7 +63,7 @@ Deno.test({
   fn: async () => {
     const matrix = await tinyMatrix({ sq: [1, 3], dtype: ["f32"], layout: ["bshd", "thd"] });
     const root = await Deno.makeTempDir();
-    const common = { matrix, repeats: 0, progress: quiet };
+    const common = { matrix, repeats: 0, progress: SILENT_PROGRESS };
     const whole = await runMatrix({ ...common, out: `${root}/all` });
     await runMatrix({ ...common, out: `${root}/s1`, shard: { index: 1, count: 2 } });
     await runMatrix({ ...common, out: `${root}/s2`, shard: { index: 2, count: 2 } });
@@ -271,7 +271,7 @@ Deno.test({
       filter,
       out: await Deno.makeTempDir(),
       repeats: 0,
-      progress: quiet,
+      progress: SILENT_PROGRESS,
     });
     assert.equal(clean.results.length, 1);
     assert.equal(clean.results[0].status, "pass", clean.results[0].message);
@@ -282,7 +282,7 @@ Deno.test({
       filter,
       out: await Deno.makeTempDir(),
       repeats: 0,
-      progress: quiet,
+      progress: SILENT_PROGRESS,
       fault: FAULTS.find((f) => f.id === "kpe-left-out"),
     });
     assert.equal(bad.results[0].status, "fail");
@@ -295,7 +295,12 @@ Deno.test({
   ignore: !gpu,
   fn: async () => {
     const out = await Deno.makeTempDir();
-    const report = await runMatrix({ matrix: "adapter", out, repeats: 0, progress: quiet });
+    const report = await runMatrix({
+      matrix: "adapter",
+      out,
+      repeats: 0,
+      progress: SILENT_PROGRESS,
+    });
     const bad = report.results.filter((r) => r.status !== "pass");
     assert.deepEqual(bad.map((r) => `${r.id}: ${r.message}`), []);
     const decisions = new Set(report.results.map((r) => r.decision));

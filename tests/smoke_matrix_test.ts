@@ -20,8 +20,7 @@ import { hasAdapter, probeCaps } from "../gpu/device.ts";
 import { runMatrix } from "../runner/run_matrix.ts";
 import type { RunReport } from "../results/mod.ts";
 import { repoRoot } from "./drift_helpers.ts";
-
-const quiet = { writeSync: (b: Uint8Array) => b.length, isTerminal: () => false };
+import { SILENT_PROGRESS } from "../report/progress.ts";
 
 const gpu = await hasAdapter();
 const key = gpu ? deviceKey({ adapter: await probeCaps() }, { backend: currentBackend() }) : null;
@@ -38,7 +37,7 @@ function smoke(): Promise<RunReport> {
   smokeRun ??= (async () => {
     const out = await Deno.makeTempDir({ prefix: "mla-smoke-" });
     try {
-      return await runMatrix({ matrix: "smoke", out, repeats: 0, progress: quiet });
+      return await runMatrix({ matrix: "smoke", out, repeats: 0, progress: SILENT_PROGRESS });
     } finally {
       await Deno.remove(out, { recursive: true });
     }
