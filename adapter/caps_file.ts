@@ -191,7 +191,7 @@ export function limitNameProblem(name: string): string | null {
  * ```ts
  * import { reportedNameProblem, WEBGPU_LIMIT_NAMES } from "./caps_file.ts";
  * reportedNameProblem("maxTaskWorkgroupTotalCount", WEBGPU_LIMIT_NAMES); // null
- * reportedNameProblem("maxBufferSizee", WEBGPU_LIMIT_NAMES); // 'is not a ...; did you mean "maxBufferSize"?'
+ * reportedNameProblem("maxBufferSizee", WEBGPU_LIMIT_NAMES); // 'is not a ...; did you mean "maxBufferSize"? ...'
  * ```
  */
 export function reportedNameProblem(

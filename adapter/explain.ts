@@ -74,7 +74,7 @@ export interface LoadSpecReadingOptions {
  * ```ts
  * import { loadSpecReading } from "./explain.ts";
  * const { reading } = await loadSpecReading("moonlight-16b");
- * reading.defaulted.map((d) => d.field); // ["rope_scaling", "rope_pairing"]
+ * reading.defaulted.map((d) => d.field); // ["rope_scaling", "rms_norm_eps", "rope_pairing"]
  * ```
  */
 export async function loadSpecReading(

@@ -230,7 +230,7 @@ function scan(text: string, duplicates: boolean): void {
  * @example
  * ```ts
  * import { jsonSyntaxProblem } from "./json_scan.ts";
- * jsonSyntaxProblem('{"a": }'); // "not valid JSON (expected a value at line 1, column 7)"
+ * jsonSyntaxProblem('{"a": }'); // "not valid JSON (expected a value ... at line 1, column 7)"
  * ```
  */
 export function jsonSyntaxProblem(text: string): string {

@@ -373,7 +373,7 @@ const constantLoop = (trips: number) => trips > TILED_UNROLLED_TRIPS ? trips + 1
  * const s = { workgroupSize: 64, headsPerTile: 4, queryTile: 1, keysPerTile: 64,
  *   keyVec4: 10, valueVec4: 8, vec4PerChunk: 1, tier: 32768 } as const;
  * tiledLoopIterations(s, 100); // 2 + 2 * (1 + 1 + 2 * 5 + 1 + 4) + 2 * 100 + 1 = 237
- * tiledLoopIterations({ ...s, keysPerTrip: 2 }, 100); // 2 + 36 + 50 + 100 + 1 = 189
+ * tiledLoopIterations({ ...s, keysPerTrip: 2 }, 100); // 187: the 100 keys scored in 50 trips, not 100
  * ```
  */
 export function tiledLoopIterations(s: TiledShape, keys: number): number {
@@ -646,8 +646,9 @@ export const FA2_MAX_CHUNK_VEC4 = 16;
  * // DeepSeek-V2-Lite (48 and 32 vec4s), 64 queries: 6 at 32 KiB (8 chunks), 16 at 48.
  * fa2ChunkVec4({ qkVec4: 48, vVec4: 32 }, 64, { maxBytes: 32768 }); // 6
  * fa2ChunkVec4({ qkVec4: 48, vVec4: 32 }, 64, { maxBytes: 49152 }); // 16
- * // tiny (6 vec4s) within the GL fallback's 1024 elements: 2 at 64 queries, 6 at 16.
- * fa2ChunkVec4({ qkVec4: 6, vVec4: 4 }, 64, { maxElements: 1024 }); // 2
+ * // tiny (6 vec4s) within the GL fallback's 1024 elements: 1 at 64 queries, 6 at 32.
+ * fa2ChunkVec4({ qkVec4: 6, vVec4: 4 }, 64, { maxElements: 1024 }); // 1
+ * fa2ChunkVec4({ qkVec4: 6, vVec4: 4 }, 32, { maxElements: 1024 }); // 6
  * ```
  */
 export function fa2ChunkVec4(
@@ -700,9 +701,9 @@ export interface Fa2QueryTileChoice {
  * fa2QueryTile({ queryLens: [256], heads: 16, smCount: 132 }).queryTile; // 16
  * fa2QueryTile({ queryLens: [4096], heads: 16, smCount: 132 }).queryTile; // 64
  * fa2QueryTile({ queryLens: [256], heads: 16, smCount: null }).queryTile; // 64
- * // tiny widths on the GL fallback (1024 elements at most): 64 and 32 queries do not fit.
+ * // tiny widths on the GL fallback (1024 elements at most): 64 queries do not fit.
  * fa2QueryTile({ queryLens: [4], heads: 4, smCount: null, shape: { qkVec4: 6, vVec4: 4 },
- *   maxWorkgroupElements: 1024 }).queryTile; // 16
+ *   maxWorkgroupElements: 1024 }).queryTile; // 32
  * ```
  */
 export function fa2QueryTile(

@@ -146,7 +146,7 @@ export interface CompareResult {
  * const r = compare([1, 2, 3.1], [1, 2, 3], { atol: 1e-3, rtol: 1e-3, shape: [3] });
  * r.pass; // false
  * r.maxAbsIndex; // 2
- * r.summary; // "max abs err 1e-1 at [2] (got 3.1, want 3); 66.6% within tol (2/3); ..."
+ * r.summary; // "max abs err 1e-1 at [2] (got 3.1, want 3); ...; 66.6% within tol (2/3); ..."
  * ```
  */
 export function compare(
@@ -293,7 +293,7 @@ export function compare(
  * ```ts
  * import { compare, summarize } from "./compare.ts";
  * const r = compare([0.113], [0.116], { atol: 1e-3, rtol: 0, label: "out" });
- * summarize(r); // "out: max abs err 3e-3 at [0] (got 0.113, want 0.116); 0.0% within tol ..."
+ * summarize(r); // "out: max abs err 3e-3 at [0] (got 0.113, want 0.116); ...; 0.0% within tol (0/1); ..."
  * ```
  */
 export function summarize(result: CompareResult): string {

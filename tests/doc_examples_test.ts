@@ -1,5 +1,7 @@
 // The JSDoc examples are code: every example of every room type-checks (`deno check --doc`),
-// and the examples of the GPU-free rooms run, so a stale example fails the suite. They run as
+// and the examples of the GPU-free rooms run, so a stale example fails the suite. A result
+// comment that starts with a value (`f(2); // 4`) is checked against what the statement gives
+// (tools/doc_claims.ts), so a stale comment fails too. They run as
 // `deno test --doc` would select them, but all in one `deno run` process (tools/doc_examples.ts;
 // `deno test --doc` starts a worker per example, about 0.3 s each). Examples in the other rooms
 // need a WebGPU device, a run folder or a model file: they are type-checked only (and one that
@@ -10,7 +12,16 @@ import { runDocExamples } from "../tools/doc_examples.ts";
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 
 /** Rooms whose examples run: GPU-free, and every example self-contained. */
-const RUN_ROOMS = ["util", "adapter", "reference", "parity", "matrix", "results"];
+const RUN_ROOMS = [
+  "util",
+  "adapter",
+  "reference",
+  "parity",
+  "matrix",
+  "results",
+  "tools/doc_claims.ts",
+  "tools/js_scan.ts",
+];
 
 /** Every folder and top-level file with library code (the rooms of docs/architecture.md). */
 async function codeRooms(): Promise<string[]> {
@@ -73,6 +84,9 @@ Deno.test("doc examples: the examples of the GPU-free rooms run", async () => {
     // 214 when written, as many as `deno test --doc` ran then; fewer means the extractor broke
     assert.ok(run.count >= 200, `expected 200+ examples, found ${run.count}:\n${run.output}`);
     assert.deepEqual(run.summary, { ran: run.count, failed: 0 }, run.output);
+    // 278 result comments checked as claims when written (tools/doc_claims.ts); far fewer means
+    // the rewrite stopped finding them, and a stale comment would pass again
+    assert.ok(run.claims >= 250, `expected 250+ checked claims, found ${run.claims}`);
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }

@@ -19,6 +19,8 @@
  *
  * @module
  */
+import { rewriteClaims } from "./doc_claims.ts";
+import { mask, scan } from "./js_scan.ts";
 
 /** One JSDoc example, as `deno test --doc` would run it. */
 export interface DocExample {
@@ -65,6 +67,8 @@ export interface ExampleEntry {
 export interface DocExampleRun {
   /** How many examples the rooms have (how many `deno test --doc` would run). */
   count: number;
+  /** Result comments checked as claims in them (tools/doc_claims.ts). */
+  claims: number;
   /** The driver's exit code: 0 when every example ran without an error. */
   code: number;
   /** The driver's stdout and stderr (examples' own output included). */
@@ -92,153 +96,6 @@ const SOURCE_FILE = /\.(ts|tsx|mts|js|jsx|mjs)$/;
 const TEST_FILE = /_test\.(ts|tsx|mts|js|jsx|mjs)$/;
 
 /** A stretch of a source text: code, a comment, a string or template literal or a regex. */
-interface Span {
-  kind: "code" | "line-comment" | "block-comment" | "string" | "template" | "regex";
-  start: number;
-  end: number;
-}
-
-/** Words after which a `/` starts a regex literal rather than a division. */
-const REGEX_AFTER_WORD = new Set([
-  "return",
-  "typeof",
-  "instanceof",
-  "in",
-  "of",
-  "new",
-  "delete",
-  "void",
-  "throw",
-  "case",
-  "do",
-  "else",
-  "yield",
-  "await",
-]);
-
-/**
- * Cut a JavaScript/TypeScript text into code, comments, strings, template literals and regex
- * literals (enough to find its comments and module specifiers; not a parser).
- */
-function scan(source: string): Span[] {
-  const spans: Span[] = [];
-  const braces: ("code" | "template")[] = []; // what each open `{` closes into
-  let codeStart = 0;
-  let prevChar = ""; // the last significant character of code (or a literal's quote)
-  let prevWord = "";
-  const push = (kind: Span["kind"], start: number, end: number) => {
-    if (end > start) spans.push({ kind, start, end });
-  };
-  /** Scan a template literal's text from `from` (after "`" or "}"); returns where code resumes. */
-  const template = (spanStart: number, from: number): number => {
-    let j = from;
-    while (j < source.length) {
-      const ch = source[j];
-      if (ch === "\\") j += 2;
-      else if (ch === "`") {
-        push("template", spanStart, j + 1);
-        prevChar = "`";
-        return j + 1;
-      } else if (ch === "$" && source[j + 1] === "{") {
-        push("template", spanStart, j + 2);
-        braces.push("template");
-        prevChar = "{";
-        return j + 2;
-      } else j++;
-    }
-    push("template", spanStart, source.length);
-    return source.length;
-  };
-  let i = 0;
-  while (i < source.length) {
-    const c = source[i];
-    const next = source[i + 1];
-    let resume = -1;
-    if (c === "/" && next === "/") {
-      push("code", codeStart, i);
-      const eol = source.indexOf("\n", i);
-      resume = eol < 0 ? source.length : eol;
-      push("line-comment", i, resume);
-    } else if (c === "/" && next === "*") {
-      push("code", codeStart, i);
-      const close = source.indexOf("*/", i + 2);
-      resume = close < 0 ? source.length : close + 2;
-      push("block-comment", i, resume);
-    } else if (c === '"' || c === "'") {
-      push("code", codeStart, i);
-      let j = i + 1;
-      while (j < source.length && source[j] !== c && source[j] !== "\n") {
-        j += source[j] === "\\" ? 2 : 1;
-      }
-      resume = Math.min(j + 1, source.length);
-      push("string", i, resume);
-      prevChar = c;
-    } else if (c === "`") {
-      push("code", codeStart, i);
-      resume = template(i, i + 1);
-    } else if (c === "}" && braces.length > 0 && braces[braces.length - 1] === "template") {
-      braces.pop();
-      push("code", codeStart, i);
-      resume = template(i, i + 1);
-    } else if (
-      c === "/" && (prevChar === "" || !/[\w$)\]}"'`]/.test(prevChar) ||
-        REGEX_AFTER_WORD.has(prevWord))
-    ) {
-      let j = i + 1;
-      let inClass = false;
-      while (j < source.length && source[j] !== "\n") {
-        const ch = source[j];
-        if (ch === "\\") j++;
-        else if (ch === "[") inClass = true;
-        else if (ch === "]") inClass = false;
-        else if (ch === "/" && !inClass) break;
-        j++;
-      }
-      if (j < source.length && source[j] === "/") {
-        j++;
-        while (j < source.length && /[a-z]/i.test(source[j])) j++;
-        push("code", codeStart, i);
-        push("regex", i, j);
-        resume = j;
-        prevChar = "/";
-      }
-    }
-    if (resume >= 0) {
-      i = resume;
-      codeStart = resume;
-      prevWord = "";
-      continue;
-    }
-    if (c === "{") braces.push("code");
-    else if (c === "}") braces.pop();
-    if (!/\s/.test(c)) {
-      if (/[\w$]/.test(c)) prevWord = /[\w$]/.test(prevChar) ? prevWord + c : c;
-      else prevWord = "";
-      prevChar = c;
-    }
-    i++;
-  }
-  push("code", codeStart, source.length);
-  return spans;
-}
-
-/**
- * The text with comments blanked to spaces and, where `literals` is set, every literal's inside
- * blanked to `_` (a string keeps its quotes), so that regexes see only code. Newlines stay.
- */
-function mask(source: string, spans: Span[], literals: boolean): string {
-  let out = "";
-  for (const s of spans) {
-    const text = source.slice(s.start, s.end);
-    if (s.kind === "code" || (!literals && !s.kind.endsWith("comment"))) out += text;
-    else if (s.kind.endsWith("comment")) out += text.replace(/[^\n]/g, " ");
-    else if (s.kind === "string") {
-      out += text[0] + text.slice(1, -1).replace(/[^\n]/g, "_") + text.slice(-1);
-    } else out += text.replace(/[^\n]/g, "_");
-  }
-  return out;
-}
-
 const FENCE = /```([^\r\n]*)\r?\n([\s\S]*?)```/g;
 const COMMENT_LINE = /(?:\* ?)((#!+).*)|(?:\* ?)(?:# ?)?(.*)/;
 
@@ -427,14 +284,17 @@ export function exampleModule(
     // Deno runs such an example as a test module; `deno run` would register and skip its tests
     return `throw new Error("the example calls Deno.test, which this runner does not run");\n`;
   }
+  // 0. result comments checked (tools/doc_claims.ts), line for line
+  const claims = rewriteClaims(example.code, (i) => `${example.file}:${example.lines[i]}`);
+  const withClaims = claims.code;
   // 1. module specifiers and import.meta against the source file
-  let spans = scan(example.code);
-  let masked = mask(example.code, spans, true);
+  let spans = scan(withClaims);
+  let masked = mask(withClaims, spans, true);
   const edits: { start: number; end: number; with: string }[] = [];
   let usesMeta = false;
   for (const s of spans) {
     if (s.kind !== "string") continue;
-    const specifier = example.code.slice(s.start + 1, s.end - 1);
+    const specifier = withClaims.slice(s.start + 1, s.end - 1);
     if (!/^\.\.?\//.test(specifier)) continue;
     if (!/(?:\bfrom|\bimport|\bimport\s*\()$/.test(masked.slice(0, s.start).trimEnd())) continue;
     edits.push({
@@ -447,7 +307,7 @@ export function exampleModule(
     edits.push({ start: m.index, end: m.index + m[0].length, with: "__docMeta" });
     usesMeta = true;
   }
-  const code = applyEdits(example.code, edits);
+  const code = applyEdits(withClaims, edits);
 
   // 2. imports and re-exports up to the module's first line; `export` keywords off
   spans = scan(code);
@@ -485,6 +345,10 @@ export function exampleModule(
     bindings.push(`default: ${exports.defaultName}`);
   }
   const first = [...hoisted];
+  if (claims.checked > 0) {
+    const url = JSON.stringify(new URL("./doc_claims.ts", import.meta.url).href);
+    first.push(`import { checkClaim as __docClaim, checkLogged as __docLogged } from ${url};`);
+  }
   if (bindings.length > 0) {
     first.push(`import * as __docSource from ${JSON.stringify(sourceUrl)};`);
     first.push(`const { ${bindings.join(", ")} } = __docSource;`);
@@ -575,15 +439,17 @@ export async function writeExampleRun(
   rooms: string[],
   root: string,
   dir: string,
-): Promise<{ driver: string; count: number; progress: string }> {
+): Promise<{ driver: string; count: number; claims: number; progress: string }> {
   const rootUrl = folderUrl(root);
   const { examples, exports } = await collectExamples(rooms, root);
+  let claims = 0;
   const entries: ExampleEntry[] = [];
   for (const [i, example] of examples.entries()) {
     const sourceUrl = new URL(example.file, rootUrl).href;
     const name = `${String(i).padStart(4, "0")}_${example.file.replace(/\W+/g, "_")}_` +
       `${example.start}-${example.end}${example.extension}`;
     const text = exampleModule(example, sourceUrl, exports.get(example.file) ?? { named: [] });
+    claims += (text.match(/__doc(?:Claim|Logged)\(/g) ?? []).length;
     await Deno.writeTextFile(`${dir}/${name}`, text);
     const { file, start, end, lines } = example;
     entries.push({ url: new URL(name, folderUrl(dir)).href, file, start, end, lines });
@@ -599,7 +465,7 @@ export async function writeExampleRun(
       `  entries,\n  ${JSON.stringify(rootUrl.href)},\n  ${JSON.stringify(progress)},\n);\n` +
       `Deno.exit(failed > 0 ? 1 : 0);\n`,
   );
-  return { driver, count: entries.length, progress };
+  return { driver, count: entries.length, claims, progress };
 }
 
 /** The error's stack (or text), module URLs of examples read as their source lines. */
@@ -699,7 +565,7 @@ export async function runDocExamples(
 ): Promise<DocExampleRun> {
   const dir = `${tmp}/examples`;
   await Deno.mkdir(dir, { recursive: true });
-  const { driver, count, progress } = await writeExampleRun(rooms, root, dir);
+  const { driver, count, claims, progress } = await writeExampleRun(rooms, root, dir);
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -724,7 +590,7 @@ export async function runDocExamples(
     const last = await Deno.readTextFile(progress).catch(() => "(none started)\n");
     output += `doc examples: the run stopped in the example ${last}`;
   }
-  return { count, code: out.code, output, summary };
+  return { count, claims, code: out.code, output, summary };
 }
 
 const USAGE = `usage: deno run --allow-read --allow-write --allow-env --allow-run \\
