@@ -50,20 +50,61 @@ export interface KnownDevice {
   readonly device: number;
   /** Marketing name (for messages). */
   readonly name: string;
-  /** Streaming multiprocessors (compute units). */
+  /** Streaming multiprocessors (NVIDIA), compute units (AMD). */
   readonly smCount: number;
 }
 
 /**
- * SM counts by PCI vendor/device id. WebGPU reports the ids as decimal strings on
- * wgpu (the H100 of docs/gpu_machine/h100-2026-11-27 reports vendor "4318", device
- * "9008": 0x10de/0x2330). Sources: H100 SXM5 132 SMs (NVIDIA's H100 datasheet, and
- * the CUDA deviceQuery of an H100 80GB HBM3); H200 SXM (pci.ids: 0x10de/0x2335
- * "GH100 [H200 SXM 141GB]") is the same GH100 configuration, 132 SMs.
+ * SM counts (compute units on AMD) by PCI vendor/device id. WebGPU reports the ids as decimal
+ * strings on wgpu (the H100 of docs/gpu_machine/h100-2026-11-27 reports vendor "4318", device
+ * "9008": 0x10de/0x2330). A device missing here plans with adapter/tiled_plan.ts's default
+ * SM count; `devices --json` then a caps file's `smCount`, or MLA_HARNESS_SM_COUNT, sets it.
+ *
+ * Sources. The ids and names: the PCI ID repository (pci.ids 2023.04.10, Debian's `pci.ids`
+ * package), except the H200's, which is newer than that file (pci.ids: 0x2335 "GH100 [H200 SXM
+ * 141GB]"). The counts: the vendors' published core counts over the cores of one SM of that
+ * architecture. H100 SXM5 132 SMs (NVIDIA's H100 datasheet, and the CUDA deviceQuery of an H100
+ * 80GB HBM3), H100 PCIe 114 (14592 / 128); the H200 SXM is the same GH100 configuration as the
+ * H100 SXM5, 132. A100 and A800 108 (6912 / 64), A30 56 (3584 / 64); V100 and V100S 80
+ * (5120 / 64); T4 40 (2560 / 64); A10 72 (9216 / 128), A10G 80 (10240 / 128), A40 and RTX
+ * A6000 84 (10752 / 128), RTX 3090 82 (10496 / 128); L4 58 (7424 / 128), L40 and RTX 6000 Ada
+ * 142 (18176 / 128), RTX 4090 128 (16384 / 128). AMD Instinct (compute units): MI100 120,
+ * MI210 104, MI250X 110 per graphics die (each die is its own device). Ids that pci.ids gives
+ * several products of different counts (0x740c "MI250X/MI250", 0x2324 "H800") are left out.
  */
 export const KNOWN_DEVICES: readonly KnownDevice[] = [
   { vendor: 0x10de, device: 0x2330, name: "NVIDIA H100 SXM5 80GB", smCount: 132 },
   { vendor: 0x10de, device: 0x2335, name: "NVIDIA H200 SXM 141GB", smCount: 132 },
+  { vendor: 0x10de, device: 0x2331, name: "NVIDIA H100 PCIe", smCount: 114 },
+  { vendor: 0x10de, device: 0x2322, name: "NVIDIA H800 PCIe", smCount: 114 },
+  { vendor: 0x10de, device: 0x20b0, name: "NVIDIA A100 SXM4 40GB", smCount: 108 },
+  { vendor: 0x10de, device: 0x20b1, name: "NVIDIA A100 PCIe 40GB", smCount: 108 },
+  { vendor: 0x10de, device: 0x20b2, name: "NVIDIA A100 SXM4 80GB", smCount: 108 },
+  { vendor: 0x10de, device: 0x20b5, name: "NVIDIA A100 PCIe 80GB", smCount: 108 },
+  { vendor: 0x10de, device: 0x20f1, name: "NVIDIA A100 PCIe 40GB", smCount: 108 },
+  { vendor: 0x10de, device: 0x20f3, name: "NVIDIA A800 SXM4 80GB", smCount: 108 },
+  { vendor: 0x10de, device: 0x20f5, name: "NVIDIA A800 80GB PCIe", smCount: 108 },
+  { vendor: 0x10de, device: 0x20f6, name: "NVIDIA A800 40GB PCIe", smCount: 108 },
+  { vendor: 0x10de, device: 0x20b7, name: "NVIDIA A30 PCIe", smCount: 56 },
+  { vendor: 0x10de, device: 0x1db1, name: "NVIDIA Tesla V100 SXM2 16GB", smCount: 80 },
+  { vendor: 0x10de, device: 0x1db4, name: "NVIDIA Tesla V100 PCIe 16GB", smCount: 80 },
+  { vendor: 0x10de, device: 0x1db5, name: "NVIDIA Tesla V100 SXM2 32GB", smCount: 80 },
+  { vendor: 0x10de, device: 0x1db6, name: "NVIDIA Tesla V100 PCIe 32GB", smCount: 80 },
+  { vendor: 0x10de, device: 0x1df6, name: "NVIDIA Tesla V100S PCIe 32GB", smCount: 80 },
+  { vendor: 0x10de, device: 0x1eb8, name: "NVIDIA Tesla T4", smCount: 40 },
+  { vendor: 0x10de, device: 0x2236, name: "NVIDIA A10", smCount: 72 },
+  { vendor: 0x10de, device: 0x2237, name: "NVIDIA A10G", smCount: 80 },
+  { vendor: 0x10de, device: 0x2235, name: "NVIDIA A40", smCount: 84 },
+  { vendor: 0x10de, device: 0x2230, name: "NVIDIA RTX A6000", smCount: 84 },
+  { vendor: 0x10de, device: 0x2204, name: "NVIDIA GeForce RTX 3090", smCount: 82 },
+  { vendor: 0x10de, device: 0x27b8, name: "NVIDIA L4", smCount: 58 },
+  { vendor: 0x10de, device: 0x26b5, name: "NVIDIA L40", smCount: 142 },
+  { vendor: 0x10de, device: 0x26b1, name: "NVIDIA RTX 6000 Ada Generation", smCount: 142 },
+  { vendor: 0x10de, device: 0x2684, name: "NVIDIA GeForce RTX 4090", smCount: 128 },
+  { vendor: 0x1002, device: 0x738c, name: "AMD Instinct MI100", smCount: 120 },
+  { vendor: 0x1002, device: 0x738e, name: "AMD Instinct MI100", smCount: 120 },
+  { vendor: 0x1002, device: 0x740f, name: "AMD Instinct MI210", smCount: 104 },
+  { vendor: 0x1002, device: 0x7408, name: "AMD Instinct MI250X (one graphics die)", smCount: 110 },
 ];
 
 const CPU_NAMES = /llvmpipe|lavapipe|swiftshader/i;

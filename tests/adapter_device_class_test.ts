@@ -8,6 +8,7 @@ import { readCapsFile } from "../adapter/caps_file.ts";
 import {
   deviceClassOf,
   formatDeviceClass,
+  KNOWN_DEVICES,
   knownDevice,
   workgroupMemoryTier,
 } from "../adapter/device_class.ts";
@@ -71,6 +72,23 @@ Deno.test("PCI ids: decimal as wgpu reports them, or hex; H200 SXM is in the tab
   assert.equal(knownDevice("4318", String(0x2335))?.name, "NVIDIA H200 SXM 141GB");
   assert.equal(knownDevice("4318", "1"), undefined);
   assert.equal(knownDevice("NVIDIA", ""), undefined);
+});
+
+Deno.test("the SM table: one entry per PCI id, and an A100 or an L4 read from wgpu's decimal ids", () => {
+  // a second entry for one id would never be found (knownDevice takes the first)
+  const ids = KNOWN_DEVICES.map((k) => `${k.vendor.toString(16)}:${k.device.toString(16)}`);
+  assert.deepEqual(ids.filter((id, i) => ids.indexOf(id) !== i), []);
+  for (const k of KNOWN_DEVICES) {
+    assert.ok([0x10de, 0x1002].includes(k.vendor), k.name);
+    assert.ok(Number.isInteger(k.smCount) && k.smCount >= 20 && k.smCount <= 200, k.name);
+  }
+  assert.equal(knownDevice("4318", String(0x20b2))?.name, "NVIDIA A100 SXM4 80GB");
+  assert.equal(knownDevice("4318", String(0x27b8))?.smCount, 58);
+  // and the class carries it: an L4 plans with its own 58 SMs, not the default
+  const l4 = deviceClassOf({
+    ...caps({ description: "NVIDIA L4", vendor: "4318", device: String(0x27b8) }),
+  })!;
+  assert.deepEqual([l4.kind, l4.smCount, l4.smCountSource], ["gpu", 58, "table"]);
 });
 
 Deno.test("workgroup-memory tiers", () => {
