@@ -27,7 +27,8 @@ export const EXIT_SIGTERM = 143;
  * @example
  * ```ts
  * import { CliError, EXIT } from "./errors.ts";
- * throw new CliError("--dtype: bf17 must be f32 or f16", EXIT.badInput);
+ * const e = new CliError("--dtype: bf17 must be f32 or f16", EXIT.badInput);
+ * e.exitCode; // 2
  * ```
  */
 export class CliError extends Error {

@@ -113,8 +113,11 @@ export function metricDrifts(
  * import { speedVerdict } from "./compare.ts";
  * import { DEFAULT_THRESHOLDS } from "./thresholds.ts";
  * const t = (s: number[]) => ({ source: "timestamp-query", samplesMs: s, medianMs: 0, spreadMs: 0, count: s.length });
- * speedVerdict(t([1, 1.1, 0.9, 1, 1.05, 0.95]), t([2, 2.1, 1.9, 2, 2.05, 1.95]), DEFAULT_THRESHOLDS)
- *   ?.verdict; // "regression"
+ * const before = t([1, 1.1, 0.9, 1, 1.05, 0.95]);
+ * // 4x slower in every sample: significant, and past speedRatio (3)
+ * speedVerdict(before, t([4, 4.4, 3.6, 4, 4.2, 3.8]), DEFAULT_THRESHOLDS)?.verdict; // "regression"
+ * // 2x slower: significant, but within speedRatio
+ * speedVerdict(before, t([2, 2.1, 1.9, 2, 2.05, 1.95]), DEFAULT_THRESHOLDS)?.verdict; // "not-significant"
  * ```
  */
 export function speedVerdict(

@@ -207,7 +207,12 @@ Deno.test("doc_examples: a run reports the failing example's file and lines", as
         " * await Promise.resolve();", // 23
         ' * if (add(1, 1) !== 2) throw new Error("wrong");', // 24
         ` * ${F}`, // 25
-        " */", // 26
+        // declares its input: type-checked only, never run (it would throw)
+        ` * ${F}ts`, // 26
+        " * declare const n: number;", // 27
+        " * add(n, 1);", // 28
+        ` * ${F}`, // 29
+        " */", // 30
         "export function add(a: number, b: number): number {",
         "  return a + b;",
         "}",
@@ -219,6 +224,7 @@ Deno.test("doc_examples: a run reports the failing example's file and lines", as
     );
     const run = await runDocExamples(["lib"], root, tmp);
     assert.equal(run.count, 6);
+    assert.equal(run.typeOnly, 1);
     assert.equal(run.code, 1, run.output);
     assert.deepEqual(run.summary, { ran: 6, failed: 3 }, run.output);
     assert.match(run.output, /^FAILED lib\/math\.ts:10-13: Error: add\(2, 2\) is 4$/m);

@@ -11,7 +11,10 @@
  * its source file; one driver module imports them in turn, so the examples share one isolate
  * (and its globals), and prints one `FAILED file:start-end: error` line per failing example and
  * `doc examples: N ran, F failed`. Unlike `deno test`, nothing checks for leaked timers or
- * resources, and an example's shebang permissions are not applied (both are unused here).
+ * resources, and an example's shebang permissions are not applied (both are unused here). Two
+ * more differences: an example that declares its inputs (`declare const r: RunReport;`) is not
+ * run ({@link declaresInputs}: it would fail on the undeclared name), and a result comment that
+ * starts with a value is checked against what its statement gives (tools/doc_claims.ts).
  *
  * `tests/doc_examples_test.ts` runs the GPU-free rooms this way; by hand:
  * `deno run --allow-read --allow-write --allow-env --allow-run tools/doc_examples.ts util adapter`
@@ -65,8 +68,11 @@ export interface ExampleEntry {
 
 /** What {@link runDocExamples} saw. */
 export interface DocExampleRun {
-  /** How many examples the rooms have (how many `deno test --doc` would run). */
+  /** How many examples ran: the rooms' examples (as `deno test --doc` picks them) but the
+   * type-only ones. */
   count: number;
+  /** Examples that declare their inputs ({@link declaresInputs}): type-checked, never run. */
+  typeOnly: number;
   /** Result comments checked as claims in them (tools/doc_claims.ts). */
   claims: number;
   /** The driver's exit code: 0 when every example ran without an error. */
@@ -421,6 +427,22 @@ function folderUrl(root: string): URL {
 }
 
 /**
+ * Whether an example declares its inputs (`declare const r: RunReport;`): it shows a call on
+ * values it does not build, so it is type-checked only (`deno check --doc`) and never run
+ * (`deno test --doc` would run it and fail on the undeclared name).
+ *
+ * @example
+ * ```ts
+ * import { declaresInputs } from "./doc_examples.ts";
+ * declaresInputs("declare const r: Report;\nr.pass;\n"); // true
+ * declaresInputs('const s = "declare const x";\n'); // false
+ * ```
+ */
+export function declaresInputs(code: string): boolean {
+  return /^[ \t]*declare\s+(?:const|let|var|function)\b/m.test(mask(code, scan(code), true));
+}
+
+/**
  * Write the examples of `rooms` as modules into `dir`, and the driver that runs them all
  * (`dir/driver.ts`, which imports {@link runExampleModules} from this file). Returns the
  * driver's path, how many examples there are, and the file where the driver names the example
@@ -439,12 +461,19 @@ export async function writeExampleRun(
   rooms: string[],
   root: string,
   dir: string,
-): Promise<{ driver: string; count: number; claims: number; progress: string }> {
+): Promise<
+  { driver: string; count: number; claims: number; typeOnly: number; progress: string }
+> {
   const rootUrl = folderUrl(root);
   const { examples, exports } = await collectExamples(rooms, root);
   let claims = 0;
+  let typeOnly = 0;
   const entries: ExampleEntry[] = [];
   for (const [i, example] of examples.entries()) {
+    if (declaresInputs(example.code)) {
+      typeOnly++;
+      continue;
+    }
     const sourceUrl = new URL(example.file, rootUrl).href;
     const name = `${String(i).padStart(4, "0")}_${example.file.replace(/\W+/g, "_")}_` +
       `${example.start}-${example.end}${example.extension}`;
@@ -465,7 +494,7 @@ export async function writeExampleRun(
       `  entries,\n  ${JSON.stringify(rootUrl.href)},\n  ${JSON.stringify(progress)},\n);\n` +
       `Deno.exit(failed > 0 ? 1 : 0);\n`,
   );
-  return { driver, count: entries.length, claims, progress };
+  return { driver, count: entries.length, claims, typeOnly, progress };
 }
 
 /** The error's stack (or text), module URLs of examples read as their source lines. */
@@ -565,7 +594,7 @@ export async function runDocExamples(
 ): Promise<DocExampleRun> {
   const dir = `${tmp}/examples`;
   await Deno.mkdir(dir, { recursive: true });
-  const { driver, count, claims, progress } = await writeExampleRun(rooms, root, dir);
+  const { driver, count, claims, typeOnly, progress } = await writeExampleRun(rooms, root, dir);
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -590,7 +619,7 @@ export async function runDocExamples(
     const last = await Deno.readTextFile(progress).catch(() => "(none started)\n");
     output += `doc examples: the run stopped in the example ${last}`;
   }
-  return { count, claims, code: out.code, output, summary };
+  return { count, claims, typeOnly, code: out.code, output, summary };
 }
 
 const USAGE = `usage: deno run --allow-read --allow-write --allow-env --allow-run \\
