@@ -29,6 +29,10 @@ const LOG = [
   "bench table",
   "=== step bench: exit 0 in 25s",
   "",
+  "=== step probes (timeout 45s): deno run tools/workgroup_probe.ts",
+  "barrier      3.347 ms  +31.0 ns a trip over loop",
+  "=== step probes: exit 0 in 6s",
+  "",
   "=== step ab (timeout 150s): bash -c ...",
   "variant  absorbed_tiled med/min",
   "noprefetch  1.2",
@@ -94,7 +98,7 @@ Deno.test("parseSteps: the script's step lines, skips included; another line nam
 
 Deno.test("stepSections: each step's lines from its start to its exit line; a skip; a log cut short", () => {
   const s = stepSections(LOG);
-  assert.deepEqual([...s.keys()], ["bench", "ab", "ab_plans", "splits", "tests"]);
+  assert.deepEqual([...s.keys()], ["bench", "probes", "ab", "ab_plans", "splits", "tests"]);
   assert.equal(
     s.get("ab"),
     "=== step ab (timeout 150s): bash -c ...\nvariant  absorbed_tiled med/min\nnoprefetch  1.2\n" +
@@ -160,6 +164,7 @@ Deno.test("gpu_machine_ingest: a run without a smoke report gives its folder (RE
       "bench_summary.md",
       "devices.json",
       "log.txt",
+      "probes.txt",
       "steps.txt",
     ]);
     const readme = await Deno.readTextFile(join(dest, "README.md"));
@@ -176,6 +181,9 @@ Deno.test("gpu_machine_ingest: a run without a smoke report gives its folder (RE
     assert.ok(ab.includes("noprefetch  1.2"));
     assert.ok(ab.includes("rows8  0.9"));
     assert.doesNotMatch(ab, /bench table/);
+    const probes = await Deno.readTextFile(join(dest, "probes.txt"));
+    assert.match(probes, /^=== step probes \(timeout 45s\)/);
+    assert.match(probes, /\+31\.0 ns a trip over loop\n=== step probes: exit 0 in 6s\n$/);
     assert.equal(await Deno.readTextFile(join(dest, "log.txt")), LOG);
     // the copy is byte for byte
     assert.deepEqual(

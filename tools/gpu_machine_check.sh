@@ -20,7 +20,7 @@
 # 64 MiB (53.6 MiB at Deno 2.9.6: the binary 28 MiB, the npm cache 21 MiB) and shows how to dry
 # run this script locally.
 #
-# Steps (pick with STEPS, default "devices bench smoke spirv ab splits tests"; they always run in
+# Steps (pick with STEPS, default "devices bench smoke spirv probes ab splits tests"; they always run in
 # this order, most wanted first: the bench is what only a GPU can give (issue 13's GPU targets),
 # the smoke run makes the device's baseline and must pass there, and both are what the issue asks
 # to commit, so they come before every A/B (until session 35 the smoke came after the spirv step
@@ -47,6 +47,10 @@
 #            unrolling keeps the register arrays in registers, read without timing anything.
 #            The table goes into the log; the .spv/.stats/.ir files stay under $WORK/spirv.
 #            Builds the shim with cc, or uses .device/libspirv_shim.so
+#   probes   (since session 39) `tools/workgroup_probe.ts`: what a workgroupBarrier adds to a
+#            loop trip and the workgroup-memory read bandwidth (distinct and broadcast), at 2
+#            workgroups of 256 per SM: what the tiled kernels spend between their FMAs (5
+#            barriers a key tile in the decode, 9-19 in the FA2 prefill), measured; into the log
 #   ab       `tools/kernel_variants.ts` writes variants of the GPU-shaped kernels that each undo
 #            one choice made without a GPU measurement (its --help lists them), and
 #            `tools/ab_kernels.ts` times each against the shipped kernel on the case the
@@ -83,7 +87,7 @@
 # of them and the device's baseline (from smoke/report.json).
 #
 # Knobs (environment): STEPS, TOTAL_S (default 570), OUT (default out/gpu_machine),
-# GPU_TESTS (space-separated test files), TEST_JOBS (test modules at once, default 4), T_DEVICES T_SPIRV T_TESTS T_SMOKE T_BENCH T_AB T_ABPLAN T_SPLITS (timeouts in s),
+# GPU_TESTS (space-separated test files), TEST_JOBS (test modules at once, default 4), T_DEVICES T_SPIRV T_PROBES T_TESTS T_SMOKE T_BENCH T_AB T_ABPLAN T_SPLITS (timeouts in s),
 # SMOKE_FILTER, BENCH_FILTER (passed as --filter), BENCH_MATRIX (default gpu),
 # BENCH_BACKENDS (default empty: the adapter's choice per path; else one --backend each),
 # BENCH_REPLAY (bench --replay: queued, the default, or waited), BENCH_WARMUP_MS (bench
@@ -93,7 +97,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 ROOT=$PWD
 
-STEPS=${STEPS:-devices bench smoke spirv ab splits tests}
+STEPS=${STEPS:-devices bench smoke spirv probes ab splits tests}
 OUT=${OUT:-out/gpu_machine}
 mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)
 WORK=${WORK:-/tmp/gpu_machine_work}
@@ -308,6 +312,10 @@ if wanted spirv; then
   fi
   step spirv "${T_SPIRV:-90}" deno run --cached-only -A tools/spirv_audit.ts --cached-only \
     "${shim[@]}" --keep "$WORK/spirv"
+fi
+
+if wanted probes; then
+  step probes "${T_PROBES:-45}" deno run --cached-only -A tools/workgroup_probe.ts
 fi
 
 if wanted ab; then

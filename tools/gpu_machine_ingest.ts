@@ -14,6 +14,8 @@
  *   bench_summary.md, bench_report.json (bench_records.jsonl where bench died before its reports)
  *   smoke_summary.md, smoke_report.json
  *   ab.txt             the log of the A/B steps (ab, ab_fa2_tile, ab_dense_decode, ab_plans)
+ *   probes.txt         the log of the probes step (tools/workgroup_probe.ts: barriers and
+ *                      workgroup-memory reads)
  *
  * and then the device class's baseline, `main.ts baseline update --from-report` on the smoke
  * report (baselines/<device key>.json; `--no-baseline` skips it). Each input is checked for
@@ -411,6 +413,11 @@ export async function ingestGpuRun(
     if (ab.length > 0) {
       await Deno.writeTextFile(join(tmp, "ab.txt"), ab.join("\n"));
       files.push("ab.txt");
+    }
+    const probes = sections.get("probes");
+    if (probes !== undefined) {
+      await Deno.writeTextFile(join(tmp, "probes.txt"), probes);
+      files.push("probes.txt");
     }
     files.sort();
     const readme = readmeOf(inputs, dest, from, ["README.md", ...files]);
