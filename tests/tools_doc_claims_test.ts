@@ -39,9 +39,14 @@ Deno.test("doc_claims: a comment that starts with a value claims it; prose does 
     [" a === b", null],
     [" v ~ [0, 1]", null],
     [" close", null], // a name (here one of Deno's globals) is never a value
+    [" (Deno.exit(1))", null], // nor a property of one: never evaluated
+    [" [(1).constructor]", null],
+    [" 2 (x.y)", "2"],
   ];
   for (const [comment, want] of cases) assert.equal(claimSource(comment), want, comment);
   assert.equal(claimValue("1 / sqrt(4)"), 0.5);
+  assert.deepEqual(claimValue("{ a: 1e-6, b: 0x10, c: 5n }"), { a: 1e-6, b: 16, c: 5n });
+  assert.throws(() => claimValue("Deno.pid"), /not a value: Deno\.pid/);
 });
 
 Deno.test("doc_claims: numbers to their last digit, strings with dots, arrays whole, objects by their keys", () => {

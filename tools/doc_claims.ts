@@ -40,7 +40,7 @@ const MATH_NAMES = Object.getOwnPropertyNames(Math);
 
 /**
  * The value of a claim's source: a JavaScript expression that reads no name but Math's
- * (`sqrt`, `PI`, ...). Throws when it is not one.
+ * (`sqrt`, `PI`, ...) and no property. Throws when it is not one.
  *
  * @example
  * ```ts
@@ -50,15 +50,45 @@ const MATH_NAMES = Object.getOwnPropertyNames(Math);
  * ```
  */
 export function claimValue(source: string): unknown {
+  if (!readsOnlyValues(source)) throw new Error(`not a value: ${source}`);
   const math = Math as unknown as Record<string, unknown>;
   return new Function(...MATH_NAMES, `"use strict"; return (${source});`)(
     ...MATH_NAMES.map((n) => math[n]),
   );
 }
 
-/** Whether `text` is a claim's value: it starts like a literal and evaluates. */
+/** The names a claim may read: Math's, and the literals that are names. */
+const CLAIM_NAMES = new Set([
+  ...MATH_NAMES,
+  "true",
+  "false",
+  "null",
+  "undefined",
+  "NaN",
+  "Infinity",
+]);
+
+/**
+ * Whether a claim's text reads no name but {@link CLAIM_NAMES} and no property: outside its
+ * strings, every name is one of those or an object key (`{ count: 3 }`), and no `.` follows a
+ * value (so nothing a comment says can reach `Deno` or a constructor when it is evaluated).
+ */
+function readsOnlyValues(text: string): boolean {
+  // strings, templates' text and regexes as a plain value, comments as space
+  const code = scan(text).map((sp) =>
+    sp.kind === "code" ? text.slice(sp.start, sp.end) : sp.kind.endsWith("comment") ? " " : " 0 "
+  ).join("");
+  if (/[\w$)\]}"'`]\s*\.\s*[A-Za-z_$]/.test(code)) return false;
+  for (const m of code.matchAll(/(?<![\w$])[A-Za-z_$][\w$]*/g)) {
+    const key = /^\s*:/.test(code.slice(m.index + m[0].length));
+    if (!CLAIM_NAMES.has(m[0]) && !key) return false;
+  }
+  return true;
+}
+
+/** Whether `text` is a claim's value: it starts like a literal, reads only values, evaluates. */
 function evaluates(text: string): boolean {
-  if (!VALUE_START.test(text)) return false;
+  if (!VALUE_START.test(text) || !readsOnlyValues(text)) return false;
   try {
     claimValue(text);
     return true;
