@@ -35,6 +35,7 @@ Deno.test("workgroup_probe: 2 workgroups per SM, 8 on a CPU, the planner's 64 SM
     from: "2 per SM, 132 SMs (table)",
   });
   assert.equal(probeWorkgroups(H100, { smCount: 20 }).workgroups, 40);
+  assert.equal(probeWorkgroups(H100, { smCount: 10000 }).workgroups, 8192); // the most a grid has
   assert.equal(probeWorkgroups(H100, { workgroups: 3, smCount: 20 }).workgroups, 3);
   assert.equal(probeWorkgroups({ ...H100, description: "llvmpipe (LLVM 15)" }, {}).workgroups, 8);
   assert.equal(probeWorkgroups({ ...H100, device: "1" }, {}).workgroups, 128);
@@ -84,7 +85,7 @@ Deno.test("workgroup_probe's command line: a bad option is exit 2 naming it, wit
     const [args, message] of [
       [["--iters", "0"], /--iters: "0" must be a whole number from 1 to 16384/],
       [["--reps", "1.5"], /--reps: "1\.5" must be a whole number from 1 to 100/],
-      [["--workgroups", "70000"], /--workgroups: "70000" must be a whole number from 1 to 65535/],
+      [["--workgroups", "8193"], /--workgroups: "8193" must be a whole number from 1 to 8192/],
       [["--bogus"], /Unknown option '--bogus'/],
     ] as const
   ) {

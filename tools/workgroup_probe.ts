@@ -39,6 +39,8 @@ export type ProbeName = keyof typeof PROBE_ENTRY_POINTS;
 
 /** Invocations per workgroup of every probe kernel (its WG). */
 export const PROBE_WORKGROUP_SIZE = 256;
+/** The most workgroups a grid may have (its output buffer, 4 KiB a workgroup: 32 MiB). */
+export const PROBE_MAX_WORKGROUPS = 8192;
 /** vec4 reads per trip of the `read` and `broadcast` kernels. */
 export const PROBE_READS_PER_TRIP = 4;
 
@@ -143,7 +145,7 @@ export function probeWorkgroups(
   if (cls?.kind === "cpu") return { workgroups: 8, from: "a cpu-class adapter" };
   if (cls?.smCount != null) {
     return {
-      workgroups: 2 * cls.smCount,
+      workgroups: Math.min(2 * cls.smCount, PROBE_MAX_WORKGROUPS),
       from: `2 per SM, ${cls.smCount} SMs (${cls.smCountSource})`,
     };
   }
@@ -185,7 +187,8 @@ const USAGE =
 
 Times workgroup-memory reads and barriers on this adapter (tools/workgroup_probe.wgsl).
   --iters N       trips of each kernel's loop per invocation, 1 to 16384 (default 4096)
-  --workgroups N  workgroups of 256 invocations, 1 to 65535 (default: 2 per SM)
+  --workgroups N  workgroups of 256 invocations, 1 to 8192 (default: 2 per SM; its output
+                  buffer, 4 KiB a workgroup, stays within every device's 128 MiB binding)
   --reps N        timed dispatches per kernel, 1 to 100 (default 5; the median is given)
   --json          print the result as JSON
 Exit 0 when it measured, 2 on a bad option, 3 without an adapter or timestamp queries.`;
@@ -229,7 +232,7 @@ if (import.meta.main) {
     }
     opts = {
       iters: wholeNumber("--iters", values.iters, 1, 16384, 4096)!,
-      workgroups: wholeNumber("--workgroups", values.workgroups, 1, 65535),
+      workgroups: wholeNumber("--workgroups", values.workgroups, 1, PROBE_MAX_WORKGROUPS),
       reps: wholeNumber("--reps", values.reps, 1, 100, 5)!,
       json: values.json,
     };
