@@ -57,8 +57,9 @@ export interface KnownDevice {
 /**
  * SM counts (compute units on AMD) by PCI vendor/device id. WebGPU reports the ids as decimal
  * strings on wgpu (the H100 of docs/gpu_machine/h100-2026-11-27 reports vendor "4318", device
- * "9008": 0x10de/0x2330). A device missing here plans with adapter/tiled_plan.ts's default
- * SM count; `devices --json` then a caps file's `smCount`, or MLA_HARNESS_SM_COUNT, sets it.
+ * "9008": 0x10de/0x2330). A device missing here is planned without its SM count (with
+ * adapter/tiled_plan.ts's defaults); a caps file's `smCount` (from `devices --json`, edited) or
+ * MLA_HARNESS_SM_COUNT gives it.
  *
  * Sources. The ids and names: the PCI ID repository (pci.ids 2023.04.10, Debian's `pci.ids`
  * package), except the H200's, which is newer than that file (pci.ids: 0x2335 "GH100 [H200 SXM

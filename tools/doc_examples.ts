@@ -101,7 +101,7 @@ const LANGUAGES: Readonly<Record<string, string>> = {
 const SOURCE_FILE = /\.(ts|tsx|mts|js|jsx|mjs)$/;
 const TEST_FILE = /_test\.(ts|tsx|mts|js|jsx|mjs)$/;
 
-/** A stretch of a source text: code, a comment, a string or template literal or a regex. */
+/** A fenced block of a comment: its info string and its text. */
 const FENCE = /```([^\r\n]*)\r?\n([\s\S]*?)```/g;
 const COMMENT_LINE = /(?:\* ?)((#!+).*)|(?:\* ?)(?:# ?)?(.*)/;
 
