@@ -241,7 +241,15 @@ export function checkClaim<T>(where: string, source: string, actual: T): T {
   return actual;
 }
 
-/** `console.log` of one value in a rewritten example: checked, not printed. */
+/**
+ * `console.log` of one value in a rewritten example: checked, not printed.
+ *
+ * @example
+ * ```ts
+ * import { checkLogged } from "./doc_claims.ts";
+ * checkLogged("util/a.ts:9", '"ok"', "ok"); // passes, prints nothing
+ * ```
+ */
 export function checkLogged(where: string, source: string, value: unknown): void {
   checkClaim(where, source, value);
 }
