@@ -50,7 +50,7 @@ export interface UploadOptions {
  *
  * @example
  * ```ts
- * // needs a WebGPU device: type-checked, not run
+ * // needs a WebGPU device: run where one is (tests/doc_examples_gpu_test.ts)
  * import { GpuContext } from "./device.ts";
  * import { uploadStorage } from "./buffers.ts";
  * const ctx = await GpuContext.create({ optionalFeatures: ["shader-f16"] });
@@ -82,7 +82,7 @@ export function uploadStorage(
  *
  * @example
  * ```ts
- * // needs a WebGPU device: type-checked, not run
+ * // needs a WebGPU device: run where one is (tests/doc_examples_gpu_test.ts)
  * import { GpuContext } from "./device.ts";
  * import { createStorage } from "./buffers.ts";
  * const ctx = await GpuContext.create();
@@ -99,7 +99,7 @@ export function createStorage(device: GPUDevice, bytes: number, label?: string):
  *
  * @example
  * ```ts
- * // needs a WebGPU device: type-checked, not run
+ * // needs a WebGPU device: run where one is (tests/doc_examples_gpu_test.ts)
  * import { GpuContext } from "./device.ts";
  * import { createUniform } from "./buffers.ts";
  * const ctx = await GpuContext.create();
@@ -165,7 +165,7 @@ export class UniformWriter {
  *
  * @example
  * ```ts
- * // needs a WebGPU device: type-checked, not run
+ * // needs a WebGPU device: run where one is (tests/doc_examples_gpu_test.ts)
  * import { GpuContext } from "./device.ts";
  * import { readbackF32, uploadStorage } from "./buffers.ts";
  * const ctx = await GpuContext.create();
@@ -187,7 +187,7 @@ export async function readbackF32(
  *
  * @example
  * ```ts
- * // needs a WebGPU device: type-checked, not run
+ * // needs a WebGPU device: run where one is (tests/doc_examples_gpu_test.ts)
  * import { GpuContext } from "./device.ts";
  * import { readbackBytes, uploadStorage } from "./buffers.ts";
  * const ctx = await GpuContext.create();

@@ -236,7 +236,7 @@ let lastBackendLine = "";
  *
  * @example
  * ```ts
- * // needs a WebGPU device: type-checked, not run
+ * // needs a WebGPU device: run where one is (tests/doc_examples_gpu_test.ts)
  * import { requestGpuAdapter } from "./device.ts";
  * const adapter = await requestGpuAdapter({ powerPreference: "high-performance" });
  * adapter.features.has("shader-f16");
@@ -273,7 +273,7 @@ export async function requestGpuAdapter(options: AdapterOptions = {}): Promise<G
  *
  * @example
  * ```ts
- * // needs a WebGPU device: type-checked, not run
+ * // needs a WebGPU device: run where one is (tests/doc_examples_gpu_test.ts)
  * import { hasAdapter } from "./device.ts";
  * const ok = await hasAdapter();
  * ```
@@ -294,7 +294,7 @@ export async function hasAdapter(): Promise<boolean> {
  *
  * @example
  * ```ts
- * // needs a WebGPU device: type-checked, not run
+ * // needs a WebGPU device: run where one is (tests/doc_examples_gpu_test.ts)
  * import { probeCaps } from "./device.ts";
  * const caps = await probeCaps();
  * caps.limits.maxStorageBufferBindingSize;
@@ -387,7 +387,7 @@ export interface LossRecord {
  *
  * @example
  * ```ts
- * // needs a WebGPU device: type-checked, not run
+ * // needs a WebGPU device: run where one is (tests/doc_examples_gpu_test.ts)
  * import { GpuContext } from "./device.ts";
  * const ctx = await GpuContext.create({ optionalFeatures: ["shader-f16", "timestamp-query"] });
  * ctx.hasFeature("shader-f16");
@@ -427,7 +427,7 @@ export class GpuContext {
    *
    * @example
    * ```ts
-   * // needs a WebGPU device: type-checked, not run
+   * // needs a WebGPU device: run where one is (tests/doc_examples_gpu_test.ts)
    * import { GpuContext } from "./device.ts";
    * const ctx = await GpuContext.create({ requiredFeatures: ["shader-f16"] });
    * ctx.destroy();
@@ -516,7 +516,7 @@ export class GpuContext {
    *
    * @example
    * ```ts
-   * // needs a WebGPU device: type-checked, not run
+   * // needs a WebGPU device: run where one is (tests/doc_examples_gpu_test.ts)
    * import { GpuContext } from "./device.ts";
    * const ctx = await GpuContext.create();
    * ctx.assertAlive();
@@ -535,7 +535,7 @@ export class GpuContext {
    *
    * @example
    * ```ts
-   * // needs a WebGPU device: type-checked, not run
+   * // needs a WebGPU device: run where one is (tests/doc_examples_gpu_test.ts)
    * import { GpuContext } from "./device.ts";
    * const ctx = await GpuContext.create();
    * if (ctx.lost) await ctx.reacquire();

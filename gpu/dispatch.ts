@@ -10,7 +10,7 @@
  *
  * @example
  * ```ts
- * // needs a WebGPU device: type-checked, not run
+ * // needs a WebGPU device: run where one is (tests/doc_examples_gpu_test.ts)
  * import { bindBuffers } from "./dispatch.ts";
  * declare const device: GPUDevice, pipeline: GPUComputePipeline, a: GPUBuffer, b: GPUBuffer;
  * const group = bindBuffers(device, pipeline, [a, b]);
@@ -43,7 +43,7 @@ export interface DispatchOptions {
  *
  * @example
  * ```ts
- * // needs a WebGPU device: type-checked, not run
+ * // needs a WebGPU device: run where one is (tests/doc_examples_gpu_test.ts)
  * import { encodeDispatch } from "./dispatch.ts";
  * declare const device: GPUDevice, encoder: GPUCommandEncoder;
  * declare const pipeline: GPUComputePipeline, group: GPUBindGroup;

@@ -18,7 +18,7 @@ export const LOOP_PROBE_TRIPS = 1 << 20;
  *
  * @example
  * ```ts
- * // needs a WebGPU device: type-checked, not run
+ * // needs a WebGPU device: run where one is (tests/doc_examples_gpu_test.ts)
  * import { GpuContext } from "./device.ts";
  * import { measureLoopBudget } from "./loop_budget.ts";
  * const ctx = await GpuContext.create();

@@ -12,7 +12,7 @@ import { GpuScopeError } from "./errors.ts";
  *
  * @example
  * ```ts
- * // needs a WebGPU device: type-checked, not run
+ * // needs a WebGPU device: run where one is (tests/doc_examples_gpu_test.ts)
  * import { GpuContext } from "./device.ts";
  * import { withErrorScopes } from "./scopes.ts";
  * const ctx = await GpuContext.create();

@@ -117,7 +117,7 @@ export function mapDiagnostics(
  *
  * @example
  * ```ts
- * // needs a WebGPU device: type-checked, not run
+ * // needs a WebGPU device: run where one is (tests/doc_examples_gpu_test.ts)
  * import { GpuContext } from "./device.ts";
  * import { compileShader } from "./shader.ts";
  * const ctx = await GpuContext.create();
@@ -165,7 +165,7 @@ export interface PipelineOptions {
  *
  * @example
  * ```ts
- * // needs a WebGPU device: type-checked, not run
+ * // needs a WebGPU device: run where one is (tests/doc_examples_gpu_test.ts)
  * import { GpuContext } from "./device.ts";
  * import { PipelineCache } from "./shader.ts";
  * const ctx = await GpuContext.create();

@@ -51,7 +51,7 @@ export function clearableUsage(descriptor: GPUTextureDescriptor): number {
  *
  * @example
  * ```ts
- * // needs a WebGPU device: type-checked, not run
+ * // needs a WebGPU device: run where one is (tests/doc_examples_gpu_test.ts)
  * import { clearTexturesByCopies } from "./texture_clears.ts";
  * declare const device: GPUDevice;
  * clearTexturesByCopies(device);

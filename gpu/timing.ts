@@ -43,7 +43,7 @@ export const MAX_TIMED_PASSES = 2048;
  *
  * @example
  * ```ts
- * // needs a WebGPU device: type-checked, not run
+ * // needs a WebGPU device: run where one is (tests/doc_examples_gpu_test.ts)
  * import { GpuContext } from "./device.ts";
  * import { PassTimer } from "./timing.ts";
  * const ctx = await GpuContext.create({ optionalFeatures: ["timestamp-query"] });

@@ -72,7 +72,7 @@ const caches = new WeakMap<GpuContext, PipelineCache>();
  *
  * @example
  * ```ts
- * // needs a WebGPU device: type-checked, not run
+ * // needs a WebGPU device: run where one is (tests/doc_examples_gpu_test.ts)
  * import { GpuContext } from "../gpu/device.ts";
  * import { pipelineCacheOf } from "./attention.ts";
  * const ctx = await GpuContext.create();
@@ -127,7 +127,7 @@ function checkInputs(spec: MlaSpec, plan: GpuPlan, inputs: AttentionInputs): voi
  *
  * @example
  * ```ts
- * // needs a WebGPU device: type-checked, not run
+ * // needs a WebGPU device: run where one is (tests/doc_examples_gpu_test.ts)
  * import { presetSpec } from "../adapter/presets.ts";
  * import { isGpuPlan, resolve } from "../adapter/resolve.ts";
  * import { GpuContext } from "../gpu/device.ts";

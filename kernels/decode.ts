@@ -63,7 +63,7 @@ export interface LatentCacheOptions {
  *
  * @example
  * ```ts
- * // needs a WebGPU device: type-checked, not run
+ * // needs a WebGPU device: run where one is (tests/doc_examples_gpu_test.ts)
  * import { presetSpec } from "../adapter/presets.ts";
  * import { GpuContext } from "../gpu/device.ts";
  * import { LatentCache } from "./decode.ts";
@@ -257,7 +257,7 @@ export interface DecodeStepOptions {
  *
  * @example
  * ```ts
- * // needs a WebGPU device: type-checked, not run
+ * // needs a WebGPU device: run where one is (tests/doc_examples_gpu_test.ts)
  * import { presetSpec } from "../adapter/presets.ts";
  * import { GpuContext } from "../gpu/device.ts";
  * import { makeHiddenStates, makeLayerWeights } from "../reference/inputs.ts";

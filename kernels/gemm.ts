@@ -35,7 +35,7 @@ export interface RunGemmOptions {
  *
  * @example
  * ```ts
- * // needs a WebGPU device: type-checked, not run
+ * // needs a WebGPU device: run where one is (tests/doc_examples_gpu_test.ts)
  * import { GpuContext } from "../gpu/device.ts";
  * import { runGemm } from "./gemm.ts";
  * const ctx = await GpuContext.create();

@@ -30,7 +30,7 @@ export const GEMM_TILE: Readonly<{ rows: number; cols: number; workgroup: number
  *
  * @example
  * ```ts
- * // needs a WebGPU device: type-checked, not run
+ * // needs a WebGPU device: run where one is (tests/doc_examples_gpu_test.ts)
  * import { GpuContext } from "../gpu/device.ts";
  * import { LayerEncoder } from "./layer_encoder.ts";
  * const ctx = await GpuContext.create();

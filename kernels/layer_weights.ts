@@ -89,7 +89,7 @@ export function padCols(data: ArrayLike<number>, rows: number, cols: number): Ar
  *
  * @example
  * ```ts
- * // needs a WebGPU device: type-checked, not run
+ * // needs a WebGPU device: run where one is (tests/doc_examples_gpu_test.ts)
  * import { GpuContext } from "../gpu/device.ts";
  * import { uploadLinear } from "./layer_weights.ts";
  * const ctx = await GpuContext.create();
@@ -147,7 +147,7 @@ function checkNorm(t: Tensor, name: string, n: number): Tensor {
  *
  * @example
  * ```ts
- * // needs a WebGPU device: type-checked, not run
+ * // needs a WebGPU device: run where one is (tests/doc_examples_gpu_test.ts)
  * import { presetSpec } from "../adapter/presets.ts";
  * import { GpuContext } from "../gpu/device.ts";
  * import { makeLayerWeights } from "../reference/inputs.ts";

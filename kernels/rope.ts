@@ -32,7 +32,7 @@ export interface RunRopeOptions {
  *
  * @example
  * ```ts
- * // needs a WebGPU device: type-checked, not run
+ * // needs a WebGPU device: run where one is (tests/doc_examples_gpu_test.ts)
  * import { presetSpec } from "../adapter/presets.ts";
  * import { GpuContext } from "../gpu/device.ts";
  * import { runRope } from "./rope.ts";

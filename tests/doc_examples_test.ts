@@ -4,9 +4,10 @@
 // (tools/doc_claims.ts), so a stale comment fails too. They run as
 // `deno test --doc` would select them, but all in one `deno run` process (tools/doc_examples.ts;
 // `deno test --doc` starts a worker per example, about 0.3 s each). One that declares its inputs
-// (`declare const r: RunReport;`) is type-checked only. Examples in the other rooms (gpu/,
-// kernels/, report/, tools/) need a WebGPU device, a run folder or a model file: they are
-// type-checked only (and one that cannot stand alone is marked ```ts ignore).
+// (`declare const r: RunReport;`) is type-checked only. The examples of gpu/ and kernels/ need a
+// WebGPU device: tests/doc_examples_gpu_test.ts runs them. Those of report/ and tools/ need a run
+// folder or a model file: they are type-checked only (and one that cannot stand alone is marked
+// ```ts ignore).
 import assert from "node:assert/strict";
 import { runDocExamples } from "../tools/doc_examples.ts";
 
