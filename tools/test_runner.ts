@@ -140,7 +140,12 @@ export const ALONE_MARKER = "// test_runner: alone";
  * ```
  */
 export function runsAlone(source: string): boolean {
-  return source.split("\n").some((line) => line.startsWith(ALONE_MARKER));
+  return hasMarkerLine(source, ALONE_MARKER);
+}
+
+/** Whether a module's source has a line starting with a runner marker. */
+function hasMarkerLine(source: string, marker: string): boolean {
+  return source.split("\n").some((line) => line.startsWith(marker));
 }
 
 /** The line that makes a test module start before the unmarked ones ({@link earlyFirst}). */
@@ -160,7 +165,7 @@ export const EARLY_MARKER = "// test_runner: early";
  * ```
  */
 export function earlyFirst(modules: readonly string[], read: (m: string) => string): string[] {
-  const early = modules.filter((m) => read(m).split("\n").some((l) => l.startsWith(EARLY_MARKER)));
+  const early = modules.filter((m) => hasMarkerLine(read(m), EARLY_MARKER));
   return [...early, ...modules.filter((m) => !early.includes(m))];
 }
 
