@@ -3,6 +3,7 @@
 // this machine's adapter whose JSON holds every figure (a measurement tool: no value is
 // judged, only that each was measured).
 import assert from "node:assert/strict";
+import type { DeviceCaps } from "../adapter/types.ts";
 import { HAS_ADAPTER } from "./gpu_helpers.ts";
 import { runTool } from "./helpers_cli.ts";
 import {
@@ -13,13 +14,21 @@ import {
   type WorkgroupProbeResult,
 } from "../tools/workgroup_probe.ts";
 
-const H100 = {
-  vendor: "4318",
-  architecture: "",
-  device: "9008",
-  description: "NVIDIA H100 80GB HBM3",
-  isFallbackAdapter: false,
+const H100: DeviceCaps = {
+  adapter: {
+    vendor: "4318",
+    architecture: "",
+    device: "9008",
+    description: "NVIDIA H100 80GB HBM3",
+    isFallbackAdapter: false,
+  },
+  features: [],
+  limits: {},
 };
+const withAdapter = (over: Partial<DeviceCaps["adapter"]>): DeviceCaps => ({
+  ...H100,
+  adapter: { ...H100.adapter, ...over },
+});
 
 Deno.test("workgroup_probe: the barrier's ns a trip and the read bandwidths from the kernel times", () => {
   // 10 workgroups x 256 invocations x 100 trips x 4 reads x 16 bytes = 16,384,000 bytes
@@ -30,15 +39,15 @@ Deno.test("workgroup_probe: the barrier's ns a trip and the read bandwidths from
 });
 
 Deno.test("workgroup_probe: 2 workgroups per SM, 8 on a CPU, the planner's 64 SMs on an unknown GPU", () => {
-  assert.deepEqual(probeWorkgroups(H100, {}), {
+  assert.deepEqual(probeWorkgroups(H100), {
     workgroups: 264,
     from: "2 per SM, 132 SMs (table)",
   });
-  assert.equal(probeWorkgroups(H100, { smCount: 20 }).workgroups, 40);
-  assert.equal(probeWorkgroups(H100, { smCount: 10000 }).workgroups, 8192); // the most a grid has
-  assert.equal(probeWorkgroups(H100, { workgroups: 3, smCount: 20 }).workgroups, 3);
-  assert.equal(probeWorkgroups({ ...H100, description: "llvmpipe (LLVM 15)" }, {}).workgroups, 8);
-  assert.equal(probeWorkgroups({ ...H100, device: "1" }, {}).workgroups, 128);
+  assert.equal(probeWorkgroups({ ...H100, smCount: 20 }).workgroups, 40);
+  assert.equal(probeWorkgroups({ ...H100, smCount: 10000 }).workgroups, 8192); // the most a grid has
+  assert.equal(probeWorkgroups({ ...H100, smCount: 20 }, 3).workgroups, 3);
+  assert.equal(probeWorkgroups(withAdapter({ description: "llvmpipe (LLVM 15)" })).workgroups, 8);
+  assert.equal(probeWorkgroups(withAdapter({ device: "1" })).workgroups, 128);
 });
 
 Deno.test("workgroup_probe: the kernels' trips substituted; the text names every figure", async () => {
@@ -126,5 +135,12 @@ Deno.test({
     }
     assert.ok(out.readGBps > 0 && out.broadcastGBps > 0, JSON.stringify(out));
     assert.ok(Number.isFinite(out.barrierNsPerTrip), JSON.stringify(out));
+    // MLA_HARNESS_SM_COUNT is read as the harness reads it: nonsense is exit 2, named
+    const bad = await runTool("workgroup_probe.ts", ["--iters", "8", "--reps", "1"], {
+      MLA_HARNESS_SM_COUNT: "lots",
+    });
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /MLA_HARNESS_SM_COUNT.*must be a positive integer/s);
+    assert.doesNotMatch(bad.stderr, /^\s+at /m);
   },
 });

@@ -22,7 +22,11 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { ConfigError } from "../adapter/errors.ts";
 import { deviceClassOf } from "../adapter/device_class.ts";
+import { TILED_DEFAULT_SMS, TILED_WORKGROUPS_PER_SM } from "../adapter/tiled_plan.ts";
+import type { DeviceCaps } from "../adapter/types.ts";
+import { probeCaps } from "../gpu/device.ts";
 import { median } from "../util/stats.ts";
 import { dispatchTimer, probeDevice } from "./probe_device.ts";
 
@@ -107,49 +111,39 @@ export function probeFigures(
 }
 
 /**
- * The grid: `--workgroups` when given, else 2 per SM where the SM count is known
- * (MLA_HARNESS_SM_COUNT, then the table), 8 on a CPU-class adapter, and 128 (2 x the
- * planner's default of 64 SMs) on a GPU the table does not know.
+ * The grid: `--workgroups` when given, else {@link TILED_WORKGROUPS_PER_SM} per SM of the
+ * device class (adapter/device_class.ts: a caps file's or MLA_HARNESS_SM_COUNT's count, then
+ * the table), 8 on a CPU-class device, and the planner's {@link TILED_DEFAULT_SMS} SMs on a GPU
+ * whose count is unknown; at most {@link PROBE_MAX_WORKGROUPS}.
  *
  * @example
  * ```ts
  * import { probeWorkgroups } from "./workgroup_probe.ts";
- * const h100 = { vendor: "4318", architecture: "", device: "9008",
- *   description: "NVIDIA H100 80GB HBM3", isFallbackAdapter: false };
- * probeWorkgroups(h100, {}).workgroups; // 264
- * probeWorkgroups({ ...h100, description: "llvmpipe" }, {}).workgroups; // 8
- * probeWorkgroups(h100, { smCount: 8 }).workgroups; // 16
+ * const h100 = { adapter: { vendor: "4318", architecture: "", device: "9008",
+ *   description: "NVIDIA H100 80GB HBM3", isFallbackAdapter: false }, features: [], limits: {} };
+ * probeWorkgroups(h100).workgroups; // 264
+ * probeWorkgroups({ ...h100, adapter: { ...h100.adapter, description: "llvmpipe" } }).workgroups; // 8
+ * probeWorkgroups({ ...h100, smCount: 8 }).workgroups; // 16
  * ```
  */
 export function probeWorkgroups(
-  adapter: {
-    vendor: string;
-    architecture: string;
-    device: string;
-    description: string;
-    isFallbackAdapter: boolean;
-  },
-  options: { workgroups?: number; smCount?: number },
+  caps: DeviceCaps,
+  workgroups?: number,
 ): { workgroups: number; from: string } {
-  if (options.workgroups !== undefined) {
-    return { workgroups: options.workgroups, from: "--workgroups" };
-  }
-  const cls = deviceClassOf({
-    adapter,
-    features: [],
-    limits: {},
-    ...(options.smCount !== undefined
-      ? { smCount: options.smCount, smCountFrom: "MLA_HARNESS_SM_COUNT" as const }
-      : {}),
-  });
-  if (cls?.kind === "cpu") return { workgroups: 8, from: "a cpu-class adapter" };
-  if (cls?.smCount != null) {
+  if (workgroups !== undefined) return { workgroups, from: "--workgroups" };
+  const cls = deviceClassOf(caps)!;
+  if (cls.kind === "cpu") return { workgroups: 8, from: "a cpu-class adapter" };
+  const per = TILED_WORKGROUPS_PER_SM;
+  if (cls.smCount !== null) {
     return {
-      workgroups: Math.min(2 * cls.smCount, PROBE_MAX_WORKGROUPS),
-      from: `2 per SM, ${cls.smCount} SMs (${cls.smCountSource})`,
+      workgroups: Math.min(per * cls.smCount, PROBE_MAX_WORKGROUPS),
+      from: `${per} per SM, ${cls.smCount} SMs (${cls.smCountSource})`,
     };
   }
-  return { workgroups: 128, from: "2 per SM of 64 (SMs unknown: the planner's default)" };
+  return {
+    workgroups: per * TILED_DEFAULT_SMS,
+    from: `${per} per SM of ${TILED_DEFAULT_SMS} (SMs unknown: the planner's default)`,
+  };
 }
 
 /**
@@ -240,10 +234,17 @@ if (import.meta.main) {
     console.error(`workgroup_probe: ${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
     Deno.exit(2);
   }
-  const smText = Deno.env.get("MLA_HARNESS_SM_COUNT");
-  const smCount = smText !== undefined && /^\d+$/.test(smText) ? Number(smText) : undefined;
   const { adapter, device } = await probeDevice();
-  const grid = probeWorkgroups(adapter.info, { workgroups: opts.workgroups, smCount });
+  let caps: DeviceCaps;
+  try {
+    // MLA_HARNESS_SM_COUNT and MLA_HARNESS_DEVICE_CLASS as the harness reads them
+    caps = await probeCaps(adapter);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    console.error(`workgroup_probe: ${e.message}`);
+    Deno.exit(2);
+  }
+  const grid = probeWorkgroups(caps, opts.workgroups);
   const module = device.createShaderModule({ code: await probeSource(opts.iters) });
   const src = device.createBuffer({
     size: 1024 * 16,
