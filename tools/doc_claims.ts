@@ -335,16 +335,25 @@ export function rewriteClaims(code: string, where: (line: number) => string): Cl
   return { code: out, checked };
 }
 
-/** Commas outside brackets in masked code. */
-function topLevelCommas(masked: string): number {
+/**
+ * One walk over masked code: its bracket depth at the end (opened minus closed) and the
+ * offsets, within `text`, of each `mark` character outside brackets.
+ */
+function brackets(text: string, mark: string): { depth: number; marks: number[] } {
   let depth = 0;
-  let commas = 0;
-  for (const ch of masked) {
+  const marks: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
     if ("([{".includes(ch)) depth++;
     else if (")]}".includes(ch)) depth--;
-    else if (ch === "," && depth === 0) commas++;
+    else if (ch === mark && depth === 0) marks.push(i);
   }
-  return commas;
+  return { depth, marks };
+}
+
+/** Commas outside brackets in masked code. */
+function topLevelCommas(masked: string): number {
+  return brackets(masked, ",").marks.length;
 }
 
 /**
@@ -360,16 +369,8 @@ function statementStart(
   end: number,
 ): number | null {
   let first = line;
-  const depth = (from: number) => {
-    let d = 0;
-    for (const ch of masked.slice(lineStarts[from], end)) {
-      if ("([{".includes(ch)) d++;
-      else if (")]}".includes(ch)) d--;
-    }
-    return d;
-  };
   for (;;) {
-    const d = depth(first);
+    const d = brackets(masked.slice(lineStarts[first], end), ";").depth;
     if (d > 0) return null; // an opening bracket the statement never closes: not a statement end
     const above = first > 0 ? lineText(first - 1).trimEnd() : "";
     const more = d < 0 ||
@@ -379,14 +380,8 @@ function statementStart(
     first--;
   }
   // after the last `;` at depth 0 of the span
-  let d = 0;
-  let start = lineStarts[first];
-  for (let i = lineStarts[first]; i < end; i++) {
-    const ch = masked[i];
-    if ("([{".includes(ch)) d++;
-    else if (")]}".includes(ch)) d--;
-    else if (ch === ";" && d === 0) start = i + 1;
-  }
+  const semis = brackets(masked.slice(lineStarts[first], end), ";").marks;
+  let start = lineStarts[first] + (semis.length > 0 ? semis[semis.length - 1] + 1 : 0);
   while (start < end && /\s/.test(masked[start])) start++;
   return start < end ? start : null;
 }
