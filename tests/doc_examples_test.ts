@@ -89,7 +89,7 @@ Deno.test("doc examples: the examples of the GPU-free rooms run", async () => {
     // examples' TMPDIR is `tmp`, where they make their temp folders (and may write nothing else)
     const run = await runDocExamples(RUN_ROOMS, ROOT.replace(/\/$/, ""), tmp);
     assert.equal(run.code, 0, `the doc examples of ${RUN_ROOMS.join(" ")} failed:\n${run.output}`);
-    // 358 when written (214 of them in the first six rooms, as many as `deno test --doc` ran
+    // 359 when written (214 of them in the first six rooms, as many as `deno test --doc` ran
     // there); far fewer means the extractor broke
     assert.ok(run.count >= 340, `expected 340+ examples, found ${run.count}:\n${run.output}`);
     assert.deepEqual(run.summary, { ran: run.count, failed: 0 }, run.output);
