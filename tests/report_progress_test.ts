@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { formatDuration, type ProgressOutput, ProgressReporter } from "../report/mod.ts";
+import {
+  formatDuration,
+  type ProgressOutput,
+  ProgressReporter,
+  SILENT_PROGRESS,
+} from "../report/mod.ts";
 import { mixedResults } from "./report_util.ts";
 
 function sink(tty: boolean): ProgressOutput & { text(): string } {
@@ -82,4 +87,15 @@ Deno.test("progress: formatDuration", () => {
   assert.equal(formatDuration(0), "0:00");
   assert.equal(formatDuration(95_000), "1:35");
   assert.equal(formatDuration(3_725_000), "1:02:05");
+});
+
+Deno.test("progress: SILENT_PROGRESS takes every write whole and is never a terminal", () => {
+  // a sink that reported fewer bytes than given, or a terminal, would change what the reporter does
+  const p = new ProgressReporter(2, { out: SILENT_PROGRESS });
+  assert.equal(p.live, false);
+  for (const r of mixedResults().slice(0, 2)) p.caseDone(r);
+  p.finish();
+  const bytes = new TextEncoder().encode("case line\n");
+  assert.equal(SILENT_PROGRESS.writeSync(bytes), bytes.length);
+  assert.equal(SILENT_PROGRESS.isTerminal(), false);
 });
