@@ -32,7 +32,8 @@ export function writeReportJson(path: string, report: RunReport): Promise<void> 
  * @example
  * ```ts
  * import { readReportJson } from "./json.ts";
- * const report = await readReportJson("out/report.json");
+ * declare const out: string; // a run's output folder (run --out)
+ * const report = await readReportJson(`${out}/report.json`);
  * console.log(report.matrix, report.totals);
  * ```
  */

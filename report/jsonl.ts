@@ -171,7 +171,8 @@ function clip(text: string): string {
  * @example
  * ```ts
  * import { readJsonl } from "./jsonl.ts";
- * const { results, corruptTail } = await readJsonl("out/results.jsonl");
+ * declare const out: string; // a run's output folder (run --out)
+ * const { results, corruptTail } = await readJsonl(`${out}/results.jsonl`);
  * if (corruptTail) console.warn("the run was killed while writing a result");
  * ```
  */

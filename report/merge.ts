@@ -128,7 +128,8 @@ async function readFolderReport(dir: string): Promise<{ report: RunReport; rebui
  * @example
  * ```ts
  * import { mergeRuns, writeRunOutputs } from "./merge.ts";
- * const { report, missing } = await mergeRuns(["out/shard-1", "out/shard-2"]);
+ * declare const shards: string[]; // the --out folders of `run --shard 1/2` and `2/2`
+ * const { report, missing } = await mergeRuns(shards);
  * if (missing.length) console.warn(`${missing.length} cases were never run`);
  * await writeRunOutputs("out/merged", report);
  * ```

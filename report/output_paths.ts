@@ -101,7 +101,8 @@ async function writeProbe(dir: string): Promise<string | null> {
  * @example
  * ```ts
  * import { prepareOutputDir } from "./output_paths.ts";
- * await prepareOutputDir("out/smoke", { label: "--out" });
+ * const dir = await Deno.makeTempDir();
+ * await prepareOutputDir(`${dir}/smoke`, { label: "--out" }); // created, and writable
  * ```
  */
 export async function prepareOutputDir(
@@ -182,7 +183,10 @@ function parentOf(path: string): string {
  * @example
  * ```ts
  * import { checkOutputFile } from "./output_paths.ts";
- * await checkOutputFile("out/compare.md", { label: "--md" });
+ * const dir = await Deno.makeTempDir();
+ * await checkOutputFile(`${dir}/compare.md`, { label: "--md" }); // nothing created
+ * const e = await checkOutputFile(`${dir}/no/compare.md`, { label: "--md" }).catch((e) => e);
+ * e.message; // "--md .../no/compare.md: its folder ... does not exist"
  * ```
  */
 export async function checkOutputFile(

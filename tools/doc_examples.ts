@@ -581,9 +581,10 @@ export async function runExampleModules(
  * @example
  * ```ts
  * import { runDocExamples } from "./doc_examples.ts";
+ * declare const root: string; // the project's root folder (it spawns deno: needs --allow-run)
  * const tmp = await Deno.makeTempDir();
- * const run = await runDocExamples(["util"], Deno.cwd(), tmp);
- * console.log(run.summary); // { ran: 12, failed: 0 }
+ * const run = await runDocExamples(["util"], root, tmp);
+ * console.log(run.summary); // as many ran as util has examples, and failed: 0
  * await Deno.remove(tmp, { recursive: true });
  * ```
  */

@@ -38,9 +38,8 @@ export function bufferBindings(
  *
  * @example
  * ```ts
- * // needs a WebGPU device: type-checked, not run
  * import { timeFirstDispatch } from "./first_dispatch.ts";
- * const device = await (await navigator.gpu.requestAdapter())!.requestDevice();
+ * declare const device: GPUDevice; // a WebGPU device: type-checked, not run
  * await timeFirstDispatch(device, "@compute @workgroup_size(1) fn main() {}", "main");
  * ```
  */

@@ -165,7 +165,8 @@ function literalString(words: Uint32Array, start: number, end: number): string {
  * @example
  * ```ts
  * import { auditSpirv } from "./spirv.ts";
- * const audit = auditSpirv(await Deno.readFile("kernel.spv"));
+ * declare const spv: Uint8Array; // a kernel's SPIR-V (tools/spirv_audit.ts --keep writes them)
+ * const audit = auditSpirv(spv);
  * console.log(audit.loops, audit.dynamicPrivateAccesses);
  * ```
  */
