@@ -9,7 +9,7 @@ import {
   claimValue,
   rewriteClaims,
 } from "../tools/doc_claims.ts";
-import { runDocExamples } from "../tools/doc_examples.ts";
+import { runDocProject } from "./doc_project_helpers.ts";
 
 const F = "`".repeat(3); // a fence, kept out of this file's own comments
 
@@ -127,45 +127,34 @@ Deno.test("doc_claims: the rewrite checks each claim where its statement ends, l
 });
 
 Deno.test("doc_claims: a run fails the example whose comment the code no longer gives, naming its line", async () => {
-  const root = await Deno.makeTempDir({ prefix: "doc_claims_project_" });
-  const tmp = await Deno.makeTempDir({ prefix: "doc_claims_" });
-  try {
-    await Deno.mkdir(`${root}/lib`);
-    await Deno.writeTextFile(`${root}/deno.json`, "{}\n");
-    await Deno.writeTextFile(
-      `${root}/lib/math.ts`,
-      [
-        "/**", // 1
-        ` * ${F}ts`, // 2
-        " * add(1, 2); // 3", // 3
-        " * add(0.1, 0.2); // 0.3 (rounded)", // 4
-        ` * ${F}`, // 5
-        ` * ${F}ts`, // 6
-        " * const s = add(2, 2); // 5", // 7: stale
-        ` * ${F}`, // 8
-        ` * ${F}ts`, // 9
-        " * add(", // 10
-        " *   1, 1,", // 11
-        " * ); // 3", // 12: stale, over three lines
-        ` * ${F}`, // 13
-        " */", // 14
-        "export function add(a: number, b: number): number {",
-        "  return a + b;",
-        "}",
-      ].join("\n"),
-    );
-    const run = await runDocExamples(["lib"], root, tmp);
-    assert.deepEqual(run.summary, { ran: 3, failed: 2 }, run.output);
-    assert.match(
-      run.output,
-      /^FAILED lib\/math\.ts:6-8: Error: lib\/math\.ts:7: the comment says 5, the code gives 4, not 5$/m,
-    );
-    assert.match(
-      run.output,
-      /^FAILED lib\/math\.ts:9-13: Error: lib\/math\.ts:12: the comment says 3, the code gives 2, not 3$/m,
-    );
-  } finally {
-    await Deno.remove(root, { recursive: true });
-    await Deno.remove(tmp, { recursive: true });
-  }
+  const run = await runDocProject({
+    "lib/math.ts": [
+      "/**", // 1
+      ` * ${F}ts`, // 2
+      " * add(1, 2); // 3", // 3
+      " * add(0.1, 0.2); // 0.3 (rounded)", // 4
+      ` * ${F}`, // 5
+      ` * ${F}ts`, // 6
+      " * const s = add(2, 2); // 5", // 7: stale
+      ` * ${F}`, // 8
+      ` * ${F}ts`, // 9
+      " * add(", // 10
+      " *   1, 1,", // 11
+      " * ); // 3", // 12: stale, over three lines
+      ` * ${F}`, // 13
+      " */", // 14
+      "export function add(a: number, b: number): number {",
+      "  return a + b;",
+      "}",
+    ].join("\n"),
+  }, ["lib"]);
+  assert.deepEqual(run.summary, { ran: 3, failed: 2 }, run.output);
+  assert.match(
+    run.output,
+    /^FAILED lib\/math\.ts:6-8: Error: lib\/math\.ts:7: the comment says 5, the code gives 4, not 5$/m,
+  );
+  assert.match(
+    run.output,
+    /^FAILED lib\/math\.ts:9-13: Error: lib\/math\.ts:12: the comment says 3, the code gives 2, not 3$/m,
+  );
 });

@@ -3,12 +3,8 @@
 // file), and a run of a small project in which one example fails.
 import assert from "node:assert/strict";
 import { runTool } from "./helpers_cli.ts";
-import {
-  exampleModule,
-  extractExamples,
-  runDocExamples,
-  sourceExports,
-} from "../tools/doc_examples.ts";
+import { exampleModule, extractExamples, sourceExports } from "../tools/doc_examples.ts";
+import { runDocProject } from "./doc_project_helpers.ts";
 
 const F = "`".repeat(3); // a fence, kept out of this file's own comments
 
@@ -171,71 +167,56 @@ Deno.test("doc_examples: an example's module resolves relative imports against i
 });
 
 Deno.test("doc_examples: a run reports the failing example's file and lines", async () => {
-  const root = await Deno.makeTempDir({ prefix: "doc_examples_project_" });
-  const tmp = await Deno.makeTempDir({ prefix: "doc_examples_" });
-  try {
-    await Deno.mkdir(`${root}/lib`);
-    await Deno.mkdir(`${root}/lib/sub`);
-    await Deno.writeTextFile(`${root}/deno.json`, "{}\n");
-    await Deno.writeTextFile(
-      `${root}/lib/math.ts`,
-      [
-        "/**", // 1
-        ` * ${F}ts`, // 2
-        ' * import { double } from "./sub/double.ts";', // 3
-        ' * if (double(add(1, 2)) !== 6) throw new Error("wrong"); // add: injected', // 4
-        ` * ${F}`, // 5
-        ` * ${F}ts`, // 6
-        " * const dir = await Deno.makeTempDir(); // in the run's TMPDIR", // 7
-        ' * await Deno.writeTextFile(`${dir}/x.txt`, "x");', // 8
-        ` * ${F}`, // 9
-        ` * ${F}ts`, // 10
-        " * const sum = add(2, 2);", // 11
-        " * if (sum !== 5) throw new Error(`add(2, 2) is ${sum}`);", // 12
-        ` * ${F}`, // 13
-        // two more that fail after an await (Deno 2.9.6 left the import after two such
-        // rejections unsettled), then one that passes
-        ` * ${F}ts`, // 14
-        " * await Promise.resolve();", // 15
-        ' * throw new Error("second");', // 16
-        ` * ${F}`, // 17
-        ` * ${F}ts`, // 18
-        " * await Promise.resolve();", // 19
-        ' * throw new Error("third");', // 20
-        ` * ${F}`, // 21
-        ` * ${F}ts`, // 22
-        " * await Promise.resolve();", // 23
-        ' * if (add(1, 1) !== 2) throw new Error("wrong");', // 24
-        ` * ${F}`, // 25
-        // declares its input: type-checked only, never run (it would throw)
-        ` * ${F}ts`, // 26
-        " * declare const n: number;", // 27
-        " * add(n, 1);", // 28
-        ` * ${F}`, // 29
-        " */", // 30
-        "export function add(a: number, b: number): number {",
-        "  return a + b;",
-        "}",
-      ].join("\n"),
-    );
-    await Deno.writeTextFile(
-      `${root}/lib/sub/double.ts`,
-      "/** Doubles. */\nexport const double = (n: number): number => 2 * n;\n",
-    );
-    const run = await runDocExamples(["lib"], root, tmp);
-    assert.equal(run.count, 6);
-    assert.equal(run.typeOnly, 1);
-    assert.equal(run.code, 1, run.output);
-    assert.deepEqual(run.summary, { ran: 6, failed: 3 }, run.output);
-    assert.match(run.output, /^FAILED lib\/math\.ts:10-13: Error: add\(2, 2\) is 4$/m);
-    assert.match(run.output, /^ {2}at .*lib\/math\.ts:12\b/m); // the example's line, not the module's
-    assert.match(run.output, /^FAILED lib\/math\.ts:14-17: Error: second$/m);
-    assert.match(run.output, /^FAILED lib\/math\.ts:18-21: Error: third$/m);
-    assert.equal((run.output.match(/^FAILED/gm) ?? []).length, 3, run.output);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-    await Deno.remove(tmp, { recursive: true });
-  }
+  const run = await runDocProject({
+    "lib/math.ts": [
+      "/**", // 1
+      ` * ${F}ts`, // 2
+      ' * import { double } from "./sub/double.ts";', // 3
+      ' * if (double(add(1, 2)) !== 6) throw new Error("wrong"); // add: injected', // 4
+      ` * ${F}`, // 5
+      ` * ${F}ts`, // 6
+      " * const dir = await Deno.makeTempDir(); // in the run's TMPDIR", // 7
+      ' * await Deno.writeTextFile(`${dir}/x.txt`, "x");', // 8
+      ` * ${F}`, // 9
+      ` * ${F}ts`, // 10
+      " * const sum = add(2, 2);", // 11
+      " * if (sum !== 5) throw new Error(`add(2, 2) is ${sum}`);", // 12
+      ` * ${F}`, // 13
+      // two more that fail after an await (Deno 2.9.6 left the import after two such
+      // rejections unsettled), then one that passes
+      ` * ${F}ts`, // 14
+      " * await Promise.resolve();", // 15
+      ' * throw new Error("second");', // 16
+      ` * ${F}`, // 17
+      ` * ${F}ts`, // 18
+      " * await Promise.resolve();", // 19
+      ' * throw new Error("third");', // 20
+      ` * ${F}`, // 21
+      ` * ${F}ts`, // 22
+      " * await Promise.resolve();", // 23
+      ' * if (add(1, 1) !== 2) throw new Error("wrong");', // 24
+      ` * ${F}`, // 25
+      // declares its input: type-checked only, never run (it would throw)
+      ` * ${F}ts`, // 26
+      " * declare const n: number;", // 27
+      " * add(n, 1);", // 28
+      ` * ${F}`, // 29
+      " */", // 30
+      "export function add(a: number, b: number): number {",
+      "  return a + b;",
+      "}",
+    ].join("\n"),
+    "lib/sub/double.ts": "/** Doubles. */\nexport const double = (n: number): number => 2 * n;\n",
+  }, ["lib"]);
+  assert.equal(run.count, 6);
+  assert.equal(run.typeOnly, 1);
+  assert.equal(run.code, 1, run.output);
+  assert.deepEqual(run.summary, { ran: 6, failed: 3 }, run.output);
+  assert.match(run.output, /^FAILED lib\/math\.ts:10-13: Error: add\(2, 2\) is 4$/m);
+  assert.match(run.output, /^ {2}at .*lib\/math\.ts:12\b/m); // the example's line, not the module's
+  assert.match(run.output, /^FAILED lib\/math\.ts:14-17: Error: second$/m);
+  assert.match(run.output, /^FAILED lib\/math\.ts:18-21: Error: third$/m);
+  assert.equal((run.output.match(/^FAILED/gm) ?? []).length, 3, run.output);
 });
 
 Deno.test("doc_examples' command line: --help is exit 0; an unknown option or a missing room is exit 2, named, with no stack trace", async () => {
