@@ -1,0 +1,102 @@
+// tools/suite_timeline.ts: the CPU share from /proc/stat, the module spans from deno test's
+// lines, and a real run of a short command (its lines stamped in order, its exit code kept).
+import assert from "node:assert/strict";
+import {
+  bucketBusy,
+  busyPercent,
+  moduleSpans,
+  parseProcStat,
+  runTimeline,
+  summarizeTimeline,
+} from "../tools/suite_timeline.ts";
+import { runTool } from "./helpers_cli.ts";
+
+const ESC = String.fromCharCode(27);
+
+Deno.test("suite_timeline: /proc/stat's cpu line as totals; idle counts iowait; not a cpu line is null", () => {
+  // user nice system idle iowait irq softirq steal guest guest_nice
+  const a = parseProcStat("cpu  100 10 50 700 40 0 5 0 0 0\ncpu0 1 1 1 1 1 1 1 1 1 1\n");
+  assert.deepEqual(a, { total: 905, idle: 740 });
+  const b = parseProcStat("cpu  200 10 85 760 45 0 5 0 0 0\n")!;
+  // 200 ticks passed, 65 of them idle or iowait: 67.5% busy
+  assert.equal(busyPercent(a!, b), 67.5);
+  assert.equal(busyPercent(b, b), 0);
+  assert.equal(parseProcStat("cpu0 1 2 3 4 5\n"), null); // only a per-CPU line
+  assert.equal(parseProcStat("cpu  1 2 x 4 5\n"), null);
+  assert.equal(parseProcStat(""), null);
+});
+
+Deno.test("suite_timeline: busy share per stretch of the run", () => {
+  const samples = [1, 2, 3, 29, 30, 61].map((t, i) => ({ t, busy: 10 * (i + 1) }));
+  assert.deepEqual(bucketBusy(samples, 30), [
+    { from: 0, busy: 25 }, // 10 20 30 40
+    { from: 30, busy: 50 },
+    { from: 60, busy: 60 },
+  ]);
+  assert.deepEqual(bucketBusy([], 30), []);
+});
+
+Deno.test("suite_timeline: module spans from deno test's lines, coloured or not, longest first", () => {
+  const spans = moduleSpans([
+    [0.2, "running 3 tests from ./tests/a_test.ts"],
+    [0.3, `${ESC}[0m${ESC}[38;5;245m./tests/b_test.ts => ${ESC}[0mone ... ${ESC}[32mok${ESC}[0m`],
+    [2, "./tests/a_test.ts => x ... ok (1s)"],
+    [3, "./tests/b_test.ts => two ... ok (3s)"],
+    [9, "./tests/a_test.ts => step ... inner ... ok (1s)"],
+    [9.5, "ok | 5 passed | 0 failed (9s)"],
+    [9.6, "some other line mentioning ./tests/c_test.ts"],
+  ]);
+  assert.deepEqual(spans, [
+    { module: "a_test.ts", first: 0.2, last: 9 },
+    { module: "b_test.ts", first: 0.3, last: 3 },
+  ]);
+});
+
+Deno.test("suite_timeline: a real command's lines are stamped in order and its exit code kept", async () => {
+  const tl = await runTimeline(
+    ["sh", "-c", "echo './tests/a_test.ts => x ... ok'; sleep 0.4; echo done >&2; exit 3"],
+    0.1,
+  );
+  assert.equal(tl.code, 3);
+  assert.deepEqual(tl.lines.map(([, l]) => l), ["./tests/a_test.ts => x ... ok", "done"]);
+  assert.ok(tl.lines[1][0] - tl.lines[0][0] >= 0.3, JSON.stringify(tl.lines));
+  assert.ok(tl.wallS >= 0.4);
+  const hasProcStat = await Deno.stat("/proc/stat").then(() => true, () => false);
+  // sampled every 0.1 s over at least 0.4 s
+  if (hasProcStat) assert.ok(tl.samples.length >= 2, JSON.stringify(tl.samples));
+  for (const s of tl.samples) assert.ok(s.busy >= 0 && s.busy <= 100, String(s.busy));
+  const summary = summarizeTimeline(tl, { bucket: 30, top: 5 });
+  assert.match(summary[0], /^wall: \d+\.\d s, exit 3$/);
+  assert.match(summary[1], hasProcStat ? /^CPUs busy: \d+% of the run/ : /unknown/);
+  assert.match(summary.join("\n"), /a_test\.ts \(0-0\)/);
+});
+
+Deno.test("suite_timeline: the command line runs the command after --, writes --out, exits with its code", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "suite_timeline_" });
+  try {
+    const r = await runTool("suite_timeline.ts", [
+      "--interval",
+      "0.2",
+      "--out",
+      dir,
+      "--",
+      "sh",
+      "-c",
+      "echo hello; sleep 0.5; exit 1",
+    ]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout, /^hello$/m);
+    assert.match(r.stdout, /^wall: [\d.]+ s, exit 1$/m);
+    assert.match(await Deno.readTextFile(`${dir}/timeline.log`), /^ +\d+\.\d hello\n$/);
+    assert.match(await Deno.readTextFile(`${dir}/cpu.tsv`), /^t\tbusy\n/);
+    const bad = await runTool("suite_timeline.ts", ["--interval", "0"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--interval must be a number >= 0.1, got "0"/);
+    assert.doesNotMatch(bad.stderr, /\n\s+at /); // a message, not a stack trace
+    const unknown = await runTool("suite_timeline.ts", ["--bogus"]);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /usage: deno run -A tools\/suite_timeline\.ts/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,327 @@
+/**
+ * Where the test suite's time goes: runs a command (default `deno task test`), stamps each line
+ * of its output with the seconds since the start, and samples how busy the CPUs are every
+ * `--interval` seconds (from /proc/stat: the share of CPU time not idle or waiting on I/O,
+ * over all CPUs). At the end it prints the command's wall time, the CPUs' busy share over the
+ * run and per `--bucket` seconds, and the test modules that spanned longest (from their first
+ * to their last result line). docs/benchmarks.md (session 40) used it to find that two modules
+ * at once left the CPUs idle 9% of a run on an empty shader cache.
+ *
+ *   deno run -A tools/suite_timeline.ts                       # deno task test
+ *   deno run -A tools/suite_timeline.ts --out /tmp/tl -- deno task test tests/smoke_matrix_test.ts
+ *
+ * The command's output goes to this process's stdout as it comes; with `--out DIR` the stamped
+ * lines go to DIR/timeline.log and the samples to DIR/cpu.tsv too. The exit code is the
+ * command's (2 on a bad option). Where there is no /proc/stat (not Linux), the CPU share is
+ * said to be unknown and the rest still runs.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+
+/** Cumulative CPU times from /proc/stat's first line, in clock ticks. */
+export interface CpuTimes {
+  /** Every field added up. */
+  total: number;
+  /** idle + iowait. */
+  idle: number;
+}
+
+/**
+ * The aggregate `cpu` line of /proc/stat (`cpu user nice system idle iowait irq ...`) as
+ * totals, or null when the text has none.
+ *
+ * @example
+ * ```ts
+ * import { parseProcStat } from "./suite_timeline.ts";
+ * parseProcStat("cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 50 0 25 400 25 0 0 0 0 0\n");
+ * // { total: 1000, idle: 850 }
+ * parseProcStat("cpu  100 0 50 800 50 0 0 0 0 0\n")?.idle; // 850
+ * ```
+ */
+export function parseProcStat(text: string): CpuTimes | null {
+  const line = text.split("\n").find((l) => /^cpu\s/.test(l));
+  if (!line) return null;
+  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  if (v.length < 5 || v.some((x) => !Number.isFinite(x))) return null;
+  return { total: v.reduce((a, b) => a + b, 0), idle: v[3] + v[4] };
+}
+
+/**
+ * The share of CPU time that was busy between two samples, in percent (0 when no time passed).
+ *
+ * @example
+ * ```ts
+ * import { busyPercent } from "./suite_timeline.ts";
+ * busyPercent({ total: 1000, idle: 850 }, { total: 1200, idle: 900 }); // 75
+ * ```
+ */
+export function busyPercent(a: CpuTimes, b: CpuTimes): number {
+  const total = b.total - a.total;
+  return total > 0 ? (100 * (total - (b.idle - a.idle))) / total : 0;
+}
+
+/** One CPU sample: seconds since the start, busy percent since the previous sample. */
+export interface CpuSample {
+  t: number;
+  busy: number;
+}
+
+/**
+ * The mean busy share of the samples in each `bucket`-second stretch of the run, in order
+ * (a stretch without samples is left out).
+ *
+ * @example
+ * ```ts
+ * import { bucketBusy } from "./suite_timeline.ts";
+ * bucketBusy([{ t: 1, busy: 90 }, { t: 2, busy: 100 }, { t: 31, busy: 40 }], 30);
+ * // [{ from: 0, busy: 95 }, { from: 30, busy: 40 }]
+ * ```
+ */
+export function bucketBusy(
+  samples: readonly CpuSample[],
+  bucket: number,
+): { from: number; busy: number }[] {
+  const sums = new Map<number, { sum: number; n: number }>();
+  for (const s of samples) {
+    const k = Math.floor(s.t / bucket);
+    const e = sums.get(k) ?? { sum: 0, n: 0 };
+    e.sum += s.busy;
+    e.n++;
+    sums.set(k, e);
+  }
+  return [...sums.entries()].sort((a, b) => a[0] - b[0]).map(([k, e]) => ({
+    from: k * bucket,
+    busy: e.sum / e.n,
+  }));
+}
+
+/** A test module's first and last result line, in seconds since the start. */
+export interface ModuleSpan {
+  module: string;
+  first: number;
+  last: number;
+}
+
+/** ANSI colour codes (deno test colours its output even into a pipe). */
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
+
+/**
+ * Each test module's span from stamped lines (`[seconds, line]`): a module is named by deno
+ * test's `running N tests from ./tests/x_test.ts` and `./tests/x_test.ts => name ... ok`
+ * lines (as it prints them with `--parallel`), colours removed. Longest first.
+ *
+ * @example
+ * ```ts
+ * import { moduleSpans } from "./suite_timeline.ts";
+ * moduleSpans([
+ *   [0.5, "running 2 tests from ./tests/a_test.ts"],
+ *   [1, "./tests/a_test.ts => one ... ok (1s)"],
+ *   [4, "./tests/a_test.ts => two ... ok (3s)"],
+ *   [5, "ok | 2 passed | 0 failed (4s)"],
+ * ]);
+ * // [{ module: "a_test.ts", first: 0.5, last: 4 }]
+ * ```
+ */
+export function moduleSpans(lines: readonly (readonly [number, string])[]): ModuleSpan[] {
+  const spans = new Map<string, ModuleSpan>();
+  for (const [t, raw] of lines) {
+    const line = raw.replace(ANSI, "");
+    const m = /^(?:running \d+ tests? from |)\.\/(?:.*\/)?([^/\s]+\.[jt]s)(?: =>|$)/.exec(line);
+    if (!m) continue;
+    const s = spans.get(m[1]);
+    if (s) s.last = t;
+    else spans.set(m[1], { module: m[1], first: t, last: t });
+  }
+  return [...spans.values()].sort((a, b) => b.last - b.first - (a.last - a.first));
+}
+
+/** What {@link runTimeline} measured. */
+export interface Timeline {
+  /** The command's exit code. */
+  code: number;
+  /** Its wall time in seconds. */
+  wallS: number;
+  /** The CPU samples (empty without /proc/stat). */
+  samples: CpuSample[];
+  /** Its output lines, each with the seconds since the start when it came. */
+  lines: [number, string][];
+}
+
+async function readCpu(): Promise<CpuTimes | null> {
+  try {
+    return parseProcStat(await Deno.readTextFile("/proc/stat"));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Run `cmd` (stdout and stderr merged line by line), stamping each line, with the CPUs sampled
+ * every `intervalS` seconds; `onLine` sees each stamped line as it comes.
+ *
+ * @example
+ * ```ts ignore
+ * import { runTimeline } from "./suite_timeline.ts";
+ * const tl = await runTimeline(["sh", "-c", "echo a; sleep 1; echo b"], 0.5);
+ * tl.lines.length; // 2
+ * ```
+ */
+export async function runTimeline(
+  cmd: readonly string[],
+  intervalS: number,
+  options: { onLine?: (t: number, line: string) => void } = {},
+): Promise<Timeline> {
+  const t0 = performance.now();
+  const now = () => (performance.now() - t0) / 1000;
+  const samples: CpuSample[] = [];
+  let prev = await readCpu();
+  const timer = prev === null ? undefined : setInterval(async () => {
+    const cur = await readCpu();
+    if (cur && prev) samples.push({ t: now(), busy: busyPercent(prev, cur) });
+    prev = cur;
+  }, intervalS * 1000);
+  const lines: [number, string][] = [];
+  try {
+    const child = new Deno.Command(cmd[0], {
+      args: cmd.slice(1),
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const pump = async (stream: ReadableStream<Uint8Array>) => {
+      let rest = "";
+      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+        const parts = (rest + chunk).split("\n");
+        rest = parts.pop() ?? "";
+        for (const l of parts) {
+          const t = now();
+          lines.push([t, l]);
+          options.onLine?.(t, l);
+        }
+      }
+      if (rest) {
+        lines.push([now(), rest]);
+        options.onLine?.(now(), rest);
+      }
+    };
+    const [status] = await Promise.all([child.status, pump(child.stdout), pump(child.stderr)]);
+    return { code: status.code, wallS: now(), samples, lines };
+  } finally {
+    if (timer !== undefined) clearInterval(timer);
+  }
+}
+
+/**
+ * The summary lines of a timeline: wall time, the CPUs' busy share over the run and per
+ * `bucket` seconds, and the `top` longest module spans.
+ *
+ * @example
+ * ```ts
+ * import { summarizeTimeline } from "./suite_timeline.ts";
+ * summarizeTimeline({ code: 0, wallS: 40, samples: [{ t: 1, busy: 90 }, { t: 31, busy: 50 }],
+ *   lines: [[1, "./tests/a_test.ts => x ... ok"], [30, "./tests/a_test.ts => y ... ok"]] },
+ *   { bucket: 30, top: 5 })[1];
+ * // "CPUs busy: 70% of the run (2 samples)"
+ * ```
+ */
+export function summarizeTimeline(
+  tl: Timeline,
+  options: { bucket: number; top: number },
+): string[] {
+  const out = [`wall: ${tl.wallS.toFixed(1)} s, exit ${tl.code}`];
+  if (tl.samples.length === 0) {
+    out.push("CPUs busy: unknown (no /proc/stat samples)");
+  } else {
+    const mean = tl.samples.reduce((a, s) => a + s.busy, 0) / tl.samples.length;
+    out.push(`CPUs busy: ${mean.toFixed(0)}% of the run (${tl.samples.length} samples)`);
+    out.push(
+      `per ${options.bucket} s: ` +
+        bucketBusy(tl.samples, options.bucket).map((b) => `${b.from}:${b.busy.toFixed(0)}%`)
+          .join(" "),
+    );
+  }
+  const spans = moduleSpans(tl.lines).slice(0, options.top);
+  if (spans.length) {
+    out.push(`longest module spans (first to last result line, s):`);
+    for (const s of spans) {
+      out.push(
+        `  ${(s.last - s.first).toFixed(0).padStart(4)}  ${s.module} (${s.first.toFixed(0)}-${
+          s.last.toFixed(0)
+        })`,
+      );
+    }
+  }
+  return out;
+}
+
+const HELP = `tools/suite_timeline.ts: where a test run's time goes
+
+usage: deno run -A tools/suite_timeline.ts [options] [-- command ...]
+
+  (default command: deno task test)
+  --interval S   seconds between CPU samples from /proc/stat (default 1)
+  --bucket S     stretch of the run the busy share is given for (default 30)
+  --top N        longest module spans listed (default 12)
+  --out DIR      also write DIR/timeline.log (stamped lines) and DIR/cpu.tsv (t, busy %)
+  -h, --help     this text
+
+Exit code: the command's; 2 on a bad option.`;
+
+async function main(argv: string[]): Promise<number> {
+  let values;
+  let positionals;
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        interval: { type: "string", default: "1" },
+        bucket: { type: "string", default: "30" },
+        top: { type: "string", default: "12" },
+        out: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (e) {
+    console.error(`suite_timeline: ${(e as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const num = (name: string, v: string, min: number): number | string => {
+    const n = Number(v);
+    return Number.isFinite(n) && n >= min ? n : `--${name} must be a number >= ${min}, got "${v}"`;
+  };
+  const interval = num("interval", values.interval, 0.1);
+  const bucket = num("bucket", values.bucket, 1);
+  const top = num("top", values.top, 0);
+  for (const v of [interval, bucket, top]) {
+    if (typeof v === "string") {
+      console.error(`suite_timeline: ${v}`);
+      return 2;
+    }
+  }
+  const cmd = positionals.length ? positionals : [Deno.execPath(), "task", "test"];
+  const tl = await runTimeline(cmd, interval as number, {
+    onLine: (_t, l) => console.log(l),
+  });
+  const summary = summarizeTimeline(tl, { bucket: bucket as number, top: top as number });
+  console.log(`\n${summary.join("\n")}`);
+  if (values.out) {
+    await Deno.mkdir(values.out, { recursive: true });
+    await Deno.writeTextFile(
+      `${values.out}/timeline.log`,
+      tl.lines.map(([t, l]) => `${t.toFixed(1).padStart(7)} ${l}`).join("\n") + "\n",
+    );
+    await Deno.writeTextFile(
+      `${values.out}/cpu.tsv`,
+      "t\tbusy\n" + tl.samples.map((s) => `${s.t.toFixed(1)}\t${s.busy.toFixed(1)}`).join("\n") +
+        "\n",
+    );
+  }
+  return tl.code;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
