@@ -2,7 +2,8 @@
  * wgsl-absorbed-tiled on this machine's adapter (lavapipe in CI: it has workgroup
  * memory and barriers) against the float64 reference: tiny widths over decode, MTP,
  * prefill tiles, packed/padded THD, paged block tables, empty sequences, forced
- * splits and both workgroup-memory tiers; one DeepSeek-V2-Lite decode; NaN/Inf
+ * splits and both workgroup-memory tiers; one DeepSeek-V2-Lite decode; the gpu-class
+ * form with 16-key tiles (a 48 KiB device's V2-Lite f16 decode, at narrower widths); NaN/Inf
  * poison that must not leak (and a planted multiply-instead-of-select that must);
  * and the loop-budget boundary of one split.
  */
@@ -11,7 +12,7 @@ import { normalizeLayout } from "../adapter/layout.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
 import { workgroupElementCap } from "../adapter/slow_device.ts";
-import { tiledMaxKeys, tiledShape } from "../adapter/tiled_plan.ts";
+import { tiledMaxKeys, tiledShape, tiledUnrolledValueKeys } from "../adapter/tiled_plan.ts";
 import { withParams } from "../adapter/spec.ts";
 import type { DeviceCaps, GpuPlan, LayoutRequest, MlaSpec } from "../adapter/types.ts";
 import { runAttention } from "../kernels/attention.ts";
@@ -28,7 +29,14 @@ import {
   poisonTest,
   TINY_LAYOUTS,
 } from "./backend_parity_helpers.ts";
-import { CAPS, gpu, gpuTest, nameWithReason, slowOnGlFallback } from "./gpu_helpers.ts";
+import {
+  CAPS,
+  gpu,
+  gpuClassCaps,
+  gpuTest,
+  nameWithReason,
+  slowOnGlFallback,
+} from "./gpu_helpers.ts";
 
 /**
  * Model widths on the GL fallback: resolve() refuses them there (device.too-slow), so the
@@ -108,6 +116,51 @@ modelParityTest(
     layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 300, causal: true },
   },
   { skip: MODEL_ON_GL },
+);
+
+/**
+ * The form a 48 KiB device's DeepSeek-V2-Lite f16 decode would run (tools/plan_variants.ts
+ * tier48k, for the GPU machine's A/B): 16-key tiles on a gpu-class plan, so the values of a
+ * whole tile run as 16 unrolled keys (VU_N 16; the 32 KiB tier's V2-Lite tiles are 8). That
+ * tile needs 38 KB at V2-Lite widths, more than lavapipe's 32 KiB, so the same form is checked
+ * here at kv_lora_rank 256, where 16 keys fit: 100 keys are six whole tiles and a masked
+ * partial one, and two queries (MTP) mask the last key of the first. The same kernel text, its
+ * widths aside.
+ */
+const KT16_SPEC = withParams(presetSpec("deepseek-v2-lite"), { kvLoraRank: 256 });
+
+gpuTest(
+  "tiled gpu-class plan with 16-key tiles and their values unrolled (f16, kv_lora_rank 256)",
+  async (t) => {
+    for (const seqQ of [1, 2]) {
+      const c: BackendCase = {
+        preset: "deepseek-v2-lite",
+        spec: KT16_SPEC,
+        dtype: "f16",
+        layout: { kind: "bshd", batch: 2, seqQ, seqK: 100, causal: true },
+        caps: gpuClassCaps(CAPS!),
+      };
+      await t.step(caseLabel(c), async () => {
+        const p = planOn(BACKEND, c);
+        if (typeof p === "string") throw new Error(p);
+        const v = p.plan.variant;
+        assert.equal(v.keysPerBlock, 16);
+        assert.equal(v.unrolledLoops, true);
+        assert.equal(
+          tiledUnrolledValueKeys({
+            unrolledLoops: v.unrolledLoops,
+            keysPerBlock: v.keysPerBlock,
+            headsPerTile: v.headsPerTile,
+            queryTile: v.queryTile,
+            valueRowGroups: v.valueRowGroups,
+          }),
+          16,
+        );
+        await parityOn(BACKEND, c);
+      });
+    }
+  },
+  { skip: CAPS === null ? "no WebGPU adapter" : MODEL_ON_GL },
 );
 
 const POISONS: readonly Poison[] = [

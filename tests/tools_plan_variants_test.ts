@@ -70,10 +70,13 @@ Deno.test("plan_variants' command line: no mode, both modes or an unknown varian
   assert.equal(both.code, 2);
   const only = await runTool("plan_variants.ts", ["--check", "--only", "nope"]);
   assert.equal(only.code, 2);
-  assert.match(
+  assert.ok(
+    only.stderr.includes(
+      `--only nope: no such variant (${PLAN_VARIANTS.map((v) => v.name).join(", ")})`,
+    ),
     only.stderr,
-    /--only nope: no such variant \(wg128, rows8, split64, fa2chunk4, projlanes, kpt1\)/,
   );
+  assert.ok(PLAN_VARIANTS.length >= 7, "the variants of sessions 33-40");
   const help = await runTool("plan_variants.ts", ["--help"]);
   assert.equal(help.code, 0);
   for (const v of PLAN_VARIANTS) assert.match(help.stdout, new RegExp(`^  ${v.name} \\(`, "m"));

@@ -92,6 +92,26 @@ export const PLAN_VARIANTS: readonly PlanVariant[] = [
     bench: HEADLINE_ABSORBED_DECODE,
   },
   {
+    name: "tier48k",
+    file: "adapter/tiled_plan.ts",
+    description: "a 48 KiB workgroup-memory tier for devices that have it (the H100 and H200 " +
+      "offer 49152 bytes), not the 32 KiB one: the f16 headline decode stages 16 keys a tile, " +
+      "not 8, so half the tiles and barriers a split (f32 keeps 8: 16 keys need 54 KB); " +
+      "untested on lavapipe, whose 32 KiB cannot hold the tile",
+    edits: [
+      {
+        pattern: "export type TiledTier = 16384 | 32768;",
+        replacement: "export type TiledTier = 16384 | 32768 | 49152;",
+      },
+      {
+        pattern: "return c.workgroupMemoryTier >= 32768 ? 32768 : 16384;",
+        replacement: "return c.workgroupMemoryTier >= 49152 ? 49152 : " +
+          "c.workgroupMemoryTier >= 32768 ? 32768 : 16384;",
+      },
+    ],
+    bench: HEADLINE_ABSORBED_DECODE,
+  },
+  {
     name: "kpt1",
     file: "adapter/tiled_plan.ts",
     description: "the tiled decode's partial scores one key a trip on a GPU too, as before " +
