@@ -97,7 +97,8 @@ export const PLAN_VARIANTS: readonly PlanVariant[] = [
     description: "a 48 KiB workgroup-memory tier for devices that have it (the H100 and H200 " +
       "offer 49152 bytes), not the 32 KiB one: the f16 headline decode stages 16 keys a tile, " +
       "not 8, so half the tiles and barriers a split (f32 keeps 8: 16 keys need 54 KB); " +
-      "untested on lavapipe, whose 32 KiB cannot hold the tile",
+      "lavapipe's 32 KiB cannot hold that tile, so its form is tested there at kv_lora_rank 256 " +
+      "(tests/kernels_absorbed_tiled_test.ts)",
     edits: [
       {
         pattern: "export type TiledTier = 16384 | 32768;",
