@@ -12,30 +12,15 @@ import {
   knownDevice,
   workgroupMemoryTier,
 } from "../adapter/device_class.ts";
-import type { DeviceCaps } from "../adapter/types.ts";
 import { hasAdapter, smCountOf } from "../gpu/device.ts";
+import { h100Caps } from "./caps_fixtures.ts";
 import { runCli } from "./helpers_cli.ts";
 
 const gpu = await hasAdapter();
 
 const H100_DOCS = "docs/gpu_machine/h100-2026-11-27/devices.json";
 
-function caps(over: Partial<DeviceCaps["adapter"]>, extra: Partial<DeviceCaps> = {}): DeviceCaps {
-  return {
-    adapter: {
-      vendor: "4318",
-      architecture: "",
-      device: "9008",
-      description: "NVIDIA H100 80GB HBM3",
-      isFallbackAdapter: false,
-      ...over,
-    },
-    features: [],
-    limits: { maxComputeWorkgroupStorageSize: 49152 },
-    loopIterationBudget: null,
-    ...extra,
-  };
-}
+const caps = h100Caps;
 
 Deno.test("a discrete GPU with no budget is class gpu, with 132 SMs from the table", () => {
   const c = deviceClassOf(caps({}))!;

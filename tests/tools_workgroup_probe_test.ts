@@ -3,7 +3,7 @@
 // this machine's adapter whose JSON holds every figure (a measurement tool: no value is
 // judged, only that each was measured).
 import assert from "node:assert/strict";
-import type { DeviceCaps } from "../adapter/types.ts";
+import { h100Caps } from "./caps_fixtures.ts";
 import { HAS_ADAPTER } from "./gpu_helpers.ts";
 import { runTool } from "./helpers_cli.ts";
 import {
@@ -14,21 +14,7 @@ import {
   type WorkgroupProbeResult,
 } from "../tools/workgroup_probe.ts";
 
-const H100: DeviceCaps = {
-  adapter: {
-    vendor: "4318",
-    architecture: "",
-    device: "9008",
-    description: "NVIDIA H100 80GB HBM3",
-    isFallbackAdapter: false,
-  },
-  features: [],
-  limits: {},
-};
-const withAdapter = (over: Partial<DeviceCaps["adapter"]>): DeviceCaps => ({
-  ...H100,
-  adapter: { ...H100.adapter, ...over },
-});
+const H100 = h100Caps();
 
 Deno.test("workgroup_probe: the barrier's ns a trip and the read bandwidths from the kernel times", () => {
   // 10 workgroups x 256 invocations x 100 trips x 4 reads x 16 bytes = 16,384,000 bytes
@@ -46,8 +32,8 @@ Deno.test("workgroup_probe: 2 workgroups per SM, 8 on a CPU, the planner's 64 SM
   assert.equal(probeWorkgroups({ ...H100, smCount: 20 }).workgroups, 40);
   assert.equal(probeWorkgroups({ ...H100, smCount: 10000 }).workgroups, 8192); // the most a grid has
   assert.equal(probeWorkgroups({ ...H100, smCount: 20 }, 3).workgroups, 3);
-  assert.equal(probeWorkgroups(withAdapter({ description: "llvmpipe (LLVM 15)" })).workgroups, 8);
-  assert.equal(probeWorkgroups(withAdapter({ device: "1" })).workgroups, 128);
+  assert.equal(probeWorkgroups(h100Caps({ description: "llvmpipe (LLVM 15)" })).workgroups, 8);
+  assert.equal(probeWorkgroups(h100Caps({ device: "1" })).workgroups, 128);
 });
 
 Deno.test("workgroup_probe: the kernels' trips substituted; the text names every figure", async () => {
