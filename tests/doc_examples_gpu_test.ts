@@ -7,10 +7,10 @@
 import assert from "node:assert/strict";
 import { isGlFallback } from "../adapter/slow_device.ts";
 import { runDocExamples } from "../tools/doc_examples.ts";
+import { DOC_GPU_ROOMS } from "./doc_project_helpers.ts";
 import { CAPS, HAS_ADAPTER, nameWithReason } from "./gpu_helpers.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname).replace(/\/$/, "");
-const GPU_ROOMS = ["gpu", "kernels"];
 
 const reason = !HAS_ADAPTER
   ? "no WebGPU adapter"
@@ -27,11 +27,11 @@ Deno.test({
   fn: async () => {
     const tmp = await Deno.makeTempDir({ prefix: "doc_examples_gpu_" });
     try {
-      const run = await runDocExamples(GPU_ROOMS, ROOT, tmp);
+      const run = await runDocExamples([...DOC_GPU_ROOMS], ROOT, tmp);
       assert.equal(
         run.code,
         0,
-        `the doc examples of ${GPU_ROOMS.join(" ")} failed:\n${run.output}`,
+        `the doc examples of ${DOC_GPU_ROOMS.join(" ")} failed:\n${run.output}`,
       );
       assert.deepEqual(run.summary, { ran: run.count, failed: 0 }, run.output);
       // 97 examples and 66 claims when written; far fewer means the rooms' examples went missing

@@ -1,5 +1,14 @@
-/** A throwaway project for the doc-example tools' tests (tools/doc_examples.ts, doc_claims.ts). */
+/**
+ * What the doc-example tests share: the rooms whose examples need a WebGPU device, and a
+ * throwaway project for the doc-example tools' own tests (tools/doc_examples.ts, doc_claims.ts).
+ */
 import { type DocExampleRun, runDocExamples } from "../tools/doc_examples.ts";
+
+/**
+ * The rooms whose JSDoc examples create a WebGPU device: tests/doc_examples_gpu_test.ts runs
+ * them where the adapter allows; tests/doc_examples_test.ts runs every other room's.
+ */
+export const DOC_GPU_ROOMS: readonly string[] = ["gpu", "kernels"];
 
 /**
  * Write `files` (paths relative to a new temporary project root, which gets an empty
