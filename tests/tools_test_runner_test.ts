@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import {
   addRun,
   ALONE_MARKER,
+  ANSI_COLOR,
   EARLY_MARKER,
   earlyFirst,
   emptyTotal,
@@ -171,8 +172,7 @@ async function runRunner(backend: string, dir: string, env: Record<string, strin
     NO_COLOR: "1",
     ...env,
   });
-  const ansi = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
-  return { code: r.code, out: r.stdout.replace(ansi, ""), err: r.stderr };
+  return { code: r.code, out: r.stdout.replace(ANSI_COLOR, ""), err: r.stderr };
 }
 
 Deno.test("on GL the runner gives each WebGPU module its own deno test and sums the summaries", async () => {
@@ -222,12 +222,11 @@ Deno.test("on GL one type check of every module comes first: a type error fails 
     assert.doesNotMatch(r.out, /test_runner: \[\d+\/\d+\]/, "no module process ran");
     assert.match(r.out.trim().split("\n").at(-1)!, /^FAILED \| 0 passed \| 1 failed \(\d+m?s\)$/);
     // --no-check: the user's choice; no check first, and each process runs unchecked
-    const ansi = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
     const unchecked = await runTool("test_runner.ts", [dir, "--no-check"], {
       DENO_WEBGPU_BACKEND: "gl",
       NO_COLOR: "1",
     });
-    const out = unchecked.stdout.replace(ansi, "");
+    const out = unchecked.stdout.replace(ANSI_COLOR, "");
     assert.equal(unchecked.code, 0, out + unchecked.stderr);
     assert.doesNotMatch(out, /type-checked at once/);
     // d's one test (its ignored one is gone) ran, its type error unchecked

@@ -18,6 +18,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { ANSI_COLOR } from "./test_runner.ts";
 
 /** Cumulative CPU times from /proc/stat's first line, in clock ticks. */
 export interface CpuTimes {
@@ -103,9 +104,6 @@ export interface ModuleSpan {
   last: number;
 }
 
-/** ANSI colour codes (deno test colours its output even into a pipe). */
-const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
-
 /**
  * Each test module's span from stamped lines (`[seconds, line]`): a module is named by deno
  * test's `running N tests from ./tests/x_test.ts` and `./tests/x_test.ts => name ... ok`
@@ -126,7 +124,7 @@ const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
 export function moduleSpans(lines: readonly (readonly [number, string])[]): ModuleSpan[] {
   const spans = new Map<string, ModuleSpan>();
   for (const [t, raw] of lines) {
-    const line = raw.replace(ANSI, "");
+    const line = raw.replace(ANSI_COLOR, "");
     const m = /^(?:running \d+ tests? from |)\.\/(?:.*\/)?([^/\s]+\.[jt]s)(?: =>|$)/.exec(line);
     if (!m) continue;
     const s = spans.get(m[1]);

@@ -50,8 +50,16 @@
  */
 import { chooseBackend, systemProbe } from "../gpu/backend_choice.ts";
 
-/** ANSI colour codes (deno test colours its output even into a pipe). */
-const ANSI_COLOR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
+/**
+ * ANSI colour codes (deno test colours its output even into a pipe), global: for `replace`.
+ *
+ * @example
+ * ```ts
+ * import { ANSI_COLOR } from "./test_runner.ts";
+ * `${String.fromCharCode(27)}[32mok${String.fromCharCode(27)}[0m`.replace(ANSI_COLOR, ""); // "ok"
+ * ```
+ */
+export const ANSI_COLOR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
 
 /**
  * Permissions every `deno test` process gets (what the suite needs; no FFI, and the network
