@@ -198,8 +198,9 @@ export async function runTimeline(
         }
       }
       if (rest) {
-        lines.push([now(), rest]);
-        options.onLine?.(now(), rest);
+        const t = now();
+        lines.push([t, rest]);
+        options.onLine?.(t, rest);
       }
     };
     const [status] = await Promise.all([child.status, pump(child.stdout), pump(child.stderr)]);
