@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { resolvedTuning } from "./plan_tuning.ts";
 import type {
   AttentionPath,
   BackendId,
@@ -57,6 +58,7 @@ import {
   tiledLoopIterations,
   tiledMaxKeys,
   tiledShape,
+  type TiledTier,
   tiledTierOf,
   tiledWorkgroupBytes,
 } from "./tiled_plan.ts";
@@ -770,7 +772,21 @@ function absorbedTiledCheck(q: SupportQuery, options: { subgroups: boolean }): S
     });
   }
   const cls = deviceClassOf(q.caps);
-  const deviceTier = cls === null ? 32768 : tiledTierOf(cls);
+  const tuning = resolvedTuning(q.caps?.tuning);
+  const tunedTier = q.caps?.tuning?.tiledTier;
+  const deviceTier = tunedTier !== undefined
+    ? tunedTier as TiledTier
+    : cls === null
+    ? 32768
+    : tiledTierOf(cls);
+  if (tunedTier !== undefined && cls !== null && tunedTier > cls.workgroupStorageBytes) {
+    reasons.push({
+      code: "tuning.tiled-tier",
+      message: `the plan tuning's tiledTier ${tunedTier} (${q.caps?.tuningFrom ?? "caps file"}) ` +
+        `is over this device's maxComputeWorkgroupStorageSize ${cls.workgroupStorageBytes}; ` +
+        "take it out of the tuning, or set a tier within the device's",
+    });
+  }
   if (deviceTier === null) {
     reasons.push({
       code: "limits.workgroup-storage",
@@ -789,6 +805,8 @@ function absorbedTiledCheck(q: SupportQuery, options: { subgroups: boolean }): S
       q.caps?.limits.maxComputeInvocationsPerWorkgroup ?? 256,
       q.caps?.limits.maxComputeWorkgroupSizeX ?? 256,
     ),
+    maxRows: tuning.tiledMaxRows,
+    maxQVec4: tuning.tiledMaxQVec4,
   });
   const wgBytes = tiledWorkgroupBytes(shape);
   if (deviceTier !== null && wgBytes > tier) {
@@ -817,6 +835,8 @@ function absorbedTiledCheck(q: SupportQuery, options: { subgroups: boolean }): S
     maxKLen: longest,
     smCount: cls?.smCount ?? null,
     maxKeysPerSplit: maxKeys,
+    minKeysPerSplit: tuning.tiledMinKeysPerSplit,
+    workgroupsPerSm: tuning.tiledWorkgroupsPerSm,
     // x_latent_out holds every split's partial latent output and is bound whole.
     maxSplitsByBuffer: Math.max(
       1,
@@ -1190,6 +1210,7 @@ const expandedTiled: Backend = {
     const eb = bytesOf(dtype);
     const reasons = denseDeviceReasons(q);
     const shape = { qkVec4: spec.kChannels / 4, vVec4: spec.vChannels / 4 };
+    const tuning = resolvedTuning(q.caps?.tuning);
     // The query tile fills the device's SMs where their count is known, within the GL
     // fallback's workgroup-element cap there (tiled_plan.ts, slow_device.ts).
     const { queryTile } = fa2QueryTile({
@@ -1198,6 +1219,7 @@ const expandedTiled: Backend = {
       smCount: deviceClassOf(q.caps)?.smCount ?? null,
       shape,
       maxWorkgroupElements: q.workgroupElementCap,
+      workgroupsPerSm: tuning.fa2WorkgroupsPerSm,
     });
     const workgroupSize = fa2WorkgroupSize(queryTile);
     const wgLimit = q.caps?.limits.maxComputeWorkgroupStorageSize ?? 16384;
@@ -1207,6 +1229,7 @@ const expandedTiled: Backend = {
     const chunkVec4 = fa2ChunkVec4(shape, queryTile, {
       maxBytes: wgLimit,
       maxElements: q.workgroupElementCap,
+      maxChunkVec4: tuning.fa2MaxChunkVec4,
     });
     const wgBytes = fa2WorkgroupBytes(shape, queryTile, chunkVec4);
     if (q.caps !== null && wgBytes > wgLimit) {
@@ -1226,6 +1249,8 @@ const expandedTiled: Backend = {
       workgroups: fa2Grid(layout.seqs.map((s) => s.qLen), spec.numHeads, queryTile),
       maxKLen: longest,
       smCount: cls?.kind === "gpu" ? cls.smCount ?? TILED_DEFAULT_SMS : null,
+      minKeysPerSplit: tuning.fa2MinKeysPerSplit,
+      workgroupsPerSm: tuning.fa2WorkgroupsPerSm,
     });
     const splitsValid = Number.isInteger(kvSplits) && kvSplits >= 1 && kvSplits <= 64;
     if (!splitsValid) {

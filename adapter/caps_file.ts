@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { parseTuningKnobs } from "./plan_tuning.ts";
 import { z } from "zod";
 import { ConfigError, issuesFromSchema } from "./errors.ts";
 import { wrongFileKindIssue } from "./file_kind.ts";
@@ -268,6 +269,7 @@ const DEVICES_JSON_EXTRA_KEYS = [
   "saturation",
   "smCountFrom",
   "deviceClassFrom",
+  "tuningFrom",
 ];
 
 const capsSchema = z.strictObject({
@@ -289,12 +291,14 @@ const capsSchema = z.strictObject({
   webgpuBackend: z.string({ error: 'must be a WebGPU backend name like "vulkan" or "gl"' })
     .optional(),
   deviceClass: z.enum(["cpu", "gpu"], { error: 'must be "cpu" or "gpu"' }).optional(),
+  // Checked knob by knob after the schema (plan_tuning.ts names each knob's valid values).
+  tuning: z.unknown().optional(),
   ...Object.fromEntries(DEVICES_JSON_EXTRA_KEYS.map((k) => [k, z.unknown().optional()])),
 }, {
   error: (i) =>
     i.code === "unrecognized_keys"
       ? "unknown key; valid: adapter, features, limits, loopIterationBudget, smCount, " +
-        `webgpuBackend, deviceClass (and, as devices --json writes them, ${
+        `webgpuBackend, deviceClass, tuning (and, as devices --json writes them, ${
           DEVICES_JSON_EXTRA_KEYS.join(", ")
         })`
       : "must be an object of caps, as devices --json writes it",
@@ -330,8 +334,17 @@ export function parseCaps(raw: unknown, source: string): DeviceCaps {
   }
   // The devices command writes {adapter, features, limits, loopIterationBudget} plus extra
   // keys (ceilings); keep only caps.
-  const { adapter, features, limits, loopIterationBudget, smCount, webgpuBackend, deviceClass } =
-    parsed.data;
+  const {
+    adapter,
+    features,
+    limits,
+    loopIterationBudget,
+    smCount,
+    webgpuBackend,
+    deviceClass,
+    tuning: rawTuning,
+  } = parsed.data;
+  const tuning = rawTuning === undefined ? undefined : parseTuningKnobs(rawTuning, source);
   return {
     adapter,
     features,
@@ -340,6 +353,7 @@ export function parseCaps(raw: unknown, source: string): DeviceCaps {
     ...(smCount === undefined ? {} : { smCount }),
     ...(webgpuBackend === undefined ? {} : { webgpuBackend }),
     ...(deviceClass === undefined ? {} : { deviceClass }),
+    ...(tuning === undefined ? {} : { tuning }),
   };
 }
 

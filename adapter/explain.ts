@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { formatTuning, resolvedTuning } from "./plan_tuning.ts";
 import {
   type ConfigFormat,
   type ConfigReading,
@@ -13,10 +14,8 @@ import {
 import { autoPathOf, autoPriority, laneHeadTile, pathPriority } from "./backends.ts";
 import { expandedTextureBinding } from "./gemm_plan.ts";
 import {
-  FA2_MAX_CHUNK_VEC4,
   FA2_QUERY_TILE,
   FA2_QUERY_TILES,
-  FA2_WORKGROUPS_PER_SM,
   fa2Grid,
   fa2KeysPerSplit,
   fa2QueryTile,
@@ -219,6 +218,7 @@ export function formatExplanation(e: Explanation): string {
   lines.push(`device ${device}; dtype ${e.dtype}`);
   const cls = deviceClassOf(e.caps);
   if (cls) lines.push(`  ${formatDeviceClass(cls)}`);
+  lines.push(...tuningLines(e.caps));
   const r = e.resolution;
   if (r.kind === "plan") {
     const l = r.layout;
@@ -372,6 +372,15 @@ function tiledLines(v: KernelVariant, keyWidth: number, caps: DeviceCaps | null)
   ];
 }
 
+/**
+ * The plan tuning the caps carry (adapter/plan_tuning.ts), where it came from, and which
+ * knobs differ from the adapter's defaults; nothing without one.
+ */
+function tuningLines(caps: DeviceCaps | null): string[] {
+  const line = formatTuning(caps);
+  return line === null ? [] : [`  ${line}`];
+}
+
 /** A plan whose kernel's constant-trip loops are unrolled in the source, and why. */
 function unrolledLines(v: KernelVariant): string[] {
   if (!v.unrolledLoops) return [];
@@ -399,13 +408,22 @@ function fa2Lines(
   const queryLens = layout.seqs.map((s) => s.qLen);
   const shape = { qkVec4: attention.keyWidth / 4, vVec4: attention.valueWidth / 4 };
   const cap = workgroupElementCap(caps);
-  const c = fa2QueryTile({ queryLens, heads, smCount, shape, maxWorkgroupElements: cap });
+  const perSm = resolvedTuning(caps?.tuning).fa2WorkgroupsPerSm;
+  const maxChunk = resolvedTuning(caps?.tuning).fa2MaxChunkVec4;
+  const c = fa2QueryTile({
+    queryLens,
+    heads,
+    smCount,
+    shape,
+    maxWorkgroupElements: cap,
+    workgroupsPerSm: perSm,
+  });
   const chunk = v.chunkVec4 === undefined ? [] : [
     `  score chunks: ${v.chunkVec4} vec4s of the head width's ${shape.qkVec4} staged at a time ` +
     `(${shape.qkVec4 / v.chunkVec4} chunk${
       shape.qkVec4 / v.chunkVec4 === 1 ? "" : "s"
     }, 2 barriers each, per 32-key tile; the widest ` +
-    `divisor within ${FA2_MAX_CHUNK_VEC4} that fits): ` +
+    `divisor within ${maxChunk} that fits): ` +
     `${fa2WorkgroupBytes(shape, v.queryTile, v.chunkVec4)} bytes of workgroup memory` +
     (cap === null
       ? ""
@@ -437,13 +455,13 @@ function fa2Lines(
     ];
   }
   if (v.queryTile === FA2_QUERY_TILE) {
-    return [`${head}, at least ${FA2_WORKGROUPS_PER_SM} per SM of ${smCount}`, ...chunk];
+    return [`${head}, at least ${perSm} per SM of ${smCount}`, ...chunk];
   }
   const smallest = FA2_QUERY_TILES[FA2_QUERY_TILES.length - 1];
   return [
     `${head}; ${FA2_QUERY_TILE}-query tiles would give ${
       fa2Grid(queryLens, heads, FA2_QUERY_TILE)
-    }, under ${FA2_WORKGROUPS_PER_SM} per SM of ${smCount} (${c.target})` +
+    }, under ${perSm} per SM of ${smCount} (${c.target})` +
     (c.workgroups < c.target ? `; ${smallest} is the smallest tile` : ""),
     ...chunk,
   ];

@@ -22,3 +22,4 @@ export * from "./reference_choice.ts";
 export * from "./loop_budget.ts";
 export * from "./caps_file.ts";
 export * from "./timing_scope.ts";
+export * from "./plan_tuning.ts";

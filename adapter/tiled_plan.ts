@@ -10,8 +10,11 @@
 import type { DeviceClass } from "./device_class.ts";
 import type { Dtype, MlaSpec, NormalizedLayout } from "./types.ts";
 
-/** The tiers the tiled kernel has variants for (a 48 KiB device runs the 32 KiB one). */
-export type TiledTier = 16384 | 32768;
+/**
+ * The tiers the tiled kernel has variants for. A 48 KiB device runs the 32 KiB one unless a
+ * plan tuning asks for 49152 (adapter/plan_tuning.ts `tiledTier`: only a GPU can time it).
+ */
+export type TiledTier = 16384 | 32768 | 49152;
 
 /** Rows (query x head) of one workgroup at most: 32 x ceil(v/WG) vec4s per invocation. */
 export const TILED_MAX_ROWS = 32;
@@ -282,11 +285,17 @@ export function tiledShape(
      * fallback's): the key tile stops growing there (it is 2 keys at least). Default: no cap.
      */
     maxWorkgroupElements?: number | null;
+    /** Rows a workgroup holds at most (a power of two; default {@link TILED_MAX_ROWS}). */
+    maxRows?: number;
+    /** q vec4s an invocation holds at most (default {@link TILED_MAX_Q_VEC4}). */
+    maxQVec4?: number;
   } = {},
 ): TiledShape {
-  const headsPerTile = Math.min(pow2ceil(spec.numHeads), TILED_MAX_ROWS);
+  const maxRows = options.maxRows ?? TILED_MAX_ROWS;
+  const maxQVec4 = options.maxQVec4 ?? TILED_MAX_Q_VEC4;
+  const headsPerTile = Math.min(pow2ceil(spec.numHeads), maxRows);
   const widestQ = layout.seqs.reduce((m, s) => Math.max(m, s.qLen), 1);
-  const queryTile = Math.min(pow2ceil(widestQ), pow2floor(TILED_MAX_ROWS / headsPerTile));
+  const queryTile = Math.min(pow2ceil(widestQ), pow2floor(maxRows / headsPerTile));
   const keyVec4 = (spec.kvLoraRank + spec.qkRopeHeadDim) / 4;
   const valueVec4 = spec.kvLoraRank / 4;
   const rows = headsPerTile * queryTile;
@@ -298,8 +307,7 @@ export function tiledShape(
   const growTo = Math.min(256, options.maxWorkgroupSize ?? 256);
   while (
     workgroupSize < growTo &&
-    tiledQSegment(keyVec4 / vec4PerChunk, workgroupSize / rows) * vec4PerChunk >
-      TILED_MAX_Q_VEC4
+    tiledQSegment(keyVec4 / vec4PerChunk, workgroupSize / rows) * vec4PerChunk > maxQVec4
   ) {
     workgroupSize *= 2;
   }
@@ -468,12 +476,17 @@ export function tiledKvSplits(
     maxKeysPerSplit: number;
     /** Most splits whose partial buffers fit one binding (default: no limit). */
     maxSplitsByBuffer?: number;
+    /** Keys per split at least (default {@link TILED_MIN_KEYS_PER_SPLIT}). */
+    minKeysPerSplit?: number;
+    /** Workgroups per SM to aim for (default {@link TILED_WORKGROUPS_PER_SM}). */
+    workgroupsPerSm?: number;
   },
 ): number {
-  const target = TILED_WORKGROUPS_PER_SM * (o.smCount ?? TILED_DEFAULT_SMS);
+  const target = (o.workgroupsPerSm ?? TILED_WORKGROUPS_PER_SM) *
+    (o.smCount ?? TILED_DEFAULT_SMS);
   const fill = Math.min(
     Math.ceil(target / Math.max(1, o.workgroups)),
-    Math.floor(o.maxKLen / TILED_MIN_KEYS_PER_SPLIT),
+    Math.floor(o.maxKLen / (o.minKeysPerSplit ?? TILED_MIN_KEYS_PER_SPLIT)),
     TILED_MAX_SPLITS,
     o.maxSplitsByBuffer ?? Infinity,
   );
@@ -528,16 +541,24 @@ export const FA2_MIN_KEYS_PER_SPLIT = 256;
  * ```
  */
 export function fa2KvSplits(
-  o: { workgroups: number; maxKLen: number; smCount: number | null },
+  o: {
+    workgroups: number;
+    maxKLen: number;
+    smCount: number | null;
+    /** Keys per split at least (default {@link FA2_MIN_KEYS_PER_SPLIT}). */
+    minKeysPerSplit?: number;
+    /** Workgroups per SM to aim for (default {@link FA2_WORKGROUPS_PER_SM}). */
+    workgroupsPerSm?: number;
+  },
 ): number {
   if (o.smCount === null) return 1;
-  const target = FA2_WORKGROUPS_PER_SM * o.smCount;
+  const target = (o.workgroupsPerSm ?? FA2_WORKGROUPS_PER_SM) * o.smCount;
   if (o.workgroups >= target) return 1;
   return Math.max(
     1,
     Math.min(
       Math.ceil(target / Math.max(1, o.workgroups)),
-      Math.floor(o.maxKLen / FA2_MIN_KEYS_PER_SPLIT),
+      Math.floor(o.maxKLen / (o.minKeysPerSplit ?? FA2_MIN_KEYS_PER_SPLIT)),
       TILED_MAX_SPLITS,
     ),
   );
@@ -654,9 +675,14 @@ export const FA2_MAX_CHUNK_VEC4 = 16;
 export function fa2ChunkVec4(
   s: Fa2Shape,
   queryTile: number,
-  bound: { maxBytes?: number | null; maxElements?: number | null } = {},
+  bound: {
+    maxBytes?: number | null;
+    maxElements?: number | null;
+    /** The widest chunk to consider (default {@link FA2_MAX_CHUNK_VEC4}). */
+    maxChunkVec4?: number;
+  } = {},
 ): number {
-  for (let d = Math.min(FA2_MAX_CHUNK_VEC4, s.qkVec4); d > 1; d--) {
+  for (let d = Math.min(bound.maxChunkVec4 ?? FA2_MAX_CHUNK_VEC4, s.qkVec4); d > 1; d--) {
     if (s.qkVec4 % d !== 0) continue;
     if (bound.maxBytes != null && fa2WorkgroupBytes(s, queryTile, d) > bound.maxBytes) continue;
     if (
@@ -715,6 +741,8 @@ export function fa2QueryTile(
     shape?: Fa2Shape;
     /** Only tiles within this many workgroup-memory elements (else the smallest tile). */
     maxWorkgroupElements?: number | null;
+    /** Workgroups per SM the grid should reach (default {@link FA2_WORKGROUPS_PER_SM}). */
+    workgroupsPerSm?: number;
   },
 ): Fa2QueryTileChoice {
   const grid = (qt: number) => fa2Grid(o.queryLens, o.heads, qt);
@@ -729,7 +757,7 @@ export function fa2QueryTile(
   if (o.smCount === null) {
     return { queryTile: tiles[0], workgroups: grid(tiles[0]), target: null, elementCap };
   }
-  const target = FA2_WORKGROUPS_PER_SM * o.smCount;
+  const target = (o.workgroupsPerSm ?? FA2_WORKGROUPS_PER_SM) * o.smCount;
   const queryTile = tiles.find((qt) => grid(qt) >= target) ?? tiles[tiles.length - 1];
   return { queryTile, workgroups: grid(queryTile), target, elementCap };
 }

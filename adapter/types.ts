@@ -201,6 +201,32 @@ export type LayoutRequest =
     readonly paging?: Paging;
   };
 
+/**
+ * Plan tuning (adapter/plan_tuning.ts): knobs over the adapter's defaults for the
+ * GPU-shaped kernels' plans, each optional: an absent knob keeps the adapter's default.
+ */
+export interface PlanTuning {
+  /** Rows (query x head) of one wgsl-absorbed-tiled workgroup at most: 1, 2, 4, 8, 16 or 32. */
+  readonly tiledMaxRows?: number;
+  /** The most q vec4s a wgsl-absorbed-tiled invocation holds in registers: a power of two to 64. */
+  readonly tiledMaxQVec4?: number;
+  /** Smallest key share of one wgsl-absorbed-tiled KV split: 16 to 65536 keys. */
+  readonly tiledMinKeysPerSplit?: number;
+  /** Workgroups per SM the wgsl-absorbed-tiled splits aim for: 1 to 32. */
+  readonly tiledWorkgroupsPerSm?: number;
+  /**
+   * The workgroup-memory tier wgsl-absorbed-tiled stages its key tiles for (bytes): 16384,
+   * 32768 or 49152, at most the device's maxComputeWorkgroupStorageSize.
+   */
+  readonly tiledTier?: number;
+  /** Widest chunk of the head width wgsl-expanded-tiled (FA2) stages at once: 1 to 16 vec4s. */
+  readonly fa2MaxChunkVec4?: number;
+  /** Smallest key share of one wgsl-expanded-tiled KV split: 32 to 65536 keys. */
+  readonly fa2MinKeysPerSplit?: number;
+  /** Workgroups per SM the wgsl-expanded-tiled grid and splits aim for: 1 to 32. */
+  readonly fa2WorkgroupsPerSm?: number;
+}
+
 /** Device capabilities as plain data, probed by gpu/ or loaded from a caps file. */
 export interface DeviceCaps {
   /** Adapter information. */
@@ -238,6 +264,14 @@ export interface DeviceCaps {
   readonly deviceClass?: "cpu" | "gpu";
   /** Where `deviceClass` came from when not a caps file: "MLA_HARNESS_DEVICE_CLASS". */
   readonly deviceClassFrom?: "MLA_HARNESS_DEVICE_CLASS";
+  /**
+   * Plan tuning (adapter/plan_tuning.ts): knobs over the adapter's defaults for the
+   * GPU-shaped kernels' plans, measured on this device; a caps file's `tuning` or, for the
+   * device the harness runs on, the file MLA_HARNESS_TUNING names.
+   */
+  readonly tuning?: PlanTuning;
+  /** Where `tuning` came from when not a caps file: "MLA_HARNESS_TUNING=<file>". */
+  readonly tuningFrom?: string;
   /**
    * The WebGPU backend the device runs on (wgpu's: "vulkan", "gl", "metal", "dx12"),
    * recorded when the harness creates a device; absent when not known (a caps file

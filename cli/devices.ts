@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { formatTuning } from "../adapter/plan_tuning.ts";
 import { Command } from "@commander-js/extra-typings";
 import { deviceClassOf, formatDeviceClass } from "../adapter/device_class.ts";
 import type { DeviceCaps } from "../adapter/types.ts";
@@ -69,6 +70,9 @@ export function formatCaps(caps: DeviceCaps): string {
   // The class kernel choice reads (MLA_HARNESS_DEVICE_CLASS or a caps file can set it).
   const cls = deviceClassOf(caps);
   if (cls) lines.push(formatDeviceClass(cls));
+  // The plan tuning the adapter plans this device's GPU-shaped kernels with (MLA_HARNESS_TUNING).
+  const tuned = formatTuning(caps);
+  if (tuned !== null) lines.push(tuned);
   return lines.join("\n");
 }
 

@@ -7,7 +7,8 @@
  */
 import { ConfigError } from "../adapter/errors.ts";
 import type { DeviceClassName } from "../adapter/device_class.ts";
-import type { DeviceCaps } from "../adapter/types.ts";
+import type { DeviceCaps, PlanTuning } from "../adapter/types.ts";
+import { readTuningFile } from "../adapter/plan_tuning.ts";
 import { DeviceLostError, NoAdapterError } from "./errors.ts";
 import { measureLoopBudget } from "./loop_budget.ts";
 import { clearTexturesByCopies } from "./texture_clears.ts";
@@ -92,6 +93,8 @@ export interface GpuEnvironment {
   smCount?(): number | undefined;
   /** The device class the user set for this device (MLA_HARNESS_DEVICE_CLASS); absent: none. */
   deviceClass?(): DeviceClassName | undefined;
+  /** The plan tuning the user set for this device (MLA_HARNESS_TUNING); absent: none. */
+  tuning?(): { tuning: PlanTuning; from: string } | undefined;
 }
 
 /** The environment variable that gives the harness the SM count of its device. */
@@ -169,6 +172,36 @@ function deviceClassFromEnv(): DeviceClassName | undefined {
     : undefined;
 }
 
+/**
+ * The environment variable naming a plan-tuning file (adapter/plan_tuning.ts: knobs over the
+ * adapter's defaults for the GPU-shaped kernels' plans) for the device the harness runs on.
+ */
+export const TUNING_ENV = "MLA_HARNESS_TUNING";
+
+/**
+ * The plan tuning of the file MLA_HARNESS_TUNING names, or undefined when the variable is
+ * not set, empty, or not readable (no env permission for it). A file that cannot be read or
+ * is not a valid tuning throws a ConfigError naming the file and the knob (exit 2).
+ *
+ * @example
+ * ```ts
+ * import { tuningOf } from "./device.ts";
+ * tuningOf(undefined); // undefined
+ * ```
+ */
+export function tuningOf(
+  value: string | undefined,
+): { tuning: PlanTuning; from: string } | undefined {
+  if (value === undefined || value.trim() === "") return undefined;
+  const path = value.trim();
+  return { tuning: readTuningFile(path), from: `${TUNING_ENV}=${path}` };
+}
+
+function tuningFromEnv(): { tuning: PlanTuning; from: string } | undefined {
+  const status = Deno.permissions.querySync({ name: "env", variable: TUNING_ENV });
+  return status.state === "granted" ? tuningOf(Deno.env.get(TUNING_ENV)) : undefined;
+}
+
 const denoEnvironment: GpuEnvironment = {
   prepareAdapter() {
     // Before the first requestAdapter: wgpu fixes the backend then (backend_choice.ts).
@@ -179,6 +212,7 @@ const denoEnvironment: GpuEnvironment = {
   webgpuBackend: () => backendChoice().backend,
   smCount: smCountFromEnv,
   deviceClass: deviceClassFromEnv,
+  tuning: tuningFromEnv,
 };
 
 let environment: GpuEnvironment = denoEnvironment;
@@ -200,16 +234,21 @@ export function environmentCapsOverrides(): UserCaps {
   return userCapsOf(denoEnvironment);
 }
 
-/** The caps fields a user sets through an environment (SM count, device class). */
-type UserCaps = Pick<DeviceCaps, "smCount" | "smCountFrom" | "deviceClass" | "deviceClassFrom">;
+/** The caps fields a user sets through an environment (SM count, device class, tuning). */
+type UserCaps = Pick<
+  DeviceCaps,
+  "smCount" | "smCountFrom" | "deviceClass" | "deviceClassFrom" | "tuning" | "tuningFrom"
+>;
 
-/** An environment's SM count and device class as caps fields, each named by its variable. */
+/** An environment's SM count, device class and tuning as caps fields, each named by its source. */
 function userCapsOf(env: GpuEnvironment): UserCaps {
   const smCount = env.smCount?.();
   const deviceClass = env.deviceClass?.();
+  const tuning = env.tuning?.();
   return {
     ...(smCount === undefined ? {} : { smCount, smCountFrom: SM_COUNT_ENV }),
     ...(deviceClass === undefined ? {} : { deviceClass, deviceClassFrom: DEVICE_CLASS_ENV }),
+    ...(tuning === undefined ? {} : { tuning: tuning.tuning, tuningFrom: tuning.from }),
   };
 }
 

@@ -54,6 +54,8 @@ export const REASON_CODE_MEANINGS: Readonly<Record<string, string>> = {
   "shape.value-too-wide": "kv_lora_rank is wider than the tiled kernel's workgroup covers",
   "spec.sparse-attention":
     "sparse attention (DeepSeek-V3.2's indexer) where a query sees more keys than it keeps",
+  "tuning.tiled-tier":
+    "the plan tuning's tiledTier is over the device's workgroup memory (adapter/plan_tuning.ts)",
   "variant.kv-splits": "the forced KV splits are out of range or not possible on this backend",
 };
 

@@ -21,7 +21,15 @@ Deno.test("gpu_machine_check.sh: parses as bash; steps run in the default STEPS'
   const blocks = [...text.matchAll(/^if wanted (\w+)/gm)].map((m) => m[1]);
   // every default step has its block, in the same order (a block may repeat: ab's second)
   const firsts = blocks.filter((b, i) => blocks.indexOf(b) === i);
-  assert.deepEqual(firsts, steps);
+  assert.deepEqual(firsts.filter((b) => steps.includes(b)), steps);
+  // a block outside the defaults is one the header says is not a default step (tune)
+  const extra = firsts.filter((b) => !steps.includes(b));
+  assert.deepEqual(extra, ["tune"]);
+  for (const b of extra) {
+    assert.match(text, new RegExp(`^#   ${b} +\\(not a default step`, "m"), b);
+  }
+  // the tuner's file is read into the log, not a 9th file of $OUT
+  assert.match(text, /tee -a "\$LOG" <"\$WORK\/tuning\.json"/);
   // STEPS=plans runs the plan A/Bs alone
   assert.match(text, /^if wanted ab \|\| wanted plans; then$/m);
   // $OUT holds what comes back (8 files at most: the smoke's 3, the bench's 2, devices.json,

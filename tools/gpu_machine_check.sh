@@ -75,6 +75,12 @@
 #            and checked against the reference; its summary.md (kernel medians in its
 #            "Slowest" table) goes into the log
 #   tests    the test files that need a GPU (GPU_TESTS below)
+#   tune     (not a default step; since session 41) `tools/tune_plan.ts`: the plan tuner
+#            (adapter/plan_tuning.ts) over tools/tune_matrix.json, knob by knob (TUNE_KNOBS,
+#            default all; TUNE_REPEATS, default 20), every candidate checked against the
+#            float64 reference; its table and the tuning file go into the log (T_TUNE, default
+#            300 s; the file is rewritten after each trial, so a timeout keeps what was found).
+#            Run it as a second command on the still-warm machine: STEPS=tune
 # Each step has its own timeout, is tee'd into $OUT/log.txt, and a failing step never stops
 # the next one; $OUT/steps.txt records "step exit-code seconds" as each step ends, and the
 # script ends with that summary (exit 0 when every step exited 0, else 1).
@@ -87,7 +93,8 @@
 # of them and the device's baseline (from smoke/report.json).
 #
 # Knobs (environment): STEPS, TOTAL_S (default 570), OUT (default out/gpu_machine),
-# GPU_TESTS (space-separated test files), TEST_JOBS (test modules at once, default 4), T_DEVICES T_SPIRV T_PROBES T_TESTS T_SMOKE T_BENCH T_AB T_ABPLAN T_SPLITS (timeouts in s),
+# GPU_TESTS (space-separated test files), TEST_JOBS (test modules at once, default 4), T_DEVICES T_SPIRV T_PROBES T_TESTS T_SMOKE T_BENCH T_AB T_ABPLAN T_SPLITS T_TUNE (timeouts in s),
+# TUNE_KNOBS (comma-separated, the tune step's --knobs), TUNE_REPEATS (its --repeats),
 # SMOKE_FILTER, BENCH_FILTER (passed as --filter), BENCH_MATRIX (default gpu),
 # BENCH_BACKENDS (default empty: the adapter's choice per path; else one --backend each),
 # BENCH_REPLAY (bench --replay: queued, the default, or waited), BENCH_WARMUP_MS (bench
@@ -366,6 +373,17 @@ if wanted splits; then
   if [ -f "$WORK/splits/summary.md" ]; then
     log "splits: summary.md of the run:"
     tee -a "$LOG" <"$WORK/splits/summary.md" >/dev/null
+  fi
+fi
+
+if wanted tune; then
+  step tune "${T_TUNE:-300}" deno run --cached-only -A tools/tune_plan.ts --cached-only \
+    --out "$WORK/tuning.json" --work "$WORK/tune" --repeats "${TUNE_REPEATS:-20}" \
+    ${TUNE_KNOBS:+--knobs "$TUNE_KNOBS"}
+  # Into the log, not a file of $OUT (it already holds the 8 files that come back).
+  if [ -f "$WORK/tuning.json" ]; then
+    log "tune: $WORK/tuning.json:"
+    tee -a "$LOG" <"$WORK/tuning.json" >/dev/null
   fi
 fi
 

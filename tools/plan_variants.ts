@@ -99,11 +99,8 @@ export const PLAN_VARIANTS: readonly PlanVariant[] = [
       "not 8, so half the tiles and barriers a split (f32 keeps 8: 16 keys need 54 KB); " +
       "lavapipe's 32 KiB cannot hold that tile, so its form is tested there at kv_lora_rank 256 " +
       "(tests/kernels_absorbed_tiled_test.ts)",
+    // The same plan as a tuning file with {"tiledTier": 49152} (adapter/plan_tuning.ts).
     edits: [
-      {
-        pattern: "export type TiledTier = 16384 | 32768;",
-        replacement: "export type TiledTier = 16384 | 32768 | 49152;",
-      },
       {
         pattern: "return c.workgroupMemoryTier >= 32768 ? 32768 : 16384;",
         replacement: "return c.workgroupMemoryTier >= 49152 ? 49152 : " +

@@ -1,0 +1,361 @@
+/**
+ * Plan tuning (adapter/plan_tuning.ts): knobs over the adapter's defaults for the GPU-shaped
+ * kernels' plans, from a caps file's `tuning` or the file MLA_HARNESS_TUNING names. Each knob
+ * changes the plan it names (and nothing else), a tuning at the defaults changes nothing, a
+ * knob the device cannot take is an unsupported reason, bad knobs are exit 2 naming the knob
+ * and its valid values, and the tuned plans still match the float64 reference on this
+ * machine's adapter.
+ */
+import assert from "node:assert/strict";
+import { readCapsFile } from "../adapter/caps_file.ts";
+import { ConfigError } from "../adapter/errors.ts";
+import {
+  DEFAULT_TUNING,
+  parseTuningFile,
+  parseTuningKnobs,
+  readTuningFile,
+  resolvedTuning,
+  tuningChanges,
+} from "../adapter/plan_tuning.ts";
+import { presetSpec } from "../adapter/presets.ts";
+import { resolve } from "../adapter/resolve.ts";
+import {
+  FA2_MAX_CHUNK_VEC4,
+  FA2_MIN_KEYS_PER_SPLIT,
+  FA2_WORKGROUPS_PER_SM,
+  TILED_MAX_Q_VEC4,
+  TILED_MAX_ROWS,
+  TILED_MIN_KEYS_PER_SPLIT,
+  TILED_WORKGROUPS_PER_SM,
+} from "../adapter/tiled_plan.ts";
+import type {
+  DeviceCaps,
+  Dtype,
+  KernelVariant,
+  LayoutRequest,
+  PlanTuning,
+} from "../adapter/types.ts";
+import { hasAdapter, TUNING_ENV } from "../gpu/device.ts";
+import { parityOn, planOn } from "./backend_parity_helpers.ts";
+import { H100_CAPS, LAVAPIPE_CAPS } from "./caps_fixtures.ts";
+import { CAPS, gpuClassCaps, gpuTest, slowOnGlFallback } from "./gpu_helpers.ts";
+import { runCli } from "./helpers_cli.ts";
+
+const DECODE: LayoutRequest = { kind: "bshd", batch: 4, seqQ: 1, seqK: 4096, causal: true };
+const PREFILL: LayoutRequest = { kind: "bshd", batch: 1, seqQ: 4096, seqK: 4096, causal: true };
+
+/** The variant the adapter plans for V2-Lite on `caps` with `tuning` (or why it cannot). */
+function variantOf(
+  backend: string,
+  layout: LayoutRequest,
+  options: { tuning?: PlanTuning; caps?: DeviceCaps; dtype?: Dtype } = {},
+): KernelVariant | string {
+  const caps = options.caps ?? H100_CAPS;
+  const r = resolve({
+    spec: presetSpec("deepseek-v2-lite"),
+    dtype: options.dtype ?? "f32",
+    backend,
+    layout,
+  }, options.tuning === undefined ? caps : { ...caps, tuning: options.tuning });
+  return r.kind === "plan" ? r.variant : r.reasons.map((x) => `${x.code}: ${x.message}`).join("; ");
+}
+
+function planned(v: KernelVariant | string): KernelVariant {
+  if (typeof v === "string") throw new Error(v);
+  return v;
+}
+
+Deno.test("the default tuning is tiled_plan.ts's constants, and a tuning at the defaults plans as none", () => {
+  assert.deepEqual(DEFAULT_TUNING, {
+    tiledMaxRows: TILED_MAX_ROWS,
+    tiledMaxQVec4: TILED_MAX_Q_VEC4,
+    tiledMinKeysPerSplit: TILED_MIN_KEYS_PER_SPLIT,
+    tiledWorkgroupsPerSm: TILED_WORKGROUPS_PER_SM,
+    tiledTier: 32768,
+    fa2MaxChunkVec4: FA2_MAX_CHUNK_VEC4,
+    fa2MinKeysPerSplit: FA2_MIN_KEYS_PER_SPLIT,
+    fa2WorkgroupsPerSm: FA2_WORKGROUPS_PER_SM,
+  });
+  for (
+    const [backend, layout] of [
+      ["wgsl-absorbed-tiled", DECODE],
+      ["wgsl-expanded-tiled", DECODE],
+      ["wgsl-expanded-tiled", PREFILL],
+    ] as const
+  ) {
+    for (const dtype of ["f32", "f16"] as const) {
+      assert.deepEqual(
+        variantOf(backend, layout, { tuning: { ...DEFAULT_TUNING }, dtype }),
+        variantOf(backend, layout, { dtype }),
+        `${backend} ${dtype}`,
+      );
+    }
+  }
+  assert.deepEqual(tuningChanges({ ...DEFAULT_TUNING }), []);
+});
+
+Deno.test("each knob changes the plan it names on an H100's caps (V2-Lite headline cases)", () => {
+  const tiled = (tuning?: PlanTuning, dtype: Dtype = "f32") =>
+    planned(variantOf("wgsl-absorbed-tiled", DECODE, { tuning, dtype }));
+  const base = tiled();
+  // The defaults, as docs/benchmarks.md describes the headline decode on 132 SMs.
+  assert.deepEqual(
+    [base.headsPerTile, base.kvSplits, base.workgroupSize, base.keysPerBlock, base.family],
+    [16, 32, 256, 8, "absorbed-tiled-32k"],
+  );
+  // 8 rows: 2 head tiles x 4 sequences = 8 workgroups, 32 splits of 128 keys (the fill
+  // would take 2 x 132 / 8 -> 33); with 16 keys a split at least, the 33.
+  const rows8 = tiled({ tiledMaxRows: 8 });
+  assert.deepEqual([rows8.headsPerTile, rows8.kvSplits], [8, 32]);
+  assert.equal(tiled({ tiledMaxRows: 8, tiledMinKeysPerSplit: 16 }).kvSplits, 33);
+  // 64 keys a split at least: 4096 / 64 = 64 splits (the fill would take 66).
+  assert.equal(tiled({ tiledMinKeysPerSplit: 64 }).kvSplits, 64);
+  // 1 workgroup an SM: 132 / 4 -> 33 splits, where splits may be as short as 16 keys.
+  assert.equal(tiled({ tiledWorkgroupsPerSm: 1, tiledMinKeysPerSplit: 16 }).kvSplits, 33);
+  assert.equal(tiled({ tiledWorkgroupsPerSm: 4, tiledMinKeysPerSplit: 16 }).kvSplits, 64);
+  // q segments up to 32 vec4s: 128 invocations (session 33's plan).
+  assert.equal(tiled({ tiledMaxQVec4: 32 }).workgroupSize, 128);
+  // The 48 KiB tier: 16-key f16 tiles (f32 keeps 8: 16 keys need more than 48 KiB).
+  const t48 = tiled({ tiledTier: 49152 }, "f16");
+  assert.deepEqual([t48.keysPerBlock, t48.family], [16, "absorbed-tiled-48k"]);
+  assert.equal(tiled(undefined, "f16").keysPerBlock, 8);
+  assert.equal(tiled({ tiledTier: 49152 }).keysPerBlock, 8);
+  // 16 KiB: smaller tiles.
+  assert.ok(tiled({ tiledTier: 16384 }).keysPerBlock < base.keysPerBlock);
+
+  const fa2 = (layout: LayoutRequest, tuning?: PlanTuning) =>
+    planned(variantOf("wgsl-expanded-tiled", layout, { tuning }));
+  assert.equal(fa2(PREFILL).chunkVec4, 16);
+  assert.equal(fa2(PREFILL, { fa2MaxChunkVec4: 4 }).chunkVec4, 4);
+  assert.equal(fa2(PREFILL, { fa2MaxChunkVec4: 5 }).chunkVec4, 4, "a divisor of 48 within 5");
+  // The dense decode: 64 workgroups of 16-query tiles; 2 x 132 / 64 -> 5 splits by default.
+  assert.equal(fa2(DECODE).kvSplits, 5);
+  assert.equal(fa2(DECODE, { fa2WorkgroupsPerSm: 4 }).kvSplits, 9);
+  // 4096 / 1024 = 4 splits at most.
+  assert.equal(fa2(DECODE, { fa2MinKeysPerSplit: 1024 }).kvSplits, 4);
+  // A tiled knob leaves the FA2 plan alone, and the reverse.
+  assert.deepEqual(fa2(PREFILL, { tiledMaxRows: 8, tiledMinKeysPerSplit: 64 }), fa2(PREFILL));
+  assert.deepEqual(tiled({ fa2MaxChunkVec4: 2, fa2WorkgroupsPerSm: 8 }), base);
+});
+
+Deno.test("a tier over the device's workgroup memory is unsupported, naming the knob and where it came from", () => {
+  const why = variantOf("wgsl-absorbed-tiled", DECODE, {
+    caps: { ...LAVAPIPE_CAPS, tuningFrom: `${TUNING_ENV}=/tmp/t.json` },
+    tuning: { tiledTier: 49152 },
+    dtype: "f16",
+  });
+  assert.equal(typeof why, "string");
+  assert.match(
+    why as string,
+    /tuning\.tiled-tier: .*tiledTier 49152 \(MLA_HARNESS_TUNING=\/tmp\/t\.json\) is over this device's maxComputeWorkgroupStorageSize 32768/,
+  );
+});
+
+Deno.test("bad knobs and files are ConfigErrors naming the knob and its valid values", () => {
+  assert.deepEqual(parseTuningKnobs({ tiledMaxRows: 8 }, "x"), { tiledMaxRows: 8 });
+  const cases: [unknown, RegExp][] = [
+    [{ tiledMaxRows: 12 }, /tuning\.tiledMaxRows: 12 must be a power of two from 1 to 32/],
+    [{ tiledMaxRows: 64 }, /tuning\.tiledMaxRows: 64 must be a power of two from 1 to 32/],
+    [{ tiledMinKeysPerSplit: 8 }, /tiledMinKeysPerSplit: 8 must be an integer from 16 to 65536/],
+    [{ tiledMinKeysPerSplit: 64.5 }, /must be an integer from 16 to 65536/],
+    [{ tiledTier: 40000 }, /tiledTier: 40000 must be 16384, 32768 or 49152/],
+    [{ fa2MaxChunkVec4: "4" }, /fa2MaxChunkVec4: "4" must be an integer from 1 to 16/],
+    [{ tiledRows: 8 }, /tuning\.tiledRows: 8 unknown knob; valid: tiledMaxRows, tiledMaxQVec4/],
+    [[8], /tuning: \[8\] must be an object of knobs/],
+  ];
+  for (const [raw, re] of cases) {
+    assert.throws(() => parseTuningKnobs(raw, "caps.json"), (e: unknown) => {
+      assert.ok(e instanceof ConfigError, String(e));
+      assert.match(e.message, /^caps\.json: invalid tuning/);
+      assert.match(e.message, re);
+      return true;
+    });
+  }
+  assert.deepEqual(parseTuningFile({ knobs: { fa2MaxChunkVec4: 4 }, device: "H100" }, "t"), {
+    fa2MaxChunkVec4: 4,
+  });
+  assert.throws(
+    () => parseTuningFile({ tiledMaxRows: 8 }, "t.json"),
+    /t\.json: .*tiledMaxRows.*unknown key; valid: format, knobs/s,
+  );
+  assert.throws(
+    () => parseTuningFile({ format: "v2", knobs: {} }, "t.json"),
+    /format.*must be "mla-harness-tuning\/1"/s,
+  );
+  assert.equal(resolvedTuning({ tiledMaxRows: 4 }).tiledMaxRows, 4);
+  // Caps built in code skip the file checks: resolve() still refuses a bad knob.
+  assert.throws(
+    () => variantOf("wgsl-absorbed-tiled", DECODE, { tuning: { tiledMaxRows: 3 } }),
+    /caps: invalid tuning\n.*tuning\.tiledMaxRows: 3 must be a power of two/s,
+  );
+  assert.equal(resolvedTuning(undefined).tiledMaxRows, TILED_MAX_ROWS);
+});
+
+Deno.test("tuning files and caps files: unreadable, not JSON and bad knobs are named; a caps file's tuning is read", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    assert.throws(
+      () => readTuningFile(`${dir}/missing.json`),
+      /missing\.json: tuning file unreadable/,
+    );
+    await Deno.writeTextFile(`${dir}/bad.json`, "{knobs");
+    assert.throws(
+      () => readTuningFile(`${dir}/bad.json`),
+      /bad\.json: not a valid tuning file\n.*is not JSON/s,
+    );
+    await Deno.writeTextFile(`${dir}/t.json`, JSON.stringify({ knobs: { tiledMaxRows: 8 } }));
+    assert.deepEqual(readTuningFile(`${dir}/t.json`), { tiledMaxRows: 8 });
+    const caps = JSON.parse(
+      await Deno.readTextFile(new URL("./fixtures/caps_lavapipe.json", import.meta.url)),
+    );
+    await Deno.writeTextFile(
+      `${dir}/caps.json`,
+      JSON.stringify({ ...caps, tuning: { fa2MaxChunkVec4: 2 } }),
+    );
+    assert.deepEqual((await readCapsFile(`${dir}/caps.json`)).tuning, { fa2MaxChunkVec4: 2 });
+    await Deno.writeTextFile(
+      `${dir}/caps_bad.json`,
+      JSON.stringify({ ...caps, tuning: { fa2MaxChunkVec4: 0 } }),
+    );
+    await assert.rejects(
+      () => readCapsFile(`${dir}/caps_bad.json`),
+      /caps_bad\.json: invalid tuning\n.*tuning\.fa2MaxChunkVec4: 0 must be an integer from 1 to 16/s,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** The adapter's caps as a gpu-class device gives them, with a tuning. */
+const tunedGpuCaps = (tuning: PlanTuning): DeviceCaps | null =>
+  CAPS === null ? null : { ...gpuClassCaps(CAPS), tuning, tuningFrom: "this test" };
+const SKIP = CAPS === null
+  ? "no WebGPU adapter"
+  : slowOnGlFallback("a gpu-class plan's workgroup memory");
+
+gpuTest(
+  "tuned gpu-class plans match the float64 reference: fewer rows, short splits, wide q segments, narrow FA2 chunks",
+  async () => {
+    const decode: LayoutRequest = { kind: "bshd", batch: 2, seqQ: 2, seqK: 300, causal: true };
+    const thd: LayoutRequest = {
+      kind: "thd",
+      cuSeqlensQ: [0, 3, 5],
+      cuSeqlensK: [0, 70, 140],
+      causal: true,
+    };
+    const cases: {
+      backend: string;
+      tuning: PlanTuning;
+      layout: LayoutRequest;
+      check: (v: KernelVariant) => void;
+    }[] = [
+      // tiny: 4 heads, MTP of 2 queries; 2 rows a workgroup splits the heads in two tiles.
+      {
+        backend: "wgsl-absorbed-tiled",
+        tuning: { tiledMaxRows: 2 },
+        layout: decode,
+        check: (v) => assert.equal(v.headsPerTile * v.queryTile, 2),
+      },
+      {
+        backend: "wgsl-absorbed-tiled",
+        tuning: { tiledMinKeysPerSplit: 16, tiledWorkgroupsPerSm: 32 },
+        layout: decode,
+        check: (v) => assert.ok(v.kvSplits >= 16, `${v.kvSplits}`),
+      },
+      {
+        backend: "wgsl-absorbed-tiled",
+        tuning: { tiledMaxQVec4: 2 },
+        layout: thd,
+        check: (v) => assert.equal(v.workgroupSize, 128),
+      },
+      {
+        backend: "wgsl-expanded-tiled",
+        tuning: { fa2MaxChunkVec4: 2 },
+        layout: thd,
+        check: (v) => assert.equal(v.chunkVec4, 2),
+      },
+      {
+        backend: "wgsl-expanded-tiled",
+        tuning: { fa2MinKeysPerSplit: 32, fa2WorkgroupsPerSm: 32 },
+        layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 300, causal: true },
+        check: (v) => assert.ok(v.kvSplits > 1, `${v.kvSplits}`),
+      },
+    ];
+    for (const c of cases) {
+      for (const dtype of ["f32", "f16"] as const) {
+        const bc = { preset: "tiny", dtype, layout: c.layout, caps: tunedGpuCaps(c.tuning) };
+        const p = planOn(c.backend, bc);
+        if (typeof p === "string") throw new Error(p);
+        c.check(p.plan.variant);
+        const untuned = planOn(c.backend, {
+          ...bc,
+          caps: CAPS === null ? null : gpuClassCaps(CAPS),
+        });
+        if (typeof untuned === "string") throw new Error(untuned);
+        assert.notDeepEqual(
+          p.plan.variant,
+          untuned.plan.variant,
+          `${JSON.stringify(c.tuning)} changes the plan`,
+        );
+        await parityOn(c.backend, bc);
+      }
+    }
+    // One model-width case: V2-Lite decode in 8-row workgroups.
+    await parityOn("wgsl-absorbed-tiled", {
+      preset: "deepseek-v2-lite",
+      dtype: "f32",
+      layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 300, causal: true },
+      caps: tunedGpuCaps({ tiledMaxRows: 8 }),
+    });
+  },
+  { skip: SKIP },
+);
+
+const device = await hasAdapter();
+
+Deno.test({
+  name:
+    "MLA_HARNESS_TUNING through the CLI: explain names the file and the knobs; a bad file is exit 2 naming it",
+  ignore: !device,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const file = `${dir}/tuning.json`;
+      await Deno.writeTextFile(
+        file,
+        JSON.stringify({ format: "mla-harness-tuning/1", knobs: { tiledMaxRows: 2 } }),
+      );
+      const env = { [TUNING_ENV]: file, MLA_HARNESS_DEVICE_CLASS: "gpu" };
+      const ok = await runCli(
+        ["explain", "tiny", "--batch", "2", "--seq-q", "2", "--seq-k", "40"],
+        env,
+      );
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.ok(
+        ok.stdout.includes(`plan tuning from ${TUNING_ENV}=${file}: tiledMaxRows 2 (default 32)`),
+        ok.stdout,
+      );
+      // 4 heads in 2-row workgroups: 2 heads x 1 query each.
+      assert.match(ok.stdout, /plan: wgsl-absorbed-tiled .*heads\/tile 2, .*queries\/tile 1/);
+      const devices = await runCli(["devices"], env);
+      assert.equal(devices.code, 0, devices.stderr);
+      assert.ok(
+        devices.stdout.includes(
+          `plan tuning from ${TUNING_ENV}=${file}: tiledMaxRows 2 (default 32)`,
+        ),
+        devices.stdout,
+      );
+      await Deno.writeTextFile(file, JSON.stringify({ knobs: { tiledMaxRows: 3 } }));
+      const bad = await runCli(["explain", "tiny"], env);
+      assert.equal(bad.code, 2, bad.stderr);
+      assert.ok(bad.stderr.includes(`${file}: not a valid tuning file`), bad.stderr);
+      assert.match(bad.stderr, /knobs\.tiledMaxRows: 3 must be a power of two from 1 to 32/);
+      assert.doesNotMatch(bad.stderr, /\n\s+at /); // one message, no stack trace
+      const missing = await runCli(["devices"], { [TUNING_ENV]: `${dir}/none.json` });
+      assert.equal(missing.code, 2, missing.stderr);
+      assert.match(missing.stderr, /none\.json: tuning file unreadable/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

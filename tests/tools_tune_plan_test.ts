@@ -1,0 +1,157 @@
+/**
+ * tools/tune_plan.ts: the plan tuner. Its comparison counts only the cases whose plan a
+ * candidate changed; on this machine's adapter planned as a GPU it writes a tuning file the
+ * harness reads back, records every trial (a candidate that changes no plan, one that is not
+ * faster, one the device cannot run), and refuses bad options and a filter that selects
+ * nothing.
+ */
+import assert from "node:assert/strict";
+import { parseTuningFile } from "../adapter/plan_tuning.ts";
+import { changedRatio, type Trial, TUNING_CANDIDATES } from "../tools/tune_plan.ts";
+import { CAPS, slowOnGlFallback } from "./gpu_helpers.ts";
+import { DEFAULT_TUNING, TUNING_KNOBS } from "../adapter/plan_tuning.ts";
+
+const TOOL = new URL("../tools/tune_plan.ts", import.meta.url).pathname;
+const MATRIX = new URL("./fixtures/tune_tiny_matrix.json", import.meta.url).pathname;
+
+async function tune(args: string[], env: Record<string, string> = {}) {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", TOOL, ...args],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: r.code, stdout: dec.decode(r.stdout), stderr: dec.decode(r.stderr) };
+}
+
+Deno.test("changedRatio compares only the cases whose plan changed", () => {
+  const a = { id: "a", status: "pass", planDigest: "1", medianMs: 2 };
+  const b = { id: "b", status: "pass", planDigest: "x", medianMs: 5 };
+  assert.equal(changedRatio([a, b], [a, { ...b, medianMs: 50 }]), null, "no plan changed");
+  assert.equal(changedRatio([a, b], [{ ...a, planDigest: "2", medianMs: 1 }, b]), 0.5);
+  assert.equal(
+    changedRatio([a, b], [{ ...a, planDigest: "2", medianMs: 2 }, {
+      ...b,
+      planDigest: "y",
+      medianMs: 20,
+    }]),
+    2, // the geometric mean of 1 and 4
+  );
+  const untimed = { id: "a", status: "pass", planDigest: "2" };
+  assert.equal(changedRatio([a], [untimed]), null, "a changed case without a time");
+});
+
+Deno.test("every knob's candidates hold its default and only valid values", () => {
+  for (const k of TUNING_KNOBS) {
+    assert.ok(TUNING_CANDIDATES[k].includes(DEFAULT_TUNING[k]), k);
+    // Each candidate passes the tuning file's own validation.
+    for (const v of TUNING_CANDIDATES[k]) parseTuningFile({ knobs: { [k]: v } }, k);
+  }
+});
+
+Deno.test("tune_plan: bad options are exit 2 naming the option and what is valid", async () => {
+  const noOut = await tune([]);
+  assert.equal(noOut.code, 2);
+  assert.match(noOut.stderr, /--out FILE is required/);
+  const knob = await tune(["--out", "/tmp/x.json", "--knobs", "tiledRows"]);
+  assert.equal(knob.code, 2);
+  assert.match(knob.stderr, /unknown knob "tiledRows"; valid: tiledMaxRows, tiledMaxQVec4/);
+  const reps = await tune(["--out", "/tmp/x.json", "--repeats", "0"]);
+  assert.equal(reps.code, 2);
+  assert.match(reps.stderr, /--repeats "0": must be an integer from 1 to 1000/);
+  for (const r of [noOut, knob, reps]) assert.doesNotMatch(r.stderr, /\n\s+at /);
+});
+
+const SKIP = CAPS === null
+  ? "no WebGPU adapter"
+  : slowOnGlFallback("a gpu-class plan's workgroup memory");
+
+Deno.test({
+  name: "tune_plan on tiny cases planned as a GPU: every trial recorded, the file read back",
+  ignore: SKIP !== null,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const out = `${dir}/tuning.json`;
+      // A gain no candidate reaches (99%): the verdicts do not depend on this host's noise.
+      const r = await tune([
+        "--out",
+        out,
+        "--matrix",
+        MATRIX,
+        "--knobs",
+        "tiledMaxRows,tiledTier,fa2MaxChunkVec4",
+        "--repeats",
+        "2",
+        "--min-gain",
+        "0.99",
+      ], { MLA_HARNESS_DEVICE_CLASS: "gpu" });
+      assert.equal(r.code, 0, r.stderr);
+      const file = JSON.parse(await Deno.readTextFile(out));
+      assert.deepEqual(parseTuningFile(file, out), {}, "nothing is 99% faster");
+      assert.equal(file.complete, true);
+      assert.match(file.device, /\(vendor .*, device .*\)/);
+      const trials = file.trials as Trial[];
+      const verdicts = trials.map((t) => `${t.knob ?? "-"} ${t.value ?? "-"} ${t.verdict}`);
+      assert.deepEqual(verdicts, [
+        "- - untuned",
+        // tiny has 4 heads: 8 or 16 rows a workgroup plan as 32 do.
+        "tiledMaxRows 8 no plan changed",
+        "tiledMaxRows 16 no plan changed",
+        // A 16 KiB tier stages fewer keys a tile; 48 KiB is over lavapipe's 32 KiB.
+        "tiledTier 16384 not faster",
+        "tiledTier 49152 failed",
+        // tiny's head width is 6 vec4s: chunks of 6 (the default's), or 3 within 4.
+        "fa2MaxChunkVec4 4 not faster",
+        "fa2MaxChunkVec4 8 no plan changed",
+      ]);
+      const [decode, prefill] = trials[0].cases;
+      for (const t of trials.filter((t) => t.verdict !== "failed")) {
+        assert.ok(t.cases.every((c) => c.status === "pass"), JSON.stringify(t));
+        const d = t.cases.find((c) => c.id === decode.id)!;
+        const p = t.cases.find((c) => c.id === prefill.id)!;
+        // Each knob changes only its own kernel's plan.
+        if (t.knob === "tiledTier") {
+          assert.notEqual(d.planDigest, decode.planDigest);
+          assert.equal(p.planDigest, prefill.planDigest);
+        }
+        if (t.knob === "fa2MaxChunkVec4" && t.verdict !== "no plan changed") {
+          assert.equal(d.planDigest, decode.planDigest);
+          assert.notEqual(p.planDigest, prefill.planDigest);
+        }
+        if (t.verdict === "no plan changed") {
+          assert.deepEqual(
+            t.cases.map((c) => c.planDigest),
+            [decode, prefill].map((c) => c.planDigest),
+          );
+        }
+      }
+      const failed = trials.find((t) => t.verdict === "failed")!;
+      assert.notEqual(failed.exitCode, 0);
+      assert.ok(failed.cases.some((c) => c.status !== "pass"));
+      assert.match(r.stdout, /tuning\.json: every knob at the default/);
+      assert.match(r.stderr, /^untuned: 2 cases pass$/m);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "tune_plan: a filter that selects no case is the run's exit 2, said before any tuning",
+  ignore: CAPS === null,
+  fn: async () => {
+    const r = await tune([
+      "--out",
+      "/tmp/never-written.json",
+      "--matrix",
+      MATRIX,
+      "--filter",
+      "preset=deepseek-v3",
+    ]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /the untuned run exited 2/);
+    assert.match(r.stderr, /nothing to tune against/);
+  },
+});

@@ -1,0 +1,390 @@
+/**
+ * Tune the adapter's plan constants on this machine's device (adapter/plan_tuning.ts): for
+ * each knob in turn, run a matrix once per candidate value with the knobs found so far
+ * (`main.ts run` with MLA_HARNESS_TUNING naming the candidate's file), keep a candidate only
+ * when every case still passes its comparison with the float64 reference and the cases whose
+ * plan it changed got faster by more than `--min-gain` (geometric mean of their median
+ * times), and write the knobs found as a tuning file that `run`, `bench`, `explain` and
+ * `baseline` take through MLA_HARNESS_TUNING (or a caps file's `tuning`).
+ *
+ *   deno run -A tools/tune_plan.ts --out tuning.json
+ *   deno run -A tools/tune_plan.ts --out t.json --knobs tiledMaxRows,tiledMinKeysPerSplit \
+ *     --matrix tools/tune_matrix.json --filter 'dtype=f16' --repeats 20
+ *   MLA_HARNESS_TUNING=tuning.json deno task harness bench --matrix gpu
+ *
+ * The default matrix (tools/tune_matrix.json) holds the headline cases on the GPU-shaped
+ * kernels, which a cpu-class device runs slowly (on lavapipe a gpu-shaped decode replay takes
+ * over a second): the tool is meant for GPUs; the test suite runs it on tiny cases. A knob
+ * whose candidates change no case's plan is left at the default and said so. Progress goes to
+ * stderr, one line a run; the trials (every candidate's times, plan digests and status) go in
+ * the file beside the knobs, and the table of them to stdout.
+ *
+ * Exit 0 when it wrote the file; 1 when the untuned plans themselves fail a case (nothing to
+ * tune against); 2 on a bad option, or a matrix or filter `run` refuses; 3 when a run could
+ * not start (no adapter: its message).
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import {
+  DEFAULT_TUNING,
+  parseTuningFile,
+  TUNING_KNOBS,
+  tuningChanges,
+} from "../adapter/plan_tuning.ts";
+import type { PlanTuning } from "../adapter/types.ts";
+import { geometricMean } from "../drift/stats.ts";
+
+/** The values each knob is tried at (the default among them). */
+export const TUNING_CANDIDATES: Readonly<Record<keyof PlanTuning, readonly number[]>> = {
+  tiledMaxRows: [8, 16, 32],
+  tiledMaxQVec4: [8, 16, 32],
+  tiledMinKeysPerSplit: [32, 64, 128, 256],
+  tiledWorkgroupsPerSm: [1, 2, 4],
+  tiledTier: [16384, 32768, 49152],
+  fa2MaxChunkVec4: [4, 8, 16],
+  fa2MinKeysPerSplit: [128, 256, 512],
+  fa2WorkgroupsPerSm: [1, 2, 4],
+};
+
+/** One case of one run. */
+export interface TrialCase {
+  /** The case id. */
+  readonly id: string;
+  /** pass, fail, unexpected or error. */
+  readonly status: string;
+  /** The plan's digest (absent where there was no plan). */
+  readonly planDigest?: string;
+  /** Median of the timed repetitions, ms (absent where not timed). */
+  readonly medianMs?: number;
+}
+
+/** One run of the matrix with one tuning. */
+export interface Trial {
+  /** Every knob of the run (the knobs found so far plus the candidate). */
+  readonly knobs: PlanTuning;
+  /** The knob tried (absent: the untuned run). */
+  readonly knob?: keyof PlanTuning;
+  /** Its value. */
+  readonly value?: number;
+  /** The run's exit code. */
+  readonly exitCode: number;
+  /** Per case. */
+  readonly cases: readonly TrialCase[];
+  /** What became of it: the baseline, kept, slower, failed, or changed no plan. */
+  readonly verdict: "untuned" | "kept" | "not faster" | "failed" | "no plan changed";
+  /** The geometric mean of the changed cases' medians against the best so far (ratio). */
+  readonly ratio?: number;
+}
+
+/**
+ * The geometric-mean time ratio of `cand` against `best` over the cases whose plan digest
+ * differs between them (null: no case's plan changed, or a changed case was not timed).
+ *
+ * @example
+ * ```ts
+ * import { changedRatio } from "./tune_plan.ts";
+ * changedRatio(
+ *   [{ id: "a", status: "pass", planDigest: "1", medianMs: 2 }, { id: "b", status: "pass", planDigest: "x", medianMs: 5 }],
+ *   [{ id: "a", status: "pass", planDigest: "2", medianMs: 1 }, { id: "b", status: "pass", planDigest: "x", medianMs: 9 }],
+ * ); // 0.5
+ * ```
+ */
+export function changedRatio(
+  best: readonly TrialCase[],
+  cand: readonly TrialCase[],
+): number | null {
+  const byId = new Map(best.map((c) => [c.id, c]));
+  const pairs: [number, number][] = [];
+  for (const c of cand) {
+    const b = byId.get(c.id);
+    if (b === undefined || b.planDigest === c.planDigest) continue;
+    if (b.medianMs === undefined || c.medianMs === undefined) return null;
+    pairs.push([b.medianMs, c.medianMs]);
+  }
+  if (pairs.length === 0) return null;
+  return geometricMean(pairs.map(([b, c]) => c / b));
+}
+
+const USAGE = `tools/tune_plan.ts: tune the adapter's plan constants on this device
+
+usage: deno run -A tools/tune_plan.ts --out FILE [options]
+
+  --out FILE      the tuning file to write (adapter/plan_tuning.ts: {"format", "knobs", ...})
+  --knobs LIST    comma-separated knobs to tune, in that order (default: all:
+                  ${TUNING_KNOBS.join(", ")})
+  --matrix M      the run matrix the candidates are timed on (default tools/tune_matrix.json)
+  --filter Q      run's --filter over it
+  --repeats N     timed repetitions per case and run (default 10)
+  --min-gain F    a candidate is kept when the cases whose plan it changes take at most
+                  1 - F of the best time so far (geometric mean; default 0.03)
+  --max-rows N    run's --max-rows (query rows the float64 reference computes; default 16)
+  --work DIR      where the runs' folders and candidate files go (default: a temporary folder,
+                  removed at the end)
+  --cached-only   start each run with deno's --cached-only (a machine with no network)
+  -h, --help      this text
+
+Every run is 'main.ts run' with MLA_HARNESS_TUNING set; MLA_HARNESS_DEVICE_CLASS and
+MLA_HARNESS_SM_COUNT pass through. A first, unrecorded run warms the untuned kernels up.
+Exit 0 written; 1 the untuned plans fail a case; 2 a bad option (or the matrix or filter
+run refuses); 3 a run could not start (no adapter).`;
+
+function usageError(message: string): never {
+  console.error(`tools/tune_plan.ts: ${message}\n\n${USAGE}`);
+  Deno.exit(2);
+}
+
+interface Options {
+  out: string;
+  knobs: (keyof PlanTuning)[];
+  matrix: string;
+  filter: string | null;
+  repeats: number;
+  minGain: number;
+  maxRows: number;
+  work: string | null;
+  cachedOnly: boolean;
+}
+
+function parseOptions(args: string[]): Options {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        out: { type: "string" },
+        knobs: { type: "string" },
+        matrix: { type: "string" },
+        filter: { type: "string" },
+        repeats: { type: "string" },
+        "min-gain": { type: "string" },
+        "max-rows": { type: "string" },
+        work: { type: "string" },
+        "cached-only": { type: "boolean", default: false },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+    }));
+  } catch (e) {
+    usageError(e instanceof Error ? e.message : String(e));
+  }
+  if (values.help) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
+  if (!values.out) usageError("--out FILE is required (the tuning file to write)");
+  const knobs = (values.knobs ?? TUNING_KNOBS.join(",")).split(",").map((k) => k.trim());
+  for (const k of knobs) {
+    if (!(TUNING_KNOBS as readonly string[]).includes(k)) {
+      usageError(`--knobs: unknown knob ${JSON.stringify(k)}; valid: ${TUNING_KNOBS.join(", ")}`);
+    }
+  }
+  const int = (name: string, v: string | undefined, def: number, lo: number, hi: number) => {
+    if (v === undefined) return def;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < lo || n > hi) {
+      usageError(`--${name} ${JSON.stringify(v)}: must be an integer from ${lo} to ${hi}`);
+    }
+    return n;
+  };
+  const gain = values["min-gain"] === undefined ? 0.03 : Number(values["min-gain"]);
+  if (!Number.isFinite(gain) || gain < 0 || gain >= 1) {
+    usageError(`--min-gain ${JSON.stringify(values["min-gain"])}: must be a number in [0, 1)`);
+  }
+  return {
+    out: values.out,
+    knobs: knobs as (keyof PlanTuning)[],
+    matrix: values.matrix ?? join(import.meta.dirname ?? ".", "tune_matrix.json"),
+    filter: values.filter ?? null,
+    repeats: int("repeats", values.repeats, 10, 1, 1000),
+    minGain: gain,
+    maxRows: int("max-rows", values["max-rows"], 16, 1, 4096),
+    work: values.work ?? null,
+    cachedOnly: values["cached-only"] === true,
+  };
+}
+
+const MAIN = join(import.meta.dirname ?? ".", "..", "main.ts");
+
+/** Run the matrix with `knobs`; the run's exit code and its cases. */
+async function runWith(
+  o: Options,
+  work: string,
+  label: string,
+  knobs: PlanTuning,
+): Promise<{ exitCode: number; cases: TrialCase[]; stderr: string; device?: string }> {
+  const file = join(work, `${label}.json`);
+  await Deno.writeTextFile(file, JSON.stringify({ format: "mla-harness-tuning/1", knobs }));
+  const out = join(work, label);
+  const args = [
+    "run",
+    ...(o.cachedOnly ? ["--cached-only"] : []),
+    "-A",
+    MAIN,
+    "run",
+    "--matrix",
+    o.matrix,
+    "--out",
+    out,
+    "--force",
+    "--repeats",
+    String(o.repeats),
+    "--max-rows",
+    String(o.maxRows),
+    ...(o.filter === null ? [] : ["--filter", o.filter]),
+  ];
+  const r = await new Deno.Command(Deno.execPath(), {
+    args,
+    env: { MLA_HARNESS_TUNING: file },
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(r.stderr);
+  let cases: TrialCase[] = [];
+  let device: string | undefined;
+  try {
+    const report = JSON.parse(await Deno.readTextFile(join(out, "report.json"))) as {
+      results: {
+        id: string;
+        status: string;
+        planDigest?: string;
+        timing?: { medianMs?: number } | null;
+      }[];
+      fingerprint?: {
+        adapter?: { adapter?: { vendor?: string; device?: string; description?: string } };
+      };
+    };
+    const a = report.fingerprint?.adapter?.adapter;
+    if (a) device = `${a.description ?? ""} (vendor ${a.vendor ?? "?"}, device ${a.device ?? "?"})`;
+    cases = report.results.map((c) => ({
+      id: c.id,
+      status: c.status,
+      ...(c.planDigest ? { planDigest: c.planDigest } : {}),
+      ...(typeof c.timing?.medianMs === "number" ? { medianMs: c.timing.medianMs } : {}),
+    }));
+  } catch {
+    // No report: the run stopped before writing one (bad input, no adapter); exitCode says.
+  }
+  return { exitCode: r.code, cases, stderr, ...(device === undefined ? {} : { device }) };
+}
+
+function fmtMs(v: number | undefined): string {
+  return v === undefined ? "-" : v < 10 ? v.toFixed(3) : v.toFixed(1);
+}
+
+/** The table of every trial: knob, value, verdict, ratio, and each case's median. */
+function trialTable(trials: readonly Trial[]): string {
+  const ids = trials[0]?.cases.map((c) => c.id) ?? [];
+  const lines = [
+    "cases: " + ids.map((id, i) => `c${i + 1} ${id}`).join("\n       "),
+    "",
+    ["knob", "value", "verdict", "ratio", ...ids.map((_, i) => `c${i + 1} ms`)].join("\t"),
+  ];
+  for (const t of trials) {
+    lines.push([
+      t.knob ?? "(untuned)",
+      t.value ?? "",
+      t.verdict,
+      t.ratio === undefined ? "" : t.ratio.toFixed(3),
+      ...ids.map((id) => fmtMs(t.cases.find((c) => c.id === id)?.medianMs)),
+    ].join("\t"));
+  }
+  return lines.join("\n");
+}
+
+if (import.meta.main) {
+  const o = parseOptions(Deno.args);
+  const work = o.work ?? await Deno.makeTempDir({ prefix: "mla-tune-" });
+  await Deno.mkdir(work, { recursive: true });
+  try {
+    const trials: Trial[] = [];
+    let runs = 0;
+    // A first, unrecorded run compiles every untuned kernel and warms the driver's caches:
+    // the recorded untuned run, which each first candidate is judged against, would
+    // otherwise carry costs its candidates do not.
+    await runWith(o, work, `warmup`, {});
+    const base = await runWith(o, work, `run${runs++}`, {});
+    const failed = (r: { exitCode: number; cases: TrialCase[] }) =>
+      r.exitCode !== 0 || r.cases.length === 0 || r.cases.some((c) => c.status !== "pass");
+    if (failed(base)) {
+      const bad = base.cases.filter((c) => c.status !== "pass").map((c) => `${c.status} ${c.id}`);
+      console.error(
+        `tools/tune_plan.ts: the untuned run exited ${base.exitCode}` +
+          (bad.length ? `; not passing: ${bad.join("; ")}` : "") +
+          (base.cases.length === 0 ? `\n${base.stderr.trim()}` : "") +
+          "\nnothing to tune against: fix or filter those cases first",
+      );
+      // The run's own bad input (a filter selecting nothing) or missing adapter is ours.
+      Deno.exit(base.cases.length === 0 && [2, 3].includes(base.exitCode) ? base.exitCode : 1);
+    }
+    trials.push({ knobs: {}, exitCode: 0, cases: base.cases, verdict: "untuned" });
+    console.error(`untuned: ${base.cases.length} cases pass`);
+    let best = base.cases;
+    const knobs: Record<string, number> = {};
+    // The file is rewritten after every trial ("complete": false until the last), so a run
+    // stopped halfway (a timeout) still leaves the knobs found and the trials made.
+    const note = `tools/tune_plan.ts on ${o.matrix}${o.filter ? ` (${o.filter})` : ""}, ` +
+      `${o.repeats} repetitions, min gain ${o.minGain}, ${new Date().toISOString()}`;
+    const save = async (complete: boolean) => {
+      const found = parseTuningFile({ knobs }, "the tuner's knobs");
+      const body = {
+        format: "mla-harness-tuning/1",
+        knobs: found,
+        ...(base.device === undefined ? {} : { device: base.device }),
+        complete,
+        note,
+        trials,
+      };
+      await Deno.writeTextFile(`${o.out}.part`, JSON.stringify(body, null, 2) + "\n");
+      await Deno.rename(`${o.out}.part`, o.out);
+      return found;
+    };
+    await save(false);
+    for (const knob of o.knobs) {
+      const current = knobs[knob] ?? DEFAULT_TUNING[knob];
+      for (const value of TUNING_CANDIDATES[knob]) {
+        if (value === current) continue;
+        const tried = { ...knobs, [knob]: value };
+        const r = await runWith(o, work, `run${runs++}`, tried);
+        let verdict: Trial["verdict"];
+        let ratio: number | undefined;
+        if (failed(r)) {
+          verdict = "failed";
+        } else {
+          const q = changedRatio(best, r.cases);
+          if (q === null) verdict = "no plan changed";
+          else {
+            ratio = q;
+            verdict = q <= 1 - o.minGain ? "kept" : "not faster";
+          }
+        }
+        trials.push({
+          knobs: tried,
+          knob,
+          value,
+          exitCode: r.exitCode,
+          cases: r.cases,
+          verdict,
+          ...(ratio === undefined ? {} : { ratio }),
+        });
+        console.error(
+          `${knob} ${value}: ${verdict}${ratio === undefined ? "" : ` (x${ratio.toFixed(3)})`}`,
+        );
+        if (verdict === "kept") {
+          knobs[knob] = value;
+          best = r.cases;
+        }
+        await save(false);
+      }
+    }
+    const found = await save(true);
+    console.log(trialTable(trials));
+    const changes = tuningChanges(found);
+    console.log(
+      `\n${o.out}: ${changes.length === 0 ? "every knob at the default" : changes.join(", ")}`,
+    );
+  } finally {
+    if (o.work === null) await Deno.remove(work, { recursive: true });
+  }
+}
