@@ -11,7 +11,8 @@ import type { Attribution, BaselineCase, ChangeGroup } from "./types.ts";
 
 /**
  * The group of a fingerprint field (`runtime.*` is Deno, `adapter.*` the adapter or
- * driver, `kernel.*` the kernel source, `harnessRevision` the harness, `host.*` the host).
+ * driver, `tuning.*` the plan tuning, `kernel.*` the kernel source, `harnessRevision` the
+ * harness, `host.*` the host).
  *
  * @example
  * ```ts
@@ -22,6 +23,7 @@ import type { Attribution, BaselineCase, ChangeGroup } from "./types.ts";
 export function changeGroup(field: string): ChangeGroup {
   if (field.startsWith("runtime.")) return "deno";
   if (field.startsWith("adapter.")) return "adapter";
+  if (field.startsWith("tuning.")) return "tuning";
   if (field.startsWith("kernel.")) return "kernel";
   if (field === "harnessRevision") return "harness";
   return "host";
@@ -32,6 +34,7 @@ const short = (v: string | null) =>
 
 function describe(c: FingerprintChange): string {
   const field = c.field.replace(/^(runtime|adapter|host|kernel)\./, "");
+  if (c.field === "tuning.knobs") return `${c.from ?? "none"} → ${c.to ?? "none"}`;
   if (c.field === "adapter.features") {
     const a = new Set((c.from ?? "").split(",").filter(Boolean));
     const b = new Set((c.to ?? "").split(",").filter(Boolean));
@@ -49,6 +52,7 @@ function describe(c: FingerprintChange): string {
 const GROUP_TITLES: Readonly<Record<ChangeGroup, string>> = {
   deno: "Deno",
   adapter: "adapter or driver",
+  tuning: "plan tuning",
   kernel: "kernel source",
   harness: "harness revision",
   host: "host",
@@ -66,6 +70,7 @@ const GROUP_TITLES: Readonly<Record<ChangeGroup, string>> = {
 export const CHANGE_GROUPS: readonly ChangeGroup[] = [
   "deno",
   "adapter",
+  "tuning",
   "kernel",
   "harness",
   "host",
@@ -136,7 +141,9 @@ export function attributeCase(
     if (line) out.push(line);
   }
   if (out.length === 0) {
-    out.push("nothing recorded changed (same Deno, adapter, driver, kernels, harness, host)");
+    out.push(
+      "nothing recorded changed (same Deno, adapter, driver, plan tuning, kernels, harness, host)",
+    );
   }
   return out;
 }

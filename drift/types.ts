@@ -242,7 +242,7 @@ export interface Attribution {
 }
 
 /** What a fingerprint change is about. */
-export type ChangeGroup = "deno" | "adapter" | "kernel" | "harness" | "host";
+export type ChangeGroup = "deno" | "adapter" | "tuning" | "kernel" | "harness" | "host";
 
 /** Which side of a comparison: a few identifying fields. */
 export interface CompareSide {

@@ -6,6 +6,8 @@
  */
 import type { Fingerprint } from "../results/types.ts";
 import { adapterIdentity } from "./adapter_info.ts";
+import { tuningChanges } from "../adapter/plan_tuning.ts";
+import type { PlanTuning } from "../adapter/types.ts";
 
 /** One field that differs between two fingerprints (null: absent on that side). */
 export interface FingerprintChange {
@@ -14,7 +16,8 @@ export interface FingerprintChange {
    * `runtime.browser`, `host.os`,
    * `host.arch`, `host.cpuModel`, `adapter.description`, `adapter.vendor`,
    * `adapter.architecture`, `adapter.device`, `adapter.driver`, `adapter.features`,
-   * `adapter.isFallbackAdapter`,
+   * `adapter.isFallbackAdapter`, `tuning.knobs` (the plan tuning's knobs off their defaults,
+   * adapter/plan_tuning.ts; null: none),
    * `kernel.<file>` (null `from`: added; null `to`: removed), `harnessRevision`.
    */
   readonly field: string;
@@ -65,6 +68,9 @@ export function diffFingerprints(a: Fingerprint, b: Fingerprint): FingerprintCha
   if (a.backend !== undefined && b.backend !== undefined) {
     cmp("adapter.backend", a.backend, b.backend);
   }
+  // The plan tuning the adapter planned with (recorded with the caps): it changes plans, so a
+  // plan digest that moved with it is attributed to it, not left unexplained.
+  cmp("tuning.knobs", tuningText(a.adapter), tuningText(b.adapter));
   const names = [...new Set([...Object.keys(a.kernelHashes), ...Object.keys(b.kernelHashes)])]
     .sort();
   for (const name of names) {
@@ -72,6 +78,18 @@ export function diffFingerprints(a: Fingerprint, b: Fingerprint): FingerprintCha
   }
   cmp("harnessRevision", a.harnessRevision, b.harnessRevision);
   return changes;
+}
+
+/**
+ * The knobs a fingerprint's caps record tunes off their defaults, as text; null where the
+ * record has no tuning or one at the defaults (both plan the same).
+ */
+function tuningText(adapter: unknown): string | null {
+  if (typeof adapter !== "object" || adapter === null) return null;
+  const tuning = (adapter as { tuning?: unknown }).tuning;
+  if (typeof tuning !== "object" || tuning === null) return null;
+  const changes = tuningChanges(tuning as PlanTuning);
+  return changes.length === 0 ? null : changes.join(", ");
 }
 
 /** The adapter record's fallback flag as text ("true"/"false"), null when absent. */

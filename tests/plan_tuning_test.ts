@@ -40,6 +40,9 @@ import { parityOn, planOn } from "./backend_parity_helpers.ts";
 import { H100_CAPS, LAVAPIPE_CAPS } from "./caps_fixtures.ts";
 import { CAPS, gpuClassCaps, gpuTest, slowOnGlFallback } from "./gpu_helpers.ts";
 import { runCli } from "./helpers_cli.ts";
+import { lavapipeFingerprint } from "./drift_helpers.ts";
+import { attributeEnvironment } from "../drift/attribution.ts";
+import { diffFingerprints } from "../report/fingerprint_diff.ts";
 
 const DECODE: LayoutRequest = { kind: "bshd", batch: 4, seqQ: 1, seqK: 4096, causal: true };
 const PREFILL: LayoutRequest = { kind: "bshd", batch: 1, seqQ: 4096, seqK: 4096, causal: true };
@@ -358,4 +361,25 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("a run's plan tuning is in its fingerprint: compare attributes the changed plans to it", () => {
+  const base = lavapipeFingerprint();
+  const adapter = base.adapter as Record<string, unknown>;
+  const tuned = lavapipeFingerprint({
+    adapter: { ...adapter, tuning: { tiledMaxRows: 8 }, tuningFrom: "MLA_HARNESS_TUNING=t.json" },
+  });
+  assert.deepEqual(diffFingerprints(base, tuned), [{
+    field: "tuning.knobs",
+    from: null,
+    to: "tiledMaxRows 8 (default 32)",
+  }]);
+  assert.deepEqual(attributeEnvironment(base, tuned).summary, [
+    "plan tuning: none → tiledMaxRows 8 (default 32)",
+  ]);
+  // A tuning at the defaults plans as none does: nothing to attribute.
+  const atDefaults = lavapipeFingerprint({
+    adapter: { ...adapter, tuning: { ...DEFAULT_TUNING } },
+  });
+  assert.deepEqual(diffFingerprints(base, atDefaults), []);
 });
