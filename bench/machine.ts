@@ -1,6 +1,7 @@
 /**
  * The machine a benchmark runs on: CPU model and count (node:os), the adapter
- * description (lavapipe puts its LLVM version there) and the Deno version.
+ * description (lavapipe puts its LLVM version there), the Deno version and the plan tuning
+ * the cases are planned with, if any.
  *
  * @module
  */
@@ -25,5 +26,7 @@ export function machineInfo(ctx: { readonly caps: DeviceCaps }): MachineInfo {
     cores: list.length,
     adapter: ctx.caps.adapter.description || "unknown",
     deno: Deno.version.deno,
+    ...(ctx.caps.tuning === undefined ? {} : { tuning: ctx.caps.tuning }),
+    ...(ctx.caps.tuningFrom === undefined ? {} : { tuningFrom: ctx.caps.tuningFrom }),
   };
 }

@@ -4,6 +4,8 @@
  *
  * @module
  */
+import { formatTuning } from "../adapter/plan_tuning.ts";
+import type { PlanTuning } from "../adapter/types.ts";
 import { benchCaseId, HEADLINE, TARGET_CASES, TARGET_SETS } from "./cases.ts";
 import { type Ceilings, memoryRoof } from "./ceilings.ts";
 import type { ReferenceCeilings } from "./reference_ceilings.ts";
@@ -21,6 +23,13 @@ export interface MachineInfo {
   readonly adapter: string;
   /** Deno version. */
   readonly deno: string;
+  /**
+   * The plan tuning the cases were planned with (adapter/plan_tuning.ts; MLA_HARNESS_TUNING),
+   * absent without one: a tuned plan's figures are not the default plan's.
+   */
+  readonly tuning?: PlanTuning;
+  /** Where `tuning` came from ("MLA_HARNESS_TUNING=<file>"). */
+  readonly tuningFrom?: string;
 }
 
 /** One target's outcome. */
@@ -362,6 +371,7 @@ export function formatTable(report: BenchReport): string {
   const reference = referenceLine(report);
   return [
     `machine: ${m.cpu} (${m.cores} logical CPUs), adapter ${m.adapter}, deno ${m.deno}`,
+    ...(formatTuning(m) === null ? [] : [formatTuning(m)!]),
     formatCeilings(report.ceilings),
     ...(replayWords(report) === "" ? [] : [`case replays: ${replayWords(report)}`]),
     ...(reference === null ? [] : [reference]),
@@ -560,7 +570,8 @@ export function toMarkdown(report: BenchReport, options: { title: string }): str
     `Kernel times by ${c.source}${
       replayWords(report) === "" ? "" : `, replays ${replayWords(report)}`
     }; median of the timed repetitions, ` +
-    "spread min-max.",
+    "spread min-max." +
+    (formatTuning(m) === null ? "" : ` Plans: ${formatTuning(m)}.`),
     "",
     `Ceilings (same run${measuredWhen(c)}): copy ${f(c.copyGBps)} GB/s, read ${
       f(c.readGBps)

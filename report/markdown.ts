@@ -5,6 +5,8 @@
  *
  * @module
  */
+import { formatTuning } from "../adapter/plan_tuning.ts";
+import type { PlanTuning } from "../adapter/types.ts";
 import type { CaseResult, RunReport } from "../results/types.ts";
 import { adapterIdentity } from "./adapter_info.ts";
 import { writeTextAtomic } from "../util/fs.ts";
@@ -322,12 +324,24 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
     `- Deno ${fp.runtime.deno} (V8 ${fp.runtime.v8}, TypeScript ${fp.runtime.typescript})`,
     `- Host: ${fp.host.os}/${fp.host.arch}, ${fp.host.cpus} CPUs, ${cell(fp.host.cpuModel)}`,
     `- Adapter: ${cell(adapter)}`,
+    ...(tuningLine(fp.adapter) === null ? [] : [`- Plans: ${cell(tuningLine(fp.adapter)!)}`]),
     `- Revision: ${fp.harnessRevision ? code(fp.harnessRevision) : "unknown"}`,
     `- Kernels: ${Object.keys(fp.kernelHashes).length} WGSL files`,
     `- Run: ${report.startedAt} → ${report.endedAt}`,
     "",
   );
   return out.join("\n");
+}
+
+/** The plan tuning a fingerprint's caps record (MLA_HARNESS_TUNING), as `explain` says it. */
+function tuningLine(adapter: unknown): string | null {
+  if (typeof adapter !== "object" || adapter === null) return null;
+  const caps = adapter as { tuning?: unknown; tuningFrom?: unknown };
+  if (typeof caps.tuning !== "object" || caps.tuning === null) return null;
+  return formatTuning({
+    tuning: caps.tuning as PlanTuning,
+    ...(typeof caps.tuningFrom === "string" ? { tuningFrom: caps.tuningFrom } : {}),
+  });
 }
 
 /**

@@ -40,6 +40,10 @@ import { parityOn, planOn } from "./backend_parity_helpers.ts";
 import { H100_CAPS, LAVAPIPE_CAPS } from "./caps_fixtures.ts";
 import { CAPS, gpuClassCaps, gpuTest, slowOnGlFallback } from "./gpu_helpers.ts";
 import { runCli } from "./helpers_cli.ts";
+import { toMarkdown as runMarkdown } from "../report/markdown.ts";
+import { mixedResults, report as runReport } from "./report_util.ts";
+import { formatTable, toMarkdown } from "../bench/report.ts";
+import { benchFixture } from "./report_html_fixtures.ts";
 import { lavapipeFingerprint } from "./drift_helpers.ts";
 import { attributeEnvironment } from "../drift/attribution.ts";
 import { diffFingerprints } from "../report/fingerprint_diff.ts";
@@ -382,4 +386,41 @@ Deno.test("a run's plan tuning is in its fingerprint: compare attributes the cha
     adapter: { ...adapter, tuning: { ...DEFAULT_TUNING } },
   });
   assert.deepEqual(diffFingerprints(base, atDefaults), []);
+});
+
+Deno.test("a bench report names the plan tuning its cases were planned with, in the table and summary.md", () => {
+  const report = benchFixture();
+  assert.doesNotMatch(formatTable(report), /plan tuning/);
+  assert.doesNotMatch(toMarkdown(report, { title: "t" }), /plan tuning/);
+  const tuned = {
+    ...report,
+    machine: {
+      ...report.machine,
+      tuning: { tiledMinKeysPerSplit: 64 },
+      tuningFrom: "MLA_HARNESS_TUNING=t.json",
+    },
+  };
+  const line = "plan tuning from MLA_HARNESS_TUNING=t.json: tiledMinKeysPerSplit 64 (default 128)";
+  assert.equal(formatTable(tuned).split("\n")[1], line);
+  assert.ok(toMarkdown(tuned, { title: "t" }).includes(`spread min-max. Plans: ${line}.`));
+});
+
+Deno.test("a run's summary.md names the plan tuning in its environment", () => {
+  const plain = runReport(mixedResults());
+  assert.doesNotMatch(runMarkdown(plain), /Plans:/);
+  const fp = plain.fingerprint;
+  const tuned = runReport(mixedResults(), {
+    fingerprint: {
+      ...fp,
+      adapter: {
+        ...(fp.adapter as Record<string, unknown>),
+        tuning: { tiledMaxRows: 8 },
+        tuningFrom: "MLA_HARNESS_TUNING=t.json",
+      },
+    },
+  });
+  assert.match(
+    runMarkdown(tuned),
+    /^- Plans: plan tuning from MLA_HARNESS_TUNING=t\.json: tiledMaxRows 8 \(default 32\)$/m,
+  );
 });
