@@ -7,12 +7,50 @@
 import assert from "node:assert/strict";
 import { PLAN_VARIANTS, type PlanVariant, planVariantTree } from "../tools/plan_variants.ts";
 import { runTool } from "./helpers_cli.ts";
+import { presetSpec } from "../adapter/presets.ts";
+import { resolve } from "../adapter/resolve.ts";
+import type { DeviceCaps, LayoutRequest } from "../adapter/types.ts";
+import { H100_CAPS } from "./caps_fixtures.ts";
+
+const HEADLINE_DECODE: LayoutRequest = {
+  kind: "bshd",
+  batch: 4,
+  seqQ: 1,
+  seqK: 4096,
+  causal: true,
+};
+const PREFILL_256: LayoutRequest = { kind: "bshd", batch: 1, seqQ: 256, seqK: 256, causal: true };
 
 Deno.test("plan_variants --check: every variant applies to the tree, each named", async () => {
   const r = await runTool("plan_variants.ts", ["--check"]);
   assert.equal(r.code, 0, r.stderr);
   for (const v of PLAN_VARIANTS) {
-    assert.match(r.stdout, new RegExp(`^${v.name}: applies to ${v.file}$`, "m"));
+    if (v.tuning === undefined) {
+      assert.match(r.stdout, new RegExp(`^${v.name}: applies to ${v.file}$`, "m"));
+    } else {
+      assert.match(r.stdout, new RegExp(`^${v.name}: tuning \\w+ \\d+ \\(default \\d+\\)`, "m"));
+    }
+  }
+});
+
+Deno.test("each tuning variant changes the plan of a headline case on an H100's caps", () => {
+  const cases = [
+    { backend: "wgsl-absorbed-tiled", dtype: "f16", layout: HEADLINE_DECODE },
+    { backend: "wgsl-expanded-tiled", dtype: "f32", layout: PREFILL_256 },
+  ] as const;
+  const variantOn = (c: (typeof cases)[number], caps: DeviceCaps) => {
+    const r = resolve({ spec: presetSpec("deepseek-v2-lite"), ...c }, caps);
+    assert.equal(r.kind, "plan", JSON.stringify(r));
+    return r.kind === "plan" ? r.variant : null;
+  };
+  const tuned = PLAN_VARIANTS.filter((v) => v.tuning !== undefined);
+  assert.deepEqual(tuned.map((v) => v.name), ["wg128", "rows8", "split64", "fa2chunk4", "tier48k"]);
+  for (const v of tuned) {
+    const moved = cases.filter((c) =>
+      JSON.stringify(variantOn(c, { ...H100_CAPS, tuning: v.tuning })) !==
+        JSON.stringify(variantOn(c, H100_CAPS))
+    );
+    assert.equal(moved.length, 1, `${v.name} moves exactly one of the two kernels' plans`);
   }
 });
 

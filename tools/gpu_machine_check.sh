@@ -63,7 +63,7 @@
 #            adapter's plan for the tiled decode (128 invocations, 8-row workgroups, 64-key
 #            splits), the FA2 prefill's chunks of 4, and (since session 35) the lane query
 #            absorption and up-projection instead of the split ones (their figure is the
-#            submission ms), and (since session 40) a 48 KiB tier (16-key f16 tiles), each benched in a copy of the tree on the headline absorbed
+#            submission ms), and (since session 40) a 48 KiB tier (16-key f16 tiles), each benched (since session 41 the ones that are plan-tuning knobs with MLA_HARNESS_TUNING, the others in a copy of the tree) on the headline absorbed
 #            decodes (the FA2 one on the 256-token prefill), against the bench step's figures
 #            (T_ABPLAN, default 180 s). STEPS=plans runs ab_plans alone (say, as a second
 #            command on the still-warm machine when TOTAL_S cut the first one short)
@@ -356,7 +356,8 @@ if wanted ab; then
   # Variants of the adapter's plan (tools/plan_variants.ts: the tiled decode at 128
   # invocations, 8-row workgroups, 64-key splits, a 48 KiB tier; the FA2 prefill's chunks of
   # 4 vec4s; the lane query absorption and up-projection, whose figure is the submission ms),
-  # each benched in a copy of the tree on the headline absorbed decodes (the FA2 one on
+  # each benched (a tuning with MLA_HARNESS_TUNING, or edits in a copy of the tree) on the
+  # headline absorbed decodes (the FA2 one on
   # the 256-token prefill), against the bench step's figures for the shipped plan.
   # Also alone, as STEPS=plans.
 fi

@@ -1,32 +1,58 @@
 /**
  * Variants of the adapter's plan for the GPU-shaped kernels, for A/B timing on a lent GPU:
- * each changes one constant that a session chose without a GPU measurement, in a copy of the
- * tree, and benches the cases it names there. `bench` in the tree itself (the GPU machine's
- * `bench` step) gives the shipped plan's figures on the same cases, so the two tables in one
- * log answer whether the choice pays. Plan parameters are not kernel text, so
- * `tools/kernel_variants.ts` (which swaps a kernel file) cannot express these.
+ * each changes one choice that a session made without a GPU measurement and benches the cases
+ * it names. `bench` in the tree itself (the GPU machine's `bench` step) gives the shipped
+ * plan's figures on the same cases, so the two tables in one log answer whether the choice
+ * pays. Plan parameters are not kernel text, so `tools/kernel_variants.ts` (which swaps a
+ * kernel file) cannot express these. A choice that is a plan-tuning knob
+ * (adapter/plan_tuning.ts) is a tuning variant, benched in this tree with MLA_HARNESS_TUNING;
+ * any other is made by edits in a copy of the tree.
  *
- *   deno run -A tools/plan_variants.ts --check                 # every edit applies (CI)
- *   deno run -A tools/plan_variants.ts --work /tmp/plans       # copy, edit, bench each
+ *   deno run -A tools/plan_variants.ts --check                 # every variant applies (CI)
+ *   deno run -A tools/plan_variants.ts --work /tmp/plans       # tune or copy and edit, bench
  *   deno run -A tools/plan_variants.ts --work /tmp/plans --only rows8 --cached-only
  *
- * An edit whose text the file no longer holds is an error naming it (exit 1), so a change of
- * the plan's code cannot silently void a variant.
+ * An edit whose text the file no longer holds, or a tuning that is invalid or changes no
+ * knob, is an error naming it (exit 1), so a change of the plan's code cannot silently void a
+ * variant.
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { copyTree } from "../util/fs.ts";
 import { applyTextEdits, type TextVariant } from "./kernel_variants.ts";
+import { parseTuningKnobs, tuningChanges } from "../adapter/plan_tuning.ts";
+import type { PlanTuning } from "../adapter/types.ts";
 
 /**
- * One plan variant: edits of one file of the tree (`file` relative to its root; `name` a
- * folder of --work) and the bench arguments it is timed on.
+ * One plan variant made by edits of one file of the tree (`file` relative to its root; `name`
+ * a folder of --work), benched in a copy of the tree: for a choice no tuning knob reaches.
  */
-export interface PlanVariant extends TextVariant {
+export interface EditPlanVariant extends TextVariant {
+  /** `main.ts bench` arguments selecting the cases (the GPU's bench step times them too). */
+  readonly bench: readonly string[];
+  /** Edit variants carry no tuning. */
+  readonly tuning?: undefined;
+}
+
+/**
+ * One plan variant that is a plan tuning (adapter/plan_tuning.ts): benched in the tree itself
+ * with MLA_HARNESS_TUNING naming a file of these knobs (since session 41; until then these
+ * variants edited tiled_plan.ts's constants in a copy of the tree).
+ */
+export interface TuningPlanVariant {
+  /** Name (a folder of --work). */
+  readonly name: string;
+  /** The choice it undoes or tries. */
+  readonly description: string;
+  /** The knobs. */
+  readonly tuning: PlanTuning;
   /** `main.ts bench` arguments selecting the cases (the GPU's bench step times them too). */
   readonly bench: readonly string[];
 }
+
+/** A plan variant: a tuning, or edits in a copy of the tree. */
+export type PlanVariant = EditPlanVariant | TuningPlanVariant;
 
 const HEADLINE_ABSORBED_DECODE = ["--filter", "path=absorbed;sq=1"];
 
@@ -34,47 +60,31 @@ const HEADLINE_ABSORBED_DECODE = ["--filter", "path=absorbed;sq=1"];
 export const PLAN_VARIANTS: readonly PlanVariant[] = [
   {
     name: "wg128",
-    file: "adapter/tiled_plan.ts",
     description: "the tiled decode's plan before session 33: q segments up to 32 vec4s, so " +
       "V2-Lite runs 128 invocations (RADV: 256 VGPRs and spills in f32) instead of 256",
-    edits: [{
-      pattern: "export const TILED_MAX_Q_VEC4 = 16;",
-      replacement: "export const TILED_MAX_Q_VEC4 = 32;",
-    }],
+    tuning: { tiledMaxQVec4: 32 },
     bench: HEADLINE_ABSORBED_DECODE,
   },
   {
     name: "rows8",
-    file: "adapter/tiled_plan.ts",
     description: "8 rows a workgroup instead of up to 32: V2-Lite's 16 heads in 2 head tiles, " +
       "twice the workgroups (each key tile read twice) for a GPU the headline leaves at one " +
       "workgroup an SM (session 30: latency-bound)",
-    edits: [{
-      pattern: "export const TILED_MAX_ROWS = 32;",
-      replacement: "export const TILED_MAX_ROWS = 8;",
-    }],
+    tuning: { tiledMaxRows: 8 },
     bench: HEADLINE_ABSORBED_DECODE,
   },
   {
     name: "split64",
-    file: "adapter/tiled_plan.ts",
     description: "KV splits of at least 64 keys instead of 128: the headline decode's 32 " +
       "splits become 64 (the session 30 sweep, unwarmed, fell with every doubling)",
-    edits: [{
-      pattern: "export const TILED_MIN_KEYS_PER_SPLIT = 128;",
-      replacement: "export const TILED_MIN_KEYS_PER_SPLIT = 64;",
-    }],
+    tuning: { tiledMinKeysPerSplit: 64 },
     bench: HEADLINE_ABSORBED_DECODE,
   },
   {
     name: "fa2chunk4",
-    file: "adapter/tiled_plan.ts",
     description: "the FA2 prefill's score GEMM staged 4 vec4s of the head width at a time, as " +
       "before session 34 (V2-Lite: 12 chunks and 24 barriers a key tile, not 4 and 8)",
-    edits: [{
-      pattern: "export const FA2_MAX_CHUNK_VEC4 = 16;",
-      replacement: "export const FA2_MAX_CHUNK_VEC4 = 4;",
-    }],
+    tuning: { fa2MaxChunkVec4: 4 },
     bench: ["--filter", "path=expanded;b=1;sq=256"],
   },
   {
@@ -93,20 +103,12 @@ export const PLAN_VARIANTS: readonly PlanVariant[] = [
   },
   {
     name: "tier48k",
-    file: "adapter/tiled_plan.ts",
     description: "a 48 KiB workgroup-memory tier for devices that have it (the H100 and H200 " +
       "offer 49152 bytes), not the 32 KiB one: the f16 headline decode stages 16 keys a tile, " +
       "not 8, so half the tiles and barriers a split (f32 keeps 8: 16 keys need 54 KB); " +
       "lavapipe's 32 KiB cannot hold that tile, so its form is tested there at kv_lora_rank 256 " +
       "(tests/kernels_absorbed_tiled_test.ts)",
-    // The same plan as a tuning file with {"tiledTier": 49152} (adapter/plan_tuning.ts).
-    edits: [
-      {
-        pattern: "return c.workgroupMemoryTier >= 32768 ? 32768 : 16384;",
-        replacement: "return c.workgroupMemoryTier >= 49152 ? 49152 : " +
-          "c.workgroupMemoryTier >= 32768 ? 32768 : 16384;",
-      },
-    ],
+    tuning: { tiledTier: 49152 },
     bench: HEADLINE_ABSORBED_DECODE,
   },
   {
@@ -137,7 +139,11 @@ const NOT_COPIED = [".git", ".device", ".gl", "out", "node_modules"];
  * await planVariantTree(PLAN_VARIANTS[0], ".", "/tmp/plans/wg128");
  * ```
  */
-export async function planVariantTree(v: PlanVariant, root: string, dir: string): Promise<void> {
+export async function planVariantTree(
+  v: EditPlanVariant,
+  root: string,
+  dir: string,
+): Promise<void> {
   const edited = applyTextEdits(await Deno.readTextFile(`${root}/${v.file}`), v.edits, {
     what: `plan variant ${v.name}`,
     file: v.file,
@@ -148,22 +154,61 @@ export async function planVariantTree(v: PlanVariant, root: string, dir: string)
   await Deno.writeTextFile(`${dir}/${v.file}`, edited);
 }
 
-const HELP = `tools/plan_variants.ts: bench variants of the adapter's plan in copies of the tree
+/** Where a variant acts: its file, or its tuning's knobs. */
+function variantWhere(v: PlanVariant): string {
+  return v.tuning === undefined ? v.file : `tuning ${JSON.stringify(v.tuning)}`;
+}
+
+const HELP =
+  `tools/plan_variants.ts: bench variants of the adapter's plan (tunings, or copies of the tree)
 
 usage: deno run -A tools/plan_variants.ts (--check | --work DIR) [--only NAME] [--cached-only]
 
-  --check        apply every variant's edits in memory and report; nothing is benched
-  --work DIR     for each variant: copy the tree to DIR/<name>, apply its edits, and run
-                 \`main.ts bench\` there on its cases (output to this process's, the report
-                 in DIR/<name>/out); each variant's failure is reported and the next runs
+  --check        check every variant's tuning or apply its edits in memory, and report;
+                 nothing is benched
+  --work DIR     for each variant: a tuning variant writes DIR/<name>/tuning.json and runs
+                 \`main.ts bench\` in this tree with MLA_HARNESS_TUNING naming it; an edit
+                 variant copies the tree to DIR/<name>, applies its edits and runs bench there
+                 (output to this process's, the report in DIR/<name>/out); each variant's
+                 failure is reported and the next runs
   --only NAME    just this variant
   --cached-only  run bench with --cached-only (a machine with no network)
 
 Variants:
-${PLAN_VARIANTS.map((v) => `  ${v.name} (${v.file}): ${v.description}`).join("\n")}
+${PLAN_VARIANTS.map((v) => `  ${v.name} (${variantWhere(v)}): ${v.description}`).join("\n")}
 
 Exit 0 when every variant applied (and benched); 1 when one did not, named; 2 on bad
 arguments.`;
+
+/** Run `main.ts bench` of the tree at `cwd` on a variant's cases. */
+function benchIn(
+  cwd: string,
+  v: PlanVariant,
+  o: { out: string; cachedOnly: boolean; env: Record<string, string> },
+): Promise<Deno.CommandOutput> {
+  return new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...(o.cachedOnly ? ["--cached-only"] : []),
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-sys",
+      "--allow-run=git",
+      "main.ts",
+      "bench",
+      ...v.bench,
+      "--out",
+      o.out,
+      "--title",
+      `plan variant ${v.name}`,
+    ],
+    cwd,
+    env: o.env,
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+}
 
 async function main(): Promise<number> {
   let values;
@@ -201,6 +246,31 @@ async function main(): Promise<number> {
   let failed = 0;
   for (const v of chosen) {
     try {
+      if (v.tuning !== undefined) {
+        const knobs = parseTuningKnobs(v.tuning, `plan variant ${v.name}`);
+        const changes = tuningChanges(knobs);
+        if (changes.length === 0) {
+          throw new Error("its tuning changes no knob from the adapter's default");
+        }
+        if (values.check) {
+          console.log(`${v.name}: tuning ${changes.join(", ")}`);
+          continue;
+        }
+        const dir = `${values.work}/${v.name}`;
+        await Deno.mkdir(dir, { recursive: true });
+        await Deno.writeTextFile(
+          `${dir}/tuning.json`,
+          JSON.stringify({ format: "mla-harness-tuning/1", knobs }),
+        );
+        console.log(`--- plan variant ${v.name} (tuning ${changes.join(", ")}): ${v.description}`);
+        const out = await benchIn(root, v, {
+          out: `${dir}/out`,
+          cachedOnly: values["cached-only"] === true,
+          env: { MLA_HARNESS_TUNING: `${dir}/tuning.json` },
+        });
+        if (!out.success) throw new Error(`bench exited ${out.code}`);
+        continue;
+      }
       if (values.check) {
         applyTextEdits(await Deno.readTextFile(`${root}/${v.file}`), v.edits, {
           what: `plan variant ${v.name}`,
@@ -213,27 +283,11 @@ async function main(): Promise<number> {
       const dir = `${values.work}/${v.name}`;
       await planVariantTree(v, root, dir);
       console.log(`--- plan variant ${v.name}: ${v.description}`);
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          ...(values["cached-only"] ? ["--cached-only"] : []),
-          "--allow-read",
-          "--allow-write",
-          "--allow-env",
-          "--allow-sys",
-          "--allow-run=git",
-          "main.ts",
-          "bench",
-          ...v.bench,
-          "--out",
-          `${dir}/out`,
-          "--title",
-          `plan variant ${v.name}`,
-        ],
-        cwd: dir,
-        stdout: "inherit",
-        stderr: "inherit",
-      }).output();
+      const out = await benchIn(dir, v, {
+        out: `${dir}/out`,
+        cachedOnly: values["cached-only"] === true,
+        env: {},
+      });
       if (!out.success) throw new Error(`bench exited ${out.code}`);
     } catch (e) {
       failed++;
