@@ -51,6 +51,17 @@ export interface ProgramDeps {
  * await buildProgram({ probeCaps: async () => null, probeCapsStrict: probeCaps }).parseAsync(["explain", "tiny"], { from: "user" });
  * ```
  */
+/** The environment variables every command that plans for or runs on a device reads. */
+export const ENVIRONMENT_HELP = `
+Environment (for the device the harness runs on; a bad MLA_HARNESS_* value is exit 2 naming it):
+  DENO_WEBGPU_BACKEND=vulkan|gl   the WebGPU backend (default: the harness picks vulkan when a
+                                  Vulkan driver is installed, else gl; \`devices\` says why)
+  MLA_HARNESS_SM_COUNT=<n>        the device's SMs (compute units), over the table of known GPUs
+  MLA_HARNESS_DEVICE_CLASS=cpu|gpu  the device class over the rules (which kernels auto picks)
+  MLA_HARNESS_TUNING=<file>       a plan-tuning file ({"knobs": {...}}, tools/tune_plan.ts writes
+                                  one): knobs over the adapter's defaults for the GPU-shaped
+                                  kernels' plans; explain, devices and the reports name it`;
+
 export function buildProgram(deps: ProgramDeps) {
   const program = new Command("mla-harness")
     .description(
@@ -60,6 +71,7 @@ export function buildProgram(deps: ProgramDeps) {
         "explain, an unsupported case.",
     )
     .showHelpAfterError("(run with --help for usage)")
+    .addHelpText("after", ENVIRONMENT_HELP)
     .exitOverride()
     // --chromium without --runtime chromium would be ignored: refused for every command
     .hook("preAction", (_root, action) => checkChromiumFlag(action.name(), action.opts()));

@@ -424,3 +424,14 @@ Deno.test("a run's summary.md names the plan tuning in its environment", () => {
     /^- Plans: plan tuning from MLA_HARNESS_TUNING=t\.json: tiledMaxRows 8 \(default 32\)$/m,
   );
 });
+
+Deno.test("--help names every MLA_HARNESS_* variable the harness task lets it read", async () => {
+  const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  const vars = [...(config.tasks.harness as string).matchAll(/MLA_HARNESS_[A-Z_]+/g)].map((m) =>
+    m[0]
+  );
+  assert.ok(vars.includes(TUNING_ENV), vars.join(", "));
+  const help = await runCli(["--help"]);
+  assert.equal(help.code, 0, help.stderr);
+  for (const v of vars) assert.match(help.stdout, new RegExp(`^  ${v}=`, "m"), v);
+});
