@@ -20,34 +20,21 @@ export interface ReadJsonFileOptions {
   hint?: string;
 }
 
-/**
- * Read and parse a JSON file; a ConfigError names the file and what went wrong.
- *
- * @example
- * ```ts ignore
- * import { readJsonFile } from "./json_file.ts";
- * const raw = await readJsonFile("config.json", { what: "config" });
- * ```
- */
-export async function readJsonFile(
-  path: string | URL,
-  options: ReadJsonFileOptions,
-): Promise<unknown> {
-  const name = options.name ?? String(path);
+/** A ConfigError naming the file, what is wrong and the hint. */
+function fileError(name: string, options: ReadJsonFileOptions) {
   const hint = options.hint ? `; ${options.hint}` : "";
-  const fail = (problem: string, what: string): never => {
+  return (problem: string, what: string): never => {
     throw new ConfigError(
       name,
       [{ path: "(file)", value: name, message: `${problem}${hint}` }],
       `${what} ${options.what}`,
     );
   };
-  let text = "";
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    fail(`cannot be read (${e instanceof Error ? e.message : String(e)})`, "unreadable");
-  }
+}
+
+/** Parse a file's text as JSON: the checks of {@link readJsonFile} after the read. */
+function parseFileText(text: string, name: string, options: ReadJsonFileOptions): unknown {
+  const fail = fileError(name, options);
   if (text.startsWith("\uFEFF")) {
     // JSON.parse refuses it at "line 1, column 1" and Python's json.loads (which reads
     // a model's config.json) refuses it too; say what it is.
@@ -75,4 +62,54 @@ export async function readJsonFile(
   const dup = scanJson(text, { duplicateKeys: true });
   if (dup) fail(`${dup.message} (line ${dup.line}, column ${dup.column})`, "malformed");
   return value;
+}
+
+/**
+ * Read and parse a JSON file; a ConfigError names the file and what went wrong.
+ *
+ * @example
+ * ```ts ignore
+ * import { readJsonFile } from "./json_file.ts";
+ * const raw = await readJsonFile("config.json", { what: "config" });
+ * ```
+ */
+export async function readJsonFile(
+  path: string | URL,
+  options: ReadJsonFileOptions,
+): Promise<unknown> {
+  const name = options.name ?? String(path);
+  let text = "";
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    fileError(name, options)(
+      `cannot be read (${e instanceof Error ? e.message : String(e)})`,
+      "unreadable",
+    );
+  }
+  return parseFileText(text, name, options);
+}
+
+/**
+ * {@link readJsonFile}, synchronously: for a file read while a device's caps are put
+ * together (a plan-tuning file), where nothing awaits.
+ *
+ * @example
+ * ```ts ignore
+ * import { readJsonFileSync } from "./json_file.ts";
+ * const raw = readJsonFileSync("tuning.json", { what: "tuning file" });
+ * ```
+ */
+export function readJsonFileSync(path: string | URL, options: ReadJsonFileOptions): unknown {
+  const name = options.name ?? String(path);
+  let text = "";
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (e) {
+    fileError(name, options)(
+      `cannot be read (${e instanceof Error ? e.message : String(e)})`,
+      "unreadable",
+    );
+  }
+  return parseFileText(text, name, options);
 }

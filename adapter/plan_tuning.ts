@@ -14,6 +14,7 @@
  */
 import { z } from "zod";
 import { ConfigError, issuesFromSchema } from "./errors.ts";
+import { readJsonFileSync } from "./json_file.ts";
 import type { PlanTuning } from "./types.ts";
 import {
   FA2_MAX_CHUNK_VEC4,
@@ -159,28 +160,10 @@ export function parseTuningFile(raw: unknown, source: string): PlanTuning {
  * ```
  */
 export function readTuningFile(path: string): PlanTuning {
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(path);
-  } catch (e) {
-    throw new ConfigError(path, [{
-      path: "",
-      value: undefined,
-      message: `cannot be read (${e instanceof Error ? e.message : String(e)}); expected a ` +
-        'tuning file: {"knobs": {...}}',
-    }], "tuning file unreadable");
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(path, [{
-      path: "",
-      value: undefined,
-      message: `is not JSON (${e instanceof Error ? e.message : String(e)}); expected a ` +
-        'tuning file: {"knobs": {...}}',
-    }], "not a valid tuning file");
-  }
+  const raw = readJsonFileSync(path, {
+    what: "tuning file",
+    hint: 'expected a tuning file: {"knobs": {...}}',
+  });
   return parseTuningFile(raw, path);
 }
 

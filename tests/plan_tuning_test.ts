@@ -203,12 +203,21 @@ Deno.test("tuning files and caps files: unreadable, not JSON and bad knobs are n
   try {
     assert.throws(
       () => readTuningFile(`${dir}/missing.json`),
-      /missing\.json: tuning file unreadable/,
+      /missing\.json: unreadable tuning file/,
     );
     await Deno.writeTextFile(`${dir}/bad.json`, "{knobs");
     assert.throws(
       () => readTuningFile(`${dir}/bad.json`),
-      /bad\.json: not a valid tuning file\n.*is not JSON/s,
+      /bad\.json: malformed tuning file\n.*is not valid JSON/s,
+    );
+    // JSON.parse would keep the last of two equal keys silently.
+    await Deno.writeTextFile(
+      `${dir}/dup.json`,
+      '{"knobs": {"tiledMaxRows": 8, "tiledMaxRows": 16}}',
+    );
+    assert.throws(
+      () => readTuningFile(`${dir}/dup.json`),
+      /dup\.json: malformed tuning file\n.*key "tiledMaxRows" appears more than once/s,
     );
     await Deno.writeTextFile(`${dir}/t.json`, JSON.stringify({ knobs: { tiledMaxRows: 8 } }));
     assert.deepEqual(readTuningFile(`${dir}/t.json`), { tiledMaxRows: 8 });
@@ -360,7 +369,7 @@ Deno.test({
       assert.doesNotMatch(bad.stderr, /\n\s+at /); // one message, no stack trace
       const missing = await runCli(["devices"], { [TUNING_ENV]: `${dir}/none.json` });
       assert.equal(missing.code, 2, missing.stderr);
-      assert.match(missing.stderr, /none\.json: tuning file unreadable/);
+      assert.match(missing.stderr, /none\.json: unreadable tuning file/);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -9,21 +9,13 @@ import assert from "node:assert/strict";
 import { parseTuningFile } from "../adapter/plan_tuning.ts";
 import { changedRatio, type Trial, TUNING_CANDIDATES } from "../tools/tune_plan.ts";
 import { CAPS, slowOnGlFallback } from "./gpu_helpers.ts";
+import { runTool } from "./helpers_cli.ts";
 import { DEFAULT_TUNING, TUNING_KNOBS } from "../adapter/plan_tuning.ts";
 
-const TOOL = new URL("../tools/tune_plan.ts", import.meta.url).pathname;
 const MATRIX = new URL("./fixtures/tune_tiny_matrix.json", import.meta.url).pathname;
 
-async function tune(args: string[], env: Record<string, string> = {}) {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", TOOL, ...args],
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: r.code, stdout: dec.decode(r.stdout), stderr: dec.decode(r.stderr) };
-}
+const tune = (args: string[], env: Record<string, string> = {}) =>
+  runTool("tune_plan.ts", args, env);
 
 Deno.test("changedRatio compares only the cases whose plan changed", () => {
   const a = { id: "a", status: "pass", planDigest: "1", medianMs: 2 };
