@@ -25,6 +25,8 @@ interface RunReport {
       deviceClassFrom?: string;
       smCount?: number;
       smCountFrom?: string;
+      tuning?: Record<string, number>;
+      tuningFrom?: string;
     };
   };
 }
@@ -96,7 +98,7 @@ Deno.test({
 
 Deno.test({
   name: browserTestName(
-    "MLA_HARNESS_DEVICE_CLASS=gpu with --runtime chromium: Chromium's device planned as a GPU (unrolled tiled decode) matches the reference",
+    "MLA_HARNESS_DEVICE_CLASS=gpu with --runtime chromium: Chromium's device planned as a GPU (unrolled tiled decode, a plan tuning) matches the reference",
   ),
   ignore,
   fn: async () => {
@@ -106,17 +108,30 @@ Deno.test({
       // where the plans are made (gpu/device.ts environmentCapsOverrides); a gpu-class plan
       // of the tiled decode unrolls its loops (kernels/unroll.ts), so Tint compiles and
       // SwiftShader runs the unrolled source here.
+      // And a plan tuning (MLA_HARNESS_TUNING, adapter/plan_tuning.ts): tiny's 4 heads in
+      // 2-row workgroups, a shape the untuned plan does not take.
+      const tuning = `${out}-tuning.json`;
+      await Deno.writeTextFile(tuning, JSON.stringify({ knobs: { tiledMaxRows: 2 } }));
       const report = await runInChromium(
         "wgsl-absorbed-tiled",
         "preset=tiny;dtype=f32;path=absorbed;layout=bshd;sq=1;b=3",
         out,
-        { MLA_HARNESS_DEVICE_CLASS: "gpu", MLA_HARNESS_SM_COUNT: "132" },
+        {
+          MLA_HARNESS_DEVICE_CLASS: "gpu",
+          MLA_HARNESS_SM_COUNT: "132",
+          MLA_HARNESS_TUNING: tuning,
+        },
       );
+      await Deno.remove(tuning);
       const a = report.fingerprint.adapter;
       assert.deepEqual(
         [a.deviceClass, a.deviceClassFrom, a.smCount, a.smCountFrom],
         ["gpu", "MLA_HARNESS_DEVICE_CLASS", 132, "MLA_HARNESS_SM_COUNT"],
       );
+      assert.deepEqual([a.tuning, a.tuningFrom], [
+        { tiledMaxRows: 2 },
+        `MLA_HARNESS_TUNING=${tuning}`,
+      ]);
       assert.ok(report.results.length >= 1);
       // A bad value is refused before any browser starts, exit 2, naming the variable.
       const bad = await runHarness(["run", "--runtime", "chromium", "--out", `${out}/bad`], {
