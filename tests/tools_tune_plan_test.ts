@@ -73,9 +73,9 @@ Deno.test({
         "--matrix",
         MATRIX,
         "--knobs",
-        "tiledMaxRows,tiledTier,fa2MaxChunkVec4",
+        "tiledMaxRows,tiledTier",
         "--repeats",
-        "2",
+        "1",
         "--min-gain",
         "0.99",
       ], { MLA_HARNESS_DEVICE_CLASS: "gpu" });
@@ -94,23 +94,17 @@ Deno.test({
         // A 16 KiB tier stages fewer keys a tile; 48 KiB is over lavapipe's 32 KiB.
         "tiledTier 16384 not faster",
         "tiledTier 49152 failed",
-        // tiny's head width is 6 vec4s: chunks of 6 (the default's), or 3 within 4.
-        "fa2MaxChunkVec4 4 not faster",
-        "fa2MaxChunkVec4 8 no plan changed",
       ]);
       const [decode, prefill] = trials[0].cases;
       for (const t of trials.filter((t) => t.verdict !== "failed")) {
         assert.ok(t.cases.every((c) => c.status === "pass"), JSON.stringify(t));
         const d = t.cases.find((c) => c.id === decode.id)!;
         const p = t.cases.find((c) => c.id === prefill.id)!;
-        // Each knob changes only its own kernel's plan.
+        // A tiled knob changes the tiled decode's plan, not the FA2 prefill's (what the
+        // tuner's ratio compares: the changed cases only).
         if (t.knob === "tiledTier") {
           assert.notEqual(d.planDigest, decode.planDigest);
           assert.equal(p.planDigest, prefill.planDigest);
-        }
-        if (t.knob === "fa2MaxChunkVec4" && t.verdict !== "no plan changed") {
-          assert.equal(d.planDigest, decode.planDigest);
-          assert.notEqual(p.planDigest, prefill.planDigest);
         }
         if (t.verdict === "no plan changed") {
           assert.deepEqual(
