@@ -114,12 +114,13 @@ const fileSchema = z.strictObject({
  * parseTuningKnobs({ tiledMaxRows: 8 }, "caps.json"); // { tiledMaxRows: 8 }
  * ```
  */
-export function parseTuningKnobs(raw: unknown, source: string, path = "tuning"): PlanTuning {
+export function parseTuningKnobs(raw: unknown, source: string): PlanTuning {
   const parsed = knobsSchema.safeParse(raw);
   if (!parsed.success) {
+    // Named as the caps file's key: `tuning.tiledMaxRows`.
     const issues = issuesFromSchema(parsed.error.issues, raw).map((i) => ({
       ...i,
-      path: i.path === "" || i.path === "(root)" ? path : `${path}.${i.path}`,
+      path: i.path === "" || i.path === "(root)" ? "tuning" : `tuning.${i.path}`,
     }));
     throw new ConfigError(source, issues, "invalid tuning");
   }
