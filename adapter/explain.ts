@@ -408,8 +408,7 @@ function fa2Lines(
   const queryLens = layout.seqs.map((s) => s.qLen);
   const shape = { qkVec4: attention.keyWidth / 4, vVec4: attention.valueWidth / 4 };
   const cap = workgroupElementCap(caps);
-  const perSm = resolvedTuning(caps?.tuning).fa2WorkgroupsPerSm;
-  const maxChunk = resolvedTuning(caps?.tuning).fa2MaxChunkVec4;
+  const { fa2WorkgroupsPerSm: perSm, fa2MaxChunkVec4: maxChunk } = resolvedTuning(caps?.tuning);
   const c = fa2QueryTile({
     queryLens,
     heads,

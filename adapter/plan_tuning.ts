@@ -26,8 +26,6 @@ import {
   TILED_WORKGROUPS_PER_SM,
 } from "./tiled_plan.ts";
 
-export type { PlanTuning };
-
 /** Every knob with a value: the adapter's defaults, or a tuning over them. */
 export type ResolvedTuning = { readonly [K in keyof PlanTuning]-?: number };
 

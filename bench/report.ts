@@ -369,9 +369,10 @@ export function formatTable(report: BenchReport): string {
   const lines = rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd());
   const m = report.machine;
   const reference = referenceLine(report);
+  const tuned = formatTuning(m); // the plan tuning the cases were planned with, if any
   return [
     `machine: ${m.cpu} (${m.cores} logical CPUs), adapter ${m.adapter}, deno ${m.deno}`,
-    ...(formatTuning(m) === null ? [] : [formatTuning(m)!]),
+    ...(tuned === null ? [] : [tuned]),
     formatCeilings(report.ceilings),
     ...(replayWords(report) === "" ? [] : [`case replays: ${replayWords(report)}`]),
     ...(reference === null ? [] : [reference]),
@@ -563,6 +564,7 @@ export function toMarkdown(report: BenchReport, options: { title: string }): str
   const m = report.machine;
   const c = report.ceilings;
   const reference = referenceLine(report);
+  const tuned = formatTuning(m); // the plan tuning the cases were planned with, if any
   const out = [
     `## ${options.title}`,
     "",
@@ -570,8 +572,7 @@ export function toMarkdown(report: BenchReport, options: { title: string }): str
     `Kernel times by ${c.source}${
       replayWords(report) === "" ? "" : `, replays ${replayWords(report)}`
     }; median of the timed repetitions, ` +
-    "spread min-max." +
-    (formatTuning(m) === null ? "" : ` Plans: ${formatTuning(m)}.`),
+    "spread min-max." + (tuned === null ? "" : ` Plans: ${tuned}.`),
     "",
     `Ceilings (same run${measuredWhen(c)}): copy ${f(c.copyGBps)} GB/s, read ${
       f(c.readGBps)

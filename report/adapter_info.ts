@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { PlanTuning } from "../adapter/types.ts";
 import { isRecord } from "../util/is_record.ts";
 
 /** The identifying fields of an adapter (null when absent). */
@@ -68,5 +69,26 @@ export function adapterIdentity(adapter: unknown): AdapterIdentity {
     description: pick(sources, ["description"]),
     driver: pick(sources, ["driver", "driverInfo", "driverVersion"]),
     features,
+  };
+}
+
+/**
+ * The plan tuning a fingerprint's adapter record carries (`DeviceCaps.tuning` and
+ * `tuningFrom`, recorded with the caps; adapter/plan_tuning.ts), or null without one.
+ *
+ * @example
+ * ```ts
+ * import { adapterTuning } from "./adapter_info.ts";
+ * adapterTuning({ tuning: { tiledMaxRows: 8 } }); // { tuning: { tiledMaxRows: 8 } }
+ * adapterTuning({ adapter: { vendor: "mesa" } }); // null
+ * ```
+ */
+export function adapterTuning(
+  adapter: unknown,
+): { tuning: PlanTuning; tuningFrom?: string } | null {
+  if (!isRecord(adapter) || !isRecord(adapter.tuning)) return null;
+  return {
+    tuning: adapter.tuning as PlanTuning,
+    ...(typeof adapter.tuningFrom === "string" ? { tuningFrom: adapter.tuningFrom } : {}),
   };
 }

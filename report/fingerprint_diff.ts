@@ -5,9 +5,8 @@
  * @module
  */
 import type { Fingerprint } from "../results/types.ts";
-import { adapterIdentity } from "./adapter_info.ts";
+import { adapterIdentity, adapterTuning } from "./adapter_info.ts";
 import { tuningChanges } from "../adapter/plan_tuning.ts";
-import type { PlanTuning } from "../adapter/types.ts";
 
 /** One field that differs between two fingerprints (null: absent on that side). */
 export interface FingerprintChange {
@@ -85,10 +84,7 @@ export function diffFingerprints(a: Fingerprint, b: Fingerprint): FingerprintCha
  * record has no tuning or one at the defaults (both plan the same).
  */
 function tuningText(adapter: unknown): string | null {
-  if (typeof adapter !== "object" || adapter === null) return null;
-  const tuning = (adapter as { tuning?: unknown }).tuning;
-  if (typeof tuning !== "object" || tuning === null) return null;
-  const changes = tuningChanges(tuning as PlanTuning);
+  const changes = tuningChanges(adapterTuning(adapter)?.tuning);
   return changes.length === 0 ? null : changes.join(", ");
 }
 

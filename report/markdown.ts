@@ -6,9 +6,8 @@
  * @module
  */
 import { formatTuning } from "../adapter/plan_tuning.ts";
-import type { PlanTuning } from "../adapter/types.ts";
 import type { CaseResult, RunReport } from "../results/types.ts";
-import { adapterIdentity } from "./adapter_info.ts";
+import { adapterIdentity, adapterTuning } from "./adapter_info.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { failureMessage, skipMessage } from "./junit.ts";
 import { isExpectedSkip, missingIds, notRunIds } from "./totals.ts";
@@ -318,30 +317,21 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
     : `${a.description}${a.vendor ? ` (${a.vendor})` : ""}${
       a.driver ? `, driver ${a.driver}` : ""
     }`;
+  // The plan tuning the caps recorded (MLA_HARNESS_TUNING), as `explain` says it.
+  const tuned = formatTuning(adapterTuning(fp.adapter));
   out.push(
     `${h}# Environment`,
     "",
     `- Deno ${fp.runtime.deno} (V8 ${fp.runtime.v8}, TypeScript ${fp.runtime.typescript})`,
     `- Host: ${fp.host.os}/${fp.host.arch}, ${fp.host.cpus} CPUs, ${cell(fp.host.cpuModel)}`,
     `- Adapter: ${cell(adapter)}`,
-    ...(tuningLine(fp.adapter) === null ? [] : [`- Plans: ${cell(tuningLine(fp.adapter)!)}`]),
+    ...(tuned === null ? [] : [`- Plans: ${cell(tuned)}`]),
     `- Revision: ${fp.harnessRevision ? code(fp.harnessRevision) : "unknown"}`,
     `- Kernels: ${Object.keys(fp.kernelHashes).length} WGSL files`,
     `- Run: ${report.startedAt} → ${report.endedAt}`,
     "",
   );
   return out.join("\n");
-}
-
-/** The plan tuning a fingerprint's caps record (MLA_HARNESS_TUNING), as `explain` says it. */
-function tuningLine(adapter: unknown): string | null {
-  if (typeof adapter !== "object" || adapter === null) return null;
-  const caps = adapter as { tuning?: unknown; tuningFrom?: unknown };
-  if (typeof caps.tuning !== "object" || caps.tuning === null) return null;
-  return formatTuning({
-    tuning: caps.tuning as PlanTuning,
-    ...(typeof caps.tuningFrom === "string" ? { tuningFrom: caps.tuningFrom } : {}),
-  });
 }
 
 /**

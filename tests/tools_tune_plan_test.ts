@@ -52,7 +52,10 @@ Deno.test("tune_plan: bad options are exit 2 naming the option and what is valid
   const reps = await tune(["--out", "/tmp/x.json", "--repeats", "0"]);
   assert.equal(reps.code, 2);
   assert.match(reps.stderr, /--repeats "0": must be an integer from 1 to 1000/);
-  for (const r of [noOut, knob, reps]) assert.doesNotMatch(r.stderr, /\n\s+at /);
+  const dir = await tune(["--out", "/nonexistent-dir/tuning.json"]);
+  assert.equal(dir.code, 2);
+  assert.match(dir.stderr, /--out \/nonexistent-dir\/tuning\.json: its folder .* does not exist/);
+  for (const r of [noOut, knob, reps, dir]) assert.doesNotMatch(r.stderr, /\n\s+at /);
 });
 
 const SKIP = CAPS === null

@@ -35,6 +35,8 @@ import {
 } from "../adapter/plan_tuning.ts";
 import type { PlanTuning } from "../adapter/types.ts";
 import { geometricMean } from "../drift/stats.ts";
+import { adapterIdentity } from "../report/adapter_info.ts";
+import { checkOutputFile } from "../report/output_paths.ts";
 
 /** The values each knob is tried at (the default among them). */
 export const TUNING_CANDIDATES: Readonly<Record<keyof PlanTuning, readonly number[]>> = {
@@ -251,12 +253,12 @@ async function runWith(
         planDigest?: string;
         timing?: { medianMs?: number } | null;
       }[];
-      fingerprint?: {
-        adapter?: { adapter?: { vendor?: string; device?: string; description?: string } };
-      };
+      fingerprint?: { adapter?: unknown };
     };
-    const a = report.fingerprint?.adapter?.adapter;
-    if (a) device = `${a.description ?? ""} (vendor ${a.vendor ?? "?"}, device ${a.device ?? "?"})`;
+    const a = adapterIdentity(report.fingerprint?.adapter ?? null);
+    if (a.description !== null) {
+      device = `${a.description} (vendor ${a.vendor ?? "?"}, device ${a.device ?? "?"})`;
+    }
     cases = report.results.map((c) => ({
       id: c.id,
       status: c.status,
@@ -295,6 +297,12 @@ function trialTable(trials: readonly Trial[]): string {
 
 if (import.meta.main) {
   const o = parseOptions(Deno.args);
+  // An --out that cannot be written is said before any run, not after the first trial.
+  try {
+    await checkOutputFile(o.out, { label: "--out" });
+  } catch (e) {
+    usageError(e instanceof Error ? e.message : String(e));
+  }
   const work = o.work ?? await Deno.makeTempDir({ prefix: "mla-tune-" });
   await Deno.mkdir(work, { recursive: true });
   try {
