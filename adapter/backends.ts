@@ -773,12 +773,9 @@ function absorbedTiledCheck(q: SupportQuery, options: { subgroups: boolean }): S
   }
   const cls = deviceClassOf(q.caps);
   const tuning = resolvedTuning(q.caps?.tuning);
-  const tunedTier = q.caps?.tuning?.tiledTier;
-  const deviceTier = tunedTier !== undefined
-    ? tunedTier as TiledTier
-    : cls === null
-    ? 32768
-    : tiledTierOf(cls);
+  // Validated by resolvedTuning: 16384, 32768 or 49152.
+  const tunedTier = q.caps?.tuning?.tiledTier as TiledTier | undefined;
+  const deviceTier = tiledTierOf(cls, tunedTier);
   if (tunedTier !== undefined && cls !== null && tunedTier > cls.workgroupStorageBytes) {
     reasons.push({
       code: "tuning.tiled-tier",

@@ -497,18 +497,24 @@ export function tiledKvSplits(
 }
 
 /**
- * The tier the tiled kernel runs at on a device class: 32 KiB at or above it (a
- * 48 KiB device too: that tier can only be tested on a GPU), 16 KiB at or above that,
- * else null (the device cannot hold a tile).
+ * The tier the tiled kernel runs at: a plan tuning's `tiledTier` where it sets one (whether
+ * the device holds it is the backend's check); else on a device class 32 KiB at or above it
+ * (a 48 KiB device too: that tier can only be timed on a GPU, so only a tuning asks for it),
+ * 16 KiB at or above that, null below (the device cannot hold a tile); without a device
+ * class (no caps), 32 KiB.
  *
  * @example
  * ```ts
  * import { tiledTierOf } from "./tiled_plan.ts";
- * tiledTierOf({ kind: "gpu", reasons: [], kindSource: "rules", workgroupStorageBytes: 49152,
- *   workgroupMemoryTier: 49152, smCount: 132, smCountSource: "table" }); // 32768
+ * const h100 = { kind: "gpu", reasons: [], kindSource: "rules", workgroupStorageBytes: 49152,
+ *   workgroupMemoryTier: 49152, smCount: 132, smCountSource: "table" } as const;
+ * tiledTierOf(h100); // 32768
+ * tiledTierOf(h100, 49152); // 49152
  * ```
  */
-export function tiledTierOf(c: DeviceClass): TiledTier | null {
+export function tiledTierOf(c: DeviceClass | null, tuned?: TiledTier): TiledTier | null {
+  if (tuned !== undefined) return tuned;
+  if (c === null) return 32768;
   if (c.workgroupMemoryTier === null) return null;
   return c.workgroupMemoryTier >= 32768 ? 32768 : 16384;
 }
