@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { parseTuningFile } from "../adapter/plan_tuning.ts";
-import { changedRatio, type Trial, TUNING_CANDIDATES } from "../tools/tune_plan.ts";
+import { changedRatio, type Trial, TUNING_CANDIDATES } from "../tools/tune_search.ts";
 import { CAPS, slowOnGlFallback } from "./gpu_helpers.ts";
 import { runTool } from "./helpers_cli.ts";
 import { DEFAULT_TUNING, TUNING_KNOBS } from "../adapter/plan_tuning.ts";

@@ -27,87 +27,11 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import {
-  DEFAULT_TUNING,
-  parseTuningFile,
-  TUNING_KNOBS,
-  tuningChanges,
-} from "../adapter/plan_tuning.ts";
+import { TUNING_KNOBS, tuningChanges } from "../adapter/plan_tuning.ts";
 import type { PlanTuning } from "../adapter/types.ts";
-import { geometricMean } from "../drift/stats.ts";
 import { adapterIdentity } from "../report/adapter_info.ts";
 import { checkOutputFile } from "../report/output_paths.ts";
-
-/** The values each knob is tried at (the default among them). */
-export const TUNING_CANDIDATES: Readonly<Record<keyof PlanTuning, readonly number[]>> = {
-  tiledMaxRows: [8, 16, 32],
-  tiledMaxQVec4: [8, 16, 32],
-  tiledMinKeysPerSplit: [32, 64, 128, 256],
-  tiledWorkgroupsPerSm: [1, 2, 4],
-  tiledTier: [16384, 32768, 49152],
-  fa2MaxChunkVec4: [4, 8, 16],
-  fa2MinKeysPerSplit: [128, 256, 512],
-  fa2WorkgroupsPerSm: [1, 2, 4],
-};
-
-/** One case of one run. */
-export interface TrialCase {
-  /** The case id. */
-  readonly id: string;
-  /** pass, fail, unexpected or error. */
-  readonly status: string;
-  /** The plan's digest (absent where there was no plan). */
-  readonly planDigest?: string;
-  /** Median of the timed repetitions, ms (absent where not timed). */
-  readonly medianMs?: number;
-}
-
-/** One run of the matrix with one tuning. */
-export interface Trial {
-  /** Every knob of the run (the knobs found so far plus the candidate). */
-  readonly knobs: PlanTuning;
-  /** The knob tried (absent: the untuned run). */
-  readonly knob?: keyof PlanTuning;
-  /** Its value. */
-  readonly value?: number;
-  /** The run's exit code. */
-  readonly exitCode: number;
-  /** Per case. */
-  readonly cases: readonly TrialCase[];
-  /** What became of it: the baseline, kept, slower, failed, or changed no plan. */
-  readonly verdict: "untuned" | "kept" | "not faster" | "failed" | "no plan changed";
-  /** The geometric mean of the changed cases' medians against the best so far (ratio). */
-  readonly ratio?: number;
-}
-
-/**
- * The geometric-mean time ratio of `cand` against `best` over the cases whose plan digest
- * differs between them (null: no case's plan changed, or a changed case was not timed).
- *
- * @example
- * ```ts
- * import { changedRatio } from "./tune_plan.ts";
- * changedRatio(
- *   [{ id: "a", status: "pass", planDigest: "1", medianMs: 2 }, { id: "b", status: "pass", planDigest: "x", medianMs: 5 }],
- *   [{ id: "a", status: "pass", planDigest: "2", medianMs: 1 }, { id: "b", status: "pass", planDigest: "x", medianMs: 9 }],
- * ); // 0.5
- * ```
- */
-export function changedRatio(
-  best: readonly TrialCase[],
-  cand: readonly TrialCase[],
-): number | null {
-  const byId = new Map(best.map((c) => [c.id, c]));
-  const pairs: [number, number][] = [];
-  for (const c of cand) {
-    const b = byId.get(c.id);
-    if (b === undefined || b.planDigest === c.planDigest) continue;
-    if (b.medianMs === undefined || c.medianMs === undefined) return null;
-    pairs.push([b.medianMs, c.medianMs]);
-  }
-  if (pairs.length === 0) return null;
-  return geometricMean(pairs.map(([b, c]) => c / b));
-}
+import { type MatrixRun, type Trial, type TrialCase, tuneSearch } from "./tune_search.ts";
 
 const USAGE = `tools/tune_plan.ts: tune the adapter's plan constants on this device
 
@@ -209,21 +133,39 @@ function parseOptions(args: string[]): Options {
 
 const MAIN = join(import.meta.dirname ?? ".", "..", "main.ts");
 
-/** Run the matrix with `knobs`; the run's exit code and its cases. */
-async function runWith(
-  o: Options,
-  work: string,
-  label: string,
-  knobs: PlanTuning,
-): Promise<{ exitCode: number; cases: TrialCase[]; stderr: string; device?: string }> {
-  const file = join(work, `${label}.json`);
-  await Deno.writeTextFile(file, JSON.stringify({ format: "mla-harness-tuning/1", knobs }));
-  const out = join(work, label);
-  const args = [
+/** What `matrixRunArgs` needs of the options. */
+export interface RunArgsOptions {
+  /** The run matrix. */
+  readonly matrix: string;
+  /** run's --filter (null: none). */
+  readonly filter: string | null;
+  /** Timed repetitions per case. */
+  readonly repeats: number;
+  /** run's --max-rows. */
+  readonly maxRows: number;
+  /** Start deno with --cached-only. */
+  readonly cachedOnly: boolean;
+}
+
+/**
+ * The arguments of `deno` for one run of the matrix into `out` (`main.ts` is the harness).
+ *
+ * @example
+ * ```ts
+ * import { matrixRunArgs } from "./tune_plan.ts";
+ * matrixRunArgs(
+ *   { matrix: "m.json", filter: null, repeats: 10, maxRows: 16, cachedOnly: true },
+ *   "out/run0",
+ *   "main.ts",
+ * ).slice(0, 4); // ["run", "--cached-only", "-A", "main.ts"]
+ * ```
+ */
+export function matrixRunArgs(o: RunArgsOptions, out: string, main: string): string[] {
+  return [
     "run",
     ...(o.cachedOnly ? ["--cached-only"] : []),
     "-A",
-    MAIN,
+    main,
     "run",
     "--matrix",
     o.matrix,
@@ -236,8 +178,20 @@ async function runWith(
     String(o.maxRows),
     ...(o.filter === null ? [] : ["--filter", o.filter]),
   ];
+}
+
+/** Run the matrix with `knobs`; the run's exit code and its cases. */
+async function runWith(
+  o: Options,
+  work: string,
+  label: string,
+  knobs: PlanTuning,
+): Promise<MatrixRun> {
+  const file = join(work, `${label}.json`);
+  await Deno.writeTextFile(file, JSON.stringify({ format: "mla-harness-tuning/1", knobs }));
+  const out = join(work, label);
   const r = await new Deno.Command(Deno.execPath(), {
-    args,
+    args: matrixRunArgs(o, out, MAIN),
     env: { MLA_HARNESS_TUNING: file },
     stdout: "null",
     stderr: "piped",
@@ -306,16 +260,21 @@ if (import.meta.main) {
   const work = o.work ?? await Deno.makeTempDir({ prefix: "mla-tune-" });
   await Deno.mkdir(work, { recursive: true });
   try {
-    const trials: Trial[] = [];
-    let runs = 0;
-    // A first, unrecorded run compiles every untuned kernel and warms the driver's caches:
-    // the recorded untuned run, which each first candidate is judged against, would
-    // otherwise carry costs its candidates do not.
-    await runWith(o, work, `warmup`, {});
-    const base = await runWith(o, work, `run${runs++}`, {});
-    const failed = (r: { exitCode: number; cases: TrialCase[] }) =>
-      r.exitCode !== 0 || r.cases.length === 0 || r.cases.some((c) => c.status !== "pass");
-    if (failed(base)) {
+    const note = `tools/tune_plan.ts on ${o.matrix}${o.filter ? ` (${o.filter})` : ""}, ` +
+      `${o.repeats} repetitions, min gain ${o.minGain}, ${new Date().toISOString()}`;
+    const outcome = await tuneSearch((label, knobs) => runWith(o, work, label, knobs), {
+      knobs: o.knobs,
+      minGain: o.minGain,
+      note,
+      // Written beside and renamed over, so a run killed mid-write leaves the last whole file.
+      save: async (body) => {
+        await Deno.writeTextFile(`${o.out}.part`, JSON.stringify(body, null, 2) + "\n");
+        await Deno.rename(`${o.out}.part`, o.out);
+      },
+      progress: (line) => console.error(line),
+    });
+    if (outcome.kind === "untuned-failed") {
+      const base = outcome.run;
       const bad = base.cases.filter((c) => c.status !== "pass").map((c) => `${c.status} ${c.id}`);
       console.error(
         `tools/tune_plan.ts: the untuned run exited ${base.exitCode}` +
@@ -324,74 +283,15 @@ if (import.meta.main) {
           "\nnothing to tune against: fix or filter those cases first",
       );
       // The run's own bad input (a filter selecting nothing) or missing adapter is ours.
-      Deno.exit(base.cases.length === 0 && [2, 3].includes(base.exitCode) ? base.exitCode : 1);
+      // An exit code, not Deno.exit: the work folder is still removed below.
+      Deno.exitCode = base.cases.length === 0 && [2, 3].includes(base.exitCode) ? base.exitCode : 1;
+    } else {
+      console.log(trialTable(outcome.trials));
+      const changes = tuningChanges(outcome.knobs);
+      console.log(
+        `\n${o.out}: ${changes.length === 0 ? "every knob at the default" : changes.join(", ")}`,
+      );
     }
-    trials.push({ knobs: {}, exitCode: 0, cases: base.cases, verdict: "untuned" });
-    console.error(`untuned: ${base.cases.length} cases pass`);
-    let best = base.cases;
-    const knobs: Record<string, number> = {};
-    // The file is rewritten after every trial ("complete": false until the last), so a run
-    // stopped halfway (a timeout) still leaves the knobs found and the trials made.
-    const note = `tools/tune_plan.ts on ${o.matrix}${o.filter ? ` (${o.filter})` : ""}, ` +
-      `${o.repeats} repetitions, min gain ${o.minGain}, ${new Date().toISOString()}`;
-    const save = async (complete: boolean) => {
-      const found = parseTuningFile({ knobs }, "the tuner's knobs");
-      const body = {
-        format: "mla-harness-tuning/1",
-        knobs: found,
-        ...(base.device === undefined ? {} : { device: base.device }),
-        complete,
-        note,
-        trials,
-      };
-      await Deno.writeTextFile(`${o.out}.part`, JSON.stringify(body, null, 2) + "\n");
-      await Deno.rename(`${o.out}.part`, o.out);
-      return found;
-    };
-    await save(false);
-    for (const knob of o.knobs) {
-      const current = knobs[knob] ?? DEFAULT_TUNING[knob];
-      for (const value of TUNING_CANDIDATES[knob]) {
-        if (value === current) continue;
-        const tried = { ...knobs, [knob]: value };
-        const r = await runWith(o, work, `run${runs++}`, tried);
-        let verdict: Trial["verdict"];
-        let ratio: number | undefined;
-        if (failed(r)) {
-          verdict = "failed";
-        } else {
-          const q = changedRatio(best, r.cases);
-          if (q === null) verdict = "no plan changed";
-          else {
-            ratio = q;
-            verdict = q <= 1 - o.minGain ? "kept" : "not faster";
-          }
-        }
-        trials.push({
-          knobs: tried,
-          knob,
-          value,
-          exitCode: r.exitCode,
-          cases: r.cases,
-          verdict,
-          ...(ratio === undefined ? {} : { ratio }),
-        });
-        console.error(
-          `${knob} ${value}: ${verdict}${ratio === undefined ? "" : ` (x${ratio.toFixed(3)})`}`,
-        );
-        if (verdict === "kept") {
-          knobs[knob] = value;
-          best = r.cases;
-        }
-        await save(false);
-      }
-    }
-    const found = await save(true);
-    console.log(trialTable(trials));
-    const changes = tuningChanges(found);
-    console.log(
-      `\n${o.out}: ${changes.length === 0 ? "every knob at the default" : changes.join(", ")}`,
-    );
   } finally {
     if (o.work === null) await Deno.remove(work, { recursive: true });
   }
