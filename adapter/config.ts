@@ -195,6 +195,11 @@ const hfSchema = z.object({
   max_position_embeddings: posInt().optional(),
   // DeepSeek-V3.2's sparse attention: each query attends to the keys its indexer picks.
   index_topk: posInt().optional(),
+  // Kimi Linear's and Kimi K3's MLA (model_type kimi_linear): true carries the
+  // qk_rope_head_dim channels unrotated (no RoPE in MLA at all).
+  mla_use_nope: z.boolean({ error: "must be true or false" }).optional(),
+  // Kimi K3's: true multiplies the attention output by sigmoid(g_proj(x)) before o_proj.
+  mla_use_output_gate: z.boolean({ error: "must be true or false" }).optional(),
 });
 
 const megatronSchema = z.object({
@@ -692,13 +697,31 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
       }); give one`,
     });
   }
+  if (c.mla_use_nope === true && rope.yarn !== null) {
+    issues.push({
+      path: "mla_use_nope",
+      value: true,
+      message:
+        `is true beside a YaRN ${
+          c.rope_parameters ? "rope_parameters" : "rope_scaling"
+        } (factor ${rope.yarn.factor}): without RoPE, whether the model's code still applies ` +
+        "YaRN's softmax factor m^2 is not known to this reader (Kimi Linear's and Kimi K3's " +
+        "configs state no YaRN); remove the YaRN scaling or mla_use_nope",
+    });
+  }
   const chosen = c.rope_parameters ?? c.rope_scaling;
-  if (rope.yarn !== null && chosen) {
+  if (rope.yarn !== null && chosen && c.mla_use_nope !== true) {
     const shape = c.rope_parameters ? "rope_parameters" : "rope_scaling";
     issues.push(...yarnAmbiguities(chosen, shape, c.max_position_embeddings, rope.yarn.factor));
   }
   if (issues.length > 0) throw new ConfigError(options.name, issues);
-  const defaulted = [...rope.defaulted, ...derivedWidthNotes(c)];
+  // Without RoPE its base and scaling are never used: their defaults are no news.
+  const defaulted = [
+    ...rope.defaulted.filter((d) =>
+      !(c.mla_use_nope === true && ["rope_theta", "rope_scaling"].includes(d.field))
+    ),
+    ...derivedWidthNotes(c),
+  ];
   if (c.rms_norm_eps !== LATENT_NORM_EPS) {
     defaulted.push({
       field: "rms_norm_eps",
@@ -720,8 +743,26 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
         "keys, and refuses cases with more (spec.sparse-attention)",
     });
   }
+  if (c.mla_use_nope === true) {
+    defaulted.push({
+      field: "mla_use_nope",
+      value: true,
+      note: `no RoPE (Kimi Linear, Kimi K3): the ${c.qk_rope_head_dim} rope channels of q and ` +
+        "of the shared key are carried unrotated (inv_freq all 0, every rotation the " +
+        "identity); rope_theta and the pairing are not used",
+    });
+  }
+  if (c.mla_use_output_gate === true) {
+    defaulted.push({
+      field: "mla_use_output_gate",
+      value: true,
+      note: "the layer multiplies the attention output by sigmoid(g_proj(x)) before o_proj: " +
+        "the attention core is unchanged; `layer` and mode layer refuse the spec " +
+        "(spec.output-gate: the harness's layer has no gate)",
+    });
+  }
   const ropePairing = options.ropePairing ?? c.rope_pairing ?? interleave;
-  if (ropePairing === undefined) {
+  if (ropePairing === undefined && c.mla_use_nope !== true) {
     defaulted.push({
       field: "rope_pairing",
       value: "interleaved",
@@ -742,6 +783,8 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
     yarn: rope.yarn,
     ropePairing: ropePairing ?? "interleaved",
     ...(c.index_topk === undefined ? {} : { indexTopK: c.index_topk }),
+    ...(c.mla_use_nope === true ? { mlaUseNope: true as const } : {}),
+    ...(c.mla_use_output_gate === true ? { mlaOutputGate: true as const } : {}),
   };
   checkWeightBounds(params, options.name);
   return {
@@ -917,6 +960,63 @@ export interface SpecFromAnyOptions extends SpecFromConfigOptions {
 }
 
 /**
+ * The keys under which a multimodal model's config.json nests its language model's config
+ * (Kimi K3's and Kimi-VL's `text_config`, DeepSeek-VL2's `language_config`).
+ */
+export const NESTED_CONFIG_KEYS: readonly string[] = ["text_config", "language_config"];
+
+/**
+ * The nested language-model config of a wrapper config: only where the top level holds no
+ * MLA keys of its own and exactly one nesting key holds them (otherwise the top level is
+ * read, and fails as it would).
+ */
+function nestedConfig(
+  obj: Record<string, unknown>,
+): { key: string; inner: Record<string, unknown> } | null {
+  if (detectConfigFormat(obj) !== null) return null;
+  const found = NESTED_CONFIG_KEYS.filter((k) => {
+    const v = obj[k];
+    return v !== null && typeof v === "object" && !Array.isArray(v) &&
+      detectConfigFormat(v as Record<string, unknown>) !== null;
+  });
+  return found.length === 1
+    ? { key: found[0], inner: obj[found[0]] as Record<string, unknown> }
+    : null;
+}
+
+/** Read a nested config: its errors name their keys under the nesting key; the reading says so. */
+function readNested(
+  nested: { key: string; inner: Record<string, unknown> },
+  options: SpecFromAnyOptions,
+): SpecReading {
+  let read: SpecReading;
+  try {
+    read = readConfig(nested.inner, options);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    throw new ConfigError(
+      options.name,
+      e.issues.map((i) => ({
+        ...i,
+        path: i.path === "(root)" ? nested.key : `${nested.key}.${i.path}`,
+      })),
+    );
+  }
+  return {
+    spec: read.spec,
+    reading: {
+      ...read.reading,
+      defaulted: [{
+        field: nested.key,
+        value: "read",
+        note: `the top level has no MLA keys: the language model's config nested in ` +
+          `${nested.key} (a multimodal model's) is read`,
+      }, ...read.reading.defaulted],
+    },
+  };
+}
+
+/**
  * Canonical spec and reading from a parsed config of either naming (detected
  * unless given).
  *
@@ -932,6 +1032,8 @@ export interface SpecFromAnyOptions extends SpecFromConfigOptions {
  */
 export function readConfig(raw: unknown, options: SpecFromAnyOptions): SpecReading {
   const obj = requireObject(raw, options.name);
+  const nested = options.format === undefined ? nestedConfig(obj) : null;
+  if (nested !== null) return readNested(nested, options);
   const mixed = options.format === undefined ? mixedNamingIssue(obj) : null;
   if (mixed) throw new ConfigError(options.name, [mixed]);
   const format = options.format ?? detectConfigFormat(obj);

@@ -154,8 +154,11 @@ const SHAPE_TEXT: Record<ConfigReading["ropeShape"], string> = {
   megatron: "Megatron keys",
 };
 
-function readingLines(r: ConfigReading): string[] {
-  const lines = [`  config read as ${r.format}; RoPE from ${SHAPE_TEXT[r.ropeShape]}`];
+function readingLines(r: ConfigReading, spec: MlaSpec): string[] {
+  const lines = [
+    `  config read as ${r.format}; ` +
+    (spec.mlaUseNope ? "no RoPE (mla_use_nope)" : `RoPE from ${SHAPE_TEXT[r.ropeShape]}`),
+  ];
   if (r.defaulted.length === 0) lines.push("  defaulted: none (every RoPE/YaRN field is given)");
   for (const d of r.defaulted) {
     lines.push(
@@ -169,21 +172,35 @@ function specLines(spec: MlaSpec, reading?: ConfigReading): string[] {
   const y = spec.yarn;
   return [
     `spec ${spec.name} (${spec.source})`,
-    ...(reading ? readingLines(reading) : []),
+    ...(reading ? readingLines(reading, spec) : []),
     `  hidden ${spec.hiddenSize}, heads ${spec.numHeads}, q path ${spec.qPath}` +
     ` (q_lora_rank ${spec.qLoraRank ?? "none"}), kv_lora_rank ${spec.kvLoraRank}`,
     `  k_channels ${spec.kChannels} = nope ${spec.qkNopeHeadDim} + rope ${spec.qkRopeHeadDim};` +
     ` v_channels ${spec.vChannels}; latent cache row ${spec.latentCacheWidth}`,
-    `  rope theta ${spec.ropeTheta}, pairing ${spec.ropePairing}, ` +
-    (y
-      ? `YaRN factor ${y.factor} (original ${y.originalMaxPositionEmbeddings}, beta ${y.betaFast}/${y.betaSlow}, mscale ${y.mscale}/${y.mscaleAllDim}), m ${
-        g(spec.yarnM)
-      }, cos/sin scale ${g(spec.ropeCosSinScale)}`
-      : "no YaRN (m = 1)"),
-    `  softmax scale ${spec.softmaxScale.toFixed(6)} = m^2 / sqrt(${spec.kChannels})`,
-    `  inv_freq (${spec.invFreq.length}): ${spec.invFreq.slice(0, 4).map(g).join(", ")}, ..., ${
-      spec.invFreq.slice(-2).map(g).join(", ")
-    }`,
+    ...(spec.mlaUseNope
+      ? [
+        `  no RoPE (mla_use_nope): the ${spec.qkRopeHeadDim} rope channels are carried ` +
+        "unrotated (inv_freq all 0: every rotation is the identity)",
+        `  softmax scale ${spec.softmaxScale.toFixed(6)} = 1 / sqrt(${spec.kChannels})`,
+      ]
+      : [
+        `  rope theta ${spec.ropeTheta}, pairing ${spec.ropePairing}, ` +
+        (y
+          ? `YaRN factor ${y.factor} (original ${y.originalMaxPositionEmbeddings}, beta ${y.betaFast}/${y.betaSlow}, mscale ${y.mscale}/${y.mscaleAllDim}), m ${
+            g(spec.yarnM)
+          }, cos/sin scale ${g(spec.ropeCosSinScale)}`
+          : "no YaRN (m = 1)"),
+        `  softmax scale ${spec.softmaxScale.toFixed(6)} = m^2 / sqrt(${spec.kChannels})`,
+        `  inv_freq (${spec.invFreq.length}): ${spec.invFreq.slice(0, 4).map(g).join(", ")}, ..., ${
+          spec.invFreq.slice(-2).map(g).join(", ")
+        }`,
+      ]),
+    ...(spec.mlaOutputGate
+      ? [
+        "  output gate (mla_use_output_gate): sigmoid(g_proj(x)) * attention before o_proj; " +
+        "the attention core is unchanged, the full layer (`layer`) is refused",
+      ]
+      : []),
   ];
 }
 

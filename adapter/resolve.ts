@@ -36,6 +36,34 @@ export interface ResolveOptions {
   kvSplits?: number;
 }
 
+/** Reason code of a full layer on a spec with an output gate ({@link outputGateReason}). */
+export const OUTPUT_GATE_CODE = "spec.output-gate";
+
+/**
+ * Why the harness's full layer (`layer`, mode layer, a decode step) cannot compute a spec
+ * whose model gates the attention output (Kimi K3's `mla_use_output_gate`: sigmoid(g_proj(x))
+ * times the attention, before o_proj), or null without a gate. The attention core is
+ * unaffected: run, bench and explain take the spec.
+ *
+ * @example
+ * ```ts
+ * import { presetSpec } from "./presets.ts";
+ * import { outputGateReason } from "./resolve.ts";
+ * import { withParams } from "./spec.ts";
+ * outputGateReason(presetSpec("tiny")); // null
+ * outputGateReason(withParams(presetSpec("tiny"), { mlaOutputGate: true }))?.code; // "spec.output-gate"
+ * ```
+ */
+export function outputGateReason(spec: MlaSpec): Reason | null {
+  if (spec.mlaOutputGate !== true) return null;
+  return {
+    code: OUTPUT_GATE_CODE,
+    message: `${spec.name} gates the attention output (mla_use_output_gate: ` +
+      "sigmoid(g_proj(x)) times the attention, before o_proj), which the harness's layer " +
+      "does not compute; the attention core alone (mode attention: run, bench) takes it",
+  };
+}
+
 /** Reason code of a case past a sparse-attention spec's top-k ({@link sparseAttentionReason}). */
 export const SPARSE_ATTENTION_CODE = "spec.sparse-attention";
 

@@ -34,6 +34,10 @@ export interface MlaParams {
   ropePairing: RopePairing;
   /** DeepSeek-V3.2's sparse attention: the keys per query its indexer picks (absent: dense). */
   indexTopK?: number;
+  /** Kimi's mla_use_nope: no RoPE (the rope channels unrotated; absent: RoPE). */
+  mlaUseNope?: true;
+  /** Kimi K3's mla_use_output_gate: the layer gates the attention output (absent: no gate). */
+  mlaOutputGate?: true;
 }
 
 /** Options of {@link buildSpec}. */
@@ -70,11 +74,20 @@ function deepFreeze<T>(value: T): T {
 export function buildSpec(params: MlaParams, options: BuildSpecOptions): MlaSpec {
   const kChannels = params.qkNopeHeadDim + params.qkRopeHeadDim;
   const yarn = params.yarn && params.yarn.factor > 1 ? params.yarn : null;
+  if (params.mlaUseNope && yarn) {
+    // The config reader refuses this pair (what the model's code does with YaRN's softmax
+    // factor without RoPE is not known here); code that builds one is wrong.
+    throw new Error(`buildSpec ${options.name}: mlaUseNope with YaRN (factor ${yarn.factor})`);
+  }
   const yarnM = yarn ? yarnGetMscale(yarn.factor, yarn.mscaleAllDim) : 1;
   const ropeCosSinScale = yarn
     ? yarnGetMscale(yarn.factor, yarn.mscale) / yarnGetMscale(yarn.factor, yarn.mscaleAllDim)
     : 1;
-  const invFreq = yarn
+  // NoPE: zero frequencies make every rotation the identity (cos 0 = 1, sin 0 = 0 exactly),
+  // in the kernels and the float64 reference alike, with no second code path.
+  const invFreq = params.mlaUseNope
+    ? new Array<number>(params.qkRopeHeadDim / 2).fill(0)
+    : yarn
     ? yarnInvFreq(params.qkRopeHeadDim, params.ropeTheta, yarn)
     : plainInvFreq(params.qkRopeHeadDim, params.ropeTheta);
   const spec: MlaSpec = {
@@ -100,6 +113,8 @@ export function buildSpec(params: MlaParams, options: BuildSpecOptions): MlaSpec
     ropeCosSinScale,
     invFreq,
     ...(params.indexTopK === undefined ? {} : { indexTopK: params.indexTopK }),
+    ...(params.mlaUseNope ? { mlaUseNope: true as const } : {}),
+    ...(params.mlaOutputGate ? { mlaOutputGate: true as const } : {}),
   };
   return deepFreeze(spec);
 }
@@ -144,5 +159,7 @@ export function specParams(spec: MlaSpec): MlaParams {
     yarn: spec.yarn ? { ...spec.yarn } : null,
     ropePairing: spec.ropePairing,
     ...(spec.indexTopK === undefined ? {} : { indexTopK: spec.indexTopK }),
+    ...(spec.mlaUseNope ? { mlaUseNope: true as const } : {}),
+    ...(spec.mlaOutputGate ? { mlaOutputGate: true as const } : {}),
   };
 }

@@ -80,6 +80,19 @@ export interface MlaSpec {
    * only where no query sees more keys (resolve refuses the rest).
    */
   readonly indexTopK?: number;
+  /**
+   * Kimi's `mla_use_nope` (Kimi Linear, Kimi K3): the qk_rope_head_dim channels of q and of
+   * the shared key are carried unrotated (no RoPE at all; positions do not enter the scores).
+   * Then `invFreq` is all zeros, so every RoPE the harness applies (kernels and float64
+   * reference) is the identity. Absent for RoPE'd MLA.
+   */
+  readonly mlaUseNope?: true;
+  /**
+   * Kimi K3's `mla_use_output_gate`: the layer multiplies the attention output by
+   * sigmoid(g_proj(x)) before o_proj. The attention core is unchanged; the harness's full
+   * layer has no gate, so `layer` refuses such a spec (spec.output-gate). Absent: no gate.
+   */
+  readonly mlaOutputGate?: true;
   /** Derived: q path. */
   readonly qPath: QPath;
   /** Derived: k_channels = nope + rope (the attention core's q/k head width). */
@@ -94,7 +107,7 @@ export interface MlaSpec {
   readonly softmaxScale: number;
   /** Derived: multiplier applied to cos and sin, m(mscale)/m(mscale_all_dim) (1 without YaRN). */
   readonly ropeCosSinScale: number;
-  /** Derived: RoPE inverse frequencies, length rope/2. */
+  /** Derived: RoPE inverse frequencies, length rope/2 (all 0 under `mlaUseNope`). */
   readonly invFreq: readonly number[];
 }
 

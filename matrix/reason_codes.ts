@@ -52,6 +52,8 @@ export const REASON_CODE_MEANINGS: Readonly<Record<string, string>> = {
   "shape.not-vec4": "a width is not a multiple of 4",
   "shape.not-vec8": "a width is not a multiple of 8",
   "shape.value-too-wide": "kv_lora_rank is wider than the tiled kernel's workgroup covers",
+  "spec.output-gate":
+    "a full layer on a spec whose model gates the attention output (mla_use_output_gate)",
   "spec.sparse-attention":
     "sparse attention (DeepSeek-V3.2's indexer) where a query sees more keys than it keeps",
   "tuning.tiled-tier":

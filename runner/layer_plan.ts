@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { isGpuPlan, resolve, type ResolveOptions } from "../adapter/resolve.ts";
+import { isGpuPlan, outputGateReason, resolve, type ResolveOptions } from "../adapter/resolve.ts";
 import type {
   AttentionPath,
   BackendId,
@@ -52,6 +52,10 @@ export function resolveLayerPlan(
   request: LayerPlanRequest,
   options: ResolveOptions = {},
 ): GpuPlan {
+  // The layer itself, before its attention: a gate the layer lacks is refused whatever
+  // the device.
+  const gate = outputGateReason(request.spec);
+  if (gate !== null) throw new LayerUnsupportedError([gate]);
   const backend = request.backend ?? `auto:${request.path ?? "absorbed"}` as const;
   const r = resolve(
     { spec: request.spec, layout: request.layout, dtype: request.dtype, backend },

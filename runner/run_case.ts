@@ -10,7 +10,13 @@ import type { TimingScope } from "../adapter/timing_scope.ts";
 import { ConfigError } from "../adapter/errors.ts";
 import { isSelfAttention } from "../adapter/layout.ts";
 import { pathMismatch } from "../adapter/registry.ts";
-import { DEVICE_FEATURE_CODES, gpuPlanOf, isGpuPlan, splitReasonCode } from "../adapter/resolve.ts";
+import {
+  DEVICE_FEATURE_CODES,
+  gpuPlanOf,
+  isGpuPlan,
+  outputGateReason,
+  splitReasonCode,
+} from "../adapter/resolve.ts";
 import type {
   AttentionOutputs,
   BackendId,
@@ -319,6 +325,22 @@ export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseRes
       decision: "invalid",
       message: "mode layer runs self-attention: the case needs sq = sk, no varlen with " +
         "bshd/sbhd, and no paged cache (decode against a cache is mode attention)",
+      wallMs: wall(),
+    };
+  }
+  const gate = c.params.mode === "layer" ? outputGateReason(req.spec) : null;
+  if (gate !== null) {
+    // The attention planned, the layer around it cannot run (runner/layer_plan.ts refuses
+    // the same for `layer` and a decode step).
+    const wanted = c.expect.support === "unsupported" &&
+      (c.expect.codes ?? []).every((want) => gate.code.endsWith(want));
+    return {
+      ...base,
+      status: wanted ? "pass" : "unexpected",
+      decision: "unsupported",
+      reasons: [gate],
+      message: (wanted ? "unsupported as expected: " : "unexpectedly unsupported: ") +
+        reasonsText([gate]),
       wallMs: wall(),
     };
   }

@@ -1,0 +1,199 @@
+/**
+ * Kimi's MLA configs, read as their models' code reads them:
+ * - `mla_use_nope: true` (Kimi Linear, Kimi K3): the rope channels are carried unrotated, so
+ *   the spec's inverse frequencies are all zero (every rotation the identity, in the kernels
+ *   and the float64 reference alike) and the softmax scale is 1/sqrt(nope + rope). Before,
+ *   the key was ignored and such a config was read with RoPE: a silent misreading.
+ * - `mla_use_output_gate: true` (Kimi K3): the attention core is unchanged; a full layer is
+ *   refused (spec.output-gate), since the harness's layer has no gate.
+ * - a multimodal wrapper's `text_config` (Kimi K3, Kimi-VL): read when the top level holds
+ *   no MLA keys, its errors named under the nesting key.
+ * On a device: NoPE decodes, prefills and a full layer match the float64 reference, and the
+ * gated spec's layer case is refused with its code.
+ */
+import assert from "node:assert/strict";
+import { readConfig, readConfigFile } from "../adapter/config.ts";
+import { ConfigError } from "../adapter/errors.ts";
+import { presetSpec } from "../adapter/presets.ts";
+import { OUTPUT_GATE_CODE, outputGateReason } from "../adapter/resolve.ts";
+import { withParams } from "../adapter/spec.ts";
+import { LayerUnsupportedError } from "../kernels/layer.ts";
+import { applyRope, ropeParams } from "../reference/rope_apply.ts";
+import { resolveLayerPlan } from "../runner/layer_plan.ts";
+import { runMatrix } from "../runner/run_matrix.ts";
+import { SILENT_PROGRESS } from "../report/progress.ts";
+import { runCli } from "./helpers_cli.ts";
+import { HAS_ADAPTER } from "./gpu_helpers.ts";
+
+const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
+const KIMI_LINEAR = fixture("hf_kimi_linear_like_config.json");
+
+async function rawFixture(name: string): Promise<Record<string, unknown>> {
+  return JSON.parse(await Deno.readTextFile(fixture(name)));
+}
+
+function configError(f: () => unknown): ConfigError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof ConfigError) return e;
+    throw e;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+Deno.test("mla_use_nope: Kimi Linear's config is read without RoPE, not with rope_theta", async () => {
+  const { spec, reading } = await readConfigFile(KIMI_LINEAR);
+  assert.equal(spec.mlaUseNope, true);
+  assert.equal(spec.invFreq.length, 32);
+  assert.ok(spec.invFreq.every((f) => f === 0), "every frequency 0");
+  assert.equal(spec.yarn, null);
+  assert.equal(spec.ropeCosSinScale, 1);
+  // Kimi's code: q_head_dim ** -0.5, with q_head_dim = nope + rope.
+  assert.equal(spec.softmaxScale, 1 / Math.sqrt(128 + 64));
+  assert.equal(spec.kChannels, 192);
+  assert.equal(spec.latentCacheWidth, 576);
+  assert.equal(spec.qPath, "direct");
+  const fields = reading.defaulted.map((d) => d.field);
+  assert.ok(fields.includes("mla_use_nope"), fields.join(", "));
+  // Without RoPE, a defaulted rope_theta or rope_scaling is no news.
+  assert.ok(!fields.includes("rope_theta") && !fields.includes("rope_scaling"), fields.join());
+
+  // The same config without the key is RoPE'd MLA: the key is what changes the numbers.
+  const raw = await rawFixture("hf_kimi_linear_like_config.json");
+  delete raw.mla_use_nope;
+  const roped = readConfig(raw, { name: "roped" }).spec;
+  assert.equal(roped.mlaUseNope, undefined);
+  assert.ok(roped.invFreq.every((f) => f > 0));
+  const off = readConfig({ ...raw, mla_use_nope: false }, { name: "roped" }).spec;
+  assert.deepEqual(off, roped, "false is the default");
+});
+
+Deno.test("mla_use_nope: every rotation of the float64 reference is the identity", () => {
+  const nope = withParams(presetSpec("tiny"), { mlaUseNope: true });
+  const roped = presetSpec("tiny");
+  const dim = 2 * nope.invFreq.length;
+  const positions = [0, 1, 7, 1000, 65535];
+  const x = Float64Array.from({ length: positions.length * dim }, (_, i) => Math.sin(i + 0.5));
+  const params = ropeParams(nope);
+  assert.deepEqual(
+    applyRope(x, positions, { invFreq: params.invFreq, pairing: params.pairing }),
+    x,
+  );
+  // and the RoPE'd twin does rotate them (the check above can fail)
+  const r = ropeParams(roped);
+  assert.notDeepEqual(applyRope(x, positions, { invFreq: r.invFreq, pairing: r.pairing }), x);
+});
+
+Deno.test("mla_use_nope: a non-boolean or a YaRN beside it is refused, naming the key", () => {
+  const base = {
+    hidden_size: 64,
+    num_attention_heads: 4,
+    q_lora_rank: null,
+    kv_lora_rank: 32,
+    qk_nope_head_dim: 16,
+    qk_rope_head_dim: 8,
+    v_head_dim: 16,
+  };
+  const typed = configError(() => readConfig({ ...base, mla_use_nope: "yes" }, { name: "c" }));
+  assert.match(typed.message, /mla_use_nope.*must be true or false/);
+  const yarn = configError(() =>
+    readConfig({
+      ...base,
+      mla_use_nope: true,
+      rope_scaling: {
+        type: "yarn",
+        factor: 40,
+        original_max_position_embeddings: 4096,
+        beta_fast: 32,
+        beta_slow: 1,
+        mscale: 1,
+        mscale_all_dim: 1,
+      },
+    }, { name: "c" })
+  );
+  assert.match(yarn.message, /mla_use_nope.*YaRN rope_scaling \(factor 40\)/);
+  const gate = configError(() => readConfig({ ...base, mla_use_output_gate: 1 }, { name: "c" }));
+  assert.match(gate.message, /mla_use_output_gate.*must be true or false/);
+});
+
+Deno.test("text_config: a multimodal wrapper's language model is read, its errors named under it", async () => {
+  const { spec, reading } = await readConfigFile(fixture("nope/gated_tiny.config.json"));
+  assert.equal(spec.kvLoraRank, 32);
+  assert.equal(spec.qLoraRank, 24);
+  assert.equal(spec.mlaUseNope, true);
+  assert.equal(spec.mlaOutputGate, true);
+  assert.equal(reading.defaulted[0].field, "text_config");
+
+  const raw = await rawFixture("nope/gated_tiny.config.json");
+  const inner = raw.text_config as Record<string, unknown>;
+  const bad = configError(() =>
+    readConfig({ ...raw, text_config: { ...inner, kv_lora_rank: -1 } }, { name: "k3" })
+  );
+  assert.match(bad.message, /^k3: invalid config/);
+  assert.match(bad.message, /text_config\.kv_lora_rank/);
+  // MLA keys in two nestings: neither is guessed.
+  const two = configError(() =>
+    readConfig({ text_config: inner, language_config: inner }, {
+      name: "two",
+    })
+  );
+  assert.match(two.message, /is not an MLA config/);
+  // The top level's own keys win over a nesting.
+  const top = readConfig({ ...inner, kv_lora_rank: 64, text_config: inner }, { name: "top" });
+  assert.equal(top.spec.kvLoraRank, 64);
+  assert.ok(!top.reading.defaulted.some((d) => d.field === "text_config"));
+});
+
+Deno.test("mla_use_output_gate: the full layer is refused with its code, the attention core is not", () => {
+  const gated = withParams(presetSpec("tiny"), { mlaOutputGate: true });
+  assert.equal(outputGateReason(presetSpec("tiny")), null);
+  assert.equal(outputGateReason(gated)?.code, OUTPUT_GATE_CODE);
+  // Refused before any device is asked (no caps here).
+  assert.throws(
+    () =>
+      resolveLayerPlan(null, {
+        spec: gated,
+        dtype: "f32",
+        layout: { kind: "bshd", batch: 1, seqQ: 4, seqK: 4, causal: true },
+      }),
+    (e: unknown) =>
+      e instanceof LayerUnsupportedError && e.reasons.length === 1 &&
+      e.reasons[0].code === "spec.output-gate" && /mla_use_output_gate/.test(e.message),
+  );
+});
+
+Deno.test("explain on Kimi Linear's config: no RoPE, scale 1/sqrt(192), exit 0", async () => {
+  const r = await runCli(["explain", KIMI_LINEAR]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /config read as hf; no RoPE \(mla_use_nope\)/);
+  assert.match(r.stdout, /softmax scale 0\.072169 = 1 \/ sqrt\(192\)/);
+  assert.doesNotMatch(r.stdout, /inv_freq \(\d+\):/, "no frequency list");
+  assert.doesNotMatch(r.stdout, /rope theta/);
+});
+
+Deno.test({
+  name: "NoPE decodes, prefills and a layer match the float64 reference; a gated layer is refused",
+  ignore: !HAS_ADAPTER,
+  fn: async () => {
+    const out = await Deno.makeTempDir({ prefix: "mla-nope-" });
+    try {
+      const report = await runMatrix({
+        matrix: fixture("nope/matrix.json"),
+        out,
+        repeats: 0,
+        progress: SILENT_PROGRESS,
+      });
+      const got = report.results.map((c) => `${c.status} ${c.decision} ${c.id}`);
+      assert.equal(report.results.length, 7, got.join("\n"));
+      for (const c of report.results) {
+        const refused = c.id.includes("gated_tiny") && c.id.includes("mode=layer");
+        assert.equal(c.status, "pass", `${c.id}: ${c.message}`);
+        assert.equal(c.decision, refused ? "unsupported" : "supported", c.id);
+        if (refused) assert.deepEqual(c.reasons?.map((r) => r.code), ["spec.output-gate"]);
+      }
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});
