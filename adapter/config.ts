@@ -200,6 +200,12 @@ const hfSchema = z.object({
   mla_use_nope: z.boolean({ error: "must be true or false" }).optional(),
   // Kimi K3's: true multiplies the attention output by sigmoid(g_proj(x)) before o_proj.
   mla_use_output_gate: z.boolean({ error: "must be true or false" }).optional(),
+  // LongCat-Flash's: true scales the q latent / the kv latent after its norm by
+  // sqrt(hidden_size / rank).
+  mla_scale_q_lora: z.boolean({ error: "must be true or false" }).optional(),
+  mla_scale_kv_lora: z.boolean({ error: "must be true or false" }).optional(),
+  // DeepSeek's code: biases on q_a_proj, kv_a_proj_with_mqa and o_proj.
+  attention_bias: z.boolean({ error: "must be true or false" }).optional(),
 });
 
 const megatronSchema = z.object({
@@ -709,6 +715,15 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
         "configs state no YaRN); remove the YaRN scaling or mla_use_nope",
     });
   }
+  if (c.mla_scale_q_lora === true && c.q_lora_rank === null) {
+    issues.push({
+      path: "mla_scale_q_lora",
+      value: true,
+      message: "is true, but q_lora_rank is null: the q latent it scales by " +
+        "sqrt(hidden_size / q_lora_rank) exists only with a low-rank q; give a q_lora_rank " +
+        "or remove the key",
+    });
+  }
   const chosen = c.rope_parameters ?? c.rope_scaling;
   if (rope.yarn !== null && chosen && c.mla_use_nope !== true) {
     const shape = c.rope_parameters ? "rope_parameters" : "rope_scaling";
@@ -761,6 +776,35 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
         "(spec.output-gate: the harness's layer has no gate)",
     });
   }
+  for (
+    const [key, rank] of [
+      ["mla_scale_q_lora", c.q_lora_rank],
+      ["mla_scale_kv_lora", c.kv_lora_rank],
+    ] as const
+  ) {
+    if (c[key] === true && rank !== null) {
+      defaulted.push({
+        field: key,
+        value: true,
+        note: `LongCat-Flash's latent scaling: the ${
+          key === "mla_scale_q_lora"
+            ? "q latent after q_a_layernorm"
+            : "latent after kv_a_layernorm"
+        } is multiplied by sqrt(hidden_size / ${key.slice(10)}_rank) = ${
+          Math.sqrt(c.hidden_size / rank).toPrecision(6)
+        } (the full layer applies it; the attention core takes the latents as given)`,
+      });
+    }
+  }
+  if (c.attention_bias === true) {
+    defaulted.push({
+      field: "attention_bias",
+      value: true,
+      note: "biases on q_a_proj, kv_a_proj_with_mqa and o_proj: the attention core is " +
+        "unchanged; `layer` and mode layer refuse the spec (spec.attention-bias: the " +
+        "harness's layer has no biases)",
+    });
+  }
   const ropePairing = options.ropePairing ?? c.rope_pairing ?? interleave;
   if (ropePairing === undefined && c.mla_use_nope !== true) {
     defaulted.push({
@@ -785,6 +829,9 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
     ...(c.index_topk === undefined ? {} : { indexTopK: c.index_topk }),
     ...(c.mla_use_nope === true ? { mlaUseNope: true as const } : {}),
     ...(c.mla_use_output_gate === true ? { mlaOutputGate: true as const } : {}),
+    ...(c.mla_scale_q_lora === true ? { mlaScaleQLora: true as const } : {}),
+    ...(c.mla_scale_kv_lora === true ? { mlaScaleKvLora: true as const } : {}),
+    ...(c.attention_bias === true ? { attentionBias: true as const } : {}),
   };
   checkWeightBounds(params, options.name);
   return {

@@ -201,6 +201,22 @@ function specLines(spec: MlaSpec, reading?: ConfigReading): string[] {
         "the attention core is unchanged, the full layer (`layer`) is refused",
       ]
       : []),
+    ...(spec.qLatentScale !== undefined || spec.kvLatentScale !== undefined
+      ? [
+        "  latent scaling (mla_scale_q_lora / mla_scale_kv_lora): " +
+        [
+          spec.qLatentScale !== undefined ? `q latent x ${g(spec.qLatentScale)}` : null,
+          spec.kvLatentScale !== undefined ? `kv latent x ${g(spec.kvLatentScale)}` : null,
+        ].filter((x) => x !== null).join(", ") +
+        " after their norms (the full layer applies it)",
+      ]
+      : []),
+    ...(spec.attentionBias
+      ? [
+        "  attention biases (attention_bias): the attention core is unchanged, the full " +
+        "layer (`layer`) is refused",
+      ]
+      : []),
   ];
 }
 

@@ -36,32 +36,47 @@ export interface ResolveOptions {
   kvSplits?: number;
 }
 
-/** Reason code of a full layer on a spec with an output gate ({@link outputGateReason}). */
+/** Reason code of a full layer on a spec with an output gate ({@link layerReasons}). */
 export const OUTPUT_GATE_CODE = "spec.output-gate";
 
+/** Reason code of a full layer on a spec with attention biases ({@link layerReasons}). */
+export const ATTENTION_BIAS_CODE = "spec.attention-bias";
+
 /**
- * Why the harness's full layer (`layer`, mode layer, a decode step) cannot compute a spec
- * whose model gates the attention output (Kimi K3's `mla_use_output_gate`: sigmoid(g_proj(x))
- * times the attention, before o_proj), or null without a gate. The attention core is
- * unaffected: run, bench and explain take the spec.
+ * Why the harness's full layer (`layer`, mode layer, a decode step) cannot compute a spec's
+ * model, one reason per missing piece (empty: it can): an output gate (Kimi K3's
+ * `mla_use_output_gate`: sigmoid(g_proj(x)) times the attention, before o_proj) or attention
+ * biases (`attention_bias`: on q_a_proj, kv_a_proj_with_mqa and o_proj). The attention core
+ * is unaffected: run, bench and explain take the spec.
  *
  * @example
  * ```ts
  * import { presetSpec } from "./presets.ts";
- * import { outputGateReason } from "./resolve.ts";
+ * import { layerReasons } from "./resolve.ts";
  * import { withParams } from "./spec.ts";
- * outputGateReason(presetSpec("tiny")); // null
- * outputGateReason(withParams(presetSpec("tiny"), { mlaOutputGate: true }))?.code; // "spec.output-gate"
+ * layerReasons(presetSpec("tiny")).length; // 0
+ * layerReasons(withParams(presetSpec("tiny"), { mlaOutputGate: true }))[0].code; // "spec.output-gate"
  * ```
  */
-export function outputGateReason(spec: MlaSpec): Reason | null {
-  if (spec.mlaOutputGate !== true) return null;
-  return {
-    code: OUTPUT_GATE_CODE,
-    message: `${spec.name} gates the attention output (mla_use_output_gate: ` +
-      "sigmoid(g_proj(x)) times the attention, before o_proj), which the harness's layer " +
-      "does not compute; the attention core alone (mode attention: run, bench) takes it",
-  };
+export function layerReasons(spec: MlaSpec): Reason[] {
+  const reasons: Reason[] = [];
+  if (spec.mlaOutputGate === true) {
+    reasons.push({
+      code: OUTPUT_GATE_CODE,
+      message: `${spec.name} gates the attention output (mla_use_output_gate: ` +
+        "sigmoid(g_proj(x)) times the attention, before o_proj), which the harness's layer " +
+        "does not compute; the attention core alone (mode attention: run, bench) takes it",
+    });
+  }
+  if (spec.attentionBias === true) {
+    reasons.push({
+      code: ATTENTION_BIAS_CODE,
+      message: `${spec.name} has attention biases (attention_bias: on q_a_proj, ` +
+        "kv_a_proj_with_mqa and o_proj), which the harness's layer does not add; the " +
+        "attention core alone (mode attention: run, bench) takes it",
+    });
+  }
+  return reasons;
 }
 
 /** Reason code of a case past a sparse-attention spec's top-k ({@link sparseAttentionReason}). */

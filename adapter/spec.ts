@@ -38,6 +38,12 @@ export interface MlaParams {
   mlaUseNope?: true;
   /** Kimi K3's mla_use_output_gate: the layer gates the attention output (absent: no gate). */
   mlaOutputGate?: true;
+  /** LongCat-Flash's mla_scale_q_lora: the q latent scaled by sqrt(hidden / q_lora_rank). */
+  mlaScaleQLora?: true;
+  /** LongCat-Flash's mla_scale_kv_lora: the latent scaled by sqrt(hidden / kv_lora_rank). */
+  mlaScaleKvLora?: true;
+  /** attention_bias: biases on q_a_proj, kv_a_proj_with_mqa and o_proj (absent: none). */
+  attentionBias?: true;
 }
 
 /** Options of {@link buildSpec}. */
@@ -79,6 +85,9 @@ export function buildSpec(params: MlaParams, options: BuildSpecOptions): MlaSpec
     // factor without RoPE is not known here); code that builds one is wrong.
     throw new Error(`buildSpec ${options.name}: mlaUseNope with YaRN (factor ${yarn.factor})`);
   }
+  if (params.mlaScaleQLora && params.qLoraRank === null) {
+    throw new Error(`buildSpec ${options.name}: mlaScaleQLora without a q_lora_rank`);
+  }
   const yarnM = yarn ? yarnGetMscale(yarn.factor, yarn.mscaleAllDim) : 1;
   const ropeCosSinScale = yarn
     ? yarnGetMscale(yarn.factor, yarn.mscale) / yarnGetMscale(yarn.factor, yarn.mscaleAllDim)
@@ -115,6 +124,13 @@ export function buildSpec(params: MlaParams, options: BuildSpecOptions): MlaSpec
     ...(params.indexTopK === undefined ? {} : { indexTopK: params.indexTopK }),
     ...(params.mlaUseNope ? { mlaUseNope: true as const } : {}),
     ...(params.mlaOutputGate ? { mlaOutputGate: true as const } : {}),
+    ...(params.mlaScaleQLora && params.qLoraRank !== null
+      ? { qLatentScale: Math.sqrt(params.hiddenSize / params.qLoraRank) }
+      : {}),
+    ...(params.mlaScaleKvLora
+      ? { kvLatentScale: Math.sqrt(params.hiddenSize / params.kvLoraRank) }
+      : {}),
+    ...(params.attentionBias ? { attentionBias: true as const } : {}),
   };
   return deepFreeze(spec);
 }
@@ -161,5 +177,8 @@ export function specParams(spec: MlaSpec): MlaParams {
     ...(spec.indexTopK === undefined ? {} : { indexTopK: spec.indexTopK }),
     ...(spec.mlaUseNope ? { mlaUseNope: true as const } : {}),
     ...(spec.mlaOutputGate ? { mlaOutputGate: true as const } : {}),
+    ...(spec.qLatentScale !== undefined ? { mlaScaleQLora: true as const } : {}),
+    ...(spec.kvLatentScale !== undefined ? { mlaScaleKvLora: true as const } : {}),
+    ...(spec.attentionBias ? { attentionBias: true as const } : {}),
   };
 }

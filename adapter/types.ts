@@ -93,6 +93,23 @@ export interface MlaSpec {
    * layer has no gate, so `layer` refuses such a spec (spec.output-gate). Absent: no gate.
    */
   readonly mlaOutputGate?: true;
+  /**
+   * Derived from LongCat-Flash's `mla_scale_q_lora`: the q latent after q_a_layernorm is
+   * multiplied by sqrt(hidden / q_lora_rank). A layer-level factor (the attention core takes
+   * the latents as given). Absent: 1.
+   */
+  readonly qLatentScale?: number;
+  /**
+   * Derived from LongCat-Flash's `mla_scale_kv_lora`: the cached latent after kv_a_layernorm
+   * is multiplied by sqrt(hidden / kv_lora_rank). Absent: 1.
+   */
+  readonly kvLatentScale?: number;
+  /**
+   * `attention_bias: true` (DeepSeek's code: biases on q_a_proj, kv_a_proj_with_mqa and
+   * o_proj): the attention core is unchanged; the harness's layer has no biases, so a full
+   * layer is refused (spec.attention-bias). Absent: no biases.
+   */
+  readonly attentionBias?: true;
   /** Derived: q path. */
   readonly qPath: QPath;
   /** Derived: k_channels = nope + rope (the attention core's q/k head width). */

@@ -141,6 +141,16 @@ function checkNorm(t: Tensor, name: string, n: number): Tensor {
 }
 
 /**
+ * A norm weight times LongCat-Flash's latent factor (mla_scale_q_lora / mla_scale_kv_lora):
+ * RMSNorm(x) * w * f = RMSNorm(x) * (w * f), so the layer's norm pass applies it with no
+ * kernel of its own (as SGLang bakes it in at load). The float64 reference scales the
+ * normed latent instead, as the model's code does: parity checks the two agree.
+ */
+function scaled(t: Tensor, factor: number | undefined): Tensor {
+  return factor === undefined ? t : Float64Array.from(t, (v) => v * factor);
+}
+
+/**
  * Upload a layer's weights for a storage dtype (projections in `dtype`, norm
  * weights in f32). Shapes are checked against the spec (RangeError naming the
  * field). Weights larger than one storage binding are split into row chunks.
@@ -192,9 +202,15 @@ export function uploadLayerWeights(
     const ql = spec.qLoraRank;
     linears.qAProj = lin(need(weights.qAProj, "qAProj", spec), "qAProj", ql, hs);
     linears.qBProj = lin(need(weights.qBProj, "qBProj", spec), "qBProj", qOut, ql);
-    qANorm = norm(checkNorm(need(weights.qANorm, "qANorm", spec), "qANorm", ql), "qANorm");
+    qANorm = norm(
+      scaled(checkNorm(need(weights.qANorm, "qANorm", spec), "qANorm", ql), spec.qLatentScale),
+      "qANorm",
+    );
   }
-  const kvANorm = norm(checkNorm(weights.kvANorm, "kvANorm", r), "kvANorm");
+  const kvANorm = norm(
+    scaled(checkNorm(weights.kvANorm, "kvANorm", r), spec.kvLatentScale),
+    "kvANorm",
+  );
   const impl: GpuLayerWeightsImpl = {
     spec,
     dtype,

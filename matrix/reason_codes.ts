@@ -52,6 +52,8 @@ export const REASON_CODE_MEANINGS: Readonly<Record<string, string>> = {
   "shape.not-vec4": "a width is not a multiple of 4",
   "shape.not-vec8": "a width is not a multiple of 8",
   "shape.value-too-wide": "kv_lora_rank is wider than the tiled kernel's workgroup covers",
+  "spec.attention-bias":
+    "a full layer on a spec with attention biases (attention_bias), which the layer does not add",
   "spec.output-gate":
     "a full layer on a spec whose model gates the attention output (mla_use_output_gate)",
   "spec.sparse-attention":

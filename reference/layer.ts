@@ -118,6 +118,11 @@ export function linear(x: Tensor, weight: Tensor, options: LinearOptions): Float
   return y;
 }
 
+/** Multiply every element by `factor` (NaN padding stays NaN). */
+function scaleInPlace(x: Float64Array, factor: number): void {
+  for (let i = 0; i < x.length; i++) x[i] *= factor;
+}
+
 /**
  * RMSNorm over the last dimension: `y = x / sqrt(mean(x^2) + eps) * weight`, with
  * x [rows, n] and weight [n].
@@ -248,6 +253,9 @@ export function mlaLayer(
     checkWeight(qBProj, "qBProj", h * qw * ql);
     const qa = linear(hidden, qAProj, { inFeatures: hs, rows: qBufRows });
     qLatent = rmsNorm(qa, qANorm, { eps: spec.rmsNormEps, rows: qBufRows });
+    // LongCat-Flash's mla_scale_q_lora, as its modeling code applies it: on the normed latent
+    // (the GPU layer bakes it into q_a_layernorm's weight instead, as SGLang does).
+    if (spec.qLatentScale !== undefined) scaleInPlace(qLatent, spec.qLatentScale);
     q = linear(qLatent, qBProj, { inFeatures: ql, rows: qBufRows });
   }
   const qNope = new Float64Array(layout.qRows * h * nope).fill(NaN);
@@ -272,6 +280,8 @@ export function mlaLayer(
     kPe.set(kvAq.subarray(src + r, src + r + rope), row * rope);
   }
   const latent = rmsNorm(cRaw, weights.kvANorm, { eps: spec.rmsNormEps, rows: kBufRows });
+  // LongCat-Flash's mla_scale_kv_lora: on the normed latent, the cache's rows.
+  if (spec.kvLatentScale !== undefined) scaleInPlace(latent, spec.kvLatentScale);
 
   // 3. Attention core.
   const attentionInputs: AttentionInputs = { qNope, qPe, latent, kPe, wKvB: weights.kvBProj };

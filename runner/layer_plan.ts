@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { isGpuPlan, outputGateReason, resolve, type ResolveOptions } from "../adapter/resolve.ts";
+import { isGpuPlan, layerReasons, resolve, type ResolveOptions } from "../adapter/resolve.ts";
 import type {
   AttentionPath,
   BackendId,
@@ -52,10 +52,10 @@ export function resolveLayerPlan(
   request: LayerPlanRequest,
   options: ResolveOptions = {},
 ): GpuPlan {
-  // The layer itself, before its attention: a gate the layer lacks is refused whatever
-  // the device.
-  const gate = outputGateReason(request.spec);
-  if (gate !== null) throw new LayerUnsupportedError([gate]);
+  // The layer itself, before its attention: what the layer lacks (an output gate, biases)
+  // is refused whatever the device.
+  const missing = layerReasons(request.spec);
+  if (missing.length > 0) throw new LayerUnsupportedError(missing);
   const backend = request.backend ?? `auto:${request.path ?? "absorbed"}` as const;
   const r = resolve(
     { spec: request.spec, layout: request.layout, dtype: request.dtype, backend },

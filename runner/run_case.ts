@@ -14,7 +14,7 @@ import {
   DEVICE_FEATURE_CODES,
   gpuPlanOf,
   isGpuPlan,
-  outputGateReason,
+  layerReasons,
   splitReasonCode,
 } from "../adapter/resolve.ts";
 import type {
@@ -328,19 +328,19 @@ export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseRes
       wallMs: wall(),
     };
   }
-  const gate = c.params.mode === "layer" ? outputGateReason(req.spec) : null;
-  if (gate !== null) {
+  const missing = c.params.mode === "layer" ? layerReasons(req.spec) : [];
+  if (missing.length > 0) {
     // The attention planned, the layer around it cannot run (runner/layer_plan.ts refuses
     // the same for `layer` and a decode step).
     const wanted = c.expect.support === "unsupported" &&
-      (c.expect.codes ?? []).every((want) => gate.code.endsWith(want));
+      (c.expect.codes ?? []).every((want) => missing.some((r) => r.code.endsWith(want)));
     return {
       ...base,
       status: wanted ? "pass" : "unexpected",
       decision: "unsupported",
-      reasons: [gate],
+      reasons: missing,
       message: (wanted ? "unsupported as expected: " : "unexpectedly unsupported: ") +
-        reasonsText([gate]),
+        reasonsText(missing),
       wallMs: wall(),
     };
   }

@@ -1,21 +1,26 @@
 /**
- * Kimi's MLA configs, read as their models' code reads them:
+ * MLA configs of other models than DeepSeek's, read as their models' code reads them:
  * - `mla_use_nope: true` (Kimi Linear, Kimi K3): the rope channels are carried unrotated, so
  *   the spec's inverse frequencies are all zero (every rotation the identity, in the kernels
  *   and the float64 reference alike) and the softmax scale is 1/sqrt(nope + rope). Before,
  *   the key was ignored and such a config was read with RoPE: a silent misreading.
  * - `mla_use_output_gate: true` (Kimi K3): the attention core is unchanged; a full layer is
  *   refused (spec.output-gate), since the harness's layer has no gate.
+ * - `mla_scale_q_lora` / `mla_scale_kv_lora` (LongCat-Flash): the latents after their norms
+ *   are multiplied by sqrt(hidden / rank); the float64 reference scales the normed latents
+ *   (as the model's code does), the GPU layer bakes the factor into the norm weights (as
+ *   SGLang does), so parity checks one against the other.
+ * - `attention_bias: true`: a full layer is refused (spec.attention-bias).
  * - a multimodal wrapper's `text_config` (Kimi K3, Kimi-VL): read when the top level holds
  *   no MLA keys, its errors named under the nesting key.
- * On a device: NoPE decodes, prefills and a full layer match the float64 reference, and the
- * gated spec's layer case is refused with its code.
+ * On a device: NoPE decodes, prefills and a full layer, and latent-scaled layers, match the
+ * float64 reference; the gated and the biased specs' layer cases are refused with their codes.
  */
 import assert from "node:assert/strict";
 import { readConfig, readConfigFile } from "../adapter/config.ts";
 import { ConfigError } from "../adapter/errors.ts";
 import { presetSpec } from "../adapter/presets.ts";
-import { OUTPUT_GATE_CODE, outputGateReason } from "../adapter/resolve.ts";
+import { ATTENTION_BIAS_CODE, layerReasons, OUTPUT_GATE_CODE } from "../adapter/resolve.ts";
 import { withParams } from "../adapter/spec.ts";
 import { LayerUnsupportedError } from "../kernels/layer.ts";
 import { applyRope, ropeParams } from "../reference/rope_apply.ts";
@@ -27,6 +32,7 @@ import { HAS_ADAPTER } from "./gpu_helpers.ts";
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
 const KIMI_LINEAR = fixture("hf_kimi_linear_like_config.json");
+const CAPS = fixture("caps_lavapipe.json");
 
 async function rawFixture(name: string): Promise<Record<string, unknown>> {
   return JSON.parse(await Deno.readTextFile(fixture(name)));
@@ -118,14 +124,14 @@ Deno.test("mla_use_nope: a non-boolean or a YaRN beside it is refused, naming th
 });
 
 Deno.test("text_config: a multimodal wrapper's language model is read, its errors named under it", async () => {
-  const { spec, reading } = await readConfigFile(fixture("nope/gated_tiny.config.json"));
+  const { spec, reading } = await readConfigFile(fixture("model_variants/gated_tiny.config.json"));
   assert.equal(spec.kvLoraRank, 32);
   assert.equal(spec.qLoraRank, 24);
   assert.equal(spec.mlaUseNope, true);
   assert.equal(spec.mlaOutputGate, true);
   assert.equal(reading.defaulted[0].field, "text_config");
 
-  const raw = await rawFixture("nope/gated_tiny.config.json");
+  const raw = await rawFixture("model_variants/gated_tiny.config.json");
   const inner = raw.text_config as Record<string, unknown>;
   const bad = configError(() =>
     readConfig({ ...raw, text_config: { ...inner, kv_lora_rank: -1 } }, { name: "k3" })
@@ -145,15 +151,19 @@ Deno.test("text_config: a multimodal wrapper's language model is read, its error
   assert.ok(!top.reading.defaulted.some((d) => d.field === "text_config"));
 });
 
-Deno.test("mla_use_output_gate: the full layer is refused with its code, the attention core is not", () => {
-  const gated = withParams(presetSpec("tiny"), { mlaOutputGate: true });
-  assert.equal(outputGateReason(presetSpec("tiny")), null);
-  assert.equal(outputGateReason(gated)?.code, OUTPUT_GATE_CODE);
+Deno.test("mla_use_output_gate and attention_bias: a full layer is refused with each code", () => {
+  const tiny = presetSpec("tiny");
+  assert.deepEqual(layerReasons(tiny), []);
+  const both = withParams(tiny, { mlaOutputGate: true, attentionBias: true });
+  assert.deepEqual(layerReasons(both).map((r) => r.code), [OUTPUT_GATE_CODE, ATTENTION_BIAS_CODE]);
+  // The attention core's numbers are the plain spec's.
+  assert.equal(both.softmaxScale, tiny.softmaxScale);
+  assert.deepEqual(both.invFreq, tiny.invFreq);
   // Refused before any device is asked (no caps here).
   assert.throws(
     () =>
       resolveLayerPlan(null, {
-        spec: gated,
+        spec: withParams(tiny, { mlaOutputGate: true }),
         dtype: "f32",
         layout: { kind: "bshd", batch: 1, seqQ: 4, seqK: 4, causal: true },
       }),
@@ -163,8 +173,34 @@ Deno.test("mla_use_output_gate: the full layer is refused with its code, the att
   );
 });
 
+Deno.test("LongCat-Flash's latent scaling: sqrt(hidden / rank) on each latent, the attention core as without", async () => {
+  const { spec, reading } = await readConfigFile(fixture("hf_longcat_flash_like_config.json"));
+  assert.equal(spec.qLatentScale, 2, "sqrt(6144 / 1536)");
+  assert.equal(spec.kvLatentScale, Math.sqrt(12), "sqrt(6144 / 512)");
+  const fields = reading.defaulted.map((d) => d.field);
+  assert.ok(fields.includes("mla_scale_q_lora") && fields.includes("mla_scale_kv_lora"));
+  const raw = await rawFixture("hf_longcat_flash_like_config.json");
+  const plain = readConfig(
+    { ...raw, mla_scale_q_lora: false, mla_scale_kv_lora: false },
+    { name: "plain" },
+  ).spec;
+  assert.equal(plain.qLatentScale, undefined);
+  assert.equal(plain.kvLatentScale, undefined);
+  assert.equal(spec.softmaxScale, plain.softmaxScale);
+  assert.deepEqual(spec.invFreq, plain.invFreq);
+  // Without a low-rank q there is no q latent to scale.
+  const noQ = configError(() =>
+    readConfig({ ...raw, q_lora_rank: null, mla_scale_kv_lora: false }, { name: "c" })
+  );
+  assert.match(noQ.message, /mla_scale_q_lora.*q_lora_rank is null/);
+  // Decided for lavapipe's caps: on the GL fallback a model-size case is unsupported (exit 3).
+  const r = await runCli(["explain", fixture("hf_longcat_flash_like_config.json"), "--caps", CAPS]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /latent scaling .*q latent x 2, kv latent x 3\.4641/);
+});
+
 Deno.test("explain on Kimi Linear's config: no RoPE, scale 1/sqrt(192), exit 0", async () => {
-  const r = await runCli(["explain", KIMI_LINEAR]);
+  const r = await runCli(["explain", KIMI_LINEAR, "--caps", CAPS]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /config read as hf; no RoPE \(mla_use_nope\)/);
   assert.match(r.stdout, /softmax scale 0\.072169 = 1 \/ sqrt\(192\)/);
@@ -173,24 +209,31 @@ Deno.test("explain on Kimi Linear's config: no RoPE, scale 1/sqrt(192), exit 0",
 });
 
 Deno.test({
-  name: "NoPE decodes, prefills and a layer match the float64 reference; a gated layer is refused",
+  name:
+    "NoPE and latent-scaled cases match the float64 reference; gated and biased layers are refused",
   ignore: !HAS_ADAPTER,
   fn: async () => {
     const out = await Deno.makeTempDir({ prefix: "mla-nope-" });
     try {
       const report = await runMatrix({
-        matrix: fixture("nope/matrix.json"),
+        matrix: fixture("model_variants/matrix.json"),
         out,
         repeats: 0,
         progress: SILENT_PROGRESS,
       });
       const got = report.results.map((c) => `${c.status} ${c.decision} ${c.id}`);
-      assert.equal(report.results.length, 7, got.join("\n"));
+      assert.equal(report.results.length, 11, got.join("\n"));
+      assert.equal(report.results.filter((c) => c.id.includes("latent_scaled")).length, 2);
       for (const c of report.results) {
-        const refused = c.id.includes("gated_tiny") && c.id.includes("mode=layer");
+        const layer = c.id.includes("mode=layer");
+        const refused = layer && c.id.includes("gated_tiny")
+          ? "spec.output-gate"
+          : layer && c.id.includes("biased_tiny")
+          ? "spec.attention-bias"
+          : null;
         assert.equal(c.status, "pass", `${c.id}: ${c.message}`);
         assert.equal(c.decision, refused ? "unsupported" : "supported", c.id);
-        if (refused) assert.deepEqual(c.reasons?.map((r) => r.code), ["spec.output-gate"]);
+        if (refused) assert.deepEqual(c.reasons?.map((r) => r.code), [refused]);
       }
     } finally {
       await Deno.remove(out, { recursive: true });
