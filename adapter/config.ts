@@ -226,6 +226,9 @@ const megatronSchema = z.object({
   mscale_all_dim: nonNegative().optional(),
   layernorm_epsilon: positive().optional(),
   mla_rotary_interleaved: z.boolean({ error: "must be true or false" }).optional(),
+  // Megatron builds MLA's q_layernorm and kv_layernorm (the latent norms) only with
+  // qk_layernorm (--qk-layernorm); without it they are IdentityOp.
+  qk_layernorm: z.boolean({ error: "must be true or false" }).optional(),
 });
 
 /** Keys a RoPE object may hold; anything else is refused rather than ignored. */
@@ -895,6 +898,7 @@ const MEGATRON_DEFAULTS = {
   mscale_all_dim: 0.707,
   layernorm_epsilon: 1e-5,
   mla_rotary_interleaved: false,
+  qk_layernorm: false,
 } as const;
 
 /**
@@ -902,8 +906,8 @@ const MEGATRON_DEFAULTS = {
  * Note that `qk_head_dim` is the no-position width only; k_channels = qk_head_dim +
  * qk_pos_emb_head_dim. Absent keys take Megatron's defaults (rope_type "yarn",
  * rotary_base 10000, rotary_scaling_factor 40, mscale 0.707, mscale_all_dim 0.707,
- * mla_rotary_interleaved false, i.e. NeoX pairing), each listed in
- * `reading.defaulted`.
+ * mla_rotary_interleaved false, i.e. NeoX pairing, qk_layernorm false: no latent norms),
+ * each listed in `reading.defaulted`.
  *
  * @example
  * ```ts
@@ -948,6 +952,16 @@ export function readMegatron(raw: unknown, options: SpecFromConfigOptions): Spec
     mscaleAllDim: pick("mscale_all_dim"),
   };
   const eps = pick("layernorm_epsilon");
+  const latentNorms = c.qk_layernorm ?? MEGATRON_DEFAULTS.qk_layernorm;
+  if (c.qk_layernorm === undefined || c.qk_layernorm === null) {
+    defaulted.push({
+      field: "qk_layernorm",
+      value: false,
+      note: "Megatron's TransformerConfig default: MLA's q_layernorm and kv_layernorm are " +
+        "IdentityOp, so the full layer is refused (spec.no-latent-norms); DeepSeek's MLA " +
+        "trained with --qk-layernorm states true",
+    });
+  }
   const interleaved = options.ropePairing === undefined ? pick("mla_rotary_interleaved") : false;
   const params: MlaParams = {
     hiddenSize: c.hidden_size,
@@ -961,6 +975,7 @@ export function readMegatron(raw: unknown, options: SpecFromConfigOptions): Spec
     ropeTheta: rotaryBase,
     yarn,
     ropePairing: options.ropePairing ?? (interleaved ? "interleaved" : "neox"),
+    ...(latentNorms ? {} : { noLatentNorms: true as const }),
   };
   checkWeightBounds(params, options.name);
   return {

@@ -211,6 +211,12 @@ function specLines(spec: MlaSpec, reading?: ConfigReading): string[] {
         " after their norms (the full layer applies it)",
       ]
       : []),
+    ...(spec.noLatentNorms
+      ? [
+        "  no latent norms (Megatron without qk_layernorm): the attention core is unchanged, " +
+        "the full layer (`layer`) is refused",
+      ]
+      : []),
     ...(spec.attentionBias
       ? [
         "  attention biases (attention_bias): the attention core is unchanged, the full " +

@@ -42,12 +42,16 @@ export const OUTPUT_GATE_CODE = "spec.output-gate";
 /** Reason code of a full layer on a spec with attention biases ({@link layerReasons}). */
 export const ATTENTION_BIAS_CODE = "spec.attention-bias";
 
+/** Reason code of a full layer on a spec without latent norms ({@link layerReasons}). */
+export const NO_LATENT_NORMS_CODE = "spec.no-latent-norms";
+
 /**
  * Why the harness's full layer (`layer`, mode layer, a decode step) cannot compute a spec's
  * model, one reason per missing piece (empty: it can): an output gate (Kimi K3's
  * `mla_use_output_gate`: sigmoid(g_proj(x)) times the attention, before o_proj) or attention
- * biases (`attention_bias`: on q_a_proj, kv_a_proj_with_mqa and o_proj). The attention core
- * is unaffected: run, bench and explain take the spec.
+ * biases (`attention_bias`: on q_a_proj, kv_a_proj_with_mqa and o_proj), or no latent norms
+ * (a Megatron config without `qk_layernorm`). The attention core is unaffected: run, bench
+ * and explain take the spec.
  *
  * @example
  * ```ts
@@ -74,6 +78,14 @@ export function layerReasons(spec: MlaSpec): Reason[] {
       message: `${spec.name} has attention biases (attention_bias: on q_a_proj, ` +
         "kv_a_proj_with_mqa and o_proj), which the harness's layer does not add; the " +
         "attention core alone (mode attention: run, bench) takes it",
+    });
+  }
+  if (spec.noLatentNorms === true) {
+    reasons.push({
+      code: NO_LATENT_NORMS_CODE,
+      message: `${spec.name} has no latent norms (Megatron without qk_layernorm: q_layernorm ` +
+        "and kv_layernorm are the identity), and the harness's layer always applies them; " +
+        "the attention core alone (mode attention: run, bench) takes it",
     });
   }
   return reasons;

@@ -44,6 +44,8 @@ export interface MlaParams {
   mlaScaleKvLora?: true;
   /** attention_bias: biases on q_a_proj, kv_a_proj_with_mqa and o_proj (absent: none). */
   attentionBias?: true;
+  /** Megatron without qk_layernorm: the latent norms are the identity (absent: RMSNorm). */
+  noLatentNorms?: true;
 }
 
 /** Options of {@link buildSpec}. */
@@ -131,6 +133,7 @@ export function buildSpec(params: MlaParams, options: BuildSpecOptions): MlaSpec
       ? { kvLatentScale: Math.sqrt(params.hiddenSize / params.kvLoraRank) }
       : {}),
     ...(params.attentionBias ? { attentionBias: true as const } : {}),
+    ...(params.noLatentNorms ? { noLatentNorms: true as const } : {}),
   };
   return deepFreeze(spec);
 }
@@ -180,5 +183,6 @@ export function specParams(spec: MlaSpec): MlaParams {
     ...(spec.qLatentScale !== undefined ? { mlaScaleQLora: true as const } : {}),
     ...(spec.kvLatentScale !== undefined ? { mlaScaleKvLora: true as const } : {}),
     ...(spec.attentionBias ? { attentionBias: true as const } : {}),
+    ...(spec.noLatentNorms ? { noLatentNorms: true as const } : {}),
   };
 }

@@ -110,6 +110,13 @@ export interface MlaSpec {
    * layer is refused (spec.attention-bias). Absent: no biases.
    */
   readonly attentionBias?: true;
+  /**
+   * A Megatron config without `qk_layernorm`: MLA's latent norms (q_layernorm, kv_layernorm)
+   * are the identity. The attention core takes the latents as given; the harness's layer
+   * always normalizes them, so a full layer is refused (spec.no-latent-norms). Absent: the
+   * latents are normalized, as in DeepSeek's code.
+   */
+  readonly noLatentNorms?: true;
   /** Derived: q path. */
   readonly qPath: QPath;
   /** Derived: k_channels = nope + rope (the attention core's q/k head width). */

@@ -11,6 +11,8 @@
  *   (as the model's code does), the GPU layer bakes the factor into the norm weights (as
  *   SGLang does), so parity checks one against the other.
  * - `attention_bias: true`: a full layer is refused (spec.attention-bias).
+ * - a Megatron config without `qk_layernorm` (its default false: q_layernorm and kv_layernorm
+ *   are IdentityOp): a full layer is refused (spec.no-latent-norms).
  * - a multimodal wrapper's `text_config` (Kimi K3, Kimi-VL): read when the top level holds
  *   no MLA keys, its errors named under the nesting key.
  * On a device: NoPE decodes, prefills and a full layer, and latent-scaled layers, match the
@@ -173,6 +175,30 @@ Deno.test("mla_use_output_gate and attention_bias: a full layer is refused with 
   );
 });
 
+Deno.test("Megatron's qk_layernorm: absent or false is no latent norms, refused for a full layer", async () => {
+  const raw = await rawFixture("model_variants/megatron_unnormed_tiny.config.json");
+  const absent = readConfig(raw, { name: "m" });
+  assert.equal(absent.spec.source, "megatron");
+  assert.equal(absent.spec.noLatentNorms, true);
+  assert.ok(absent.reading.defaulted.some((d) => d.field === "qk_layernorm" && d.value === false));
+  assert.deepEqual(layerReasons(absent.spec).map((r) => r.code), ["spec.no-latent-norms"]);
+  const off = readConfig({ ...raw, qk_layernorm: false }, { name: "m" }).spec;
+  assert.equal(off.noLatentNorms, true);
+  const on = readConfig({ ...raw, qk_layernorm: true }, { name: "m" });
+  assert.equal(on.spec.noLatentNorms, undefined);
+  assert.deepEqual(layerReasons(on.spec), []);
+  assert.ok(!on.reading.defaulted.some((d) => d.field === "qk_layernorm"));
+  // The attention core's numbers do not depend on it.
+  assert.equal(on.spec.softmaxScale, absent.spec.softmaxScale);
+  const bad = configError(() => readConfig({ ...raw, qk_layernorm: "yes" }, { name: "m" }));
+  assert.match(bad.message, /qk_layernorm.*must be true or false/);
+  // The bundled V2-Lite Megatron config states it, as DeepSeek's MLA has the norms.
+  const bundled = await readConfigFile(
+    new URL("../matrix/bundled/configs/megatron_v2_lite.json", import.meta.url).pathname,
+  );
+  assert.equal(bundled.spec.noLatentNorms, undefined);
+});
+
 Deno.test("LongCat-Flash's latent scaling: sqrt(hidden / rank) on each latent, the attention core as without", async () => {
   const { spec, reading } = await readConfigFile(fixture("hf_longcat_flash_like_config.json"));
   assert.equal(spec.qLatentScale, 2, "sqrt(6144 / 1536)");
@@ -222,7 +248,7 @@ Deno.test({
         progress: SILENT_PROGRESS,
       });
       const got = report.results.map((c) => `${c.status} ${c.decision} ${c.id}`);
-      assert.equal(report.results.length, 11, got.join("\n"));
+      assert.equal(report.results.length, 12, got.join("\n"));
       assert.equal(report.results.filter((c) => c.id.includes("latent_scaled")).length, 2);
       for (const c of report.results) {
         const layer = c.id.includes("mode=layer");
@@ -230,6 +256,8 @@ Deno.test({
           ? "spec.output-gate"
           : layer && c.id.includes("biased_tiny")
           ? "spec.attention-bias"
+          : layer && c.id.includes("megatron_unnormed")
+          ? "spec.no-latent-norms"
           : null;
         assert.equal(c.status, "pass", `${c.id}: ${c.message}`);
         assert.equal(c.decision, refused ? "unsupported" : "supported", c.id);
