@@ -1034,6 +1034,7 @@ export const NESTED_CONFIG_KEYS: readonly string[] = ["text_config", "language_c
  */
 function nestedConfig(
   obj: Record<string, unknown>,
+  source: string,
 ): { key: string; inner: Record<string, unknown> } | null {
   if (detectConfigFormat(obj) !== null) return null;
   const found = NESTED_CONFIG_KEYS.filter((k) => {
@@ -1041,6 +1042,14 @@ function nestedConfig(
     return v !== null && typeof v === "object" && !Array.isArray(v) &&
       detectConfigFormat(v as Record<string, unknown>) !== null;
   });
+  if (found.length > 1) {
+    throw new ConfigError(source, [{
+      path: "(root)",
+      value: found,
+      message: `has no MLA keys of its own and MLA keys in both ${found.join(" and ")}: ` +
+        "which language model to read is not guessed; keep one",
+    }]);
+  }
   return found.length === 1
     ? { key: found[0], inner: obj[found[0]] as Record<string, unknown> }
     : null;
@@ -1094,7 +1103,7 @@ function readNested(
  */
 export function readConfig(raw: unknown, options: SpecFromAnyOptions): SpecReading {
   const obj = requireObject(raw, options.name);
-  const nested = options.format === undefined ? nestedConfig(obj) : null;
+  const nested = options.format === undefined ? nestedConfig(obj, options.name) : null;
   if (nested !== null) return readNested(nested, options);
   const mixed = options.format === undefined ? mixedNamingIssue(obj) : null;
   if (mixed) throw new ConfigError(options.name, [mixed]);

@@ -146,7 +146,7 @@ Deno.test("text_config: a multimodal wrapper's language model is read, its error
       name: "two",
     })
   );
-  assert.match(two.message, /is not an MLA config/);
+  assert.match(two.message, /MLA keys in both text_config and language_config/);
   // The top level's own keys win over a nesting.
   const top = readConfig({ ...inner, kv_lora_rank: 64, text_config: inner }, { name: "top" });
   assert.equal(top.spec.kvLoraRank, 64);
