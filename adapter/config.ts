@@ -675,7 +675,7 @@ function typoIssues(obj: Record<string, unknown>, known: readonly string[]): Con
 export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReading {
   const obj = requireObject(raw, options.name);
   const parsed = hfSchema.safeParse(obj);
-  const keyIssues = ropeKeyIssues(obj);
+  const keyIssues = [...ropeKeyIssues(obj), ...megatronKeysInHf(obj)];
   if (!parsed.success) {
     throw new ConfigError(options.name, [...issuesOf(parsed.error, obj), ...keyIssues]);
   }
@@ -711,18 +711,26 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
       path: "mla_use_nope",
       value: true,
       message:
-        `is true beside a YaRN ${
+        `beside a YaRN ${
           c.rope_parameters ? "rope_parameters" : "rope_scaling"
-        } (factor ${rope.yarn.factor}): without RoPE, whether the model's code still applies ` +
+        } (factor ${rope.yarn.factor}) is refused: without RoPE, whether the model's code applies ` +
         "YaRN's softmax factor m^2 is not known to this reader (Kimi Linear's and Kimi K3's " +
         "configs state no YaRN); remove the YaRN scaling or mla_use_nope",
+    });
+  }
+  if (c.mla_use_nope === true && options.ropePairing !== undefined) {
+    issues.push({
+      path: "mla_use_nope",
+      value: true,
+      message: `leaves no RoPE for the pairing ${options.ropePairing} (--pairing) to apply ` +
+        "to: drop --pairing",
     });
   }
   if (c.mla_scale_q_lora === true && c.q_lora_rank === null) {
     issues.push({
       path: "mla_scale_q_lora",
       value: true,
-      message: "is true, but q_lora_rank is null: the q latent it scales by " +
+      message: "needs a q_lora_rank, which is null: the q latent it scales by " +
         "sqrt(hidden_size / q_lora_rank) exists only with a low-rank q; give a q_lora_rank " +
         "or remove the key",
     });
@@ -875,7 +883,7 @@ function hfKeysInMegatron(obj: Record<string, unknown>): ConfigIssue[] {
     rope_interleave: "mla_rotary_interleaved",
   };
   const isObject = (v: unknown) => v !== null && typeof v === "object";
-  return Object.entries(megatronName)
+  const renamed = Object.entries(megatronName)
     .filter(([key]) =>
       key in obj && (key === "rope_theta" || key === "rope_interleave" || isObject(obj[key]))
     )
@@ -885,6 +893,41 @@ function hfKeysInMegatron(obj: Record<string, unknown>): ConfigIssue[] {
       message: `is a Hugging Face key, which a Megatron config does not read (it reads ${name}); ` +
         "give the Megatron key, or read the file as HF with --format hf",
     }));
+  // Keys of other models' HF configs with no Megatron counterpart: ignoring one would
+  // silently drop what it changes.
+  const hfOnly = HF_MODEL_VARIANT_KEYS.filter((key) => key in obj).map((key) => ({
+    path: key,
+    value: obj[key],
+    message: "is a Hugging Face key with no Megatron counterpart, which a Megatron config " +
+      "does not read; remove it, or read the file as HF with --format hf",
+  }));
+  return [...renamed, ...hfOnly];
+}
+
+/** The HF keys of other models' MLA variants (each changes what the model computes). */
+const HF_MODEL_VARIANT_KEYS: readonly string[] = [
+  "mla_use_nope",
+  "mla_use_output_gate",
+  "mla_scale_q_lora",
+  "mla_scale_kv_lora",
+  "attention_bias",
+  "index_topk",
+];
+
+/**
+ * Megatron-only keys in an HF config (`qk_layernorm`: HF's latent norms always exist), which
+ * the HF reader would otherwise ignore.
+ */
+function megatronKeysInHf(obj: Record<string, unknown>): ConfigIssue[] {
+  return "qk_layernorm" in obj
+    ? [{
+      path: "qk_layernorm",
+      value: obj.qk_layernorm,
+      message: "is a Megatron key, which an HF config does not read (DeepSeek's HF code " +
+        "always builds q_a_layernorm and kv_a_layernorm); remove it, or read the file as " +
+        "Megatron with --format megatron",
+    }]
+    : [];
 }
 
 const MEGATRON_DEFAULTS = {
@@ -1021,6 +1064,13 @@ export interface SpecFromAnyOptions extends SpecFromConfigOptions {
   format?: ConfigFormat;
 }
 
+/** Every key either reader reads (what a nesting must not leave beside it). */
+const MLA_KEYS: ReadonlySet<string> = new Set([
+  ...Object.keys(hfSchema.shape),
+  ...Object.keys(megatronSchema.shape),
+  "rope_pairing",
+]);
+
 /**
  * The keys under which a multimodal model's config.json nests its language model's config
  * (Kimi K3's and Kimi-VL's `text_config`, DeepSeek-VL2's `language_config`).
@@ -1036,23 +1086,73 @@ function nestedConfig(
   obj: Record<string, unknown>,
   source: string,
 ): { key: string; inner: Record<string, unknown> } | null {
-  if (detectConfigFormat(obj) !== null) return null;
-  const found = NESTED_CONFIG_KEYS.filter((k) => {
-    const v = obj[k];
-    return v !== null && typeof v === "object" && !Array.isArray(v) &&
-      detectConfigFormat(v as Record<string, unknown>) !== null;
-  });
-  if (found.length > 1) {
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    v !== null && typeof v === "object" && !Array.isArray(v);
+  const holding = NESTED_CONFIG_KEYS.filter((k) =>
+    isObject(obj[k]) && detectConfigFormat(obj[k] as Record<string, unknown>) !== null
+  );
+  if (detectConfigFormat(obj) !== null) {
+    // The top level is read. A nesting that holds other MLA numbers is not silently dropped.
+    const issues: ConfigIssue[] = [];
+    for (const k of holding) {
+      const keys = Object.entries(obj[k] as Record<string, unknown>)
+        .filter(([key, v]) => MLA_KEYS.has(key) && JSON.stringify(v) !== JSON.stringify(obj[key]))
+        .map(([key]) => key);
+      if (keys.length > 0) {
+        issues.push({
+          path: k,
+          value: keys,
+          message: "are MLA keys whose values differ from the top level's (which is read; " +
+            `${k} would be ignored): which language model to read is not guessed; keep one set`,
+        });
+      }
+    }
+    if (issues.length > 0) throw new ConfigError(source, issues);
+    return null;
+  }
+  if (holding.length > 1) {
     throw new ConfigError(source, [{
       path: "(root)",
-      value: found,
-      message: `has no MLA keys of its own and MLA keys in both ${found.join(" and ")}: ` +
+      value: holding,
+      message: `has no MLA keys of its own and MLA keys in both ${holding.join(" and ")}: ` +
         "which language model to read is not guessed; keep one",
     }]);
   }
-  return found.length === 1
-    ? { key: found[0], inner: obj[found[0]] as Record<string, unknown> }
-    : null;
+  if (holding.length === 0) {
+    const present = NESTED_CONFIG_KEYS.filter((k) => k in obj);
+    if (present.length === 0) return null;
+    throw new ConfigError(
+      source,
+      present.map((k) => ({
+        path: k,
+        value: obj[k],
+        message: isObject(obj[k])
+          ? "holds no MLA keys (qk_nope_head_dim, qk_rope_head_dim, kv_lora_rank or Megatron's " +
+            "qk_head_dim, qk_pos_emb_head_dim), and the top level has none either"
+          : "must be an object holding the language model's MLA config (the top level has no " +
+            "MLA keys)",
+      })),
+    );
+  }
+  const key = holding[0];
+  const inner = obj[key] as Record<string, unknown>;
+  // MLA keys beside the nesting would be ignored: refused by name, unless the nesting states
+  // the same value (a copy changes nothing).
+  const beside = Object.keys(obj).filter((k) =>
+    MLA_KEYS.has(k) && JSON.stringify(inner[k]) !== JSON.stringify(obj[k])
+  );
+  if (beside.length > 0) {
+    throw new ConfigError(
+      source,
+      beside.map((k) => ({
+        path: k,
+        value: obj[k],
+        message: `sits beside ${key}, whose language model is read; it would be ignored: ` +
+          `move it into ${key} or remove it`,
+      })),
+    );
+  }
+  return { key, inner };
 }
 
 /** Read a nested config: its errors name their keys under the nesting key; the reading says so. */
@@ -1103,7 +1203,7 @@ function readNested(
  */
 export function readConfig(raw: unknown, options: SpecFromAnyOptions): SpecReading {
   const obj = requireObject(raw, options.name);
-  const nested = options.format === undefined ? nestedConfig(obj, options.name) : null;
+  const nested = nestedConfig(obj, options.name);
   if (nested !== null) return readNested(nested, options);
   const mixed = options.format === undefined ? mixedNamingIssue(obj) : null;
   if (mixed) throw new ConfigError(options.name, [mixed]);

@@ -33,6 +33,7 @@ import {
 } from "../browser/chromium.ts";
 import { BundleError } from "../browser/bundle.ts";
 import { checkChromiumFlag } from "./runtime_options.ts";
+import { environmentCapsOverrides } from "../gpu/device.ts";
 
 /** Dependencies the program needs from outside (the device probe). */
 export interface ProgramDeps {
@@ -60,7 +61,9 @@ Environment (for the device the harness runs on; a bad MLA_HARNESS_* value is ex
   MLA_HARNESS_DEVICE_CLASS=cpu|gpu  the device class over the rules (which kernels auto picks)
   MLA_HARNESS_TUNING=<file>       a plan-tuning file ({"knobs": {...}}, tools/tune_plan.ts writes
                                   one): knobs over the adapter's defaults for the GPU-shaped
-                                  kernels' plans; explain, devices and the reports name it`;
+                                  kernels' plans; explain, devices and the reports name it
+  Every command checks them first. \`explain --caps\` and \`--no-device\` decide for another
+  device and do not apply them (a caps file takes smCount, deviceClass and tuning keys).`;
 
 export function buildProgram(deps: ProgramDeps) {
   const program = new Command("mla-harness")
@@ -74,7 +77,12 @@ export function buildProgram(deps: ProgramDeps) {
     .addHelpText("after", ENVIRONMENT_HELP)
     .exitOverride()
     // --chromium without --runtime chromium would be ignored: refused for every command
-    .hook("preAction", (_root, action) => checkChromiumFlag(action.name(), action.opts()));
+    .hook("preAction", (_root, action) => {
+      checkChromiumFlag(action.name(), action.opts());
+      // A bad MLA_HARNESS_* value is exit 2 for every command, also where it would not be
+      // applied (explain --caps, compare), rather than ignored there.
+      environmentCapsOverrides();
+    });
   program.addCommand(runCommand().exitOverride());
   program.addCommand(mergeCommand().exitOverride());
   program.addCommand(explainCommand(deps.probeCaps).exitOverride());

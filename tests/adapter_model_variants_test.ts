@@ -147,10 +147,69 @@ Deno.test("text_config: a multimodal wrapper's language model is read, its error
     })
   );
   assert.match(two.message, /MLA keys in both text_config and language_config/);
-  // The top level's own keys win over a nesting.
-  const top = readConfig({ ...inner, kv_lora_rank: 64, text_config: inner }, { name: "top" });
-  assert.equal(top.spec.kvLoraRank, 64);
-  assert.ok(!top.reading.defaulted.some((d) => d.field === "text_config"));
+  // The top level's own keys are read; a nesting that says otherwise is not dropped silently.
+  const top = configError(() =>
+    readConfig({ ...inner, kv_lora_rank: 64, text_config: inner }, { name: "top" })
+  );
+  assert.match(top.message, /text_config: \["kv_lora_rank"\] are MLA keys whose values differ/);
+});
+
+Deno.test("text_config: keys beside it, a differing copy, or a nesting of the wrong type are refused by name", async () => {
+  const raw = await rawFixture("model_variants/gated_tiny.config.json");
+  const inner = raw.text_config as Record<string, unknown>;
+  // A flag beside the nesting would be ignored.
+  const beside = configError(() => readConfig({ ...raw, attention_bias: true }, { name: "k3" }));
+  assert.match(beside.message, /attention_bias: true sits beside text_config/);
+  // The same value on both sides changes nothing.
+  const copy = readConfig({ ...raw, mla_use_nope: true }, { name: "k3" });
+  assert.equal(copy.spec.mlaUseNope, true);
+  // A full top level and a nesting that says otherwise: not guessed.
+  const disagree = configError(() =>
+    readConfig({ ...inner, text_config: { ...inner, num_attention_heads: 8 } }, { name: "d" })
+  );
+  assert.match(
+    disagree.message,
+    /text_config: \["num_attention_heads"\] are MLA keys whose values differ/,
+  );
+  for (const bad of [null, [inner], "inner"]) {
+    const e = configError(() => readConfig({ model_type: "x", text_config: bad }, { name: "n" }));
+    assert.match(
+      e.message,
+      /text_config: .* must be an object holding the language model's MLA config/,
+    );
+  }
+  const empty = configError(() => readConfig({ text_config: {} }, { name: "n" }));
+  assert.match(empty.message, /text_config: \{\} holds no MLA keys/);
+  // A naming given (--format) still reads the nesting.
+  const hf = readConfig(raw, { name: "k3", format: "hf" });
+  assert.equal(hf.spec.mlaOutputGate, true);
+});
+
+Deno.test("each naming refuses the other's variant keys; --pairing on a NoPE spec is refused", async () => {
+  const meg = await rawFixture("model_variants/megatron_unnormed_tiny.config.json");
+  for (
+    const key of ["mla_use_nope", "attention_bias", "mla_use_output_gate", "mla_scale_kv_lora"]
+  ) {
+    const e = configError(() => readConfig({ ...meg, [key]: true }, { name: "m" }));
+    assert.match(e.message, new RegExp(`${key}: true is a Hugging Face key with no Megatron`));
+  }
+  const hf = await rawFixture("model_variants/nope_tiny.config.json");
+  const qkln = configError(() => readConfig({ ...hf, qk_layernorm: false }, { name: "h" }));
+  assert.match(qkln.message, /qk_layernorm: false is a Megatron key/);
+  const pairing = configError(() => readConfig(hf, { name: "h", ropePairing: "neox" }));
+  assert.match(pairing.message, /mla_use_nope: true leaves no RoPE for the pairing neox/);
+});
+
+Deno.test("a bad MLA_HARNESS_* value is exit 2 also where it would not be applied", async () => {
+  const tuning = await runCli(["explain", "tiny", "--caps", CAPS], {
+    MLA_HARNESS_TUNING: "/nonexistent/tuning.json",
+  });
+  assert.equal(tuning.code, 2, tuning.stdout);
+  assert.match(tuning.stderr, /unreadable tuning file/);
+  const cls = await runCli(["explain", "tiny", "--no-device"], { MLA_HARNESS_DEVICE_CLASS: "x" });
+  assert.equal(cls.code, 2);
+  assert.match(cls.stderr, /MLA_HARNESS_DEVICE_CLASS: "x" must be "cpu" or "gpu"/);
+  assert.doesNotMatch(tuning.stderr + cls.stderr, /\n\s+at /);
 });
 
 Deno.test("mla_use_output_gate and attention_bias: a full layer is refused with each code", () => {
@@ -218,7 +277,7 @@ Deno.test("LongCat-Flash's latent scaling: sqrt(hidden / rank) on each latent, t
   const noQ = configError(() =>
     readConfig({ ...raw, q_lora_rank: null, mla_scale_kv_lora: false }, { name: "c" })
   );
-  assert.match(noQ.message, /mla_scale_q_lora.*q_lora_rank is null/);
+  assert.match(noQ.message, /mla_scale_q_lora: true needs a q_lora_rank, which is null/);
   // Decided for lavapipe's caps: on the GL fallback a model-size case is unsupported (exit 3).
   const r = await runCli(["explain", fixture("hf_longcat_flash_like_config.json"), "--caps", CAPS]);
   assert.equal(r.code, 0, r.stderr);
