@@ -20,7 +20,6 @@
  */
 import assert from "node:assert/strict";
 import { readConfig, readConfigFile } from "../adapter/config.ts";
-import { ConfigError } from "../adapter/errors.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import { ATTENTION_BIAS_CODE, layerReasons, OUTPUT_GATE_CODE } from "../adapter/resolve.ts";
 import { withParams } from "../adapter/spec.ts";
@@ -30,6 +29,7 @@ import { resolveLayerPlan } from "../runner/layer_plan.ts";
 import { runMatrix } from "../runner/run_matrix.ts";
 import { SILENT_PROGRESS } from "../report/progress.ts";
 import { runCli } from "./helpers_cli.ts";
+import { configError, GOOD_HF } from "./config_helpers.ts";
 import { HAS_ADAPTER } from "./gpu_helpers.ts";
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
@@ -38,16 +38,6 @@ const CAPS = fixture("caps_lavapipe.json");
 
 async function rawFixture(name: string): Promise<Record<string, unknown>> {
   return JSON.parse(await Deno.readTextFile(fixture(name)));
-}
-
-function configError(f: () => unknown): ConfigError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof ConfigError) return e;
-    throw e;
-  }
-  throw new Error("expected a ConfigError");
 }
 
 Deno.test("mla_use_nope: Kimi Linear's config is read without RoPE, not with rope_theta", async () => {
@@ -94,15 +84,7 @@ Deno.test("mla_use_nope: every rotation of the float64 reference is the identity
 });
 
 Deno.test("mla_use_nope: a non-boolean or a YaRN beside it is refused, naming the key", () => {
-  const base = {
-    hidden_size: 64,
-    num_attention_heads: 4,
-    q_lora_rank: null,
-    kv_lora_rank: 32,
-    qk_nope_head_dim: 16,
-    qk_rope_head_dim: 8,
-    v_head_dim: 16,
-  };
+  const base = GOOD_HF;
   const typed = configError(() => readConfig({ ...base, mla_use_nope: "yes" }, { name: "c" }));
   assert.match(typed.message, /mla_use_nope.*must be true or false/);
   const yarn = configError(() =>
