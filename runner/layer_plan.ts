@@ -52,8 +52,8 @@ export function resolveLayerPlan(
   request: LayerPlanRequest,
   options: ResolveOptions = {},
 ): GpuPlan {
-  // The layer itself, before its attention: what the layer lacks (an output gate, biases)
-  // is refused whatever the device.
+  // The layer itself, before its attention: what the layer lacks (an output gate, biases,
+  // the identity for latent norms) is refused whatever the device.
   const missing = layerReasons(request.spec);
   if (missing.length > 0) throw new LayerUnsupportedError(missing);
   const backend = request.backend ?? `auto:${request.path ?? "absorbed"}` as const;
