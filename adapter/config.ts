@@ -127,7 +127,12 @@ const factor = z
   .min(1, { error: "must be >= 1 (1 = no extension)" })
   .refine(Number.isFinite, { error: "must be a finite number >= 1" });
 
-const ropeDim = dim().refine((v) => v % 2 === 0, {
+// 0 (MLA with no positional channels at all, beside NoPE's unrotated ones) is refused with the
+// reason: the latent cache row and every kernel carry a shared rope key.
+const ropeDim = dim(
+  "a positive integer (MLA without rope channels, 0, is not supported: the harness's cache " +
+    "row and kernels carry a shared rope key)",
+).refine((v) => v % 2 === 0, {
   error: "must be even (RoPE rotates pairs of channels)",
 });
 

@@ -85,6 +85,14 @@ Deno.test("mla_use_nope: every rotation of the float64 reference is the identity
 
 Deno.test("mla_use_nope: a non-boolean or a YaRN beside it is refused, naming the key", () => {
   const base = GOOD_HF;
+  // MLA with no rope channels at all (a NoPE model may state 0): refused with the reason.
+  const zero = configError(() =>
+    readConfig({ ...base, qk_rope_head_dim: 0, mla_use_nope: true }, { name: "c" })
+  );
+  assert.match(
+    zero.message,
+    /qk_rope_head_dim: 0 .*MLA without rope channels, 0, is not supported/,
+  );
   const typed = configError(() => readConfig({ ...base, mla_use_nope: "yes" }, { name: "c" }));
   assert.match(typed.message, /mla_use_nope.*must be true or false/);
   const yarn = configError(() =>
