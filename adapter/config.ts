@@ -20,6 +20,7 @@ import { type ConfigFormat, detectConfigFormat } from "./config_format.ts";
 export { type ConfigFormat, detectConfigFormat };
 import { buildSpec, type MlaParams } from "./spec.ts";
 import { nearMiss } from "../util/edit_distance.ts";
+import { isRecord } from "../util/is_record.ts";
 import type { MlaSpec, RopePairing, YarnParams } from "./types.ts";
 
 /**
@@ -887,10 +888,11 @@ function hfKeysInMegatron(obj: Record<string, unknown>): ConfigIssue[] {
     rope_parameters: "rope_type, rotary_scaling_factor and the flat YaRN keys",
     rope_interleave: "mla_rotary_interleaved",
   };
-  const isObject = (v: unknown) => v !== null && typeof v === "object";
   const renamed = Object.entries(megatronName)
     .filter(([key]) =>
-      key in obj && (key === "rope_theta" || key === "rope_interleave" || isObject(obj[key]))
+      key in obj &&
+      (key === "rope_theta" || key === "rope_interleave" ||
+        (obj[key] !== null && typeof obj[key] === "object"))
     )
     .map(([key, name]) => ({
       path: key,
@@ -1091,11 +1093,10 @@ function nestedConfig(
   obj: Record<string, unknown>,
   source: string,
 ): { key: string; inner: Record<string, unknown> } | null {
-  const isObject = (v: unknown): v is Record<string, unknown> =>
-    v !== null && typeof v === "object" && !Array.isArray(v);
-  const holding = NESTED_CONFIG_KEYS.filter((k) =>
-    isObject(obj[k]) && detectConfigFormat(obj[k] as Record<string, unknown>) !== null
-  );
+  const holding = NESTED_CONFIG_KEYS.filter((k) => {
+    const v = obj[k];
+    return isRecord(v) && detectConfigFormat(v) !== null;
+  });
   if (detectConfigFormat(obj) !== null) {
     // The top level is read. A nesting that holds other MLA numbers is not silently dropped.
     const issues: ConfigIssue[] = [];
@@ -1131,7 +1132,7 @@ function nestedConfig(
       present.map((k) => ({
         path: k,
         value: obj[k],
-        message: isObject(obj[k])
+        message: isRecord(obj[k])
           ? "holds no MLA keys (qk_nope_head_dim, qk_rope_head_dim, kv_lora_rank or Megatron's " +
             "qk_head_dim, qk_pos_emb_head_dim), and the top level has none either"
           : "must be an object holding the language model's MLA config (the top level has no " +

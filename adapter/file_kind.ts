@@ -9,6 +9,7 @@
  */
 import type { ConfigIssue } from "./errors.ts";
 import { detectConfigFormat } from "./config_format.ts";
+import { isRecord } from "../util/is_record.ts";
 
 /** The JSON files of the harness: those it writes, and those it reads from users. */
 export type FileKind =
@@ -116,10 +117,6 @@ export interface FileKindMatch {
   readonly shows: string;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === "object" && !Array.isArray(v);
-}
-
 function match(
   o: Record<string, unknown>,
   kind: FileKind,
@@ -147,7 +144,7 @@ function match(
  * ```
  */
 export function recognizeFileKind(v: unknown): FileKindMatch | null {
-  if (!isObject(v)) return null;
+  if (!isRecord(v)) return null;
   if (v.format === "mla-harness-baseline") {
     return match(v, "baseline", "format", '"format": "mla-harness-baseline"');
   }
@@ -170,7 +167,7 @@ export function recognizeFileKind(v: unknown): FileKindMatch | null {
   if (configKeys.length > 1 || detectConfigFormat(v) !== null) {
     return match(v, "model-config", configKeys[0], configKeys.slice(0, 3).join(", "));
   }
-  if (Array.isArray(v.groups) && v.groups.some((g) => isObject(g) && "axes" in g)) {
+  if (Array.isArray(v.groups) && v.groups.some((g) => isRecord(g) && "axes" in g)) {
     return match(v, "matrix", "groups", "groups of axes");
   }
   return null;

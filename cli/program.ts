@@ -43,15 +43,6 @@ export interface ProgramDeps {
   probeCapsStrict: StrictCapsProbe;
 }
 
-/**
- * Build the root command.
- *
- * @example
- * ```ts ignore
- * import { buildProgram } from "./program.ts";
- * await buildProgram({ probeCaps: async () => null, probeCapsStrict: probeCaps }).parseAsync(["explain", "tiny"], { from: "user" });
- * ```
- */
 /** The environment variables every command that plans for or runs on a device reads. */
 export const ENVIRONMENT_HELP = `
 Environment (for the device the harness runs on; a bad MLA_HARNESS_* value is exit 2 naming it):
@@ -65,6 +56,15 @@ Environment (for the device the harness runs on; a bad MLA_HARNESS_* value is ex
   Every command checks them first. \`explain --caps\` and \`--no-device\` decide for another
   device and do not apply them (a caps file takes smCount, deviceClass and tuning keys).`;
 
+/**
+ * Build the root command.
+ *
+ * @example
+ * ```ts ignore
+ * import { buildProgram } from "./program.ts";
+ * await buildProgram({ probeCaps: async () => null, probeCapsStrict: probeCaps }).parseAsync(["explain", "tiny"], { from: "user" });
+ * ```
+ */
 export function buildProgram(deps: ProgramDeps) {
   const program = new Command("mla-harness")
     .description(
