@@ -75,10 +75,12 @@ export function layerCommand() {
         `safetensors input (${INPUT_TENSOR}: [batch, seq, hidden], or [tokens, hidden] with ` +
         "--cu-seqlens) to a safetensors output (output: the input's shape, F32; lse: " +
         "[tokens, heads], F32), and compare it with the float64 reference. Weights: HF names " +
-        "(model.layers.N.self_attn.* or self_attn.*), F32/F16/BF16; seeded random without " +
+        "(model.layers.N.self_attn.*, self_attn.*, or a multimodal checkpoint's " +
+        "language_model.model.layers.N.self_attn.*), F32/F16/BF16; seeded random without " +
         "--weights. Exit codes: 0 pass, 1 parity failure, 2 bad input (an --out that is a folder, " +
         "is in a missing or unwritable folder, or is the --input or --weights file included), 3 " +
-        "no adapter/unsupported.",
+        "no adapter, or unsupported (a layer the harness does not compute included: an output " +
+        "gate, attention biases or no latent norms).",
     )
     .requiredOption(
       "--config <config>",

@@ -137,3 +137,42 @@ Deno.test("loadLayerWeights: HF names written from generated weights read back e
   assert.deepEqual([...back.qBProj!], [...Float32Array.from(w.qBProj!)]);
   assert.deepEqual([...back.kvANorm], [...Float32Array.from(w.kvANorm)]);
 });
+
+Deno.test("loadLayerWeights: a multimodal checkpoint's language_model.model.layers.N.self_attn.* is found, a vision tower's attention beside it is not read", async () => {
+  const spec = presetSpec("tiny-yarn");
+  const w = makeLayerWeights(spec, { seed: 5 });
+  const tensors: Record<string, TensorToWrite> = {};
+  for (const t of expectedTensors(spec)) {
+    tensors[`language_model.model.layers.3.self_attn.${t.suffix}`] = {
+      dtype: "F32",
+      shape: t.shape,
+      data: w[t.field]!,
+    };
+  }
+  // A vision tower's (not MLA) attention, also under layers.N.self_attn.
+  tensors["vision_model.encoder.layers.0.self_attn.q_proj.weight"] = {
+    dtype: "F32",
+    shape: [4, 4],
+    data: new Float32Array(16),
+  };
+  const file = await SafetensorsFile.fromBytes(encodeSafetensors(tensors), { source: "mm" });
+  assert.equal(layerPrefix(file.tensors.keys(), {}), "language_model.model.layers.3.self_attn.");
+  assert.equal(
+    layerPrefix(file.tensors.keys(), { layer: 3 }),
+    "language_model.model.layers.3.self_attn.",
+  );
+  const back = await loadLayerWeights(file, spec);
+  assert.deepEqual([...back.kvBProj], [...Float32Array.from(w.kvBProj)]);
+  // Two MLA models' layers in one file: not guessed.
+  const two = [
+    "language_model.model.layers.0.self_attn.kv_a_proj_with_mqa.weight",
+    "draft.model.layers.0.self_attn.kv_a_proj_with_mqa.weight",
+  ];
+  assert.throws(
+    () => layerPrefix(two, { source: "two.safetensors" }),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      /MLA attention tensors under several wrappers/.test(e.message) &&
+      /draft\.model\.layers\.N\.self_attn\.\*/.test(e.message),
+  );
+});

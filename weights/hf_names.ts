@@ -59,39 +59,76 @@ export function expectedTensors(spec: MlaSpec): ExpectedTensor[] {
   ];
 }
 
-const LAYER_RE = /^model\.layers\.(\d+)\.self_attn\./;
+// A layer's attention tensors: `<wrapper>layers.N.self_attn.*`, the wrapper `model.` in a
+// language model's checkpoint and e.g. `language_model.model.` in a multimodal one's (Kimi-VL,
+// Kimi K3, DeepSeek-VL2), whose config the reader takes from its text_config.
+const LAYER_RE = /^((?:[A-Za-z0-9_]+\.)*?)layers\.(\d+)\.self_attn\./;
+
+/**
+ * The wrapper of the layers' attention tensors: `model.` by default; the one wrapper present;
+ * among several (a multimodal checkpoint whose vision tower also has `layers.N.self_attn`), the
+ * one whose attention is MLA (it has kv_a_proj_with_mqa). Several MLA wrappers: a ConfigError.
+ */
+function layerWrapper(all: readonly string[], source: string | undefined): string {
+  const wrappers = [
+    ...new Set(all.map((n) => LAYER_RE.exec(n)?.[1]).filter((w) => w !== undefined)),
+  ];
+  if (wrappers.length <= 1) return wrappers[0] ?? "model.";
+  const mla = wrappers.filter((w) =>
+    all.some((n) =>
+      n.startsWith(w) && /^layers\.\d+\.self_attn\.kv_a_proj_with_mqa\./.test(n.slice(w.length))
+    )
+  );
+  if (mla.length === 1) return mla[0];
+  const sets = (mla.length > 1 ? mla : wrappers).map((w) => `${w}layers.N.self_attn.*`);
+  throw new ConfigError(source ?? "weights", [{
+    path: "(tensors)",
+    value: sets.length,
+    message: `sets of MLA attention tensors under several wrappers (${sets.join(", ")}: layers ` +
+      "of more than one model): which to read is not guessed; give a file holding one model's " +
+      "layers",
+  }], "ambiguous layer");
+}
 
 /**
  * The prefix of the layer's attention tensors in a list of names: with `layer`,
  * `model.layers.N.self_attn.`; without, a bare `self_attn.` when present, else the
- * only layer that has `self_attn` tensors. Throws a ConfigError when several
- * layers, or a bare set and a layer, are present and none was chosen.
+ * only layer that has `self_attn` tensors. A multimodal checkpoint's wrapper
+ * (`language_model.model.layers.N.self_attn.`) is found in the names. Throws a ConfigError
+ * when several layers, or a bare set and a layer, are present and none was chosen.
  *
  * @example
  * ```ts
  * import { layerPrefix } from "./hf_names.ts";
  * layerPrefix(["model.layers.7.self_attn.o_proj.weight"], {}); // "model.layers.7.self_attn."
+ * layerPrefix(["language_model.model.layers.3.self_attn.o_proj.weight"], {}); // "language_model.model.layers.3.self_attn."
  * ```
  */
 export function layerPrefix(
   names: Iterable<string>,
   options: { layer?: number; source?: string },
 ): string {
-  if (options.layer !== undefined) return `model.layers.${options.layer}.self_attn.`;
   const all = [...names];
+  const wrapper = layerWrapper(all, options.source);
+  if (options.layer !== undefined) return `${wrapper}layers.${options.layer}.self_attn.`;
   const bare = all.some((n) => n.startsWith("self_attn."));
-  const layers = [...new Set(all.map((n) => LAYER_RE.exec(n)?.[1]).filter((x) => x !== undefined))]
-    .map(Number).sort((a, b) => a - b);
+  const layers = [
+    ...new Set(
+      all.map((n) => LAYER_RE.exec(n))
+        .filter((m) => m !== null && m[1] === wrapper)
+        .map((m) => m![2]),
+    ),
+  ].map(Number).sort((a, b) => a - b);
   if (bare && layers.length > 0) {
     // two sets of attention weights (they may differ): reading either silently is a guess
-    const sets = layers.map((l) => `model.layers.${l}.self_attn.*`).join(", ");
+    const sets = layers.map((l) => `${wrapper}layers.${l}.self_attn.*`).join(", ");
     throw new ConfigError(options.source ?? "weights", [{
       path: "--layer",
       value: undefined,
       message: `is needed: the file holds bare self_attn.* tensors and ${sets} tensors; ` +
-        `give --layer ${layers[0]} to read model.layers.${layers[0]}.self_attn.*, or a file ` +
-        "holding one set (the bare self_attn.* set is read from a file without layer-prefixed " +
-        "attention tensors)",
+        `give --layer ${layers[0]} to read ${wrapper}layers.${layers[0]}.self_attn.*, or a ` +
+        "file holding one set (the bare self_attn.* set is read from a file without " +
+        "layer-prefixed attention tensors)",
     }], "ambiguous layer");
   }
   if (bare) return "self_attn.";
@@ -102,7 +139,7 @@ export function layerPrefix(
       message: `is needed: the file holds the attention of layers ${layers.join(", ")}`,
     }], "ambiguous layer");
   }
-  return `model.layers.${layers.length === 1 ? layers[0] : 0}.self_attn.`;
+  return `${wrapper}layers.${layers.length === 1 ? layers[0] : 0}.self_attn.`;
 }
 
 /** Options of {@link loadLayerWeights}. */
