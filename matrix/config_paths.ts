@@ -158,7 +158,15 @@ export async function checkConfigPaths(
     }
   }
   if (issues.length) throw new ConfigError(source, issues, "config path outside its folder");
-  if (missing.length) throw new ConfigError(source, missing, "config file not found");
+  if (missing.length) {
+    // "not found" only where nothing is there: a folder in a config's place is named as one.
+    const title = missing.every((i) => i.message.startsWith("is a folder"))
+      ? "config path is a folder"
+      : missing.some((i) => i.message.startsWith("is a folder"))
+      ? "config file not found or a folder"
+      : "config file not found";
+    throw new ConfigError(source, missing, title);
+  }
 }
 
 /**

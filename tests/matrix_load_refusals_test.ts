@@ -37,7 +37,10 @@ Deno.test("run: an unregistered backend or a missing config file is exit 2 on lo
         "config.json",
         /config\.json: config file not found\n\s+groups\[0\]\.axes\.preset\[1\]: "missing\.json" names no file \(it resolves to .*\/missing\.json/,
       ],
-      ["folder_cfg.json", /groups\[0\]\.axes\.preset\[0\]: "\.\/folder\.json" is a folder/],
+      [
+        "folder_cfg.json",
+        /folder_cfg\.json: config path is a folder\n\s+groups\[0\]\.axes\.preset\[0\]: "\.\/folder\.json" is a folder/,
+      ],
     ];
     for (const [file, message] of cases) {
       const r = await runCli([
