@@ -626,8 +626,10 @@ function derivedWidthNotes(c: z.infer<typeof hfSchema>): DefaultedField[] {
     notes.push({
       field: "head_dim",
       value: c.qk_rope_head_dim,
-      note: `the config's ${c.head_dim} is not read: transformers sets head_dim to ` +
-        "qk_rope_head_dim, the width its RoPE frequencies span",
+      note: `the config's ${c.head_dim} is not read: MLA's widths are qk_nope_head_dim, ` +
+        "qk_rope_head_dim and v_head_dim (transformers' DeepseekV3 sets head_dim to " +
+        "qk_rope_head_dim, the width its RoPE frequencies span; other models' configs give it " +
+        "other meanings)",
     });
   }
   return notes;
