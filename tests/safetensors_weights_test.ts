@@ -176,3 +176,26 @@ Deno.test("loadLayerWeights: a multimodal checkpoint's language_model.model.laye
       /draft\.model\.layers\.N\.self_attn\.\*/.test(e.message),
   );
 });
+
+Deno.test("loadLayerWeights: two attention modules per layer (LongCat-Flash's self_attn.0/1) are named, not reported missing", async () => {
+  const spec = presetSpec("tiny-yarn");
+  const w = makeLayerWeights(spec, { seed: 6 });
+  const tensors: Record<string, TensorToWrite> = {};
+  for (const k of [0, 1]) {
+    for (const t of expectedTensors(spec)) {
+      tensors[`model.layers.2.self_attn.${k}.${t.suffix}`] = {
+        dtype: "F32",
+        shape: t.shape,
+        data: w[t.field]!,
+      };
+    }
+  }
+  const file = await SafetensorsFile.fromBytes(encodeSafetensors(tensors), { source: "lc" });
+  await assert.rejects(
+    () => loadLayerWeights(file, spec),
+    (e: unknown) =>
+      e instanceof ConfigError && /lc: unsupported weights layout/.test(e.message) &&
+      /model\.layers\.2\.self_attn\.0\.\*/.test(e.message) &&
+      /LongCat-Flash's two per layer/.test(e.message),
+  );
+});

@@ -225,6 +225,24 @@ export async function loadLayerWeights(
   options: LoadLayerWeightsOptions = {},
 ): Promise<LayerWeights> {
   const prefix = layerPrefix(file.tensors.keys(), { layer: options.layer, source: file.source });
+  // LongCat-Flash keeps two attention modules per layer (self_attn.0.*, self_attn.1.*): said
+  // as such, not as every tensor missing.
+  const modules = [
+    ...new Set(
+      [...file.tensors.keys()].filter((n) => n.startsWith(prefix))
+        .map((n) => /^(\d+)\./.exec(n.slice(prefix.length))?.[1])
+        .filter((m) => m !== undefined),
+    ),
+  ];
+  if (modules.length > 0) {
+    throw new ConfigError(file.source, [{
+      path: `${prefix}*`,
+      value: modules.map((m) => `${prefix}${m}.*`),
+      message: "are several attention modules in one layer (LongCat-Flash's two per layer), " +
+        "which `layer` does not read: it reads one module's tensors directly under " +
+        `${prefix}`,
+    }], "unsupported weights layout");
+  }
   const shapes = new Map([...file.tensors].map(([n, t]) => [n, t.shape]));
   const issues = checkLayerTensors(spec, shapes, prefix);
   if (issues.length) {
