@@ -795,23 +795,18 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
         "(spec.output-gate: the harness's layer has no gate)",
     });
   }
-  for (
-    const [key, rank] of [
-      ["mla_scale_q_lora", c.q_lora_rank],
-      ["mla_scale_kv_lora", c.kv_lora_rank],
-    ] as const
-  ) {
+  const latentScales = [
+    ["mla_scale_q_lora", "q latent after q_a_layernorm", "q_lora_rank", c.q_lora_rank],
+    ["mla_scale_kv_lora", "latent after kv_a_layernorm", "kv_lora_rank", c.kv_lora_rank],
+  ] as const;
+  for (const [key, latent, rankKey, rank] of latentScales) {
     if (c[key] === true && rank !== null) {
       defaulted.push({
         field: key,
         value: true,
-        note: `LongCat-Flash's latent scaling: the ${
-          key === "mla_scale_q_lora"
-            ? "q latent after q_a_layernorm"
-            : "latent after kv_a_layernorm"
-        } is multiplied by sqrt(hidden_size / ${key.slice(10)}_rank) = ${
-          Math.sqrt(c.hidden_size / rank).toPrecision(6)
-        } (the full layer applies it; the attention core takes the latents as given)`,
+        note: `LongCat-Flash's latent scaling: the ${latent} is multiplied by ` +
+          `sqrt(hidden_size / ${rankKey}) = ${Math.sqrt(c.hidden_size / rank).toPrecision(6)} ` +
+          "(the full layer applies it; the attention core takes the latents as given)",
       });
     }
   }
@@ -953,6 +948,13 @@ const MEGATRON_DEFAULTS = {
   qk_layernorm: false,
 } as const;
 
+/** Why a Megatron default matters, where it changes what the harness computes or refuses. */
+const MEGATRON_DEFAULT_NOTES: Partial<Record<keyof typeof MEGATRON_DEFAULTS, string>> = {
+  qk_layernorm: "Megatron's TransformerConfig default: MLA's q_layernorm and kv_layernorm are " +
+    "IdentityOp, so the full layer is refused (spec.no-latent-norms); DeepSeek's MLA trained " +
+    "with --qk-layernorm states true",
+};
+
 /**
  * Canonical spec and reading from a Megatron `MLATransformerConfig`-style object.
  * Note that `qk_head_dim` is the no-position width only; k_channels = qk_head_dim +
@@ -990,7 +992,8 @@ export function readMegatron(raw: unknown, options: SpecFromConfigOptions): Spec
   ): NonNullable<(typeof c)[K]> | (typeof MEGATRON_DEFAULTS)[K] => {
     const v = c[key];
     if (v !== undefined && v !== null) return v as NonNullable<(typeof c)[K]>;
-    defaulted.push({ field: key, value: MEGATRON_DEFAULTS[key] });
+    const note = MEGATRON_DEFAULT_NOTES[key];
+    defaulted.push({ field: key, value: MEGATRON_DEFAULTS[key], ...(note ? { note } : {}) });
     return MEGATRON_DEFAULTS[key];
   };
   const ropeType = pick("rope_type");
@@ -1004,16 +1007,7 @@ export function readMegatron(raw: unknown, options: SpecFromConfigOptions): Spec
     mscaleAllDim: pick("mscale_all_dim"),
   };
   const eps = pick("layernorm_epsilon");
-  const latentNorms = c.qk_layernorm ?? MEGATRON_DEFAULTS.qk_layernorm;
-  if (c.qk_layernorm === undefined || c.qk_layernorm === null) {
-    defaulted.push({
-      field: "qk_layernorm",
-      value: false,
-      note: "Megatron's TransformerConfig default: MLA's q_layernorm and kv_layernorm are " +
-        "IdentityOp, so the full layer is refused (spec.no-latent-norms); DeepSeek's MLA " +
-        "trained with --qk-layernorm states true",
-    });
-  }
+  const latentNorms = pick("qk_layernorm");
   const interleaved = options.ropePairing === undefined ? pick("mla_rotary_interleaved") : false;
   const params: MlaParams = {
     hiddenSize: c.hidden_size,
@@ -1077,7 +1071,6 @@ export interface SpecFromAnyOptions extends SpecFromConfigOptions {
 const MLA_KEYS: ReadonlySet<string> = new Set([
   ...Object.keys(hfSchema.shape),
   ...Object.keys(megatronSchema.shape),
-  "rope_pairing",
 ]);
 
 /**
