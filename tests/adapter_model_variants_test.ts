@@ -317,3 +317,21 @@ Deno.test({
     }
   },
 });
+
+Deno.test("explain names what the full layer refuses: the gate, the biases, the missing latent norms", async () => {
+  const lines: [string, RegExp][] = [
+    ["model_variants/gated_tiny.config.json", /output gate \(mla_use_output_gate\).*is refused/],
+    ["model_variants/biased_tiny.config.json", /attention biases \(attention_bias\).*is refused/],
+    [
+      "model_variants/megatron_unnormed_tiny.config.json",
+      /no latent norms \(Megatron without qk_layernorm\).*is refused/,
+    ],
+  ];
+  for (const [file, line] of lines) {
+    const r = await runCli(["explain", fixture(file), "--caps", CAPS]);
+    assert.equal(r.code, 0, `${file}: ${r.stderr}`);
+    assert.match(r.stdout, line, file);
+  }
+  const plain = await runCli(["explain", "tiny", "--caps", CAPS]);
+  assert.doesNotMatch(plain.stdout, /output gate|attention biases|no latent norms/);
+});
