@@ -114,6 +114,12 @@ export function layerCommand() {
     )
     .option("--backend-module <path>", BACKEND_MODULE_HELP, collect, [] as string[])
     .option("--layer <n>", "layer index in the weights file", parseNonNegativeInt)
+    .option(
+      "--attention-module <n>",
+      "which attention module of the layer, where it holds several (LongCat-Flash: " +
+        "self_attn.0.* and self_attn.1.*)",
+      parseNonNegativeInt,
+    )
     .option("--seed <n>", "seed of the random weights", parseNonNegativeInt, 1)
     .option("--no-check", "skip the float64 reference comparison")
     .option(
@@ -161,6 +167,7 @@ export function layerCommand() {
         dtype: opts.dtype,
         cuSeqlens: opts.cuSeqlens,
         layer: opts.layer,
+        attentionModule: opts.attentionModule,
         check: opts.check,
         checkRows: opts.checkRows,
         seed: opts.seed,

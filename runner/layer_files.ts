@@ -27,7 +27,7 @@ import { makeLayerWeights } from "../reference/inputs.ts";
 import { mlaLayer } from "../reference/layer.ts";
 import { sampleRows } from "../reference/sample_rows.ts";
 import { SafetensorsError } from "../weights/errors.ts";
-import { layerPrefix, loadLayerWeights, nonFiniteAt } from "../weights/hf_names.ts";
+import { attentionPrefix, loadLayerWeights, nonFiniteAt } from "../weights/hf_names.ts";
 import { SafetensorsFile, writeSafetensorsFile } from "../weights/safetensors.ts";
 import { sameFile } from "../report/output_overlap.ts";
 import { checkOutputFile } from "../report/output_paths.ts";
@@ -60,6 +60,8 @@ export interface LayerFilesOptions {
   cuSeqlens?: readonly number[];
   /** Layer index in the weights file. */
   layer?: number;
+  /** Which attention module of the layer, where it holds several (LongCat-Flash: 0 or 1). */
+  attentionModule?: number;
   /** Compare with the float64 reference (default true). */
   check?: boolean;
   /** Most reference rows (default {@link DEFAULT_CHECK_ROWS}); boundaries always in. */
@@ -161,8 +163,8 @@ async function openFile(path: string): Promise<SafetensorsFile> {
 }
 
 /**
- * Refuse weight options that would be ignored: `layer` without `weights` (a layer index
- * of no file), or `seed` with `weights` (`seedGiven`: the CLI's --seed has a default, so
+ * Refuse weight options that would be ignored: `layer` or `attentionModule` without
+ * `weights` (a layer or module of no file), or `seed` with `weights` (`seedGiven`: the CLI's --seed has a default, so
  * only it knows whether the user gave one). Throws LayerInputError (exit 2).
  *
  * @example
@@ -172,13 +174,20 @@ async function openFile(path: string): Promise<SafetensorsFile> {
  * ```
  */
 export function checkWeightOptions(
-  options: Pick<LayerFilesOptions, "weights" | "layer" | "seed">,
+  options: Pick<LayerFilesOptions, "weights" | "layer" | "attentionModule" | "seed">,
   seedGiven = false,
 ): void {
   if (options.layer !== undefined && options.weights === undefined) {
     throw new LayerInputError(
       `--layer ${options.layer} picks a layer of the --weights file, and there is none (the ` +
         "weights are seeded random, --seed): give --weights or drop --layer",
+    );
+  }
+  if (options.attentionModule !== undefined && options.weights === undefined) {
+    throw new LayerInputError(
+      `--attention-module ${options.attentionModule} picks an attention module of the ` +
+        "--weights file, and there is none (the weights are seeded random, --seed): give " +
+        "--weights or drop --attention-module",
     );
   }
   if (seedGiven && options.weights !== undefined) {
@@ -274,10 +283,9 @@ export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerF
   if (options.weights) {
     const file = await openFile(options.weights);
     try {
-      weights = await loadLayerWeights(file, spec, { layer: options.layer });
-      weightsFrom = `${options.weights} (${
-        layerPrefix(file.tensors.keys(), { layer: options.layer })
-      })`;
+      const pick = { layer: options.layer, attentionModule: options.attentionModule };
+      weights = await loadLayerWeights(file, spec, pick);
+      weightsFrom = `${options.weights} (${attentionPrefix(file.tensors.keys(), pick)})`;
     } catch (e) {
       if (e instanceof SafetensorsError) throw bad(e.message);
       throw e;

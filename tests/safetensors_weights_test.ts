@@ -194,8 +194,12 @@ Deno.test("loadLayerWeights: two attention modules per layer (LongCat-Flash's se
   await assert.rejects(
     () => loadLayerWeights(file, spec),
     (e: unknown) =>
-      e instanceof ConfigError && /lc: unsupported weights layout/.test(e.message) &&
-      /model\.layers\.2\.self_attn\.0\.\*/.test(e.message) &&
-      /LongCat-Flash's two per layer/.test(e.message),
+      e instanceof ConfigError && /lc: ambiguous layer/.test(e.message) &&
+      /model\.layers\.2\.self_attn\.0\.\*, model\.layers\.2\.self_attn\.1\.\*/.test(e.message) &&
+      /LongCat-Flash keeps two per layer/.test(e.message) &&
+      /give --attention-module 0/.test(e.message),
   );
+  // tests/layer_attention_module_test.ts reads each module
+  const back = await loadLayerWeights(file, spec, { attentionModule: 1 });
+  assert.deepEqual(back.oProj, Float32Array.from(w.oProj));
 });

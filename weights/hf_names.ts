@@ -142,10 +142,75 @@ export function layerPrefix(
   return `${wrapper}layers.${layers.length === 1 ? layers[0] : 0}.self_attn.`;
 }
 
-/** Options of {@link loadLayerWeights}. */
+/** Options of {@link attentionPrefix} and {@link loadLayerWeights}. */
 export interface LoadLayerWeightsOptions {
   /** Layer index (`--layer N`); see {@link layerPrefix} for the default. */
   layer?: number;
+  /**
+   * Which attention module of the layer (`--attention-module N`), where a layer holds
+   * several (LongCat-Flash: `self_attn.0.*` and `self_attn.1.*`); refused where it holds one.
+   */
+  attentionModule?: number;
+  /** Names the file in errors. */
+  source?: string;
+}
+
+/**
+ * The prefix of the one attention module a layer is read from: {@link layerPrefix}, and in
+ * a layer holding several modules (LongCat-Flash's `self_attn.0.*`, `self_attn.1.*`) the one
+ * `attentionModule` picks. Throws a ConfigError naming the modules where several are present
+ * and none (or one not present) was picked, and where a module is picked in a layer of one.
+ *
+ * @example
+ * ```ts
+ * import { attentionPrefix } from "./hf_names.ts";
+ * const names = ["model.layers.4.self_attn.0.o_proj.weight", "model.layers.4.self_attn.1.o_proj.weight"];
+ * attentionPrefix(names, { attentionModule: 1 }); // "model.layers.4.self_attn.1."
+ * attentionPrefix(["model.layers.4.self_attn.o_proj.weight"], {}); // "model.layers.4.self_attn."
+ * ```
+ */
+export function attentionPrefix(
+  names: Iterable<string>,
+  options: LoadLayerWeightsOptions,
+): string {
+  const all = [...names];
+  const source = options.source ?? "weights";
+  const prefix = layerPrefix(all, { layer: options.layer, source });
+  const modules = [
+    ...new Set(
+      all.filter((n) => n.startsWith(prefix))
+        .map((n) => /^(\d+)\./.exec(n.slice(prefix.length))?.[1])
+        .filter((m) => m !== undefined),
+    ),
+  ].map(Number).sort((a, b) => a - b);
+  const picked = options.attentionModule;
+  if (modules.length === 0) {
+    if (picked === undefined) return prefix;
+    throw new ConfigError(source, [{
+      path: "--attention-module",
+      value: picked,
+      message: `picks one of several attention modules in a layer, and ${prefix}* is one ` +
+        "module (no numbered modules under it): drop --attention-module",
+    }], "no such attention module");
+  }
+  const list = modules.map((m) => `${prefix}${m}.*`).join(", ");
+  if (picked === undefined) {
+    throw new ConfigError(source, [{
+      path: "--attention-module",
+      value: undefined,
+      message: `is needed: the layer holds ${modules.length} attention modules (${list}; ` +
+        "LongCat-Flash keeps two per layer), which may differ; give --attention-module " +
+        `${modules[0]} to read ${prefix}${modules[0]}.*`,
+    }], "ambiguous layer");
+  }
+  if (!modules.includes(picked)) {
+    throw new ConfigError(source, [{
+      path: "--attention-module",
+      value: picked,
+      message: `is not in the layer: it holds ${list}; expected one of ${modules.join(", ")}`,
+    }], "no such attention module");
+  }
+  return `${prefix}${picked}.`;
 }
 
 /**
@@ -206,7 +271,7 @@ export function checkLayerTensors(
 
 /**
  * Load one layer's weights from a safetensors file as Float32Array (F32, F16 and
- * BF16 converted). Every tensor is checked against the spec before any data is
+ * BF16 converted), from the tensors under {@link attentionPrefix}. Every tensor is checked against the spec before any data is
  * read; problems throw one ConfigError listing them all (CLI exit 2). A tensor holding
  * NaN or ±Infinity throws a SafetensorsError naming it and the first index (exit 2).
  *
@@ -224,25 +289,7 @@ export async function loadLayerWeights(
   spec: MlaSpec,
   options: LoadLayerWeightsOptions = {},
 ): Promise<LayerWeights> {
-  const prefix = layerPrefix(file.tensors.keys(), { layer: options.layer, source: file.source });
-  // LongCat-Flash keeps two attention modules per layer (self_attn.0.*, self_attn.1.*): said
-  // as such, not as every tensor missing.
-  const modules = [
-    ...new Set(
-      [...file.tensors.keys()].filter((n) => n.startsWith(prefix))
-        .map((n) => /^(\d+)\./.exec(n.slice(prefix.length))?.[1])
-        .filter((m) => m !== undefined),
-    ),
-  ];
-  if (modules.length > 0) {
-    throw new ConfigError(file.source, [{
-      path: `${prefix}*`,
-      value: modules.map((m) => `${prefix}${m}.*`),
-      message: "are several attention modules in one layer (LongCat-Flash's two per layer), " +
-        "which `layer` does not read: it reads one module's tensors directly under " +
-        `${prefix}`,
-    }], "unsupported weights layout");
-  }
+  const prefix = attentionPrefix(file.tensors.keys(), { ...options, source: file.source });
   const shapes = new Map([...file.tensors].map(([n, t]) => [n, t.shape]));
   const issues = checkLayerTensors(spec, shapes, prefix);
   if (issues.length) {
