@@ -128,19 +128,28 @@ Deno.test({
 });
 
 Deno.test({
-  name: "tune_plan: a filter that selects no case is the run's exit 2, said before any tuning",
+  name: "tune_plan: a filter that selects no case is the run's exit 2, said before any tuning; " +
+    "its temporary work folder is removed",
   ignore: CAPS === null,
   fn: async () => {
-    const r = await tune([
-      "--out",
-      "/tmp/never-written.json",
-      "--matrix",
-      MATRIX,
-      "--filter",
-      "preset=deepseek-v3",
-    ]);
-    assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /the untuned run exited 2/);
-    assert.match(r.stderr, /nothing to tune against/);
+    // The tuner's default work folder is a temporary one: in this TMPDIR, so what is left
+    // there afterwards can be seen.
+    const tmp = await Deno.makeTempDir({ prefix: "mla-tune-tmpdir-" });
+    try {
+      const r = await tune([
+        "--out",
+        `${tmp}/never-written.json`,
+        "--matrix",
+        MATRIX,
+        "--filter",
+        "preset=deepseek-v3",
+      ], { TMPDIR: tmp });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /the untuned run exited 2/);
+      assert.match(r.stderr, /nothing to tune against/);
+      assert.deepEqual([...Deno.readDirSync(tmp)].map((e) => e.name), []);
+    } finally {
+      await Deno.remove(tmp, { recursive: true });
+    }
   },
 });
