@@ -97,3 +97,75 @@ function fallbackFlag(adapter: unknown): string | null {
   }
   return null;
 }
+
+/** Where two runs' environments differ, split by whether their results may share a report. */
+export interface EnvironmentMix {
+  /**
+   * Differences that make the results of the two runs those of different devices, runtimes,
+   * kernels or plans: every {@link diffFingerprints} field but the host's and a revision
+   * that differs only in its `-dirty` mark or is unknown on one side, and `adapter.caps` (the limits, SM count, device class and
+   * loop budget the plans were made for, which overrides such as MLA_HARNESS_SM_COUNT move).
+   */
+  readonly blocking: FingerprintChange[];
+  /** The rest: the host (OS, CPU model), and the revision where it is not blocking. */
+  readonly warnings: FingerprintChange[];
+}
+
+/**
+ * Whether the results of two runs (a run and its resume, or the shards a merge joins) may
+ * share one report: {@link EnvironmentMix}. A report carries one fingerprint, so results of
+ * another device or kernel under it would be credited to the wrong one.
+ *
+ * @example
+ * ```ts
+ * import { environmentMix } from "./fingerprint_diff.ts";
+ * import type { Fingerprint } from "../results/types.ts";
+ * declare const first: Fingerprint, resumed: Fingerprint;
+ * const mix = environmentMix(first, resumed);
+ * if (mix.blocking.length) console.error(mix.blocking.map((c) => c.field).join(", "));
+ * ```
+ */
+export function environmentMix(a: Fingerprint, b: Fingerprint): EnvironmentMix {
+  const blocking: FingerprintChange[] = [];
+  const warnings: FingerprintChange[] = [];
+  for (const c of diffFingerprints(a, b)) {
+    if (c.field.startsWith("host.")) warnings.push(c);
+    else if (
+      c.field === "harnessRevision" &&
+      (c.from === null || c.to === null || clean(c.from) === clean(c.to))
+    ) {
+      // unknown on one side (git absent or not permitted), or only the -dirty mark moved
+      warnings.push(c);
+    } else blocking.push(c);
+  }
+  const x = planCaps(a.adapter), y = planCaps(b.adapter);
+  const keys = [...new Set([...x.keys(), ...y.keys()])].filter((k) => x.get(k) !== y.get(k));
+  if (keys.length > 0) {
+    const side = (m: Map<string, string>) =>
+      keys.map((k) => `${k} ${m.get(k) ?? "(none)"}`).join(", ");
+    blocking.push({ field: "adapter.caps", from: side(x), to: side(y) });
+  }
+  return { blocking, warnings };
+}
+
+/** A revision without its `-dirty` mark (an untracked output folder sets it). */
+function clean(revision: string | null): string | null {
+  return revision?.replace(/-dirty$/, "") ?? null;
+}
+
+/**
+ * What the adapter planned with beyond its identity, by name: `limits.<name>`, `smCount`,
+ * `deviceClass`, `loopIterationBudget` (those the record has).
+ */
+function planCaps(adapter: unknown): Map<string, string> {
+  const out = new Map<string, string>();
+  if (typeof adapter !== "object" || adapter === null) return out;
+  const r = adapter as Record<string, unknown>;
+  if (typeof r.limits === "object" && r.limits !== null) {
+    for (const [k, v] of Object.entries(r.limits)) out.set(`limits.${k}`, String(v));
+  }
+  for (const k of ["smCount", "deviceClass", "loopIterationBudget"]) {
+    if (r[k] !== undefined && r[k] !== null) out.set(k, String(r[k]));
+  }
+  return out;
+}

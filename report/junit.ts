@@ -45,7 +45,11 @@ function failingSides(r: CaseResult): [string, ParityRecord][] {
 export function failureMessage(r: CaseResult): string {
   const sides = failingSides(r);
   if (sides.length === 0) return r.message;
-  return sides.map(([name, p]) => `${name}: ${p.summary}`).join("; ");
+  // A record's summary is labelled by its comparison already ("out: max abs err ...").
+  return sides.map(([name, p]) =>
+    p.summary.startsWith(`${name}: `) ? p.summary : `${name}: ${p.summary}`
+  )
+    .join("; ");
 }
 
 function parityLines(name: string, p: ParityRecord): string[] {
@@ -93,7 +97,7 @@ export function skipMessage(r: CaseResult): string {
   const reasons = r.reasons ?? [];
   const list = reasons.length
     ? reasons.map((x) => `${x.code}: ${x.message}`).join("; ")
-    : r.message;
+    : r.message.replace(/^rejected as expected: /, "");
   return `${r.decision} as expected: ${list}`;
 }
 
@@ -172,6 +176,7 @@ export function junitProperties(report: RunReport): Record<string, string> {
   props["run.filter"] = report.filter ?? "";
   props["run.shard"] = report.shard ?? "";
   props["run.interrupted"] = String(report.interrupted);
+  if (report.plantedFault !== undefined) props["run.plantedFault"] = report.plantedFault;
   // A merge that lacks cases: how many of its matrix no merged folder had.
   const missing = missingIds(report).length;
   if (missing > 0) props["run.missing"] = String(missing);

@@ -200,6 +200,14 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
       (report.interrupted ? " (interrupted)" : ""),
     "",
   );
+  if (report.plantedFault !== undefined) {
+    out.push(
+      `⚠ **Planted fault \`${report.plantedFault}\`** (\`run --plant-fault\`): every case ran ` +
+        "with it, so its failures show the checks catching the fault; they are not a " +
+        "regression of the kernels.",
+      "",
+    );
+  }
   const missing = missingIds(report);
   if (missing.length > 0) {
     out.push(

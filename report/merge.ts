@@ -5,7 +5,8 @@
  * @module
  */
 import type { CaseResult, RunReport } from "../results/types.ts";
-import { diffFingerprints } from "./fingerprint_diff.ts";
+import { basename } from "node:path";
+import { environmentMix } from "./fingerprint_diff.ts";
 import { ReportFileError } from "./errors.ts";
 import { readReportJson, writeReportJson } from "./json.ts";
 import { writeTextAtomic } from "../util/fs.ts";
@@ -53,8 +54,10 @@ export interface MergeResult {
   /** Ids with a result in more than one folder (or twice in one). */
   readonly duplicated: Duplicate[];
   /**
-   * Environment differences between the folders, one line each
-   * (`"<dir>: runtime.deno 2.9.6 → 2.9.5"`): the shards did not run on the same setup.
+   * Host differences between the folders, one line each (`"<dir>: host.cpuModel A → B"`,
+   * and a revision's `-dirty` mark): the shards ran on different hosts of one setup. A
+   * difference of device, runtime, kernels or plans is refused instead (report/
+   * `environmentMix`).
    */
   readonly mismatched: string[];
   /** Folders whose results.jsonl ended in a truncated line (it was skipped). */
@@ -148,10 +151,31 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
   for (let i = 1; i < dirs.length; i++) {
     const r = reports[i];
     const path = join(dirs[i], RUN_FILES.report);
-    if (r.matrix !== first.matrix) {
+    if (!sameMatrix(r.matrix, first.matrix)) {
       throw new ReportFileError(
         path,
         `ran matrix "${r.matrix}" but ${firstDir} ran "${first.matrix}"; shards of one run must share the matrix`,
+      );
+    }
+    if (r.plantedFault !== first.plantedFault) {
+      const f = (x: string | undefined) =>
+        x === undefined ? "no planted fault" : `planted fault ${x}`;
+      throw new ReportFileError(
+        path,
+        `ran with ${f(r.plantedFault)} but ${firstDir} with ${f(first.plantedFault)}; ` +
+          "shards of one run must plant the same fault (or none)",
+      );
+    }
+    // One report carries one fingerprint: shards of another device, runtime, kernel or plan
+    // would be credited to the first folder's.
+    const mix = environmentMix(first.fingerprint, r.fingerprint);
+    if (mix.blocking.length > 0) {
+      throw new ReportFileError(
+        path,
+        `ran in another environment than ${firstDir} (${
+          mix.blocking.map((c) => `${c.field} ${c.from ?? "(none)"} → ${c.to ?? "(none)"}`)
+            .join("; ")
+        }); a merged report has one environment: rerun the shards on one`,
       );
     }
     if (r.filter !== first.filter) {
@@ -212,7 +236,7 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
       }
     }
     if (i > 0) {
-      for (const c of diffFingerprints(first.fingerprint, reports[i].fingerprint)) {
+      for (const c of environmentMix(first.fingerprint, reports[i].fingerprint).warnings) {
         mismatched.push(`${dir}: ${c.field} ${c.from ?? "(none)"} → ${c.to ?? "(none)"}`);
       }
     }
@@ -245,8 +269,11 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
     startedAt: starts[0] ?? first.startedAt,
     endedAt: ends[ends.length - 1] ?? first.endedAt,
     totals: computeTotals(results),
-    interrupted: reports.some((r) => r.interrupted),
+    // Interrupted only where a case is missing: an interrupted shard whose cases another
+    // folder holds leaves a complete merge.
+    interrupted: missing.length > 0 && reports.some((r) => r.interrupted),
     missing,
+    ...(first.plantedFault !== undefined ? { plantedFault: first.plantedFault } : {}),
   };
   return { report, missing, duplicated, mismatched, corruptTails, rebuilt };
 }
@@ -290,4 +317,15 @@ export async function writeRunOutputs(
   await writeJunit(join(dir, RUN_FILES.junit), report);
   await writeMarkdown(join(dir, RUN_FILES.summary), report);
   await writeRunHtml(join(dir, RUN_FILES.html), report);
+}
+
+/**
+ * Whether two shards ran one matrix: the same bundled name, or matrix files of one name (a
+ * path is spelt as each run was given it, from its own folder or checkout; the matrix ids,
+ * compared next, tell whether the files hold the same cases).
+ */
+function sameMatrix(a: string, b: string): boolean {
+  if (a === b) return true;
+  const file = (m: string) => m.endsWith(".json") || m.includes("/");
+  return file(a) && file(b) && basename(a) === basename(b);
 }

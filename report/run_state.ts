@@ -122,7 +122,8 @@ export async function readRunState(path: string): Promise<RunState | null> {
 
 /**
  * How a run's selection is named in messages: `matrix "smoke", filter "preset=tiny", shard
- * 2/4` ("no filter" when there is none; the shard only when set).
+ * 2/4, planted fault lse-offset` ("no filter" when there is none; the shard and the planted
+ * fault only when set).
  *
  * @example
  * ```ts
@@ -131,11 +132,12 @@ export async function readRunState(path: string): Promise<RunState | null> {
  * ```
  */
 export function describeRun(
-  r: { matrix: string; filter: string | null; shard: string | null },
+  r: { matrix: string; filter: string | null; shard: string | null; plantedFault?: string },
 ): string {
   return [
     `matrix "${r.matrix}"`,
     r.filter === null ? "no filter" : `filter "${r.filter}"`,
     ...(r.shard === null ? [] : [`shard ${r.shard}`]),
+    ...(r.plantedFault === undefined ? [] : [`planted fault ${r.plantedFault}`]),
   ].join(", ");
 }

@@ -181,7 +181,7 @@ export function repeatedId(
  * like one. Another of the harness's files (a bench report, a baseline, a caps file, a model
  * config.json, ...) is named for what it is (adapter/file_kind.ts). Each result is checked with {@link caseResultProblem}, and no case id may repeat.
  * `missing` (a merged report's ids without a result) may be absent, as in a run's report and
- * in reports written before it existed.
+ * in reports written before it existed; so may `plantedFault`.
  *
  * @example
  * ```ts
@@ -218,6 +218,9 @@ export function runReportProblem(v: unknown): string | null {
   if (typeof v.endedAt !== "string") return 'field "endedAt" must be a string';
   if (!isRecord(v.totals)) return 'field "totals" must be an object';
   if (typeof v.interrupted !== "boolean") return 'field "interrupted" must be a boolean';
+  if (v.plantedFault !== undefined && (typeof v.plantedFault !== "string" || !v.plantedFault)) {
+    return 'field "plantedFault" must be a fault id or absent';
+  }
   return missingProblem(v.missing, v.results as { id: string }[]);
 }
 

@@ -200,4 +200,10 @@ export interface RunReport {
    * written before it existed).
    */
   readonly missing?: readonly string[];
+  /**
+   * The fault `run --plant-fault` planted in every case's kernels (parity/faults.ts id):
+   * the run's failures are the fault's, shown to be caught, not a regression. Absent when
+   * none was planted (and in reports written before it was recorded).
+   */
+  readonly plantedFault?: string;
 }

@@ -26,6 +26,7 @@ import { JsonlWriter, readJsonl } from "../report/jsonl.ts";
 import { RUN_FILES } from "../report/merge.ts";
 import { prepareOutputDir } from "../report/output_paths.ts";
 import { describeRun, readRunState, writeRunState } from "../report/run_state.ts";
+import { environmentMix, type FingerprintChange } from "../report/fingerprint_diff.ts";
 import { type ProgressOutput, ProgressReporter } from "../report/progress.ts";
 import { computeTotals } from "../report/totals.ts";
 import { profileLimitWarnings } from "./case_request.ts";
@@ -33,7 +34,7 @@ import { collectFingerprint } from "./fingerprint.ts";
 import { checkFaultReached } from "./fault_reach.ts";
 import { groupOf, runCase, type RunCaseOptions } from "./run_case.ts";
 import { isRemoteDevice, type RunDevice } from "../gpu/runtime.ts";
-import type { CaseResult, RunReport } from "../results/types.ts";
+import type { CaseResult, Fingerprint, RunReport } from "../results/types.ts";
 
 /** Default per-case timeout in seconds (`run --case-timeout`). */
 export const DEFAULT_CASE_TIMEOUT_S = 600;
@@ -96,6 +97,12 @@ export interface RunMatrixOptions {
   backend?: BackendId;
   /** Where progress goes (default stdout). */
   progress?: ProgressOutput;
+  /**
+   * Other files a run writes into `out` after its reports (e.g. `--baseline`'s compare.md),
+   * removed with the reports when the run claims the folder, so that none describes an
+   * earlier run.
+   */
+  staleFiles?: readonly string[];
   /**
    * The device to run on instead of acquiring Deno's own: a GpuContext, or another
    * runtime's (gpu/runtime.ts; `run --runtime chromium`). The caller ends it.
@@ -200,6 +207,8 @@ interface RunIdentity {
   matrix: string;
   filter: string | null;
   shard: string | null;
+  /** The planted fault's id (`run --plant-fault`); absent when none. */
+  plantedFault?: string;
 }
 
 /** A bundled name as is; a matrix file as an absolute path (so ./m.json equals m.json). */
@@ -209,7 +218,7 @@ function matrixKey(matrix: string): string {
 
 function sameRun(a: RunIdentity, b: RunIdentity): boolean {
   return matrixKey(a.matrix) === matrixKey(b.matrix) && a.filter === b.filter &&
-    a.shard === b.shard;
+    a.shard === b.shard && a.plantedFault === b.plantedFault;
 }
 
 async function nonEmptyLines(path: string): Promise<number> {
@@ -224,7 +233,7 @@ async function nonEmptyLines(path: string): Promise<number> {
 /** The run an output folder holds: from run.json, or report.json for older folders. */
 async function folderRun(
   out: string,
-): Promise<{ header: RunIdentity | null; finished: boolean; results: number }> {
+): Promise<{ header: RunReport | null; finished: boolean; results: number }> {
   const results = await nonEmptyLines(`${out}/${RUN_FILES.results}`);
   const state = await readRunState(`${out}/${RUN_FILES.state}`);
   if (state) return { header: state.report, finished: state.state === "finished", results };
@@ -242,20 +251,30 @@ async function folderRun(
   }
 }
 
+/** What a run keeps of the run its folder holds. */
+interface Claimed {
+  /** The results to keep (a resume's), by case id. */
+  previous: Map<string, CaseResult>;
+  /** The run being resumed (its header: matrix as it spelt it, fingerprint), if any. */
+  resumed: RunReport | null;
+}
+
 /**
  * Check what `out` already holds against this run and return the results to keep
- * (resume). Refuses (ReportFileError): resuming another matrix's, filter's or shard's
- * folder; a damaged line in results.jsonl when resuming (a truncated last line is
- * dropped, as merge does); truncating a half-finished run without resume or force.
+ * (resume). Refuses (ReportFileError): resuming another matrix's, filter's, shard's or
+ * planted fault's folder; a damaged line in results.jsonl when resuming (a truncated last
+ * line is dropped, as merge does); truncating a half-finished run without resume or force.
+ * The environment a resume runs in is checked once the device is open
+ * ({@link checkResumeEnvironment}).
  */
 async function claimFolder(
   out: string,
   current: RunIdentity,
   mine: readonly Case[],
   options: Pick<RunMatrixOptions, "resume" | "force">,
-): Promise<Map<string, CaseResult>> {
+): Promise<Claimed> {
   const previous = new Map<string, CaseResult>();
-  if (options.force) return previous;
+  if (options.force) return { previous, resumed: null };
   const held = await folderRun(out);
   const resultsPath = `${out}/${RUN_FILES.results}`;
   if (!options.resume) {
@@ -270,13 +289,14 @@ async function claimFolder(
           `or pick another --out`,
       );
     }
-    return previous; // empty, or a finished run: replaced
+    return { previous, resumed: null }; // empty, or a finished run: replaced
   }
   if (held.header && !sameRun(held.header, current)) {
     throw new ReportFileError(
       out,
       `holds a run of ${describeRun(held.header)}, but this run is of ${describeRun(current)}; ` +
-        `--resume continues only the same matrix, filter and shard: pick another --out, or ` +
+        `--resume continues only the same matrix, filter, shard and planted fault: pick ` +
+        `another --out, or ` +
         `--force to replace that run`,
     );
   }
@@ -284,7 +304,9 @@ async function claimFolder(
   try {
     results = (await readJsonl(resultsPath)).results;
   } catch (e) {
-    if (e instanceof ReportFileError && e.cause instanceof Deno.errors.NotFound) return previous;
+    if (e instanceof ReportFileError && e.cause instanceof Deno.errors.NotFound) {
+      return { previous, resumed: held.header };
+    }
     if (e instanceof ReportFileError && e.line !== null) {
       throw new ReportFileError(
         resultsPath,
@@ -307,7 +329,33 @@ async function claimFolder(
     }
     if (!previous.has(r.id)) previous.set(r.id, r);
   }
-  return previous;
+  return { previous, resumed: held.header };
+}
+
+/**
+ * Refuse (ReportFileError) a resume whose device, runtime, kernels or plans differ from
+ * those of the results it keeps: one report carries one fingerprint, so the kept results
+ * would be credited to this environment (report/ `environmentMix`). Host differences are
+ * returned as warnings.
+ */
+function checkResumeEnvironment(
+  out: string,
+  resumed: RunReport,
+  kept: number,
+  now: Fingerprint,
+): string[] {
+  const mix = environmentMix(resumed.fingerprint, now);
+  const text = (c: FingerprintChange) => `${c.field} ${c.from ?? "(none)"} → ${c.to ?? "(none)"}`;
+  if (mix.blocking.length > 0) {
+    throw new ReportFileError(
+      out,
+      `holds ${kept} result(s) of a run in another environment than this one (` +
+        `${mix.blocking.map(text).join("; ")}); a report has one environment, so --resume ` +
+        "would credit those results to this one: resume where the run started, or --force " +
+        "to start over",
+    );
+  }
+  return mix.warnings.map((c) => `resume: the environment differs in ${text(c)}`);
 }
 
 /** "RangeError: Invalid array length (at adapter/rope.ts:78)": no stack, one place. */
@@ -385,13 +433,18 @@ async function settle(
 export async function runMatrix(options: RunMatrixOptions): Promise<RunReport> {
   const startedAt = new Date().toISOString();
   const { all, mine, baseDir } = await selectCases(options);
-  const identity: RunIdentity = {
+  const asked: RunIdentity = {
     matrix: options.matrix,
     filter: options.filter ?? null,
     shard: options.shard ? `${options.shard.index}/${options.shard.count}` : null,
+    ...(options.fault ? { plantedFault: options.fault.id } : {}),
   };
   await prepareOutputDir(options.out);
-  const previous = await claimFolder(options.out, identity, mine, options);
+  const { previous, resumed } = await claimFolder(options.out, asked, mine, options);
+  // A resume keeps the run's own matrix spelling and start: its report is that run's, so
+  // merge and history see one run, not two.
+  const identity: RunIdentity = resumed ? { ...asked, matrix: resumed.matrix } : asked;
+  const runStartedAt = resumed && previous.size > 0 ? resumed.startedAt : startedAt;
   const resultsPath = `${options.out}/${RUN_FILES.results}`;
   const todo = orderForVariants(mine.filter((c) => !previous.has(c.id)));
   const ctx = options.ctx ?? await acquire();
@@ -434,6 +487,15 @@ export async function runMatrix(options: RunMatrixOptions): Promise<RunReport> {
       },
     }
     : collected;
+  if (resumed && previous.size > 0) {
+    try {
+      const notes = checkResumeEnvironment(options.out, resumed, previous.size, fingerprint);
+      for (const note of notes) console.error(note);
+    } catch (e) {
+      if (!options.ctx) ctx.destroy();
+      throw e;
+    }
+  }
   const writer = await JsonlWriter.open(resultsPath, { truncate: !options.resume });
   const header = (results: CaseResult[], interrupted: boolean): RunReport => ({
     version: 1,
@@ -442,17 +504,18 @@ export async function runMatrix(options: RunMatrixOptions): Promise<RunReport> {
     shardIds: mine.map((c) => c.id),
     results,
     fingerprint,
-    startedAt,
+    startedAt: runStartedAt,
     endedAt: new Date().toISOString(),
     totals: computeTotals(results),
     interrupted,
+    ...(options.fault ? { plantedFault: options.fault.id } : {}),
   });
   const statePath = `${options.out}/${RUN_FILES.state}`;
-  if (!options.resume) {
-    // Reports of the run being replaced would describe a run that is no longer there.
-    for (const f of [RUN_FILES.report, RUN_FILES.junit, RUN_FILES.summary, RUN_FILES.html]) {
-      await Deno.remove(`${options.out}/${f}`).catch(() => {});
-    }
+  // Reports of the run being replaced, or of a resumed run's earlier stop, would describe a
+  // run that is no longer there (a resume killed before its end would leave them standing).
+  const stale = [RUN_FILES.report, RUN_FILES.junit, RUN_FILES.summary, RUN_FILES.html];
+  for (const f of [...stale, ...(options.staleFiles ?? [])]) {
+    await Deno.remove(`${options.out}/${f}`).catch(() => {});
   }
   await writeRunState(statePath, { version: 1, state: "running", report: header([], true) });
   const progress = new ProgressReporter(mine.length, { out: options.progress });
@@ -497,14 +560,19 @@ export async function runMatrix(options: RunMatrixOptions): Promise<RunReport> {
         interrupted = true;
         break;
       }
+      // The last loss the run allows stops it: that case's message says so.
+      const lastLoss = (ctx.lost || outcome.kind === "timeout") &&
+        losses + 1 >= (options.maxLosses ?? 3);
       const result = outcome.kind === "done"
         ? outcome.result
         : outcome.kind === "threw"
         ? errorResult(c, describeException(outcome.error), performance.now() - t0)
         : errorResult(
           c,
-          `timed out after ${timeoutMs / 1000} s (--case-timeout); the device was ` +
-            `re-acquired and the run went on`,
+          `timed out after ${timeoutMs / 1000} s (--case-timeout); ` +
+            (lastLoss
+              ? `${losses + 1} device losses or timeouts in a row: the run stopped here`
+              : "the device was re-acquired and the run went on"),
           performance.now() - t0,
         );
       await writer.write(result);

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
-import { escapeXml, toJunitXml, writeRunOutputs } from "../report/mod.ts";
-import { mixedResults, report, withTempDir } from "./report_util.ts";
+import {
+  escapeXml,
+  failureMessage,
+  skipMessage,
+  toJunitXml,
+  writeRunOutputs,
+} from "../report/mod.ts";
+import { mixedResults, parity, report, result, withTempDir } from "./report_util.ts";
 
 function unescapeXml(s: string): string {
   return s.replace(/&(#x[0-9a-fA-F]+|#\d+|amp|lt|gt|quot|apos);/g, (_, e: string) => {
@@ -99,4 +105,26 @@ Deno.test("junit: writeRunOutputs writes the five run files", async () => {
       "summary.md",
     ]);
   });
+});
+
+Deno.test("junit: a labelled parity summary and an expected rejection are not prefixed twice", () => {
+  const failed = result({ b: 4 }, {
+    status: "fail",
+    out: parity(false, "out: max abs err 5e-2 at [0,3,17]"),
+    lse: parity(false, "max abs err 1e-1 at [2]"), // an unlabelled one gets its label
+  });
+  assert.equal(
+    failureMessage(failed),
+    "out: max abs err 5e-2 at [0,3,17]; lse: max abs err 1e-1 at [2]",
+  );
+  const rejected = result({ b: 8 }, {
+    status: "pass",
+    decision: "invalid",
+    expect: { support: "invalid" },
+    message: "rejected as expected: odd.json: qk_rope_head_dim: 63 must be even",
+  });
+  assert.equal(
+    skipMessage(rejected),
+    "invalid as expected: odd.json: qk_rope_head_dim: 63 must be even",
+  );
 });

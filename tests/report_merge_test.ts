@@ -160,16 +160,108 @@ Deno.test("merge: results.jsonl is authoritative; a truncated tail is tolerated"
   });
 });
 
-Deno.test("merge: a fingerprint difference between shards is listed as mismatched", async () => {
+Deno.test("merge: a host difference between shards is listed as mismatched", async () => {
   await withTempDir(async (tmp) => {
     const all = sixResults();
     await shardDir(`${tmp}/a`, all, all.slice(0, 3));
+    const base = fingerprint();
     const fp = fingerprint({
-      runtime: { deno: "2.9.7", v8: "15.0.245.2-rusty", typescript: "6.0.3" },
+      host: { ...base.host, cpuModel: "Intel Xeon" },
+      harnessRevision: `${base.harnessRevision}-dirty`,
     });
     await shardDir(`${tmp}/b`, all, all.slice(3), { fingerprint: fp });
     const m = await mergeRuns([`${tmp}/a`, `${tmp}/b`]);
-    assert.deepEqual(m.mismatched, [`${tmp}/b: runtime.deno 2.9.6 → 2.9.7`]);
+    assert.deepEqual(m.mismatched, [
+      `${tmp}/b: host.cpuModel AMD EPYC → Intel Xeon`,
+      `${tmp}/b: harnessRevision ${base.harnessRevision} → ${base.harnessRevision}-dirty`,
+    ]);
+  });
+});
+
+Deno.test("merge: shards of another device, runtime, kernel, plan caps or planted fault are refused, naming what differs", async () => {
+  await withTempDir(async (tmp) => {
+    const all = sixResults();
+    await shardDir(`${tmp}/a`, all, all.slice(0, 3));
+    const base = fingerprint();
+    const adapter = base.adapter as { adapter: Record<string, unknown>; limits: object };
+    const others: [string, Partial<RunReport>, RegExp][] = [
+      [
+        "deno",
+        { fingerprint: fingerprint({ runtime: { ...base.runtime, deno: "2.9.7" } }) },
+        /runtime\.deno 2\.9\.6 → 2\.9\.7/,
+      ],
+      [
+        "device",
+        {
+          fingerprint: fingerprint({
+            adapter: { ...adapter, adapter: { ...adapter.adapter, description: "NVIDIA H100" } },
+          }),
+        },
+        /adapter\.description llvmpipe \(LLVM 15\.0\.7, 256 bits\) → NVIDIA H100/,
+      ],
+      [
+        "kernel",
+        {
+          fingerprint: fingerprint({
+            kernelHashes: { ...base.kernelHashes, "absorbed.wgsl": "ffffffffffffffff" },
+          }),
+        },
+        /kernel\.absorbed\.wgsl 0011223344556677 → ffffffffffffffff/,
+      ],
+      [
+        "caps",
+        { fingerprint: fingerprint({ adapter: { ...adapter, deviceClass: "gpu", smCount: 132 } }) },
+        /adapter\.caps smCount \(none\), deviceClass \(none\) → smCount 132, deviceClass gpu/,
+      ],
+      [
+        "fault",
+        { plantedFault: "lse-offset" },
+        /ran with planted fault lse-offset but .*\/a with no planted fault/,
+      ],
+    ];
+    for (const [name, over, re] of others) {
+      await shardDir(`${tmp}/${name}`, all, all.slice(3), over);
+      await assert.rejects(
+        mergeRuns([`${tmp}/a`, `${tmp}/${name}`]),
+        (e: unknown) =>
+          e instanceof ReportFileError && e.path === `${tmp}/${name}/report.json` &&
+          re.test(e.message),
+        name,
+      );
+    }
+    // the same device with both backends recorded: a backend change is refused too
+    await shardDir(`${tmp}/vk`, all, all.slice(0, 3), {
+      fingerprint: fingerprint({ backend: "vulkan" }),
+    });
+    await shardDir(`${tmp}/gl`, all, all.slice(3), { fingerprint: fingerprint({ backend: "gl" }) });
+    await assert.rejects(mergeRuns([`${tmp}/vk`, `${tmp}/gl`]), /adapter\.backend vulkan → gl/);
+    // a planted fault is carried into the merge
+    await shardDir(`${tmp}/f1`, all, all.slice(0, 3), { plantedFault: "lse-offset" });
+    await shardDir(`${tmp}/f2`, all, all.slice(3), { plantedFault: "lse-offset" });
+    const m = await mergeRuns([`${tmp}/f1`, `${tmp}/f2`]);
+    assert.equal(m.report.plantedFault, "lse-offset");
+  });
+});
+
+Deno.test("merge: matrix files of one name given by different paths are one matrix; an interrupted shard covered by another folder leaves a complete merge", async () => {
+  await withTempDir(async (tmp) => {
+    const all = sixResults();
+    await shardDir(`${tmp}/a`, all, all.slice(0, 3), { matrix: "/ci/runner1/m.json" });
+    await shardDir(`${tmp}/b`, all, all.slice(3), {
+      matrix: "../runner2/m.json",
+      interrupted: true,
+    });
+    await shardDir(`${tmp}/c`, all, all.slice(3), { matrix: "m.json" });
+    const m = await mergeRuns([`${tmp}/a`, `${tmp}/b`, `${tmp}/c`]);
+    assert.deepEqual(m.missing, []);
+    assert.equal(m.report.interrupted, false);
+    // b was interrupted after its cases: with a it is whole
+    assert.equal((await mergeRuns([`${tmp}/a`, `${tmp}/b`])).report.interrupted, false);
+    await shardDir(`${tmp}/d`, all, all.slice(3, 4), { matrix: "m.json", interrupted: true });
+    const gap = await mergeRuns([`${tmp}/a`, `${tmp}/d`]);
+    assert.equal(gap.report.interrupted, true);
+    await shardDir(`${tmp}/e`, all, all.slice(3), { matrix: "other.json" });
+    await assert.rejects(mergeRuns([`${tmp}/a`, `${tmp}/e`]), /ran matrix "other\.json"/);
   });
 });
 

@@ -214,8 +214,17 @@ Deno.test({
     assert.match(r.stdout, new RegExp(`fail ${id.replaceAll(";", ";")}`));
     const summary = await Deno.readTextFile(`${out}/summary.md`);
     assert.ok(summary.includes(id), summary);
+    // The fault is named in every report, so its failures never read as a regression.
+    assert.match(summary, /Planted fault `kpe-left-out`/);
     const junit = await Deno.readTextFile(`${out}/junit.xml`);
     assert.match(junit, /<failure message="[^"]*max abs err/);
+    assert.match(junit, /<property name="run.plantedFault" value="kpe-left-out"\/>/);
+    const report = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
+    assert.equal(report.plantedFault, "kpe-left-out");
+    assert.match(
+      await Deno.readTextFile(`${out}/report.html`),
+      /id="planted-fault">Planted fault <code>kpe-left-out/,
+    );
   },
 });
 

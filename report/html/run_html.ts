@@ -167,6 +167,14 @@ async function build(
         `counts and worst headroom. Every case is in results.jsonl and report.json.</p>`,
     );
   }
+  if (report.plantedFault !== undefined) {
+    sections.push(
+      `<p class="note" id="planted-fault">Planted fault <code>${
+        escapeHtml(report.plantedFault)
+      }</code> (<code>run --plant-fault</code>): every case ran with it, so its failures show ` +
+        "the checks catching the fault; they are not a regression of the kernels.</p>",
+    );
+  }
   const missing = missingIds(report);
   if (missing.length > 0) sections.push(missingSection(missing, report.matrixIds.length));
   // Not run for another reason than a merge's missing shards: the run was interrupted.

@@ -1,0 +1,134 @@
+// What a resume may join: the results it keeps and the ones it adds share one report, so a
+// resume in another environment (device, runtime, kernels, plan caps) or with another
+// planted fault is refused, naming what differs; a resume keeps the run's start time (one
+// run for merge and history), and the earlier stop's reports and compare files are gone
+// while it runs (a resume killed halfway leaves none that describe the earlier stop).
+// Cases are stubbed (no kernel runs): only the folder's bookkeeping is tested.
+import assert from "node:assert/strict";
+import { GpuContext, hasAdapter } from "../gpu/device.ts";
+import { ReportFileError } from "../report/errors.ts";
+import { writeRunReports } from "../report/run_reports.ts";
+import { readRunState, type RunState, writeRunState } from "../report/run_state.ts";
+import type { CaseResult } from "../results/types.ts";
+import { type CaseRunner, runMatrix } from "../runner/run_matrix.ts";
+import { SILENT_PROGRESS } from "../report/progress.ts";
+
+const gpu = await hasAdapter();
+
+const pass: CaseRunner = (c) =>
+  Promise.resolve<CaseResult>({
+    id: c.id,
+    status: "pass",
+    decision: "supported",
+    expect: c.expect,
+    params: c.params,
+    message: "stub",
+    wallMs: 0,
+  });
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.stat(path).then(() => true, () => false);
+}
+
+Deno.test({
+  name:
+    "resume: another environment or planted fault is refused; the start is kept; stale reports go",
+  ignore: !gpu,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "mla-resume-guard-" });
+    const ctx = await GpuContext.create();
+    try {
+      const matrix = `${dir}/m.json`;
+      await Deno.writeTextFile(
+        matrix,
+        JSON.stringify({ name: "m", seed: 1, groups: [{ axes: { preset: "tiny", sq: [1, 2] } }] }),
+      );
+      const out = `${dir}/out`;
+      const common = { matrix, out, ctx, progress: SILENT_PROGRESS, writeReports: writeRunReports };
+      // Night 1, stopped after its first case (SIGINT's path).
+      const stop = new AbortController();
+      const first = await runMatrix({
+        ...common,
+        signal: stop.signal,
+        testOnlyCaseRunner: (c, o) => {
+          stop.abort();
+          return pass(c, o);
+        },
+      });
+      assert.equal(first.interrupted, true);
+      assert.equal(first.results.length, 1);
+      await Deno.writeTextFile(`${out}/compare.md`, "drift of the stopped run\n");
+      const state = (await readRunState(`${out}/run.json`)) as RunState;
+
+      // Another device's results in the folder: refused, nothing run, nothing removed.
+      const adapter = state.report.fingerprint.adapter as { adapter: Record<string, unknown> };
+      await writeRunState(`${out}/run.json`, {
+        ...state,
+        report: {
+          ...state.report,
+          fingerprint: {
+            ...state.report.fingerprint,
+            adapter: { ...adapter, adapter: { ...adapter.adapter, description: "NVIDIA H100" } },
+          },
+        },
+      });
+      let ran = 0;
+      const counting: CaseRunner = (c, o) => {
+        ran++;
+        return pass(c, o);
+      };
+      await assert.rejects(
+        runMatrix({ ...common, resume: true, testOnlyCaseRunner: counting }),
+        (e: unknown) =>
+          e instanceof ReportFileError &&
+          /holds 1 result\(s\) of a run in another environment than this one \(adapter\.description NVIDIA H100 → /
+            .test(e.message) &&
+          /--force to start over/.test(e.message),
+      );
+      // Another planted fault: refused as another run.
+      await writeRunState(`${out}/run.json`, {
+        ...state,
+        report: { ...state.report, plantedFault: "lse-offset" },
+      });
+      await assert.rejects(
+        runMatrix({
+          ...common,
+          resume: true,
+          staleFiles: ["compare.md"],
+          testOnlyCaseRunner: counting,
+        }),
+        (e: unknown) =>
+          e instanceof ReportFileError &&
+          /holds a run of matrix .*, planted fault lse-offset, but this run is of matrix .*no filter;/
+            .test(e.message),
+      );
+      assert.equal(ran, 0);
+      assert.ok(await exists(`${out}/report.json`));
+      assert.ok(await exists(`${out}/compare.md`));
+
+      // The run's own environment: resumed, its start kept, the earlier reports gone while
+      // it runs.
+      await writeRunState(`${out}/run.json`, state);
+      const seen: boolean[] = [];
+      const resumed = await runMatrix({
+        ...common,
+        resume: true,
+        staleFiles: ["compare.md"],
+        testOnlyCaseRunner: async (c, o) => {
+          for (const f of ["report.json", "junit.xml", "summary.md", "compare.md"]) {
+            seen.push(await exists(`${out}/${f}`));
+          }
+          return pass(c, o);
+        },
+      });
+      assert.deepEqual(seen, [false, false, false, false]);
+      assert.equal(resumed.interrupted, false);
+      assert.equal(resumed.results.length, 2);
+      assert.equal(resumed.startedAt, first.startedAt);
+      assert.equal(resumed.plantedFault, undefined);
+    } finally {
+      ctx.destroy();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
