@@ -14,6 +14,7 @@ import {
   HistoryStore,
   loadComparable,
   poolRounds,
+  readBaseline,
   writeBaseline,
 } from "../drift/mod.ts";
 import { probeCaps } from "../gpu/device.ts";
@@ -22,6 +23,8 @@ import { ReportFileError } from "../report/errors.ts";
 import { runMatrix } from "../runner/run_matrix.ts";
 import { writeRunReports } from "../report/run_reports.ts";
 import type { RunReport } from "../results/types.ts";
+import type { Baseline } from "../drift/types.ts";
+import { sameMatrixName } from "../matrix/matrix_name.ts";
 import { type CaseFilter, matchesFilter, paramsOfCaseId, parseFilter } from "../matrix/case_id.ts";
 import {
   OutputPathError,
@@ -95,11 +98,59 @@ export function filterReport(report: RunReport, filter: string, source: string):
   }
   return {
     ...report,
-    filter: report.filter ? `${report.filter};${filter}` : filter,
+    // the run's own filter, then the clauses it does not already have
+    filter: report.filter
+      ? [report.filter, ...filter.split(";").filter((c) => !report.filter!.split(";").includes(c))]
+        .join(";")
+      : filter,
     shardIds,
     results,
     totals: computeTotals(results),
   };
+}
+
+/**
+ * Refuse (CliError, exit 2) writing `baseline` over this device's baseline in `dir` where
+ * that would lose cases: the existing one has cases outside the new one's scope (a
+ * narrower `--filter`, fewer cases), or is of another matrix. A baseline of the same cases,
+ * or one that adds cases, replaces it. `baseline update --replace` skips the check.
+ *
+ * @example
+ * ```ts ignore
+ * import { checkBaselineReplace } from "./baseline.ts";
+ * await checkBaselineReplace("baselines", baseline); // throws when cases would be dropped
+ * ```
+ */
+export async function checkBaselineReplace(dir: string, baseline: Baseline): Promise<void> {
+  const path = `${dir.replace(/\/+$/, "")}/${baseline.deviceKey}.json`;
+  let old: Baseline;
+  try {
+    old = await readBaseline(path);
+  } catch (e) {
+    if (e instanceof DriftInputError && !(await fileExists(path))) return; // none yet
+    // An unreadable or malformed file is replaced: nothing in it could be compared.
+    console.error(`warning: ${path} is replaced: ${(e as Error).message}`);
+    return;
+  }
+  const scope = new Set(baseline.scope);
+  const dropped = old.scope.filter((id) => !scope.has(id));
+  const otherMatrix = !sameMatrixName(old.matrix, baseline.matrix);
+  if (dropped.length === 0 && !otherMatrix) return;
+  const what = (b: Baseline) =>
+    `matrix ${b.matrix}${b.filter ? `, filter ${b.filter}` : ""}, ${b.scope.length} cases`;
+  throw new CliError(
+    `${path} holds this device's baseline (${what(old)}); the new one (${what(baseline)}) ` +
+      (otherMatrix
+        ? "is of another matrix"
+        : `leaves out ${dropped.length} of its cases (e.g. ${dropped[0]})`) +
+      ": writing it would lose them, and a later compare would read their regressions as new " +
+      "cases. Give --replace to write it anyway, or another --dir (no baseline written)",
+    EXIT.badInput,
+  );
+}
+
+async function fileExists(path: string): Promise<boolean> {
+  return await Deno.stat(path).then(() => true, () => false);
 }
 
 /**
@@ -218,6 +269,11 @@ export function baselineCommand() {
         "refused)",
     )
     .option("--history <db>", "also append the run to this history database")
+    .option(
+      "--replace",
+      "write the baseline even where it drops cases of this device's baseline in --dir, or " +
+        "replaces one of another matrix (without it: exit 2, nothing written)",
+    )
     .action(async (opts, cmd) => {
       const given = (key: string) => cmd.getOptionValueSource(key) === "cli";
       if (opts.fromReport) checkFromReportFlags(opts.fromReport, given);
@@ -268,7 +324,16 @@ export function baselineCommand() {
             "scope, without figures",
         );
       }
+      if (report.plantedFault !== undefined) {
+        throw new CliError(
+          `${opts.fromReport ?? "the run"}: a run with planted fault ${report.plantedFault} (run ` +
+            "--plant-fault): its failures are the fault's; a baseline of it would hold them as " +
+            "the kernels' (no baseline written)",
+          EXIT.badInput,
+        );
+      }
       const baseline = await baselineFromReport(report, { backend: currentBackend() });
+      if (!opts.replace) await checkBaselineReplace(opts.dir, baseline);
       const path = await writeBaseline(opts.dir, baseline);
       if (opts.history) {
         const store = await HistoryStore.open(opts.history);

@@ -188,11 +188,15 @@ export async function addRuns(
       );
       continue;
     }
+    const earlier = store.findEarlierStop(report);
     const id = await store.append(report, { label });
     // A run without results for some of its cases adds no point to their series.
     const lacking = notRunIds(report).length;
     console.error(
-      `history: ${file} appended as run ${id}` +
+      (earlier === null
+        ? `history: ${file} appended as run ${id}`
+        : `history: ${file} replaces run ${id}, its earlier stop (a resumed run: the same ` +
+          "start, its finished cases and the rest)") +
         (lacking === 0
           ? ""
           : `; it has no result for ${lacking} of its ${report.shardIds.length} cases (${

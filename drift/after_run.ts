@@ -204,8 +204,13 @@ export async function driftAfterRun(
   if (options.history) {
     const store = await HistoryStore.open(options.history);
     try {
+      const earlier = store.findEarlierStop(report);
       const id = await store.append(report, { backend: currentBackend() });
-      console.log(`history: run ${id} appended to ${options.history}`);
+      console.log(
+        earlier === null
+          ? `history: run ${id} appended to ${options.history}`
+          : `history: run ${id} of ${options.history} replaced by its resumed run`,
+      );
     } finally {
       store.close();
     }

@@ -25,6 +25,14 @@ import {
   type Thresholds,
 } from "./types.ts";
 import { isRecord } from "../util/is_record.ts";
+import {
+  type CaseFilter,
+  inShard,
+  matchesFilter,
+  paramsOfCaseId,
+  parseFilter,
+} from "../matrix/case_id.ts";
+import { sameMatrixName } from "../matrix/matrix_name.ts";
 
 /**
  * Classes that count as regressions by default (exit 1).
@@ -170,6 +178,7 @@ export function speedVerdict(
       p,
       ...common,
       note: `too few samples (${a.length} and ${b.length}; at least ${t.minSamples} each)`,
+      tooFewSamples: true,
     };
   }
   const significant = p !== null && p < t.alpha;
@@ -303,10 +312,40 @@ function side(b: Baseline): CompareSide {
 }
 
 /**
+ * Which baseline cases the current run would select from its matrix: none when the two ran
+ * different matrices; else those its filter (if any) matches and its shard (if any) owns
+ * (a shard owns a case by its id's hash, matrix/ `inShard`).
+ */
+function selectableIn(current: Baseline, base: Baseline): (b: BaselineCase) => boolean {
+  if (!sameMatrixName(current.matrix, base.matrix)) return () => false;
+  const shard = current.shard === null ? null : /^(\d+)\/(\d+)$/.exec(current.shard);
+  if (current.shard !== null && shard === null) return () => false; // unreadable: scope unknown
+  let filter: CaseFilter | null = null;
+  try {
+    if (current.filter !== null) filter = parseFilter(current.filter);
+  } catch {
+    return () => false; // a filter this version cannot read: scope unknown
+  }
+  return (b) => {
+    if (shard && !inShard(b.id, { index: Number(shard[1]), count: Number(shard[2]) })) {
+      return false;
+    }
+    if (filter === null) return true;
+    let params = b.params;
+    try {
+      params ??= paramsOfCaseId(b.id);
+    } catch {
+      return false;
+    }
+    return matchesFilter(params, filter);
+  };
+}
+
+/**
  * Compare a current run (as a baseline-shaped record) with a baseline. Baseline cases
- * outside the current run's scope (its filter or shard) are counted as out of scope, not
- * removed; a case the current run selected but has no result for, or that the same
- * unfiltered matrix no longer has, is removed.
+ * outside the current run's scope (another matrix, its filter or shard) are counted as out
+ * of scope, not removed; a case the current run selected but has no result for, or that the
+ * same matrix no longer has where the current filter would select it, is removed.
  *
  * @example
  * ```ts ignore
@@ -328,8 +367,10 @@ export function compareBaselines(
   const baseById = new Map(base.cases.map((c) => [c.id, c]));
   const curById = new Map(current.cases.map((c) => [c.id, c]));
   const scope = new Set(current.scope);
-  const wholeMatrix = current.filter === null && current.shard === null &&
-    current.matrix === base.matrix;
+  // A baseline case the current run would have selected, had its matrix still held it: the
+  // same matrix, no shard (a shard's share depends on the whole selection), and the case
+  // inside the current filter. Such a case is removed, not out of scope.
+  const selectable = selectableIn(current, base);
   const cases: CaseComparison[] = [];
   let outOfScope = 0;
   for (const c of current.cases) {
@@ -352,7 +393,7 @@ export function compareBaselines(
   }
   for (const b of base.cases) {
     if (curById.has(b.id)) continue;
-    if (scope.has(b.id) || wholeMatrix) {
+    if (scope.has(b.id) || selectable(b)) {
       cases.push({
         id: b.id,
         class: "removed",
@@ -373,6 +414,7 @@ export function compareBaselines(
   cases.sort((x, y) => rank(x.class) - rank(y.class) || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
   const counts = Object.fromEntries(DRIFT_CLASSES.map((c) => [c, 0])) as Record<DriftClass, number>;
   for (const c of cases) counts[c.class]++;
+  const untested = cases.flatMap((c) => c.speed?.tooFewSamples ? [c.speed] : []);
   const ratios = cases.flatMap((c) =>
     c.speed && c.speed.verdict !== "not-comparable" && c.speed.ratio !== null ? [c.speed.ratio] : []
   );
@@ -391,6 +433,10 @@ export function compareBaselines(
       compared: ratios.length,
       regressions: cases.filter((c) => c.classes.includes("speed-regression")).length,
       improvements: cases.filter((c) => c.classes.includes("speed-improvement")).length,
+      untested: untested.length,
+      fewestSamples: untested.length === 0
+        ? null
+        : Math.min(...untested.flatMap((s) => [...s.counts])),
     },
     regressions: cases.filter((c) => c.classes.some((k) => failOn.includes(k))).length,
     cases,

@@ -10,6 +10,7 @@ import type { Baseline, CaseComparison, CompareReport } from "./types.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { chartFigure, escapeHtml } from "../report/html/chart.ts";
 import { filterBox, htmlPage, num, section } from "../report/html/page.ts";
+import { untestedText } from "./render.ts";
 
 /** The error metrics of a baseline case, in report order (see drift/types.ts). */
 const METRICS = [
@@ -146,7 +147,11 @@ export async function compareReportHtml(
       ["Matrix", `${c.matrix}${c.filter ? ` (filter ${c.filter})` : ""}`],
       ["Baseline", side(b)],
       ["Current", side(c)],
-      ["Speed", g === null ? "n/a" : `geometric-mean ratio ${g.toFixed(3)} (> 1 is slower)`],
+      [
+        "Speed",
+        (g === null ? "n/a" : `geometric-mean ratio ${g.toFixed(3)} (> 1 is slower)`) +
+        (report.speed.untested > 0 ? `; ${untestedText(report)}` : ""),
+      ],
     ],
     verdict: {
       ok: report.regressions === 0,

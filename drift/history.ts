@@ -213,11 +213,14 @@ const n = (v: unknown): number => Number(v);
 
 /** A report's cases as findRun compares them with stored rows (ids, statuses, samples). */
 function caseKeys(report: RunReport): string {
-  const key = (r: RunReport["results"][number]) => {
-    const samples = (r.timing?.samplesMs ?? []).filter((v) => Number.isFinite(v));
-    return `${r.id}\n${r.status}\n${samples.length ? JSON.stringify(samples) : null}`;
-  };
+  const key = (r: RunReport["results"][number]) => `${r.id}\n${r.status}\n${samplesOf(r)}`;
   return report.results.map(key).sort().join("\n\n");
+}
+
+/** A result's timing samples as stored (JSON), or null without any. */
+function samplesOf(r: RunReport["results"][number]): string | null {
+  const samples = (r.timing?.samplesMs ?? []).filter((v) => Number.isFinite(v));
+  return samples.length ? JSON.stringify(samples) : null;
 }
 
 /**
@@ -325,9 +328,45 @@ export class HistoryStore {
   }
 
   /**
+   * The id of a stored run this report resumes, or null: an interrupted run with the same
+   * start, matrix, filter and shard whose every case is in this report with the same status
+   * and timing samples, and which has fewer cases than it (`run --resume` keeps the run's
+   * start and its finished results). Storing the resumed report replaces that run, so its
+   * cases are not counted twice.
+   *
+   * @example
+   * ```ts ignore
+   * const earlier = store.findEarlierStop(resumedReport);
+   * if (earlier !== null) console.error(`replaces run ${earlier}`);
+   * ```
+   */
+  findEarlierStop(report: RunReport): number | null {
+    const candidates = this.#db.prepare(
+      `SELECT id, totals FROM runs WHERE started_at = ? AND matrix = ? AND filter IS ?
+         AND shard IS ? ORDER BY id`,
+    ).all(report.startedAt, report.matrix, report.filter, report.shard) as Row[];
+    const want = new Map(
+      report.results.map((r) => [r.id, `${r.status}\n${samplesOf(r)}`]),
+    );
+    const cases = this.#db.prepare(
+      "SELECT case_id, status, samples_ms FROM case_results WHERE run_id = ?",
+    );
+    for (const c of candidates) {
+      const rows = cases.all(n(c.id)) as Row[];
+      if (rows.length >= want.size) continue;
+      const kept = rows.every((r) =>
+        want.get(str(r.case_id)) === `${str(r.status)}\n${nstr(r.samples_ms)}`
+      );
+      if (kept) return n(c.id);
+    }
+    return null;
+  }
+
+  /**
    * Append a run (its environment deduplicated by fingerprint) and return its id. A run
    * already stored ({@link HistoryStore.findRun}) is not stored again: its id is returned,
-   * so a run counts once in every series and step test.
+   * so a run counts once in every series and step test. A resumed run replaces its earlier
+   * stop ({@link HistoryStore.findEarlierStop}), keeping that run's id and place.
    *
    * @example
    * ```ts ignore
@@ -340,6 +379,7 @@ export class HistoryStore {
   ): Promise<number> {
     const stored = this.findRun(report);
     if (stored !== null) return stored;
+    const earlier = this.findEarlierStop(report);
     const b = await baselineFromReport(report, { backend: options.backend });
     const fpText = JSON.stringify(report.fingerprint);
     const envDigest = await sha256Hex16(`${b.deviceKey}\n${fpText}`);
@@ -359,20 +399,37 @@ export class HistoryStore {
         fpText,
       );
       const env = db.prepare("SELECT id FROM environments WHERE digest = ?").get(envDigest) as Row;
-      const run = db.prepare(
-        `INSERT INTO runs (started_at, ended_at, matrix, filter, shard, label, environment_id, totals)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(
-        report.startedAt,
-        report.endedAt,
-        report.matrix,
-        report.filter,
-        report.shard,
-        options.label ?? null,
-        n(env.id),
-        JSON.stringify(report.totals),
-      );
-      const runId = n(run.lastInsertRowid);
+      let runId: number;
+      if (earlier !== null) {
+        // The resumed report holds the earlier stop's cases and the rest: it replaces them.
+        db.prepare("DELETE FROM case_results WHERE run_id = ?").run(earlier);
+        db.prepare(
+          `UPDATE runs SET ended_at = ?, label = COALESCE(?, label), environment_id = ?,
+             totals = ? WHERE id = ?`,
+        ).run(
+          report.endedAt,
+          options.label ?? null,
+          n(env.id),
+          JSON.stringify(report.totals),
+          earlier,
+        );
+        runId = earlier;
+      } else {
+        const run = db.prepare(
+          `INSERT INTO runs (started_at, ended_at, matrix, filter, shard, label, environment_id, totals)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        ).run(
+          report.startedAt,
+          report.endedAt,
+          report.matrix,
+          report.filter,
+          report.shard,
+          options.label ?? null,
+          n(env.id),
+          JSON.stringify(report.totals),
+        );
+        runId = n(run.lastInsertRowid);
+      }
       const insert = db.prepare(
         `INSERT INTO case_results (run_id, case_id, params, status, decision, backend,
            plan_digest, output_digest, kernel_hash, out_max_abs, out_max_rel, out_cos_diff,

@@ -97,7 +97,8 @@ export function compareToMarkdown(report: CompareReport, options: MarkdownOption
     `Speed: geometric-mean ratio ${
       s.geomeanRatio === null ? "n/a" : `**${s.geomeanRatio.toFixed(3)}**`
     } (current / baseline median, > 1 is slower) over ${s.compared} timed cases; ` +
-      `${s.regressions} significant regressions, ${s.improvements} significant improvements.`,
+      `${s.regressions} significant regressions, ${s.improvements} significant improvements.` +
+      (s.untested > 0 ? ` ⚠ ${untestedText(report)}.` : ""),
     "",
     `Thresholds: an error metric drifts when it grows more than ${t.metricFactor}x and exceeds ` +
       `${t.floorFraction} of its tolerance, or the case crosses its tolerance; a speed change ` +
@@ -138,5 +139,24 @@ export function compareSummaryLine(report: CompareReport): string {
   const g = report.speed.geomeanRatio;
   return `drift: ${parts.join(", ") || "no cases"}; speed ${
     g === null ? "n/a" : `x${g.toFixed(3)} (geomean)`
-  }; ${report.regressions} regression${report.regressions === 1 ? "" : "s"}`;
+  }${report.speed.untested > 0 ? ` (${untestedText(report)})` : ""}; ${report.regressions} ` +
+    `regression${report.regressions === 1 ? "" : "s"}`;
+}
+
+/**
+ * Why speed went untested where it did: "speed not tested in 22 cases: too few samples (3;
+ * at least 5 a side: run --repeats 5 or more)".
+ *
+ * @example
+ * ```ts ignore
+ * import { untestedText } from "./render.ts";
+ * if (report.speed.untested > 0) console.warn(untestedText(report));
+ * ```
+ */
+export function untestedText(report: CompareReport): string {
+  const s = report.speed;
+  const min = report.thresholds.minSamples;
+  return `speed not tested in ${s.untested} case${s.untested === 1 ? "" : "s"}: too few ` +
+    `samples (${s.fewestSamples ?? "?"}; at least ${min} a side: run --repeats ${min} or more, ` +
+    "and a baseline made so)";
 }

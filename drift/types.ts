@@ -197,6 +197,11 @@ export interface SpeedVerdict {
   readonly counts: readonly [number, number];
   /** Why the samples were not compared (not-comparable), if so. */
   readonly note?: string;
+  /**
+   * True when both sides were timed but too few samples for the significance test
+   * (thresholds' `minSamples`): a slowdown of any size reads not-significant.
+   */
+  readonly tooFewSamples?: boolean;
 }
 
 /** A metric that grew beyond the thresholds. */
@@ -292,6 +297,13 @@ export interface CompareReport {
     readonly regressions: number;
     /** Significant improvements. */
     readonly improvements: number;
+    /**
+     * Timed cases whose speed could not be tested: too few samples on a side (e.g. `run
+     * --repeats 3` against the minimum of 5), so no slowdown can be flagged there.
+     */
+    readonly untested: number;
+    /** The fewest samples a side of those cases had (null when none is untested). */
+    readonly fewestSamples: number | null;
   };
   /** Cases whose most severe class is in failOn. */
   readonly regressions: number;

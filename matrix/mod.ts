@@ -10,3 +10,4 @@ export * from "./expand.ts";
 export * from "./config_paths.ts";
 export * from "./select.ts";
 export * from "./reason_codes.ts";
+export * from "./matrix_name.ts";

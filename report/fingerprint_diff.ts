@@ -16,7 +16,8 @@ export interface FingerprintChange {
    * `host.arch`, `host.cpuModel`, `adapter.description`, `adapter.vendor`,
    * `adapter.architecture`, `adapter.device`, `adapter.driver`, `adapter.features`,
    * `adapter.isFallbackAdapter`, `tuning.knobs` (the plan tuning's knobs off their defaults,
-   * adapter/plan_tuning.ts; null: none),
+   * adapter/plan_tuning.ts; null: none), `adapter.caps` (the limits, SM count, device class
+   * and loop budget that differ, as `name value` pairs),
    * `kernel.<file>` (null `from`: added; null `to`: removed), `harnessRevision`.
    */
   readonly field: string;
@@ -70,6 +71,15 @@ export function diffFingerprints(a: Fingerprint, b: Fingerprint): FingerprintCha
   // The plan tuning the adapter planned with (recorded with the caps): it changes plans, so a
   // plan digest that moved with it is attributed to it, not left unexplained.
   cmp("tuning.knobs", tuningText(a.adapter), tuningText(b.adapter));
+  // What the plans were made for beyond the adapter's identity: limits, and the SM count,
+  // device class and loop budget (overrides such as MLA_HARNESS_DEVICE_CLASS move them).
+  const pa = planCaps(a.adapter), pb = planCaps(b.adapter);
+  const keys = [...new Set([...pa.keys(), ...pb.keys()])].filter((k) => pa.get(k) !== pb.get(k));
+  if (keys.length > 0) {
+    const side = (m: Map<string, string>) =>
+      keys.map((k) => `${k} ${m.get(k) ?? "(none)"}`).join(", ");
+    changes.push({ field: "adapter.caps", from: side(pa), to: side(pb) });
+  }
   const names = [...new Set([...Object.keys(a.kernelHashes), ...Object.keys(b.kernelHashes)])]
     .sort();
   for (const name of names) {
@@ -103,8 +113,8 @@ export interface EnvironmentMix {
   /**
    * Differences that make the results of the two runs those of different devices, runtimes,
    * kernels or plans: every {@link diffFingerprints} field but the host's and a revision
-   * that differs only in its `-dirty` mark or is unknown on one side, and `adapter.caps` (the limits, SM count, device class and
-   * loop budget the plans were made for, which overrides such as MLA_HARNESS_SM_COUNT move).
+   * that differs only in its `-dirty` mark or is unknown on one side (`adapter.caps`
+   * included: the limits, SM count, device class and loop budget the plans were made for).
    */
   readonly blocking: FingerprintChange[];
   /** The rest: the host (OS, CPU model), and the revision where it is not blocking. */
@@ -137,13 +147,6 @@ export function environmentMix(a: Fingerprint, b: Fingerprint): EnvironmentMix {
       // unknown on one side (git absent or not permitted), or only the -dirty mark moved
       warnings.push(c);
     } else blocking.push(c);
-  }
-  const x = planCaps(a.adapter), y = planCaps(b.adapter);
-  const keys = [...new Set([...x.keys(), ...y.keys()])].filter((k) => x.get(k) !== y.get(k));
-  if (keys.length > 0) {
-    const side = (m: Map<string, string>) =>
-      keys.map((k) => `${k} ${m.get(k) ?? "(none)"}`).join(", ");
-    blocking.push({ field: "adapter.caps", from: side(x), to: side(y) });
   }
   return { blocking, warnings };
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import type { CaseResult, RunReport } from "../results/types.ts";
-import { basename } from "node:path";
+import { sameMatrixName } from "../matrix/matrix_name.ts";
 import { environmentMix } from "./fingerprint_diff.ts";
 import { ReportFileError } from "./errors.ts";
 import { readReportJson, writeReportJson } from "./json.ts";
@@ -151,7 +151,7 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
   for (let i = 1; i < dirs.length; i++) {
     const r = reports[i];
     const path = join(dirs[i], RUN_FILES.report);
-    if (!sameMatrix(r.matrix, first.matrix)) {
+    if (!sameMatrixName(r.matrix, first.matrix)) {
       throw new ReportFileError(
         path,
         `ran matrix "${r.matrix}" but ${firstDir} ran "${first.matrix}"; shards of one run must share the matrix`,
@@ -319,13 +319,3 @@ export async function writeRunOutputs(
   await writeRunHtml(join(dir, RUN_FILES.html), report);
 }
 
-/**
- * Whether two shards ran one matrix: the same bundled name, or matrix files of one name (a
- * path is spelt as each run was given it, from its own folder or checkout; the matrix ids,
- * compared next, tell whether the files hold the same cases).
- */
-function sameMatrix(a: string, b: string): boolean {
-  if (a === b) return true;
-  const file = (m: string) => m.endsWith(".json") || m.includes("/");
-  return file(a) && file(b) && basename(a) === basename(b);
-}

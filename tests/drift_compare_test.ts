@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import {
   baselineFromReport,
   compareBaselines,
+  compareSummaryLine,
   compareToMarkdown,
   deviceKey,
   DriftInputError,
@@ -23,6 +24,8 @@ import {
   timing,
 } from "./drift_helpers.ts";
 import { diffFingerprints } from "../runner/fingerprint.ts";
+import { inShard } from "../matrix/case_id.ts";
+import type { BaselineCase } from "../drift/types.ts";
 
 const A = "preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1";
 const E = "preset=tiny;path=expanded;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1";
@@ -173,6 +176,21 @@ Deno.test("slowed kernel (synthetic samples): speed regression flagged as signif
   assert.equal(r.speed.regressions, 1);
   assert.ok(r.speed.geomeanRatio! > 2);
   assert.equal(r.regressions, 1);
+  assert.equal(r.speed.untested, 0);
+  assert.doesNotMatch(compareSummaryLine(r), /not tested/);
+  // 3 samples a side (run's default --repeats): a 5x slowdown cannot be flagged, and the
+  // summary, the markdown and the page say so instead of reading as unchanged
+  const three = baselineOf([supportedCase(A, { timing: timing(samples(1, 3, 13)) })]);
+  const slow3 = baselineOf([supportedCase(A, { timing: timing(samples(5, 3, 14)) })]);
+  const u = compareBaselines(three, slow3);
+  assert.equal(u.cases[0].class, "unchanged");
+  assert.equal(u.speed.untested, 1);
+  assert.equal(u.speed.fewestSamples, 3);
+  assert.match(
+    compareSummaryLine(u),
+    /speed x\d\.\d+ \(geomean\) \(speed not tested in 1 case: too few samples \(3; at least 5 a side: run --repeats 5 or more/,
+  );
+  assert.match(compareToMarkdown(u), /⚠ speed not tested in 1 case/);
   // --fail-on without speed: the same comparison is not a failure
   assert.equal(
     compareBaselines(base, cur, { failOn: ["numeric-drift", "support-drift"] }).regressions,
@@ -201,12 +219,31 @@ Deno.test("new, removed and out-of-scope cases", () => {
   const base = baselineOf([supportedCase(A), supportedCase(E), supportedCase(U)]);
   // a filtered run selecting A and a new case: E and U are outside its scope
   const filtered = baselineOf([supportedCase(A), supportedCase("preset=tiny;new=1")], {
-    filter: "path=absorbed",
+    filter: "path=absorbed;dtype=f32",
   });
   const r = compareBaselines(base, filtered);
   assert.equal(r.counts.new, 1);
   assert.equal(r.counts.removed, 0);
   assert.equal(r.outOfScope, 2);
+  // U is inside this filter, and the same matrix (its file named by another path) no longer
+  // has it: removed, not out of scope
+  const inside = baselineOf([supportedCase(A)], { filter: "path=absorbed" });
+  const filesBase = baselineOf(base.cases as BaselineCase[], { matrix: "/ci/a/nightly.json" });
+  for (const m of ["smoke", "../b/nightly.json"]) {
+    const x = compareBaselines(m === "smoke" ? base : filesBase, { ...inside, matrix: m });
+    assert.deepEqual(x.cases.filter((c) => c.class === "removed").map((c) => c.id), [U], m);
+    assert.equal(x.outOfScope, 1, m); // E: outside the filter
+  }
+  // another matrix: its cases are out of scope, whatever the filter
+  const other = compareBaselines(base, { ...inside, matrix: "decode" });
+  assert.equal(other.counts.removed, 0);
+  assert.equal(other.outOfScope, 2);
+  // a shard: removed only where the shard owns the case (by its id's hash)
+  for (const shard of ["1/2", "2/2"]) {
+    const owns = inShard(U, { index: Number(shard[0]), count: 2 });
+    const x = compareBaselines(base, { ...inside, shard });
+    assert.equal(x.counts.removed, owns ? 1 : 0, shard);
+  }
   // the whole matrix without E: removed
   const whole = baselineOf([supportedCase(A), supportedCase(U)]);
   const w = compareBaselines(base, whole);
@@ -326,4 +363,27 @@ Deno.test("thresholds: partial overrides merge; unknown fields and bad values ar
     /unknown metric "absoluteFloors\.nope"/,
   );
   assert.throws(() => mergeThresholds([]), /must be a JSON object/);
+});
+
+Deno.test("a device-class override or another SM count is attributed to the adapter's caps, not 'nothing changed'", () => {
+  const base = baselineOf([supportedCase(A)]);
+  const fp = lavapipeFingerprint();
+  const cur = baselineOf([supportedCase(A, { backend: "wgsl-absorbed-tiled", planDigest: "p2" })], {
+    fingerprint: lavapipeFingerprint({
+      adapter: {
+        ...(fp.adapter as Record<string, unknown>),
+        deviceClass: "gpu",
+        deviceClassFrom: "MLA_HARNESS_DEVICE_CLASS",
+        smCount: 132,
+      },
+    }),
+  });
+  const r = compareBaselines(base, cur);
+  assert.equal(r.cases[0].class, "support-drift");
+  assert.equal(r.environment.summary.length, 1, r.environment.summary.join("\n"));
+  assert.match(
+    r.environment.summary[0],
+    /caps smCount \(none\), deviceClass \(none\) → smCount 132, deviceClass gpu/,
+  );
+  assert.deepEqual(r.cases[0].attributedTo, [r.environment.summary[0]]);
 });

@@ -176,3 +176,38 @@ Deno.test("run --history and history --add refuse a foreign SQLite file before a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("history: a resumed run replaces its earlier stop (its cases once), a later run does not", async () => {
+  const db = `${await Deno.makeTempDir()}/h/history.sqlite`;
+  const store = await HistoryStore.open(db);
+  try {
+    const start = { startedAt: "2026-02-01T02:00:00.000Z" };
+    const a = nightly(A, 1, 1), e = nightly(E, 2, 2);
+    // The stop: A finished, E not run; stored by run --history.
+    const stop = reportOf([a], {
+      ...start,
+      endedAt: "2026-02-01T02:00:30.000Z",
+      interrupted: true,
+    });
+    const first = await store.append(stop, { backend: "vulkan" });
+    // The resume keeps the start and A's result, and adds E.
+    const resumed = reportOf([a, e], { ...start, endedAt: "2026-02-01T02:05:00.000Z" });
+    assert.equal(store.findEarlierStop(resumed), first);
+    assert.equal(await store.append(resumed, { backend: "vulkan" }), first);
+    const runs = store.runs();
+    assert.equal(runs.length, 1);
+    assert.equal(runs[0].cases, 2);
+    assert.equal(store.series(`path=absorbed`, "median_ms")[0].points.length, 1, "A once");
+    assert.equal(store.findRun(resumed), first, "the resumed report is now the stored run");
+    // Another night whose A differs is a run of its own, even at the same start.
+    const other = reportOf([nightly(A, 1.5, 9), e], {
+      ...start,
+      endedAt: "2026-02-01T02:06:00.000Z",
+    });
+    assert.equal(store.findEarlierStop(other), null);
+    assert.notEqual(await store.append(other, { backend: "vulkan" }), first);
+    assert.equal(store.runs().length, 2);
+  } finally {
+    store.close();
+  }
+});

@@ -307,6 +307,51 @@ Deno.test("baseline update --from-report: an interrupted or partial run is exit 
   }
 });
 
+Deno.test("baseline update: a baseline that would drop cases of this device's, or of another matrix or a planted fault, is exit 2; --replace writes it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const wide = await writeJson(`${dir}/wide.json`, reportOf([withParity(A), withParity(E)]));
+    const update = (from: string, ...more: string[]) =>
+      runCli(["baseline", "update", "--from-report", from, "--dir", `${dir}/b`, ...more]);
+    const first = await update(wide);
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+    const [file] = await Array.fromAsync(Deno.readDir(`${dir}/b`));
+    const path = `${dir}/b/${file.name}`;
+    const before = await Deno.readTextFile(path);
+    // the same cases again: replaced (the documented regenerate step)
+    assert.equal((await update(wide)).code, 0);
+    // a narrower --filter: refused, naming what would be lost
+    const narrow = await update(wide, "--filter", "path=absorbed");
+    assert.equal(narrow.code, 2, narrow.stdout + narrow.stderr);
+    assert.match(narrow.stderr, /holds this device's baseline \(matrix smoke, 2 cases\)/);
+    assert.match(narrow.stderr, /leaves out 1 of its cases \(e\.g\. preset=tiny;path=expanded/);
+    assert.match(narrow.stderr, /--replace/);
+    noStack(narrow.stderr);
+    // another matrix, and a planted fault's run: refused
+    const other = await writeJson(
+      `${dir}/other.json`,
+      reportOf([withParity(A), withParity(E)], { matrix: "decode" }),
+    );
+    assert.match((await update(other)).stderr, /is of another matrix/);
+    const planted = await writeJson(
+      `${dir}/planted.json`,
+      reportOf([withParity(A), withParity(E)], { plantedFault: "lse-offset" }),
+    );
+    const p = await update(planted, "--replace");
+    assert.equal(p.code, 2, p.stdout + p.stderr);
+    assert.match(p.stderr, /a run with planted fault lse-offset .*no baseline written/);
+    assert.equal(await Deno.readTextFile(path), before, "nothing written");
+    // --replace: the narrower one is written, its filter not doubled
+    const replaced = await update(wide, "--filter", "path=absorbed", "--replace");
+    assert.equal(replaced.code, 0, replaced.stdout + replaced.stderr);
+    const b = await readBaseline(path);
+    assert.deepEqual(b.scope, [A]);
+    assert.equal(b.filter, "path=absorbed");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("run --case-timeout: past what a timer can wait (2147483 s) is exit 2", async () => {
   const r = await runCli(["run", "--matrix", "smoke", "--case-timeout", "1e12"]);
   assert.equal(r.code, 2, r.stdout + r.stderr);
