@@ -30,6 +30,7 @@ import { environmentMix, type FingerprintChange } from "../report/fingerprint_di
 import { type ProgressOutput, ProgressReporter } from "../report/progress.ts";
 import { computeTotals } from "../report/totals.ts";
 import { profileLimitWarnings } from "./case_request.ts";
+import { lockOutDir } from "./out_lock.ts";
 import { collectFingerprint } from "./fingerprint.ts";
 import { checkFaultReached } from "./fault_reach.ts";
 import { groupOf, runCase, type RunCaseOptions } from "./run_case.ts";
@@ -412,7 +413,8 @@ async function settle(
 }
 
 /**
- * Run a matrix: results.jsonl (streamed) and run.json go into `out`, and the reports
+ * Run a matrix: results.jsonl (streamed) and run.json go into `out` (locked meanwhile by
+ * `run.lock`, runner/out_lock.ts: a second run into it is a ReportFileError), and the reports
  * through `options.writeReports` (report.json, junit.xml, summary.md when the caller passes
  * report/ `writeRunReports`). Returns the report; the caller maps it to an exit code. A
  * case that throws or exceeds the timeout is recorded as that case's error and the run
@@ -432,14 +434,29 @@ async function settle(
  */
 export async function runMatrix(options: RunMatrixOptions): Promise<RunReport> {
   const startedAt = new Date().toISOString();
-  const { all, mine, baseDir } = await selectCases(options);
+  const selection = await selectCases(options);
+  await prepareOutputDir(options.out);
+  // One run at a time in a folder: a second one meanwhile is refused, not interleaved.
+  const lock = await lockOutDir(options.out);
+  try {
+    return await runInFolder(options, selection, startedAt);
+  } finally {
+    await lock.release();
+  }
+}
+
+/** {@link runMatrix} once its selection is made and its folder locked. */
+async function runInFolder(
+  options: RunMatrixOptions,
+  { all, mine, baseDir }: Selection,
+  startedAt: string,
+): Promise<RunReport> {
   const asked: RunIdentity = {
     matrix: options.matrix,
     filter: options.filter ?? null,
     shard: options.shard ? `${options.shard.index}/${options.shard.count}` : null,
     ...(options.fault ? { plantedFault: options.fault.id } : {}),
   };
-  await prepareOutputDir(options.out);
   const { previous, resumed } = await claimFolder(options.out, asked, mine, options);
   // A resume keeps the run's own matrix spelling and start: its report is that run's, so
   // merge and history see one run, not two.

@@ -3,7 +3,8 @@
 // planted fault is refused, naming what differs; a resume keeps the run's start time (one
 // run for merge and history), and the earlier stop's reports and compare files are gone
 // while it runs (a resume killed halfway leaves none that describe the earlier stop).
-// Cases are stubbed (no kernel runs): only the folder's bookkeeping is tested.
+// One run at a time in a folder: a live run's run.lock refuses a second run, a stale one is
+// taken over. Cases are stubbed (no kernel runs): only the folder's bookkeeping is tested.
 import assert from "node:assert/strict";
 import { GpuContext, hasAdapter } from "../gpu/device.ts";
 import { ReportFileError } from "../report/errors.ts";
@@ -126,6 +127,53 @@ Deno.test({
       assert.equal(resumed.results.length, 2);
       assert.equal(resumed.startedAt, first.startedAt);
       assert.equal(resumed.plantedFault, undefined);
+    } finally {
+      ctx.destroy();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "run.lock: a folder a live run writes is refused, untouched; a dead run's lock is taken over and removed",
+  ignore: !gpu,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "mla-run-lock-" });
+    const ctx = await GpuContext.create();
+    try {
+      const matrix = `${dir}/m.json`;
+      await Deno.writeTextFile(
+        matrix,
+        JSON.stringify({ name: "m", seed: 1, groups: [{ axes: { preset: "tiny", sq: [1, 2] } }] }),
+      );
+      const out = `${dir}/out`;
+      await Deno.mkdir(out);
+      const common = { matrix, out, ctx, progress: SILENT_PROGRESS, testOnlyCaseRunner: pass };
+      // A live process (this one stands for the other run) holds the folder.
+      const live = JSON.stringify({ pid: Deno.pid, since: new Date().toISOString() });
+      await Deno.writeTextFile(`${out}/run.lock`, live);
+      await assert.rejects(
+        runMatrix(common),
+        (e: unknown) =>
+          e instanceof ReportFileError &&
+          new RegExp(`is being written by another run \\(process ${Deno.pid}, since `).test(
+            e.message,
+          ),
+      );
+      assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name), ["run.lock"]);
+      assert.equal(await Deno.readTextFile(`${out}/run.lock`), live, "the other run's lock kept");
+      // A killed run's lock (its process gone): taken over, and removed when the run ends.
+      const dead = new Deno.Command("true").spawn();
+      const deadPid = dead.pid;
+      await dead.status;
+      await Deno.writeTextFile(
+        `${out}/run.lock`,
+        JSON.stringify({ pid: deadPid, since: new Date().toISOString() }),
+      );
+      const report = await runMatrix(common);
+      assert.equal(report.results.length, 2);
+      assert.equal(await exists(`${out}/run.lock`), false);
     } finally {
       ctx.destroy();
       await Deno.remove(dir, { recursive: true });
