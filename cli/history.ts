@@ -42,17 +42,31 @@ const fmt = (
  */
 export function historyText(series: readonly Series[], metric: HistoryMetric): string {
   const lines: string[] = [];
+  // a revision's -dirty mark survives the cut: a dirty run is not its clean commit
+  const rev = (r: string | null) =>
+    r === null ? "-" : r.slice(0, 12) + (r.endsWith("-dirty") && r.length > 12 ? "-dirty" : "");
   for (const s of series) {
     const title = s.caseId === "*" ? "all matched cases (geometric mean per run)" : s.caseId;
     lines.push(`${title}: ${metric} over ${s.points.length} runs`);
+    const devices = [...new Set(s.points.map((p) => p.deviceKey))];
+    const mixed = devices.length > 1;
+    if (mixed) {
+      lines.push(
+        `  runs of ${devices.length} devices (${devices.join(", ")}): steps are looked for ` +
+          "within each device's runs; --device picks one",
+      );
+    }
     const detailed = s.caseId === "*" || series.length === 1;
     if (detailed) {
-      lines.push("  run  started                   deno      revision     value");
+      lines.push(
+        "  run  started                   deno      revision           value" +
+          (mixed ? "       device" : ""),
+      );
       for (const p of s.points) {
         lines.push(
           `  ${String(p.runId).padEnd(4)} ${p.startedAt.padEnd(25)} ${p.deno.padEnd(9)} ${
-            (p.harnessRevision ?? "-").slice(0, 12).padEnd(12)
-          } ${fmt(p.value)}`,
+            rev(p.harnessRevision).padEnd(18)
+          } ${fmt(p.value)}${mixed ? `  ${p.deviceKey}` : ""}`,
         );
       }
     } else {
@@ -64,9 +78,9 @@ export function historyText(series: readonly Series[], metric: HistoryMetric): s
         ? `${st.change >= 0 ? "+" : ""}${(st.change * 100).toFixed(1)}%`
         : "from 0";
       lines.push(
-        `  STEP at run ${p.runId} (${p.startedAt}, Deno ${p.deno}): ${fmt(st.before)} → ${
-          fmt(st.after)
-        } (${pct}, Mann-Whitney p = ${st.p.toPrecision(2)})`,
+        `  STEP at run ${p.runId} (${p.startedAt}, Deno ${p.deno}${
+          mixed ? `, ${p.deviceKey}` : ""
+        }): ${fmt(st.before)} → ${fmt(st.after)} (${pct}, Mann-Whitney p = ${st.p.toPrecision(2)})`,
       );
     }
     if (s.steps.length === 0) lines.push("  no step change");

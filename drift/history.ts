@@ -69,6 +69,8 @@ export interface SeriesPoint {
   readonly deno: string;
   /** Harness revision of the run. */
   readonly harnessRevision: string | null;
+  /** Device key of the run (drift/ `deviceKey`). */
+  readonly deviceKey: string;
   /** The metric's value. */
   readonly value: number;
 }
@@ -542,12 +544,27 @@ export class HistoryStore {
         startedAt: str(r.started_at),
         deno: str(r.deno),
         harnessRevision: nstr(r.harness_revision),
+        deviceKey: str(r.device_key),
         value: n(r.value),
       });
       byCase.set(id, list);
     }
-    const steps = (points: readonly SeriesPoint[]) =>
-      detectSteps(points.map((p) => p.value), options);
+    // Steps are looked for within each device's runs: a move from one device to another is
+    // not a step of either (a database may hold several devices' runs).
+    const steps = (points: readonly SeriesPoint[]): Step[] => {
+      const byDevice = new Map<string, number[]>();
+      points.forEach((p, i) =>
+        byDevice.set(p.deviceKey, [...(byDevice.get(p.deviceKey) ?? []), i])
+      );
+      return [...byDevice.values()]
+        .flatMap((at) =>
+          detectSteps(at.map((i) => points[i].value), options).map((st) => ({
+            ...st,
+            index: at[st.index],
+          }))
+        )
+        .sort((a, b) => a.index - b.index);
+    };
     const out: Series[] = [...byCase.keys()].sort().map((id) => {
       const points = byCase.get(id)!;
       return { caseId: id, points, steps: steps(points) };

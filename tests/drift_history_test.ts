@@ -211,3 +211,37 @@ Deno.test("history: a resumed run replaces its earlier stop (its cases once), a 
     store.close();
   }
 });
+
+Deno.test("history: runs of two devices in one database are shown with their device, and a step is looked for within each device's runs", async () => {
+  const dir = await Deno.makeTempDir();
+  const db = `${dir}/h/history.sqlite`;
+  const store = await HistoryStore.open(db);
+  try {
+    // 6 flat nights on vulkan, then 6 flat nights on gl at a third of the speed: no step
+    // within either device, though the values jump between them.
+    for (let night = 0; night < 12; night++) {
+      const day = String(night + 1).padStart(2, "0");
+      const gl = night >= 6;
+      const report = reportOf([nightly(A, gl ? 3 : 1, night + 1)], {
+        startedAt: `2026-03-${day}T02:00:00.000Z`,
+        endedAt: `2026-03-${day}T02:01:00.000Z`,
+      });
+      await store.append(report, { backend: gl ? "gl" : "vulkan" });
+    }
+    const [series] = store.series("path=absorbed", "median_ms");
+    assert.equal(series.points.length, 12);
+    assert.deepEqual(series.steps, [], "a change of device is not a step");
+    assert.deepEqual([...new Set(series.points.map((p) => p.deviceKey))], [
+      "llvmpipe-65541-vulkan",
+      "llvmpipe-65541-gl",
+    ]);
+  } finally {
+    store.close();
+  }
+  const r = await runCli(["history", "path=absorbed", "--db", db]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /runs of 2 devices \(llvmpipe-65541-vulkan, llvmpipe-65541-gl\)/);
+  assert.match(r.stdout, /^ {2}7 {4}2026-03-07T02:00:00\.000Z .* llvmpipe-65541-gl$/m);
+  assert.match(r.stdout, /no step change/);
+  await Deno.remove(dir, { recursive: true });
+});

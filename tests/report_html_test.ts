@@ -248,6 +248,7 @@ Deno.test("html history: one chart per series with the steps marked", async () =
       startedAt: `2026-11-${String(i + 1).padStart(2, "0")}T02:17:00Z`,
       deno: "2.9.6",
       harnessRevision: "abc",
+      deviceKey: "llvmpipe-65541-vulkan",
       value,
     })),
     steps: detectSteps(vs),
