@@ -203,6 +203,18 @@ async function reportFrom(path: string): Promise<RunReport> {
     if ((await Deno.stat(path)).isDirectory) file = `${path.replace(/\/+$/, "")}/report.json`;
     return await readReportJson(file);
   } catch (e) {
+    // A folder whose run was killed before its reports (run.json, no report.json): say so.
+    if (
+      e instanceof ReportFileError && e.cause instanceof Deno.errors.NotFound && file !== path &&
+      await Deno.stat(`${path.replace(/\/+$/, "")}/run.json`).then(() => true, () => false)
+    ) {
+      throw new ReportFileError(
+        file,
+        "missing: the folder's run was killed before writing its reports (its run.json and " +
+          `results.jsonl are there); \`merge ${path} --out ${path}\` rebuilds them (marked ` +
+          "interrupted: a baseline needs the run finished, `run --resume` finishes it)",
+      );
+    }
     if (e instanceof ReportFileError) throw e;
     if (e instanceof Deno.errors.NotFound) throw new DriftInputError(file, "no such file");
     throw e;

@@ -341,6 +341,12 @@ Deno.test("baseline update: a baseline that would drop cases of this device's, o
     assert.equal(p.code, 2, p.stdout + p.stderr);
     assert.match(p.stderr, /a run with planted fault lse-offset .*no baseline written/);
     assert.equal(await Deno.readTextFile(path), before, "nothing written");
+    // a folder whose run was killed before its reports: the message says how to rebuild them
+    await Deno.mkdir(`${dir}/killed`);
+    await Deno.writeTextFile(`${dir}/killed/run.json`, "{}");
+    const k = await update(`${dir}/killed`);
+    assert.equal(k.code, 2, k.stdout + k.stderr);
+    assert.match(k.stderr, /killed before writing its reports .*`merge .*killed --out .*killed`/);
     // --replace: the narrower one is written, its filter not doubled
     const replaced = await update(wide, "--filter", "path=absorbed", "--replace");
     assert.equal(replaced.code, 0, replaced.stdout + replaced.stderr);
