@@ -171,6 +171,15 @@ export interface RunToAdd {
 export async function readRunsToAdd(paths: readonly string[]): Promise<RunToAdd[]> {
   const runs: RunToAdd[] = [];
   for (const path of paths) {
+    // `--add <reports...>` takes every word after it: a case filter given last lands here
+    if (/^[a-z_]+=/.test(path) && !(await Deno.stat(path).then(() => true, () => false))) {
+      throw new CliError(
+        `--add ${path}: not a report file or folder; it reads as a case filter, which --add ` +
+          "took as one of its reports: give the filter before --add (history <case-filter> " +
+          "--add <reports...>)",
+        EXIT.badInput,
+      );
+    }
     const file = await reportFile(path);
     await loadComparable(file); // checks the file, names it on error
     runs.push({ file, report: await readReportJson(file) });

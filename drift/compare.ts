@@ -249,6 +249,15 @@ export function classifyCase(
     if (base.parity.out && !current.parity.out) crossed.push("out");
     if (base.parity.lse && !current.parity.lse) crossed.push("lse");
   } else if (base.status === "pass" && current.status === "fail") crossed.push("parity");
+  // the other way: a case that failed and now passes (information, as bits-changed is)
+  const fixed: string[] = [];
+  if (base.parity && current.parity) {
+    if (!base.parity.out && current.parity.out) fixed.push("out");
+    if (!base.parity.lse && current.parity.lse) fixed.push("lse");
+  } else if (base.status === "fail" && current.status === "pass") fixed.push("parity");
+  if (fixed.length > 0) {
+    details.push(`back within the tolerance (${fixed.join(", ")}: fail → pass)`);
+  }
   const metrics = metricDrifts(base, current, t);
   if (crossed.length > 0) {
     details.push(`crossed the tolerance (${crossed.join(", ")}: pass → fail): ${current.message}`);

@@ -387,3 +387,12 @@ Deno.test("a device-class override or another SM count is attributed to the adap
   );
   assert.deepEqual(r.cases[0].attributedTo, [r.environment.summary[0]]);
 });
+
+Deno.test("a case that failed and now passes says so, both ways round", () => {
+  const failing = supportedCase(A, { status: "fail", parity: { out: false, lse: true } });
+  const passing = supportedCase(A, { outputDigest: "other" });
+  const fixed = compareBaselines(baselineOf([failing]), baselineOf([passing]));
+  assert.match(fixed.cases[0].details.join("\n"), /back within the tolerance \(out: fail → pass\)/);
+  const broke = compareBaselines(baselineOf([passing]), baselineOf([failing]));
+  assert.match(broke.cases[0].details.join("\n"), /crossed the tolerance \(out: pass → fail\)/);
+});

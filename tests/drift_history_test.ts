@@ -243,5 +243,14 @@ Deno.test("history: runs of two devices in one database are shown with their dev
   assert.match(r.stdout, /runs of 2 devices \(llvmpipe-65541-vulkan, llvmpipe-65541-gl\)/);
   assert.match(r.stdout, /^ {2}7 {4}2026-03-07T02:00:00\.000Z .* llvmpipe-65541-gl$/m);
   assert.match(r.stdout, /no step change/);
+  // a case filter given after --add's reports: named as such, not "no such file"
+  const one = `${dir}/one.json`;
+  await Deno.writeTextFile(one, JSON.stringify(reportOf([nightly(A, 1, 99)])));
+  const late = await runCli(["history", "--db", db, "--add", one, "path=absorbed"]);
+  assert.equal(late.code, 2, late.stdout + late.stderr);
+  assert.match(
+    late.stderr,
+    /--add path=absorbed: not a report file or folder; it reads as a case filter/,
+  );
   await Deno.remove(dir, { recursive: true });
 });
