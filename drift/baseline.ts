@@ -88,6 +88,7 @@ export async function baselineCase(
     kernelFiles,
     kernelHash: await kernelDigest(kernelFiles, kernelHashes),
     message: r.message,
+    ...(r.seed === undefined ? {} : { seed: r.seed }),
   };
 }
 
@@ -180,6 +181,9 @@ function caseProblem(c: unknown): string | null {
   const p = metricsProblem(c.metrics) ?? parityProblem(c.parity) ?? timingProblem(c.timing);
   if (p !== null) return p;
   if (!Array.isArray(c.kernelFiles)) return 'field "kernelFiles" must be an array';
+  if (c.seed !== undefined && !Number.isSafeInteger(c.seed)) {
+    return 'field "seed" must be an integer or absent';
+  }
   return null;
 }
 

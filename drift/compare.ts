@@ -249,6 +249,13 @@ export function classifyCase(
     if (base.parity.out && !current.parity.out) crossed.push("out");
     if (base.parity.lse && !current.parity.lse) crossed.push("lse");
   } else if (base.status === "pass" && current.status === "fail") crossed.push("parity");
+  // Another input seed (the matrix's `seed` edited): other inputs, so other bits and errors.
+  if (base.seed !== undefined && current.seed !== undefined && base.seed !== current.seed) {
+    details.push(
+      `input seed ${base.seed} → ${current.seed} (the matrix's seed: other inputs, so other ` +
+        "output bits and error metrics)",
+    );
+  }
   // the other way: a case that failed and now passes (information, as bits-changed is)
   const fixed: string[] = [];
   if (base.parity && current.parity) {

@@ -104,6 +104,8 @@ export interface BaselineCase {
   readonly kernelHash: string | null;
   /** One-line message of the run (parity summary, reasons, error). */
   readonly message: string;
+  /** The matrix's input seed (CaseResult.seed); absent in older baselines. */
+  readonly seed?: number;
 }
 
 /** `baselines/<device-key>.json`: a run reduced to what drift detection compares. */

@@ -147,6 +147,9 @@ export function caseResultProblem(v: unknown): string | null {
   if (!isRecord(v.expect)) return 'field "expect" must be an object';
   if (typeof v.message !== "string") return 'field "message" must be a string';
   if (typeof v.wallMs !== "number") return 'field "wallMs" must be a number';
+  if (v.seed !== undefined && !Number.isSafeInteger(v.seed)) {
+    return 'field "seed" must be an integer or absent';
+  }
   return caseDriftFieldsProblem(v);
 }
 

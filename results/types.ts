@@ -105,6 +105,11 @@ export interface CaseResult {
   readonly message: string;
   /** Backend that ran (supported cases). */
   readonly backend?: string;
+  /**
+   * The matrix's input seed the case ran with (mixed with the id for the case's inputs):
+   * another seed is other inputs, so other output bits. Absent in older records.
+   */
+  readonly seed?: number;
   /** SHA-256 (hex, 16 chars) of the plan JSON. */
   readonly planDigest?: string;
   /** Reasons (unsupported cases). */

@@ -237,7 +237,7 @@ export function caseBackend(
  */
 export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseResult> {
   const t0 = performance.now();
-  const base = { id: c.id, expect: c.expect, params: c.params, ...groupOf(c) };
+  const base = { id: c.id, expect: c.expect, params: c.params, seed: c.seed, ...groupOf(c) };
   const wall = () => Math.round((performance.now() - t0) * 10) / 10;
   const seed = caseSeed(c.id, c.seed);
   let req;

@@ -396,3 +396,13 @@ Deno.test("a case that failed and now passes says so, both ways round", () => {
   const broke = compareBaselines(baselineOf([passing]), baselineOf([failing]));
   assert.match(broke.cases[0].details.join("\n"), /crossed the tolerance \(out: pass → fail\)/);
 });
+
+Deno.test("another matrix seed is named on the cases it moved", () => {
+  const base = baselineOf([supportedCase(A, { seed: 1 })]);
+  const cur = baselineOf([supportedCase(A, { seed: 99, outputDigest: "other" })]);
+  const r = compareBaselines(base, cur);
+  assert.match(r.cases[0].details.join("\n"), /input seed 1 → 99 \(the matrix's seed/);
+  // older records without a seed: nothing said
+  const old = compareBaselines(baselineOf([supportedCase(A)]), cur);
+  assert.doesNotMatch(old.cases[0].details.join("\n"), /input seed/);
+});
