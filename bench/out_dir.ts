@@ -56,3 +56,36 @@ export async function checkBenchOut(
     [["--reference-ceilings", options.referenceCeilings]],
   );
 }
+
+/**
+ * Refuse (OutputPathError, exit 2) a `bench --out` folder holding the records of a bench
+ * that did not finish: records.jsonl with lines and no report.json (a bench killed
+ * halfway, whose measurements the file keeps). A new bench would truncate it; `bench
+ * --force` skips this check. A finished bench's folder (report.json present) is replaced.
+ *
+ * @example
+ * ```ts ignore
+ * import { checkUnfinishedBench } from "./out_dir.ts";
+ * await checkUnfinishedBench("out/bench"); // throws when a killed bench's records are there
+ * ```
+ */
+export async function checkUnfinishedBench(out: string): Promise<void> {
+  const dir = out.replace(/\/+$/, "") || "/";
+  let text: string;
+  try {
+    text = await Deno.readTextFile(`${dir}/records.jsonl`);
+  } catch {
+    return; // none
+  }
+  const lines = text.split("\n").filter((l) => l.trim() !== "").length;
+  if (lines === 0) return;
+  const finished = await Deno.stat(`${dir}/report.json`).then((i) => i.isFile, () => false);
+  if (finished) return;
+  throw new OutputPathError(
+    "--out",
+    out,
+    `holds records.jsonl with ${lines} record(s) and no report.json: a bench that did not ` +
+      "finish (killed?) measured them, and a new bench would truncate the file; move it " +
+      "away, pick another --out, or give --force to replace it",
+  );
+}

@@ -588,7 +588,9 @@ export function toMarkdown(report: BenchReport, options: { title: string }): str
   for (const r of report.records) {
     const id = r.id.replace(/;causal=1;page=0$/, "");
     if (r.status !== "ok") {
-      out.push(`| ${id} | | ${r.status} | | | | | | ${(r.reason ?? "").slice(0, 80)} | | |`);
+      // the status where the time would be, and the whole reason in the row's last cell
+      const why = (r.reason ?? "").replaceAll("|", "\\|").replaceAll("\n", " ");
+      out.push(`| ${id} | - | ${r.status} | | | | | | | | ${why} |`);
       continue;
     }
     out.push(

@@ -51,7 +51,8 @@ import { benchDeviceOf } from "../bench/remote.ts";
 import { checkRuntimeCombination, chromiumOption, runtimeOption } from "./runtime_options.ts";
 import { decimalDigits, MAX_WARMUP_MS, parseFilterOption, parseWarmupMs } from "./options.ts";
 import { writeBenchHtml } from "../bench/bench_html.ts";
-import { checkBenchOut } from "../bench/out_dir.ts";
+import { checkBenchOut, checkUnfinishedBench } from "../bench/out_dir.ts";
+import { lockOutDir, type OutLock } from "../runner/out_lock.ts";
 import {
   checkReferenceAdapter,
   readReferenceCeilings,
@@ -60,7 +61,7 @@ import {
 import { CliError, EXIT, EXIT_SIGINT, EXIT_SIGTERM } from "./errors.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
-import { prepareOutputDir } from "../report/output_paths.ts";
+import { prepareOutputDir, removeEmptyCreatedDirs } from "../report/output_paths.ts";
 
 const join = (dir: string, file: string) => `${dir.replace(/\/+$/, "")}/${file}`;
 
@@ -128,15 +129,22 @@ export function benchCommand() {
       "--out <dir>",
       "write report.json, results.csv, summary.md and report.html (roofline and crossover " +
         "plots) there when the run ends; each case's record is appended to records.jsonl " +
-        "there as it ends, so a run that dies halfway keeps what it measured; Ctrl-C (SIGINT) " +
+        "there as it ends (with the provisional roofline fraction of its progress line), so a " +
+        "run that dies halfway keeps what it measured; Ctrl-C (SIGINT) " +
         "stops after the current case and SIGTERM at once, and both still write the reports " +
         "for the cases that ran (exit 130 and 143)",
     )
     .option("--title <text>", "title of summary.md", "Benchmark")
     .option(
+      "--force",
+      "replace the records.jsonl of a bench that did not finish in --out (killed before its " +
+        "report.json); without it such a folder is exit 2, so its measurements are not lost",
+    )
+    .option(
       "--reference-ceilings <report.json>",
       "an earlier bench report of the same adapter, measured at a quiet moment: each copy, " +
-        "read and FMA ceiling is the higher of its figure and this run's (contention only " +
+        "read, texture-read and FMA ceiling is the higher of its figure and this run's " +
+        "(contention only " +
         "lowers a measurement), and a figure this run measured under half of it is reported " +
         "as a warning; a report of another adapter is exit 2",
     )
@@ -169,6 +177,7 @@ export function benchCommand() {
       if (opts.out !== undefined) {
         await checkBenchOut(opts.out, { referenceCeilings: opts.referenceCeilings });
         await prepareOutputDir(opts.out, { label: "--out" });
+        if (!opts.force) await checkUnfinishedBench(opts.out);
       }
       // Read before the device starts: a wrong file is exit 2 at once.
       const reference = opts.referenceCeilings === undefined
@@ -191,6 +200,16 @@ export function benchCommand() {
         stoppedBy = "SIGTERM";
         abandon.resolve(null);
       };
+      // One bench at a time in a folder (runner/out_lock.ts, as `run`): two would mix their
+      // records and measure each other's load.
+      let lock: OutLock | undefined;
+      try {
+        lock = opts.out === undefined ? undefined : await lockOutDir(opts.out);
+      } catch (e) {
+        if (isRemoteDevice(ctx)) await ctx.close();
+        else ctx.destroy();
+        throw e;
+      }
       Deno.addSignalListener("SIGINT", onInt);
       Deno.addSignalListener("SIGTERM", onTerm);
       try {
@@ -217,6 +236,9 @@ export function benchCommand() {
             "SIGTERM while measuring the device's ceilings, before any case: no report",
           );
           Deno.exitCode = EXIT_SIGTERM;
+          await lock?.release();
+          lock = undefined;
+          await removeEmptyCreatedDirs(); // an --out this run created holds nothing
           return;
         }
         // The provisional fractions of the progress lines are judged against these.
@@ -272,14 +294,14 @@ export function benchCommand() {
         // first measurement rather than losing the run's records.
         // An interrupted run reports at once, with the first measurement.
         let best = measuredBefore;
+        let ceilingsCut: string | null = null;
         try {
           const after = interrupted === null ? await raced(measure()) : null;
           if (after !== null) best = bestCeilings(measuredBefore, after);
           else if (interrupted === null) {
-            console.error(
-              "SIGTERM while measuring the ceilings after the cases: fractions use the ones " +
-                "measured before",
-            );
+            ceilingsCut = "stopped by SIGTERM while measuring the ceilings after the cases: " +
+              "every case ran, and the fractions use the ceilings measured before them";
+            console.error(ceilingsCut);
           }
         } catch (e) {
           console.error(
@@ -293,6 +315,7 @@ export function benchCommand() {
         const judged = records.map((r) => judgeRecord(r, best));
         const warnings = [
           ...(interrupted ? [interruptionWarning(interrupted)] : []),
+          ...(ceilingsCut ? [ceilingsCut] : []),
           ...(reps < 7
             ? [
               `measured with --reps ${reps}: with fewer than 7 repetitions the medians and ` +
@@ -317,7 +340,8 @@ export function benchCommand() {
         if (opts.out) {
           await Deno.mkdir(opts.out, { recursive: true });
           await writeTextAtomic(join(opts.out, "report.json"), JSON.stringify(report, null, 2));
-          await writeTextAtomic(join(opts.out, "results.csv"), toCsv(records));
+          // the judged records: their fractions are the table's, not the provisional ones
+          await writeTextAtomic(join(opts.out, "results.csv"), toCsv(judged));
           await writeTextAtomic(
             join(opts.out, "summary.md"),
             toMarkdown(report, { title: opts.title }),
@@ -331,6 +355,7 @@ export function benchCommand() {
       } finally {
         Deno.removeSignalListener("SIGINT", onInt);
         Deno.removeSignalListener("SIGTERM", onTerm);
+        await lock?.release();
         if (isRemoteDevice(ctx)) await ctx.close();
         else ctx.destroy();
       }

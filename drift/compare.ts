@@ -388,6 +388,7 @@ export function compareBaselines(
   // inside the current filter. Such a case is removed, not out of scope.
   const selectable = selectableIn(current, base);
   const cases: CaseComparison[] = [];
+  const untested: (readonly [number, number])[] = [];
   let outOfScope = 0;
   for (const c of current.cases) {
     const b = baseById.get(c.id);
@@ -406,6 +407,14 @@ export function compareBaselines(
     }
     const r = classifyCase(b, c, t);
     cases.push({ ...r, attributedTo: r.class === "unchanged" ? [] : attributeCase(b, c, context) });
+    // Speed not tested: too few samples on a side, or none (a side run with --repeats 0).
+    if (r.speed?.tooFewSamples) untested.push(r.speed.counts);
+    else if (
+      r.speed === null && b.decision === "supported" && c.decision === "supported" &&
+      (b.timing === null || c.timing === null)
+    ) {
+      untested.push([b.timing?.count ?? 0, c.timing?.count ?? 0]);
+    }
   }
   for (const b of base.cases) {
     if (curById.has(b.id)) continue;
@@ -430,7 +439,6 @@ export function compareBaselines(
   cases.sort((x, y) => rank(x.class) - rank(y.class) || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
   const counts = Object.fromEntries(DRIFT_CLASSES.map((c) => [c, 0])) as Record<DriftClass, number>;
   for (const c of cases) counts[c.class]++;
-  const untested = cases.flatMap((c) => c.speed?.tooFewSamples ? [c.speed] : []);
   const ratios = cases.flatMap((c) =>
     c.speed && c.speed.verdict !== "not-comparable" && c.speed.ratio !== null ? [c.speed.ratio] : []
   );
@@ -450,9 +458,7 @@ export function compareBaselines(
       regressions: cases.filter((c) => c.classes.includes("speed-regression")).length,
       improvements: cases.filter((c) => c.classes.includes("speed-improvement")).length,
       untested: untested.length,
-      fewestSamples: untested.length === 0
-        ? null
-        : Math.min(...untested.flatMap((s) => [...s.counts])),
+      fewestSamples: untested.length === 0 ? null : Math.min(...untested.flat()),
     },
     regressions: cases.filter((c) => c.classes.some((k) => failOn.includes(k))).length,
     cases,

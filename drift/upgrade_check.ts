@@ -547,6 +547,20 @@ export function upgradeMode(
         : "give either --from and --to (Deno versions) or --from-ref and --to-ref (git revisions)",
     );
   }
+  // Half a pair: name the missing half, not "" as a bad value of it.
+  const [a, b, what] = versions
+    ? [o.from, o.to, "Deno versions or runtimes"]
+    : [o.fromRef, o.toRef, "git revisions"];
+  if (a === undefined || b === undefined) {
+    const [given, missing] = a === undefined
+      ? [versions ? "--to" : "--to-ref", versions ? "--from" : "--from-ref"]
+      : [versions ? "--from" : "--from-ref", versions ? "--to" : "--to-ref"];
+    throw new DriftInputError(
+      missing,
+      `is missing: ${given} names one side, and ${missing} names the other (two ${what} ` +
+        "to compare)",
+    );
+  }
   return versions ? "versions" : "refs";
 }
 

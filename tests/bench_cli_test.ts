@@ -328,6 +328,14 @@ Deno.test({
     }
     const csv = r.resultsCsv.split("\n")[0];
     assert.match(csv, /,expansion_ms,backend,family,/);
+    // results.csv holds the judged fractions of report.json (not the provisional ones of the
+    // progress lines and records.jsonl, judged against the first ceilings only)
+    const col = csv.split(",").indexOf("roofline_fraction");
+    const csvFractions = r.resultsCsv.trimEnd().split("\n").slice(1)
+      .map((l) => Number(l.split(",")[col]));
+    const judged = (JSON.parse(r.reportJson).records as { roofline_fraction: number }[])
+      .map((x) => x.roofline_fraction);
+    assert.deepEqual(csvFractions, judged);
     // Every case's record was streamed to records.jsonl as it ended, in order.
     const streamed = r.recordsJsonl.trimEnd().split("\n")
       .map((l) => JSON.parse(l) as { id: string; ms: number });
@@ -483,5 +491,25 @@ Deno.test({
     // a gpu-class device queues its replays (--replay auto) where it has timestamps
     assert.deepEqual(warm(asGpu), [500, "queued"]);
     assert.deepEqual(warm(zero), [undefined, "queued"], "--warmup-ms 0 wins over the class");
+  },
+});
+
+Deno.test({
+  name: "bench --out: a folder another live bench writes (run.lock) is exit 2, nothing measured",
+  ignore: !gpu,
+  fn: async () => {
+    const out = await Deno.makeTempDir({ prefix: "bench_cli_lock_" });
+    try {
+      // this test process stands for the other bench
+      const lock = JSON.stringify({ pid: Deno.pid, since: new Date().toISOString() });
+      await Deno.writeTextFile(`${out}/run.lock`, lock);
+      const r = await runCli(["bench", "--matrix", "tiny", "--reps", "1", "--out", out]);
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, new RegExp(`is being written by another run \\(process ${Deno.pid},`));
+      assert.doesNotMatch(r.stderr, /measuring the device's ceilings/);
+      assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name), ["run.lock"]);
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
   },
 });

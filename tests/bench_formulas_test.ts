@@ -423,3 +423,22 @@ Deno.test("targets: each carries its fraction at the fastest repetition, shown b
     /fastest repetition/,
   );
 });
+
+Deno.test("summary.md: an unsupported case keeps its status under ms and its whole reason in the last cell", () => {
+  const reason = "backend.path-mismatch: backend wgsl-absorbed-gemm runs the absorbed path; this " +
+    "case is on the expanded path | and says so at length";
+  const unsupported: BenchRecord = {
+    id: benchCaseId(HEADLINE[2]),
+    case: HEADLINE[2],
+    status: "unsupported",
+    reason,
+  };
+  const md = toMarkdown(reportOf([rec(0, 10, 0.2), unsupported]), { title: "t" });
+  const row = md.split("\n").find((l) => l.includes("| unsupported |"))!;
+  const cells = row.slice(1, -1).split(/(?<!\\)\|/).map((c) => c.trim());
+  const header = md.split("\n").find((l) => l.startsWith("| case |"))!.slice(1, -1).split("|")
+    .map((c) => c.trim());
+  assert.equal(cells.length, header.length, row);
+  assert.equal(cells[header.indexOf("ms")], "unsupported");
+  assert.equal(cells[header.length - 1], reason.replace("|", "\\|"));
+});

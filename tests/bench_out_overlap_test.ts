@@ -6,7 +6,7 @@
  * Needs no GPU: each is exit 2 before the device is opened.
  */
 import assert from "node:assert/strict";
-import { checkBenchOut } from "../bench/out_dir.ts";
+import { checkBenchOut, checkUnfinishedBench } from "../bench/out_dir.ts";
 import { OutputPathError } from "../report/output_paths.ts";
 import { runCli } from "./helpers_cli.ts";
 
@@ -67,6 +67,33 @@ Deno.test("bench --out: a run's folder, or the --reference-ceilings file inside 
     await checkBenchOut(`${tmp}/new`);
     await checkBenchOut(`${tmp}/bench`, { referenceCeilings: `${tmp}/run/../ref.json` });
     await assert.rejects(() => checkBenchOut(`${tmp}/run`), OutputPathError);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("bench --out: a killed bench's records.jsonl (no report.json) is exit 2 and untouched; a finished bench's folder is not refused", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "mla-bench-unfinished-" });
+  try {
+    await Deno.mkdir(`${tmp}/killed`);
+    const record = JSON.stringify({ id: "tiny decode", ms: 1.5 }) + "\n";
+    await Deno.writeTextFile(`${tmp}/killed/records.jsonl`, record.repeat(3));
+    const before = await snapshot(`${tmp}/killed`);
+    const r = await runCli(["bench", "--matrix", "tiny", "--reps", "1", "--out", `${tmp}/killed`]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(
+      r.stderr,
+      /holds records\.jsonl with 3 record\(s\) and no report\.json: a bench that did not finish .*--force/,
+    );
+    assert.doesNotMatch(r.stderr, /measuring the device's ceilings/, "refused before the device");
+    assert.deepEqual(await snapshot(`${tmp}/killed`), before);
+    // With its report.json the folder is a finished bench's: replaced, not refused.
+    await Deno.writeTextFile(`${tmp}/killed/report.json`, "{}");
+    await checkUnfinishedBench(`${tmp}/killed`);
+    // An empty records.jsonl (a bench stopped before its first case) holds nothing to lose.
+    await Deno.mkdir(`${tmp}/empty`);
+    await Deno.writeTextFile(`${tmp}/empty/records.jsonl`, "");
+    await checkUnfinishedBench(`${tmp}/empty`);
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }

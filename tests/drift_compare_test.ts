@@ -191,6 +191,11 @@ Deno.test("slowed kernel (synthetic samples): speed regression flagged as signif
     /speed x\d\.\d+ \(geomean\) \(speed not tested in 1 case: too few samples \(3; at least 5 a side: run --repeats 5 or more/,
   );
   assert.match(compareToMarkdown(u), /⚠ speed not tested in 1 case/);
+  // no samples on a side (run --repeats 0): untested too, not silent
+  const none = compareBaselines(three, baselineOf([supportedCase(A, { timing: null })]));
+  assert.equal(none.speed.untested, 1);
+  assert.equal(none.speed.fewestSamples, 0);
+  assert.match(compareSummaryLine(none), /speed not tested in 1 case: too few samples \(0;/);
   // --fail-on without speed: the same comparison is not a failure
   assert.equal(
     compareBaselines(base, cur, { failOn: ["numeric-drift", "support-drift"] }).regressions,

@@ -9,6 +9,7 @@ import {
   type GitRunner,
   precheckUpgradeSelection,
   upgradeCheck,
+  upgradeMode,
   upgradePrograms,
 } from "../drift/mod.ts";
 import { type CliResult, runCli } from "./helpers_cli.ts";
@@ -303,3 +304,21 @@ tmpTest(
     }
   },
 );
+
+Deno.test("upgradeMode: half a pair names the missing half", () => {
+  for (
+    const [o, re] of [
+      [{ fromRef: "HEAD~1" }, /--to-ref: is missing: --from-ref names one side/],
+      [{ toRef: "HEAD" }, /--from-ref: is missing: --to-ref names one side/],
+      [{ from: "2.9.5" }, /--to: is missing: --from names one side.*Deno versions/],
+      [{ to: "2.9.6" }, /--from: is missing/],
+    ] as const
+  ) {
+    assert.throws(
+      () => upgradeMode(o),
+      (e: unknown) => e instanceof DriftInputError && re.test(e.message),
+    );
+  }
+  assert.equal(upgradeMode({ fromRef: "a", toRef: "b" }), "refs");
+  assert.equal(upgradeMode({ from: "2.9.5", to: "2.9.6" }), "versions");
+});
