@@ -1,10 +1,11 @@
 /**
- * One run at a time in an output folder: `run.lock`, created exclusively before the run
- * claims the folder and removed when it ends, names the process that writes there. A second
- * run into the same folder meanwhile is refused instead of interleaving its results.jsonl
- * lines with the first's. A lock left by a process that no longer runs (SIGKILL, a crash) is
- * taken over: on Linux, /proc tells whether its process is still a Deno; where there is no
- * /proc, a lock is kept only while younger than a day.
+ * One run at a time in an output folder: `run.lock`, held with an exclusive advisory file
+ * lock (`FsFile.tryLock`, flock on Linux) from before the run claims the folder until it
+ * ends, and holding the writer's process id and start. A second run into the same folder
+ * meanwhile is refused instead of interleaving its results.jsonl lines with the first's. The
+ * operating system drops the lock when its process ends, however it ends (SIGKILL, a
+ * crash), so a lock file left behind holds no lock and the next run takes it over: no
+ * process table is read (Deno reads /proc only with --allow-all).
  *
  * @module
  */
@@ -13,38 +14,14 @@ import { ReportFileError } from "../report/errors.ts";
 /** The lock file's name in a run folder. */
 export const RUN_LOCK = "run.lock";
 
-/** What run.lock holds. */
-interface LockBody {
-  /** The process that holds it. */
-  pid: number;
-  /** When it was taken (ISO). */
-  since: string;
-}
-
 /** A held lock: release it when the run ends. */
 export interface OutLock {
-  /** Removes the lock file (only if it is still this process's). */
+  /** Removes the lock file and drops the lock. */
   release(): Promise<void>;
 }
 
-const DAY_MS = 24 * 3600 * 1000;
-
-/** Whether the process of a lock still runs (null: cannot tell here). */
-async function alive(pid: number): Promise<boolean | null> {
-  if (pid === Deno.pid) return true;
-  try {
-    const cmdline = await Deno.readTextFile(`/proc/${pid}/cmdline`);
-    // a pid reused by another program is not the run that took the lock
-    return /deno/i.test(cmdline);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      return await Deno.stat("/proc/self").then(() => false, () => null);
-    }
-    return null;
-  }
-}
-
-async function readBody(path: string): Promise<LockBody | null> {
+/** What the holder wrote: `{"pid": 123, "since": "..."}`, or null when unreadable. */
+async function holder(path: string): Promise<{ pid: number; since: string } | null> {
   try {
     const v = JSON.parse(await Deno.readTextFile(path));
     return typeof v?.pid === "number" && typeof v?.since === "string" ? v : null;
@@ -55,8 +32,8 @@ async function readBody(path: string): Promise<LockBody | null> {
 
 /**
  * Take `<out>/run.lock` for this process. Throws a ReportFileError (exit 2) naming the
- * process when another live run holds it; a stale lock (its process gone, or unreadable) is
- * replaced.
+ * holding process when another run holds it. A lock file whose process has ended holds no
+ * lock and is taken over.
  *
  * @example
  * ```ts ignore
@@ -71,35 +48,50 @@ async function readBody(path: string): Promise<LockBody | null> {
  */
 export async function lockOutDir(out: string): Promise<OutLock> {
   const path = `${out.replace(/\/+$/, "") || "."}/${RUN_LOCK}`;
-  const body: LockBody = { pid: Deno.pid, since: new Date().toISOString() };
-  const text = JSON.stringify(body) + "\n";
-  for (let attempt = 0; attempt < 2; attempt++) {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const file = await Deno.open(path, { read: true, write: true, create: true });
+    let locked = false;
     try {
-      await Deno.writeTextFile(path, text, { createNew: true });
+      locked = await file.tryLock(true);
+      if (!locked) {
+        const h = await holder(path);
+        throw new ReportFileError(
+          out,
+          `is being written by another run (${
+            h ? `process ${h.pid}, since ${h.since}` : "its process unknown"
+          }; ${RUN_LOCK}): two runs in one folder would mix their results. Wait for it, or ` +
+            "pick another --out",
+        );
+      }
+      // The holder before us may have removed the file after we opened it: then our lock is
+      // on a file no one else will open. Take the one at the path instead.
+      const [mine, atPath] = [await file.stat(), await Deno.stat(path).catch(() => null)];
+      if (atPath === null || mine.ino !== atPath.ino || mine.dev !== atPath.dev) {
+        await file.unlock();
+        locked = false;
+        file.close();
+        continue;
+      }
+      await file.truncate(0);
+      const body = JSON.stringify({ pid: Deno.pid, since: new Date().toISOString() }) + "\n";
+      await file.write(new TextEncoder().encode(body));
       return {
         release: async () => {
-          const now = await readBody(path);
-          if (now?.pid === body.pid && now.since === body.since) {
-            await Deno.remove(path).catch(() => {});
-          }
+          // Removed while still locked: a run waiting on it retries on a fresh file.
+          await Deno.remove(path).catch(() => {});
+          await file.unlock().catch(() => {});
+          file.close();
         },
       };
     } catch (e) {
-      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+      if (locked) await file.unlock().catch(() => {});
+      try {
+        file.close();
+      } catch {
+        // closed already
+      }
+      throw e;
     }
-    const held = await readBody(path);
-    const live = held === null ? false : await alive(held.pid);
-    const young = held !== null && Date.now() - Date.parse(held.since) < DAY_MS;
-    if (held !== null && (live === true || (live === null && young))) {
-      throw new ReportFileError(
-        out,
-        `is being written by another run (process ${held.pid}, since ${held.since}; ` +
-          `${RUN_LOCK}): two runs in one folder would mix their results. Wait for it, or ` +
-          `pick another --out${live === null ? `; remove ${path} if no run is writing there` : ""}`,
-      );
-    }
-    // Stale (its process is gone) or unreadable: replaced.
-    await Deno.remove(path).catch(() => {});
   }
-  throw new ReportFileError(out, `could not take ${RUN_LOCK}: another run took it meanwhile`);
+  throw new ReportFileError(out, `could not take ${RUN_LOCK}: other runs kept replacing it`);
 }

@@ -500,10 +500,13 @@ Deno.test({
   fn: async () => {
     const out = await Deno.makeTempDir({ prefix: "bench_cli_lock_" });
     try {
-      // this test process stands for the other bench
-      const lock = JSON.stringify({ pid: Deno.pid, since: new Date().toISOString() });
-      await Deno.writeTextFile(`${out}/run.lock`, lock);
+      // this test process stands for the other bench: it holds run.lock as a bench does
+      const held = await Deno.open(`${out}/run.lock`, { read: true, write: true, create: true });
+      assert.equal(await held.tryLock(true), true);
+      await held.write(new TextEncoder().encode(JSON.stringify({ pid: Deno.pid, since: "x" })));
       const r = await runCli(["bench", "--matrix", "tiny", "--reps", "1", "--out", out]);
+      await held.unlock();
+      held.close();
       assert.equal(r.code, 2, r.stdout + r.stderr);
       assert.match(r.stderr, new RegExp(`is being written by another run \\(process ${Deno.pid},`));
       assert.doesNotMatch(r.stderr, /measuring the device's ceilings/);

@@ -3,8 +3,8 @@
 // planted fault is refused, naming what differs; a resume keeps the run's start time (one
 // run for merge and history), and the earlier stop's reports and compare files are gone
 // while it runs (a resume killed halfway leaves none that describe the earlier stop).
-// One run at a time in a folder: a live run's run.lock refuses a second run, a stale one is
-// taken over. Cases are stubbed (no kernel runs): only the folder's bookkeeping is tested.
+// One run at a time in a folder: a run holding run.lock refuses a second run; the file a
+// killed run left (its lock gone with its process) is taken over. Cases are stubbed (no kernel runs): only the folder's bookkeeping is tested.
 import assert from "node:assert/strict";
 import { GpuContext, hasAdapter } from "../gpu/device.ts";
 import { ReportFileError } from "../report/errors.ts";
@@ -150,27 +150,24 @@ Deno.test({
       const out = `${dir}/out`;
       await Deno.mkdir(out);
       const common = { matrix, out, ctx, progress: SILENT_PROGRESS, testOnlyCaseRunner: pass };
-      // A live process (this one stands for the other run) holds the folder.
-      const live = JSON.stringify({ pid: Deno.pid, since: new Date().toISOString() });
-      await Deno.writeTextFile(`${out}/run.lock`, live);
+      // Another run holds the folder: this test takes run.lock as a run does (an exclusive
+      // advisory lock on the file, the holder's process id in it).
+      const held = await Deno.open(`${out}/run.lock`, { read: true, write: true, create: true });
+      assert.equal(await held.tryLock(true), true);
+      const body = JSON.stringify({ pid: 4242, since: "2026-12-05T02:00:00.000Z" });
+      await held.write(new TextEncoder().encode(body));
       await assert.rejects(
         runMatrix(common),
         (e: unknown) =>
           e instanceof ReportFileError &&
-          new RegExp(`is being written by another run \\(process ${Deno.pid}, since `).test(
-            e.message,
-          ),
+          /is being written by another run \(process 4242, since 2026-12-05T02:00:00\.000Z; run\.lock\)/
+            .test(e.message),
       );
       assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name), ["run.lock"]);
-      assert.equal(await Deno.readTextFile(`${out}/run.lock`), live, "the other run's lock kept");
-      // A killed run's lock (its process gone): taken over, and removed when the run ends.
-      const dead = new Deno.Command("true").spawn();
-      const deadPid = dead.pid;
-      await dead.status;
-      await Deno.writeTextFile(
-        `${out}/run.lock`,
-        JSON.stringify({ pid: deadPid, since: new Date().toISOString() }),
-      );
+      assert.equal(await Deno.readTextFile(`${out}/run.lock`), body, "the other run's lock kept");
+      // That run is killed: its process ends, the lock with it; the file stays behind.
+      await held.unlock();
+      held.close();
       const report = await runMatrix(common);
       assert.equal(report.results.length, 2);
       assert.equal(await exists(`${out}/run.lock`), false);
