@@ -31,20 +31,31 @@ async function exists(path: string): Promise<boolean> {
   return await Deno.stat(path).then(() => true, () => false);
 }
 
+/** Runs `fn` with a two-case tiny matrix file, an output folder path in a temporary folder, and a device. */
+async function inTinyFolder(
+  fn: (t: { matrix: string; out: string; ctx: GpuContext }) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "mla-resume-guard-" });
+  const ctx = await GpuContext.create();
+  try {
+    const matrix = `${dir}/m.json`;
+    await Deno.writeTextFile(
+      matrix,
+      JSON.stringify({ name: "m", seed: 1, groups: [{ axes: { preset: "tiny", sq: [1, 2] } }] }),
+    );
+    await fn({ matrix, out: `${dir}/out`, ctx });
+  } finally {
+    ctx.destroy();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 Deno.test({
   name:
     "resume: another environment or planted fault is refused; the start is kept; stale reports go",
   ignore: !gpu,
   fn: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "mla-resume-guard-" });
-    const ctx = await GpuContext.create();
-    try {
-      const matrix = `${dir}/m.json`;
-      await Deno.writeTextFile(
-        matrix,
-        JSON.stringify({ name: "m", seed: 1, groups: [{ axes: { preset: "tiny", sq: [1, 2] } }] }),
-      );
-      const out = `${dir}/out`;
+    await inTinyFolder(async ({ matrix, out, ctx }) => {
       const common = { matrix, out, ctx, progress: SILENT_PROGRESS, writeReports: writeRunReports };
       // Night 1, stopped after its first case (SIGINT's path).
       const stop = new AbortController();
@@ -127,27 +138,16 @@ Deno.test({
       assert.equal(resumed.results.length, 2);
       assert.equal(resumed.startedAt, first.startedAt);
       assert.equal(resumed.plantedFault, undefined);
-    } finally {
-      ctx.destroy();
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });
 
 Deno.test({
   name:
-    "run.lock: a folder a live run writes is refused, untouched; a dead run's lock is taken over and removed",
+    "run.lock: a folder another run holds is refused, untouched; a killed run's lock file is taken over and removed",
   ignore: !gpu,
   fn: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "mla-run-lock-" });
-    const ctx = await GpuContext.create();
-    try {
-      const matrix = `${dir}/m.json`;
-      await Deno.writeTextFile(
-        matrix,
-        JSON.stringify({ name: "m", seed: 1, groups: [{ axes: { preset: "tiny", sq: [1, 2] } }] }),
-      );
-      const out = `${dir}/out`;
+    await inTinyFolder(async ({ matrix, out, ctx }) => {
       await Deno.mkdir(out);
       const common = { matrix, out, ctx, progress: SILENT_PROGRESS, testOnlyCaseRunner: pass };
       // Another run holds the folder: this test takes run.lock as a run does (an exclusive
@@ -171,9 +171,6 @@ Deno.test({
       const report = await runMatrix(common);
       assert.equal(report.results.length, 2);
       assert.equal(await exists(`${out}/run.lock`), false);
-    } finally {
-      ctx.destroy();
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });
