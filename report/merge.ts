@@ -318,4 +318,3 @@ export async function writeRunOutputs(
   await writeMarkdown(join(dir, RUN_FILES.summary), report);
   await writeRunHtml(join(dir, RUN_FILES.html), report);
 }
-
