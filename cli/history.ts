@@ -182,7 +182,16 @@ export async function readRunsToAdd(paths: readonly string[]): Promise<RunToAdd[
     }
     const file = await reportFile(path);
     await loadComparable(file); // checks the file, names it on error
-    runs.push({ file, report: await readReportJson(file) });
+    const report = await readReportJson(file);
+    if (report.plantedFault !== undefined) {
+      throw new CliError(
+        `--add ${file}: a run with planted fault ${report.plantedFault} (run --plant-fault): ` +
+          "its results and timings are the fault's, not the kernels'; a history holds the " +
+          "kernels' runs (nothing added)",
+        EXIT.badInput,
+      );
+    }
+    runs.push({ file, report });
   }
   return runs;
 }

@@ -152,7 +152,8 @@ export async function runProgram(args: readonly string[], deps: ProgramDeps): Pr
   try {
     await buildProgram(deps).parseAsync([...args], { from: "user" });
     const code = typeof Deno.exitCode === "number" ? Deno.exitCode : EXIT.ok;
-    if (code === EXIT.badInput) await removeEmptyCreatedDirs();
+    // bad input, or no adapter, leaves no empty output folder behind (one this created)
+    if (code === EXIT.badInput || code === EXIT.infra) await removeEmptyCreatedDirs();
     return code;
   } catch (e) {
     if (e instanceof CommanderError) {
@@ -166,8 +167,9 @@ export async function runProgram(args: readonly string[], deps: ProgramDeps): Pr
     const code = exitCodeOf(e);
     if (code !== null) {
       console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
-      // bad input leaves no empty output folder behind (one this invocation created)
-      if (code === EXIT.badInput) await removeEmptyCreatedDirs();
+      // bad input, or no adapter, leaves no empty output folder behind (one this invocation
+      // created)
+      if (code === EXIT.badInput || code === EXIT.infra) await removeEmptyCreatedDirs();
       return code;
     }
     if (e instanceof Deno.errors.NotCapable) {

@@ -283,6 +283,13 @@ export function runCommand() {
         );
       }
       const fault = opts.plantFault ? ALL_FAULTS.find((f) => f.id === opts.plantFault) : undefined;
+      if (fault && opts.history) {
+        throw new CliError(
+          `--plant-fault ${fault.id} with --history ${opts.history}: the run's results and ` +
+            "timings would be the fault's, stored as the kernels' history; drop one of them",
+          EXIT.badInput,
+        );
+      }
       // A source fault rewrites one backend's kernel: another --backend would never run it.
       // A plan fault changes what any backend is given.
       const pinned = fault?.apply.kind === "source" && backend !== undefined

@@ -222,7 +222,14 @@ export async function loadBackendModule(specifier: string): Promise<LoadedBacken
   try {
     ns = await import(url.href);
   } catch (e) {
-    const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
+    // The first line, and where in the user's file: a syntax error's message ends with
+    // "at file:///...:2:27"; a module that throws has it in its stack's first frame.
+    const first = e instanceof Error ? e.message.split("\n")[0] : String(e);
+    const where = e instanceof Error
+      ? [e.message, e.stack ?? ""].join("\n").split("\n").map((l) => l.trim())
+        .find((l) => l.startsWith("at file://") && l.includes(url.pathname))
+      : undefined;
+    const why = where === undefined ? first : `${first} (${where.replace(/^at file:\/\//, "at ")})`;
     throw new ConfigError(specifier, [{
       path: "(module)",
       value: url.href,

@@ -369,7 +369,10 @@ export interface StepSummaryOptions {
 
 /**
  * Appends Markdown to the GitHub Actions step summary (the file named by
- * `$GITHUB_STEP_SUMMARY`). Does nothing when the variable is unset or empty.
+ * `$GITHUB_STEP_SUMMARY`). Does nothing when the variable is unset or empty. A file that
+ * cannot be written (a missing folder, a folder, no permission) is a warning on stderr, not
+ * an error: the step summary is a courtesy to the CI page, and the run's own files and exit
+ * code must not depend on it.
  *
  * @returns whether anything was written
  *
@@ -387,9 +390,18 @@ export async function appendStepSummary(
 ): Promise<boolean> {
   const path = options.path ?? Deno.env.get("GITHUB_STEP_SUMMARY");
   if (!path) return false;
-  await Deno.writeTextFile(path, markdown.endsWith("\n") ? markdown : markdown + "\n", {
-    append: true,
-    create: true,
-  });
+  try {
+    await Deno.writeTextFile(path, markdown.endsWith("\n") ? markdown : markdown + "\n", {
+      append: true,
+      create: true,
+    });
+  } catch (e) {
+    console.error(
+      `warning: the step summary ${path} ($GITHUB_STEP_SUMMARY) could not be written (${
+        e instanceof Error ? e.message : String(e)
+      }); the run's own files are written as usual`,
+    );
+    return false;
+  }
   return true;
 }

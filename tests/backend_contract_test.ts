@@ -72,6 +72,31 @@ Deno.test("CLI: a broken backend module is exit 2 naming the problem, no stack t
   const absent = await runCli(["explain", "tiny", "--no-device", "--backend-module", "nope.ts"]);
   assert.equal(absent.code, 2, absent.stderr);
   assert.match(absent.stderr, /nope\.ts: not a backend module\n.*could not be loaded/);
+  // A syntax error, and a throw at import, name the line and column in the author's file.
+  const dir = await Deno.makeTempDir({ prefix: "mla-backend-syntax-" });
+  try {
+    await Deno.writeTextFile(`${dir}/syntax.ts`, 'export const id = "mine" +;\n');
+    await Deno.writeTextFile(`${dir}/throws.ts`, '\nthrow new Error("boom: config missing");\n');
+    for (
+      const [file, re] of [
+        ["syntax.ts", /could not be loaded: SyntaxError: .*\(at .*syntax\.ts:1:27\)/],
+        ["throws.ts", /could not be loaded: boom: config missing \(at .*throws\.ts:2:7\)/],
+      ] as const
+    ) {
+      const r = await runCli([
+        "explain",
+        "tiny",
+        "--no-device",
+        "--backend-module",
+        `${dir}/${file}`,
+      ]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, re);
+      assert.doesNotMatch(r.stderr, / {4}at /);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
   const unknown = await runCli(["explain", "tiny", "--no-device", "--backend", "naive"]);
   assert.equal(unknown.code, 2, unknown.stderr);
   assert.match(unknown.stderr, /--backend: "naive" is not a registered backend/);

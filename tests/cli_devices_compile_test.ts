@@ -27,13 +27,29 @@ Deno.test({
   },
 });
 
-Deno.test("devices without an adapter exits 3 with the fix", async () => {
+Deno.test("devices without an adapter exits 3 with the fix; run and bench leave no --out folder they made", async () => {
   const r = await runCli(["devices"], { DENO_WEBGPU_BACKEND: "dx12" });
   assert.equal(r.code, 3);
   assert.match(
     r.stderr,
     /no WebGPU adapter: .*apt-get install mesa-vulkan-drivers.*DENO_WEBGPU_BACKEND=vulkan/,
   );
+  const tmp = await Deno.makeTempDir({ prefix: "mla-no-adapter-" });
+  try {
+    const run = await runCli(
+      ["run", "--filter", "preset=tiny;dtype=f32;sq=1", "--out", `${tmp}/a/run`],
+      { DENO_WEBGPU_BACKEND: "dx12" },
+    );
+    assert.equal(run.code, 3, run.stdout + run.stderr);
+    const bench = await runCli(
+      ["bench", "--matrix", "tiny", "--reps", "1", "--out", `${tmp}/b`],
+      { DENO_WEBGPU_BACKEND: "dx12" },
+    );
+    assert.equal(bench.code, 3, bench.stdout + bench.stderr);
+    assert.deepEqual([...Deno.readDirSync(tmp)].map((e) => e.name), [], "no empty folders left");
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
 });
 
 Deno.test({

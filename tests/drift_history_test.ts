@@ -252,5 +252,27 @@ Deno.test("history: runs of two devices in one database are shown with their dev
     late.stderr,
     /--add path=absorbed: not a report file or folder; it reads as a case filter/,
   );
+  // a planted fault's run is not the kernels' history: refused, by history --add and run --history
+  const planted = `${dir}/planted.json`;
+  await Deno.writeTextFile(
+    planted,
+    JSON.stringify(reportOf([nightly(A, 1, 98)], { plantedFault: "lse-offset" })),
+  );
+  const p = await runCli(["history", "--db", db, "--add", planted]);
+  assert.equal(p.code, 2, p.stdout + p.stderr);
+  assert.match(p.stderr, /a run with planted fault lse-offset .*nothing added/);
+  const r2 = await runCli([
+    "run",
+    "--filter",
+    "preset=tiny",
+    "--plant-fault",
+    "lse-offset",
+    "--history",
+    db,
+    "--out",
+    `${dir}/never`,
+  ]);
+  assert.equal(r2.code, 2, r2.stdout + r2.stderr);
+  assert.match(r2.stderr, /--plant-fault lse-offset with --history/);
   await Deno.remove(dir, { recursive: true });
 });

@@ -146,3 +146,15 @@ Deno.test("markdown: the slowest table gives an expanded case's K/V expansion ap
   assert.ok(md.includes(`| \`${absorbed.id}\` | 0.80 | 5.000 | – |`), md);
   assert.match(md, /attention core of the expanded path/);
 });
+
+Deno.test("step summary: an unwritable $GITHUB_STEP_SUMMARY is a warning, not an error", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // a missing folder, and a folder where a file should be
+    for (const path of [`${dir}/missing/x.md`, dir]) {
+      assert.equal(await appendStepSummary("# s\n", { path }), false, path);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
