@@ -27,6 +27,7 @@ import {
 } from "./tiled_plan.ts";
 import { deviceClassOf, formatDeviceClass } from "./device_class.ts";
 import { workgroupElementCap } from "./slow_device.ts";
+import { backendById, isBundledBackend } from "./registry.ts";
 import { ConfigError } from "./errors.ts";
 import { PRESET_CONFIGS, PRESET_NAMES, presetReading } from "./presets.ts";
 import { resolve, type ResolveOptions } from "./resolve.ts";
@@ -270,6 +271,10 @@ export function formatExplanation(e: Explanation): string {
         `workgroup ${r.variant.workgroupSize}, heads/tile ${r.variant.headsPerTile}, ` +
         `kv splits ${r.variant.kvSplits}, queries/tile ${r.variant.queryTile}`,
       ...autoReason(r.requested, r.layout, e.caps),
+      // a user backend's own one-line description (its module's `description` export)
+      ...(isBundledBackend(r.backend)
+        ? []
+        : [`  ${r.backend}: ${backendById(r.backend)?.description ?? "(no description)"}`]),
       ...headTileLines(r.variant, r.attention.numHeads),
       ...tiledLines(r.variant, r.attention.keyWidth, e.caps),
       ...fa2Lines(r.variant, r.layout, r.attention, cls?.smCount ?? null, e.caps),

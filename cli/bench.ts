@@ -352,6 +352,9 @@ export function benchCommand() {
         // A signal that came after the last case (during the second ceilings) still counts.
         const signal = interrupted?.signal ?? stoppedBy;
         if (signal !== null) Deno.exitCode = signal === "SIGINT" ? EXIT_SIGINT : EXIT_SIGTERM;
+        // A case that errored (a shader that does not compile, a launch that throws) is a
+        // failure of the run, as in `run`; speed never is.
+        else if (judged.some((r) => r.status === "error")) Deno.exitCode = EXIT.failure;
       } finally {
         Deno.removeSignalListener("SIGINT", onInt);
         Deno.removeSignalListener("SIGTERM", onTerm);

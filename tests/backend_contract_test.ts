@@ -118,6 +118,8 @@ Deno.test("CLI: explain shows the naive backend's plan, or every reason", async 
   if (hasCaps) {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /plan: naive \(requested naive\), path absorbed/);
+    // the module's own description, the line docs/backends.md promises
+    assert.match(r.stdout, /^ {2}naive: example: one invocation per \(query, head\)/m);
   } else {
     assert.equal(r.code, 3, r.stderr);
     assert.match(r.stdout, /device\.none/);

@@ -516,3 +516,25 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "bench: a case that errors (a user backend's launch throws) makes the bench exit 1",
+  ignore: !gpu,
+  fn: async () => {
+    const r = await runCli([
+      "bench",
+      "--matrix",
+      "tiny",
+      "--filter",
+      "path=absorbed",
+      "--reps",
+      "1",
+      "--backend-module",
+      "tests/fixtures/backends/launch_throws.ts",
+      "--backend",
+      "naive-launch-throws",
+    ]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout + r.stderr, /error.*launch_throws: no such buffer kvcache/);
+  },
+});
