@@ -439,6 +439,9 @@ export function compareBaselines(
   cases.sort((x, y) => rank(x.class) - rank(y.class) || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
   const counts = Object.fromEntries(DRIFT_CLASSES.map((c) => [c, 0])) as Record<DriftClass, number>;
   for (const c of cases) counts[c.class]++;
+  const classCounts = Object.fromEntries(
+    DRIFT_CLASSES.map((k) => [k, cases.filter((c) => c.classes.includes(k)).length]),
+  ) as Record<DriftClass, number>;
   const ratios = cases.flatMap((c) =>
     c.speed && c.speed.verdict !== "not-comparable" && c.speed.ratio !== null ? [c.speed.ratio] : []
   );
@@ -451,6 +454,7 @@ export function compareBaselines(
     failOn: [...failOn],
     environment,
     counts,
+    classCounts,
     outOfScope,
     speed: {
       geomeanRatio: geometricMean(ratios),

@@ -89,8 +89,18 @@ export function compareToMarkdown(report: CompareReport, options: MarkdownOption
   } else {
     for (const s of report.environment.summary) lines.push(`- ${s}`);
   }
-  lines.push("", "### Cases per class", "", "| class | cases |", "| --- | ---: |");
-  for (const k of DRIFT_CLASSES) lines.push(`| ${CLASS_LABEL[k]} | ${report.counts[k]} |`);
+  lines.push(
+    "",
+    "### Cases per class",
+    "",
+    "| class | cases (by their most severe class) | cases with it (any of their classes) |",
+    "| --- | ---: | ---: |",
+  );
+  for (const k of DRIFT_CLASSES) {
+    // reports written before classCounts existed have the first count only
+    const any = report.classCounts?.[k] ?? report.counts[k];
+    lines.push(`| ${CLASS_LABEL[k]} | ${report.counts[k]} | ${any} |`);
+  }
   const s = report.speed;
   lines.push(
     "",

@@ -287,6 +287,12 @@ export interface CompareReport {
   readonly environment: Attribution;
   /** Counts per class (by each case's most severe class). */
   readonly counts: Readonly<Record<DriftClass, number>>;
+  /**
+   * Cases per class by every class a case has (`classes`): a case with support drift that also
+   * crossed its tolerance counts under both. What `--fail-on` gates on: `regressions` counts
+   * the cases with any of its classes.
+   */
+  readonly classCounts: Readonly<Record<DriftClass, number>>;
   /** Baseline cases outside the current run's scope (filter or shard), not compared. */
   readonly outOfScope: number;
   /** Speed summary. */

@@ -411,3 +411,23 @@ Deno.test("another matrix seed is named on the cases it moved", () => {
   const old = compareBaselines(baselineOf([supportedCase(A)]), cur);
   assert.doesNotMatch(old.cases[0].details.join("\n"), /input seed/);
 });
+
+Deno.test("classCounts counts every class a case has, as --fail-on does; counts its most severe one", () => {
+  const base = baselineOf([supportedCase(A)]);
+  // another backend (support drift) that also crossed its tolerance (numeric drift)
+  const cur = baselineOf([
+    supportedCase(A, {
+      backend: "wgsl-absorbed-gemm",
+      status: "fail",
+      parity: { out: false, lse: true },
+      outputDigest: "other",
+    }),
+  ]);
+  const r = compareBaselines(base, cur, { failOn: ["numeric-drift"] });
+  assert.equal(r.counts["support-drift"], 1);
+  assert.equal(r.counts["numeric-drift"], 0);
+  assert.equal(r.classCounts["numeric-drift"], 1);
+  assert.equal(r.classCounts["support-drift"], 1);
+  assert.equal(r.regressions, 1);
+  assert.match(compareToMarkdown(r), /^\| numeric drift \| 0 \| 1 \|$/m);
+});
