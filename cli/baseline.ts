@@ -37,6 +37,7 @@ import { matrixFileOf } from "../matrix/expand.ts";
 import { computeTotals } from "../report/totals.ts";
 import { checkHistoryFile } from "../drift/history.ts";
 import { CliError, EXIT } from "./errors.ts";
+import { pathExists } from "../util/fs.ts";
 import { parseFilterOption, parseNonNegativeInt, parsePositiveInt } from "./options.ts";
 import { runExitCode, WARMUP_MS_HELP } from "./run.ts";
 import { parseWarmupMs } from "./options.ts";
@@ -127,7 +128,7 @@ export async function checkBaselineReplace(dir: string, baseline: Baseline): Pro
   try {
     old = await readBaseline(path);
   } catch (e) {
-    if (e instanceof DriftInputError && !(await fileExists(path))) return; // none yet
+    if (e instanceof DriftInputError && !(await pathExists(path))) return; // none yet
     // An unreadable or malformed file is replaced: nothing in it could be compared.
     console.error(`warning: ${path} is replaced: ${(e as Error).message}`);
     return;
@@ -147,10 +148,6 @@ export async function checkBaselineReplace(dir: string, baseline: Baseline): Pro
       "cases. Give --replace to write it anyway, or another --dir (no baseline written)",
     EXIT.badInput,
   );
-}
-
-async function fileExists(path: string): Promise<boolean> {
-  return await Deno.stat(path).then(() => true, () => false);
 }
 
 /**
@@ -206,7 +203,7 @@ async function reportFrom(path: string): Promise<RunReport> {
     // A folder whose run was killed before its reports (run.json, no report.json): say so.
     if (
       e instanceof ReportFileError && e.cause instanceof Deno.errors.NotFound && file !== path &&
-      await Deno.stat(`${path.replace(/\/+$/, "")}/run.json`).then(() => true, () => false)
+      await pathExists(`${path.replace(/\/+$/, "")}/run.json`)
     ) {
       throw new ReportFileError(
         file,

@@ -15,6 +15,7 @@ import { checkOutputsApart } from "../report/output_overlap.ts";
 import { missingIds, notRunIds } from "../report/totals.ts";
 import { paramsOfCaseId, parseFilter } from "../matrix/case_id.ts";
 import { CliError, EXIT } from "./errors.ts";
+import { pathExists } from "../util/fs.ts";
 import { checkOptionNeeds } from "./option_needs.ts";
 import { parseFilterOption } from "./options.ts";
 
@@ -172,7 +173,7 @@ export async function readRunsToAdd(paths: readonly string[]): Promise<RunToAdd[
   const runs: RunToAdd[] = [];
   for (const path of paths) {
     // `--add <reports...>` takes every word after it: a case filter given last lands here
-    if (/^[a-z_]+=/.test(path) && !(await Deno.stat(path).then(() => true, () => false))) {
+    if (/^[a-z_]+=/.test(path) && !(await pathExists(path))) {
       throw new CliError(
         `--add ${path}: not a report file or folder; it reads as a case filter, which --add ` +
           "took as one of its reports: give the filter before --add (history <case-filter> " +

@@ -1,10 +1,28 @@
 /**
- * Whether two runs' matrix names stand for one matrix, as merge and compare ask it of the
- * runs they join.
+ * Whether two runs' matrix names stand for one matrix: on one machine (a resume, whose files
+ * resolve from the same folder), and across machines (merge and compare, whose runs each
+ * spelt the path from their own checkout).
  *
  * @module
  */
-import { basename } from "node:path";
+import { basename, resolve } from "node:path";
+
+const isFile = (m: string) => m.endsWith(".json") || m.includes("/");
+
+/**
+ * Whether two matrix names given on this machine are one matrix: the same bundled name, or
+ * paths to the same file once resolved (`./m.json` and `m.json`).
+ *
+ * @example
+ * ```ts
+ * import { sameMatrixHere } from "./matrix_name.ts";
+ * sameMatrixHere("./m.json", "m.json"); // true
+ * sameMatrixHere("a/m.json", "b/m.json"); // false
+ * ```
+ */
+export function sameMatrixHere(a: string, b: string): boolean {
+  return (isFile(a) ? resolve(a) : a) === (isFile(b) ? resolve(b) : b);
+}
 
 /**
  * Whether two recorded matrix names are one matrix: the same bundled name, or matrix files
@@ -22,6 +40,5 @@ import { basename } from "node:path";
  */
 export function sameMatrixName(a: string, b: string): boolean {
   if (a === b) return true;
-  const file = (m: string) => m.endsWith(".json") || m.includes("/");
-  return file(a) && file(b) && basename(a) === basename(b);
+  return isFile(a) && isFile(b) && basename(a) === basename(b);
 }

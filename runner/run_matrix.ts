@@ -18,8 +18,8 @@ import { DeviceLostError } from "../gpu/errors.ts";
 import type { SourceMutation } from "../kernels/source.ts";
 import type { Fault } from "../parity/faults.ts";
 import { selectMatrixCases } from "../matrix/select.ts";
+import { sameMatrixHere } from "../matrix/matrix_name.ts";
 import type { Case } from "../matrix/types.ts";
-import { resolve as resolvePath } from "node:path";
 import { ReportFileError } from "../report/errors.ts";
 import { readReportJson } from "../report/json.ts";
 import { JsonlWriter, readJsonl } from "../report/jsonl.ts";
@@ -212,13 +212,8 @@ interface RunIdentity {
   plantedFault?: string;
 }
 
-/** A bundled name as is; a matrix file as an absolute path (so ./m.json equals m.json). */
-function matrixKey(matrix: string): string {
-  return matrix.endsWith(".json") || matrix.includes("/") ? resolvePath(matrix) : matrix;
-}
-
 function sameRun(a: RunIdentity, b: RunIdentity): boolean {
-  return matrixKey(a.matrix) === matrixKey(b.matrix) && a.filter === b.filter &&
+  return sameMatrixHere(a.matrix, b.matrix) && a.filter === b.filter &&
     a.shard === b.shard && a.plantedFault === b.plantedFault;
 }
 
@@ -546,6 +541,7 @@ async function runInFolder(
     abandon?.addEventListener("abort", () => res({ kind: "abandoned" }), { once: true });
   });
   let losses = 0;
+  const maxLosses = options.maxLosses ?? 3;
   let interrupted = false;
   let fatal: Error | null = null;
   try {
@@ -579,7 +575,7 @@ async function runInFolder(
       }
       // The last loss the run allows stops it: that case's message says so.
       const lastLoss = (ctx.lost || outcome.kind === "timeout") &&
-        losses + 1 >= (options.maxLosses ?? 3);
+        losses + 1 >= maxLosses;
       const result = outcome.kind === "done"
         ? outcome.result
         : outcome.kind === "threw"
@@ -597,7 +593,7 @@ async function runInFolder(
       progress.caseDone(result);
       if (ctx.lost || outcome.kind === "timeout") {
         losses++;
-        if (losses >= (options.maxLosses ?? 3)) {
+        if (losses >= maxLosses) {
           fatal = new DeviceLostError(
             "repeated",
             `the device was lost or a case timed out ${losses} times in a row`,
