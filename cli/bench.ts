@@ -62,11 +62,31 @@ import { CliError, EXIT, EXIT_SIGINT, EXIT_SIGTERM } from "./errors.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
 import { prepareOutputDir, removeEmptyCreatedDirs } from "../report/output_paths.ts";
+import { parseSeconds } from "./run.ts";
+import { DEFAULT_CASE_TIMEOUT_S } from "../runner/run_matrix.ts";
 
 const join = (dir: string, file: string) => `${dir.replace(/\/+$/, "")}/${file}`;
 
 /** The most repetitions `--reps` takes (each case and each ceiling is measured that often). */
 const MAX_BENCH_REPS = 1000;
+
+/** Timeouts in a row after which `bench` stops (as `run` stops after three device losses). */
+const MAX_TIMEOUTS_IN_ROW = 3;
+
+/** What a case's deadline resolves to (a record never is this symbol). */
+const TIMED_OUT = Symbol("timed out");
+
+/**
+ * A promise that resolves to {@link TIMED_OUT} after `ms` (never when `ms` is 0), and the
+ * function that cancels it.
+ */
+function deadline(ms: number): { expired: Promise<typeof TIMED_OUT>; cancel: () => void } {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<typeof TIMED_OUT>((res) => {
+    if (ms > 0) timer = setTimeout(() => res(TIMED_OUT), ms);
+  });
+  return { expired, cancel: () => clearTimeout(timer) };
+}
 
 /**
  * Build the `bench` command.
@@ -155,6 +175,15 @@ export function benchCommand() {
       [] as string[],
     )
     .option("--backend-module <path>", BACKEND_MODULE_HELP, collect, [] as string[])
+    .option(
+      "--case-timeout <seconds>",
+      "seconds a case may run (compile, warm-up and timed replays) before it is recorded as " +
+        "an error and the device is re-acquired; after " +
+        `${MAX_TIMEOUTS_IN_ROW} timeouts in a row the bench stops and reports what ran, exit 3 ` +
+        "(0: no limit)",
+      parseSeconds,
+      DEFAULT_CASE_TIMEOUT_S,
+    )
     .addOption(runtimeOption())
     .addOption(chromiumOption())
     .action(async (opts) => {
@@ -261,6 +290,10 @@ export function benchCommand() {
               "before and after the cases",
           );
         }
+        const timeoutS = opts.caseTimeout;
+        let timeoutsInRow = 0;
+        // Set when MAX_TIMEOUTS_IN_ROW timeouts stopped the bench: its warning line.
+        let stoppedByTimeouts: string | null = null;
         for (const c of cases) {
           if (stoppedBy !== null) break;
           const running = runBenchCase(ctx, c, {
@@ -270,16 +303,44 @@ export function benchCommand() {
             replay: opts.replay === "auto" ? replayModeForClass(targetClass) : opts.replay,
             warmupMs,
           });
-          // An abandoned case may fail once the device is destroyed; nothing waits for it.
+          // An abandoned or timed-out case may fail once the device is destroyed; nothing
+          // waits for it.
           running.catch(() => {});
-          const r = await Promise.race([running, abandon.promise]);
+          const limit = deadline(timeoutS * 1000);
+          const r = await Promise.race([running, abandon.promise, limit.expired]);
+          limit.cancel();
           if (r === null) break;
-          records.push(r);
+          const timedOut = r === TIMED_OUT;
+          timeoutsInRow = timedOut ? timeoutsInRow + 1 : 0;
+          const last = timeoutsInRow >= MAX_TIMEOUTS_IN_ROW;
+          const record: BenchRecord = timedOut
+            ? {
+              id: benchCaseId(c),
+              case: c,
+              status: "error",
+              reason: `timed out after ${timeoutS} s (--case-timeout); ` + (last
+                ? `${timeoutsInRow} timeouts in a row: the bench stopped here`
+                : "the device was re-acquired and the bench went on"),
+            }
+            : r;
+          records.push(record);
           if (stream !== undefined) {
-            await Deno.writeTextFile(stream, JSON.stringify(r) + "\n", { append: true });
+            await Deno.writeTextFile(stream, JSON.stringify(record) + "\n", { append: true });
           }
-          if (!opts.json) console.error(progressLine(r));
-          if (ctx.lost) await ctx.reacquire();
+          if (!opts.json) console.error(progressLine(record));
+          if (timedOut) {
+            // A hung case's device is dropped; its late record, if any, is ignored.
+            ctx.destroy();
+            if (last) {
+              const notRun = cases.slice(records.length).map(benchCaseId);
+              stoppedByTimeouts = `stopped after ${timeoutsInRow} case timeouts in a row ` +
+                `(--case-timeout ${timeoutS} s): ${records.length} of ${cases.length} cases ` +
+                `have a record` + (notRun.length ? `; not run: ${notRun.join(", ")}` : "") +
+                "; the ceilings after the cases were not measured";
+              break;
+            }
+            await ctx.reacquire();
+          } else if (ctx.lost) await ctx.reacquire();
         }
         const interrupted: BenchInterruption | null = stoppedBy === null ||
             records.length === cases.length
@@ -292,13 +353,16 @@ export function benchCommand() {
         // The ceilings again, after the cases: every fraction is judged against the best
         // of both measurements (bench/ceilings.ts bestCeilings). A failure here keeps the
         // first measurement rather than losing the run's records.
-        // An interrupted run reports at once, with the first measurement.
+        // An interrupted run reports at once, with the first measurement, as does one that
+        // timeouts stopped (its device was dropped).
         let best = measuredBefore;
         let ceilingsCut: string | null = null;
         try {
-          const after = interrupted === null ? await raced(measure()) : null;
+          const after = interrupted === null && stoppedByTimeouts === null
+            ? await raced(measure())
+            : null;
           if (after !== null) best = bestCeilings(measuredBefore, after);
-          else if (interrupted === null) {
+          else if (interrupted === null && stoppedByTimeouts === null) {
             ceilingsCut = "stopped by SIGTERM while measuring the ceilings after the cases: " +
               "every case ran, and the fractions use the ceilings measured before them";
             console.error(ceilingsCut);
@@ -316,6 +380,7 @@ export function benchCommand() {
         const warnings = [
           ...(interrupted ? [interruptionWarning(interrupted)] : []),
           ...(ceilingsCut ? [ceilingsCut] : []),
+          ...(stoppedByTimeouts ? [stoppedByTimeouts] : []),
           ...(reps < 7
             ? [
               `measured with --reps ${reps}: with fewer than 7 repetitions the medians and ` +
@@ -354,6 +419,8 @@ export function benchCommand() {
         if (signal !== null) Deno.exitCode = signal === "SIGINT" ? EXIT_SIGINT : EXIT_SIGTERM;
         // A case that errored (a shader that does not compile, a launch that throws) is a
         // failure of the run, as in `run`; speed never is.
+        // Repeated timeouts are the device's trouble, as `run`'s repeated losses (exit 3).
+        else if (stoppedByTimeouts !== null) Deno.exitCode = EXIT.infra;
         else if (judged.some((r) => r.status === "error")) Deno.exitCode = EXIT.failure;
       } finally {
         Deno.removeSignalListener("SIGINT", onInt);
@@ -435,6 +502,8 @@ function progressLine(r: BenchRecord): string {
   return `${r.id}: ${
     r.status === "ok"
       ? `${r.ms?.toFixed(2)} ms, roofline ${r.roofline_fraction?.toFixed(3)} (provisional)`
+      : r.status === "error"
+      ? `error: ${r.reason}`
       : r.status
   }`;
 }

@@ -538,3 +538,58 @@ Deno.test({
     assert.match(r.stdout + r.stderr, /error.*launch_throws: no such buffer kvcache/);
   },
 });
+
+Deno.test({
+  name: "bench --case-timeout: a hung case is an error, the device is re-acquired, and three " +
+    "timeouts in a row stop the bench with its reports written (exit 3, as run's losses)",
+  ignore: !gpu,
+  fn: async () => {
+    const out = await Deno.makeTempDir({ prefix: "bench_cli_timeout_" });
+    try {
+      const r = await runCli(
+        [
+          "bench",
+          "--matrix",
+          "presets",
+          // twelve small decode cases, on a backend whose launch never settles
+          "--filter",
+          "path=absorbed;sk=16,64",
+          "--reps",
+          "1",
+          "--case-timeout",
+          "1",
+          "--backend-module",
+          "tests/fixtures/backends/launch_hangs.ts",
+          "--backend",
+          "naive-launch-hangs",
+          "--out",
+          out,
+        ],
+        {},
+        { timeoutMs: 120_000 }, // without --case-timeout the bench would wait forever
+      );
+      assert.equal(r.code, 3, r.stdout + r.stderr);
+      const report = JSON.parse(await Deno.readTextFile(`${out}/report.json`)) as {
+        records: BenchRecord[];
+        warnings?: string[];
+      };
+      const reasons = report.records.map((x) => `${x.status}: ${x.reason}`);
+      const wentOn = "error: timed out after 1 s (--case-timeout); the device was re-acquired " +
+        "and the bench went on";
+      assert.deepEqual(reasons, [
+        wentOn,
+        wentOn,
+        "error: timed out after 1 s (--case-timeout); 3 timeouts in a row: the bench stopped here",
+      ]);
+      const stop = report.warnings?.find((w) => w.startsWith("stopped after 3 case timeouts"));
+      assert.ok(stop, JSON.stringify(report.warnings));
+      assert.match(stop, /3 of 12 cases have a record; not run: .*moonlight-16b.*sk=64/);
+      // each record was streamed as its case ended, as for any case
+      const streamed = (await Deno.readTextFile(`${out}/records.jsonl`)).trim().split("\n");
+      assert.equal(streamed.length, 3);
+      assert.match(r.stderr, /sk=16;causal=1;page=0: error: timed out after 1 s/);
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});

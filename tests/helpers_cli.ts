@@ -33,12 +33,14 @@ export function denoCacheEnv(): Record<string, string> {
 
 /**
  * Run `main.ts` with arguments and capture everything: with read, write, env and sys
- * permissions, or every permission with `all` (upgrade-check starts subprocesses).
+ * permissions, or every permission with `all` (upgrade-check starts subprocesses). With
+ * `timeoutMs` the process is killed after that long (a test of a hang fails instead of
+ * hanging the suite).
  */
 export async function runCli(
   args: string[],
   env: Record<string, string> = {},
-  options: { all?: boolean } = {},
+  options: { all?: boolean; timeoutMs?: number } = {},
 ): Promise<CliResult> {
   const permissions = options.all
     ? ["-A"]
@@ -49,6 +51,7 @@ export async function runCli(
     env: { NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "piped",
+    ...(options.timeoutMs === undefined ? {} : { signal: AbortSignal.timeout(options.timeoutMs) }),
   }).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
