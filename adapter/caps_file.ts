@@ -260,7 +260,8 @@ export function limitsSchema(
 
 /**
  * Top-level keys `devices --json` writes besides the caps (the wgpu backend choice, a
- * browser runtime, measured ceilings and saturation): accepted in a caps file and dropped.
+ * browser runtime, measured ceilings and saturation, the device class and device key derived
+ * from the caps): accepted in a caps file and dropped.
  */
 const DEVICES_JSON_EXTRA_KEYS = [
   "backend",
@@ -270,6 +271,8 @@ const DEVICES_JSON_EXTRA_KEYS = [
   "smCountFrom",
   "deviceClassFrom",
   "tuningFrom",
+  "classified",
+  "deviceKey",
 ];
 
 const capsSchema = z.strictObject({

@@ -25,7 +25,7 @@ import {
   tiledQSegment,
   tiledUnrolledValueKeys,
 } from "./tiled_plan.ts";
-import { deviceClassOf, formatDeviceClass } from "./device_class.ts";
+import { type DeviceClass, deviceClassOf, formatDeviceClass } from "./device_class.ts";
 import { workgroupElementCap } from "./slow_device.ts";
 import { backendById, isBundledBackend } from "./registry.ts";
 import { ConfigError } from "./errors.ts";
@@ -52,6 +52,11 @@ export interface Explanation {
   readonly dtype: CaseRequest["dtype"];
   /** The device the decision was made for (null: none). */
   readonly caps: DeviceCaps | null;
+  /**
+   * How the adapter classified that device (cpu or gpu, why, its workgroup-memory tier and SM
+   * count, each with its source; null without a device), as the text's "device class" line.
+   */
+  readonly classified: DeviceClass | null;
   /** Plan or every reason. */
   readonly resolution: Resolution;
   /** How the config was read (naming, RoPE shape, defaults applied), when known. */
@@ -140,6 +145,7 @@ export function explainCase(
     spec: req.spec,
     dtype: req.dtype,
     caps,
+    classified: deviceClassOf(caps),
     resolution: resolve(req, caps, resolveOptions),
   };
   return config ? { ...e, config } : e;
@@ -256,7 +262,7 @@ export function formatExplanation(e: Explanation): string {
   const lines = specLines(e.spec, e.config);
   const device = e.caps ? e.caps.adapter.description || e.caps.adapter.vendor : "none";
   lines.push(`device ${device}; dtype ${e.dtype}`);
-  const cls = deviceClassOf(e.caps);
+  const cls = e.classified;
   if (cls) lines.push(`  ${formatDeviceClass(cls)}`);
   lines.push(...tuningLines(e.caps));
   const r = e.resolution;

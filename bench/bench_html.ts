@@ -228,6 +228,7 @@ export async function benchReportHtml(
     title: options.title ?? "Benchmark",
     facts: [
       ["Device", report.machine.adapter],
+      ...(report.machine.deviceKey ? [["Device key", report.machine.deviceKey] as const] : []),
       ["Runtime", `deno (Deno ${report.machine.deno})`],
       ["Deno", report.machine.deno],
       ["Host", `${report.machine.cpu}, ${report.machine.cores} cores`],

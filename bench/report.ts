@@ -21,6 +21,11 @@ export interface MachineInfo {
   readonly cores: number;
   /** Adapter description (lavapipe prints its LLVM version here). */
   readonly adapter: string;
+  /**
+   * The device key, as a run on this device names its baseline (drift/device_key.ts; absent
+   * in reports written before session 44).
+   */
+  readonly deviceKey?: string;
   /** Deno version. */
   readonly deno: string;
   /**
@@ -371,7 +376,8 @@ export function formatTable(report: BenchReport): string {
   const reference = referenceLine(report);
   const tuned = formatTuning(m); // the plan tuning the cases were planned with, if any
   return [
-    `machine: ${m.cpu} (${m.cores} logical CPUs), adapter ${m.adapter}, deno ${m.deno}`,
+    `machine: ${m.cpu} (${m.cores} logical CPUs), adapter ${m.adapter}` +
+    (m.deviceKey ? ` (device key ${m.deviceKey})` : "") + `, deno ${m.deno}`,
     ...(tuned === null ? [] : [tuned]),
     formatCeilings(report.ceilings),
     ...(replayWords(report) === "" ? [] : [`case replays: ${replayWords(report)}`]),
@@ -568,7 +574,8 @@ export function toMarkdown(report: BenchReport, options: { title: string }): str
   const out = [
     `## ${options.title}`,
     "",
-    `Machine: ${m.cpu}, ${m.cores} logical CPUs; adapter ${m.adapter}; Deno ${m.deno}. ` +
+    `Machine: ${m.cpu}, ${m.cores} logical CPUs; adapter ${m.adapter}` +
+    (m.deviceKey ? ` (device key \`${m.deviceKey}\`)` : "") + `; Deno ${m.deno}. ` +
     `Kernel times by ${c.source}${
       replayWords(report) === "" ? "" : `, replays ${replayWords(report)}`
     }; median of the timed repetitions, ` +

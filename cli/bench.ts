@@ -63,6 +63,7 @@ import { writeTextAtomic } from "../util/fs.ts";
 import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
 import { prepareOutputDir, removeEmptyCreatedDirs } from "../report/output_paths.ts";
 import { parseSeconds } from "./run.ts";
+import { liveDeviceKey } from "../drift/device_key.ts";
 import { DEFAULT_CASE_TIMEOUT_S } from "../runner/run_matrix.ts";
 
 const join = (dir: string, file: string) => `${dir.replace(/\/+$/, "")}/${file}`;
@@ -250,8 +251,9 @@ export function benchCommand() {
           ? {
             ...machineInfo(ctx),
             adapter: `${ctx.caps.adapter.description} in ${ctx.identity.version}`,
+            deviceKey: liveDeviceKey(ctx.caps, ctx.identity),
           }
-          : machineInfo(ctx);
+          : { ...machineInfo(ctx), deviceKey: liveDeviceKey(ctx.caps) };
         if (reference) checkReferenceAdapter(reference, machine.adapter);
         // SIGTERM abandons a ceiling measurement as it abandons a case.
         const raced = <T>(p: Promise<T>): Promise<T | null> => {

@@ -6,7 +6,8 @@
  */
 import { formatTuning } from "../adapter/plan_tuning.ts";
 import { Command } from "@commander-js/extra-typings";
-import { deviceClassOf, formatDeviceClass } from "../adapter/device_class.ts";
+import { type DeviceClass, deviceClassOf, formatDeviceClass } from "../adapter/device_class.ts";
+import { liveDeviceKey } from "../drift/device_key.ts";
 import type { DeviceCaps } from "../adapter/types.ts";
 import { type Ceilings, measureCeilings } from "../bench/ceilings.ts";
 import { formatSaturation, measureSaturation, type Saturation } from "../bench/saturation.ts";
@@ -90,7 +91,9 @@ export function devicesCommand(probe: StrictCapsProbe) {
     .description(
       "Show the WebGPU backend the harness chose (and why) and the adapter it sees: adapter " +
         "info, features and limits. " +
-        "Exit 3 when there is no adapter. The --json output can be passed to `explain --caps`.",
+        "Exit 3 when there is no adapter. The --json output can be passed to `explain --caps`; " +
+        "besides the caps it holds the backend choice, the device class as the adapter " +
+        "decides it (classified) and the device key of this device's baseline (deviceKey).",
     )
     .option("--json", "print the capabilities as JSON")
     .option(
@@ -107,19 +110,22 @@ export function devicesCommand(probe: StrictCapsProbe) {
         const gpu = await ChromiumGpu.start({ chromium: opts.chromium });
         try {
           const runtime = { ...gpu.identity };
+          const derived = derivedFacts(gpu.caps, liveDeviceKey(gpu.caps, gpu.identity));
           const line = `  runtime: chromium (${gpu.identity.version}, Dawn backend ` +
             `${String(gpu.identity.adapterInfo.backend ?? "?")}, driver ` +
             `${String(gpu.identity.adapterInfo.driver ?? "?")}, ${gpu.identity.path})`;
           const text = () => formatCaps(gpu.caps).replace(/\n/, `\n${line}\n`);
           if (!opts.measure) {
-            console.log(opts.json ? JSON.stringify({ ...gpu.caps, runtime }, null, 2) : text());
+            console.log(
+              opts.json ? JSON.stringify({ ...gpu.caps, runtime, ...derived }, null, 2) : text(),
+            );
             return;
           }
           const ceilings = await gpu.measureCeilings({});
           const saturation = await gpu.measureSaturation();
           console.log(
             opts.json
-              ? JSON.stringify({ ...gpu.caps, runtime, ceilings, saturation }, null, 2)
+              ? JSON.stringify({ ...gpu.caps, runtime, ...derived, ceilings, saturation }, null, 2)
               : measuredText(text(), gpu.caps, ceilings, saturation),
           );
         } finally {
@@ -133,7 +139,7 @@ export function devicesCommand(probe: StrictCapsProbe) {
       // The backend wgpu was asked for, and why (set before the first adapter request).
       const choice = backendChoice();
       const backend = { name: choice.backend, source: choice.source, reason: choice.reason };
-      const caps = { ...ctx.caps, backend };
+      const caps = { ...ctx.caps, backend, ...derivedFacts(ctx.caps, liveDeviceKey(ctx.caps)) };
       // Second line, under the adapter it led to.
       const text = () => formatCaps(ctx.caps).replace(/\n/, `\n  ${formatBackendChoice(choice)}\n`);
       if (!opts.measure) {
@@ -153,6 +159,19 @@ export function devicesCommand(probe: StrictCapsProbe) {
         ctx.destroy();
       }
     });
+}
+
+/**
+ * What `devices --json` adds to the caps, derived from them (a caps file read back drops
+ * both, adapter/caps_file.ts): the device class as the adapter decides it (`classified`:
+ * kind, reasons, workgroup-memory tier, SM count, each with its source) and the device key
+ * that names this device's baseline file.
+ */
+function derivedFacts(
+  caps: DeviceCaps,
+  key: string,
+): { classified: DeviceClass | null; deviceKey: string } {
+  return { classified: deviceClassOf(caps), deviceKey: key };
 }
 
 /**

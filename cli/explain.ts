@@ -144,8 +144,9 @@ export function explainCommand(probe: CapsProbe) {
     .option("--no-device", "decide as if no WebGPU adapter existed (not with --caps: exit 2)")
     .option(
       "--json",
-      "print JSON ({spec, dtype, caps, resolution, config}); config says which RoPE shape " +
-        "was read and lists every defaulted field",
+      "print JSON ({spec, dtype, caps, classified, resolution, config}); classified is the " +
+        "device class (cpu or gpu) with its reasons, workgroup-memory tier and SM count; " +
+        "config says which RoPE shape was read and lists every defaulted field",
     )
     .action(async (config, opts, cmd) => {
       checkFlagCombinations(config, {

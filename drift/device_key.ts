@@ -24,6 +24,8 @@
 import { adapterIdentity } from "../report/adapter_info.ts";
 import type { Fingerprint } from "../results/types.ts";
 import { backendChoice } from "../gpu/backend_choice.ts";
+import type { DeviceCaps } from "../adapter/types.ts";
+import type { RemoteIdentity } from "../gpu/runtime.ts";
 
 /**
  * Lower-case ASCII words joined by `-` (empty input: `unknown`).
@@ -100,4 +102,29 @@ export function deviceKey(
   if (device !== "" && !/^(0x)?0+$/i.test(device)) parts.push(slug(device));
   parts.push(backend);
   return parts.join("-");
+}
+
+/**
+ * The device key of a device this process holds, as a run on it would be keyed: its caps
+ * under this process's backend ({@link currentBackend}), or, for a browser's device (`--runtime
+ * chromium`), the browser's name (`devices --json`'s and bench report's `deviceKey`).
+ *
+ * @example
+ * ```ts
+ * import { liveDeviceKey } from "./device_key.ts";
+ * const caps = {
+ *   adapter: { vendor: "65541", architecture: "", device: "0",
+ *     description: "llvmpipe (LLVM 15.0.6, 256 bits)", isFallbackAdapter: true },
+ *   features: [], limits: {},
+ * };
+ * liveDeviceKey(caps).startsWith("llvmpipe-65541-"); // true
+ * ```
+ */
+export function liveDeviceKey(caps: DeviceCaps, browser?: RemoteIdentity): string {
+  if (browser === undefined) return deviceKey({ adapter: caps }, { backend: currentBackend() });
+  const { name, version, path, userAgent } = browser;
+  return deviceKey({
+    adapter: { ...caps, info: browser.adapterInfo },
+    browser: { name, version, path, userAgent },
+  });
 }

@@ -97,6 +97,9 @@ Deno.test({
     );
     assert.equal(rec.warmup_ms, cls === "gpu" ? 500 : undefined);
     assert.equal(typeof report.machine.cpu, "string");
+    // the key a run on this device names its baseline by (`baseline key`)
+    const key = await runCli(["baseline", "key"]);
+    assert.equal(report.machine.deviceKey, key.stdout.trim(), key.stderr);
     // A ceiling is the fastest repetition (contention only slows one), not the median:
     // copy moves 2 x 64 MiB per repetition, the FMA kernels 256 x 64 x 65536 FLOP.
     const c = report.ceilings;

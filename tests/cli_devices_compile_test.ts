@@ -19,7 +19,17 @@ Deno.test({
     await Deno.writeTextFile(file, d.stdout);
     const e = await runCli(["explain", "tiny", "--caps", file, "--json"]);
     assert.equal(e.code, 0, e.stderr);
-    assert.deepEqual(JSON.parse(e.stdout).caps.features, caps.features);
+    const explained = JSON.parse(e.stdout);
+    assert.deepEqual(explained.caps.features, caps.features);
+    // The class and the key are derived, never read back as caps (a caps file's deviceClass
+    // would set the class by hand): explain classifies by the rules, as devices did.
+    assert.equal(caps.classified.kindSource, "rules");
+    assert.deepEqual(explained.classified, caps.classified);
+    assert.ok(!("classified" in explained.caps) && !("deviceKey" in explained.caps));
+    // the key of this device's baseline, as `baseline key` names it
+    const key = await runCli(["baseline", "key"]);
+    assert.equal(key.code, 0, key.stderr);
+    assert.equal(caps.deviceKey, key.stdout.trim());
     const text = await runCli(["devices"]);
     assert.match(text.stdout, /^adapter: /);
     assert.match(text.stdout, /shader-f16: (yes|no)/);

@@ -80,3 +80,46 @@ Deno.test({
     assert.doesNotMatch(bad.stderr, /\n\s+at /); // one message, no stack trace
   },
 });
+
+Deno.test("explain --json: classified is the H100's class, SM count and tier, each with its source", async () => {
+  const r = await runCli([
+    "explain",
+    "deepseek-v2-lite",
+    "--caps",
+    "docs/gpu_machine/h100-2026-11-27/devices.json",
+    "--json",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const { classified } = JSON.parse(r.stdout);
+  assert.equal(classified.kind, "gpu");
+  assert.equal(classified.kindSource, "rules");
+  assert.equal(classified.smCount, 132);
+  assert.equal(classified.smCountSource, "table");
+  assert.equal(classified.workgroupMemoryTier, 49152);
+  // the text says the same
+  const text = await runCli([
+    "explain",
+    "deepseek-v2-lite",
+    "--caps",
+    "docs/gpu_machine/h100-2026-11-27/devices.json",
+  ]);
+  assert.match(text.stdout, /device class gpu: .*132 SMs/);
+});
+
+Deno.test({
+  name:
+    "devices --json and explain --json: classified names MLA_HARNESS_DEVICE_CLASS when it set the class",
+  ignore: !gpu,
+  fn: async () => {
+    const env = { [DEVICE_CLASS_ENV]: "gpu" };
+    const devices = await runCli(["devices", "--json"], env);
+    assert.equal(devices.code, 0, devices.stderr);
+    const explained = await runCli(["explain", "tiny", "--json"], env);
+    assert.equal(explained.code, 0, explained.stderr);
+    for (const out of [devices.stdout, explained.stdout]) {
+      const { classified } = JSON.parse(out);
+      assert.equal(classified.kind, "gpu");
+      assert.equal(classified.kindSource, "MLA_HARNESS_DEVICE_CLASS");
+    }
+  },
+});
