@@ -89,7 +89,8 @@ export function layerCommand() {
     )
     .option(
       "--weights <file>",
-      "layer weights (.safetensors); seeded random when absent",
+      "layer weights (.safetensors, or a sharded checkpoint's model.safetensors.index.json); " +
+        "seeded random when absent",
       parseFileArg,
     )
     .requiredOption("--input <file>", `input .safetensors holding ${INPUT_TENSOR}`, parseFileArg)

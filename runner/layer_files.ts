@@ -28,7 +28,12 @@ import { mlaLayer } from "../reference/layer.ts";
 import { sampleRows } from "../reference/sample_rows.ts";
 import { SafetensorsError } from "../weights/errors.ts";
 import { attentionPrefix, loadLayerWeights, nonFiniteAt } from "../weights/hf_names.ts";
-import { SafetensorsFile, writeSafetensorsFile } from "../weights/safetensors.ts";
+import {
+  SafetensorsFile,
+  type TensorReader,
+  writeSafetensorsFile,
+} from "../weights/safetensors.ts";
+import { openWeights, ShardedSafetensors } from "../weights/sharded.ts";
 import { sameFile } from "../report/output_overlap.ts";
 import { checkOutputFile } from "../report/output_paths.ts";
 import { LayerInputError } from "../weights/errors.ts";
@@ -44,7 +49,11 @@ export const DEFAULT_CHECK_ROWS = 64;
 export interface LayerFilesOptions {
   /** Preset name or config.json path. */
   config: string;
-  /** Weights file; seeded random weights when absent. */
+  /**
+   * Weights: a .safetensors file, or a sharded checkpoint's index (`*.json`,
+   * model.safetensors.index.json: the shards holding the layer are read); seeded random when
+   * absent.
+   */
   weights?: string;
   /** Input file with `hidden_states`. */
   input: string;
@@ -281,11 +290,29 @@ export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerF
   let weights: LayerWeights;
   let weightsFrom: string;
   if (options.weights) {
-    const file = await openFile(options.weights);
+    const pick = { layer: options.layer, attentionModule: options.attentionModule };
+    let file: TensorReader;
     try {
-      const pick = { layer: options.layer, attentionModule: options.attentionModule };
+      file = await openWeights(options.weights, pick);
+    } catch (e) {
+      if (e instanceof SafetensorsError) throw bad(e.message);
+      throw e;
+    }
+    try {
+      if (file instanceof ShardedSafetensors) {
+        // --out must not be a shard the layer is read from (checked above for --weights)
+        for (const shard of file.shards) {
+          if (await sameFile(options.out, shard)) {
+            throw new LayerInputError(
+              `--out ${options.out} is the shard ${shard} of --weights ${options.weights}: ` +
+                "writing the output would overwrite it; give another --out",
+            );
+          }
+        }
+      }
       weights = await loadLayerWeights(file, spec, pick);
-      weightsFrom = `${options.weights} (${attentionPrefix(file.tensors.keys(), pick)})`;
+      const shards = file instanceof ShardedSafetensors ? `; shards ${file.shards.join(", ")}` : "";
+      weightsFrom = `${options.weights} (${attentionPrefix(file.tensors.keys(), pick)}${shards})`;
     } catch (e) {
       if (e instanceof SafetensorsError) throw bad(e.message);
       throw e;

@@ -9,7 +9,7 @@
 import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
 import type { LayerWeights, MlaSpec } from "../adapter/types.ts";
 import { SafetensorsError } from "./errors.ts";
-import type { SafetensorsFile } from "./safetensors.ts";
+import type { TensorReader } from "./safetensors.ts";
 
 /** One expected tensor: its {@link LayerWeights} field, HF suffix and shape. */
 export interface ExpectedTensor {
@@ -270,7 +270,8 @@ export function checkLayerTensors(
 }
 
 /**
- * Load one layer's weights from a safetensors file as Float32Array (F32, F16 and
+ * Load one layer's weights from a safetensors file, or a sharded checkpoint's shards
+ * (`ShardedSafetensors`, weights/sharded.ts), as Float32Array (F32, F16 and
  * BF16 converted), from the tensors under {@link attentionPrefix}. Every tensor is checked against the spec before any data is
  * read; problems throw one ConfigError listing them all (CLI exit 2). A tensor holding
  * NaN or ±Infinity throws a SafetensorsError naming it and the first index (exit 2).
@@ -285,7 +286,7 @@ export function checkLayerTensors(
  * ```
  */
 export async function loadLayerWeights(
-  file: SafetensorsFile,
+  file: TensorReader,
   spec: MlaSpec,
   options: LoadLayerWeightsOptions = {},
 ): Promise<LayerWeights> {
@@ -303,14 +304,14 @@ export async function loadLayerWeights(
       data = await file.read(name);
     } catch (e) {
       if (e instanceof SafetensorsError) throw e;
-      throw new SafetensorsError(file.source, `reading "${name}": ${(e as Error).message}`);
+      throw new SafetensorsError(file.fileOf(name), `reading "${name}": ${(e as Error).message}`);
     }
     // A NaN or infinite weight makes the layer's output NaN on the GPU and in the float64
     // reference alike, and a NaN matches a NaN in the parity check: refuse it, not pass it.
     const bad = nonFiniteAt(data, t.shape);
     if (bad) {
       throw new SafetensorsError(
-        file.source,
+        file.fileOf(name),
         `tensor "${name}" holds ${bad.count} non-finite value${bad.count === 1 ? "" : "s"}, ` +
           `the first ${bad.value} at [${bad.index.join(", ")}]; layer weights must be finite`,
       );

@@ -19,3 +19,4 @@ export * from "./errors.ts";
 export * from "./dtypes.ts";
 export * from "./safetensors.ts";
 export * from "./hf_names.ts";
+export * from "./sharded.ts";

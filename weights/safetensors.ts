@@ -276,6 +276,35 @@ export function bytesSource(bytes: Uint8Array): ByteSource {
 }
 
 /**
+ * What the layer loader reads tensors from: one safetensors file ({@link SafetensorsFile}) or
+ * the shards of a sharded checkpoint (`ShardedSafetensors`, weights/sharded.ts).
+ *
+ * @example
+ * ```ts
+ * import { encodeSafetensors, SafetensorsFile, type TensorReader } from "./safetensors.ts";
+ * const r: TensorReader = await SafetensorsFile.fromBytes(
+ *   encodeSafetensors({ x: { dtype: "F32", shape: [1], data: [2] } }),
+ *   { source: "mem" },
+ * );
+ * await r.read("x"); // Float32Array [2]
+ * ```
+ */
+export interface TensorReader {
+  /** The file (or index) named in messages. */
+  readonly source: string;
+  /** Tensors by name. */
+  readonly tensors: ReadonlyMap<string, TensorInfo>;
+  /** The file a tensor is read from (messages name it). */
+  fileOf(name: string): string;
+  /** A tensor's raw bytes. */
+  readBytes(name: string): Promise<Uint8Array>;
+  /** A tensor converted to Float32Array (F32, F16, BF16). */
+  read(name: string): Promise<Float32Array>;
+  /** Release the file(s). */
+  close(): void;
+}
+
+/**
  * A safetensors file opened for lazy reading: the header is validated on open,
  * tensors are read (and converted to Float32Array) one at a time.
  *
@@ -287,7 +316,7 @@ export function bytesSource(bytes: Uint8Array): ByteSource {
  * await f.read("x"); // Float32Array [1, -2]
  * ```
  */
-export class SafetensorsFile {
+export class SafetensorsFile implements TensorReader {
   /** File name or label used in messages. */
   readonly source: string;
   /** Tensors by name, in header order. */
@@ -420,6 +449,11 @@ export class SafetensorsFile {
   /** Whether a tensor is present. */
   has(name: string): boolean {
     return this.tensors.has(name);
+  }
+
+  /** The file a tensor is read from: this one. */
+  fileOf(_name: string): string {
+    return this.source;
   }
 
   /** A tensor's header entry; throws when absent. */

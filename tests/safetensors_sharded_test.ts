@@ -1,0 +1,175 @@
+/**
+ * A sharded checkpoint read through its model.safetensors.index.json: before the fix the
+ * index given as --weights was read as a safetensors file ("header length 7017841271895827067
+ * is larger than ..."), and a layer split across two shards could not be read at all (each
+ * shard alone is missing tensors). Now the shards holding the picked layer are opened, the
+ * read weights equal a single file's, and a hostile index (not JSON, no weight_map, a key
+ * repeated, a shard outside the folder, a missing shard, a tensor its shard lacks) is one
+ * error naming the index and the tensor; --out naming a shard is refused.
+ */
+import assert from "node:assert/strict";
+import { presetSpec } from "../adapter/presets.ts";
+import { makeLayerWeights } from "../reference/inputs.ts";
+import { expectedTensors, loadLayerWeights } from "../weights/hf_names.ts";
+import { encodeSafetensors, type TensorToWrite } from "../weights/safetensors.ts";
+import { openWeights, parseShardIndex, ShardedSafetensors } from "../weights/sharded.ts";
+import { SafetensorsError } from "../weights/errors.ts";
+import { runCli } from "./helpers_cli.ts";
+
+const SPEC = presetSpec("tiny");
+const S1 = "model-00001-of-00002.safetensors";
+const S2 = "model-00002-of-00002.safetensors";
+
+/** Layer 3 of `tiny` split across two shards (the first also holds layer 2's o_proj). */
+async function writeSharded(dir: string): Promise<Record<string, string>> {
+  const w = makeLayerWeights(SPEC, { seed: 5 });
+  const a: Record<string, TensorToWrite> = {};
+  const b: Record<string, TensorToWrite> = {};
+  const map: Record<string, string> = {};
+  expectedTensors(SPEC).forEach((t, i) => {
+    const name = `model.layers.3.self_attn.${t.suffix}`;
+    (i < 2 ? a : b)[name] = { dtype: "BF16", shape: t.shape, data: w[t.field]! };
+    map[name] = i < 2 ? S1 : S2;
+  });
+  a["model.layers.2.self_attn.o_proj.weight"] = { dtype: "F32", shape: [1], data: [1] };
+  map["model.layers.2.self_attn.o_proj.weight"] = S1;
+  await Deno.writeFile(`${dir}/${S1}`, encodeSafetensors(a));
+  await Deno.writeFile(`${dir}/${S2}`, encodeSafetensors(b));
+  await Deno.writeFile(`${dir}/single.safetensors`, encodeSafetensors({ ...a, ...b }));
+  await Deno.writeTextFile(
+    `${dir}/model.safetensors.index.json`,
+    JSON.stringify({ metadata: { total_size: 0 }, weight_map: map }),
+  );
+  return map;
+}
+
+async function detail(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof SafetensorsError, `expected SafetensorsError, got ${e}`);
+    return e.message;
+  }
+  return assert.fail("expected a SafetensorsError");
+}
+
+Deno.test("sharded: a layer split across two shards reads as the single file does", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mla-sharded-" });
+  try {
+    await writeSharded(dir);
+    const idx = `${dir}/model.safetensors.index.json`;
+    await assert.rejects(() => ShardedSafetensors.open(idx), /--layer.*layers 2, 3/);
+    const sharded = await openWeights(idx, { layer: 3 });
+    const single = await openWeights(`${dir}/single.safetensors`);
+    try {
+      assert.ok(sharded instanceof ShardedSafetensors);
+      assert.deepEqual(sharded.shards, [`${dir}/${S1}`, `${dir}/${S2}`]);
+      assert.equal(sharded.fileOf("model.layers.3.self_attn.o_proj.weight"), `${dir}/${S2}`);
+      const got = await loadLayerWeights(sharded, SPEC, { layer: 3 });
+      const want = await loadLayerWeights(single, SPEC, { layer: 3 });
+      for (const t of expectedTensors(SPEC)) {
+        assert.deepEqual(got[t.field], want[t.field], t.suffix);
+      }
+    } finally {
+      sharded.close();
+      single.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sharded: a hostile index is one error naming the index and the tensor", async () => {
+  assert.match(
+    await detail(Promise.resolve().then(() => parseShardIndex('{"weight_map": {', "i.json"))),
+    /^i\.json: a sharded checkpoint's index must be JSON/,
+  );
+  assert.match(
+    await detail(Promise.resolve().then(() => parseShardIndex('{"a": 1}', "i.json"))),
+    /is not a sharded checkpoint's index: expected \{"weight_map"/,
+  );
+  assert.match(
+    await detail(
+      Promise.resolve().then(() =>
+        parseShardIndex('{"weight_map": {"x": "a.safetensors", "x": "b.safetensors"}}', "i.json")
+      ),
+    ),
+    /index is ambiguous: key "x" appears more than once/,
+  );
+  for (const shard of ["../a.safetensors", "/etc/a.safetensors", 3, ""]) {
+    const text = JSON.stringify({ weight_map: { x: shard } });
+    assert.match(
+      await detail(Promise.resolve().then(() => parseShardIndex(text, "i.json"))),
+      /weight_map\["x"\] (is|must be)/,
+      String(shard),
+    );
+  }
+  const dir = await Deno.makeTempDir({ prefix: "mla-sharded-" });
+  try {
+    const map = await writeSharded(dir);
+    const idx = `${dir}/bad.index.json`;
+    const o = "model.layers.3.self_attn.o_proj.weight";
+    await Deno.writeTextFile(idx, JSON.stringify({ weight_map: { ...map, [o]: S1 } }));
+    assert.match(
+      await detail(openWeights(idx, { layer: 3 })),
+      /bad\.index\.json: weight_map maps tensor "model\.layers\.3\.self_attn\.o_proj\.weight" to model-00001-of-00002\.safetensors, whose header has no such tensor/,
+    );
+    await Deno.writeTextFile(
+      idx,
+      JSON.stringify({ weight_map: { ...map, [o]: "gone.safetensors" } }),
+    );
+    assert.match(await detail(openWeights(idx, { layer: 3 })), /gone\.safetensors: no such file/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("layer --weights <index.json>: runs the split layer; --out naming a shard is exit 2", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mla-sharded-" });
+  try {
+    await writeSharded(dir);
+    await Deno.writeFile(
+      `${dir}/x.safetensors`,
+      encodeSafetensors({
+        hidden_states: {
+          dtype: "F32",
+          shape: [1, 3, SPEC.hiddenSize],
+          data: Array.from({ length: 3 * SPEC.hiddenSize }, (_, i) => Math.sin(i)),
+        },
+      }),
+    );
+    const args = (out: string) => [
+      "layer",
+      "--config",
+      "tiny",
+      "--weights",
+      `${dir}/model.safetensors.index.json`,
+      "--layer",
+      "3",
+      "--input",
+      `${dir}/x.safetensors`,
+      "--out",
+      out,
+    ];
+    const shard = `${dir}/${S2}`;
+    const before = await Deno.readFile(shard);
+    const [ok, clobber] = await Promise.all([
+      runCli(args(`${dir}/y.safetensors`)),
+      runCli(args(shard)),
+    ]);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    assert.match(
+      ok.stdout,
+      /weights .*model\.safetensors\.index\.json \(model\.layers\.3\.self_attn\.; shards .*00001-of-00002\.safetensors, .*00002-of-00002\.safetensors\)/,
+    );
+    assert.match(ok.stdout, /PASS/);
+    assert.equal(clobber.code, 2, clobber.stdout + clobber.stderr);
+    assert.match(
+      clobber.stderr,
+      /--out .* is the shard .*00002-of-00002\.safetensors of --weights/,
+    );
+    assert.deepEqual(await Deno.readFile(shard), before);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

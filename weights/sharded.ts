@@ -1,0 +1,252 @@
+/**
+ * A sharded checkpoint read through its index (`model.safetensors.index.json`, as
+ * transformers and DeepSeek/Kimi/MiniCPM releases ship it):
+ *
+ * ```
+ * { "metadata": { "total_size": 123 },
+ *   "weight_map": { "model.layers.0.self_attn.q_proj.weight": "model-00001-of-000004.safetensors", ... } }
+ * ```
+ *
+ * Only the shards holding the picked layer's attention tensors are opened (a layer may be split
+ * across two shards), each one's header validated as a single file's is. The index is checked
+ * first: JSON, a `weight_map` object of shard file names (relative to the index's folder, no
+ * `..`), no key repeated (JSON.parse would keep the last), and every tensor the index maps under
+ * the layer must be in its shard's header. Each problem is one {@link SafetensorsError} naming
+ * the index (or shard) and the tensor.
+ *
+ * @module
+ */
+import { dirname, isAbsolute, join } from "node:path";
+import { scanJson } from "../adapter/json_scan.ts";
+import { SafetensorsError } from "./errors.ts";
+import { attentionPrefix, type LoadLayerWeightsOptions } from "./hf_names.ts";
+import {
+  MAX_HEADER_BYTES,
+  SafetensorsFile,
+  type TensorInfo,
+  type TensorReader,
+} from "./safetensors.ts";
+
+/**
+ * Whether a `--weights` path names a sharded checkpoint's index (it ends in `.json`) rather
+ * than a `.safetensors` file.
+ *
+ * @example
+ * ```ts
+ * import { isShardIndexPath } from "./sharded.ts";
+ * isShardIndexPath("ckpt/model.safetensors.index.json"); // true
+ * isShardIndexPath("ckpt/model-00001-of-000004.safetensors"); // false
+ * ```
+ */
+export function isShardIndexPath(path: string): boolean {
+  return path.toLowerCase().endsWith(".json");
+}
+
+/**
+ * The `weight_map` of an index's text: tensor name to shard file name. Throws a
+ * SafetensorsError naming `source` and the field at the first problem.
+ *
+ * @example
+ * ```ts
+ * import { parseShardIndex } from "./sharded.ts";
+ * const m = parseShardIndex('{"weight_map": {"a.weight": "model-00001.safetensors"}}', "idx.json");
+ * m.get("a.weight"); // "model-00001.safetensors"
+ * ```
+ */
+export function parseShardIndex(text: string, source: string): Map<string, string> {
+  const fail = (detail: string): never => {
+    throw new SafetensorsError(source, detail);
+  };
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    const p = scanJson(text);
+    fail(
+      `a sharded checkpoint's index must be JSON (${
+        p ? `${p.message} at byte ${p.offset}` : "syntax error"
+      })`,
+    );
+  }
+  const dup = scanJson(text, { duplicateKeys: true });
+  if (dup) {
+    fail(
+      `index is ambiguous: ${dup.message} (byte ${dup.offset}); each tensor may be mapped once`,
+    );
+  }
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v);
+  if (!isObject(json) || !isObject(json.weight_map)) {
+    fail(
+      'is not a sharded checkpoint\'s index: expected {"weight_map": {"<tensor>": ' +
+        '"<shard>.safetensors", ...}} (model.safetensors.index.json), or give a .safetensors file',
+    );
+  }
+  const map = new Map<string, string>();
+  for (const [name, shard] of Object.entries((json as { weight_map: object }).weight_map)) {
+    if (typeof shard !== "string" || shard.trim() === "") {
+      fail(`weight_map["${name}"] must be a shard file name, found ${JSON.stringify(shard)}`);
+    }
+    const file = shard as string;
+    if (isAbsolute(file) || file.split(/[\\/]/).includes("..")) {
+      fail(
+        `weight_map["${name}"] is ${JSON.stringify(file)}: shard files are named relative to ` +
+          "the index's folder, inside it",
+      );
+    }
+    map.set(name, file);
+  }
+  return map;
+}
+
+/**
+ * The picked layer's attention tensors of a sharded checkpoint, read from the shards its index
+ * maps them to. Implements {@link TensorReader}: `tensors` holds the tensors under the layer's
+ * prefix (see `attentionPrefix`), `fileOf` names the shard each is read from.
+ *
+ * @example
+ * ```ts ignore
+ * import { ShardedSafetensors } from "./sharded.ts";
+ * const w = await ShardedSafetensors.open("ckpt/model.safetensors.index.json", { layer: 3 });
+ * [...w.tensors.keys()]; // model.layers.3.self_attn.* from one or two shards
+ * w.close();
+ * ```
+ */
+export class ShardedSafetensors implements TensorReader {
+  /** The index file. */
+  readonly source: string;
+  /** The layer's tensors, from every shard that holds some. */
+  readonly tensors: ReadonlyMap<string, TensorInfo>;
+  readonly #shardOf: ReadonlyMap<string, SafetensorsFile>;
+  readonly #files: readonly SafetensorsFile[];
+
+  private constructor(
+    source: string,
+    tensors: ReadonlyMap<string, TensorInfo>,
+    shardOf: ReadonlyMap<string, SafetensorsFile>,
+    files: readonly SafetensorsFile[],
+  ) {
+    this.source = source;
+    this.tensors = tensors;
+    this.#shardOf = shardOf;
+    this.#files = files;
+  }
+
+  /**
+   * Read the index, pick the layer (and attention module) from its tensor names as a single
+   * file's are picked, and open the shards holding that layer's attention tensors.
+   */
+  static async open(
+    indexPath: string,
+    options: Omit<LoadLayerWeightsOptions, "source"> = {},
+  ): Promise<ShardedSafetensors> {
+    let size: number;
+    try {
+      const st = await Deno.stat(indexPath);
+      if (st.isDirectory) {
+        throw new SafetensorsError(indexPath, "is a folder; give a .safetensors file or an index");
+      }
+      size = st.size;
+    } catch (e) {
+      if (e instanceof SafetensorsError) throw e;
+      if (e instanceof Deno.errors.NotFound) throw new SafetensorsError(indexPath, "no such file");
+      throw new SafetensorsError(indexPath, `cannot open: ${(e as Error).message}`);
+    }
+    if (size > MAX_HEADER_BYTES) {
+      throw new SafetensorsError(
+        indexPath,
+        `index of ${size} bytes exceeds the limit of ${MAX_HEADER_BYTES} bytes`,
+      );
+    }
+    let text: string;
+    try {
+      text = new TextDecoder("utf-8", { fatal: true }).decode(await Deno.readFile(indexPath));
+    } catch {
+      throw new SafetensorsError(indexPath, "index is not valid UTF-8");
+    }
+    const map = parseShardIndex(text, indexPath);
+    const prefix = attentionPrefix(map.keys(), { ...options, source: indexPath });
+    const names = [...map.keys()].filter((n) => n.startsWith(prefix));
+    const folder = dirname(indexPath);
+    const opened = new Map<string, SafetensorsFile>();
+    const tensors = new Map<string, TensorInfo>();
+    const shardOf = new Map<string, SafetensorsFile>();
+    try {
+      for (const name of names) {
+        const shard = map.get(name)!;
+        let file = opened.get(shard);
+        if (!file) {
+          file = await SafetensorsFile.open(join(folder, shard));
+          opened.set(shard, file);
+        }
+        const info = file.tensors.get(name);
+        if (!info) {
+          throw new SafetensorsError(
+            indexPath,
+            `weight_map maps tensor "${name}" to ${shard}, whose header has no such tensor ` +
+              "(a shard of another checkpoint, or a stale index?)",
+          );
+        }
+        tensors.set(name, info);
+        shardOf.set(name, file);
+      }
+    } catch (e) {
+      for (const f of opened.values()) f.close();
+      throw e;
+    }
+    return new ShardedSafetensors(indexPath, tensors, shardOf, [...opened.values()]);
+  }
+
+  /** The shard files opened (those holding the layer's tensors). */
+  get shards(): string[] {
+    return this.#files.map((f) => f.source);
+  }
+
+  #file(name: string): SafetensorsFile {
+    const f = this.#shardOf.get(name);
+    if (!f) {
+      throw new SafetensorsError(this.source, `no tensor "${name}" under the picked layer`);
+    }
+    return f;
+  }
+
+  /** The shard a tensor is read from. */
+  fileOf(name: string): string {
+    return this.#file(name).source;
+  }
+
+  /** A tensor's raw bytes, from its shard. */
+  readBytes(name: string): Promise<Uint8Array> {
+    return this.#file(name).readBytes(name);
+  }
+
+  /** A tensor converted to Float32Array, from its shard. */
+  read(name: string): Promise<Float32Array> {
+    return this.#file(name).read(name);
+  }
+
+  /** Close every opened shard. */
+  close(): void {
+    for (const f of this.#files) f.close();
+  }
+}
+
+/**
+ * Open `--weights`: a sharded checkpoint's index (`*.json`: the shards holding the picked
+ * layer) or one `.safetensors` file.
+ *
+ * @example
+ * ```ts ignore
+ * import { openWeights } from "./sharded.ts";
+ * const w = await openWeights("ckpt/model.safetensors.index.json", { layer: 0 });
+ * w.close();
+ * ```
+ */
+export function openWeights(
+  path: string,
+  options: Omit<LoadLayerWeightsOptions, "source"> = {},
+): Promise<TensorReader> {
+  return isShardIndexPath(path)
+    ? ShardedSafetensors.open(path, options)
+    : SafetensorsFile.open(path);
+}
