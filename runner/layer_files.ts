@@ -34,6 +34,8 @@ import {
   writeSafetensorsFile,
 } from "../weights/safetensors.ts";
 import { openWeights, ShardedSafetensors } from "../weights/sharded.ts";
+import { FP8_BLOCK_SIZE, fp8BlockSizeOf } from "../weights/fp8.ts";
+import { PRESET_CONFIGS } from "../adapter/presets.ts";
 import { sameFile } from "../report/output_overlap.ts";
 import { checkOutputFile } from "../report/output_paths.ts";
 import { LayerInputError } from "../weights/errors.ts";
@@ -172,6 +174,21 @@ async function openFile(path: string): Promise<SafetensorsFile> {
 }
 
 /**
+ * The FP8 scale block of a config file's `quantization_config.weight_block_size` (undefined
+ * for a preset or a config without one); a malformed one is a LayerInputError naming the file.
+ */
+async function configFp8BlockSize(config: string): Promise<[number, number] | undefined> {
+  if (Object.hasOwn(PRESET_CONFIGS, config)) return undefined;
+  try {
+    // loadSpec has read and parsed the same file
+    return fp8BlockSizeOf(JSON.parse(await Deno.readTextFile(config)));
+  } catch (e) {
+    if (e instanceof RangeError) throw bad(`${config}: ${e.message}`);
+    throw e;
+  }
+}
+
+/**
  * Refuse weight options that would be ignored: `layer` or `attentionModule` without
  * `weights` (a layer or module of no file), or `seed` with `weights` (`seedGiven`: the CLI's --seed has a default, so
  * only it knows whether the user gave one). Throws LayerInputError (exit 2).
@@ -290,6 +307,7 @@ export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerF
   let weights: LayerWeights;
   let weightsFrom: string;
   if (options.weights) {
+    const fp8BlockSize = await configFp8BlockSize(options.config);
     const pick = { layer: options.layer, attentionModule: options.attentionModule };
     let file: TensorReader;
     try {
@@ -310,9 +328,17 @@ export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerF
           }
         }
       }
-      weights = await loadLayerWeights(file, spec, pick);
+      weights = await loadLayerWeights(file, spec, { ...pick, fp8BlockSize });
       const shards = file instanceof ShardedSafetensors ? `; shards ${file.shards.join(", ")}` : "";
-      weightsFrom = `${options.weights} (${attentionPrefix(file.tensors.keys(), pick)}${shards})`;
+      const prefix = attentionPrefix(file.tensors.keys(), pick);
+      const fp8 = [...file.tensors.values()].some((t) =>
+          t.name.startsWith(prefix) && t.dtype === "F8_E4M3"
+        )
+        ? `; F8_E4M3 weights dequantized by ${
+          (fp8BlockSize ?? FP8_BLOCK_SIZE).join("x")
+        } block scales`
+        : "";
+      weightsFrom = `${options.weights} (${prefix}${shards}${fp8})`;
     } catch (e) {
       if (e instanceof SafetensorsError) throw bad(e.message);
       throw e;

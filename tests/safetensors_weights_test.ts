@@ -83,7 +83,7 @@ Deno.test("checkLayerTensors lists every missing, unexpected and mis-shaped tens
   assert.equal(issues[1].message, "missing: expected shape [32], found none");
 });
 
-Deno.test("an FP8 checkpoint's block scales are named as such, with what to do", () => {
+Deno.test("a block scale beside a weight that is not F8_E4M3 is named as such", () => {
   const spec = presetSpec("tiny");
   const p = "model.layers.0.self_attn.";
   const shapes = new Map<string, readonly number[]>([
@@ -96,7 +96,14 @@ Deno.test("an FP8 checkpoint's block scales are named as such, with what to do",
   ]);
   const issues = checkLayerTensors(spec, shapes, p);
   assert.deepEqual(issues.map((i) => i.path), [p + "kv_b_proj.weight_scale_inv"]);
-  assert.match(issues[0].message, /FP8 block scale: .*dequantize the checkpoint to BF16 first/);
+  assert.match(
+    issues[0].message,
+    /FP8 block scale, read only beside an F8_E4M3 weight, and kv_b_proj\.weight is of a dtype not given$/,
+  );
+  const bf16 = checkLayerTensors(spec, shapes, p, {
+    dtypes: new Map([[p + "kv_b_proj.weight", "BF16"]]),
+  });
+  assert.match(bf16[0].message, /and kv_b_proj\.weight is BF16$/);
 });
 
 Deno.test("loadLayerWeights: a Python-written file, mixed F32/F16/BF16, other modules ignored", async () => {

@@ -9,6 +9,7 @@
 import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
 import type { LayerWeights, MlaSpec } from "../adapter/types.ts";
 import { SafetensorsError } from "./errors.ts";
+import { blockScaleShape, dequantBlockFp8, FP8_BLOCK_SIZE } from "./fp8.ts";
 import type { TensorReader } from "./safetensors.ts";
 
 /** One expected tensor: its {@link LayerWeights} field, HF suffix and shape. */
@@ -153,7 +154,15 @@ export interface LoadLayerWeightsOptions {
   attentionModule?: number;
   /** Names the file in errors. */
   source?: string;
+  /**
+   * Rows and columns of an FP8 weight's scale block (`quantization_config.weight_block_size`;
+   * default [128, 128], DeepSeek-V3's and Kimi K2's).
+   */
+  fp8BlockSize?: readonly [number, number];
 }
+
+/** The block-scale tensor of an FP8 weight: `<name>_scale_inv` (`o_proj.weight_scale_inv`). */
+const scaleNameOf = (weight: string) => `${weight}_scale_inv`;
 
 /**
  * The prefix of the one attention module a layer is read from: {@link layerPrefix}, and in
@@ -213,9 +222,25 @@ export function attentionPrefix(
   return `${prefix}${picked}.`;
 }
 
+/** Options of {@link checkLayerTensors}. */
+export interface CheckLayerTensorsOptions {
+  /**
+   * The tensors' dtypes: a Linear weight stored as F8_E4M3 then needs its block scale
+   * `<weight>_scale_inv` of shape [ceil(out/b0), ceil(in/b1)] (DeepSeek-V3's FP8 release).
+   * Without it, a `weight_scale_inv` tensor is unexpected.
+   */
+  dtypes?: ReadonlyMap<string, string>;
+  /** The scale block [b0, b1] (default [128, 128]). */
+  fp8BlockSize?: readonly [number, number];
+}
+
+const sameShape = (a: readonly number[], b: readonly number[]) =>
+  a.length === b.length && a.every((d, i) => d === b[i]);
+
 /**
  * Check a file's tensors under the layer prefix against the spec: every missing,
- * unexpected and mis-shaped tensor, each with the expected and found shape.
+ * unexpected and mis-shaped tensor, each with the expected and found shape; with `dtypes`,
+ * also each F8_E4M3 weight's block scale (missing or mis-shaped).
  *
  * @example
  * ```ts
@@ -229,10 +254,12 @@ export function checkLayerTensors(
   spec: MlaSpec,
   shapes: ReadonlyMap<string, readonly number[]>,
   prefix: string,
+  options: CheckLayerTensorsOptions = {},
 ): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const expected = expectedTensors(spec);
   const want = new Set(expected.map((t) => prefix + t.suffix));
+  const block = options.fp8BlockSize ?? FP8_BLOCK_SIZE;
   for (const t of expected) {
     const name = prefix + t.suffix;
     const found = shapes.get(name);
@@ -242,20 +269,45 @@ export function checkLayerTensors(
         value: undefined,
         message: `missing: expected shape [${t.shape.join(", ")}], found none`,
       });
-    } else if (found.length !== t.shape.length || found.some((d, i) => d !== t.shape[i])) {
+    } else if (!sameShape(found, t.shape)) {
       issues.push({
         path: name,
         value: [...found],
         message: `wrong shape: expected [${t.shape.join(", ")}], found [${found.join(", ")}]`,
       });
+    } else if (options.dtypes?.get(name) === "F8_E4M3" && t.shape.length === 2) {
+      const scale = scaleNameOf(name);
+      want.add(scale);
+      const need = blockScaleShape(t.shape, block);
+      const got = shapes.get(scale);
+      const what = `the block scale of the F8_E4M3 weight ${t.suffix} (${block[0]}x${
+        block[1]
+      } blocks, quantization_config.weight_block_size)`;
+      if (!got) {
+        issues.push({
+          path: scale,
+          value: undefined,
+          message: `missing: ${what}, expected shape [${need.join(", ")}], found none`,
+        });
+      } else if (!sameShape(got, need)) {
+        issues.push({
+          path: scale,
+          value: [...got],
+          message: `wrong shape: ${what}, expected [${need.join(", ")}], found [${got.join(", ")}]`,
+        });
+      }
     }
   }
   for (const [name, shape] of shapes) {
     if (name.startsWith(prefix) && !want.has(name)) {
-      // an FP8 checkpoint's block scales (DeepSeek-V3's released weights): say what to do
-      const fp8 = name.endsWith(".weight_scale_inv")
-        ? "; it is an FP8 block scale: the harness reads F32, F16 and BF16 weights, so " +
-          "dequantize the checkpoint to BF16 first (DeepSeek-V3's inference/fp8_cast_bf16.py)"
+      // an FP8 block scale beside a weight that is not F8_E4M3: say so
+      const weight = name.endsWith(".weight_scale_inv") ? name.slice(0, -"_scale_inv".length) : "";
+      const fp8 = weight
+        ? `; it is an FP8 block scale, read only beside an F8_E4M3 weight, and ${
+          weight.slice(prefix.length)
+        } is ${
+          options.dtypes?.get(weight) ?? (shapes.has(weight) ? "of a dtype not given" : "absent")
+        }`
         : "";
       issues.push({
         path: name,
@@ -272,7 +324,9 @@ export function checkLayerTensors(
 /**
  * Load one layer's weights from a safetensors file, or a sharded checkpoint's shards
  * (`ShardedSafetensors`, weights/sharded.ts), as Float32Array (F32, F16 and
- * BF16 converted), from the tensors under {@link attentionPrefix}. Every tensor is checked against the spec before any data is
+ * BF16 converted; an F8_E4M3 Linear weight dequantized with its `weight_scale_inv` block
+ * scales as DeepSeek-V3's `weight_dequant` does, weights/fp8.ts), from the tensors under
+ * {@link attentionPrefix}. Every tensor is checked against the spec before any data is
  * read; problems throw one ConfigError listing them all (CLI exit 2). A tensor holding
  * NaN or ±Infinity throws a SafetensorsError naming it and the first index (exit 2).
  *
@@ -292,7 +346,9 @@ export async function loadLayerWeights(
 ): Promise<LayerWeights> {
   const prefix = attentionPrefix(file.tensors.keys(), { ...options, source: file.source });
   const shapes = new Map([...file.tensors].map(([n, t]) => [n, t.shape]));
-  const issues = checkLayerTensors(spec, shapes, prefix);
+  const dtypes = new Map([...file.tensors].map(([n, t]) => [n, t.dtype]));
+  const block = options.fp8BlockSize ?? FP8_BLOCK_SIZE;
+  const issues = checkLayerTensors(spec, shapes, prefix, { dtypes, fp8BlockSize: block });
   if (issues.length) {
     throw new ConfigError(file.source, issues, `tensors do not match ${spec.name}`);
   }
@@ -301,7 +357,22 @@ export async function loadLayerWeights(
     const name = prefix + t.suffix;
     let data: Float32Array;
     try {
-      data = await file.read(name);
+      if (dtypes.get(name) === "F8_E4M3" && t.shape.length === 2) {
+        const scaleName = scaleNameOf(name);
+        const scale = await file.read(scaleName);
+        const badScale = nonFiniteAt(scale, file.tensors.get(scaleName)!.shape);
+        if (badScale) {
+          throw new SafetensorsError(
+            file.fileOf(scaleName),
+            `tensor "${scaleName}" holds ${badScale.count} non-finite value` +
+              `${badScale.count === 1 ? "" : "s"}, the first ${badScale.value} at ` +
+              `[${badScale.index.join(", ")}]; block scales must be finite`,
+          );
+        }
+        data = dequantBlockFp8(await file.readBytes(name), t.shape, scale, block);
+      } else {
+        data = await file.read(name);
+      }
     } catch (e) {
       if (e instanceof SafetensorsError) throw e;
       throw new SafetensorsError(file.fileOf(name), `reading "${name}": ${(e as Error).message}`);

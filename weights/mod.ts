@@ -17,6 +17,7 @@
  */
 export * from "./errors.ts";
 export * from "./dtypes.ts";
+export * from "./fp8.ts";
 export * from "./safetensors.ts";
 export * from "./hf_names.ts";
 export * from "./sharded.ts";
