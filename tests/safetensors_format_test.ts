@@ -214,6 +214,17 @@ Deno.test("malformed: a header length larger than the file (a lie) allocates not
   await rejectsWith(rawFile("{}", 0, 3n), /header length 3 is larger than the 2 bytes/);
 });
 
+Deno.test("malformed: a header length that lies long, into F32 data, names the length", async () => {
+  // a valid file whose prefix claims 4 more bytes: the header then ends in the tensor's bytes
+  const f = encodeSafetensors({ x: { dtype: "F32", shape: [2], data: [-1.5, 2] } });
+  const n = new DataView(f.buffer).getBigUint64(0, true);
+  new DataView(f.buffer).setBigUint64(0, n + 4n, true);
+  await rejectsWith(
+    f,
+    new RegExp(`header is not valid UTF-8; header length ${n + 4n} may be wrong \\(too long`),
+  );
+});
+
 Deno.test("malformed: a header beyond the 100 MB cap is refused before it is read", async () => {
   const prefix = new Uint8Array(8);
   new DataView(prefix.buffer).setBigUint64(0, BigInt(MAX_HEADER_BYTES + 1), true);

@@ -406,7 +406,12 @@ export class SafetensorsFile implements TensorReader {
     try {
       text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(raw);
     } catch {
-      throw new SafetensorsError(source, "header is not valid UTF-8");
+      // A header length that lies long reaches into the tensor bytes, which are rarely UTF-8.
+      throw new SafetensorsError(
+        source,
+        `header is not valid UTF-8; header length ${len} may be wrong (too long, it reaches ` +
+          "into the tensor data)",
+      );
     }
     let json: unknown;
     try {
