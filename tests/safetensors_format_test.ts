@@ -292,7 +292,7 @@ Deno.test("malformed: a tensor named twice in the header is refused, naming it",
 Deno.test("malformed: unknown dtype, and a known dtype this reader does not convert", async () => {
   await rejectsWith(
     rawFile('{"w": {"dtype": "F17", "shape": [1], "data_offsets": [0, 4]}}', 4),
-    /tensor "w": unknown dtype "F17"; supported: F32, F16, BF16/,
+    /tensor "w": unknown dtype "F17"; this reader knows BOOL, .*F8_E4M3.*, and layer weights may be F32, F16, BF16 or F8_E4M3 with weight_scale_inv block scales/,
   );
   const f = await SafetensorsFile.fromBytes(
     rawFile('{"ids": {"dtype": "I64", "shape": [2], "data_offsets": [0, 16]}}', 16),

@@ -147,9 +147,11 @@ export function parseHeader(
     const size = DTYPE_BYTES[dtype as string];
     if (size === undefined) {
       fail(
-        `${where}: unknown dtype ${JSON.stringify(dtype)}; supported: ${
+        `${where}: unknown dtype ${JSON.stringify(dtype)}; this reader knows ${
+          Object.keys(DTYPE_BYTES).join(", ")
+        }, and layer weights may be ${
           SUPPORTED_DTYPES.join(", ")
-        }`,
+        } or F8_E4M3 with weight_scale_inv block scales`,
       );
     }
     if (!Array.isArray(shape) || !shape.every(isIndex)) {
