@@ -24,7 +24,8 @@ import {
 } from "./report_html_fixtures.ts";
 import { baselineOf, samples, supportedCase, timing } from "./drift_helpers.ts";
 import { runCli } from "./helpers_cli.ts";
-import { withTempDir } from "./report_util.ts";
+import { parity, report, result, withTempDir } from "./report_util.ts";
+import type { ParityRecord } from "../results/types.ts";
 
 /** The SVG of one chart figure. */
 function figure(html: string, kind: string): { marks: number; svg: string } {
@@ -36,12 +37,25 @@ function figure(html: string, kind: string): { marks: number; svg: string } {
   return { marks: Number(m[1]), svg: m[2] };
 }
 
-/** Items drawn by the data layers of a mark type (legends excluded). */
-function drawn(svg: string, mark: "symbol" | "line" | "rule" | "rect"): number {
+/**
+ * Items drawn by the data layers of a mark type (legends excluded), or only by the layer
+ * of that name (e.g. "failed": the headroom plot's rings).
+ */
+function drawn(svg: string, mark: "symbol" | "line" | "rule" | "rect", layer?: string): number {
   let n = 0;
-  const re = new RegExp(`<g class="mark-${mark} role-mark[^"]*"[^>]*>([\\s\\S]*?)</g>`, "g");
-  for (const m of svg.matchAll(re)) n += (m[1].match(/<(path|line)\b/g) ?? []).length;
+  const re = new RegExp(`<g class="mark-${mark} role-mark([^"]*)"[^>]*>([\\s\\S]*?)</g>`, "g");
+  for (const m of svg.matchAll(re)) {
+    if (layer !== undefined && m[1].trim() !== `${layer}_marks`) continue;
+    n += (m[2].match(/<(path|line)\b/g) ?? []).length;
+  }
   return n;
+}
+
+/** The x of each item a layer draws (its `translate(x,y)`). */
+function drawnX(svg: string, mark: "symbol" | "rule", layer: string): number[] {
+  const re = new RegExp(`<g class="mark-${mark} role-mark ${layer}_marks"[^>]*>([\\s\\S]*?)</g>`);
+  const body = re.exec(svg)?.[1] ?? "";
+  return [...body.matchAll(/transform="translate\(([-\d.]+),/g)].map((m) => Number(m[1]));
 }
 
 /** Nothing in the page loads from anywhere (SVG namespace URIs are names, not loads). */
@@ -81,8 +95,39 @@ Deno.test("html run: headroom plot has one mark per case and side, drawn as SVG"
   const html = await runReportHtml(runFixture());
   const { marks, svg } = figure(html, "headroom");
   assert.equal(marks, RUN_FIXTURE_HEADROOM_POINTS);
-  assert.equal(drawn(svg, "symbol"), RUN_FIXTURE_HEADROOM_POINTS);
+  // the points, and a ring around each of the planted failure's two sides
+  assert.equal(drawn(svg, "symbol"), RUN_FIXTURE_HEADROOM_POINTS + 2);
+  assert.equal(drawn(svg, "symbol", "failed"), 2);
   assert.equal(drawn(svg, "rule"), 1, "the tolerance rule at 1");
+});
+
+Deno.test("html run: a side failed on non-finite values is marked on the headroom plot", async () => {
+  // What `run` records for a kernel that writes NaN into a few outputs: the headroom is the
+  // worst finite element's, far below 1, and a side with no finite error has none at all.
+  const nan = (extra: Partial<ParityRecord>): ParityRecord => ({
+    ...parity(false, "16 nonfinite mismatches, first at [0,0,0] (got NaN, want 0.42)"),
+    checks: ["nonfinite-mismatch"],
+    nonfinite: { count: 16, firstAt: [0, 0, 0] },
+    atol: 1e-5,
+    rtol: 1e-4,
+    ...extra,
+  });
+  const ok = { ...parity(true), headroom: 0.02 };
+  const html = await runReportHtml(report([
+    result({ b: 1 }, { status: "fail", out: nan({ headroom: 0.015 }), lse: ok }),
+    result({ b: 2 }, { status: "fail", out: ok, lse: nan({}) }),
+    result({ b: 3 }, { out: ok, lse: ok }),
+  ]));
+  const { svg } = figure(html, "headroom");
+  // every side is a point (the one with no finite error too), the two failed ones ringed
+  assert.equal(drawn(svg, "symbol", "layer_0"), 6);
+  assert.equal(drawn(svg, "symbol", "failed"), 2);
+  // the ring of the side with no finite error sits on the rule; the other far left of it
+  const [rule] = drawnX(svg, "rule", "layer_2");
+  const rings = drawnX(svg, "symbol", "failed").sort((a, b) => a - b);
+  assert.ok(rings[0] < rule - 100, `${rings} against the rule at ${rule}`);
+  assert.ok(Math.abs(rings[1] - rule) < 1, `${rings} against the rule at ${rule}`);
+  assert.ok(html.includes("A red ring marks every side that failed"));
 });
 
 Deno.test("html run: groups collapsed with passed/total and worst headroom; filter box", async () => {

@@ -94,11 +94,28 @@ export function worstHeadroom(r: CaseResult): number | undefined {
  */
 export function headroomPoints(
   results: readonly CaseResult[],
-): { id: string; side: "out" | "lse"; headroom: number; kind: string; group: string }[] {
+): {
+  id: string;
+  side: "out" | "lse";
+  headroom: number;
+  kind: string;
+  group: string;
+  failed: boolean;
+}[] {
   const pts = [];
   for (const r of results) {
     for (const side of ["out", "lse"] as const) {
-      const h = r[side]?.headroom;
+      const p = r[side];
+      if (p === undefined) continue;
+      // The headroom is the worst finite element's: a side that failed on non-finite values
+      // (or on cos_diff) can sit far left of the rule. Such a side is marked failed, and one
+      // with no finite headroom at all is drawn on the rule, so no failure leaves the plot.
+      const failed = !p.pass;
+      const h = p.headroom !== undefined && Number.isFinite(p.headroom)
+        ? p.headroom
+        : failed
+        ? 1
+        : undefined;
       if (h === undefined) continue;
       pts.push({
         id: r.id,
@@ -106,6 +123,7 @@ export function headroomPoints(
         headroom: Math.max(h, HEADROOM_FLOOR),
         kind: `${r.params.dtype} ${r.params.path}`,
         group: resultGroup(r),
+        failed,
       });
     }
   }
@@ -361,8 +379,10 @@ async function headroomChart(pts: ReturnType<typeof headroomPoints>): Promise<st
     marks: pts.length,
     caption:
       "Per case, the worst error over its allowance, |got − want| / max(atol, rtol·|want|), " +
-      `for out (circles) and LSE (squares); above 1 (red rule) fails. Exact results are drawn ` +
-      `at ${HEADROOM_FLOOR.toExponential(0)}.`,
+      `for out (circles) and LSE (squares); above 1 (red rule) fails. A red ring marks every ` +
+      `side that failed, wherever it sits: non-finite values and cos_diff fail a side whose ` +
+      `finite elements are within tolerance (one with no finite error is drawn on the rule). ` +
+      `Exact results are drawn at ${HEADROOM_FLOOR.toExponential(0)}.`,
     spec: {
       width: 640,
       height: { step: 22 },
@@ -392,6 +412,18 @@ async function headroomChart(pts: ReturnType<typeof headroomPoints>): Promise<st
               title: "tensor",
               scale: { domain: ["out", "lse"], range: ["circle", "square"] },
             },
+            tooltip: [{ field: "id" }, { field: "side" }, { field: "headroom" }],
+          },
+        },
+        {
+          // a ring around each failed side (the class `failed_marks` in the SVG)
+          name: "failed",
+          transform: [{ filter: "datum.failed" }],
+          mark: { type: "point", filled: false, size: 160, strokeWidth: 2, color: "#c22" },
+          encoding: {
+            x: { field: "headroom", type: "quantitative", scale: { type: "log" } },
+            y: { field: "group", type: "nominal", sort: groups },
+            yOffset: { field: "side", type: "nominal", scale: { domain: ["out", "lse"] } },
             tooltip: [{ field: "id" }, { field: "side" }, { field: "headroom" }],
           },
         },
