@@ -14,12 +14,15 @@ import { compareBaselines } from "./compare.ts";
 import { currentBackend, deviceKey } from "./device_key.ts";
 import { DriftInputError } from "./errors.ts";
 import { HistoryStore } from "./history.ts";
+import { writeCompareHtml } from "./drift_html.ts";
+import { RUN_FILES } from "../report/merge.ts";
+import { writeRunHtml } from "../report/html/run_html.ts";
 import { compareSummaryLine, compareToMarkdown } from "./render.ts";
 import type { Baseline, CompareReport, DriftClass, Thresholds } from "./types.ts";
 
 /**
- * The names of the compare report's files in a run folder (`run --baseline`) or an
- * upgrade check's folder.
+ * The names of the compare report's files in a run folder (`run --baseline`: all three) or
+ * an upgrade check's folder (Markdown and JSON).
  *
  * @example
  * ```ts
@@ -27,7 +30,11 @@ import type { Baseline, CompareReport, DriftClass, Thresholds } from "./types.ts
  * COMPARE_FILES.md; // "compare.md"
  * ```
  */
-export const COMPARE_FILES = { md: "compare.md", json: "compare.json" } as const;
+export const COMPARE_FILES = {
+  md: "compare.md",
+  json: "compare.json",
+  html: "compare.html",
+} as const;
 
 /** Where and how to write a compare report. */
 export interface CompareOutputs {
@@ -35,13 +42,15 @@ export interface CompareOutputs {
   md?: string;
   /** JSON file. */
   json?: string;
+  /** HTML page (drift/drift_html.ts), with the drift plot. */
+  html?: string;
   /** Also append the Markdown to $GITHUB_STEP_SUMMARY. */
   stepSummary?: boolean;
 }
 
 /**
- * Write a compare report's Markdown and JSON files (those asked for), atomically; returns
- * the Markdown.
+ * Write a compare report's Markdown, JSON and HTML files (those asked for), atomically;
+ * returns the Markdown. The HTML page plots every metric's ratio when given both sides.
  *
  * @example
  * ```ts ignore
@@ -52,11 +61,12 @@ export interface CompareOutputs {
 export async function writeCompareOutputs(
   report: CompareReport,
   outputs: CompareOutputs,
-  options: { title?: string } = {},
+  options: { title?: string; base?: Baseline; current?: Baseline } = {},
 ): Promise<string> {
   const md = compareToMarkdown(report, { title: options.title });
   if (outputs.md) await writeTextAtomic(outputs.md, md + "\n");
   if (outputs.json) await writeJsonAtomic(outputs.json, report);
+  if (outputs.html) await writeCompareHtml(outputs.html, report, options);
   if (outputs.stepSummary) await appendStepSummary(md + "\n");
   return md;
 }
@@ -236,11 +246,26 @@ export async function driftAfterRun(
     thresholds: options.thresholds,
     failOn: options.failOn,
   });
+  const title = `Drift against ${loc.path}`;
   await writeCompareOutputs(cmp, {
     md: `${options.out}/${COMPARE_FILES.md}`,
     json: `${options.out}/${COMPARE_FILES.json}`,
+    html: `${options.out}/${COMPARE_FILES.html}`,
     stepSummary: options.stepSummary ?? false,
-  }, { title: `Drift against ${loc.path}` });
+  }, { title, base, current });
+  // The run's report.html was written before the comparison: written again, it says the
+  // drift verdict at the top (a run that exits 1 on drift must not read green there).
+  const page = `${options.out}/${RUN_FILES.html}`;
+  if (await pathExists(page)) {
+    await writeRunHtml(page, report, {
+      drift: {
+        title,
+        summary: compareSummaryLine(cmp),
+        regressions: cmp.regressions,
+        page: COMPARE_FILES.html,
+      },
+    });
+  }
   console.log(`${compareSummaryLine(cmp)}; details in ${options.out}/compare.md`);
   for (const line of cmp.environment.summary) console.log(`  changed: ${line}`);
   for (const c of cmp.cases.filter((x) => x.classes.some((k) => cmp.failOn.includes(k)))) {

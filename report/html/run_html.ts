@@ -20,6 +20,20 @@ export interface RunHtmlOptions {
   readonly maxBytes?: number;
   /** Title (default "mla-harness: <matrix>"). */
   readonly title?: string;
+  /** The comparison with a baseline after the run (`run --baseline`), shown at the top. */
+  readonly drift?: RunDriftNote;
+}
+
+/** The drift verdict of `run --baseline`, as report.html shows it. */
+export interface RunDriftNote {
+  /** What was compared, e.g. "Drift against baselines/x.json". */
+  readonly title: string;
+  /** The one-line summary (drift/render.ts compareSummaryLine). */
+  readonly summary: string;
+  /** Cases in a class that counts as a regression. */
+  readonly regressions: number;
+  /** The compare page, relative to report.html (e.g. "compare.html"). */
+  readonly page: string;
 }
 
 const BAD_ORDER: Readonly<Record<CaseResult["status"], number>> = {
@@ -193,6 +207,15 @@ async function build(
         "the checks catching the fault; they are not a regression of the kernels.</p>",
     );
   }
+  const drift = options.drift;
+  if (drift !== undefined) {
+    sections.push(
+      `<p class="note ${drift.regressions > 0 ? "drift-bad" : "drift-ok"}" id="drift-note">` +
+        `<b>${escapeHtml(drift.title)}</b>: ${escapeHtml(drift.summary)}. Details: <a href="${
+          escapeHtml(drift.page)
+        }">${escapeHtml(drift.page)}</a> (and compare.md).</p>`,
+    );
+  }
   const missing = missingIds(report);
   if (missing.length > 0) sections.push(missingSection(missing, report.matrixIds.length));
   // Not run for another reason than a merge's missing shards: the run was interrupted.
@@ -236,12 +259,15 @@ async function build(
       ],
     ],
     verdict: {
-      ok: bad.length === 0 && t.notRun === 0,
+      ok: bad.length === 0 && t.notRun === 0 && !(drift && drift.regressions > 0),
       text: `${t.cases} cases: ${t.pass} pass, ${t.fail} fail, ${t.unexpected} unexpected, ` +
         `${t.error} error, ${t.skippedAsExpected} skipped as expected` +
         (t.notRun ? `, ${t.notRun} not run` : "") +
         (missing.length
           ? ` (${missing.length} of ${report.matrixIds.length} cases missing from the merged shards)`
+          : "") +
+        (drift && drift.regressions > 0
+          ? `; ${drift.regressions} drift regression(s) against the baseline`
           : ""),
     },
     sections,

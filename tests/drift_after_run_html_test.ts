@@ -1,0 +1,78 @@
+// `run --baseline`: the comparison writes compare.html beside compare.md, and the run's
+// report.html (written before the comparison) is written again with the drift verdict at
+// its top, so a run that exits 1 on drift does not read green there. GPU-free: the run is
+// a hand-built report.
+import assert from "node:assert/strict";
+import { driftAfterRun } from "../drift/mod.ts";
+import { writeRunHtml } from "../report/html/mod.ts";
+import {
+  baselineOf,
+  caseResult,
+  reportOf,
+  samples,
+  supportedCase,
+  timing,
+} from "./drift_helpers.ts";
+import { withTempDir } from "./report_util.ts";
+
+const A = "preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1";
+
+/** The baseline side of {@link caseResult}(A, 1 ms): the same plan and bits. */
+const BASE_A = supportedCase(A, {
+  planDigest: "p" + A.length,
+  outputDigest: "o" + A.length,
+  timing: timing(samples(1, 10, 1)),
+});
+
+/** The verdict line of a page: its class and text. */
+function verdict(html: string): { ok: boolean; text: string } {
+  const m = /<p class="verdict (ok|bad)" id="verdict">([^<]*)<\/p>/.exec(html);
+  assert.ok(m, "no verdict line");
+  return { ok: m[1] === "ok", text: m[2] };
+}
+
+Deno.test("run --baseline: a speed regression turns report.html's verdict red and links compare.html", async () => {
+  await withTempDir(async (dir) => {
+    // 1 ms in the baseline, 5 ms now: a speed regression (10 samples a side)
+    await Deno.writeTextFile(`${dir}/b.json`, JSON.stringify(baselineOf([BASE_A])));
+    const report = reportOf([caseResult(A, 5, 1)]);
+    await writeRunHtml(`${dir}/report.html`, report);
+    assert.ok(verdict(await Deno.readTextFile(`${dir}/report.html`)).ok, "green before");
+    const { regressions } = await driftAfterRun(report, { baseline: `${dir}/b.json`, out: dir });
+    assert.equal(regressions, 1);
+    const html = await Deno.readTextFile(`${dir}/report.html`);
+    const v = verdict(html);
+    assert.ok(!v.ok, v.text);
+    assert.match(v.text, /1 pass, .*; 1 drift regression\(s\) against the baseline$/);
+    const note = /<p class="note drift-bad" id="drift-note">([\s\S]*?)<\/p>/.exec(html);
+    assert.ok(note, "no drift note");
+    assert.match(note[1], /Drift against .*b\.json/);
+    assert.match(note[1], /1 regressions?/);
+    assert.ok(note[1].includes('<a href="compare.html">'), note[1]);
+    // the note is the first thing in the page body
+    assert.ok(html.indexOf('id="drift-note"') < html.indexOf("<section"), "note on top");
+    const page = await Deno.readTextFile(`${dir}/compare.html`);
+    assert.match(page, /class="verdict bad"[^>]*>1 regression\(s\)/);
+    assert.ok(page.includes('data-chart="drift"'), "the drift plot");
+  });
+});
+
+Deno.test("run --baseline: without drift the note is green; with no report.html none is made", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/b.json`, JSON.stringify(baselineOf([BASE_A])));
+    const report = reportOf([caseResult(A, 1, 1)]);
+    await writeRunHtml(`${dir}/report.html`, report);
+    const { regressions } = await driftAfterRun(report, { baseline: `${dir}/b.json`, out: dir });
+    assert.equal(regressions, 0);
+    const html = await Deno.readTextFile(`${dir}/report.html`);
+    assert.ok(verdict(html).ok);
+    assert.match(html, /<p class="note drift-ok" id="drift-note">/);
+    await Deno.stat(`${dir}/compare.html`);
+  });
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/b.json`, JSON.stringify(baselineOf([BASE_A])));
+    await driftAfterRun(reportOf([caseResult(A, 5, 1)]), { baseline: `${dir}/b.json`, out: dir });
+    await assert.rejects(() => Deno.stat(`${dir}/report.html`), Deno.errors.NotFound);
+    await Deno.stat(`${dir}/compare.html`);
+  });
+});
