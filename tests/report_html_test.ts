@@ -284,6 +284,31 @@ Deno.test("html drift: ratios per case and metric, significant ones marked", asy
   assertSelfContained(html);
 });
 
+Deno.test("html drift: a significant point is drawn over the others, never under them", async () => {
+  // The run after a planted-looking change: the first case's outMaxRel 1000x but below the
+  // drift floor (within thresholds), the next cases' 1000x above it (significant), every
+  // case at the same ratio in the same column. The page is SVG: what comes later covers
+  // what came earlier, so every red point must come after every grey one.
+  const ids = ["bshd;causal=1", "bshd;causal=0", "sbhd;causal=1", "sbhd;causal=0"]
+    .map((k) => `preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;sk=20;layout=${k}`);
+  const cur = (id: string, outMaxRel: number) =>
+    supportedCase(id, { metrics: { ...supportedCase(id).metrics!, outMaxRel } });
+  const base = baselineOf(ids.map((id) => cur(id, 1e-8)));
+  // the floor is 0.1 x rtol 1e-3 = 1e-4: 1e-5 stays within it, 1e-2 is beyond it
+  const current = baselineOf(ids.map((id, i) => cur(id, i === 0 ? 1e-5 : 1e-5 * 1000)));
+  const cmp = compareBaselines(base, current);
+  const pts = driftPoints(cmp.cases, { base, current }).filter((p) => p.metric === "outMaxRel");
+  assert.deepEqual(pts.map((p) => p.significant).sort(), [false, true, true, true]);
+  const { svg } = figure(await compareReportHtml(cmp, { base, current }), "drift");
+  const fills = [
+    ...svg.matchAll(/<path aria-label="[^"]*metric: \w+[^"]*"[^>]*fill="(#[0-9a-f]+)"/g),
+  ]
+    .map((m) => m[1]);
+  assert.equal(fills.length, drawn(svg, "symbol"));
+  const lastGrey = fills.lastIndexOf("#8aa"), firstRed = fills.indexOf("#c22");
+  assert.ok(firstRed > lastGrey, `red at ${firstRed}, grey up to ${lastGrey}`);
+});
+
 Deno.test("html history: one chart per series with the steps marked", async () => {
   const values = [1, 1.02, 0.99, 1.01, 1, 1.3, 1.31, 1.29, 1.32, 1.3];
   const series = (caseId: string, vs: number[]): Series => ({
