@@ -121,8 +121,7 @@ function label(s: Series): string {
 }
 
 async function seriesChart(s: Series, metric: string): Promise<string> {
-  const values = s.points.map((p, i) => ({
-    i: i + 1,
+  const values = s.points.map((p) => ({
     run: p.runId,
     value: p.value,
     deno: p.deno,
@@ -130,7 +129,8 @@ async function seriesChart(s: Series, metric: string): Promise<string> {
   }));
   const steps = s.steps.filter((st) => s.points[st.index] !== undefined).map((st) => ({
     // the rule sits between the last run of the old level and the first of the new one
-    i: st.index + 0.5,
+    run: ((s.points[st.index - 1]?.runId ?? s.points[st.index].runId - 1) +
+      s.points[st.index].runId) / 2,
     text: Number.isFinite(st.change)
       ? `${st.change >= 0 ? "+" : ""}${(st.change * 100).toFixed(1)}%`
       : "from 0",
@@ -149,11 +149,14 @@ async function seriesChart(s: Series, metric: string): Promise<string> {
           data: { values },
           mark: { type: "line", point: { filled: true, size: 30 } },
           encoding: {
+            // the run's id in the database, as the steps table and the terminal name it (a
+            // case missing from some runs, or runs of another device, leave gaps)
             x: {
-              field: "i",
+              field: "run",
               type: "quantitative",
-              title: "run (stored order)",
-              axis: { tickMinStep: 1 },
+              title: "run (id in the database)",
+              scale: { zero: false },
+              axis: { tickMinStep: 1, format: "d" },
             },
             y: {
               field: "value",
@@ -172,12 +175,12 @@ async function seriesChart(s: Series, metric: string): Promise<string> {
             layer: [
               {
                 mark: { type: "rule" as const, color: "#c22", strokeWidth: 2 },
-                encoding: { x: { field: "i", type: "quantitative" as const } },
+                encoding: { x: { field: "run", type: "quantitative" as const } },
               },
               {
                 mark: { type: "text" as const, color: "#c22", align: "left" as const, dx: 3, y: 8 },
                 encoding: {
-                  x: { field: "i", type: "quantitative" as const },
+                  x: { field: "run", type: "quantitative" as const },
                   text: { field: "text" },
                 },
               },

@@ -341,6 +341,44 @@ Deno.test("html history: one chart per series with the steps marked", async () =
   assertSelfContained(html);
 });
 
+Deno.test("html history: the x axis is the run id the steps table names, gaps and all", async () => {
+  // A case missing from runs 3 and 4 (runs of another filter): its 10 points are runs 1, 2,
+  // 5..12, and the step is at run 9, its 7th point.
+  const values = [1, 1.02, 0.99, 1.01, 1, 1.02, 1.3, 1.31, 1.29, 1.32];
+  const runIds = [1, 2, 5, 6, 7, 8, 9, 10, 11, 12];
+  const steps = detectSteps(values);
+  assert.deepEqual(steps.map((s) => s.index), [6]);
+  const series: Series = {
+    caseId: "preset=tiny;b=1",
+    points: values.map((value, i) => ({
+      runId: runIds[i],
+      startedAt: `2026-11-${String(runIds[i]).padStart(2, "0")}T02:17:00Z`,
+      deno: "2.9.6",
+      harnessRevision: "abc",
+      deviceKey: "llvmpipe-65541-vulkan",
+      value,
+    })),
+    steps,
+  };
+  const html = await historyReportHtml([series], "median_ms");
+  // the table says run 9
+  assert.match(html, /<td class="id">preset=tiny;b=1<\/td><td class="n">9<\/td>/);
+  const svg = figure(html, "history").svg;
+  // each point's x is its run id, on one linear scale
+  const xOf = new Map(
+    [...svg.matchAll(/aria-label="run[^:"]*: (\d+);[^"]*" [^>]*transform="translate\(([-\d.]+),/g)]
+      .map((m) => [Number(m[1]), Number(m[2])]),
+  );
+  assert.deepEqual([...xOf.keys()].sort((a, b) => a - b), runIds);
+  const unit = (xOf.get(12)! - xOf.get(1)!) / 11;
+  assert.ok(Math.abs(xOf.get(5)! - xOf.get(2)! - 3 * unit) < 0.5, "the gap of runs 3 and 4");
+  // the step's rule sits between runs 8 and 9, where the table and the terminal put it
+  const rule = /<g class="mark-rule role-mark[^"]*"[^>]*><line[^>]*transform="translate\(([-\d.]+),/
+    .exec(svg);
+  assert.ok(rule, "no step rule");
+  assert.ok(Math.abs(Number(rule[1]) - (xOf.get(8)! + xOf.get(9)!) / 2) < 0.5, rule[1]);
+});
+
 Deno.test("html cli: compare --html writes the drift page; a bad --html path is exit 2", async () => {
   await withTempDir(async (dir) => {
     const base = baselineOf([supportedCase("preset=tiny;b=1")]);
