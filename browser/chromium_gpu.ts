@@ -15,7 +15,7 @@ import type {
   Tensor,
 } from "../adapter/types.ts";
 import { environmentCapsOverrides } from "../gpu/device.ts";
-import { NoAdapterError } from "../gpu/errors.ts";
+import { NO_ADAPTER_FIX, NoAdapterError } from "../gpu/errors.ts";
 import type { RemoteRun, RemoteRunOptions } from "../gpu/runtime.ts";
 import { bundleBackendModule, pageBundle } from "./bundle.ts";
 import { loadedBackendModules } from "../kernels/backend_module.ts";
@@ -344,6 +344,34 @@ function identityOf(browser: Chromium, init: PageInitReply & { ok: true }): Brow
   };
 }
 
+/**
+ * What to do when Chromium's page finds no WebGPU adapter. Deno's fix (lavapipe,
+ * DENO_WEBGPU_BACKEND) changes nothing there: Chromium picks its own adapter (a GPU, or
+ * SwiftShader on the CPU).
+ */
+export const CHROMIUM_NO_ADAPTER_FIX: string =
+  "Chromium's WebGPU uses its own adapter (a GPU, else SwiftShader on the CPU), not Deno's, " +
+  "so lavapipe and DENO_WEBGPU_BACKEND do not change it: use a Chromium build with WebGPU " +
+  "(Debian's chromium-headless-shell has it), started without flags or policies that turn " +
+  "WebGPU or the GPU process off (the harness passes --enable-unsafe-webgpu)";
+
+/**
+ * The page's error of a failed init, as one line: its own "no WebGPU adapter: ...; <Deno's
+ * fix>" (the page runs the harness's GPU code) reduced to what failed.
+ *
+ * @example
+ * ```ts
+ * import { pageAdapterError } from "./chromium_gpu.ts";
+ * const message = "no WebGPU adapter: requestAdapter() returned null";
+ * pageAdapterError({ name: "NoAdapterError", message }); // "NoAdapterError: requestAdapter() returned null"
+ * ```
+ */
+export function pageAdapterError(error: { name: string; message: string }): string {
+  const message = error.message.replace(`; ${NO_ADAPTER_FIX}`, "")
+    .replace(/^no WebGPU adapter: /, "");
+  return `${error.name}: ${message}`;
+}
+
 async function openPage(
   path: string,
   server: PageServer,
@@ -371,8 +399,9 @@ async function openPage(
     if (!init.ok) {
       const problems = page.messages.filter((m) => m.level === "error" || m.level === "exception");
       throw new NoAdapterError(
-        `Chromium (${browser.version}) has no usable WebGPU adapter: ${init.error.name}: ` +
-          `${init.error.message}${problems.length ? `; page: ${problems[0].text}` : ""}`,
+        `Chromium (${browser.version}) has no usable WebGPU adapter: ` +
+          `${pageAdapterError(init.error)}${problems.length ? `; page: ${problems[0].text}` : ""}`,
+        CHROMIUM_NO_ADAPTER_FIX,
       );
     }
     return { browser, page, init };

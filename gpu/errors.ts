@@ -24,9 +24,12 @@ export const NO_ADAPTER_FIX: string =
 export class NoAdapterError extends Error {
   /** Exit code the CLI uses for this error. */
   readonly exitCode = 3;
-  /** `detail` says what failed; the fix is appended. */
-  constructor(detail: string) {
-    super(`no WebGPU adapter: ${detail}; ${NO_ADAPTER_FIX}`);
+  /**
+   * `detail` says what failed; the fix is appended: by default {@link NO_ADAPTER_FIX}
+   * (Deno's WebGPU), another runtime passes its own.
+   */
+  constructor(detail: string, fix: string = NO_ADAPTER_FIX) {
+    super(`no WebGPU adapter: ${detail}; ${fix}`);
     this.name = "NoAdapterError";
   }
 }
