@@ -254,8 +254,10 @@ export function historyCommand() {
       "Show a metric of the cases matching a filter over the runs stored in the history " +
         "database (runs are appended by `run --history <db>`, `baseline update --history` or " +
         "--add here), and flag step changes: binary segmentation with an L1 cost, a step kept " +
-        "when the medians on its two sides differ by at least --min-change and by a Mann-Whitney U " +
-        "test at --alpha, each side at least --min-segment runs (drift/step_detect.ts). A slow " +
+        "when the medians on its two sides differ by at least --min-change and a permutation test " +
+        "at --alpha (the best Mann-Whitney z over every split, against seeded shuffles of the " +
+        "runs) says they are not in random order, each side at least --min-segment runs " +
+        "(drift/step_detect.ts). A slow " +
         "creep shows as a step even when no single night moved much. With several matching " +
         "cases, their geometric mean per run is a series too. Exit 0 (1 with --fail-on-step " +
         "when a step is flagged), 2 on bad input (a case filter or --device that matches no " +
@@ -279,7 +281,11 @@ export function historyCommand() {
     )
     .option("--label <text>", "label of the runs added with --add (without --add: exit 2)")
     .option("--min-change <fraction>", "smallest relative step (default 0.05)", parseFraction)
-    .option("--alpha <p>", "significance of the step's rank test (default 0.05)", parseFraction)
+    .option(
+      "--alpha <p>",
+      "significance of the step's permutation test (default 0.05)",
+      parseFraction,
+    )
     .option("--min-segment <n>", "fewest runs on each side of a step (default 3)", (v) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1) {

@@ -62,8 +62,17 @@ export interface MannWhitneyResult {
  */
 export const EXACT_LIMIT = 2500;
 
-/** Mid-ranks (1-based) of the pooled values, and the tie-group sizes. */
-function midRanks(pooled: readonly number[]): { ranks: number[]; ties: number[] } {
+/**
+ * Mid-ranks (1-based) of the pooled values (tied values share the mean of their ranks), and
+ * the tie-group sizes.
+ *
+ * @example
+ * ```ts
+ * import { midRanks } from "./stats.ts";
+ * midRanks([5, 1, 5, 3]); // { ranks: [3.5, 1, 3.5, 2], ties: [2] }
+ * ```
+ */
+export function midRanks(pooled: readonly number[]): { ranks: number[]; ties: number[] } {
   const order = pooled.map((v, i) => ({ v, i })).sort((a, b) => a.v - b.v);
   const ranks = new Array<number>(pooled.length);
   const ties: number[] = [];

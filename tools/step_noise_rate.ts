@@ -1,0 +1,49 @@
+/**
+ * How often `history`'s step detection (drift/step_detect.ts) flags a series of pure noise:
+ * for each series length, 1000 series of independent normal values (mean 1, spread 5%, from a
+ * seeded generator) and the share in which a step was flagged at the default options. A rate
+ * well above alpha (0.05) means the detector finds steps in noise.
+ *
+ * Usage: `deno run tools/step_noise_rate.ts [lengths...]` (default 10 12 20 40).
+ *
+ * @module
+ */
+import { detectSteps } from "../drift/step_detect.ts";
+
+/**
+ * The share of `count` noise series of `length` values in which a step is flagged.
+ *
+ * @example
+ * ```ts
+ * import { noiseFlagRate } from "./step_noise_rate.ts";
+ * noiseFlagRate(12, { count: 50 }) <= 0.2; // true
+ * ```
+ */
+export function noiseFlagRate(length: number, options: { count?: number } = {}): number {
+  const count = options.count ?? 1000;
+  let s = 12345;
+  const uniform = () => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return s / 2147483648;
+  };
+  // Box-Muller
+  const normal = () =>
+    Math.sqrt(-2 * Math.log(uniform() + 1e-12)) * Math.cos(2 * Math.PI * uniform());
+  let flagged = 0;
+  for (let i = 0; i < count; i++) {
+    const xs = Array.from({ length }, () => 1 + 0.05 * normal());
+    if (detectSteps(xs).length > 0) flagged++;
+  }
+  return flagged / count;
+}
+
+if (import.meta.main) {
+  const lengths = Deno.args.length ? Deno.args.map(Number) : [10, 12, 20, 40];
+  if (lengths.some((n) => !Number.isInteger(n) || n < 2)) {
+    console.error("step_noise_rate: each argument must be a series length, an integer >= 2");
+    Deno.exit(2);
+  }
+  for (const n of lengths) {
+    console.log(`${n} runs: ${noiseFlagRate(n).toFixed(3)} of 1000 noise series flagged`);
+  }
+}
