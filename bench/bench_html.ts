@@ -229,7 +229,12 @@ export async function benchReportHtml(
     facts: [
       ["Device", report.machine.adapter],
       ...(report.machine.deviceKey ? [["Device key", report.machine.deviceKey] as const] : []),
-      ["Runtime", `deno (Deno ${report.machine.deno})`],
+      [
+        "Runtime",
+        report.machine.browser
+          ? `${report.machine.browser} (harness on Deno ${report.machine.deno})`
+          : `deno (Deno ${report.machine.deno})`,
+      ],
       ["Deno", report.machine.deno],
       ["Host", `${report.machine.cpu}, ${report.machine.cores} cores`],
       ["Ceilings", ceilingsLine(report)],

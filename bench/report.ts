@@ -29,6 +29,11 @@ export interface MachineInfo {
   /** Deno version. */
   readonly deno: string;
   /**
+   * The browser whose WebGPU ran the cases (`bench --runtime chromium`), e.g. "chromium
+   * HeadlessChrome/156.0.8078.114"; absent for Deno's own WebGPU.
+   */
+  readonly browser?: string;
+  /**
    * The plan tuning the cases were planned with (adapter/plan_tuning.ts; MLA_HARNESS_TUNING),
    * absent without one: a tuned plan's figures are not the default plan's.
    */

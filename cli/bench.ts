@@ -251,6 +251,7 @@ export function benchCommand() {
           ? {
             ...machineInfo(ctx),
             adapter: `${ctx.caps.adapter.description} in ${ctx.identity.version}`,
+            browser: `${ctx.identity.name} ${ctx.identity.version}`,
             deviceKey: liveDeviceKey(ctx.caps, ctx.identity),
           }
           : { ...machineInfo(ctx), deviceKey: liveDeviceKey(ctx.caps) };

@@ -322,6 +322,9 @@ function side(b: Baseline): CompareSide {
     matrix: b.matrix,
     filter: b.filter,
     deno: b.fingerprint.runtime?.deno ?? "unknown",
+    ...(b.fingerprint.browser
+      ? { browser: `${b.fingerprint.browser.name} ${b.fingerprint.browser.version}` }
+      : {}),
     harnessRevision: b.fingerprint.harnessRevision ?? null,
     cases: b.cases.length,
   };

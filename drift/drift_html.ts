@@ -134,14 +134,16 @@ export async function compareReportHtml(
     ));
   }
   const side = (s: CompareReport["baseline"]) =>
-    `${s.deviceKey}, ${s.matrix}${s.filter ? ` (filter ${s.filter})` : ""}, Deno ${s.deno}, ` +
+    `${s.deviceKey}, ${s.matrix}${s.filter ? ` (filter ${s.filter})` : ""}, ` +
+    `${s.browser ? `${s.browser}, harness on ` : ""}Deno ${s.deno}, ` +
     `revision ${s.harnessRevision ?? "unknown"}, ${s.createdAt}, ${s.cases} cases`;
   const g = report.speed.geomeanRatio;
   return htmlPage({
     title: options.title ?? "Drift report",
     facts: [
       ["Device", c.deviceKey],
-      ["Runtime", `deno (Deno ${c.deno})`],
+      // a run under another runtime (`run --runtime chromium`) names its browser
+      ["Runtime", c.browser ? `${c.browser} (harness on Deno ${c.deno})` : `deno (Deno ${c.deno})`],
       ["Deno", c.deno],
       ["Revision", c.harnessRevision ?? "unknown"],
       ["Matrix", `${c.matrix}${c.filter ? ` (filter ${c.filter})` : ""}`],

@@ -72,9 +72,11 @@ export function compareToMarkdown(report: CompareReport, options: MarkdownOption
   );
   lines.push(
     `Baseline: \`${b.deviceKey}\`, ${b.matrix}${b.filter ? ` (filter \`${b.filter}\`)` : ""}, ` +
-      `Deno ${b.deno}, ${b.createdAt}, ${b.cases} cases.  `,
+      `${b.browser ? `${b.browser}, harness on ` : ""}Deno ${b.deno}, ${b.createdAt}, ` +
+      `${b.cases} cases.  `,
     `Current: \`${c.deviceKey}\`, ${c.matrix}${c.filter ? ` (filter \`${c.filter}\`)` : ""}, ` +
-      `Deno ${c.deno}, ${c.createdAt}, ${c.cases} cases` +
+      `${c.browser ? `${c.browser}, harness on ` : ""}Deno ${c.deno}, ${c.createdAt}, ` +
+      `${c.cases} cases` +
       (report.outOfScope > 0
         ? `; ${report.outOfScope} baseline cases outside its selection.`
         : "."),

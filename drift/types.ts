@@ -263,6 +263,11 @@ export interface CompareSide {
   readonly filter: string | null;
   /** Deno version. */
   readonly deno: string;
+  /**
+   * The browser whose WebGPU ran the kernels (`run --runtime chromium`), e.g. "chromium
+   * HeadlessChrome/156.0.8078.114"; absent for Deno's own WebGPU.
+   */
+  readonly browser?: string;
   /** Harness revision. */
   readonly harnessRevision: string | null;
   /** Cases. */

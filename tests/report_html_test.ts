@@ -11,6 +11,7 @@ import {
   rooflinePoints,
 } from "../bench/bench_html.ts";
 import { compareReportHtml, driftPoints } from "../drift/drift_html.ts";
+import { compareToMarkdown } from "../drift/render.ts";
 import { historyReportHtml } from "../drift/history_html.ts";
 import { detectSteps } from "../drift/step_detect.ts";
 import type { Series } from "../drift/history.ts";
@@ -22,7 +23,13 @@ import {
   RUN_FIXTURE_HEADROOM_POINTS,
   runFixture,
 } from "./report_html_fixtures.ts";
-import { baselineOf, samples, supportedCase, timing } from "./drift_helpers.ts";
+import {
+  baselineOf,
+  lavapipeFingerprint,
+  samples,
+  supportedCase,
+  timing,
+} from "./drift_helpers.ts";
 import { runCli } from "./helpers_cli.ts";
 import { parity, report, result, withTempDir } from "./report_util.ts";
 import type { ParityRecord } from "../results/types.ts";
@@ -454,4 +461,38 @@ Deno.test("bench summary: the targets say which device class they are for", () =
   assert.match(formatTable(gpu), /targets of a gpu-class device:\nMISS prefill-expanded: 0\.200/);
   // A report written before the class was recorded reads as the CPU set it was judged by.
   assert.match(toBenchMarkdown({ ...benchFixture(), targets }, { title: "t" }), /of a cpu-class/);
+});
+
+Deno.test("html pages of a Chromium run name the browser as the runtime, not Deno", async () => {
+  const browser = {
+    name: "chromium",
+    version: "HeadlessChrome/156.0.8078.114",
+    path: "/usr/bin/chromium-headless-shell",
+    userAgent: "Mozilla/5.0",
+  };
+  const runtimeRow = (html: string) =>
+    /<dt>Runtime<\/dt><dd>([^<]*)<\/dd>/.exec(html)?.[1] ?? "no Runtime fact";
+  const one = [supportedCase("preset=tiny;b=1")];
+  const inChromium = baselineOf(one, { fingerprint: lavapipeFingerprint({ browser }) });
+  const cmp = compareBaselines(inChromium, inChromium);
+  assert.equal(cmp.current.browser, "chromium HeadlessChrome/156.0.8078.114");
+  assert.match(
+    runtimeRow(await compareReportHtml(cmp, {})),
+    /^chromium HeadlessChrome\/156\.0\.8078\.114 \(harness on Deno /,
+  );
+  assert.match(
+    compareToMarkdown(cmp),
+    /Current: `llvmpipe-65541-vulkan`, smoke, chromium HeadlessChrome\/156\.0\.8078\.114, harness on Deno /,
+  );
+  // Deno's own WebGPU: no browser in the compare JSON, and the page says deno
+  const native = compareBaselines(baselineOf(one), baselineOf(one));
+  assert.ok(!("browser" in native.current));
+  assert.match(runtimeRow(await compareReportHtml(native, {})), /^deno \(Deno /);
+  const bench = benchFixture();
+  const chromiumBench = {
+    ...bench,
+    machine: { ...bench.machine, browser: "chromium HeadlessChrome/156.0.8078.114" },
+  };
+  assert.match(runtimeRow(await benchReportHtml(chromiumBench)), /^chromium HeadlessChrome/);
+  assert.match(runtimeRow(await benchReportHtml(bench)), /^deno \(Deno /);
 });
