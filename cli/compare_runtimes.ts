@@ -80,6 +80,7 @@ export function caseLine(c: CaseComparison, i: number, n: number): string {
       : o.status;
   const base = `[${i}/${n}] ${c.id}\n    deno ${side(c.deno)} | chromium ${side(c.chromium)} | ` +
     ulpText(c);
+  if (c.lost) return `${base}\n    LOST (not compared; the machine's, not a finding): ${c.lost}`;
   return c.finding ? `${base}\n    FINDING: ${c.finding}` : base;
 }
 
@@ -112,7 +113,7 @@ export function comparisonMarkdown(
     lines.push(
       `| ${c.id} | ${c.deno.status} ${c.deno.decision} | ${c.chromium.status} ` +
         `${c.chromium.decision} | ${cell(c.bits?.out)} | ${cell(c.bits?.lse)} | ` +
-        `${(c.finding ?? "").replaceAll("|", "\\|")} |`,
+        `${(c.finding ?? (c.lost ? `lost: ${c.lost}` : "")).replaceAll("|", "\\|")} |`,
     );
   }
   return lines.join("\n") + "\n";
@@ -141,6 +142,7 @@ export function comparisonTotals(cases: readonly CaseComparison[]) {
     denoBad: cases.filter((c) => bad(c.deno.status)).length,
     chromiumBad: cases.filter((c) => bad(c.chromium.status)).length,
     findings: cases.filter((c) => c.finding !== null).length,
+    lost: cases.filter((c) => c.lost !== undefined).length,
     notCovered:
       cases.filter((c) =>
         [c.deno, c.chromium].some((o) =>
@@ -279,6 +281,9 @@ export function compareRuntimesCommand() {
             `max ULP out ${totals.maxUlpOut}, lse ${totals.maxUlpLse}; reference failures: deno ` +
             `${totals.denoBad}, chromium ${totals.chromiumBad}; findings ${totals.findings}; ` +
             `not covered by one device ${totals.notCovered}; ` +
+            (totals.lost
+              ? `lost devices or timeouts ${totals.lost} (the machine's, not findings); `
+              : "") +
             `report in ${opts.out}/compare-runtimes.md`,
         );
         Deno.exitCode = stop.signal.aborted

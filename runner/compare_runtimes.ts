@@ -53,6 +53,12 @@ export interface CaseComparison {
    * or the two decided support differently; null when they agree.
    */
   readonly finding: string | null;
+  /**
+   * Set when a runtime lost its device (or Chromium its browser) or timed out in the case:
+   * which, and why. Such an error is the machine's, not a compiler difference, so it is no
+   * finding (absent when neither was lost).
+   */
+  readonly lost?: string;
 }
 
 /** Options of {@link compareRuntimes}. */
@@ -117,7 +123,12 @@ async function runOn(
     timeoutMs: number;
     specCache: Map<string, Promise<MlaSpec>>;
   },
-): Promise<{ result: CaseResult; outputs: { out: Float32Array; lse: Float32Array } | null }> {
+): Promise<{
+  result: CaseResult;
+  outputs: { out: Float32Array; lse: Float32Array } | null;
+  /** Why the case's device was lost or dropped (a timeout), or null. */
+  lost: string | null;
+}> {
   let outputs: { out: Float32Array; lse: Float32Array } | null = null;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const run = runCase(c, {
@@ -138,13 +149,15 @@ async function runOn(
     // a hung case: drop the device and start a fresh one for the next case
     device.destroy();
     await device.reacquire();
-    return {
-      result: errorResult(c, `timed out after ${o.timeoutMs / 1000} s in ${runtimeOf(device)}`),
-      outputs: null,
-    };
+    const why = `timed out after ${o.timeoutMs / 1000} s in ${runtimeOf(device)}`;
+    return { result: errorResult(c, why), outputs: null, lost: why };
   }
-  if (device.lost) await device.reacquire();
-  return { result, outputs };
+  if (device.lost) {
+    await device.reacquire();
+    const what = runtimeOf(device) === "chromium" ? "the browser or its device" : "the device";
+    return { result, outputs, lost: `${what} was lost during the case (${result.message})` };
+  }
+  return { result, outputs, lost: null };
 }
 
 /** Why two outcomes disagree in a way that is a finding, or null. */
@@ -199,12 +212,17 @@ export async function compareRuntimes(options: CompareRuntimesOptions): Promise<
         lse: ulpDiff(d.outputs.lse, k.outputs.lse),
       };
     }
+    // A lost device or a timeout is the machine's trouble: reported as such, never as a
+    // difference between the two WebGPU implementations.
+    const lost = [d.lost && `deno: ${d.lost}`, k.lost && `chromium: ${k.lost}`]
+      .filter((x): x is string => typeof x === "string");
     const cmp: CaseComparison = {
       id: c.id,
       deno: outcome(d.result),
       chromium: outcome(k.result),
       bits,
-      finding: findingOf(d.result, k.result),
+      finding: lost.length ? null : findingOf(d.result, k.result),
+      ...(lost.length ? { lost: lost.join(" | ") } : {}),
     };
     out.push(cmp);
     options.onCase?.(cmp, out.length, mine.length);

@@ -177,3 +177,60 @@ Deno.test("compare-runtimes CLI: a bad --matrix or --filter is exit 2 before eit
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("compareRuntimes: a browser that dies or hangs in a case is lost, no finding", async () => {
+  const caps = await readCapsFile(new URL("./fixtures/caps_no_f16.json", import.meta.url).pathname);
+  const healthy = scriptedDevice("b", caps, () => {});
+  // the browser dies in the first expanded case, as when Chromium is killed mid-run
+  let dead = false;
+  let reacquired = 0;
+  let calls = 0;
+  const dying: RemoteDevice = {
+    ...healthy,
+    get lost() {
+      return dead;
+    },
+    reacquire: () => {
+      dead = false;
+      reacquired++;
+      return Promise.resolve();
+    },
+    runAttention: (plan, o) => {
+      if (calls++ === 0) {
+        dead = true;
+        return Promise.reject(new Error("CdpError: the browser connection closed"));
+      }
+      return healthy.runAttention(plan, o);
+    },
+  };
+  const cases = await compareRuntimes({
+    matrix: "smoke",
+    filter,
+    deno: scriptedDevice("a", caps, () => {}),
+    chromium: dying,
+  });
+  const [first, ...rest] = cases;
+  assert.equal(first.chromium.status, "error");
+  assert.equal(first.finding, null, "a lost browser is not a compiler difference");
+  assert.match(first.lost ?? "", /^chromium: the browser or its device was lost during the case/);
+  assert.match(first.lost ?? "", /the browser connection closed/);
+  assert.equal(reacquired, 1);
+  for (const c of rest) assert.equal(c.lost, undefined, c.id);
+  // a case that never settles: timed out, lost, and the next case runs on a fresh browser
+  const hanging: RemoteDevice = {
+    ...healthy,
+    runAttention: () => new Promise<never>(() => {}),
+  };
+  const hung = await compareRuntimes({
+    matrix: "smoke",
+    filter,
+    caseTimeoutMs: 50,
+    deno: scriptedDevice("a", caps, () => {}),
+    chromium: hanging,
+  });
+  assert.equal(hung.length, cases.length);
+  for (const c of hung) {
+    assert.equal(c.finding, null);
+    assert.match(c.lost ?? "", /^chromium: timed out after 0\.05 s in chromium$/);
+  }
+});
