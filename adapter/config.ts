@@ -22,6 +22,7 @@ import { buildSpec, type MlaParams } from "./spec.ts";
 import { nearMiss } from "../util/edit_distance.ts";
 import { isRecord } from "../util/is_record.ts";
 import type { MlaSpec, RopePairing, YarnParams } from "./types.ts";
+import { readMiniCpm3 } from "./config_minicpm3.ts";
 
 /**
  * Which RoPE shape of an HF config was read: transformers-4 `rope_scaling` (with
@@ -144,9 +145,21 @@ const qLora = z.union([dim(), z.null()], {
       : `must be a positive integer at most ${MAX_CONFIG_DIM}, or null for a direct q projection`,
 });
 
-const ROPE_TYPES = ["yarn", "deepseek_yarn", "default"] as const;
-const ropeTypeError = 'must be "yarn", "deepseek_yarn" or "default" (the only RoPE types MLA ' +
-  "models use; linear, dynamic, llama3 and longrope scaling are not supported)";
+const ROPE_TYPES = ["yarn", "deepseek_yarn", "longrope", "default"] as const;
+const ropeTypeError = 'must be "yarn", "deepseek_yarn", "longrope" or "default" (the RoPE ' +
+  "types MLA models use: YaRN is DeepSeek's and Kimi's, longrope MiniCPM3's; linear, dynamic " +
+  "and llama3 scaling are not supported)";
+
+/** A LongRoPE factor list: one positive divisor per rotated pair. */
+const factorList = z.array(positive(), {
+  error: "must be a list of positive finite numbers (one per rotated pair)",
+});
+
+/** MiniCPM3's LongRoPE keys (adapter/longrope.ts), shared by both HF shapes. */
+const longropeKeys = {
+  short_factor: factorList.optional(),
+  long_factor: factorList.optional(),
+};
 
 /** The YaRN keys DeepSeek/Kimi configs use, shared by both HF shapes. */
 const yarnKeys = {
@@ -162,6 +175,7 @@ const hfRopeScaling = z.object({
   type: z.enum(ROPE_TYPES, { error: ropeTypeError }).optional(),
   rope_type: z.enum(ROPE_TYPES, { error: ropeTypeError }).optional(),
   ...yarnKeys,
+  ...longropeKeys,
 });
 
 const hfRopeParameters = z.object({
@@ -173,6 +187,7 @@ const hfRopeParameters = z.object({
   type: z.enum(ROPE_TYPES, { error: ropeTypeError }).optional(),
   rope_theta: theta.optional(),
   ...yarnKeys,
+  ...longropeKeys,
 });
 
 const hfSchema = z.object({
@@ -182,7 +197,10 @@ const hfSchema = z.object({
   kv_lora_rank: dim(),
   qk_nope_head_dim: dim(),
   qk_rope_head_dim: ropeDim,
-  v_head_dim: dim(),
+  // Required, except for MiniCPM3 (model_type minicpm3), whose code derives it (readHf).
+  v_head_dim: dim().optional(),
+  // Read only to tell MiniCPM3 ("minicpm3": NeoX pairing, LongRoPE, v from hidden / heads).
+  model_type: z.string({ error: "must be a string" }).optional(),
   rope_theta: theta.optional(),
   rms_norm_eps: positive().optional(),
   rope_scaling: hfRopeScaling.nullable().optional(),
@@ -239,8 +257,14 @@ const megatronSchema = z.object({
 
 /** Keys a RoPE object may hold; anything else is refused rather than ignored. */
 const ROPE_OBJECT_KEYS: Record<"rope_scaling" | "rope_parameters", readonly string[]> = {
-  rope_scaling: ["type", "rope_type", ...Object.keys(yarnKeys)],
-  rope_parameters: ["rope_type", "type", "rope_theta", ...Object.keys(yarnKeys)],
+  rope_scaling: ["type", "rope_type", ...Object.keys(yarnKeys), ...Object.keys(longropeKeys)],
+  rope_parameters: [
+    "rope_type",
+    "type",
+    "rope_theta",
+    ...Object.keys(yarnKeys),
+    ...Object.keys(longropeKeys),
+  ],
 };
 
 /** transformers' own YaRN options that DeepSeek's and Kimi's code never read. */
@@ -376,6 +400,8 @@ type HfYarnRaw = z.infer<typeof hfRopeScaling> | z.infer<typeof hfRopeParameters
 interface RopeRead {
   theta: number;
   yarn: YarnParams | null;
+  /** The RoPE object when its type is "longrope" (checked in readHf, which knows the widths). */
+  longrope: HfYarnRaw | null;
   defaulted: DefaultedField[];
 }
 
@@ -410,13 +436,25 @@ function ropeTypeOf(r: z.infer<typeof hfRopeScaling>): (typeof ROPE_TYPES)[numbe
  * dropped without a word.
  */
 function unreadWithDefault(r: HfYarnRaw, shape: string): ConfigIssue[] {
-  return Object.keys(yarnKeys)
-    .filter((key) => r[key as keyof typeof yarnKeys] !== undefined)
+  return [...Object.keys(yarnKeys), ...Object.keys(longropeKeys)]
+    .filter((key) => r[key as keyof HfYarnRaw] !== undefined)
     .map((key) => ({
       path: `${shape}.${key}`,
-      value: r[key as keyof typeof yarnKeys],
+      value: r[key as keyof HfYarnRaw],
       message: 'is not read when the RoPE type is "default" (plain RoPE, no YaRN); remove ' +
-        'it, or set the type to "yarn"',
+        `it, or set the type to "${key in longropeKeys ? "longrope" : "yarn"}"`,
+    }));
+}
+
+/** LongRoPE lists beside a YaRN type: YaRN never reads them. */
+function unreadWithYarn(r: HfYarnRaw, shape: string): ConfigIssue[] {
+  return Object.keys(longropeKeys)
+    .filter((key) => r[key as keyof typeof longropeKeys] !== undefined)
+    .map((key) => ({
+      path: `${shape}.${key}`,
+      value: r[key as keyof typeof longropeKeys],
+      message: 'is read only by the RoPE type "longrope" (MiniCPM3), not by YaRN; remove it, ' +
+        'or set the type to "longrope"',
     }));
 }
 
@@ -434,7 +472,7 @@ function readRopeScaling(
   const rs = c.rope_scaling;
   if (rs === undefined || rs === null) {
     defaulted.push({ field: "rope_scaling", value: null, note: "plain RoPE, no YaRN" });
-    return { theta: t, yarn: null, defaulted };
+    return { theta: t, yarn: null, longrope: null, defaulted };
   }
   if (rs.type !== undefined && rs.rope_type !== undefined && rs.type !== rs.rope_type) {
     issues.push({
@@ -450,12 +488,14 @@ function readRopeScaling(
       value: undefined,
       message: 'is required (or "rope_type"): "yarn"',
     });
-    return { theta: t, yarn: null, defaulted };
+    return { theta: t, yarn: null, longrope: null, defaulted };
   }
   if (type === "default") {
     issues.push(...unreadWithDefault(rs, "rope_scaling"));
-    return { theta: t, yarn: null, defaulted };
+    return { theta: t, yarn: null, longrope: null, defaulted };
   }
+  if (type === "longrope") return { theta: t, yarn: null, longrope: rs, defaulted };
+  issues.push(...unreadWithYarn(rs, "rope_scaling"));
   if (rs.factor === undefined) {
     issues.push({
       path: "rope_scaling.factor",
@@ -463,7 +503,7 @@ function readRopeScaling(
       message: "is required; expected a finite number >= 1",
     });
   }
-  return { theta: t, yarn: yarnFrom(rs, "rope_scaling", defaulted), defaulted };
+  return { theta: t, yarn: yarnFrom(rs, "rope_scaling", defaulted), longrope: null, defaulted };
 }
 
 /** transformers-5 shape: everything inside `rope_parameters`. */
@@ -487,8 +527,10 @@ function readRopeParameters(
   }
   if (rp.rope_type === "default") {
     issues.push(...unreadWithDefault(rp, "rope_parameters"));
-    return { theta: t, yarn: null, defaulted };
+    return { theta: t, yarn: null, longrope: null, defaulted };
   }
+  if (rp.rope_type === "longrope") return { theta: t, yarn: null, longrope: rp, defaulted };
+  issues.push(...unreadWithYarn(rp, "rope_parameters"));
   if (rp.factor === undefined) {
     issues.push({
       path: "rope_parameters.factor",
@@ -496,7 +538,12 @@ function readRopeParameters(
       message: 'is required when rope_type is "yarn"; expected a finite number >= 1',
     });
   }
-  return { theta: t, yarn: yarnFrom(rp, "rope_parameters", defaulted), defaulted };
+  return {
+    theta: t,
+    yarn: yarnFrom(rp, "rope_parameters", defaulted),
+    longrope: null,
+    defaulted,
+  };
 }
 
 const YARN_FIELD_NAMES: Record<keyof YarnParams, string> = {
@@ -527,11 +574,22 @@ function disagreements(
   if (c.rope_scaling === undefined) return issues;
   const a = fromParams.yarn;
   const b = fromScaling.yarn;
-  if ((a === null) !== (b === null)) {
+  const la = fromParams.longrope;
+  const lb = fromScaling.longrope;
+  const lrFields = (r: HfYarnRaw | null) =>
+    r && JSON.stringify([r.short_factor, r.long_factor, r.original_max_position_embeddings]);
+  if ((a === null) !== (b === null) || (la === null) !== (lb === null)) {
     issues.push({
       path: "rope_parameters.rope_type",
       value: c.rope_parameters?.rope_type,
       message: `disagrees with rope_scaling ${JSON.stringify(c.rope_scaling)} ${both}`,
+    });
+  } else if (la && lb && lrFields(la) !== lrFields(lb)) {
+    issues.push({
+      path: "rope_parameters",
+      value: "longrope",
+      message: "short_factor, long_factor or original_max_position_embeddings disagree with " +
+        `rope_scaling's ${both}`,
     });
   } else if (a && b) {
     for (const key of Object.keys(YARN_FIELD_NAMES) as (keyof YarnParams)[]) {
@@ -744,6 +802,16 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
     });
   }
   const chosen = c.rope_parameters ?? c.rope_scaling;
+  const ropeObject = c.rope_parameters ? "rope_parameters" : "rope_scaling";
+  const minicpm3 = readMiniCpm3(c, rope.longrope, ropeObject);
+  issues.push(...minicpm3.issues);
+  if (c.mla_use_nope === true && rope.longrope !== null) {
+    issues.push({
+      path: "mla_use_nope",
+      value: true,
+      message: `beside a longrope ${ropeObject} is refused: no model's code runs both`,
+    });
+  }
   if (rope.yarn !== null && chosen && c.mla_use_nope !== true) {
     const shape = c.rope_parameters ? "rope_parameters" : "rope_scaling";
     issues.push(...yarnAmbiguities(chosen, shape, c.max_position_embeddings, rope.yarn.factor));
@@ -755,6 +823,7 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
       !(c.mla_use_nope === true && ["rope_theta", "rope_scaling"].includes(d.field))
     ),
     ...derivedWidthNotes(c),
+    ...minicpm3.defaulted,
   ];
   if (c.rms_norm_eps !== LATENT_NORM_EPS) {
     defaulted.push({
@@ -819,8 +888,22 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
         "harness's layer has no biases)",
     });
   }
-  const ropePairing = options.ropePairing ?? c.rope_pairing ?? interleave;
-  if (ropePairing === undefined && c.mla_use_nope !== true) {
+  const ropePairing = options.ropePairing ?? c.rope_pairing ?? interleave ?? minicpm3.pairing;
+  if (
+    minicpm3.pairing !== undefined && ropePairing === minicpm3.pairing && c.mla_use_nope !== true
+  ) {
+    if (
+      c.rope_pairing === undefined && interleave === undefined && options.ropePairing === undefined
+    ) {
+      defaulted.push({
+        field: "rope_pairing",
+        value: "neox",
+        note: "MiniCPM3's pairing (i, i + d/2): its code applies rotate_half to q_pe and k_pe " +
+          "as projected (modeling_minicpm.py, transformers' MiniCPM3Attention), with no " +
+          "de-interleaving",
+      });
+    }
+  } else if (ropePairing === undefined && c.mla_use_nope !== true) {
     defaulted.push({
       field: "rope_pairing",
       value: "interleaved",
@@ -835,11 +918,12 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
     kvLoraRank: c.kv_lora_rank,
     qkNopeHeadDim: c.qk_nope_head_dim,
     qkRopeHeadDim: c.qk_rope_head_dim,
-    vHeadDim: c.v_head_dim,
+    vHeadDim: minicpm3.vHeadDim ?? 0,
     rmsNormEps: LATENT_NORM_EPS,
     ropeTheta: rope.theta,
     yarn: rope.yarn,
     ropePairing: ropePairing ?? "interleaved",
+    ...(minicpm3.longrope ? { longrope: minicpm3.longrope } : {}),
     ...(c.index_topk === undefined ? {} : { indexTopK: c.index_topk }),
     ...(c.mla_use_nope === true ? { mlaUseNope: true as const } : {}),
     ...(c.mla_use_output_gate === true ? { mlaOutputGate: true as const } : {}),
@@ -1068,10 +1152,10 @@ export interface SpecFromAnyOptions extends SpecFromConfigOptions {
 }
 
 /** Every key either reader reads (what a nesting must not leave beside it). */
-const MLA_KEYS: ReadonlySet<string> = new Set([
-  ...Object.keys(hfSchema.shape),
-  ...Object.keys(megatronSchema.shape),
-]);
+const MLA_KEYS: ReadonlySet<string> = new Set(
+  [...Object.keys(hfSchema.shape), ...Object.keys(megatronSchema.shape)]
+    .filter((key) => key !== "model_type"),
+);
 
 /**
  * The keys under which a multimodal model's config.json nests its language model's config

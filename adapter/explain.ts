@@ -4,6 +4,8 @@
  *
  * @module
  */
+import { sameFactors, specForLayout } from "./longrope.ts";
+import { normalizeLayout } from "./layout.ts";
 import { formatTuning, resolvedTuning } from "./plan_tuning.ts";
 import {
   type ConfigFormat,
@@ -141,6 +143,15 @@ export function explainCase(
   options: ExplainOptions = {},
 ): Explanation {
   const { config, ...resolveOptions } = options;
+  // LongRoPE (MiniCPM3): the spec of the factor list the model picks for this layout's
+  // longest key sequence (a layout resolve() refuses keeps the spec as read).
+  let spec = req.spec;
+  try {
+    spec = specForLayout(req.spec, normalizeLayout(req.layout));
+  } catch {
+    // resolve() below reports the layout's problem
+  }
+  req = { ...req, spec };
   const e = {
     spec: req.spec,
     dtype: req.dtype,
@@ -196,6 +207,12 @@ function specLines(spec: MlaSpec, reading?: ConfigReading): string[] {
           ? `YaRN factor ${y.factor} (original ${y.originalMaxPositionEmbeddings}, beta ${y.betaFast}/${y.betaSlow}, mscale ${y.mscale}/${y.mscaleAllDim}), m ${
             g(spec.yarnM)
           }, cos/sin scale ${g(spec.ropeCosSinScale)}`
+          : spec.longrope
+          ? `LongRoPE (MiniCPM3): ${spec.longrope.factors}_factor (keys up to original ` +
+            `${spec.longrope.originalMaxPositionEmbeddings}: short_factor, longer: long_factor${
+              sameFactors(spec.longrope) ? "; the two lists are equal" : ""
+            }), cos/sin scale ${g(spec.ropeCosSinScale)} (max positions ` +
+            `${spec.longrope.maxPositionEmbeddings}), no YaRN (m = 1)`
           : "no YaRN (m = 1)"),
         `  softmax scale ${spec.softmaxScale.toFixed(6)} = m^2 / sqrt(${spec.kChannels})`,
         `  inv_freq (${spec.invFreq.length}): ${spec.invFreq.slice(0, 4).map(g).join(", ")}, ..., ${

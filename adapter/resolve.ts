@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { longropeReason } from "./longrope.ts";
 import { TOO_SLOW_CODE, tooSlowReason, workgroupElementCap } from "./slow_device.ts";
 import { autoPathOf, autoPriority, loopHelpers, pathPriority } from "./backends.ts";
 import { normalizeLayout } from "./layout.ts";
@@ -229,6 +230,7 @@ function tryBackend(
     ...[
       ...gpuOnly,
       sparseAttentionReason(req.spec, layout),
+      longropeReason(req.spec, layout),
       forcedSplitsReason(id, answer.reasons, answer.variant.kvSplits, options.kvSplits),
     ].filter((r): r is Reason => r !== null),
   ];

@@ -91,6 +91,39 @@ export function yarnInvFreq(dim: number, theta: number, options: YarnInvFreqOpti
 }
 
 /**
+ * LongRoPE inverse frequencies (MiniCPM3; adapter/longrope.ts names the sources): theta^(-2i/d) / ext_i for i in [0, d/2), ext the chosen
+ * factor list (one entry per rotated pair).
+ *
+ * @example
+ * ```ts
+ * import { longropeInvFreq } from "./rope.ts";
+ * longropeInvFreq(4, 10000, [2, 4]); // [0.5, 0.0025]
+ * ```
+ */
+export function longropeInvFreq(dim: number, theta: number, ext: readonly number[]): number[] {
+  if (ext.length !== dim / 2) {
+    throw new Error(`longropeInvFreq: ${ext.length} factors for rope width ${dim}`);
+  }
+  return ext.map((e, i) => 1 / (e * Math.pow(theta, (2 * i) / dim)));
+}
+
+/**
+ * The cos/sin multiplier: sqrt(1 + ln(max / original) / ln(original)), 1 when max positions
+ * do not exceed the original length.
+ *
+ * @example
+ * ```ts
+ * import { longropeCosSinScale } from "./rope.ts";
+ * longropeCosSinScale(32768, 32768); // 1
+ * longropeCosSinScale(131072, 4096); // sqrt(1 + ln(32) / ln(4096))
+ * ```
+ */
+export function longropeCosSinScale(maxPositions: number, original: number): number {
+  if (maxPositions <= original) return 1;
+  return Math.sqrt(1 + Math.log(maxPositions / original) / Math.log(original));
+}
+
+/**
  * Per-position cos/sin table for the spec's RoPE, computed in float64 and
  * multiplied by the spec's cos/sin scale: row p holds cos(p * inv_freq_i) for i in
  * [0, rope/2), then sin for the same i. Kernels read this table instead of forming

@@ -5,8 +5,14 @@
  *
  * @module
  */
-import { plainInvFreq, yarnGetMscale, yarnInvFreq } from "./rope.ts";
-import type { MlaSpec, RopePairing, SpecSource, YarnParams } from "./types.ts";
+import {
+  longropeCosSinScale,
+  longropeInvFreq,
+  plainInvFreq,
+  yarnGetMscale,
+  yarnInvFreq,
+} from "./rope.ts";
+import type { LongRopeParams, MlaSpec, RopePairing, SpecSource, YarnParams } from "./types.ts";
 
 /** The independent parameters of an MLA layer, before derivation. */
 export interface MlaParams {
@@ -32,6 +38,8 @@ export interface MlaParams {
   yarn: YarnParams | null;
   /** RoPE pairing. */
   ropePairing: RopePairing;
+  /** MiniCPM3's LongRoPE (absent: none; exclusive with YaRN and NoPE). */
+  longrope?: LongRopeParams;
   /** DeepSeek-V3.2's sparse attention: the keys per query its indexer picks (absent: dense). */
   indexTopK?: number;
   /** Kimi's mla_use_nope: no RoPE (the rope channels unrotated; absent: RoPE). */
@@ -87,12 +95,18 @@ export function buildSpec(params: MlaParams, options: BuildSpecOptions): MlaSpec
     // factor without RoPE is not known here); code that builds one is wrong.
     throw new Error(`buildSpec ${options.name}: mlaUseNope with YaRN (factor ${yarn.factor})`);
   }
+  const lr = params.longrope;
+  if (lr && (yarn || params.mlaUseNope)) {
+    throw new Error(`buildSpec ${options.name}: LongRoPE with ${yarn ? "YaRN" : "mlaUseNope"}`);
+  }
   if (params.mlaScaleQLora && params.qLoraRank === null) {
     throw new Error(`buildSpec ${options.name}: mlaScaleQLora without a q_lora_rank`);
   }
   const yarnM = yarn ? yarnGetMscale(yarn.factor, yarn.mscaleAllDim) : 1;
   const ropeCosSinScale = yarn
     ? yarnGetMscale(yarn.factor, yarn.mscale) / yarnGetMscale(yarn.factor, yarn.mscaleAllDim)
+    : lr
+    ? longropeCosSinScale(lr.maxPositionEmbeddings, lr.originalMaxPositionEmbeddings)
     : 1;
   // NoPE: zero frequencies make every rotation the identity (cos 0 = 1, sin 0 = 0 exactly),
   // in the kernels and the float64 reference alike, with no second code path.
@@ -100,6 +114,12 @@ export function buildSpec(params: MlaParams, options: BuildSpecOptions): MlaSpec
     ? new Array<number>(params.qkRopeHeadDim / 2).fill(0)
     : yarn
     ? yarnInvFreq(params.qkRopeHeadDim, params.ropeTheta, yarn)
+    : lr
+    ? longropeInvFreq(
+      params.qkRopeHeadDim,
+      params.ropeTheta,
+      lr.factors === "long" ? lr.longFactor : lr.shortFactor,
+    )
     : plainInvFreq(params.qkRopeHeadDim, params.ropeTheta);
   const spec: MlaSpec = {
     name: options.name,
@@ -115,6 +135,9 @@ export function buildSpec(params: MlaParams, options: BuildSpecOptions): MlaSpec
     ropeTheta: params.ropeTheta,
     yarn: yarn ? { ...yarn } : null,
     ropePairing: params.ropePairing,
+    ...(lr
+      ? { longrope: { ...lr, shortFactor: [...lr.shortFactor], longFactor: [...lr.longFactor] } }
+      : {}),
     qPath: params.qLoraRank === null ? "direct" : "low-rank",
     kChannels,
     vChannels: params.vHeadDim,
@@ -177,6 +200,7 @@ export function specParams(spec: MlaSpec): MlaParams {
     ropeTheta: spec.ropeTheta,
     yarn: spec.yarn ? { ...spec.yarn } : null,
     ropePairing: spec.ropePairing,
+    ...(spec.longrope ? { longrope: spec.longrope } : {}),
     ...(spec.indexTopK === undefined ? {} : { indexTopK: spec.indexTopK }),
     ...(spec.mlaUseNope ? { mlaUseNope: true as const } : {}),
     ...(spec.mlaOutputGate ? { mlaOutputGate: true as const } : {}),

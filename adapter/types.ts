@@ -44,6 +44,27 @@ export interface YarnParams {
 }
 
 /**
+ * LongRoPE (`rope_scaling.type` "longrope"), as MiniCPM3's code reads it (adapter/longrope.ts):
+ * inverse frequencies theta^(-2i/d) / factor_i from one of two lists, cos/sin scaled by
+ * sqrt(1 + ln(max / original) / ln(original)) when max positions exceed the original length.
+ */
+export interface LongRopeParams {
+  /** `short_factor`: one divisor per rotated pair, for key sequences up to the original length. */
+  readonly shortFactor: readonly number[];
+  /** `long_factor`: the same, for key sequences longer than the original length. */
+  readonly longFactor: readonly number[];
+  /** `original_max_position_embeddings`: the length above which `long_factor` applies. */
+  readonly originalMaxPositionEmbeddings: number;
+  /** `max_position_embeddings` (top level): with the original length, the cos/sin scale. */
+  readonly maxPositionEmbeddings: number;
+  /**
+   * Which list the spec's `invFreq` comes from: "short" as read from a config (a case's spec
+   * is re-derived for its longest key sequence, adapter/longrope.ts `specForLayout`).
+   */
+  readonly factors: "short" | "long";
+}
+
+/**
  * The canonical, immutable description of one MLA layer. Every derived value is
  * explicit so no later stage re-derives it.
  */
@@ -74,6 +95,11 @@ export interface MlaSpec {
   readonly yarn: YarnParams | null;
   /** RoPE pairing (interleaved is DeepSeek's). */
   readonly ropePairing: RopePairing;
+  /**
+   * MiniCPM3's LongRoPE (absent: none). Then `yarn` is null, `invFreq` comes from the factor
+   * list named by `longrope.factors` and `ropeCosSinScale` is LongRoPE's.
+   */
+  readonly longrope?: LongRopeParams;
   /**
    * DeepSeek-V3.2's sparse attention (`index_topk`): each query attends to this many keys
    * its indexer picks. Absent for dense MLA. The harness computes dense MLA, the same
@@ -129,7 +155,10 @@ export interface MlaSpec {
   readonly yarnM: number;
   /** Derived: the softmax scale m^2 / sqrt(k_channels). */
   readonly softmaxScale: number;
-  /** Derived: multiplier applied to cos and sin, m(mscale)/m(mscale_all_dim) (1 without YaRN). */
+  /**
+   * Derived: multiplier applied to cos and sin, m(mscale)/m(mscale_all_dim) (1 without YaRN;
+   * LongRoPE's sqrt(1 + ln(max / original) / ln(original)) with it).
+   */
   readonly ropeCosSinScale: number;
   /** Derived: RoPE inverse frequencies, length rope/2 (all 0 under `mlaUseNope`). */
   readonly invFreq: readonly number[];
@@ -555,7 +584,7 @@ export interface PlanRope {
   readonly pairing: RopePairing;
   /** Inverse frequencies, rope/2 of them (YaRN-corrected where the config has YaRN). */
   readonly invFreq: readonly number[];
-  /** Multiplier on cos and sin (YaRN's m(mscale) / m(mscale_all_dim); 1 without YaRN). */
+  /** Multiplier on cos and sin (YaRN's m(mscale) / m(mscale_all_dim), LongRoPE's; else 1). */
   readonly cosSinScale: number;
 }
 

@@ -54,6 +54,8 @@ export const REASON_CODE_MEANINGS: Readonly<Record<string, string>> = {
   "shape.value-too-wide": "kv_lora_rank is wider than the tiled kernel's workgroup covers",
   "spec.attention-bias":
     "a full layer on a spec with attention biases (attention_bias), which the layer does not add",
+  "spec.longrope-factors":
+    "a LongRoPE (MiniCPM3) spec whose factor list is not the one the case's key count calls for",
   "spec.no-latent-norms":
     "a full layer on a Megatron spec without qk_layernorm (no latent norms, which the layer applies)",
   "spec.output-gate":

@@ -10,6 +10,7 @@ import { isMinLimit } from "../adapter/caps_file.ts";
 import { ConfigError } from "../adapter/errors.ts";
 import { loadSpec } from "../adapter/source.ts";
 import { withParams } from "../adapter/spec.ts";
+import { specForKeys } from "../adapter/longrope.ts";
 import type {
   CaseRequest,
   DeviceCaps,
@@ -279,6 +280,8 @@ export async function caseRequest(
   }
   let spec = await pending;
   if (p.heads > 0) spec = withParams(spec, { numHeads: p.heads });
+  // LongRoPE (MiniCPM3): the factor list its model picks for the case's longest key sequence.
+  spec = specForKeys(spec, Math.max(0, ...keyLengths(p, options)));
   return {
     spec,
     layout: layoutOfCase(p, options),

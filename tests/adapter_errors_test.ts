@@ -53,7 +53,7 @@ const hfCases: [string, Record<string, unknown>, string][] = [
   [
     "unknown scaling type",
     { ...good, rope_scaling: { type: "linear", factor: 4 } },
-    'rope_scaling.type: "linear" must be "yarn", "deepseek_yarn" or "default"',
+    'rope_scaling.type: "linear" must be "yarn", "deepseek_yarn", "longrope" or "default"',
   ],
   [
     "scaling type absent",
