@@ -261,6 +261,33 @@ const TINY_F16_DECODE_PACKED: FaultScenario = {
   layout: { kind: "bshd", batch: 2, seqQ: 1, seqK: 37, causal: true },
 };
 
+/**
+ * A causal prefill of 40 queries over 70 keys (bshd, one sequence): the queries see 31 to
+ * 70 keys, so one query tile holds rows whose limit is below the start of a later key
+ * tile of the tile's range (every staged tile size up to 64 keys): the smoke matrix's
+ * "causal prefill across key tiles" case.
+ */
+const PREFILL_ACROSS_KEY_TILES: LayoutRequest = {
+  kind: "bshd",
+  batch: 1,
+  seqQ: 40,
+  seqK: 70,
+  causal: true,
+};
+
+/**
+ * A causal self-attention prefill of 40 queries in 3 forced KV splits: the first queries
+ * see keys of the first split only (the later splits are empty for them, LSE -inf), the
+ * smoke matrix's "split-KV: causal prefill" case.
+ */
+const SPLIT_PREFILL: FaultScenario = {
+  preset: "tiny",
+  dtype: "f32",
+  path: "absorbed",
+  layout: { kind: "bshd", batch: 1, seqQ: 40, seqK: 40, causal: true },
+  kvSplits: 3,
+};
+
 /** Every planted fault. */
 export const FAULTS: readonly Fault[] = [
   {
@@ -862,6 +889,52 @@ export const TILED_FAULTS: readonly Fault[] = [
       pattern: /\bexp2\(/g,
       replacement: "exp(",
       scenario: { preset: "tiny", dtype: "f32", path: "expanded", layout: FA2_PREFILL },
+    },
+  ),
+  sourceFault(
+    "combine-first-split-max-ignored",
+    "the split combine takes the rows' max over splits 1.. only: harmless while a later " +
+      "split saw a key (the max cancels), but a row whose keys all lie in split 0 gets the " +
+      "weight exp(lse - NEG_BIG) = inf and a NaN output",
+    {
+      file: "combine.wgsl",
+      pattern: "for (var s = 0u; s < params.kv_splits; s++) {\n    m = max(",
+      replacement: "for (var s = 1u; s < params.kv_splits; s++) {\n    m = max(",
+      scenario: SPLIT_PREFILL,
+    },
+  ),
+  sourceFault(
+    "tiled-mask-tile-relative",
+    "the causal mask compares the key's index within the tile with the row's limit less the " +
+      "tile's start (k < row_lim - kb, in u32): a row whose limit is below a later key " +
+      "tile's start wraps around and sees that whole tile's future keys",
+    {
+      file: "absorbed_tiled.wgsl",
+      pattern: "kb + k < row_lim[r]",
+      replacement: "k < row_lim[r] - kb",
+      scenario: {
+        preset: "tiny",
+        dtype: "f32",
+        path: "absorbed",
+        layout: PREFILL_ACROSS_KEY_TILES,
+      },
+    },
+  ),
+  sourceFault(
+    "fa2-mask-tile-relative",
+    "the causal mask compares the key's index within the tile with the row's limit less the " +
+      "tile's start (keys4 < lim - kb, in u32): a row whose limit is below a later key " +
+      "tile's start wraps around and sees that whole tile's future keys",
+    {
+      file: "expanded_fa2.wgsl",
+      pattern: "(vec4<u32>(kb) + keys4 < vec4<u32>(lims[i]))",
+      replacement: "(keys4 < vec4<u32>(lims[i]) - vec4<u32>(kb))",
+      scenario: {
+        preset: "tiny",
+        dtype: "f32",
+        path: "expanded",
+        layout: PREFILL_ACROSS_KEY_TILES,
+      },
     },
   ),
   sourceFault("fa2-f16-accumulation", "scores and outputs accumulated in f16 instead of f32", {
