@@ -496,3 +496,33 @@ Deno.test("html pages of a Chromium run name the browser as the runtime, not Den
   assert.match(runtimeRow(await benchReportHtml(chromiumBench)), /^chromium HeadlessChrome/);
   assert.match(runtimeRow(await benchReportHtml(bench)), /^deno \(Deno /);
 });
+
+Deno.test("html run: each dtype and path has one colour in every page, and none is red", async () => {
+  const pass = (dtype: "f32" | "f16", path: "absorbed" | "expanded", b: number) =>
+    result({ dtype, path, b }, {
+      out: { ...parity(true), headroom: 0.1 },
+      lse: { ...parity(true), headroom: 0.1 },
+    });
+  const fills = async (results: ReturnType<typeof pass>[]) => {
+    const svg = figure(await runReportHtml(report(results)), "headroom").svg;
+    const body = /<g class="mark-symbol role-mark layer_0_marks"[^>]*>([\s\S]*?)<\/g>/.exec(svg);
+    return new Set([...(body?.[1] ?? svg).matchAll(/fill="(#[0-9a-fA-F]{6})"/g)].map((m) => m[1]));
+  };
+  // all four kinds: category10 would give the fourth its red, the colour of a failure here
+  const all = await fills([
+    pass("f32", "absorbed", 1),
+    pass("f32", "expanded", 2),
+    pass("f16", "absorbed", 3),
+    pass("f16", "expanded", 4),
+  ]);
+  assert.deepEqual([...all].sort(), ["#4c78a8", "#54a24b", "#b279a2", "#f58518"]);
+  // f32 absorbed keeps its colour alone and beside another kind, whatever order they come in
+  assert.deepEqual([...await fills([pass("f32", "absorbed", 1)])], ["#4c78a8"]);
+  assert.deepEqual(
+    [...await fills([pass("f16", "absorbed", 3), pass("f32", "absorbed", 1)])].sort(),
+    [
+      "#4c78a8",
+      "#54a24b",
+    ],
+  );
+});

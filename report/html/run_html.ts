@@ -398,6 +398,38 @@ function groupsHtml(results: readonly CaseResult[], detail: boolean): string {
   return parts.join("\n");
 }
 
+/**
+ * One colour per dtype and path in every report, so two pages read alike, and none of them
+ * red: red marks failures there (the rule at 1 and the rings).
+ */
+const KIND_COLORS: readonly (readonly [string, string])[] = [
+  ["f32 absorbed", "#4c78a8"],
+  ["f32 expanded", "#f58518"],
+  ["f16 absorbed", "#54a24b"],
+  ["f16 expanded", "#b279a2"],
+];
+
+/**
+ * The headroom plot's colour scale: the kinds present, in {@link KIND_COLORS}' order and
+ * colours (a kind outside it, after them, in grey).
+ *
+ * @example
+ * ```ts
+ * import { kindColorScale } from "./run_html.ts";
+ * kindColorScale(["f16 absorbed", "f32 absorbed"]);
+ * // { domain: ["f32 absorbed", "f16 absorbed"], range: ["#4c78a8", "#54a24b"] }
+ * ```
+ */
+export function kindColorScale(kinds: readonly string[]): { domain: string[]; range: string[] } {
+  const present = new Set(kinds);
+  const known = KIND_COLORS.filter(([k]) => present.has(k));
+  const other = [...present].filter((k) => !KIND_COLORS.some(([c]) => c === k)).sort();
+  return {
+    domain: [...known.map(([k]) => k), ...other],
+    range: [...known.map(([, c]) => c), ...other.map(() => "#888888")],
+  };
+}
+
 async function headroomChart(pts: ReturnType<typeof headroomPoints>): Promise<string> {
   const groups = [...new Set(pts.map((p) => p.group))];
   return await chartFigure({
@@ -431,7 +463,12 @@ async function headroomChart(pts: ReturnType<typeof headroomPoints>): Promise<st
               axis: { labelLimit: 340 },
             },
             yOffset: { field: "side", type: "nominal", scale: { domain: ["out", "lse"] } },
-            color: { field: "kind", type: "nominal", title: "dtype, path" },
+            color: {
+              field: "kind",
+              type: "nominal",
+              title: "dtype, path",
+              scale: kindColorScale(pts.map((p) => p.kind)),
+            },
             shape: {
               field: "side",
               type: "nominal",
