@@ -120,6 +120,31 @@ function label(s: Series): string {
   return s.caseId === "*" ? "all matched cases (geometric mean per run)" : s.caseId;
 }
 
+/**
+ * A plot title's lines: the text cut after a `;` so that no line passes `width` characters
+ * (a case id is a `;`-separated list; one cut at the plot's width would hide the keys that
+ * tell two series apart, such as a trailing `causal=`).
+ *
+ * @example
+ * ```ts
+ * import { titleLines } from "./history_html.ts";
+ * titleLines("preset=tiny;b=2;causal=1", 16); // ["preset=tiny;b=2;", "causal=1"]
+ * ```
+ */
+export function titleLines(text: string, width = 90): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const part of text.split(/(?<=;)/)) {
+    if (line !== "" && line.length + part.length > width) {
+      lines.push(line);
+      line = "";
+    }
+    line += part;
+  }
+  if (line !== "") lines.push(line);
+  return lines;
+}
+
 async function seriesChart(s: Series, metric: string): Promise<string> {
   const values = s.points.map((p) => ({
     run: p.runId,
@@ -143,7 +168,7 @@ async function seriesChart(s: Series, metric: string): Promise<string> {
     spec: {
       width: 560,
       height: 160,
-      title: { text: label(s), fontSize: 11, anchor: "start", limit: 560 },
+      title: { text: titleLines(label(s)), fontSize: 11, anchor: "start" },
       layer: [
         {
           data: { values },

@@ -526,3 +526,29 @@ Deno.test("html run: each dtype and path has one colour in every page, and none 
     ],
   );
 });
+
+Deno.test("html history: a long case id's title shows all of it, so series that differ last differ", async () => {
+  const long = "preset=deepseek-v2-lite;path=absorbed;dtype=f32;b=2;sq=1;sk=4096;" +
+    "layout=bshd;page=16;splits=4;causal=";
+  const series = (caseId: string): Series => ({
+    caseId,
+    points: [1, 2, 3].map((runId) => ({
+      runId,
+      startedAt: `2026-11-0${runId}T02:17:00Z`,
+      deno: "2.9.6",
+      harnessRevision: "abc",
+      deviceKey: "llvmpipe-65541-vulkan",
+      value: 1,
+    })),
+    steps: [],
+  });
+  const html = await historyReportHtml([series(`${long}1`), series(`${long}0`)], "median_ms");
+  const titles = [...html.matchAll(/<g class="mark-group role-title"[\s\S]*?<\/g><\/g>/g)]
+    .map((m) =>
+      [...m[0].matchAll(/<tspan[^>]*>([^<]*)<\/tspan>|<text[^>]*>([^<]*)<\/text>/g)]
+        .map((t) => t[1] ?? t[2]).join("")
+    );
+  assert.ok(titles.some((t) => t.endsWith("causal=1")), JSON.stringify(titles));
+  assert.ok(titles.some((t) => t.endsWith("causal=0")), JSON.stringify(titles));
+  assert.ok(titles.every((t) => !t.includes("…")), JSON.stringify(titles));
+});
