@@ -23,7 +23,7 @@ import { runMatrix } from "../runner/run_matrix.ts";
 import { CASE_DEFAULTS } from "../matrix/types.ts";
 import { SILENT_PROGRESS } from "../report/progress.ts";
 import { runCli } from "./helpers_cli.ts";
-import { configError } from "./config_helpers.ts";
+import { configError, GOOD_HF } from "./config_helpers.ts";
 import { HAS_ADAPTER } from "./gpu_helpers.ts";
 
 const fixture = (name: string) => new URL(`./fixtures/minicpm3/${name}`, import.meta.url).pathname;
@@ -187,13 +187,7 @@ Deno.test("MiniCPM3: where its code and transformers' disagree, or a key is unre
   // YaRN never reads the LongRoPE lists
   const yarn = configError(() =>
     readConfig({
-      hidden_size: 64,
-      num_attention_heads: 4,
-      q_lora_rank: null,
-      kv_lora_rank: 32,
-      qk_nope_head_dim: 16,
-      qk_rope_head_dim: 8,
-      v_head_dim: 16,
+      ...GOOD_HF,
       rope_scaling: {
         type: "yarn",
         factor: 4,
