@@ -24,10 +24,12 @@ export * from "./results/mod.ts";
 export * from "./runner/mod.ts";
 export * from "./gpu/mod.ts";
 export {
+  type AttentionSession,
   runAttention,
   type RunAttentionOptions,
   type RunAttentionResult,
 } from "./kernels/attention.ts";
+export type { Binding, LaunchLimits, RecordedPass } from "./kernels/launch.ts";
 export type { SourceMutation } from "./kernels/source.ts";
 export type { ProgressOutput } from "./report/progress.ts";
 export {
@@ -40,7 +42,7 @@ export {
 } from "./kernels/layer.ts";
 export { GEMM_TILE } from "./kernels/layer_encoder.ts";
 export { type GpuLayerWeights, uploadLayerWeights } from "./kernels/layer_weights.ts";
-export { runGemm } from "./kernels/gemm.ts";
+export { runGemm, type RunGemmOptions } from "./kernels/gemm.ts";
 export {
   decodeStep,
   type DecodeStepOptions,

@@ -384,7 +384,6 @@ export interface CaseRequest {
   readonly backend: BackendRequest;
 }
 
-/** Kernel variant parameters chosen by a backend. */
 /**
  * A texture holding rows of vec4s that a gemm kernel reads (the latent cache, the absorbed
  * query's (row, head) rows, or the expanded q, K and V's), one texel per vec4 of a row:
@@ -416,6 +415,7 @@ export interface ExpandTextures {
   readonly weights: CacheTextureShape;
 }
 
+/** Kernel variant parameters chosen by a backend: every launch parameter of its kernels. */
 export interface KernelVariant {
   /** Kernel family, e.g. "absorbed" or "expanded" or "reference". */
   readonly family: string;

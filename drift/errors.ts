@@ -21,6 +21,8 @@ export class DriftInputError extends Error {
   readonly path: string;
 
   /**
+   * Build the error for a missing or malformed drift input.
+   *
    * @param path the file or option at fault
    * @param problem what is wrong with it
    * @param options the cause

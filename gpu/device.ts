@@ -235,7 +235,7 @@ export function environmentCapsOverrides(): UserCaps {
 }
 
 /** The caps fields a user sets through an environment (SM count, device class, tuning). */
-type UserCaps = Pick<
+export type UserCaps = Pick<
   DeviceCaps,
   "smCount" | "smCountFrom" | "deviceClass" | "deviceClassFrom" | "tuning" | "tuningFrom"
 >;

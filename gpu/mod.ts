@@ -16,3 +16,4 @@ export * from "./timing.ts";
 export * from "./loop_budget.ts";
 export * from "./text_source.ts";
 export * from "./texture_clears.ts";
+export * from "./runtime.ts";

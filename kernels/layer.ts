@@ -47,6 +47,7 @@ import type { SourceMutation } from "./source.ts";
 export class LayerUnsupportedError extends Error {
   /** Why, one entry per failed check. */
   readonly reasons: readonly Reason[];
+  /** Build the error from every reason the layer cannot run (each check that failed). */
   constructor(reasons: readonly Reason[]) {
     super(`the layer is unsupported here: ${reasons.map((r) => r.message).join("; ")}`);
     this.name = "LayerUnsupportedError";

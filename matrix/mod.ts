@@ -11,3 +11,4 @@ export * from "./config_paths.ts";
 export * from "./select.ts";
 export * from "./reason_codes.ts";
 export * from "./matrix_name.ts";
+export type { ConfigIssue, SchemaIssue } from "../adapter/errors.ts";

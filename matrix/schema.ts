@@ -42,6 +42,7 @@
  */
 import { z } from "zod";
 import { featureNameSchema, limitsSchema } from "../adapter/caps_file.ts";
+import type { SchemaIssue } from "../adapter/errors.ts";
 import type { MatrixFile } from "./types.ts";
 
 // A single value stands for a list of one; errors then point at [index] of the list.
@@ -211,7 +212,9 @@ const matrixFileSchemaImpl = z.strictObject({
 });
 
 /**
- * Parse a raw matrix object; on success the data is a {@link MatrixFile}.
+ * Parse a raw matrix object; on success the data is a {@link MatrixFile}, else the error
+ * holds every schema problem ({@link SchemaIssue}: the keys to the entry, the message, and
+ * an unknown key's names).
  *
  * @example
  * ```ts
@@ -221,7 +224,10 @@ const matrixFileSchemaImpl = z.strictObject({
  */
 export function parseMatrixFile(
   raw: unknown,
-): { success: true; data: MatrixFile } | { success: false; error: z.ZodError } {
+): { success: true; data: MatrixFile } | {
+  success: false;
+  error: { readonly issues: readonly SchemaIssue[] };
+} {
   const r = matrixFileSchemaImpl.safeParse(raw);
   return r.success
     ? { success: true, data: r.data as MatrixFile }

@@ -12,3 +12,20 @@ export * from "./rope_apply.ts";
 export * from "./attention.ts";
 export * from "./layer.ts";
 export * from "./sample_rows.ts";
+export type {
+  AttentionInputs,
+  AttentionOutputs,
+  AttentionPath,
+  LayerWeights,
+  LayoutKind,
+  LongRopeParams,
+  MlaSpec,
+  NormalizedLayout,
+  Paging,
+  QPath,
+  RopePairing,
+  SequenceSpan,
+  SpecSource,
+  Tensor,
+  YarnParams,
+} from "../adapter/types.ts";

@@ -22,6 +22,12 @@ export class SafetensorsError extends Error {
   readonly source: string;
   /** The problem, without the file name. */
   readonly detail: string;
+  /**
+   * Build the error for a file that cannot be read.
+   *
+   * @param source the file name (or a label for a byte buffer)
+   * @param detail what is wrong, without the file name
+   */
   constructor(source: string, detail: string) {
     super(`${source}: ${detail}`);
     this.name = "SafetensorsError";
