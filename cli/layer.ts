@@ -179,6 +179,8 @@ export function layerCommand() {
       console.log(
         `layer ${r.spec.name}: ${l.totalQ} tokens in ${l.seqs.length} sequence(s) (${l.kind}), ` +
           `path ${r.plan.path}, dtype ${r.plan.variant.dtype}, weights ${r.weightsFrom}` +
+          // LongRoPE (MiniCPM3): the list the longest sequence's keys call for
+          (r.spec.longrope ? `, LongRoPE ${r.spec.longrope.factors}_factor` : "") +
           (opts.plantFault ? `, planted fault ${opts.plantFault}` : ""),
       );
       console.log(

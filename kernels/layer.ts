@@ -49,7 +49,10 @@ export class LayerUnsupportedError extends Error {
   readonly reasons: readonly Reason[];
   /** Build the error from every reason the layer cannot run (each check that failed). */
   constructor(reasons: readonly Reason[]) {
-    super(`the layer is unsupported here: ${reasons.map((r) => r.message).join("; ")}`);
+    // A reason every backend gave (e.g. one about the spec) is said once.
+    super(
+      `the layer is unsupported here: ${[...new Set(reasons.map((r) => r.message))].join("; ")}`,
+    );
     this.name = "LayerUnsupportedError";
     this.reasons = reasons;
   }

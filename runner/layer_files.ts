@@ -6,6 +6,7 @@
  * @module
  */
 import { cuSeqlensIssues, normalizeLayout } from "../adapter/layout.ts";
+import { specForLayout } from "../adapter/longrope.ts";
 import { loadSpec } from "../adapter/source.ts";
 import type {
   AttentionPath,
@@ -254,7 +255,7 @@ export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerF
       );
     }
   }
-  const spec = await loadSpec(options.config);
+  let spec = await loadSpec(options.config);
   const path = options.path ?? "absorbed";
   const dtype = options.dtype ?? "f32";
   const fault = options.plantFault ? layerFault(options.plantFault) : undefined;
@@ -285,6 +286,8 @@ export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerF
     inputShape = info.shape;
     request = inputLayout(spec, info.shape, options.cuSeqlens, options.input);
     layout = normalizeLayout(request, { source: options.input });
+    // LongRoPE (MiniCPM3): the factor list the model uses for the longest sequence's keys
+    spec = specForLayout(spec, layout);
     hiddenF32 = await input.read(INPUT_TENSOR);
     // A NaN or infinite input gives NaN rows on the GPU and in the float64 reference alike,
     // and a NaN matches a NaN in the parity check: a PASS that checked nothing. Refuse it.

@@ -23,6 +23,7 @@ import { runMatrix } from "../runner/run_matrix.ts";
 import { CASE_DEFAULTS } from "../matrix/types.ts";
 import { SILENT_PROGRESS } from "../report/progress.ts";
 import { runCli } from "./helpers_cli.ts";
+import { encodeSafetensors } from "../weights/safetensors.ts";
 import { configError, GOOD_HF } from "./config_helpers.ts";
 import { HAS_ADAPTER } from "./gpu_helpers.ts";
 
@@ -247,6 +248,40 @@ Deno.test({
       assert.ok(report.results.every((c) => c.status === "pass"), got.join("\n"));
     } finally {
       await Deno.remove(out, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "layer on a MiniCPM3 config: the input's length picks the list, and parity passes",
+  ignore: !HAS_ADAPTER,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "minicpm3-layer-" });
+    try {
+      for (const [tokens, list] of [[12, "short"], [20, "long"]] as const) {
+        const input = `${dir}/x${tokens}.safetensors`;
+        const data = Array.from({ length: tokens * 64 }, (_, i) => Math.sin(i * 0.37) / 2);
+        await Deno.writeFile(
+          input,
+          encodeSafetensors({ hidden_states: { dtype: "F32", shape: [1, tokens, 64], data } }),
+        );
+        const r = await runCli([
+          "layer",
+          "--config",
+          fixture("tiny_longrope.json"),
+          "--input",
+          input,
+          "--out",
+          `${dir}/y${tokens}.safetensors`,
+        ]);
+        // 20 keys are above original_max_position_embeddings 16: the long list (it was
+        // refused as spec.longrope-factors before the layer derived its spec per input)
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+        assert.match(r.stdout, new RegExp(`, LongRoPE ${list}_factor\\n`));
+        assert.match(r.stdout, /parity vs float64 reference \(\d+ of \d+ rows\): PASS/);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
     }
   },
 });

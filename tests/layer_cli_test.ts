@@ -5,6 +5,7 @@
  * and an output that only ever appears whole.
  */
 import assert from "node:assert/strict";
+import { LayerUnsupportedError } from "../kernels/layer.ts";
 import { SafetensorsFile } from "../weights/safetensors.ts";
 import { currentBackend } from "../drift/device_key.ts";
 import { type GpuNeeds, ignoreReason, nameWithReason } from "./gpu_helpers.ts";
@@ -298,4 +299,15 @@ Deno.test("layer: no adapter exits 3 with the fix", async () => {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("LayerUnsupportedError says a reason every backend gave once, and keeps them all", () => {
+  const spec = { code: "spec.longrope-factors", message: "the spec's list is not the keys'" };
+  const dtype = { code: "dtype.f16-unavailable", message: "no shader-f16" };
+  const e = new LayerUnsupportedError([spec, dtype, spec]);
+  assert.equal(
+    e.message,
+    "the layer is unsupported here: the spec's list is not the keys'; no shader-f16",
+  );
+  assert.equal(e.reasons.length, 3);
 });
