@@ -425,6 +425,7 @@ async function checkedResult(
     decision: "supported",
     expect: c.expect,
     params: c.params,
+    seed: c.seed,
     ...groupOf(c),
     message: parity.pass
       ? `ok: ${parity.out.summary}`

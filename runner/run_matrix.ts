@@ -372,6 +372,7 @@ function errorResult(c: Case, message: string, wallMs: number): CaseResult {
     decision: "not-reached",
     expect: c.expect,
     params: c.params,
+    seed: c.seed,
     ...groupOf(c),
     message,
     wallMs: Math.round(wallMs * 10) / 10,
