@@ -205,6 +205,33 @@ function reasonsText(reasons: readonly Reason[]): string {
 }
 
 /**
+ * Whether a case rejected as invalid with `message` was expected so: `expect` says
+ * `invalid` and the message holds every fragment its `codes` list (a matrix's way of
+ * saying *why* the case must be rejected; a rejection for another reason is unexpected).
+ *
+ * @example
+ * ```ts
+ * import { invalidAsExpected } from "./run_case.ts";
+ * invalidAsExpected({ support: "invalid", codes: ["must be even"] }, "x: 63 must be even"); // true
+ * invalidAsExpected({ support: "invalid", codes: ["must be even"] }, "sq = sk"); // false
+ * ```
+ */
+export function invalidAsExpected(expect: Case["expect"], message: string): boolean {
+  return expect.support === "invalid" && (expect.codes ?? []).every((s) => message.includes(s));
+}
+
+/** The fragments of an `invalid` expectation a rejection's message lacks, for its message. */
+function missingFragments(expect: Case["expect"], message: string): string {
+  if (expect.support !== "invalid") return "";
+  const missing = (expect.codes ?? []).filter((s) => !message.includes(s));
+  return missing.length === 0
+    ? ""
+    : `rejected, but not for the expected reason (the message lacks ${
+      missing.map((s) => JSON.stringify(s)).join(", ")
+    }): `;
+}
+
+/**
  * The backend a case is run on when one is named: the command line's override, else the
  * matrix's backend axis (a registered id; its expectations apply as written), else, with a
  * planted fault, the backend whose kernel the fault mutates; undefined: the adapter's
@@ -249,14 +276,13 @@ export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseRes
     });
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    const wanted = c.expect.support === "invalid" &&
-      (c.expect.codes ?? []).every((s) => e.message.includes(s));
+    const wanted = invalidAsExpected(c.expect, e.message);
     return {
       ...base,
       status: wanted ? "pass" : "unexpected",
       decision: "invalid",
       message: (wanted ? "rejected as expected: " : "config rejected: ") +
-        e.message.replace(/\n\s*/g, "; "),
+        missingFragments(c.expect, e.message) + e.message.replace(/\n\s*/g, "; "),
       wallMs: wall(),
     };
   }
@@ -271,12 +297,12 @@ export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseRes
     }
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    const wanted = c.expect.support === "invalid";
+    const wanted = invalidAsExpected(c.expect, e.message);
     return {
       ...base,
       status: wanted ? "pass" : "unexpected",
       decision: "invalid",
-      message: e.message.replace(/\n\s*/g, "; "),
+      message: missingFragments(c.expect, e.message) + e.message.replace(/\n\s*/g, "; "),
       wallMs: wall(),
     };
   }
@@ -319,12 +345,13 @@ export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseRes
   const plan = resolution;
   const planDigest = await sha256Hex16(JSON.stringify(plan));
   if (c.params.mode === "layer" && !isSelfAttention(plan.layout)) {
+    const message = "mode layer runs self-attention: the case needs sq = sk, no varlen with " +
+      "bshd/sbhd, and no paged cache (decode against a cache is mode attention)";
     return {
       ...base,
-      status: c.expect.support === "invalid" ? "pass" : "unexpected",
+      status: invalidAsExpected(c.expect, message) ? "pass" : "unexpected",
       decision: "invalid",
-      message: "mode layer runs self-attention: the case needs sq = sk, no varlen with " +
-        "bshd/sbhd, and no paged cache (decode against a cache is mode attention)",
+      message: missingFragments(c.expect, message) + message,
       wallMs: wall(),
     };
   }
