@@ -17,6 +17,7 @@ import {
 } from "./config_paths.ts";
 import { type CaseFilter, caseId, matchesFilter } from "./case_id.ts";
 import { expectProblems } from "./reason_codes.ts";
+import { unknownPresets } from "./preset_names.ts";
 import { backendById, registeredBackendIds } from "../adapter/registry.ts";
 import { idValueProblem, MAX_LAYOUT_TOKENS, parseMatrixFile } from "./schema.ts";
 import {
@@ -467,7 +468,8 @@ export interface LoadMatrixOptions {
 
 /**
  * Load a bundled matrix by name or a matrix file by path: validated, its backends checked
- * against the registry ({@link unknownBackends}), its config paths checked against their
+ * against the registry ({@link unknownBackends}), its preset names against the presets
+ * (matrix/preset_names.ts), its config paths checked against their
  * root and for a file (matrix/config_paths.ts checkConfigPaths) and normalized (matrix/config_paths.ts: `./cfg.json` and
  * `cfg.json` are one preset, as is a `--filter` value of either), its excludes checked
  * ({@link checkExcludes}), its cases counted against the limit, then expanded. `file` and
@@ -493,6 +495,8 @@ export async function loadMatrix(
   const written = validateMatrix(raw, nameOrPath);
   const badBackends = unknownBackends(written);
   if (badBackends.length) throw new ConfigError(nameOrPath, badBackends, "unknown backend");
+  const badPresets = unknownPresets(written);
+  if (badPresets.length) throw new ConfigError(nameOrPath, badPresets, "unknown preset");
   const place = configPlace(nameOrPath, { bundled, configRoot: options.configRoot });
   await checkConfigPaths(written, nameOrPath, place);
   // One config file, one case id, however the matrix (or the filter) writes its path.

@@ -1,0 +1,50 @@
+/**
+ * Preset names a matrix's `preset` axis gives that no preset has: every case of them would
+ * only be rejected as an unknown config (exit 1, read as a regression), as a config path
+ * that names no file would (matrix/config_paths.ts checkConfigPaths refuses that on load), so
+ * the matrix is refused when it is loaded instead, naming the entry, the nearest preset and
+ * the list.
+ *
+ * @module
+ */
+import type { ConfigIssue } from "../adapter/errors.ts";
+import { PRESET_NAMES } from "../adapter/presets.ts";
+import { editDistance } from "../util/edit_distance.ts";
+import { isConfigPath } from "./config_paths.ts";
+import type { MatrixFile } from "./types.ts";
+
+function nearestPreset(name: string): string {
+  let best = PRESET_NAMES[0];
+  for (const p of PRESET_NAMES) {
+    if (editDistance(name, p) < editDistance(name, best)) best = p;
+  }
+  return best;
+}
+
+/**
+ * The `preset` axis values of a matrix that are neither a preset name nor a config path
+ * (one that ends in `.json` or holds a `/`): one issue each, at its entry.
+ *
+ * @example
+ * ```ts
+ * import { unknownPresets } from "./preset_names.ts";
+ * unknownPresets({ name: "m", groups: [{ axes: { preset: ["tiny", "deepseek-v4"] } }] })
+ *   .map((i) => i.path); // ["groups[0].axes.preset[1]"]
+ * ```
+ */
+export function unknownPresets(m: MatrixFile): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  m.groups.forEach((g, gi) => {
+    const presets = g.axes.preset === undefined ? [] : [g.axes.preset].flat();
+    presets.forEach((p, pi) => {
+      if (typeof p !== "string" || isConfigPath(p) || PRESET_NAMES.includes(p)) return;
+      issues.push({
+        path: `groups[${gi}].axes.preset[${pi}]`,
+        value: p,
+        message: `is neither a preset nor a config path (a path ends in .json or holds a /); ` +
+          `did you mean "${nearestPreset(p)}"? presets: ${PRESET_NAMES.join(", ")}`,
+      });
+    });
+  });
+  return issues;
+}
