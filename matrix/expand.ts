@@ -198,6 +198,38 @@ function emptyExcludes(m: MatrixFile): ConfigIssue[] {
 }
 
 /**
+ * Exclude values the group's axis never takes (`{"sq": 3}` in a group of sq 1 and 2, a
+ * misspelt preset, an axis the group leaves at its default): such an exclude, or that part
+ * of it, drops nothing, so the cases it was written to drop run. Named with the values the
+ * group has.
+ */
+function deadExcludeValues(m: MatrixFile): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  m.groups.forEach((g, gi) => {
+    const axes = new Map(groupAxes(g, null));
+    (g.exclude ?? []).forEach((e, ei) => {
+      for (const [key, v] of Object.entries(e)) {
+        const has = axes.get(key as keyof CaseParams) ?? [];
+        asList(v).forEach((x, xi) => {
+          if (has.includes(x)) return;
+          const list = Array.isArray(v) ? `[${xi}]` : "";
+          issues.push({
+            path: `groups[${gi}].exclude[${ei}].${key}${list}`,
+            value: x,
+            message: `is not a value of the group's ${key} (${
+              has.map((h) => JSON.stringify(h)).join(", ")
+            }${
+              (g.axes as Axes)[key as keyof CaseParams] === undefined ? ": the default" : ""
+            }), so it excludes nothing; name a value the group has`,
+          });
+        });
+      }
+    });
+  });
+  return issues;
+}
+
+/**
  * Groups whose exclude list removes every one of their cases (counted without expanding;
  * a group with more than 16 excludes is counted only approximately, and is left to the
  * run's check that the selection is not empty, matrix/select.ts).
@@ -220,9 +252,10 @@ function fullyExcludedGroups(m: MatrixFile): ConfigIssue[] {
 }
 
 /**
- * Refuse excludes that remove everything (a ConfigError naming each): an empty exclude
- * object (`{}` matches every case), and a group whose excludes leave none of its cases, so a
- * run could never be green having tested nothing. {@link loadMatrix} applies it to every
+ * Refuse excludes that remove everything or nothing (a ConfigError naming each): an empty
+ * exclude object (`{}` matches every case), a group whose excludes leave none of its cases, so
+ * a run could never be green having tested nothing, and an exclude value the group's axis
+ * never takes (a typo: the cases it meant to drop would run). {@link loadMatrix} applies it to every
  * matrix it loads.
  *
  * @example
@@ -234,7 +267,7 @@ function fullyExcludedGroups(m: MatrixFile): ConfigIssue[] {
  * ```
  */
 export function checkExcludes(m: MatrixFile, source: string): void {
-  const issues = [...emptyExcludes(m), ...fullyExcludedGroups(m)];
+  const issues = [...emptyExcludes(m), ...deadExcludeValues(m), ...fullyExcludedGroups(m)];
   if (issues.length) throw new ConfigError(source, issues, "invalid matrix");
 }
 

@@ -32,8 +32,9 @@
  *
  * Device profiles name WebGPU features and limits the harness knows (adapter/caps_file.ts
  * lists them); a misspelt name is an error, not a profile that silently changes nothing.
- * Exclude objects must name at least one axis, and no group's excludes may remove all its
- * cases (checked when a matrix is loaded: matrix/expand.ts `checkExcludes`).
+ * Exclude objects must name at least one axis, each of their values must be one the group's
+ * axis takes, and no group's excludes may remove all its cases (checked when a matrix is
+ * loaded: matrix/expand.ts `checkExcludes`).
  *
  * A config path in `preset` is read relative to the matrix file's folder and must stay
  * inside it (or inside `run --config-root`); see matrix/config_paths.ts.

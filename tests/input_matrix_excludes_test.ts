@@ -33,7 +33,11 @@ Deno.test("a group whose excludes remove all its cases is refused, naming it and
     name: "m",
     groups: [
       { name: "decode", axes, exclude: [{ dtype: "f32" }, { dtype: "f16", sk: 8 }] },
-      { name: "kept", axes: { preset: "tiny", sk: 4 }, exclude: [{ dtype: "f16" }] },
+      {
+        name: "kept",
+        axes: { preset: "tiny", sk: 4, dtype: ["f32", "f16"] },
+        exclude: [{ dtype: "f16" }],
+      },
     ],
   });
   assert.match(
@@ -118,4 +122,21 @@ Deno.test("CLI: run with an emptying exclude exits 2 with the entry named, and w
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("an exclude value the group's axis never takes is refused: it would drop nothing", () => {
+  const e = validationError({
+    name: "m",
+    groups: [{
+      axes: { preset: ["tiny", "tiny-yarn"], sq: [1, 2] },
+      // a typo (tiny_yarn), a value the axis lacks (sq 3), an axis left at its default
+      exclude: [{ preset: ["tiny_yarn", "tiny"], sq: 2 }, { sq: 3 }, { dtype: "f16" }],
+    }],
+  });
+  assert.match(e.message, /groups\[0\]\.exclude\[0\]\.preset\[0\]: "tiny_yarn" is not a value/);
+  assert.match(e.message, /of the group's preset \("tiny", "tiny-yarn"\), so it excludes nothing/);
+  assert.ok(!e.message.includes("exclude[0].preset[1]"), "tiny is a value of the group");
+  assert.ok(!e.message.includes("exclude[0].sq"), "sq 2 is a value of the group");
+  assert.match(e.message, /groups\[0\]\.exclude\[1\]\.sq\[0\]: 3 is not a value of the group's sq/);
+  assert.match(e.message, /exclude\[2\]\.dtype\[0\]: "f16" .*dtype \("f32": the default\)/);
 });
