@@ -381,7 +381,10 @@ async function rooflineChart(pts: RooflinePoint[], report: BenchReport): Promise
 
 /** Stacked bars: a case's passes, coloured by role, on one time axis. */
 async function passesChart(pts: PassPoint[], model: string | null): Promise<string> {
-  const roles = ["core", "step", "other"];
+  // The roles present, each in its own colour in every page; none red (red marks failures
+  // in these pages) and "other" (a pass the harness does not know) grey.
+  const colors: Record<string, string> = { core: "#4c78a8", step: "#f58518", other: "#9d9d9d" };
+  const roles = Object.keys(colors).filter((r) => pts.some((p) => p.role === r));
   return await chartFigure({
     kind: "passes",
     marks: pts.length,
@@ -398,7 +401,12 @@ async function passesChart(pts: PassPoint[], model: string | null): Promise<stri
       encoding: {
         y: { field: "id", type: "nominal", title: null, sort: null, axis: { labelLimit: 400 } },
         x: { field: "ms", type: "quantitative", stack: "zero", title: "ms" },
-        color: { field: "role", type: "nominal", scale: { domain: roles }, title: "role" },
+        color: {
+          field: "role",
+          type: "nominal",
+          scale: { domain: roles, range: roles.map((r) => colors[r]) },
+          title: "role",
+        },
         order: { field: "role", sort: "ascending" },
         tooltip: [{ field: "pass" }, { field: "ms", format: ".3f" }],
       },

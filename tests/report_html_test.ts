@@ -258,6 +258,26 @@ Deno.test("html bench: each case's passes in a step, stacked by role; constructi
   assert.equal(drawn(f.svg, "rect"), 7, "one bar segment a pass");
   assert.ok(html.includes(`median ms, ${absorbed.case.preset} h=${absorbed.case.heads}`));
   assertSelfContained(html);
+  // the legend names the roles present only, and colours them as every page does, none red
+  const legend = (svg: string) =>
+    [...svg.matchAll(/role-legend-label[\s\S]*?<\/g>/g)].flatMap((m) =>
+      [...m[0].matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((t) => t[1])
+    );
+  assert.deepEqual(legend(f.svg), ["core", "step", "other"]);
+  const noOther = figure(
+    await benchReportHtml({
+      ...report,
+      records: withPasses.map((r) =>
+        r.passes?.mine === undefined ? r : {
+          ...r,
+          passes: Object.fromEntries(Object.entries(r.passes).filter(([k]) => k !== "mine")),
+        }
+      ),
+    }),
+    "passes",
+  );
+  assert.deepEqual(legend(noOther.svg), ["core", "step"]);
+  assert.ok(!/fill="#(c22|d62728|e45756)"/i.test(f.svg), "no red bar");
 });
 
 Deno.test("html drift: ratios per case and metric, significant ones marked", async () => {
