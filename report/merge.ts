@@ -200,6 +200,9 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
   const seenIn = new Map<string, string[]>();
   const corruptTails: string[] = [];
   const mismatched: string[] = [];
+  // The matrix seed of the first result that records one: shards run with another seed
+  // computed other inputs, so their results are not one run's.
+  let seeded: { seed: number; dir: string } | null = null;
   for (let i = 0; i < dirs.length; i++) {
     const dir = dirs[i];
     const jsonlPath = join(dir, RUN_FILES.results);
@@ -215,6 +218,17 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
     for (const r of results) {
       if (!inMatrix.has(r.id)) {
         throw new ReportFileError(jsonlPath, `case "${r.id}" is not in the matrix of the run`);
+      }
+      if (r.seed !== undefined) {
+        if (seeded === null) seeded = { seed: r.seed, dir };
+        else if (r.seed !== seeded.seed) {
+          throw new ReportFileError(
+            jsonlPath,
+            `case "${r.id}" ran with the matrix seed ${r.seed}, but ${seeded.dir} ran with ` +
+              `${seeded.seed}; shards of one run must share the seed (the matrix file ` +
+              "changed between shards?)",
+          );
+        }
       }
       const where = seenIn.get(r.id);
       if (where) {

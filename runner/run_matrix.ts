@@ -314,13 +314,24 @@ async function claimFolder(
     }
     throw e;
   }
-  const owned = new Set(mine.map((c) => c.id));
+  const owned = new Map(mine.map((c) => [c.id, c]));
   for (const r of results) {
-    if (!owned.has(r.id)) {
+    const c = owned.get(r.id);
+    if (c === undefined) {
       throw new ReportFileError(
         resultsPath,
         `case "${r.id}" is not in this run's selection (${describeRun(current)}; the matrix ` +
           `changed since?): --force starts over, or pick another --out`,
+      );
+    }
+    // Another seed is other inputs: the kept results would not be this matrix's (a record
+    // without a seed is older than the field and is kept).
+    if (r.seed !== undefined && r.seed !== c.seed) {
+      throw new ReportFileError(
+        resultsPath,
+        `case "${r.id}" ran with the matrix seed ${r.seed}, but the matrix now says ` +
+          `${c.seed}: its inputs would differ from the rest of the run's; --force starts ` +
+          `over, or pick another --out`,
       );
     }
     if (!previous.has(r.id)) previous.set(r.id, r);

@@ -539,3 +539,25 @@ Deno.test({
     });
   },
 });
+
+Deno.test("merge: shards whose results ran with another matrix seed are refused, naming both", async () => {
+  await withTempDir(async (tmp) => {
+    const all = sixResults();
+    const seeded = (rs: CaseResult[], seed: number) => rs.map((r) => ({ ...r, seed }));
+    const even = all.filter((_, i) => i % 2 === 0), odd = all.filter((_, i) => i % 2 === 1);
+    await shardDir(`${tmp}/s1`, all, seeded(odd, 7), { shard: "1/2" });
+    await shardDir(`${tmp}/s2`, all, seeded(even, 8), { shard: "2/2" });
+    await assert.rejects(
+      () => mergeRuns([`${tmp}/s1`, `${tmp}/s2`]),
+      (e: Error) =>
+        e instanceof ReportFileError &&
+        /ran with the matrix seed 8, but .*s1 ran with 7; shards of one run must share the seed/
+          .test(e.message),
+    );
+    // one seed, or records older than the field: merged
+    await shardDir(`${tmp}/s3`, all, seeded(even, 7), { shard: "2/2" });
+    assert.equal((await mergeRuns([`${tmp}/s1`, `${tmp}/s3`])).report.results.length, 6);
+    await shardDir(`${tmp}/s4`, all, even, { shard: "2/2" });
+    assert.equal((await mergeRuns([`${tmp}/s1`, `${tmp}/s4`])).report.results.length, 6);
+  });
+});

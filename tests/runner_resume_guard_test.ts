@@ -174,3 +174,47 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "resume: results of another matrix seed are refused (other inputs), naming both seeds",
+  ignore: !gpu,
+  fn: async () => {
+    await inTinyFolder(async ({ matrix, out, ctx }) => {
+      const common = { matrix, out, ctx, progress: SILENT_PROGRESS, writeReports: writeRunReports };
+      // the case runner records the matrix seed, as runCase does
+      const seeded: CaseRunner = async (c, o) => ({ ...(await pass(c, o)), seed: c.seed });
+      const stop = new AbortController();
+      await runMatrix({
+        ...common,
+        signal: stop.signal,
+        testOnlyCaseRunner: (c, o) => {
+          stop.abort();
+          return seeded(c, o);
+        },
+      });
+      // the matrix file's seed edited between the stop and the resume
+      const m = JSON.parse(await Deno.readTextFile(matrix));
+      await Deno.writeTextFile(matrix, JSON.stringify({ ...m, seed: 2 }));
+      let ran = 0;
+      await assert.rejects(
+        runMatrix({
+          ...common,
+          resume: true,
+          testOnlyCaseRunner: (c, o) => {
+            ran++;
+            return seeded(c, o);
+          },
+        }),
+        (e: unknown) =>
+          e instanceof ReportFileError &&
+          /ran with the matrix seed 1, but the matrix now says 2: .*--force starts over/
+            .test(e.message),
+      );
+      assert.equal(ran, 0);
+      // the seed put back: resumed
+      await Deno.writeTextFile(matrix, JSON.stringify(m));
+      const resumed = await runMatrix({ ...common, resume: true, testOnlyCaseRunner: seeded });
+      assert.equal(resumed.results.length, 2);
+    });
+  },
+});
