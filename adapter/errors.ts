@@ -18,7 +18,10 @@ export interface ConfigIssue {
 function show(value: unknown): string {
   if (value === undefined) return "(missing)";
   const s = JSON.stringify(value);
-  return s === undefined ? String(value) : s.length > 60 ? s.slice(0, 57) + "..." : s;
+  // A string (a case id, a path) is shown whole up to 240 characters: its last keys are
+  // often what tells two apart. Other values are cut at 60.
+  const limit = typeof value === "string" ? 240 : 60;
+  return s === undefined ? String(value) : s.length > limit ? s.slice(0, limit - 3) + "..." : s;
 }
 
 /**

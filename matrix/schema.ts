@@ -170,7 +170,23 @@ const axes = z.strictObject(axesShape, {
 const expect = z.strictObject({
   support: enumOf(["supported", "unsupported", "invalid"] as const),
   codes: z.array(z.string()).optional(),
-}, { error: 'must be {"support": "supported" | "unsupported" | "invalid", "codes"?: [...]}' });
+}, { error: 'must be {"support": "supported" | "unsupported" | "invalid", "codes"?: [...]}' })
+  .superRefine((e, ctx) => {
+    // An invalid case's codes are fragments of its message, and an empty one is in every
+    // message: refused, not matched (an unsupported case's codes are checked against the
+    // reason codes, matrix/reason_codes.ts, which names an empty one).
+    if (e.support !== "invalid") return;
+    (e.codes ?? []).forEach((c, i) => {
+      if (c.trim() === "") {
+        ctx.addIssue({
+          code: "custom",
+          path: ["codes", i],
+          message: "must not be empty: an invalid case's codes are fragments of its message, " +
+            "and an empty one is in every message",
+        });
+      }
+    });
+  });
 
 const group = z.strictObject({
   name: z.string().optional(),

@@ -2,7 +2,7 @@
 // the value found and what would be valid.
 import assert from "node:assert/strict";
 import { specFromConfig, specFromFile } from "../adapter/config.ts";
-import { ConfigError } from "../adapter/errors.ts";
+import { ConfigError, formatIssue } from "../adapter/errors.ts";
 import { normalizeLayout } from "../adapter/layout.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import { loadSpec } from "../adapter/source.ts";
@@ -391,5 +391,19 @@ Deno.test("layout rejected: block tables that point outside the pool, reuse a pa
   assert.ok(
     f.message.includes("paging.blockTable[1][0]: 1 page already used by blockTable[0][0]"),
     f.message,
+  );
+});
+
+Deno.test("formatIssue: a case id is shown whole (its last keys tell two apart); other values cut", () => {
+  const id =
+    "preset=deepseek-v2-lite;path=absorbed;dtype=f32;b=2;sq=1;sk=4096;layout=bshd;causal=1";
+  assert.equal(
+    formatIssue({ path: "groups[3]", value: id, message: "duplicates a case of group 1" }),
+    `groups[3]: ${JSON.stringify(id)} duplicates a case of group 1`,
+  );
+  const long = Array.from({ length: 40 }, (_, i) => i);
+  assert.match(
+    formatIssue({ path: "x", value: long, message: "m" }),
+    /^x: \[0,1,2,.{40,}\.\.\. m$/,
   );
 });

@@ -111,3 +111,21 @@ Deno.test("a case over MAX_LAYOUT_TOKENS query or key tokens refuses the matrix 
     assert.equal(await Deno.stat(`${dir}/out`).then(() => true, () => false), false);
   });
 });
+
+Deno.test("an invalid case's empty message fragment is refused on load (it is in every message)", async () => {
+  await withDir(async (dir) => {
+    for (const codes of [[""], ["must be even", " "]]) {
+      await write(`${dir}/m.json`, [{
+        axes: { preset: "tiny" },
+        expect: { support: "invalid", codes },
+      }]);
+      await assert.rejects(
+        () => loadMatrix(`${dir}/m.json`),
+        (e: unknown) =>
+          e instanceof ConfigError &&
+          /expect\.codes\[\d\]: "\s*" must not be empty: an invalid case's codes are fragments of its message/
+            .test(e.message),
+      );
+    }
+  });
+});
