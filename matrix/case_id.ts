@@ -143,12 +143,15 @@ export function checkFilterSyntax(text: string): void {
   }
 }
 
+/** An example value of an axis whose default is the empty string. */
+const EMPTY_DEFAULT_EXAMPLE: Readonly<Record<string, string>> = { backend: "wgsl-absorbed-gemm" };
+
 /** Why `value` can never match axis `key`, or null when it can. */
 function filterValueProblem(key: string, value: string): string | null {
   if (value === "") {
-    return `is empty; give a value of ${key} (e.g. ${key}=${
-      show(CASE_DEFAULTS[key as keyof CaseParams])
-    })`;
+    // an axis whose default is empty (backend: the path's bundled one) gets a real example
+    const example = show(CASE_DEFAULTS[key as keyof CaseParams]) || EMPTY_DEFAULT_EXAMPLE[key];
+    return `is empty; give a value of ${key}${example ? ` (e.g. ${key}=${example})` : ""}`;
   }
   const choices = AXIS_ENUMS[key];
   if (choices) {

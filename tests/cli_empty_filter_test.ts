@@ -49,3 +49,15 @@ Deno.test("the filter parsers refuse a filter with no term too", () => {
   assert.equal(parseFilterOption("preset=tiny;"), "preset=tiny;");
   assert.deepEqual(parseFilter("preset=tiny;").get("preset"), ["tiny"]);
 });
+
+Deno.test("an empty filter value names an example value, also for an axis whose default is empty", () => {
+  assert.throws(
+    () => parseFilter("dtype="),
+    /dtype= is empty; give a value of dtype \(e\.g\. dtype=f32\)/,
+  );
+  // backend's default is "" (the path's bundled backend): the example is a real id
+  assert.throws(
+    () => parseFilter("backend="),
+    /backend= is empty; give a value of backend \(e\.g\. backend=wgsl-absorbed-gemm\)/,
+  );
+});
