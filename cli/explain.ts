@@ -16,6 +16,8 @@ import type { DeviceCaps } from "../adapter/types.ts";
 import { readCapsFile } from "../adapter/caps_file.ts";
 import { PRESET_CONFIGS } from "../adapter/presets.ts";
 import { CliError, EXIT } from "./errors.ts";
+import { explainMatrixCase } from "../runner/explain_case.ts";
+import { selectCases } from "../runner/run_matrix.ts";
 import { layoutFromFlags, parseAxisInt, parseIntList, parsePositiveInt } from "./options.ts";
 
 /** How the command gets device capabilities when no --caps file is given. */
@@ -72,9 +74,19 @@ export function explainCommand(probe: CapsProbe) {
         "Exit codes: 0 supported, 3 unsupported, 2 bad input.",
     )
     .argument(
-      "<config>",
-      "preset name (deepseek-v2-lite, deepseek-v3, tiny, ...) or config.json path",
+      "[config]",
+      "preset name (deepseek-v2-lite, deepseek-v3, tiny, ...) or config.json path (not with " +
+        "--case, whose id names it)",
     )
+    .option(
+      "--case <id>",
+      "explain this case of --matrix as `run` resolves it: the request from its parameters " +
+        "(heads, paging, varlen, KV splits, device profile, backend axis), e.g. an id copied " +
+        "from a report; the shape flags, --dtype, --kv-splits, --format, --pairing and a " +
+        "config argument do not go with it (exit 2); --backend overrides the case's as " +
+        "`run --backend` does",
+    )
+    .option("--matrix <name|file>", "with --case: the matrix that holds it (default smoke)")
     .addOption(
       new Option(
         "--format <naming>",
@@ -149,6 +161,25 @@ export function explainCommand(probe: CapsProbe) {
         "config says which RoPE shape was read and lists every defaulted field",
     )
     .action(async (config, opts, cmd) => {
+      const given = (key: string) => cmd.getOptionValueSource(key) === "cli";
+      if (opts.case !== undefined) {
+        await explainCaseOf(opts.case, { ...opts, config, given }, probe);
+        return;
+      }
+      if (opts.matrix !== undefined) {
+        throw new CliError(
+          `--matrix ${opts.matrix} is read with --case <id> only (the matrix that holds the ` +
+            "case); give --case, or leave --matrix out",
+          EXIT.badInput,
+        );
+      }
+      if (config === undefined) {
+        throw new CliError(
+          "give a preset name or a config.json path (e.g. `explain deepseek-v2-lite`), or " +
+            "--case <id> to explain a matrix case",
+          EXIT.badInput,
+        );
+      }
       checkFlagCombinations(config, {
         format: opts.format,
         caps: opts.caps,
@@ -174,4 +205,88 @@ export function explainCommand(probe: CapsProbe) {
       console.log(opts.json ? JSON.stringify(e, null, 2) : formatExplanation(e));
       if (e.resolution.kind === "unsupported") Deno.exitCode = EXIT.infra;
     });
+}
+
+/** The flags `explain --case` takes from the case instead (refused beside it), by option key. */
+const CASE_OWNED_FLAGS: readonly (readonly [string, string])[] = [
+  ["layout", "--layout"],
+  ["batch", "--batch"],
+  ["seqQ", "--seq-q"],
+  ["seqK", "--seq-k"],
+  ["kvLens", "--kv-lens"],
+  ["cuSeqlens", "--cu-seqlens"],
+  ["cuSeqlensK", "--cu-seqlens-k"],
+  ["causal", "--no-causal"],
+  ["dtype", "--dtype"],
+  ["kvSplits", "--kv-splits"],
+  ["format", "--format"],
+  ["pairing", "--pairing"],
+];
+
+/** `explain --case <id>`: the case found in its matrix and explained as `run` resolves it. */
+async function explainCaseOf(
+  id: string,
+  opts: {
+    config: string | undefined;
+    given: (key: string) => boolean;
+    matrix?: string;
+    caps?: string;
+    device: boolean;
+    backend: string;
+    backendModule: string[];
+    json?: boolean;
+  },
+  probe: CapsProbe,
+): Promise<void> {
+  const clash = CASE_OWNED_FLAGS.filter(([key]) => opts.given(key)).map(([, flag]) => flag);
+  if (opts.config !== undefined) clash.unshift(`the config argument ${opts.config}`);
+  if (clash.length > 0) {
+    throw new CliError(
+      `--case takes the case's own ${
+        opts.config !== undefined ? "config, " : ""
+      }shape, dtype and splits from its matrix: ${clash.join(", ")} would be ignored; leave ` +
+        `${clash.length === 1 ? "it" : "them"} out, or explain a config with flags instead`,
+      EXIT.badInput,
+    );
+  }
+  checkFlagCombinations("", { caps: opts.caps, noDevice: opts.given("device") });
+  await loadBackendModuleOptions(opts.backendModule);
+  const backend = opts.given("backend") ? checkBackendId(opts.backend) : undefined;
+  const matrix = opts.matrix ?? "smoke";
+  const { all, baseDir } = await selectCases({ matrix });
+  const c = all.find((x) => x.id === id);
+  if (c === undefined) {
+    throw new CliError(
+      `--case: matrix ${matrix} has no case ${JSON.stringify(id)} (${all.length} cases; ` +
+        `${nearestIds(id, all.map((x) => x.id))}); \`run --matrix ${matrix} --filter ` +
+        "'<key>=<value>'` selects cases by their keys",
+      EXIT.badInput,
+    );
+  }
+  const caps = opts.caps ? await readCapsFile(opts.caps) : opts.device ? await probe() : null;
+  const { explanation, runNotes } = await explainMatrixCase(c, baseDir, caps, { backend });
+  const where = { id: c.id, matrix, ...(c.group === undefined ? {} : { group: c.group }) };
+  if (opts.json) {
+    console.log(JSON.stringify({ case: where, ...explanation, runNotes }, null, 2));
+  } else {
+    console.log(
+      `case ${c.id}\n  of matrix ${matrix}${c.group === undefined ? "" : `, group "${c.group}"`}` +
+        `\n${formatExplanation(explanation)}` +
+        runNotes.map((n) => `\nrun: ${n}`).join(""),
+    );
+  }
+  if (explanation.resolution.kind === "unsupported" || runNotes.length > 0) {
+    Deno.exitCode = EXIT.infra;
+  }
+}
+
+/** The ids closest to `id` (the most leading `;`-terms in common), for a message. */
+function nearestIds(id: string, ids: readonly string[]): string {
+  const terms = id.split(";");
+  const common = (other: string) => {
+    const o = new Set(other.split(";"));
+    return terms.filter((t) => o.has(t)).length;
+  };
+  const best = [...ids].sort((a, b) => common(b) - common(a)).slice(0, 2);
+  return best.length === 0 ? "it has none" : `the nearest: ${best.join(" | ")}`;
 }
