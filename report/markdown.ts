@@ -10,6 +10,7 @@ import type { CaseResult, RunReport } from "../results/types.ts";
 import { adapterIdentity, adapterTuning } from "./adapter_info.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { failureMessage, skipMessage } from "./junit.ts";
+import { explainCommandFor } from "./explain_command.ts";
 import { isExpectedSkip, missingIds, notRunIds } from "./totals.ts";
 
 /** Options of {@link toMarkdown}. */
@@ -239,7 +240,13 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
         } more failures (all in report.html and junit.xml).`,
       );
     }
-    out.push("");
+    out.push(
+      "",
+      `Explain a case as the run resolved it: \`${
+        explainCommandFor("<id>", report.matrix)
+      }\` (report.html gives each failure's).`,
+      "",
+    );
   }
 
   if (missing.length > 0) {

@@ -32,4 +32,5 @@ export * from "./merge.ts";
 export * from "./run_state.ts";
 export * from "./output_paths.ts";
 export * from "./run_reports.ts";
+export * from "./explain_command.ts";
 export { runReportHtml, writeRunHtml } from "./html/mod.ts";

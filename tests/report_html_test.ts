@@ -89,6 +89,13 @@ Deno.test("html run: the planted failure comes first, with its parity details", 
   }
   assert.ok(card.includes("fail: elementwise, cos_diff") && card.includes("0.8200"));
   assert.ok(card.includes("2, first at [1,3]"), "non-finite positions");
+  // the command that explains the case as run resolved it (explain --case)
+  const id = /<div class="failure" data-id="([^"]*)"/.exec(html.slice(failures))![1];
+  assert.ok(
+    card.includes(`<code>deno task harness explain --case &#39;${id}&#39; --matrix smoke</code>`) ||
+      card.includes(`<code>deno task harness explain --case '${id}' --matrix smoke</code>`),
+    "the explain command",
+  );
   // escaped message, header facts, verdict
   assert.ok(html.includes("GPUValidationError: &lt;binding&gt; &amp; more"));
   assert.ok(!html.includes("<binding>"));

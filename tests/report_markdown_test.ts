@@ -32,6 +32,13 @@ Deno.test("markdown: failures come first, then one line per group, passes folded
   assert.ok(failures >= 0 && failures < fail && fail < error && error < groups, md);
   assert.ok(groups < folded && folded < pass && pass < skip, md);
   assert.ok(md.indexOf("</details>") > skip, md);
+  // How to explain a failing case as the run resolved it, after the failures
+  const hint = md.indexOf(
+    "Explain a case as the run resolved it: `deno task harness explain --case '<id>' --matrix smoke`",
+  );
+  assert.ok(hint > error && hint < groups, md);
+  // no failures, no hint
+  assert.ok(!toMarkdown(report([results[0]])).includes("explain --case"));
   // The failure's message is its worst error, with table-breaking characters escaped.
   assert.ok(md.includes("out: max \\|err\\| 0.05 at [0,3,17] &lt;&\"'&gt; tol"), md);
 

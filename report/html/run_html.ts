@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { explainCommandFor } from "../explain_command.ts";
 import type { CaseResult, ParityRecord, RunReport } from "../../results/types.ts";
 import { adapterIdentity } from "../adapter_info.ts";
 import { writeTextAtomic } from "../../util/fs.ts";
@@ -222,10 +223,11 @@ async function build(
   const interruptedNotRun = t.notRun - missing.length;
   if (bad.length > 0 || interruptedNotRun > 0) {
     // Every failure keeps its card; past the first few they fold, so the plots stay near.
-    const cards = bad.slice(0, OPEN_FAILURES).map(failureCard).join("\n") +
+    const card = (r: CaseResult) => failureCard(r, report.matrix);
+    const cards = bad.slice(0, OPEN_FAILURES).map(card).join("\n") +
       (bad.length > OPEN_FAILURES
         ? `<details class="fold"><summary>${bad.length - OPEN_FAILURES} more failures</summary>\n${
-          bad.slice(OPEN_FAILURES).map(failureCard).join("\n")
+          bad.slice(OPEN_FAILURES).map(card).join("\n")
         }</details>`
         : "");
     const notRun = interruptedNotRun > 0
@@ -334,7 +336,7 @@ function statusBadge(r: CaseResult): string {
   return `<span class="status ${r.status}">${r.status}</span>`;
 }
 
-function failureCard(r: CaseResult): string {
+function failureCard(r: CaseResult, matrix: string): string {
   const sides = (["out", "lse"] as const).filter((s) => r[s] !== undefined);
   const table = sides.length
     ? `<table class="parity">${PARITY_HEAD}${
@@ -349,7 +351,10 @@ function failureCard(r: CaseResult): string {
   return `<div class="failure" data-id="${escapeHtml(r.id)}">` +
     `<h3>${statusBadge(r)} ${escapeHtml(r.id)}</h3>` +
     `<p>group: ${escapeHtml(resultGroup(r))}</p>${expect}` +
-    `<p>${escapeHtml(r.message)}</p>${table}</div>`;
+    `<p>${escapeHtml(r.message)}</p>${table}` +
+    `<p class="explain">explain it as run resolved it: <code>${
+      escapeHtml(explainCommandFor(r.id, matrix))
+    }</code></p></div>`;
 }
 
 function groupsHtml(results: readonly CaseResult[], detail: boolean): string {
