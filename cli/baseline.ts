@@ -370,6 +370,14 @@ export function baselineCommand() {
     )
     .argument("[source]", "report.json, run folder or baseline file (default: probe the adapter)")
     .action(async (source) => {
+      // an empty source ("$UNSET") would read as none given and probe this machine's adapter
+      if (source !== undefined && source.trim() === "") {
+        throw new CliError(
+          'baseline key: the source is empty (""); give a report.json, run folder or baseline ' +
+            "file, or leave it out to probe the adapter",
+          EXIT.badInput,
+        );
+      }
       const backend = currentBackend();
       const k = source
         ? (await loadComparable(source, { backend })).deviceKey

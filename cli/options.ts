@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { InvalidArgumentError } from "@commander-js/extra-typings";
+import { type CommandUnknownOpts, InvalidArgumentError } from "@commander-js/extra-typings";
 import type { LayoutRequest } from "../adapter/types.ts";
 import { AXIS_BOUNDS, MAX_LAYOUT_TOKENS } from "../matrix/schema.ts";
 import { CliError, EXIT } from "./errors.ts";
@@ -337,4 +337,55 @@ export function layoutFromFlags(
     ...(f.kvLens ? { kvLens: f.kvLens } : {}),
     causal: f.causal,
   };
+}
+
+/**
+ * Placeholders of options whose own parser refuses an empty value with their valid values
+ * (`--warmup-ms <n|auto>`, bench's `--reps <n>`), and free text (`--title <text>`), which may
+ * be empty: {@link checkEmptyOptions} leaves them to it.
+ */
+const OWN_EMPTY_CHECK = /<(n|n\|auto|text)>$/;
+
+/** What an empty option asks for, by its placeholder. */
+function emptyHint(flags: string): string {
+  if (/<dir>$/.test(flags)) return "a folder path";
+  if (/<(file|db|report\.json)>$/.test(flags)) return "a file path";
+  if (/<(path|file\|dir|reports\.\.\.)>$/.test(flags)) return "a path";
+  return "a value";
+}
+
+/**
+ * Refuse an option given an empty (or blank) value on the command line, such as
+ * `--md ""` or `--caps "$UNSET"`: a CliError (exit 2) naming the option. Without this check
+ * an empty value reads as the option left out, so the option was silently dropped: `compare
+ * --md ""` wrote no report, `explain --caps ""` probed this machine's adapter, `run --history
+ * ""` appended nothing, and `baseline update --from-report ""` ran the whole matrix. Options
+ * whose parser already names the valid values of an empty one are left to it
+ * (`OWN_EMPTY_CHECK`), as are options the user did not give (defaults).
+ *
+ * @example
+ * ```ts
+ * import { Command } from "@commander-js/extra-typings";
+ * import { checkEmptyOptions } from "./options.ts";
+ * const cmd = new Command("x").option("--md <file>");
+ * cmd.parse(["--md", "r.md"], { from: "user" });
+ * checkEmptyOptions(cmd); // fine; with --md "" it throws
+ * ```
+ */
+export function checkEmptyOptions(cmd: CommandUnknownOpts): void {
+  const opts = cmd.opts() as Record<string, unknown>;
+  for (const option of cmd.options) {
+    if (!option.long || OWN_EMPTY_CHECK.test(option.flags)) continue;
+    const key = option.attributeName();
+    if (cmd.getOptionValueSource(key) !== "cli") continue;
+    const value = opts[key];
+    const blank = (Array.isArray(value) ? value : [value]).find((v) =>
+      typeof v === "string" && v.trim() === ""
+    );
+    if (blank === undefined) continue;
+    throw new CliError(
+      `${option.long} ${JSON.stringify(blank)}: is empty; give ${emptyHint(option.flags)}`,
+      EXIT.badInput,
+    );
+  }
 }

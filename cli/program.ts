@@ -33,6 +33,7 @@ import {
 } from "../browser/chromium.ts";
 import { BundleError } from "../browser/bundle.ts";
 import { checkChromiumFlag } from "./runtime_options.ts";
+import { checkEmptyOptions } from "./options.ts";
 import { environmentCapsOverrides } from "../gpu/device.ts";
 
 /** Dependencies the program needs from outside (the device probe). */
@@ -79,6 +80,8 @@ export function buildProgram(deps: ProgramDeps) {
     // --chromium without --runtime chromium would be ignored: refused for every command
     .hook("preAction", (_root, action) => {
       checkChromiumFlag(action.name(), action.opts());
+      // an empty --md "" or --caps "" would read as the option left out
+      checkEmptyOptions(action);
       // A bad MLA_HARNESS_* value is exit 2 for every command, also where it would not be
       // applied (explain --caps, compare), rather than ignored there.
       environmentCapsOverrides();

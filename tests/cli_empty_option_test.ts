@@ -1,0 +1,80 @@
+/**
+ * An option given an empty value (`--md ""`, an unset shell variable) is exit 2 naming the
+ * option, before any work: it used to read as the option left out, so `compare --md ""`
+ * wrote no report (exit 0), `explain --caps ""` probed this machine's adapter, `run --history
+ * ""` appended nothing, `baseline update --from-report ""` ran the whole smoke matrix, and
+ * `baseline key ""` probed the adapter instead of reading a source. Options whose parser names
+ * the valid values of an empty one keep that message.
+ */
+import assert from "node:assert/strict";
+import { Command } from "@commander-js/extra-typings";
+import { checkEmptyOptions } from "../cli/options.ts";
+import { CliError } from "../cli/errors.ts";
+import { runCli } from "./helpers_cli.ts";
+
+const noTrace = (r: { stderr: string }) =>
+  assert.doesNotMatch(r.stderr, /\n\s+at |internal error/, r.stderr);
+
+Deno.test("checkEmptyOptions: a blank value given on the command line is refused, defaults are not", () => {
+  const cmd = () =>
+    new Command("x").option("--md <file>").option("--out <dir>", "out", "")
+      .option("--add <reports...>").option("--title <text>", "title", "T");
+  const parsed = (args: string[]) => cmd().parse(args, { from: "user" });
+  checkEmptyOptions(parsed(["--md", "r.md"]));
+  checkEmptyOptions(parsed([])); // --out's default "" is not the user's
+  checkEmptyOptions(parsed(["--title", ""])); // free text may be empty
+  assert.throws(() => checkEmptyOptions(parsed(["--md", ""])), CliError);
+  assert.throws(() => checkEmptyOptions(parsed(["--md", " "])), /--md " ": is empty/);
+  assert.throws(
+    () => checkEmptyOptions(parsed(["--out", ""])),
+    /--out "": is empty; give a folder path/,
+  );
+  assert.throws(() => checkEmptyOptions(parsed(["--add", "a", ""])), /--add "": is empty/);
+});
+
+Deno.test("CLI: an empty option value is exit 2 naming it, where it was silently dropped", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const [md, caps, fromReport, history, chromium, key] = await Promise.all([
+      runCli(["compare", `${dir}/a`, `${dir}/b`, "--md", ""]),
+      runCli(["explain", "tiny", "--caps", ""]),
+      // without the check these would run: a matrix file that does not exist, --max-cases 1
+      runCli([
+        "baseline",
+        "update",
+        "--from-report",
+        "",
+        "--dir",
+        `${dir}/bl`,
+        "--matrix",
+        `${dir}/m.json`,
+      ]),
+      runCli(["run", "--max-cases", "1", "--history", "", "--out", `${dir}/run`]),
+      runCli(["devices", "--runtime", "chromium", "--chromium", ""]),
+      runCli(["baseline", "key", ""]),
+    ]);
+    for (const r of [md, caps, fromReport, history, chromium, key]) {
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.equal(r.stdout, "", r.stdout);
+      noTrace(r);
+    }
+    assert.match(md.stderr, /--md "": is empty; give a file path/);
+    assert.match(caps.stderr, /--caps "": is empty; give a file path/);
+    assert.match(fromReport.stderr, /--from-report "": is empty; give a path/);
+    assert.match(history.stderr, /--history "": is empty; give a file path/);
+    assert.match(chromium.stderr, /--chromium "": is empty; give a path/);
+    assert.match(key.stderr, /baseline key: the source is empty/);
+    // refused before anything was created
+    for (const p of ["bl", "run"]) {
+      assert.equal(await Deno.stat(`${dir}/${p}`).then(() => true, () => false), false, p);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("CLI: an empty --warmup-ms keeps its own message with the valid values", async () => {
+  const r = await runCli(["bench", "--matrix", "tiny", "--warmup-ms", ""]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /--warmup-ms: {2}must be auto or a whole number of milliseconds from 0/);
+});
