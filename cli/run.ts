@@ -67,7 +67,9 @@ export function parseShard(value: string): { index: number; count: number } {
 const MAX_TIMEOUT_S = 2147483;
 
 /**
- * Parse `--case-timeout <seconds>` (a non-negative number; 0: no limit).
+ * Parse `--case-timeout <seconds>` (a non-negative decimal number, such as 90 or 0.5; 0: no
+ * limit). As for the integer flags (options.ts `decimalDigits`), "0x10", "1e3", "+5" and
+ * "Infinity" are refused, where Number() took the first two as 16 and 1000 seconds.
  *
  * @example
  * ```ts
@@ -76,11 +78,13 @@ const MAX_TIMEOUT_S = 2147483;
  * ```
  */
 export function parseSeconds(value: string): number {
-  const n = Number(value.trim());
+  const s = value.trim();
+  const n = /^([0-9]+\.?[0-9]*|\.[0-9]+)$/.test(s) ? Number(s) : NaN;
   // setTimeout takes at most 2^31 - 1 ms; past that it fires at once.
-  if (value.trim() === "" || !Number.isFinite(n) || n < 0 || n > MAX_TIMEOUT_S) {
+  if (!Number.isFinite(n) || n > MAX_TIMEOUT_S) {
     throw new InvalidArgumentError(
-      `"${value}" must be a number of seconds from 0 to ${MAX_TIMEOUT_S} (0: no limit)`,
+      `"${value}" must be a number of seconds from 0 to ${MAX_TIMEOUT_S} in decimal digits, ` +
+        "e.g. 90 or 0.5 (0: no limit)",
     );
   }
   return n;

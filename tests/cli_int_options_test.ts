@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { InvalidArgumentError } from "@commander-js/extra-typings";
 import { parseIntList, parseNonNegativeInt, parsePositiveInt } from "../cli/options.ts";
+import { parseSeconds } from "../cli/run.ts";
 import { runCli } from "./helpers_cli.ts";
 
 Deno.test("parseIntList, parsePositiveInt, parseNonNegativeInt: decimal digits only", () => {
@@ -39,4 +40,27 @@ Deno.test("CLI: --cu-seqlens 0,1e1 / 0x0,10, --seq-k 0x10, --repeats 1e3, --reps
   assert.match(seqK.stderr, /--seq-k <n>.*"0x10" is not an integer from 0 to 1048576/);
   assert.match(repeats.stderr, /--repeats <n>.*"1e3" is not an integer >= 0/);
   assert.match(reps.stderr, /--reps: 1e3 must be a whole number from 1 to 1000/);
+});
+
+Deno.test("parseSeconds (--case-timeout): decimal numbers only; 0x10 and 1e3 are exit 2", async () => {
+  assert.equal(parseSeconds("90"), 90);
+  assert.equal(parseSeconds(" 0.05 "), 0.05);
+  assert.equal(parseSeconds("0"), 0);
+  assert.equal(parseSeconds("2."), 2);
+  assert.equal(parseSeconds(".5"), 0.5);
+  assert.equal(parseSeconds("2147483"), 2147483);
+  for (
+    const bad of ["0x10", "1e3", "+5", "-1", "Infinity", "", " ", ".", "1.2.3", "0b1", "2147484"]
+  ) {
+    assert.throws(() => parseSeconds(bad), InvalidArgumentError, bad);
+  }
+  const [run, bench, cr] = await Promise.all([
+    runCli(["run", "--case-timeout", "0x10", "--max-cases", "1"]),
+    runCli(["bench", "--matrix", "tiny", "--case-timeout", "1e3", "--reps", "0"]),
+    runCli(["compare-runtimes", "--case-timeout", "+5", "--max-cases", "1"]),
+  ]);
+  for (const r of [run, bench, cr]) assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(run.stderr, /--case-timeout <seconds>.*"0x10" must be a number of seconds/);
+  assert.match(bench.stderr, /--case-timeout <seconds>.*"1e3" must be a number of seconds/);
+  assert.match(cr.stderr, /--case-timeout <seconds>.*"\+5" must be a number of seconds/);
 });
