@@ -17,12 +17,12 @@ import { paramsOfCaseId, parseFilter } from "../matrix/case_id.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { pathExists } from "../util/fs.ts";
 import { checkOptionNeeds } from "./option_needs.ts";
-import { parseFilterOption } from "./options.ts";
+import { parseFilterOption, parsePositiveInt } from "./options.ts";
 
 function parseFraction(value: string): number {
   const v = Number(value);
   if (!Number.isFinite(v) || v <= 0 || v >= 1) {
-    throw new InvalidArgumentError(`"${value}" must be a number between 0 and 1`);
+    throw new InvalidArgumentError(`"${value}" must be a number between 0 and 1, both excluded`);
   }
   return v;
 }
@@ -286,13 +286,12 @@ export function historyCommand() {
       "significance of the step's permutation test (default 0.05)",
       parseFraction,
     )
-    .option("--min-segment <n>", "fewest runs on each side of a step (default 3)", (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) {
-        throw new InvalidArgumentError(`"${v}" is not an integer >= 1`);
-      }
-      return n;
-    })
+    .option(
+      "--min-segment <n>",
+      "fewest runs on each side of a step (default 3)",
+      // decimal digits, as every integer flag: Number() took 0x3 and 1e1
+      parsePositiveInt,
+    )
     .option("--json", "print the series as JSON")
     .option(
       "--html <file>",

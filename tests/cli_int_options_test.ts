@@ -64,3 +64,21 @@ Deno.test("parseSeconds (--case-timeout): decimal numbers only; 0x10 and 1e3 are
   assert.match(bench.stderr, /--case-timeout <seconds>.*"1e3" must be a number of seconds/);
   assert.match(cr.stderr, /--case-timeout <seconds>.*"\+5" must be a number of seconds/);
 });
+
+Deno.test("history --min-segment: decimal digits only (0x3, 1e1 are exit 2); --alpha 1 names the open range", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const db = `${dir}/none.sqlite`;
+    const [hex, sci, alpha] = await Promise.all([
+      runCli(["history", "--db", db, "--min-segment", "0x3"]),
+      runCli(["history", "--db", db, "--min-segment", "1e1"]),
+      runCli(["history", "--db", db, "--alpha", "1"]),
+    ]);
+    for (const r of [hex, sci, alpha]) assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(hex.stderr, /--min-segment <n>.*"0x3" is not an integer >= 1/);
+    assert.match(sci.stderr, /--min-segment <n>.*"1e1" is not an integer >= 1/);
+    assert.match(alpha.stderr, /--alpha <p>.*"1" must be a number between 0 and 1, both excluded/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
