@@ -389,3 +389,44 @@ export function checkEmptyOptions(cmd: CommandUnknownOpts): void {
     );
   }
 }
+
+/**
+ * Refuse an option whose value is another option of the command, such as `run --out
+ * --resume` or `compare --md --json`: commander takes the word after an option that needs a
+ * value as that value, whatever it is, so these created a folder named `--resume` (and ran
+ * without resuming) or wrote the Markdown report to a file named `--json`, exit 0. A CliError
+ * (exit 2) naming both. A value that is `--name=...` of an option counts too; other values
+ * starting with `-` (a negative number, a file named so) are left to the option's parser.
+ *
+ * @example
+ * ```ts
+ * import { Command } from "@commander-js/extra-typings";
+ * import { checkOptionLikeValues } from "./options.ts";
+ * const cmd = new Command("x").option("--md <file>").option("--json <file>");
+ * cmd.parse(["--md", "r.md"], { from: "user" });
+ * checkOptionLikeValues(cmd); // fine; with --md --json it throws
+ * ```
+ */
+export function checkOptionLikeValues(cmd: CommandUnknownOpts): void {
+  const names = new Set(["-h", "--help"]);
+  for (const option of cmd.options) {
+    if (option.long) names.add(option.long);
+    if (option.short) names.add(option.short);
+  }
+  const isOption = (v: unknown) =>
+    typeof v === "string" && names.has(v.trim().replace(/^(--[^=]+)=.*$/, "$1"));
+  const opts = cmd.opts() as Record<string, unknown>;
+  for (const option of cmd.options) {
+    if (!option.long) continue;
+    const key = option.attributeName();
+    if (cmd.getOptionValueSource(key) !== "cli") continue;
+    const value = opts[key];
+    const word = (Array.isArray(value) ? value : [value]).find(isOption);
+    if (word === undefined) continue;
+    throw new CliError(
+      `${option.long} ${JSON.stringify(word)}: ${word} is an option of ${cmd.name()}, not a ` +
+        `value: ${option.flags} needs its value right after it`,
+      EXIT.badInput,
+    );
+  }
+}

@@ -33,7 +33,7 @@ import {
 } from "../browser/chromium.ts";
 import { BundleError } from "../browser/bundle.ts";
 import { checkChromiumFlag } from "./runtime_options.ts";
-import { checkEmptyOptions } from "./options.ts";
+import { checkEmptyOptions, checkOptionLikeValues } from "./options.ts";
 import { environmentCapsOverrides } from "../gpu/device.ts";
 
 /** Dependencies the program needs from outside (the device probe). */
@@ -82,6 +82,8 @@ export function buildProgram(deps: ProgramDeps) {
       checkChromiumFlag(action.name(), action.opts());
       // an empty --md "" or --caps "" would read as the option left out
       checkEmptyOptions(action);
+      // run --out --resume would make a folder named --resume (commander takes any next word)
+      checkOptionLikeValues(action);
       // A bad MLA_HARNESS_* value is exit 2 for every command, also where it would not be
       // applied (explain --caps, compare), rather than ignored there.
       environmentCapsOverrides();

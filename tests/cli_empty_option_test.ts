@@ -4,11 +4,13 @@
  * wrote no report (exit 0), `explain --caps ""` probed this machine's adapter, `run --history
  * ""` appended nothing, `baseline update --from-report ""` ran the whole smoke matrix, and
  * `baseline key ""` probed the adapter instead of reading a source. Options whose parser names
- * the valid values of an empty one keep that message.
+ * the valid values of an empty one keep that message. An option's value that is another option
+ * of the command (`run --out --resume`, `compare --md --json`) is exit 2 too: commander took it
+ * as the value, making a folder named `--resume` or writing a file named `--json`, exit 0.
  */
 import assert from "node:assert/strict";
 import { Command } from "@commander-js/extra-typings";
-import { checkEmptyOptions } from "../cli/options.ts";
+import { checkEmptyOptions, checkOptionLikeValues } from "../cli/options.ts";
 import { CliError } from "../cli/errors.ts";
 import { runCli } from "./helpers_cli.ts";
 
@@ -77,4 +79,41 @@ Deno.test("CLI: an empty --warmup-ms keeps its own message with the valid values
   const r = await runCli(["bench", "--matrix", "tiny", "--warmup-ms", ""]);
   assert.equal(r.code, 2, r.stdout + r.stderr);
   assert.match(r.stderr, /--warmup-ms: {2}must be auto or a whole number of milliseconds from 0/);
+});
+
+Deno.test("checkOptionLikeValues: a value that is an option of the command is refused", () => {
+  const parsed = (args: string[]) =>
+    new Command("x").option("--md <file>").option("--json <file>").option("--force")
+      .option("--repeats <n>").parse(args, { from: "user" });
+  checkOptionLikeValues(parsed(["--md", "r.md", "--json", "-r.json"]));
+  checkOptionLikeValues(parsed(["--repeats", "-1"])); // left to the option's parser
+  assert.throws(
+    () => checkOptionLikeValues(parsed(["--md", "--json"])),
+    /--md "--json": --json is an option of x, not a value: --md <file> needs its value/,
+  );
+  assert.throws(() => checkOptionLikeValues(parsed(["--md", "--force"])), CliError);
+  assert.throws(() => checkOptionLikeValues(parsed(["--md", "--json=j"])), CliError);
+  assert.throws(() => checkOptionLikeValues(parsed(["--md", "-h"])), CliError);
+});
+
+Deno.test("CLI: run --out --resume and compare --md --json are exit 2, nothing written", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const [out, md] = await Promise.all([
+      runCli(["run", "--max-cases", "1", "--out", "--resume"]),
+      runCli(["compare", `${dir}/a`, `${dir}/b`, "--md", "--json"]),
+    ]);
+    for (const r of [out, md]) {
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      noTrace(r);
+    }
+    assert.match(out.stderr, /--out "--resume": --resume is an option of run, not a value/);
+    assert.match(md.stderr, /--md "--json": --json is an option of compare, not a value/);
+    const root = new URL("../", import.meta.url).pathname;
+    for (const name of ["--resume", "--json"]) {
+      assert.equal(await Deno.stat(`${root}${name}`).then(() => true, () => false), false, name);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
