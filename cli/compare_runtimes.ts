@@ -179,14 +179,22 @@ export function compareRuntimesCommand() {
       "--same-driver",
       "put Deno on Chromium's own SwiftShader (VK_ICD_FILENAMES): only the compilers differ",
     )
-    .option("--chromium <path>", "Chromium executable (default: $CHROME_PATH, then Debian's)")
+    .option(
+      "--chromium <path>",
+      // the words of the other commands' --chromium: which file "Debian's" is
+      "Chromium executable (default: $CHROME_PATH, then /usr/bin/chromium-headless-shell)",
+    )
     .option(
       "--max-cases <n>",
       "refuse a selection of more cases",
       parsePositiveInt,
       DEFAULT_MAX_CASES,
     )
-    .option("--config-root <dir>", "folder the matrix's config paths must resolve inside")
+    .option(
+      "--config-root <dir>",
+      "folder the matrix's config paths must resolve inside (default: the matrix file's " +
+        "folder; bundled matrices: matrix/bundled/configs)",
+    )
     .option(
       "--max-rows <n>",
       "query rows the float64 reference computes at most",

@@ -1,0 +1,35 @@
+/**
+ * An option that several commands share is described alike where it means the same:
+ * compare-runtimes' --chromium said "then Debian's" where the others name the file
+ * (/usr/bin/chromium-headless-shell), and its --config-root left out the default that run's
+ * names.
+ */
+import assert from "node:assert/strict";
+import { buildProgram } from "../cli/program.ts";
+
+const program = buildProgram({
+  probeCaps: () => Promise.resolve(null),
+  probeCapsStrict: () => Promise.reject(new Error("no device in this test")),
+});
+
+/** The description of `flag` in every command (and subcommand) that has it. */
+function descriptions(flag: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (cmd: typeof program, path: string) => {
+    for (const o of cmd.options) if (o.long === flag) out.set(path, o.description);
+    for (const sub of cmd.commands) walk(sub as typeof program, `${path} ${sub.name()}`.trim());
+  };
+  walk(program, "");
+  return out;
+}
+
+Deno.test("--chromium and --config-root read alike in every command that has them", () => {
+  const chromium = descriptions("--chromium");
+  assert.ok(chromium.size >= 6, [...chromium.keys()].join(", "));
+  for (const [cmd, d] of chromium) {
+    assert.match(d, /default: \$CHROME_PATH, then \/usr\/bin\/chromium-headless-shell\)/, cmd);
+  }
+  const root = descriptions("--config-root");
+  assert.deepEqual([...root.keys()].sort(), ["compare-runtimes", "run"]);
+  assert.equal(root.get("compare-runtimes"), root.get("run"));
+});
