@@ -120,8 +120,8 @@ export function benchCommand() {
     )
     .option(
       "--reps <n>",
-      `timed repetitions per case and per ceiling measurement, 1 to ${MAX_BENCH_REPS} (default ` +
-        "7; with fewer the medians and spreads are rough, and the report says so)",
+      `timed repetitions per case and per ceiling measurement, 1 to ${MAX_BENCH_REPS}; with ` +
+        "fewer than 7 the medians and spreads are rough, and the report says so",
       "7",
     )
     .addOption(

@@ -33,3 +33,10 @@ Deno.test("--chromium and --config-root read alike in every command that has the
   assert.deepEqual([...root.keys()].sort(), ["compare-runtimes", "run"]);
   assert.equal(root.get("compare-runtimes"), root.get("run"));
 });
+
+Deno.test("bench --reps states its default once", () => {
+  const bench = program.commands.find((c) => c.name() === "bench")!;
+  const reps = bench.helpInformation().split(/\n(?=  -)/).find((l) => l.includes("--reps <n>"))!;
+  assert.equal(reps.match(/default/g)?.length, 1, reps);
+  assert.match(reps.replace(/\s+/g, " "), /fewer than 7 the medians .* \(default: "7"\)/);
+});
