@@ -8,6 +8,7 @@
 // - without a browser, exit 3 with the install command (and these tests are ignored with
 //   that message, the rest of the suite runs).
 import assert from "node:assert/strict";
+import { selectCases } from "../runner/run_matrix.ts";
 import { browserTestName, chromiumMissing, runHarness } from "./browser_helpers.ts";
 import { loadKernel } from "../kernels/source.ts";
 
@@ -144,8 +145,11 @@ Deno.test({
       assert.match(r.stdout, /^runtime: deno \(.*SwiftShader Device.*VK_ICD_FILENAMES=/m);
       const report = JSON.parse(await Deno.readTextFile(`${out}/compare-runtimes.json`));
       assert.equal(report.sameDriver, true);
-      assert.equal(report.totals.cases, 44);
-      assert.equal(report.totals.compared, 44);
+      // every tiny f32 case of the smoke matrix (47 since session 44), each compared
+      const { all } = await selectCases({ matrix: "smoke", filter: "preset=tiny;dtype=f32" });
+      assert.ok(all.length >= 44, `${all.length} cases`);
+      assert.equal(report.totals.cases, all.length);
+      assert.equal(report.totals.compared, all.length);
       assert.equal(report.totals.findings, 0);
       // Measured with Chromium 156 and Deno 2.9.6: naga and Tint give bit-identical results
       // on SwiftShader for every tiny f32 case. A compiler change that alters rounding shows
