@@ -7,7 +7,7 @@ import { withParams } from "../adapter/spec.ts";
 import type { BenchCase } from "../bench/cases.ts";
 import { benchLayout, type BenchRecord, judgeRecord } from "../bench/run_bench.ts";
 import { hasAdapter } from "../gpu/device.ts";
-import { gpu as gpuContext } from "./gpu_helpers.ts";
+import { gpu as gpuContext, nameWithReason, sizeReason } from "./gpu_helpers.ts";
 import { type CliResult, runCli } from "./helpers_cli.ts";
 
 const gpu = await hasAdapter();
@@ -542,46 +542,84 @@ Deno.test({
   },
 });
 
+/** `bench --case-timeout 1` on the cases `filter` selects, on a backend whose launch hangs. */
+function benchHanging(matrix: string, filter: string | null, out: string): Promise<CliResult> {
+  return runCli(
+    [
+      "bench",
+      "--matrix",
+      matrix,
+      ...(filter === null ? [] : ["--filter", filter]),
+      "--reps",
+      "1",
+      "--case-timeout",
+      "1",
+      "--backend-module",
+      "tests/fixtures/backends/launch_hangs.ts",
+      "--backend",
+      "naive-launch-hangs",
+      "--out",
+      out,
+    ],
+    {},
+    { timeoutMs: 120_000 },
+  ); // without --case-timeout the bench would wait forever
+}
+
+/** report.json of a bench folder: its records and warnings. */
+async function benchReportOf(
+  out: string,
+): Promise<{ records: BenchRecord[]; warnings?: string[] }> {
+  return JSON.parse(await Deno.readTextFile(`${out}/report.json`));
+}
+
+const WENT_ON = "error: timed out after 1 s (--case-timeout); the device was re-acquired and " +
+  "the bench went on";
+
 Deno.test({
-  name: "bench --case-timeout: a hung case is an error, the device is re-acquired, and three " +
-    "timeouts in a row stop the bench with its reports written (exit 3, as run's losses)",
+  name: "bench --case-timeout: a hung case is an error, the device is re-acquired, the next " +
+    "case runs, and the bench exits 1 with its reports written",
   ignore: !gpu,
   fn: async () => {
     const out = await Deno.makeTempDir({ prefix: "bench_cli_timeout_" });
     try {
-      const r = await runCli(
-        [
-          "bench",
-          "--matrix",
-          "presets",
-          // twelve small decode cases, on a backend whose launch never settles
-          "--filter",
-          "path=absorbed;sk=16,64",
-          "--reps",
-          "1",
-          "--case-timeout",
-          "1",
-          "--backend-module",
-          "tests/fixtures/backends/launch_hangs.ts",
-          "--backend",
-          "naive-launch-hangs",
-          "--out",
-          out,
-        ],
-        {},
-        { timeoutMs: 120_000 }, // without --case-timeout the bench would wait forever
+      // the tiny matrix: its absorbed case hangs, its expanded case is of the other path
+      const r = await benchHanging("tiny", null, out);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      const report = await benchReportOf(out);
+      assert.equal(report.records.length, 2);
+      assert.equal(`${report.records[0].status}: ${report.records[0].reason}`, WENT_ON);
+      assert.match(
+        `${report.records[1].status}: ${report.records[1].reason}`,
+        /^unsupported: backend\.path-mismatch/,
       );
+      assert.match(r.stderr, /sk=64;causal=1;page=0: error: timed out after 1 s/);
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});
+
+const slowHere = gpu ? sizeReason("deepseek-v2-lite") : "no WebGPU adapter";
+
+Deno.test({
+  name: nameWithReason(
+    "bench --case-timeout: three timeouts in a row stop the bench with its reports written " +
+      "(exit 3, as run's losses)",
+    slowHere,
+  ),
+  ignore: slowHere !== null,
+  fn: async () => {
+    const out = await Deno.makeTempDir({ prefix: "bench_cli_timeout_" });
+    try {
+      // twelve small decode cases of the model presets (the GL fallback refuses model sizes)
+      const r = await benchHanging("presets", "path=absorbed;sk=16,64", out);
       assert.equal(r.code, 3, r.stdout + r.stderr);
-      const report = JSON.parse(await Deno.readTextFile(`${out}/report.json`)) as {
-        records: BenchRecord[];
-        warnings?: string[];
-      };
+      const report = await benchReportOf(out);
       const reasons = report.records.map((x) => `${x.status}: ${x.reason}`);
-      const wentOn = "error: timed out after 1 s (--case-timeout); the device was re-acquired " +
-        "and the bench went on";
       assert.deepEqual(reasons, [
-        wentOn,
-        wentOn,
+        WENT_ON,
+        WENT_ON,
         "error: timed out after 1 s (--case-timeout); 3 timeouts in a row: the bench stopped here",
       ]);
       const stop = report.warnings?.find((w) => w.startsWith("stopped after 3 case timeouts"));
