@@ -19,7 +19,8 @@ Deno.test({
   fn: async () => {
     const out = await Deno.makeTempDir({ prefix: "mla-explain-case-" });
     try {
-      const filter = "preset=tiny;dtype=f32";
+      // the varlen, paged and split cases (and the cross-tile prefill) of tiny f32
+      const filter = "preset=tiny;dtype=f32;b=1,3,6";
       const report = await runMatrix({
         matrix: "smoke",
         filter,
@@ -42,7 +43,7 @@ Deno.test({
       const ids = report.results.filter((r) => r.planDigest !== undefined).map((r) => r.id);
       assert.ok(ids.some((id) => /;page=\d/.test(id)), "a paged case");
       assert.ok(ids.some((id) => /;splits=\d/.test(id)), "a split case");
-      assert.ok(planned >= 20, `${planned} planned cases compared`);
+      assert.ok(planned >= 15, `${planned} planned cases compared`);
     } finally {
       await Deno.remove(out, { recursive: true });
     }
