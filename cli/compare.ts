@@ -21,7 +21,7 @@ import {
 import type { DriftClass } from "../drift/mod.ts";
 import { checkOutputFile } from "../report/output_paths.ts";
 import { writeCompareHtml } from "../drift/drift_html.ts";
-import { EXIT } from "./errors.ts";
+import { CliError, EXIT } from "./errors.ts";
 
 /**
  * Parse `--fail-on numeric-drift,support-drift` (class names; `none` for no class). An
@@ -119,6 +119,16 @@ export function compareCommand() {
       parseFailOn,
     )
     .action(async (baselineArg, currentArg, opts) => {
+      // an empty argument failed as ": cannot read (Empty path is not allowed)", naming neither
+      for (const [name, value] of [["<baseline>", baselineArg], ["<current>", currentArg]]) {
+        if (value.trim() === "") {
+          throw new CliError(
+            `compare ${name} "": is empty; give a baseline file, a baselines folder, a ` +
+              "report.json or a run folder",
+            EXIT.badInput,
+          );
+        }
+      }
       if (opts.md) await checkOutputFile(opts.md, { label: "--md" });
       if (opts.json) await checkOutputFile(opts.json, { label: "--json" });
       if (opts.html) await checkOutputFile(opts.html, { label: "--html" });

@@ -117,3 +117,13 @@ Deno.test("CLI: run --out --resume and compare --md --json are exit 2, nothing w
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("compare: an empty <baseline> or <current> is exit 2 naming it, no stack trace", async () => {
+  const base = "baselines/llvmpipe-65541-vulkan.json";
+  for (const [args, name] of [[["", base], "<baseline>"], [[base, " "], "<current>"]] as const) {
+    const r = await runCli(["compare", ...args]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, new RegExp(`compare ${name} "": is empty; give a baseline file`));
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  }
+});
