@@ -36,7 +36,7 @@ Deno.test("--chromium and --config-root read alike in every command that has the
 
 Deno.test("bench --reps states its default once", () => {
   const bench = program.commands.find((c) => c.name() === "bench")!;
-  const reps = bench.helpInformation().split(/\n(?=  -)/).find((l) => l.includes("--reps <n>"))!;
+  const reps = bench.helpInformation().split(/\n(?= {2}-)/).find((l) => l.includes("--reps <n>"))!;
   assert.equal(reps.match(/default/g)?.length, 1, reps);
   assert.match(reps.replace(/\s+/g, " "), /fewer than 7 the medians .* \(default: "7"\)/);
 });
