@@ -17,6 +17,7 @@ import { readCapsFile } from "../adapter/caps_file.ts";
 import { PRESET_CONFIGS } from "../adapter/presets.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { explainMatrixCase } from "../runner/explain_case.ts";
+import { nearest } from "../util/edit_distance.ts";
 import { selectCases } from "../runner/run_matrix.ts";
 import { layoutFromFlags, parseAxisInt, parseIntList, parsePositiveInt } from "./options.ts";
 
@@ -258,7 +259,7 @@ async function explainCaseOf(
   if (c === undefined) {
     throw new CliError(
       `--case: matrix ${matrix} has no case ${JSON.stringify(id)} (${all.length} cases; ` +
-        `${nearestIds(id, all.map((x) => x.id))}); \`run --matrix ${matrix} --filter ` +
+        `the nearest: ${nearest(id, all.map((x) => x.id))}); \`run --matrix ${matrix} --filter ` +
         "'<key>=<value>'` selects cases by their keys",
       EXIT.badInput,
     );
@@ -278,15 +279,4 @@ async function explainCaseOf(
   if (explanation.resolution.kind === "unsupported" || runNotes.length > 0) {
     Deno.exitCode = EXIT.infra;
   }
-}
-
-/** The ids closest to `id` (the most leading `;`-terms in common), for a message. */
-function nearestIds(id: string, ids: readonly string[]): string {
-  const terms = id.split(";");
-  const common = (other: string) => {
-    const o = new Set(other.split(";"));
-    return terms.filter((t) => o.has(t)).length;
-  };
-  const best = [...ids].sort((a, b) => common(b) - common(a)).slice(0, 2);
-  return best.length === 0 ? "it has none" : `the nearest: ${best.join(" | ")}`;
 }

@@ -9,17 +9,9 @@
  */
 import type { ConfigIssue } from "../adapter/errors.ts";
 import { PRESET_NAMES } from "../adapter/presets.ts";
-import { editDistance } from "../util/edit_distance.ts";
+import { nearest } from "../util/edit_distance.ts";
 import { isConfigPath } from "./config_paths.ts";
 import type { MatrixFile } from "./types.ts";
-
-function nearestPreset(name: string): string {
-  let best = PRESET_NAMES[0];
-  for (const p of PRESET_NAMES) {
-    if (editDistance(name, p) < editDistance(name, best)) best = p;
-  }
-  return best;
-}
 
 /**
  * The `preset` axis values of a matrix that are neither a preset name nor a config path
@@ -42,7 +34,7 @@ export function unknownPresets(m: MatrixFile): ConfigIssue[] {
         path: `groups[${gi}].axes.preset[${pi}]`,
         value: p,
         message: `is neither a preset nor a config path (a path ends in .json or holds a /); ` +
-          `did you mean "${nearestPreset(p)}"? presets: ${PRESET_NAMES.join(", ")}`,
+          `did you mean "${nearest(p, PRESET_NAMES)}"? presets: ${PRESET_NAMES.join(", ")}`,
       });
     });
   });

@@ -24,7 +24,7 @@
  * @module
  */
 import { BUNDLED_BACKENDS } from "../adapter/backends.ts";
-import { editDistance } from "../util/edit_distance.ts";
+import { nearest } from "../util/edit_distance.ts";
 import type { CaseExpect } from "./types.ts";
 
 /** Where the list of reason codes is documented, for messages. */
@@ -74,17 +74,6 @@ export const REASON_CODES: readonly string[] = Object.keys(REASON_CODE_MEANINGS)
 export const HARNESS_CODE_NAMESPACES: readonly string[] = [
   ...new Set(REASON_CODES.map((c) => c.slice(0, c.indexOf(".")))),
 ];
-
-/** The one of `known` nearest to `name` by edit distance (the first of equals). */
-function nearest(name: string, known: readonly string[]): string {
-  let best = known[0];
-  let bestDistance = Infinity;
-  for (const k of known) {
-    const d = editDistance(name, k);
-    if (d < bestDistance) [best, bestDistance] = [k, d];
-  }
-  return best;
-}
 
 /** One problem of an `expect` entry: the path below `expect` and what is wrong. */
 export interface ExpectProblem {

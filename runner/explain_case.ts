@@ -14,7 +14,7 @@ import type { DeviceCaps, Reason } from "../adapter/types.ts";
 import { ConfigError } from "../adapter/errors.ts";
 import type { Case } from "../matrix/types.ts";
 import { applyProfile, caseRequest } from "./case_request.ts";
-import { caseBackend, caseSeed } from "./run_case.ts";
+import { caseBackend, caseSeed, LAYER_SELF_ATTENTION } from "./run_case.ts";
 
 /** What {@link explainMatrixCase} found: the explanation and what `run` adds to it. */
 export interface CaseExplanation {
@@ -69,10 +69,7 @@ export async function explainMatrixCase(
       if (!(e instanceof ConfigError)) throw e;
     }
     if (layout && !isSelfAttention(layout)) {
-      runNotes.push(
-        "invalid: mode layer runs self-attention: the case needs sq = sk, no varlen with " +
-          "bshd/sbhd, and no paged cache",
-      );
+      runNotes.push(`invalid: ${LAYER_SELF_ATTENTION}`);
     }
     runNotes.push(...layerReasons(req.spec).map(text));
   }

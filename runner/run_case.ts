@@ -204,6 +204,11 @@ function reasonsText(reasons: readonly Reason[]): string {
   ).join("; ");
 }
 
+/** Why a mode layer case whose layout is not self-attention is invalid (`run`, `explain --case`). */
+export const LAYER_SELF_ATTENTION: string =
+  "mode layer runs self-attention: the case needs sq = sk, no " +
+  "varlen with bshd/sbhd, and no paged cache (decode against a cache is mode attention)";
+
 /**
  * Whether a case rejected as invalid with `message` was expected so: `expect` says
  * `invalid` and the message holds every fragment its `codes` list (a matrix's way of
@@ -345,8 +350,7 @@ export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseRes
   const plan = resolution;
   const planDigest = await sha256Hex16(JSON.stringify(plan));
   if (c.params.mode === "layer" && !isSelfAttention(plan.layout)) {
-    const message = "mode layer runs self-attention: the case needs sq = sk, no varlen with " +
-      "bshd/sbhd, and no paged cache (decode against a cache is mode attention)";
+    const message = LAYER_SELF_ATTENTION;
     return {
       ...base,
       status: invalidAsExpected(c.expect, message) ? "pass" : "unexpected",

@@ -44,3 +44,22 @@ export function nearMiss(name: string, known: readonly string[], most = 2): stri
     Math.abs(k.length - name.length) <= most && editDistance(k, name) <= most
   );
 }
+
+/**
+ * The one of `known` nearest to `name` by edit distance (the first of equals).
+ *
+ * @example
+ * ```ts
+ * import { nearest } from "./edit_distance.ts";
+ * nearest("deepseek-v4", ["tiny", "deepseek-v3", "deepseek-v2"]); // "deepseek-v3"
+ * ```
+ */
+export function nearest(name: string, known: readonly string[]): string {
+  let best = known[0];
+  let bestDistance = Infinity;
+  for (const k of known) {
+    const d = editDistance(name, k);
+    if (d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  return best;
+}
