@@ -60,6 +60,7 @@ import {
 } from "../bench/reference_ceilings.ts";
 import { CliError, EXIT, EXIT_SIGINT, EXIT_SIGTERM } from "./errors.ts";
 import { writeTextAtomic } from "../util/fs.ts";
+import { raceTimeout, TIMED_OUT } from "../util/timeout.ts";
 import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
 import { prepareOutputDir, removeEmptyCreatedDirs } from "../report/output_paths.ts";
 import { parseSeconds } from "./run.ts";
@@ -73,21 +74,6 @@ const MAX_BENCH_REPS = 1000;
 
 /** Timeouts in a row after which `bench` stops (as `run` stops after three device losses). */
 const MAX_TIMEOUTS_IN_ROW = 3;
-
-/** What a case's deadline resolves to (a record never is this symbol). */
-const TIMED_OUT = Symbol("timed out");
-
-/**
- * A promise that resolves to {@link TIMED_OUT} after `ms` (never when `ms` is 0), and the
- * function that cancels it.
- */
-function deadline(ms: number): { expired: Promise<typeof TIMED_OUT>; cancel: () => void } {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<typeof TIMED_OUT>((res) => {
-    if (ms > 0) timer = setTimeout(() => res(TIMED_OUT), ms);
-  });
-  return { expired, cancel: () => clearTimeout(timer) };
-}
 
 /**
  * Build the `bench` command.
@@ -309,9 +295,7 @@ export function benchCommand() {
           // An abandoned or timed-out case may fail once the device is destroyed; nothing
           // waits for it.
           running.catch(() => {});
-          const limit = deadline(timeoutS * 1000);
-          const r = await Promise.race([running, abandon.promise, limit.expired]);
-          limit.cancel();
+          const r = await raceTimeout([running, abandon.promise], timeoutS * 1000);
           if (r === null) break;
           const timedOut = r === TIMED_OUT;
           timeoutsInRow = timedOut ? timeoutsInRow + 1 : 0;

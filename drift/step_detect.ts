@@ -22,12 +22,14 @@
  * test of that one split as if it had been fixed in advance finds steps in noise. On series
  * of independent normal noise (5% spread; `deno run tools/step_noise_rate.ts`) it flagged
  * 8.4% of 10-run series, 14.1% of 12-run and 18.0% of 20-run series at alpha 0.05; this test
- * flags 1.6%, 4.9% and 5.0%. The shuffles are seeded, so a series gives the same p every time.
+ * flags 3.2%, 3.9% and 4.4% (session 45, noise and shuffles from util/prng.ts). The shuffles are
+ * seeded (`makePrng(n, "step-permutations")`), so a series gives the same p every time.
  *
  * @module
  */
 import { midRanks } from "./stats.ts";
 import { median } from "../util/stats.ts";
+import { makePrng } from "../util/prng.ts";
 
 /** Shuffles of a segment in the permutation test (the smallest p is 1 / 2000). */
 export const STEP_PERMUTATIONS = 1999;
@@ -105,17 +107,6 @@ export function detectSteps(values: readonly number[], options: StepOptions = {}
   return steps.sort((a, b) => a.index - b.index);
 }
 
-/** A seeded uniform generator in [0, 1) (mulberry32: 32-bit state, full period). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The largest standardized rank sum over the splits k = minSegment .. n - minSegment. */
 function maxRankZ(ranks: ArrayLike<number>, minSegment: number): number {
   const n = ranks.length;
@@ -147,13 +138,13 @@ export function splitPermutationP(values: readonly number[], minSegment: number)
   const observed = maxRankZ(ranks, minSegment);
   // a relative margin, so that the observed order's own statistic counts after rounding
   const reach = observed * (1 - 1e-12);
-  const random = seeded(0x5eed ^ values.length);
+  const rng = makePrng(values.length, "step-permutations");
   const shuffled = Float64Array.from(ranks);
   let count = 0;
   for (let b = 0; b < STEP_PERMUTATIONS; b++) {
     // Fisher-Yates
     for (let i = shuffled.length - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
+      const j = rng.int(i + 1);
       const t = shuffled[i];
       shuffled[i] = shuffled[j];
       shuffled[j] = t;

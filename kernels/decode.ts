@@ -35,7 +35,7 @@ import {
 import { LayerEncoder } from "./layer_encoder.ts";
 import type { GpuLayerWeights } from "./layer_weights.ts";
 import type { SourceMutation } from "./source.ts";
-import { makePrng } from "../reference/prng.ts";
+import { makePrng } from "../util/prng.ts";
 
 /** FlashMLA's page size. */
 export const DEFAULT_PAGE_SIZE = 64;

@@ -1,6 +1,6 @@
 /**
  * Deterministic float64 inputs for the attention core and the full layer. Each
- * tensor draws from its own named stream of the case seed (see prng.ts), so the
+ * tensor draws from its own named stream of the case seed (see util/prng.ts), so the
  * numbers of one tensor never depend on the size or presence of another.
  *
  * Scales keep activations and scores O(1): q, latent and k_pe ~ N(0, 1), kv_b_proj
@@ -18,7 +18,7 @@
  * @module
  */
 import type { AttentionInputs, LayerWeights, MlaSpec, NormalizedLayout } from "../adapter/types.ts";
-import { makePrng } from "./prng.ts";
+import { makePrng } from "../util/prng.ts";
 
 /** {@link AttentionInputs} as the generator makes them: every tensor float64. */
 export interface Float64AttentionInputs extends AttentionInputs {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-export * from "./prng.ts";
+export * from "../util/prng.ts";
 export * from "./paging.ts";
 export * from "./inputs.ts";
 export * from "./rope_apply.ts";

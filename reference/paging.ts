@@ -1,11 +1,11 @@
 /**
  * Seeded paged key caches: a shuffled block table for given key lengths (the page order
- * comes from the project PRNG, reference/prng.ts, like every other seeded input).
+ * comes from the project PRNG, util/prng.ts, like every other seeded input).
  *
  * @module
  */
 import type { Paging } from "../adapter/types.ts";
-import { makePrng } from "./prng.ts";
+import { makePrng } from "../util/prng.ts";
 
 /**
  * A shuffled paged pool for the given key lengths (FlashMLA's test shape): every

@@ -6,7 +6,7 @@
  * @module
  */
 import type { NormalizedLayout } from "../adapter/types.ts";
-import { makePrng } from "./prng.ts";
+import { makePrng } from "../util/prng.ts";
 
 /** Options of {@link sampleRows}. */
 export interface SampleRowsOptions {

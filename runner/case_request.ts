@@ -22,7 +22,7 @@ import { resolve } from "../adapter/resolve.ts";
 import { type ConfigPlace, isConfigPath, resolveConfigPath } from "../matrix/config_paths.ts";
 import type { Case, CaseParams, DeviceProfile } from "../matrix/types.ts";
 import { shuffledPaging } from "../reference/paging.ts";
-import { makePrng } from "../reference/prng.ts";
+import { makePrng } from "../util/prng.ts";
 
 /**
  * Per-sequence key lengths of a case. `none`: all sk. `normal`: round(N(sk, sk/2))

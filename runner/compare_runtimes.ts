@@ -15,6 +15,7 @@ import { type UlpDiff, ulpDiff } from "../parity/ulp.ts";
 import { selectCases, type Selection } from "./run_matrix.ts";
 import { NOT_COVERED_PREFIX, runCase } from "./run_case.ts";
 import { type RunDevice, runtimeOf } from "../gpu/runtime.ts";
+import { raceTimeout, TIMED_OUT } from "../util/timeout.ts";
 
 /** One runtime's outcome of a case. */
 export interface RuntimeOutcome {
@@ -130,7 +131,6 @@ async function runOn(
   lost: string | null;
 }> {
   let outputs: { out: Float32Array; lse: Float32Array } | null = null;
-  let timer: ReturnType<typeof setTimeout> | undefined;
   const run = runCase(c, {
     ctx: device,
     baseDir: o.baseDir,
@@ -139,13 +139,8 @@ async function runOn(
     specCache: o.specCache,
     outputs: (x) => outputs = x,
   }).catch((e) => errorResult(c, e instanceof Error ? `${e.name}: ${e.message}` : String(e)));
-  const racers: Promise<CaseResult | null>[] = [run];
-  if (o.timeoutMs > 0) {
-    racers.push(new Promise((r) => timer = setTimeout(() => r(null), o.timeoutMs)));
-  }
-  const result = await Promise.race(racers);
-  clearTimeout(timer);
-  if (result === null) {
+  const result = await raceTimeout(run, o.timeoutMs);
+  if (result === TIMED_OUT) {
     // a hung case: drop the device and start a fresh one for the next case
     device.destroy();
     await device.reacquire();

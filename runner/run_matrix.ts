@@ -36,6 +36,7 @@ import { checkFaultReached } from "./fault_reach.ts";
 import { groupOf, runCase, type RunCaseOptions } from "./run_case.ts";
 import { isRemoteDevice, type RunDevice } from "../gpu/runtime.ts";
 import type { CaseResult, Fingerprint, RunReport } from "../results/types.ts";
+import { raceTimeout, TIMED_OUT } from "../util/timeout.ts";
 
 /** Default per-case timeout in seconds (`run --case-timeout`). */
 export const DEFAULT_CASE_TIMEOUT_S = 600;
@@ -402,21 +403,11 @@ async function settle(
   timeoutMs: number,
   abandoned: Promise<Outcome>,
 ): Promise<Outcome> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const racers: Promise<Outcome>[] = [
+  const outcome = await raceTimeout<Outcome>([
     run.then((result) => ({ kind: "done", result }), (error) => ({ kind: "threw", error })),
     abandoned,
-  ];
-  if (timeoutMs > 0) {
-    racers.push(
-      new Promise((res) => (timer = setTimeout(() => res({ kind: "timeout" }), timeoutMs))),
-    );
-  }
-  try {
-    return await Promise.race(racers);
-  } finally {
-    clearTimeout(timer);
-  }
+  ], timeoutMs);
+  return outcome === TIMED_OUT ? { kind: "timeout" } : outcome;
 }
 
 /**

@@ -9,7 +9,7 @@ import { specFromConfig } from "../adapter/config.ts";
 import { ConfigError } from "../adapter/errors.ts";
 import { scanJson } from "../adapter/json_scan.ts";
 import { checkCaseCount, iterateCases, validateMatrix } from "../matrix/expand.ts";
-import { makePrng, type Prng } from "../reference/prng.ts";
+import { makePrng, type Prng } from "../util/prng.ts";
 import { SafetensorsError, SafetensorsFile } from "../weights/mod.ts";
 import { runCli } from "./helpers_cli.ts";
 

@@ -9,7 +9,7 @@ import { presetSpec } from "../adapter/presets.ts";
 import { withParams } from "../adapter/spec.ts";
 import { runRope } from "../kernels/rope.ts";
 import { applyRope, ropeParams } from "../reference/rope_apply.ts";
-import { makePrng } from "../reference/prng.ts";
+import { makePrng } from "../util/prng.ts";
 import { gpu, gpuTest } from "./gpu_helpers.ts";
 
 const ROWS = 64;

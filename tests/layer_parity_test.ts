@@ -17,7 +17,7 @@ import { LAYER_FAULTS, layerFault } from "../kernels/layer_faults.ts";
 import { layerToleranceFor } from "../parity/tolerance.ts";
 import { makeHiddenStates, makeLayerWeights } from "../reference/inputs.ts";
 import { linear, mlaLayer } from "../reference/layer.ts";
-import { makePrng } from "../reference/prng.ts";
+import { makePrng } from "../util/prng.ts";
 import { gpu, type GpuNeeds, gpuStep, gpuTest, ignoreReason } from "./gpu_helpers.ts";
 
 function parity(

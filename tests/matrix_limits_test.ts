@@ -14,7 +14,7 @@ import {
 } from "../matrix/expand.ts";
 import { selectMatrixCases } from "../matrix/select.ts";
 import { CASE_DEFAULTS } from "../matrix/types.ts";
-import { makePrng } from "../reference/prng.ts";
+import { makePrng } from "../util/prng.ts";
 import { caseRequest } from "../runner/case_request.ts";
 import { runCli } from "./helpers_cli.ts";
 import { configError } from "./config_helpers.ts";

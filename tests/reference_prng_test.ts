@@ -31,7 +31,7 @@
  * ```
  */
 import assert from "node:assert/strict";
-import { fnv1a64, makePrng, mix64, Prng, splitmix64, streamSeed } from "../reference/prng.ts";
+import { fnv1a64, makePrng, mix64, Prng, splitmix64, streamSeed } from "../util/prng.ts";
 
 Deno.test("prng: splitmix64 matches the published vector for seed 1234567", () => {
   // The sequence quoted by Vigna's splitmix64.c users (e.g. rand_xoshiro's SplitMix64 test).

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { presetSpec } from "../adapter/presets.ts";
 import { withParams } from "../adapter/spec.ts";
 import { applyRope, ropeParams, rotateVector } from "../reference/rope_apply.ts";
-import { makePrng } from "../reference/prng.ts";
+import { makePrng } from "../util/prng.ts";
 
 const cos2 = -0.4161468365471424;
 const sin2 = 0.9092974268256817;

@@ -9,6 +9,7 @@
  * @module
  */
 import { detectSteps } from "../drift/step_detect.ts";
+import { makePrng } from "../util/prng.ts";
 
 /**
  * The share of `count` noise series of `length` values in which a step is flagged.
@@ -21,17 +22,12 @@ import { detectSteps } from "../drift/step_detect.ts";
  */
 export function noiseFlagRate(length: number, options: { count?: number } = {}): number {
   const count = options.count ?? 1000;
-  let s = 12345;
-  const uniform = () => {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    return s / 2147483648;
-  };
-  // Box-Muller
-  const normal = () =>
-    Math.sqrt(-2 * Math.log(uniform() + 1e-12)) * Math.cos(2 * Math.PI * uniform());
+  // util/prng.ts, the harness's one generator (until session 45 an LCG of its own, whose
+  // float64 products past 2^53 were not exact)
+  const rng = makePrng(length, "noise-series");
   let flagged = 0;
   for (let i = 0; i < count; i++) {
-    const xs = Array.from({ length }, () => 1 + 0.05 * normal());
+    const xs = Array.from({ length }, () => 1 + 0.05 * rng.normal());
     if (detectSteps(xs).length > 0) flagged++;
   }
   return flagged / count;

@@ -1,7 +1,8 @@
 /**
  * Small shared helpers with one home each, importing nothing of the harness: SHA-256 hex
  * digests, median and quantile, atomic file writes and existence checks, near-miss names, the
- * JSON-object test.
+ * JSON-object test, the race of work against a time limit, the seeded generator of every
+ * random draw (test inputs, the step test's shuffles).
  *
  * @example
  * ```ts
@@ -17,3 +18,5 @@ export * from "./stats.ts";
 export * from "./fs.ts";
 export * from "./edit_distance.ts";
 export * from "./is_record.ts";
+export * from "./timeout.ts";
+export * from "./prng.ts";
