@@ -26,7 +26,7 @@ import {
 } from "../runner/layer_files.ts";
 import { EXIT } from "./errors.ts";
 import { checkOptionNeeds } from "./option_needs.ts";
-import { parseIntList, parseNonNegativeInt } from "./options.ts";
+import { parseIntList, parseNonNegativeInt, parsePositiveInt } from "./options.ts";
 import {
   checkRuntimeCombination,
   chromiumOption,
@@ -127,7 +127,8 @@ export function layerCommand() {
     .option(
       "--check-rows <n>",
       "most token rows the reference computes (boundaries always); with --no-check: exit 2",
-      parseNonNegativeInt,
+      // 0 rows would still check each sequence's first and last rows, as 1 does: refused
+      parsePositiveInt,
       DEFAULT_CHECK_ROWS,
     )
     .addOption(

@@ -9,6 +9,8 @@ import { parseIntList, parseNonNegativeInt, parsePositiveInt } from "../cli/opti
 import { parseSeconds } from "../cli/run.ts";
 import { runCli } from "./helpers_cli.ts";
 
+const F = new URL("./fixtures/safetensors/", import.meta.url).pathname;
+
 Deno.test("parseIntList, parsePositiveInt, parseNonNegativeInt: decimal digits only", () => {
   assert.deepEqual(parseIntList("0, 5,12"), [0, 5, 12]);
   assert.equal(parsePositiveInt("4"), 4);
@@ -78,6 +80,29 @@ Deno.test("history --min-segment: decimal digits only (0x3, 1e1 are exit 2); --a
     assert.match(hex.stderr, /--min-segment <n>.*"0x3" is not an integer >= 1/);
     assert.match(sci.stderr, /--min-segment <n>.*"1e1" is not an integer >= 1/);
     assert.match(alpha.stderr, /--alpha <p>.*"1" must be a number between 0 and 1, both excluded/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("layer --check-rows 0 is exit 2 naming the option and its range (it acted as 1)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mla-check-rows-" });
+  try {
+    // no adapter: a command past its option checks would be exit 3, never run the layer
+    const layer = (rows: string) =>
+      runCli(
+        [
+          ...["layer", "--config", "tiny", "--input", `${F}tiny_input_bshd.safetensors`],
+          ...["--out", `${dir}/y.safetensors`, "--check-rows", rows],
+        ],
+        { DENO_WEBGPU_BACKEND: "dx12" },
+      );
+    const [zero, one] = await Promise.all([layer("0"), layer("1")]);
+    assert.equal(zero.code, 2, zero.stdout + zero.stderr);
+    assert.match(zero.stderr, /--check-rows <n>.*"0" is not an integer >= 1/);
+    assert.doesNotMatch(zero.stderr, /internal error|at .*\.ts:\d+/);
+    assert.equal(one.code, 3, one.stdout + one.stderr);
+    assert.deepEqual([...Deno.readDirSync(dir)], [], "nothing written");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
