@@ -18,6 +18,7 @@ import { crossovers, sweepOf } from "./crossover.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { chartFigure, escapeHtml } from "../report/html/chart.ts";
 import { htmlPage, num, section } from "../report/html/page.ts";
+import { runtimeLabel } from "../report/runtime_label.ts";
 import { passRole } from "../adapter/pass_roles.ts";
 
 /** A point of the roofline plot. */
@@ -229,12 +230,7 @@ export async function benchReportHtml(
     facts: [
       ["Device", report.machine.adapter],
       ...(report.machine.deviceKey ? [["Device key", report.machine.deviceKey] as const] : []),
-      [
-        "Runtime",
-        report.machine.browser
-          ? `${report.machine.browser} (harness on Deno ${report.machine.deno})`
-          : `deno (Deno ${report.machine.deno})`,
-      ],
+      ["Runtime", runtimeLabel({ deno: report.machine.deno, browser: report.machine.browser })],
       ["Deno", report.machine.deno],
       ["Host", `${report.machine.cpu}, ${report.machine.cores} cores`],
       ["Ceilings", ceilingsLine(report)],

@@ -10,6 +10,7 @@ import type { Baseline, CaseComparison, CompareReport } from "./types.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { chartFigure, escapeHtml } from "../report/html/chart.ts";
 import { filterBox, htmlPage, num, section } from "../report/html/page.ts";
+import { runtimeLabel } from "../report/runtime_label.ts";
 import { untestedText } from "./render.ts";
 
 /** The error metrics of a baseline case, in report order (see drift/types.ts). */
@@ -135,7 +136,7 @@ export async function compareReportHtml(
   }
   const side = (s: CompareReport["baseline"]) =>
     `${s.deviceKey}, ${s.matrix}${s.filter ? ` (filter ${s.filter})` : ""}, ` +
-    `${s.browser ? `${s.browser}, harness on ` : ""}Deno ${s.deno}, ` +
+    `${runtimeLabel(s, { inline: true })}, ` +
     `revision ${s.harnessRevision ?? "unknown"}, ${s.createdAt}, ${s.cases} cases`;
   const g = report.speed.geomeanRatio;
   return htmlPage({
@@ -143,7 +144,7 @@ export async function compareReportHtml(
     facts: [
       ["Device", c.deviceKey],
       // a run under another runtime (`run --runtime chromium`) names its browser
-      ["Runtime", c.browser ? `${c.browser} (harness on Deno ${c.deno})` : `deno (Deno ${c.deno})`],
+      ["Runtime", runtimeLabel({ deno: c.deno, browser: c.browser })],
       ["Deno", c.deno],
       ["Revision", c.harnessRevision ?? "unknown"],
       ["Matrix", `${c.matrix}${c.filter ? ` (filter ${c.filter})` : ""}`],

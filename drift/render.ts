@@ -6,6 +6,7 @@
  */
 import type { CaseComparison, CompareReport, DriftClass } from "./types.ts";
 import { DRIFT_CLASSES } from "./types.ts";
+import { runtimeLabel } from "../report/runtime_label.ts";
 
 /** Options of {@link compareToMarkdown}. */
 export interface MarkdownOptions {
@@ -72,10 +73,10 @@ export function compareToMarkdown(report: CompareReport, options: MarkdownOption
   );
   lines.push(
     `Baseline: \`${b.deviceKey}\`, ${b.matrix}${b.filter ? ` (filter \`${b.filter}\`)` : ""}, ` +
-      `${b.browser ? `${b.browser}, harness on ` : ""}Deno ${b.deno}, ${b.createdAt}, ` +
+      `${runtimeLabel(b, { inline: true })}, ${b.createdAt}, ` +
       `${b.cases} cases.  `,
     `Current: \`${c.deviceKey}\`, ${c.matrix}${c.filter ? ` (filter \`${c.filter}\`)` : ""}, ` +
-      `${c.browser ? `${c.browser}, harness on ` : ""}Deno ${c.deno}, ${c.createdAt}, ` +
+      `${runtimeLabel(c, { inline: true })}, ${c.createdAt}, ` +
       `${c.cases} cases` +
       (report.outOfScope > 0
         ? `; ${report.outOfScope} baseline cases outside its selection.`

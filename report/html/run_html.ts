@@ -11,6 +11,7 @@ import { adapterIdentity } from "../adapter_info.ts";
 import { writeTextAtomic } from "../../util/fs.ts";
 import { skipMessage } from "../junit.ts";
 import { summaryTotals } from "../markdown.ts";
+import { runtimeLabel } from "../runtime_label.ts";
 import { isExpectedSkip, missingIds } from "../totals.ts";
 import { chartFigure, escapeHtml } from "./chart.ts";
 import { DEFAULT_HTML_MAX_BYTES, filterBox, htmlPage, num, section } from "./page.ts";
@@ -301,10 +302,8 @@ function missingSection(missing: readonly string[], total: number): string {
 }
 
 function runtimeLine(fp: RunReport["fingerprint"]): string {
-  const rt = fp.runtime;
   // A run under another runtime (`run --runtime chromium`) names its browser.
-  if (fp.browser) return `${fp.browser.name} (${fp.browser.version}; harness on Deno ${rt.deno})`;
-  return `deno (Deno ${rt.deno}, V8 ${rt.v8})`;
+  return runtimeLabel({ deno: fp.runtime.deno, v8: fp.runtime.v8, browser: fp.browser });
 }
 
 function parityRows(name: string, p: ParityRecord): string {
