@@ -25,7 +25,7 @@ import { adapterIdentity } from "../report/adapter_info.ts";
 import type { Fingerprint } from "../results/types.ts";
 import { backendChoice } from "../gpu/backend_choice.ts";
 import type { DeviceCaps } from "../adapter/types.ts";
-import type { RemoteIdentity } from "../gpu/runtime.ts";
+import { remoteFingerprint, type RemoteIdentity } from "../gpu/runtime.ts";
 
 /**
  * Lower-case ASCII words joined by `-` (empty input: `unknown`).
@@ -122,9 +122,6 @@ export function deviceKey(
  */
 export function liveDeviceKey(caps: DeviceCaps, browser?: RemoteIdentity): string {
   if (browser === undefined) return deviceKey({ adapter: caps }, { backend: currentBackend() });
-  const { name, version, path, userAgent } = browser;
-  return deviceKey({
-    adapter: { ...caps, info: browser.adapterInfo },
-    browser: { name, version, path, userAgent },
-  });
+  // the facts a run on it records (runner/run_matrix.ts): the same key
+  return deviceKey(remoteFingerprint(caps, browser));
 }

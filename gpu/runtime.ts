@@ -124,3 +124,38 @@ export function isRemoteDevice(d: RunDevice): d is RemoteDevice {
 export function runtimeOf(d: RunDevice): RuntimeName {
   return isRemoteDevice(d) ? d.runtime : "deno";
 }
+
+/** What a fingerprint records of another runtime's device ({@link remoteFingerprint}). */
+export interface RemoteFingerprint {
+  /** Its caps with every adapter-info field the browser reports (Dawn: driver, backend). */
+  readonly adapter: DeviceCaps & { readonly info: Readonly<Record<string, unknown>> };
+  /** The browser: name, version line, executable and user agent. */
+  readonly browser: Pick<RemoteIdentity, "name" | "version" | "path" | "userAgent">;
+}
+
+/**
+ * The adapter and browser a fingerprint records for a device of another runtime: one home
+ * for a run's fingerprint (runner/run_matrix.ts) and a held device's key (drift/device_key.ts
+ * `liveDeviceKey`), so a run's device key and `devices --json`'s are made of the same facts.
+ *
+ * @example
+ * ```ts
+ * import { remoteFingerprint } from "./runtime.ts";
+ * const caps = {
+ *   adapter: { vendor: "google", architecture: "", device: "0xc0de",
+ *     description: "SwiftShader Device", isFallbackAdapter: false },
+ *   features: [], limits: {},
+ * };
+ * const identity = { name: "chromium", version: "HeadlessChrome/156", path: "/usr/bin/chromium",
+ *   userAgent: "Mozilla/5.0", adapterInfo: { driver: "SwiftShader" } };
+ * remoteFingerprint(caps, identity).browser.name; // "chromium"
+ * remoteFingerprint(caps, identity).adapter.info; // { driver: "SwiftShader" }
+ * ```
+ */
+export function remoteFingerprint(caps: DeviceCaps, identity: RemoteIdentity): RemoteFingerprint {
+  const { name, version, path, userAgent } = identity;
+  return {
+    adapter: { ...caps, info: identity.adapterInfo },
+    browser: { name, version, path, userAgent },
+  };
+}

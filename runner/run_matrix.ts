@@ -34,7 +34,7 @@ import { lockOutDir } from "./out_lock.ts";
 import { collectFingerprint } from "./fingerprint.ts";
 import { checkFaultReached } from "./fault_reach.ts";
 import { groupOf, runCase, type RunCaseOptions } from "./run_case.ts";
-import { isRemoteDevice, type RunDevice } from "../gpu/runtime.ts";
+import { isRemoteDevice, remoteFingerprint, type RunDevice } from "../gpu/runtime.ts";
 import type { CaseResult, Fingerprint, RunReport } from "../results/types.ts";
 import { raceTimeout, TIMED_OUT } from "../util/timeout.ts";
 
@@ -486,22 +486,13 @@ async function runInFolder(
       throw e;
     }
   }
+  // another runtime's adapter (its caps with every info field it reports) and browser
+  const remote = isRemoteDevice(ctx) ? remoteFingerprint(ctx.caps, ctx.identity) : null;
   const collected = await collectFingerprint({
-    // another runtime's adapter: its caps with every info field it reports (driver, backend)
-    adapter: isRemoteDevice(ctx) ? { ...ctx.caps, info: ctx.identity.adapterInfo } : ctx.caps,
+    adapter: remote?.adapter ?? ctx.caps,
     kernelDir: new URL("../kernels/", import.meta.url),
   });
-  const fingerprint = isRemoteDevice(ctx)
-    ? {
-      ...collected,
-      browser: {
-        name: ctx.identity.name,
-        version: ctx.identity.version,
-        path: ctx.identity.path,
-        userAgent: ctx.identity.userAgent,
-      },
-    }
-    : collected;
+  const fingerprint = remote ? { ...collected, browser: remote.browser } : collected;
   if (resumed && previous.size > 0) {
     try {
       const notes = checkResumeEnvironment(options.out, resumed, previous.size, fingerprint);
