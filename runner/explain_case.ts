@@ -7,22 +7,21 @@
  * @module
  */
 import { explainCase, type ExplainOptions, type Explanation } from "../adapter/explain.ts";
-import { isSelfAttention, normalizeLayout } from "../adapter/layout.ts";
-import { pathMismatch } from "../adapter/registry.ts";
-import { layerReasons } from "../adapter/resolve.ts";
-import type { DeviceCaps, Reason } from "../adapter/types.ts";
+import { normalizeLayout } from "../adapter/layout.ts";
+import type { DeviceCaps, NormalizedLayout, Reason } from "../adapter/types.ts";
 import { ConfigError } from "../adapter/errors.ts";
 import type { Case } from "../matrix/types.ts";
 import { applyProfile, caseRequest } from "./case_request.ts";
-import { caseBackend, caseSeed, LAYER_SELF_ATTENTION } from "./run_case.ts";
+import { caseBackend, caseSeed, type RunCheck, runChecks } from "./run_case.ts";
 
 /** What {@link explainMatrixCase} found: the explanation and what `run` adds to it. */
 export interface CaseExplanation {
   /** The adapter's answer for the case's request on the device (its profile applied). */
   readonly explanation: Explanation;
   /**
-   * What `run` decides beyond the attention plan: a named backend of the other path, or a
-   * layer case the layer cannot run (mode layer's self-attention shape, layerReasons).
+   * What `run` decides beyond the attention plan (runner/run_case.ts `runChecks`, each as
+   * {@link runCheckNotes} words it): a named backend of the other path, or a layer case the
+   * layer cannot run (mode layer's self-attention shape, layerReasons).
    */
   readonly runNotes: readonly string[];
 }
@@ -57,21 +56,29 @@ export async function explainMatrixCase(
       ...(options.config ? { config: options.config } : {}),
     },
   );
-  const runNotes: string[] = [];
-  const text = (r: Reason) => `unsupported: ${r.code}: ${r.message}`;
-  const mismatch = named === undefined ? null : pathMismatch(named, c.params.path);
-  if (mismatch) runNotes.push(text(mismatch));
+  let layout: NormalizedLayout | null = null;
   if (c.params.mode === "layer") {
-    let layout;
     try {
       layout = normalizeLayout(req.layout);
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
     }
-    if (layout && !isSelfAttention(layout)) {
-      runNotes.push(`invalid: ${LAYER_SELF_ATTENTION}`);
-    }
-    runNotes.push(...layerReasons(req.spec).map(text));
   }
-  return { explanation, runNotes };
+  const checks = runChecks(c, req.spec, layout, named);
+  return { explanation, runNotes: checks.flatMap(runCheckNotes) };
+}
+
+/**
+ * The lines `explain --case` prints (after `run: `) for one of `run`'s decisions beyond the
+ * plan: `unsupported: <code>: <message>` per reason, or `invalid: <message>`.
+ *
+ * @example
+ * ```ts
+ * import { runCheckNotes } from "./explain_case.ts";
+ * runCheckNotes({ check: "self-attention", message: "sq = sk" }); // ["invalid: sq = sk"]
+ * ```
+ */
+export function runCheckNotes(check: RunCheck): string[] {
+  const text = (r: Reason) => `unsupported: ${r.code}: ${r.message}`;
+  return check.check === "self-attention" ? [`invalid: ${check.message}`] : check.reasons.map(text);
 }

@@ -22,6 +22,7 @@ import type {
   BackendId,
   GpuPlan,
   MlaSpec,
+  NormalizedLayout,
   Reason,
   Resolution,
 } from "../adapter/types.ts";
@@ -210,6 +211,56 @@ export const LAYER_SELF_ATTENTION: string =
   "varlen with bshd/sbhd, and no paged cache (decode against a cache is mode attention)";
 
 /**
+ * One decision `run` makes about a case once `resolve()` planned its attention
+ * ({@link runChecks}): `path`, a named backend of the other path (unsupported, its reason);
+ * `self-attention`, a mode layer case whose layout is not self-attention (invalid:
+ * {@link LAYER_SELF_ATTENTION}); `layer`, a mode layer case of a model the layer does not
+ * compute (unsupported, adapter/resolve.ts `layerReasons`).
+ */
+export type RunCheck =
+  | { readonly check: "path"; readonly reasons: readonly Reason[] }
+  | { readonly check: "self-attention"; readonly message: string }
+  | { readonly check: "layer"; readonly reasons: readonly Reason[] };
+
+/**
+ * What `run` decides about a case beyond its attention plan, in the order it decides them:
+ * {@link runCase} acts on the first, `explain --case` lists them all (runner/explain_case.ts),
+ * so the two cannot tell a case apart. `layout` is the case's normalized layout (its plan's;
+ * null where it does not normalize, and the self-attention check is left out), `named` the
+ * backend the case is run on when one is named ({@link caseBackend}).
+ *
+ * @example
+ * ```ts
+ * import { runChecks } from "./run_case.ts";
+ * import { CASE_DEFAULTS } from "../matrix/types.ts";
+ * import { presetSpec } from "../adapter/presets.ts";
+ * const c = { params: { ...CASE_DEFAULTS, path: "absorbed" as const } };
+ * runChecks(c, presetSpec("tiny"), null, "wgsl-expanded")[0].check; // "path"
+ * runChecks(c, presetSpec("tiny"), null, undefined).length; // 0
+ * ```
+ */
+export function runChecks(
+  c: Pick<Case, "params">,
+  spec: MlaSpec,
+  layout: NormalizedLayout | null,
+  named: BackendId | undefined,
+): RunCheck[] {
+  const checks: RunCheck[] = [];
+  const mismatch = named === undefined ? null : pathMismatch(named, c.params.path);
+  if (mismatch) checks.push({ check: "path", reasons: [mismatch] });
+  if (c.params.mode === "layer") {
+    if (layout !== null && !isSelfAttention(layout)) {
+      checks.push({ check: "self-attention", message: LAYER_SELF_ATTENTION });
+    }
+    // The attention planned, the layer around it cannot run (runner/layer_plan.ts refuses
+    // the same for `layer` and a decode step).
+    const missing = layerReasons(spec);
+    if (missing.length > 0) checks.push({ check: "layer", reasons: missing });
+  }
+  return checks;
+}
+
+/**
  * Whether a case rejected as invalid with `message` was expected so: `expect` says
  * `invalid` and the message holds every fragment its `codes` list (a matrix's way of
  * saying *why* the case must be rejected; a rejection for another reason is unexpected).
@@ -296,10 +347,6 @@ export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseRes
   let resolution: Resolution;
   try {
     resolution = resolveCase(req, c, options.ctx.caps, named);
-    const mismatch = named === undefined ? null : pathMismatch(named, c.params.path);
-    if (mismatch && resolution.kind === "plan") {
-      resolution = { kind: "unsupported", backend: named!, reasons: [mismatch] };
-    }
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     const wanted = invalidAsExpected(c.expect, e.message);
@@ -310,6 +357,13 @@ export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseRes
       message: missingFragments(c.expect, e.message) + e.message.replace(/\n\s*/g, "; "),
       wallMs: wall(),
     };
+  }
+  // what run decides beyond the plan (explain --case lists the same): the first decision
+  const after = resolution.kind === "plan"
+    ? runChecks(c, req.spec, resolution.layout, named)[0]
+    : undefined;
+  if (after?.check === "path") {
+    resolution = { kind: "unsupported", backend: named!, reasons: after.reasons };
   }
   if (resolution.kind === "unsupported" && override !== undefined) {
     return {
@@ -349,8 +403,8 @@ export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseRes
   }
   const plan = resolution;
   const planDigest = await sha256Hex16(JSON.stringify(plan));
-  if (c.params.mode === "layer" && !isSelfAttention(plan.layout)) {
-    const message = LAYER_SELF_ATTENTION;
+  if (after?.check === "self-attention") {
+    const message = after.message;
     return {
       ...base,
       status: invalidAsExpected(c.expect, message) ? "pass" : "unexpected",
@@ -359,10 +413,8 @@ export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseRes
       wallMs: wall(),
     };
   }
-  const missing = c.params.mode === "layer" ? layerReasons(req.spec) : [];
-  if (missing.length > 0) {
-    // The attention planned, the layer around it cannot run (runner/layer_plan.ts refuses
-    // the same for `layer` and a decode step).
+  if (after?.check === "layer") {
+    const missing = after.reasons;
     const wanted = c.expect.support === "unsupported" &&
       (c.expect.codes ?? []).every((want) => missing.some((r) => r.code.endsWith(want)));
     return {

@@ -9,6 +9,9 @@ import { selectCases } from "../runner/run_matrix.ts";
 import { SILENT_PROGRESS } from "../report/progress.ts";
 import { sha256Hex16 } from "../util/hash.ts";
 import { runCli } from "./helpers_cli.ts";
+import { readCapsFile } from "../adapter/caps_file.ts";
+import type { RunDevice } from "../gpu/runtime.ts";
+import { runCase } from "../runner/run_case.ts";
 
 const gpu = await hasAdapter();
 
@@ -74,5 +77,61 @@ Deno.test("explain --case: an id not in the matrix, or with shape flags, is exit
   assert.match(nothing.stderr, /give a preset name or a config\.json path .*or --case <id>/);
   for (const r of [missing, flags, matrixAlone, nothing]) {
     assert.doesNotMatch(r.stderr, /\n\s+at /);
+  }
+});
+
+Deno.test("explain --case gives each case run refuses beyond its plan the verdict run gives (runChecks)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mla-explain-run-checks-" });
+  try {
+    await Deno.copyFile(
+      new URL("./fixtures/model_variants/gated_tiny.config.json", import.meta.url),
+      `${dir}/gated_tiny.config.json`,
+    );
+    const gatedLayer = { preset: "gated_tiny.config.json", mode: "layer", sq: 6, sk: 6 };
+    await Deno.writeTextFile(
+      `${dir}/m.json`,
+      JSON.stringify({
+        name: "run-checks",
+        groups: [
+          { name: "path", axes: { preset: "tiny", backend: "wgsl-expanded", sq: 1, sk: 8 } },
+          { name: "self-attention", axes: { preset: "tiny", mode: "layer", sq: 1, sk: 8 } },
+          { name: "layer", axes: gatedLayer },
+          { name: "path first", axes: { ...gatedLayer, backend: "wgsl-expanded" } },
+        ],
+      }),
+    );
+    const caps = await readCapsFile(
+      new URL("./fixtures/caps_lavapipe.json", import.meta.url).pathname,
+    );
+    // run refuses these before anything reaches a device: its caps are all it reads
+    const ctx = { caps } as unknown as RunDevice;
+    const { all, baseDir } = await selectCases({ matrix: `${dir}/m.json` });
+    const seen: string[] = [];
+    for (const c of all) {
+      const ran = await runCase(c, { ctx, baseDir });
+      const { explanation, runNotes } = await explainMatrixCase(c, baseDir, caps);
+      assert.equal(explanation.resolution.kind, "plan", c.id);
+      // run's verdict is explain's first note, word for word
+      if (ran.decision === "invalid") {
+        assert.equal(runNotes[0], `invalid: ${ran.message}`, c.id);
+      } else {
+        assert.equal(ran.decision, "unsupported", `${c.id}: ${ran.message}`);
+        assert.deepEqual(
+          runNotes.slice(0, ran.reasons!.length),
+          ran.reasons!.map((r) => `unsupported: ${r.code}: ${r.message}`),
+          c.id,
+        );
+      }
+      const said = runNotes.map((n) => n.startsWith("invalid: ") ? "invalid" : n.split(": ")[1]);
+      seen.push(`${c.group}: run ${ran.decision}; explain ${said.join(", ")}`);
+    }
+    assert.deepEqual(seen, [
+      "path: run unsupported; explain backend.path-mismatch",
+      "self-attention: run invalid; explain invalid",
+      "layer: run unsupported; explain spec.output-gate",
+      "path first: run unsupported; explain backend.path-mismatch, spec.output-gate",
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
