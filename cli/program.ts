@@ -34,6 +34,7 @@ import {
 import { BundleError } from "../browser/bundle.ts";
 import { checkChromiumFlag } from "./runtime_options.ts";
 import { checkEmptyOptions, checkOptionLikeValues } from "./options.ts";
+import { recordOptionValues, repeatedOptionNotes } from "./repeated_options.ts";
 import { environmentCapsOverrides } from "../gpu/device.ts";
 
 /** Dependencies the program needs from outside (the device probe). */
@@ -79,6 +80,8 @@ export function buildProgram(deps: ProgramDeps) {
     .exitOverride()
     // --chromium without --runtime chromium would be ignored: refused for every command
     .hook("preAction", (_root, action) => {
+      // `run --matrix a --matrix b` runs b (deno task bench --matrix X relies on it): said
+      for (const note of repeatedOptionNotes(action)) console.error(note);
       checkChromiumFlag(action.name(), action.opts());
       // an empty --md "" or --caps "" would read as the option left out
       checkEmptyOptions(action);
@@ -100,6 +103,7 @@ export function buildProgram(deps: ProgramDeps) {
   program.addCommand(historyCommand().exitOverride());
   program.addCommand(upgradeCheckCommand().exitOverride());
   program.addCommand(compareRuntimesCommand().exitOverride());
+  recordOptionValues(program);
   return program;
 }
 
