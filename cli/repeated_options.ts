@@ -49,8 +49,8 @@ export function recordOptionValues(cmd: CommandUnknownOpts): void {
 }
 
 /**
- * One note per single-valued option of `cmd` given more than once on its command line (as
- * {@link recordOptionValues} saw it parsed): `note: --matrix given twice; using the last
+ * One note per single-valued option of `cmd` given more than once, with different values, on
+ * its command line (as {@link recordOptionValues} saw it parsed): `note: --matrix given twice; using the last
  * ("b")`, for stderr. Empty when none was.
  *
  * @example
@@ -59,14 +59,15 @@ export function recordOptionValues(cmd: CommandUnknownOpts): void {
  * import { recordOptionValues, repeatedOptionNotes } from "./repeated_options.ts";
  * const cmd = new Command("x").option("--out <dir>");
  * recordOptionValues(cmd);
- * cmd.parse(["--out", "a"], { from: "user" });
+ * cmd.parse(["--out", "a", "--out", "a"], { from: "user" });
  * repeatedOptionNotes(cmd); // []
  * ```
  */
 export function repeatedOptionNotes(cmd: CommandUnknownOpts): string[] {
   const notes: string[] = [];
   for (const [flag, values] of given.get(cmd) ?? []) {
-    if (values.length < 2) continue;
+    // the same value each time drops nothing (`deno task run --out out/smoke`)
+    if (new Set(values).size < 2) continue;
     const times = values.length === 2 ? "twice" : `${values.length} times`;
     const last = values[values.length - 1];
     notes.push(

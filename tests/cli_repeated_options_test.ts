@@ -34,7 +34,10 @@ Deno.test("repeatedOptionNotes: one note per repeated single-valued option, subc
   const root = new Command("r").addCommand(new Command("baseline").addCommand(update));
   recordOptionValues(root);
   recordOptionValues(root);
-  root.parse(["baseline", "update", "--dir", "a", "--dir", "b", "--out", "o"], { from: "user" });
+  // the same value twice drops nothing, so it is not noted
+  root.parse(["baseline", "update", "--dir", "a", "--dir", "b", "--out", "o", "--out", "o"], {
+    from: "user",
+  });
   assert.deepEqual(repeatedOptionNotes(update), ['note: --dir given twice; using the last ("b")']);
   assert.deepEqual(repeatedOptionNotes(root), []);
 });
