@@ -245,8 +245,8 @@ export function runCommand() {
     .option(
       "--baseline <file|dir>",
       "compare with a baseline after the run (a folder picks <dir>/<device-key>.json; none " +
-        "there: a warning, exit unchanged); writes <out>/compare.md and compare.json, exit 1 on " +
-        "regressions",
+        "there: a warning, exit unchanged); writes <out>/compare.md, compare.json and " +
+        "compare.html, exit 1 on regressions",
     )
     .option(
       "--backend <id>",

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { buildProgram } from "../cli/program.ts";
+import { COMPARE_FILES } from "../drift/after_run.ts";
 
 const program = buildProgram({
   probeCaps: () => Promise.resolve(null),
@@ -39,4 +40,13 @@ Deno.test("bench --reps states its default once", () => {
   const reps = bench.helpInformation().split(/\n(?= {2}-)/).find((l) => l.includes("--reps <n>"))!;
   assert.equal(reps.match(/default/g)?.length, 1, reps);
   assert.match(reps.replace(/\s+/g, " "), /fewer than 7 the medians .* \(default: "7"\)/);
+});
+
+Deno.test("run --baseline names every compare file it writes", () => {
+  const run = program.commands.find((c) => c.name() === "run")!;
+  const help = run.options.find((o) => o.long === "--baseline")!.description;
+  // it said compare.md and compare.json after compare.html was added beside them
+  for (const file of Object.values(COMPARE_FILES)) {
+    assert.ok(help.includes(file), `${file}: ${help}`);
+  }
 });
