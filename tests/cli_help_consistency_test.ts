@@ -50,3 +50,14 @@ Deno.test("run --baseline names every compare file it writes", () => {
     assert.ok(help.includes(file), `${file}: ${help}`);
   }
 });
+
+Deno.test("the program's exit 3 names every command whose own help makes an unsupported case 3", () => {
+  // the root said "for explain" while layer's own help (and LayerUnsupportedError) is 3 too
+  const unsupported3 = program.commands.filter((c) =>
+    /\b3\b[^.;]*unsupported/.test(c.description())
+  )
+    .map((c) => c.name());
+  assert.deepEqual(unsupported3.sort(), ["explain", "layer"]);
+  const clause = /and, for ([^,]+), an unsupported case/.exec(program.description())?.[1] ?? "";
+  for (const name of unsupported3) assert.match(clause, new RegExp(`\\b${name}\\b`), clause);
+});
