@@ -10,7 +10,10 @@
  * and a shell comment `# ...` is not read), and in inline code spans (`` `deno task harness
  * bench --json` ``, also when the span breaks across lines). A command ends at `|`, `&&`, `||`,
  * `;` or `>`. Placeholders stay readable: `<dir>` is any value, `[--knobs a,b]` an optional
- * flag, and a word `...` ends the check of that line (the rest is left out).
+ * flag, and a word `...` ends the check of that line (the rest is left out). A span of prose
+ * that starts with a command's name and shows an option (`` `bench --replay waited` ``,
+ * `` `run --baseline/--history` ``) is a fragment: its options are checked, not whether it is a
+ * whole command line.
  *
  * GPU-free and free of commander: the commands arrive as {@link CommandSpec}s, made from
  * commander's objects by {@link commandSpec}.
