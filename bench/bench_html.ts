@@ -313,10 +313,14 @@ async function rooflineChart(pts: RooflinePoint[], report: BenchReport): Promise
       roofs.push({ ceiling: name, intensity: x, gflops: Math.min(mem.gbps * x, peak) });
     }
   }
+  // The memory slope's label at its low end; each FMA peak's at the plot's right end, over
+  // its flat line (at the ridge, the f16 label sat under the f32 roof's slope, which rises
+  // through it).
   const labels = [
-    { intensity: lo, gflops: mem.gbps * lo, text: memName },
+    { intensity: lo, gflops: mem.gbps * lo, text: memName, align: "left" },
     ...peaks.map(([name, peak], i) => ({
-      intensity: peak / mem.gbps,
+      intensity: hi,
+      align: "right",
       gflops: peak,
       text: `${name.replace(/^.*, /, "")} ${num(peak, 0)} GFLOP/s`,
       i,
@@ -341,15 +345,28 @@ async function rooflineChart(pts: RooflinePoint[], report: BenchReport): Promise
             detail: { field: "ceiling", type: "nominal" },
           },
         },
-        {
-          data: { values: labels },
-          mark: { type: "text", align: "left", dx: 4, dy: -7, fontSize: 11, color: "#555" },
+        ...(["left", "right"] as const).map((align) => ({
+          data: { values: labels.filter((l) => l.align === align) },
+          // 4 px inside the line's end, either side
+          mark: {
+            type: "text" as const,
+            align,
+            dx: align === "left" ? 4 : -4,
+            // the slope rises to the right: its label goes under it, the flat lines' over them
+            dy: align === "left" ? 12 : -7,
+            fontSize: 11,
+            color: "#555",
+          },
           encoding: {
-            x: { field: "intensity", type: "quantitative", scale: { type: "log" } },
-            y: { field: "gflops", type: "quantitative", scale: { type: "log" } },
+            x: {
+              field: "intensity",
+              type: "quantitative" as const,
+              scale: { type: "log" as const },
+            },
+            y: { field: "gflops", type: "quantitative" as const, scale: { type: "log" as const } },
             text: { field: "text" },
           },
-        },
+        })),
         {
           data: { values: pts },
           mark: { type: "point", filled: true, size: 70 },

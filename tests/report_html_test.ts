@@ -2,7 +2,7 @@
 // number of marks, self-containment, the size cap, and the CLI hooks. GPU-free.
 import assert from "node:assert/strict";
 import { compareBaselines } from "../drift/mod.ts";
-import { runReportHtml } from "../report/html/mod.ts";
+import { renderSvg, runReportHtml, shortGroupLabels, textWidth } from "../report/html/mod.ts";
 import { formatTable, toMarkdown as toBenchMarkdown } from "../bench/report.ts";
 import {
   benchReportHtml,
@@ -199,6 +199,12 @@ Deno.test("html bench: roofline points under the ceilings; crossover only for co
     html.includes("memory roofline 30.00 GB/s (texture read, the best of copy, read and texture"),
   );
   assert.ok(roof.svg.includes("texture read 30.0 GB/s"), "the slope's label names its ceiling");
+  // The FMA peak's label ends at the plot's right end (at the ridge, an f16 label sat under the
+  // f32 slope); the slope's label starts at its low end.
+  const anchor = (label: string) =>
+    new RegExp(`<text[^>]*text-anchor="(\\w+)"[^>]*>${label}`).exec(roof.svg)?.[1];
+  assert.equal(anchor("FMA f32"), "end");
+  assert.equal(anchor("texture read"), "start");
   assert.ok(html.includes("<b>unsupported</b>: no shader-f16"));
   assert.ok(!html.includes('id="warnings"'), "no warnings section without warnings");
   assertSelfContained(html);
@@ -578,4 +584,44 @@ Deno.test("html history: a long case id's title shows all of it, so series that 
   assert.ok(titles.some((t) => t.endsWith("causal=1")), JSON.stringify(titles));
   assert.ok(titles.some((t) => t.endsWith("causal=0")), JSON.stringify(titles));
   assert.ok(titles.every((t) => !t.includes("…")), JSON.stringify(titles));
+});
+
+Deno.test("html run: headroom axis labels are the groups' names, short and distinct", async () => {
+  const long = "4100 keys in 4-query tiles: within lavapipe's loop budget on the absorbed backend";
+  const labels = shortGroupLabels([
+    "paged latent cache (shuffled pages, unused pages poisoned)",
+    "full layer (projections, norms)",
+    "full layer (projections only)",
+    `${long} (why)`,
+    "a".repeat(70) + "x",
+    "a".repeat(70) + "y",
+  ]);
+  assert.deepEqual([...labels.values()], [
+    "paged latent cache",
+    // the same head: cut from the whole name instead
+    "full layer (projections, norms)",
+    "full layer (projections only)",
+    long.slice(0, 59).trimEnd() + "…",
+    "a".repeat(59) + "… #1",
+    "a".repeat(59) + "… #2",
+  ]);
+  for (const l of labels.values()) assert.ok(l.length <= 63, l);
+  assert.equal(new Set(labels.values()).size, labels.size);
+});
+
+Deno.test("charts measure text in their font: a 55-character label fits 400 px whole", async () => {
+  // Vega's own guess without a canvas (0.8 x 55 characters x 11 px = 484 px) would cut it.
+  const label = "tiny: all paths, dtypes, layouts, masks; decode and MTP";
+  assert.equal(label.length, 55);
+  const svg = await renderSvg({
+    data: { values: [{ x: 1, g: label }] },
+    mark: "point",
+    encoding: {
+      x: { field: "x", type: "quantitative" },
+      y: { field: "g", type: "nominal", axis: { labelLimit: 400 } },
+    },
+  });
+  assert.ok(svg.includes(`>${label}</text>`), "the label drawn whole");
+  assert.ok(textWidth(label, 11, false) < 400);
+  assert.ok(textWidth(label, 11, false) > 0.5 * 0.8 * 55 * 11, "not an underestimate either");
 });

@@ -41,7 +41,9 @@ export interface Chart {
  * ```
  */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
-  const [{ logger, None, parse, View }, { compile }] = await loadLibraries();
+  const [vega, { compile }] = await loadLibraries();
+  const { logger, None, parse, View } = vega;
+  measureTextWith(vega);
   // Vega-Lite's warnings (e.g. a scale option it drops) would print on every report write;
   // the charts are fixed specs checked by the tests, so the loggers are silenced.
   const quiet = logger(None);
@@ -90,6 +92,84 @@ export async function chartFigure(
 export function escapeHtml(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
     .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+}
+
+/** The 95 space-separated whole numbers of a width table as an array. */
+function widths(list: string): number[] {
+  const w = list.trim().split(/\s+/).map(Number);
+  if (w.length !== 95 || !w.every(Number.isInteger)) throw new Error("a width table is malformed");
+  return w;
+}
+
+/**
+ * Advance widths of the printable ASCII characters (32 to 126) at 100 px, regular and bold, of
+ * the charts' font (`system-ui`) as headless Chromium drew it on Debian (DejaVu Sans, through
+ * canvas `measureText`; session 45). DejaVu Sans is wider than the system fonts of other
+ * desktops, so text measured with it never runs into what stands beside it elsewhere.
+ */
+const TEXT_WIDTHS_100PX: { readonly normal: readonly number[]; readonly bold: readonly number[] } =
+  {
+    normal: widths(
+      "32 40 46 84 64 95 78 27 39 39 50 84 32 36 32 34 64 64 64 64 64 64 64 64 64 64 34 34 84 84 84 53 " +
+        "100 68 69 70 77 63 58 77 75 29 29 66 56 86 75 79 60 79 69 63 61 73 68 99 69 61 69 39 34 39 84 50 " +
+        "50 61 63 55 63 62 35 63 63 28 28 58 28 97 63 61 63 63 41 52 39 63 59 82 59 59 52 64 34 64 84",
+    ),
+    bold: widths(
+      "35 46 52 84 70 100 87 31 46 46 52 84 38 42 38 37 70 70 70 70 70 70 70 70 70 70 40 40 84 84 84 58 " +
+        "100 77 76 73 83 68 68 82 84 37 37 77 64 100 84 85 73 85 77 72 68 81 77 110 77 72 73 46 37 46 84 50 " +
+        "50 67 72 59 72 68 44 72 71 34 34 67 34 104 71 69 72 72 49 60 48 71 65 92 65 65 58 71 37 71 84",
+    ),
+  };
+
+/** Width of a character outside the table, at 100 px (a digit's). */
+const OTHER_CHAR_WIDTH_100PX = 64;
+
+/**
+ * The width in pixels of one line of text in the charts' font: the sum of its characters'
+ * widths from {@link TEXT_WIDTHS_100PX}, scaled to `fontSize`.
+ *
+ * @example
+ * ```ts
+ * import { textWidth } from "./chart.ts";
+ * textWidth("mi", 10, false); // 12.5
+ * textWidth("mi", 10, true) > textWidth("mi", 10, false); // true
+ * ```
+ */
+export function textWidth(text: string, fontSize: number, bold: boolean): number {
+  const table = bold ? TEXT_WIDTHS_100PX.bold : TEXT_WIDTHS_100PX.normal;
+  let w = 0;
+  for (const ch of text) {
+    const code = ch.codePointAt(0)!;
+    w += code >= 32 && code <= 126 ? table[code - 32] : OTHER_CHAR_WIDTH_100PX;
+  }
+  return (w * fontSize) / 100;
+}
+
+/** The part of Vega's text measuring this module sets (`textMetrics`, not in its types). */
+interface VegaTextMetrics {
+  width: (
+    item: { fontSize?: number; fontWeight?: string | number; limit?: number },
+    text?: unknown,
+  ) => number;
+}
+
+/**
+ * Without a canvas Vega guesses a line's width as 0.8 x its length x the font size, about half
+ * again wider than it is drawn: axis labels were cut at about 40 characters and the plots
+ * pushed right of the space reserved for them. Its documented hook for such renderers
+ * (`textMetrics.width`, as vl-convert sets it) measures with {@link textWidth} instead. A
+ * label with a limit (`labelLimit`) measures at most the limit, which is also how Vega's
+ * truncation asks whether a shortened label fits.
+ */
+function measureTextWith(vega: unknown): void {
+  const metrics = (vega as { textMetrics?: VegaTextMetrics }).textMetrics;
+  if (metrics === undefined) return;
+  metrics.width = (item, text) => {
+    const line = text == null ? "" : String(text).trim();
+    const bold = item.fontWeight === "bold" || Number(item.fontWeight) >= 600;
+    const w = textWidth(line, item.fontSize ?? 11, bold);
+    return item.limit !== undefined && item.limit > 0 ? Math.min(w, item.limit) : w;
+  };
 }
 
 // One look for every chart: readable text, no chart border; system fonts only (no web fonts).

@@ -434,8 +434,55 @@ export function kindColorScale(kinds: readonly string[]): { domain: string[]; ra
   };
 }
 
-async function headroomChart(pts: ReturnType<typeof headroomPoints>): Promise<string> {
-  const groups = [...new Set(pts.map((p) => p.group))];
+/** The longest axis label {@link shortGroupLabels} gives, in characters. */
+const GROUP_LABEL_MAX = 60;
+
+/**
+ * A short, distinct axis label per matrix group: the name before its first " (" (the
+ * parenthesis explains the group; the case cards below the plot show it whole), cut to
+ * {@link GROUP_LABEL_MAX} characters with "…". Where two groups would read the same, each
+ * of them is cut from its whole name instead, and a number is added where that still
+ * collides. Whole, the names ran to 230 characters, and the plot's label limit cut them
+ * mid-word.
+ *
+ * @example
+ * ```ts
+ * import { shortGroupLabels } from "./run_html.ts";
+ * const labels = shortGroupLabels(["paged latent cache (shuffled pages)", "tiny: prefill"]);
+ * labels.get("paged latent cache (shuffled pages)"); // "paged latent cache"
+ * labels.get("tiny: prefill"); // "tiny: prefill"
+ * ```
+ */
+export function shortGroupLabels(groups: readonly string[]): Map<string, string> {
+  const cut = (s: string) =>
+    s.length > GROUP_LABEL_MAX ? s.slice(0, GROUP_LABEL_MAX - 1).trimEnd() + "…" : s;
+  const head = (g: string) => cut(g.includes(" (") ? g.slice(0, g.indexOf(" (")) : g);
+  const count = (labels: string[]) => {
+    const n = new Map<string, number>();
+    for (const l of labels) n.set(l, (n.get(l) ?? 0) + 1);
+    return n;
+  };
+  const unique = [...new Set(groups)];
+  const heads = unique.map(head);
+  const headCount = count(heads);
+  const firstTry = unique.map((g, i) => (headCount.get(heads[i])! > 1 ? cut(g) : heads[i]));
+  const tryCount = count(firstTry);
+  const seen = new Map<string, number>();
+  const out = new Map<string, string>();
+  unique.forEach((g, i) => {
+    const l = firstTry[i];
+    const k = (seen.get(l) ?? 0) + 1;
+    seen.set(l, k);
+    out.set(g, tryCount.get(l)! === 1 ? l : `${l} #${k}`);
+  });
+  return out;
+}
+
+async function headroomChart(points: ReturnType<typeof headroomPoints>): Promise<string> {
+  const groups = [...new Set(points.map((p) => p.group))];
+  const labels = shortGroupLabels(groups);
+  const pts = points.map((p) => ({ ...p, label: labels.get(p.group)! }));
+  const order = groups.map((g) => labels.get(g)!);
   return await chartFigure({
     kind: "headroom",
     marks: pts.length,
@@ -460,11 +507,12 @@ async function headroomChart(pts: ReturnType<typeof headroomPoints>): Promise<st
               title: "headroom (error / allowance, log)",
             },
             y: {
-              field: "group",
+              field: "label",
               type: "nominal",
-              sort: groups,
+              sort: order,
               title: null,
-              axis: { labelLimit: 340 },
+              // short already (shortGroupLabels); Vega's default limit is 180 px
+              axis: { labelLimit: 480 },
             },
             yOffset: { field: "side", type: "nominal", scale: { domain: ["out", "lse"] } },
             color: {
@@ -479,7 +527,9 @@ async function headroomChart(pts: ReturnType<typeof headroomPoints>): Promise<st
               title: "tensor",
               scale: { domain: ["out", "lse"], range: ["circle", "square"] },
             },
-            tooltip: [{ field: "id" }, { field: "side" }, { field: "headroom" }],
+            tooltip: [{ field: "id" }, { field: "group" }, { field: "side" }, {
+              field: "headroom",
+            }],
           },
         },
         {
@@ -489,9 +539,11 @@ async function headroomChart(pts: ReturnType<typeof headroomPoints>): Promise<st
           mark: { type: "point", filled: false, size: 160, strokeWidth: 2, color: "#c22" },
           encoding: {
             x: { field: "headroom", type: "quantitative", scale: { type: "log" } },
-            y: { field: "group", type: "nominal", sort: groups },
+            y: { field: "label", type: "nominal", sort: order },
             yOffset: { field: "side", type: "nominal", scale: { domain: ["out", "lse"] } },
-            tooltip: [{ field: "id" }, { field: "side" }, { field: "headroom" }],
+            tooltip: [{ field: "id" }, { field: "group" }, { field: "side" }, {
+              field: "headroom",
+            }],
           },
         },
         {
