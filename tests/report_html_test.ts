@@ -586,7 +586,7 @@ Deno.test("html history: a long case id's title shows all of it, so series that 
   assert.ok(titles.every((t) => !t.includes("…")), JSON.stringify(titles));
 });
 
-Deno.test("html run: headroom axis labels are the groups' names, short and distinct", async () => {
+Deno.test("html run: headroom axis labels are the groups' names, short and distinct", () => {
   const long = "4100 keys in 4-query tiles: within lavapipe's loop budget on the absorbed backend";
   const labels = shortGroupLabels([
     "paged latent cache (shuffled pages, unused pages poisoned)",
