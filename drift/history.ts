@@ -6,7 +6,7 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
-import { matchesFilter, parseFilter } from "../matrix/case_id.ts";
+import { type CaseFilter, matchesFilter, parseFilter } from "../matrix/case_id.ts";
 import type { CaseParams } from "../matrix/types.ts";
 import type { RunReport } from "../results/types.ts";
 import { baselineFromReport } from "./baseline.ts";
@@ -522,21 +522,33 @@ export class HistoryStore {
       );
     }
     const f = filter ? parseFilter(filter) : null;
+    // Only the rows asked for leave SQLite: those of the device, and of the cases whose params
+    // match the filter (each distinct params text parsed once, not once per run).
+    const where = [`c.${metric} IS NOT NULL`];
+    const args: string[] = [];
+    if (options.deviceKey) {
+      where.push("e.device_key = ?");
+      args.push(options.deviceKey);
+    }
+    if (f) {
+      const kept = this.#matchingCases(metric, f);
+      if (kept.length === 0) return [];
+      where.push(
+        "(c.case_id, c.params) IN (SELECT json_extract(value, '$[0]'), json_extract(value, " +
+          "'$[1]') FROM json_each(?))",
+      );
+      args.push(JSON.stringify(kept));
+    }
     const rows = this.#db.prepare(
-      `SELECT c.case_id, c.params, c.${metric} AS value, r.id AS run_id, r.started_at, e.deno,
+      `SELECT c.case_id, c.${metric} AS value, r.id AS run_id, r.started_at, e.deno,
               e.harness_revision, e.device_key
        FROM case_results c JOIN runs r ON c.run_id = r.id
        JOIN environments e ON r.environment_id = e.id
-       WHERE c.${metric} IS NOT NULL
+       WHERE ${where.join(" AND ")}
        ORDER BY r.started_at, r.id, c.case_id`,
-    ).all() as Row[];
+    ).all(...args) as Row[];
     const byCase = new Map<string, SeriesPoint[]>();
     for (const r of rows) {
-      if (options.deviceKey && r.device_key !== options.deviceKey) continue;
-      if (f) {
-        if (typeof r.params !== "string") continue;
-        if (!matchesFilter(JSON.parse(r.params) as CaseParams, f)) continue;
-      }
       const id = str(r.case_id);
       const list = byCase.get(id) ?? [];
       list.push({
@@ -553,9 +565,11 @@ export class HistoryStore {
     // not a step of either (a database may hold several devices' runs).
     const steps = (points: readonly SeriesPoint[]): Step[] => {
       const byDevice = new Map<string, number[]>();
-      points.forEach((p, i) =>
-        byDevice.set(p.deviceKey, [...(byDevice.get(p.deviceKey) ?? []), i])
-      );
+      points.forEach((p, i) => {
+        const at = byDevice.get(p.deviceKey);
+        if (at) at.push(i);
+        else byDevice.set(p.deviceKey, [i]);
+      });
       return [...byDevice.values()]
         .flatMap((at) =>
           detectSteps(at.map((i) => points[i].value), options).map((st) => ({
@@ -593,6 +607,49 @@ export class HistoryStore {
       out.push({ caseId: "*", points, steps: steps(points) });
     }
     return out;
+  }
+
+  /**
+   * The ids of the cases with a value of the metric (of one device's runs, when given),
+   * sorted: the case ids of {@link HistoryStore.series} without a filter, without
+   * computing a series.
+   *
+   * @example
+   * ```ts ignore
+   * store.caseIds("median_ms"); // ["preset=tiny;path=absorbed;...", ...]
+   * ```
+   */
+  caseIds(metric: HistoryMetric, options: { deviceKey?: string } = {}): string[] {
+    if (!(HISTORY_METRICS as readonly string[]).includes(metric)) {
+      throw new DriftInputError(
+        "--metric",
+        `"${metric}" is not one of ${HISTORY_METRICS.join(", ")}`,
+      );
+    }
+    const rows = (options.deviceKey
+      ? this.#db.prepare(
+        `SELECT DISTINCT c.case_id FROM case_results c JOIN runs r ON c.run_id = r.id
+         JOIN environments e ON r.environment_id = e.id
+         WHERE c.${metric} IS NOT NULL AND e.device_key = ?`,
+      ).all(options.deviceKey)
+      : this.#db.prepare(
+        `SELECT DISTINCT case_id FROM case_results WHERE ${metric} IS NOT NULL`,
+      ).all()) as Row[];
+    return rows.map((r) => str(r.case_id)).sort();
+  }
+
+  /** The (case id, params text) pairs with a value of the metric whose params match `f`. */
+  #matchingCases(metric: HistoryMetric, f: CaseFilter): [string, string][] {
+    const rows = this.#db.prepare(
+      `SELECT DISTINCT case_id, params FROM case_results
+       WHERE ${metric} IS NOT NULL AND params IS NOT NULL`,
+    ).all() as Row[];
+    return rows.flatMap((r) =>
+      typeof r.params === "string" &&
+        matchesFilter(JSON.parse(r.params) as CaseParams, f)
+        ? [[str(r.case_id), r.params] as [string, string]]
+        : []
+    );
   }
 
   /**
