@@ -134,8 +134,7 @@ export function noMatchError(
       EXIT.badInput,
     );
   }
-  const ids = store.series(null, metric, { deviceKey: device }).map((s) => s.caseId)
-    .filter((id) => id !== "*");
+  const ids = store.caseIds(metric, { deviceKey: device });
   const values = [...parseFilter(filter).keys()].map((key) => {
     const seen = new Set<string>();
     for (const id of ids) {
