@@ -169,6 +169,13 @@ Deno.test("html run: past the size cap, passing rows are dropped and the page sa
   assert.ok(html.includes("3/3 passed"));
   const full = await runReportHtml(runFixture());
   assert.ok(!full.includes('id="size-note"'));
+  // the capped page keeps the full page's plot, byte for byte (it is rendered once for both)
+  const plots = (h: string) => {
+    const at = h.indexOf('<section id="plots">');
+    return at < 0 ? "" : h.slice(at, h.indexOf("</section>", at));
+  };
+  assert.ok(plots(full).includes('data-chart="headroom"'));
+  assert.equal(plots(html), plots(full));
 });
 
 Deno.test("html bench: roofline points under the ceilings; crossover only for complete sweeps", async () => {
