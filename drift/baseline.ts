@@ -51,7 +51,26 @@ function timingOf(r: CaseResult): BaselineTiming | null {
 }
 
 /**
- * One case result as a baseline entry.
+ * {@link kernelDigest} of a file list, computed once per list in `digests`: a report's cases
+ * share a few lists (one per backend), and each digest is a round trip to WebCrypto.
+ */
+function digestOf(
+  files: readonly string[],
+  kernelHashes: Readonly<Record<string, string>>,
+  digests: Map<string, Promise<string | null>>,
+): Promise<string | null> {
+  const key = files.join("\n");
+  let digest = digests.get(key);
+  if (digest === undefined) {
+    digest = kernelDigest(files, kernelHashes);
+    digests.set(key, digest);
+  }
+  return digest;
+}
+
+/**
+ * One case result as a baseline entry. `digests` carries the kernel digests computed so far
+ * across the cases of one report (its kernel hashes), so each file list is hashed once.
  *
  * @example
  * ```ts ignore
@@ -62,6 +81,7 @@ function timingOf(r: CaseResult): BaselineTiming | null {
 export async function baselineCase(
   r: CaseResult,
   kernelHashes: Readonly<Record<string, string>>,
+  digests: Map<string, Promise<string | null>> = new Map(),
 ): Promise<BaselineCase> {
   const ranKernel = r.decision === "supported" && r.backend !== undefined;
   // The backend table covers attention cases; any other mode (e.g. a full layer) depends,
@@ -86,7 +106,7 @@ export async function baselineCase(
     outputDigest: r.outputDigest ?? null,
     timing: timingOf(r),
     kernelFiles,
-    kernelHash: await kernelDigest(kernelFiles, kernelHashes),
+    kernelHash: await digestOf(kernelFiles, kernelHashes, digests),
     message: r.message,
     ...(r.seed === undefined ? {} : { seed: r.seed }),
   };
@@ -110,7 +130,8 @@ export async function baselineFromReport(
   const backend = runBackend(report.fingerprint, options);
   const hashes = report.fingerprint.kernelHashes ?? {};
   const cases: BaselineCase[] = [];
-  for (const r of report.results) cases.push(await baselineCase(r, hashes));
+  const digests = new Map<string, Promise<string | null>>();
+  for (const r of report.results) cases.push(await baselineCase(r, hashes, digests));
   return {
     format: "mla-harness-baseline",
     version: 1,
