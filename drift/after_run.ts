@@ -166,6 +166,13 @@ export async function precheckBaseline(path: string | undefined): Promise<void> 
   await readBaseline(path);
 }
 
+/**
+ * Regressed cases `run --baseline` lists on the console at most, as compare.md lists 40 per
+ * section; the rest are counted (a driver update that moves every case of a 5000-case
+ * nightly printed 5000 lines, about 1 MB of log).
+ */
+export const MAX_REGRESSION_LINES = 40;
+
 /** Options of {@link driftAfterRun}. */
 export interface DriftAfterRunOptions {
   /** `--baseline <file|dir>`. */
@@ -268,8 +275,15 @@ export async function driftAfterRun(
   }
   console.log(`${compareSummaryLine(cmp)}; details in ${options.out}/compare.md`);
   for (const line of cmp.environment.summary) console.log(`  changed: ${line}`);
-  for (const c of cmp.cases.filter((x) => x.classes.some((k) => cmp.failOn.includes(k)))) {
+  const regressed = cmp.cases.filter((x) => x.classes.some((k) => cmp.failOn.includes(k)));
+  for (const c of regressed.slice(0, MAX_REGRESSION_LINES)) {
     console.log(`  ${c.class}: ${c.id}: ${c.details.join("; ")}`);
+  }
+  if (regressed.length > MAX_REGRESSION_LINES) {
+    console.log(
+      `  … and ${regressed.length - MAX_REGRESSION_LINES} more regressions (every case in ` +
+        `${options.out}/${COMPARE_FILES.json} and ${COMPARE_FILES.html})`,
+    );
   }
   return { compare: cmp, regressions: cmp.regressions };
 }
