@@ -546,8 +546,9 @@ export class HistoryStore {
        JOIN environments e ON r.environment_id = e.id
        WHERE ${where.join(" AND ")}
        ORDER BY r.started_at, r.id, c.case_id`,
-    ).all(...args) as Row[];
+    ).iterate(...args) as Iterable<Row>;
     const byCase = new Map<string, SeriesPoint[]>();
+    // row by row: a year of nightly runs is hundreds of thousands of rows
     for (const r of rows) {
       const id = str(r.case_id);
       const list = byCase.get(id) ?? [];
