@@ -1,0 +1,149 @@
+/**
+ * How `history` scales with a year of nightly runs: a history database of N runs x M cases
+ * (each run appended through `HistoryStore.append`, as `run --history` appends one; the
+ * cases' median times are ±5% noise with one +30% step at 60% of the runs), then the time
+ * `series()` takes for every case and for a filter that selects a few of them (step
+ * detection included), and the database's size. The database is a temp file, removed.
+ *
+ * Usage: `deno run -A tools/history_scale.ts [runs] [cases]` (default 365 500).
+ *
+ * @module
+ */
+import { HistoryStore } from "../drift/history.ts";
+import { caseId } from "../matrix/case_id.ts";
+import { CASE_DEFAULTS, type CaseParams } from "../matrix/types.ts";
+import type { CaseResult, Fingerprint, RunReport } from "../results/types.ts";
+
+/** What {@link historyScale} measured. */
+export interface HistoryScale {
+  /** Runs stored. */
+  readonly runs: number;
+  /** Cases per run. */
+  readonly cases: number;
+  /** Seconds to append every run. */
+  readonly appendS: number;
+  /** Database size, bytes. */
+  readonly bytes: number;
+  /** Seconds for `series(null, "median_ms")`: every case, and their geometric mean. */
+  readonly allS: number;
+  /** Series it returned (the cases and `*`). */
+  readonly series: number;
+  /** Steps it flagged. */
+  readonly steps: number;
+  /** Seconds for `series("sk=20,21")`: a few cases. */
+  readonly filteredS: number;
+  /** Series that returned. */
+  readonly filteredSeries: number;
+}
+
+const FINGERPRINT: Fingerprint = {
+  runtime: { deno: "2.9.6", v8: "15.0.245.2-rusty", typescript: "6.0.3" },
+  host: { os: "linux", arch: "x86_64", cpus: 2, cpuModel: "synthetic" },
+  adapter: {
+    adapter: {
+      vendor: "65541",
+      architecture: "",
+      device: "0",
+      description: "llvmpipe (LLVM 15.0.6, 256 bits)",
+      isFallbackAdapter: true,
+    },
+    features: ["shader-f16", "timestamp-query"],
+    limits: {},
+  },
+  harnessRevision: "0".repeat(40),
+  kernelHashes: { "absorbed.wgsl": "6a9b739d7529ea3d", "rope.wgsl": "4f6e5caf8f5b9e5e" },
+};
+
+/**
+ * Build a synthetic history of `runs` x `cases` in a temp folder and time its reads.
+ *
+ * @example
+ * ```ts
+ * import { historyScale } from "./history_scale.ts";
+ * (await historyScale({ runs: 8, cases: 3 })).series; // 4
+ * ```
+ */
+export async function historyScale(
+  options: { runs?: number; cases?: number } = {},
+): Promise<HistoryScale> {
+  const runs = options.runs ?? 365, cases = options.cases ?? 500;
+  let s = 7;
+  const uniform = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const params: CaseParams[] = Array.from({ length: cases }, (_, i) => ({
+    ...CASE_DEFAULTS,
+    b: 1 + (i % 4),
+    sk: 16 + Math.floor(i / 4),
+  }));
+  const dir = await Deno.makeTempDir({ prefix: "history_scale_" });
+  const path = `${dir}/history.sqlite`;
+  const store = await HistoryStore.open(path);
+  try {
+    let t = performance.now();
+    for (let night = 0; night < runs; night++) {
+      const level = night >= runs * 0.6 ? 1.3 : 1;
+      const results: CaseResult[] = params.map((p) => {
+        const samplesMs = [0, 1, 2].map(() => level * (0.95 + 0.1 * uniform()));
+        return {
+          id: caseId(p),
+          status: "pass",
+          decision: "supported",
+          expect: { support: "supported" },
+          params: p,
+          message: "ok",
+          backend: "wgsl-absorbed",
+          timing: { source: "timestamp-query", samplesMs, medianMs: [...samplesMs].sort()[1] },
+          wallMs: 100,
+        };
+      });
+      const startedAt = new Date(Date.UTC(2026, 0, 1) + night * 86_400_000).toISOString();
+      const ids = results.map((r) => r.id);
+      const report: RunReport = {
+        version: 1,
+        matrix: "nightly",
+        filter: null,
+        shard: null,
+        matrixIds: ids,
+        shardIds: ids,
+        results,
+        fingerprint: FINGERPRINT,
+        startedAt,
+        endedAt: startedAt.replace("T00:", "T01:"),
+        totals: { pass: results.length, fail: 0, unexpected: 0, error: 0 },
+        interrupted: false,
+      };
+      await store.append(report, { backend: "vulkan" });
+    }
+    const appendS = (performance.now() - t) / 1000;
+    t = performance.now();
+    const all = store.series(null, "median_ms");
+    const allS = (performance.now() - t) / 1000;
+    t = performance.now();
+    const filtered = store.series("sk=20,21", "median_ms");
+    const filteredS = (performance.now() - t) / 1000;
+    return {
+      runs,
+      cases,
+      appendS,
+      bytes: (await Deno.stat(path)).size,
+      allS,
+      series: all.length,
+      steps: all.reduce((n, x) => n + x.steps.length, 0),
+      filteredS,
+      filteredSeries: filtered.length,
+    };
+  } finally {
+    store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+if (import.meta.main) {
+  const [runs, cases] = Deno.args.map(Number);
+  const r = await historyScale({ runs: runs || undefined, cases: cases || undefined });
+  console.log(
+    `${r.runs} runs x ${r.cases} cases: appended in ${r.appendS.toFixed(1)} s, ` +
+      `${(r.bytes / 1048576).toFixed(0)} MiB; series of every case ${r.allS.toFixed(1)} s ` +
+      `(${r.series} series, ${r.steps} steps); filter sk=20,21 ${r.filteredS.toFixed(2)} s ` +
+      `(${r.filteredSeries} series)`,
+  );
+}
