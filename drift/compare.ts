@@ -8,7 +8,7 @@
  */
 import { attributeCase, attributeEnvironment } from "./attribution.ts";
 import { geometricMean, mannWhitneyU } from "./stats.ts";
-import { median } from "../util/stats.ts";
+import { median, minOf } from "../util/stats.ts";
 import { DEFAULT_THRESHOLDS } from "./thresholds.ts";
 import {
   type Baseline,
@@ -465,7 +465,7 @@ export function compareBaselines(
       regressions: cases.filter((c) => c.classes.includes("speed-regression")).length,
       improvements: cases.filter((c) => c.classes.includes("speed-improvement")).length,
       untested: untested.length,
-      fewestSamples: untested.length === 0 ? null : Math.min(...untested.flat()),
+      fewestSamples: untested.length === 0 ? null : minOf(untested.flat()),
     },
     regressions: cases.filter((c) => c.classes.some((k) => failOn.includes(k))).length,
     cases,

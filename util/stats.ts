@@ -39,3 +39,44 @@ export function quantile(values: readonly number[], q: number): number {
 export function median(values: readonly number[]): number {
   return quantile(values, 0.5);
 }
+
+/**
+ * The largest of some numbers, as `Math.max(...values)` gives it (-Infinity for none, NaN
+ * when one is NaN, +0 over -0), by a loop: the spread passes each value as an argument on
+ * the stack and throws a RangeError past about 120,000 of them.
+ *
+ * @example
+ * ```ts
+ * import { maxOf } from "./stats.ts";
+ * maxOf([3, 1, 2]); // 3
+ * maxOf([]); // -Infinity
+ * ```
+ */
+export function maxOf(values: Iterable<number>): number {
+  let m = -Infinity;
+  for (const v of values) {
+    if (Number.isNaN(v)) return NaN;
+    if (v > m || (v === 0 && Object.is(m, -0))) m = v;
+  }
+  return m;
+}
+
+/**
+ * The smallest of some numbers, as `Math.min(...values)` gives it (Infinity for none, NaN
+ * when one is NaN, -0 under +0), by a loop (see {@link maxOf}).
+ *
+ * @example
+ * ```ts
+ * import { minOf } from "./stats.ts";
+ * minOf([3, 1, 2]); // 1
+ * minOf([]); // Infinity
+ * ```
+ */
+export function minOf(values: Iterable<number>): number {
+  let m = Infinity;
+  for (const v of values) {
+    if (Number.isNaN(v)) return NaN;
+    if (v < m || (v === 0 && Object.is(v, -0))) m = v;
+  }
+  return m;
+}

@@ -9,6 +9,7 @@ import { explainCommandFor } from "../explain_command.ts";
 import type { CaseResult, ParityRecord, RunReport } from "../../results/types.ts";
 import { adapterIdentity } from "../adapter_info.ts";
 import { writeTextAtomic } from "../../util/fs.ts";
+import { maxOf } from "../../util/stats.ts";
 import { skipMessage } from "../junit.ts";
 import { summaryTotals } from "../markdown.ts";
 import { runtimeLabel } from "../runtime_label.ts";
@@ -370,7 +371,7 @@ function groupsHtml(results: readonly CaseResult[], detail: boolean): string {
   for (const [name, rs] of groups) {
     const passed = rs.filter((r) => r.status === "pass").length;
     const hs = rs.map(worstHeadroom).filter((x): x is number => x !== undefined);
-    const worst = hs.length ? Math.max(...hs) : undefined;
+    const worst = hs.length ? maxOf(hs) : undefined;
     const rows = detail
       ? rs.map((r) =>
         `<tr data-id="${escapeHtml(r.id)}"><td class="id">${escapeHtml(r.id)}</td>` +
