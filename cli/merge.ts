@@ -4,12 +4,59 @@
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
-import { appendStepSummary, toMarkdown } from "../report/markdown.ts";
-import { mergeRuns, RUN_FILES, writeRunOutputs } from "../report/merge.ts";
+import { appendStepSummary, MAX_MISSING_ROWS, toMarkdown } from "../report/markdown.ts";
+import { type MergeResult, mergeRuns, RUN_FILES, writeRunOutputs } from "../report/merge.ts";
 import { sameFile } from "../report/output_overlap.ts";
 import { OutputPathError, prepareOutputDir } from "../report/output_paths.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { runExitCode } from "./run.ts";
+
+/**
+ * Missing and duplicated cases `merge` names on the console at most, each; the rest are
+ * counted (report.json has every missing id, summary.md lists 50 as here).
+ */
+export const MAX_MERGE_LINES = MAX_MISSING_ROWS;
+
+/**
+ * What `merge` prints: the totals line, the missing and duplicated cases (up to
+ * {@link MAX_MERGE_LINES} of each, then a count: a merge of a few of many shards of a
+ * 5000-case nightly printed thousands of lines), the rebuilt folders, dropped tails and
+ * host differences.
+ *
+ * @example
+ * ```ts ignore
+ * import { mergeLines } from "./merge.ts";
+ * for (const line of mergeLines(await mergeRuns(dirs), dirs.length)) console.log(line);
+ * ```
+ */
+export function mergeLines(m: MergeResult, folders: number): string[] {
+  const t = m.report.totals;
+  const lines = [
+    `merged ${folders} dirs: ${m.report.results.length}/${m.report.matrixIds.length} cases; ` +
+    `${t.pass} pass, ${t.fail} fail, ${t.unexpected} unexpected, ${t.error} error`,
+  ];
+  const capped = (list: readonly string[], more: (n: number) => string) => {
+    lines.push(...list.slice(0, MAX_MERGE_LINES));
+    if (list.length > MAX_MERGE_LINES) lines.push(more(list.length - MAX_MERGE_LINES));
+  };
+  capped(
+    m.missing.map((id) => `missing: ${id}`),
+    (n) => `missing: … and ${n} more (report.json's missing lists every one)`,
+  );
+  capped(
+    m.duplicated.map((d) => `duplicated: ${d.id} (in ${d.dirs.join(", ")})`),
+    (n) => `duplicated: … and ${n} more (the first copy of each is kept)`,
+  );
+  for (const x of m.rebuilt) {
+    lines.push(
+      `rebuilt from results.jsonl: ${x} (its run was killed before writing report.json; ` +
+        `marked interrupted)`,
+    );
+  }
+  for (const x of m.corruptTails) lines.push(`half-written last line dropped: ${x}`);
+  for (const x of m.mismatched) lines.push(`environment differs: ${x}`);
+  return lines;
+}
 
 /**
  * Refuse, before anything is read or written, a merge that would misread or destroy its
@@ -112,21 +159,7 @@ export function mergeCommand() {
       const m = await mergeRuns(dirs);
       await writeRunOutputs(opts.out, m.report);
       await appendStepSummary(toMarkdown(m.report));
-      const t = m.report.totals;
-      console.log(
-        `merged ${dirs.length} dirs: ${m.report.results.length}/${m.report.matrixIds.length} cases; ` +
-          `${t.pass} pass, ${t.fail} fail, ${t.unexpected} unexpected, ${t.error} error`,
-      );
-      for (const id of m.missing) console.log(`missing: ${id}`);
-      for (const d of m.duplicated) console.log(`duplicated: ${d.id} (in ${d.dirs.join(", ")})`);
-      for (const x of m.rebuilt) {
-        console.log(
-          `rebuilt from results.jsonl: ${x} (its run was killed before writing report.json; ` +
-            `marked interrupted)`,
-        );
-      }
-      for (const x of m.corruptTails) console.log(`half-written last line dropped: ${x}`);
-      for (const x of m.mismatched) console.log(`environment differs: ${x}`);
-      Deno.exitCode = m.missing.length > 0 ? 1 : runExitCode(t);
+      for (const line of mergeLines(m, dirs.length)) console.log(line);
+      Deno.exitCode = m.missing.length > 0 ? 1 : runExitCode(m.report.totals);
     });
 }
