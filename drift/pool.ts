@@ -29,11 +29,18 @@ export function poolRounds(rounds: readonly RunReport[]): RunReport {
   if (rounds.length === 0) throw new RangeError("poolRounds needs at least one round");
   if (rounds.length === 1) return rounds[0];
   const [first, ...rest] = rounds;
+  // Each later round's results by id (the first of an id, as a search from the start finds
+  // it): looked up per case, where a search of the round per case was quadratic.
+  const byId = rest.map((round) => {
+    const m = new Map<string, CaseResult>();
+    for (const x of round.results) if (!m.has(x.id)) m.set(x.id, x);
+    return m;
+  });
   const results: CaseResult[] = first.results.map((r) => {
     if (!r.timing) return r;
     const samplesMs = [...r.timing.samplesMs];
-    for (const round of rest) {
-      const other = round.results.find((x) => x.id === r.id)?.timing;
+    for (const round of byId) {
+      const other = round.get(r.id)?.timing;
       // Only samples of the same clock and the same scope (absent: "all") are pooled.
       const sameScope = (other?.scope ?? "all") === (r.timing.scope ?? "all");
       if (other && other.source === r.timing.source && sameScope) {
