@@ -1,0 +1,150 @@
+/**
+ * How large the HTML reports grow with the number of cases, and how long they take to write:
+ * report.html of a run of N passing cases (the headroom plot draws 2 points a case; past 5
+ * MiB the passing rows are dropped, not the plot), and compare.html of two such runs (the
+ * drift plot draws up to 7 points a case: speed and 6 error metrics; no cap). The cases are
+ * synthetic (tiny-preset ids, 20 matrix groups, seeded headrooms and timings).
+ *
+ * Usage: `deno run -A tools/html_scale.ts [cases...]` (default 1000 5000).
+ *
+ * @module
+ */
+import { baselineFromReport } from "../drift/baseline.ts";
+import { compareBaselines } from "../drift/compare.ts";
+import { compareReportHtml } from "../drift/drift_html.ts";
+import { caseId } from "../matrix/case_id.ts";
+import { CASE_DEFAULTS } from "../matrix/types.ts";
+import { runReportHtml } from "../report/html/run_html.ts";
+import type { CaseResult, Fingerprint, ParityRecord, RunReport } from "../results/types.ts";
+
+/** What {@link htmlScale} measured for one number of cases. */
+export interface HtmlScale {
+  /** Cases per run. */
+  readonly cases: number;
+  /** report.html: bytes. */
+  readonly runBytes: number;
+  /** report.html: seconds to build. */
+  readonly runS: number;
+  /** Whether report.html hit its 5 MiB cap (passing rows dropped). */
+  readonly capped: boolean;
+  /** compare.html: bytes. */
+  readonly compareBytes: number;
+  /** compare.html: seconds to build (the comparison included). */
+  readonly compareS: number;
+}
+
+const FINGERPRINT: Fingerprint = {
+  runtime: { deno: "2.9.6", v8: "15.0.245.2-rusty", typescript: "6.0.3" },
+  host: { os: "linux", arch: "x86_64", cpus: 2, cpuModel: "synthetic" },
+  adapter: {
+    adapter: { vendor: "65541", device: "0", description: "llvmpipe (LLVM 15.0.6, 256 bits)" },
+    features: ["shader-f16", "timestamp-query"],
+    limits: {},
+  },
+  harnessRevision: "0".repeat(40),
+  kernelHashes: { "absorbed.wgsl": "6a9b739d7529ea3d", "rope.wgsl": "4f6e5caf8f5b9e5e" },
+};
+
+/** A synthetic run of `n` passing cases; `seed` varies the headrooms and timings. */
+function syntheticRun(n: number, seed: number): RunReport {
+  let s = seed;
+  const uniform = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const parity = (headroom: number): ParityRecord => ({
+    pass: true,
+    checks: [],
+    maxAbs: headroom * 1e-4,
+    maxAbsAt: [0, 1, 2],
+    maxRel: headroom * 1e-3,
+    cosDiff: 1e-12,
+    normRel: headroom * 1e-5,
+    fractionPassing: 1,
+    summary: "ok",
+    headroom,
+    atol: 1e-4,
+    rtol: 1e-3,
+  });
+  const results: CaseResult[] = Array.from({ length: n }, (_, i) => {
+    const params = {
+      ...CASE_DEFAULTS,
+      dtype: i % 2 ? "f16" : "f32",
+      b: 1 + (i >> 1) % 4,
+      sk: 16 + (i >> 3),
+    } as const;
+    const samplesMs = [0, 1, 2].map(() => 1 + 0.1 * uniform());
+    return {
+      id: caseId(params),
+      status: "pass",
+      decision: "supported",
+      expect: { support: "supported" },
+      params,
+      group: `group ${i % 20}`,
+      message: "ok",
+      backend: "wgsl-absorbed",
+      seed: 1,
+      out: parity(0.01 + 0.5 * uniform()),
+      lse: parity(0.01 + 0.5 * uniform()),
+      tolerance: { out: { atol: 1e-4, rtol: 1e-3 }, lse: { atol: 1e-4, rtol: 1e-3 } },
+      outputDigest: `digest${i}`,
+      timing: { source: "timestamp-query", samplesMs, medianMs: [...samplesMs].sort()[1] },
+      wallMs: 100,
+    };
+  });
+  const ids = results.map((r) => r.id);
+  return {
+    version: 1,
+    matrix: "scale",
+    filter: null,
+    shard: null,
+    matrixIds: ids,
+    shardIds: ids,
+    results,
+    fingerprint: FINGERPRINT,
+    startedAt: "2026-01-01T00:00:00.000Z",
+    endedAt: "2026-01-01T01:00:00.000Z",
+    totals: { pass: n, fail: 0, unexpected: 0, error: 0 },
+    interrupted: false,
+  };
+}
+
+/**
+ * Build report.html of a synthetic run of `cases` and compare.html of two, and measure them.
+ *
+ * @example
+ * ```ts
+ * import { htmlScale } from "./html_scale.ts";
+ * (await htmlScale(20)).capped; // false
+ * ```
+ */
+export async function htmlScale(cases: number): Promise<HtmlScale> {
+  const a = syntheticRun(cases, 1), b = syntheticRun(cases, 2);
+  const bytes = (s: string) => new TextEncoder().encode(s).length;
+  let t = performance.now();
+  const run = await runReportHtml(a);
+  const runS = (performance.now() - t) / 1000;
+  t = performance.now();
+  const base = await baselineFromReport(a, { backend: "vulkan" });
+  const current = await baselineFromReport(b, { backend: "vulkan" });
+  const page = await compareReportHtml(compareBaselines(base, current), { base, current });
+  const compareS = (performance.now() - t) / 1000;
+  return {
+    cases,
+    runBytes: bytes(run),
+    runS,
+    capped: run.includes('id="size-note"'),
+    compareBytes: bytes(page),
+    compareS,
+  };
+}
+
+if (import.meta.main) {
+  const sizes = Deno.args.length ? Deno.args.map(Number) : [1000, 5000];
+  const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+  for (const n of sizes) {
+    const r = await htmlScale(n);
+    console.log(
+      `${n} cases: report.html ${mib(r.runBytes)} in ${r.runS.toFixed(1)} s` +
+        `${r.capped ? " (capped: passing rows dropped)" : ""}; compare.html ` +
+        `${mib(r.compareBytes)} in ${r.compareS.toFixed(1)} s`,
+    );
+  }
+}
