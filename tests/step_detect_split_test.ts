@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { bestL1Split, detectSteps, STEP_PERMUTATIONS } from "../drift/step_detect.ts";
 import { midRanks } from "../drift/stats.ts";
 import { median } from "../util/stats.ts";
+import { makePrng } from "../util/prng.ts";
 
 /** The L1 split as the module doc defines it: both sides sorted anew for every k. */
 function plainSplit(values: readonly number[], lo: number, hi: number, min: number): number {
@@ -40,19 +41,13 @@ function plainP(values: readonly number[], min: number): number {
   };
   const { ranks } = midRanks(values);
   const reach = maxZ(ranks) * (1 - 1e-12);
-  // mulberry32, seeded as the module seeds it
-  let a = (0x5eed ^ values.length) >>> 0;
-  const random = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  // util/prng.ts, seeded as the module seeds it
+  const rng = makePrng(values.length, "step-permutations");
   const shuffled = Float64Array.from(ranks);
   let count = 0;
   for (let b = 0; b < STEP_PERMUTATIONS; b++) {
     for (let i = shuffled.length - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
+      const j = rng.int(i + 1);
       const t = shuffled[i];
       shuffled[i] = shuffled[j];
       shuffled[j] = t;
