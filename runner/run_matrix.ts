@@ -259,7 +259,8 @@ interface Claimed {
 /**
  * Check what `out` already holds against this run and return the results to keep
  * (resume). Refuses (ReportFileError): resuming another matrix's, filter's, shard's or
- * planted fault's folder; a damaged line in results.jsonl when resuming (a truncated last
+ * planted fault's folder, or results with neither run.json nor report.json (their run
+ * unknown); a damaged line in results.jsonl when resuming (a truncated last
  * line is dropped, as merge does); truncating a half-finished run without resume or force.
  * The environment a resume runs in is checked once the device is open
  * ({@link checkResumeEnvironment}).
@@ -287,6 +288,19 @@ async function claimFolder(
       );
     }
     return { previous, resumed: null }; // empty, or a finished run: replaced
+  }
+  // Results with neither run.json nor report.json: a folder of a harness from before run.json
+  // (its killed runs left results.jsonl alone), or one whose run.json was removed. Their
+  // matrix and environment are unknown, so neither check below could run: kept, they would be
+  // credited to this run's fingerprint (another harness's kernels and plans).
+  if (held.header === null && held.results > 0) {
+    throw new ReportFileError(
+      out,
+      `holds ${held.results} result(s) in ${RUN_FILES.results} but no ${RUN_FILES.state} or ` +
+        `${RUN_FILES.report} (a run of a harness older than ${RUN_FILES.state}, or its ` +
+        `${RUN_FILES.state} removed): their matrix and environment are unknown, so --resume ` +
+        `would credit them to this run; --force starts over, or pick another --out`,
+    );
   }
   if (held.header && !sameRun(held.header, current)) {
     throw new ReportFileError(

@@ -1,6 +1,7 @@
 // What a resume may join: the results it keeps and the ones it adds share one report, so a
 // resume in another environment (device, runtime, kernels, plan caps) or with another
-// planted fault is refused, naming what differs; a resume keeps the run's start time (one
+// planted fault is refused, naming what differs, and so are results no run.json or report.json
+// describes (a harness from before run.json); a resume keeps the run's start time (one
 // run for merge and history), and the earlier stop's reports and compare files are gone
 // while it runs (a resume killed halfway leaves none that describe the earlier stop).
 // One run at a time in a folder: a run holding run.lock refuses a second run; the file a
@@ -215,6 +216,50 @@ Deno.test({
       await Deno.writeTextFile(matrix, JSON.stringify(m));
       const resumed = await runMatrix({ ...common, resume: true, testOnlyCaseRunner: seeded });
       assert.equal(resumed.results.length, 2);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "resume: results without run.json or report.json (a harness before run.json) are refused, unread",
+  ignore: !gpu,
+  fn: async () => {
+    await inTinyFolder(async ({ out, ctx }) => {
+      // The results.jsonl a run of 65b857a left when it was killed: that harness wrote no
+      // run.json, and report.json only at its end (tests/fixtures/upgrade/README.md).
+      const matrix = `${out}-m.json`;
+      await Deno.writeTextFile(
+        matrix,
+        JSON.stringify({
+          name: "m",
+          seed: 1,
+          groups: [{ axes: { preset: "tiny", b: 2, sk: 20, sq: [1, 4] } }],
+        }),
+      );
+      await Deno.mkdir(out);
+      const lines = await Deno.readTextFile(
+        new URL("./fixtures/upgrade/65b857a_killed/results.jsonl", import.meta.url),
+      );
+      await Deno.writeTextFile(`${out}/results.jsonl`, lines);
+      let ran = 0;
+      const counted: CaseRunner = (c, o) => {
+        ran++;
+        return pass(c, o);
+      };
+      const common = { matrix, out, ctx, progress: SILENT_PROGRESS, writeReports: writeRunReports };
+      // it kept the old harness's result and credited it to this run's fingerprint
+      await assert.rejects(
+        runMatrix({ ...common, resume: true, testOnlyCaseRunner: counted }),
+        (e: unknown) =>
+          e instanceof ReportFileError &&
+          /holds 1 result\(s\) in results\.jsonl but no run\.json or report\.json .*their matrix and environment are unknown.*--force starts over/
+            .test(e.message),
+      );
+      assert.equal(ran, 0);
+      assert.equal(await Deno.readTextFile(`${out}/results.jsonl`), lines, "left as it was");
+      const fresh = await runMatrix({ ...common, force: true, testOnlyCaseRunner: counted });
+      assert.equal(fresh.results.length, 2);
     });
   },
 });
