@@ -26,3 +26,26 @@ export type TimingScope = "core" | "all";
 export function timingScopeOf(path: AttentionPath): TimingScope {
   return path === "expanded" ? "core" : "all";
 }
+
+/**
+ * The revision of the rules a run's timing samples were taken under, recorded in every
+ * timing record (`timing.rules`; baselines keep it): which passes a scope replays, which
+ * passes are cache construction (timed once, never replayed), and how the replays are
+ * queued. Samples of different rules time different work, so drift never compares them.
+ * Bump it when any of these changes.
+ *
+ * 1: replays of the case's scope (kernels/measure.ts), waited for one by one on a cpu-class
+ * device and queued on a gpu-class one; the expanded path's K/V expansion, the latent cache's
+ * copy into a texture, w_kv_b's copy into a texture and the cached k_pe's RoPE are cache
+ * construction. Records without `rules` were taken before it was recorded, under rules that
+ * changed more than once without a mark (the cache texture's fill left the absorbed path's
+ * samples at 1087d0f, the cached k_pe's RoPE at 8d8aa4a, and lavapipe's replays stopped
+ * being queued at 79b1c70).
+ *
+ * @example
+ * ```ts
+ * import { TIMING_RULES } from "./timing_scope.ts";
+ * TIMING_RULES; // 1
+ * ```
+ */
+export const TIMING_RULES = 1;

@@ -43,6 +43,7 @@ function timingOf(r: CaseResult): BaselineTiming | null {
     source: r.timing.source,
     ...(r.timing.scope === undefined ? {} : { scope: r.timing.scope }),
     ...(r.timing.warmupMs ? { warmupMs: r.timing.warmupMs } : {}),
+    ...(r.timing.rules === undefined ? {} : { rules: r.timing.rules }),
     samplesMs: samples,
     medianMs: median(samples),
     spreadMs: iqr(samples),

@@ -113,8 +113,10 @@ export function metricDrifts(
  * The speed verdict of two timing records: a regression (or improvement) needs the
  * two-sided Mann-Whitney U test significant at `alpha` AND the median ratio beyond
  * `speedRatio` (or its inverse); otherwise not significant. Samples of different timing
- * sources, of different scopes (every pass, or the attention core), or taken after different
- * warm-ups (`run --warmup-ms`) are not comparable. Null when either side has no timing.
+ * sources, of different scopes (every pass, or the attention core), taken after different
+ * warm-ups (`run --warmup-ms`) or under different timing rules (adapter/timing_scope.ts
+ * `TIMING_RULES`; absent in older records) are not comparable. Null when either side has no
+ * timing.
  *
  * @example
  * ```ts
@@ -167,6 +169,18 @@ export function speedVerdict(
       ...common,
       note: `warm-up ${bw} → ${cw} ms (a GPU runs at other clocks with and without one; ` +
         "update the baseline, or give run the baseline's --warmup-ms, to compare speed again)",
+    };
+  }
+  if (base.rules !== current.rules) {
+    const rules = (r: number | undefined) => r === undefined ? "not recorded" : String(r);
+    return {
+      verdict: "not-comparable",
+      ratio: null,
+      p: null,
+      ...common,
+      note: `timing rules ${rules(base.rules)} → ${rules(current.rules)} (the harnesses ` +
+        "time different work: which passes are cache construction, never replayed, and how " +
+        "the replays queue changed between them; update the baseline to compare speed again)",
     };
   }
   const ratio = bm > 0 ? cm / bm : null;

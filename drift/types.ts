@@ -62,6 +62,11 @@ export interface BaselineTiming {
    * differ with and without one, so samples of different warm-ups are not compared.
    */
   readonly warmupMs?: number;
+  /**
+   * The timing rules the samples were taken under (adapter/timing_scope.ts `TIMING_RULES`;
+   * absent: before they were recorded). Samples of different rules are not compared.
+   */
+  readonly rules?: number;
   /** Every timed repetition, milliseconds. */
   readonly samplesMs: readonly number[];
   /** Median of the samples. */

@@ -81,6 +81,10 @@ export function timingRecordProblem(v: unknown): string | null {
     return `field "timing.warmupMs" must be a finite number >= 0 or absent (milliseconds of ` +
       `untimed replays before the samples; got ${got(v.warmupMs)})`;
   }
+  if (v.rules !== undefined && !(Number.isSafeInteger(v.rules) && (v.rules as number) > 0)) {
+    return `field "timing.rules" must be a positive integer or absent (the revision of the ` +
+      `timing rules the samples were taken under; got ${got(v.rules)})`;
+  }
   return null;
 }
 

@@ -85,6 +85,12 @@ export interface TimingRecord {
    * records made before it existed).
    */
   readonly warmupMs?: number;
+  /**
+   * The revision of the timing rules the samples were taken under (adapter/timing_scope.ts
+   * `TIMING_RULES`); absent in records made before it was recorded. Samples of different
+   * rules are never compared.
+   */
+  readonly rules?: number;
 }
 
 /** One line of results.jsonl. */

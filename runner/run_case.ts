@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { TimingScope } from "../adapter/timing_scope.ts";
+import { TIMING_RULES, type TimingScope } from "../adapter/timing_scope.ts";
 import { ConfigError } from "../adapter/errors.ts";
 import { isSelfAttention } from "../adapter/layout.ts";
 import { pathMismatch } from "../adapter/registry.ts";
@@ -530,6 +530,7 @@ async function checkedResult(
         scope: r.scope,
         ...(r.outsideCoreMs === null ? {} : { outsideCoreMs: r.outsideCoreMs }),
         ...(r.warmupMs > 0 ? { warmupMs: r.warmupMs } : {}),
+        rules: TIMING_RULES,
       }
       : undefined,
     wallMs: Math.round((performance.now() - o.t0) * 10) / 10,

@@ -1,14 +1,15 @@
 // How `run` times a case (kernels/measure.ts): replays of the plan's timing scope after one
 // checked submission, the expanded path's K/V expansion timed once apart; and how drift
-// keeps samples of different scopes apart.
+// keeps samples of different scopes, warm-ups and timing rules apart.
 import assert from "node:assert/strict";
-import { type TimingScope, timingScopeOf } from "../adapter/timing_scope.ts";
+import { TIMING_RULES, type TimingScope, timingScopeOf } from "../adapter/timing_scope.ts";
 import { leftOutMs, outsideCoreMs, scopedMs } from "../kernels/measure.ts";
 import {
   baselineCase,
   baselineProblem,
   compareBaselines,
   poolRounds,
+  readBaseline,
   speedVerdict,
 } from "../drift/mod.ts";
 import { DEFAULT_THRESHOLDS } from "../drift/thresholds.ts";
@@ -113,6 +114,35 @@ Deno.test("drift: a baseline entry keeps the run's warm-up; a bad one is refused
   assert.match(baselineProblem(bad) ?? "", /timing\.warmupMs/);
 });
 
+Deno.test("drift: samples of other timing rules are not compared (a baseline of 222fd31, before they were recorded)", async () => {
+  // 222fd31's absorbed samples replay the cached k_pe's RoPE, which this harness times once
+  // as cache construction (tests/fixtures/upgrade/README.md).
+  const old = await readBaseline(
+    new URL("./fixtures/upgrade/222fd31_baseline.json", import.meta.url).pathname,
+  );
+  const [c] = old.cases;
+  assert.equal(c.timing?.rules, undefined);
+  const slower = c.timing!.samplesMs.map((ms) => 4 * ms);
+  const now = (rules?: number) => ({
+    ...old,
+    cases: [{ ...c, timing: { ...c.timing!, samplesMs: slower, ...(rules ? { rules } : {}) } }],
+  });
+  const report = compareBaselines(old, now(TIMING_RULES));
+  const speed = report.cases[0].speed;
+  assert.equal(speed?.verdict, "not-comparable", JSON.stringify(speed));
+  assert.match(speed?.note ?? "", /timing rules not recorded → 1 .*update the baseline/);
+  assert.equal(report.cases[0].class, "unchanged");
+  assert.equal(report.speed.compared, 0, "no ratio in the geometric mean");
+  // Under the same rules (here: both unrecorded) the 4x is a regression, as before.
+  assert.equal(compareBaselines(old, now()).cases[0].class, "speed-regression");
+  // A run records the rules; a baseline entry keeps them; a bad value is refused.
+  const base = caseResult("x", 5, 1);
+  const ruled: CaseResult = { ...base, timing: { ...base.timing!, rules: TIMING_RULES } };
+  assert.equal((await baselineCase(ruled, {})).timing?.rules, TIMING_RULES);
+  const bad = baselineOf([supportedCase("a", { timing: { ...c.timing!, rules: 0 } })]);
+  assert.match(baselineProblem(bad) ?? "", /timing\.rules/);
+});
+
 Deno.test({
   name: "run times the expanded path's attention core, its K/V expansion once apart",
   ignore: !gpu,
@@ -157,6 +187,7 @@ Deno.test({
       const t = r.timing;
       assert.ok(t, `${r.id}: no timing`);
       assert.equal(t.samplesMs.length, 3);
+      assert.equal(t.rules, TIMING_RULES);
       if (r.params?.path === "expanded") {
         assert.equal(t.scope, "core");
         const stamped = t.source === "timestamp-query";
