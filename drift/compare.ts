@@ -462,6 +462,13 @@ export function compareBaselines(
   const ratios = cases.flatMap((c) =>
     c.speed && c.speed.verdict !== "not-comparable" && c.speed.ratio !== null ? [c.speed.ratio] : []
   );
+  const apart = new Map<string, number>();
+  for (const c of cases) {
+    if (c.speed?.verdict === "not-comparable") {
+      const note = c.speed.note ?? "not comparable";
+      apart.set(note, (apart.get(note) ?? 0) + 1);
+    }
+  }
   return {
     format: "mla-harness-compare",
     version: 1,
@@ -480,6 +487,8 @@ export function compareBaselines(
       improvements: cases.filter((c) => c.classes.includes("speed-improvement")).length,
       untested: untested.length,
       fewestSamples: untested.length === 0 ? null : minOf(untested.flat()),
+      notComparable: [...apart].map(([note, n]) => ({ note, cases: n }))
+        .sort((a, b) => b.cases - a.cases),
     },
     regressions: cases.filter((c) => c.classes.some((k) => failOn.includes(k))).length,
     cases,

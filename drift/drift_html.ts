@@ -11,7 +11,7 @@ import { writeTextAtomic } from "../util/fs.ts";
 import { chartFigure, escapeHtml } from "../report/html/chart.ts";
 import { filterBox, htmlPage, num, section } from "../report/html/page.ts";
 import { runtimeLabel } from "../report/runtime_label.ts";
-import { untestedText } from "./render.ts";
+import { notComparableText, untestedText } from "./render.ts";
 
 /** The error metrics of a baseline case, in report order (see drift/types.ts). */
 const METRICS = [
@@ -153,7 +153,8 @@ export async function compareReportHtml(
       [
         "Speed",
         (g === null ? "n/a" : `geometric-mean ratio ${g.toFixed(3)} (> 1 is slower)`) +
-        (report.speed.untested > 0 ? `; ${untestedText(report)}` : ""),
+        (report.speed.untested > 0 ? `; ${untestedText(report)}` : "") +
+        (notComparableText(report) ? `; ${notComparableText(report)}` : ""),
       ],
     ],
     verdict: {

@@ -111,7 +111,8 @@ export function compareToMarkdown(report: CompareReport, options: MarkdownOption
       s.geomeanRatio === null ? "n/a" : `**${s.geomeanRatio.toFixed(3)}**`
     } (current / baseline median, > 1 is slower) over ${s.compared} timed cases; ` +
       `${s.regressions} significant regressions, ${s.improvements} significant improvements.` +
-      (s.untested > 0 ? ` ⚠ ${untestedText(report)}.` : ""),
+      (s.untested > 0 ? ` ⚠ ${untestedText(report)}.` : "") +
+      (notComparableCount(report) > 0 ? ` ⚠ ${notComparableText(report)}.` : ""),
     "",
     `Thresholds: an error metric drifts when it grows more than ${t.metricFactor}x and exceeds ` +
       `${t.floorFraction} of its tolerance, or the case crosses its tolerance; a speed change ` +
@@ -152,7 +153,9 @@ export function compareSummaryLine(report: CompareReport): string {
   const g = report.speed.geomeanRatio;
   return `drift: ${parts.join(", ") || "no cases"}; speed ${
     g === null ? "n/a" : `x${g.toFixed(3)} (geomean)`
-  }${report.speed.untested > 0 ? ` (${untestedText(report)})` : ""}; ${report.regressions} ` +
+  }${report.speed.untested > 0 ? ` (${untestedText(report)})` : ""}${
+    notComparableCount(report) > 0 ? ` (${notComparableText(report)})` : ""
+  }; ${report.regressions} ` +
     `regression${report.regressions === 1 ? "" : "s"}`;
 }
 
@@ -172,4 +175,27 @@ export function untestedText(report: CompareReport): string {
   return `speed not tested in ${s.untested} case${s.untested === 1 ? "" : "s"}: too few ` +
     `samples (${s.fewestSamples ?? "?"}; at least ${min} a side: run --repeats ${min} or more, ` +
     "and a baseline made so)";
+}
+
+function notComparableCount(report: CompareReport): number {
+  return (report.speed.notComparable ?? []).reduce((n, g) => n + g.cases, 0);
+}
+
+/**
+ * Why speed was not compared where it was not (samples of another timing source, scope,
+ * warm-up or timing rules, as against a baseline of an older harness): "speed not compared
+ * in 4 cases: timing rules not recorded → 1 (...): 4"; empty when every timed case was.
+ *
+ * @example
+ * ```ts ignore
+ * import { notComparableText } from "./render.ts";
+ * const why = notComparableText(report);
+ * if (why) console.warn(why);
+ * ```
+ */
+export function notComparableText(report: CompareReport): string {
+  const n = notComparableCount(report);
+  if (n === 0) return "";
+  const why = (report.speed.notComparable ?? []).map((g) => `${g.note}: ${g.cases}`);
+  return `speed not compared in ${n} case${n === 1 ? "" : "s"}: ${why.join("; ")}`;
 }

@@ -322,6 +322,12 @@ export interface CompareReport {
     readonly untested: number;
     /** The fewest samples a side of those cases had (null when none is untested). */
     readonly fewestSamples: number | null;
+    /**
+     * Timed cases whose samples were not compared, by why (the speed verdict's note: another
+     * timing source, scope, warm-up or timing rules, as against a baseline of an older
+     * harness), most cases first. Absent in reports written before it existed.
+     */
+    readonly notComparable?: readonly { readonly note: string; readonly cases: number }[];
   };
   /** Cases whose most severe class is in failOn. */
   readonly regressions: number;

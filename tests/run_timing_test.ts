@@ -8,6 +8,9 @@ import {
   baselineCase,
   baselineProblem,
   compareBaselines,
+  compareSummaryLine,
+  compareToMarkdown,
+  notComparableText,
   poolRounds,
   readBaseline,
   speedVerdict,
@@ -141,6 +144,27 @@ Deno.test("drift: samples of other timing rules are not compared (a baseline of 
   assert.equal((await baselineCase(ruled, {})).timing?.rules, TIMING_RULES);
   const bad = baselineOf([supportedCase("a", { timing: { ...c.timing!, rules: 0 } })]);
   assert.match(baselineProblem(bad) ?? "", /timing\.rules/);
+});
+
+Deno.test("compare says where speed was not compared and why (a baseline of 222fd31 against a run now)", async () => {
+  const old = await readBaseline(
+    new URL("./fixtures/upgrade/222fd31_baseline.json", import.meta.url).pathname,
+  );
+  const [c] = old.cases;
+  const now = {
+    ...old,
+    cases: [{ ...c, timing: { ...c.timing!, scope: "all" as const, rules: TIMING_RULES } }],
+  };
+  const report = compareBaselines(old, now);
+  assert.deepEqual(report.speed.notComparable?.map((g) => g.cases), [1]);
+  // "0 significant regressions" alone read as a speed check that passed
+  const why = /speed not compared in 1 case: timing rules not recorded → 1 \(.*\): 1/;
+  assert.match(compareToMarkdown(report), why);
+  assert.match(compareSummaryLine(report), why);
+  assert.match(notComparableText(report), why);
+  // every case compared: nothing said
+  assert.equal(notComparableText(compareBaselines(old, old)), "");
+  assert.doesNotMatch(compareSummaryLine(compareBaselines(old, old)), /not compared/);
 });
 
 Deno.test({
