@@ -57,6 +57,17 @@ export function historyText(series: readonly Series[], metric: HistoryMetric): s
           "within each device's runs; --device picks one",
       );
     }
+    // samples that time other work (an upgrade across timing scope, warm-up or rules)
+    const timings = [...new Set(s.points.flatMap((p) => p.timing ?? []))];
+    if (timings.length > 1) {
+      lines.push(
+        `  runs timed ${timings.length} ways: steps are looked for within each (drift does not ` +
+          "compare their speed either)",
+        ...timings.map((t) =>
+          `    ${t}: run${runList(s.points.filter((p) => p.timing === t).map((p) => p.runId))}`
+        ),
+      );
+    }
     const detailed = s.caseId === "*" || series.length === 1;
     if (detailed) {
       lines.push(
@@ -83,10 +94,39 @@ export function historyText(series: readonly Series[], metric: HistoryMetric): s
           mixed ? `, ${p.deviceKey}` : ""
         }): ${fmt(st.before)} → ${fmt(st.after)} (${pct}, Mann-Whitney p = ${st.p.toPrecision(2)})`,
       );
+      // Samples that do not say how they were timed (rows of history schema 1, reports of a
+      // harness before timing.rules): at a change of harness revision, what was timed may
+      // have changed (the expanded path's scope, the cached k_pe's RoPE), not the speed.
+      const before = s.points.slice(0, st.index).filter((q) =>
+        q.deviceKey === p.deviceKey && q.timing === p.timing
+      ).at(-1);
+      if (
+        p.timing?.endsWith("rules not recorded") && before &&
+        before.harnessRevision !== p.harnessRevision
+      ) {
+        lines.push(
+          `    the harness revision changed here (${rev(before.harnessRevision)} → ${
+            rev(p.harnessRevision)
+          }) and these runs do not record how they were timed: the step may be a change in ` +
+            "what the harness timed, not in speed",
+        );
+      }
     }
     if (s.steps.length === 0) lines.push("  no step change");
   }
   return lines.join("\n");
+}
+
+/** " 1-4, 7" (" 3" for one run): run ids, consecutive ones as ranges. */
+function runList(ids: readonly number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < ids.length; i++) {
+    let j = i;
+    while (j + 1 < ids.length && ids[j + 1] === ids[j] + 1) j++;
+    parts.push(j > i ? `${ids[i]}-${ids[j]}` : String(ids[i]));
+    i = j;
+  }
+  return `${ids.length === 1 ? "" : "s"} ${parts.join(", ")}`;
 }
 
 async function reportFile(path: string): Promise<string> {

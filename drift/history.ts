@@ -71,6 +71,12 @@ export interface SeriesPoint {
   readonly harnessRevision: string | null;
   /** Device key of the run (drift/ `deviceKey`). */
   readonly deviceKey: string;
+  /**
+   * `median_ms` only: how the samples were timed (source, scope, warm-up, timing rules, as
+   * drift compares them before speed), e.g. "timestamp-query, scope core, warm-up 0 ms,
+   * rules 1"; "not recorded" for what a database row of an older harness lacks.
+   */
+  readonly timing?: string;
   /** The metric's value. */
   readonly value: number;
 }
@@ -125,6 +131,9 @@ CREATE TABLE IF NOT EXISTS case_results (
   timing_source TEXT,
   median_ms REAL,
   samples_ms TEXT,
+  timing_scope TEXT,
+  warmup_ms REAL,
+  timing_rules INTEGER,
   PRIMARY KEY (run_id, case_id)
 );
 CREATE INDEX IF NOT EXISTS case_results_case ON case_results(case_id);
@@ -137,6 +146,31 @@ CREATE INDEX IF NOT EXISTS case_results_case ON case_results(case_id);
 export const HISTORY_APPLICATION_ID = 0x4d4c4148;
 
 const HISTORY_TABLES = ["case_results", "environments", "runs"];
+
+/**
+ * The version of the history's tables (`PRAGMA user_version`). 1: the tables as first
+ * written; 2: case_results records how each case was timed (timing_scope, warmup_ms,
+ * timing_rules), so `median_ms` series keep samples timed differently apart. A database of
+ * version 1 gets the columns when opened (its rows: not recorded); one of a later version
+ * is refused, naming it.
+ */
+export const HISTORY_SCHEMA_VERSION = 2;
+
+/** The columns version 2 added to case_results, with their SQL types. */
+const TIMING_COLUMNS = [["timing_scope", "TEXT"], ["warmup_ms", "REAL"], [
+  "timing_rules",
+  "INTEGER",
+]] as const;
+
+function newerMessage(version: number): string {
+  return `is a history database of a newer harness (history schema ${version}; this harness ` +
+    `reads schemas 1 to ${HISTORY_SCHEMA_VERSION}): read it with that harness, or give ` +
+    "another --db";
+}
+
+function schemaVersion(db: DatabaseSync): number {
+  return Number((db.prepare("PRAGMA user_version").get() as Row).user_version);
+}
 
 /** What an open SQLite database is: ours, ours before the marker, empty, or someone else's. */
 type HistoryKind = "ours" | "legacy" | "empty" | { appId: number; tables: string[] };
@@ -194,9 +228,11 @@ export async function checkHistoryFile(path: string): Promise<void> {
   if (info.size === 0) return;
   let db: DatabaseSync | null = null;
   let kind: HistoryKind;
+  let version: number;
   try {
     db = new DatabaseSync(path, { readOnly: true });
     kind = historyKind(db);
+    version = schemaVersion(db);
   } catch (e) {
     throw new DriftInputError(
       path,
@@ -206,9 +242,25 @@ export async function checkHistoryFile(path: string): Promise<void> {
     db?.close();
   }
   if (typeof kind === "object") throw new DriftInputError(path, foreignMessage(kind));
+  if (version > HISTORY_SCHEMA_VERSION) throw new DriftInputError(path, newerMessage(version));
 }
 
 type Row = Record<string, unknown>;
+
+/**
+ * How a stored case was timed, as drift compares it before speed: source, scope, warm-up and
+ * timing rules ("not recorded" where a row of history schema 1 lacks them).
+ */
+function timingLabel(r: Row): string {
+  const known = (v: unknown, shown: (v: unknown) => string) =>
+    v === null || v === undefined ? "not recorded" : shown(v);
+  return [
+    known(r.timing_source, (v) => str(v)),
+    `scope ${known(r.timing_scope, (v) => str(v))}`,
+    `warm-up ${known(r.warmup_ms, (v) => `${n(v)} ms`)}`,
+    `rules ${known(r.timing_rules, (v) => String(n(v)))}`,
+  ].join(", ");
+}
 const str = (v: unknown): string => (typeof v === "string" ? v : String(v ?? ""));
 const nstr = (v: unknown): string | null => (typeof v === "string" ? v : null);
 const n = (v: unknown): number => Number(v);
@@ -275,9 +327,21 @@ export class HistoryStore {
       // Re-checked on the open handle: the file may have changed since the check.
       const kind = historyKind(db);
       if (typeof kind === "object") throw new DriftInputError(path, foreignMessage(kind));
+      const version = schemaVersion(db);
+      if (version > HISTORY_SCHEMA_VERSION) {
+        throw new DriftInputError(path, newerMessage(version));
+      }
       db.exec(SCHEMA);
+      // Version 1's case_results (or one an older harness wrote into again) lacks the timing
+      // columns: added, its rows "not recorded".
+      const have = new Set(
+        (db.prepare("PRAGMA table_info(case_results)").all() as Row[]).map((r) => str(r.name)),
+      );
+      for (const [name, type] of TIMING_COLUMNS) {
+        if (!have.has(name)) db.exec(`ALTER TABLE case_results ADD COLUMN ${name} ${type}`);
+      }
       db.exec(`PRAGMA application_id = ${HISTORY_APPLICATION_ID}`);
-      db.exec("PRAGMA user_version = 1");
+      db.exec(`PRAGMA user_version = ${HISTORY_SCHEMA_VERSION}`);
       db.prepare("SELECT run_id, case_id, median_ms, samples_ms FROM case_results LIMIT 1").all();
     } catch (e) {
       db.close();
@@ -435,8 +499,9 @@ export class HistoryStore {
       const insert = db.prepare(
         `INSERT INTO case_results (run_id, case_id, params, status, decision, backend,
            plan_digest, output_digest, kernel_hash, out_max_abs, out_max_rel, out_cos_diff,
-           out_norm_rel, lse_max_abs, lse_max_rel, timing_source, median_ms, samples_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           out_norm_rel, lse_max_abs, lse_max_rel, timing_source, median_ms, samples_ms,
+           timing_scope, warmup_ms, timing_rules)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
       for (const c of b.cases) {
         const m = c.metrics;
@@ -459,6 +524,10 @@ export class HistoryStore {
           c.timing?.source ?? null,
           c.timing?.medianMs ?? null,
           c.timing ? JSON.stringify(c.timing.samplesMs) : null,
+          // absent in a report: every pass ("all"), no warm-up, rules not recorded
+          c.timing ? c.timing.scope ?? "all" : null,
+          c.timing ? c.timing.warmupMs ?? 0 : null,
+          c.timing?.rules ?? null,
         );
       }
       db.exec("COMMIT");
@@ -539,9 +608,11 @@ export class HistoryStore {
       );
       args.push(JSON.stringify(kept));
     }
+    const timed = metric === "median_ms";
     const rows = this.#db.prepare(
       `SELECT c.case_id, c.${metric} AS value, r.id AS run_id, r.started_at, e.deno,
-              e.harness_revision, e.device_key
+              e.harness_revision, e.device_key, c.timing_source, c.timing_scope, c.warmup_ms,
+              c.timing_rules
        FROM case_results c JOIN runs r ON c.run_id = r.id
        JOIN environments e ON r.environment_id = e.id
        WHERE ${where.join(" AND ")}
@@ -558,18 +629,22 @@ export class HistoryStore {
         deno: str(r.deno),
         harnessRevision: nstr(r.harness_revision),
         deviceKey: str(r.device_key),
+        ...(timed ? { timing: timingLabel(r) } : {}),
         value: n(r.value),
       });
       byCase.set(id, list);
     }
-    // Steps are looked for within each device's runs: a move from one device to another is
-    // not a step of either (a database may hold several devices' runs).
+    // Steps are looked for within each device's runs timed alike: a move from one device to
+    // another is not a step of either (a database may hold several devices' runs), nor is a
+    // move to samples that time other work (another scope, warm-up or timing rules: an
+    // upgrade of the harness), which drift does not compare either.
     const steps = (points: readonly SeriesPoint[]): Step[] => {
       const byDevice = new Map<string, number[]>();
       points.forEach((p, i) => {
-        const at = byDevice.get(p.deviceKey);
+        const key = `${p.deviceKey}\n${p.timing ?? ""}`;
+        const at = byDevice.get(key);
         if (at) at.push(i);
-        else byDevice.set(p.deviceKey, [i]);
+        else byDevice.set(key, [i]);
       });
       return [...byDevice.values()]
         .flatMap((at) =>
@@ -585,11 +660,15 @@ export class HistoryStore {
       return { caseId: id, points, steps: steps(points) };
     });
     if (out.length > 1) {
-      const perRun = new Map<number, { point: SeriesPoint; values: number[] }>();
+      const perRun = new Map<
+        number,
+        { point: SeriesPoint; values: number[]; timings: Set<string> }
+      >();
       for (const s of out) {
         for (const p of s.points) {
-          const e = perRun.get(p.runId) ?? { point: p, values: [] };
+          const e = perRun.get(p.runId) ?? { point: p, values: [], timings: new Set() };
           e.values.push(p.value);
+          if (p.timing !== undefined) e.timings.add(p.timing);
           perRun.set(p.runId, e);
         }
       }
@@ -603,7 +682,9 @@ export class HistoryStore {
         )
         .flatMap((e) => {
           const g = geometricMean(e.values);
-          return g === null ? [] : [{ ...e.point, value: g }];
+          // a run's mean is timed as its cases are, together
+          const timing = timed ? { timing: [...e.timings].sort().join(" + ") } : {};
+          return g === null ? [] : [{ ...e.point, ...timing, value: g }];
         });
       out.push({ caseId: "*", points, steps: steps(points) });
     }

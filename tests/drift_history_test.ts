@@ -1,11 +1,17 @@
 // The run history over node:sqlite: runs appended, a metric's series per case and their
 // geometric mean, a slow creep flagged as a step, and the `history` command's output and
-// errors.
+// errors; a database of an older harness (schema 1) and runs timed differently.
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { checkHistoryFile, DriftInputError, HistoryStore } from "../drift/mod.ts";
+import { TIMING_RULES } from "../adapter/timing_scope.ts";
+import {
+  checkHistoryFile,
+  DriftInputError,
+  HISTORY_SCHEMA_VERSION,
+  HistoryStore,
+} from "../drift/mod.ts";
 import type { CaseResult } from "../results/types.ts";
-import { caseResult, reportOf } from "./drift_helpers.ts";
+import { caseResult, lavapipeFingerprint, reportOf } from "./drift_helpers.ts";
 import { runCli } from "./helpers_cli.ts";
 
 const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
@@ -274,5 +280,92 @@ Deno.test("history: runs of two devices in one database are shown with their dev
   ]);
   assert.equal(r2.code, 2, r2.stdout + r2.stderr);
   assert.match(r2.stderr, /--plant-fault lse-offset with --history/);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("history: a database of 222fd31 (schema 1) gets the timing columns; its runs and this harness's are timed apart, no step between them", async () => {
+  const dir = await Deno.makeTempDir();
+  const db = `${dir}/history.sqlite`;
+  // Four runs of the expanded case by 222fd31, whose samples timed every pass (its K/V
+  // expansion included): tests/fixtures/upgrade/README.md.
+  const old = new DatabaseSync(db);
+  old.exec(
+    await Deno.readTextFile(new URL("./fixtures/upgrade/222fd31_history.sql", import.meta.url)),
+  );
+  old.close();
+  const store = await HistoryStore.open(db);
+  try {
+    // Four nights of this harness: the attention core only, a quarter of those samples.
+    for (let night = 0; night < 4; night++) {
+      const r = nightly(E, 0.2, night + 1);
+      const timing = { ...r.timing!, scope: "core" as const, rules: TIMING_RULES };
+      await store.append(
+        reportOf([{ ...r, timing }], {
+          startedAt: `2026-12-07T0${night}:00:00.000Z`,
+          endedAt: `2026-12-07T0${night}:01:00.000Z`,
+        }),
+        { backend: "vulkan" },
+      );
+    }
+    const [s] = store.series("path=expanded", "median_ms");
+    assert.equal(s.points.length, 8);
+    assert.deepEqual(s.steps, [], "another scope and rules are not a step of speed");
+    assert.deepEqual([...new Set(s.points.map((p) => p.timing))], [
+      "timestamp-query, scope not recorded, warm-up not recorded, rules not recorded",
+      "timestamp-query, scope core, warm-up 0 ms, rules 1",
+    ]);
+    assert.equal(store.series("path=expanded", "out_max_abs")[0].points[0].timing, undefined);
+  } finally {
+    store.close();
+  }
+  const check = new DatabaseSync(db);
+  const version = (check.prepare("PRAGMA user_version").get() as { user_version: number })
+    .user_version;
+  assert.equal(version, HISTORY_SCHEMA_VERSION);
+  const r = await runCli(["history", "path=expanded", "--db", db]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /runs timed 2 ways: steps are looked for within each/);
+  assert.match(
+    r.stdout,
+    /rules not recorded: runs 1-4\n.*scope core, warm-up 0 ms, rules 1: runs 5-8/,
+  );
+  assert.match(r.stdout, /no step change/);
+  // A database of a newer harness is refused, naming both versions, and left as it is.
+  check.exec("PRAGMA user_version = 3");
+  check.close();
+  const newer = /history schema 3; this harness reads schemas 1 to 2\): read it with that harness/;
+  await assert.rejects(() => checkHistoryFile(db), newer);
+  await assert.rejects(() => HistoryStore.open(db), newer);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("history: runs of a harness before the timing was recorded: a step at a change of revision says what it may be", async () => {
+  const dir = await Deno.makeTempDir();
+  const db = `${dir}/history.sqlite`;
+  const store = await HistoryStore.open(db);
+  try {
+    // reports of a harness before timing.rules: 4 nights at 1 ms, then 4 at 0.25 ms on another
+    // revision (the expanded path's scope moved from every pass to the core in between)
+    for (let night = 0; night < 8; night++) {
+      const harnessRevision = night < 4 ? "a".repeat(40) : "b".repeat(40);
+      await store.append(
+        reportOf([nightly(E, night < 4 ? 1 : 0.25, night + 1)], {
+          fingerprint: lavapipeFingerprint({ harnessRevision }),
+          startedAt: `2026-12-0${night + 1}T02:00:00.000Z`,
+          endedAt: `2026-12-0${night + 1}T02:01:00.000Z`,
+        }),
+        { backend: "vulkan" },
+      );
+    }
+  } finally {
+    store.close();
+  }
+  const r = await runCli(["history", "path=expanded", "--db", db]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /STEP at run 5/);
+  assert.match(
+    r.stdout,
+    /the harness revision changed here \(aaaaaaaaaaaa → bbbbbbbbbbbb\) and these runs do not record how they were timed: the step may be a change in what the harness timed/,
+  );
   await Deno.remove(dir, { recursive: true });
 });
