@@ -9,7 +9,13 @@
 import { appendStepSummary } from "../report/markdown.ts";
 import type { RunReport } from "../results/types.ts";
 import { isDirectory, pathExists, writeJsonAtomic, writeTextAtomic } from "../util/fs.ts";
-import { baselineFromReport, loadComparable, locateBaseline, readBaseline } from "./baseline.ts";
+import {
+  baselineFromReport,
+  type BaselineLocation,
+  loadComparable,
+  locateBaseline,
+  readBaseline,
+} from "./baseline.ts";
 import { compareBaselines } from "./compare.ts";
 import { currentBackend, deviceKey } from "./device_key.ts";
 import { DriftInputError } from "./errors.ts";
@@ -93,6 +99,17 @@ export async function baselineKeys(dir: string): Promise<string[]> {
   return names.sort();
 }
 
+/** A baseline found under the key an older harness gave it: compared, and said so. */
+function warnRenamed(loc: BaselineLocation, key: string): void {
+  if (loc.writtenAs === undefined) return;
+  const dir = loc.path.slice(0, loc.path.lastIndexOf("/"));
+  console.error(
+    `warning: ${loc.path} is this device's baseline under the key an older harness gave it ` +
+      `(${loc.writtenAs}; this harness's key is ${key}): compared with it; rename it to ` +
+      `${dir}/${key}.json to keep it found`,
+  );
+}
+
 /**
  * Read the baseline side of `compare`: a baselines directory picks the current run's
  * device key; anything else is read with `loadComparable`. Throws DriftInputError naming
@@ -116,6 +133,7 @@ export async function resolveBaselineArg(path: string, current: Baseline): Promi
         }`,
       );
     }
+    warnRenamed(loc, current.deviceKey);
     return await readBaseline(loc.path);
   }
   return await loadComparable(path);
@@ -245,6 +263,7 @@ export async function driftAfterRun(
     );
     return none;
   }
+  warnRenamed(loc, key);
   const base = await readBaseline(loc.path);
   const current = await baselineFromReport(report, { backend: currentBackend() });
   // nothing in common: exit 2 as `compare` does, before compare.md says "no regressions"

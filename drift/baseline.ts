@@ -311,10 +311,19 @@ export interface BaselineLocation {
   readonly fromDir: boolean;
   /** Whether the file exists. */
   readonly exists: boolean;
+  /**
+   * The key the file is named after when it is this device's baseline under another one:
+   * the device key an older harness gave it (before d25df28 lavapipe's ended in
+   * `-fallback-vulkan`), which this harness's rules make `key`. Absent for `<key>.json`.
+   */
+  readonly writtenAs?: string;
 }
 
 /**
- * Resolve `--baseline <file|dir>`: a directory picks `<dir>/<deviceKey>.json`.
+ * Resolve `--baseline <file|dir>`: a directory picks `<dir>/<deviceKey>.json`, or, when the
+ * folder has none, the one baseline in it whose device key under this harness's rules is
+ * `key` (a baseline an older harness named by its own key rules: `writtenAs` says so). Two
+ * such files throw DriftInputError naming them.
  *
  * @example
  * ```ts ignore
@@ -325,10 +334,49 @@ export interface BaselineLocation {
  */
 export async function locateBaseline(fileOrDir: string, key: string): Promise<BaselineLocation> {
   if (await isDirectory(fileOrDir)) {
-    const path = `${fileOrDir.replace(/\/+$/, "")}/${key}.json`;
-    return { path, fromDir: true, exists: await pathExists(path) };
+    const dir = fileOrDir.replace(/\/+$/, "");
+    const path = `${dir}/${key}.json`;
+    if (await pathExists(path)) return { path, fromDir: true, exists: true };
+    const renamed = await baselinesKeyedAs(dir, key);
+    if (renamed.length > 1) {
+      throw new DriftInputError(
+        dir,
+        `has no ${key}.json, and ${renamed.join(", ")} are each this device's baseline under ` +
+          `the key an older harness gave it: keep the one to compare with as ${key}.json`,
+      );
+    }
+    if (renamed.length === 1) {
+      const [name] = renamed;
+      return { path: `${dir}/${name}`, fromDir: true, exists: true, writtenAs: name.slice(0, -5) };
+    }
+    return { path, fromDir: true, exists: false };
   }
   return { path: fileOrDir, fromDir: false, exists: await pathExists(fileOrDir) };
+}
+
+/** The names of the baselines in `dir` whose device key under this harness's rules is `key`. */
+async function baselinesKeyedAs(dir: string, key: string): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isFile && e.name.endsWith(".json") && e.name !== `${key}.json`) names.push(e.name);
+    }
+  } catch {
+    return []; // unreadable: none
+  }
+  const found: string[] = [];
+  for (const name of names.sort()) {
+    let v: unknown;
+    try {
+      v = JSON.parse(await Deno.readTextFile(`${dir}/${name}`));
+    } catch {
+      continue; // not a baseline: another file of the folder
+    }
+    if (baselineProblem(v) !== null) continue;
+    const b = v as Baseline;
+    if (deviceKey(b.fingerprint, { backend: b.backend }) === key) found.push(name);
+  }
+  return found;
 }
 
 /**

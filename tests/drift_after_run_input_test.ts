@@ -1,10 +1,22 @@
 // `run --baseline` with a baseline that has no case in common with the run: exit 2 with
 // compare's message (drift/after_run.ts checkCasesInCommon, shared by both), not "no
-// regressions"; compare.md and compare.json are not written.
+// regressions"; compare.md and compare.json are not written. A baselines folder whose baseline
+// for this device an older harness named by its own key rules is compared with it.
 import assert from "node:assert/strict";
-import { checkCasesInCommon, driftAfterRun, DriftInputError } from "../drift/mod.ts";
+import {
+  checkCasesInCommon,
+  driftAfterRun,
+  DriftInputError,
+  locateBaseline,
+} from "../drift/mod.ts";
 import { hasAdapter } from "../gpu/device.ts";
-import { baselineOf, caseResult, reportOf, supportedCase } from "./drift_helpers.ts";
+import {
+  baselineOf,
+  caseResult,
+  lavapipeFingerprint,
+  reportOf,
+  supportedCase,
+} from "./drift_helpers.ts";
 import { runCli } from "./helpers_cli.ts";
 
 const A = "preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1";
@@ -85,4 +97,45 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("a baselines folder holding this device's baseline under an older harness's key (65b857a: -fallback-vulkan) is compared with it, saying so", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const baselines = `${dir}/baselines`;
+    await Deno.mkdir(baselines);
+    const old = "llvmpipe-65541-fallback-vulkan";
+    const fixture = new URL(`./fixtures/upgrade/65b857a_baselines/${old}.json`, import.meta.url);
+    await Deno.copyFile(fixture, `${baselines}/${old}.json`);
+    const key = "llvmpipe-65541-vulkan";
+    assert.deepEqual(await locateBaseline(baselines, key), {
+      path: `${baselines}/${old}.json`,
+      fromDir: true,
+      exists: true,
+      writtenAs: old,
+    });
+    assert.equal((await locateBaseline(baselines, "nvidia-h200-4318-9013-vulkan")).exists, false);
+    // run --baseline's drift step compares (it warned "drift not checked" and exited 0)
+    const report = reportOf([caseResult(A, 1, 1)], {
+      fingerprint: lavapipeFingerprint({ backend: "vulkan" }),
+    });
+    const drift = await driftAfterRun(report, { baseline: baselines, out: dir });
+    assert.notEqual(drift.compare, null);
+    // compare <folder> <report> likewise (it was exit 2, "no baseline for this device")
+    await Deno.writeTextFile(`${dir}/report.json`, JSON.stringify(report));
+    const r = await runCli(["compare", baselines, `${dir}/report.json`]);
+    assert.notEqual(r.code, 2, r.stdout + r.stderr);
+    assert.match(
+      r.stderr,
+      /baselines\/llvmpipe-65541-fallback-vulkan\.json is this device's baseline under the key an older harness gave it \(llvmpipe-65541-fallback-vulkan; this harness's key is llvmpipe-65541-vulkan\): compared with it; rename it to .*\/llvmpipe-65541-vulkan\.json/,
+    );
+    // two such files: which one is meant is not guessed
+    await Deno.copyFile(fixture, `${baselines}/llvmpipe-65541-old.json`);
+    await assert.rejects(
+      () => locateBaseline(baselines, key),
+      /has no llvmpipe-65541-vulkan\.json, and llvmpipe-65541-fallback-vulkan\.json, llvmpipe-65541-old\.json are each this device's baseline/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
