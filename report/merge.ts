@@ -103,6 +103,7 @@ async function readFolderReport(dir: string): Promise<{ report: RunReport; rebui
     return { report: await readReportJson(join(dir, RUN_FILES.report)), rebuilt: false };
   } catch (e) {
     const missing = e instanceof ReportFileError && e.cause instanceof Deno.errors.NotFound;
+    if (missing && state === null) await throwIfHeaderless(dir);
     if (!missing || state === null) throw e;
     return {
       report: {
@@ -112,6 +113,30 @@ async function readFolderReport(dir: string): Promise<{ report: RunReport; rebui
       rebuilt: true,
     };
   }
+}
+
+/**
+ * A folder whose results.jsonl holds results that no run.json or report.json describes: a
+ * killed run of a harness older than run.json (it wrote report.json at the end only), or a
+ * folder whose run.json was removed. Its matrix, filter and environment are unknown, so no
+ * report can be rebuilt: said so, where "report.json missing (the run never started)" was.
+ */
+async function throwIfHeaderless(dir: string): Promise<void> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(join(dir, RUN_FILES.results));
+  } catch {
+    return; // no results either: not a run folder
+  }
+  const n = text.split("\n").filter((l) => l.trim() !== "").length;
+  if (n === 0) return;
+  throw new ReportFileError(
+    dir,
+    `holds ${n} result(s) in ${RUN_FILES.results} but no ${RUN_FILES.state} or ` +
+      `${RUN_FILES.report} (a killed run of a harness older than ${RUN_FILES.state}, or its ` +
+      `${RUN_FILES.state} removed): their matrix, filter and environment are unknown, so no ` +
+      "report can be rebuilt from them; run the matrix again into this folder with --force",
+  );
 }
 
 /**

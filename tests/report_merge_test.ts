@@ -561,3 +561,25 @@ Deno.test("merge: shards whose results ran with another matrix seed are refused,
     assert.equal((await mergeRuns([`${tmp}/s1`, `${tmp}/s4`])).report.results.length, 6);
   });
 });
+
+Deno.test("merge: a killed run of a harness before run.json (65b857a) is named as such, not 'the run never started'", async () => {
+  await withTempDir(async (dir) => {
+    // that harness wrote results.jsonl as it ran, report.json at the end, and no run.json
+    const killed = `${dir}/killed`;
+    await Deno.mkdir(killed);
+    await Deno.copyFile(
+      new URL("./fixtures/upgrade/65b857a_killed/results.jsonl", import.meta.url),
+      `${killed}/results.jsonl`,
+    );
+    await assert.rejects(
+      () => mergeRuns([killed]),
+      (e: unknown) =>
+        e instanceof ReportFileError && e.message.startsWith(`${killed}: holds 1 result(s) `) &&
+        /but no run\.json or report\.json .*their matrix, filter and environment are unknown.*--force/
+          .test(e.message),
+    );
+    // a folder with no results at all is still "not a run output folder"
+    await Deno.mkdir(`${dir}/empty`);
+    await assert.rejects(() => mergeRuns([`${dir}/empty`]), /report\.json: missing/);
+  });
+});
