@@ -11,6 +11,7 @@ import { wrongFileKindIssue } from "./file_kind.ts";
 import { readJsonFile } from "./json_file.ts";
 import type { DeviceCaps } from "./types.ts";
 import { nearMiss } from "../util/edit_distance.ts";
+import { isRecord } from "../util/is_record.ts";
 
 /**
  * The WebGPU feature names the harness knows: the specification's, and the ones Deno's
@@ -348,13 +349,19 @@ export function parseCaps(raw: unknown, source: string): DeviceCaps {
     tuning: rawTuning,
   } = parsed.data;
   const tuning = rawTuning === undefined ? undefined : parseTuningKnobs(rawTuning, source);
+  // devices --json before webgpuBackend existed (969fb27) said the backend only in its backend
+  // choice, `backend.name` (what webgpuBackend records since): without it, a GL fallback's
+  // caps read as another backend's, and explain planned cases the device refuses as too slow.
+  const choice = isRecord(raw) ? raw.backend : undefined;
+  const chosen = isRecord(choice) && typeof choice.name === "string" ? choice.name : undefined;
+  const webgpu = webgpuBackend ?? chosen;
   return {
     adapter,
     features,
     limits,
     ...(loopIterationBudget === undefined ? {} : { loopIterationBudget }),
     ...(smCount === undefined ? {} : { smCount }),
-    ...(webgpuBackend === undefined ? {} : { webgpuBackend }),
+    ...(webgpu === undefined ? {} : { webgpuBackend: webgpu }),
     ...(deviceClass === undefined ? {} : { deviceClass }),
     ...(tuning === undefined ? {} : { tuning }),
   };

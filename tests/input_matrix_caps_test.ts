@@ -88,7 +88,10 @@ Deno.test("caps file: what devices --json writes besides the caps is accepted an
     smCountFrom: "MLA_HARNESS_SM_COUNT",
     features: [...lavapipe.features, "subgroups", "chromium-experimental-subgroup-matrix"],
   }, "caps.json");
-  assert.deepEqual(Object.keys(caps).sort(), ["adapter", "features", "limits"]);
+  // the backend choice's name is the backend the caps were read under (webgpuBackend, which
+  // devices --json did not write before 969fb27)
+  assert.deepEqual(Object.keys(caps).sort(), ["adapter", "features", "limits", "webgpuBackend"]);
+  assert.equal(caps.webgpuBackend, "vulkan");
   // Names newer than the harness's lists, as a device reports them (Chromium 14x reports
   // subgroup-size-control), are kept: no plan reads them, and refusing them would refuse
   // the caps file `devices --runtime chromium --json` wrote.
