@@ -11,6 +11,7 @@
  */
 import type { BackendId, DeviceCaps } from "../adapter/types.ts";
 import { deviceClassOf } from "../adapter/device_class.ts";
+import { TIMING_RULES } from "../adapter/timing_scope.ts";
 import { replayModeForClass, warmupMsForClass } from "../kernels/replay.ts";
 import type { MlaSpec } from "../adapter/types.ts";
 import { GpuContext, HARNESS_FEATURES } from "../gpu/device.ts";
@@ -259,8 +260,8 @@ interface Claimed {
 /**
  * Check what `out` already holds against this run and return the results to keep
  * (resume). Refuses (ReportFileError): resuming another matrix's, filter's, shard's or
- * planted fault's folder, or results with neither run.json nor report.json (their run
- * unknown); a damaged line in results.jsonl when resuming (a truncated last
+ * planted fault's folder, results with neither run.json nor report.json (their run
+ * unknown), or results timed under other timing rules; a damaged line in results.jsonl when resuming (a truncated last
  * line is dropped, as merge does); truncating a half-finished run without resume or force.
  * The environment a resume runs in is checked once the device is open
  * ({@link checkResumeEnvironment}).
@@ -347,6 +348,18 @@ async function claimFolder(
         `case "${r.id}" ran with the matrix seed ${r.seed}, but the matrix now says ` +
           `${c.seed}: its inputs would differ from the rest of the run's; --force starts ` +
           `over, or pick another --out`,
+      );
+    }
+    // Samples of other timing rules time other work (adapter/timing_scope.ts): a report's
+    // results are timed alike. A harness revision that differs is refused later too, but
+    // an unknown one (git absent or not permitted) is not.
+    if (r.timing && r.timing.rules !== TIMING_RULES) {
+      throw new ReportFileError(
+        resultsPath,
+        `case "${r.id}" was timed under timing rules ${
+          r.timing.rules ?? "not recorded (a harness from before they were)"
+        }, and this harness times under rules ${TIMING_RULES}: its samples would not compare ` +
+          "with the rest of the run's; --force starts over, or pick another --out",
       );
     }
     if (!previous.has(r.id)) previous.set(r.id, r);

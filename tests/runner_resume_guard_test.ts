@@ -1,12 +1,13 @@
 // What a resume may join: the results it keeps and the ones it adds share one report, so a
 // resume in another environment (device, runtime, kernels, plan caps) or with another
 // planted fault is refused, naming what differs, and so are results no run.json or report.json
-// describes (a harness from before run.json); a resume keeps the run's start time (one
+// describes (a harness from before run.json) or timed under other timing rules; a resume keeps the run's start time (one
 // run for merge and history), and the earlier stop's reports and compare files are gone
 // while it runs (a resume killed halfway leaves none that describe the earlier stop).
 // One run at a time in a folder: a run holding run.lock refuses a second run; the file a
 // killed run left (its lock gone with its process) is taken over. Cases are stubbed (no kernel runs): only the folder's bookkeeping is tested.
 import assert from "node:assert/strict";
+import { TIMING_RULES } from "../adapter/timing_scope.ts";
 import { GpuContext, hasAdapter } from "../gpu/device.ts";
 import { ReportFileError } from "../report/errors.ts";
 import { writeRunReports } from "../report/run_reports.ts";
@@ -260,6 +261,62 @@ Deno.test({
       assert.equal(await Deno.readTextFile(`${out}/results.jsonl`), lines, "left as it was");
       const fresh = await runMatrix({ ...common, force: true, testOnlyCaseRunner: counted });
       assert.equal(fresh.results.length, 2);
+    });
+  },
+});
+
+Deno.test({
+  name: "resume: results timed under other timing rules (or none recorded) are refused",
+  ignore: !gpu,
+  fn: async () => {
+    await inTinyFolder(async ({ matrix, out, ctx }) => {
+      const common = { matrix, out, ctx, progress: SILENT_PROGRESS, writeReports: writeRunReports };
+      // a result as a harness from before timing.rules wrote it; the same environment otherwise
+      // (a revision git could not give is no refusal by itself)
+      const timed = (rules?: number): CaseRunner => async (c, o) => ({
+        ...(await pass(c, o)),
+        timing: {
+          source: "timestamp-query",
+          samplesMs: [1],
+          medianMs: 1,
+          ...(rules ? { rules } : {}),
+        },
+      });
+      const stop = new AbortController();
+      await runMatrix({
+        ...common,
+        signal: stop.signal,
+        testOnlyCaseRunner: (c, o) => {
+          stop.abort();
+          return timed()(c, o);
+        },
+      });
+      let ran = 0;
+      const counted: CaseRunner = (c, o) => {
+        ran++;
+        return timed(TIMING_RULES)(c, o);
+      };
+      await assert.rejects(
+        runMatrix({ ...common, resume: true, testOnlyCaseRunner: counted }),
+        (e: unknown) =>
+          e instanceof ReportFileError &&
+          /was timed under timing rules not recorded \(a harness from before they were\), and this harness times under rules 1: .*--force starts over/
+            .test(e.message),
+      );
+      assert.equal(ran, 0);
+      // started over under this harness's rules, a stop and a resume join
+      const again = new AbortController();
+      await runMatrix({
+        ...common,
+        force: true,
+        signal: again.signal,
+        testOnlyCaseRunner: (c, o) => {
+          again.abort();
+          return counted(c, o);
+        },
+      });
+      const resumed = await runMatrix({ ...common, resume: true, testOnlyCaseRunner: counted });
+      assert.equal(resumed.results.length, 2);
     });
   },
 });
