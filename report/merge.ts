@@ -228,6 +228,11 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
   // The matrix seed of the first result that records one: shards run with another seed
   // computed other inputs, so their results are not one run's.
   let seeded: { seed: number; dir: string } | null = null;
+  // The timing rules of the first timed result (adapter/timing_scope.ts): samples of other
+  // rules time other work. Folders of two harness revisions are refused above, but not where
+  // git gave no revision.
+  let timed: { rules: number | undefined; dir: string } | null = null;
+  const rulesText = (r: number | undefined) => r === undefined ? "not recorded" : String(r);
   for (let i = 0; i < dirs.length; i++) {
     const dir = dirs[i];
     const jsonlPath = join(dir, RUN_FILES.results);
@@ -252,6 +257,17 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
             `case "${r.id}" ran with the matrix seed ${r.seed}, but ${seeded.dir} ran with ` +
               `${seeded.seed}; shards of one run must share the seed (the matrix file ` +
               "changed between shards?)",
+          );
+        }
+      }
+      if (r.timing) {
+        if (timed === null) timed = { rules: r.timing.rules, dir };
+        else if (r.timing.rules !== timed.rules) {
+          throw new ReportFileError(
+            jsonlPath,
+            `case "${r.id}" was timed under timing rules ${rulesText(r.timing.rules)}, but ` +
+              `${timed.dir} under ${rulesText(timed.rules)}; a merged report's samples are ` +
+              "timed alike: rerun the shards under one harness",
           );
         }
       }

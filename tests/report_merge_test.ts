@@ -9,6 +9,7 @@ import {
   writeRunOutputs,
 } from "../report/mod.ts";
 import { baselineFromReport, compareBaselines } from "../drift/mod.ts";
+import { TIMING_RULES } from "../adapter/timing_scope.ts";
 import { hasAdapter } from "../gpu/device.ts";
 import { runCli } from "./helpers_cli.ts";
 import { writeRunState } from "../report/run_state.ts";
@@ -559,6 +560,37 @@ Deno.test("merge: shards whose results ran with another matrix seed are refused,
     assert.equal((await mergeRuns([`${tmp}/s1`, `${tmp}/s3`])).report.results.length, 6);
     await shardDir(`${tmp}/s4`, all, even, { shard: "2/2" });
     assert.equal((await mergeRuns([`${tmp}/s1`, `${tmp}/s4`])).report.results.length, 6);
+  });
+});
+
+Deno.test("merge: shards timed under other timing rules (one before they were recorded) are refused, naming both", async () => {
+  await withTempDir(async (tmp) => {
+    const all = sixResults();
+    // the same environment (a revision git could not give, null on both sides)
+    const timed = (rs: CaseResult[], rules?: number) =>
+      rs.map((r) => ({
+        ...r,
+        timing: {
+          source: "timestamp-query",
+          samplesMs: [1],
+          medianMs: 1,
+          ...(rules ? { rules } : {}),
+        },
+      }));
+    const even = all.filter((_, i) => i % 2 === 0), odd = all.filter((_, i) => i % 2 === 1);
+    const fp = { fingerprint: fingerprint({ harnessRevision: null }) };
+    await shardDir(`${tmp}/s1`, all, timed(odd), { shard: "1/2", ...fp });
+    await shardDir(`${tmp}/s2`, all, timed(even, TIMING_RULES), { shard: "2/2", ...fp });
+    await assert.rejects(
+      () => mergeRuns([`${tmp}/s1`, `${tmp}/s2`]),
+      (e: Error) =>
+        e instanceof ReportFileError &&
+        /was timed under timing rules 1, but .*s1 under not recorded; a merged report's samples are timed alike/
+          .test(e.message),
+    );
+    // one harness's rules: merged
+    await shardDir(`${tmp}/s3`, all, timed(odd, TIMING_RULES), { shard: "1/2", ...fp });
+    assert.equal((await mergeRuns([`${tmp}/s3`, `${tmp}/s2`])).report.results.length, 6);
   });
 });
 
