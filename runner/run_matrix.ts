@@ -359,7 +359,8 @@ async function claimFolder(
         `case "${r.id}" was timed under timing rules ${
           r.timing.rules ?? "not recorded (a harness from before they were)"
         }, and this harness times under rules ${TIMING_RULES}: its samples would not compare ` +
-          "with the rest of the run's; --force starts over, or pick another --out",
+          "with the rest of the run's; resume with the harness that started the run, " +
+          "--force starts over, or pick another --out",
       );
     }
     if (!previous.has(r.id)) previous.set(r.id, r);

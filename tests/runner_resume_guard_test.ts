@@ -300,7 +300,7 @@ Deno.test({
         runMatrix({ ...common, resume: true, testOnlyCaseRunner: counted }),
         (e: unknown) =>
           e instanceof ReportFileError &&
-          /was timed under timing rules not recorded \(a harness from before they were\), and this harness times under rules 1: .*--force starts over/
+          /was timed under timing rules not recorded \(a harness from before they were\), and this harness times under rules 1: .*resume with the harness that started the run, --force starts over/
             .test(e.message),
       );
       assert.equal(ran, 0);
