@@ -113,6 +113,11 @@ Deno.test("html run: headroom plot has one mark per case and side, drawn as SVG"
   assert.equal(drawn(svg, "symbol"), RUN_FIXTURE_HEADROOM_POINTS + 2);
   assert.equal(drawn(svg, "symbol", "failed"), 2);
   assert.equal(drawn(svg, "rule"), 1, "the tolerance rule at 1");
+  // each point names its case on hover (its SVG title), the planted failure's among them
+  const titles = [...svg.matchAll(/<path [^>]*><title>([^<]*)<\/title><\/path>/g)].map((m) => m[1]);
+  assert.equal(titles.length, RUN_FIXTURE_HEADROOM_POINTS + 2);
+  assert.ok(titles.every((t) => /id: \S+/.test(t)), titles[0]);
+  assert.ok(!/<path aria-label=/.test(svg), "the labels moved into the titles");
 });
 
 Deno.test("html run: a side failed on non-finite values is marked on the headroom plot", async () => {
@@ -348,7 +353,7 @@ Deno.test("html drift: a significant point is drawn over the others, never under
   assert.deepEqual(pts.map((p) => p.significant).sort(), [false, true, true, true]);
   const { svg } = figure(await compareReportHtml(cmp, { base, current }), "drift");
   const fills = [
-    ...svg.matchAll(/<path aria-label="[^"]*metric: \w+[^"]*"[^>]*fill="(#[0-9a-f]+)"/g),
+    ...svg.matchAll(/<path [^>]*fill="(#[0-9a-f]+)"[^>]*><title>[^<]*metric: \w+/g),
   ]
     .map((m) => m[1]);
   assert.equal(fills.length, drawn(svg, "symbol"));
@@ -413,8 +418,8 @@ Deno.test("html history: the x axis is the run id the steps table names, gaps an
   const svg = figure(html, "history").svg;
   // each point's x is its run id, on one linear scale
   const xOf = new Map(
-    [...svg.matchAll(/aria-label="run[^:"]*: (\d+);[^"]*" [^>]*transform="translate\(([-\d.]+),/g)]
-      .map((m) => [Number(m[1]), Number(m[2])]),
+    [...svg.matchAll(/transform="translate\(([-\d.]+),[^>]*><title>run[^:<]*: (\d+);/g)]
+      .map((m) => [Number(m[2]), Number(m[1])]),
   );
   assert.deepEqual([...xOf.keys()].sort((a, b) => a - b), runIds);
   const unit = (xOf.get(12)! - xOf.get(1)!) / 11;

@@ -53,10 +53,31 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   } as TopLevelSpec, { logger: quiet }).spec;
   const view = new View(parse(vg), { renderer: "none", logLevel: None });
   try {
-    return await view.toSVG();
+    return hoverTitles(await view.toSVG());
   } finally {
     view.finalize();
   }
+}
+
+/**
+ * Each drawn item's description (the `aria-label` Vega gives it: its fields and values, the
+ * case id among them) as the item's SVG `<title>` instead, which a browser shows on hover and
+ * which is the item's accessible name as the label was: in a static SVG nothing else told a
+ * reader which case a point is. Text marks keep their label (their text is on the page).
+ *
+ * @example
+ * ```ts
+ * import { hoverTitles } from "./chart.ts";
+ * hoverTitles('<path aria-label="id: a" role="graphics-symbol" d="M0,0"/>');
+ * // '<path role="graphics-symbol" d="M0,0"><title>id: a</title></path>'
+ * ```
+ */
+export function hoverTitles(svg: string): string {
+  return svg.replace(
+    /<(path|line|rect|circle) aria-label="([^"]*)"( role="graphics-symbol"[^>]*?)\/>/g,
+    (_, tag: string, label: string, rest: string) =>
+      `<${tag}${rest}><title>${label}</title></${tag}>`,
+  );
 }
 
 /**
