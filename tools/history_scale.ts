@@ -12,7 +12,8 @@
 import { HistoryStore } from "../drift/history.ts";
 import { caseId } from "../matrix/case_id.ts";
 import { CASE_DEFAULTS, type CaseParams } from "../matrix/types.ts";
-import type { CaseResult, Fingerprint, RunReport } from "../results/types.ts";
+import type { CaseResult, RunReport } from "../results/types.ts";
+import { SYNTHETIC_FINGERPRINT } from "./synthetic_fingerprint.ts";
 
 /** What {@link historyScale} measured. */
 export interface HistoryScale {
@@ -35,24 +36,6 @@ export interface HistoryScale {
   /** Series that returned. */
   readonly filteredSeries: number;
 }
-
-const FINGERPRINT: Fingerprint = {
-  runtime: { deno: "2.9.6", v8: "15.0.245.2-rusty", typescript: "6.0.3" },
-  host: { os: "linux", arch: "x86_64", cpus: 2, cpuModel: "synthetic" },
-  adapter: {
-    adapter: {
-      vendor: "65541",
-      architecture: "",
-      device: "0",
-      description: "llvmpipe (LLVM 15.0.6, 256 bits)",
-      isFallbackAdapter: true,
-    },
-    features: ["shader-f16", "timestamp-query"],
-    limits: {},
-  },
-  harnessRevision: "0".repeat(40),
-  kernelHashes: { "absorbed.wgsl": "6a9b739d7529ea3d", "rope.wgsl": "4f6e5caf8f5b9e5e" },
-};
 
 /**
  * Build a synthetic history of `runs` x `cases` in a temp folder and time its reads.
@@ -105,7 +88,7 @@ export async function historyScale(
         matrixIds: ids,
         shardIds: ids,
         results,
-        fingerprint: FINGERPRINT,
+        fingerprint: SYNTHETIC_FINGERPRINT,
         startedAt,
         endedAt: startedAt.replace("T00:", "T01:"),
         totals: { pass: results.length, fail: 0, unexpected: 0, error: 0 },

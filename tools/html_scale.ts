@@ -15,7 +15,8 @@ import { compareReportHtml } from "../drift/drift_html.ts";
 import { caseId } from "../matrix/case_id.ts";
 import { CASE_DEFAULTS } from "../matrix/types.ts";
 import { runReportHtml } from "../report/html/run_html.ts";
-import type { CaseResult, Fingerprint, ParityRecord, RunReport } from "../results/types.ts";
+import type { CaseResult, ParityRecord, RunReport } from "../results/types.ts";
+import { SYNTHETIC_FINGERPRINT } from "./synthetic_fingerprint.ts";
 
 /** What {@link htmlScale} measured for one number of cases. */
 export interface HtmlScale {
@@ -32,18 +33,6 @@ export interface HtmlScale {
   /** compare.html: seconds to build (the comparison included). */
   readonly compareS: number;
 }
-
-const FINGERPRINT: Fingerprint = {
-  runtime: { deno: "2.9.6", v8: "15.0.245.2-rusty", typescript: "6.0.3" },
-  host: { os: "linux", arch: "x86_64", cpus: 2, cpuModel: "synthetic" },
-  adapter: {
-    adapter: { vendor: "65541", device: "0", description: "llvmpipe (LLVM 15.0.6, 256 bits)" },
-    features: ["shader-f16", "timestamp-query"],
-    limits: {},
-  },
-  harnessRevision: "0".repeat(40),
-  kernelHashes: { "absorbed.wgsl": "6a9b739d7529ea3d", "rope.wgsl": "4f6e5caf8f5b9e5e" },
-};
 
 /** A synthetic run of `n` passing cases; `seed` varies the headrooms and timings. */
 function syntheticRun(n: number, seed: number): RunReport {
@@ -98,7 +87,7 @@ function syntheticRun(n: number, seed: number): RunReport {
     matrixIds: ids,
     shardIds: ids,
     results,
-    fingerprint: FINGERPRINT,
+    fingerprint: SYNTHETIC_FINGERPRINT,
     startedAt: "2026-01-01T00:00:00.000Z",
     endedAt: "2026-01-01T01:00:00.000Z",
     totals: { pass: n, fail: 0, unexpected: 0, error: 0 },
