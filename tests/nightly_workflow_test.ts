@@ -26,11 +26,19 @@ Deno.test("nightly workflow: shards run without --history; merge carries one dat
   // the save key is new each night and the restore finds the newest by prefix
   assert.match(
     mergeJob,
-    /key: mla-history-\$\{\{ github\.run_id \}\}\n\s+restore-keys: mla-history-/,
+    /key: mla-history-\$\{\{ github\.run_id \}\}-\$\{\{ github\.run_attempt \}\}\n\s+restore-keys: mla-history-/,
   );
   assert.match(mergeJob, /--html out\/nightly\/history\.html/);
   assert.match(mergeJob, /--html out\/nightly\/drift\.html/);
   assert.match(mergeJob, /name: nightly\n\s+path: out\/nightly/);
+  // the JUnit check run needs checks: write; the drift report reaches the step summary
+  assert.match(mergeJob, /permissions:\n\s+contents: read\n\s+checks: write/);
+  assert.match(mergeJob, /cat out\/nightly\/drift\.md >> "\$GITHUB_STEP_SUMMARY"/);
+  // enough samples for the speed test (run's default 3 never reach p < 0.01)
+  assert.match(shardJob, /--repeats 10 /);
+  // the nightly's baselines, apart from the smoke matrix's baselines/<device-key>.json
+  assert.match(shardJob, /--baseline baselines\/nightly\//);
+  assert.match(mergeJob, /compare baselines\/nightly\/ out\/nightly/);
 });
 
 Deno.test("nightly workflow: history --add on a carried database grows night by night", async () => {
