@@ -10,7 +10,7 @@ import {
   passPoints,
   rooflinePoints,
 } from "../bench/bench_html.ts";
-import { compareReportHtml, driftPoints } from "../drift/drift_html.ts";
+import { compareReportHtml, driftPlotData, driftPoints } from "../drift/drift_html.ts";
 import { compareToMarkdown } from "../drift/render.ts";
 import { historyReportHtml } from "../drift/history_html.ts";
 import { detectSteps } from "../drift/step_detect.ts";
@@ -330,8 +330,15 @@ Deno.test("html drift: ratios per case and metric, significant ones marked", asy
   assert.equal(driftPoints(cmp.cases, {}).length, 3);
   const html = await compareReportHtml(cmp, { base, current });
   const f = figure(html, "drift");
-  assert.equal(f.marks, 14);
-  assert.equal(drawn(f.svg, "symbol"), 14);
+  // the moved: both speeds and b=2's outMaxAbs; the 11 ratios of exactly 1 (every other
+  // metric of both cases) drawn as one point per metric, their count in its title
+  assert.equal(f.marks, 3 + 6);
+  assert.equal(drawn(f.svg, "symbol"), 9);
+  assert.match(f.svg, /<title>[^<]*id: 2 cases[^<]*<\/title>/);
+  assert.deepEqual(
+    driftPlotData(pts).filter((p) => p.mark === "unchanged (exactly 1)").map((p) => p.id).sort(),
+    ["1 case", "2 cases", "2 cases", "2 cases", "2 cases", "2 cases"],
+  );
   assert.ok(html.indexOf('id="plots"') < html.indexOf('id="moved"'));
   assertSelfContained(html);
 });
