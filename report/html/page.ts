@@ -179,4 +179,5 @@ figcaption{color:#555;font-size:12px;margin-top:4px;max-width:60em}
 .note{background:#fff8e1;border:1px solid #f0d98c;padding:6px 10px;border-radius:4px}
 .note.drift-bad{background:#fde8e8;border-color:#e3b4b4;color:#a11}.note.drift-ok{background:#e6f4ea;border-color:#b7dcc2}
 .filter input{font:inherit}
+.wide{overflow-x:auto;max-width:100%}
 `;

@@ -341,10 +341,11 @@ function statusBadge(r: CaseResult): string {
 
 function failureCard(r: CaseResult, matrix: string): string {
   const sides = (["out", "lse"] as const).filter((s) => r[s] !== undefined);
+  // In a scroll box of its own: ten columns are wider than the card on a narrow screen.
   const table = sides.length
-    ? `<table class="parity">${PARITY_HEAD}${
+    ? `<div class="wide"><table class="parity">${PARITY_HEAD}${
       sides.map((s) => parityRows(s, r[s]!)).join("")
-    }</table>`
+    }</table></div>`
     : "";
   const expect = r.status === "unexpected"
     ? `<p>expected ${escapeHtml(JSON.stringify(r.expect))}, decided ${escapeHtml(r.decision)}${
