@@ -17,7 +17,7 @@ import type { BenchRecord } from "./run_bench.ts";
 import { crossovers, sweepOf } from "./crossover.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { chartFigure, escapeHtml } from "../report/html/chart.ts";
-import { htmlPage, num, section } from "../report/html/page.ts";
+import { htmlPage, idHtml, num, section } from "../report/html/page.ts";
 import { runtimeLabel } from "../report/runtime_label.ts";
 import { passRole } from "../adapter/pass_roles.ts";
 
@@ -209,7 +209,7 @@ export async function benchReportHtml(
       `Targets of a ${report.targetClass ?? "cpu"}-class device`,
       `<table><tr><th>target</th><th>case</th><th>want</th><th>got</th><th>met</th></tr>${
         report.targets.map((t) =>
-          `<tr><td>${escapeHtml(t.target)}</td><td class="id">${escapeHtml(t.id)}</td>` +
+          `<tr><td>${escapeHtml(t.target)}</td><td class="id">${idHtml(t.id)}</td>` +
           `<td class="n">${num(t.want, 3)}</td><td class="n">${num(t.got, 3)}</td>` +
           `<td>${t.implausible ? "not judged" : t.met ? "yes" : "<b>no</b>"}</td></tr>`
         ).join("")
@@ -279,7 +279,7 @@ function ceilingsLine(r: BenchReport): string {
 
 function casesTable(records: readonly BenchRecord[]): string {
   const rows = records.map((r) =>
-    `<tr data-id="${escapeHtml(r.id)}"><td class="id">${escapeHtml(r.id)}</td><td>${
+    `<tr data-id="${escapeHtml(r.id)}"><td class="id">${idHtml(r.id)}</td><td>${
       r.status === "ok" ? "ok" : `<b>${escapeHtml(r.status)}</b>: ${escapeHtml(r.reason ?? "")}`
     }</td><td class="n">${num(r.ms, 3)}</td><td class="n">${num(r.gflops, 1)}</td>` +
     `<td class="n">${num(r.gbps, 2)}</td><td class="n">${num(r.roofline_fraction, 3)}</td>` +

@@ -9,7 +9,7 @@
 import type { Baseline, CaseComparison, CompareReport } from "./types.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { chartFigure, escapeHtml } from "../report/html/chart.ts";
-import { filterBox, htmlPage, num, section } from "../report/html/page.ts";
+import { filterBox, htmlPage, idHtml, num, section } from "../report/html/page.ts";
 import { runtimeLabel } from "../report/runtime_label.ts";
 import { notComparableText, untestedText } from "./render.ts";
 
@@ -188,7 +188,7 @@ export async function writeCompareHtml(
 function casesTable(cases: readonly CaseComparison[], report: CompareReport): string {
   const rows = cases.map((c) => {
     const bad = c.classes.some((k) => report.failOn.includes(k));
-    return `<tr data-id="${escapeHtml(c.id)}"><td class="id">${escapeHtml(c.id)}</td>` +
+    return `<tr data-id="${escapeHtml(c.id)}"><td class="id">${idHtml(c.id)}</td>` +
       `<td><span class="status ${bad ? "regression" : "pass"}">${escapeHtml(c.class)}</span></td>` +
       `<td class="n">${num(c.speed?.ratio, 3)}</td><td class="n">${num(c.speed?.p, 3)}</td>` +
       `<td>${escapeHtml(c.details.join("; "))}</td></tr>`;

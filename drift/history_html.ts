@@ -8,7 +8,7 @@
 import type { Series } from "./history.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { chartFigure, escapeHtml } from "../report/html/chart.ts";
-import { htmlPage, num, section } from "../report/html/page.ts";
+import { htmlPage, idHtml, num, section } from "../report/html/page.ts";
 
 /** Series drawn at most (the geometric mean first, then the rest in order); the others are listed. */
 export const MAX_HISTORY_CHARTS = 12;
@@ -53,7 +53,7 @@ export async function historyReportHtml(
       `<table><tr><th>series</th><th>at run</th><th>started</th><th>Deno</th><th>revision</th>` +
         `<th>before</th><th>after</th><th>change</th><th>p</th></tr>${
           steps.map(({ s, st, p }) =>
-            `<tr><td class="id">${escapeHtml(label(s))}</td><td class="n">${p.runId}</td>` +
+            `<tr><td class="id">${idHtml(label(s))}</td><td class="n">${p.runId}</td>` +
             `<td>${escapeHtml(p.startedAt)}</td><td>${escapeHtml(p.deno)}</td><td>${
               escapeHtml((p.harnessRevision ?? "–").slice(0, 12))
             }</td><td class="n">${num(st.before)}</td><td class="n">${num(st.after)}</td>` +

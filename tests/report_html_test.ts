@@ -421,7 +421,7 @@ Deno.test("html history: the x axis is the run id the steps table names, gaps an
   };
   const html = await historyReportHtml([series], "median_ms");
   // the table says run 9
-  assert.match(html, /<td class="id">preset=tiny;b=1<\/td><td class="n">9<\/td>/);
+  assert.match(html, /<td class="id">preset=tiny;<wbr>b=1<\/td><td class="n">9<\/td>/);
   const svg = figure(html, "history").svg;
   // each point's x is its run id, on one linear scale
   const xOf = new Map(

@@ -62,6 +62,21 @@ export function htmlPage(p: PageParts): string {
 }
 
 /**
+ * A case id for a table cell or heading: escaped, with a line-break opportunity (`<wbr>`)
+ * after each `;`, so a narrow column wraps it between its keys instead of inside a word
+ * (`preset=tin` / `y;path=abs`…). The text is unchanged (copying it gives the id).
+ *
+ * @example
+ * ```ts
+ * import { idHtml } from "./page.ts";
+ * idHtml("preset=tiny;b=1"); // "preset=tiny;<wbr>b=1"
+ * ```
+ */
+export function idHtml(id: string): string {
+  return escapeHtml(id).replace(/;/g, ";<wbr>");
+}
+
+/**
  * A `<section>` with a heading.
  *
  * @example
@@ -163,14 +178,14 @@ dl.facts dt{color:#666}dl.facts dd{margin:0;font-family:ui-monospace,monospace;f
 .verdict{font-weight:600;margin:8px 0 0;padding:6px 10px;border-radius:4px}
 .verdict.ok{background:#e6f4ea;color:#1e6b34}.verdict.bad{background:#fde8e8;color:#a11}
 .failure{background:#fff;border:1px solid #e3b4b4;border-left:5px solid #c22;border-radius:4px;padding:8px 12px;margin:8px 0}
-.failure h3{font-size:14px;margin:0 0 4px;font-family:ui-monospace,monospace;word-break:break-all}
+.failure h3{font-size:14px;margin:0 0 4px;font-family:ui-monospace,monospace;overflow-wrap:anywhere}
 .status{display:inline-block;white-space:nowrap;padding:0 6px;border-radius:3px;font-size:12px;font-weight:600}
 .status.fail,.status.error,.status.unexpected,.status.regression{background:#c22;color:#fff}
 .status.pass{background:#1e6b34;color:#fff}.status.skip{background:#888;color:#fff}
 table{border-collapse:collapse;background:#fff;font-size:13px;margin:4px 0}
 th,td{border:1px solid #ddd;padding:2px 6px;text-align:left;vertical-align:top}
 td.n{text-align:right;white-space:nowrap;font-family:ui-monospace,monospace}
-td.id{font-family:ui-monospace,monospace;word-break:break-all;max-width:60em}
+td.id{font-family:ui-monospace,monospace;overflow-wrap:break-word;max-width:60em}
 details.group,details.fold{background:#fff;border:1px solid #ddd;border-radius:4px;margin:4px 0;padding:4px 8px}
 details.group>summary,details.fold>summary{cursor:pointer}
 figure.chart{background:#fff;border:1px solid #ddd;border-radius:4px;padding:8px;margin:8px 0;display:inline-block;max-width:100%;overflow-x:auto}

@@ -15,7 +15,7 @@ import { summaryTotals } from "../markdown.ts";
 import { runtimeLabel } from "../runtime_label.ts";
 import { isExpectedSkip, missingIds } from "../totals.ts";
 import { chartFigure, escapeHtml } from "./chart.ts";
-import { DEFAULT_HTML_MAX_BYTES, filterBox, htmlPage, num, section } from "./page.ts";
+import { DEFAULT_HTML_MAX_BYTES, filterBox, htmlPage, idHtml, num, section } from "./page.ts";
 
 /** Options of {@link runReportHtml}. */
 export interface RunHtmlOptions {
@@ -353,7 +353,7 @@ function failureCard(r: CaseResult, matrix: string): string {
     }</p>`
     : "";
   return `<div class="failure" data-id="${escapeHtml(r.id)}">` +
-    `<h3>${statusBadge(r)} ${escapeHtml(r.id)}</h3>` +
+    `<h3>${statusBadge(r)} ${idHtml(r.id)}</h3>` +
     `<p>group: ${escapeHtml(resultGroup(r))}</p>${expect}` +
     `<p>${escapeHtml(r.message)}</p>${table}` +
     `<p class="explain">explain it as run resolved it: <code>${
@@ -375,7 +375,7 @@ function groupsHtml(results: readonly CaseResult[], detail: boolean): string {
     const worst = hs.length ? maxOf(hs) : undefined;
     const rows = detail
       ? rs.map((r) =>
-        `<tr data-id="${escapeHtml(r.id)}"><td class="id">${escapeHtml(r.id)}</td>` +
+        `<tr data-id="${escapeHtml(r.id)}"><td class="id">${idHtml(r.id)}</td>` +
         `<td>${statusBadge(r)}</td><td class="n">${num(r.out?.headroom)}</td>` +
         `<td class="n">${num(r.lse?.headroom)}</td><td class="n">${
           r.timing ? num(r.timing.medianMs, 3) : "–"
@@ -385,7 +385,7 @@ function groupsHtml(results: readonly CaseResult[], detail: boolean): string {
         `<td>${escapeHtml(isExpectedSkip(r) ? skipMessage(r) : r.message)}</td></tr>`
       ).join("\n")
       : rs.filter(isBad).map((r) =>
-        `<tr data-id="${escapeHtml(r.id)}"><td class="id">${escapeHtml(r.id)}</td>` +
+        `<tr data-id="${escapeHtml(r.id)}"><td class="id">${idHtml(r.id)}</td>` +
         `<td>${statusBadge(r)}</td><td class="n">${num(r.out?.headroom)}</td>` +
         `<td class="n">${num(r.lse?.headroom)}</td><td class="n">–</td><td class="n">–</td>` +
         `<td>see failures above</td></tr>`
