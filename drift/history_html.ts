@@ -156,6 +156,7 @@ async function seriesChart(s: Series, metric: string): Promise<string> {
     // the rule sits between the last run of the old level and the first of the new one
     run: ((s.points[st.index - 1]?.runId ?? s.points[st.index].runId - 1) +
       s.points[st.index].runId) / 2,
+    side: st.change >= 0 ? "rise" : "fall",
     text: Number.isFinite(st.change)
       ? `${st.change >= 0 ? "+" : ""}${(st.change * 100).toFixed(1)}%`
       : "from 0",
@@ -202,13 +203,18 @@ async function seriesChart(s: Series, metric: string): Promise<string> {
                 mark: { type: "rule" as const, color: "#c22", strokeWidth: 2 },
                 encoding: { x: { field: "run", type: "quantitative" as const } },
               },
-              {
-                mark: { type: "text" as const, color: "#c22", align: "left" as const, dx: 3, y: 8 },
+              // The label at the top, on the side of the rule where the old or new level is
+              // low: left of a rise, right of a fall (right of a rise, it sat on the line).
+              ...([["rise", "right", -3], ["fall", "left", 3]] as const).map((
+                [side, align, dx],
+              ) => ({
+                transform: [{ filter: `datum.side === "${side}"` }],
+                mark: { type: "text" as const, color: "#c22", align, dx, y: 8 },
                 encoding: {
                   x: { field: "run", type: "quantitative" as const },
                   text: { field: "text" },
                 },
-              },
+              })),
             ],
           }]
           : []),

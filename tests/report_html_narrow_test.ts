@@ -4,7 +4,10 @@ import assert from "node:assert/strict";
 import { compareBaselines } from "../drift/mod.ts";
 import { compareReportHtml } from "../drift/drift_html.ts";
 import { benchReportHtml } from "../bench/bench_html.ts";
-import { runReportHtml } from "../report/html/mod.ts";
+import { runReportHtml, textWidth } from "../report/html/mod.ts";
+import { historyReportHtml } from "../drift/history_html.ts";
+import { detectSteps } from "../drift/step_detect.ts";
+import type { Series } from "../drift/history.ts";
 import { benchFixture, runFixture } from "./report_html_fixtures.ts";
 import { baselineOf, samples, supportedCase, timing } from "./drift_helpers.ts";
 
@@ -66,3 +69,55 @@ Deno.test("html pages: a case id in a table wraps between its keys, not inside a
   const cmp = await compareReportHtml(compareBaselines(base, current), { base, current });
   assertWrapsBetweenKeys(idCells(cmp), "compare.html");
 });
+
+/** The vertices of the first line mark of an SVG (`d="M x,y L x,y …"`). */
+function lineVertices(svg: string): [number, number][] {
+  const d = /<g class="mark-line role-mark[^"]*"[^>]*><path [^>]*\bd="([^"]*)"/.exec(svg)![1];
+  return [...d.matchAll(/([-\d.]+),([-\d.]+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
+}
+
+Deno.test("html history: a step's label does not sit on the line, a rise or a fall", async () => {
+  // A rise of 30% at run 7: the new level is at the top of the plot, right of the rule. The
+  // label, drawn at the top right of the rule, read through the line and the first point.
+  // A fall is the same run backwards.
+  const rise = [80, 81.6, 79.2, 80.8, 80, 81.6, 104, 104.8, 103.2, 105.6];
+  for (const values of [rise, [...rise].reverse()]) await assertStepLabelClear(values);
+});
+
+async function assertStepLabelClear(values: number[]): Promise<void> {
+  const steps = detectSteps(values);
+  assert.equal(steps.length, 1);
+  const series: Series = {
+    caseId: "preset=tiny;b=1",
+    points: values.map((value, i) => ({
+      runId: i + 1,
+      startedAt: `2026-11-${String(i + 1).padStart(2, "0")}T02:17:00Z`,
+      deno: "2.9.6",
+      harnessRevision: "abc",
+      deviceKey: "llvmpipe-65541-vulkan",
+      value,
+    })),
+    steps,
+  };
+  const html = await historyReportHtml([series], "median_ms");
+  const svg =
+    /<figure class="chart" data-chart="history"[^>]*>(<svg[\s\S]*?<\/svg>)/.exec(html)![1];
+  const label =
+    /<text [^>]*text-anchor="(start|end)" transform="translate\(([-\d.]+),([-\d.]+)\)"[^>]*font-size="(\d+)px"[^>]*>([+−-][\d.]+%)<\/text>/
+      .exec(svg);
+  assert.ok(label, "the step's label");
+  const [, anchor, tx, ty, size, text] = label;
+  const w = textWidth(text, Number(size), false);
+  const x0 = anchor === "end" ? Number(tx) - w : Number(tx);
+  // the box of the glyphs: from the cap height above the baseline to the descender below
+  const box = { x0, x1: x0 + w, y0: Number(ty) - Number(size), y1: Number(ty) + 3 };
+  const v = lineVertices(svg);
+  for (let i = 1; i < v.length; i++) {
+    for (let k = 0; k <= 100; k++) {
+      const x = v[i - 1][0] + (v[i][0] - v[i - 1][0]) * k / 100;
+      const y = v[i - 1][1] + (v[i][1] - v[i - 1][1]) * k / 100;
+      const inside = x >= box.x0 && x <= box.x1 && y >= box.y0 && y <= box.y1;
+      assert.ok(!inside, `the line crosses "${text}" at (${x.toFixed(1)}, ${y.toFixed(1)})`);
+    }
+  }
+}
