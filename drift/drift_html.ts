@@ -298,6 +298,8 @@ async function driftChart(pts: DriftPoint[]): Promise<string> {
                 range: ["#c22", "#8aa", "#bbb"],
               },
               title: null,
+              // over the plot, not right of it: so the chart fits an 800 px wide page whole
+              legend: { orient: "top" },
             },
             tooltip: [{ field: "id" }, { field: "metric" }, { field: "ratio" }],
           },

@@ -121,3 +121,26 @@ async function assertStepLabelClear(values: number[]): Promise<void> {
     }
   }
 }
+
+/**
+ * The widest chart that shows whole in a page 800 px wide: the viewport less a scrollbar
+ * (15), main's padding (2 x 24), the figure's padding (2 x 8) and border (2).
+ */
+const FITS_800 = 800 - 15 - 2 * 24 - 2 * 8 - 2;
+
+Deno.test("html drift: the plot and its legend fit a page 800 px wide, unscrolled", async () => {
+  // With the legend right of the plot the SVG was 796 px wide: at 800 px the figure scrolled,
+  // and the legend (which colour is significant) was cut off until it was scrolled to.
+  const base = baselineOf([
+    supportedCase("preset=tiny;b=1", { timing: timing(samples(1, 40, 1)) }),
+  ]);
+  const slow = supportedCase("preset=tiny;b=1", { timing: timing(samples(4, 40, 3)) });
+  const current = baselineOf([{
+    ...slow,
+    metrics: { ...slow.metrics!, outMaxAbs: 0.2 }, // 1e6 x the baseline: a wide y axis
+  }]);
+  const html = await compareReportHtml(compareBaselines(base, current), { base, current });
+  const svg = /<figure class="chart" data-chart="drift"[^>]*><svg [^>]*width="([\d.]+)"/.exec(html);
+  assert.ok(svg, "the drift chart");
+  assert.ok(Number(svg[1]) <= FITS_800, `${svg[1]} px wide, more than ${FITS_800}`);
+});
