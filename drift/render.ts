@@ -161,7 +161,7 @@ export function compareSummaryLine(report: CompareReport): string {
 
 /**
  * Why speed went untested where it did: "speed not tested in 22 cases: too few samples (3;
- * at least 5 a side: run --repeats 5 or more)".
+ * at least 5 a side): run --repeats 5 or more, with a baseline made so".
  *
  * @example
  * ```ts ignore
@@ -172,9 +172,10 @@ export function compareSummaryLine(report: CompareReport): string {
 export function untestedText(report: CompareReport): string {
   const s = report.speed;
   const min = report.thresholds.minSamples;
+  // no parentheses of its own at the end: the drift summary puts this text in parentheses
   return `speed not tested in ${s.untested} case${s.untested === 1 ? "" : "s"}: too few ` +
-    `samples (${s.fewestSamples ?? "?"}; at least ${min} a side: run --repeats ${min} or more, ` +
-    "and a baseline made so)";
+    `samples (${s.fewestSamples ?? "?"}; at least ${min} a side): run --repeats ${min} or more, ` +
+    "with a baseline made so";
 }
 
 function notComparableCount(report: CompareReport): number {
