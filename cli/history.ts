@@ -68,6 +68,17 @@ export function historyText(series: readonly Series[], metric: HistoryMetric): s
         ),
       );
     }
+    // error metrics of other inputs (the matrix's seed edited; rows of an older harness)
+    const inputs = [...new Set(s.points.flatMap((p) => p.inputs ?? []))];
+    if (inputs.length > 1) {
+      lines.push(
+        `  runs on ${inputs.length} sets of inputs: steps are looked for within each (other ` +
+          "inputs have other errors; drift does not compare their bits either)",
+        ...inputs.map((t) =>
+          `    ${t}: run${runList(s.points.filter((p) => p.inputs === t).map((p) => p.runId))}`
+        ),
+      );
+    }
     const detailed = s.caseId === "*" || series.length === 1;
     if (detailed) {
       lines.push(

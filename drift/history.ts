@@ -77,6 +77,11 @@ export interface SeriesPoint {
    * rules 1"; "not recorded" for what a database row of an older harness lacks.
    */
   readonly timing?: string;
+  /**
+   * Error metrics only: the inputs the case ran on, "seed 7" (the matrix's input seed; other
+   * inputs have other errors); "seed not recorded" for a row of an older harness.
+   */
+  readonly inputs?: string;
   /** The metric's value. */
   readonly value: number;
 }
@@ -134,6 +139,7 @@ CREATE TABLE IF NOT EXISTS case_results (
   timing_scope TEXT,
   warmup_ms REAL,
   timing_rules INTEGER,
+  seed INTEGER,
   PRIMARY KEY (run_id, case_id)
 );
 CREATE INDEX IF NOT EXISTS case_results_case ON case_results(case_id);
@@ -150,17 +156,20 @@ const HISTORY_TABLES = ["case_results", "environments", "runs"];
 /**
  * The version of the history's tables (`PRAGMA user_version`). 1: the tables as first
  * written; 2: case_results records how each case was timed (timing_scope, warmup_ms,
- * timing_rules), so `median_ms` series keep samples timed differently apart. A database of
- * version 1 gets the columns when opened (its rows: not recorded); one of a later version
- * is refused, naming it.
+ * timing_rules), so `median_ms` series keep samples timed differently apart, and the input
+ * seed it ran with (seed), so error-metric series keep other inputs apart. A database of
+ * version 1, or of a version 2 without the seed column, gets the columns when opened (its
+ * rows: not recorded); one of a later version is refused, naming it.
  */
 export const HISTORY_SCHEMA_VERSION = 2;
 
 /** The columns version 2 added to case_results, with their SQL types. */
-const TIMING_COLUMNS = [["timing_scope", "TEXT"], ["warmup_ms", "REAL"], [
-  "timing_rules",
-  "INTEGER",
-]] as const;
+const ADDED_COLUMNS = [
+  ["timing_scope", "TEXT"],
+  ["warmup_ms", "REAL"],
+  ["timing_rules", "INTEGER"],
+  ["seed", "INTEGER"],
+] as const;
 
 function newerMessage(version: number): string {
   return `is a history database of a newer harness (history schema ${version}; this harness ` +
@@ -261,6 +270,10 @@ function timingLabel(r: Row): string {
     `rules ${known(r.timing_rules, (v) => String(n(v)))}`,
   ].join(", ");
 }
+/** The inputs a stored case ran on: "seed 7" ("seed not recorded" in an older row). */
+function inputsLabel(r: Row): string {
+  return r.seed === null || r.seed === undefined ? "seed not recorded" : `seed ${n(r.seed)}`;
+}
 const str = (v: unknown): string => (typeof v === "string" ? v : String(v ?? ""));
 const nstr = (v: unknown): string | null => (typeof v === "string" ? v : null);
 const n = (v: unknown): number => Number(v);
@@ -333,11 +346,11 @@ export class HistoryStore {
       }
       db.exec(SCHEMA);
       // Version 1's case_results (or one an older harness wrote into again) lacks the timing
-      // columns: added, its rows "not recorded".
+      // and seed columns: added, its rows "not recorded".
       const have = new Set(
         (db.prepare("PRAGMA table_info(case_results)").all() as Row[]).map((r) => str(r.name)),
       );
-      for (const [name, type] of TIMING_COLUMNS) {
+      for (const [name, type] of ADDED_COLUMNS) {
         if (!have.has(name)) db.exec(`ALTER TABLE case_results ADD COLUMN ${name} ${type}`);
       }
       db.exec(`PRAGMA application_id = ${HISTORY_APPLICATION_ID}`);
@@ -500,8 +513,8 @@ export class HistoryStore {
         `INSERT INTO case_results (run_id, case_id, params, status, decision, backend,
            plan_digest, output_digest, kernel_hash, out_max_abs, out_max_rel, out_cos_diff,
            out_norm_rel, lse_max_abs, lse_max_rel, timing_source, median_ms, samples_ms,
-           timing_scope, warmup_ms, timing_rules)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           timing_scope, warmup_ms, timing_rules, seed)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
       for (const c of b.cases) {
         const m = c.metrics;
@@ -528,6 +541,7 @@ export class HistoryStore {
           c.timing ? c.timing.scope ?? "all" : null,
           c.timing ? c.timing.warmupMs ?? 0 : null,
           c.timing?.rules ?? null,
+          c.seed ?? null,
         );
       }
       db.exec("COMMIT");
@@ -612,7 +626,7 @@ export class HistoryStore {
     const rows = this.#db.prepare(
       `SELECT c.case_id, c.${metric} AS value, r.id AS run_id, r.started_at, e.deno,
               e.harness_revision, e.device_key, c.timing_source, c.timing_scope, c.warmup_ms,
-              c.timing_rules
+              c.timing_rules, c.seed
        FROM case_results c JOIN runs r ON c.run_id = r.id
        JOIN environments e ON r.environment_id = e.id
        WHERE ${where.join(" AND ")}
@@ -629,19 +643,21 @@ export class HistoryStore {
         deno: str(r.deno),
         harnessRevision: nstr(r.harness_revision),
         deviceKey: str(r.device_key),
-        ...(timed ? { timing: timingLabel(r) } : {}),
+        ...(timed ? { timing: timingLabel(r) } : { inputs: inputsLabel(r) }),
         value: n(r.value),
       });
       byCase.set(id, list);
     }
-    // Steps are looked for within each device's runs timed alike: a move from one device to
-    // another is not a step of either (a database may hold several devices' runs), nor is a
-    // move to samples that time other work (another scope, warm-up or timing rules: an
-    // upgrade of the harness), which drift does not compare either.
+    // Steps are looked for within each device's runs timed alike, or (error metrics) run on
+    // the same inputs: a move from one device to another is not a step of either (a database
+    // may hold several devices' runs), nor is a move to samples that time other work (another
+    // scope, warm-up or timing rules: an upgrade of the harness), nor one to other inputs (the
+    // matrix's seed edited: other inputs have other errors), which drift does not compare
+    // either.
     const steps = (points: readonly SeriesPoint[]): Step[] => {
       const byDevice = new Map<string, number[]>();
       points.forEach((p, i) => {
-        const key = `${p.deviceKey}\n${p.timing ?? ""}`;
+        const key = `${p.deviceKey}\n${p.timing ?? ""}\n${p.inputs ?? ""}`;
         const at = byDevice.get(key);
         if (at) at.push(i);
         else byDevice.set(key, [i]);
@@ -662,13 +678,15 @@ export class HistoryStore {
     if (out.length > 1) {
       const perRun = new Map<
         number,
-        { point: SeriesPoint; values: number[]; timings: Set<string> }
+        { point: SeriesPoint; values: number[]; timings: Set<string>; inputs: Set<string> }
       >();
       for (const s of out) {
         for (const p of s.points) {
-          const e = perRun.get(p.runId) ?? { point: p, values: [], timings: new Set() };
+          const e = perRun.get(p.runId) ??
+            { point: p, values: [], timings: new Set(), inputs: new Set() };
           e.values.push(p.value);
           if (p.timing !== undefined) e.timings.add(p.timing);
+          if (p.inputs !== undefined) e.inputs.add(p.inputs);
           perRun.set(p.runId, e);
         }
       }
@@ -683,7 +701,9 @@ export class HistoryStore {
         .flatMap((e) => {
           const g = geometricMean(e.values);
           // a run's mean is timed as its cases are, together
-          const timing = timed ? { timing: [...e.timings].sort().join(" + ") } : {};
+          const timing = timed
+            ? { timing: [...e.timings].sort().join(" + ") }
+            : { inputs: [...e.inputs].sort().join(" + ") };
           return g === null ? [] : [{ ...e.point, ...timing, value: g }];
         });
       out.push({ caseId: "*", points, steps: steps(points) });

@@ -13,6 +13,7 @@ import {
 import type { CaseResult } from "../results/types.ts";
 import { caseResult, lavapipeFingerprint, reportOf } from "./drift_helpers.ts";
 import { runCli } from "./helpers_cli.ts";
+import { parity } from "./report_util.ts";
 
 const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
 
@@ -368,4 +369,43 @@ Deno.test("history: runs of a harness before the timing was recorded: a step at 
     /the harness revision changed here \(aaaaaaaaaaaa → bbbbbbbbbbbb\) and these runs do not record how they were timed: the step may be a change in what the harness timed/,
   );
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("history: error metrics of another input seed are kept apart: no step where the matrix's seed changed, and the text says why", async () => {
+  const dir = await Deno.makeTempDir();
+  const db = `${dir}/h/history.sqlite`;
+  // out max abs 1e-6 on seed 7's inputs for 6 nights, then 1.4e-6 on seed 8's for 6: other
+  // inputs have other errors, not a kernel change. The same values on one seed are a step.
+  const withOut = (night: number, seed: number | undefined, maxAbs: number): CaseResult => ({
+    ...nightly(A, 1, night + 1),
+    ...(seed === undefined ? {} : { seed }),
+    out: { ...parity(true), maxAbs: maxAbs * (1 + 0.01 * (night % 3)), maxRel: 1e-5 },
+  });
+  const fill = async (path: string, seedOf: (night: number) => number | undefined) => {
+    const store = await HistoryStore.open(path);
+    try {
+      for (let night = 0; night < 12; night++) {
+        const day = String(night + 1).padStart(2, "0");
+        const report = reportOf([withOut(night, seedOf(night), night < 6 ? 1e-6 : 1.4e-6)], {
+          startedAt: `2026-04-${day}T02:00:00.000Z`,
+          endedAt: `2026-04-${day}T02:01:00.000Z`,
+        });
+        await store.append(report, { backend: "vulkan" });
+      }
+      return store.series("path=absorbed", "out_max_abs")[0];
+    } finally {
+      store.close();
+    }
+  };
+  const twoSeeds = await fill(db, (night) => (night < 6 ? 7 : 8));
+  assert.equal(twoSeeds.points.length, 12);
+  assert.deepEqual(twoSeeds.steps, [], "a change of inputs is not a step");
+  assert.deepEqual([...new Set(twoSeeds.points.map((p) => p.inputs))], ["seed 7", "seed 8"]);
+  const oneSeed = await fill(`${dir}/h/one.sqlite`, () => 7);
+  assert.equal(oneSeed.steps.length, 1, "the same move on one seed's inputs is a step");
+  const r = await runCli(["history", "path=absorbed", "--db", db, "--metric", "out_max_abs"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /runs on 2 sets of inputs: steps are looked for within each/);
+  assert.match(r.stdout, /^ {4}seed 7: runs 1-6$/m);
+  assert.match(r.stdout, /no step change/);
 });
