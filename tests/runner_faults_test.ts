@@ -223,8 +223,15 @@ gpuTest(
     await Deno.remove(`${out}/run.json`);
     await Deno.remove(`${out}/report.json`);
     await assert.rejects(runMatrix(base(ctx, matrix, out)), /matrix unknown/);
-    const resumed = await runMatrix({ ...base(ctx, matrix, out), resume: true });
-    assert.equal(resumed.results.length, 4);
+    // ... and --resume refuses it too: its results' matrix and environment are unknown
+    await assert.rejects(
+      runMatrix({ ...base(ctx, matrix, out), resume: true }),
+      (e: unknown) =>
+        e instanceof ReportFileError && /no run\.json or report\.json/.test(e.message) &&
+        /--force starts over/.test(e.message),
+    );
+    const restarted = await runMatrix({ ...base(ctx, matrix, out), force: true });
+    assert.equal(restarted.results.length, 4);
     // Finished: a second plain run replaces it (no duplicate lines); --force also works.
     const again = await runMatrix(base(ctx, matrix, out));
     assert.equal(again.results.length, 4);
