@@ -7,27 +7,20 @@
  * processes.
  */
 import assert from "node:assert/strict";
-import { buildProgram } from "../cli/program.ts";
+import { HARNESS_SPEC, ROOT, TASKS } from "./harness_spec.ts";
 import {
   checkDocCommands,
   checkHarnessArgs,
   commandLines,
-  commandSpec,
   type DocCheckContext,
   parseDocCommand,
   toolFlags,
 } from "../tools/doc_commands.ts";
 
-const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const F = "`".repeat(3); // a fence, kept out of this file's own comments
 
-const program = commandSpec(buildProgram({
-  probeCaps: () => Promise.resolve(null),
-  probeCapsStrict: () => Promise.reject(new Error("no device in this test")),
-}));
-const tasks = (JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)) as {
-  tasks: Record<string, string>;
-}).tasks;
+const program = HARNESS_SPEC;
+const tasks = TASKS;
 
 function readTool(script: string): string | null {
   try {

@@ -11,25 +11,18 @@ import { parse } from "yaml";
 import { runCli } from "./helpers_cli.ts";
 import { report, result, withTempDir } from "./report_util.ts";
 import { writeRunOutputs } from "../report/mod.ts";
-import { buildProgram } from "../cli/program.ts";
+import { HARNESS_SPEC, ROOT, TASKS } from "./harness_spec.ts";
 import {
   checkHarnessArgs,
   type CommandSpec,
-  commandSpec,
   parseDocCommand,
   shellWords,
 } from "../tools/doc_commands.ts";
 
-const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const WORKFLOW = `${ROOT}.github/workflows/nightly.yml`;
 
-const program = commandSpec(buildProgram({
-  probeCaps: () => Promise.resolve(null),
-  probeCapsStrict: () => Promise.reject(new Error("no device in this test")),
-}));
-const tasks = (JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)) as {
-  tasks: Record<string, string>;
-}).tasks;
+const program = HARNESS_SPEC;
+const tasks = TASKS;
 
 interface Step {
   name?: string;
