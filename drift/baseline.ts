@@ -8,7 +8,12 @@
  * @module
  */
 import { isDirectory, pathExists, writeTextAtomic } from "../util/fs.ts";
-import { repeatedId, runReportProblem, timingRecordProblem } from "../report/validate.ts";
+import {
+  repeatedId,
+  runReportProblem,
+  timingRecordProblem,
+  versionProblem,
+} from "../report/validate.ts";
 import { CASE_STATUSES } from "../report/totals.ts";
 import type { CaseResult, ParityRecord, RunReport } from "../results/types.ts";
 import { deviceKey, runBackend } from "./device_key.ts";
@@ -229,7 +234,8 @@ export function baselineProblem(v: unknown): string | null {
       JSON.stringify(v.format)
     }): not a baseline`;
   }
-  if (v.version !== 1) return `unsupported version ${JSON.stringify(v.version)} (expected 1)`;
+  const version = versionProblem(v.version, "remake it with this one (baseline update)");
+  if (version !== null) return version;
   for (const k of ["deviceKey", "backend", "createdAt", "matrix"]) {
     if (!isStr(v[k])) return `field "${k}" must be a string`;
   }

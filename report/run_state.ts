@@ -11,7 +11,7 @@
 import type { RunReport } from "../results/types.ts";
 import { ReportFileError } from "./errors.ts";
 import { writeJsonAtomic } from "../util/fs.ts";
-import { runReportProblem } from "./validate.ts";
+import { runReportProblem, versionProblem } from "./validate.ts";
 import { jsonSyntaxProblem } from "../adapter/json_scan.ts";
 import { wrongFileKind } from "../adapter/file_kind.ts";
 
@@ -101,12 +101,8 @@ export async function readRunState(path: string): Promise<RunState | null> {
   }
   const other = wrongFileKind(v, "run-state");
   if (other !== null) throw new ReportFileError(path, `not a run state: ${other}`);
-  if (v.version !== 1) {
-    throw new ReportFileError(
-      path,
-      `not a run state: unsupported version ${JSON.stringify(v.version)} (expected 1)`,
-    );
-  }
+  const version = versionProblem(v.version, "start the run over with this one (--force)");
+  if (version !== null) throw new ReportFileError(path, `not a run state: ${version}`);
   if (!STATES.includes(v.state as RunStateName)) {
     throw new ReportFileError(
       path,

@@ -193,14 +193,37 @@ export function repeatedId(
  * @example
  * ```ts
  * import { runReportProblem } from "./validate.ts";
- * runReportProblem({ version: 2 }); // "unsupported version 2 (expected 1)"
+ * runReportProblem({ version: 0 }); // "unsupported version 0 (expected 1)"
  * ```
  */
+/**
+ * What is wrong with a file format's `version` (null: 1, the one this harness writes): a
+ * later version names the newer harness and what to do (`remake`, e.g. "remake it with this
+ * one (baseline update)"), anything else is unsupported.
+ *
+ * @example
+ * ```ts
+ * import { versionProblem } from "./validate.ts";
+ * versionProblem(1, "run it again"); // null
+ * versionProblem(2, "run it again"); // "version 2, written by a newer harness (this one reads version 1): read it with that harness, or run it again"
+ * versionProblem("1", "run it again"); // 'unsupported version "1" (expected 1)'
+ * ```
+ */
+export function versionProblem(version: unknown, remake: string): string | null {
+  if (version === 1) return null;
+  if (typeof version === "number" && Number.isSafeInteger(version) && version > 1) {
+    return `version ${version}, written by a newer harness (this one reads version 1): read ` +
+      `it with that harness, or ${remake}`;
+  }
+  return `unsupported version ${JSON.stringify(version)} (expected 1)`;
+}
+
 export function runReportProblem(v: unknown): string | null {
   const other = wrongFileKind(v, "run-report");
   if (other !== null) return other;
   if (!isRecord(v)) return "not a JSON object";
-  if (v.version !== 1) return `unsupported version ${JSON.stringify(v.version)} (expected 1)`;
+  const version = versionProblem(v.version, "run its matrix again with this one");
+  if (version !== null) return version;
   if (typeof v.matrix !== "string") return 'field "matrix" must be a string';
   if (v.filter !== null && typeof v.filter !== "string") {
     return 'field "filter" must be a string or null';

@@ -3,6 +3,7 @@
 // is, with what is expected, exit 2: not "unsupported version undefined (expected 1)".
 import assert from "node:assert/strict";
 import { runReportProblem } from "../report/validate.ts";
+import { baselineProblem } from "../drift/baseline.ts";
 import { wrongFileKind } from "../adapter/file_kind.ts";
 import { runCli } from "./helpers_cli.ts";
 
@@ -40,7 +41,17 @@ Deno.test("runReportProblem names the kind of a wrong file and what is expected"
   for (const [value, message] of kinds) assert.match(runReportProblem(value) ?? "", message);
   assert.equal(wrongFileKind({ version: 1, results: [] }, "run-report"), null);
   assert.equal(wrongFileKind([1], "run-report"), null);
-  assert.equal(runReportProblem({ version: 2 }), "unsupported version 2 (expected 1)");
+  assert.equal(runReportProblem({ version: 0 }), "unsupported version 0 (expected 1)");
+  // a later version is a newer harness's: what to do is said, per kind of file
+  assert.equal(
+    runReportProblem({ version: 2 }),
+    "version 2, written by a newer harness (this one reads version 1): read it with that " +
+      "harness, or run its matrix again with this one",
+  );
+  assert.match(
+    baselineProblem({ format: "mla-harness-baseline", version: 3 }) ?? "",
+    /^version 3, written by a newer harness .*remake it with this one \(baseline update\)$/,
+  );
 });
 
 Deno.test("CLI: merge, baseline update and history --add say what the wrong file is (exit 2)", async () => {

@@ -248,7 +248,7 @@ Deno.test("gpu_machine_ingest: input that is not what it claims is exit 2 naming
       ],
       [
         { "smoke/report.json": '{"version": 2}' },
-        /smoke\/report.json: not a run report: unsupported version 2/,
+        /smoke\/report.json: not a run report: version 2, written by a newer harness/,
       ],
       [{ "devices.json": "" }, /no devices.json to name the device by: give --name/],
     ];
