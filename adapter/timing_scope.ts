@@ -49,3 +49,18 @@ export function timingScopeOf(path: AttentionPath): TimingScope {
  * ```
  */
 export const TIMING_RULES = 1;
+
+/**
+ * A record's timing rules as messages name them: the number, or "not recorded" for a record
+ * taken before they were.
+ *
+ * @example
+ * ```ts
+ * import { timingRulesText } from "./timing_scope.ts";
+ * timingRulesText(1); // "1"
+ * timingRulesText(undefined); // "not recorded"
+ * ```
+ */
+export function timingRulesText(rules: number | undefined): string {
+  return rules === undefined ? "not recorded" : String(rules);
+}

@@ -23,7 +23,7 @@ import { HistoryStore } from "./history.ts";
 import { writeCompareHtml } from "./drift_html.ts";
 import { RUN_FILES } from "../report/merge.ts";
 import { writeRunHtml } from "../report/html/run_html.ts";
-import { compareSummaryLine, compareToMarkdown } from "./render.ts";
+import { compareSummaryLine, compareToMarkdown, MARKDOWN_ROWS } from "./render.ts";
 import type { Baseline, CompareReport, DriftClass, Thresholds } from "./types.ts";
 
 /**
@@ -189,7 +189,7 @@ export async function precheckBaseline(path: string | undefined): Promise<void> 
  * section; the rest are counted (a driver update that moves every case of a 5000-case
  * nightly printed 5000 lines, about 1 MB of log).
  */
-export const MAX_REGRESSION_LINES = 40;
+export const MAX_REGRESSION_LINES = MARKDOWN_ROWS;
 
 /** Options of {@link driftAfterRun}. */
 export interface DriftAfterRunOptions {

@@ -9,6 +9,7 @@
 import { attributeCase, attributeEnvironment } from "./attribution.ts";
 import { geometricMean, mannWhitneyU } from "./stats.ts";
 import { median, minOf } from "../util/stats.ts";
+import { timingRulesText } from "../adapter/timing_scope.ts";
 import { DEFAULT_THRESHOLDS } from "./thresholds.ts";
 import {
   type Baseline,
@@ -172,13 +173,15 @@ export function speedVerdict(
     };
   }
   if (base.rules !== current.rules) {
-    const rules = (r: number | undefined) => r === undefined ? "not recorded" : String(r);
     return {
       verdict: "not-comparable",
       ratio: null,
       p: null,
       ...common,
-      note: `timing rules ${rules(base.rules)} → ${rules(current.rules)} (the harnesses ` +
+      note:
+        `timing rules ${timingRulesText(base.rules)} → ${
+          timingRulesText(current.rules)
+        } (the harnesses ` +
         "time different work: which passes are cache construction, never replayed, and how " +
         "the replays queue changed between them; update the baseline to compare speed again)",
     };

@@ -8,6 +8,9 @@ import type { CaseComparison, CompareReport, DriftClass } from "./types.ts";
 import { DRIFT_CLASSES } from "./types.ts";
 import { runtimeLabel } from "../report/runtime_label.ts";
 
+/** Rows compare.md lists per section at most, by default; the rest are counted. */
+export const MARKDOWN_ROWS = 40;
+
 /** Options of {@link compareToMarkdown}. */
 export interface MarkdownOptions {
   /** Rows listed per section at most (default 40); the rest are counted. */
@@ -57,7 +60,7 @@ function rows(list: readonly CaseComparison[], max: number, withCause: boolean):
  * ```
  */
 export function compareToMarkdown(report: CompareReport, options: MarkdownOptions = {}): string {
-  const max = options.maxRows ?? 40;
+  const max = options.maxRows ?? MARKDOWN_ROWS;
   const t = report.thresholds;
   const b = report.baseline, c = report.current;
   const lines: string[] = [];

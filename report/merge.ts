@@ -16,6 +16,7 @@ import { writeMarkdown } from "./markdown.ts";
 import { readRunState } from "./run_state.ts";
 import { writeRunHtml } from "./html/run_html.ts";
 import { computeTotals } from "./totals.ts";
+import { timingRulesText } from "../adapter/timing_scope.ts";
 
 /** The files of a run folder. */
 export const RUN_FILES = {
@@ -232,7 +233,6 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
   // rules time other work. Folders of two harness revisions are refused above, but not where
   // git gave no revision.
   let timed: { rules: number | undefined; dir: string } | null = null;
-  const rulesText = (r: number | undefined) => r === undefined ? "not recorded" : String(r);
   for (let i = 0; i < dirs.length; i++) {
     const dir = dirs[i];
     const jsonlPath = join(dir, RUN_FILES.results);
@@ -265,8 +265,10 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
         else if (r.timing.rules !== timed.rules) {
           throw new ReportFileError(
             jsonlPath,
-            `case "${r.id}" was timed under timing rules ${rulesText(r.timing.rules)}, but ` +
-              `${timed.dir} under ${rulesText(timed.rules)}; a merged report's samples are ` +
+            `case "${r.id}" was timed under timing rules ${timingRulesText(r.timing.rules)}, ` +
+              `but ${timed.dir} under ${
+                timingRulesText(timed.rules)
+              }; a merged report's samples are ` +
               "timed alike: rerun the shards under one harness",
           );
         }

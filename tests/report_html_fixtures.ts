@@ -6,6 +6,7 @@ import type { BenchCase } from "../bench/cases.ts";
 import { benchCaseId } from "../bench/cases.ts";
 import type { CaseResult, ParityRecord, RunReport } from "../results/types.ts";
 import { parity, report, result } from "./report_util.ts";
+import type { Series } from "../drift/history.ts";
 
 export const PLANTED_ID_B = 7;
 
@@ -138,3 +139,26 @@ export function benchFixture(): BenchReport {
 
 export const BENCH_FIXTURE_ROOFLINE_POINTS = 7;
 export const BENCH_FIXTURE_CROSSOVER_POINTS = 6;
+
+/**
+ * A history series of one case, its points the nightly runs `runIds` (default 1, 2, ...)
+ * with `values`, and the steps found in them, as history --html draws it.
+ */
+export function historySeries(
+  values: readonly number[],
+  steps: Series["steps"],
+  runIds: readonly number[] = values.map((_, i) => i + 1),
+): Series {
+  return {
+    caseId: "preset=tiny;b=1",
+    points: values.map((value, i) => ({
+      runId: runIds[i],
+      startedAt: `2026-11-${String(runIds[i]).padStart(2, "0")}T02:17:00Z`,
+      deno: "2.9.6",
+      harnessRevision: "abc",
+      deviceKey: "llvmpipe-65541-vulkan",
+      value,
+    })),
+    steps,
+  };
+}

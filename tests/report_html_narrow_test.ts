@@ -7,8 +7,7 @@ import { benchReportHtml } from "../bench/bench_html.ts";
 import { runReportHtml, textWidth } from "../report/html/mod.ts";
 import { historyReportHtml } from "../drift/history_html.ts";
 import { detectSteps } from "../drift/step_detect.ts";
-import type { Series } from "../drift/history.ts";
-import { benchFixture, runFixture } from "./report_html_fixtures.ts";
+import { benchFixture, historySeries, runFixture } from "./report_html_fixtures.ts";
 import { baselineOf, samples, supportedCase, timing } from "./drift_helpers.ts";
 
 /** The page's inline CSS. */
@@ -87,18 +86,7 @@ Deno.test("html history: a step's label does not sit on the line, a rise or a fa
 async function assertStepLabelClear(values: number[]): Promise<void> {
   const steps = detectSteps(values);
   assert.equal(steps.length, 1);
-  const series: Series = {
-    caseId: "preset=tiny;b=1",
-    points: values.map((value, i) => ({
-      runId: i + 1,
-      startedAt: `2026-11-${String(i + 1).padStart(2, "0")}T02:17:00Z`,
-      deno: "2.9.6",
-      harnessRevision: "abc",
-      deviceKey: "llvmpipe-65541-vulkan",
-      value,
-    })),
-    steps,
-  };
+  const series = historySeries(values, steps);
   const html = await historyReportHtml([series], "median_ms");
   const svg =
     /<figure class="chart" data-chart="history"[^>]*>(<svg[\s\S]*?<\/svg>)/.exec(html)![1];

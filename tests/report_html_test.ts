@@ -19,6 +19,7 @@ import {
   BENCH_FIXTURE_CROSSOVER_POINTS,
   BENCH_FIXTURE_ROOFLINE_POINTS,
   benchFixture,
+  historySeries,
   PLANTED_ID_B,
   RUN_FIXTURE_HEADROOM_POINTS,
   runFixture,
@@ -407,18 +408,7 @@ Deno.test("html history: the x axis is the run id the steps table names, gaps an
   const runIds = [1, 2, 5, 6, 7, 8, 9, 10, 11, 12];
   const steps = detectSteps(values);
   assert.deepEqual(steps.map((s) => s.index), [6]);
-  const series: Series = {
-    caseId: "preset=tiny;b=1",
-    points: values.map((value, i) => ({
-      runId: runIds[i],
-      startedAt: `2026-11-${String(runIds[i]).padStart(2, "0")}T02:17:00Z`,
-      deno: "2.9.6",
-      harnessRevision: "abc",
-      deviceKey: "llvmpipe-65541-vulkan",
-      value,
-    })),
-    steps,
-  };
+  const series = historySeries(values, steps, runIds);
   const html = await historyReportHtml([series], "median_ms");
   // the table says run 9
   assert.match(html, /<td class="id">preset=tiny;<wbr>b=1<\/td><td class="n">9<\/td>/);
