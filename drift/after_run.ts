@@ -189,7 +189,7 @@ export async function precheckBaseline(path: string | undefined): Promise<void> 
  * section; the rest are counted (a driver update that moves every case of a 5000-case
  * nightly printed 5000 lines, about 1 MB of log).
  */
-export const MAX_REGRESSION_LINES = MARKDOWN_ROWS;
+export const MAX_REGRESSION_LINES: number = MARKDOWN_ROWS;
 
 /** Options of {@link driftAfterRun}. */
 export interface DriftAfterRunOptions {
