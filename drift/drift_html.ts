@@ -9,6 +9,7 @@
 import type { Baseline, CaseComparison, CompareReport } from "./types.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { chartFigure, escapeHtml } from "../report/html/chart.ts";
+import { PLOT_POINT_CAP, thinNote, thinPoints } from "../report/html/thin.ts";
 import { filterBox, htmlPage, idHtml, num, section } from "../report/html/page.ts";
 import { runtimeLabel } from "../report/runtime_label.ts";
 import { notComparableText, untestedText } from "./render.ts";
@@ -233,6 +234,33 @@ const UNCHANGED_MARK = "unchanged (exactly 1)";
 export function driftPlotData(
   pts: readonly DriftPoint[],
 ): (DriftPoint & { mark: string; jitter: number })[] {
+  return driftPlot(pts).data;
+}
+
+/**
+ * {@link driftPlotData} with the caption's sentence on how its moved points were thinned ("" when
+ * none were): past
+ * {@link PLOT_POINT_CAP} points, cases within thresholds whose ratios of one metric lie
+ * within a small distance on the log axis are one point, the furthest from 1 of them, its
+ * id naming how many (significant ones are each drawn). 5,000 cases whose every ratio moved
+ * made a 14.7 MiB page.
+ *
+ * @example
+ * ```ts
+ * import { driftPlot } from "./drift_html.ts";
+ * const pts = [1.001, 1.002, 1.003].map((ratio, i) => ({
+ *   id: `c${i}`,
+ *   metric: "speed",
+ *   ratio,
+ *   significant: false,
+ * }));
+ * driftPlot(pts, { cap: 1 }).data.map((p) => p.id); // ["c2 (the furthest of 3)"]
+ * ```
+ */
+export function driftPlot(
+  pts: readonly DriftPoint[],
+  options: { readonly cap?: number } = {},
+): { data: (DriftPoint & { mark: string; jitter: number })[]; note: string } {
   const exact = new Map<string, number>();
   const moved = [];
   for (const p of pts) {
@@ -247,27 +275,36 @@ export function driftPlotData(
     mark: UNCHANGED_MARK,
     jitter: 0.5,
   }));
+  const far = (p: DriftPoint) => Math.abs(Math.log(p.ratio));
+  const thinned = thinPoints(moved, (p) => `${p.metric}\u0000${p.significant}`, {
+    cap: Math.max(1, (options.cap ?? PLOT_POINT_CAP) - unchanged.length),
+    value: (p) => p.ratio,
+    worse: (a, b) => far(b) - far(a),
+    keep: (p) => p.significant,
+  });
   // Points are drawn in data order: the significant ones last, so that a case within the
   // thresholds never covers a red one at the same ratio and a near offset.
-  return [
+  const data = [
     ...unchanged,
-    ...moved.map((p) => ({
+    ...thinned.points.map(({ count, ...p }) => ({
       ...p,
+      id: count > 1 ? `${p.id} (the furthest of ${count})` : p.id,
       mark: p.significant ? "significant" : "within thresholds",
       jitter: spread(p.id),
     })).sort((a, b) => Number(a.significant) - Number(b.significant)),
   ];
+  return { data, note: thinNote(thinned, "ratios within thresholds", "ratio") };
 }
 
 async function driftChart(pts: DriftPoint[]): Promise<string> {
-  const data = driftPlotData(pts);
+  const { data, note } = driftPlot(pts);
   return await chartFigure({
     kind: "drift",
     marks: data.length,
     caption: "Per case, current / baseline for speed (median time; above 1 is slower) and for " +
       "each error metric (above 1 is larger). Red: significant (a speed verdict, or a metric " +
       "beyond the drift thresholds). The cases whose ratio is exactly 1 are one grey point " +
-      "per metric, its count in its title (hover).",
+      "per metric, its count in its title (hover)." + (note === "" ? "" : ` ${note}`),
     spec: {
       width: { step: 80 },
       height: 300,

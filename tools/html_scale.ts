@@ -1,8 +1,9 @@
 /**
  * How large the HTML reports grow with the number of cases, and how long they take to write:
- * report.html of a run of N passing cases (the headroom plot draws 2 points a case; past 5
- * MiB the passing rows are dropped, not the plot), and compare.html of two such runs (the
- * drift plot draws up to 7 points a case: speed and 6 error metrics; no cap). The cases are
+ * report.html of a run of N passing cases (the headroom plot has 2 points a case; past 5 MiB
+ * the passing rows are dropped), and compare.html of two such runs (the drift plot has up to
+ * 7 points a case: speed and 6 error metrics; no cap on the page). Past 2,000 points a plot is
+ * thinned (report/html/thin.ts). The cases are
  * synthetic (tiny-preset ids, 20 matrix groups, seeded headrooms and timings).
  *
  * Usage: `deno run -A tools/html_scale.ts [cases...]` (default 1000 5000).

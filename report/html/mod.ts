@@ -14,3 +14,4 @@
 export * from "./chart.ts";
 export * from "./page.ts";
 export * from "./run_html.ts";
+export * from "./thin.ts";

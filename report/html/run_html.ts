@@ -15,6 +15,7 @@ import { summaryTotals } from "../markdown.ts";
 import { runtimeLabel } from "../runtime_label.ts";
 import { isExpectedSkip, missingIds } from "../totals.ts";
 import { chartFigure, escapeHtml } from "./chart.ts";
+import { thinNote, thinPoints } from "./thin.ts";
 import { DEFAULT_HTML_MAX_BYTES, filterBox, htmlPage, idHtml, num, section } from "./page.ts";
 
 /** Options of {@link runReportHtml}. */
@@ -486,8 +487,20 @@ export function shortGroupLabels(groups: readonly string[]): Map<string, string>
 async function headroomChart(points: ReturnType<typeof headroomPoints>): Promise<string> {
   const groups = [...new Set(points.map((p) => p.group))];
   const labels = shortGroupLabels(groups);
-  const pts = points.map((p) => ({ ...p, label: labels.get(p.group)! }));
+  // Past PLOT_POINT_CAP points (2 a case), passing sides close together in one row are one
+  // point: 10,000 cases drew 20,000 marks and passed the page's 5 MiB cap on the plot alone.
+  const thinned = thinPoints(points, (p) => `${p.group}\u0000${p.side}\u0000${p.kind}`, {
+    value: (p) => p.headroom,
+    worse: (a, b) => b.headroom - a.headroom,
+    keep: (p) => p.failed,
+  });
+  const pts = thinned.points.map(({ count, ...p }) => ({
+    ...p,
+    id: count > 1 ? `${p.id} (the worst of ${count})` : p.id,
+    label: labels.get(p.group)!,
+  }));
   const order = groups.map((g) => labels.get(g)!);
+  const note = thinNote(thinned, "passing sides", "headroom");
   return await chartFigure({
     kind: "headroom",
     marks: pts.length,
@@ -496,7 +509,8 @@ async function headroomChart(points: ReturnType<typeof headroomPoints>): Promise
       `for out (circles) and LSE (squares); above 1 (red rule) fails. A red ring marks every ` +
       `side that failed, wherever it sits: non-finite values and cos_diff fail a side whose ` +
       `finite elements are within tolerance (one with no finite error is drawn on the rule). ` +
-      `Exact results are drawn at ${HEADROOM_FLOOR.toExponential(0)}.`,
+      `Exact results are drawn at ${HEADROOM_FLOOR.toExponential(0)}.` +
+      (note === "" ? "" : ` ${note}`),
     spec: {
       width: 640,
       height: { step: 22 },
