@@ -8,11 +8,13 @@
 import { DatabaseSync } from "node:sqlite";
 import { type CaseFilter, matchesFilter, parseFilter } from "../matrix/case_id.ts";
 import type { CaseParams } from "../matrix/types.ts";
-import type { RunReport } from "../results/types.ts";
+import type { Fingerprint, RunReport } from "../results/types.ts";
 import { baselineFromReport } from "./baseline.ts";
+import { deviceKey } from "./device_key.ts";
 import { DriftInputError } from "./errors.ts";
 import { geometricMean } from "./stats.ts";
 import { sha256Hex16 } from "../util/hash.ts";
+import { isRecord } from "../util/is_record.ts";
 import { detectSteps, type Step, type StepOptions } from "./step_detect.ts";
 
 /**
@@ -257,6 +259,34 @@ export async function checkHistoryFile(path: string): Promise<void> {
 type Row = Record<string, unknown>;
 
 /**
+ * Stored device keys an older harness computed by other rules, recomputed from each
+ * environment's stored fingerprint under this harness's ({@link deviceKey}): before d25df28 a
+ * fallback adapter's key had `-fallback` and no device id (lavapipe's was
+ * `llvmpipe-65541-fallback-vulkan`, now `llvmpipe-65541-vulkan`), so a database that spans
+ * the change read as two devices, and `history` looked for steps in each half alone. The
+ * backend is the fingerprint's where it records one, else the stored key's last part (what
+ * the older harness passed). Rows whose fingerprint cannot be read keep their key.
+ */
+function rekeyEnvironments(db: DatabaseSync): void {
+  const rows = db.prepare("SELECT id, device_key, fingerprint FROM environments").all() as Row[];
+  const update = db.prepare("UPDATE environments SET device_key = ? WHERE id = ?");
+  for (const r of rows) {
+    const stored = str(r.device_key);
+    let fp: unknown;
+    try {
+      fp = JSON.parse(str(r.fingerprint));
+    } catch {
+      continue;
+    }
+    if (!isRecord(fp) || !isRecord(fp.adapter)) continue;
+    const key = deviceKey(fp as unknown as Fingerprint, {
+      backend: stored.slice(stored.lastIndexOf("-") + 1),
+    });
+    if (key !== stored) update.run(key, n(r.id));
+  }
+}
+
+/**
  * How a stored case was timed, as drift compares it before speed: source, scope, warm-up and
  * timing rules ("not recorded" where a row of history schema 1 lacks them).
  */
@@ -353,6 +383,7 @@ export class HistoryStore {
       for (const [name, type] of ADDED_COLUMNS) {
         if (!have.has(name)) db.exec(`ALTER TABLE case_results ADD COLUMN ${name} ${type}`);
       }
+      rekeyEnvironments(db);
       db.exec(`PRAGMA application_id = ${HISTORY_APPLICATION_ID}`);
       db.exec(`PRAGMA user_version = ${HISTORY_SCHEMA_VERSION}`);
       db.prepare("SELECT run_id, case_id, median_ms, samples_ms FROM case_results LIMIT 1").all();

@@ -340,6 +340,47 @@ Deno.test("history: a database of 222fd31 (schema 1) gets the timing columns; it
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("history: a database whose device keys an older harness computed (-fallback-) reads as this harness's one device", async () => {
+  const dir = await Deno.makeTempDir();
+  const db = `${dir}/history.sqlite`;
+  const old = new DatabaseSync(db);
+  old.exec(
+    await Deno.readTextFile(new URL("./fixtures/upgrade/222fd31_history.sql", import.meta.url)),
+  );
+  // Before d25df28 the same fingerprint (lavapipe, isFallbackAdapter true) was keyed with
+  // "-fallback" (`git show d25df28^:drift/device_key.ts`): the key such a database holds.
+  old.exec("UPDATE environments SET device_key = 'llvmpipe-65541-fallback-vulkan'");
+  old.close();
+  const store = await HistoryStore.open(db);
+  try {
+    for (let night = 0; night < 4; night++) {
+      const r = nightly(E, 0.2, night + 1);
+      await store.append(
+        reportOf([{ ...r, timing: { ...r.timing!, scope: "core", rules: TIMING_RULES } }], {
+          startedAt: `2026-12-07T0${night}:00:00.000Z`,
+          endedAt: `2026-12-07T0${night}:01:00.000Z`,
+        }),
+        { backend: "vulkan" },
+      );
+    }
+    const [s] = store.series("path=expanded", "median_ms");
+    assert.equal(s.points.length, 8);
+    assert.deepEqual([...new Set(s.points.map((p) => p.deviceKey))], ["llvmpipe-65541-vulkan"]);
+    assert.equal(
+      store.series("path=expanded", "median_ms", { deviceKey: "llvmpipe-65541-vulkan" })[0]
+        .points.length,
+      8,
+    );
+  } finally {
+    store.close();
+  }
+  const r = await runCli(["history", "path=expanded", "--db", db]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.doesNotMatch(r.stdout, /runs of 2 devices/);
+  assert.doesNotMatch(r.stdout, /fallback/);
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("history: runs of a harness before the timing was recorded: a step at a change of revision says what it may be", async () => {
   const dir = await Deno.makeTempDir();
   const db = `${dir}/history.sqlite`;
