@@ -265,9 +265,14 @@ type Row = Record<string, unknown>;
  * `llvmpipe-65541-fallback-vulkan`, now `llvmpipe-65541-vulkan`), so a database that spans
  * the change read as two devices, and `history` looked for steps in each half alone. The
  * backend is the fingerprint's where it records one, else the stored key's last part (what
- * the older harness passed). Rows whose fingerprint cannot be read keep their key.
+ * the older harness passed). Rows whose fingerprint cannot be read keep their key, and a
+ * table without those columns is left alone.
  */
 function rekeyEnvironments(db: DatabaseSync): void {
+  const columns = new Set(
+    (db.prepare("PRAGMA table_info(environments)").all() as Row[]).map((r) => str(r.name)),
+  );
+  if (!columns.has("device_key") || !columns.has("fingerprint")) return;
   const rows = db.prepare("SELECT id, device_key, fingerprint FROM environments").all() as Row[];
   const update = db.prepare("UPDATE environments SET device_key = ? WHERE id = ?");
   for (const r of rows) {
