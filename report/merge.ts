@@ -117,10 +117,27 @@ async function readFolderReport(dir: string): Promise<{ report: RunReport; rebui
 }
 
 /**
- * A folder whose results.jsonl holds results that no run.json or report.json describes: a
- * killed run of a harness older than run.json (it wrote report.json at the end only), or a
- * folder whose run.json was removed. Its matrix, filter and environment are unknown, so no
- * report can be rebuilt: said so, where "report.json missing (the run never started)" was.
+ * What a folder holds whose results.jsonl has `n` results that no run.json or report.json
+ * describes (a killed run of a harness older than run.json, which wrote report.json at the end
+ * only, or a folder whose run.json was removed): the start of the message of `merge` and of
+ * `run --resume`, which each add what it means for them.
+ *
+ * @example
+ * ```ts
+ * import { headerlessResults } from "./merge.ts";
+ * headerlessResults(3).startsWith("holds 3 result(s) in results.jsonl but no run.json"); // true
+ * ```
+ */
+export function headerlessResults(n: number): string {
+  return `holds ${n} result(s) in ${RUN_FILES.results} but no ${RUN_FILES.state} or ` +
+    `${RUN_FILES.report} (a run of a harness older than ${RUN_FILES.state}, or its ` +
+    `${RUN_FILES.state} removed): their matrix, filter and environment are unknown`;
+}
+
+/**
+ * A folder whose results.jsonl holds results that no run.json or report.json describes
+ * ({@link headerlessResults}): no report can be rebuilt from it. Said so, where "report.json
+ * missing (the run never started)" was.
  */
 async function throwIfHeaderless(dir: string): Promise<void> {
   let text: string;
@@ -133,10 +150,8 @@ async function throwIfHeaderless(dir: string): Promise<void> {
   if (n === 0) return;
   throw new ReportFileError(
     dir,
-    `holds ${n} result(s) in ${RUN_FILES.results} but no ${RUN_FILES.state} or ` +
-      `${RUN_FILES.report} (a killed run of a harness older than ${RUN_FILES.state}, or its ` +
-      `${RUN_FILES.state} removed): their matrix, filter and environment are unknown, so no ` +
-      "report can be rebuilt from them; run the matrix again into this folder with --force",
+    `${headerlessResults(n)}, so no report can be rebuilt from them; run the matrix again ` +
+      "into this folder with --force",
   );
 }
 

@@ -24,7 +24,7 @@ import type { Case } from "../matrix/types.ts";
 import { ReportFileError } from "../report/errors.ts";
 import { readReportJson } from "../report/json.ts";
 import { JsonlWriter, readJsonl } from "../report/jsonl.ts";
-import { RUN_FILES } from "../report/merge.ts";
+import { headerlessResults, RUN_FILES } from "../report/merge.ts";
 import { prepareOutputDir } from "../report/output_paths.ts";
 import { describeRun, readRunState, writeRunState } from "../report/run_state.ts";
 import { environmentMix, type FingerprintChange } from "../report/fingerprint_diff.ts";
@@ -297,10 +297,8 @@ async function claimFolder(
   if (held.header === null && held.results > 0) {
     throw new ReportFileError(
       out,
-      `holds ${held.results} result(s) in ${RUN_FILES.results} but no ${RUN_FILES.state} or ` +
-        `${RUN_FILES.report} (a run of a harness older than ${RUN_FILES.state}, or its ` +
-        `${RUN_FILES.state} removed): their matrix and environment are unknown, so --resume ` +
-        `would credit them to this run; --force starts over, or pick another --out`,
+      `${headerlessResults(held.results)}, so --resume would credit them to this run; ` +
+        "--force starts over, or pick another --out",
     );
   }
   if (held.header && !sameRun(held.header, current)) {
