@@ -9,6 +9,7 @@ import { historyReportHtml } from "../drift/history_html.ts";
 import { detectSteps } from "../drift/step_detect.ts";
 import { benchFixture, historySeries, runFixture } from "./report_html_fixtures.ts";
 import { baselineOf, samples, supportedCase, timing } from "./drift_helpers.ts";
+import { selectCases } from "../runner/run_matrix.ts";
 
 /** The page's inline CSS. */
 function css(html: string): string {
@@ -131,4 +132,29 @@ Deno.test("html drift: the plot and its legend fit a page 800 px wide, unscrolle
   const svg = /<figure class="chart" data-chart="drift"[^>]*><svg [^>]*width="([\d.]+)"/.exec(html);
   assert.ok(svg, "the drift chart");
   assert.ok(Number(svg[1]) <= FITS_800, `${svg[1]} px wide, more than ${FITS_800}`);
+});
+
+Deno.test("html run: the headroom plot, with the smoke matrix's longest group names, fits a page 800 px wide", async () => {
+  // At 640 px of axis and labels of up to 60 characters the SVG was 1075 px wide: at 800 px
+  // the figure scrolled, and the rule at 1 (what fails) was out of sight.
+  const { all } = await selectCases({ matrix: "smoke" });
+  const groups = [...new Set(all.map((c) => c.group ?? ""))];
+  assert.ok(groups.length >= 5, `${groups.length} groups`);
+  const fixture = runFixture();
+  const template = fixture.results[0];
+  const results = groups.flatMap((group, i) =>
+    (["f32", "f16"] as const).map((dtype, j) => ({
+      ...template,
+      id: `${template.id};g=${i};d=${j}`,
+      group,
+      params: { ...template.params, dtype },
+    }))
+  );
+  const html = await runReportHtml({ ...fixture, results });
+  const svg = /<figure class="chart" data-chart="headroom"[^>]*><svg [^>]*width="([\d.]+)"/
+    .exec(html);
+  assert.ok(svg, "the headroom chart");
+  assert.ok(Number(svg[1]) <= FITS_800, `${svg[1]} px wide, more than ${FITS_800}`);
+  // the rule at 1 is drawn inside it
+  assert.match(html, /role-mark[^"]*"[^>]*>[\s\S]*?stroke-dasharray="4,3"/);
 });

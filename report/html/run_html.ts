@@ -14,7 +14,7 @@ import { skipMessage } from "../junit.ts";
 import { summaryTotals } from "../markdown.ts";
 import { runtimeLabel } from "../runtime_label.ts";
 import { isExpectedSkip, missingIds } from "../totals.ts";
-import { chartFigure, escapeHtml } from "./chart.ts";
+import { chartFigure, escapeHtml, textWidth } from "./chart.ts";
 import { thinNote, thinPoints } from "./thin.ts";
 import { DEFAULT_HTML_MAX_BYTES, filterBox, htmlPage, idHtml, num, section } from "./page.ts";
 
@@ -440,28 +440,44 @@ export function kindColorScale(kinds: readonly string[]): { domain: string[]; ra
   };
 }
 
-/** The longest axis label {@link shortGroupLabels} gives, in characters. */
-const GROUP_LABEL_MAX = 60;
+/**
+ * The widest axis label {@link shortGroupLabels} gives, in pixels at the axis' 11 px (before a
+ * " #k" that tells two apart): with the 420 px axis, the headroom plot fits a page 800 px wide.
+ */
+const GROUP_LABEL_PX = 240;
 
 /**
  * A short, distinct axis label per matrix group: the name before its first " (" (the
- * parenthesis explains the group; the case cards below the plot show it whole), cut to
- * {@link GROUP_LABEL_MAX} characters with "…". Where two groups would read the same, each
- * of them is cut from its whole name instead, and a number is added where that still
- * collides. Whole, the names ran to 230 characters, and the plot's label limit cut them
- * mid-word.
+ * parenthesis explains the group; the case cards below the plot show it whole), cut with "…"
+ * at a word's end to at most {@link GROUP_LABEL_PX} pixels (measured in the charts' font,
+ * `textWidth`). Where two groups would read the same, each of them is cut from its whole name
+ * instead, and a number is added where that still collides. Whole, the names ran to 230
+ * characters, and the plot's label limit cut them mid-word.
  *
  * @example
  * ```ts
  * import { shortGroupLabels } from "./run_html.ts";
- * const labels = shortGroupLabels(["paged latent cache (shuffled pages)", "tiny: prefill"]);
+ * const labels = shortGroupLabels([
+ *   "paged latent cache (shuffled pages)",
+ *   "tiny: all paths, dtypes, layouts, masks; decode and MTP",
+ * ]);
  * labels.get("paged latent cache (shuffled pages)"); // "paged latent cache"
- * labels.get("tiny: prefill"); // "tiny: prefill"
+ * labels.get("tiny: all paths, dtypes, layouts, masks; decode and MTP");
+ * // "tiny: all paths, dtypes, layouts, masks…"
  * ```
  */
 export function shortGroupLabels(groups: readonly string[]): Map<string, string> {
-  const cut = (s: string) =>
-    s.length > GROUP_LABEL_MAX ? s.slice(0, GROUP_LABEL_MAX - 1).trimEnd() + "…" : s;
+  const fits = (t: string) => textWidth(t, 11, false) <= GROUP_LABEL_PX;
+  const cut = (s: string) => {
+    if (fits(s)) return s;
+    let end = s.length - 1;
+    while (end > 1 && !fits(s.slice(0, end).trimEnd() + "…")) end--;
+    // back to the end of a word, unless that loses more than a third of what fits
+    const hard = s.slice(0, end);
+    const space = hard.lastIndexOf(" ");
+    const soft = space >= (2 * end) / 3 && /\S/.test(s[end] ?? "") ? hard.slice(0, space) : hard;
+    return soft.replace(/[\s,;:]+$/, "") + "…";
+  };
   const head = (g: string) => cut(g.includes(" (") ? g.slice(0, g.indexOf(" (")) : g);
   const count = (labels: string[]) => {
     const n = new Map<string, number>();
@@ -512,7 +528,10 @@ async function headroomChart(points: ReturnType<typeof headroomPoints>): Promise
       `Exact results are drawn at ${HEADROOM_FLOOR.toExponential(0)}.` +
       (note === "" ? "" : ` ${note}`),
     spec: {
-      width: 640,
+      // 420 px of axis (70 px a decade over the usual 1e-4 to 1e2), the labels at most
+      // GROUP_LABEL_PX wide and the legends above: the plot fits a page 800 px wide
+      // whole, with the rule at 1 in sight (at 640 px and 60 characters it was 1075 px wide).
+      width: 420,
       height: { step: 22 },
       data: { values: pts },
       layer: [
@@ -539,12 +558,14 @@ async function headroomChart(points: ReturnType<typeof headroomPoints>): Promise
               type: "nominal",
               title: "dtype, path",
               scale: kindColorScale(pts.map((p) => p.kind)),
+              legend: { orient: "top" },
             },
             shape: {
               field: "side",
               type: "nominal",
               title: "tensor",
               scale: { domain: ["out", "lse"], range: ["circle", "square"] },
+              legend: { orient: "top" },
             },
             tooltip: [{ field: "id" }, { field: "group" }, { field: "side" }, {
               field: "headroom",
