@@ -293,7 +293,14 @@ export function driftPlot(
       jitter: spread(p.id),
     })).sort((a, b) => Number(a.significant) - Number(b.significant)),
   ];
-  return { data, note: thinNote(thinned, "ratios within thresholds", "ratio") };
+  return {
+    data,
+    note: thinNote(thinned, {
+      what: "ratios within thresholds",
+      axis: "ratio",
+      pick: "the furthest from 1",
+    }),
+  };
 }
 
 async function driftChart(pts: DriftPoint[]): Promise<string> {

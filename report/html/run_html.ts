@@ -516,7 +516,7 @@ async function headroomChart(points: ReturnType<typeof headroomPoints>): Promise
     label: labels.get(p.group)!,
   }));
   const order = groups.map((g) => labels.get(g)!);
-  const note = thinNote(thinned, "passing sides", "headroom");
+  const note = thinNote(thinned, { what: "passing sides", axis: "headroom", pick: "the worst" });
   return await chartFigure({
     kind: "headroom",
     marks: pts.length,

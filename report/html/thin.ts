@@ -12,8 +12,8 @@ export const PLOT_POINT_CAP = 2000;
 
 /**
  * Bin widths tried in turn, in decades of the log axis: the first that brings the plot under
- * its cap is used. On the report's 640 px headroom axis (about 6 decades) 0.01 decade is
- * about 1 px, under a point's width; 0.5 decade is the coarsest (a plot that still has too
+ * its cap is used. On the report's 420 px headroom axis (about 6 decades) 0.01 decade is
+ * under 1 px, less than a point's width; 0.5 decade is the coarsest (a plot that still has too
  * many points then has that many distinct rows and colours).
  */
 export const THIN_WIDTHS: readonly number[] = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5];
@@ -100,13 +100,14 @@ export function thinPoints<T>(
 }
 
 /**
- * A caption's sentence on thinning, or "" when nothing was merged.
+ * A caption's sentence on thinning, or "" when nothing was merged: `what` was merged, along
+ * `axis`, each bin drawn as `pick` of its points.
  *
  * @example
  * ```ts
  * import { thinNote, type Thinned } from "./thin.ts";
  * declare const t: Thinned<unknown>;
- * thinNote(t, "passing sides", "headroom");
+ * thinNote(t, { what: "passing sides", axis: "headroom", pick: "the worst" });
  * // e.g. "The 9000 points are drawn as 1460: passing sides in the same row and colour whose
  * // headroom is within 0.02 decade of each other are one point, the worst of them (hover:
  * // their count)."
@@ -114,11 +115,10 @@ export function thinPoints<T>(
  */
 export function thinNote(
   t: Thinned<unknown>,
-  what: string,
-  axis: string,
+  words: { readonly what: string; readonly axis: string; readonly pick: string },
 ): string {
   if (t.width === null) return "";
-  return `The ${t.total} points are drawn as ${t.points.length}: ${what} in the same row and ` +
-    `colour whose ${axis} is within ${t.width} decade of each other are one point, the worst ` +
-    `of them (hover: their count).`;
+  return `The ${t.total} points are drawn as ${t.points.length}: ${words.what} in the same ` +
+    `row and colour whose ${words.axis} is within ${t.width} decade of each other are one ` +
+    `point, ${words.pick} of them (hover: their count).`;
 }
