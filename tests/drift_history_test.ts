@@ -284,16 +284,24 @@ Deno.test("history: runs of two devices in one database are shown with their dev
   await Deno.remove(dir, { recursive: true });
 });
 
+/** The `--history` database 222fd31 wrote (tests/fixtures/upgrade/README.md), at `path`. */
+async function restore222fd31(path: string): Promise<void> {
+  const db = new DatabaseSync(path);
+  try {
+    db.exec(
+      await Deno.readTextFile(new URL("./fixtures/upgrade/222fd31_history.sql", import.meta.url)),
+    );
+  } finally {
+    db.close();
+  }
+}
+
 Deno.test("history: a database of 222fd31 (schema 1) gets the timing columns; its runs and this harness's are timed apart, no step between them", async () => {
   const dir = await Deno.makeTempDir();
   const db = `${dir}/history.sqlite`;
   // Four runs of the expanded case by 222fd31, whose samples timed every pass (its K/V
   // expansion included): tests/fixtures/upgrade/README.md.
-  const old = new DatabaseSync(db);
-  old.exec(
-    await Deno.readTextFile(new URL("./fixtures/upgrade/222fd31_history.sql", import.meta.url)),
-  );
-  old.close();
+  await restore222fd31(db);
   const store = await HistoryStore.open(db);
   try {
     // Four nights of this harness: the attention core only, a quarter of those samples.
@@ -343,10 +351,8 @@ Deno.test("history: a database of 222fd31 (schema 1) gets the timing columns; it
 Deno.test("history: a database whose device keys an older harness computed (-fallback-) reads as this harness's one device", async () => {
   const dir = await Deno.makeTempDir();
   const db = `${dir}/history.sqlite`;
+  await restore222fd31(db);
   const old = new DatabaseSync(db);
-  old.exec(
-    await Deno.readTextFile(new URL("./fixtures/upgrade/222fd31_history.sql", import.meta.url)),
-  );
   // Before d25df28 the same fingerprint (lavapipe, isFallbackAdapter true) was keyed with
   // "-fallback" (`git show d25df28^:drift/device_key.ts`): the key such a database holds.
   old.exec("UPDATE environments SET device_key = 'llvmpipe-65541-fallback-vulkan'");
