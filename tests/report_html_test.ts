@@ -2,7 +2,13 @@
 // number of marks, self-containment, the size cap, and the CLI hooks. GPU-free.
 import assert from "node:assert/strict";
 import { compareBaselines } from "../drift/mod.ts";
-import { renderSvg, runReportHtml, shortGroupLabels, textWidth } from "../report/html/mod.ts";
+import {
+  CAPPED_FAILURE_CARDS,
+  renderSvg,
+  runReportHtml,
+  shortGroupLabels,
+  textWidth,
+} from "../report/html/mod.ts";
 import { formatTable, toMarkdown as toBenchMarkdown } from "../bench/report.ts";
 import {
   benchReportHtml,
@@ -141,6 +147,33 @@ Deno.test("html run: groups collapsed with passed/total and worst headroom; filt
   assert.ok(!/<details[^>]* open/.test(html), "groups start collapsed");
   assert.ok(html.includes('id="case-filter"'));
   assert.equal((html.match(/<tr data-id=/g) ?? []).length, 8);
+});
+
+Deno.test("html run: failures past the size cap keep their group rows; the first 200 keep their cards", async () => {
+  // 5,000 failing cases made a 7.4 MiB page of cards, over the 5 MiB cap with no passing row
+  // left to drop.
+  const results = Array.from({ length: 600 }, (_, i) =>
+    result({ b: 1 + (i % 7), sk: 16 + i }, {
+      status: "fail",
+      message: `out failed elementwise (case ${i})`,
+      out: { ...parity(false), headroom: 2 + i * 1e-3 },
+    }));
+  const html = await runReportHtml(report(results), { maxBytes: 200_000 });
+  assert.equal(CAPPED_FAILURE_CARDS, 200);
+  assert.match(html, /only the first 200 of the 600 failures have a card/);
+  assert.equal((html.match(/<div class="failure" /g) ?? []).length, 200);
+  assert.match(html, /400 more failures without a card/);
+  // every failure is still on the page, as a row of its group: the carded ones point at their
+  // card, the others carry their message
+  assert.equal((html.match(/<tr data-id=/g) ?? []).length, 600);
+  assert.equal((html.match(/<td>see failures above<\/td>/g) ?? []).length, 200);
+  assert.match(html, /<td>out failed elementwise \(case 599\)<\/td>/);
+  // the cards are of the first failures in run order
+  assert.match(html, /<div class="failure" data-id="[^"]*sk=16;/);
+  // a page whose passing rows alone were enough keeps every card
+  const roomy = await runReportHtml(report(results), { maxBytes: 4_000_000 });
+  assert.equal((roomy.match(/<div class="failure" /g) ?? []).length, 600);
+  assert.doesNotMatch(roomy, /without a card/);
 });
 
 Deno.test("html run: past the size cap, passing rows are dropped and the page says so", async () => {

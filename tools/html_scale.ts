@@ -1,7 +1,8 @@
 /**
  * How large the HTML reports grow with the number of cases, and how long they take to write:
  * report.html of a run of N passing cases (the headroom plot has 2 points a case; past 5 MiB
- * the passing rows are dropped), and compare.html of two such runs (the drift plot has up to
+ * the passing rows are dropped) and of a run whose N cases all fail (past 5 MiB the failures
+ * past the first 200 lose their cards), and compare.html of two such runs (the drift plot has up to
  * 7 points a case: speed and 6 error metrics; no cap on the page). Past 2,000 points a plot is
  * thinned (report/html/thin.ts). The cases are
  * synthetic (tiny-preset ids, 20 matrix groups, seeded headrooms and timings).
@@ -29,14 +30,21 @@ export interface HtmlScale {
   readonly runS: number;
   /** Whether report.html hit its 5 MiB cap (passing rows dropped). */
   readonly capped: boolean;
+  /** report.html of a run whose every case fails: bytes. */
+  readonly failingBytes: number;
+  /** Whether that page cut failure cards (past CAPPED_FAILURE_CARDS). */
+  readonly failingCut: boolean;
   /** compare.html: bytes. */
   readonly compareBytes: number;
   /** compare.html: seconds to build (the comparison included). */
   readonly compareS: number;
 }
 
-/** A synthetic run of `n` passing cases; `seed` varies the headrooms and timings. */
-function syntheticRun(n: number, seed: number): RunReport {
+/**
+ * A synthetic run of `n` cases, passing (or each failing its out side, `failing`); `seed`
+ * varies the headrooms and timings.
+ */
+function syntheticRun(n: number, seed: number, failing = false): RunReport {
   let s = seed;
   const uniform = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
   const parity = (headroom: number): ParityRecord => ({
@@ -63,15 +71,17 @@ function syntheticRun(n: number, seed: number): RunReport {
     const samplesMs = [0, 1, 2].map(() => 1 + 0.1 * uniform());
     return {
       id: caseId(params),
-      status: "pass",
+      status: failing ? "fail" : "pass",
       decision: "supported",
       expect: { support: "supported" },
       params,
       group: `group ${i % 20}`,
-      message: "ok",
+      message: failing ? "out failed elementwise" : "ok",
       backend: "wgsl-absorbed",
       seed: 1,
-      out: parity(0.01 + 0.5 * uniform()),
+      out: failing
+        ? { ...parity(1 + uniform()), pass: false, checks: ["elementwise"], summary: "failed" }
+        : parity(0.01 + 0.5 * uniform()),
       lse: parity(0.01 + 0.5 * uniform()),
       tolerance: { out: { atol: 1e-4, rtol: 1e-3 }, lse: { atol: 1e-4, rtol: 1e-3 } },
       outputDigest: `digest${i}`,
@@ -91,7 +101,9 @@ function syntheticRun(n: number, seed: number): RunReport {
     fingerprint: SYNTHETIC_FINGERPRINT,
     startedAt: "2026-01-01T00:00:00.000Z",
     endedAt: "2026-01-01T01:00:00.000Z",
-    totals: { pass: n, fail: 0, unexpected: 0, error: 0 },
+    totals: failing
+      ? { pass: 0, fail: n, unexpected: 0, error: 0 }
+      : { pass: n, fail: 0, unexpected: 0, error: 0 },
     interrupted: false,
   };
 }
@@ -111,6 +123,7 @@ export async function htmlScale(cases: number): Promise<HtmlScale> {
   let t = performance.now();
   const run = await runReportHtml(a);
   const runS = (performance.now() - t) / 1000;
+  const failing = await runReportHtml(syntheticRun(cases, 3, true));
   t = performance.now();
   const base = await baselineFromReport(a, { backend: "vulkan" });
   const current = await baselineFromReport(b, { backend: "vulkan" });
@@ -121,6 +134,8 @@ export async function htmlScale(cases: number): Promise<HtmlScale> {
     runBytes: bytes(run),
     runS,
     capped: run.includes('id="size-note"'),
+    failingBytes: bytes(failing),
+    failingCut: failing.includes('id="uncarded"'),
     compareBytes: bytes(page),
     compareS,
   };
@@ -133,7 +148,11 @@ if (import.meta.main) {
     const r = await htmlScale(n);
     console.log(
       `${n} cases: report.html ${mib(r.runBytes)} in ${r.runS.toFixed(1)} s` +
-        `${r.capped ? " (capped: passing rows dropped)" : ""}; compare.html ` +
+        `${r.capped ? " (capped: passing rows dropped)" : ""}; every case failing: ` +
+        `${mib(r.failingBytes)}${
+          r.failingCut ? " (capped: failures past 200 without a card)" : ""
+        }` +
+        `; compare.html ` +
         `${mib(r.compareBytes)} in ${r.compareS.toFixed(1)} s`,
     );
   }

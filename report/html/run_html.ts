@@ -20,7 +20,10 @@ import { DEFAULT_HTML_MAX_BYTES, filterBox, htmlPage, idHtml, num, section } fro
 
 /** Options of {@link runReportHtml}. */
 export interface RunHtmlOptions {
-  /** Size cap in bytes (default 5 MiB): past it, passing cases lose their detail rows. */
+  /**
+   * Size cap in bytes (default 5 MiB): past it, passing cases lose their detail rows, and
+   * where that is not enough, failures past the first {@link CAPPED_FAILURE_CARDS} their cards.
+   */
   readonly maxBytes?: number;
   /** Title (default "mla-harness: <matrix>"). */
   readonly title?: string;
@@ -49,6 +52,12 @@ const BAD_ORDER: Readonly<Record<CaseResult["status"], number>> = {
 
 /** Failure cards shown open at the top; the rest are folded under them. */
 export const OPEN_FAILURES = 8;
+
+/**
+ * Failure cards a report keeps when it would pass its size cap with its passing rows left
+ * out; the other failures are rows of their groups' tables, with their message.
+ */
+export const CAPPED_FAILURE_CARDS = 200;
 
 /** Headroom values below this are drawn at it (a log axis has no 0). */
 export const HEADROOM_FLOOR = 1e-6;
@@ -165,9 +174,18 @@ export async function runReportHtml(
   // The plot is the same in both builds: rendered once (on 5000 cases it takes seconds).
   const pts = headroomPoints(report.results);
   const plots = pts.length > 0 ? section("plots", "Headroom", await headroomChart(pts)) : null;
-  const full = build(report, options, plots, true);
-  if (new TextEncoder().encode(full).length <= maxBytes) return full;
-  return build(report, options, plots, false, maxBytes);
+  const size = (html: string) => new TextEncoder().encode(html).length;
+  const full = build(report, options, plots, { detail: true });
+  if (size(full) <= maxBytes) return full;
+  const capped = build(report, options, plots, { detail: false, cappedAt: maxBytes });
+  if (size(capped) <= maxBytes) return capped;
+  // Still too large: failures past CAPPED_FAILURE_CARDS keep only their group's row (id,
+  // status, headroom, message). 5,000 failing cases made a 7.4 MiB page of cards.
+  return build(report, options, plots, {
+    detail: false,
+    cappedAt: maxBytes,
+    cards: CAPPED_FAILURE_CARDS,
+  });
 }
 
 /**
@@ -191,20 +209,33 @@ function build(
   report: RunReport,
   options: RunHtmlOptions,
   plots: string | null,
-  detail: boolean,
-  cappedAt?: number,
+  shape: {
+    /** Every case's row (else only the bad cases' rows). */
+    readonly detail: boolean;
+    /** The size cap the page was cut for (its note says so). */
+    readonly cappedAt?: number;
+    /** Failure cards drawn (default: every failure's). */
+    readonly cards?: number;
+  },
 ): string {
+  const { detail, cappedAt } = shape;
   const t = summaryTotals(report);
   // parity failures first, then unexpected decisions, then errors; run order within each
   const bad = report.results.filter(isBad).map((r, i) => ({ r, i }))
     .sort((a, b) => BAD_ORDER[a.r.status] - BAD_ORDER[b.r.status] || a.i - b.i).map((x) => x.r);
   const sections: string[] = [];
+  // The failures with a card: all of them, unless the page was cut further (shape.cards).
+  const carded = bad.slice(0, shape.cards ?? bad.length);
   if (cappedAt !== undefined) {
+    const cut = carded.length < bad.length
+      ? `, and only the first ${carded.length} of the ${bad.length} failures have a card (the ` +
+        "others are rows of their groups below, with their message)"
+      : "";
     sections.push(
       `<p class="note" id="size-note">This report would exceed ${
         (cappedAt / 1024 / 1024).toFixed(1)
-      } MiB, so the per-case rows of passing cases were left out; each group still shows its ` +
-        `counts and worst headroom. Every case is in results.jsonl and report.json.</p>`,
+      } MiB, so the per-case rows of passing cases were left out${cut}; each group still ` +
+        `shows its counts and worst headroom. Every case is in results.jsonl and report.json.</p>`,
     );
   }
   if (report.plantedFault !== undefined) {
@@ -229,13 +260,19 @@ function build(
   // Not run for another reason than a merge's missing shards: the run was interrupted.
   const interruptedNotRun = t.notRun - missing.length;
   if (bad.length > 0 || interruptedNotRun > 0) {
-    // Every failure keeps its card; past the first few they fold, so the plots stay near.
+    // Every failure keeps its card (but past shape.cards); past the first few they fold, so
+    // the plots stay near.
     const card = (r: CaseResult) => failureCard(r, report.matrix);
-    const cards = bad.slice(0, OPEN_FAILURES).map(card).join("\n") +
-      (bad.length > OPEN_FAILURES
-        ? `<details class="fold"><summary>${bad.length - OPEN_FAILURES} more failures</summary>\n${
-          bad.slice(OPEN_FAILURES).map(card).join("\n")
-        }</details>`
+    const rest = bad.length - carded.length;
+    const cards = carded.slice(0, OPEN_FAILURES).map(card).join("\n") +
+      (carded.length > OPEN_FAILURES
+        ? `<details class="fold"><summary>${
+          carded.length - OPEN_FAILURES
+        } more failures</summary>\n${carded.slice(OPEN_FAILURES).map(card).join("\n")}</details>`
+        : "") +
+      (rest > 0
+        ? `<p class="note" id="uncarded">${rest} more failures without a card (the page's ` +
+          "size cap): each is a row of its group below, with its message.</p>"
         : "");
     const notRun = interruptedNotRun > 0
       ? `<p class="note">${interruptedNotRun} case(s) of this run never ran (interrupted).</p>`
@@ -245,7 +282,10 @@ function build(
     );
   }
   if (plots !== null) sections.push(plots);
-  sections.push(section("cases", "Cases by matrix group", groupsHtml(report.results, detail)));
+  const withCard = new Set(carded.map((r) => r.id));
+  sections.push(
+    section("cases", "Cases by matrix group", groupsHtml(report.results, detail, withCard)),
+  );
   const fp = report.fingerprint;
   const a = adapterIdentity(fp.adapter);
   const scope = [
@@ -362,7 +402,11 @@ function failureCard(r: CaseResult, matrix: string): string {
     }</code></p></div>`;
 }
 
-function groupsHtml(results: readonly CaseResult[], detail: boolean): string {
+function groupsHtml(
+  results: readonly CaseResult[],
+  detail: boolean,
+  withCard: ReadonlySet<string>,
+): string {
   const groups = new Map<string, CaseResult[]>();
   for (const r of results) {
     const g = resultGroup(r);
@@ -389,7 +433,7 @@ function groupsHtml(results: readonly CaseResult[], detail: boolean): string {
         `<tr data-id="${escapeHtml(r.id)}"><td class="id">${idHtml(r.id)}</td>` +
         `<td>${statusBadge(r)}</td><td class="n">${num(r.out?.headroom)}</td>` +
         `<td class="n">${num(r.lse?.headroom)}</td><td class="n">–</td><td class="n">–</td>` +
-        `<td>see failures above</td></tr>`
+        `<td>${withCard.has(r.id) ? "see failures above" : escapeHtml(r.message)}</td></tr>`
       ).join("\n");
     parts.push(
       `<details class="group" data-group="${escapeHtml(name)}"><summary>` +
