@@ -10,7 +10,14 @@ import type { Baseline, CaseComparison, CompareReport } from "./types.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { chartFigure, escapeHtml } from "../report/html/chart.ts";
 import { PLOT_POINT_CAP, thinNote, thinPoints } from "../report/html/thin.ts";
-import { filterBox, htmlPage, idHtml, num, section } from "../report/html/page.ts";
+import {
+  DEFAULT_HTML_MAX_BYTES,
+  filterBox,
+  htmlPage,
+  idHtml,
+  num,
+  section,
+} from "../report/html/page.ts";
 import { runtimeLabel } from "../report/runtime_label.ts";
 import { notComparableText, untestedText } from "./render.ts";
 
@@ -90,7 +97,16 @@ export function driftPoints(cases: readonly CaseComparison[], sides: DriftSides)
 export interface DriftHtmlOptions extends DriftSides {
   /** Title (default "Drift report"). */
   readonly title?: string;
+  /**
+   * Size cap in bytes (default 5 MiB, as report.html's): past it, the unchanged cases lose
+   * their rows, and where that is not enough, the moved cases that are not regressions past
+   * the first {@link CAPPED_MOVED_ROWS}. Regressions always keep theirs.
+   */
+  readonly maxBytes?: number;
 }
+
+/** Rows of moved cases that are not regressions a capped compare page keeps. */
+export const CAPPED_MOVED_ROWS = 500;
 
 /**
  * A comparison as one self-contained HTML page.
@@ -105,8 +121,50 @@ export async function compareReportHtml(
   report: CompareReport,
   options: DriftHtmlOptions = {},
 ): Promise<string> {
+  const maxBytes = options.maxBytes ?? DEFAULT_HTML_MAX_BYTES;
+  const size = (html: string) => new TextEncoder().encode(html).length;
+  // The plot is the same in every build: rendered once.
+  const pts = driftPoints(report.cases, options);
+  const plot = pts.length > 0 ? section("plots", "Drift", await driftChart(pts)) : null;
+  const full = comparePage(report, options, plot, {});
+  if (size(full) <= maxBytes) return full;
+  const capped = comparePage(report, options, plot, { cappedAt: maxBytes });
+  if (size(capped) <= maxBytes) return capped;
+  return comparePage(report, options, plot, { cappedAt: maxBytes, movedRows: CAPPED_MOVED_ROWS });
+}
+
+function comparePage(
+  report: CompareReport,
+  options: DriftHtmlOptions,
+  plot: string | null,
+  shape: {
+    /** The size cap the page was cut for: the unchanged cases' rows are left out. */
+    readonly cappedAt?: number;
+    /** Rows of moved cases that are not regressions (default: every one). */
+    readonly movedRows?: number;
+  },
+): string {
   const b = report.baseline, c = report.current;
   const sections: string[] = [];
+  const isRegression = (x: CaseComparison) => x.classes.some((k) => report.failOn.includes(k));
+  const movedAll = report.cases.filter((x) => x.class !== "unchanged");
+  const keepRows = shape.movedRows ?? movedAll.length;
+  let others = 0;
+  const moved = movedAll.filter((x) => isRegression(x) || others++ < keepRows);
+  const same = report.cases.filter((x) => x.class === "unchanged");
+  if (shape.cappedAt !== undefined) {
+    const cut = moved.length < movedAll.length
+      ? `, and of the moved cases that are not regressions only the first ${keepRows} have a ` +
+        `row (${movedAll.length - moved.length} left out)`
+      : "";
+    sections.push(
+      `<p class="note" id="size-note">This page would exceed ${
+        (shape.cappedAt / 1024 / 1024).toFixed(1)
+      } MiB, so the rows of the ${same.length} unchanged cases were left out${cut}; every ` +
+        "regression keeps its row. Every case is in the JSON report (<code>compare --json</code>, " +
+        "compare.json).</p>",
+    );
+  }
   const env = report.environment.summary;
   sections.push(section(
     "environment",
@@ -115,24 +173,24 @@ export async function compareReportHtml(
       ? "<p>Nothing: same Deno, adapter, driver, kernel sources, harness revision and host.</p>"
       : `<ul>${env.map((s) => `<li>${escapeHtml(s)}</li>`).join("")}</ul>`,
   ));
-  const pts = driftPoints(report.cases, options);
-  if (pts.length > 0) sections.push(section("plots", "Drift", await driftChart(pts)));
-  const moved = report.cases.filter((x) => x.class !== "unchanged");
-  if (moved.length > 0) {
+  if (plot !== null) sections.push(plot);
+  if (movedAll.length > 0) {
     sections.push(
-      section("moved", `Cases that moved (${moved.length})`, casesTable(moved, report)),
+      section("moved", `Cases that moved (${movedAll.length})`, casesTable(moved, report)),
     );
   }
   const counts = Object.entries(report.counts).filter(([, n]) => n > 0)
     .map(([k, n]) => `<tr><td>${escapeHtml(k)}</td><td class="n">${n}</td></tr>`).join("");
   sections.push(section("classes", "Cases per class", `<table>${counts}</table>`));
-  const same = report.cases.filter((x) => x.class === "unchanged");
+  const sameRows = shape.cappedAt === undefined && same.length > 0;
   if (same.length > 0) {
     sections.push(section(
       "unchanged",
       `Unchanged (${same.length})`,
-      filterBox() + `<details class="group" data-group="unchanged"><summary>${same.length} ` +
-        `unchanged cases</summary>${casesTable(same, report)}</details>`,
+      sameRows
+        ? filterBox() + `<details class="group" data-group="unchanged"><summary>${same.length} ` +
+          `unchanged cases</summary>${casesTable(same, report)}</details>`
+        : `<p>${same.length} unchanged cases (their rows left out: see the note at the top).</p>`,
     ));
   }
   const side = (s: CompareReport["baseline"]) =>
@@ -165,7 +223,7 @@ export async function compareReportHtml(
         : `No regressions (classes counted: ${report.failOn.join(", ")})`,
     },
     sections,
-    filter: same.length > 0,
+    filter: sameRows,
   });
 }
 

@@ -1,12 +1,18 @@
-// Plots of many cases are thinned to PLOT_POINT_CAP points (report/html/thin.ts): passing
-// (or within-threshold) points close together on the log axis, in one row and colour, are
-// one point that stands for the worst of them; failures and significant drifts are each
-// drawn. Before, 10,000 cases passed report.html's 5 MiB cap on the headroom plot alone, and
-// 5,000 moved cases made a 14.7 MiB compare.html.
+// Pages of many cases stay within their size. Plots are thinned to PLOT_POINT_CAP points
+// (report/html/thin.ts): passing (or within-threshold) points close together on the log axis,
+// in one row and colour, are one point that stands for the worst of them; failures and
+// significant drifts are each drawn. Before, 10,000 cases passed report.html's 5 MiB cap on
+// the headroom plot alone, and 5,000 moved cases made a 14.7 MiB compare.html, which now has
+// a cap of its own (the unchanged rows go first, then moved rows that are not regressions).
 import assert from "node:assert/strict";
 import { PLOT_POINT_CAP, THIN_WIDTHS, thinPoints } from "../report/html/thin.ts";
 import { headroomPoints, runReportHtml } from "../report/html/run_html.ts";
-import { compareReportHtml, driftPlot, type DriftPoint } from "../drift/drift_html.ts";
+import {
+  CAPPED_MOVED_ROWS,
+  compareReportHtml,
+  driftPlot,
+  type DriftPoint,
+} from "../drift/drift_html.ts";
 import { compareBaselines } from "../drift/compare.ts";
 import { makePrng } from "../util/prng.ts";
 import { parity, report, result } from "./report_util.ts";
@@ -202,4 +208,33 @@ Deno.test("driftPlot: the furthest ratio of a bin stands for it; ratios of exact
   assert.deepEqual(data.map((p) => p.id), ["1 case", "a2 (the furthest of 3)", "s"]);
   assert.match(note, /The 4 points are drawn as 2/);
   assert.equal(driftPlot(pts).note, "");
+});
+
+Deno.test("compare.html past its size cap: unchanged rows left out, then moved rows past 500; every regression keeps its row", async () => {
+  // 100 unchanged, 700 with other output bits (within tolerance), and 5 numeric drifts last
+  const ids = Array.from({ length: 805 }, (_, i) => `preset=tiny;b=${i}`);
+  const base = baselineOf(ids.map((id) => supportedCase(id)));
+  const current = baselineOf(ids.map((id, i) => {
+    const c = supportedCase(id);
+    if (i < 100) return c;
+    if (i < 800) return { ...c, outputDigest: `other bits ${i}` };
+    return { ...c, outputDigest: `drifted ${i}`, metrics: { ...c.metrics!, outMaxAbs: 0.2 } };
+  }));
+  const cmp = compareBaselines(base, current);
+  assert.equal(cmp.counts["bits-changed"], 700);
+  assert.equal(cmp.counts["numeric-drift"], 5);
+  const rows = (html: string) => (html.match(/<tr data-id=/g) ?? []).length;
+  const full = await compareReportHtml(cmp, { base, current });
+  assert.equal(rows(full), 805);
+  assert.doesNotMatch(full, /id="size-note"/);
+  const html = await compareReportHtml(cmp, { base, current, maxBytes: 50_000 });
+  assert.equal(CAPPED_MOVED_ROWS, 500);
+  assert.match(html, /the rows of the 100 unchanged cases were left out/);
+  assert.match(html, /only the first 500 have a row \(200 left out\)/);
+  assert.equal(rows(html), 505);
+  for (const id of ids.slice(800)) {
+    assert.ok(html.includes(`<tr data-id="${id}">`), `regression ${id} keeps its row`);
+  }
+  assert.match(html, /100 unchanged cases \(their rows left out/);
+  assert.match(html, /Cases that moved \(705\)/);
 });

@@ -3,7 +3,7 @@
  * report.html of a run of N passing cases (the headroom plot has 2 points a case; past 5 MiB
  * the passing rows are dropped) and of a run whose N cases all fail (past 5 MiB the failures
  * past the first 200 lose their cards), and compare.html of two such runs (the drift plot has up to
- * 7 points a case: speed and 6 error metrics; no cap on the page). Past 2,000 points a plot is
+ * 7 points a case: speed and 6 error metrics; past 5 MiB rows are left out). Past 2,000 points a plot is
  * thinned (report/html/thin.ts). The cases are
  * synthetic (tiny-preset ids, 20 matrix groups, seeded headrooms and timings).
  *
@@ -36,6 +36,8 @@ export interface HtmlScale {
   readonly failingCut: boolean;
   /** compare.html: bytes. */
   readonly compareBytes: number;
+  /** Whether compare.html hit its 5 MiB cap (rows of unchanged or moved cases left out). */
+  readonly compareCapped: boolean;
   /** compare.html: seconds to build (the comparison included). */
   readonly compareS: number;
 }
@@ -137,6 +139,7 @@ export async function htmlScale(cases: number): Promise<HtmlScale> {
     failingBytes: bytes(failing),
     failingCut: failing.includes('id="uncarded"'),
     compareBytes: bytes(page),
+    compareCapped: page.includes('id="size-note"'),
     compareS,
   };
 }
@@ -153,7 +156,8 @@ if (import.meta.main) {
           r.failingCut ? " (capped: failures past 200 without a card)" : ""
         }` +
         `; compare.html ` +
-        `${mib(r.compareBytes)} in ${r.compareS.toFixed(1)} s`,
+        `${mib(r.compareBytes)} in ${r.compareS.toFixed(1)} s` +
+        `${r.compareCapped ? " (capped: rows left out)" : ""}`,
     );
   }
 }
