@@ -16,6 +16,7 @@ import { ALL_FAULTS, faultBackendOf } from "../parity/faults.ts";
 import { applyBackendChoice, formatBackendChoice } from "../gpu/backend_choice.ts";
 import { notCoveredLine } from "../report/not_covered.ts";
 import { isExpectedSkip } from "../report/totals.ts";
+import { PROGRESS_MODES, type ProgressMode } from "../report/progress.ts";
 import { prepareOutputDir } from "../report/output_paths.ts";
 import { writeRunReports } from "../report/run_reports.ts";
 import { DEFAULT_CASE_TIMEOUT_S, runMatrix } from "../runner/run_matrix.ts";
@@ -228,6 +229,14 @@ export function runCommand() {
       3,
     )
     .option("--warmup-ms <n|auto>", WARMUP_MS_HELP, "auto")
+    .addOption(
+      new Option(
+        "--progress <mode>",
+        "what the console shows as cases finish: auto (a live line on a terminal, a line per " +
+          "case otherwise), cases (a line per case), failures (a line per failure and a count " +
+          "line each minute: a nightly of thousands of cases)",
+      ).choices(PROGRESS_MODES).default("auto"),
+    )
     .option(
       "--max-rows <n>",
       "query rows the float64 reference computes at most",
@@ -364,6 +373,7 @@ export function runCommand() {
           caseTimeoutMs: opts.caseTimeout * 1000,
           repeats: opts.repeats,
           warmupMs,
+          progressMode: opts.progress as ProgressMode,
           maxRows: opts.maxRows,
           fault,
           backend,

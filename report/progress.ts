@@ -40,7 +40,42 @@ export interface ProgressOptions {
   readonly now?: () => number;
   /** Width of the live line (default: the console width, else 100). */
   readonly columns?: number;
+  /**
+   * What plain (not live) mode prints: `cases` (default), a line per finished case;
+   * `failures`, a line per case that is not a pass (nor an expected skip) and a count line
+   * every {@link PROGRESS_COUNT_EVERY_MS} (a nightly of thousands of cases: its failures, not
+   * its passes). {@link finish}'s line either way.
+   */
+  readonly plain?: PlainProgress;
 }
+
+/** What plain progress prints: every case, or the failures and a periodic count. */
+export type PlainProgress = "cases" | "failures";
+
+/** How often `failures` progress prints its count line (ms). */
+export const PROGRESS_COUNT_EVERY_MS = 60_000;
+
+/**
+ * The `--progress` choice as {@link ProgressOptions}: `auto` (a live line on a terminal, a line
+ * per case otherwise), `cases` (a line per case, also on a terminal) or `failures` (the
+ * failures and a count line a minute, also on a terminal).
+ *
+ * @example
+ * ```ts
+ * import { progressOptions } from "./progress.ts";
+ * progressOptions("failures"); // { live: false, plain: "failures" }
+ * progressOptions("auto"); // {}
+ * ```
+ */
+export function progressOptions(mode: ProgressMode): Pick<ProgressOptions, "live" | "plain"> {
+  return mode === "auto" ? {} : { live: false, plain: mode };
+}
+
+/** `run --progress`'s choices. */
+export type ProgressMode = "auto" | PlainProgress;
+
+/** `run --progress`'s choices, in its help's order. */
+export const PROGRESS_MODES: readonly ProgressMode[] = ["auto", "cases", "failures"];
 
 /**
  * Formats a duration as `m:ss` (or `h:mm:ss`).
@@ -93,6 +128,8 @@ export class ProgressReporter {
   #counts: Record<string, number> = {};
   #lineShown = false;
   #encoder = new TextEncoder();
+  #plain: PlainProgress;
+  #lastCount: number;
 
   /**
    * @param total cases expected
@@ -105,6 +142,8 @@ export class ProgressReporter {
     this.#now = options.now ?? (() => performance.now());
     this.#columns = options.columns ?? consoleColumns();
     this.#start = this.#now();
+    this.#plain = options.plain ?? "cases";
+    this.#lastCount = this.#start;
   }
 
   /** Cases finished so far. */
@@ -133,7 +172,11 @@ export class ProgressReporter {
         (result.wallMs / 1000).toFixed(1)
       } s)` + (bad ? `: ${result.message.replace(/\s*\n\s*/g, " ")}` : "");
     if (!this.live) {
-      this.#write(line + "\n");
+      if (this.#plain === "cases" || (bad && !isExpectedSkip(result))) this.#write(line + "\n");
+      if (this.#plain === "failures" && this.#now() - this.#lastCount >= PROGRESS_COUNT_EVERY_MS) {
+        this.#lastCount = this.#now();
+        this.#write(`${this.#countLine()}\n`);
+      }
       return;
     }
     if (bad) this.#write(`\r\x1b[K${line}\n`);
@@ -179,15 +222,20 @@ export class ProgressReporter {
     this.#lineShown = false;
   }
 
-  #drawLive(current: string): void {
+  /** `[done/total] N failed  m:ss elapsed  eta m:ss` (the live line's head). */
+  #countLine(): string {
     const elapsed = this.#now() - this.#start;
     // Cases finished by an earlier run (resumed) took none of this run's time.
     const ran = this.#done - this.#resumed;
     const mean = ran > 0 ? elapsed / ran : 0;
     const eta = ran > 0 ? formatDuration(mean * (this.total - this.#done)) : "?";
-    const head = `[${this.#done}/${this.total}] ${this.#bad} failed  ${
+    return `[${this.#done}/${this.total}] ${this.#bad} failed  ${
       formatDuration(elapsed)
-    } elapsed  eta ${eta}  `;
+    } elapsed  eta ${eta}`;
+  }
+
+  #drawLive(current: string): void {
+    const head = `${this.#countLine()}  `;
     const room = Math.max(0, this.#columns - head.length - 1);
     const tail = current.length > room ? current.slice(0, Math.max(0, room - 1)) + "…" : current;
     this.#write(`\r\x1b[K${head}${room > 0 ? tail : ""}`);

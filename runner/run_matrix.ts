@@ -28,7 +28,12 @@ import { headerlessResults, RUN_FILES } from "../report/merge.ts";
 import { prepareOutputDir } from "../report/output_paths.ts";
 import { describeRun, readRunState, writeRunState } from "../report/run_state.ts";
 import { environmentMix, type FingerprintChange } from "../report/fingerprint_diff.ts";
-import { type ProgressOutput, ProgressReporter } from "../report/progress.ts";
+import {
+  type ProgressMode,
+  progressOptions,
+  type ProgressOutput,
+  ProgressReporter,
+} from "../report/progress.ts";
 import { computeTotals } from "../report/totals.ts";
 import { profileLimitWarnings } from "./case_request.ts";
 import { lockOutDir } from "./out_lock.ts";
@@ -100,6 +105,8 @@ export interface RunMatrixOptions {
   backend?: BackendId;
   /** Where progress goes (default stdout). */
   progress?: ProgressOutput;
+  /** What progress prints (`run --progress`; default `auto`: see `progressOptions`). */
+  progressMode?: ProgressMode;
   /**
    * Other files a run writes into `out` after its reports (e.g. `--baseline`'s compare.md),
    * removed with the reports when the run claims the folder, so that none describes an
@@ -550,7 +557,10 @@ async function runInFolder(
     await Deno.remove(`${options.out}/${f}`).catch(() => {});
   }
   await writeRunState(statePath, { version: 1, state: "running", report: header([], true) });
-  const progress = new ProgressReporter(mine.length, { out: options.progress });
+  const progress = new ProgressReporter(mine.length, {
+    out: options.progress,
+    ...progressOptions(options.progressMode ?? "auto"),
+  });
   progress.resumed([...previous.values()]);
   const fresh: CaseResult[] = [];
   const runOne = options.testOnlyCaseRunner ?? runCase;

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import {
   formatDuration,
+  PROGRESS_COUNT_EVERY_MS,
+  progressOptions,
   type ProgressOutput,
   ProgressReporter,
   SILENT_PROGRESS,
@@ -98,4 +100,29 @@ Deno.test("progress: SILENT_PROGRESS takes every write whole and is never a term
   const bytes = new TextEncoder().encode("case line\n");
   assert.equal(SILENT_PROGRESS.writeSync(bytes), bytes.length);
   assert.equal(SILENT_PROGRESS.isTerminal(), false);
+});
+
+Deno.test("progress: failures mode prints the failures, a count line each minute and the final line", () => {
+  const out = sink(true); // also on a terminal: progressOptions turns the live line off
+  let t = 0;
+  const results = mixedResults();
+  const p = new ProgressReporter(5, { out, now: () => t, ...progressOptions("failures") });
+  assert.equal(p.live, false);
+  for (const r of results) {
+    t += 25_000; // the count line after the 3rd case (75 s), not again before the 5th
+    p.caseDone(r);
+  }
+  p.finish();
+  const lines = out.text().split("\n");
+  assert.equal(lines.pop(), "");
+  assert.deepEqual(lines.map((l) => l.replace(/ preset=\S+/, " <id>")), [
+    "[2/5] fail <id>  (0.9 s): out failed",
+    "[3/5] 1 failed  1:15 elapsed  eta 0:50",
+    "[4/5] error <id>  (0.1 s): device lost: <reset>",
+    "4/5 cases in 1:40: 1 pass, 1 skip, 1 fail, 1 error, 1 not run",
+  ]);
+  assert.ok(!out.text().includes("\r"));
+  assert.equal(PROGRESS_COUNT_EVERY_MS, 60_000);
+  assert.deepEqual(progressOptions("auto"), {});
+  assert.deepEqual(progressOptions("cases"), { live: false, plain: "cases" });
 });
