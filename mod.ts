@@ -31,7 +31,7 @@ export {
 } from "./kernels/attention.ts";
 export type { Binding, LaunchLimits, RecordedPass } from "./kernels/launch.ts";
 export type { SourceMutation } from "./kernels/source.ts";
-export type { ProgressOutput } from "./report/progress.ts";
+export type { PlainProgress, ProgressMode, ProgressOutput } from "./report/progress.ts";
 export {
   layerDeviceReason,
   type LayerRunResult,
