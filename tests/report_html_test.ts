@@ -150,7 +150,7 @@ Deno.test("html run: groups collapsed with passed/total and worst headroom; filt
 });
 
 Deno.test("html run: failures past the size cap keep their group rows; the first 200 keep their cards", async () => {
-  // 5,000 failing cases made a 7.4 MiB page of cards, over the 5 MiB cap with no passing row
+  // An all-failing run of 5,000 cases made 8.6 MiB of cards, over the 5 MiB cap with no passing row
   // left to drop.
   const results = Array.from({ length: 600 }, (_, i) =>
     result({ b: 1 + (i % 7), sk: 16 + i }, {
