@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { compareBaselines } from "../drift/mod.ts";
 import {
   CAPPED_FAILURE_CARDS,
+  CAPPED_FAILURE_ROWS,
   renderSvg,
   runReportHtml,
   shortGroupLabels,
@@ -174,6 +175,33 @@ Deno.test("html run: failures past the size cap keep their group rows; the first
   const roomy = await runReportHtml(report(results), { maxBytes: 4_000_000 });
   assert.equal((roomy.match(/<div class="failure" /g) ?? []).length, 600);
   assert.doesNotMatch(roomy, /without a card/);
+});
+
+Deno.test("html run: past the cap with tens of thousands of failures, rows past the first 5000 are only counted", async () => {
+  // 20,000 failing cases made 8.7 MiB of rows alone (tools/html_scale.ts 20000).
+  const n = CAPPED_FAILURE_ROWS + 300;
+  const results = Array.from({ length: n }, (_, i) =>
+    result({ b: 1 + (i % 7), sk: 16 + i }, {
+      status: "fail",
+      message: "out failed",
+      out: { ...parity(false), headroom: 2 },
+    }));
+  const html = await runReportHtml(report(results), { maxBytes: 100_000 });
+  assert.equal(CAPPED_FAILURE_ROWS, 5000);
+  assert.match(
+    html,
+    new RegExp(
+      `only the first 200 of the ${n} failures have a card \\(the next 4800 are rows of their ` +
+        "groups below, with their message; the last 300 are only counted there\\)",
+    ),
+  );
+  assert.equal((html.match(/<tr data-id=/g) ?? []).length, 5000);
+  assert.equal((html.match(/<div class="failure" /g) ?? []).length, 200);
+  // the group still counts every case
+  assert.match(html, new RegExp(`: 0/${n} passed`));
+  // the rows are of the first failures: the last case has none
+  assert.ok(!html.includes(`<tr data-id="${results[n - 1].id}">`));
+  assert.ok(html.includes(`<tr data-id="${results[4999].id}">`));
 });
 
 Deno.test("html run: past the size cap, passing rows are dropped and the page says so", async () => {

@@ -59,6 +59,14 @@ export const OPEN_FAILURES = 8;
  */
 export const CAPPED_FAILURE_CARDS = 200;
 
+/**
+ * Failures with a row in their group's table when even {@link CAPPED_FAILURE_CARDS} leaves the
+ * page past its cap (tens of thousands of failures): the first in the failures' order (parity
+ * failures, unexpected decisions, errors; run order within each); each group still counts
+ * them all.
+ */
+export const CAPPED_FAILURE_ROWS = 5000;
+
 /** Headroom values below this are drawn at it (a log axis has no 0). */
 export const HEADROOM_FLOOR = 1e-6;
 
@@ -182,10 +190,18 @@ export async function runReportHtml(
   // Still too large: failures past CAPPED_FAILURE_CARDS keep only their group's row (id,
   // status, headroom, message): an all-failing run of 5,000 cases made 8.6 MiB of cards
   // (tools/html_scale.ts).
+  const cut = build(report, options, plots, {
+    detail: false,
+    cappedAt: maxBytes,
+    cards: CAPPED_FAILURE_CARDS,
+  });
+  if (size(cut) <= maxBytes) return cut;
+  // Tens of thousands of failures: their rows too, past CAPPED_FAILURE_ROWS.
   return build(report, options, plots, {
     detail: false,
     cappedAt: maxBytes,
     cards: CAPPED_FAILURE_CARDS,
+    rows: CAPPED_FAILURE_ROWS,
   });
 }
 
@@ -217,6 +233,8 @@ function build(
     readonly cappedAt?: number;
     /** Failure cards drawn (default: every failure's). */
     readonly cards?: number;
+    /** Failures with a row in their group's table (default: every one). */
+    readonly rows?: number;
   },
 ): string {
   const { detail, cappedAt } = shape;
@@ -228,9 +246,13 @@ function build(
   // The failures with a card: all of them, unless the page was cut further (shape.cards).
   const carded = bad.slice(0, shape.cards ?? bad.length);
   if (cappedAt !== undefined) {
+    const rowed = Math.min(shape.rows ?? bad.length, bad.length);
     const cut = carded.length < bad.length
       ? `, and only the first ${carded.length} of the ${bad.length} failures have a card (the ` +
-        "others are rows of their groups below, with their message)"
+        (rowed < bad.length
+          ? `next ${rowed - carded.length} are rows of their groups below, with their message; ` +
+            `the last ${bad.length - rowed} are only counted there)`
+          : "others are rows of their groups below, with their message)")
       : "";
     sections.push(
       `<p class="note" id="size-note">This report would exceed ${
@@ -284,8 +306,13 @@ function build(
   }
   if (plots !== null) sections.push(plots);
   const withCard = new Set(carded.map((r) => r.id));
+  const withRow = new Set(bad.slice(0, shape.rows ?? bad.length).map((r) => r.id));
   sections.push(
-    section("cases", "Cases by matrix group", groupsHtml(report.results, detail, withCard)),
+    section(
+      "cases",
+      "Cases by matrix group",
+      groupsHtml(report.results, detail, { withCard, withRow }),
+    ),
   );
   const fp = report.fingerprint;
   const a = adapterIdentity(fp.adapter);
@@ -406,8 +433,14 @@ function failureCard(r: CaseResult, matrix: string): string {
 function groupsHtml(
   results: readonly CaseResult[],
   detail: boolean,
-  withCard: ReadonlySet<string>,
+  failures: {
+    /** Failures whose card is on the page (their row points at it). */
+    readonly withCard: ReadonlySet<string>;
+    /** Failures with a row (without `detail`). */
+    readonly withRow: ReadonlySet<string>;
+  },
 ): string {
+  const { withCard, withRow } = failures;
   const groups = new Map<string, CaseResult[]>();
   for (const r of results) {
     const g = resultGroup(r);
@@ -430,7 +463,7 @@ function groupsHtml(
         }</td>` +
         `<td>${escapeHtml(isExpectedSkip(r) ? skipMessage(r) : r.message)}</td></tr>`
       ).join("\n")
-      : rs.filter(isBad).map((r) =>
+      : rs.filter((r) => isBad(r) && withRow.has(r.id)).map((r) =>
         `<tr data-id="${escapeHtml(r.id)}"><td class="id">${idHtml(r.id)}</td>` +
         `<td>${statusBadge(r)}</td><td class="n">${num(r.out?.headroom)}</td>` +
         `<td class="n">${num(r.lse?.headroom)}</td><td class="n">–</td><td class="n">–</td>` +
