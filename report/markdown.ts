@@ -235,9 +235,8 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
     if (failing.length > MAX_FAILURE_ROWS) {
       out.push(
         "",
-        `…and ${
-          failing.length - MAX_FAILURE_ROWS
-        } more failures (all in report.html and junit.xml).`,
+        `…and ${failing.length - MAX_FAILURE_ROWS} more failures (all in junit.xml and ` +
+          "results.jsonl; report.html lists them up to its size cap).",
       );
     }
     out.push(

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { appendStepSummary, groupLines, summaryTotals, toMarkdown } from "../report/mod.ts";
+import {
+  appendStepSummary,
+  groupLines,
+  MAX_FAILURE_ROWS,
+  summaryTotals,
+  toMarkdown,
+} from "../report/mod.ts";
 import { loadMatrix } from "../matrix/mod.ts";
 import { mixedResults, parity, report, result, withTempDir } from "./report_util.ts";
 
@@ -164,4 +170,18 @@ Deno.test("step summary: an unwritable $GITHUB_STEP_SUMMARY is a warning, not an
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("markdown: failures past MAX_FAILURE_ROWS point at the files that hold them all", () => {
+  const results = Array.from(
+    { length: MAX_FAILURE_ROWS + 3 },
+    (_, i) => result({ b: 1 + (i % 7), sk: 16 + i }, { status: "fail", out: parity(false) }),
+  );
+  const md = toMarkdown(report(results));
+  // report.html lists failures only up to its size cap (CAPPED_FAILURE_ROWS): not named as
+  // holding them all
+  assert.match(
+    md,
+    /…and 3 more failures \(all in junit\.xml and results\.jsonl; report\.html lists them up to its size cap\)\./,
+  );
 });
