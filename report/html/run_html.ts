@@ -245,8 +245,9 @@ function build(
   const sections: string[] = [];
   // The failures with a card: all of them, unless the page was cut further (shape.cards).
   const carded = bad.slice(0, shape.cards ?? bad.length);
+  // The failures with a row in their group's table (shape.rows): at least those with a card.
+  const rowed = Math.max(carded.length, Math.min(shape.rows ?? bad.length, bad.length));
   if (cappedAt !== undefined) {
-    const rowed = Math.min(shape.rows ?? bad.length, bad.length);
     const cut = carded.length < bad.length
       ? `, and only the first ${carded.length} of the ${bad.length} failures have a card (the ` +
         (rowed < bad.length
@@ -295,7 +296,10 @@ function build(
         : "") +
       (rest > 0
         ? `<p class="note" id="uncarded">${rest} more failures without a card (the page's ` +
-          "size cap): each is a row of its group below, with its message.</p>"
+          (rowed < bad.length
+            ? `size cap): the next ${rowed - carded.length} are rows of their groups below, ` +
+              `with their message; the last ${bad.length - rowed} are only counted there.</p>`
+            : "size cap): each is a row of its group below, with its message.</p>")
         : "");
     const notRun = interruptedNotRun > 0
       ? `<p class="note">${interruptedNotRun} case(s) of this run never ran (interrupted).</p>`
@@ -306,7 +310,7 @@ function build(
   }
   if (plots !== null) sections.push(plots);
   const withCard = new Set(carded.map((r) => r.id));
-  const withRow = new Set(bad.slice(0, shape.rows ?? bad.length).map((r) => r.id));
+  const withRow = new Set(bad.slice(0, rowed).map((r) => r.id));
   sections.push(
     section(
       "cases",
