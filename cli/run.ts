@@ -234,7 +234,7 @@ export function runCommand() {
         "--progress <mode>",
         "what the console shows as cases finish: auto (a live line on a terminal, a line per " +
           "case otherwise), cases (a line per case), failures (a line per failure and a count " +
-          "line each minute: a nightly of thousands of cases)",
+          "line at most once a minute: a nightly of thousands of cases)",
       ).choices(PROGRESS_MODES).default("auto"),
     )
     .option(

@@ -58,7 +58,7 @@ export const PROGRESS_COUNT_EVERY_MS = 60_000;
 /**
  * The `--progress` choice as {@link ProgressOptions}: `auto` (a live line on a terminal, a line
  * per case otherwise), `cases` (a line per case, also on a terminal) or `failures` (the
- * failures and a count line a minute, also on a terminal).
+ * failures and, as cases finish, a count line at most once a minute, also on a terminal).
  *
  * @example
  * ```ts
