@@ -16,7 +16,7 @@ import { ALL_FAULTS, faultBackendOf } from "../parity/faults.ts";
 import { applyBackendChoice, formatBackendChoice } from "../gpu/backend_choice.ts";
 import { notCoveredLine } from "../report/not_covered.ts";
 import { isExpectedSkip } from "../report/totals.ts";
-import { PROGRESS_MODES, type ProgressMode } from "../report/progress.ts";
+import { PROGRESS_MODES } from "../report/progress.ts";
 import { prepareOutputDir } from "../report/output_paths.ts";
 import { writeRunReports } from "../report/run_reports.ts";
 import { DEFAULT_CASE_TIMEOUT_S, runMatrix } from "../runner/run_matrix.ts";
@@ -373,7 +373,7 @@ export function runCommand() {
           caseTimeoutMs: opts.caseTimeout * 1000,
           repeats: opts.repeats,
           warmupMs,
-          progressMode: opts.progress as ProgressMode,
+          progressMode: opts.progress,
           maxRows: opts.maxRows,
           fault,
           backend,

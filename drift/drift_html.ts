@@ -13,10 +13,12 @@ import { PLOT_POINT_CAP, thinNote, thinPoints } from "../report/html/thin.ts";
 import {
   DEFAULT_HTML_MAX_BYTES,
   filterBox,
+  firstWithin,
   htmlPage,
   idHtml,
   num,
   section,
+  sizeNote,
 } from "../report/html/page.ts";
 import { runtimeLabel } from "../report/runtime_label.ts";
 import { notComparableText, untestedText } from "./render.ts";
@@ -122,15 +124,14 @@ export async function compareReportHtml(
   options: DriftHtmlOptions = {},
 ): Promise<string> {
   const maxBytes = options.maxBytes ?? DEFAULT_HTML_MAX_BYTES;
-  const size = (html: string) => new TextEncoder().encode(html).length;
   // The plot is the same in every build: rendered once.
   const pts = driftPoints(report.cases, options);
   const plot = pts.length > 0 ? section("plots", "Drift", await driftChart(pts)) : null;
-  const full = comparePage(report, options, plot, {});
-  if (size(full) <= maxBytes) return full;
-  const capped = comparePage(report, options, plot, { cappedAt: maxBytes });
-  if (size(capped) <= maxBytes) return capped;
-  return comparePage(report, options, plot, { cappedAt: maxBytes, movedRows: CAPPED_MOVED_ROWS });
+  return firstWithin(maxBytes, [
+    () => comparePage(report, options, plot, {}),
+    () => comparePage(report, options, plot, { cappedAt: maxBytes }),
+    () => comparePage(report, options, plot, { cappedAt: maxBytes, movedRows: CAPPED_MOVED_ROWS }),
+  ]);
 }
 
 function comparePage(
@@ -157,13 +158,12 @@ function comparePage(
       ? `, and of the moved cases that are not regressions only the first ${keepRows} have a ` +
         `row (${movedAll.length - moved.length} left out)`
       : "";
-    sections.push(
-      `<p class="note" id="size-note">This page would exceed ${
-        (shape.cappedAt / 1024 / 1024).toFixed(1)
-      } MiB, so the rows of the ${same.length} unchanged cases were left out${cut}; every ` +
-        "regression keeps its row. Every case is in the JSON report (<code>compare --json</code>, " +
-        "compare.json).</p>",
-    );
+    sections.push(sizeNote(shape.cappedAt, {
+      page: "page",
+      what: `the rows of the ${same.length} unchanged cases were left out${cut}; every ` +
+        "regression keeps its row",
+      where: "the JSON report (<code>compare --json</code>, compare.json)",
+    }));
   }
   const env = report.environment.summary;
   sections.push(section(

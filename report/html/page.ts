@@ -10,6 +10,49 @@ import { escapeHtml } from "./chart.ts";
 /** Default size cap of a report (bytes): past it, passing cases lose their detail rows. */
 export const DEFAULT_HTML_MAX_BYTES = 5 * 1024 * 1024;
 
+/**
+ * The first of a page's builds, each cut further than the one before, whose UTF-8 size is
+ * within `maxBytes`; the last when none is (report.html and compare.html: every row, then
+ * fewer). Each build runs only when the one before did not fit.
+ *
+ * @example
+ * ```ts
+ * import { firstWithin } from "./page.ts";
+ * firstWithin(4, [() => "a long page", () => "cut", () => "-"]); // "cut"
+ * firstWithin(1, [() => "a long page", () => "cut"]); // "cut"
+ * ```
+ */
+export function firstWithin(maxBytes: number, builds: readonly (() => string)[]): string {
+  const encoder = new TextEncoder();
+  let html = "";
+  for (const build of builds) {
+    html = build();
+    if (encoder.encode(html).length <= maxBytes) break;
+  }
+  return html;
+}
+
+/**
+ * The note at the top of a page cut to its size cap: that `page` would exceed the cap, what
+ * was left out (`what`, HTML), and where every case is (`where`, HTML).
+ *
+ * @example
+ * ```ts
+ * import { sizeNote } from "./page.ts";
+ * sizeNote(5 * 1024 * 1024, { page: "page", what: "rows were left out", where: "x.json" });
+ * // '<p class="note" id="size-note">This page would exceed 5.0 MiB, so rows were left out.
+ * // Every case is in x.json.</p>'
+ * ```
+ */
+export function sizeNote(
+  cappedAt: number,
+  text: { readonly page: string; readonly what: string; readonly where: string },
+): string {
+  return `<p class="note" id="size-note">This ${text.page} would exceed ${
+    (cappedAt / 1024 / 1024).toFixed(1)
+  } MiB, so ${text.what}. Every case is in ${text.where}.</p>`;
+}
+
 /** What {@link htmlPage} assembles. */
 export interface PageParts {
   /** Title (also the `<h1>`). */

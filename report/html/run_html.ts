@@ -16,7 +16,16 @@ import { runtimeLabel } from "../runtime_label.ts";
 import { isExpectedSkip, missingIds } from "../totals.ts";
 import { chartFigure, escapeHtml, textWidth } from "./chart.ts";
 import { thinNote, thinPoints } from "./thin.ts";
-import { DEFAULT_HTML_MAX_BYTES, filterBox, htmlPage, idHtml, num, section } from "./page.ts";
+import {
+  DEFAULT_HTML_MAX_BYTES,
+  filterBox,
+  firstWithin,
+  htmlPage,
+  idHtml,
+  num,
+  section,
+  sizeNote,
+} from "./page.ts";
 
 /** Options of {@link runReportHtml}. */
 export interface RunHtmlOptions {
@@ -182,27 +191,22 @@ export async function runReportHtml(
   // The plot is the same in both builds: rendered once (on 5000 cases it takes seconds).
   const pts = headroomPoints(report.results);
   const plots = pts.length > 0 ? section("plots", "Headroom", await headroomChart(pts)) : null;
-  const size = (html: string) => new TextEncoder().encode(html).length;
-  const full = build(report, options, plots, { detail: true });
-  if (size(full) <= maxBytes) return full;
-  const capped = build(report, options, plots, { detail: false, cappedAt: maxBytes });
-  if (size(capped) <= maxBytes) return capped;
-  // Still too large: failures past CAPPED_FAILURE_CARDS keep only their group's row (id,
-  // status, headroom, message): an all-failing run of 5,000 cases made 8.6 MiB of cards
-  // (tools/html_scale.ts).
-  const cut = build(report, options, plots, {
-    detail: false,
-    cappedAt: maxBytes,
-    cards: CAPPED_FAILURE_CARDS,
-  });
-  if (size(cut) <= maxBytes) return cut;
-  // Tens of thousands of failures: their rows too, past CAPPED_FAILURE_ROWS.
-  return build(report, options, plots, {
-    detail: false,
-    cappedAt: maxBytes,
-    cards: CAPPED_FAILURE_CARDS,
-    rows: CAPPED_FAILURE_ROWS,
-  });
+  const capped = { detail: false, cappedAt: maxBytes };
+  return firstWithin(maxBytes, [
+    () => build(report, options, plots, { detail: true }),
+    () => build(report, options, plots, capped),
+    // Still too large: failures past CAPPED_FAILURE_CARDS keep only their group's row (id,
+    // status, headroom, message): an all-failing run of 5,000 cases made 8.6 MiB of cards
+    // (tools/html_scale.ts).
+    () => build(report, options, plots, { ...capped, cards: CAPPED_FAILURE_CARDS }),
+    // Tens of thousands of failures: their rows too, past CAPPED_FAILURE_ROWS.
+    () =>
+      build(report, options, plots, {
+        ...capped,
+        cards: CAPPED_FAILURE_CARDS,
+        rows: CAPPED_FAILURE_ROWS,
+      }),
+  ]);
 }
 
 /**
@@ -255,12 +259,12 @@ function build(
             `the last ${bad.length - rowed} are only counted there)`
           : "others are rows of their groups below, with their message)")
       : "";
-    sections.push(
-      `<p class="note" id="size-note">This report would exceed ${
-        (cappedAt / 1024 / 1024).toFixed(1)
-      } MiB, so the per-case rows of passing cases were left out${cut}; each group still ` +
-        `shows its counts and worst headroom. Every case is in results.jsonl and report.json.</p>`,
-    );
+    sections.push(sizeNote(cappedAt, {
+      page: "report",
+      what: `the per-case rows of passing cases were left out${cut}; each group still shows ` +
+        "its counts and worst headroom",
+      where: "results.jsonl and report.json",
+    }));
   }
   if (report.plantedFault !== undefined) {
     sections.push(
