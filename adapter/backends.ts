@@ -447,12 +447,20 @@ function limitReasons(
       });
     }
   }
+  // Every attention kernel's workgroup is one-dimensional (x): both limits bound it.
   const maxInv = q.caps.limits.maxComputeInvocationsPerWorkgroup ?? 256;
   if (workgroupSize > maxInv) {
     reasons.push({
       code: "limits.workgroup-size",
       message:
         `workgroup size ${workgroupSize} is over maxComputeInvocationsPerWorkgroup ${maxInv}`,
+    });
+  }
+  const maxX = q.caps.limits.maxComputeWorkgroupSizeX ?? 256;
+  if (workgroupSize > maxX) {
+    reasons.push({
+      code: "limits.workgroup-size",
+      message: `workgroup size ${workgroupSize} is over maxComputeWorkgroupSizeX ${maxX}`,
     });
   }
   return reasons;
@@ -866,13 +874,6 @@ function absorbedTiledCheck(q: SupportQuery, options: { subgroups: boolean }): S
   }
   const buffers = absorbedBuffers(spec, layout, dtype, kvSplits);
   reasons.push(...limitReasons(q, buffers, shape.workgroupSize));
-  const maxX = q.caps?.limits.maxComputeWorkgroupSizeX ?? 256;
-  if (q.caps !== null && shape.workgroupSize > maxX) {
-    reasons.push({
-      code: "limits.workgroup-size",
-      message: `workgroup size ${shape.workgroupSize} is over maxComputeWorkgroupSizeX ${maxX}`,
-    });
-  }
   const weightTexture = weightTextureOf(q, buffers);
   return {
     reasons,

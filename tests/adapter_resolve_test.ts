@@ -361,3 +361,23 @@ Deno.test("a backend's check is told the device's workgroup-element cap: 1024 on
     assert.equal(seen.at(-1)?.workgroupElementCap, want, device?.webgpuBackend ?? "no device");
   }
 });
+
+Deno.test("every backend checks its workgroup against maxComputeWorkgroupSizeX, not only the tiled one", () => {
+  const narrow: DeviceCaps = {
+    ...caps,
+    limits: { ...caps.limits, maxComputeWorkgroupSizeX: 4 },
+  };
+  const layout: LayoutRequest = { kind: "bshd", batch: 2, seqQ: 1, seqK: 20, causal: true };
+  let planned = 0;
+  for (const backend of Object.keys(BUNDLED_BACKENDS)) {
+    const q = { spec: presetSpec("tiny"), layout, dtype: "f32", backend } as const;
+    const r = resolve(q, caps);
+    if (r.kind !== "plan" || r.backend === "cpu-reference") continue;
+    planned++;
+    const u = asUnsupported(resolve(q, narrow));
+    const why = u.reasons.find((x) => x.code === "limits.workgroup-size");
+    assert.ok(why, `${backend}: ${JSON.stringify(u.reasons)}`);
+    assert.match(why.message, /over maxComputeWorkgroupSizeX 4$/);
+  }
+  assert.ok(planned >= 6, `${planned} backends planned`);
+});
