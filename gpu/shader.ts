@@ -84,7 +84,15 @@ export function mapDiagnostics(
   return messages.map((m) => {
     let line = m.lineNum;
     let column = m.linePos;
-    if (!(line > 0) && m.offset >= 0) {
+    // wgpu gives some errors no span (line 1, column 1, offset and length 0) while its message
+    // names the place (`┌─ wgsl:3:24`): that place, not the file's first character.
+    const named = m.length === 0 && m.offset === 0
+      ? /┌─ [^\n]*?:(\d+):(\d+)/.exec(m.message)
+      : null;
+    if (named) {
+      line = Number(named[1]);
+      column = Number(named[2]);
+    } else if (!(line > 0) && m.offset >= 0) {
       const before = source.code.slice(0, m.offset).split("\n");
       line = before.length;
       column = before[before.length - 1].length + 1;

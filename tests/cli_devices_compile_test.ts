@@ -75,3 +75,28 @@ Deno.test({
     assert.match(bad.stdout, /8 \| {3}out\[i\] = exp\(scores\[i\]\) \* 0\.5;/);
   },
 });
+
+Deno.test({
+  name: "compile: an error wgpu gives without a span is placed where its message says, not at 1:1",
+  ignore: !gpu,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "mla-span-" });
+    try {
+      // A return type mismatch on line 3 (wgpu 2.9.6: lineNum 1, linePos 1, length 0, and
+      // `┌─ wgsl:3:24` in the message).
+      const file = `${dir}/spanless.wgsl`;
+      await Deno.writeTextFile(
+        file,
+        "fn f() -> i32 { return 1; }\n\nfn g() -> i32 { return 1.5; }\n" +
+          "@compute @workgroup_size(1) fn main() { _ = f(); }\n",
+      );
+      const r = await runCli(["compile", file, "--dtype", "f32"]);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stdout, /spanless\.wgsl:3:24: error: .*AbstractFloat/);
+      assert.match(r.stdout, /3 \| fn g\(\) -> i32 \{ return 1\.5; \}/);
+      assert.doesNotMatch(r.stdout, /spanless\.wgsl:1:1/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
