@@ -256,6 +256,9 @@ async function folderRun(
   }
 }
 
+/** Files only `bench` writes (bench/out_dir.ts BENCH_FILES), records.jsonl first. */
+const BENCH_ONLY_FILES = ["records.jsonl", "results.csv"] as const;
+
 /** What a run keeps of the run its folder holds. */
 interface Claimed {
   /** The results to keep (a resume's), by case id. */
@@ -280,7 +283,22 @@ async function claimFolder(
   options: Pick<RunMatrixOptions, "resume" | "force">,
 ): Promise<Claimed> {
   const previous = new Map<string, CaseResult>();
-  if (options.force) return { previous, resumed: null };
+  // A bench killed before its reports leaves records.jsonl alone (its measurements), which
+  // reads as an empty folder here: a run would leave it among its own files. --force
+  // removes it, and the finished bench's results.csv, which a run does not write either.
+  const benchRecords = await nonEmptyLines(`${out}/${BENCH_ONLY_FILES[0]}`);
+  if (options.force) {
+    for (const f of BENCH_ONLY_FILES) await Deno.remove(`${out}/${f}`).catch(() => {});
+    return { previous, resumed: null };
+  }
+  if (benchRecords > 0) {
+    throw new ReportFileError(
+      out,
+      `holds ${BENCH_ONLY_FILES[0]} with ${benchRecords} record(s): the measurements of a ` +
+        "bench (killed before its reports?), which this run would leave among its own " +
+        "files; move them away, pick another --out, or --force to remove them and start over",
+    );
+  }
   const held = await folderRun(out);
   const resultsPath = `${out}/${RUN_FILES.results}`;
   if (!options.resume) {
