@@ -778,6 +778,19 @@ export const TILED_FAULTS: readonly Fault[] = [
     },
   ),
   sourceFault(
+    "tiled-f16-partial-scores",
+    "the partial scores (each invocation's share of q . k) accumulated in f16; the output " +
+      "still in f32",
+    {
+      file: "absorbed_tiled.wgsl",
+      // Both keys' chains of the non-subgroup score loop (the subgroup variant's
+      // dot_chunk keeps f32): their zero and every addend become f16.
+      pattern: /vec4<acc_t>\((0\.0\); \/\/ @nosg|qreg)/g,
+      replacement: "vec4<f16>($1",
+      scenario: V2_LITE_F16_MTP,
+    },
+  ),
+  sourceFault(
     "tiled-exp2-as-exp",
     "exp2 replaced by exp in the log2-domain softmax (a log2(e) scale error)",
     {

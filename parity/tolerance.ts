@@ -40,18 +40,32 @@ export interface AttentionTolerance {
  *
  *     tolerance = (observed maximum over all seeds and cases) * TOLERANCE_MARGIN
  *
- * rounded up. Observed on lavapipe (llvmpipe, LLVM 15.0.6), Deno 2.9.6, over the
- * smoke matrix x 6 seeds (780 case runs) and the nightly b=1, s_k=4096 cases x 2 seeds:
+ * rounded up. Since session 47 the reference reads the inputs as the kernel holds them (`storedAs`:
+ * every input, and q_pe and k_pe after RoPE, rounded to the storage dtype), so what is
+ * left is the kernels' own arithmetic and the intermediates they store in the dtype
+ * (f16: the absorbed query, the expanded K and V). Observed on lavapipe (llvmpipe,
+ * LLVM 15.0.6), Deno 2.9.6, over the smoke matrix x 6 seeds (834 case runs, each
+ * device class's kernels: MLA_HARNESS_DEVICE_CLASS=gpu runs the tiled ones) and the
+ * nightly b=1, s_k=4096 cases x 2 seeds:
  *
- *   f32: out max abs 2.5e-6, cos_diff 7.5e-13, LSE max abs 1.7e-6
- *   f16: out max abs 3.6e-3, cos_diff 3.7e-7,  LSE max abs 2.3e-3
+ *   f32 absorbed: out max abs 2.1e-6, cos_diff 4.0e-13, LSE max abs 2.1e-6
+ *   f32 expanded: out max abs 2.9e-6, cos_diff 6.2e-13, LSE max abs 2.5e-6
+ *   f16 absorbed: out max abs 9.3e-4, cos_diff 5.6e-8,  LSE max abs 9.4e-4
+ *   f16 expanded: out max abs 1.8e-3, cos_diff 8.2e-8,  LSE max abs 1.2e-3
  *
- * Both paths stay within the same maxima (absorbed and expanded differ by less than
- * the margin), so they share one row per dtype. rtol is not derived: it only widens
- * the test for elements larger than atol/rtol, where f32 accumulation error is
- * relative (1e-4) and f16 storage error is ~2^-11 per input (1.6e-2 as torch's
- * bf16 default). A tolerance that has to grow later is a finding (a kernel change
- * moved the error distribution), not a tuning knob: rerun
+ * f32's paths share one row (they differ by less than the margin); f16's differ by more
+ * (the expanded path stores K and V in f16), so each has its own. Until session 47 only
+ * the cpu-class kernels were derived from, against the float64 inputs: f32 atol 1e-5 and
+ * LSE atol 7e-6 (session 2's maxima 2.5e-6 and 1.7e-6), which the gpu-class FA2 kernel's
+ * f32 errors (2.9e-6, 2.5e-6 on lavapipe; no GPU has run this derivation) pass but at
+ * less than the margin; and f16 atol 0.015, cos_diff 1.5e-6 and LSE atol 9.2e-3, under
+ * which an f16 accumulation of the tiled decode's partial scores passed (cos_diff 3.4e-7:
+ * parity/faults.ts `tiled-f16-partial-scores`).
+ *
+ * rtol is not derived: it only widens the test for elements larger than atol/rtol, where
+ * f32 accumulation error is relative (1e-4) and f16 storage error is ~2^-11 per input
+ * (1.6e-2 as torch's bf16 default). A tolerance that has to grow later is a finding (a
+ * kernel change moved the error distribution), not a tuning knob: rerun
  *
  *     DENO_WEBGPU_BACKEND=vulkan deno task tolerances
  *
@@ -66,13 +80,18 @@ export interface AttentionTolerance {
 export const TOLERANCE_MARGIN = 4;
 
 const F32: AttentionTolerance = Object.freeze({
-  out: Object.freeze({ atol: 1e-5, rtol: 1e-4, maxCosDiff: 3e-12 }),
-  lse: Object.freeze({ atol: 7e-6, rtol: 1e-6 }),
+  out: Object.freeze({ atol: 1.2e-5, rtol: 1e-4, maxCosDiff: 3e-12 }),
+  lse: Object.freeze({ atol: 1e-5, rtol: 1e-6 }),
 });
 
-const F16: AttentionTolerance = Object.freeze({
-  out: Object.freeze({ atol: 1.5e-2, rtol: 1.6e-2, maxCosDiff: 1.5e-6 }),
-  lse: Object.freeze({ atol: 9.2e-3, rtol: 1e-4 }),
+const F16_ABSORBED: AttentionTolerance = Object.freeze({
+  out: Object.freeze({ atol: 3.8e-3, rtol: 1.6e-2, maxCosDiff: 2.3e-7 }),
+  lse: Object.freeze({ atol: 3.8e-3, rtol: 1e-4 }),
+});
+
+const F16_EXPANDED: AttentionTolerance = Object.freeze({
+  out: Object.freeze({ atol: 7.2e-3, rtol: 1.6e-2, maxCosDiff: 3.3e-7 }),
+  lse: Object.freeze({ atol: 4.8e-3, rtol: 1e-4 }),
 });
 
 /**
@@ -82,14 +101,14 @@ const F16: AttentionTolerance = Object.freeze({
  * @example
  * ```ts
  * import { TOLERANCES } from "./tolerance.ts";
- * TOLERANCES.f16.absorbed.out.atol; // 0.015
+ * TOLERANCES.f16.absorbed.out.atol; // 0.0038
  * ```
  */
 export const TOLERANCES: Readonly<
   Record<Dtype, Readonly<Record<AttentionPath, AttentionTolerance>>>
 > = Object.freeze({
   f32: Object.freeze({ absorbed: F32, expanded: F32 }),
-  f16: Object.freeze({ absorbed: F16, expanded: F16 }),
+  f16: Object.freeze({ absorbed: F16_ABSORBED, expanded: F16_EXPANDED }),
 });
 
 /**
@@ -98,7 +117,7 @@ export const TOLERANCES: Readonly<
  * @example
  * ```ts
  * import { toleranceFor } from "./tolerance.ts";
- * toleranceFor("f32", "expanded").lse; // { atol: 7e-6, rtol: 1e-6 }
+ * toleranceFor("f32", "expanded").lse; // { atol: 1e-5, rtol: 1e-6 }
  * ```
  */
 export function toleranceFor(dtype: Dtype, path: AttentionPath): AttentionTolerance {

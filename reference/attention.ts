@@ -15,6 +15,13 @@
  * Softmax is max-subtracted; LSE is the natural log of the sum of exp of the scaled
  * scores. A query that sees no key gets output 0 and LSE -Infinity.
  *
+ * With `storedAs` the reference reads its inputs as a kernel of that storage dtype holds
+ * them: every input, and q_pe and k_pe after RoPE, rounded to float32 or float16 (the
+ * harness uploads each input in the plan's dtype and rotates q_pe and k_pe in place,
+ * kernels/attention.ts). Parity then measures a kernel's own arithmetic and the
+ * intermediates it chose to store narrow, not the rounding every kernel of that dtype
+ * shares (for f16 about half of the error, docs/tolerances.md).
+ *
  * Only the keys some computed query can see are read (never padding rows), and the
  * cost is O(rows * visible keys * h * width); K/V are expanded per head and sequence.
  *
@@ -25,6 +32,7 @@ import type {
   AttentionInputs,
   AttentionOutputs,
   AttentionPath,
+  Dtype,
   MlaSpec,
   NormalizedLayout,
 } from "../adapter/types.ts";
@@ -36,6 +44,13 @@ export interface AttentionOptions {
   inputs: AttentionInputs;
   /** Logical query indices to compute (default all); the other rows are NaN. */
   rows?: readonly number[];
+  /**
+   * The storage dtype the kernel under test holds its inputs in: the inputs, and q_pe and
+   * k_pe after RoPE, are rounded to it (ties to even, as `Float32Array` and `Float16Array`
+   * store a number; NaN stays NaN, past float16's range is ±Infinity) before the float64
+   * arithmetic. Default: none (the float64 inputs as given).
+   */
+  storedAs?: Dtype;
 }
 
 /** Options of {@link attention}. */
@@ -66,6 +81,17 @@ function checkInputs(spec: MlaSpec, layout: NormalizedLayout, inputs: AttentionI
     .filter(([name, n]) => inputs[name].length !== n)
     .map(([name, n, what]) => `${name} has ${inputs[name].length} values, expected ${what} = ${n}`);
   if (bad.length) throw new RangeError(`attention inputs do not match the spec/layout: ${bad}`);
+}
+
+/** `t` as storage of `dtype` holds it, back in float64 (none: `t` itself). */
+function stored(t: ArrayLike<number>, dtype: Dtype | undefined): ArrayLike<number> {
+  if (dtype === undefined) return t;
+  return Float64Array.from(dtype === "f16" ? Float16Array.from(t) : Float32Array.from(t));
+}
+
+/** Rounds `t` in place to `dtype` (none: unchanged). */
+function storeInPlace(t: Float64Array, dtype: Dtype | undefined): void {
+  if (dtype !== undefined) t.set(dtype === "f16" ? Float16Array.from(t) : Float32Array.from(t));
 }
 
 /** Group the requested logical queries by sequence, in ascending order. */
@@ -147,7 +173,14 @@ function compute(
   const s = spec.softmaxScale;
   const headRows = nope + dv;
   const rp = ropeParams(spec);
-  const { qNope, qPe, latent, kPe, wKvB } = inputs;
+  const dtype = options.storedAs;
+  const [qNope, qPe, latent, kPe, wKvB] = [
+    inputs.qNope,
+    inputs.qPe,
+    inputs.latent,
+    inputs.kPe,
+    inputs.wKvB,
+  ].map((t) => stored(t, dtype));
   const out = new Float64Array(layout.totalQ * h * dv).fill(NaN);
   const lse = new Float64Array(layout.totalQ * h).fill(NaN);
 
@@ -175,6 +208,7 @@ function compute(
       for (let e = 0; e < rope; e++) kPeRot[t * rope + e] = kPe[row * rope + e];
       rotateVector(kPeRot, layout.kPositions[seq.kStart + t], { ...rp, offset: t * rope });
     }
+    storeInPlace(kPeRot, dtype); // rotated in place in the cache's dtype
     // rope(q_pe) of the computed queries: [qs, h, rope].
     const qPeRot = new Float64Array(qs.length * h * rope);
     qs.forEach((q, qi) => {
@@ -184,6 +218,7 @@ function compute(
         rotateVector(qPeRot, layout.qPositions[q], { ...rp, offset: (qi * h + hd) * rope });
       }
     });
+    storeInPlace(qPeRot, dtype);
 
     // Expanded rows of one head: [kLen, nope + v], k_nope,h then v_h of each key.
     const kv = new Float64Array(path === "expanded" ? kLen * headRows : 0);

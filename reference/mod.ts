@@ -16,6 +16,7 @@ export type {
   AttentionInputs,
   AttentionOutputs,
   AttentionPath,
+  Dtype,
   LayerWeights,
   LayoutKind,
   LongRopeParams,

@@ -600,7 +600,12 @@ async function checkPlan(c: Case, plan: GpuPlan, o: CheckOptions): Promise<CaseR
   });
   const rows = referenceRows(plan, o);
   const dense = plan.reference === "dense";
-  const expected = (dense ? denseAttention : absorbedAttention)(spec, layout, { inputs, rows });
+  // The reference reads the inputs as the kernel holds them (the plan's dtype).
+  const expected = (dense ? denseAttention : absorbedAttention)(spec, layout, {
+    inputs,
+    rows,
+    storedAs: plan.variant.dtype,
+  });
   const tolerance = toleranceFor(plan.variant.dtype, plan.path);
   const parity = compareAttention(actual, expected, {
     tolerance,

@@ -71,7 +71,7 @@ export async function parityOn(
   if (options.family) assert.equal(plan.variant.family, options.family, caseLabel(c));
   const inputs = makeAttentionInputs(spec, plan.layout, { seed: options.seed ?? 5 });
   const got = (await runAttention(await gpu(), plan, { spec, inputs })).outputs;
-  const want = denseAttention(spec, plan.layout, { inputs });
+  const want = denseAttention(spec, plan.layout, { inputs, storedAs: plan.variant.dtype });
   const res = compareAttention(got, want, {
     tolerance: toleranceFor(plan.variant.dtype, plan.path),
     numHeads: spec.numHeads,
@@ -114,7 +114,7 @@ export async function checkPoisonOn(
   });
   const got = (await runAttention(await gpu(), plan, { spec, inputs, mutate: options.mutate }))
     .outputs;
-  const want = denseAttention(spec, plan.layout, { inputs });
+  const want = denseAttention(spec, plan.layout, { inputs, storedAs: plan.variant.dtype });
   const h = spec.numHeads;
   const v = spec.vHeadDim;
   for (let q = 0; q < plan.layout.totalQ; q++) {
@@ -182,7 +182,7 @@ export function loopBoundaryTest(
     };
     const maxError = async (plan: GpuPlan): Promise<number> => {
       const { got, inputs } = await run(plan, false);
-      const want = denseAttention(spec, plan.layout, { inputs });
+      const want = denseAttention(spec, plan.layout, { inputs, storedAs: plan.variant.dtype });
       return compareAttention(got, want, {
         tolerance: toleranceFor("f32", plan.path),
         numHeads: spec.numHeads,

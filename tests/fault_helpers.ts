@@ -49,7 +49,7 @@ export async function faultCheck(
   let once = cleanRuns.get(key);
   if (once === undefined) {
     once = (async () => {
-      const want = denseAttention(spec, plan.layout, { inputs });
+      const want = denseAttention(spec, plan.layout, { inputs, storedAs: sc.dtype });
       const clean = check((await runAttention(ctx, plan, { spec, inputs })).outputs, want);
       const cleanPass = clean.pass
         ? null

@@ -206,7 +206,10 @@ export async function runCase(c: CaseSpec, mutate?: SourceMutation): Promise<Cas
 
 /** Compare a run with the float64 dense reference under the tolerance table. */
 export function checkAgainstReference(run: CaseRun): AttentionCompareResult {
-  const want = denseAttention(run.spec, run.plan.layout, { inputs: run.inputs });
+  const want = denseAttention(run.spec, run.plan.layout, {
+    inputs: run.inputs,
+    storedAs: run.plan.variant.dtype,
+  });
   return compareAttention(run.result.outputs, want, {
     tolerance: toleranceFor(run.plan.variant.dtype, run.plan.path),
     numHeads: run.spec.numHeads,

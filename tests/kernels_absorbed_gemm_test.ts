@@ -75,7 +75,7 @@ gpuTest("gemm parity: 20 heads (a partial head tile) and q_lora (tiny-kimi)", as
   assert.equal(plan.variant.headsPerTile, 16);
   const inputs = makeAttentionInputs(spec, plan.layout, { seed: 9 });
   const got = (await runAttention(await gpu(), plan, { spec, inputs })).outputs;
-  const want = denseAttention(spec, plan.layout, { inputs });
+  const want = denseAttention(spec, plan.layout, { inputs, storedAs: plan.variant.dtype });
   const res = compareAttention(got, want, {
     tolerance: toleranceFor("f32", "absorbed"),
     numHeads: 20,

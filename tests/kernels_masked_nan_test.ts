@@ -124,7 +124,7 @@ async function checkPoisoned(
     spec,
     inputs: makeAttentionInputs(spec, plan.layout, { seed: c.seed ?? 1 }),
   })).outputs;
-  const want = denseAttention(spec, plan.layout, { inputs });
+  const want = denseAttention(spec, plan.layout, { inputs, storedAs: plan.variant.dtype });
   const h = spec.numHeads;
   const v = spec.vHeadDim;
   const where = `${c.backend} ${c.dtype} ${layoutLabel(p.layout)} splits=${plan.variant.kvSplits}`;

@@ -88,7 +88,7 @@ gpuTest("a device profile's lower binding limit is what the launchers bind by", 
   assert.equal(native.expands, 1);
   assert.equal(profiled.expands, 2, "two chunks of at most 16384 bytes");
   assert.deepEqual(profiled.r.outputs.out, native.r.outputs.out, "the same numbers either way");
-  const want = denseAttention(spec, p.layout, { inputs });
+  const want = denseAttention(spec, p.layout, { inputs, storedAs: p.variant.dtype });
   const res = compareAttention(profiled.r.outputs, want, {
     tolerance: toleranceFor("f32", "expanded"),
     numHeads: spec.numHeads,
@@ -158,7 +158,7 @@ gpuTest(
         );
         if (runs) {
           assert.ok(!(r instanceof Error), String(r));
-          const want = denseAttention(spec, plan.layout, { inputs });
+          const want = denseAttention(spec, plan.layout, { inputs, storedAs: plan.variant.dtype });
           const res = compareAttention(
             (r as Awaited<ReturnType<typeof runAttention>>).outputs,
             want,
@@ -196,7 +196,7 @@ gpuTest("the RoPE a kernel applies is the plan's, not the caller's spec", async 
   const { plan, spec } = p;
   assert.deepEqual(plan.attention.rope.invFreq, spec.invFreq);
   const inputs = makeAttentionInputs(spec, plan.layout, { seed: 3 });
-  const want = denseAttention(spec, plan.layout, { inputs });
+  const want = denseAttention(spec, plan.layout, { inputs, storedAs: plan.variant.dtype });
   const ctx = await gpu();
   const check = async (q: GpuPlan) =>
     compareAttention((await runAttention(ctx, q, { spec, inputs })).outputs, want, {

@@ -35,6 +35,7 @@ interface Worst {
   lseAbs: number;
   cases: number;
   where: string;
+  lseWhere: string;
 }
 const worst = new Map<string, Worst>();
 const t0 = performance.now();
@@ -46,8 +47,10 @@ for (let s = 0; s < seeds; s++) {
       continue;
     }
     const key = `${c.params.dtype}/${c.params.path}`;
-    const w = worst.get(key) ?? { outAbs: 0, outCos: 0, lseAbs: 0, cases: 0, where: "" };
+    const w = worst.get(key) ??
+      { outAbs: 0, outCos: 0, lseAbs: 0, cases: 0, where: "", lseWhere: "" };
     if (r.out.maxAbs > w.outAbs) w.where = `${c.id} (seed ${1000 + s})`;
+    if (r.lse.maxAbs > w.lseAbs) w.lseWhere = `${c.id} (seed ${1000 + s})`;
     w.outAbs = Math.max(w.outAbs, r.out.maxAbs);
     w.outCos = Math.max(w.outCos, r.out.cosDiff);
     w.lseAbs = Math.max(w.lseAbs, r.lse.maxAbs);
@@ -58,12 +61,20 @@ for (let s = 0; s < seeds; s++) {
 }
 ctx.destroy();
 
+// The command as run: the device class and filter decide which kernels and cases it saw.
+const deviceClass = Deno.env.get("MLA_HARNESS_DEVICE_CLASS");
+const command = [
+  deviceClass ? `MLA_HARNESS_DEVICE_CLASS=${deviceClass} ` : "",
+  `DENO_WEBGPU_BACKEND=vulkan deno run -A tools/derive_tolerances.ts --matrix ${values.matrix}`,
+  values.filter ? ` --filter "${values.filter}"` : "",
+  ` --seeds ${seeds}`,
+].join("");
 const up = (x: number) => Number((x * TOLERANCE_MARGIN).toPrecision(2));
 const e = (x: number) => x.toExponential(1);
 const lines = [
   "# Parity tolerances: how they were derived",
   "",
-  `Command: \`DENO_WEBGPU_BACKEND=vulkan deno run -A tools/derive_tolerances.ts --matrix ${values.matrix} --seeds ${seeds}\``,
+  `Command: \`${command}\``,
   `on ${ctx.caps.adapter.description} (${Deno.build.os} ${Deno.build.arch}, Deno ${Deno.version.deno}).`,
   "",
   `Every supported case of the \`${values.matrix}\` matrix ran under ${seeds} input seeds; the table`,
@@ -84,4 +95,6 @@ for (const [key, w] of [...worst].sort()) {
 }
 lines.push("", "Largest output error seen, per dtype/path:", "");
 for (const [key, w] of [...worst].sort()) lines.push(`- ${key}: ${w.where}`);
+lines.push("", "Largest LSE error seen, per dtype/path:", "");
+for (const [key, w] of [...worst].sort()) lines.push(`- ${key}: ${w.lseWhere}`);
 console.log(lines.join("\n"));
