@@ -5,7 +5,13 @@
  * @module
  */
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
-import { HISTORY_METRICS, HistoryStore, loadComparable } from "../drift/mod.ts";
+import {
+  DEFAULT_MIN_SEGMENT,
+  HISTORY_METRICS,
+  HistoryStore,
+  loadComparable,
+  stepSearchRuns,
+} from "../drift/mod.ts";
 import type { HistoryMetric, Series } from "../drift/mod.ts";
 import { readReportJson } from "../report/json.ts";
 import type { RunReport } from "../results/types.ts";
@@ -33,15 +39,22 @@ const fmt = (
 
 /**
  * Text rendering of history series: one block per series with its values in run order and
- * every step flagged with where it happened, the medians before and after and the p-value.
+ * every step flagged with where it happened, the medians before and after and the p-value;
+ * a series with too few runs for a step (fewer than twice `minSegment`, default
+ * {@link DEFAULT_MIN_SEGMENT}) says so instead of "no step change".
  *
  * @example
  * ```ts ignore
  * import { historyText } from "./history.ts";
- * console.log(historyText(series, "median_ms"));
+ * console.log(historyText(series, "median_ms", { minSegment: 3 }));
  * ```
  */
-export function historyText(series: readonly Series[], metric: HistoryMetric): string {
+export function historyText(
+  series: readonly Series[],
+  metric: HistoryMetric,
+  options: { readonly minSegment?: number } = {},
+): string {
+  const minSegment = Math.max(1, options.minSegment ?? DEFAULT_MIN_SEGMENT);
   const lines: string[] = [];
   // a revision's -dirty mark survives the cut: a dirty run is not its clean commit
   const rev = (r: string | null) =>
@@ -123,7 +136,14 @@ export function historyText(series: readonly Series[], metric: HistoryMetric): s
         );
       }
     }
-    if (s.steps.length === 0) lines.push("  no step change");
+    const searched = stepSearchRuns(s);
+    if (s.steps.length === 0 && searched < 2 * minSegment) {
+      lines.push(
+        `  too few runs to detect a step: ${searched}${
+          searched === s.points.length ? "" : " of one device, timed alike and on one input"
+        }; a step needs at least ${2 * minSegment} (2 x --min-segment ${minSegment})`,
+      );
+    } else if (s.steps.length === 0) lines.push("  no step change");
   }
   return lines.join("\n");
 }
@@ -410,12 +430,13 @@ export function historyCommand() {
           await writeHistoryHtml(opts.html, series, opts.metric, {
             db: opts.db,
             filter: filter ?? null,
+            minSegment: opts.minSegment,
           });
         }
         if (opts.json) console.log(JSON.stringify(series, null, 2));
         else if (series.length === 0) {
           console.log(`no ${opts.metric} values for ${filter ?? "any case"} in ${opts.db}`);
-        } else console.log(historyText(series, opts.metric));
+        } else console.log(historyText(series, opts.metric, { minSegment: opts.minSegment }));
         const steps = series.reduce((n, s) => n + s.steps.length, 0);
         Deno.exitCode = opts.failOnStep && steps > 0 ? EXIT.failure : EXIT.ok;
       } finally {

@@ -22,7 +22,7 @@ import { kernelDigest, kernelFilesFor } from "./kernel_files.ts";
 import { iqr } from "./stats.ts";
 import { median } from "../util/stats.ts";
 import type { Baseline, BaselineCase, BaselineTiming, CaseMetrics } from "./types.ts";
-import { jsonSyntaxProblem } from "../adapter/json_scan.ts";
+import { parseDriftJson } from "./json_text.ts";
 import { wrongFileKind } from "../adapter/file_kind.ts";
 import { isRecord } from "../util/is_record.ts";
 
@@ -151,6 +151,7 @@ export async function baselineFromReport(
     interrupted: report.interrupted,
     fingerprint: report.fingerprint,
     cases,
+    ...(report.plantedFault === undefined ? {} : { plantedFault: report.plantedFault }),
   };
 }
 
@@ -247,6 +248,9 @@ export function baselineProblem(v: unknown): string | null {
   if (!isRecord(fp) || !isRecord(fp.runtime) || !isRecord(fp.kernelHashes)) {
     return 'field "fingerprint" must be a fingerprint (runtime, host, adapter, kernelHashes)';
   }
+  if (v.plantedFault !== undefined && (!isStr(v.plantedFault) || v.plantedFault === "")) {
+    return 'field "plantedFault" must be a fault id or absent';
+  }
   if (!Array.isArray(v.cases)) return 'field "cases" must be an array';
   for (let i = 0; i < v.cases.length; i++) {
     const p = caseProblem(v.cases[i]);
@@ -269,11 +273,7 @@ async function readJson(path: string): Promise<unknown> {
     if (e instanceof Deno.errors.IsADirectory) throw new DriftInputError(path, "is a directory");
     throw new DriftInputError(path, `cannot read (${e instanceof Error ? e.message : e})`);
   }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new DriftInputError(path, jsonSyntaxProblem(text));
-  }
+  return parseDriftJson(path, text);
 }
 
 /**

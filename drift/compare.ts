@@ -22,6 +22,7 @@ import {
   METRIC_NAMES,
   type MetricDrift,
   type MetricName,
+  type PlantedFaultInfo,
   type SpeedVerdict,
   type Thresholds,
 } from "./types.ts";
@@ -34,6 +35,7 @@ import {
   parseFilter,
 } from "../matrix/case_id.ts";
 import { sameMatrixName } from "../matrix/matrix_name.ts";
+import { ALL_FAULTS } from "../parity/faults.ts";
 
 /**
  * Classes that count as regressions by default (exit 1).
@@ -344,7 +346,53 @@ function side(b: Baseline): CompareSide {
       : {}),
     harnessRevision: b.fingerprint.harnessRevision ?? null,
     cases: b.cases.length,
+    ...(b.plantedFault === undefined ? {} : { plantedFault: plantedFaultInfo(b.plantedFault) }),
   };
+}
+
+/**
+ * A planted fault's id with its description (parity/faults.ts `ALL_FAULTS`; null for an id
+ * this harness does not know, as a fault of a newer harness's run).
+ *
+ * @example
+ * ```ts
+ * import { plantedFaultInfo } from "./compare.ts";
+ * plantedFaultInfo("no-such-fault"); // { id: "no-such-fault", description: null }
+ * ```
+ */
+export function plantedFaultInfo(id: string): PlantedFaultInfo {
+  return { id, description: ALL_FAULTS.find((f) => f.id === id)?.description ?? null };
+}
+
+/**
+ * The sentence a comparison says first when a side ran with a planted fault (`run
+ * --plant-fault`): which side, which fault and what it does, and that its differences are
+ * the fault's, not drift; null when neither side did.
+ *
+ * @example
+ * ```ts
+ * import { plantedFaultSentence } from "./compare.ts";
+ * plantedFaultSentence({}, { plantedFault: { id: "x", description: "a bug" } });
+ * // "The current run ran with planted fault x (a bug; run --plant-fault): the differences ..."
+ * ```
+ */
+export function plantedFaultSentence(
+  baseline: Pick<CompareSide, "plantedFault">,
+  current: Pick<CompareSide, "plantedFault">,
+): string | null {
+  const named = (f: PlantedFaultInfo) =>
+    `planted fault ${f.id} (${f.description ?? "a fault this harness does not know"}; run ` +
+    "--plant-fault)";
+  const b = baseline.plantedFault, c = current.plantedFault;
+  if (b === undefined && c === undefined) return null;
+  const who = b !== undefined && c !== undefined
+    ? `Both runs ran with a planted fault: the baseline with ${named(b)}, the current run ` +
+      `with ${named(c)}`
+    : b !== undefined
+    ? `The baseline ran with ${named(b)}`
+    : `The current run ran with ${named(c!)}`;
+  return `${who}: the differences between the two are the fault's, not drift of the kernels ` +
+    "or the environment (compare runs without a planted fault to check for drift).";
 }
 
 /**
@@ -407,6 +455,13 @@ export function compareBaselines(
   // same matrix, no shard (a shard's share depends on the whole selection), and the case
   // inside the current filter. Such a case is removed, not out of scope.
   const selectable = selectableIn(current, base);
+  // A side run with a planted fault: each difference is first the fault's.
+  const faults = [
+    ...(base.plantedFault === undefined ? [] : [`planted fault ${base.plantedFault} (baseline)`]),
+    ...(current.plantedFault === undefined
+      ? []
+      : [`planted fault ${current.plantedFault} (current run)`]),
+  ];
   const cases: CaseComparison[] = [];
   const untested: (readonly [number, number])[] = [];
   let outOfScope = 0;
@@ -426,7 +481,10 @@ export function compareBaselines(
       continue;
     }
     const r = classifyCase(b, c, t);
-    cases.push({ ...r, attributedTo: r.class === "unchanged" ? [] : attributeCase(b, c, context) });
+    cases.push({
+      ...r,
+      attributedTo: r.class === "unchanged" ? [] : [...faults, ...attributeCase(b, c, context)],
+    });
     // Speed not tested: too few samples on a side, or none (a side run with --repeats 0).
     if (r.speed?.tooFewSamples) untested.push(r.speed.counts);
     else if (
@@ -472,11 +530,13 @@ export function compareBaselines(
       apart.set(note, (apart.get(note) ?? 0) + 1);
     }
   }
+  const sides = { baseline: side(base), current: side(current) };
+  const fault = plantedFaultSentence(sides.baseline, sides.current);
   return {
     format: "mla-harness-compare",
     version: 1,
-    baseline: side(base),
-    current: side(current),
+    ...sides,
+    ...(fault === null ? {} : { plantedFault: fault }),
     thresholds: t,
     failOn: [...failOn],
     environment,

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Baseline, CaseComparison, CompareReport } from "./types.ts";
+import { type Baseline, type CaseComparison, type CompareReport, DRIFT_CLASSES } from "./types.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { chartFigure, escapeHtml } from "../report/html/chart.ts";
 import { PLOT_POINT_CAP, thinNote, thinPoints } from "../report/html/thin.ts";
@@ -43,6 +43,13 @@ export interface DriftPoint {
   readonly ratio: number;
   /** Whether the comparison called it significant (a speed verdict, a drifted metric). */
   readonly significant: boolean;
+  /** A significant speed improvement (faster beyond the thresholds); absent: not one. */
+  readonly improvement?: boolean;
+  /**
+   * A speed ratio that was not tested: too few samples a side (thresholds' `minSamples`),
+   * so no verdict, whatever the ratio; absent: tested (or not a speed point).
+   */
+  readonly untested?: boolean;
 }
 
 /** The two runs compared, for the ratios of metrics that did not drift. */
@@ -78,6 +85,8 @@ export function driftPoints(cases: readonly CaseComparison[], sides: DriftSides)
         metric: "speed",
         ratio: s.ratio,
         significant: s.verdict === "regression" || s.verdict === "improvement",
+        ...(s.verdict === "improvement" ? { improvement: true } : {}),
+        ...(s.tooFewSamples ? { untested: true } : {}),
       });
     }
     const drifted = new Map(c.metrics.map((m) => [m.metric as string, m]));
@@ -165,6 +174,14 @@ function comparePage(
       where: "the JSON report (<code>compare --json</code>, compare.json)",
     }));
   }
+  // A side run with a planted fault: said first, before a verdict that reads as drift.
+  if (report.plantedFault !== undefined) {
+    sections.push(section(
+      "planted-fault",
+      "Planted fault",
+      `<p class="note drift-bad">${escapeHtml(report.plantedFault)}</p>`,
+    ));
+  }
   const env = report.environment.summary;
   sections.push(section(
     "environment",
@@ -179,9 +196,7 @@ function comparePage(
       section("moved", `Cases that moved (${movedAll.length})`, casesTable(moved, report)),
     );
   }
-  const counts = Object.entries(report.counts).filter(([, n]) => n > 0)
-    .map(([k, n]) => `<tr><td>${escapeHtml(k)}</td><td class="n">${n}</td></tr>`).join("");
-  sections.push(section("classes", "Cases per class", `<table>${counts}</table>`));
+  sections.push(section("classes", "Cases per class", classTable(report)));
   const sameRows = shape.cappedAt === undefined && same.length > 0;
   if (same.length > 0) {
     sections.push(section(
@@ -196,7 +211,8 @@ function comparePage(
   const side = (s: CompareReport["baseline"]) =>
     `${s.deviceKey}, ${s.matrix}${s.filter ? ` (filter ${s.filter})` : ""}, ` +
     `${runtimeLabel(s, { inline: true })}, ` +
-    `revision ${s.harnessRevision ?? "unknown"}, ${s.createdAt}, ${s.cases} cases`;
+    `revision ${s.harnessRevision ?? "unknown"}, ${s.createdAt}, ${s.cases} cases` +
+    (s.plantedFault ? `, planted fault ${s.plantedFault.id}` : "");
   const g = report.speed.geomeanRatio;
   return htmlPage({
     title: options.title ?? "Drift report",
@@ -208,7 +224,7 @@ function comparePage(
       ["Revision", c.harnessRevision ?? "unknown"],
       ["Matrix", `${c.matrix}${c.filter ? ` (filter ${c.filter})` : ""}`],
       ["Baseline", side(b)],
-      ["Current", side(c)],
+      ["Current", side(c) + outOfScopeText(report)],
       [
         "Speed",
         (g === null ? "n/a" : `geometric-mean ratio ${g.toFixed(3)} (> 1 is slower)`) +
@@ -216,12 +232,7 @@ function comparePage(
         (notComparableText(report) ? `; ${notComparableText(report)}` : ""),
       ],
     ],
-    verdict: {
-      ok: report.regressions === 0,
-      text: report.regressions > 0
-        ? `${report.regressions} regression(s) (classes counted: ${report.failOn.join(", ")})`
-        : `No regressions (classes counted: ${report.failOn.join(", ")})`,
-    },
+    verdict: verdictOf(report),
     sections,
     filter: sameRows,
   });
@@ -244,16 +255,78 @@ export async function writeCompareHtml(
   await writeTextAtomic(path, await compareReportHtml(report, options));
 }
 
+/**
+ * The page's verdict: the regressions (or none), led, when a side ran with a planted fault,
+ * by that fault, so that its differences do not read as drift.
+ */
+function verdictOf(report: CompareReport): { ok: boolean; text: string } {
+  const counted = report.failOn.length > 0 ? report.failOn.join(", ") : "none";
+  const text = report.regressions > 0
+    ? `${report.regressions} regression(s) (classes counted: ${counted})`
+    : `No regressions (classes counted: ${counted})`;
+  const faults = [report.baseline, report.current].flatMap((s, i) =>
+    s.plantedFault
+      ? [
+        `${
+          i === 0 ? "the baseline" : "the current run"
+        } ran with planted fault ${s.plantedFault.id}`,
+      ]
+      : []
+  );
+  if (faults.length === 0) return { ok: report.regressions === 0, text };
+  return {
+    ok: report.regressions === 0,
+    text: `Planted fault: ${faults.join(" and ")}, so its differences are the fault's, not ` +
+      `drift. ${text}`,
+  };
+}
+
+/** "; 3 baseline cases outside its selection" (baseline cases not compared), or "". */
+function outOfScopeText(report: CompareReport): string {
+  return report.outOfScope > 0
+    ? `; ${report.outOfScope} baseline cases outside its selection (not compared)`
+    : "";
+}
+
+/**
+ * Cases per class, as compare.md counts them: by each case's most severe class, and by every
+ * class a case has (what --fail-on gates on).
+ */
+function classTable(report: CompareReport): string {
+  const rows = DRIFT_CLASSES.flatMap((k) => {
+    // reports written before classCounts existed have the first count only
+    const any = report.classCounts?.[k] ?? report.counts[k];
+    if (report.counts[k] === 0 && any === 0) return [];
+    const bad = report.failOn.includes(k);
+    return [
+      `<tr><td><span class="status ${bad ? "regression" : "pass"}">${escapeHtml(k)}</span>` +
+      `</td><td class="n">${report.counts[k]}</td><td class="n">${any}</td></tr>`,
+    ];
+  });
+  const outside = report.outOfScope > 0
+    ? `<p>${report.outOfScope} baseline cases outside the current run's selection (another ` +
+      "matrix, its filter or shard): not compared.</p>"
+    : "";
+  return `<table><tr><th>class</th><th>cases (by their most severe class)</th>` +
+    `<th>cases with it (any of their classes)</th></tr>${rows.join("")}</table>${outside}`;
+}
+
 function casesTable(cases: readonly CaseComparison[], report: CompareReport): string {
   const rows = cases.map((c) => {
-    const bad = c.classes.some((k) => report.failOn.includes(k));
+    // every class the case has, as compare.md lists them (the most severe first)
+    const badges = (c.classes.length > 0 ? c.classes : [c.class]).map((k) =>
+      `<span class="status ${report.failOn.includes(k) ? "regression" : "pass"}">${
+        escapeHtml(k)
+      }</span>`
+    ).join(" ");
     return `<tr data-id="${escapeHtml(c.id)}"><td class="id">${idHtml(c.id)}</td>` +
-      `<td><span class="status ${bad ? "regression" : "pass"}">${escapeHtml(c.class)}</span></td>` +
+      `<td>${badges}</td>` +
       `<td class="n">${num(c.speed?.ratio, 3)}</td><td class="n">${num(c.speed?.p, 3)}</td>` +
-      `<td>${escapeHtml(c.details.join("; "))}</td></tr>`;
+      `<td>${escapeHtml(c.details.join("; "))}</td>` +
+      `<td>${escapeHtml(c.attributedTo.join("; "))}</td></tr>`;
   }).join("\n");
-  return `<table><tr><th>id</th><th>class</th><th>speed ratio</th><th>p</th><th>details</th>` +
-    `</tr>\n${rows}</table>`;
+  return `<table><tr><th>id</th><th>classes</th><th>speed ratio</th><th>p</th><th>details</th>` +
+    `<th>attributed to</th></tr>\n${rows}</table>`;
 }
 
 // A fixed horizontal spread in [0.1, 0.9) per case id (FNV-1a), so points of one metric do
@@ -271,6 +344,33 @@ function spread(id: string): number {
 
 /** The mark of the points standing for every case whose ratio is exactly 1. */
 const UNCHANGED_MARK = "unchanged (exactly 1)";
+
+/**
+ * The drift plot's marks, in drawing order (later ones over earlier ones), with their colours:
+ * a regression (a slower speed verdict, or an error metric beyond the drift thresholds) red,
+ * a significant speed improvement green, a speed ratio not tested (too few samples) amber.
+ *
+ * @example
+ * ```ts
+ * import { DRIFT_MARKS } from "./drift_html.ts";
+ * DRIFT_MARKS.at(-1)?.mark; // "regression"
+ * ```
+ */
+export const DRIFT_MARKS: readonly { readonly mark: string; readonly color: string }[] = [
+  { mark: UNCHANGED_MARK, color: "#bbb" },
+  { mark: "within thresholds", color: "#8aa" },
+  { mark: "not tested (too few samples)", color: "#d98c00" },
+  { mark: "improvement", color: "#1e8a3c" },
+  { mark: "regression", color: "#c22" },
+];
+
+/** The mark of a moved point (see {@link DRIFT_MARKS}). */
+function markOf(p: DriftPoint): string {
+  if (p.significant) return p.improvement ? "improvement" : "regression";
+  return p.untested ? "not tested (too few samples)" : "within thresholds";
+}
+
+const markRank = (mark: string) => DRIFT_MARKS.findIndex((m) => m.mark === mark);
 
 /**
  * The drift plot's points: each case whose ratio moved, and per metric one point standing for
@@ -322,8 +422,9 @@ export function driftPlot(
   const exact = new Map<string, number>();
   const moved = [];
   for (const p of pts) {
-    if (p.ratio === 1 && !p.significant) exact.set(p.metric, (exact.get(p.metric) ?? 0) + 1);
-    else moved.push(p);
+    if (p.ratio === 1 && !p.significant && !p.untested) {
+      exact.set(p.metric, (exact.get(p.metric) ?? 0) + 1);
+    } else moved.push(p);
   }
   const unchanged = [...exact].map(([metric, n]) => ({
     id: n === 1 ? "1 case" : `${n} cases`,
@@ -334,22 +435,23 @@ export function driftPlot(
     jitter: 0.5,
   }));
   const far = (p: DriftPoint) => Math.abs(Math.log(p.ratio));
-  const thinned = thinPoints(moved, (p) => `${p.metric}\u0000${p.significant}`, {
+  const thinned = thinPoints(moved, (p) => `${p.metric}\u0000${markOf(p)}`, {
     cap: Math.max(1, (options.cap ?? PLOT_POINT_CAP) - unchanged.length),
     value: (p) => p.ratio,
     worse: (a, b) => far(b) - far(a),
     keep: (p) => p.significant,
   });
-  // Points are drawn in data order: the significant ones last, so that a case within the
-  // thresholds never covers a red one at the same ratio and a near offset.
+  // Points are drawn in data order: the regressions last, then improvements and untested
+  // ones before them, so that a case within the thresholds never covers a red one at the same
+  // ratio and a near offset.
   const data = [
     ...unchanged,
     ...thinned.points.map(({ count, ...p }) => ({
       ...p,
       id: count > 1 ? `${p.id} (the furthest of ${count})` : p.id,
-      mark: p.significant ? "significant" : "within thresholds",
+      mark: markOf(p),
       jitter: spread(p.id),
-    })).sort((a, b) => Number(a.significant) - Number(b.significant)),
+    })).sort((a, b) => markRank(a.mark) - markRank(b.mark)),
   ];
   return {
     data,
@@ -363,13 +465,16 @@ export function driftPlot(
 
 async function driftChart(pts: DriftPoint[]): Promise<string> {
   const { data, note } = driftPlot(pts);
+  const legend = [...DRIFT_MARKS].reverse().filter((m) => data.some((p) => p.mark === m.mark));
   return await chartFigure({
     kind: "drift",
     marks: data.length,
     caption: "Per case, current / baseline for speed (median time; above 1 is slower) and for " +
-      "each error metric (above 1 is larger). Red: significant (a speed verdict, or a metric " +
-      "beyond the drift thresholds). The cases whose ratio is exactly 1 are one grey point " +
-      "per metric, its count in its title (hover)." + (note === "" ? "" : ` ${note}`),
+      "each error metric (above 1 is larger). Red: a regression (significantly slower, or a " +
+      "metric beyond the drift thresholds); green: significantly faster; amber: a speed not " +
+      "tested (too few samples a side for the significance test), whatever its ratio. The " +
+      "cases whose ratio is exactly 1 are one grey point per metric, its count in its title " +
+      "(hover)." + (note === "" ? "" : ` ${note}`),
     spec: {
       width: { step: 80 },
       height: 300,
@@ -390,15 +495,19 @@ async function driftChart(pts: DriftPoint[]): Promise<string> {
               field: "ratio",
               type: "quantitative",
               scale: { type: "log" },
+              // one notation on every tick (vega's default wrote 1e+14 beside 10,000,000,000):
+              // plain from 0.001 to 1000, powers of ten beyond
+              axis: {
+                labelExpr: "datum.value >= 1e4 || datum.value < 1e-3 " +
+                  "? format(datum.value, '.0e') : format(datum.value, '~g')",
+              },
               title: "current / baseline (log)",
             },
             color: {
               field: "mark",
               type: "nominal",
-              scale: {
-                domain: ["significant", "within thresholds", UNCHANGED_MARK],
-                range: ["#c22", "#8aa", "#bbb"],
-              },
+              // the marks drawn, worst first: a legend entry for each, none for one not drawn
+              scale: { domain: legend.map((m) => m.mark), range: legend.map((m) => m.color) },
               title: null,
               // over the plot, not right of it: so the chart fits an 800 px wide page whole
               legend: { orient: "top" },

@@ -15,7 +15,7 @@ import { DriftInputError } from "./errors.ts";
 import { geometricMean } from "./stats.ts";
 import { sha256Hex16 } from "../util/hash.ts";
 import { isRecord } from "../util/is_record.ts";
-import { detectSteps, type Step, type StepOptions } from "./step_detect.ts";
+import { DEFAULT_MIN_SEGMENT, detectSteps, type Step, type StepOptions } from "./step_detect.ts";
 
 /**
  * Metrics a history series can show (column names of case_results).
@@ -96,6 +96,47 @@ export interface Series {
   readonly points: readonly SeriesPoint[];
   /** Steps found (indices into points). */
   readonly steps: readonly Step[];
+}
+
+/** The points whose steps are looked for together: one device's, timed alike, on one input. */
+function stepGroupKey(p: SeriesPoint): string {
+  return `${p.deviceKey}\n${p.timing ?? ""}\n${p.inputs ?? ""}`;
+}
+
+/**
+ * The most points of a series that steps are looked for among together (those of one device,
+ * timed alike, run on the same inputs: see {@link HistoryStore.series}). A step needs at
+ * least `minSegment` of them on each side: with fewer than twice that, none can be found.
+ *
+ * @example
+ * ```ts
+ * import { stepSearchRuns } from "./history.ts";
+ * stepSearchRuns({ caseId: "*", points: [], steps: [] }); // 0
+ * ```
+ */
+export function stepSearchRuns(series: Series): number {
+  const n = new Map<string, number>();
+  for (const p of series.points) n.set(stepGroupKey(p), (n.get(stepGroupKey(p)) ?? 0) + 1);
+  return Math.max(0, ...n.values());
+}
+
+/**
+ * The series among `series` with too few runs for a step to be found: fewer than twice
+ * `minSegment` (default {@link DEFAULT_MIN_SEGMENT}) searched together
+ * ({@link stepSearchRuns}). Their "no step" is no finding.
+ *
+ * @example
+ * ```ts
+ * import { tooShortForSteps } from "./history.ts";
+ * tooShortForSteps([{ caseId: "*", points: [], steps: [] }], { minSegment: 3 }).length; // 1
+ * ```
+ */
+export function tooShortForSteps(
+  series: readonly Series[],
+  options: { readonly minSegment?: number } = {},
+): Series[] {
+  const need = 2 * Math.max(1, options.minSegment ?? DEFAULT_MIN_SEGMENT);
+  return series.filter((s) => s.steps.length === 0 && stepSearchRuns(s) < need);
 }
 
 const SCHEMA = `
@@ -693,7 +734,7 @@ export class HistoryStore {
     const steps = (points: readonly SeriesPoint[]): Step[] => {
       const byDevice = new Map<string, number[]>();
       points.forEach((p, i) => {
-        const key = `${p.deviceKey}\n${p.timing ?? ""}\n${p.inputs ?? ""}`;
+        const key = stepGroupKey(p);
         const at = byDevice.get(key);
         if (at) at.push(i);
         else byDevice.set(key, [i]);

@@ -5,12 +5,16 @@
  *
  * @module
  */
-import type { Series } from "./history.ts";
+import { type Series, stepSearchRuns, tooShortForSteps } from "./history.ts";
+import { DEFAULT_MIN_SEGMENT } from "./step_detect.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { chartFigure, escapeHtml } from "../report/html/chart.ts";
 import { htmlPage, idHtml, num, section } from "../report/html/page.ts";
 
-/** Series drawn at most (the geometric mean first, then the rest in order); the others are listed. */
+/**
+ * Series drawn at most (those with a step first, then the rest in order, the geometric mean
+ * first of each); the others are listed.
+ */
 export const MAX_HISTORY_CHARTS = 12;
 
 /** Options of {@link historyReportHtml}. */
@@ -21,6 +25,36 @@ export interface HistoryHtmlOptions {
   readonly db?: string;
   /** The case filter used, for the header. */
   readonly filter?: string | null;
+  /**
+   * Fewest runs on each side of a step the series were searched with (`history
+   * --min-segment`; default {@link DEFAULT_MIN_SEGMENT}): a series of fewer than twice as
+   * many runs cannot show a step, and the page says so rather than "no step".
+   */
+  readonly minSegment?: number;
+}
+
+/**
+ * The order the history page draws its series in: those with a step first, so that every
+ * flagged step up to {@link MAX_HISTORY_CHARTS} has its chart; then the rest; within each,
+ * the geometric mean (`*`) first, then by case id.
+ *
+ * @example
+ * ```ts
+ * import { historyChartOrder } from "./history_html.ts";
+ * const s = (caseId: string, stepped: boolean) => ({
+ *   caseId,
+ *   points: [],
+ *   steps: stepped ? [{ index: 0, before: 1, after: 2, change: 1, p: 0.01 }] : [],
+ * });
+ * historyChartOrder([s("a", false), s("*", false), s("b", true)]).map((x) => x.caseId);
+ * // ["b", "*", "a"]
+ * ```
+ */
+export function historyChartOrder(series: readonly Series[]): Series[] {
+  const rank = (s: Series) => (s.steps.length > 0 ? 0 : 2) + (s.caseId === "*" ? 0 : 1);
+  return [...series].sort((a, b) =>
+    rank(a) - rank(b) || (a.caseId < b.caseId ? -1 : a.caseId > b.caseId ? 1 : 0)
+  );
 }
 
 /**
@@ -38,10 +72,13 @@ export async function historyReportHtml(
   metric: string,
   options: HistoryHtmlOptions = {},
 ): Promise<string> {
-  const ordered = [...series].sort((a, b) => (a.caseId === "*" ? -1 : b.caseId === "*" ? 1 : 0));
+  const minSegment = Math.max(1, options.minSegment ?? DEFAULT_MIN_SEGMENT);
+  const need = 2 * minSegment;
+  const short = new Set(tooShortForSteps(series, { minSegment }));
+  const ordered = historyChartOrder(series);
   const drawn = ordered.slice(0, MAX_HISTORY_CHARTS);
   const charts: string[] = [];
-  for (const s of drawn) charts.push(await seriesChart(s, metric));
+  for (const s of drawn) charts.push(await seriesChart(s, metric, short.has(s) ? need : null));
   const steps = ordered.flatMap((s) =>
     s.steps.map((st) => ({ s, st, p: s.points[st.index] })).filter((x) => x.p !== undefined)
   );
@@ -85,15 +122,11 @@ export async function historyReportHtml(
       ["Cases", options.filter ?? "all"],
       ["Metric", metric],
       ["Runs", String(runs.size)],
+      ["Steps", `at least ${minSegment} runs on each side (${need} runs a series at least)`],
       ["Deno", last?.deno ?? "–"],
       ["Revision", last?.harnessRevision ?? "–"],
     ],
-    verdict: {
-      ok: steps.length === 0,
-      text: steps.length === 0
-        ? `No step change in ${series.length} series`
-        : `${steps.length} step change(s) in ${series.length} series`,
-    },
+    verdict: historyVerdict(series.length, steps.length, short, { minSegment }),
     sections,
   });
 }
@@ -114,6 +147,44 @@ export async function writeHistoryHtml(
   options: HistoryHtmlOptions = {},
 ): Promise<void> {
   await writeTextAtomic(path, await historyReportHtml(series, metric, options));
+}
+
+/**
+ * The page's verdict: steps found, none, or, where series have too few runs for a step to be
+ * found at all, that (not a green all-clear for a search never made).
+ */
+function historyVerdict(
+  total: number,
+  steps: number,
+  short: ReadonlySet<Series>,
+  options: { readonly minSegment: number },
+): { ok: boolean; text: string } {
+  const need = `a step needs at least ${2 * options.minSegment} runs (2 x min-segment ` +
+    `${options.minSegment})`;
+  const most = Math.max(0, ...[...short].map(stepSearchRuns));
+  const few = short.size === 0
+    ? ""
+    : `${short.size === total ? "every series has" : `${short.size} of them have`} too few runs ` +
+      `to detect a step (at most ${most}; ${need})`;
+  if (steps > 0) {
+    return {
+      ok: false,
+      text: `${steps} step change(s) in ${total} series` + (few ? `; ${few}` : ""),
+    };
+  }
+  if (short.size === 0) return { ok: true, text: `No step change in ${total} series` };
+  if (short.size === total) {
+    return {
+      ok: false,
+      text: `Too few runs to detect a step: at most ${most} run${most === 1 ? "" : "s"} a ` +
+        `series; ${need}`,
+    };
+  }
+  return {
+    ok: false,
+    text: `No step change in the ${total - short.size} series with enough runs; ${short.size} ` +
+      `of ${total} have too few runs to detect a step (at most ${most}; ${need})`,
+  };
 }
 
 function label(s: Series): string {
@@ -145,7 +216,7 @@ export function titleLines(text: string, width = 90): string[] {
   return lines;
 }
 
-async function seriesChart(s: Series, metric: string): Promise<string> {
+async function seriesChart(s: Series, metric: string, need: number | null): Promise<string> {
   const values = s.points.map((p) => ({
     run: p.runId,
     value: p.value,
@@ -165,7 +236,11 @@ async function seriesChart(s: Series, metric: string): Promise<string> {
     kind: "history",
     marks: values.length,
     caption: `${label(s)}: ${metric} over ${values.length} runs` +
-      (steps.length ? `; red rules mark the ${steps.length} detected step(s)` : "; no step"),
+      (steps.length
+        ? `; red rules mark the ${steps.length} detected step(s)`
+        : need !== null
+        ? `; too few runs to detect a step (a step needs ${need})`
+        : "; no step"),
     spec: {
       width: 560,
       height: 160,

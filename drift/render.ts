@@ -65,6 +65,8 @@ export function compareToMarkdown(report: CompareReport, options: MarkdownOption
   const b = report.baseline, c = report.current;
   const lines: string[] = [];
   lines.push(`## ${options.title ?? "Drift report"}`, "");
+  // A side run with a planted fault: said first, before a verdict that reads as drift.
+  if (report.plantedFault !== undefined) lines.push(`> ⚠ **${report.plantedFault}**`, "");
   // --fail-on none: say so, not an empty list
   const counted = report.failOn.length > 0 ? report.failOn.join(", ") : "none";
   lines.push(
@@ -154,9 +156,16 @@ export function compareSummaryLine(report: CompareReport): string {
     `${report.counts[k]} ${k}`
   );
   const g = report.speed.geomeanRatio;
-  return `drift: ${parts.join(", ") || "no cases"}; speed ${
-    g === null ? "n/a" : `x${g.toFixed(3)} (geomean)`
-  }${report.speed.untested > 0 ? ` (${untestedText(report)})` : ""}${
+  const fault = [report.baseline, report.current].flatMap((s, i) =>
+    s.plantedFault
+      ? [`${i === 0 ? "baseline" : "current run"} with planted fault ${s.plantedFault.id}`]
+      : []
+  );
+  return `drift${
+    fault.length > 0 ? ` (${fault.join(", ")}: the fault's differences, not drift)` : ""
+  }: ${parts.join(", ") || "no cases"}; speed ${g === null ? "n/a" : `x${g.toFixed(3)} (geomean)`}${
+    report.speed.untested > 0 ? ` (${untestedText(report)})` : ""
+  }${
     notComparableCount(report) > 0 ? ` (${notComparableText(report)})` : ""
   }; ${report.regressions} ` +
     `regression${report.regressions === 1 ? "" : "s"}`;

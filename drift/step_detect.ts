@@ -35,6 +35,18 @@ import { makePrng } from "../util/prng.ts";
 /** Shuffles of a segment in the permutation test (the smallest p is 1 / 2000). */
 export const STEP_PERMUTATIONS = 1999;
 
+/**
+ * Fewest points on each side of a step by default (`history --min-segment`): a series needs
+ * twice as many to have a step looked for at all.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MIN_SEGMENT } from "./step_detect.ts";
+ * DEFAULT_MIN_SEGMENT; // 3
+ * ```
+ */
+export const DEFAULT_MIN_SEGMENT = 3;
+
 /** A detected step. */
 export interface Step {
   /** Index of the first value of the new level. */
@@ -135,7 +147,7 @@ export function bestL1Split(
  * ```
  */
 export function detectSteps(values: readonly number[], options: StepOptions = {}): Step[] {
-  const minSegment = Math.max(1, options.minSegment ?? 3);
+  const minSegment = Math.max(1, options.minSegment ?? DEFAULT_MIN_SEGMENT);
   const minChange = options.minChange ?? 0.05;
   const alpha = options.alpha ?? 0.05;
   if (values.some((v) => !Number.isFinite(v))) {

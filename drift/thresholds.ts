@@ -27,7 +27,7 @@
  */
 import { DriftInputError } from "./errors.ts";
 import { METRIC_NAMES, type MetricName, type Thresholds } from "./types.ts";
-import { jsonSyntaxProblem } from "../adapter/json_scan.ts";
+import { parseDriftJson } from "./json_text.ts";
 import { isRecord } from "../util/is_record.ts";
 import { wrongFileKind } from "../adapter/file_kind.ts";
 
@@ -152,11 +152,5 @@ export async function readThresholds(path: string): Promise<Thresholds> {
   } catch (e) {
     throw new DriftInputError(path, e instanceof Deno.errors.NotFound ? "no such file" : String(e));
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new DriftInputError(path, jsonSyntaxProblem(text));
-  }
-  return mergeThresholds(parsed, { where: path });
+  return mergeThresholds(parseDriftJson(path, text), { where: path });
 }

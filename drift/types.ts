@@ -139,6 +139,12 @@ export interface Baseline {
   readonly fingerprint: Fingerprint;
   /** One entry per case that ran. */
   readonly cases: readonly BaselineCase[];
+  /**
+   * The planted fault the run ran with (`run --plant-fault`; the report's `plantedFault`):
+   * its differences are the fault's, not drift. Absent for a run without one (and in every
+   * baseline file: `baseline update` refuses such a run).
+   */
+  readonly plantedFault?: string;
 }
 
 /** How each difference is judged. Every field is documented with its default in thresholds.ts. */
@@ -277,6 +283,19 @@ export interface CompareSide {
   readonly harnessRevision: string | null;
   /** Cases. */
   readonly cases: number;
+  /**
+   * The planted fault this side ran with (`run --plant-fault`), with its description (null
+   * when this harness does not know the id); absent for a side without one.
+   */
+  readonly plantedFault?: PlantedFaultInfo;
+}
+
+/** A planted fault a compared side ran with. */
+export interface PlantedFaultInfo {
+  /** The fault's id (parity/faults.ts). */
+  readonly id: string;
+  /** What the fault does, or null for an id this harness does not know. */
+  readonly description: string | null;
 }
 
 /** The result of comparing a run with a baseline. */
@@ -331,6 +350,12 @@ export interface CompareReport {
   };
   /** Cases whose most severe class is in failOn. */
   readonly regressions: number;
+  /**
+   * Set when either side ran with a planted fault (`run --plant-fault`): the sentence that
+   * compare.md and compare.html say first, that side X ran with planted fault <id>
+   * (<description>) so its differences are the fault's, not drift. Absent otherwise.
+   */
+  readonly plantedFault?: string;
   /** One entry per case (baseline and current), regressions first. */
   readonly cases: readonly CaseComparison[];
 }

@@ -42,7 +42,7 @@ const ROOMS: Readonly<Record<string, readonly string[]>> = {
   gpu: ["adapter", "util"],
   kernels: ["adapter", "reference", "gpu", "util"],
   report: ["adapter", "matrix", "results", "util"],
-  drift: ["adapter", "matrix", "results", "report", "gpu", "util"],
+  drift: ["adapter", "matrix", "parity", "results", "report", "gpu", "util"],
   bench: ["adapter", "reference", "gpu", "kernels", "report", "util"],
   runner: [
     "adapter",

@@ -1,0 +1,123 @@
+// compare.html: the drift plot marks what each speed point is (a regression red, an
+// improvement green, a ratio not tested amber, never "within thresholds"), and the page
+// carries compare.md's counts of cases with each class, every class of a row, what each case
+// is attributed to and the baseline cases outside the selection. GPU-free.
+import assert from "node:assert/strict";
+import { compareBaselines, compareToMarkdown, DRIFT_CLASSES } from "../drift/mod.ts";
+import { compareReportHtml, driftPlotData, driftPoints } from "../drift/drift_html.ts";
+import { DEFAULT_THRESHOLDS } from "../drift/thresholds.ts";
+import {
+  baselineOf,
+  lavapipeFingerprint,
+  samples,
+  supportedCase,
+  timing,
+} from "./drift_helpers.ts";
+import { figure } from "./chart_svg.ts";
+
+/** The entries of a chart's legend, in order. */
+function legend(svg: string): string[] {
+  const body = /<g class="mark-group role-legend"[\s\S]*$/.exec(svg)?.[0] ?? "";
+  return [...body.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+}
+
+/** The fill of the point of case `id` and metric `metric`. */
+function fillOf(svg: string, id: string, metric: string): string | undefined {
+  const re = new RegExp(
+    `<path [^>]*fill="(#[0-9a-f]+)"[^>]*><title>metric: ${metric};[^<]*id: ${id};`,
+  );
+  return re.exec(svg)?.[1];
+}
+
+Deno.test("drift plot: a speed ratio tested on too few samples is 'not tested', not within thresholds", async () => {
+  // 3 repeats a side (the default --repeats), minSamples 5: 6x slower, untested
+  const base = baselineOf([supportedCase("preset=tiny;b=1", { timing: timing(samples(1, 3, 1)) })]);
+  const current = baselineOf([
+    supportedCase("preset=tiny;b=1", { timing: timing(samples(6, 3, 2)) }),
+  ]);
+  const cmp = compareBaselines(base, current);
+  assert.equal(cmp.cases[0].speed?.tooFewSamples, true);
+  const [speed] = driftPlotData(driftPoints(cmp.cases, { base, current }))
+    .filter((p) => p.metric === "speed");
+  assert.ok(speed.ratio > DEFAULT_THRESHOLDS.speedRatio, `${speed.ratio}`);
+  assert.equal(speed.mark, "not tested (too few samples)");
+  const { svg } = figure(await compareReportHtml(cmp, { base, current }), "drift");
+  assert.ok(legend(svg).includes("not tested (too few samples)"), legend(svg).join(", "));
+  assert.ok(!legend(svg).includes("within thresholds"), legend(svg).join(", "));
+  assert.equal(fillOf(svg, "preset=tiny;b=1", "speed"), "#d98c00");
+});
+
+Deno.test("drift plot: a significant improvement is green, a regression red, the legend says which", async () => {
+  const t = { ...DEFAULT_THRESHOLDS, speedRatio: 1.05, minSamples: 3, alpha: 0.2 };
+  const ids = ["preset=tiny;b=1", "preset=tiny;b=2"];
+  const base = baselineOf(
+    ids.map((id, i) => supportedCase(id, { timing: timing(samples(1, 20, i + 1)) })),
+  );
+  const current = baselineOf([
+    supportedCase(ids[0], { timing: timing(samples(0.4, 20, 7)) }), // faster
+    supportedCase(ids[1], { timing: timing(samples(3, 20, 8)) }), // slower
+  ]);
+  const cmp = compareBaselines(base, current, { thresholds: t });
+  assert.deepEqual(cmp.cases.map((c) => [c.id, c.speed?.verdict]).sort(), [
+    [ids[0], "improvement"],
+    [ids[1], "regression"],
+  ]);
+  const marks = driftPlotData(driftPoints(cmp.cases, { base, current }))
+    .filter((p) => p.metric === "speed").map((p) => [p.id, p.mark]);
+  assert.deepEqual(marks.sort(), [[ids[0], "improvement"], [ids[1], "regression"]]);
+  const html = await compareReportHtml(cmp, { base, current });
+  const { svg } = figure(html, "drift");
+  assert.equal(fillOf(svg, ids[0], "speed"), "#1e8a3c");
+  assert.equal(fillOf(svg, ids[1], "speed"), "#c22");
+  const l = legend(svg);
+  assert.ok(l.indexOf("regression") >= 0 && l.indexOf("improvement") >= 0, l.join(", "));
+  assert.ok(!l.includes("significant"), l.join(", "));
+  assert.match(html, /Red: a regression[^.]*; green: significantly faster/);
+});
+
+Deno.test("compare.html: cases with each class, every class of a row, attribution and the out-of-selection note, as compare.md", async () => {
+  // b=1: support drift, numeric drift and other bits at once; b=2: other bits only
+  const ids = ["preset=tiny;b=1", "preset=tiny;b=2"];
+  const outside = "preset=small;b=1";
+  const base = baselineOf([...ids, outside].map((id) => supportedCase(id)), {
+    fingerprint: lavapipeFingerprint({ runtime: { deno: "2.9.5", v8: "x", typescript: "y" } }),
+  });
+  const c1 = supportedCase(ids[0]);
+  const current = baselineOf([
+    {
+      ...c1,
+      planDigest: "another plan",
+      metrics: { ...c1.metrics!, outMaxAbs: 0.2 },
+      parity: { out: false, lse: true },
+      status: "fail",
+      outputDigest: "other",
+    },
+    { ...supportedCase(ids[1]), outputDigest: "other too" },
+  ], { filter: "preset=tiny" });
+  const cmp = compareBaselines(base, current);
+  assert.equal(cmp.outOfScope, 1);
+  assert.deepEqual(cmp.cases[0].classes, ["support-drift", "numeric-drift", "bits-changed"]);
+  const md = compareToMarkdown(cmp);
+  assert.match(md, /\| numeric drift \| 0 \| 1 \|/);
+  assert.match(md, /\| bits changed within tolerance \| 1 \| 2 \|/);
+  const html = await compareReportHtml(cmp, { base, current });
+  const classes = /<section id="classes">[\s\S]*?<\/section>/.exec(html)?.[0] ?? "";
+  const row = (k: string) =>
+    new RegExp(`>${k}</span></td><td class="n">(\\d+)</td><td class="n">(\\d+)</td>`).exec(classes)
+      ?.slice(1).map(Number);
+  assert.deepEqual(row("support-drift"), [1, 1]);
+  assert.deepEqual(row("numeric-drift"), [0, 1]);
+  assert.deepEqual(row("bits-changed"), [1, 2]);
+  for (const k of DRIFT_CLASSES) {
+    const n = row(k);
+    if (n) assert.deepEqual(n, [cmp.counts[k], cmp.classCounts[k]], k);
+  }
+  assert.match(classes, /1 baseline cases outside the current run's selection/);
+  assert.match(html, /1 baseline cases outside its selection/);
+  // the row of b=1 has a badge per class and its attribution (Deno 2.9.5 → 2.9.6)
+  const tr = new RegExp(`<tr data-id="${ids[0]}">[\\s\\S]*?</tr>`).exec(html)?.[0] ?? "";
+  for (const k of cmp.cases[0].classes) assert.ok(tr.includes(`>${k}</span>`), `${k} in ${tr}`);
+  assert.ok(cmp.cases[0].attributedTo.length > 0);
+  assert.ok(tr.includes(cmp.cases[0].attributedTo[0].replace(/&/g, "&amp;")), tr);
+  assert.match(html, /<th>attributed to<\/th>/);
+});
