@@ -180,22 +180,29 @@ export async function benchReportHtml(
     sections.push(section("roofline", "Roofline", await rooflineChart(pts, report)));
   }
   const cross = crossoverPoints(report.records);
-  if (cross.length > 0) {
-    // Under the plot, which path is faster where (bench/crossover.ts), in words: the report's
-    // own verdicts, derived from its records for a report written without them.
-    const verdicts = (report.crossovers ?? crossovers(report.records))
-      .filter((x) => x.rows.length >= 2);
+  // Which path is faster where (bench/crossover.ts), in words: the report's own verdicts,
+  // derived from its records for a report written without them. Every sweep where both paths
+  // ran has one, a sweep of one s_k too (summary.md and the console say it): the plot, which
+  // needs two s_k a path, is drawn where there is one.
+  const verdicts = report.crossovers ?? crossovers(report.records);
+  if (cross.length > 0 || verdicts.length > 0) {
+    const plotted = new Set(cross.map((p) => p.sweep));
+    const unplotted = verdicts.filter((x) => !plotted.has(x.sweep)).length;
     sections.push(section(
       "crossover",
       "Absorbed against dense",
-      (await crossoverChart(cross)) +
+      (cross.length > 0 ? await crossoverChart(cross) : "") +
         `<ul class="crossover-verdicts">${
           verdicts.map((x) =>
             `<li>${escapeHtml(x.sweep)}: ${escapeHtml(x.verdict)} (medians); ${
               escapeHtml(x.fastest.verdict)
             } (fastest repetitions)</li>`
           ).join("")
-        }</ul>`,
+        }</ul>` +
+        (unplotted > 0
+          ? `<p class="note" id="crossover-unplotted">${unplotted} sweep(s) not plotted: a ` +
+            "plot needs two s_k or more on each path.</p>"
+          : ""),
     ));
   }
   const passes = passPoints(report.records);

@@ -7,6 +7,8 @@ import { Command } from "@commander-js/extra-typings";
 import { appendStepSummary, MAX_MISSING_ROWS, toMarkdown } from "../report/markdown.ts";
 import { type MergeResult, mergeRuns, RUN_FILES, writeRunOutputs } from "../report/merge.ts";
 import { sameFile } from "../report/output_overlap.ts";
+import { finishCommands } from "../report/finish_commands.ts";
+import { notRunGroups } from "../report/case_groups.ts";
 import { OutputPathError, prepareOutputDir } from "../report/output_paths.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { runExitCode } from "./run.ts";
@@ -20,8 +22,8 @@ export const MAX_MERGE_LINES = MAX_MISSING_ROWS;
 /**
  * What `merge` prints: the totals line, the missing and duplicated cases (up to
  * {@link MAX_MERGE_LINES} of each, then a count: a merge of a few of many shards of a
- * 5000-case nightly printed thousands of lines), the rebuilt folders, dropped tails and
- * host differences.
+ * 5000-case nightly printed thousands of lines), the rebuilt folders, dropped tails, host
+ * differences and folders whose config files could not be checked.
  *
  * @example
  * ```ts ignore
@@ -55,6 +57,12 @@ export function mergeLines(m: MergeResult, folders: number): string[] {
   }
   for (const x of m.corruptTails) lines.push(`half-written last line dropped: ${x}`);
   for (const x of m.mismatched) lines.push(`environment differs: ${x}`);
+  for (const x of m.uncheckedConfigs ?? []) {
+    lines.push(
+      `config files not checked: ${x} (its report does not record their digests, a harness ` +
+        "from before it did): whether they changed between the shards is unknown",
+    );
+  }
   return lines;
 }
 
@@ -157,9 +165,14 @@ export function mergeCommand() {
       await checkMergeFolders(dirs, opts.out);
       await prepareOutputDir(opts.out, { label: "--out" });
       const m = await mergeRuns(dirs);
-      await writeRunOutputs(opts.out, m.report);
-      await appendStepSummary(toMarkdown(m.report));
+      // the commands that run the missing cases and merge again, on the pages and here
+      const finish = finishCommands(m.report, opts.out, { folders: m.folders });
+      await writeRunOutputs(opts.out, m.report, { finish });
+      await appendStepSummary(
+        toMarkdown(m.report, { finish, notRunGroups: await notRunGroups(m.report) }),
+      );
       for (const line of mergeLines(m, dirs.length)) console.log(line);
+      if (finish.length > 0) console.log(`to complete the merge:\n  ${finish.join("\n  ")}`);
       Deno.exitCode = m.missing.length > 0 ? 1 : runExitCode(m.report.totals);
     });
 }

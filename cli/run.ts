@@ -211,7 +211,8 @@ export function runCommand() {
       new Option(
         "--resume",
         "skip cases already in <out>/results.jsonl (the folder must hold a run of the same " +
-          "matrix, filter and shard)",
+          "matrix, filter, shard, --plant-fault and --backend, whose config files have not " +
+          "changed since it started)",
       ).conflicts("force"),
     )
     .option("--force", "start over even when <out> holds a half-finished run")
@@ -380,7 +381,8 @@ export function runCommand() {
           signal: afterCase.signal,
           abandon: atOnce.signal,
           ctx: device,
-          writeReports: writeRunReports,
+          // the groups of cases not run are looked up in the matrix, as the run read it
+          writeReports: (out, r) => writeRunReports(out, r, { configRoot: opts.configRoot }),
           // a compare.md of an earlier run's --baseline is not this run's
           staleFiles: Object.values(COMPARE_FILES),
         });

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { shellWord } from "./finish_commands.ts";
 
 /**
  * The command that explains a case as `run` resolved it (`explain --case`), for a failure
@@ -17,6 +18,5 @@
  * ```
  */
 export function explainCommandFor(id: string, matrix: string): string {
-  const quote = (s: string) => /^[\w.\/-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`;
-  return `deno task harness explain --case '${id}' --matrix ${quote(matrix)}`;
+  return `deno task harness explain --case ${shellWord(id)} --matrix ${shellWord(matrix)}`;
 }

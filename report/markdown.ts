@@ -12,6 +12,8 @@ import { writeTextAtomic } from "../util/fs.ts";
 import { failureMessage, skipMessage } from "./junit.ts";
 import { explainCommandFor } from "./explain_command.ts";
 import { isExpectedSkip, missingIds, notRunIds } from "./totals.ts";
+import { notCoveredSummary } from "./not_covered.ts";
+import { runVerdict } from "./verdict.ts";
 
 /** Options of {@link toMarkdown}. */
 export interface MarkdownOptions {
@@ -24,6 +26,14 @@ export interface MarkdownOptions {
   readonly maxRows?: number;
   /** Heading level of the title (default 2; sections are one level below). */
   readonly level?: number;
+  /**
+   * The matrix group of each case without a result (report/case_groups.ts `notRunGroups`),
+   * so each group's line counts its cases not run; those it lacks count in
+   * {@link NOT_RUN_GROUP}.
+   */
+  readonly notRunGroups?: ReadonlyMap<string, string>;
+  /** The commands that run the cases not run (report/finish_commands.ts `finishCommands`). */
+  readonly finish?: readonly string[];
 }
 
 /** Counts shown in the totals line. */
@@ -125,45 +135,103 @@ function fmtHeadroom(h: number): string {
   return h === 0 ? "0" : h >= 0.01 && h < 1000 ? h.toFixed(3) : h.toExponential(1);
 }
 
-/** One line per matrix group: passed/total and the worst headroom, in first-seen order. */
+/**
+ * One line per matrix group: its cases in the selection, how many passed, failed, were
+ * skipped and never ran, and the worst headroom; groups in first-seen order, those of cases
+ * not run only after them.
+ */
 export interface GroupLine {
   /** The group (its name, `groups[i]`, or "(no group)" for records without one). */
   readonly group: string;
-  /** Cases of the group with status pass (expected skips included). */
+  /** Cases of the group whose check passed (expected skips not included). */
   readonly passed: number;
-  /** Cases of the group that ran. */
+  /** Cases of the group that failed, were unexpected or errored. */
+  readonly failed: number;
+  /** Cases of the group refused as expected or for want of a device feature (nothing run). */
+  readonly skipped: number;
+  /** Cases of the group that never ran (an interrupted run, a merge's missing cases). */
+  readonly notRun: number;
+  /** Cases of the group in the selection: the sum of the four counts. */
   readonly total: number;
   /** Largest headroom over out and LSE of its cases (null: none recorded). */
   readonly worstHeadroom: number | null;
 }
 
+/** The group of cases not run whose group is not known (their matrix could not be read). */
+export const NOT_RUN_GROUP = "(not run, group unknown)";
+
+/** Options of {@link groupLines}. */
+export interface GroupLinesOptions {
+  /** Ids of the selection without a result (report/totals.ts `notRunIds`). */
+  readonly notRun?: readonly string[];
+  /** Their groups (report/case_groups.ts `notRunGroups`); one absent: {@link NOT_RUN_GROUP}. */
+  readonly notRunGroups?: ReadonlyMap<string, string>;
+}
+
 /**
- * The per-group lines of the summary.
+ * The per-group lines of the summary and report.html.
  *
  * @example
  * ```ts
  * import { groupLines } from "./markdown.ts";
  * groupLines([]); // []
+ * groupLines([], { notRun: ["a"], notRunGroups: new Map([["a", "g"]]) })[0].notRun; // 1
  * ```
  */
-export function groupLines(results: readonly CaseResult[]): GroupLine[] {
-  const byGroup = new Map<string, { passed: number; total: number; worst: number | null }>();
+export function groupLines(
+  results: readonly CaseResult[],
+  options: GroupLinesOptions = {},
+): GroupLine[] {
+  type Counts = { passed: number; failed: number; skipped: number; notRun: number };
+  const byGroup = new Map<string, Counts & { worst: number | null }>();
+  const entry = (g: string) => {
+    const e = byGroup.get(g) ?? { passed: 0, failed: 0, skipped: 0, notRun: 0, worst: null };
+    byGroup.set(g, e);
+    return e;
+  };
   for (const r of results) {
-    const g = r.group ?? "(no group)";
-    const e = byGroup.get(g) ?? { passed: 0, total: 0, worst: null };
-    e.total++;
-    if (r.status === "pass") e.passed++;
+    const e = entry(r.group ?? "(no group)");
+    if (isExpectedSkip(r)) e.skipped++;
+    else if (r.status === "pass") e.passed++;
+    else e.failed++;
     for (const h of [r.out?.headroom, r.lse?.headroom]) {
       if (h !== undefined && (e.worst === null || h > e.worst)) e.worst = h;
     }
-    byGroup.set(g, e);
+  }
+  for (const id of options.notRun ?? []) {
+    entry(options.notRunGroups?.get(id) ?? NOT_RUN_GROUP).notRun++;
   }
   return [...byGroup].map(([group, e]) => ({
     group,
     passed: e.passed,
-    total: e.total,
+    failed: e.failed,
+    skipped: e.skipped,
+    notRun: e.notRun,
+    total: e.passed + e.failed + e.skipped + e.notRun,
     worstHeadroom: e.worst,
   }));
+}
+
+/**
+ * A group's counts in words: "3 cases: 2 passed, 1 skipped" (the counts that are not zero).
+ *
+ * @example
+ * ```ts
+ * import { groupCountsText } from "./markdown.ts";
+ * groupCountsText({ passed: 0, failed: 0, skipped: 24, notRun: 0, total: 24 });
+ * // "24 cases: 0 passed, 24 skipped"
+ * ```
+ */
+export function groupCountsText(
+  g: Pick<GroupLine, "passed" | "failed" | "skipped" | "notRun" | "total">,
+): string {
+  const parts = [
+    `${g.passed} passed`,
+    g.failed > 0 ? `${g.failed} failed` : "",
+    g.skipped > 0 ? `${g.skipped} skipped` : "",
+    g.notRun > 0 ? `${g.notRun} not run` : "",
+  ].filter(Boolean);
+  return `${g.total} case${g.total === 1 ? "" : "s"}: ${parts.join(", ")}`;
 }
 
 /**
@@ -193,14 +261,26 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
   ]
     .filter(Boolean).join(", ");
   out.push(`${h} mla-harness: ${report.matrix}${scope ? ` (${scope})` : ""}`, "");
-  const bad = t.fail + t.unexpected + t.error + t.notRun;
+  const verdict = runVerdict(report);
   out.push(
-    `${bad === 0 ? "✅" : "❌"} **${t.cases} cases**: ${t.pass} pass, ${t.fail} fail, ` +
+    `${
+      verdict.level === "ok" ? "✅" : verdict.level === "warn" ? "⚠️" : "❌"
+    } **${t.cases} cases**: ${t.pass} pass, ${t.fail} fail, ` +
       `${t.unexpected} unexpected, ${t.error} error, ${t.skippedAsExpected} skipped as expected` +
       (t.notRun ? `, **${t.notRun} not run**` : "") +
       (report.interrupted ? " (interrupted)" : ""),
     "",
   );
+  // nothing, or only part, verified: said in words, not left to the counts
+  if (verdict.headline !== null) out.push(`**${verdict.headline}**`, "");
+  const differs = report.environmentDiffers ?? [];
+  if (differs.length > 0) {
+    out.push(
+      `⚠ **The merged shards ran in environments that differ** (${differs.length} ` +
+        "difference(s), listed under Environment; the environment shown is the first folder's).",
+      "",
+    );
+  }
   if (report.plantedFault !== undefined) {
     out.push(
       `⚠ **Planted fault \`${report.plantedFault}\`** (\`run --plant-fault\`): every case ran ` +
@@ -248,34 +328,55 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
     );
   }
 
-  if (missing.length > 0) {
-    out.push(`${h}# Missing cases (${missing.length})`, "");
-    for (const id of missing.slice(0, MAX_MISSING_ROWS)) out.push(`- ${code(id)}`);
-    if (missing.length > MAX_MISSING_ROWS) {
+  const notRun = notRunIds(report);
+  if (notRun.length > 0) {
+    // a merge's missing cases, or the cases an interrupted run never reached
+    const merged = missing.length > 0;
+    const ids = merged ? missing : notRun;
+    out.push(`${h}# ${merged ? "Missing cases" : "Not run"} (${ids.length})`, "");
+    for (const id of ids.slice(0, MAX_MISSING_ROWS)) out.push(`- ${code(id)}`);
+    if (ids.length > MAX_MISSING_ROWS) {
       out.push(
         "",
-        `…and ${
-          missing.length - MAX_MISSING_ROWS
-        } more (all in report.json's \`missing\`, junit.xml and report.html).`,
+        `…and ${ids.length - MAX_MISSING_ROWS} more (all in ${
+          merged ? "report.json's `missing`, " : ""
+        }junit.xml and report.html).`,
       );
     }
-    out.push("");
+    out.push("", ...finishLines(options.finish ?? [], merged));
   }
 
-  const groups = groupLines(report.results);
+  const gap = notCoveredSummary(report.results, { runtime: report.fingerprint.browser?.name });
+  if (gap !== null) {
+    out.push(`${h}# Not covered ${gap.where} (${gap.ids.length})`, "");
+    out.push(
+      "Cases the matrix expects to run that were refused (counted as skipped), so nothing of " +
+        "them was verified:",
+      "",
+    );
+    for (const r of gap.reasons) out.push(`- ${r.count} × \`${r.code}\`: ${cell(r.message)}`);
+    out.push("");
+    if (gap.how.length > 0) {
+      out.push(`To cover them, ${gap.how.map((x) => cell(x)).join("; ")}.`, "");
+    }
+  }
+
+  const groups = groupLines(report.results, { notRun, notRunGroups: options.notRunGroups });
   if (groups.length > 0) {
     out.push(
       `${h}# Matrix groups`,
       "",
-      "| group | passed/total | worst headroom |",
-      "|---|---:|---:|",
+      "| group | cases | passed | failed | skipped | not run | worst headroom |",
+      "|---|---:|---:|---:|---:|---:|---:|",
     );
     for (const g of groups) {
-      const mark = g.passed === g.total ? "" : "❌ ";
+      // ❌ a failure or a case not run; ⚠ nothing of the group verified (all skipped)
+      const mark = g.failed + g.notRun > 0 ? "❌ " : g.passed === 0 && g.skipped > 0 ? "⚠ " : "";
       out.push(
-        `| ${mark}${cell(g.group, 120)} | ${g.passed}/${g.total} | ${
-          g.worstHeadroom === null ? "–" : fmtHeadroom(g.worstHeadroom)
-        } |`,
+        `| ${mark}${cell(g.group, 120)} | ${g.total} | ${g.passed} | ${g.failed} | ` +
+          `${g.skipped} | ${g.notRun} | ${
+            g.worstHeadroom === null ? "–" : fmtHeadroom(g.worstHeadroom)
+          } |`,
       );
     }
     out.push("");
@@ -345,7 +446,40 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
     `- Run: ${report.startedAt} → ${report.endedAt}`,
     "",
   );
+  if (differs.length > 0) {
+    out.push("Where the merged shards' environments differ from the first folder's:", "");
+    for (const d of differs.slice(0, MAX_MISSING_ROWS)) {
+      out.push(
+        `- ${code(d.dir)}: ${d.field} ${cell(d.from ?? "(none)")} → ${cell(d.to ?? "(none)")}`,
+      );
+    }
+    if (differs.length > MAX_MISSING_ROWS) {
+      out.push(`- …and ${differs.length - MAX_MISSING_ROWS} more (report.json lists them all)`);
+    }
+    out.push("");
+  }
   return out.join("\n");
+}
+
+/** The commands that finish a report lacking cases, as Markdown (none known: what to do). */
+function finishLines(finish: readonly string[], merged: boolean): string[] {
+  if (finish.length === 0) {
+    return [
+      merged
+        ? "Run the shards that lack them (`run --shard i/n`, or `--resume` a stopped one) and " +
+          "merge again."
+        : "Run them with `run --resume` and the same matrix, filter and --out.",
+      "",
+    ];
+  }
+  return [
+    `To ${merged ? "complete the merge" : "finish the run"}:`,
+    "",
+    "```sh",
+    ...finish,
+    "```",
+    "",
+  ];
 }
 
 /**

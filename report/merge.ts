@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { CaseResult, RunReport } from "../results/types.ts";
+import type { CaseResult, EnvironmentDifference, RunReport } from "../results/types.ts";
 import { sameMatrixName } from "../matrix/matrix_name.ts";
 import { environmentMix } from "./fingerprint_diff.ts";
 import { ReportFileError } from "./errors.ts";
@@ -13,9 +13,12 @@ import { writeTextAtomic } from "../util/fs.ts";
 import { formatJsonlLine, readJsonl } from "./jsonl.ts";
 import { writeJunit } from "./junit.ts";
 import { writeMarkdown } from "./markdown.ts";
-import { readRunState } from "./run_state.ts";
+import { backendText, readRunState } from "./run_state.ts";
+import { isConfigPath } from "../matrix/config_paths.ts";
 import { writeRunHtml } from "./html/run_html.ts";
 import { computeTotals } from "./totals.ts";
+import { finishCommands, type FinishFolder } from "./finish_commands.ts";
+import { notRunGroups } from "./case_groups.ts";
 import { timingRulesText } from "../adapter/timing_scope.ts";
 
 /** The files of a run folder. */
@@ -68,6 +71,14 @@ export interface MergeResult {
    * `running`): their report was rebuilt from run.json and results.jsonl.
    */
   readonly rebuilt: string[];
+  /** Each folder merged, in order: its shard and whether its run stopped early. */
+  readonly folders?: readonly FinishFolder[];
+  /**
+   * Folders whose report does not record its config files' digests (`configDigests`: a
+   * harness from before it was recorded) while the merged cases read config files: whether
+   * those files changed between the shards could not be checked. Absent or empty: checked.
+   */
+  readonly uncheckedConfigs?: readonly string[];
 }
 
 function join(dir: string, file: string): string {
@@ -82,11 +93,19 @@ function sameIds(a: readonly string[], b: readonly string[]): string | null {
   return null;
 }
 
-/** How two results of one case disagree (status or output digest), or null when they agree. */
-function copiesDisagree(a: CaseResult, b: CaseResult): string | null {
-  if (a.status !== b.status) return `status ${a.status} there, ${b.status} here`;
+/**
+ * How two results of one case disagree (status or output digest), or null when they agree;
+ * `where` names the places of `a` and `b` (default "there" and "here").
+ */
+function copiesDisagree(
+  a: CaseResult,
+  b: CaseResult,
+  where: readonly [string, string] = ["there", "here"],
+): string | null {
+  const [wa, wb] = where;
+  if (a.status !== b.status) return `status ${a.status} ${wa}, ${b.status} ${wb}`;
   const da = a.outputDigest ?? null, db = b.outputDigest ?? null;
-  if (da !== db) return `output digest ${da ?? "(none)"} there, ${db ?? "(none)"} here`;
+  if (da !== db) return `output digest ${da ?? "(none)"} ${wa}, ${db ?? "(none)"} ${wb}`;
   return null;
 }
 
@@ -160,8 +179,11 @@ async function throwIfHeaderless(dir: string): Promise<void> {
  * Each folder's report.json gives the matrix, filter, matrix ids and fingerprint; when its
  * run was killed before writing report.json, run.json gives them and the folder is listed
  * in `rebuilt`. Its results.jsonl holds the results (when absent, report.json's results are
- * used). All folders must have run the same matrix,
- * filter and matrix ids, else a {@link ReportFileError} names the folder that differs.
+ * used; a report.json result that results.jsonl lacks or contradicts is a
+ * {@link ReportFileError}: the folder's two files disagree). All folders must have run the
+ * same matrix, filter, planted fault, `--backend`, matrix ids and config file contents
+ * (`configDigests`, where recorded: a folder without them is listed in `uncheckedConfigs`),
+ * in one environment, else a {@link ReportFileError} names the folder that differs.
  * Results are united (a case in two folders is kept from the first and listed in
  * `duplicated`; when the copies disagree, in status or output digest, a
  * {@link ReportFileError} names the case and both folders) and ordered as the matrix ids; `missing` lists the ids nobody ran. The
@@ -219,6 +241,15 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
         }); a merged report has one environment: rerun the shards on one`,
       );
     }
+    if (r.backend !== first.backend) {
+      throw new ReportFileError(
+        path,
+        `ran with ${backendText(r.backend)} but ${firstDir} with ${
+          backendText(first.backend)
+        }; shards of one run must share --backend (one report would hold cases of both): ` +
+          "rerun the shard with the other's --backend",
+      );
+    }
     if (r.filter !== first.filter) {
       throw new ReportFileError(
         path,
@@ -236,11 +267,15 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
     }
   }
 
+  const configDigests = mergedConfigDigests(dirs, reports);
+
   const inMatrix = new Set(first.matrixIds);
   const byId = new Map<string, CaseResult>();
   const seenIn = new Map<string, string[]>();
   const corruptTails: string[] = [];
   const mismatched: string[] = [];
+  // a merged folder merged again keeps the differences its report recorded
+  const differs: EnvironmentDifference[] = reports.flatMap((r) => r.environmentDiffers ?? []);
   // The matrix seed of the first result that records one: shards run with another seed
   // computed other inputs, so their results are not one run's.
   let seeded: { seed: number; dir: string } | null = null;
@@ -260,6 +295,7 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
       if (!(e instanceof ReportFileError && e.cause instanceof Deno.errors.NotFound)) throw e;
       results = reports[i].results;
     }
+    checkReportAgrees(dir, reports[i].results, results);
     for (const r of results) {
       if (!inMatrix.has(r.id)) {
         throw new ReportFileError(jsonlPath, `case "${r.id}" is not in the matrix of the run`);
@@ -310,6 +346,7 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
     if (i > 0) {
       for (const c of environmentMix(first.fingerprint, reports[i].fingerprint).warnings) {
         mismatched.push(`${dir}: ${c.field} ${c.from ?? "(none)"} → ${c.to ?? "(none)"}`);
+        differs.push({ dir, field: c.field, from: c.from, to: c.to });
       }
     }
   }
@@ -346,8 +383,97 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
     interrupted: missing.length > 0 && reports.some((r) => r.interrupted),
     missing,
     ...(first.plantedFault !== undefined ? { plantedFault: first.plantedFault } : {}),
+    ...(first.backend !== undefined ? { backend: first.backend } : {}),
+    ...(configDigests !== undefined ? { configDigests } : {}),
+    // what the terminal says as "environment differs", kept with the report (its pages show it)
+    ...(differs.length > 0 ? { environmentDiffers: differs } : {}),
   };
-  return { report, missing, duplicated, mismatched, corruptTails, rebuilt };
+  const folders = dirs.map((dir, i) => ({
+    dir,
+    shard: reports[i].shard,
+    interrupted: reports[i].interrupted,
+  }));
+  // Config files the merged cases read, where a folder did not record their digests.
+  const readsConfigs = results.some((r) => isConfigPath(r.params.preset));
+  const uncheckedConfigs = readsConfigs
+    ? dirs.filter((_, i) => reports[i].configDigests === undefined)
+    : [];
+  return {
+    report,
+    missing,
+    duplicated,
+    mismatched,
+    corruptTails,
+    rebuilt,
+    folders,
+    uncheckedConfigs,
+  };
+}
+
+/**
+ * The config digests of the merged report: every folder's, united, or undefined when a
+ * folder recorded none (unknown). Two folders that read one config file with other contents
+ * are a {@link ReportFileError} naming the file and both folders.
+ */
+function mergedConfigDigests(
+  dirs: readonly string[],
+  reports: readonly RunReport[],
+): Record<string, string> | undefined {
+  const known = new Map<string, { digest: string; dir: string }>();
+  for (let i = 0; i < dirs.length; i++) {
+    const digests = reports[i].configDigests ?? {};
+    for (const path of Object.keys(digests).sort()) {
+      const seen = known.get(path);
+      if (seen === undefined) known.set(path, { digest: digests[path], dir: dirs[i] });
+      else if (seen.digest !== digests[path]) {
+        throw new ReportFileError(
+          join(dirs[i], RUN_FILES.report),
+          `read config file ${path} with sha-256 ${digests[path]}, but ${seen.dir} read it ` +
+            `with ${seen.digest}: the file changed between the shards, and their cases name ` +
+            "a config by its path, so one report would hold two models; rerun the shards " +
+            "with one version of it",
+        );
+      }
+    }
+  }
+  if (reports.some((r) => r.configDigests === undefined)) return undefined;
+  const paths = [...known.keys()].sort();
+  return Object.fromEntries(paths.map((p) => [p, known.get(p)?.digest ?? ""]));
+}
+
+/**
+ * Refuse (ReportFileError) a folder whose report.json holds a result its results.jsonl lacks
+ * or contradicts (status, output digest): the two files of one run disagree (results.jsonl
+ * cut short or edited, or report.json of another run), and neither can be trusted over the
+ * other without saying so. results.jsonl may hold more (the results of a run killed after
+ * its report.json was written by an older harness).
+ */
+function checkReportAgrees(
+  dir: string,
+  reported: readonly CaseResult[],
+  streamed: readonly CaseResult[],
+): void {
+  if (reported.length === 0) return;
+  const lines = new Map<string, CaseResult>();
+  for (const r of streamed) if (!lines.has(r.id)) lines.set(r.id, r);
+  const absent = reported.filter((r) => !lines.has(r.id));
+  const places = [`in ${RUN_FILES.report}`, `in ${RUN_FILES.results}`] as const;
+  const contradicted = reported
+    .map((r) => ({ r, d: copiesDisagree(r, lines.get(r.id) ?? r, places) }))
+    .find((x) => x.d !== null);
+  if (absent.length === 0 && contradicted === undefined) return;
+  const what = absent.length > 0
+    ? `${absent.length} of them (case "${absent[0].id}" first) not in ${RUN_FILES.results}`
+    : `case "${contradicted?.r.id}" disagreeing (${contradicted?.d})`;
+  throw new ReportFileError(
+    join(dir, RUN_FILES.results),
+    `holds ${lines.size} result(s), but ${RUN_FILES.report} beside it holds ` +
+      `${reported.length}, ${what}: the two files of the run disagree, so the merge cannot ` +
+      `tell which is right. If ${RUN_FILES.results} was cut short (copied mid-run, a full ` +
+      `disk), move it out of the folder and merge again to use ${RUN_FILES.report}'s ` +
+      `results; else run the folder's run again into it with --resume (it runs the cases ` +
+      `${RUN_FILES.results} lacks)`,
+  );
 }
 
 /** Options of {@link writeRunOutputs}. */
@@ -357,6 +483,13 @@ export interface RunOutputOptions {
    * streamed results.jsonl during the run, may pass false to leave it as it is.
    */
   readonly jsonl?: boolean;
+  /**
+   * The commands that run the cases the report lacks (report/finish_commands.ts
+   * `finishCommands`); default: for a run's report, `run --resume` into `dir`.
+   */
+  readonly finish?: readonly string[];
+  /** The run's `--config-root`, to find the groups of the cases not run in their matrix. */
+  readonly configRoot?: string;
 }
 
 /**
@@ -387,6 +520,11 @@ export async function writeRunOutputs(
   }
   await writeReportJson(join(dir, RUN_FILES.report), report);
   await writeJunit(join(dir, RUN_FILES.junit), report);
-  await writeMarkdown(join(dir, RUN_FILES.summary), report);
-  await writeRunHtml(join(dir, RUN_FILES.html), report);
+  // cases not run: counted in their matrix groups, with the commands that run them
+  const pages = {
+    notRunGroups: await notRunGroups(report, { configRoot: options.configRoot }),
+    finish: options.finish ?? finishCommands(report, dir),
+  };
+  await writeMarkdown(join(dir, RUN_FILES.summary), report, pages);
+  await writeRunHtml(join(dir, RUN_FILES.html), report, pages);
 }

@@ -33,4 +33,8 @@ export * from "./run_state.ts";
 export * from "./output_paths.ts";
 export * from "./run_reports.ts";
 export * from "./explain_command.ts";
+export * from "./case_groups.ts";
+export * from "./finish_commands.ts";
+export * from "./not_covered.ts";
+export * from "./verdict.ts";
 export { runReportHtml, writeRunHtml } from "./html/mod.ts";

@@ -35,22 +35,49 @@ export function notCovered(results: readonly CaseResult[]): CaseResult[] {
   );
 }
 
+/** One reason of {@link NotCoveredSummary}: a bare reason code, how many cases, its message. */
+export interface NotCoveredReason {
+  /** The bare reason code, e.g. `dtype.f16-unavailable`. */
+  readonly code: string;
+  /** Cases refused for it. */
+  readonly count: number;
+  /** The first such case's message for it. */
+  readonly message: string;
+}
+
+/** What a run did not cover and how to cover it ({@link notCoveredSummary}). */
+export interface NotCoveredSummary {
+  /** The cases expected to run that were refused ({@link notCovered}), in run order. */
+  readonly ids: readonly string[];
+  /** "on this device" when every reason is a missing device feature, else "in this run". */
+  readonly where: "on this device" | "in this run";
+  /** Each reason, in the order first met. */
+  readonly reasons: readonly NotCoveredReason[];
+  /** How to cover them, one hint per fix (may be empty). */
+  readonly how: readonly string[];
+}
+
+/** Options of {@link notCoveredSummary} and {@link notCoveredLine}. */
+export interface NotCoveredOptions {
+  /** The runtime the run used (`run --runtime`; default deno). */
+  readonly runtime?: string;
+}
+
 /**
- * One line saying what was not covered on this device and how to cover it, or null when
- * everything expected to run ran. `runtime` (`run --runtime`): under a browser the hint
- * names another runtime instead of a driver to install.
+ * What was not covered and how to cover it, or null when everything expected to run ran.
+ * `runtime` (`run --runtime`): under a browser the hint names another runtime instead of a
+ * driver to install.
  *
  * @example
  * ```ts
- * import { notCoveredLine } from "./not_covered.ts";
- * notCoveredLine([]); // null
- * // "not covered on this device: 44 cases (dtype.f16-unavailable: ...); to cover them, install ..."
+ * import { notCoveredSummary } from "./not_covered.ts";
+ * notCoveredSummary([]); // null
  * ```
  */
-export function notCoveredLine(
+export function notCoveredSummary(
   results: readonly CaseResult[],
-  options: { runtime?: string } = {},
-): string | null {
+  options: NotCoveredOptions = {},
+): NotCoveredSummary | null {
   const missed = notCovered(results);
   if (missed.length === 0) return null;
   const byCode = new Map<string, { count: number; message: string }>();
@@ -71,7 +98,6 @@ export function notCoveredLine(
       byCode.set(code, e);
     }
   }
-  const what = [...byCode].map(([code, e]) => `${e.count} × ${code}: ${e.message}`).join("; ");
   // under a browser (run --runtime chromium) the device is the browser's adapter: the fix
   // is another runtime or browser, not a driver for this process
   const hint = (c: string) =>
@@ -79,10 +105,35 @@ export function notCoveredLine(
       ? `run them with --runtime deno (lavapipe or a GPU has shader-f16), or in a browser ` +
         "whose WebGPU adapter has shader-f16"
       : HOW_TO_COVER[c];
-  const how = [...new Set([...byCode.keys()].map(hint).filter(Boolean))];
-  const where = [...byCode.keys()].every((c) => DEVICE_FEATURE_CODES.includes(c))
-    ? "on this device"
-    : "in this run";
-  return `not covered ${where}: ${missed.length} case${missed.length === 1 ? "" : "s"} ` +
-    `(${what})${how.length > 0 ? `; to cover them, ${how.join("; ")}` : ""}`;
+  return {
+    ids: missed.map((r) => r.id),
+    where: [...byCode.keys()].every((c) => DEVICE_FEATURE_CODES.includes(c))
+      ? "on this device"
+      : "in this run",
+    reasons: [...byCode].map(([code, e]) => ({ code, count: e.count, message: e.message })),
+    how: [...new Set([...byCode.keys()].map(hint).filter((h): h is string => Boolean(h)))],
+  };
+}
+
+/**
+ * One line saying what was not covered and how to cover it ({@link notCoveredSummary}), or
+ * null when everything expected to run ran.
+ *
+ * @example
+ * ```ts
+ * import { notCoveredLine } from "./not_covered.ts";
+ * notCoveredLine([]); // null
+ * // "not covered on this device: 44 cases (dtype.f16-unavailable: ...); to cover them, install ..."
+ * ```
+ */
+export function notCoveredLine(
+  results: readonly CaseResult[],
+  options: NotCoveredOptions = {},
+): string | null {
+  const s = notCoveredSummary(results, options);
+  if (s === null) return null;
+  const what = s.reasons.map((e) => `${e.count} × ${e.code}: ${e.message}`).join("; ");
+  const n = s.ids.length;
+  return `not covered ${s.where}: ${n} case${n === 1 ? "" : "s"} ` +
+    `(${what})${s.how.length > 0 ? `; to cover them, ${s.how.join("; ")}` : ""}`;
 }

@@ -9,11 +9,15 @@
 import type { RunReport } from "../results/types.ts";
 import { appendStepSummary, toMarkdown } from "./markdown.ts";
 import { writeRunOutputs } from "./merge.ts";
+import { notRunGroups } from "./case_groups.ts";
+import { finishCommands } from "./finish_commands.ts";
 
 /** Options of {@link writeRunReports}. */
 export interface RunReportsOptions {
   /** Append summary.md to `$GITHUB_STEP_SUMMARY` when it is set (default true). */
   stepSummary?: boolean;
+  /** The run's `--config-root` (report/merge.ts `RunOutputOptions.configRoot`). */
+  configRoot?: string;
 }
 
 /**
@@ -33,6 +37,11 @@ export async function writeRunReports(
   report: RunReport,
   options: RunReportsOptions = {},
 ): Promise<void> {
-  await writeRunOutputs(out, report, { jsonl: false });
-  if (options.stepSummary ?? true) await appendStepSummary(toMarkdown(report));
+  const groups = await notRunGroups(report, { configRoot: options.configRoot });
+  await writeRunOutputs(out, report, { jsonl: false, configRoot: options.configRoot });
+  if (options.stepSummary ?? true) {
+    await appendStepSummary(
+      toMarkdown(report, { notRunGroups: groups, finish: finishCommands(report, out) }),
+    );
+  }
 }

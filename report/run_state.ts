@@ -118,8 +118,8 @@ export async function readRunState(path: string): Promise<RunState | null> {
 
 /**
  * How a run's selection is named in messages: `matrix "smoke", filter "preset=tiny", shard
- * 2/4, planted fault lse-offset` ("no filter" when there is none; the shard and the planted
- * fault only when set).
+ * 2/4, planted fault lse-offset, --backend wgsl-absorbed` ("no filter" when there is none;
+ * the shard, the planted fault and the backend only when set).
  *
  * @example
  * ```ts
@@ -128,12 +128,57 @@ export async function readRunState(path: string): Promise<RunState | null> {
  * ```
  */
 export function describeRun(
-  r: { matrix: string; filter: string | null; shard: string | null; plantedFault?: string },
+  r: {
+    matrix: string;
+    filter: string | null;
+    shard: string | null;
+    plantedFault?: string;
+    backend?: string;
+  },
 ): string {
   return [
     `matrix "${r.matrix}"`,
     r.filter === null ? "no filter" : `filter "${r.filter}"`,
     ...(r.shard === null ? [] : [`shard ${r.shard}`]),
     ...(r.plantedFault === undefined ? [] : [`planted fault ${r.plantedFault}`]),
+    ...(r.backend === undefined ? [] : [`--backend ${r.backend}`]),
   ].join(", ");
+}
+
+/**
+ * A run's `--backend` in messages: `--backend <id>`, or, absent, that the adapter chose
+ * each case's backend (a report from before the field was recorded reads so too).
+ *
+ * @example
+ * ```ts
+ * import { backendText } from "./run_state.ts";
+ * backendText("wgsl-absorbed"); // "--backend wgsl-absorbed"
+ * backendText(undefined); // "no --backend (the adapter's choice per case)"
+ * ```
+ */
+export function backendText(backend: string | undefined): string {
+  return backend === undefined
+    ? "no --backend (the adapter's choice per case)"
+    : `--backend ${backend}`;
+}
+
+/**
+ * The config files whose digest differs between two runs' `configDigests`
+ * (results/types.ts `RunReport.configDigests`), in path order: only paths both record
+ * (a path one run does not read is no difference); none when either is absent (not
+ * recorded: unknown).
+ *
+ * @example
+ * ```ts
+ * import { changedConfigs } from "./run_state.ts";
+ * changedConfigs({ "cfg.json": "aa", "b.json": "bb" }, { "cfg.json": "cc" }); // ["cfg.json"]
+ * changedConfigs(undefined, { "cfg.json": "cc" }); // []
+ * ```
+ */
+export function changedConfigs(
+  a: Readonly<Record<string, string>> | undefined,
+  b: Readonly<Record<string, string>> | undefined,
+): string[] {
+  if (a === undefined || b === undefined) return [];
+  return Object.keys(a).filter((p) => Object.hasOwn(b, p) && a[p] !== b[p]).sort();
 }

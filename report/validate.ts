@@ -251,7 +251,36 @@ export function runReportProblem(v: unknown): string | null {
   if (v.plantedFault !== undefined && (typeof v.plantedFault !== "string" || !v.plantedFault)) {
     return 'field "plantedFault" must be a fault id or absent';
   }
+  if (v.backend !== undefined && (typeof v.backend !== "string" || !v.backend)) {
+    return 'field "backend" must be a backend id or absent (absent: the adapter chose)';
+  }
+  const configs = configDigestsProblem(v.configDigests);
+  if (configs !== null) return configs;
+  const env = environmentDiffersProblem(v.environmentDiffers);
+  if (env !== null) return env;
   return missingProblem(v.missing, v.results as { id: string }[]);
+}
+
+/** `RunReport.configDigests`: absent (not recorded), or config paths to digest strings. */
+function configDigestsProblem(v: unknown): string | null {
+  if (v === undefined) return null;
+  const bad = 'field "configDigests" must be an object of config paths to digests, or absent';
+  if (!isRecord(v)) return bad;
+  const path = Object.keys(v).find((k) => typeof v[k] !== "string" || v[k] === "");
+  return path === undefined ? null : `${bad} (${JSON.stringify(path)} has no digest string)`;
+}
+
+/** `RunReport.environmentDiffers`: absent, or entries of a folder, a field and two values. */
+function environmentDiffersProblem(v: unknown): string | null {
+  if (v === undefined) return null;
+  if (!Array.isArray(v)) return 'field "environmentDiffers" must be an array or absent';
+  const value = (x: unknown) => x === null || typeof x === "string";
+  const i = v.findIndex((e) =>
+    !isRecord(e) || typeof e.dir !== "string" || typeof e.field !== "string" || !value(e.from) ||
+    !value(e.to)
+  );
+  return i < 0 ? null : `environmentDiffers[${i}] must have a string dir and field, and from ` +
+    "and to strings or null";
 }
 
 /** `RunReport.missing`: absent (a run's report, or an older one) or distinct ids without a result. */

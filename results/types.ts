@@ -217,4 +217,39 @@ export interface RunReport {
    * none was planted (and in reports written before it was recorded).
    */
   readonly plantedFault?: string;
+  /**
+   * The backend `run --backend` ran every case on (a registered backend id). Absent when
+   * none was given, each case running on the backend the adapter chose, and in reports
+   * written before it was recorded, which read as that choice. A resume or a merge of runs
+   * that differ in it is refused: one report would hold cases of two backends.
+   */
+  readonly backend?: string;
+  /**
+   * SHA-256 (hex, 16) of each config file the run's selection reads (a matrix `preset` that
+   * is a path), keyed by the path as case ids write it; taken when the run starts. A resume or
+   * a merge of runs whose config file differs is refused (the case ids name the file, not its
+   * contents: one report would hold two models). `{}` when the selection reads none; absent
+   * in reports written before it was recorded (the configs cannot be checked).
+   */
+  readonly configDigests?: Readonly<Record<string, string>>;
+  /**
+   * A merged report (`merge`) of shards whose environments differ where a merge allows it
+   * (the host; a revision unknown on one side or differing only in its `-dirty` mark): one
+   * entry per folder and field, against the first folder's, whose fingerprint the report
+   * carries. Absent when they match, in a run's report, and in reports written before it
+   * existed.
+   */
+  readonly environmentDiffers?: readonly EnvironmentDifference[];
+}
+
+/** One field in which a merged shard's environment differs from the first shard's. */
+export interface EnvironmentDifference {
+  /** The folder merged. */
+  readonly dir: string;
+  /** The fingerprint field (report/ `FingerprintChange.field`), e.g. `host.cpuModel`. */
+  readonly field: string;
+  /** The first folder's value (null: absent). */
+  readonly from: string | null;
+  /** This folder's value (null: absent). */
+  readonly to: string | null;
 }

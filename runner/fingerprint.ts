@@ -10,6 +10,7 @@ import { cpus } from "node:os";
 import type { Fingerprint } from "../results/types.ts";
 import { sha256Hex16 } from "../util/hash.ts";
 import { isRecord } from "../util/is_record.ts";
+import { isConfigPath } from "../matrix/config_paths.ts";
 
 export { diffFingerprints } from "../report/fingerprint_diff.ts";
 export type { FingerprintChange } from "../report/fingerprint_diff.ts";
@@ -96,6 +97,37 @@ export async function hashKernels(kernelDir: URL): Promise<Record<string, string
     hashes[name] = await sha256Hex16(await Deno.readFile(new URL(name, dir)));
   }
   return hashes;
+}
+
+/**
+ * SHA-256 (16 hex characters) of each config file that the matrix `presets` name (a preset
+ * that is a path: matrix/config_paths.ts `isConfigPath`), keyed by the preset as written,
+ * in path order: what a run records as `configDigests` (results/types.ts), so a resume or a
+ * merge notices a config edited since. A relative path is read from `baseDir` (as the
+ * runner reads it); preset names are skipped, and so is a file that cannot be read (its
+ * cases report the config error themselves).
+ *
+ * @example
+ * ```ts
+ * import { hashConfigFiles } from "./fingerprint.ts";
+ * await hashConfigFiles(["tiny", "deepseek-v2-lite"], "."); // {}: presets, no file read
+ * ```
+ */
+export async function hashConfigFiles(
+  presets: Iterable<string>,
+  baseDir: string,
+): Promise<Record<string, string>> {
+  const paths = [...new Set([...presets].filter(isConfigPath))].sort();
+  const digests: Record<string, string> = {};
+  for (const p of paths) {
+    const where = p.startsWith("/") ? p : `${baseDir}/${p}`;
+    try {
+      digests[p] = await sha256Hex16(await Deno.readFile(where));
+    } catch {
+      // missing or unreadable: the case says so as its result; nothing to compare
+    }
+  }
+  return digests;
 }
 
 async function git(cwd: URL, args: string[]): Promise<string | null> {

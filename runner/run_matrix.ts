@@ -26,7 +26,13 @@ import { readReportJson } from "../report/json.ts";
 import { JsonlWriter, readJsonl } from "../report/jsonl.ts";
 import { headerlessResults, RUN_FILES } from "../report/merge.ts";
 import { prepareOutputDir } from "../report/output_paths.ts";
-import { describeRun, readRunState, writeRunState } from "../report/run_state.ts";
+import {
+  backendText,
+  changedConfigs,
+  describeRun,
+  readRunState,
+  writeRunState,
+} from "../report/run_state.ts";
 import { environmentMix, type FingerprintChange } from "../report/fingerprint_diff.ts";
 import {
   type ProgressMode,
@@ -37,7 +43,7 @@ import {
 import { computeTotals } from "../report/totals.ts";
 import { profileLimitWarnings } from "./case_request.ts";
 import { lockOutDir } from "./out_lock.ts";
-import { collectFingerprint } from "./fingerprint.ts";
+import { collectFingerprint, hashConfigFiles } from "./fingerprint.ts";
 import { checkFaultReached } from "./fault_reach.ts";
 import { groupOf, runCase, type RunCaseOptions } from "./run_case.ts";
 import { isRemoteDevice, remoteFingerprint, type RunDevice } from "../gpu/runtime.ts";
@@ -72,8 +78,10 @@ export interface RunMatrixOptions {
   configRoot?: string;
   /**
    * Skip cases already in out/results.jsonl. The folder must hold a run of the same
-   * matrix, filter and shard (or none), and every line must be a result (a truncated last
-   * line is dropped): else a ReportFileError.
+   * matrix, filter, shard, planted fault and `backend` (or none), whose config files have
+   * not changed since it started (`RunReport.configDigests`; not recorded: said on stderr),
+   * and every line must be a result (a truncated last line is dropped): else a
+   * ReportFileError.
    */
   resume?: boolean;
   /**
@@ -219,11 +227,21 @@ interface RunIdentity {
   shard: string | null;
   /** The planted fault's id (`run --plant-fault`); absent when none. */
   plantedFault?: string;
+  /** The backend every case runs on (`run --backend`); absent: the adapter's choice. */
+  backend?: string;
 }
 
 function sameRun(a: RunIdentity, b: RunIdentity): boolean {
   return sameMatrixHere(a.matrix, b.matrix) && a.filter === b.filter &&
-    a.shard === b.shard && a.plantedFault === b.plantedFault;
+    a.shard === b.shard && a.plantedFault === b.plantedFault && a.backend === b.backend;
+}
+
+/** What differs between two runs' options that change what a case computes, for messages. */
+function optionDifference(held: RunIdentity, current: RunIdentity): string {
+  return held.backend !== current.backend
+    ? `; they differ in --backend: ${backendText(held.backend)} there, ` +
+      `${backendText(current.backend)} here, and one report would hold cases of both`
+    : "";
 }
 
 async function nonEmptyLines(path: string): Promise<number> {
@@ -269,12 +287,12 @@ interface Claimed {
 
 /**
  * Check what `out` already holds against this run and return the results to keep
- * (resume). Refuses (ReportFileError): resuming another matrix's, filter's, shard's or
- * planted fault's folder, results with neither run.json nor report.json (their run
+ * (resume). Refuses (ReportFileError): resuming another matrix's, filter's, shard's,
+ * planted fault's or `--backend`'s folder, results with neither run.json nor report.json (their run
  * unknown), or results timed under other timing rules; a damaged line in results.jsonl when resuming (a truncated last
  * line is dropped, as merge does); truncating a half-finished run without resume or force.
- * The environment a resume runs in is checked once the device is open
- * ({@link checkResumeEnvironment}).
+ * The config files a resume reads are checked next ({@link checkResumeConfigs}), the
+ * environment it runs in once the device is open ({@link checkResumeEnvironment}).
  */
 async function claimFolder(
   out: string,
@@ -329,10 +347,10 @@ async function claimFolder(
   if (held.header && !sameRun(held.header, current)) {
     throw new ReportFileError(
       out,
-      `holds a run of ${describeRun(held.header)}, but this run is of ${describeRun(current)}; ` +
-        `--resume continues only the same matrix, filter, shard and planted fault: pick ` +
-        `another --out, or ` +
-        `--force to replace that run`,
+      `holds a run of ${describeRun(held.header)}, but this run is of ${describeRun(current)}` +
+        `${optionDifference(held.header, current)}; --resume continues only the same ` +
+        "matrix, filter, shard, planted fault and --backend: give the run's own options, " +
+        "pick another --out, or --force to replace that run",
     );
   }
   let results: CaseResult[];
@@ -415,6 +433,40 @@ function checkResumeEnvironment(
     );
   }
   return mix.warnings.map((c) => `resume: the environment differs in ${text(c)}`);
+}
+
+/**
+ * Refuse (ReportFileError) a resume whose config files (`RunReport.configDigests`) changed
+ * since the run started: its kept results and its new ones would be of two models under one
+ * case id. Returns the digests the resumed run records: these, or none (unknown) when the
+ * run being resumed recorded none (a harness from before they were) and the selection reads
+ * a config file; that resume is said on stderr, not refused.
+ */
+function checkResumeConfigs(
+  out: string,
+  resumed: RunReport,
+  { now, baseDir }: { now: Record<string, string>; baseDir: string },
+): Record<string, string> | undefined {
+  const changed = changedConfigs(resumed.configDigests, now);
+  if (changed.length > 0) {
+    const where = (p: string) => p.startsWith("/") ? p : `${baseDir}/${p}`;
+    throw new ReportFileError(
+      out,
+      `holds a run whose config file${changed.length > 1 ? "s" : ""} ${
+        changed.map((p) => `${where(p)} (sha-256 ${resumed.configDigests?.[p]} → ${now[p]})`)
+          .join(", ")
+      } changed since it started; its cases name a config by its path, so --resume would ` +
+        "report two models as one: restore the file as the run read it, or --force to start " +
+        "over with the file as it is",
+    );
+  }
+  if (resumed.configDigests !== undefined || Object.keys(now).length === 0) return now;
+  console.error(
+    `resume: the run in ${out} did not record its config files' digests (a harness from ` +
+      `before they were): ${Object.keys(now).join(", ")} could not be checked for changes ` +
+      "since it started",
+  );
+  return undefined;
 }
 
 /** "RangeError: Invalid array length (at adapter/rope.ts:78)": no stack, one place. */
@@ -505,8 +557,15 @@ async function runInFolder(
     filter: options.filter ?? null,
     shard: options.shard ? `${options.shard.index}/${options.shard.count}` : null,
     ...(options.fault ? { plantedFault: options.fault.id } : {}),
+    ...(options.backend !== undefined ? { backend: options.backend } : {}),
   };
   const { previous, resumed } = await claimFolder(options.out, asked, mine, options);
+  // The config files the selection reads, as they are now: a case id names a config by its
+  // path, so a resume after the file changed would join results of two models.
+  const configs = await hashConfigFiles(all.map((c) => c.params.preset), baseDir);
+  const configDigests = resumed && previous.size > 0
+    ? checkResumeConfigs(options.out, resumed, { now: configs, baseDir })
+    : configs;
   // A resume keeps the run's own matrix spelling and start: its report is that run's, so
   // merge and history see one run, not two.
   const identity: RunIdentity = resumed ? { ...asked, matrix: resumed.matrix } : asked;
@@ -566,6 +625,7 @@ async function runInFolder(
     totals: computeTotals(results),
     interrupted,
     ...(options.fault ? { plantedFault: options.fault.id } : {}),
+    ...(configDigests !== undefined ? { configDigests } : {}),
   });
   const statePath = `${options.out}/${RUN_FILES.state}`;
   // Reports of the run being replaced, or of a resumed run's earlier stop, would describe a

@@ -138,13 +138,14 @@ Deno.test("html run: groups collapsed with passed/total and worst headroom; filt
   const html = await runReportHtml(runFixture());
   assert.match(
     html,
-    /<details class="group" data-group="tiny: decode"><summary><b>tiny: decode<\/b>: 3\/3 passed; worst headroom 0\.3000/,
+    /<details class="group" data-group="tiny: decode"><summary><b>tiny: decode<\/b>: 3 cases: 3 passed; worst headroom 0\.3000/,
   );
   assert.match(
     html,
-    /data-group="tiny: prefill"><summary><b>tiny: prefill<\/b>: 1\/3 passed; worst headroom 6\.47e\+5/,
+    /data-group="tiny: prefill"><summary><b>tiny: prefill<\/b>: 3 cases: 1 passed, 2 failed; worst headroom 6\.47e\+5/,
   );
-  assert.match(html, /data-group="layer"><summary><b>layer<\/b>: 2\/2 passed/);
+  // the expected skip is counted apart from the pass
+  assert.match(html, /data-group="layer"><summary><b>layer<\/b>: 2 cases: 1 passed, 1 skipped;/);
   assert.ok(!/<details[^>]* open/.test(html), "groups start collapsed");
   assert.ok(html.includes('id="case-filter"'));
   assert.equal((html.match(/<tr data-id=/g) ?? []).length, 8);
@@ -202,7 +203,7 @@ Deno.test("html run: past the cap with tens of thousands of failures, rows past 
   assert.equal((html.match(/<tr data-id=/g) ?? []).length, 5000);
   assert.equal((html.match(/<div class="failure" /g) ?? []).length, 200);
   // the group still counts every case
-  assert.match(html, new RegExp(`: 0/${n} passed`));
+  assert.match(html, new RegExp(`: ${n} cases: 0 passed, ${n} failed`));
   // the rows are of the first failures: the last case has none
   assert.ok(!html.includes(`<tr data-id="${results[n - 1].id}">`));
   assert.ok(html.includes(`<tr data-id="${results[4999].id}">`));
@@ -214,7 +215,7 @@ Deno.test("html run: past the size cap, passing rows are dropped and the page sa
   // failures keep their cards and rows; passing cases keep only their group lines
   assert.ok(html.includes(`b=${PLANTED_ID_B};`));
   assert.equal((html.match(/<tr data-id=/g) ?? []).length, 2);
-  assert.ok(html.includes("3/3 passed"));
+  assert.ok(html.includes("3 cases: 3 passed"));
   const full = await runReportHtml(runFixture());
   assert.ok(!full.includes('id="size-note"'));
   // the capped page keeps the full page's plot, byte for byte (it is rendered once for both)

@@ -70,15 +70,17 @@ Deno.test("markdown: one line per matrix group with passed/total and worst headr
     result({ b: 4 }, { group: "prefill", out: withHeadroom(0.0625) }),
     result({ b: 5 }),
   ];
+  const counts = { failed: 0, skipped: 0, notRun: 0 };
   assert.deepEqual(groupLines(results), [
-    { group: "decode", passed: 2, total: 2, worstHeadroom: 0.5 },
-    { group: "prefill", passed: 1, total: 2, worstHeadroom: 3 },
-    { group: "(no group)", passed: 1, total: 1, worstHeadroom: null },
+    { group: "decode", ...counts, passed: 2, total: 2, worstHeadroom: 0.5 },
+    { group: "prefill", ...counts, passed: 1, failed: 1, total: 2, worstHeadroom: 3 },
+    { group: "(no group)", ...counts, passed: 1, total: 1, worstHeadroom: null },
   ]);
   const md = toMarkdown(report(results));
-  assert.ok(md.includes("| decode | 2/2 | 0.500 |"), md);
-  assert.ok(md.includes("| ❌ prefill | 1/2 | 3.000 |"), md);
-  assert.ok(md.includes("| (no group) | 1/1 | – |"), md);
+  // cases, passed, failed, skipped, not run
+  assert.ok(md.includes("| decode | 2 | 2 | 0 | 0 | 0 | 0.500 |"), md);
+  assert.ok(md.includes("| ❌ prefill | 2 | 1 | 1 | 0 | 0 | 3.000 |"), md);
+  assert.ok(md.includes("| (no group) | 1 | 1 | 0 | 0 | 0 | – |"), md);
   // the failing case's row shows its headroom; a passing case's folded row both sides
   assert.ok(md.includes("**fail** | 3.000 / – |"), md);
   assert.ok(md.includes("| pass | 0.250 / 0.500 |"), md);

@@ -166,6 +166,90 @@ export function textWidth(text: string, fontSize: number, bold: boolean): number
   return (w * fontSize) / 100;
 }
 
+/**
+ * A log axis' tick label as the axes format it (d3-format `~g`: six significant digits,
+ * insignificant zeros trimmed), so its width can be measured before the chart is drawn.
+ *
+ * @example
+ * ```ts
+ * import { logTickLabel } from "./chart.ts";
+ * logTickLabel(0.02); // "0.02"
+ * logTickLabel(1e-7); // "1e-7"
+ * ```
+ */
+export function logTickLabel(v: number): string {
+  const [mantissa, exponent] = v.toPrecision(6).split("e");
+  const m = mantissa.includes(".") ? mantissa.replace(/\.?0+$/, "") : mantissa;
+  return exponent === undefined ? m : `${m}e${exponent}`;
+}
+
+/** Options of {@link logAxisTicks}. */
+export interface LogAxisTicksOptions {
+  /** The labels' font size in pixels (default 11, the charts' axis labels). */
+  readonly fontSize?: number;
+  /** Pixels at least between two labels (default 6). */
+  readonly gap?: number;
+}
+
+/**
+ * The tick values of a log axis `width` pixels long over `domain` (whole decades, as the
+ * headroom plot's) whose labels ({@link logTickLabel}, measured with {@link textWidth}, the
+ * first flush left and the last flush right) never run into each other: every decade, or every
+ * second, fifth, ... where even decades would; then 5, 2 and 3 times a decade, and the other
+ * digits, where they fit. Vega's own thinning let labels touch ("0.020.03").
+ *
+ * @example
+ * ```ts
+ * import { logAxisTicks } from "./chart.ts";
+ * logAxisTicks([0.001, 1], 420); // [0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1]
+ * logAxisTicks([1e-6, 1e6], 120); // [0.00001, 1, 100000]: every fifth decade
+ * ```
+ */
+export function logAxisTicks(
+  domain: readonly [number, number],
+  width: number,
+  options: LogAxisTicksOptions = {},
+): number[] {
+  const fontSize = options.fontSize ?? 11;
+  const gap = options.gap ?? 6;
+  const lo = Math.log10(domain[0]), hi = Math.log10(domain[1]);
+  if (!(hi > lo) || !(width > 0)) return [domain[0]];
+  const x = (v: number) => ((Math.log10(v) - lo) / (hi - lo)) * width;
+  const box = (v: number): [number, number] => {
+    const w = textWidth(logTickLabel(v), fontSize, false);
+    const at = x(v);
+    // the axis' end labels are flush with its ends (Vega-Lite's labelFlush on an x axis)
+    return at <= 0.5 ? [0, w] : at >= width - 0.5 ? [width - w, width] : [at - w / 2, at + w / 2];
+  };
+  const kept: { v: number; b: [number, number] }[] = [];
+  const fits = (b: [number, number]) =>
+    kept.every((k) => b[1] + gap <= k.b[0] || k.b[1] + gap <= b[0]);
+  const value = (m: number, e: number) => Number(`${m}e${e}`);
+  const first = Math.ceil(lo - 1e-9), last = Math.floor(hi + 1e-9);
+  // decades: every one, else every 2nd, 3rd, 5th, 10th, ... (aligned on 1) that fit
+  for (const stride of [1, 2, 3, 5, 10, 20, 50, 100]) {
+    const decades = [];
+    for (let e = first; e <= last; e++) if (e % stride === 0) decades.push(value(1, e));
+    const boxes = decades.map(box);
+    const apart = boxes.every((b, i) => i === 0 || boxes[i - 1][1] + gap <= b[0]);
+    if (apart || stride === 100) {
+      decades.forEach((v, i) => kept.push({ v, b: boxes[i] }));
+      if (stride > 1) return kept.map((k) => k.v);
+      break;
+    }
+  }
+  for (const m of [5, 2, 3, 4, 6, 7, 8, 9]) {
+    for (let e = Math.floor(lo) - 1; e <= last; e++) {
+      const v = value(m, e);
+      const at = Math.log10(v);
+      if (at < lo - 1e-9 || at > hi + 1e-9) continue;
+      const b = box(v);
+      if (fits(b)) kept.push({ v, b });
+    }
+  }
+  return kept.map((k) => k.v).sort((a, b) => a - b);
+}
+
 /** The part of Vega's text measuring this module sets (`textMetrics`, not in its types). */
 interface VegaTextMetrics {
   width: (

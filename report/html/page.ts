@@ -59,8 +59,11 @@ export interface PageParts {
   readonly title: string;
   /** Header facts, in order: label and value (plain text). */
   readonly facts: readonly (readonly [string, string])[];
-  /** One line under the facts (plain text), e.g. the totals. */
-  readonly verdict?: { readonly text: string; readonly ok: boolean };
+  /**
+   * One line under the facts (plain text), e.g. the totals: green when `ok`, amber when `ok`
+   * and `warn` (nothing failed, but not everything was verified), else red.
+   */
+  readonly verdict?: { readonly text: string; readonly ok: boolean; readonly warn?: boolean };
   /** Section HTML, already escaped, in page order. */
   readonly sections: readonly string[];
   /** Include the case filter script (pages with case tables). */
@@ -81,7 +84,7 @@ export function htmlPage(p: PageParts): string {
   const facts = p.facts.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`)
     .join("");
   const verdict = p.verdict
-    ? `<p class="verdict ${p.verdict.ok ? "ok" : "bad"}" id="verdict">${
+    ? `<p class="verdict ${p.verdict.ok ? (p.verdict.warn ? "warn" : "ok") : "bad"}" id="verdict">${
       escapeHtml(p.verdict.text)
     }</p>`
     : "";
@@ -220,6 +223,8 @@ dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:
 dl.facts dt{color:#666}dl.facts dd{margin:0;font-family:ui-monospace,monospace;font-size:13px}
 .verdict{font-weight:600;margin:8px 0 0;padding:6px 10px;border-radius:4px}
 .verdict.ok{background:#e6f4ea;color:#1e6b34}.verdict.bad{background:#fde8e8;color:#a11}
+.verdict.warn{background:#fff8e1;color:#7a5200;border:1px solid #f0d98c}
+pre.commands{background:#fff;border:1px solid #ddd;border-radius:4px;padding:6px 10px;overflow-x:auto;font-size:13px}
 .failure{background:#fff;border:1px solid #e3b4b4;border-left:5px solid #c22;border-radius:4px;padding:8px 12px;margin:8px 0}
 .failure h3{font-size:14px;margin:0 0 4px;font-family:ui-monospace,monospace;overflow-wrap:anywhere}
 .status{display:inline-block;white-space:nowrap;padding:0 6px;border-radius:3px;font-size:12px;font-weight:600}

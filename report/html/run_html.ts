@@ -6,15 +6,26 @@
  * @module
  */
 import { explainCommandFor } from "../explain_command.ts";
-import type { CaseResult, ParityRecord, RunReport } from "../../results/types.ts";
+import type {
+  CaseResult,
+  EnvironmentDifference,
+  ParityRecord,
+  RunReport,
+} from "../../results/types.ts";
+import type { GroupLine } from "../markdown.ts";
+import type { NotCoveredSummary } from "../not_covered.ts";
 import { adapterIdentity } from "../adapter_info.ts";
 import { writeTextAtomic } from "../../util/fs.ts";
 import { maxOf } from "../../util/stats.ts";
 import { skipMessage } from "../junit.ts";
-import { summaryTotals } from "../markdown.ts";
+import { groupCountsText, groupLines, summaryTotals } from "../markdown.ts";
+import { notCoveredSummary } from "../not_covered.ts";
+import { runVerdict } from "../verdict.ts";
+import { finishCommands } from "../finish_commands.ts";
+import { notRunGroups } from "../case_groups.ts";
 import { runtimeLabel } from "../runtime_label.ts";
-import { isExpectedSkip, missingIds } from "../totals.ts";
-import { chartFigure, escapeHtml, textWidth } from "./chart.ts";
+import { isExpectedSkip, missingIds, notRunIds } from "../totals.ts";
+import { chartFigure, escapeHtml, logAxisTicks, textWidth } from "./chart.ts";
 import { thinNote, thinPoints } from "./thin.ts";
 import {
   DEFAULT_HTML_MAX_BYTES,
@@ -38,6 +49,13 @@ export interface RunHtmlOptions {
   readonly title?: string;
   /** The comparison with a baseline after the run (`run --baseline`), shown at the top. */
   readonly drift?: RunDriftNote;
+  /**
+   * The matrix group of each case without a result (report/case_groups.ts `notRunGroups`):
+   * each group's line counts its cases not run.
+   */
+  readonly notRunGroups?: ReadonlyMap<string, string>;
+  /** The commands that run the cases not run (report/finish_commands.ts `finishCommands`). */
+  readonly finish?: readonly string[];
 }
 
 /** The drift verdict of `run --baseline`, as report.html shows it. */
@@ -210,7 +228,9 @@ export async function runReportHtml(
 }
 
 /**
- * Writes report.html of a run atomically.
+ * Writes report.html of a run atomically. Without `options.finish` and
+ * `options.notRunGroups`, the cases not run get them here (`run --resume` into the page's
+ * folder; their groups from the matrix as the report names it).
  *
  * @example
  * ```ts ignore
@@ -223,7 +243,17 @@ export async function writeRunHtml(
   report: RunReport,
   options: RunHtmlOptions = {},
 ): Promise<void> {
-  await writeTextAtomic(path, await runReportHtml(report, options));
+  // Cases not run keep their groups and the command that finishes the run when the page is
+  // written again without them (drift/after_run.ts adds the drift verdict to it).
+  const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) || "/" : ".";
+  await writeTextAtomic(
+    path,
+    await runReportHtml(report, {
+      ...options,
+      finish: options.finish ?? finishCommands(report, dir),
+      notRunGroups: options.notRunGroups ?? await notRunGroups(report),
+    }),
+  );
 }
 
 function build(
@@ -284,10 +314,19 @@ function build(
     );
   }
   const missing = missingIds(report);
-  if (missing.length > 0) sections.push(missingSection(missing, report.matrixIds.length));
-  // Not run for another reason than a merge's missing shards: the run was interrupted.
-  const interruptedNotRun = t.notRun - missing.length;
-  if (bad.length > 0 || interruptedNotRun > 0) {
+  const notRun = notRunIds(report);
+  const finish = options.finish ?? [];
+  if (missing.length > 0) {
+    sections.push(missingSection(missing, report.matrixIds.length, finish));
+  } else if (notRun.length > 0) {
+    // Not run for another reason than a merge's missing shards: the run was interrupted.
+    sections.push(notRunSection(notRun, report.shardIds.length, finish));
+  }
+  const differs = report.environmentDiffers ?? [];
+  if (differs.length > 0) sections.push(differsSection(differs));
+  const gap = notCoveredSummary(report.results, { runtime: report.fingerprint.browser?.name });
+  if (gap !== null) sections.push(notCoveredSection(gap));
+  if (bad.length > 0) {
     // Every failure keeps its card (but past shape.cards); past the first few they fold, so
     // the plots stay near.
     const card = (r: CaseResult) => failureCard(r, report.matrix);
@@ -305,11 +344,8 @@ function build(
               `with their message; the last ${bad.length - rowed} are only counted there.</p>`
             : "size cap): each is a row of its group below, with its message.</p>")
         : "");
-    const notRun = interruptedNotRun > 0
-      ? `<p class="note">${interruptedNotRun} case(s) of this run never ran (interrupted).</p>`
-      : "";
     sections.push(
-      section("failures", `Failures and unexpected decisions (${bad.length})`, notRun + cards),
+      section("failures", `Failures and unexpected decisions (${bad.length})`, cards),
     );
   }
   if (plots !== null) sections.push(plots);
@@ -319,11 +355,16 @@ function build(
     section(
       "cases",
       "Cases by matrix group",
-      groupsHtml(report.results, detail, { withCard, withRow }),
+      groupsHtml(report.results, detail, {
+        withCard,
+        withRow,
+        lines: groupLines(report.results, { notRun, notRunGroups: options.notRunGroups }),
+      }),
     ),
   );
   const fp = report.fingerprint;
   const a = adapterIdentity(fp.adapter);
+  const verdict = runVerdict(report, { regressions: drift?.regressions });
   const scope = [
     report.filter && `filter ${report.filter}`,
     report.shard && `shard ${report.shard}`,
@@ -343,7 +384,8 @@ function build(
       ],
     ],
     verdict: {
-      ok: bad.length === 0 && t.notRun === 0 && !(drift && drift.regressions > 0),
+      ok: verdict.level !== "bad",
+      warn: verdict.level === "warn",
       text: `${t.cases} cases: ${t.pass} pass, ${t.fail} fail, ${t.unexpected} unexpected, ` +
         `${t.error} error, ${t.skippedAsExpected} skipped as expected` +
         (t.notRun ? `, ${t.notRun} not run` : "") +
@@ -352,7 +394,9 @@ function build(
           : "") +
         (drift && drift.regressions > 0
           ? `; ${drift.regressions} drift regression(s) against the baseline`
-          : ""),
+          : "") +
+        // nothing, or only part, verified: said in words, not left to the counts
+        (verdict.headline === null ? "" : `. ${verdict.headline}`),
     },
     sections,
     filter: true,
@@ -365,20 +409,96 @@ export const MAX_MISSING_HTML = 1000;
 /** Missing ids shown unfolded up to this many. */
 const OPEN_MISSING = 20;
 
-function missingSection(missing: readonly string[], total: number): string {
-  const shown = missing.slice(0, MAX_MISSING_HTML);
-  const more = missing.length - shown.length;
+function missingSection(
+  missing: readonly string[],
+  total: number,
+  finish: readonly string[],
+): string {
   return section(
     "missing",
     `Missing cases (${missing.length} of ${total})`,
     `<p class="note" id="missing-note">${missing.length} of ${total} cases missing: no merged ` +
       `shard has a result for them, so this report is not a complete run of its matrix ` +
       `(they count as not run).</p>\n` +
-      `<details class="fold"${missing.length <= OPEN_MISSING ? " open" : ""}><summary>` +
-      `${missing.length} missing case ids</summary>\n<ul class="missing">` +
-      shown.map((id) => `<li><code>${escapeHtml(id)}</code></li>`).join("") +
-      `</ul>${more > 0 ? `<p>…and ${more} more (all in report.json's missing).</p>` : ""}` +
-      `</details>`,
+      finishHtml(finish, "complete the merge") +
+      idList(missing, "missing case ids", "all in report.json's missing"),
+  );
+}
+
+function notRunSection(
+  notRun: readonly string[],
+  total: number,
+  finish: readonly string[],
+): string {
+  return section(
+    "not-run",
+    `Not run (${notRun.length} of ${total})`,
+    `<p class="note" id="not-run-note">${notRun.length} case(s) of this run never ran ` +
+      "(interrupted).</p>\n" + finishHtml(finish, "finish the run") +
+      idList(notRun, "case ids not run", "all in junit.xml, as errors"),
+  );
+}
+
+/** The commands that finish a report, or what to do when none is known. */
+function finishHtml(finish: readonly string[], what: string): string {
+  return finish.length === 0
+    ? `<p>To ${what}, run the cases that lack a result (<code>run --resume</code>, or the ` +
+      "missing shards' <code>run --shard i/n</code>) and merge again.</p>"
+    : `<p>To ${what}:</p><pre class="commands" id="finish-commands"><code>${
+      finish.map(escapeHtml).join("\n")
+    }</code></pre>`;
+}
+
+/** Case ids in a fold, open when few, at most {@link MAX_MISSING_HTML}, the rest counted. */
+function idList(ids: readonly string[], what: string, where: string): string {
+  const shown = ids.slice(0, MAX_MISSING_HTML);
+  const more = ids.length - shown.length;
+  return `<details class="fold"${ids.length <= OPEN_MISSING ? " open" : ""}><summary>` +
+    `${ids.length} ${what}</summary>\n<ul class="missing">` +
+    shown.map((id) => `<li><code>${escapeHtml(id)}</code></li>`).join("") +
+    `</ul>${more > 0 ? `<p>…and ${more} more (${where}).</p>` : ""}</details>`;
+}
+
+function notCoveredSection(gap: NotCoveredSummary): string {
+  const n = gap.ids.length;
+  return section(
+    "not-covered",
+    `Not covered ${gap.where} (${n})`,
+    `<p class="note" id="not-covered-note">${n} case(s) the matrix expects to run were refused ` +
+      `${
+        gap.where === "on this device" ? "for want of a device feature" : "by this run's backend"
+      }` +
+      `: they count as skipped, and nothing of them was verified.</p>\n<ul>` +
+      gap.reasons.map((r) =>
+        `<li><b>${r.count} × <code>${escapeHtml(r.code)}</code></b>: ${escapeHtml(r.message)}</li>`
+      ).join("") + "</ul>" +
+      (gap.how.length > 0
+        ? `<p id="not-covered-fix">To cover them, ${escapeHtml(gap.how.join("; "))}.</p>`
+        : "") +
+      idList(gap.ids, "case ids not covered", "every case is in results.jsonl"),
+  );
+}
+
+/** Environment differences listed at most; report.json keeps them all. */
+const MAX_DIFFERS_HTML = 50;
+
+function differsSection(differs: readonly EnvironmentDifference[]): string {
+  const shown = differs.slice(0, MAX_DIFFERS_HTML);
+  return section(
+    "environment-differs",
+    "Environments of the merged shards differ",
+    `<p class="note" id="environment-note">The shards merged here ran in environments that ` +
+      `differ (${differs.length} difference(s)); the facts above are the first folder's.</p>` +
+      `<ul>${
+        shown.map((d) =>
+          `<li><code>${escapeHtml(d.dir)}</code>: ${escapeHtml(d.field)} ${
+            escapeHtml(d.from ?? "(none)")
+          } → ${escapeHtml(d.to ?? "(none)")}</li>`
+        ).join("")
+      }</ul>` +
+      (differs.length > shown.length
+        ? `<p>…and ${differs.length - shown.length} more (report.json's environmentDiffers).</p>`
+        : ""),
   );
 }
 
@@ -446,20 +566,24 @@ function groupsHtml(
     readonly withCard: ReadonlySet<string>;
     /** Failures with a row (without `detail`). */
     readonly withRow: ReadonlySet<string>;
+    /** Each group's counts (markdown.ts `groupLines`), cases not run included. */
+    readonly lines: readonly GroupLine[];
   },
 ): string {
   const { withCard, withRow } = failures;
   const groups = new Map<string, CaseResult[]>();
+  for (const g of failures.lines) groups.set(g.group, []);
   for (const r of results) {
     const g = resultGroup(r);
     if (!groups.has(g)) groups.set(g, []);
     groups.get(g)!.push(r);
   }
+  const counts = new Map(failures.lines.map((g) => [g.group, g]));
   const parts = [filterBox()];
   for (const [name, rs] of groups) {
-    const passed = rs.filter((r) => r.status === "pass").length;
     const hs = rs.map(worstHeadroom).filter((x): x is number => x !== undefined);
     const worst = hs.length ? maxOf(hs) : undefined;
+    const line = counts.get(name);
     const rows = detail
       ? rs.map((r) =>
         `<tr data-id="${escapeHtml(r.id)}"><td class="id">${idHtml(r.id)}</td>` +
@@ -479,7 +603,9 @@ function groupsHtml(
       ).join("\n");
     parts.push(
       `<details class="group" data-group="${escapeHtml(name)}"><summary>` +
-        `<b>${escapeHtml(name)}</b>: ${passed}/${rs.length} passed; worst headroom ${
+        `<b>${escapeHtml(name)}</b>: ${
+          escapeHtml(line === undefined ? `${rs.length} cases` : groupCountsText(line))
+        }; worst headroom ${
           num(worst)
         }</summary>\n<table><tr><th>id</th><th>status</th><th>out headroom</th>` +
         `<th>LSE headroom</th><th title="every pass of the absorbed path but cache ` +
@@ -586,6 +712,9 @@ export function shortGroupLabels(groups: readonly string[]): Map<string, string>
   return out;
 }
 
+/** The headroom plot's x axis, pixels: 70 a decade over the usual 1e-4 to 1e2. */
+const HEADROOM_AXIS_PX = 420;
+
 async function headroomChart(points: ReturnType<typeof headroomPoints>): Promise<string> {
   const groups = [...new Set(points.map((p) => p.group))];
   const labels = shortGroupLabels(groups);
@@ -602,6 +731,13 @@ async function headroomChart(points: ReturnType<typeof headroomPoints>): Promise
     label: labels.get(p.group)!,
   }));
   const order = groups.map((g) => labels.get(g)!);
+  // Whole decades around the points and the rule at 1, as Vega's nice log scale made them;
+  // the ticks are chosen here, measured, so that no two labels run into each other.
+  const hs = pts.map((p) => p.headroom);
+  const lo = 10 ** Math.floor(Math.log10(Math.min(1, ...hs)));
+  const hi = Math.max(10 ** Math.ceil(Math.log10(Math.max(1, ...hs))), lo * 10);
+  const xScale = { type: "log" as const, domain: [lo, hi], nice: false };
+  const ticks = logAxisTicks([lo, hi], HEADROOM_AXIS_PX);
   const note = thinNote(thinned, { what: "passing sides", axis: "headroom", pick: "the worst" });
   return await chartFigure({
     kind: "headroom",
@@ -617,7 +753,7 @@ async function headroomChart(points: ReturnType<typeof headroomPoints>): Promise
       // 420 px of axis (70 px a decade over the usual 1e-4 to 1e2), the labels at most
       // GROUP_LABEL_PX wide and the legends above: the plot fits a page 800 px wide
       // whole, with the rule at 1 in sight (at 640 px and 60 characters it was 1075 px wide).
-      width: 420,
+      width: HEADROOM_AXIS_PX,
       height: { step: 22 },
       data: { values: pts },
       layer: [
@@ -627,7 +763,8 @@ async function headroomChart(points: ReturnType<typeof headroomPoints>): Promise
             x: {
               field: "headroom",
               type: "quantitative",
-              scale: { type: "log" },
+              scale: xScale,
+              axis: { values: ticks, format: "~g" },
               title: "headroom (error / allowance, log)",
             },
             y: {
@@ -664,7 +801,7 @@ async function headroomChart(points: ReturnType<typeof headroomPoints>): Promise
           transform: [{ filter: "datum.failed" }],
           mark: { type: "point", filled: false, size: 160, strokeWidth: 2, color: "#c22" },
           encoding: {
-            x: { field: "headroom", type: "quantitative", scale: { type: "log" } },
+            x: { field: "headroom", type: "quantitative", scale: xScale },
             y: { field: "label", type: "nominal", sort: order },
             yOffset: { field: "side", type: "nominal", scale: { domain: ["out", "lse"] } },
             tooltip: [{ field: "id" }, { field: "group" }, { field: "side" }, {

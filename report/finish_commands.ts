@@ -1,0 +1,146 @@
+/**
+ * The commands that finish a report that lacks cases: `run --resume` for an interrupted run,
+ * and for a merge of some of the shards, each missing shard's `run --shard i/n` (or its
+ * folder's `--resume`) and the merge again.
+ *
+ * @module
+ */
+import type { RunReport } from "../results/types.ts";
+import { inShard } from "../matrix/case_id.ts";
+import { notRunIds } from "./totals.ts";
+
+/** A folder merged: its shard ("i/n", null: unsharded) and whether its run stopped early. */
+export interface FinishFolder {
+  /** The folder. */
+  readonly dir: string;
+  /** Its run's shard ("i/n"), or null for an unsharded run. */
+  readonly shard: string | null;
+  /** Whether its run stopped before its last case. */
+  readonly interrupted: boolean;
+}
+
+/** Options of {@link finishCommands}. */
+export interface FinishOptions {
+  /** A merged report: the folders merged (report/merge.ts `MergeResult.folders`). */
+  readonly folders?: readonly FinishFolder[];
+}
+
+/**
+ * A word for a POSIX shell: as it is when it is safe, else in single quotes.
+ *
+ * @example
+ * ```ts
+ * import { shellWord } from "./finish_commands.ts";
+ * shellWord("out/x"); // "out/x"
+ * shellWord("preset=tiny;dtype=f16"); // "'preset=tiny;dtype=f16'"
+ * ```
+ */
+export function shellWord(s: string): string {
+  return /^[\w.\/,:@%+=-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`;
+}
+
+/**
+ * The `run` command of a report's selection (matrix, filter, shard, planted fault) into `out`,
+ * with `--resume` when `resume` is true: what finishes an interrupted run.
+ *
+ * @example
+ * ```ts
+ * import { runCommandFor } from "./finish_commands.ts";
+ * runCommandFor({ matrix: "smoke", filter: "preset=tiny", shard: null }, "out/z", true);
+ * // "deno task harness run --matrix smoke --filter preset=tiny --out out/z --resume"
+ * ```
+ */
+export function runCommandFor(
+  r: Pick<RunReport, "matrix" | "filter" | "shard" | "plantedFault" | "backend">,
+  out: string,
+  resume: boolean,
+): string {
+  return [
+    "deno task harness run --matrix",
+    shellWord(r.matrix),
+    ...(r.filter === null ? [] : ["--filter", shellWord(r.filter)]),
+    ...(r.shard === null ? [] : ["--shard", r.shard]),
+    ...(r.plantedFault === undefined ? [] : ["--plant-fault", shellWord(r.plantedFault)]),
+    // a resume or shard of a run made with --backend must name it too (else it is refused)
+    ...(r.backend === undefined ? [] : ["--backend", shellWord(r.backend)]),
+    "--out",
+    shellWord(out),
+    ...(resume ? ["--resume"] : []),
+  ].join(" ");
+}
+
+/**
+ * The commands that run the cases a report lacks and leave a complete report in `out` (empty
+ * when it lacks none): for a run's report, `run --resume` of its selection into `out`; for a
+ * merged one (`options.folders`), the `run --shard i/n` of each shard with a missing case (a
+ * folder given for that shard is resumed, a shard not given gets a folder beside the others),
+ * then the `merge` of every folder into `out`. A merge whose folders are unsharded resumes
+ * those that stopped early.
+ *
+ * @example
+ * ```ts
+ * import { finishCommands } from "./finish_commands.ts";
+ * import type { RunReport } from "../results/types.ts";
+ * declare const report: RunReport;
+ * for (const c of finishCommands(report, "out/z")) console.log(c);
+ * ```
+ */
+export function finishCommands(
+  report: RunReport,
+  out: string,
+  options: FinishOptions = {},
+): string[] {
+  const notRun = notRunIds(report);
+  if (notRun.length === 0) return [];
+  const folders = options.folders;
+  if (folders === undefined) {
+    // a merged report written again without its folders: only its own shards know
+    return report.missing === undefined ? [runCommandFor(report, out, true)] : [];
+  }
+  const sharded = folders.map((f) => ({ ...f, at: /^(\d+)\/(\d+)$/.exec(f.shard ?? "") }));
+  const count = sharded.find((f) => f.at !== null)?.at?.[2];
+  const runs: string[] = [];
+  const dirs = folders.map((f) => f.dir);
+  if (count === undefined) {
+    for (const f of folders) {
+      if (f.interrupted) runs.push(runCommandFor({ ...report, shard: null }, f.dir, true));
+    }
+  } else {
+    const n = Number(count);
+    const needed = new Set<number>();
+    for (const id of notRun) {
+      for (let k = 1; k <= n; k++) if (inShard(id, { index: k, count: n })) needed.add(k);
+    }
+    for (const k of [...needed].sort((a, b) => a - b)) {
+      const given = sharded.find((f) => f.shard === `${k}/${n}`);
+      if (given !== undefined) {
+        runs.push(runCommandFor({ ...report, shard: `${k}/${n}` }, given.dir, true));
+        continue;
+      }
+      const dir = shardFolder(sharded, k, out);
+      dirs.push(dir);
+      runs.push(runCommandFor({ ...report, shard: `${k}/${n}` }, dir, false));
+    }
+  }
+  return [
+    ...runs,
+    `deno task harness merge ${dirs.map(shellWord).join(" ")} --out ${shellWord(out)}`,
+  ];
+}
+
+/**
+ * A folder for shard `k` that no folder merged holds: a merged folder's name with its shard
+ * number swapped for `k` (out/shard-1 → out/shard-2), else `<out>-shard-<k>`.
+ */
+function shardFolder(
+  folders: readonly { dir: string; at: RegExpExecArray | null }[],
+  k: number,
+  out: string,
+): string {
+  for (const f of folders) {
+    if (f.at === null) continue;
+    const m = /^(.*?)(\d+)(\/*)$/.exec(f.dir);
+    if (m !== null && Number(m[2]) === Number(f.at[1])) return `${m[1]}${k}`;
+  }
+  return `${out.replace(/\/+$/, "")}-shard-${k}`;
+}

@@ -1,0 +1,152 @@
+// Cases that never ran (an interrupted run; a merge of some of the shards) are listed, each
+// group counts them against its cases in the selection (a group with none run included), and
+// the pages give the command that finishes the report (audit 2026-12-06: report.html said "41
+// case(s) ... never ran" with neither the ids nor the command, and its groups read "24/24
+// passed" for a group of 48 cases).
+import assert from "node:assert/strict";
+import {
+  finishCommands,
+  MAX_MISSING_ROWS,
+  mergeRuns,
+  runCommandFor,
+  toMarkdown,
+  writeRunOutputs,
+} from "../report/mod.ts";
+import { escapeHtml, MAX_MISSING_HTML } from "../report/html/mod.ts";
+import { inShard, parseFilter } from "../matrix/case_id.ts";
+import { loadMatrix } from "../matrix/expand.ts";
+import type { CaseResult } from "../results/types.ts";
+import { report, result, withTempDir } from "./report_util.ts";
+
+const FILTER = "preset=tiny";
+
+async function tinyCases() {
+  const { cases } = await loadMatrix("smoke", { filter: parseFilter(FILTER) });
+  return cases;
+}
+
+function passed(c: { id: string; params: CaseResult["params"]; group?: string }): CaseResult {
+  return result(c.params, { id: c.id, group: c.group });
+}
+
+Deno.test("an interrupted run lists its cases not run, counts them in their groups and gives the resume command", async () => {
+  const cases = await tinyCases();
+  const groups = [...new Set(cases.map((c) => c.group!))];
+  const first = cases.filter((c) => c.group === groups[0]);
+  const ran = first.slice(0, Math.floor(first.length / 2));
+  const ids = cases.map((c) => c.id);
+  const notRun = ids.filter((id) => !ran.some((c) => c.id === id));
+  await withTempDir(async (dir) => {
+    const r = report(ran.map(passed), {
+      filter: FILTER,
+      matrixIds: ids,
+      shardIds: ids,
+      interrupted: true,
+    });
+    await writeRunOutputs(dir, r, { jsonl: false });
+    const resume = `deno task harness run --matrix smoke --filter ${FILTER} --out ${dir} --resume`;
+    const html = await Deno.readTextFile(`${dir}/report.html`);
+    // every group, against its cases in the selection
+    for (const g of groups) {
+      const n = cases.filter((c) => c.group === g).length;
+      const done = g === groups[0] ? ran.length : 0;
+      const words = `${n} case${n === 1 ? "" : "s"}: ${done} passed, ${n - done} not run;`;
+      assert.ok(html.includes(`<b>${escapeHtml(g)}</b>: ${words}`), `${g}: ${words}`);
+    }
+    const at = html.indexOf('<section id="not-run">');
+    assert.ok(at > 0, "a not-run section");
+    const sec = html.slice(at, html.indexOf("</section>", at));
+    assert.ok(sec.includes(`${notRun.length} case(s) of this run never ran (interrupted).`));
+    assert.ok(sec.includes(`<pre class="commands" id="finish-commands"><code>${resume}</code>`));
+    for (const id of notRun) assert.ok(sec.includes(`<li><code>${id}</code></li>`), id);
+
+    const md = await Deno.readTextFile(`${dir}/summary.md`);
+    assert.ok(md.includes(`### Not run (${notRun.length})`), md);
+    assert.ok(md.includes("To finish the run:\n\n```sh\n" + resume + "\n```"), md);
+    assert.ok(md.includes(`| ❌ ${groups[1]} |`), "a group with no case run has its row");
+  });
+});
+
+Deno.test("the not-run ids are capped on the pages, the rest counted", async () => {
+  const n = MAX_MISSING_HTML + 234;
+  const results = Array.from({ length: n + 1 }, (_, i) => result({ b: 1 + (i % 7), sk: 16 + i }));
+  const r = report(results.slice(0, 1), {
+    matrixIds: results.map((x) => x.id),
+    shardIds: results.map((x) => x.id),
+    interrupted: true,
+  });
+  await withTempDir(async (dir) => {
+    await writeRunOutputs(dir, r, { jsonl: false });
+    const html = await Deno.readTextFile(`${dir}/report.html`);
+    assert.equal((html.match(/<li><code>/g) ?? []).length, MAX_MISSING_HTML);
+    assert.ok(html.includes("…and 234 more"));
+    const md = await Deno.readTextFile(`${dir}/summary.md`);
+    assert.equal((md.match(/^- `/gm) ?? []).length, MAX_MISSING_ROWS);
+    assert.ok(md.includes(`…and ${n - MAX_MISSING_ROWS} more`));
+    // a matrix that cannot be read again: the cases not run still count, in a group of their own
+    assert.ok(html.includes(`(not run, group unknown)</b>: ${n} cases: 0 passed, ${n} not run;`));
+  });
+});
+
+Deno.test("a merge of one shard of two gives the missing shard's run and the merge again", async () => {
+  const cases = await tinyCases();
+  const ids = cases.map((c) => c.id);
+  const mine = cases.filter((c) => inShard(c.id, { index: 1, count: 2 }));
+  await withTempDir(async (tmp) => {
+    const shard = report(mine.map(passed), {
+      filter: FILTER,
+      shard: "1/2",
+      matrixIds: ids,
+      shardIds: mine.map((c) => c.id),
+    });
+    await writeRunOutputs(`${tmp}/shard-1`, shard);
+    const m = await mergeRuns([`${tmp}/shard-1`]);
+    const finish = finishCommands(m.report, `${tmp}/merged`, { folders: m.folders });
+    assert.deepEqual(finish, [
+      `deno task harness run --matrix smoke --filter ${FILTER} --shard 2/2 --out ${tmp}/shard-2`,
+      `deno task harness merge ${tmp}/shard-1 ${tmp}/shard-2 --out ${tmp}/merged`,
+    ]);
+    await writeRunOutputs(`${tmp}/merged`, m.report, { finish });
+    const html = await Deno.readTextFile(`${tmp}/merged/report.html`);
+    const at = html.indexOf('<section id="missing">');
+    const sec = html.slice(at, html.indexOf("</section>", at));
+    assert.ok(sec.includes(finish.join("\n")), sec);
+    // every group counts its missing cases
+    for (const g of new Set(cases.map((c) => c.group!))) {
+      const n = cases.filter((c) => c.group === g).length;
+      const have = mine.filter((c) => c.group === g).length;
+      assert.ok(
+        html.includes(
+          `<b>${escapeHtml(g)}</b>: ${n} case${n === 1 ? "" : "s"}: ${have} passed` +
+            (n > have ? `, ${n - have} not run;` : ";"),
+        ),
+        g,
+      );
+    }
+    const md = toMarkdown(m.report, { finish });
+    assert.ok(md.includes("To complete the merge:\n\n```sh\n" + finish.join("\n")), md);
+    // a stopped shard given to the merge is resumed, not run again
+    const stopped = await mergeRuns([`${tmp}/shard-1`]);
+    const again = finishCommands(stopped.report, `${tmp}/m2`, {
+      folders: [{ dir: `${tmp}/shard-1`, shard: "1/2", interrupted: true }, {
+        dir: `${tmp}/x`,
+        shard: "2/2",
+        interrupted: true,
+      }],
+    });
+    assert.equal(
+      again[0],
+      `deno task harness run --matrix smoke --filter ${FILTER} --shard 2/2 --out ${tmp}/x --resume`,
+    );
+  });
+});
+
+Deno.test("runCommandFor: a run made with --backend is resumed with it (a resume without it is refused)", () => {
+  const r = { matrix: "smoke", filter: "preset=tiny;dtype=f32", shard: null } as const;
+  assert.equal(
+    runCommandFor({ ...r, backend: "wgsl-absorbed" }, "out/x", true),
+    "deno task harness run --matrix smoke --filter 'preset=tiny;dtype=f32' --backend wgsl-absorbed " +
+      "--out out/x --resume",
+  );
+  assert.doesNotMatch(runCommandFor(r, "out/x", true), /--backend/);
+});

@@ -1,0 +1,111 @@
+// A run that verified nothing, or only part of its cases, says so (audit 2026-12-06): on GL
+// (no shader-f16) `run --filter 'preset=tiny;dtype=f16'` wrote a green report.html of "0 pass"
+// whose groups read "24/24 passed", and only the terminal said what was not covered and how to
+// cover it. Now the verdict says it in words, groups count skipped cases apart, and report.html
+// and summary.md have a "not covered on this device" section with the reasons and the fix.
+import assert from "node:assert/strict";
+import { runVerdict, toMarkdown } from "../report/mod.ts";
+import { runReportHtml } from "../report/html/mod.ts";
+import type { CaseResult } from "../results/types.ts";
+import { report, result } from "./report_util.ts";
+
+const GROUP = "tiny: all paths";
+
+/** A case expected to run that the device refused for want of shader-f16 (a pass, skipped). */
+function notCovered(b: number, group = GROUP): CaseResult {
+  return result({ b, dtype: "f16" }, {
+    group,
+    decision: "unsupported",
+    message: "unsupported: no shader-f16",
+    out: undefined,
+    backend: undefined,
+    reasons: [{ code: "dtype.f16-unavailable", message: "dtype f16 needs shader-f16" }],
+  });
+}
+
+function verdictOf(html: string): { level: string; text: string } {
+  const m = /<p class="verdict (\w+)" id="verdict">([^<]*)<\/p>/.exec(html);
+  assert.ok(m, "report.html has a verdict");
+  return { level: m[1], text: m[2] };
+}
+
+Deno.test("report: a run whose every case was refused for the device says nothing was verified", async () => {
+  const r = report([notCovered(1), notCovered(2), notCovered(3, "layer")]);
+  assert.equal(runVerdict(r).level, "warn");
+  const html = await runReportHtml(r);
+  const v = verdictOf(html);
+  assert.equal(v.level, "warn", "not green");
+  assert.match(v.text, /No case was verified: 3 not covered on this device \(skipped\)\.$/);
+  // groups count the skipped cases apart from the passed ones
+  assert.match(html, /<b>tiny: all paths<\/b>: 2 cases: 0 passed, 2 skipped;/);
+  assert.match(html, /<b>layer<\/b>: 1 case: 0 passed, 1 skipped;/);
+  assert.doesNotMatch(html, /\d+\/\d+ passed/);
+  // the reasons and the fix, as the terminal prints them
+  const at = html.indexOf('<section id="not-covered">');
+  assert.ok(at > 0, "a not-covered section");
+  const sec = html.slice(at, html.indexOf("</section>", at));
+  assert.match(sec, /Not covered on this device \(3\)/);
+  assert.match(sec, /3 × <code>dtype\.f16-unavailable<\/code><\/b>: dtype f16 needs shader-f16/);
+  assert.match(
+    sec,
+    /To cover them, install Mesa&#39;s Vulkan driver \(apt-get install mesa-vulkan-drivers\)/,
+  );
+
+  const md = toMarkdown(r);
+  assert.match(md, /^⚠️ \*\*3 cases\*\*: 0 pass, /m);
+  assert.ok(!md.includes("✅"), md);
+  assert.match(md, /^\*\*No case was verified: 3 not covered on this device \(skipped\)\.\*\*$/m);
+  assert.match(md, /^### Not covered on this device \(3\)$/m);
+  assert.match(md, /^- 3 × `dtype\.f16-unavailable`: dtype f16 needs shader-f16$/m);
+  assert.match(
+    md,
+    /^To cover them, install Mesa's Vulkan driver \(apt-get install mesa-vulkan-drivers\)/m,
+  );
+  // group, cases, passed, failed, skipped, not run
+  assert.ok(md.includes("| ⚠ tiny: all paths | 2 | 0 | 0 | 2 | 0 | – |"), md);
+});
+
+Deno.test("report: a run that verified only some of its cases says how many", async () => {
+  const r = report([result({ b: 1 }, { group: GROUP }), notCovered(2)]);
+  const v = verdictOf(await runReportHtml(r));
+  assert.equal(v.level, "warn");
+  assert.match(v.text, /Only 1 of 2 cases were verified: 1 not covered on this device \(skipped\)/);
+  assert.match(toMarkdown(r), /^\*\*Only 1 of 2 cases were verified: /m);
+});
+
+Deno.test("report: a --backend of the other path is not covered in this run, with its fix", async () => {
+  const r = report([
+    result({ b: 1, path: "expanded" }, {
+      decision: "unsupported",
+      message: "unsupported",
+      out: undefined,
+      reasons: [{ code: "backend.path-mismatch", message: "wgsl-absorbed-gemm runs absorbed" }],
+    }),
+  ]);
+  const html = await runReportHtml(r);
+  assert.match(verdictOf(html).text, /No case was verified: 1 not covered in this run/);
+  assert.match(html, /Not covered in this run \(1\)/);
+  assert.match(html, /To cover them, run without --backend/);
+});
+
+Deno.test("report: expected refusals and passes are verified: green, no not-covered section", async () => {
+  const r = report([
+    result({ b: 1 }, { group: GROUP }),
+    result({ dtype: "f16", device: "no-f16" }, {
+      group: GROUP,
+      decision: "unsupported",
+      expect: { support: "unsupported", codes: ["dtype.f16-unavailable"] },
+      out: undefined,
+      reasons: [{ code: "dtype.f16-unavailable", message: "no shader-f16" }],
+    }),
+  ]);
+  const html = await runReportHtml(r);
+  const v = verdictOf(html);
+  assert.equal(v.level, "ok");
+  assert.doesNotMatch(v.text, /verified/);
+  assert.ok(!html.includes('id="not-covered"'));
+  assert.match(html, /2 cases: 1 passed, 1 skipped;/);
+  const md = toMarkdown(r);
+  assert.match(md, /^✅ /m);
+  assert.ok(!md.includes("Not covered"), md);
+});
