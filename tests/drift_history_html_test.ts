@@ -8,21 +8,10 @@ import { detectSteps } from "../drift/step_detect.ts";
 import { stepSearchRuns, tooShortForSteps } from "../drift/history.ts";
 import type { Series } from "../drift/history.ts";
 import { historyText } from "../cli/history.ts";
+import { historySeries } from "./report_html_fixtures.ts";
 
-function series(caseId: string, values: readonly number[]): Series {
-  return {
-    caseId,
-    points: values.map((value, i) => ({
-      runId: i + 1,
-      startedAt: `2026-11-${String(i + 1).padStart(2, "0")}T02:17:00Z`,
-      deno: "2.9.6",
-      harnessRevision: "abc",
-      deviceKey: "llvmpipe-65541-vulkan",
-      value,
-    })),
-    steps: detectSteps(values),
-  };
-}
+const series = (caseId: string, values: readonly number[]): Series =>
+  historySeries(values, detectSteps(values), { caseId });
 
 /** The titles of the drawn charts' series (their first title line), in page order. */
 function drawnSeries(html: string): string[] {

@@ -30,3 +30,22 @@ export async function writeTinyMatrix(
   );
   return path;
 }
+
+/**
+ * Copy the published DeepSeek-V3 config.json into `dir` as cfg.json and write a matrix "m"
+ * (seed 1) of one group reading it (`preset: "cfg.json"`) with the given query lengths;
+ * returns the matrix's path. For tests of runs whose config file changes under them.
+ */
+export async function writeConfigMatrix(dir: string, sq: number[]): Promise<string> {
+  const config = new URL(
+    "../matrix/bundled/configs/published/DeepSeek-V3.config.json",
+    import.meta.url,
+  );
+  await Deno.copyFile(config, `${dir}/cfg.json`);
+  const path = `${dir}/m.json`;
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify({ name: "m", seed: 1, groups: [{ axes: { preset: "cfg.json", sq } }] }),
+  );
+  return path;
+}

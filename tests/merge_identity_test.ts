@@ -17,9 +17,11 @@ import {
 import { SILENT_PROGRESS } from "../report/progress.ts";
 import { writeRunReports } from "../report/run_reports.ts";
 import type { CaseResult, RunReport } from "../results/types.ts";
-import { type CaseRunner, runMatrix } from "../runner/run_matrix.ts";
+import { runMatrix } from "../runner/run_matrix.ts";
 import { runCli } from "./helpers_cli.ts";
+import { writeConfigMatrix } from "./matrix_file_helpers.ts";
 import { report, result, withTempDir } from "./report_util.ts";
+import { PASS_STUB } from "./stub_runner.ts";
 
 const gpu = await hasAdapter();
 
@@ -178,31 +180,8 @@ Deno.test({
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "mla-merge-identity-" });
     const ctx = await GpuContext.create();
-    const pass: CaseRunner = (c) =>
-      Promise.resolve<CaseResult>({
-        id: c.id,
-        status: "pass",
-        decision: "supported",
-        expect: c.expect,
-        params: c.params,
-        message: "stub",
-        wallMs: 0,
-      });
     try {
-      const config = new URL(
-        "../matrix/bundled/configs/published/DeepSeek-V3.config.json",
-        import.meta.url,
-      );
-      await Deno.copyFile(config, `${dir}/cfg.json`);
-      const matrix = `${dir}/m.json`;
-      await Deno.writeTextFile(
-        matrix,
-        JSON.stringify({
-          name: "m",
-          seed: 1,
-          groups: [{ axes: { preset: "cfg.json", sq: [1, 2, 3, 4, 5, 6] } }],
-        }),
-      );
+      const matrix = await writeConfigMatrix(dir, [1, 2, 3, 4, 5, 6]);
       const shard = (index: number, out: string, backend?: string) =>
         runMatrix({
           matrix,
@@ -212,7 +191,7 @@ Deno.test({
           backend,
           progress: SILENT_PROGRESS,
           writeReports: writeRunReports,
-          testOnlyCaseRunner: pass,
+          testOnlyCaseRunner: PASS_STUB,
         });
       const s1 = await shard(1, "s1", "wgsl-absorbed");
       assert.equal(s1.backend, "wgsl-absorbed");

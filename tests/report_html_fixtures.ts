@@ -141,16 +141,17 @@ export const BENCH_FIXTURE_ROOFLINE_POINTS = 7;
 export const BENCH_FIXTURE_CROSSOVER_POINTS = 6;
 
 /**
- * A history series of one case, its points the nightly runs `runIds` (default 1, 2, ...)
- * with `values`, and the steps found in them, as history --html draws it.
+ * A history series of one case (`caseId`, default `preset=tiny;b=1`), its points the nightly
+ * runs `runIds` (default 1, 2, ...) with `values`, and `steps`, as history --html draws it.
  */
 export function historySeries(
   values: readonly number[],
   steps: Series["steps"],
-  runIds: readonly number[] = values.map((_, i) => i + 1),
+  options: { runIds?: readonly number[]; caseId?: string } = {},
 ): Series {
+  const runIds = options.runIds ?? values.map((_, i) => i + 1);
   return {
-    caseId: "preset=tiny;b=1",
+    caseId: options.caseId ?? "preset=tiny;b=1",
     points: values.map((value, i) => ({
       runId: runIds[i],
       startedAt: `2026-11-${String(runIds[i]).padStart(2, "0")}T02:17:00Z`,

@@ -414,18 +414,7 @@ Deno.test("html drift: a significant point is drawn over the others, never under
 
 Deno.test("html history: one chart per series with the steps marked", async () => {
   const values = [1, 1.02, 0.99, 1.01, 1, 1.3, 1.31, 1.29, 1.32, 1.3];
-  const series = (caseId: string, vs: number[]): Series => ({
-    caseId,
-    points: vs.map((value, i) => ({
-      runId: i + 1,
-      startedAt: `2026-11-${String(i + 1).padStart(2, "0")}T02:17:00Z`,
-      deno: "2.9.6",
-      harnessRevision: "abc",
-      deviceKey: "llvmpipe-65541-vulkan",
-      value,
-    })),
-    steps: detectSteps(vs),
-  });
+  const series = (caseId: string, vs: number[]) => historySeries(vs, detectSteps(vs), { caseId });
   const flat = values.map(() => 2);
   const html = await historyReportHtml(
     [series("preset=tiny;b=1", flat), series("*", values)],
@@ -451,7 +440,7 @@ Deno.test("html history: the x axis is the run id the steps table names, gaps an
   const runIds = [1, 2, 5, 6, 7, 8, 9, 10, 11, 12];
   const steps = detectSteps(values);
   assert.deepEqual(steps.map((s) => s.index), [6]);
-  const series = historySeries(values, steps, runIds);
+  const series = historySeries(values, steps, { runIds });
   const html = await historyReportHtml([series], "median_ms");
   // the table says run 9
   assert.match(html, /<td class="id">preset=tiny;<wbr>b=1<\/td><td class="n">9<\/td>/);

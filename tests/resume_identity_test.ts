@@ -11,27 +11,13 @@ import { ReportFileError } from "../report/errors.ts";
 import { SILENT_PROGRESS } from "../report/progress.ts";
 import { writeRunReports } from "../report/run_reports.ts";
 import { readRunState, type RunState, writeRunState } from "../report/run_state.ts";
-import type { CaseResult, RunReport } from "../results/types.ts";
+import type { RunReport } from "../results/types.ts";
 import { type CaseRunner, runMatrix, type RunMatrixOptions } from "../runner/run_matrix.ts";
 import { runCli } from "./helpers_cli.ts";
+import { writeConfigMatrix } from "./matrix_file_helpers.ts";
+import { PASS_STUB } from "./stub_runner.ts";
 
 const gpu = await hasAdapter();
-
-const CONFIG = new URL(
-  "../matrix/bundled/configs/published/DeepSeek-V3.config.json",
-  import.meta.url,
-);
-
-const pass: CaseRunner = (c) =>
-  Promise.resolve<CaseResult>({
-    id: c.id,
-    status: "pass",
-    decision: "supported",
-    expect: c.expect,
-    params: c.params,
-    message: "stub",
-    wallMs: 0,
-  });
 
 /** A runner that counts the cases it runs. */
 function counting(): { runner: CaseRunner; ran: () => number } {
@@ -39,7 +25,7 @@ function counting(): { runner: CaseRunner; ran: () => number } {
   return {
     runner: (c, o) => {
       n++;
-      return pass(c, o);
+      return PASS_STUB(c, o);
     },
     ran: () => n,
   };
@@ -55,16 +41,7 @@ async function inConfigFolder(
   const dir = await Deno.makeTempDir({ prefix: "mla-resume-identity-" });
   const ctx = await GpuContext.create();
   try {
-    await Deno.copyFile(CONFIG, `${dir}/cfg.json`);
-    const matrix = `${dir}/m.json`;
-    await Deno.writeTextFile(
-      matrix,
-      JSON.stringify({
-        name: "m",
-        seed: 1,
-        groups: [{ axes: { preset: "cfg.json", sq: [1, 2] } }],
-      }),
-    );
+    const matrix = await writeConfigMatrix(dir, [1, 2]);
     await fn({ dir, matrix, out: `${dir}/out`, ctx });
   } finally {
     ctx.destroy();
@@ -80,7 +57,7 @@ async function stoppedRun(options: RunMatrixOptions): Promise<RunReport> {
     signal: stop.signal,
     testOnlyCaseRunner: (c, o) => {
       stop.abort();
-      return pass(c, o);
+      return PASS_STUB(c, o);
     },
   });
   assert.equal(report.interrupted, true);

@@ -6,23 +6,11 @@ import assert from "node:assert/strict";
 import { GpuContext, hasAdapter } from "../gpu/device.ts";
 import { writeRunReports } from "../report/run_reports.ts";
 import { readRunState } from "../report/run_state.ts";
-import type { CaseResult } from "../results/types.ts";
-import { type CaseRunner, runMatrix } from "../runner/run_matrix.ts";
+import { runMatrix } from "../runner/run_matrix.ts";
 import { SILENT_PROGRESS } from "../report/progress.ts";
+import { PASS_STUB } from "./stub_runner.ts";
 
 const gpu = await hasAdapter();
-
-/** A pass without running anything. */
-const stub: CaseRunner = (c) =>
-  Promise.resolve<CaseResult>({
-    id: c.id,
-    status: "pass",
-    decision: "supported",
-    expect: c.expect,
-    params: c.params,
-    message: "stub",
-    wallMs: 0,
-  });
 
 async function tinyMatrix(dir: string): Promise<string> {
   const path = `${dir}/m.json`;
@@ -74,7 +62,7 @@ Deno.test({
           out,
           ctx,
           progress: SILENT_PROGRESS,
-          testOnlyCaseRunner: stub,
+          testOnlyCaseRunner: PASS_STUB,
         });
         assert.equal(report.results.length, 2);
         assert.equal(report.totals.pass, 2);
@@ -107,7 +95,7 @@ Deno.test({
           out,
           ctx,
           progress: SILENT_PROGRESS,
-          testOnlyCaseRunner: stub,
+          testOnlyCaseRunner: PASS_STUB,
           writeReports: writeRunReports,
         });
       });

@@ -12,22 +12,11 @@ import { GpuContext, hasAdapter } from "../gpu/device.ts";
 import { ReportFileError } from "../report/errors.ts";
 import { writeRunReports } from "../report/run_reports.ts";
 import { readRunState, type RunState, writeRunState } from "../report/run_state.ts";
-import type { CaseResult } from "../results/types.ts";
 import { type CaseRunner, runMatrix } from "../runner/run_matrix.ts";
 import { SILENT_PROGRESS } from "../report/progress.ts";
+import { PASS_STUB } from "./stub_runner.ts";
 
 const gpu = await hasAdapter();
-
-const pass: CaseRunner = (c) =>
-  Promise.resolve<CaseResult>({
-    id: c.id,
-    status: "pass",
-    decision: "supported",
-    expect: c.expect,
-    params: c.params,
-    message: "stub",
-    wallMs: 0,
-  });
 
 async function exists(path: string): Promise<boolean> {
   return await Deno.stat(path).then(() => true, () => false);
@@ -66,7 +55,7 @@ Deno.test({
         signal: stop.signal,
         testOnlyCaseRunner: (c, o) => {
           stop.abort();
-          return pass(c, o);
+          return PASS_STUB(c, o);
         },
       });
       assert.equal(first.interrupted, true);
@@ -89,7 +78,7 @@ Deno.test({
       let ran = 0;
       const counting: CaseRunner = (c, o) => {
         ran++;
-        return pass(c, o);
+        return PASS_STUB(c, o);
       };
       await assert.rejects(
         runMatrix({ ...common, resume: true, testOnlyCaseRunner: counting }),
@@ -132,7 +121,7 @@ Deno.test({
           for (const f of ["report.json", "junit.xml", "summary.md", "compare.md"]) {
             seen.push(await exists(`${out}/${f}`));
           }
-          return pass(c, o);
+          return PASS_STUB(c, o);
         },
       });
       assert.deepEqual(seen, [false, false, false, false]);
@@ -151,7 +140,7 @@ Deno.test({
   fn: async () => {
     await inTinyFolder(async ({ matrix, out, ctx }) => {
       await Deno.mkdir(out);
-      const common = { matrix, out, ctx, progress: SILENT_PROGRESS, testOnlyCaseRunner: pass };
+      const common = { matrix, out, ctx, progress: SILENT_PROGRESS, testOnlyCaseRunner: PASS_STUB };
       // Another run holds the folder: this test takes run.lock as a run does (an exclusive
       // advisory lock on the file, the holder's process id in it).
       const held = await Deno.open(`${out}/run.lock`, { read: true, write: true, create: true });
@@ -184,7 +173,7 @@ Deno.test({
     await inTinyFolder(async ({ matrix, out, ctx }) => {
       const common = { matrix, out, ctx, progress: SILENT_PROGRESS, writeReports: writeRunReports };
       // the case runner records the matrix seed, as runCase does
-      const seeded: CaseRunner = async (c, o) => ({ ...(await pass(c, o)), seed: c.seed });
+      const seeded: CaseRunner = async (c, o) => ({ ...(await PASS_STUB(c, o)), seed: c.seed });
       const stop = new AbortController();
       await runMatrix({
         ...common,
@@ -246,7 +235,7 @@ Deno.test({
       let ran = 0;
       const counted: CaseRunner = (c, o) => {
         ran++;
-        return pass(c, o);
+        return PASS_STUB(c, o);
       };
       const common = { matrix, out, ctx, progress: SILENT_PROGRESS, writeReports: writeRunReports };
       // it kept the old harness's result and credited it to this run's fingerprint
@@ -274,7 +263,7 @@ Deno.test({
       // a result as a harness from before timing.rules wrote it; the same environment otherwise
       // (a revision git could not give is no refusal by itself)
       const timed = (rules?: number): CaseRunner => async (c, o) => ({
-        ...(await pass(c, o)),
+        ...(await PASS_STUB(c, o)),
         timing: {
           source: "timestamp-query",
           samplesMs: [1],
