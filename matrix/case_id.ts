@@ -108,6 +108,39 @@ export function parseFilter(text: string): CaseFilter {
 }
 
 /**
+ * Whether two `--filter` texts are the same selection written two ways: the same keys, each
+ * with the same values in any order and spelling (`dtype=f32;preset=tiny` is
+ * `preset=tiny;dtype=f32`, `causal=true` is `causal=1`, `sk=064` is `sk=64`). Two nulls (no
+ * filter) are the same; a text that does not parse is the same only as itself.
+ *
+ * @example
+ * ```ts
+ * import { sameFilter } from "./case_id.ts";
+ * sameFilter("dtype=f32,f16;preset=tiny", "preset=tiny;dtype=f16,f32"); // true
+ * sameFilter("causal=true", "causal=1"); // true
+ * sameFilter("preset=tiny", null); // false
+ * ```
+ */
+export function sameFilter(a: string | null, b: string | null): boolean {
+  if (a === b) return true;
+  if (a === null || b === null) return false;
+  let fa: CaseFilter, fb: CaseFilter;
+  try {
+    [fa, fb] = [parseFilter(a), parseFilter(b)];
+  } catch {
+    return false;
+  }
+  const canonical = (key: string, v: string) =>
+    typeof CASE_DEFAULTS[key as keyof CaseParams] === "boolean"
+      ? (v === "true" ? "1" : v === "false" ? "0" : v)
+      : AXIS_BOUNDS[key] ? String(Number(v)) : v;
+  const values = (f: CaseFilter, key: string) =>
+    [...new Set((f.get(key) ?? []).map((v) => canonical(key, v)))].sort().join(",");
+  return fa.size === fb.size &&
+    [...fa.keys()].every((k) => fb.has(k) && values(fa, k) === values(fb, k));
+}
+
+/**
  * Check only the shape of a filter, not its keys and values against this checkout's axes
  * (for a filter another revision of the harness will read): at least one term, each
  * `key=value` with a key and no empty value, no key twice. Throws a RangeError naming the

@@ -6,6 +6,7 @@
  */
 import type { CaseResult, EnvironmentDifference, RunReport } from "../results/types.ts";
 import { sameMatrixName } from "../matrix/matrix_name.ts";
+import { sameFilter } from "../matrix/case_id.ts";
 import { environmentMix } from "./fingerprint_diff.ts";
 import { ReportFileError } from "./errors.ts";
 import { readReportJson, writeReportJson } from "./json.ts";
@@ -250,7 +251,7 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
           "rerun the shard with the other's --backend",
       );
     }
-    if (r.filter !== first.filter) {
+    if (!sameFilter(r.filter, first.filter)) {
       throw new ReportFileError(
         path,
         `ran with filter ${JSON.stringify(r.filter)} but ${firstDir} used ${

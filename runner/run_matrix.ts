@@ -20,6 +20,7 @@ import type { SourceMutation } from "../kernels/source.ts";
 import type { Fault } from "../parity/faults.ts";
 import { selectMatrixCases } from "../matrix/select.ts";
 import { sameMatrixHere } from "../matrix/matrix_name.ts";
+import { sameFilter } from "../matrix/case_id.ts";
 import type { Case } from "../matrix/types.ts";
 import { ReportFileError } from "../report/errors.ts";
 import { readReportJson } from "../report/json.ts";
@@ -232,7 +233,7 @@ interface RunIdentity {
 }
 
 function sameRun(a: RunIdentity, b: RunIdentity): boolean {
-  return sameMatrixHere(a.matrix, b.matrix) && a.filter === b.filter &&
+  return sameMatrixHere(a.matrix, b.matrix) && sameFilter(a.filter, b.filter) &&
     a.shard === b.shard && a.plantedFault === b.plantedFault && a.backend === b.backend;
 }
 

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { ConfigError } from "../adapter/errors.ts";
-import { caseId, inShard, matchesFilter, paramsOfCaseId, parseFilter } from "../matrix/case_id.ts";
+import {
+  caseId,
+  inShard,
+  matchesFilter,
+  paramsOfCaseId,
+  parseFilter,
+  sameFilter,
+} from "../matrix/case_id.ts";
 import { expandMatrix, loadMatrix, validateMatrix } from "../matrix/expand.ts";
 import { CASE_DEFAULTS } from "../matrix/types.ts";
 import { keyLengths, layoutOfCase } from "../runner/case_request.ts";
@@ -207,4 +214,20 @@ Deno.test("paramsOfCaseId inverts caseId for every case of the bundled matrices"
       assert.deepEqual(paramsOfCaseId(c.id), c.params, c.id);
     }
   }
+});
+
+Deno.test("sameFilter: one selection written two ways is the same; another selection is not", () => {
+  assert.ok(sameFilter(null, null));
+  assert.ok(sameFilter("preset=tiny;dtype=f32", "dtype=f32;preset=tiny"));
+  assert.ok(sameFilter("dtype=f16,f32", "dtype=f32,f16"));
+  assert.ok(sameFilter("causal=true;sk=064", "causal=1;sk=64"));
+  assert.ok(sameFilter(" preset=tiny ; ", "preset=tiny"));
+  assert.ok(!sameFilter("preset=tiny", null));
+  assert.ok(!sameFilter("preset=tiny;dtype=f32", "preset=tiny"));
+  assert.ok(!sameFilter("dtype=f32", "dtype=f16"));
+  assert.ok(!sameFilter("dtype=f32,f16", "dtype=f32"));
+  assert.ok(!sameFilter("causal=1", "causal=0"));
+  // A text that does not parse is the same only as itself.
+  assert.ok(sameFilter("nokey=1", "nokey=1"));
+  assert.ok(!sameFilter("nokey=1", "nokey=1;"));
 });

@@ -282,6 +282,10 @@ Deno.test("merge: rejects folders of different matrices, filters or ids, naming 
       mergeRuns([`${tmp}/a`, `${tmp}/c`]),
       /c\/report\.json: ran with filter "dtype=f16"/,
     );
+    // The same filter written two ways is the same selection: merged.
+    await shardDir(`${tmp}/f1`, all, all.slice(0, 3), { filter: "causal=true;dtype=f32" });
+    await shardDir(`${tmp}/f2`, all, all.slice(3), { filter: "dtype=f32;causal=1" });
+    assert.equal((await mergeRuns([`${tmp}/f1`, `${tmp}/f2`])).report.results.length, 6);
     await shardDir(`${tmp}/d`, all.slice(1), all.slice(3));
     await assert.rejects(
       mergeRuns([`${tmp}/a`, `${tmp}/d`]),
