@@ -133,7 +133,9 @@ export function sameFilter(a: string | null, b: string | null): boolean {
   const canonical = (key: string, v: string) =>
     typeof CASE_DEFAULTS[key as keyof CaseParams] === "boolean"
       ? (v === "true" ? "1" : v === "false" ? "0" : v)
-      : AXIS_BOUNDS[key] ? String(Number(v)) : v;
+      : AXIS_BOUNDS[key]
+      ? String(Number(v))
+      : v;
   const values = (f: CaseFilter, key: string) =>
     [...new Set((f.get(key) ?? []).map((v) => canonical(key, v)))].sort().join(",");
   return fa.size === fb.size &&
