@@ -241,13 +241,24 @@ export function checkSupportAnswer(
       message: "must be an object { reasons, path, variant, buffers, keyWidth, valueWidth }",
     }]);
   }
-  const supported = Array.isArray(answer.reasons) && answer.reasons.length === 0;
-  const issues = [
-    ...issuesOf(answerSchema(backend.path), answer),
-    ...(supported
-      ? [...issuesOf(planSchema(query), answer), ...repeatedBuffers(answer.buffers)]
-      : []),
-  ];
+  let issues: ConfigIssue[];
+  try {
+    const supported = Array.isArray(answer.reasons) && answer.reasons.length === 0;
+    issues = [
+      ...issuesOf(answerSchema(backend.path), answer),
+      ...(supported
+        ? [...issuesOf(planSchema(query), answer), ...repeatedBuffers(answer.buffers)]
+        : []),
+    ];
+  } catch (e) {
+    // Reading it threw (a getter, a Proxy): it is not the plain data an answer must be.
+    throw fail([{
+      path: "(answer)",
+      value: "(an object)",
+      message: `could not be read (${e instanceof Error ? e.message : String(e)}): an answer ` +
+        "is plain data, with no getter or proxy that throws",
+    }]);
+  }
   if (issues.length > 0) throw fail(issues);
   return answer as unknown as SupportAnswer;
 }

@@ -73,6 +73,17 @@ Deno.test("an answer that is not an object, or a Promise (async check), is refus
     /\(answer\): "\(a Promise\)" must be the answer itself: check\(\) is synchronous/,
   );
   refused(() => checkSupportAnswer(undefined, ABSORBED, q, "mine.ts"), /\(answer\): \(missing\)/);
+  // An answer whose reading throws (a getter): refused as not plain data, not a crash.
+  const trap = {
+    ...GOOD,
+    get reasons(): never {
+      throw new Error("boom");
+    },
+  };
+  refused(
+    () => checkSupportAnswer(trap, ABSORBED, q, "mine.ts"),
+    /\(answer\): "\(an object\)" could not be read \(boom\): an answer is plain data/,
+  );
   refused(
     () => checkSupportAnswer({}, ABSORBED, q, "mine.ts"),
     /reasons: \(missing\) must be an array of \{ code, message \}[^]*path: \(missing\) must be "absorbed"/,
