@@ -6,7 +6,13 @@
  *
  * @module
  */
-import { type Baseline, type CaseComparison, type CompareReport, DRIFT_CLASSES } from "./types.ts";
+import {
+  type Baseline,
+  type CaseComparison,
+  type CompareReport,
+  DRIFT_CLASSES,
+  type DriftClass,
+} from "./types.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { chartFigure, escapeHtml } from "../report/html/chart.ts";
 import { PLOT_POINT_CAP, thinNote, thinPoints } from "../report/html/thin.ts";
@@ -311,13 +317,19 @@ function classTable(report: CompareReport): string {
     `<th>cases with it (any of their classes)</th></tr>${rows.join("")}</table>${outside}`;
 }
 
+/**
+ * A class's badge: red where it counts as a regression (--fail-on), green for a speed
+ * improvement, grey for information (bits changed, new, removed or a drift not counted).
+ */
+function badgeKind(k: DriftClass, report: CompareReport): "regression" | "pass" | "info" {
+  return report.failOn.includes(k) ? "regression" : k === "speed-improvement" ? "pass" : "info";
+}
+
 function casesTable(cases: readonly CaseComparison[], report: CompareReport): string {
   const rows = cases.map((c) => {
     // every class the case has, as compare.md lists them (the most severe first)
     const badges = (c.classes.length > 0 ? c.classes : [c.class]).map((k) =>
-      `<span class="status ${report.failOn.includes(k) ? "regression" : "pass"}">${
-        escapeHtml(k)
-      }</span>`
+      `<span class="status ${badgeKind(k, report)}">${escapeHtml(k)}</span>`
     ).join(" ");
     return `<tr data-id="${escapeHtml(c.id)}"><td class="id">${idHtml(c.id)}</td>` +
       `<td>${badges}</td>` +

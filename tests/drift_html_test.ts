@@ -117,6 +117,9 @@ Deno.test("compare.html: cases with each class, every class of a row, attributio
   // the row of b=1 has a badge per class and its attribution (Deno 2.9.5 → 2.9.6)
   const tr = new RegExp(`<tr data-id="${ids[0]}">[\\s\\S]*?</tr>`).exec(html)?.[0] ?? "";
   for (const k of cmp.cases[0].classes) assert.ok(tr.includes(`>${k}</span>`), `${k} in ${tr}`);
+  // red where the class counts as a regression, grey where it is information (not green)
+  assert.match(tr, /<span class="status regression">support-drift<\/span>/);
+  assert.match(tr, /<span class="status info">bits-changed<\/span>/);
   assert.ok(cmp.cases[0].attributedTo.length > 0);
   assert.ok(tr.includes(cmp.cases[0].attributedTo[0].replace(/&/g, "&amp;")), tr);
   assert.match(html, /<th>attributed to<\/th>/);
