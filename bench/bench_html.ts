@@ -1,6 +1,6 @@
 /**
  * report.html of `bench`: the machine and its measured ceilings, the roofline (achieved
- * GFLOP/s against arithmetic intensity, under the copy and FMA ceilings), the crossover of
+ * GFLOP/s against arithmetic intensity, under the memory and FMA ceilings), the crossover of
  * absorbed against dense (expanded) time over s_k for the sweeps, and the case table.
  *
  * @module

@@ -10,7 +10,8 @@
  *   two patterns (read's grid stride, and a contiguous run of texels per invocation);
  * - the memory roofline is the best of the three ({@link memoryRoof});
  * - FMA GFLOP/s = invocations * chains * ITERS * 8 / time (a vec4 fma is 4 multiplies
- *   and 4 adds); the peak is the best of 4 and 32 independent chains;
+ *   and 4 adds); the peak is the best of 4 and 32 independent chains; a GPU runs enough
+ *   invocations to fill its SMs ({@link fmaWorkgroups});
  * - bandwidth and FMA figures use each kernel's fastest repetition (a ceiling is the best
  *   the device does; the raw samples are kept);
  * - dispatch overhead = (wall(N no-op dispatches) - wall(1)) / (N - 1), one submission each;
@@ -22,6 +23,9 @@
  * @module
  */
 import type { GpuContext } from "../gpu/device.ts";
+import type { DeviceCaps } from "../adapter/types.ts";
+import { deviceClassOf } from "../adapter/device_class.ts";
+import { TILED_DEFAULT_SMS } from "../adapter/tiled_plan.ts";
 import { createStorage, createUniform, UniformWriter } from "../gpu/buffers.ts";
 import { bindBuffers } from "../gpu/dispatch.ts";
 import type { TimingSource } from "../gpu/timing.ts";
@@ -105,7 +109,26 @@ export function memoryRoof(
   return { gbps, ceiling };
 }
 
-const FMA_INVOCATIONS = 256 * WG;
+/**
+ * Workgroups (of 64) the FMA ceiling's kernels run on a device of these caps: 256 (16,384
+ * invocations, milliseconds of work for a CPU's cores) on a cpu-class device or without caps;
+ * on a gpu-class one, enough to fill every SM: 32 workgroups (2,048 invocations, the most an
+ * NVIDIA SM holds) an SM, for its SM count, or the tiled plans' 64 SMs where it is unknown.
+ * With 16,384 invocations an H200 (132 SMs) held 4 warps an SM for about 16 us a dispatch,
+ * and measured 39.9 TFLOP/s (docs/gpu_machine/h200-2026-12-04), about 60% of its published
+ * f32 peak, which made its compute-bound fractions read high (no GPU has run this since).
+ *
+ * @example
+ * ```ts
+ * import { fmaWorkgroups } from "./ceilings.ts";
+ * fmaWorkgroups(null); // 256
+ * ```
+ */
+export function fmaWorkgroups(caps: DeviceCaps | null): number {
+  const c = deviceClassOf(caps);
+  if (c === null || c.kind === "cpu") return 256;
+  return Math.max(256, 32 * (c.smCount ?? TILED_DEFAULT_SMS));
+}
 const FMA_FLOP_PER_INVOCATION = 65536; // chains * ITERS * 8, equal for both kernels
 
 /**
@@ -252,10 +275,12 @@ export async function measureCeilings(
     const readGBps = (nVec4 * 16 * (1 + 1 / RUN)) / (readMs * 1e6);
     // texture read: every texel (16 bytes) read once; one vec4 written per RUN read.
     const textureReadGBps = (texels * 16 * (1 + 1 / RUN)) / (textureMs * 1e6);
-    // fma: FMA_INVOCATIONS invocations of FMA_FLOP_PER_INVOCATION flops each.
-    const fmaGroups = FMA_INVOCATIONS / WG;
-    const gf = (ms: number) => (FMA_INVOCATIONS * FMA_FLOP_PER_INVOCATION) / (ms * 1e6);
-    const u0 = uniform(FMA_INVOCATIONS, 0);
+    // fma: fmaGroups * WG invocations of FMA_FLOP_PER_INVOCATION flops each (a GPU's grid
+    // fills its SMs: fmaWorkgroups); each writes its result within dst's vec4s.
+    const fmaGroups = fmaWorkgroups(ctx.caps);
+    const fmaInvocations = fmaGroups * WG;
+    const gf = (ms: number) => (fmaInvocations * FMA_FLOP_PER_INVOCATION) / (ms * 1e6);
+    const u0 = uniform(Math.min(fmaInvocations, nVec4), 0);
     // 4 chains * 2048 steps * 8 = 32 chains * 256 steps * 8 = 65536 FLOP per invocation.
     const fma4 = gf(
       await run("fma_4", await pipeline("fma_4", "f32", { ITERS: 2048 }), u0, fmaGroups),

@@ -8,16 +8,22 @@
  *   only the visible (query, key) pairs, the work the kernels actually do.
  *   Absorbed: d = kv_lora + rope (576), dv = kv_lora (512). Dense: d = nope + rope
  *   (192), dv = v (128).
- * - bytes = sizeof(dtype) * (q + cache + out) with FlashMLA's element counts:
+ * - bytes = sizeof(dtype) * (q + cache) + 4 * out with FlashMLA's element counts:
  *   absorbed: q = b*s_q*h*576, cache = keys*576 (read once, shared by every head),
  *   out = b*s_q*h*512; dense: q = b*s_q*h*192, K = keys*h*192, V = keys*h*128,
- *   out = b*s_q*h*128 (keys = sum of the sequences' cache lengths).
- * - roofline_fraction = max(bytes / copy bandwidth, FLOP / FMA peak) / time: the
- *   share of the time the better of the two ceilings says is unavoidable.
+ *   out = b*s_q*h*128 (keys = sum of the sequences' cache lengths). The output is 4 bytes
+ *   an element in both dtypes: every kernel writes it in f32 (FlashMLA, which writes
+ *   bf16, counts 2).
+ * - roofline_fraction = max(bytes / memory bandwidth, FLOP / FMA peak) / time: the
+ *   share of the time the better of the two ceilings says is unavoidable (the memory
+ *   bandwidth is the best of the measured copy, read and texture-read ceilings).
  *
  * @module
  */
 import type { AttentionPath, Dtype, MlaSpec } from "../adapter/types.ts";
+
+/** Bytes of an output element: the kernels write the output in f32 whatever the dtype. */
+const OUT_BYTES = 4;
 
 /** Shape of a case as the formulas need it. */
 export interface WorkShape {
@@ -65,14 +71,15 @@ export function workOf(
   if (options.path === "absorbed") {
     const d = spec.kvLoraRank + spec.qkRopeHeadDim;
     const dv = spec.kvLoraRank;
-    // q (queries*h*d) + cache (keys*d, shared by all heads) + out (queries*h*dv)
-    const bytes = eb * (queries * heads * d + keys * d + queries * heads * dv);
+    // q (queries*h*d) + cache (keys*d, shared by all heads) + out (queries*h*dv, f32)
+    const bytes = eb * (queries * heads * d + keys * d) + OUT_BYTES * queries * heads * dv;
     return { flop: 2 * (d + dv) * heads * pairs, bytes, d, dv };
   }
   const d = spec.qkNopeHeadDim + spec.qkRopeHeadDim;
   const dv = spec.vHeadDim;
-  // q (queries*h*d) + K (keys*h*d) + V (keys*h*dv) + out (queries*h*dv)
-  const bytes = eb * (queries * heads * d + keys * heads * (d + dv) + queries * heads * dv);
+  // q (queries*h*d) + K (keys*h*d) + V (keys*h*dv) + out (queries*h*dv, f32)
+  const bytes = eb * (queries * heads * d + keys * heads * (d + dv)) +
+    OUT_BYTES * queries * heads * dv;
   return { flop: 2 * (d + dv) * heads * pairs, bytes, d, dv };
 }
 

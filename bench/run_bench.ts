@@ -68,7 +68,7 @@ export interface BenchRecord {
   readonly gflops?: number;
   /** Bytes / ms (FlashMLA formula), GB/s. */
   readonly gbps?: number;
-  /** max(bytes / copy bandwidth, FLOP / FMA peak) / ms. */
+  /** max(bytes / memory bandwidth, FLOP / FMA peak) / ms (formulas.ts, ceilings.ts memoryRoof). */
   readonly roofline_fraction?: number;
   /** Which ceiling bounds the case: "memory" or "compute". */
   readonly bound?: "memory" | "compute";

@@ -24,6 +24,8 @@ import {
   variantLabel,
 } from "../bench/report.ts";
 import { summarize } from "../bench/stats.ts";
+import { fmaWorkgroups } from "../bench/ceilings.ts";
+import { H100_CAPS, LAVAPIPE_CAPS } from "./caps_fixtures.ts";
 
 const v2l = presetSpec("deepseek-v2-lite");
 
@@ -42,7 +44,9 @@ Deno.test("absorbed decode FLOP and bytes match FlashMLA's formulas by hand", ()
     dtype: "f16",
     shape: { heads: 16, queries: 4, keys: 4 * 4096, pairs: 4 * 4096 },
   });
-  assert.equal(h.bytes * 2, w.bytes);
+  // f16: q and the cache at 2 bytes an element, the output (written in f32) at 4
+  assert.equal(h.bytes, 2 * (4 * 16 * 576 + 4 * 4096 * 576) + 4 * (4 * 16 * 512));
+  assert.equal(h.bytes, 19_079_168);
   assert.equal(h.flop, w.flop);
 });
 
@@ -55,6 +59,13 @@ Deno.test("dense decode FLOP and bytes: q, K, V, out per sequence", () => {
   assert.equal(w.flop, 16 * 100 * 2 * (192 + 128));
   // q (h*192) + K (s_k*h*192) + V (s_k*h*128) + out (h*128), 4 bytes each
   assert.equal(w.bytes, 4 * (16 * 192 + 100 * 16 * 192 + 100 * 16 * 128 + 16 * 128));
+  // f16: the output stays 4 bytes an element (every kernel writes f32)
+  const h = workOf(v2l, {
+    path: "expanded",
+    dtype: "f16",
+    shape: { heads: 16, queries: 1, keys: 100, pairs: 100 },
+  });
+  assert.equal(h.bytes, 2 * (16 * 192 + 100 * 16 * 192 + 100 * 16 * 128) + 4 * (16 * 128));
 });
 
 Deno.test("roofline fraction takes the slower of the two ceilings", () => {
@@ -415,6 +426,18 @@ Deno.test("targets: each carries its fraction at the fastest repetition, shown b
     md,
     /^- MISS absorbed-over-dense-f32: 1\.020 \(target 2\.5\), short by 59%; fastest repetition 1\.417$/m,
   );
+  // a median within the ceilings whose fastest repetition is not: said, not judged
+  const fast: BenchRecord = { ...rec(0, 18, 0.9), ms_min: 13.5 };
+  const over = evaluateTargets([fast, d]);
+  assert.equal(over[0].fastestImplausible, true);
+  assert.equal(
+    over.find((x) => x.target === "absorbed-over-dense-f32")?.fastestImplausible,
+    undefined,
+  );
+  assert.match(
+    toMarkdown(reportOf([fast, d], over), { title: "t" }),
+    /^- met  absorbed-decode-f32: 0\.900 \(target 0\.3\); fastest repetition 1\.200 \(above 1: faster than the measured ceilings allow\)$/m,
+  );
   // without a fastest repetition (ms_min absent): no such words
   const plain = evaluateTargets([rec(0, 10, 0.15)]);
   assert.equal(plain[0].fastest, undefined);
@@ -441,4 +464,17 @@ Deno.test("summary.md: an unsupported case keeps its status under ms and its who
   assert.equal(cells.length, header.length, row);
   assert.equal(cells[header.indexOf("ms")], "unsupported");
   assert.equal(cells[header.length - 1], reason.replace("|", "\\|"));
+});
+
+Deno.test("fmaWorkgroups: 256 on a CPU, 32 an SM on a GPU (64 SMs when unknown)", () => {
+  assert.equal(fmaWorkgroups(null), 256);
+  assert.equal(fmaWorkgroups(LAVAPIPE_CAPS), 256);
+  // the H100 of the SM table: 132 SMs, 2,048 invocations (32 workgroups of 64) each
+  assert.equal(fmaWorkgroups(H100_CAPS), 132 * 32);
+  assert.equal(fmaWorkgroups({ ...H100_CAPS, smCount: 16 }), 512);
+  // a GPU the table does not know
+  const unknown = { ...H100_CAPS, adapter: { ...H100_CAPS.adapter, device: "1" } };
+  assert.equal(fmaWorkgroups(unknown), 64 * 32);
+  // lavapipe planned as a GPU (MLA_HARNESS_DEVICE_CLASS=gpu) is timed as one
+  assert.equal(fmaWorkgroups({ ...LAVAPIPE_CAPS, deviceClass: "gpu" }), 64 * 32);
 });
