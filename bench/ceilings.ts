@@ -111,8 +111,8 @@ export function memoryRoof(
 
 /**
  * Workgroups (of 64) the FMA ceiling's kernels run on a device of these caps: 256 (16,384
- * invocations, milliseconds of work for a CPU's cores) on a cpu-class device or without caps;
- * on a gpu-class one, enough to fill every SM: 32 workgroups (2,048 invocations, the most an
+ * invocations, milliseconds of work for a CPU's cores) on a device the class rules call a CPU,
+ * or without caps; on a GPU, enough to fill every SM: 32 workgroups (2,048 invocations, the most an
  * NVIDIA SM holds) an SM, for its SM count, or the tiled plans' 64 SMs where it is unknown.
  * With 16,384 invocations an H200 (132 SMs) held 4 warps an SM for about 16 us a dispatch,
  * and measured 39.9 TFLOP/s (docs/gpu_machine/h200-2026-12-04), about 60% of its published
@@ -125,7 +125,10 @@ export function memoryRoof(
  * ```
  */
 export function fmaWorkgroups(caps: DeviceCaps | null): number {
-  const c = deviceClassOf(caps);
+  // The device as its rules class it, not as set by hand (MLA_HARNESS_DEVICE_CLASS, a caps
+  // file): lavapipe planned as a GPU is still a CPU, whose ceiling 256 workgroups measure
+  // (2,048 took it seconds more a measurement, f16 most).
+  const c = deviceClassOf(caps === null ? null : { ...caps, deviceClass: undefined });
   if (c === null || c.kind === "cpu") return 256;
   return Math.max(256, 32 * (c.smCount ?? TILED_DEFAULT_SMS));
 }

@@ -466,7 +466,7 @@ Deno.test("summary.md: an unsupported case keeps its status under ms and its who
   assert.equal(cells[header.length - 1], reason.replace("|", "\\|"));
 });
 
-Deno.test("fmaWorkgroups: 256 on a CPU, 32 an SM on a GPU (64 SMs when unknown)", () => {
+Deno.test("fmaWorkgroups: 256 on a CPU, 32 an SM on a GPU (64 SMs when unknown), by the class rules", () => {
   assert.equal(fmaWorkgroups(null), 256);
   assert.equal(fmaWorkgroups(LAVAPIPE_CAPS), 256);
   // the H100 of the SM table: 132 SMs, 2,048 invocations (32 workgroups of 64) each
@@ -475,6 +475,8 @@ Deno.test("fmaWorkgroups: 256 on a CPU, 32 an SM on a GPU (64 SMs when unknown)"
   // a GPU the table does not know
   const unknown = { ...H100_CAPS, adapter: { ...H100_CAPS.adapter, device: "1" } };
   assert.equal(fmaWorkgroups(unknown), 64 * 32);
-  // lavapipe planned as a GPU (MLA_HARNESS_DEVICE_CLASS=gpu) is timed as one
-  assert.equal(fmaWorkgroups({ ...LAVAPIPE_CAPS, deviceClass: "gpu" }), 64 * 32);
+  // the device as its rules class it: lavapipe planned as a GPU (MLA_HARNESS_DEVICE_CLASS=gpu)
+  // is still timed as a CPU, an H100 planned as a CPU as a GPU
+  assert.equal(fmaWorkgroups({ ...LAVAPIPE_CAPS, deviceClass: "gpu" }), 256);
+  assert.equal(fmaWorkgroups({ ...H100_CAPS, deviceClass: "cpu" }), 132 * 32);
 });
