@@ -352,6 +352,19 @@ Deno.test("a roofline fraction above 1 is neither met nor missed, and the run sa
   assert.deepEqual(benchWarnings([rec(0, 10, 0.99)]), []);
 });
 
+Deno.test("a wall-clock absorbed case is warned about: its ms is the whole step, its FLOPs the core", () => {
+  const timestamped = [rec(0, 10, 0.2), rec(2, 30, 0.5)].map((r) => ({
+    ...r,
+    source: "timestamp-query",
+  }));
+  assert.deepEqual(benchWarnings(timestamped), []);
+  const walled = timestamped.map((r) => ({ ...r, source: "wall-clock" }));
+  const w = benchWarnings(walled);
+  assert.equal(w.length, 1, w.join("\n"));
+  assert.match(w[0], /^1 absorbed case\(s\) timed by the wall clock .*whole decode step/);
+  assert.match(w[0], /absorbed \/ dense ratio and crossover read low$/);
+});
+
 Deno.test("the table and the CSV name each record's kernel variant: family, tile, workgroup", () => {
   const variant = {
     family: "expanded-fa2",
