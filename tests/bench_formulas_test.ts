@@ -449,7 +449,7 @@ Deno.test("targets: each carries its fraction at the fastest repetition, shown b
   );
   assert.match(
     toMarkdown(reportOf([fast, d], over), { title: "t" }),
-    /^- met  absorbed-decode-f32: 0\.900 \(target 0\.3\); fastest repetition 1\.200 \(above 1: faster than the measured ceilings allow\)$/m,
+    /^- met {2}absorbed-decode-f32: 0\.900 \(target 0\.3\); fastest repetition 1\.200 \(above 1: faster than the measured ceilings allow\)$/m,
   );
   // without a fastest repetition (ms_min absent): no such words
   const plain = evaluateTargets([rec(0, 10, 0.15)]);
