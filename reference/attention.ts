@@ -83,7 +83,10 @@ function checkInputs(spec: MlaSpec, layout: NormalizedLayout, inputs: AttentionI
   if (bad.length) throw new RangeError(`attention inputs do not match the spec/layout: ${bad}`);
 }
 
-/** `t` as storage of `dtype` holds it, back in float64 (none: `t` itself). */
+/**
+ * `t` as storage of `dtype` holds it, back in float64 (none: `t` itself): the reference's
+ * loops read float64 arrays, not Float16Array's converted elements.
+ */
 function stored(t: ArrayLike<number>, dtype: Dtype | undefined): ArrayLike<number> {
   if (dtype === undefined) return t;
   return Float64Array.from(dtype === "f16" ? Float16Array.from(t) : Float32Array.from(t));
@@ -91,7 +94,7 @@ function stored(t: ArrayLike<number>, dtype: Dtype | undefined): ArrayLike<numbe
 
 /** Rounds `t` in place to `dtype` (none: unchanged). */
 function storeInPlace(t: Float64Array, dtype: Dtype | undefined): void {
-  if (dtype !== undefined) t.set(dtype === "f16" ? Float16Array.from(t) : Float32Array.from(t));
+  if (dtype !== undefined) t.set(stored(t, dtype));
 }
 
 /** Group the requested logical queries by sequence, in ascending order. */
