@@ -133,30 +133,38 @@ export function toleranceFor(dtype: Dtype, path: AttentionPath): AttentionTolera
 /*
  * The full layer (kernels/layer.ts: projections, norms, q path, kv split,
  * attention, o_proj) against reference/layer.ts `mlaLayer`, one cell per dtype
- * (both paths share it: the projections dominate the error, not the attention).
- * Observed maxima (seeds 1-8 of tiny and tiny-yarn with bshd 2x5, thd 0,5,12 and
- * bshd 1x40; seeds 1-4 of deepseek-v2-lite with bshd 2x4 and thd 0,3,8; both
- * paths; relative error over |expected| > 1e-3 (f32) / 1e-1 (f16)):
+ * (both paths share it: storage dominates the error, not the attention). Since session
+ * 48 the reference holds what the GPU layer stores (`storedAs`: hidden states,
+ * projection weights and every activation between its kernels rounded to the storage
+ * dtype), so what is left is the kernels' arithmetic, the attention core's own stored
+ * intermediates (f16: the absorbed query, the expanded K and V) and the odd rounding that
+ * falls the other way. Observed maxima over the smoke matrix's 20 full-layer cases x 8
+ * seeds, both device classes' kernels (docs/tolerances.md "The full layer"):
  *
- *   f32  out: abs 5.64e-6, rel 1.04e-3, cos_diff 2.91e-13, norm_rel 7.63e-7
- *        lse: abs 3.61e-6, rel 3.54e-4
- *   f16  out: abs 3.22e-3, rel 2.24e-2, cos_diff 5.10e-7,  norm_rel 1.01e-3
- *        lse: abs 3.44e-3, rel 2.36e-2
+ *   f32  out: abs 4.3e-6, cos_diff 3.0e-13, norm_rel 7.8e-7;  lse: abs 5.6e-6
+ *   f16  out: abs 2.0e-3, cos_diff 1.0e-7,  norm_rel 4.5e-4;  lse: abs 1.3e-3
  *
- * Each value below is TOLERANCE_MARGIN (4) times that, rounded up to two digits.
- * f16 stores weights and activations in f16 (accumulation is f32), so its
- * norm_rel sits near 2^-11 per rounding. Planted faults (kernels/layer_faults.ts)
- * move norm_rel by orders of magnitude more (tests/layer_parity_test.ts).
+ *     DENO_WEBGPU_BACKEND=vulkan deno run -A tools/derive_tolerances.ts --mode layer --seeds 8
+ *     (and again with MLA_HARNESS_DEVICE_CLASS=gpu)
+ *
+ * Each value below is TOLERANCE_MARGIN (4) times that, rounded up to two digits. Against
+ * the float64 inputs (before session 48) f16 saw out abs 3.3e-3, cos_diff 4.3e-7,
+ * norm_rel 9.3e-4 and LSE abs 4.3e-3 on the same runs; f32 the same as now. rtol follows
+ * the attention cells' rule (not derived; it only widens the test above atol/rtol): until
+ * session 48 it was 4.2e-3 / 9.0e-2 (out) and 1.5e-3 / 9.5e-2 (LSE), which let any LSE
+ * (values 2 to 10) and any output above 0.1 (f16) pass on rtol alone, whatever atol said.
+ * Planted faults (kernels/layer_faults.ts) move norm_rel by orders of magnitude more
+ * (tests/layer_parity_test.ts).
  */
 
 const LAYER_F32: AttentionTolerance = Object.freeze({
-  out: Object.freeze({ atol: 2.3e-5, rtol: 4.2e-3, maxCosDiff: 1.2e-12, maxNormRel: 3.1e-6 }),
-  lse: Object.freeze({ atol: 1.5e-5, rtol: 1.5e-3 }),
+  out: Object.freeze({ atol: 1.8e-5, rtol: 1e-4, maxCosDiff: 1.2e-12, maxNormRel: 3.2e-6 }),
+  lse: Object.freeze({ atol: 2.3e-5, rtol: 1e-6 }),
 });
 
 const LAYER_F16: AttentionTolerance = Object.freeze({
-  out: Object.freeze({ atol: 1.3e-2, rtol: 9.0e-2, maxCosDiff: 2.1e-6, maxNormRel: 4.1e-3 }),
-  lse: Object.freeze({ atol: 1.4e-2, rtol: 9.5e-2 }),
+  out: Object.freeze({ atol: 8e-3, rtol: 1.6e-2, maxCosDiff: 4.1e-7, maxNormRel: 1.8e-3 }),
+  lse: Object.freeze({ atol: 5.2e-3, rtol: 1e-4 }),
 });
 
 /**
@@ -166,7 +174,7 @@ const LAYER_F16: AttentionTolerance = Object.freeze({
  * @example
  * ```ts
  * import { layerToleranceFor } from "./tolerance.ts";
- * layerToleranceFor("f32").out.maxNormRel; // 3.1e-6
+ * layerToleranceFor("f32").out.maxNormRel; // 3.2e-6
  * ```
  */
 export function layerToleranceFor(dtype: Dtype): AttentionTolerance {

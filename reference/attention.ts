@@ -37,6 +37,7 @@ import type {
   NormalizedLayout,
 } from "../adapter/types.ts";
 import { ropeParams, rotateVector } from "./rope_apply.ts";
+import { stored, storeInPlace } from "./stored.ts";
 
 /** Options of {@link denseAttention} and {@link absorbedAttention}. */
 export interface AttentionOptions {
@@ -81,20 +82,6 @@ function checkInputs(spec: MlaSpec, layout: NormalizedLayout, inputs: AttentionI
     .filter(([name, n]) => inputs[name].length !== n)
     .map(([name, n, what]) => `${name} has ${inputs[name].length} values, expected ${what} = ${n}`);
   if (bad.length) throw new RangeError(`attention inputs do not match the spec/layout: ${bad}`);
-}
-
-/**
- * `t` as storage of `dtype` holds it, back in float64 (none: `t` itself): the reference's
- * loops read float64 arrays, not Float16Array's converted elements.
- */
-function stored(t: ArrayLike<number>, dtype: Dtype | undefined): ArrayLike<number> {
-  if (dtype === undefined) return t;
-  return Float64Array.from(dtype === "f16" ? Float16Array.from(t) : Float32Array.from(t));
-}
-
-/** Rounds `t` in place to `dtype` (none: unchanged). */
-function storeInPlace(t: Float64Array, dtype: Dtype | undefined): void {
-  if (dtype !== undefined) t.set(stored(t, dtype));
 }
 
 /** Group the requested logical queries by sequence, in ascending order. */

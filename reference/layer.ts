@@ -9,17 +9,24 @@
  * 3. The attention core (expanded or absorbed, see attention.ts) with `wKvB = kv_b_proj`.
  * 4. `o_proj` of the concatenated heads.
  *
+ * With `storedAs` it holds what the GPU layer (kernels/layer.ts) stores, rounded as that
+ * layer stores it: inputs, weights and every activation between its kernels. Parity of
+ * the layer then measures the kernels' arithmetic, not the storage every layer of that
+ * dtype shares.
+ *
  * @module
  */
 import type {
   AttentionInputs,
   AttentionPath,
+  Dtype,
   LayerWeights,
   MlaSpec,
   NormalizedLayout,
   Tensor,
 } from "../adapter/types.ts";
 import { attention, type AttentionResult } from "./attention.ts";
+import { stored, storeInPlace } from "./stored.ts";
 
 /** Options of {@link linear}. */
 export interface LinearOptions {
@@ -47,13 +54,22 @@ export interface MlaLayerOptions {
   path?: AttentionPath;
   /** Logical query indices to compute (default all); the other rows are NaN. */
   rows?: readonly number[];
+  /**
+   * The storage dtype of the GPU layer under test (kernels/layer.ts): the reference then
+   * holds what that layer stores as it stores it. The hidden states, the projection
+   * weights and every activation the layer writes (q_a, the q latent, q, kv_a, the latent,
+   * the attention output, the layer output) are rounded to the dtype, the RMSNorm weights
+   * to f32 (the layer keeps them in f32), and the attention core gets the same `storedAs`
+   * (it rounds q_pe and k_pe after RoPE). The arithmetic stays float64. Default: none.
+   */
+  storedAs?: Dtype;
 }
 
 /** Intermediate tensors of {@link mlaLayer}. */
 export interface MlaLayerIntermediates {
   /** Low-rank path only: RMSNorm(q_a_proj(x)) * q_a_layernorm, [qRows, qLoraRank]. */
   readonly qLatent: Float64Array | null;
-  /** Queries [qRows, h*(nope+rope)] (per head nope then rope, RoPE not applied). */
+  /** Queries [qRows, h*(nope+rope)] (per head nope then rope, RoPE not applied; as stored). */
   readonly q: Float64Array;
   /** kv_a_proj_with_mqa output [kRows, r + rope] (before the norm). */
   readonly kvA: Float64Array;
@@ -155,6 +171,23 @@ export function rmsNorm(x: Tensor, weight: Tensor, options: RmsNormOptions): Flo
   return y;
 }
 
+/** The weights as the GPU layer holds them: projections in `dtype`, norms in f32. */
+function storedWeights(w: LayerWeights, dtype: Dtype | undefined): LayerWeights {
+  if (dtype === undefined) return w;
+  const proj = (t: Tensor | undefined) => (t === undefined ? undefined : stored(t, dtype));
+  const norm = (t: Tensor | undefined) => (t === undefined ? undefined : stored(t, "f32"));
+  return {
+    qProj: proj(w.qProj),
+    qAProj: proj(w.qAProj),
+    qANorm: norm(w.qANorm),
+    qBProj: proj(w.qBProj),
+    kvAProj: stored(w.kvAProj, dtype),
+    kvANorm: stored(w.kvANorm, "f32"),
+    kvBProj: stored(w.kvBProj, dtype),
+    oProj: stored(w.oProj, dtype),
+  };
+}
+
 function need(t: Tensor | undefined, name: string, spec: MlaSpec): Tensor {
   if (!t) throw new RangeError(`${spec.qPath} q path of ${spec.name} needs weights.${name}`);
   return t;
@@ -193,7 +226,11 @@ export function mlaLayer(
   layout: NormalizedLayout,
   options: MlaLayerOptions,
 ): MlaLayerResult {
-  const { weights, hidden } = options;
+  const dtype = options.storedAs;
+  // What the GPU layer reads: its uploads (projections and hidden states in the storage
+  // dtype, the norms' weights in f32). Without storedAs every tensor is read as given.
+  const weights = storedWeights(options.weights, dtype);
+  const hidden = stored(options.hidden, dtype);
   const hs = spec.hiddenSize;
   const h = spec.numHeads;
   const nope = spec.qkNopeHeadDim;
@@ -243,6 +280,7 @@ export function mlaLayer(
     const qProj = need(weights.qProj, "qProj", spec);
     checkWeight(qProj, "qProj", h * qw * hs);
     q = linear(hidden, qProj, { inFeatures: hs, rows: qBufRows });
+    storeInPlace(q, dtype);
   } else {
     const ql = spec.qLoraRank;
     const qAProj = need(weights.qAProj, "qAProj", spec);
@@ -252,11 +290,14 @@ export function mlaLayer(
     checkWeight(qANorm, "qANorm", ql);
     checkWeight(qBProj, "qBProj", h * qw * ql);
     const qa = linear(hidden, qAProj, { inFeatures: hs, rows: qBufRows });
+    storeInPlace(qa, dtype);
     qLatent = rmsNorm(qa, qANorm, { eps: spec.rmsNormEps, rows: qBufRows });
     // LongCat-Flash's mla_scale_q_lora, as its modeling code applies it: on the normed latent
     // (the GPU layer bakes it into q_a_layernorm's weight instead, as SGLang does).
     if (spec.qLatentScale !== undefined) scaleInPlace(qLatent, spec.qLatentScale);
+    storeInPlace(qLatent, dtype);
     q = linear(qLatent, qBProj, { inFeatures: ql, rows: qBufRows });
+    storeInPlace(q, dtype);
   }
   const qNope = new Float64Array(layout.qRows * h * nope).fill(NaN);
   const qPe = new Float64Array(layout.qRows * h * rope).fill(NaN);
@@ -271,6 +312,7 @@ export function mlaLayer(
   // 2. Latent and shared rope key (hidden rows are the key rows: self-attention).
   const kvA = new Float64Array(layout.kRows * (r + rope)).fill(NaN);
   const kvAq = linear(hidden, weights.kvAProj, { inFeatures: hs, rows: kBufRows });
+  storeInPlace(kvAq, dtype);
   const cRaw = new Float64Array(layout.kRows * r).fill(NaN);
   const kPe = new Float64Array(layout.kRows * rope).fill(NaN);
   for (const row of kBufRows) {
@@ -282,6 +324,7 @@ export function mlaLayer(
   const latent = rmsNorm(cRaw, weights.kvANorm, { eps: spec.rmsNormEps, rows: kBufRows });
   // LongCat-Flash's mla_scale_kv_lora: on the normed latent, the cache's rows.
   if (spec.kvLatentScale !== undefined) scaleInPlace(latent, spec.kvLatentScale);
+  storeInPlace(latent, dtype);
 
   // 3. Attention core.
   const attentionInputs: AttentionInputs = { qNope, qPe, latent, kPe, wKvB: weights.kvBProj };
@@ -289,10 +332,14 @@ export function mlaLayer(
     inputs: attentionInputs,
     rows: qList,
     path: options.path ?? "expanded",
+    storedAs: dtype,
   });
 
-  // 4. Output projection of the concatenated heads ([totalQ, h*v] is att.out as is).
-  const out = linear(att.out, weights.oProj, { inFeatures: h * spec.vHeadDim, rows: qList });
+  // 4. Output projection of the concatenated heads ([totalQ, h*v] is att.out as is; the
+  // GPU layer uploads the core's f32 output again in the storage dtype).
+  const attOut = stored(att.out, dtype);
+  const out = linear(attOut, weights.oProj, { inFeatures: h * spec.vHeadDim, rows: qList });
+  storeInPlace(out, dtype);
   return {
     out,
     lse: att.lse,

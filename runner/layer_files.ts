@@ -404,6 +404,7 @@ export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerF
       hidden: Float64Array.from(hiddenF32),
       path: "expanded",
       rows: all ? undefined : rows,
+      storedAs: dtype,
     });
     parity = compareLayer(result, ref, {
       rows,

@@ -667,6 +667,7 @@ async function checkLayer(c: Case, plan: GpuPlan, o: CheckOptions): Promise<Case
     hidden,
     path: dense ? "expanded" : "absorbed",
     rows: sampled,
+    storedAs: dtype,
   });
   const tolerance = layerToleranceFor(dtype);
   const parity = compareLayer(first, expected, {

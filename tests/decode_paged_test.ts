@@ -48,7 +48,21 @@ const FULL = normalizeLayout({
 });
 const WEIGHTS = makeLayerWeights(SPEC, { seed: 7 });
 const HIDDEN = makeHiddenStates(FULL.qRows, SPEC.hiddenSize, { seed: 7 });
-const REF = mlaLayer(SPEC, FULL, { weights: WEIGHTS, hidden: HIDDEN, path: "expanded" });
+/** The reference of what each dtype's layer stores (storedAs). */
+const REF = {
+  f32: mlaLayer(SPEC, FULL, {
+    weights: WEIGHTS,
+    hidden: HIDDEN,
+    path: "expanded",
+    storedAs: "f32",
+  }),
+  f16: mlaLayer(SPEC, FULL, {
+    weights: WEIGHTS,
+    hidden: HIDDEN,
+    path: "expanded",
+    storedAs: "f16",
+  }),
+};
 
 /** Logical rows (of FULL) of each step's new tokens, sequence after sequence. */
 function stepRows(): number[][] {
@@ -95,8 +109,8 @@ async function decodeAll(
         plan: planFor(ctx, cache, STEPS[s], o.path),
       });
       const p = compareLayer(got, {
-        out: gather(REF.out, rows, SPEC.hiddenSize),
-        lse: gather(REF.lse, rows, SPEC.numHeads),
+        out: gather(REF[o.dtype].out, rows, SPEC.hiddenSize),
+        lse: gather(REF[o.dtype].lse, rows, SPEC.numHeads),
       }, {
         rows: rows.map((_, i) => i),
         hidden: SPEC.hiddenSize,
@@ -160,8 +174,8 @@ gpuTest(
       const { latent, kPe } = await cache.read(ctx);
       const r = SPEC.kvLoraRank;
       const rope = SPEC.qkRopeHeadDim;
-      const refLatent = REF.intermediates.attentionInputs.latent;
-      const refKvA = REF.intermediates.kvA;
+      const refLatent = REF.f32.intermediates.attentionInputs.latent;
+      const refKvA = REF.f32.intermediates.kvA;
       const occupied = new Set<number>();
       FINAL.forEach((len, b) => {
         for (let j = 0; j < len; j++) {
@@ -239,8 +253,8 @@ gpuTest("decode: a planted kv-split fault in the cache append is caught", async 
       mutate: layerFault("kv-split-wrong-half").mutate,
     });
     const p = compareLayer(got, {
-      out: gather(REF.out, rows, SPEC.hiddenSize),
-      lse: gather(REF.lse, rows, SPEC.numHeads),
+      out: gather(REF.f32.out, rows, SPEC.hiddenSize),
+      lse: gather(REF.f32.lse, rows, SPEC.numHeads),
     }, {
       rows: rows.map((_, i) => i),
       hidden: SPEC.hiddenSize,

@@ -182,6 +182,7 @@ Deno.test("docs commands: the flags of the tools that use parseArgs are read fro
     "--matrix",
     "--seeds",
     "--filter",
+    "--mode",
   ]);
   const tune = toolFlags(readTool("tools/tune_plan.ts")!)!;
   for (const f of ["--out", "--knobs", "--repeats", "--min-gain", "--help", "-h"]) {

@@ -292,7 +292,7 @@ gpuTest("layer: NaN at hidden_states[0, 2, 7] (causal) leaves tokens 0 and 1 exa
   const weights = makeLayerWeights(spec, { seed: 1 });
   const hidden = makeHiddenStates(8, spec.hiddenSize, { seed: 1 });
   hidden[2 * spec.hiddenSize + 7] = NaN;
-  const want = mlaLayer(spec, layout, { weights, hidden, path: "expanded" });
+  const want = mlaLayer(spec, layout, { weights, hidden, path: "expanded", storedAs: "f32" });
   for (const path of ["absorbed", "expanded"] as const) {
     await t.step(path, async () => {
       // The lane kernels: their 4-query prefill tiles are what this guards.

@@ -34,7 +34,7 @@ async function parityOf(spec: MlaSpec, dtype: Dtype): Promise<void> {
     for (const req of LAYOUTS) {
       const layout = normalizeLayout(req);
       const hidden = makeHiddenStates(layout.qRows, spec.hiddenSize, { seed: 11, layout });
-      const want = mlaLayer(spec, layout, { weights, hidden, path: "expanded" });
+      const want = mlaLayer(spec, layout, { weights, hidden, path: "expanded", storedAs: dtype });
       for (const path of ["absorbed", "expanded"] as const) {
         const got = await runLayerAt(ctx, {
           spec,

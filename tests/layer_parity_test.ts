@@ -106,9 +106,13 @@ for (const { preset, layouts } of CASES) {
       for (const req of layouts) {
         const layout = normalizeLayout(req);
         const hidden = makeHiddenStates(layout.qRows, spec.hiddenSize, { seed: 1, layout });
-        const want = mlaLayer(spec, layout, { weights, hidden, path: "expanded" });
+        // The reference of what each dtype's layer stores (storedAs).
+        const wantOf = (dtype: Dtype) =>
+          mlaLayer(spec, layout, { weights, hidden, path: "expanded", storedAs: dtype });
+        const wants = { f32: wantOf("f32"), f16: wantOf("f16") };
         for (const path of ["absorbed", "expanded"] as const) {
           for (const dtype of ["f32", "f16"] as const) {
+            const want = wants[dtype];
             const label = `${req.kind}${
               "cuSeqlensQPadded" in req ? " padded" : ""
             } ${path} ${dtype}`;
@@ -207,7 +211,7 @@ async function withFault(
   const weights = makeLayerWeights(spec, { seed: 3 });
   const hidden = makeHiddenStates(layout.qRows, spec.hiddenSize, { seed: 3, layout })
     .map((v) => v * scale);
-  const want = mlaLayer(spec, layout, { weights, hidden, path: "expanded" });
+  const want = mlaLayer(spec, layout, { weights, hidden, path: "expanded", storedAs: "f32" });
   const run = (mutate?: (f: string, s: string) => string) =>
     runLayerAt(ctx, { spec, layout: req, weights, hidden, path: "absorbed", mutate });
   return {

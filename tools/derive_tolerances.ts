@@ -6,12 +6,16 @@
  *
  *   DENO_WEBGPU_BACKEND=vulkan deno run -A tools/derive_tolerances.ts --seeds 8 > docs/tolerances.md
  *
+ * `--mode layer` does the same for the matrix's full-layer cases (`mode: layer`), per
+ * dtype (both paths share the layer tolerance, `layerToleranceFor`), adding the output's
+ * norm_rel, and prints a section to append to docs/tolerances.md.
+ *
  * @module
  */
 import { parseArgs } from "node:util";
 import type { MlaSpec } from "../adapter/types.ts";
 import { GpuContext, HARNESS_FEATURES } from "../gpu/device.ts";
-import { TOLERANCE_MARGIN, TOLERANCES } from "../parity/tolerance.ts";
+import { layerToleranceFor, TOLERANCE_MARGIN, TOLERANCES } from "../parity/tolerance.ts";
 import { runCase } from "../runner/run_case.ts";
 import { selectCases } from "../runner/run_matrix.ts";
 
@@ -20,18 +24,25 @@ const { values } = parseArgs({
     matrix: { type: "string", default: "smoke" },
     seeds: { type: "string", default: "8" },
     filter: { type: "string" },
+    mode: { type: "string", default: "attention" },
   },
 });
 const seeds = Number(values.seeds);
+const mode = values.mode;
+if (mode !== "attention" && mode !== "layer") {
+  console.error(`--mode ${mode}: expected attention or layer`);
+  Deno.exit(2);
+}
 const { mine, baseDir } = await selectCases({ matrix: values.matrix!, filter: values.filter });
-// attention cases only: the full layer has its own tolerance (layerToleranceFor)
-const cases = mine.filter((c) => c.expect.support === "supported" && c.params.mode === "attention");
+// One mode at a time: the full layer has its own tolerance (layerToleranceFor).
+const cases = mine.filter((c) => c.expect.support === "supported" && c.params.mode === mode);
 const ctx = await GpuContext.create({ optionalFeatures: HARNESS_FEATURES });
 const specCache = new Map<string, Promise<MlaSpec>>();
 
 interface Worst {
   outAbs: number;
   outCos: number;
+  outNormRel: number;
   lseAbs: number;
   cases: number;
   where: string;
@@ -46,13 +57,14 @@ for (let s = 0; s < seeds; s++) {
       console.error(`skipped ${c.id}: ${r.status} ${r.message}`);
       continue;
     }
-    const key = `${c.params.dtype}/${c.params.path}`;
+    const key = mode === "layer" ? c.params.dtype : `${c.params.dtype}/${c.params.path}`;
     const w = worst.get(key) ??
-      { outAbs: 0, outCos: 0, lseAbs: 0, cases: 0, where: "", lseWhere: "" };
+      { outAbs: 0, outCos: 0, outNormRel: 0, lseAbs: 0, cases: 0, where: "", lseWhere: "" };
     if (r.out.maxAbs > w.outAbs) w.where = `${c.id} (seed ${1000 + s})`;
     if (r.lse.maxAbs > w.lseAbs) w.lseWhere = `${c.id} (seed ${1000 + s})`;
     w.outAbs = Math.max(w.outAbs, r.out.maxAbs);
     w.outCos = Math.max(w.outCos, r.out.cosDiff);
+    w.outNormRel = Math.max(w.outNormRel, r.out.normRel ?? 0);
     w.lseAbs = Math.max(w.lseAbs, r.lse.maxAbs);
     w.cases++;
     worst.set(key, w);
@@ -67,10 +79,48 @@ const command = [
   deviceClass ? `MLA_HARNESS_DEVICE_CLASS=${deviceClass} ` : "",
   `DENO_WEBGPU_BACKEND=vulkan deno run -A tools/derive_tolerances.ts --matrix ${values.matrix}`,
   values.filter ? ` --filter "${values.filter}"` : "",
+  mode === "layer" ? " --mode layer" : "",
   ` --seeds ${seeds}`,
 ].join("");
 const up = (x: number) => Number((x * TOLERANCE_MARGIN).toPrecision(2));
 const e = (x: number) => x.toExponential(1);
+if (mode === "layer") {
+  printLayer();
+  Deno.exit(0);
+}
+
+/** The full layer's section: one row per dtype, norm_rel beside cos_diff. */
+function printLayer(): void {
+  const out = [
+    "## The full layer",
+    "",
+    `Command: \`${command}\``,
+    `on ${ctx.caps.adapter.description} (${Deno.build.os} ${Deno.build.arch}, Deno ${Deno.version.deno}).`,
+    "",
+    `Every supported full-layer case of the \`${values.matrix}\` matrix ran under ${seeds} input seeds,`,
+    "against the float64 layer reference of what the GPU layer stores (`storedAs`); both paths share",
+    `one row per dtype. Observed maximum, times the margin (${TOLERANCE_MARGIN}), and the value in use`,
+    "(`layerToleranceFor` in parity/tolerance.ts).",
+    "",
+    "| dtype | case runs | out max abs | x margin | in use (atol) | out cos_diff | x margin | in use | out norm_rel | x margin | in use | LSE max abs | x margin | in use (atol) |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+  ];
+  for (const [dtype, w] of [...worst].sort()) {
+    const t = layerToleranceFor(dtype as "f32" | "f16");
+    out.push(
+      `| ${dtype} | ${w.cases} | ${e(w.outAbs)} | ${up(w.outAbs)} | ${t.out.atol} | ${
+        e(w.outCos)
+      } | ${up(w.outCos)} | ${t.out.maxCosDiff} | ${e(w.outNormRel)} | ${
+        up(w.outNormRel)
+      } | ${t.out.maxNormRel} | ${e(w.lseAbs)} | ${up(w.lseAbs)} | ${t.lse.atol} |`,
+    );
+  }
+  out.push("", "Largest output and LSE error seen, per dtype:", "");
+  for (const [dtype, w] of [...worst].sort()) {
+    out.push(`- ${dtype}: out ${w.where}; LSE ${w.lseWhere}`);
+  }
+  console.log(out.join("\n"));
+}
 const lines = [
   "# Parity tolerances: how they were derived",
   "",

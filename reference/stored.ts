@@ -1,0 +1,45 @@
+/**
+ * The values a kernel holds after storing float64 data in its storage dtype: the rounding
+ * the float64 references apply with their `storedAs` option (attention.ts, layer.ts), so
+ * that parity measures a kernel's own arithmetic and not the rounding every kernel of that
+ * dtype shares.
+ *
+ * @module
+ */
+import type { Dtype } from "../adapter/types.ts";
+
+/**
+ * `t` as storage of `dtype` holds it, back in float64 (ties to even, as `Float32Array`
+ * and `Float16Array` store a number; NaN stays NaN, past float16's range is ±Infinity).
+ * Without a dtype, `t` itself. The references' loops read float64 arrays, not
+ * Float16Array's converted elements.
+ *
+ * @example
+ * ```ts
+ * import { stored } from "./stored.ts";
+ * stored([1 / 3], "f16")[0]; // 0.333251953125
+ * stored([1 / 3], undefined)[0]; // 1 / 3
+ * ```
+ */
+export function stored<T extends ArrayLike<number>>(
+  t: T,
+  dtype: Dtype | undefined,
+): T | Float64Array {
+  if (dtype === undefined) return t;
+  return Float64Array.from(dtype === "f16" ? Float16Array.from(t) : Float32Array.from(t));
+}
+
+/**
+ * Round `t` in place to `dtype` (none: unchanged), as {@link stored} does.
+ *
+ * @example
+ * ```ts
+ * import { storeInPlace } from "./stored.ts";
+ * const t = new Float64Array([1 / 3]);
+ * storeInPlace(t, "f32");
+ * t[0] === Math.fround(1 / 3); // true
+ * ```
+ */
+export function storeInPlace(t: Float64Array, dtype: Dtype | undefined): void {
+  if (dtype !== undefined) t.set(stored(t, dtype));
+}
