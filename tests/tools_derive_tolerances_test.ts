@@ -1,0 +1,69 @@
+/**
+ * tools/derive_tolerances.ts: its command-line errors, and the tables it prints (one case,
+ * one seed): observed maxima under the tolerance in use, the margin applied to them, and
+ * the command that reproduces the table.
+ */
+import assert from "node:assert/strict";
+import { currentBackend } from "../drift/device_key.ts";
+import { layerToleranceFor, TOLERANCE_MARGIN, toleranceFor } from "../parity/tolerance.ts";
+import { gpuTest } from "./gpu_helpers.ts";
+import { runTool } from "./helpers_cli.ts";
+
+const ENV = { DENO_WEBGPU_BACKEND: currentBackend() };
+
+/** The cells of the table row whose first cell is `key`. */
+function row(stdout: string, key: string): string[] {
+  const line = stdout.split("\n").find((l) => l.startsWith(`| ${key} |`));
+  assert.ok(line, `a row for ${key} in:\n${stdout}`);
+  return line.split("|").slice(1, -1).map((c) => c.trim());
+}
+
+/** An observed maximum, its margin column and the tolerance in use, checked together. */
+function checkColumn(cells: string[], at: number, inUse: number, what: string): void {
+  const [seen, margin, used] = cells.slice(at, at + 3).map(Number);
+  assert.ok(seen > 0 && seen <= inUse, `${what}: observed ${seen}, in use ${inUse}`);
+  // both are printed to two digits (from the exact maximum): the margin column is the
+  // observed one times the margin, to within that rounding
+  assert.ok(Math.abs(margin / (seen * TOLERANCE_MARGIN) - 1) < 0.05, `${what}: ${margin}`);
+  assert.equal(used, inUse, `${what}: in use`);
+}
+
+Deno.test("derive_tolerances: an unknown --mode is exit 2 naming the valid ones", async () => {
+  const r = await runTool("derive_tolerances.ts", ["--mode", "layers"], ENV);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /--mode layers: expected attention or layer/);
+  assert.equal(r.stdout, "");
+});
+
+gpuTest("derive_tolerances --mode layer: one row per dtype under layerToleranceFor", async () => {
+  const filter = "preset=tiny;path=absorbed;dtype=f32;layout=bshd;mode=layer";
+  const r = await runTool(
+    "derive_tolerances.ts",
+    ["--mode", "layer", "--filter", filter, "--seeds", "1"],
+    ENV,
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^## The full layer\n/);
+  assert.match(r.stdout, new RegExp(`--filter "${filter}" --mode layer --seeds 1\``));
+  const cells = row(r.stdout, "f32");
+  assert.equal(cells[1], "1", "one case x one seed");
+  const t = layerToleranceFor("f32");
+  checkColumn(cells, 2, t.out.atol, "out max abs");
+  checkColumn(cells, 5, t.out.maxCosDiff, "out cos_diff");
+  checkColumn(cells, 8, t.out.maxNormRel!, "out norm_rel");
+  checkColumn(cells, 11, t.lse.atol, "LSE max abs");
+  assert.doesNotMatch(r.stdout, /\| f32\/absorbed \|/, "no attention row");
+});
+
+gpuTest("derive_tolerances: the attention table's row of one case under toleranceFor", async () => {
+  const filter = "preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;layout=bshd;causal=0";
+  const r = await runTool("derive_tolerances.ts", ["--filter", filter, "--seeds", "1"], ENV);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^# Parity tolerances: how they were derived\n/);
+  const cells = row(r.stdout, "f32/absorbed");
+  assert.equal(cells[1], "1", "one case x one seed");
+  const t = toleranceFor("f32", "absorbed");
+  checkColumn(cells, 2, t.out.atol, "out max abs");
+  checkColumn(cells, 5, t.out.maxCosDiff, "out cos_diff");
+  checkColumn(cells, 8, t.lse.atol, "LSE max abs");
+});
