@@ -65,7 +65,9 @@ export const bytesOf = (dtype: Dtype): number => (dtype === "f16" ? 2 : 4);
 export const pad4 = (n: number): number => Math.ceil(n / 4) * 4;
 
 /**
- * Copy [rows, cols] into [rows, colsPadded] with zero columns on the right.
+ * Copy [rows, cols] into [rows, colsPadded] with zero columns on the right. The copy is
+ * float64, so that an f16 upload rounds each value once, as the float64 reference's
+ * `storedAs` does (a float32 copy would round it twice).
  *
  * @example
  * ```ts
@@ -76,7 +78,7 @@ export const pad4 = (n: number): number => Math.ceil(n / 4) * 4;
 export function padCols(data: ArrayLike<number>, rows: number, cols: number): ArrayLike<number> {
   const cp = pad4(cols);
   if (cp === cols) return data;
-  const out = new Float32Array(rows * cp);
+  const out = new Float64Array(rows * cp);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) out[r * cp + c] = data[r * cols + c];
   }
@@ -144,7 +146,8 @@ function checkNorm(t: Tensor, name: string, n: number): Tensor {
  * A norm weight times LongCat-Flash's latent factor (mla_scale_q_lora / mla_scale_kv_lora):
  * RMSNorm(x) * w * f = RMSNorm(x) * (w * f), so the layer's norm pass applies it with no
  * kernel of its own (as SGLang bakes it in at load). The float64 reference scales the
- * normed latent instead, as the model's code does: parity checks the two agree.
+ * normed latent instead, as the model's code does (with `storedAs` too): parity checks the
+ * two agree (tests/adapter_model_variants_test.ts runs a latent-scaled layer).
  */
 function scaled(t: Tensor, factor: number | undefined): Tensor {
   return factor === undefined ? t : Float64Array.from(t, (v) => v * factor);

@@ -151,8 +151,10 @@ export function toleranceFor(dtype: Dtype, path: AttentionPath): AttentionTolera
  * the float64 inputs (before session 48) f16 saw out abs 3.3e-3, cos_diff 4.3e-7,
  * norm_rel 9.3e-4 and LSE abs 4.3e-3 on the same runs; f32 the same as now. rtol follows
  * the attention cells' rule (not derived; it only widens the test above atol/rtol): until
- * session 48 it was 4.2e-3 / 9.0e-2 (out) and 1.5e-3 / 9.5e-2 (LSE), which let any LSE
- * (values 2 to 10) and any output above 0.1 (f16) pass on rtol alone, whatever atol said.
+ * session 48 it was 4.2e-3 / 9.0e-2 (out) and 1.5e-3 / 9.5e-2 (LSE), so every LSE of
+ * magnitude above 0.01 (f32) or 0.15 (f16), nearly all of them, passed on rtol alone,
+ * whatever atol said. f16 outputs above atol/rtol = 0.5 (a third to a half of the tiny presets'
+ * layer outputs) still do: for them cos_diff and norm_rel are the check.
  * Planted faults (kernels/layer_faults.ts) move norm_rel by orders of magnitude more
  * (tests/layer_parity_test.ts).
  */
@@ -163,7 +165,7 @@ const LAYER_F32: AttentionTolerance = Object.freeze({
 });
 
 const LAYER_F16: AttentionTolerance = Object.freeze({
-  out: Object.freeze({ atol: 8e-3, rtol: 1.6e-2, maxCosDiff: 4.1e-7, maxNormRel: 1.8e-3 }),
+  out: Object.freeze({ atol: 7.9e-3, rtol: 1.6e-2, maxCosDiff: 4.1e-7, maxNormRel: 1.8e-3 }),
   lse: Object.freeze({ atol: 5.2e-3, rtol: 1e-4 }),
 });
 

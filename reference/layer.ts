@@ -171,7 +171,13 @@ export function rmsNorm(x: Tensor, weight: Tensor, options: RmsNormOptions): Flo
   return y;
 }
 
-/** The weights as the GPU layer holds them: projections in `dtype`, norms in f32. */
+/**
+ * The weights as the GPU layer holds them: projections in `dtype`, norms in f32. One
+ * difference is kept on purpose: the GPU layer bakes LongCat-Flash's latent scales into
+ * the norms' f32 weights (kernels/layer_weights.ts); the reference still scales the normed
+ * latent, as the model's code does, so that parity checks the baked form against the
+ * model's (they differ by at most an f32 rounding of each weight).
+ */
 function storedWeights(w: LayerWeights, dtype: Dtype | undefined): LayerWeights {
   if (dtype === undefined) return w;
   const proj = (t: Tensor | undefined) => (t === undefined ? undefined : stored(t, dtype));

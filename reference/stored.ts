@@ -4,6 +4,11 @@
  * that parity measures a kernel's own arithmetic and not the rounding every kernel of that
  * dtype shares.
  *
+ * It rounds to nearest, ties to even, as JavaScript's typed arrays store a number (and as
+ * lavapipe and NVIDIA's driver store an f32 as f16 in a shader, by the committed baselines'
+ * f16 errors). WGSL leaves that conversion's rounding to the implementation: a device that
+ * rounds otherwise reads a little further from this reference.
+ *
  * @module
  */
 import type { Dtype } from "../adapter/types.ts";

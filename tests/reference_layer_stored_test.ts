@@ -7,13 +7,15 @@
 import assert from "node:assert/strict";
 import { presetSpec } from "../adapter/presets.ts";
 import { normalizeLayout } from "../adapter/layout.ts";
-import type { Dtype, LayerWeights, LayoutRequest } from "../adapter/types.ts";
-import { uploadLayerWeights } from "../kernels/layer_weights.ts";
+import type { Dtype, LayerWeights, LayoutRequest, Tensor } from "../adapter/types.ts";
+import { padCols, uploadLayerWeights } from "../kernels/layer_weights.ts";
 import { expandMatrix, validateMatrix } from "../matrix/expand.ts";
 import { compareLayer } from "../parity/compare_layer.ts";
 import { layerToleranceFor } from "../parity/tolerance.ts";
 import { makeHiddenStates, makeLayerWeights } from "../reference/inputs.ts";
-import { mlaLayer } from "../reference/layer.ts";
+import { attention } from "../reference/attention.ts";
+import { linear, mlaLayer, rmsNorm } from "../reference/layer.ts";
+import { stored } from "../reference/stored.ts";
 import { caseSeed, runCase } from "../runner/run_case.ts";
 import { gpu, gpuTest } from "./gpu_helpers.ts";
 import { runLayerAt } from "./layer_helpers.ts";
@@ -89,6 +91,64 @@ for (const dtype of ["f16", "f32"] as const) {
     }
   });
 }
+
+// Each stored tensor rebuilt from the stored tensors before it, one step at a time: where
+// the reference rounds (and to which dtype: the norms' weights to f32) is what the GPU layer
+// stores (kernels/layer.ts), step by step. tiny has the direct q path, tiny-yarn the low-rank.
+for (const preset of ["tiny", "tiny-yarn"]) {
+  for (const dtype of ["f16", "f32"] as const) {
+    Deno.test(`mlaLayer storedAs ${dtype} (${preset}): each stored tensor is its step on the stored ones before`, () => {
+      const sp = presetSpec(preset);
+      const w = makeLayerWeights(sp, { seed: 6 });
+      const x = makeHiddenStates(layout.qRows, sp.hiddenSize, { seed: 6, layout });
+      const r = mlaLayer(sp, layout, { weights: w, hidden: x, path: "absorbed", storedAs: dtype });
+      const it = r.intermediates;
+      const st = (t: Tensor) => stored(t, dtype);
+      const hs = sp.hiddenSize;
+      const hidden = st(x);
+      if (sp.qLoraRank === null) {
+        assert.equal(it.qLatent, null);
+        assert.deepEqual(it.q, st(linear(hidden, st(w.qProj!), { inFeatures: hs })), "q");
+      } else {
+        const qa = st(linear(hidden, st(w.qAProj!), { inFeatures: hs }));
+        const qLatent = st(rmsNorm(qa, stored(w.qANorm!, "f32"), { eps: sp.rmsNormEps }));
+        assert.deepEqual(it.qLatent, qLatent, "q latent");
+        const q = st(linear(qLatent, st(w.qBProj!), { inFeatures: sp.qLoraRank }));
+        assert.deepEqual(it.q, q, "q");
+      }
+      const kvA = st(linear(hidden, st(w.kvAProj), { inFeatures: hs }));
+      assert.deepEqual(it.kvA, kvA, "kv_a");
+      const r0 = sp.kvLoraRank;
+      const kw = r0 + sp.qkRopeHeadDim;
+      const cRaw = new Float64Array(layout.kRows * r0);
+      for (let row = 0; row < layout.kRows; row++) {
+        cRaw.set(kvA.subarray(row * kw, row * kw + r0), row * r0);
+      }
+      const latent = st(rmsNorm(cRaw, stored(w.kvANorm, "f32"), { eps: sp.rmsNormEps }));
+      assert.deepEqual(it.attentionInputs.latent, latent, "latent");
+      assert.deepEqual(it.attentionInputs.wKvB, st(w.kvBProj), "kv_b_proj");
+      // The core got storedAs too (without it, its result differs).
+      const inputs = it.attentionInputs;
+      const core = attention(sp, layout, { inputs, path: "absorbed", storedAs: dtype });
+      assert.deepEqual(it.attention.out, core.out, "attention core");
+      const plainCore = attention(sp, layout, { inputs, path: "absorbed" });
+      assert.notDeepEqual(plainCore.out, core.out, "rounding q_pe and k_pe after RoPE matters");
+      const hv = sp.numHeads * sp.vHeadDim;
+      assert.deepEqual(r.out, st(linear(st(core.out), st(w.oProj), { inFeatures: hv })), "out");
+    });
+  }
+}
+
+Deno.test("padCols copies in float64: an f16 upload rounds each value once, as storedAs does", () => {
+  // 1 + 2^-11 + 2^-30 lies just above the midpoint between two f16 values: rounded to f16
+  // once it goes up; through float32 first it lands on the midpoint and ties to even (down).
+  const v = 1 + 2 ** -11 + 2 ** -30;
+  const padded = padCols([v, v, v], 1, 3);
+  assert.equal(padded.length, 4);
+  assert.equal(padded[0], v);
+  assert.equal(Float16Array.from(padded)[0], stored([v], "f16")[0]);
+  assert.notEqual(Float16Array.from(Float32Array.from([v]))[0], stored([v], "f16")[0]);
+});
 
 // On the device: the f16 layer against the reference of the float64 inputs and against
 // the reference of what it stores. The second models the rounding the layer's storage does,
@@ -179,8 +239,17 @@ gpuTest("run: a layer case is checked against the reference of what the layer st
     },
   );
   // Seen on lavapipe: 2.9e-4 recorded, 7.5e-4 against the plain reference.
+  // The plain reference is of the same case (its inputs rebuilt right), not another one.
+  assert.ok(plain.out.normRel! < 2e-3, `plain reference norm_rel ${plain.out.normRel}`);
   assert.ok(
     r.out!.normRel! * 1.5 < plain.out.normRel!,
     `recorded ${r.out!.normRel}, plain reference ${plain.out.normRel}`,
   );
-}, { cases: [{ spec, dtype: "f16", backend: "wgsl-absorbed", layout: req }] });
+}, {
+  cases: [{
+    spec,
+    dtype: "f16",
+    backend: "wgsl-absorbed",
+    layout: { kind: "bshd", batch: 2, seqQ: 7, seqK: 7, causal: true },
+  }],
+});

@@ -22,9 +22,14 @@ function row(stdout: string, key: string): string[] {
 function checkColumn(cells: string[], at: number, inUse: number, what: string): void {
   const [seen, margin, used] = cells.slice(at, at + 3).map(Number);
   assert.ok(seen > 0 && seen <= inUse, `${what}: observed ${seen}, in use ${inUse}`);
-  // both are printed to two digits (from the exact maximum): the margin column is the
-  // observed one times the margin, to within that rounding
-  assert.ok(Math.abs(margin / (seen * TOLERANCE_MARGIN) - 1) < 0.05, `${what}: ${margin}`);
+  // Both are printed to two significant digits from the exact maximum m: |seen - m| and
+  // |margin - 4m| are at most half a unit of their second digit.
+  const half = (x: number) => 0.5 * 10 ** (Math.floor(Math.log10(x)) - 1);
+  const slack = TOLERANCE_MARGIN * half(seen) + half(margin);
+  assert.ok(
+    Math.abs(margin - seen * TOLERANCE_MARGIN) <= slack * (1 + 1e-9),
+    `${what}: margin ${margin} for observed ${seen}`,
+  );
   assert.equal(used, inUse, `${what}: in use`);
 }
 

@@ -4,11 +4,13 @@
  * collect the errors against the float64 reference per (dtype, path), and print a
  * Markdown table of the observed maxima and of the values with the margin applied.
  *
- *   DENO_WEBGPU_BACKEND=vulkan deno run -A tools/derive_tolerances.ts --seeds 8 > docs/tolerances.md
+ *   DENO_WEBGPU_BACKEND=vulkan deno run -A tools/derive_tolerances.ts --seeds 8 > attention.md
  *
  * `--mode layer` does the same for the matrix's full-layer cases (`mode: layer`), per
  * dtype (both paths share the layer tolerance, `layerToleranceFor`), adding the output's
- * norm_rel, and prints a section to append to docs/tolerances.md.
+ * norm_rel, and prints the section "The full layer". docs/tolerances.md holds both, with
+ * both device classes' tables and the tolerances in use: put a new output in its place
+ * there by hand (redirecting into the file would drop the rest).
  *
  * @module
  */
