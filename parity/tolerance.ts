@@ -141,8 +141,8 @@ export function toleranceFor(dtype: Dtype, path: AttentionPath): AttentionTolera
  * falls the other way. Observed maxima over the smoke matrix's 20 full-layer cases x 8
  * seeds, both device classes' kernels (docs/tolerances.md "The full layer"):
  *
- *   f32  out: abs 4.3e-6, cos_diff 3.0e-13, norm_rel 7.8e-7;  lse: abs 5.6e-6
- *   f16  out: abs 2.0e-3, cos_diff 1.0e-7,  norm_rel 4.5e-4;  lse: abs 1.3e-3
+ *   f32  out: abs 4.29e-6, cos_diff 3.01e-13, norm_rel 7.76e-7;  lse: abs 5.57e-6
+ *   f16  out: abs 1.95e-3, cos_diff 1.01e-7,  norm_rel 4.50e-4;  lse: abs 1.30e-3
  *
  *     DENO_WEBGPU_BACKEND=vulkan deno run -A tools/derive_tolerances.ts --mode layer --seeds 8
  *     (and again with MLA_HARNESS_DEVICE_CLASS=gpu)
@@ -160,12 +160,12 @@ export function toleranceFor(dtype: Dtype, path: AttentionPath): AttentionTolera
  */
 
 const LAYER_F32: AttentionTolerance = Object.freeze({
-  out: Object.freeze({ atol: 1.8e-5, rtol: 1e-4, maxCosDiff: 1.2e-12, maxNormRel: 3.2e-6 }),
+  out: Object.freeze({ atol: 1.8e-5, rtol: 1e-4, maxCosDiff: 1.3e-12, maxNormRel: 3.2e-6 }),
   lse: Object.freeze({ atol: 2.3e-5, rtol: 1e-6 }),
 });
 
 const LAYER_F16: AttentionTolerance = Object.freeze({
-  out: Object.freeze({ atol: 7.9e-3, rtol: 1.6e-2, maxCosDiff: 4.1e-7, maxNormRel: 1.8e-3 }),
+  out: Object.freeze({ atol: 7.9e-3, rtol: 1.6e-2, maxCosDiff: 4.1e-7, maxNormRel: 1.9e-3 }),
   lse: Object.freeze({ atol: 5.2e-3, rtol: 1e-4 }),
 });
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { compare, compareAttention, summarize, unravelIndex } from "../parity/mod.ts";
-import { TOLERANCE_MARGIN, toleranceFor, TOLERANCES } from "../parity/mod.ts";
+import { layerToleranceFor, TOLERANCE_MARGIN, toleranceFor, TOLERANCES } from "../parity/mod.ts";
 import type { AttentionTolerance } from "../parity/mod.ts";
 
 const TOL = { atol: 1e-4, rtol: 1e-3 };
@@ -386,6 +386,30 @@ Deno.test("tolerance: every cell covers the observed errors with the margin, and
   assert.ok(f16.out.atol > f32.out.atol && f16.out.rtol > f32.out.rtol);
   assert.ok(f16.out.maxCosDiff > f32.out.maxCosDiff);
   assert.ok(f16.lse.atol > f32.lse.atol && f16.lse.rtol > f32.lse.rtol);
+});
+
+Deno.test("layer tolerance: every cell covers the observed errors with the margin, and no more than 10x", () => {
+  // Observed maxima from docs/tolerances.md "The full layer" (tools/derive_tolerances.ts
+  // --mode layer on lavapipe, both device classes, the larger of the two, four digits).
+  const observed = {
+    f32: { outAbs: 4.292e-6, cos: 3.013e-13, normRel: 7.762e-7, lseAbs: 5.567e-6 },
+    f16: { outAbs: 1.953e-3, cos: 1.013e-7, normRel: 4.502e-4, lseAbs: 1.296e-3 },
+  };
+  for (const dtype of ["f32", "f16"] as const) {
+    const t = layerToleranceFor(dtype);
+    const o = observed[dtype];
+    const within = (tol: number, seen: number, what: string) => {
+      assert.ok(tol >= seen * TOLERANCE_MARGIN, `${dtype} ${what}: ${tol} < ${seen} x margin`);
+      assert.ok(tol <= seen * 10 * TOLERANCE_MARGIN, `${dtype} ${what}: ${tol} is too loose`);
+    };
+    within(t.out.atol, o.outAbs, "out atol");
+    within(t.out.maxCosDiff, o.cos, "out cos_diff");
+    within(t.out.maxNormRel!, o.normRel, "out norm_rel");
+    within(t.lse.atol, o.lseAbs, "lse atol");
+    // rtol follows the attention cells (parity/tolerance.ts): never wider than theirs
+    assert.ok(t.out.rtol <= toleranceFor(dtype, "expanded").out.rtol, `${dtype} out rtol`);
+    assert.ok(t.lse.rtol <= toleranceFor(dtype, "expanded").lse.rtol, `${dtype} lse rtol`);
+  }
 });
 
 Deno.test("tolerance: unknown keys throw RangeError", () => {
