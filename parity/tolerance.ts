@@ -149,24 +149,30 @@ export function toleranceFor(dtype: Dtype, path: AttentionPath): AttentionTolera
  *
  * Each value below is TOLERANCE_MARGIN (4) times that, rounded up to two digits. Against
  * the float64 inputs (before session 48) f16 saw out abs 3.3e-3, cos_diff 4.3e-7,
- * norm_rel 9.3e-4 and LSE abs 4.3e-3 on the same runs; f32 the same as now. rtol follows
- * the attention cells' rule (not derived; it only widens the test above atol/rtol): until
- * session 48 it was 4.2e-3 / 9.0e-2 (out) and 1.5e-3 / 9.5e-2 (LSE), so every LSE of
- * magnitude above 0.01 (f32) or 0.15 (f16), nearly all of them, passed on rtol alone,
- * whatever atol said. f16 outputs above atol/rtol = 0.5 (a third to a half of the tiny presets'
- * layer outputs) still do: for them cos_diff and norm_rel are the check.
+ * norm_rel 9.3e-4 and LSE abs 4.3e-3 on the same runs; f32 the same as now. The output's
+ * rtol follows the attention cells' rule (not derived; it only widens the test above
+ * atol/rtol): until session 48 it was 4.2e-3 (f32) and 9.0e-2 (f16). f16 outputs above
+ * atol/rtol = 0.5 (a third to a half of the tiny presets' layer outputs) still pass on
+ * rtol: for them cos_diff and norm_rel are the check. The LSE's rtol stays as derived
+ * before session 48 (1.5e-3, 9.5e-2), so every LSE of magnitude above 0.01 (f32) or 0.15
+ * (f16) passes on it: its atol only judges LSEs near zero. Why: the LSE's error grows with
+ * the scores, so with the inputs' scale. A V2-Lite layer with hidden states five times as
+ * large (three channels fifty times; tools/layer_input_scale.ts) gave LSE errors of 5.4e-5
+ * (f32) and 5.8e-3 (f16), past any atol derived from unit-scale inputs, which users' own
+ * hidden states need not be. (Its f32 cos_diff, 3.2e-12, fails the old 1.2e-12 as well as
+ * the new 1.3e-12: these tolerances hold for unit-scale hidden states.)
  * Planted faults (kernels/layer_faults.ts) move norm_rel by orders of magnitude more
  * (tests/layer_parity_test.ts).
  */
 
 const LAYER_F32: AttentionTolerance = Object.freeze({
   out: Object.freeze({ atol: 1.8e-5, rtol: 1e-4, maxCosDiff: 1.3e-12, maxNormRel: 3.2e-6 }),
-  lse: Object.freeze({ atol: 2.3e-5, rtol: 1e-6 }),
+  lse: Object.freeze({ atol: 2.3e-5, rtol: 1.5e-3 }),
 });
 
 const LAYER_F16: AttentionTolerance = Object.freeze({
   out: Object.freeze({ atol: 7.9e-3, rtol: 1.6e-2, maxCosDiff: 4.1e-7, maxNormRel: 1.9e-3 }),
-  lse: Object.freeze({ atol: 5.2e-3, rtol: 1e-4 }),
+  lse: Object.freeze({ atol: 5.2e-3, rtol: 9.5e-2 }),
 });
 
 /**

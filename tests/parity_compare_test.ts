@@ -406,9 +406,8 @@ Deno.test("layer tolerance: every cell covers the observed errors with the margi
     within(t.out.maxCosDiff, o.cos, "out cos_diff");
     within(t.out.maxNormRel!, o.normRel, "out norm_rel");
     within(t.lse.atol, o.lseAbs, "lse atol");
-    // rtol follows the attention cells (parity/tolerance.ts): never wider than theirs
+    // the output's rtol follows the attention cells (parity/tolerance.ts): never wider
     assert.ok(t.out.rtol <= toleranceFor(dtype, "expanded").out.rtol, `${dtype} out rtol`);
-    assert.ok(t.lse.rtol <= toleranceFor(dtype, "expanded").lse.rtol, `${dtype} lse rtol`);
   }
 });
 

@@ -1,0 +1,59 @@
+/**
+ * How the full layer's parity fares when the hidden states are larger than the unit-scale
+ * seeded ones the layer tolerances were derived from (docs/tolerances.md, "The full
+ * layer"): tiny-yarn and DeepSeek-V2-Lite, thd 5 + 7 tokens, both dtypes and paths, with
+ * the seeded hidden states as they are and five times as large with three channels fifty
+ * times (an outlier-channel shape), each against the reference of what the layer stores.
+ *
+ *   DENO_WEBGPU_BACKEND=vulkan deno run -A tools/layer_input_scale.ts
+ *
+ * One line per run: PASS or FAIL under `layerToleranceFor`, the output's summary and the
+ * LSE's largest error.
+ *
+ * @module
+ */
+import { normalizeLayout } from "../adapter/layout.ts";
+import { presetSpec } from "../adapter/presets.ts";
+import type { LayoutRequest } from "../adapter/types.ts";
+import { GpuContext, HARNESS_FEATURES } from "../gpu/device.ts";
+import { runLayer } from "../kernels/layer.ts";
+import { compareLayer } from "../parity/compare_layer.ts";
+import { layerToleranceFor } from "../parity/tolerance.ts";
+import { makeHiddenStates, makeLayerWeights } from "../reference/inputs.ts";
+import { mlaLayer } from "../reference/layer.ts";
+import { resolveLayerPlan } from "../runner/layer_plan.ts";
+
+const ctx = await GpuContext.create({ optionalFeatures: HARNESS_FEATURES });
+const req: LayoutRequest = { kind: "thd", cuSeqlensQ: [0, 5, 12], causal: true };
+const layout = normalizeLayout(req);
+const scalings: [string, (hidden: number) => (v: number, i: number) => number][] = [
+  ["unit scale", () => (v) => v],
+  ["x5, 3 channels x50", (hs) => (v, i) => v * (i % hs < 3 ? 50 : 5)],
+];
+for (const preset of ["tiny-yarn", "deepseek-v2-lite"]) {
+  const spec = presetSpec(preset);
+  const weights = makeLayerWeights(spec, { seed: 9 });
+  for (const [label, scaling] of scalings) {
+    const hidden = makeHiddenStates(layout.qRows, spec.hiddenSize, { seed: 9, layout })
+      .map(scaling(spec.hiddenSize));
+    for (const dtype of ["f32", "f16"] as const) {
+      if (dtype === "f16" && !ctx.hasFeature("shader-f16")) continue;
+      for (const path of ["absorbed", "expanded"] as const) {
+        const plan = resolveLayerPlan(ctx.caps, { spec, layout: req, path, dtype });
+        const got = await runLayer(ctx, { spec, plan, weights, hidden });
+        const want = mlaLayer(spec, layout, { weights, hidden, path, storedAs: dtype });
+        const p = compareLayer(got, want, {
+          rows: Array.from({ length: layout.totalQ }, (_, i) => i),
+          hidden: spec.hiddenSize,
+          heads: spec.numHeads,
+          tolerance: layerToleranceFor(dtype),
+        });
+        console.log(
+          `${preset} ${label} ${dtype} ${path}: ${p.pass ? "PASS" : "FAIL"}; ${p.out.summary}; ` +
+            `LSE max abs ${p.lse.maxAbs.toExponential(2)}${p.lse.pass ? "" : " (FAILED)"}`,
+        );
+      }
+    }
+  }
+}
+ctx.destroy();
