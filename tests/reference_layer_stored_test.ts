@@ -61,15 +61,15 @@ for (const dtype of ["f16", "f32"] as const) {
     let n = 0;
     const by = (f: number) => (v: number) => (n++ % 2 ? v * (1 + f) : v * (1 - f));
     const storedFirst = (t: Float64Array, d: Dtype, f: number) => t.map(rounded(d)).map(by(f));
-    const w = weights as Required<LayerWeights> & Record<string, Float64Array>;
+    const w = weights;
     const nudged: LayerWeights = {
-      qAProj: storedFirst(w.qAProj as Float64Array, dtype, nudge),
-      qANorm: storedFirst(w.qANorm as Float64Array, "f32", 2 ** -26),
-      qBProj: storedFirst(w.qBProj as Float64Array, dtype, nudge),
-      kvAProj: storedFirst(w.kvAProj as Float64Array, dtype, nudge),
-      kvANorm: storedFirst(w.kvANorm as Float64Array, "f32", 2 ** -26),
-      kvBProj: storedFirst(w.kvBProj as Float64Array, dtype, nudge),
-      oProj: storedFirst(w.oProj as Float64Array, dtype, nudge),
+      qAProj: storedFirst(w.qAProj!, dtype, nudge),
+      qANorm: storedFirst(w.qANorm!, "f32", 2 ** -26),
+      qBProj: storedFirst(w.qBProj!, dtype, nudge),
+      kvAProj: storedFirst(w.kvAProj, dtype, nudge),
+      kvANorm: storedFirst(w.kvANorm, "f32", 2 ** -26),
+      kvBProj: storedFirst(w.kvBProj, dtype, nudge),
+      oProj: storedFirst(w.oProj, dtype, nudge),
     };
     const nudgedHidden = storedFirst(hidden, dtype, nudge);
     const plain = [
@@ -78,14 +78,9 @@ for (const dtype of ["f16", "f32"] as const) {
     ];
     assert.notDeepEqual(plain[0].out, plain[1].out, "the nudge changes the plain reference");
     for (const path of ["absorbed", "expanded"] as const) {
-      const [a, b] = [[weights, hidden], [nudged, nudgedHidden]].map(([wt, hs]) =>
-        mlaLayer(spec, layout, {
-          weights: wt as LayerWeights,
-          hidden: hs as Float64Array,
-          path,
-          storedAs: dtype,
-        })
-      );
+      const held = (wt: LayerWeights, hs: Float64Array) =>
+        mlaLayer(spec, layout, { weights: wt, hidden: hs, path, storedAs: dtype });
+      const [a, b] = [held(weights, hidden), held(nudged, nudgedHidden)];
       assert.deepEqual(a.out, b.out, path);
       assert.deepEqual(a.lse, b.lse, path);
     }
