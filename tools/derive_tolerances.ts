@@ -86,13 +86,10 @@ const command = [
 ].join("");
 const up = (x: number) => Number((x * TOLERANCE_MARGIN).toPrecision(2));
 const e = (x: number) => x.toExponential(1);
-if (mode === "layer") {
-  printLayer();
-  Deno.exit(0);
-}
+console.log((mode === "layer" ? layerSection() : attentionDoc()).join("\n"));
 
 /** The full layer's section: one row per dtype, norm_rel beside cos_diff. */
-function printLayer(): void {
+function layerSection(): string[] {
   const out = [
     "## The full layer",
     "",
@@ -121,32 +118,38 @@ function printLayer(): void {
   for (const [dtype, w] of [...worst].sort()) {
     out.push(`- ${dtype}: out ${w.where}; LSE ${w.lseWhere}`);
   }
-  console.log(out.join("\n"));
+  return out;
 }
-const lines = [
-  "# Parity tolerances: how they were derived",
-  "",
-  `Command: \`${command}\``,
-  `on ${ctx.caps.adapter.description} (${Deno.build.os} ${Deno.build.arch}, Deno ${Deno.version.deno}).`,
-  "",
-  `Every supported case of the \`${values.matrix}\` matrix ran under ${seeds} input seeds; the table`,
-  `shows the largest error seen per dtype and path and that value times the margin (${TOLERANCE_MARGIN}),`,
-  "rounded to two significant digits, next to the tolerance in use (parity/tolerance.ts).",
-  "",
-  "| dtype/path | case runs | out max abs | x margin | in use (atol) | out cos_diff | x margin | in use | LSE max abs | x margin | in use (atol) |",
-  "|---|---|---|---|---|---|---|---|---|---|---|",
-];
-for (const [key, w] of [...worst].sort()) {
-  const [dtype, path] = key.split("/") as ["f32" | "f16", "absorbed" | "expanded"];
-  const t = TOLERANCES[dtype][path];
-  lines.push(
-    `| ${key} | ${w.cases} | ${e(w.outAbs)} | ${up(w.outAbs)} | ${t.out.atol} | ${e(w.outCos)} | ${
-      up(w.outCos)
-    } | ${t.out.maxCosDiff} | ${e(w.lseAbs)} | ${up(w.lseAbs)} | ${t.lse.atol} |`,
-  );
+
+/** The attention cells' document: one row per dtype/path. */
+function attentionDoc(): string[] {
+  const lines = [
+    "# Parity tolerances: how they were derived",
+    "",
+    `Command: \`${command}\``,
+    `on ${ctx.caps.adapter.description} (${Deno.build.os} ${Deno.build.arch}, Deno ${Deno.version.deno}).`,
+    "",
+    `Every supported case of the \`${values.matrix}\` matrix ran under ${seeds} input seeds; the table`,
+    `shows the largest error seen per dtype and path and that value times the margin (${TOLERANCE_MARGIN}),`,
+    "rounded to two significant digits, next to the tolerance in use (parity/tolerance.ts).",
+    "",
+    "| dtype/path | case runs | out max abs | x margin | in use (atol) | out cos_diff | x margin | in use | LSE max abs | x margin | in use (atol) |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
+  ];
+  for (const [key, w] of [...worst].sort()) {
+    const [dtype, path] = key.split("/") as ["f32" | "f16", "absorbed" | "expanded"];
+    const t = TOLERANCES[dtype][path];
+    lines.push(
+      `| ${key} | ${w.cases} | ${e(w.outAbs)} | ${up(w.outAbs)} | ${t.out.atol} | ${
+        e(w.outCos)
+      } | ${up(w.outCos)} | ${t.out.maxCosDiff} | ${e(w.lseAbs)} | ${
+        up(w.lseAbs)
+      } | ${t.lse.atol} |`,
+    );
+  }
+  lines.push("", "Largest output error seen, per dtype/path:", "");
+  for (const [key, w] of [...worst].sort()) lines.push(`- ${key}: ${w.where}`);
+  lines.push("", "Largest LSE error seen, per dtype/path:", "");
+  for (const [key, w] of [...worst].sort()) lines.push(`- ${key}: ${w.lseWhere}`);
+  return lines;
 }
-lines.push("", "Largest output error seen, per dtype/path:", "");
-for (const [key, w] of [...worst].sort()) lines.push(`- ${key}: ${w.where}`);
-lines.push("", "Largest LSE error seen, per dtype/path:", "");
-for (const [key, w] of [...worst].sort()) lines.push(`- ${key}: ${w.lseWhere}`);
-console.log(lines.join("\n"));
