@@ -303,9 +303,8 @@ function classTable(report: CompareReport): string {
     // reports written before classCounts existed have the first count only
     const any = report.classCounts?.[k] ?? report.counts[k];
     if (report.counts[k] === 0 && any === 0) return [];
-    const bad = report.failOn.includes(k);
     return [
-      `<tr><td><span class="status ${bad ? "regression" : "pass"}">${escapeHtml(k)}</span>` +
+      `<tr><td><span class="status ${badgeKind(k, report)}">${escapeHtml(k)}</span>` +
       `</td><td class="n">${report.counts[k]}</td><td class="n">${any}</td></tr>`,
     ];
   });

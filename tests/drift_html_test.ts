@@ -112,6 +112,9 @@ Deno.test("compare.html: cases with each class, every class of a row, attributio
     const n = row(k);
     if (n) assert.deepEqual(n, [cmp.counts[k], cmp.classCounts[k]], k);
   }
+  // the class table's badges are coloured as the case rows' are
+  assert.match(classes, /<span class="status regression">support-drift<\/span>/);
+  assert.match(classes, /<span class="status info">bits-changed<\/span>/);
   assert.match(classes, /1 baseline cases outside the current run's selection/);
   assert.match(html, /1 baseline cases outside its selection/);
   // the row of b=1 has a badge per class and its attribution (Deno 2.9.5 → 2.9.6)
