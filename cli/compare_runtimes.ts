@@ -17,7 +17,7 @@ import { type CaseComparison, compareRuntimes } from "../runner/compare_runtimes
 import { selectCases } from "../runner/run_matrix.ts";
 import { NOT_COVERED_PREFIX } from "../runner/run_case.ts";
 import { CliError, EXIT } from "./errors.ts";
-import { parseFilterOption, parsePositiveInt } from "./options.ts";
+import { CONFIG_ROOT_HELP, parseFilterOption, parsePositiveInt } from "./options.ts";
 import { parseSeconds } from "./run.ts";
 import { startChromiumRuntime } from "./runtime_options.ts";
 
@@ -192,8 +192,7 @@ export function compareRuntimesCommand() {
     )
     .option(
       "--config-root <dir>",
-      "folder the matrix's config paths must resolve inside (default: the matrix file's " +
-        "folder; bundled matrices: matrix/bundled/configs)",
+      CONFIG_ROOT_HELP,
     )
     .option(
       "--max-rows <n>",

@@ -19,7 +19,13 @@ import { CliError, EXIT } from "./errors.ts";
 import { explainMatrixCase } from "../runner/explain_case.ts";
 import { nearest } from "../util/edit_distance.ts";
 import { selectCases } from "../runner/run_matrix.ts";
-import { layoutFromFlags, parseAxisInt, parseIntList, parsePositiveInt } from "./options.ts";
+import {
+  CONFIG_ROOT_HELP,
+  layoutFromFlags,
+  parseAxisInt,
+  parseIntList,
+  parsePositiveInt,
+} from "./options.ts";
 
 /** How the command gets device capabilities when no --caps file is given. */
 export type CapsProbe = () => Promise<DeviceCaps | null>;
@@ -88,6 +94,10 @@ export function explainCommand(probe: CapsProbe) {
         "`run --backend` does",
     )
     .option("--matrix <name|file>", "with --case: the matrix that holds it (default smoke)")
+    .option(
+      "--config-root <dir>",
+      `with --case: the run's --config-root, the ${CONFIG_ROOT_HELP}`,
+    )
     .addOption(
       new Option(
         "--format <naming>",
@@ -174,6 +184,13 @@ export function explainCommand(probe: CapsProbe) {
           EXIT.badInput,
         );
       }
+      if (opts.configRoot !== undefined) {
+        throw new CliError(
+          `--config-root ${opts.configRoot} is read with --case <id> only (where the case's ` +
+            "matrix finds its configs); give --case, or leave --config-root out",
+          EXIT.badInput,
+        );
+      }
       if (config === undefined) {
         throw new CliError(
           "give a preset name or a config.json path (e.g. `explain deepseek-v2-lite`), or " +
@@ -231,6 +248,7 @@ async function explainCaseOf(
     config: string | undefined;
     given: (key: string) => boolean;
     matrix?: string;
+    configRoot?: string;
     caps?: string;
     device: boolean;
     backend: string;
@@ -254,7 +272,7 @@ async function explainCaseOf(
   await loadBackendModuleOptions(opts.backendModule);
   const backend = opts.given("backend") ? checkBackendId(opts.backend) : undefined;
   const matrix = opts.matrix ?? "smoke";
-  const { all, baseDir } = await selectCases({ matrix });
+  const { all, baseDir } = await selectCases({ matrix, configRoot: opts.configRoot });
   const c = all.find((x) => x.id === id);
   if (c === undefined) {
     throw new CliError(

@@ -28,6 +28,10 @@ export function decimalDigits(value: string): number | null {
 /** The longest untimed warm-up `--warmup-ms` takes (a minute). */
 export const MAX_WARMUP_MS = 60000;
 
+/** `--config-root`, alike in every command that reads a matrix (explain prefixes "with --case:"). */
+export const CONFIG_ROOT_HELP = "folder the matrix's config paths must resolve inside " +
+  "(default: the matrix file's folder; bundled matrices: matrix/bundled/configs)";
+
 /**
  * Parse `--warmup-ms <n|auto>` (`run`, `baseline update`, `bench`):
  * "auto", or whole milliseconds (plain decimal digits) from 0 to {@link MAX_WARMUP_MS}.

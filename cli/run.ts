@@ -24,6 +24,7 @@ import { backendsCompiling, mayCompile } from "../runner/fault_reach.ts";
 import { checkOptionNeeds } from "./option_needs.ts";
 import { CliError, EXIT, EXIT_SIGINT, EXIT_SIGTERM } from "./errors.ts";
 import {
+  CONFIG_ROOT_HELP,
   MAX_WARMUP_MS,
   parseFilterOption,
   parseNonNegativeInt,
@@ -204,8 +205,7 @@ export function runCommand() {
     )
     .option(
       "--config-root <dir>",
-      "folder the matrix's config paths must resolve inside (default: the matrix file's " +
-        "folder; bundled matrices: matrix/bundled/configs)",
+      CONFIG_ROOT_HELP,
     )
     .addOption(
       new Option(
@@ -382,7 +382,7 @@ export function runCommand() {
           abandon: atOnce.signal,
           ctx: device,
           // the groups of cases not run are looked up in the matrix, as the run read it
-          writeReports: (out, r) => writeRunReports(out, r, { configRoot: opts.configRoot }),
+          writeReports: writeRunReports,
           // a compare.md of an earlier run's --baseline is not this run's
           staleFiles: Object.values(COMPARE_FILES),
         });

@@ -10,15 +10,9 @@ import { loadMatrix } from "../matrix/expand.ts";
 import { parseFilter } from "../matrix/case_id.ts";
 import { notRunIds } from "./totals.ts";
 
-/** Options of {@link notRunGroups}. */
-export interface NotRunGroupsOptions {
-  /** The run's `--config-root` (the folder its matrix's config paths resolve inside). */
-  readonly configRoot?: string;
-}
-
 /**
  * The matrix group of each case of `report` without a result, by id, from its matrix
- * expanded again with its filter (empty when every case ran). A matrix that cannot be read
+ * expanded again with its filter and config root (empty when every case ran). A matrix that cannot be read
  * again (moved, changed, or relative to another folder) gives what it can: ids it no longer
  * has are left out, and the reports count them in a group of their own.
  *
@@ -29,17 +23,14 @@ export interface NotRunGroupsOptions {
  * groups.get("preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1");
  * ```
  */
-export async function notRunGroups(
-  report: RunReport,
-  options: NotRunGroupsOptions = {},
-): Promise<Map<string, string>> {
+export async function notRunGroups(report: RunReport): Promise<Map<string, string>> {
   const groups = new Map<string, string>();
   const ids = new Set(notRunIds(report));
   if (ids.size === 0) return groups;
   try {
     const { cases } = await loadMatrix(report.matrix, {
       filter: report.filter === null ? null : parseFilter(report.filter),
-      configRoot: options.configRoot,
+      configRoot: report.configRoot,
       // the run expanded it once already; its limit was checked then
       maxCases: Number.MAX_SAFE_INTEGER,
     });

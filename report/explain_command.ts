@@ -4,19 +4,32 @@
  *
  * @module
  */
+import type { RunReport } from "../results/types.ts";
 import { shellWord } from "./finish_commands.ts";
 
 /**
  * The command that explains a case as `run` resolved it (`explain --case`), for a failure
- * card: a case id copied from a report, with no shape to retype.
+ * card: a case id copied from a report, with no shape to retype. The run's matrix, its
+ * `--config-root` and its `--backend` (when it had them) come along: the case is found where
+ * the run found it and resolved on the backend it ran on.
  *
  * @example
  * ```ts
  * import { explainCommandFor } from "./explain_command.ts";
- * explainCommandFor("preset=tiny;b=2", "smoke");
+ * explainCommandFor("preset=tiny;b=2", { matrix: "smoke" });
  * // "deno task harness explain --case 'preset=tiny;b=2' --matrix smoke"
  * ```
  */
-export function explainCommandFor(id: string, matrix: string): string {
-  return `deno task harness explain --case ${shellWord(id)} --matrix ${shellWord(matrix)}`;
+export function explainCommandFor(
+  id: string,
+  run: Pick<RunReport, "matrix" | "configRoot" | "backend">,
+): string {
+  return [
+    "deno task harness explain --case",
+    shellWord(id),
+    "--matrix",
+    shellWord(run.matrix),
+    ...(run.configRoot === undefined ? [] : ["--config-root", shellWord(run.configRoot)]),
+    ...(run.backend === undefined ? [] : ["--backend", shellWord(run.backend)]),
+  ].join(" ");
 }

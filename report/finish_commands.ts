@@ -40,8 +40,9 @@ export function shellWord(s: string): string {
 }
 
 /**
- * The `run` command of a report's selection (matrix, filter, shard, planted fault) into `out`,
- * with `--resume` when `resume` is true: what finishes an interrupted run.
+ * The `run` command of a report's selection (matrix, its config root, filter, shard, planted
+ * fault, backend) into `out`, with `--resume` when `resume` is true: what finishes an
+ * interrupted run.
  *
  * @example
  * ```ts
@@ -51,13 +52,15 @@ export function shellWord(s: string): string {
  * ```
  */
 export function runCommandFor(
-  r: Pick<RunReport, "matrix" | "filter" | "shard" | "plantedFault" | "backend">,
+  r: Pick<RunReport, "matrix" | "filter" | "shard" | "plantedFault" | "backend" | "configRoot">,
   out: string,
   resume: boolean,
 ): string {
   return [
     "deno task harness run --matrix",
     shellWord(r.matrix),
+    // the matrix's config paths resolve inside it: else the resume is refused or reads others
+    ...(r.configRoot === undefined ? [] : ["--config-root", shellWord(r.configRoot)]),
     ...(r.filter === null ? [] : ["--filter", shellWord(r.filter)]),
     ...(r.shard === null ? [] : ["--shard", r.shard]),
     ...(r.plantedFault === undefined ? [] : ["--plant-fault", shellWord(r.plantedFault)]),

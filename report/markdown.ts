@@ -322,7 +322,7 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
     out.push(
       "",
       `Explain a case as the run resolved it: \`${
-        explainCommandFor("<id>", report.matrix)
+        explainCommandFor("<id>", report)
       }\` (report.html gives each failure's).`,
       "",
     );

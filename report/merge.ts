@@ -385,6 +385,11 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
     missing,
     ...(first.plantedFault !== undefined ? { plantedFault: first.plantedFault } : {}),
     ...(first.backend !== undefined ? { backend: first.backend } : {}),
+    // named again by the commands that finish the merge: only when every shard read there
+    // (the configs themselves are checked by their digests)
+    ...(first.configRoot !== undefined && reports.every((r) => r.configRoot === first.configRoot)
+      ? { configRoot: first.configRoot }
+      : {}),
     ...(configDigests !== undefined ? { configDigests } : {}),
     // what the terminal says as "environment differs", kept with the report (its pages show it)
     ...(differs.length > 0 ? { environmentDiffers: differs } : {}),
@@ -489,15 +494,20 @@ export interface RunOutputOptions {
    * `finishCommands`); default: for a run's report, `run --resume` into `dir`.
    */
   readonly finish?: readonly string[];
-  /** The run's `--config-root`, to find the groups of the cases not run in their matrix. */
-  readonly configRoot?: string;
+}
+
+/** What {@link writeRunOutputs} gave the pages for the cases the report lacks. */
+export interface NotRunPages {
+  /** Their matrix groups, by id (report/case_groups.ts `notRunGroups`). */
+  readonly notRunGroups: ReadonlyMap<string, string>;
+  /** The commands that run them (`RunOutputOptions.finish`, or a run's resume). */
+  readonly finish: readonly string[];
 }
 
 /**
  * Writes the files of a run folder: results.jsonl, report.json, junit.xml, summary.md and
- * report.html
- * (each atomically; the folder is created when absent). An unsharded run, a shard and a
- * merge all end with this.
+ * report.html (each atomically; the folder is created when absent). An unsharded run, a shard
+ * and a merge all end with this. Returns what the pages said of the cases not run.
  *
  * @example
  * ```ts
@@ -511,7 +521,7 @@ export async function writeRunOutputs(
   dir: string,
   report: RunReport,
   options: RunOutputOptions = {},
-): Promise<void> {
+): Promise<NotRunPages> {
   await Deno.mkdir(dir, { recursive: true });
   if (options.jsonl ?? true) {
     await writeTextAtomic(
@@ -523,9 +533,10 @@ export async function writeRunOutputs(
   await writeJunit(join(dir, RUN_FILES.junit), report);
   // cases not run: counted in their matrix groups, with the commands that run them
   const pages = {
-    notRunGroups: await notRunGroups(report, { configRoot: options.configRoot }),
+    notRunGroups: await notRunGroups(report),
     finish: options.finish ?? finishCommands(report, dir),
   };
   await writeMarkdown(join(dir, RUN_FILES.summary), report, pages);
   await writeRunHtml(join(dir, RUN_FILES.html), report, pages);
+  return pages;
 }

@@ -9,15 +9,11 @@
 import type { RunReport } from "../results/types.ts";
 import { appendStepSummary, toMarkdown } from "./markdown.ts";
 import { writeRunOutputs } from "./merge.ts";
-import { notRunGroups } from "./case_groups.ts";
-import { finishCommands } from "./finish_commands.ts";
 
 /** Options of {@link writeRunReports}. */
 export interface RunReportsOptions {
   /** Append summary.md to `$GITHUB_STEP_SUMMARY` when it is set (default true). */
   stepSummary?: boolean;
-  /** The run's `--config-root` (report/merge.ts `RunOutputOptions.configRoot`). */
-  configRoot?: string;
 }
 
 /**
@@ -37,11 +33,7 @@ export async function writeRunReports(
   report: RunReport,
   options: RunReportsOptions = {},
 ): Promise<void> {
-  const groups = await notRunGroups(report, { configRoot: options.configRoot });
-  await writeRunOutputs(out, report, { jsonl: false, configRoot: options.configRoot });
-  if (options.stepSummary ?? true) {
-    await appendStepSummary(
-      toMarkdown(report, { notRunGroups: groups, finish: finishCommands(report, out) }),
-    );
-  }
+  // the step summary says of the cases not run what summary.md says
+  const pages = await writeRunOutputs(out, report, { jsonl: false });
+  if (options.stepSummary ?? true) await appendStepSummary(toMarkdown(report, pages));
 }

@@ -188,7 +188,7 @@ export function repeatedId(
  * like one. Another of the harness's files (a bench report, a baseline, a caps file, a model
  * config.json, ...) is named for what it is (adapter/file_kind.ts). Each result is checked with {@link caseResultProblem}, and no case id may repeat.
  * `missing` (a merged report's ids without a result) may be absent, as in a run's report and
- * in reports written before it existed; so may `plantedFault`.
+ * in reports written before it existed; so may `plantedFault`, `backend` and `configRoot`.
  *
  * @example
  * ```ts
@@ -253,6 +253,9 @@ export function runReportProblem(v: unknown): string | null {
   }
   if (v.backend !== undefined && (typeof v.backend !== "string" || !v.backend)) {
     return 'field "backend" must be a backend id or absent (absent: the adapter chose)';
+  }
+  if (v.configRoot !== undefined && (typeof v.configRoot !== "string" || !v.configRoot)) {
+    return 'field "configRoot" must be a folder (run --config-root) or absent';
   }
   const configs = configDigestsProblem(v.configDigests);
   if (configs !== null) return configs;

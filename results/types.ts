@@ -225,6 +225,13 @@ export interface RunReport {
    */
   readonly backend?: string;
   /**
+   * The folder the run's matrix read its config paths inside (`run --config-root`), as it was
+   * given. Absent when none was given (the matrix file's folder; bundled matrices: their
+   * configs folder) and in reports written before it was recorded. The commands that finish
+   * the run name it again, and the cases not run find their matrix groups through it.
+   */
+  readonly configRoot?: string;
+  /**
    * SHA-256 (hex, 16) of each config file the run's selection reads (a matrix `preset` that
    * is a path), keyed by the path as case ids write it; taken when the run starts. A resume or
    * a merge of runs whose config file differs is refused (the case ids name the file, not its

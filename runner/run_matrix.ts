@@ -626,6 +626,7 @@ async function runInFolder(
     totals: computeTotals(results),
     interrupted,
     ...(options.fault ? { plantedFault: options.fault.id } : {}),
+    ...(options.configRoot !== undefined ? { configRoot: options.configRoot } : {}),
     ...(configDigests !== undefined ? { configDigests } : {}),
   });
   const statePath = `${options.out}/${RUN_FILES.state}`;

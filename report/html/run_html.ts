@@ -329,7 +329,7 @@ function build(
   if (bad.length > 0) {
     // Every failure keeps its card (but past shape.cards); past the first few they fold, so
     // the plots stay near.
-    const card = (r: CaseResult) => failureCard(r, report.matrix);
+    const card = (r: CaseResult) => failureCard(r, report);
     const rest = bad.length - carded.length;
     const cards = carded.slice(0, OPEN_FAILURES).map(card).join("\n") +
       (carded.length > OPEN_FAILURES
@@ -536,7 +536,10 @@ function statusBadge(r: CaseResult): string {
   return `<span class="status ${r.status}">${r.status}</span>`;
 }
 
-function failureCard(r: CaseResult, matrix: string): string {
+function failureCard(
+  r: CaseResult,
+  run: Pick<RunReport, "matrix" | "configRoot" | "backend">,
+): string {
   const sides = (["out", "lse"] as const).filter((s) => r[s] !== undefined);
   // In a scroll box of its own: ten columns are wider than the card on a narrow screen.
   const table = sides.length
@@ -554,7 +557,7 @@ function failureCard(r: CaseResult, matrix: string): string {
     `<p>group: ${escapeHtml(resultGroup(r))}</p>${expect}` +
     `<p>${escapeHtml(r.message)}</p>${table}` +
     `<p class="explain">explain it as run resolved it: <code>${
-      escapeHtml(explainCommandFor(r.id, matrix))
+      escapeHtml(explainCommandFor(r.id, run))
     }</code></p></div>`;
 }
 
