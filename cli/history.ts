@@ -10,7 +10,9 @@ import {
   HISTORY_METRICS,
   HistoryStore,
   loadComparable,
+  minSegmentOf,
   stepSearchRuns,
+  tooShortForStep,
 } from "../drift/mod.ts";
 import type { HistoryMetric, Series } from "../drift/mod.ts";
 import { readReportJson } from "../report/json.ts";
@@ -54,7 +56,7 @@ export function historyText(
   metric: HistoryMetric,
   options: { readonly minSegment?: number } = {},
 ): string {
-  const minSegment = Math.max(1, options.minSegment ?? DEFAULT_MIN_SEGMENT);
+  const minSegment = minSegmentOf(options.minSegment);
   const lines: string[] = [];
   // a revision's -dirty mark survives the cut: a dirty run is not its clean commit
   const rev = (r: string | null) =>
@@ -137,7 +139,7 @@ export function historyText(
       }
     }
     const searched = stepSearchRuns(s);
-    if (s.steps.length === 0 && searched < 2 * minSegment) {
+    if (tooShortForStep(s, { minSegment })) {
       lines.push(
         `  too few runs to detect a step: ${searched}${
           searched === s.points.length ? "" : " of one device, timed alike and on one input"

@@ -15,7 +15,13 @@ import { DriftInputError } from "./errors.ts";
 import { geometricMean } from "./stats.ts";
 import { sha256Hex16 } from "../util/hash.ts";
 import { isRecord } from "../util/is_record.ts";
-import { DEFAULT_MIN_SEGMENT, detectSteps, type Step, type StepOptions } from "./step_detect.ts";
+import {
+  DEFAULT_MIN_SEGMENT,
+  detectSteps,
+  minSegmentOf,
+  type Step,
+  type StepOptions,
+} from "./step_detect.ts";
 
 /**
  * Metrics a history series can show (column names of case_results).
@@ -135,8 +141,24 @@ export function tooShortForSteps(
   series: readonly Series[],
   options: { readonly minSegment?: number } = {},
 ): Series[] {
-  const need = 2 * Math.max(1, options.minSegment ?? DEFAULT_MIN_SEGMENT);
-  return series.filter((s) => s.steps.length === 0 && stepSearchRuns(s) < need);
+  return series.filter((s) => tooShortForStep(s, options));
+}
+
+/**
+ * Whether one series has too few runs for a step to be found (see {@link tooShortForSteps}).
+ *
+ * @example
+ * ```ts
+ * import { tooShortForStep } from "./history.ts";
+ * tooShortForStep({ caseId: "*", points: [], steps: [] }); // true
+ * ```
+ */
+export function tooShortForStep(
+  series: Series,
+  options: { readonly minSegment?: number } = {},
+): boolean {
+  return series.steps.length === 0 &&
+    stepSearchRuns(series) < 2 * minSegmentOf(options.minSegment);
 }
 
 const SCHEMA = `

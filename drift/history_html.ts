@@ -6,7 +6,7 @@
  * @module
  */
 import { type Series, stepSearchRuns, tooShortForSteps } from "./history.ts";
-import { DEFAULT_MIN_SEGMENT } from "./step_detect.ts";
+import { DEFAULT_MIN_SEGMENT, minSegmentOf } from "./step_detect.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { chartFigure, escapeHtml } from "../report/html/chart.ts";
 import { htmlPage, idHtml, num, section } from "../report/html/page.ts";
@@ -72,7 +72,7 @@ export async function historyReportHtml(
   metric: string,
   options: HistoryHtmlOptions = {},
 ): Promise<string> {
-  const minSegment = Math.max(1, options.minSegment ?? DEFAULT_MIN_SEGMENT);
+  const minSegment = minSegmentOf(options.minSegment);
   const need = 2 * minSegment;
   const short = new Set(tooShortForSteps(series, { minSegment }));
   const ordered = historyChartOrder(series);

@@ -47,6 +47,21 @@ export const STEP_PERMUTATIONS = 1999;
  */
 export const DEFAULT_MIN_SEGMENT = 3;
 
+/**
+ * The fewest points on each side of a step that a search uses: `asked` (at least 1), else
+ * {@link DEFAULT_MIN_SEGMENT}. Every reader of `--min-segment` takes it from here.
+ *
+ * @example
+ * ```ts
+ * import { minSegmentOf } from "./step_detect.ts";
+ * minSegmentOf(undefined); // 3
+ * minSegmentOf(0); // 1
+ * ```
+ */
+export function minSegmentOf(asked: number | undefined): number {
+  return Math.max(1, asked ?? DEFAULT_MIN_SEGMENT);
+}
+
 /** A detected step. */
 export interface Step {
   /** Index of the first value of the new level. */
@@ -147,7 +162,7 @@ export function bestL1Split(
  * ```
  */
 export function detectSteps(values: readonly number[], options: StepOptions = {}): Step[] {
-  const minSegment = Math.max(1, options.minSegment ?? DEFAULT_MIN_SEGMENT);
+  const minSegment = minSegmentOf(options.minSegment);
   const minChange = options.minChange ?? 0.05;
   const alpha = options.alpha ?? 0.05;
   if (values.some((v) => !Number.isFinite(v))) {

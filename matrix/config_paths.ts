@@ -47,6 +47,21 @@ export function isConfigPath(preset: string): boolean {
 }
 
 /**
+ * The file a matrix's config path names: an absolute path as it is, a relative one under
+ * `baseDir` (the matrix's folder), as case ids, the runner and the config digests read it.
+ *
+ * @example
+ * ```ts
+ * import { configFileOf } from "./config_paths.ts";
+ * configFileOf("cfg.json", "/ci"); // "/ci/cfg.json"
+ * configFileOf("/abs/cfg.json", "/ci"); // "/abs/cfg.json"
+ * ```
+ */
+export function configFileOf(path: string, baseDir: string): string {
+  return isAbsolute(path) ? path : `${baseDir}/${path}`;
+}
+
+/**
  * Where the config paths of a matrix are resolved and confined: bundled matrices in
  * matrix/bundled/ with the root matrix/bundled/configs/; a matrix file in its own folder,
  * with that folder as the root unless `configRoot` is given.

@@ -19,7 +19,12 @@ import type {
   Resolution,
 } from "../adapter/types.ts";
 import { resolve } from "../adapter/resolve.ts";
-import { type ConfigPlace, isConfigPath, resolveConfigPath } from "../matrix/config_paths.ts";
+import {
+  configFileOf,
+  type ConfigPlace,
+  isConfigPath,
+  resolveConfigPath,
+} from "../matrix/config_paths.ts";
 import type { Case, CaseParams, DeviceProfile } from "../matrix/types.ts";
 import { shuffledPaging } from "../reference/paging.ts";
 import { makePrng } from "../util/prng.ts";
@@ -269,9 +274,7 @@ export async function caseRequest(
       );
     }
   }
-  const where = isPath && options.baseDir && !p.preset.startsWith("/")
-    ? `${options.baseDir}/${p.preset}`
-    : p.preset;
+  const where = isPath && options.baseDir ? configFileOf(p.preset, options.baseDir) : p.preset;
   const cache = options.specCache;
   let pending = cache?.get(where);
   if (!pending) {

@@ -10,7 +10,7 @@ import { cpus } from "node:os";
 import type { Fingerprint } from "../results/types.ts";
 import { sha256Hex16 } from "../util/hash.ts";
 import { isRecord } from "../util/is_record.ts";
-import { isConfigPath } from "../matrix/config_paths.ts";
+import { configFileOf, isConfigPath } from "../matrix/config_paths.ts";
 
 export { diffFingerprints } from "../report/fingerprint_diff.ts";
 export type { FingerprintChange } from "../report/fingerprint_diff.ts";
@@ -120,9 +120,8 @@ export async function hashConfigFiles(
   const paths = [...new Set([...presets].filter(isConfigPath))].sort();
   const digests: Record<string, string> = {};
   for (const p of paths) {
-    const where = p.startsWith("/") ? p : `${baseDir}/${p}`;
     try {
-      digests[p] = await sha256Hex16(await Deno.readFile(where));
+      digests[p] = await sha256Hex16(await Deno.readFile(configFileOf(p, baseDir)));
     } catch {
       // missing or unreadable: the case says so as its result; nothing to compare
     }

@@ -18,6 +18,7 @@ import { GpuContext, HARNESS_FEATURES } from "../gpu/device.ts";
 import { DeviceLostError } from "../gpu/errors.ts";
 import type { SourceMutation } from "../kernels/source.ts";
 import type { Fault } from "../parity/faults.ts";
+import { configFileOf } from "../matrix/config_paths.ts";
 import { selectMatrixCases } from "../matrix/select.ts";
 import { sameMatrixHere } from "../matrix/matrix_name.ts";
 import { sameFilter } from "../matrix/case_id.ts";
@@ -450,11 +451,12 @@ function checkResumeConfigs(
 ): Record<string, string> | undefined {
   const changed = changedConfigs(resumed.configDigests, now);
   if (changed.length > 0) {
-    const where = (p: string) => p.startsWith("/") ? p : `${baseDir}/${p}`;
     throw new ReportFileError(
       out,
       `holds a run whose config file${changed.length > 1 ? "s" : ""} ${
-        changed.map((p) => `${where(p)} (sha-256 ${resumed.configDigests?.[p]} → ${now[p]})`)
+        changed.map((p) =>
+          `${configFileOf(p, baseDir)} (sha-256 ${resumed.configDigests?.[p]} → ${now[p]})`
+        )
           .join(", ")
       } changed since it started; its cases name a config by its path, so --resume would ` +
         "report two models as one: restore the file as the run read it, or --force to start " +
