@@ -364,6 +364,41 @@ export function plantedFaultInfo(id: string): PlantedFaultInfo {
   return { id, description: ALL_FAULTS.find((f) => f.id === id)?.description ?? null };
 }
 
+/** A side of a comparison that ran with a planted fault ({@link plantedFaultSides}). */
+export interface FaultSide {
+  /** Which side: the baseline or the current run. */
+  readonly side: "baseline" | "current run";
+  /** The fault's id. */
+  readonly id: string;
+}
+
+/**
+ * The sides of a comparison that ran with a planted fault, baseline first, each with the
+ * fault's id; empty when neither did. The verdicts, the summary line and each case's
+ * attribution name them from this list.
+ *
+ * @example
+ * ```ts
+ * import { plantedFaultSides } from "./compare.ts";
+ * plantedFaultSides({}, { plantedFault: { id: "x", description: null } });
+ * // [{ side: "current run", id: "x" }]
+ * ```
+ */
+export function plantedFaultSides(
+  baseline: { readonly plantedFault?: string | PlantedFaultInfo },
+  current: { readonly plantedFault?: string | PlantedFaultInfo },
+): FaultSide[] {
+  const id = (f: string | PlantedFaultInfo) => typeof f === "string" ? f : f.id;
+  return [
+    ...(baseline.plantedFault === undefined
+      ? []
+      : [{ side: "baseline" as const, id: id(baseline.plantedFault) }]),
+    ...(current.plantedFault === undefined
+      ? []
+      : [{ side: "current run" as const, id: id(current.plantedFault) }]),
+  ];
+}
+
 /**
  * The sentence a comparison says first when a side ran with a planted fault (`run
  * --plant-fault`): which side, which fault and what it does, and that its differences are
@@ -456,12 +491,7 @@ export function compareBaselines(
   // inside the current filter. Such a case is removed, not out of scope.
   const selectable = selectableIn(current, base);
   // A side run with a planted fault: each difference is first the fault's.
-  const faults = [
-    ...(base.plantedFault === undefined ? [] : [`planted fault ${base.plantedFault} (baseline)`]),
-    ...(current.plantedFault === undefined
-      ? []
-      : [`planted fault ${current.plantedFault} (current run)`]),
-  ];
+  const faults = plantedFaultSides(base, current).map((f) => `planted fault ${f.id} (${f.side})`);
   const cases: CaseComparison[] = [];
   const untested: (readonly [number, number])[] = [];
   let outOfScope = 0;

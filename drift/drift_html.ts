@@ -28,6 +28,7 @@ import {
 } from "../report/html/page.ts";
 import { runtimeLabel } from "../report/runtime_label.ts";
 import { notComparableText, untestedText } from "./render.ts";
+import { plantedFaultSides } from "./compare.ts";
 
 /** The error metrics of a baseline case, in report order (see drift/types.ts). */
 const METRICS = [
@@ -270,14 +271,8 @@ function verdictOf(report: CompareReport): { ok: boolean; text: string } {
   const text = report.regressions > 0
     ? `${report.regressions} regression(s) (classes counted: ${counted})`
     : `No regressions (classes counted: ${counted})`;
-  const faults = [report.baseline, report.current].flatMap((s, i) =>
-    s.plantedFault
-      ? [
-        `${
-          i === 0 ? "the baseline" : "the current run"
-        } ran with planted fault ${s.plantedFault.id}`,
-      ]
-      : []
+  const faults = plantedFaultSides(report.baseline, report.current).map((f) =>
+    `the ${f.side} ran with planted fault ${f.id}`
   );
   if (faults.length === 0) return { ok: report.regressions === 0, text };
   return {

@@ -7,6 +7,7 @@
 import type { CaseComparison, CompareReport, DriftClass } from "./types.ts";
 import { DRIFT_CLASSES } from "./types.ts";
 import { runtimeLabel } from "../report/runtime_label.ts";
+import { plantedFaultSides } from "./compare.ts";
 
 /** Rows compare.md lists per section at most, by default; the rest are counted. */
 export const MARKDOWN_ROWS = 40;
@@ -156,10 +157,8 @@ export function compareSummaryLine(report: CompareReport): string {
     `${report.counts[k]} ${k}`
   );
   const g = report.speed.geomeanRatio;
-  const fault = [report.baseline, report.current].flatMap((s, i) =>
-    s.plantedFault
-      ? [`${i === 0 ? "baseline" : "current run"} with planted fault ${s.plantedFault.id}`]
-      : []
+  const fault = plantedFaultSides(report.baseline, report.current).map((f) =>
+    `${f.side} with planted fault ${f.id}`
   );
   return `drift${
     fault.length > 0 ? ` (${fault.join(", ")}: the fault's differences, not drift)` : ""
