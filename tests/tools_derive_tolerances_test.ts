@@ -40,6 +40,42 @@ Deno.test("derive_tolerances: an unknown --mode is exit 2 naming the valid ones"
   assert.equal(r.stdout, "");
 });
 
+Deno.test("derive_tolerances: --seeds that is not a count, a bad filter and a selection of no case are exit 2, nothing printed", async () => {
+  for (const seeds of ["abc", "0", "1.5", ""]) {
+    const r = await runTool("derive_tolerances.ts", ["--seeds", seeds], ENV);
+    assert.equal(r.code, 2, `--seeds ${seeds}: ${r.stderr}`);
+    assert.ok(
+      r.stderr.includes(`--seeds ${seeds}: expected a whole number of seeds, at least 1`),
+      r.stderr,
+    );
+    assert.equal(r.stdout, "", "no table of no runs");
+  }
+  // a value that reads as an option, and an unknown option: the message and the usage
+  for (const args of [["--seeds", "-2"], ["--sede", "2"]]) {
+    const r = await runTool("derive_tolerances.ts", args, ENV);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, /\nusage: deno run -A tools\/derive_tolerances\.ts /);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+  }
+  const bad = await runTool("derive_tolerances.ts", ["--filter", "dtype"], ENV);
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /^error: .*dtype/);
+  assert.doesNotMatch(bad.stderr, /\n\s+at /, "no stack trace");
+  assert.equal(bad.stdout, "");
+  // the smoke matrix's V2-Lite layer cases, asked for in attention mode: none of them
+  const none = await runTool(
+    "derive_tolerances.ts",
+    ["--filter", "preset=tiny;mode=layer", "--seeds", "1"],
+    ENV,
+  );
+  assert.equal(none.code, 2, none.stderr);
+  assert.match(
+    none.stderr,
+    /no supported attention \(mode=attention\) case in matrix smoke with filter preset=tiny;mode=layer \(\d+ selected\)/,
+  );
+  assert.equal(none.stdout, "");
+});
+
 gpuTest("derive_tolerances --mode layer: one row per dtype under layerToleranceFor", async () => {
   const filter = "preset=tiny;path=absorbed;dtype=f32;layout=bshd;mode=layer";
   const r = await runTool(
@@ -49,7 +85,7 @@ gpuTest("derive_tolerances --mode layer: one row per dtype under layerToleranceF
   );
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^## The full layer\n/);
-  assert.match(r.stdout, new RegExp(`--filter "${filter}" --mode layer --seeds 1\``));
+  assert.match(r.stdout, new RegExp(`--filter '${filter}' --mode layer --seeds 1\``));
   const cells = row(r.stdout, "f32");
   assert.equal(cells[1], "1", "one case x one seed");
   const t = layerToleranceFor("f32");

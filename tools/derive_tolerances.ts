@@ -14,30 +14,57 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { toolArgs } from "./tool_args.ts";
 import type { MlaSpec } from "../adapter/types.ts";
 import { GpuContext, HARNESS_FEATURES } from "../gpu/device.ts";
 import { layerToleranceFor, TOLERANCE_MARGIN, TOLERANCES } from "../parity/tolerance.ts";
 import { runCase } from "../runner/run_case.ts";
 import { selectCases } from "../runner/run_matrix.ts";
+import { shellWord } from "../report/finish_commands.ts";
 
-const { values } = parseArgs({
-  options: {
-    matrix: { type: "string", default: "smoke" },
-    seeds: { type: "string", default: "8" },
-    filter: { type: "string" },
-    mode: { type: "string", default: "attention" },
+const { values } = toolArgs(
+  {
+    options: {
+      matrix: { type: "string", default: "smoke" },
+      seeds: { type: "string", default: "8" },
+      filter: { type: "string" },
+      mode: { type: "string", default: "attention" },
+    },
   },
-});
-const seeds = Number(values.seeds);
+  "usage: deno run -A tools/derive_tolerances.ts [--matrix <name|file>] [--filter <sel>] " +
+    "[--seeds <n>] [--mode attention|layer]",
+);
 const mode = values.mode;
 if (mode !== "attention" && mode !== "layer") {
   console.error(`--mode ${mode}: expected attention or layer`);
   Deno.exit(2);
 }
-const { mine, baseDir } = await selectCases({ matrix: values.matrix!, filter: values.filter });
+// A table of no runs would print as one of no errors: refused, as the other bad input.
+const seeds = Number(values.seeds);
+if (!/^\d+$/.test(values.seeds) || !Number.isSafeInteger(seeds) || seeds < 1) {
+  console.error(`--seeds ${values.seeds}: expected a whole number of seeds, at least 1`);
+  Deno.exit(2);
+}
+let selected: Awaited<ReturnType<typeof selectCases>>;
+try {
+  selected = await selectCases({ matrix: values.matrix, filter: values.filter });
+} catch (e) {
+  // an unknown matrix, a malformed filter: the harness's own message, not a stack trace
+  console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+  Deno.exit(2);
+}
+const { mine, baseDir } = selected;
 // One mode at a time: the full layer has its own tolerance (layerToleranceFor).
 const cases = mine.filter((c) => c.expect.support === "supported" && c.params.mode === mode);
+if (cases.length === 0) {
+  console.error(
+    `no supported ${mode === "layer" ? "full-layer (mode=layer)" : "attention (mode=attention)"} ` +
+      `case in matrix ${values.matrix}${
+        values.filter ? ` with filter ${values.filter}` : ""
+      } (${mine.length} selected): nothing to derive a tolerance from`,
+  );
+  Deno.exit(2);
+}
 const ctx = await GpuContext.create({ optionalFeatures: HARNESS_FEATURES });
 const specCache = new Map<string, Promise<MlaSpec>>();
 
@@ -79,8 +106,9 @@ ctx.destroy();
 const deviceClass = Deno.env.get("MLA_HARNESS_DEVICE_CLASS");
 const command = [
   deviceClass ? `MLA_HARNESS_DEVICE_CLASS=${deviceClass} ` : "",
-  `DENO_WEBGPU_BACKEND=vulkan deno run -A tools/derive_tolerances.ts --matrix ${values.matrix}`,
-  values.filter ? ` --filter "${values.filter}"` : "",
+  "DENO_WEBGPU_BACKEND=vulkan deno run -A tools/derive_tolerances.ts --matrix ",
+  shellWord(values.matrix),
+  values.filter ? ` --filter ${shellWord(values.filter)}` : "",
   mode === "layer" ? " --mode layer" : "",
   ` --seeds ${seeds}`,
 ].join("");

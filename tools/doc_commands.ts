@@ -544,8 +544,9 @@ export function checkHarnessArgs(
 
 /**
  * The flags a tool's source declares through `node:util`'s `parseArgs` (the keys of the
- * `options` object of its first `parseArgs({...})` call, as `--key`, and each `short` as
- * `-x`), or null when it has no such call (it reads `Deno.args` itself).
+ * `options` object of its first `parseArgs({...})` call, or of tools/tool_args.ts
+ * `toolArgs({...})`, as `--key`, and each `short` as `-x`), or null when it has no such
+ * call (it reads `Deno.args` itself).
  *
  * @example
  * ```ts
@@ -558,7 +559,7 @@ export function checkHarnessArgs(
  */
 export function toolFlags(source: string): string[] | null {
   const masked = mask(source, scan(source), true);
-  const call = masked.search(/\bparseArgs\s*\(\s*\{/);
+  const call = masked.search(/\b(?:parseArgs|toolArgs)\s*\(\s*\{/);
   if (call < 0) return null;
   const opts = /\boptions\s*:\s*\{/g;
   opts.lastIndex = call;

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { toolArgs } from "./tool_args.ts";
 import { requestGpuAdapter } from "../gpu/device.ts";
 import { timeFirstDispatch } from "./first_dispatch.ts";
 
@@ -44,14 +44,14 @@ fn main(@builtin(local_invocation_index) lid: u32) {
 }
 
 if (import.meta.main) {
-  const { values, positionals } = parseArgs({
-    args: Deno.args,
+  const usage = "usage: deno run -A tools/gl_zero_init_probe.ts [--type f32|vec4] N [N ...]";
+  const { values, positionals } = toolArgs({
     options: { type: { type: "string", default: "f32" }, help: { type: "boolean" } },
     allowPositionals: true,
-  });
+  }, usage);
   if (values.help || positionals.length === 0) {
     console.log(
-      "usage: deno run -A tools/gl_zero_init_probe.ts [--type f32|vec4] N [N ...]\n" +
+      `${usage}\n` +
         "Prints the compile time (pipeline + first dispatch) of a kernel with a workgroup " +
         "array of N elements.\nRun with MESA_SHADER_CACHE_DISABLE=true so every N compiles.",
     );

@@ -8,20 +8,22 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { toolArgs } from "./tool_args.ts";
 import { normalizeLayout } from "../adapter/layout.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import { absorbedAttention, denseAttention } from "../reference/attention.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    rounds: { type: "string", default: "3" },
-    keys: { type: "string", default: "1100" },
-    batch: { type: "string", default: "2" },
+const { values } = toolArgs(
+  {
+    options: {
+      rounds: { type: "string", default: "3" },
+      keys: { type: "string", default: "1100" },
+      batch: { type: "string", default: "2" },
+    },
   },
-});
+  "usage: deno run -A tools/reference_time.ts [--rounds <n>] [--keys <n>] [--batch <n>]",
+);
 const count = (name: string, text: string): number => {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) {
