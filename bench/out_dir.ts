@@ -6,6 +6,10 @@
  */
 import { checkOutputsApart } from "../report/output_overlap.ts";
 import { OutputPathError } from "../report/output_paths.ts";
+import { RUN_FILES } from "../report/merge.ts";
+
+/** The file a bench streams its records into (the measurements a killed bench keeps). */
+export const BENCH_RECORDS = "records.jsonl";
 
 /** The files of a bench output folder. */
 export const BENCH_FILES = [
@@ -13,8 +17,22 @@ export const BENCH_FILES = [
   "results.csv",
   "summary.md",
   "report.html",
-  "records.jsonl",
+  BENCH_RECORDS,
 ] as const;
+
+/**
+ * The files of {@link BENCH_FILES} that `run` does not write (records.jsonl, results.csv): a
+ * run refuses a folder holding bench records, and its `--force` removes them.
+ *
+ * @example
+ * ```ts
+ * import { BENCH_ONLY_FILES } from "./out_dir.ts";
+ * BENCH_ONLY_FILES.includes("records.jsonl"); // true
+ * ```
+ */
+export const BENCH_ONLY_FILES: readonly string[] = BENCH_FILES.filter((f) =>
+  !(Object.values(RUN_FILES) as string[]).includes(f)
+);
 
 /** Files only `run` and `merge` write: a folder holding one is theirs. */
 const FOREIGN_FILES = ["run.json", "results.jsonl"] as const;
@@ -73,7 +91,7 @@ export async function checkUnfinishedBench(out: string): Promise<void> {
   const dir = out.replace(/\/+$/, "") || "/";
   let text: string;
   try {
-    text = await Deno.readTextFile(`${dir}/records.jsonl`);
+    text = await Deno.readTextFile(`${dir}/${BENCH_RECORDS}`);
   } catch {
     return; // none
   }
@@ -84,7 +102,7 @@ export async function checkUnfinishedBench(out: string): Promise<void> {
   throw new OutputPathError(
     "--out",
     out,
-    `holds records.jsonl with ${lines} record(s) and no report.json: a bench that did not ` +
+    `holds ${BENCH_RECORDS} with ${lines} record(s) and no report.json: a bench that did not ` +
       "finish (killed?) measured them, and a new bench would truncate the file; move it " +
       "away, pick another --out, or give --force to replace it",
   );

@@ -51,7 +51,7 @@ import { benchDeviceOf } from "../bench/remote.ts";
 import { checkRuntimeCombination, chromiumOption, runtimeOption } from "./runtime_options.ts";
 import { decimalDigits, MAX_WARMUP_MS, parseFilterOption, parseWarmupMs } from "./options.ts";
 import { writeBenchHtml } from "../bench/bench_html.ts";
-import { checkBenchOut, checkUnfinishedBench } from "../bench/out_dir.ts";
+import { BENCH_RECORDS, checkBenchOut, checkUnfinishedBench } from "../bench/out_dir.ts";
 import { lockOutDir, type OutLock } from "../runner/out_lock.ts";
 import {
   checkReferenceAdapter,
@@ -267,7 +267,7 @@ export function benchCommand() {
         const records: BenchRecord[] = [];
         // Each record is appended to <out>/records.jsonl as its case ends, so a run that dies
         // halfway keeps what it measured (fractions there are the provisional ones).
-        const stream = opts.out === undefined ? undefined : join(opts.out, "records.jsonl");
+        const stream = opts.out === undefined ? undefined : join(opts.out, BENCH_RECORDS);
         if (stream !== undefined) {
           await Deno.mkdir(opts.out!, { recursive: true });
           await Deno.writeTextFile(stream, "");

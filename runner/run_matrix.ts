@@ -27,6 +27,7 @@ import { ReportFileError } from "../report/errors.ts";
 import { readReportJson } from "../report/json.ts";
 import { JsonlWriter, readJsonl } from "../report/jsonl.ts";
 import { headerlessResults, RUN_FILES } from "../report/merge.ts";
+import { BENCH_ONLY_FILES, BENCH_RECORDS } from "../bench/out_dir.ts";
 import { prepareOutputDir } from "../report/output_paths.ts";
 import {
   backendText,
@@ -276,9 +277,6 @@ async function folderRun(
   }
 }
 
-/** Files only `bench` writes (bench/out_dir.ts BENCH_FILES), records.jsonl first. */
-const BENCH_ONLY_FILES = ["records.jsonl", "results.csv"] as const;
-
 /** What a run keeps of the run its folder holds. */
 interface Claimed {
   /** The results to keep (a resume's), by case id. */
@@ -306,7 +304,7 @@ async function claimFolder(
   // A bench killed before its reports leaves records.jsonl alone (its measurements), which
   // reads as an empty folder here: a run would leave it among its own files. --force
   // removes it, and the finished bench's results.csv, which a run does not write either.
-  const benchRecords = await nonEmptyLines(`${out}/${BENCH_ONLY_FILES[0]}`);
+  const benchRecords = await nonEmptyLines(`${out}/${BENCH_RECORDS}`);
   if (options.force) {
     for (const f of BENCH_ONLY_FILES) await Deno.remove(`${out}/${f}`).catch(() => {});
     return { previous, resumed: null };
@@ -314,7 +312,7 @@ async function claimFolder(
   if (benchRecords > 0) {
     throw new ReportFileError(
       out,
-      `holds ${BENCH_ONLY_FILES[0]} with ${benchRecords} record(s): the measurements of a ` +
+      `holds ${BENCH_RECORDS} with ${benchRecords} record(s): the measurements of a ` +
         "bench (killed before its reports?), which this run would leave among its own " +
         "files; move them away, pick another --out, or --force to remove them and start over",
     );
