@@ -11,8 +11,8 @@ import { adapterIdentity, adapterTuning } from "./adapter_info.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { failureMessage, skipMessage } from "./junit.ts";
 import { explainCommandFor } from "./explain_command.ts";
-import { isExpectedSkip, missingIds, notRunIds } from "./totals.ts";
-import { notCoveredSummary } from "./not_covered.ts";
+import { isExpectedSkip, missingIds, notRunIds, summaryTotals } from "./totals.ts";
+import { reportNotCovered } from "./not_covered.ts";
 import { runVerdict } from "./verdict.ts";
 
 /** Options of {@link toMarkdown}. */
@@ -34,57 +34,6 @@ export interface MarkdownOptions {
   readonly notRunGroups?: ReadonlyMap<string, string>;
   /** The commands that run the cases not run (report/finish_commands.ts `finishCommands`). */
   readonly finish?: readonly string[];
-}
-
-/** Counts shown in the totals line. */
-export interface MarkdownTotals {
-  /** Cases that ran (results). */
-  readonly cases: number;
-  /** Supported cases whose parity passed. */
-  readonly pass: number;
-  /** Parity failures. */
-  readonly fail: number;
-  /** Support decisions that differ from the expectation. */
-  readonly unexpected: number;
-  /** Exceptions, shader errors, lost devices. */
-  readonly error: number;
-  /** Passes by an expected unsupported/invalid decision. */
-  readonly skippedAsExpected: number;
-  /** Ids the run owned but never ran (interrupted, or missing from a merge). */
-  readonly notRun: number;
-}
-
-/**
- * The counts of the totals line.
- *
- * @example
- * ```ts
- * import { summaryTotals } from "./markdown.ts";
- * import type { RunReport } from "../results/types.ts";
- * declare const report: RunReport;
- * const t = summaryTotals(report);
- * t.pass + t.skippedAsExpected + t.fail + t.unexpected + t.error === t.cases; // true
- * ```
- */
-export function summaryTotals(report: RunReport): MarkdownTotals {
-  let pass = 0, fail = 0, unexpected = 0, error = 0, skippedAsExpected = 0;
-  for (const r of report.results) {
-    if (isExpectedSkip(r)) skippedAsExpected++;
-    else if (r.status === "pass") pass++;
-    else if (r.status === "fail") fail++;
-    else if (r.status === "unexpected") unexpected++;
-    else error++;
-  }
-  const notRun = notRunIds(report).length;
-  return {
-    cases: report.results.length,
-    pass,
-    fail,
-    unexpected,
-    error,
-    skippedAsExpected,
-    notRun,
-  };
 }
 
 /** Escapes a table cell: pipes, backslashes, newlines, HTML-ish brackets. */
@@ -346,7 +295,7 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
     out.push("", ...finishLines(options.finish ?? [], merged));
   }
 
-  const gap = notCoveredSummary(report.results, { runtime: report.fingerprint.browser?.name });
+  const gap = reportNotCovered(report);
   if (gap !== null) {
     out.push(`${h}# Not covered ${gap.where} (${gap.ids.length})`, "");
     out.push(

@@ -6,7 +6,7 @@
  * @module
  */
 import { bareReasonCode, DEVICE_FEATURE_CODES } from "../adapter/resolve.ts";
-import type { CaseResult } from "../results/types.ts";
+import type { CaseResult, RunReport } from "../results/types.ts";
 
 /** How to cover what the GL fallback misses (the harness then picks Vulkan by itself). */
 const INSTALL_LAVAPIPE = "install Mesa's Vulkan driver (apt-get install mesa-vulkan-drivers): " +
@@ -113,6 +113,25 @@ export function notCoveredSummary(
     reasons: [...byCode].map(([code, e]) => ({ code, count: e.count, message: e.message })),
     how: [...new Set([...byCode.keys()].map(hint).filter((h): h is string => Boolean(h)))],
   };
+}
+
+/**
+ * {@link notCoveredSummary} of a run's report: its results, under the runtime it ran in (the
+ * browser its fingerprint names, else Deno). The verdict, summary.md and report.html say it
+ * from this.
+ *
+ * @example
+ * ```ts
+ * import { reportNotCovered } from "./not_covered.ts";
+ * import type { RunReport } from "../results/types.ts";
+ * declare const report: RunReport;
+ * reportNotCovered(report)?.ids.length; // cases refused for want of a device feature
+ * ```
+ */
+export function reportNotCovered(
+  report: Pick<RunReport, "results" | "fingerprint">,
+): NotCoveredSummary | null {
+  return notCoveredSummary(report.results, { runtime: report.fingerprint.browser?.name });
 }
 
 /**

@@ -83,3 +83,54 @@ export function missingIds(report: RunReport): string[] {
   const missing = new Set(report.missing);
   return notRunIds(report).filter((id) => missing.has(id));
 }
+
+/** Counts shown in the totals line. */
+export interface MarkdownTotals {
+  /** Cases that ran (results). */
+  readonly cases: number;
+  /** Supported cases whose parity passed. */
+  readonly pass: number;
+  /** Parity failures. */
+  readonly fail: number;
+  /** Support decisions that differ from the expectation. */
+  readonly unexpected: number;
+  /** Exceptions, shader errors, lost devices. */
+  readonly error: number;
+  /** Passes by an expected unsupported/invalid decision. */
+  readonly skippedAsExpected: number;
+  /** Ids the run owned but never ran (interrupted, or missing from a merge). */
+  readonly notRun: number;
+}
+
+/**
+ * The counts of the totals line.
+ *
+ * @example
+ * ```ts
+ * import { summaryTotals } from "./totals.ts";
+ * import type { RunReport } from "../results/types.ts";
+ * declare const report: RunReport;
+ * const t = summaryTotals(report);
+ * t.pass + t.skippedAsExpected + t.fail + t.unexpected + t.error === t.cases; // true
+ * ```
+ */
+export function summaryTotals(report: RunReport): MarkdownTotals {
+  let pass = 0, fail = 0, unexpected = 0, error = 0, skippedAsExpected = 0;
+  for (const r of report.results) {
+    if (isExpectedSkip(r)) skippedAsExpected++;
+    else if (r.status === "pass") pass++;
+    else if (r.status === "fail") fail++;
+    else if (r.status === "unexpected") unexpected++;
+    else error++;
+  }
+  const notRun = notRunIds(report).length;
+  return {
+    cases: report.results.length,
+    pass,
+    fail,
+    unexpected,
+    error,
+    skippedAsExpected,
+    notRun,
+  };
+}

@@ -6,8 +6,8 @@
  * @module
  */
 import type { RunReport } from "../results/types.ts";
-import { summaryTotals } from "./markdown.ts";
-import { notCoveredSummary } from "./not_covered.ts";
+import { summaryTotals } from "./totals.ts";
+import { reportNotCovered } from "./not_covered.ts";
 
 /** What {@link runVerdict} says of a run. */
 export interface RunVerdict {
@@ -49,7 +49,7 @@ export interface RunVerdictOptions {
  */
 export function runVerdict(report: RunReport, options: RunVerdictOptions = {}): RunVerdict {
   const t = summaryTotals(report);
-  const gap = notCoveredSummary(report.results, { runtime: report.fingerprint.browser?.name });
+  const gap = reportNotCovered(report);
   const notCovered = gap?.ids.length ?? 0;
   // an expected refusal checked the adapter's decision; a refusal for want of a feature
   // checked nothing

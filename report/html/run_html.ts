@@ -18,8 +18,9 @@ import { adapterIdentity } from "../adapter_info.ts";
 import { writeTextAtomic } from "../../util/fs.ts";
 import { maxOf } from "../../util/stats.ts";
 import { skipMessage } from "../junit.ts";
-import { groupCountsText, groupLines, summaryTotals } from "../markdown.ts";
-import { notCoveredSummary } from "../not_covered.ts";
+import { groupCountsText, groupLines } from "../markdown.ts";
+import { summaryTotals } from "../totals.ts";
+import { reportNotCovered } from "../not_covered.ts";
 import { runVerdict } from "../verdict.ts";
 import { finishCommands } from "../finish_commands.ts";
 import { notRunGroups } from "../case_groups.ts";
@@ -324,7 +325,7 @@ function build(
   }
   const differs = report.environmentDiffers ?? [];
   if (differs.length > 0) sections.push(differsSection(differs));
-  const gap = notCoveredSummary(report.results, { runtime: report.fingerprint.browser?.name });
+  const gap = reportNotCovered(report);
   if (gap !== null) sections.push(notCoveredSection(gap));
   if (bad.length > 0) {
     // Every failure keeps its card (but past shape.cards); past the first few they fold, so
