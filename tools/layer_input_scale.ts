@@ -8,7 +8,8 @@
  *   DENO_WEBGPU_BACKEND=vulkan deno run -A tools/layer_input_scale.ts
  *
  * One line per run: PASS or FAIL under `layerToleranceFor`, the output's summary and the
- * LSE's largest error.
+ * LSE's largest error. `--preset <name>` (repeatable) runs those presets only. The exit
+ * status is 0 whatever the lines say: the tool measures, the suite's parity tests judge.
  *
  * @module
  */
@@ -22,7 +23,19 @@ import { layerToleranceFor } from "../parity/tolerance.ts";
 import { makeHiddenStates, makeLayerWeights } from "../reference/inputs.ts";
 import { mlaLayer } from "../reference/layer.ts";
 import { resolveLayerPlan } from "../runner/layer_plan.ts";
+import { toolArgs } from "./tool_args.ts";
 
+const PRESETS = ["tiny-yarn", "deepseek-v2-lite"];
+const { values } = toolArgs(
+  { options: { preset: { type: "string", multiple: true } } },
+  `usage: deno run -A tools/layer_input_scale.ts [--preset ${PRESETS.join("|")} ...]`,
+);
+const presets = values.preset ?? PRESETS;
+const unknown = presets.filter((p) => !PRESETS.includes(p));
+if (unknown.length > 0) {
+  console.error(`--preset ${unknown.join(", ")}: expected ${PRESETS.join(" or ")}`);
+  Deno.exit(2);
+}
 const ctx = await GpuContext.create({ optionalFeatures: HARNESS_FEATURES });
 const req: LayoutRequest = { kind: "thd", cuSeqlensQ: [0, 5, 12], causal: true };
 const layout = normalizeLayout(req);
@@ -30,7 +43,7 @@ const scalings: [string, (hidden: number) => (v: number, i: number) => number][]
   ["unit scale", () => (v) => v],
   ["x5, 3 channels x50", (hs) => (v, i) => v * (i % hs < 3 ? 50 : 5)],
 ];
-for (const preset of ["tiny-yarn", "deepseek-v2-lite"]) {
+for (const preset of presets) {
   const spec = presetSpec(preset);
   const weights = makeLayerWeights(spec, { seed: 9 });
   for (const [label, scaling] of scalings) {

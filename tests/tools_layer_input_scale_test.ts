@@ -1,0 +1,39 @@
+/**
+ * tools/layer_input_scale.ts, whose figures README and docs/tolerances.md quote: one line per
+ * (scaling, dtype, path) of each preset asked for, the unit-scale runs passing under the
+ * layer tolerance (the scale it was derived at), and a preset it does not run refused.
+ */
+import assert from "node:assert/strict";
+import { currentBackend } from "../drift/device_key.ts";
+import { CAPS, gpuTest } from "./gpu_helpers.ts";
+import { runTool } from "./helpers_cli.ts";
+
+const ENV = { DENO_WEBGPU_BACKEND: currentBackend() };
+
+gpuTest(
+  "layer_input_scale --preset tiny-yarn: a line per scaling, dtype and path; unit scale passes",
+  async () => {
+    const r = await runTool("layer_input_scale.ts", ["--preset", "tiny-yarn"], ENV);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split("\n");
+    const dtypes = CAPS!.features.includes("shader-f16") ? ["f32", "f16"] : ["f32"];
+    const want = ["unit scale", "x5, 3 channels x50"].flatMap((s) =>
+      dtypes.flatMap((d) => ["absorbed", "expanded"].map((p) => `tiny-yarn ${s} ${d} ${p}: `))
+    );
+    assert.deepEqual(lines.map((l) => l.slice(0, l.indexOf(": ") + 2)), want, r.stdout);
+    for (const l of lines) {
+      assert.match(
+        l,
+        /: (PASS|FAIL); out: max abs err .*; cos_diff .*; LSE max abs \d\.\d\de[-+]\d+/,
+      );
+      if (l.includes(" unit scale ")) assert.match(l, /: PASS; /, l);
+    }
+  },
+);
+
+Deno.test("layer_input_scale: a preset it does not run is exit 2 naming the valid ones", async () => {
+  const r = await runTool("layer_input_scale.ts", ["--preset", "tiny"], ENV);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /--preset tiny: expected tiny-yarn or deepseek-v2-lite/);
+  assert.equal(r.stdout, "");
+});
