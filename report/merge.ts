@@ -14,7 +14,7 @@ import { writeTextAtomic } from "../util/fs.ts";
 import { formatJsonlLine, readJsonl } from "./jsonl.ts";
 import { writeJunit } from "./junit.ts";
 import { writeMarkdown } from "./markdown.ts";
-import { backendText, readRunState } from "./run_state.ts";
+import { backendText, changedConfigs, readRunState } from "./run_state.ts";
 import { isConfigPath } from "../matrix/config_paths.ts";
 import { writeRunHtml } from "./html/run_html.ts";
 import { computeTotals } from "./totals.ts";
@@ -274,9 +274,10 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
   const byId = new Map<string, CaseResult>();
   const seenIn = new Map<string, string[]>();
   const corruptTails: string[] = [];
-  const mismatched: string[] = [];
   // a merged folder merged again keeps the differences its report recorded
-  const differs: EnvironmentDifference[] = reports.flatMap((r) => r.environmentDiffers ?? []);
+  const recorded: EnvironmentDifference[] = reports.flatMap((r) => r.environmentDiffers ?? []);
+  // and this merge's own, which the terminal says too (MergeResult.mismatched)
+  const found: EnvironmentDifference[] = [];
   // The matrix seed of the first result that records one: shards run with another seed
   // computed other inputs, so their results are not one run's.
   let seeded: { seed: number; dir: string } | null = null;
@@ -346,8 +347,7 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
     }
     if (i > 0) {
       for (const c of environmentMix(first.fingerprint, reports[i].fingerprint).warnings) {
-        mismatched.push(`${dir}: ${c.field} ${c.from ?? "(none)"} → ${c.to ?? "(none)"}`);
-        differs.push({ dir, field: c.field, from: c.from, to: c.to });
+        found.push({ dir, field: c.field, from: c.from, to: c.to });
       }
     }
   }
@@ -392,7 +392,7 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
       : {}),
     ...(configDigests !== undefined ? { configDigests } : {}),
     // what the terminal says as "environment differs", kept with the report (its pages show it)
-    ...(differs.length > 0 ? { environmentDiffers: differs } : {}),
+    ...(recorded.length + found.length > 0 ? { environmentDiffers: [...recorded, ...found] } : {}),
   };
   const folders = dirs.map((dir, i) => ({
     dir,
@@ -408,7 +408,9 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
     report,
     missing,
     duplicated,
-    mismatched,
+    mismatched: found.map((c) =>
+      `${c.dir}: ${c.field} ${c.from ?? "(none)"} → ${c.to ?? "(none)"}`
+    ),
     corruptTails,
     rebuilt,
     folders,
@@ -425,26 +427,32 @@ function mergedConfigDigests(
   dirs: readonly string[],
   reports: readonly RunReport[],
 ): Record<string, string> | undefined {
-  const known = new Map<string, { digest: string; dir: string }>();
+  // every digest seen so far, and the folder it was first seen in
+  const united: Record<string, string> = {};
+  const firstIn = new Map<string, string>();
   for (let i = 0; i < dirs.length; i++) {
     const digests = reports[i].configDigests ?? {};
-    for (const path of Object.keys(digests).sort()) {
-      const seen = known.get(path);
-      if (seen === undefined) known.set(path, { digest: digests[path], dir: dirs[i] });
-      else if (seen.digest !== digests[path]) {
-        throw new ReportFileError(
-          join(dirs[i], RUN_FILES.report),
-          `read config file ${path} with sha-256 ${digests[path]}, but ${seen.dir} read it ` +
-            `with ${seen.digest}: the file changed between the shards, and their cases name ` +
-            "a config by its path, so one report would hold two models; rerun the shards " +
-            "with one version of it",
-        );
+    // the check a resume makes of its run's configs (report/run_state.ts)
+    const [path] = changedConfigs(united, digests);
+    if (path !== undefined) {
+      throw new ReportFileError(
+        join(dirs[i], RUN_FILES.report),
+        `read config file ${path} with sha-256 ${digests[path]}, but ${
+          firstIn.get(path)
+        } read it with ${united[path]}: the file changed between the shards, and their ` +
+          "cases name a config by its path, so one report would hold two models; rerun the " +
+          "shards with one version of it",
+      );
+    }
+    for (const p of Object.keys(digests)) {
+      if (!Object.hasOwn(united, p)) {
+        united[p] = digests[p];
+        firstIn.set(p, dirs[i]);
       }
     }
   }
   if (reports.some((r) => r.configDigests === undefined)) return undefined;
-  const paths = [...known.keys()].sort();
-  return Object.fromEntries(paths.map((p) => [p, known.get(p)?.digest ?? ""]));
+  return Object.fromEntries(Object.keys(united).sort().map((p) => [p, united[p]]));
 }
 
 /**
