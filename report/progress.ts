@@ -119,6 +119,8 @@ export class ProgressReporter {
   /** Whether the live (terminal) mode is on. */
   readonly live: boolean;
   #out: ProgressOutput;
+  /** The output's reader has gone (a broken pipe): nothing more is written. */
+  #closed = false;
   #now: () => number;
   #columns: number;
   #start: number;
@@ -243,9 +245,17 @@ export class ProgressReporter {
   }
 
   #write(text: string): void {
+    if (this.#closed) return;
     const bytes = this.#encoder.encode(text);
     let off = 0;
-    while (off < bytes.length) off += this.#out.writeSync(bytes.subarray(off));
+    try {
+      while (off < bytes.length) off += this.#out.writeSync(bytes.subarray(off));
+    } catch (e) {
+      // The reader went away (`run ... | head`): the run goes on and writes its reports, as
+      // console.log goes on; only the progress lines are lost.
+      if (!(e instanceof Deno.errors.BrokenPipe)) throw e;
+      this.#closed = true;
+    }
   }
 }
 

@@ -126,3 +126,29 @@ Deno.test("progress: failures mode prints the failures, a count line each minute
   assert.deepEqual(progressOptions("auto"), {});
   assert.deepEqual(progressOptions("cases"), { live: false, plain: "cases" });
 });
+
+Deno.test("progress: a reader that went away (broken pipe) ends the lines, not the run", () => {
+  let writes = 0;
+  const gone: ProgressOutput = {
+    writeSync() {
+      writes++;
+      throw new Deno.errors.BrokenPipe("Broken pipe (os error 32)");
+    },
+    isTerminal: () => false,
+  };
+  const p = new ProgressReporter(3, { out: gone });
+  for (const r of mixedResults().slice(0, 3)) p.caseDone(r);
+  p.finish();
+  assert.equal(writes, 1, "one try, then silence");
+  // any other write error is still an error
+  const full: ProgressOutput = {
+    writeSync() {
+      throw new Deno.errors.PermissionDenied("no");
+    },
+    isTerminal: () => false,
+  };
+  assert.throws(
+    () => new ProgressReporter(1, { out: full }).caseDone(mixedResults()[0]),
+    Deno.errors.PermissionDenied,
+  );
+});
