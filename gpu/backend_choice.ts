@@ -48,6 +48,50 @@ export interface BackendProbe {
   readonly jsonFiles: (dir: string) => string[];
 }
 
+/**
+ * The backend names wgpu reads from DENO_WEBGPU_BACKEND (case-insensitive, comma-separated;
+ * wgpu-types `Backends::from_comma_list`): a name outside these is skipped with a log line
+ * nobody sees, and a value of none of them asks wgpu for no backend at all.
+ */
+export const WGPU_BACKEND_NAMES: readonly string[] = [
+  "vulkan",
+  "vk",
+  "gl",
+  "gles",
+  "opengl",
+  "metal",
+  "mtl",
+  "dx12",
+  "d3d12",
+  "webgpu",
+];
+
+/**
+ * The names of a DENO_WEBGPU_BACKEND value that wgpu does not know ({@link WGPU_BACKEND_NAMES}),
+ * in order; empty when every name is one it reads.
+ *
+ * @example
+ * ```ts
+ * import { unknownBackendNames } from "./backend_choice.ts";
+ * unknownBackendNames("Vulkan, gl"); // []
+ * unknownBackendNames("vulcan"); // ["vulcan"]
+ * ```
+ */
+export function unknownBackendNames(value: string): string[] {
+  return value.split(",").map((n) => n.trim()).filter((n) =>
+    !WGPU_BACKEND_NAMES.includes(n.toLowerCase())
+  );
+}
+
+/** What is said of names wgpu does not know: the variable is bad input, not a missing driver. */
+export function unknownBackendText(unknown: readonly string[]): string {
+  return `${unknown.map((n) => JSON.stringify(n)).join(", ")} ${
+    unknown.length === 1 ? "is not a backend name" : "are not backend names"
+  } wgpu reads (it reads vulkan or vk, gl, gles or opengl, metal or mtl, dx12 or d3d12, ` +
+    "webgpu; comma-separated): unset DENO_WEBGPU_BACKEND to let the harness choose, or set " +
+    "it to vulkan or gl";
+}
+
 /** Environment variables the choice reads (the deno.json tasks allow exactly these). */
 export const BACKEND_ENV_VARS: readonly string[] = [
   "DENO_WEBGPU_BACKEND",
@@ -131,10 +175,14 @@ export function findVulkanDrivers(probe: BackendProbe): { found: string[]; looke
 export function chooseBackend(probe: BackendProbe): BackendChoice {
   const user = probe.env("DENO_WEBGPU_BACKEND")?.trim();
   if (user) {
+    const unknown = unknownBackendNames(user);
     return {
       backend: user.toLowerCase(),
       source: "env",
-      reason: `DENO_WEBGPU_BACKEND=${user} was set`,
+      reason: `DENO_WEBGPU_BACKEND=${user} was set` +
+        (unknown.length === 0
+          ? ""
+          : `; wgpu skips ${unknown.map((n) => JSON.stringify(n)).join(", ")}, no backend name`),
       setTo: null,
       vulkanDrivers: [],
     };

@@ -9,7 +9,7 @@ import { ConfigError } from "../adapter/errors.ts";
 import type { DeviceClassName } from "../adapter/device_class.ts";
 import type { DeviceCaps, PlanTuning } from "../adapter/types.ts";
 import { readTuningFile } from "../adapter/plan_tuning.ts";
-import { DeviceLostError, NoAdapterError } from "./errors.ts";
+import { DeviceLostError, NO_ADAPTER_FIX, NoAdapterError } from "./errors.ts";
 import { measureLoopBudget } from "./loop_budget.ts";
 import { clearTexturesByCopies } from "./texture_clears.ts";
 import {
@@ -17,6 +17,8 @@ import {
   backendChoice,
   formatBackendChoice,
   releaseBackendChoice,
+  unknownBackendNames,
+  unknownBackendText,
 } from "./backend_choice.ts";
 
 /** Options of {@link requestGpuAdapter}. */
@@ -95,6 +97,11 @@ export interface GpuEnvironment {
   deviceClass?(): DeviceClassName | undefined;
   /** The plan tuning the user set for this device (MLA_HARNESS_TUNING); absent: none. */
   tuning?(): { tuning: PlanTuning; from: string } | undefined;
+  /**
+   * What to do when no adapter came back, where the environment knows better than the
+   * default fix (a DENO_WEBGPU_BACKEND wgpu cannot read); absent or undefined: the default.
+   */
+  noAdapterFix?(): string | undefined;
 }
 
 /** The environment variable that gives the harness the SM count of its device. */
@@ -210,6 +217,12 @@ const denoEnvironment: GpuEnvironment = {
     return formatBackendChoice(choice);
   },
   webgpuBackend: () => backendChoice().backend,
+  noAdapterFix() {
+    // a typo (vulcan) asks wgpu for no backend: the variable is wrong, no driver is missing
+    const choice = backendChoice();
+    const unknown = unknownBackendNames(choice.backend);
+    return choice.source === "env" && unknown.length > 0 ? unknownBackendText(unknown) : undefined;
+  },
   smCount: smCountFromEnv,
   deviceClass: deviceClassFromEnv,
   tuning: tuningFromEnv,
@@ -297,6 +310,7 @@ export async function requestGpuAdapter(options: AdapterOptions = {}): Promise<G
   if (!adapter) {
     throw new NoAdapterError(
       `navigator.gpu.requestAdapter() returned null (${backendLine})`,
+      environment.noAdapterFix?.() ?? NO_ADAPTER_FIX,
     );
   }
   if (options.allowFallbackAdapter === false && adapter.info.isFallbackAdapter) {

@@ -2,7 +2,12 @@
 // backend it chose and why, and the window-system probe's runtime folder: one fixed folder
 // per user, so repeated runs leave nothing behind in the temp directory.
 import assert from "node:assert/strict";
-import { type BackendProbe, chooseBackend, vulkanDriverFolders } from "../gpu/backend_choice.ts";
+import {
+  type BackendProbe,
+  chooseBackend,
+  unknownBackendNames,
+  vulkanDriverFolders,
+} from "../gpu/backend_choice.ts";
 import { denoCacheEnv } from "./helpers_cli.ts";
 
 const root = new URL("../", import.meta.url).pathname;
@@ -60,6 +65,26 @@ Deno.test("backend choice: the user's DENO_WEBGPU_BACKEND wins; other systems ke
   const mac = chooseBackend(machine({}, [], "darwin"));
   assert.deepEqual([mac.backend, mac.source, mac.setTo], ["default", "default", null]);
   assert.ok(vulkanDriverFolders(undefined).includes("/usr/local/share/vulkan/icd.d"));
+});
+
+Deno.test("backend choice: a DENO_WEBGPU_BACKEND wgpu cannot read is named, and no adapter says to fix it", async () => {
+  assert.deepEqual(unknownBackendNames("Vulkan, gl,VK"), []);
+  assert.deepEqual(unknownBackendNames("vulcan,gl,metl"), ["vulcan", "metl"]);
+  const c = chooseBackend(machine({ DENO_WEBGPU_BACKEND: "vulcan" }, [LVP]));
+  assert.match(
+    c.reason,
+    /DENO_WEBGPU_BACKEND=vulcan was set; wgpu skips "vulcan", no backend name/,
+  );
+  assert.doesNotMatch(chooseBackend(machine({ DENO_WEBGPU_BACKEND: "vk" }, [])).reason, /skips/);
+  // the CLI: the fix is the variable, not a driver to install
+  const r = await cli(["devices"], { DENO_WEBGPU_BACKEND: "vulcan" });
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, /"vulcan" is not a backend name wgpu reads \(it reads vulkan or vk, gl/);
+  assert.match(
+    r.stderr,
+    /unset DENO_WEBGPU_BACKEND to let the harness choose, or set it to vulkan or gl/,
+  );
+  assert.doesNotMatch(r.stderr, /apt-get install/, "no driver is missing");
 });
 
 /**
