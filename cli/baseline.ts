@@ -38,9 +38,10 @@ import { computeTotals } from "../report/totals.ts";
 import { checkHistoryFile } from "../drift/history.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { pathExists } from "../util/fs.ts";
-import { parseFilterOption, parseNonNegativeInt, parsePositiveInt } from "./options.ts";
+import { parseFilterOption, parsePositiveInt, parseRepeats } from "./options.ts";
 import { runExitCode, WARMUP_MS_HELP } from "./run.ts";
 import { parseWarmupMs } from "./options.ts";
+import { DEFAULT_THRESHOLDS } from "../drift/thresholds.ts";
 import { missingIds, notRunIds } from "../report/totals.ts";
 
 /** Options of `baseline update` that only a run reads, with their flags. */
@@ -251,8 +252,9 @@ export function baselineCommand() {
     )
     .option(
       "--repeats <n>",
-      "timed repetitions per case (10 lets the speed test reach p < 0.01)",
-      parseNonNegativeInt,
+      "timed repetitions per case, 0 to 1000 (10 lets the speed test reach p < 0.01; under 5 " +
+        "it cannot test speed at all)",
+      parseRepeats,
       10,
     )
     .option("--warmup-ms <n|auto>", WARMUP_MS_HELP, "auto")
@@ -298,6 +300,16 @@ export function baselineCommand() {
         report = await reportFrom(opts.fromReport);
         if (opts.filter) report = filterReport(report, opts.filter, opts.fromReport);
       } else {
+        // Said before the run: a baseline of too few samples a case can never show a slowdown.
+        const samples = opts.repeats * opts.rounds;
+        if (samples < DEFAULT_THRESHOLDS.minSamples) {
+          console.error(
+            `warning: --repeats ${opts.repeats} x --rounds ${opts.rounds} gives ${samples} timed ` +
+              `sample(s) a case; drift's speed test needs ${DEFAULT_THRESHOLDS.minSamples} a ` +
+              'side, so compares against this baseline say "speed not tested" for every case ' +
+              "(--repeats 10 lets it reach p < 0.01)",
+          );
+        }
         const rounds: RunReport[] = [];
         for (let i = 1; i <= opts.rounds; i++) {
           const r = await runMatrix({

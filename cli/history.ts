@@ -6,7 +6,6 @@
  */
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import {
-  DEFAULT_MIN_SEGMENT,
   HISTORY_METRICS,
   HistoryStore,
   loadComparable,
@@ -43,7 +42,7 @@ const fmt = (
  * Text rendering of history series: one block per series with its values in run order and
  * every step flagged with where it happened, the medians before and after and the p-value;
  * a series with too few runs for a step (fewer than twice `minSegment`, default
- * {@link DEFAULT_MIN_SEGMENT}) says so instead of "no step change".
+ * drift/step_detect.ts `DEFAULT_MIN_SEGMENT`) says so instead of "no step change".
  *
  * @example
  * ```ts ignore

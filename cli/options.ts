@@ -142,6 +142,30 @@ export function parseNonNegativeInt(value: string): number {
   return v;
 }
 
+/** The most timed repetitions `--repeats` takes (as `bench --reps`): each is a full replay. */
+export const MAX_REPEATS = 1000;
+
+/**
+ * Parse `--repeats` (run, baseline update, upgrade-check): a whole number from 0 to
+ * {@link MAX_REPEATS} in decimal digits.
+ *
+ * @example
+ * ```ts
+ * import { parseRepeats } from "./options.ts";
+ * parseRepeats("10"); // 10
+ * ```
+ */
+export function parseRepeats(value: string): number {
+  const v = decimalDigits(value);
+  if (v === null || v > MAX_REPEATS) {
+    throw new InvalidArgumentError(
+      `"${value}" is not a whole number from 0 to ${MAX_REPEATS} (timed repetitions per ` +
+        "case; 10 lets drift's speed test reach p < 0.01)",
+    );
+  }
+  return v;
+}
+
 /**
  * A commander parser for a shape flag bounded as the matrix schema bounds its axis
  * (`AXIS_BOUNDS` in matrix/schema.ts: b from 1 to 4096, sq from 1 and sk from 0 to

@@ -15,13 +15,7 @@ import { DriftInputError } from "./errors.ts";
 import { geometricMean } from "./stats.ts";
 import { sha256Hex16 } from "../util/hash.ts";
 import { isRecord } from "../util/is_record.ts";
-import {
-  DEFAULT_MIN_SEGMENT,
-  detectSteps,
-  minSegmentOf,
-  type Step,
-  type StepOptions,
-} from "./step_detect.ts";
+import { detectSteps, minSegmentOf, type Step, type StepOptions } from "./step_detect.ts";
 
 /**
  * Metrics a history series can show (column names of case_results).
@@ -128,7 +122,7 @@ export function stepSearchRuns(series: Series): number {
 
 /**
  * The series among `series` with too few runs for a step to be found: fewer than twice
- * `minSegment` (default {@link DEFAULT_MIN_SEGMENT}) searched together
+ * `minSegment` (default step_detect.ts `DEFAULT_MIN_SEGMENT`) searched together
  * ({@link stepSearchRuns}). Their "no step" is no finding.
  *
  * @example

@@ -6,7 +6,7 @@
  * @module
  */
 import { type Series, stepSearchRuns, tooShortForSteps } from "./history.ts";
-import { DEFAULT_MIN_SEGMENT, minSegmentOf } from "./step_detect.ts";
+import { minSegmentOf } from "./step_detect.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { chartFigure, escapeHtml } from "../report/html/chart.ts";
 import { htmlPage, idHtml, num, section } from "../report/html/page.ts";
@@ -27,7 +27,7 @@ export interface HistoryHtmlOptions {
   readonly filter?: string | null;
   /**
    * Fewest runs on each side of a step the series were searched with (`history
-   * --min-segment`; default {@link DEFAULT_MIN_SEGMENT}): a series of fewer than twice as
+   * --min-segment`; default step_detect.ts `DEFAULT_MIN_SEGMENT`): a series of fewer than twice as
    * many runs cannot show a step, and the page says so rather than "no step".
    */
   readonly minSegment?: number;

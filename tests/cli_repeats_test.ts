@@ -1,0 +1,49 @@
+// `--repeats` of run, baseline update and upgrade-check: at most 1000 (a billion ran one case
+// until killed), and a baseline of fewer timed samples than drift's speed test needs is said
+// before its run (it was written without a word, and every compare against it then said
+// "speed not tested").
+import assert from "node:assert/strict";
+import { DEFAULT_THRESHOLDS } from "../drift/thresholds.ts";
+import { MAX_REPEATS } from "../cli/options.ts";
+import { gpuTest } from "./gpu_helpers.ts";
+import { runCli } from "./helpers_cli.ts";
+import { writeTinyMatrix } from "./matrix_file_helpers.ts";
+
+Deno.test("--repeats past 1000, or not a whole number, is exit 2 in each command that takes it", async () => {
+  for (const cmd of [["run"], ["baseline", "update"], ["upgrade-check", "--to-ref", "HEAD"]]) {
+    for (const bad of [String(MAX_REPEATS + 1), "1000000000", "2.5", "-1"]) {
+      const r = await runCli([...cmd, "--repeats", bad]);
+      assert.equal(r.code, 2, `${cmd.join(" ")} --repeats ${bad}: ${r.stderr}`);
+      assert.match(
+        r.stderr,
+        bad === "-1" ? /--repeats/ : /is not a whole number from 0 to 1000 \(timed repetitions/,
+        `${cmd.join(" ")} --repeats ${bad}`,
+      );
+    }
+  }
+});
+
+gpuTest(
+  "baseline update: fewer timed samples than the speed test needs is said before the run",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "mla-repeats-" });
+    try {
+      const matrix = await writeTinyMatrix(dir, { sq: [1], dtype: ["f32"], layout: ["bshd"] }, "m");
+      const args = ["baseline", "update", "--matrix", matrix, "--dir", `${dir}/b`];
+      const few = await runCli([...args, "--out", `${dir}/few`, "--repeats", "2", "--rounds", "2"]);
+      assert.equal(few.code, 0, few.stderr);
+      assert.match(
+        few.stderr,
+        new RegExp(
+          `warning: --repeats 2 x --rounds 2 gives 4 timed sample\\(s\\) a case; drift's speed ` +
+            `test needs ${DEFAULT_THRESHOLDS.minSamples} a side`,
+        ),
+      );
+      const enough = await runCli([...args, "--out", `${dir}/enough`, "--repeats", "5"]);
+      assert.equal(enough.code, 0, enough.stderr);
+      assert.doesNotMatch(enough.stderr, /timed sample/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
