@@ -5,7 +5,7 @@
  * @module
  */
 import { checkOutputsApart } from "../report/output_overlap.ts";
-import { OutputPathError } from "../report/output_paths.ts";
+import { OutputPathError, refuseRunFolder } from "../report/output_paths.ts";
 import { RUN_FILES } from "../report/merge.ts";
 
 /** The file a bench streams its records into (the measurements a killed bench keeps). */
@@ -34,9 +34,6 @@ export const BENCH_ONLY_FILES: readonly string[] = BENCH_FILES.filter((f) =>
   !(Object.values(RUN_FILES) as string[]).includes(f)
 );
 
-/** Files only `run` and `merge` write: a folder holding one is theirs. */
-const FOREIGN_FILES = ["run.json", "results.jsonl"] as const;
-
 /**
  * Refuse (OutputPathError, exit 2) a `bench --out` folder whose writing would destroy an
  * input or another command's output: a folder holding `run.json` or `results.jsonl` (a
@@ -57,18 +54,11 @@ export async function checkBenchOut(
   options: { referenceCeilings?: string } = {},
 ): Promise<void> {
   const dir = out.replace(/\/+$/, "") || "/";
-  for (const f of FOREIGN_FILES) {
-    const held = await Deno.stat(`${dir}/${f}`).then((i) => i.isFile, () => false);
-    if (held) {
-      throw new OutputPathError(
-        "--out",
-        out,
-        `holds ${f}: it is the output folder of a run or a merge, whose report.json, ` +
-          "summary.md and report.html bench would replace; give a new folder or a bench " +
-          "output folder",
-      );
-    }
-  }
+  await refuseRunFolder(
+    out,
+    "whose report.json, summary.md and report.html bench would replace; give a new folder " +
+      "or a bench output folder",
+  );
   await checkOutputsApart(
     BENCH_FILES.map((f) => ["--out", `${dir}/${f}`] as const),
     [["--reference-ceilings", options.referenceCeilings]],

@@ -12,7 +12,7 @@ import { findChromium } from "../browser/chromium.ts";
 import { applyBackendChoice, formatBackendChoice } from "../gpu/backend_choice.ts";
 import { GpuContext, HARNESS_FEATURES } from "../gpu/device.ts";
 import { DEFAULT_MAX_CASES } from "../matrix/expand.ts";
-import { prepareOutputDir } from "../report/output_paths.ts";
+import { prepareOutputDir, refuseRunFolder } from "../report/output_paths.ts";
 import { type CaseComparison, compareRuntimes } from "../runner/compare_runtimes.ts";
 import { selectCases } from "../runner/run_matrix.ts";
 import { NOT_COVERED_PREFIX } from "../runner/run_case.ts";
@@ -215,6 +215,11 @@ export function compareRuntimesCommand() {
         maxCases: opts.maxCases,
         configRoot: opts.configRoot,
       });
+      await refuseRunFolder(
+        opts.out,
+        "beside whose reports compare-runtimes.md and compare-runtimes.json would read as " +
+          "that run's; give a new folder",
+      );
       const where = findChromium(opts.chromium);
       await prepareOutputDir(opts.out, { label: "--out" });
       if (opts.sameDriver) {

@@ -30,6 +30,7 @@ import { writeCompareHtml } from "../drift/drift_html.ts";
 import {
   checkOutputFile,
   prepareOutputDir,
+  refuseRunFolder,
   removeEmptyCreatedDirs,
 } from "../report/output_paths.ts";
 
@@ -142,6 +143,12 @@ export function upgradeCheckCommand() {
       // a bad --matrix or --filter is exit 2 here, as run gives it, not after a Deno download
       // (revisions: what both revisions agree on, before any worktree is made)
       await precheckUpgradeSelection(opts);
+      // a run's folder: its compare.md and compare.json (run --baseline) would be replaced
+      await refuseRunFolder(
+        opts.out,
+        "whose compare.md and compare.json (run --baseline) upgrade-check would replace, and " +
+          "whose run.json would stand beside its from/ and to/ runs; give a new folder",
+      );
       await prepareOutputDir(opts.out, { label: "--out" });
       // --html may not overwrite compare.md or a side's report.json, nor any output an input
       await checkUpgradeOutputs({

@@ -225,3 +225,37 @@ export async function checkOutputFile(
     throw new OutputPathError(label, path, `cannot write in its folder ${dir} (${problem})`);
   }
 }
+
+/** The files only a run or a merge writes into its folder: a folder holding one is theirs. */
+export const RUN_FOLDER_FILES: readonly string[] = ["run.json", "results.jsonl"];
+
+/**
+ * Refuse (OutputPathError, exit 2) an `--out` folder that holds a run or a merge
+ * (`run.json` or `results.jsonl`), whose files the command's would replace or sit beside as
+ * if they were its; `why` ends the message, naming them and what to do. A missing folder is
+ * fine.
+ *
+ * @example
+ * ```ts ignore
+ * import { refuseRunFolder } from "./output_paths.ts";
+ * await refuseRunFolder("out/smoke", "whose compare.md this would replace; give a new folder");
+ * // throws: --out out/smoke: holds run.json: it is the output folder of a run or a merge, ...
+ * ```
+ */
+export async function refuseRunFolder(
+  out: string,
+  why: string,
+  options: { label?: string } = {},
+): Promise<void> {
+  const dir = out.replace(/\/+$/, "") || "/";
+  for (const f of RUN_FOLDER_FILES) {
+    const held = await Deno.stat(`${dir}/${f}`).then((i) => i.isFile, () => false);
+    if (held) {
+      throw new OutputPathError(
+        options.label ?? "--out",
+        out,
+        `holds ${f}: it is the output folder of a run or a merge, ${why}`,
+      );
+    }
+  }
+}
