@@ -291,7 +291,10 @@ export async function checkHistoryFile(path: string): Promise<void> {
     throw new DriftInputError(path, `cannot be read (${e instanceof Error ? e.message : e})`);
   }
   if (info.isDirectory) {
-    throw new DriftInputError(path, "is a folder; --history takes a database file name");
+    throw new DriftInputError(
+      path,
+      "is a folder; a history database is a file (run --history <file>, history --db <file>)",
+    );
   }
   if (info.size === 0) return;
   let db: DatabaseSync | null = null;
@@ -729,6 +732,18 @@ export class HistoryStore {
     // row by row: a year of nightly runs is hundreds of thousands of rows
     for (const r of rows) {
       const id = str(r.case_id);
+      // The harness writes a finite number or NULL (drift/baseline.ts drops the rest): any
+      // other value was put there by hand or by damage, and would poison the step search.
+      if (typeof r.value !== "number" || !Number.isFinite(r.value)) {
+        throw new DriftInputError(
+          this.path,
+          `run ${n(r.run_id)}, case ${id}: case_results.${metric} is ${
+            JSON.stringify(typeof r.value === "number" ? String(r.value) : r.value)
+          }, not a finite number (the harness writes numbers or NULL: the database was ` +
+            "edited or damaged); delete that run's rows, or record the runs again in a new " +
+            "database with history --add",
+        );
+      }
       const list = byCase.get(id) ?? [];
       list.push({
         runId: n(r.run_id),

@@ -2,6 +2,7 @@
 // naming what matched nothing and what the database holds (as `run` refuses a filter that
 // selects no case), so `--fail-on-step` with a typo cannot pass silently.
 import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
 import { HistoryStore } from "../drift/mod.ts";
 import { caseResult, reportOf } from "./drift_helpers.ts";
 import { runCli } from "./helpers_cli.ts";
@@ -61,6 +62,49 @@ Deno.test("history: a filter or --device matching nothing is exit 2 naming it", 
     const ok = await history("path=absorbed", "--device", "llvmpipe-65541-vulkan");
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /median_ms over 3 runs/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("history: a value no harness writes (edited or damaged) names the database, run, case and column", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const db = `${dir}/history.sqlite`;
+    const store = await HistoryStore.open(db);
+    try {
+      for (let night = 1; night <= 3; night++) {
+        await store.append(
+          reportOf([caseResult(A, 1, night)], {
+            startedAt: `2026-01-0${night}T02:00:00.000Z`,
+            endedAt: `2026-01-0${night}T02:01:00.000Z`,
+          }),
+          { backend: "vulkan" },
+        );
+      }
+    } finally {
+      store.close();
+    }
+    const sql = new DatabaseSync(db);
+    sql.exec("UPDATE case_results SET median_ms = 'abc' WHERE run_id = 2");
+    sql.close();
+    const r = await runCli(["history", "--db", db]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `history\\.sqlite: run 2, case ${A}: case_results\\.median_ms is ` +
+          `"abc", not a finite number`,
+      ),
+    );
+    assert.doesNotMatch(r.stderr, /case filter/, "no filter was given");
+    // a folder where the database should be: the message names both options that take one
+    const folder = await runCli(["history", "--db", dir]);
+    assert.equal(folder.code, 2);
+    assert.match(
+      folder.stderr,
+      /is a folder; a history database is a file \(run --history <file>, history --db <file>\)/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
