@@ -15,9 +15,20 @@ export interface ConfigIssue {
   readonly message: string;
 }
 
+/** Marks a number JSON cannot write (JSON.stringify writes null), so it is shown as it is. */
+const NON_FINITE = "\u0000non-finite:";
+
 function show(value: unknown): string {
   if (value === undefined) return "(missing)";
-  const s = JSON.stringify(value);
+  // JSON.parse reads 1e400 as Infinity, which JSON.stringify would show as null: a value the
+  // file does not hold
+  if (value === Infinity || value === -Infinity) {
+    return `${value} (a number past float64's range, as ${value > 0 ? "" : "-"}1e400 is)`;
+  }
+  const s = JSON.stringify(
+    value,
+    (_k, v) => typeof v === "number" && !Number.isFinite(v) ? NON_FINITE + String(v) : v,
+  )?.replace(/"\\u0000non-finite:(-?Infinity|NaN)"/g, "$1");
   // A string (a case id, a path) is shown whole up to 240 characters: its last keys are
   // often what tells two apart. Other values are cut at 60.
   const limit = typeof value === "string" ? 240 : 60;

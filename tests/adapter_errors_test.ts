@@ -407,3 +407,23 @@ Deno.test("formatIssue: a case id is shown whole (its last keys tell two apart);
     /^x: \[0,1,2,.{40,}\.\.\. m$/,
   );
 });
+
+Deno.test("formatIssue: a number past float64's range is shown as Infinity, not as JSON's null", () => {
+  // JSON.parse("1e400") is Infinity; the message quoted it as null, a value the file lacks
+  const cfg = JSON.parse(JSON.stringify(GOOD_HF).replace(/}$/, ',"rope_theta":1e400}'));
+  assert.equal(cfg.rope_theta, Infinity);
+  const e = configError(() => specFromConfig(cfg, { name: "big.json", format: "hf" }));
+  const line = e.issues.map(formatIssue).find((l) => l.startsWith("rope_theta:"));
+  assert.equal(
+    line,
+    "rope_theta: Infinity (a number past float64's range, as 1e400 is) must be a positive finite number",
+  );
+  assert.equal(
+    formatIssue({ path: "b", value: [1, -Infinity], message: "m" }),
+    "b: [1,-Infinity] m",
+  );
+  assert.equal(
+    formatIssue({ path: "x", value: -Infinity, message: "m" }),
+    "x: -Infinity (a number past float64's range, as -1e400 is) m",
+  );
+});
