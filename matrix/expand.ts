@@ -500,6 +500,28 @@ export interface LoadMatrixOptions {
 }
 
 /**
+ * Refuse (ConfigError, exit 2) a `--config-root` that is not a folder: a typo would pass
+ * unnoticed while the matrix reads no config path, and else blame each path instead.
+ */
+async function checkConfigRoot(root: string): Promise<void> {
+  const info = await Deno.stat(root).catch((e: unknown) => e);
+  const problem = info instanceof Deno.errors.NotFound
+    ? "names no folder (no such file or folder)"
+    : info instanceof Error
+    ? `cannot be read (${info.message})`
+    : (info as Deno.FileInfo).isDirectory
+    ? null
+    : "is a file, not a folder";
+  if (problem === null) return;
+  throw new ConfigError("--config-root", [{
+    path: "--config-root",
+    value: root,
+    message: `${problem}: it names the folder a matrix's config paths must stay inside ` +
+      "(default: the matrix file's folder)",
+  }], "not a folder");
+}
+
+/**
  * Load a bundled matrix by name or a matrix file by path: validated, its backends checked
  * against the registry ({@link unknownBackends}), its preset names against the presets
  * (matrix/preset_names.ts), its config paths checked against their
@@ -519,6 +541,7 @@ export async function loadMatrix(
   options: LoadMatrixOptions = {},
 ): Promise<{ file: MatrixFile; cases: Case[]; filter: CaseFilter | null }> {
   const bundled = BUNDLED_MATRICES.includes(nameOrPath);
+  if (options.configRoot !== undefined) await checkConfigRoot(options.configRoot);
   const url = bundled ? new URL(`./bundled/${nameOrPath}.json`, import.meta.url) : nameOrPath;
   const raw = await readJsonFile(url, {
     what: "matrix",

@@ -133,6 +133,33 @@ Deno.test({
   },
 });
 
+Deno.test("--config-root that is not a folder is exit 2 before anything runs, even for a matrix without config paths", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mla-config-root-bad-" });
+  try {
+    await Deno.writeTextFile(`${dir}/file`, "x");
+    for (
+      const [root, why] of [[`${dir}/nope`, "names no folder"], [
+        `${dir}/file`,
+        "is a file, not a folder",
+      ]]
+    ) {
+      for (
+        const args of [
+          ["run", "--matrix", "smoke", "--filter", "preset=tiny", "--out", `${dir}/out`],
+          ["explain", "--case", "x", "--matrix", "smoke"],
+        ]
+      ) {
+        const r = await runCli([...args, "--config-root", root]);
+        assert.equal(r.code, 2, `${args[0]} ${root}: ${r.stderr}`);
+        assert.ok(r.stderr.includes(`--config-root: ${JSON.stringify(root)} ${why}`), r.stderr);
+      }
+    }
+    assert.ok(!(await Deno.stat(`${dir}/out`).then(() => true, () => false)), "no run folder");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("--config-root: explain refuses it without --case; a report's empty root is invalid", async () => {
   const r = await runCli(["explain", "tiny", "--config-root", "/tmp", "--no-device"]);
   assert.equal(r.code, 2, r.stdout + r.stderr);
