@@ -267,15 +267,28 @@ Deno.test("gpu_machine_ingest: input that is not what it claims is exit 2 naming
       const left = await Deno.stat(docs).then(() => [...Deno.readDirSync(docs)].length, () => 0);
       assert.equal(left, 0, `${JSON.stringify(over)} left files in ${docs}`);
     }
-    const bad = await runTool("gpu_machine_ingest.ts", [
-      await fakeOut(dir),
-      "--date",
-      "4.12.2026",
-      "--docs",
-      join(dir, "d"),
-    ]);
-    assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /--date 4\.12\.2026: expected yyyy-mm-dd/);
+    // a date the calendar lacks, and a name that would leave --docs: exit 2, nothing written
+    const flagged: [string[], RegExp][] = [
+      [["--date", "4.12.2026"], /--date 4\.12\.2026: expected a calendar date, yyyy-mm-dd/],
+      [["--date", "2026-13-45"], /--date 2026-13-45: expected a calendar date/],
+      [["--date", "2026-02-30"], /--date 2026-02-30: expected a calendar date/],
+      [
+        ["--name", "../../escaped"],
+        /--name \.\.\/\.\.\/escaped: expected a device name of letters/,
+      ],
+      [["--name", "a/b"], /--name a\/b: expected a device name/],
+    ];
+    const from = await fakeOut(dir);
+    for (const [flags, want] of flagged) {
+      const docs = join(dir, "d", "docs");
+      const bad = await runTool("gpu_machine_ingest.ts", [from, ...flags, "--docs", docs]);
+      assert.equal(bad.code, 2, `${flags.join(" ")}: ${bad.stderr}`);
+      assert.match(bad.stderr, want);
+      assert.ok(
+        !(await Deno.stat(join(dir, "d")).then(() => true, () => false)),
+        "nothing written",
+      );
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
