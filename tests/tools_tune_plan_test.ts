@@ -17,6 +17,10 @@ const MATRIX = new URL("./fixtures/tune_tiny_matrix.json", import.meta.url).path
 const tune = (args: string[], env: Record<string, string> = {}) =>
   runTool("tune_plan.ts", args, env);
 
+const SKIP = CAPS === null
+  ? "no WebGPU adapter"
+  : slowOnGlFallback("a gpu-class plan's workgroup memory");
+
 Deno.test("changedRatio compares only the cases whose plan changed", () => {
   const a = { id: "a", status: "pass", planDigest: "1", medianMs: 2 };
   const b = { id: "b", status: "pass", planDigest: "x", medianMs: 5 };
@@ -55,12 +59,79 @@ Deno.test("tune_plan: bad options are exit 2 naming the option and what is valid
   const dir = await tune(["--out", "/nonexistent-dir/tuning.json"]);
   assert.equal(dir.code, 2);
   assert.match(dir.stderr, /--out \/nonexistent-dir\/tuning\.json: its folder .* does not exist/);
-  for (const r of [noOut, knob, reps, dir]) assert.doesNotMatch(r.stderr, /\n\s+at /);
+  const twice = await tune(["--out", "/tmp/x.json", "--knobs", "tiledMaxRows,tiledMaxRows"]);
+  assert.equal(twice.code, 2);
+  assert.match(twice.stderr, /--knobs: tiledMaxRows is named twice/);
+  const file = await Deno.makeTempFile();
+  try {
+    // a --work that is a file: said in a line (it was an uncaught AlreadyExists)
+    const work = await tune(["--out", "/tmp/x.json", "--work", file]);
+    assert.equal(work.code, 2);
+    assert.match(work.stderr, new RegExp(`--work ${file}: cannot be made a folder`));
+    for (const r of [noOut, knob, reps, dir, twice, work]) {
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+    }
+  } finally {
+    await Deno.remove(file);
+  }
 });
 
-const SKIP = CAPS === null
-  ? "no WebGPU adapter"
-  : slowOnGlFallback("a gpu-class plan's workgroup memory");
+Deno.test({
+  name: "tune_plan stopped by SIGTERM stops the matrix run it started and removes its folder",
+  ignore: SKIP !== null,
+  fn: async () => {
+    const tmp = await Deno.realPath(await Deno.makeTempDir({ prefix: "mla-tune-signal-" }));
+    try {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          new URL("../tools/tune_plan.ts", import.meta.url).pathname,
+          "--out",
+          `${tmp}/t.json`,
+          "--matrix",
+          MATRIX,
+          "--repeats",
+          "1000",
+        ],
+        env: { TMPDIR: tmp, MLA_HARNESS_DEVICE_CLASS: "gpu" },
+        stdout: "null",
+        stderr: "piped",
+      }).spawn();
+      // wait for its first matrix run: a folder inside its temporary one
+      const runsOf = () =>
+        [...Deno.readDirSync(tmp)].filter((e) => e.name.startsWith("mla-tune-"))
+          .flatMap((e) => [...Deno.readDirSync(`${tmp}/${e.name}`)].filter((x) => x.isDirectory));
+      const until = Date.now() + 60_000;
+      while (runsOf().length === 0 && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(runsOf().length > 0, "a matrix run started");
+      child.kill("SIGTERM");
+      const [status, err] = await Promise.all([child.status, new Response(child.stderr).text()]);
+      assert.equal(status.code, 143, err);
+      assert.match(err, /stopped by SIGTERM/);
+      // no process left that reads its folder, and the folder is gone
+      const left = [...Deno.readDirSync("/proc")].filter((e) => /^\d+$/.test(e.name)).filter(
+        (e) => {
+          try {
+            return Deno.readTextFileSync(`/proc/${e.name}/cmdline`).includes(`${tmp}/mla-tune-`);
+          } catch {
+            return false;
+          }
+        },
+      );
+      assert.deepEqual(left, [], "the matrix run was stopped");
+      assert.deepEqual(
+        [...Deno.readDirSync(tmp)].filter((e) => e.name.startsWith("mla-tune-")),
+        [],
+        "its temporary folder removed",
+      );
+    } finally {
+      await Deno.remove(tmp, { recursive: true });
+    }
+  },
+});
 
 Deno.test({
   name: "tune_plan on tiny cases planned as a GPU: every trial recorded, the file read back",

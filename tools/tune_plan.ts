@@ -101,6 +101,10 @@ function parseOptions(args: string[]): Options {
   }
   if (!values.out) usageError("--out FILE is required (the tuning file to write)");
   const knobs = (values.knobs ?? TUNING_KNOBS.join(",")).split(",").map((k) => k.trim());
+  const twice = knobs.find((k, i) => knobs.indexOf(k) !== i);
+  if (twice !== undefined) {
+    usageError(`--knobs: ${twice} is named twice; name each knob once, in the order to tune`);
+  }
   for (const k of knobs) {
     if (!(TUNING_KNOBS as readonly string[]).includes(k)) {
       usageError(`--knobs: unknown knob ${JSON.stringify(k)}; valid: ${TUNING_KNOBS.join(", ")}`);
@@ -180,6 +184,11 @@ export function matrixRunArgs(o: RunArgsOptions, out: string, main: string): str
   ];
 }
 
+/** The matrix run in progress, stopped with the tuner on SIGINT or SIGTERM. */
+let running: Deno.ChildProcess | null = null;
+/** A signal came: no further run starts while the tuner stops. */
+let stopping = false;
+
 /** Run the matrix with `knobs`; the run's exit code and its cases. */
 async function runWith(
   o: Options,
@@ -190,12 +199,15 @@ async function runWith(
   const file = join(work, `${label}.json`);
   await Deno.writeTextFile(file, JSON.stringify({ format: "mla-harness-tuning/1", knobs }));
   const out = join(work, label);
-  const r = await new Deno.Command(Deno.execPath(), {
+  if (stopping) await new Promise<never>(() => {}); // the signal handler exits the process
+  const child = new Deno.Command(Deno.execPath(), {
     args: matrixRunArgs(o, out, MAIN),
     env: { MLA_HARNESS_TUNING: file },
     stdout: "null",
     stderr: "piped",
-  }).output();
+  }).spawn();
+  running = child; // a signal to the tuner stops it too (below)
+  const r = await child.output().finally(() => running = null);
   const stderr = new TextDecoder().decode(r.stderr);
   let cases: TrialCase[] = [];
   let device: string | undefined;
@@ -258,7 +270,32 @@ if (import.meta.main) {
     usageError(e instanceof Error ? e.message : String(e));
   }
   const work = o.work ?? await Deno.makeTempDir({ prefix: "mla-tune-" });
-  await Deno.mkdir(work, { recursive: true });
+  try {
+    await Deno.mkdir(work, { recursive: true });
+  } catch (e) {
+    usageError(`--work ${work}: cannot be made a folder (${e instanceof Error ? e.message : e})`);
+  }
+  // Stopped by a signal: the matrix run it started stops too (it went on alone, at full CPU)
+  // and the temporary folder goes, as at the end; the tuning file keeps its last whole trial.
+  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+    Deno.addSignalListener(signal, async () => {
+      stopping = true;
+      const child = running;
+      if (child !== null) {
+        try {
+          child.kill("SIGTERM");
+        } catch {
+          // it ended meanwhile
+        }
+        await child.status;
+      }
+      if (o.work === null) await Deno.remove(work, { recursive: true }).catch(() => {});
+      console.error(
+        `tools/tune_plan.ts: stopped by ${signal}; ${o.out} holds the last finished trial, if any`,
+      );
+      Deno.exit(code);
+    });
+  }
   try {
     const note = `tools/tune_plan.ts on ${o.matrix}${o.filter ? ` (${o.filter})` : ""}, ` +
       `${o.repeats} repetitions, min gain ${o.minGain}, ${new Date().toISOString()}`;
@@ -293,6 +330,7 @@ if (import.meta.main) {
       );
     }
   } finally {
-    if (o.work === null) await Deno.remove(work, { recursive: true });
+    // (a signal's handler may have removed it already)
+    if (o.work === null) await Deno.remove(work, { recursive: true }).catch(() => {});
   }
 }
