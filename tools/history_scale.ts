@@ -14,6 +14,7 @@ import { caseId } from "../matrix/case_id.ts";
 import { CASE_DEFAULTS, type CaseParams } from "../matrix/types.ts";
 import type { CaseResult, RunReport } from "../results/types.ts";
 import { SYNTHETIC_FINGERPRINT } from "./synthetic_fingerprint.ts";
+import { toolCounts } from "./tool_args.ts";
 
 /** What {@link historyScale} measured. */
 export interface HistoryScale {
@@ -121,8 +122,13 @@ export async function historyScale(
 }
 
 if (import.meta.main) {
-  const [runs, cases] = Deno.args.map(Number);
-  const r = await historyScale({ runs: runs || undefined, cases: cases || undefined });
+  const [runs, cases] = toolCounts(
+    Deno.args,
+    ["runs", "cases"],
+    "usage: deno run -A tools/history_scale.ts [runs] [cases]   (default: 365 nightly runs of " +
+      "500 cases)",
+  );
+  const r = await historyScale({ runs, cases });
   console.log(
     `${r.runs} runs x ${r.cases} cases: appended in ${r.appendS.toFixed(1)} s, ` +
       `${(r.bytes / 1048576).toFixed(0)} MiB; series of every case ${r.allS.toFixed(1)} s ` +

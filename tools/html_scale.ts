@@ -19,6 +19,7 @@ import { CASE_DEFAULTS } from "../matrix/types.ts";
 import { runReportHtml } from "../report/html/run_html.ts";
 import type { CaseResult, ParityRecord, RunReport } from "../results/types.ts";
 import { SYNTHETIC_FINGERPRINT } from "./synthetic_fingerprint.ts";
+import { toolCounts } from "./tool_args.ts";
 
 /** What {@link htmlScale} measured for one number of cases. */
 export interface HtmlScale {
@@ -145,7 +146,12 @@ export async function htmlScale(cases: number): Promise<HtmlScale> {
 }
 
 if (import.meta.main) {
-  const sizes = Deno.args.length ? Deno.args.map(Number) : [1000, 5000];
+  const asked = toolCounts(
+    Deno.args,
+    Deno.args.map(() => "cases"),
+    "usage: deno run -A tools/html_scale.ts [cases ...]   (default: 1000 5000)",
+  );
+  const sizes = asked.length ? asked : [1000, 5000];
   const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
   for (const n of sizes) {
     const r = await htmlScale(n);

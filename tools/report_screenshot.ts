@@ -7,6 +7,7 @@
  */
 import { findChromium, launchChromium } from "../browser/chromium.ts";
 import { Page } from "../browser/page.ts";
+import { toolCounts } from "./tool_args.ts";
 
 /** Options of {@link screenshotHtml}. */
 export interface ScreenshotOptions {
@@ -51,17 +52,27 @@ export async function screenshotHtml(
 }
 
 if (import.meta.main) {
-  const [input, output, w, h] = Deno.args;
+  const usage = "usage: deno run -A tools/report_screenshot.ts <report.html> <out.png> [width] " +
+    "[height]";
+  const [input, output, ...size] = Deno.args;
   if (!input || !output) {
-    console.error("usage: tools/report_screenshot.ts <report.html> <out.png> [width] [height]");
+    console.error(usage);
+    Deno.exit(2);
+  }
+  const [w, h] = toolCounts(size, ["width", "height"], usage);
+  // said before Chromium starts: a missing page, an output that is a folder
+  const inputInfo = await Deno.stat(input).catch(() => null);
+  if (inputInfo === null || !inputInfo.isFile) {
+    console.error(`${input}: ${inputInfo === null ? "no such file" : "not a file"}\n${usage}`);
+    Deno.exit(2);
+  }
+  if ((await Deno.stat(output).catch(() => null))?.isDirectory) {
+    console.error(`${output}: is a folder; name the PNG file to write\n${usage}`);
     Deno.exit(2);
   }
   await Deno.writeFile(
     output,
-    await screenshotHtml(input, {
-      width: w ? Number(w) : undefined,
-      height: h ? Number(h) : undefined,
-    }),
+    await screenshotHtml(input, { width: w, height: h }),
   );
   console.log(`wrote ${output}`);
 }

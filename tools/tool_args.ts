@@ -31,3 +31,39 @@ export function toolArgs<T extends ParseArgsConfig>(
     Deno.exit(2);
   }
 }
+
+/**
+ * The positional counts of a tool (`tools/html_scale.ts 1000 5000`): each a whole number
+ * from 1 up in decimal digits, else its message and `usage` on stderr and exit 2;
+ * `--help` or `-h` prints `usage` and exits 0.
+ *
+ * @example
+ * ```ts ignore
+ * import { toolCounts } from "./tool_args.ts";
+ * const [runs, cases] = toolCounts(Deno.args, ["runs", "cases"], "usage: ... [runs] [cases]");
+ * ```
+ */
+export function toolCounts(
+  args: readonly string[],
+  names: readonly string[],
+  usage: string,
+): number[] {
+  if (args.some((a) => a === "--help" || a === "-h")) {
+    console.log(usage);
+    Deno.exit(0);
+  }
+  const bad = (why: string): never => {
+    console.error(`${why}\n${usage}`);
+    Deno.exit(2);
+  };
+  if (args.length > names.length) {
+    bad(`${args.length} arguments; it takes at most ${names.length} (${names.join(", ")})`);
+  }
+  return args.map((a, i) => {
+    const n = /^\d+$/.test(a) ? Number(a) : NaN;
+    if (!Number.isSafeInteger(n) || n < 1) {
+      bad(`${names[i]} ${JSON.stringify(a)}: expected a whole number, at least 1`);
+    }
+    return n;
+  });
+}

@@ -1,0 +1,39 @@
+// The maintainer tools' command lines (tools/tool_args.ts): a bad option or count is a line
+// naming it, the tool's usage and exit 2, never a stack trace or a run on NaN; --help is exit
+// 0. html_scale printed "NaN cases" and history_scale ran its year-long benchmark on --help;
+// report_screenshot threw from Chromium on a width of "abc" and from the OS on a missing page.
+import assert from "node:assert/strict";
+import { runTool } from "./helpers_cli.ts";
+
+Deno.test("tools: bad counts and paths are exit 2 with the usage; --help is exit 0", async () => {
+  const bad: [string, string[], RegExp][] = [
+    ["html_scale.ts", ["abc"], /^cases "abc": expected a whole number, at least 1\nusage: /],
+    ["html_scale.ts", ["2.5"], /^cases "2\.5": expected a whole number/],
+    ["history_scale.ts", ["-3", "-2"], /^runs "-3": expected a whole number/],
+    ["history_scale.ts", ["1", "2", "3"], /^3 arguments; it takes at most 2 \(runs, cases\)/],
+    [
+      "report_screenshot.ts",
+      ["/nonexistent.html", "/tmp/x.png"],
+      /^\/nonexistent\.html: no such file\nusage: /,
+    ],
+    [
+      "report_screenshot.ts",
+      ["README.md", "/tmp/x.png", "abc"],
+      /^width "abc": expected a whole number/,
+    ],
+    ["report_screenshot.ts", ["README.md", "/tmp"], /^\/tmp: is a folder; name the PNG file/],
+    ["reference_time.ts", ["--rounds"], /argument missing|--rounds/],
+  ];
+  for (const [tool, args, want] of bad) {
+    const r = await runTool(tool, args);
+    assert.equal(r.code, 2, `${tool} ${args.join(" ")}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, want, `${tool} ${args.join(" ")}`);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+    assert.equal(r.stdout, "", "nothing measured");
+  }
+  for (const tool of ["html_scale.ts", "history_scale.ts"]) {
+    const r = await runTool(tool, ["--help"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^usage: deno run -A tools/${tool.replace(".", "\\.")} `));
+  }
+});
