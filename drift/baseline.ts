@@ -404,6 +404,16 @@ export async function loadComparable(
   if (await isDirectory(path)) {
     file = `${path.replace(/\/+$/, "")}/report.json`;
     if (!(await pathExists(file))) {
+      const dir = path.replace(/\/+$/, "");
+      // a run killed before its reports: its results are there, and merge rebuilds them
+      if (await pathExists(`${dir}/run.json`)) {
+        throw new DriftInputError(
+          path,
+          "holds a run killed before it wrote report.json (its run.json and results.jsonl " +
+            `are there): \`merge ${dir} --out ${dir}\` rebuilds its reports (marked ` +
+            "interrupted), `run --resume` finishes it",
+        );
+      }
       throw new DriftInputError(
         path,
         "is a directory without report.json (a run output directory, a baseline file or a " +

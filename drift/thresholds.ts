@@ -150,7 +150,15 @@ export async function readThresholds(path: string): Promise<Thresholds> {
   try {
     text = await Deno.readTextFile(path);
   } catch (e) {
-    throw new DriftInputError(path, e instanceof Deno.errors.NotFound ? "no such file" : String(e));
+    throw new DriftInputError(
+      path,
+      e instanceof Deno.errors.NotFound
+        ? "no such file"
+        : e instanceof Deno.errors.IsADirectory
+        ? "is a folder, not a thresholds file (a JSON object of drift thresholds, README " +
+          '"Drift, baselines and upgrades")'
+        : String(e),
+    );
   }
   return mergeThresholds(parseDriftJson(path, text), { where: path });
 }
