@@ -52,6 +52,7 @@ import { checkRuntimeCombination, chromiumOption, runtimeOption } from "./runtim
 import { decimalDigits, MAX_WARMUP_MS, parseFilterOption, parseWarmupMs } from "./options.ts";
 import { writeBenchHtml } from "../bench/bench_html.ts";
 import { BENCH_RECORDS, checkBenchOut, checkUnfinishedBench } from "../bench/out_dir.ts";
+import { checkOptionNeeds } from "./option_needs.ts";
 import { lockOutDir, type OutLock } from "../runner/out_lock.ts";
 import {
   checkReferenceAdapter,
@@ -186,6 +187,14 @@ export function benchCommand() {
           EXIT.badInput,
         );
       }
+      checkOptionNeeds("bench", [{
+        option: "--force",
+        value: opts.force ? "" : undefined,
+        needs: "--out",
+        met: opts.out !== undefined,
+        fix:
+          "add --out <dir> (the folder whose unfinished bench --force replaces), or drop --force",
+      }]);
       const warmupAsked = parseWarmupMs(opts.warmupMs);
       const cases = selectBenchCases(opts.matrix, opts.filter);
       // An unusable --out is exit 2 here, not an OS error after the measurements.

@@ -12,7 +12,10 @@ import { CliError, EXIT } from "./errors.ts";
 export interface OptionNeed {
   /** The option as typed, e.g. `--fail-on`. */
   readonly option: string;
-  /** Its value as given (shown after the option), or undefined when it was not given. */
+  /**
+   * Its value as given (shown after the option; "" for a flag, which has none), or undefined
+   * when it was not given.
+   */
   readonly value: string | undefined;
   /** What it is read with, e.g. `--baseline`. */
   readonly needs: string;
@@ -41,7 +44,8 @@ export function checkOptionNeeds(command: string, needs: readonly OptionNeed[]):
   for (const n of needs) {
     if (n.value === undefined || n.met) continue;
     throw new CliError(
-      `${command}: ${n.option} ${n.value} is only read with ${n.needs}, and ` +
+      `${command}: ${n.option}${n.value === "" ? "" : ` ${n.value}`} is only read with ` +
+        `${n.needs}, and ` +
         `${n.missing ?? `no ${n.needs} is given`}; ${
           n.fix ?? `add ${n.needs}, or drop ${n.option}`
         }`,

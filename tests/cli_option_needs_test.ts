@@ -34,6 +34,18 @@ Deno.test("checkOptionNeeds: refuses an option given without what it is read wit
   );
 });
 
+Deno.test("CLI: bench --force without --out is exit 2 (a flag is named without a value)", async () => {
+  const r = await runCli(["bench", "--force", "--filter", "preset=tiny"], NO_ADAPTER);
+  assert.equal(r.code, 2, r.stderr);
+  assert.ok(
+    r.stderr.includes(
+      "bench: --force is only read with --out, and no --out is given; add --out <dir> (the " +
+        "folder whose unfinished bench --force replaces), or drop --force",
+    ),
+    r.stderr,
+  );
+});
+
 Deno.test("CLI: run --fail-on/--thresholds without --baseline, layer --check-rows with --no-check: exit 2", async () => {
   const dir = await Deno.makeTempDir({ prefix: "mla-option-needs-" });
   try {
