@@ -23,6 +23,8 @@ Deno.test("tools: bad counts and paths are exit 2 with the usage; --help is exit
     ],
     ["report_screenshot.ts", ["README.md", "/tmp"], /^\/tmp: is a folder; name the PNG file/],
     ["reference_time.ts", ["--rounds"], /argument missing|--rounds/],
+    // a file where the folder goes: once, exit 2 (it was a failure per variant, exit 1)
+    ["plan_variants.ts", ["--work", "README.md"], /^--work README\.md: cannot be made a folder/],
   ];
   for (const [tool, args, want] of bad) {
     const r = await runTool(tool, args);

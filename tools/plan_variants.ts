@@ -242,6 +242,17 @@ async function main(): Promise<number> {
     );
     return 2;
   }
+  // a --work that cannot be a folder is bad input, said once, not one failure per variant
+  if (values.work !== undefined) {
+    try {
+      await Deno.mkdir(values.work, { recursive: true });
+    } catch (e) {
+      console.error(
+        `--work ${values.work}: cannot be made a folder (${e instanceof Error ? e.message : e})`,
+      );
+      return 2;
+    }
+  }
   const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
   let failed = 0;
   for (const v of chosen) {
