@@ -245,8 +245,17 @@ export function baselineProblem(v: unknown): string | null {
     return 'field "scope" must be an array of strings';
   }
   const fp = v.fingerprint;
-  if (!isRecord(fp) || !isRecord(fp.runtime) || !isRecord(fp.kernelHashes)) {
-    return 'field "fingerprint" must be a fingerprint (runtime, host, adapter, kernelHashes)';
+  // each of the four the message names: a baseline without its adapter would read as a
+  // change of driver in every compare
+  if (
+    !isRecord(fp) || !isRecord(fp.runtime) || !isRecord(fp.host) || !isRecord(fp.adapter) ||
+    !isRecord(fp.kernelHashes)
+  ) {
+    const lacks = isRecord(fp)
+      ? ["runtime", "host", "adapter", "kernelHashes"].filter((k) => !isRecord(fp[k]))
+      : [];
+    return 'field "fingerprint" must be a fingerprint (runtime, host, adapter, kernelHashes)' +
+      (lacks.length > 0 ? `; it lacks ${lacks.join(", ")}` : "");
   }
   if (v.plantedFault !== undefined && (!isStr(v.plantedFault) || v.plantedFault === "")) {
     return 'field "plantedFault" must be a fault id or absent';

@@ -90,3 +90,17 @@ Deno.test("CLI: merge, baseline update and history --add say what the wrong file
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("baselineProblem: a fingerprint without its adapter or host is named (it passed, and compare read a driver change)", async () => {
+  const good = JSON.parse(
+    await Deno.readTextFile(new URL("../baselines/llvmpipe-65541-vulkan.json", import.meta.url)),
+  );
+  assert.equal(baselineProblem(good), null);
+  for (const field of ["adapter", "host"]) {
+    const { [field]: _, ...rest } = good.fingerprint;
+    assert.equal(
+      baselineProblem({ ...good, fingerprint: rest }),
+      `field "fingerprint" must be a fingerprint (runtime, host, adapter, kernelHashes); it lacks ${field}`,
+    );
+  }
+});
