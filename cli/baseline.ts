@@ -38,7 +38,7 @@ import { computeTotals } from "../report/totals.ts";
 import { checkHistoryFile } from "../drift/history.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { pathExists } from "../util/fs.ts";
-import { parseFilterOption, parsePositiveInt, parseRepeats } from "./options.ts";
+import { parseFilterOption, parsePositiveInt, parseRepeats, REPEATS_HELP } from "./options.ts";
 import { runExitCode, WARMUP_MS_HELP } from "./run.ts";
 import { parseWarmupMs } from "./options.ts";
 import { DEFAULT_THRESHOLDS } from "../drift/thresholds.ts";
@@ -252,8 +252,7 @@ export function baselineCommand() {
     )
     .option(
       "--repeats <n>",
-      "timed repetitions per case, 0 to 1000 (10 lets the speed test reach p < 0.01; under 5 " +
-        "it cannot test speed at all)",
+      REPEATS_HELP,
       parseRepeats,
       10,
     )

@@ -49,7 +49,13 @@ import { ChromiumGpu } from "../browser/chromium_gpu.ts";
 import { isRemoteDevice, type RunDevice } from "../gpu/runtime.ts";
 import { benchDeviceOf } from "../bench/remote.ts";
 import { checkRuntimeCombination, chromiumOption, runtimeOption } from "./runtime_options.ts";
-import { decimalDigits, MAX_WARMUP_MS, parseFilterOption, parseWarmupMs } from "./options.ts";
+import {
+  decimalDigits,
+  MAX_REPEATS,
+  MAX_WARMUP_MS,
+  parseFilterOption,
+  parseWarmupMs,
+} from "./options.ts";
 import { writeBenchHtml } from "../bench/bench_html.ts";
 import { BENCH_RECORDS, checkBenchOut, checkUnfinishedBench } from "../bench/out_dir.ts";
 import { checkOptionNeeds } from "./option_needs.ts";
@@ -71,7 +77,7 @@ import { DEFAULT_CASE_TIMEOUT_S } from "../runner/run_matrix.ts";
 const join = (dir: string, file: string) => `${dir.replace(/\/+$/, "")}/${file}`;
 
 /** The most repetitions `--reps` takes (each case and each ceiling is measured that often). */
-const MAX_BENCH_REPS = 1000;
+const MAX_BENCH_REPS = MAX_REPEATS;
 
 /** Timeouts in a row after which `bench` stops (as `run` stops after three device losses). */
 const MAX_TIMEOUTS_IN_ROW = 3;

@@ -7,6 +7,7 @@ import { type CommandUnknownOpts, InvalidArgumentError } from "@commander-js/ext
 import type { LayoutRequest } from "../adapter/types.ts";
 import { AXIS_BOUNDS, MAX_LAYOUT_TOKENS } from "../matrix/schema.ts";
 import { CliError, EXIT } from "./errors.ts";
+import { DEFAULT_THRESHOLDS } from "../drift/thresholds.ts";
 
 /**
  * The integer spelled by plain decimal digits (surrounding blanks allowed), or null: Number()
@@ -142,8 +143,12 @@ export function parseNonNegativeInt(value: string): number {
   return v;
 }
 
-/** The most timed repetitions `--repeats` takes (as `bench --reps`): each is a full replay. */
+/** The most timed repetitions `--repeats` takes (and `bench --reps`): each is a full replay. */
 export const MAX_REPEATS = 1000;
+
+/** `--repeats` of `baseline update` and `upgrade-check` (run's adds "after the checked run"). */
+export const REPEATS_HELP = `timed repetitions per case, 0 to ${MAX_REPEATS} (10 lets the ` +
+  `speed test reach p < 0.01; under ${DEFAULT_THRESHOLDS.minSamples} it cannot test speed at all)`;
 
 /**
  * Parse `--repeats` (run, baseline update, upgrade-check): a whole number from 0 to

@@ -25,6 +25,7 @@ import { checkOptionNeeds } from "./option_needs.ts";
 import { CliError, EXIT, EXIT_SIGINT, EXIT_SIGTERM } from "./errors.ts";
 import {
   CONFIG_ROOT_HELP,
+  MAX_REPEATS,
   MAX_WARMUP_MS,
   parseFilterOption,
   parsePositiveInt,
@@ -35,7 +36,7 @@ import { GPU_WARMUP_MS } from "../kernels/replay.ts";
 import { parseFailOn, THRESHOLDS_HELP } from "./compare.ts";
 import { COMPARE_FILES, driftAfterRun, precheckBaseline } from "../drift/after_run.ts";
 import { checkOutputsApart, type LabelledPath, runOutputFiles } from "../report/output_overlap.ts";
-import { readThresholds } from "../drift/thresholds.ts";
+import { DEFAULT_THRESHOLDS, readThresholds } from "../drift/thresholds.ts";
 import { DEFAULT_MAX_CASES, matrixFileOf } from "../matrix/expand.ts";
 import { checkHistoryFile } from "../drift/history.ts";
 import {
@@ -225,8 +226,8 @@ export function runCommand() {
     )
     .option(
       "--repeats <n>",
-      "timed repetitions per case after the checked run, 0 to 1000 (drift's speed test needs 5 " +
-        "a side, 10 for p < 0.01)",
+      `timed repetitions per case after the checked run, 0 to ${MAX_REPEATS} (drift's speed ` +
+        `test needs ${DEFAULT_THRESHOLDS.minSamples} a side, 10 for p < 0.01)`,
       parseRepeats,
       3,
     )

@@ -46,7 +46,7 @@ async function sides(out: string) {
     return {};
   }
 }
-import { parseFilterOption, parsePositiveInt, parseRepeats } from "./options.ts";
+import { parseFilterOption, parsePositiveInt, parseRepeats, REPEATS_HELP } from "./options.ts";
 
 async function requireRun(command: string): Promise<void> {
   const s = await Deno.permissions.query({ name: "run", command });
@@ -101,8 +101,7 @@ export function upgradeCheckCommand() {
     .option("--filter <query>", "select cases, e.g. 'preset=tiny;dtype=f32'", parseFilterOption)
     .option(
       "--repeats <n>",
-      "timed repetitions per case, 0 to 1000 (10 lets the speed test reach p < 0.01; under 5 " +
-        "it cannot test speed at all)",
+      REPEATS_HELP,
       parseRepeats,
       10,
     )

@@ -25,6 +25,7 @@ import type { Baseline, BaselineCase, BaselineTiming, CaseMetrics } from "./type
 import { parseDriftJson } from "./json_text.ts";
 import { wrongFileKind } from "../adapter/file_kind.ts";
 import { isRecord } from "../util/is_record.ts";
+import { shellWord } from "../report/finish_commands.ts";
 
 const num = (v: number | null | undefined): number | null =>
   typeof v === "number" && Number.isFinite(v) ? v : null;
@@ -419,8 +420,8 @@ export async function loadComparable(
         throw new DriftInputError(
           path,
           "holds a run killed before it wrote report.json (its run.json and results.jsonl " +
-            `are there): \`merge ${dir} --out ${dir}\` rebuilds its reports (marked ` +
-            "interrupted), `run --resume` finishes it",
+            `are there): \`merge ${shellWord(dir)} --out ${shellWord(dir)}\` rebuilds its ` +
+            "reports (marked interrupted), `run --resume` finishes it",
         );
       }
       throw new DriftInputError(

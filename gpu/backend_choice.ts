@@ -83,7 +83,16 @@ export function unknownBackendNames(value: string): string[] {
   );
 }
 
-/** What is said of names wgpu does not know: the variable is bad input, not a missing driver. */
+/**
+ * What no adapter says when DENO_WEBGPU_BACKEND names no backend wgpu reads: the variable is
+ * bad input, not a missing driver.
+ *
+ * @example
+ * ```ts
+ * import { unknownBackendText } from "./backend_choice.ts";
+ * unknownBackendText(["vulcan"]).startsWith('"vulcan" is not a backend name wgpu reads'); // true
+ * ```
+ */
 export function unknownBackendText(unknown: readonly string[]): string {
   return `${unknown.map((n) => JSON.stringify(n)).join(", ")} ${
     unknown.length === 1 ? "is not a backend name" : "are not backend names"

@@ -219,9 +219,13 @@ const denoEnvironment: GpuEnvironment = {
   webgpuBackend: () => backendChoice().backend,
   noAdapterFix() {
     // a typo (vulcan) asks wgpu for no backend: the variable is wrong, no driver is missing
+    // (only when it names no backend wgpu reads: vulkan,vulcan with no driver lacks a driver)
     const choice = backendChoice();
     const unknown = unknownBackendNames(choice.backend);
-    return choice.source === "env" && unknown.length > 0 ? unknownBackendText(unknown) : undefined;
+    const names = choice.backend.split(",").filter((n) => n.trim() !== "");
+    return choice.source === "env" && unknown.length === names.length
+      ? unknownBackendText(unknown)
+      : undefined;
   },
   smCount: smCountFromEnv,
   deviceClass: deviceClassFromEnv,

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { RUN_FILES } from "./merge.ts";
 
 /**
  * The folder round `round` of `rounds` runs in below its output folder (`baseline update
@@ -227,7 +228,7 @@ export async function checkOutputFile(
 }
 
 /** The files only a run or a merge writes into its folder: a folder holding one is theirs. */
-export const RUN_FOLDER_FILES: readonly string[] = ["run.json", "results.jsonl"];
+export const RUN_FOLDER_FILES: readonly string[] = [RUN_FILES.state, RUN_FILES.results];
 
 /**
  * Refuse (OutputPathError, exit 2) an `--out` folder that holds a run or a merge

@@ -22,9 +22,11 @@ Deno.test("tools: bad counts and paths are exit 2 with the usage; --help is exit
       /^width "abc": expected a whole number/,
     ],
     ["report_screenshot.ts", ["README.md", "/tmp"], /^\/tmp: is a folder; name the PNG file/],
-    ["reference_time.ts", ["--rounds"], /argument missing|--rounds/],
+    ["reference_time.ts", ["--rounds"], /^Option '--rounds <value>' argument missing/],
     // a file where the folder goes: once, exit 2 (it was a failure per variant, exit 1)
     ["plan_variants.ts", ["--work", "README.md"], /^--work README\.md: cannot be made a folder/],
+    // an option where its folder goes: it made a folder named --zzz in the tree
+    ["kernel_variants.ts", ["--zzz"], /^--zzz: expected one folder, DIR \(not an option/],
   ];
   for (const [tool, args, want] of bad) {
     const r = await runTool(tool, args);
@@ -33,7 +35,7 @@ Deno.test("tools: bad counts and paths are exit 2 with the usage; --help is exit
     assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
     assert.equal(r.stdout, "", "nothing measured");
   }
-  for (const tool of ["html_scale.ts", "history_scale.ts"]) {
+  for (const tool of ["html_scale.ts", "history_scale.ts", "report_screenshot.ts"]) {
     const r = await runTool(tool, ["--help"]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`^usage: deno run -A tools/${tool.replace(".", "\\.")} `));

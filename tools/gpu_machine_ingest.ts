@@ -376,14 +376,19 @@ export async function ingestGpuRun(
     }
     // a date the calendar has (2026-13-45 matched the pattern), and a name that stays one
     // folder inside --docs (a name of ../x wrote outside it)
-    const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
     const at = new Date(`${date}T00:00:00Z`);
-    const real = day !== null && !Number.isNaN(at.getTime()) &&
+    const real = /^\d{4}-\d{2}-\d{2}$/.test(date) && !Number.isNaN(at.getTime()) &&
       at.toISOString().slice(0, 10) === date;
-    if (!real) throw new IngestError(`--date ${date}: expected a calendar date, yyyy-mm-dd`);
+    if (!real) {
+      const whence = options.date === undefined
+        ? `the run date of ${join(from, "log.txt")}`
+        : "--date";
+      throw new IngestError(`${whence} ${date}: expected a calendar date, yyyy-mm-dd`);
+    }
     if (!/^[a-z0-9][a-z0-9._-]*$/i.test(name) || name.includes("..")) {
+      const whence = options.name === undefined ? "the device name from devices.json" : "--name";
       throw new IngestError(
-        `--name ${name}: expected a device name of letters, digits, '.', '_' and '-' (e.g. ` +
+        `${whence} ${name}: expected a device name of letters, digits, '.', '_' and '-' (e.g. ` +
           "h200): it names one folder inside --docs",
       );
     }

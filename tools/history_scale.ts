@@ -125,8 +125,10 @@ if (import.meta.main) {
   const [runs, cases] = toolCounts(
     Deno.args,
     ["runs", "cases"],
-    "usage: deno run -A tools/history_scale.ts [runs] [cases]   (default: 365 nightly runs of " +
-      "500 cases)",
+    {
+      usage: "usage: deno run -A tools/history_scale.ts [runs] [cases]   (default: 365 nightly " +
+        "runs of 500 cases)",
+    },
   );
   const r = await historyScale({ runs, cases });
   console.log(

@@ -149,7 +149,7 @@ if (import.meta.main) {
   const asked = toolCounts(
     Deno.args,
     Deno.args.map(() => "cases"),
-    "usage: deno run -A tools/html_scale.ts [cases ...]   (default: 1000 5000)",
+    { usage: "usage: deno run -A tools/html_scale.ts [cases ...]   (default: 1000 5000)" },
   );
   const sizes = asked.length ? asked : [1000, 5000];
   const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;

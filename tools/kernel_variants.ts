@@ -253,6 +253,14 @@ async function main(): Promise<void> {
     );
     Deno.exit(dir ? 0 : 2);
   }
+  // an option it does not take (`--out`, a typo) would be made a folder named so
+  if (dir.startsWith("-") || Deno.args.length > 1) {
+    console.error(
+      `${Deno.args.join(" ")}: expected one folder, DIR (not an option; write ./${dir} for a ` +
+        "folder named so)\nusage: deno run -A tools/kernel_variants.ts DIR",
+    );
+    Deno.exit(2);
+  }
   await Deno.mkdir(dir, { recursive: true });
   for (const v of KERNEL_VARIANTS) {
     let text: string;

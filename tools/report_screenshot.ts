@@ -54,12 +54,16 @@ export async function screenshotHtml(
 if (import.meta.main) {
   const usage = "usage: deno run -A tools/report_screenshot.ts <report.html> <out.png> [width] " +
     "[height]";
+  if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
+    console.log(usage);
+    Deno.exit(0);
+  }
   const [input, output, ...size] = Deno.args;
   if (!input || !output) {
     console.error(usage);
     Deno.exit(2);
   }
-  const [w, h] = toolCounts(size, ["width", "height"], usage);
+  const [w, h] = toolCounts(size, ["width", "height"], { usage });
   // said before Chromium starts: a missing page, an output that is a folder
   const inputInfo = await Deno.stat(input).catch(() => null);
   if (inputInfo === null || !inputInfo.isFile) {

@@ -34,20 +34,21 @@ export function toolArgs<T extends ParseArgsConfig>(
 
 /**
  * The positional counts of a tool (`tools/html_scale.ts 1000 5000`): each a whole number
- * from 1 up in decimal digits, else its message and `usage` on stderr and exit 2;
- * `--help` or `-h` prints `usage` and exits 0.
+ * from 1 up in decimal digits, else its message and `options.usage` on stderr and exit 2;
+ * `--help` or `-h` prints the usage and exits 0.
  *
  * @example
  * ```ts ignore
  * import { toolCounts } from "./tool_args.ts";
- * const [runs, cases] = toolCounts(Deno.args, ["runs", "cases"], "usage: ... [runs] [cases]");
+ * const [runs, cases] = toolCounts(Deno.args, ["runs", "cases"], { usage: "usage: ..." });
  * ```
  */
 export function toolCounts(
   args: readonly string[],
   names: readonly string[],
-  usage: string,
+  options: { readonly usage: string },
 ): number[] {
+  const usage = options.usage;
   if (args.some((a) => a === "--help" || a === "-h")) {
     console.log(usage);
     Deno.exit(0);

@@ -101,14 +101,14 @@ function parseOptions(args: string[]): Options {
   }
   if (!values.out) usageError("--out FILE is required (the tuning file to write)");
   const knobs = (values.knobs ?? TUNING_KNOBS.join(",")).split(",").map((k) => k.trim());
-  const twice = knobs.find((k, i) => knobs.indexOf(k) !== i);
-  if (twice !== undefined) {
-    usageError(`--knobs: ${twice} is named twice; name each knob once, in the order to tune`);
-  }
   for (const k of knobs) {
     if (!(TUNING_KNOBS as readonly string[]).includes(k)) {
       usageError(`--knobs: unknown knob ${JSON.stringify(k)}; valid: ${TUNING_KNOBS.join(", ")}`);
     }
+  }
+  const twice = knobs.find((k, i) => knobs.indexOf(k) !== i);
+  if (twice !== undefined) {
+    usageError(`--knobs: ${twice} is named twice; name each knob once, in the order to tune`);
   }
   const int = (name: string, v: string | undefined, def: number, lo: number, hi: number) => {
     if (v === undefined) return def;
@@ -188,6 +188,8 @@ export function matrixRunArgs(o: RunArgsOptions, out: string, main: string): str
 let running: Deno.ChildProcess | null = null;
 /** A signal came: no further run starts while the tuner stops. */
 let stopping = false;
+/** Waits for ever: the signal handler ends the process (no trial is read or saved meanwhile). */
+const park = () => new Promise<never>(() => {});
 
 /** Run the matrix with `knobs`; the run's exit code and its cases. */
 async function runWith(
@@ -196,10 +198,10 @@ async function runWith(
   label: string,
   knobs: PlanTuning,
 ): Promise<MatrixRun> {
+  if (stopping) await park();
   const file = join(work, `${label}.json`);
   await Deno.writeTextFile(file, JSON.stringify({ format: "mla-harness-tuning/1", knobs }));
   const out = join(work, label);
-  if (stopping) await new Promise<never>(() => {}); // the signal handler exits the process
   const child = new Deno.Command(Deno.execPath(), {
     args: matrixRunArgs(o, out, MAIN),
     env: { MLA_HARNESS_TUNING: file },
@@ -208,6 +210,8 @@ async function runWith(
   }).spawn();
   running = child; // a signal to the tuner stops it too (below)
   const r = await child.output().finally(() => running = null);
+  // killed by the handler: not a failed trial to record
+  if (stopping) await park();
   const stderr = new TextDecoder().decode(r.stderr);
   let cases: TrialCase[] = [];
   let device: string | undefined;
@@ -277,7 +281,11 @@ if (import.meta.main) {
   }
   // Stopped by a signal: the matrix run it started stops too (it went on alone, at full CPU)
   // and the temporary folder goes, as at the end; the tuning file keeps its last whole trial.
-  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+  const signals = [["SIGINT", 130], ["SIGTERM", 143]] as const;
+  // (Windows has no SIGTERM listener)
+  for (
+    const [signal, code] of signals.filter(([s]) => Deno.build.os !== "windows" || s === "SIGINT")
+  ) {
     Deno.addSignalListener(signal, async () => {
       stopping = true;
       const child = running;
@@ -289,6 +297,8 @@ if (import.meta.main) {
         }
         await child.status;
       }
+      // a trial being saved: its half-written file goes (the last whole one stays)
+      await Deno.remove(`${o.out}.part`).catch(() => {});
       if (o.work === null) await Deno.remove(work, { recursive: true }).catch(() => {});
       console.error(
         `tools/tune_plan.ts: stopped by ${signal}; ${o.out} holds the last finished trial, if any`,
