@@ -6,33 +6,7 @@
  */
 import { checkOutputsApart } from "../report/output_overlap.ts";
 import { OutputPathError, refuseRunFolder } from "../report/output_paths.ts";
-import { RUN_FILES } from "../report/merge.ts";
-
-/** The file a bench streams its records into (the measurements a killed bench keeps). */
-export const BENCH_RECORDS = "records.jsonl";
-
-/** The files of a bench output folder. */
-export const BENCH_FILES = [
-  "report.json",
-  "results.csv",
-  "summary.md",
-  "report.html",
-  BENCH_RECORDS,
-] as const;
-
-/**
- * The files of {@link BENCH_FILES} that `run` does not write (records.jsonl, results.csv): a
- * run refuses a folder holding bench records, and its `--force` removes them.
- *
- * @example
- * ```ts
- * import { BENCH_ONLY_FILES } from "./out_dir.ts";
- * BENCH_ONLY_FILES.includes("records.jsonl"); // true
- * ```
- */
-export const BENCH_ONLY_FILES: readonly string[] = BENCH_FILES.filter((f) =>
-  !(Object.values(RUN_FILES) as string[]).includes(f)
-);
+import { BENCH_FILES, BENCH_RECORDS } from "../report/output_paths.ts";
 
 /**
  * Refuse (OutputPathError, exit 2) a `bench --out` folder whose writing would destroy an

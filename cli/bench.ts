@@ -57,7 +57,8 @@ import {
   parseWarmupMs,
 } from "./options.ts";
 import { writeBenchHtml } from "../bench/bench_html.ts";
-import { BENCH_RECORDS, checkBenchOut, checkUnfinishedBench } from "../bench/out_dir.ts";
+import { checkBenchOut, checkUnfinishedBench } from "../bench/out_dir.ts";
+import { BENCH_RECORDS } from "../report/output_paths.ts";
 import { checkOptionNeeds } from "./option_needs.ts";
 import { lockOutDir, type OutLock } from "../runner/out_lock.ts";
 import {

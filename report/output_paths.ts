@@ -260,3 +260,29 @@ export async function refuseRunFolder(
     }
   }
 }
+
+/** The file a bench streams its records into (the measurements a killed bench keeps). */
+export const BENCH_RECORDS = "records.jsonl";
+
+/** The files of a bench output folder (`bench --out`; bench/out_dir.ts checks it). */
+export const BENCH_FILES = [
+  "report.json",
+  "results.csv",
+  "summary.md",
+  "report.html",
+  BENCH_RECORDS,
+] as const;
+
+/**
+ * The files of {@link BENCH_FILES} that `run` does not write (records.jsonl, results.csv): a
+ * run refuses a folder holding bench records, and its `--force` removes them.
+ *
+ * @example
+ * ```ts
+ * import { BENCH_ONLY_FILES } from "./output_paths.ts";
+ * BENCH_ONLY_FILES.includes("records.jsonl"); // true
+ * ```
+ */
+export const BENCH_ONLY_FILES: readonly string[] = BENCH_FILES.filter((f) =>
+  !(Object.values(RUN_FILES) as string[]).includes(f)
+);

@@ -27,7 +27,7 @@ import { ReportFileError } from "../report/errors.ts";
 import { readReportJson } from "../report/json.ts";
 import { JsonlWriter, readJsonl } from "../report/jsonl.ts";
 import { headerlessResults, RUN_FILES } from "../report/merge.ts";
-import { BENCH_ONLY_FILES, BENCH_RECORDS } from "../bench/out_dir.ts";
+import { BENCH_ONLY_FILES, BENCH_RECORDS } from "../report/output_paths.ts";
 import { prepareOutputDir } from "../report/output_paths.ts";
 import {
   backendText,
