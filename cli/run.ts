@@ -380,6 +380,7 @@ export function runCommand() {
           maxRows: opts.maxRows,
           fault,
           backend,
+          backendModules: opts.backendModule,
           signal: afterCase.signal,
           abandon: atOnce.signal,
           ctx: device,

@@ -5,13 +5,13 @@
  * @module
  */
 import type { RunReport } from "../results/types.ts";
-import { shellWord } from "./finish_commands.ts";
+import { backendWords, shellWord } from "./finish_commands.ts";
 
 /**
  * The command that explains a case as `run` resolved it (`explain --case`), for a failure
  * card: a case id copied from a report, with no shape to retype. The run's matrix, its
- * `--config-root` and its `--backend` (when it had them) come along: the case is found where
- * the run found it and resolved on the backend it ran on.
+ * `--config-root`, its `--backend-module`s and its `--backend` (when it had them) come along:
+ * the case is found where the run found it and resolved on the backend it ran on.
  *
  * @example
  * ```ts
@@ -22,7 +22,7 @@ import { shellWord } from "./finish_commands.ts";
  */
 export function explainCommandFor(
   id: string,
-  run: Pick<RunReport, "matrix" | "configRoot" | "backend">,
+  run: Pick<RunReport, "matrix" | "configRoot" | "backend" | "backendModules">,
 ): string {
   return [
     "deno task harness explain --case",
@@ -30,6 +30,6 @@ export function explainCommandFor(
     "--matrix",
     shellWord(run.matrix),
     ...(run.configRoot === undefined ? [] : ["--config-root", shellWord(run.configRoot)]),
-    ...(run.backend === undefined ? [] : ["--backend", shellWord(run.backend)]),
+    ...backendWords(run),
   ].join(" ");
 }

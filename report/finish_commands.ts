@@ -52,7 +52,10 @@ export function shellWord(s: string): string {
  * ```
  */
 export function runCommandFor(
-  r: Pick<RunReport, "matrix" | "filter" | "shard" | "plantedFault" | "backend" | "configRoot">,
+  r: Pick<
+    RunReport,
+    "matrix" | "filter" | "shard" | "plantedFault" | "backend" | "configRoot" | "backendModules"
+  >,
   out: string,
   resume: boolean,
 ): string {
@@ -64,12 +67,31 @@ export function runCommandFor(
     ...(r.filter === null ? [] : ["--filter", shellWord(r.filter)]),
     ...(r.shard === null ? [] : ["--shard", r.shard]),
     ...(r.plantedFault === undefined ? [] : ["--plant-fault", shellWord(r.plantedFault)]),
-    // a resume or shard of a run made with --backend must name it too (else it is refused)
-    ...(r.backend === undefined ? [] : ["--backend", shellWord(r.backend)]),
+    // a resume or shard of a run made with --backend must name it too (else it is refused),
+    // and load the module that registers it
+    ...backendWords(r),
     "--out",
     shellWord(out),
     ...(resume ? ["--resume"] : []),
   ].join(" ");
+}
+
+/**
+ * `--backend-module <path>` for each user module a run loaded, then `--backend <id>` when it
+ * ran every case on one: the words a command needs to run or explain its cases as it did.
+ *
+ * @example
+ * ```ts
+ * import { backendWords } from "./finish_commands.ts";
+ * backendWords({ backend: "naive", backendModules: ["b/mod.ts"] }).join(" ");
+ * // "--backend-module b/mod.ts --backend naive"
+ * ```
+ */
+export function backendWords(r: Pick<RunReport, "backend" | "backendModules">): string[] {
+  return [
+    ...(r.backendModules ?? []).flatMap((m) => ["--backend-module", shellWord(m)]),
+    ...(r.backend === undefined ? [] : ["--backend", shellWord(r.backend)]),
+  ];
 }
 
 /**

@@ -390,6 +390,11 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
     ...(first.configRoot !== undefined && reports.every((r) => r.configRoot === first.configRoot)
       ? { configRoot: first.configRoot }
       : {}),
+    // the modules a --backend of theirs comes from (the backend itself must agree, above)
+    ...(first.backendModules !== undefined &&
+        reports.every((r) => sameList(r.backendModules, first.backendModules))
+      ? { backendModules: first.backendModules }
+      : {}),
     ...(configDigests !== undefined ? { configDigests } : {}),
     // what the terminal says as "environment differs", kept with the report (its pages show it)
     ...(recorded.length + found.length > 0 ? { environmentDiffers: [...recorded, ...found] } : {}),
@@ -547,4 +552,9 @@ export async function writeRunOutputs(
   await writeMarkdown(join(dir, RUN_FILES.summary), report, pages);
   await writeRunHtml(join(dir, RUN_FILES.html), report, pages);
   return pages;
+}
+
+/** Whether two optional lists hold the same strings in the same order. */
+function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  return (a ?? []).length === (b ?? []).length && (a ?? []).every((x, i) => x === b?.[i]);
 }

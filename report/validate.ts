@@ -254,6 +254,12 @@ export function runReportProblem(v: unknown): string | null {
   if (v.backend !== undefined && (typeof v.backend !== "string" || !v.backend)) {
     return 'field "backend" must be a backend id or absent (absent: the adapter chose)';
   }
+  if (
+    v.backendModules !== undefined &&
+    (!isStringArray(v.backendModules) || v.backendModules.some((m) => m === ""))
+  ) {
+    return 'field "backendModules" must be the --backend-module paths or absent';
+  }
   if (v.configRoot !== undefined && (typeof v.configRoot !== "string" || !v.configRoot)) {
     return 'field "configRoot" must be a folder (run --config-root) or absent';
   }

@@ -232,6 +232,12 @@ export interface RunReport {
    */
   readonly configRoot?: string;
   /**
+   * The user backend modules the run loaded (`run --backend-module`), as given. Absent when
+   * none was, and in reports written before it was recorded. The commands that finish the
+   * run and explain a case load them again (a `--backend` of theirs is unknown without).
+   */
+  readonly backendModules?: readonly string[];
+  /**
    * SHA-256 (hex, 16) of each config file the run's selection reads (a matrix `preset` that
    * is a path), keyed by the path as case ids write it; taken when the run starts. A resume or
    * a merge of runs whose config file differs is refused (the case ids name the file, not its

@@ -114,6 +114,11 @@ export interface RunMatrixOptions {
   fault?: Fault;
   /** Run every case on this registered backend (`run --backend`, see runCase). */
   backend?: BackendId;
+  /**
+   * The user backend modules the caller loaded (`run --backend-module`, as given), recorded
+   * in the report so that the commands finishing the run load them again.
+   */
+  backendModules?: readonly string[];
   /** Where progress goes (default stdout). */
   progress?: ProgressOutput;
   /** What progress prints (`run --progress`; default `auto`: see `progressOptions`). */
@@ -627,6 +632,7 @@ async function runInFolder(
     interrupted,
     ...(options.fault ? { plantedFault: options.fault.id } : {}),
     ...(options.configRoot !== undefined ? { configRoot: options.configRoot } : {}),
+    ...(options.backendModules?.length ? { backendModules: options.backendModules } : {}),
     ...(configDigests !== undefined ? { configDigests } : {}),
   });
   const statePath = `${options.out}/${RUN_FILES.state}`;

@@ -539,7 +539,7 @@ function statusBadge(r: CaseResult): string {
 
 function failureCard(
   r: CaseResult,
-  run: Pick<RunReport, "matrix" | "configRoot" | "backend">,
+  run: Pick<RunReport, "matrix" | "configRoot" | "backend" | "backendModules">,
 ): string {
   const sides = (["out", "lse"] as const).filter((s) => r[s] !== undefined);
   // In a scroll box of its own: ten columns are wider than the card on a narrow screen.

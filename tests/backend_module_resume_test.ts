@@ -1,0 +1,107 @@
+// A run made with `--backend-module <path> --backend <its id>` records the module in its
+// report, and the commands that finish it (`run --resume`, a merge's shards) and explain its
+// cases load it again: without it their `--backend` was an unknown id and the printed resume
+// command was refused.
+import assert from "node:assert/strict";
+import { GpuContext, hasAdapter } from "../gpu/device.ts";
+import { loadBackendModule } from "../kernels/backend_module.ts";
+import { explainCommandFor, runCommandFor } from "../report/mod.ts";
+import { SILENT_PROGRESS } from "../report/progress.ts";
+import { writeRunReports } from "../report/run_reports.ts";
+import { runReportProblem } from "../report/validate.ts";
+import { runMatrix } from "../runner/run_matrix.ts";
+import { runCli } from "./helpers_cli.ts";
+import { writeTinyMatrix } from "./matrix_file_helpers.ts";
+import { PASS_STUB } from "./stub_runner.ts";
+
+const NAIVE = "examples/backends/naive/mod.ts";
+
+Deno.test({
+  name:
+    "--backend-module: recorded in the report; the resume command it prints loads it and finishes the run",
+  ignore: !(await hasAdapter()),
+  sanitizeResources: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "mla-module-resume-" });
+    const ctx = await GpuContext.create();
+    try {
+      await loadBackendModule(NAIVE);
+      const matrix = await writeTinyMatrix(dir, { sq: [1], dtype: ["f32"], layout: ["bshd"] }, "m");
+      const out = `${dir}/out`;
+      const stop = new AbortController();
+      const report = await runMatrix({
+        matrix,
+        out,
+        ctx,
+        backend: "naive",
+        backendModules: [NAIVE],
+        progress: SILENT_PROGRESS,
+        writeReports: writeRunReports,
+        signal: stop.signal,
+        testOnlyCaseRunner: (c, o) => {
+          stop.abort();
+          return PASS_STUB(c, o);
+        },
+      });
+      assert.equal(report.interrupted, true);
+      assert.deepEqual(report.backendModules, [NAIVE]);
+      const json = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
+      assert.deepEqual(json.backendModules, [NAIVE]);
+      assert.equal(runReportProblem(json), null);
+      const resume = runCommandFor(report, out, true);
+      assert.equal(
+        resume,
+        `deno task harness run --matrix ${matrix} --backend-module ${NAIVE} --backend naive ` +
+          `--out ${out} --resume`,
+      );
+      assert.ok((await Deno.readTextFile(`${out}/summary.md`)).includes(resume));
+      assert.match(
+        explainCommandFor("x", report),
+        /--backend-module examples\/backends\/naive\/mod\.ts --backend naive$/,
+      );
+      // the printed command, run: it loads the module and finishes the run on it
+      const words = resume.replace("deno task harness ", "").split(" ");
+      const r = await runCli(words);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const done = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
+      assert.equal(done.interrupted, false);
+      assert.equal(done.results.length, 2);
+      assert.ok(
+        done.results.some((x: { message: string }) => x.message !== "stub"),
+        "a case ran on naive",
+      );
+      // without the module, the same resume names the unknown backend (exit 2)
+      const without = await runCli(
+        words.filter((w, i) => w !== "--backend-module" && words[i - 1] !== "--backend-module"),
+      );
+      assert.equal(without.code, 2, without.stderr);
+    } finally {
+      ctx.destroy();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("runReportProblem: backendModules must be a list of paths", () => {
+  const base = {
+    version: 1,
+    matrix: "m",
+    filter: null,
+    shard: null,
+    matrixIds: [],
+    shardIds: [],
+    results: [],
+    fingerprint: {},
+    startedAt: "",
+    endedAt: "",
+    totals: {},
+    interrupted: false,
+  };
+  assert.equal(runReportProblem({ ...base, backendModules: ["a.ts"] }), null);
+  for (const bad of ["a.ts", [""], [1]]) {
+    assert.equal(
+      runReportProblem({ ...base, backendModules: bad }),
+      'field "backendModules" must be the --backend-module paths or absent',
+    );
+  }
+});
