@@ -9,10 +9,10 @@ import { explainCommandFor, runCommandFor } from "../report/mod.ts";
 import { SILENT_PROGRESS } from "../report/progress.ts";
 import { writeRunReports } from "../report/run_reports.ts";
 import { runReportProblem } from "../report/validate.ts";
-import { runMatrix } from "../runner/run_matrix.ts";
 import { runCli } from "./helpers_cli.ts";
 import { writeTinyMatrix } from "./matrix_file_helpers.ts";
-import { PASS_STUB } from "./stub_runner.ts";
+import { stoppedRun } from "./stub_runner.ts";
+import { report } from "./report_util.ts";
 
 const NAIVE = "examples/backends/naive/mod.ts";
 
@@ -28,8 +28,7 @@ Deno.test({
       await loadBackendModule(NAIVE);
       const matrix = await writeTinyMatrix(dir, { sq: [1], dtype: ["f32"], layout: ["bshd"] }, "m");
       const out = `${dir}/out`;
-      const stop = new AbortController();
-      const report = await runMatrix({
+      const report = await stoppedRun({
         matrix,
         out,
         ctx,
@@ -37,13 +36,7 @@ Deno.test({
         backendModules: [NAIVE],
         progress: SILENT_PROGRESS,
         writeReports: writeRunReports,
-        signal: stop.signal,
-        testOnlyCaseRunner: (c, o) => {
-          stop.abort();
-          return PASS_STUB(c, o);
-        },
       });
-      assert.equal(report.interrupted, true);
       assert.deepEqual(report.backendModules, [NAIVE]);
       const json = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
       assert.deepEqual(json.backendModules, [NAIVE]);
@@ -83,20 +76,7 @@ Deno.test({
 });
 
 Deno.test("runReportProblem: backendModules must be a list of paths", () => {
-  const base = {
-    version: 1,
-    matrix: "m",
-    filter: null,
-    shard: null,
-    matrixIds: [],
-    shardIds: [],
-    results: [],
-    fingerprint: {},
-    startedAt: "",
-    endedAt: "",
-    totals: {},
-    interrupted: false,
-  };
+  const base = report([]);
   assert.equal(runReportProblem({ ...base, backendModules: ["a.ts"] }), null);
   for (const bad of ["a.ts", [""], [1]]) {
     assert.equal(

@@ -10,24 +10,32 @@ import { runCli } from "./helpers_cli.ts";
 const A = "preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1";
 const E = "preset=tiny;path=expanded;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1";
 
+/** A history database `db` of three nightly runs, each of the results `night` gives. */
+async function threeNights(
+  db: string,
+  night: (n: number) => ReturnType<typeof caseResult>[],
+): Promise<void> {
+  const store = await HistoryStore.open(db);
+  try {
+    for (let n = 1; n <= 3; n++) {
+      await store.append(
+        reportOf(night(n), {
+          startedAt: `2026-01-0${n}T02:00:00.000Z`,
+          endedAt: `2026-01-0${n}T02:01:00.000Z`,
+        }),
+        { backend: "vulkan" },
+      );
+    }
+  } finally {
+    store.close();
+  }
+}
+
 Deno.test("history: a filter or --device matching nothing is exit 2 naming it", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const db = `${dir}/history.sqlite`;
-    const store = await HistoryStore.open(db);
-    try {
-      for (let night = 1; night <= 3; night++) {
-        await store.append(
-          reportOf([caseResult(A, 1, night), caseResult(E, 2, night + 10)], {
-            startedAt: `2026-01-0${night}T02:00:00.000Z`,
-            endedAt: `2026-01-0${night}T02:01:00.000Z`,
-          }),
-          { backend: "vulkan" },
-        );
-      }
-    } finally {
-      store.close();
-    }
+    await threeNights(db, (night) => [caseResult(A, 1, night), caseResult(E, 2, night + 10)]);
     const history = (...args: string[]) => runCli(["history", "--db", db, ...args]);
     const refused: [string[], RegExp][] = [
       [
@@ -71,20 +79,7 @@ Deno.test("history: a value no harness writes (edited or damaged) names the data
   const dir = await Deno.makeTempDir();
   try {
     const db = `${dir}/history.sqlite`;
-    const store = await HistoryStore.open(db);
-    try {
-      for (let night = 1; night <= 3; night++) {
-        await store.append(
-          reportOf([caseResult(A, 1, night)], {
-            startedAt: `2026-01-0${night}T02:00:00.000Z`,
-            endedAt: `2026-01-0${night}T02:01:00.000Z`,
-          }),
-          { backend: "vulkan" },
-        );
-      }
-    } finally {
-      store.close();
-    }
+    await threeNights(db, (night) => [caseResult(A, 1, night)]);
     const sql = new DatabaseSync(db);
     sql.exec("UPDATE case_results SET median_ms = 'abc' WHERE run_id = 2");
     sql.close();

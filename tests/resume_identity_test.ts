@@ -12,10 +12,10 @@ import { SILENT_PROGRESS } from "../report/progress.ts";
 import { writeRunReports } from "../report/run_reports.ts";
 import { readRunState, type RunState, writeRunState } from "../report/run_state.ts";
 import type { RunReport } from "../results/types.ts";
-import { type CaseRunner, runMatrix, type RunMatrixOptions } from "../runner/run_matrix.ts";
+import { type CaseRunner, runMatrix } from "../runner/run_matrix.ts";
 import { runCli } from "./helpers_cli.ts";
 import { writeConfigMatrix } from "./matrix_file_helpers.ts";
-import { PASS_STUB } from "./stub_runner.ts";
+import { PASS_STUB, stoppedRun } from "./stub_runner.ts";
 
 const gpu = await hasAdapter();
 
@@ -47,22 +47,6 @@ async function inConfigFolder(
     ctx.destroy();
     await Deno.remove(dir, { recursive: true });
   }
-}
-
-/** The run stopped after its first case (SIGINT's path): its report. */
-async function stoppedRun(options: RunMatrixOptions): Promise<RunReport> {
-  const stop = new AbortController();
-  const report = await runMatrix({
-    ...options,
-    signal: stop.signal,
-    testOnlyCaseRunner: (c, o) => {
-      stop.abort();
-      return PASS_STUB(c, o);
-    },
-  });
-  assert.equal(report.interrupted, true);
-  assert.equal(report.results.length, 1);
-  return report;
 }
 
 Deno.test({

@@ -14,7 +14,7 @@ import { writeRunReports } from "../report/run_reports.ts";
 import { readRunState, type RunState, writeRunState } from "../report/run_state.ts";
 import { type CaseRunner, runMatrix } from "../runner/run_matrix.ts";
 import { SILENT_PROGRESS } from "../report/progress.ts";
-import { PASS_STUB } from "./stub_runner.ts";
+import { PASS_STUB, stoppedRun } from "./stub_runner.ts";
 
 const gpu = await hasAdapter();
 
@@ -49,17 +49,7 @@ Deno.test({
     await inTinyFolder(async ({ matrix, out, ctx }) => {
       const common = { matrix, out, ctx, progress: SILENT_PROGRESS, writeReports: writeRunReports };
       // Night 1, stopped after its first case (SIGINT's path).
-      const stop = new AbortController();
-      const first = await runMatrix({
-        ...common,
-        signal: stop.signal,
-        testOnlyCaseRunner: (c, o) => {
-          stop.abort();
-          return PASS_STUB(c, o);
-        },
-      });
-      assert.equal(first.interrupted, true);
-      assert.equal(first.results.length, 1);
+      const first = await stoppedRun(common);
       await Deno.writeTextFile(`${out}/compare.md`, "drift of the stopped run\n");
       const state = (await readRunState(`${out}/run.json`)) as RunState;
 

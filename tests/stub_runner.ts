@@ -2,8 +2,9 @@
  * A case runner that runs nothing: every case passes at once (`runMatrix`'s `runCase`), for
  * tests of what a run does around its cases (resume, merge, outputs).
  */
-import type { CaseResult } from "../results/types.ts";
-import type { CaseRunner } from "../runner/run_matrix.ts";
+import assert from "node:assert/strict";
+import type { CaseResult, RunReport } from "../results/types.ts";
+import { type CaseRunner, runMatrix, type RunMatrixOptions } from "../runner/run_matrix.ts";
 
 /** Every case a pass, message "stub", without running anything. */
 export const PASS_STUB: CaseRunner = (c) =>
@@ -16,3 +17,22 @@ export const PASS_STUB: CaseRunner = (c) =>
     message: "stub",
     wallMs: 0,
   });
+
+/**
+ * A run that stops after its first case (SIGINT's path: the signal aborts after that case),
+ * every case stubbed: its report, interrupted with one result.
+ */
+export async function stoppedRun(options: RunMatrixOptions): Promise<RunReport> {
+  const stop = new AbortController();
+  const report = await runMatrix({
+    ...options,
+    signal: stop.signal,
+    testOnlyCaseRunner: (c, o) => {
+      stop.abort();
+      return PASS_STUB(c, o);
+    },
+  });
+  assert.equal(report.interrupted, true);
+  assert.equal(report.results.length, 1);
+  return report;
+}
