@@ -31,9 +31,43 @@ gpuTest(
   },
 );
 
-Deno.test("layer_input_scale: a preset it does not run is exit 2 naming the valid ones", async () => {
+gpuTest(
+  "layer_input_scale --uniform: a line per factor, the largest |LSE| growing with it",
+  async () => {
+    const r = await runTool(
+      "layer_input_scale.ts",
+      ["--preset", "tiny-yarn", "--dtype", "f32", "--uniform", "1,4"],
+      ENV,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split("\n");
+    assert.deepEqual(
+      lines.map((l) => l.slice(0, l.indexOf(":"))),
+      ["x1", "x1", "x4", "x4"].flatMap((
+        k,
+        i,
+      ) => [`tiny-yarn uniform ${k} f32 ${i % 2 ? "expanded" : "absorbed"}`]),
+    );
+    const largest = lines.map((l) => Number(/largest \|LSE\| (\d+\.\d)$/.exec(l)?.[1]));
+    assert.ok(largest.every((x) => x > 0), r.stdout);
+    assert.ok(largest[2] > largest[0], `the scores grow with the factor: ${largest}`);
+  },
+);
+
+Deno.test("layer_input_scale: a preset, factor or dtype it does not take is exit 2 naming the valid ones", async () => {
   const r = await runTool("layer_input_scale.ts", ["--preset", "tiny"], ENV);
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /--preset tiny: expected tiny-yarn or deepseek-v2-lite/);
   assert.equal(r.stdout, "");
+  for (
+    const [args, want] of [
+      [["--uniform", "0,2"], /--uniform 0,2: expected positive factors/],
+      [["--uniform", "x"], /--uniform x: expected positive factors/],
+      [["--dtype", "bf16"], /--dtype bf16: expected f32 or f16/],
+    ] as const
+  ) {
+    const bad = await runTool("layer_input_scale.ts", [...args], ENV);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, want);
+  }
 });

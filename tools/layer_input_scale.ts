@@ -8,8 +8,11 @@
  *   DENO_WEBGPU_BACKEND=vulkan deno run -A tools/layer_input_scale.ts
  *
  * One line per run: PASS or FAIL under `layerToleranceFor`, the output's summary and the
- * LSE's largest error. `--preset <name>` (repeatable) runs those presets only. The exit
- * status is 0 whatever the lines say: the tool measures, the suite's parity tests judge.
+ * LSE's largest error, and the largest |LSE| (about the largest scaled score: how large the
+ * scores are). `--preset <name>` and `--dtype <d>` (repeatable) run those only; `--uniform
+ * 1,2,4,8,16` scales every hidden value by each factor instead of the two fixed scalings,
+ * to find where the tolerances stop holding. The exit status is 0 whatever the lines say:
+ * the tool measures, the suite's parity tests judge.
  *
  * @module
  */
@@ -26,10 +29,30 @@ import { resolveLayerPlan } from "../runner/layer_plan.ts";
 import { toolArgs } from "./tool_args.ts";
 
 const PRESETS = ["tiny-yarn", "deepseek-v2-lite"];
+const usage = `usage: deno run -A tools/layer_input_scale.ts [--preset ${PRESETS.join("|")} ...] ` +
+  "[--uniform k,k,...] [--dtype f32|f16]";
 const { values } = toolArgs(
-  { options: { preset: { type: "string", multiple: true } } },
-  `usage: deno run -A tools/layer_input_scale.ts [--preset ${PRESETS.join("|")} ...]`,
+  {
+    options: {
+      preset: { type: "string", multiple: true },
+      uniform: { type: "string" },
+      dtype: { type: "string", multiple: true },
+    },
+  },
+  usage,
 );
+// --uniform: every hidden value times k instead of the two fixed scalings (where the
+// tolerances stop holding as the scores grow)
+const uniform = values.uniform?.split(",").map((k) => k.trim()) ?? [];
+if (uniform.some((k) => !/^\d+(\.\d+)?$/.test(k) || Number(k) <= 0)) {
+  console.error(`--uniform ${values.uniform}: expected positive factors, e.g. 1,2,4,8\n${usage}`);
+  Deno.exit(2);
+}
+const dtypes = values.dtype ?? ["f32", "f16"];
+if (dtypes.some((d) => d !== "f32" && d !== "f16")) {
+  console.error(`--dtype ${dtypes.join(", ")}: expected f32 or f16\n${usage}`);
+  Deno.exit(2);
+}
 const presets = values.preset ?? PRESETS;
 const unknown = presets.filter((p) => !PRESETS.includes(p));
 if (unknown.length > 0) {
@@ -39,17 +62,18 @@ if (unknown.length > 0) {
 const ctx = await GpuContext.create({ optionalFeatures: HARNESS_FEATURES });
 const req: LayoutRequest = { kind: "thd", cuSeqlensQ: [0, 5, 12], causal: true };
 const layout = normalizeLayout(req);
-const scalings: [string, (hidden: number) => (v: number, i: number) => number][] = [
-  ["unit scale", () => (v) => v],
-  ["x5, 3 channels x50", (hs) => (v, i) => v * (i % hs < 3 ? 50 : 5)],
-];
+const scalings: [string, (hidden: number) => (v: number, i: number) => number][] =
+  uniform.length > 0 ? uniform.map((k) => [`uniform x${k}`, () => (v) => v * Number(k)]) : [
+    ["unit scale", () => (v) => v],
+    ["x5, 3 channels x50", (hs) => (v, i) => v * (i % hs < 3 ? 50 : 5)],
+  ];
 for (const preset of presets) {
   const spec = presetSpec(preset);
   const weights = makeLayerWeights(spec, { seed: 9 });
   for (const [label, scaling] of scalings) {
     const hidden = makeHiddenStates(layout.qRows, spec.hiddenSize, { seed: 9, layout })
       .map(scaling(spec.hiddenSize));
-    for (const dtype of ["f32", "f16"] as const) {
+    for (const dtype of dtypes as ("f32" | "f16")[]) {
       if (dtype === "f16" && !ctx.hasFeature("shader-f16")) continue;
       for (const path of ["absorbed", "expanded"] as const) {
         const plan = resolveLayerPlan(ctx.caps, { spec, layout: req, path, dtype });
@@ -61,9 +85,12 @@ for (const preset of presets) {
           heads: spec.numHeads,
           tolerance: layerToleranceFor(dtype),
         });
+        // the scores' size: the LSE is about the largest scaled score of its row
+        const largest = Math.max(...Array.from(want.lse).filter(Number.isFinite).map(Math.abs));
         console.log(
           `${preset} ${label} ${dtype} ${path}: ${p.pass ? "PASS" : "FAIL"}; ${p.out.summary}; ` +
-            `LSE max abs ${p.lse.maxAbs.toExponential(2)}${p.lse.pass ? "" : " (FAILED)"}`,
+            `LSE max abs ${p.lse.maxAbs.toExponential(2)}${p.lse.pass ? "" : " (FAILED)"}; ` +
+            `largest |LSE| ${largest.toFixed(1)}`,
         );
       }
     }
