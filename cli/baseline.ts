@@ -270,7 +270,12 @@ export function baselineCommand() {
       parsePositiveInt,
       64,
     )
-    .option("--out <dir>", "run output directory", "out/baseline")
+    .option(
+      "--out <dir>",
+      "run output directory (a half-finished run there, an update stopped by Ctrl-C, is " +
+        "started over: it made no baseline)",
+      "out/baseline",
+    )
     .option("--dir <dir>", "baselines directory", "baselines")
     .option(
       "--from-report <file|dir>",
@@ -315,6 +320,10 @@ export function baselineCommand() {
             matrix: opts.matrix,
             filter: opts.filter,
             out: roundOutDir(opts.out, i, opts.rounds),
+            // An update stopped halfway leaves a half-finished run in its folder, which made no
+            // baseline; without this every later update there was refused (it takes neither
+            // --resume nor --force).
+            force: true,
             repeats: opts.repeats,
             warmupMs,
             maxRows: opts.maxRows,

@@ -1,13 +1,16 @@
 // `--repeats` of run, baseline update and upgrade-check: at most 1000 (a billion ran one case
 // until killed), and a baseline of fewer timed samples than drift's speed test needs is said
 // before its run (it was written without a word, and every compare against it then said
-// "speed not tested").
+// "speed not tested"). An update stopped halfway does not block the next one in its folder.
 import assert from "node:assert/strict";
 import { DEFAULT_THRESHOLDS } from "../drift/thresholds.ts";
 import { MAX_REPEATS } from "../cli/options.ts";
 import { gpuTest } from "./gpu_helpers.ts";
 import { runCli } from "./helpers_cli.ts";
 import { writeTinyMatrix } from "./matrix_file_helpers.ts";
+import { stoppedRun } from "./stub_runner.ts";
+import { GpuContext } from "../gpu/device.ts";
+import { SILENT_PROGRESS } from "../report/progress.ts";
 
 Deno.test("--repeats past 1000, or not a whole number, is exit 2 in each command that takes it", async () => {
   for (const cmd of [["run"], ["baseline", "update"], ["upgrade-check", "--to-ref", "HEAD"]]) {
@@ -42,6 +45,18 @@ gpuTest(
       const enough = await runCli([...args, "--out", `${dir}/enough`, "--repeats", "5"]);
       assert.equal(enough.code, 0, enough.stderr);
       assert.doesNotMatch(enough.stderr, /timed sample/);
+      // an update stopped halfway (Ctrl-C) leaves a half-finished run in its --out: the next
+      // update starts it over (it was refused, naming --resume and --force, which it lacks)
+      const ctx = await GpuContext.create();
+      try {
+        await stoppedRun({ matrix, out: `${dir}/half`, ctx, progress: SILENT_PROGRESS });
+      } finally {
+        ctx.destroy();
+      }
+      const again = await runCli([...args, "--out", `${dir}/half`, "--repeats", "5"]);
+      assert.equal(again.code, 0, again.stderr);
+      const state = JSON.parse(await Deno.readTextFile(`${dir}/half/run.json`));
+      assert.equal(state.state, "finished");
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
