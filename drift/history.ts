@@ -155,6 +155,9 @@ export function tooShortForStep(
     stepSearchRuns(series) < 2 * minSegmentOf(options.minSegment);
 }
 
+/** How long a database another process is writing is waited for (ms). */
+const BUSY_TIMEOUT_MS = 60_000;
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS environments (
   id INTEGER PRIMARY KEY,
@@ -302,6 +305,7 @@ export async function checkHistoryFile(path: string): Promise<void> {
   let version: number;
   try {
     db = new DatabaseSync(path, { readOnly: true });
+    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     kind = historyKind(db);
     version = schemaVersion(db);
   } catch (e) {
@@ -425,6 +429,9 @@ export class HistoryStore {
     let db: DatabaseSync;
     try {
       db = new DatabaseSync(path);
+      // another process writing it (a second `history --add`, a run's --history) is waited
+      // for, not "database is locked"
+      db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     } catch (e) {
       throw new DriftInputError(
         path,
@@ -432,6 +439,9 @@ export class HistoryStore {
       );
     }
     try {
+      // Checked and (for a new file) created under the write lock: a second process opening
+      // the file meanwhile saw the tables without the application id, "something else".
+      db.exec("BEGIN IMMEDIATE");
       // Re-checked on the open handle: the file may have changed since the check.
       const kind = historyKind(db);
       if (typeof kind === "object") throw new DriftInputError(path, foreignMessage(kind));
@@ -452,7 +462,9 @@ export class HistoryStore {
       db.exec(`PRAGMA application_id = ${HISTORY_APPLICATION_ID}`);
       db.exec(`PRAGMA user_version = ${HISTORY_SCHEMA_VERSION}`);
       db.prepare("SELECT run_id, case_id, median_ms, samples_ms FROM case_results LIMIT 1").all();
+      db.exec("COMMIT");
     } catch (e) {
+      if (db.isTransaction) db.exec("ROLLBACK");
       db.close();
       if (e instanceof DriftInputError) throw e;
       throw new DriftInputError(
@@ -552,15 +564,22 @@ export class HistoryStore {
     report: RunReport,
     options: { label?: string; backend?: string } = {},
   ): Promise<number> {
-    const stored = this.findRun(report);
-    if (stored !== null) return stored;
-    const earlier = this.findEarlierStop(report);
+    const known = this.findRun(report);
+    if (known !== null) return known;
     const b = await baselineFromReport(report, { backend: options.backend });
     const fpText = JSON.stringify(report.fingerprint);
     const envDigest = await sha256Hex16(`${b.deviceKey}\n${fpText}`);
     const db = this.#db;
-    db.exec("BEGIN");
+    // The write lock first, then the checks: two `history --add`s of one run at once both
+    // found it absent and stored it twice.
+    db.exec("BEGIN IMMEDIATE");
     try {
+      const stored = this.findRun(report);
+      if (stored !== null) {
+        db.exec("ROLLBACK");
+        return stored;
+      }
+      const earlier = this.findEarlierStop(report);
       db.prepare(
         `INSERT OR IGNORE INTO environments
          (digest, device_key, deno, adapter, harness_revision, fingerprint)

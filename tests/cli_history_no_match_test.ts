@@ -104,3 +104,34 @@ Deno.test("history: a value no harness writes (edited or damaged) names the data
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("history --add: two at once store a run once, the second waiting for the first's write", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const folder = `${dir}/run`;
+    await Deno.mkdir(folder);
+    await Deno.writeTextFile(
+      `${folder}/report.json`,
+      JSON.stringify(reportOf([caseResult(A, 1, 1), caseResult(E, 2, 11)])),
+    );
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const db = `${dir}/h${attempt}.sqlite`;
+      const [a, b] = await Promise.all([
+        runCli(["history", "--db", db, "--add", folder, "--json"]),
+        runCli(["history", "--db", db, "--add", folder, "--json"]),
+      ]);
+      for (const r of [a, b]) {
+        assert.equal(r.code, 0, r.stderr);
+        assert.doesNotMatch(r.stderr, /database is locked|internal error/);
+      }
+      const store = await HistoryStore.open(db);
+      try {
+        assert.equal(store.runs().length, 1, `attempt ${attempt}: the run stored once`);
+      } finally {
+        store.close();
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
