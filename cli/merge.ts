@@ -8,7 +8,7 @@ import { appendStepSummary, MAX_MISSING_ROWS, toMarkdown } from "../report/markd
 import { type MergeResult, mergeRuns, RUN_FILES, writeRunOutputs } from "../report/merge.ts";
 import { sameFile } from "../report/output_overlap.ts";
 import { finishCommands } from "../report/finish_commands.ts";
-import { notRunGroups } from "../report/case_groups.ts";
+import { lockOutDir } from "../runner/out_lock.ts";
 import { OutputPathError, prepareOutputDir } from "../report/output_paths.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { runExitCode } from "./run.ts";
@@ -164,13 +164,25 @@ export function mergeCommand() {
     .action(async (dirs, opts) => {
       await checkMergeFolders(dirs, opts.out);
       await prepareOutputDir(opts.out, { label: "--out" });
-      const m = await mergeRuns(dirs);
-      // the commands that run the missing cases and merge again, on the pages and here
-      const finish = finishCommands(m.report, opts.out, { folders: m.folders });
-      await writeRunOutputs(opts.out, m.report, { finish });
-      await appendStepSummary(
-        toMarkdown(m.report, { finish, notRunGroups: await notRunGroups(m.report) }),
-      );
+      // One writer at a time in --out (run.lock, as run and bench): two merges into one
+      // folder mixed their files.
+      const lock = await lockOutDir(opts.out);
+      let m: MergeResult;
+      let finish: string[];
+      try {
+        m = await mergeRuns(dirs);
+        // the commands that run the missing cases and merge again, on the pages and here
+        finish = finishCommands(m.report, opts.out, { folders: m.folders });
+        // An earlier merge's reports go before this one's are written: a merge stopped
+        // halfway leaves some of its own files, never one of another merge beside them.
+        for (const f of [RUN_FILES.report, RUN_FILES.junit, RUN_FILES.summary, RUN_FILES.html]) {
+          await Deno.remove(`${opts.out.replace(/\/+$/, "")}/${f}`).catch(() => {});
+        }
+        const pages = await writeRunOutputs(opts.out, m.report, { finish });
+        await appendStepSummary(toMarkdown(m.report, pages));
+      } finally {
+        await lock.release();
+      }
       for (const line of mergeLines(m, dirs.length)) console.log(line);
       if (finish.length > 0) console.log(`to complete the merge:\n  ${finish.join("\n  ")}`);
       Deno.exitCode = m.missing.length > 0 ? 1 : runExitCode(m.report.totals);

@@ -8,6 +8,7 @@ import { JsonlWriter, writeRunOutputs } from "../report/mod.ts";
 import { writeRunState } from "../report/run_state.ts";
 import type { CaseResult } from "../results/types.ts";
 import { runCli } from "./helpers_cli.ts";
+import { lockOutDir } from "../runner/out_lock.ts";
 import { mixedResults, report, withTempDir } from "./report_util.ts";
 
 /** A finished shard folder (run.json, results.jsonl, reports) owning `owned` of `all`. */
@@ -94,5 +95,33 @@ Deno.test("merge: a folder given twice, or --out naming a shard or another run, 
     }
     const inPlace = await runCli(["merge", `${tmp}/s1`, "--out", `${tmp}/s1`]);
     assert.match(inPlace.stdout, new RegExp(`merged 1 dirs: ${half}/${all.length} cases`));
+  });
+});
+
+Deno.test("merge: an --out another writer holds (run.lock) is exit 2; an earlier merge's reports are replaced whole", async () => {
+  await withTempDir(async (tmp) => {
+    const all = mixedResults();
+    await shard(`${tmp}/s1`, all, all.slice(0, 2), "1/2");
+    await shard(`${tmp}/s2`, all, all.slice(2), "2/2");
+    const out = `${tmp}/merged`;
+    await Deno.mkdir(out);
+    const lock = await lockOutDir(out); // a merge (or run) writing there now
+    try {
+      const r = await runCli(["merge", `${tmp}/s1`, `${tmp}/s2`, "--out", out]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /is being written by another run \(process \d+/);
+      assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name), ["run.lock"]);
+    } finally {
+      await lock.release();
+    }
+    // a merge of one shard, then of both: every report is the second's, and no lock is left
+    assert.equal((await runCli(["merge", `${tmp}/s1`, "--out", out])).code, 1);
+    const both = await runCli(["merge", `${tmp}/s1`, `${tmp}/s2`, "--out", out]);
+    assert.equal(both.code, 1, both.stderr); // mixedResults holds a failure
+    const json = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
+    assert.equal(json.results.length, all.length);
+    const md = await Deno.readTextFile(`${out}/summary.md`);
+    assert.doesNotMatch(md, /missing/i, "summary.md is the merge of both shards");
+    assert.ok(!(await Deno.stat(`${out}/run.lock`).then(() => true, () => false)), "lock released");
   });
 });
