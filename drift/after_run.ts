@@ -55,8 +55,9 @@ export interface CompareOutputs {
 }
 
 /**
- * Write a compare report's Markdown, JSON and HTML files (those asked for), atomically;
- * returns the Markdown. The HTML page plots every metric's ratio when given both sides.
+ * Write a compare report's Markdown, JSON and HTML files (those asked for), each atomically,
+ * after removing what an earlier comparison left at those paths; returns the Markdown. The
+ * HTML page plots every metric's ratio when given both sides.
  *
  * @example
  * ```ts ignore
@@ -70,6 +71,11 @@ export async function writeCompareOutputs(
   options: { title?: string; base?: Baseline; current?: Baseline } = {},
 ): Promise<string> {
   const md = compareToMarkdown(report, { title: options.title });
+  // An earlier comparison's files go first: one stopped halfway leaves some of its own, never
+  // an older compare.html beside this compare.md (each is still written atomically).
+  for (const f of [outputs.md, outputs.json, outputs.html]) {
+    if (f) await Deno.remove(f).catch(() => {});
+  }
   if (outputs.md) await writeTextAtomic(outputs.md, md + "\n");
   if (outputs.json) await writeJsonAtomic(outputs.json, report);
   if (outputs.html) await writeCompareHtml(outputs.html, report, options);
