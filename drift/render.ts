@@ -7,6 +7,7 @@
 import type { CaseComparison, CompareReport, DriftClass } from "./types.ts";
 import { DRIFT_CLASSES } from "./types.ts";
 import { runtimeLabel } from "../report/runtime_label.ts";
+import { mdCell, mdCode } from "../report/md_text.ts";
 import { plantedFaultSides } from "./compare.ts";
 
 /** Rows compare.md lists per section at most, by default; the rest are counted. */
@@ -31,7 +32,7 @@ const CLASS_LABEL: Readonly<Record<DriftClass, string>> = {
   "unchanged": "unchanged",
 };
 
-const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
+const cell = (s: string) => mdCell(s, 1000);
 
 function rows(list: readonly CaseComparison[], max: number, withCause: boolean): string[] {
   const out = withCause
@@ -39,10 +40,11 @@ function rows(list: readonly CaseComparison[], max: number, withCause: boolean):
     : ["| case | what moved |", "| --- | --- |"];
   for (const c of list.slice(0, max)) {
     const what = cell(c.details.join("; ") || "-");
+    const id = mdCode(c.id, { table: true });
     out.push(
       withCause
-        ? `| \`${c.id}\` | ${c.classes.join(", ")} | ${what} | ${cell(c.attributedTo.join("; "))} |`
-        : `| \`${c.id}\` | ${what} |`,
+        ? `| ${id} | ${c.classes.join(", ")} | ${what} | ${cell(c.attributedTo.join("; "))} |`
+        : `| ${id} | ${what} |`,
     );
   }
   if (list.length > max) out.push(`\n… and ${list.length - max} more (see the JSON report)`);

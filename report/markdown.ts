@@ -11,6 +11,7 @@ import { adapterIdentity, adapterTuning } from "./adapter_info.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { failureMessage, skipMessage } from "./junit.ts";
 import { explainCommandFor } from "./explain_command.ts";
+import { mdCell, mdCode } from "./md_text.ts";
 import { isExpectedSkip, missingIds, notRunIds, summaryTotals } from "./totals.ts";
 import { reportNotCovered } from "./not_covered.ts";
 import { runVerdict } from "./verdict.ts";
@@ -36,20 +37,9 @@ export interface MarkdownOptions {
   readonly finish?: readonly string[];
 }
 
-/** Escapes a table cell: pipes, backslashes, newlines, HTML-ish brackets. */
-function cell(s: string, max = 300): string {
-  const one = s.replace(/\s*[\r\n]+\s*/g, " ");
-  const cut = one.length > max ? one.slice(0, max - 1) + "…" : one;
-  return cut.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(
-    />/g,
-    "&gt;",
-  );
-}
-
-function code(s: string): string {
-  // A code span cannot hold a pipe inside a table without escaping, nor a backtick.
-  return "`" + s.replace(/`/g, "'").replace(/\|/g, "\\|") + "`";
-}
+const cell = mdCell;
+/** A case id (or other string) in a table row, as it is. */
+const code = (s: string) => mdCode(s, { table: true });
 
 // Failures first: errors and unexpected decisions are as bad as parity failures.
 const RANK: Readonly<Record<string, number>> = { fail: 0, unexpected: 1, error: 2 };
@@ -205,11 +195,12 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
   const t = summaryTotals(report);
   const out: string[] = [];
   const scope = [
-    report.filter && `filter \`${report.filter}\``,
+    report.filter && `filter ${mdCode(report.filter)}`,
     report.shard && `shard ${report.shard}`,
   ]
     .filter(Boolean).join(", ");
-  out.push(`${h} mla-harness: ${report.matrix}${scope ? ` (${scope})` : ""}`, "");
+  // the matrix as a code span: a path is shown as it is, never read as Markdown or HTML
+  out.push(`${h} mla-harness: ${mdCode(report.matrix)}${scope ? ` (${scope})` : ""}`, "");
   const verdict = runVerdict(report);
   out.push(
     `${
@@ -270,9 +261,9 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
     }
     out.push(
       "",
-      `Explain a case as the run resolved it: \`${
-        explainCommandFor("<id>", report)
-      }\` (report.html gives each failure's).`,
+      `Explain a case as the run resolved it: ${
+        mdCode(explainCommandFor("<id>", report))
+      } (report.html gives each failure's).`,
       "",
     );
   }
@@ -283,7 +274,7 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
     const merged = missing.length > 0;
     const ids = merged ? missing : notRun;
     out.push(`${h}# ${merged ? "Missing cases" : "Not run"} (${ids.length})`, "");
-    for (const id of ids.slice(0, MAX_MISSING_ROWS)) out.push(`- ${code(id)}`);
+    for (const id of ids.slice(0, MAX_MISSING_ROWS)) out.push(`- ${mdCode(id)}`);
     if (ids.length > MAX_MISSING_ROWS) {
       out.push(
         "",
@@ -390,7 +381,7 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
     `- Host: ${fp.host.os}/${fp.host.arch}, ${fp.host.cpus} CPUs, ${cell(fp.host.cpuModel)}`,
     `- Adapter: ${cell(adapter)}`,
     ...(tuned === null ? [] : [`- Plans: ${cell(tuned)}`]),
-    `- Revision: ${fp.harnessRevision ? code(fp.harnessRevision) : "unknown"}`,
+    `- Revision: ${fp.harnessRevision ? mdCode(fp.harnessRevision) : "unknown"}`,
     `- Kernels: ${Object.keys(fp.kernelHashes).length} WGSL files`,
     `- Run: ${report.startedAt} → ${report.endedAt}`,
     "",
@@ -399,7 +390,7 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
     out.push("Where the merged shards' environments differ from the first folder's:", "");
     for (const d of differs.slice(0, MAX_MISSING_ROWS)) {
       out.push(
-        `- ${code(d.dir)}: ${d.field} ${cell(d.from ?? "(none)")} → ${cell(d.to ?? "(none)")}`,
+        `- ${mdCode(d.dir)}: ${d.field} ${cell(d.from ?? "(none)")} → ${cell(d.to ?? "(none)")}`,
       );
     }
     if (differs.length > MAX_MISSING_ROWS) {

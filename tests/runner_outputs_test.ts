@@ -70,7 +70,7 @@ Deno.test({
       assert.deepEqual(await files(out), ["results.jsonl", "run.json"]);
       assert.equal((await readRunState(`${out}/run.json`))?.state, "finished");
       assert.ok(
-        !step.includes(`mla-harness: ${matrix}`),
+        !step.includes(`mla-harness: \`${matrix}\``),
         `the runner appends nothing to $GITHUB_STEP_SUMMARY:\n${step}`,
       );
     } finally {
@@ -104,7 +104,7 @@ Deno.test({
         assert.ok(written.includes(f), `${f} in ${written.join(", ")}`);
       }
       const summary = await Deno.readTextFile(`${out}/summary.md`);
-      assert.ok(summary.startsWith(`## mla-harness: ${matrix}\n`), summary);
+      assert.ok(summary.startsWith(`## mla-harness: \`${matrix}\`\n`), summary);
       assert.ok(step.includes(summary.trimEnd()), `this run's summary.md in:\n${step}`);
       const report = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
       assert.equal(report.results.length, 2);
