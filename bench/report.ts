@@ -602,8 +602,10 @@ export function toMarkdown(report: BenchReport, options: { title: string }): str
   const c = report.ceilings;
   const reference = referenceLine(report);
   const tuned = formatTuning(m); // the plan tuning the cases were planned with, if any
+  // the title as text (report.html escapes it too); a blank one is the default's
+  const title = options.title.trim() === "" ? "Benchmark" : options.title;
   const out = [
-    `## ${options.title}`,
+    `## ${title.replace(/[\r\n]+/g, " ").replace(/</g, "&lt;").replace(/>/g, "&gt;")}`,
     "",
     `Machine: ${m.cpu}, ${m.cores} logical CPUs; adapter ${m.adapter}` +
     (m.deviceKey ? ` (device key \`${m.deviceKey}\`)` : "") + `; Deno ${m.deno}. ` +

@@ -101,6 +101,9 @@ Deno.test("crossover: the terminal table, summary.md and their absence without a
   assert.ok(!formatTable(report).includes("crossover"));
   assert.ok(!toMarkdown(report, { title: "t" }).includes("crossover"));
   assert.deepEqual(crossovers([]), []);
+  // the title is text: no live HTML in summary.md, and a blank one is the default's
+  assert.ok(toMarkdown(report, { title: "<b>x</b>" }).startsWith("## &lt;b&gt;x&lt;/b&gt;\n"));
+  assert.ok(toMarkdown(report, { title: " " }).startsWith("## Benchmark\n"));
 });
 
 Deno.test("crossover: the fastest repetitions are judged apart from the medians", () => {
