@@ -188,8 +188,23 @@ const expect = z.strictObject({
     });
   });
 
+/**
+ * Control characters and bidirectional overrides: a name holding one would corrupt the
+ * one-line reports (summary.md, the terminal) or show a cell's text in another order than
+ * it has.
+ */
+// deno-lint-ignore no-control-regex
+const LABEL_FORBIDDEN = /[\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069]/;
+
+/** A name the reports print as a label (a matrix's, a group's). */
+const labelString = (error: string) =>
+  z.string({ error }).refine((v) => !LABEL_FORBIDDEN.test(v), {
+    error: "must not contain control characters or bidirectional overrides (the reports " +
+      "print it on one line, as it reads)",
+  });
+
 const group = z.strictObject({
-  name: z.string().optional(),
+  name: labelString("must be a string").optional(),
   axes,
   exclude: z.array(axes).optional(),
   expect: expect.optional(),
@@ -214,7 +229,7 @@ const profile = z.strictObject({
 
 /** The schema of a matrix file. */
 const matrixFileSchemaImpl = z.strictObject({
-  name: z.string({ error: "is required: a short name" }).min(1),
+  name: labelString("is required: a short name").min(1),
   description: z.string().optional(),
   seed: int(0).optional(),
   devices: z.record(z.string(), profile).optional(),

@@ -5,7 +5,7 @@
 // and so does a backend a group expects to be unknown.
 import assert from "node:assert/strict";
 import { ConfigError } from "../adapter/errors.ts";
-import { loadMatrix, unknownBackends } from "../matrix/expand.ts";
+import { loadMatrix, unknownBackends, validateMatrix } from "../matrix/expand.ts";
 import { runCli } from "./helpers_cli.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -128,4 +128,31 @@ Deno.test("an invalid case's empty message fragment is refused on load (it is in
       );
     }
   });
+});
+
+Deno.test("a matrix or group name with a control character or a bidirectional override is refused, naming it", () => {
+  const named = (matrix: string, group: string) => ({
+    name: matrix,
+    groups: [{ name: group, axes: { preset: "tiny" } }],
+  });
+  // fine: any printable text, non-ASCII included
+  validateMatrix(named("nightly 夜", "tiny: décode | prefill"), "m.json");
+  for (
+    const [m, path] of [
+      [named("m", "g\u202e1"), "groups[0].name"],
+      [named("m", "g\u00001"), "groups[0].name"],
+      [named("m\u0007", "g"), "name"],
+      [named("m", "line\nbreak"), "groups[0].name"],
+    ] as const
+  ) {
+    assert.throws(
+      () => validateMatrix(m, "m.json"),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.issues.some((i) =>
+          i.path === path && /must not contain control characters or bidirectional/.test(i.message)
+        ),
+      JSON.stringify(m),
+    );
+  }
 });
