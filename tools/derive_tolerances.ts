@@ -116,13 +116,20 @@ const up = (x: number) => Number((x * TOLERANCE_MARGIN).toPrecision(2));
 const e = (x: number) => x.toExponential(1);
 console.log((mode === "layer" ? layerSection() : attentionDoc()).join("\n"));
 
+/** The command as run and the machine it ran on: the head of either output. */
+function commandLines(): string[] {
+  return [
+    `Command: \`${command}\``,
+    `on ${ctx.caps.adapter.description} (${Deno.build.os} ${Deno.build.arch}, Deno ${Deno.version.deno}).`,
+  ];
+}
+
 /** The full layer's section: one row per dtype, norm_rel beside cos_diff. */
 function layerSection(): string[] {
   const out = [
     "## The full layer",
     "",
-    `Command: \`${command}\``,
-    `on ${ctx.caps.adapter.description} (${Deno.build.os} ${Deno.build.arch}, Deno ${Deno.version.deno}).`,
+    ...commandLines(),
     "",
     `Every supported full-layer case of the \`${values.matrix}\` matrix ran under ${seeds} input seeds,`,
     "against the float64 layer reference of what the GPU layer stores (`storedAs`); both paths share",
@@ -154,8 +161,7 @@ function attentionDoc(): string[] {
   const lines = [
     "# Parity tolerances: how they were derived",
     "",
-    `Command: \`${command}\``,
-    `on ${ctx.caps.adapter.description} (${Deno.build.os} ${Deno.build.arch}, Deno ${Deno.version.deno}).`,
+    ...commandLines(),
     "",
     `Every supported case of the \`${values.matrix}\` matrix ran under ${seeds} input seeds; the table`,
     `shows the largest error seen per dtype and path and that value times the margin (${TOLERANCE_MARGIN}),`,
