@@ -78,9 +78,28 @@ export const WGPU_BACKEND_NAMES: readonly string[] = [
  * ```
  */
 export function unknownBackendNames(value: string): string[] {
-  return value.split(",").map((n) => n.trim()).filter((n) =>
-    !WGPU_BACKEND_NAMES.includes(n.toLowerCase())
-  );
+  return backendNames(value).filter((n) => !WGPU_BACKEND_NAMES.includes(n.toLowerCase()));
+}
+
+/**
+ * Whether a DENO_WEBGPU_BACKEND value names no backend wgpu reads, so that wgpu is asked for
+ * none (`vulcan`; not `vulkan,vulcan`, which asks for Vulkan).
+ *
+ * @example
+ * ```ts
+ * import { readsNoBackend } from "./backend_choice.ts";
+ * readsNoBackend("vulcan"); // true
+ * readsNoBackend("vulkan,vulcan"); // false
+ * ```
+ */
+export function readsNoBackend(value: string): boolean {
+  const names = backendNames(value);
+  return names.length > 0 && unknownBackendNames(value).length === names.length;
+}
+
+/** The names of a comma-separated value, trimmed, empty ones left out (wgpu skips them). */
+function backendNames(value: string): string[] {
+  return value.split(",").map((n) => n.trim()).filter((n) => n !== "");
 }
 
 /**

@@ -16,6 +16,7 @@ import {
   applyBackendChoice,
   backendChoice,
   formatBackendChoice,
+  readsNoBackend,
   releaseBackendChoice,
   unknownBackendNames,
   unknownBackendText,
@@ -221,10 +222,8 @@ const denoEnvironment: GpuEnvironment = {
     // a typo (vulcan) asks wgpu for no backend: the variable is wrong, no driver is missing
     // (only when it names no backend wgpu reads: vulkan,vulcan with no driver lacks a driver)
     const choice = backendChoice();
-    const unknown = unknownBackendNames(choice.backend);
-    const names = choice.backend.split(",").filter((n) => n.trim() !== "");
-    return choice.source === "env" && unknown.length === names.length
-      ? unknownBackendText(unknown)
+    return choice.source === "env" && readsNoBackend(choice.backend)
+      ? unknownBackendText(unknownBackendNames(choice.backend))
       : undefined;
   },
   smCount: smCountFromEnv,

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import {
   type BackendProbe,
   chooseBackend,
+  readsNoBackend,
   unknownBackendNames,
   vulkanDriverFolders,
 } from "../gpu/backend_choice.ts";
@@ -70,6 +71,11 @@ Deno.test("backend choice: the user's DENO_WEBGPU_BACKEND wins; other systems ke
 Deno.test("backend choice: a DENO_WEBGPU_BACKEND wgpu cannot read is named, and no adapter says to fix it", async () => {
   assert.deepEqual(unknownBackendNames("Vulkan, gl,VK"), []);
   assert.deepEqual(unknownBackendNames("vulcan,gl,metl"), ["vulcan", "metl"]);
+  // an empty name (a trailing comma) is no name: "vulkan," asks wgpu for Vulkan
+  assert.deepEqual(unknownBackendNames("vulkan,"), []);
+  assert.equal(readsNoBackend("vulkan,"), false);
+  assert.equal(readsNoBackend("vulcan, ,metl"), true);
+  assert.equal(readsNoBackend("dx12,vulcan"), false);
   const c = chooseBackend(machine({ DENO_WEBGPU_BACKEND: "vulcan" }, [LVP]));
   assert.match(
     c.reason,
