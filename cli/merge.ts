@@ -5,7 +5,13 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { appendStepSummary, MAX_MISSING_ROWS, toMarkdown } from "../report/markdown.ts";
-import { type MergeResult, mergeRuns, RUN_FILES, writeRunOutputs } from "../report/merge.ts";
+import {
+  type MergeResult,
+  mergeRuns,
+  RUN_FILES,
+  RUN_REPORT_FILES,
+  writeRunOutputs,
+} from "../report/merge.ts";
 import { sameFile } from "../report/output_overlap.ts";
 import { finishCommands } from "../report/finish_commands.ts";
 import { lockOutDir } from "../runner/out_lock.ts";
@@ -175,7 +181,7 @@ export function mergeCommand() {
         finish = finishCommands(m.report, opts.out, { folders: m.folders });
         // An earlier merge's reports go before this one's are written: a merge stopped
         // halfway leaves some of its own files, never one of another merge beside them.
-        for (const f of [RUN_FILES.report, RUN_FILES.junit, RUN_FILES.summary, RUN_FILES.html]) {
+        for (const f of RUN_REPORT_FILES) {
           await Deno.remove(`${opts.out.replace(/\/+$/, "")}/${f}`).catch(() => {});
         }
         const pages = await writeRunOutputs(opts.out, m.report, { finish });

@@ -38,6 +38,18 @@ export const RUN_FILES = {
   state: "run.json",
 } as const;
 
+/**
+ * The reports written from a run's report at its end (report.json, junit.xml, summary.md,
+ * report.html): a run or a merge starting in a folder removes an earlier one's first, so one
+ * stopped halfway never leaves them beside its own files.
+ */
+export const RUN_REPORT_FILES: readonly string[] = [
+  RUN_FILES.report,
+  RUN_FILES.junit,
+  RUN_FILES.summary,
+  RUN_FILES.html,
+];
+
 /** A case id found in more than one place, its copies agreeing; the first is kept. */
 export interface Duplicate {
   /** The case id. */

@@ -26,7 +26,7 @@ import type { Case } from "../matrix/types.ts";
 import { ReportFileError } from "../report/errors.ts";
 import { readReportJson } from "../report/json.ts";
 import { JsonlWriter, readJsonl } from "../report/jsonl.ts";
-import { headerlessResults, RUN_FILES } from "../report/merge.ts";
+import { headerlessResults, RUN_FILES, RUN_REPORT_FILES } from "../report/merge.ts";
 import { BENCH_ONLY_FILES, BENCH_RECORDS } from "../report/output_paths.ts";
 import { prepareOutputDir } from "../report/output_paths.ts";
 import {
@@ -638,7 +638,7 @@ async function runInFolder(
   const statePath = `${options.out}/${RUN_FILES.state}`;
   // Reports of the run being replaced, or of a resumed run's earlier stop, would describe a
   // run that is no longer there (a resume killed before its end would leave them standing).
-  const stale = [RUN_FILES.report, RUN_FILES.junit, RUN_FILES.summary, RUN_FILES.html];
+  const stale = RUN_REPORT_FILES;
   for (const f of [...stale, ...(options.staleFiles ?? [])]) {
     await Deno.remove(`${options.out}/${f}`).catch(() => {});
   }
