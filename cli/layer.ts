@@ -112,7 +112,8 @@ export function layerCommand() {
     )
     .option(
       "--backend <id>",
-      "attention backend (a registered id, e.g. one of --backend-module); wins over --path",
+      "attention backend (a registered id, e.g. one of --backend-module); it decides the " +
+        "path (an explicit --path of the other path is exit 2)",
     )
     .option("--backend-module <path>", BACKEND_MODULE_HELP, collect, [] as string[])
     .option("--layer <n>", "layer index in the weights file", parseNonNegativeInt)
@@ -166,7 +167,8 @@ export function layerCommand() {
         weights: opts.weights,
         input: opts.input,
         out: opts.out,
-        path: opts.path,
+        // Only a --path the user gave: with --backend, the backend decides the path.
+        path: cmd.getOptionValueSource("path") === "cli" ? opts.path : undefined,
         dtype: opts.dtype,
         cuSeqlens: opts.cuSeqlens,
         layer: opts.layer,

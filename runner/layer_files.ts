@@ -64,7 +64,7 @@ export interface LayerFilesOptions {
   out: string;
   /** Attention path (default absorbed). */
   path?: AttentionPath;
-  /** A registered backend id (wins over `path`). */
+  /** A registered backend id: it decides the path (a `path` that differs is refused). */
   backend?: string;
   /** Storage dtype (default f32). */
   dtype?: Dtype;
@@ -367,6 +367,14 @@ export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerF
       backend: options.backend,
       dtype,
     });
+    // --backend picks the path; an explicit --path that says otherwise is a contradiction,
+    // not a preference to drop without a word.
+    if (options.backend !== undefined && options.path !== undefined && plan.path !== path) {
+      throw new LayerInputError(
+        `--path ${path} contradicts --backend ${options.backend}, which runs the ${plan.path} ` +
+          `path; drop --path (the backend decides) or give a backend of the ${path} path`,
+      );
+    }
     result = isRemoteDevice(ctx)
       ? {
         ...(await ctx.runLayer(plan, {
@@ -392,7 +400,10 @@ export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerF
       data: result.out,
     },
     lse: { dtype: "F32", shape: [tokens, spec.numHeads], data: result.lse },
-  }, { metadata: { producer: "mla-harness layer", config: spec.name, path, dtype } });
+  }, {
+    // The path that ran (a --backend decides it), not the one asked for.
+    metadata: { producer: "mla-harness layer", config: spec.name, path: result.plan.path, dtype },
+  });
 
   // 4. Parity against the float64 reference.
   let parity: LayerParity | null = null;

@@ -166,6 +166,45 @@ cliTest(
   },
 );
 
+cliTest(
+  "layer: --backend decides the path; an explicit --path of the other is exit 2, and the output names the path that ran",
+  async () => {
+    const dir = await tmp();
+    try {
+      const base = ["layer", "--config", "tiny", "--input", `${F}tiny_input_bshd.safetensors`];
+      const [ran, clash] = await Promise.all([
+        runCli([...base, "--backend", "wgsl-expanded", "--out", `${dir}/y.safetensors`], VK),
+        runCli([
+          ...base,
+          "--backend",
+          "wgsl-expanded",
+          "--path",
+          "absorbed",
+          "--out",
+          `${dir}/z.safetensors`,
+        ], VK),
+      ]);
+      assert.equal(ran.code, 0, ran.stdout + ran.stderr);
+      assert.match(ran.stdout, /path expanded, dtype f32/);
+      const f = await SafetensorsFile.open(`${dir}/y.safetensors`);
+      try {
+        // Before: the --path default (absorbed), whatever the backend ran.
+        assert.equal(f.metadata?.path, "expanded");
+      } finally {
+        f.close();
+      }
+      assert.equal(clash.code, 2, clash.stdout + clash.stderr);
+      assert.match(
+        clash.stderr,
+        /--path absorbed contradicts --backend wgsl-expanded, which runs the expanded path; drop --path/,
+      );
+      assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["y.safetensors"]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
 Deno.test("layer: bad input exits 2 naming the tensor or field, expected and found; no output", async () => {
   const dir = await tmp();
   try {
