@@ -3,7 +3,7 @@
 // its top, so a run that exits 1 on drift does not read green there. GPU-free: the run is
 // a hand-built report.
 import assert from "node:assert/strict";
-import { driftAfterRun } from "../drift/mod.ts";
+import { compareBaselines, driftAfterRun, writeCompareOutputs } from "../drift/mod.ts";
 import { writeRunHtml } from "../report/html/mod.ts";
 import {
   baselineOf,
@@ -74,5 +74,24 @@ Deno.test("run --baseline: without drift the note is green; with no report.html 
     await driftAfterRun(reportOf([caseResult(A, 5, 1)]), { baseline: `${dir}/b.json`, out: dir });
     await assert.rejects(() => Deno.stat(`${dir}/report.html`), Deno.errors.NotFound);
     await Deno.stat(`${dir}/compare.html`);
+  });
+});
+
+Deno.test("a comparison stopped halfway leaves none of an earlier comparison's files beside its own", async () => {
+  await withTempDir(async (dir) => {
+    const out = {
+      md: `${dir}/compare.md`,
+      json: `${dir}/compare.json`,
+      html: `${dir}/compare.html`,
+    };
+    for (const f of Object.values(out)) await Deno.writeTextFile(f, "an earlier comparison");
+    const report = compareBaselines(baselineOf([BASE_A]), baselineOf([BASE_A]));
+    // compare.json cannot be written (JSON has no BigInt): the comparison stops after its md
+    const broken = { ...report, stray: 1n } as unknown as typeof report;
+    await assert.rejects(() => writeCompareOutputs(broken, out), TypeError);
+    assert.notEqual(await Deno.readTextFile(out.md), "an earlier comparison");
+    // the earlier json and html went first: nothing there now reads as this comparison's
+    const left = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+    assert.deepEqual(left, ["compare.md"]);
   });
 });
