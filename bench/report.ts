@@ -12,6 +12,7 @@ import type { ReferenceCeilings } from "./reference_ceilings.ts";
 import type { BenchRecord } from "./run_bench.ts";
 import { type Crossover, crossoverLines, crossoverMarkdown } from "./crossover.ts";
 import { passRole } from "../adapter/pass_roles.ts";
+import { mdCell } from "../report/md_text.ts";
 
 /** The machine a benchmark ran on. */
 export interface MachineInfo {
@@ -629,16 +630,17 @@ export function toMarkdown(report: BenchReport, options: { title: string }): str
     const id = r.id.replace(/;causal=1;page=0$/, "");
     if (r.status !== "ok") {
       // the status where the time would be, and the whole reason in the row's last cell
-      const why = (r.reason ?? "").replaceAll("|", "\\|").replaceAll("\n", " ");
-      out.push(`| ${id} | - | ${r.status} | | | | | | | | ${why} |`);
+      // (a WGSL error's `array<f32>` stays text: mdCell escapes pipes and angle brackets)
+      const why = mdCell(r.reason ?? "", Infinity);
+      out.push(`| ${mdCell(id, Infinity)} | - | ${r.status} | | | | | | | | ${why} |`);
       continue;
     }
     out.push(
-      `| ${id} | ${r.backend ?? "-"} | ${f(r.ms)} | ${f(r.ms_min)}-${f(r.ms_max)} | ${
-        f(r.gflops, 1)
-      } | ${f(r.gbps, 2)} | ${f(r.roofline_fraction, 3)} | ${r.bound} | ${f(r.submit_ms)} | ${
-        f(r.expansion_ms)
-      } | ${variantLabel(r.variant)} |`,
+      `| ${mdCell(id, Infinity)} | ${mdCell(r.backend ?? "-")} | ${f(r.ms)} | ${f(r.ms_min)}-${
+        f(r.ms_max)
+      } | ${f(r.gflops, 1)} | ${f(r.gbps, 2)} | ${f(r.roofline_fraction, 3)} | ${r.bound} | ${
+        f(r.submit_ms)
+      } | ${f(r.expansion_ms)} | ${variantLabel(r.variant)} |`,
     );
   }
   if (report.targets.length) {

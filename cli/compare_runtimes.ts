@@ -20,6 +20,7 @@ import { CliError, EXIT } from "./errors.ts";
 import { CONFIG_ROOT_HELP, parseFilterOption, parsePositiveInt } from "./options.ts";
 import { parseSeconds } from "./run.ts";
 import { startChromiumRuntime } from "./runtime_options.ts";
+import { mdCell } from "../report/md_text.ts";
 
 /** Chromium's bundled SwiftShader Vulkan driver manifest. */
 const SWIFTSHADER_ICD = "vk_swiftshader_icd.json";
@@ -111,9 +112,10 @@ export function comparisonMarkdown(
     d === undefined ? "-" : d.maxUlp === 0 ? "0" : `${d.maxUlp} (${d.worstIndex})`;
   for (const c of cases) {
     lines.push(
-      `| ${c.id} | ${c.deno.status} ${c.deno.decision} | ${c.chromium.status} ` +
+      `| ${mdCell(c.id, Infinity)} | ${c.deno.status} ${c.deno.decision} | ${c.chromium.status} ` +
         `${c.chromium.decision} | ${cell(c.bits?.out)} | ${cell(c.bits?.lse)} | ` +
-        `${(c.finding ?? (c.lost ? `lost: ${c.lost}` : "")).replaceAll("|", "\\|")} |`,
+        // both runtimes' messages whole; a compiler's `vec4<f32>` stays text
+        `${mdCell(c.finding ?? (c.lost ? `lost: ${c.lost}` : ""), Infinity)} |`,
     );
   }
   return lines.join("\n") + "\n";

@@ -5,6 +5,10 @@ import assert from "node:assert/strict";
 import { mdCell, mdCode } from "../report/md_text.ts";
 import { compareBaselines, compareToMarkdown } from "../drift/mod.ts";
 import { toMarkdown } from "../report/mod.ts";
+import { toMarkdown as benchToMarkdown } from "../bench/report.ts";
+import { comparisonMarkdown } from "../cli/compare_runtimes.ts";
+import type { RuntimeOutcome } from "../runner/compare_runtimes.ts";
+import { benchFixture } from "./report_html_fixtures.ts";
 import { baselineOf, supportedCase } from "./drift_helpers.ts";
 import { report, result } from "./report_util.ts";
 
@@ -52,4 +56,41 @@ Deno.test("compare.md and summary.md rows keep their cells with a hostile case i
   const line = summary.split("\n").find((l) => l.includes("$(id)") && l.startsWith("| "));
   assert.ok(line, summary);
   assert.equal(shown(cells(line)[0].trim()).replaceAll("\\|", "|"), HOSTILE);
+});
+
+Deno.test("bench summary.md and compare-runtimes.md keep their cells; a compiler's <f32> stays text", () => {
+  const error = "shader error: `array<f32>` | at 3:14\nexpected `vec4<f32>`";
+  const fixture = benchFixture();
+  const bench = benchToMarkdown({
+    ...fixture,
+    records: [...fixture.records, { ...fixture.records[0], status: "error", reason: error }],
+  }, { title: "t" });
+  const header = bench.split("\n").find((l) => l.startsWith("| case | backend |"));
+  assert.ok(header, bench);
+  const row = bench.split("\n").find((l) => l.includes("shader error"));
+  assert.ok(row, bench);
+  assert.equal(cells(row).length, cells(header).length, row);
+  assert.ok(!/<f32>/.test(bench), "no raw angle brackets: they would read as HTML tags");
+  assert.ok(row.includes("`array&lt;f32&gt;` \\| at 3:14 expected"), row);
+
+  const outcome: RuntimeOutcome = {
+    status: "pass",
+    decision: "supported",
+    message: "",
+    maxAbs: 0,
+    headroom: 0,
+  };
+  const md = comparisonMarkdown([{
+    id: HOSTILE,
+    deno: outcome,
+    chromium: { ...outcome, status: "error", message: error },
+    bits: null,
+    finding: `chromium: ${error}`,
+  }], { deno: "d", chromium: "c", sameDriver: false, matrix: "m" });
+  const lines = md.split("\n");
+  const crRow = lines.find((l) => l.includes("$(id)"));
+  const crHeader = lines.find((l) => l.startsWith("| case | deno |"));
+  assert.ok(crRow && crHeader, md);
+  assert.equal(cells(crRow).length, cells(crHeader).length, crRow);
+  assert.ok(!/<f32>|<i>/.test(md), md);
 });
