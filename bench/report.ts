@@ -564,13 +564,17 @@ export function passesMarkdown(records: readonly BenchRecord[]): string[] {
     const cell = (g: [string, number][]) =>
       g.length === 0
         ? "-"
-        : g.sort((a, b) => b[1] - a[1]).map(([n, ms]) => `${n} ${f(ms, ms < 1 ? 3 : 2)}`)
-          .join(", ");
+        // a user backend names its own passes: any text, kept in its cell
+        : mdCell(
+          g.sort((a, b) => b[1] - a[1]).map(([n, ms]) => `${n} ${f(ms, ms < 1 ? 3 : 2)}`)
+            .join(", "),
+          Infinity,
+        );
     const id = r.id.replace(/;causal=1;page=0$/, "");
     rows.push(
-      `| ${id} | ${cell(groups.core)} | ${cell(groups.step)} | ${cell(groups.construction)} | ${
-        cell(groups.other)
-      } |`,
+      `| ${mdCell(id, Infinity)} | ${cell(groups.core)} | ${cell(groups.step)} | ${
+        cell(groups.construction)
+      } | ${cell(groups.other)} |`,
     );
   }
   if (rows.length === 0) return [];

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { mdCell, mdCode } from "../report/md_text.ts";
 import { compareBaselines, compareToMarkdown } from "../drift/mod.ts";
 import { toMarkdown } from "../report/mod.ts";
-import { toMarkdown as benchToMarkdown } from "../bench/report.ts";
+import { passesMarkdown, toMarkdown as benchToMarkdown } from "../bench/report.ts";
 import { comparisonMarkdown } from "../cli/compare_runtimes.ts";
 import type { RuntimeOutcome } from "../runner/compare_runtimes.ts";
 import { benchFixture } from "./report_html_fixtures.ts";
@@ -93,4 +93,14 @@ Deno.test("bench summary.md and compare-runtimes.md keep their cells; a compiler
   assert.ok(crRow && crHeader, md);
   assert.equal(cells(crRow).length, cells(crHeader).length, crRow);
   assert.ok(!/<f32>|<i>/.test(md), md);
+});
+
+Deno.test("bench's passes table keeps its cells with a user backend's pass names", () => {
+  const r = benchFixture().records[0];
+  const md = passesMarkdown([{ ...r, passes: { "scores|<mine>": 1.5, "values`2`": 0.25 } }]);
+  const header = md.find((l) => l.startsWith("| case | core |"));
+  const row = md.find((l) => l.includes("mine"));
+  assert.ok(header && row, md.join("\n"));
+  assert.equal(cells(row).length, cells(header).length, row);
+  assert.ok(row.includes("scores\\|&lt;mine&gt; 1.50"), row);
 });
