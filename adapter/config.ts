@@ -19,6 +19,7 @@ import { wrongFileKindIssue } from "./file_kind.ts";
 import { type ConfigFormat, detectConfigFormat } from "./config_format.ts";
 export { type ConfigFormat, detectConfigFormat };
 import { buildSpec, type MlaParams } from "./spec.ts";
+import { yarnGetMscale } from "./rope.ts";
 import { nearMiss } from "../util/edit_distance.ts";
 import { isRecord } from "../util/is_record.ts";
 import type { MlaSpec, RopePairing, YarnParams } from "./types.ts";
@@ -232,10 +233,21 @@ const hfSchema = z.object({
   attention_bias: z.boolean({ error: "must be true or false" }).optional(),
 });
 
+// Megatron's q_lora_rank has two defaults: MLATransformerConfig's 512 and the
+// --q-lora-rank argument's None (a direct q). A config must say which.
+const megatronQLora = z.union([dim(), z.null()], {
+  error: (i) =>
+    isMissing(i.input)
+      ? "is required: Megatron's MLATransformerConfig defaults it to 512, its --q-lora-rank " +
+        "argument to None (a direct q projection), so an absent key could be either; give a " +
+        "positive integer, or null for a direct q projection"
+      : `must be a positive integer at most ${MAX_CONFIG_DIM}, or null for a direct q projection`,
+});
+
 const megatronSchema = z.object({
   hidden_size: dim(),
   num_attention_heads: dim(),
-  q_lora_rank: qLora.optional(),
+  q_lora_rank: megatronQLora,
   kv_lora_rank: dim(),
   qk_head_dim: dim("a positive integer (the no-position width only)"),
   qk_pos_emb_head_dim: ropeDim,
@@ -249,11 +261,62 @@ const megatronSchema = z.object({
   mscale: nonNegative().optional(),
   mscale_all_dim: nonNegative().optional(),
   layernorm_epsilon: positive().optional(),
+  // Not a Megatron config key: MLA always rotates interleaved pairs there (see
+  // megatronRopeIssues); accepted as true, the value it always has.
   mla_rotary_interleaved: z.boolean({ error: "must be true or false" }).optional(),
   // Megatron builds MLA's q_layernorm and kv_layernorm (the latent norms) only with
   // qk_layernorm (--qk-layernorm); without it they are IdentityOp.
   qk_layernorm: z.boolean({ error: "must be true or false" }).optional(),
+  // TransformerConfig keys that change what MLA computes, read to refuse what the
+  // harness does not compute (megatronRopeIssues) rather than ignore it.
+  rotary_percent: positive().optional(),
+  rotary_interleaved: z.boolean({ error: "must be true or false" }).optional(),
+  normalization: z.string({ error: 'must be a string ("RMSNorm")' }).optional(),
 });
+
+/**
+ * Megatron keys whose value MLA there does not compute as the harness would: every one
+ * is refused, not read as something else (multi_latent_attention.py, rope_utils.py and
+ * transformer_config.py of NVIDIA/Megatron-LM).
+ */
+function megatronRopeIssues(c: z.infer<typeof megatronSchema>): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  if (c.mla_rotary_interleaved === false) {
+    issues.push({
+      path: "mla_rotary_interleaved",
+      value: false,
+      message: "is not a Megatron config key, and Megatron's MLA never rotates NeoX halves: " +
+        "multi_latent_attention.py applies RoPE with mla_rotary_interleaved=True, pairs " +
+        "(2i, 2i+1) as DeepSeek's code; remove the key (or give --rope-pairing neox to study " +
+        "the other pairing)",
+    });
+  }
+  if (c.rotary_interleaved === true) {
+    issues.push({
+      path: "rotary_interleaved",
+      value: true,
+      message: "Megatron refuses it with MLA (transformer_config.py: rotary_interleaved does " +
+        "not work with multi_latent_attention); remove it or set false",
+    });
+  }
+  if (c.rotary_percent !== undefined && c.rotary_percent !== 1) {
+    issues.push({
+      path: "rotary_percent",
+      value: c.rotary_percent,
+      message: 'unsupported: with rope_type "rope" Megatron then rotates only that share of ' +
+        "the RoPE channels and passes the rest through; the harness rotates all " +
+        "qk_pos_emb_head_dim channels: use 1",
+    });
+  }
+  if (c.normalization !== undefined && c.normalization !== "RMSNorm") {
+    issues.push({
+      path: "normalization",
+      value: c.normalization,
+      message: 'unsupported: the harness computes the latent norms as RMSNorm; use "RMSNorm"',
+    });
+  }
+  return issues;
+}
 
 /** Keys a RoPE object may hold; anything else is refused rather than ignored. */
 const ROPE_OBJECT_KEYS: Record<"rope_scaling" | "rope_parameters", readonly string[]> = {
@@ -967,7 +1030,7 @@ function hfKeysInMegatron(obj: Record<string, unknown>): ConfigIssue[] {
     rope_theta: "rotary_base",
     rope_scaling: "rope_type, rotary_scaling_factor and the flat YaRN keys",
     rope_parameters: "rope_type, rotary_scaling_factor and the flat YaRN keys",
-    rope_interleave: "mla_rotary_interleaved",
+    rope_interleave: "none: Megatron's MLA always rotates interleaved pairs",
   };
   const renamed = Object.entries(megatronName)
     .filter(([key]) =>
@@ -1025,15 +1088,24 @@ const MEGATRON_DEFAULTS = {
   original_max_position_embeddings: 4096,
   beta_fast: 32,
   beta_slow: 1,
-  mscale: 0.707,
-  mscale_all_dim: 0.707,
+  // MLATransformerConfig's since July 2025 (Megatron-LM 62f0a97); 0.707 and 0.707 before
+  mscale: 1.0,
+  mscale_all_dim: 0.0,
   layernorm_epsilon: 1e-5,
-  mla_rotary_interleaved: false,
+  mla_rotary_interleaved: true,
   qk_layernorm: false,
 } as const;
 
+const MSCALE_HISTORY = "MLATransformerConfig's default since July 2025 (Megatron-LM 62f0a97); " +
+  "before it mscale and mscale_all_dim defaulted to 0.707, so a config of an older Megatron " +
+  "must state both";
+
 /** Why a Megatron default matters, where it changes what the harness computes or refuses. */
 const MEGATRON_DEFAULT_NOTES: Partial<Record<keyof typeof MEGATRON_DEFAULTS, string>> = {
+  mscale: MSCALE_HISTORY,
+  mscale_all_dim: MSCALE_HISTORY,
+  mla_rotary_interleaved: "not a config key: Megatron's MLA always rotates interleaved pairs " +
+    "(multi_latent_attention.py passes mla_rotary_interleaved=True)",
   qk_layernorm: "Megatron's TransformerConfig default: MLA's q_layernorm and kv_layernorm are " +
     "IdentityOp, so the full layer is refused (spec.no-latent-norms); DeepSeek's MLA trained " +
     "with --qk-layernorm states true",
@@ -1043,16 +1115,18 @@ const MEGATRON_DEFAULT_NOTES: Partial<Record<keyof typeof MEGATRON_DEFAULTS, str
  * Canonical spec and reading from a Megatron `MLATransformerConfig`-style object.
  * Note that `qk_head_dim` is the no-position width only; k_channels = qk_head_dim +
  * qk_pos_emb_head_dim. Absent keys take Megatron's defaults (rope_type "yarn",
- * rotary_base 10000, rotary_scaling_factor 40, mscale 0.707, mscale_all_dim 0.707,
- * mla_rotary_interleaved false, i.e. NeoX pairing, qk_layernorm false: no latent norms),
- * each listed in `reading.defaulted`.
+ * rotary_base 10000, rotary_scaling_factor 40, mscale 1, mscale_all_dim 0 (MLATransformerConfig
+ * since July 2025), qk_layernorm false: no latent norms), each listed in `reading.defaulted`;
+ * q_lora_rank has two defaults in Megatron and is required. RoPE pairs are interleaved, as
+ * Megatron's MLA always rotates them, and with rope_type "rope" the softmax keeps Megatron's
+ * m(rotary_scaling_factor, mscale_all_dim)^2.
  *
  * @example
  * ```ts
  * import { readMegatron } from "./config.ts";
  * const { spec, reading } = readMegatron({
- *   hidden_size: 2048, num_attention_heads: 16, kv_lora_rank: 512, qk_head_dim: 128,
- *   qk_pos_emb_head_dim: 64, v_head_dim: 128, mla_rotary_interleaved: true,
+ *   hidden_size: 2048, num_attention_heads: 16, q_lora_rank: null, kv_lora_rank: 512,
+ *   qk_head_dim: 128, qk_pos_emb_head_dim: 64, v_head_dim: 128,
  * }, { name: "v2-lite-megatron" });
  * spec.kChannels; // 192
  * reading.defaulted.some((d) => d.field === "rotary_scaling_factor"); // true
@@ -1068,8 +1142,9 @@ export function readMegatron(raw: unknown, options: SpecFromConfigOptions): Spec
   if (!parsed.success) {
     throw new ConfigError(options.name, [...issuesOf(parsed.error, obj), ...keyIssues]);
   }
-  if (keyIssues.length > 0) throw new ConfigError(options.name, keyIssues);
   const c = parsed.data;
+  keyIssues.push(...megatronRopeIssues(c));
+  if (keyIssues.length > 0) throw new ConfigError(options.name, keyIssues);
   const defaulted: DefaultedField[] = [];
   const pick = <K extends keyof typeof MEGATRON_DEFAULTS>(
     key: K,
@@ -1090,13 +1165,18 @@ export function readMegatron(raw: unknown, options: SpecFromConfigOptions): Spec
     mscale: pick("mscale"),
     mscaleAllDim: pick("mscale_all_dim"),
   };
+  // Megatron scales the softmax by m(rotary_scaling_factor, mscale_all_dim)^2 before it
+  // looks at rope_type (multi_latent_attention.py __init__): with plain RoPE too.
+  const ropeM = ropeType === "rope"
+    ? yarnGetMscale(pick("rotary_scaling_factor"), pick("mscale_all_dim"))
+    : 1;
   const eps = pick("layernorm_epsilon");
   const latentNorms = pick("qk_layernorm");
   const interleaved = options.ropePairing === undefined ? pick("mla_rotary_interleaved") : false;
   const params: MlaParams = {
     hiddenSize: c.hidden_size,
     numHeads: c.num_attention_heads,
-    qLoraRank: c.q_lora_rank ?? null,
+    qLoraRank: c.q_lora_rank,
     kvLoraRank: c.kv_lora_rank,
     qkNopeHeadDim: c.qk_head_dim,
     qkRopeHeadDim: c.qk_pos_emb_head_dim,
@@ -1106,6 +1186,7 @@ export function readMegatron(raw: unknown, options: SpecFromConfigOptions): Spec
     yarn,
     ropePairing: options.ropePairing ?? (interleaved ? "interleaved" : "neox"),
     ...(latentNorms ? {} : { noLatentNorms: true as const }),
+    ...(ropeM !== 1 ? { softmaxMscale: ropeM } : {}),
   };
   checkWeightBounds(params, options.name);
   return {
@@ -1122,8 +1203,8 @@ export function readMegatron(raw: unknown, options: SpecFromConfigOptions): Spec
  * ```ts
  * import { specFromMegatron } from "./config.ts";
  * const spec = specFromMegatron({
- *   hidden_size: 2048, num_attention_heads: 16, kv_lora_rank: 512, qk_head_dim: 128,
- *   qk_pos_emb_head_dim: 64, v_head_dim: 128, mla_rotary_interleaved: true,
+ *   hidden_size: 2048, num_attention_heads: 16, q_lora_rank: null, kv_lora_rank: 512,
+ *   qk_head_dim: 128, qk_pos_emb_head_dim: 64, v_head_dim: 128,
  * }, { name: "v2-lite-megatron" });
  * spec.kChannels; // 192
  * ```

@@ -213,6 +213,10 @@ function specLines(spec: MlaSpec, reading?: ConfigReading): string[] {
               sameFactors(spec.longrope) ? "; the two lists are equal" : ""
             }), cos/sin scale ${g(spec.ropeCosSinScale)} (max positions ` +
             `${spec.longrope.maxPositionEmbeddings}), no YaRN (m = 1)`
+          : spec.yarnM !== 1
+          // Megatron's rope_type "rope": plain RoPE, the softmax still scaled by m^2
+          ? `no YaRN RoPE, softmax m ${g(spec.yarnM)} (Megatron: m(rotary_scaling_factor, ` +
+            "mscale_all_dim) whatever rope_type)"
           : "no YaRN (m = 1)"),
         `  softmax scale ${spec.softmaxScale.toFixed(6)} = m^2 / sqrt(${spec.kChannels})`,
         `  inv_freq (${spec.invFreq.length}): ${spec.invFreq.slice(0, 4).map(g).join(", ")}, ..., ${

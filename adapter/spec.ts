@@ -54,6 +54,12 @@ export interface MlaParams {
   attentionBias?: true;
   /** Megatron without qk_layernorm: the latent norms are the identity (absent: RMSNorm). */
   noLatentNorms?: true;
+  /**
+   * The softmax's factor m without YaRN RoPE (absent: 1): Megatron's MLA scales the softmax
+   * by m(rotary_scaling_factor, mscale_all_dim)^2 whatever its rope_type, so a rope_type
+   * "rope" config can still have m > 1. Exclusive with `yarn` (whose m it would be).
+   */
+  softmaxMscale?: number;
 }
 
 /** Options of {@link buildSpec}. */
@@ -102,7 +108,10 @@ export function buildSpec(params: MlaParams, options: BuildSpecOptions): MlaSpec
   if (params.mlaScaleQLora && params.qLoraRank === null) {
     throw new Error(`buildSpec ${options.name}: mlaScaleQLora without a q_lora_rank`);
   }
-  const yarnM = yarn ? yarnGetMscale(yarn.factor, yarn.mscaleAllDim) : 1;
+  if (yarn && params.softmaxMscale !== undefined) {
+    throw new Error(`buildSpec ${options.name}: softmaxMscale with YaRN (its m is YaRN's)`);
+  }
+  const yarnM = yarn ? yarnGetMscale(yarn.factor, yarn.mscaleAllDim) : params.softmaxMscale ?? 1;
   const ropeCosSinScale = yarn
     ? yarnGetMscale(yarn.factor, yarn.mscale) / yarnGetMscale(yarn.factor, yarn.mscaleAllDim)
     : lr
@@ -208,5 +217,7 @@ export function specParams(spec: MlaSpec): MlaParams {
     ...(spec.kvLatentScale !== undefined ? { mlaScaleKvLora: true as const } : {}),
     ...(spec.attentionBias ? { attentionBias: true as const } : {}),
     ...(spec.noLatentNorms ? { noLatentNorms: true as const } : {}),
+    // m without YaRN: only Megatron's rope_type "rope" sets it
+    ...(!spec.yarn && spec.yarnM !== 1 ? { softmaxMscale: spec.yarnM } : {}),
   };
 }

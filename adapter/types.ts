@@ -151,7 +151,10 @@ export interface MlaSpec {
   readonly vChannels: number;
   /** Derived: cached row width of the absorbed path = kv_lora_rank + rope. */
   readonly latentCacheWidth: number;
-  /** Derived: the YaRN attention factor m (1 without YaRN). */
+  /**
+   * Derived: the softmax's YaRN factor m (1 without YaRN, except a Megatron rope_type "rope"
+   * config's m(rotary_scaling_factor, mscale_all_dim), which Megatron applies regardless).
+   */
   readonly yarnM: number;
   /** Derived: the softmax scale m^2 / sqrt(k_channels). */
   readonly softmaxScale: number;

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { readHf, specFromFile, specFromHf, specFromMegatron } from "../adapter/config.ts";
+import {
+  readHf,
+  readMegatron,
+  specFromFile,
+  specFromHf,
+  specFromMegatron,
+} from "../adapter/config.ts";
+import { configError } from "./config_helpers.ts";
 import { PRESET_NAMES, presetSpec } from "../adapter/presets.ts";
 import {
   plainInvFreq,
@@ -108,19 +115,93 @@ Deno.test("Megatron naming: qk_head_dim is the no-position width only", async ()
   assert.equal(m.softmaxScale.toFixed(6), "0.114721");
   assert.equal(m.ropePairing, "interleaved");
   assert.deepEqual(m.invFreq, presetSpec("deepseek-v2-lite").invFreq);
-  // Megatron's default (mla_rotary_interleaved absent = false) is rotate-half (NeoX) pairing.
+  // No pairing key: Megatron's MLA always rotates interleaved pairs (multi_latent_attention.py
+  // passes mla_rotary_interleaved=True to apply_rotary_pos_emb).
   const d = specFromMegatron({
     hidden_size: 64,
     num_attention_heads: 4,
+    q_lora_rank: null,
     kv_lora_rank: 32,
     qk_head_dim: 16,
     qk_pos_emb_head_dim: 8,
     v_head_dim: 16,
     rope_type: "rope",
   }, { name: "d" });
-  assert.equal(d.ropePairing, "neox");
+  assert.equal(d.ropePairing, "interleaved");
   assert.equal(d.yarn, null);
+  // rotary_scaling_factor 40 and mscale_all_dim 0 (defaults): m = 1
   assert.equal(d.softmaxScale, 1 / Math.sqrt(24));
+});
+
+const MEGATRON_TINY = {
+  hidden_size: 64,
+  num_attention_heads: 4,
+  q_lora_rank: null,
+  kv_lora_rank: 32,
+  qk_head_dim: 16,
+  qk_pos_emb_head_dim: 8,
+  v_head_dim: 16,
+};
+
+Deno.test("Megatron: today's YaRN defaults (mscale 1, mscale_all_dim 0), named with their history", () => {
+  const { spec, reading } = readMegatron(MEGATRON_TINY, { name: "m" });
+  // Megatron: softmax m = 0.1 * 0 * ln 40 + 1 = 1; cos/sin by m(40, 1) / m(40, 0)
+  assert.equal(spec.softmaxScale, 1 / Math.sqrt(24));
+  assert.ok(Math.abs(spec.ropeCosSinScale - (1 + 0.1 * Math.log(40))) < 1e-12);
+  const mscale = reading.defaulted.find((f) => f.field === "mscale");
+  assert.equal(mscale?.value, 1);
+  assert.match(mscale?.note ?? "", /before it mscale and mscale_all_dim defaulted to 0\.707/);
+  assert.equal(reading.defaulted.find((f) => f.field === "mscale_all_dim")?.value, 0);
+});
+
+Deno.test('Megatron rope_type "rope": the softmax keeps m(rotary_scaling_factor, mscale_all_dim)^2', () => {
+  const m = 1 + 0.1 * 1 * Math.log(40);
+  const spec = specFromMegatron({
+    ...MEGATRON_TINY,
+    rope_type: "rope",
+    rotary_scaling_factor: 40,
+    mscale_all_dim: 1,
+  }, { name: "r" });
+  assert.equal(spec.yarn, null);
+  assert.ok(Math.abs(spec.softmaxScale - (m * m) / Math.sqrt(24)) < 1e-15, `${spec.softmaxScale}`);
+  // plain RoPE frequencies, no cos/sin scale
+  assert.equal(spec.ropeCosSinScale, 1);
+  assert.equal(spec.invFreq[1], 1 / 10000 ** (2 / 8));
+  // re-derived by withParams with the factor kept
+  assert.equal(withParams(spec, { ropeTheta: 500 }).softmaxScale, spec.softmaxScale);
+});
+
+Deno.test("Megatron: keys whose MLA the harness would misread are refused, each named", () => {
+  const refused: [Record<string, unknown>, RegExp][] = [
+    [
+      { q_lora_rank: undefined },
+      /q_lora_rank: \(missing\) is required: Megatron's MLATransformerConfig defaults it to 512/,
+    ],
+    [
+      { mla_rotary_interleaved: false },
+      /mla_rotary_interleaved: false is not a Megatron config key/,
+    ],
+    [{ rotary_interleaved: true }, /rotary_interleaved: true Megatron refuses it with MLA/],
+    [
+      { rope_type: "rope", rotary_percent: 0.5 },
+      /rotary_percent: 0\.5 unsupported: .*rotates only that share/,
+    ],
+    [{ normalization: "LayerNorm" }, /normalization: "LayerNorm" unsupported: .*RMSNorm/],
+  ];
+  for (const [over, want] of refused) {
+    const raw = JSON.parse(JSON.stringify({ ...MEGATRON_TINY, ...over }));
+    const e = configError(() => specFromMegatron(raw, { name: "m.json" }));
+    assert.match(e.message, want);
+  }
+  // their accepted values
+  const ok = specFromMegatron({
+    ...MEGATRON_TINY,
+    mla_rotary_interleaved: true,
+    rotary_interleaved: false,
+    rotary_percent: 1,
+    normalization: "RMSNorm",
+  }, { name: "ok" });
+  assert.equal(ok.ropePairing, "interleaved");
 });
 
 Deno.test("specs are immutable and re-derived by withParams", () => {

@@ -17,6 +17,7 @@ export const GOOD_HF: Readonly<Record<string, unknown>> = {
 export const GOOD_MEGATRON: Readonly<Record<string, unknown>> = {
   hidden_size: 64,
   num_attention_heads: 4,
+  q_lora_rank: null,
   kv_lora_rank: 32,
   qk_head_dim: 16,
   qk_pos_emb_head_dim: 8,
