@@ -804,7 +804,7 @@ function typoIssues(obj: Record<string, unknown>, known: readonly string[]): Con
 export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReading {
   const obj = requireObject(raw, options.name);
   const parsed = hfSchema.safeParse(obj);
-  const keyIssues = [...ropeKeyIssues(obj), ...megatronKeysInHf(obj)];
+  const keyIssues = [...ropeKeyIssues(obj), ...megatronKeysInHf(obj), ...notMlaIssues(obj)];
   if (!parsed.success) {
     throw new ConfigError(options.name, [...issuesOf(parsed.error, obj), ...keyIssues]);
   }
@@ -1053,6 +1053,22 @@ function hfKeysInMegatron(obj: Record<string, unknown>): ConfigIssue[] {
       "does not read; remove it, or read the file as HF with --format hf",
   }));
   return [...renamed, ...hfOnly];
+}
+
+/**
+ * `use_mla: false` (DeepSeek-VL2's and DeepSeek-OCR's language configs): their code then
+ * builds plain multi-head attention, whatever MLA widths the file also holds.
+ */
+function notMlaIssues(obj: Record<string, unknown>): ConfigIssue[] {
+  return obj.use_mla === false
+    ? [{
+      path: "use_mla",
+      value: false,
+      message: "says the model's attention is not MLA (DeepSeek-VL2's and DeepSeek-OCR's code " +
+        "builds multi-head attention then, whatever MLA widths the file holds); the harness " +
+        "tests MLA: give the config of an MLA model",
+    }]
+    : [];
 }
 
 /** The HF keys of other models' MLA variants (each changes what the model computes). */

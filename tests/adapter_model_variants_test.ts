@@ -142,6 +142,19 @@ Deno.test("text_config: a multimodal wrapper's language model is read, its error
     readConfig({ ...inner, kv_lora_rank: 64, text_config: inner }, { name: "top" })
   );
   assert.match(top.message, /text_config: \["kv_lora_rank"\] are MLA keys whose values differ/);
+  // DeepSeek-VL2's / DeepSeek-OCR's use_mla false: their code builds multi-head attention,
+  // whatever MLA widths the file holds (was read as MLA)
+  const mha = configError(() =>
+    readConfig({ language_config: { ...inner, use_mla: false } }, { name: "ocr" })
+  );
+  assert.match(
+    mha.message,
+    /language_config\.use_mla: false says the model's attention is not MLA/,
+  );
+  assert.equal(
+    readConfig({ language_config: { ...inner, use_mla: true } }, { name: "v" }).spec.kvLoraRank,
+    32,
+  );
 });
 
 Deno.test("text_config: keys beside it, a differing copy, or a nesting of the wrong type are refused by name", async () => {
