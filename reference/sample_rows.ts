@@ -64,3 +64,40 @@ export function sampleRows(layout: NormalizedLayout, options: SampleRowsOptions)
   for (let q = 0; q < n; q++) if (picked[q]) out.push(q);
   return out;
 }
+
+/**
+ * A sample of rows plus the rows whose kernel output holds a non-finite value (the first
+ * `max` of them), sorted and distinct. A NaN or Inf the kernel wrote outside the sample
+ * would otherwise never be compared: with these rows in, one where the reference is finite
+ * fails, and one where the inputs make the reference non-finite too matches.
+ *
+ * @example
+ * ```ts
+ * import { withNonFiniteRows } from "./sample_rows.ts";
+ * // 3 rows of 2 output values and 1 LSE each; row 1's output holds a NaN
+ * withNonFiniteRows([0, 2], { out: [0, 0, NaN, 0, 0, 0], lse: [0, 0, 0], rows: 3 }); // [0, 1, 2]
+ * ```
+ */
+export function withNonFiniteRows(
+  sample: readonly number[],
+  got: { out: ArrayLike<number>; lse: ArrayLike<number>; rows: number },
+  options: { max?: number } = {},
+): number[] {
+  const max = options.max ?? 16;
+  const rows = new Set(sample);
+  const outW = got.rows > 0 ? got.out.length / got.rows : 0;
+  const lseW = got.rows > 0 ? got.lse.length / got.rows : 0;
+  let added = 0;
+  const finiteRow = (a: ArrayLike<number>, w: number, r: number) => {
+    for (let i = r * w; i < (r + 1) * w; i++) if (!Number.isFinite(a[i])) return false;
+    return true;
+  };
+  for (let r = 0; r < got.rows && added < max; r++) {
+    if (rows.has(r)) continue;
+    if (!finiteRow(got.out, outW, r) || !finiteRow(got.lse, lseW, r)) {
+      rows.add(r);
+      added++;
+    }
+  }
+  return [...rows].sort((a, b) => a - b);
+}

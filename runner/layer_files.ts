@@ -26,7 +26,7 @@ import { compareLayer, type LayerParity } from "../parity/compare_layer.ts";
 import { layerToleranceFor } from "../parity/tolerance.ts";
 import { makeLayerWeights } from "../reference/inputs.ts";
 import { mlaLayer } from "../reference/layer.ts";
-import { sampleRows } from "../reference/sample_rows.ts";
+import { sampleRows, withNonFiniteRows } from "../reference/sample_rows.ts";
 import { SafetensorsError } from "../weights/errors.ts";
 import { attentionPrefix, loadLayerWeights, nonFiniteAt } from "../weights/hf_names.ts";
 import {
@@ -391,24 +391,13 @@ export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerF
     if (!options.ctx && !isRemoteDevice(ctx)) ctx.destroy();
   }
 
-  // 3. The output, atomically.
+  // 3. Parity against the float64 reference: the sampled rows, and every row where the GPU
+  //    wrote a non-finite value (a NaN outside the sample would otherwise pass unseen).
   const tokens = layout.totalQ;
-  await writeSafetensorsFile(options.out, {
-    output: {
-      dtype: "F32",
-      shape: [...inputShape.slice(0, -1), spec.hiddenSize],
-      data: result.out,
-    },
-    lse: { dtype: "F32", shape: [tokens, spec.numHeads], data: result.lse },
-  }, {
-    // The path that ran (a --backend decides it), not the one asked for.
-    metadata: { producer: "mla-harness layer", config: spec.name, path: result.plan.path, dtype },
-  });
-
-  // 4. Parity against the float64 reference.
   let parity: LayerParity | null = null;
   if (options.check ?? true) {
-    const rows = sampleRows(layout, { max: options.checkRows ?? DEFAULT_CHECK_ROWS, seed: 1 });
+    const sampled = sampleRows(layout, { max: options.checkRows ?? DEFAULT_CHECK_ROWS, seed: 1 });
+    const rows = withNonFiniteRows(sampled, { out: result.out, lse: result.lse, rows: tokens });
     const all = rows.length === tokens;
     const ref = mlaLayer(spec, layout, {
       weights,
@@ -423,7 +412,35 @@ export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerF
       heads: spec.numHeads,
       tolerance: layerToleranceFor(dtype),
     });
+    // The input is finite (checked above), so a value non-finite in the kernel's output AND
+    // in the reference, which stores what the kernel stores, overflowed the storage dtype
+    // inside the layer: NaN matches NaN there, a PASS that checked nothing. Refused.
+    const overflow = bothNonFinite(result, ref, rows, spec);
+    if (overflow !== null) {
+      const range = dtype === "f16" ? "f16's range (|x| <= 65504)" : "f32's range (about 3.4e38)";
+      throw new LayerInputError(
+        `${overflow.tensor} of token ${overflow.row} is non-finite in the GPU's output and in ` +
+          `the float64 reference, which stores what --dtype ${dtype} stores: a value beyond ` +
+          `${range} inside the layer, from this input or these weights; nothing can be checked ` +
+          `there (no output written): ${
+            dtype === "f16" ? "use --dtype f32, or " : "use "
+          }inputs and weights of smaller magnitude`,
+      );
+    }
   }
+
+  // 4. The output, atomically.
+  await writeSafetensorsFile(options.out, {
+    output: {
+      dtype: "F32",
+      shape: [...inputShape.slice(0, -1), spec.hiddenSize],
+      data: result.out,
+    },
+    lse: { dtype: "F32", shape: [tokens, spec.numHeads], data: result.lse },
+  }, {
+    // The path that ran (a --backend decides it), not the one asked for.
+    metadata: { producer: "mla-harness layer", config: spec.name, path: result.plan.path, dtype },
+  });
   return {
     spec,
     plan: result.plan,
@@ -433,4 +450,29 @@ export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerF
     lse: result.lse,
     parity,
   };
+}
+
+/**
+ * The first checked position non-finite in both the GPU's layer output and the reference's
+ * (`rows`: the token rows the reference computed, in its row order), or null.
+ */
+function bothNonFinite(
+  got: { out: ArrayLike<number>; lse: ArrayLike<number> },
+  want: { out: ArrayLike<number>; lse: ArrayLike<number> },
+  rows: readonly number[],
+  spec: MlaSpec,
+): { tensor: "output" | "lse"; row: number } | null {
+  // Both hold every token's row (the reference fills only `rows`), as compareLayer reads them.
+  for (const [tensor, w] of [["output", spec.hiddenSize], ["lse", spec.numHeads]] as const) {
+    const g = tensor === "output" ? got.out : got.lse;
+    const e = tensor === "output" ? want.out : want.lse;
+    for (const row of rows) {
+      for (let c = 0; c < w; c++) {
+        if (!Number.isFinite(g[row * w + c]) && !Number.isFinite(e[row * w + c])) {
+          return { tensor, row };
+        }
+      }
+    }
+  }
+  return null;
 }

@@ -38,7 +38,7 @@ import { absorbedAttention, denseAttention } from "../reference/attention.ts";
 import { makeAttentionInputs, makeHiddenStates, makeLayerWeights } from "../reference/inputs.ts";
 import { mlaLayer } from "../reference/layer.ts";
 import { runLayer } from "../kernels/layer.ts";
-import { sampleRows } from "../reference/sample_rows.ts";
+import { sampleRows, withNonFiniteRows } from "../reference/sample_rows.ts";
 import { applyProfile, caseRequest, resolveCase } from "./case_request.ts";
 import { isRemoteDevice, type RunDevice } from "../gpu/runtime.ts";
 import type { CaseResult, ParityRecord } from "../results/types.ts";
@@ -537,11 +537,22 @@ async function checkedResult(
   };
 }
 
-/** Reference rows: all, or a sample (always with every sequence's first and last row). */
-function referenceRows(plan: GpuPlan, o: CheckOptions): number[] | undefined {
+/**
+ * Reference rows: all, or a sample (always with every sequence's first and last row) plus
+ * the rows where the kernel wrote a non-finite value, so that a NaN outside the sample
+ * cannot pass unseen.
+ */
+function referenceRows(
+  plan: GpuPlan,
+  o: CheckOptions,
+  got: { out: ArrayLike<number>; lse: ArrayLike<number> },
+): number[] | undefined {
   const layout = plan.layout;
   return layout.totalQ > (o.maxRows ?? 64)
-    ? sampleRows(layout, { max: o.maxRows ?? 64, seed: o.seed })
+    ? withNonFiniteRows(sampleRows(layout, { max: o.maxRows ?? 64, seed: o.seed }), {
+      ...got,
+      rows: layout.totalQ,
+    })
     : undefined;
 }
 
@@ -598,7 +609,7 @@ async function checkPlan(c: Case, plan: GpuPlan, o: CheckOptions): Promise<CaseR
     out: Float32Array.from(actual.out),
     lse: Float32Array.from(actual.lse),
   });
-  const rows = referenceRows(plan, o);
+  const rows = referenceRows(plan, o, actual);
   const dense = plan.reference === "dense";
   // The reference reads the inputs as the kernel holds them (the plan's dtype).
   const expected = (dense ? denseAttention : absorbedAttention)(spec, layout, {
@@ -659,7 +670,7 @@ async function checkLayer(c: Case, plan: GpuPlan, o: CheckOptions): Promise<Case
     for (let i = 0; i < (o.repeats ?? 3); i++) samples.push((await run()).timing.totalMs);
   }
   o.outputs?.({ out: Float32Array.from(first.out), lse: Float32Array.from(first.lse) });
-  const sampled = referenceRows(plan, o);
+  const sampled = referenceRows(plan, o, first);
   const rows = sampled ?? Array.from({ length: layout.totalQ }, (_, i) => i);
   const dense = plan.reference === "dense";
   const expected = mlaLayer(spec, layout, {

@@ -1,0 +1,146 @@
+/**
+ * A NaN the kernel writes outside the reference's row sample is compared anyway: the rows a
+ * kernel wrote a non-finite value in join the sample (reference/sample_rows.ts
+ * withNonFiniteRows), in `run` (a user backend that poisons one row) and in `layer` (an f16
+ * layer whose storage overflows: the reference, storing what f16 stores, is NaN there too,
+ * which is refused as unchecked instead of passing as NaN matching NaN).
+ */
+import assert from "node:assert/strict";
+import { withNonFiniteRows } from "../reference/sample_rows.ts";
+import { currentBackend } from "../drift/device_key.ts";
+import { type GpuNeeds, ignoreReason, nameWithReason } from "./gpu_helpers.ts";
+import { runCli } from "./helpers_cli.ts";
+
+const VK = { DENO_WEBGPU_BACKEND: currentBackend() };
+
+function cliTest(name: string, fn: () => Promise<void>, needs: GpuNeeds = {}): void {
+  const reason = ignoreReason(needs);
+  Deno.test({ name: nameWithReason(name, reason), ignore: reason !== null, fn });
+}
+
+Deno.test("withNonFiniteRows adds the rows holding NaN or Inf (output or LSE), at most max", () => {
+  const rows = 6;
+  const out = new Float32Array(rows * 2);
+  const lse = new Float32Array(rows);
+  out[2 * 2 + 1] = NaN; // row 2
+  lse[4] = -Infinity; // row 4: an LSE of -inf (no key) is non-finite too
+  out[5 * 2] = Infinity; // row 5
+  assert.deepEqual(withNonFiniteRows([0, 5], { out, lse, rows }), [0, 2, 4, 5]);
+  assert.deepEqual(withNonFiniteRows([0], { out, lse, rows }, { max: 1 }), [0, 2]);
+  assert.deepEqual(withNonFiniteRows([1, 3], { out: new Float32Array(12), lse, rows: 6 }), [
+    1,
+    3,
+    4,
+  ]);
+});
+
+cliTest(
+  "run: a NaN row outside the reference's sample fails the case (it passed unseen)",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "mla-nan-row-" });
+    try {
+      const matrix = `${dir}/m.json`;
+      await Deno.writeTextFile(
+        matrix,
+        JSON.stringify({
+          name: "nan-row",
+          seed: 1,
+          groups: [{
+            name: "one 8-token prefill",
+            axes: {
+              preset: "tiny",
+              path: "absorbed",
+              dtype: "f32",
+              b: 1,
+              sq: 8,
+              sk: 8,
+              layout: "bshd",
+            },
+          }],
+        }),
+      );
+      const r = await runCli([
+        "run",
+        "--matrix",
+        matrix,
+        "--backend-module",
+        "tests/fixtures/backends/naive_nan_row.ts",
+        "--backend",
+        "naive-nan-row",
+        // the sample is each sequence's first and last row: 0 and 7
+        "--max-rows",
+        "2",
+        "--repeats",
+        "0",
+        "--out",
+        `${dir}/out`,
+      ], VK);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      const [res] = (await Deno.readTextFile(`${dir}/out/results.jsonl`)).trim().split("\n")
+        .map((l) => JSON.parse(l));
+      assert.equal(res.status, "fail", JSON.stringify(res));
+      assert.equal(res.rowsChecked, 3);
+      assert.match(res.message, /non-?finite/i);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+  {
+    cases: [{
+      spec: "tiny",
+      dtype: "f32",
+      backend: "wgsl-absorbed",
+      layout: { kind: "bshd", batch: 1, seqQ: 8, seqK: 8, causal: true },
+    }],
+  },
+);
+
+cliTest(
+  "layer --dtype f16: an input that overflows f16 inside the layer is exit 2, not a PASS of NaN against NaN",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "mla-f16-overflow-" });
+    try {
+      // hidden_states [1, 4, 64] F32, one value 7e4 (beyond f16's 65504)
+      const x = new Float32Array(4 * 64).map((_, i) => Math.sin(i) * 0.5);
+      x[64 + 3] = 7e4;
+      const header = new TextEncoder().encode(JSON.stringify({
+        hidden_states: { dtype: "F32", shape: [1, 4, 64], data_offsets: [0, x.byteLength] },
+      }));
+      const len = new Uint8Array(8);
+      new DataView(len.buffer).setBigUint64(0, BigInt(header.length), true);
+      const file = new Uint8Array(8 + header.length + x.byteLength);
+      file.set(len, 0);
+      file.set(header, 8);
+      file.set(new Uint8Array(x.buffer), 8 + header.length);
+      await Deno.writeFile(`${dir}/x.safetensors`, file);
+      const r = await runCli([
+        "layer",
+        "--config",
+        "tiny",
+        "--input",
+        `${dir}/x.safetensors`,
+        "--dtype",
+        "f16",
+        "--out",
+        `${dir}/y.safetensors`,
+      ], VK);
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(
+        r.stderr,
+        /of token 1 is non-finite in the GPU's output and in the float64 reference, which stores what --dtype f16 stores: a value beyond f16's range/,
+      );
+      assert.doesNotMatch(r.stdout, /PASS/);
+      assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["x.safetensors"]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+  {
+    cases: [{
+      spec: "tiny",
+      dtype: "f16",
+      backend: "wgsl-absorbed",
+      layout: { kind: "bshd", batch: 1, seqQ: 4, seqK: 4, causal: true },
+    }],
+  },
+);
