@@ -15,6 +15,7 @@ import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typin
 import { ALL_FAULTS, faultBackendOf } from "../parity/faults.ts";
 import { applyBackendChoice, formatBackendChoice } from "../gpu/backend_choice.ts";
 import { notCoveredLine } from "../report/not_covered.ts";
+import { unusedBackends } from "../report/unused_backends.ts";
 import { isExpectedSkip } from "../report/totals.ts";
 import { PROGRESS_MODES } from "../report/progress.ts";
 import { prepareOutputDir } from "../report/output_paths.ts";
@@ -178,7 +179,9 @@ export function runCommand() {
         "Ctrl-C (SIGINT) stops after the current case, SIGTERM at once; both keep everything " +
         "finished and write the reports, marked interrupted. A folder holding a half-finished " +
         "run needs --resume or --force; a finished run there is replaced. Exit codes: 0 all " +
-        "pass; 1 a parity failure, an unexpected support decision or a case error; 2 bad input " +
+        "pass; 1 a parity failure, an unexpected support decision, a case error, or a --backend " +
+        "that ran none of the cases (a --backend-module whose backend ran none is a warning); " +
+        "2 bad input " +
         "(an unusable --out included); 3 no adapter, or repeated device loss or timeouts; 130 " +
         "interrupted by SIGINT; 143 by SIGTERM.",
     )
@@ -289,7 +292,7 @@ export function runCommand() {
       ]);
       const warmupMs = parseWarmupMs(opts.warmupMs);
       checkRuntimeCombination(opts.runtime, { backendModules: opts.backendModule });
-      await loadBackendModuleOptions(opts.backendModule);
+      const loaded = await loadBackendModuleOptions(opts.backendModule);
       const backend = opts.backend === undefined ? undefined : checkBackendId(opts.backend);
       if (opts.plantFault && backend !== undefined && !isBundledBackend(backend)) {
         throw new CliError(
@@ -400,6 +403,15 @@ export function runCommand() {
         );
         const gap = notCoveredLine(report.results, { runtime: opts.runtime });
         if (gap !== null) console.log(gap);
+        // A backend asked for that no case ran on: said, and with --backend the run fails
+        // (a finished run only: an interrupted one may not have reached its cases).
+        const unused = report.interrupted
+          ? { lines: [], backendRanNothing: false }
+          : unusedBackends(report.results, {
+            backend,
+            modules: loaded.map((m) => ({ id: m.module.id, specifier: m.specifier })),
+          });
+        for (const line of unused.lines) console.error(line);
         if (report.interrupted && atOnce.signal.aborted) {
           Deno.exitCode = EXIT_SIGTERM;
           return;
@@ -414,7 +426,10 @@ export function runCommand() {
         });
         Deno.exitCode = report.interrupted
           ? (afterCase.signal.aborted || atOnce.signal.aborted ? exitOnStop : EXIT.infra)
-          : Math.max(runExitCode(t), drift.regressions > 0 ? EXIT.failure : EXIT.ok);
+          : Math.max(
+            runExitCode(t),
+            drift.regressions > 0 || unused.backendRanNothing ? EXIT.failure : EXIT.ok,
+          );
       } finally {
         Deno.removeSignalListener("SIGINT", onInt);
         Deno.removeSignalListener("SIGTERM", onTerm);

@@ -22,6 +22,8 @@ import * as naive from "../examples/backends/naive/mod.ts";
 import { gpu, gpuTest } from "./gpu_helpers.ts";
 import { runCli } from "./helpers_cli.ts";
 import { LAVAPIPE_CAPS } from "./caps_fixtures.ts";
+import { unusedBackends } from "../report/unused_backends.ts";
+import type { CaseResult } from "../results/types.ts";
 
 const NAIVE = "examples/backends/naive/mod.ts";
 
@@ -466,3 +468,65 @@ gpuTest(
     for (const b of owned) b.destroy();
   },
 );
+
+gpuTest(
+  "run: a --backend that runs none of the cases fails; a loaded module no case runs on is named",
+  async () => {
+    const out = await Deno.makeTempDir({ prefix: "mla-unused-backend-" });
+    try {
+      const base = ["run", "--backend-module", NAIVE, "--repeats", "0", "--filter"];
+      const [none, unselected] = await Promise.all([
+        // naive computes the absorbed path: every expanded case is refused
+        runCli([
+          ...base,
+          "preset=tiny;path=expanded;dtype=f32;layout=thd",
+          "--backend",
+          "naive",
+          "--out",
+          `${out}/none`,
+        ]),
+        // no --backend: auto picks only bundled backends, so naive runs nothing
+        runCli([...base, "preset=tiny;path=absorbed;dtype=f32;layout=thd", "--out", `${out}/un`]),
+      ]);
+      // before: "0 pass ... skipped as expected", exit 0
+      assert.equal(none.code, 1, none.stdout + none.stderr);
+      assert.match(
+        none.stderr,
+        /error: --backend naive ran none of the \d+ case\(s\): .*backend\.path-mismatch/,
+      );
+      assert.equal(unselected.code, 0, unselected.stdout + unselected.stderr);
+      assert.match(
+        unselected.stderr,
+        /warning: --backend-module examples\/backends\/naive\/mod\.ts registers backend naive, which no case ran on/,
+      );
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+);
+
+Deno.test("unusedBackends: --backend with a case run on it, or no results, says nothing", () => {
+  const ran = {
+    id: "a",
+    status: "pass",
+    decision: "supported",
+    backend: "naive",
+  } as unknown as CaseResult;
+  assert.deepEqual(
+    unusedBackends([ran], { backend: "naive", modules: [{ id: "naive", specifier: "n.ts" }] }),
+    { lines: [], backendRanNothing: false },
+  );
+  assert.equal(unusedBackends([], { backend: "naive", modules: [] }).backendRanNothing, false);
+  // refused only for what the device lacks: a coverage gap, said, the run not failed
+  const lacking = {
+    id: "b",
+    status: "pass",
+    decision: "unsupported",
+    reasons: [{ code: "device.no-subgroups", message: "no subgroups" }],
+  } as unknown as CaseResult;
+  const gap = unusedBackends([lacking], { backend: "wgsl-absorbed-tiled-sg", modules: [] });
+  assert.equal(gap.backendRanNothing, false);
+  assert.match(gap.lines[0], /^warning: --backend wgsl-absorbed-tiled-sg ran none .*lacks/);
+  const other = { ...lacking, reasons: [{ code: "backend.path-mismatch", message: "m" }] };
+  assert.equal(unusedBackends([other], { backend: "x", modules: [] }).backendRanNothing, true);
+});
