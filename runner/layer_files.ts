@@ -247,7 +247,15 @@ export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerF
   // 0. Usage, then the output path, before anything is read or run.
   checkWeightOptions(options);
   await checkOutputFile(options.out, { label: "--out" });
-  for (const [flag, file] of [["--input", options.input], ["--weights", options.weights]]) {
+  // A --config that is a file (not a preset name) is an input too.
+  const configFile = Object.hasOwn(PRESET_CONFIGS, options.config) ? undefined : options.config;
+  for (
+    const [flag, file] of [
+      ["--input", options.input],
+      ["--weights", options.weights],
+      ["--config", configFile],
+    ]
+  ) {
     if (file !== undefined && await sameFile(options.out, file)) {
       throw new LayerInputError(
         `--out ${options.out} is the ${flag} file ${file}: writing the output would overwrite ` +
@@ -321,8 +329,9 @@ export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerF
     }
     try {
       if (file instanceof ShardedSafetensors) {
-        // --out must not be a shard the layer is read from (checked above for --weights)
-        for (const shard of file.shards) {
+        // --out must not be any shard of the checkpoint (checked above for --weights), the
+        // picked layer's or another's: overwriting one corrupts the checkpoint
+        for (const shard of file.allShards) {
           if (await sameFile(options.out, shard)) {
             throw new LayerInputError(
               `--out ${options.out} is the shard ${shard} of --weights ${options.weights}: ` +

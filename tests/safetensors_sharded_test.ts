@@ -15,6 +15,7 @@ import { encodeSafetensors, type TensorToWrite } from "../weights/safetensors.ts
 import { openWeights, parseShardIndex, ShardedSafetensors } from "../weights/sharded.ts";
 import { SafetensorsError } from "../weights/errors.ts";
 import { runCli } from "./helpers_cli.ts";
+import { GOOD_HF } from "./config_helpers.ts";
 
 const SPEC = presetSpec("tiny");
 const S1 = "model-00001-of-00002.safetensors";
@@ -118,7 +119,11 @@ Deno.test("sharded: a hostile index is one error naming the index and the tensor
       idx,
       JSON.stringify({ weight_map: { ...map, [o]: "gone.safetensors" } }),
     );
-    assert.match(await detail(openWeights(idx, { layer: 3 })), /gone\.safetensors: no such file/);
+    assert.match(
+      await detail(openWeights(idx, { layer: 3 })),
+      // the index and the tensor that sent the reader to the missing shard, then the shard
+      /bad\.index\.json: weight_map maps tensor "model\.layers\.3\.self_attn\.o_proj\.weight" to gone\.safetensors, which cannot be read: .*gone\.safetensors: no such file/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -169,6 +174,37 @@ Deno.test("layer --weights <index.json>: runs the split layer; --out naming a sh
       /--out .* is the shard .*00002-of-00002\.safetensors of --weights/,
     );
     assert.deepEqual(await Deno.readFile(shard), before);
+
+    // A shard of the checkpoint that holds another layer, and the --config file: inputs too
+    // (both were overwritten, exit 0)
+    const other = `${dir}/model-extra.safetensors`;
+    await Deno.writeFile(
+      other,
+      encodeSafetensors({ "model.layers.4.mlp.w": { dtype: "F32", shape: [1], data: [1] } }),
+    );
+    const map = JSON.parse(await Deno.readTextFile(`${dir}/model.safetensors.index.json`));
+    map.weight_map["model.layers.4.mlp.w"] = "model-extra.safetensors";
+    await Deno.writeTextFile(`${dir}/more.index.json`, JSON.stringify(map));
+    const cfg = `${dir}/config.json`;
+    await Deno.writeTextFile(cfg, JSON.stringify(GOOD_HF));
+    const extraBefore = await Deno.readFile(other);
+    const [otherShard, config] = await Promise.all([
+      runCli(
+        args(other).map((a) =>
+          a.endsWith("model.safetensors.index.json") ? `${dir}/more.index.json` : a
+        ),
+      ),
+      runCli(["layer", "--config", cfg, "--input", `${dir}/x.safetensors`, "--out", cfg]),
+    ]);
+    assert.equal(otherShard.code, 2, otherShard.stdout + otherShard.stderr);
+    assert.match(
+      otherShard.stderr,
+      /--out .* is the shard .*model-extra\.safetensors of --weights/,
+    );
+    assert.deepEqual(await Deno.readFile(other), extraBefore);
+    assert.equal(config.code, 2, config.stdout + config.stderr);
+    assert.match(config.stderr, /--out .*config\.json is the --config file/);
+    assert.deepEqual(JSON.parse(await Deno.readTextFile(cfg)), GOOD_HF);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

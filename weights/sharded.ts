@@ -117,6 +117,11 @@ export class ShardedSafetensors implements TensorReader {
   readonly source: string;
   /** The layer's tensors, from every shard that holds some. */
   readonly tensors: ReadonlyMap<string, TensorInfo>;
+  /**
+   * Every shard file the index's weight_map names (paths as opened: the index's folder
+   * joined), the picked layer's or not: what an output must never overwrite.
+   */
+  readonly allShards: readonly string[];
   readonly #shardOf: ReadonlyMap<string, SafetensorsFile>;
   readonly #files: readonly SafetensorsFile[];
 
@@ -125,11 +130,13 @@ export class ShardedSafetensors implements TensorReader {
     tensors: ReadonlyMap<string, TensorInfo>,
     shardOf: ReadonlyMap<string, SafetensorsFile>,
     files: readonly SafetensorsFile[],
+    allShards: readonly string[],
   ) {
     this.source = source;
     this.tensors = tensors;
     this.#shardOf = shardOf;
     this.#files = files;
+    this.allShards = allShards;
   }
 
   /**
@@ -176,7 +183,16 @@ export class ShardedSafetensors implements TensorReader {
         const shard = map.get(name)!;
         let file = opened.get(shard);
         if (!file) {
-          file = await SafetensorsFile.open(join(folder, shard));
+          try {
+            file = await SafetensorsFile.open(join(folder, shard));
+          } catch (e) {
+            // which index sent the reader there, and for which tensor
+            if (!(e instanceof SafetensorsError)) throw e;
+            throw new SafetensorsError(
+              indexPath,
+              `weight_map maps tensor "${name}" to ${shard}, which cannot be read: ${e.message}`,
+            );
+          }
           opened.set(shard, file);
         }
         const info = file.tensors.get(name);
@@ -194,7 +210,8 @@ export class ShardedSafetensors implements TensorReader {
       for (const f of opened.values()) f.close();
       throw e;
     }
-    return new ShardedSafetensors(indexPath, tensors, shardOf, [...opened.values()]);
+    const all = [...new Set(map.values())].map((shard) => join(folder, shard));
+    return new ShardedSafetensors(indexPath, tensors, shardOf, [...opened.values()], all);
   }
 
   /** The shard files opened (those holding the layer's tensors). */
