@@ -110,6 +110,9 @@ export interface LayerFilesResult {
 
 const shapeStr = (s: readonly number[]) => `[${s.join(", ")}]`;
 
+/** Input tensor names that would describe the token layout (positions, masks, lengths). */
+const LAYOUT_TENSOR = /position|mask|cu_seq|seq_?len|lengths|offsets/i;
+
 function bad(message: string): LayerInputError {
   return new LayerInputError(message);
 }
@@ -292,6 +295,20 @@ export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerF
       );
     }
     inputShape = info.shape;
+    // Only hidden_states is read. A tensor that would say how the tokens are laid out or
+    // where they sit (positions, a mask, sequence lengths) would be ignored, and the layer
+    // run as something else: refused by name.
+    const layoutish = [...input.tensors.keys()].filter((n) =>
+      n !== INPUT_TENSOR && LAYOUT_TENSOR.test(n)
+    );
+    if (layoutish.length > 0) {
+      throw bad(
+        `${options.input}: ${layoutish.map((n) => `"${n}"`).join(", ")} would be ignored: ` +
+          `the layer reads only "${INPUT_TENSOR}", each sequence at positions 0, 1, ... with ` +
+          "a causal mask, packed sequences through --cu-seqlens; remove " +
+          `${layoutish.length === 1 ? "it" : "them"} (and give --cu-seqlens for a packed input)`,
+      );
+    }
     request = inputLayout(spec, info.shape, options.cuSeqlens, options.input);
     layout = normalizeLayout(request, { source: options.input });
     // LongRoPE (MiniCPM3): the factor list the model uses for the longest sequence's keys

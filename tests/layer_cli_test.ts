@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { LayerUnsupportedError } from "../kernels/layer.ts";
-import { SafetensorsFile } from "../weights/safetensors.ts";
+import { encodeSafetensors, SafetensorsFile } from "../weights/safetensors.ts";
 import { currentBackend } from "../drift/device_key.ts";
 import { type GpuNeeds, ignoreReason, nameWithReason } from "./gpu_helpers.ts";
 import { runCli } from "./helpers_cli.ts";
@@ -354,4 +354,44 @@ Deno.test("LayerUnsupportedError says a reason every backend gave once, and keep
     "the layer is unsupported here: the spec's list is not the keys'; no shader-f16",
   );
   assert.equal(e.reasons.length, 3);
+});
+
+Deno.test("layer: an input tensor that would say where the tokens sit (positions, a mask, lengths) is exit 2 naming it", async () => {
+  const dir = await tmp();
+  try {
+    const hidden = {
+      dtype: "F32" as const,
+      shape: [1, 4, 64],
+      data: Array.from({ length: 256 }, (_, i) => Math.sin(i)),
+    };
+    await Deno.writeFile(
+      `${dir}/x.safetensors`,
+      encodeSafetensors({
+        hidden_states: hidden,
+        position_ids: { dtype: "F32", shape: [1, 4], data: [100, 101, 102, 103] },
+        cu_seqlens: { dtype: "F32", shape: [3], data: [0, 1, 4] },
+        // any other tensor is not about the layout: left alone
+        expected_output: hidden,
+      }),
+    );
+    const r = await runCli([
+      "layer",
+      "--config",
+      "tiny",
+      "--input",
+      `${dir}/x.safetensors`,
+      "--out",
+      `${dir}/y.safetensors`,
+    ], VK);
+    // before: run as one sequence at positions 0..3, PASS, exit 0
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(
+      r.stderr,
+      /x\.safetensors: "position_ids", "cu_seqlens" would be ignored: the layer reads only "hidden_states"/,
+    );
+    assert.doesNotMatch(r.stderr, /expected_output/);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["x.safetensors"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
