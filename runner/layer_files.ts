@@ -127,10 +127,10 @@ function inputLayout(
   const hs = spec.hiddenSize;
   const name = `${source}: ${INPUT_TENSOR}`;
   if (cuSeqlens) {
-    if (shape.length !== 2 || shape[1] !== hs) {
+    if (shape.length !== 2 || shape[1] !== hs || shape[0] < 1) {
       throw bad(
         `${name} has shape ${shapeStr(shape)}; with --cu-seqlens expected [tokens, ${hs}] ` +
-          `(hidden_size of ${spec.name})`,
+          `(hidden_size of ${spec.name}, tokens >= 1)`,
       );
     }
     // a malformed list first (decreasing offsets, ...): its last offset would mislead

@@ -100,3 +100,49 @@ Deno.test("layer: NaN/Infinity in the input or a weight, a folder, a huge --seed
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a pipe or a device is refused as not a regular file (a FIFO blocked the first read forever)", async () => {
+  await assert.rejects(
+    () => SafetensorsFile.open("/dev/null"),
+    /\/dev\/null: is not a regular file \(a pipe, socket or device\)/,
+  );
+  const dir = await Deno.makeTempDir({ prefix: "mla-fifo-" });
+  try {
+    const fifo = `${dir}/x.safetensors`;
+    const made = await new Deno.Command("mkfifo", { args: [fifo] }).output().catch(() => null);
+    if (made?.success) {
+      // nothing writes to it: before, this open never returned
+      await assert.rejects(() => SafetensorsFile.open(fifo), /is not a regular file/);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("layer: a packed input of no tokens is exit 2 (was 3, unsupported)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mla-empty-thd-" });
+  try {
+    await Deno.writeFile(
+      `${dir}/x.safetensors`,
+      encodeSafetensors({ hidden_states: { dtype: "F32", shape: [0, 64], data: [] } }),
+    );
+    const r = await runCli([
+      "layer",
+      "--config",
+      "tiny",
+      "--input",
+      `${dir}/x.safetensors`,
+      "--cu-seqlens",
+      "0,0",
+      "--out",
+      `${dir}/y.safetensors`,
+    ]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(
+      r.stderr,
+      /hidden_states has shape \[0, 64\]; with --cu-seqlens expected \[tokens, 64\] \(hidden_size of tiny, tokens >= 1\)/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -346,8 +346,16 @@ export class SafetensorsFile implements TensorReader {
     let src: ByteSource;
     try {
       // A folder opens on Linux, and its first read fails with an OS error: say what it is.
-      if ((await Deno.stat(path)).isDirectory) {
+      const st = await Deno.stat(path);
+      if (st.isDirectory) {
         throw new SafetensorsError(path, "is a folder; give a .safetensors file");
+      }
+      // A FIFO would block the first read forever, a device (/dev/zero) reads as no bytes.
+      if (!st.isFile) {
+        throw new SafetensorsError(
+          path,
+          "is not a regular file (a pipe, socket or device); give a .safetensors file",
+        );
       }
       src = await fileSource(path);
     } catch (e) {
