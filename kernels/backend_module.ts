@@ -157,7 +157,41 @@ export function validateBackendModule(ns: Record<string, unknown>, source: strin
 export function registerBackendModule(m: BackendModule, module?: string): void {
   const backend = backendOf(m);
   registerBackend(backend, { module });
-  registerLauncher(m.id, m.launch);
+  registerLauncher(m.id, launchNamingOrigin(m, module));
+}
+
+/**
+ * The module's launcher, whose errors say where they came from: the backend, its module
+ * and the frame that threw (a user kernel's TypeError otherwise reads like the harness's).
+ * An Error keeps its class (callers tell device loss and timeouts apart by it); a thrown
+ * value that is not one becomes an Error saying what was thrown.
+ */
+function launchNamingOrigin(m: BackendModule, module: string | undefined) {
+  const origin = `backend ${m.id}${module === undefined ? "" : ` (module ${module})`}: launch() ` +
+    "threw";
+  return async (...args: Parameters<BackendModule["launch"]>): Promise<void> => {
+    try {
+      await m.launch(...args);
+    } catch (e) {
+      if (!(e instanceof Error)) {
+        throw new Error(`${origin} ${shownThrown(e)}, not an Error`, { cause: e });
+      }
+      const at = e.stack?.split("\n").map((l) => l.trim()).find((l) => l.startsWith("at "));
+      const where = at === undefined ? "" : ` (${at.replace(/^at .*?\((.*)\)$/, "at $1")})`;
+      e.message = `${origin}: ${e.message}${where}`;
+      throw e;
+    }
+  };
+}
+
+function shownThrown(v: unknown): string {
+  if (v === undefined || v === null) return String(v);
+  if (typeof v === "string") return `the string ${JSON.stringify(v)}`;
+  try {
+    return `${typeof v} ${JSON.stringify(v) ?? String(v)}`;
+  } catch {
+    return typeof v;
+  }
 }
 
 function backendOf(m: BackendModule): Backend {

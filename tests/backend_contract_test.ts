@@ -12,9 +12,9 @@ import { presetSpec } from "../adapter/presets.ts";
 import { resolve } from "../adapter/resolve.ts";
 import type { GpuPlan } from "../adapter/types.ts";
 import { runAttention } from "../kernels/attention.ts";
-import { validateBackendModule } from "../kernels/backend_module.ts";
+import { registerBackendModule, validateBackendModule } from "../kernels/backend_module.ts";
 import { BUNDLED_MODULES } from "../kernels/bundled_modules.ts";
-import { LaunchKit } from "../kernels/launch.ts";
+import { launcherOf, LaunchKit } from "../kernels/launch.ts";
 import { loadKernel } from "../kernels/source.ts";
 import { pipelineCacheOf } from "../kernels/attention.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
@@ -529,4 +529,36 @@ Deno.test("unusedBackends: --backend with a case run on it, or no results, says 
   assert.match(gap.lines[0], /^warning: --backend wgsl-absorbed-tiled-sg ran none .*lacks/);
   const other = { ...lacking, reasons: [{ code: "backend.path-mismatch", message: "m" }] };
   assert.equal(unusedBackends([other], { backend: "x", modules: [] }).backendRanNothing, true);
+});
+
+Deno.test("a user launch's error names the backend, its module and the frame that threw", async () => {
+  const throwsValue = {
+    ...naive,
+    id: "fixture-throws-value",
+    launch: () => Promise.reject(undefined),
+  };
+  const throwsError = {
+    ...naive,
+    id: "fixture-throws-error",
+    launch: () => Promise.reject(new RangeError("no such buffer kvcache")),
+  };
+  registerBackendModule(validateBackendModule(throwsValue, "v.ts"), "v.ts");
+  registerBackendModule(validateBackendModule(throwsError, "e.ts"), "e.ts");
+  const call = (id: string) =>
+    launcherOf(id)!(null as unknown as GpuPlan, null as unknown as never, null as unknown as never);
+  await assert.rejects(
+    () => call("fixture-throws-value"),
+    (e: Error) =>
+      e.message ===
+        "backend fixture-throws-value (module v.ts): launch() threw undefined, not an Error",
+  );
+  await assert.rejects(() => call("fixture-throws-error"), (e: Error) => {
+    // the class kept: callers tell errors apart by it
+    assert.ok(e instanceof RangeError);
+    assert.match(
+      e.message,
+      /^backend fixture-throws-error \(module e\.ts\): launch\(\) threw: no such buffer kvcache \(at .*backend_contract_test\.ts:\d+:\d+\)$/,
+    );
+    return true;
+  });
 });
