@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { Command } from "@commander-js/extra-typings";
+import { Command, Option } from "@commander-js/extra-typings";
 import { dirname } from "node:path";
 import { findChromium } from "../browser/chromium.ts";
 import { applyBackendChoice, formatBackendChoice } from "../gpu/backend_choice.ts";
@@ -208,7 +208,18 @@ export function compareRuntimesCommand() {
       parseSeconds,
       600,
     )
+    .addOption(
+      new Option("--backend-module <path>", "not taken here (exit 2, naming what is)").hideHelp(),
+    )
     .action(async (opts) => {
+      if (opts.backendModule !== undefined) {
+        throw new CliError(
+          "compare-runtimes compares the bundled kernels in the two runtimes and loads no " +
+            "backend module; run a user backend in each runtime with `run --backend-module " +
+            "<path> --backend <id>`, once as it is and once with `--runtime chromium`",
+          EXIT.badInput,
+        );
+      }
       // --matrix, --filter, --max-cases and --config-root are checked as run checks them,
       // before either runtime starts (a bad one is exit 2 in a second, not after a launch)
       const selection = await selectCases({

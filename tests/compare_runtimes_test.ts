@@ -161,15 +161,22 @@ Deno.test("compare-runtimes CLI: a bad --matrix or --filter is exit 2 before eit
     // No browser at that path: before the check, this was exit 3 (no Chromium) after
     // Deno's adapter had started; now the selection is refused first.
     const common = ["--chromium", `${dir}/no-chromium`, "--out", `${dir}/out`];
-    const [matrix, filter] = await Promise.all([
+    const [matrix, filter, mod] = await Promise.all([
       runCli(["compare-runtimes", "--matrix", "nope", ...common]),
       runCli(["compare-runtimes", "--filter", "preset=nope", ...common]),
+      // was commander's bare "unknown option"
+      runCli(["compare-runtimes", "--backend-module", "my.ts", ...common]),
     ]);
+    assert.equal(mod.code, 2, mod.stdout + mod.stderr);
+    assert.match(
+      mod.stderr,
+      /loads no backend module; run a user backend in each runtime with `run --backend-module/,
+    );
     assert.equal(matrix.code, 2, matrix.stdout + matrix.stderr);
     assert.match(matrix.stderr, /nope: unreadable matrix.*bundled matrices: smoke/s);
     assert.equal(filter.code, 2, filter.stdout + filter.stderr);
     assert.match(filter.stderr, /--filter: selects no case of matrix smoke/);
-    for (const r of [matrix, filter]) {
+    for (const r of [matrix, filter, mod]) {
       assert.doesNotMatch(r.stdout + r.stderr, /runtime: deno|Chromium/);
     }
     assert.deepEqual(await Array.fromAsync(Deno.readDir(dir)), [], "no --out folder");
