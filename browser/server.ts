@@ -43,6 +43,8 @@ export class PageServer {
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
   readonly #slots = new Map<number, Slot>();
   readonly #files = new Map<string, ServedFile>();
+  /** Paths the page asked for that nothing serves (each said once). */
+  readonly #missed = new Set<string>();
   #next = 1;
 
   private constructor(script: string) {
@@ -112,7 +114,19 @@ export class PageServer {
     if (file) return new Response(file.body, { headers: { "content-type": file.type } });
     const m = /^\/(case|result)\/(\d+)$/.exec(path);
     const slot = m ? this.#slots.get(Number(m[2])) : undefined;
-    if (!m || !slot) return new Response("not found", { status: 404 });
+    if (!m) {
+      // A file the page asked for that nothing serves: a backend module fetching a file its
+      // `files` export does not list. Said here, once a path, and in the body (a module that
+      // compiles the body without checking the status would otherwise report a WGSL error).
+      const text = `mla-harness page server: ${path} is not served; a backend module's files ` +
+        "(fetched from its folder) must be listed in its `files` export (docs/backends.md)";
+      if (req.method === "GET" && !this.#missed.has(path)) {
+        this.#missed.add(path);
+        console.error(`chromium runtime: ${text}`);
+      }
+      return new Response(text, { status: 404 });
+    }
+    if (!slot) return new Response("not found", { status: 404 });
     if (m[1] === "case" && req.method === "GET") {
       return new Response(slot.request, {
         headers: { "content-type": "application/octet-stream" },

@@ -362,6 +362,29 @@ Deno.test({
       const bad = await runHarness(args(`${dir}/mod.ts`, "naive-broken", "bad"));
       assert.equal(bad.code, 1, bad.stdout + bad.stderr);
       assert.match(bad.stdout, /\] fail preset=tiny;path=absorbed/);
+      // A copy that does not list its WGSL in `files`: the page's server does not serve it,
+      // and says so (before: the 404 page was compiled as the kernel, "KEY_VEC4 is not
+      // declared with // @param").
+      const unlisted = src.replace('export const id = "naive";', 'export const id = "naive-nf";')
+        .replace('export const files = ["naive.wgsl"];', "");
+      assert.notEqual(unlisted, src.replace('"naive";', '"naive-nf";'));
+      await Deno.mkdir(`${dir}/nf`);
+      await Deno.writeTextFile(`${dir}/nf/mod.ts`, unlisted);
+      await Deno.copyFile("examples/backends/naive/naive.wgsl", `${dir}/nf/naive.wgsl`);
+      const nf = await runHarness([
+        ...args(`${dir}/nf/mod.ts`, "naive-nf", "nf").slice(0, -5),
+        "preset=tiny;dtype=f32;path=absorbed;layout=bshd;sq=1",
+        "--repeats",
+        "0",
+        "--out",
+        `${dir}/nf-out`,
+      ]);
+      assert.equal(nf.code, 1, nf.stdout + nf.stderr);
+      assert.match(
+        nf.stderr,
+        /chromium runtime: mla-harness page server: \/\S*naive\.wgsl is not served; a backend module's files .* must be listed in its `files` export/,
+      );
+      assert.match(nf.stdout, /error .*fetch .*naive\.wgsl: 404 mla-harness page server/);
     } finally {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }

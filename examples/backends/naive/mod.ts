@@ -149,7 +149,13 @@ export async function launch(
 ): Promise<void> {
   const a = plan.attention;
   const bytes = (name: string) => plan.buffers.find((b) => b.name === name)!.bytes;
-  source ??= await (await fetch(SOURCE_URL)).text();
+  if (source === null) {
+    // In Chromium the page's server serves only the files `files` lists: check the status,
+    // or a 404 page would be compiled as the kernel.
+    const r = await fetch(SOURCE_URL);
+    if (!r.ok) throw new Error(`fetch ${SOURCE_URL}: ${r.status} ${await r.text()}`);
+    source = await r.text();
+  }
   const qAbs = await kit.absorbQ(plan, buffers); // sized from the plan's "q_absorbed"
   const x = kit.storage(bytes("x_latent"), "x_latent");
   const pipeline = await kit.compile({ fileName: "naive.wgsl", code: source }, "naive", {
