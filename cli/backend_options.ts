@@ -12,7 +12,8 @@ import { loadBackendModules, type LoadedBackendModule } from "../kernels/backend
 
 /** Help text of `--backend-module`. */
 export const BACKEND_MODULE_HELP =
-  "load a backend module (path or URL; repeatable) and register its backend for this run: " +
+  "load a backend module (a path, or a URL under `deno run -A main.ts`; repeatable) and " +
+  "register its backend for this run: " +
   "it must export the contract of docs/backends.md (a wrong or missing export, or a check() " +
   "answer that breaks it on load, is exit 2 naming the module); " +
   "select it with --backend <id>. Only the command line loads code: a matrix names backends " +

@@ -263,7 +263,16 @@ export async function loadBackendModule(specifier: string): Promise<LoadedBacken
       ? [e.message, e.stack ?? ""].join("\n").split("\n").map((l) => l.trim())
         .find((l) => l.startsWith("at file://") && l.includes(url.pathname))
       : undefined;
-    const why = where === undefined ? first : `${first} (${where.replace(/^at file:\/\//, "at ")})`;
+    // A URL needs import permission, which `deno task harness` does not grant: say what to do.
+    // (Deno 2.9.6 throws a TypeError "Requires import access to ...", no permission class)
+    const denied = url.protocol !== "file:" && /Requires import access/.test(first);
+    const why = denied
+      ? "loading a module by URL needs Deno's import permission, which `deno task harness` " +
+        "does not grant: download the module (and the files it lists) and give its path, or " +
+        "run the harness with `deno run -A main.ts ...`"
+      : where === undefined
+      ? first
+      : `${first} (${where.replace(/^at file:\/\//, "at ")})`;
     throw new ConfigError(specifier, [{
       path: "(module)",
       value: url.href,

@@ -562,3 +562,13 @@ Deno.test("a user launch's error names the backend, its module and the frame tha
     return true;
   });
 });
+
+Deno.test("CLI: a module by URL under `deno task harness` (no import permission) says what to do", async () => {
+  const r = await runCli(["explain", "tiny", "--backend-module", "http://127.0.0.1:9/m.ts"]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  // before: Deno's "run again with the --allow-import flag", which a task user cannot add
+  assert.match(
+    r.stderr,
+    /could not be loaded: loading a module by URL needs Deno's import permission, which `deno task harness` does not grant: download the module/,
+  );
+});
