@@ -29,7 +29,7 @@ export const REASON_CODE_PATTERN: RegExp = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
  * const e = new BackendAnswerError("naive", "mod.ts", [
  *   { path: "variant.workgroupSize", value: -5, message: "must be a positive integer" },
  * ]);
- * e.message.split("\n")[0]; // "backend naive (module mod.ts): check() returned an answer that ..."
+ * e.message.split("\n")[0]; // "backend naive (module mod.ts): check() broke the backend contract ..."
  * ```
  */
 export class BackendAnswerError extends ConfigError {
@@ -40,7 +40,7 @@ export class BackendAnswerError extends ConfigError {
     super(
       `backend ${id}${module === undefined ? "" : ` (module ${module})`}`,
       issues,
-      "check() returned an answer that breaks the backend contract (docs/backends.md: check(query))",
+      "check() broke the backend contract (docs/backends.md: check(query))",
     );
     this.name = "BackendAnswerError";
     this.backend = id;
@@ -212,7 +212,7 @@ function repeatedBuffers(buffers: unknown): ConfigIssue[] {
  * };
  * const backend = { id: "mine", path: "absorbed" as const };
  * try { checkSupportAnswer({}, backend, query, "mine.ts"); } catch (e) { (e as Error).message; }
- * // "backend mine (module mine.ts): check() returned an answer that ...\n  reasons: (missing) ..."
+ * // "backend mine (module mine.ts): check() broke the backend contract ...\n  reasons: (missing) ..."
  * checkSupportAnswer(BUNDLED_BACKENDS["wgsl-absorbed"].check(query), backend, query).path;
  * // "absorbed"
  * ```
@@ -293,11 +293,18 @@ export function askBackend(
     answer = backend.check(query);
   } catch (e) {
     const why = e instanceof Error ? `${e.name}: ${e.message.split("\n")[0]}` : String(e);
+    // The question it threw on (at load the harness asks with no device: caps null), and
+    // where in its own file.
+    const at = e instanceof Error
+      ? e.stack?.split("\n").map((l) => l.trim()).find((l) => l.startsWith("at "))
+      : undefined;
+    const where = at === undefined ? "" : ` (${at.replace(/^at .*?\((.*)\)$/, "at $1")})`;
     throw new BackendAnswerError(backend.id, module, [{
       path: "check",
-      value: why,
-      message: "was thrown: check() must return every failing reason as { code, message }, " +
-        "never throw",
+      value: why + where,
+      message: `was thrown when asked about ${query.spec.name}, ${query.dtype}, ${
+        query.caps === null ? "caps null (no device: the load-time check)" : "this device's caps"
+      }: check() must return every failing reason as { code, message }, never throw`,
     }]);
   }
   return checkSupportAnswer(answer, backend, query, module);

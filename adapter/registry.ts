@@ -67,7 +67,13 @@ export function registerBackend(backend: Backend, options: RegisterBackendOption
     throw new ConfigError(source, [{
       path: "id",
       value: id,
-      message: `is already registered (${old.description}); choose another id`,
+      message: `is already registered (${old.description}; ${
+        modules.has(id)
+          ? `loaded from ${modules.get(id)}`
+          : isBundledBackend(id)
+          ? "bundled with the harness"
+          : "registered in this process"
+      }); choose another id`,
     }], "invalid backend");
   }
   registry.set(id, backend);

@@ -109,7 +109,12 @@ export function validateBackendModule(ns: Record<string, unknown>, source: strin
         message: `must be exported (a ${type}; see docs/backends.md)`,
       });
     } else if (jsType(v) !== type) {
-      issues.push({ path: name, value: typeof v, message: `must be a ${type}` });
+      // the value as found (a function shown as its kind: its source says nothing here)
+      issues.push({
+        path: name,
+        value: typeof v === "function" ? "(a function)" : v,
+        message: `must be a ${type}, found a ${typeof v}`,
+      });
     }
   }
   if (

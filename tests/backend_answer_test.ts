@@ -45,7 +45,10 @@ function refused(f: () => unknown, field: RegExp): void {
   assert.throws(f, (e: unknown) => {
     assert.ok(e instanceof BackendAnswerError, String(e));
     assert.ok(e instanceof ConfigError, "a ConfigError: exit 2 in the CLI");
-    assert.match(e.message, /^backend mine \(module mine\.ts\): check\(\) returned an answer/);
+    assert.match(
+      e.message,
+      /^backend mine \(module mine\.ts\): check\(\) broke the backend contract/,
+    );
     assert.match(e.message, field);
     return true;
   });
@@ -197,7 +200,8 @@ Deno.test("a check that throws is refused naming the backend, not an internal er
   };
   refused(
     () => askBackend(b, query(null), "mine.ts"),
-    /check: "TypeError: cannot read.*never throw/,
+    // what it threw, where, and on which question (the load-time one has no device)
+    /check: "TypeError: cannot read.* \(at .*backend_answer_test\.ts:\d+:\d+\)" was thrown when asked about tiny, f32, caps null \(no device: the load-time check\): .*never throw/,
   );
 });
 
@@ -289,7 +293,9 @@ Deno.test("CLI: a module whose check answers badly is exit 2 naming it, no stack
       assert.equal(r.code, 2, `${id}: ${r.stdout}${r.stderr}`);
       assert.match(
         r.stderr,
-        new RegExp(`^error: backend ${id} \\(module ${file}\\): check\\(\\) returned an answer`),
+        new RegExp(
+          `^error: backend ${id} \\(module ${file}\\): check\\(\\) broke the backend contract`,
+        ),
         id,
       );
       assert.match(r.stderr, want, id);

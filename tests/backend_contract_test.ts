@@ -43,6 +43,11 @@ Deno.test("a module missing check, or of another contract version, is refused na
     () => validateBackendModule({ ...naive, contractVersion: 2 }, "x.ts"),
     /contractVersion: 2 is not supported: this harness implements backend contract version 1/,
   );
+  // the value found, not only its type
+  assert.throws(
+    () => validateBackendModule({ ...naive, contractVersion: "1" }, "x.ts"),
+    /contractVersion: "1" must be a number, found a string/,
+  );
   assert.throws(
     () => validateBackendModule({ ...naive, path: "dense" }, "x.ts"),
     /path: .*must be/,
@@ -570,5 +575,25 @@ Deno.test("CLI: a module by URL under `deno task harness` (no import permission)
   assert.match(
     r.stderr,
     /could not be loaded: loading a module by URL needs Deno's import permission, which `deno task harness` does not grant: download the module/,
+  );
+});
+
+Deno.test("an id registered twice names where the first came from", () => {
+  registerBackendModule(validateBackendModule({ ...naive, id: "fixture-twice" }, "a.ts"), "a.ts");
+  assert.throws(
+    () =>
+      registerBackendModule(
+        validateBackendModule({ ...naive, id: "fixture-twice" }, "b.ts"),
+        "b.ts",
+      ),
+    /b\.ts: invalid backend\n\s+id: "fixture-twice" is already registered \(.*; loaded from a\.ts\); choose another id/,
+  );
+  assert.throws(
+    () =>
+      registerBackendModule(
+        validateBackendModule({ ...naive, id: "wgsl-absorbed" }, "c.ts"),
+        "c.ts",
+      ),
+    /bundled with the harness|must not name/,
   );
 });
