@@ -674,7 +674,9 @@ function disagreements(
  * names: DeepSeek's modeling_deepseek.py, transformers' DeepseekV2/V3 and DeepSeek-V3's
  * inference/model.py all build them without the config's `rms_norm_eps` (which their
  * decoder norms read), so with RMSNorm's default 1e-6. Megatron builds them with its
- * `layernorm_epsilon`.
+ * `layernorm_epsilon`. Inference engines differ: vLLM's and SGLang's DeepseekV2 attention
+ * build them with `rms_norm_eps`, so where it is not 1e-6 (Moonlight, Kimi Linear: 1e-5)
+ * the engines compute another layer than the model's code; the harness follows the model's.
  */
 const LATENT_NORM_EPS = 1e-6;
 
@@ -896,7 +898,8 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
         `transformers' code${
           c.rms_norm_eps === undefined
             ? ""
-            : `; the config's ${c.rms_norm_eps} is the decoder norms'`
+            : `; the config's ${c.rms_norm_eps} is the decoder norms' (vLLM and SGLang build ` +
+              "the latent norms with it: their layer differs from the model's code there)"
         }`,
     });
   }

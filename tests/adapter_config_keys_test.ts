@@ -174,7 +174,10 @@ Deno.test("the latent norms' eps is 1e-6 under HF names whatever rms_norm_eps sa
   const r = readConfig({ ...good, rms_norm_eps: 1e-5 }, { name: "moonlight-like" });
   assert.equal(r.spec.rmsNormEps, 1e-6);
   const note = r.reading.defaulted.find((d) => d.field === "rms_norm_eps");
-  assert.match(note?.note ?? "", /built without it .*the config's 0\.00001 is the decoder norms'/);
+  assert.match(
+    note?.note ?? "",
+    /built without it .*the config's 0\.00001 is the decoder norms' \(vLLM and SGLang build the latent norms with it/,
+  );
   assert.equal(presetSpec("moonlight-16b").rmsNormEps, 1e-6);
   assert.equal(
     specFromConfig({ ...goodMegatron, layernorm_epsilon: 1e-5 }, { name: "m" }).rmsNormEps,
