@@ -12,7 +12,12 @@
 import { probeBackend } from "../adapter/backend_answer.ts";
 import type { Backend, SupportAnswer, SupportQuery } from "../adapter/backends.ts";
 import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
-import { backendById, backendIdProblem, registerBackend } from "../adapter/registry.ts";
+import {
+  backendById,
+  backendIdProblem,
+  backendModuleOf,
+  registerBackend,
+} from "../adapter/registry.ts";
 import type { AttentionPath } from "../adapter/types.ts";
 import { type AttentionLauncher, BACKEND_CONTRACT_VERSION, registerLauncher } from "./launch.ts";
 import { sha256Hex16 } from "../util/hash.ts";
@@ -291,6 +296,11 @@ export async function loadBackendModule(specifier: string): Promise<LoadedBacken
     for (const f of m.files ?? []) {
       hashes[`${m.id}:${f}`] = await sha256Hex16(await readBytes(new URL(f, url)));
     }
+    // The module's own local imports (a launch in a helper file): a change there is a change
+    // of the kernel, for --resume and for drift, as the module file's is.
+    for (const [name, bytes] of await localImports(url)) {
+      hashes[`${m.id}:${name}`] = await sha256Hex16(bytes);
+    }
   } catch (e) {
     throw new ConfigError(specifier, [{
       path: "files",
@@ -299,10 +309,13 @@ export async function loadBackendModule(specifier: string): Promise<LoadedBacken
     }], "not a backend module");
   }
   if (backendById(m.id)) {
+    const first = backendModuleOf(m.id);
     throw new ConfigError(specifier, [{
       path: "id",
       value: m.id,
-      message: "is already registered (a bundled backend, or another module); choose another id",
+      message: `is already registered (${
+        first === undefined ? "a bundled backend" : `by the module ${first}`
+      }); choose another id`,
     }], "not a backend module");
   }
   // Asked once with no device: a contract-breaking answer is refused on load.
@@ -311,6 +324,59 @@ export async function loadBackendModule(specifier: string): Promise<LoadedBacken
   const entry = { module: m, specifier, url: url.href, hashes };
   loaded.set(key, entry);
   return entry;
+}
+
+/** The harness's own folder: its files are the harness's revision, not a module's. */
+const HARNESS_ROOT = new URL("../", import.meta.url).href;
+
+/**
+ * The local files a module imports, directly or through each other (static `import ... from`
+ * and `export ... from` with a relative specifier, read from the source; a dynamic import is
+ * not followed), outside the harness's own folder, by path relative to the module's folder.
+ * A file that cannot be read is left to the import, which has loaded it already.
+ */
+async function localImports(entry: URL): Promise<Map<string, Uint8Array<ArrayBuffer>>> {
+  const found = new Map<string, Uint8Array<ArrayBuffer>>();
+  if (entry.protocol !== "file:") return found;
+  const base = new URL("./", entry).href;
+  const seen = new Set<string>([entry.href]);
+  const queue = [entry];
+  while (queue.length > 0 && seen.size <= 1000) {
+    const at = queue.shift()!;
+    let text: string;
+    try {
+      text = new TextDecoder().decode(await Deno.readFile(at));
+    } catch {
+      continue;
+    }
+    // `import x from "./a.ts"`, `import type {...} from "../b.ts"`, `export * from "./c.ts"`,
+    // `import "./d.ts"`: relative specifiers only (a URL or a bare name is not the user's file)
+    for (
+      const match of text.matchAll(/(?:^|[;\s])(?:import|export)\s[^;]*?["'](\.{1,2}\/[^"']+)["']/g)
+    ) {
+      const next = new URL(match[1], at);
+      if (next.protocol !== "file:" || seen.has(next.href)) continue;
+      seen.add(next.href);
+      if (next.href.startsWith(HARNESS_ROOT) && !entry.href.startsWith(HARNESS_ROOT)) continue;
+      if (next.href.startsWith(HARNESS_ROOT) && !next.href.startsWith(base)) continue;
+      try {
+        found.set(relativeTo(base, next.href), await Deno.readFile(next));
+      } catch {
+        continue;
+      }
+      queue.push(next);
+    }
+  }
+  return found;
+}
+
+/** `href` relative to the folder URL `base` (with `../` steps where it lies outside). */
+function relativeTo(base: string, href: string): string {
+  const from = base.split("/").slice(0, -1);
+  const to = href.split("/");
+  let i = 0;
+  while (i < from.length && i < to.length - 1 && from[i] === to[i]) i++;
+  return [...Array(from.length - i).fill(".."), ...to.slice(i)].join("/");
 }
 
 /**

@@ -12,7 +12,12 @@ import { presetSpec } from "../adapter/presets.ts";
 import { resolve } from "../adapter/resolve.ts";
 import type { GpuPlan } from "../adapter/types.ts";
 import { runAttention } from "../kernels/attention.ts";
-import { registerBackendModule, validateBackendModule } from "../kernels/backend_module.ts";
+import {
+  loadBackendModule,
+  registerBackendModule,
+  validateBackendModule,
+} from "../kernels/backend_module.ts";
+import { sha256Hex16 } from "../util/hash.ts";
 import { BUNDLED_MODULES } from "../kernels/bundled_modules.ts";
 import { launcherOf, LaunchKit } from "../kernels/launch.ts";
 import { loadKernel } from "../kernels/source.ts";
@@ -596,4 +601,37 @@ Deno.test("an id registered twice names where the first came from", () => {
       ),
     /bundled with the harness|must not name/,
   );
+});
+
+Deno.test("a module's local imports are hashed into the fingerprint (a helper file's change was missed by --resume)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mla-module-imports-" });
+  try {
+    const root = new URL("../", import.meta.url).pathname;
+    await Deno.mkdir(`${dir}/lib`);
+    await Deno.writeTextFile(
+      `${dir}/mod.ts`,
+      `export { check, contractVersion, path } from "${root}examples/backends/naive/mod.ts";\n` +
+        'import { launchVia } from "./lib/launch.ts";\n' +
+        'export const id = "fixture-imports";\n' +
+        'export const description = "fixture";\n' +
+        "export const launch = launchVia;\n",
+    );
+    const helper = 'import { twice } from "../util.ts";\n' +
+      "export function launchVia(): Promise<void> { return Promise.resolve(void twice(1)); }\n";
+    await Deno.writeTextFile(`${dir}/lib/launch.ts`, helper);
+    await Deno.writeTextFile(`${dir}/util.ts`, "export const twice = (x: number) => 2 * x;\n");
+    const m = await loadBackendModule(`${dir}/mod.ts`);
+    const keys = Object.keys(m.hashes).sort();
+    assert.deepEqual(keys, [
+      "fixture-imports:lib/launch.ts",
+      "fixture-imports:mod.ts",
+      "fixture-imports:util.ts",
+    ]);
+    assert.equal(
+      m.hashes["fixture-imports:lib/launch.ts"],
+      await sha256Hex16(new TextEncoder().encode(helper)),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
