@@ -102,6 +102,19 @@ export interface BenchReport {
    */
   readonly referenceCeilings?: ReferenceUse;
   /**
+   * The `--backend` ids the cases ran on instead of the adapter's choice, and the
+   * `--backend-module` files loaded (with their fingerprint hashes: which kernel the figures
+   * are of); absent when neither was given.
+   */
+  readonly backends?: {
+    readonly overrides: readonly string[];
+    readonly modules: readonly {
+      readonly specifier: string;
+      readonly id: string;
+      readonly hashes: Readonly<Record<string, string>>;
+    }[];
+  };
+  /**
    * Set when a signal stopped the run before every case ran (`bench` on SIGINT finishes
    * the current case, on SIGTERM abandons it); absent when every case ran.
    */
@@ -315,7 +328,12 @@ export function variantLabel(v: BenchRecord["variant"]): string {
 }
 
 function row(r: BenchRecord): string[] {
-  if (r.status !== "ok") return [r.id, `${r.status}: ${r.reason ?? ""}`.slice(0, 110)];
+  if (r.status !== "ok") {
+    // one line in the table (a WGSL error or a contract issue list spans several), cut with
+    // a mark: the whole reason is in records.jsonl, report.json and summary.md
+    const text = `${r.status}: ${(r.reason ?? "").replace(/\s*\n\s*/g, "; ")}`;
+    return [r.id, text.length > 110 ? `${text.slice(0, 109)}…` : text];
+  }
   return [
     r.id,
     "ok",

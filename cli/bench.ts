@@ -183,7 +183,7 @@ export function benchCommand() {
     .addOption(chromiumOption())
     .action(async (opts) => {
       checkRuntimeCombination(opts.runtime, { backendModules: opts.backendModule });
-      await loadBackendModuleOptions(opts.backendModule);
+      const loaded = await loadBackendModuleOptions(opts.backendModule);
       const backendOf = backendsByPath((opts.backend as string[]).map((id) => checkBackendId(id)));
       // Decimal digits only: Number() would take "1e3" and "0x10".
       const reps = decimalDigits(opts.reps) ?? NaN;
@@ -316,7 +316,7 @@ export function benchCommand() {
           const timedOut = r === TIMED_OUT;
           timeoutsInRow = timedOut ? timeoutsInRow + 1 : 0;
           const last = timeoutsInRow >= MAX_TIMEOUTS_IN_ROW;
-          const record: BenchRecord = timedOut
+          const measured: BenchRecord = timedOut
             ? {
               id: benchCaseId(c),
               case: c,
@@ -326,6 +326,11 @@ export function benchCommand() {
                 : "the device was re-acquired and the bench went on"),
             }
             : r;
+          // the backend asked for, on an error or unsupported record too
+          const asked = backendOf(c.path);
+          const record: BenchRecord = measured.backend === undefined && asked !== undefined
+            ? { ...measured, backend: asked }
+            : measured;
           records.push(record);
           if (stream !== undefined) {
             await Deno.writeTextFile(stream, JSON.stringify(record) + "\n", { append: true });
@@ -404,6 +409,18 @@ export function benchCommand() {
           ...(crossing.length ? { crossovers: crossing } : {}),
           ...(warnings.length ? { warnings } : {}),
           ...(interrupted ? { interrupted } : {}),
+          ...((opts.backend as string[]).length > 0 || loaded.length > 0
+            ? {
+              backends: {
+                overrides: [...(opts.backend as string[])],
+                modules: loaded.map((m) => ({
+                  specifier: m.specifier,
+                  id: m.module.id,
+                  hashes: m.hashes,
+                })),
+              },
+            }
+            : {}),
         };
         if (opts.out) {
           await Deno.mkdir(opts.out, { recursive: true });
@@ -505,9 +522,7 @@ function progressLine(r: BenchRecord): string {
   return `${r.id}: ${
     r.status === "ok"
       ? `${r.ms?.toFixed(2)} ms, roofline ${r.roofline_fraction?.toFixed(3)} (provisional)`
-      : r.status === "error"
-      ? `error: ${r.reason}`
-      : r.status
+      : `${r.status}: ${r.reason ?? ""}`
   }`;
 }
 

@@ -524,6 +524,8 @@ Deno.test({
   name: "bench: a case that errors (a user backend's launch throws) makes the bench exit 1",
   ignore: !gpu,
   fn: async () => {
+    const out = await Deno.makeTempDir({ prefix: "mla-bench-user-" });
+    await Deno.remove(out);
     const r = await runCli([
       "bench",
       "--matrix",
@@ -536,9 +538,35 @@ Deno.test({
       "tests/fixtures/backends/launch_throws.ts",
       "--backend",
       "naive-launch-throws",
+      "--out",
+      out,
     ]);
-    assert.equal(r.code, 1, r.stdout + r.stderr);
-    assert.match(r.stdout + r.stderr, /error.*launch_throws: no such buffer kvcache/);
+    try {
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stdout + r.stderr, /error.*launch_throws: no such buffer kvcache/);
+      // report.json says which kernel the figures are of (it named neither), and an error
+      // record names the backend it was asked to run on (it had none)
+      const report = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
+      assert.deepEqual(report.backends.overrides, ["naive-launch-throws"]);
+      assert.equal(
+        report.backends.modules[0].specifier,
+        "tests/fixtures/backends/launch_throws.ts",
+      );
+      assert.match(
+        report.backends.modules[0].hashes["naive-launch-throws:launch_throws.ts"],
+        /^[0-9a-f]{16}$/,
+      );
+      const errors = report.records.filter((x: { status: string }) => x.status === "error");
+      assert.ok(errors.length > 0);
+      for (const e of errors) assert.equal(e.backend, "naive-launch-throws");
+      // the table keeps one line a case
+      const row = r.stdout.split("\n").find((l) =>
+        l.includes("error: backend naive-launch-throws")
+      );
+      assert.ok(row && row.length < 400, row);
+    } finally {
+      await Deno.remove(out, { recursive: true }).catch(() => {});
+    }
   },
 });
 
