@@ -216,6 +216,15 @@ function backendOf(m: BackendModule): Backend {
 
 const loaded = new Map<string, LoadedBackendModule>();
 
+/** How long a module may take to load (its top-level code and imports): 60 s. */
+export const MODULE_LOAD_TIMEOUT_MS = 60_000;
+
+class ModuleLoadTimeout extends Error {
+  constructor(ms: number) {
+    super(`module load timed out after ${ms} ms`);
+  }
+}
+
 function toUrl(specifier: string): URL {
   const cwd = Deno.cwd().replace(/\/?$/, "/");
   const url = /^(https?|file):/.test(specifier)
@@ -257,15 +266,34 @@ async function readBytes(url: URL): Promise<Uint8Array<ArrayBuffer>> {
  * m.module.id; // "naive"
  * ```
  */
-export async function loadBackendModule(specifier: string): Promise<LoadedBackendModule> {
+export async function loadBackendModule(
+  specifier: string,
+  options: { loadTimeoutMs?: number } = {},
+): Promise<LoadedBackendModule> {
   const url = toUrl(specifier);
   const key = await moduleKey(url);
   const known = loaded.get(key);
   if (known) return known;
   let ns: Record<string, unknown>;
+  // A top-level await that never settles: with nothing else pending Deno would end the
+  // process ("Top-level await promise never resolved", a stack into main.ts, exit 1); the
+  // timer keeps it alive to say which module, and how to fix it.
+  const limitMs = options.loadTimeoutMs ?? MODULE_LOAD_TIMEOUT_MS;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ModuleLoadTimeout(limitMs)), limitMs);
+  });
   try {
-    ns = await import(url.href);
+    ns = await Promise.race([import(url.href), stalled]);
   } catch (e) {
+    if (e instanceof ModuleLoadTimeout) {
+      throw new ConfigError(specifier, [{
+        path: "(module)",
+        value: url.href,
+        message: `did not finish loading within ${limitMs / 1000} s: a top-level await in it ` +
+          "(or in a module it imports) never settled; load work belongs in launch() or check()",
+      }], "not a backend module");
+    }
     // The first line, and where in the user's file: a syntax error's message ends with
     // "at file:///...:2:27"; a module that throws has it in its stack's first frame.
     const first = e instanceof Error ? e.message.split("\n")[0] : String(e);
@@ -288,6 +316,8 @@ export async function loadBackendModule(specifier: string): Promise<LoadedBacken
       value: url.href,
       message: `could not be loaded: ${why}`,
     }], "not a backend module");
+  } finally {
+    clearTimeout(timer);
   }
   const m = validateBackendModule(ns, specifier);
   const hashes: Record<string, string> = {};

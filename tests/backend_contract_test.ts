@@ -635,3 +635,45 @@ Deno.test("a module's local imports are hashed into the fingerprint (a helper fi
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a module whose top-level await never settles is refused naming it (Deno ended the process)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mla-module-tla-" });
+  try {
+    const root = new URL("../", import.meta.url).pathname;
+    await Deno.writeTextFile(
+      `${dir}/tla.ts`,
+      "await new Promise(() => {});\nexport const id = 1;\n",
+    );
+    // In a process of its own, which exits itself as main.ts does: the import stays pending.
+    await Deno.writeTextFile(
+      `${dir}/driver.ts`,
+      `import { loadBackendModule } from "${root}kernels/backend_module.ts";\n` +
+        "try {\n" +
+        `  await loadBackendModule("${dir}/tla.ts", { loadTimeoutMs: 300 });\n` +
+        "} catch (e) {\n" +
+        "  console.log((e as Error).message);\n" +
+        "}\n" +
+        "Deno.exit(0);\n",
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--no-check",
+        "--config",
+        `${root}deno.json`,
+        "--allow-read",
+        `${dir}/driver.ts`,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, text);
+    assert.match(
+      text,
+      /tla\.ts: not a backend module\n\s+\(module\): .* did not finish loading within 0\.3 s: a top-level await in it .* never settled/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
