@@ -111,7 +111,6 @@ export function layerPrefix(
 ): string {
   const all = [...names];
   const wrapper = layerWrapper(all, options.source);
-  if (options.layer !== undefined) return `${wrapper}layers.${options.layer}.self_attn.`;
   const bare = all.some((n) => n.startsWith("self_attn."));
   const layers = [
     ...new Set(
@@ -120,6 +119,24 @@ export function layerPrefix(
         .map((m) => m![2]),
     ),
   ].map(Number).sort((a, b) => a - b);
+  if (options.layer !== undefined) {
+    const prefix = `${wrapper}layers.${options.layer}.self_attn.`;
+    // A layer the file does not hold: said once, with the layers it does hold (each of its
+    // tensors was listed as missing, which read like a broken file).
+    if (!all.some((n) => n.startsWith(prefix)) && (layers.length > 0 || bare)) {
+      throw new ConfigError(options.source ?? "weights", [{
+        path: "--layer",
+        value: options.layer,
+        message: `names a layer whose attention the file does not hold; it holds ${
+          layers.length > 0
+            ? `the attention of layer${layers.length === 1 ? "" : "s"} ${layers.join(", ")} ` +
+              `(${wrapper}layers.N.self_attn.*)`
+            : "bare self_attn.* tensors, of no numbered layer: drop --layer"
+        }`,
+      }], "no such layer");
+    }
+    return prefix;
+  }
   if (bare && layers.length > 0) {
     // two sets of attention weights (they may differ): reading either silently is a guess
     const sets = layers.map((l) => `${wrapper}layers.${l}.self_attn.*`).join(", ");
