@@ -158,6 +158,43 @@ const planSchema = (query: SupportQuery) =>
   });
 
 /**
+ * A supported answer that this device cannot run at all (a workgroup over
+ * maxComputeInvocationsPerWorkgroup, a buffer over maxBufferSize): the pipeline or the
+ * buffer could not even be created, so check() had to refuse the case with a reason.
+ * Without a device (caps null) nothing is known to compare.
+ */
+function overDeviceLimits(answer: Record<string, unknown>, query: SupportQuery): ConfigIssue[] {
+  const limits = query.caps?.limits;
+  if (limits === undefined) return [];
+  const issues: ConfigIssue[] = [];
+  const wg = isRecord(answer.variant) ? answer.variant.workgroupSize : undefined;
+  const maxWg = limits.maxComputeInvocationsPerWorkgroup;
+  if (typeof wg === "number" && maxWg !== undefined && wg > maxWg) {
+    issues.push({
+      path: "variant.workgroupSize",
+      value: wg,
+      message: `is over this device's maxComputeInvocationsPerWorkgroup ${maxWg}: no pipeline ` +
+        "of that size can be created; refuse the case with a reason (query.caps.limits has " +
+        "the limit)",
+    });
+  }
+  const maxBuffer = limits.maxBufferSize;
+  if (Array.isArray(answer.buffers) && maxBuffer !== undefined) {
+    answer.buffers.forEach((b, i) => {
+      if (isRecord(b) && typeof b.bytes === "number" && b.bytes > maxBuffer) {
+        issues.push({
+          path: `buffers[${i}].bytes`,
+          value: b.bytes,
+          message: `is over this device's maxBufferSize ${maxBuffer}: the buffer cannot be ` +
+            "created; refuse the case with a reason (query.caps.limits has the limit)",
+        });
+      }
+    });
+  }
+  return issues;
+}
+
+/**
  * Issues of a schema as the contract names them (`buffers[1].name`), with their values.
  * (Each field is one `must` check, so a value gets one message, never one per failed rule.)
  */
@@ -247,7 +284,11 @@ export function checkSupportAnswer(
     issues = [
       ...issuesOf(answerSchema(backend.path), answer),
       ...(supported
-        ? [...issuesOf(planSchema(query), answer), ...repeatedBuffers(answer.buffers)]
+        ? [
+          ...issuesOf(planSchema(query), answer),
+          ...repeatedBuffers(answer.buffers),
+          ...overDeviceLimits(answer, query),
+        ]
         : []),
     ];
   } catch (e) {

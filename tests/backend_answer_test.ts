@@ -134,6 +134,19 @@ Deno.test("a supported answer's variant, buffers and widths are sanity-checked",
     check({ ...GOOD, buffers: [{ name: "x", bytes: -1 }, { name: "x", bytes: 4 }] }),
     /buffers\[0\]\.bytes: -1 must be a whole number[^]*buffers\[1\]\.name: "x" is listed twice/,
   );
+  // what this device cannot create at all (explain showed a 1e9-invocation plan as supported)
+  refused(
+    check(withVariant({ workgroupSize: 1e9 })),
+    /variant\.workgroupSize: 1000000000 is over this device's maxComputeInvocationsPerWorkgroup \d+: no pipeline/,
+  );
+  refused(
+    check({ ...GOOD, buffers: [{ name: "huge", bytes: 2 ** 40 }] }),
+    /buffers\[0\]\.bytes: 1099511627776 is over this device's maxBufferSize \d+: the buffer cannot be created/,
+  );
+  // without a device there is no limit to compare
+  assert.ok(
+    checkSupportAnswer(withVariant({ workgroupSize: 1e9 }), ABSORBED, query(null), "mine.ts"),
+  );
   // an unsupported answer's plan fields are not read, so not checked
   const refusing = naive.check(query(null));
   assert.ok(
