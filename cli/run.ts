@@ -180,7 +180,8 @@ export function runCommand() {
         "finished and write the reports, marked interrupted. A folder holding a half-finished " +
         "run needs --resume or --force; a finished run there is replaced. Exit codes: 0 all " +
         "pass; 1 a parity failure, an unexpected support decision, a case error, or a --backend " +
-        "that ran none of the cases (a --backend-module whose backend ran none is a warning); " +
+        "that ran none of the cases expected to run, for reasons other than what the device " +
+        "lacks (a --backend-module whose backend ran none is a warning); " +
         "2 bad input " +
         "(an unusable --out included); 3 no adapter, or repeated device loss or timeouts; 130 " +
         "interrupted by SIGINT; 143 by SIGTERM.",

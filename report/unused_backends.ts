@@ -14,8 +14,8 @@ export interface UnusedBackends {
   /** One line each, for stderr. */
   readonly lines: string[];
   /**
-   * `--backend` was given and no case ran on it, not only for features this device lacks
-   * (the run fails: it tested nothing).
+   * `--backend` was given and none of the cases the matrix expected to run ran on it, not
+   * only for what this device lacks (the run fails: it tested nothing).
    */
   readonly backendRanNothing: boolean;
 }
@@ -44,40 +44,49 @@ export function unusedBackends(
   const lines: string[] = [];
   const b = options.backend;
   let backendRanNothing = false;
-  if (b !== undefined && results.length > 0 && !ran.has(b)) {
-    const refused = results.filter((r) => r.decision !== "supported");
-    const first = refused.find((r) => (r.reasons?.length ?? 0) > 0)?.reasons?.[0];
+  // Only the cases the matrix expected to run count: one expected unsupported or invalid
+  // (an adapter test) is no case the backend was meant to run.
+  const meant = results.filter((r) => r.expect.support === "supported");
+  if (b !== undefined && meant.length > 0 && !ran.has(b)) {
+    const first = meant.find((r) => (r.reasons?.length ?? 0) > 0)?.reasons?.[0];
     const why = first ? ` (the first reason: ${first.code}: ${first.message})` : "";
-    // Every case refused only for what this device lacks (shader-f16, subgroups, a loop
-    // budget too small): a gap in the device's coverage, said as the GL fallback's are, not
-    // a failure of the run.
-    const deviceOnly = refused.length === results.length &&
-      refused.every((r) =>
-        (r.reasons?.length ?? 0) > 0 && r.reasons!.every((x) => isDeviceCode(x.code))
-      );
+    // Every such case refused only for what this device lacks or limits (shader-f16,
+    // subgroups, a loop budget, a buffer limit): a gap in the device's coverage, said as the
+    // GL fallback's are, not a failure of the run.
+    const deviceOnly = meant.every((r) =>
+      r.decision === "unsupported" && (r.reasons?.length ?? 0) > 0 &&
+      r.reasons!.every((x) => isDeviceCode(x.code))
+    );
     backendRanNothing = !deviceOnly;
     lines.push(
       deviceOnly
-        ? `warning: --backend ${b} ran none of the ${results.length} case(s): this device ` +
-          `lacks what it needs${why}`
-        : `error: --backend ${b} ran none of the ${results.length} case(s): every one was ` +
-          `refused or not reached${why}; nothing was tested on it, so the run fails. Select ` +
-          `cases it supports (explain --case <id> --backend ${b} says why one is refused)`,
+        ? `warning: --backend ${b} ran none of the ${meant.length} case(s) expected to run: ` +
+          `this device lacks or limits what it needs${why}`
+        : `error: --backend ${b} ran none of the ${meant.length} case(s) expected to run: ` +
+          `each was refused or not reached${why}; nothing was tested on it, so the run fails. ` +
+          `Select cases it supports (explain --case <id> --backend ${b} says why one is ` +
+          "refused)",
     );
   }
   for (const m of options.modules) {
     if (m.id === b || ran.has(m.id)) continue;
     lines.push(
       `warning: --backend-module ${m.specifier} registers backend ${m.id}, which no case ran ` +
-        `on (auto picks only the bundled backends): select it with --backend ${m.id} or a ` +
-        "matrix backend axis",
+        `on: auto picks only the bundled backends, so select it with --backend ${m.id} or a ` +
+        "matrix backend axis (a case that names it and was refused has the reasons in the " +
+        "report)",
     );
   }
   return { lines, backendRanNothing };
 }
 
-/** A reason code about what the device lacks: `device.*`, or a missing feature. */
+/**
+ * A reason code about what the device lacks or limits: `device.*` (no subgroups, a loop
+ * budget, too slow), `limits.*` (a buffer or workgroup over its limits), or a missing
+ * feature (shader-f16).
+ */
 function isDeviceCode(code: string): boolean {
   const bare = splitReasonCode(code).code;
-  return bare.startsWith("device.") || DEVICE_FEATURE_CODES.includes(bare);
+  return bare.startsWith("device.") || bare.startsWith("limits.") ||
+    DEVICE_FEATURE_CODES.includes(bare);
 }

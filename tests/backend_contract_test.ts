@@ -485,7 +485,7 @@ gpuTest(
     const out = await Deno.makeTempDir({ prefix: "mla-unused-backend-" });
     try {
       const base = ["run", "--backend-module", NAIVE, "--repeats", "0", "--filter"];
-      const [none, unselected] = await Promise.all([
+      const [none, unselected, expectedOut] = await Promise.all([
         // naive computes the absorbed path: every expanded case is refused
         runCli([
           ...base,
@@ -497,12 +497,28 @@ gpuTest(
         ]),
         // no --backend: auto picks only bundled backends, so naive runs nothing
         runCli([...base, "preset=tiny;path=absorbed;dtype=f32;layout=thd", "--out", `${out}/un`]),
+        // a case the matrix expects unsupported (shape.not-vec4) was never meant to run
+        runCli([
+          "run",
+          "--matrix",
+          "adapter",
+          "--filter",
+          "preset=configs/hf_latent_not_vec4.json;path=absorbed",
+          "--backend",
+          "wgsl-absorbed",
+          "--repeats",
+          "0",
+          "--out",
+          `${out}/expected`,
+        ]),
       ]);
+      assert.equal(expectedOut.code, 0, expectedOut.stdout + expectedOut.stderr);
+      assert.doesNotMatch(expectedOut.stderr, /ran none/);
       // before: "0 pass ... skipped as expected", exit 0
       assert.equal(none.code, 1, none.stdout + none.stderr);
       assert.match(
         none.stderr,
-        /error: --backend naive ran none of the \d+ case\(s\): .*backend\.path-mismatch/,
+        /error: --backend naive ran none of the \d+ case\(s\) expected to run: .*backend\.path-mismatch/,
       );
       assert.equal(unselected.code, 0, unselected.stdout + unselected.stderr);
       assert.match(
@@ -516,11 +532,13 @@ gpuTest(
 );
 
 Deno.test("unusedBackends: --backend with a case run on it, or no results, says nothing", () => {
+  const meant = { support: "supported" };
   const ran = {
     id: "a",
     status: "pass",
     decision: "supported",
     backend: "naive",
+    expect: meant,
   } as unknown as CaseResult;
   assert.deepEqual(
     unusedBackends([ran], { backend: "naive", modules: [{ id: "naive", specifier: "n.ts" }] }),
@@ -533,12 +551,26 @@ Deno.test("unusedBackends: --backend with a case run on it, or no results, says 
     status: "pass",
     decision: "unsupported",
     reasons: [{ code: "device.no-subgroups", message: "no subgroups" }],
+    expect: meant,
   } as unknown as CaseResult;
   const gap = unusedBackends([lacking], { backend: "wgsl-absorbed-tiled-sg", modules: [] });
   assert.equal(gap.backendRanNothing, false);
   assert.match(gap.lines[0], /^warning: --backend wgsl-absorbed-tiled-sg ran none .*lacks/);
   const other = { ...lacking, reasons: [{ code: "backend.path-mismatch", message: "m" }] };
   assert.equal(unusedBackends([other], { backend: "x", modules: [] }).backendRanNothing, true);
+  // a device limit is the device's too
+  const limit = { ...lacking, reasons: [{ code: "limits.buffer-too-large", message: "m" }] };
+  assert.equal(unusedBackends([limit], { backend: "x", modules: [] }).backendRanNothing, false);
+  // cases the matrix expected unsupported or invalid (adapter tests) were never meant to run:
+  // no line, the run not failed (it exited 1 for them)
+  const expectedOut = [
+    { ...other, expect: { support: "unsupported", codes: ["shape.not-vec4"] } },
+    { ...other, decision: "invalid", expect: { support: "invalid" } },
+  ] as unknown as CaseResult[];
+  assert.deepEqual(unusedBackends(expectedOut, { backend: "x", modules: [] }), {
+    lines: [],
+    backendRanNothing: false,
+  });
 });
 
 Deno.test("a user launch's error names the backend, its module and the frame that threw", async () => {
