@@ -16,6 +16,7 @@ import {
   backendById,
   backendIdProblem,
   backendModuleOf,
+  isBundledBackend,
   registerBackend,
 } from "../adapter/registry.ts";
 import type { AttentionPath } from "../adapter/types.ts";
@@ -188,7 +189,14 @@ function launchNamingOrigin(m: BackendModule, module: string | undefined) {
       }
       const at = e.stack?.split("\n").map((l) => l.trim()).find((l) => l.startsWith("at "));
       const where = at === undefined ? "" : ` (${at.replace(/^at .*?\((.*)\)$/, "at $1")})`;
-      e.message = `${origin}: ${e.message}${where}`;
+      const message = `${origin}: ${e.message}${where}`;
+      try {
+        // defineProperty, not assignment: a DOMException (what WebGPU rejects with) has
+        // message as a getter only, and assigning to it throws in strict mode
+        Object.defineProperty(e, "message", { value: message, configurable: true, writable: true });
+      } catch {
+        throw new Error(message, { cause: e }); // a frozen error: its class cannot be kept
+      }
       throw e;
     }
   };
@@ -259,6 +267,10 @@ async function readBytes(url: URL): Promise<Uint8Array<ArrayBuffer>> {
  * Loading the same file twice (under any name: relative, absolute, doubled slashes, a link)
  * registers it once. Its check is asked once with no device: an answer that breaks the
  * contract (adapter/backend_answer.ts) is a BackendAnswerError, also a ConfigError.
+ * A module still loading after `options.loadTimeoutMs` ({@link MODULE_LOAD_TIMEOUT_MS} by
+ * default: a top-level await that never settles) is a ConfigError too; its import stays
+ * pending, so a caller that catches it must end the process with `Deno.exit` (main.ts does),
+ * or Deno ends it with "Top-level await promise never resolved".
  *
  * @example
  * ```ts ignore
@@ -344,7 +356,11 @@ export async function loadBackendModule(
       path: "id",
       value: m.id,
       message: `is already registered (${
-        first === undefined ? "a bundled backend" : `by the module ${first}`
+        first !== undefined
+          ? `by the module ${first}`
+          : isBundledBackend(m.id)
+          ? "a bundled backend"
+          : "a backend registered in this process"
       }); choose another id`,
     }], "not a backend module");
   }

@@ -66,8 +66,8 @@ export function sampleRows(layout: NormalizedLayout, options: SampleRowsOptions)
 }
 
 /**
- * A sample of rows plus the rows whose kernel output holds a non-finite value (the first
- * `max` of them), sorted and distinct. A NaN or Inf the kernel wrote outside the sample
+ * A sample of rows plus the rows whose kernel output holds a non-finite value, or whose LSE
+ * holds NaN or +Infinity (the first `max` of them, 16 by default), sorted and distinct. A NaN or Inf the kernel wrote outside the sample
  * would otherwise never be compared: with these rows in, one where the reference is finite
  * fails, and one where the inputs make the reference non-finite too matches.
  *
@@ -88,13 +88,22 @@ export function withNonFiniteRows(
   const outW = got.rows > 0 ? got.out.length / got.rows : 0;
   const lseW = got.rows > 0 ? got.lse.length / got.rows : 0;
   let added = 0;
-  const finiteRow = (a: ArrayLike<number>, w: number, r: number) => {
-    for (let i = r * w; i < (r + 1) * w; i++) if (!Number.isFinite(a[i])) return false;
+  const finiteOut = (r: number) => {
+    for (let i = r * outW; i < (r + 1) * outW; i++) if (!Number.isFinite(got.out[i])) return false;
+    return true;
+  };
+  // An LSE of -Infinity is a row that sees no key (an empty cache, causal with sq > sk): the
+  // value it must have, not a poisoned one, so it does not use up the `max` rows.
+  const lseOk = (r: number) => {
+    for (let i = r * lseW; i < (r + 1) * lseW; i++) {
+      const v = got.lse[i];
+      if (!Number.isFinite(v) && v !== -Infinity) return false;
+    }
     return true;
   };
   for (let r = 0; r < got.rows && added < max; r++) {
     if (rows.has(r)) continue;
-    if (!finiteRow(got.out, outW, r) || !finiteRow(got.lse, lseW, r)) {
+    if (!finiteOut(r) || !lseOk(r)) {
       rows.add(r);
       added++;
     }

@@ -584,8 +584,16 @@ Deno.test("a user launch's error names the backend, its module and the frame tha
     id: "fixture-throws-error",
     launch: () => Promise.reject(new RangeError("no such buffer kvcache")),
   };
+  // WebGPU rejects with DOMExceptions, whose message is a getter only (assigning it threw a
+  // TypeError that hid the original)
+  const throwsDom = {
+    ...naive,
+    id: "fixture-throws-dom",
+    launch: () => Promise.reject(new DOMException("shader compile failed", "OperationError")),
+  };
   registerBackendModule(validateBackendModule(throwsValue, "v.ts"), "v.ts");
   registerBackendModule(validateBackendModule(throwsError, "e.ts"), "e.ts");
+  registerBackendModule(validateBackendModule(throwsDom, "d.ts"), "d.ts");
   const call = (id: string) =>
     launcherOf(id)!(null as unknown as GpuPlan, null as unknown as never, null as unknown as never);
   await assert.rejects(
@@ -594,6 +602,15 @@ Deno.test("a user launch's error names the backend, its module and the frame tha
       e.message ===
         "backend fixture-throws-value (module v.ts): launch() threw undefined, not an Error",
   );
+  await assert.rejects(() => call("fixture-throws-dom"), (e: Error) => {
+    assert.ok(e instanceof DOMException);
+    assert.equal(e.name, "OperationError");
+    assert.match(
+      e.message,
+      /^backend fixture-throws-dom \(module d\.ts\): launch\(\) threw: shader compile failed/,
+    );
+    return true;
+  });
   await assert.rejects(() => call("fixture-throws-error"), (e: Error) => {
     // the class kept: callers tell errors apart by it
     assert.ok(e instanceof RangeError);

@@ -18,12 +18,13 @@ function cliTest(name: string, fn: () => Promise<void>, needs: GpuNeeds = {}): v
   Deno.test({ name: nameWithReason(name, reason), ignore: reason !== null, fn });
 }
 
-Deno.test("withNonFiniteRows adds the rows holding NaN or Inf (output or LSE), at most max", () => {
+Deno.test("withNonFiniteRows adds the rows holding NaN or Inf (output, or NaN/+inf LSE), at most max", () => {
   const rows = 6;
   const out = new Float32Array(rows * 2);
   const lse = new Float32Array(rows);
   out[2 * 2 + 1] = NaN; // row 2
-  lse[4] = -Infinity; // row 4: an LSE of -inf (no key) is non-finite too
+  lse[3] = -Infinity; // row 3 sees no key: -inf is its LSE, not poison
+  lse[4] = NaN; // row 4: a NaN LSE is
   out[5 * 2] = Infinity; // row 5
   assert.deepEqual(withNonFiniteRows([0, 5], { out, lse, rows }), [0, 2, 4, 5]);
   assert.deepEqual(withNonFiniteRows([0], { out, lse, rows }, { max: 1 }), [0, 2]);
@@ -31,6 +32,17 @@ Deno.test("withNonFiniteRows adds the rows holding NaN or Inf (output or LSE), a
     1,
     3,
     4,
+  ]);
+  // rows that see no key do not use up the budget: a real NaN after them is still added
+  const many = 100;
+  const lse100 = new Float32Array(many).fill(0);
+  for (let r = 1; r <= 20; r++) lse100[r] = -Infinity;
+  const out100 = new Float32Array(many);
+  out100[50] = NaN;
+  assert.deepEqual(withNonFiniteRows([0, 99], { out: out100, lse: lse100, rows: many }), [
+    0,
+    50,
+    99,
   ]);
 });
 
