@@ -262,13 +262,13 @@ const megatronSchema = z.object({
   mscale_all_dim: nonNegative().optional(),
   layernorm_epsilon: positive().optional(),
   // Not a Megatron config key: MLA always rotates interleaved pairs there (see
-  // megatronRopeIssues); accepted as true, the value it always has.
+  // megatronKeyIssues); accepted as true, the value it always has.
   mla_rotary_interleaved: z.boolean({ error: "must be true or false" }).optional(),
   // Megatron builds MLA's q_layernorm and kv_layernorm (the latent norms) only with
   // qk_layernorm (--qk-layernorm); without it they are IdentityOp.
   qk_layernorm: z.boolean({ error: "must be true or false" }).optional(),
   // TransformerConfig keys that change what MLA computes, read to refuse what the
-  // harness does not compute (megatronRopeIssues) rather than ignore it.
+  // harness does not compute (megatronKeyIssues) rather than ignore it.
   rotary_percent: positive().optional(),
   rotary_interleaved: z.boolean({ error: "must be true or false" }).optional(),
   normalization: z.string({ error: 'must be a string ("RMSNorm")' }).optional(),
@@ -279,7 +279,7 @@ const megatronSchema = z.object({
  * is refused, not read as something else (multi_latent_attention.py, rope_utils.py and
  * transformer_config.py of NVIDIA/Megatron-LM).
  */
-function megatronRopeIssues(c: z.infer<typeof megatronSchema>): ConfigIssue[] {
+function megatronKeyIssues(c: z.infer<typeof megatronSchema>): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   if (c.mla_rotary_interleaved === false) {
     issues.push({
@@ -295,11 +295,14 @@ function megatronRopeIssues(c: z.infer<typeof megatronSchema>): ConfigIssue[] {
     issues.push({
       path: "rotary_interleaved",
       value: true,
-      message: "Megatron refuses it with MLA (transformer_config.py: rotary_interleaved does " +
+      message: "is refused by Megatron with MLA (transformer_config.py: rotary_interleaved does " +
         "not work with multi_latent_attention); remove it or set false",
     });
   }
-  if (c.rotary_percent !== undefined && c.rotary_percent !== 1) {
+  // Only plain RoPE reads it (YarnRotaryEmbedding is built without it), and only a share
+  // below 1 changes anything (RotaryEmbedding shrinks its width then).
+  const ropeType = c.rope_type ?? MEGATRON_DEFAULTS.rope_type;
+  if (ropeType === "rope" && c.rotary_percent !== undefined && c.rotary_percent < 1) {
     issues.push({
       path: "rotary_percent",
       value: c.rotary_percent,
@@ -308,11 +311,36 @@ function megatronRopeIssues(c: z.infer<typeof megatronSchema>): ConfigIssue[] {
         "qk_pos_emb_head_dim channels: use 1",
     });
   }
+  // Two defaults again: MLATransformerConfig's 40, the --rotary-scaling-factor argument's
+  // 1.0 (no scaling). It sets YaRN's frequencies and, with mscale_all_dim, the softmax's m.
+  if (
+    c.rotary_scaling_factor === undefined &&
+    (ropeType === "yarn" || (c.mscale_all_dim !== undefined && c.mscale_all_dim !== 0))
+  ) {
+    issues.push({
+      path: "rotary_scaling_factor",
+      value: undefined,
+      message: "is required: Megatron's MLATransformerConfig defaults it to 40, its " +
+        "--rotary-scaling-factor argument to 1.0 (no YaRN scaling), so an absent key could be " +
+        "either; give the factor the model was trained with",
+    });
+  }
   if (c.normalization !== undefined && c.normalization !== "RMSNorm") {
     issues.push({
       path: "normalization",
       value: c.normalization,
       message: 'unsupported: the harness computes the latent norms as RMSNorm; use "RMSNorm"',
+    });
+  }
+  // With the latent norms built, their kind has two defaults too: MLATransformerConfig's
+  // RMSNorm, TransformerConfig's (and its arguments') LayerNorm.
+  if (c.qk_layernorm === true && c.normalization === undefined) {
+    issues.push({
+      path: "normalization",
+      value: undefined,
+      message: "is required with qk_layernorm: Megatron's MLATransformerConfig defaults it to " +
+        "RMSNorm, TransformerConfig and its arguments to LayerNorm, and it picks the latent " +
+        'norms\' kind; give "RMSNorm" (the harness computes no LayerNorm)',
     });
   }
   return issues;
@@ -1033,12 +1061,11 @@ function hfKeysInMegatron(obj: Record<string, unknown>): ConfigIssue[] {
     rope_theta: "rotary_base",
     rope_scaling: "rope_type, rotary_scaling_factor and the flat YaRN keys",
     rope_parameters: "rope_type, rotary_scaling_factor and the flat YaRN keys",
-    rope_interleave: "none: Megatron's MLA always rotates interleaved pairs",
   };
   const renamed = Object.entries(megatronName)
     .filter(([key]) =>
       key in obj &&
-      (key === "rope_theta" || key === "rope_interleave" ||
+      (key === "rope_theta" ||
         (obj[key] !== null && typeof obj[key] === "object"))
     )
     .map(([key, name]) => ({
@@ -1047,6 +1074,16 @@ function hfKeysInMegatron(obj: Record<string, unknown>): ConfigIssue[] {
       message: `is a Hugging Face key, which a Megatron config does not read (it reads ${name}); ` +
         "give the Megatron key, or read the file as HF with --format hf",
     }));
+  // HF's pairing key has no Megatron counterpart: its MLA always rotates interleaved pairs.
+  if ("rope_interleave" in obj) {
+    renamed.push({
+      path: "rope_interleave",
+      value: obj.rope_interleave,
+      message: "is a Hugging Face key, which a Megatron config does not read: Megatron's MLA " +
+        "always rotates interleaved pairs (2i, 2i+1); remove it, or read the file as HF with " +
+        "--format hf",
+    });
+  }
   // Keys of other models' HF configs with no Megatron counterpart: ignoring one would
   // silently drop what it changes.
   const hfOnly = HF_MODEL_VARIANT_KEYS.filter((key) => key in obj).map((key) => ({
@@ -1116,8 +1153,9 @@ const MEGATRON_DEFAULTS = {
 } as const;
 
 const MSCALE_HISTORY = "MLATransformerConfig's default since July 2025 (Megatron-LM 62f0a97); " +
-  "before it mscale and mscale_all_dim defaulted to 0.707, so a config of an older Megatron " +
-  "must state both";
+  "before it both defaulted to 0.707 there (1.0 as arguments) and the softmax used m(factor, " +
+  "mscale) instead of m(factor, mscale_all_dim), so a config of an older Megatron with mscale " +
+  "!= mscale_all_dim computed another softmax scale than it is read with here";
 
 /** Why a Megatron default matters, where it changes what the harness computes or refuses. */
 const MEGATRON_DEFAULT_NOTES: Partial<Record<keyof typeof MEGATRON_DEFAULTS, string>> = {
@@ -1134,9 +1172,10 @@ const MEGATRON_DEFAULT_NOTES: Partial<Record<keyof typeof MEGATRON_DEFAULTS, str
  * Canonical spec and reading from a Megatron `MLATransformerConfig`-style object.
  * Note that `qk_head_dim` is the no-position width only; k_channels = qk_head_dim +
  * qk_pos_emb_head_dim. Absent keys take Megatron's defaults (rope_type "yarn",
- * rotary_base 10000, rotary_scaling_factor 40, mscale 1, mscale_all_dim 0 (MLATransformerConfig
- * since July 2025), qk_layernorm false: no latent norms), each listed in `reading.defaulted`;
- * q_lora_rank has two defaults in Megatron and is required. RoPE pairs are interleaved, as
+ * rotary_base 10000, mscale 1, mscale_all_dim 0 (MLATransformerConfig since July 2025),
+ * qk_layernorm false: no latent norms), each listed in `reading.defaulted`; a key with two
+ * defaults in Megatron (its config class's and its arguments') is required: q_lora_rank,
+ * rotary_scaling_factor under YaRN, normalization with qk_layernorm. RoPE pairs are interleaved, as
  * Megatron's MLA always rotates them, and with rope_type "rope" the softmax keeps Megatron's
  * m(rotary_scaling_factor, mscale_all_dim)^2.
  *
@@ -1145,10 +1184,10 @@ const MEGATRON_DEFAULT_NOTES: Partial<Record<keyof typeof MEGATRON_DEFAULTS, str
  * import { readMegatron } from "./config.ts";
  * const { spec, reading } = readMegatron({
  *   hidden_size: 2048, num_attention_heads: 16, q_lora_rank: null, kv_lora_rank: 512,
- *   qk_head_dim: 128, qk_pos_emb_head_dim: 64, v_head_dim: 128,
+ *   qk_head_dim: 128, qk_pos_emb_head_dim: 64, v_head_dim: 128, rotary_scaling_factor: 40,
  * }, { name: "v2-lite-megatron" });
  * spec.kChannels; // 192
- * reading.defaulted.some((d) => d.field === "rotary_scaling_factor"); // true
+ * reading.defaulted.some((d) => d.field === "mscale_all_dim"); // true
  * ```
  */
 export function readMegatron(raw: unknown, options: SpecFromConfigOptions): SpecReading {
@@ -1162,7 +1201,7 @@ export function readMegatron(raw: unknown, options: SpecFromConfigOptions): Spec
     throw new ConfigError(options.name, [...issuesOf(parsed.error, obj), ...keyIssues]);
   }
   const c = parsed.data;
-  keyIssues.push(...megatronRopeIssues(c));
+  keyIssues.push(...megatronKeyIssues(c));
   if (keyIssues.length > 0) throw new ConfigError(options.name, keyIssues);
   const defaulted: DefaultedField[] = [];
   const pick = <K extends keyof typeof MEGATRON_DEFAULTS>(
@@ -1223,7 +1262,7 @@ export function readMegatron(raw: unknown, options: SpecFromConfigOptions): Spec
  * import { specFromMegatron } from "./config.ts";
  * const spec = specFromMegatron({
  *   hidden_size: 2048, num_attention_heads: 16, q_lora_rank: null, kv_lora_rank: 512,
- *   qk_head_dim: 128, qk_pos_emb_head_dim: 64, v_head_dim: 128,
+ *   qk_head_dim: 128, qk_pos_emb_head_dim: 64, v_head_dim: 128, rotary_scaling_factor: 40,
  * }, { name: "v2-lite-megatron" });
  * spec.kChannels; // 192
  * ```

@@ -246,7 +246,7 @@ Deno.test("Megatron's qk_layernorm: absent or false is no latent norms, refused 
   assert.deepEqual(layerReasons(absent.spec).map((r) => r.code), ["spec.no-latent-norms"]);
   const off = readConfig({ ...raw, qk_layernorm: false }, { name: "m" }).spec;
   assert.equal(off.noLatentNorms, true);
-  const on = readConfig({ ...raw, qk_layernorm: true }, { name: "m" });
+  const on = readConfig({ ...raw, qk_layernorm: true, normalization: "RMSNorm" }, { name: "m" });
   assert.equal(on.spec.noLatentNorms, undefined);
   assert.deepEqual(layerReasons(on.spec), []);
   assert.ok(!on.reading.defaulted.some((d) => d.field === "qk_layernorm"));

@@ -141,6 +141,7 @@ const MEGATRON_TINY = {
   qk_head_dim: 16,
   qk_pos_emb_head_dim: 8,
   v_head_dim: 16,
+  rotary_scaling_factor: 40,
 };
 
 Deno.test("Megatron: today's YaRN defaults (mscale 1, mscale_all_dim 0), named with their history", () => {
@@ -150,7 +151,10 @@ Deno.test("Megatron: today's YaRN defaults (mscale 1, mscale_all_dim 0), named w
   assert.ok(Math.abs(spec.ropeCosSinScale - (1 + 0.1 * Math.log(40))) < 1e-12);
   const mscale = reading.defaulted.find((f) => f.field === "mscale");
   assert.equal(mscale?.value, 1);
-  assert.match(mscale?.note ?? "", /before it mscale and mscale_all_dim defaulted to 0\.707/);
+  assert.match(
+    mscale?.note ?? "",
+    /before it both defaulted to 0\.707 there .* the softmax used m\(factor, mscale\)/,
+  );
   assert.equal(reading.defaulted.find((f) => f.field === "mscale_all_dim")?.value, 0);
 });
 
@@ -181,7 +185,19 @@ Deno.test("Megatron: keys whose MLA the harness would misread are refused, each 
       { mla_rotary_interleaved: false },
       /mla_rotary_interleaved: false is not a Megatron config key/,
     ],
-    [{ rotary_interleaved: true }, /rotary_interleaved: true Megatron refuses it with MLA/],
+    [{ rotary_interleaved: true }, /rotary_interleaved: true is refused by Megatron with MLA/],
+    // two defaults (40, and the argument's 1.0): required under YaRN
+    [
+      { rotary_scaling_factor: undefined },
+      /rotary_scaling_factor: \(missing\) is required: Megatron's MLATransformerConfig defaults it to 40, its --rotary-scaling-factor argument to 1\.0/,
+    ],
+    // and normalization with the latent norms (RMSNorm in MLATransformerConfig, LayerNorm else)
+    [{ qk_layernorm: true }, /normalization: \(missing\) is required with qk_layernorm/],
+    // HF's pairing key: no Megatron counterpart to give
+    [
+      { rope_interleave: true },
+      /rope_interleave: true is a Hugging Face key, which a Megatron config does not read: Megatron's MLA always rotates interleaved pairs/,
+    ],
     [
       { rope_type: "rope", rotary_percent: 0.5 },
       /rotary_percent: 0\.5 unsupported: .*rotates only that share/,
@@ -193,15 +209,24 @@ Deno.test("Megatron: keys whose MLA the harness would misread are refused, each 
     const e = configError(() => specFromMegatron(raw, { name: "m.json" }));
     assert.match(e.message, want);
   }
-  // their accepted values
+  // their accepted values: rotary_percent is read by plain RoPE only (YaRN ignores it), and
+  // only a share below 1 changes anything; plain RoPE at m = 1 needs no factor
   const ok = specFromMegatron({
     ...MEGATRON_TINY,
     mla_rotary_interleaved: true,
     rotary_interleaved: false,
-    rotary_percent: 1,
+    rotary_percent: 0.5,
     normalization: "RMSNorm",
+    qk_layernorm: true,
   }, { name: "ok" });
   assert.equal(ok.ropePairing, "interleaved");
+  assert.equal(
+    specFromMegatron({ ...MEGATRON_TINY, rope_type: "rope", rotary_percent: 2 }, { name: "p" })
+      .yarn,
+    null,
+  );
+  const { rotary_scaling_factor: _, ...noFactor } = MEGATRON_TINY;
+  assert.equal(specFromMegatron({ ...noFactor, rope_type: "rope" }, { name: "r" }).yarnM, 1);
 });
 
 Deno.test("specs are immutable and re-derived by withParams", () => {

@@ -22,6 +22,7 @@ export const GOOD_MEGATRON: Readonly<Record<string, unknown>> = {
   qk_head_dim: 16,
   qk_pos_emb_head_dim: 8,
   v_head_dim: 16,
+  rotary_scaling_factor: 40,
 };
 
 /** The ConfigError `f` throws (fails the test when it throws nothing or something else). */
