@@ -224,6 +224,11 @@ function backendOf(m: BackendModule): Backend {
 
 const loaded = new Map<string, LoadedBackendModule>();
 
+/** What a module given by URL needs that `deno task harness` does not grant. */
+const URL_MODULE_HELP = "loading a module by URL needs Deno's import and net permissions " +
+  "beyond those `deno task harness` grants: download the module (and the files it lists) " +
+  "and give its path, or run the harness with `deno run -A main.ts ...`";
+
 /** How long a module may take to load (its top-level code and imports): 60 s. */
 export const MODULE_LOAD_TIMEOUT_MS = 60_000;
 
@@ -317,9 +322,7 @@ export async function loadBackendModule(
     // (Deno 2.9.6 throws a TypeError "Requires import access to ...", no permission class)
     const denied = url.protocol !== "file:" && /Requires import access/.test(first);
     const why = denied
-      ? "loading a module by URL needs Deno's import permission, which `deno task harness` " +
-        "does not grant: download the module (and the files it lists) and give its path, or " +
-        "run the harness with `deno run -A main.ts ...`"
+      ? URL_MODULE_HELP
       : where === undefined
       ? first
       : `${first} (${where.replace(/^at file:\/\//, "at ")})`;
@@ -344,10 +347,21 @@ export async function loadBackendModule(
       hashes[`${m.id}:${name}`] = await sha256Hex16(bytes);
     }
   } catch (e) {
+    const text = e instanceof Error ? e.message : String(e);
+    // Deno imports from a few hosts by default, but the harness also fetches the module to
+    // hash it, which `deno task harness` (net: the loopback only) does not allow.
+    if (url.protocol !== "file:" && /Requires net access/.test(text)) {
+      throw new ConfigError(specifier, [{
+        path: "(module)",
+        value: url.href,
+        message: `${URL_MODULE_HELP} (it was imported, but fetching it to hash it into the ` +
+          `fingerprint was refused: ${text.split("\n")[0]})`,
+      }], "not a backend module");
+    }
     throw new ConfigError(specifier, [{
       path: "files",
       value: m.files,
-      message: `could not be read for the fingerprint: ${e instanceof Error ? e.message : e}`,
+      message: `could not be read for the fingerprint: ${text}`,
     }], "not a backend module");
   }
   if (backendById(m.id)) {

@@ -628,7 +628,7 @@ Deno.test("CLI: a module by URL under `deno task harness` (no import permission)
   // before: Deno's "run again with the --allow-import flag", which a task user cannot add
   assert.match(
     r.stderr,
-    /could not be loaded: loading a module by URL needs Deno's import permission, which `deno task harness` does not grant: download the module/,
+    /could not be loaded: loading a module by URL needs Deno's import and net permissions beyond those `deno task harness` grants: download the module/,
   );
 });
 
