@@ -12,6 +12,7 @@ import { readJsonFile } from "./json_file.ts";
 import type { DeviceCaps } from "./types.ts";
 import { nearMiss } from "../util/edit_distance.ts";
 import { isRecord } from "../util/is_record.ts";
+import { canonicalBackend, WGPU_BACKEND_NAMES } from "../util/wgpu_backends.ts";
 
 /**
  * The WebGPU feature names the harness knows: the specification's, and the ones Deno's
@@ -292,7 +293,20 @@ const capsSchema = z.strictObject({
     .nullable().optional(),
   smCount: z.number({ error: "must be a positive integer (SMs / compute units)" }).int()
     .positive().optional(),
+  // A name wgpu reads (aliases allowed: recorded as one name, gles as gl) or "default"
+  // (wgpu's own choice): anything else would plan as some other backend without a word.
   webgpuBackend: z.string({ error: 'must be a WebGPU backend name like "vulkan" or "gl"' })
+    .refine(
+      (v) =>
+        v.toLowerCase() === "default" ||
+        (v.trim() !== "" &&
+          v.split(",").every((n) =>
+            n.trim() === "" || WGPU_BACKEND_NAMES.includes(n.trim().toLowerCase())
+          )),
+      {
+        error: `must be a backend name wgpu reads (${WGPU_BACKEND_NAMES.join(", ")}) or "default"`,
+      },
+    )
     .optional(),
   deviceClass: z.enum(["cpu", "gpu"], { error: 'must be "cpu" or "gpu"' }).optional(),
   // Checked knob by knob after the schema (plan_tuning.ts names each knob's valid values).
@@ -354,7 +368,8 @@ export function parseCaps(raw: unknown, source: string): DeviceCaps {
   // caps read as another backend's, and explain planned cases the device refuses as too slow.
   const choice = isRecord(raw) ? raw.backend : undefined;
   const chosen = isRecord(choice) && typeof choice.name === "string" ? choice.name : undefined;
-  const webgpu = webgpuBackend ?? chosen;
+  const given = webgpuBackend ?? chosen;
+  const webgpu = given === undefined ? undefined : canonicalBackend(given);
   return {
     adapter,
     features,

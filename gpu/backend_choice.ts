@@ -21,10 +21,14 @@
  *
  * @module
  */
+import { canonicalBackend, WGPU_BACKEND_NAMES } from "../util/wgpu_backends.ts";
 
 /** The decision: the backend wgpu is asked for, where it came from and why. */
 export interface BackendChoice {
-  /** Backend label (used in device keys): `vulkan`, `gl`, `default` or the user's value. */
+  /**
+   * Backend label (used in device keys): `vulkan`, `gl`, `default` or the user's value with
+   * wgpu's aliases as one name each (`gles` is `gl`).
+   */
   readonly backend: string;
   /** `env`: the user's DENO_WEBGPU_BACKEND; `auto`: chosen here; `default`: left to wgpu. */
   readonly source: "env" | "auto" | "default";
@@ -47,24 +51,6 @@ export interface BackendProbe {
   /** The `*.json` files of a folder (empty when absent or not readable). */
   readonly jsonFiles: (dir: string) => string[];
 }
-
-/**
- * The backend names wgpu reads from DENO_WEBGPU_BACKEND (case-insensitive, comma-separated;
- * wgpu-types `Backends::from_comma_list`): a name outside these is skipped with a log line
- * nobody sees, and a value of none of them asks wgpu for no backend at all.
- */
-export const WGPU_BACKEND_NAMES: readonly string[] = [
-  "vulkan",
-  "vk",
-  "gl",
-  "gles",
-  "opengl",
-  "metal",
-  "mtl",
-  "dx12",
-  "d3d12",
-  "webgpu",
-];
 
 /**
  * The names of a DENO_WEBGPU_BACKEND value that wgpu does not know ({@link WGPU_BACKEND_NAMES}),
@@ -205,7 +191,9 @@ export function chooseBackend(probe: BackendProbe): BackendChoice {
   if (user) {
     const unknown = unknownBackendNames(user);
     return {
-      backend: user.toLowerCase(),
+      // one name per backend: gles and opengl are the GL fallback as gl is (its rules, its
+      // device key), vk is vulkan
+      backend: canonicalBackend(user),
       source: "env",
       reason: `DENO_WEBGPU_BACKEND=${user} was set` +
         (unknown.length === 0

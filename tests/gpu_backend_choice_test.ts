@@ -10,6 +10,7 @@ import {
   vulkanDriverFolders,
 } from "../gpu/backend_choice.ts";
 import { denoCacheEnv } from "./helpers_cli.ts";
+import { parseCaps } from "../adapter/caps_file.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 
@@ -66,6 +67,28 @@ Deno.test("backend choice: the user's DENO_WEBGPU_BACKEND wins; other systems ke
   const mac = chooseBackend(machine({}, [], "darwin"));
   assert.deepEqual([mac.backend, mac.source, mac.setTo], ["default", "default", null]);
   assert.ok(vulkanDriverFolders(undefined).includes("/usr/local/share/vulkan/icd.d"));
+  // wgpu's aliases are one backend: gles/opengl run the GL fallback, so its rules and its
+  // device key are gl's (gles was recorded as "gles" and planned as another backend)
+  for (
+    const [value, want] of [["GLES", "gl"], ["opengl", "gl"], ["vk", "vulkan"], [
+      "vk,gles",
+      "vulkan,gl",
+    ]]
+  ) {
+    const a = chooseBackend(machine({ DENO_WEBGPU_BACKEND: value }, [LVP]));
+    assert.equal(a.backend, want, value);
+    assert.match(a.reason, new RegExp(`DENO_WEBGPU_BACKEND=${value} was set`));
+  }
+});
+
+Deno.test("a caps file's webgpuBackend: an alias read as its backend, a name wgpu does not read refused", () => {
+  const raw = { adapter: {}, features: [], limits: {} };
+  assert.equal(parseCaps({ ...raw, webgpuBackend: "OpenGL" }, "c.json").webgpuBackend, "gl");
+  assert.equal(parseCaps({ ...raw, webgpuBackend: "default" }, "c.json").webgpuBackend, "default");
+  assert.throws(
+    () => parseCaps({ ...raw, webgpuBackend: "vulcan" }, "c.json"),
+    /webgpuBackend: "vulcan" must be a backend name wgpu reads \(vulkan, vk, gl, gles/,
+  );
 });
 
 Deno.test("backend choice: a DENO_WEBGPU_BACKEND wgpu cannot read is named, and no adapter says to fix it", async () => {

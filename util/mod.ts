@@ -20,3 +20,4 @@ export * from "./edit_distance.ts";
 export * from "./is_record.ts";
 export * from "./timeout.ts";
 export * from "./prng.ts";
+export * from "./wgpu_backends.ts";
