@@ -874,6 +874,11 @@ function absorbedTiledCheck(q: SupportQuery, options: { subgroups: boolean }): S
   }
   const buffers = absorbedBuffers(spec, layout, dtype, kvSplits);
   reasons.push(...limitReasons(q, buffers, shape.workgroupSize));
+  // The launcher dispatches [query tiles x head tiles, splits]: x must fit one dimension
+  // (explain said supported where run then failed with a validation error).
+  reasons.push(
+    ...gridReason(q, "tiled attention pass", "query tiles x head tiles", qTiles * headTiles),
+  );
   const weightTexture = weightTextureOf(q, buffers);
   return {
     reasons,
@@ -1268,6 +1273,16 @@ const expandedTiled: Backend = {
         : []),
     ];
     reasons.push(...limitReasons(q, buffers, workgroupSize, new Set(["k", "v"])));
+    // Each dispatch is [query tiles x heads, splits] (of a group of sequences; counted here
+    // for all of them, an upper bound): x must fit one dimension.
+    reasons.push(
+      ...gridReason(
+        q,
+        "FA2 attention pass",
+        "query tiles x heads",
+        fa2Grid(layout.seqs.map((s) => s.qLen), spec.numHeads, queryTile),
+      ),
+    );
     const budget = loopBudgetOf(q.caps);
     const keysPerSplit = fa2KeysPerSplit(longest, splitsValid ? kvSplits : 1);
     const iterations = fa2LoopIterations(shape, keysPerSplit, queryTile, chunkVec4);

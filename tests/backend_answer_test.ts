@@ -381,3 +381,27 @@ Deno.test("one module file under two names is loaded once", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the tiled kernels' grid must fit one dimension: explain said supported where run failed", () => {
+  // tiny (4 heads), 256 sequences of 4096 queries: 64-query tiles x 4 heads = 65536 workgroups
+  const req = (backend: string) => ({
+    spec: presetSpec("tiny"),
+    dtype: "f32" as const,
+    backend,
+    layout: { kind: "bshd" as const, batch: 256, seqQ: 4096, seqK: 16, causal: false },
+  });
+  for (const backend of ["wgsl-expanded-tiled", "wgsl-absorbed-tiled"]) {
+    const r = resolve(req(backend), H100_CAPS);
+    assert.equal(r.kind, "unsupported", backend);
+    if (r.kind !== "unsupported") continue;
+    const grid = r.reasons.find((x) => x.code === "limits.workgroups");
+    assert.ok(grid, `${backend}: ${JSON.stringify(r.reasons)}`);
+    assert.match(
+      grid.message,
+      /workgroups along one dimension .* over maxComputeWorkgroupsPerDimension 65535/,
+    );
+  }
+  // a quarter of it fits
+  const small = { ...req("wgsl-expanded-tiled"), layout: { ...req("x").layout, batch: 64 } };
+  assert.equal(resolve(small, H100_CAPS).kind, "plan");
+});
