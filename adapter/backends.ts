@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { resolvedTuning } from "./plan_tuning.ts";
+import { DEFAULT_TUNING, resolvedTuning } from "./plan_tuning.ts";
 import type {
   AttentionPath,
   BackendId,
@@ -781,8 +781,12 @@ function absorbedTiledCheck(q: SupportQuery, options: { subgroups: boolean }): S
   }
   const cls = deviceClassOf(q.caps);
   const tuning = resolvedTuning(q.caps?.tuning);
-  // Validated by resolvedTuning: 16384, 32768 or 49152.
-  const tunedTier = q.caps?.tuning?.tiledTier as TiledTier | undefined;
+  // Validated by resolvedTuning: 16384, 32768 or 49152. The default's value (32768) is the
+  // default itself, the device's tier capped at 32768: a tuning at the defaults plans as
+  // none (a 16 KiB device refused it as over its memory, while explain called every knob
+  // default).
+  const stated = q.caps?.tuning?.tiledTier as TiledTier | undefined;
+  const tunedTier = stated === DEFAULT_TUNING.tiledTier ? undefined : stated;
   const deviceTier = tiledTierOf(cls, tunedTier);
   if (tunedTier !== undefined && cls !== null && tunedTier > cls.workgroupStorageBytes) {
     reasons.push({

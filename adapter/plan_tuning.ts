@@ -204,8 +204,12 @@ export function tuningChanges(t: PlanTuning | undefined | null): string[] {
   if (!t) return [];
   return TUNING_KNOBS.flatMap((k) => {
     const v = t[k];
-    return v === undefined || v === DEFAULT_TUNING[k] ? [] : [
-      `${k} ${v} (default ${DEFAULT_TUNING[k]})`,
+    if (v === undefined || v === DEFAULT_TUNING[k]) return [];
+    // The tier's default is the device's own, 32768 at most (a 16 KiB device runs 16384).
+    return [
+      `${k} ${v} (default ${
+        k === "tiledTier" ? "the device's tier, 32768 at most" : DEFAULT_TUNING[k]
+      })`,
     ];
   });
 }

@@ -11,6 +11,7 @@ import { readCapsFile } from "../adapter/caps_file.ts";
 import { ConfigError } from "../adapter/errors.ts";
 import {
   DEFAULT_TUNING,
+  formatTuning,
   parseTuningFile,
   parseTuningKnobs,
   readTuningFile,
@@ -443,4 +444,30 @@ Deno.test("--help names every MLA_HARNESS_* variable the harness task lets it re
   const help = await runCli(["--help"]);
   assert.equal(help.code, 0, help.stderr);
   for (const v of vars) assert.match(help.stdout, new RegExp(`^  ${v}=`, "m"), v);
+});
+
+Deno.test("tiledTier at its default value plans as none, also on a 16 KiB device", () => {
+  const small: DeviceCaps = {
+    ...H100_CAPS,
+    limits: { ...H100_CAPS.limits, maxComputeWorkgroupStorageSize: 16384 },
+  };
+  const req = {
+    spec: presetSpec("deepseek-v2-lite"),
+    dtype: "f32" as const,
+    backend: "wgsl-absorbed-tiled",
+    layout: { kind: "bshd" as const, batch: 4, seqQ: 1, seqK: 4096, causal: true },
+  };
+  const plain = resolve(req, small);
+  const atDefault = resolve(req, { ...small, tuning: { tiledTier: 32768 } });
+  assert.equal(plain.kind, "plan");
+  // before: passed over wgsl-absorbed-tiled (tuning.tiled-tier: 32768 over 16384) while
+  // explain said every knob was at the adapter's default
+  assert.deepEqual(atDefault, plain);
+  assert.equal(
+    formatTuning({ tuning: { tiledTier: 32768 }, tuningFrom: "t.json" }),
+    "plan tuning from t.json: every knob at the adapter's default",
+  );
+  assert.deepEqual(tuningChanges({ tiledTier: 16384 }), [
+    "tiledTier 16384 (default the device's tier, 32768 at most)",
+  ]);
 });
