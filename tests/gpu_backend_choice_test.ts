@@ -114,6 +114,11 @@ Deno.test("backend choice: a DENO_WEBGPU_BACKEND wgpu cannot read is named, and 
     /unset DENO_WEBGPU_BACKEND to let the harness choose, or set it to vulkan or gl/,
   );
   assert.doesNotMatch(r.stderr, /apt-get install/, "no driver is missing");
+  // explain too: its "device none" reason cannot know the cause, so a note says it (it said
+  // only to install a driver)
+  const ex = await cli(["explain", "tiny"], { DENO_WEBGPU_BACKEND: "vulcan" });
+  assert.equal(ex.code, 3, ex.stderr);
+  assert.match(ex.stderr, /^note: no WebGPU adapter: .*"vulcan" is not a backend name wgpu reads/m);
   // a name wgpu reads beside the typo: wgpu was asked for that backend, and its driver is what
   // is missing (dx12 has none on Linux)
   const mixed = await cli(["devices"], { DENO_WEBGPU_BACKEND: "dx12,vulcan" });
