@@ -477,6 +477,38 @@ function checkWeightBounds(p: MlaParams, source: string): void {
   if (issues.length > 0) throw new ConfigError(source, issues);
 }
 
+/**
+ * A spec built from finite keys can still derive a number that is not finite (mscale_all_dim
+ * 1e308 gives m = Infinity): refused naming what it derived from, never shown as Infinity in
+ * explain's text and as null in its JSON, or passed to a kernel.
+ */
+function checkFiniteSpec(spec: MlaSpec, source: string): MlaSpec {
+  const y = spec.yarn;
+  const from = y
+    ? `the YaRN factor ${y.factor}, mscale ${y.mscale}, mscale_all_dim ${y.mscaleAllDim}`
+    : "the RoPE keys";
+  const issues: ConfigIssue[] = [];
+  if (!Number.isFinite(spec.softmaxScale) || spec.softmaxScale <= 0) {
+    issues.push({
+      path: "(softmax scale)",
+      value: spec.softmaxScale,
+      message:
+        `is what m^2 / sqrt(${spec.kChannels}) gives with m = ${spec.yarnM} (from ${from}); ` +
+        "it must be a positive finite number: give YaRN keys of a real model's size",
+    });
+  }
+  if (!Number.isFinite(spec.ropeCosSinScale) || spec.invFreq.some((f) => !Number.isFinite(f))) {
+    issues.push({
+      path: "(RoPE tables)",
+      value: spec.ropeCosSinScale,
+      message: `cos/sin scale or inverse frequencies are not finite (from ${from}, rope theta ` +
+        `${spec.ropeTheta}); give RoPE keys of a real model's size`,
+    });
+  }
+  if (issues.length > 0) throw new ConfigError(source, issues);
+  return spec;
+}
+
 /** Options of the spec-from-config functions. */
 export interface SpecFromConfigOptions {
   /** Name recorded in the spec and used in error messages. */
@@ -1027,7 +1059,7 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
   };
   checkWeightBounds(params, options.name);
   return {
-    spec: buildSpec(params, { name: options.name, source: "hf" }),
+    spec: checkFiniteSpec(buildSpec(params, { name: options.name, source: "hf" }), options.name),
     reading: { format: "hf", ropeShape, defaulted },
   };
 }
@@ -1248,7 +1280,10 @@ export function readMegatron(raw: unknown, options: SpecFromConfigOptions): Spec
   };
   checkWeightBounds(params, options.name);
   return {
-    spec: buildSpec(params, { name: options.name, source: "megatron" }),
+    spec: checkFiniteSpec(
+      buildSpec(params, { name: options.name, source: "megatron" }),
+      options.name,
+    ),
     reading: { format: "megatron", ropeShape: "megatron", defaulted },
   };
 }

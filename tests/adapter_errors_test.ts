@@ -427,3 +427,15 @@ Deno.test("formatIssue: a number past float64's range is shown as Infinity, not 
     "x: -Infinity (a number past float64's range, as -1e400 is) m",
   );
 });
+
+Deno.test("finite keys that derive a non-finite softmax scale are refused (explain showed Infinity, its JSON null)", async () => {
+  const raw = JSON.parse(
+    await Deno.readTextFile(new URL("./fixtures/hf_deepseek_v2_lite_config.json", import.meta.url)),
+  );
+  raw.rope_scaling.mscale_all_dim = 1e308;
+  const e = configError(() => specFromConfig(raw, { name: "big.json" }));
+  assert.match(
+    e.message,
+    /\(softmax scale\): Infinity .* is what m\^2 \/ sqrt\(192\) gives with m = 3\.68\d*e\+307 \(from the YaRN factor 40, mscale 0\.707, mscale_all_dim 1e\+308\)/,
+  );
+});
