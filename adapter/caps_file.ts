@@ -6,7 +6,8 @@
  */
 import { parseTuningKnobs } from "./plan_tuning.ts";
 import { z } from "zod";
-import { ConfigError, issuesFromSchema } from "./errors.ts";
+import { ConfigError, type ConfigIssue, issuesFromSchema } from "./errors.ts";
+import { deviceClassOf } from "./device_class.ts";
 import { wrongFileKindIssue } from "./file_kind.ts";
 import { readJsonFile } from "./json_file.ts";
 import type { DeviceCaps } from "./types.ts";
@@ -370,7 +371,7 @@ export function parseCaps(raw: unknown, source: string): DeviceCaps {
   const chosen = isRecord(choice) && typeof choice.name === "string" ? choice.name : undefined;
   const given = webgpuBackend ?? chosen;
   const webgpu = given === undefined ? undefined : canonicalBackend(given);
-  return {
+  const caps: DeviceCaps = {
     adapter,
     features,
     limits,
@@ -380,6 +381,37 @@ export function parseCaps(raw: unknown, source: string): DeviceCaps {
     ...(deviceClass === undefined ? {} : { deviceClass }),
     ...(tuning === undefined ? {} : { tuning }),
   };
+  classifiedIssue(raw, caps, source);
+  return caps;
+}
+
+/**
+ * `classified` is what `devices --json` derived (read back, not read): a hand edit there
+ * would change nothing, so one that disagrees with what the file's own keys give is refused,
+ * naming the keys that do set it.
+ */
+function classifiedIssue(raw: unknown, caps: DeviceCaps, source: string): void {
+  const written = isRecord(raw) && isRecord(raw.classified) ? raw.classified : undefined;
+  if (written === undefined) return;
+  const cls = deviceClassOf(caps);
+  const issues: ConfigIssue[] = [];
+  if (written.kind !== undefined && written.kind !== cls?.kind) {
+    issues.push({
+      path: "classified.kind",
+      value: written.kind,
+      message: `disagrees with the class this file's keys give (${cls?.kind}); classified is ` +
+        'what devices derived, not read: set the top-level "deviceClass" instead',
+    });
+  }
+  if (written.smCount !== undefined && written.smCount !== (cls?.smCount ?? null)) {
+    issues.push({
+      path: "classified.smCount",
+      value: written.smCount,
+      message: `disagrees with the SM count this file's keys give (${cls?.smCount ?? null}); ` +
+        'classified is what devices derived, not read: set the top-level "smCount" instead',
+    });
+  }
+  if (issues.length > 0) throw new ConfigError(source, issues);
 }
 
 /**

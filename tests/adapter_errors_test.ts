@@ -439,3 +439,40 @@ Deno.test("finite keys that derive a non-finite softmax scale are refused (expla
     /\(softmax scale\): Infinity .* is what m\^2 \/ sqrt\(192\) gives with m = 3\.68\d*e\+307 \(from the YaRN factor 40, mscale 0\.707, mscale_all_dim 1e\+308\)/,
   );
 });
+
+Deno.test("a devices --json file whose classified block was edited by hand is refused, naming the keys that set it", async () => {
+  const path =
+    new URL("../docs/gpu_machine/h100-2026-11-27/devices.json", import.meta.url).pathname;
+  const raw = JSON.parse(await Deno.readTextFile(path));
+  // as written: read back without a word
+  assert.equal((await readCapsFile(path)).adapter.vendor, raw.adapter.vendor);
+  const dir = await Deno.makeTempDir({ prefix: "mla-classified-" });
+  try {
+    const edited = `${dir}/devices.json`;
+    await Deno.writeTextFile(
+      edited,
+      JSON.stringify({ ...raw, classified: { ...raw.classified, kind: "cpu", smCount: 64 } }),
+    );
+    const e = await (async () => {
+      try {
+        await readCapsFile(edited);
+      } catch (err) {
+        return err as Error;
+      }
+      return assert.fail("accepted");
+    })();
+    assert.ok(e instanceof ConfigError);
+    // before: ignored, planned as the rules say, exit 0
+    assert.match(
+      e.message,
+      /classified\.kind: "cpu" disagrees with the class this file's keys give \(gpu\)/,
+    );
+    assert.match(e.message, /set the top-level "deviceClass" instead/);
+    assert.match(
+      e.message,
+      /classified\.smCount: 64 disagrees .*set the top-level "smCount" instead/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
