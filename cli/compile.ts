@@ -9,38 +9,13 @@ import {
   bundledKernels,
   checkSourceText,
   compileCheck,
+  notTextProblem,
   sourceVariants,
 } from "../kernels/compile_check.ts";
 import type { Dtype } from "../adapter/types.ts";
 import { ChromiumGpu } from "../browser/chromium_gpu.ts";
 import { chromiumOption, runtimeOption } from "./runtime_options.ts";
 import { CliError, EXIT } from "./errors.ts";
-
-/**
- * Why `bytes` are not WGSL source text (invalid UTF-8, or a control character WGSL never
- * has: a binary file), or not a kernel at all (empty, or blanks only: a truncated file
- * would otherwise compile as an empty module), or null.
- */
-function notTextProblem(bytes: Uint8Array): string | null {
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    return "is not text (not valid UTF-8): a binary file? give a WGSL source file";
-  }
-  if (text.trim() === "") {
-    return `${
-      bytes.length === 0 ? "is empty (0 bytes)" : `holds only blanks (${bytes.length} bytes)`
-    }: a truncated file? give a WGSL source file with the kernel in it`;
-  }
-  // WGSL's blank characters are tab, LF, VT, FF, CR (and Unicode ones); other C0 controls
-  // and DEL mark a binary file
-  const at = bytes.findIndex((b) => (b < 0x20 && (b < 0x09 || b > 0x0d)) || b === 0x7f);
-  if (at < 0) return null;
-  return `is not text (control byte 0x${
-    bytes[at].toString(16).padStart(2, "0")
-  } at byte ${at}): a binary file? give a WGSL source file`;
-}
 
 /** What is wrong with a WGSL file argument, or null when it is a readable text file. */
 async function sourceFileProblem(path: string): Promise<string | null> {

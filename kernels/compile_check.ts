@@ -133,13 +133,52 @@ export function partReader(folders: readonly URL[]): (name: string) => Promise<s
   return async (name) => {
     for (const [i, folder] of folders.entries()) {
       try {
-        return await Deno.readTextFile(new URL(name, folder));
+        // a part is checked as a file given to compile is: an empty or binary one compiled
+        // (or failed with raw control bytes on the terminal) without a word
+        const bytes = await Deno.readFile(new URL(name, folder));
+        const problem = notTextProblem(bytes);
+        if (problem !== null) throw new Error(`the part ${name} ${problem}`);
+        return new TextDecoder().decode(bytes);
       } catch (e) {
         if (!(e instanceof Deno.errors.NotFound) || i === folders.length - 1) throw e;
       }
     }
     throw new Deno.errors.NotFound(`${name}: no folder to read it from`);
   };
+}
+
+/**
+ * Why `bytes` are not WGSL source text (invalid UTF-8, or a control character WGSL never
+ * has: a binary file), or not a kernel at all (empty, or blanks only: a truncated file
+ * would otherwise compile as an empty module), or null. `compile` asks it of each file it
+ * is given and of each part those include.
+ *
+ * @example
+ * ```ts
+ * import { notTextProblem } from "./compile_check.ts";
+ * notTextProblem(new TextEncoder().encode("fn f() {}")); // null
+ * notTextProblem(new Uint8Array([0, 1, 2])); // "is not text (control byte 0x00 at byte 0): ..."
+ * ```
+ */
+export function notTextProblem(bytes: Uint8Array): string | null {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return "is not text (not valid UTF-8): a binary file? give a WGSL source file";
+  }
+  if (text.trim() === "") {
+    return `${
+      bytes.length === 0 ? "is empty (0 bytes)" : `holds only blanks (${bytes.length} bytes)`
+    }: a truncated file? give a WGSL source file with the kernel in it`;
+  }
+  // WGSL's blank characters are tab, LF, VT, FF, CR (and Unicode ones); other C0 controls
+  // and DEL mark a binary file
+  const at = bytes.findIndex((b) => (b < 0x20 && (b < 0x09 || b > 0x0d)) || b === 0x7f);
+  if (at < 0) return null;
+  return `is not text (control byte 0x${
+    bytes[at].toString(16).padStart(2, "0")
+  } at byte ${at}): a binary file? give a WGSL source file`;
 }
 
 /**

@@ -110,10 +110,11 @@ export function includeDirectives(fileName: string, source: string): IncludeDire
     if (!/^\s*\/\/ @include\b/.test(text)) return;
     const m = INCLUDE_LINE.exec(text.trimEnd());
     if (!m) {
+      // the line as it is (JSON-quoted): leading blanks, the usual cause, stay visible
       throw new Error(
-        `${fileName}:${i + 1}: "${text.trim()}" is not an include: write ` +
-          "`// @include part.wgsl` at the start of a line, or `// @include part.wgsl " +
-          "params: A, B` for a part that declares // @param constants",
+        `${fileName}:${i + 1}: ${JSON.stringify(text.trimEnd())} is not an include: write ` +
+          "`// @include part.wgsl` at the start of a line (no blanks before it), or " +
+          "`// @include part.wgsl params: A, B` for a part that declares // @param constants",
       );
     }
     out.push({ file: m[1], params: m[2] ? m[2].split(", ") : [], line: i + 1 });

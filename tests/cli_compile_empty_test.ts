@@ -60,3 +60,32 @@ Deno.test("compile: a file whose // @include part is not in its folder is exit 2
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("compile: an empty or binary included part is exit 2 naming it, and an indented include shows its blanks", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/empty.wgsl`, "");
+    await Deno.writeFile(`${dir}/bin.wgsl`, new Uint8Array([0, 1, 2]));
+    const main = "@compute @workgroup_size(1) fn main() {}\n";
+    await Deno.writeTextFile(`${dir}/a.wgsl`, `// @include empty.wgsl\n${main}`);
+    await Deno.writeTextFile(`${dir}/b.wgsl`, `// @include bin.wgsl\n${main}`);
+    await Deno.writeTextFile(`${dir}/c.wgsl`, `  // @include empty.wgsl\n${main}`);
+    const [a, b, c] = await Promise.all(
+      ["a", "b", "c"].map((f) => runCli(["compile", `${dir}/${f}.wgsl`])),
+    );
+    for (const r of [a, b, c]) assert.equal(r.code, 2, r.stdout + r.stderr);
+    // before: the empty part compiled (exit 0), the binary one failed with its raw bytes
+    assert.match(
+      a.stderr,
+      /a\.wgsl:1: cannot read the included file empty\.wgsl: the part empty\.wgsl is empty \(0 bytes\)/,
+    );
+    assert.match(b.stderr, /the part bin\.wgsl is not text \(control byte 0x00 at byte 0\)/);
+    // before: "// @include empty.wgsl" quoted trimmed, the blanks that are the problem hidden
+    assert.match(
+      c.stderr,
+      /c\.wgsl:1: " {2}\/\/ @include empty\.wgsl" is not an include: .*no blanks before it/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

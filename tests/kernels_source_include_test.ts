@@ -77,7 +77,7 @@ Deno.test("a missing part, a cycle, a second include and a malformed line name t
   );
   assert.throws(
     () => includeDirectives("k.wgsl", "fn f() {}\n  // @include p.wgsl, q.wgsl\n"),
-    /k\.wgsl:2: "\/\/ @include p\.wgsl, q\.wgsl" is not an include/,
+    /k\.wgsl:2: " {2}\/\/ @include p\.wgsl, q\.wgsl" is not an include/,
   );
   await assert.rejects(
     expandIncludes("k.wgsl", KERNEL, parts({ "p.wgsl": "// @enable-f16\nfn p() {}\n" })),
