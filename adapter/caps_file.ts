@@ -292,8 +292,9 @@ const capsSchema = z.strictObject({
   limits: limitsSchema("must be an object of numeric limits like maxStorageBufferBindingSize"),
   loopIterationBudget: z.number({ error: "must be a positive integer or null" }).int().positive()
     .nullable().optional(),
+  // the bound MLA_HARNESS_SM_COUNT has (no device has a million SMs; 1e15 was printed as is)
   smCount: z.number({ error: "must be a positive integer (SMs / compute units)" }).int()
-    .positive().optional(),
+    .positive().max(999999, { error: "must be at most 999999 (SMs / compute units)" }).optional(),
   // A name wgpu reads (aliases allowed: recorded as one name, gles as gl) or "default"
   // (wgpu's own choice): anything else would plan as some other backend without a word.
   webgpuBackend: z.string({ error: 'must be a WebGPU backend name like "vulkan" or "gl"' })

@@ -127,8 +127,9 @@ export function smCountOf(value: string | undefined): number | undefined {
     throw new ConfigError(SM_COUNT_ENV, [{
       path: SM_COUNT_ENV,
       value,
-      message: "must be a positive integer: the device's SMs (compute units), e.g. 132 for " +
-        "an H100 SXM; `devices --measure` estimates it",
+      message: "must be a whole number from 1 to 999999, in decimal digits without a leading " +
+        "zero: the device's SMs (compute units), e.g. 132 for an H100 SXM; `devices " +
+        "--measure` estimates it",
     }], "invalid environment variable");
   }
   return Number(v);

@@ -4,7 +4,7 @@
  * reports) and the caps-file override; `explain --caps` prints the class.
  */
 import assert from "node:assert/strict";
-import { readCapsFile } from "../adapter/caps_file.ts";
+import { parseCaps, readCapsFile } from "../adapter/caps_file.ts";
 import {
   deviceClassOf,
   formatDeviceClass,
@@ -13,7 +13,7 @@ import {
   workgroupMemoryTier,
 } from "../adapter/device_class.ts";
 import { hasAdapter, smCountOf } from "../gpu/device.ts";
-import { h100Caps } from "./caps_fixtures.ts";
+import { h100Caps, LAVAPIPE_CAPS } from "./caps_fixtures.ts";
 import { runCli } from "./helpers_cli.ts";
 
 const gpu = await hasAdapter();
@@ -107,9 +107,19 @@ Deno.test("MLA_HARNESS_SM_COUNT gives the device the harness runs on its SM coun
   assert.equal(smCountOf(" 132 "), 132);
   assert.equal(smCountOf(undefined), undefined);
   assert.equal(smCountOf(""), undefined);
-  for (const bad of ["0", "-4", "1.5", "abc", "132 SMs", "1e3"]) {
-    assert.throws(() => smCountOf(bad), /MLA_HARNESS_SM_COUNT.*positive integer/s, bad);
+  // the message names the rule itself (it said "a positive integer" of 1000000 and 0132)
+  for (const bad of ["0", "-4", "1.5", "abc", "132 SMs", "1e3", "1000000", "0132"]) {
+    assert.throws(
+      () => smCountOf(bad),
+      /MLA_HARNESS_SM_COUNT.*a whole number from 1 to 999999, in decimal digits without a leading zero/s,
+      bad,
+    );
   }
+  // a caps file has the same bound (1e15 was printed as "1000000000000000 SMs")
+  assert.throws(
+    () => parseCaps({ ...JSON.parse(JSON.stringify(LAVAPIPE_CAPS)), smCount: 1e15 }, "c.json"),
+    /smCount: 1000000000000000 must be at most 999999/,
+  );
   const raw = JSON.parse(await Deno.readTextFile(H100_DOCS));
   const c = deviceClassOf({ ...raw, smCount: 120, smCountFrom: "MLA_HARNESS_SM_COUNT" })!;
   assert.equal(c.smCount, 120);
@@ -121,7 +131,7 @@ Deno.test("MLA_HARNESS_SM_COUNT gives the device the harness runs on its SM coun
     assert.match(ok.stdout, /77 SMs \(MLA_HARNESS_SM_COUNT\)/);
     const bad = await runCli(["devices"], { MLA_HARNESS_SM_COUNT: "lots" });
     assert.equal(bad.code, 2, bad.stderr);
-    assert.match(bad.stderr, /MLA_HARNESS_SM_COUNT.*"lots".*positive integer/s);
+    assert.match(bad.stderr, /MLA_HARNESS_SM_COUNT.*"lots".*a whole number from 1 to 999999/s);
     assert.doesNotMatch(bad.stderr, /\n\s+at /); // one message, no stack trace
   }
 });
