@@ -18,6 +18,7 @@ import { PRESET_CONFIGS } from "../adapter/presets.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { explainMatrixCase } from "../runner/explain_case.ts";
 import { nearest } from "../util/edit_distance.ts";
+import { configFileOf, isConfigPath } from "../matrix/config_paths.ts";
 import { selectCases } from "../runner/run_matrix.ts";
 import {
   CONFIG_ROOT_HELP,
@@ -283,7 +284,16 @@ async function explainCaseOf(
     );
   }
   const caps = opts.caps ? await readCapsFile(opts.caps) : opts.device ? await probe() : null;
-  const { explanation, runNotes } = await explainMatrixCase(c, baseDir, caps, { backend });
+  // How the case's config was read (its RoPE shape and defaulted fields), as explain of a
+  // config prints it: --json's `config` (the help lists it) and the text's "config read" lines.
+  const preset = c.params.preset;
+  const { reading } = await loadSpecReading(
+    isConfigPath(preset) ? configFileOf(preset, baseDir) : preset,
+  );
+  const { explanation, runNotes } = await explainMatrixCase(c, baseDir, caps, {
+    backend,
+    config: reading,
+  });
   const where = { id: c.id, matrix, ...(c.group === undefined ? {} : { group: c.group }) };
   if (opts.json) {
     console.log(JSON.stringify({ case: where, ...explanation, runNotes }, null, 2));

@@ -63,6 +63,9 @@ Deno.test("explain --case: an id not in the matrix, or with shape flags, is exit
   assert.equal(j.case.matrix, "smoke");
   assert.match(j.case.group, /causal prefill across key tiles/);
   assert.equal(j.resolution.layout.totalQ, 40);
+  // how the case's config was read, as the help lists it (it was missing)
+  assert.equal(j.config.format, "preset");
+  assert.ok(Array.isArray(j.config.defaulted));
   const missing = await runCli(["explain", "--case", id.replace("sk=70", "sk=71"), "--caps", caps]);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /matrix smoke has no case ".*sk=71.*" \(\d+ cases; the nearest: /);
