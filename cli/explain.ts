@@ -10,7 +10,7 @@ import {
   collect,
   loadBackendModuleOptions,
 } from "./backend_options.ts";
-import { Command, Option } from "@commander-js/extra-typings";
+import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { explainCase, formatExplanation, loadSpecReading } from "../adapter/explain.ts";
 import type { DeviceCaps } from "../adapter/types.ts";
 import { readCapsFile } from "../adapter/caps_file.ts";
@@ -157,8 +157,8 @@ export function explainCommand(probe: CapsProbe) {
     .option("--backend-module <path>", BACKEND_MODULE_HELP, collect, [] as string[])
     .option(
       "--kv-splits <n>",
-      "force KV splits (wgsl-absorbed, wgsl-absorbed-tiled, wgsl-expanded-tiled; a backend whose plan runs another count is unsupported: variant.kv-splits)",
-      parsePositiveInt,
+      "force KV splits, 1 to 64 (wgsl-absorbed, wgsl-absorbed-tiled, wgsl-expanded-tiled; a backend whose plan runs another count is unsupported: variant.kv-splits)",
+      parseKvSplits,
     )
     .option(
       "--caps <file>",
@@ -241,6 +241,20 @@ const CASE_OWNED_FLAGS: readonly (readonly [string, string])[] = [
   ["format", "--format"],
   ["pairing", "--pairing"],
 ];
+
+/**
+ * `--kv-splits`: 1 to 64, the counts a kernel has (every backend refuses more: a bad flag,
+ * exit 2, not an unsupported case, exit 3).
+ */
+function parseKvSplits(value: string): number {
+  const n = parsePositiveInt(value);
+  if (n > 64) {
+    throw new InvalidArgumentError(
+      `${n} is over 64, the most KV splits a kernel takes (variant.kv-splits); give 1 to 64`,
+    );
+  }
+  return n;
+}
 
 /** `explain --case <id>`: the case found in its matrix and explained as `run` resolves it. */
 async function explainCaseOf(
