@@ -257,9 +257,22 @@ export function limitsSchema(
         ? profileLimitProblem(name)
         : reportedNameProblem(name, WEBGPU_LIMIT_NAMES);
       if (problem) ctx.addIssue({ code: "custom", path: [name], message: problem });
+      // WebGPU's alignment limits are powers of two (the launchers round offsets up to them:
+      // 0 or 3 planned per-group offsets no device accepts)
+      const v = limits[name];
+      if (ALIGNMENT_LIMITS.includes(name) && !(v >= 1 && Number.isInteger(Math.log2(v)))) {
+        ctx.addIssue({
+          code: "custom",
+          path: [name],
+          message: "must be a power of two (WebGPU's alignment limits are: 256 on most devices)",
+        });
+      }
     }
   });
 }
+
+/** The limits that are alignments (powers of two). */
+const ALIGNMENT_LIMITS = ["minStorageBufferOffsetAlignment", "minUniformBufferOffsetAlignment"];
 
 /**
  * Top-level keys `devices --json` writes besides the caps (the wgpu backend choice, a

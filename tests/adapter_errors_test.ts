@@ -476,3 +476,28 @@ Deno.test("a devices --json file whose classified block was edited by hand is re
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a caps file's alignment limits must be powers of two (3 planned offsets no device takes)", async () => {
+  const raw = JSON.parse(
+    await Deno.readTextFile(new URL("./fixtures/caps_lavapipe.json", import.meta.url)),
+  );
+  const dir = await Deno.makeTempDir({ prefix: "mla-align-" });
+  try {
+    for (const v of [3, 48]) {
+      const f = `${dir}/c${v}.json`;
+      await Deno.writeTextFile(
+        f,
+        JSON.stringify({ ...raw, limits: { ...raw.limits, minStorageBufferOffsetAlignment: v } }),
+      );
+      await assert.rejects(
+        () => readCapsFile(f),
+        new RegExp(`minStorageBufferOffsetAlignment: ${v} must be a power of two`),
+      );
+    }
+    assert.ok(
+      await readCapsFile(new URL("./fixtures/caps_lavapipe.json", import.meta.url).pathname),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
