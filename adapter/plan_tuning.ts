@@ -16,6 +16,7 @@ import { z } from "zod";
 import { ConfigError, issuesFromSchema } from "./errors.ts";
 import { readJsonFileSync } from "./json_file.ts";
 import type { PlanTuning } from "./types.ts";
+import { isRecord } from "../util/is_record.ts";
 import {
   FA2_MAX_CHUNK_VEC4,
   FA2_MIN_KEYS_PER_SPLIT,
@@ -159,11 +160,27 @@ export function parseTuningFile(raw: unknown, source: string): PlanTuning {
  * ```
  */
 export function readTuningFile(path: string): PlanTuning {
+  return readTuningFileInfo(path).knobs;
+}
+
+/**
+ * A tuning file's knobs and whether the tuner finished (`complete: false`: it was stopped
+ * before its last trial, so the knobs are the best found so far, not the search's answer).
+ *
+ * @example
+ * ```ts ignore
+ * import { readTuningFileInfo } from "./plan_tuning.ts";
+ * readTuningFileInfo("tuning.json").complete; // undefined, true or false
+ * ```
+ */
+export function readTuningFileInfo(path: string): { knobs: PlanTuning; complete?: boolean } {
   const raw = readJsonFileSync(path, {
     what: "tuning file",
     hint: 'expected a tuning file: {"knobs": {...}}',
   });
-  return parseTuningFile(raw, path);
+  const knobs = parseTuningFile(raw, path);
+  const complete = isRecord(raw) && typeof raw.complete === "boolean" ? raw.complete : undefined;
+  return { knobs, ...(complete === undefined ? {} : { complete }) };
 }
 
 /**

@@ -8,7 +8,7 @@
 import { ConfigError } from "../adapter/errors.ts";
 import type { DeviceClassName } from "../adapter/device_class.ts";
 import type { DeviceCaps, PlanTuning } from "../adapter/types.ts";
-import { readTuningFile } from "../adapter/plan_tuning.ts";
+import { readTuningFileInfo } from "../adapter/plan_tuning.ts";
 import { DeviceLostError, NO_ADAPTER_FIX, NoAdapterError } from "./errors.ts";
 import { measureLoopBudget } from "./loop_budget.ts";
 import { clearTexturesByCopies } from "./texture_clears.ts";
@@ -203,7 +203,13 @@ export function tuningOf(
 ): { tuning: PlanTuning; from: string } | undefined {
   if (value === undefined || value.trim() === "") return undefined;
   const path = value.trim();
-  return { tuning: readTuningFile(path), from: `${TUNING_ENV}=${path}` };
+  const { knobs, complete } = readTuningFileInfo(path);
+  // a tuner stopped halfway left its best so far: said wherever the tuning is named
+  return {
+    tuning: knobs,
+    from: `${TUNING_ENV}=${path}` +
+      (complete === false ? " (incomplete: the tuner stopped before its last trial)" : ""),
+  };
 }
 
 function tuningFromEnv(): { tuning: PlanTuning; from: string } | undefined {

@@ -36,7 +36,7 @@ import type {
   LayoutRequest,
   PlanTuning,
 } from "../adapter/types.ts";
-import { hasAdapter, TUNING_ENV } from "../gpu/device.ts";
+import { hasAdapter, TUNING_ENV, tuningOf } from "../gpu/device.ts";
 import { parityOn, planOn } from "./backend_parity_helpers.ts";
 import { H100_CAPS, LAVAPIPE_CAPS } from "./caps_fixtures.ts";
 import { CAPS, gpuClassCaps, gpuTest, slowOnGlFallback } from "./gpu_helpers.ts";
@@ -222,6 +222,16 @@ Deno.test("tuning files and caps files: unreadable, not JSON and bad knobs are n
     );
     await Deno.writeTextFile(`${dir}/t.json`, JSON.stringify({ knobs: { tiledMaxRows: 8 } }));
     assert.deepEqual(readTuningFile(`${dir}/t.json`), { tiledMaxRows: 8 });
+    // a tuner stopped halfway: its best so far, named as such where the tuning is named
+    await Deno.writeTextFile(
+      `${dir}/half.json`,
+      JSON.stringify({ knobs: { tiledMaxRows: 8 }, complete: false }),
+    );
+    assert.match(
+      tuningOf(`${dir}/half.json`)?.from ?? "",
+      /^MLA_HARNESS_TUNING=.*half\.json \(incomplete: the tuner stopped before its last trial\)$/,
+    );
+    assert.equal(tuningOf(`${dir}/t.json`)?.from, `MLA_HARNESS_TUNING=${dir}/t.json`);
     const caps = JSON.parse(
       await Deno.readTextFile(new URL("./fixtures/caps_lavapipe.json", import.meta.url)),
     );
