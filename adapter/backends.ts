@@ -1277,16 +1277,22 @@ const expandedTiled: Backend = {
         : []),
     ];
     reasons.push(...limitReasons(q, buffers, workgroupSize, new Set(["k", "v"])));
-    // Each dispatch is [query tiles x heads, splits] (of a group of sequences; counted here
-    // for all of them, an upper bound): x must fit one dimension.
-    reasons.push(
-      ...gridReason(
-        q,
-        "FA2 attention pass",
-        "query tiles x heads",
-        fa2Grid(layout.seqs.map((s) => s.qLen), spec.numHeads, queryTile),
-      ),
-    );
+    // Each dispatch is [query tiles x heads, splits] of one group of sequences, and there is
+    // one group when K and V fit one binding each: then x is the whole grid and must fit one
+    // dimension. (Split into groups the launcher's grouping decides, which is not known here:
+    // not checked, rather than refused on an upper bound.)
+    const binding = q.caps?.limits.maxStorageBufferBindingSize ?? 134217728;
+    const oneGroup = buffers.every((b) => (b.name !== "k" && b.name !== "v") || b.bytes <= binding);
+    if (oneGroup) {
+      reasons.push(
+        ...gridReason(
+          q,
+          "FA2 attention pass",
+          "query tiles x heads",
+          fa2Grid(layout.seqs.map((s) => s.qLen), spec.numHeads, queryTile),
+        ),
+      );
+    }
     const budget = loopBudgetOf(q.caps);
     const keysPerSplit = fa2KeysPerSplit(longest, splitsValid ? kvSplits : 1);
     const iterations = fa2LoopIterations(shape, keysPerSplit, queryTile, chunkVec4);

@@ -6,7 +6,7 @@
  */
 import { parseTuningKnobs } from "./plan_tuning.ts";
 import { z } from "zod";
-import { ConfigError, type ConfigIssue, issuesFromSchema } from "./errors.ts";
+import { ConfigError, issuesFromSchema } from "./errors.ts";
 import { deviceClassOf } from "./device_class.ts";
 import { wrongFileKindIssue } from "./file_kind.ts";
 import { readJsonFile } from "./json_file.ts";
@@ -271,6 +271,19 @@ export function limitsSchema(
   });
 }
 
+/**
+ * Whether a caps file's backend value names a backend wgpu reads (a list with one, as wgpu
+ * skips the others and devices --json records what it was given), or "default".
+ */
+function readsABackend(v: string): boolean {
+  return v.trim().toLowerCase() === "default" ||
+    v.split(",").some((n) => WGPU_BACKEND_NAMES.includes(n.trim().toLowerCase()));
+}
+
+const BACKEND_NAME_ERROR = `must name a backend wgpu reads (${
+  WGPU_BACKEND_NAMES.join(", ")
+}; a comma-separated list with one of them) or "default"`;
+
 /** The limits that are alignments (powers of two). */
 const ALIGNMENT_LIMITS = ["minStorageBufferOffsetAlignment", "minUniformBufferOffsetAlignment"];
 
@@ -311,18 +324,7 @@ const capsSchema = z.strictObject({
   // A name wgpu reads (aliases allowed: recorded as one name, gles as gl) or "default"
   // (wgpu's own choice): anything else would plan as some other backend without a word.
   webgpuBackend: z.string({ error: 'must be a WebGPU backend name like "vulkan" or "gl"' })
-    .refine(
-      (v) =>
-        v.toLowerCase() === "default" ||
-        (v.trim() !== "" &&
-          v.split(",").every((n) =>
-            n.trim() === "" || WGPU_BACKEND_NAMES.includes(n.trim().toLowerCase())
-          )),
-      {
-        error: `must be a backend name wgpu reads (${WGPU_BACKEND_NAMES.join(", ")}) or "default"`,
-      },
-    )
-    .optional(),
+    .refine(readsABackend, { error: BACKEND_NAME_ERROR }).optional(),
   deviceClass: z.enum(["cpu", "gpu"], { error: 'must be "cpu" or "gpu"' }).optional(),
   // Checked knob by knob after the schema (plan_tuning.ts names each knob's valid values).
   tuning: z.unknown().optional(),
@@ -383,8 +385,20 @@ export function parseCaps(raw: unknown, source: string): DeviceCaps {
   // caps read as another backend's, and explain planned cases the device refuses as too slow.
   const choice = isRecord(raw) ? raw.backend : undefined;
   const chosen = isRecord(choice) && typeof choice.name === "string" ? choice.name : undefined;
+  // an older devices --json's backend.name: the same check (it was taken as given)
+  if (webgpuBackend === undefined && chosen !== undefined && !readsABackend(chosen)) {
+    throw new ConfigError(source, [{
+      path: "backend.name",
+      value: chosen,
+      message: BACKEND_NAME_ERROR,
+    }]);
+  }
   const given = webgpuBackend ?? chosen;
-  const webgpu = given === undefined ? undefined : canonicalBackend(given);
+  const webgpu = given === undefined
+    ? undefined
+    : given.trim().toLowerCase() === "default"
+    ? "default"
+    : canonicalBackend(given);
   const caps: DeviceCaps = {
     adapter,
     features,
@@ -395,37 +409,43 @@ export function parseCaps(raw: unknown, source: string): DeviceCaps {
     ...(deviceClass === undefined ? {} : { deviceClass }),
     ...(tuning === undefined ? {} : { tuning }),
   };
-  classifiedIssue(raw, caps, source);
   return caps;
 }
 
 /**
- * `classified` is what `devices --json` derived (read back, not read): a hand edit there
- * would change nothing, so one that disagrees with what the file's own keys give is refused,
- * naming the keys that do set it.
+ * `classified` is what `devices --json` derived (read back, not read): where it disagrees
+ * with what the file's own keys give, a hand edit there changed nothing, or the file is an
+ * older harness's whose rules differed. Either way the lines say so, naming the keys that do
+ * set the class (a warning: an older file still reads).
+ *
+ * @example
+ * ```ts
+ * import { classifiedWarnings } from "./caps_file.ts";
+ * classifiedWarnings({}, { adapter: {}, features: [], limits: {} }); // []
+ * ```
  */
-function classifiedIssue(raw: unknown, caps: DeviceCaps, source: string): void {
+export function classifiedWarnings(raw: unknown, caps: DeviceCaps): string[] {
   const written = isRecord(raw) && isRecord(raw.classified) ? raw.classified : undefined;
-  if (written === undefined) return;
+  if (written === undefined) return [];
   const cls = deviceClassOf(caps);
-  const issues: ConfigIssue[] = [];
+  const lines: string[] = [];
+  const why = "classified is what devices derived, not read (a hand edit there changes " +
+    "nothing; an older harness's rules may have differed)";
   if (written.kind !== undefined && written.kind !== cls?.kind) {
-    issues.push({
-      path: "classified.kind",
-      value: written.kind,
-      message: `disagrees with the class this file's keys give (${cls?.kind}); classified is ` +
-        'what devices derived, not read: set the top-level "deviceClass" instead',
-    });
+    lines.push(
+      `classified.kind ${JSON.stringify(written.kind)} disagrees with the class this file's ` +
+        `keys give (${cls?.kind}), which is planned with: ${why}; set the top-level ` +
+        '"deviceClass" to choose the class',
+    );
   }
   if (written.smCount !== undefined && written.smCount !== (cls?.smCount ?? null)) {
-    issues.push({
-      path: "classified.smCount",
-      value: written.smCount,
-      message: `disagrees with the SM count this file's keys give (${cls?.smCount ?? null}); ` +
-        'classified is what devices derived, not read: set the top-level "smCount" instead',
-    });
+    lines.push(
+      `classified.smCount ${JSON.stringify(written.smCount)} disagrees with the SM count this ` +
+        `file's keys give (${cls?.smCount ?? null}), which is planned with: ${why}; set the ` +
+        'top-level "smCount" to choose it',
+    );
   }
-  if (issues.length > 0) throw new ConfigError(source, issues);
+  return lines;
 }
 
 /**
@@ -439,5 +459,8 @@ function classifiedIssue(raw: unknown, caps: DeviceCaps, source: string): void {
  * ```
  */
 export async function readCapsFile(path: string): Promise<DeviceCaps> {
-  return parseCaps(await readJsonFile(path, { what: "caps file" }), path);
+  const raw = await readJsonFile(path, { what: "caps file" });
+  const caps = parseCaps(raw, path);
+  for (const line of classifiedWarnings(raw, caps)) console.error(`warning: ${path}: ${line}`);
+  return caps;
 }

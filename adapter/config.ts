@@ -19,7 +19,7 @@ import { wrongFileKindIssue } from "./file_kind.ts";
 import { type ConfigFormat, detectConfigFormat } from "./config_format.ts";
 export { type ConfigFormat, detectConfigFormat };
 import { buildSpec, type MlaParams } from "./spec.ts";
-import { yarnGetMscale } from "./rope.ts";
+import { longropeInvFreq, yarnGetMscale } from "./rope.ts";
 import { nearMiss } from "../util/edit_distance.ts";
 import { isRecord } from "../util/is_record.ts";
 import type { MlaSpec, RopePairing, YarnParams } from "./types.ts";
@@ -486,6 +486,8 @@ function checkFiniteSpec(spec: MlaSpec, source: string): MlaSpec {
   const y = spec.yarn;
   const from = y
     ? `the YaRN factor ${y.factor}, mscale ${y.mscale}, mscale_all_dim ${y.mscaleAllDim}`
+    : spec.yarnM !== 1
+    ? "Megatron's rotary_scaling_factor and mscale_all_dim"
     : "the RoPE keys";
   const issues: ConfigIssue[] = [];
   if (!Number.isFinite(spec.softmaxScale) || spec.softmaxScale <= 0) {
@@ -494,16 +496,36 @@ function checkFiniteSpec(spec: MlaSpec, source: string): MlaSpec {
       value: spec.softmaxScale,
       message:
         `is what m^2 / sqrt(${spec.kChannels}) gives with m = ${spec.yarnM} (from ${from}); ` +
-        "it must be a positive finite number: give YaRN keys of a real model's size",
+        "it must be a positive finite number: give keys of a real model's size",
     });
   }
-  if (!Number.isFinite(spec.ropeCosSinScale) || spec.invFreq.some((f) => !Number.isFinite(f))) {
+  if (!Number.isFinite(spec.ropeCosSinScale)) {
     issues.push({
-      path: "(RoPE tables)",
+      path: "(RoPE cos/sin scale)",
       value: spec.ropeCosSinScale,
-      message: `cos/sin scale or inverse frequencies are not finite (from ${from}, rope theta ` +
-        `${spec.ropeTheta}); give RoPE keys of a real model's size`,
+      message: `is not finite (from ${from}); give keys of a real model's size`,
     });
+  }
+  // Every inverse frequency a case can use: LongRoPE's both lists (a case with long keys
+  // switches to long_factor after this spec is read).
+  const lr = spec.longrope;
+  const tables: [string, readonly number[]][] = lr
+    ? [
+      ["short_factor", longropeInvFreq(spec.qkRopeHeadDim, spec.ropeTheta, lr.shortFactor)],
+      ["long_factor", longropeInvFreq(spec.qkRopeHeadDim, spec.ropeTheta, lr.longFactor)],
+    ]
+    : [["inverse frequencies", spec.invFreq]];
+  for (const [name, freqs] of tables) {
+    const at = freqs.findIndex((f) => !Number.isFinite(f));
+    if (at >= 0) {
+      issues.push({
+        path: lr ? `rope_scaling.${name}[${at}]` : "(RoPE inverse frequencies)",
+        value: lr ? (name === "short_factor" ? lr.shortFactor : lr.longFactor)[at] : freqs[at],
+        message: `gives the inverse frequency ${freqs[at]} at pair ${at} (rope theta ` +
+          `${spec.ropeTheta}, from ${lr ? `the ${name} list` : from}); give keys of a real ` +
+          "model's size",
+      });
+    }
   }
   if (issues.length > 0) throw new ConfigError(source, issues);
   return spec;

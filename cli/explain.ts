@@ -10,11 +10,12 @@ import {
   collect,
   loadBackendModuleOptions,
 } from "./backend_options.ts";
-import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { Command, Option } from "@commander-js/extra-typings";
 import { explainCase, formatExplanation, loadSpecReading } from "../adapter/explain.ts";
 import type { DeviceCaps } from "../adapter/types.ts";
 import { readCapsFile } from "../adapter/caps_file.ts";
 import { PRESET_CONFIGS } from "../adapter/presets.ts";
+import { isBundledBackend } from "../adapter/registry.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { explainMatrixCase } from "../runner/explain_case.ts";
 import { nearest } from "../util/edit_distance.ts";
@@ -157,8 +158,8 @@ export function explainCommand(probe: CapsProbe) {
     .option("--backend-module <path>", BACKEND_MODULE_HELP, collect, [] as string[])
     .option(
       "--kv-splits <n>",
-      "force KV splits, 1 to 64 (wgsl-absorbed, wgsl-absorbed-tiled, wgsl-expanded-tiled; a backend whose plan runs another count is unsupported: variant.kv-splits)",
-      parseKvSplits,
+      "force KV splits (1 to 64 on wgsl-absorbed, wgsl-absorbed-tiled, wgsl-expanded-tiled; a backend whose plan runs another count is unsupported: variant.kv-splits)",
+      parsePositiveInt,
     )
     .option(
       "--caps <file>",
@@ -211,6 +212,7 @@ export function explainCommand(probe: CapsProbe) {
       );
       await loadBackendModuleOptions(opts.backendModule);
       const backend = checkBackendId(opts.backend, { allowAuto: true });
+      checkKvSplits(opts.kvSplits, backend);
       const { spec, reading } = await loadSpecReading(config, {
         format: opts.format,
         ropePairing: opts.pairing,
@@ -243,17 +245,19 @@ const CASE_OWNED_FLAGS: readonly (readonly [string, string])[] = [
 ];
 
 /**
- * `--kv-splits`: 1 to 64, the counts a kernel has (every backend refuses more: a bad flag,
- * exit 2, not an unsupported case, exit 3).
+ * `--kv-splits` over 64 with a bundled backend (or auto): every one refuses it, so it is a bad
+ * flag (exit 2), not an unsupported case (exit 3).
  */
-function parseKvSplits(value: string): number {
-  const n = parsePositiveInt(value);
-  if (n > 64) {
-    throw new InvalidArgumentError(
-      `${n} is over 64, the most KV splits a kernel takes (variant.kv-splits); give 1 to 64`,
-    );
+function checkKvSplits(n: number | undefined, backend: string): void {
+  // a user backend may take more (its check decides); the bundled ones take 1 to 64
+  if (n === undefined || n <= 64 || !(backend.startsWith("auto") || isBundledBackend(backend))) {
+    return;
   }
-  return n;
+  throw new CliError(
+    `--kv-splits ${n}: over 64, the most KV splits a bundled kernel takes ` +
+      "(variant.kv-splits); give 1 to 64",
+    EXIT.badInput,
+  );
 }
 
 /** `explain --case <id>`: the case found in its matrix and explained as `run` resolves it. */

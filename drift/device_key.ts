@@ -23,6 +23,7 @@
  */
 import { adapterIdentity } from "../report/adapter_info.ts";
 import type { Fingerprint } from "../results/types.ts";
+import { canonicalBackend } from "../util/wgpu_backends.ts";
 import { backendChoice } from "../gpu/backend_choice.ts";
 import type { DeviceCaps } from "../adapter/types.ts";
 import { remoteFingerprint, type RemoteIdentity } from "../gpu/runtime.ts";
@@ -67,6 +68,7 @@ export function currentBackend(): string {
  * ```ts
  * import { runBackend } from "./device_key.ts";
  * runBackend({ backend: "gl" }, { backend: "vulkan" }); // "gl"
+ * runBackend({ backend: "gles" }); // "gl"
  * ```
  */
 export function runBackend(
@@ -74,7 +76,10 @@ export function runBackend(
   options: { backend?: string } = {},
 ): string {
   if (fingerprint.browser) return slug(fingerprint.browser.name);
-  return slug(fingerprint.backend ?? options.backend ?? currentBackend());
+  // one name per backend, also for a fingerprint recorded before aliases were one (gles:
+  // its baselines and history are gl's)
+  const b = fingerprint.backend ?? options.backend ?? currentBackend();
+  return slug(b === "default" ? b : canonicalBackend(b) || b);
 }
 
 /**

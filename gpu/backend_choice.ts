@@ -23,6 +23,9 @@
  */
 import { canonicalBackend, WGPU_BACKEND_NAMES } from "../util/wgpu_backends.ts";
 
+// Part of the public API (mod.ts, through gpu/mod.ts) since before the list moved to util/.
+export { WGPU_BACKEND_NAMES };
+
 /** The decision: the backend wgpu is asked for, where it came from and why. */
 export interface BackendChoice {
   /**

@@ -109,9 +109,9 @@ export interface GpuEnvironment {
 export const SM_COUNT_ENV = "MLA_HARNESS_SM_COUNT";
 
 /**
- * The SM count in MLA_HARNESS_SM_COUNT (a positive integer), or undefined when it is not
- * set, empty, or not readable (no env permission for it: nothing can be known). A value
- * that is not a positive integer throws a ConfigError (exit 2), never a silent default.
+ * The SM count in MLA_HARNESS_SM_COUNT (1 to 999999 in decimal digits, no leading zero), or
+ * undefined when it is not set, empty, or not readable (no env permission for it: nothing can
+ * be known). Any other value throws a ConfigError (exit 2), never a silent default.
  *
  * @example
  * ```ts

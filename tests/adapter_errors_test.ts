@@ -7,8 +7,9 @@ import { normalizeLayout } from "../adapter/layout.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import { loadSpec } from "../adapter/source.ts";
 import type { LayoutRequest } from "../adapter/types.ts";
-import { readCapsFile } from "../adapter/caps_file.ts";
+import { classifiedWarnings, parseCaps, readCapsFile } from "../adapter/caps_file.ts";
 import { configError, GOOD_HF, GOOD_MEGATRON } from "./config_helpers.ts";
+import { runCli } from "./helpers_cli.ts";
 
 const good = GOOD_HF;
 const goodMegatron = GOOD_MEGATRON;
@@ -438,40 +439,44 @@ Deno.test("finite keys that derive a non-finite softmax scale are refused (expla
     e.message,
     /\(softmax scale\): Infinity .* is what m\^2 \/ sqrt\(192\) gives with m = 3\.68\d*e\+307 \(from the YaRN factor 40, mscale 0\.707, mscale_all_dim 1e\+308\)/,
   );
+  // LongRoPE: the long list too, which a case with long keys switches to after reading
+  const mini = JSON.parse(
+    await Deno.readTextFile(new URL("./fixtures/minicpm3/tiny_longrope.json", import.meta.url)),
+  );
+  mini.rope_scaling.long_factor[0] = 1e-320;
+  const lr = configError(() => specFromConfig(mini, { name: "mini.json" }));
+  assert.match(
+    lr.message,
+    /rope_scaling\.long_factor\[0\]: 1e-320 gives the inverse frequency Infinity at pair 0 .*from the long_factor list/,
+  );
 });
 
-Deno.test("a devices --json file whose classified block was edited by hand is refused, naming the keys that set it", async () => {
+Deno.test("a devices --json file whose classified block disagrees with its keys is said, naming the keys that set it", async () => {
   const path =
     new URL("../docs/gpu_machine/h100-2026-11-27/devices.json", import.meta.url).pathname;
   const raw = JSON.parse(await Deno.readTextFile(path));
-  // as written: read back without a word
-  assert.equal((await readCapsFile(path)).adapter.vendor, raw.adapter.vendor);
+  const caps = parseCaps(raw, path);
+  // as devices --json writes it (the class the keys give: gpu, the table's 132 SMs): nothing
+  assert.deepEqual(
+    classifiedWarnings({ ...raw, classified: { kind: "gpu", smCount: 132 } }, caps),
+    [],
+  );
+  // edited by hand: before, ignored without a word
+  const lines = classifiedWarnings({ ...raw, classified: { kind: "cpu", smCount: 64 } }, caps);
+  assert.equal(lines.length, 2);
+  assert.match(
+    lines[0],
+    /classified\.kind "cpu" disagrees with the class this file's keys give \(gpu\), which is planned with: .*set the top-level "deviceClass"/,
+  );
+  assert.match(lines[1], /classified\.smCount 64 disagrees .*\(132\).*set the top-level "smCount"/);
+  // through explain: a warning on stderr, the file still read (an older harness's file too)
   const dir = await Deno.makeTempDir({ prefix: "mla-classified-" });
   try {
     const edited = `${dir}/devices.json`;
-    await Deno.writeTextFile(
-      edited,
-      JSON.stringify({ ...raw, classified: { ...raw.classified, kind: "cpu", smCount: 64 } }),
-    );
-    const e = await (async () => {
-      try {
-        await readCapsFile(edited);
-      } catch (err) {
-        return err as Error;
-      }
-      return assert.fail("accepted");
-    })();
-    assert.ok(e instanceof ConfigError);
-    // before: ignored, planned as the rules say, exit 0
-    assert.match(
-      e.message,
-      /classified\.kind: "cpu" disagrees with the class this file's keys give \(gpu\)/,
-    );
-    assert.match(e.message, /set the top-level "deviceClass" instead/);
-    assert.match(
-      e.message,
-      /classified\.smCount: 64 disagrees .*set the top-level "smCount" instead/,
-    );
+    await Deno.writeTextFile(edited, JSON.stringify({ ...raw, classified: { kind: "cpu" } }));
+    const r = await runCli(["explain", "tiny", "--caps", edited]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /warning: .*devices\.json: classified\.kind "cpu" disagrees/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

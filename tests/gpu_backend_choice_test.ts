@@ -11,6 +11,7 @@ import {
 } from "../gpu/backend_choice.ts";
 import { denoCacheEnv } from "./helpers_cli.ts";
 import { parseCaps } from "../adapter/caps_file.ts";
+import { runBackend } from "../drift/device_key.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 
@@ -85,10 +86,28 @@ Deno.test("a caps file's webgpuBackend: an alias read as its backend, a name wgp
   const raw = { adapter: {}, features: [], limits: {} };
   assert.equal(parseCaps({ ...raw, webgpuBackend: "OpenGL" }, "c.json").webgpuBackend, "gl");
   assert.equal(parseCaps({ ...raw, webgpuBackend: "default" }, "c.json").webgpuBackend, "default");
-  assert.throws(
-    () => parseCaps({ ...raw, webgpuBackend: "vulcan" }, "c.json"),
-    /webgpuBackend: "vulcan" must be a backend name wgpu reads \(vulkan, vk, gl, gles/,
+  for (const bad of ["vulcan", ",", " , "]) {
+    assert.throws(
+      () => parseCaps({ ...raw, webgpuBackend: bad }, "c.json"),
+      /webgpuBackend: .* must name a backend wgpu reads \(vulkan, vk, gl, gles/,
+      bad,
+    );
+  }
+  // a list wgpu reads one name of (devices --json records it as given): that backend
+  assert.equal(
+    parseCaps({ ...raw, webgpuBackend: "vulkan,foo" }, "c.json").webgpuBackend,
+    "vulkan",
   );
+  assert.equal(parseCaps({ ...raw, webgpuBackend: " default" }, "c.json").webgpuBackend, "default");
+  // an older devices --json's backend.name gets the same check
+  assert.throws(
+    () => parseCaps({ ...raw, backend: { name: "vulcan" } }, "c.json"),
+    /backend\.name: "vulcan" must name a backend wgpu reads/,
+  );
+  assert.equal(parseCaps({ ...raw, backend: { name: "gles" } }, "c.json").webgpuBackend, "gl");
+  // a fingerprint recorded under an alias keys its baselines and history as the backend's
+  assert.equal(runBackend({ backend: "gles" }), "gl");
+  assert.equal(runBackend({ backend: "Vulkan, GL" }), "vulkan-gl");
 });
 
 Deno.test("backend choice: a DENO_WEBGPU_BACKEND wgpu cannot read is named, and no adapter says to fix it", async () => {

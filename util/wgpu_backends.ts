@@ -35,18 +35,27 @@ const CANONICAL: Readonly<Record<string, string>> = {
 /**
  * A backend value (one name or a comma-separated list) with each name lower-cased and wgpu's
  * aliases replaced by one name (`gles`, `opengl` → `gl`; `vk` → `vulkan`; `mtl` → `metal`;
- * `d3d12` → `dx12`), repeats and empty names dropped. A name wgpu does not read is kept, lower
- * case (the harness says it is skipped).
+ * `d3d12` → `dx12`), repeats and empty names dropped. A name wgpu does not read is dropped
+ * beside one it reads (wgpu skips it), and kept, lower case, where none is read (the harness
+ * then says wgpu was asked for no backend).
  *
  * @example
  * ```ts
  * import { canonicalBackend } from "./wgpu_backends.ts";
  * canonicalBackend("GLES"); // "gl"
  * canonicalBackend("vk, vulkan,gl"); // "vulkan,gl"
+ * canonicalBackend("vulkan,foo"); // "vulkan"
  * ```
  */
 export function canonicalBackend(value: string): string {
-  const names = value.split(",").map((n) => n.trim().toLowerCase()).filter((n) => n !== "")
-    .map((n) => CANONICAL[n] ?? n);
-  return [...new Set(names)].join(",");
+  const names = [
+    ...new Set(
+      value.split(",").map((n) => n.trim().toLowerCase()).filter((n) => n !== "")
+        .map((n) => CANONICAL[n] ?? n),
+    ),
+  ];
+  // wgpu skips a name it does not read: beside one it reads, it is not part of the backend
+  // (vulkan,foo runs Vulkan); alone, it is kept, so that the harness can say it reads none
+  const read = names.filter((n) => WGPU_BACKEND_NAMES.includes(n));
+  return (read.length > 0 ? read : names).join(",");
 }
