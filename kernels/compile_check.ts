@@ -137,7 +137,9 @@ export function partReader(folders: readonly URL[]): (name: string) => Promise<s
         // (or failed with raw control bytes on the terminal) without a word
         const bytes = await Deno.readFile(new URL(name, folder));
         const problem = notTextProblem(bytes);
-        if (problem !== null) throw new Error(`the part ${name} ${problem}`);
+        if (problem !== null) {
+          throw new Error(`the part ${name} ${problem.replace(" with the kernel in it", "")}`);
+        }
         return new TextDecoder().decode(bytes);
       } catch (e) {
         if (!(e instanceof Deno.errors.NotFound) || i === folders.length - 1) throw e;
