@@ -6,7 +6,7 @@ import {
   specFromHf,
   specFromMegatron,
 } from "../adapter/config.ts";
-import { configError } from "./config_helpers.ts";
+import { configError, GOOD_MEGATRON } from "./config_helpers.ts";
 import { PRESET_NAMES, presetSpec } from "../adapter/presets.ts";
 import {
   plainInvFreq,
@@ -117,32 +117,15 @@ Deno.test("Megatron naming: qk_head_dim is the no-position width only", async ()
   assert.deepEqual(m.invFreq, presetSpec("deepseek-v2-lite").invFreq);
   // No pairing key: Megatron's MLA always rotates interleaved pairs (multi_latent_attention.py
   // passes mla_rotary_interleaved=True to apply_rotary_pos_emb).
-  const d = specFromMegatron({
-    hidden_size: 64,
-    num_attention_heads: 4,
-    q_lora_rank: null,
-    kv_lora_rank: 32,
-    qk_head_dim: 16,
-    qk_pos_emb_head_dim: 8,
-    v_head_dim: 16,
-    rope_type: "rope",
-  }, { name: "d" });
+  const d = specFromMegatron({ ...GOOD_MEGATRON, rope_type: "rope" }, { name: "d" });
   assert.equal(d.ropePairing, "interleaved");
   assert.equal(d.yarn, null);
   // rotary_scaling_factor 40 and mscale_all_dim 0 (defaults): m = 1
   assert.equal(d.softmaxScale, 1 / Math.sqrt(24));
 });
 
-const MEGATRON_TINY = {
-  hidden_size: 64,
-  num_attention_heads: 4,
-  q_lora_rank: null,
-  kv_lora_rank: 32,
-  qk_head_dim: 16,
-  qk_pos_emb_head_dim: 8,
-  v_head_dim: 16,
-  rotary_scaling_factor: 40,
-};
+/** A tiny Megatron config with every key it must state (tests/config_helpers.ts). */
+const MEGATRON_TINY = GOOD_MEGATRON;
 
 Deno.test("Megatron: today's YaRN defaults (mscale 1, mscale_all_dim 0), named with their history", () => {
   const { spec, reading } = readMegatron(MEGATRON_TINY, { name: "m" });

@@ -8,15 +8,11 @@
 import assert from "node:assert/strict";
 import { withNonFiniteRows } from "../reference/sample_rows.ts";
 import { currentBackend } from "../drift/device_key.ts";
-import { type GpuNeeds, ignoreReason, nameWithReason } from "./gpu_helpers.ts";
+import { gpuTest } from "./gpu_helpers.ts";
+import { encodeSafetensors } from "../weights/safetensors.ts";
 import { runCli } from "./helpers_cli.ts";
 
 const VK = { DENO_WEBGPU_BACKEND: currentBackend() };
-
-function cliTest(name: string, fn: () => Promise<void>, needs: GpuNeeds = {}): void {
-  const reason = ignoreReason(needs);
-  Deno.test({ name: nameWithReason(name, reason), ignore: reason !== null, fn });
-}
 
 Deno.test("withNonFiniteRows adds the rows holding NaN or Inf (output, or NaN/+inf LSE), at most max", () => {
   const rows = 6;
@@ -46,7 +42,7 @@ Deno.test("withNonFiniteRows adds the rows holding NaN or Inf (output, or NaN/+i
   ]);
 });
 
-cliTest(
+gpuTest(
   "run: a NaN row outside the reference's sample fails the case (it passed unseen)",
   async () => {
     const dir = await Deno.makeTempDir({ prefix: "mla-nan-row-" });
@@ -107,7 +103,7 @@ cliTest(
   },
 );
 
-cliTest(
+gpuTest(
   "layer --dtype f16: an input that overflows f16 inside the layer is exit 2, not a PASS of NaN against NaN",
   async () => {
     const dir = await Deno.makeTempDir({ prefix: "mla-f16-overflow-" });
@@ -115,16 +111,10 @@ cliTest(
       // hidden_states [1, 4, 64] F32, one value 7e4 (beyond f16's 65504)
       const x = new Float32Array(4 * 64).map((_, i) => Math.sin(i) * 0.5);
       x[64 + 3] = 7e4;
-      const header = new TextEncoder().encode(JSON.stringify({
-        hidden_states: { dtype: "F32", shape: [1, 4, 64], data_offsets: [0, x.byteLength] },
-      }));
-      const len = new Uint8Array(8);
-      new DataView(len.buffer).setBigUint64(0, BigInt(header.length), true);
-      const file = new Uint8Array(8 + header.length + x.byteLength);
-      file.set(len, 0);
-      file.set(header, 8);
-      file.set(new Uint8Array(x.buffer), 8 + header.length);
-      await Deno.writeFile(`${dir}/x.safetensors`, file);
+      await Deno.writeFile(
+        `${dir}/x.safetensors`,
+        encodeSafetensors({ hidden_states: { dtype: "F32", shape: [1, 4, 64], data: x } }),
+      );
       const r = await runCli([
         "layer",
         "--config",
