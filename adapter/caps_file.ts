@@ -420,8 +420,9 @@ export function parseCaps(raw: unknown, source: string): DeviceCaps {
  *
  * @example
  * ```ts
- * import { classifiedWarnings } from "./caps_file.ts";
- * classifiedWarnings({}, { adapter: {}, features: [], limits: {} }); // []
+ * import { classifiedWarnings, parseCaps } from "./caps_file.ts";
+ * const raw = { adapter: {}, features: [], limits: {} };
+ * classifiedWarnings(raw, parseCaps(raw, "caps.json")); // []
  * ```
  */
 export function classifiedWarnings(raw: unknown, caps: DeviceCaps): string[] {
