@@ -80,7 +80,10 @@ Deno.test("explain --help says which flags do not go together", async () => {
 Deno.test("explain --kv-splits over 64 is a bad flag (exit 2), not an unsupported case (exit 3)", async () => {
   const r = await runCli(["explain", "tiny", "--no-device", "--kv-splits", "1000"]);
   assert.equal(r.code, 2, r.stdout + r.stderr);
-  assert.match(r.stderr, /--kv-splits 1000: over 64, the most KV splits a bundled kernel takes .*give 1 to 64/);
+  assert.match(
+    r.stderr,
+    /--kv-splits 1000: over 64, the most KV splits a bundled kernel takes .*give 1 to 64/,
+  );
   const ok = await runCli(["explain", "tiny", "--no-device", "--kv-splits", "64"]);
   assert.notEqual(ok.code, 2, ok.stderr);
 });
