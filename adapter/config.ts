@@ -972,6 +972,27 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
     ...derivedWidthNotes(c),
     ...minicpm3.defaulted,
   ];
+  // transformers 4.x (before 5) takes YaRN's factor as max_position_embeddings / original
+  // whenever the original is given; DeepSeek's code and transformers 5 read `factor`, as the
+  // harness does. Where the two differ (a config whose max positions were edited) it is said.
+  const y = rope.yarn;
+  const original = chosen && "original_max_position_embeddings" in chosen
+    ? chosen.original_max_position_embeddings
+    : undefined;
+  if (
+    y !== null && c.mla_use_nope !== true && typeof original === "number" &&
+    c.max_position_embeddings !== undefined && c.max_position_embeddings / original !== y.factor
+  ) {
+    defaulted.push({
+      field: `${c.rope_parameters ? "rope_parameters" : "rope_scaling"}.factor`,
+      value: y.factor,
+      note: `read as given, as DeepSeek's code and transformers 5 read it; transformers 4.x ` +
+        `uses max_position_embeddings / original_max_position_embeddings = ` +
+        `${c.max_position_embeddings} / ${original} = ${
+          c.max_position_embeddings / original
+        } instead, so its YaRN differs for this config`,
+    });
+  }
   if (c.rms_norm_eps !== LATENT_NORM_EPS) {
     defaulted.push({
       field: "rms_norm_eps",

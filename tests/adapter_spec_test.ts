@@ -353,3 +353,16 @@ Deno.test("defaults are listed: absent mscale_all_dim becomes 0 and drops m^2", 
   ]);
   assert.equal(spec.softmaxScale, 1 / Math.sqrt(24));
 });
+
+Deno.test("a YaRN factor that max / original positions contradict is read as given and said (transformers 4.x reads the ratio)", async () => {
+  const raw = JSON.parse(
+    await Deno.readTextFile(new URL("./fixtures/hf_deepseek_v3_config.json", import.meta.url)),
+  );
+  const trimmed = readHf({ ...raw, max_position_embeddings: 32768 }, { name: "t" });
+  // DeepSeek's code and transformers 5: factor 40, as the untrimmed config
+  assert.deepEqual(trimmed.spec.invFreq, readHf(raw, { name: "v3" }).spec.invFreq);
+  const note = trimmed.reading.defaulted.find((d) => d.field === "rope_scaling.factor");
+  assert.equal(note?.value, 40);
+  assert.match(note?.note ?? "", /transformers 4\.x uses .* = 32768 \/ 4096 = 8 instead/);
+  assert.ok(!readHf(raw, { name: "v3" }).reading.defaulted.some((d) => d.field.endsWith("factor")));
+});
