@@ -146,3 +146,34 @@ Deno.test("layer: a packed input of no tokens is exit 2 (was 3, unsupported)", a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a header number with a fraction or exponent is refused (JSON.parse read 1024.0 as 1024; serde refuses it)", async () => {
+  const file = (header: string) => {
+    const h = new TextEncoder().encode(header);
+    const bytes = new Uint8Array(8 + h.length + 16);
+    new DataView(bytes.buffer).setBigUint64(0, BigInt(h.length), true);
+    bytes.set(h, 8);
+    return bytes;
+  };
+  const ok = '{"x":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}';
+  assert.ok(await SafetensorsFile.fromBytes(file(ok), { source: "ok" }));
+  for (
+    const [bad, token] of [[ok.replace("16]", "16.0]"), "16.0"], [
+      ok.replace("[4]", "[4e0]"),
+      "4e0",
+    ]]
+  ) {
+    await assert.rejects(
+      () => SafetensorsFile.fromBytes(file(bad), { source: "h.safetensors" }),
+      new RegExp(
+        `h\\.safetensors: header number ${
+          token.replace(".", "\\.")
+        } \\(byte \\d+ of the file\\) is not a plain integer`,
+      ),
+    );
+  }
+  // a number inside a string (a tensor name, metadata) is text, not a number
+  const named =
+    '{"__metadata__":{"v":"1.5e3"},"x.1.0":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}';
+  assert.ok(await SafetensorsFile.fromBytes(file(named), { source: "named" }));
+});
