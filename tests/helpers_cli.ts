@@ -75,3 +75,29 @@ export async function runTool(
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
+
+/**
+ * `layer --config tiny` on the tensors written to `<dir>/x.safetensors`, its output to
+ * `<dir>/y.safetensors`, with `extra` flags between (the tests of the layer's input checks).
+ *
+ * @example
+ * ```ts ignore
+ * const r = await runTinyLayer(dir, ["--dtype", "f16"]);
+ * ```
+ */
+export function runTinyLayer(
+  dir: string,
+  extra: string[] = [],
+  env: Record<string, string> = {},
+): Promise<CliResult> {
+  return runCli([
+    "layer",
+    "--config",
+    "tiny",
+    "--input",
+    `${dir}/x.safetensors`,
+    ...extra,
+    "--out",
+    `${dir}/y.safetensors`,
+  ], env);
+}

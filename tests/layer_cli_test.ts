@@ -9,7 +9,7 @@ import { LayerUnsupportedError } from "../kernels/layer.ts";
 import { encodeSafetensors, SafetensorsFile } from "../weights/safetensors.ts";
 import { currentBackend } from "../drift/device_key.ts";
 import { type GpuNeeds, ignoreReason, nameWithReason } from "./gpu_helpers.ts";
-import { runCli } from "./helpers_cli.ts";
+import { runCli, runTinyLayer } from "./helpers_cli.ts";
 
 const F = new URL("./fixtures/safetensors/", import.meta.url).pathname;
 /** The backend this process uses (the harness's choice unless the user set one). */
@@ -379,15 +379,7 @@ Deno.test("layer: an input tensor that would say where the tokens sit (positions
         expected_output: hidden,
       }),
     );
-    const r = await runCli([
-      "layer",
-      "--config",
-      "tiny",
-      "--input",
-      `${dir}/x.safetensors`,
-      "--out",
-      `${dir}/y.safetensors`,
-    ], VK);
+    const r = await runTinyLayer(dir, [], VK);
     // before: run as one sequence at positions 0..3, PASS, exit 0
     assert.equal(r.code, 2, r.stdout + r.stderr);
     assert.match(

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { encodeSafetensors, SafetensorsFile, type TensorToWrite } from "../weights/safetensors.ts";
 import { nonFiniteAt } from "../weights/hf_names.ts";
-import { runCli } from "./helpers_cli.ts";
+import { runCli, runTinyLayer } from "./helpers_cli.ts";
 
 const F = new URL("./fixtures/safetensors/", import.meta.url).pathname;
 
@@ -126,17 +126,7 @@ Deno.test("layer: a packed input of no tokens is exit 2 (was 3, unsupported)", a
       `${dir}/x.safetensors`,
       encodeSafetensors({ hidden_states: { dtype: "F32", shape: [0, 64], data: [] } }),
     );
-    const r = await runCli([
-      "layer",
-      "--config",
-      "tiny",
-      "--input",
-      `${dir}/x.safetensors`,
-      "--cu-seqlens",
-      "0,0",
-      "--out",
-      `${dir}/y.safetensors`,
-    ]);
+    const r = await runTinyLayer(dir, ["--cu-seqlens", "0,0"]);
     assert.equal(r.code, 2, r.stdout + r.stderr);
     assert.match(
       r.stderr,

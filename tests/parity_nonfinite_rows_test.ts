@@ -10,7 +10,7 @@ import { withNonFiniteRows } from "../reference/sample_rows.ts";
 import { currentBackend } from "../drift/device_key.ts";
 import { gpuTest } from "./gpu_helpers.ts";
 import { encodeSafetensors } from "../weights/safetensors.ts";
-import { runCli } from "./helpers_cli.ts";
+import { runCli, runTinyLayer } from "./helpers_cli.ts";
 
 const VK = { DENO_WEBGPU_BACKEND: currentBackend() };
 
@@ -115,17 +115,7 @@ gpuTest(
         `${dir}/x.safetensors`,
         encodeSafetensors({ hidden_states: { dtype: "F32", shape: [1, 4, 64], data: x } }),
       );
-      const r = await runCli([
-        "layer",
-        "--config",
-        "tiny",
-        "--input",
-        `${dir}/x.safetensors`,
-        "--dtype",
-        "f16",
-        "--out",
-        `${dir}/y.safetensors`,
-      ], VK);
+      const r = await runTinyLayer(dir, ["--dtype", "f16"], VK);
       assert.equal(r.code, 2, r.stdout + r.stderr);
       assert.match(
         r.stderr,
