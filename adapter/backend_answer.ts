@@ -14,6 +14,7 @@ import { normalizeLayout } from "./layout.ts";
 import { presetSpec } from "./presets.ts";
 import { ConfigError, type ConfigIssue } from "./errors.ts";
 import { isRecord } from "../util/is_record.ts";
+import { throwSite } from "../util/error_site.ts";
 import { z } from "zod";
 
 /** A reason code: letters, digits, `.`, `_`, `-` (`:` is the prefix `auto` adds). */
@@ -336,13 +337,9 @@ export function askBackend(
     const why = e instanceof Error ? `${e.name}: ${e.message.split("\n")[0]}` : String(e);
     // The question it threw on (at load the harness asks with no device: caps null), and
     // where in its own file.
-    const at = e instanceof Error
-      ? e.stack?.split("\n").map((l) => l.trim()).find((l) => l.startsWith("at "))
-      : undefined;
-    const where = at === undefined ? "" : ` (${at.replace(/^at .*?\((.*)\)$/, "at $1")})`;
     throw new BackendAnswerError(backend.id, module, [{
       path: "check",
-      value: why + where,
+      value: why + throwSite(e),
       message: `was thrown when asked about ${query.spec.name}, ${query.dtype}, ${
         query.caps === null ? "caps null (no device: the load-time check)" : "this device's caps"
       }: check() must return every failing reason as { code, message }, never throw`,

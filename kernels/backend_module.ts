@@ -22,6 +22,7 @@ import {
 import type { AttentionPath } from "../adapter/types.ts";
 import { type AttentionLauncher, BACKEND_CONTRACT_VERSION, registerLauncher } from "./launch.ts";
 import { sha256Hex16 } from "../util/hash.ts";
+import { throwSite } from "../util/error_site.ts";
 
 /** What a backend module exports (contract version {@link BACKEND_CONTRACT_VERSION}). */
 export interface BackendModule {
@@ -187,9 +188,7 @@ function launchNamingOrigin(m: BackendModule, module: string | undefined) {
       if (!(e instanceof Error)) {
         throw new Error(`${origin} ${shownThrown(e)}, not an Error`, { cause: e });
       }
-      const at = e.stack?.split("\n").map((l) => l.trim()).find((l) => l.startsWith("at "));
-      const where = at === undefined ? "" : ` (${at.replace(/^at .*?\((.*)\)$/, "at $1")})`;
-      const message = `${origin}: ${e.message}${where}`;
+      const message = `${origin}: ${e.message}${throwSite(e)}`;
       try {
         // defineProperty, not assignment: a DOMException (what WebGPU rejects with) has
         // message as a getter only, and assigning to it throws in strict mode

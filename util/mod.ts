@@ -21,3 +21,4 @@ export * from "./is_record.ts";
 export * from "./timeout.ts";
 export * from "./prng.ts";
 export * from "./wgpu_backends.ts";
+export * from "./error_site.ts";
