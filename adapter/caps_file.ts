@@ -394,11 +394,8 @@ export function parseCaps(raw: unknown, source: string): DeviceCaps {
     }]);
   }
   const given = webgpuBackend ?? chosen;
-  const webgpu = given === undefined
-    ? undefined
-    : given.trim().toLowerCase() === "default"
-    ? "default"
-    : canonicalBackend(given);
+  // ("default", which no backend name is, is kept as it is by canonicalBackend)
+  const webgpu = given === undefined ? undefined : canonicalBackend(given);
   const caps: DeviceCaps = {
     adapter,
     features,

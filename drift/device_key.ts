@@ -79,7 +79,7 @@ export function runBackend(
   // one name per backend, also for a fingerprint recorded before aliases were one (gles:
   // its baselines and history are gl's)
   const b = fingerprint.backend ?? options.backend ?? currentBackend();
-  return slug(b === "default" ? b : canonicalBackend(b) || b);
+  return slug(canonicalBackend(b) || b);
 }
 
 /**

@@ -45,6 +45,7 @@ const CANONICAL: Readonly<Record<string, string>> = {
  * canonicalBackend("GLES"); // "gl"
  * canonicalBackend("vk, vulkan,gl"); // "vulkan,gl"
  * canonicalBackend("vulkan,foo"); // "vulkan"
+ * canonicalBackend(" Default"); // "default" (wgpu's own choice: no name it reads)
  * ```
  */
 export function canonicalBackend(value: string): string {
