@@ -259,6 +259,14 @@ function denseDeviceReasons(q: SupportQuery): Reason[] {
 /** Invocations per workgroup of the attention kernels (lavapipe prefers 8-32). */
 export const ATTENTION_WORKGROUP_SIZE = 32;
 
+/** The most KV splits a bundled kernel takes (its split-merge pass and buffers are sized for it). */
+export const MAX_BUNDLED_KV_SPLITS = 64;
+
+/** Whether `n` is a KV-split count the bundled kernels take: an integer in [1, 64]. */
+function bundledKvSplits(n: number): boolean {
+  return Number.isInteger(n) && n >= 1 && n <= MAX_BUNDLED_KV_SPLITS;
+}
+
 function deviceReasons(q: SupportQuery, widths: Record<string, number>): Reason[] {
   const reasons: Reason[] = [];
   if (q.caps === null) {
@@ -594,13 +602,13 @@ const absorbed: Backend = {
       maxKeysPerSplit: budget === null ? Infinity : maxKeysWithinBudget(budget, loopShape),
     });
     const reasons = latentDeviceReasons(q);
-    if (!Number.isInteger(kvSplits) || kvSplits < 1 || kvSplits > 64) {
+    if (!bundledKvSplits(kvSplits)) {
       reasons.push({
         code: "variant.kv-splits",
-        message: `kvSplits = ${kvSplits} must be an integer in [1, 64]`,
+        message: `kvSplits = ${kvSplits} must be an integer in [1, ${MAX_BUNDLED_KV_SPLITS}]`,
       });
     }
-    if (Number.isInteger(kvSplits) && kvSplits >= 1 && kvSplits <= 64) {
+    if (bundledKvSplits(kvSplits)) {
       reasons.push(
         ...loopBudgetReasons(
           q,
@@ -857,10 +865,10 @@ function absorbedTiledCheck(q: SupportQuery, options: { subgroups: boolean }): S
       ),
     ),
   });
-  if (!Number.isInteger(kvSplits) || kvSplits < 1 || kvSplits > 64) {
+  if (!bundledKvSplits(kvSplits)) {
     reasons.push({
       code: "variant.kv-splits",
-      message: `kvSplits = ${kvSplits} must be an integer in [1, 64]` +
+      message: `kvSplits = ${kvSplits} must be an integer in [1, ${MAX_BUNDLED_KV_SPLITS}]` +
         (q.kvSplits === undefined ? " (the loop budget needs that many: shorter sequences)" : ""),
     });
   } else if (budget !== null) {
@@ -1259,11 +1267,11 @@ const expandedTiled: Backend = {
       minKeysPerSplit: tuning.fa2MinKeysPerSplit,
       workgroupsPerSm: tuning.fa2WorkgroupsPerSm,
     });
-    const splitsValid = Number.isInteger(kvSplits) && kvSplits >= 1 && kvSplits <= 64;
+    const splitsValid = bundledKvSplits(kvSplits);
     if (!splitsValid) {
       reasons.push({
         code: "variant.kv-splits",
-        message: `kvSplits = ${kvSplits} must be an integer in [1, 64]`,
+        message: `kvSplits = ${kvSplits} must be an integer in [1, ${MAX_BUNDLED_KV_SPLITS}]`,
       });
     }
     const rowsOut = layout.totalQ * spec.numHeads;

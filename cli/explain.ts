@@ -16,6 +16,7 @@ import type { DeviceCaps } from "../adapter/types.ts";
 import { readCapsFile } from "../adapter/caps_file.ts";
 import { PRESET_CONFIGS } from "../adapter/presets.ts";
 import { isBundledBackend } from "../adapter/registry.ts";
+import { MAX_BUNDLED_KV_SPLITS } from "../adapter/backends.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { explainMatrixCase } from "../runner/explain_case.ts";
 import { nearest } from "../util/edit_distance.ts";
@@ -250,12 +251,15 @@ const CASE_OWNED_FLAGS: readonly (readonly [string, string])[] = [
  */
 function checkKvSplits(n: number | undefined, backend: string): void {
   // a user backend may take more (its check decides); the bundled ones take 1 to 64
-  if (n === undefined || n <= 64 || !(backend.startsWith("auto") || isBundledBackend(backend))) {
+  if (
+    n === undefined || n <= MAX_BUNDLED_KV_SPLITS ||
+    !(backend.startsWith("auto") || isBundledBackend(backend))
+  ) {
     return;
   }
   throw new CliError(
-    `--kv-splits ${n}: over 64, the most KV splits a bundled kernel takes ` +
-      "(variant.kv-splits); give 1 to 64",
+    `--kv-splits ${n}: over ${MAX_BUNDLED_KV_SPLITS}, the most KV splits a bundled kernel ` +
+      `takes (variant.kv-splits); give 1 to ${MAX_BUNDLED_KV_SPLITS}`,
     EXIT.badInput,
   );
 }
