@@ -327,6 +327,25 @@ export const DEVICE_FEATURE_CODES: readonly string[] = [
 ];
 
 /**
+ * Whether a reason code (with or without its backend prefix) is about what the device lacks
+ * or limits: `device.*` (no subgroups, a loop budget, too slow), `limits.*` (a buffer or
+ * workgroup over its limits) or a missing feature ({@link DEVICE_FEATURE_CODES}). Broader
+ * than the features alone: a case refused only for these would run on a bigger device.
+ *
+ * @example
+ * ```ts
+ * import { isDeviceReasonCode } from "./resolve.ts";
+ * isDeviceReasonCode("wgsl-absorbed:limits.buffer-too-large"); // true
+ * isDeviceReasonCode("backend.path-mismatch"); // false
+ * ```
+ */
+export function isDeviceReasonCode(code: string): boolean {
+  const bare = splitReasonCode(code).code;
+  return bare.startsWith("device.") || bare.startsWith("limits.") ||
+    DEVICE_FEATURE_CODES.includes(bare);
+}
+
+/**
  * A reason code split into the backend prefix that `auto` and `auto:<path>` give each
  * candidate's codes (null without one: backend ids cannot contain ":") and the bare code.
  *

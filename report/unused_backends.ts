@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { DEVICE_FEATURE_CODES, splitReasonCode } from "../adapter/resolve.ts";
+import { isDeviceReasonCode } from "../adapter/resolve.ts";
 import type { CaseResult } from "../results/types.ts";
 
 /** What {@link unusedBackends} found. */
@@ -55,7 +55,7 @@ export function unusedBackends(
     // GL fallback's are, not a failure of the run.
     const deviceOnly = meant.every((r) =>
       r.decision === "unsupported" && (r.reasons?.length ?? 0) > 0 &&
-      r.reasons!.every((x) => isDeviceCode(x.code))
+      r.reasons!.every((x) => isDeviceReasonCode(x.code))
     );
     backendRanNothing = !deviceOnly;
     lines.push(
@@ -78,15 +78,4 @@ export function unusedBackends(
     );
   }
   return { lines, backendRanNothing };
-}
-
-/**
- * A reason code about what the device lacks or limits: `device.*` (no subgroups, a loop
- * budget, too slow), `limits.*` (a buffer or workgroup over its limits), or a missing
- * feature (shader-f16).
- */
-function isDeviceCode(code: string): boolean {
-  const bare = splitReasonCode(code).code;
-  return bare.startsWith("device.") || bare.startsWith("limits.") ||
-    DEVICE_FEATURE_CODES.includes(bare);
 }
