@@ -23,6 +23,12 @@ export interface JsonProblem {
 export interface ScanJsonOptions {
   /** Report an object that repeats a key (default false: syntax only). */
   duplicateKeys?: boolean;
+  /**
+   * Report a number written with a fraction or an exponent (default false): where every number
+   * must be an integer (a safetensors header's shapes and offsets), `1024.0` is not one though
+   * JSON.parse reads it as 1024.
+   */
+  integersOnly?: boolean;
 }
 
 interface Frame {
@@ -77,11 +83,13 @@ const childPath = (parent: string, key: string | number): string =>
  * scanJson('{"a": 1,}')?.message; // "expected a property name in double quotes"
  * scanJson('{"a": 1, "a": 2}', { duplicateKeys: true })?.message;
  * // 'key "a" appears more than once in (root)'
+ * scanJson('{"a": [1.0]}', { integersOnly: true })?.message;
+ * // "number 1.0 at a[0] is not a plain integer"'
  * ```
  */
 export function scanJson(text: string, options: ScanJsonOptions = {}): JsonProblem | null {
   try {
-    scan(text, options.duplicateKeys ?? false);
+    scan(text, options.duplicateKeys ?? false, options.integersOnly ?? false);
     return null;
   } catch (e) {
     if (!(e instanceof Stop)) throw e;
@@ -89,7 +97,7 @@ export function scanJson(text: string, options: ScanJsonOptions = {}): JsonProbl
   }
 }
 
-function scan(text: string, duplicates: boolean): void {
+function scan(text: string, duplicates: boolean, integersOnly: boolean): void {
   let i = 0;
   const n = text.length;
   const stack: Frame[] = [];
@@ -182,6 +190,10 @@ function scan(text: string, duplicates: boolean): void {
     else if (c === "-" || (c >= "0" && c <= "9")) {
       NUMBER.lastIndex = i;
       if (!NUMBER.test(text)) fail("malformed number");
+      const token = text.slice(i, NUMBER.lastIndex);
+      if (integersOnly && /[.eE]/.test(token)) {
+        throw new Stop(`number ${token} at ${path || "(root)"} is not a plain integer`, i);
+      }
       i = NUMBER.lastIndex;
     } else fail("expected a value (object, array, string, number, true, false or null)");
     if (!done) continue;

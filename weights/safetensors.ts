@@ -448,13 +448,14 @@ export class SafetensorsFile implements TensorReader {
     }
     // Shapes and offsets are unsigned integers: the reference reader (serde, usize) refuses
     // 1024.0 or 1.024e3, which JSON.parse reads as 1024 without a word.
-    const notInteger = firstNonIntegerNumber(text);
+    const notInteger = scanJson(text, { integersOnly: true });
     if (notInteger !== null) {
+      const token = /^-?[0-9.eE+-]+/.exec(text.slice(notInteger.offset))?.[0] ?? "";
       throw new SafetensorsError(
         source,
-        `header number ${notInteger.token} (byte ${8 + notInteger.offset} of the file) is not ` +
-          "a plain integer; shapes and data_offsets are unsigned integers, written without a " +
-          'fraction or exponent (e.g. 1024, not "1024.0" or "1.024e3")',
+        `header number ${token} (byte ${8 + notInteger.offset} of the file) is not a plain ` +
+          "integer; shapes and data_offsets are unsigned integers, written without a fraction " +
+          'or exponent (e.g. 1024, not "1024.0" or "1.024e3")',
       );
     }
     if (typeof json === "object" && json !== null && !Array.isArray(json) && text[0] !== "{") {
@@ -621,26 +622,4 @@ export async function writeSafetensorsFile(
   options: { metadata?: Readonly<Record<string, string>> } = {},
 ): Promise<void> {
   await writeFileAtomic(path, encodeSafetensors(tensors, options));
-}
-
-/**
- * The first JSON number token of a header, outside its strings, written with a fraction or an
- * exponent (the header's numbers are shapes and offsets: plain integers), or null.
- */
-function firstNonIntegerNumber(text: string): { token: string; offset: number } | null {
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '"') {
-      // skip the string, its escapes included
-      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === "\\") i++;
-      continue;
-    }
-    if (c === "-" || (c >= "0" && c <= "9")) {
-      const m = /^-?\d+(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 64));
-      if (m === null) continue;
-      if (m[1] !== undefined || m[2] !== undefined) return { token: m[0], offset: i };
-      i += m[0].length - 1;
-    }
-  }
-  return null;
 }
