@@ -480,7 +480,7 @@ export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerF
 
 /**
  * The first checked position non-finite in both the GPU's layer output and the reference's
- * (`rows`: the token rows the reference computed, in its row order), or null.
+ * (`rows`: the token rows the reference computed; both arrays hold every token's row), or null.
  */
 function bothNonFinite(
   got: { out: ArrayLike<number>; lse: ArrayLike<number> },
@@ -488,7 +488,7 @@ function bothNonFinite(
   rows: readonly number[],
   spec: MlaSpec,
 ): { tensor: "output" | "lse"; row: number } | null {
-  // Both hold every token's row (the reference fills only `rows`), as compareLayer reads them.
+  // (the reference fills only `rows`, as compareLayer reads them)
   for (const [tensor, w] of [["output", spec.hiddenSize], ["lse", spec.numHeads]] as const) {
     const g = tensor === "output" ? got.out : got.lse;
     const e = tensor === "output" ? want.out : want.lse;
