@@ -7,7 +7,7 @@
 import { parseTuningKnobs } from "./plan_tuning.ts";
 import { z } from "zod";
 import { ConfigError, issuesFromSchema } from "./errors.ts";
-import { deviceClassOf } from "./device_class.ts";
+import { deviceClassOf, MAX_SM_COUNT } from "./device_class.ts";
 import { wrongFileKindIssue } from "./file_kind.ts";
 import { readJsonFile } from "./json_file.ts";
 import type { DeviceCaps } from "./types.ts";
@@ -320,7 +320,10 @@ const capsSchema = z.strictObject({
     .nullable().optional(),
   // the bound MLA_HARNESS_SM_COUNT has (no device has a million SMs; 1e15 was printed as is)
   smCount: z.number({ error: "must be a positive integer (SMs / compute units)" }).int()
-    .positive().max(999999, { error: "must be at most 999999 (SMs / compute units)" }).optional(),
+    .positive().max(MAX_SM_COUNT, {
+      error: `must be at most ${MAX_SM_COUNT} (SMs / compute units)`,
+    })
+    .optional(),
   // A name wgpu reads (aliases allowed: recorded as one name, gles as gl) or "default"
   // (wgpu's own choice): anything else would plan as some other backend without a word.
   webgpuBackend: z.string({ error: 'must be a WebGPU backend name like "vulkan" or "gl"' })

@@ -55,6 +55,12 @@ export interface KnownDevice {
 }
 
 /**
+ * The most SMs (compute units) the harness takes from a caps file or MLA_HARNESS_SM_COUNT:
+ * six digits, far above any device (an H100 has 132).
+ */
+export const MAX_SM_COUNT = 999999;
+
+/**
  * SM counts (compute units on AMD) by PCI vendor/device id. WebGPU reports the ids as decimal
  * strings on wgpu (the H100 of docs/gpu_machine/h100-2026-11-27 reports vendor "4318", device
  * "9008": 0x10de/0x2330). A device missing here is planned without its SM count (with

@@ -6,7 +6,7 @@
  * @module
  */
 import { ConfigError } from "../adapter/errors.ts";
-import type { DeviceClassName } from "../adapter/device_class.ts";
+import { type DeviceClassName, MAX_SM_COUNT } from "../adapter/device_class.ts";
 import type { DeviceCaps, PlanTuning } from "../adapter/types.ts";
 import { readTuningFileInfo } from "../adapter/plan_tuning.ts";
 import { DeviceLostError, NO_ADAPTER_FIX, NoAdapterError } from "./errors.ts";
@@ -123,11 +123,13 @@ export const SM_COUNT_ENV = "MLA_HARNESS_SM_COUNT";
 export function smCountOf(value: string | undefined): number | undefined {
   if (value === undefined || value.trim() === "") return undefined;
   const v = value.trim();
-  if (!/^[1-9][0-9]{0,5}$/.test(v)) {
+  // decimal digits without a leading zero, at most MAX_SM_COUNT
+  if (!/^[1-9][0-9]*$/.test(v) || Number(v) > MAX_SM_COUNT) {
     throw new ConfigError(SM_COUNT_ENV, [{
       path: SM_COUNT_ENV,
       value,
-      message: "must be a whole number from 1 to 999999, in decimal digits without a leading " +
+      message:
+        `must be a whole number from 1 to ${MAX_SM_COUNT}, in decimal digits without a leading ` +
         "zero: the device's SMs (compute units), e.g. 132 for an H100 SXM; `devices " +
         "--measure` estimates it",
     }], "invalid environment variable");
