@@ -23,8 +23,6 @@ import type { AttentionPath } from "../adapter/types.ts";
 import { type AttentionLauncher, BACKEND_CONTRACT_VERSION, registerLauncher } from "./launch.ts";
 import { sha256Hex16 } from "../util/hash.ts";
 import { throwSite } from "../util/error_site.ts";
-import { relative } from "node:path";
-import { fileURLToPath } from "node:url";
 
 /** What a backend module exports (contract version {@link BACKEND_CONTRACT_VERSION}). */
 export interface BackendModule {
@@ -421,7 +419,7 @@ async function localImports(entry: URL): Promise<Map<string, Uint8Array<ArrayBuf
       if (next.href.startsWith(HARNESS_ROOT) && !entry.href.startsWith(HARNESS_ROOT)) continue;
       if (next.href.startsWith(HARNESS_ROOT) && !next.href.startsWith(base)) continue;
       try {
-        found.set(relative(fileURLToPath(base), fileURLToPath(next)), await Deno.readFile(next));
+        found.set(relativeTo(base, next.href), await Deno.readFile(next));
       } catch {
         continue;
       }
@@ -429,6 +427,19 @@ async function localImports(entry: URL): Promise<Map<string, Uint8Array<ArrayBuf
     }
   }
   return found;
+}
+
+/**
+ * `href` relative to the folder URL `base` (with `../` steps where it lies outside). Not
+ * node:path's `relative`: this module is also bundled into the Chromium page, where node:
+ * built-ins do not load.
+ */
+function relativeTo(base: string, href: string): string {
+  const from = base.split("/").slice(0, -1);
+  const to = href.split("/");
+  let i = 0;
+  while (i < from.length && i < to.length - 1 && from[i] === to[i]) i++;
+  return [...Array(from.length - i).fill(".."), ...to.slice(i)].join("/");
 }
 
 /**
