@@ -390,8 +390,9 @@ const HARNESS_ROOT = new URL("../", import.meta.url).href;
 
 /**
  * The local files a module imports, directly or through each other (static `import ... from`
- * and `export ... from` with a relative specifier, read from the source; a dynamic import is
- * not followed), outside the harness's own folder, by path relative to the module's folder.
+ * and `export ... from` with a relative specifier, and a dynamic `import()` of a literal one,
+ * read from the source; a computed dynamic specifier cannot be followed), outside the
+ * harness's own folder, by path relative to the module's folder.
  * A file that cannot be read is left to the import, which has loaded it already.
  */
 async function localImports(entry: URL): Promise<Map<string, Uint8Array<ArrayBuffer>>> {
@@ -409,9 +410,13 @@ async function localImports(entry: URL): Promise<Map<string, Uint8Array<ArrayBuf
       continue;
     }
     // `import x from "./a.ts"`, `import type {...} from "../b.ts"`, `export * from "./c.ts"`,
-    // `import "./d.ts"`: relative specifiers only (a URL or a bare name is not the user's file)
+    // `import "./d.ts"`, written without spaces too (`import{x}from"./e.ts"`), and a dynamic
+    // `import("./f.ts")` with a literal specifier: relative specifiers only (a URL or a bare
+    // name is not the user's file). The keyword stands alone (not `x.import`, `reimport`).
     for (
-      const match of text.matchAll(/(?:^|[;\s])(?:import|export)\s[^;]*?["'](\.{1,2}\/[^"']+)["']/g)
+      const match of text.matchAll(
+        /(?:^|[^\w$.])(?:import|export)(?=[\s{(*"'])[^;]*?["'](\.{1,2}\/[^"']+)["']/g,
+      )
     ) {
       const next = new URL(match[1], at);
       if (next.protocol !== "file:" || seen.has(next.href)) continue;

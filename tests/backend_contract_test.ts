@@ -665,13 +665,23 @@ Deno.test("a module's local imports are hashed into the fingerprint (a helper fi
         'export const description = "fixture";\n' +
         "export const launch = launchVia;\n",
     );
-    const helper = 'import { twice } from "../util.ts";\n' +
-      "export function launchVia(): Promise<void> { return Promise.resolve(void twice(1)); }\n";
+    // Written without spaces (as a minifier writes it), and a dynamic import of a literal:
+    // both were missed by the first reading of imports.
+    const helper = 'import{twice}from"../util.ts";\n' +
+      "export async function launchVia(): Promise<void> {\n" +
+      '  const { half } = await import("./half.ts");\n' +
+      "  return Promise.resolve(void twice(half(2)));\n" +
+      "}\n" +
+      'const notAnImport = { import: "./not_imported.ts" };\n' +
+      "void notAnImport;\n";
     await Deno.writeTextFile(`${dir}/lib/launch.ts`, helper);
+    await Deno.writeTextFile(`${dir}/lib/half.ts`, "export const half = (x: number) => x / 2;\n");
+    await Deno.writeTextFile(`${dir}/lib/not_imported.ts`, "export {};\n");
     await Deno.writeTextFile(`${dir}/util.ts`, "export const twice = (x: number) => 2 * x;\n");
     const m = await loadBackendModule(`${dir}/mod.ts`);
     const keys = Object.keys(m.hashes).sort();
     assert.deepEqual(keys, [
+      "fixture-imports:lib/half.ts",
       "fixture-imports:lib/launch.ts",
       "fixture-imports:mod.ts",
       "fixture-imports:util.ts",
