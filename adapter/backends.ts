@@ -272,8 +272,10 @@ function deviceReasons(q: SupportQuery, widths: Record<string, number>): Reason[
   if (q.caps === null) {
     reasons.push({
       code: "device.none",
-      message: "no WebGPU adapter is available (on a machine without a GPU: apt-get install " +
-        "mesa-vulkan-drivers and set DENO_WEBGPU_BACKEND=vulkan)",
+      // The support answer cannot know why: the stderr note of `explain` and `devices` says it.
+      message: "no WebGPU adapter is available (`devices` says which backend was tried and why; " +
+        "on a machine without a GPU, apt-get install mesa-vulkan-drivers, which the harness " +
+        "then picks by itself)",
     });
   } else if (q.dtype === "f16" && !q.caps.features.includes("shader-f16")) {
     reasons.push({

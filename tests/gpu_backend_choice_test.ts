@@ -138,6 +138,10 @@ Deno.test("backend choice: a DENO_WEBGPU_BACKEND wgpu cannot read is named, and 
   const ex = await cli(["explain", "tiny"], { DENO_WEBGPU_BACKEND: "vulcan" });
   assert.equal(ex.code, 3, ex.stderr);
   assert.match(ex.stderr, /^note: no WebGPU adapter: .*"vulcan" is not a backend name wgpu reads/m);
+  // and the reason itself points to `devices`, not to a variable to set (the harness picks
+  // vulkan by itself when the driver is there)
+  assert.match(ex.stdout, /device\.none: no WebGPU adapter is available \(`devices` says/);
+  assert.doesNotMatch(ex.stdout, /set DENO_WEBGPU_BACKEND=vulkan/);
   // a name wgpu reads beside the typo: wgpu was asked for that backend, and its driver is what
   // is missing (dx12 has none on Linux)
   const mixed = await cli(["devices"], { DENO_WEBGPU_BACKEND: "dx12,vulcan" });
