@@ -163,7 +163,7 @@ Deno.test("no device: GPU backends say so; the CPU reference still plans", () =>
     ),
   );
   assert.equal(u.reasons[0].code, "device.none");
-  assert.ok(u.reasons[0].message.includes("DENO_WEBGPU_BACKEND=vulkan"));
+  assert.ok(u.reasons[0].message.includes("apt-get install mesa-vulkan-drivers"));
   assert.equal(
     resolve(
       { spec: presetSpec("tiny"), layout: decode, dtype: "f32", backend: "cpu-reference" },
