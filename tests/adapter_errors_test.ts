@@ -439,6 +439,16 @@ Deno.test("finite keys that derive a non-finite softmax scale are refused (expla
     e.message,
     /\(softmax scale\): Infinity .* is what m\^2 \/ sqrt\(192\) gives with m = 3\.68\d*e\+307 \(from the YaRN factor 40, mscale 0\.707, mscale_all_dim 1e\+308\)/,
   );
+  // the RoPE cos/sin scale m(factor, mscale) / m(factor, mscale_all_dim): its numerator alone
+  // past float64's range, while the softmax scale stays finite
+  const cs = structuredClone(raw);
+  cs.rope_scaling = { ...cs.rope_scaling, factor: 1e10, mscale: 1e308, mscale_all_dim: 1 };
+  const cse = configError(() => specFromConfig(cs, { name: "cs.json" }));
+  assert.match(
+    cse.message,
+    /\(RoPE cos\/sin scale\): Infinity .* is not finite \(from the YaRN factor 10000000000, mscale 1e\+308, mscale_all_dim 1\)/,
+  );
+  assert.doesNotMatch(cse.message, /softmax scale/);
   // LongRoPE: the long list too, which a case with long keys switches to after reading
   const mini = JSON.parse(
     await Deno.readTextFile(new URL("./fixtures/minicpm3/tiny_longrope.json", import.meta.url)),
