@@ -632,6 +632,56 @@ Deno.test("CLI: a module by URL under `deno task harness` (no import permission)
   );
 });
 
+Deno.test("a module by URL that may be imported but not fetched for its hash says what to do", async () => {
+  // A self-contained module (a remote module cannot import local files), served on the
+  // loopback; the driver may import from there but has no net permission, so the import
+  // works and the fetch that hashes the module into the fingerprint is refused.
+  const module = 'export const contractVersion = 1;\nexport const id = "fixture-url";\n' +
+    'export const description = "fixture";\nexport const path = "absorbed";\n' +
+    'export function check() { return { reasons: [{ code: "fixture.no", message: "no" }] }; }\n' +
+    'export function launch() { throw new Error("never"); }\n';
+  const ac = new AbortController();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen: () => {} },
+    () => new Response(module, { headers: { "content-type": "application/typescript" } }),
+  );
+  const dir = await Deno.makeTempDir({ prefix: "mla-module-url-" });
+  try {
+    const root = new URL("../", import.meta.url).pathname;
+    const url = `http://127.0.0.1:${server.addr.port}/m.ts`;
+    await Deno.writeTextFile(
+      `${dir}/driver.ts`,
+      `import { loadBackendModule } from "${root}kernels/backend_module.ts";\n` +
+        `try { await loadBackendModule("${url}"); console.log("loaded"); }\n` +
+        "catch (e) { console.log((e as Error).message); }\n",
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--no-check",
+        "--config",
+        `${root}deno.json`,
+        "--allow-read",
+        `--allow-import=127.0.0.1:${server.addr.port}`,
+        "--no-lock", // the served module's hash would be written to the project's deno.lock
+        `${dir}/driver.ts`,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, text);
+    assert.match(
+      text,
+      /\(module\): "http:\/\/127\.0\.0\.1:\d+\/m\.ts" loading a module by URL needs Deno's import and net permissions .*\(it was imported, but fetching it to hash it into the fingerprint was refused: .*net access/,
+    );
+  } finally {
+    ac.abort();
+    await server.finished;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("an id registered twice names where the first came from", () => {
   registerBackendModule(validateBackendModule({ ...naive, id: "fixture-twice" }, "a.ts"), "a.ts");
   assert.throws(
