@@ -622,6 +622,11 @@ Deno.test({
         /^unsupported: backend\.path-mismatch/,
       );
       assert.match(r.stderr, /sk=64;causal=1;page=0: error: timed out after 1 s/);
+      // the progress line of an unsupported case gives its reason, as the record does
+      assert.match(
+        r.stderr,
+        /sk=64;causal=1;page=0: unsupported: backend\.path-mismatch: backend \S+ computes the absorbed path/,
+      );
     } finally {
       await Deno.remove(out, { recursive: true });
     }
