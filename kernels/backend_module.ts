@@ -264,6 +264,48 @@ async function readBytes(url: URL): Promise<Uint8Array<ArrayBuffer>> {
   return new Uint8Array(await r.arrayBuffer());
 }
 
+/** The import and host permission a URL's import needs (the default port spelled out). */
+function importHost(url: URL): string {
+  return `${url.hostname}:${url.port || (url.protocol === "https:" ? "443" : "80")}`;
+}
+
+/**
+ * A module by URL, fetched to hash it: its hash, and the URL to import it under (the URL with
+ * a query naming the hash, which Deno's cache has not seen unless it holds these bytes).
+ * Without import or net permission, or when the fetch fails, a ConfigError saying what to do.
+ */
+async function fetchRemoteModule(
+  url: URL,
+  specifier: string,
+): Promise<{ hash: string; importHref: string }> {
+  const refuse = (message: string) =>
+    new ConfigError(
+      specifier,
+      [{ path: "(module)", value: url.href, message }],
+      "not a backend module",
+    );
+  const permission = await Deno.permissions.query({ name: "import", host: importHost(url) });
+  if (permission.state !== "granted") throw refuse(`could not be loaded: ${URL_MODULE_HELP}`);
+  let bytes: Uint8Array<ArrayBuffer>;
+  try {
+    bytes = await readBytes(url);
+  } catch (e) {
+    const text = (e instanceof Error ? e.message : String(e)).split("\n")[0];
+    // Deno imports from a few hosts by default, but the harness also fetches the module to
+    // hash it, which `deno task harness` (net: the loopback only) does not allow.
+    throw refuse(
+      /Requires net access/.test(text)
+        ? `${URL_MODULE_HELP} (it may be imported, but fetching it to hash it into the ` +
+          `fingerprint was refused: ${text})`
+        : `could not be fetched: ${text}`,
+    );
+  }
+  const hash = await sha256Hex16(bytes);
+  const at = new URL(url);
+  at.searchParams.append("mla-harness-sha256", hash);
+  return { hash, importHref: at.href };
+}
+
 /**
  * Load a backend module (a path or URL) with a dynamic import, check it against the
  * contract, hash its sources and register it. A missing file, a module that does
@@ -295,12 +337,17 @@ export async function loadBackendModule(
   // process ("Top-level await promise never resolved", a stack into main.ts, exit 1); the
   // timer keeps it alive to say which module, and how to fix it.
   const limitMs = options.loadTimeoutMs ?? MODULE_LOAD_TIMEOUT_MS;
+  // A URL: Deno's cache keeps the first copy it downloaded of a URL, while the harness
+  // fetches the module again to hash it, so the fingerprint would name code that did not run
+  // (a module changed on its server since it was first imported). Fetched first and imported
+  // under a URL that carries its hash, what runs is what was hashed.
+  const remote = url.protocol === "file:" ? null : await fetchRemoteModule(url, specifier);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const stalled = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new ModuleLoadTimeout(limitMs)), limitMs);
   });
   try {
-    ns = await Promise.race([import(url.href), stalled]);
+    ns = await Promise.race([import(remote?.importHref ?? url.href), stalled]);
   } catch (e) {
     if (e instanceof ModuleLoadTimeout) {
       throw new ConfigError(specifier, [{
@@ -336,7 +383,8 @@ export async function loadBackendModule(
   const m = validateBackendModule(ns, specifier);
   const hashes: Record<string, string> = {};
   try {
-    hashes[`${m.id}:${url.pathname.split("/").pop()}`] = await sha256Hex16(await readBytes(url));
+    hashes[`${m.id}:${url.pathname.split("/").pop()}`] = remote?.hash ??
+      await sha256Hex16(await readBytes(url));
     for (const f of m.files ?? []) {
       hashes[`${m.id}:${f}`] = await sha256Hex16(await readBytes(new URL(f, url)));
     }

@@ -632,18 +632,29 @@ Deno.test("CLI: a module by URL under `deno task harness` (no import permission)
   );
 });
 
-Deno.test("a module by URL that may be imported but not fetched for its hash says what to do", async () => {
-  // A self-contained module (a remote module cannot import local files), served on the
-  // loopback; the driver may import from there but has no net permission, so the import
-  // works and the fetch that hashes the module into the fingerprint is refused.
-  const module = 'export const contractVersion = 1;\nexport const id = "fixture-url";\n' +
-    'export const description = "fixture";\nexport const path = "absorbed";\n' +
-    'export function check() { return { reasons: [{ code: "fixture.no", message: "no" }] }; }\n' +
+/** A self-contained module (a remote module cannot import local files) of this description. */
+function servedModule(description: string): string {
+  return 'export const contractVersion = 1;\nexport const id = "fixture-url";\n' +
+    `export const description = "${description}";\nexport const path = "absorbed";\n` +
+    "export function check() {\n" +
+    '  return { path: "absorbed", reasons: [{ code: "fixture.no", message: "no" }] };\n' +
+    "}\n" +
     'export function launch() { throw new Error("never"); }\n';
+}
+
+/**
+ * Serve `body()` on the loopback and run a driver that loads it as a backend module with
+ * `flags` (the served URL's port filled in), printing the description and the hashes.
+ */
+async function loadServed(
+  body: () => string,
+  flags: (port: number) => string[],
+  port = 0,
+): Promise<{ text: string; code: number; port: number }> {
   const ac = new AbortController();
   const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen: () => {} },
-    () => new Response(module, { headers: { "content-type": "application/typescript" } }),
+    { hostname: "127.0.0.1", port, signal: ac.signal, onListen: () => {} },
+    () => new Response(body(), { headers: { "content-type": "application/typescript" } }),
   );
   const dir = await Deno.makeTempDir({ prefix: "mla-module-url-" });
   try {
@@ -652,7 +663,8 @@ Deno.test("a module by URL that may be imported but not fetched for its hash say
     await Deno.writeTextFile(
       `${dir}/driver.ts`,
       `import { loadBackendModule } from "${root}kernels/backend_module.ts";\n` +
-        `try { await loadBackendModule("${url}"); console.log("loaded"); }\n` +
+        `try { const m = await loadBackendModule("${url}");\n` +
+        "  console.log(m.module.description, JSON.stringify(m.hashes)); }\n" +
         "catch (e) { console.log((e as Error).message); }\n",
     );
     const out = await new Deno.Command(Deno.execPath(), {
@@ -662,7 +674,7 @@ Deno.test("a module by URL that may be imported but not fetched for its hash say
         "--config",
         `${root}deno.json`,
         "--allow-read",
-        `--allow-import=127.0.0.1:${server.addr.port}`,
+        ...flags(server.addr.port),
         "--no-lock", // the served module's hash would be written to the project's deno.lock
         `${dir}/driver.ts`,
       ],
@@ -670,16 +682,49 @@ Deno.test("a module by URL that may be imported but not fetched for its hash say
       stderr: "piped",
     }).output();
     const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-    assert.equal(out.code, 0, text);
-    assert.match(
-      text,
-      /\(module\): "http:\/\/127\.0\.0\.1:\d+\/m\.ts" loading a module by URL needs Deno's import and net permissions .*\(it was imported, but fetching it to hash it into the fingerprint was refused: .*net access/,
-    );
+    return { text, code: out.code, port: server.addr.port };
   } finally {
     ac.abort();
     await server.finished;
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+Deno.test("a module by URL that may be imported but not fetched for its hash says what to do", async () => {
+  // import permission for the server, no net permission: the fetch that hashes the module
+  // into the fingerprint is refused
+  const r = await loadServed(
+    () => servedModule("a"),
+    (port) => [`--allow-import=127.0.0.1:${port}`],
+  );
+  assert.equal(r.code, 0, r.text);
+  assert.match(
+    r.text,
+    /\(module\): "http:\/\/127\.0\.0\.1:\d+\/m\.ts" loading a module by URL needs Deno's import and net permissions .*\(it may be imported, but fetching it to hash it into the fingerprint was refused: .*net access/,
+  );
+});
+
+Deno.test("a module by URL changed on its server: what runs is what is hashed (Deno's cache kept the first copy)", async () => {
+  let description = "first copy";
+  const flags = (port: number) => [
+    `--allow-import=127.0.0.1:${port}`,
+    `--allow-net=127.0.0.1:${port}`,
+  ];
+  const first = await loadServed(() => servedModule(description), flags);
+  assert.equal(first.code, 0, first.text);
+  assert.match(first.text, /^first copy \{"fixture-url:m\.ts":"[0-9a-f]{16}"\}/);
+  // the same URL (the same port), the module changed: before, Deno ran its cached first copy
+  // while the fingerprint hashed the second
+  description = "second copy";
+  const second = await loadServed(() => servedModule(description), flags, first.port);
+  assert.equal(second.code, 0, second.text);
+  assert.match(second.text, /^second copy \{"fixture-url:m\.ts":"([0-9a-f]{16})"\}/);
+  const hash = (t: string) => /"fixture-url:m\.ts":"([0-9a-f]{16})"/.exec(t)?.[1];
+  assert.equal(
+    hash(second.text),
+    await sha256Hex16(new TextEncoder().encode(servedModule("second copy"))),
+  );
+  assert.notEqual(hash(first.text), hash(second.text));
 });
 
 Deno.test("an id registered twice names where the first came from", () => {
