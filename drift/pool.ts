@@ -9,14 +9,25 @@
  *
  * @module
  */
-import type { CaseResult, RunReport } from "../results/types.ts";
+import { computeTotals } from "../report/totals.ts";
+import type { CaseResult, CaseStatus, RunReport } from "../results/types.ts";
 import { median } from "../util/stats.ts";
 
+/** How bad a status is: a pooled case stands as its worst round. */
+const STATUS_RANK: Readonly<Record<CaseStatus, number>> = {
+  pass: 0,
+  unexpected: 1,
+  fail: 2,
+  error: 3,
+};
+
 /**
- * Pool rounds of the same selection into one report: every field from the first round,
- * each case's timing samples concatenated over the rounds that timed it (median
- * recomputed), the end time of the last round. Cases missing from later rounds keep the
- * first round's samples.
+ * Pool rounds of the same selection into one report: each case stands as its worst round (a
+ * case that failed or errored in any round fails or errors pooled, with that round's record;
+ * before, round 1's verdict stood and a later round's failure was dropped), its timing samples
+ * concatenated over the rounds that timed it (median recomputed); the run is interrupted when
+ * any round was; totals are recounted; the end time is the last round's; every other field is
+ * the first round's. Cases missing from later rounds keep the first round's record.
  *
  * @example
  * ```ts ignore
@@ -37,17 +48,27 @@ export function poolRounds(rounds: readonly RunReport[]): RunReport {
     return m;
   });
   const results: CaseResult[] = first.results.map((r) => {
-    if (!r.timing) return r;
-    const samplesMs = [...r.timing.samplesMs];
-    for (const round of byId) {
-      const other = round.get(r.id)?.timing;
+    const later = byId.map((round) => round.get(r.id)).filter((x) => x !== undefined);
+    // The worst round's record (the earliest of equally bad ones).
+    const worst = later.reduce(
+      (w, x) => STATUS_RANK[x.status] > STATUS_RANK[w.status] ? x : w,
+      r,
+    );
+    if (!worst.timing) return worst;
+    const samplesMs: number[] = [];
+    for (const x of [r, ...later]) {
+      const t = x.timing;
       // Only samples of the same clock and the same scope (absent: "all") are pooled.
-      const sameScope = (other?.scope ?? "all") === (r.timing.scope ?? "all");
-      if (other && other.source === r.timing.source && sameScope) {
-        samplesMs.push(...other.samplesMs);
-      }
+      const sameScope = (t?.scope ?? "all") === (worst.timing.scope ?? "all");
+      if (t && t.source === worst.timing.source && sameScope) samplesMs.push(...t.samplesMs);
     }
-    return { ...r, timing: { ...r.timing, samplesMs, medianMs: median(samplesMs) } };
+    return { ...worst, timing: { ...worst.timing, samplesMs, medianMs: median(samplesMs) } };
   });
-  return { ...first, results, endedAt: rounds[rounds.length - 1].endedAt };
+  return {
+    ...first,
+    results,
+    totals: computeTotals(results),
+    interrupted: rounds.some((x) => x.interrupted),
+    endedAt: rounds[rounds.length - 1].endedAt,
+  };
 }

@@ -35,3 +35,31 @@ Deno.test("pooling: each case gets its own samples from every round, in any orde
   }
   assert.equal(pooled.endedAt, c.endedAt);
 });
+
+Deno.test("pooling: a case stands as its worst round, and the run is interrupted when any round was", () => {
+  const A = id(0);
+  const B = id(1);
+  const pass = (x: string, ms: number) => caseResult(x, ms, 1);
+  const r1 = reportOf([pass(A, 1), pass(B, 1)]);
+  // round 2: A errored (a device loss), the round stopped there; B failed parity in round 3
+  const r2 = reportOf([{ ...pass(A, 2), status: "error" as const, message: "device lost" }], {
+    interrupted: true,
+  });
+  const r3 = reportOf([pass(A, 3), { ...pass(B, 3), status: "fail" as const }]);
+  const pooled = poolRounds([r1, r2, r3]);
+  // before: round 1's verdicts stood (two passes), not interrupted
+  assert.deepEqual(pooled.results.map((r) => r.status), ["error", "fail"]);
+  assert.equal(pooled.results[0].message, "device lost");
+  assert.equal(pooled.interrupted, true);
+  assert.deepEqual(pooled.totals, { pass: 0, fail: 1, unexpected: 0, error: 1 });
+  // the worst round's record keeps the samples of every round that timed the case
+  assert.equal(
+    pooled.results[1].timing?.samplesMs.length,
+    2 * r1.results[1].timing!.samplesMs.length,
+  );
+  // equally good rounds: the first round's record, as before
+  const calm = poolRounds([r1, reportOf([pass(A, 5), pass(B, 5)])]);
+  assert.deepEqual(calm.results.map((r) => r.status), ["pass", "pass"]);
+  assert.equal(calm.interrupted, false);
+  assert.deepEqual(calm.totals, { pass: 2, fail: 0, unexpected: 0, error: 0 });
+});
