@@ -21,7 +21,13 @@ import { DriftInputError } from "./errors.ts";
 import { kernelDigest, kernelFilesFor } from "./kernel_files.ts";
 import { iqr } from "./stats.ts";
 import { median } from "../util/stats.ts";
-import type { Baseline, BaselineCase, BaselineTiming, CaseMetrics } from "./types.ts";
+import {
+  type Baseline,
+  type BaselineCase,
+  type BaselineTiming,
+  type CaseMetrics,
+  METRIC_NAMES,
+} from "./types.ts";
 import { parseDriftJson } from "./json_text.ts";
 import { wrongFileKind } from "../adapter/file_kind.ts";
 import { isRecord } from "../util/is_record.ts";
@@ -164,12 +170,39 @@ const isNullableMeasure = (v: unknown) =>
 function metricsProblem(m: unknown): string | null {
   if (m === null) return null;
   if (!isRecord(m)) return 'field "metrics" must be an object or null';
-  for (const [k, v] of Object.entries(m)) {
-    if (!isNullableMeasure(v)) {
-      return `field "metrics.${k}" must be a finite number >= 0 or null (got ${JSON.stringify(v)})`;
+  // Every metric, by its name: a missing or misspelt one compared as undefined, and no growth
+  // over undefined is drift, so numeric drift went unseen without a word.
+  const names: readonly string[] = METRIC_NAMES;
+  const unknown = Object.keys(m).find((k) => !names.includes(k));
+  if (unknown !== undefined) {
+    return `field "metrics.${unknown}" is not a metric (the metrics are ${names.join(", ")})`;
+  }
+  for (const k of names) {
+    if (!(k in m)) {
+      return `field "metrics.${k}" is missing (a number or null; the metrics are ${
+        names.join(", ")
+      })`;
+    }
+    if (!isNullableMeasure(m[k])) {
+      return `field "metrics.${k}" must be a finite number >= 0 or null (got ${
+        JSON.stringify(m[k])
+      })`;
     }
   }
   return null;
+}
+
+function reasonsProblem(v: unknown): string | null {
+  if (v === null) return null;
+  if (!Array.isArray(v)) return 'field "reasons" must be an array or null';
+  const bad = v.findIndex((r) =>
+    !isRecord(r) || typeof r.code !== "string" || typeof r.message !== "string"
+  );
+  return bad < 0
+    ? null
+    : `field "reasons[${bad}]" must be an object with string "code" and "message" (got ${
+      JSON.stringify(v[bad])
+    })`;
 }
 
 function parityProblem(p: unknown): string | null {
@@ -204,10 +237,8 @@ function caseProblem(c: unknown): string | null {
   for (const k of ["backend", "planDigest", "outputDigest", "kernelHash"]) {
     if (!isNullableStr(c[k])) return `field "${k}" must be a string or null`;
   }
-  if (c.reasons !== null && !Array.isArray(c.reasons)) {
-    return 'field "reasons" must be an array or null';
-  }
-  const p = metricsProblem(c.metrics) ?? parityProblem(c.parity) ?? timingProblem(c.timing);
+  const p = reasonsProblem(c.reasons) ?? metricsProblem(c.metrics) ?? parityProblem(c.parity) ??
+    timingProblem(c.timing);
   if (p !== null) return p;
   if (!Array.isArray(c.kernelFiles)) return 'field "kernelFiles" must be an array';
   if (c.seed !== undefined && !Number.isSafeInteger(c.seed)) {

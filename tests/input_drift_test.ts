@@ -130,6 +130,17 @@ Deno.test("baseline validation: status, negative metrics, parity and timing are 
           /cases\[1\]: field "metrics\.outMaxAbs" must be a finite number >= 0 or null \(got -1\)/,
         ],
         [{ parity: { out: "yes", lse: true } }, /cases\[1\]: field "parity"/],
+        // a metric missing or misspelt compared as undefined: numeric drift went unseen
+        [{ metrics: {} }, /cases\[1\]: field "metrics\.outMaxAbs" is missing \(a number or null/],
+        [
+          { metrics: { ...supportedCase(E).metrics!, out_max_abs: 1 } },
+          /cases\[1\]: field "metrics\.out_max_abs" is not a metric \(the metrics are outMaxAbs,/,
+        ],
+        // a reason that is not one: compare's stack trace (exit 1) before
+        [
+          { reasons: [null] },
+          /cases\[1\]: field "reasons\[0\]" must be an object with string "code" and "message" \(got null\)/,
+        ],
         [
           { timing: { ...supportedCase(E).timing!, samplesMs: [1, -3] } },
           /cases\[1\]: field "timing\.samplesMs\[1\]" must be a finite number >= 0/,
