@@ -188,7 +188,20 @@ export function speedVerdict(
         "the replays queue changed between them; update the baseline to compare speed again)",
     };
   }
-  const ratio = bm > 0 ? cm / bm : null;
+  if (bm <= 0 || cm <= 0) {
+    // A kernel takes time: a median of 0 is a clock that did not tick (a timer coarser than
+    // the kernel), and no ratio to it means anything (before: ratio null, so "unchanged"
+    // whatever the other side took, and counted nowhere).
+    return {
+      verdict: "not-comparable",
+      ratio: null,
+      p: null,
+      ...common,
+      note: `median ${bm} → ${cm} ms: a median of 0 ms is a clock that did not tick (a timer ` +
+        "coarser than the kernel), so no speed ratio can be taken",
+    };
+  }
+  const ratio = cm / bm;
   const p = a.length > 0 && b.length > 0 ? mannWhitneyU(a, b).p : null;
   if (a.length < t.minSamples || b.length < t.minSamples) {
     return {
@@ -201,9 +214,9 @@ export function speedVerdict(
     };
   }
   const significant = p !== null && p < t.alpha;
-  const verdict = significant && ratio !== null && ratio >= t.speedRatio
+  const verdict = significant && ratio >= t.speedRatio
     ? "regression"
-    : significant && ratio !== null && ratio <= 1 / t.speedRatio
+    : significant && ratio <= 1 / t.speedRatio
     ? "improvement"
     : "not-significant";
   return { verdict, ratio, p, ...common };

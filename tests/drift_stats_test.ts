@@ -73,6 +73,15 @@ Deno.test("speed verdict: significant AND beyond the ratio, else not significant
     speedVerdict(base, timing(samples(2, 10, 2)), { ...t, speedRatio: 1.5 })!.verdict,
     "regression",
   );
+  // a median of 0 ms (a clock that did not tick) on either side: not comparable, said so
+  // (before: ratio null, "unchanged" while the other side took 5 ms, counted nowhere)
+  const zero = timing(Array(10).fill(0));
+  for (
+    const v of [speedVerdict(zero, timing(samples(5, 10, 2)), t)!, speedVerdict(base, zero, t)!]
+  ) {
+    assert.equal(v.verdict, "not-comparable");
+    assert.match(v.note!, /a median of 0 ms is a clock that did not tick/);
+  }
   // 3 samples (run's default --repeats): never significant
   const few = speedVerdict(timing(samples(1, 3, 1)), timing(samples(10, 3, 2)), t)!;
   assert.equal(few.verdict, "not-significant");
