@@ -6,6 +6,7 @@
  * @module
  */
 import {
+  type BenchInterruption,
   type BenchReport,
   measuredWhen,
   memoryLine,
@@ -245,11 +246,14 @@ export async function benchReportHtml(
     ],
     verdict: {
       ok: failed === 0,
-      text: `${report.records.length} cases: ${
-        report.records.filter((r) => r.status === "ok").length
-      } measured, ${
-        report.records.filter((r) => r.status === "unsupported").length
-      } ` +
+      // An interrupted run is not all good: amber, its cases not run said first (the green
+      // verdict counted only the cases that ran, the interruption a warning further down).
+      warn: report.interrupted !== undefined,
+      text:
+        (report.interrupted === undefined ? "" : `${interruptedVerdict(report.interrupted)}; `) +
+        `${report.records.length} cases: ${
+          report.records.filter((r) => r.status === "ok").length
+        } measured, ${report.records.filter((r) => r.status === "unsupported").length} ` +
         `unsupported, ${failed} error. Benchmarks report figures; they never fail on speed.`,
     },
     sections,
@@ -271,6 +275,11 @@ export async function writeBenchHtml(
   options: BenchHtmlOptions = {},
 ): Promise<void> {
   await writeTextAtomic(path, await benchReportHtml(report, options));
+}
+
+function interruptedVerdict(i: BenchInterruption): string {
+  return `interrupted by ${i.signal}: ${i.selected - i.notRun.length} of ${i.selected} ` +
+    `selected cases ran, ${i.notRun.length} not run`;
 }
 
 function ceilingsLine(r: BenchReport): string {

@@ -55,6 +55,16 @@ async function checkReports(out: string, signal: string, text: string) {
   assert.ok(report.warnings.some((w: string) => warning.test(w)), report.warnings.join("\n"));
   assert.match(await Deno.readTextFile(`${out}/summary.md`), warning);
   assert.match(text, warning, "the table says so too");
+  // report.html's verdict: amber, the interruption first (it was green, counting the cases
+  // that ran, the interruption a warning near the bottom)
+  const html = await Deno.readTextFile(`${out}/report.html`);
+  assert.match(
+    html,
+    new RegExp(
+      `<p class="verdict warn" id="verdict">interrupted by ${signal}: ${ran} of ${CASES} ` +
+        `selected cases ran, ${CASES - ran} not run; `,
+    ),
+  );
   // One measurement of the ceilings: the run reports at once.
   assert.equal(report.ceilings.measurements ?? 1, 1);
   await Deno.remove(out, { recursive: true });
