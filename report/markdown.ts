@@ -84,13 +84,15 @@ export interface GroupLine {
   readonly group: string;
   /** Cases of the group whose check passed (expected skips not included). */
   readonly passed: number;
-  /** Cases of the group that failed, were unexpected or errored. */
+  /** Cases of the group that failed parity or got an unexpected support decision. */
   readonly failed: number;
+  /** Cases of the group that ended in an error (nothing checked; counted as failed before). */
+  readonly errored: number;
   /** Cases of the group refused as expected or for want of a device feature (nothing run). */
   readonly skipped: number;
   /** Cases of the group that never ran (an interrupted run, a merge's missing cases). */
   readonly notRun: number;
-  /** Cases of the group in the selection: the sum of the four counts. */
+  /** Cases of the group in the selection: the sum of the five counts. */
   readonly total: number;
   /** Largest headroom over out and LSE of its cases (null: none recorded). */
   readonly worstHeadroom: number | null;
@@ -121,10 +123,17 @@ export function groupLines(
   results: readonly CaseResult[],
   options: GroupLinesOptions = {},
 ): GroupLine[] {
-  type Counts = { passed: number; failed: number; skipped: number; notRun: number };
+  type Counts = {
+    passed: number;
+    failed: number;
+    errored: number;
+    skipped: number;
+    notRun: number;
+  };
   const byGroup = new Map<string, Counts & { worst: number | null }>();
   const entry = (g: string) => {
-    const e = byGroup.get(g) ?? { passed: 0, failed: 0, skipped: 0, notRun: 0, worst: null };
+    const e = byGroup.get(g) ??
+      { passed: 0, failed: 0, errored: 0, skipped: 0, notRun: 0, worst: null };
     byGroup.set(g, e);
     return e;
   };
@@ -132,6 +141,7 @@ export function groupLines(
     const e = entry(r.group ?? "(no group)");
     if (isExpectedSkip(r)) e.skipped++;
     else if (r.status === "pass") e.passed++;
+    else if (r.status === "error") e.errored++;
     else e.failed++;
     for (const h of [r.out?.headroom, r.lse?.headroom]) {
       if (h !== undefined && (e.worst === null || h > e.worst)) e.worst = h;
@@ -144,9 +154,10 @@ export function groupLines(
     group,
     passed: e.passed,
     failed: e.failed,
+    errored: e.errored,
     skipped: e.skipped,
     notRun: e.notRun,
-    total: e.passed + e.failed + e.skipped + e.notRun,
+    total: e.passed + e.failed + e.errored + e.skipped + e.notRun,
     worstHeadroom: e.worst,
   }));
 }
@@ -157,16 +168,17 @@ export function groupLines(
  * @example
  * ```ts
  * import { groupCountsText } from "./markdown.ts";
- * groupCountsText({ passed: 0, failed: 0, skipped: 24, notRun: 0, total: 24 });
+ * groupCountsText({ passed: 0, failed: 0, errored: 0, skipped: 24, notRun: 0, total: 24 });
  * // "24 cases: 0 passed, 24 skipped"
  * ```
  */
 export function groupCountsText(
-  g: Pick<GroupLine, "passed" | "failed" | "skipped" | "notRun" | "total">,
+  g: Pick<GroupLine, "passed" | "failed" | "errored" | "skipped" | "notRun" | "total">,
 ): string {
   const parts = [
     `${g.passed} passed`,
     g.failed > 0 ? `${g.failed} failed` : "",
+    g.errored > 0 ? `${g.errored} errored` : "",
     g.skipped > 0 ? `${g.skipped} skipped` : "",
     g.notRun > 0 ? `${g.notRun} not run` : "",
   ].filter(Boolean);
@@ -306,14 +318,20 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
     out.push(
       `${h}# Matrix groups`,
       "",
-      "| group | cases | passed | failed | skipped | not run | worst headroom |",
-      "|---|---:|---:|---:|---:|---:|---:|",
+      "| group | cases | passed | failed | errored | skipped | not run | worst headroom |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|",
     );
     for (const g of groups) {
       // ❌ a failure or a case not run; ⚠ nothing of the group verified (all skipped)
-      const mark = g.failed + g.notRun > 0 ? "❌ " : g.passed === 0 && g.skipped > 0 ? "⚠ " : "";
+      const mark = g.failed + g.errored + g.notRun > 0
+        ? "❌ "
+        : g.passed === 0 && g.skipped > 0
+        ? "⚠ "
+        : "";
       out.push(
-        `| ${mark}${cell(g.group, 120)} | ${g.total} | ${g.passed} | ${g.failed} | ` +
+        `| ${mark}${
+          cell(g.group, 120)
+        } | ${g.total} | ${g.passed} | ${g.failed} | ${g.errored} | ` +
           `${g.skipped} | ${g.notRun} | ${
             g.worstHeadroom === null ? "–" : fmtHeadroom(g.worstHeadroom)
           } |`,

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   appendStepSummary,
+  groupCountsText,
   groupLines,
   MAX_FAILURE_ROWS,
   summaryTotals,
@@ -69,18 +70,23 @@ Deno.test("markdown: one line per matrix group with passed/total and worst headr
     result({ b: 3 }, { group: "prefill", status: "fail", out: withHeadroom(3) }),
     result({ b: 4 }, { group: "prefill", out: withHeadroom(0.0625) }),
     result({ b: 5 }),
+    // an error is counted as errored, not failed (nothing was checked)
+    result({ b: 6 }, { group: "errors", status: "error" }),
   ];
-  const counts = { failed: 0, skipped: 0, notRun: 0 };
+  const counts = { failed: 0, errored: 0, skipped: 0, notRun: 0 };
   assert.deepEqual(groupLines(results), [
     { group: "decode", ...counts, passed: 2, total: 2, worstHeadroom: 0.5 },
     { group: "prefill", ...counts, passed: 1, failed: 1, total: 2, worstHeadroom: 3 },
     { group: "(no group)", ...counts, passed: 1, total: 1, worstHeadroom: null },
+    { group: "errors", ...counts, passed: 0, errored: 1, total: 1, worstHeadroom: null },
   ]);
+  assert.equal(groupCountsText(groupLines(results)[3]), "1 case: 0 passed, 1 errored");
   const md = toMarkdown(report(results));
-  // cases, passed, failed, skipped, not run
-  assert.ok(md.includes("| decode | 2 | 2 | 0 | 0 | 0 | 0.500 |"), md);
-  assert.ok(md.includes("| ❌ prefill | 2 | 1 | 1 | 0 | 0 | 3.000 |"), md);
-  assert.ok(md.includes("| (no group) | 1 | 1 | 0 | 0 | 0 | – |"), md);
+  // cases, passed, failed, errored, skipped, not run
+  assert.ok(md.includes("| decode | 2 | 2 | 0 | 0 | 0 | 0 | 0.500 |"), md);
+  assert.ok(md.includes("| ❌ prefill | 2 | 1 | 1 | 0 | 0 | 0 | 3.000 |"), md);
+  assert.ok(md.includes("| (no group) | 1 | 1 | 0 | 0 | 0 | 0 | – |"), md);
+  assert.ok(md.includes("| ❌ errors | 1 | 0 | 0 | 1 | 0 | 0 | – |"), md);
   // the failing case's row shows its headroom; a passing case's folded row both sides
   assert.ok(md.includes("**fail** | 3.000 / – |"), md);
   assert.ok(md.includes("| pass | 0.250 / 0.500 |"), md);
