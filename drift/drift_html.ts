@@ -98,6 +98,14 @@ export function driftPoints(cases: readonly CaseComparison[], sides: DriftSides)
     }
     const drifted = new Map(c.metrics.map((m) => [m.metric as string, m]));
     const b = base.get(c.id)?.metrics, k = cur.get(c.id)?.metrics;
+    // A side that crossed its tolerance (pass → fail) is numeric drift whatever its ratios:
+    // its metrics measure the finite elements only, so NaN or Inf values that failed it left
+    // them near 1, drawn as within the thresholds beside a numeric-drift verdict.
+    const bp = base.get(c.id)?.parity, kp = cur.get(c.id)?.parity;
+    const crossed = (m: string) => {
+      if (!bp || !kp) return false;
+      return m.startsWith("out") ? bp.out && !kp.out : bp.lse && !kp.lse;
+    };
     for (const m of METRICS) {
       const d = drifted.get(m);
       const from = b ? b[m] : d?.from ?? null;
@@ -105,7 +113,7 @@ export function driftPoints(cases: readonly CaseComparison[], sides: DriftSides)
       if (from === null || to === null) continue;
       const ratio = from === 0 ? (to === 0 ? 1 : NaN) : to / from;
       if (!Number.isFinite(ratio) || ratio <= 0) continue;
-      pts.push({ id: c.id, metric: m, ratio, significant: d !== undefined });
+      pts.push({ id: c.id, metric: m, ratio, significant: d !== undefined || crossed(m) });
     }
   }
   return pts;
@@ -476,8 +484,9 @@ async function driftChart(pts: DriftPoint[]): Promise<string> {
     kind: "drift",
     marks: data.length,
     caption: "Per case, current / baseline for speed (median time; above 1 is slower) and for " +
-      "each error metric (above 1 is larger). Red: a regression (significantly slower, or a " +
-      "metric beyond the drift thresholds); green: significantly faster; amber: a speed not " +
+      "each error metric (above 1 is larger). Red: a regression (significantly slower, a " +
+      "metric beyond the drift thresholds, or every metric of a side that crossed its " +
+      "tolerance, NaN or Inf values included, which the metrics do not measure); green: significantly faster; amber: a speed not " +
       "tested (too few samples a side for the significance test), whatever its ratio. The " +
       "cases whose ratio is exactly 1 are one grey point per metric, its count in its title " +
       "(hover)." + (note === "" ? "" : ` ${note}`),

@@ -75,6 +75,32 @@ Deno.test("drift plot: a significant improvement is green, a regression red, the
   assert.match(html, /Red: a regression[^.]*; green: significantly faster/);
 });
 
+Deno.test("drift plot: the metrics of a side that crossed its tolerance are red (NaN values left them near 1, drawn within thresholds)", async () => {
+  const id = "preset=tiny;b=1";
+  const base = baselineOf([supportedCase(id)]);
+  // out failed on non-finite values: its finite-element metrics barely moved
+  const current = baselineOf([
+    supportedCase(id, {
+      status: "fail",
+      parity: { out: false, lse: true },
+      outputDigest: "other",
+      message: "out: 192 NaN",
+    }),
+  ]);
+  const cmp = compareBaselines(base, current);
+  assert.equal(cmp.cases[0].class, "numeric-drift");
+  assert.deepEqual(cmp.cases[0].metrics, [], "no metric drifted");
+  const marks = new Map(
+    driftPlotData(driftPoints(cmp.cases, { base, current })).map((p) => [p.metric, p.mark]),
+  );
+  assert.equal(marks.get("outMaxAbs"), "regression");
+  assert.equal(marks.get("outCosDiff"), "regression");
+  assert.equal(marks.get("lseMaxAbs"), "unchanged (exactly 1)", "lse did not cross");
+  const { svg } = figure(await compareReportHtml(cmp, { base, current }), "drift");
+  assert.equal(fillOf(svg, id, "outMaxAbs"), "#c22");
+  assert.ok(legend(svg).includes("regression"), legend(svg).join(", "));
+});
+
 Deno.test("compare.html: cases with each class, every class of a row, attribution and the out-of-selection note, as compare.md", async () => {
   // b=1: support drift, numeric drift and other bits at once; b=2: other bits only
   const ids = ["preset=tiny;b=1", "preset=tiny;b=2"];
