@@ -259,11 +259,14 @@ async function seriesChart(s: Series, metric: string, need: number | null): Prom
               scale: { zero: false },
               axis: { tickMinStep: 1, format: "d" },
             },
+            // Error metrics are 1e-7-sized: the default format printed such a flat series'
+            // one tick as "0.000000"; two significant digits in exponent form read at once.
             y: {
               field: "value",
               type: "quantitative",
               scale: { zero: false },
-              title: metric,
+              title: metric === "median_ms" ? "median (ms)" : metric,
+              axis: { format: metric === "median_ms" ? "~r" : ".2~e" },
             },
             tooltip: [{ field: "run" }, { field: "started" }, { field: "deno" }, {
               field: "value",

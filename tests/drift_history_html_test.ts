@@ -9,6 +9,7 @@ import { stepSearchRuns, tooShortForSteps } from "../drift/history.ts";
 import type { Series } from "../drift/history.ts";
 import { historyText } from "../cli/history.ts";
 import { historySeries } from "./report_html_fixtures.ts";
+import { figure } from "./chart_svg.ts";
 
 const series = (caseId: string, values: readonly number[]): Series =>
   historySeries(values, detectSteps(values), { caseId });
@@ -68,4 +69,15 @@ Deno.test("history page: some series long enough and some not: no all-clear for 
     html,
     /id="verdict">No step change in the 1 series with enough runs; 1 of 2 have too few runs to detect a step \(at most 3; a step needs at least 6 runs/,
   );
+});
+
+Deno.test("history page: an error metric's y ticks are in exponent form, the time axis names ms (a flat 1.6e-7 series' tick read 0.000000)", async () => {
+  const flat = Array(8).fill(1.603e-7);
+  const html = await historyReportHtml([series("preset=tiny;b=1", flat)], "out_max_abs");
+  const { svg } = figure(html, "history");
+  const ticks = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+  assert.ok(ticks.some((t) => /^1\.6e-7$/.test(t)), ticks.join(" | "));
+  assert.ok(!ticks.some((t) => /^0\.0+$/.test(t)), ticks.join(" | "));
+  const ms = await historyReportHtml([series("preset=tiny;b=1", [1, 2, 3, 4, 5, 6])], "median_ms");
+  assert.ok(figure(ms, "history").svg.includes(">median (ms)<"));
 });
