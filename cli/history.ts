@@ -93,6 +93,17 @@ export function historyText(
         ),
       );
     }
+    // the mean over other case sets (a case added, or one that stopped giving the metric)
+    const sets = [...new Set(s.points.flatMap((p) => p.cases ?? []))];
+    if (sets.length > 1) {
+      lines.push(
+        `  runs of ${sets.length} sets of cases: steps are looked for within each (a mean over ` +
+          "other cases moves without any case changing)",
+        ...sets.map((t) =>
+          `    ${t}: run${runList(s.points.filter((p) => p.cases === t).map((p) => p.runId))}`
+        ),
+      );
+    }
     const detailed = s.caseId === "*" || series.length === 1;
     if (detailed) {
       lines.push(

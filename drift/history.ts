@@ -84,6 +84,13 @@ export interface SeriesPoint {
    * inputs have other errors); "seed not recorded" for a row of an older harness.
    */
   readonly inputs?: string;
+  /**
+   * The `*` series only: which of the matched cases the run's geometric mean is over, "N
+   * cases <digest of their ids>". Runs of other case sets are searched for steps apart: a case
+   * added, or one that stopped giving the metric, moves the mean without anything changing
+   * speed (a flat pair of cases joined by a slower third read as a +115% step).
+   */
+  readonly cases?: string;
   /** The metric's value. */
   readonly value: number;
 }
@@ -100,7 +107,16 @@ export interface Series {
 
 /** The points whose steps are looked for together: one device's, timed alike, on one input. */
 function stepGroupKey(p: SeriesPoint): string {
-  return `${p.deviceKey}\n${p.timing ?? ""}\n${p.inputs ?? ""}`;
+  return `${p.deviceKey}\n${p.timing ?? ""}\n${p.inputs ?? ""}\n${p.cases ?? ""}`;
+}
+
+/** A short digest (FNV-1a, 8 hex) of case ids, sorted: which cases a run's mean is over. */
+function idsDigest(ids: readonly string[]): string {
+  let h = 0x811c9dc5;
+  for (const c of [...ids].sort().join("\n")) {
+    h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, "0");
 }
 
 /**
@@ -805,13 +821,20 @@ export class HistoryStore {
     if (out.length > 1) {
       const perRun = new Map<
         number,
-        { point: SeriesPoint; values: number[]; timings: Set<string>; inputs: Set<string> }
+        {
+          point: SeriesPoint;
+          values: number[];
+          ids: string[];
+          timings: Set<string>;
+          inputs: Set<string>;
+        }
       >();
       for (const s of out) {
         for (const p of s.points) {
           const e = perRun.get(p.runId) ??
-            { point: p, values: [], timings: new Set(), inputs: new Set() };
+            { point: p, values: [], ids: [], timings: new Set(), inputs: new Set() };
           e.values.push(p.value);
+          e.ids.push(s.caseId);
           if (p.timing !== undefined) e.timings.add(p.timing);
           if (p.inputs !== undefined) e.inputs.add(p.inputs);
           perRun.set(p.runId, e);
@@ -831,7 +854,8 @@ export class HistoryStore {
           const timing = timed
             ? { timing: [...e.timings].sort().join(" + ") }
             : { inputs: [...e.inputs].sort().join(" + ") };
-          return g === null ? [] : [{ ...e.point, ...timing, value: g }];
+          const cases = `${e.ids.length} cases ${idsDigest(e.ids)}`;
+          return g === null ? [] : [{ ...e.point, ...timing, cases, value: g }];
         });
       out.push({ caseId: "*", points, steps: steps(points) });
     }

@@ -460,3 +460,41 @@ Deno.test("history: error metrics of another input seed are kept apart: no step 
   assert.match(r.stdout, /^ {4}seed 7: runs 1-6$/m);
   assert.match(r.stdout, /no step change/);
 });
+
+Deno.test("history: the mean over all matched cases is searched within each set of cases (a case added read as a +115% step)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const db = `${dir}/history.sqlite`;
+    const N = "preset=tiny;path=absorbed;dtype=f32;b=2;sq=4;sk=20;layout=bshd;causal=1";
+    const store = await HistoryStore.open(db);
+    try {
+      for (let night = 0; night < 12; night++) {
+        const day = String(night + 1).padStart(2, "0");
+        const results = [nightly(A, 1, night + 1), nightly(E, 1, night + 50)];
+        // from night 7 the matrix has a third case, ten times slower: no case changed speed
+        if (night >= 6) results.push(nightly(N, 10, night + 90));
+        await store.append(
+          reportOf(results, {
+            startedAt: `2026-01-${day}T02:00:00.000Z`,
+            endedAt: `2026-01-${day}T02:01:00.000Z`,
+          }),
+          { backend: "vulkan" },
+        );
+      }
+      const mean = store.series(null, "median_ms").find((s) => s.caseId === "*")!;
+      assert.equal(mean.points.length, 12);
+      assert.deepEqual(mean.steps, [], "no step: the mean moved because a case joined");
+      assert.equal(new Set(mean.points.map((p) => p.cases)).size, 2);
+    } finally {
+      store.close();
+    }
+    const r = await runCli(["history", "--db", db, "--fail-on-step"]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(
+      r.stdout,
+      /runs of 2 sets of cases: steps are looked for within each[^\n]*\n\s+2 cases [0-9a-f]{8}: runs 1-6\n\s+3 cases [0-9a-f]{8}: runs 7-12/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
