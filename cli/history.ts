@@ -6,10 +6,13 @@
  */
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import {
+  DEFAULT_STEP_ALPHA,
   HISTORY_METRICS,
   HistoryStore,
   loadComparable,
   minSegmentOf,
+  STEP_PERMUTATIONS,
+  stepRunsNeeded,
   stepSearchRuns,
   tooShortForStep,
 } from "../drift/mod.ts";
@@ -41,8 +44,8 @@ const fmt = (
 /**
  * Text rendering of history series: one block per series with its values in run order and
  * every step flagged with where it happened, the medians before and after and the p-value;
- * a series with too few runs for a step (fewer than twice `minSegment`, default
- * drift/step_detect.ts `DEFAULT_MIN_SEGMENT`) says so instead of "no step change".
+ * a series with too few runs for a step (fewer than drift/history.ts `stepRunsNeeded` at
+ * `minSegment` and `alpha`) says so, and how many it needs, instead of "no step change".
  *
  * @example
  * ```ts ignore
@@ -53,9 +56,10 @@ const fmt = (
 export function historyText(
   series: readonly Series[],
   metric: HistoryMetric,
-  options: { readonly minSegment?: number } = {},
+  options: { readonly minSegment?: number; readonly alpha?: number } = {},
 ): string {
   const minSegment = minSegmentOf(options.minSegment);
+  const need = stepRunsNeeded(options);
   const lines: string[] = [];
   // a revision's -dirty mark survives the cut: a dirty run is not its clean commit
   const rev = (r: string | null) =>
@@ -128,7 +132,7 @@ export function historyText(
       lines.push(
         `  STEP at run ${p.runId} (${p.startedAt}, Deno ${p.deno}${
           mixed ? `, ${p.deviceKey}` : ""
-        }): ${fmt(st.before)} → ${fmt(st.after)} (${pct}, Mann-Whitney p = ${st.p.toPrecision(2)})`,
+        }): ${fmt(st.before)} → ${fmt(st.after)} (${pct}, permutation p = ${st.p.toPrecision(2)})`,
       );
       // Samples that do not say how they were timed (rows of history schema 1, reports of a
       // harness before timing.rules): at a change of harness revision, what was timed may
@@ -149,15 +153,27 @@ export function historyText(
       }
     }
     const searched = stepSearchRuns(s);
-    if (tooShortForStep(s, { minSegment })) {
+    if (tooShortForStep(s, options)) {
       lines.push(
         `  too few runs to detect a step: ${searched}${
           searched === s.points.length ? "" : " of one device, timed alike and on one input"
-        }; a step needs at least ${2 * minSegment} (2 x --min-segment ${minSegment})`,
+        }; ${stepRunsText(need, minSegment, options.alpha)}`,
       );
     } else if (s.steps.length === 0) lines.push("  no step change");
   }
   return lines.join("\n");
+}
+
+/**
+ * How many runs a step needs, in words: "a step needs at least 8 (fewer cannot reach p < 0.05
+ * in the permutation test with --min-segment 3)", or that no number of runs can.
+ */
+function stepRunsText(need: number | null, minSegment: number, alpha = DEFAULT_STEP_ALPHA) {
+  return need === null
+    ? `no number of runs can show a step at --alpha ${alpha} (the permutation test's smallest p ` +
+      `is 1/${STEP_PERMUTATIONS + 1})`
+    : `a step needs at least ${need} (fewer cannot reach p < ${alpha} in the permutation ` +
+      `test with --min-segment ${minSegment})`;
 }
 
 /** " 1-4, 7" (" 3" for one run): run ids, consecutive ones as ranges. */
@@ -443,12 +459,17 @@ export function historyCommand() {
             db: opts.db,
             filter: filter ?? null,
             minSegment: opts.minSegment,
+            alpha: opts.alpha,
           });
         }
         if (opts.json) console.log(JSON.stringify(series, null, 2));
         else if (series.length === 0) {
           console.log(`no ${opts.metric} values for ${filter ?? "any case"} in ${opts.db}`);
-        } else console.log(historyText(series, opts.metric, { minSegment: opts.minSegment }));
+        } else {
+          console.log(
+            historyText(series, opts.metric, { minSegment: opts.minSegment, alpha: opts.alpha }),
+          );
+        }
         const steps = series.reduce((n, s) => n + s.steps.length, 0);
         Deno.exitCode = opts.failOnStep && steps > 0 ? EXIT.failure : EXIT.ok;
       } finally {

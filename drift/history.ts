@@ -15,7 +15,14 @@ import { DriftInputError } from "./errors.ts";
 import { geometricMean } from "./stats.ts";
 import { sha256Hex16 } from "../util/hash.ts";
 import { isRecord } from "../util/is_record.ts";
-import { detectSteps, minSegmentOf, type Step, type StepOptions } from "./step_detect.ts";
+import {
+  DEFAULT_STEP_ALPHA,
+  detectSteps,
+  minSegmentOf,
+  minStepRuns,
+  type Step,
+  type StepOptions,
+} from "./step_detect.ts";
 
 /**
  * Metrics a history series can show (column names of case_results).
@@ -122,7 +129,7 @@ function idsDigest(ids: readonly string[]): string {
 /**
  * The most points of a series that steps are looked for among together (those of one device,
  * timed alike, run on the same inputs: see {@link HistoryStore.series}). A step needs at
- * least `minSegment` of them on each side: with fewer than twice that, none can be found.
+ * least `minSegment` of them on each side, and more in all ({@link stepRunsNeeded}).
  *
  * @example
  * ```ts
@@ -137,9 +144,9 @@ export function stepSearchRuns(series: Series): number {
 }
 
 /**
- * The series among `series` with too few runs for a step to be found: fewer than twice
- * `minSegment` (default step_detect.ts `DEFAULT_MIN_SEGMENT`) searched together
- * ({@link stepSearchRuns}). Their "no step" is no finding.
+ * The series among `series` with too few runs for a step to be found: fewer searched together
+ * ({@link stepSearchRuns}) than {@link stepRunsNeeded} at `minSegment` and `alpha`. Their "no
+ * step" is no finding.
  *
  * @example
  * ```ts
@@ -149,7 +156,7 @@ export function stepSearchRuns(series: Series): number {
  */
 export function tooShortForSteps(
   series: readonly Series[],
-  options: { readonly minSegment?: number } = {},
+  options: { readonly minSegment?: number; readonly alpha?: number } = {},
 ): Series[] {
   return series.filter((s) => tooShortForStep(s, options));
 }
@@ -165,10 +172,26 @@ export function tooShortForSteps(
  */
 export function tooShortForStep(
   series: Series,
-  options: { readonly minSegment?: number } = {},
+  options: { readonly minSegment?: number; readonly alpha?: number } = {},
 ): boolean {
-  return series.steps.length === 0 &&
-    stepSearchRuns(series) < 2 * minSegmentOf(options.minSegment);
+  const need = stepRunsNeeded(options);
+  return series.steps.length === 0 && (need === null || stepSearchRuns(series) < need);
+}
+
+/**
+ * The fewest runs a series needs for a step to be flagged (step_detect.ts `minStepRuns`, at
+ * `minSegment` and `alpha`, defaults 3 and 0.05); null when no number of runs is enough.
+ *
+ * @example
+ * ```ts
+ * import { stepRunsNeeded } from "./history.ts";
+ * stepRunsNeeded({}); // 8
+ * ```
+ */
+export function stepRunsNeeded(
+  options: { readonly minSegment?: number; readonly alpha?: number } = {},
+): number | null {
+  return minStepRuns(minSegmentOf(options.minSegment), options.alpha ?? DEFAULT_STEP_ALPHA);
 }
 
 /** How long a database another process is writing is waited for (ms). */

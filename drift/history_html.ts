@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { type Series, stepSearchRuns, tooShortForSteps } from "./history.ts";
-import { minSegmentOf } from "./step_detect.ts";
+import { type Series, stepRunsNeeded, stepSearchRuns, tooShortForSteps } from "./history.ts";
+import { DEFAULT_STEP_ALPHA, minSegmentOf } from "./step_detect.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { chartFigure, escapeHtml } from "../report/html/chart.ts";
 import { htmlPage, idHtml, num, section } from "../report/html/page.ts";
@@ -27,10 +27,16 @@ export interface HistoryHtmlOptions {
   readonly filter?: string | null;
   /**
    * Fewest runs on each side of a step the series were searched with (`history
-   * --min-segment`; default step_detect.ts `DEFAULT_MIN_SEGMENT`): a series of fewer than twice as
-   * many runs cannot show a step, and the page says so rather than "no step".
+   * --min-segment`; default step_detect.ts `DEFAULT_MIN_SEGMENT`): a series of fewer runs than
+   * history.ts `stepRunsNeeded` gives cannot show a step, and the page says so rather than
+   * "no step".
    */
   readonly minSegment?: number;
+  /**
+   * The significance the steps were tested at (`history --alpha`, default 0.05): with
+   * `minSegment`, how many runs a step needs (history.ts `stepRunsNeeded`).
+   */
+  readonly alpha?: number;
 }
 
 /**
@@ -73,12 +79,20 @@ export async function historyReportHtml(
   options: HistoryHtmlOptions = {},
 ): Promise<string> {
   const minSegment = minSegmentOf(options.minSegment);
-  const need = 2 * minSegment;
-  const short = new Set(tooShortForSteps(series, { minSegment }));
+  const alpha = options.alpha ?? DEFAULT_STEP_ALPHA;
+  const need = stepRunsNeeded({ minSegment, alpha });
+  // what a series too short lacks, in words
+  const needText = need === null
+    ? `no number of runs can show a step at alpha ${alpha}`
+    : `a step needs at least ${need} runs (fewer cannot reach p < ${alpha} with min-segment ` +
+      `${minSegment})`;
+  const short = new Set(tooShortForSteps(series, { minSegment, alpha }));
   const ordered = historyChartOrder(series);
   const drawn = ordered.slice(0, MAX_HISTORY_CHARTS);
   const charts: string[] = [];
-  for (const s of drawn) charts.push(await seriesChart(s, metric, short.has(s) ? need : null));
+  for (const s of drawn) {
+    charts.push(await seriesChart(s, metric, short.has(s) ? needText : null));
+  }
   const steps = ordered.flatMap((s) =>
     s.steps.map((st) => ({ s, st, p: s.points[st.index] })).filter((x) => x.p !== undefined)
   );
@@ -122,11 +136,16 @@ export async function historyReportHtml(
       ["Cases", options.filter ?? "all"],
       ["Metric", metric],
       ["Runs", String(runs.size)],
-      ["Steps", `at least ${minSegment} runs on each side (${need} runs a series at least)`],
+      [
+        "Steps",
+        `at least ${minSegment} runs on each side, p < ${alpha} (${
+          need === null ? "no number of runs is enough" : `${need} runs a series at least`
+        })`,
+      ],
       ["Deno", last?.deno ?? "–"],
       ["Revision", last?.harnessRevision ?? "–"],
     ],
-    verdict: historyVerdict(series.length, steps.length, short, { minSegment }),
+    verdict: historyVerdict(series.length, steps.length, short, needText),
     sections,
   });
 }
@@ -157,10 +176,8 @@ function historyVerdict(
   total: number,
   steps: number,
   short: ReadonlySet<Series>,
-  options: { readonly minSegment: number },
+  need: string,
 ): { ok: boolean; text: string } {
-  const need = `a step needs at least ${2 * options.minSegment} runs (2 x min-segment ` +
-    `${options.minSegment})`;
   const most = Math.max(0, ...[...short].map(stepSearchRuns));
   const few = short.size === 0
     ? ""
@@ -216,7 +233,7 @@ export function titleLines(text: string, width = 90): string[] {
   return lines;
 }
 
-async function seriesChart(s: Series, metric: string, need: number | null): Promise<string> {
+async function seriesChart(s: Series, metric: string, need: string | null): Promise<string> {
   const values = s.points.map((p) => ({
     run: p.runId,
     value: p.value,
@@ -239,7 +256,7 @@ async function seriesChart(s: Series, metric: string, need: number | null): Prom
       (steps.length
         ? `; red rules mark the ${steps.length} detected step(s)`
         : need !== null
-        ? `; too few runs to detect a step (a step needs ${need})`
+        ? `; too few runs to detect a step (${need})`
         : "; no step"),
     spec: {
       width: 560,

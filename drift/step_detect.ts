@@ -37,7 +37,7 @@ export const STEP_PERMUTATIONS = 1999;
 
 /**
  * Fewest points on each side of a step by default (`history --min-segment`): a series needs
- * twice as many to have a step looked for at all.
+ * twice as many to have a step looked for at all, and more to have one found ({@link minStepRuns}).
  *
  * @example
  * ```ts
@@ -61,6 +61,9 @@ export const DEFAULT_MIN_SEGMENT = 3;
 export function minSegmentOf(asked: number | undefined): number {
   return Math.max(1, asked ?? DEFAULT_MIN_SEGMENT);
 }
+
+/** The significance of the step test by default (`history --alpha`): 0.05. */
+export const DEFAULT_STEP_ALPHA = 0.05;
 
 /** A detected step. */
 export interface Step {
@@ -164,7 +167,7 @@ export function bestL1Split(
 export function detectSteps(values: readonly number[], options: StepOptions = {}): Step[] {
   const minSegment = minSegmentOf(options.minSegment);
   const minChange = options.minChange ?? 0.05;
-  const alpha = options.alpha ?? 0.05;
+  const alpha = options.alpha ?? DEFAULT_STEP_ALPHA;
   if (values.some((v) => !Number.isFinite(v))) {
     throw new RangeError("detectSteps needs finite values");
   }
@@ -269,4 +272,43 @@ export function splitPermutationP(values: readonly number[], minSegment: number)
     if (reachesRankZ(shuffled, minSegment, moments, reach)) count++;
   }
   return (1 + count) / (1 + STEP_PERMUTATIONS);
+}
+
+/** Runs {@link minStepRuns} looks at, at most: past them it says none is enough. */
+const MAX_STEP_RUNS = 64;
+
+const stepRunsMemo = new Map<string, number | null>();
+
+/**
+ * The fewest runs in which a step can be flagged at `alpha` with `minSegment` runs a side: the
+ * smallest n >= 2 x minSegment whose most separated order (every value above the ones before
+ * it, the order every split ranks best) has a permutation p below alpha. Fewer runs can never
+ * show a step, whatever they hold: with the default 3 a side and alpha 0.05, 6 and 7 runs
+ * reach only p 0.103 and 0.093, so a 10x step in 6 runs read as "no step change". Null when no
+ * count up to 64 reaches it (an alpha at or below the test's smallest p, 1 / 2000).
+ *
+ * @example
+ * ```ts
+ * import { minStepRuns } from "./step_detect.ts";
+ * minStepRuns(3, 0.05); // 8
+ * minStepRuns(3, 0.0001); // null
+ * ```
+ */
+export function minStepRuns(minSegment: number, alpha: number): number | null {
+  const m = minSegmentOf(minSegment);
+  const key = `${m} ${alpha}`;
+  const known = stepRunsMemo.get(key);
+  if (known !== undefined) return known;
+  let found: number | null = null;
+  if (alpha > 1 / (1 + STEP_PERMUTATIONS)) {
+    for (let n = 2 * m; n <= MAX_STEP_RUNS; n++) {
+      const sorted = Array.from({ length: n }, (_, i) => i);
+      if (splitPermutationP(sorted, m) < alpha) {
+        found = n;
+        break;
+      }
+    }
+  }
+  stepRunsMemo.set(key, found);
+  return found;
 }

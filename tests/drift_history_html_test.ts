@@ -4,7 +4,7 @@
 // green "no step change". GPU-free.
 import assert from "node:assert/strict";
 import { historyReportHtml, MAX_HISTORY_CHARTS } from "../drift/history_html.ts";
-import { detectSteps } from "../drift/step_detect.ts";
+import { detectSteps, minStepRuns, splitPermutationP } from "../drift/step_detect.ts";
 import { stepSearchRuns, tooShortForSteps } from "../drift/history.ts";
 import type { Series } from "../drift/history.ts";
 import { historyText } from "../cli/history.ts";
@@ -36,7 +36,7 @@ Deno.test("history page: a series with a step is drawn, though past the cap in i
   assert.match(html, /9 more series not drawn/);
 });
 
-Deno.test("history page and text: 3 runs are too few for a step (2 x min-segment 3), not a green all-clear", async () => {
+Deno.test("history page and text: 3 runs are too few for a step, not a green all-clear", async () => {
   const list = [series("preset=tiny;b=1", [1, 1, 1]), series("preset=tiny;b=2", [2, 2, 2])];
   assert.equal(stepSearchRuns(list[0]), 3);
   assert.equal(tooShortForSteps(list, { minSegment: 3 }).length, 2);
@@ -44,30 +44,60 @@ Deno.test("history page and text: 3 runs are too few for a step (2 x min-segment
   assert.doesNotMatch(html, /No step change/);
   assert.match(
     html,
-    /<p class="verdict bad" id="verdict">Too few runs to detect a step: at most 3 runs a series; a step needs at least 6 runs \(2 x min-segment 3\)/,
+    /<p class="verdict bad" id="verdict">Too few runs to detect a step: at most 3 runs a series; a step needs at least 8 runs \(fewer cannot reach p &lt; 0\.05 with min-segment 3\)/,
   );
-  assert.match(html, /too few runs to detect a step \(a step needs 6\)/);
+  assert.match(html, /too few runs to detect a step \(a step needs at least 8 runs/);
   const text = historyText(list, "median_ms", { minSegment: 3 });
   assert.doesNotMatch(text, /no step change/);
   assert.match(
     text,
-    /too few runs to detect a step: 3; a step needs at least 6 \(2 x --min-segment 3\)/,
+    /too few runs to detect a step: 3; a step needs at least 8 \(fewer cannot reach p < 0\.05 in the permutation test with --min-segment 3\)/,
   );
-  // with --min-segment 1, 3 runs can show a step: the search was made, and found none
-  const one = await historyReportHtml(list, "median_ms", { minSegment: 1 });
-  assert.match(one, /<p class="verdict ok" id="verdict">No step change in 2 series/);
-  assert.match(historyText(list, "median_ms", { minSegment: 1 }), /no step change/);
+  // 8 runs can show a step: the search was made, and found none
+  const long = [
+    series("preset=tiny;b=1", Array(8).fill(1)),
+    series("preset=tiny;b=2", Array(8).fill(2)),
+  ];
+  const eight = await historyReportHtml(long, "median_ms", { minSegment: 3 });
+  assert.match(eight, /<p class="verdict ok" id="verdict">No step change in 2 series/);
+  assert.match(historyText(long, "median_ms", { minSegment: 3 }), /no step change/);
+});
+
+Deno.test("history: a 10x step in 6 or 7 runs can never reach p < 0.05, and says too few runs (it said no step change)", async () => {
+  for (const n of [6, 7]) {
+    const values = Array.from({ length: n }, (_, i) => (i < 3 ? 1 : 10) * (1 + i * 1e-3));
+    const s = series("preset=tiny;b=1", values);
+    assert.deepEqual(s.steps, [], `${n} runs`);
+    // the best order of n runs: its permutation p, not below 0.05
+    assert.ok(splitPermutationP(values, 3) >= 0.05);
+    const text = historyText([s], "median_ms");
+    assert.doesNotMatch(text, /no step change/);
+    assert.match(text, new RegExp(`too few runs to detect a step: ${n}; a step needs at least 8`));
+  }
+  // 8 runs: the same step is flagged
+  const eight = Array.from({ length: 8 }, (_, i) => (i < 4 ? 1 : 10) * (1 + i * 1e-3));
+  assert.equal(detectSteps(eight).length, 1);
+  assert.equal(minStepRuns(3, 0.05), 8);
+  // fewer a side, or a looser alpha, do not make 6 runs enough either (the order of 6 runs
+  // that separates best reaches p 0.103)
+  assert.equal(minStepRuns(1, 0.05), 8);
+  assert.equal(minStepRuns(3, 0.2), 6);
+  assert.equal(minStepRuns(3, 1 / 4000), null);
+  assert.match(
+    historyText([series("b=1", Array(8).fill(1))], "median_ms", { alpha: 1 / 4000 }),
+    /too few runs to detect a step: 8; no number of runs can show a step at --alpha 0\.00025 \(the permutation test's smallest p is 1\/2000\)/,
+  );
 });
 
 Deno.test("history page: some series long enough and some not: no all-clear for the short ones", async () => {
   const list = [
-    series("preset=tiny;b=1", [1, 1, 1, 1, 1, 1, 1]),
+    series("preset=tiny;b=1", [1, 1, 1, 1, 1, 1, 1, 1]),
     series("preset=tiny;b=2", [2, 2, 2]),
   ];
   const html = await historyReportHtml(list, "median_ms");
   assert.match(
     html,
-    /id="verdict">No step change in the 1 series with enough runs; 1 of 2 have too few runs to detect a step \(at most 3; a step needs at least 6 runs/,
+    /id="verdict">No step change in the 1 series with enough runs; 1 of 2 have too few runs to detect a step \(at most 3; a step needs at least 8 runs/,
   );
 });
 
