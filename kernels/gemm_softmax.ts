@@ -108,6 +108,7 @@ export async function dispatchGemmSoftmax(
       buffers.lse,
       ...(pt ? [pt.view] : []),
     ],
-    [Math.ceil(rows / v.workgroupSize)],
+    // Folded into y past the kit's per-dimension limit (the kernel unfolds it).
+    kit.grid1d(rows, v.workgroupSize),
   );
 }

@@ -48,14 +48,24 @@ struct Params {
 // texel ((r % RPTP) x kmax4 + i, r / RPTP).
 // @ptex: @group(0) @binding(4) var p_tex: texture_storage_2d<rgba32float, write>;
 
-// Grid: x = ceil(rows / WG) workgroups, WG consecutive rows each, taken in the order
+// Grid: n = ceil(rows / WG) workgroups, WG consecutive rows each, taken in the order
 // 0, n - 1, 1, n - 2, ...: lavapipe runs one contiguous run of the grid per thread, and
 // the rows of a causal prefill grow in length with their token (see token_of in
 // absorbed_gemm.wgsl). A bijection on the workgroups: each row once.
+// The n workgroups fold into y past the device's per-dimension limit (the host's grid1d,
+// gpu/dispatch.ts, as every 1-D pass of the harness): workgroup g = x + y * num_workgroups.x,
+// and the fold rounds up, so the last row of the grid may hold workgroups past n, which
+// return. (Unfolded, a decode of 4096 tokens x 128 heads needed 65536 > 65535 along x.)
 @compute @workgroup_size(WG)
-fn softmax(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+fn softmax(@builtin(workgroup_id) wid: vec3<u32>,
+           @builtin(num_workgroups) nwg: vec3<u32>,
+           @builtin(local_invocation_index) lane: u32) {
   let n = (params.rows + WG - 1u) / WG;
-  let row = select(n - 1u - wid.x / 2u, wid.x / 2u, wid.x % 2u == 0u) * WG + lane;
+  let g = wid.x + wid.y * nwg.x;
+  if (g >= n) {
+    return; // past the folded grid's last workgroup
+  }
+  let row = select(n - 1u - g / 2u, g / 2u, g % 2u == 0u) * WG + lane;
   if (row >= params.rows) {
     return;
   }

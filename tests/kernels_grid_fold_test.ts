@@ -7,6 +7,7 @@
  * reference.
  */
 import assert from "node:assert/strict";
+import { specFromConfig } from "../adapter/config.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import type { LayoutRequest } from "../adapter/types.ts";
 import { grid1d, LINEAR_WORKGROUP } from "../gpu/dispatch.ts";
@@ -61,6 +62,65 @@ for (const c of CASES) {
         limits: { maxComputeWorkgroupsPerDimension: LIMIT },
       });
       const res = checkAgainstReference({ spec, plan, inputs, result });
+      assert.ok(res.pass, `${c.backend}: ${JSON.stringify(res.out).slice(0, 300)}`);
+    },
+  );
+}
+
+/** tiny's widths with 32 heads: enough (query, head) rows for the softmax grid to fold. */
+const HEADS32 = specFromConfig({
+  hidden_size: 64,
+  num_attention_heads: 32,
+  q_lora_rank: null,
+  kv_lora_rank: 32,
+  qk_nope_head_dim: 16,
+  qk_rope_head_dim: 8,
+  v_head_dim: 16,
+}, { name: "tiny-32-heads" });
+
+const SOFTMAX_CASES = [
+  // 4 x 32 rows: 16 softmax workgroups of 8, [12, 2] at 12; the other grids fit.
+  {
+    backend: "wgsl-absorbed-gemm",
+    limit: 12,
+    layout: { kind: "bshd", batch: 4, seqQ: 1, seqK: 32, causal: true },
+  },
+  // 16 x 32 rows: 64 workgroups, [32, 2] at 32 (the values pass puts the 32 heads on y).
+  {
+    backend: "wgsl-expanded-gemm",
+    limit: 32,
+    layout: { kind: "bshd", batch: 1, seqQ: 16, seqK: 16, causal: true },
+  },
+] as const;
+
+for (const c of SOFTMAX_CASES) {
+  gpuTest(
+    `${c.backend}: its softmax grid folds into y at a kit limit of ${c.limit} and matches the reference`,
+    async () => {
+      const caps = cpuClassCaps(CAPS!);
+      const limited = {
+        ...caps,
+        limits: { ...caps.limits, maxComputeWorkgroupsPerDimension: c.limit },
+      };
+      // The adapter finds every grid within the limit (the softmax's folded)...
+      const { plan, inputs } = await planCase({
+        spec: HEADS32,
+        dtype: "f32",
+        backend: c.backend,
+        layout: c.layout,
+        caps: limited,
+      });
+      const rows = plan.layout.totalQ * HEADS32.numHeads;
+      const wg = plan.variant.workgroupSize;
+      assert.ok(Math.ceil(rows / wg) > c.limit, "unfolded, the softmax grid is over the limit");
+      assert.ok(grid1d(rows, wg, { limit: c.limit })[1] > 1, "the softmax folds");
+      // ... and the run, at that limit, dispatches it and matches.
+      const result = await runAttention(await gpu(), plan, {
+        spec: HEADS32,
+        inputs,
+        limits: { maxComputeWorkgroupsPerDimension: c.limit },
+      });
+      const res = checkAgainstReference({ spec: HEADS32, plan, inputs, result });
       assert.ok(res.pass, `${c.backend}: ${JSON.stringify(res.out).slice(0, 300)}`);
     },
   );
