@@ -28,6 +28,7 @@ import {
   maxKeysWithinBudget,
 } from "./loop_budget.ts";
 import { type DeviceClassName, deviceClassOf } from "./device_class.ts";
+import { grid1dReason, gridReason as deviceGridReason } from "./grids.ts";
 import {
   DEFAULT_MAX_TEXTURE_DIMENSION_2D,
   GEMM_KEYS_PER_GROUP,
@@ -39,6 +40,7 @@ import {
   gemmMaxKeys,
   gemmShape,
   gemmTexelsPerRow,
+  gemmValueColumnGroups,
   packsF16Rows,
   texelBytes,
 } from "./gemm_plan.ts";
@@ -478,17 +480,16 @@ function limitReasons(
 
 /**
  * A reason when one dimension of a pass's grid would exceed the device's
- * maxComputeWorkgroupsPerDimension (65535 unless the device was created with more).
+ * maxComputeWorkgroupsPerDimension (65535 unless the device was created with more):
+ * adapter/grids.ts `gridReason` for this query's device.
  */
 function gridReason(q: SupportQuery, pass: string, what: string, count: number): Reason[] {
-  if (q.caps === null) return [];
-  const limit = q.caps.limits.maxComputeWorkgroupsPerDimension ?? 65535;
-  if (count <= limit) return [];
-  return [{
-    code: "limits.workgroups",
-    message: `the ${pass} needs ${count} workgroups along one dimension (${what}), over ` +
-      `maxComputeWorkgroupsPerDimension ${limit}`,
-  }];
+  return deviceGridReason(q.caps, pass, what, count);
+}
+
+/** The query tiles of a layout at `queryTile` queries a tile (kernels/tables.ts queryTiles). */
+function queryTileCount(layout: NormalizedLayout, queryTile: number): number {
+  return layout.seqs.reduce((n, s) => n + Math.ceil(s.qLen / queryTile), 0);
 }
 
 function maxKLen(layout: NormalizedLayout): number {
@@ -622,6 +623,18 @@ const absorbed: Backend = {
     }
     const buffers = absorbedBuffers(spec, layout, dtype, kvSplits);
     reasons.push(...limitReasons(q, buffers, headsPerTile / headsPerInvocation));
+    // The launcher dispatches [query tiles x head tiles, KV splits] (launch_absorbed.ts):
+    // neither dimension folds.
+    const qTiles = queryTileCount(layout, queryTile);
+    reasons.push(
+      ...gridReason(
+        q,
+        "absorbed attention pass",
+        `x: ${qTiles} query tiles x ${tiles} head tiles`,
+        qTiles * tiles,
+      ),
+      ...gridReason(q, "absorbed attention pass", "y: KV splits", kvSplits),
+    );
     // Query absorption and up-projection: w_kv_b through a texture on cpu-class devices.
     const weightTexture = weightTextureOf(q, buffers);
     return {
@@ -706,6 +719,43 @@ const absorbedGemm: Backend = {
         : []),
     ];
     reasons.push(...limitReasons(q, buffers, GEMM_WORKGROUP_SIZE));
+    // The grids of launch_absorbed_gemm.ts: scores [key groups / WG, head tiles, tokens],
+    // values [column groups, head tiles, tokens x key splits] (neither folds), the softmax
+    // and the split sum 1-D (folded into y).
+    const headTiles = Math.ceil(h / shape.headsPerTile);
+    const keyGroups = Math.ceil(shape.scoreVec4PerRow * 4 / GEMM_KEYS_PER_GROUP);
+    const scores = "scores pass of wgsl-absorbed-gemm";
+    const values = "values pass of wgsl-absorbed-gemm";
+    reasons.push(
+      ...gridReason(
+        q,
+        scores,
+        `x: ${keyGroups} groups of ${GEMM_KEYS_PER_GROUP} keys, ${GEMM_WORKGROUP_SIZE} a workgroup`,
+        Math.ceil(keyGroups / GEMM_WORKGROUP_SIZE),
+      ),
+      ...gridReason(q, scores, "y: head tiles", headTiles),
+      ...gridReason(q, scores, "z: query tokens", layout.totalQ),
+      ...gridReason(
+        q,
+        values,
+        "x: output column groups",
+        gemmValueColumnGroups(
+          spec.kvLoraRank / 4,
+          shape.columnsPerInvocation,
+          GEMM_WORKGROUP_SIZE,
+        ),
+      ),
+      ...gridReason(
+        q,
+        values,
+        `z: ${layout.totalQ} query tokens x ${shape.valueSplits} key splits`,
+        layout.totalQ * shape.valueSplits,
+      ),
+      ...grid1dReason(q.caps, "softmax pass of wgsl-absorbed-gemm", rows, GEMM_WORKGROUP_SIZE),
+      ...(shape.valueSplits > 1
+        ? grid1dReason(q.caps, "split_sum pass of wgsl-absorbed-gemm", rows * spec.kvLoraRank / 4)
+        : []),
+    );
     // The latent cache is read through a texture (gemm_plan.ts gemmCacheTexture), copied
     // from the cache buffer outside the attention core. So is the absorbed query (its
     // [qRows x h] rows of the same width), copied from q_absorbed by a pass of the core.
@@ -892,6 +942,7 @@ function absorbedTiledCheck(q: SupportQuery, options: { subgroups: boolean }): S
   // (explain said supported where run then failed with a validation error).
   reasons.push(
     ...gridReason(q, "tiled attention pass", "query tiles x head tiles", qTiles * headTiles),
+    ...gridReason(q, "tiled attention pass", "y: KV splits", kvSplits),
   );
   const weightTexture = weightTextureOf(q, buffers);
   return {
@@ -1042,6 +1093,12 @@ const expanded: Backend = {
     const textures = keyTexture !== null && valueTexture !== null
       ? { keyTexture, valueTexture }
       : null;
+    // launch_expanded.ts splits its grid (tiles x head tiles along x) into dispatches of at
+    // most the limit's whole tiles: one tile's head tiles must fit.
+    const headTiles = Math.ceil(h / headsPerTile);
+    reasons.push(
+      ...gridReason(q, "expanded attention pass", "x: the head tiles of one query tile", headTiles),
+    );
     if (textures === null) reasons.push(...perSequenceKvReasons(q, eb));
     else {
       buffers.push(textureBuffer("key_texture", keyTexture!));
@@ -1160,6 +1217,32 @@ const expandedGemm: Backend = {
     // purpose.
     reasons.push(...limitReasons(q, buffers, GEMM_WORKGROUP_SIZE, new Set(["k", "v"])));
     reasons.push(...perSequenceKvReasons(q, eb));
+    // The other grids of launch_expanded_gemm.ts: scores [key groups, heads / WG, tiles],
+    // values [column groups, heads, tiles] per group of sequences (neither folds), the
+    // softmax 1-D (folded into y). Tiles: the group's query tiles, all of them when K and V
+    // fit one binding each (as for wgsl-expanded-tiled; more groups are the launcher's
+    // grouping, not known here: not checked rather than refused on an upper bound).
+    const scores = "scores pass of wgsl-expanded-gemm";
+    const values = "values pass of wgsl-expanded-gemm";
+    const vColumns = gemmExpandedColumnsPerInvocation(Math.max(1, spec.vChannels / 4));
+    reasons.push(
+      ...gridReason(q, scores, "y: heads", Math.ceil(h / GEMM_WORKGROUP_SIZE)),
+      ...gridReason(
+        q,
+        values,
+        "x: output column groups",
+        gemmValueColumnGroups(spec.vChannels / 4, vColumns, GEMM_WORKGROUP_SIZE),
+      ),
+      ...gridReason(q, values, "y: heads", h),
+      ...grid1dReason(q.caps, "softmax pass of wgsl-expanded-gemm", rows, GEMM_WORKGROUP_SIZE),
+    );
+    const kvBinding = q.caps?.limits.maxStorageBufferBindingSize ?? 134217728;
+    if (buffers.every((b) => (b.name !== "k" && b.name !== "v") || b.bytes <= kvBinding)) {
+      const tiles = queryTileCount(layout, GEMM_QUERY_TILE);
+      reasons.push(
+        ...gridReason(q, `${scores} and its values pass`, "z: query tiles", tiles),
+      );
+    }
     // The kernels read q, K and V through textures of (row, head) rows: K and V copied
     // from the expanded buffers as cache construction, q as part of the q packing.
     // f16 rows are packed two vec4s of halves per rgba32uint texel where both passes can
@@ -1303,6 +1386,7 @@ const expandedTiled: Backend = {
         ),
       );
     }
+    reasons.push(...gridReason(q, "FA2 attention pass", "y: KV splits", kvSplits));
     const budget = loopBudgetOf(q.caps);
     const keysPerSplit = fa2KeysPerSplit(longest, splitsValid ? kvSplits : 1);
     const iterations = fa2LoopIterations(shape, keysPerSplit, queryTile, chunkVec4);

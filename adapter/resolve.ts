@@ -9,6 +9,7 @@ import { TOO_SLOW_CODE, tooSlowReason, workgroupElementCap } from "./slow_device
 import { autoPathOf, autoPriority, loopHelpers, pathPriority } from "./backends.ts";
 import { normalizeLayout } from "./layout.ts";
 import { referenceFormulation } from "./reference_choice.ts";
+import { harnessGridReasons } from "./grids.ts";
 import { harnessTilesOf } from "./harness_tiles.ts";
 import { deviceClassOf } from "./device_class.ts";
 import { askBackend } from "./backend_answer.ts";
@@ -225,8 +226,24 @@ function tryBackend(
   // explain, run and bench agree (adapter/slow_device.ts).
   const slow = caps !== null && backend.runsOn === "gpu" ? tooSlowReason(req.spec, caps) : null;
   const gpuOnly = backend.runsOn === "gpu" ? [noKeysReason(layout), slow] : [];
+  const harnessTiles = harnessTilesOf(answer.path, { deviceClass: deviceClassOf(caps)?.kind });
+  // The grids of the harness's passes around a bundled GPU backend's kernels (a user
+  // backend's launcher decides which of them it runs).
+  const harnessGrids = backend.runsOn === "gpu" && isBundledBackend(id)
+    ? harnessGridReasons({
+      spec: req.spec,
+      layout,
+      dtype: req.dtype,
+      caps,
+      path: answer.path,
+      variant: answer.variant,
+      harnessTiles,
+      valueWidth: answer.valueWidth,
+    })
+    : [];
   const reasons = [
     ...answer.reasons,
+    ...harnessGrids,
     ...[
       ...gpuOnly,
       sparseAttentionReason(req.spec, layout),
@@ -261,7 +278,7 @@ function tryBackend(
         cosSinScale: req.spec.ropeCosSinScale,
       },
     },
-    harnessTiles: harnessTilesOf(answer.path, { deviceClass: deviceClassOf(caps)?.kind }),
+    harnessTiles,
     layout,
     buffers: answer.buffers,
     passedOver: [],
