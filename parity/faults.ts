@@ -1326,8 +1326,8 @@ export const GEMM_FAULTS: readonly Fault[] = [
       "rows keep their raw scores and no LSE)",
     {
       file: "gemm_softmax.wgsl",
-      pattern: "select(n - 1u - wid.x / 2u, wid.x / 2u, wid.x % 2u == 0u)",
-      replacement: "select(wid.x / 2u, wid.x / 2u, wid.x % 2u == 0u)",
+      pattern: "select(n - 1u - g / 2u, g / 2u, g % 2u == 0u)",
+      replacement: "select(g / 2u, g / 2u, g % 2u == 0u)",
       scenario: EXPANDED_PREFILL_20,
     },
   ),
