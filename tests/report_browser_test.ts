@@ -31,7 +31,11 @@ const why = chromium === null
   : "";
 
 /** Opens a file in a fresh page; collects console errors, exceptions and requests. */
-async function open(browser: Awaited<ReturnType<typeof launchChromium>>, path: string) {
+async function open(
+  browser: Awaited<ReturnType<typeof launchChromium>>,
+  path: string,
+  width = 1200,
+) {
   const page = await Page.open(browser);
   const logErrors: string[] = [];
   const requests: string[] = [];
@@ -45,7 +49,7 @@ async function open(browser: Awaited<ReturnType<typeof launchChromium>>, path: s
   await page.send("Log.enable");
   await page.send("Network.enable");
   await page.send("Emulation.setDeviceMetricsOverride", {
-    width: 1200,
+    width,
     height: 900,
     deviceScaleFactor: 1,
     mobile: false,
@@ -118,6 +122,33 @@ Deno.test({
         assert.deepEqual(bench.errors(), []);
         assert.deepEqual(bench.requests(), []);
         await bench.page.close();
+      } finally {
+        await browser.close();
+      }
+    });
+  },
+});
+
+Deno.test({
+  name: `html in Chromium at 400 px: the page does not scroll sideways (long header facts, ` +
+    `commands and tables wrap or scroll in their own box)${why}`,
+  ignore: chromium === null,
+  fn: async () => {
+    await withTempDir(async (dir) => {
+      await Deno.writeTextFile(`${dir}/run.html`, await runReportHtml(runFixture()));
+      await Deno.writeTextFile(`${dir}/bench.html`, await benchReportHtml(benchFixture()));
+      const browser = await launchChromium(chromium!);
+      try {
+        for (const name of ["run.html", "bench.html"]) {
+          const view = await open(browser, `${dir}/${name}`, 400);
+          // every group open, as a reader filtering them sees their tables
+          const widths = await view.page.evaluate(`(() => {
+            document.querySelectorAll("details").forEach((d) => { d.open = true; });
+            return { page: document.documentElement.scrollWidth, view: innerWidth };
+          })()`) as { page: number; view: number };
+          assert.ok(widths.page <= widths.view, `${name}: ${JSON.stringify(widths)}`);
+          await view.page.close();
+        }
       } finally {
         await browser.close();
       }

@@ -220,7 +220,7 @@ h1{font-size:20px;margin:0 0 8px}
 h2{font-size:17px;margin:24px 0 8px}
 main{padding:0 24px 32px}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:0}
-dl.facts dt{color:#666}dl.facts dd{margin:0;font-family:ui-monospace,monospace;font-size:13px}
+dl.facts dt{color:#666}dl.facts dd{margin:0;font-family:ui-monospace,monospace;font-size:13px;min-width:0;overflow-wrap:anywhere}
 .verdict{font-weight:600;margin:8px 0 0;padding:6px 10px;border-radius:4px}
 .verdict.ok{background:#e6f4ea;color:#1e6b34}.verdict.bad{background:#fde8e8;color:#a11}
 .verdict.warn{background:#fff8e1;color:#7a5200;border:1px solid #f0d98c}
@@ -243,4 +243,6 @@ figcaption{color:#555;font-size:12px;margin-top:4px;max-width:60em}
 .note.drift-bad{background:#fde8e8;border-color:#e3b4b4;color:#a11}.note.drift-ok{background:#e6f4ea;border-color:#b7dcc2}
 .filter input{font:inherit}
 .wide{overflow-x:auto;max-width:100%}
+main table{display:block;overflow-x:auto;max-width:100%}
+.failure code,.failure pre{overflow-wrap:anywhere;white-space:pre-wrap}
 `;
