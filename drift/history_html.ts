@@ -5,7 +5,13 @@
  *
  * @module
  */
-import { type Series, stepRunsNeeded, stepSearchRuns, tooShortForSteps } from "./history.ts";
+import {
+  type Series,
+  type SeriesPoint,
+  stepRunsNeeded,
+  stepSearchRuns,
+  tooShortForSteps,
+} from "./history.ts";
 import { DEFAULT_STEP_ALPHA, minSegmentOf } from "./step_detect.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { chartFigure, escapeHtml } from "../report/html/chart.ts";
@@ -128,7 +134,10 @@ export async function historyReportHtml(
           : ""),
   ));
   const runs = new Set(series.flatMap((s) => s.points.map((p) => p.runId)));
-  const last = series.flatMap((s) => s.points).sort((a, b) => b.runId - a.runId)[0];
+  // Every run's Deno and revision, with the runs of each (the header named the newest run's
+  // alone, as if every run had it).
+  const byRun = new Map(series.flatMap((s) => s.points).map((p) => [p.runId, p]));
+  const orderedRuns = [...byRun.values()].sort((a, b) => a.runId - b.runId);
   return htmlPage({
     title: options.title ?? `History: ${metric}`,
     facts: [
@@ -142,12 +151,45 @@ export async function historyReportHtml(
           need === null ? "no number of runs is enough" : `${need} runs a series at least`
         })`,
       ],
-      ["Deno", last?.deno ?? "–"],
-      ["Revision", last?.harnessRevision ?? "–"],
+      ["Deno", valuesByRuns(orderedRuns, (p) => p.deno)],
+      ["Revision", valuesByRuns(orderedRuns, (p) => shortRevision(p.harnessRevision))],
     ],
     verdict: historyVerdict(series.length, steps.length, short, needText),
     sections,
   });
+}
+
+/**
+ * Each value of a field over the runs, in run order, with the runs that had it: "2.9.6" when
+ * all had one, "6f644d95 (runs 1-4), ebbc0b9c (runs 5-8)" otherwise; "–" without runs.
+ */
+function valuesByRuns(
+  points: readonly SeriesPoint[],
+  of: (p: SeriesPoint) => string,
+): string {
+  const runsOf = new Map<string, number[]>();
+  for (const p of points) runsOf.set(of(p), [...(runsOf.get(of(p)) ?? []), p.runId]);
+  if (runsOf.size === 0) return "–";
+  if (runsOf.size === 1) return [...runsOf.keys()][0];
+  return [...runsOf].map(([v, ids]) => `${v} (run${runRanges(ids)})`).join(", ");
+}
+
+/** A revision cut to 12 characters, its -dirty mark kept (a dirty run is not its commit). */
+function shortRevision(r: string | null): string {
+  if (r === null) return "–";
+  return r.slice(0, 12) + (r.endsWith("-dirty") && r.length > 12 ? "-dirty" : "");
+}
+
+/** "s 1-4, 7" (" 3" for one run): run ids, consecutive ones as ranges. */
+function runRanges(ids: readonly number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < ids.length;) {
+    let j = i;
+    while (j + 1 < ids.length && ids[j + 1] === ids[j] + 1) j++;
+    parts.push(j === i ? `${ids[i]}` : `${ids[i]}-${ids[j]}`);
+    i = j + 1;
+  }
+  return `${ids.length === 1 ? "" : "s"} ${parts.join(", ")}`;
 }
 
 /**

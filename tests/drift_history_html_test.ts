@@ -111,3 +111,20 @@ Deno.test("history page: an error metric's y ticks are in exponent form, the tim
   const ms = await historyReportHtml([series("preset=tiny;b=1", [1, 2, 3, 4, 5, 6])], "median_ms");
   assert.ok(figure(ms, "history").svg.includes(">median (ms)<"));
 });
+
+Deno.test("history page header: every revision and Deno with its runs (it named the newest run's alone)", async () => {
+  const s = series("preset=tiny;b=1", [1, 1, 1, 1, 1, 1, 1, 1]);
+  const points = s.points.map((p, i) => ({
+    ...p,
+    harnessRevision: i < 4 ? "6f644d95aaaaaaaaaaaa" : "ebbc0b9cbbbbbbbbbbbb-dirty",
+    deno: i < 6 ? "2.9.5" : "2.9.6",
+  }));
+  const html = await historyReportHtml([{ ...s, points }], "median_ms");
+  assert.match(
+    html,
+    /<dt>Revision<\/dt><dd>6f644d95aaaa \(runs 1-4\), ebbc0b9cbbbb-dirty \(runs 5-8\)<\/dd>/,
+  );
+  assert.match(html, /<dt>Deno<\/dt><dd>2\.9\.5 \(runs 1-6\), 2\.9\.6 \(runs 7-8\)<\/dd>/);
+  // one value: as before
+  assert.match(await historyReportHtml([s], "median_ms"), /<dt>Deno<\/dt><dd>2\.9\.6<\/dd>/);
+});
