@@ -17,7 +17,7 @@ import { memoryRoof } from "./ceilings.ts";
 import type { BenchRecord } from "./run_bench.ts";
 import { crossovers, sweepOf } from "./crossover.ts";
 import { writeTextAtomic } from "../util/fs.ts";
-import { chartFigure, escapeHtml } from "../report/html/chart.ts";
+import { chartFigure, escapeHtml, logAxisTicks } from "../report/html/chart.ts";
 import { htmlPage, idHtml, num, section } from "../report/html/page.ts";
 import { runtimeLabel } from "../report/runtime_label.ts";
 import { passRole } from "../adapter/pass_roles.ts";
@@ -443,7 +443,15 @@ async function passesChart(pts: PassPoint[], model: string | null): Promise<stri
   });
 }
 
+/** Width of one crossover panel's plot, in pixels. */
+const CROSSOVER_WIDTH = 300;
+
 async function crossoverChart(pts: CrossoverPoint[]): Promise<string> {
+  // The s_k axis over the data only, its ticks ones whose labels never touch (Vega's own log
+  // ticks ran "30 4050" together, on an axis rounded out to 1,000 for data ending at 128).
+  const sks = pts.map((p) => p.sk).filter((v) => v > 0);
+  const domain: [number, number] = sks.length > 0 ? [Math.min(...sks), Math.max(...sks)] : [1, 10];
+  const wide: [number, number] = domain[0] === domain[1] ? [domain[0] / 2, domain[1] * 2] : domain;
   return await chartFigure({
     kind: "crossover",
     marks: pts.length,
@@ -454,11 +462,17 @@ async function crossoverChart(pts: CrossoverPoint[]): Promise<string> {
       facet: { field: "sweep", type: "nominal", title: null },
       columns: 2,
       spec: {
-        width: 300,
+        width: CROSSOVER_WIDTH,
         height: 200,
         mark: { type: "line", point: { filled: true, size: 50 } },
         encoding: {
-          x: { field: "sk", type: "quantitative", scale: { type: "log" }, title: "s_k (log)" },
+          x: {
+            field: "sk",
+            type: "quantitative",
+            scale: { type: "log", domain: wide, nice: false },
+            axis: { values: logAxisTicks(wide, CROSSOVER_WIDTH), format: "~g" },
+            title: "s_k (log)",
+          },
           y: { field: "ms", type: "quantitative", scale: { type: "log" }, title: "ms (log)" },
           color: { field: "path", type: "nominal" },
         },

@@ -4,6 +4,8 @@
 import assert from "node:assert/strict";
 import { benchReportHtml } from "../bench/bench_html.ts";
 import { benchFixture } from "./report_html_fixtures.ts";
+import { logAxisTicks } from "../report/html/chart.ts";
+import { figure } from "./chart_svg.ts";
 
 Deno.test("html bench: a sweep of one s_k has its crossover verdict in words, without a plot", async () => {
   const full = benchFixture();
@@ -26,4 +28,15 @@ Deno.test("html bench: a sweep of one s_k has its crossover verdict in words, wi
   const plotted = await benchReportHtml(full);
   assert.ok(plotted.includes('data-chart="crossover"'));
   assert.ok(!plotted.includes('id="crossover-unplotted"'));
+});
+
+Deno.test("html bench: the crossover's s_k axis spans the data, its tick labels apart (they ran together, '30 4050', on an axis to 1,000 for data to 128)", async () => {
+  const full = benchFixture();
+  // s_k 64, 256, 1024 a path: the axis stops at the data, not rounded out to 10,000
+  const { svg } = figure(await benchReportHtml(full), "crossover");
+  const labels = [...svg.matchAll(/<text[^>]*>([0-9.,e+]+)<\/text>/g)].map((m) => m[1]);
+  const xs = labels.map((l) => Number(l.replaceAll(",", "")));
+  assert.ok(!xs.some((v) => v > 1024), labels.join(" | "));
+  const axis = logAxisTicks([64, 1024], 300);
+  for (const t of axis) assert.ok(labels.includes(String(t)), `${t} in ${labels.join(" | ")}`);
 });
