@@ -301,7 +301,9 @@ function deviceReasons(q: SupportQuery, widths: Record<string, number>): Reason[
 /**
  * The buffers of an absorbed backend that uses the kit's absorption and split-KV latent
  * outputs (kernels/launch.ts `absorbQ`, `latentOutputs`): the standard buffers, then
- * q_absorbed, the per-split partials and the merged latent output.
+ * q_absorbed, the per-split partials and the merged latent output. q_absorbed is f32 (4
+ * bytes an element) in every dtype, as the bundled kernels absorb it (`absorbQ` with
+ * `dtype: "f32"`): q_nope W_UK can pass f16's largest finite value, 65504.
  *
  * @example
  * ```ts
@@ -318,12 +320,12 @@ export function absorbedBuffers(
   dtype: Dtype,
   kvSplits: number,
 ): BufferSpec[] {
-  const eb = bytesOf(dtype);
   const h = spec.numHeads;
   const r = spec.kvLoraRank;
   return [
     ...standardBuffers(spec, layout, dtype),
-    { name: "q_absorbed", bytes: layout.qRows * h * (r + spec.qkRopeHeadDim) * eb },
+    // f32 in every dtype (the f16 range, see above)
+    { name: "q_absorbed", bytes: layout.qRows * h * (r + spec.qkRopeHeadDim) * 4 },
     { name: "x_latent_out", bytes: layout.totalQ * h * r * 4 * kvSplits },
     { name: "lse_part", bytes: layout.totalQ * h * 4 * kvSplits },
     { name: "x_latent", bytes: layout.totalQ * h * r * 4 },
@@ -759,20 +761,24 @@ const absorbedGemm: Backend = {
     // The latent cache is read through a texture (gemm_plan.ts gemmCacheTexture), copied
     // from the cache buffer outside the attention core. So is the absorbed query (its
     // [qRows x h] rows of the same width), copied from q_absorbed by a pass of the core.
-    // f16 rows are packed two vec4s of halves per rgba32uint texel where both passes can
-    // read them in pairs (an even row width, and an even number of output vec4s per
+    // f16 cache rows are packed two vec4s of halves per rgba32uint texel where both passes
+    // can read them in pairs (an even row width, and an even number of output vec4s per
     // invocation in the values pass): half the fetches (gemm_plan.ts gemmCacheTexture).
+    // The query's texture is rgba32float in every dtype, never packed: q_absorbed is f32
+    // (q_nope W_UK can pass f16's largest finite value, 65504).
     const qRows = layout.qRows * spec.numHeads;
     const packed = packsF16Rows(dtype, [shape.keyVec4, shape.columnsPerInvocation]);
-    const [texture, queryTexture] = rowTextures(q, "wgsl-absorbed", reasons, buffers, [
+    const [texture] = rowTextures(q, "wgsl-absorbed", reasons, buffers, [
       ["cache_texture", `the latent cache's ${layout.kRows} rows`, layout.kRows, shape.keyVec4],
+    ], { packed });
+    const [queryTexture] = rowTextures(q, "wgsl-absorbed", reasons, buffers, [
       [
         "query_texture",
         `the absorbed query's ${qRows} rows (tokens x heads)`,
         qRows,
         shape.keyVec4,
       ],
-    ], { packed });
+    ], { dtype: "f32" });
     // The probabilities go through a texture too: the softmax writes it and the values
     // pass reads 16 heads' vec4s per 4 keys from it, which as storage loads cost half of
     // that pass on lavapipe (docs/benchmarks.md, session 24). P is f32 whatever the dtype.
@@ -1152,7 +1158,8 @@ const expanded: Backend = {
 
 /**
  * The textures a gemm kernel reads rows of vec4s through (gemm_plan.ts gemmCacheTexture),
- * one per entry [buffer name, what, rows, vec4s per row]: each that fits the device is
+ * one per entry [buffer name, what, rows, vec4s per row], of rows in `options.dtype`
+ * (default the query's storage dtype): each that fits the device is
  * listed in `buffers`, each that does not adds a `limits.texture-size` reason naming
  * `fallback`. Null where it does not fit.
  */
@@ -1162,13 +1169,14 @@ function rowTextures(
   reasons: Reason[],
   buffers: BufferSpec[],
   entries: readonly (readonly [string, string, number, number])[],
-  options: { packed?: boolean } = {},
+  options: { packed?: boolean; dtype?: Dtype } = {},
 ): (CacheTextureShape | null)[] {
   const maxDim = q.caps?.limits.maxTextureDimension2D ?? DEFAULT_MAX_TEXTURE_DIMENSION_2D;
+  const dtype = options.dtype ?? q.dtype;
   return entries.map(([name, what, rows, width]) => {
-    const t = gemmCacheTexture(width, rows, q.dtype, maxDim, options);
+    const t = gemmCacheTexture(width, rows, dtype, maxDim, options);
     if (t === null) {
-      const texels = gemmTexelsPerRow(width, q.dtype, options);
+      const texels = gemmTexelsPerRow(width, dtype, options);
       const packing = texels === width ? "" : ` (${width} vec4s of halves, two per texel)`;
       reasons.push({
         code: "limits.texture-size",

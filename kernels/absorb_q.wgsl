@@ -54,7 +54,8 @@ fn absorb_q(@builtin(global_invocation_id) gid: vec3<u32>,
       let row = row0 + i;
       if (row < params.rows) {
         let rh = row * params.heads + head;
-        q_absorbed[rh * params.dst_vec4 + params.r_vec4 + e] = q_pe[rh * rope_vec4 + e];
+        // Widened to qabs_t: q_absorbed is f32 for the f16 range (absorb_q_io.wgsl).
+        q_absorbed[rh * params.dst_vec4 + params.r_vec4 + e] = vec4<qabs_t>(q_pe[rh * rope_vec4 + e]);
       }
     }
     return;
@@ -123,14 +124,15 @@ fn absorb_q(@builtin(global_invocation_id) gid: vec3<u32>,
     array<vec4<f32>, 4>(a30, a31, a32, a33),
   );
   // The stores index acc by loop counters: unrolled on a GPU (kernels/unroll.ts), so the
-  // indices are constants and acc stays in registers instead of local memory.
+  // indices are constants and acc stays in registers instead of local memory. Stored as
+  // qabs_t, f32 (absorb_q_io.wgsl): an f16 q~ could pass 65504 and become inf.
   for (var i = 0u; i < TR; i++) { // @unroll
     let row = row0 + i;
     if (row < params.rows) {
       let base = (row * params.heads + head) * params.dst_vec4;
       for (var c = 0u; c < TC; c++) { // @unroll
         if (j0 + c < params.r_vec4) {
-          q_absorbed[base + j0 + c] = vec4<store_t>(acc[i][c]);
+          q_absorbed[base + j0 + c] = vec4<qabs_t>(acc[i][c]);
         }
       }
     }

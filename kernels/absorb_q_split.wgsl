@@ -60,7 +60,8 @@ fn absorb_q_split(@builtin(workgroup_id) wid: vec3<u32>,
       let e = i % rope_vec4;
       if (row < params.rows) {
         let rh = row * params.heads + head;
-        q_absorbed[rh * params.dst_vec4 + params.r_vec4 + e] = q_pe[rh * rope_vec4 + e];
+        // Widened to qabs_t: q_absorbed is f32 for the f16 range (absorb_q_io.wgsl).
+        q_absorbed[rh * params.dst_vec4 + params.r_vec4 + e] = vec4<qabs_t>(q_pe[rh * rope_vec4 + e]);
       }
     }
     return;
@@ -98,7 +99,8 @@ fn absorb_q_split(@builtin(workgroup_id) wid: vec3<u32>,
       }
       let row = row0 + t;
       if (row < params.rows) {
-        q_absorbed[(row * params.heads + head) * params.dst_vec4 + j] = vec4<store_t>(s);
+        // qabs_t, f32 (absorb_q_io.wgsl): an f16 q~ could pass 65504 and become inf.
+        q_absorbed[(row * params.heads + head) * params.dst_vec4 + j] = vec4<qabs_t>(s);
       }
     }
   }

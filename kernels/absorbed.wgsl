@@ -62,7 +62,7 @@
 // NaN x and LSE, like the float64 reference; keys a row does not see never reach it,
 // even when its tile or split reads them for another query.
 
-alias store_t = f32; // @dtype storage type of q_absorbed and the cache
+alias store_t = f32; // @dtype storage type of the cache (q_absorbed is f32 always)
 alias acc_t = f32; // accumulation type of scores and the latent output (always f32)
 
 const WG: u32 = 16u; // @param invocations per workgroup (HEADS / HPL)
@@ -107,7 +107,9 @@ struct Params {
 // q_meta[t] = (buffer row of query t, first logical key of its sequence,
 //              number of keys it sees, unused)
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> q_absorbed: array<vec4<store_t>>;  // [qRows, h, KEY_VEC4]
+// q_absorbed is f32 in every dtype (kit.absorbQ with dtype "f32"): q~ = q_nope . W_UK can
+// pass f16's largest finite value, 65504, where q_nope, the cache and the reference do not.
+@group(0) @binding(1) var<storage, read> q_absorbed: array<vec4<f32>>;  // [qRows, h, KEY_VEC4]
 // f16: the cache is read as packed u32 pairs widened by unpack2x16float (one
 // conversion per 2 halves; vec4<f16> loads + widening measured slower on lavapipe).
 @group(0) @binding(2) var<storage, read> cache: array<vec4<store_t>>;       // [kRows, KEY_VEC4] // @f32

@@ -46,9 +46,10 @@
 // more), softmax 2 x (ceil(keys / 4) + 1), values ceil(split_keys / 4) + 1. The tile's
 // heads, keys and columns are written out (no loop).
 //
-// f16 rows packed (`packed` switch, CPT = 2): the cache and the query are rgba32uint
-// textures of eight halves per texel, so each fetch gives two vec4 columns. The scores loop
-// walks texels and does both columns' dot products per step; the values pass takes its EV
+// f16 rows packed (`packed` switch, CPT = 2): the cache is an rgba32uint texture of eight
+// halves per texel, so each fetch gives two vec4 columns. The scores loop walks texels and
+// does both columns' dot products per step (the query's two vec4s are two texels of its
+// rgba32float texture: it is f32 for the f16 range, see q_tex); the values pass takes its EV
 // columns as EV / 2 texels. Everything after the fetch (dot products, accumulators) is the
 // same f32 arithmetic as unpacked.
 
@@ -61,10 +62,11 @@ const KEY_VEC4: u32 = 144u; // @param (r + rope) / 4
 const VAL_VEC4: u32 = 128u; // @param r / 4
 const RPT: u32 = 1u; // @param cache rows per texture row (the texture's height stays within the device's limit)
 const RPTQ: u32 = 1u; // @param query rows per texture row of q_tex (the same rule)
-// Vec4s per texel of q_tex and cache_tex: 1, or 2 with the `packed` switch (f16 rows as
+// Vec4s per texel of cache_tex: 1, or 2 with the `packed` switch (f16 rows as
 // rgba32uint texels of eight halves: a lavapipe fetch costs the same whatever the texel's
 // width, so a pair per fetch halves the fetches, docs/benchmarks.md, session 15). The
-// passes then take the vec4 columns two at a time (the scores loop walks texels).
+// passes then take the vec4 columns two at a time (the scores loop walks texels). q_tex is
+// rgba32float, one vec4 a texel, in every case.
 const CPT: u32 = 1u; // @param
 const_assert CPT == 1u || CPT == 2u;
 const_assert KEY_VEC4 % CPT == 0u;
@@ -99,19 +101,21 @@ struct Params {
 //              number of keys it sees, unused)
 @group(0) @binding(0) var<uniform> params: Params;
 // Both textures are bound as read-only storage textures (`texture_storage_2d<F, read>`,
-// F the plan's format: rgba32float, rgba16float for f16, rgba32uint packed), not sampled
-// ones: lavapipe reads a storage texel 1.1-1.4x faster than it fetches a sampled one
-// (tools/bandwidth_probe.ts), and the headline decode ran 1.15x faster for it with the same
-// bits out (docs/benchmarks.md, session 16). The copies write them as storage textures
-// already, so they carry that usage.
+// F the plan's format: the cache's rgba32float, rgba16float for f16, rgba32uint packed; the
+// query's rgba32float always), not sampled ones: lavapipe reads a storage texel 1.1-1.4x
+// faster than it fetches a sampled one (tools/bandwidth_probe.ts), and the headline decode
+// ran 1.15x faster for it with the same bits out (docs/benchmarks.md, session 16). The
+// copies write them as storage textures already, so they carry that usage.
 // The absorbed query as a texture like the cache's (copied from q_absorbed by
 // cache_texture.wgsl, a pass of the attention core): row (query row x heads + head)'s
 // vec4 c is texel ((row % RPTQ) x KEY_VEC4 + c, row / RPTQ). Read through a texture for
 // the same reason as the cache: the scores pass loads 16 query vec4s per 16 cache vec4s,
 // and as storage loads they took about a fifth of the pass (docs/benchmarks.md, session 13).
-@group(0) @binding(1) var q_tex: texture_storage_2d<rgba32float, read>; // @nopacked // @f32
-// @f16: @group(0) @binding(1) var q_tex: texture_storage_2d<rgba16float, read>; // @nopacked
-// @packed: @group(0) @binding(1) var q_tex: texture_storage_2d<rgba32uint, read>;
+// rgba32float in every dtype, one vec4 a texel (also where the cache is packed): q_absorbed
+// is f32 (kit.absorbQ with dtype "f32") because q~ = q_nope . W_UK can pass f16's largest
+// finite value, 65504, where q_nope, the cache and the reference do not; an rgba16float or
+// packed-halves texture would turn it back into inf.
+@group(0) @binding(1) var q_tex: texture_storage_2d<rgba32float, read>;
 // The latent cache as a texture (cache_texture.wgsl copies it from the cache buffer, outside
 // the attention core): row k's vec4 c is texel ((k % RPT) x KEY_VEC4 + c, k / RPT), rgba32f
 // or rgba16f (read as f32 either way). Why a texture: Mesa 22.3 loads a storage vec4 lane by
@@ -138,11 +142,13 @@ struct Params {
 // @ptex: @group(0) @binding(7) var p_tex: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(6) var<storage, read_write> x_out: array<vec4<f32>>;    // [splits, total_t, h, VAL_VEC4]
 
-// Texel p of absorbed-query row `row` (= query row x heads + head).
+// Vec4s CPT p .. CPT p + CPT - 1 of absorbed-query row `row` (= query row x heads + head),
+// the cache's texel p alongside. q_tex holds one f32 vec4 a texel (KEY_VEC4 texels a row),
+// so with packed cache rows this takes two texels.
 fn ldq(row: u32, p: u32) -> Pair {
-  let xy = vec2<u32>((row % RPTQ) * KEY_TEX + p, row / RPTQ);
+  let xy = vec2<u32>((row % RPTQ) * KEY_VEC4 + CPT * p, row / RPTQ);
   return Pair(textureLoad(q_tex, xy), vec4<f32>()); // @nopacked
-  // @packed: return unpack_texel(textureLoad(q_tex, xy));
+  // @packed: return Pair(textureLoad(q_tex, xy), textureLoad(q_tex, xy + vec2<u32>(1u, 0u)));
 }
 
 // Texel p of cache row `row`.

@@ -89,7 +89,7 @@
 // SELECTED out (select, not p * v: p = 0 times a NaN/Inf value is NaN). A row whose
 // visible keys hold NaN gets NaN, like the float64 reference.
 
-alias store_t = f32; // @dtype storage type of q_absorbed and the cache
+alias store_t = f32; // @dtype storage type of the cache (q_absorbed is f32 always)
 alias acc_t = f32; // accumulation type of scores and the latent output (always f32)
 
 const WG: u32 = 128u; // @param invocations per workgroup
@@ -178,7 +178,9 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> q_absorbed: array<vec4<store_t>>;  // [qRows, h, KEY_VEC4]
+// q_absorbed is f32 in every dtype (kit.absorbQ with dtype "f32"): q~ = q_nope . W_UK can
+// pass f16's largest finite value, 65504, where q_nope, the cache and the reference do not.
+@group(0) @binding(1) var<storage, read> q_absorbed: array<vec4<f32>>;  // [qRows, h, KEY_VEC4]
 @group(0) @binding(2) var<storage, read> cache: array<chunk_t>;             // [kRows, KEY_CH]
 @group(0) @binding(3) var<storage, read> q_meta: array<vec4<u32>>;          // [totalQ]
 @group(0) @binding(4) var<storage, read> k_rows: array<u32>;                // [totalK]

@@ -140,6 +140,16 @@ export function launchLimits(
   };
 }
 
+/** Options of {@link LaunchKit.absorbQ}. */
+export interface AbsorbQOptions {
+  /**
+   * The absorbed query's element type: the plan's storage dtype (the default, backend
+   * contract version 1) or "f32", which keeps q_nope W_UK out of f16's range limit
+   * (65504). With "f32" the plan's "q_absorbed" buffer holds 4 bytes an element.
+   */
+  dtype?: Dtype;
+}
+
 /** Options of {@link LaunchKit.dispatch}. */
 export interface DispatchPassOptions {
   /** Part of the attention core (default true). */
@@ -244,14 +254,25 @@ export class LaunchKit {
    * dtype and subgroup variant, `params`, and the named line switches in `switches`
    * (kernels/source.ts; e.g. `["tex"]` for expanded.wgsl's K and V through textures).
    */
-  async kernel(
+  kernel(
+    fileName: string,
+    entryPoint: string,
+    params?: Record<string, number>,
+    switches: readonly string[] = [],
+  ): Promise<GPUComputePipeline> {
+    return this.#kernelAs(this.dtype, fileName, entryPoint, params, switches);
+  }
+
+  /** {@link kernel} specialized for `dtype` instead of the kit's (an f32 source's copy). */
+  async #kernelAs(
+    dtype: Dtype,
     fileName: string,
     entryPoint: string,
     params?: Record<string, number>,
     switches: readonly string[] = [],
   ): Promise<GPUComputePipeline> {
     const src = await loadKernel(fileName, {
-      dtype: this.dtype,
+      dtype,
       params,
       subgroups: this.subgroups,
       switches,
@@ -318,7 +339,9 @@ export class LaunchKit {
 
   /**
    * A texture of `shape` holding `rows` rows of `rowVec4` vec4s of `source` (of the plan's
-   * dtype), copied by the harness's cache_texture.wgsl in passes named `name`: row k's vec4
+   * dtype, or of `dtype` where given: "f32" for an f32 buffer in an f16 plan, such as
+   * {@link absorbQ}'s with `dtype: "f32"`), copied by the harness's cache_texture.wgsl in
+   * passes named `name`: row k's vec4
    * c becomes texel ((k % RPT) x rowVec4 + c, k / RPT), RPT = `shape.rowsPerTexelRow`
    * (an rgba32uint shape packs f16 rows: vec4s 2c and 2c + 1 become texel c). A
    * source larger than one storage binding is bound and copied a chunk of rows at a time.
@@ -329,18 +352,26 @@ export class LaunchKit {
     name: string,
     source: GPUBuffer,
     shape: CacheTextureShape,
-    o: { rows: number; rowVec4: number; construction?: boolean; core?: boolean },
+    o: {
+      rows: number;
+      rowVec4: number;
+      construction?: boolean;
+      core?: boolean;
+      dtype?: Dtype;
+    },
   ): Promise<GPUTextureView> {
     const texture = this.texture(shape, shape.format, name);
+    const dtype = o.dtype ?? this.dtype;
     // Packed f16 rows (rgba32uint): two vec4s of halves per texel, one invocation each.
     const { CPT: cpt, switches } = packedRows("cache_texture.wgsl", [shape]);
-    const copy = await this.kernel(
+    const copy = await this.#kernelAs(
+      dtype,
       "cache_texture.wgsl",
       "copy",
       { WG: LINEAR_WORKGROUP, KEY_VEC4: o.rowVec4, RPT: shape.rowsPerTexelRow, CPT: cpt },
       switches,
     );
-    const rowBytes = o.rowVec4 * 4 * (this.dtype === "f16" ? 2 : 4);
+    const rowBytes = o.rowVec4 * 4 * (dtype === "f16" ? 2 : 4);
     const limits = this.limits;
     const chunks = expandChunks(
       o.rows,
@@ -410,17 +441,47 @@ export class LaunchKit {
 
   /**
    * The harness's query absorption, for any absorbed backend: a buffer sized from the
-   * plan's "q_absorbed", [qRows, h, r + rope] (storage dtype), filled with
+   * plan's "q_absorbed", [qRows, h, r + rope], filled with
    * [ q_nope,h W_UK,h | rotated q_pe,h ]. Not part of the attention core.
+   *
+   * Its element type is the storage dtype (backend contract version 1), or f32 with
+   * `options.dtype` "f32", which the bundled absorbed kernels use: q_nope W_UK sums nope
+   * products and can pass f16's largest finite value (65504) while q_nope, the cache and
+   * the float64 reference are in range, and stored as f16 it becomes inf (every score of
+   * the row NaN). The plan's "q_absorbed" must then hold 4 bytes an element; a smaller
+   * one is an Error naming its bytes.
    */
-  async absorbQ(plan: GpuPlan, buffers: AttentionBuffers): Promise<GPUBuffer> {
-    const qAbsorbed = this.storage(planBufferBytes(plan, "q_absorbed"), "q_absorbed");
+  async absorbQ(
+    plan: GpuPlan,
+    buffers: AttentionBuffers,
+    options: AbsorbQOptions = {},
+  ): Promise<GPUBuffer> {
     const a = plan.attention;
     const r = a.kvLoraRank;
     const kw = r + a.qkRopeHeadDim;
     const rows = plan.layout.qRows;
+    const dtype = options.dtype ?? this.dtype;
+    if (dtype !== this.dtype && dtype !== "f32") {
+      throw new RangeError(
+        `absorbQ: dtype "${dtype}" must be the plan's storage dtype (${this.dtype}) or "f32"`,
+      );
+    }
+    const bytes = planBufferBytes(plan, "q_absorbed");
+    const need = rows * a.numHeads * kw * (dtype === "f16" ? 2 : 4);
+    if (bytes < need) {
+      throw new Error(
+        `plan of ${plan.backend}: its "q_absorbed" buffer has ${bytes} bytes; the absorbed ` +
+          `query as ${dtype} needs ${need} (${rows} rows x ${a.numHeads} heads x ${kw} ` +
+          `elements of ${dtype === "f16" ? 2 : 4} bytes)`,
+      );
+    }
+    const qAbsorbed = this.storage(bytes, "q_absorbed");
     const t = harnessTile(plan, "absorbQ");
     const w = await this.weights(plan, buffers);
+    // absorb_q_io.wgsl's q_absorbed is f32 unless `qstore` stores it in the storage dtype.
+    const switches = dtype === this.dtype && dtype === "f16"
+      ? [...w.switches, "qstore"]
+      : w.switches;
     const bindings = [
       this.uniform(
         this.writer().u32(rows).u32(a.numHeads).u32(a.qkNopeHeadDim).u32(r / 4)
@@ -437,7 +498,7 @@ export class LaunchKit {
         "absorb_q.wgsl",
         "absorb_q",
         { TR: t.rows, TC: t.columns, WG: LINEAR_WORKGROUP, ...w.params },
-        w.switches,
+        switches,
       );
       // absorb_q.wgsl: one invocation per tile of rows x head x (a tile of latent vec4
       // columns, or one rope vec4 column)
@@ -458,7 +519,7 @@ export class LaunchKit {
       "absorb_q_split.wgsl",
       "absorb_q_split",
       { TT: t.rows, LC: t.columns, RG: t.nopeGroups, ...w.params },
-      w.switches,
+      switches,
     );
     this.dispatch("absorb_q", p, bindings, [
       (Math.ceil(r / (4 * t.columns)) + 1) * a.numHeads,

@@ -39,12 +39,15 @@ export async function launchAbsorbedGemm(
     );
   const keyVec4 = a.keyWidth / 4;
   // 1. q~ = [q_nope W_UK | q_pe] per row and head, then into the texture the scores pass
-  // reads it through (a pass of the attention core: it runs every decode step).
-  const qAbs = await kit.absorbQ(plan, buffers);
+  // reads it through (a pass of the attention core: it runs every decode step). Both f32
+  // whatever the storage dtype (the plan's query texture is rgba32float): q_nope W_UK can
+  // pass f16's 65504 where q_nope, the cache and the reference stay in range.
+  const qAbs = await kit.absorbQ(plan, buffers, { dtype: "f32" });
   const qRows = plan.layout.qRows * h;
   const qTex = await kit.rowsTexture("query_texture", qAbs, queryTexture, {
     rows: qRows,
     rowVec4: keyVec4,
+    dtype: "f32",
   });
   // 2. The latent cache into the texture both passes read it through: cache construction,
   // outside the attention core (a serving loop keeps its cache in this form and appends
@@ -54,8 +57,15 @@ export async function launchAbsorbedGemm(
     rowVec4: keyVec4,
   });
   // 3. Scores, softmax (gemm_softmax.ts) and values; scores and values share their bindings.
-  // Packed f16 rows (the plan packs the cache and the query alike): texels of two vec4s.
-  const packed = packedRows("wgsl-absorbed-gemm", [cacheTexture, queryTexture]);
+  // Packed f16 cache rows: texels of two vec4s (the query's texture is rgba32float, never
+  // packed: absorbed_gemm.wgsl's ldq reads two of its texels per cache texel).
+  if (queryTexture.format !== "rgba32float") {
+    throw new Error(
+      `wgsl-absorbed-gemm: the plan's query texture is ${queryTexture.format}; the absorbed ` +
+        "query is f32 (rgba32float) in every dtype",
+    );
+  }
+  const packed = packedRows("wgsl-absorbed-gemm", [cacheTexture]);
   // The probabilities through a texture where the plan has one: the softmax writes it, the
   // values pass reads it (absorbed_gemm.wgsl's ptex lines).
   const pt = gemmProbTexture(kit, plan);

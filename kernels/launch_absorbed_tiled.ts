@@ -28,8 +28,9 @@ export async function launchAbsorbedTiled(
   const a = plan.attention;
   const h = a.numHeads;
   const totalQ = plan.layout.totalQ;
-  // 1. q~ = [q_nope W_UK | q_pe] per row and head.
-  const qAbs = await kit.absorbQ(plan, buffers);
+  // 1. q~ = [q_nope W_UK | q_pe] per row and head, in f32 whatever the storage dtype: q_nope
+  // W_UK can pass f16's 65504 where q_nope, the cache and the reference stay in range.
+  const qAbs = await kit.absorbQ(plan, buffers, { dtype: "f32" });
   // 2. Tiled latent MQA: grid x = query tiles x head tiles, y = KV splits.
   const headTiles = Math.ceil(h / v.headsPerTile);
   const qTileTable = queryTiles(plan.layout, v.queryTile);

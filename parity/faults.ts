@@ -461,8 +461,8 @@ export const FAULTS: readonly Fault[] = [
       "of q_absorbed (the scores' RoPE part wrong)",
     {
       file: "absorb_q_split.wgsl",
-      pattern: "= q_pe[rh * rope_vec4 + e];",
-      replacement: "= q_pe[rh * rope_vec4];",
+      pattern: "(q_pe[rh * rope_vec4 + e]);",
+      replacement: "(q_pe[rh * rope_vec4]);",
       scenario: { ...TINY_ABSORBED_MTP, deviceClass: "gpu" },
     },
   ),
@@ -1215,8 +1215,8 @@ export const GEMM_FAULTS: readonly Fault[] = [
       "query texture",
     {
       file: "absorbed_gemm.wgsl",
-      pattern: "vec2<u32>((row % RPTQ) * KEY_TEX + p, row / RPTQ)",
-      replacement: "vec2<u32>(((row + 1u) % RPTQ) * KEY_TEX + p, (row + 1u) / RPTQ)",
+      pattern: "vec2<u32>((row % RPTQ) * KEY_VEC4 + CPT * p, row / RPTQ)",
+      replacement: "vec2<u32>(((row + 1u) % RPTQ) * KEY_VEC4 + CPT * p, (row + 1u) / RPTQ)",
       scenario: TINY_DECODE_SPLIT,
     },
   ),
@@ -1227,8 +1227,8 @@ export const GEMM_FAULTS: readonly Fault[] = [
       "texture row)",
     {
       file: "absorbed_gemm.wgsl",
-      pattern: "vec2<u32>((row % RPTQ) * KEY_TEX + p, row / RPTQ)",
-      replacement: "vec2<u32>(p, row / RPTQ)",
+      pattern: "vec2<u32>((row % RPTQ) * KEY_VEC4 + CPT * p, row / RPTQ)",
+      replacement: "vec2<u32>(CPT * p, row / RPTQ)",
       scenario: TINY_DECODE_QUERY_ROWS_SHARED,
     },
   ),
@@ -1280,7 +1280,8 @@ export const GEMM_FAULTS: readonly Fault[] = [
   sourceFault(
     "gemm-packed-halves-swapped",
     "the copy into a packed f16 texture (rgba32uint, two vec4s of halves per texel) stores " +
-      "each texel's two vec4s the wrong way round (the cache's and the query's)",
+      "each texel's two vec4s the wrong way round (the latent cache's; the absorbed query's " +
+      "texture is rgba32float)",
     {
       file: "cache_texture.wgsl",
       pattern: "return vec4<u32>(a, b);",

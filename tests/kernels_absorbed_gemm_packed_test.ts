@@ -1,8 +1,9 @@
 /**
- * wgsl-absorbed-gemm's packed f16 rows: the plan packs the latent cache and the absorbed
- * query two vec4s of halves per rgba32uint texel where both passes can read them in pairs,
- * cache_texture.wgsl packs them, and the packed kernels match the float64 reference
- * (including rows that share texture rows). Its planted faults are in parity/faults.ts
+ * wgsl-absorbed-gemm's packed f16 rows: the plan packs the latent cache two vec4s of halves
+ * per rgba32uint texel where both passes can read them in pairs, cache_texture.wgsl packs
+ * them, and the packed kernels match the float64 reference (including rows that share
+ * texture rows). The absorbed query stays f32 (rgba32float, one vec4 a texel) in every
+ * dtype: q_nope W_UK can pass f16's 65504 (tests/kernels_absorbed_f16_range_test.ts). Its planted faults are in parity/faults.ts
  * (`gemm-packed-*`, tests/faults_gemm_test.ts).
  */
 import assert from "node:assert/strict";
@@ -73,16 +74,18 @@ Deno.test("packed rows: a launcher's CPT and switch come from the plan's formats
   );
 });
 
-Deno.test("packed rows: the plan packs V2-Lite f16's cache and query, not f32's or tiny f16's", () => {
+Deno.test("packed rows: the plan packs V2-Lite f16's cache (not its f32 query), not f32's or tiny f16's", () => {
   const f16 = planOf("deepseek-v2-lite", "f16", DECODE);
   const v = f16.variant;
   assert.equal(v.cacheTexture?.format, "rgba32uint");
-  assert.equal(v.queryTexture?.format, "rgba32uint");
+  assert.equal(v.queryTexture?.format, "rgba32float");
   assert.equal(v.cacheTexture?.width, 72, "576 halves = 72 texels of 8");
-  // The texture buffers are counted at 16 bytes a texel.
+  assert.equal(v.queryTexture?.width, 144, "576 f32 = 144 texels of 4");
+  // The texture buffers are counted at 16 bytes a texel; q_absorbed at 4 bytes an element.
   const bytes = Object.fromEntries(f16.buffers.map((b) => [b.name, b.bytes]));
   assert.equal(bytes.cache_texture, 72 * 80 * 16);
-  assert.equal(bytes.query_texture, 72 * 32 * 16);
+  assert.equal(bytes.query_texture, 144 * 32 * 16);
+  assert.equal(bytes.q_absorbed, 2 * 16 * 576 * 4);
   const f32 = planOf("deepseek-v2-lite", "f32", DECODE);
   assert.equal(f32.variant.cacheTexture?.format, "rgba32float");
   // tiny: 8 value vec4s, one per invocation: the values pass cannot take them in pairs.
@@ -110,7 +113,7 @@ gpuTest(
     if (CAPS === null) return;
     const spec = presetSpec("deepseek-v2-lite");
     // A 300-texel side: 20 x 16 = 320 cache rows of 72 texels and 20 x 16 heads = 320
-    // (row, head) query rows share texture rows 2 to one.
+    // (row, head) query rows of 144 (f32) texels share texture rows 2 to one.
     const narrow: DeviceCaps = {
       ...CAPS,
       limits: { ...CAPS.limits, maxTextureDimension2D: 300 },
@@ -142,7 +145,7 @@ gpuTest(
         const run = await runCase(cs);
         const v = run.plan.variant;
         assert.equal(v.cacheTexture?.format, "rgba32uint");
-        assert.equal(v.queryTexture?.format, "rgba32uint");
+        assert.equal(v.queryTexture?.format, "rgba32float");
         if (c.shared) {
           assertSharedTextureRows(v.cacheTexture, c.shared.cache);
           assertSharedTextureRows(v.queryTexture, c.shared.query);
