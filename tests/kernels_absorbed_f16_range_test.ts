@@ -11,7 +11,6 @@
  * unscaled values (but for the few latent values S makes subnormal). q~ grows by A x S.
  */
 import assert from "node:assert/strict";
-import { presetSpec } from "../adapter/presets.ts";
 import type { DeviceCaps, LayoutRequest, MlaSpec } from "../adapter/types.ts";
 import { runAttention } from "../kernels/attention.ts";
 import { compareAttention, summarize } from "../parity/compare.ts";
