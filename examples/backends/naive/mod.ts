@@ -59,7 +59,6 @@ export function check(q: SupportQuery): SupportAnswer {
   const reasons: Reason[] = [];
   const r = spec.kvLoraRank;
   const keyWidth = r + spec.qkRopeHeadDim;
-  const eb = dtype === "f16" ? 2 : 4;
   const h = spec.numHeads;
   if (caps === null) {
     reasons.push({ code: "device.none", message: "no WebGPU adapter is available" });
@@ -96,7 +95,8 @@ export function check(q: SupportQuery): SupportAnswer {
     });
   }
   const buffers = [
-    { name: "q_absorbed", bytes: layout.qRows * h * keyWidth * eb },
+    // f32 in every dtype: launch asks kit.absorbQ for an f32 q~ (f16 can overflow, 65504)
+    { name: "q_absorbed", bytes: layout.qRows * h * keyWidth * 4 },
     { name: "x_latent", bytes: layout.totalQ * h * r * 4 },
   ];
   if (caps !== null) {
@@ -156,7 +156,9 @@ export async function launch(
     if (!r.ok) throw new Error(`fetch ${SOURCE_URL}: ${r.status} ${await r.text()}`);
     source = await r.text();
   }
-  const qAbs = await kit.absorbQ(plan, buffers); // sized from the plan's "q_absorbed"
+  // Sized from the plan's "q_absorbed"; f32 whatever the storage dtype: q_nope W_UK can pass
+  // f16's largest finite value (65504) where q_nope and the cache stay in range.
+  const qAbs = await kit.absorbQ(plan, buffers, { dtype: "f32" });
   const x = kit.storage(bytes("x_latent"), "x_latent");
   const pipeline = await kit.compile({ fileName: "naive.wgsl", code: source }, "naive", {
     KEY_VEC4: a.keyWidth / 4,

@@ -13,7 +13,7 @@
 // query cannot see are never read, so no masking is needed and NaN in a masked key
 // cannot leak. A query with no visible key writes x = 0 and LSE = -inf.
 
-alias store_t = f32; // @dtype storage type of q_absorbed and the cache
+alias store_t = f32; // @dtype storage type of the cache
 
 const KEY_VEC4: u32 = 144u; // @param (r + rope) / 4
 const VAL_VEC4: u32 = 128u; // @param r / 4
@@ -26,7 +26,9 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> q_absorbed: array<vec4<store_t>>; // [qRows, h, KEY_VEC4]
+// q_absorbed is f32 whatever the storage dtype (kit.absorbQ with dtype "f32"): q_nope W_UK
+// can pass f16's largest finite value, 65504, where q_nope and the cache do not.
+@group(0) @binding(1) var<storage, read> q_absorbed: array<vec4<f32>>; // [qRows, h, KEY_VEC4]
 @group(0) @binding(2) var<storage, read> cache: array<vec4<store_t>>;      // [kRows, KEY_VEC4]
 @group(0) @binding(3) var<storage, read> q_meta: array<vec4<u32>>;         // [totalQ]
 @group(0) @binding(4) var<storage, read> k_rows: array<u32>;               // [totalK]
