@@ -297,7 +297,7 @@ Deno.test("explain --backend auto:<path>: the path's device-class choice and why
   );
 });
 
-Deno.test("explain: wgsl-absorbed-gemm names its packed f16 textures", async () => {
+Deno.test("explain: wgsl-absorbed-gemm names its packed f16 textures (the query's stays f32)", async () => {
   const args = ["explain", "deepseek-v2-lite", "--backend", "wgsl-absorbed-gemm", "--caps", caps];
   const f16 = await runCli([...args, "--dtype", "f16"]);
   assert.equal(f16.code, 0, f16.stdout + f16.stderr);
@@ -305,7 +305,8 @@ Deno.test("explain: wgsl-absorbed-gemm names its packed f16 textures", async () 
     f16.stdout,
     /^ {2}latent cache: read through an rgba32uint texture of 72 x \d+ texels \(f16 rows packed two vec4s of halves per texel; 1 row per texture row\)/m,
   );
-  assert.match(f16.stdout, /^ {2}absorbed query: read through an rgba32uint texture of 72 x /m);
+  // The absorbed query is f32 in every dtype (q_nope W_UK can pass f16's 65504): unpacked.
+  assert.match(f16.stdout, /^ {2}absorbed query: read through an rgba32float texture of 144 x /m);
   const f32 = await runCli([...args, "--dtype", "f32"]);
   assert.match(f32.stdout, /^ {2}latent cache: read through an rgba32float texture of 144 x /m);
   // The gemm kernels bind their textures read-only as storage textures.
