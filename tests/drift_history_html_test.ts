@@ -63,7 +63,7 @@ Deno.test("history page and text: 3 runs are too few for a step, not a green all
   assert.match(historyText(long, "median_ms", { minSegment: 3 }), /no step change/);
 });
 
-Deno.test("history: a 10x step in 6 or 7 runs can never reach p < 0.05, and says too few runs (it said no step change)", async () => {
+Deno.test("history: a 10x step in 6 or 7 runs can never reach p < 0.05, and says too few runs (it said no step change)", () => {
   for (const n of [6, 7]) {
     const values = Array.from({ length: n }, (_, i) => (i < 3 ? 1 : 10) * (1 + i * 1e-3));
     const s = series("preset=tiny;b=1", values);
