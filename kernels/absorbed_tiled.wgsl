@@ -83,7 +83,8 @@
 // bodies and runs longer ones (a 32-row group) as loops, which the count includes
 // (TILED_UNROLLED_TRIPS).
 //
-// NaN: keys past the split's end are staged as zeros; keys inside the tile that a
+// NaN: slots past the split's end are staged with a copy of its last key (fetch_tile
+// clamps; they are never read, the key loops stop at the split's end); keys inside the tile that a
 // row must not see (causal future keys of the tile's earlier queries) keep their
 // data, so their score is replaced by the sentinel and their value contribution is
 // SELECTED out (select, not p * v: p = 0 times a NaN/Inf value is NaN). A row whose
