@@ -171,7 +171,7 @@ export interface HarnessGridQuery {
  *   harnessTiles: harnessTilesOf("expanded"),
  *   valueWidth: 16,
  * });
- * reasons[0].message.startsWith("the pack_q pass needs 96 workgroups"); // true
+ * reasons.some((r) => r.message.startsWith("the pack_q pass needs 96 workgroups")); // true
  * ```
  */
 export function harnessGridReasons(g: HarnessGridQuery): Reason[] {
@@ -297,7 +297,10 @@ export function harnessGridReasons(g: HarnessGridQuery): Reason[] {
   ];
   for (const [name, shape, rows, rowVec4] of copies) {
     if (shape === undefined) continue;
-    const chunk = chunkRows(caps, rows, rowVec4 * 4 * eb);
+    // The absorbed query is copied from q_absorbed, f32 in every dtype (kernels/launch.ts
+    // absorbQ's dtype "f32"); the other sources are in the storage dtype.
+    const bytes = name === "query_texture" && g.path === "absorbed" ? 4 : eb;
+    const chunk = chunkRows(caps, rows, rowVec4 * 4 * bytes);
     reasons.push(
       ...grid1dReason(caps, `${name} copy`, chunk * rowVec4 / vec4sPerTexel(shape)),
     );
