@@ -197,8 +197,10 @@ export function speedVerdict(
       ratio: null,
       p: null,
       ...common,
-      note: `median ${bm} → ${cm} ms: a median of 0 ms is a clock that did not tick (a timer ` +
-        "coarser than the kernel), so no speed ratio can be taken",
+      // One text for every such case: the summary groups notes by their text (the medians
+      // are the verdict's own fields).
+      note: "a median of 0 ms is a clock that did not tick (a timer coarser than the " +
+        "kernel), so no speed ratio can be taken",
     };
   }
   const ratio = cm / bm;

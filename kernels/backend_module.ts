@@ -257,9 +257,9 @@ async function moduleKey(url: URL): Promise<string> {
   }
 }
 
-async function readBytes(url: URL): Promise<Uint8Array<ArrayBuffer>> {
+async function readBytes(url: URL, signal?: AbortSignal): Promise<Uint8Array<ArrayBuffer>> {
   if (url.protocol === "file:") return await Deno.readFile(url);
-  const r = await fetch(url);
+  const r = await fetch(url, { signal });
   if (!r.ok) throw new Error(`${url.href}: HTTP ${r.status}`);
   return new Uint8Array(await r.arrayBuffer());
 }
@@ -277,6 +277,7 @@ function importHost(url: URL): string {
 async function fetchRemoteModule(
   url: URL,
   specifier: string,
+  limitMs: number,
 ): Promise<{ hash: string; importHref: string }> {
   const refuse = (message: string) =>
     new ConfigError(
@@ -288,8 +289,13 @@ async function fetchRemoteModule(
   if (permission.state !== "granted") throw refuse(`could not be loaded: ${URL_MODULE_HELP}`);
   let bytes: Uint8Array<ArrayBuffer>;
   try {
-    bytes = await readBytes(url);
+    // The load's time limit holds for the fetch too: a server that never answers was a
+    // load that never ended.
+    bytes = await readBytes(url, AbortSignal.timeout(limitMs));
   } catch (e) {
+    if (e instanceof DOMException && e.name === "TimeoutError") {
+      throw refuse(`could not be fetched: no answer within ${limitMs / 1000} s`);
+    }
     const text = (e instanceof Error ? e.message : String(e)).split("\n")[0];
     // Deno imports from a few hosts by default, but the harness also fetches the module to
     // hash it, which `deno task harness` (net: the loopback only) does not allow.
@@ -341,7 +347,7 @@ export async function loadBackendModule(
   // fetches the module again to hash it, so the fingerprint would name code that did not run
   // (a module changed on its server since it was first imported). Fetched first and imported
   // under a URL that carries its hash, what runs is what was hashed.
-  const remote = url.protocol === "file:" ? null : await fetchRemoteModule(url, specifier);
+  const remote = url.protocol === "file:" ? null : await fetchRemoteModule(url, specifier, limitMs);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const stalled = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new ModuleLoadTimeout(limitMs)), limitMs);

@@ -650,11 +650,17 @@ async function loadServed(
   body: () => string,
   flags: (port: number) => string[],
   port = 0,
+  options: { answerAfterMs?: number; loadTimeoutMs?: number } = {},
 ): Promise<{ text: string; code: number; port: number }> {
   const ac = new AbortController();
   const server = Deno.serve(
     { hostname: "127.0.0.1", port, signal: ac.signal, onListen: () => {} },
-    () => new Response(body(), { headers: { "content-type": "application/typescript" } }),
+    async () => {
+      if (options.answerAfterMs) {
+        await new Promise((r) => setTimeout(r, options.answerAfterMs));
+      }
+      return new Response(body(), { headers: { "content-type": "application/typescript" } });
+    },
   );
   const dir = await Deno.makeTempDir({ prefix: "mla-module-url-" });
   try {
@@ -663,7 +669,9 @@ async function loadServed(
     await Deno.writeTextFile(
       `${dir}/driver.ts`,
       `import { loadBackendModule } from "${root}kernels/backend_module.ts";\n` +
-        `try { const m = await loadBackendModule("${url}");\n` +
+        `try { const m = await loadBackendModule("${url}", ${
+          JSON.stringify({ loadTimeoutMs: options.loadTimeoutMs })
+        });\n` +
         "  console.log(m.module.description, JSON.stringify(m.hashes)); }\n" +
         "catch (e) { console.log((e as Error).message); }\n",
     );
@@ -725,6 +733,20 @@ Deno.test("a module by URL changed on its server: what runs is what is hashed (D
     await sha256Hex16(new TextEncoder().encode(servedModule("second copy"))),
   );
   assert.notEqual(hash(first.text), hash(second.text));
+});
+
+Deno.test("a module by URL whose server does not answer is refused within the load's time limit (it waited forever)", async () => {
+  const r = await loadServed(
+    () => servedModule("late"),
+    (port) => [`--allow-import=127.0.0.1:${port}`, `--allow-net=127.0.0.1:${port}`],
+    0,
+    { answerAfterMs: 3000, loadTimeoutMs: 300 },
+  );
+  assert.equal(r.code, 0, r.text);
+  assert.match(
+    r.text,
+    /\(module\): "http:\/\/127\.0\.0\.1:\d+\/m\.ts" could not be fetched: no answer within 0\.3 s/,
+  );
 });
 
 Deno.test("an id registered twice names where the first came from", () => {
