@@ -857,7 +857,9 @@ export class HistoryStore {
           const e = perRun.get(p.runId) ??
             { point: p, values: [], ids: [], timings: new Set(), inputs: new Set() };
           e.values.push(p.value);
-          e.ids.push(s.caseId);
+          // the cases the mean is over: geometricMean skips values <= 0 (an error metric
+          // of exactly 0), so they name no case of it
+          if (Number.isFinite(p.value) && p.value > 0) e.ids.push(s.caseId);
           if (p.timing !== undefined) e.timings.add(p.timing);
           if (p.inputs !== undefined) e.inputs.add(p.inputs);
           perRun.set(p.runId, e);
@@ -877,7 +879,8 @@ export class HistoryStore {
           const timing = timed
             ? { timing: [...e.timings].sort().join(" + ") }
             : { inputs: [...e.inputs].sort().join(" + ") };
-          const cases = `${e.ids.length} cases ${idsDigest(e.ids)}`;
+          const n = e.ids.length;
+          const cases = `${n} case${n === 1 ? "" : "s"} ${idsDigest(e.ids)}`;
           return g === null ? [] : [{ ...e.point, ...timing, cases, value: g }];
         });
       out.push({ caseId: "*", points, steps: steps(points) });

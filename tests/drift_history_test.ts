@@ -499,3 +499,37 @@ Deno.test("history: the mean over all matched cases is searched within each set 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("history: the mean's set of cases leaves out a case whose error metric is 0 that run (the geometric mean skips it)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const db = `${dir}/history.sqlite`;
+    const withOut = (id: string, night: number, maxAbs: number): CaseResult => ({
+      ...nightly(id, 1, night + 1),
+      out: { ...parity(true), maxAbs, maxRel: 1e-5 },
+    });
+    const store = await HistoryStore.open(db);
+    try {
+      for (let night = 0; night < 2; night++) {
+        const day = String(night + 1).padStart(2, "0");
+        // E's error is exactly 0 on the first night (a bit-exact output)
+        await store.append(
+          reportOf([withOut(A, night, 1e-6), withOut(E, night, night === 0 ? 0 : 1e-6)], {
+            startedAt: `2026-05-${day}T02:00:00.000Z`,
+            endedAt: `2026-05-${day}T02:01:00.000Z`,
+          }),
+          { backend: "vulkan" },
+        );
+      }
+      const mean = store.series(null, "out_max_abs").find((s) => s.caseId === "*")!;
+      assert.deepEqual(mean.points.map((p) => p.cases?.split(" ").slice(0, 2).join(" ")), [
+        "1 case",
+        "2 cases",
+      ]);
+    } finally {
+      store.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
