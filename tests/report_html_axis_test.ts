@@ -54,6 +54,8 @@ Deno.test("html run: the headroom axis' labels never run into each other", async
 
 Deno.test("logAxisTicks: decades first, then 5, 2, 3 a decade, where their labels fit", () => {
   assert.deepEqual(logAxisTicks([0.01, 1], 420).slice(0, 4), [0.01, 0.02, 0.03, 0.05]);
+  // inside one decade with no round value in it: the ends (no tick at all before)
+  assert.deepEqual(logAxisTicks([130, 190], 300), [130, 190]);
   const wide = logAxisTicks([1e-6, 1e6], 120);
   assert.ok(wide.every((v) => Number.isInteger(Math.log10(v))), `${wide}`);
   assert.equal(logTickLabel(0.03), "0.03");

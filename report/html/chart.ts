@@ -203,6 +203,7 @@ export interface LogAxisTicksOptions {
  * import { logAxisTicks } from "./chart.ts";
  * logAxisTicks([0.001, 1], 420); // [0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1]
  * logAxisTicks([1e-6, 1e6], 120); // [0.00001, 1, 100000]: every fifth decade
+ * logAxisTicks([130, 190], 300); // [130, 190]: its ends, no round value inside
  * ```
  */
 export function logAxisTicks(
@@ -247,6 +248,9 @@ export function logAxisTicks(
       if (fits(b)) kept.push({ v, b });
     }
   }
+  // A domain inside one decade with no digit times a power of ten in it (130 to 190): its
+  // ends, or the axis had no label at all.
+  if (kept.length === 0) return [domain[0], domain[1]];
   return kept.map((k) => k.v).sort((a, b) => a - b);
 }
 
