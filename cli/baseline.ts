@@ -260,7 +260,8 @@ export function baselineCommand() {
     .option(
       "--rounds <n>",
       "run the selection n times and pool each case's timing samples (spreads them over the " +
-        "machine's states; outputs in <out>/round-<i>)",
+        "machine's states; outputs in <out>/round-<i>); a case stands as its worst round, and " +
+        "a round that was interrupted leaves no baseline",
       parsePositiveInt,
       1,
     )
