@@ -222,6 +222,48 @@ gpuTest(
   },
 );
 
+gpuTest(
+  "run: a module that takes absorbQ's default (the storage dtype, contract 1) still passes its f16 cases",
+  async () => {
+    const out = await Deno.makeTempDir();
+    try {
+      const r = await runCli([
+        "run",
+        "--backend-module",
+        "tests/fixtures/backends/naive_storage_q.ts",
+        "--backend",
+        "naive-storage-q",
+        "--matrix",
+        "smoke",
+        "--filter",
+        "preset=tiny;dtype=f16;layout=thd",
+        "--repeats",
+        "0",
+        "--out",
+        out,
+      ]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const lines = (await Deno.readTextFile(`${out}/results.jsonl`)).trim().split("\n")
+        .map((l) => JSON.parse(l));
+      const ran = lines.filter((x) =>
+        x.backend === "naive-storage-q" && x.decision === "supported"
+      );
+      assert.ok(ran.length >= 2, `naive-storage-q ran ${ran.length} cases`);
+      assert.ok(ran.every((x) => x.status === "pass"), JSON.stringify(ran.map((x) => x.message)));
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+  {
+    cases: [{
+      spec: "tiny",
+      dtype: "f16",
+      backend: "wgsl-absorbed",
+      layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 4, causal: false },
+    }],
+  },
+);
+
 gpuTest("a CPU plan never reaches the GPU", async () => {
   const ctx = await gpu();
   const spec = presetSpec("tiny");
