@@ -370,12 +370,17 @@ const UNCHANGED_MARK = "unchanged (exactly 1)";
  * DRIFT_MARKS.at(-1)?.mark; // "regression"
  * ```
  */
-export const DRIFT_MARKS: readonly { readonly mark: string; readonly color: string }[] = [
-  { mark: UNCHANGED_MARK, color: "#bbb" },
-  { mark: "within thresholds", color: "#8aa" },
-  { mark: "not tested (too few samples)", color: "#d98c00" },
-  { mark: "improvement", color: "#1e8a3c" },
-  { mark: "regression", color: "#c22" },
+export const DRIFT_MARKS: readonly {
+  readonly mark: string;
+  readonly color: string;
+  /** A shape of its own too: the colour is not the only way to tell them apart. */
+  readonly shape: string;
+}[] = [
+  { mark: UNCHANGED_MARK, color: "#bbb", shape: "circle" },
+  { mark: "within thresholds", color: "#8aa", shape: "circle" },
+  { mark: "not tested (too few samples)", color: "#d98c00", shape: "diamond" },
+  { mark: "improvement", color: "#1e8a3c", shape: "triangle-down" },
+  { mark: "regression", color: "#c22", shape: "triangle-up" },
 ];
 
 /** The mark of a moved point (see {@link DRIFT_MARKS}). */
@@ -486,8 +491,10 @@ async function driftChart(pts: DriftPoint[]): Promise<string> {
     caption: "Per case, current / baseline for speed (median time; above 1 is slower) and for " +
       "each error metric (above 1 is larger). Red: a regression (significantly slower, a " +
       "metric beyond the drift thresholds, or every metric of a side that crossed its " +
-      "tolerance, NaN or Inf values included, which the metrics do not measure); green: significantly faster; amber: a speed not " +
-      "tested (too few samples a side for the significance test), whatever its ratio. The " +
+      "tolerance, NaN or Inf values included, which the metrics do not measure; an upward " +
+      "triangle); green: significantly faster (a downward triangle); amber: a speed not " +
+      "tested (too few samples a side for the significance test), whatever its ratio (a " +
+      "diamond). The " +
       "cases whose ratio is exactly 1 are one grey point per metric, its count in its title " +
       "(hover)." + (note === "" ? "" : ` ${note}`),
     spec: {
@@ -525,6 +532,14 @@ async function driftChart(pts: DriftPoint[]): Promise<string> {
               scale: { domain: legend.map((m) => m.mark), range: legend.map((m) => m.color) },
               title: null,
               // over the plot, not right of it: so the chart fits an 800 px wide page whole
+              legend: { orient: "top" },
+            },
+            // the same marks by shape (one legend with the colours: same field and title)
+            shape: {
+              field: "mark",
+              type: "nominal",
+              scale: { domain: legend.map((m) => m.mark), range: legend.map((m) => m.shape) },
+              title: null,
               legend: { orient: "top" },
             },
             tooltip: [{ field: "id" }, { field: "metric" }, { field: "ratio" }],

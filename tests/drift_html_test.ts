@@ -29,6 +29,12 @@ function fillOf(svg: string, id: string, metric: string): string | undefined {
   return re.exec(svg)?.[1];
 }
 
+/** The path data of the point of case `id` and metric `metric`. */
+function pathOf(svg: string, id: string, metric: string): string | undefined {
+  const re = new RegExp(`<path [^>]*d="([^"]+)"[^>]*><title>metric: ${metric};[^<]*id: ${id};`);
+  return re.exec(svg)?.[1];
+}
+
 Deno.test("drift plot: a speed ratio tested on too few samples is 'not tested', not within thresholds", async () => {
   // 3 repeats a side (the default --repeats), minSamples 5: 6x slower, untested
   const base = baselineOf([supportedCase("preset=tiny;b=1", { timing: timing(samples(1, 3, 1)) })]);
@@ -69,6 +75,8 @@ Deno.test("drift plot: a significant improvement is green, a regression red, the
   const { svg } = figure(html, "drift");
   assert.equal(fillOf(svg, ids[0], "speed"), "#1e8a3c");
   assert.equal(fillOf(svg, ids[1], "speed"), "#c22");
+  // told apart by shape too, not colour alone: triangles, drawn without the arcs of a circle
+  for (const id of ids) assert.doesNotMatch(pathOf(svg, id, "speed") ?? "A", /A/, id);
   const l = legend(svg);
   assert.ok(l.indexOf("regression") >= 0 && l.indexOf("improvement") >= 0, l.join(", "));
   assert.ok(!l.includes("significant"), l.join(", "));
