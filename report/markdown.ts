@@ -376,7 +376,8 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
     out.push(
       "",
       "Kernel median: every pass of the absorbed path but cache construction; the attention " +
-        "core of the expanded path. Cache construction is timed once: the expanded path's K/V " +
+        "core of the expanded path; a full-layer case (mode=layer): the whole layer, timed " +
+        "wall-clock. Cache construction is timed once: the expanded path's K/V " +
         "expansion (with q packing and RoPE), the gemm absorbed path's copy of the latent " +
         "cache into a texture.",
       "",

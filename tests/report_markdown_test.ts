@@ -51,6 +51,8 @@ Deno.test("markdown: failures come first, then one line per group, passes folded
 
   const slow = md.indexOf("### Slowest 4");
   assert.ok(slow > skip);
+  // what the kernel median is, a full layer's included (it read as a kernel's)
+  assert.ok(md.includes("a full-layer case (mode=layer): the whole layer, timed wall-clock"));
   const order = results.map((r) => at(r.id, slow));
   // 900 ms (fail), 120 (pass), 50 (error), 5 (skip)
   assert.ok(order[1] < order[0] && order[0] < order[3] && order[3] < order[2], md);

@@ -613,7 +613,8 @@ function groupsHtml(
           num(worst)
         }</summary>\n<table><tr><th>id</th><th>status</th><th>out headroom</th>` +
         `<th>LSE headroom</th><th title="every pass of the absorbed path but cache ` +
-        `construction; the attention core of the expanded path">kernel median (ms)</th>` +
+        `construction; the attention core of the expanded path; a full-layer case ` +
+        `(mode=layer): the whole layer, wall-clock">kernel median (ms)</th>` +
         `<th title="cache construction, timed once: the expanded path's K/V expansion (with ` +
         `q packing and RoPE), the gemm absorbed path's copy of the latent cache into a ` +
         `texture">cache construction (ms)</th>` +
