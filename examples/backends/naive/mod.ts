@@ -147,8 +147,6 @@ export async function launch(
   buffers: AttentionBuffers,
   kit: LaunchKit,
 ): Promise<void> {
-  const a = plan.attention;
-  const bytes = (name: string) => plan.buffers.find((b) => b.name === name)!.bytes;
   if (source === null) {
     // In Chromium the page's server serves only the files `files` lists: check the status,
     // or a 404 page would be compiled as the kernel.
@@ -159,8 +157,28 @@ export async function launch(
   // Sized from the plan's "q_absorbed"; f32 whatever the storage dtype: q_nope W_UK can pass
   // f16's largest finite value (65504) where q_nope and the cache stay in range.
   const qAbs = await kit.absorbQ(plan, buffers, { dtype: "f32" });
+  await attendAndProject(plan, buffers, kit, { qAbsorbed: qAbs, code: source });
+}
+
+/**
+ * naive.wgsl over an absorbed query already made (`code`: naive.wgsl's text, as fetched or
+ * edited), then the harness's up-projection: the part of {@link launch} after `absorbQ`.
+ *
+ * @example
+ * ```ts ignore
+ * await attendAndProject(plan, buffers, kit, { qAbsorbed, code });
+ * ```
+ */
+export async function attendAndProject(
+  plan: GpuPlan,
+  buffers: AttentionBuffers,
+  kit: LaunchKit,
+  options: { qAbsorbed: GPUBuffer; code: string },
+): Promise<void> {
+  const a = plan.attention;
+  const bytes = (name: string) => plan.buffers.find((b) => b.name === name)!.bytes;
   const x = kit.storage(bytes("x_latent"), "x_latent");
-  const pipeline = await kit.compile({ fileName: "naive.wgsl", code: source }, "naive", {
+  const pipeline = await kit.compile({ fileName: "naive.wgsl", code: options.code }, "naive", {
     KEY_VEC4: a.keyWidth / 4,
     VAL_VEC4: a.valueWidth / 4,
   });
@@ -171,7 +189,7 @@ export async function launch(
     kit.uniform(
       kit.writer().u32(plan.layout.totalQ).u32(a.numHeads).f32(a.softmaxScale).f32(-Infinity),
     ),
-    qAbs,
+    options.qAbsorbed,
     buffers.kvCache,
     buffers.qMeta,
     buffers.kRows,
