@@ -462,7 +462,11 @@ export function historyCommand() {
             alpha: opts.alpha,
           });
         }
-        if (opts.json) console.log(JSON.stringify(series, null, 2));
+        // A step from 0 changes by Infinity, which JSON.stringify writes as null: spelled
+        // out, as the reports spell non-finite numbers.
+        const spelled = (_: string, v: unknown) =>
+          typeof v === "number" && !Number.isFinite(v) ? String(v) : v;
+        if (opts.json) console.log(JSON.stringify(series, spelled, 2));
         else if (series.length === 0) {
           console.log(`no ${opts.metric} values for ${filter ?? "any case"} in ${opts.db}`);
         } else {

@@ -533,3 +533,33 @@ Deno.test("history: the mean's set of cases leaves out a case whose error metric
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test('history --json: a step from 0 changes by "Infinity", not null', async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const db = `${dir}/history.sqlite`;
+    const store = await HistoryStore.open(db);
+    try {
+      for (let night = 0; night < 8; night++) {
+        const day = String(night + 1).padStart(2, "0");
+        const maxAbs = night < 4 ? 0 : 1e-6 * (1 + night / 100);
+        await store.append(
+          reportOf([{ ...nightly(A, 1, night + 1), out: { ...parity(true), maxAbs } }], {
+            startedAt: `2026-06-${day}T02:00:00.000Z`,
+            endedAt: `2026-06-${day}T02:01:00.000Z`,
+          }),
+          { backend: "vulkan" },
+        );
+      }
+    } finally {
+      store.close();
+    }
+    const r = await runCli(["history", "--db", db, "--metric", "out_max_abs", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const [series] = JSON.parse(r.stdout);
+    assert.equal(series.steps.length, 1, r.stdout);
+    assert.equal(series.steps[0].change, "Infinity");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
