@@ -468,7 +468,9 @@ export async function loadComparable(
     if (p !== null) throw new DriftInputError(file, p);
     return v as unknown as Baseline;
   }
-  if (isRecord(v) && v.version === 1 && "results" in v) {
+  // A run report of any version: one of another version is named for it (a newer harness's),
+  // not as neither kind of file.
+  if (isRecord(v) && "version" in v && "results" in v) {
     const p = runReportProblem(v);
     if (p !== null) throw new DriftInputError(file, p);
     return await baselineFromReport(v as unknown as RunReport, options);

@@ -350,6 +350,12 @@ Deno.test("baseline files: round trip from a report, and bad files named with th
     () => loadComparable(`${dir}/not.json`),
     /neither a baseline .* nor a run report/,
   );
+  // a run report of a newer harness is named so, as a newer baseline is (it was "neither")
+  await Deno.writeTextFile(`${dir}/v2.json`, JSON.stringify({ version: 2, results: [] }));
+  await assert.rejects(
+    () => loadComparable(`${dir}/v2.json`),
+    /v2\.json: version 2, written by a newer harness \(this one reads version 1\)/,
+  );
 });
 
 Deno.test("thresholds: partial overrides merge; unknown fields and bad values are named", () => {
