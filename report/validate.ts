@@ -184,19 +184,6 @@ export function repeatedId(
 }
 
 /**
- * What is wrong with a value that should be a `RunReport` (results/types.ts), or null when it looks
- * like one. Another of the harness's files (a bench report, a baseline, a caps file, a model
- * config.json, ...) is named for what it is (adapter/file_kind.ts). Each result is checked with {@link caseResultProblem}, and no case id may repeat.
- * `missing` (a merged report's ids without a result) may be absent, as in a run's report and
- * in reports written before it existed; so may `plantedFault`, `backend` and `configRoot`.
- *
- * @example
- * ```ts
- * import { runReportProblem } from "./validate.ts";
- * runReportProblem({ version: 0 }); // "unsupported version 0 (expected 1)"
- * ```
- */
-/**
  * What is wrong with a file format's `version` (null: 1, the one this harness writes): a
  * later version names the newer harness and what to do (`remake`, e.g. "remake it with this
  * one (baseline update)"), anything else is unsupported.
@@ -218,6 +205,20 @@ export function versionProblem(version: unknown, remake: string): string | null 
   return `unsupported version ${JSON.stringify(version)} (expected 1)`;
 }
 
+/**
+ * What is wrong with a value that should be a `RunReport` (results/types.ts), or null when it looks
+ * like one. Another of the harness's files (a bench report, a baseline, a caps file, a model
+ * config.json, ...) is named for what it is (adapter/file_kind.ts). Each result is checked
+ * with {@link caseResultProblem}, and no case id may repeat.
+ * `missing` (a merged report's ids without a result) may be absent, as in a run's report and
+ * in reports written before it existed; so may `plantedFault`, `backend` and `configRoot`.
+ *
+ * @example
+ * ```ts
+ * import { runReportProblem } from "./validate.ts";
+ * runReportProblem({ version: 0 }); // "unsupported version 0 (expected 1)"
+ * ```
+ */
 export function runReportProblem(v: unknown): string | null {
   const other = wrongFileKind(v, "run-report");
   if (other !== null) return other;
