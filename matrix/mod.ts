@@ -12,3 +12,4 @@ export * from "./select.ts";
 export * from "./reason_codes.ts";
 export * from "./matrix_name.ts";
 export type { ConfigIssue, SchemaIssue } from "../adapter/errors.ts";
+export * from "./selection_digest.ts";

@@ -278,7 +278,25 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
         `its matrix has ${diff} compared with ${firstDir} (the matrix file changed between shards?)`,
       );
     }
+    // The same ids, but the matrix said other things of them (an expectation, a device
+    // profile, a seed or a group edited between the shards): one report, two matrices.
+    if (
+      r.matrixDigest !== undefined && first.matrixDigest !== undefined &&
+      r.matrixDigest !== first.matrixDigest
+    ) {
+      throw new ReportFileError(
+        path,
+        `its matrix said other things of its cases than ${firstDir}'s (an expectation, a ` +
+          `device profile, a seed or a group; digest ${r.matrixDigest} against ` +
+          `${first.matrixDigest}): the matrix file changed between the shards; rerun the ` +
+          "shard with the matrix as the other read it",
+      );
+    }
   }
+  // The merged report's digest: the shards' one, where every shard recorded it.
+  const matrixDigest = reports.every((r) => r.matrixDigest === first.matrixDigest)
+    ? first.matrixDigest
+    : undefined;
 
   const configDigests = mergedConfigDigests(dirs, reports);
 
@@ -408,6 +426,7 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
       ? { backendModules: first.backendModules }
       : {}),
     ...(configDigests !== undefined ? { configDigests } : {}),
+    ...(matrixDigest !== undefined ? { matrixDigest } : {}),
     // what the terminal says as "environment differs", kept with the report (its pages show it)
     ...(recorded.length + found.length > 0 ? { environmentDiffers: [...recorded, ...found] } : {}),
   };

@@ -266,6 +266,9 @@ export function runReportProblem(v: unknown): string | null {
   }
   const configs = configDigestsProblem(v.configDigests);
   if (configs !== null) return configs;
+  if (v.matrixDigest !== undefined && (typeof v.matrixDigest !== "string" || !v.matrixDigest)) {
+    return 'field "matrixDigest" must be a digest string or absent';
+  }
   const env = environmentDiffersProblem(v.environmentDiffers);
   if (env !== null) return env;
   return missingProblem(v.missing, v.results as { id: string }[]);

@@ -246,6 +246,14 @@ export interface RunReport {
    */
   readonly configDigests?: Readonly<Record<string, string>>;
   /**
+   * What the matrix said of every selected case (all shards) beyond its id: its group, seed,
+   * expectation and device profile (matrix/ `selectionDigest`), taken when the run starts. A
+   * resume or a merge of runs whose digests differ is refused: the matrix file was edited in
+   * between, and one report would hold results judged by two versions of it. Absent in reports
+   * written before it was recorded (not checked).
+   */
+  readonly matrixDigest?: string;
+  /**
    * A merged report (`merge`) of shards whose environments differ where a merge allows it
    * (the host; a revision unknown on one side or differing only in its `-dirty` mark): one
    * entry per folder and field, against the first folder's, whose fingerprint the report

@@ -19,6 +19,7 @@ import { DeviceLostError } from "../gpu/errors.ts";
 import type { SourceMutation } from "../kernels/source.ts";
 import type { Fault } from "../parity/faults.ts";
 import { configFileOf } from "../matrix/config_paths.ts";
+import { selectionDigest } from "../matrix/selection_digest.ts";
 import { selectMatrixCases } from "../matrix/select.ts";
 import { sameMatrixHere } from "../matrix/matrix_name.ts";
 import { sameFilter } from "../matrix/case_id.ts";
@@ -475,6 +476,31 @@ function checkResumeConfigs(
   return undefined;
 }
 
+/**
+ * Refuse (ReportFileError) a resume whose matrix says other things of its cases than when the
+ * run started (`RunReport.matrixDigest`): an expectation, a device profile, a seed or a group
+ * edited. A run that recorded no digest (a harness from before it was) is said on stderr.
+ */
+function checkResumeMatrix(out: string, resumed: RunReport, now: string): void {
+  if (resumed.matrixDigest === undefined) {
+    console.error(
+      `resume: the run in ${out} did not record its matrix's digest (a harness from before ` +
+        "it was): edits to the matrix's expectations, device profiles or seeds since it " +
+        "started could not be checked",
+    );
+    return;
+  }
+  if (resumed.matrixDigest === now) return;
+  throw new ReportFileError(
+    out,
+    `holds a run whose matrix changed since it started (what it says of the cases beyond ` +
+      `their ids: an expectation, a device profile, a seed or a group; digest ` +
+      `${resumed.matrixDigest} → ${now}): --resume would judge the kept results and the new ` +
+      "ones by two versions of the file; restore the matrix as the run read it, or --force " +
+      "to start over",
+  );
+}
+
 /** "RangeError: Invalid array length (at adapter/rope.ts:78)": no stack, one place. */
 function describeException(e: unknown): string {
   if (!(e instanceof Error)) return `exception: ${String(e)}`;
@@ -572,6 +598,11 @@ async function runInFolder(
   const configDigests = resumed && previous.size > 0
     ? checkResumeConfigs(options.out, resumed, { now: configs, baseDir })
     : configs;
+  // What the matrix says of its cases beyond their ids (expectations, device profiles, seeds,
+  // groups), as it is now: a resume after the file was edited would judge its kept and new
+  // results by two versions of it.
+  const matrixDigest = await selectionDigest(all);
+  if (resumed && previous.size > 0) checkResumeMatrix(options.out, resumed, matrixDigest);
   // A resume keeps the run's own matrix spelling and start: its report is that run's, so
   // merge and history see one run, not two.
   const identity: RunIdentity = resumed ? { ...asked, matrix: resumed.matrix } : asked;
@@ -634,6 +665,7 @@ async function runInFolder(
     ...(options.configRoot !== undefined ? { configRoot: options.configRoot } : {}),
     ...(options.backendModules?.length ? { backendModules: options.backendModules } : {}),
     ...(configDigests !== undefined ? { configDigests } : {}),
+    matrixDigest,
   });
   const statePath = `${options.out}/${RUN_FILES.state}`;
   // Reports of the run being replaced, or of a resumed run's earlier stop, would describe a

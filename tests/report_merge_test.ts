@@ -567,6 +567,30 @@ Deno.test("merge: shards whose results ran with another matrix seed are refused,
   });
 });
 
+Deno.test("merge: shards whose matrix said other things of their cases (an edited expectation or device profile) are refused", async () => {
+  await withTempDir(async (tmp) => {
+    const all = sixResults();
+    const even = all.filter((_, i) => i % 2 === 0), odd = all.filter((_, i) => i % 2 === 1);
+    await shardDir(`${tmp}/s1`, all, odd, { shard: "1/2", matrixDigest: "aaaaaaaaaaaaaaaa" });
+    await shardDir(`${tmp}/s2`, all, even, { shard: "2/2", matrixDigest: "bbbbbbbbbbbbbbbb" });
+    await assert.rejects(
+      () => mergeRuns([`${tmp}/s1`, `${tmp}/s2`]),
+      (e: Error) =>
+        e instanceof ReportFileError &&
+        /s2\/report\.json: its matrix said other things of its cases than .*s1's .*digest bbbbbbbbbbbbbbbb against aaaaaaaaaaaaaaaa/
+          .test(e.message),
+    );
+    // one digest: merged, the report carries it; a shard from before the digest: merged
+    await shardDir(`${tmp}/s3`, all, even, { shard: "2/2", matrixDigest: "aaaaaaaaaaaaaaaa" });
+    const m = await mergeRuns([`${tmp}/s1`, `${tmp}/s3`]);
+    assert.equal(m.report.matrixDigest, "aaaaaaaaaaaaaaaa");
+    await shardDir(`${tmp}/s4`, all, even, { shard: "2/2" });
+    const old = await mergeRuns([`${tmp}/s1`, `${tmp}/s4`]);
+    assert.equal(old.report.results.length, 6);
+    assert.equal(old.report.matrixDigest, undefined);
+  });
+});
+
 Deno.test("merge: shards timed under other timing rules (one before they were recorded) are refused, naming both", async () => {
   await withTempDir(async (tmp) => {
     const all = sixResults();

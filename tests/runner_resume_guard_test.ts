@@ -201,6 +201,56 @@ Deno.test({
 });
 
 Deno.test({
+  name: "resume: a matrix whose expectation or device profile was edited since the stop is " +
+    "refused (the kept results were judged by the old one)",
+  ignore: !gpu,
+  fn: async () => {
+    await inTinyFolder(async ({ matrix, out, ctx }) => {
+      const common = { matrix, out, ctx, progress: SILENT_PROGRESS, writeReports: writeRunReports };
+      // the cases name a device profile, so that its contents can be edited under one id
+      const m0 = JSON.parse(await Deno.readTextFile(matrix));
+      const m = {
+        ...m0,
+        devices: { p: { removeFeatures: [] } },
+        groups: [{ axes: { ...m0.groups[0].axes, device: "p" } }],
+      };
+      const edits = [
+        // the group's expectation
+        { ...m, groups: [{ ...m.groups[0], expect: { support: "unsupported" } }] },
+        // the device profile the cases name (its name, so their ids, unchanged)
+        { ...m, devices: { p: { removeFeatures: ["shader-f16"] } } },
+      ];
+      for (const edited of edits) {
+        await Deno.writeTextFile(matrix, JSON.stringify(m));
+        await stoppedRun({ ...common, force: true });
+        await Deno.writeTextFile(matrix, JSON.stringify(edited));
+        let ran = 0;
+        await assert.rejects(
+          runMatrix({
+            ...common,
+            resume: true,
+            testOnlyCaseRunner: (c, o) => {
+              ran++;
+              return PASS_STUB(c, o);
+            },
+          }),
+          (e: unknown) =>
+            e instanceof ReportFileError &&
+            /holds a run whose matrix changed since it started .*digest [0-9a-f]{16} → [0-9a-f]{16}.*--force to start over/
+              .test(e.message),
+        );
+        assert.equal(ran, 0, "nothing ran");
+      }
+      // put back: resumed, and the report records the digest
+      await Deno.writeTextFile(matrix, JSON.stringify(m));
+      const resumed = await runMatrix({ ...common, resume: true, testOnlyCaseRunner: PASS_STUB });
+      assert.equal(resumed.results.length, 2);
+      assert.match(resumed.matrixDigest ?? "", /^[0-9a-f]{16}$/);
+    });
+  },
+});
+
+Deno.test({
   name:
     "resume: results without run.json or report.json (a harness before run.json) are refused, unread",
   ignore: !gpu,

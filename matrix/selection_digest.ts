@@ -1,0 +1,40 @@
+/**
+ * The digest of what a run's matrix says of its cases beyond their ids: each case's group,
+ * input seed, expectation and device profile. A case id names its parameters, not these; a
+ * matrix file edited between the start of a run and its `--resume`, or between two shards, would
+ * otherwise put results judged by two versions of the file into one report.
+ *
+ * @module
+ */
+import { sha256Hex16 } from "../util/hash.ts";
+import type { Case } from "./types.ts";
+
+/** JSON with every object's keys sorted: the same value, the same text. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
+  if (v !== null && typeof v === "object") {
+    const entries = Object.entries(v as Record<string, unknown>)
+      .filter(([, x]) => x !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonical(x)}`).join(",")}}`;
+  }
+  return JSON.stringify(v) ?? "null";
+}
+
+/**
+ * SHA-256 (hex, 16) of every case's id, group, seed, expectation and device profile, in id
+ * order: equal for two selections of one matrix file as it was, whatever the shard.
+ *
+ * @example
+ * ```ts
+ * import { loadMatrix, selectionDigest } from "./mod.ts";
+ * const { cases } = await loadMatrix("smoke");
+ * (await selectionDigest(cases)).length; // 16
+ * ```
+ */
+export function selectionDigest(cases: readonly Case[]): Promise<string> {
+  const rows = [...cases]
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .map((c) => [c.id, c.group ?? null, c.seed, c.expect, c.deviceProfile]);
+  return sha256Hex16(canonical(rows));
+}
