@@ -15,7 +15,7 @@ import {
 import { sameFile } from "../report/output_overlap.ts";
 import { finishCommands } from "../report/finish_commands.ts";
 import { lockOutDir } from "../runner/out_lock.ts";
-import { OutputPathError, prepareOutputDir } from "../report/output_paths.ts";
+import { BENCH_ONLY_FILES, OutputPathError, prepareOutputDir } from "../report/output_paths.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { runExitCode } from "./run.ts";
 
@@ -128,6 +128,22 @@ export async function checkMergeFolders(dirs: readonly string[], out: string): P
     );
   }
   if (input.length === 0) {
+    // A bench's folder: the merged reports would replace its report.json, summary.md and
+    // report.html and sit beside its records.jsonl and results.csv (run refuses it too).
+    for (const f of BENCH_ONLY_FILES) {
+      const there = await Deno.stat(`${out.replace(/\/+$/, "")}/${f}`).then(
+        (i) => i.isFile,
+        () => false,
+      );
+      if (there) {
+        throw new OutputPathError(
+          "--out",
+          out,
+          `holds ${f}: it is the output folder of a bench, whose reports the merged ones ` +
+            "would replace; give a new folder",
+        );
+      }
+    }
     const state = `${out.replace(/\/+$/, "")}/${RUN_FILES.state}`;
     const held = await Deno.stat(state).then((i) => i.isFile, () => false);
     if (held) {

@@ -1,7 +1,7 @@
 /**
  * `merge` refuses, before writing anything, what would misread or destroy its inputs: a
- * shard folder given twice, an --out that is one of several folders merged, and an --out
- * holding another run's run.json. `merge <dir> --out <dir>` still rebuilds in place.
+ * shard folder given twice, an --out that is one of several folders merged, an --out
+ * holding another run's run.json, and a bench's folder. `merge <dir> --out <dir>` still rebuilds in place.
  */
 import assert from "node:assert/strict";
 import { JsonlWriter, writeRunOutputs } from "../report/mod.ts";
@@ -75,7 +75,20 @@ Deno.test("merge: a folder given twice, or --out naming a shard or another run, 
     assert.equal(intoRun.code, 2, intoRun.stdout + intoRun.stderr);
     assert.match(intoRun.stderr, /--out .*other: holds another run \(run\.json\)/);
 
-    for (const r of [twice, intoShard, intoRun]) {
+    // a bench's folder: its reports would be replaced, its records left beside the merge's
+    await Deno.mkdir(`${tmp}/bench`);
+    await Deno.writeTextFile(`${tmp}/bench/records.jsonl`, '{"id":"x"}\n');
+    await Deno.writeTextFile(`${tmp}/bench/report.json`, "{}\n");
+    const intoBench = await runCli(["merge", `${tmp}/s1`, `${tmp}/s2`, "--out", `${tmp}/bench`]);
+    assert.equal(intoBench.code, 2, intoBench.stdout + intoBench.stderr);
+    assert.match(
+      intoBench.stderr,
+      /--out .*bench: holds records\.jsonl: it is the output folder of a bench/,
+    );
+    assert.equal(await Deno.readTextFile(`${tmp}/bench/report.json`), "{}\n");
+    await Deno.remove(`${tmp}/bench`, { recursive: true });
+
+    for (const r of [twice, intoShard, intoRun, intoBench]) {
       assert.doesNotMatch(r.stderr, /internal error|at .*\.ts:\d+/);
     }
     assert.deepEqual(await snapshot(`${tmp}/s1`), before.s1);
