@@ -11,14 +11,15 @@ import { dirname } from "node:path";
 import { findChromium } from "../browser/chromium.ts";
 import { applyBackendChoice, formatBackendChoice } from "../gpu/backend_choice.ts";
 import { GpuContext, HARNESS_FEATURES } from "../gpu/device.ts";
-import { DEFAULT_MAX_CASES } from "../matrix/expand.ts";
+import { DEFAULT_MAX_CASES, matrixFileOf } from "../matrix/expand.ts";
+import { checkOutputsApart, type LabelledPath } from "../report/output_overlap.ts";
 import { prepareOutputDir, refuseRunFolder } from "../report/output_paths.ts";
 import { type CaseComparison, compareRuntimes } from "../runner/compare_runtimes.ts";
 import { selectCases } from "../runner/run_matrix.ts";
 import { NOT_COVERED_PREFIX } from "../runner/run_case.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { CONFIG_ROOT_HELP, parseFilterOption, parsePositiveInt } from "./options.ts";
-import { parseSeconds } from "./run.ts";
+import { fileInputs, parseSeconds } from "./run.ts";
 import { startChromiumRuntime } from "./runtime_options.ts";
 import { mdCell } from "../report/md_text.ts";
 
@@ -154,6 +155,9 @@ export function comparisonTotals(cases: readonly CaseComparison[]) {
   };
 }
 
+/** The files `compare-runtimes` writes in its --out. */
+const COMPARE_RUNTIMES_FILES = ["compare-runtimes.json", "compare-runtimes.md"] as const;
+
 /**
  * Build the `compare-runtimes` command.
  *
@@ -232,6 +236,12 @@ export function compareRuntimesCommand() {
         opts.out,
         "beside whose reports compare-runtimes.md and compare-runtimes.json would read as " +
           "that run's; give a new folder",
+      );
+      // A --matrix file in --out named as an output (compare-runtimes.json) would be written
+      // over: exit 2 naming both, before either runtime starts.
+      await checkOutputsApart(
+        COMPARE_RUNTIMES_FILES.map((f): LabelledPath => [`--out (${f})`, `${opts.out}/${f}`]),
+        await fileInputs([["--matrix", matrixFileOf(opts.matrix)]]),
       );
       const where = findChromium(opts.chromium);
       await prepareOutputDir(opts.out, { label: "--out" });

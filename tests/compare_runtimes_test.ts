@@ -180,6 +180,26 @@ Deno.test("compare-runtimes CLI: a bad --matrix or --filter is exit 2 before eit
       assert.doesNotMatch(r.stdout + r.stderr, /runtime: deno|Chromium/);
     }
     assert.deepEqual(await Array.fromAsync(Deno.readDir(dir)), [], "no --out folder");
+    // a --matrix file that is one of the outputs: exit 2, the file kept (it was overwritten
+    // by the report)
+    await Deno.mkdir(`${dir}/cr`);
+    const m = `${dir}/cr/compare-runtimes.json`;
+    const text = JSON.stringify({ name: "m", groups: [{ axes: { preset: "tiny" } }] });
+    await Deno.writeTextFile(m, text);
+    const over = await runCli([
+      "compare-runtimes",
+      "--matrix",
+      m,
+      ...common.slice(0, 2),
+      "--out",
+      `${dir}/cr`,
+    ]);
+    assert.equal(over.code, 2, over.stdout + over.stderr);
+    assert.match(
+      over.stderr,
+      /--out \(compare-runtimes\.json\) .*: is .*compare-runtimes\.json, which --matrix reads: writing it would destroy an input/,
+    );
+    assert.equal(await Deno.readTextFile(m), text);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
