@@ -20,9 +20,10 @@ import {
   precheckUpgradeSelection,
   readThresholds,
   upgradeCheck,
+  UpgradeInterrupted,
   upgradeMode,
 } from "../drift/mod.ts";
-import { CliError, EXIT } from "./errors.ts";
+import { CliError, EXIT, EXIT_SIGINT, EXIT_SIGTERM } from "./errors.ts";
 import { parseFailOn, THRESHOLDS_HELP } from "./compare.ts";
 import { writeCompareOutputs } from "../drift/after_run.ts";
 import { loadComparable } from "../drift/mod.ts";
@@ -76,14 +77,17 @@ export function upgradeCheckCommand() {
         "set for them) or two git revisions of the harness and kernels (--from-ref/--to-ref, each " +
         "checked out with `git worktree add` into a temporary folder and removed afterwards), " +
         "one after the other, then prints the compare report of the second against the first " +
-        "(also in <out>/compare.md and <out>/compare.json). Needs run permission: " +
-        "`deno run -A main.ts upgrade-check ...`. Exit 1 on regressions, 2 on bad input " +
+        "(also in <out>/compare.md and <out>/compare.json). Needs run permission: --from/--to " +
+        "start npx, so `deno run -A main.ts upgrade-check ...`; --from-ref/--to-ref start git " +
+        "and deno, which `deno task harness` allows. Exit 1 on regressions, 2 on bad input " +
         "(checked before any side starts: --matrix and --filter as run checks them with " +
         "--from/--to; with --from-ref/--to-ref the filter's shape, that each revision exists " +
         "and has the matrix, and run's full check where a revision selects a bundled " +
         "matrix's cases with this checkout's matrix/ code, each revision's run checking the " +
-        "filter's keys and values otherwise; --html against the check's own outputs), 3 when a side's run failed or npx (Deno " +
-        "versions) or git (revisions) is not on PATH.",
+        "filter's keys and values otherwise; --html against the check's own outputs), 3 when " +
+        "a side's run failed or npx (Deno versions) or git (revisions) is not on PATH, 130 / " +
+        "143 when stopped by SIGINT / SIGTERM (the side's run is passed the signal and waited " +
+        "for, the worktrees removed, no comparison written).",
     )
     .option(
       "--from <runtime>",
@@ -188,6 +192,12 @@ export function upgradeCheckCommand() {
       } catch (e) {
         // bad input (exit 2) keeps its class; the "upgrade-check: " prefix is a failed side
         if (e instanceof DriftInputError) throw e;
+        if (e instanceof UpgradeInterrupted) {
+          throw new CliError(
+            e.message.slice("upgrade-check: ".length),
+            e.signal === "SIGINT" ? EXIT_SIGINT : EXIT_SIGTERM,
+          );
+        }
         if (e instanceof Error && e.message.startsWith("upgrade-check: ")) {
           throw new CliError(e.message.slice("upgrade-check: ".length), EXIT.infra);
         }

@@ -190,6 +190,27 @@ function notStarted(command: string, what: string, e: unknown): Error {
   );
 }
 
+/** The side runs under way: a signal that stops the check is passed on to them. */
+const runningSides = new Set<Deno.ChildProcess>();
+
+/**
+ * Ended by a signal (SIGINT, SIGTERM): the side's run was passed the signal and waited for,
+ * the worktrees removed; the CLI exits 130 or 143.
+ */
+export class UpgradeInterrupted extends Error {
+  /** The signal that stopped it. */
+  readonly signal: "SIGINT" | "SIGTERM";
+  /** An interruption by `signal`. */
+  constructor(signal: "SIGINT" | "SIGTERM") {
+    super(
+      `upgrade-check: stopped by ${signal}; the side that was running was stopped too, the ` +
+        "worktrees removed and no comparison written",
+    );
+    this.signal = signal;
+    this.name = "UpgradeInterrupted";
+  }
+}
+
 async function defaultRunSide(side: UpgradeSide): Promise<number> {
   let child: Deno.ChildProcess;
   try {
@@ -207,8 +228,13 @@ async function defaultRunSide(side: UpgradeSide): Promise<number> {
     }
     throw e;
   }
-  await child.stdout.pipeTo(Deno.stderr.writable, { preventClose: true });
-  return (await child.status).code;
+  runningSides.add(child);
+  try {
+    await child.stdout.pipeTo(Deno.stderr.writable, { preventClose: true });
+    return (await child.status).code;
+  } finally {
+    runningSides.delete(child);
+  }
 }
 
 async function defaultGit(cwd: string, args: readonly string[]) {
@@ -614,6 +640,27 @@ export async function upgradeCheck(o: UpgradeCheckOptions): Promise<UpgradeCheck
   let sides: [UpgradeSide, UpgradeSide];
   // the worktrees' folder: removed as a whole at the end, also when a side fails
   let tmp: string | undefined;
+  // SIGINT or SIGTERM: passed on to the side's run, which stops as `run` does, then the
+  // check stops and removes its worktrees (the signal ended this process before, leaving
+  // them registered in the repository and the side's run going on alone).
+  let stoppedBy: "SIGINT" | "SIGTERM" | null = null;
+  const listeners = (["SIGINT", "SIGTERM"] as const).map((signal) => {
+    const onSignal = () => {
+      stoppedBy ??= signal;
+      for (const child of runningSides) {
+        try {
+          child.kill(signal);
+        } catch {
+          // already ended
+        }
+      }
+    };
+    Deno.addSignalListener(signal, onSignal);
+    return [signal, onSignal] as const;
+  });
+  const checkStopped = () => {
+    if (stoppedBy !== null) throw new UpgradeInterrupted(stoppedBy);
+  };
   try {
     if (versions) {
       sides = denoVersionSides({ ...o, repoRoot, out });
@@ -660,7 +707,9 @@ export async function upgradeCheck(o: UpgradeCheckOptions): Promise<UpgradeCheck
           `upgrade-check: ${side.label}${rounds > 1 ? ` (round ${round}/${rounds})` : ""}: ` +
             `${side.command} ${side.args.join(" ")}`,
         );
+        checkStopped();
         const code = await runSide(side);
+        checkStopped();
         if (code === 2) {
           throw new DriftInputError(side.label, `the run rejected its input (exit 2); see above`);
         }
@@ -674,7 +723,9 @@ export async function upgradeCheck(o: UpgradeCheckOptions): Promise<UpgradeCheck
     }
   } finally {
     await removeWorktrees(worktrees, tmp, { repoRoot, git, log });
+    for (const [signal, onSignal] of listeners) Deno.removeSignalListener(signal, onSignal);
   }
+  checkStopped();
   const pooled = async (dirs: string[]) => {
     const reports = [];
     for (const d of dirs) reports.push(await readReportJson(`${d}/report.json`));

@@ -234,6 +234,53 @@ Deno.test("upgrade-check orchestration: two git revisions in worktrees, removed 
   assert.deepEqual(report.environment.summary, ["harness revision: 1111111111 → 2222222222"]);
 });
 
+Deno.test("upgrade-check stopped by a signal: the side is waited for, the worktrees removed, UpgradeInterrupted (the signal ended it, leaving them)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const root = new URL("../", import.meta.url).pathname;
+    // In a process of its own: the side's run signals the check's process, as a user's kill
+    // does, and ends as a stopped run does.
+    await Deno.writeTextFile(
+      `${dir}/driver.ts`,
+      `import { upgradeCheck, UpgradeInterrupted } from "${root}drift/mod.ts";\n` +
+        "const git: string[] = [];\n" +
+        "try {\n" +
+        "  await upgradeCheck({\n" +
+        `    fromRef: "v1", toRef: "main", matrix: "smoke", repeats: 3, out: "${dir}/out",\n` +
+        "    log: () => {},\n" +
+        "    git: async (_cwd, args) => {\n" +
+        "      git.push(args.slice(0, 2).join(' '));\n" +
+        "      if (args[1] === 'add') await Deno.mkdir(args[3], { recursive: true });\n" +
+        "      return { code: 0, output: '' };\n" +
+        "    },\n" +
+        "    runSide: async () => {\n" +
+        "      Deno.kill(Deno.pid, 'SIGTERM');\n" +
+        "      await new Promise((r) => setTimeout(r, 200));\n" +
+        "      return 143;\n" +
+        "    },\n" +
+        "  });\n" +
+        "  console.log('finished');\n" +
+        "} catch (e) {\n" +
+        "  console.log(e instanceof UpgradeInterrupted ? `interrupted ${e.signal}` : String(e));\n" +
+        "}\n" +
+        "console.log(git.join(', '));\n",
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-check", "--config", `${root}deno.json`, "-A", `${dir}/driver.ts`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, text);
+    assert.match(
+      text,
+      /^interrupted SIGTERM\nworktree add, worktree add, worktree remove, worktree remove\n/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("compare: no case in common is exit 2, not 'no regressions'; a run lacking cases is warned of", async () => {
   const dir = await Deno.makeTempDir();
   try {
