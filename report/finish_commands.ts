@@ -49,13 +49,17 @@ export function shellWord(s: string): string {
  * import { runCommandFor } from "./finish_commands.ts";
  * runCommandFor({ matrix: "smoke", filter: "preset=tiny", shard: null }, "out/z", true);
  * // "deno task harness run --matrix smoke --filter preset=tiny --out out/z --resume"
+ * runCommandFor({ matrix: "smoke", filter: null, shard: null, repeats: 10 }, "out/z", true);
+ * // "deno task harness run --matrix smoke --repeats 10 --out out/z --resume"
  * ```
  */
 export function runCommandFor(
-  r: Pick<
-    RunReport,
-    "matrix" | "filter" | "shard" | "plantedFault" | "backend" | "configRoot" | "backendModules"
-  >,
+  r:
+    & Pick<
+      RunReport,
+      "matrix" | "filter" | "shard" | "plantedFault" | "backend" | "configRoot" | "backendModules"
+    >
+    & Partial<Pick<RunReport, "repeats" | "warmupMs">>,
   out: string,
   resume: boolean,
 ): string {
@@ -70,6 +74,11 @@ export function runCommandFor(
     // a resume or shard of a run made with --backend must name it too (else it is refused),
     // and load the module that registers it
     ...backendWords(r),
+    // timed as the run was (a resume with other ones is refused): the defaults left out
+    ...(r.repeats === undefined || r.repeats === 3 ? [] : ["--repeats", String(r.repeats)]),
+    ...(r.warmupMs === undefined || r.warmupMs === "auto"
+      ? []
+      : ["--warmup-ms", String(r.warmupMs)]),
     "--out",
     shellWord(out),
     ...(resume ? ["--resume"] : []),

@@ -293,10 +293,13 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
       );
     }
   }
-  // The merged report's digest: the shards' one, where every shard recorded it.
-  const matrixDigest = reports.every((r) => r.matrixDigest === first.matrixDigest)
-    ? first.matrixDigest
-    : undefined;
+  // The merged report's digest, repeats and warm-up: the shards' ones, where every shard
+  // recorded the same.
+  const same = <K extends "matrixDigest" | "repeats" | "warmupMs">(k: K) =>
+    reports.every((r) => r[k] === first[k]) ? first[k] : undefined;
+  const matrixDigest = same("matrixDigest");
+  const repeats = same("repeats");
+  const warmupMs = same("warmupMs");
 
   const configDigests = mergedConfigDigests(dirs, reports);
 
@@ -427,6 +430,8 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
       : {}),
     ...(configDigests !== undefined ? { configDigests } : {}),
     ...(matrixDigest !== undefined ? { matrixDigest } : {}),
+    ...(repeats !== undefined ? { repeats } : {}),
+    ...(warmupMs !== undefined ? { warmupMs } : {}),
     // what the terminal says as "environment differs", kept with the report (its pages show it)
     ...(recorded.length + found.length > 0 ? { environmentDiffers: [...recorded, ...found] } : {}),
   };

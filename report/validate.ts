@@ -269,6 +269,15 @@ export function runReportProblem(v: unknown): string | null {
   if (v.matrixDigest !== undefined && (typeof v.matrixDigest !== "string" || !v.matrixDigest)) {
     return 'field "matrixDigest" must be a digest string or absent';
   }
+  if (v.repeats !== undefined && !(Number.isSafeInteger(v.repeats) && Number(v.repeats) >= 0)) {
+    return 'field "repeats" must be a whole number >= 0 or absent';
+  }
+  if (
+    v.warmupMs !== undefined && v.warmupMs !== "auto" &&
+    !(typeof v.warmupMs === "number" && Number.isFinite(v.warmupMs) && v.warmupMs >= 0)
+  ) {
+    return 'field "warmupMs" must be a number of ms >= 0, "auto" or absent';
+  }
   const env = environmentDiffersProblem(v.environmentDiffers);
   if (env !== null) return env;
   return missingProblem(v.missing, v.results as { id: string }[]);

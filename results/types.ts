@@ -254,6 +254,14 @@ export interface RunReport {
    */
   readonly matrixDigest?: string;
   /**
+   * The run's timed repetitions per case (`run --repeats`) and warm-up (`--warmup-ms` as given:
+   * milliseconds or "auto"): the commands that finish the report repeat them, and a resume
+   * that would time otherwise is refused. Absent in reports written before they were recorded.
+   */
+  readonly repeats?: number;
+  /** See {@link RunReport.repeats}. */
+  readonly warmupMs?: number | "auto";
+  /**
    * A merged report (`merge`) of shards whose environments differ where a merge allows it
    * (the host; a revision unknown on one side or differing only in its `-dirty` mark): one
    * entry per folder and field, against the first folder's, whose fingerprint the report

@@ -477,6 +477,34 @@ function checkResumeConfigs(
 }
 
 /**
+ * Refuse (ReportFileError) a resume that would time its cases otherwise than the results it
+ * keeps were timed: another number of timed repetitions (`--repeats`: each timed result holds
+ * that many samples) or another warm-up (`--warmup-ms`, recorded in each timing). One
+ * report's cases are timed alike; a resume that took the default --repeats 3 after a run of
+ * 10 left part of a nightly with too few samples for drift's speed test, without a word.
+ */
+function checkResumeTiming(
+  out: string,
+  previous: ReadonlyMap<string, CaseResult>,
+  now: { repeats: number; warmupMs: number },
+): void {
+  for (const r of previous.values()) {
+    const t = r.timing;
+    if (!t) continue;
+    // a full layer is never warmed up (its timing records 0 whatever --warmup-ms says)
+    const warm = r.params.mode === "layer" ? now.warmupMs : t.warmupMs ?? now.warmupMs;
+    if (t.samplesMs.length === now.repeats && warm === now.warmupMs) continue;
+    throw new ReportFileError(
+      out,
+      `holds results timed with --repeats ${t.samplesMs.length} and --warmup-ms ${warm} ` +
+        `(case "${r.id}"), but this resume would time with --repeats ${now.repeats} and ` +
+        `--warmup-ms ${now.warmupMs}: one report's cases are timed alike; resume with ` +
+        `--repeats ${t.samplesMs.length} --warmup-ms ${warm}, or --force to start over`,
+    );
+  }
+}
+
+/**
  * Refuse (ReportFileError) a resume whose matrix says other things of its cases than when the
  * run started (`RunReport.matrixDigest`): an expectation, a device profile, a seed or a group
  * edited. A run that recorded no digest (a harness from before it was) is said on stderr.
@@ -644,6 +672,7 @@ async function runInFolder(
     try {
       const notes = checkResumeEnvironment(options.out, resumed, previous.size, fingerprint);
       for (const note of notes) console.error(note);
+      checkResumeTiming(options.out, previous, { repeats: options.repeats ?? 3, warmupMs });
     } catch (e) {
       if (!options.ctx) ctx.destroy();
       throw e;
@@ -666,6 +695,8 @@ async function runInFolder(
     ...(options.backendModules?.length ? { backendModules: options.backendModules } : {}),
     ...(configDigests !== undefined ? { configDigests } : {}),
     matrixDigest,
+    repeats: options.repeats ?? 3,
+    warmupMs: options.warmupMs ?? "auto",
   });
   const statePath = `${options.out}/${RUN_FILES.state}`;
   // Reports of the run being replaced, or of a resumed run's earlier stop, would describe a

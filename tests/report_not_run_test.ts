@@ -150,3 +150,15 @@ Deno.test("runCommandFor: a run made with --backend is resumed with it (a resume
   );
   assert.doesNotMatch(runCommandFor(r, "out/x", true), /--backend/);
 });
+
+Deno.test("runCommandFor: a run's --repeats and --warmup-ms are repeated, the defaults left out (a resume without them mixed the sample counts)", () => {
+  const r = { matrix: "smoke", filter: null, shard: null } as const;
+  assert.equal(
+    runCommandFor({ ...r, repeats: 10, warmupMs: 200 }, "out/x", true),
+    "deno task harness run --matrix smoke --repeats 10 --warmup-ms 200 --out out/x --resume",
+  );
+  assert.equal(
+    runCommandFor({ ...r, repeats: 3, warmupMs: "auto" }, "out/x", true),
+    "deno task harness run --matrix smoke --out out/x --resume",
+  );
+});

@@ -251,6 +251,70 @@ Deno.test({
 });
 
 Deno.test({
+  name: "resume: results timed with other --repeats or --warmup-ms are refused, naming both " +
+    "(a resume with the default --repeats 3 after a run of 10 mixed the sample counts)",
+  ignore: !gpu,
+  fn: async () => {
+    await inTinyFolder(async ({ matrix, out, ctx }) => {
+      const common = { matrix, out, ctx, progress: SILENT_PROGRESS, writeReports: writeRunReports };
+      // the case runner times as runCase does: --repeats samples, the warm-up recorded
+      const timed: CaseRunner = async (c, o) => ({
+        ...(await PASS_STUB(c, o)),
+        timing: {
+          source: "timestamp-query",
+          samplesMs: Array(o.repeats ?? 3).fill(1),
+          medianMs: 1,
+          warmupMs: o.warmupMs ?? 0,
+          rules: TIMING_RULES,
+        },
+      });
+      const stop = new AbortController();
+      await runMatrix({
+        ...common,
+        repeats: 10,
+        warmupMs: 0,
+        signal: stop.signal,
+        testOnlyCaseRunner: (c, o) => {
+          stop.abort();
+          return timed(c, o);
+        },
+      });
+      for (const [repeats, warmupMs] of [[3, 0], [10, 50]]) {
+        let ran = 0;
+        await assert.rejects(
+          runMatrix({
+            ...common,
+            resume: true,
+            repeats,
+            warmupMs,
+            testOnlyCaseRunner: (c, o) => {
+              ran++;
+              return timed(c, o);
+            },
+          }),
+          (e: unknown) =>
+            e instanceof ReportFileError &&
+            new RegExp(
+              `holds results timed with --repeats 10 and --warmup-ms 0 .*this resume would ` +
+                `time with --repeats ${repeats} and --warmup-ms ${warmupMs}: .*resume with ` +
+                "--repeats 10 --warmup-ms 0",
+            ).test(e.message),
+        );
+        assert.equal(ran, 0);
+      }
+      const resumed = await runMatrix({
+        ...common,
+        resume: true,
+        repeats: 10,
+        warmupMs: 0,
+        testOnlyCaseRunner: timed,
+      });
+      assert.deepEqual(resumed.results.map((r) => r.timing?.samplesMs.length), [10, 10]);
+    });
+  },
+});
+
+Deno.test({
   name:
     "resume: results without run.json or report.json (a harness before run.json) are refused, unread",
   ignore: !gpu,
@@ -306,7 +370,7 @@ Deno.test({
         ...(await PASS_STUB(c, o)),
         timing: {
           source: "timestamp-query",
-          samplesMs: [1],
+          samplesMs: Array(o.repeats ?? 3).fill(1),
           medianMs: 1,
           ...(rules ? { rules } : {}),
         },
