@@ -304,6 +304,17 @@ export function baselineCommand() {
       if (opts.fromReport) {
         report = await reportFrom(opts.fromReport);
         if (opts.filter) report = filterReport(report, opts.filter, opts.fromReport);
+        // Said as a run's --repeats is: a case of too few samples can never show a slowdown.
+        const min = DEFAULT_THRESHOLDS.minSamples;
+        const few = report.results.filter((r) => r.timing && r.timing.samplesMs.length < min);
+        if (few.length > 0) {
+          console.error(
+            `warning: ${few.length} case(s) of ${opts.fromReport} have fewer than ${min} timed ` +
+              `samples (${few[0].timing!.samplesMs.length} in ${few[0].id}); drift's speed test ` +
+              `needs ${min} a side, so compares against this baseline say "speed not tested" ` +
+              "for them (run with --repeats 5 or more)",
+          );
+        }
       } else {
         // Said before the run: a baseline of too few samples a case can never show a slowdown.
         const samples = opts.repeats * opts.rounds;
@@ -312,7 +323,7 @@ export function baselineCommand() {
             `warning: --repeats ${opts.repeats} x --rounds ${opts.rounds} gives ${samples} timed ` +
               `sample(s) a case; drift's speed test needs ${DEFAULT_THRESHOLDS.minSamples} a ` +
               'side, so compares against this baseline say "speed not tested" for every case ' +
-              "(--repeats 10 lets it reach p < 0.01)",
+              "(--repeats 5 or more; 10 let a smaller shift reach p < 0.01)",
           );
         }
         const rounds: RunReport[] = [];

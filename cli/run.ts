@@ -231,7 +231,8 @@ export function runCommand() {
     .option(
       "--repeats <n>",
       `timed repetitions per case after the checked run, 0 to ${MAX_REPEATS} (drift's speed ` +
-        `test needs ${DEFAULT_THRESHOLDS.minSamples} a side, 10 for p < 0.01)`,
+        `test needs ${DEFAULT_THRESHOLDS.minSamples} a side, which fully apart reach p 0.008; ` +
+        "more let a smaller shift reach p < 0.01)",
       parseRepeats,
       3,
     )

@@ -288,6 +288,20 @@ Deno.test("baseline update --from-report: an interrupted or partial run is exit 
     const good = await writeJson(`${dir}/good.json`, reportOf([caseResult(A, 1, 1)]));
     const ok = await runCli(["baseline", "update", "--from-report", good, "--dir", `${dir}/b`]);
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    assert.doesNotMatch(ok.stderr, /fewer than 5 timed samples/);
+    // a run of --repeats 3: written, and said that its speed can never be tested (it was
+    // said only before a run the update made itself)
+    const r3 = caseResult(A, 1, 1);
+    const three = await writeJson(
+      `${dir}/three.json`,
+      reportOf([{ ...r3, timing: { ...r3.timing!, samplesMs: [1, 1.1, 0.9] } }]),
+    );
+    const few = await runCli(["baseline", "update", "--from-report", three, "--dir", `${dir}/b3`]);
+    assert.equal(few.code, 0, few.stdout + few.stderr);
+    assert.match(
+      few.stderr,
+      /warning: 1 case\(s\) of .*three\.json have fewer than 5 timed samples \(3 in preset=tiny/,
+    );
     const [file] = await Array.fromAsync(Deno.readDir(`${dir}/b`));
     const before = await Deno.readTextFile(`${dir}/b/${file.name}`);
     const killed = await writeJson(
