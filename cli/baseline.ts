@@ -21,6 +21,7 @@ import { probeCaps } from "../gpu/device.ts";
 import { readReportJson } from "../report/json.ts";
 import { ReportFileError } from "../report/errors.ts";
 import { runMatrix } from "../runner/run_matrix.ts";
+import { selectMatrixCases } from "../matrix/select.ts";
 import { writeRunReports } from "../report/run_reports.ts";
 import type { RunReport } from "../results/types.ts";
 import type { Baseline } from "../drift/types.ts";
@@ -123,7 +124,10 @@ export function filterReport(report: RunReport, filter: string, source: string):
  * await checkBaselineReplace("baselines", baseline); // throws when cases would be dropped
  * ```
  */
-export async function checkBaselineReplace(dir: string, baseline: Baseline): Promise<void> {
+export async function checkBaselineReplace(
+  dir: string,
+  baseline: Pick<Baseline, "deviceKey" | "scope" | "matrix" | "filter">,
+): Promise<void> {
   const path = `${dir.replace(/\/+$/, "")}/${baseline.deviceKey}.json`;
   let old: Baseline;
   try {
@@ -138,7 +142,7 @@ export async function checkBaselineReplace(dir: string, baseline: Baseline): Pro
   const dropped = old.scope.filter((id) => !scope.has(id));
   const otherMatrix = !sameMatrixName(old.matrix, baseline.matrix);
   if (dropped.length === 0 && !otherMatrix) return;
-  const what = (b: Baseline) =>
+  const what = (b: Pick<Baseline, "scope" | "matrix" | "filter">) =>
     `matrix ${b.matrix}${b.filter ? `, filter ${b.filter}` : ""}, ${b.scope.length} cases`;
   throw new CliError(
     `${path} holds this device's baseline (${what(old)}); the new one (${what(baseline)}) ` +
@@ -316,6 +320,22 @@ export function baselineCommand() {
           );
         }
       } else {
+        // Known before the run: the device's key and the selection, so a baseline this update
+        // would refuse to write over is refused before the matrix runs, not after it (minutes
+        // at --repeats 10).
+        if (!opts.replace) {
+          const caps = await probeCaps().catch(() => null); // none: the run says so
+          if (caps !== null) {
+            // its notes are the run's to say
+            const { mine } = await selectMatrixCases({ matrix: opts.matrix, filter: opts.filter });
+            await checkBaselineReplace(opts.dir, {
+              deviceKey: deviceKey({ adapter: caps }, { backend: currentBackend() }),
+              scope: mine.map((c) => c.id),
+              matrix: opts.matrix,
+              filter: opts.filter ?? null,
+            });
+          }
+        }
         // Said before the run: a baseline of too few samples a case can never show a slowdown.
         const samples = opts.repeats * opts.rounds;
         if (samples < DEFAULT_THRESHOLDS.minSamples) {

@@ -10,6 +10,7 @@ import { caseResultProblem, runReportProblem } from "../report/validate.ts";
 import type { CaseResult, RunReport } from "../results/types.ts";
 import { baselineOf, caseResult, reportOf, supportedCase } from "./drift_helpers.ts";
 import { runCli } from "./helpers_cli.ts";
+import { gpuTest } from "./gpu_helpers.ts";
 
 const A = "preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1";
 const E = "preset=tiny;path=expanded;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1";
@@ -388,3 +389,35 @@ Deno.test("run --case-timeout: past what a timer can wait (2147483 s) is exit 2"
   assert.equal(r.code, 2, r.stdout + r.stderr);
   assert.match(r.stderr, /"1e12" must be a number of seconds from 0 to 2147483/);
 });
+
+gpuTest(
+  "baseline update: a baseline it would refuse to write over is refused before the matrix runs (it ran the whole matrix first)",
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const key = (await runCli(["baseline", "key"])).stdout.trim();
+      // this device's baseline of two cases, one of which the update's filter leaves out
+      const wide = baselineOf([supportedCase(A), supportedCase(E)], { deviceKey: key });
+      await Deno.mkdir(`${dir}/b`);
+      await Deno.writeTextFile(`${dir}/b/${key}.json`, JSON.stringify(wide));
+      const r = await runCli([
+        "baseline",
+        "update",
+        "--matrix",
+        "smoke",
+        "--filter",
+        "preset=tiny;path=absorbed;dtype=f32;layout=bshd;sq=1",
+        "--dir",
+        `${dir}/b`,
+        "--out",
+        `${dir}/out`,
+      ]);
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, /leaves out 1 of its cases .*no baseline written/);
+      assert.ok(!(await exists(`${dir}/out/report.json`)), "the matrix did not run");
+      assert.doesNotMatch(r.stdout + r.stderr, /\[1\/\d+\]/, "no case ran");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
