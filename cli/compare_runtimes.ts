@@ -98,11 +98,26 @@ export function caseLine(c: CaseComparison, i: number, n: number): string {
  */
 export function comparisonMarkdown(
   cases: readonly CaseComparison[],
-  header: { deno: string; chromium: string; sameDriver: boolean; matrix: string },
+  header: {
+    deno: string;
+    chromium: string;
+    sameDriver: boolean;
+    matrix: string;
+    /** Set when SIGINT stopped the comparison before every selected case ran. */
+    interrupted?: ComparisonInterruption;
+  },
 ): string {
+  const i = header.interrupted;
   const lines = [
     `# compare-runtimes: ${header.matrix}${header.sameDriver ? " (same driver)" : ""}`,
     "",
+    ...(i === undefined ? [] : [
+      `**Interrupted by ${i.signal}: ${i.selected - i.notRun.length} of ${i.selected} ` +
+      `selected cases compared; ${i.notRun.length} not run** (${
+        i.notRun.slice(0, 10).map((id) => mdCell(id, Infinity)).join(", ")
+      }${i.notRun.length > 10 ? ", ..." : ""})`,
+      "",
+    ]),
     `- deno: ${header.deno}`,
     `- chromium: ${header.chromium}`,
     "",
@@ -120,6 +135,16 @@ export function comparisonMarkdown(
     );
   }
   return lines.join("\n") + "\n";
+}
+
+/** How a comparison was cut short: the signal, the cases selected and those not run. */
+export interface ComparisonInterruption {
+  /** The signal that stopped it. */
+  readonly signal: "SIGINT";
+  /** Cases the comparison selected. */
+  readonly selected: number;
+  /** Ids of the selected cases not compared. */
+  readonly notRun: readonly string[];
 }
 
 /**
@@ -176,7 +201,9 @@ export function compareRuntimesCommand() {
         "one runtime and errors (e.g. does not compile) in the other is a finding with both " +
         "messages. Writes <out>/compare-runtimes.json and .md. Exit codes: 0 both runtimes " +
         "pass every case and no finding; 1 a reference failure or a finding; 2 bad input; 3 " +
-        "no Chromium (the message has the install command) or no adapter.",
+        "no Chromium (the message has the install command) or no adapter; 130 stopped by " +
+        "SIGINT after the current case (both files written, saying so and naming the cases not " +
+        "compared).",
     )
     .option("--matrix <name|file>", "bundled matrix or a JSON file", "smoke")
     .option("--filter <query>", "select cases, e.g. 'preset=tiny;dtype=f32'", parseFilterOption)
@@ -292,11 +319,22 @@ export function compareRuntimesCommand() {
           onCase: (c, i, n) => console.log(caseLine(c, i, n)),
         });
         const totals = comparisonTotals(cases);
+        // Stopped by SIGINT: the reports say so and name the cases not compared (they read as
+        // a complete comparison of fewer cases before).
+        const done = new Set(cases.map((c) => c.id));
+        const interrupted: ComparisonInterruption | undefined = stop.signal.aborted
+          ? {
+            signal: "SIGINT",
+            selected: selection.mine.length,
+            notRun: selection.mine.map((c) => c.id).filter((id) => !done.has(id)),
+          }
+          : undefined;
         const header = {
           deno: denoLine,
           chromium: chromiumLine,
           sameDriver: opts.sameDriver === true,
           matrix: opts.matrix,
+          ...(interrupted ? { interrupted } : {}),
         };
         await Deno.writeTextFile(
           `${opts.out}/compare-runtimes.json`,
@@ -312,7 +350,11 @@ export function compareRuntimesCommand() {
           comparisonMarkdown(cases, header),
         );
         console.log(
-          `${totals.cases} cases: ${totals.compared} compared, ${totals.identical} bit-identical; ` +
+          (interrupted
+            ? `interrupted by SIGINT: ${totals.cases} of ${interrupted.selected} selected ` +
+              "cases ran; "
+            : "") +
+            `${totals.cases} cases: ${totals.compared} compared, ${totals.identical} bit-identical; ` +
             `max ULP out ${totals.maxUlpOut}, lse ${totals.maxUlpLse}; reference failures: deno ` +
             `${totals.denoBad}, chromium ${totals.chromiumBad}; findings ${totals.findings}; ` +
             `not covered by one device ${totals.notCovered}; ` +

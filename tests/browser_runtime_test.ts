@@ -9,7 +9,7 @@
 //   that message, the rest of the suite runs).
 import assert from "node:assert/strict";
 import { selectCases } from "../runner/run_matrix.ts";
-import { browserTestName, chromiumMissing, runHarness } from "./browser_helpers.ts";
+import { browserTestName, chromiumMissing, runHarness, spawnHarness } from "./browser_helpers.ts";
 import { loadKernel } from "../kernels/source.ts";
 
 const ignore = chromiumMissing() !== null;
@@ -117,6 +117,55 @@ Deno.test({
           /dtype\.f16-unavailable( \([^)]*\))?: dtype f16 needs the WebGPU feature/,
         );
       }
+    } finally {
+      await Deno.remove(out, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name: browserTestName(
+    "compare-runtimes stopped by SIGINT: exit 130, both files say so and name the cases not compared",
+  ),
+  ignore,
+  fn: async () => {
+    const out = await Deno.makeTempDir({ prefix: "mla-compare-runtimes-int-" });
+    try {
+      const child = spawnHarness([
+        "compare-runtimes",
+        "--filter",
+        "preset=tiny;dtype=f32",
+        "--out",
+        out,
+      ]);
+      // SIGINT once the first case has printed its line
+      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let text = "";
+      while (!/^\[1\/\d+\] /m.test(text)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += value;
+      }
+      child.kill("SIGINT");
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += value;
+      }
+      const status = await child.status;
+      await child.stderr.cancel();
+      assert.equal(status.code, 130, text);
+      const report = JSON.parse(await Deno.readTextFile(`${out}/compare-runtimes.json`));
+      const { all } = await selectCases({ matrix: "smoke", filter: "preset=tiny;dtype=f32" });
+      assert.equal(report.interrupted.signal, "SIGINT");
+      assert.equal(report.interrupted.selected, all.length);
+      assert.equal(report.interrupted.notRun.length, all.length - report.totals.cases);
+      assert.ok(report.interrupted.notRun.length > 0, "stopped before the end");
+      assert.match(
+        await Deno.readTextFile(`${out}/compare-runtimes.md`),
+        /\*\*Interrupted by SIGINT: \d+ of \d+ selected cases compared; \d+ not run\*\*/,
+      );
+      assert.match(text, /^interrupted by SIGINT: \d+ of \d+ selected cases ran; /m);
     } finally {
       await Deno.remove(out, { recursive: true }).catch(() => {});
     }

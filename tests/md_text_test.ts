@@ -93,6 +93,18 @@ Deno.test("bench summary.md and compare-runtimes.md keep their cells; a compiler
   assert.ok(crRow && crHeader, md);
   assert.equal(cells(crRow).length, cells(crHeader).length, crRow);
   assert.ok(!/<f32>|<i>/.test(md), md);
+  // stopped by SIGINT: said first, with the cases not compared (it read as complete)
+  const cut = comparisonMarkdown([], {
+    deno: "d",
+    chromium: "c",
+    sameDriver: false,
+    matrix: "m",
+    interrupted: { signal: "SIGINT", selected: 3, notRun: ["a", "b"] },
+  });
+  assert.match(
+    cut,
+    /^# compare-runtimes: m\n\n\*\*Interrupted by SIGINT: 1 of 3 selected cases compared; 2 not run\*\* \(a, b\)\n/,
+  );
 });
 
 Deno.test("bench's passes table keeps its cells with a user backend's pass names", () => {
