@@ -156,9 +156,15 @@ export function finishCommands(
       runs.push(runCommandFor({ ...report, shard: `${k}/${n}` }, dir, false));
     }
   }
+  // A folder rebuilt in place (`merge <dir> --out <dir>`) is one of several merged now, which
+  // merge refuses as --out: the merge goes to a folder beside it.
+  const trim = (d: string) => d.replace(/\/+$/, "");
+  const mergeOut = dirs.length > 1 && dirs.some((d) => trim(d) === trim(out))
+    ? `${trim(out)}-merged`
+    : out;
   return [
     ...runs,
-    `deno task harness merge ${dirs.map(shellWord).join(" ")} --out ${shellWord(out)}`,
+    `deno task harness merge ${dirs.map(shellWord).join(" ")} --out ${shellWord(mergeOut)}`,
   ];
 }
 

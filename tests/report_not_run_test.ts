@@ -138,6 +138,13 @@ Deno.test("a merge of one shard of two gives the missing shard's run and the mer
       again[0],
       `deno task harness run --matrix smoke --filter ${FILTER} --shard 2/2 --out ${tmp}/x --resume`,
     );
+    // a shard rebuilt in place (`merge shard-1 --out shard-1`): the merge of both goes beside
+    // it, as merge refuses an --out that is one of the folders merged
+    const inPlace = finishCommands(m.report, `${tmp}/shard-1/`, { folders: m.folders });
+    assert.equal(
+      inPlace.at(-1),
+      `deno task harness merge ${tmp}/shard-1 ${tmp}/shard-2 --out ${tmp}/shard-1-merged`,
+    );
   });
 });
 
