@@ -15,6 +15,7 @@ import {
   runOutputFiles,
   sameFile,
 } from "../report/output_overlap.ts";
+import { pathExists } from "../util/fs.ts";
 import { OutputPathError, roundOutDir } from "../report/output_paths.ts";
 import { BUNDLED_MATRICES, matrixFileOf } from "../matrix/expand.ts";
 import { checkFilterSyntax } from "../matrix/case_id.ts";
@@ -708,6 +709,13 @@ export async function upgradeCheck(o: UpgradeCheckOptions): Promise<UpgradeCheck
             `${side.command} ${side.args.join(" ")}`,
         );
         checkStopped();
+        // A side's folder is this check's own: a run an earlier check left in it (stopped by
+        // a signal, killed) would make the side's run refuse the folder (exit 2, naming
+        // --resume and --force, which upgrade-check does not take). Started over instead.
+        if (await pathExists(`${side.outDir}/run.json`)) {
+          log(`upgrade-check: ${side.outDir} holds an earlier check's run: removed`);
+          await Deno.remove(side.outDir, { recursive: true });
+        }
         const code = await runSide(side);
         checkStopped();
         if (code === 2) {

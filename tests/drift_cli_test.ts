@@ -216,6 +216,11 @@ Deno.test("upgrade-check orchestration: two git revisions in worktrees, removed 
     await Deno.writeTextFile(`${side.outDir}/report.json`, JSON.stringify(r));
     return 1; // a failing case is still compared
   };
+  // an earlier check stopped halfway left a run in the from side's folder: started over
+  await Deno.mkdir(`${out}/from`, { recursive: true });
+  await Deno.writeTextFile(`${out}/from/run.json`, '{"version":1,"state":"running"}');
+  await Deno.writeTextFile(`${out}/from/stale.txt`, "from the earlier check");
+  const logged: string[] = [];
   const { report } = await upgradeCheck({
     fromRef: "v1",
     toRef: "main",
@@ -224,8 +229,13 @@ Deno.test("upgrade-check orchestration: two git revisions in worktrees, removed 
     out,
     runSide,
     git: fakeGit,
-    log: () => {},
+    log: (l) => logged.push(l),
   });
+  assert.ok(
+    logged.some((l) => /from holds an earlier check's run: removed/.test(l)),
+    logged.join("\n"),
+  );
+  assert.ok(!(await Deno.stat(`${out}/from/stale.txt`).then(() => true, () => false)));
   assert.deepEqual(git.map((a) => a.slice(0, 2)), [["worktree", "add"], ["worktree", "add"], [
     "worktree",
     "remove",
