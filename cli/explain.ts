@@ -17,6 +17,7 @@ import { readCapsFile } from "../adapter/caps_file.ts";
 import { PRESET_CONFIGS } from "../adapter/presets.ts";
 import { isBundledBackend } from "../adapter/registry.ts";
 import { MAX_BUNDLED_KV_SPLITS } from "../adapter/backends.ts";
+import { sha256Hex16 } from "../util/hash.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { explainMatrixCase } from "../runner/explain_case.ts";
 import { nearest } from "../util/edit_distance.ts";
@@ -317,11 +318,19 @@ async function explainCaseOf(
     config: reading,
   });
   const where = { id: c.id, matrix, ...(c.group === undefined ? {} : { group: c.group }) };
+  // The plan's digest, as results.jsonl's `planDigest` records it for the case (a run's plan
+  // and this one, told apart or matched at a glance)
+  const planDigest = explanation.resolution.kind !== "plan"
+    ? null
+    : await sha256Hex16(JSON.stringify(explanation.resolution));
   if (opts.json) {
-    console.log(JSON.stringify({ case: where, ...explanation, runNotes }, null, 2));
+    console.log(JSON.stringify({ case: where, planDigest, ...explanation, runNotes }, null, 2));
   } else {
     console.log(
       `case ${c.id}\n  of matrix ${matrix}${c.group === undefined ? "" : `, group "${c.group}"`}` +
+        (planDigest === null
+          ? ""
+          : `\n  plan digest ${planDigest} (results.jsonl's planDigest of the case)`) +
         `\n${formatExplanation(explanation)}` +
         runNotes.map((n) => `\nrun: ${n}`).join(""),
     );

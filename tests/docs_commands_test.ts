@@ -191,3 +191,22 @@ Deno.test("docs commands: the flags of the tools that use parseArgs are read fro
   // a tool that reads Deno.args itself: its flags are looked for in its source
   assert.equal(toolFlags(readTool("tools/compile_time.ts")!), null);
 });
+
+Deno.test("README's matrix file example loads: its groups expand and its expectation is the schema's form", async () => {
+  const { loadMatrix } = await import("../matrix/expand.ts");
+  const readme = await Deno.readTextFile(`${ROOT}README.md`);
+  const at = readme.indexOf('"name": "mine"');
+  const start = readme.lastIndexOf(`${F}json\n`, at) + `${F}json\n`.length;
+  const text = readme.slice(start, readme.indexOf(F, start));
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/mine.json`, text);
+    const { cases } = await loadMatrix(`${dir}/mine.json`);
+    assert.equal(cases.length, 5);
+    const refused = cases.filter((c) => c.expect.support === "unsupported");
+    assert.equal(refused.length, 1);
+    assert.equal(refused[0].deviceProfile.removeFeatures?.[0], "shader-f16");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

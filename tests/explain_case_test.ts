@@ -47,6 +47,12 @@ Deno.test({
       assert.ok(ids.some((id) => /;page=\d/.test(id)), "a paged case");
       assert.ok(ids.some((id) => /;splits=\d/.test(id)), "a split case");
       assert.ok(planned >= 15, `${planned} planned cases compared`);
+      // the CLI prints that digest (README pointed to it, and nothing showed it)
+      const r = report.results.find((x) => x.planDigest !== undefined)!;
+      const cli = await runCli(["explain", "--case", r.id, "--json"]);
+      assert.equal(JSON.parse(cli.stdout).planDigest, r.planDigest, cli.stderr);
+      const text = await runCli(["explain", "--case", r.id]);
+      assert.ok(text.stdout.includes(`plan digest ${r.planDigest}`), text.stdout);
     } finally {
       await Deno.remove(out, { recursive: true });
     }
