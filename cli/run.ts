@@ -61,8 +61,12 @@ export function parseShard(value: string): { index: number; count: number } {
   const m = /^(\d+)\/(\d+)$/.exec(value.trim());
   const index = m ? Number(m[1]) : NaN;
   const count = m ? Number(m[2]) : NaN;
-  if (!m || count < 1 || index < 1 || index > count) {
-    throw new InvalidArgumentError(`"${value}" must look like i/n with 1 <= i <= n, e.g. 2/4`);
+  // past 2^53 a count is not the number written (1/99999999999999999999 was recorded as
+  // 1/100000000000000000000)
+  if (!m || count < 1 || index < 1 || index > count || !Number.isSafeInteger(count)) {
+    throw new InvalidArgumentError(
+      `"${value}" must look like i/n with 1 <= i <= n <= ${Number.MAX_SAFE_INTEGER}, e.g. 2/4`,
+    );
   }
   return { index, count };
 }

@@ -184,6 +184,10 @@ Deno.test("bad --shard and --filter are usage errors (exit 2)", async () => {
   const a = await runCli(["run", "--shard", "3/2"]);
   assert.equal(a.code, 2);
   assert.match(a.stderr, /"3\/2" must look like i\/n with 1 <= i <= n/);
+  // past 2^53: not the number written (it was recorded as 1/100000000000000000000)
+  const huge = await runCli(["run", "--shard", "1/99999999999999999999"]);
+  assert.equal(huge.code, 2, huge.stderr);
+  assert.match(huge.stderr, /must look like i\/n with 1 <= i <= n <= 9007199254740991/);
   const b = await runCli(["run", "--filter", "dtpe=f16", "--out", await Deno.makeTempDir()], {
     DENO_WEBGPU_BACKEND: Deno.env.get("DENO_WEBGPU_BACKEND") ?? "",
   });
