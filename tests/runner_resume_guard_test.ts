@@ -12,7 +12,7 @@ import { GpuContext, hasAdapter } from "../gpu/device.ts";
 import { ReportFileError } from "../report/errors.ts";
 import { writeRunReports } from "../report/run_reports.ts";
 import { readRunState, type RunState, writeRunState } from "../report/run_state.ts";
-import { type CaseRunner, runMatrix } from "../runner/run_matrix.ts";
+import { type CaseRunner, runMatrix, type RunMatrixOptions } from "../runner/run_matrix.ts";
 import { SILENT_PROGRESS } from "../report/progress.ts";
 import { PASS_STUB, stoppedRun } from "./stub_runner.ts";
 
@@ -39,6 +39,27 @@ async function inTinyFolder(
     ctx.destroy();
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/** A resume refused with a ReportFileError matching `pattern`, before any case ran. */
+async function assertResumeRefused(
+  options: RunMatrixOptions,
+  runner: CaseRunner,
+  pattern: RegExp,
+): Promise<void> {
+  let ran = 0;
+  await assert.rejects(
+    runMatrix({
+      ...options,
+      resume: true,
+      testOnlyCaseRunner: (c, o) => {
+        ran++;
+        return runner(c, o);
+      },
+    }),
+    (e: unknown) => e instanceof ReportFileError && pattern.test(e.message),
+  );
+  assert.equal(ran, 0, "nothing ran");
 }
 
 Deno.test({
@@ -176,22 +197,11 @@ Deno.test({
       // the matrix file's seed edited between the stop and the resume
       const m = JSON.parse(await Deno.readTextFile(matrix));
       await Deno.writeTextFile(matrix, JSON.stringify({ ...m, seed: 2 }));
-      let ran = 0;
-      await assert.rejects(
-        runMatrix({
-          ...common,
-          resume: true,
-          testOnlyCaseRunner: (c, o) => {
-            ran++;
-            return seeded(c, o);
-          },
-        }),
-        (e: unknown) =>
-          e instanceof ReportFileError &&
-          /ran with the matrix seed 1, but the matrix now says 2: .*--force starts over/
-            .test(e.message),
+      await assertResumeRefused(
+        common,
+        seeded,
+        /ran with the matrix seed 1, but the matrix now says 2: .*--force starts over/,
       );
-      assert.equal(ran, 0);
       // the seed put back: resumed
       await Deno.writeTextFile(matrix, JSON.stringify(m));
       const resumed = await runMatrix({ ...common, resume: true, testOnlyCaseRunner: seeded });
@@ -224,22 +234,11 @@ Deno.test({
         await Deno.writeTextFile(matrix, JSON.stringify(m));
         await stoppedRun({ ...common, force: true });
         await Deno.writeTextFile(matrix, JSON.stringify(edited));
-        let ran = 0;
-        await assert.rejects(
-          runMatrix({
-            ...common,
-            resume: true,
-            testOnlyCaseRunner: (c, o) => {
-              ran++;
-              return PASS_STUB(c, o);
-            },
-          }),
-          (e: unknown) =>
-            e instanceof ReportFileError &&
-            /holds a run whose matrix changed since it started .*digest [0-9a-f]{16} → [0-9a-f]{16}.*--force to start over/
-              .test(e.message),
+        await assertResumeRefused(
+          common,
+          PASS_STUB,
+          /holds a run whose matrix changed since it started .*digest [0-9a-f]{16} → [0-9a-f]{16}.*--force to start over/,
         );
-        assert.equal(ran, 0, "nothing ran");
       }
       // put back: resumed, and the report records the digest
       await Deno.writeTextFile(matrix, JSON.stringify(m));
@@ -280,27 +279,15 @@ Deno.test({
         },
       });
       for (const [repeats, warmupMs] of [[3, 0], [10, 50]]) {
-        let ran = 0;
-        await assert.rejects(
-          runMatrix({
-            ...common,
-            resume: true,
-            repeats,
-            warmupMs,
-            testOnlyCaseRunner: (c, o) => {
-              ran++;
-              return timed(c, o);
-            },
-          }),
-          (e: unknown) =>
-            e instanceof ReportFileError &&
-            new RegExp(
-              `holds results timed with --repeats 10 and --warmup-ms 0 .*this resume would ` +
-                `time with --repeats ${repeats} and --warmup-ms ${warmupMs}: .*resume with ` +
-                "--repeats 10 --warmup-ms 0",
-            ).test(e.message),
+        await assertResumeRefused(
+          { ...common, repeats, warmupMs },
+          timed,
+          new RegExp(
+            `holds results timed with --repeats 10 and --warmup-ms 0 .*this resume would ` +
+              `time with --repeats ${repeats} and --warmup-ms ${warmupMs}: .*resume with ` +
+              "--repeats 10 --warmup-ms 0",
+          ),
         );
-        assert.equal(ran, 0);
       }
       const resumed = await runMatrix({
         ...common,
