@@ -155,4 +155,6 @@ gpuTest(
       });
     }
   },
+  // f16 cases: a device without shader-f16 (the GL fallback) has none to run
+  { features: ["shader-f16"], specs: ["deepseek-v2-lite"] },
 );
