@@ -191,6 +191,26 @@ function notStarted(command: string, what: string, e: unknown): Error {
   );
 }
 
+/**
+ * Whether a run holds the lock of folder `dir` (runner/out_lock.ts: `run.lock`, locked for as
+ * long as its run goes on).
+ */
+async function runStillGoing(dir: string): Promise<boolean> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(`${dir}/run.lock`, { read: true, write: true });
+  } catch {
+    return false; // none: no run has it
+  }
+  try {
+    if (!(await file.tryLock(true))) return true;
+    await file.unlock();
+    return false;
+  } finally {
+    file.close();
+  }
+}
+
 /** The side runs under way: a signal that stops the check is passed on to them. */
 const runningSides = new Set<Deno.ChildProcess>();
 
@@ -713,6 +733,16 @@ export async function upgradeCheck(o: UpgradeCheckOptions): Promise<UpgradeCheck
         // a signal, killed) would make the side's run refuse the folder (exit 2, naming
         // --resume and --force, which upgrade-check does not take). Started over instead.
         if (await pathExists(`${side.outDir}/run.json`)) {
+          // ... unless that run is still going (an earlier check killed, its side's run left
+          // alone): removing its folder would put two runs in one.
+          if (await runStillGoing(side.outDir)) {
+            throw new DriftInputError(
+              side.outDir,
+              "is being written by a run that is still going (its run.lock is held): an " +
+                "earlier upgrade-check's side, left running when that check was killed? Wait " +
+                "for it or stop it, or give another --out",
+            );
+          }
           log(`upgrade-check: ${side.outDir} holds an earlier check's run: removed`);
           await Deno.remove(side.outDir, { recursive: true });
         }

@@ -236,12 +236,35 @@ Deno.test("upgrade-check orchestration: two git revisions in worktrees, removed 
     logged.join("\n"),
   );
   assert.ok(!(await Deno.stat(`${out}/from/stale.txt`).then(() => true, () => false)));
+
   assert.deepEqual(git.map((a) => a.slice(0, 2)), [["worktree", "add"], ["worktree", "add"], [
     "worktree",
     "remove",
   ], ["worktree", "remove"]]);
   assert.equal(git[0][4], "v1");
-  assert.deepEqual(report.environment.summary, ["harness revision: 1111111111 → 2222222222"]);
+  assert.deepEqual(report.environment.summary, ["harness revision: 1111111111 → 2222222222"]); // ... unless that run is still going (its run.lock held): refused, the folder left alone
+  await Deno.writeTextFile(`${out}/from/run.json`, '{"version":1,"state":"running"}');
+  const lock = await Deno.open(`${out}/from/run.lock`, { write: true, create: true });
+  await lock.lock(true);
+  try {
+    await assert.rejects(
+      upgradeCheck({
+        fromRef: "v1",
+        toRef: "main",
+        matrix: "smoke",
+        repeats: 3,
+        out,
+        runSide,
+        git: fakeGit,
+        log: () => {},
+      }),
+      /from: is being written by a run that is still going \(its run\.lock is held\)/,
+    );
+    assert.ok(await Deno.stat(`${out}/from/run.json`).then(() => true, () => false));
+  } finally {
+    await lock.unlock();
+    lock.close();
+  }
 });
 
 Deno.test("upgrade-check stopped by a signal: the side is waited for, the worktrees removed, UpgradeInterrupted (the signal ended it, leaving them)", async () => {
