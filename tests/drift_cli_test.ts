@@ -242,7 +242,9 @@ Deno.test("upgrade-check orchestration: two git revisions in worktrees, removed 
     "remove",
   ], ["worktree", "remove"]]);
   assert.equal(git[0][4], "v1");
-  assert.deepEqual(report.environment.summary, ["harness revision: 1111111111 → 2222222222"]); // ... unless that run is still going (its run.lock held): refused, the folder left alone
+  assert.deepEqual(report.environment.summary, ["harness revision: 1111111111 → 2222222222"]);
+  // a side folder holding an earlier check's run is started over, unless that run is still
+  // going (its run.lock held): refused, the folder left alone
   await Deno.writeTextFile(`${out}/from/run.json`, '{"version":1,"state":"running"}');
   const lock = await Deno.open(`${out}/from/run.lock`, { write: true, create: true });
   await lock.lock(true);
