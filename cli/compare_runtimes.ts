@@ -322,13 +322,12 @@ export function compareRuntimesCommand() {
         // Stopped by SIGINT: the reports say so and name the cases not compared (they read as
         // a complete comparison of fewer cases before).
         const done = new Set(cases.map((c) => c.id));
-        const interrupted: ComparisonInterruption | undefined = stop.signal.aborted
-          ? {
-            signal: "SIGINT",
-            selected: selection.mine.length,
-            notRun: selection.mine.map((c) => c.id).filter((id) => !done.has(id)),
-          }
-          : undefined;
+        const notRun = selection.mine.map((c) => c.id).filter((id) => !done.has(id));
+        // (a SIGINT after the last case stopped nothing)
+        const interrupted: ComparisonInterruption | undefined =
+          stop.signal.aborted && notRun.length > 0
+            ? { signal: "SIGINT", selected: selection.mine.length, notRun }
+            : undefined;
         const header = {
           deno: denoLine,
           chromium: chromiumLine,
@@ -363,7 +362,7 @@ export function compareRuntimesCommand() {
               : "") +
             `report in ${opts.out}/compare-runtimes.md`,
         );
-        Deno.exitCode = stop.signal.aborted
+        Deno.exitCode = interrupted
           ? 130
           : totals.denoBad + totals.chromiumBad + totals.findings > 0
           ? EXIT.failure

@@ -320,7 +320,8 @@ async function explainCaseOf(
   const where = { id: c.id, matrix, ...(c.group === undefined ? {} : { group: c.group }) };
   // The plan's digest, as results.jsonl's `planDigest` records it for the case (a run's plan
   // and this one, told apart or matched at a glance)
-  const planDigest = explanation.resolution.kind !== "plan"
+  // (none where run records none: no plan, or run's own checks refuse the case)
+  const planDigest = explanation.resolution.kind !== "plan" || runNotes.length > 0
     ? null
     : await sha256Hex16(JSON.stringify(explanation.resolution));
   if (opts.json) {

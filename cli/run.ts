@@ -220,8 +220,8 @@ export function runCommand() {
       new Option(
         "--resume",
         "skip cases already in <out>/results.jsonl (the folder must hold a run of the same " +
-          "matrix, filter, shard, --plant-fault and --backend, whose config files have not " +
-          "changed since it started)",
+          "matrix, filter, shard, --plant-fault, --backend, --repeats and --warmup-ms, whose " +
+          "config files and matrix file have not changed since it started)",
       ).conflicts("force"),
     )
     .option("--force", "start over even when <out> holds a half-finished run")

@@ -278,20 +278,20 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
         `its matrix has ${diff} compared with ${firstDir} (the matrix file changed between shards?)`,
       );
     }
-    // The same ids, but the matrix said other things of them (an expectation, a device
-    // profile, a seed or a group edited between the shards): one report, two matrices.
-    if (
-      r.matrixDigest !== undefined && first.matrixDigest !== undefined &&
-      r.matrixDigest !== first.matrixDigest
-    ) {
-      throw new ReportFileError(
-        path,
-        `its matrix said other things of its cases than ${firstDir}'s (an expectation, a ` +
-          `device profile, a seed or a group; digest ${r.matrixDigest} against ` +
-          `${first.matrixDigest}): the matrix file changed between the shards; rerun the ` +
-          "shard with the matrix as the other read it",
-      );
-    }
+  }
+  // The same ids, but the matrix said other things of them (an expectation, a device profile,
+  // a seed or a group edited between the shards): one report, two matrices. Each folder that
+  // recorded a digest against the first that did (a folder from before it is not checked).
+  const digested = reports.findIndex((r) => r.matrixDigest !== undefined);
+  for (let i = digested + 1; digested >= 0 && i < reports.length; i++) {
+    const [d, ref] = [reports[i].matrixDigest, reports[digested].matrixDigest];
+    if (d === undefined || d === ref) continue;
+    throw new ReportFileError(
+      join(dirs[i], RUN_FILES.report),
+      `its matrix said other things of its cases than ${dirs[digested]}'s (an expectation, a ` +
+        `device profile, a seed or a group; digest ${d} against ${ref}): the matrix file ` +
+        "changed between the shards; rerun the shard with the matrix as the other read it",
+    );
   }
   // The merged report's digest, repeats and warm-up: the shards' ones, where every shard
   // recorded the same.

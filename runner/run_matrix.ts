@@ -485,9 +485,25 @@ function checkResumeConfigs(
  */
 function checkResumeTiming(
   out: string,
+  resumed: RunReport,
   previous: ReadonlyMap<string, CaseResult>,
-  now: { repeats: number; warmupMs: number },
+  now: { repeats: number; warmupMs: number; resolve: (asked: number | "auto") => number },
 ): void {
+  // What the run recorded it was started with (run.json): a result records no warm-up of 0,
+  // and a run of --repeats 0 no timing at all, so the results alone miss those.
+  if (resumed.repeats !== undefined || resumed.warmupMs !== undefined) {
+    const repeats = resumed.repeats ?? now.repeats;
+    const warm = resumed.warmupMs === undefined ? now.warmupMs : now.resolve(resumed.warmupMs);
+    if (repeats === now.repeats && warm === now.warmupMs) return;
+    throw new ReportFileError(
+      out,
+      `holds a run started with --repeats ${repeats} and --warmup-ms ${
+        resumed.warmupMs ?? warm
+      }, but this resume would time with --repeats ${now.repeats} and --warmup-ms ` +
+        `${now.warmupMs}: one report's cases are timed alike; resume with --repeats ${repeats} ` +
+        `--warmup-ms ${resumed.warmupMs ?? warm}, or --force to start over`,
+    );
+  }
   for (const r of previous.values()) {
     const t = r.timing;
     if (!t) continue;
@@ -629,8 +645,13 @@ async function runInFolder(
   // What the matrix says of its cases beyond their ids (expectations, device profiles, seeds,
   // groups), as it is now: a resume after the file was edited would judge its kept and new
   // results by two versions of it.
-  const matrixDigest = await selectionDigest(all);
-  if (resumed && previous.size > 0) checkResumeMatrix(options.out, resumed, matrixDigest);
+  const digestNow = await selectionDigest(all);
+  if (resumed && previous.size > 0) checkResumeMatrix(options.out, resumed, digestNow);
+  // A run resumed from before the digest keeps none: its kept results were never checked
+  // against it (as configDigests).
+  const matrixDigest = resumed && previous.size > 0 && resumed.matrixDigest === undefined
+    ? undefined
+    : digestNow;
   // A resume keeps the run's own matrix spelling and start: its report is that run's, so
   // merge and history see one run, not two.
   const identity: RunIdentity = resumed ? { ...asked, matrix: resumed.matrix } : asked;
@@ -672,7 +693,11 @@ async function runInFolder(
     try {
       const notes = checkResumeEnvironment(options.out, resumed, previous.size, fingerprint);
       for (const note of notes) console.error(note);
-      checkResumeTiming(options.out, previous, { repeats: options.repeats ?? 3, warmupMs });
+      checkResumeTiming(options.out, resumed, previous, {
+        repeats: options.repeats ?? 3,
+        warmupMs,
+        resolve: (asked) => resolveWarmupMs(asked, ctx.caps),
+      });
     } catch (e) {
       if (!options.ctx) ctx.destroy();
       throw e;
@@ -694,7 +719,7 @@ async function runInFolder(
     ...(options.configRoot !== undefined ? { configRoot: options.configRoot } : {}),
     ...(options.backendModules?.length ? { backendModules: options.backendModules } : {}),
     ...(configDigests !== undefined ? { configDigests } : {}),
-    matrixDigest,
+    ...(matrixDigest !== undefined ? { matrixDigest } : {}),
     repeats: options.repeats ?? 3,
     warmupMs: options.warmupMs ?? "auto",
   });

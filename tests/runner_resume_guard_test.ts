@@ -245,6 +245,15 @@ Deno.test({
       const resumed = await runMatrix({ ...common, resume: true, testOnlyCaseRunner: PASS_STUB });
       assert.equal(resumed.results.length, 2);
       assert.match(resumed.matrixDigest ?? "", /^[0-9a-f]{16}$/);
+      // a run from before the digest: resumed with a note, and its report records none (its
+      // kept results were never checked against one)
+      await stoppedRun({ ...common, force: true });
+      const st = (await readRunState(`${out}/run.json`)) as RunState;
+      const { matrixDigest: _d, ...older } = st.report;
+      await writeRunState(`${out}/run.json`, { ...st, report: older });
+      const old = await runMatrix({ ...common, resume: true, testOnlyCaseRunner: PASS_STUB });
+      assert.equal(old.results.length, 2);
+      assert.equal(old.matrixDigest, undefined);
     });
   },
 });
@@ -256,14 +265,15 @@ Deno.test({
   fn: async () => {
     await inTinyFolder(async ({ matrix, out, ctx }) => {
       const common = { matrix, out, ctx, progress: SILENT_PROGRESS, writeReports: writeRunReports };
-      // the case runner times as runCase does: --repeats samples, the warm-up recorded
+      // the case runner times as runCase does: --repeats samples, a warm-up recorded when
+      // there was one
       const timed: CaseRunner = async (c, o) => ({
         ...(await PASS_STUB(c, o)),
         timing: {
           source: "timestamp-query",
           samplesMs: Array(o.repeats ?? 3).fill(1),
           medianMs: 1,
-          warmupMs: o.warmupMs ?? 0,
+          ...(o.warmupMs ? { warmupMs: o.warmupMs } : {}),
           rules: TIMING_RULES,
         },
       });
@@ -278,17 +288,28 @@ Deno.test({
           return timed(c, o);
         },
       });
+      // run.json records what the run was started with: a warm-up of 0, which no result
+      // records, is told apart from 50 too
       for (const [repeats, warmupMs] of [[3, 0], [10, 50]]) {
         await assertResumeRefused(
           { ...common, repeats, warmupMs },
           timed,
           new RegExp(
-            `holds results timed with --repeats 10 and --warmup-ms 0 .*this resume would ` +
+            `holds a run started with --repeats 10 and --warmup-ms 0, but this resume would ` +
               `time with --repeats ${repeats} and --warmup-ms ${warmupMs}: .*resume with ` +
               "--repeats 10 --warmup-ms 0",
           ),
         );
       }
+      // a run.json from before they were recorded: the kept results' sample counts decide
+      const state = (await readRunState(`${out}/run.json`)) as RunState;
+      const { repeats: _r, warmupMs: _w, ...older } = state.report;
+      await writeRunState(`${out}/run.json`, { ...state, report: older });
+      await assertResumeRefused(
+        { ...common, repeats: 3, warmupMs: 0 },
+        timed,
+        /holds results timed with --repeats 10 and --warmup-ms 0 .*this resume would time with --repeats 3/,
+      );
       const resumed = await runMatrix({
         ...common,
         resume: true,
