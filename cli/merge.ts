@@ -17,6 +17,7 @@ import { finishCommands } from "../report/finish_commands.ts";
 import { lockOutDir } from "../runner/out_lock.ts";
 import { BENCH_ONLY_FILES, OutputPathError, prepareOutputDir } from "../report/output_paths.ts";
 import { CliError, EXIT } from "./errors.ts";
+import { lockHeld } from "../util/fs.ts";
 import { runExitCode } from "./run.ts";
 
 /**
@@ -114,6 +115,18 @@ export async function checkMergeFolders(dirs: readonly string[], out: string): P
           EXIT.badInput,
         );
       }
+    }
+  }
+  // A folder whose run is still going (its run.lock held): merged now, its cases yet to run
+  // would read as lost and the merge would say the run was killed. (Checked before this merge
+  // takes --out's own lock, which an in-place rebuild's folder shares.)
+  for (const d of dirs) {
+    if (await lockHeld(`${d.replace(/\/+$/, "")}/run.lock`)) {
+      throw new CliError(
+        `merge: ${d} holds a run that is still going (its run.lock is held): merge it once ` +
+          "it has finished or stopped",
+        EXIT.badInput,
+      );
     }
   }
   const input = [];

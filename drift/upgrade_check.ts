@@ -15,7 +15,7 @@ import {
   runOutputFiles,
   sameFile,
 } from "../report/output_overlap.ts";
-import { pathExists } from "../util/fs.ts";
+import { lockHeld, pathExists } from "../util/fs.ts";
 import { OutputPathError, roundOutDir } from "../report/output_paths.ts";
 import { BUNDLED_MATRICES, matrixFileOf } from "../matrix/expand.ts";
 import { checkFilterSyntax } from "../matrix/case_id.ts";
@@ -189,26 +189,6 @@ function notStarted(command: string, what: string, e: unknown): Error {
       e instanceof Error ? e.message : String(e)
     }); is it installed and on PATH?`,
   );
-}
-
-/**
- * Whether a run holds the lock of folder `dir` (runner/out_lock.ts: `run.lock`, locked for as
- * long as its run goes on).
- */
-async function runStillGoing(dir: string): Promise<boolean> {
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(`${dir}/run.lock`, { read: true, write: true });
-  } catch {
-    return false; // none: no run has it
-  }
-  try {
-    if (!(await file.tryLock(true))) return true;
-    await file.unlock();
-    return false;
-  } finally {
-    file.close();
-  }
 }
 
 /** The side runs under way: a signal that stops the check is passed on to them. */
@@ -735,7 +715,7 @@ export async function upgradeCheck(o: UpgradeCheckOptions): Promise<UpgradeCheck
         if (await pathExists(`${side.outDir}/run.json`)) {
           // ... unless that run is still going (an earlier check killed, its side's run left
           // alone): removing its folder would put two runs in one.
-          if (await runStillGoing(side.outDir)) {
+          if (await lockHeld(`${side.outDir}/run.lock`)) {
             throw new DriftInputError(
               side.outDir,
               "is being written by a run that is still going (its run.lock is held): an " +

@@ -88,7 +88,19 @@ Deno.test("merge: a folder given twice, or --out naming a shard or another run, 
     assert.equal(await Deno.readTextFile(`${tmp}/bench/report.json`), "{}\n");
     await Deno.remove(`${tmp}/bench`, { recursive: true });
 
-    for (const r of [twice, intoShard, intoRun, intoBench]) {
+    // a folder whose run is still going (its lock held): exit 2, not "rebuilt ... killed"
+    const held = await lockOutDir(`${tmp}/s2`);
+    let live;
+    try {
+      live = await runCli(["merge", `${tmp}/s1`, `${tmp}/s2`, "--out", `${tmp}/m-live`]);
+    } finally {
+      await held.release();
+    }
+    assert.equal(live.code, 2, live.stdout + live.stderr);
+    assert.match(live.stderr, /s2 holds a run that is still going \(its run\.lock is held\)/);
+    assert.doesNotMatch(live.stdout, /rebuilt/);
+
+    for (const r of [twice, intoShard, intoRun, intoBench, live]) {
       assert.doesNotMatch(r.stderr, /internal error|at .*\.ts:\d+/);
     }
     assert.deepEqual(await snapshot(`${tmp}/s1`), before.s1);

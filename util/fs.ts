@@ -131,3 +131,29 @@ export async function copyTree(
     else if (e.isFile) await Deno.copyFile(`${from}/${e.name}`, `${to}/${e.name}`);
   }
 }
+
+/**
+ * Whether another open file description holds an exclusive lock on the file at `path` (a
+ * run's `run.lock` while its run goes on, runner/out_lock.ts); false when there is no file.
+ *
+ * @example
+ * ```ts ignore
+ * import { lockHeld } from "./fs.ts";
+ * await lockHeld("out/smoke/run.lock"); // true while a run writes out/smoke
+ * ```
+ */
+export async function lockHeld(path: string): Promise<boolean> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true, write: true });
+  } catch {
+    return false; // none: no run has it
+  }
+  try {
+    if (!(await file.tryLock(true))) return true;
+    await file.unlock();
+    return false;
+  } finally {
+    file.close();
+  }
+}
