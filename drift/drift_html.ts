@@ -335,7 +335,10 @@ function casesTable(cases: readonly CaseComparison[], report: CompareReport): st
     ).join(" ");
     return `<tr data-id="${escapeHtml(c.id)}"><td class="id">${idHtml(c.id)}</td>` +
       `<td>${badges}</td>` +
-      `<td class="n">${num(c.speed?.ratio, 3)}</td><td class="n">${num(c.speed?.p, 3)}</td>` +
+      // a p of too few samples is no test (the header counts the case as not tested)
+      `<td class="n">${num(c.speed?.ratio, 3)}</td><td class="n">${
+        c.speed?.tooFewSamples ? "not tested" : num(c.speed?.p, 3)
+      }</td>` +
       `<td>${escapeHtml(c.details.join("; "))}</td>` +
       `<td>${escapeHtml(c.attributedTo.join("; "))}</td></tr>`;
   }).join("\n");

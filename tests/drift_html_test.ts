@@ -47,10 +47,13 @@ Deno.test("drift plot: a speed ratio tested on too few samples is 'not tested', 
     .filter((p) => p.metric === "speed");
   assert.ok(speed.ratio > DEFAULT_THRESHOLDS.speedRatio, `${speed.ratio}`);
   assert.equal(speed.mark, "not tested (too few samples)");
-  const { svg } = figure(await compareReportHtml(cmp, { base, current }), "drift");
+  const html = await compareReportHtml(cmp, { base, current });
+  const { svg } = figure(html, "drift");
   assert.ok(legend(svg).includes("not tested (too few samples)"), legend(svg).join(", "));
   assert.ok(!legend(svg).includes("within thresholds"), legend(svg).join(", "));
   assert.equal(fillOf(svg, "preset=tiny;b=1", "speed"), "#d98c00");
+  // the table's p column says so too (it showed a p the header says was no test)
+  assert.match(html, /<td class="n">\d+\.\d+<\/td><td class="n">not tested<\/td>/);
 });
 
 Deno.test("drift plot: a significant improvement is green, a regression red, the legend says which", async () => {
