@@ -221,16 +221,18 @@ Deno.test("upgrade-check orchestration: two git revisions in worktrees, removed 
   await Deno.writeTextFile(`${out}/from/run.json`, '{"version":1,"state":"running"}');
   await Deno.writeTextFile(`${out}/from/stale.txt`, "from the earlier check");
   const logged: string[] = [];
-  const { report } = await upgradeCheck({
-    fromRef: "v1",
-    toRef: "main",
-    matrix: "smoke",
-    repeats: 3,
-    out,
-    runSide,
-    git: fakeGit,
-    log: (l) => logged.push(l),
-  });
+  const check = () =>
+    upgradeCheck({
+      fromRef: "v1",
+      toRef: "main",
+      matrix: "smoke",
+      repeats: 3,
+      out,
+      runSide,
+      git: fakeGit,
+      log: (l) => logged.push(l),
+    });
+  const { report } = await check();
   assert.ok(
     logged.some((l) => /from holds an earlier check's run: removed/.test(l)),
     logged.join("\n"),
@@ -250,16 +252,7 @@ Deno.test("upgrade-check orchestration: two git revisions in worktrees, removed 
   await lock.lock(true);
   try {
     await assert.rejects(
-      upgradeCheck({
-        fromRef: "v1",
-        toRef: "main",
-        matrix: "smoke",
-        repeats: 3,
-        out,
-        runSide,
-        git: fakeGit,
-        log: () => {},
-      }),
+      check(),
       /from: is being written by a run that is still going \(its run\.lock is held\)/,
     );
     assert.ok(await Deno.stat(`${out}/from/run.json`).then(() => true, () => false));
