@@ -11,6 +11,8 @@ import {
   HistoryStore,
   loadComparable,
   minSegmentOf,
+  runList,
+  shortRevision,
   STEP_PERMUTATIONS,
   stepRunsNeeded,
   stepSearchRuns,
@@ -61,9 +63,7 @@ export function historyText(
   const minSegment = minSegmentOf(options.minSegment);
   const need = stepRunsNeeded(options);
   const lines: string[] = [];
-  // a revision's -dirty mark survives the cut: a dirty run is not its clean commit
-  const rev = (r: string | null) =>
-    r === null ? "-" : r.slice(0, 12) + (r.endsWith("-dirty") && r.length > 12 ? "-dirty" : "");
+  const rev = (r: string | null) => r === null ? "-" : shortRevision(r);
   for (const s of series) {
     const title = s.caseId === "*" ? "all matched cases (geometric mean per run)" : s.caseId;
     lines.push(`${title}: ${metric} over ${s.points.length} runs`);
@@ -174,18 +174,6 @@ function stepRunsText(need: number | null, minSegment: number, alpha = DEFAULT_S
       `is 1/${STEP_PERMUTATIONS + 1})`
     : `a step needs at least ${need} (fewer cannot reach p < ${alpha} in the permutation ` +
       `test with --min-segment ${minSegment})`;
-}
-
-/** " 1-4, 7" (" 3" for one run): run ids, consecutive ones as ranges. */
-function runList(ids: readonly number[]): string {
-  const parts: string[] = [];
-  for (let i = 0; i < ids.length; i++) {
-    let j = i;
-    while (j + 1 < ids.length && ids[j + 1] === ids[j] + 1) j++;
-    parts.push(j > i ? `${ids[i]}-${ids[j]}` : String(ids[i]));
-    i = j;
-  }
-  return `${ids.length === 1 ? "" : "s"} ${parts.join(", ")}`;
 }
 
 async function reportFile(path: string): Promise<string> {

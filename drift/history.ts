@@ -117,6 +117,40 @@ function stepGroupKey(p: SeriesPoint): string {
   return `${p.deviceKey}\n${p.timing ?? ""}\n${p.inputs ?? ""}\n${p.cases ?? ""}`;
 }
 
+/**
+ * " 1-4, 7" (" 3" for one run), after "run": run ids, consecutive ones as ranges.
+ *
+ * @example
+ * ```ts
+ * import { runList } from "./history.ts";
+ * `run${runList([1, 2, 3, 7])}`; // "runs 1-3, 7"
+ * ```
+ */
+export function runList(ids: readonly number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < ids.length; i++) {
+    let j = i;
+    while (j + 1 < ids.length && ids[j + 1] === ids[j] + 1) j++;
+    parts.push(j > i ? `${ids[i]}-${ids[j]}` : String(ids[i]));
+    i = j;
+  }
+  return `${ids.length === 1 ? "" : "s"} ${parts.join(", ")}`;
+}
+
+/**
+ * A harness revision cut to 12 characters, its -dirty mark kept (a dirty run is not its
+ * clean commit).
+ *
+ * @example
+ * ```ts
+ * import { shortRevision } from "./history.ts";
+ * shortRevision("0123456789abcdef0123-dirty"); // "0123456789ab-dirty"
+ * ```
+ */
+export function shortRevision(r: string): string {
+  return r.slice(0, 12) + (r.endsWith("-dirty") && r.length > 12 ? "-dirty" : "");
+}
+
 /** A short digest (FNV-1a, 8 hex) of case ids, sorted: which cases a run's mean is over. */
 function idsDigest(ids: readonly string[]): string {
   let h = 0x811c9dc5;

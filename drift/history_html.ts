@@ -6,8 +6,10 @@
  * @module
  */
 import {
+  runList,
   type Series,
   type SeriesPoint,
+  shortRevision,
   stepRunsNeeded,
   stepSearchRuns,
   tooShortForSteps,
@@ -152,7 +154,13 @@ export async function historyReportHtml(
         })`,
       ],
       ["Deno", valuesByRuns(orderedRuns, (p) => p.deno)],
-      ["Revision", valuesByRuns(orderedRuns, (p) => shortRevision(p.harnessRevision))],
+      [
+        "Revision",
+        valuesByRuns(
+          orderedRuns,
+          (p) => p.harnessRevision === null ? "–" : shortRevision(p.harnessRevision),
+        ),
+      ],
     ],
     verdict: historyVerdict(series.length, steps.length, short, needText),
     sections,
@@ -171,25 +179,7 @@ function valuesByRuns(
   for (const p of points) runsOf.set(of(p), [...(runsOf.get(of(p)) ?? []), p.runId]);
   if (runsOf.size === 0) return "–";
   if (runsOf.size === 1) return [...runsOf.keys()][0];
-  return [...runsOf].map(([v, ids]) => `${v} (run${runRanges(ids)})`).join(", ");
-}
-
-/** A revision cut to 12 characters, its -dirty mark kept (a dirty run is not its commit). */
-function shortRevision(r: string | null): string {
-  if (r === null) return "–";
-  return r.slice(0, 12) + (r.endsWith("-dirty") && r.length > 12 ? "-dirty" : "");
-}
-
-/** "s 1-4, 7" (" 3" for one run): run ids, consecutive ones as ranges. */
-function runRanges(ids: readonly number[]): string {
-  const parts: string[] = [];
-  for (let i = 0; i < ids.length;) {
-    let j = i;
-    while (j + 1 < ids.length && ids[j + 1] === ids[j] + 1) j++;
-    parts.push(j === i ? `${ids[i]}` : `${ids[i]}-${ids[j]}`);
-    i = j + 1;
-  }
-  return `${ids.length === 1 ? "" : "s"} ${parts.join(", ")}`;
+  return [...runsOf].map(([v, ids]) => `${v} (run${runList(ids)})`).join(", ");
 }
 
 /**
