@@ -281,25 +281,22 @@ export function harnessGridReasons(g: HarnessGridQuery): Reason[] {
     );
   }
   // kernels/launch.ts rowsTexture: one invocation per texel of a chunk of rows.
-  const copies: [string, CacheTextureShape | undefined, number, number][] = [
-    ["weight_texture", v.weightTexture, h * (nope + vDim), r / 4],
-    ["cache_texture", v.cacheTexture, layout.kRows, (r + rope) / 4],
-    [
-      "query_texture",
-      v.queryTexture,
-      layout.qRows * h,
-      (g.path === "absorbed" ? r + rope : spec.kChannels) / 4,
-    ],
-    ["key_texture", v.keyTexture, layout.kRows * h, spec.kChannels / 4],
-    ["value_texture", v.valueTexture, layout.kRows * h, spec.vChannels / 4],
-    ["expand_latent_texture", v.expandTextures?.latent, layout.kRows, (r + rope) / 4],
-    ["expand_weight_texture", v.expandTextures?.weights, h * (nope + vDim), r / 4],
+  // [texture, its shape, source rows, vec4s a row, bytes an element of the source]: the
+  // absorbed query is copied from q_absorbed, f32 in every dtype (kernels/launch.ts absorbQ's
+  // dtype "f32"); the other sources are in the storage dtype.
+  const copies: [string, CacheTextureShape | undefined, number, number, number][] = [
+    ["weight_texture", v.weightTexture, h * (nope + vDim), r / 4, eb],
+    ["cache_texture", v.cacheTexture, layout.kRows, (r + rope) / 4, eb],
+    g.path === "absorbed"
+      ? ["query_texture", v.queryTexture, layout.qRows * h, (r + rope) / 4, 4]
+      : ["query_texture", v.queryTexture, layout.qRows * h, spec.kChannels / 4, eb],
+    ["key_texture", v.keyTexture, layout.kRows * h, spec.kChannels / 4, eb],
+    ["value_texture", v.valueTexture, layout.kRows * h, spec.vChannels / 4, eb],
+    ["expand_latent_texture", v.expandTextures?.latent, layout.kRows, (r + rope) / 4, eb],
+    ["expand_weight_texture", v.expandTextures?.weights, h * (nope + vDim), r / 4, eb],
   ];
-  for (const [name, shape, rows, rowVec4] of copies) {
+  for (const [name, shape, rows, rowVec4, bytes] of copies) {
     if (shape === undefined) continue;
-    // The absorbed query is copied from q_absorbed, f32 in every dtype (kernels/launch.ts
-    // absorbQ's dtype "f32"); the other sources are in the storage dtype.
-    const bytes = name === "query_texture" && g.path === "absorbed" ? 4 : eb;
     const chunk = chunkRows(caps, rows, rowVec4 * 4 * bytes);
     reasons.push(
       ...grid1dReason(caps, `${name} copy`, chunk * rowVec4 / vec4sPerTexel(shape)),
