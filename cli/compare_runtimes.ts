@@ -181,7 +181,10 @@ export function comparisonTotals(cases: readonly CaseComparison[]) {
 }
 
 /** The files `compare-runtimes` writes in its --out. */
-const COMPARE_RUNTIMES_FILES = ["compare-runtimes.json", "compare-runtimes.md"] as const;
+const COMPARE_RUNTIMES_FILES = {
+  json: "compare-runtimes.json",
+  md: "compare-runtimes.md",
+} as const;
 
 /**
  * Build the `compare-runtimes` command.
@@ -267,7 +270,10 @@ export function compareRuntimesCommand() {
       // A --matrix file in --out named as an output (compare-runtimes.json) would be written
       // over: exit 2 naming both, before either runtime starts.
       await checkOutputsApart(
-        COMPARE_RUNTIMES_FILES.map((f): LabelledPath => [`--out (${f})`, `${opts.out}/${f}`]),
+        Object.values(COMPARE_RUNTIMES_FILES).map((f): LabelledPath => [
+          `--out (${f})`,
+          `${opts.out}/${f}`,
+        ]),
         await fileInputs([["--matrix", matrixFileOf(opts.matrix)]]),
       );
       const where = findChromium(opts.chromium);
@@ -336,7 +342,7 @@ export function compareRuntimesCommand() {
           ...(interrupted ? { interrupted } : {}),
         };
         await Deno.writeTextFile(
-          `${opts.out}/compare-runtimes.json`,
+          `${opts.out}/${COMPARE_RUNTIMES_FILES.json}`,
           JSON.stringify(
             { version: 1, ...header, filter: opts.filter ?? null, totals, cases },
             null,
@@ -345,7 +351,7 @@ export function compareRuntimesCommand() {
             "\n",
         );
         await Deno.writeTextFile(
-          `${opts.out}/compare-runtimes.md`,
+          `${opts.out}/${COMPARE_RUNTIMES_FILES.md}`,
           comparisonMarkdown(cases, header),
         );
         console.log(
@@ -360,7 +366,7 @@ export function compareRuntimesCommand() {
             (totals.lost
               ? `lost devices or timeouts ${totals.lost} (the machine's, not findings); `
               : "") +
-            `report in ${opts.out}/compare-runtimes.md`,
+            `report in ${opts.out}/${COMPARE_RUNTIMES_FILES.md}`,
         );
         Deno.exitCode = interrupted
           ? 130
