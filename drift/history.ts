@@ -6,7 +6,7 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
-import { type CaseFilter, matchesFilter, parseFilter } from "../matrix/case_id.ts";
+import { type CaseFilter, fnv1a32, matchesFilter, parseFilter } from "../matrix/case_id.ts";
 import type { CaseParams } from "../matrix/types.ts";
 import type { Fingerprint, RunReport } from "../results/types.ts";
 import { baselineFromReport } from "./baseline.ts";
@@ -153,11 +153,7 @@ export function shortRevision(r: string): string {
 
 /** A short digest (FNV-1a, 8 hex) of case ids, sorted: which cases a run's mean is over. */
 function idsDigest(ids: readonly string[]): string {
-  let h = 0x811c9dc5;
-  for (const c of [...ids].sort().join("\n")) {
-    h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0;
-  }
-  return h.toString(16).padStart(8, "0");
+  return fnv1a32([...ids].sort().join("\n")).toString(16).padStart(8, "0");
 }
 
 /**
