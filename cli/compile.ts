@@ -6,6 +6,7 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { GpuContext, HARNESS_FEATURES } from "../gpu/device.ts";
 import {
+  barrierCheck,
   bundledKernels,
   checkSourceText,
   compileCheck,
@@ -63,6 +64,40 @@ export async function checkSourceFiles(files: readonly string[]): Promise<void> 
   }
 }
 
+/** The files `compile` checks: those given, or every bundled kernel. */
+async function compiledNames(files: readonly string[]): Promise<readonly string[]> {
+  return files.length ? files : await bundledKernels();
+}
+
+/**
+ * Run the static barrier check (kernels/workgroup_hazards.ts) over each file's
+ * specializations and print its findings (`hazard file:line (labels): ...`); a source the
+ * check cannot parse gets a `note` line. Returns whether anything was found.
+ *
+ * @example
+ * ```ts ignore
+ * import { printBarrierCheck } from "./compile.ts";
+ * const found = await printBarrierCheck(["expanded_fa2.wgsl"], { bundled: true, dtypes: ["f32"] });
+ * ```
+ */
+export async function printBarrierCheck(
+  files: readonly string[],
+  options: { bundled: boolean; dtypes: readonly Dtype[] },
+): Promise<boolean> {
+  let found = false;
+  for (const file of files) {
+    const raw = await checkSourceText(file, { bundled: options.bundled });
+    const { findings, skipped } = barrierCheck(file, raw, options.dtypes);
+    if (skipped !== null) console.log(`note  ${file}: barrier check skipped (${skipped})`);
+    for (const f of findings) {
+      found = true;
+      const kind = f.kind === "hazard" ? "hazard" : "barrier";
+      console.log(`${kind} ${f.location} (${f.labels.join("; ")}): ${f.message}`);
+    }
+  }
+  return found;
+}
+
 /**
  * Build the `compile` command.
  *
@@ -80,10 +115,16 @@ export function compileCommand() {
         "shader-f16) f16. A file's `// @include part.wgsl` lines read the parts from its own " +
         "folder. Exit 1 when any file fails to compile, 2 when a file is missing, a folder, " +
         "unreadable, empty (or blanks only) or not text, or a part it includes cannot be " +
-        "read, 3 without an adapter.",
+        "read, 3 without an adapter. Then a static barrier check of every file, in every " +
+        "specialization (dtypes, subgroup lines, line switches; no device needed): two " +
+        "accesses to workgroup memory by different invocations with no workgroupBarrier() " +
+        "between (`hazard` lines), and a barrier some invocations may not reach (`barrier` " +
+        "lines); either is exit 1. An access written `// @no-race: <why>` on its line is " +
+        "exempt from conflicts within one trip of its loop (docs/backends.md).",
     )
     .argument("[files...]", "WGSL files (default: the bundled kernels)")
     .addOption(new Option("--dtype <dtype>", "only this dtype").choices(["f32", "f16"] as const))
+    .option("--no-barrier-check", "skip the static barrier check")
     .addOption(runtimeOption())
     .addOption(chromiumOption())
     .action(async (files, opts) => {
@@ -125,6 +166,12 @@ export function compileCommand() {
         } finally {
           await gpu.close();
         }
+        if (
+          opts.barrierCheck && await printBarrierCheck(await compiledNames(files), {
+            bundled: files.length === 0,
+            dtypes: opts.dtype ? [opts.dtype] : ["f32", "f16"],
+          })
+        ) Deno.exitCode = EXIT.failure;
         return;
       }
       const ctx = await GpuContext.create({ optionalFeatures: HARNESS_FEATURES });
@@ -142,5 +189,11 @@ export function compileCommand() {
       } finally {
         ctx.destroy();
       }
+      if (
+        opts.barrierCheck && await printBarrierCheck(await compiledNames(files), {
+          bundled: files.length === 0,
+          dtypes: opts.dtype ? [opts.dtype] : ["f32", "f16"],
+        })
+      ) Deno.exitCode = EXIT.failure;
     });
 }

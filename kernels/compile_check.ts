@@ -11,6 +11,7 @@ import type { GpuContext } from "../gpu/device.ts";
 import { ShaderCompileError } from "../gpu/errors.ts";
 import { compileShader } from "../gpu/shader.ts";
 import { expandIncludes, includeDirectives, readKernelFile, specializeSource } from "./source.ts";
+import { sourceLocation, workgroupHazards } from "./workgroup_hazards.ts";
 
 /** One specialization of a kernel source: a dtype, with or without its subgroup lines. */
 export interface SourceVariant {
@@ -255,4 +256,60 @@ export async function compileCheck(
     }
   }
   return out;
+}
+
+/** A finding of the barrier check over a file's specializations ({@link barrierCheck}). */
+export interface BarrierFinding {
+  /** Where the later access (or the barrier) is: `file.wgsl:LINE`, or an included part's. */
+  readonly location: string;
+  /** The specializations it was found in ("f32", "f16, subgroups"). */
+  readonly labels: string[];
+  /** "hazard" or "divergent barrier", and what is wrong. */
+  readonly kind: string;
+  readonly message: string;
+}
+
+/**
+ * The static barrier check (kernels/workgroup_hazards.ts) over every specialization of a
+ * kernel source: every dtype given, with and without its subgroup lines, and each named line
+ * switch; no device needed. A finding shared by several specializations is listed once, with
+ * their labels. `skipped` says why the check could not read a specialization (source
+ * outside the subset it parses), or is null.
+ *
+ * @example
+ * ```ts
+ * import { barrierCheck } from "./compile_check.ts";
+ * const raw = "var<workgroup> s: array<f32, 4>;\n@compute @workgroup_size(4)\n" +
+ *   "fn main(@builtin(local_invocation_index) i: u32) { s[i] = 1.0; let x = s[0]; }";
+ * barrierCheck("k.wgsl", raw, ["f32"]).findings[0].location; // "k.wgsl:3"
+ * ```
+ */
+export function barrierCheck(
+  file: string,
+  raw: string,
+  dtypes: readonly Dtype[],
+): { findings: BarrierFinding[]; skipped: string | null } {
+  const byMessage = new Map<string, BarrierFinding>();
+  for (const v of sourceVariants(raw, dtypes, { subgroups: true })) {
+    let found;
+    try {
+      found = workgroupHazards(v.code);
+    } catch (e) {
+      return { findings: [], skipped: `${v.label}: ${e instanceof Error ? e.message : e}` };
+    }
+    for (const h of found) {
+      const key = `${h.kind}|${h.message}`;
+      const seen = byMessage.get(key);
+      if (seen) seen.labels.push(v.label);
+      else {
+        byMessage.set(key, {
+          location: sourceLocation(v.code, file, h.second.line),
+          labels: [v.label],
+          kind: h.kind,
+          message: h.message,
+        });
+      }
+    }
+  }
+  return { findings: [...byMessage.values()], skipped: null };
 }

@@ -1,8 +1,8 @@
 /**
  * The WGSL MLA kernels and their TS entry points: `runAttention` (RoPE,
  * absorption or expansion, absorbed or expanded attention, split-KV combine) and
- * `runRope`, plus the source loader used for fault injection and the unroller of its
- * `// @unroll` loops.
+ * `runRope`, plus the source loader used for fault injection, the unroller of its
+ * `// @unroll` loops, and the static barrier check (`workgroupHazards`).
  *
  * @module
  */
@@ -13,3 +13,4 @@ export * from "./rope.ts";
 export * from "./source.ts";
 export * from "./tables.ts";
 export * from "./unroll.ts";
+export * from "./workgroup_hazards.ts";

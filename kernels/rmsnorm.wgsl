@@ -51,7 +51,9 @@ fn rmsnorm(@builtin(workgroup_id) wid: vec3<u32>,
   workgroupBarrier();
   for (var s = WG / 2u; s > 0u; s >>= 1u) {
     if (lid.x < s) {
-      partial[lid.x] += partial[lid.x + s];
+      // Invocations below s write their own slots and read the slots from s up, which no
+      // invocation of this step writes: no barrier between the read and the write.
+      partial[lid.x] += partial[lid.x + s]; // @no-race: writes below s, reads from s up
     }
     workgroupBarrier();
   }

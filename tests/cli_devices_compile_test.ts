@@ -100,3 +100,28 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "compile: the barrier check reports a missing barrier (exit 1), --no-barrier-check skips it",
+  ignore: !gpu,
+  fn: async () => {
+    // README's example, line for line
+    const file = "docs/examples/missing_barrier.wgsl";
+    const r = await runCli(["compile", file, "--dtype", "f32"]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    const readme = (await Deno.readTextFile("README.md")).replace(/\s+/g, " ");
+    const shown =
+      /compile docs\/examples\/missing_barrier\.wgsl --dtype f32` prints \(exit 1\): ``` ([^`]*) ```/
+        .exec(readme);
+    assert.ok(shown, "README's missing_barrier example");
+    assert.equal(r.stdout.replace(/\s+/g, " ").trim(), shown[1]);
+    assert.match(
+      r.stdout,
+      /^hazard docs\/examples\/missing_barrier\.wgsl:15 \(f32\): write of tile\[lid\] \(line 14\) reaches the read of tile\[\(lid \+ 1u\) % 64u\] \(line 15\)/m,
+    );
+    const skip = await runCli(["compile", file, "--dtype", "f32", "--no-barrier-check"]);
+    assert.equal(skip.code, 0, skip.stdout + skip.stderr);
+    assert.doesNotMatch(skip.stdout, /hazard/);
+  },
+});

@@ -1,0 +1,308 @@
+/**
+ * kernels/workgroup_hazards.ts, the static barrier check: on small kernels written here
+ * (each hazard and divergent-barrier form, and what is not one), on every specialization of
+ * every bundled kernel (none may have a finding), and on planted faults in the bundled
+ * kernels: each `workgroupBarrier()` removed in turn, a barrier moved under an
+ * invocation-dependent condition, a loop bound and an early return that depend on the
+ * invocation. Every planted fault must be reported. On lavapipe a removed barrier changes no
+ * result (a small workgroup runs in lock step), so parity cannot catch these.
+ */
+import assert from "node:assert/strict";
+import { bundledKernels, sourceVariants } from "../kernels/compile_check.ts";
+import { readKernelFile } from "../kernels/source.ts";
+import { sourceLocation, workgroupHazards } from "../kernels/workgroup_hazards.ts";
+import { parseModule, tokenize, WgslParseError } from "../kernels/wgsl_tokens.ts";
+
+/** A one-entry-point kernel with workgroup array `s` (64 f32) and atomic `m`. */
+function kernel(body: string, extra = ""): string {
+  return "var<workgroup> s: array<f32, 64>;\nvar<workgroup> m: atomic<u32>;\n" + extra +
+    "@compute @workgroup_size(64)\n" +
+    "fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {\n" +
+    body + "\n}\n";
+}
+
+function kinds(src: string): string[] {
+  return workgroupHazards(src).map((h) => h.kind);
+}
+
+Deno.test("tokenize drops comments and keeps compound operators whole", () => {
+  const t = tokenize("a <<= b; /* x /* nested */ y */ c >>= 2u; // d\ne");
+  assert.deepEqual(t.map((x) => x.text), ["a", "<<=", "b", ";", "c", ">>=", "2u", ";", "e"]);
+  assert.equal(t[t.length - 1].line, 2);
+});
+
+Deno.test("parseModule reads structs, workgroup vars and entry points", () => {
+  const m = parseModule(
+    "struct P { a: u32, b: f32, }\nvar<workgroup> t: array<vec4<f32>, 4>;\n" +
+      "fn f(x: u32, y: array<u32, 4>) -> u32 { return x; }\n" +
+      "@compute @workgroup_size(4) fn g(@builtin(local_invocation_id) l: vec3<u32>) {}",
+  );
+  assert.deepEqual([...m.workgroupVars], ["t"]);
+  assert.deepEqual(m.functions.get("f")?.params.map((p) => p.name), ["x", "y"]);
+  assert.equal(m.functions.get("f")?.compute, false);
+  assert.equal(m.functions.get("g")?.params[0].builtin, "local_invocation_id");
+  assert.throws(() => parseModule("fn f() { let x = (1; }"), WgslParseError);
+});
+
+Deno.test("a write read by other invocations with no barrier between is a hazard", () => {
+  const h = workgroupHazards(kernel("  s[lid] = 1.0;\n  let x = s[63u - lid];"));
+  assert.equal(h.length, 1);
+  assert.equal(h[0].variable, "s");
+  assert.equal(h[0].first?.kind, "write");
+  assert.equal(h[0].second.kind, "read");
+  assert.match(h[0].message, /s\[lid\] \(line 5\).*s\[63u - lid\] \(line 6\)/);
+  // with the barrier, none
+  assert.deepEqual(
+    kinds(kernel("  s[lid] = 1.0;\n  workgroupBarrier();\n  let x = s[63u - lid];")),
+    [],
+  );
+  // workgroupUniformLoad is a barrier too
+  assert.deepEqual(
+    kinds(
+      "var<workgroup> n: u32;\n@compute @workgroup_size(8)\n" +
+        "fn main(@builtin(local_invocation_index) lid: u32) {\n" +
+        "  if (lid == 0u) { n = 3u; }\n  let k = workgroupUniformLoad(&n);\n}",
+    ),
+    [],
+  );
+});
+
+Deno.test("an invocation's own slot needs no barrier; a shared one does", () => {
+  // same invocation-dependent subscript: its own slot
+  assert.deepEqual(kinds(kernel("  s[lid] = 1.0;\n  s[lid] += 2.0;\n  let x = s[lid];")), []);
+  // a subscript that does not depend on the invocation is everyone's
+  assert.deepEqual(kinds(kernel("  s[0] = f32(lid);\n  let x = s[0];")), ["hazard"]);
+  // derived through lets and loop variables, and other subscripts free
+  const two = "var<workgroup> t: array<array<f32, 64>, 4>;\n";
+  assert.deepEqual(
+    kinds(kernel(
+      "  let r = lid % 64u;\n  for (var k = 0u; k < 4u; k++) {\n    t[k][r] = 1.0;\n  }\n" +
+        "  let y = t[2u][r];",
+      two,
+    )),
+    [],
+  );
+  assert.deepEqual(
+    kinds(kernel("  t[0u][lid] = 1.0;\n  let y = t[0u][(lid + 1u) % 64u];", two)),
+    ["hazard"],
+  );
+});
+
+Deno.test("a read, then the next trip's write, with no barrier: a hazard around the back edge", () => {
+  const h = workgroupHazards(kernel(
+    "  for (var i = 0u; i < 4u; i++) {\n    s[lid] = f32(i);\n    workgroupBarrier();\n" +
+      "    let x = s[(lid + 1u) % 64u];\n  }",
+  ));
+  assert.equal(h.length, 1);
+  assert.equal(h[0].first?.kind, "read");
+  assert.equal(h[0].second.kind, "write");
+  assert.equal(h[0].carried, true);
+  assert.match(h[0].message, /around the back edge of the loop at line 5/);
+  // a barrier at the end of the trip ends it
+  assert.deepEqual(
+    kinds(kernel(
+      "  for (var i = 0u; i < 4u; i++) {\n    s[lid] = f32(i);\n    workgroupBarrier();\n" +
+        "    let x = s[(lid + 1u) % 64u];\n    workgroupBarrier();\n  }",
+    )),
+    [],
+  );
+  // `loop` with `continuing` and `break if`, and `while`
+  assert.deepEqual(
+    kinds(kernel(
+      "  var i = 0u;\n  loop {\n    s[lid] = 1.0;\n    workgroupBarrier();\n    let x = s[0];\n" +
+        "    continuing {\n      i++;\n      break if i >= 4u;\n    }\n  }",
+    )),
+    ["hazard"],
+  );
+  assert.deepEqual(
+    kinds(kernel(
+      "  var i = 0u;\n  while (i < 4u) {\n    let x = s[0];\n    workgroupBarrier();\n" +
+        "    s[lid] = 1.0;\n    i++;\n  }",
+    )),
+    ["hazard"],
+  );
+});
+
+Deno.test("atomics: updates commute, a load needs a barrier after them", () => {
+  assert.deepEqual(kinds(kernel("  atomicMax(&m, lid);\n  atomicAdd(&m, 1u);")), []);
+  const h = workgroupHazards(kernel("  atomicMax(&m, lid);\n  let x = atomicLoad(&m);"));
+  assert.equal(h.length, 1);
+  assert.match(h[0].message, /before other invocations' updates/);
+  assert.deepEqual(
+    kinds(kernel("  atomicMax(&m, lid);\n  workgroupBarrier();\n  let x = atomicLoad(&m);")),
+    [],
+  );
+});
+
+Deno.test("user functions are followed, with their call lines named", () => {
+  const src = kernel(
+    "  put(lid, 1.0);\n  let x = get(63u - lid);",
+    "fn put(i: u32, v: f32) { s[i] = v; }\nfn get(i: u32) -> f32 { return s[i]; }\n",
+  );
+  const h = workgroupHazards(src);
+  assert.equal(h.length, 1);
+  assert.match(h[0].message, /in put\(\) called at line 7\).*in get\(\) called at line 8\)/);
+  // the same arguments: the invocation's own slot
+  assert.deepEqual(
+    kinds(kernel(
+      "  put(lid, 1.0);\n  let x = get(lid);",
+      "fn put(i: u32, v: f32) { s[i] = v; }\nfn get(i: u32) -> f32 { return s[i]; }\n",
+    )),
+    [],
+  );
+});
+
+Deno.test("`// @no-race: why` exempts one trip's accesses, not the next trip's", () => {
+  const step = (note: string, barrier: string) =>
+    kernel(
+      "  for (var h = 32u; h > 0u; h >>= 1u) {\n    if (lid < h) {\n" +
+        `      s[lid] += s[lid + h];${note}\n    }\n${barrier}  }`,
+    );
+  assert.deepEqual(kinds(step("", "    workgroupBarrier();\n")), ["hazard"]);
+  assert.deepEqual(
+    kinds(step(" // @no-race: below h writes, from h reads", "    workgroupBarrier();\n")),
+    [],
+  );
+  // a reason is required
+  assert.deepEqual(kinds(step(" // @no-race:", "    workgroupBarrier();\n")), ["hazard"]);
+  // without the barrier ending the step, the next step reads what this one wrote
+  const h = workgroupHazards(step(" // @no-race: below h writes, from h reads", ""));
+  assert.ok(h.length > 0 && h.every((x) => x.carried), JSON.stringify(h));
+});
+
+Deno.test("a barrier some invocations do not reach is reported", () => {
+  assert.deepEqual(kinds(kernel("  if (lid < 32u) {\n    workgroupBarrier();\n  }")), [
+    "divergent barrier",
+  ]);
+  // through a let and a function's argument
+  assert.deepEqual(
+    kinds(
+      kernel(
+        "  let half = lid / 32u;\n  switch half {\n    case 0u: { workgroupBarrier(); }\n    default: {}\n  }",
+      ),
+    ),
+    [
+      "divergent barrier",
+    ],
+  );
+  const loop = workgroupHazards(
+    kernel("  for (var i = 0u; i < lid; i++) {\n    workgroupBarrier();\n  }"),
+  );
+  assert.equal(loop.length, 1);
+  assert.match(loop[0].message, /in a loop whose trip count depends on the invocation \(line 5\)/);
+  assert.deepEqual(
+    kinds(
+      kernel(
+        "  for (var i = 0u; i < 4u; i++) {\n    if (lid == 3u) { break; }\n    workgroupBarrier();\n  }",
+      ),
+    ),
+    ["divergent barrier"],
+  );
+  assert.match(
+    workgroupHazards(kernel("  if (lid == 3u) { return; }\n  workgroupBarrier();"))[0].message,
+    /after a return that only some invocations take/,
+  );
+  // the workgroup id is the same for every invocation: a uniform condition
+  assert.deepEqual(kinds(kernel("  if (wid.x == 3u) { return; }\n  workgroupBarrier();")), []);
+  // an atomic update's result is each invocation's own
+  assert.deepEqual(
+    kinds(kernel("  let t = atomicAdd(&m, 1u);\n  if (t == 0u) {\n    workgroupBarrier();\n  }")),
+    ["divergent barrier"],
+  );
+});
+
+Deno.test("sourceLocation names an included part's own line", () => {
+  const src = "a\nb\n// @included part.wgsl from k.wgsl:2\nc\nd";
+  assert.equal(sourceLocation(src, "k.wgsl", 2), "k.wgsl:2");
+  assert.equal(sourceLocation(src, "k.wgsl", 5), "part.wgsl:2");
+});
+
+/** Every specialization of every bundled kernel: dtypes, subgroup lines, line switches. */
+async function bundledVariants(): Promise<{ file: string; label: string; code: string }[]> {
+  const out: { file: string; label: string; code: string }[] = [];
+  for (const file of await bundledKernels()) {
+    const raw = await readKernelFile(file);
+    for (const v of sourceVariants(raw, ["f32", "f16"], { subgroups: true })) {
+      out.push({ file, label: v.label, code: v.code });
+    }
+  }
+  return out;
+}
+
+Deno.test("every bundled kernel's barrier discipline holds, in every specialization", async () => {
+  const variants = await bundledVariants();
+  let withBarriers = 0;
+  for (const v of variants) {
+    const m = parseModule(v.code);
+    assert.ok(
+      [...m.functions.values()].some((f) => f.compute),
+      `${v.file} (${v.label}): no entry point parsed`,
+    );
+    if (/workgroupBarrier\(\)/.test(v.code)) withBarriers++;
+    const h = workgroupHazards(v.code);
+    assert.deepEqual(h.map((x) => `${v.file} (${v.label}): ${x.message}`), []);
+  }
+  // the GPU-class kernels and the split reductions (a check that found no kernel would pass)
+  assert.ok(withBarriers >= 10, `${withBarriers} specializations with barriers`);
+});
+
+Deno.test("each barrier of each bundled kernel, removed, is reported", async () => {
+  let planted = 0;
+  for (const v of await bundledVariants()) {
+    const lines = v.code.split("\n");
+    lines.forEach((line, i) => {
+      if (!/^\s*workgroupBarrier\(\);/.test(line)) return;
+      const faulty = [...lines];
+      faulty[i] = line.replace("workgroupBarrier();", "/* barrier removed */");
+      const h = workgroupHazards(faulty.join("\n"));
+      assert.ok(
+        h.some((x) => x.kind === "hazard"),
+        `${v.file} (${v.label}): the barrier at line ${i + 1} removed, nothing reported`,
+      );
+      planted++;
+    });
+  }
+  assert.ok(planted >= 20, `${planted} barriers removed`);
+});
+
+Deno.test("a barrier, a loop or a return made invocation-dependent in a bundled kernel is reported", async () => {
+  const fa2 = await readKernelFile("expanded_fa2.wgsl");
+  const tiled = await readKernelFile("absorbed_tiled.wgsl");
+  const faults: [string, string, string, string][] = [
+    // the first barrier of the tile, only for the q rows' invocations
+    [
+      "expanded_fa2.wgsl",
+      fa2,
+      "      workgroupBarrier();\n      for (var dd",
+      "      if (lid < BQ) { workgroupBarrier(); }\n      for (var dd",
+    ],
+    // the key loop's bound from the invocation
+    ["expanded_fa2.wgsl", fa2, "kb < kend; kb += BK", "kb < kend + lid % 2u; kb += BK"],
+    // an early return before the barriers
+    [
+      "absorbed_tiled.wgsl",
+      tiled,
+      "  var m_run = NEG_BIG;",
+      "  var m_run = NEG_BIG;\n  if (lid >= WG - 1u) { return; }",
+    ],
+    // a break out of the tile loop by some invocations
+    [
+      "absorbed_tiled.wgsl",
+      tiled,
+      "    let nk = min(KT, end - kb);",
+      "    let nk = min(KT, end - kb);\n    if (lid == 0u && kb > begin) { break; }",
+    ],
+  ];
+  for (const [file, raw, from, to] of faults) {
+    assert.ok(raw.includes(from), `${file}: the planted fault's anchor "${from}" is gone`);
+    const code = sourceVariants(raw.replace(from, to), ["f32"], { subgroups: false })[0].code;
+    assert.deepEqual(
+      workgroupHazards(sourceVariants(raw, ["f32"], { subgroups: false })[0].code),
+      [],
+    );
+    assert.ok(
+      workgroupHazards(code).some((h) => h.kind === "divergent barrier"),
+      `${file}: "${to}" not reported`,
+    );
+  }
+});
