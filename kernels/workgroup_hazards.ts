@@ -32,6 +32,10 @@
  *
  * It is a check, not a proof: it does not evaluate index arithmetic, so two different
  * expressions always conflict and the same invocation-dependent expression never does.
+ * Check the source as written, before kernels/unroll.ts: the unrolled copies of a loop make
+ * the same accesses in the same order, but each copy binds its own constant, so the
+ * own-slot comparison no longer sees that `part[(g * CPG + c) * PSTRIDE + lane]` for c = 0
+ * and c = 1 are one invocation's (the unrolled GPU-class kernels have such findings).
  *
  * @module
  */
