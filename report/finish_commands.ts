@@ -1,7 +1,7 @@
 /**
  * The commands that finish a report that lacks cases: `run --resume` for an interrupted run,
- * and for a merge of some of the shards, each missing shard's `run --shard i/n` (or its
- * folder's `--resume`) and the merge again.
+ * and for a merge of some of the shards, each missing shard's `run --shard i/n --resume` (into
+ * its folder, or one beside the others) and the merge again.
  *
  * @module
  */
@@ -106,8 +106,9 @@ export function backendWords(r: Pick<RunReport, "backend" | "backendModules">): 
 /**
  * The commands that run the cases a report lacks and leave a complete report in `out` (empty
  * when it lacks none): for a run's report, `run --resume` of its selection into `out`; for a
- * merged one (`options.folders`), the `run --shard i/n` of each shard with a missing case (a
- * folder given for that shard is resumed, a shard not given gets a folder beside the others),
+ * merged one (`options.folders`), the `run --shard i/n --resume` of each shard with a missing
+ * case (into the folder given for that shard, else a folder beside the others: `--resume`
+ * starts an absent or empty one and finishes a run of that shard already there),
  * then the `merge` of every folder into `out`. A merge whose folders are unsharded resumes
  * those that stopped early.
  *
@@ -153,7 +154,10 @@ export function finishCommands(
       }
       const dir = shardFolder(sharded, k, out);
       dirs.push(dir);
-      runs.push(runCommandFor({ ...report, shard: `${k}/${n}` }, dir, false));
+      // --resume: the guessed folder may hold that shard's run already (one not given to the
+      // merge): without it a half-finished one is refused and a finished one started over;
+      // with it an absent or empty folder is run from the start as well
+      runs.push(runCommandFor({ ...report, shard: `${k}/${n}` }, dir, true));
     }
   }
   // A folder rebuilt in place (`merge <dir> --out <dir>`) is one of several merged now, which

@@ -17,6 +17,15 @@ import { inShard, parseFilter } from "../matrix/case_id.ts";
 import { loadMatrix } from "../matrix/expand.ts";
 import type { CaseResult } from "../results/types.ts";
 import { report, result, withTempDir } from "./report_util.ts";
+import { checkHarnessArgs, parseDocCommand } from "../tools/doc_commands.ts";
+import { HARNESS_SPEC, TASKS } from "./harness_spec.ts";
+import { runCommand } from "../cli/run.ts";
+import { parseWarmupMs } from "../cli/options.ts";
+import { GpuContext, hasAdapter } from "../gpu/device.ts";
+import { runMatrix } from "../runner/run_matrix.ts";
+import { writeRunReports } from "../report/run_reports.ts";
+import { SILENT_PROGRESS } from "../report/progress.ts";
+import { PASS_STUB, stoppedRun } from "./stub_runner.ts";
 
 const FILTER = "preset=tiny";
 
@@ -103,7 +112,8 @@ Deno.test("a merge of one shard of two gives the missing shard's run and the mer
     const m = await mergeRuns([`${tmp}/shard-1`]);
     const finish = finishCommands(m.report, `${tmp}/merged`, { folders: m.folders });
     assert.deepEqual(finish, [
-      `deno task harness run --matrix smoke --filter ${FILTER} --shard 2/2 --out ${tmp}/shard-2`,
+      `deno task harness run --matrix smoke --filter ${FILTER} --shard 2/2 --out ${tmp}/shard-2 ` +
+      "--resume",
       `deno task harness merge ${tmp}/shard-1 ${tmp}/shard-2 --out ${tmp}/merged`,
     ]);
     await writeRunOutputs(`${tmp}/merged`, m.report, { finish });
@@ -168,4 +178,78 @@ Deno.test("runCommandFor: a run's --repeats and --warmup-ms are repeated, the de
     runCommandFor({ ...r, repeats: 3, warmupMs: "auto" }, "out/x", true),
     "deno task harness run --matrix smoke --out out/x --resume",
   );
+});
+
+/** The options `run` parses from a suggested command line (its action replaced: nothing runs). */
+async function runOptionsOf(line: string) {
+  const c = parseDocCommand(line, TASKS);
+  assert.ok(c?.kind === "harness" && c.args[0] === "run", line);
+  assert.deepEqual(checkHarnessArgs(c.args, HARNESS_SPEC), [], line);
+  const cmd = runCommand().exitOverride();
+  let parsed: ReturnType<typeof cmd.opts> | undefined;
+  cmd.action((opts) => {
+    parsed = opts;
+  });
+  await cmd.parseAsync(c.args.slice(1), { from: "user" });
+  assert.ok(parsed !== undefined, line);
+  return parsed;
+}
+
+Deno.test({
+  name:
+    "a merge's suggested run of a missing shard into a guessed folder resumes it: run parses it and finishes that shard's stopped run there",
+  ignore: !(await hasAdapter()),
+  fn: async () => {
+    const cases = await tinyCases();
+    const ids = cases.map((c) => c.id);
+    const mine = cases.filter((c) => inShard(c.id, { index: 1, count: 2 }));
+    await withTempDir(async (tmp) => {
+      await writeRunOutputs(
+        `${tmp}/shard-1`,
+        report(mine.map(passed), {
+          filter: FILTER,
+          shard: "1/2",
+          matrixIds: ids,
+          shardIds: mine.map((c) => c.id),
+        }),
+      );
+      const ctx = await GpuContext.create();
+      try {
+        // shard 2 was started in the folder the merge guesses, stopped, and not given to it
+        const common = {
+          matrix: "smoke",
+          filter: FILTER,
+          shard: { index: 2, count: 2 },
+          out: `${tmp}/shard-2`,
+          ctx,
+          progress: SILENT_PROGRESS,
+          writeReports: writeRunReports,
+        };
+        await stoppedRun(common);
+        const m = await mergeRuns([`${tmp}/shard-1`]);
+        const [line] = finishCommands(m.report, `${tmp}/merged`, { folders: m.folders });
+        const o = await runOptionsOf(line);
+        assert.equal(o.resume, true, line);
+        assert.deepEqual(o.shard, common.shard, line);
+        assert.equal(o.out, common.out, line);
+        // as the command's action hands them on: it finishes the stopped run, not refused
+        const done = await runMatrix({
+          ...common,
+          matrix: o.matrix,
+          filter: o.filter,
+          shard: o.shard,
+          out: o.out,
+          resume: o.resume,
+          force: o.force,
+          repeats: o.repeats,
+          warmupMs: parseWarmupMs(o.warmupMs),
+          testOnlyCaseRunner: PASS_STUB,
+        });
+        assert.equal(done.interrupted, false);
+        assert.equal(done.results.length, done.shardIds.length);
+      } finally {
+        ctx.destroy();
+      }
+    });
+  },
 });
