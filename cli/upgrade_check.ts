@@ -61,6 +61,37 @@ async function requireRun(command: string): Promise<void> {
 }
 
 /**
+ * What upgrade-check says of words no option took (it takes no positional arguments):
+ * the words, that each side is one option with one value, and, where one side's option is
+ * given without its pair, the pair with the first word (`--from-ref X HEAD`: `--to-ref HEAD`).
+ *
+ * @example
+ * ```ts
+ * import { strayWordsMessage } from "./upgrade_check.ts";
+ * strayWordsMessage(["HEAD"], { fromRef: "v1" });
+ * // 'upgrade-check takes no positional arguments, but was given "HEAD" (--to-ref HEAD, ...'
+ * ```
+ */
+export function strayWordsMessage(
+  words: readonly string[],
+  opts: { from?: string; to?: string; fromRef?: string; toRef?: string },
+): string {
+  const [first] = words;
+  const pair = opts.fromRef !== undefined && opts.toRef === undefined
+    ? "--to-ref"
+    : opts.from !== undefined && opts.to === undefined
+    ? "--to"
+    : undefined;
+  const hint = pair === undefined ? "" : ` (${pair} ${first}, the candidate side?)`;
+  return `upgrade-check takes no positional arguments, but was given ${
+    words.map((w) => `"${w}"`).join(", ")
+  }${hint}: each side is one option with one value, --from <runtime> and --to <runtime> ` +
+    "(Deno versions or chromium) or --from-ref <rev> and --to-ref <rev> (git revisions), " +
+    "e.g. `upgrade-check --from-ref HEAD~1 --to-ref HEAD`; quote a --filter that has spaces " +
+    "or ';' (upgrade-check --help lists the options)";
+}
+
+/**
  * Build the `upgrade-check` command.
  *
  * @example
@@ -128,7 +159,13 @@ export function upgradeCheckCommand() {
     .option("--html <file>", "also write a self-contained HTML report with the drift plot")
     .option("--backend <id>", "run every case on this backend on both sides")
     .option("--backend-module <path>", BACKEND_MODULE_HELP, collect, [] as string[])
-    .action(async (opts) => {
+    // a stray word is refused below, naming what would be valid (commander's own refusal
+    // said only "too many arguments")
+    .allowExcessArguments()
+    .action(async (opts, cmd) => {
+      if (cmd.args.length > 0) {
+        throw new CliError(strayWordsMessage(cmd.args, opts), EXIT.badInput);
+      }
       // Checked here (exit 2 on a broken module), then loaded again by each side's run.
       const modules = await loadBackendModuleOptions(opts.backendModule);
       if (opts.backend !== undefined) checkBackendId(opts.backend);

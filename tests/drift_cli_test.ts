@@ -123,6 +123,29 @@ Deno.test("upgrade-check: usage and permission errors (exit 2)", async () => {
   assert.equal(noRun.code, 2);
 });
 
+Deno.test("upgrade-check: a word no option takes is exit 2 naming it, the options each side takes, and the missing pair", async () => {
+  // --from-ref X HEAD: the candidate side's --to-ref left out (commander said only "too many
+  // arguments"); refused before any permission or revision is looked at
+  const refs = await runCli(["upgrade-check", "--from-ref", "HEAD~1", "HEAD"]);
+  assert.equal(refs.code, 2, refs.stderr);
+  assert.doesNotMatch(refs.stderr, /too many arguments|internal error|\n\s+at /);
+  assert.match(
+    refs.stderr,
+    /^error: upgrade-check takes no positional arguments, but was given "HEAD" \(--to-ref HEAD, the candidate side\?\)/m,
+  );
+  assert.match(
+    refs.stderr,
+    /--from <runtime> and --to <runtime>.*--from-ref <rev> and --to-ref <rev>/,
+  );
+  const versions = await runCli(["upgrade-check", "--from", "2.9.5", "2.9.6"]);
+  assert.equal(versions.code, 2, versions.stderr);
+  assert.match(versions.stderr, /given "2\.9\.6" \(--to 2\.9\.6, the candidate side\?\)/);
+  // both sides given: the words are named, no pair guessed
+  const extra = await runCli(["upgrade-check", "--from-ref", "a", "--to-ref", "b", "x", "y"]);
+  assert.equal(extra.code, 2, extra.stderr);
+  assert.match(extra.stderr, /given "x", "y": each side is one option/);
+});
+
 Deno.test("upgrade-check orchestration: two Deno versions via npx, then the comparison", async () => {
   const out = await Deno.makeTempDir();
   const seen: UpgradeSide[] = [];
