@@ -204,6 +204,16 @@ export function benchCommand() {
       }]);
       const warmupAsked = parseWarmupMs(opts.warmupMs);
       const cases = selectBenchCases(opts.matrix, opts.filter);
+      // The report names the CPU (bench/machine.ts reads sys "cpus" once the device is open):
+      // asked before --out is made, so a bench without it stops at once, leaving nothing.
+      if ((await Deno.permissions.query({ name: "sys", kind: "cpus" })).state !== "granted") {
+        throw new CliError(
+          'bench needs sys access to "cpus" (its report records the CPU model and core ' +
+            "count): run again with --allow-sys=cpus, as the bench and harness tasks grant " +
+            "(README: Permissions)",
+          EXIT.badInput,
+        );
+      }
       // An unusable --out is exit 2 here, not an OS error after the measurements.
       // ... as is one that would overwrite a run's reports or the --reference-ceilings file.
       if (opts.out !== undefined) {

@@ -188,6 +188,9 @@ export async function runProgram(args: readonly string[], deps: ProgramDeps): Pr
         `error: a permission is missing: ${e.message}. The deno.json tasks grant what each ` +
           "command needs (README: Permissions); `deno run -A main.ts ...` grants everything.",
       );
+      // bad input too: an --out this invocation created and left empty goes (a bench
+      // stopped by a permission it lacked left its empty folder)
+      await removeEmptyCreatedDirs();
       return EXIT.badInput;
     }
     console.error(`internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);

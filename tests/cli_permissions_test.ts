@@ -3,6 +3,7 @@
 // task is enough for the commands that touch the GPU and write outputs.
 import assert from "node:assert/strict";
 import { runProgram } from "../cli/program.ts";
+import { prepareOutputDir } from "../report/output_paths.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 const tasks: Record<string, string> = JSON.parse(await Deno.readTextFile(`${root}deno.json`)).tasks;
@@ -29,6 +30,51 @@ Deno.test("a missing permission is one line naming it and the flag, exit 2", asy
   assert.equal(lines.length, 1, lines.join("\n"));
   assert.match(lines[0], /^error: a permission is missing: Requires env access to .*--allow-env/);
   assert.ok(!/\n\s+at /.test(lines[0]), "no stack trace");
+});
+
+Deno.test("a missing permission leaves no output folder this invocation created and left empty", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "mla_perm_out_" });
+  const original = console.error;
+  console.error = () => {};
+  try {
+    const code = await runProgram(["devices"], {
+      probeCaps: () => Promise.resolve(null),
+      // as a command that made its --out, then met a permission it lacks
+      probeCapsStrict: async () => {
+        await prepareOutputDir(`${tmp}/a/out`, { label: "--out" });
+        throw new Deno.errors.NotCapable(
+          'Requires sys access to "cpus", run again with the --allow-sys flag',
+        );
+      },
+    });
+    assert.equal(code, 2);
+    await assert.rejects(Deno.stat(`${tmp}/a`), Deno.errors.NotFound);
+  } finally {
+    console.error = original;
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("bench without --allow-sys is exit 2 naming sys cpus and the flag, before its --out is made", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "mla_perm_bench_" });
+  try {
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-prompt", "--allow-read", "--allow-write", "--allow-env"]
+        .concat([`${root}main.ts`, "bench", "--matrix", "tiny", "--filter", "path=absorbed"])
+        .concat(["--reps", "1", "--out", `${tmp}/a/out`]),
+      cwd: root,
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const err = new TextDecoder().decode(r.stderr);
+    assert.equal(r.code, 2, err);
+    assert.match(err, /^error: bench needs sys access to "cpus".*--allow-sys=cpus/m);
+    assert.doesNotMatch(err, /\n\s+at /, "no stack trace");
+    await assert.rejects(Deno.stat(`${tmp}/a`), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
 });
 
 Deno.test("the run and harness tasks are narrowed: every env, sys, run and net grant a list", () => {
