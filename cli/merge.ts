@@ -191,8 +191,9 @@ export function mergeCommand() {
         "a crash) is rebuilt from its run.json and results.jsonl, and said so; `merge <dir> " +
         "--out <dir>` rebuilds one folder in place. Exit 1 when cases are missing or any case " +
         "failed, 2 on unreadable input or an unusable --out (a folder given twice, a case in " +
-        "two folders whose copies disagree in status or output digest, an --out that is one " +
-        "of several folders merged or holds another run's run.json included).",
+        "two folders whose copies disagree in status or output digest, shards timed with " +
+        "another --repeats or --warmup-ms, an --out that is one of several folders merged " +
+        "or holds another run's run.json included).",
     )
     .argument("<dirs...>", "shard output directories")
     .requiredOption("--out <dir>", "merged output directory")

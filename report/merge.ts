@@ -196,7 +196,8 @@ async function throwIfHeaderless(dir: string): Promise<void> {
  * {@link ReportFileError}: the folder's two files disagree). All folders must have run the
  * same matrix, filter, planted fault, `--backend`, matrix ids and config file contents
  * (`configDigests`, where recorded: a folder without them is listed in `uncheckedConfigs`),
- * in one environment, else a {@link ReportFileError} names the folder that differs.
+ * with the same `--repeats` and `--warmup-ms` (where recorded), in one environment, else a
+ * {@link ReportFileError} names the folder that differs.
  * Results are united (a case in two folders is kept from the first and listed in
  * `duplicated`; when the copies disagree, in status or output digest, a
  * {@link ReportFileError} names the case and both folders) and ordered as the matrix ids; `missing` lists the ids nobody ran. The
@@ -293,6 +294,10 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
         "changed between the shards; rerun the shard with the matrix as the other read it",
     );
   }
+  // Shards timed with another --repeats or --warmup-ms: one report's cases are timed alike
+  // (the merged report recorded neither, and its finish commands then used the defaults).
+  // Each folder that recorded them against the first that did (one from before: not checked).
+  checkTimedAlike(dirs, reports);
   // The merged report's digest, repeats and warm-up: the shards' ones, where every shard
   // recorded the same.
   const same = <K extends "matrixDigest" | "repeats" | "warmupMs">(k: K) =>
@@ -464,6 +469,32 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
  * folder recorded none (unknown). Two folders that read one config file with other contents
  * are a {@link ReportFileError} naming the file and both folders.
  */
+/**
+ * Refuse (ReportFileError) a folder whose run recorded another `--repeats` or `--warmup-ms`
+ * (as given: "auto" and a number differ) than the first folder that recorded them; a folder
+ * that recorded neither (a harness from before they were) is not checked.
+ */
+function checkTimedAlike(dirs: readonly string[], reports: readonly RunReport[]): void {
+  const timed = (r: RunReport) => r.repeats !== undefined || r.warmupMs !== undefined;
+  const ref = reports.findIndex(timed);
+  if (ref < 0) return;
+  const words = (r: RunReport) =>
+    `--repeats ${r.repeats ?? "(not recorded)"} --warmup-ms ${r.warmupMs ?? "(not recorded)"}`;
+  for (let i = ref + 1; i < reports.length; i++) {
+    const r = reports[i];
+    if (!timed(r)) continue;
+    if (r.repeats === reports[ref].repeats && r.warmupMs === reports[ref].warmupMs) continue;
+    const shard = r.shard === null ? "its run" : `shard ${r.shard}`;
+    throw new ReportFileError(
+      join(dirs[i], RUN_FILES.report),
+      `timed with ${words(r)}, but ${dirs[ref]} with ${words(reports[ref])}; one report's ` +
+        "cases are timed alike: rerun the odd shard with the others' --repeats and " +
+        `--warmup-ms (here ${shard} with ${words(reports[ref])}, into its folder with --force ` +
+        "or a new one), then merge again",
+    );
+  }
+}
+
 function mergedConfigDigests(
   dirs: readonly string[],
   reports: readonly RunReport[],

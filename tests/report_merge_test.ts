@@ -596,6 +596,52 @@ Deno.test("merge: shards whose matrix said other things of their cases (an edite
   });
 });
 
+Deno.test("merge: shards timed with another --repeats or --warmup-ms are refused, naming both folders and values; shards from before they were recorded merge", async () => {
+  await withTempDir(async (tmp) => {
+    const all = sixResults();
+    const even = all.filter((_, i) => i % 2 === 0), odd = all.filter((_, i) => i % 2 === 1);
+    await shardDir(`${tmp}/s1`, all, odd, { shard: "1/2", repeats: 10, warmupMs: "auto" });
+    await shardDir(`${tmp}/s2`, all, even, { shard: "2/2", repeats: 3, warmupMs: "auto" });
+    await assert.rejects(
+      () => mergeRuns([`${tmp}/s1`, `${tmp}/s2`]),
+      (e: Error) =>
+        e instanceof ReportFileError &&
+        e.message.startsWith(
+          `${tmp}/s2/report.json: timed with --repeats 3 --warmup-ms auto, but ${tmp}/s1 with ` +
+            "--repeats 10 --warmup-ms auto; one report's cases are timed alike: rerun the odd " +
+            "shard with the others' --repeats and --warmup-ms (here shard 2/2 with --repeats 10 " +
+            "--warmup-ms auto",
+        ),
+    );
+    await shardDir(`${tmp}/w2`, all, even, { shard: "2/2", repeats: 10, warmupMs: 200 });
+    await assert.rejects(
+      () => mergeRuns([`${tmp}/s1`, `${tmp}/w2`]),
+      /w2\/report\.json: timed with --repeats 10 --warmup-ms 200, but .*s1 with --repeats 10 --warmup-ms auto/,
+    );
+    // the CLI: exit 2 with that message, nothing merged
+    const cli = await runCli(["merge", `${tmp}/s1`, `${tmp}/s2`, "--out", `${tmp}/mg`]);
+    assert.equal(cli.code, 2, cli.stdout + cli.stderr);
+    assert.match(cli.stderr, /^error: .*s2\/report\.json: timed with --repeats 3/m);
+    assert.doesNotMatch(cli.stderr, /internal error|\n\s+at /);
+    // timed alike: merged, the report records them (the finish commands repeat them)
+    await shardDir(`${tmp}/s3`, all, even, { shard: "2/2", repeats: 10, warmupMs: "auto" });
+    const m = await mergeRuns([`${tmp}/s1`, `${tmp}/s3`]);
+    assert.equal(m.report.repeats, 10);
+    assert.equal(m.report.warmupMs, "auto");
+    // a shard from before they were recorded: merged as before, the report records none; the
+    // later folders are still compared with each other
+    await shardDir(`${tmp}/s4`, all, even, { shard: "2/2" });
+    const old = await mergeRuns([`${tmp}/s1`, `${tmp}/s4`]);
+    assert.equal(old.report.results.length, 6);
+    assert.equal(old.report.repeats, undefined);
+    assert.equal(old.report.warmupMs, undefined);
+    await assert.rejects(
+      () => mergeRuns([`${tmp}/s4`, `${tmp}/s1`, `${tmp}/s2`]),
+      /s2\/report\.json: timed with --repeats 3 --warmup-ms auto, but .*s1 with/,
+    );
+  });
+});
+
 Deno.test("merge: shards timed under other timing rules (one before they were recorded) are refused, naming both", async () => {
   await withTempDir(async (tmp) => {
     const all = sixResults();
