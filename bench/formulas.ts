@@ -8,12 +8,14 @@
  *   only the visible (query, key) pairs, the work the kernels actually do.
  *   Absorbed: d = kv_lora + rope (576), dv = kv_lora (512). Dense: d = nope + rope
  *   (192), dv = v (128).
- * - bytes = sizeof(dtype) * (q + cache) + 4 * out with FlashMLA's element counts:
- *   absorbed: q = b*s_q*h*576, cache = keys*576 (read once, shared by every head),
- *   out = b*s_q*h*512; dense: q = b*s_q*h*192, K = keys*h*192, V = keys*h*128,
- *   out = b*s_q*h*128 (keys = sum of the sequences' cache lengths). The output is 4 bytes
- *   an element in both dtypes: every kernel writes it in f32 (FlashMLA, which writes
- *   bf16, counts 2).
+ * - bytes with FlashMLA's element counts: absorbed: 4 * q + sizeof(dtype) * cache +
+ *   4 * out, q = b*s_q*h*576, cache = keys*576 (read once, shared by every head),
+ *   out = b*s_q*h*512; dense: sizeof(dtype) * (q + K + V) + 4 * out, q = b*s_q*h*192,
+ *   K = keys*h*192, V = keys*h*128, out = b*s_q*h*128 (keys = sum of the sequences' cache
+ *   lengths). The output is 4 bytes an element in both dtypes: every kernel writes it in
+ *   f32 (FlashMLA, which writes bf16, counts 2). So is the absorbed query q~ = [q_nope W_UK |
+ *   q_pe]: every absorbed kernel reads it in f32 whatever the storage dtype (kernels/launch.ts
+ *   `absorbQ` with `dtype: "f32"`: q_nope W_UK can pass f16's 65504).
  * - roofline_fraction = max(bytes / memory bandwidth, FLOP / FMA peak) / time: the
  *   share of the time the better of the two ceilings says is unavoidable (the memory
  *   bandwidth is the best of the measured copy, read and texture-read ceilings).
@@ -24,6 +26,12 @@ import type { AttentionPath, Dtype, MlaSpec } from "../adapter/types.ts";
 
 /** Bytes of an output element: the kernels write the output in f32 whatever the dtype. */
 const OUT_BYTES = 4;
+
+/**
+ * Bytes of an absorbed query element: every absorbed kernel reads q~ = [q_nope W_UK | q_pe]
+ * in f32 whatever the storage dtype (kernels/launch_absorbed*.ts `absorbQ(..., { dtype: "f32" })`).
+ */
+const Q_ABSORBED_BYTES = 4;
 
 /** Shape of a case as the formulas need it. */
 export interface WorkShape {
@@ -71,8 +79,9 @@ export function workOf(
   if (options.path === "absorbed") {
     const d = spec.kvLoraRank + spec.qkRopeHeadDim;
     const dv = spec.kvLoraRank;
-    // q (queries*h*d) + cache (keys*d, shared by all heads) + out (queries*h*dv, f32)
-    const bytes = eb * (queries * heads * d + keys * d) + OUT_BYTES * queries * heads * dv;
+    // q~ (queries*h*d, f32) + cache (keys*d, shared by all heads) + out (queries*h*dv, f32)
+    const bytes = Q_ABSORBED_BYTES * queries * heads * d + eb * keys * d +
+      OUT_BYTES * queries * heads * dv;
     return { flop: 2 * (d + dv) * heads * pairs, bytes, d, dv };
   }
   const d = spec.qkNopeHeadDim + spec.qkRopeHeadDim;

@@ -44,10 +44,40 @@ Deno.test("absorbed decode FLOP and bytes match FlashMLA's formulas by hand", ()
     dtype: "f16",
     shape: { heads: 16, queries: 4, keys: 4 * 4096, pairs: 4 * 4096 },
   });
-  // f16: q and the cache at 2 bytes an element, the output (written in f32) at 4
-  assert.equal(h.bytes, 2 * (4 * 16 * 576 + 4 * 4096 * 576) + 4 * (4 * 16 * 512));
-  assert.equal(h.bytes, 19_079_168);
+  // f16: the cache at 2 bytes an element; q~ and the output (both f32 in every kernel) at 4
+  assert.equal(h.bytes, 4 * (4 * 16 * 576) + 2 * (4 * 4096 * 576) + 4 * (4 * 16 * 512));
+  assert.equal(h.bytes, 19_152_896);
   assert.equal(h.flop, w.flop);
+});
+
+Deno.test("absorbed f16 bytes count q~ at 4 bytes: every absorbed kernel reads it in f32", async () => {
+  // Every bundled absorbed launch (and the example backend) builds q~ = [q_nope W_UK | q_pe]
+  // in f32 whatever the storage dtype; the formula must count what is read.
+  for (
+    const file of ["launch_absorbed.ts", "launch_absorbed_tiled.ts", "launch_absorbed_gemm.ts"]
+  ) {
+    const src = await Deno.readTextFile(new URL(`../kernels/${file}`, import.meta.url));
+    assert.match(src, /absorbQ\(plan, buffers, \{ dtype: "f32" \}\)/, file);
+  }
+  // Absorbed causal prefill of 512 tokens in f16, V2-Lite's 16 heads: q~ dominates the bytes.
+  const pairs = 512 * 513 / 2;
+  const f16 = workOf(v2l, {
+    path: "absorbed",
+    dtype: "f16",
+    shape: { heads: 16, queries: 512, keys: 512, pairs },
+  });
+  const q = 512 * 16 * 576;
+  const cache = 512 * 576;
+  const out = 512 * 16 * 512;
+  assert.equal(f16.bytes, 4 * q + 2 * cache + 4 * out); // 36,241,408, not 26,804,224
+  assert.equal(f16.bytes, 36_241_408);
+  // f32 and f16 differ only by the cache's 2 bytes an element
+  const f32 = workOf(v2l, {
+    path: "absorbed",
+    dtype: "f32",
+    shape: { heads: 16, queries: 512, keys: 512, pairs },
+  });
+  assert.equal(f32.bytes - f16.bytes, 2 * cache);
 });
 
 Deno.test("dense decode FLOP and bytes: q, K, V, out per sequence", () => {
