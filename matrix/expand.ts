@@ -41,7 +41,7 @@ function matchesPartial(p: CaseParams, partial: Axes): boolean {
 
 /**
  * Validate a parsed matrix file (throws a `ConfigError` naming each bad entry): the schema,
- * device profile names, and each group's `expect` (matrix/reason_codes.ts: `supported`
+ * device profile names (`native`, the adapter as probed, is reserved), and each group's `expect` (matrix/reason_codes.ts: `supported`
  * with codes, or an `unsupported` code that is no reason code, is refused).
  *
  * @example
@@ -87,6 +87,16 @@ export function validateMatrix(raw: unknown, source: string): MatrixFile {
     const problem = idValueProblem(name);
     if (problem) {
       issues.push({ path: "devices", value: name, message: `(a profile name) ${problem}` });
+    }
+    // device "native" is the adapter as probed: a profile of that name would never apply
+    if (name === "native") {
+      issues.push({
+        path: "devices.native",
+        value: m.devices?.[name],
+        message: 'is a reserved name: device "native" is the adapter as probed, so this ' +
+          "profile would never apply; give the profile another name and use it in a " +
+          'group\'s device axis, e.g. "devices": {"no-f16": {...}}, "device": ["native", "no-f16"]',
+      });
     }
   }
   m.groups.forEach((g, gi) => {

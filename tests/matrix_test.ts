@@ -135,6 +135,16 @@ const bad: [string, unknown, string][] = [
     'groups[0].axes.device[0]: "gpu9" is not a device profile',
   ],
   [
+    // "native" is the adapter as probed: a profile of that name was silently never applied
+    "device profile named native",
+    {
+      name: "m",
+      devices: { native: { removeFeatures: ["shader-f16"] } },
+      groups: [{ axes: { device: "native" } }],
+    },
+    'devices.native: {"removeFeatures":["shader-f16"]} is a reserved name',
+  ],
+  [
     "bad expect",
     { name: "m", groups: [{ axes: {}, expect: { support: "maybe" } }] },
     "groups[0].expect.support",
