@@ -67,12 +67,13 @@ export type CaseFilter = ReadonlyMap<string, readonly string[]>;
  * alternatives). Every key and value is checked against the axes' domains: no term at all
  * (`""`, `";"`), an unknown key, a repeated key, an empty value, a value outside an enumerated axis (`dtype=bf16`,
  * `causal=yes`) or an integer outside an axis's bounds throws a RangeError naming it and
- * what would be valid.
+ * what would be valid. Integers come back as ids write them (`sk=064` is `["64"]`).
  *
  * @example
  * ```ts
  * import { parseFilter } from "./case_id.ts";
  * parseFilter("preset=tiny;dtype=f16,f32").get("dtype"); // ["f16", "f32"]
+ * parseFilter("sk=064").get("sk"); // ["64"]
  * ```
  */
 export function parseFilter(text: string): CaseFilter {
@@ -96,7 +97,9 @@ export function parseFilter(text: string): CaseFilter {
       const problem = filterValueProblem(key, v);
       if (problem) throw new RangeError(`filter value ${key}=${v} ${problem}`);
     }
-    out.set(key, values);
+    // an integer as ids write it: `sk=064` is sk 64 (it passed the check above, and
+    // sameFilter reads it so), not a value no case id holds
+    out.set(key, AXIS_BOUNDS[key] ? values.map((v) => String(Number(v))) : values);
   }
   if (out.size === 0) {
     throw new RangeError(

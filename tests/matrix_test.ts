@@ -9,6 +9,7 @@ import {
   sameFilter,
 } from "../matrix/case_id.ts";
 import { expandMatrix, loadMatrix, validateMatrix } from "../matrix/expand.ts";
+import { selectMatrixCases } from "../matrix/select.ts";
 import { CASE_DEFAULTS } from "../matrix/types.ts";
 import { keyLengths, layoutOfCase } from "../runner/case_request.ts";
 
@@ -91,6 +92,18 @@ Deno.test("filters select by any id key, with alternatives", () => {
     /filter key "presett" is unknown; valid keys: preset/,
   );
   assert.throws(() => parseFilter("preset"), /must look like key=value/);
+});
+
+Deno.test("an integer filter value with leading zeros selects what sameFilter says it does", async () => {
+  // sk=020 passes the filter check (an integer in bounds) and sameFilter reads it as sk=20;
+  // it must select sk 20's cases, not match no id and be refused as absent from the matrix
+  assert.deepEqual(parseFilter("sk=020,4;b=02").get("sk"), ["20", "4"]);
+  assert.ok(matchesFilter({ ...CASE_DEFAULTS, sk: 20, b: 2 }, parseFilter("sk=020;b=02")));
+  assert.ok(sameFilter("sk=20", "sk=020"));
+  const plain = await selectMatrixCases({ matrix: "smoke", filter: "sk=20" });
+  const padded = await selectMatrixCases({ matrix: "smoke", filter: "sk=020" });
+  assert.ok(plain.all.length > 0);
+  assert.deepEqual(padded.all.map((c) => c.id), plain.all.map((c) => c.id));
 });
 
 Deno.test("shards partition the cases: every id in exactly one shard", async () => {
