@@ -102,6 +102,29 @@ tmpTest(
   },
 );
 
+tmpTest(
+  "bench --filter with a value no case has beside one that selects: exit 2 naming it, nothing measured",
+  async (dir) => {
+    // dtype=f32,f61: the f32 case selects, the typo f61 was left out without a word
+    const r = await runCli([
+      "bench",
+      "--matrix",
+      "tiny",
+      "--filter",
+      "dtype=f32,f61",
+      "--out",
+      `${dir}/b`,
+    ]);
+    assertUsage(r, /--filter: names values no case of matrix tiny has/);
+    assert.match(
+      r.stderr,
+      /dtype: "f61" occurs in no case of matrix tiny; its values of dtype: f32/,
+    );
+    assert.doesNotMatch(r.stdout + r.stderr, /GFLOP/);
+    await assert.rejects(() => Deno.stat(`${dir}/b`), Deno.errors.NotFound);
+  },
+);
+
 tmpTest("compile: a missing file or a folder is exit 2 naming it, no stack trace", async (dir) => {
   assertUsage(
     await runCli(["compile", `${dir}/nonexistent.wgsl`]),
