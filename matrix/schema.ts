@@ -53,9 +53,11 @@ const list = <T extends z.ZodType>(item: T) =>
     z.array(item).min(1, { error: "must list at least one value" }),
   );
 
-const int = (min: number) =>
-  z.number({ error: `must be an integer >= ${min}` }).int({ error: `must be an integer >= ${min}` })
-    .min(min, { error: `must be an integer >= ${min}` });
+// zod's int() takes safe integers only: the message says so (1e20 is an integer >= 0)
+const int = (min: number) => {
+  const error = `must be an integer from ${min} to ${Number.MAX_SAFE_INTEGER} (a safe integer)`;
+  return z.number({ error }).int({ error }).min(min, { error });
+};
 
 /**
  * Bounds of the integer axes: far above any published MLA model or FlashMLA test shape

@@ -158,6 +158,12 @@ const bad: [string, unknown, string][] = [
     'devices.native: {"removeFeatures":["shader-f16"]} is a reserved name',
   ],
   [
+    // an integer >= 0, but not a safe one: the message said "must be an integer >= 0"
+    "seed past the safe integers",
+    { name: "m", seed: 1e20, groups: [{ axes: {} }] },
+    "seed: 100000000000000000000 must be an integer from 0 to 9007199254740991 (a safe integer)",
+  ],
+  [
     "bad expect",
     { name: "m", groups: [{ axes: {}, expect: { support: "maybe" } }] },
     "groups[0].expect.support",
