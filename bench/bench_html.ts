@@ -19,6 +19,7 @@ import { crossovers, sweepOf } from "./crossover.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { chartFigure, escapeHtml, logAxisTicks } from "../report/html/chart.ts";
 import { htmlPage, idHtml, num, section } from "../report/html/page.ts";
+import { decadeDomain, type LineLabel, placeLineLabels } from "../report/html/label_place.ts";
 import { runtimeLabel } from "../report/runtime_label.ts";
 import { passRole } from "../adapter/pass_roles.ts";
 
@@ -308,6 +309,10 @@ function casesTable(records: readonly BenchRecord[]): string {
     `<th>roofline fraction</th><th>bound</th><th>backend</th><th>variant</th></tr>\n${rows}</table>`;
 }
 
+/** The roofline plot's size, in pixels. */
+const ROOFLINE_WIDTH = 560;
+const ROOFLINE_HEIGHT = 340;
+
 async function rooflineChart(pts: RooflinePoint[], report: BenchReport): Promise<string> {
   const c = report.ceilings;
   const lo = Math.min(...pts.map((p) => p.intensity)) / 4;
@@ -329,19 +334,49 @@ async function rooflineChart(pts: RooflinePoint[], report: BenchReport): Promise
       roofs.push({ ceiling: name, intensity: x, gflops: Math.min(mem.gbps * x, peak) });
     }
   }
-  // The memory slope's label at its low end; each FMA peak's at the plot's right end, over
-  // its flat line (at the ridge, the f16 label sat under the f32 roof's slope, which rises
-  // through it).
-  const labels = [
-    { intensity: lo, gflops: mem.gbps * lo, text: memName, align: "left" },
-    ...peaks.map(([name, peak], i) => ({
-      intensity: hi,
-      align: "right",
-      gflops: peak,
-      text: `${name.replace(/^.*, /, "")} ${num(peak, 0)} GFLOP/s`,
-      i,
-    })).filter((l) => l.i === 0 || Math.abs(Math.log10(l.gflops / c.fmaGflops)) > 0.15),
+  // The plot's domains, whole decades as a log scale rounds them, set on every layer: the
+  // labels are placed in pixels (report/html/label_place.ts) and need the scales drawn.
+  const gs = [...roofs.map((r) => r.gflops), ...pts.map((p) => p.gflops)];
+  const frame = {
+    width: ROOFLINE_WIDTH,
+    height: ROOFLINE_HEIGHT,
+    x: decadeDomain(lo, hi),
+    y: decadeDomain(Math.min(...gs), Math.max(...gs)),
+  } as const;
+  const xScale = { type: "log" as const, domain: [...frame.x], nice: false };
+  const yScale = { type: "log" as const, domain: [...frame.y], nice: false };
+  // The memory slope's label usually under its low end; each FMA peak's at the plot's right
+  // end, over its flat line (at the ridge, the f16 label sat under the f32 roof's slope, which
+  // rises through it). Where a point lies there, the label moves along its line to a spot
+  // that covers none (a case on the roof at the lowest intensity sat under "texture read").
+  const firstRidge = c.fmaGflops / mem.gbps;
+  const slopeEnd = Math.min(hi, Math.max(lo, firstRidge));
+  const flat = (peak: number) => {
+    const from = Math.min(hi, Math.max(lo, peak / mem.gbps));
+    return [{ x: hi, y: peak }, ...(from < hi ? [{ x: from, y: peak }] : [])];
+  };
+  const wanted: LineLabel[] = [
+    {
+      text: memName,
+      along: [{ x: lo, y: mem.gbps * lo }, { x: slopeEnd, y: mem.gbps * slopeEnd }],
+      usual: { align: "left", dx: 4, dy: 12 },
+    },
+    ...peaks.filter(([, peak], i) => i === 0 || Math.abs(Math.log10(peak / c.fmaGflops)) > 0.15)
+      .map(([name, peak]): LineLabel => ({
+        text: `${name.replace(/^.*, /, "")} ${num(peak, 0)} GFLOP/s`,
+        along: flat(peak),
+        usual: { align: "right", dx: -4, dy: -7 },
+      })),
   ];
+  const roofLines = peaks.map(([name]) =>
+    roofs.filter((r) => r.ceiling === name).map((r) => ({ x: r.intensity, y: r.gflops }))
+  );
+  const labels = placeLineLabels(
+    frame,
+    wanted,
+    pts.map((p) => ({ x: p.intensity, y: p.gflops })),
+    roofLines,
+  );
   return await chartFigure({
     kind: "roofline",
     marks: pts.length,
@@ -349,37 +384,31 @@ async function rooflineChart(pts: RooflinePoint[], report: BenchReport): Promise
       "formulas), under the ceilings measured in the same run: memory bandwidth (slope: the " +
       "best of the copy, read and texture-read ceilings) and the FMA peak (flat).",
     spec: {
-      width: 560,
-      height: 340,
+      width: ROOFLINE_WIDTH,
+      height: ROOFLINE_HEIGHT,
       layer: [
         {
           data: { values: roofs },
           mark: { type: "line", strokeDash: [6, 3], color: "#888" },
           encoding: {
-            x: { field: "intensity", type: "quantitative", scale: { type: "log" } },
-            y: { field: "gflops", type: "quantitative", scale: { type: "log" } },
+            x: { field: "intensity", type: "quantitative", scale: xScale },
+            y: { field: "gflops", type: "quantitative", scale: yScale },
             detail: { field: "ceiling", type: "nominal" },
           },
         },
-        ...(["left", "right"] as const).map((align) => ({
-          data: { values: labels.filter((l) => l.align === align) },
-          // 4 px inside the line's end, either side
+        // one text layer a label: its anchor is where the text starts or ends, its middle
+        ...labels.map((l) => ({
+          data: { values: [{ intensity: l.x, gflops: l.y, text: l.text }] },
           mark: {
             type: "text" as const,
-            align,
-            dx: align === "left" ? 4 : -4,
-            // the slope rises to the right: its label goes under it, the flat lines' over them
-            dy: align === "left" ? 12 : -7,
+            align: l.align,
+            baseline: "middle" as const,
             fontSize: 11,
             color: "#555",
           },
           encoding: {
-            x: {
-              field: "intensity",
-              type: "quantitative" as const,
-              scale: { type: "log" as const },
-            },
-            y: { field: "gflops", type: "quantitative" as const, scale: { type: "log" as const } },
+            x: { field: "intensity", type: "quantitative" as const, scale: xScale },
+            y: { field: "gflops", type: "quantitative" as const, scale: yScale },
             text: { field: "text" },
           },
         })),
@@ -390,13 +419,13 @@ async function rooflineChart(pts: RooflinePoint[], report: BenchReport): Promise
             x: {
               field: "intensity",
               type: "quantitative",
-              scale: { type: "log" },
+              scale: xScale,
               title: "arithmetic intensity (FLOP/byte, log)",
             },
             y: {
               field: "gflops",
               type: "quantitative",
-              scale: { type: "log" },
+              scale: yScale,
               title: "achieved GFLOP/s (log)",
             },
             color: { field: "kind", type: "nominal", title: "dtype, path" },

@@ -286,6 +286,55 @@ Deno.test("html bench: roofline points under the ceilings; crossover only for co
   assert.ok(warned.includes("<li>case x: above 1 &lt;ceilings&gt;</li>"));
 });
 
+Deno.test("html bench: the roofline's ceiling labels cover no point, even one where a label usually sits", async () => {
+  const base = benchFixture();
+  // Two cases where the labels usually go: under the slope's low end (intensity 2, 12 GFLOP/s;
+  // the plot's x runs 0.1 to 1000, its lowest point at 4x the slope's start) and over the FMA
+  // peak's right end (100 FLOP/byte, 230 GFLOP/s: above the peak, as an implausible figure is).
+  const extra = [[2, 12], [100, 230]].map(([intensity, gflops], i) => {
+    const c = { ...base.records[0].case, sk: 8 + i };
+    return {
+      id: `extra-${i}`,
+      case: c,
+      status: "ok" as const,
+      ms: 1,
+      gflops,
+      gbps: gflops / intensity,
+      flop: gflops * 1e6,
+      bytes: (gflops * 1e6) / intensity,
+      roofline_fraction: 0.5,
+      bound: "memory" as const,
+    };
+  });
+  const report = { ...base, records: [...base.records, ...extra] };
+  const roof = figure(await benchReportHtml(report), "roofline");
+  // Each text label's box (its font's widths; from the baseline up 0.8 em, down 0.25 em) and
+  // each point's circle, all in the plot's group.
+  const labels = [...roof.svg.matchAll(
+    /<text[^>]*aria-roledescription="text mark" text-anchor="(start|end)" transform="translate\(([-\d.e]+),([-\d.e]+)\)"[^>]*>([^<]*)<\/text>/g,
+  )].map(([, anchor, x, y, text]) => {
+    const w = textWidth(text, 11, false);
+    const x0 = anchor === "start" ? Number(x) : Number(x) - w;
+    return { text, x0, x1: x0 + w, y0: Number(y) - 8.8, y1: Number(y) + 2.75 };
+  });
+  assert.deepEqual(labels.map((l) => l.text), ["texture read 30.0 GB/s", "FMA f32 200 GFLOP/s"]);
+  const points = [...roof.svg.matchAll(
+    /<path role="graphics-symbol" aria-roledescription="point" transform="translate\(([-\d.e]+),([-\d.e]+)\)" d="M([\d.]+),/g,
+  )].map(([, x, y, r]) => ({ x: Number(x), y: Number(y), r: Number(r) }));
+  assert.equal(points.length, BENCH_FIXTURE_ROOFLINE_POINTS + 2);
+  for (const l of labels) {
+    for (const p of points) {
+      const nx = Math.min(Math.max(p.x, l.x0), l.x1), ny = Math.min(Math.max(p.y, l.y0), l.y1);
+      assert.ok(
+        Math.hypot(p.x - nx, p.y - ny) > p.r,
+        `"${l.text}" (${l.x0.toFixed(0)}-${l.x1.toFixed(0)}, ${l.y0.toFixed(0)}-${
+          l.y1.toFixed(0)
+        }) covers the point at ${p.x.toFixed(0)},${p.y.toFixed(0)}`,
+      );
+    }
+  }
+});
+
 Deno.test("html bench: each case's passes in a step, stacked by role; construction left out; no plot without passes", async () => {
   const report = benchFixture();
   assert.equal(passPoints(report.records).length, 0);

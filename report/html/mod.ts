@@ -12,6 +12,7 @@
  * @module
  */
 export * from "./chart.ts";
+export * from "./label_place.ts";
 export * from "./page.ts";
 export * from "./run_html.ts";
 export * from "./thin.ts";
