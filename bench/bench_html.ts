@@ -22,6 +22,7 @@ import { htmlPage, idHtml, num, section } from "../report/html/page.ts";
 import { decadeDomain, type LineLabel, placeLineLabels } from "../report/html/label_place.ts";
 import { runtimeLabel } from "../report/runtime_label.ts";
 import { passRole } from "../adapter/pass_roles.ts";
+import { plural } from "../util/plural.ts";
 
 /** A point of the roofline plot. */
 export interface RooflinePoint {
@@ -202,7 +203,9 @@ export async function benchReportHtml(
           ).join("")
         }</ul>` +
         (unplotted > 0
-          ? `<p class="note" id="crossover-unplotted">${unplotted} sweep(s) not plotted: a ` +
+          ? `<p class="note" id="crossover-unplotted">${
+            plural(unplotted, "sweep")
+          } not plotted: a ` +
             "plot needs two s_k or more on each path.</p>"
           : ""),
     ));
@@ -252,7 +255,7 @@ export async function benchReportHtml(
       warn: report.interrupted !== undefined,
       text:
         (report.interrupted === undefined ? "" : `${interruptedVerdict(report.interrupted)}; `) +
-        `${report.records.length} cases: ${
+        `${plural(report.records.length, "case")}: ${
           report.records.filter((r) => r.status === "ok").length
         } measured, ${report.records.filter((r) => r.status === "unsupported").length} ` +
         `unsupported, ${failed} error. Benchmarks report figures; they never fail on speed.`,
@@ -279,8 +282,9 @@ export async function writeBenchHtml(
 }
 
 function interruptedVerdict(i: BenchInterruption): string {
-  return `interrupted by ${i.signal}: ${i.selected - i.notRun.length} of ${i.selected} ` +
-    `selected cases ran, ${i.notRun.length} not run`;
+  return `interrupted by ${i.signal}: ${i.selected - i.notRun.length} of ${
+    plural(i.selected, "selected case")
+  } ran, ${i.notRun.length} not run`;
 }
 
 function ceilingsLine(r: BenchReport): string {

@@ -13,6 +13,7 @@ import type { BenchRecord } from "./run_bench.ts";
 import { type Crossover, crossoverLines, crossoverMarkdown } from "./crossover.ts";
 import { passRole } from "../adapter/pass_roles.ts";
 import { mdCell } from "../report/md_text.ts";
+import { plural } from "../util/plural.ts";
 
 /** The machine a benchmark ran on. */
 export interface MachineInfo {
@@ -143,7 +144,7 @@ export interface BenchInterruption {
  */
 export function interruptionWarning(i: BenchInterruption): string {
   const ran = i.selected - i.notRun.length;
-  return `interrupted by ${i.signal}: ${ran} of ${i.selected} cases ran; not run: ` +
+  return `interrupted by ${i.signal}: ${ran} of ${plural(i.selected, "case")} ran; not run: ` +
     `${i.notRun.join(", ")}; the ceilings after the cases were not measured`;
 }
 
@@ -219,7 +220,8 @@ export function benchWarnings(records: readonly BenchRecord[]): string[] {
     ).length;
   return walled === 0 ? above : [
     ...above,
-    `${walled} absorbed case(s) timed by the wall clock (the device has no timestamp queries): ` +
+    `${plural(walled, "absorbed case")} timed by the wall clock (the device has no timestamp ` +
+    "queries): " +
     "their ms covers the whole decode step (query absorption, up-projection, q's RoPE, the " +
     "submission), not only the attention core their FLOPs and bytes count, so their roofline " +
     "fractions and the absorbed / dense ratio and crossover read low",

@@ -25,6 +25,7 @@ import { RUN_FILES } from "../report/merge.ts";
 import { writeRunHtml } from "../report/html/run_html.ts";
 import { compareSummaryLine, compareToMarkdown, MARKDOWN_ROWS } from "./render.ts";
 import type { Baseline, CompareReport, DriftClass, Thresholds } from "./types.ts";
+import { plural } from "../util/plural.ts";
 
 /**
  * The names of the compare report's files in a run folder (`run --baseline`: all three) or
@@ -168,8 +169,9 @@ export function checkCasesInCommon(
   const of = (b: Baseline) => `matrix ${b.matrix}${b.filter ? `, filter ${b.filter}` : ""}`;
   throw new DriftInputError(
     labels.current,
-    `none of its ${current.cases.length} cases is in ${labels.base} (${base.cases.length} ` +
-      `cases, ${of(base)}; this run: ${of(current)}): nothing to compare. Compare runs of one ` +
+    `none of its ${plural(current.cases.length, "case")} is in ${labels.base} (${
+      plural(base.cases.length, "case")
+    }, ${of(base)}; this run: ${of(current)}): nothing to compare. Compare runs of one ` +
       "matrix and filter, or make a baseline of this run (baseline update --from-report)",
   );
 }
@@ -306,7 +308,9 @@ export async function driftAfterRun(
   }
   if (regressed.length > MAX_REGRESSION_LINES) {
     console.log(
-      `  … and ${regressed.length - MAX_REGRESSION_LINES} more regressions (every case in ` +
+      `  … and ${
+        plural(regressed.length - MAX_REGRESSION_LINES, "more regression", "more regressions")
+      } (every case in ` +
         `${options.out}/${COMPARE_FILES.json} and ${COMPARE_FILES.html})`,
     );
   }

@@ -29,6 +29,7 @@ import {
 import { runtimeLabel } from "../report/runtime_label.ts";
 import { notComparableText, untestedText } from "./render.ts";
 import { plantedFaultSides } from "./compare.ts";
+import { plural } from "../util/plural.ts";
 
 /** The error metrics of a baseline case, in report order (see drift/types.ts). */
 const METRICS = [
@@ -184,7 +185,7 @@ function comparePage(
       : "";
     sections.push(sizeNote(shape.cappedAt, {
       page: "page",
-      what: `the rows of the ${same.length} unchanged cases were left out${cut}; every ` +
+      what: `the rows of the ${plural(same.length, "unchanged case")} were left out${cut}; every ` +
         "regression keeps its row",
       where: "the JSON report (<code>compare --json</code>, compare.json)",
     }));
@@ -220,13 +221,15 @@ function comparePage(
       sameRows
         ? filterBox() + `<details class="group" data-group="unchanged"><summary>${same.length} ` +
           `unchanged cases</summary>${casesTable(same, report)}</details>`
-        : `<p>${same.length} unchanged cases (their rows left out: see the note at the top).</p>`,
+        : `<p>${
+          plural(same.length, "unchanged case")
+        } (their rows left out: see the note at the top).</p>`,
     ));
   }
   const side = (s: CompareReport["baseline"]) =>
     `${s.deviceKey}, ${s.matrix}${s.filter ? ` (filter ${s.filter})` : ""}, ` +
     `${runtimeLabel(s, { inline: true })}, ` +
-    `revision ${s.harnessRevision ?? "unknown"}, ${s.createdAt}, ${s.cases} cases` +
+    `revision ${s.harnessRevision ?? "unknown"}, ${s.createdAt}, ${plural(s.cases, "case")}` +
     (s.plantedFault ? `, planted fault ${s.plantedFault.id}` : "");
   const g = report.speed.geomeanRatio;
   return htmlPage({
@@ -277,7 +280,7 @@ export async function writeCompareHtml(
 function verdictOf(report: CompareReport): { ok: boolean; text: string } {
   const counted = report.failOn.length > 0 ? report.failOn.join(", ") : "none";
   const text = report.regressions > 0
-    ? `${report.regressions} regression(s) (classes counted: ${counted})`
+    ? `${plural(report.regressions, "regression")} (classes counted: ${counted})`
     : `No regressions (classes counted: ${counted})`;
   const faults = plantedFaultSides(report.baseline, report.current).map((f) =>
     `the ${f.side} ran with planted fault ${f.id}`
@@ -293,7 +296,7 @@ function verdictOf(report: CompareReport): { ok: boolean; text: string } {
 /** "; 3 baseline cases outside its selection" (baseline cases not compared), or "". */
 function outOfScopeText(report: CompareReport): string {
   return report.outOfScope > 0
-    ? `; ${report.outOfScope} baseline cases outside its selection (not compared)`
+    ? `; ${plural(report.outOfScope, "baseline case")} outside its selection (not compared)`
     : "";
 }
 
@@ -312,7 +315,9 @@ function classTable(report: CompareReport): string {
     ];
   });
   const outside = report.outOfScope > 0
-    ? `<p>${report.outOfScope} baseline cases outside the current run's selection (another ` +
+    ? `<p>${
+      plural(report.outOfScope, "baseline case")
+    } outside the current run's selection (another ` +
       "matrix, its filter or shard): not compared.</p>"
     : "";
   return `<table><tr><th>class</th><th>cases (by their most severe class)</th>` +
@@ -449,7 +454,7 @@ export function driftPlot(
     } else moved.push(p);
   }
   const unchanged = [...exact].map(([metric, n]) => ({
-    id: n === 1 ? "1 case" : `${n} cases`,
+    id: plural(n, "case"),
     metric,
     ratio: 1,
     significant: false,

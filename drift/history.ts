@@ -23,6 +23,7 @@ import {
   type Step,
   type StepOptions,
 } from "./step_detect.ts";
+import { plural } from "../util/plural.ts";
 
 /**
  * Metrics a history series can show (column names of case_results).
@@ -910,7 +911,7 @@ export class HistoryStore {
             ? { timing: [...e.timings].sort().join(" + ") }
             : { inputs: [...e.inputs].sort().join(" + ") };
           const n = e.ids.length;
-          const cases = `${n} case${n === 1 ? "" : "s"} ${idsDigest(e.ids)}`;
+          const cases = `${plural(n, "case")} ${idsDigest(e.ids)}`;
           return g === null ? [] : [{ ...e.point, ...timing, cases, value: g }];
         });
       out.push({ caseId: "*", points, steps: steps(points) });

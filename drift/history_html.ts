@@ -18,6 +18,7 @@ import { DEFAULT_STEP_ALPHA, minSegmentOf } from "./step_detect.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { chartFigure, escapeHtml } from "../report/html/chart.ts";
 import { htmlPage, idHtml, num, section } from "../report/html/page.ts";
+import { plural } from "../util/plural.ts";
 
 /**
  * Series drawn at most (those with a step first, then the rest in order, the geometric mean
@@ -92,7 +93,9 @@ export async function historyReportHtml(
   // what a series too short lacks, in words
   const needText = need === null
     ? `no number of runs can show a step at alpha ${alpha}`
-    : `a step needs at least ${need} runs (fewer cannot reach p < ${alpha} with min-segment ` +
+    : `a step needs at least ${
+      plural(need, "run")
+    } (fewer cannot reach p < ${alpha} with min-segment ` +
       `${minSegment})`;
   const short = new Set(tooShortForSteps(series, { minSegment, alpha }));
   const ordered = historyChartOrder(series);
@@ -149,8 +152,8 @@ export async function historyReportHtml(
       ["Runs", String(runs.size)],
       [
         "Steps",
-        `at least ${minSegment} runs on each side, p < ${alpha} (${
-          need === null ? "no number of runs is enough" : `${need} runs a series at least`
+        `at least ${plural(minSegment, "run")} on each side, p < ${alpha} (${
+          need === null ? "no number of runs is enough" : `${plural(need, "run")} a series at least`
         })`,
       ],
       ["Deno", valuesByRuns(orderedRuns, (p) => p.deno)],
@@ -213,26 +216,32 @@ function historyVerdict(
   const most = Math.max(0, ...[...short].map(stepSearchRuns));
   const few = short.size === 0
     ? ""
-    : `${short.size === total ? "every series has" : `${short.size} of them have`} too few runs ` +
+    : `${
+      short.size === total
+        ? "every series has"
+        : `${short.size} of them ${short.size === 1 ? "has" : "have"}`
+    } too few runs ` +
       `to detect a step (at most ${most}; ${need})`;
   if (steps > 0) {
     return {
       ok: false,
-      text: `${steps} step change(s) in ${total} series` + (few ? `; ${few}` : ""),
+      text: `${plural(steps, "step change")} in ${total} series` + (few ? `; ${few}` : ""),
     };
   }
   if (short.size === 0) return { ok: true, text: `No step change in ${total} series` };
   if (short.size === total) {
     return {
       ok: false,
-      text: `Too few runs to detect a step: at most ${most} run${most === 1 ? "" : "s"} a ` +
+      text: `Too few runs to detect a step: at most ${plural(most, "run")} a ` +
         `series; ${need}`,
     };
   }
   return {
     ok: false,
     text: `No step change in the ${total - short.size} series with enough runs; ${short.size} ` +
-      `of ${total} have too few runs to detect a step (at most ${most}; ${need})`,
+      `of ${total} ${
+        short.size === 1 ? "has" : "have"
+      } too few runs to detect a step (at most ${most}; ${need})`,
   };
 }
 
@@ -284,9 +293,13 @@ async function seriesChart(s: Series, metric: string, need: string | null): Prom
   return await chartFigure({
     kind: "history",
     marks: values.length,
-    caption: `${label(s)}: ${metric} over ${values.length} runs` +
+    caption: `${label(s)}: ${metric} over ${plural(values.length, "run")}` +
       (steps.length
-        ? `; red rules mark the ${steps.length} detected step(s)`
+        ? `; ${
+          steps.length === 1
+            ? "a red rule marks the detected step"
+            : `red rules mark the ${steps.length} detected steps`
+        }`
         : need !== null
         ? `; too few runs to detect a step (${need})`
         : "; no step"),

@@ -9,6 +9,7 @@ import { DRIFT_CLASSES } from "./types.ts";
 import { runtimeLabel } from "../report/runtime_label.ts";
 import { mdCell, mdCode } from "../report/md_text.ts";
 import { plantedFaultSides } from "./compare.ts";
+import { plural } from "../util/plural.ts";
 
 /** Rows compare.md lists per section at most, by default; the rest are counted. */
 export const MARKDOWN_ROWS = 40;
@@ -74,7 +75,7 @@ export function compareToMarkdown(report: CompareReport, options: MarkdownOption
   const counted = report.failOn.length > 0 ? report.failOn.join(", ") : "none";
   lines.push(
     report.regressions > 0
-      ? `**${report.regressions} regression${report.regressions === 1 ? "" : "s"}** ` +
+      ? `**${plural(report.regressions, "regression")}** ` +
         `(classes counted as regressions: ${counted})`
       : `**No regressions** (classes counted as regressions: ${counted})`,
     "",
@@ -82,12 +83,12 @@ export function compareToMarkdown(report: CompareReport, options: MarkdownOption
   lines.push(
     `Baseline: \`${b.deviceKey}\`, ${b.matrix}${b.filter ? ` (filter \`${b.filter}\`)` : ""}, ` +
       `${runtimeLabel(b, { inline: true })}, ${b.createdAt}, ` +
-      `${b.cases} cases.  `,
+      `${plural(b.cases, "case")}.  `,
     `Current: \`${c.deviceKey}\`, ${c.matrix}${c.filter ? ` (filter \`${c.filter}\`)` : ""}, ` +
       `${runtimeLabel(c, { inline: true })}, ${c.createdAt}, ` +
-      `${c.cases} cases` +
+      plural(c.cases, "case") +
       (report.outOfScope > 0
-        ? `; ${report.outOfScope} baseline cases outside its selection.`
+        ? `; ${plural(report.outOfScope, "baseline case")} outside its selection.`
         : "."),
     "",
   );
@@ -117,8 +118,10 @@ export function compareToMarkdown(report: CompareReport, options: MarkdownOption
     "",
     `Speed: geometric-mean ratio ${
       s.geomeanRatio === null ? "n/a" : `**${s.geomeanRatio.toFixed(3)}**`
-    } (current / baseline median, > 1 is slower) over ${s.compared} timed cases; ` +
-      `${s.regressions} significant regressions, ${s.improvements} significant improvements.` +
+    } (current / baseline median, > 1 is slower) over ${plural(s.compared, "timed case")}; ` +
+      `${plural(s.regressions, "significant regression")}, ${
+        plural(s.improvements, "significant improvement")
+      }.` +
       (s.untested > 0 ? ` ⚠ ${untestedText(report)}.` : "") +
       (notComparableCount(report) > 0 ? ` ⚠ ${notComparableText(report)}.` : ""),
     "",
@@ -166,10 +169,9 @@ export function compareSummaryLine(report: CompareReport): string {
     fault.length > 0 ? ` (${fault.join(", ")}: the fault's differences, not drift)` : ""
   }: ${parts.join(", ") || "no cases"}; speed ${g === null ? "n/a" : `x${g.toFixed(3)} (geomean)`}${
     report.speed.untested > 0 ? ` (${untestedText(report)})` : ""
-  }${
-    notComparableCount(report) > 0 ? ` (${notComparableText(report)})` : ""
-  }; ${report.regressions} ` +
-    `regression${report.regressions === 1 ? "" : "s"}`;
+  }${notComparableCount(report) > 0 ? ` (${notComparableText(report)})` : ""}; ${
+    plural(report.regressions, "regression")
+  }`;
 }
 
 /**
@@ -186,7 +188,7 @@ export function untestedText(report: CompareReport): string {
   const s = report.speed;
   const min = report.thresholds.minSamples;
   // no parentheses of its own at the end: the drift summary puts this text in parentheses
-  return `speed not tested in ${s.untested} case${s.untested === 1 ? "" : "s"}: too few ` +
+  return `speed not tested in ${plural(s.untested, "case")}: too few ` +
     `samples (${s.fewestSamples ?? "?"}; at least ${min} a side): run --repeats ${min} or more, ` +
     "with a baseline made so";
 }
@@ -211,5 +213,5 @@ export function notComparableText(report: CompareReport): string {
   const n = notComparableCount(report);
   if (n === 0) return "";
   const why = (report.speed.notComparable ?? []).map((g) => `${g.note}: ${g.cases}`);
-  return `speed not compared in ${n} case${n === 1 ? "" : "s"}: ${why.join("; ")}`;
+  return `speed not compared in ${plural(n, "case")}: ${why.join("; ")}`;
 }

@@ -15,6 +15,7 @@ import { mdCell, mdCode } from "./md_text.ts";
 import { isExpectedSkip, missingIds, notRunIds, summaryTotals } from "./totals.ts";
 import { reportNotCovered } from "./not_covered.ts";
 import { runVerdict } from "./verdict.ts";
+import { plural } from "../util/plural.ts";
 
 /** Options of {@link toMarkdown}. */
 export interface MarkdownOptions {
@@ -182,7 +183,7 @@ export function groupCountsText(
     g.skipped > 0 ? `${g.skipped} skipped` : "",
     g.notRun > 0 ? `${g.notRun} not run` : "",
   ].filter(Boolean);
-  return `${g.total} case${g.total === 1 ? "" : "s"}: ${parts.join(", ")}`;
+  return `${plural(g.total, "case")}: ${parts.join(", ")}`;
 }
 
 /**
@@ -215,9 +216,9 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
   out.push(`${h} mla-harness: ${mdCode(report.matrix)}${scope ? ` (${scope})` : ""}`, "");
   const verdict = runVerdict(report);
   out.push(
-    `${
-      verdict.level === "ok" ? "✅" : verdict.level === "warn" ? "⚠️" : "❌"
-    } **${t.cases} cases**: ${t.pass} pass, ${t.fail} fail, ` +
+    `${verdict.level === "ok" ? "✅" : verdict.level === "warn" ? "⚠️" : "❌"} **${
+      plural(t.cases, "case")
+    }**: ${t.pass} pass, ${t.fail} fail, ` +
       `${t.unexpected} unexpected, ${t.error} error, ${t.skippedAsExpected} skipped as expected` +
       (t.notRun ? `, **${t.notRun} not run**` : "") +
       (report.interrupted ? " (interrupted)" : ""),
@@ -228,8 +229,9 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
   const differs = report.environmentDiffers ?? [];
   if (differs.length > 0) {
     out.push(
-      `⚠ **The merged shards ran in environments that differ** (${differs.length} ` +
-        "difference(s), listed under Environment; the environment shown is the first folder's).",
+      `⚠ **The merged shards ran in environments that differ** (${
+        plural(differs.length, "difference")
+      }, listed under Environment; the environment shown is the first folder's).`,
       "",
     );
   }
@@ -244,8 +246,8 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
   const missing = missingIds(report);
   if (missing.length > 0) {
     out.push(
-      `⚠ **${missing.length} of ${report.matrixIds.length} cases missing**: no merged shard ` +
-        "has a result for them (listed under Missing cases; counted as not run).",
+      `⚠ **${missing.length} of ${plural(report.matrixIds.length, "case")} missing**: ` +
+        "no merged shard has a result for them (listed under Missing cases; counted as not run).",
       "",
     );
   }
@@ -345,7 +347,7 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
     const shown = rest.slice(0, maxRows);
     out.push(
       "<details>",
-      `<summary>${rest.length} passing cases (expected skips included)</summary>`,
+      `<summary>${plural(rest.length, "passing case")} (expected skips included)</summary>`,
       "",
       "| id | status | headroom out / LSE | message |",
       "|---|---|---|---|",
@@ -355,7 +357,7 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
       out.push(`| ${code(r.id)} | ${label(r)} | ${headroomText(r)} | ${cell(msg, 160)} |`);
     }
     if (shown.length < rest.length) {
-      out.push("", `…and ${rest.length - shown.length} more passing cases.`);
+      out.push("", `…and ${plural(rest.length - shown.length, "more passing case")}.`);
     }
     out.push("", "</details>", "");
   }

@@ -21,6 +21,7 @@ import { computeTotals } from "./totals.ts";
 import { finishCommands, type FinishFolder } from "./finish_commands.ts";
 import { notRunGroups } from "./case_groups.ts";
 import { timingRulesText } from "../adapter/timing_scope.ts";
+import { plural } from "../util/plural.ts";
 
 /** The files of a run folder. */
 export const RUN_FILES = {
@@ -157,11 +158,11 @@ async function readFolderReport(dir: string): Promise<{ report: RunReport; rebui
  * @example
  * ```ts
  * import { headerlessResults } from "./merge.ts";
- * headerlessResults(3).startsWith("holds 3 result(s) in results.jsonl but no run.json"); // true
+ * headerlessResults(3).startsWith("holds 3 results in results.jsonl but no run.json"); // true
  * ```
  */
 export function headerlessResults(n: number): string {
-  return `holds ${n} result(s) in ${RUN_FILES.results} but no ${RUN_FILES.state} or ` +
+  return `holds ${plural(n, "result")} in ${RUN_FILES.results} but no ${RUN_FILES.state} or ` +
     `${RUN_FILES.report} (a run of a harness older than ${RUN_FILES.state}, or its ` +
     `${RUN_FILES.state} removed): their matrix, filter and environment are unknown`;
 }
@@ -553,7 +554,7 @@ function checkReportAgrees(
     : `case "${contradicted?.r.id}" disagreeing (${contradicted?.d})`;
   throw new ReportFileError(
     join(dir, RUN_FILES.results),
-    `holds ${lines.size} result(s), but ${RUN_FILES.report} beside it holds ` +
+    `holds ${plural(lines.size, "result")}, but ${RUN_FILES.report} beside it holds ` +
       `${reported.length}, ${what}: the two files of the run disagree, so the merge cannot ` +
       `tell which is right. If ${RUN_FILES.results} was cut short (copied mid-run, a full ` +
       `disk), move it out of the folder and merge again to use ${RUN_FILES.report}'s ` +

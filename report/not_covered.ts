@@ -7,6 +7,7 @@
  */
 import { bareReasonCode, DEVICE_FEATURE_CODES } from "../adapter/resolve.ts";
 import type { CaseResult, RunReport } from "../results/types.ts";
+import { plural } from "../util/plural.ts";
 
 /** How to cover what the GL fallback misses (the harness then picks Vulkan by itself). */
 const INSTALL_LAVAPIPE = "install Mesa's Vulkan driver (apt-get install mesa-vulkan-drivers): " +
@@ -153,6 +154,6 @@ export function notCoveredLine(
   if (s === null) return null;
   const what = s.reasons.map((e) => `${e.count} × ${e.code}: ${e.message}`).join("; ");
   const n = s.ids.length;
-  return `not covered ${s.where}: ${n} case${n === 1 ? "" : "s"} ` +
+  return `not covered ${s.where}: ${plural(n, "case")} ` +
     `(${what})${s.how.length > 0 ? `; to cover them, ${s.how.join("; ")}` : ""}`;
 }

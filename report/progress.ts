@@ -5,6 +5,7 @@
  */
 import type { CaseResult } from "../results/types.ts";
 import { isExpectedSkip } from "./totals.ts";
+import { plural } from "../util/plural.ts";
 
 /** Where progress goes: `Deno.stdout`, `Deno.stderr`, or anything with the same two methods. */
 export interface ProgressOutput {
@@ -205,7 +206,7 @@ export class ProgressReporter {
     }
     const parts = Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(", ");
     this.#write(
-      `resuming: ${results.length} of ${this.total} cases already finished (${parts}); ` +
+      `resuming: ${results.length} of ${plural(this.total, "case")} already finished (${parts}); ` +
         `${this.total - this.#done} to run\n`,
     );
   }
@@ -217,7 +218,7 @@ export class ProgressReporter {
     const parts = order.filter((k) => this.#counts[k]).map((k) => `${this.#counts[k]} ${k}`);
     const missing = this.total - this.#done;
     if (missing > 0) parts.push(`${missing} not run`);
-    const line = `${this.#done}/${this.total} cases in ${formatDuration(elapsed)}: ${
+    const line = `${this.#done}/${plural(this.total, "case")} in ${formatDuration(elapsed)}: ${
       parts.length ? parts.join(", ") : "nothing ran"
     }`;
     this.#write((this.#lineShown ? "\r\x1b[K" : "") + line + "\n");

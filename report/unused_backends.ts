@@ -8,6 +8,7 @@
  */
 import { isDeviceReasonCode } from "../adapter/resolve.ts";
 import type { CaseResult } from "../results/types.ts";
+import { plural } from "../util/plural.ts";
 
 /** What {@link unusedBackends} found. */
 export interface UnusedBackends {
@@ -60,9 +61,13 @@ export function unusedBackends(
     backendRanNothing = !deviceOnly;
     lines.push(
       deviceOnly
-        ? `warning: --backend ${b} ran none of the ${meant.length} case(s) expected to run: ` +
+        ? `warning: --backend ${b} ran none of the ${
+          plural(meant.length, "case")
+        } expected to run: ` +
           `this device lacks or limits what it needs${why}`
-        : `error: --backend ${b} ran none of the ${meant.length} case(s) expected to run: ` +
+        : `error: --backend ${b} ran none of the ${
+          plural(meant.length, "case")
+        } expected to run: ` +
           `each was refused or not reached${why}; nothing was tested on it, so the run fails. ` +
           `Select cases it supports (explain --case <id> --backend ${b} says why one is ` +
           "refused)",

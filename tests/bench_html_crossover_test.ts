@@ -23,7 +23,7 @@ Deno.test("html bench: a sweep of one s_k has its crossover verdict in words, wi
     ),
     sec,
   );
-  assert.ok(sec.includes("1 sweep(s) not plotted: a plot needs two s_k or more on each path."));
+  assert.ok(sec.includes("1 sweep not plotted: a plot needs two s_k or more on each path."));
   // a complete sweep keeps its plot, and no note
   const plotted = await benchReportHtml(full);
   assert.ok(plotted.includes('data-chart="crossover"'));

@@ -32,7 +32,7 @@ Deno.test("checkCasesInCommon: disjoint sides throw naming both; one case in com
       assert.ok(e instanceof DriftInputError);
       assert.equal(
         e.message,
-        "out/run: none of its 1 cases is in b.json (1 cases, matrix smoke, filter b=7; this " +
+        "out/run: none of its 1 case is in b.json (1 case, matrix smoke, filter b=7; this " +
           "run: matrix smoke): nothing to compare. Compare runs of one matrix and filter, or " +
           "make a baseline of this run (baseline update --from-report)",
       );
@@ -55,7 +55,7 @@ Deno.test("driftAfterRun: a baseline with no case of the run is DriftInputError,
     await assert.rejects(
       () => driftAfterRun(reportOf([caseResult(A, 1, 1)]), { baseline: `${dir}/b.json`, out: dir }),
       DriftInputError,
-      `${dir}: none of its 1 cases is in ${dir}/b.json`,
+      `${dir}: none of its 1 case is in ${dir}/b.json`,
     );
     await assert.rejects(() => Deno.stat(`${dir}/compare.md`), Deno.errors.NotFound);
     await assert.rejects(() => Deno.stat(`${dir}/compare.json`), Deno.errors.NotFound);

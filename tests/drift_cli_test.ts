@@ -346,7 +346,7 @@ Deno.test("compare: no case in common is exit 2, not 'no regressions'; a run lac
     assert.equal(disjoint.code, 2, disjoint.stdout + disjoint.stderr);
     assert.match(
       disjoint.stderr,
-      /f16\.json: none of its 1 cases is in .*f32\.json \(1 cases, matrix smoke; this run: matrix smoke, filter dtype=f16\): nothing to compare/,
+      /f16\.json: none of its 1 case is in .*f32\.json \(1 case, matrix smoke; this run: matrix smoke, filter dtype=f16\): nothing to compare/,
     );
     assert.doesNotMatch(disjoint.stdout, /No regressions/);
     // A run that selected two cases and has a result for one: compared, and said so.

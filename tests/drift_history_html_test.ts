@@ -27,7 +27,7 @@ Deno.test("history page: a series with a step is drawn, though past the cap in i
   list.push(series("preset=tiny;b=9", stepped));
   assert.equal(list.at(-1)!.steps.length, 1);
   const html = await historyReportHtml(list, "median_ms");
-  assert.match(html, /1 step change\(s\) in 21 series/);
+  assert.match(html, /1 step change in 21 series/);
   const drawn = drawnSeries(html);
   assert.equal(drawn.length, MAX_HISTORY_CHARTS);
   assert.equal(drawn[0], "preset=tiny;b=9", drawn.join(" | "));
@@ -97,7 +97,7 @@ Deno.test("history page: some series long enough and some not: no all-clear for 
   const html = await historyReportHtml(list, "median_ms");
   assert.match(
     html,
-    /id="verdict">No step change in the 1 series with enough runs; 1 of 2 have too few runs to detect a step \(at most 3; a step needs at least 8 runs/,
+    /id="verdict">No step change in the 1 series with enough runs; 1 of 2 has too few runs to detect a step \(at most 3; a step needs at least 8 runs/,
   );
 });
 

@@ -152,8 +152,8 @@ Deno.test("compare.html: cases with each class, every class of a row, attributio
   // the class table's badges are coloured as the case rows' are
   assert.match(classes, /<span class="status regression">support-drift<\/span>/);
   assert.match(classes, /<span class="status info">bits-changed<\/span>/);
-  assert.match(classes, /1 baseline cases outside the current run's selection/);
-  assert.match(html, /1 baseline cases outside its selection/);
+  assert.match(classes, /1 baseline case outside the current run's selection/);
+  assert.match(html, /1 baseline case outside its selection/);
   // the row of b=1 has a badge per class and its attribution (Deno 2.9.5 → 2.9.6)
   const tr = new RegExp(`<tr data-id="${ids[0]}">[\\s\\S]*?</tr>`).exec(html)?.[0] ?? "";
   for (const k of cmp.cases[0].classes) assert.ok(tr.includes(`>${k}</span>`), `${k} in ${tr}`);

@@ -133,16 +133,16 @@ Deno.test("merge: a results.jsonl emptied, cut short or edited beside its finish
     const lines = full.trimEnd().split("\n");
     const edited = JSON.stringify({ ...all[1], status: "fail" });
     const cases: [string, string, RegExp][] = [
-      ["emptied", "", /holds 0 result\(s\), but report\.json beside it holds 4, 4 of them/],
+      ["emptied", "", /holds 0 results, but report\.json beside it holds 4, 4 of them/],
       [
         "kept 3 lines",
         lines.slice(0, 3).join("\n") + "\n",
-        /holds 3 result\(s\), but report\.json beside it holds 4, 1 of them \(case "[^"]+b=8[^"]*" first\) not in results\.jsonl/,
+        /holds 3 results, but report\.json beside it holds 4, 1 of them \(case "[^"]+b=8[^"]*" first\) not in results\.jsonl/,
       ],
       [
         "edited",
         [lines[0], edited, ...lines.slice(2)].join("\n") + "\n",
-        /holds 4 result\(s\), but report\.json beside it holds 4, case "[^"]+b=2[^"]*" disagreeing \(status pass in report\.json, fail in results\.jsonl\)/,
+        /holds 4 results, but report\.json beside it holds 4, case "[^"]+b=2[^"]*" disagreeing \(status pass in report\.json, fail in results\.jsonl\)/,
       ],
     ];
     for (const [what, text, message] of cases) {

@@ -478,7 +478,7 @@ Deno.test("html history: one chart per series with the steps marked", async () =
   assert.equal(drawn(svg, "symbol"), 10);
   assert.equal(drawn(svg, "rule"), 1, "the step at run 6");
   assert.ok(html.includes("+30.0%"));
-  assert.match(html, /1 step change\(s\) in 2 series/);
+  assert.match(html, /1 step change in 2 series/);
   assertSelfContained(html);
 });
 

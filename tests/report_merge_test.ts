@@ -470,7 +470,7 @@ Deno.test("an interrupted run's reports keep their not-run wording (no missing l
     assert.match(
       md,
       new RegExp(
-        `^❌ \\*\\*1 cases\\*\\*: .*\\*\\*${notRun} not run\\*\\* \\(interrupted\\)$`,
+        `^❌ \\*\\*1 case\\*\\*: .*\\*\\*${notRun} not run\\*\\* \\(interrupted\\)$`,
         "m",
       ),
     );
@@ -481,7 +481,7 @@ Deno.test("an interrupted run's reports keep their not-run wording (no missing l
     assert.ok(errors.every((e) => e.message === "not run: the run ended before this case"));
     assert.equal(xmlElements(xml, "property").find((p) => p.name === "run.missing"), undefined);
     const html = await Deno.readTextFile(`${tmp}/report.html`);
-    assert.ok(html.includes(`${notRun} case(s) of this run never ran (interrupted).`));
+    assert.ok(html.includes(`${notRun} cases of this run never ran (interrupted).`));
     assert.ok(!html.includes('<section id="missing">'));
     assert.equal((await readReportJson(`${tmp}/report.json`)).missing, undefined);
   });
@@ -685,7 +685,7 @@ Deno.test("merge: a killed run of a harness before run.json (65b857a) is named a
     await assert.rejects(
       () => mergeRuns([killed]),
       (e: unknown) =>
-        e instanceof ReportFileError && e.message.startsWith(`${killed}: holds 1 result(s) `) &&
+        e instanceof ReportFileError && e.message.startsWith(`${killed}: holds 1 result `) &&
         /but no run\.json or report\.json .*their matrix, filter and environment are unknown.*--force/
           .test(e.message),
     );

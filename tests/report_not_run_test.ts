@@ -65,7 +65,7 @@ Deno.test("an interrupted run lists its cases not run, counts them in their grou
     const at = html.indexOf('<section id="not-run">');
     assert.ok(at > 0, "a not-run section");
     const sec = html.slice(at, html.indexOf("</section>", at));
-    assert.ok(sec.includes(`${notRun.length} case(s) of this run never ran (interrupted).`));
+    assert.ok(sec.includes(`${notRun.length} cases of this run never ran (interrupted).`));
     assert.ok(sec.includes(`<pre class="commands" id="finish-commands"><code>${resume}</code>`));
     for (const id of notRun) assert.ok(sec.includes(`<li><code>${id}</code></li>`), id);
 

@@ -355,7 +355,7 @@ Deno.test({
         runMatrix({ ...common, resume: true, testOnlyCaseRunner: counted }),
         (e: unknown) =>
           e instanceof ReportFileError &&
-          /holds 1 result\(s\) in results\.jsonl but no run\.json or report\.json .*their matrix, filter and environment are unknown, so --resume would credit them.*--force starts over/
+          /holds 1 result in results\.jsonl but no run\.json or report\.json .*their matrix, filter and environment are unknown, so --resume would credit them.*--force starts over/
             .test(e.message),
       );
       assert.equal(ran, 0);

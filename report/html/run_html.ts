@@ -38,6 +38,7 @@ import {
   section,
   sizeNote,
 } from "./page.ts";
+import { plural } from "../../util/plural.ts";
 
 /** Options of {@link runReportHtml}. */
 export interface RunHtmlOptions {
@@ -284,7 +285,9 @@ function build(
   const rowed = Math.max(carded.length, Math.min(shape.rows ?? bad.length, bad.length));
   if (cappedAt !== undefined) {
     const cut = carded.length < bad.length
-      ? `, and only the first ${carded.length} of the ${bad.length} failures have a card (the ` +
+      ? `, and only the first ${carded.length} of the ${
+        plural(bad.length, "failure")
+      } have a card (the ` +
         (rowed < bad.length
           ? `next ${rowed - carded.length} are rows of their groups below, with their message; ` +
             `the last ${bad.length - rowed} are only counted there)`
@@ -387,14 +390,17 @@ function build(
     verdict: {
       ok: verdict.level !== "bad",
       warn: verdict.level === "warn",
-      text: `${t.cases} cases: ${t.pass} pass, ${t.fail} fail, ${t.unexpected} unexpected, ` +
+      text:
+        `${plural(t.cases, "case")}: ${t.pass} pass, ${t.fail} fail, ${t.unexpected} unexpected, ` +
         `${t.error} error, ${t.skippedAsExpected} skipped as expected` +
         (t.notRun ? `, ${t.notRun} not run` : "") +
         (missing.length
-          ? ` (${missing.length} of ${report.matrixIds.length} cases missing from the merged shards)`
+          ? ` (${missing.length} of ${
+            plural(report.matrixIds.length, "case")
+          } missing from the merged shards)`
           : "") +
         (drift && drift.regressions > 0
-          ? `; ${drift.regressions} drift regression(s) against the baseline`
+          ? `; ${plural(drift.regressions, "drift regression")} against the baseline`
           : "") +
         // nothing, or only part, verified: said in words, not left to the counts
         (verdict.headline === null ? "" : `. ${verdict.headline}`),
@@ -418,11 +424,11 @@ function missingSection(
   return section(
     "missing",
     `Missing cases (${missing.length} of ${total})`,
-    `<p class="note" id="missing-note">${missing.length} of ${total} cases missing: no merged ` +
-      `shard has a result for them, so this report is not a complete run of its matrix ` +
+    `<p class="note" id="missing-note">${missing.length} of ${plural(total, "case")} missing: ` +
+      "no merged shard has a result for them, so this report is not a complete run of its matrix " +
       `(they count as not run).</p>\n` +
       finishHtml(finish, "complete the merge") +
-      idList(missing, "missing case ids", "all in report.json's missing"),
+      idList(missing, ["missing case id", "missing case ids"], "all in report.json's missing"),
   );
 }
 
@@ -434,9 +440,9 @@ function notRunSection(
   return section(
     "not-run",
     `Not run (${notRun.length} of ${total})`,
-    `<p class="note" id="not-run-note">${notRun.length} case(s) of this run never ran ` +
+    `<p class="note" id="not-run-note">${plural(notRun.length, "case")} of this run never ran ` +
       "(interrupted).</p>\n" + finishHtml(finish, "finish the run") +
-      idList(notRun, "case ids not run", "all in junit.xml, as errors"),
+      idList(notRun, ["case id not run", "case ids not run"], "all in junit.xml, as errors"),
   );
 }
 
@@ -451,11 +457,15 @@ function finishHtml(finish: readonly string[], what: string): string {
 }
 
 /** Case ids in a fold, open when few, at most {@link MAX_MISSING_HTML}, the rest counted. */
-function idList(ids: readonly string[], what: string, where: string): string {
+function idList(
+  ids: readonly string[],
+  what: readonly [string, string],
+  where: string,
+): string {
   const shown = ids.slice(0, MAX_MISSING_HTML);
   const more = ids.length - shown.length;
   return `<details class="fold"${ids.length <= OPEN_MISSING ? " open" : ""}><summary>` +
-    `${ids.length} ${what}</summary>\n<ul class="missing">` +
+    `${plural(ids.length, what[0], what[1])}</summary>\n<ul class="missing">` +
     shown.map((id) => `<li><code>${escapeHtml(id)}</code></li>`).join("") +
     `</ul>${more > 0 ? `<p>…and ${more} more (${where}).</p>` : ""}</details>`;
 }
@@ -465,7 +475,9 @@ function notCoveredSection(gap: NotCoveredSummary): string {
   return section(
     "not-covered",
     `Not covered ${gap.where} (${n})`,
-    `<p class="note" id="not-covered-note">${n} case(s) the matrix expects to run were refused ` +
+    `<p class="note" id="not-covered-note">${plural(n, "case")} the matrix expects to run ${
+      n === 1 ? "was" : "were"
+    } refused ` +
       `${
         gap.where === "on this device" ? "for want of a device feature" : "by this run's backend"
       }` +
@@ -476,7 +488,11 @@ function notCoveredSection(gap: NotCoveredSummary): string {
       (gap.how.length > 0
         ? `<p id="not-covered-fix">To cover them, ${escapeHtml(gap.how.join("; "))}.</p>`
         : "") +
-      idList(gap.ids, "case ids not covered", "every case is in results.jsonl"),
+      idList(
+        gap.ids,
+        ["case id not covered", "case ids not covered"],
+        "every case is in results.jsonl",
+      ),
   );
 }
 
@@ -489,7 +505,9 @@ function differsSection(differs: readonly EnvironmentDifference[]): string {
     "environment-differs",
     "Environments of the merged shards differ",
     `<p class="note" id="environment-note">The shards merged here ran in environments that ` +
-      `differ (${differs.length} difference(s)); the facts above are the first folder's.</p>` +
+      `differ (${
+        plural(differs.length, "difference")
+      }); the facts above are the first folder's.</p>` +
       `<ul>${
         shown.map((d) =>
           `<li><code>${escapeHtml(d.dir)}</code>: ${escapeHtml(d.field)} ${
@@ -608,7 +626,7 @@ function groupsHtml(
     parts.push(
       `<details class="group" data-group="${escapeHtml(name)}"><summary>` +
         `<b>${escapeHtml(name)}</b>: ${
-          escapeHtml(line === undefined ? `${rs.length} cases` : groupCountsText(line))
+          escapeHtml(line === undefined ? plural(rs.length, "case") : groupCountsText(line))
         }; worst headroom ${
           num(worst)
         }</summary>\n<table><tr><th>id</th><th>status</th><th>out headroom</th>` +
