@@ -132,18 +132,51 @@ export interface PassPoint {
  * ```
  */
 export function passPoints(records: readonly BenchRecord[]): PassPoint[] {
-  // The model and heads lead a label only where the cases differ in them (long labels are
-  // cut short on the plot's axis).
   const shared = passesModel(records);
   return timedPasses(records).flatMap((r) => {
     const c = r.case;
-    const id = (shared === null ? `${c.preset} h=${c.heads} ` : "") +
-      `${c.path} ${c.dtype} b=${c.b} sq=${c.sq} sk=${c.sk}` +
-      (c.causal ? "" : " non-causal") + (c.page ? ` page=${c.page}` : "");
+    const id = passCaseLabel(r, shared);
     return Object.entries(r.passes!)
       .map(([pass, ms]) => ({ id, pass, role: passRole(c.path, pass) ?? "other", ms }))
       .filter((p) => p.role !== "construction");
   });
+}
+
+/** A case's measured core time on the passes plot. */
+export interface PassTotal {
+  /** The case, short, as its bar is labelled ({@link PassPoint}). */
+  readonly id: string;
+  /** `ms`: the median over the timed replays of the core's total time, ms. */
+  readonly ms: number;
+}
+
+/**
+ * The passes plot's marks of each case's `ms` (the median of the core's totals, what the
+ * tables and targets report), drawn over its bar: the bar stacks each pass's median, and a
+ * sum of medians need not equal the median of the sums.
+ *
+ * @example
+ * ```ts
+ * import { passTotals } from "./bench_html.ts";
+ * passTotals([]); // []
+ * ```
+ */
+export function passTotals(records: readonly BenchRecord[]): PassTotal[] {
+  const shared = passesModel(records);
+  return timedPasses(records).flatMap((r) =>
+    r.ms === undefined ? [] : [{ id: passCaseLabel(r, shared), ms: r.ms }]
+  );
+}
+
+/**
+ * A case's label on the passes plot: path, dtype, b, sq, s_k; the model and heads first only
+ * where the cases differ in them (`shared` null; long labels are cut short on the axis).
+ */
+function passCaseLabel(r: BenchRecord, shared: string | null): string {
+  const c = r.case;
+  return (shared === null ? `${c.preset} h=${c.heads} ` : "") +
+    `${c.path} ${c.dtype} b=${c.b} sq=${c.sq} sk=${c.sk}` +
+    (c.causal ? "" : " non-causal") + (c.page ? ` page=${c.page}` : "");
 }
 
 /** The measured records with per-pass times. */
@@ -212,7 +245,11 @@ export async function benchReportHtml(
   }
   const passes = passPoints(report.records);
   if (passes.length > 0) {
-    const chart = await passesChart(passes, passesModel(report.records));
+    const chart = await passesChart(
+      passes,
+      passTotals(report.records),
+      passesModel(report.records),
+    );
     sections.push(section("passes", "Passes", chart));
   }
   if (report.targets.length > 0) {
@@ -441,37 +478,78 @@ async function rooflineChart(pts: RooflinePoint[], report: BenchReport): Promise
   });
 }
 
-/** Stacked bars: a case's passes, coloured by role, on one time axis. */
-async function passesChart(pts: PassPoint[], model: string | null): Promise<string> {
+/**
+ * Stacked bars: a case's passes, coloured by role, on one time axis, each segment the pass's
+ * median; over each bar a black tick at the case's `ms` (the median of the core's totals), so
+ * that the bar's core part, a sum of medians, is not read as the figure the tables give.
+ */
+async function passesChart(
+  pts: PassPoint[],
+  totals: PassTotal[],
+  model: string | null,
+): Promise<string> {
   // The roles present, each in its own colour in every page; none red (red marks failures
   // in these pages) and "other" (a pass the harness does not know) grey.
   const colors: Record<string, string> = { core: "#4c78a8", step: "#f58518", other: "#9d9d9d" };
   const roles = Object.keys(colors).filter((r) => pts.some((p) => p.role === r));
+  const y = {
+    field: "id",
+    type: "nominal" as const,
+    title: null,
+    sort: null,
+    axis: { labelLimit: 400 },
+  };
   return await chartFigure({
     kind: "passes",
     marks: pts.length,
-    caption: `Each case's passes in a step (median ms${model === null ? "" : `, ${model}`}), ` +
-      "stacked and coloured by role: the " +
+    caption: `Each case's passes in a step (${model === null ? "" : `${model}; `}each segment ` +
+      "a pass's median ms over the timed replays), stacked and coloured by role: the " +
       "core is what ms times and the targets judge; the step's other passes (query " +
-      "absorption, up-projection, q's RoPE) are in the submission too. Cache construction " +
-      "is outside it (summary.md lists it).",
+      "absorption, up-projection, q's RoPE) are in the submission too. A bar is a sum of " +
+      "medians, not a measured total: the black tick is the case's ms, the median of the " +
+      "core's total time, which the core segments' sum need not equal. Cache construction " +
+      "is outside the step (summary.md lists it).",
     spec: {
-      data: { values: pts },
       width: 380,
       height: { step: 22 },
-      mark: { type: "bar", stroke: "white", strokeWidth: 0.5 },
-      encoding: {
-        y: { field: "id", type: "nominal", title: null, sort: null, axis: { labelLimit: 400 } },
-        x: { field: "ms", type: "quantitative", stack: "zero", title: "ms" },
-        color: {
-          field: "role",
-          type: "nominal",
-          scale: { domain: roles, range: roles.map((r) => colors[r]) },
-          title: "role",
+      layer: [
+        {
+          data: { values: pts },
+          mark: { type: "bar", stroke: "white", strokeWidth: 0.5 },
+          encoding: {
+            y,
+            x: {
+              field: "ms",
+              type: "quantitative",
+              stack: "zero",
+              title: "ms (each pass's median, stacked; tick: the case's ms)",
+            },
+            color: {
+              field: "role",
+              type: "nominal",
+              scale: { domain: roles, range: roles.map((r) => colors[r]) },
+              title: "role",
+            },
+            order: { field: "role", sort: "ascending" },
+            tooltip: [
+              { field: "pass" },
+              { field: "ms", title: "median ms", format: ".3f" },
+            ],
+          },
         },
-        order: { field: "role", sort: "ascending" },
-        tooltip: [{ field: "pass" }, { field: "ms", format: ".3f" }],
-      },
+        {
+          data: { values: totals },
+          mark: { type: "tick", color: "black", opacity: 1, thickness: 2, size: 18 },
+          encoding: {
+            y,
+            x: { field: "ms", type: "quantitative" },
+            tooltip: [
+              { field: "id", title: "case" },
+              { field: "ms", title: "ms (median of the core's totals)", format: ".3f" },
+            ],
+          },
+        },
+      ],
     },
   });
 }

@@ -15,4 +15,5 @@ export * from "./report.ts";
 export * from "./run_bench.ts";
 export * from "./stats.ts";
 export * from "./timing.ts";
+export * from "./pass_times.ts";
 export * from "./bench_html.ts";

@@ -602,7 +602,9 @@ export function passesMarkdown(records: readonly BenchRecord[]): string[] {
     "",
     "### Passes",
     "",
-    "Median ms per pass of each case, by role: the core is what `ms` times; a step's other " +
+    "Median ms per pass of each case (its dispatches in a step added up), by role: the core " +
+    "is what `ms` times (the median of its totals, which the sum of its passes' medians need " +
+    "not equal); a step's other " +
     "passes (the query absorption, the up-projection, q's RoPE) are in the submission; cache " +
     "construction is outside it.",
     "",

@@ -34,6 +34,7 @@ import { timingScopeOf } from "../adapter/timing_scope.ts";
 import { measureAttention, scopedMs } from "../kernels/measure.ts";
 import type { ReplayMode } from "../kernels/replay.ts";
 import { summarize } from "./stats.ts";
+import { passMedians } from "./pass_times.ts";
 
 /** One benchmark result (a JSON record of `bench --json`). */
 export interface BenchRecord {
@@ -87,8 +88,9 @@ export interface BenchRecord {
    */
   readonly expansion_ms?: number;
   /**
-   * Per pass name, the median over its dispatches, ms (the expanded path's passes outside
-   * the core from their one replay).
+   * Per pass name, its time in a step (the sum of its dispatches in a replay), the median
+   * over the replays, ms (the expanded path's passes outside the core from their one
+   * replay). A sum of these medians need not equal a median of the sums (`ms`).
    */
   readonly passes?: Record<string, number>;
   /** The backend that ran the case (ok records). */
@@ -234,17 +236,11 @@ export async function runBenchCase(
     // `ms` is the attention core's time whatever was replayed (with timestamps).
     const coreMs = scopedMs(repeats, { scope: "core", core: measured.core });
     const st = summarize(coreMs);
-    // Per pass name, the median over its dispatches in the replays (and in the one replay
-    // of the passes outside the core).
+    // Per pass name, its time in a step (all its dispatches in a replay), the median over the
+    // replays (and the one replay of the passes outside the core). The median of one
+    // dispatch's time read a pass dispatched once per group of sequences as a fraction of it.
     const outside = measured.outsideCore;
-    const timed = outside ? [...repeats, outside] : repeats;
-    const passNames = [...new Set(timed.flatMap((t) => t.passes.map((p) => p.name)))];
-    const passes: Record<string, number> = {};
-    for (const n of passNames) {
-      const xs = timed.flatMap((t) => t.passes.filter((p) => p.name === n && p.ms !== null))
-        .map((p) => p.ms as number);
-      if (xs.length) passes[n] = summarize(xs).median;
-    }
+    const passes = passMedians(outside ? [...repeats, outside] : repeats);
     let pairs = 0;
     for (let t = 0; t < layout.totalQ; t++) pairs += visibleKeyCount(layout, t);
     const keys = layout.seqs.reduce((s, q) => s + q.kLen, 0);

@@ -348,10 +348,12 @@ Deno.test("html bench: each case's passes in a step, stacked by role; constructi
     r === absorbed
       ? {
         ...r,
+        // ms, the median of the core's totals, is not the sum of its passes' medians (2.1)
+        ms: 2.5,
         passes: { absorbed: 2, combine: 0.1, absorb_q: 0.3, up_proj: 0.6, rope_k: 9, mine: 1 },
       }
       : r === expanded
-      ? { ...r, passes: { expanded: 3, pack_q: 0.2, expand_kv: 40 } }
+      ? { ...r, ms: 2.8, passes: { expanded: 3, pack_q: 0.2, expand_kv: 40 } }
       : r
   );
   const pts = passPoints(withPasses);
@@ -373,8 +375,26 @@ Deno.test("html bench: each case's passes in a step, stacked by role; constructi
   const html = await benchReportHtml({ ...report, records: withPasses });
   const f = figure(html, "passes");
   assert.equal(f.marks, 7);
-  assert.equal(drawn(f.svg, "rect"), 7, "one bar segment a pass");
-  assert.ok(html.includes(`median ms, ${absorbed.case.preset} h=${absorbed.case.heads}`));
+  assert.equal(drawn(f.svg, "rect", "layer_0"), 7, "one bar segment a pass");
+  assert.ok(html.includes(`(${absorbed.case.preset} h=${absorbed.case.heads}; each segment`));
+  // The bar is a sum of pass medians, and says so; the case's ms (a median of totals) is a
+  // tick of its own, where ms lies on the axis, not where the core's segments end.
+  assert.ok(html.includes("A bar is a sum of medians, not a measured total: the black tick"));
+  assert.equal(drawn(f.svg, "rect", "layer_1"), 2, "one tick a case");
+  const segment = (pass: string) => {
+    const m = new RegExp(`d="M([\\d.]+),[\\d.]+h([\\d.]+)[^"]*"[^>]*><title>[^<]*; pass: ${pass};`)
+      .exec(f.svg);
+    assert.ok(m, `no segment of ${pass}`);
+    return { x: Number(m[1]), w: Number(m[2]) };
+  };
+  const perMs = segment("absorbed").w / 2; // the absorbed pass's median is 2 ms
+  const ticks = [...f.svg.matchAll(
+    /aria-roledescription="tick" d="M([\d.]+),[^"]*"[^>]*><title>[^<]*ms \(median of the core's totals\): ([\d.]+)</g,
+  )].map((m) => ({ x: Number(m[1]) + 1, ms: Number(m[2]) }));
+  assert.deepEqual(ticks.map((t) => t.ms), [2.5, 2.8]);
+  for (const t of ticks) assert.ok(Math.abs(t.x - t.ms * perMs) < 1, `tick of ${t.ms} at ${t.x}`);
+  const combine = segment("combine");
+  assert.ok(Math.abs(ticks[0].x - (combine.x + combine.w)) > 10, "the tick is not the core's end");
   assertSelfContained(html);
   // the legend names the roles present only, and colours them as every page does, none red
   const legend = (svg: string) =>
