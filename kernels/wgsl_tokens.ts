@@ -160,6 +160,8 @@ export interface FunctionParam {
   readonly name: string;
   /** Its `@builtin(...)` value (`local_invocation_index`), or null. */
   readonly builtin: string | null;
+  /** The first name of its type (`u32`, `vec3`, a struct's name), or null. */
+  readonly type: string | null;
 }
 
 /** A function of a module. */
@@ -176,10 +178,14 @@ export interface FunctionDecl {
   readonly at: Token;
 }
 
-/** What a module declares: its workgroup variables and its functions. */
+/** What a module declares: its workgroup and private variables, structs and functions. */
 export interface ModuleDecls {
   /** Names of the `var<workgroup>` declarations. */
   readonly workgroupVars: Set<string>;
+  /** Names of the `var<private>` declarations. */
+  readonly privateVars: Set<string>;
+  /** Each struct's members, with their builtins (an entry point's input struct). */
+  readonly structs: Map<string, FunctionParam[]>;
   /** Its functions by name. */
   readonly functions: Map<string, FunctionDecl>;
 }
@@ -252,6 +258,7 @@ class Parser {
   }
 
   block(): Statement[] {
+    this.attributes(); // `for (...) @diagnostic(...) {`
     this.expect("{");
     const body: Statement[] = [];
     while (!this.is("}")) body.push(this.statement());
@@ -317,6 +324,7 @@ class Parser {
       }
       case "loop": {
         this.next();
+        this.attributes();
         this.expect("{");
         const body: Statement[] = [];
         let continuing: Statement[] = [];
@@ -377,6 +385,8 @@ class Parser {
   /** The module's workgroup variables and functions; everything else is skipped. */
   module(): ModuleDecls {
     const workgroupVars = new Set<string>();
+    const privateVars = new Set<string>();
+    const structs = new Map<string, FunctionParam[]>();
     const functions = new Map<string, FunctionDecl>();
     while (this.peek()) {
       const attrs = this.attributes();
@@ -398,15 +408,19 @@ class Parser {
           at: t,
         });
       } else if (t.text === "struct") {
-        // members end in "," not ";": skip the braces whole
-        this.until("{");
+        // members end in "," not ";": read the braces whole
+        const head = this.until("{");
+        const members: Token[] = [];
         let depth = 0;
         do {
-          const b = this.next().text;
-          if (b === "{") depth++;
-          else if (b === "}") depth--;
+          const b = this.next();
+          if (b.text === "{") depth++;
+          else if (b.text === "}") depth--;
+          if (depth > 0 && !(depth === 1 && b.text === "{")) members.push(b);
         } while (depth > 0);
         if (this.is(";")) this.next();
+        const name = head[1];
+        if (name) structs.set(name.text, functionParams(members));
       } else {
         const decl = this.until(";");
         this.next();
@@ -414,9 +428,13 @@ class Parser {
           const name = decl.find((d, k) => k > 3 && d.kind === "id");
           if (name) workgroupVars.add(name.text);
         }
+        if (decl[0]?.text === "var" && decl[1]?.text === "<" && decl[2]?.text === "private") {
+          const name = decl.find((d, k) => k > 3 && d.kind === "id");
+          if (name) privateVars.add(name.text);
+        }
       }
     }
-    return { workgroupVars, functions };
+    return { workgroupVars, privateVars, structs, functions };
   }
 }
 
@@ -436,7 +454,7 @@ function functionParams(toks: Token[]): FunctionParam[] {
     else if (t.text === ">" || t.text === ")") depth--;
     else if (t.text === ">>") depth -= 2;
     else if (depth === 0 && t.kind === "id" && toks[i + 1]?.text === ":") {
-      params.push({ name: t.text, builtin });
+      params.push({ name: t.text, builtin, type: toks[i + 2]?.text ?? null });
       builtin = null;
     }
   }

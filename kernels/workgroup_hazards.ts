@@ -15,14 +15,24 @@
  *   from the first to the second that passes no `workgroupBarrier()` (or
  *   `workgroupUniformLoad`), unless both index the variable with the same expression and
  *   that expression depends on the invocation (`local_invocation_index`/`_id`,
- *   `global_invocation_id`, `subgroup_invocation_id`, or a value derived from one): such an
- *   access is taken as each invocation's own slot. Atomics: read-modify-writes of one
- *   variable do not conflict with each other, but an `atomicLoad` after an `atomicMax` (or
- *   before one) without a barrier does: the load wants the value every invocation's
- *   update has reached;
- * - a **divergent barrier**: a barrier under a condition that depends on the invocation, in
- *   a loop whose condition or `break`/`continue` does, or after a `return` some
- *   invocations took. WGSL requires every invocation of the workgroup to reach it.
+ *   `global_invocation_id`, `subgroup_invocation_id`, `subgroup_id`, or a value derived from
+ *   one): such an access is taken as each invocation's own slot. Different fields, or
+ *   different integer literals, at one step of two subscripts never overlap. An access
+ *   through a pointer (`ptr<workgroup, ..>` parameter, `let p = &s[i]`; `*p`, `(*p)[j]`,
+ *   `p[j]`) is the variable's. Atomics: read-modify-writes of one variable do not conflict
+ *   with each other, but an `atomicLoad` after an `atomicMax` (or before one) without a
+ *   barrier does: the load wants the value every invocation's update has reached. A plain
+ *   write of an invocation-derived value to a slot whose subscripts are not, outside any
+ *   invocation-dependent condition (`n = lid;`), is a hazard on its own: the last wins;
+ * - a **divergent barrier**: a barrier (also `storageBarrier()`, `textureBarrier()`) under a
+ *   condition that depends on the invocation, in a loop whose condition or
+ *   `break`/`continue` does, in a switch some invocations leave by such a `break`, or after a
+ *   `return` some invocations took (in the entry point, or earlier in the inlined function
+ *   it is in). WGSL requires every invocation of the workgroup to reach it. Besides the
+ *   builtins above (and an input struct's members carrying one), a value depends on the
+ *   invocation when it comes from an atomic update, a subgroup operation, or was set under
+ *   such a condition (through a pointer, a `var<private>`, a function's result too): a
+ *   "varying" value, never an own slot. Loops are walked again until that settles.
  *
  * An access whose line carries `// @no-race: <why>` is exempt from hazards with accesses
  * earlier in the same trip through its loop (not ones carried around a loop's back edge,
@@ -36,6 +46,12 @@
  * the same accesses in the same order, but each copy binds its own constant, so the
  * own-slot comparison no longer sees that `part[(g * CPG + c) * PSTRIDE + lane]` for c = 0
  * and c = 1 are one invocation's (the unrolled GPU-class kernels have such findings).
+ * For the same reason: a `var` subscript changed between two accesses is still taken as
+ * the same slot (`j = (j + 1u) % 64u` between `s[j] = ..` and `s[j]` is not seen); one
+ * invocation's strided slots in two loops (`for (var i = lid; ..; i += WG)` twice) conflict;
+ * ping-pong buffers `pp[cur]`/`pp[1u - cur]` conflict (mark the line `@no-race`).
+ * `workgroupUniformLoad` is taken as a barrier before its read only (Tint and naga also
+ * place one after), and a call in the right operand of `&&`/`||` as always made.
  *
  * @module
  */
@@ -98,11 +114,52 @@ interface Access {
 /** Accesses made since the last barrier on some path, per variable. */
 type Pending = Map<string, Map<string, Access>>;
 
+/** A pointer into workgroup memory (`&s[i]`, bound to a `let` or a parameter). */
+interface WgPointer {
+  readonly variable: string;
+  /** The subscripts it was taken with, keyed where it was taken. */
+  readonly parts: Access["parts"];
+  /** As written where it was taken (`s[i]`). */
+  readonly text: string;
+}
+
 interface Binding {
   /** How an index names it: a unique name, or a parameter's argument text. */
   readonly key: string;
-  /** Whether its value depends on the invocation. */
+  /** Whether its value is derived from the invocation's id (own-slot subscripts). */
   tainted: boolean;
+  /**
+   * Whether its value may differ between invocations only because of where it was set (under
+   * a condition that depends on the invocation): not an own slot, but not uniform either.
+   */
+  varying?: boolean;
+  /** A `var` (or a pointer parameter's variable): its value may change after it is made. */
+  readonly mutable?: boolean;
+  /** The fields that depend on the invocation (an entry point's input struct). */
+  readonly fields?: ReadonlySet<string>;
+  /** What a pointer to a function or private variable points to. */
+  readonly pointee?: Binding;
+  /** What a pointer into workgroup memory points to. */
+  readonly wg?: WgPointer;
+  /** How many loops enclose its declaration (0 if none, or absent). */
+  readonly nest?: number;
+}
+
+/**
+ * How an expression's value depends on the invocation: 0 not at all, 1 it may differ between
+ * invocations (set under an invocation-dependent condition), 2 it is derived from the
+ * invocation's id (and may index its own slot).
+ */
+type Taint = 0 | 1 | 2;
+
+function most(a: Taint, b: Taint): Taint {
+  return a > b ? a : b;
+}
+
+/** A barrier met inside a loop or switch, with the call it was met in. */
+interface BarrierSite {
+  readonly at: Token;
+  readonly note: string;
 }
 
 interface Frame {
@@ -114,7 +171,7 @@ interface Frame {
   divergent: boolean;
   readonly isLoop: boolean;
   /** Barriers met inside (divergent barrier report when the loop is divergent). */
-  barriers: Token[];
+  barriers: BarrierSite[];
 }
 
 interface Scope {
@@ -126,7 +183,11 @@ const INVOCATION_BUILTINS = new Set([
   "local_invocation_id",
   "global_invocation_id",
   "subgroup_invocation_id",
+  "subgroup_id",
 ]);
+
+/** Barriers that order no workgroup memory but must still be reached by every invocation. */
+const OTHER_BARRIERS = new Set(["storageBarrier", "textureBarrier"]);
 
 const ATOMIC_UPDATES = new Set([
   "atomicStore",
@@ -197,13 +258,50 @@ function accessId(a: Access): string {
 }
 
 function conflicts(first: Access, second: Access): boolean {
+  if (disjoint(first, second)) return false;
   const atomic = (k: AccessKind) => k === "atomic update" || k === "atomic load";
   if (atomic(first.kind) || atomic(second.kind)) {
     // update/update commutes; a load wants every update on its side of a barrier
-    return (first.kind === "atomic load") !== (second.kind === "atomic load");
+    return (first.kind === "atomic load") !== (second.kind === "atomic load") &&
+      !ownSlots(first, second);
   }
   if (first.kind === "read" && second.kind === "read") return false;
   return !ownSlots(first, second);
+}
+
+/** A subscript's value when it is one integer literal (`[2u]`), else null. */
+function literalIndex(key: string): number | null {
+  const m = /^\[ (0[xX][0-9a-fA-F]+|\d+)[iu]? \]$/.exec(key);
+  return m ? Number(m[1]) : null;
+}
+
+/**
+ * Whether two accesses cannot touch one location: at some step, two different fields
+ * (`sp.a[i]`, `sp.b`) or two different integer literals (`t[0u][i]`, `t[1u][j]`).
+ */
+function disjoint(a: Access, b: Access): boolean {
+  const n = Math.min(a.parts.length, b.parts.length);
+  for (let k = 0; k < n; k++) {
+    const x = a.parts[k].key;
+    const y = b.parts[k].key;
+    if (x === y) continue;
+    if (x.startsWith(".") && y.startsWith(".")) {
+      // a swizzle (`.xy`) overlaps the components it names
+      const comps = (f: string) =>
+        /^\.([xyzw]{1,4}|[rgba]{1,4})$/.test(f)
+          ? new Set([...f.slice(1)].map((c) => "xyzw"["rgba".indexOf(c)] ?? c))
+          : null;
+      const cx = comps(x);
+      const cy = comps(y);
+      if (!cx || !cy) return true;
+      if (![...cx].some((c) => cy.has(c))) return true;
+      continue;
+    }
+    const i = literalIndex(x);
+    const j = literalIndex(y);
+    if (i !== null && j !== null && i !== j) return true;
+  }
+  return false;
 }
 
 /**
@@ -240,25 +338,51 @@ class Walker {
   readonly findings = new Map<string, WorkgroupHazard>();
   private scopes: Scope[] = [];
   private frames: Frame[] = [];
+  /** Loop and switch frames of the calls being inlined too: a callee's barrier is theirs. */
+  private sinks: Frame[] = [];
   private depth = 0; // tainted conditions entered
-  private loopTaint = 0; // loops with a tainted condition entered
-  private returned = false; // a return under a tainted condition has happened
+  private loopTaint = 0; // loops with a tainted condition (or a divergent exit) entered
+  private returned = false; // a return under a tainted condition has happened (this function)
   private callPath = "";
   /** ", in f() called at line N" while a call from the entry point is inlined. */
   private callNote = "";
   private returnStates: Pending[][] = [];
+  /** Whether each function being inlined may return a value that depends on the invocation. */
+  private returnTaint: Taint[] = [];
+  /**
+   * Per loop being walked, outermost first: whether this trip tainted a binding declared
+   * outside it, or found it divergent (then it is walked again: the fixpoint).
+   */
+  private flips: { flipped: boolean; uniform: boolean }[] = [];
+  /** The loops found divergent: their trips are the invocation's. */
+  private readonly divergentLoops = new Set<string>();
+  private readonly moduleScope: Scope = { names: new Map() };
+  /** {@link at}'s answers (every access names its line: keep it cheap). */
+  private readonly places: string[] = [];
 
   constructor(
     private readonly decls: ReturnType<typeof parseModule>,
     private readonly entry: string,
     private readonly lines: string[],
     private readonly source: string,
-  ) {}
+  ) {
+    for (const name of decls.privateVars) {
+      this.moduleScope.names.set(name, { key: `${name}@module`, tainted: false, mutable: true });
+    }
+  }
 
   /** "line N" of the file, or "part.wgsl:N" for a line of an included part. */
   private at(line: number): string {
-    const loc = sourceLocation(this.source, "", line);
-    return loc.startsWith(":") ? `line ${line}` : loc;
+    if (this.places.length === 0) {
+      // sourceLocation's answer for every line, in one pass
+      let part: { name: string; from: number } | null = null;
+      this.lines.forEach((text, i) => {
+        this.places.push(part ? `${part.name}:${i - part.from}` : `line ${i + 1}`);
+        const m = INCLUDED_MARKER.exec(text);
+        if (m) part = { name: m[1], from: i };
+      });
+    }
+    return this.places[line - 1] ?? `line ${line}`;
   }
 
   private lookup(name: string): Binding | undefined {
@@ -273,10 +397,31 @@ class Walker {
     return this.decls.workgroupVars.has(name) && !this.lookup(name);
   }
 
-  private declare(name: string, at: Token, tainted: boolean): void {
+  /** Whether control here depends on the invocation: a value set here is the invocation's. */
+  private controlTainted(): boolean {
+    // (past an entry point's early return nothing rejoins; past a callee's, its caller does)
+    return this.depth > 0 || this.loopTaint > 0 ||
+      (this.returned && this.returnStates.length > 0);
+  }
+
+  /** Mark a binding assigned a value of taint `t` (or under a varying condition). */
+  private taint(b: Binding, t: Taint): void {
+    if (t === 2 && !b.tainted) b.tainted = true;
+    else if (t >= 1 && !b.tainted && !b.varying) b.varying = true;
+    else return;
+    // a value that varies only with control, set in a loop already under such control,
+    // changes no finding (its barriers are divergent already; it is no own slot)
+    // the loops it was declared outside of read it at their next trip
+    for (let l = b.nest ?? 0; l < this.flips.length; l++) {
+      if (t === 2 || this.flips[l].uniform) this.flips[l].flipped = true;
+    }
+  }
+
+  private declare(name: string, at: Token, b: Omit<Binding, "key"> & { key?: string }): void {
     this.scopes[this.scopes.length - 1].names.set(name, {
-      key: `${name}@${at.line}:${at.column}${this.callPath}`,
-      tainted,
+      ...b,
+      key: b.key ?? `${name}@${at.line}:${at.column}${this.callPath}`,
+      nest: this.flips.length,
     });
   }
 
@@ -284,6 +429,21 @@ class Walker {
   private render(t: Token): string {
     if (t.kind !== "id") return t.text;
     return this.lookup(t.text)?.key ?? t.text;
+  }
+
+  private renderKey(toks: Token[], from: number, to: number): string {
+    return toks.slice(from, to).map((t) => this.render(t)).join(" ");
+  }
+
+  /** Does the identifier at toks[k] carry an invocation-dependent value? */
+  private taintedAt(toks: Token[], k: number): Taint {
+    const t = toks[k];
+    if (t.kind !== "id" || toks[k - 1]?.text === ".") return 0;
+    const b = this.lookup(t.text);
+    if (!b) return 0;
+    if (b.tainted) return 2;
+    if (b.fields && toks[k + 1]?.text === "." && b.fields.has(toks[k + 2]?.text ?? "")) return 2;
+    return b.varying ? 1 : 0;
   }
 
   private noRace(line: number): boolean {
@@ -318,12 +478,13 @@ class Walker {
     p.set(a.variable, m);
   }
 
-  private barrier(p: Pending, at: Token): void {
-    p.clear();
-    for (const f of this.frames) if (f.isLoop) f.barriers.push(at);
+  /** A barrier (`workgroupBarrier()`, `workgroupUniformLoad`; `storageBarrier()` orders none). */
+  private barrier(p: Pending | null, at: Token): void {
+    p?.clear();
+    for (const f of this.sinks) f.barriers.push({ at, note: this.callNote });
     if (this.depth > 0 || this.returned) {
       this.divergent(
-        at,
+        { at, note: this.callNote },
         this.returned && this.depth === 0
           ? "after a return that only some invocations take"
           : "under a condition that depends on the invocation",
@@ -331,27 +492,20 @@ class Walker {
     }
   }
 
-  private divergent(at: Token, why: string): void {
-    const id = `d|${at.line}:${at.column}`;
+  private divergent(b: BarrierSite, why: string): void {
+    const id = `d|${b.at.line}:${b.at.column}`;
     if (this.findings.has(id)) return;
     this.findings.set(id, {
       kind: "divergent barrier",
       entry: this.entry,
-      second: { line: at.line, kind: "barrier", text: "workgroupBarrier()" },
-      message:
-        `the barrier at ${this.at(at.line)}${this.callNote} is ${why}: every invocation of the ` +
-        `workgroup must reach it`,
+      second: { line: b.at.line, kind: "barrier", text: `${b.at.text}()` },
+      message: `the barrier at ${this.at(b.at.line)}${b.note} is ${why}: every invocation of ` +
+        `the workgroup must reach it`,
     });
   }
 
-  /**
-   * The postfix chain after a workgroup variable at toks[i] (`[..]`, `.field`), as written
-   * and as keyed; returns the index past it.
-   */
-  private chain(
-    toks: Token[],
-    i: number,
-  ): { end: number; text: string; key: string; parts: Access["parts"] } {
+  /** The index past the postfix chain (`[..]`, `.field`) after toks[i]. */
+  private chainEnd(toks: Token[], i: number): number {
     let j = i + 1;
     let depth = 0;
     while (j < toks.length) {
@@ -362,13 +516,16 @@ class Walker {
       else if (depth === 0 && t === ".") j++; // the field name
       j++;
     }
-    const part = toks.slice(i, j);
-    return {
-      end: j,
-      text: part.map((t) => SPACED.has(t.text) ? ` ${t.text} ` : t.text).join(""),
-      key: part.map((t) => this.render(t)).join(" "),
-      parts: this.subscripts(toks, i + 1, j),
-    };
+    return j;
+  }
+
+  /** Tokens as a finding quotes them. */
+  private static text(toks: Token[]): string {
+    return toks.map((t, k) =>
+      SPACED.has(t.text) && !(t.text === "*" && (k === 0 || toks[k - 1].text === "("))
+        ? ` ${t.text} `
+        : t.text
+    ).join("");
   }
 
   /** The subscripts of a postfix chain toks[from..to): `[..]` and `.field`, keyed. */
@@ -389,40 +546,120 @@ class Walker {
         k++;
       } while (depth > 0 && k < to);
       parts.push({
-        key: toks.slice(start, k).map((t) => this.render(t)).join(" "),
+        key: this.renderKey(toks, start, k),
         tainted: this.taintedRange(toks, start, k),
       });
     }
     return parts;
   }
 
-  /** Is a range of tokens tainted? */
+  /** Is a range of tokens derived from the invocation's id? */
   private taintedRange(toks: Token[], from: number, to: number): boolean {
-    for (let k = from; k < to; k++) {
-      if (toks[k].kind === "id" && this.lookup(toks[k].text)?.tainted) return true;
-    }
+    for (let k = from; k < to; k++) if (this.taintedAt(toks, k) === 2) return true;
     return false;
   }
 
-  private access(
+  /**
+   * A reference into workgroup memory at toks[i] (`s[..]`, or through a pointer: `*p`,
+   * `(*p)[..]`, `p[..]`): what it names, the token to report, and the index past it. The
+   * reads in its subscripts are recorded. Null when toks[i] starts none.
+   */
+  private reference(
     p: Pending,
     toks: Token[],
     i: number,
-    kind: AccessKind,
-  ): number {
-    const c = this.chain(toks, i);
+  ): { ref: WgPointer; site: Token; start: number; end: number; index: Taint } | null {
+    const t = toks[i];
+    if (!t || t.kind !== "id" || toks[i - 1]?.text === ".") return null;
+    let base: WgPointer;
+    let head = i; // the chain's subscripts start after toks[head]
+    let start = i;
+    if (this.isWorkgroupVar(t.text)) {
+      base = { variable: t.text, parts: [], text: t.text };
+    } else {
+      const wg = this.lookup(t.text)?.wg;
+      if (!wg) return null;
+      base = wg;
+      if (toks[i - 1]?.text === "*") {
+        if (toks[i - 2]?.text === "(" && toks[i + 1]?.text === ")") {
+          head = i + 1; // (*p)[..]
+          start = i - 2;
+        } else {
+          head = toks.length; // *p: the whole pointee
+          start = i - 1;
+        }
+      } else if (toks[i + 1]?.text !== "[" && toks[i + 1]?.text !== ".") {
+        return null; // the pointer itself, not what it points to
+      }
+    }
+    const end = head < toks.length ? this.chainEnd(toks, head) : i + 1;
+    // reads in the index
+    const index = head < toks.length ? this.expr(p, toks, head + 1, end) : 0;
+    const parts = head < toks.length ? this.subscripts(toks, head + 1, end) : [];
+    const written = Walker.text(toks.slice(start, end));
+    return {
+      ref: {
+        variable: base.variable,
+        parts: [...base.parts, ...parts],
+        text: base.text === t.text ? written : `${written} (${base.text})`,
+      },
+      site: t,
+      start,
+      end,
+      index: most(index, base.parts.some((x) => x.tainted) ? 2 : 0),
+    };
+  }
+
+  private access(p: Pending, ref: WgPointer, site: Token, kind: AccessKind): void {
     this.record(p, {
-      variable: toks[i].text,
+      variable: ref.variable,
       kind,
-      line: toks[i].line,
-      column: toks[i].column,
-      key: c.key,
-      parts: c.parts,
-      text: c.text,
-      where: `${this.at(toks[i].line)}${this.callNote}`,
+      line: site.line,
+      column: site.column,
+      key: ref.parts.map((x) => x.key).join(" "),
+      parts: ref.parts,
+      text: ref.text,
+      where: `${this.at(site.line)}${this.callNote}`,
       carried: null,
     });
-    return c.end;
+  }
+
+  /**
+   * A pointer expression toks[from..to): `&s[i]`, `&(*p)[i]`, a pointer's name, or `&x` of a
+   * function or private variable. The reads in its subscripts are recorded.
+   */
+  private pointer(
+    p: Pending,
+    toks: Token[],
+    from: number,
+    to: number,
+  ): { wg: WgPointer; site: Token } | { pointee: Binding } | null {
+    while (toks[from]?.text === "(" && toks[to - 1]?.text === ")") {
+      from++;
+      to--;
+    }
+    if (to - from === 1 && toks[from].kind === "id") {
+      const b = this.lookup(toks[from].text);
+      if (b?.wg) return { wg: b.wg, site: toks[from] };
+      if (b?.pointee) return { pointee: b.pointee };
+      return null;
+    }
+    if (toks[from]?.text !== "&") return null;
+    let k = from + 1;
+    while (toks[k]?.text === "(" && toks[to - 1]?.text === ")" && toks[k + 1]?.text !== "*") {
+      k++;
+      to--;
+    }
+    // &(*p)[i], &p[i], &s[i]
+    const at = toks[k]?.text === "(" && toks[k + 1]?.text === "*" ? k + 2 : k;
+    const r = this.reference(p, toks, at);
+    if (r && r.end === to) return { wg: r.ref, site: r.site };
+    const b = toks[k]?.kind === "id" ? this.lookup(toks[k].text) : undefined;
+    if (b && !b.wg && this.chainEnd(toks, k) === to) {
+      this.expr(p, toks, k + 1, to);
+      return { pointee: b.pointee ?? b };
+    }
+    return null;
   }
 
   /** Split call arguments: toks[open] is "("; returns the argument ranges and the index past ")". */
@@ -451,8 +688,8 @@ class Walker {
    * Read an expression: record its accesses (calls inlined, barriers applied), and say
    * whether its value depends on the invocation.
    */
-  expr(p: Pending, toks: Token[], from = 0, to = toks.length): boolean {
-    let tainted = false;
+  expr(p: Pending, toks: Token[], from = 0, to = toks.length): Taint {
+    let tainted: Taint = 0;
     let i = from;
     while (i < to) {
       const t = toks[i];
@@ -468,47 +705,60 @@ class Walker {
           i = end;
           continue;
         }
-        const first = ranges[0];
-        const pointee = first && toks[first[0]].text === "&" &&
-            this.isWorkgroupVar(toks[first[0] + 1]?.text ?? "")
-          ? first[0] + 1
-          : -1;
-        if (name === "workgroupUniformLoad" && pointee >= 0) {
-          this.barrier(p, t);
-          this.expr(p, toks, pointee + 1, first[1]); // the index
-          this.access(p, toks, pointee, "read");
+        if (OTHER_BARRIERS.has(name)) {
+          this.barrier(null, t);
           i = end;
           continue;
         }
-        if ((name === "atomicLoad" || ATOMIC_UPDATES.has(name)) && pointee >= 0) {
-          this.expr(p, toks, pointee + 1, first[1]);
-          for (const r of ranges.slice(1)) tainted = this.expr(p, toks, r[0], r[1]) || tainted;
-          this.access(p, toks, pointee, name === "atomicLoad" ? "atomic load" : "atomic update");
-          // every invocation gets its own result from an update
-          if (name !== "atomicLoad" && name !== "atomicStore") tainted = true;
-          i = end;
-          continue;
+        const first = ranges[0];
+        if (name === "workgroupUniformLoad" && first) {
+          this.barrier(p, t);
+          const ptr = this.pointer(p, toks, first[0], first[1]);
+          if (ptr && "wg" in ptr) {
+            this.access(p, ptr.wg, ptr.site, "read");
+            i = end;
+            continue;
+          }
+        }
+        if ((name === "atomicLoad" || ATOMIC_UPDATES.has(name)) && first) {
+          // every invocation gets its own result from an update (of any memory)
+          if (name !== "atomicLoad" && name !== "atomicStore") tainted = 2;
+          const ptr = this.pointer(p, toks, first[0], first[1]);
+          if (ptr && "wg" in ptr) {
+            for (const r of ranges.slice(1)) {
+              tainted = most(this.expr(p, toks, r[0], r[1]), tainted);
+            }
+            this.access(
+              p,
+              ptr.wg,
+              ptr.site,
+              name === "atomicLoad" ? "atomic load" : "atomic update",
+            );
+            i = end;
+            continue;
+          }
         }
         const fn = this.decls.functions.get(name);
         if (fn) {
-          tainted = this.call(p, fn, toks, ranges, t) || tainted;
+          tainted = most(this.call(p, fn, toks, ranges, t), tainted);
           i = end;
           continue;
         }
-        if (name.startsWith("subgroup") && name !== "subgroupBroadcastFirst") tainted = true;
+        if (name.startsWith("subgroup") && name !== "subgroupBroadcastFirst") tainted = 2;
         i++;
         continue;
       }
-      if (this.isWorkgroupVar(name)) {
-        const c = this.chain(toks, i);
-        this.expr(p, toks, i + 1, c.end); // reads in the index
+      const r = this.reference(p, toks, i);
+      if (r) {
         // a value read from workgroup memory is the invocation's when its index is
-        tainted = this.taintedRange(toks, i + 1, c.end) || tainted;
-        this.access(p, toks, i, toks[i - 1]?.text === "&" ? "write" : "read");
-        i = c.end;
+        tainted = most(r.index, tainted);
+        // (taking its address for something other than a call or a let: count it a write)
+        const amp = toks[r.start - 1]?.text === "&";
+        this.access(p, r.ref, r.site, amp ? "write" : "read");
+        i = r.end;
         continue;
       }
-      if (this.lookup(name)?.tainted) tainted = true;
+      tainted = most(this.taintedAt(toks, i), tainted);
       i++;
     }
     return tainted;
@@ -521,37 +771,63 @@ class Walker {
     toks: Token[],
     ranges: [number, number][],
     at: Token,
-  ): boolean {
+  ): Taint {
     const bound = new Map<string, Binding>();
-    let anyTainted = false;
+    let anyTainted: Taint = 0;
     fn.params.forEach((param, k) => {
       const r = ranges[k];
       if (!r) return;
+      const key = r[1] - r[0] === 1
+        ? this.render(toks[r[0]])
+        : `(${this.renderKey(toks, r[0], r[1])})`;
+      const ptr = this.pointer(p, toks, r[0], r[1]);
+      if (ptr) {
+        bound.set(param.name, {
+          key,
+          tainted: false,
+          nest: this.flips.length,
+          ...("wg" in ptr ? { wg: ptr.wg } : ptr),
+        });
+        return;
+      }
       const t = this.expr(p, toks, r[0], r[1]);
-      anyTainted ||= t;
+      anyTainted = most(anyTainted, t);
+      const one = r[1] - r[0] === 1 ? this.lookup(toks[r[0]].text) : undefined;
       bound.set(param.name, {
-        key: `(${toks.slice(r[0], r[1]).map((x) => this.render(x)).join(" ")})`,
-        tainted: t,
+        key,
+        tainted: t === 2,
+        varying: t === 1,
+        mutable: one?.mutable,
+        nest: this.flips.length,
       });
     });
-    const saved = { scopes: this.scopes, frames: this.frames, path: this.callPath };
+    const saved = {
+      scopes: this.scopes,
+      frames: this.frames,
+      path: this.callPath,
+      returned: this.returned,
+    };
     // the callee sees only its parameters and module scope
-    this.scopes = [{ names: bound }];
+    this.scopes = [this.moduleScope, { names: bound }];
     this.frames = [];
     this.callPath = `${saved.path}<${at.line}:${at.column}`;
     const note = this.callNote;
     if (note === "") this.callNote = `, in ${fn.name}() called at ${this.at(at.line)}`;
     this.returnStates.push([]);
+    this.returnTaint.push(0);
     const out = this.block(p, fn.body);
     const returns = this.returnStates.pop() ?? [];
+    const returnTainted = this.returnTaint.pop() ?? 0;
     this.scopes = saved.scopes;
     this.frames = saved.frames;
     this.callPath = saved.path;
+    // the invocations that returned early wait for the others at the function's end
+    this.returned = saved.returned;
     this.callNote = note;
     const joined = joinPending([out, ...returns]) ?? new Map();
     p.clear();
     for (const [v, m] of joined) p.set(v, m);
-    return anyTainted;
+    return most(anyTainted, returnTainted);
   }
 
   /** A simple statement: a declaration, an assignment or a call. */
@@ -560,9 +836,30 @@ class Walker {
     const head = toks[0].text;
     if (head === "let" || head === "var" || head === "const") {
       const name = toks[head === "var" && toks[1]?.text === "<" ? 4 : 1];
-      const eq = toks.findIndex((t) => t.text === "=");
-      const tainted = eq >= 0 ? this.expr(p, toks, eq + 1) : false;
-      if (name) this.declare(name.text, name, tainted);
+      // `let v: vec2<f32>= ...` tokenizes its "=" into ">="
+      const eq = toks.findIndex((t) => t.text === "=" || t.text === ">=" || t.text === ">>=");
+      if (!name) return;
+      const ptr = eq >= 0 && head === "let" ? this.pointer(p, toks, eq + 1, toks.length) : null;
+      if (ptr) {
+        this.declare(name.text, name, { tainted: false, ...("wg" in ptr ? { wg: ptr.wg } : ptr) });
+        return;
+      }
+      const tainted = eq >= 0 ? this.expr(p, toks, eq + 1) : 0;
+      // `let r = lid;`, `let tx = lid.x;`: the same value, so the same key
+      const path = eq >= 0 && head !== "var" && toks.length - eq - 1 <= 3 &&
+        toks[eq + 1].kind === "id" &&
+        (toks.length === eq + 2 ||
+          (toks[eq + 2].text === "." && toks[eq + 3]?.kind === "id"));
+      const from = path ? this.lookup(toks[eq + 1].text) : undefined;
+      const key = from && !from.mutable && !from.wg && !from.pointee
+        ? this.renderKey(toks, eq + 1, toks.length)
+        : undefined;
+      this.declare(name.text, name, {
+        key,
+        tainted: tainted === 2,
+        varying: tainted === 1,
+        mutable: head === "var",
+      });
       return;
     }
     let depth = 0;
@@ -578,21 +875,44 @@ class Walker {
       return;
     }
     const opText = toks[op].text;
-    const rhsTainted = opText === "++" || opText === "--" ? false : this.expr(p, toks, op + 1);
+    const rhsTainted = opText === "++" || opText === "--" ? 0 : this.expr(p, toks, op + 1);
     let root = 0;
     while (toks[root]?.text === "*" || toks[root]?.text === "(") root++;
     const target = toks[root];
     if (target?.text === "_") return;
-    if (target && this.isWorkgroupVar(target.text)) {
-      const c = this.chain(toks, root);
-      this.expr(p, toks, root + 1, c.end);
-      if (opText !== "=") this.access(p, toks, root, "read");
-      this.access(p, toks, root, "write");
+    const r = this.reference(p, toks, root);
+    if (r) {
+      if (opText !== "=") this.access(p, r.ref, r.site, "read");
+      this.access(p, r.ref, r.site, "write");
+      if (
+        opText === "=" && rhsTainted === 2 && !this.controlTainted() &&
+        !r.ref.parts.some((x) => x.tainted)
+      ) {
+        this.everyone(r.ref, r.site);
+      }
       return;
     }
     this.expr(p, toks, root + 1, op); // indices of a local target
     const b = target ? this.lookup(target.text) : undefined;
-    if (b && rhsTainted) b.tainted = true;
+    const into = b?.pointee && toks[root - 1]?.text === "*" ? b.pointee : b;
+    if (into) this.taint(into, most(rhsTainted, this.controlTainted() ? 1 : 0));
+  }
+
+  /** Every invocation writes its own value to one slot: the last write wins. */
+  private everyone(ref: WgPointer, site: Token): void {
+    const id = `w|${site.line}:${site.column}`;
+    if (this.findings.has(id)) return;
+    const where = `${this.at(site.line)}${this.callNote}`;
+    this.findings.set(id, {
+      kind: "hazard",
+      entry: this.entry,
+      variable: ref.variable,
+      first: { line: site.line, kind: "write", text: ref.text },
+      second: { line: site.line, kind: "write", text: ref.text },
+      carried: false,
+      message: `every invocation writes its own value to ${ref.text} (${where}), whose ` +
+        `subscripts do not depend on the invocation: ${race("write", "write")}`,
+    });
   }
 
   private block(p: Pending | null, body: Statement[]): Pending | null {
@@ -621,8 +941,8 @@ class Walker {
     if (kind === "return") {
       const states = this.returnStates[this.returnStates.length - 1];
       if (states) states.push(p);
-      // the entry point: some invocations leave
-      else if (this.depth > 0 || this.loopTaint > 0) this.returned = true;
+      // some invocations leave (the entry point, or the function being inlined)
+      if (this.depth > 0 || this.loopTaint > 0) this.returned = true;
       return null;
     }
     for (let k = this.frames.length - 1; k >= 0; k--) {
@@ -635,6 +955,17 @@ class Walker {
     throw new Error(`line ${at.line}: ${kind} outside a loop`);
   }
 
+  private frame(isLoop: boolean): Frame {
+    return {
+      breaks: [],
+      continues: [],
+      depth: this.depth,
+      divergent: false,
+      isLoop,
+      barriers: [],
+    };
+  }
+
   private statement(p: Pending, s: Statement): Pending | null {
     switch (s.kind) {
       case "block":
@@ -643,38 +974,45 @@ class Walker {
         this.simple(p, s.tokens);
         return p;
       case "if": {
-        const tainted = this.expr(p, s.cond);
+        const tainted = this.expr(p, s.cond) > 0;
         const a = this.branch(p, s.then, tainted);
         const b = s.otherwise ? this.branch(p, s.otherwise, tainted) : clonePending(p);
         return joinPending([a, b]);
       }
       case "switch": {
-        const tainted = this.expr(p, s.selector);
-        const frame: Frame = {
-          breaks: [],
-          continues: [],
-          depth: this.depth,
-          divergent: false,
-          isLoop: false,
-          barriers: [],
-        };
+        const tainted = this.expr(p, s.selector) > 0;
+        const frame = this.frame(false);
         this.frames.push(frame);
+        this.sinks.push(frame);
         const outs = s.clauses.map((c) => this.branch(p, c, tainted));
         this.frames.pop();
+        this.sinks.pop();
+        if (frame.divergent) {
+          for (const b of frame.barriers) {
+            this.divergent(
+              b,
+              `in a switch (${this.at(s.at.line)}) some invocations leave by a break ` +
+                "that depends on the invocation",
+            );
+          }
+        }
         // a continue inside a switch belongs to the loop around it
         return joinPending([...outs, ...frame.breaks]);
       }
       case "loop":
         return this.loop(p, s);
-      case "return":
-        this.expr(p, s.value);
+      case "return": {
+        const tainted = most(this.expr(p, s.value), this.controlTainted() ? 1 : 0);
+        const k = this.returnTaint.length - 1;
+        if (k >= 0) this.returnTaint[k] = most(this.returnTaint[k], tainted);
         return this.leave("return", p, s.at);
+      }
       case "break":
         return this.leave("break", p, s.at);
       case "continue":
         return this.leave("continue", p, s.at);
       case "breakIf": {
-        const tainted = this.expr(p, s.cond);
+        const tainted = this.expr(p, s.cond) > 0;
         if (tainted) this.depth++;
         this.leave("break", clonePending(p), s.at);
         if (tainted) this.depth--;
@@ -691,33 +1029,38 @@ class Walker {
       let head: Pending = clonePending(p);
       let exit: Pending | null = null;
       let divergent = false;
-      let barriers: Token[] = [];
+      let barriers: BarrierSite[] = [];
       for (let round = 0; round < 64; round++) {
-        const frame: Frame = {
-          breaks: [],
-          continues: [],
-          depth: this.depth,
-          divergent: false,
-          isLoop: true,
-          barriers: [],
-        };
+        const level = this.flips.length;
+        this.flips.push({ flipped: false, uniform: this.depth === 0 && this.loopTaint === 0 });
+        const frame = this.frame(true);
         const state = clonePending(head);
-        const condTainted = s.cond ? this.expr(state, s.cond) : false;
+        const condTainted = s.cond ? this.expr(state, s.cond) > 0 : false;
         this.frames.push(frame);
+        this.sinks.push(frame);
         // (its barriers are reported as the loop's, below)
-        if (condTainted) this.loopTaint++;
+        // a trip some invocations make and others do not: what it sets is theirs
+        const taintedTrips = condTainted || this.divergentLoops.has(loopId);
+        if (taintedTrips) this.loopTaint++;
+        if (taintedTrips) this.flips[level].uniform = false;
         const body = this.block(clonePending(state), s.body);
-        if (condTainted) this.loopTaint--;
         let cont = joinPending([body, ...frame.continues]);
         if (cont && s.continuing.length) cont = this.block(cont, s.continuing);
         if (cont && s.update) cont = this.statement(cont, s.update);
+        if (taintedTrips) this.loopTaint--;
         this.frames.pop();
+        this.sinks.pop();
         divergent = condTainted || frame.divergent;
+        if (divergent && !this.divergentLoops.has(loopId)) {
+          this.divergentLoops.add(loopId);
+          this.flips[level].flipped = true;
+        }
+        const flipped = this.flips.pop()?.flipped ?? false;
         barriers = frame.barriers;
         // the loop ends where its condition fails, or at a break
         exit = joinPending([s.cond ? state : null, ...frame.breaks]);
         const next = joinPending([head, cont ? carry(cont, loopId, "") : null]) ?? head;
-        if (pendingSize(next) === pendingSize(head)) break;
+        if (pendingSize(next) === pendingSize(head) && !flipped) break;
         head = next;
       }
       if (divergent) {
@@ -729,7 +1072,6 @@ class Walker {
           );
         }
       }
-      for (const f of this.frames) if (f.isLoop) f.barriers.push(...barriers);
       // past the loop, what its back edge carried is no longer "from an earlier trip"
       return exit ? carry(exit, null, loopId) : null;
     } finally {
@@ -737,15 +1079,28 @@ class Walker {
     }
   }
 
-  run(fn: { params: { name: string; builtin: string | null }[]; body: Statement[]; at: Token }) {
+  run(
+    fn: {
+      params: { name: string; builtin: string | null; type: string | null }[];
+      body: Statement[];
+    },
+  ) {
     const names = new Map<string, Binding>();
     for (const param of fn.params) {
+      // an input struct's members carry their own builtins
+      const members = param.type ? this.decls.structs.get(param.type) : undefined;
+      const fields = new Set(
+        (members ?? []).filter((m) => m.builtin && INVOCATION_BUILTINS.has(m.builtin)).map((m) =>
+          m.name
+        ),
+      );
       names.set(param.name, {
         key: param.name,
         tainted: param.builtin !== null && INVOCATION_BUILTINS.has(param.builtin),
+        fields,
       });
     }
-    this.scopes = [{ names }];
+    this.scopes = [this.moduleScope, { names }];
     this.block(new Map(), fn.body);
   }
 }

@@ -71,7 +71,8 @@ Deno.test("an invocation's own slot needs no barrier; a shared one does", () => 
   // same invocation-dependent subscript: its own slot
   assert.deepEqual(kinds(kernel("  s[lid] = 1.0;\n  s[lid] += 2.0;\n  let x = s[lid];")), []);
   // a subscript that does not depend on the invocation is everyone's
-  assert.deepEqual(kinds(kernel("  s[0] = f32(lid);\n  let x = s[0];")), ["hazard"]);
+  // (two findings: the read after the write, and every invocation writing its own value)
+  assert.deepEqual(kinds(kernel("  s[0] = f32(lid);\n  let x = s[0];")), ["hazard", "hazard"]);
   // derived through lets and loop variables, and other subscripts free
   const two = "var<workgroup> t: array<array<f32, 64>, 4>;\n";
   assert.deepEqual(
@@ -208,6 +209,208 @@ Deno.test("a barrier some invocations do not reach is reported", () => {
   assert.deepEqual(
     kinds(kernel("  let t = atomicAdd(&m, 1u);\n  if (t == 0u) {\n    workgroupBarrier();\n  }")),
     ["divergent barrier"],
+  );
+});
+
+Deno.test("accesses through a pointer to workgroup memory are the variable's", () => {
+  const f = "fn put(p: ptr<workgroup, array<f32, 64>>, i: u32) {\n" +
+    "  workgroupBarrier();\n  (*p)[i] = 1.0;\n  p[i + 1u] = 2.0;\n}\n";
+  // the writes in put() (after its barrier) reach each other and the caller's read
+  const h = workgroupHazards(kernel("  put(&s, lid);\n  let x = s[63u - lid];", f));
+  assert.deepEqual(h.map((x) => `${x.variable} ${x.first?.line}->${x.second.line}`), [
+    "s 5->6",
+    "s 5->11",
+    "s 6->11",
+  ]);
+  assert.match(
+    h[1].message,
+    /write of \(\*p\)\[i\] \(s\) \(line 5, in put\(\) called at line 10\)/,
+  );
+  // the same slot through the pointer: the invocation's own
+  assert.deepEqual(
+    kinds(kernel("  put(&s, lid);\n  let x = s[lid];", f.replace("  p[i + 1u] = 2.0;\n", ""))),
+    [],
+  );
+  // a let-bound pointer, and an atomic through a parameter
+  assert.deepEqual(
+    kinds(kernel("  let q = &s[lid];\n  workgroupBarrier();\n  *q = 2.0;\n  let x = s[0];")),
+    ["hazard"],
+  );
+  assert.deepEqual(
+    kinds(kernel(
+      "  workgroupBarrier();\n  let t = bump(&m);\n  let x = atomicLoad(&m);",
+      "fn bump(c: ptr<workgroup, atomic<u32>>) -> u32 { return atomicAdd(c, 1u); }\n",
+    )),
+    ["hazard"],
+  );
+});
+
+Deno.test("a value set under an invocation-dependent condition is the invocation's", () => {
+  const barrierIf = "\n  if (x == 1u) { workgroupBarrier(); }";
+  // assigned under the condition
+  assert.deepEqual(kinds(kernel("  var x = 0u;\n  if (lid == 0u) { x = 1u; }" + barrierIf)), [
+    "divergent barrier",
+  ]);
+  // assigned later in the loop than it is read (the fixpoint)
+  assert.deepEqual(
+    kinds(kernel(
+      "  var x = 0u;\n  for (var i = 0u; i < 4u; i++) {\n    if (x == 1u) { workgroupBarrier(); }\n" +
+        "    x = lid;\n  }",
+    )),
+    ["divergent barrier"],
+  );
+  // through a pointer to it, a pointer parameter, a private variable
+  assert.deepEqual(
+    kinds(kernel("  var x = 0u;\n  let p = &x;\n  *p = lid;" + barrierIf)),
+    ["divergent barrier"],
+  );
+  assert.deepEqual(
+    kinds(kernel(
+      "  var x = 0u;\n  set(&x, lid);" + barrierIf,
+      "fn set(p: ptr<function, u32>, v: u32) { *p = v; }\n",
+    )),
+    ["divergent barrier"],
+  );
+  assert.deepEqual(
+    kinds(kernel("  x = lid;" + barrierIf, "var<private> x: u32;\n")),
+    ["divergent barrier"],
+  );
+  // a function's result: an atomic's ticket, or a return under such a condition
+  assert.deepEqual(
+    kinds(kernel(
+      "  let x = ticket();" + barrierIf,
+      "fn ticket() -> u32 { return atomicAdd(&m, 1u); }\n",
+    )),
+    ["divergent barrier"],
+  );
+  // an entry point's input struct: its invocation builtins, not its workgroup_id
+  const src = "var<workgroup> s: array<f32, 64>;\n" +
+    "struct In { @builtin(local_invocation_index) l: u32, @builtin(workgroup_id) w: vec3<u32> }\n" +
+    "@compute @workgroup_size(64)\nfn main(inp: In) {\n" +
+    "  if (inp.w.x == 0u) { workgroupBarrier(); }\n  if (inp.l == 0u) { workgroupBarrier(); }\n}\n";
+  assert.deepEqual(workgroupHazards(src).map((h) => `${h.kind} ${h.second.line}`), [
+    "divergent barrier 6",
+  ]);
+  // subgroup_id differs between the workgroup's subgroups
+  assert.deepEqual(
+    kinds(
+      "var<workgroup> s: f32;\n@compute @workgroup_size(64)\n" +
+        "fn main(@builtin(subgroup_id) g: u32) {\n  if (g == 0u) { workgroupBarrier(); }\n}",
+    ),
+    ["divergent barrier"],
+  );
+  // ...but a loop counter set under such a condition is no own slot
+  const own = kinds(kernel(
+    "  if (lid < 4u) {\n    for (var c = 0u; c < 4u; c++) {\n      s[c] = 1.0;\n" +
+      "      let y = s[c];\n    }\n  }",
+  ));
+  assert.ok(own.length > 0 && own.every((k) => k === "hazard"), own.join());
+});
+
+Deno.test("barriers some invocations skip inside calls, switches, and other barriers", () => {
+  const sync = "fn sync() { workgroupBarrier(); }\n";
+  assert.match(
+    workgroupHazards(kernel("  for (var i = 0u; i < lid; i++) { sync(); }", sync))[0].message,
+    /barrier at line 3, in sync\(\) called at line 6 is in a loop whose trip count/,
+  );
+  // a return in the callee: its later barrier is divergent, the caller's is not
+  assert.deepEqual(
+    kinds(kernel(
+      "  g(lid);\n  workgroupBarrier();",
+      "fn g(l: u32) {\n  if (l == 0u) { return; }\n  workgroupBarrier();\n}\n",
+    )).length,
+    1,
+  );
+  assert.deepEqual(
+    kinds(kernel(
+      "  g(lid);\n  workgroupBarrier();",
+      "fn g(l: u32) {\n  if (l == 0u) { return; }\n}\n",
+    )),
+    [],
+  );
+  // a break out of a switch that depends on the invocation
+  assert.deepEqual(
+    kinds(kernel(
+      "  switch 1u {\n    case 1u: {\n      if (lid == 0u) { break; }\n      workgroupBarrier();\n" +
+        "    }\n    default: {}\n  }",
+    )),
+    ["divergent barrier"],
+  );
+  // a continue in a switch in a loop
+  assert.deepEqual(
+    kinds(kernel(
+      "  for (var i = 0u; i < 4u; i++) {\n    switch lid { case 0u: { continue; } default: {} }\n" +
+        "    workgroupBarrier();\n  }",
+    )),
+    ["divergent barrier"],
+  );
+  // storageBarrier() orders no workgroup memory but must be reached by all the same
+  assert.deepEqual(kinds(kernel("  if (lid == 0u) { storageBarrier(); }")), [
+    "divergent barrier",
+  ]);
+  assert.deepEqual(
+    kinds(kernel("  s[lid] = 1.0;\n  storageBarrier();\n  let x = s[0];")),
+    ["hazard"],
+  );
+});
+
+Deno.test("every invocation writing its own value to one slot is a hazard", () => {
+  const h = workgroupHazards(
+    kernel("  n = lid;\n  let k = workgroupUniformLoad(&n);", "var<workgroup> n: u32;\n"),
+  );
+  assert.equal(h.length, 1);
+  assert.match(h[0].message, /every invocation writes its own value to n \(line 6\)/);
+  // one value for all, or under a condition on the invocation (maybe one writer): none
+  assert.deepEqual(kinds(kernel("  s[0] = 1.0;\n  if (lid == 0u) { s[1] = f32(lid); }")), []);
+});
+
+Deno.test("common correct forms have no finding", () => {
+  // the same slot through a let, a vec3 builtin's component, a call's argument
+  assert.deepEqual(kinds(kernel("  s[lid] = 1.0;\n  let me = lid;\n  let x = s[me];")), []);
+  assert.deepEqual(
+    kinds(
+      "var<workgroup> s: array<f32, 64>;\n@compute @workgroup_size(64)\n" +
+        "fn main(@builtin(local_invocation_id) lv: vec3<u32>) {\n" +
+        "  let tx = lv.x;\n  s[lv.x] = 1.0;\n  let x = s[tx];\n}",
+    ),
+    [],
+  );
+  assert.deepEqual(
+    kinds(kernel(
+      "  put(lid, 1.0);\n  let x = s[lid];",
+      "fn put(i: u32, v: f32) { s[i] = v; }\n",
+    )),
+    [],
+  );
+  // different fields of a struct, different literal rows
+  assert.deepEqual(
+    kinds(kernel(
+      "  sp.a[lid] = 1.0;\n  if (lid == 0u) { sp.b = 2.0; }\n  t[0u][lid] = sp.a[lid];\n" +
+        "  let y = t[1u][0u];",
+      "struct P { a: array<f32, 64>, b: f32 }\nvar<workgroup> sp: P;\n" +
+        "var<workgroup> t: array<array<f32, 64>, 2>;\n",
+    )),
+    [],
+  );
+  // module declarations, attributes, comments inside expressions, `>=` ending a type
+  assert.deepEqual(
+    kinds(
+      "enable f16;\ndiagnostic(off, derivative_uniformity);\nrequires pointer_composite_access;\n" +
+        "alias F = f32;\nconst C: u32 = 4u;\noverride W: u32 = 64u;\nconst_assert C < 8u;\n" +
+        "@must_use fn id(x: F) -> F { return x; }\n" +
+        kernel(
+          "  let v: vec2<f32>= vec2<f32>(s[lid] /* c */, 1.0);\n" +
+            "  for (var i = 0u; i < C; i++) @diagnostic(off, derivative_uniformity) {\n" +
+            "    s[lid] = id(v.x);\n  }\n  loop @diagnostic(off, derivative_uniformity) {\n" +
+            "    break;\n  }",
+        ),
+    ),
+    [],
+  );
+  // ...and `>=` still ends the type: its read is seen
+  assert.deepEqual(
+    kinds(kernel("  let v: vec2<f32>= vec2<f32>(s[0], 1.0);\n  s[lid] = 2.0;")),
+    ["hazard"],
   );
 });
 
