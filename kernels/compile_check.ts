@@ -300,8 +300,10 @@ export function barrierCheck(
     for (const h of found) {
       const key = `${h.kind}|${h.message}`;
       const seen = byMessage.get(key);
-      if (seen) seen.labels.push(v.label);
-      else {
+      if (seen) {
+        // one specialization may repeat a finding (an unrolled copy per element): named once
+        if (!seen.labels.includes(v.label)) seen.labels.push(v.label);
+      } else {
         byMessage.set(key, {
           location: sourceLocation(v.code, file, h.second.line),
           labels: [v.label],

@@ -41,11 +41,13 @@
  * (rmsnorm.wgsl's tree reduction). The reason is required.
  *
  * It is a check, not a proof: it does not evaluate index arithmetic, so two different
- * expressions always conflict and the same invocation-dependent expression never does.
- * Check the source as written, before kernels/unroll.ts: the unrolled copies of a loop make
- * the same accesses in the same order, but each copy binds its own constant, so the
- * own-slot comparison no longer sees that `part[(g * CPG + c) * PSTRIDE + lane]` for c = 0
- * and c = 1 are one invocation's (the unrolled GPU-class kernels have such findings).
+ * expressions always conflict and the same invocation-dependent expression never does,
+ * except that two writes which both index by the invocation are never reported against each
+ * other (a tile staged as `s[lid]` and `s[lid + WG]`, or one unrolled copy per element: only
+ * arithmetic could tell those from a collision; a read after them still needs its barrier).
+ * The unrolled copies of a loop (kernels/unroll.ts) each bind their own constant, so check
+ * the source as written where one can: `part[(g * CPG + c) * PSTRIDE + lane]` read back for
+ * c = 0 and c = 1 is one invocation's only while c is one loop variable.
  * For the same reason: a `var` subscript changed between two accesses is still taken as
  * the same slot (`j = (j + 1u) % 64u` between `s[j] = ..` and `s[j]` is not seen); one
  * invocation's strided slots in two loops (`for (var i = lid; ..; i += WG)` twice) conflict;
@@ -266,7 +268,20 @@ function conflicts(first: Access, second: Access): boolean {
       !ownSlots(first, second);
   }
   if (first.kind === "read" && second.kind === "read") return false;
+  // Two writes that each index by the invocation: a staging pattern (each invocation stores
+  // its own elements of a tile, `s[lid]` and `s[lid + WG]`, or an unrolled copy per element),
+  // which only index arithmetic could tell from a real collision. Not reported; a write
+  // followed by a read, or a read by a write, still is.
+  if (
+    first.kind === "write" && second.kind === "write" && invocationIndexed(first) &&
+    invocationIndexed(second)
+  ) return false;
   return !ownSlots(first, second);
+}
+
+/** Whether some subscript of an access is derived from the invocation's id. */
+function invocationIndexed(a: Access): boolean {
+  return a.parts.some((p) => p.tainted);
 }
 
 /** A subscript's value when it is one integer literal (`[2u]`), else null. */
