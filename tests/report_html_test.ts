@@ -5,6 +5,7 @@ import { compareBaselines } from "../drift/mod.ts";
 import {
   CAPPED_FAILURE_CARDS,
   CAPPED_FAILURE_ROWS,
+  OPEN_FAILURES,
   renderSvg,
   runReportHtml,
   shortGroupLabels,
@@ -207,6 +208,42 @@ Deno.test("html run: past the cap with tens of thousands of failures, rows past 
   // the rows are of the first failures: the last case has none
   assert.ok(!html.includes(`<tr data-id="${results[n - 1].id}">`));
   assert.ok(html.includes(`<tr data-id="${results[4999].id}">`));
+});
+
+Deno.test("html run: past the cap, one failure past the cards or rows reads in the singular", async () => {
+  // "the last 1 are only counted there", "1 more failures without a card" and "the others are
+  // rows" of one failure read as plurals.
+  const failing = (n: number) =>
+    report(Array.from({ length: n }, (_, i) =>
+      result({ b: 1 + (i % 7), sk: 16 + i }, {
+        status: "fail",
+        message: "out failed",
+        out: { ...parity(false), headroom: 2 },
+      })));
+  // one failure past the cards, with a row: a cap no page meets keeps the last cut
+  const oneRow = await runReportHtml(failing(CAPPED_FAILURE_CARDS + 1), { maxBytes: 1000 });
+  assert.match(
+    oneRow,
+    /only the first 200 of the 201 failures have a card \(the other is a row of its group below, with its message\)/,
+  );
+  assert.match(
+    oneRow,
+    /1 more failure without a card \(the page's size cap\): it is a row of its group below, with its message\./,
+  );
+  assert.match(oneRow, /<summary>192 more failures<\/summary>/);
+  // one failure past the rows: only counted
+  const oneCounted = await runReportHtml(failing(CAPPED_FAILURE_ROWS + 1), { maxBytes: 1000 });
+  assert.match(
+    oneCounted,
+    /have a card \(the next 4800 are rows of their groups below, with their message; the last 1 is only counted there\)/,
+  );
+  assert.match(
+    oneCounted,
+    /4801 more failures without a card[^<]*: the next 4800 are rows of their groups below, with their message; the last 1 is only counted there\./,
+  );
+  // one card folded under the open ones
+  const nine = await runReportHtml(failing(OPEN_FAILURES + 1));
+  assert.match(nine, /<summary>1 more failure<\/summary>/);
 });
 
 Deno.test("html run: past the size cap, passing rows are dropped and the page says so", async () => {

@@ -258,6 +258,18 @@ export async function writeRunHtml(
   );
 }
 
+/** "next 4800 are rows of their groups below, …", in the singular for 1 ("next 1 is a row …"). */
+function rowsText(which: string, n: number): string {
+  return n === 1
+    ? `${which} 1 is a row of its group below, with its message`
+    : `${which} ${n} are rows of their groups below, with their message`;
+}
+
+/** "the last 300 are only counted there", in the singular for 1. */
+function countedText(n: number): string {
+  return `the last ${n} ${n === 1 ? "is" : "are"} only counted there`;
+}
+
 function build(
   report: RunReport,
   options: RunHtmlOptions,
@@ -289,8 +301,9 @@ function build(
         plural(bad.length, "failure")
       } have a card (the ` +
         (rowed < bad.length
-          ? `next ${rowed - carded.length} are rows of their groups below, with their message; ` +
-            `the last ${bad.length - rowed} are only counted there)`
+          ? `${rowsText("next", rowed - carded.length)}; ${countedText(bad.length - rowed)})`
+          : bad.length - carded.length === 1
+          ? "other is a row of its group below, with its message)"
           : "others are rows of their groups below, with their message)")
       : "";
     sections.push(sizeNote(cappedAt, {
@@ -338,14 +351,18 @@ function build(
     const cards = carded.slice(0, OPEN_FAILURES).map(card).join("\n") +
       (carded.length > OPEN_FAILURES
         ? `<details class="fold"><summary>${
-          carded.length - OPEN_FAILURES
-        } more failures</summary>\n${carded.slice(OPEN_FAILURES).map(card).join("\n")}</details>`
+          plural(carded.length - OPEN_FAILURES, "more failure", "more failures")
+        }</summary>\n${carded.slice(OPEN_FAILURES).map(card).join("\n")}</details>`
         : "") +
       (rest > 0
-        ? `<p class="note" id="uncarded">${rest} more failures without a card (the page's ` +
+        ? `<p class="note" id="uncarded">${
+          plural(rest, "more failure", "more failures")
+        } without a card (the page's ` +
           (rowed < bad.length
-            ? `size cap): the next ${rowed - carded.length} are rows of their groups below, ` +
-              `with their message; the last ${bad.length - rowed} are only counted there.</p>`
+            ? `size cap): the ${rowsText("next", rowed - carded.length)}; ` +
+              `${countedText(bad.length - rowed)}.</p>`
+            : rest === 1
+            ? "size cap): it is a row of its group below, with its message.</p>"
             : "size cap): each is a row of its group below, with its message.</p>")
         : "");
     sections.push(
