@@ -231,7 +231,10 @@ const profile = z.strictObject({
 
 /** The schema of a matrix file. */
 const matrixFileSchemaImpl = z.strictObject({
-  name: labelString("is required: a short name").min(1),
+  // a blank name made the reports' titles and headers read as nothing
+  name: labelString('is required: a short name, e.g. "smoke"').refine((v) => v.trim() !== "", {
+    error: 'must not be empty or only spaces: a short name the reports title, e.g. "smoke"',
+  }),
   description: z.string().optional(),
   seed: int(0).optional(),
   devices: z.record(z.string(), profile).optional(),

@@ -12,6 +12,7 @@ import { expandMatrix, loadMatrix, validateMatrix } from "../matrix/expand.ts";
 import { selectMatrixCases } from "../matrix/select.ts";
 import { CASE_DEFAULTS } from "../matrix/types.ts";
 import { keyLengths, layoutOfCase } from "../runner/case_request.ts";
+import { runCli } from "./helpers_cli.ts";
 
 function matrixError(raw: unknown): ConfigError {
   try {
@@ -143,6 +144,17 @@ const bad: [string, unknown, string][] = [
   ["no groups", { name: "m", groups: [] }, "groups: [] must list at least one group"],
   ["missing name", { groups: [{ axes: {} }] }, "name: (missing) is required"],
   [
+    "empty name",
+    { name: "", groups: [{ axes: {} }] },
+    'name: "" must not be empty or only spaces: a short name the reports title, e.g. "smoke"',
+  ],
+  [
+    // a name of spaces was accepted, and the reports' titles read as nothing
+    "name of only spaces",
+    { name: "   ", groups: [{ axes: {} }] },
+    'name: "   " must not be empty or only spaces: a short name the reports title, e.g. "smoke"',
+  ],
+  [
     "unknown device profile",
     { name: "m", groups: [{ axes: { device: "gpu9" } }] },
     'groups[0].axes.device[0]: "gpu9" is not a device profile',
@@ -180,6 +192,26 @@ for (const [name, raw, message] of bad) {
     assert.ok(e.message.includes(message), e.message);
   });
 }
+
+Deno.test("malformed matrix file: a name of only spaces is exit 2 through run, naming the field", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/m.json`,
+      JSON.stringify({ name: "  ", groups: [{ axes: {} }] }),
+    );
+    const r = await runCli(["run", "--matrix", `${dir}/m.json`, "--out", `${dir}/out`]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(
+      r.stderr,
+      /m\.json: invalid matrix\n\s+name: " {2}" must not be empty or only spaces/,
+    );
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+    await assert.rejects(() => Deno.stat(`${dir}/out`), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
 
 Deno.test("malformed matrix file: not JSON names the file", async () => {
   const path = await Deno.makeTempFile({ suffix: ".json" });
