@@ -171,7 +171,11 @@ const axes = z.strictObject(axesShape, {
 
 const expect = z.strictObject({
   support: enumOf(["supported", "unsupported", "invalid"] as const),
-  codes: z.array(z.string()).optional(),
+  // zod's own messages named types ("expected array, received string"), not what is valid
+  codes: z.array(z.string({ error: "must be a string: a reason code or a message fragment" }), {
+    error: 'must be a list of strings: reason codes (or, for "invalid", fragments of the ' +
+      'message), e.g. ["dtype.f16-unavailable"]',
+  }).optional(),
 }, { error: 'must be {"support": "supported" | "unsupported" | "invalid", "codes"?: [...]}' })
   .superRefine((e, ctx) => {
     // An invalid case's codes are fragments of its message, and an empty one is in every
@@ -208,7 +212,10 @@ const labelString = (error: string) =>
 const group = z.strictObject({
   name: labelString("must be a string").optional(),
   axes,
-  exclude: z.array(axes).optional(),
+  exclude: z.array(axes, {
+    error: "must be a list of exclude objects, each naming axis values whose cases are left " +
+      'out, e.g. [{"path": "expanded", "sq": 2}]',
+  }).optional(),
   expect: expect.optional(),
 }, {
   error: (i) =>
@@ -217,13 +224,20 @@ const group = z.strictObject({
       : "must be a group object",
 });
 
+const loopBudgetError = "must be a positive integer, the loop iterations a shader may run " +
+  `(e.g. 65535; at most ${Number.MAX_SAFE_INTEGER}), or null for no budget`;
+const loopBudget = z.number({ error: loopBudgetError }).int({ error: loopBudgetError })
+  .positive({ error: loopBudgetError });
+
 const profile = z.strictObject({
-  removeFeatures: z.array(featureNameSchema).optional(),
+  removeFeatures: z.array(featureNameSchema, {
+    error: 'must be a list of WebGPU feature names, e.g. ["shader-f16"]',
+  }).optional(),
   limits: limitsSchema('must be an object of limits by name, e.g. {"maxBufferSize": 65536}', {
     profile: true,
   })
     .optional(),
-  loopIterationBudget: z.number().int().positive().nullable().optional(),
+  loopIterationBudget: loopBudget.nullable().optional(),
 }, {
   error:
     "must be {removeFeatures?: string[], limits?: {name: number}, loopIterationBudget?: integer | null}",

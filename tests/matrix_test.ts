@@ -180,6 +180,52 @@ const bad: [string, unknown, string][] = [
     { name: "m", groups: [{ axes: {}, expect: { support: "maybe" } }] },
     "groups[0].expect.support",
   ],
+  // zod's own "Invalid input: expected array, received object" named no valid form
+  [
+    "exclude given as an object",
+    { name: "m", groups: [{ axes: { dtype: ["f32", "f16"] }, exclude: { dtype: "f16" } }] },
+    'groups[0].exclude: {"dtype":"f16"} must be a list of exclude objects, each naming axis ' +
+    'values whose cases are left out, e.g. [{"path": "expanded", "sq": 2}]',
+  ],
+  [
+    "expect.codes given as a string",
+    {
+      name: "m",
+      groups: [{ axes: {}, expect: { support: "unsupported", codes: "dtype.f16-unavailable" } }],
+    },
+    'groups[0].expect.codes: "dtype.f16-unavailable" must be a list of strings: reason codes ' +
+    '(or, for "invalid", fragments of the message), e.g. ["dtype.f16-unavailable"]',
+  ],
+  [
+    "expect.codes holding a number",
+    { name: "m", groups: [{ axes: {}, expect: { support: "unsupported", codes: [5] } }] },
+    "groups[0].expect.codes[0]: 5 must be a string: a reason code or a message fragment",
+  ],
+  [
+    "loopIterationBudget not an integer",
+    {
+      name: "m",
+      devices: { d: { loopIterationBudget: 1.5 } },
+      groups: [{ axes: { device: "d" } }],
+    },
+    "devices.d.loopIterationBudget: 1.5 must be a positive integer, the loop iterations a " +
+    "shader may run (e.g. 65535; at most 9007199254740991), or null for no budget",
+  ],
+  [
+    "loopIterationBudget of 0",
+    { name: "m", devices: { d: { loopIterationBudget: 0 } }, groups: [{ axes: { device: "d" } }] },
+    "devices.d.loopIterationBudget: 0 must be a positive integer",
+  ],
+  [
+    "removeFeatures given as a string",
+    {
+      name: "m",
+      devices: { d: { removeFeatures: "shader-f16" } },
+      groups: [{ axes: { device: "d" } }],
+    },
+    'devices.d.removeFeatures: "shader-f16" must be a list of WebGPU feature names, e.g. ' +
+    '["shader-f16"]',
+  ],
   [
     "duplicate case",
     { name: "m", groups: [{ axes: { sq: 1 } }, { axes: { sq: [1, 2] } }] },
@@ -211,6 +257,19 @@ Deno.test("malformed matrix file: a name of only spaces is exit 2 through run, n
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("matrix: a loop budget of null or a positive integer, and lists where lists go, still load", () => {
+  const m = validateMatrix({
+    name: "m",
+    devices: { a: { loopIterationBudget: null }, b: { loopIterationBudget: 65535 } },
+    groups: [{
+      axes: { device: ["a", "b"], dtype: ["f32", "f16"] },
+      exclude: [{ dtype: "f16" }],
+      expect: { support: "supported", codes: [] },
+    }],
+  }, "m.json");
+  assert.equal(expandMatrix(m, "m.json").length, 2);
 });
 
 Deno.test("malformed matrix file: not JSON names the file", async () => {
