@@ -7,6 +7,7 @@
 import { checkOutputsApart } from "../report/output_overlap.ts";
 import { OutputPathError, refuseRunFolder } from "../report/output_paths.ts";
 import { BENCH_FILES, BENCH_RECORDS } from "../report/output_paths.ts";
+import { plural } from "../util/plural.ts";
 
 /**
  * Refuse (OutputPathError, exit 2) a `bench --out` folder whose writing would destroy an
@@ -66,7 +67,9 @@ export async function checkUnfinishedBench(out: string): Promise<void> {
   throw new OutputPathError(
     "--out",
     out,
-    `holds ${BENCH_RECORDS} with ${lines} record(s) and no report.json: a bench that did not ` +
+    `holds ${BENCH_RECORDS} with ${
+      plural(lines, "record")
+    } and no report.json: a bench that did not ` +
       "finish (killed?) measured them, and a new bench would truncate the file; move it " +
       "away, pick another --out, or give --force to replace it",
   );

@@ -44,6 +44,7 @@ import { runExitCode, WARMUP_MS_HELP } from "./run.ts";
 import { parseWarmupMs } from "./options.ts";
 import { DEFAULT_THRESHOLDS } from "../drift/thresholds.ts";
 import { missingIds, notRunIds } from "../report/totals.ts";
+import { nounFor, plural } from "../util/plural.ts";
 
 /** Options of `baseline update` that only a run reads, with their flags. */
 const RUN_ONLY: readonly [string, string][] = [
@@ -94,7 +95,9 @@ export function filterReport(report: RunReport, filter: string, source: string):
   const shardIds = report.shardIds.filter((id) => matchesFilter(paramsOfCaseId(id), f));
   if (results.length === 0 && shardIds.length === 0) {
     throw new CliError(
-      `--filter ${filter} selects none of the ${report.shardIds.length} cases of the run in ` +
+      `--filter ${filter} selects none of the ${
+        plural(report.shardIds.length, "case")
+      } of the run in ` +
         `${source} (matrix ${report.matrix}${report.filter ? `, filter ${report.filter}` : ""})`,
       EXIT.badInput,
     );
@@ -143,7 +146,9 @@ export async function checkBaselineReplace(
   const otherMatrix = !sameMatrixName(old.matrix, baseline.matrix);
   if (dropped.length === 0 && !otherMatrix) return;
   const what = (b: Pick<Baseline, "scope" | "matrix" | "filter">) =>
-    `matrix ${b.matrix}${b.filter ? `, filter ${b.filter}` : ""}, ${b.scope.length} cases`;
+    `matrix ${b.matrix}${b.filter ? `, filter ${b.filter}` : ""}, ${
+      plural(b.scope.length, "case")
+    }`;
   throw new CliError(
     `${path} holds this device's baseline (${what(old)}); the new one (${what(baseline)}) ` +
       (otherMatrix
@@ -313,10 +318,12 @@ export function baselineCommand() {
         const few = report.results.filter((r) => r.timing && r.timing.samplesMs.length < min);
         if (few.length > 0) {
           console.error(
-            `warning: ${few.length} case(s) of ${opts.fromReport} have fewer than ${min} timed ` +
+            `warning: ${plural(few.length, "case")} of ${opts.fromReport} ${
+              few.length === 1 ? "has" : "have"
+            } fewer than ${min} timed ` +
               `samples (${few[0].timing!.samplesMs.length} in ${few[0].id}); drift's speed test ` +
               `needs ${min} a side, so compares against this baseline say "speed not tested" ` +
-              "for them (run with --repeats 5 or more)",
+              `for ${few.length === 1 ? "it" : "them"} (run with --repeats 5 or more)`,
           );
         }
       } else {
@@ -341,7 +348,9 @@ export function baselineCommand() {
         if (samples < DEFAULT_THRESHOLDS.minSamples) {
           console.error(
             `warning: --repeats ${opts.repeats} x --rounds ${opts.rounds} gives ${samples} timed ` +
-              `sample(s) a case; drift's speed test needs ${DEFAULT_THRESHOLDS.minSamples} a ` +
+              `${
+                nounFor(samples, "sample")
+              } a case; drift's speed test needs ${DEFAULT_THRESHOLDS.minSamples} a ` +
               'side, so compares against this baseline say "speed not tested" for every case ' +
               "(--repeats 5 or more; 10 let a smaller shift reach p < 0.01)",
           );
@@ -373,15 +382,18 @@ export function baselineCommand() {
         throw new CliError(
           `${opts.fromReport ?? "the run"}: ${
             report.interrupted ? "an interrupted run" : "a run"
-          } with ${report.results.length} results for its ${report.shardIds.length} selected ` +
-            `cases${lacking > 0 ? ` (${lacking} missing)` : ""}; a baseline needs a finished ` +
+          } with ${plural(report.results.length, "result")} for its ${
+            plural(report.shardIds.length, "selected case")
+          }${lacking > 0 ? ` (${lacking} missing)` : ""}; a baseline needs a finished ` +
             "run of every selected case (no baseline written)",
           EXIT.badInput,
         );
       }
       if (lacking > 0) {
         console.error(
-          `warning: ${lacking} selected cases have no result; the baseline records them in its ` +
+          `warning: ${plural(lacking, "selected case")} ${
+            lacking === 1 ? "has" : "have"
+          } no result; the baseline records ${lacking === 1 ? "it" : "them"} in its ` +
             "scope, without figures",
         );
       }
@@ -406,7 +418,9 @@ export function baselineCommand() {
       }
       const t = report.totals;
       console.log(
-        `baseline: ${path} (${baseline.cases.length} cases, device ${baseline.deviceKey}, ` +
+        `baseline: ${path} (${
+          plural(baseline.cases.length, "case")
+        }, device ${baseline.deviceKey}, ` +
           `Deno ${report.fingerprint.runtime.deno}); ${t.pass} pass, ${t.fail} fail, ` +
           `${t.unexpected} unexpected, ${t.error} error`,
       );

@@ -74,6 +74,7 @@ import { prepareOutputDir, removeEmptyCreatedDirs } from "../report/output_paths
 import { parseSeconds } from "./run.ts";
 import { liveDeviceKey } from "../drift/device_key.ts";
 import { DEFAULT_CASE_TIMEOUT_S } from "../runner/run_matrix.ts";
+import { plural } from "../util/plural.ts";
 
 const join = (dir: string, file: string) => `${dir.replace(/\/+$/, "")}/${file}`;
 
@@ -273,7 +274,7 @@ export function benchCommand() {
           p.catch(() => {});
           return Promise.race([p, abandon.promise]);
         };
-        console.error(`measuring the device's ceilings (${reps} repetitions each)`);
+        console.error(`measuring the device's ceilings (${plural(reps, "repetition")} each)`);
         const measuredBefore = await raced(measure());
         if (measuredBefore === null) {
           console.error(

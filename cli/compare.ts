@@ -22,6 +22,7 @@ import type { DriftClass } from "../drift/mod.ts";
 import { checkOutputFile } from "../report/output_paths.ts";
 import { writeCompareHtml } from "../drift/drift_html.ts";
 import { CliError, EXIT } from "./errors.ts";
+import { plural } from "../util/plural.ts";
 
 /**
  * Parse `--fail-on numeric-drift,support-drift` (class names; `none` for no class). An
@@ -148,9 +149,11 @@ export function compareCommand() {
       const notRun = current.scope.filter((id) => !ran.has(id)).length;
       if (notRun > 0) {
         console.error(
-          `warning: ${currentArg} has no result for ${notRun} of its ${current.scope.length} ` +
-            "selected cases (an interrupted run, or a merge missing shards); they are compared " +
-            "as removed",
+          `warning: ${currentArg} has no result for ${notRun} of its ${
+            plural(current.scope.length, "selected case")
+          } (an interrupted run, or a merge missing shards); ${
+            notRun === 1 ? "it is" : "they are"
+          } compared as removed`,
         );
       }
       const md = await writeCompareOutputs(report, { md: opts.md, json: opts.json });

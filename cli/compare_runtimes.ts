@@ -22,6 +22,7 @@ import { CONFIG_ROOT_HELP, parseFilterOption, parsePositiveInt } from "./options
 import { fileInputs, parseSeconds } from "./run.ts";
 import { startChromiumRuntime } from "./runtime_options.ts";
 import { mdCell } from "../report/md_text.ts";
+import { plural } from "../util/plural.ts";
 
 /** Chromium's bundled SwiftShader Vulkan driver manifest. */
 const SWIFTSHADER_ICD = "vk_swiftshader_icd.json";
@@ -112,8 +113,9 @@ export function comparisonMarkdown(
     `# compare-runtimes: ${header.matrix}${header.sameDriver ? " (same driver)" : ""}`,
     "",
     ...(i === undefined ? [] : [
-      `**Interrupted by ${i.signal}: ${i.selected - i.notRun.length} of ${i.selected} ` +
-      `selected cases compared; ${i.notRun.length} not run** (${
+      `**Interrupted by ${i.signal}: ${i.selected - i.notRun.length} of ${
+        plural(i.selected, "selected case")
+      } compared; ${i.notRun.length} not run** (${
         i.notRun.slice(0, 10).map((id) => mdCell(id, Infinity)).join(", ")
       }${i.notRun.length > 10 ? ", ..." : ""})`,
       "",
@@ -356,10 +358,12 @@ export function compareRuntimesCommand() {
         );
         console.log(
           (interrupted
-            ? `interrupted by SIGINT: ${totals.cases} of ${interrupted.selected} selected ` +
-              "cases ran; "
+            ? `interrupted by SIGINT: ${totals.cases} of ${
+              plural(interrupted.selected, "selected case")
+            } ran; `
             : "") +
-            `${totals.cases} cases: ${totals.compared} compared, ${totals.identical} bit-identical; ` +
+            `${plural(totals.cases, "case")}: ${totals.compared} compared, ` +
+            `${totals.identical} bit-identical; ` +
             `max ULP out ${totals.maxUlpOut}, lse ${totals.maxUlpLse}; reference failures: deno ` +
             `${totals.denoBad}, chromium ${totals.chromiumBad}; findings ${totals.findings}; ` +
             `not covered by one device ${totals.notCovered}; ` +

@@ -30,6 +30,7 @@ import {
   parseIntList,
   parsePositiveInt,
 } from "./options.ts";
+import { plural } from "../util/plural.ts";
 
 /** How the command gets device capabilities when no --caps file is given. */
 export type CapsProbe = () => Promise<DeviceCaps | null>;
@@ -300,7 +301,9 @@ async function explainCaseOf(
   const c = all.find((x) => x.id === id);
   if (c === undefined) {
     throw new CliError(
-      `--case: matrix ${matrix} has no case ${JSON.stringify(id)} (${all.length} cases; ` +
+      `--case: matrix ${matrix} has no case ${JSON.stringify(id)} (${
+        plural(all.length, "case")
+      }; ` +
         `the nearest: ${nearest(id, all.map((x) => x.id))}); \`run --matrix ${matrix} --filter ` +
         "'<key>=<value>'` selects cases by their keys",
       EXIT.badInput,

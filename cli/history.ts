@@ -30,6 +30,7 @@ import { CliError, EXIT } from "./errors.ts";
 import { pathExists } from "../util/fs.ts";
 import { checkOptionNeeds } from "./option_needs.ts";
 import { parseFilterOption, parsePositiveInt } from "./options.ts";
+import { plural } from "../util/plural.ts";
 
 function parseFraction(value: string): number {
   const v = Number(value);
@@ -66,7 +67,7 @@ export function historyText(
   const rev = (r: string | null) => r === null ? "-" : shortRevision(r);
   for (const s of series) {
     const title = s.caseId === "*" ? "all matched cases (geometric mean per run)" : s.caseId;
-    lines.push(`${title}: ${metric} over ${s.points.length} runs`);
+    lines.push(`${title}: ${metric} over ${plural(s.points.length, "run")}`);
     const devices = [...new Set(s.points.map((p) => p.deviceKey))];
     const mixed = devices.length > 1;
     if (mixed) {
@@ -318,9 +319,9 @@ export async function addRuns(
           "start, its finished cases and the rest)") +
         (lacking === 0
           ? ""
-          : `; it has no result for ${lacking} of its ${report.shardIds.length} cases (${
+          : `; it has no result for ${lacking} of its ${plural(report.shardIds.length, "case")} (${
             missingIds(report).length > 0 ? "a merge missing shards" : "interrupted"
-          }): their series get no point for this run`),
+          }): ${lacking === 1 ? "its series gets" : "their series get"} no point for this run`),
     );
   }
 }

@@ -33,6 +33,7 @@ import {
   runtimeOption,
   startChromiumRuntime,
 } from "./runtime_options.ts";
+import { plural } from "../util/plural.ts";
 
 /**
  * Parse `--config`: an empty value (`--config ""`, an unset shell variable) would be reported
@@ -180,7 +181,9 @@ export function layerCommand() {
       }).finally(() => remote?.close());
       const l = r.plan.layout;
       console.log(
-        `layer ${r.spec.name}: ${l.totalQ} tokens in ${l.seqs.length} sequence(s) (${l.kind}), ` +
+        `layer ${r.spec.name}: ${plural(l.totalQ, "token")} in ${
+          plural(l.seqs.length, "sequence")
+        } (${l.kind}), ` +
           `path ${r.plan.path}, dtype ${r.plan.variant.dtype}, weights ${r.weightsFrom}` +
           // LongRoPE (MiniCPM3): the list the longest sequence's keys call for
           (r.spec.longrope ? `, LongRoPE ${r.spec.longrope.factors}_factor` : "") +
@@ -198,7 +201,7 @@ export function layerCommand() {
       }
       const p = r.parity;
       console.log(
-        `parity vs float64 reference (${p.rows.length} of ${l.totalQ} rows${
+        `parity vs float64 reference (${p.rows.length} of ${plural(l.totalQ, "row")}${
           p.rows.length < l.totalQ
             ? "; indices count the compared rows, first/last of each sequence included"
             : ""

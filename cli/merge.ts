@@ -19,6 +19,7 @@ import { BENCH_ONLY_FILES, OutputPathError, prepareOutputDir } from "../report/o
 import { CliError, EXIT } from "./errors.ts";
 import { lockHeld } from "../util/fs.ts";
 import { runExitCode } from "./run.ts";
+import { plural } from "../util/plural.ts";
 
 /**
  * Missing and duplicated cases `merge` names on the console at most, each; the rest are
@@ -41,7 +42,9 @@ export const MAX_MERGE_LINES = MAX_MISSING_ROWS;
 export function mergeLines(m: MergeResult, folders: number): string[] {
   const t = m.report.totals;
   const lines = [
-    `merged ${folders} dirs: ${m.report.results.length}/${m.report.matrixIds.length} cases; ` +
+    `merged ${plural(folders, "dir")}: ${m.report.results.length}/${
+      plural(m.report.matrixIds.length, "case")
+    }; ` +
     `${t.pass} pass, ${t.fail} fail, ${t.unexpected} unexpected, ${t.error} error`,
   ];
   const capped = (list: readonly string[], more: (n: number) => string) => {

@@ -47,6 +47,8 @@ import {
   startChromiumRuntime,
 } from "./runtime_options.ts";
 import type { RunDevice } from "../gpu/runtime.ts";
+import { plural } from "../util/plural.ts";
+import type { RunReport } from "../results/types.ts";
 
 /**
  * Parse `--shard i/n` (1 <= i <= n).
@@ -139,6 +141,32 @@ export function checkBackendCompiles(faultId: string, file: string, backend: str
  */
 export function runExitCode(totals: { fail: number; unexpected: number; error: number }): number {
   return totals.fail + totals.unexpected + totals.error > 0 ? EXIT.failure : EXIT.ok;
+}
+
+/**
+ * The line `run` ends with: results over selected cases, the totals and where the reports
+ * are. Its form ("156/156 cases: 156 pass, 0 fail, ...") is grepped by people and scripts;
+ * a run of one case reads "1/1 case: ...". A case the adapter refused as it expected counts
+ * as a pass in the totals (the exit code's rule); the line names those apart, as summary.md
+ * does.
+ *
+ * @example
+ * ```ts
+ * import { runSummaryLine } from "./run.ts";
+ * import type { RunReport } from "../results/types.ts";
+ * declare const report: RunReport;
+ * runSummaryLine(report, "out/smoke"); // e.g. "1/1 case: 1 pass, 0 fail, 0 unexpected, 0 error; reports in out/smoke/"
+ * ```
+ */
+export function runSummaryLine(
+  report: Pick<RunReport, "results" | "shardIds" | "totals">,
+  out: string,
+): string {
+  const t = report.totals;
+  const skipped = report.results.filter(isExpectedSkip).length;
+  return `${report.results.length}/${plural(report.shardIds.length, "case")}: ` +
+    `${t.pass - skipped} pass, ${t.fail} fail, ${t.unexpected} unexpected, ${t.error} error` +
+    (skipped ? `, ${skipped} skipped as expected` : "") + `; reports in ${out}/`;
 }
 
 /**
@@ -399,14 +427,7 @@ export function runCommand() {
           staleFiles: Object.values(COMPARE_FILES),
         });
         const t = report.totals;
-        // A case the adapter refused as it expected counts as a pass in the totals (the
-        // exit code's rule); the line names those apart, as summary.md does.
-        const skipped = report.results.filter(isExpectedSkip).length;
-        console.log(
-          `${report.results.length}/${report.shardIds.length} cases: ${t.pass - skipped} pass, ` +
-            `${t.fail} fail, ${t.unexpected} unexpected, ${t.error} error` +
-            (skipped ? `, ${skipped} skipped as expected` : "") + `; reports in ${opts.out}/`,
-        );
+        console.log(runSummaryLine(report, opts.out));
         const gap = notCoveredLine(report.results, { runtime: opts.runtime });
         if (gap !== null) console.log(gap);
         // A backend asked for that no case ran on: said, and with --backend the run fails

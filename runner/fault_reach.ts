@@ -22,6 +22,7 @@ import type { Fault } from "../parity/faults.ts";
 import { caseRequest, resolveCase } from "./case_request.ts";
 import { caseBackend, caseSeed } from "./run_case.ts";
 import { DEVICE_CLASS_ENV } from "../gpu/device.ts";
+import { nounFor } from "../util/plural.ts";
 
 /** Kernel files every attention run compiles, whatever its backend (kernels/attention.ts). */
 const SHARED_KERNEL_FILES: readonly string[] = ["rope.wgsl"];
@@ -180,8 +181,11 @@ function faultHome(fault: Fault): string {
     return `it changes what the kernel is given in an attention case run on the GPU; ${where}`;
   }
   const backends = backendsCompiling(fault.apply.file);
-  return `it rewrites ${fault.apply.file}, which only ${backends.join(", ") || "no backend"} ` +
-    `compile(s); ${where}`;
+  return `it rewrites ${fault.apply.file}, which ${
+    backends.length === 0
+      ? "no backend compiles"
+      : `only ${backends.join(", ")} ${backends.length === 1 ? "compiles" : "compile"}`
+  }; ${where}`;
 }
 
 /**
@@ -208,12 +212,14 @@ export async function checkFaultReached(
     ...[...why].map(([reason, n]) => ({
       path: fault.id,
       value: n,
-      message: `case(s) would not run it: ${reason}`,
+      message: `${nounFor(n, "case")} would not run it: ${reason}`,
     })),
     {
       path: fault.id,
       value: cases.length,
-      message: `selected case(s) in all, none of which would execute the fault, so the run ` +
+      message: (cases.length === 1
+        ? "selected case in all, which would not execute the fault, so the run "
+        : "selected cases in all, none of which would execute the fault, so the run ") +
         `could only pass; ${faultHome(fault)}`,
     },
   ], `${fault.id} would never execute in this run`);

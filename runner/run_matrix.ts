@@ -53,6 +53,7 @@ import { groupOf, runCase, type RunCaseOptions } from "./run_case.ts";
 import { isRemoteDevice, remoteFingerprint, type RunDevice } from "../gpu/runtime.ts";
 import type { CaseResult, Fingerprint, RunReport } from "../results/types.ts";
 import { raceTimeout, TIMED_OUT } from "../util/timeout.ts";
+import { plural } from "../util/plural.ts";
 
 /** Default per-case timeout in seconds (`run --case-timeout`). */
 export const DEFAULT_CASE_TIMEOUT_S = 600;
@@ -318,7 +319,7 @@ async function claimFolder(
   if (benchRecords > 0) {
     throw new ReportFileError(
       out,
-      `holds ${BENCH_RECORDS} with ${benchRecords} record(s): the measurements of a ` +
+      `holds ${BENCH_RECORDS} with ${plural(benchRecords, "record")}: the measurements of a ` +
         "bench (killed before its reports?), which this run would leave among its own " +
         "files; move them away, pick another --out, or --force to remove them and start over",
     );
@@ -332,7 +333,7 @@ async function claimFolder(
         : `a half-finished run (no ${RUN_FILES.state} or ${RUN_FILES.report}: matrix unknown)`;
       throw new ReportFileError(
         out,
-        `holds ${what} with ${held.results} result(s) in ${RUN_FILES.results}; ` +
+        `holds ${what} with ${plural(held.results, "result")} in ${RUN_FILES.results}; ` +
           `--resume finishes it (same matrix, filter and shard), --force starts over, ` +
           `or pick another --out`,
       );
@@ -432,7 +433,7 @@ function checkResumeEnvironment(
   if (mix.blocking.length > 0) {
     throw new ReportFileError(
       out,
-      `holds ${kept} result(s) of a run in another environment than this one (` +
+      `holds ${plural(kept, "result")} of a run in another environment than this one (` +
         `${mix.blocking.map(text).join("; ")}); a report has one environment, so --resume ` +
         "would credit those results to this one: resume where the run started, or --force " +
         "to start over",
@@ -788,7 +789,9 @@ async function runInFolder(
           c,
           `timed out after ${timeoutMs / 1000} s (--case-timeout); ` +
             (lastLoss
-              ? `${losses + 1} device losses or timeouts in a row: the run stopped here`
+              ? `${
+                plural(losses + 1, "device loss or timeout", "device losses or timeouts")
+              } in a row: the run stopped here`
               : "the device was re-acquired and the run went on"),
           performance.now() - t0,
         );

@@ -83,7 +83,7 @@ Deno.test("bench --out: a killed bench's records.jsonl (no report.json) is exit 
     assert.equal(r.code, 2, r.stdout + r.stderr);
     assert.match(
       r.stderr,
-      /holds records\.jsonl with 3 record\(s\) and no report\.json: a bench that did not finish .*--force/,
+      /holds records\.jsonl with 3 records and no report\.json: a bench that did not finish .*--force/,
     );
     assert.doesNotMatch(r.stderr, /measuring the device's ceilings/, "refused before the device");
     assert.deepEqual(await snapshot(`${tmp}/killed`), before);

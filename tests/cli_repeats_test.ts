@@ -38,7 +38,7 @@ gpuTest(
       assert.match(
         few.stderr,
         new RegExp(
-          `warning: --repeats 2 x --rounds 2 gives 4 timed sample\\(s\\) a case; drift's speed ` +
+          `warning: --repeats 2 x --rounds 2 gives 4 timed samples a case; drift's speed ` +
             `test needs ${DEFAULT_THRESHOLDS.minSamples} a side`,
         ),
       );

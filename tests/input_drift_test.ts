@@ -239,7 +239,7 @@ Deno.test("history: the same run added twice is stored once", async () => {
     assert.equal(addPartial.code, 0, addPartial.stderr);
     assert.match(
       addPartial.stderr,
-      /appended as run 1; it has no result for 1 of its 2 cases \(interrupted\): their series get no point/,
+      /appended as run 1; it has no result for 1 of its 2 cases \(interrupted\): its series gets no point/,
     );
     const again = await runCli(["history", "--db", db, "--add", file, file, "--json"]);
     assert.equal(again.code, 0, again.stderr);
@@ -301,7 +301,7 @@ Deno.test("baseline update --from-report: an interrupted or partial run is exit 
     assert.equal(few.code, 0, few.stdout + few.stderr);
     assert.match(
       few.stderr,
-      /warning: 1 case\(s\) of .*three\.json have fewer than 5 timed samples \(3 in preset=tiny/,
+      /warning: 1 case of .*three\.json has fewer than 5 timed samples \(3 in preset=tiny/,
     );
     const [file] = await Array.fromAsync(Deno.readDir(`${dir}/b`));
     const before = await Deno.readTextFile(`${dir}/b/${file.name}`);
@@ -317,9 +317,9 @@ Deno.test("baseline update --from-report: an interrupted or partial run is exit 
       const [path, message] of [
         [
           killed,
-          /killed\.json: an interrupted run with 0 results for its 1 selected cases \(1 missing\)/,
+          /killed\.json: an interrupted run with 0 results for its 1 selected case \(1 missing\)/,
         ],
-        [partial, /partial\.json: a run with 1 results for its 2 selected cases \(1 missing\)/],
+        [partial, /partial\.json: a run with 1 result for its 2 selected cases \(1 missing\)/],
       ] as const
     ) {
       const r = await runCli(["baseline", "update", "--from-report", path, "--dir", `${dir}/b`]);

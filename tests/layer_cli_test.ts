@@ -44,7 +44,7 @@ cliTest(
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.match(
         r.stdout,
-        /layer tiny: 10 tokens in 2 sequence\(s\) \(bshd\), path absorbed, dtype f32/,
+        /layer tiny: 10 tokens in 2 sequences \(bshd\), path absorbed, dtype f32/,
       );
       assert.match(r.stdout, /model\.layers\.3\.self_attn\./);
       assert.match(r.stdout, /parity vs float64 reference \(10 of 10 rows\): PASS/);
@@ -96,7 +96,7 @@ cliTest(
         `${dir}/y.safetensors`,
       ], VK);
       assert.equal(r.code, 0, r.stdout + r.stderr);
-      assert.match(r.stdout, /12 tokens in 2 sequence\(s\) \(thd\), path expanded, dtype f16/);
+      assert.match(r.stdout, /12 tokens in 2 sequences \(thd\), path expanded, dtype f16/);
       assert.match(r.stdout, /PASS/);
       // Checked against the reference of what the f16 layer stores (storedAs): seen on
       // lavapipe, out cos_diff 8.5e-8 (1.6e-7 against the plain float64 reference). The bound

@@ -119,7 +119,7 @@ Deno.test("merge: a folder given twice, or --out naming a shard or another run, 
       assert.match(ok.stdout, new RegExp(`merged 2 dirs: ${all.length}/${all.length} cases`));
     }
     const inPlace = await runCli(["merge", `${tmp}/s1`, "--out", `${tmp}/s1`]);
-    assert.match(inPlace.stdout, new RegExp(`merged 1 dirs: ${half}/${all.length} cases`));
+    assert.match(inPlace.stdout, new RegExp(`merged 1 dir: ${half}/${all.length} cases`));
   });
 });
 

@@ -1,5 +1,6 @@
-// Counts and their nouns in the reports' text and pages: "1 case", never "1 cases" or
-// "1 case(s)" (util/plural.ts, used by report/, drift/ and the bench page). GPU-free.
+// Counts and their nouns in the reports' text and pages and the commands' lines: "1 case",
+// never "1 cases" or "1 case(s)" (util/plural.ts, used by report/, drift/, the bench page,
+// cli/ and runner/). GPU-free.
 import assert from "node:assert/strict";
 import { nounFor, plural } from "../util/plural.ts";
 import { groupCountsText } from "../report/markdown.ts";
@@ -10,8 +11,14 @@ import { interruptionWarning } from "../bench/report.ts";
 import { benchReportHtml } from "../bench/bench_html.ts";
 import { checkCasesInCommon } from "../drift/after_run.ts";
 import { baselineOf, supportedCase } from "./drift_helpers.ts";
-import { benchFixture } from "./report_html_fixtures.ts";
 import { report, result } from "./report_util.ts";
+import { benchFixture, historySeries } from "./report_html_fixtures.ts";
+import { runCli } from "./helpers_cli.ts";
+import { runSummaryLine } from "../cli/run.ts";
+import { mergeLines } from "../cli/merge.ts";
+import { historyText } from "../cli/history.ts";
+import { filterReport } from "../cli/baseline.ts";
+import { comparisonMarkdown } from "../cli/compare_runtimes.ts";
 
 Deno.test("plural: 1 takes the singular, every other count the plural", () => {
   assert.equal(plural(1, "case"), "1 case");
@@ -93,4 +100,64 @@ Deno.test("bench and drift text: a count of 1 in the singular, 2 in the plural",
   };
   assert.match(message([1], [2]), /none of its 1 case is in b\.json \(1 case,/);
   assert.match(message([1, 3], [2, 4]), /none of its 2 cases is in b\.json \(2 cases,/);
+});
+
+Deno.test("cli and runner text: a count of 1 in the singular, the run line's form kept for more", async () => {
+  // `run`'s last line: "1/1 cases:" before; people and scripts grep "N/M cases:"
+  const one = report([result({ b: 1 })]);
+  const two = report([result({ b: 1 }), result({ b: 2 })]);
+  assert.equal(
+    runSummaryLine(one, "out"),
+    "1/1 case: 1 pass, 0 fail, 0 unexpected, 0 error; reports in out/",
+  );
+  assert.equal(
+    runSummaryLine(two, "out"),
+    "2/2 cases: 2 pass, 0 fail, 0 unexpected, 0 error; reports in out/",
+  );
+  // merge's first line: "merged 1 dirs: 1/1 cases"
+  const merged = (r: typeof one) => ({
+    report: r,
+    missing: [],
+    duplicated: [],
+    mismatched: [],
+    corruptTails: [],
+    rebuilt: [],
+  });
+  assert.equal(
+    mergeLines(merged(one), 1)[0],
+    "merged 1 dir: 1/1 case; 1 pass, 0 fail, 0 unexpected, 0 error",
+  );
+  assert.equal(
+    mergeLines(merged(two), 2)[0],
+    "merged 2 dirs: 2/2 cases; 2 pass, 0 fail, 0 unexpected, 0 error",
+  );
+  // history's series header: "over 1 runs"
+  assert.match(historyText([historySeries([1], [])], "median_ms"), /: median_ms over 1 run\n/);
+  assert.match(historyText([historySeries([1, 2], [])], "median_ms"), /: median_ms over 2 runs\n/);
+  // baseline update --from-report --filter that selects nothing: "none of the 1 cases"
+  assert.throws(() => filterReport(one, "b=9", "r.json"), /selects none of the 1 case of the run/);
+  assert.throws(() => filterReport(two, "b=9", "r.json"), /selects none of the 2 cases of the run/);
+  // compare-runtimes' report of an interrupted comparison
+  const header = (selected: number) => ({
+    deno: "d",
+    chromium: "c",
+    sameDriver: true,
+    matrix: "m",
+    interrupted: { signal: "SIGINT" as const, selected, notRun: ["a"] },
+  });
+  assert.match(comparisonMarkdown([], header(1)), /: 0 of 1 selected case compared; 1 not run/);
+  assert.match(comparisonMarkdown([], header(2)), /: 1 of 2 selected cases compared; 1 not run/);
+  // explain --case naming no case of a one-case matrix: "(1 cases; the nearest: ...)"
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/m.json`,
+      JSON.stringify({ name: "m", groups: [{ axes: { preset: "tiny", b: 1, sq: 1, sk: 8 } }] }),
+    );
+    const r = await runCli(["explain", "--case", "preset=tiny;b=2", "--matrix", `${dir}/m.json`]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /has no case "preset=tiny;b=2" \(1 case; the nearest: /);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

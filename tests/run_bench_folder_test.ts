@@ -14,7 +14,7 @@ Deno.test("run --out: a killed bench's records.jsonl is exit 2 naming it, the fi
     await Deno.writeTextFile(`${dir}/records.jsonl`, `${RECORD}\n${RECORD}\n`);
     const r = await runCli(["run", "--filter", "preset=tiny;dtype=f32;sq=1", "--out", dir]);
     assert.equal(r.code, 2, r.stdout + r.stderr);
-    assert.match(r.stderr, /holds records\.jsonl with 2 record\(s\): the measurements of a bench/);
+    assert.match(r.stderr, /holds records\.jsonl with 2 records: the measurements of a bench/);
     assert.match(r.stderr, /--force to remove them/);
     assert.equal(await Deno.readTextFile(`${dir}/records.jsonl`), `${RECORD}\n${RECORD}\n`);
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["records.jsonl"]);

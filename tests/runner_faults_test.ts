@@ -216,7 +216,7 @@ gpuTest(
       runMatrix(base(ctx, matrix, out)),
       (e: unknown) =>
         e instanceof ReportFileError && /half-finished run of matrix/.test(e.message) &&
-        /2 result\(s\)/.test(e.message) && /--resume/.test(e.message) && /--force/.test(e.message),
+        /2 results/.test(e.message) && /--resume/.test(e.message) && /--force/.test(e.message),
     );
     assert.equal((await readJsonl(`${out}/results.jsonl`)).results.length, 2, "not truncated");
     // The same holds for a folder from before run.json existed (results.jsonl only).

@@ -95,7 +95,7 @@ Deno.test({
         runMatrix({ ...common, resume: true, testOnlyCaseRunner: counting }),
         (e: unknown) =>
           e instanceof ReportFileError &&
-          /holds 1 result\(s\) of a run in another environment than this one \(adapter\.description NVIDIA H100 → /
+          /holds 1 result of a run in another environment than this one \(adapter\.description NVIDIA H100 → /
             .test(e.message) &&
           /--force to start over/.test(e.message),
       );
