@@ -52,6 +52,18 @@ export class ChromiumLaunchError extends Error {
   }
 }
 
+/**
+ * The browser ended while the harness was using it (killed, crashed, out of memory): the
+ * case it was running is an error naming how it ended, and the device counts as lost.
+ */
+export class ChromiumExitedError extends Error {
+  /** Builds the error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ChromiumExitedError";
+  }
+}
+
 /** What {@link findChromium} reads; injectable for tests. */
 export interface ChromiumProbe {
   /** Environment variable, undefined when unset or not permitted. */
@@ -311,13 +323,13 @@ export async function launchChromium(
   // mode); in port mode nothing is sent on the pipe, so nothing comes back there.
   // (Killing a pid would not do: /usr/bin/chromium-headless-shell is a wrapper script.)
   // The shell starts Chromium and, once it has ended (however: Browser.close, or EOF on
-  // fd 3 because the harness died), removes its profile. It ignores INT/TERM/HUP so that a
+  // fd 3 because the harness died), removes its profile and exits with the browser's status. It ignores INT/TERM/HUP so that a
   // signal to the harness's process group cannot skip that. setsid: Chromium gets a
   // session of its own, so a Ctrl-C at the terminal (SIGINT to the foreground group)
   // reaches the harness, which finishes its case, and not the browser.
   const script = 'p="$0"; trap "" INT TERM HUP; ' +
     "command -v setsid >/dev/null 2>&1 && s=setsid || s=; " +
-    '$s "$@" 3<&0 4>&1 0</dev/null 1>/dev/null; rm -rf "$p"';
+    '$s "$@" 3<&0 4>&1 0</dev/null 1>/dev/null; st=$?; rm -rf "$p"; exit $st';
   if (transport === "port") flags.push("--remote-debugging-pipe");
   let child: Deno.ChildProcess;
   try {

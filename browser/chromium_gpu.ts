@@ -19,7 +19,13 @@ import { NO_ADAPTER_FIX, NoAdapterError } from "../gpu/errors.ts";
 import type { RemoteRun, RemoteRunOptions } from "../gpu/runtime.ts";
 import { bundleBackendModule, pageBundle } from "./bundle.ts";
 import { loadedBackendModules } from "../kernels/backend_module.ts";
-import { type Chromium, ChromiumLaunchError, findChromium, launchChromium } from "./chromium.ts";
+import {
+  type Chromium,
+  ChromiumExitedError,
+  ChromiumLaunchError,
+  findChromium,
+  launchChromium,
+} from "./chromium.ts";
 import { Page } from "./page.ts";
 import type {
   PageBenchReply,
@@ -161,7 +167,7 @@ export class ChromiumGpu {
         this.#server.serveFiles(prefix, files);
         this.#served.add(id);
       }
-      const reply = await this.#page.evaluate(
+      const reply = await this.#evaluate(
         `mlaHarness.loadBackend(${JSON.stringify(`${this.#server.origin}${prefix}mod.js`)})`,
       ) as PageLoadBackendReply;
       if (!reply.ok) {
@@ -175,7 +181,28 @@ export class ChromiumGpu {
 
   /** Whether the page's device (or the browser) was lost. */
   get lost(): boolean {
-    return this.#lost || this.#browser.cdp.closed;
+    return this.#lost || this.#browser.cdp.closed || this.#page.crashed !== null;
+  }
+
+  /**
+   * Evaluate in the page. When the page crashed or the browser ended meanwhile, the error
+   * says so (with how the browser ended and the end of its stderr), and the device is lost:
+   * the runner starts a fresh browser for the next case.
+   */
+  async #evaluate(expression: string): Promise<unknown> {
+    try {
+      return await this.#page.evaluate(expression);
+    } catch (e) {
+      if (this.#page.crashed) {
+        this.#lost = true;
+        throw this.#page.crashed;
+      }
+      if (this.#browser.cdp.closed) {
+        this.#lost = true;
+        throw await browserEnded(this.#browser, e);
+      }
+      throw e;
+    }
   }
 
   /**
@@ -207,7 +234,7 @@ export class ChromiumGpu {
   async compile(
     sources: readonly { fileName: string; code: string }[],
   ): Promise<{ ok: boolean; message: string }[]> {
-    const reply = await this.#page.evaluate(
+    const reply = await this.#evaluate(
       `mlaHarness.compile(${JSON.stringify(sources)})`,
     ) as PageCompileReply;
     if (!reply.ok) {
@@ -232,7 +259,7 @@ export class ChromiumGpu {
       encodeCaseRequest({ kind: "bench", plan, spec, repeats: 0, measure }, { ...inputs }),
     );
     try {
-      const reply = await this.#page.evaluate(
+      const reply = await this.#evaluate(
         `mlaHarness.bench(${JSON.stringify(ex.caseUrl)})`,
       ) as PageBenchReply;
       if (!reply.ok) {
@@ -260,7 +287,7 @@ export class ChromiumGpu {
     fn: "ceilings" | "saturation",
     options: object,
   ): Promise<Extract<R, { ok: true }>> {
-    const reply = await this.#page.evaluate(
+    const reply = await this.#evaluate(
       `mlaHarness.${fn}(${JSON.stringify(options)})`,
     ) as R;
     if (!reply.ok) {
@@ -289,7 +316,7 @@ export class ChromiumGpu {
     }, tensors);
     const ex = this.#server.exchange(request);
     try {
-      const reply = await this.#page.evaluate(
+      const reply = await this.#evaluate(
         `mlaHarness.runCase(${JSON.stringify(ex.caseUrl)}, ${JSON.stringify(ex.resultUrl)})`,
       ) as PageCaseReply;
       if (!reply.ok) {
@@ -332,6 +359,29 @@ export class ChromiumGpu {
     await this.#browser.close();
     await this.#server.close();
   }
+}
+
+/** The error of a browser that ended under the harness: how it ended, its last stderr. */
+async function browserEnded(browser: Chromium, cause: unknown): Promise<ChromiumExitedError> {
+  // the pipe closes as the browser ends; its launching shell follows within moments
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const status = await Promise.race([
+    browser.process.status.catch(() => null),
+    new Promise<null>((r) => timer = setTimeout(() => r(null), 1000)),
+  ]);
+  clearTimeout(timer);
+  const how = status === null
+    ? "its connection closed"
+    : status.code > 128
+    ? `it exited on signal ${status.code - 128}${status.code === 137 ? " (SIGKILL)" : ""}`
+    : `it exited with code ${status.code}`;
+  const err = browser.stderrTail.filter((l) => l.trim() !== "").slice(-3).join(" | ");
+  return new ChromiumExitedError(
+    `Chromium (${browser.version}, ${browser.path}) ended during the case: ${how} ` +
+      `(killed, crashed or out of memory); a fresh browser is started for the next case` +
+      (err ? `; its stderr: ${err}` : ""),
+    { cause },
+  );
 }
 
 function identityOf(browser: Chromium, init: PageInitReply & { ok: true }): BrowserIdentity {

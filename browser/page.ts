@@ -26,6 +26,19 @@ export class PageEvaluateError extends Error {
 }
 
 /**
+ * The page's renderer process ended (crashed, or was killed: out of memory, a signal):
+ * every command of the page pending then, or sent afterwards, rejects with this at once
+ * (a crashed page answers nothing, so without it a case would wait for --case-timeout).
+ */
+export class PageCrashedError extends Error {
+  /** Builds the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "PageCrashedError";
+  }
+}
+
+/**
  * A page (tab) driven over CDP.
  *
  * @example
@@ -48,11 +61,31 @@ export class Page {
   readonly sessionId: string;
   /** Console messages and exceptions so far. */
   readonly messages: PageMessage[] = [];
+  #crash: PageCrashedError | null = null;
+  #onCrash: (e: PageCrashedError) => void = () => {};
+  readonly #crashed: Promise<never>;
 
   private constructor(browser: Chromium, targetId: string, sessionId: string) {
     this.browser = browser;
     this.targetId = targetId;
     this.sessionId = sessionId;
+    this.#crashed = new Promise<never>((_, reject) => this.#onCrash = reject);
+    this.#crashed.catch(() => {}); // observed through #crash by every later call
+  }
+
+  /** Why the page's renderer ended (null while it runs). */
+  get crashed(): PageCrashedError | null {
+    return this.#crash;
+  }
+
+  #crashWith(status: string): void {
+    if (this.#crash) return;
+    this.#crash = new PageCrashedError(
+      `the Chromium page's renderer process ended (${status}): it crashed or was killed, ` +
+        "e.g. out of memory or by a signal; a crashed page answers nothing, so a fresh " +
+        "browser is started for the next case",
+    );
+    this.#onCrash(this.#crash);
   }
 
   /** Open a blank page with Runtime and Page domains enabled. */
@@ -73,14 +106,32 @@ export class Page {
       const d = p.exceptionDetails as { text?: string; exception?: { description?: string } };
       page.messages.push({ level: "exception", text: d.exception?.description ?? d.text ?? "" });
     }, page.sessionId);
+    // A crashed renderer answers no pending command: both events end them (Target's,
+    // with the process's status, comes when targets are discovered; Inspector's always).
+    cdp.on("Target.targetCrashed", (p) => {
+      if (p.targetId === page.targetId) {
+        page.#crashWith(`status ${String(p.status)}, code ${String(p.errorCode)}`);
+      }
+    });
+    cdp.on(
+      "Inspector.targetCrashed",
+      () => page.#crashWith("Inspector.targetCrashed"),
+      page.sessionId,
+    );
+    await cdp.send("Target.setDiscoverTargets", { discover: true });
+    await page.send("Inspector.enable");
     await page.send("Runtime.enable");
     await page.send("Page.enable");
     return page;
   }
 
-  /** Send a command to this page's session. */
+  /**
+   * Send a command to this page's session; rejects with a {@link PageCrashedError} as soon
+   * as the page's renderer ends (or at once when it already has).
+   */
   send(method: string, params: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
-    return this.browser.cdp.send(method, params, this.sessionId);
+    if (this.#crash) return Promise.reject(this.#crash);
+    return Promise.race([this.browser.cdp.send(method, params, this.sessionId), this.#crashed]);
   }
 
   /**
