@@ -809,7 +809,16 @@ async function runInFolder(
         }
         // A hung case's device is dropped; its late result, if any, is ignored.
         if (outcome.kind === "timeout") ctx.destroy();
-        await ctx.reacquire();
+        try {
+          await ctx.reacquire();
+        } catch (e) {
+          // No device for the next case: the run stops here, and its reports (what it
+          // measured, the cases not run) are written as for any other stop.
+          fatal = e instanceof Error ? e : new Error(String(e));
+          fatal.message = `no device after the loss in ${c.id} (the run stopped there; ` +
+            `--resume runs the rest): ${fatal.message}`;
+          break;
+        }
       } else {
         losses = 0;
       }

@@ -1,0 +1,71 @@
+// A device lost mid-run (Chromium killed, a Deno device lost) that cannot be re-acquired
+// (the browser will not start again): the run stops there with the error, and still
+// writes its reports and an "interrupted" run.json. The error escaped past them: the
+// folder held results.jsonl and a run.json stuck at "running", no report.json,
+// summary.md or junit.xml (seen with a --chromium that starts once only, after kill -9).
+import assert from "node:assert/strict";
+import { readCapsFile } from "../adapter/caps_file.ts";
+import type { RemoteDevice } from "../gpu/runtime.ts";
+import { runMatrix } from "../runner/run_matrix.ts";
+import { writeRunReports } from "../report/run_reports.ts";
+import { SILENT_PROGRESS } from "../report/progress.ts";
+import { ChromiumLaunchError } from "../browser/chromium.ts";
+import { PASS_STUB } from "./stub_runner.ts";
+
+Deno.test("a device that cannot be re-acquired after a loss stops the run with its reports written", async () => {
+  const caps = await readCapsFile(new URL("./fixtures/caps_no_f16.json", import.meta.url).pathname);
+  let dead = false;
+  const ctx: RemoteDevice = {
+    runtime: "chromium",
+    caps,
+    identity: { name: "b", version: "test", path: "/none", userAgent: "test", adapterInfo: {} },
+    get lost() {
+      return dead;
+    },
+    destroy: () => {},
+    reacquire: () =>
+      Promise.reject(new ChromiumLaunchError("/x/chrome exited (code 7) before answering")),
+    close: () => Promise.resolve(),
+    runAttention: () => Promise.reject(new Error("not run: the stub runs the cases")),
+    runLayer: () => Promise.reject(new Error("not run: the stub runs the cases")),
+  };
+  const out = await Deno.makeTempDir({ prefix: "mla-reacquire-" });
+  try {
+    let n = 0;
+    let lostIn = "";
+    const e = await runMatrix({
+      matrix: "smoke",
+      filter: "preset=tiny;dtype=f32",
+      out,
+      repeats: 0,
+      progress: SILENT_PROGRESS,
+      ctx,
+      writeReports: (dir, report) => writeRunReports(dir, report),
+      testOnlyCaseRunner: async (c, o) => {
+        if (++n === 2) {
+          dead = true; // the browser dies in the second case
+          lostIn = c.id;
+          return { ...await PASS_STUB(c, o), status: "error", message: "ChromiumExitedError" };
+        }
+        return PASS_STUB(c, o);
+      },
+    }).then(() => null, (e: Error) => e);
+    assert.ok(e instanceof ChromiumLaunchError, `expected the launch error, got ${e}`);
+    assert.match(
+      e.message,
+      new RegExp(`^no device after the loss in ${lostIn.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} `),
+    );
+    assert.match(e.message, /--resume runs the rest\): \/x\/chrome exited \(code 7\)/);
+    const files = [...Deno.readDirSync(out)].map((f) => f.name).sort();
+    for (const f of ["report.json", "summary.md", "junit.xml", "results.jsonl", "run.json"]) {
+      assert.ok(files.includes(f), `${f} missing: ${files.join(", ")}`);
+    }
+    const state = JSON.parse(await Deno.readTextFile(`${out}/run.json`));
+    assert.equal(state.state, "interrupted");
+    const report = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
+    assert.equal(report.interrupted, true);
+    assert.equal(report.results.length, 2);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
