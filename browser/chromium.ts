@@ -254,7 +254,8 @@ export class Chromium {
   }
 
   /**
-   * End the browser (Browser.close, then SIGKILL after 5 s) and remove its profile.
+   * End the browser (Browser.close; after 5 s its whole process session is killed) and
+   * remove its profile.
    *
    * @example
    * ```ts ignore
@@ -275,8 +276,9 @@ export class Chromium {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const killed = new Promise<void>((res) => {
         timer = setTimeout(() => {
+          // the launching shell kills the browser's whole session, then exits
           try {
-            this.process.kill("SIGKILL");
+            this.process.kill("SIGUSR1");
           } catch {
             // already gone
           }
@@ -285,7 +287,15 @@ export class Chromium {
       });
       await Promise.race([status, killed]);
       clearTimeout(timer);
+      const last = setTimeout(() => {
+        try {
+          this.process.kill("SIGKILL");
+        } catch {
+          // already gone
+        }
+      }, 5000);
       await status.catch(() => {});
+      clearTimeout(last);
       await Deno.remove(this.#profile, { recursive: true }).catch(() => {});
     })();
     return this.#closing;
@@ -323,13 +333,21 @@ export async function launchChromium(
   // mode); in port mode nothing is sent on the pipe, so nothing comes back there.
   // (Killing a pid would not do: /usr/bin/chromium-headless-shell is a wrapper script.)
   // The shell starts Chromium and, once it has ended (however: Browser.close, or EOF on
-  // fd 3 because the harness died), removes its profile and exits with the browser's status. It ignores INT/TERM/HUP so that a
-  // signal to the harness's process group cannot skip that. setsid: Chromium gets a
-  // session of its own, so a Ctrl-C at the terminal (SIGINT to the foreground group)
-  // reaches the harness, which finishes its case, and not the browser.
+  // fd 3 because the harness died), kills whatever is left of its session (a hung renderer
+  // or GPU process that the browser's exit did not end), removes its profile and exits with
+  // the browser's status. SIGUSR1 (close() of a browser that does not end) kills the whole
+  // session at once. It ignores INT/TERM/HUP so that a signal to the harness's process group
+  // cannot skip that. setsid: Chromium gets a session (and process group) of its own, so a
+  // Ctrl-C at the terminal (SIGINT to the foreground group) reaches the harness, which
+  // finishes its case, and not the browser. fd 3 goes through fd 5: an `&` command's stdin
+  // is /dev/null in a shell without job control.
   const script = 'p="$0"; trap "" INT TERM HUP; ' +
-    "command -v setsid >/dev/null 2>&1 && s=setsid || s=; " +
-    '$s "$@" 3<&0 4>&1 0</dev/null 1>/dev/null; st=$?; rm -rf "$p"; exit $st';
+    "command -v setsid >/dev/null 2>&1 && s=setsid || s=; exec 5<&0; " +
+    '$s "$@" 3<&5 4>&1 5<&- 0</dev/null 1>/dev/null & c=$!; exec 5<&-; ' +
+    'end() { if [ -n "$s" ]; then kill -KILL "-$c" 2>/dev/null; else kill -KILL "$c" 2>/dev/null; fi; }; ' +
+    "trap end USR1; " +
+    'while :; do wait "$c"; st=$?; kill -0 "$c" 2>/dev/null || break; done; ' +
+    '[ -n "$s" ] && kill -KILL "-$c" 2>/dev/null; rm -rf "$p"; exit $st';
   if (transport === "port") flags.push("--remote-debugging-pipe");
   let child: Deno.ChildProcess;
   try {
