@@ -52,8 +52,9 @@
  * the same slot (`j = (j + 1u) % 64u` between `s[j] = ..` and `s[j]` is not seen); one
  * invocation's strided slots in two loops (`for (var i = lid; ..; i += WG)` twice) conflict;
  * ping-pong buffers `pp[cur]`/`pp[1u - cur]` conflict (mark the line `@no-race`).
- * `workgroupUniformLoad` is taken as a barrier before its read only (Tint and naga also
- * place one after), and a call in the right operand of `&&`/`||` as always made.
+ * `workgroupUniformLoad` is taken as a barrier before its read only (the WGSL spec says it
+ * executes a control barrier, not on which side; Tint's polyfill places one on each), and a
+ * call in the right operand of `&&`/`||` as always made.
  *
  * @module
  */
