@@ -53,6 +53,25 @@ export class ChromiumLaunchError extends Error {
 }
 
 /**
+ * A step of the Chromium runtime outside a case (start-up, a re-acquire after a device loss,
+ * a compile, a device measurement) did not finish within its time limit: the browser was
+ * killed and its profile removed. The CLI maps it to exit 3 (infrastructure).
+ */
+export class ChromiumTimeoutError extends Error {
+  /** The step that was running when the limit ran out, e.g. "mlaHarness.init()". */
+  readonly step: string;
+  /** The limit, in milliseconds. */
+  readonly limitMs: number;
+  /** Builds the error. */
+  constructor(message: string, step: string, limitMs: number) {
+    super(message);
+    this.name = "ChromiumTimeoutError";
+    this.step = step;
+    this.limitMs = limitMs;
+  }
+}
+
+/**
  * The browser ended while the harness was using it (killed, crashed, out of memory): the
  * case it was running is an error naming how it ended, and the device counts as lost.
  */

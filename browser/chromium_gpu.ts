@@ -23,9 +23,11 @@ import {
   type Chromium,
   ChromiumExitedError,
   ChromiumLaunchError,
+  ChromiumTimeoutError,
   findChromium,
   launchChromium,
 } from "./chromium.ts";
+import { ConfigError } from "../adapter/errors.ts";
 import { Page } from "./page.ts";
 import type {
   PageBenchReply,
@@ -51,6 +53,126 @@ export interface ChromiumGpuOptions {
   chromium?: string;
   /** Extra environment of the browser (e.g. VK_ICD_FILENAMES). */
   env?: Record<string, string>;
+  /**
+   * Time limit in milliseconds of each step outside a case: start-up (launch, page load,
+   * device, backend modules), a re-acquire after a device loss, a compile, a ceilings or
+   * saturation measurement. 0: no limit. Default: `MLA_HARNESS_CHROMIUM_TIMEOUT` seconds,
+   * else {@link DEFAULT_CHROMIUM_TIMEOUT_S}.
+   */
+  timeoutMs?: number;
+}
+
+/** The environment variable that sets the Chromium runtime's step limit, in seconds. */
+export const CHROMIUM_TIMEOUT_ENV = "MLA_HARNESS_CHROMIUM_TIMEOUT";
+
+/**
+ * Default limit, in seconds, of each Chromium step outside a case. Start-up took 0.5-0.8 s
+ * and a re-acquire 0.5 s on this 2-core machine (SwiftShader), compile of every bundled
+ * kernel about 1 s, `devices --measure` 7 s: 120 s leaves room for a slower machine's first
+ * shader compile.
+ */
+export const DEFAULT_CHROMIUM_TIMEOUT_S = 120;
+
+/** The longest timer (2^31 - 1 ms), in whole seconds. */
+const MAX_TIMEOUT_S = 2147483;
+
+/**
+ * The limit in MLA_HARNESS_CHROMIUM_TIMEOUT, in milliseconds (seconds in decimal digits,
+ * e.g. 300 or 0.5; 0: no limit), or undefined when unset or empty. Any other value throws
+ * a ConfigError (exit 2).
+ *
+ * @example
+ * ```ts
+ * import { chromiumTimeoutOf } from "./chromium_gpu.ts";
+ * chromiumTimeoutOf("300"); // 300000
+ * chromiumTimeoutOf(undefined); // undefined
+ * ```
+ */
+export function chromiumTimeoutOf(value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === "") return undefined;
+  const v = value.trim();
+  const n = /^([0-9]+\.?[0-9]*|\.[0-9]+)$/.test(v) ? Number(v) : NaN;
+  if (!Number.isFinite(n) || n > MAX_TIMEOUT_S) {
+    throw new ConfigError(CHROMIUM_TIMEOUT_ENV, [{
+      path: CHROMIUM_TIMEOUT_ENV,
+      value,
+      message: `must be a number of seconds from 0 to ${MAX_TIMEOUT_S} in decimal digits, ` +
+        `e.g. 300 or 0.5 (0: no limit; unset: ${DEFAULT_CHROMIUM_TIMEOUT_S})`,
+    }], "invalid environment variable");
+  }
+  return Math.round(n * 1000);
+}
+
+/** The limit of a start: the option, else the environment, else the default. */
+function timeoutOf(options: ChromiumGpuOptions): number {
+  if (options.timeoutMs !== undefined) return options.timeoutMs;
+  let granted = false;
+  try {
+    granted = Deno.permissions.querySync({ name: "env", variable: CHROMIUM_TIMEOUT_ENV })
+      .state === "granted";
+  } catch {
+    // no permission API: the default
+  }
+  const fromEnv = granted ? chromiumTimeoutOf(Deno.env.get(CHROMIUM_TIMEOUT_ENV)) : undefined;
+  return fromEnv ?? DEFAULT_CHROMIUM_TIMEOUT_S * 1000;
+}
+
+/** Where a limit came from, for messages. */
+function limitText(ms: number): string {
+  return `${ms / 1000} s (${CHROMIUM_TIMEOUT_ENV}, default ${DEFAULT_CHROMIUM_TIMEOUT_S} s)`;
+}
+
+/**
+ * Run `work` within `limitMs` (0: no limit). `at(step)` records the step it is in; past the
+ * limit, `expire(step)` runs (it kills the browser) and its error is thrown. The work left
+ * behind fails once the browser is gone; its error is dropped.
+ */
+async function withinLimit<T>(
+  limitMs: number,
+  work: (at: (step: string) => void) => Promise<T>,
+  expire: (step: string) => Promise<Error>,
+): Promise<T> {
+  let step = "";
+  const running = work((s) => step = s);
+  if (!(limitMs > 0)) return await running;
+  running.catch(() => {});
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<null>((r) => timer = setTimeout(() => r(null), limitMs));
+  try {
+    const r = await Promise.race([running.then((value) => ({ value })), expired]);
+    if (r === null) throw await expire(step);
+    return r.value;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The error of a step past its limit, after the browser was killed: the phase and step, the
+ * limit, what became of the browser, and what to do.
+ */
+function timeoutError(
+  phase: string,
+  step: string,
+  limitMs: number,
+  browser: { version: string; path: string; stderrTail: readonly string[] },
+  page: Page | null,
+): ChromiumTimeoutError {
+  const problems = (page?.messages ?? []).filter((m) =>
+    m.level === "error" || m.level === "exception"
+  ).map((m) => m.text.split("\n")[0]).slice(0, 3);
+  const err = browser.stderrTail.filter((l) => l.trim() !== "").slice(-3);
+  return new ChromiumTimeoutError(
+    `Chromium ${phase}: ${step} did not finish within ${limitText(limitMs)} ` +
+      `(${browser.version || "browser"}, ${browser.path}); the browser was hung there, so it ` +
+      "was killed and its profile removed. Rerun the command; if it hangs again, check the " +
+      "browser alone with `devices --runtime chromium`, and on a slow machine raise " +
+      `${CHROMIUM_TIMEOUT_ENV} (seconds; 0: no limit)` +
+      (problems.length ? `; the page's errors: ${problems.join(" | ")}` : "") +
+      (err.length ? `; the browser's stderr: ${err.join(" | ")}` : ""),
+    step,
+    limitMs,
+  );
 }
 
 /** An error raised in the page, re-raised here with the page's name and message. */
@@ -99,6 +221,8 @@ export class ChromiumGpu {
   #page: Page;
   readonly #server: PageServer;
   readonly #options: ChromiumGpuOptions;
+  /** The limit of each step outside a case, in ms (0: none). */
+  readonly #timeoutMs: number;
   /** User backend modules whose bundle the server already serves, by id. */
   readonly #served = new Set<string>();
   #lost = false;
@@ -111,11 +235,13 @@ export class ChromiumGpu {
       init: PageInitReply & { ok: true };
     },
     options: ChromiumGpuOptions,
+    timeoutMs: number,
   ) {
     this.#browser = parts.browser;
     this.#page = parts.page;
     this.#server = parts.server;
     this.#options = options;
+    this.#timeoutMs = timeoutMs;
     this.caps = { ...parts.init.caps, ...environmentCapsOverrides() };
     this.identity = identityOf(parts.browser, parts.init);
   }
@@ -123,19 +249,26 @@ export class ChromiumGpu {
   /**
    * Find and launch Chromium, serve the page, acquire its device. Throws
    * ChromiumNotFoundError (no browser), ChromiumLaunchError, or NoAdapterError (the page
-   * has no WebGPU adapter).
+   * has no WebGPU adapter), or ChromiumTimeoutError when start-up takes longer than
+   * `options.timeoutMs` (the browser killed).
    */
   static async start(options: ChromiumGpuOptions = {}): Promise<ChromiumGpu> {
     // MLA_HARNESS_SM_COUNT / MLA_HARNESS_DEVICE_CLASS: read (and a bad value refused)
     // before any browser starts; added to the page's caps, which read no environment.
     environmentCapsOverrides();
+    const timeoutMs = timeoutOf(options);
     const where = findChromium(options.chromium);
     const server = PageServer.start(await pageBundle());
     try {
-      const { browser, page, init } = await openPage(where.path, server, options);
-      const gpu = new ChromiumGpu({ browser, page, server, init }, options);
+      const deadline = performance.now() + timeoutMs;
+      const { browser, page, init } = await openPage(where.path, server, options, {
+        timeoutMs,
+        deadline,
+        phase: "start-up",
+      });
+      const gpu = new ChromiumGpu({ browser, page, server, init }, options, timeoutMs);
       try {
-        await gpu.#loadUserBackends();
+        await gpu.#bounded("start-up", deadline, (at) => gpu.#loadUserBackends(at));
       } catch (e) {
         await browser.close();
         throw e;
@@ -152,9 +285,10 @@ export class ChromiumGpu {
    * each is bundled for the browser once and served with the WGSL files it lists, and the
    * page imports, checks and registers it, so plans resolved here for it launch there.
    */
-  async #loadUserBackends(): Promise<void> {
+  async #loadUserBackends(at: (step: string) => void = () => {}): Promise<void> {
     for (const l of loadedBackendModules()) {
       const id = l.module.id;
+      at(`loading backend module ${l.specifier} into the page (mlaHarness.loadBackend())`);
       const prefix = `/backend/${encodeURIComponent(id)}/`;
       if (!this.#served.has(id)) {
         const url = new URL(l.url);
@@ -177,6 +311,26 @@ export class ChromiumGpu {
         });
       }
     }
+  }
+
+  /**
+   * Run a step outside a case within this runtime's limit, ending at `deadline`
+   * (performance.now() milliseconds; undefined: the full limit from now). Past it the browser
+   * is killed (the device counts as lost) and a ChromiumTimeoutError names the step.
+   */
+  #bounded<T>(
+    phase: string,
+    deadline: number | undefined,
+    work: (at: (step: string) => void) => Promise<T>,
+  ): Promise<T> {
+    const limit = this.#timeoutMs <= 0
+      ? 0
+      : Math.max(1, (deadline ?? performance.now() + this.#timeoutMs) - performance.now());
+    return withinLimit(limit, work, async (step) => {
+      this.#lost = true;
+      await this.#browser.close();
+      return timeoutError(phase, step, this.#timeoutMs, this.#browser, this.#page);
+    });
   }
 
   /** Whether the page's device (or the browser) was lost. */
@@ -234,9 +388,11 @@ export class ChromiumGpu {
   async compile(
     sources: readonly { fileName: string; code: string }[],
   ): Promise<{ ok: boolean; message: string }[]> {
-    const reply = await this.#evaluate(
-      `mlaHarness.compile(${JSON.stringify(sources)})`,
-    ) as PageCompileReply;
+    const n = sources.length;
+    const reply = await this.#bounded("compile", undefined, (at) => {
+      at(`compiling ${n} WGSL source${n === 1 ? "" : "s"} (mlaHarness.compile())`);
+      return this.#evaluate(`mlaHarness.compile(${JSON.stringify(sources)})`);
+    }) as PageCompileReply;
     if (!reply.ok) {
       if (reply.lost) this.#lost = true;
       throw new PageSideError(reply.error);
@@ -287,9 +443,10 @@ export class ChromiumGpu {
     fn: "ceilings" | "saturation",
     options: object,
   ): Promise<Extract<R, { ok: true }>> {
-    const reply = await this.#evaluate(
-      `mlaHarness.${fn}(${JSON.stringify(options)})`,
-    ) as R;
+    const reply = await this.#bounded(`${fn} measurement`, undefined, (at) => {
+      at(`measuring the device's ${fn} (mlaHarness.${fn}())`);
+      return this.#evaluate(`mlaHarness.${fn}(${JSON.stringify(options)})`);
+    }) as R;
     if (!reply.ok) {
       const failed = reply as PageFailure;
       if (failed.lost) this.#lost = true;
@@ -345,13 +502,24 @@ export class ChromiumGpu {
   /** A fresh browser, page and device (after a loss or a hung case). */
   async reacquire(): Promise<void> {
     await this.#browser.close();
-    const { browser, page, init } = await openPage(this.#browser.path, this.#server, this.#options);
+    const deadline = performance.now() + this.#timeoutMs;
+    const phase = "re-acquire after a device loss";
+    const { browser, page, init } = await openPage(
+      this.#browser.path,
+      this.#server,
+      this.#options,
+      {
+        timeoutMs: this.#timeoutMs,
+        deadline,
+        phase,
+      },
+    );
     this.#browser = browser;
     this.#page = page;
     this.caps = { ...init.caps, ...environmentCapsOverrides() };
     this.identity = identityOf(browser, init);
     this.#lost = false;
-    await this.#loadUserBackends();
+    await this.#bounded(phase, deadline, (at) => this.#loadUserBackends(at));
   }
 
   /** End the browser and the server. */
@@ -422,41 +590,75 @@ export function pageAdapterError(error: { name: string; message: string }): stri
   return `${error.name}: ${message}`;
 }
 
+/**
+ * Launch the browser, open the harness page and acquire its device, all by `limit.deadline`
+ * (performance.now() ms; `limit.timeoutMs` 0: no limit). The launch has its own limit (at
+ * most 30 s); past the deadline the browser is killed and a ChromiumTimeoutError names the
+ * step it hung in.
+ */
 async function openPage(
   path: string,
   server: PageServer,
   options: ChromiumGpuOptions,
+  limit: { timeoutMs: number; deadline: number; phase: string },
 ): Promise<{ browser: Chromium; page: Page; init: PageInitReply & { ok: true } }> {
-  const browser = await launchChromium(path, { env: options.env });
+  const browser = await launchChromium(path, {
+    env: options.env,
+    ...(limit.timeoutMs > 0 ? { startTimeoutMs: Math.min(30000, limit.timeoutMs) } : {}),
+  });
+  let page: Page | null = null;
+  const left = limit.timeoutMs > 0 ? Math.max(1, limit.deadline - performance.now()) : 0;
   try {
-    const page = await Page.open(browser);
-    await page.navigate(server.pageUrl);
-    // the module script may still be evaluating after the load event
-    let ready = false;
-    for (let i = 0; i < 400 && !ready; i++) {
-      ready = await page.evaluate("typeof mlaHarness === 'object'") === true;
-      if (!ready) await new Promise((r) => setTimeout(r, 25));
-    }
-    if (!ready) {
-      const problems = page.messages.filter((m) => m.level === "error" || m.level === "exception")
-        .map((m) => m.text.split("\n")[0]);
-      throw new ChromiumLaunchError(
-        `the harness page did not start in Chromium (${browser.version}) within 10 s` +
-          (problems.length ? `: ${problems.slice(0, 3).join(" | ")}` : ""),
-      );
-    }
-    const init = await page.evaluate("mlaHarness.init()") as PageInitReply;
-    if (!init.ok) {
-      const problems = page.messages.filter((m) => m.level === "error" || m.level === "exception");
-      throw new NoAdapterError(
-        `Chromium (${browser.version}) has no usable WebGPU adapter: ` +
-          `${pageAdapterError(init.error)}${problems.length ? `; page: ${problems[0].text}` : ""}`,
-        CHROMIUM_NO_ADAPTER_FIX,
-      );
-    }
-    return { browser, page, init };
+    return await withinLimit(
+      left,
+      (at) => startPage(browser, server, at, (p) => page = p),
+      async (step) => {
+        await browser.close();
+        return timeoutError(limit.phase, step, limit.timeoutMs, browser, page);
+      },
+    );
   } catch (e) {
     await browser.close();
     throw e;
   }
+}
+
+/** The steps of {@link openPage} after the launch, each named through `at`. */
+async function startPage(
+  browser: Chromium,
+  server: PageServer,
+  at: (step: string) => void,
+  opened: (page: Page) => void,
+): Promise<{ browser: Chromium; page: Page; init: PageInitReply & { ok: true } }> {
+  at("opening a page (Target.createTarget)");
+  const page = await Page.open(browser);
+  opened(page);
+  at(`loading the harness page ${server.pageUrl}`);
+  await page.navigate(server.pageUrl);
+  // the module script may still be evaluating after the load event
+  at("waiting for the harness page's script (mlaHarness)");
+  let ready = false;
+  for (let i = 0; i < 400 && !ready; i++) {
+    ready = await page.evaluate("typeof mlaHarness === 'object'") === true;
+    if (!ready) await new Promise((r) => setTimeout(r, 25));
+  }
+  if (!ready) {
+    const problems = page.messages.filter((m) => m.level === "error" || m.level === "exception")
+      .map((m) => m.text.split("\n")[0]);
+    throw new ChromiumLaunchError(
+      `the harness page did not start in Chromium (${browser.version}) within 10 s` +
+        (problems.length ? `: ${problems.slice(0, 3).join(" | ")}` : ""),
+    );
+  }
+  at("acquiring the WebGPU adapter and device (mlaHarness.init())");
+  const init = await page.evaluate("mlaHarness.init()") as PageInitReply;
+  if (!init.ok) {
+    const problems = page.messages.filter((m) => m.level === "error" || m.level === "exception");
+    throw new NoAdapterError(
+      `Chromium (${browser.version}) has no usable WebGPU adapter: ` +
+        `${pageAdapterError(init.error)}${problems.length ? `; page: ${problems[0].text}` : ""}`,
+      CHROMIUM_NO_ADAPTER_FIX,
+    );
+  }
+  return { browser, page, init };
 }

@@ -20,7 +20,7 @@ import { NOT_COVERED_PREFIX } from "../runner/run_case.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { CONFIG_ROOT_HELP, parseFilterOption, parsePositiveInt } from "./options.ts";
 import { fileInputs, parseSeconds } from "./run.ts";
-import { startChromiumRuntime } from "./runtime_options.ts";
+import { CHROMIUM_TIMEOUT_HELP, startChromiumRuntime } from "./runtime_options.ts";
 import { mdCell } from "../report/md_text.ts";
 import { plural } from "../util/plural.ts";
 
@@ -220,7 +220,8 @@ export function compareRuntimesCommand() {
     .option(
       "--chromium <path>",
       // the words of the other commands' --chromium: which file "Debian's" is
-      "Chromium executable (default: $CHROME_PATH, then /usr/bin/chromium-headless-shell)",
+      "Chromium executable (default: $CHROME_PATH, then /usr/bin/chromium-headless-shell)" +
+        CHROMIUM_TIMEOUT_HELP,
     )
     .option(
       "--max-cases <n>",

@@ -30,6 +30,7 @@ import {
   ChromiumLaunchError,
   ChromiumNotFoundError,
   ChromiumPathError,
+  ChromiumTimeoutError,
 } from "../browser/chromium.ts";
 import { BundleError } from "../browser/bundle.ts";
 import { checkChromiumFlag } from "./runtime_options.ts";
@@ -125,6 +126,8 @@ const KNOWN_ERRORS: readonly [new (...args: never[]) => Error, number][] = [
   [ChromiumPathError, EXIT.badInput],
   [ChromiumNotFoundError, EXIT.infra],
   [ChromiumLaunchError, EXIT.infra],
+  // a start-up, re-acquire, compile or measurement past MLA_HARNESS_CHROMIUM_TIMEOUT
+  [ChromiumTimeoutError, EXIT.infra],
   [BundleError, EXIT.infra],
   [DeviceLostError, EXIT.infra],
 ];

@@ -7,7 +7,12 @@
  * @module
  */
 import { Option } from "@commander-js/extra-typings";
-import { ChromiumGpu, type ChromiumGpuOptions } from "../browser/chromium_gpu.ts";
+import {
+  CHROMIUM_TIMEOUT_ENV,
+  ChromiumGpu,
+  type ChromiumGpuOptions,
+  DEFAULT_CHROMIUM_TIMEOUT_S,
+} from "../browser/chromium_gpu.ts";
 import { type RuntimeName, RUNTIMES } from "../gpu/runtime.ts";
 import { CliError, EXIT } from "./errors.ts";
 
@@ -29,6 +34,15 @@ export function runtimeOption() {
 }
 
 /**
+ * The end of every `--chromium` help: the time limit of Chromium's steps outside a case.
+ */
+export const CHROMIUM_TIMEOUT_HELP: string =
+  `. Each Chromium step outside a case (start-up, a re-acquire after a device loss, a ` +
+  `compile, a ceilings or saturation measurement) is limited to ${CHROMIUM_TIMEOUT_ENV} seconds (default ` +
+  `${DEFAULT_CHROMIUM_TIMEOUT_S}; 0: no limit); past it the browser is killed and the ` +
+  "command exits 3 naming the step";
+
+/**
  * The `--chromium <path>` option.
  *
  * @example
@@ -40,7 +54,7 @@ export function chromiumOption() {
   return new Option(
     "--chromium <path>",
     "Chromium executable for --runtime chromium (default: $CHROME_PATH, then " +
-      "/usr/bin/chromium-headless-shell)",
+      "/usr/bin/chromium-headless-shell)" + CHROMIUM_TIMEOUT_HELP,
   );
 }
 

@@ -1,0 +1,213 @@
+// A Chromium page that hangs outside a case hung the harness for good: start-up
+// (mlaHarness.init() and the page's ready checks), a re-acquire after a device loss,
+// `compile --runtime chromium` and `devices --runtime chromium` had no time limit (only
+// run's cases had --case-timeout). Each such step now has one (MLA_HARNESS_CHROMIUM_TIMEOUT,
+// default 120 s): past it the browser is killed, its profile removed, and the error names
+// the step, the limit and what to do (exit 3). The hang here is a stopped GPU process
+// (SIGSTOP), as tests/browser_hung_close_test.ts stops a browser.
+import assert from "node:assert/strict";
+import { ChromiumTimeoutError } from "../browser/chromium.ts";
+import { ChromiumGpu, chromiumTimeoutOf } from "../browser/chromium_gpu.ts";
+import { ConfigError } from "../adapter/errors.ts";
+import {
+  browserTestName,
+  chromiumMissing,
+  commandLine,
+  descendants,
+  spawnHarness,
+  stillAlive,
+} from "./browser_helpers.ts";
+
+const ignore = chromiumMissing() !== null || Deno.build.os !== "linux";
+const SOURCE = [{ fileName: "k.wgsl", code: "@compute @workgroup_size(1) fn main() {}" }];
+/** How long a test waits for the limit's error before it fails (the hang it guards). */
+const GUARD_MS = 15_000;
+
+/**
+ * Stop (SIGSTOP) every Chromium GPU process below `root` as it appears, until `stop()`;
+ * `release()` kills the stopped ones that are still there.
+ */
+function stopGpuProcesses(root: number) {
+  const stopped = new Set<number>();
+  const timer = setInterval(() => {
+    for (const p of descendants(root)) {
+      if (!stopped.has(p) && commandLine(p).includes("--type=gpu-process")) {
+        try {
+          Deno.kill(p, "SIGSTOP");
+          stopped.add(p);
+        } catch {
+          // gone
+        }
+      }
+    }
+  }, 10);
+  return {
+    stopped,
+    stop: () => clearInterval(timer),
+    release: () => {
+      clearInterval(timer);
+      for (const p of stillAlive([...stopped])) {
+        try {
+          Deno.kill(p, "SIGKILL");
+        } catch {
+          // gone
+        }
+      }
+    },
+  };
+}
+
+/** The call's error, or a failure when it takes longer than `ms` (the hang). */
+async function failsWithin(call: Promise<unknown>, ms: number): Promise<Error> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((r) => timer = setTimeout(() => r("late"), ms));
+  try {
+    const got = await Promise.race([call.then(() => "ok" as const, (e: Error) => e), late]);
+    assert.ok(got instanceof Error, `the call ${got === "ok" ? "succeeded" : `ran past ${ms} ms`}`);
+    return got;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The temporary profiles of a harness process (`mla-harness-chromium-<pid>-*`). */
+async function profilesOf(pid: number): Promise<string[]> {
+  const tmp = Deno.env.get("TMPDIR") || "/tmp";
+  const found: string[] = [];
+  for await (const e of Deno.readDir(tmp)) {
+    if (e.name.startsWith(`mla-harness-chromium-${pid}-`)) found.push(`${tmp}/${e.name}`);
+  }
+  return found;
+}
+
+/** Wait up to 3 s for every process of `pids` to end; the ones left. */
+async function waitGone(pids: readonly number[]): Promise<string[]> {
+  let alive = stillAlive(pids);
+  for (let i = 0; i < 30 && alive.length > 0; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    alive = stillAlive(pids);
+  }
+  return alive.map((p) => `${p} ${commandLine(p).slice(0, 80)}`);
+}
+
+Deno.test("MLA_HARNESS_CHROMIUM_TIMEOUT: seconds (0: no limit); anything else is a ConfigError", () => {
+  assert.equal(chromiumTimeoutOf("300"), 300_000);
+  assert.equal(chromiumTimeoutOf("0.5"), 500);
+  assert.equal(chromiumTimeoutOf("0"), 0);
+  assert.equal(chromiumTimeoutOf(" "), undefined);
+  assert.equal(chromiumTimeoutOf(undefined), undefined);
+  for (const bad of ["2m", "-1", "1e3", "0x10", "Infinity"]) {
+    assert.throws(() => chromiumTimeoutOf(bad), ConfigError, bad);
+  }
+});
+
+Deno.test({
+  name: browserTestName(
+    "a start-up hung in mlaHarness.init() is a ChromiumTimeoutError naming the step; nothing left",
+  ),
+  ignore,
+  fn: async () => {
+    const hang = stopGpuProcesses(Deno.pid);
+    const before = descendants(Deno.pid);
+    let pids: number[] = [];
+    const seen = setInterval(() => pids = [...new Set([...pids, ...descendants(Deno.pid)])], 50);
+    try {
+      const t0 = performance.now();
+      const e = await failsWithin(ChromiumGpu.start({ timeoutMs: 2000 }), GUARD_MS);
+      const took = performance.now() - t0;
+      assert.ok(e instanceof ChromiumTimeoutError, String(e));
+      assert.ok(hang.stopped.size > 0, "no GPU process was stopped");
+      assert.equal(e.limitMs, 2000);
+      assert.match(e.step, /mlaHarness\.init\(\)/);
+      assert.match(
+        e.message,
+        /^Chromium start-up: acquiring the WebGPU adapter and device \(mlaHarness\.init\(\)\) did not finish within 2 s \(MLA_HARNESS_CHROMIUM_TIMEOUT/,
+      );
+      assert.match(e.message, /was killed and its profile removed\. Rerun/);
+      assert.ok(took < 2000 + 8000, `took ${took} ms`);
+      clearInterval(seen);
+      assert.deepEqual(await waitGone(pids.filter((p) => !before.includes(p))), []);
+      assert.deepEqual(await profilesOf(Deno.pid), []);
+    } finally {
+      clearInterval(seen);
+      hang.release();
+    }
+  },
+});
+
+Deno.test({
+  name: browserTestName(
+    "a compile and a re-acquire hung in the page are ChromiumTimeoutErrors naming each step",
+  ),
+  ignore,
+  fn: async () => {
+    const gpu = await ChromiumGpu.start({ timeoutMs: 2000 });
+    const hang = stopGpuProcesses(Deno.pid);
+    try {
+      // the GPU process is stopped as soon as it is seen: Tint's compile never answers
+      while (hang.stopped.size === 0) await new Promise((r) => setTimeout(r, 10));
+      const e = await failsWithin(gpu.compile(SOURCE), GUARD_MS);
+      assert.ok(e instanceof ChromiumTimeoutError, String(e));
+      assert.match(
+        e.message,
+        /^Chromium compile: compiling 1 WGSL source \(mlaHarness\.compile\(\)\) did not finish within 2 s/,
+      );
+      assert.equal(gpu.lost, true, "a timed-out step loses the device");
+      // a fresh browser whose GPU process hangs too: the re-acquire is bounded as well
+      const r = await failsWithin(gpu.reacquire(), GUARD_MS);
+      assert.ok(r instanceof ChromiumTimeoutError, String(r));
+      assert.match(
+        r.message,
+        /^Chromium re-acquire after a device loss: acquiring the WebGPU adapter and device \(mlaHarness\.init\(\)\) did not finish within 2 s/,
+      );
+    } finally {
+      hang.release();
+      await gpu.close();
+    }
+    assert.deepEqual(await profilesOf(Deno.pid), []);
+  },
+});
+
+Deno.test({
+  name: browserTestName(
+    "CLI: devices --runtime chromium hung at start-up exits 3 naming the step and the variable",
+  ),
+  ignore,
+  fn: async () => {
+    const child = spawnHarness(["devices", "--runtime", "chromium"], {
+      MLA_HARNESS_CHROMIUM_TIMEOUT: "2",
+    });
+    const hang = stopGpuProcesses(child.pid);
+    let pids: number[] = [];
+    const seen = setInterval(() => pids = [...new Set([...pids, ...descendants(child.pid)])], 50);
+    const guard = setTimeout(() => child.kill("SIGKILL"), GUARD_MS);
+    try {
+      const out = await child.output();
+      const stderr = new TextDecoder().decode(out.stderr);
+      assert.equal(out.code, 3, `exit ${out.code} (137: killed by the test's guard): ${stderr}`);
+      assert.match(
+        stderr,
+        /Chromium start-up: acquiring the WebGPU adapter and device \(mlaHarness\.init\(\)\) did not finish within 2 s \(MLA_HARNESS_CHROMIUM_TIMEOUT/,
+      );
+      assert.ok(!/\n\s+at /.test(stderr), `no stack trace: ${stderr}`);
+      clearInterval(seen);
+      assert.deepEqual(await waitGone(pids), []);
+      assert.deepEqual(await profilesOf(child.pid), []);
+    } finally {
+      clearTimeout(guard);
+      clearInterval(seen);
+      hang.release();
+    }
+  },
+});
+
+Deno.test("CLI: a bad MLA_HARNESS_CHROMIUM_TIMEOUT is exit 2 naming it, before any browser", async () => {
+  const child = spawnHarness(["devices", "--runtime", "chromium"], {
+    MLA_HARNESS_CHROMIUM_TIMEOUT: "2m",
+  });
+  const out = await child.output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 2, stderr);
+  assert.match(stderr, /MLA_HARNESS_CHROMIUM_TIMEOUT: invalid environment variable/);
+  assert.match(stderr, /must be a number of seconds/);
+});
