@@ -203,6 +203,40 @@ export function findChromium(
 }
 
 /**
+ * How a browser's path was named, for messages: `--chromium <path>`, `CHROME_PATH=<path>`, or
+ * the path and that it is the default.
+ *
+ * @example
+ * ```ts
+ * import { namedChromium } from "./chromium.ts";
+ * namedChromium({ path: "/bin/ls", source: "flag" }); // "--chromium /bin/ls"
+ * ```
+ */
+export function namedChromium(where: ChromiumLocation): string {
+  return where.source === "flag"
+    ? `--chromium ${where.path}`
+    : where.source === "env"
+    ? `CHROME_PATH=${where.path}`
+    : `${where.path} (the default: no --chromium, CHROME_PATH unset)`;
+}
+
+/**
+ * What a path that did not start as Chromium must be, and where to change it: the flag or
+ * variable that named it, or (the default) the package to reinstall.
+ */
+function notChromiumHint(where: ChromiumLocation): string {
+  const valid = "a Chromium or Chrome executable that the harness starts headless and drives " +
+    `over the DevTools protocol (e.g. Debian's ${DEBIAN_CHROMIUM_PATH}: ` +
+    `\`${CHROMIUM_INSTALL_COMMAND}\`, or a Chrome/Chromium \`chrome\` binary)`;
+  return where.source === "flag"
+    ? `--chromium must name ${valid}`
+    : where.source === "env"
+    ? `CHROME_PATH must name ${valid}; fix it, or unset it for the default`
+    : `the default path must be ${valid}; reinstall it, or pass --chromium <path> or set ` +
+      "CHROME_PATH";
+}
+
+/**
  * Flags every launch uses: headless, no sandbox (containers, root), WebGPU on (Chromium's
  * software adapter, SwiftShader, when there is no GPU) with the adapter's info, and
  * nothing that talks to the network or writes outside the temporary profile.
@@ -234,6 +268,11 @@ export interface LaunchChromiumOptions {
   env?: Record<string, string>;
   /** Milliseconds to wait for the browser to answer (default 30000). */
   startTimeoutMs?: number;
+  /**
+   * Where the path came from (findChromium's answer): a failed launch names the flag or
+   * variable that named it and what it must be. Absent: the path alone.
+   */
+  location?: ChromiumLocation;
 }
 
 /**
@@ -338,6 +377,8 @@ export async function launchChromium(
   options: LaunchChromiumOptions = {},
 ): Promise<Chromium> {
   const transport = options.transport ?? "pipe";
+  const named = options.location ? namedChromium(options.location) : path;
+  const hint = options.location ? `; ${notChromiumHint(options.location)}` : "";
   const profile = await Deno.makeTempDir({ prefix: `${PROFILE_PREFIX}${Deno.pid}-` });
   const flags = [
     ...CHROMIUM_FLAGS,
@@ -379,7 +420,9 @@ export async function launchChromium(
     }).spawn();
   } catch (e) {
     await Deno.remove(profile, { recursive: true }).catch(() => {});
-    throw new ChromiumLaunchError(`cannot start ${path}: ${(e as Error).message}`, { cause: e });
+    throw new ChromiumLaunchError(`cannot start ${named}: ${(e as Error).message}${hint}`, {
+      cause: e,
+    });
   }
   const tail: string[] = [];
   let wsUrl: (url: string) => void = () => {};
@@ -404,15 +447,29 @@ export async function launchChromium(
     }
   })();
   const fail = async (why: string): Promise<never> => {
+    // SIGUSR1: the launching shell kills the whole session of what it started (a program
+    // that is not Chromium ignores the debugging pipe's EOF); SIGKILL if it does not exit
     try {
-      child.kill("SIGKILL");
+      child.kill("SIGUSR1");
     } catch {
       // gone
     }
+    const last = setTimeout(() => {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // gone
+      }
+    }, 1000);
     await child.status.catch(() => {});
+    clearTimeout(last);
     await Deno.remove(profile, { recursive: true }).catch(() => {});
-    const err = tail.filter((l) => l.trim() !== "").slice(-5).join(" | ");
-    throw new ChromiumLaunchError(`${path} ${why}${err ? `; its stderr: ${err}` : ""}`);
+    // ("Killed": the launching shell's word for what the kill above ended)
+    const err = tail.filter((l) => l.trim() !== "" && l.trim() !== "Killed").slice(-5)
+      .join(" | ");
+    throw new ChromiumLaunchError(
+      `${named}: ${why}${err ? `; its stderr: ${err}` : ""}${hint}`,
+    );
   };
   const timeoutMs = options.startTimeoutMs ?? 30000;
   let cdp: CdpConnection;
@@ -428,7 +485,7 @@ export async function launchChromium(
       child.status.then(() => null),
       new Promise<null>((r) => setTimeout(() => r(null), timeoutMs)),
     ]);
-    if (url === null) return await fail("printed no DevTools URL");
+    if (url === null) return await fail("did not start as Chromium: printed no DevTools URL");
     try {
       cdp = new CdpConnection(await webSocketTransport(url));
     } catch (e) {
@@ -441,10 +498,22 @@ export async function launchChromium(
     const version = await Promise.race([
       cdp.send("Browser.getVersion"),
       child.status.then((s) => {
-        throw new Error(`exited (code ${s.code}) before answering`);
+        throw new Error(
+          `did not start as Chromium: it exited (code ${s.code}) before answering the ` +
+            "DevTools protocol",
+        );
       }),
       new Promise<never>((_, rej) =>
-        timer = setTimeout(() => rej(new Error(`did not answer in ${timeoutMs} ms`)), timeoutMs)
+        timer = setTimeout(
+          () =>
+            rej(
+              new Error(
+                `did not start as Chromium: no answer over the DevTools protocol within ` +
+                  `${timeoutMs / 1000} s (it was killed)`,
+              ),
+            ),
+          timeoutMs,
+        )
       ),
     ]);
     browser.version = String(version.product ?? "");

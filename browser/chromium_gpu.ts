@@ -23,6 +23,7 @@ import {
   type Chromium,
   ChromiumExitedError,
   ChromiumLaunchError,
+  type ChromiumLocation,
   ChromiumTimeoutError,
   findChromium,
   launchChromium,
@@ -223,6 +224,8 @@ export class ChromiumGpu {
   readonly #options: ChromiumGpuOptions;
   /** The limit of each step outside a case, in ms (0: none). */
   readonly #timeoutMs: number;
+  /** The browser's path and what named it. */
+  readonly #where: ChromiumLocation;
   /** User backend modules whose bundle the server already serves, by id. */
   readonly #served = new Set<string>();
   #lost = false;
@@ -236,7 +239,9 @@ export class ChromiumGpu {
     },
     options: ChromiumGpuOptions,
     timeoutMs: number,
+    where: ChromiumLocation,
   ) {
+    this.#where = where;
     this.#browser = parts.browser;
     this.#page = parts.page;
     this.#server = parts.server;
@@ -261,12 +266,12 @@ export class ChromiumGpu {
     const server = PageServer.start(await pageBundle());
     try {
       const deadline = performance.now() + timeoutMs;
-      const { browser, page, init } = await openPage(where.path, server, options, {
+      const { browser, page, init } = await openPage(where, server, options, {
         timeoutMs,
         deadline,
         phase: "start-up",
       });
-      const gpu = new ChromiumGpu({ browser, page, server, init }, options, timeoutMs);
+      const gpu = new ChromiumGpu({ browser, page, server, init }, options, timeoutMs, where);
       try {
         await gpu.#bounded("start-up", deadline, (at) => gpu.#loadUserBackends(at));
       } catch (e) {
@@ -505,7 +510,7 @@ export class ChromiumGpu {
     const deadline = performance.now() + this.#timeoutMs;
     const phase = "re-acquire after a device loss";
     const { browser, page, init } = await openPage(
-      this.#browser.path,
+      this.#where,
       this.#server,
       this.#options,
       {
@@ -597,13 +602,14 @@ export function pageAdapterError(error: { name: string; message: string }): stri
  * step it hung in.
  */
 async function openPage(
-  path: string,
+  where: ChromiumLocation,
   server: PageServer,
   options: ChromiumGpuOptions,
   limit: { timeoutMs: number; deadline: number; phase: string },
 ): Promise<{ browser: Chromium; page: Page; init: PageInitReply & { ok: true } }> {
-  const browser = await launchChromium(path, {
+  const browser = await launchChromium(where.path, {
     env: options.env,
+    location: where,
     ...(limit.timeoutMs > 0 ? { startTimeoutMs: Math.min(30000, limit.timeoutMs) } : {}),
   });
   let page: Page | null = null;

@@ -7,9 +7,11 @@ import {
   ChromiumPathError,
   DEBIAN_CHROMIUM_PATH,
   findChromium,
+  namedChromium,
   systemChromiumProbe,
 } from "../browser/chromium.ts";
 import { runCli } from "./helpers_cli.ts";
+import { runHarness } from "./browser_helpers.ts";
 
 Deno.test("findChromium: a named file that is not executable is a ChromiumPathError naming it", () => {
   const probe = (env: Record<string, string>) => ({
@@ -125,4 +127,67 @@ Deno.test("CLI: --chromium or CHROME_PATH naming a folder exits 2 saying it is a
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+// A --chromium / CHROME_PATH naming a program that is not Chromium failed with its stderr, or
+// "did not answer in 30000 ms", naming neither the flag or variable nor what it must be.
+Deno.test("namedChromium: the flag, the variable, or the default", () => {
+  assert.equal(namedChromium({ path: "/bin/ls", source: "flag" }), "--chromium /bin/ls");
+  assert.equal(namedChromium({ path: "/bin/ls", source: "env" }), "CHROME_PATH=/bin/ls");
+  assert.match(
+    namedChromium({ path: DEBIAN_CHROMIUM_PATH, source: "default" }),
+    /\(the default: no --chromium, CHROME_PATH unset\)$/,
+  );
+});
+
+Deno.test({
+  name: "CLI: --chromium or CHROME_PATH naming a program that is not Chromium exits 3 naming it",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    // a program that starts and never answers: killed after the (2 s) launch limit
+    const sleeper = `${dir}/sleeper`;
+    await Deno.writeTextFile(sleeper, "#!/bin/sh\nexec sleep 7391\n");
+    await Deno.chmod(sleeper, 0o755);
+    try {
+      const [ls, sleeping] = await Promise.all([
+        runHarness(["devices", "--runtime", "chromium", "--chromium", "/bin/ls"]),
+        runHarness(["devices", "--runtime", "chromium"], {
+          CHROME_PATH: sleeper,
+          MLA_HARNESS_CHROMIUM_TIMEOUT: "2",
+        }),
+      ]);
+      assert.equal(ls.code, 3, ls.stderr);
+      assert.match(
+        ls.stderr,
+        /^error: --chromium \/bin\/ls: did not start as Chromium: it exited \(code 2\) before answering the DevTools protocol; its stderr: .*unrecognized option/,
+      );
+      assert.match(
+        ls.stderr,
+        /; --chromium must name a Chromium or Chrome executable .*chromium-headless-shell/,
+      );
+      assert.equal(sleeping.code, 3, sleeping.stderr);
+      assert.ok(
+        sleeping.stderr.includes(
+          `error: CHROME_PATH=${sleeper}: did not start as Chromium: no answer over the ` +
+            "DevTools protocol within 2 s (it was killed)",
+        ),
+        sleeping.stderr,
+      );
+      assert.match(sleeping.stderr, /; CHROME_PATH must name a Chromium or Chrome executable/);
+      assert.match(sleeping.stderr, /fix it, or unset it for the default/);
+      for (const r of [ls, sleeping]) {
+        assert.ok(!/\n\s+at /.test(r.stderr), `no stack trace: ${r.stderr}`);
+      }
+      // the program was killed with its launching shell, not left sleeping
+      const ps = new Deno.Command("sh", {
+        args: ["-c", 'for f in /proc/[0-9]*/cmdline; do tr "\\0" " " < $f; echo; done'],
+        stdout: "piped",
+        stderr: "null",
+      }).outputSync();
+      assert.ok(!new TextDecoder().decode(ps.stdout).includes("sleep 7391"), "sleeper left");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
