@@ -360,8 +360,22 @@ export class LaunchKit {
       dtype?: Dtype;
     },
   ): Promise<GPUTextureView> {
-    const texture = this.texture(shape, shape.format, name);
     const dtype = o.dtype ?? this.dtype;
+    // cache_texture.wgsl binds rgba32float for f32 rows, rgba16float or (packed) rgba32uint
+    // for f16 ones: f32 rows into rgba32uint would be rounded to f16 without a word, and the
+    // other mismatches fail as a bind-group validation error naming no pass.
+    const holds = shape.format === "rgba32float" ? "f32" : "f16";
+    if (dtype !== holds) {
+      throw new RangeError(
+        `kit.rowsTexture("${name}"): a ${shape.format} texture holds ${holds} rows, and these ` +
+          `are ${dtype} (${o.dtype ? "options.dtype" : "the plan's dtype"}): give ` +
+          (dtype === "f32"
+            ? "an rgba32float shape for f32 rows (packing them into halves would round them)"
+            : "an rgba16float or rgba32uint shape for f16 rows") +
+          ", or the dtype the source buffer holds",
+      );
+    }
+    const texture = this.texture(shape, shape.format, name);
     // Packed f16 rows (rgba32uint): two vec4s of halves per texel, one invocation each.
     const { CPT: cpt, switches } = packedRows("cache_texture.wgsl", [shape]);
     const copy = await this.#kernelAs(

@@ -895,3 +895,40 @@ Deno.test("a module whose top-level await never settles is refused naming it (De
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+gpuTest(
+  "kit.rowsTexture refuses rows of another dtype than its texture holds, naming both",
+  async () => {
+    const ctx = await gpu();
+    const kit = new LaunchKit(ctx.device, ctx.device.createCommandEncoder(), {
+      dtype: "f16",
+      path: "absorbed",
+      cache: pipelineCacheOf(ctx),
+      timer: null,
+      owned: [],
+    });
+    const source = kit.storage(256, "rows");
+    const shape = (format: "rgba32float" | "rgba16float" | "rgba32uint") => ({
+      format,
+      rowsPerTexelRow: 1,
+      width: 4,
+      height: 2,
+    });
+    // f32 rows (an f16 plan's f32 query) into the packed halves of the f16 cache's shape: they
+    // would be rounded to f16
+    await assert.rejects(
+      () =>
+        kit.rowsTexture("my_query", source, shape("rgba32uint"), {
+          rows: 2,
+          rowVec4: 8,
+          dtype: "f32",
+        }),
+      /kit\.rowsTexture\("my_query"\): a rgba32uint texture holds f16 rows, and these are f32 \(options\.dtype\): give an rgba32float shape/,
+    );
+    // the plan's f16 rows into an f32 texture
+    await assert.rejects(
+      () => kit.rowsTexture("my_rows", source, shape("rgba32float"), { rows: 2, rowVec4: 4 }),
+      /a rgba32float texture holds f32 rows, and these are f16 \(the plan's dtype\)/,
+    );
+  },
+);
