@@ -274,7 +274,7 @@ export interface BarrierFinding {
  * kernel source: every dtype given, with and without its subgroup lines, and each named line
  * switch; no device needed. A finding shared by several specializations is listed once, with
  * their labels. `skipped` says why the check could not read a specialization (source
- * outside the subset it parses), or is null.
+ * outside the subset it parses; each such one named, the others still checked), or is null.
  *
  * @example
  * ```ts
@@ -290,12 +290,15 @@ export function barrierCheck(
   dtypes: readonly Dtype[],
 ): { findings: BarrierFinding[]; skipped: string | null } {
   const byMessage = new Map<string, BarrierFinding>();
+  // a specialization the check cannot read is named; the others are still checked
+  const skipped: string[] = [];
   for (const v of sourceVariants(raw, dtypes, { subgroups: true })) {
     let found;
     try {
       found = workgroupHazards(v.code);
     } catch (e) {
-      return { findings: [], skipped: `${v.label}: ${e instanceof Error ? e.message : e}` };
+      skipped.push(`${v.label}: ${e instanceof Error ? e.message : e}`);
+      continue;
     }
     for (const h of found) {
       const key = `${h.kind}|${h.message}`;
@@ -313,5 +316,5 @@ export function barrierCheck(
       }
     }
   }
-  return { findings: [...byMessage.values()], skipped: null };
+  return { findings: [...byMessage.values()], skipped: skipped.length ? skipped.join("; ") : null };
 }

@@ -8,7 +8,7 @@
  * result (a small workgroup runs in lock step), so parity cannot catch these.
  */
 import assert from "node:assert/strict";
-import { bundledKernels, sourceVariants } from "../kernels/compile_check.ts";
+import { barrierCheck, bundledKernels, sourceVariants } from "../kernels/compile_check.ts";
 import { loadKernel, readKernelFile } from "../kernels/source.ts";
 import { sourceLocation, workgroupHazards } from "../kernels/workgroup_hazards.ts";
 import { parseModule, tokenize, WgslParseError } from "../kernels/wgsl_tokens.ts";
@@ -538,5 +538,17 @@ Deno.test("the GPU-class kernels, unrolled as a gpu-class plan compiles them, ha
       assert.doesNotMatch(k.code, /^\s*for \(.*\/\/ @unroll/m, `${name}: unrolled`);
       assert.deepEqual(workgroupHazards(k.code).map((h) => `${name} ${dtype}: ${h.message}`), []);
     }
+  }
+});
+
+Deno.test("barrierCheck: a specialization it cannot read loses no other's finding", () => {
+  // the f16 variant's extra line is outside the parsed subset; the f32 one has a hazard
+  const raw = "var<workgroup> s: array<f32, 4>;\n@compute @workgroup_size(4)\n" +
+    "fn main(@builtin(local_invocation_index) i: u32) { s[i] = 1.0; let x = s[0]; }\n" +
+    "// @f16: fn g( {\n";
+  for (const dtypes of [["f32", "f16"], ["f16", "f32"]] as const) {
+    const r = barrierCheck("k.wgsl", raw, dtypes);
+    assert.deepEqual(r.findings.map((f) => [f.location, f.labels]), [["k.wgsl:3", ["f32"]]]);
+    assert.match(r.skipped ?? "", /^f16: line 4: /);
   }
 });
