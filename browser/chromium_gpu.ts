@@ -101,7 +101,8 @@ export function chromiumTimeoutOf(value: string | undefined): number | undefined
         `e.g. 300 or 0.5 (0: no limit; unset: ${DEFAULT_CHROMIUM_TIMEOUT_S})`,
     }], "invalid environment variable");
   }
-  return Math.round(n * 1000);
+  // a positive limit under half a millisecond is 1 ms, not 0 (no limit at all)
+  return n > 0 ? Math.max(1, Math.round(n * 1000)) : 0;
 }
 
 /** The limit of a start: the option, else the environment, else the default. */

@@ -94,6 +94,9 @@ Deno.test("MLA_HARNESS_CHROMIUM_TIMEOUT: seconds (0: no limit); anything else is
   assert.equal(chromiumTimeoutOf("300"), 300_000);
   assert.equal(chromiumTimeoutOf("0.5"), 500);
   assert.equal(chromiumTimeoutOf("0"), 0);
+  // a positive limit rounds to 1 ms at least, never to 0 (no limit)
+  assert.equal(chromiumTimeoutOf("0.0001"), 1);
+  assert.equal(chromiumTimeoutOf("0.000"), 0);
   assert.equal(chromiumTimeoutOf(" "), undefined);
   assert.equal(chromiumTimeoutOf(undefined), undefined);
   for (const bad of ["2m", "-1", "1e3", "0x10", "Infinity"]) {
