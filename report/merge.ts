@@ -466,11 +466,6 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
 }
 
 /**
- * The config digests of the merged report: every folder's, united, or undefined when a
- * folder recorded none (unknown). Two folders that read one config file with other contents
- * are a {@link ReportFileError} naming the file and both folders.
- */
-/**
  * Refuse (ReportFileError) a folder whose run recorded another `--repeats` or `--warmup-ms`
  * (as given: "auto" and a number differ) than the first folder that recorded them; a folder
  * that recorded neither (a harness from before they were) is not checked.
@@ -496,6 +491,11 @@ function checkTimedAlike(dirs: readonly string[], reports: readonly RunReport[])
   }
 }
 
+/**
+ * The config digests of the merged report: every folder's, united, or undefined when a
+ * folder recorded none (unknown). Two folders that read one config file with other contents
+ * are a {@link ReportFileError} naming the file and both folders.
+ */
 function mergedConfigDigests(
   dirs: readonly string[],
   reports: readonly RunReport[],
