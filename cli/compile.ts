@@ -129,6 +129,15 @@ export function compileCommand() {
     .addOption(chromiumOption())
     .action(async (files, opts) => {
       await checkSourceFiles(files);
+      // after either runtime's compile: every dtype's specializations, no device needed
+      const barrierStep = async () => {
+        if (!opts.barrierCheck) return;
+        const found = await printBarrierCheck(await compiledNames(files), {
+          bundled: files.length === 0,
+          dtypes: opts.dtype ? [opts.dtype] : ["f32", "f16"],
+        });
+        if (found) Deno.exitCode = EXIT.failure;
+      };
       if (opts.runtime === "chromium") {
         // Tint in the page compiles what naga would: the same specialized sources
         const gpu = await ChromiumGpu.start({ chromium: opts.chromium });
@@ -166,12 +175,7 @@ export function compileCommand() {
         } finally {
           await gpu.close();
         }
-        if (
-          opts.barrierCheck && await printBarrierCheck(await compiledNames(files), {
-            bundled: files.length === 0,
-            dtypes: opts.dtype ? [opts.dtype] : ["f32", "f16"],
-          })
-        ) Deno.exitCode = EXIT.failure;
+        await barrierStep();
         return;
       }
       const ctx = await GpuContext.create({ optionalFeatures: HARNESS_FEATURES });
@@ -189,11 +193,6 @@ export function compileCommand() {
       } finally {
         ctx.destroy();
       }
-      if (
-        opts.barrierCheck && await printBarrierCheck(await compiledNames(files), {
-          bundled: files.length === 0,
-          dtypes: opts.dtype ? [opts.dtype] : ["f32", "f16"],
-        })
-      ) Deno.exitCode = EXIT.failure;
+      await barrierStep();
     });
 }
