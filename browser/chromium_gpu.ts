@@ -551,8 +551,9 @@ async function browserEnded(browser: Chromium, cause: unknown): Promise<Chromium
     : `it exited with code ${status.code}`;
   const err = browser.stderrTail.filter((l) => l.trim() !== "").slice(-3).join(" | ");
   return new ChromiumExitedError(
-    `Chromium (${browser.version}, ${browser.path}) ended during the case: ${how} ` +
-      `(killed, crashed or out of memory); a fresh browser is started for the next case` +
+    `Chromium (${browser.version}, ${browser.path}) ended while in use: ${how} ` +
+      `(killed, crashed or out of memory); in a run, a fresh browser is started for the ` +
+      `next case` +
       (err ? `; its stderr: ${err}` : ""),
     { cause },
   );

@@ -484,9 +484,9 @@ function checkTimedAlike(dirs: readonly string[], reports: readonly RunReport[])
     throw new ReportFileError(
       join(dirs[i], RUN_FILES.report),
       `timed with ${words(r)}, but ${dirs[ref]} with ${words(reports[ref])}; one report's ` +
-        "cases are timed alike: rerun the odd shard with the others' --repeats and " +
-        `--warmup-ms (here ${shard} with ${words(reports[ref])}, into its folder with --force ` +
-        "or a new one), then merge again",
+        "cases are timed alike: rerun the shards timed otherwise than the rest with the " +
+        `others' --repeats and --warmup-ms (if that is ${shard}: with ${words(reports[ref])}, ` +
+        "into its folder with --force or a new one), then merge again",
     );
   }
 }

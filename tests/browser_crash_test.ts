@@ -70,7 +70,7 @@ Deno.test({
       Deno.kill(browser, "SIGKILL");
       const e = await failsWithin(gpu.compile(SOURCE), 10_000);
       assert.equal(e.name, "ChromiumExitedError", e.message);
-      assert.match(e.message, /ended during the case: it exited on signal 9 \(SIGKILL\)/);
+      assert.match(e.message, /ended while in use: it exited on signal 9 \(SIGKILL\)/);
       assert.match(e.message, /a fresh browser is started for the next case/);
       assert.equal(gpu.lost, true);
     } finally {

@@ -608,9 +608,9 @@ Deno.test("merge: shards timed with another --repeats or --warmup-ms are refused
         e instanceof ReportFileError &&
         e.message.startsWith(
           `${tmp}/s2/report.json: timed with --repeats 3 --warmup-ms auto, but ${tmp}/s1 with ` +
-            "--repeats 10 --warmup-ms auto; one report's cases are timed alike: rerun the odd " +
-            "shard with the others' --repeats and --warmup-ms (here shard 2/2 with --repeats 10 " +
-            "--warmup-ms auto",
+            "--repeats 10 --warmup-ms auto; one report's cases are timed alike: rerun the " +
+            "shards timed otherwise than the rest with the others' --repeats and --warmup-ms " +
+            "(if that is shard 2/2: with --repeats 10 --warmup-ms auto",
         ),
     );
     await shardDir(`${tmp}/w2`, all, even, { shard: "2/2", repeats: 10, warmupMs: 200 });

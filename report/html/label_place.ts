@@ -85,7 +85,10 @@ export interface PlaceLabelsOptions {
   readonly fontSize?: number;
   /** Radius of a point's mark in pixels (default 4.2, a Vega point of size 70). */
   readonly pointRadius?: number;
-  /** Pixels kept clear around a point and between a label and a line (default 2). */
+  /**
+   * Pixels kept clear around a point and between two labels (default 2); a label may touch a
+   * line (its usual spot sits just above its own).
+   */
   readonly gap?: number;
   /** Anchors tried along each label's line (default 24). */
   readonly steps?: number;
