@@ -3,9 +3,18 @@
 // default) and was recorded as a timeout. A killed browser read "CdpError: CDP
 // Runtime.evaluate: the browser connection closed". Both now fail at once, saying what
 // ended and how, and the device is lost (the runner starts a fresh browser).
+// test_runner: alone (it stops and kills Chromium processes it finds below this process: in
+// the suite's shared \`deno test --parallel\` process that would reach other modules' browsers,
+// and once failed browser_lifetime_test's run with "Instance dropped")
 import assert from "node:assert/strict";
 import { ChromiumGpu } from "../browser/chromium_gpu.ts";
-import { browserTestName, chromiumMissing, commandLine, descendants } from "./browser_helpers.ts";
+import {
+  browserTestName,
+  chromiumMissing,
+  commandLine,
+  descendants,
+  failsWithin,
+} from "./browser_helpers.ts";
 
 const ignore = chromiumMissing() !== null || Deno.build.os !== "linux";
 const SOURCE = [{ fileName: "k.wgsl", code: "@compute @workgroup_size(1) fn main() {}" }];
@@ -18,19 +27,6 @@ function chromiumPids(kind: "renderer" | "browser"): number[] {
     return cmd.includes("--user-data-dir=") && !/^(\S*\/)?sh /.test(cmd) &&
       !cmd.includes("--type=");
   });
-}
-
-/** The call's error, or a failure when it takes longer than `ms`. */
-async function failsWithin(call: Promise<unknown>, ms: number): Promise<Error> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<"late">((r) => timer = setTimeout(() => r("late"), ms));
-  try {
-    const got = await Promise.race([call.then(() => "ok" as const, (e: Error) => e), late]);
-    assert.ok(got instanceof Error, `the call ${got === "ok" ? "succeeded" : `ran past ${ms} ms`}`);
-    return got;
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 Deno.test({

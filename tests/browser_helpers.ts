@@ -105,3 +105,18 @@ export function commandLine(pid: number): string {
   }).outputSync();
   return new TextDecoder().decode(out.stdout).trim();
 }
+
+/** The call's error, or a test failure when it succeeds or takes longer than `ms` (a hang). */
+export async function failsWithin(call: Promise<unknown>, ms: number): Promise<Error> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((r) => timer = setTimeout(() => r("late"), ms));
+  try {
+    const got = await Promise.race([call.then(() => "ok" as const, (e: Error) => e), late]);
+    if (!(got instanceof Error)) {
+      throw new Error(`the call ${got === "ok" ? "succeeded" : `ran past ${ms} ms`}`);
+    }
+    return got;
+  } finally {
+    clearTimeout(timer);
+  }
+}

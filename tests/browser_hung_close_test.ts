@@ -2,6 +2,9 @@
 // the browser itself hung, close() killed only the launching shell, leaving the browser,
 // its wrapper and the profile folder; with a renderer hung, the browser exited and left
 // the renderer running. The launching shell now kills the browser's whole session.
+// test_runner: alone (it stops and kills Chromium processes it finds below this process: in
+// the suite's shared \`deno test --parallel\` process that would reach other modules' browsers,
+// and once failed browser_lifetime_test's run with "Instance dropped")
 import assert from "node:assert/strict";
 import { launchChromium } from "../browser/chromium.ts";
 import { Page } from "../browser/page.ts";
