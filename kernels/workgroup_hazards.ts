@@ -390,13 +390,9 @@ class Walker {
   /** "line N" of the file, or "part.wgsl:N" for a line of an included part. */
   private at(line: number): string {
     if (this.places.length === 0) {
-      // sourceLocation's answer for every line, in one pass
-      let part: { name: string; from: number } | null = null;
-      this.lines.forEach((text, i) => {
-        this.places.push(part ? `${part.name}:${i - part.from}` : `line ${i + 1}`);
-        const m = INCLUDED_MARKER.exec(text);
-        if (m) part = { name: m[1], from: i };
-      });
+      for (const o of lineOrigins(this.lines)) {
+        this.places.push(o.part === null ? `line ${o.line}` : `${o.part}:${o.line}`);
+      }
     }
     return this.places[line - 1] ?? `line ${line}`;
   }
@@ -1132,12 +1128,23 @@ class Walker {
  * ```
  */
 export function sourceLocation(source: string, fileName: string, line: number): string {
-  const lines = source.split("\n");
-  for (let i = Math.min(line, lines.length) - 2; i >= 0; i--) {
-    const m = INCLUDED_MARKER.exec(lines[i]);
-    if (m) return `${m[1]}:${line - 1 - i}`;
-  }
-  return `${fileName}:${line}`;
+  const o = lineOrigins(source.split("\n"))[line - 1];
+  return o && o.part !== null ? `${o.part}:${o.line}` : `${fileName}:${line}`;
+}
+
+/**
+ * Each line's origin, in one pass: its own number in the file (part null), or the included
+ * part it belongs to (the nearest `// @included` marker above it) and its line there.
+ */
+function lineOrigins(lines: readonly string[]): { part: string | null; line: number }[] {
+  const out: { part: string | null; line: number }[] = [];
+  let part: { name: string; from: number } | null = null;
+  lines.forEach((text, i) => {
+    out.push(part ? { part: part.name, line: i - part.from } : { part: null, line: i + 1 });
+    const m = INCLUDED_MARKER.exec(text);
+    if (m) part = { name: m[1], from: i };
+  });
+  return out;
 }
 
 /**
