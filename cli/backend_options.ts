@@ -43,7 +43,47 @@ export function collect(value: string, previous: string[]): string[] {
 export async function loadBackendModuleOptions(
   specifiers: readonly string[] | undefined,
 ): Promise<LoadedBackendModule[]> {
-  return await loadBackendModules(specifiers ?? []);
+  const loaded = await loadBackendModules(specifiers ?? []);
+  for (const line of barrierWarningLines(loaded)) console.error(line);
+  return loaded;
+}
+
+/**
+ * What the static barrier check found in loaded modules' WGSL, as stderr lines: a
+ * `warning:` per finding and a `note:` per file it could not read, then one line on what
+ * the check is. Empty when it found nothing.
+ *
+ * @example
+ * ```ts
+ * import { barrierWarningLines } from "./backend_options.ts";
+ * barrierWarningLines([]); // []
+ * ```
+ */
+export function barrierWarningLines(
+  loaded: readonly Pick<LoadedBackendModule, "module" | "specifier" | "barriers">[],
+): string[] {
+  const lines: string[] = [];
+  for (const l of loaded) {
+    const who = `backend ${l.module.id} (module ${l.specifier})`;
+    for (const f of l.barriers.findings) {
+      const kind = f.kind === "hazard" ? "hazard" : "barrier";
+      lines.push(
+        `warning: ${who}: ${kind} ${f.location} (${f.labels.join("; ")}): ${f.message}`,
+      );
+    }
+    for (const s of l.barriers.skipped) {
+      lines.push(`note: ${who}: barrier check skipped for ${s}`);
+    }
+  }
+  if (lines.some((l) => l.startsWith("warning:"))) {
+    lines.push(
+      '  (the static barrier check of docs/backends.md, "Checking a kernel\'s barriers": ' +
+        "parity on a device that runs a workgroup in lock step, such as lavapipe, cannot " +
+        "catch these; `deno task harness compile <file>` repeats it, and a line that is safe " +
+        "for a reason it cannot see is marked `// @no-race: <why>`)",
+    );
+  }
+  return lines;
 }
 
 /**

@@ -439,6 +439,15 @@ export function runCommand() {
             modules: loaded.map((m) => ({ id: m.module.id, specifier: m.specifier })),
           });
         for (const line of unused.lines) console.error(line);
+        // said again at the end, where a long run's reader looks (the load's lines scrolled away)
+        const races = report.barrierFindings?.length ?? 0;
+        if (races > 0) {
+          console.error(
+            `warning: the static barrier check found ${
+              plural(races, "problem")
+            } in the user backends' WGSL (named on load, and in summary.md under "Barrier check")`,
+          );
+        }
         if (report.interrupted && atOnce.signal.aborted) {
           Deno.exitCode = EXIT_SIGTERM;
           return;

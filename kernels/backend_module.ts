@@ -21,6 +21,7 @@ import {
 } from "../adapter/registry.ts";
 import type { AttentionPath } from "../adapter/types.ts";
 import { type AttentionLauncher, BACKEND_CONTRACT_VERSION, registerLauncher } from "./launch.ts";
+import { checkModuleSources, type ModuleBarrierCheck } from "./module_barriers.ts";
 import { sha256Hex16 } from "../util/hash.ts";
 import { throwSite } from "../util/error_site.ts";
 
@@ -52,6 +53,8 @@ export interface LoadedBackendModule {
   readonly url: string;
   /** SHA-256 (first 16 hex digits) of the module file and each declared file, by name. */
   readonly hashes: Readonly<Record<string, string>>;
+  /** The static barrier check of the `.wgsl` files it declares (kernels/module_barriers.ts). */
+  readonly barriers: ModuleBarrierCheck;
 }
 
 type JsType = "number" | "string" | "function";
@@ -388,11 +391,15 @@ export async function loadBackendModule(
   }
   const m = validateBackendModule(ns, specifier);
   const hashes: Record<string, string> = {};
+  // the declared files' text, for the barrier check: the bytes hashed are the bytes checked
+  const sources: { file: string; code: string }[] = [];
   try {
     hashes[`${m.id}:${url.pathname.split("/").pop()}`] = remote?.hash ??
       await sha256Hex16(await readBytes(url));
     for (const f of m.files ?? []) {
-      hashes[`${m.id}:${f}`] = await sha256Hex16(await readBytes(new URL(f, url)));
+      const bytes = await readBytes(new URL(f, url));
+      hashes[`${m.id}:${f}`] = await sha256Hex16(bytes);
+      sources.push({ file: f, code: new TextDecoder().decode(bytes) });
     }
     // The module's own local imports (a launch in a helper file): a change there is a change
     // of the kernel, for --resume and for drift, as the module file's is.
@@ -434,7 +441,13 @@ export async function loadBackendModule(
   // Asked once with no device: a contract-breaking answer is refused on load.
   probeBackend(backendOf(m), specifier);
   registerBackendModule(m, specifier);
-  const entry = { module: m, specifier, url: url.href, hashes };
+  const entry = {
+    module: m,
+    specifier,
+    url: url.href,
+    hashes,
+    barriers: checkModuleSources(sources),
+  };
   loaded.set(key, entry);
   return entry;
 }

@@ -243,6 +243,17 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
       "",
     );
   }
+  const barriers = report.barrierFindings ?? [];
+  if (barriers.length > 0) {
+    out.push(
+      `⚠ **The static barrier check found ${
+        plural(barriers.length, "problem")
+      } in the user backends' WGSL** (listed under Barrier check): a race or a divergent ` +
+        "barrier that parity on a device running a workgroup in lock step (lavapipe) cannot " +
+        "catch.",
+      "",
+    );
+  }
   const missing = missingIds(report);
   if (missing.length > 0) {
     out.push(
@@ -313,6 +324,27 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
     if (gap.how.length > 0) {
       out.push(`To cover them, ${gap.how.map((x) => cell(x)).join("; ")}.`, "");
     }
+  }
+
+  if (barriers.length > 0) {
+    out.push(`${h}# Barrier check (${barriers.length})`, "");
+    for (const f of barriers.slice(0, MAX_MISSING_ROWS)) {
+      out.push(
+        `- ${f.kind} ${mdCode(f.location)} of backend ${mdCode(f.backend)} (${
+          cell(f.labels.join("; "))
+        }): ${cell(f.message, 600)}`,
+      );
+    }
+    if (barriers.length > MAX_MISSING_ROWS) {
+      out.push("", `…and ${barriers.length - MAX_MISSING_ROWS} more (report.json lists them all).`);
+    }
+    out.push(
+      "",
+      "A static check of the modules' `files` (docs/backends.md, \"Checking a kernel's " +
+        'barriers"); `deno task harness compile <file>` repeats it. A line that is safe for ' +
+        "a reason the check cannot see is marked `// @no-race: <why>`.",
+      "",
+    );
   }
 
   const groups = groupLines(report.results, { notRun, notRunGroups: options.notRunGroups });

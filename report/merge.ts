@@ -434,6 +434,10 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
         reports.every((r) => sameList(r.backendModules, first.backendModules))
       ? { backendModules: first.backendModules }
       : {}),
+    // every shard's barrier-check findings, each once (shards of one run load the same modules)
+    ...(reports.some((r) => r.barrierFindings !== undefined)
+      ? { barrierFindings: unionByJson(reports.flatMap((r) => r.barrierFindings ?? [])) }
+      : {}),
     ...(configDigests !== undefined ? { configDigests } : {}),
     ...(matrixDigest !== undefined ? { matrixDigest } : {}),
     ...(repeats !== undefined ? { repeats } : {}),
@@ -625,4 +629,15 @@ export async function writeRunOutputs(
 /** Whether two optional lists hold the same strings in the same order. */
 function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
   return (a ?? []).length === (b ?? []).length && (a ?? []).every((x, i) => x === b?.[i]);
+}
+
+/** Each item once (compared as JSON), in first-seen order. */
+function unionByJson<T>(items: readonly T[]): T[] {
+  const seen = new Set<string>();
+  return items.filter((x) => {
+    const key = JSON.stringify(x);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }

@@ -261,6 +261,8 @@ export function runReportProblem(v: unknown): string | null {
   ) {
     return 'field "backendModules" must be the --backend-module paths or absent';
   }
+  const barriers = barrierFindingsProblem(v.barrierFindings);
+  if (barriers !== null) return barriers;
   if (v.configRoot !== undefined && (typeof v.configRoot !== "string" || !v.configRoot)) {
     return 'field "configRoot" must be a folder (run --config-root) or absent';
   }
@@ -290,6 +292,21 @@ function configDigestsProblem(v: unknown): string | null {
   if (!isRecord(v)) return bad;
   const path = Object.keys(v).find((k) => typeof v[k] !== "string" || v[k] === "");
   return path === undefined ? null : `${bad} (${JSON.stringify(path)} has no digest string)`;
+}
+
+/** `RunReport.barrierFindings`: absent (no user module loaded), or the barrier check's findings. */
+function barrierFindingsProblem(v: unknown): string | null {
+  if (v === undefined) return null;
+  if (!Array.isArray(v)) {
+    return `field "barrierFindings" must be an array or absent (got ${got(v)})`;
+  }
+  const text = (x: unknown) => typeof x === "string" && x !== "";
+  const i = v.findIndex((e) =>
+    !isRecord(e) || !text(e.backend) || !text(e.location) || !isStringArray(e.labels) ||
+    !text(e.kind) || !text(e.message)
+  );
+  return i < 0 ? null : `barrierFindings[${i}] must have non-empty string backend, location, ` +
+    "kind and message, and labels (an array of strings)";
 }
 
 /** `RunReport.environmentDiffers`: absent, or entries of a folder, a field and two values. */

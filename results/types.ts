@@ -238,6 +238,14 @@ export interface RunReport {
    */
   readonly backendModules?: readonly string[];
   /**
+   * What the static barrier check (docs/backends.md "Checking a kernel's barriers") found in
+   * the WGSL files of the user backend modules the run loaded: a race or a divergent barrier
+   * that parity on a device running a workgroup in lock step (lavapipe) cannot catch. Present,
+   * maybe empty, when the run loaded a module; absent when it loaded none (the bundled
+   * kernels are checked by the project's tests) and in reports written before it existed.
+   */
+  readonly barrierFindings?: readonly BackendBarrierFinding[];
+  /**
    * SHA-256 (hex, 16) of each config file the run's selection reads (a matrix `preset` that
    * is a path), keyed by the path as case ids write it; taken when the run starts. A resume or
    * a merge of runs whose config file differs is refused (the case ids name the file, not its
@@ -269,6 +277,20 @@ export interface RunReport {
    * existed.
    */
   readonly environmentDiffers?: readonly EnvironmentDifference[];
+}
+
+/** A finding of the static barrier check in a user backend's WGSL (RunReport.barrierFindings). */
+export interface BackendBarrierFinding {
+  /** The backend id whose module lists the file. */
+  readonly backend: string;
+  /** `file.wgsl:LINE`, the file as the module's `files` names it. */
+  readonly location: string;
+  /** The specializations it was found in ("f32", "f16, subgroups"). */
+  readonly labels: readonly string[];
+  /** "hazard" or "divergent barrier". */
+  readonly kind: string;
+  /** What is wrong, naming the variable and the lines. */
+  readonly message: string;
 }
 
 /** One field in which a merged shard's environment differs from the first shard's. */

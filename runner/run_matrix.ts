@@ -51,7 +51,13 @@ import { collectFingerprint, hashConfigFiles } from "./fingerprint.ts";
 import { checkFaultReached } from "./fault_reach.ts";
 import { groupOf, runCase, type RunCaseOptions } from "./run_case.ts";
 import { isRemoteDevice, remoteFingerprint, type RunDevice } from "../gpu/runtime.ts";
-import type { CaseResult, Fingerprint, RunReport } from "../results/types.ts";
+import type {
+  BackendBarrierFinding,
+  CaseResult,
+  Fingerprint,
+  RunReport,
+} from "../results/types.ts";
+import { loadedBackendModules } from "../kernels/backend_module.ts";
 import { raceTimeout, TIMED_OUT } from "../util/timeout.ts";
 import { plural } from "../util/plural.ts";
 
@@ -705,6 +711,11 @@ async function runInFolder(
     }
   }
   const writer = await JsonlWriter.open(resultsPath, { truncate: !options.resume });
+  // what the static barrier check found in the loaded modules' WGSL (on load, in
+  // kernels/backend_module.ts): kept with the report, where a nightly job's reader looks
+  const barrierFindings: BackendBarrierFinding[] = loadedBackendModules().flatMap((l) =>
+    l.barriers.findings.map((f) => ({ backend: l.module.id, ...f }))
+  );
   const header = (results: CaseResult[], interrupted: boolean): RunReport => ({
     version: 1,
     ...identity,
@@ -718,7 +729,9 @@ async function runInFolder(
     interrupted,
     ...(options.fault ? { plantedFault: options.fault.id } : {}),
     ...(options.configRoot !== undefined ? { configRoot: options.configRoot } : {}),
-    ...(options.backendModules?.length ? { backendModules: options.backendModules } : {}),
+    ...(options.backendModules?.length
+      ? { backendModules: options.backendModules, barrierFindings }
+      : {}),
     ...(configDigests !== undefined ? { configDigests } : {}),
     ...(matrixDigest !== undefined ? { matrixDigest } : {}),
     repeats: options.repeats ?? 3,

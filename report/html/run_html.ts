@@ -7,6 +7,7 @@
  */
 import { explainCommandFor } from "../explain_command.ts";
 import type {
+  BackendBarrierFinding,
   CaseResult,
   EnvironmentDifference,
   ParityRecord,
@@ -321,6 +322,8 @@ function build(
         "the checks catching the fault; they are not a regression of the kernels.</p>",
     );
   }
+  const barriers = report.barrierFindings ?? [];
+  if (barriers.length > 0) sections.push(barrierSection(barriers));
   const drift = options.drift;
   if (drift !== undefined) {
     sections.push(
@@ -857,4 +860,23 @@ async function headroomChart(points: ReturnType<typeof headroomPoints>): Promise
       ],
     },
   });
+}
+
+/** The static barrier check's findings in the run's user backends ({@link RunReport.barrierFindings}). */
+function barrierSection(findings: readonly BackendBarrierFinding[]): string {
+  const shown = findings.slice(0, 50);
+  const items = shown.map((f) =>
+    `<li>${escapeHtml(f.kind)} <code>${escapeHtml(f.location)}</code> of backend <code>${
+      escapeHtml(f.backend)
+    }</code> (${escapeHtml(f.labels.join("; "))}): ${escapeHtml(f.message)}</li>`
+  ).join("\n");
+  const more = findings.length > shown.length
+    ? `<p>…and ${findings.length - shown.length} more (report.json's barrierFindings).</p>`
+    : "";
+  return `<section class="note" id="barrier-check"><p><b>The static barrier check found ${
+    plural(findings.length, "problem")
+  } in the user backends' WGSL</b>: a race or a divergent barrier that parity on a device ` +
+    "running a workgroup in lock step (lavapipe) cannot catch (docs/backends.md, " +
+    '"Checking a kernel\'s barriers"; <code>deno task harness compile &lt;file&gt;</code> ' +
+    `repeats it).</p>\n<ul>\n${items}\n</ul>${more}</section>`;
 }
