@@ -9,6 +9,7 @@ import { autoPathOf } from "../adapter/backends.ts";
 import { ConfigError } from "../adapter/errors.ts";
 import { backendById, registeredBackendIds } from "../adapter/registry.ts";
 import { loadBackendModules, type LoadedBackendModule } from "../kernels/backend_module.ts";
+import type { BackendBarrierFinding } from "../results/types.ts";
 
 /** Help text of `--backend-module`. */
 export const BACKEND_MODULE_HELP =
@@ -109,4 +110,31 @@ export function checkBackendId(id: string, options: { allowAuto?: boolean } = {}
         options.allowAuto ? ", or auto, auto:absorbed, auto:expanded" : ""
       } (load a user backend with --backend-module)`,
   }], "unknown backend");
+}
+
+/**
+ * A `warning:` line for each finding of a run (`RunReport.barrierFindings`) that the load of
+ * its module did not already name: one in a source its `launch()` compiled (a kernel built in
+ * code, or a listed file specialized otherwise).
+ *
+ * @example
+ * ```ts
+ * import { compiledBarrierLines } from "./backend_options.ts";
+ * const f = { backend: "b", location: "gen.wgsl:3", labels: ["f32"], kind: "hazard", message: "m" };
+ * compiledBarrierLines([f], []); // ["warning: backend b: hazard gen.wgsl:3 (f32), as its launch compiled it: m"]
+ * ```
+ */
+export function compiledBarrierLines(
+  findings: readonly BackendBarrierFinding[],
+  loaded: readonly Pick<LoadedBackendModule, "module" | "barriers">[],
+): string[] {
+  const key = (backend: string, f: { location: string; kind: string; message: string }) =>
+    JSON.stringify([backend, f.location, f.kind, f.message]);
+  const named = new Set(
+    loaded.flatMap((l) => l.barriers.findings.map((f) => key(l.module.id, f))),
+  );
+  return findings.filter((f) => !named.has(key(f.backend, f))).map((f) =>
+    `warning: backend ${f.backend}: ${f.kind === "hazard" ? "hazard" : "barrier"} ${f.location} ` +
+    `(${f.labels.join("; ")}), as its launch compiled it: ${f.message}`
+  );
 }

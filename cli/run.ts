@@ -48,6 +48,7 @@ import {
 } from "./runtime_options.ts";
 import type { RunDevice } from "../gpu/runtime.ts";
 import { plural } from "../util/plural.ts";
+import { compiledBarrierLines } from "./backend_options.ts";
 import type { RunReport } from "../results/types.ts";
 
 /**
@@ -439,13 +440,15 @@ export function runCommand() {
             modules: loaded.map((m) => ({ id: m.module.id, specifier: m.specifier })),
           });
         for (const line of unused.lines) console.error(line);
-        // said again at the end, where a long run's reader looks (the load's lines scrolled away)
-        const races = report.barrierFindings?.length ?? 0;
-        if (races > 0) {
+        // what the backends' launches compiled that their listed files did not show, then
+        // the count again, where a long run's reader looks (the load's lines scrolled away)
+        const races = report.barrierFindings ?? [];
+        for (const line of compiledBarrierLines(races, loaded)) console.error(line);
+        if (races.length > 0) {
           console.error(
             `warning: the static barrier check found ${
-              plural(races, "problem")
-            } in the user backends' WGSL (named on load, and in summary.md under "Barrier check")`,
+              plural(races.length, "problem")
+            } in the user backends' WGSL (in summary.md under "Barrier check")`,
           );
         }
         if (report.interrupted && atOnce.signal.aborted) {

@@ -196,6 +196,7 @@ export async function runAttention(
         timer,
         owned,
         mutate: options.mutate,
+        backend: plan.backend,
       });
       // The standard buffers (docs/backends.md).
       const buffers: AttentionBuffers = {

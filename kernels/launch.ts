@@ -29,6 +29,7 @@ import type { PipelineCache } from "../gpu/shader.ts";
 import type { PassTimer } from "../gpu/timing.ts";
 import { loadKernel, type SourceMutation, specializeSource } from "./source.ts";
 import { type DenseGroup, denseGroups, expandChunks } from "./tables.ts";
+import { checkCompiledKernel } from "./module_barriers.ts";
 import { unrollLoops } from "./unroll.ts";
 
 /** The version of the backend contract this harness implements. */
@@ -215,6 +216,7 @@ export class LaunchKit {
   #timer: PassTimer | null;
   #mutate?: SourceMutation;
   #owned: OwnedResource[];
+  #backend?: string;
   /** w_kv_b's texture per weight buffer (LaunchKit.#wKvBTexture), copied once per kit. */
   #weightViews = new Map<GPUBuffer, GPUTextureView>();
 
@@ -234,6 +236,8 @@ export class LaunchKit {
       timer: PassTimer | null;
       owned: OwnedResource[];
       mutate?: SourceMutation;
+      /** The plan's backend: what {@link LaunchKit.compile} compiles is barrier-checked as its. */
+      backend?: string;
     },
   ) {
     this.device = device;
@@ -247,6 +251,7 @@ export class LaunchKit {
     this.#timer = options.timer;
     this.#mutate = options.mutate;
     this.#owned = options.owned;
+    this.#backend = options.backend;
   }
 
   /**
@@ -302,6 +307,16 @@ export class LaunchKit {
       subgroups: this.subgroups,
       switches,
     });
+    if (this.#backend !== undefined) {
+      // the static barrier check of what the backend runs (kernels/module_barriers.ts): its
+      // specialization as the harness made it, before unrolling, so lines match its source
+      const label = [this.dtype, ...(this.subgroups ? ["subgroups"] : []), ...switches];
+      checkCompiledKernel(
+        this.#backend,
+        { fileName: source.fileName, code: specialized },
+        label.join(", "),
+      );
+    }
     const code = this.unroll ? unrollLoops(specialized) : specialized;
     return await this.#cache.get({ fileName: source.fileName, code }, { entryPoint });
   }

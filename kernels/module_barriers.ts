@@ -1,13 +1,16 @@
 /**
- * The static barrier check (kernels/workgroup_hazards.ts) over a user backend module's
- * WGSL, on load: parity on a device that runs a workgroup in lock step (lavapipe) cannot
+ * The static barrier check (kernels/workgroup_hazards.ts) over a user backend's WGSL:
+ * the files its module lists, on load, and each source its `launch()` compiles, as it
+ * compiles it. Parity on a device that runs a workgroup in lock step (lavapipe) cannot
  * catch a missing or divergent barrier, so a nightly run there would pass a kernel that
  * races on a GPU. `run`, `explain`, `bench`, `layer` and `upgrade-check` warn of each
- * finding, and a run's report.json and summary.md carry them (docs/backends.md).
+ * finding in the listed files; a run's report.json, summary.md and report.html carry
+ * both kinds (docs/backends.md).
  *
  * @module
  */
 import { barrierCheck, type BarrierFinding } from "./compile_check.ts";
+import { sourceLocation, workgroupHazards } from "./workgroup_hazards.ts";
 
 /** What the barrier check found in a module's WGSL files. */
 export interface ModuleBarrierCheck {
@@ -44,4 +47,90 @@ export function checkModuleSources(
     if (found.skipped !== null) skipped.push(`${file}: ${found.skipped}`);
   }
   return { findings, skipped };
+}
+
+/** A finding of the barrier check in a user backend's kernel, with the backend's id. */
+export interface BackendFinding extends BarrierFinding {
+  /** The backend whose module lists the file, or whose launch compiled the source. */
+  readonly backend: string;
+}
+
+/** Compiled sources already checked (backend, file name, label and code). */
+const compiledChecks = new Set<string>();
+/** Their findings, in the order the sources were compiled. */
+const compiledOrder: { backend: string; findings: BarrierFinding[] }[] = [];
+
+/**
+ * Check a source a user backend's `launch()` compiles (`LaunchKit.compile`, after the
+ * harness's specialization, before unrolling): what a module builds in code, not listed in
+ * its `files`, is checked as it runs. Each distinct source is checked once per process;
+ * source the check cannot parse is left out (a listed file's is named on load).
+ *
+ * @example
+ * ```ts
+ * import { checkCompiledKernel, compiledBarrierFindings } from "./module_barriers.ts";
+ * const code = "var<workgroup> s: array<f32, 4>;\n@compute @workgroup_size(4)\n" +
+ *   "fn main(@builtin(local_invocation_index) i: u32) { s[i] = 1.0; let x = s[0]; }";
+ * checkCompiledKernel("mine", { fileName: "gen.wgsl", code }, "f32");
+ * compiledBarrierFindings()[0].location; // "gen.wgsl:3"
+ * ```
+ */
+export function checkCompiledKernel(
+  backend: string,
+  source: { readonly fileName: string; readonly code: string },
+  label: string,
+): void {
+  const key = `${backend}\u0000${source.fileName}\u0000${label}\u0000${source.code}`;
+  if (compiledChecks.has(key)) return;
+  let findings: BarrierFinding[] = [];
+  try {
+    findings = workgroupHazards(source.code).map((h) => ({
+      location: sourceLocation(source.code, source.fileName, h.second.line),
+      labels: [label],
+      kind: h.kind,
+      message: h.message,
+    }));
+  } catch {
+    // outside the subset the check parses: nothing to say of it here
+  }
+  compiledChecks.add(key);
+  compiledOrder.push({ backend, findings });
+}
+
+/**
+ * Every finding of {@link checkCompiledKernel} so far, each once with the labels of the
+ * specializations it was found in.
+ *
+ * @example
+ * ```ts
+ * import { compiledBarrierFindings } from "./module_barriers.ts";
+ * compiledBarrierFindings().length; // 0 before a user backend compiled a racy kernel
+ * ```
+ */
+export function compiledBarrierFindings(): BackendFinding[] {
+  return mergeFindings(
+    compiledOrder.flatMap((c) => c.findings.map((f) => ({ backend: c.backend, ...f }))),
+  );
+}
+
+/**
+ * Findings of one backend, location, kind and message merged into one, their labels joined
+ * (in first-seen order).
+ *
+ * @example
+ * ```ts
+ * import { mergeFindings } from "./module_barriers.ts";
+ * const f = { backend: "b", location: "k.wgsl:3", kind: "hazard", message: "m" };
+ * mergeFindings([{ ...f, labels: ["f32"] }, { ...f, labels: ["f16"] }])[0].labels; // ["f32", "f16"]
+ * ```
+ */
+export function mergeFindings(findings: readonly BackendFinding[]): BackendFinding[] {
+  const byKey = new Map<string, BackendFinding & { labels: string[] }>();
+  for (const f of findings) {
+    const key = JSON.stringify([f.backend, f.location, f.kind, f.message]);
+    const seen = byKey.get(key);
+    if (seen === undefined) byKey.set(key, { ...f, labels: [...f.labels] });
+    else for (const l of f.labels) if (!seen.labels.includes(l)) seen.labels.push(l);
+  }
+  return [...byKey.values()];
 }

@@ -177,6 +177,14 @@ export function junitProperties(report: RunReport): Record<string, string> {
   props["run.shard"] = report.shard ?? "";
   props["run.interrupted"] = String(report.interrupted);
   if (report.plantedFault !== undefined) props["run.plantedFault"] = report.plantedFault;
+  // the static barrier check of the user backends' WGSL: said, not counted as a failure
+  // (a finding is a lead to read; summary.md lists them under "Barrier check")
+  const barriers = report.barrierFindings;
+  if (barriers !== undefined) props["run.barrierFindings"] = String(barriers.length);
+  (barriers ?? []).forEach((f, i) => {
+    props[`barrier.${i + 1}`] = `${f.kind} ${f.location} of backend ${f.backend} ` +
+      `(${f.labels.join("; ")}): ${f.message}`;
+  });
   // A merge that lacks cases: how many of its matrix no merged folder had.
   const missing = missingIds(report).length;
   if (missing > 0) props["run.missing"] = String(missing);

@@ -58,6 +58,7 @@ import type {
   RunReport,
 } from "../results/types.ts";
 import { loadedBackendModules } from "../kernels/backend_module.ts";
+import { compiledBarrierFindings, mergeFindings } from "../kernels/module_barriers.ts";
 import { raceTimeout, TIMED_OUT } from "../util/timeout.ts";
 import { plural } from "../util/plural.ts";
 
@@ -711,11 +712,6 @@ async function runInFolder(
     }
   }
   const writer = await JsonlWriter.open(resultsPath, { truncate: !options.resume });
-  // what the static barrier check found in the loaded modules' WGSL (on load, in
-  // kernels/backend_module.ts): kept with the report, where a nightly job's reader looks
-  const barrierFindings: BackendBarrierFinding[] = loadedBackendModules().flatMap((l) =>
-    l.barriers.findings.map((f) => ({ backend: l.module.id, ...f }))
-  );
   const header = (results: CaseResult[], interrupted: boolean): RunReport => ({
     version: 1,
     ...identity,
@@ -730,7 +726,7 @@ async function runInFolder(
     ...(options.fault ? { plantedFault: options.fault.id } : {}),
     ...(options.configRoot !== undefined ? { configRoot: options.configRoot } : {}),
     ...(options.backendModules?.length
-      ? { backendModules: options.backendModules, barrierFindings }
+      ? { backendModules: options.backendModules, barrierFindings: userBarrierFindings() }
       : {}),
     ...(configDigests !== undefined ? { configDigests } : {}),
     ...(matrixDigest !== undefined ? { matrixDigest } : {}),
@@ -852,4 +848,19 @@ async function runInFolder(
   if (!options.ctx) ctx.destroy();
   if (fatal) throw fatal;
   return report;
+}
+
+/**
+ * What the static barrier check found in the user backends' WGSL: the files their modules
+ * list (checked on load, kernels/backend_module.ts) and what their launches compiled so far
+ * (kernels/module_barriers.ts), each finding once. Kept with the report, where a nightly
+ * job's reader looks.
+ */
+function userBarrierFindings(): BackendBarrierFinding[] {
+  return mergeFindings([
+    ...loadedBackendModules().flatMap((l) =>
+      l.barriers.findings.map((f) => ({ backend: l.module.id, ...f }))
+    ),
+    ...compiledBarrierFindings(),
+  ]);
 }

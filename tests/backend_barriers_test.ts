@@ -1,14 +1,20 @@
 /**
- * A user backend's WGSL gets the static barrier check on load (kernels/module_barriers.ts):
- * `explain` and `run` warn of a race in a module's `files`, the run's report.json,
- * summary.md and report.html carry it, a merge keeps each finding once, and a module
- * without one says nothing. Parity cannot show this: the racy fixture's cases pass.
+ * A user backend's WGSL gets the static barrier check (kernels/module_barriers.ts): on load,
+ * `explain` and `run` warn of a race in a module's `files`; what a launch compiles is checked
+ * as it runs; the run's report.json, summary.md, report.html and junit.xml carry them, a merge
+ * keeps each finding once, and a module without one says nothing. Parity cannot show this:
+ * the racy fixtures' cases pass.
  *
  * @module
  */
 import assert from "node:assert/strict";
-import { checkModuleSources } from "../kernels/module_barriers.ts";
-import { barrierWarningLines } from "../cli/backend_options.ts";
+import {
+  checkCompiledKernel,
+  checkModuleSources,
+  compiledBarrierFindings,
+  mergeFindings,
+} from "../kernels/module_barriers.ts";
+import { barrierWarningLines, compiledBarrierLines } from "../cli/backend_options.ts";
 import { mergeRuns, runReportProblem, writeRunOutputs } from "../report/mod.ts";
 import { toMarkdown } from "../report/markdown.ts";
 import type { BackendBarrierFinding } from "../results/types.ts";
@@ -17,6 +23,7 @@ import { runCli } from "./helpers_cli.ts";
 import { report, result, withTempDir } from "./report_util.ts";
 
 const RACY = "tests/fixtures/backends/racy/mod.ts";
+const RACY_BUILT = "tests/fixtures/backends/racy_built.ts";
 const NAIVE = "examples/backends/naive/mod.ts";
 const RACE_LINE = "racy.wgsl:20";
 
@@ -120,6 +127,11 @@ Deno.test({
       const html = await Deno.readTextFile(`${tmp}/r/report.html`);
       assert.ok(html.includes('id="barrier-check"'));
       assert.ok(html.includes(`<code>${RACE_LINE}</code> of backend <code>racy</code>`));
+      // junit.xml, for CI: said in properties, not as a failing test case
+      const xml = await Deno.readTextFile(`${tmp}/r/junit.xml`);
+      assert.ok(xml.includes('<property name="run.barrierFindings" value="1"/>'), xml);
+      assert.ok(xml.includes(`<property name="barrier.1" value="hazard ${RACE_LINE} of backend`));
+      assert.match(xml, /<testsuite [^>]*failures="0"/);
       // naive: an empty list, recorded (the check ran and found nothing), and no section
       const clean = await runCli([
         ...base,
@@ -164,4 +176,67 @@ Deno.test("report.json's barrierFindings: a malformed entry is refused by name; 
     assert.deepEqual(m.report.barrierFindings, [FINDING, other]);
     assert.match(toMarkdown(m.report), /### Barrier check \(2\)/);
   });
+});
+
+Deno.test("checkCompiledKernel: what a launch compiles is checked once per source; findings merge their labels", () => {
+  const racy = (n: number) =>
+    `var<workgroup> s: array<f32, ${n}>;\n@compute @workgroup_size(${n})\n` +
+    "fn main(@builtin(local_invocation_index) i: u32) { s[i] = 1.0; let x = s[0]; }";
+  assert.deepEqual(compiledBarrierFindings(), []);
+  checkCompiledKernel("mine", { fileName: "gen.wgsl", code: racy(4) }, "f32");
+  checkCompiledKernel("mine", { fileName: "gen.wgsl", code: racy(4) }, "f32"); // again: once
+  checkCompiledKernel("mine", { fileName: "gen.wgsl", code: racy(8) }, "f16");
+  // unparseable and clean sources add nothing
+  checkCompiledKernel("mine", { fileName: "odd.wgsl", code: "fn main( {" }, "f32");
+  checkCompiledKernel("mine", {
+    fileName: "ok.wgsl",
+    code: "@compute @workgroup_size(1) fn main() {}",
+  }, "f32");
+  const found = compiledBarrierFindings();
+  assert.equal(found.length, 1, JSON.stringify(found));
+  assert.equal(found[0].backend, "mine");
+  assert.equal(found[0].location, "gen.wgsl:3");
+  assert.deepEqual(found[0].labels, ["f32", "f16"]);
+  // one finding of two backends stays two
+  assert.equal(mergeFindings([found[0], { ...found[0], backend: "other" }]).length, 2);
+  // the end of a run names what the load did not
+  const lines = compiledBarrierLines(found, [{
+    module: { id: "mine" } as never,
+    barriers: { findings: [], skipped: [] },
+  }]);
+  assert.deepEqual(lines, [
+    `warning: backend mine: hazard gen.wgsl:3 (f32; f16), as its launch compiled it: ${
+      found[0].message
+    }`,
+  ]);
+  const atLoad = compiledBarrierLines(found, [{
+    module: { id: "mine" } as never,
+    barriers: { findings: [{ ...found[0], labels: ["f32"] }], skipped: [] },
+  }]);
+  assert.deepEqual(atLoad, []);
+});
+
+Deno.test({
+  name:
+    "run: a race a backend builds in code (no listed file) passes parity on this device and is named from what its launch compiled",
+  ignore: !HAS_ADAPTER,
+  fn: async () => {
+    await withTempDir(async (tmp) => {
+      const out = await runCli([
+        ...["run", "--matrix", "smoke", "--filter", "preset=tiny;dtype=f32;layout=thd"],
+        ...["--backend-module", RACY_BUILT, "--backend", "racy-built", "--repeats", "0"],
+        ...["--out", `${tmp}/r`],
+      ]);
+      assert.equal(out.code, 0, out.stdout + out.stderr);
+      assert.match(out.stdout, /[1-9]\d* pass, 0 fail/);
+      assert.match(
+        out.stderr,
+        /warning: backend racy-built: hazard racy_built\.wgsl:\d+ \(f32\), as its launch compiled it: write of wg_scale \(line \d+\) reaches the read of wg_scale/,
+      );
+      const rep = JSON.parse(await Deno.readTextFile(`${tmp}/r/report.json`));
+      assert.equal(rep.barrierFindings.length, 1, JSON.stringify(rep.barrierFindings));
+      assert.equal(rep.barrierFindings[0].backend, "racy-built");
+      assert.match(rep.barrierFindings[0].location, /^racy_built\.wgsl:\d+$/);
+    });
+  },
 });

@@ -162,7 +162,8 @@ export async function launch(
 
 /**
  * naive.wgsl over an absorbed query already made (`code`: naive.wgsl's text, as fetched or
- * edited), then the harness's up-projection: the part of {@link launch} after `absorbQ`.
+ * edited; `fileName`, default "naive.wgsl", names it in diagnostics), then the harness's
+ * up-projection: the part of {@link launch} after `absorbQ`.
  *
  * @example
  * ```ts ignore
@@ -173,12 +174,13 @@ export async function attendAndProject(
   plan: GpuPlan,
   buffers: AttentionBuffers,
   kit: LaunchKit,
-  options: { qAbsorbed: GPUBuffer; code: string },
+  options: { qAbsorbed: GPUBuffer; code: string; fileName?: string },
 ): Promise<void> {
   const a = plan.attention;
   const bytes = (name: string) => plan.buffers.find((b) => b.name === name)!.bytes;
   const x = kit.storage(bytes("x_latent"), "x_latent");
-  const pipeline = await kit.compile({ fileName: "naive.wgsl", code: options.code }, "naive", {
+  const fileName = options.fileName ?? "naive.wgsl";
+  const pipeline = await kit.compile({ fileName, code: options.code }, "naive", {
     KEY_VEC4: a.keyWidth / 4,
     VAL_VEC4: a.valueWidth / 4,
   });
