@@ -9,6 +9,7 @@ import {
   BACKEND_MODULE_HELP,
   checkBackendId,
   collect,
+  compiledBarrierLines,
   loadBackendModuleOptions,
 } from "./backend_options.ts";
 import { Command, Option } from "@commander-js/extra-typings";
@@ -74,6 +75,7 @@ import { prepareOutputDir, removeEmptyCreatedDirs } from "../report/output_paths
 import { parseSeconds } from "./run.ts";
 import { liveDeviceKey } from "../drift/device_key.ts";
 import { DEFAULT_CASE_TIMEOUT_S } from "../runner/run_matrix.ts";
+import { compiledBarrierFindings } from "../kernels/module_barriers.ts";
 import { plural } from "../util/plural.ts";
 
 const join = (dir: string, file: string) => `${dir.replace(/\/+$/, "")}/${file}`;
@@ -445,6 +447,10 @@ export function benchCommand() {
           await writeBenchHtml(join(opts.out, "report.html"), report, { title: opts.title });
         }
         console.log(opts.json ? JSON.stringify(report, null, 2) : formatTable(report));
+        // a race in what a user backend's launch compiled, that its module's files did not show
+        for (const line of compiledBarrierLines(compiledBarrierFindings(), loaded)) {
+          console.error(line);
+        }
         // A signal that came after the last case (during the second ceilings) still counts.
         const signal = interrupted?.signal ?? stoppedBy;
         if (signal !== null) Deno.exitCode = signal === "SIGINT" ? EXIT_SIGINT : EXIT_SIGTERM;

@@ -13,6 +13,7 @@ import {
   BACKEND_MODULE_HELP,
   checkBackendId,
   collect,
+  compiledBarrierLines,
   loadBackendModuleOptions,
 } from "./backend_options.ts";
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
@@ -33,6 +34,7 @@ import {
   runtimeOption,
   startChromiumRuntime,
 } from "./runtime_options.ts";
+import { compiledBarrierFindings } from "../kernels/module_barriers.ts";
 import { plural } from "../util/plural.ts";
 
 /**
@@ -155,7 +157,7 @@ export function layerCommand() {
         missing: "--no-check skips it",
         fix: "drop --check-rows or --no-check",
       }]);
-      await loadBackendModuleOptions(opts.backendModule);
+      const loaded = await loadBackendModuleOptions(opts.backendModule);
       const backend = opts.backend === undefined ? undefined : checkBackendId(opts.backend);
       // --runtime chromium: the layer runs in the page (the reference stays here)
       const remote = opts.runtime === "chromium"
@@ -179,6 +181,10 @@ export function layerCommand() {
         seed: opts.seed,
         plantFault: opts.plantFault,
       }).finally(() => remote?.close());
+      // a race in what a user backend's launch compiled, that its module's files did not show
+      for (const line of compiledBarrierLines(compiledBarrierFindings(), loaded)) {
+        console.error(line);
+      }
       const l = r.plan.layout;
       console.log(
         `layer ${r.spec.name}: ${plural(l.totalQ, "token")} in ${

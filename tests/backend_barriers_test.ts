@@ -240,3 +240,31 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "bench and layer: a race a backend's launch compiled is a warning at the end",
+  ignore: !HAS_ADAPTER,
+  fn: async () => {
+    await withTempDir(async (tmp) => {
+      const backend = ["--backend-module", RACY_BUILT, "--backend", "racy-built"];
+      const input = new URL("./fixtures/safetensors/tiny_input_bshd.safetensors", import.meta.url);
+      const [bench, layer] = await Promise.all([
+        runCli([
+          ...["bench", "--matrix", "tiny", "--filter", "path=absorbed;dtype=f32;sk=64"],
+          ...["--reps", "1", "--warmup-ms", "0", ...backend],
+        ]),
+        runCli([
+          ...["layer", "--config", "tiny", "--input", input.pathname],
+          ...["--out", `${tmp}/l.safetensors`, ...backend],
+        ]),
+      ]);
+      const warning =
+        /warning: backend racy-built: hazard racy_built\.wgsl:\d+ \(f32\), as its launch compiled it: write of wg_scale/;
+      assert.equal(bench.code, 0, bench.stdout + bench.stderr);
+      assert.match(bench.stderr, warning);
+      assert.equal(layer.code, 0, layer.stdout + layer.stderr);
+      assert.match(layer.stdout, /parity vs float64 reference .*: PASS/);
+      assert.match(layer.stderr, warning);
+    });
+  },
+});
