@@ -16,7 +16,7 @@ import { sourceLocation, workgroupHazards } from "./workgroup_hazards.ts";
 export interface ModuleBarrierCheck {
   /** Each finding, its location naming the file as the module's `files` lists it. */
   readonly findings: readonly BarrierFinding[];
-  /** `file (specialization): why` for each specialization the check could not read. */
+  /** `file: specialization: why` for the specializations the check could not read. */
   readonly skipped: readonly string[];
 }
 
