@@ -3,25 +3,28 @@
 // default) and was recorded as a timeout. A killed browser read "CdpError: CDP
 // Runtime.evaluate: the browser connection closed". Both now fail at once, saying what
 // ended and how, and the device is lost (the runner starts a fresh browser).
-// test_runner: alone (it stops and kills Chromium processes it finds below this process: in
-// the suite's shared \`deno test --parallel\` process that would reach other modules' browsers,
-// and once failed browser_lifetime_test's run with "Instance dropped")
+// Each test kills only processes of the browser it started itself (ownBrowsers: tagged at
+// launch, found with the process tree below), never another module's browser, so it can share
+// the suite's `deno test --parallel` process. (Until session 53 it ran alone: killing every
+// Chromium process below this process reached the browsers of modules beside it, and once
+// failed browser_lifetime_test's run with "Instance dropped".)
 import assert from "node:assert/strict";
 import { ChromiumGpu } from "../browser/chromium_gpu.ts";
 import {
   browserTestName,
   chromiumMissing,
   commandLine,
-  descendants,
   failsWithin,
+  type OwnBrowsers,
+  ownBrowsers,
 } from "./browser_helpers.ts";
 
 const ignore = chromiumMissing() !== null || Deno.build.os !== "linux";
 const SOURCE = [{ fileName: "k.wgsl", code: "@compute @workgroup_size(1) fn main() {}" }];
 
-/** This process's Chromium processes: the renderers, or the browser itself. */
-function chromiumPids(kind: "renderer" | "browser"): number[] {
-  return descendants(Deno.pid).filter((p) => {
+/** The Chromium processes of a test's own browsers: the renderers, or the browser itself. */
+function chromiumPids(own: OwnBrowsers, kind: "renderer" | "browser"): number[] {
+  return own.pids().filter((p) => {
     const cmd = commandLine(p);
     if (kind === "renderer") return cmd.includes("--type=renderer");
     return cmd.includes("--user-data-dir=") && !/^(\S*\/)?sh /.test(cmd) &&
@@ -35,10 +38,11 @@ Deno.test({
   ),
   ignore,
   fn: async () => {
-    const gpu = await ChromiumGpu.start();
+    const own = ownBrowsers();
+    const gpu = await ChromiumGpu.start({ env: own.env });
     try {
       assert.deepEqual(await gpu.compile(SOURCE), [{ ok: true, message: "ok" }]);
-      const renderers = chromiumPids("renderer");
+      const renderers = chromiumPids(own, "renderer");
       assert.ok(renderers.length > 0, "no renderer process found");
       for (const p of renderers) Deno.kill(p, "SIGKILL");
       const e = await failsWithin(gpu.compile(SOURCE), 10_000);
@@ -59,9 +63,10 @@ Deno.test({
   ),
   ignore,
   fn: async () => {
-    const gpu = await ChromiumGpu.start();
+    const own = ownBrowsers();
+    const gpu = await ChromiumGpu.start({ env: own.env });
     try {
-      const [browser] = chromiumPids("browser");
+      const [browser] = chromiumPids(own, "browser");
       assert.ok(browser !== undefined, "no browser process found");
       Deno.kill(browser, "SIGKILL");
       const e = await failsWithin(gpu.compile(SOURCE), 10_000);

@@ -74,9 +74,8 @@ function processTable(): Map<number, number> {
   return table;
 }
 
-/** Every live descendant of a process (Linux). */
-export function descendants(pid: number): number[] {
-  const table = processTable();
+/** The descendants of `pid` in `table` (pid -> parent pid). */
+function descendantsIn(table: ReadonlyMap<number, number>, pid: number): number[] {
   const out: number[] = [];
   const walk = (p: number) => {
     for (const [c, pp] of table) {
@@ -88,6 +87,69 @@ export function descendants(pid: number): number[] {
   };
   walk(pid);
   return out;
+}
+
+/** Every live descendant of a process (Linux). */
+export function descendants(pid: number): number[] {
+  return descendantsIn(processTable(), pid);
+}
+
+/** The variable that marks the launches of one test's browsers ({@link ownBrowsers}). */
+const OWN_BROWSER_VARIABLE = "MLA_HARNESS_TEST_BROWSER";
+
+/** One test's browsers, told apart from the others in its `deno test` process. */
+export interface OwnBrowsers {
+  /** The extra environment to launch them with (`env` of ChromiumGpu.start or launchChromium). */
+  readonly env: Readonly<Record<string, string>>;
+  /** The live processes of those browsers (Linux), and of no other browser. */
+  pids(): number[];
+}
+
+/**
+ * One test's own browsers, apart from every other module's browsers in the same shared
+ * `deno test --parallel` process, so that a test may stop or kill their processes: launch
+ * them with `env` (a variable holding a tag of this call's own), and `pids()` lists the live
+ * processes below this process that have the tag in their environment (each launching
+ * shell, the wrapper script, the browser), and everything below those (zygotes, renderers,
+ * the GPU process: they do not keep the variable, so they are found in the process tree). A
+ * re-acquire's fresh browser is launched with the same `env`, so it counts too.
+ *
+ * @example
+ * ```ts ignore
+ * import { ChromiumGpu } from "../browser/chromium_gpu.ts";
+ * import { ownBrowsers } from "./browser_helpers.ts";
+ * const own = ownBrowsers();
+ * const gpu = await ChromiumGpu.start({ env: { ...own.env } });
+ * own.pids(); // [launching shell, wrapper, browser, zygotes, GPU process, renderers, ...]
+ * await gpu.close();
+ * ```
+ */
+export function ownBrowsers(): OwnBrowsers {
+  const tag = crypto.randomUUID();
+  const entry = `${OWN_BROWSER_VARIABLE}=${tag}`;
+  return {
+    env: { [OWN_BROWSER_VARIABLE]: tag },
+    pids: () => {
+      const table = processTable();
+      // each environment's entries are NUL-separated: -z reads them as lines, -x whole
+      const out = new Deno.Command("sh", {
+        args: ["-c", 'grep -lzxF -e "$1" /proc/[0-9]*/environ 2>/dev/null', "sh", entry],
+        stdout: "piped",
+        stderr: "null",
+      }).outputSync();
+      const tagged = new Set(
+        new TextDecoder().decode(out.stdout).split("\n").map((l) => /^\/proc\/(\d+)\//.exec(l))
+          .filter((m) => m !== null).map((m) => Number(m[1])),
+      );
+      const found = new Set<number>();
+      for (const p of descendantsIn(table, Deno.pid)) {
+        if (!tagged.has(p) || found.has(p)) continue;
+        found.add(p);
+        for (const c of descendantsIn(table, p)) found.add(c);
+      }
+      return [...found];
+    },
+  };
 }
 
 /** The processes among `pids` still alive (zombies count as gone). */

@@ -2,9 +2,12 @@
 // the browser itself hung, close() killed only the launching shell, leaving the browser,
 // its wrapper and the profile folder; with a renderer hung, the browser exited and left
 // the renderer running. The launching shell now kills the browser's whole session.
-// test_runner: alone (it stops and kills Chromium processes it finds below this process: in
-// the suite's shared \`deno test --parallel\` process that would reach other modules' browsers,
-// and once failed browser_lifetime_test's run with "Instance dropped")
+// Each test stops and kills only processes of the browser it launched itself (the tree below
+// its launching shell, `browser.pid`) and reads the profile from their command lines, never
+// another module's browser, so it can share the suite's `deno test --parallel` process.
+// (Until session 53 it ran alone: stopping and killing the Chromium processes below this
+// process reached the browsers of modules beside it, and once failed browser_lifetime_test's
+// run with "Instance dropped".)
 import assert from "node:assert/strict";
 import { launchChromium } from "../browser/chromium.ts";
 import { Page } from "../browser/page.ts";
@@ -27,7 +30,8 @@ for (const hung of ["browser", "renderer"] as const) {
       const browser = await launchChromium(findChromium(undefined).path);
       const page = await Page.open(browser);
       await page.evaluate("1 + 1");
-      const pids = descendants(Deno.pid);
+      // this browser's processes only: its launching shell and everything below it
+      const pids = [browser.pid, ...descendants(browser.pid)];
       const profile = /--user-data-dir=(\S+)/.exec(pids.map(commandLine).join(" "))?.[1];
       assert.ok(profile, "no profile folder on a command line");
       const target = pids.find((p) => {

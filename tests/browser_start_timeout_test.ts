@@ -5,9 +5,12 @@
 // default 120 s): past it the browser is killed, its profile removed, and the error names
 // the step, the limit and what to do (exit 3). The hang here is a stopped GPU process
 // (SIGSTOP), as tests/browser_hung_close_test.ts stops a browser.
-// test_runner: alone (it stops and kills Chromium processes it finds below this process: in
-// the suite's shared \`deno test --parallel\` process that would reach other modules' browsers,
-// and once failed browser_lifetime_test's run with "Instance dropped")
+// Each test stops, kills and checks only processes and profiles of the browsers it started
+// itself (ownBrowsers in this process, the tree below the spawned CLI for the CLI's), never
+// another module's, so it can share the suite's `deno test --parallel` process. (Until session
+// 53 it ran alone: stopping every GPU process below this process, and checking that no process
+// or profile of this process was left, reached the browsers of modules beside it, and once
+// failed browser_lifetime_test's run with "Instance dropped".)
 import assert from "node:assert/strict";
 import { ChromiumTimeoutError } from "../browser/chromium.ts";
 import { ChromiumGpu, chromiumTimeoutOf } from "../browser/chromium_gpu.ts";
@@ -18,6 +21,7 @@ import {
   commandLine,
   descendants,
   failsWithin,
+  ownBrowsers,
   spawnHarness,
   stillAlive,
 } from "./browser_helpers.ts";
@@ -28,13 +32,13 @@ const SOURCE = [{ fileName: "k.wgsl", code: "@compute @workgroup_size(1) fn main
 const GUARD_MS = 20_000;
 
 /**
- * Stop (SIGSTOP) every Chromium GPU process below `root` as it appears, until `stop()`;
- * `release()` kills the stopped ones that are still there.
+ * Stop (SIGSTOP) every Chromium GPU process among `pids()` (a test's own browsers) as it
+ * appears, until `stop()`; `release()` kills the stopped ones that are still there.
  */
-function stopGpuProcesses(root: number) {
+function stopGpuProcesses(pids: () => number[]) {
   const stopped = new Set<number>();
   const timer = setInterval(() => {
-    for (const p of descendants(root)) {
+    for (const p of pids()) {
       if (!stopped.has(p) && commandLine(p).includes("--type=gpu-process")) {
         try {
           Deno.kill(p, "SIGSTOP");
@@ -59,6 +63,33 @@ function stopGpuProcesses(root: number) {
       }
     },
   };
+}
+
+/**
+ * Every process of `pids()` (a test's own browsers) and each profile folder on their command
+ * lines, polled every 50 ms until `stop()`.
+ */
+function watchProcesses(pids: () => number[]) {
+  const seen = new Set<number>();
+  const profiles = new Set<string>();
+  const timer = setInterval(() => {
+    for (const p of pids()) {
+      if (seen.has(p)) continue;
+      seen.add(p);
+      const profile = /--user-data-dir=(\S+)/.exec(commandLine(p))?.[1];
+      if (profile) profiles.add(profile);
+    }
+  }, 50);
+  return { seen, profiles, stop: () => clearInterval(timer) };
+}
+
+/** Those of `profiles` that still exist. */
+async function existing(profiles: Iterable<string>): Promise<string[]> {
+  const left: string[] = [];
+  for (const p of profiles) {
+    if (await Deno.stat(p).then(() => true, () => false)) left.push(p);
+  }
+  return left;
 }
 
 /** The temporary profiles of a harness process (`mla-harness-chromium-<pid>-*`). */
@@ -101,15 +132,17 @@ Deno.test({
   ),
   ignore,
   fn: async () => {
-    const hang = stopGpuProcesses(Deno.pid);
-    const before = descendants(Deno.pid);
-    let pids: number[] = [];
-    const seen = setInterval(() => pids = [...new Set([...pids, ...descendants(Deno.pid)])], 50);
+    const own = ownBrowsers();
+    const hang = stopGpuProcesses(own.pids);
+    const seen = watchProcesses(own.pids);
     try {
       const t0 = performance.now();
       // 4 s: loading the page's script before init() took over 2 s with other browser
       // tests beside this one on 2 CPUs (the limit then named that step)
-      const e = await failsWithin(ChromiumGpu.start({ timeoutMs: 4000 }), GUARD_MS);
+      const e = await failsWithin(
+        ChromiumGpu.start({ timeoutMs: 4000, env: own.env }),
+        GUARD_MS,
+      );
       const took = performance.now() - t0;
       assert.ok(e instanceof ChromiumTimeoutError, String(e));
       assert.ok(hang.stopped.size > 0, "no GPU process was stopped");
@@ -121,11 +154,12 @@ Deno.test({
       );
       assert.match(e.message, /was killed and its profile removed\. Rerun/);
       assert.ok(took < 4000 + 8000, `took ${took} ms`);
-      clearInterval(seen);
-      assert.deepEqual(await waitGone(pids.filter((p) => !before.includes(p))), []);
-      assert.deepEqual(await profilesOf(Deno.pid), []);
+      seen.stop();
+      assert.ok(seen.profiles.size > 0, "no profile folder on a command line");
+      assert.deepEqual(await waitGone([...seen.seen]), []);
+      assert.deepEqual(await existing(seen.profiles), []);
     } finally {
-      clearInterval(seen);
+      seen.stop();
       hang.release();
     }
   },
@@ -137,8 +171,10 @@ Deno.test({
   ),
   ignore,
   fn: async () => {
-    const gpu = await ChromiumGpu.start({ timeoutMs: 4000 });
-    const hang = stopGpuProcesses(Deno.pid);
+    const own = ownBrowsers();
+    const gpu = await ChromiumGpu.start({ timeoutMs: 4000, env: own.env });
+    const hang = stopGpuProcesses(own.pids);
+    const seen = watchProcesses(own.pids);
     try {
       // the GPU process is stopped as soon as it is seen: Tint's compile never answers
       while (hang.stopped.size === 0) await new Promise((r) => setTimeout(r, 10));
@@ -157,10 +193,13 @@ Deno.test({
         /^Chromium re-acquire after a device loss: acquiring the WebGPU adapter and device \(mlaHarness\.init\(\)\) did not finish within 4 s/,
       );
     } finally {
+      seen.stop();
       hang.release();
       await gpu.close();
     }
-    assert.deepEqual(await profilesOf(Deno.pid), []);
+    // both browsers' profiles (the first one and the re-acquire's) are gone
+    assert.ok(seen.profiles.size >= 2, `profiles seen: ${[...seen.profiles].join(", ")}`);
+    assert.deepEqual(await existing(seen.profiles), []);
   },
 });
 
@@ -173,7 +212,7 @@ Deno.test({
     const child = spawnHarness(["devices", "--runtime", "chromium"], {
       MLA_HARNESS_CHROMIUM_TIMEOUT: "4",
     });
-    const hang = stopGpuProcesses(child.pid);
+    const hang = stopGpuProcesses(() => descendants(child.pid));
     let pids: number[] = [];
     const seen = setInterval(() => pids = [...new Set([...pids, ...descendants(child.pid)])], 50);
     const guard = setTimeout(() => child.kill("SIGKILL"), GUARD_MS);

@@ -38,10 +38,11 @@
  * module, {@link runsAlone}) run after all the others, one at a time, in a `deno test` of
  * their own: beside another module on a 2-vCPU machine, tests/drift_real_test.ts saw a rerun
  * of the same code move by 3x (2 of 3 clean-clone CI runs failed one of its timing tests;
- * alone it passed every time). So do modules that stop or kill the Chromium processes they
- * find below their own process (tests/browser_crash_test.ts and two more): the shared
- * `deno test --parallel` process would let them reach other modules' browsers. The last line
- * then sums every process's summary.
+ * alone it passed every time). The last line then sums every process's summary. (The modules
+ * that stop or kill Chromium processes, tests/browser_crash_test.ts and two more, ran alone
+ * too until session 53: each now acts only on the processes of the browsers it started itself,
+ * the process tree below their launching shells (`ownBrowsers` in tests/browser_helpers.ts), so
+ * in the shared `deno test --parallel` process they no longer reach other modules' browsers.)
  *
  * Modules with a line `// test_runner: early` (the suite's longest) start before the others
  * ({@link earlyFirst}), so that the last minute is not one long module beside an idle job.
