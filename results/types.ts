@@ -138,6 +138,12 @@ export interface CaseResult {
   readonly timing?: TimingRecord;
   /** Wall time of the whole case (ms), reference and compile included. */
   readonly wallMs: number;
+  /**
+   * An error of the infrastructure, not of the case: its device was lost (a GPU reset, the
+   * Chromium page or browser gone) or it ran past `--case-timeout`. `run --resume` runs such
+   * a case again. Absent otherwise, and in records written before it existed.
+   */
+  readonly deviceLoss?: true;
 }
 
 /** The environment of a run, so drift can be attributed. */

@@ -26,7 +26,8 @@ import { sameFilter } from "../matrix/case_id.ts";
 import type { Case } from "../matrix/types.ts";
 import { ReportFileError } from "../report/errors.ts";
 import { readReportJson } from "../report/json.ts";
-import { JsonlWriter, readJsonl } from "../report/jsonl.ts";
+import { formatJsonlLine, JsonlWriter, readJsonl } from "../report/jsonl.ts";
+import { writeTextAtomic } from "../util/fs.ts";
 import { headerlessResults, RUN_FILES, RUN_REPORT_FILES } from "../report/merge.ts";
 import { BENCH_ONLY_FILES, BENCH_RECORDS } from "../report/output_paths.ts";
 import { prepareOutputDir } from "../report/output_paths.ts";
@@ -297,6 +298,11 @@ interface Claimed {
   previous: Map<string, CaseResult>;
   /** The run being resumed (its header: matrix as it spelt it, fingerprint), if any. */
   resumed: RunReport | null;
+  /**
+   * A resume's results that a device loss or a timeout ended ({@link CaseResult.deviceLoss}),
+   * not kept: their cases run again.
+   */
+  retried: CaseResult[];
 }
 
 /**
@@ -321,7 +327,7 @@ async function claimFolder(
   const benchRecords = await nonEmptyLines(`${out}/${BENCH_RECORDS}`);
   if (options.force) {
     for (const f of BENCH_ONLY_FILES) await Deno.remove(`${out}/${f}`).catch(() => {});
-    return { previous, resumed: null };
+    return { previous, resumed: null, retried: [] };
   }
   if (benchRecords > 0) {
     throw new ReportFileError(
@@ -345,7 +351,7 @@ async function claimFolder(
           `or pick another --out`,
       );
     }
-    return { previous, resumed: null }; // empty, or a finished run: replaced
+    return { previous, resumed: null, retried: [] }; // empty, or a finished run: replaced
   }
   // Results with neither run.json nor report.json: a folder of a harness from before run.json
   // (its killed runs left results.jsonl alone), or one whose run.json was removed. Their
@@ -372,7 +378,7 @@ async function claimFolder(
     results = (await readJsonl(resultsPath)).results;
   } catch (e) {
     if (e instanceof ReportFileError && e.cause instanceof Deno.errors.NotFound) {
-      return { previous, resumed: held.header };
+      return { previous, resumed: held.header, retried: [] };
     }
     if (e instanceof ReportFileError && e.line !== null) {
       throw new ReportFileError(
@@ -386,6 +392,7 @@ async function claimFolder(
     throw e;
   }
   const owned = new Map(mine.map((c) => [c.id, c]));
+  const retried: CaseResult[] = [];
   for (const r of results) {
     const c = owned.get(r.id);
     if (c === undefined) {
@@ -418,9 +425,11 @@ async function claimFolder(
           "--force starts over, or pick another --out",
       );
     }
-    if (!previous.has(r.id)) previous.set(r.id, r);
+    // an error of the device, not of the case (a loss, a timeout): run again, not kept
+    if (r.deviceLoss === true) retried.push(r);
+    else if (!previous.has(r.id)) previous.set(r.id, r);
   }
-  return { previous, resumed: held.header };
+  return { previous, resumed: held.header, retried };
 }
 
 /**
@@ -643,7 +652,7 @@ async function runInFolder(
     ...(options.fault ? { plantedFault: options.fault.id } : {}),
     ...(options.backend !== undefined ? { backend: options.backend } : {}),
   };
-  const { previous, resumed } = await claimFolder(options.out, asked, mine, options);
+  const { previous, resumed, retried } = await claimFolder(options.out, asked, mine, options);
   // The config files the selection reads, as they are now: a case id names a config by its
   // path, so a resume after the file changed would join results of two models.
   const configs = await hashConfigFiles(all.map((c) => c.params.preset), baseDir);
@@ -710,6 +719,18 @@ async function runInFolder(
       if (!options.ctx) ctx.destroy();
       throw e;
     }
+  }
+  if (retried.length > 0) {
+    // results.jsonl keeps one line per case: the lines of the cases run again go (the file
+    // replaced whole, so a resume killed here leaves the kept lines, and those cases missing)
+    await writeTextAtomic(resultsPath, [...previous.values()].map(formatJsonlLine).join(""));
+    const ids = [...new Set(retried.map((r) => r.id))];
+    console.error(
+      `resume: ${plural(ids.length, "case")} that a device loss or a timeout ended ` +
+        `${ids.length === 1 ? "runs" : "run"} again: ${ids.slice(0, 5).join(", ")}${
+          ids.length > 5 ? `, and ${ids.length - 5} more` : ""
+        }`,
+    );
   }
   const writer = await JsonlWriter.open(resultsPath, { truncate: !options.resume });
   const header = (results: CaseResult[], interrupted: boolean): RunReport => ({
@@ -804,9 +825,14 @@ async function runInFolder(
               : "the device was re-acquired and the run went on"),
           performance.now() - t0,
         );
-      await writer.write(result);
-      fresh.push(result);
-      progress.caseDone(result);
+      // an error the device's loss or a timeout caused: marked, so that --resume runs it again
+      const recorded: CaseResult = (ctx.lost || outcome.kind === "timeout") &&
+          result.status === "error"
+        ? { ...result, deviceLoss: true }
+        : result;
+      await writer.write(recorded);
+      fresh.push(recorded);
+      progress.caseDone(recorded);
       if (ctx.lost || outcome.kind === "timeout") {
         losses++;
         if (losses >= maxLosses) {
@@ -825,7 +851,7 @@ async function runInFolder(
           // measured, the cases not run) are written as for any other stop.
           fatal = e instanceof Error ? e : new Error(String(e));
           fatal.message = `no device after the loss in ${c.id} (the run stopped there; ` +
-            `--resume runs the rest): ${fatal.message}`;
+            `--resume runs it again and the rest): ${fatal.message}`;
           break;
         }
       } else {

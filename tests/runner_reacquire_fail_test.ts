@@ -11,6 +11,7 @@ import { writeRunReports } from "../report/run_reports.ts";
 import { SILENT_PROGRESS } from "../report/progress.ts";
 import { ChromiumLaunchError } from "../browser/chromium.ts";
 import { PASS_STUB } from "./stub_runner.ts";
+import type { CaseResult, RunReport } from "../results/types.ts";
 
 Deno.test("a device that cannot be re-acquired after a loss stops the run with its reports written", async () => {
   const caps = await readCapsFile(new URL("./fixtures/caps_no_f16.json", import.meta.url).pathname);
@@ -55,7 +56,7 @@ Deno.test("a device that cannot be re-acquired after a loss stops the run with i
       e.message,
       new RegExp(`^no device after the loss in ${lostIn.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} `),
     );
-    assert.match(e.message, /--resume runs the rest\): \/x\/chrome exited \(code 7\)/);
+    assert.match(e.message, /--resume runs it again and the rest\): \/x\/chrome exited \(code 7\)/);
     const files = [...Deno.readDirSync(out)].map((f) => f.name).sort();
     for (const f of ["report.json", "summary.md", "junit.xml", "results.jsonl", "run.json"]) {
       assert.ok(files.includes(f), `${f} missing: ${files.join(", ")}`);
@@ -68,4 +69,103 @@ Deno.test("a device that cannot be re-acquired after a loss stops the run with i
   } finally {
     await Deno.remove(out, { recursive: true });
   }
+});
+
+Deno.test("--resume runs again the case a device loss ended, and keeps a case's own error", async () => {
+  const caps = await readCapsFile(new URL("./fixtures/caps_no_f16.json", import.meta.url).pathname);
+  let dead = false;
+  const device = (reacquire: () => Promise<void>): RemoteDevice => ({
+    runtime: "chromium",
+    caps,
+    identity: { name: "b", version: "test", path: "/none", userAgent: "test", adapterInfo: {} },
+    get lost() {
+      return dead;
+    },
+    destroy: () => {},
+    reacquire,
+    close: () => Promise.resolve(),
+    runAttention: () => Promise.reject(new Error("not run: the stub runs the cases")),
+    runLayer: () => Promise.reject(new Error("not run: the stub runs the cases")),
+  });
+  const out = await Deno.makeTempDir({ prefix: "mla-reacquire-" });
+  const options = {
+    matrix: "smoke",
+    filter: "preset=tiny;dtype=f32;layout=thd",
+    out,
+    repeats: 0,
+    progress: SILENT_PROGRESS,
+    writeReports: (dir: string, report: RunReport) => writeRunReports(dir, report),
+  };
+  try {
+    let n = 0;
+    let ownError = "", lostIn = "";
+    const first = await runMatrix({
+      ...options,
+      ctx: device(() => Promise.reject(new ChromiumLaunchError("/x/chrome exited (code 7)"))),
+      testOnlyCaseRunner: async (c, o) => {
+        n++;
+        if (n === 1) {
+          ownError = c.id; // an error of the case itself: the device is fine
+          return { ...await PASS_STUB(c, o), status: "error", message: "a shader error" };
+        }
+        if (n === 3) {
+          dead = true; // the browser dies in the third case
+          lostIn = c.id;
+          return { ...await PASS_STUB(c, o), status: "error", message: "ChromiumExitedError" };
+        }
+        return PASS_STUB(c, o);
+      },
+    }).then(() => null, (e: Error) => e);
+    assert.ok(first instanceof ChromiumLaunchError, `expected the launch error, got ${first}`);
+    const lines = () =>
+      Deno.readTextFileSync(`${out}/results.jsonl`).trim().split("\n").map((l) =>
+        JSON.parse(l) as CaseResult
+      );
+    const before = lines();
+    assert.deepEqual(before.map((r) => r.deviceLoss), [undefined, undefined, true]);
+    dead = false;
+    const ran: string[] = [];
+    const report = await runMatrix({
+      ...options,
+      resume: true,
+      ctx: device(() => Promise.resolve()),
+      testOnlyCaseRunner: (c, o) => {
+        ran.push(c.id);
+        return PASS_STUB(c, o);
+      },
+    });
+    assert.equal(ran[0], lostIn, `the lost case runs first again: ${ran.join(", ")}`);
+    assert.ok(!ran.includes(ownError), "a case's own error is kept, not run again");
+    const after = lines();
+    // one line per case: the lost case's error line went
+    assert.equal(new Set(after.map((r) => r.id)).size, after.length);
+    assert.equal(after.find((r) => r.id === lostIn)?.status, "pass");
+    assert.equal(after.find((r) => r.id === ownError)?.status, "error");
+    assert.equal(report.results.find((r) => r.id === lostIn)?.status, "pass");
+    assert.equal(report.interrupted, false);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("results.jsonl's deviceLoss mark: true on an error only", async () => {
+  const { caseResultProblem } = await import("../report/validate.ts");
+  const line = {
+    id: "a",
+    status: "error",
+    decision: "not-reached",
+    params: {},
+    expect: {},
+    message: "lost",
+    wallMs: 1,
+  };
+  assert.equal(caseResultProblem({ ...line, deviceLoss: true }), null);
+  assert.match(
+    caseResultProblem({ ...line, deviceLoss: "yes" }) ?? "",
+    /field "deviceLoss" must be true on an error result/,
+  );
+  assert.match(
+    caseResultProblem({ ...line, status: "pass", deviceLoss: true }) ?? "",
+    /on status "pass"/,
+  );
 });
