@@ -172,13 +172,15 @@ export interface FunctionDecl {
   readonly params: FunctionParam[];
   /** Whether it is a compute entry point (`@compute`). */
   readonly compute: boolean;
+  /** Its `@workgroup_size` dimensions as written (one token list each), or null. */
+  readonly workgroupSize: Token[][] | null;
   /** The statements of its body. */
   readonly body: Statement[];
   /** Its `fn` token (where it is). */
   readonly at: Token;
 }
 
-/** What a module declares: its workgroup and private variables, structs and functions. */
+/** What a module declares: its workgroup and private variables, structs, consts and functions. */
 export interface ModuleDecls {
   /** Names of the `var<workgroup>` declarations. */
   readonly workgroupVars: Set<string>;
@@ -188,6 +190,8 @@ export interface ModuleDecls {
   readonly structs: Map<string, FunctionParam[]>;
   /** Its functions by name. */
   readonly functions: Map<string, FunctionDecl>;
+  /** Each module-scope `const`'s initializer, by the const's name (not `override`s). */
+  readonly consts: Map<string, Token[]>;
 }
 
 /** A source the parser cannot read (a construct outside the subset, or unbalanced brackets). */
@@ -241,18 +245,19 @@ class Parser {
     }
   }
 
-  /** Skip `@name` and `@name(...)` attributes. */
-  attributes(): Token[] {
-    const attrs: Token[] = [];
+  /** Read `@name` and `@name(...)` attributes: each name with its arguments' tokens. */
+  attributes(): { name: Token; args: Token[] }[] {
+    const attrs: { name: Token; args: Token[] }[] = [];
     while (this.is("@")) {
       this.next();
       const name = this.next();
-      attrs.push(name);
+      let args: Token[] = [];
       if (this.is("(")) {
         this.next();
-        this.until(")");
+        args = this.until(")");
         this.next();
       }
+      attrs.push({ name, args });
     }
     return attrs;
   }
@@ -388,6 +393,7 @@ class Parser {
     const privateVars = new Set<string>();
     const structs = new Map<string, FunctionParam[]>();
     const functions = new Map<string, FunctionDecl>();
+    const consts = new Map<string, Token[]>();
     while (this.peek()) {
       const attrs = this.attributes();
       const t = this.peek();
@@ -403,7 +409,8 @@ class Parser {
         functions.set(name, {
           name,
           params: functionParams(paramToks),
-          compute: attrs.some((a) => a.text === "compute"),
+          compute: attrs.some((a) => a.name.text === "compute"),
+          workgroupSize: dimensions(attrs.find((a) => a.name.text === "workgroup_size")?.args),
           body,
           at: t,
         });
@@ -432,10 +439,28 @@ class Parser {
           const name = decl.find((d, k) => k > 3 && d.kind === "id");
           if (name) privateVars.add(name.text);
         }
+        const eq = decl.findIndex((d) => d.text === "=");
+        if (decl[0]?.text === "const" && decl[1]?.kind === "id" && eq > 1) {
+          consts.set(decl[1].text, decl.slice(eq + 1));
+        }
       }
     }
-    return { workgroupVars, privateVars, structs, functions };
+    return { workgroupVars, privateVars, structs, functions, consts };
   }
+}
+
+/** `@workgroup_size`'s arguments split at their commas, or null without the attribute. */
+function dimensions(args: Token[] | undefined): Token[][] | null {
+  if (!args) return null;
+  const dims: Token[][] = [[]];
+  let depth = 0;
+  for (const t of args) {
+    if (t.text === "(" || t.text === "[") depth++;
+    else if (t.text === ")" || t.text === "]") depth--;
+    if (depth === 0 && t.text === ",") dims.push([]);
+    else dims[dims.length - 1].push(t);
+  }
+  return dims.filter((d) => d.length > 0);
 }
 
 /** A parameter list's names (an identifier followed by `:` at the list's depth 0), with builtins. */

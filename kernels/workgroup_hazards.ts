@@ -10,7 +10,7 @@
  * does). This check reads the specialized source instead, the same on every device.
  *
  * What it reports, walking each compute entry point's control flow (loops to a fixpoint,
- * user functions inlined with their arguments):
+ * user functions inlined with their arguments, the right operand of `&&`/`||` as a branch):
  * - a **hazard**: two accesses to one workgroup variable, at least one a write, with a path
  *   from the first to the second that passes no `workgroupBarrier()` (or
  *   `workgroupUniformLoad`), unless both index the variable with the same expression and
@@ -41,24 +41,37 @@
  * (rmsnorm.wgsl's tree reduction). The reason is required.
  *
  * It is a check, not a proof: it does not evaluate index arithmetic, so two different
- * expressions always conflict and the same invocation-dependent expression never does,
- * except that two writes which both index by the invocation are never reported against each
- * other (a tile staged as `s[lid]` and `s[lid + WG]`, or one unrolled copy per element: only
- * arithmetic could tell those from a collision; a read after them still needs its barrier).
- * The unrolled copies of a loop (kernels/unroll.ts) each bind their own constant, so check
- * the source as written where one can: `part[(g * CPG + c) * PSTRIDE + lane]` read back for
- * c = 0 and c = 1 is one invocation's only while c is one loop variable.
- * For the same reason: a `var` subscript changed between two accesses is still taken as
- * the same slot (`j = (j + 1u) % 64u` between `s[j] = ..` and `s[j]` is not seen); one
- * invocation's strided slots in two loops (`for (var i = lid; ..; i += WG)` twice) conflict;
- * ping-pong buffers `pp[cur]`/`pp[1u - cur]` conflict (mark the line `@no-race`).
- * `workgroupUniformLoad` is taken as a barrier before its read only (the WGSL spec says it
- * executes a control barrier, not on which side; Tint's polyfill places one on each), and a
- * call in the right operand of `&&`/`||` as always made.
+ * expressions always conflict and the same invocation-dependent expression never does while
+ * its value stays, except that two writes which both index by the invocation are never
+ * reported against each other (a tile staged as `s[lid]` and `s[lid + WG]`, or one unrolled
+ * copy per element: only arithmetic could tell those from a collision; a read after them
+ * still needs its barrier).
+ *
+ * A subscript's value goes when, on some path between the two accesses, a `var` it names is
+ * assigned (also through a pointer or in a callee, or declared again by a later trip of a
+ * loop), a `let` or argument it names is evaluated again after such a change or from a
+ * function's result, an atomic or a subgroup operation, or workgroup memory it reads is
+ * written: then `s[j]` before `j = (j + 1u) % 64u` and `s[j]` after it conflict. One change
+ * keeps it: adding a constant stride at least the invocation index's window (the workgroup
+ * size for `local_invocation_index`, a dimension for a component of `local_invocation_id`)
+ * to a `var` that started at the index: `for (var i = lid; ..; i += WG)`, the stride written
+ * as `@workgroup_size` writes it or a literal or `const` of at least its value. Every value
+ * `lid + k * WG` is this invocation's and no other's (ignoring overflow), so the loop's
+ * read-modify-write needs no barrier; the index plus a multiple of such a stride
+ * (`lid + t * WG`, in a subscript or an initializer) is one too, whatever the multiple. The
+ * unrolled copies of a loop (kernels/unroll.ts) each bind their own constant: two
+ * subscripts, as one loop variable is before and after its `c++`.
+ *
+ * Left to `@no-race` or a false report: one invocation's strided slots in two loops
+ * (`for (var i = lid; ..; i += WG)` twice) conflict; ping-pong buffers `pp[cur]`/
+ * `pp[1u - cur]` conflict. `workgroupUniformLoad` is taken as a barrier before its read only
+ * (the WGSL spec says it executes a control barrier, not on which side; Tint's polyfill
+ * places one on each).
  *
  * @module
  */
 import { INCLUDED_MARKER } from "../gpu/shader.ts";
+import { closingBracket, constInt, shortCircuitOperands, sumOfProducts } from "./wgsl_expr.ts";
 import { parseModule, type Statement, type Token, WgslParseError } from "./wgsl_tokens.ts";
 
 /** One access to a workgroup variable, as a finding names it. */
@@ -102,7 +115,7 @@ interface Access {
    * Its subscripts (`[..]`, `.field`), each keyed and marked when it depends on the
    * invocation (the own-slot comparison).
    */
-  readonly parts: readonly { readonly key: string; readonly tainted: boolean }[];
+  readonly parts: readonly Subscript[];
   /** The access as written. */
   readonly text: string;
   /** Where it is: "line 243", or "line 243, in sp_set() called at line 432". */
@@ -112,6 +125,33 @@ interface Access {
    * is inside that loop; null once the walk leaves it, or if it was not carried.
    */
   readonly carried: string | null;
+}
+
+/** One subscript of an access (`[..]` or `.field`). */
+interface Subscript {
+  /** As written, each name resolved to its binding's key. */
+  readonly key: string;
+  /** Whether it depends on the invocation's id. */
+  readonly tainted: boolean;
+  /**
+   * What its value depends on though its key stays the same: the `var`s it names, a `let`
+   * or argument with a fresh initializer (a call), workgroup variables it reads (`s@wg`).
+   */
+  readonly roots: ReadonlySet<string>;
+  /**
+   * One of its roots changed since the access, on this path: the key no longer names the
+   * slot the access touched, so it is no invocation's own slot for a later access.
+   */
+  readonly moved?: boolean;
+}
+
+/**
+ * How far apart an invocation index's values can lie in one workgroup (`local_invocation_index`:
+ * the workgroup size): its value, or its text where it has none here (an `override`).
+ */
+interface Window {
+  readonly value: number | null;
+  readonly text: string | null;
 }
 
 /** Accesses made since the last barrier on some path, per variable. */
@@ -146,6 +186,14 @@ interface Binding {
   readonly wg?: WgPointer;
   /** How many loops enclose its declaration (0 if none, or absent). */
   readonly nest?: number;
+  /** The roots of its value besides itself ({@link Subscript.roots}). */
+  readonly roots?: ReadonlySet<string>;
+  /**
+   * A `var` set to an invocation index (`var i = lid;`) and since changed only by adding a
+   * constant stride no smaller than the index's window (`i += WG`): each value it takes is
+   * this invocation's, never another's. Dropped at any other assignment.
+   */
+  family?: Window;
 }
 
 /**
@@ -208,6 +256,8 @@ const ATOMIC_UPDATES = new Set([
 // Binary operators, written with a space either side when a finding quotes an access.
 const SPACED = new Set(["+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>", "<", ">", "<=", ">="]);
 
+const NO_ROOTS: ReadonlySet<string> = new Set();
+
 const ASSIGN_OPS = new Set(["=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<=", ">>="]);
 
 function clonePending(p: Pending): Pending {
@@ -257,7 +307,10 @@ function carry(p: Pending, loop: string | null, from: string): Pending {
 }
 
 function accessId(a: Access): string {
-  return `${a.kind}|${a.line}:${a.column}|${a.key}|${a.carried ?? ""}`;
+  const moved = a.parts.some((x) => x.moved)
+    ? a.parts.map((x) => x.moved ? "m" : "-").join("")
+    : "";
+  return `${a.kind}|${a.line}:${a.column}|${a.key}|${a.carried ?? ""}|${moved}`;
 }
 
 function conflicts(first: Access, second: Access): boolean {
@@ -333,7 +386,7 @@ function ownSlots(a: Access, b: Access): boolean {
     const x = a.parts[k];
     const y = b.parts[k];
     if (!x.tainted && !y.tainted) continue;
-    if (x.key !== y.key) return false;
+    if (x.key !== y.key || x.moved || y.moved) return false;
     owned = true;
   }
   return owned;
@@ -375,6 +428,10 @@ class Walker {
   private readonly moduleScope: Scope = { names: new Map() };
   /** {@link at}'s answers (every access names its line: keep it cheap). */
   private readonly places: string[] = [];
+  /** The entry point's invocation indices (keys: `lid`, `lv . x`) and their windows. */
+  private readonly indexWindows = new Map<string, Window>();
+  /** Every root some access's subscript has had (a change of another moves nothing). */
+  private readonly usedRoots = new Set<string>();
 
   constructor(
     private readonly decls: ReturnType<typeof parseModule>,
@@ -542,11 +599,11 @@ class Walker {
 
   /** The subscripts of a postfix chain toks[from..to): `[..]` and `.field`, keyed. */
   private subscripts(toks: Token[], from: number, to: number): Access["parts"] {
-    const parts: { key: string; tainted: boolean }[] = [];
+    const parts: Subscript[] = [];
     let k = from;
     while (k < to) {
       if (toks[k].text === ".") {
-        parts.push({ key: `.${toks[k + 1]?.text}`, tainted: false });
+        parts.push({ key: `.${toks[k + 1]?.text}`, tainted: false, roots: NO_ROOTS });
         k += 2;
         continue;
       }
@@ -557,12 +614,140 @@ class Walker {
         else if (toks[k].text === "]") depth--;
         k++;
       } while (depth > 0 && k < to);
+      // (`[lid + t * WG]` is this invocation's whatever t is)
+      const roots = this.family(toks, start + 1, k - 1) ? NO_ROOTS : this.roots(toks, start, k);
+      for (const r of roots) this.usedRoots.add(r);
       parts.push({
         key: this.renderKey(toks, start, k),
         tainted: this.taintedRange(toks, start, k),
+        roots,
       });
     }
     return parts;
+  }
+
+  /**
+   * The roots of a range's value: the `var`s it names (a pointer's pointee), the roots of the
+   * `let`s and parameters it names, and the workgroup variables it reads (`name@wg`).
+   */
+  private roots(toks: Token[], from: number, to: number): Set<string> {
+    const out = new Set<string>();
+    for (let k = from; k < to; k++) {
+      const t = toks[k];
+      if (t.kind !== "id" || toks[k - 1]?.text === ".") continue;
+      if (this.isWorkgroupVar(t.text)) out.add(`${t.text}@wg`);
+      const b = this.lookup(t.text);
+      const of = b?.pointee ?? b;
+      if (of?.mutable) out.add(of.key);
+      for (const r of of?.roots ?? []) out.add(r);
+      if (b?.wg) out.add(`${b.wg.variable}@wg`);
+    }
+    return out;
+  }
+
+  /**
+   * Whether a range's value may differ each time it is evaluated with the same names: it
+   * calls a user function, an atomic or subgroup operation, or `workgroupUniformLoad`.
+   */
+  private fresh(toks: Token[], from: number, to: number): boolean {
+    for (let k = from; k < to; k++) {
+      const name = toks[k].text;
+      if (toks[k].kind !== "id" || toks[k + 1]?.text !== "(" || this.lookup(name)) continue;
+      if (this.decls.functions.has(name) || /^(atomic|subgroup|workgroupUniformLoad)/.test(name)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * A root changed on this path: each pending access whose subscript has it no longer names
+   * its slot by that subscript's key.
+   */
+  private moved(p: Pending, root: string): void {
+    if (!this.usedRoots.has(root)) return;
+    for (const [v, m] of p) {
+      if (![...m.values()].some((a) => a.parts.some((x) => !x.moved && x.roots.has(root)))) {
+        continue;
+      }
+      const into = new Map<string, Access>();
+      for (const a of m.values()) {
+        const parts = a.parts.map((x) => !x.moved && x.roots.has(root) ? { ...x, moved: true } : x);
+        const c = parts.some((x, k) => x !== a.parts[k]) ? { ...a, parts } : a;
+        into.set(accessId(c), c);
+      }
+      p.set(v, into);
+    }
+  }
+
+  /**
+   * A binding assigned (toks, its assignment's operator at `op`): unless the assignment keeps
+   * a stride family within the invocation's own values, the accesses keyed by it move and
+   * the family is gone (the loops it was declared outside of are walked again).
+   */
+  private assigned(p: Pending, b: Binding, toks: Token[], op: number): void {
+    if (b.family && this.strided(toks, op, b.family)) return;
+    this.moved(p, b.key);
+    if (!b.family) return;
+    b.family = undefined;
+    for (let l = b.nest ?? 0; l < this.flips.length; l++) this.flips[l].flipped = true;
+  }
+
+  /**
+   * Whether `toks` adds a stride no smaller than `w` to the variable it assigns: `i += S`,
+   * `i = i + S`, `i = S + i` (S one token or a parenthesized group), `i++`, with S a module
+   * constant (or literal) whose value is at least the window's, or written as the window is
+   * (`WG` in `@workgroup_size(WG)`).
+   */
+  private strided(toks: Token[], op: number, w: Window): boolean {
+    if (op !== 1) return false; // a bare name: no `*p`, no `v.x`, no `a[k]`
+    const name = toks[0].text;
+    const o = toks[1].text;
+    if (o === "++") return w.value !== null && 1 >= w.value;
+    let stride: Token[] = [];
+    if (o === "+=") stride = toks.slice(2);
+    else if (o === "=") {
+      const rhs = toks.slice(2);
+      const operand = (x: Token[]) =>
+        x.length === 1 || (x[0].text === "(" && closingBracket(x, 0) === x.length - 1) ? x : [];
+      if (rhs[0]?.text === name && rhs[1]?.text === "+") stride = operand(rhs.slice(2));
+      else if (rhs.at(-1)?.text === name && rhs.at(-2)?.text === "+") {
+        stride = operand(rhs.slice(0, -2));
+      }
+    }
+    return this.covers(w, stride);
+  }
+
+  /**
+   * Whether `stride` is a constant no smaller than the window: a literal or module constant
+   * whose value is at least the window's, or written as the window is (`WG` in
+   * `@workgroup_size(WG)`, an `override` too).
+   */
+  private covers(w: Window, stride: Token[]): boolean {
+    if (stride.length === 0 || stride.some((t) => t.kind === "id" && this.lookup(t.text))) {
+      return false; // a local name is no constant
+    }
+    if (w.text !== null && stride.map((t) => t.text).join(" ") === w.text) return true;
+    const v = constInt(stride, this.decls.consts);
+    return v !== null && w.value !== null && v >= w.value;
+  }
+
+  /**
+   * The window of an invocation index when toks[from..to) is one, or one plus any multiple
+   * of a constant covering the window (`lid + t * WG`, `WG * k + lid`): whatever the
+   * multiple, its value is this invocation's and no other's. Undefined when it is neither.
+   */
+  private family(toks: Token[], from: number, to: number): Window | undefined {
+    const whole = this.indexWindows.get(this.renderKey(toks, from, to));
+    const terms = whole ? null : sumOfProducts(toks, from, to);
+    if (whole || terms?.length !== 2) return whole;
+    for (const [x, y] of [[terms[0], terms[1]], [terms[1], terms[0]]]) {
+      const w = x.length === 1
+        ? this.indexWindows.get(x[0].map((t) => this.render(t)).join(" "))
+        : undefined;
+      if (w && y.some((f) => this.covers(w, f))) return w;
+    }
+    return undefined;
   }
 
   /** Is a range of tokens derived from the invocation's id? */
@@ -634,6 +819,8 @@ class Walker {
       where: `${this.at(site.line)}${this.callNote}`,
       carried: null,
     });
+    // a subscript that reads the variable may name another slot after this write
+    if (kind === "write" || kind === "atomic update") this.moved(p, `${ref.variable}@wg`);
   }
 
   /**
@@ -702,9 +889,29 @@ class Walker {
    */
   expr(p: Pending, toks: Token[], from = 0, to = toks.length): Taint {
     let tainted: Taint = 0;
+    // where each invocation-dependent part starts (a `&&`'s left operand's taint)
+    const marks: number[] = [];
+    const add = (at: number, x: Taint) => {
+      if (x > 0) marks.push(at);
+      tainted = most(x, tainted);
+    };
     let i = from;
     while (i < to) {
       const t = toks[i];
+      if (t.text === "&&" || t.text === "||") {
+        // the right operand is evaluated only where the left one lets it: a branch
+        const { start, end } = shortCircuitOperands(toks, i, from, to);
+        const cond = marks.some((at) => at >= start && at < i);
+        const taken = clonePending(p);
+        if (cond) this.depth++;
+        add(i + 1, this.expr(taken, toks, i + 1, end));
+        if (cond) this.depth--;
+        const joined = joinPending([p, taken]) ?? new Map();
+        p.clear();
+        for (const [v, m] of joined) p.set(v, m);
+        i = end;
+        continue;
+      }
       if (t.kind !== "id" || toks[i - 1]?.text === ".") {
         i++;
         continue;
@@ -734,11 +941,11 @@ class Walker {
         }
         if ((name === "atomicLoad" || ATOMIC_UPDATES.has(name)) && first) {
           // every invocation gets its own result from an update (of any memory)
-          if (name !== "atomicLoad" && name !== "atomicStore") tainted = 2;
+          if (name !== "atomicLoad" && name !== "atomicStore") add(i, 2);
           const ptr = this.pointer(p, toks, first[0], first[1]);
           if (ptr && "wg" in ptr) {
             for (const r of ranges.slice(1)) {
-              tainted = most(this.expr(p, toks, r[0], r[1]), tainted);
+              add(r[0], this.expr(p, toks, r[0], r[1]));
             }
             this.access(
               p,
@@ -752,25 +959,25 @@ class Walker {
         }
         const fn = this.decls.functions.get(name);
         if (fn) {
-          tainted = most(this.call(p, fn, toks, ranges, t), tainted);
+          add(i, this.call(p, fn, toks, ranges, t));
           i = end;
           continue;
         }
-        if (name.startsWith("subgroup") && name !== "subgroupBroadcastFirst") tainted = 2;
+        if (name.startsWith("subgroup") && name !== "subgroupBroadcastFirst") add(i, 2);
         i++;
         continue;
       }
       const r = this.reference(p, toks, i);
       if (r) {
         // a value read from workgroup memory is the invocation's when its index is
-        tainted = most(r.index, tainted);
+        add(i, r.index);
         // (taking its address for something other than a call or a let: count it a write)
         const amp = toks[r.start - 1]?.text === "&";
         this.access(p, r.ref, r.site, amp ? "write" : "read");
         i = r.end;
         continue;
       }
-      tainted = most(this.taintedAt(toks, i), tainted);
+      add(i, this.taintedAt(toks, i));
       i++;
     }
     return tainted;
@@ -805,12 +1012,19 @@ class Walker {
       const t = this.expr(p, toks, r[0], r[1]);
       anyTainted = most(anyTainted, t);
       const one = r[1] - r[0] === 1 ? this.lookup(toks[r[0]].text) : undefined;
+      const roots = this.roots(toks, r[0], r[1]);
+      // a call in a loop evaluates its argument anew each trip, under the same key
+      if (this.fresh(toks, r[0], r[1])) {
+        this.moved(p, key);
+        roots.add(key);
+      }
       bound.set(param.name, {
         key,
         tainted: t === 2,
         varying: t === 1,
         mutable: one?.mutable,
         nest: this.flips.length,
+        roots,
       });
     });
     const saved = {
@@ -865,12 +1079,25 @@ class Walker {
       const from = path ? this.lookup(toks[eq + 1].text) : undefined;
       const key = from && !from.mutable && !from.wg && !from.pointee
         ? this.renderKey(toks, eq + 1, toks.length)
-        : undefined;
+        : `${name.text}@${name.line}:${name.column}${this.callPath}`;
+      // A declaration in a loop makes its binding anew each trip, under the same key. A let's
+      // value changes only with its initializer's roots, or when that is fresh; a var may
+      // have been assigned since the last trip (unless it starts a stride family again: its
+      // invocation index never changes).
+      // (a stride family's member, `lid + t * WG`, is the invocation's own whatever changed)
+      const family = eq >= 0 ? this.family(toks, eq + 1, toks.length) : undefined;
+      const fresh = !family && eq >= 0 && this.fresh(toks, eq + 1, toks.length);
+      const roots = head !== "var" && eq >= 0 && !family
+        ? this.roots(toks, eq + 1, toks.length)
+        : NO_ROOTS;
+      if (fresh || (head === "var" && !family)) this.moved(p, key);
       this.declare(name.text, name, {
         key,
         tainted: tainted === 2,
         varying: tainted === 1,
         mutable: head === "var",
+        roots: fresh && head !== "var" ? new Set([...roots, key]) : roots,
+        family: head === "var" ? family : undefined,
       });
       return;
     }
@@ -908,6 +1135,10 @@ class Walker {
     const b = target ? this.lookup(target.text) : undefined;
     const into = b?.pointee && toks[root - 1]?.text === "*" ? b.pointee : b;
     if (into) this.taint(into, most(rhsTainted, this.controlTainted() ? 1 : 0));
+    // what the subscripts keyed by it named, it may no longer name (`p[k] = v` writes the
+    // pointee too)
+    if (b?.pointee) this.assigned(p, b.pointee, toks, -1);
+    else if (b) this.assigned(p, b, toks, root === 0 ? op : -1);
   }
 
   /** Every invocation writes its own value to one slot: the last write wins. */
@@ -1091,13 +1322,49 @@ class Walker {
     }
   }
 
+  /**
+   * The entry point's invocation indices and the windows their values lie in:
+   * `local_invocation_index` the workgroup's size, a component of `local_invocation_id` or
+   * `global_invocation_id` (a workgroup-uniform offset from it) that dimension's.
+   */
+  private windows(fn: Parameters<Walker["run"]>[0]): void {
+    const dims = fn.workgroupSize ?? [];
+    const dim = (c: number): Window =>
+      c < dims.length
+        ? {
+          value: constInt(dims[c], this.decls.consts),
+          text: dims[c].map((t) => t.text).join(" "),
+        }
+        : { value: 1, text: null };
+    const [x, y, z] = [dim(0), dim(1), dim(2)];
+    const flat: Window = {
+      value: x.value !== null && y.value !== null && z.value !== null
+        ? x.value * y.value * z.value
+        : null,
+      text: y.value === 1 && z.value === 1 ? x.text : null,
+    };
+    const add = (key: string, builtin: string | null) => {
+      if (builtin === "local_invocation_index") this.indexWindows.set(key, flat);
+      if (builtin === "local_invocation_id" || builtin === "global_invocation_id") {
+        ["x", "y", "z"].forEach((c, k) => this.indexWindows.set(`${key} . ${c}`, [x, y, z][k]));
+      }
+    };
+    for (const param of fn.params) {
+      add(param.name, param.builtin);
+      const members = param.type ? this.decls.structs.get(param.type) : undefined;
+      for (const m of members ?? []) add(`${param.name} . ${m.name}`, m.builtin);
+    }
+  }
+
   run(
     fn: {
       params: { name: string; builtin: string | null; type: string | null }[];
       body: Statement[];
+      workgroupSize: Token[][] | null;
     },
   ) {
     const names = new Map<string, Binding>();
+    this.windows(fn);
     for (const param of fn.params) {
       // an input struct's members carry their own builtins
       const members = param.type ? this.decls.structs.get(param.type) : undefined;

@@ -12,6 +12,12 @@ import { barrierCheck, bundledKernels, sourceVariants } from "../kernels/compile
 import { loadKernel, readKernelFile } from "../kernels/source.ts";
 import { sourceLocation, workgroupHazards } from "../kernels/workgroup_hazards.ts";
 import { parseModule, tokenize, WgslParseError } from "../kernels/wgsl_tokens.ts";
+import {
+  closingBracket,
+  constInt,
+  shortCircuitOperands,
+  sumOfProducts,
+} from "../kernels/wgsl_expr.ts";
 
 /** A one-entry-point kernel with workgroup array `s` (64 f32) and atomic `m`. */
 function kernel(body: string, extra = ""): string {
@@ -42,6 +48,33 @@ Deno.test("parseModule reads structs, workgroup vars and entry points", () => {
   assert.equal(m.functions.get("f")?.compute, false);
   assert.equal(m.functions.get("g")?.params[0].builtin, "local_invocation_id");
   assert.throws(() => parseModule("fn f() { let x = (1; }"), WgslParseError);
+});
+
+Deno.test("wgsl_expr reads constants, short-circuit operands and sums of products", () => {
+  const m = parseModule(
+    "const LC: u32 = 32u;\nconst WG: u32 = LC * 2u;\noverride O: u32 = 8u;\nconst A = B;\n" +
+      "const B = A;\n@compute @workgroup_size(WG, 2u) fn f() {}",
+  );
+  assert.deepEqual(m.functions.get("f")?.workgroupSize?.map((d) => d.map((t) => t.text)), [
+    ["WG"],
+    ["2u"],
+  ]);
+  const value = (e: string) => constInt(tokenize(e), m.consts);
+  assert.equal(value("WG"), 64);
+  assert.equal(value("u32(WG) << 1u"), 128);
+  assert.equal(value("-(3 - 10) % 4 + 0x10 / 3"), 8);
+  // an override, a float, a cycle, a stray token: no value
+  for (const e of ["O", "1.5", "A", "WG 2", "WG +"]) assert.equal(value(e), null, e);
+  const t = tokenize("f(a, b == 1u && g(c) || h, d)");
+  assert.equal(closingBracket(t, 1), t.length - 1);
+  assert.deepEqual(shortCircuitOperands(t, 7, 0, t.length), { start: 4, end: 12 });
+  assert.deepEqual(shortCircuitOperands(t, 12, 0, t.length), { start: 4, end: 14 });
+  const sum = (e: string) =>
+    sumOfProducts(tokenize(e), 0, tokenize(e).length)?.map((x) =>
+      x.map((f) => f.map((k) => k.text).join(" "))
+    ) ?? null;
+  assert.deepEqual(sum("(lid.x + (t - 1u) * WG)"), [["lid . x"], ["( t - 1u )", "WG"]]);
+  assert.equal(sum("lid + t * WG - 1u"), null);
 });
 
 Deno.test("a write read by other invocations with no barrier between is a hazard", () => {
@@ -412,6 +445,151 @@ Deno.test("common correct forms have no finding", () => {
     kinds(kernel("  let v: vec2<f32>= vec2<f32>(s[0], 1.0);\n  s[lid] = 2.0;")),
     ["hazard"],
   );
+});
+
+/** Each finding as "kind first->second" (lines), "(carried)" when around a loop's back edge. */
+function sites(src: string): string[] {
+  return workgroupHazards(src).map((h) =>
+    `${h.kind} ${h.first?.line}->${h.second.line}${h.carried ? " (carried)" : ""}`
+  );
+}
+
+Deno.test("a var subscript changed between two accesses names another invocation's slot", () => {
+  // docs/backends.md's example: s[j] is no longer this invocation's slot
+  const moved = "  var j = lid;\n  s[j] = 1.0;\n  j = (j + 1u) % 64u;\n";
+  assert.deepEqual(sites(kernel(moved + "  let y = s[j];")), ["hazard 6->8"]);
+  // ...but after a barrier it may be anyone's
+  assert.deepEqual(kinds(kernel(moved + "  workgroupBarrier();\n  let y = s[j];")), []);
+  // changed on one path only (a condition, uniform or not)
+  assert.deepEqual(
+    sites(
+      kernel("  var j = lid;\n  s[j] = 1.0;\n  if (wid.x == 0u) { j = 63u - j; }\n  let y = s[j];"),
+    ),
+    ["hazard 6->8"],
+  );
+  // through a pointer, in a function
+  assert.deepEqual(
+    sites(kernel(
+      "  var j = lid;\n  s[j] = 1.0;\n  bump(&j);\n  let y = s[j];",
+      "fn bump(p: ptr<function, u32>) { *p = *p + 1u; }\n",
+    )),
+    ["hazard 7->9"],
+  );
+  // a function's parameter bound to the var, the var changed between the calls
+  assert.deepEqual(
+    sites(kernel(
+      "  var j = lid;\n  put(j);\n  j = 63u - j;\n  let y = get(j);",
+      "fn put(i: u32) { s[i] = 1.0; }\nfn get(i: u32) -> f32 { return s[i]; }\n",
+    )),
+    ["hazard 3->4"],
+  );
+  // a var set anew each trip of a loop (its declaration runs again), then changed
+  assert.deepEqual(
+    sites(kernel(
+      "  for (var t = 0u; t < 4u; t++) {\n    var x = lid * 2u;\n    let y = s[x];\n" +
+        "    x = lid * 5u;\n    s[x] = 1.0;\n  }",
+    )),
+    ["hazard 9->7 (carried)", "hazard 7->9"],
+  );
+});
+
+Deno.test("a stride loop keeps to its own slots only with a stride of at least the workgroup's size", () => {
+  const big = "var<workgroup> b: array<f32, 256>;\n";
+  const rmw = (update: string) =>
+    `  for (var i = lid; i < 256u; ${update}) {\n    b[i] = b[i] * 2.0;\n  }`;
+  // lid + 64 k, 64 invocations: no two invocations' values meet
+  assert.deepEqual(kinds(kernel(rmw("i += 64u"), big)), []);
+  assert.deepEqual(kinds(kernel(rmw("i = i + 128u"), big)), []);
+  // a smaller stride reaches another invocation's slots (lid + 32 is invocation lid + 32's)
+  assert.deepEqual(sites(kernel(rmw("i += 32u"), big)), [
+    "hazard 7->7 (carried)",
+    "hazard 7->7 (carried)",
+  ]);
+  assert.ok(kinds(kernel(rmw("i++"), big)).length > 0);
+  // the stride as the workgroup size is written: a const (its value), or the same override
+  const sized = (size: string, decl: string, update: string) =>
+    kernel(rmw(update), big + decl).replace("@workgroup_size(64)", `@workgroup_size(${size})`);
+  assert.deepEqual(kinds(sized("WG", "const WG: u32 = 64u;\n", "i += WG")), []);
+  assert.deepEqual(kinds(sized("WG", "const WG = 32u * 2u;\n", "i += 2u * WG")), []);
+  assert.deepEqual(kinds(sized("W", "override W: u32 = 64u;\n", "i += W")), []);
+  assert.ok(kinds(sized("W", "override W: u32 = 64u;\n", "i += 64u")).length > 0);
+  // 128 invocations (64 x 2) index by local_invocation_index: 64 is too small a stride
+  assert.ok(kinds(sized("64, 2", "", "i += 64u")).length > 0);
+  // the index plus any multiple of such a stride, in a subscript or a let: the same family
+  const trips = (i: string) =>
+    kernel(`  for (var t = 0u; t < 4u; t++) {\n    let i = ${i};\n    b[i] += 1.0;\n  }`, big);
+  assert.deepEqual(kinds(trips("lid + t * 64u")), []);
+  assert.deepEqual(kinds(trips("(t + 1u) * 64u + lid")), []);
+  assert.ok(kinds(trips("lid + t * 32u")).length > 0);
+  assert.ok(kinds(trips("lid + t * 64u - 1u")).length > 0);
+  // staged by a stride loop, a barrier, then read anywhere: no finding
+  assert.deepEqual(
+    kinds(kernel(
+      "  for (var i = lid; i < 256u; i += 64u) {\n    b[i] = 1.0;\n  }\n  workgroupBarrier();\n" +
+        "  var y = 0.0;\n  for (var i = lid; i < 256u; i += 64u) {\n    y += b[(i + 1u) % 256u];\n  }",
+      big,
+    )),
+    [],
+  );
+  // lets derived from the stride variable, read and written through functions (the
+  // softmax pass of absorbed_tiled.wgsl)
+  assert.deepEqual(
+    kinds(kernel(
+      "  for (var i = lid; i < 256u; i += 64u) {\n    let k = i / 4u;\n    let r = i % 4u;\n" +
+        "    set(k, r, at(k, r) + 1.0);\n  }",
+      big + "fn at(k: u32, r: u32) -> f32 { return b[k * 4u + r]; }\n" +
+        "fn set(k: u32, r: u32, v: f32) { b[k * 4u + r] = v; }\n",
+    )),
+    [],
+  );
+});
+
+Deno.test("a subscript evaluated anew each trip of a loop names another slot each trip", () => {
+  // a let from the loop counter: trip t + 1 of invocation l reads what l + 1 wrote in trip t
+  assert.deepEqual(
+    sites(
+      kernel(
+        "  for (var t = 0u; t < 4u; t++) {\n    let i = (lid + t) % 64u;\n    s[i] += 1.0;\n  }",
+      ),
+    ),
+    ["hazard 7->7 (carried)", "hazard 7->7 (carried)"],
+  );
+  // an atomic's ticket: another invocation may draw this trip's index next trip
+  assert.deepEqual(
+    kinds(kernel(
+      "  for (var t = 0u; t < 4u; t++) {\n    let i = atomicAdd(&m, 1u) % 64u;\n    s[i] += 1.0;\n  }",
+    )),
+    ["hazard", "hazard"],
+  );
+  // a subscript read from workgroup memory that the invocation rewrote in between
+  assert.deepEqual(
+    sites(kernel(
+      "  t[lid] = lid;\n  workgroupBarrier();\n  let a = s[t[lid]];\n  t[lid] = 63u - lid;\n" +
+        "  s[t[lid]] = 1.0;",
+      "var<workgroup> t: array<u32, 64>;\n",
+    )),
+    ["hazard 8->10"],
+  );
+});
+
+Deno.test("a call in the right operand of && or || is made on some paths only", () => {
+  const sync = "fn sync() -> bool { workgroupBarrier(); return true; }\n";
+  // where the workgroup skips the call, no barrier separates the write from the read
+  assert.deepEqual(
+    sites(
+      kernel("  s[lid] = 1.0;\n  if (wid.x == 0u && sync()) {}\n  let y = s[63u - lid];", sync),
+    ),
+    ["hazard 6->8"],
+  );
+  assert.deepEqual(
+    kinds(
+      kernel("  s[lid] = 1.0;\n  if (sync() && wid.x == 0u) {}\n  let y = s[63u - lid];", sync),
+    ),
+    [],
+  );
+  // and where the left operand depends on the invocation, its barrier is divergent
+  assert.deepEqual(kinds(kernel("  let c = lid == 0u || sync();", sync)), ["divergent barrier"]);
+  assert.deepEqual(kinds(kernel("  let c = wid.x == 0u || sync();", sync)), []);
 });
 
 Deno.test("sourceLocation names an included part's own line", () => {
