@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { addCompiledFindings } from "../kernels/module_barriers.ts";
 import type {
   AttentionInputs,
   DeviceCaps,
@@ -428,6 +429,7 @@ export class ChromiumGpu {
         if (reply.lost) this.#lost = true;
         throw new PageSideError(reply.error);
       }
+      addCompiledFindings(reply.barrierFindings ?? []);
       return reply.measured;
     } finally {
       ex.drop();
@@ -486,6 +488,8 @@ export class ChromiumGpu {
         if (reply.lost) this.#lost = true;
         throw new PageSideError(reply.error);
       }
+      // the page's barrier check of what user backends compiled there, kept with Deno's own
+      addCompiledFindings(reply.barrierFindings ?? []);
       const outputs = decodeOutputs(await ex.outputs);
       return {
         outputs,

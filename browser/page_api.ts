@@ -9,6 +9,7 @@ import type { TimingScope } from "../adapter/timing_scope.ts";
 import type { Measured } from "../kernels/measure.ts";
 import type { Ceilings } from "../bench/ceilings.ts";
 import type { Saturation } from "../bench/saturation.ts";
+import type { BackendFinding } from "../kernels/module_barriers.ts";
 
 /** An error thrown in the page, by name and message. */
 export interface PageError {
@@ -43,6 +44,11 @@ export type PageCaseReply =
     readonly scope: TimingScope;
     /** Scope "core": the passes outside the core in the checked run, ms (else null). */
     readonly outsideCoreMs: number | null;
+    /**
+     * What the static barrier check found in the sources user backends compiled in the page
+     * so far (kernels/module_barriers.ts `compiledBarrierFindings`).
+     */
+    readonly barrierFindings: readonly BackendFinding[];
   }
   | { readonly ok: false; readonly error: PageError; readonly lost: boolean };
 
@@ -69,7 +75,11 @@ export interface PageFailure {
 export type PageReply<T> = ({ readonly ok: true } & T) | PageFailure;
 
 /** The reply of `runCase()` for a bench request: the measurement (no outputs posted). */
-export type PageBenchReply = PageReply<{ readonly measured: Measured }>;
+export type PageBenchReply = PageReply<{
+  readonly measured: Measured;
+  /** As {@link PageCaseReply}'s: the barrier check's findings in what the page compiled. */
+  readonly barrierFindings: readonly BackendFinding[];
+}>;
 
 /** The reply of `ceilings()`. */
 export type PageCeilingsReply = PageReply<{ readonly ceilings: Ceilings }>;

@@ -44,6 +44,7 @@ import { measureAttention, timeAttentionCase } from "../kernels/measure.ts";
 import { type CeilingsOptions, measureCeilings } from "../bench/ceilings.ts";
 import { measureSaturation } from "../bench/saturation.ts";
 import { registerBackendModule, validateBackendModule } from "../kernels/backend_module.ts";
+import { compiledBarrierFindings } from "../kernels/module_barriers.ts";
 import { backendById } from "../adapter/registry.ts";
 
 const texts = (globalThis as { __mlaWgsl?: Record<string, string> }).__mlaWgsl ?? {};
@@ -127,6 +128,7 @@ async function runCase(caseUrl: string, resultUrl: string): Promise<PageCaseRepl
         source: t.source,
         scope: t.scope,
         outsideCoreMs: t.outsideCoreMs,
+        barrierFindings: compiledBarrierFindings(),
       };
     }
     const { hidden, ...weights } = tensors;
@@ -145,7 +147,14 @@ async function runCase(caseUrl: string, resultUrl: string): Promise<PageCaseRepl
     const samplesMs: number[] = [];
     for (let i = 0; i < header.repeats; i++) samplesMs.push((await run()).ms);
     await post(first);
-    return { ok: true, samplesMs, source: "wall-clock", scope: "all", outsideCoreMs: null };
+    return {
+      ok: true,
+      samplesMs,
+      source: "wall-clock",
+      scope: "all",
+      outsideCoreMs: null,
+      barrierFindings: compiledBarrierFindings(),
+    };
   } catch (e) {
     return { ok: false, error: errorOf(e), lost: ctx?.lost ?? false };
   }
@@ -185,7 +194,7 @@ async function bench(caseUrl: string): Promise<PageBenchReply> {
       inputs: attentionInputsOf(tensors),
       ...header.measure,
     });
-    return { ok: true, measured };
+    return { ok: true, measured, barrierFindings: compiledBarrierFindings() };
   } catch (e) {
     return { ok: false, error: errorOf(e), lost: ctx?.lost ?? false };
   }

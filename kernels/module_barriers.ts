@@ -59,6 +59,8 @@ export interface BackendFinding extends BarrierFinding {
 const compiledChecks = new Set<string>();
 /** Their findings, in the order the sources were compiled. */
 const compiledOrder: { backend: string; findings: BarrierFinding[] }[] = [];
+/** The findings {@link addCompiledFindings} kept (backend, location, kind, message, labels). */
+const addedFindings = new Set<string>();
 
 /**
  * Check a source a user backend's `launch()` compiles (`LaunchKit.compile`, after the
@@ -95,6 +97,29 @@ export function checkCompiledKernel(
   }
   compiledChecks.add(key);
   compiledOrder.push({ backend, findings });
+}
+
+/**
+ * Record findings another runtime's {@link checkCompiledKernel} made (the Chromium page's,
+ * sent with each case's reply), so that {@link compiledBarrierFindings} lists them too.
+ *
+ * @example
+ * ```ts
+ * import { addCompiledFindings, compiledBarrierFindings } from "./module_barriers.ts";
+ * addCompiledFindings([
+ *   { backend: "mine", location: "gen.wgsl:3", labels: ["f32"], kind: "hazard", message: "m" },
+ * ]);
+ * compiledBarrierFindings().length; // 1
+ * ```
+ */
+export function addCompiledFindings(findings: readonly BackendFinding[]): void {
+  for (const { backend, ...f } of findings) {
+    // each reply carries the page's whole list: a finding is kept once
+    const key = JSON.stringify([backend, f.location, f.kind, f.message, f.labels]);
+    if (addedFindings.has(key)) continue;
+    addedFindings.add(key);
+    compiledOrder.push({ backend, findings: [{ ...f, labels: [...f.labels] }] });
+  }
 }
 
 /**
