@@ -2,6 +2,8 @@
 // naming it, the tool's usage and exit 2, never a stack trace or a run on NaN; --help is exit
 // 0. html_scale printed "NaN cases" and history_scale ran its year-long benchmark on --help;
 // report_screenshot threw from Chromium on a width of "abc" and from the OS on a missing page.
+// derive_tolerances and layer_input_scale (docs/tolerances.md) said "Unknown option '--help'",
+// exit 2.
 import assert from "node:assert/strict";
 import { runTool } from "./helpers_cli.ts";
 
@@ -35,7 +37,15 @@ Deno.test("tools: bad counts and paths are exit 2 with the usage; --help is exit
     assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
     assert.equal(r.stdout, "", "nothing measured");
   }
-  for (const tool of ["html_scale.ts", "history_scale.ts", "report_screenshot.ts"]) {
+  const helped = [
+    "html_scale.ts",
+    "history_scale.ts",
+    "report_screenshot.ts",
+    "derive_tolerances.ts",
+    "layer_input_scale.ts",
+    "reference_time.ts",
+  ];
+  for (const tool of helped) {
     const r = await runTool(tool, ["--help"]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`^usage: deno run -A tools/${tool.replace(".", "\\.")} `));

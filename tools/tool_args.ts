@@ -1,7 +1,7 @@
 /**
  * The command line of a tool in tools/: `node:util` `parseArgs`, with a bad option (unknown,
  * or a value that reads as an option) said in a line with the tool's usage and exit 2, not
- * an uncaught TypeError with a stack trace.
+ * an uncaught TypeError with a stack trace, and `--help` / `-h` the usage and exit 0.
  *
  * @module
  */
@@ -9,7 +9,8 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 
 /**
  * `parseArgs(config)` (over the script's arguments unless `config.args` is given); on a bad option,
- * prints its message and `usage` to stderr and exits 2.
+ * prints its message and `usage` to stderr and exits 2. `--help` or `-h` (where the tool does not
+ * define a `help` option itself) prints `usage` to stdout and exits 0.
  *
  * @example
  * ```ts ignore
@@ -24,6 +25,11 @@ export function toolArgs<T extends ParseArgsConfig>(
   config: T,
   usage: string,
 ): ReturnType<typeof parseArgs<T>> {
+  const args = config.args ?? Deno.args;
+  if (config.options?.help === undefined && args.some((a) => a === "--help" || a === "-h")) {
+    console.log(usage);
+    Deno.exit(0);
+  }
   try {
     return parseArgs(config);
   } catch (e) {
