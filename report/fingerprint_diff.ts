@@ -16,8 +16,9 @@ export interface FingerprintChange {
    * `host.arch`, `host.cpuModel`, `adapter.description`, `adapter.vendor`,
    * `adapter.architecture`, `adapter.device`, `adapter.driver`, `adapter.features`,
    * `adapter.isFallbackAdapter`, `tuning.knobs` (the plan tuning's knobs off their defaults,
-   * adapter/plan_tuning.ts; null: none), `adapter.caps` (the limits, SM count, device class
-   * and loop budget that differ, as `name value` pairs),
+   * adapter/plan_tuning.ts; null: none), `adapter.caps.<name>` (each limit, `limits.<limit>`,
+   * and the SM count, device class and loop budget, `smCount`, `deviceClass`,
+   * `loopIterationBudget`, that differs; null: absent on that side),
    * `kernel.<file>` (null `from`: added; null `to`: removed), `harnessRevision`.
    */
   readonly field: string;
@@ -73,12 +74,11 @@ export function diffFingerprints(a: Fingerprint, b: Fingerprint): FingerprintCha
   cmp("tuning.knobs", tuningText(a.adapter), tuningText(b.adapter));
   // What the plans were made for beyond the adapter's identity: limits, and the SM count,
   // device class and loop budget (overrides such as MLA_HARNESS_DEVICE_CLASS move them).
+  // One change per name (`adapter.caps.limits.maxBindingsPerBindGroup 1000 → 1024`): a list
+  // of every old value, then of every new one, could not be read across.
   const pa = planCaps(a.adapter), pb = planCaps(b.adapter);
-  const keys = [...new Set([...pa.keys(), ...pb.keys()])].filter((k) => pa.get(k) !== pb.get(k));
-  if (keys.length > 0) {
-    const side = (m: Map<string, string>) =>
-      keys.map((k) => `${k} ${m.get(k) ?? "(none)"}`).join(", ");
-    changes.push({ field: "adapter.caps", from: side(pa), to: side(pb) });
+  for (const k of [...new Set([...pa.keys(), ...pb.keys()])]) {
+    cmp(`adapter.caps.${k}`, pa.get(k) ?? null, pb.get(k) ?? null);
   }
   const names = [...new Set([...Object.keys(a.kernelHashes), ...Object.keys(b.kernelHashes)])]
     .sort();
@@ -113,7 +113,7 @@ export interface EnvironmentMix {
   /**
    * Differences that make the results of the two runs those of different devices, runtimes,
    * kernels or plans: every {@link diffFingerprints} field but the host's and a revision
-   * that differs only in its `-dirty` mark or is unknown on one side (`adapter.caps`
+   * that differs only in its `-dirty` mark or is unknown on one side (`adapter.caps.*`
    * included: the limits, SM count, device class and loop budget the plans were made for).
    */
   readonly blocking: FingerprintChange[];

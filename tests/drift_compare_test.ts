@@ -394,7 +394,8 @@ Deno.test("a device-class override or another SM count is attributed to the adap
   assert.equal(r.environment.summary.length, 1, r.environment.summary.join("\n"));
   assert.match(
     r.environment.summary[0],
-    /caps smCount \(none\), deviceClass \(none\) → smCount 132, deviceClass gpu/,
+    // one change per name, old → new beside each other
+    /^adapter or driver: caps\.smCount none → 132; caps\.deviceClass none → gpu$/,
   );
   assert.deepEqual(r.cases[0].attributedTo, [r.environment.summary[0]]);
 });
