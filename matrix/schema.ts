@@ -210,7 +210,12 @@ const labelString = (error: string) =>
   });
 
 const group = z.strictObject({
-  name: labelString("must be a string").optional(),
+  // a blank group name made the reports' group rows read as nothing (leave it out for
+  // `groups[i]`)
+  name: labelString("must be a string").refine((v) => v.trim() !== "", {
+    error: "must not be empty or only spaces: a short label the reports print for the group's " +
+      'rows, e.g. "decode", or leave it out (the reports then say groups[i])',
+  }).optional(),
   axes,
   exclude: z.array(axes, {
     error: "must be a list of exclude objects, each naming axis values whose cases are left " +

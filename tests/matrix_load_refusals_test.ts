@@ -156,3 +156,19 @@ Deno.test("a matrix or group name with a control character or a bidirectional ov
     );
   }
 });
+
+Deno.test("a group name that is empty or only spaces is refused, naming it; an absent one is fine", () => {
+  const withGroup = (g: Record<string, unknown>) => ({ name: "m", groups: [g] });
+  validateMatrix(withGroup({ axes: { preset: "tiny" } }), "m.json");
+  for (const name of ["", "   ", "\u00a0"]) {
+    assert.throws(
+      () => validateMatrix(withGroup({ name, axes: { preset: "tiny" } }), "m.json"),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.issues.some((i) =>
+          i.path === "groups[0].name" && /must not be empty or only spaces/.test(i.message)
+        ),
+      JSON.stringify(name),
+    );
+  }
+});
