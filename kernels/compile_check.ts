@@ -10,7 +10,13 @@ import type { Dtype } from "../adapter/types.ts";
 import type { GpuContext } from "../gpu/device.ts";
 import { ShaderCompileError } from "../gpu/errors.ts";
 import { compileShader } from "../gpu/shader.ts";
-import { expandIncludes, includeDirectives, readKernelFile, specializeSource } from "./source.ts";
+import {
+  expandIncludes,
+  includeDirectives,
+  readKernelFile,
+  RESERVED_SWITCHES,
+  specializeSource,
+} from "./source.ts";
 import { sourceLocation, workgroupHazards } from "./workgroup_hazards.ts";
 
 /** One specialization of a kernel source: a dtype, with or without its subgroup lines. */
@@ -64,19 +70,22 @@ export function sourceVariants(
 }
 
 /**
- * The named line switches a kernel source has (`// @name:` lines other than the dtype's
- * and the subgroup variant's; kernels/source.ts), in order of first appearance.
+ * The named line switches a kernel source has (`// @name:` lines other than the dtype's,
+ * the subgroup variant's and the other reserved names, which no switch may take;
+ * kernels/source.ts `RESERVED_SWITCHES`), in order of first appearance.
  *
  * @example
  * ```ts
  * import { lineSwitches } from "./compile_check.ts";
  * lineSwitches("// @f16: let a = 1h;\n  // @tex: let t = 1u;\n"); // ["tex"]
+ * lineSwitches("// @f32: a comment, not a switch\n"); // []
  * ```
  */
 export function lineSwitches(raw: string): string[] {
   const names = new Set<string>();
   for (const m of raw.matchAll(/^\s*\/\/ @([a-z][a-z0-9]*): /gm)) {
-    if (m[1] !== "f16" && m[1] !== "sg") names.add(m[1]);
+    // (specializeSource refuses to switch a reserved name on: a comment such as `// @f32: ..`)
+    if (!RESERVED_SWITCHES.has(m[1])) names.add(m[1]);
   }
   return [...names];
 }

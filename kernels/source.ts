@@ -240,8 +240,27 @@ export interface SpecializeOptions {
   switches?: readonly string[];
 }
 
-/** Marker names a switch may not take: the dtype's, the subgroup variant's, the unroller's. */
-const RESERVED_SWITCHES = new Set(["f16", "f32", "sg", "dtype", "param", "enable", "unroll"]);
+/**
+ * Marker names a switch may not take: the dtype's, the subgroup variant's, the unroller's.
+ * A `// @f32: ...` line is a comment, not a switch: {@link specializeSource} refuses to switch
+ * it on.
+ *
+ * @example
+ * ```ts
+ * import { RESERVED_SWITCHES } from "./source.ts";
+ * RESERVED_SWITCHES.has("f32"); // true
+ * RESERVED_SWITCHES.has("tex"); // false
+ * ```
+ */
+export const RESERVED_SWITCHES: ReadonlySet<string> = new Set([
+  "f16",
+  "f32",
+  "sg",
+  "dtype",
+  "param",
+  "enable",
+  "unroll",
+]);
 
 /**
  * Specialize a kernel source for a dtype and compile-time sizes. Throws when a

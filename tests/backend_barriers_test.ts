@@ -15,6 +15,7 @@ import {
   mergeFindings,
 } from "../kernels/module_barriers.ts";
 import { barrierWarningLines, compiledBarrierLines } from "../cli/backend_options.ts";
+import { lineSwitches } from "../kernels/compile_check.ts";
 import { mergeRuns, runReportProblem, writeRunOutputs } from "../report/mod.ts";
 import { toMarkdown } from "../report/markdown.ts";
 import type { BackendBarrierFinding } from "../results/types.ts";
@@ -70,6 +71,18 @@ Deno.test("checkModuleSources: a race in a listed .wgsl file is found; other fil
   assert.equal(odd.findings.length, 0);
   assert.equal(odd.skipped.length, 1);
   assert.match(odd.skipped[0], /^odd\.wgsl: /);
+});
+
+Deno.test("checkModuleSources: a `// @f32:` comment line is no switch; the file is still checked", () => {
+  // `// @name:` lines are line switches, but a reserved name is not one: the harness never
+  // switches it on (specializeSource refuses), so the load must not either
+  const code = "// @f32: a note on the f32 variant\n// @unroll: later\n" +
+    "var<workgroup> s: array<f32, 4>;\n@compute @workgroup_size(4)\n" +
+    "fn main(@builtin(local_invocation_index) i: u32) { s[i] = 1.0; let x = s[0]; }\n";
+  const found = checkModuleSources([{ file: "k.wgsl", code }]);
+  assert.deepEqual(found.findings.map((f) => [f.location, f.labels]), [["k.wgsl:5", ["f32"]]]);
+  assert.deepEqual(found.skipped, []);
+  assert.deepEqual(lineSwitches(code), []);
 });
 
 Deno.test("barrierWarningLines: a warning per finding naming backend and module, then what the check is", () => {
