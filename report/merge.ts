@@ -4,7 +4,12 @@
  *
  * @module
  */
-import type { CaseResult, EnvironmentDifference, RunReport } from "../results/types.ts";
+import type {
+  BackendBarrierFinding,
+  CaseResult,
+  EnvironmentDifference,
+  RunReport,
+} from "../results/types.ts";
 import { sameMatrixName } from "../matrix/matrix_name.ts";
 import { sameFilter } from "../matrix/case_id.ts";
 import { environmentMix } from "./fingerprint_diff.ts";
@@ -434,9 +439,10 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
         reports.every((r) => sameList(r.backendModules, first.backendModules))
       ? { backendModules: first.backendModules }
       : {}),
-    // every shard's barrier-check findings, each once (shards of one run load the same modules)
+    // every shard's barrier-check findings, each once (shards of one run load the same modules,
+    // but each compiles its own cases' specializations: one finding, the labels of both)
     ...(reports.some((r) => r.barrierFindings !== undefined)
-      ? { barrierFindings: unionByJson(reports.flatMap((r) => r.barrierFindings ?? [])) }
+      ? { barrierFindings: unionFindings(reports.flatMap((r) => r.barrierFindings ?? [])) }
       : {}),
     ...(configDigests !== undefined ? { configDigests } : {}),
     ...(matrixDigest !== undefined ? { matrixDigest } : {}),
@@ -631,13 +637,17 @@ function sameList(a: readonly string[] | undefined, b: readonly string[] | undef
   return (a ?? []).length === (b ?? []).length && (a ?? []).every((x, i) => x === b?.[i]);
 }
 
-/** Each item once (compared as JSON), in first-seen order. */
-function unionByJson<T>(items: readonly T[]): T[] {
-  const seen = new Set<string>();
-  return items.filter((x) => {
-    const key = JSON.stringify(x);
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
+/**
+ * Each finding once (by backend, location, kind and message), in first-seen order, with the
+ * labels every copy names (as kernels/module_barriers.ts `mergeFindings` joins them in a run).
+ */
+function unionFindings(items: readonly BackendBarrierFinding[]): BackendBarrierFinding[] {
+  const byKey = new Map<string, BackendBarrierFinding & { labels: string[] }>();
+  for (const f of items) {
+    const key = JSON.stringify([f.backend, f.location, f.kind, f.message]);
+    const seen = byKey.get(key);
+    if (seen === undefined) byKey.set(key, { ...f, labels: [...f.labels] });
+    else for (const l of f.labels) if (!seen.labels.includes(l)) seen.labels.push(l);
+  }
+  return [...byKey.values()];
 }

@@ -191,6 +191,35 @@ Deno.test("report.json's barrierFindings: a malformed entry is refused by name; 
   });
 });
 
+Deno.test("merge: one finding two shards compiled in other specializations is one, with both labels", async () => {
+  // a launch's findings carry the labels of the cases that shard ran (its f32 cases, the
+  // other's f16 ones): one race, not two lines of summary.md
+  await withTempDir(async (tmp) => {
+    const all = [result({ b: 1 }), result({ b: 2 }), result({ b: 3 })];
+    const shards = [
+      [{ ...FINDING, labels: ["f32"] }],
+      [{ ...FINDING, labels: ["f16", "f32"] }],
+      [],
+    ];
+    for (const [i, findings] of shards.entries()) {
+      const owned = [all[i]];
+      await writeRunOutputs(
+        `${tmp}/s${i}`,
+        report(owned, {
+          matrixIds: all.map((x) => x.id),
+          shardIds: owned.map((x) => x.id),
+          shard: `${i + 1}/3`,
+          // the third shard from a harness before the field: no barrierFindings at all
+          ...(i < 2 ? { barrierFindings: findings } : {}),
+        }),
+      );
+    }
+    const m = await mergeRuns([`${tmp}/s0`, `${tmp}/s1`, `${tmp}/s2`]);
+    assert.deepEqual(m.report.barrierFindings, [{ ...FINDING, labels: ["f32", "f16"] }]);
+    assert.match(toMarkdown(m.report), /### Barrier check \(1\)/);
+  });
+});
+
 Deno.test("checkCompiledKernel: what a launch compiles is checked once per source; findings merge their labels", () => {
   const racy = (n: number) =>
     `var<workgroup> s: array<f32, ${n}>;\n@compute @workgroup_size(${n})\n` +
