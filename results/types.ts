@@ -245,7 +245,8 @@ export interface RunReport {
   readonly backendModules?: readonly string[];
   /**
    * What the static barrier check (docs/backends.md "Checking a kernel's barriers") found in
-   * the WGSL files of the user backend modules the run loaded: a race or a divergent barrier
+   * the WGSL files of the user backend modules the run loaded and in what their launches
+   * compiled (a resume keeps those of the run it resumes): a race or a divergent barrier
    * that parity on a device running a workgroup in lock step (lavapipe) cannot catch. Present,
    * maybe empty, when the run loaded a module; absent when it loaded none (the bundled
    * kernels are checked by the project's tests) and in reports written before it existed.
@@ -287,9 +288,12 @@ export interface RunReport {
 
 /** A finding of the static barrier check in a user backend's WGSL (RunReport.barrierFindings). */
 export interface BackendBarrierFinding {
-  /** The backend id whose module lists the file. */
+  /** The backend id whose module lists the file, or whose launch compiled the source. */
   readonly backend: string;
-  /** `file.wgsl:LINE`, the file as the module's `files` names it. */
+  /**
+   * `file.wgsl:LINE`: the file as the module's `files` names it, or the `fileName` its launch
+   * gave `LaunchKit.compile`.
+   */
   readonly location: string;
   /** The specializations it was found in ("f32", "f16, subgroups"). */
   readonly labels: readonly string[];

@@ -733,6 +733,9 @@ async function runInFolder(
     );
   }
   const writer = await JsonlWriter.open(resultsPath, { truncate: !options.resume });
+  // The barrier findings of the run resumed: what its launches compiled in the cases kept
+  // (another process's, so not in this one's list) is still this run's.
+  const keptFindings = resumed && previous.size > 0 ? resumed.barrierFindings ?? [] : [];
   const header = (results: CaseResult[], interrupted: boolean): RunReport => ({
     version: 1,
     ...identity,
@@ -747,7 +750,10 @@ async function runInFolder(
     ...(options.fault ? { plantedFault: options.fault.id } : {}),
     ...(options.configRoot !== undefined ? { configRoot: options.configRoot } : {}),
     ...(options.backendModules?.length
-      ? { backendModules: options.backendModules, barrierFindings: userBarrierFindings() }
+      ? {
+        backendModules: options.backendModules,
+        barrierFindings: userBarrierFindings(keptFindings),
+      }
       : {}),
     ...(configDigests !== undefined ? { configDigests } : {}),
     ...(matrixDigest !== undefined ? { matrixDigest } : {}),
@@ -879,11 +885,12 @@ async function runInFolder(
 /**
  * What the static barrier check found in the user backends' WGSL: the files their modules
  * list (checked on load, kernels/backend_module.ts) and what their launches compiled so far
- * (kernels/module_barriers.ts), each finding once. Kept with the report, where a nightly
- * job's reader looks.
+ * (kernels/module_barriers.ts), with `kept` (a resumed run's), each finding once. Kept with
+ * the report, where a nightly job's reader looks.
  */
-function userBarrierFindings(): BackendBarrierFinding[] {
+function userBarrierFindings(kept: readonly BackendBarrierFinding[]): BackendBarrierFinding[] {
   return mergeFindings([
+    ...kept.map((f) => ({ ...f, labels: [...f.labels] })),
     ...loadedBackendModules().flatMap((l) =>
       l.barriers.findings.map((f) => ({ backend: l.module.id, ...f }))
     ),

@@ -169,3 +169,61 @@ Deno.test("results.jsonl's deviceLoss mark: true on an error only", async () => 
     /on status "pass"/,
   );
 });
+
+Deno.test("--resume keeps the barrier findings of the run it resumes (what its kept cases compiled)", async () => {
+  const caps = await readCapsFile(new URL("./fixtures/caps_no_f16.json", import.meta.url).pathname);
+  const device: RemoteDevice = {
+    runtime: "chromium",
+    caps,
+    identity: { name: "b", version: "test", path: "/none", userAgent: "test", adapterInfo: {} },
+    lost: false,
+    destroy: () => {},
+    reacquire: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+    runAttention: () => Promise.reject(new Error("not run: the stub runs the cases")),
+    runLayer: () => Promise.reject(new Error("not run: the stub runs the cases")),
+  };
+  const out = await Deno.makeTempDir({ prefix: "mla-resume-findings-" });
+  const options = {
+    matrix: "smoke",
+    filter: "preset=tiny;dtype=f32;layout=thd",
+    out,
+    repeats: 0,
+    progress: SILENT_PROGRESS,
+    ctx: device,
+    backendModules: ["mine/mod.ts"],
+    writeReports: (dir: string, report: RunReport) => writeRunReports(dir, report),
+  };
+  try {
+    const stop = new AbortController();
+    await runMatrix({
+      ...options,
+      signal: stop.signal,
+      testOnlyCaseRunner: (c, o) => {
+        stop.abort(); // stopped after its first case
+        return PASS_STUB(c, o);
+      },
+    });
+    // what the first process's launches compiled (another process: not in this one's list)
+    const found = {
+      backend: "ghost",
+      location: "gen.wgsl:3",
+      labels: ["f32"],
+      kind: "hazard",
+      message: "write of s[i] (line 3) reaches the read of s[0] (line 3)",
+    };
+    const statePath = `${out}/run.json`;
+    const state = JSON.parse(Deno.readTextFileSync(statePath));
+    assert.equal(state.state, "interrupted");
+    state.report.barrierFindings = [...state.report.barrierFindings, found];
+    Deno.writeTextFileSync(statePath, JSON.stringify(state));
+    const resumed = await runMatrix({ ...options, resume: true, testOnlyCaseRunner: PASS_STUB });
+    assert.equal(resumed.interrupted, false);
+    assert.deepEqual(resumed.barrierFindings?.filter((f) => f.backend === "ghost"), [found]);
+    // started over (--force), nothing is kept: nor are its findings
+    const fresh = await runMatrix({ ...options, force: true, testOnlyCaseRunner: PASS_STUB });
+    assert.deepEqual(fresh.barrierFindings?.filter((f) => f.backend === "ghost"), []);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
