@@ -340,9 +340,10 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
     }
     out.push(
       "",
-      "A static check of the modules' `files` (docs/backends.md, \"Checking a kernel's " +
-        'barriers"); `deno task harness compile <file>` repeats it. A line that is safe for ' +
-        "a reason the check cannot see is marked `// @no-race: <why>`.",
+      "A static check of the modules' `files` and of what their launches compiled " +
+        '(docs/backends.md, "Checking a kernel\'s barriers"); `deno task harness compile ' +
+        "<file>` repeats it on a file. A line that is safe for a reason the check cannot see " +
+        "is marked `// @no-race: <why>`.",
       "",
     );
   }
