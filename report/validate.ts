@@ -155,8 +155,11 @@ export function caseResultProblem(v: unknown): string | null {
     return 'field "seed" must be an integer or absent';
   }
   // `run --resume` runs a case so marked again: a wrong value must not read as the mark
-  if (v.deviceLoss !== undefined && (v.deviceLoss !== true || v.status !== "error")) {
-    return 'field "deviceLoss" must be true on an error result, or absent (got ' +
+  if (
+    v.deviceLoss !== undefined &&
+    (v.deviceLoss !== true || (v.status !== "error" && v.status !== "fail"))
+  ) {
+    return 'field "deviceLoss" must be true on an error or fail result, or absent (got ' +
       `${JSON.stringify(v.deviceLoss)} on status ${JSON.stringify(v.status)})`;
   }
   return caseDriftFieldsProblem(v);

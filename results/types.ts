@@ -139,9 +139,10 @@ export interface CaseResult {
   /** Wall time of the whole case (ms), reference and compile included. */
   readonly wallMs: number;
   /**
-   * An error of the infrastructure, not of the case: its device was lost (a GPU reset, the
-   * Chromium page or browser gone) or it ran past `--case-timeout`. `run --resume` runs such
-   * a case again. Absent otherwise, and in records written before it existed.
+   * An error or failure of the infrastructure, not of the case: its device was lost under it
+   * (a GPU reset, the Chromium page or browser gone; a lost device's reads can come back as
+   * zeros and fail the comparison) or it ran past `--case-timeout`. `run --resume` runs such a
+   * case again. Absent otherwise, and in records written before it existed.
    */
   readonly deviceLoss?: true;
 }

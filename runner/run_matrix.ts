@@ -831,9 +831,10 @@ async function runInFolder(
               : "the device was re-acquired and the run went on"),
           performance.now() - t0,
         );
-      // an error the device's loss or a timeout caused: marked, so that --resume runs it again
+      // an error or a failure on a device lost under it (reads of a lost device can come back
+      // as zeros and fail the comparison), or a timeout: marked, so that --resume runs it again
       const recorded: CaseResult = (ctx.lost || outcome.kind === "timeout") &&
-          result.status === "error"
+          (result.status === "error" || result.status === "fail")
         ? { ...result, deviceLoss: true }
         : result;
       await writer.write(recorded);

@@ -66,6 +66,8 @@ Deno.test("a device that cannot be re-acquired after a loss stops the run with i
     const report = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
     assert.equal(report.interrupted, true);
     assert.equal(report.results.length, 2);
+    // the case the loss ended is marked for --resume; the one before it is not
+    assert.deepEqual(report.results.map((r: CaseResult) => r.deviceLoss), [undefined, true]);
   } finally {
     await Deno.remove(out, { recursive: true });
   }
@@ -109,9 +111,9 @@ Deno.test("--resume runs again the case a device loss ended, and keeps a case's 
           return { ...await PASS_STUB(c, o), status: "error", message: "a shader error" };
         }
         if (n === 3) {
-          dead = true; // the browser dies in the third case
+          dead = true; // the browser dies in the third case, whose reads came back as zeros
           lostIn = c.id;
-          return { ...await PASS_STUB(c, o), status: "error", message: "ChromiumExitedError" };
+          return { ...await PASS_STUB(c, o), status: "fail", message: "out: 0% within tol" };
         }
         return PASS_STUB(c, o);
       },
@@ -148,7 +150,7 @@ Deno.test("--resume runs again the case a device loss ended, and keeps a case's 
   }
 });
 
-Deno.test("results.jsonl's deviceLoss mark: true on an error only", async () => {
+Deno.test("results.jsonl's deviceLoss mark: true on an error or a failure only", async () => {
   const { caseResultProblem } = await import("../report/validate.ts");
   const line = {
     id: "a",
@@ -162,8 +164,9 @@ Deno.test("results.jsonl's deviceLoss mark: true on an error only", async () => 
   assert.equal(caseResultProblem({ ...line, deviceLoss: true }), null);
   assert.match(
     caseResultProblem({ ...line, deviceLoss: "yes" }) ?? "",
-    /field "deviceLoss" must be true on an error result/,
+    /field "deviceLoss" must be true on an error or fail result/,
   );
+  assert.equal(caseResultProblem({ ...line, status: "fail", deviceLoss: true }), null);
   assert.match(
     caseResultProblem({ ...line, status: "pass", deviceLoss: true }) ?? "",
     /on status "pass"/,
