@@ -21,8 +21,8 @@ export interface ModuleBarrierCheck {
 }
 
 /**
- * Check the `.wgsl` files among a module's sources, each in f32 and (where its first
- * line is `// @enable-f16`) f16, with and without its subgroup lines and with each named
+ * Check the `.wgsl` files among a module's sources, each in f32 and (where it has the
+ * `// @enable-f16` marker line) f16, with and without its subgroup lines and with each named
  * line switch, as `compile` does. Other files are not read.
  *
  * @example

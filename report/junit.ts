@@ -139,11 +139,15 @@ function notRunCase(id: string, message: string): string {
     `      <error${attrs({ message, type: "not-run" })}/>\n    </testcase>`;
 }
 
+/** The most barrier-check findings junit.xml names as properties (`barrier.1` ...). */
+const MAX_BARRIER_PROPERTIES = 50;
+
 /**
  * The fingerprint and run settings as JUnit properties (name → value), in a fixed order:
  * runtime, host, adapter, harness revision, kernel hashes (`kernel.<file>`), then the
- * matrix filter, shard and interruption, and for a merged report the number of missing
- * cases (`run.missing`).
+ * matrix filter, shard and interruption, for a merged report the number of missing cases
+ * (`run.missing`), and with user backends the barrier check's findings (`run.barrierFindings`,
+ * their count; `barrier.1` ..., the first 50).
  *
  * @example
  * ```ts
@@ -181,7 +185,8 @@ export function junitProperties(report: RunReport): Record<string, string> {
   // (a finding is a lead to read; summary.md lists them under "Barrier check")
   const barriers = report.barrierFindings;
   if (barriers !== undefined) props["run.barrierFindings"] = String(barriers.length);
-  (barriers ?? []).forEach((f, i) => {
+  // the first 50, as report.html lists them (report.json has them all)
+  (barriers ?? []).slice(0, MAX_BARRIER_PROPERTIES).forEach((f, i) => {
     props[`barrier.${i + 1}`] = `${f.kind} ${f.location} of backend ${f.backend} ` +
       `(${f.labels.join("; ")}): ${f.message}`;
   });

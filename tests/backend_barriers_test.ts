@@ -18,6 +18,7 @@ import { barrierWarningLines, compiledBarrierLines } from "../cli/backend_option
 import { lineSwitches } from "../kernels/compile_check.ts";
 import { mergeRuns, runReportProblem, writeRunOutputs } from "../report/mod.ts";
 import { toMarkdown } from "../report/markdown.ts";
+import { junitProperties } from "../report/junit.ts";
 import type { BackendBarrierFinding } from "../results/types.ts";
 import { HAS_ADAPTER } from "./gpu_helpers.ts";
 import { runCli } from "./helpers_cli.ts";
@@ -314,4 +315,15 @@ Deno.test({
       assert.match(layer.stderr, warning);
     });
   },
+});
+
+Deno.test("junit.xml names the first 50 barrier findings as properties and counts them all", () => {
+  const many = Array.from(
+    { length: 60 },
+    (_, i) => ({ ...FINDING, location: `racy.wgsl:${i + 1}` }),
+  );
+  const props = junitProperties(report([result({ b: 1 })], { barrierFindings: many }));
+  assert.equal(props["run.barrierFindings"], "60");
+  assert.equal(props["barrier.50"]?.startsWith("hazard racy.wgsl:50 of backend racy"), true);
+  assert.equal(props["barrier.51"], undefined);
 });
