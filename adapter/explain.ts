@@ -31,6 +31,7 @@ import { type DeviceClass, deviceClassOf, formatDeviceClass } from "./device_cla
 import { workgroupElementCap } from "./slow_device.ts";
 import { backendById, isBundledBackend } from "./registry.ts";
 import { ConfigError } from "./errors.ts";
+import { didYouMean } from "../util/edit_distance.ts";
 import { PRESET_CONFIGS, PRESET_NAMES, presetReading } from "./presets.ts";
 import { resolve, type ResolveOptions } from "./resolve.ts";
 import { withParams } from "./spec.ts";
@@ -111,7 +112,9 @@ export async function loadSpecReading(
     throw new ConfigError(nameOrPath, [{
       path: "preset",
       value: nameOrPath,
-      message: `is neither a preset nor a .json config path; presets: ${PRESET_NAMES.join(", ")}`,
+      message: `is neither a preset nor a .json config path; ${
+        didYouMean(nameOrPath, PRESET_NAMES)
+      }presets: ${PRESET_NAMES.join(", ")}`,
     }], "unknown config");
   }
   return await readConfigFile(nameOrPath, options);

@@ -5,6 +5,7 @@
  */
 import { type ConfigFormat, specFromFile } from "./config.ts";
 import { ConfigError } from "./errors.ts";
+import { didYouMean } from "../util/edit_distance.ts";
 import { PRESET_CONFIGS, PRESET_NAMES, presetSpec } from "./presets.ts";
 import { withParams } from "./spec.ts";
 import type { MlaSpec, RopePairing } from "./types.ts";
@@ -41,7 +42,9 @@ export async function loadSpec(
     throw new ConfigError(nameOrPath, [{
       path: "preset",
       value: nameOrPath,
-      message: `is neither a preset nor a .json config path; presets: ${PRESET_NAMES.join(", ")}`,
+      message: `is neither a preset nor a .json config path; ${
+        didYouMean(nameOrPath, PRESET_NAMES)
+      }presets: ${PRESET_NAMES.join(", ")}`,
     }], "unknown config");
   }
   return await specFromFile(nameOrPath, options);

@@ -6,6 +6,7 @@
  */
 import { PRESET_NAMES, presetSpec } from "../adapter/presets.ts";
 import type { AttentionPath, Dtype } from "../adapter/types.ts";
+import { didYouMean } from "../util/edit_distance.ts";
 
 /** One benchmark case. */
 export interface BenchCase {
@@ -246,7 +247,9 @@ export function benchMatrix(name: string): BenchCase[] {
       });
     default:
       throw new RangeError(
-        `unknown benchmark matrix "${name}" (bundled: ${BENCH_MATRICES.join(", ")})`,
+        `unknown benchmark matrix "${name}" (${didYouMean(name, BENCH_MATRICES)}bundled: ${
+          BENCH_MATRICES.join(", ")
+        })`,
       );
   }
 }

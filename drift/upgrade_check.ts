@@ -18,6 +18,7 @@ import {
 import { lockHeld, pathExists } from "../util/fs.ts";
 import { OutputPathError, roundOutDir } from "../report/output_paths.ts";
 import { BUNDLED_MATRICES, matrixFileOf } from "../matrix/expand.ts";
+import { didYouMean } from "../util/edit_distance.ts";
 import { checkFilterSyntax } from "../matrix/case_id.ts";
 import { selectMatrixCases } from "../matrix/select.ts";
 import { COMPARE_FILES } from "./after_run.ts";
@@ -451,9 +452,10 @@ export async function precheckRefSelection(
         l.replace(/^matrix\/bundled\//, "").replace(/\.json$/, "")
       )
       : [...BUNDLED_MATRICES];
+    const near = didYouMean(matrix, names);
     throw new DriftInputError(
       "--matrix",
-      `"${matrix}" is at --${which}-ref ${ref} neither a bundled matrix (its bundled ` +
+      `"${matrix}" is at --${which}-ref ${ref} neither a bundled matrix (${near}its bundled ` +
         `matrices: ${names.join(", ")}) nor a file of that revision (its side runs in a ` +
         "checkout of the revision: commit a matrix file, or give an absolute path)",
     );

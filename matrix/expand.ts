@@ -7,6 +7,7 @@
  */
 import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
 import { readJsonFile } from "../adapter/json_file.ts";
+import { didYouMean } from "../util/edit_distance.ts";
 import { wrongFileKindIssue } from "../adapter/file_kind.ts";
 import {
   checkConfigPaths,
@@ -556,7 +557,9 @@ export async function loadMatrix(
   const raw = await readJsonFile(url, {
     what: "matrix",
     name: nameOrPath,
-    hint: `bundled matrices: ${BUNDLED_MATRICES.join(", ")}`,
+    hint: `${didYouMean(nameOrPath, BUNDLED_MATRICES)}bundled matrices: ${
+      BUNDLED_MATRICES.join(", ")
+    }`,
   });
   const written = validateMatrix(raw, nameOrPath);
   const badBackends = unknownBackends(written);

@@ -150,6 +150,11 @@ Deno.test("precheckUpgradeSelection: versions are checked here, revisions as far
       /--matrix: "future" is at --from-ref v1 neither a bundled matrix \(its bundled matrices: smoke, nightly\) nor a file of that revision/
         .test(e.message),
   );
+  // a misspelt bundled name is named with the one it is close to
+  await assert.rejects(
+    () => refs({ matrix: "nightyl" }),
+    /neither a bundled matrix \(did you mean "nightly"\? its bundled matrices: smoke, nightly\)/,
+  );
   // where the revisions select with this checkout's code, run's full check answers for them
   await refs({ filter: "prest=x" }, false);
   await assert.rejects(() => refs({ filter: "prest=x" }, true), /filter key "prest" is unknown/);

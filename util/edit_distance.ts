@@ -63,3 +63,50 @@ export function nearest(name: string, known: readonly string[]): string {
   }
   return best;
 }
+
+/**
+ * The one of `known` that `name` most likely misspells, or undefined: the one name `name`
+ * is a prefix of, else of the names at most `most` edits away (fewer edits than `name` has
+ * characters) or that `name` is a prefix of, the one fewest edits away when no other is as
+ * near. Undefined for `name` in `known`, for no close name, and for a tie (`deepseek-v` is
+ * as near `deepseek-v2` as `deepseek-v3`): a suggestion is made only where one name stands
+ * out.
+ *
+ * @example
+ * ```ts
+ * import { closeName } from "./edit_distance.ts";
+ * closeName("smok", ["smoke", "nightly", "adapter"]); // "smoke"
+ * closeName("nigh", ["smoke", "nightly", "adapter"]); // "nightly" (a unique prefix)
+ * closeName("tiny-y", ["tiny", "tiny-yarn"]); // "tiny-yarn" (the prefix wins)
+ * closeName("deepseek-v", ["deepseek-v2", "deepseek-v3"]); // undefined (a tie)
+ * closeName("llama", ["smoke", "nightly", "adapter"]); // undefined
+ * ```
+ */
+export function closeName(name: string, known: readonly string[], most = 2): string | undefined {
+  if (name === "" || known.includes(name)) return undefined;
+  const extended = known.filter((k) => k.startsWith(name));
+  if (extended.length === 1) return extended[0];
+  const close = known
+    .map((k) => ({ k, d: editDistance(name, k) }))
+    .filter(({ k, d }) => (d <= most && d < name.length) || k.startsWith(name));
+  if (close.length === 0) return undefined;
+  const least = Math.min(...close.map((c) => c.d));
+  const nearest = close.filter((c) => c.d === least);
+  return nearest.length === 1 ? nearest[0].k : undefined;
+}
+
+/**
+ * `did you mean "X"? ` for the {@link closeName} of `name` in `known`, or "" where no name
+ * stands out: the start of a hint that goes on to list `known`.
+ *
+ * @example
+ * ```ts
+ * import { didYouMean } from "./edit_distance.ts";
+ * didYouMean("smok", ["smoke", "nightly"]); // 'did you mean "smoke"? '
+ * didYouMean("llama", ["smoke", "nightly"]); // ""
+ * ```
+ */
+export function didYouMean(name: string, known: readonly string[]): string {
+  const near = closeName(name, known);
+  return near === undefined ? "" : `did you mean "${near}"? `;
+}
