@@ -8,6 +8,9 @@ import { checkOutputsApart } from "../report/output_overlap.ts";
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import {
   checkCasesInCommon,
+  checkInputExists,
+  COMPARABLE_INPUTS,
+  COMPARE_BASELINE_INPUTS,
   compareBaselines,
   currentBackend,
   DEFAULT_FAIL_ON,
@@ -139,6 +142,9 @@ export function compareCommand() {
         ["<current>", currentArg],
         ["--thresholds", opts.thresholds],
       ]);
+      // a missing input is named as given, <baseline> first (the current side is read first)
+      await checkInputExists(baselineArg, COMPARE_BASELINE_INPUTS);
+      await checkInputExists(currentArg, COMPARABLE_INPUTS);
       const thresholds = opts.thresholds ? await readThresholds(opts.thresholds) : undefined;
       const current = await loadComparable(currentArg, { backend: currentBackend() });
       const base = await resolveBaselineArg(baselineArg, current);

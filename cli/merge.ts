@@ -101,7 +101,14 @@ export async function checkMergeFolders(dirs: readonly string[], out: string): P
       );
     }
     // a file would be read as <file>/run.json: "Not a directory" from the OS
-    const info = await Deno.stat(d).catch(() => null);
+    const info = await Deno.stat(d).catch((e) => e instanceof Deno.errors.NotFound ? e : null);
+    if (info instanceof Deno.errors.NotFound) {
+      throw new CliError(
+        `merge: ${d}: the folder does not exist; give the output folders of \`run --shard\`` +
+          " (each holds the run's run.json and results.jsonl)",
+        EXIT.badInput,
+      );
+    }
     if (info !== null && !info.isDirectory) {
       throw new CliError(
         `merge: ${d} is a file, not a folder; give the output folders of \`run --shard\``,

@@ -12,6 +12,7 @@ import { isDirectory, pathExists, writeJsonAtomic, writeTextAtomic } from "../ut
 import {
   baselineFromReport,
   type BaselineLocation,
+  checkInputExists,
   loadComparable,
   locateBaseline,
   readBaseline,
@@ -117,6 +118,10 @@ function warnRenamed(loc: BaselineLocation, key: string): void {
   );
 }
 
+/** What `compare`'s <baseline> may be. */
+export const COMPARE_BASELINE_INPUTS =
+  "give a baseline file, a baselines folder, a report.json or a run output folder";
+
 /**
  * Read the baseline side of `compare`: a baselines directory picks the current run's
  * device key; anything else is read with `loadComparable`. Throws DriftInputError naming
@@ -129,6 +134,7 @@ function warnRenamed(loc: BaselineLocation, key: string): void {
  * ```
  */
 export async function resolveBaselineArg(path: string, current: Baseline): Promise<Baseline> {
+  await checkInputExists(path, COMPARE_BASELINE_INPUTS);
   if ((await isDirectory(path)) && !(await pathExists(`${path.replace(/\/+$/, "")}/report.json`))) {
     const loc = await locateBaseline(path, current.deviceKey);
     if (!loc.exists) {
@@ -176,6 +182,9 @@ export function checkCasesInCommon(
   );
 }
 
+/** What `run --baseline` may name. */
+const BASELINE_ARG_INPUTS = "give a baseline file or a folder of baselines (e.g. baselines/)";
+
 /**
  * Check `run --baseline` before the run: a file must be a readable baseline (a directory
  * is resolved after the run, when the device key is known). Throws DriftInputError.
@@ -184,11 +193,13 @@ export function checkCasesInCommon(
  * ```ts ignore
  * import { precheckBaseline } from "./after_run.ts";
  * await precheckBaseline("baselines/"); // fine
- * await precheckBaseline("nope.json"); // throws: nope.json: no such file
+ * await precheckBaseline("nope.json"); // throws: nope.json: the file does not exist; give ...
  * ```
  */
 export async function precheckBaseline(path: string | undefined): Promise<void> {
-  if (path === undefined || (await isDirectory(path))) return;
+  if (path === undefined) return;
+  await checkInputExists(path, BASELINE_ARG_INPUTS);
+  if (await isDirectory(path)) return;
   await readBaseline(path);
 }
 
@@ -262,7 +273,10 @@ export async function driftAfterRun(
   const key = deviceKey(report.fingerprint, { backend: currentBackend() });
   const loc = await locateBaseline(options.baseline, key);
   if (!loc.exists) {
-    if (!loc.fromDir) throw new DriftInputError(loc.path, "no such file");
+    if (!loc.fromDir) {
+      await checkInputExists(loc.path, BASELINE_ARG_INPUTS);
+      throw new DriftInputError(loc.path, "cannot be read");
+    }
     const have = await baselineKeys(options.baseline);
     console.error(
       `warning: no baseline for this device (${key}) in ${options.baseline} ` +

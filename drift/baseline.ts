@@ -7,7 +7,13 @@
  *
  * @module
  */
-import { isDirectory, pathExists, writeTextAtomic } from "../util/fs.ts";
+import {
+  isDirectory,
+  missingPathWords,
+  pathExists,
+  pathMissing,
+  writeTextAtomic,
+} from "../util/fs.ts";
 import {
   repeatedId,
   runReportProblem,
@@ -426,9 +432,31 @@ async function baselinesKeyedAs(dir: string, key: string): Promise<string[]> {
   return found;
 }
 
+/** What either side of a comparison may be, as {@link loadComparable} reads it. */
+export const COMPARABLE_INPUTS = "give a baseline file, a report.json or a run output folder";
+
+/**
+ * Refuse (DriftInputError, exit 2) a drift input that does not exist, naming it as given (a
+ * folder, a file, or either: util/fs.ts missingPathWords) and then `valid`, what it may be.
+ * A path that exists, or cannot be asked about, is left to its reader.
+ *
+ * @example
+ * ```ts ignore
+ * import { checkInputExists } from "./baseline.ts";
+ * await checkInputExists("out/gone/", "give a run output folder");
+ * // throws: out/gone/: the folder does not exist; give a run output folder
+ * ```
+ */
+export async function checkInputExists(path: string, valid: string): Promise<void> {
+  if (await pathMissing(path)) {
+    throw new DriftInputError(path, `${missingPathWords(path)}; ${valid}`);
+  }
+}
+
 /**
  * Read either side of a comparison: a baseline file, a run's report.json, or a run output
  * directory (its report.json). Reports become baselines with {@link baselineFromReport}.
+ * A path that does not exist is named as such ({@link checkInputExists}).
  *
  * @example
  * ```ts ignore
@@ -441,6 +469,7 @@ export async function loadComparable(
   path: string,
   options: { backend?: string } = {},
 ): Promise<Baseline> {
+  await checkInputExists(path, COMPARABLE_INPUTS);
   let file = path;
   if (await isDirectory(path)) {
     file = `${path.replace(/\/+$/, "")}/report.json`;

@@ -109,6 +109,45 @@ export async function pathExists(path: string): Promise<boolean> {
 }
 
 /**
+ * How to say that `path` does not exist, as it was given: a folder (it ends in `/`), a file
+ * (its last part has an extension), or either.
+ *
+ * @example
+ * ```ts
+ * import { missingPathWords } from "./fs.ts";
+ * missingPathWords("out/shard-1/"); // "the folder does not exist"
+ * missingPathWords("base.json"); // "the file does not exist"
+ * missingPathWords("out/shard-1"); // "does not exist (no file or folder of that name)"
+ * ```
+ */
+export function missingPathWords(path: string): string {
+  if (/[/\\]$/.test(path)) return "the folder does not exist";
+  const last = path.slice(Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\")) + 1);
+  if (/[^.]\.[A-Za-z0-9]+$/.test(last)) return "the file does not exist";
+  return "does not exist (no file or folder of that name)";
+}
+
+/**
+ * Whether `path` is known not to exist: true only where asking for it says so (not for a
+ * path that cannot be read for another reason, which its reader reports).
+ *
+ * @example
+ * ```ts
+ * import { pathMissing } from "./fs.ts";
+ * await pathMissing("/nonexistent"); // true
+ * await pathMissing("."); // false
+ * ```
+ */
+export async function pathMissing(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return false;
+  } catch (e) {
+    return e instanceof Deno.errors.NotFound;
+  }
+}
+
+/**
  * Copy the folder `from` to `to` (created): files and folders, links left out, and the
  * top-level entries named in `options.skip` left out (a repository's history and build
  * outputs when a tool or a test works on a copy of the tree).
