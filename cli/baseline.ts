@@ -5,7 +5,7 @@
  * @module
  */
 import { dirname } from "node:path";
-import { Command } from "@commander-js/extra-typings";
+import { Command, Option } from "@commander-js/extra-typings";
 import {
   baselineFromReport,
   currentBackend,
@@ -40,7 +40,8 @@ import { checkHistoryFile } from "../drift/history.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { pathExists } from "../util/fs.ts";
 import { parseFilterOption, parsePositiveInt, parseRepeats, REPEATS_HELP } from "./options.ts";
-import { runExitCode, WARMUP_MS_HELP } from "./run.ts";
+import { PROGRESS_HELP, runExitCode, WARMUP_MS_HELP } from "./run.ts";
+import { PROGRESS_MODES } from "../report/progress.ts";
 import { parseWarmupMs } from "./options.ts";
 import { DEFAULT_THRESHOLDS } from "../drift/thresholds.ts";
 import { missingIds, notRunIds } from "../report/totals.ts";
@@ -54,6 +55,7 @@ const RUN_ONLY: readonly [string, string][] = [
   ["rounds", "--rounds"],
   ["maxRows", "--max-rows"],
   ["out", "--out"],
+  ["progress", "--progress"],
 ];
 
 /**
@@ -280,6 +282,9 @@ export function baselineCommand() {
       parsePositiveInt,
       64,
     )
+    .addOption(
+      new Option("--progress <mode>", PROGRESS_HELP).choices(PROGRESS_MODES).default("auto"),
+    )
     .option(
       "--out <dir>",
       "run output directory (a half-finished run there, an update stopped by Ctrl-C, is " +
@@ -290,8 +295,8 @@ export function baselineCommand() {
     .option(
       "--from-report <file|dir>",
       "take this finished run (report.json or its folder) instead of running (the run " +
-        "options --matrix, --repeats, --warmup-ms, --rounds, --max-rows and --out are then " +
-        "refused)",
+        "options --matrix, --repeats, --warmup-ms, --rounds, --max-rows, --progress and --out " +
+        "are then refused)",
     )
     .option("--history <db>", "also append the run to this history database")
     .option(
@@ -368,6 +373,7 @@ export function baselineCommand() {
             repeats: opts.repeats,
             warmupMs,
             maxRows: opts.maxRows,
+            progressMode: opts.progress,
             writeReports: writeRunReports,
           });
           rounds.push(r);

@@ -101,6 +101,12 @@ export function parseSeconds(value: string): number {
   return n;
 }
 
+/** The `--progress` help of `run` and `baseline update` (its choices: `PROGRESS_MODES`). */
+export const PROGRESS_HELP =
+  "what the console shows as cases finish: auto (a live line on a terminal, a line per " +
+  "case otherwise), cases (a line per case), failures (a line per failure and a count " +
+  "line at most once a minute: a nightly of thousands of cases)";
+
 /** The `--warmup-ms` help of `run` and `baseline update`. */
 export const WARMUP_MS_HELP =
   "before each attention case's timed repetitions, replay it untimed for this many " +
@@ -271,12 +277,7 @@ export function runCommand() {
     )
     .option("--warmup-ms <n|auto>", WARMUP_MS_HELP, "auto")
     .addOption(
-      new Option(
-        "--progress <mode>",
-        "what the console shows as cases finish: auto (a live line on a terminal, a line per " +
-          "case otherwise), cases (a line per case), failures (a line per failure and a count " +
-          "line at most once a minute: a nightly of thousands of cases)",
-      ).choices(PROGRESS_MODES).default("auto"),
+      new Option("--progress <mode>", PROGRESS_HELP).choices(PROGRESS_MODES).default("auto"),
     )
     .option(
       "--max-rows <n>",
