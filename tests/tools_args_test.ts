@@ -3,7 +3,11 @@
 // 0. html_scale printed "NaN cases" and history_scale ran its year-long benchmark on --help;
 // report_screenshot threw from Chromium on a width of "abc" and from the OS on a missing page.
 // derive_tolerances and layer_input_scale (docs/tolerances.md) said "Unknown option '--help'",
-// exit 2.
+// exit 2. compile_time said "unknown backend --help" and step_noise_rate that each argument
+// must be a length (exit 2); gemm_tile_probe asked for the device, then said "bad tile
+// NaNxundefinedxundefined"; bandwidth_probe, load_cost_probe and texture_timestamp_probe,
+// which take no arguments, ran their GPU probes; test_runner printed `deno test --help` after
+// its own notes, exit 1.
 import assert from "node:assert/strict";
 import { runTool } from "./helpers_cli.ts";
 
@@ -29,6 +33,11 @@ Deno.test("tools: bad counts and paths are exit 2 with the usage; --help is exit
     ["plan_variants.ts", ["--work", "README.md"], /^--work README\.md: cannot be made a folder/],
     // an option where its folder goes: it made a folder named --zzz in the tree
     ["kernel_variants.ts", ["--zzz"], /^--zzz: expected one folder, DIR \(not an option/],
+    // checked before the device is asked for, said as written
+    ["gemm_tile_probe.ts", ["abc"], /^bad tile abc: TRxTCxWG, .*\nusage: /],
+    ["step_noise_rate.ts", ["-x"], /^Unknown option '-x'.*\nusage: /],
+    ["compile_time.ts", ["--zzz"], /^Unknown option '--zzz'.*\nusage: /],
+    ["bandwidth_probe.ts", ["x"], /^Unexpected argument 'x'.*\nusage: /],
   ];
   for (const [tool, args, want] of bad) {
     const r = await runTool(tool, args);
@@ -44,10 +53,21 @@ Deno.test("tools: bad counts and paths are exit 2 with the usage; --help is exit
     "derive_tolerances.ts",
     "layer_input_scale.ts",
     "reference_time.ts",
+    "compile_time.ts",
+    "gemm_tile_probe.ts",
+    "step_noise_rate.ts",
+    "bandwidth_probe.ts",
+    "load_cost_probe.ts",
+    "texture_timestamp_probe.ts",
+    "test_runner.ts",
   ];
   for (const tool of helped) {
     const r = await runTool(tool, ["--help"]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`^usage: deno run -A tools/${tool.replace(".", "\\.")} `));
+    assert.equal(r.code, 0, `${tool}: ${r.stderr}`);
+    assert.doesNotMatch(r.stdout + r.stderr, /adapter:/, `${tool}: no device asked for`);
+    assert.match(
+      r.stdout,
+      new RegExp(`^usage: deno run -A tools/${tool.replace(".", "\\.")}[ \n]`),
+    );
   }
 });

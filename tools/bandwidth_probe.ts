@@ -28,7 +28,14 @@
  * @module
  */
 import { dispatchTimer, probeDevice } from "./probe_device.ts";
+import { toolArgs } from "./tool_args.ts";
 
+toolArgs(
+  { options: {} },
+  "usage: deno run -A tools/bandwidth_probe.ts\n\n" +
+    "How fast this adapter reads memory through a storage buffer and through textures " +
+    "(docs/benchmarks.md, session 14). Takes no arguments.",
+);
 const { adapter, device } = await probeDevice();
 const time = dispatchTimer(device);
 // 4096 x 2048 rgba32float texels = 128 MiB: lavapipe's and WebGPU's default

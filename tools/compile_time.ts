@@ -29,18 +29,28 @@ import { GpuContext, HARNESS_FEATURES } from "../gpu/device.ts";
 import { runAttention } from "../kernels/attention.ts";
 import "../kernels/bundled_modules.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
+import { toolArgs } from "./tool_args.ts";
 
-const args = Deno.args.filter((a) => a !== "--decode" && a !== "--prefill");
-const decodeOnly = Deno.args.includes("--decode");
-const prefillAll = Deno.args.includes("--prefill");
+const usage = "usage: deno run -A tools/compile_time.ts [--decode | --prefill] [BACKEND ...]\n\n" +
+  "Cold compile time of each BACKEND's kernels at DeepSeek-V2-Lite widths (default: " +
+  "wgsl-absorbed-gemm wgsl-expanded-gemm).\nRun with MESA_SHADER_CACHE_DISABLE=true so the " +
+  "first run compiles.\n" +
+  "  --decode   time an expanded-path backend on a decode (default: a 32-query prefill)\n" +
+  "  --prefill  time an absorbed-path backend on the prefill (default: a decode)";
+const { values, positionals } = toolArgs({
+  options: { decode: { type: "boolean" }, prefill: { type: "boolean" } },
+  allowPositionals: true,
+}, usage);
+const decodeOnly = values.decode === true;
+const prefillAll = values.prefill === true;
 if (decodeOnly && prefillAll) {
-  console.error("--decode and --prefill exclude each other");
+  console.error(`--decode and --prefill exclude each other\n${usage}`);
   Deno.exit(2);
 }
-const ids = args.length ? args : ["wgsl-absorbed-gemm", "wgsl-expanded-gemm"];
+const ids = positionals.length ? positionals : ["wgsl-absorbed-gemm", "wgsl-expanded-gemm"];
 for (const id of ids) {
   if (!backendById(id)) {
-    console.error(`unknown backend ${id}`);
+    console.error(`unknown backend ${id}\n${usage}`);
     Deno.exit(2);
   }
 }

@@ -15,11 +15,33 @@
  * @module
  */
 import { dispatchTimer, probeDevice } from "./probe_device.ts";
+import { toolArgs } from "./tool_args.ts";
+
+const ROWS = 1024; // latent rows per dispatch
+const CHANNELS = 4096; // weight rows (output channels): 16 heads x (128 + 128)
+const usage = "usage: deno run -A tools/gemm_tile_probe.ts [TRxTCxWG ...]\n\n" +
+  "GFLOP/s of a skinny GEMM per register tile: TR rows (a multiple of 4 dividing " +
+  `${ROWS}) x TC channels per lane, WG lanes a workgroup (TC x WG dividing ${CHANNELS}); ` +
+  "default 8x1x64 8x4x8 8x8x8 16x4x8 16x16x8.";
+const { positionals } = toolArgs({ options: {}, allowPositionals: true }, usage);
+const tiles = positionals.length
+  ? positionals.map((a) => a.split("x").map(Number))
+  : [[8, 1, 64], [8, 4, 8], [8, 8, 8], [16, 4, 8], [16, 16, 8]];
+// checked before the device is asked for
+for (const [i, [tr, tc, wg]] of tiles.entries()) {
+  const fine = tiles[i].length === 3 && [tr, tc, wg].every((n) => Number.isInteger(n) && n > 0);
+  if (!fine || tr % 4 || CHANNELS % (tc * wg) || ROWS % tr) {
+    const tile = positionals[i] ?? tiles[i].join("x");
+    console.error(
+      `bad tile ${tile}: TRxTCxWG, TR a multiple of 4 dividing ${ROWS}, TC x WG dividing ` +
+        `${CHANNELS}\n${usage}`,
+    );
+    Deno.exit(2);
+  }
+}
 
 const { adapter, device } = await probeDevice();
 const time = dispatchTimer(device);
-const ROWS = 1024; // latent rows per dispatch
-const CHANNELS = 4096; // weight rows (output channels): 16 heads x (128 + 128)
 const RV = 128; // vec4s per row: the 512-wide latent
 
 /** The tile with private arrays and loops over the tile's rows and channels. */
@@ -94,18 +116,8 @@ const BINDINGS = `
 const lat = device.createBuffer({ size: ROWS * RV * 16, usage: GPUBufferUsage.STORAGE });
 const w = device.createBuffer({ size: CHANNELS * RV * 16, usage: GPUBufferUsage.STORAGE });
 const out = device.createBuffer({ size: ROWS * CHANNELS * 4, usage: GPUBufferUsage.STORAGE });
-const tiles = Deno.args.length
-  ? Deno.args.map((a) => a.split("x").map(Number))
-  : [[8, 1, 64], [8, 4, 8], [8, 8, 8], [16, 4, 8], [16, 16, 8]];
 console.log(`adapter: ${adapter.info.description || adapter.info.vendor}`);
 for (const [tr, tc, wg] of tiles) {
-  if (![tr, tc, wg].every(Number.isInteger) || tr % 4 || CHANNELS % (tc * wg) || ROWS % tr) {
-    console.error(
-      `bad tile ${tr}x${tc}x${wg}: TR a multiple of 4 dividing ${ROWS}, ` +
-        `TC x WG dividing ${CHANNELS}`,
-    );
-    Deno.exit(2);
-  }
   for (const [form, code] of [["arrays", arrays], ["written", written]] as const) {
     const module = device.createShaderModule({ code: code(tr, tc, wg) });
     const pipeline = device.createComputePipeline({

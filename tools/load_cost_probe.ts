@@ -13,7 +13,14 @@
  * @module
  */
 import { dispatchTimer, probeDevice } from "./probe_device.ts";
+import { toolArgs } from "./tool_args.ts";
 
+toolArgs(
+  { options: {} },
+  "usage: deno run -A tools/load_cost_probe.ts\n\n" +
+    "What one buffer load inside a loop costs on this adapter, by address space " +
+    "(docs/benchmarks.md). Takes no arguments.",
+);
 const { adapter, device } = await probeDevice();
 const time = dispatchTimer(device);
 const N = 1024;

@@ -10,6 +10,7 @@
  */
 import { detectSteps } from "../drift/step_detect.ts";
 import { makePrng } from "../util/prng.ts";
+import { toolArgs } from "./tool_args.ts";
 
 /**
  * The share of `count` noise series of `length` values in which a step is flagged.
@@ -34,9 +35,15 @@ export function noiseFlagRate(length: number, options: { count?: number } = {}):
 }
 
 if (import.meta.main) {
-  const lengths = Deno.args.length ? Deno.args.map(Number) : [10, 12, 20, 40];
+  const usage = "usage: deno run -A tools/step_noise_rate.ts [LENGTH ...]\n\n" +
+    "The share of 1000 noise series of each LENGTH (default 10 12 20 40) in which " +
+    "`history`'s step detection flags a step.";
+  const { positionals } = toolArgs({ options: {}, allowPositionals: true }, usage);
+  const lengths = positionals.length ? positionals.map(Number) : [10, 12, 20, 40];
   if (lengths.some((n) => !Number.isInteger(n) || n < 2)) {
-    console.error("step_noise_rate: each argument must be a series length, an integer >= 2");
+    console.error(
+      `step_noise_rate: each argument must be a series length, an integer >= 2\n${usage}`,
+    );
     Deno.exit(2);
   }
   for (const n of lengths) {

@@ -514,7 +514,20 @@ async function runTee(cmd: Deno.Command): Promise<{ status: Deno.CommandStatus; 
   return { status: await child.status, stdout: chunks.join("") };
 }
 
+/** What `--help` prints (the runner's own; `deno test --help` has deno's flags). */
+const USAGE = "usage: deno run -A tools/test_runner.ts [PATH ...] [deno test flags ...]\n" +
+  "       deno task test [PATH ...] [deno test flags ...]\n\n" +
+  "Runs the test modules under the PATHs (default tests/) with `deno test`: one `deno test " +
+  "--parallel` on Vulkan,\neach module that can create a WebGPU device in a process of its " +
+  "own on the GL fallback. DENO_JOBS: modules at once\n(default: the CPUs, at most 4). Other " +
+  "arguments go to every `deno test` (e.g. --filter smoke).";
+
 async function main(args: string[]): Promise<number> {
+  // deno test's own help would list flags this runner does not take (--parallel, --doc)
+  if (args.some((a) => a === "--help" || a === "-h")) {
+    console.log(USAGE);
+    return 0;
+  }
   let split;
   try {
     split = splitArgs(args, (p) => {

@@ -20,7 +20,14 @@
  * @module
  */
 import { dispatchClocks, probeDevice, slowKernel, TEXEL_KERNEL } from "./probe_device.ts";
+import { toolArgs } from "./tool_args.ts";
 
+toolArgs(
+  { options: {} },
+  "usage: deno run -A tools/texture_timestamp_probe.ts\n\n" +
+    "Whether this adapter's pass timestamps still measure a kernel after a pass has bound " +
+    "a sampled texture (docs/benchmarks.md, sessions 12 and 13). Takes no arguments.",
+);
 const { adapter, device } = await probeDevice();
 
 const buf = device.createBuffer({ size: 4 * 4096, usage: GPUBufferUsage.STORAGE });
