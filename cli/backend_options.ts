@@ -18,7 +18,8 @@ export const BACKEND_MODULE_HELP =
   "it must export the contract of docs/backends.md (a wrong or missing export, or a check() " +
   "answer that breaks it on load, is exit 2 naming the module); " +
   "select it with --backend <id>. Only the command line loads code: a matrix names backends " +
-  "by registered id, never by module path";
+  "by registered id, never by module path. Its listed .wgsl files, and what its launch " +
+  "compiles, get the static barrier check: each finding a warning, not a failure";
 
 /**
  * Commander collector of a repeatable option.
