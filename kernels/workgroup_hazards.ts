@@ -16,7 +16,8 @@
  *   `workgroupUniformLoad`), unless both index the variable with the same expression and
  *   that expression depends on the invocation (`local_invocation_index`/`_id`,
  *   `global_invocation_id`, `subgroup_invocation_id`, `subgroup_id`, or a value derived from
- *   one): such an access is taken as each invocation's own slot. Different fields, or
+ *   one): such an access is taken as each invocation's own slot (unless evaluating it finds
+ *   two invocations that reach one slot: below). Different fields, or
  *   different integer literals, at one step of two subscripts never overlap. An access
  *   through a pointer (`ptr<workgroup, ..>` parameter, `let p = &s[i]`; `*p`, `(*p)[j]`,
  *   `p[j]`) is the variable's. Atomics: read-modify-writes of one variable do not conflict
@@ -40,12 +41,21 @@
  * other invocations' slots while writing its own, where the guard makes them disjoint
  * (rmsnorm.wgsl's tree reduction). The reason is required.
  *
- * It is a check, not a proof: it does not evaluate index arithmetic, so two different
- * expressions always conflict and the same invocation-dependent expression never does while
- * its value stays, except that two writes which both index by the invocation are never
- * reported against each other (a tile staged as `s[lid]` and `s[lid + WG]`, or one unrolled
- * copy per element: only arithmetic could tell those from a collision; a read after them
- * still needs its barrier).
+ * It is a check, not a proof. It evaluates index arithmetic in one case: where every
+ * invocation-dependent subscript of an access is a function of `local_invocation_index`,
+ * `local_invocation_id`'s components and constants (literals, `const`s, and `let`s or
+ * arguments bound to such a function; not an `override`, the global id, a `var`), every
+ * invocation of the workgroup makes the access (no invocation-dependent condition, early
+ * exit or return around it) and `@workgroup_size` is constant and at most 1024 invocations,
+ * the subscripts are computed jointly in each invocation (kernels/wgsl_expr.ts `laneValues`,
+ * WGSL's u32/i32 arithmetic). Two invocations that reach one slot (`s[lid % 32u]`, 64
+ * invocations) make it no one's own: accesses through it conflict, two writes through it
+ * too, and a single write of each invocation's own value there is a hazard on its own; the
+ * finding names the two invocations and the slot. Elsewhere two different expressions always
+ * conflict and the same invocation-dependent expression never does while its value stays,
+ * except that two writes which both index by the invocation are never reported against each
+ * other (a tile staged as `s[lid]` and `s[lid + WG]`, or one unrolled copy per element: only
+ * arithmetic could tell those from a collision; a read after them still needs its barrier).
  *
  * A subscript's value goes when, on some path between the two accesses, a `var` it names is
  * assigned (also through a pointer or in a callee, or declared again by a later trip of a
@@ -71,7 +81,15 @@
  * @module
  */
 import { INCLUDED_MARKER } from "../gpu/shader.ts";
-import { closingBracket, constInt, shortCircuitOperands, sumOfProducts } from "./wgsl_expr.ts";
+import {
+  closingBracket,
+  constInt,
+  type LaneNames,
+  type Lanes,
+  laneValues,
+  shortCircuitOperands,
+  sumOfProducts,
+} from "./wgsl_expr.ts";
 import { parseModule, type Statement, type Token, WgslParseError } from "./wgsl_tokens.ts";
 
 /** One access to a workgroup variable, as a finding names it. */
@@ -118,6 +136,11 @@ interface Access {
   readonly parts: readonly Subscript[];
   /** The access as written. */
   readonly text: string;
+  /**
+   * Two invocations whose subscripts, evaluated, name one slot: the access is no invocation's
+   * own (null when they name none, or when they cannot be evaluated here).
+   */
+  readonly shared: Sharing | null;
   /** Where it is: "line 243", or "line 243, in sp_set() called at line 432". */
   readonly where: string;
   /**
@@ -127,12 +150,31 @@ interface Access {
   readonly carried: string | null;
 }
 
+/** Two invocations that reach one slot through the same subscripts. */
+interface Sharing {
+  /** The lower invocation index (`local_invocation_index`). */
+  readonly first: number;
+  /** The other. */
+  readonly second: number;
+  /** The slot, its evaluated subscripts as numbers (`tile[0]`). */
+  readonly slot: string;
+}
+
 /** One subscript of an access (`[..]` or `.field`). */
 interface Subscript {
   /** As written, each name resolved to its binding's key. */
   readonly key: string;
+  /** As written (`[lid % 32u]`, `.x`). */
+  readonly text: string;
   /** Whether it depends on the invocation's id. */
   readonly tainted: boolean;
+  /** Whether it may differ between invocations only for where it was set (taint 1). */
+  readonly varying: boolean;
+  /**
+   * Its value in each invocation of the workgroup, when it is a function of the invocation
+   * builtins and constants only ({@link laneValues}); null otherwise.
+   */
+  readonly lanes: Lanes | null;
   /**
    * What its value depends on though its key stays the same: the `var`s it names, a `let`
    * or argument with a fresh initializer (a call), workgroup variables it reads (`s@wg`).
@@ -188,6 +230,13 @@ interface Binding {
   readonly nest?: number;
   /** The roots of its value besides itself ({@link Subscript.roots}). */
   readonly roots?: ReadonlySet<string>;
+  /**
+   * Its value in each invocation, for a `let`, `const` or argument whose value is a function
+   * of the invocation builtins and constants only (never a `var`'s).
+   */
+  readonly lanes?: Lanes;
+  /** The values of an invocation builtin's components and an input struct's members (`x`, `lv.x`). */
+  readonly components?: ReadonlyMap<string, Lanes>;
   /**
    * A `var` set to an invocation index (`var i = lid;`) and since changed only by adding a
    * constant stride no smaller than the index's window (`i += WG`): each value it takes is
@@ -258,6 +307,9 @@ const SPACED = new Set(["+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>", "<",
 
 const NO_ROOTS: ReadonlySet<string> = new Set();
 
+/** The most invocations a workgroup may have for its subscripts to be evaluated in each. */
+const MAX_LANES = 1024;
+
 const ASSIGN_OPS = new Set(["=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<=", ">>="]);
 
 function clonePending(p: Pending): Pending {
@@ -325,12 +377,21 @@ function conflicts(first: Access, second: Access): boolean {
   // Two writes that each index by the invocation: a staging pattern (each invocation stores
   // its own elements of a tile, `s[lid]` and `s[lid + WG]`, or an unrolled copy per element),
   // which only index arithmetic could tell from a real collision. Not reported; a write
-  // followed by a read, or a read by a write, still is.
+  // followed by a read, or a read by a write, still is; and so are two writes through the
+  // same subscripts that two invocations were found to share (`s[lid % 32u]`, 64 of them).
   if (
     first.kind === "write" && second.kind === "write" && invocationIndexed(first) &&
     invocationIndexed(second)
-  ) return false;
+  ) return sharedSlot(first, second) !== null;
   return !ownSlots(first, second);
+}
+
+/**
+ * The invocations that share the slot two accesses with the same invocation-dependent
+ * subscripts name, when evaluating them found two; else null.
+ */
+function sharedSlot(a: Access, b: Access): Sharing | null {
+  return sameSlots(a, b) ? a.shared ?? b.shared : null;
 }
 
 /** Whether some subscript of an access is derived from the invocation's id. */
@@ -377,9 +438,17 @@ function disjoint(a: Access, b: Access): boolean {
  * Whether two accesses are taken as one invocation's own slots: the same subscripts
  * wherever either depends on the invocation, and at least one that does (`part[k][seg][r]`
  * and `part[k + 1u][seg][r]` with seg and r the invocation's: its own column of rows k and
- * k + 1).
+ * k + 1), unless evaluating those subscripts found two invocations that reach one slot.
  */
 function ownSlots(a: Access, b: Access): boolean {
+  return sameSlots(a, b) && a.shared === null && b.shared === null;
+}
+
+/**
+ * The same subscripts wherever either access's depends on the invocation, and at least one
+ * that does, with no value moved since.
+ */
+function sameSlots(a: Access, b: Access): boolean {
   if (a.parts.length !== b.parts.length) return false;
   let owned = false;
   for (let k = 0; k < a.parts.length; k++) {
@@ -432,6 +501,17 @@ class Walker {
   private readonly indexWindows = new Map<string, Window>();
   /** Every root some access's subscript has had (a change of another moves nothing). */
   private readonly usedRoots = new Set<string>();
+  /**
+   * How many invocations a workgroup has, when `@workgroup_size` gives it as constants and it
+   * is at most {@link MAX_LANES}: the subscripts of builtins and constants are evaluated in each.
+   */
+  private invocations: number | null = null;
+  /** The workgroup's dimensions, where {@link invocations} is known. */
+  private dims: readonly number[] = [];
+  /** {@link sharing}'s answers by the evaluated subscripts' keys: the two invocations, or null. */
+  private readonly collisions = new Map<string, [number, number] | null>();
+  /** {@link lanes}'s answers by the range's key. */
+  private readonly laneCache = new Map<string, Lanes | null>();
 
   constructor(
     private readonly decls: ReturnType<typeof parseModule>,
@@ -531,6 +611,10 @@ class Walker {
       const around = b.carried !== null
         ? `, around the back edge of the loop at ${this.at(Number(b.carried.split(":")[0]))},`
         : "";
+      const shared = sharedSlot(b, a);
+      const who = shared
+        ? ` (invocations ${shared.first} and ${shared.second} both reach ${shared.slot})`
+        : "";
       this.findings.set(id, {
         kind: "hazard",
         entry: this.entry,
@@ -539,7 +623,7 @@ class Walker {
         second: { line: a.line, kind: a.kind, text: a.text },
         carried: b.carried !== null,
         message: `${b.kind} of ${b.text} (${b.where}) reaches the ${a.kind} of ${a.text} ` +
-          `(${a.where})${around} with no workgroupBarrier() between: ${race(b.kind, a.kind)}`,
+          `(${a.where})${around} with no workgroupBarrier() between${who}: ${race(b.kind, a.kind)}`,
       });
     }
     const m = p.get(a.variable) ?? new Map<string, Access>();
@@ -603,7 +687,15 @@ class Walker {
     let k = from;
     while (k < to) {
       if (toks[k].text === ".") {
-        parts.push({ key: `.${toks[k + 1]?.text}`, tainted: false, roots: NO_ROOTS });
+        const key = `.${toks[k + 1]?.text}`;
+        parts.push({
+          key,
+          text: key,
+          tainted: false,
+          varying: false,
+          lanes: null,
+          roots: NO_ROOTS,
+        });
         k += 2;
         continue;
       }
@@ -617,9 +709,13 @@ class Walker {
       // (`[lid + t * WG]` is this invocation's whatever t is)
       const roots = this.family(toks, start + 1, k - 1) ? NO_ROOTS : this.roots(toks, start, k);
       for (const r of roots) this.usedRoots.add(r);
+      const tainted = this.taintedRange(toks, start, k);
       parts.push({
         key: this.renderKey(toks, start, k),
-        tainted: this.taintedRange(toks, start, k),
+        text: Walker.text(toks.slice(start, k)),
+        tainted,
+        varying: !tainted && toks.slice(start, k).some((_, j) => this.taintedAt(toks, start + j)),
+        lanes: this.lanes(toks, start + 1, k - 1),
         roots,
       });
     }
@@ -750,6 +846,74 @@ class Walker {
     return undefined;
   }
 
+  /**
+   * A range's value in each invocation of the workgroup ({@link laneValues}): null unless it
+   * is a function of the invocation builtins (`local_invocation_index`, the components of
+   * `local_invocation_id`), of `let`s, `const`s and arguments bound to such a function, and
+   * of literals and module `const`s.
+   */
+  private lanes(toks: Token[], from: number, to: number): Lanes | null {
+    if (this.invocations === null || from >= to) return null;
+    // (a key names each binding by its declaration, so one key has one value: loops and
+    // calls ask again)
+    const key = this.renderKey(toks, from, to);
+    let v = this.laneCache.get(key);
+    if (v === undefined) {
+      v = laneValues(toks, from, to, this.invocations, this.decls.consts, this.laneNames);
+      this.laneCache.set(key, v);
+    }
+    return v;
+  }
+
+  /** The local names {@link lanes} knows: a binding's values, or a builtin's component's. */
+  private readonly laneNames: LaneNames = (toks, k) => {
+    const b = this.lookup(toks[k].text);
+    if (!b) return undefined;
+    if (toks[k + 1]?.text !== ".") return { value: b.lanes ?? null, next: k + 1 };
+    const one = toks[k + 2]?.text ?? "";
+    const two = toks[k + 3]?.text === "." ? `${one}.${toks[k + 4]?.text}` : null;
+    const deep = two !== null ? b.components?.get(two) : undefined;
+    if (deep) return { value: deep, next: k + 5 };
+    return { value: b.components?.get(one) ?? null, next: k + 3 };
+  };
+
+  /**
+   * Two invocations that reach one slot through `ref`, all of them running it: its
+   * invocation-dependent subscripts evaluated in every invocation of the workgroup, jointly
+   * (`t[lid / 4u][lid % 4u]`). Null when no two do, or when this cannot tell: a subscript
+   * that is not a function of the builtins and constants ({@link lanes}), one that varies
+   * for where it was set, or control that only some invocations reach here.
+   */
+  private sharing(ref: WgPointer): Sharing | null {
+    const n = this.invocations;
+    if (
+      n === null || this.depth > 0 || this.loopTaint > 0 || this.returned ||
+      this.sinks.some((f) => f.divergent)
+    ) return null;
+    const parts = ref.parts;
+    if (!parts.some((x) => x.tainted)) return null;
+    if (parts.some((x) => x.varying || (x.tainted && x.lanes === null))) return null;
+    const id = parts.map((x) => x.lanes ? x.key : "_").join("|");
+    let pair = this.collisions.get(id);
+    if (pair === undefined) {
+      pair = null;
+      const seen = new Map<string, number>();
+      const value = (l: Lanes, i: number) => l.values.length === 1 ? l.values[0] : l.values[i];
+      for (let i = 0; i < n && pair === null; i++) {
+        const tuple = parts.map((x) => x.lanes ? value(x.lanes, i) : "").join(",");
+        const j = seen.get(tuple);
+        if (j !== undefined) pair = [j, i];
+        else seen.set(tuple, i);
+      }
+      this.collisions.set(id, pair);
+    }
+    if (pair === null) return null;
+    const [first, second] = pair;
+    const at = (l: Lanes) => l.values.length === 1 ? l.values[0] : l.values[first];
+    const slot = parts.map((x) => x.lanes ? `[${at(x.lanes)}]` : x.text).join("");
+    return { first, second, slot: `${ref.variable}${slot}` };
+  }
+
   /** Is a range of tokens derived from the invocation's id? */
   private taintedRange(toks: Token[], from: number, to: number): boolean {
     for (let k = from; k < to; k++) if (this.taintedAt(toks, k) === 2) return true;
@@ -816,6 +980,7 @@ class Walker {
       key: ref.parts.map((x) => x.key).join(" "),
       parts: ref.parts,
       text: ref.text,
+      shared: this.sharing(ref),
       where: `${this.at(site.line)}${this.callNote}`,
       carried: null,
     });
@@ -1018,8 +1183,10 @@ class Walker {
         this.moved(p, key);
         roots.add(key);
       }
+      const lanes = this.lanes(toks, r[0], r[1]);
       bound.set(param.name, {
         key,
+        lanes: lanes ?? undefined,
         tainted: t === 2,
         varying: t === 1,
         mutable: one?.mutable,
@@ -1091,7 +1258,14 @@ class Walker {
         ? this.roots(toks, eq + 1, toks.length)
         : NO_ROOTS;
       if (fresh || (head === "var" && !family)) this.moved(p, key);
+      // a let's or const's value in each invocation, when it is one of the builtins (a var's
+      // may change)
+      const lanes = head !== "var" && eq >= 0 ? this.lanes(toks, eq + 1, toks.length) : null;
+      const declared = toks[2]?.text === ":" ? toks[3]?.text : undefined;
       this.declare(name.text, name, {
+        lanes: lanes?.type === "int" && (declared === "u32" || declared === "i32")
+          ? { type: declared, values: lanes.values }
+          : lanes ?? undefined,
         key,
         tainted: tainted === 2,
         varying: tainted === 1,
@@ -1123,11 +1297,10 @@ class Walker {
     if (r) {
       if (opText !== "=") this.access(p, r.ref, r.site, "read");
       this.access(p, r.ref, r.site, "write");
-      if (
-        opText === "=" && rhsTainted === 2 && !this.controlTainted() &&
-        !r.ref.parts.some((x) => x.tainted)
-      ) {
-        this.everyone(r.ref, r.site);
+      if (opText === "=" && rhsTainted === 2 && !this.controlTainted()) {
+        // (or two invocations, through subscripts that evaluate to one slot for both)
+        const shared = r.ref.parts.some((x) => x.tainted) ? this.sharing(r.ref) : undefined;
+        if (shared !== null) this.everyone(r.ref, r.site, shared);
       }
       return;
     }
@@ -1141,8 +1314,11 @@ class Walker {
     else if (b) this.assigned(p, b, toks, root === 0 ? op : -1);
   }
 
-  /** Every invocation writes its own value to one slot: the last write wins. */
-  private everyone(ref: WgPointer, site: Token): void {
+  /**
+   * Every invocation writes its own value to one slot, or two invocations (`shared`) do
+   * through subscripts found to name one slot: the last write wins.
+   */
+  private everyone(ref: WgPointer, site: Token, shared?: Sharing): void {
     const id = `w|${site.line}:${site.column}`;
     if (this.findings.has(id)) return;
     const where = `${this.at(site.line)}${this.callNote}`;
@@ -1153,8 +1329,11 @@ class Walker {
       first: { line: site.line, kind: "write", text: ref.text },
       second: { line: site.line, kind: "write", text: ref.text },
       carried: false,
-      message: `every invocation writes its own value to ${ref.text} (${where}), whose ` +
-        `subscripts do not depend on the invocation: ${race("write", "write")}`,
+      message: shared
+        ? `invocations ${shared.first} and ${shared.second} both write their own value to ` +
+          `${shared.slot} through ${ref.text} (${where}): ${race("write", "write")}`
+        : `every invocation writes its own value to ${ref.text} (${where}), whose ` +
+          `subscripts do not depend on the invocation: ${race("write", "write")}`,
     });
   }
 
@@ -1354,6 +1533,31 @@ class Walker {
       const members = param.type ? this.decls.structs.get(param.type) : undefined;
       for (const m of members ?? []) add(`${param.name} . ${m.name}`, m.builtin);
     }
+    const n = flat.value;
+    this.invocations = n !== null && n >= 1 && n <= MAX_LANES ? n : null;
+    this.dims = [x.value ?? 1, y.value ?? 1];
+  }
+
+  /**
+   * The values of an invocation builtin in each invocation (`local_invocation_index`, the
+   * components of `local_invocation_id`; none for the global id, whose workgroup offset is
+   * not known here), keyed as {@link Walker.laneNames} looks them up: "" for the whole value,
+   * "x" for a component, with a member's name before it (`lv.x`) for an input struct's.
+   */
+  private builtinLanes(builtin: string | null, member: string): Map<string, Lanes> {
+    const out = new Map<string, Lanes>();
+    const n = this.invocations;
+    if (n === null || builtin === null) return out;
+    const lid = Array.from({ length: n }, (_, i) => i);
+    const key = (c: string) => member === "" ? c : c === "" ? member : `${member}.${c}`;
+    if (builtin === "local_invocation_index") out.set(key(""), { type: "u32", values: lid });
+    if (builtin === "local_invocation_id") {
+      const [x, y] = this.dims;
+      out.set(key("x"), { type: "u32", values: lid.map((i) => i % x) });
+      out.set(key("y"), { type: "u32", values: lid.map((i) => Math.floor(i / x) % y) });
+      out.set(key("z"), { type: "u32", values: lid.map((i) => Math.floor(i / (x * y))) });
+    }
+    return out;
   }
 
   run(
@@ -1373,10 +1577,16 @@ class Walker {
           m.name
         ),
       );
+      const own = this.builtinLanes(param.builtin, "");
+      for (const m of members ?? []) {
+        for (const [k, v] of this.builtinLanes(m.builtin, m.name)) own.set(k, v);
+      }
       names.set(param.name, {
         key: param.name,
         tainted: param.builtin !== null && INVOCATION_BUILTINS.has(param.builtin),
         fields,
+        lanes: own.get(""),
+        components: own,
       });
     }
     this.scopes = [this.moduleScope, { names }];

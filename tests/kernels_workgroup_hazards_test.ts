@@ -15,6 +15,7 @@ import { parseModule, tokenize, WgslParseError } from "../kernels/wgsl_tokens.ts
 import {
   closingBracket,
   constInt,
+  laneValues,
   shortCircuitOperands,
   sumOfProducts,
 } from "../kernels/wgsl_expr.ts";
@@ -75,6 +76,45 @@ Deno.test("wgsl_expr reads constants, short-circuit operands and sums of product
     ) ?? null;
   assert.deepEqual(sum("(lid.x + (t - 1u) * WG)"), [["lid . x"], ["( t - 1u )", "WG"]]);
   assert.equal(sum("lid + t * WG - 1u"), null);
+});
+
+Deno.test("laneValues evaluates an expression in each invocation with u32/i32 semantics", () => {
+  const m = parseModule("const ROWS: u32 = 4u;\nconst B = 3 * 2;\noverride O: u32 = 2u;");
+  const lid = { type: "u32" as const, values: [0, 1, 2, 3, 4, 5, 6, 7] };
+  const value = (e: string) => {
+    const t = tokenize(e);
+    const v = laneValues(
+      t,
+      0,
+      t.length,
+      8,
+      m.consts,
+      (toks, k) =>
+        toks[k].text === "lid"
+          ? { value: lid, next: k + 1 }
+          : toks[k].text === "j"
+          ? { value: null, next: k + 1 }
+          : undefined,
+    );
+    return v && `${v.type} ${v.values.join(",")}`;
+  };
+  assert.equal(value("lid / ROWS + (lid % ROWS) * 2u"), "u32 0,2,4,6,1,3,5,7");
+  // u32 wraps; i32 keeps its sign; an abstract literal takes the other operand's type
+  assert.equal(value("lid - 4"), "u32 4294967292,4294967293,4294967294,4294967295,0,1,2,3");
+  assert.equal(value("-(i32(lid) % 3)"), "i32 0,-1,-2,0,-1,-2,0,-1");
+  assert.equal(value("(lid << 31u) >> 30u"), "u32 0,2,0,2,0,2,0,2");
+  assert.equal(value("(lid ^ 1u) & 6u"), "u32 0,0,2,2,4,4,6,6");
+  assert.equal(value("select(lid, B, lid > 4u)"), "u32 0,1,2,3,4,6,6,6");
+  assert.equal(value("clamp(i32(lid) - 3, 0, 2)"), "i32 0,0,0,0,1,2,2,2");
+  assert.equal(value("min(u32(lid >= 2u), 1u) + max(lid, 6u)"), "u32 6,6,7,7,7,7,7,8");
+  assert.equal(value("B + 1"), "int 7");
+  // an unknown name, an override, a float, a division by zero, a shift of 32, an index, a
+  // function: no value
+  for (
+    const e of ["lid + j", "lid * O", "1.0", "lid / (lid - lid)", "lid << 32u", "lid[0]", "f(lid)"]
+  ) {
+    assert.equal(value(e), null, e);
+  }
 });
 
 Deno.test("a write read by other invocations with no barrier between is a hazard", () => {
@@ -490,6 +530,88 @@ Deno.test("a var subscript changed between two accesses names another invocation
         "    x = lid * 5u;\n    s[x] = 1.0;\n  }",
     )),
     ["hazard 9->7 (carried)", "hazard 7->9"],
+  );
+});
+
+/** A kernel of `@workgroup_size(size)` with the given entry parameter and workgroup vars. */
+function sized(size: string, param: string, body: string, vars: string): string {
+  return `${vars}@compute @workgroup_size(${size})\nfn main(${param}) {\n${body}\n}\n`;
+}
+
+Deno.test("subscripts of the builtins and constants are evaluated: a slot two invocations reach is shared", () => {
+  const lid = "@builtin(local_invocation_index) lid: u32";
+  const lv = "@builtin(local_invocation_id) lv: vec3<u32>";
+  const s = "var<workgroup> s: array<f32, 64>;\n";
+  const t = "var<workgroup> t: array<array<f32, 4>, 4>;\n";
+  const messages = (src: string) => workgroupHazards(src).map((h) => h.message);
+  const who = (src: string) => messages(src).map((x) => /\(invocations .*?\)/.exec(x)?.[0]);
+  const writeRead = (i: string) => `  s[${i}] = 1.0;\n  let y = s[${i}];`;
+  // 64 invocations, 32 slots: lid and lid + 32 share one
+  const [m] = messages(sized("64", lid, writeRead("lid % 32u"), s));
+  assert.match(m ?? "", /^write of s\[lid % 32u\] \(line 4\) reaches the read of .* between \(/);
+  assert.match(m ?? "", /\(invocations 0 and 32 both reach s\[0\]\): an invocation may read it/);
+  assert.deepEqual(messages(sized("32", lid, writeRead("lid % 32u"), s)), []);
+  // a component of local_invocation_id is shared by the other dimensions' invocations
+  assert.deepEqual(who(sized("8, 8", lv, writeRead("lv.x"), s)), [
+    "(invocations 0 and 8 both reach s[0])",
+  ]);
+  assert.deepEqual(messages(sized("8, 8", lv, writeRead("lv.x + 8u * lv.y"), s)), []);
+  // the subscripts of an access jointly, through a let bound to the builtin's function
+  const joint = (a: string, b: string) =>
+    sized("16", lid, `  let seg = ${a};\n  t[seg][${b}] = 1.0;\n  let y = t[seg][${b}];`, t);
+  assert.deepEqual(messages(joint("lid / 4u", "lid % 4u")), []);
+  assert.deepEqual(who(joint("lid / 8u", "lid % 4u")), [
+    "(invocations 0 and 4 both reach t[0][0])",
+  ]);
+  // two writes through a shared slot are a race; one write of each invocation's own value too
+  assert.deepEqual(sites(sized("64", lid, "  s[lid % 32u] = 1.0;\n  s[lid % 32u] = 2.0;", s)), [
+    "hazard 4->5",
+  ]);
+  assert.deepEqual(messages(sized("64", lid, "  s[lid / 2u] = f32(lid);", s)), [
+    "invocations 0 and 1 both write their own value to s[0] through s[lid / 2u] (line 4): " +
+    "two invocations' writes may land in either order",
+  ]);
+  // an argument bound to such a function is evaluated in the callee
+  assert.deepEqual(
+    kinds(sized("64", lid, "  f(lid / 2u);", s + "fn f(i: u32) { s[i] = 1.0; let y = s[i]; }\n")),
+    ["hazard"],
+  );
+  // what is not evaluated stays each invocation's own: a loop variable, a stride family, an
+  // override, the global id, an access under an invocation-dependent condition
+  const own = [
+    sized(
+      "64",
+      lid,
+      "  for (var j = 0u; j < 4u; j++) {\n" + writeRead("(lid + j) % 32u") +
+        "\n    workgroupBarrier();\n  }",
+      s,
+    ),
+    sized(
+      "64",
+      lid,
+      "  for (var i = lid; i < 256u; i += 64u) {\n" + writeRead("i / 4u") + "\n  }",
+      s,
+    ),
+    sized("64", lid, writeRead("lid % O"), s + "override O: u32 = 32u;\n"),
+    sized("64", "@builtin(global_invocation_id) g: vec3<u32>", writeRead("g.x % 32u"), s),
+    sized("64", lid, `  if (lid < 32u) {\n${writeRead("lid % 32u")}\n  }`, s),
+  ];
+  for (const src of own) assert.deepEqual(messages(src), [], src);
+});
+
+Deno.test("a bundled kernel's joint own slot, made shared, is reported", async () => {
+  // absorbed_tiled.wgsl: part[k][seg][lid % ROWS] with seg = lid / ROWS is injective only
+  // jointly; with half as many segments two invocations write each partial
+  const raw = await readKernelFile("absorbed_tiled.wgsl");
+  const from = "let seg = lid / ROWS;";
+  assert.ok(raw.includes(from), `the anchor "${from}" is gone`);
+  const code = sourceVariants(raw.replace(from, "let seg = lid / (2u * ROWS);"), ["f32"], {
+    subgroups: false,
+  })[0].code;
+  assert.ok(
+    workgroupHazards(code).some((h) =>
+      /invocations \d+ and \d+ both (write|reach) part\[k\]/.test(h.message)
+    ),
   );
 });
 
