@@ -10,6 +10,7 @@ import { ConfigError } from "../adapter/errors.ts";
 import { backendById, registeredBackendIds } from "../adapter/registry.ts";
 import { loadBackendModules, type LoadedBackendModule } from "../kernels/backend_module.ts";
 import type { BackendBarrierFinding } from "../results/types.ts";
+import { findingKey } from "../kernels/module_barriers.ts";
 
 /** Help text of `--backend-module`. */
 export const BACKEND_MODULE_HELP =
@@ -129,12 +130,12 @@ export function compiledBarrierLines(
   findings: readonly BackendBarrierFinding[],
   loaded: readonly Pick<LoadedBackendModule, "module" | "barriers">[],
 ): string[] {
-  const key = (backend: string, f: { location: string; kind: string; message: string }) =>
-    JSON.stringify([backend, f.location, f.kind, f.message]);
   const named = new Set(
-    loaded.flatMap((l) => l.barriers.findings.map((f) => key(l.module.id, f))),
+    loaded.flatMap((l) =>
+      l.barriers.findings.map((f) => findingKey({ backend: l.module.id, ...f }))
+    ),
   );
-  return findings.filter((f) => !named.has(key(f.backend, f))).map((f) =>
+  return findings.filter((f) => !named.has(findingKey(f))).map((f) =>
     `warning: backend ${f.backend}: ${f.kind === "hazard" ? "hazard" : "barrier"} ${f.location} ` +
     `(${f.labels.join("; ")}), as its launch compiled it: ${f.message}`
   );

@@ -11,6 +11,7 @@
  */
 import { barrierCheck, type BarrierFinding } from "./compile_check.ts";
 import { sourceLocation, workgroupHazards } from "./workgroup_hazards.ts";
+import { mergeLabels } from "../util/merge_labels.ts";
 
 /** What the barrier check found in a module's WGSL files. */
 export interface ModuleBarrierCheck {
@@ -159,12 +160,21 @@ export function compiledBarrierFindings(): BackendFinding[] {
  * ```
  */
 export function mergeFindings(findings: readonly BackendFinding[]): BackendFinding[] {
-  const byKey = new Map<string, BackendFinding & { labels: string[] }>();
-  for (const f of findings) {
-    const key = JSON.stringify([f.backend, f.location, f.kind, f.message]);
-    const seen = byKey.get(key);
-    if (seen === undefined) byKey.set(key, { ...f, labels: [...f.labels] });
-    else for (const l of f.labels) if (!seen.labels.includes(l)) seen.labels.push(l);
-  }
-  return [...byKey.values()];
+  return mergeLabels(findings, findingKey);
+}
+
+/**
+ * What makes two findings one: backend, location, kind and message (not the labels).
+ *
+ * @example
+ * ```ts
+ * import { findingKey } from "./module_barriers.ts";
+ * findingKey({ backend: "b", location: "k.wgsl:3", kind: "hazard", message: "m" });
+ * // '["b","k.wgsl:3","hazard","m"]'
+ * ```
+ */
+export function findingKey(
+  f: { backend: string; location: string; kind: string; message: string },
+): string {
+  return JSON.stringify([f.backend, f.location, f.kind, f.message]);
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { mergeLabels } from "../util/merge_labels.ts";
 import type {
   BackendBarrierFinding,
   CaseResult,
@@ -642,12 +643,5 @@ function sameList(a: readonly string[] | undefined, b: readonly string[] | undef
  * labels every copy names (as kernels/module_barriers.ts `mergeFindings` joins them in a run).
  */
 function unionFindings(items: readonly BackendBarrierFinding[]): BackendBarrierFinding[] {
-  const byKey = new Map<string, BackendBarrierFinding & { labels: string[] }>();
-  for (const f of items) {
-    const key = JSON.stringify([f.backend, f.location, f.kind, f.message]);
-    const seen = byKey.get(key);
-    if (seen === undefined) byKey.set(key, { ...f, labels: [...f.labels] });
-    else for (const l of f.labels) if (!seen.labels.includes(l)) seen.labels.push(l);
-  }
-  return [...byKey.values()];
+  return mergeLabels(items, (f) => JSON.stringify([f.backend, f.location, f.kind, f.message]));
 }

@@ -13,23 +13,36 @@ import { ChromiumLaunchError } from "../browser/chromium.ts";
 import { PASS_STUB } from "./stub_runner.ts";
 import type { CaseResult, RunReport } from "../results/types.ts";
 
-Deno.test("a device that cannot be re-acquired after a loss stops the run with its reports written", async () => {
+/**
+ * A device whose cases the stub runner runs: lost while `lost()` says so, re-acquired by
+ * `reacquire`.
+ */
+async function stubDevice(
+  lost: () => boolean,
+  reacquire: () => Promise<void>,
+): Promise<RemoteDevice> {
   const caps = await readCapsFile(new URL("./fixtures/caps_no_f16.json", import.meta.url).pathname);
-  let dead = false;
-  const ctx: RemoteDevice = {
+  return {
     runtime: "chromium",
     caps,
     identity: { name: "b", version: "test", path: "/none", userAgent: "test", adapterInfo: {} },
     get lost() {
-      return dead;
+      return lost();
     },
     destroy: () => {},
-    reacquire: () =>
-      Promise.reject(new ChromiumLaunchError("/x/chrome exited (code 7) before answering")),
+    reacquire,
     close: () => Promise.resolve(),
     runAttention: () => Promise.reject(new Error("not run: the stub runs the cases")),
     runLayer: () => Promise.reject(new Error("not run: the stub runs the cases")),
   };
+}
+
+Deno.test("a device that cannot be re-acquired after a loss stops the run with its reports written", async () => {
+  let dead = false;
+  const ctx = await stubDevice(
+    () => dead,
+    () => Promise.reject(new ChromiumLaunchError("/x/chrome exited (code 7) before answering")),
+  );
   const out = await Deno.makeTempDir({ prefix: "mla-reacquire-" });
   try {
     let n = 0;
@@ -74,21 +87,8 @@ Deno.test("a device that cannot be re-acquired after a loss stops the run with i
 });
 
 Deno.test("--resume runs again the case a device loss ended, and keeps a case's own error", async () => {
-  const caps = await readCapsFile(new URL("./fixtures/caps_no_f16.json", import.meta.url).pathname);
   let dead = false;
-  const device = (reacquire: () => Promise<void>): RemoteDevice => ({
-    runtime: "chromium",
-    caps,
-    identity: { name: "b", version: "test", path: "/none", userAgent: "test", adapterInfo: {} },
-    get lost() {
-      return dead;
-    },
-    destroy: () => {},
-    reacquire,
-    close: () => Promise.resolve(),
-    runAttention: () => Promise.reject(new Error("not run: the stub runs the cases")),
-    runLayer: () => Promise.reject(new Error("not run: the stub runs the cases")),
-  });
+  const device = (reacquire: () => Promise<void>) => stubDevice(() => dead, reacquire);
   const out = await Deno.makeTempDir({ prefix: "mla-reacquire-" });
   const options = {
     matrix: "smoke",
@@ -103,7 +103,7 @@ Deno.test("--resume runs again the case a device loss ended, and keeps a case's 
     let ownError = "", lostIn = "";
     const first = await runMatrix({
       ...options,
-      ctx: device(() => Promise.reject(new ChromiumLaunchError("/x/chrome exited (code 7)"))),
+      ctx: await device(() => Promise.reject(new ChromiumLaunchError("/x/chrome exited (code 7)"))),
       testOnlyCaseRunner: async (c, o) => {
         n++;
         if (n === 1) {
@@ -130,7 +130,7 @@ Deno.test("--resume runs again the case a device loss ended, and keeps a case's 
     const report = await runMatrix({
       ...options,
       resume: true,
-      ctx: device(() => Promise.resolve()),
+      ctx: await device(() => Promise.resolve()),
       testOnlyCaseRunner: (c, o) => {
         ran.push(c.id);
         return PASS_STUB(c, o);
@@ -174,18 +174,7 @@ Deno.test("results.jsonl's deviceLoss mark: true on an error or a failure only",
 });
 
 Deno.test("--resume keeps the barrier findings of the run it resumes (what its kept cases compiled)", async () => {
-  const caps = await readCapsFile(new URL("./fixtures/caps_no_f16.json", import.meta.url).pathname);
-  const device: RemoteDevice = {
-    runtime: "chromium",
-    caps,
-    identity: { name: "b", version: "test", path: "/none", userAgent: "test", adapterInfo: {} },
-    lost: false,
-    destroy: () => {},
-    reacquire: () => Promise.resolve(),
-    close: () => Promise.resolve(),
-    runAttention: () => Promise.reject(new Error("not run: the stub runs the cases")),
-    runLayer: () => Promise.reject(new Error("not run: the stub runs the cases")),
-  };
+  const device = await stubDevice(() => false, () => Promise.resolve());
   const out = await Deno.makeTempDir({ prefix: "mla-resume-findings-" });
   const options = {
     matrix: "smoke",

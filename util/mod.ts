@@ -2,7 +2,8 @@
  * Small shared helpers with one home each, importing nothing of the harness: SHA-256 hex
  * digests, median and quantile, atomic file writes and existence checks, near-miss names, the
  * JSON-object test, the race of work against a time limit, the seeded generator of every
- * random draw (test inputs, the step test's shuffles), a count with its noun in the right number.
+ * random draw (test inputs, the step test's shuffles), a count with its noun in the right number,
+ * records of one key merged with their labels joined.
  *
  * @example
  * ```ts
@@ -23,3 +24,4 @@ export * from "./prng.ts";
 export * from "./wgpu_backends.ts";
 export * from "./error_site.ts";
 export * from "./plural.ts";
+export * from "./merge_labels.ts";
