@@ -44,7 +44,8 @@ function evaluate(
       const op = toks[pos++].text;
       const w = binary(level + 1);
       if (w === null) return null;
-      v = apply(op, v, w);
+      // a constant expression is abstract: `lane`'s arithmetic of type "int"
+      v = lane(op, "int", [v, w]);
     }
     return v;
   };
@@ -76,25 +77,6 @@ function evaluate(
   };
   const v = binary(0);
   return pos === toks.length && v !== null && Number.isSafeInteger(v) ? v : null;
-}
-
-function apply(op: string, a: number, b: number): number | null {
-  switch (op) {
-    case "+":
-      return a + b;
-    case "-":
-      return a - b;
-    case "*":
-      return a * b;
-    case "/":
-      return b === 0 ? null : Math.trunc(a / b);
-    case "%":
-      return b === 0 ? null : a % b;
-    case "<<":
-      return b < 0 || b > 31 ? null : a * 2 ** b;
-    default:
-      return b < 0 || b > 31 ? null : Math.floor(a / 2 ** b);
-  }
 }
 
 /**
