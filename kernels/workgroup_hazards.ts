@@ -44,14 +44,23 @@
  * It is a check, not a proof. It evaluates index arithmetic in one case: where every
  * invocation-dependent subscript of an access is a function of `local_invocation_index`,
  * `local_invocation_id`'s components and constants (literals, `const`s, and `let`s or
- * arguments bound to such a function; not an `override`, the global id, a `var`), every
- * invocation of the workgroup makes the access (no invocation-dependent condition, early
- * exit or return around it) and `@workgroup_size` is constant and at most 1024 invocations,
- * the subscripts are computed jointly in each invocation (kernels/wgsl_expr.ts `laneValues`,
- * WGSL's u32/i32 arithmetic). Two invocations that reach one slot (`s[lid % 32u]`, 64
- * invocations) make it no one's own: accesses through it conflict, two writes through it
- * too, and a single write of each invocation's own value there is a hazard on its own; the
- * finding names the two invocations and the slot. Elsewhere two different expressions always
+ * arguments bound to such a function; not an `override`, the global id, a `var`) and
+ * `@workgroup_size` is constant and at most 1024 invocations, the subscripts are computed
+ * jointly in each invocation (kernels/wgsl_expr.ts `laneValues`, WGSL's u32/i32 arithmetic),
+ * over the invocations that make the access. Those are known where every
+ * invocation-dependent `if` condition around it is such a function too: it is evaluated in
+ * each invocation, the `then` branch takes those where it holds, the `else` the others,
+ * nested ones both; and a `return` under such conditions alone (no loop, `switch` or uniform
+ * `if` around it in its function) takes those that reach it away from what follows. Two
+ * invocations among them that reach one slot (`s[lid % 32u]` with 64; `s[lid % 16u]` under
+ * `if (lid < 32u)`) make it no one's own: accesses through it conflict, two writes through
+ * it too, and a single write of each invocation's own value there is a hazard on its own;
+ * the finding names the two invocations and the slot. Two accesses through one subscript
+ * under different such conditions are own only if no two of all the invocations making
+ * either reach one slot. Not known (the access taken as own, as below): under a condition
+ * that is not such a function (`lid < params.n`), a `switch` on the invocation, the right
+ * operand of `&&`/`||`, in a loop whose trips depend on the invocation or that some left
+ * early, after a return not placed. Elsewhere two different expressions always
  * conflict and the same invocation-dependent expression never does while its value stays,
  * except that two writes which both index by the invocation are never reported against each
  * other (a tile staged as `s[lid]` and `s[lid + WG]`, or one unrolled copy per element: only
@@ -141,6 +150,11 @@ interface Access {
    * own (null when they name none, or when they cannot be evaluated here).
    */
   readonly shared: Sharing | null;
+  /**
+   * The invocations that make it ({@link Reach}), when the conditions on its path are
+   * evaluated; null otherwise.
+   */
+  readonly reach: Reach | null;
   /** Where it is: "line 243", or "line 243, in sp_set() called at line 432". */
   readonly where: string;
   /**
@@ -149,6 +163,19 @@ interface Access {
    */
   readonly carried: string | null;
 }
+
+/**
+ * A set of the workgroup's invocations: one character per invocation, "1" for one in it
+ * ("1100" for the first two of four). A string, so equal sets compare equal and key a cache.
+ */
+type Reach = string;
+
+/**
+ * What a condition entered lets through: the invocations it does (an invocation-dependent
+ * one's value evaluated in each, {@link laneValues}), null where such a one is not evaluated,
+ * or "all" for a uniform `if` or `switch` (all the invocations here, or none).
+ */
+type Guard = Reach | null | "all";
 
 /** Two invocations that reach one slot through the same subscripts. */
 interface Sharing {
@@ -391,7 +418,43 @@ function conflicts(first: Access, second: Access): boolean {
  * subscripts name, when evaluating them found two; else null.
  */
 function sharedSlot(a: Access, b: Access): Sharing | null {
-  return sameSlots(a, b) ? a.shared ?? b.shared : null;
+  if (!sameSlots(a, b)) return null;
+  const found = a.shared ?? b.shared;
+  if (found || a.reach === null || b.reach === null || a.reach === b.reach) return found;
+  // made by different invocations: own only where no two of all of them reach one slot
+  return collision(a.variable, [a, b]);
+}
+
+/**
+ * Two invocations that reach one slot through `sides` (the same access, or two with the same
+ * invocation-dependent subscripts), each side made by the invocations of its `reach`: the
+ * subscripts evaluated in each ({@link Subscript.lanes}), jointly. Null when no two do, or when
+ * some invocation-dependent subscript has no value here or varies for where it was set.
+ */
+function collision(
+  variable: string,
+  sides: readonly { readonly parts: readonly Subscript[]; readonly reach: Reach | null }[],
+): Sharing | null {
+  for (const { parts, reach } of sides) {
+    if (reach === null || !parts.some((x) => x.tainted)) return null;
+    if (parts.some((x) => x.varying || (x.tainted && x.lanes === null))) return null;
+  }
+  const value = (l: Lanes, i: number) => l.values.length === 1 ? l.values[0] : l.values[i];
+  const slot = (parts: readonly Subscript[], i: number) =>
+    parts.map((x) => x.lanes ? `[${value(x.lanes, i)}]` : x.text).join("");
+  // the first invocation found at each slot (a subscript with no value: one wildcard)
+  const seen = new Map<string, number>();
+  const n = sides[0].reach?.length ?? 0;
+  for (let i = 0; i < n; i++) {
+    for (const { parts, reach } of sides) {
+      if (reach?.[i] !== "1") continue;
+      const tuple = parts.map((x) => x.lanes ? value(x.lanes, i) : "").join(",");
+      const j = seen.get(tuple);
+      if (j === undefined) seen.set(tuple, i);
+      else if (j !== i) return { first: j, second: i, slot: `${variable}${slot(parts, i)}` };
+    }
+  }
+  return null;
 }
 
 /** Whether some subscript of an access is derived from the invocation's id. */
@@ -441,7 +504,7 @@ function disjoint(a: Access, b: Access): boolean {
  * k + 1), unless evaluating those subscripts found two invocations that reach one slot.
  */
 function ownSlots(a: Access, b: Access): boolean {
-  return sameSlots(a, b) && a.shared === null && b.shared === null;
+  return sameSlots(a, b) && sharedSlot(a, b) === null;
 }
 
 /**
@@ -478,7 +541,7 @@ class Walker {
   private frames: Frame[] = [];
   /** Loop and switch frames of the calls being inlined too: a callee's barrier is theirs. */
   private sinks: Frame[] = [];
-  private depth = 0; // tainted conditions entered
+  private depth = 0; // tainted conditions entered (each one's guard in `guards`)
   private loopTaint = 0; // loops with a tainted condition (or a divergent exit) entered
   private returned = false; // a return under a tainted condition has happened (this function)
   private callPath = "";
@@ -508,8 +571,22 @@ class Walker {
   private invocations: number | null = null;
   /** The workgroup's dimensions, where {@link invocations} is known. */
   private dims: readonly number[] = [];
-  /** {@link sharing}'s answers by the evaluated subscripts' keys: the two invocations, or null. */
-  private readonly collisions = new Map<string, [number, number] | null>();
+  /** {@link sharing}'s answers by the evaluated subscripts' keys and the invocations' set. */
+  private readonly collisions = new Map<string, Sharing | null>();
+  /**
+   * Per condition entered, outermost first (those of the functions being inlined too):
+   * the invocations it lets through ({@link Guard}). Every invocation-dependent one (as
+   * {@link depth} counts them) is here, and the uniform `if`s and `switch`es.
+   */
+  private guards: Guard[] = [];
+  /** Where the function being walked starts in {@link guards}. */
+  private ownGuards = 0;
+  /**
+   * Per function being walked (the entry point, then each call inlined): the invocations
+   * known to have returned from it (none at its start), or null once some that are not
+   * known may have.
+   */
+  private exits: (Reach | null)[] = [];
   /** {@link lanes}'s answers by the range's key. */
   private readonly laneCache = new Map<string, Lanes | null>();
 
@@ -878,40 +955,73 @@ class Walker {
   };
 
   /**
-   * Two invocations that reach one slot through `ref`, all of them running it: its
-   * invocation-dependent subscripts evaluated in every invocation of the workgroup, jointly
-   * (`t[lid / 4u][lid % 4u]`). Null when no two do, or when this cannot tell: a subscript
-   * that is not a function of the builtins and constants ({@link lanes}), one that varies
-   * for where it was set, or control that only some invocations reach here.
+   * Two invocations that reach one slot through `ref`, made by the invocations of `reach`
+   * ({@link collision}, its answers kept by the evaluated subscripts and the set).
    */
-  private sharing(ref: WgPointer): Sharing | null {
-    const n = this.invocations;
-    if (
-      n === null || this.depth > 0 || this.loopTaint > 0 || this.returned ||
-      this.sinks.some((f) => f.divergent)
-    ) return null;
+  private sharing(ref: WgPointer, reach: Reach | null): Sharing | null {
+    if (reach === null) return null;
+    const id = `${ref.variable}|${ref.parts.map((x) => x.lanes ? x.key : "_").join("|")}|${reach}`;
+    let found = this.collisions.get(id);
+    if (found === undefined) {
+      found = collision(ref.variable, [{ parts: ref.parts, reach }]);
+      this.collisions.set(id, found);
+    }
+    return found;
+  }
+
+  /**
+   * The invocations that make an access through `ref` ({@link reach}), where its
+   * invocation-dependent subscripts are evaluated ({@link collision}); else null.
+   */
+  private reachOf(ref: WgPointer): Reach | null {
     const parts = ref.parts;
     if (!parts.some((x) => x.tainted)) return null;
     if (parts.some((x) => x.varying || (x.tainted && x.lanes === null))) return null;
-    const id = parts.map((x) => x.lanes ? x.key : "_").join("|");
-    let pair = this.collisions.get(id);
-    if (pair === undefined) {
-      pair = null;
-      const seen = new Map<string, number>();
-      const value = (l: Lanes, i: number) => l.values.length === 1 ? l.values[0] : l.values[i];
-      for (let i = 0; i < n && pair === null; i++) {
-        const tuple = parts.map((x) => x.lanes ? value(x.lanes, i) : "").join(",");
-        const j = seen.get(tuple);
-        if (j !== undefined) pair = [j, i];
-        else seen.set(tuple, i);
-      }
-      this.collisions.set(id, pair);
+    return this.reach();
+  }
+
+  /**
+   * The invocations that reach here, or null when this cannot tell: every invocation-dependent
+   * condition on the path evaluated ({@link guards}), less those known to have returned
+   * ({@link exits}); null under a condition not evaluated, after a return not known, in a loop
+   * whose trips depend on the invocation or a loop or switch some invocations left early.
+   */
+  private reach(): Reach | null {
+    const n = this.invocations;
+    if (n === null || this.loopTaint > 0 || this.sinks.some((f) => f.divergent)) return null;
+    const sets: Reach[] = [];
+    for (const g of this.guards) {
+      if (g === null) return null;
+      if (g !== "all") sets.push(g);
     }
-    if (pair === null) return null;
-    const [first, second] = pair;
-    const at = (l: Lanes) => l.values.length === 1 ? l.values[0] : l.values[first];
-    const slot = parts.map((x) => x.lanes ? `[${at(x.lanes)}]` : x.text).join("");
-    return { first, second, slot: `${ref.variable}${slot}` };
+    const gone: Reach[] = [];
+    for (const e of this.exits) {
+      if (e === null) return null;
+      if (e.includes("1")) gone.push(e);
+    }
+    if (sets.length === 0 && gone.length === 0) return "1".repeat(n);
+    let out = "";
+    for (let i = 0; i < n; i++) {
+      out += sets.every((g) => g[i] === "1") && !gone.some((e) => e[i] === "1") ? "1" : "0";
+    }
+    return out;
+  }
+
+  /**
+   * The guard of a branch of a condition (`if`, the `else` when `taken` is false): "all"
+   * for a uniform one, the invocations whose value is `taken` where it is evaluated
+   * ({@link lanes}), else null.
+   */
+  private guard(toks: Token[], tainted: boolean, taken: boolean): Guard {
+    if (!tainted) return "all";
+    const v = this.lanes(toks, 0, toks.length);
+    const n = this.invocations;
+    if (v === null || v.type !== "bool" || n === null) return null;
+    let out = "";
+    for (let i = 0; i < n; i++) {
+      out += (v.values.length === 1 ? v.values[0] : v.values[i]) !== 0 === taken ? "1" : "0";
+    }
+    return out;
   }
 
   /** Is a range of tokens derived from the invocation's id? */
@@ -972,6 +1082,7 @@ class Walker {
   }
 
   private access(p: Pending, ref: WgPointer, site: Token, kind: AccessKind): void {
+    const reach = this.reachOf(ref);
     this.record(p, {
       variable: ref.variable,
       kind,
@@ -980,7 +1091,8 @@ class Walker {
       key: ref.parts.map((x) => x.key).join(" "),
       parts: ref.parts,
       text: ref.text,
-      shared: this.sharing(ref),
+      shared: this.sharing(ref, reach),
+      reach,
       where: `${this.at(site.line)}${this.callNote}`,
       carried: null,
     });
@@ -1069,7 +1181,9 @@ class Walker {
         const cond = marks.some((at) => at >= start && at < i);
         const taken = clonePending(p);
         if (cond) this.depth++;
+        if (cond) this.guards.push(null);
         add(i + 1, this.expr(taken, toks, i + 1, end));
+        if (cond) this.guards.pop();
         if (cond) this.depth--;
         const joined = joinPending([p, taken]) ?? new Map();
         p.clear();
@@ -1199,7 +1313,10 @@ class Walker {
       frames: this.frames,
       path: this.callPath,
       returned: this.returned,
+      ownGuards: this.ownGuards,
     };
+    this.ownGuards = this.guards.length;
+    this.exits.push(this.invocations === null ? null : "0".repeat(this.invocations));
     // the callee sees only its parameters and module scope
     this.scopes = [this.moduleScope, { names: bound }];
     this.frames = [];
@@ -1216,6 +1333,8 @@ class Walker {
     this.callPath = saved.path;
     // the invocations that returned early wait for the others at the function's end
     this.returned = saved.returned;
+    this.exits.pop();
+    this.ownGuards = saved.ownGuards;
     this.callNote = note;
     const joined = joinPending([out, ...returns]) ?? new Map();
     p.clear();
@@ -1297,10 +1416,15 @@ class Walker {
     if (r) {
       if (opText !== "=") this.access(p, r.ref, r.site, "read");
       this.access(p, r.ref, r.site, "write");
-      if (opText === "=" && rhsTainted === 2 && !this.controlTainted()) {
-        // (or two invocations, through subscripts that evaluate to one slot for both)
-        const shared = r.ref.parts.some((x) => x.tainted) ? this.sharing(r.ref) : undefined;
-        if (shared !== null) this.everyone(r.ref, r.site, shared);
+      if (opText === "=" && rhsTainted === 2) {
+        // (or two invocations that make it, through subscripts that evaluate to one slot for
+        // both: under an evaluated condition too)
+        if (!r.ref.parts.some((x) => x.tainted)) {
+          if (!this.controlTainted()) this.everyone(r.ref, r.site);
+        } else {
+          const shared = this.sharing(r.ref, this.reachOf(r.ref));
+          if (shared) this.everyone(r.ref, r.site, shared);
+        }
       }
       return;
     }
@@ -1350,11 +1474,15 @@ class Walker {
     }
   }
 
-  private branch(p: Pending, body: Statement[], tainted: boolean): Pending | null {
+  /** A branch under a condition: invocation-dependent unless `guard` is "all". */
+  private branch(p: Pending, body: Statement[], guard: Guard): Pending | null {
+    const tainted = guard !== "all";
     if (tainted) this.depth++;
+    this.guards.push(guard);
     try {
       return this.block(clonePending(p), body);
     } finally {
+      this.guards.pop();
       if (tainted) this.depth--;
     }
   }
@@ -1364,7 +1492,20 @@ class Walker {
       const states = this.returnStates[this.returnStates.length - 1];
       if (states) states.push(p);
       // some invocations leave (the entry point, or the function being inlined)
-      if (this.depth > 0 || this.loopTaint > 0) this.returned = true;
+      const tainted = this.depth > 0 || this.loopTaint > 0;
+      if (tainted) this.returned = true;
+      // which ones, when every condition around it in this function is evaluated: those
+      // here (in walk order, what returned in an earlier branch was never on this one's path)
+      const k = this.exits.length - 1;
+      const exact = this.frames.length === 0 &&
+        this.guards.slice(this.ownGuards).every((g) => g !== null && g !== "all");
+      if (k >= 0 && exact) {
+        const here = this.reach();
+        const was = this.exits[k];
+        this.exits[k] = here === null || was === null
+          ? null
+          : [...here].map((c, i) => c === "1" || was[i] === "1" ? "1" : "0").join("");
+      } else if (k >= 0 && tainted) this.exits[k] = null;
       return null;
     }
     for (let k = this.frames.length - 1; k >= 0; k--) {
@@ -1397,8 +1538,10 @@ class Walker {
         return p;
       case "if": {
         const tainted = this.expr(p, s.cond) > 0;
-        const a = this.branch(p, s.then, tainted);
-        const b = s.otherwise ? this.branch(p, s.otherwise, tainted) : clonePending(p);
+        const a = this.branch(p, s.then, this.guard(s.cond, tainted, true));
+        const b = s.otherwise
+          ? this.branch(p, s.otherwise, this.guard(s.cond, tainted, false))
+          : clonePending(p);
         return joinPending([a, b]);
       }
       case "switch": {
@@ -1406,7 +1549,9 @@ class Walker {
         const frame = this.frame(false);
         this.frames.push(frame);
         this.sinks.push(frame);
-        const outs = s.clauses.map((c) => this.branch(p, c, tainted));
+        // (its case values are not read: an invocation-dependent selector's clauses are not
+        // evaluated)
+        const outs = s.clauses.map((c) => this.branch(p, c, tainted ? null : "all"));
         this.frames.pop();
         this.sinks.pop();
         if (frame.divergent) {
@@ -1590,6 +1735,7 @@ class Walker {
       });
     }
     this.scopes = [this.moduleScope, { names }];
+    this.exits = [this.invocations === null ? null : "0".repeat(this.invocations)];
     this.block(new Map(), fn.body);
   }
 }

@@ -599,6 +599,86 @@ Deno.test("subscripts of the builtins and constants are evaluated: a slot two in
   for (const src of own) assert.deepEqual(messages(src), [], src);
 });
 
+Deno.test("under conditions of the builtins and constants, only the invocations that pass are counted", () => {
+  const lid = "@builtin(local_invocation_index) lid: u32";
+  const s = "var<workgroup> s: array<f32, 64>;\n";
+  const params = "struct P { n: u32 }\n@group(0) @binding(0) var<uniform> params: P;\n";
+  const who = (src: string) =>
+    workgroupHazards(src).map((h) =>
+      /\(invocations .*?\)|^invocations \d+ and \d+/.exec(h.message)?.[0]
+    );
+  const writeRead = (i: string) => `    s[${i}] = 1.0;\n    let y = s[${i}];`;
+  const guarded = (cond: string, then: string, otherwise?: string) =>
+    sized(
+      "64",
+      lid,
+      `  if (${cond}) {\n${then}\n  }` +
+        (otherwise === undefined ? "" : ` else {\n${otherwise}\n  }`),
+      params + s,
+    );
+  // the 32 that pass reach 16 slots: 0 and 16 share s[0]
+  assert.deepEqual(who(guarded("lid < 32u", writeRead("lid % 16u"))), [
+    "(invocations 0 and 16 both reach s[0])",
+  ]);
+  assert.deepEqual(who(guarded("lid < 32u", "    s[lid / 2u] = f32(lid);")), [
+    "invocations 0 and 1",
+  ]);
+  // an else takes the others; nested conditions take those that pass both
+  assert.deepEqual(who(guarded("lid < 32u", "", writeRead("lid % 16u"))), [
+    "(invocations 32 and 48 both reach s[0])",
+  ]);
+  assert.deepEqual(
+    who(guarded("lid < 48u", `    if (lid >= 8u) {\n${writeRead("lid % 32u")}\n    }`)),
+    ["(invocations 8 and 40 both reach s[8])"],
+  );
+  // an early return takes those that return away
+  assert.deepEqual(
+    who(sized("64", lid, `  if (lid >= 32u) {\n    return;\n  }\n${writeRead("lid % 16u")}`, s)),
+    ["(invocations 0 and 16 both reach s[0])"],
+  );
+  // two accesses through one subscript, under different conditions: all their invocations
+  assert.deepEqual(
+    who(sized(
+      "64",
+      lid,
+      "  if (lid < 32u) {\n    s[lid % 32u] = 1.0;\n  }\n" +
+        "  if (lid >= 32u) {\n    let y = s[lid % 32u];\n  }",
+      s,
+    )),
+    ["(invocations 0 and 32 both reach s[0])"],
+  );
+  const clean = [
+    guarded("lid < 16u", writeRead("lid % 16u")),
+    guarded("lid % 2u == 0u", writeRead("lid / 2u")),
+    guarded("lid < 32u", writeRead("lid"), writeRead("lid - 32u")),
+    guarded("lid < 32u", `    if (lid % 2u == 1u) {\n${writeRead("lid / 2u")}\n    }`),
+    guarded(
+      "lid >= 8u",
+      `    if (lid < 40u) {\n      if (lid % 4u != 0u) {\n        return;\n      }\n    }\n` +
+        `    if (lid < 40u) {\n${writeRead("lid / 4u")}\n    }`,
+    ),
+    sized("64", lid, `  if (lid >= 16u) {\n    return;\n  }\n${writeRead("lid % 16u")}`, s),
+    // not evaluated, so taken as own as before: a uniform value in the condition, a return
+    // under a uniform condition, a switch on the invocation
+    guarded("lid < params.n", writeRead("lid % 16u")),
+    sized(
+      "64",
+      lid,
+      "  if (lid >= 16u) {\n    if (params.n == 0u) {\n      return;\n    }\n  }\n" +
+        writeRead("lid % 16u"),
+      params + s,
+    ),
+    sized(
+      "64",
+      lid,
+      `  switch (lid / 16u) {\n    case 0u: {\n${writeRead("lid % 16u")}\n    }\n` +
+        "    default: {}\n  }",
+      s,
+    ),
+  ];
+  for (const src of clean) assert.deepEqual(who(src), [], src);
+});
+
 Deno.test("a bundled kernel's joint own slot, made shared, is reported", async () => {
   // absorbed_tiled.wgsl: part[k][seg][lid % ROWS] with seg = lid / ROWS is injective only
   // jointly; with half as many segments two invocations write each partial
