@@ -105,7 +105,7 @@ import { parseModule, type Statement, type Token, WgslParseError } from "./wgsl_
 export interface AccessSite {
   /** 1-based line of the specialized source. */
   readonly line: number;
-  /** "read", "write", "atomic update" or "atomic load". */
+  /** "read", "write", "atomic update", "atomic store" or "atomic load". */
   readonly kind: string;
   /** The access as written, with its index (`kv[dd / VR][dd % VR][tx]`). */
   readonly text: string;
@@ -129,7 +129,7 @@ export interface WorkgroupHazard {
   readonly message: string;
 }
 
-type AccessKind = "read" | "write" | "atomic update" | "atomic load";
+type AccessKind = "read" | "write" | "atomic update" | "atomic store" | "atomic load";
 
 interface Access {
   readonly variable: string;
@@ -394,7 +394,18 @@ function accessId(a: Access): string {
 
 function conflicts(first: Access, second: Access): boolean {
   if (disjoint(first, second)) return false;
-  const atomic = (k: AccessKind) => k === "atomic update" || k === "atomic load";
+  const atomic = (k: AccessKind) =>
+    k === "atomic update" || k === "atomic load" || k === "atomic store";
+  if (first.kind === "atomic store" || second.kind === "atomic store") {
+    // a store commutes with no update (`atomicStore(&b[i], 0u)` after another invocation's
+    // `atomicAdd(&b[v], 1u)` loses the add): it conflicts as a plain write does; two stores
+    // through different invocation-indexed subscripts are a staging pattern, as two writes are
+    if (
+      first.kind === "atomic store" && second.kind === "atomic store" &&
+      invocationIndexed(first) && invocationIndexed(second)
+    ) return sharedSlot(first, second) !== null;
+    return !ownSlots(first, second);
+  }
   if (atomic(first.kind) || atomic(second.kind)) {
     // update/update commutes; a load wants every update on its side of a barrier
     return (first.kind === "atomic load") !== (second.kind === "atomic load") &&
@@ -526,6 +537,12 @@ function sameSlots(a: Access, b: Access): boolean {
 
 /** What can go wrong between two unsynchronized accesses, in words. */
 function race(first: AccessKind, second: AccessKind): string {
+  if (first === "atomic store") {
+    return second === "atomic store"
+      ? "two invocations' stores may land in either order"
+      : "another invocation's access may come before the store";
+  }
+  if (second === "atomic store") return "the store may come before another invocation's access";
   if (first === "atomic update") return "the load may come before other invocations' updates";
   if (first === "atomic load") return "the load may see a later update";
   if (first === "write" && second === "read") {
@@ -1097,7 +1114,9 @@ class Walker {
       carried: null,
     });
     // a subscript that reads the variable may name another slot after this write
-    if (kind === "write" || kind === "atomic update") this.moved(p, `${ref.variable}@wg`);
+    if (kind === "write" || kind === "atomic update" || kind === "atomic store") {
+      this.moved(p, `${ref.variable}@wg`);
+    }
   }
 
   /**
@@ -1230,7 +1249,11 @@ class Walker {
               p,
               ptr.wg,
               ptr.site,
-              name === "atomicLoad" ? "atomic load" : "atomic update",
+              name === "atomicLoad"
+                ? "atomic load"
+                : name === "atomicStore"
+                ? "atomic store"
+                : "atomic update",
             );
             i = end;
             continue;

@@ -205,6 +205,18 @@ Deno.test("atomics: updates commute, a load needs a barrier after them", () => {
   assert.deepEqual(
     kinds(kernel("  atomicMax(&m, lid);\n  workgroupBarrier();\n  let x = atomicLoad(&m);")),
     [],
+  ); // a store commutes with no update: a clear then an increment needs a barrier between
+  const st = workgroupHazards(kernel("  atomicStore(&m, 0u);\n  atomicAdd(&m, 1u);"));
+  assert.equal(st.length, 1);
+  assert.match(st[0].message, /atomic store of m .* atomic update of m .*before the store/);
+  assert.equal(
+    workgroupHazards(kernel("  atomicAdd(&m, 1u);\n  atomicStore(&m, 0u);"))[0]?.message
+      .match(/the store may come before/)?.[0],
+    "the store may come before",
+  );
+  assert.deepEqual(
+    kinds(kernel("  atomicStore(&m, 0u);\n  workgroupBarrier();\n  atomicAdd(&m, 1u);")),
+    [],
   );
 });
 
