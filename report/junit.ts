@@ -139,8 +139,11 @@ function notRunCase(id: string, message: string): string {
     `      <error${attrs({ message, type: "not-run" })}/>\n    </testcase>`;
 }
 
-/** The most barrier-check findings junit.xml names as properties (`barrier.1` ...). */
-const MAX_BARRIER_PROPERTIES = 50;
+/**
+ * The most barrier-check findings junit.xml's properties, summary.md and report.html name one
+ * by one (report.json keeps them all).
+ */
+export const MAX_BARRIER_ROWS = 50;
 
 /**
  * The fingerprint and run settings as JUnit properties (name → value), in a fixed order:
@@ -185,8 +188,8 @@ export function junitProperties(report: RunReport): Record<string, string> {
   // (a finding is a lead to read; summary.md lists them under "Barrier check")
   const barriers = report.barrierFindings;
   if (barriers !== undefined) props["run.barrierFindings"] = String(barriers.length);
-  // the first 50, as report.html lists them (report.json has them all)
-  (barriers ?? []).slice(0, MAX_BARRIER_PROPERTIES).forEach((f, i) => {
+  // the first ones, as summary.md and report.html list them (report.json has them all)
+  (barriers ?? []).slice(0, MAX_BARRIER_ROWS).forEach((f, i) => {
     props[`barrier.${i + 1}`] = `${f.kind} ${f.location} of backend ${f.backend} ` +
       `(${f.labels.join("; ")}): ${f.message}`;
   });

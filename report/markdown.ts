@@ -9,7 +9,7 @@ import { formatTuning } from "../adapter/plan_tuning.ts";
 import type { CaseResult, RunReport } from "../results/types.ts";
 import { adapterIdentity, adapterTuning } from "./adapter_info.ts";
 import { writeTextAtomic } from "../util/fs.ts";
-import { failureMessage, skipMessage } from "./junit.ts";
+import { failureMessage, MAX_BARRIER_ROWS, skipMessage } from "./junit.ts";
 import { explainCommandFor } from "./explain_command.ts";
 import { mdCell, mdCode } from "./md_text.ts";
 import { isExpectedSkip, missingIds, notRunIds, summaryTotals } from "./totals.ts";
@@ -328,15 +328,15 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
 
   if (barriers.length > 0) {
     out.push(`${h}# Barrier check (${barriers.length})`, "");
-    for (const f of barriers.slice(0, MAX_MISSING_ROWS)) {
+    for (const f of barriers.slice(0, MAX_BARRIER_ROWS)) {
       out.push(
         `- ${f.kind} ${mdCode(f.location)} of backend ${mdCode(f.backend)} (${
           cell(f.labels.join("; "))
         }): ${cell(f.message, 600)}`,
       );
     }
-    if (barriers.length > MAX_MISSING_ROWS) {
-      out.push("", `…and ${barriers.length - MAX_MISSING_ROWS} more (report.json lists them all).`);
+    if (barriers.length > MAX_BARRIER_ROWS) {
+      out.push("", `…and ${barriers.length - MAX_BARRIER_ROWS} more (report.json lists them all).`);
     }
     out.push(
       "",

@@ -20,6 +20,7 @@ import { writeTextAtomic } from "../../util/fs.ts";
 import { maxOf } from "../../util/stats.ts";
 import { skipMessage } from "../junit.ts";
 import { groupCountsText, groupLines } from "../markdown.ts";
+import { MAX_BARRIER_ROWS } from "../junit.ts";
 import { summaryTotals } from "../totals.ts";
 import { reportNotCovered } from "../not_covered.ts";
 import { runVerdict } from "../verdict.ts";
@@ -864,7 +865,7 @@ async function headroomChart(points: ReturnType<typeof headroomPoints>): Promise
 
 /** The static barrier check's findings in the run's user backends ({@link RunReport.barrierFindings}). */
 function barrierSection(findings: readonly BackendBarrierFinding[]): string {
-  const shown = findings.slice(0, 50);
+  const shown = findings.slice(0, MAX_BARRIER_ROWS);
   const items = shown.map((f) =>
     `<li>${escapeHtml(f.kind)} <code>${escapeHtml(f.location)}</code> of backend <code>${
       escapeHtml(f.backend)
@@ -875,8 +876,9 @@ function barrierSection(findings: readonly BackendBarrierFinding[]): string {
     : "";
   return `<section class="note" id="barrier-check"><p><b>The static barrier check found ${
     plural(findings.length, "problem")
-  } in the user backends' WGSL</b>: a race or a divergent barrier that parity on a device ` +
-    "running a workgroup in lock step (lavapipe) cannot catch (docs/backends.md, " +
-    '"Checking a kernel\'s barriers"; <code>deno task harness compile &lt;file&gt;</code> ' +
-    `repeats it).</p>\n<ul>\n${items}\n</ul>${more}</section>`;
+  } in the user backends' WGSL</b> (their modules' files and what their launches compiled): ` +
+    "a race or a divergent barrier that parity on a device running a workgroup in lock step " +
+    '(lavapipe) cannot catch (docs/backends.md, "Checking a kernel\'s barriers"; ' +
+    "<code>deno task harness compile &lt;file&gt;</code> repeats it on a file).</p>\n" +
+    `<ul>\n${items}\n</ul>${more}</section>`;
 }
