@@ -219,3 +219,67 @@ Deno.test("--resume keeps the barrier findings of the run it resumes (what its k
     await Deno.remove(out, { recursive: true });
   }
 });
+
+Deno.test("a case past --case-timeout is marked deviceLoss, its device dropped and re-acquired, and --resume runs it again", async () => {
+  let destroyed = 0, reacquired = 0;
+  const ctx = await stubDevice(() => false, () => {
+    reacquired++;
+    return Promise.resolve();
+  });
+  ctx.destroy = () => {
+    destroyed++;
+  };
+  const out = await Deno.makeTempDir({ prefix: "mla-timeout-resume-" });
+  const options = {
+    matrix: "smoke",
+    filter: "preset=tiny;dtype=f32;layout=thd",
+    out,
+    repeats: 0,
+    progress: SILENT_PROGRESS,
+    writeReports: (dir: string, report: RunReport) => writeRunReports(dir, report),
+  };
+  try {
+    let n = 0;
+    let hungIn = "";
+    const first = await runMatrix({
+      ...options,
+      ctx,
+      caseTimeoutMs: 50,
+      testOnlyCaseRunner: (c, o) => {
+        if (++n === 2) {
+          hungIn = c.id; // a kernel that never finishes: its promise never settles
+          return new Promise<CaseResult>(() => {});
+        }
+        return PASS_STUB(c, o);
+      },
+    });
+    assert.equal(destroyed, 1, "the hung case's device is dropped");
+    assert.equal(reacquired, 1, "and a fresh one acquired for the next case");
+    const hung = first.results.find((r) => r.id === hungIn);
+    assert.equal(hung?.status, "error");
+    assert.match(
+      hung?.message ?? "",
+      /^timed out after 0\.05 s \(--case-timeout\); the device was re-acquired/,
+    );
+    assert.equal(hung?.deviceLoss, true);
+    // the cases after it ran, and none of them is marked
+    assert.ok(first.results.length > 2);
+    assert.deepEqual(first.results.filter((r) => r.deviceLoss).map((r) => r.id), [hungIn]);
+    const ran: string[] = [];
+    const resumed = await runMatrix({
+      ...options,
+      resume: true,
+      ctx,
+      testOnlyCaseRunner: (c, o) => {
+        ran.push(c.id);
+        return PASS_STUB(c, o);
+      },
+    });
+    assert.deepEqual(ran, [hungIn], "only the timed-out case runs again");
+    const lines = Deno.readTextFileSync(`${out}/results.jsonl`).trim().split("\n");
+    assert.equal(lines.length, first.results.length, "one line per case");
+    assert.equal(resumed.results.find((r) => r.id === hungIn)?.status, "pass");
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
