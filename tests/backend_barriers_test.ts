@@ -119,6 +119,17 @@ Deno.test("explain --backend-module: the racy fixture's race is a warning on std
   assert.doesNotMatch(naive.stderr, /barrier/);
 });
 
+Deno.test("upgrade-check --backend-module: the module's race is a warning when it loads, before any side runs", async () => {
+  // no --from/--to nor --from-ref/--to-ref: refused (exit 2) after the modules are loaded
+  const r = await runCli(["upgrade-check", "--backend-module", RACY, "--backend", "racy"]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.ok(
+    r.stderr.includes(`warning: backend racy (module ${RACY}): hazard ${RACE_LINE} (f32; f16):`),
+    r.stderr,
+  );
+  assert.match(r.stderr, /static barrier check .*lavapipe, cannot catch these/);
+});
+
 Deno.test({
   name:
     "run --backend-module racy: the cases pass, and report.json, summary.md and report.html name the race",
