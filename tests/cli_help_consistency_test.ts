@@ -62,3 +62,20 @@ Deno.test("the program's exit 3 names every command whose own help makes an unsu
   const clause = /and, for ([^,]+), an unsupported case/.exec(program.description())?.[1] ?? "";
   for (const name of unsupported3) assert.match(clause, new RegExp(`\\b${name}\\b`), clause);
 });
+
+Deno.test("--backend-module reads alike in every command that loads modules, and names the barrier check", () => {
+  const help = descriptions("--backend-module");
+  // every command that takes a user backend; compare-runtimes refuses one (a hidden option
+  // whose refusal names what is taken)
+  assert.deepEqual(
+    [...help.keys()].sort(),
+    ["bench", "compare-runtimes", "explain", "layer", "run", "upgrade-check"],
+  );
+  assert.match(help.get("compare-runtimes") ?? "", /^not taken here/);
+  help.delete("compare-runtimes");
+  const texts = new Set(help.values());
+  assert.equal(texts.size, 1, [...texts].join("\n"));
+  const [text] = texts;
+  assert.match(text, /static barrier check: each finding a warning, not a failure/);
+  assert.match(text, /docs\/backends\.md/);
+});
