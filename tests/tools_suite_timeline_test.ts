@@ -4,7 +4,9 @@ import assert from "node:assert/strict";
 import {
   bucketBusy,
   busyPercent,
+  durationSeconds,
   moduleSpans,
+  moduleTestTimes,
   parseProcStat,
   runTimeline,
   summarizeTimeline,
@@ -50,6 +52,44 @@ Deno.test("suite_timeline: module spans from deno test's lines, coloured or not,
     { module: "a_test.ts", first: 0.2, last: 9 },
     { module: "b_test.ts", first: 0.3, last: 3 },
   ]);
+});
+
+Deno.test("suite_timeline: durations as deno test prints them", () => {
+  assert.equal(durationSeconds("12s"), 12);
+  assert.equal(durationSeconds("2m5s"), 125);
+  assert.equal(durationSeconds("3m"), 180);
+  assert.equal(durationSeconds("250ms"), 0.25);
+  assert.equal(durationSeconds("366µs"), 0.000366);
+  for (const bad of ["", "ms", "1h", "twelve", "1 s"]) {
+    assert.equal(durationSeconds(bad), null, bad);
+  }
+});
+
+Deno.test("suite_timeline: test time per module sums top-level results, not their steps", () => {
+  const times = moduleTestTimes([
+    "running 3 tests from ./tests/a_test.ts",
+    `${ESC}[0m${ESC}[38;5;245m./tests/a_test.ts => ${ESC}[0mone ... ${ESC}[32mok${ESC}[0m ${ESC}[0m${ESC}[38;5;245m(1s)${ESC}[0m`,
+    // a step's line: inside its test's 5 s, not counted again
+    "./tests/a_test.ts => two ... f16 tiny ... ok (4s)",
+    "./tests/a_test.ts => two ... ok (5s)",
+    "./tests/b_test.ts => three ... FAILED (1m2s)",
+    "./tests/b_test.ts => four ... ignored (0ms)",
+    "./tests/c_test.ts => no time ... ok",
+    "ok | 3 passed | 1 failed (1m9s)",
+  ]);
+  assert.deepEqual(times, [
+    { module: "b_test.ts", tests: 1, seconds: 62 },
+    { module: "a_test.ts", tests: 2, seconds: 6 },
+  ]);
+  const summary = summarizeTimeline({
+    code: 0,
+    wallS: 70,
+    samples: [],
+    lines: [[1, "./tests/a_test.ts => one ... ok (2s)"], [3, "./tests/b_test.ts => x ... ok (9s)"]],
+  }, { bucket: 30, top: 1 });
+  const at = summary.indexOf("most test time per module (the sum of its tests' durations, s):");
+  assert.ok(at > 0, summary.join("\n"));
+  assert.deepEqual(summary.slice(at + 1), ["     9  b_test.ts (1 test)"]);
 });
 
 Deno.test("suite_timeline: a real command's lines are stamped in order and its exit code kept", async () => {

@@ -3,8 +3,10 @@
  * of its output with the seconds since the start, and samples how busy the CPUs are every
  * `--interval` seconds (from /proc/stat: the share of CPU time not idle or waiting on I/O,
  * over all CPUs). At the end it prints the command's wall time, the CPUs' busy share over the
- * run and per `--bucket` seconds, and the test modules that spanned longest (from their first
- * to their last result line). docs/benchmarks.md (session 40) used it to find that two modules
+ * run and per `--bucket` seconds, the test modules that spanned longest (from their first
+ * to their last result line), and those with the most test time (the sum of their tests'
+ * durations, whatever ran beside them: a cold and a warm run's lists compared give what
+ * compiling costs each module). docs/benchmarks.md (session 40) used it to find that two modules
  * at once left the CPUs idle 9% of a run on an empty shader cache.
  *
  *   deno run -A tools/suite_timeline.ts                       # deno task test
@@ -134,6 +136,70 @@ export function moduleSpans(lines: readonly (readonly [number, string])[]): Modu
   return [...spans.values()].sort((a, b) => b.last - b.first - (a.last - a.first));
 }
 
+/**
+ * Seconds of a duration as deno test prints it after a result (`1m2s`, `12s`, `345ms`, `7µs`),
+ * or null for anything else.
+ *
+ * @example
+ * ```ts
+ * import { durationSeconds } from "./suite_timeline.ts";
+ * durationSeconds("1m2s"); // 62
+ * durationSeconds("345ms"); // 0.345
+ * durationSeconds("soon"); // null
+ * ```
+ */
+export function durationSeconds(text: string): number | null {
+  const m = /^(?:(\d+)m)?(?:(\d+(?:\.\d+)?)(s|ms|µs|us|ns))?$/.exec(text.trim());
+  if (!m || (m[1] === undefined && m[2] === undefined)) return null;
+  // divided, not multiplied by 1e-3: 345 / 1000 is 0.345, 345 * 1e-3 is 0.34500000000000003
+  const per = { s: 1, ms: 1e3, "µs": 1e6, us: 1e6, ns: 1e9 }[m[3] ?? "s"] ?? 1;
+  return Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0) / per;
+}
+
+/** A test module's tests and the sum of their durations. */
+export interface ModuleTestTime {
+  module: string;
+  /** Top-level tests that reported a result (ok or FAILED). */
+  tests: number;
+  /** The sum of their durations, in seconds, as deno test printed them. */
+  seconds: number;
+}
+
+/**
+ * Each test module's test time: the durations deno test prints after each top-level test's
+ * result (`./tests/x_test.ts => name ... ok (3s)`, as with `--parallel`; a step's line, with
+ * a second ` ... `, is inside its test's time and not counted again), colours removed. Unlike
+ * a module's span (first to last line), this is the module's own work, whatever ran beside
+ * it. Largest first.
+ *
+ * @example
+ * ```ts
+ * import { moduleTestTimes } from "./suite_timeline.ts";
+ * moduleTestTimes([
+ *   "./tests/a_test.ts => one ... ok (1s)",
+ *   "./tests/a_test.ts => two ... inner ... ok (500ms)",
+ *   "./tests/a_test.ts => two ... FAILED (2s)",
+ *   "./tests/b_test.ts => three ... ok (4s)",
+ * ]);
+ * // [{ module: "b_test.ts", tests: 1, seconds: 4 }, { module: "a_test.ts", tests: 2, seconds: 3 }]
+ * ```
+ */
+export function moduleTestTimes(lines: readonly string[]): ModuleTestTime[] {
+  const times = new Map<string, ModuleTestTime>();
+  for (const raw of lines) {
+    const line = raw.replace(ANSI_COLOR, "");
+    const m = /^\.\/(?:.*\/)?([^/\s]+\.[jt]s) => (.*) \.\.\. (?:ok|FAILED) \(([^)]+)\)$/.exec(line);
+    if (!m || m[2].includes(" ... ")) continue;
+    const seconds = durationSeconds(m[3]);
+    if (seconds === null) continue;
+    const t = times.get(m[1]) ?? { module: m[1], tests: 0, seconds: 0 };
+    t.tests++;
+    t.seconds += seconds;
+    times.set(m[1], t);
+  }
+  return [...times.values()].sort((a, b) => b.seconds - a.seconds);
+}
+
 /** What {@link runTimeline} measured. */
 export interface Timeline {
   /** The command's exit code. */
@@ -250,6 +316,17 @@ export function summarizeTimeline(
       );
     }
   }
+  const times = moduleTestTimes(tl.lines.map(([, l]) => l)).slice(0, options.top);
+  if (times.length) {
+    out.push(`most test time per module (the sum of its tests' durations, s):`);
+    for (const t of times) {
+      out.push(
+        `  ${t.seconds.toFixed(0).padStart(4)}  ${t.module} (${t.tests} ${
+          t.tests === 1 ? "test" : "tests"
+        })`,
+      );
+    }
+  }
   return out;
 }
 
@@ -260,7 +337,8 @@ usage: deno run -A tools/suite_timeline.ts [options] [-- command ...]
   (default command: deno task test)
   --interval S   seconds between CPU samples from /proc/stat (default 1)
   --bucket S     stretch of the run the busy share is given for (default 30)
-  --top N        longest module spans listed (default 12)
+  --top N        longest module spans, and modules with the most test time, listed
+                 (default 12 each)
   --out DIR      also write DIR/timeline.log (stamped lines) and DIR/cpu.tsv (t, busy %)
   -h, --help     this text
 
