@@ -86,11 +86,9 @@ Deno.test("a device that cannot be re-acquired after a loss stops the run with i
   }
 });
 
-Deno.test("--resume runs again the case a device loss ended, and keeps a case's own error", async () => {
-  let dead = false;
-  const device = (reacquire: () => Promise<void>) => stubDevice(() => dead, reacquire);
-  const out = await Deno.makeTempDir({ prefix: "mla-reacquire-" });
-  const options = {
+/** runMatrix options of the tests below: the tiny f32 THD smoke cases, silent, reports written. */
+function thdSmokeOptions(out: string) {
+  return {
     matrix: "smoke",
     filter: "preset=tiny;dtype=f32;layout=thd",
     out,
@@ -98,6 +96,13 @@ Deno.test("--resume runs again the case a device loss ended, and keeps a case's 
     progress: SILENT_PROGRESS,
     writeReports: (dir: string, report: RunReport) => writeRunReports(dir, report),
   };
+}
+
+Deno.test("--resume runs again the case a device loss ended, and keeps a case's own error", async () => {
+  let dead = false;
+  const device = (reacquire: () => Promise<void>) => stubDevice(() => dead, reacquire);
+  const out = await Deno.makeTempDir({ prefix: "mla-reacquire-" });
+  const options = thdSmokeOptions(out);
   try {
     let n = 0;
     let ownError = "", lostIn = "";
@@ -176,16 +181,7 @@ Deno.test("results.jsonl's deviceLoss mark: true on an error or a failure only",
 Deno.test("--resume keeps the barrier findings of the run it resumes (what its kept cases compiled)", async () => {
   const device = await stubDevice(() => false, () => Promise.resolve());
   const out = await Deno.makeTempDir({ prefix: "mla-resume-findings-" });
-  const options = {
-    matrix: "smoke",
-    filter: "preset=tiny;dtype=f32;layout=thd",
-    out,
-    repeats: 0,
-    progress: SILENT_PROGRESS,
-    ctx: device,
-    backendModules: ["mine/mod.ts"],
-    writeReports: (dir: string, report: RunReport) => writeRunReports(dir, report),
-  };
+  const options = { ...thdSmokeOptions(out), ctx: device, backendModules: ["mine/mod.ts"] };
   try {
     const stop = new AbortController();
     await runMatrix({
@@ -230,14 +226,7 @@ Deno.test("a case past --case-timeout is marked deviceLoss, its device dropped a
     destroyed++;
   };
   const out = await Deno.makeTempDir({ prefix: "mla-timeout-resume-" });
-  const options = {
-    matrix: "smoke",
-    filter: "preset=tiny;dtype=f32;layout=thd",
-    out,
-    repeats: 0,
-    progress: SILENT_PROGRESS,
-    writeReports: (dir: string, report: RunReport) => writeRunReports(dir, report),
-  };
+  const options = thdSmokeOptions(out);
   try {
     let n = 0;
     let hungIn = "";
