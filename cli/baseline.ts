@@ -18,8 +18,7 @@ import {
   writeBaseline,
 } from "../drift/mod.ts";
 import { probeCaps } from "../gpu/device.ts";
-import { readReportJson } from "../report/json.ts";
-import { ReportFileError } from "../report/errors.ts";
+import { readRunReportInput } from "./run_report_input.ts";
 import { runMatrix } from "../runner/run_matrix.ts";
 import { selectMatrixCases } from "../matrix/select.ts";
 import { writeRunReports } from "../report/run_reports.ts";
@@ -206,30 +205,6 @@ export async function checkBaselineOutputs(o: {
   ]);
 }
 
-async function reportFrom(path: string): Promise<RunReport> {
-  let file = path;
-  try {
-    if ((await Deno.stat(path)).isDirectory) file = `${path.replace(/\/+$/, "")}/report.json`;
-    return await readReportJson(file);
-  } catch (e) {
-    // A folder whose run was killed before its reports (run.json, no report.json): say so.
-    if (
-      e instanceof ReportFileError && e.cause instanceof Deno.errors.NotFound && file !== path &&
-      await pathExists(`${path.replace(/\/+$/, "")}/run.json`)
-    ) {
-      throw new ReportFileError(
-        file,
-        "missing: the folder's run was killed before writing its reports (its run.json and " +
-          `results.jsonl are there); \`merge ${path} --out ${path}\` rebuilds them (marked ` +
-          "interrupted: a baseline needs the run finished, `run --resume` finishes it)",
-      );
-    }
-    if (e instanceof ReportFileError) throw e;
-    if (e instanceof Deno.errors.NotFound) throw new DriftInputError(file, "no such file");
-    throw e;
-  }
-}
-
 /**
  * Build the `baseline` command (`update`, `key`).
  *
@@ -316,7 +291,9 @@ export function baselineCommand() {
       if (opts.history) await checkHistoryFile(opts.history);
       let report: RunReport;
       if (opts.fromReport) {
-        report = await reportFrom(opts.fromReport);
+        report = (await readRunReportInput(opts.fromReport, {
+          needs: "a baseline needs the run finished",
+        })).report;
         if (opts.filter) report = filterReport(report, opts.filter, opts.fromReport);
         // Said as a run's --repeats is: a case of too few samples can never show a slowdown.
         const min = DEFAULT_THRESHOLDS.minSamples;

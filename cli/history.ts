@@ -20,6 +20,7 @@ import {
 } from "../drift/mod.ts";
 import type { HistoryMetric, Series } from "../drift/mod.ts";
 import { readReportJson } from "../report/json.ts";
+import { runReportFile } from "./run_report_input.ts";
 import type { RunReport } from "../results/types.ts";
 import { writeHistoryHtml } from "../drift/history_html.ts";
 import { checkOutputFile } from "../report/output_paths.ts";
@@ -177,15 +178,6 @@ function stepRunsText(need: number | null, minSegment: number, alpha = DEFAULT_S
       `test with --min-segment ${minSegment})`;
 }
 
-async function reportFile(path: string): Promise<string> {
-  try {
-    if ((await Deno.stat(path)).isDirectory) return `${path.replace(/\/+$/, "")}/report.json`;
-  } catch {
-    // reported by the reader
-  }
-  return path;
-}
-
 /**
  * The error (exit 2) of a case filter or `--device` that selects nothing in the database,
  * as `run` refuses a filter that selects no case: it names what matched nothing and what
@@ -268,7 +260,7 @@ export async function readRunsToAdd(paths: readonly string[]): Promise<RunToAdd[
         EXIT.badInput,
       );
     }
-    const file = await reportFile(path);
+    const file = await runReportFile(path);
     await loadComparable(file); // checks the file, names it on error
     const report = await readReportJson(file);
     if (report.plantedFault !== undefined) {

@@ -58,3 +58,45 @@ Deno.test("CLI: run --baseline, compare and merge name a missing input (exit 2)"
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+// `history --add` read a folder as <folder>/report.json before checking it: a missing path
+// said "give a baseline file, ..." (a baseline is refused there), a folder whose run was
+// killed before its reports said only that report.json "does not exist"; and
+// `baseline update --from-report <missing>` said "no such file", with nothing valid named.
+Deno.test("CLI: baseline update --from-report and history --add name a missing or killed run and what is valid (exit 2)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mla_missing_run_" });
+  try {
+    const db = `${dir}/h.sqlite`;
+    const inputs = (from: string) => [
+      ["history", "--db", db, "--add", from],
+      ["baseline", "update", "--from-report", from, "--dir", `${dir}/b`],
+    ];
+    for (const args of inputs(`${dir}/gone`)) {
+      const r = await runCli(args);
+      assertRefused(
+        r,
+        /gone: does not exist \(no file or folder of that name\); give a run's report\.json or its output folder \(run --out\)/,
+      );
+      assert.doesNotMatch(r.stderr, /baseline file/, "a baseline file is no run");
+    }
+    await Deno.mkdir(`${dir}/killed`);
+    await Deno.writeTextFile(`${dir}/killed/run.json`, "{}");
+    for (const args of inputs(`${dir}/killed`)) {
+      assertRefused(
+        await runCli(args),
+        /killed: the folder's run was killed before writing its reports .*`merge .*killed --out .*killed` rebuilds them/,
+      );
+    }
+    await Deno.mkdir(`${dir}/empty`);
+    for (const args of inputs(`${dir}/empty`)) {
+      assertRefused(
+        await runCli(args),
+        /empty: a folder without report\.json, not a run output folder; give a run's report\.json or its output folder/,
+      );
+    }
+    await assert.rejects(() => Deno.stat(db), Deno.errors.NotFound, "no database made");
+    await assert.rejects(() => Deno.stat(`${dir}/b`), Deno.errors.NotFound, "no baseline");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
