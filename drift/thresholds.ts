@@ -56,17 +56,30 @@ export const DEFAULT_THRESHOLDS: Thresholds = Object.freeze({
   minSamples: 5,
 });
 
-function positive(where: string, field: string, v: unknown, max = Infinity): number {
-  if (typeof v !== "number" || !Number.isFinite(v) || v <= 0 || v > max) {
-    throw new DriftInputError(
-      where,
-      `field "${field}" must be a number in (0, ${max === Infinity ? "inf" : max}] (got ${
-        JSON.stringify(v)
-      })`,
-    );
+/** A value as a message shows it: numbers as JavaScript prints them (Infinity, not null). */
+function shown(v: unknown): string {
+  return typeof v === "number" ? String(v) : JSON.stringify(v);
+}
+
+/**
+ * `v` when it is a number that `ok` accepts; otherwise a DriftInputError naming the field,
+ * what is valid (`valid`) and what it got.
+ */
+function numberField(
+  where: string,
+  field: string,
+  v: unknown,
+  ok: (n: number) => boolean,
+  valid: string,
+): number {
+  if (typeof v !== "number" || !Number.isFinite(v) || !ok(v)) {
+    throw new DriftInputError(where, `field "${field}" must be ${valid} (got ${shown(v)})`);
   }
   return v;
 }
+
+const POSITIVE = "a finite number > 0";
+const isPositive = (n: number) => n > 0;
 
 /**
  * Merge a partial thresholds object (parsed JSON) over a base, checking every field.
@@ -113,24 +126,23 @@ export function mergeThresholds(
           `unknown metric "absoluteFloors.${k}"; valid: ${METRIC_NAMES.join(", ")}`,
         );
       }
-      floors[k as MetricName] = positive(where, `absoluteFloors.${k}`, v);
+      floors[k as MetricName] = numberField(where, `absoluteFloors.${k}`, v, isPositive, POSITIVE);
     }
   }
-  const pick = (k: keyof Thresholds, max?: number): number =>
-    partial[k] === undefined ? base[k] as number : positive(where, k, partial[k], max);
-  const minSamples = pick("minSamples");
-  if (!Number.isInteger(minSamples)) {
-    throw new DriftInputError(where, 'field "minSamples" must be an integer');
-  }
-  const speedRatio = pick("speedRatio");
-  if (speedRatio <= 1) throw new DriftInputError(where, 'field "speedRatio" must be > 1');
-  const metricFactor = pick("metricFactor");
-  if (metricFactor < 1) throw new DriftInputError(where, 'field "metricFactor" must be >= 1');
+  const pick = (
+    k: keyof Thresholds,
+    ok: (n: number) => boolean = isPositive,
+    valid = POSITIVE,
+  ): number =>
+    partial[k] === undefined ? base[k] as number : numberField(where, k, partial[k], ok, valid);
+  const minSamples = pick("minSamples", (n) => Number.isInteger(n) && n >= 1, "an integer >= 1");
+  const speedRatio = pick("speedRatio", (n) => n > 1, "a finite number > 1");
+  const metricFactor = pick("metricFactor", (n) => n >= 1, "a finite number >= 1");
   return {
     metricFactor,
     floorFraction: pick("floorFraction"),
     absoluteFloors: floors,
-    alpha: pick("alpha", 1),
+    alpha: pick("alpha", (n) => n > 0 && n <= 1, "a number in (0, 1]"),
     speedRatio,
     minSamples,
   };

@@ -368,12 +368,45 @@ Deno.test("thresholds: partial overrides merge; unknown fields and bad values ar
     /t\.json: unknown field "speed"/,
   );
   assert.throws(() => mergeThresholds({ alpha: 2 }), /field "alpha" must be a number in \(0, 1\]/);
-  assert.throws(() => mergeThresholds({ speedRatio: 0.5 }), /"speedRatio" must be > 1/);
+  assert.throws(
+    () => mergeThresholds({ speedRatio: 0.5 }),
+    /"speedRatio" must be a finite number > 1 \(got 0\.5\)/,
+  );
   assert.throws(
     () => mergeThresholds({ absoluteFloors: { nope: 1 } }),
     /unknown metric "absoluteFloors\.nope"/,
   );
   assert.throws(() => mergeThresholds([]), /must be a JSON object/);
+});
+
+// Each field's message said "(0, inf]" whatever the field took (speedRatio and minSamples
+// then refused some of that range with another message, without the value), refused
+// Infinity (1e999 in the file) after saying inf was valid, and showed it as "got null".
+Deno.test("thresholds: a bad value's message says the field's own valid range and the value as read", () => {
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ speedRatio: 1e999 }, /field "speedRatio" must be a finite number > 1 \(got Infinity\)/],
+    [{ speedRatio: 1 }, /field "speedRatio" must be a finite number > 1 \(got 1\)/],
+    [{ speedRatio: "2" }, /field "speedRatio" must be a finite number > 1 \(got "2"\)/],
+    [{ metricFactor: 0.5 }, /field "metricFactor" must be a finite number >= 1 \(got 0\.5\)/],
+    [{ minSamples: 2.5 }, /field "minSamples" must be an integer >= 1 \(got 2\.5\)/],
+    [{ minSamples: 0 }, /field "minSamples" must be an integer >= 1 \(got 0\)/],
+    [{ floorFraction: -1 }, /field "floorFraction" must be a finite number > 0 \(got -1\)/],
+    [{ alpha: -Infinity }, /field "alpha" must be a number in \(0, 1\] \(got -Infinity\)/],
+    [
+      { absoluteFloors: { outMaxAbs: 1e999 } },
+      /field "absoluteFloors\.outMaxAbs" must be a finite number > 0 \(got Infinity\)/,
+    ],
+  ];
+  for (const [partial, message] of cases) {
+    assert.throws(() => mergeThresholds(partial, { where: "t.json" }), message);
+    assert.throws(() => mergeThresholds(partial), /must be /);
+  }
+  assert.doesNotThrow(() => mergeThresholds({ speedRatio: 1.01, metricFactor: 1, minSamples: 1 }));
+  // JSON.parse reads 1e999 as Infinity: the message shows it so
+  assert.throws(
+    () => mergeThresholds(JSON.parse('{"speedRatio": 1e999}'), { where: "t.json" }),
+    /t\.json: field "speedRatio" must be a finite number > 1 \(got Infinity\)/,
+  );
 });
 
 Deno.test("a device-class override or another SM count is attributed to the adapter's caps, not 'nothing changed'", () => {
