@@ -290,10 +290,15 @@ export function baselineCommand() {
       await checkBaselineOutputs(opts);
       if (opts.history) await checkHistoryFile(opts.history);
       let report: RunReport;
+      // The run as it ran, for --history: a --filter of --from-report narrows the baseline,
+      // not the run (appended filtered, it was a second run of that night beside the one
+      // `run --history` or `history --add` stored)
+      let ran: RunReport;
       if (opts.fromReport) {
         report = (await readRunReportInput(opts.fromReport, {
           needs: "a baseline needs the run finished",
         })).report;
+        ran = report;
         if (opts.filter) report = filterReport(report, opts.filter, opts.fromReport);
         // Said as a run's --repeats is: a case of too few samples can never show a slowdown.
         const min = DEFAULT_THRESHOLDS.minSamples;
@@ -356,7 +361,7 @@ export function baselineCommand() {
           rounds.push(r);
           if (r.interrupted) break;
         }
-        report = poolRounds(rounds);
+        report = ran = poolRounds(rounds);
       }
       // A baseline stands for every case it selected: an interrupted run or a partial merge
       // would replace a good baseline with fewer cases (or none). Nothing is written.
@@ -394,7 +399,7 @@ export function baselineCommand() {
       if (opts.history) {
         const store = await HistoryStore.open(opts.history);
         try {
-          await store.append(report, { label: "baseline", backend: baseline.backend });
+          await store.append(ran, { label: "baseline", backend: baseline.backend });
         } finally {
           store.close();
         }

@@ -384,6 +384,58 @@ Deno.test("baseline update: a baseline that would drop cases of this device's, o
   }
 });
 
+// `baseline update --from-report <run> --filter <f> --history <db>` appended the filtered
+// report: a run other than the one `run --history` (or `history --add`) stored for that
+// night, so the filter's cases had two points of one night in their series.
+Deno.test("baseline update --from-report --filter --history: the night's run is stored once, whichever appends it first", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const run = await writeJson(`${dir}/run.json`, reportOf([withParity(A), withParity(E)]));
+    const update = (db: string, dirName: string) =>
+      runCli([
+        "baseline",
+        "update",
+        "--from-report",
+        run,
+        "--filter",
+        "path=absorbed",
+        "--dir",
+        `${dir}/${dirName}`,
+        "--history",
+        db,
+      ]);
+    const runsOf = async (db: string) => {
+      const store = await HistoryStore.open(db);
+      try {
+        return store.runs().length;
+      } finally {
+        store.close();
+      }
+    };
+    // the nightly order: the run appended first (run --history), then the baseline update
+    const first = `${dir}/first.sqlite`;
+    assert.equal((await runCli(["history", "--db", first, "--add", run])).code, 0);
+    const u = await update(first, "b1");
+    assert.equal(u.code, 0, u.stdout + u.stderr);
+    assert.equal(await runsOf(first), 1, "the update's run is the one stored");
+    // the other order: the update's append is the run, which --add then finds
+    const second = `${dir}/second.sqlite`;
+    assert.equal((await update(second, "b2")).code, 0);
+    const add = await runCli(["history", "--db", second, "--add", run]);
+    assert.equal(add.code, 0, add.stderr);
+    assert.match(add.stderr, /is already run 1 of .*not added again/);
+    assert.equal(await runsOf(second), 1);
+    const series = await runCli(["history", "--db", second, A, "--json"]);
+    assert.equal(series.code, 0, series.stderr);
+    assert.equal(JSON.parse(series.stdout)[0].points.length, 1, "one point for the night");
+    // the baseline itself holds the filter's cases only
+    const [file] = await Array.fromAsync(Deno.readDir(`${dir}/b2`));
+    assert.deepEqual((await readBaseline(`${dir}/b2/${file.name}`)).scope, [A]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("run --case-timeout: past what a timer can wait (2147483 s) is exit 2", async () => {
   const r = await runCli(["run", "--matrix", "smoke", "--case-timeout", "1e12"]);
   assert.equal(r.code, 2, r.stdout + r.stderr);
