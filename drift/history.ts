@@ -821,14 +821,15 @@ export class HistoryStore {
     // row by row: a year of nightly runs is hundreds of thousands of rows
     for (const r of rows) {
       const id = str(r.case_id);
-      // The harness writes a finite number or NULL (drift/baseline.ts drops the rest): any
-      // other value was put there by hand or by damage, and would poison the step search.
-      if (typeof r.value !== "number" || !Number.isFinite(r.value)) {
+      // The harness writes a finite number >= 0 or NULL (a time or an error magnitude;
+      // drift/baseline.ts drops the rest): any other value was put there by hand or by damage,
+      // and would poison the step search (a negative one was charted and searched as read).
+      if (typeof r.value !== "number" || !Number.isFinite(r.value) || r.value < 0) {
         throw new DriftInputError(
           this.path,
           `run ${n(r.run_id)}, case ${id}: case_results.${metric} is ${
             JSON.stringify(typeof r.value === "number" ? String(r.value) : r.value)
-          }, not a finite number (the harness writes numbers or NULL: the database was ` +
+          }, not a finite number >= 0 (the harness writes such numbers or NULL: the database was ` +
             "edited or damaged); delete that run's rows, or record the runs again in a new " +
             "database with history --add",
         );

@@ -89,10 +89,27 @@ Deno.test("history: a value no harness writes (edited or damaged) names the data
       r.stderr,
       new RegExp(
         `history\\.sqlite: run 2, case ${A}: case_results\\.median_ms is ` +
-          `"abc", not a finite number`,
+          `"abc", not a finite number >= 0`,
       ),
     );
     assert.doesNotMatch(r.stderr, /case filter/, "no filter was given");
+    // a negative time or error (no harness writes one) was charted and searched for steps
+    const neg = new DatabaseSync(db);
+    neg.exec("UPDATE case_results SET median_ms = 1 WHERE run_id = 2");
+    neg.exec("UPDATE case_results SET median_ms = -5, out_max_abs = -1e-7 WHERE run_id = 3");
+    neg.close();
+    for (const metric of ["median_ms", "out_max_abs"]) {
+      const m = await runCli(["history", "--db", db, "--metric", metric]);
+      assert.equal(m.code, 2, m.stdout + m.stderr);
+      assert.match(
+        m.stderr,
+        new RegExp(
+          `history\\.sqlite: run 3, case ${A}: case_results\\.${metric} is ` +
+            `"-(5|1e-7)", not a finite number >= 0 .*edited or damaged`,
+        ),
+      );
+      assert.equal(m.stdout, "", "no chart of the edited value");
+    }
     // a folder where the database should be: the message names both options that take one
     const folder = await runCli(["history", "--db", dir]);
     assert.equal(folder.code, 2);
