@@ -40,6 +40,9 @@ import { checkOutputsApart, type LabelledPath, runOutputFiles } from "../report/
 import { DEFAULT_THRESHOLDS, readThresholds } from "../drift/thresholds.ts";
 import { DEFAULT_MAX_CASES, matrixFileOf } from "../matrix/expand.ts";
 import { checkHistoryFile } from "../drift/history.ts";
+import { currentBackend, deviceKey } from "../drift/device_key.ts";
+import { probeCaps } from "../gpu/device.ts";
+import { isDirectory } from "../util/fs.ts";
 import {
   checkRuntimeCombination,
   chromiumOption,
@@ -379,7 +382,17 @@ export function runCommand() {
           ...opts.backendModule.map((m): LabelledPath => ["--backend-module", m]),
         ]),
       );
-      await precheckBaseline(opts.baseline);
+      // In a baselines folder, this device's file is checked before the run too (a truncated
+      // one was found after it): its key from the adapter, as `baseline update` knows it
+      // before its run; Chromium's adapter is known only once the browser runs.
+      const key = opts.baseline !== undefined && opts.runtime !== "chromium" &&
+          await isDirectory(opts.baseline)
+        ? await probeCaps().then(
+          (caps) => deviceKey({ adapter: caps }, { backend: currentBackend() }),
+          () => undefined, // no adapter: the run says so
+        )
+        : undefined;
+      await precheckBaseline(opts.baseline, { key });
       // a bad --history file is refused before the run, not after it
       if (opts.history) await checkHistoryFile(opts.history);
       const thresholds = opts.thresholds ? await readThresholds(opts.thresholds) : undefined;

@@ -186,20 +186,32 @@ export function checkCasesInCommon(
 const BASELINE_ARG_INPUTS = "give a baseline file or a folder of baselines (e.g. baselines/)";
 
 /**
- * Check `run --baseline` before the run: a file must be a readable baseline (a directory
- * is resolved after the run, when the device key is known). Throws DriftInputError.
+ * Check `run --baseline` before the run: a file must be a readable baseline; in a directory,
+ * this device's baseline (`key`, when the caller knows it before the run) must be one when
+ * the folder has it (none there is the run's warning after it, as before). Without `key` a
+ * directory is resolved after the run. Throws DriftInputError.
  *
  * @example
  * ```ts ignore
  * import { precheckBaseline } from "./after_run.ts";
  * await precheckBaseline("baselines/"); // fine
+ * await precheckBaseline("baselines/", { key: "llvmpipe-65541-vulkan" }); // reads that file
  * await precheckBaseline("nope.json"); // throws: nope.json: the file does not exist; give ...
  * ```
  */
-export async function precheckBaseline(path: string | undefined): Promise<void> {
+export async function precheckBaseline(
+  path: string | undefined,
+  options: { key?: string } = {},
+): Promise<void> {
   if (path === undefined) return;
   await checkInputExists(path, BASELINE_ARG_INPUTS);
-  if (await isDirectory(path)) return;
+  if (await isDirectory(path)) {
+    if (options.key === undefined) return;
+    // a truncated or hand-broken baseline was found only after the whole run
+    const loc = await locateBaseline(path, options.key);
+    if (loc.exists) await readBaseline(loc.path);
+    return;
+  }
   await readBaseline(path);
 }
 
