@@ -215,6 +215,16 @@ export function noMatchError(
     );
   }
   const ids = store.caseIds(metric, { deviceKey: device });
+  // Nothing to name values of: "its values of preset: none" read as a filter's typo.
+  if (ids.length === 0) {
+    const none = store.runs().length === 0
+      ? "it holds no run yet (record runs with run --history, or add them with history --add)"
+      : `its runs${scope} record no ${metric} value (try another --metric)`;
+    return new CliError(
+      `case filter ${filter} matches no ${metric} value${scope} in ${store.path}: ${none}`,
+      EXIT.badInput,
+    );
+  }
   const values = [...parseFilter(filter).keys()].map((key) => {
     const seen = new Set<string>();
     for (const id of ids) {

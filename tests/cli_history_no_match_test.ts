@@ -75,6 +75,36 @@ Deno.test("history: a filter or --device matching nothing is exit 2 naming it", 
   }
 });
 
+// With no value of the metric at all, the message listed each filter key's values as
+// "none", as if the filter had a typo.
+Deno.test("history: a filter on a database without runs, or without the metric, says so (exit 2)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const empty = `${dir}/empty.sqlite`;
+    (await HistoryStore.open(empty)).close();
+    const e = await runCli(["history", "--db", empty, "preset=tiny"]);
+    assert.equal(e.code, 2, e.stdout + e.stderr);
+    assert.match(
+      e.stderr,
+      /case filter preset=tiny matches no median_ms value in .*empty\.sqlite: it holds no run yet \(record runs with run --history, or add them with history --add\)/,
+    );
+    assert.doesNotMatch(e.stderr, /its values of/);
+    const db = `${dir}/history.sqlite`;
+    await threeNights(db, (night) => [caseResult(A, 1, night)]);
+    const m = await runCli(["history", "--db", db, "path=absorbed", "--metric", "lse_max_rel"]);
+    assert.equal(m.code, 2, m.stdout + m.stderr);
+    assert.match(
+      m.stderr,
+      /matches no lse_max_rel value in .*history\.sqlite: its runs record no lse_max_rel value \(try another --metric\)/,
+    );
+    // without a filter, an empty database is a plain answer
+    const plain = await runCli(["history", "--db", empty]);
+    assert.equal(plain.code, 0, plain.stderr);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("history: a value no harness writes (edited or damaged) names the database, run, case and column", async () => {
   const dir = await Deno.makeTempDir();
   try {
