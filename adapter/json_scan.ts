@@ -247,6 +247,12 @@ function scan(text: string, duplicates: boolean, integersOnly: boolean): void {
  */
 export function jsonSyntaxProblem(text: string): string {
   if (text.trim() === "") return "not valid JSON (empty)";
+  // a history database given where a report or baseline goes read as "expected a value at
+  // line 1, column 1", naming nothing of what the file is
+  if (text.startsWith("SQLite format 3\u0000")) {
+    return "not valid JSON: an SQLite database file (a history database is read by " +
+      "history --db and written by run --history)";
+  }
   const p = scanJson(text);
   return p === null
     ? "not valid JSON"

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { ConfigError } from "../adapter/errors.ts";
 import { readJsonFile } from "../adapter/json_file.ts";
 import { jsonSyntaxProblem, scanJson } from "../adapter/json_scan.ts";
+import { HistoryStore } from "../drift/mod.ts";
 import { runCli } from "./helpers_cli.ts";
 
 Deno.test("scanJson: syntax errors with line and column, never the text", () => {
@@ -66,6 +67,35 @@ Deno.test("reports, baselines and thresholds that are not JSON: where, never the
     assert.equal(r.code, 2, r.stdout + r.stderr);
     assert.match(r.stderr, /garbage\.json: not valid JSON \(.* at line 1, column 25\)/);
     assert.ok(!r.stderr.includes("s3cr3t") && !r.stderr.includes("\u0001"), r.stderr);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+// A history database given where a report or baseline goes (history --add <db>, compare
+// <db> ...) said "expected a value ... at line 1, column 1": now what the file is.
+Deno.test("a history database given as a report or baseline is named as one (exit 2)", async () => {
+  assert.match(
+    jsonSyntaxProblem("SQLite format 3\u0000\u0010\u0000"),
+    /^not valid JSON: an SQLite database file \(a history database is read by history --db/,
+  );
+  const dir = await Deno.makeTempDir();
+  try {
+    const db = `${dir}/h.sqlite`;
+    // an empty history database, as the harness makes it
+    (await HistoryStore.open(db)).close();
+    for (
+      const args of [
+        ["history", "--db", `${dir}/other.sqlite`, "--add", db],
+        ["compare", db, db],
+        ["baseline", "update", "--from-report", db, "--dir", `${dir}/b`],
+      ]
+    ) {
+      const r = await runCli(args);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, /h\.sqlite: not valid JSON: an SQLite database file/, args.join(" "));
+      assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
