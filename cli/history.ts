@@ -18,7 +18,7 @@ import {
   stepSearchRuns,
   tooShortForStep,
 } from "../drift/mod.ts";
-import type { HistoryMetric, Series } from "../drift/mod.ts";
+import type { HistoryMetric, Series, SeriesPoint } from "../drift/mod.ts";
 import { readReportJson } from "../report/json.ts";
 import { runReportFile } from "./run_report_input.ts";
 import type { RunReport } from "../results/types.ts";
@@ -136,6 +136,10 @@ export function historyText(
           mixed ? `, ${p.deviceKey}` : ""
         }): ${fmt(st.before)} → ${fmt(st.after)} (${pct}, permutation p = ${st.p.toPrecision(2)})`,
       );
+      // What changed from the run before it on this device (a step after a Deno upgrade or a
+      // new harness revision says so; the STEP line's Deno is only the run's own)
+      const prev = s.points.slice(0, st.index).filter((q) => q.deviceKey === p.deviceKey).at(-1);
+      if (prev) lines.push(`    ${stepChangeText(prev, p)}`);
       // Samples that do not say how they were timed (rows of history schema 1, reports of a
       // harness before timing.rules): at a change of harness revision, what was timed may
       // have changed (the expanded path's scope, the cached k_pe's RoPE), not the speed.
@@ -164,6 +168,38 @@ export function historyText(
     } else if (s.steps.length === 0) lines.push("  no step change");
   }
   return lines.join("\n");
+}
+
+/**
+ * What changed between two runs of a series on one device, as a step's second line says it:
+ * the Deno version and the harness revision, or that neither did (then the step is of the
+ * device, its driver, its load, or what the runs do not record).
+ *
+ * @example
+ * ```ts
+ * import { stepChangeText } from "./history.ts";
+ * const a = { runId: 5, deno: "2.9.5", harnessRevision: "aaaa" };
+ * const changed = stepChangeText(a, { runId: 6, deno: "2.9.6", harnessRevision: "bbbb" });
+ * changed; // "since run 5: Deno 2.9.5 → 2.9.6, harness revision aaaa → bbbb"
+ * const same = stepChangeText(a, { ...a, runId: 6 });
+ * same; // "since run 5: the same Deno and harness revision ..."
+ * ```
+ */
+export function stepChangeText(
+  before: Pick<SeriesPoint, "runId" | "deno" | "harnessRevision">,
+  at: Pick<SeriesPoint, "runId" | "deno" | "harnessRevision">,
+): string {
+  const changes: string[] = [];
+  if (before.deno !== at.deno) changes.push(`Deno ${before.deno} → ${at.deno}`);
+  if (before.harnessRevision !== at.harnessRevision) {
+    const rev = (r: string | null) => r === null ? "not recorded" : shortRevision(r);
+    changes.push(`harness revision ${rev(before.harnessRevision)} → ${rev(at.harnessRevision)}`);
+  }
+  return `since run ${before.runId}: ` +
+    (changes.length > 0
+      ? changes.join(", ")
+      : "the same Deno and harness revision (the device, its driver or its load changed, or " +
+        "what the runs do not record)");
 }
 
 /**

@@ -79,6 +79,8 @@ Deno.test("history command: table, STEP lines, JSON, and bad input (exit 2)", as
     r.stdout,
     /STEP at run \d+ \(2026-01-\d\dT02:00:00\.000Z, Deno 2\.9\.6\): .* \(\+1\d\.\d%/,
   );
+  // a creep on one Deno and one revision: nothing the runs record changed at the step
+  assert.match(r.stdout, /\n {4}since run \d+: the same Deno and harness revision \(/);
   const failing = await runCli(["history", "path=absorbed", "--db", db, "--fail-on-step"]);
   assert.equal(failing.code, 1);
   const json = await runCli(["history", "--db", db, "--json"]);
@@ -416,6 +418,11 @@ Deno.test("history: runs of a harness before the timing was recorded: a step at 
   const r = await runCli(["history", "path=expanded", "--db", db]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /STEP at run 5/);
+  // what changed from the run before the step, said on the line after it
+  assert.match(
+    r.stdout,
+    /STEP at run 5 .*\n {4}since run 4: harness revision aaaaaaaaaaaa → bbbbbbbbbbbb\n/,
+  );
   assert.match(
     r.stdout,
     /the harness revision changed here \(aaaaaaaaaaaa → bbbbbbbbbbbb\) and these runs do not record how they were timed: the step may be a change in what the harness timed/,
