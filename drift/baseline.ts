@@ -18,6 +18,7 @@ import {
   repeatedId,
   runReportProblem,
   timingRecordProblem,
+  toleranceRecordProblem,
   versionProblem,
 } from "../report/validate.ts";
 import { CASE_STATUSES } from "../report/totals.ts";
@@ -244,7 +245,7 @@ function caseProblem(c: unknown): string | null {
     if (!isNullableStr(c[k])) return `field "${k}" must be a string or null`;
   }
   const p = reasonsProblem(c.reasons) ?? metricsProblem(c.metrics) ?? parityProblem(c.parity) ??
-    timingProblem(c.timing);
+    timingProblem(c.timing) ?? toleranceRecordProblem(c.tolerance);
   if (p !== null) return p;
   if (!Array.isArray(c.kernelFiles)) return 'field "kernelFiles" must be an array';
   if (c.seed !== undefined && !Number.isSafeInteger(c.seed)) {

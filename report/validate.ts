@@ -88,6 +88,43 @@ export function timingRecordProblem(v: unknown): string | null {
   return null;
 }
 
+/** The numbers a side of a recorded tolerance may hold (parity/tolerance.ts). */
+const TOLERANCE_FIELDS = ["atol", "rtol", "maxCosDiff", "maxNormRel"] as const;
+
+/**
+ * What is wrong with an optional tolerance record of a case result (`{ out, lse }` sides of
+ * parity/tolerance.ts, each with `atol`, `rtol`, `maxCosDiff`, `maxNormRel` where checked), or
+ * null. Drift judges a metric against a fraction of it: a value that is not a finite number
+ * >= 0 (a string edited in) was passed over for the absolute floor without a word.
+ *
+ * @example
+ * ```ts
+ * import { toleranceRecordProblem } from "./validate.ts";
+ * toleranceRecordProblem({ out: { atol: 1e-4, rtol: 1e-3 }, lse: { atol: 1e-5, rtol: 0 } }); // null
+ * toleranceRecordProblem({ out: { atol: "1e-4" } });
+ * // 'field "tolerance.out.atol" must be a finite number >= 0 or absent (got "1e-4")'
+ * ```
+ */
+export function toleranceRecordProblem(v: unknown): string | null {
+  if (v === undefined || v === null) return null;
+  if (!isRecord(v)) return `field "tolerance" must be an object, null or absent (got ${got(v)})`;
+  for (const side of ["out", "lse"] as const) {
+    const s = v[side];
+    if (s === undefined) continue;
+    if (!isRecord(s)) {
+      return `field "tolerance.${side}" must be an object or absent (got ${got(s)})`;
+    }
+    for (const k of TOLERANCE_FIELDS) {
+      if (s[k] !== undefined && !isMeasure(s[k])) {
+        return `field "tolerance.${side}.${k}" must be a finite number >= 0 or absent (got ${
+          got(s[k])
+        })`;
+      }
+    }
+  }
+  return null;
+}
+
 function optionalStringProblem(v: Record<string, unknown>, k: string): string | null {
   if (v[k] === undefined || typeof v[k] === "string") return null;
   return `field "${k}" must be a string or absent (got ${got(v[k])})`;
@@ -106,7 +143,7 @@ function reasonsProblem(v: unknown): string | null {
 
 /**
  * What drift reads from a case result beyond the required fields: the optional backend,
- * digests, reasons, parity records and timing; null when they are absent or well formed.
+ * digests, reasons, parity records, timing and tolerance; null when they are absent or well formed.
  *
  * @example
  * ```ts
@@ -120,7 +157,8 @@ export function caseDriftFieldsProblem(v: Record<string, unknown>): string | nul
     if (p !== null) return p;
   }
   return reasonsProblem(v.reasons) ?? parityRecordProblem("out", v.out) ??
-    parityRecordProblem("lse", v.lse) ?? timingRecordProblem(v.timing);
+    parityRecordProblem("lse", v.lse) ?? timingRecordProblem(v.timing) ??
+    toleranceRecordProblem(v.tolerance);
 }
 
 /**

@@ -68,6 +68,10 @@ Deno.test("report validation: drift's metrics and timing must be finite numbers 
     [(r) => (r.timing as Record<string, unknown>).scope = "gpu", /field "timing\.scope"/],
     [(r) => r.backend = 7, /field "backend" must be a string/],
     [(r) => r.reasons = [{ code: 1 }], /field "reasons\[0\]"/],
+    [
+      (r) => r.tolerance = { out: { atol: 1e-4, maxCosDiff: -1 } },
+      /field "tolerance\.out\.maxCosDiff" must be a finite number >= 0 or absent \(got -1\)/,
+    ],
   ];
   for (const [patch, want] of cases) {
     const p = runReportProblem(reportWith(patch));
@@ -150,6 +154,13 @@ Deno.test("baseline validation: status, negative metrics, parity and timing are 
           { timing: { ...supportedCase(E).timing!, medianMs: -1 } },
           /cases\[1\]: field "timing\.medianMs"/,
         ],
+        // a string edited in: drift fell back to the absolute floor without a word
+        [
+          { tolerance: { out: { atol: "1e-4", rtol: 1e-3 }, lse: { atol: 1e-5, rtol: 1e-5 } } },
+          /cases\[1\]: field "tolerance\.out\.atol" must be a finite number >= 0 or absent \(got "1e-4"\)/,
+        ],
+        [{ tolerance: { lse: [] } }, /cases\[1\]: field "tolerance\.lse" must be an object/],
+        [{ tolerance: 0.01 }, /cases\[1\]: field "tolerance" must be an object, null or absent/],
       ];
     for (const [over, want] of bad) {
       const b = baselineOf([supportedCase(A), { ...supportedCase(E), ...over }]);
