@@ -119,6 +119,11 @@ export function attributeCase(
   context: { from: Fingerprint; to: Fingerprint; environment: Attribution },
 ): string[] {
   const out: string[] = [];
+  // other inputs (the matrix's seed edited) explain other bits and errors before any change
+  // of the environment does
+  if (base.seed !== undefined && current.seed !== undefined && base.seed !== current.seed) {
+    out.push(`input seed ${base.seed} → ${current.seed} (the matrix's seed: other inputs)`);
+  }
   const files = [...new Set([...base.kernelFiles, ...current.kernelFiles])].sort();
   const changed = files.filter((f) =>
     (context.from.kernelHashes[f] ?? null) !== (context.to.kernelHashes[f] ?? null)

@@ -27,6 +27,7 @@ import {
   type Thresholds,
 } from "./types.ts";
 import { isRecord } from "../util/is_record.ts";
+import { plural } from "../util/plural.ts";
 import {
   type CaseFilter,
   inShard,
@@ -476,6 +477,38 @@ function selectableIn(current: Baseline, base: Baseline): (b: BaselineCase) => b
 }
 
 /**
+ * The line that says the cases ran on other inputs (the matrix's `seed` edited): how many
+ * cases and which seeds, or null when no case in both runs changed its seed.
+ *
+ * @example
+ * ```ts
+ * import { seedChanges } from "./compare.ts";
+ * const base = { cases: [{ id: "a", seed: 1 }, { id: "b", seed: 1 }] };
+ * const line = seedChanges(base, { cases: [{ id: "a", seed: 7 }, { id: "b", seed: 1 }] });
+ * line; // "Inputs: the matrix's input seed 1 → 7 in 1 case: ..."
+ * seedChanges(base, base); // null
+ * ```
+ */
+export function seedChanges(
+  base: { readonly cases: readonly Pick<BaselineCase, "id" | "seed">[] },
+  current: { readonly cases: readonly Pick<BaselineCase, "id" | "seed">[] },
+): string | null {
+  const baseSeed = new Map(base.cases.map((c) => [c.id, c.seed]));
+  const pairs = new Map<string, number>();
+  for (const c of current.cases) {
+    const b = baseSeed.get(c.id);
+    if (b === undefined || c.seed === undefined || b === c.seed) continue;
+    const k = `${b} → ${c.seed}`;
+    pairs.set(k, (pairs.get(k) ?? 0) + 1);
+  }
+  if (pairs.size === 0) return null;
+  const n = [...pairs.values()].reduce((a, b) => a + b, 0);
+  return `Inputs: the matrix's input seed ${[...pairs.keys()].join(", ")} in ${
+    plural(n, "case")
+  }: other inputs, so other output bits and error metrics`;
+}
+
+/**
  * Compare a current run (as a baseline-shaped record) with a baseline. Baseline cases
  * outside the current run's scope (another matrix, its filter or shard) are counted as out
  * of scope, not removed; a case the current run selected but has no result for, or that the
@@ -577,6 +610,13 @@ export function compareBaselines(
   }
   const sides = { baseline: side(base), current: side(current) };
   const fault = plantedFaultSentence(sides.baseline, sides.current);
+  // The inputs are no part of the environment's fingerprint, but a seed edited in the matrix
+  // makes every case's errors other ones: said beside the environment's changes, where
+  // "Nothing" stood above 45 numeric-drift cases
+  const seeds = seedChanges(base, current);
+  const said = seeds === null
+    ? environment
+    : { ...environment, summary: [...environment.summary, seeds] };
   return {
     format: "mla-harness-compare",
     version: 1,
@@ -584,7 +624,7 @@ export function compareBaselines(
     ...(fault === null ? {} : { plantedFault: fault }),
     thresholds: t,
     failOn: [...failOn],
-    environment,
+    environment: said,
     counts,
     classCounts,
     outOfScope,

@@ -447,9 +447,24 @@ Deno.test("another matrix seed is named on the cases it moved", () => {
   const cur = baselineOf([supportedCase(A, { seed: 99, outputDigest: "other" })]);
   const r = compareBaselines(base, cur);
   assert.match(r.cases[0].details.join("\n"), /input seed 1 → 99 \(the matrix's seed/);
+  // what the case is attributed to, and the environment section: the inputs changed, where
+  // "nothing recorded changed" and "Nothing" stood
+  assert.deepEqual(r.cases[0].attributedTo, [
+    "input seed 1 → 99 (the matrix's seed: other inputs)",
+  ]);
+  assert.deepEqual(r.environment.summary, [
+    "Inputs: the matrix's input seed 1 → 99 in 1 case: other inputs, so other output bits and " +
+    "error metrics",
+  ]);
+  assert.deepEqual(r.environment.changes, [], "no fingerprint field changed");
+  assert.match(
+    compareToMarkdown(r),
+    /### What changed in the environment\n\n- Inputs: the matrix's input seed 1 → 99/,
+  );
   // older records without a seed: nothing said
   const old = compareBaselines(baselineOf([supportedCase(A)]), cur);
   assert.doesNotMatch(old.cases[0].details.join("\n"), /input seed/);
+  assert.deepEqual(old.environment.summary, []);
 });
 
 Deno.test("classCounts counts every class a case has, as --fail-on does; counts its most severe one", () => {
