@@ -253,7 +253,10 @@ export interface CaseComparison {
 export interface Attribution {
   /** Every changed fingerprint field. */
   readonly changes: readonly FingerprintChange[];
-  /** One line per group that changed: Deno, adapter or driver, kernel source, harness, host. */
+  /**
+   * One line per group that changed: Deno, adapter or driver, kernel source, harness, host (in a
+   * compare report also an `Inputs:` line when cases ran with another matrix seed).
+   */
   readonly summary: readonly string[];
   /** The same lines by group (absent: that group did not change). */
   readonly groups: Readonly<Partial<Record<ChangeGroup, string>>>;
