@@ -69,6 +69,13 @@ export function historyText(
   for (const s of series) {
     const title = s.caseId === "*" ? "all matched cases (geometric mean per run)" : s.caseId;
     lines.push(`${title}: ${metric} over ${plural(s.points.length, "run")}`);
+    // nights where every matched case gave exactly 0 have no geometric mean: said, not dropped
+    if (s.noMean !== undefined && s.noMean.length > 0) {
+      lines.push(
+        `  left out: run${runList(s.noMean)}, where every matched case's ${metric} is 0 (no ` +
+          "geometric mean; each case's own series has them)",
+      );
+    }
     const devices = [...new Set(s.points.map((p) => p.deviceKey))];
     const mixed = devices.length > 1;
     if (mixed) {

@@ -111,6 +111,11 @@ export interface Series {
   readonly points: readonly SeriesPoint[];
   /** Steps found (indices into points). */
   readonly steps: readonly Step[];
+  /**
+   * The `*` series only: runs left out because every matched case's value was 0 there (an
+   * error metric of exactly 0 has no geometric mean); absent when none was.
+   */
+  readonly noMean?: readonly number[];
 }
 
 /** The points whose steps are looked for together: one device's, timed alike, on one input. */
@@ -897,6 +902,7 @@ export class HistoryStore {
           perRun.set(p.runId, e);
         }
       }
+      const noMean: number[] = [];
       const points = [...perRun.values()]
         .sort((a, b) =>
           a.point.startedAt < b.point.startedAt
@@ -913,9 +919,15 @@ export class HistoryStore {
             : { inputs: [...e.inputs].sort().join(" + ") };
           const n = e.ids.length;
           const cases = `${plural(n, "case")} ${idsDigest(e.ids)}`;
+          if (g === null) noMean.push(e.point.runId);
           return g === null ? [] : [{ ...e.point, ...timing, cases, value: g }];
         });
-      out.push({ caseId: "*", points, steps: steps(points) });
+      out.push({
+        caseId: "*",
+        points,
+        steps: steps(points),
+        ...(noMean.length > 0 ? { noMean } : {}),
+      });
     }
     return out;
   }

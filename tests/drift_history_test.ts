@@ -541,6 +541,50 @@ Deno.test("history: the mean's set of cases leaves out a case whose error metric
   }
 });
 
+Deno.test("history: nights where every matched case's error is 0 are named as left out of the mean, not dropped unsaid", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const db = `${dir}/history.sqlite`;
+    const store = await HistoryStore.open(db);
+    try {
+      for (let night = 0; night < 4; night++) {
+        const day = String(night + 1).padStart(2, "0");
+        // both cases bit-exact on the first two nights
+        const maxAbs = night < 2 ? 0 : 1e-7;
+        await store.append(
+          reportOf(
+            [A, E].map((id) => ({
+              ...nightly(id, 1, night + 1),
+              out: { ...parity(true), maxAbs },
+            })),
+            { startedAt: `2026-07-${day}T02:00:00.000Z`, endedAt: `2026-07-${day}T02:01:00.000Z` },
+          ),
+          { backend: "vulkan" },
+        );
+      }
+      const mean = store.series(null, "out_max_abs").find((s) => s.caseId === "*")!;
+      assert.equal(mean.points.length, 2);
+      assert.deepEqual(mean.noMean, [1, 2]);
+      const each = store.series(null, "out_max_abs").filter((s) => s.caseId !== "*");
+      for (const s of each) assert.equal(s.points.length, 4, "a case's own series keeps them");
+      assert.equal(
+        store.series(null, "median_ms").find((s) => s.caseId === "*")!.noMean,
+        undefined,
+      );
+    } finally {
+      store.close();
+    }
+    const r = await runCli(["history", "--db", db, "--metric", "out_max_abs"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /all matched cases \(geometric mean per run\): out_max_abs over 2 runs\n {2}left out: runs 1-2, where every matched case's out_max_abs is 0 \(no geometric mean/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test('history --json: a step from 0 changes by "Infinity", not null', async () => {
   const dir = await Deno.makeTempDir();
   try {
