@@ -74,3 +74,32 @@ export async function checkUnfinishedBench(out: string): Promise<void> {
       "away, pick another --out, or give --force to replace it",
   );
 }
+
+/**
+ * Start a bench's records in `--out`: remove the reports of the bench that wrote the folder
+ * before (report.json, results.csv, summary.md, report.html: they are replaced when this
+ * run ends) and create an empty records.jsonl. Without the removal a bench killed halfway
+ * (SIGKILL, an out-of-memory kill, a CI job's time limit) left the earlier run's reports
+ * beside its own records.jsonl: the folder read as a finished bench of the earlier cases,
+ * and the next bench, seeing report.json, truncated the killed run's records without
+ * `--force`.
+ *
+ * @example
+ * ```ts ignore
+ * import { startBenchRecords } from "./out_dir.ts";
+ * const stream = await startBenchRecords("out/bench"); // "out/bench/records.jsonl", empty
+ * ```
+ */
+export async function startBenchRecords(out: string): Promise<string> {
+  const dir = out.replace(/\/+$/, "") || "/";
+  await Deno.mkdir(dir, { recursive: true });
+  for (const file of BENCH_FILES) {
+    if (file === BENCH_RECORDS) continue;
+    await Deno.remove(`${dir}/${file}`).catch((e) => {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    });
+  }
+  const stream = `${dir}/${BENCH_RECORDS}`;
+  await Deno.writeTextFile(stream, "");
+  return stream;
+}

@@ -58,8 +58,7 @@ import {
   parseWarmupMs,
 } from "./options.ts";
 import { writeBenchHtml } from "../bench/bench_html.ts";
-import { checkBenchOut, checkUnfinishedBench } from "../bench/out_dir.ts";
-import { BENCH_RECORDS } from "../report/output_paths.ts";
+import { checkBenchOut, checkUnfinishedBench, startBenchRecords } from "../bench/out_dir.ts";
 import { checkOptionNeeds } from "./option_needs.ts";
 import { lockOutDir, type OutLock } from "../runner/out_lock.ts";
 import {
@@ -296,11 +295,9 @@ export function benchCommand() {
         const records: BenchRecord[] = [];
         // Each record is appended to <out>/records.jsonl as its case ends, so a run that dies
         // halfway keeps what it measured (fractions there are the provisional ones).
-        const stream = opts.out === undefined ? undefined : join(opts.out, BENCH_RECORDS);
-        if (stream !== undefined) {
-          await Deno.mkdir(opts.out!, { recursive: true });
-          await Deno.writeTextFile(stream, "");
-        }
+        // (the earlier bench's reports in the folder go now, so a run killed halfway leaves
+        // its records.jsonl alone there, which the next bench refuses to truncate)
+        const stream = opts.out === undefined ? undefined : await startBenchRecords(opts.out);
         if (!opts.json) {
           console.error(
             "roofline fractions while cases run are provisional (against the ceilings measured " +

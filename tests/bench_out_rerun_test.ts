@@ -1,0 +1,78 @@
+// A bench into the folder of a finished bench replaces its reports; killed halfway, it must
+// not leave the earlier run's report.json, results.csv, summary.md and report.html beside its
+// own records.jsonl: the folder then read as a finished bench of the earlier cases, and the
+// next bench, seeing report.json, truncated the killed run's records without --force.
+import assert from "node:assert/strict";
+import { hasAdapter } from "../gpu/device.ts";
+import { startBenchRecords } from "../bench/out_dir.ts";
+
+const gpu = await hasAdapter();
+const root = new URL("../", import.meta.url).pathname;
+const OLD = ["report.json", "results.csv", "summary.md", "report.html"];
+
+Deno.test("startBenchRecords: removes the earlier bench's reports, empties records.jsonl", async () => {
+  const out = await Deno.makeTempDir({ prefix: "mla_bench_rerun_" });
+  for (const f of OLD) await Deno.writeTextFile(`${out}/${f}`, "OLD");
+  await Deno.writeTextFile(`${out}/records.jsonl`, '{"id":"old"}\n');
+  await Deno.writeTextFile(`${out}/notes.txt`, "kept");
+  const stream = await startBenchRecords(`${out}/`);
+  assert.equal(stream, `${out}/records.jsonl`);
+  assert.equal(await Deno.readTextFile(stream), "");
+  for (const f of OLD) {
+    await assert.rejects(Deno.stat(`${out}/${f}`), Deno.errors.NotFound, `${f} removed`);
+  }
+  assert.equal(await Deno.readTextFile(`${out}/notes.txt`), "kept", "other files stay");
+  await Deno.remove(out, { recursive: true });
+});
+
+Deno.test({
+  name: "bench: killed halfway into a finished bench's --out leaves no earlier reports; " +
+    "the next bench is exit 2 without --force",
+  ignore: !gpu,
+  fn: async () => {
+    const out = await Deno.makeTempDir({ prefix: "mla_bench_rerun_" });
+    for (const f of OLD) await Deno.writeTextFile(`${out}/${f}`, "OLD");
+    await Deno.writeTextFile(`${out}/records.jsonl`, '{"id":"old"}\n');
+    const bench = (extra: string[]) =>
+      new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          `${root}main.ts`,
+          "bench",
+          "--matrix",
+          "tiny",
+          "--reps",
+          "1",
+          "--warmup-ms",
+          "0",
+          "--out",
+          out,
+          ...extra,
+        ],
+        cwd: root,
+        env: { NO_COLOR: "1" },
+        stdout: "piped",
+        stderr: "piped",
+      });
+    const child = bench([]).spawn();
+    const stream = `${out}/records.jsonl`;
+    const deadline = Date.now() + 120_000;
+    // the earlier run's record goes when the new run starts its file; wait for a new one
+    while (!(await Deno.readTextFile(stream).catch(() => "")).includes("preset=tiny")) {
+      assert.ok(Date.now() < deadline, "no case ended within 120 s");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    child.kill("SIGKILL");
+    await child.output();
+    for (const f of OLD) {
+      const text = await Deno.readTextFile(`${out}/${f}`).catch(() => null);
+      assert.notEqual(text, "OLD", `${f} of the earlier bench is still there`);
+    }
+    const again = await bench([]).output();
+    const err = new TextDecoder().decode(again.stderr);
+    assert.equal(again.code, 2, err);
+    assert.match(err, /records\.jsonl with \d+ records? and no report\.json/);
+    await Deno.remove(out, { recursive: true });
+  },
+});
