@@ -1,0 +1,14 @@
+// `bench --help` names its exit codes, as `run --help` does: a nightly job that branches on
+// bench's exit status could read none of them (1 for a case error, 3 for repeated timeouts,
+// 130 / 143 for a signal) from the help, whose only word was "never fail on speed".
+import assert from "node:assert/strict";
+import { benchCommand } from "../cli/bench.ts";
+
+Deno.test("bench --help: names each exit code the command uses", () => {
+  const text = benchCommand().description();
+  assert.match(text, /Exit codes: 0 /);
+  assert.match(text, /; 1 a case error \(/);
+  assert.match(text, /; 2 bad input/);
+  assert.match(text, /; 3 no adapter, or 3 --case-timeout timeouts in a row/);
+  assert.match(text, /; 130 interrupted by SIGINT; 143 by SIGTERM/);
+});
