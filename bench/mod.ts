@@ -17,3 +17,4 @@ export * from "./stats.ts";
 export * from "./timing.ts";
 export * from "./pass_times.ts";
 export * from "./bench_html.ts";
+export * from "./unused_backends.ts";

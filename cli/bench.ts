@@ -59,6 +59,7 @@ import {
 } from "./options.ts";
 import { writeBenchHtml } from "../bench/bench_html.ts";
 import { checkBenchOut, checkUnfinishedBench, startBenchRecords } from "../bench/out_dir.ts";
+import { unusedBenchBackends } from "../bench/unused_backends.ts";
 import { checkOptionNeeds } from "./option_needs.ts";
 import { lockOutDir, type OutLock } from "../runner/out_lock.ts";
 import {
@@ -104,7 +105,7 @@ export function benchCommand() {
         `not judged. Bundled matrices: ${BENCH_MATRICES.join(", ")} (default headline). ` +
         "Benchmarks print figures; they never fail on speed. Exit codes: 0 every case ran or " +
         "was reported unsupported; 1 a case error (a kernel that does not compile, a launch " +
-        "that throws, a case past --case-timeout); 2 bad input (an unusable --out, " +
+        "that throws, a case past --case-timeout), or a --backend that benched none of the cases; 2 bad input (an unusable --out, " +
         "--reference-ceilings or --filter included); 3 no adapter, or 3 --case-timeout " +
         "timeouts in a row; 130 interrupted by SIGINT; 143 by SIGTERM.",
     )
@@ -399,6 +400,11 @@ export function benchCommand() {
         const joined = withReferenceCeilings(best, reference);
         best = joined.ceilings;
         const judged = records.map((r) => judgeRecord(r, best));
+        // a --backend that benched none of the cases measured nothing it was asked for (a
+        // stopped bench may not have reached its cases: not judged then)
+        const unused = interrupted || stoppedByTimeouts
+          ? { lines: [], failed: false }
+          : unusedBenchBackends(judged, opts.backend as string[]);
         const warnings = [
           ...(interrupted ? [interruptionWarning(interrupted)] : []),
           ...(ceilingsCut ? [ceilingsCut] : []),
@@ -411,6 +417,7 @@ export function benchCommand() {
             : []),
           ...joined.warnings,
           ...benchWarnings(judged),
+          ...unused.lines,
         ];
         const crossing = crossovers(judged);
         const report: BenchReport = {
@@ -459,7 +466,9 @@ export function benchCommand() {
         // failure of the run, as in `run`; speed never is.
         // Repeated timeouts are the device's trouble, as `run`'s repeated losses (exit 3).
         else if (stoppedByTimeouts !== null) Deno.exitCode = EXIT.infra;
-        else if (judged.some((r) => r.status === "error")) Deno.exitCode = EXIT.failure;
+        else if (judged.some((r) => r.status === "error") || unused.failed) {
+          Deno.exitCode = EXIT.failure;
+        }
       } finally {
         Deno.removeSignalListener("SIGINT", onInt);
         Deno.removeSignalListener("SIGTERM", onTerm);

@@ -1,0 +1,91 @@
+// `bench --backend <id>` whose backend benched none of the cases (all refused: the other
+// path's cases, a backend that runs on the CPU) measured nothing it was asked for. It was
+// exit 0 with no word beyond each row's "unsupported": a nightly bench of a misnamed backend
+// read as a pass with no figures. Now a warning in the report names it, and exit 1 (as
+// `run --backend` that ran none of its cases); a device that lacks what every case needs is
+// a warning only.
+import assert from "node:assert/strict";
+import { hasAdapter } from "../gpu/device.ts";
+import { unusedBenchBackends } from "../bench/unused_backends.ts";
+import type { BenchRecord } from "../bench/run_bench.ts";
+
+const gpu = await hasAdapter();
+const root = new URL("../", import.meta.url).pathname;
+
+const CASE = {
+  preset: "tiny",
+  heads: 4,
+  path: "absorbed",
+  dtype: "f16",
+  b: 1,
+  sq: 1,
+  sk: 64,
+  causal: true,
+  page: 0,
+} as const;
+
+Deno.test("unusedBenchBackends: refused for the device only is a warning, not a failure", () => {
+  const records: BenchRecord[] = [{
+    id: "x",
+    case: CASE,
+    status: "unsupported",
+    reason: "dtype.f16-unavailable: the device has no shader-f16",
+  }];
+  const r = unusedBenchBackends(records, ["wgsl-absorbed"]);
+  assert.equal(r.failed, false);
+  assert.match(r.lines[0], /--backend wgsl-absorbed benched none of the 1 case: this device/);
+  const ran = unusedBenchBackends([{
+    ...records[0],
+    status: "ok",
+    backend: "wgsl-absorbed",
+    reason: undefined,
+  }], ["wgsl-absorbed"]);
+  assert.deepEqual(ran, { lines: [], failed: false });
+  assert.deepEqual(unusedBenchBackends(records, []), { lines: [], failed: false });
+});
+
+Deno.test({
+  name: "bench --backend that benched none of the cases: a warning naming it, exit 1",
+  ignore: !gpu,
+  fn: async () => {
+    for (
+      const args of [["--backend", "cpu-reference"], [
+        "--backend",
+        "wgsl-absorbed",
+        "--filter",
+        "path=expanded",
+      ]]
+    ) {
+      const res = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          `${root}main.ts`,
+          "bench",
+          "--matrix",
+          "tiny",
+          "--reps",
+          "1",
+          "--warmup-ms",
+          "0",
+          "--json",
+          ...args,
+        ],
+        cwd: root,
+        env: { NO_COLOR: "1" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(res.stderr);
+      assert.equal(res.code, 1, `${args.join(" ")}: ${stderr}`);
+      const report = JSON.parse(new TextDecoder().decode(res.stdout));
+      const b = args[1];
+      assert.ok(
+        report.warnings.some((w: string) =>
+          w.startsWith(`--backend ${b} benched none of the `) && w.includes("(exit 1)")
+        ),
+        report.warnings.join("\n"),
+      );
+    }
+  },
+});
