@@ -274,6 +274,10 @@ export async function benchReportHtml(
   }
   sections.push(section("cases", "Cases", casesTable(report.records)));
   const failed = report.records.filter((r) => r.status === "error").length;
+  const measured = report.records.filter((r) => r.status === "ok").length;
+  // every case refused (a --backend of the other path, a device that lacks f16): a bench
+  // that measured nothing read green
+  const nothing = measured === 0 && report.records.length > 0;
   return htmlPage({
     title: options.title ?? "Benchmark",
     facts: [
@@ -289,12 +293,13 @@ export async function benchReportHtml(
       ok: failed === 0,
       // An interrupted run is not all good: amber, its cases not run said first (the green
       // verdict counted only the cases that ran, the interruption a warning further down).
-      warn: report.interrupted !== undefined,
+      warn: report.interrupted !== undefined || nothing,
       text:
         (report.interrupted === undefined ? "" : `${interruptedVerdict(report.interrupted)}; `) +
-        `${plural(report.records.length, "case")}: ${
-          report.records.filter((r) => r.status === "ok").length
-        } measured, ${report.records.filter((r) => r.status === "unsupported").length} ` +
+        (nothing && failed === 0 ? "nothing was measured; " : "") +
+        `${plural(report.records.length, "case")}: ${measured} measured, ${
+          report.records.filter((r) => r.status === "unsupported").length
+        } ` +
         `unsupported, ${failed} error. Benchmarks report figures; they never fail on speed.`,
     },
     sections,

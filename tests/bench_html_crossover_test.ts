@@ -40,3 +40,24 @@ Deno.test("html bench: the crossover's s_k axis spans the data, its tick labels 
   const axis = logAxisTicks([64, 1024], 300);
   for (const t of axis) assert.ok(labels.includes(String(t)), `${t} in ${labels.join(" | ")}`);
 });
+
+Deno.test("html bench: a bench that measured nothing (every case refused) is amber, not green", async () => {
+  const full = benchFixture();
+  const refused = full.records.map((r) => ({
+    ...r,
+    status: "unsupported" as const,
+    reason: "backend.path-mismatch: backend x computes the other path",
+  }));
+  const html = await benchReportHtml({ ...full, records: refused });
+  const verdict = /<p class="verdict (\w+)" id="verdict">([^<]*)</.exec(html);
+  assert.equal(verdict?.[1], "warn", verdict?.[0]);
+  assert.match(
+    verdict![2],
+    /^nothing was measured; \d+ cases: 0 measured, \d+ unsupported, 0 error/,
+  );
+  // the fixture as it is (cases measured): green
+  assert.match(
+    await benchReportHtml(full),
+    /<p class="verdict ok" id="verdict">\d+ cases: \d+ measured/,
+  );
+});
