@@ -37,6 +37,25 @@ export interface ReferenceCeilings {
 /** A measured figure below this share of the reference's is reported as contention. */
 export const REFERENCE_LOW_SHARE = 0.5;
 
+/**
+ * The figures a reference can raise, as the reports name them (name, unit): the warnings and
+ * the reports' lines said the field names (`copyGBps 1.46`) without a unit.
+ *
+ * @example
+ * ```ts
+ * import { CEILING_LABELS } from "./reference_ceilings.ts";
+ * CEILING_LABELS.fmaGflops; // ["FMA f32", "GFLOP/s"]
+ * ```
+ */
+export const CEILING_LABELS: Readonly<
+  Record<"copyGBps" | "readGBps" | "textureReadGBps" | "fmaGflops", readonly [string, string]>
+> = {
+  copyGBps: ["copy", "GB/s"],
+  readGBps: ["read", "GB/s"],
+  textureReadGBps: ["texture read", "GB/s"],
+  fmaGflops: ["FMA f32", "GFLOP/s"],
+};
+
 const positive = (what: string) =>
   z.number({ error: `must be a positive number (${what})` }).positive({
     error: `must be a positive number (${what})`,
@@ -167,11 +186,12 @@ export function withReferenceCeilings(
       joined[k] = ref;
     }
     if (own !== undefined && own < REFERENCE_LOW_SHARE * ref) {
+      const [name, unit] = CEILING_LABELS[k];
       warnings.push(
-        `this run measured ${k} ${own.toFixed(2)}, under half of the ${
+        `this run measured ${name} ${own.toFixed(2)} ${unit}, under half of the ${
           ref.toFixed(2)
-        } in the reference ${reference.file}: contention while the ceilings ran; fractions ` +
-          "are judged against the reference's figure",
+        } ${unit} in the reference ${reference.file}: contention while the ceilings ran; ` +
+          "fractions are judged against the reference's figure",
       );
     }
   }

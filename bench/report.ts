@@ -8,7 +8,7 @@ import { formatTuning } from "../adapter/plan_tuning.ts";
 import type { PlanTuning } from "../adapter/types.ts";
 import { benchCaseId, HEADLINE, TARGET_CASES, TARGET_SETS } from "./cases.ts";
 import { type Ceilings, memoryRoof } from "./ceilings.ts";
-import type { ReferenceCeilings } from "./reference_ceilings.ts";
+import { CEILING_LABELS, type ReferenceCeilings } from "./reference_ceilings.ts";
 import type { BenchRecord } from "./run_bench.ts";
 import { type Crossover, crossoverLines, crossoverMarkdown } from "./crossover.ts";
 import { passRole } from "../adapter/pass_roles.ts";
@@ -157,6 +157,11 @@ export interface ReferenceUse extends ReferenceCeilings {
   readonly used: readonly string[];
 }
 
+/** The names of the figures a reference raised (`copyGBps` → "copy"), as the reports say them. */
+function usedLabels(used: readonly string[]): string[] {
+  return used.map((k) => CEILING_LABELS[k as keyof typeof CEILING_LABELS]?.[0] ?? k);
+}
+
 /**
  * One line on a report's reference ceilings, or null without them.
  *
@@ -166,7 +171,7 @@ export interface ReferenceUse extends ReferenceCeilings {
  * referenceLine({ referenceCeilings: {
  *   file: "quiet/report.json", adapter: "llvmpipe", copyGBps: 9.8, readGBps: 10.2,
  *   fmaGflops: 123, used: ["copyGBps"],
- * } }); // "reference ceilings quiet/report.json: copy 9.80 GB/s, ... this run's copyGBps raised to them"
+ * } }); // "reference ceilings quiet/report.json: copy 9.80 GB/s, ... this run's copy raised to them"
  * ```
  */
 export function referenceLine(report: Pick<BenchReport, "referenceCeilings">): string | null {
@@ -176,7 +181,7 @@ export function referenceLine(report: Pick<BenchReport, "referenceCeilings">): s
     (r.textureReadGBps === undefined ? "" : `texture read ${f(r.textureReadGBps)} GB/s, `) +
     `FMA f32 ${f(r.fmaGflops, 1)} GFLOP/s; ` +
     (r.used.length
-      ? `this run's ${r.used.join(", ")} raised to them`
+      ? `this run's ${usedLabels(r.used).join(", ")} raised to them`
       : "this run measured at or above them");
 }
 
@@ -614,6 +619,22 @@ export function passesMarkdown(records: readonly BenchRecord[]): string[] {
   ];
 }
 
+/** The figures a report's reference ceilings raised above this run's ([] without them). */
+function raised(report: Pick<BenchReport, "referenceCeilings">): readonly string[] {
+  return report.referenceCeilings?.used ?? [];
+}
+
+/**
+ * Where a report's ceilings come from, for the line that gives them: the same run (each figure
+ * the best of its measurements), and which figures the reference raised: summary.md called
+ * every figure the same run's when some were the reference file's.
+ */
+function ceilingsSource(report: Pick<BenchReport, "ceilings" | "referenceCeilings">): string {
+  const used = raised(report);
+  return `same run${measuredWhen(report.ceilings)}` +
+    (used.length === 0 ? "" : `; ${usedLabels(used).join(", ")} from the reference below`);
+}
+
 /**
  * The Markdown summary of a report: machine, ceilings, targets and one table per
  * benchmark matrix.
@@ -641,10 +662,12 @@ export function toMarkdown(report: BenchReport, options: { title: string }): str
     }; median of the timed repetitions, ` +
     "spread min-max." + (tuned === null ? "" : ` Plans: ${tuned}.`),
     "",
-    `Ceilings (same run${measuredWhen(c)}): copy ${f(c.copyGBps)} GB/s, read ${
+    `Ceilings (${ceilingsSource(report)}): copy ${f(c.copyGBps)} GB/s, read ${
       f(c.readGBps)
     } GB/s, texture read ${f(c.textureReadGBps)} GB/s (memory roofline ${memoryLine(c)}), ` +
-    `FMA f32 ${f(c.fmaGflops, 1)} GFLOP/s (4 chains ${f(c.fma4Gflops, 1)}), f16 ${
+    `FMA f32 ${f(c.fmaGflops, 1)} GFLOP/s (${
+      raised(report).includes("fmaGflops") ? "this run's " : ""
+    }4 chains ${f(c.fma4Gflops, 1)}), f16 ${
       c.fmaF16Gflops === null ? "n/a" : f(c.fmaF16Gflops, 1)
     } GFLOP/s, dispatch ${f(c.dispatchUs, 1)} us, submit + readback ${f(c.submitReadbackMs)} ms.`,
     ...(reference === null ? [] : ["", `Ceilings joined with the ${reference}.`]),

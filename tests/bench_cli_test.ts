@@ -445,7 +445,7 @@ Deno.test({
       assert.equal(report.ceilings.fmaGflops, ref.fmaGflops);
       assert.deepEqual(report.referenceCeilings.used, ["copyGBps", "readGBps", "fmaGflops"]);
       assert.equal(report.referenceCeilings.file, file);
-      for (const k of ["copyGBps", "readGBps", "fmaGflops"]) {
+      for (const k of ["copy", "read", "FMA f32"]) {
         assert.ok(
           report.warnings.some((w: string) => w.includes(`measured ${k} `) && w.includes(file)),
           `${k}: ${JSON.stringify(report.warnings)}`,
@@ -465,6 +465,12 @@ Deno.test({
       }
       const md = await Deno.readTextFile(`${out}/summary.md`);
       assert.match(md, /Ceilings joined with the reference ceilings .*quiet\.json/);
+      // the ceilings line says which figures are the reference's, and the FMA chains this run's
+      // (it called them all the same run's, the reference's peak beside this run's chains)
+      assert.match(
+        md,
+        /Ceilings \(same run; each figure the best of two measurements, before and after the cases; copy, read, FMA f32 from the reference below\): copy 1000000\.00 GB\/s.*FMA f32 1000000000\.0 GFLOP\/s \(this run's 4 chains /,
+      );
       const html = await Deno.readTextFile(`${out}/report.html`);
       assert.match(html, /joined with the reference ceilings/);
     } finally {

@@ -54,7 +54,7 @@ Deno.test("reference ceilings: each figure is the higher one; a measured one und
   assert.equal(warnings.length, 1);
   assert.match(
     warnings[0],
-    /copyGBps 2\.08, under half of the 9\.77 in the reference quiet\/report\.json/,
+    /copy 2\.08 GB\/s, under half of the 9\.77 GB\/s in the reference quiet\/report\.json/,
   );
   // Everything else is this run's measurement.
   assert.equal(ceilings.dispatchUs, 36);
@@ -90,7 +90,7 @@ Deno.test("reference ceilings: a texture-read figure is read, raised and warned 
   assert.deepEqual(low.used, ["textureReadGBps"]);
   assert.equal(low.ceilings.textureReadGBps, 12.5);
   assert.equal(low.warnings.length, 1);
-  assert.match(low.warnings[0], /textureReadGBps 5\.00, under half of the 12\.50/);
+  assert.match(low.warnings[0], /texture read 5\.00 GB\/s, under half of the 12\.50 GB\/s/);
   // A run measured before the figure existed takes the reference's.
   const none = withReferenceCeilings(measured, withTexture);
   assert.equal(none.ceilings.textureReadGBps, 12.5);
@@ -120,7 +120,7 @@ Deno.test("reference ceilings: the report line names the file, the figures and w
   assert.equal(
     line,
     "reference ceilings quiet/report.json: copy 9.77 GB/s, read 10.21 GB/s, FMA f32 123.3 " +
-      "GFLOP/s; this run's copyGBps raised to them",
+      "GFLOP/s; this run's copy raised to them",
   );
   assert.match(
     referenceLine({ referenceCeilings: { ...reference, used: [] } })!,
