@@ -5,9 +5,9 @@
 // with SIGINT, so a bench cut short there still brings its figures back.
 import assert from "node:assert/strict";
 import { hasAdapter } from "../gpu/device.ts";
+import { cliCommand } from "./helpers_cli.ts";
 
 const gpu = await hasAdapter();
-const root = new URL("../", import.meta.url).pathname;
 /**
  * Eight cases: the tiny matrix's two (seconds each) and the headline's six (V2-Lite: longer
  * on lavapipe, refused at once as too slow on the GL fallback). The signal comes when the
@@ -17,13 +17,7 @@ const CASES = 8;
 
 /** `bench <args> --out <out>` as a child process with piped output. */
 function spawnBench(args: readonly string[], out: string): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${root}main.ts`, "bench", ...args, "--out", out],
-    cwd: root,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  return cliCommand(["bench", ...args, "--out", out]).spawn();
 }
 
 /** Start `bench`, wait until its first record is on disk, send `signal`, wait for it. */

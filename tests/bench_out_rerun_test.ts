@@ -4,10 +4,10 @@
 // next bench, seeing report.json, truncated the killed run's records without --force.
 import assert from "node:assert/strict";
 import { hasAdapter } from "../gpu/device.ts";
+import { cliCommand } from "./helpers_cli.ts";
 import { startBenchRecords } from "../bench/out_dir.ts";
 
 const gpu = await hasAdapter();
-const root = new URL("../", import.meta.url).pathname;
 const OLD = ["report.json", "results.csv", "summary.md", "report.html"];
 
 Deno.test("startBenchRecords: removes the earlier bench's reports, empties records.jsonl", async () => {
@@ -34,27 +34,18 @@ Deno.test({
     for (const f of OLD) await Deno.writeTextFile(`${out}/${f}`, "OLD");
     await Deno.writeTextFile(`${out}/records.jsonl`, '{"id":"old"}\n');
     const bench = (extra: string[]) =>
-      new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          `${root}main.ts`,
-          "bench",
-          "--matrix",
-          "tiny",
-          "--reps",
-          "1",
-          "--warmup-ms",
-          "0",
-          "--out",
-          out,
-          ...extra,
-        ],
-        cwd: root,
-        env: { NO_COLOR: "1" },
-        stdout: "piped",
-        stderr: "piped",
-      });
+      cliCommand([
+        "bench",
+        "--matrix",
+        "tiny",
+        "--reps",
+        "1",
+        "--warmup-ms",
+        "0",
+        "--out",
+        out,
+        ...extra,
+      ]);
     const child = bench([]).spawn();
     const stream = `${out}/records.jsonl`;
     const deadline = Date.now() + 120_000;

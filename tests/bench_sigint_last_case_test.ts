@@ -3,37 +3,28 @@
 // read as a plain finished run under an exit that says "interrupted". Now a warning says so.
 import assert from "node:assert/strict";
 import { hasAdapter } from "../gpu/device.ts";
+import { cliCommand } from "./helpers_cli.ts";
 
 const gpu = await hasAdapter();
-const root = new URL("../", import.meta.url).pathname;
 
 Deno.test({
   name: "bench: SIGINT during the last case is exit 130 with a warning in the reports",
   ignore: !gpu,
   fn: async () => {
     const out = await Deno.makeTempDir({ prefix: "mla_bench_sigint_last_" });
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        `${root}main.ts`,
-        "bench",
-        "--matrix",
-        "tiny",
-        "--filter",
-        "path=absorbed",
-        "--reps",
-        "1",
-        "--warmup-ms",
-        "3000",
-        "--out",
-        out,
-      ],
-      cwd: root,
-      env: { NO_COLOR: "1" },
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
+    const child = cliCommand([
+      "bench",
+      "--matrix",
+      "tiny",
+      "--filter",
+      "path=absorbed",
+      "--reps",
+      "1",
+      "--warmup-ms",
+      "3000",
+      "--out",
+      out,
+    ], { stdout: "null" }).spawn();
     // the line before the cases start: the one case is then warming up for 3 s
     let stderr = "";
     const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();

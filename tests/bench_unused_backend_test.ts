@@ -6,11 +6,11 @@
 // a warning only.
 import assert from "node:assert/strict";
 import { hasAdapter } from "../gpu/device.ts";
+import { cliCommand } from "./helpers_cli.ts";
 import { unusedBenchBackends } from "../bench/unused_backends.ts";
 import type { BenchRecord } from "../bench/run_bench.ts";
 
 const gpu = await hasAdapter();
-const root = new URL("../", import.meta.url).pathname;
 
 const CASE = {
   preset: "tiny",
@@ -56,26 +56,17 @@ Deno.test({
         "path=expanded",
       ]]
     ) {
-      const res = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          `${root}main.ts`,
-          "bench",
-          "--matrix",
-          "tiny",
-          "--reps",
-          "1",
-          "--warmup-ms",
-          "0",
-          "--json",
-          ...args,
-        ],
-        cwd: root,
-        env: { NO_COLOR: "1" },
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
+      const res = await cliCommand([
+        "bench",
+        "--matrix",
+        "tiny",
+        "--reps",
+        "1",
+        "--warmup-ms",
+        "0",
+        "--json",
+        ...args,
+      ]).output();
       const stderr = new TextDecoder().decode(res.stderr);
       assert.equal(res.code, 1, `${args.join(" ")}: ${stderr}`);
       const report = JSON.parse(new TextDecoder().decode(res.stdout));

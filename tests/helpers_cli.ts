@@ -32,6 +32,30 @@ export function denoCacheEnv(): Record<string, string> {
 }
 
 /**
+ * `deno run -A main.ts <args>` as a command a test can spawn (to signal or kill it) or run:
+ * from the repository root, NO_COLOR set, stdout and stderr piped unless `stdout` says.
+ *
+ * @example
+ * ```ts ignore
+ * import { cliCommand } from "./helpers_cli.ts";
+ * const child = cliCommand(["bench", "--matrix", "tiny"]).spawn();
+ * child.kill("SIGINT");
+ * ```
+ */
+export function cliCommand(
+  args: readonly string[],
+  options: { stdout?: "piped" | "null" } = {},
+): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${root}main.ts`, ...args],
+    cwd: root,
+    env: { NO_COLOR: "1" },
+    stdout: options.stdout ?? "piped",
+    stderr: "piped",
+  });
+}
+
+/**
  * Run `main.ts` with arguments and capture everything: with read, write, env and sys
  * permissions, or every permission with `all` (upgrade-check starts subprocesses). With
  * `timeoutMs` the process is killed after that long (a test of a hang fails instead of
