@@ -8,9 +8,9 @@
  */
 import { readReportJson } from "../report/json.ts";
 import { ReportFileError } from "../report/errors.ts";
-import { shellWord } from "../report/finish_commands.ts";
+import { runFolderReport } from "../report/run_folder.ts";
 import type { RunReport } from "../results/types.ts";
-import { missingPathWords, pathExists, pathMissing } from "../util/fs.ts";
+import { missingPathWords, pathMissing } from "../util/fs.ts";
 
 /** What a run input may be, as the messages of {@link readRunReportInput} say it. */
 export const RUN_REPORT_INPUTS = "give a run's report.json or its output folder (run --out)";
@@ -43,31 +43,9 @@ export async function runReportFile(
   if (await pathMissing(path)) {
     throw new ReportFileError(path, `${missingPathWords(path)}; ${RUN_REPORT_INPUTS}`);
   }
-  let file = path;
-  try {
-    if ((await Deno.stat(path)).isDirectory) file = `${path.replace(/\/+$/, "")}/report.json`;
-  } catch {
-    // not stat-able for another reason: the reader below names it
-  }
-  if (file !== path && !(await pathExists(file))) {
-    const dir = path.replace(/\/+$/, "");
-    // A folder whose run was killed before its reports (run.json, no report.json): say so.
-    if (await pathExists(`${dir}/run.json`)) {
-      throw new ReportFileError(
-        path,
-        "the folder's run was killed before writing its reports (its run.json and " +
-          `results.jsonl are there, no report.json); \`merge ${shellWord(dir)} --out ${
-            shellWord(dir)
-          }\` rebuilds them (marked interrupted` + (options.needs ? `: ${options.needs}` : "") +
-          "), `run --resume` finishes it",
-      );
-    }
-    throw new ReportFileError(
-      path,
-      `a folder without report.json, not a run output folder; ${RUN_REPORT_INPUTS}`,
-    );
-  }
-  return file;
+  const found = await runFolderReport(path, { valid: RUN_REPORT_INPUTS, needs: options.needs });
+  if (found.problem !== undefined) throw new ReportFileError(path, found.problem);
+  return found.file;
 }
 
 /**

@@ -38,7 +38,7 @@ import {
 import { parseDriftJson } from "./json_text.ts";
 import { wrongFileKind } from "../adapter/file_kind.ts";
 import { isRecord } from "../util/is_record.ts";
-import { shellWord } from "../report/finish_commands.ts";
+import { runFolderReport } from "../report/run_folder.ts";
 
 const num = (v: number | null | undefined): number | null =>
   typeof v === "number" && Number.isFinite(v) ? v : null;
@@ -471,27 +471,11 @@ export async function loadComparable(
   options: { backend?: string } = {},
 ): Promise<Baseline> {
   await checkInputExists(path, COMPARABLE_INPUTS);
-  let file = path;
-  if (await isDirectory(path)) {
-    file = `${path.replace(/\/+$/, "")}/report.json`;
-    if (!(await pathExists(file))) {
-      const dir = path.replace(/\/+$/, "");
-      // a run killed before its reports: its results are there, and merge rebuilds them
-      if (await pathExists(`${dir}/run.json`)) {
-        throw new DriftInputError(
-          path,
-          "holds a run killed before it wrote report.json (its run.json and results.jsonl " +
-            `are there): \`merge ${shellWord(dir)} --out ${shellWord(dir)}\` rebuilds its ` +
-            "reports (marked interrupted), `run --resume` finishes it",
-        );
-      }
-      throw new DriftInputError(
-        path,
-        "is a directory without report.json (a run output directory, a baseline file or a " +
-          "report.json is expected; a baselines directory needs the current run's device key)",
-      );
-    }
-  }
+  const found = await runFolderReport(path, {
+    valid: `${COMPARABLE_INPUTS} (a baselines folder needs the current run's device key)`,
+  });
+  if (found.problem !== undefined) throw new DriftInputError(path, found.problem);
+  const file = found.file;
   const v = await readJson(file);
   if (isRecord(v) && v.format === "mla-harness-baseline") {
     const p = baselineProblem(v);

@@ -18,8 +18,8 @@ Deno.test("compare: a killed run's folder names merge and resume; a folder as --
     assert.match(
       r.stderr,
       new RegExp(
-        `${killed}: holds a run killed before it wrote report\\.json .*\`merge ${killed} --out ` +
-          `${killed}\` rebuilds its reports .*\`run --resume\` finishes it`,
+        `${killed}: the folder.s run was killed before writing its reports .*\`merge ${killed} --out ` +
+          `${killed}\` rebuilds them .*\`run --resume\` finishes it`,
       ),
     );
     const t = await runCli(["compare", BASELINE, BASELINE, "--thresholds", dir]);

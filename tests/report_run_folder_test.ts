@@ -1,0 +1,46 @@
+// One reading of a run output folder for every command that takes one (report/run_folder.ts):
+// compare's loadComparable and history --add / baseline update --from-report's runReportFile
+// said the same three things in two wordings before.
+import assert from "node:assert/strict";
+import { runFolderReport } from "../report/run_folder.ts";
+import { loadComparable } from "../drift/baseline.ts";
+import { runReportFile } from "../cli/run_report_input.ts";
+
+Deno.test("runFolderReport: a file as given, a run folder's report.json, a killed run, no run", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mla-run-folder-" });
+  try {
+    const valid = "give a run output folder";
+    assert.deepEqual(await runFolderReport(`${dir}/x.json`, { valid }), { file: `${dir}/x.json` });
+    const done = `${dir}/done`;
+    await Deno.mkdir(done);
+    await Deno.writeTextFile(`${done}/report.json`, "{}");
+    assert.deepEqual(await runFolderReport(`${done}/`, { valid }), { file: `${done}/report.json` });
+    const killed = `${dir}/killed`;
+    await Deno.mkdir(killed);
+    await Deno.writeTextFile(`${killed}/run.json`, "{}");
+    const k = await runFolderReport(killed, { valid, needs: "a baseline needs a finished run" });
+    assert.match(
+      k.problem ?? "",
+      new RegExp(
+        `killed before writing its reports .*\`merge ${killed} --out ${killed}\` rebuilds them ` +
+          "\\(marked interrupted: a baseline needs a finished run\\), `run --resume` finishes it",
+      ),
+    );
+    const empty = `${dir}/empty`;
+    await Deno.mkdir(empty);
+    assert.deepEqual(await runFolderReport(empty, { valid }), {
+      problem: `a folder without report.json, not a run output folder; ${valid}`,
+    });
+    // both readers say it in this one wording, each with what it takes
+    for (const read of [(p: string) => loadComparable(p), (p: string) => runReportFile(p)]) {
+      await assert.rejects(read(killed), new RegExp(`${killed}: the folder's run was killed`));
+      await assert.rejects(read(empty), new RegExp(`${empty}: a folder without report\\.json`));
+    }
+    await assert.rejects(
+      loadComparable(empty),
+      /a baselines folder needs the current run's device key/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
