@@ -7,12 +7,7 @@
 import { sameFactors, specForLayout } from "./longrope.ts";
 import { normalizeLayout } from "./layout.ts";
 import { formatTuning, resolvedTuning } from "./plan_tuning.ts";
-import {
-  type ConfigFormat,
-  type ConfigReading,
-  readConfigFile,
-  type SpecReading,
-} from "./config.ts";
+import type { ConfigReading } from "./config.ts";
 import { autoPathOf, autoPriority, laneHeadTile, pathPriority } from "./backends.ts";
 import { expandedTextureBinding } from "./gemm_plan.ts";
 import {
@@ -30,11 +25,7 @@ import {
 import { type DeviceClass, deviceClassOf, formatDeviceClass } from "./device_class.ts";
 import { workgroupElementCap } from "./slow_device.ts";
 import { backendById, isBundledBackend } from "./registry.ts";
-import { ConfigError } from "./errors.ts";
-import { didYouMean } from "../util/edit_distance.ts";
-import { PRESET_CONFIGS, PRESET_NAMES, presetReading } from "./presets.ts";
 import { resolve, type ResolveOptions } from "./resolve.ts";
-import { withParams } from "./spec.ts";
 import type {
   CacheTextureShape,
   CaseRequest,
@@ -44,7 +35,6 @@ import type {
   MlaSpec,
   NormalizedLayout,
   Resolution,
-  RopePairing,
 } from "./types.ts";
 
 /** The explanation of one case: what the adapter derived and decided. */
@@ -66,63 +56,9 @@ export interface Explanation {
   readonly config?: ConfigReading;
 }
 
-/** Options of {@link loadSpecReading}. */
-export interface LoadSpecReadingOptions {
-  /** Force the config naming (files only: with a preset it is a ConfigError). */
-  format?: ConfigFormat;
-  /** Override the RoPE pairing. */
-  ropePairing?: RopePairing;
-}
-
-/**
- * Like `loadSpec` (a preset name or a config.json path), keeping how the config was
- * read: its naming, its RoPE shape and every default applied.
- *
- * @example
- * ```ts
- * import { loadSpecReading } from "./explain.ts";
- * const { reading } = await loadSpecReading("moonlight-16b");
- * reading.defaulted.map((d) => d.field); // ["rope_scaling", "rms_norm_eps", "rope_pairing"]
- * ```
- */
-export async function loadSpecReading(
-  nameOrPath: string,
-  options: LoadSpecReadingOptions = {},
-): Promise<SpecReading> {
-  if (Object.hasOwn(PRESET_CONFIGS, nameOrPath)) {
-    if (options.format !== undefined) {
-      // a preset is not read from a file: a naming to force would be ignored
-      throw new ConfigError(nameOrPath, [{
-        path: "format",
-        value: options.format,
-        message: "applies to a config.json path only; a preset has no naming to read",
-      }], "format given for a preset");
-    }
-    const r = presetReading(nameOrPath);
-    if (!options.ropePairing) return r;
-    return {
-      spec: withParams(r.spec, { ropePairing: options.ropePairing }),
-      reading: {
-        ...r.reading,
-        defaulted: r.reading.defaulted.filter((d) => d.field !== "rope_pairing"),
-      },
-    };
-  }
-  if (!nameOrPath.endsWith(".json") && !nameOrPath.includes("/")) {
-    throw new ConfigError(nameOrPath, [{
-      path: "preset",
-      value: nameOrPath,
-      message: `is neither a preset nor a .json config path; ${
-        didYouMean(nameOrPath, PRESET_NAMES)
-      }presets: ${PRESET_NAMES.join(", ")}`,
-    }], "unknown config");
-  }
-  return await readConfigFile(nameOrPath, options);
-}
-
 /** Options of {@link explainCase}: resolve's, plus how the config was read. */
 export interface ExplainOptions extends ResolveOptions {
-  /** How the spec's config was read (from {@link loadSpecReading}). */
+  /** How the spec's config was read (from `loadSpecReading`, ./source.ts). */
   config?: ConfigReading;
 }
 

@@ -11,7 +11,8 @@ import {
   loadBackendModuleOptions,
 } from "./backend_options.ts";
 import { Command, Option } from "@commander-js/extra-typings";
-import { explainCase, formatExplanation, loadSpecReading } from "../adapter/explain.ts";
+import { explainCase, formatExplanation } from "../adapter/explain.ts";
+import { loadSpecReading } from "../adapter/source.ts";
 import type { DeviceCaps } from "../adapter/types.ts";
 import { readCapsFile } from "../adapter/caps_file.ts";
 import { PRESET_CONFIGS } from "../adapter/presets.ts";

@@ -2,7 +2,7 @@
 // ignored: --caps (decide for the device a file describes) with --no-device (decide as if
 // there were no adapter), and --format (how to read a config.json's naming) with a preset.
 import assert from "node:assert/strict";
-import { loadSpecReading } from "../adapter/explain.ts";
+import { loadSpec, loadSpecReading } from "../adapter/source.ts";
 import { ConfigError } from "../adapter/errors.ts";
 import { GOOD_MEGATRON } from "./config_helpers.ts";
 import { runCli } from "./helpers_cli.ts";
@@ -59,13 +59,15 @@ Deno.test("explain --format with a preset exits 2 naming both; with a config fil
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-  // the library refuses it too
-  await assert.rejects(
-    () => loadSpecReading("tiny", { format: "megatron" }),
-    (e: unknown) =>
-      e instanceof ConfigError && /format: "megatron" applies to a config\.json path only/
-        .test(e.message),
-  );
+  // the library refuses it too, in both readings (loadSpec ignored it before)
+  for (const load of [loadSpecReading, loadSpec]) {
+    await assert.rejects(
+      () => load("tiny", { format: "megatron" }),
+      (e: unknown) =>
+        e instanceof ConfigError && /format: "megatron" applies to a config\.json path only/
+          .test(e.message),
+    );
+  }
 });
 
 Deno.test("explain --help says which flags do not go together", async () => {
