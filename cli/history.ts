@@ -330,8 +330,10 @@ export async function readRunsToAdd(paths: readonly string[]): Promise<RunToAdd[
 }
 
 /**
- * Append checked runs; a run the database already holds (the same report.json added
- * again) is not added twice, and a line on stderr says so.
+ * Append checked runs, all in one transaction (HistoryStore.appendAll: a process killed
+ * halfway stores none of them); a run the database already holds (the same report.json
+ * added again) is not added twice. After the commit, a line on stderr for each run says
+ * what became of it.
  *
  * @example
  * ```ts ignore
@@ -344,21 +346,20 @@ export async function addRuns(
   runs: readonly RunToAdd[],
   label: string | undefined,
 ): Promise<void> {
-  for (const { file, report } of runs) {
-    const stored = store.findRun(report);
-    if (stored !== null) {
+  const done = await store.appendAll(runs.map((r) => r.report), { label });
+  runs.forEach(({ file, report }, i) => {
+    const { id, outcome } = done[i];
+    if (outcome === "stored") {
       console.error(
-        `history: ${file} is already run ${stored} of ${store.path} (same start ${report.startedAt}, ` +
+        `history: ${file} is already run ${id} of ${store.path} (same start ${report.startedAt}, ` +
           "matrix, filter, shard and environment); not added again",
       );
-      continue;
+      return;
     }
-    const earlier = store.findEarlierStop(report);
-    const id = await store.append(report, { label });
     // A run without results for some of its cases adds no point to their series.
     const lacking = notRunIds(report).length;
     console.error(
-      (earlier === null
+      (outcome === "appended"
         ? `history: ${file} appended as run ${id}`
         : `history: ${file} replaces run ${id}, its earlier stop (a resumed run: the same ` +
           "start, its finished cases and the rest)") +
@@ -368,7 +369,7 @@ export async function addRuns(
             missingIds(report).length > 0 ? "a merge missing shards" : "interrupted"
           }): ${lacking === 1 ? "its series gets" : "their series get"} no point for this run`),
     );
-  }
+  });
 }
 
 /**
@@ -409,7 +410,7 @@ export function historyCommand() {
     .option("--device <key>", "only runs of this device key")
     .option(
       "--add <reports...>",
-      "first append these runs (report.json files or run folders; all are checked first, and a run already stored is not added again)",
+      "first append these runs (report.json files or run folders; all are checked first and stored in one transaction, all or none, and a run already stored is not added again)",
     )
     .option("--label <text>", "label of the runs added with --add (without --add: exit 2)")
     .option("--min-change <fraction>", "smallest relative step (default 0.05)", parseFraction)

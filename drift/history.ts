@@ -10,6 +10,7 @@ import { type CaseFilter, fnv1a32, matchesFilter, parseFilter } from "../matrix/
 import type { CaseParams } from "../matrix/types.ts";
 import type { Fingerprint, RunReport } from "../results/types.ts";
 import { baselineFromReport } from "./baseline.ts";
+import type { Baseline } from "./types.ts";
 import { deviceKey } from "./device_key.ts";
 import { DriftInputError } from "./errors.ts";
 import { geometricMean } from "./stats.ts";
@@ -464,6 +465,25 @@ function samplesOf(r: RunReport["results"][number]): string | null {
   return samples.length ? JSON.stringify(samples) : null;
 }
 
+/** What {@link HistoryStore.appendAll} did with one run. */
+export interface AppendedRun {
+  /** The run's id in the database. */
+  readonly id: number;
+  /**
+   * `stored`: the run was there already (or earlier in the same call) and was not stored
+   * again; `appended`: a new run; `replaced`: a resumed run that replaced its earlier stop.
+   */
+  readonly outcome: "stored" | "appended" | "replaced";
+}
+
+/** A run with what storing it needs computed ahead of the transaction. */
+interface PreparedRun {
+  readonly report: RunReport;
+  readonly b: Baseline;
+  readonly fpText: string;
+  readonly envDigest: string;
+}
+
 /**
  * The history database. Open it, append runs, read series; close it when done.
  *
@@ -641,105 +661,139 @@ export class HistoryStore {
   ): Promise<number> {
     const known = this.findRun(report);
     if (known !== null) return known;
-    const b = await baselineFromReport(report, { backend: options.backend });
-    const fpText = JSON.stringify(report.fingerprint);
-    const envDigest = await sha256Hex16(`${b.deviceKey}\n${fpText}`);
+    return (await this.appendAll([report], options))[0].id;
+  }
+
+  /**
+   * Append runs as {@link HistoryStore.append} does, all in one transaction: a process
+   * stopped halfway (SIGKILL, a full disk) stores none of them, so `history --add` of many
+   * reports is all or nothing. Each run's outcome is returned in order: stored before (or
+   * earlier in `reports`), appended, or replacing its earlier stop.
+   *
+   * @example
+   * ```ts ignore
+   * const [night1, night2] = await store.appendAll([r1, r2], { label: "nightly" });
+   * night2.outcome; // "appended"
+   * ```
+   */
+  async appendAll(
+    reports: readonly RunReport[],
+    options: { label?: string; backend?: string } = {},
+  ): Promise<AppendedRun[]> {
+    // The environments first (async: a baseline's kernel digests), then every write under
+    // one lock.
+    const prepared: PreparedRun[] = [];
+    for (const report of reports) {
+      const b = await baselineFromReport(report, { backend: options.backend });
+      const fpText = JSON.stringify(report.fingerprint);
+      prepared.push({
+        report,
+        b,
+        fpText,
+        envDigest: await sha256Hex16(`${b.deviceKey}\n${fpText}`),
+      });
+    }
     const db = this.#db;
     // The write lock first, then the checks: two `history --add`s of one run at once both
     // found it absent and stored it twice.
     db.exec("BEGIN IMMEDIATE");
     try {
-      const stored = this.findRun(report);
-      if (stored !== null) {
-        db.exec("ROLLBACK");
-        return stored;
-      }
-      const earlier = this.findEarlierStop(report);
-      db.prepare(
-        `INSERT OR IGNORE INTO environments
-         (digest, device_key, deno, adapter, harness_revision, fingerprint)
-         VALUES (?, ?, ?, ?, ?, ?)`,
-      ).run(
-        envDigest,
-        b.deviceKey,
-        report.fingerprint.runtime.deno,
-        JSON.stringify(report.fingerprint.adapter),
-        report.fingerprint.harnessRevision,
-        fpText,
-      );
-      const env = db.prepare("SELECT id FROM environments WHERE digest = ?").get(envDigest) as Row;
-      let runId: number;
-      if (earlier !== null) {
-        // The resumed report holds the earlier stop's cases and the rest: it replaces them.
-        db.prepare("DELETE FROM case_results WHERE run_id = ?").run(earlier);
-        db.prepare(
-          `UPDATE runs SET ended_at = ?, label = COALESCE(?, label), environment_id = ?,
-             totals = ? WHERE id = ?`,
-        ).run(
-          report.endedAt,
-          options.label ?? null,
-          n(env.id),
-          JSON.stringify(report.totals),
-          earlier,
-        );
-        runId = earlier;
-      } else {
-        const run = db.prepare(
-          `INSERT INTO runs (started_at, ended_at, matrix, filter, shard, label, environment_id, totals)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-        ).run(
-          report.startedAt,
-          report.endedAt,
-          report.matrix,
-          report.filter,
-          report.shard,
-          options.label ?? null,
-          n(env.id),
-          JSON.stringify(report.totals),
-        );
-        runId = n(run.lastInsertRowid);
-      }
-      const insert = db.prepare(
-        `INSERT INTO case_results (run_id, case_id, params, status, decision, backend,
-           plan_digest, output_digest, kernel_hash, out_max_abs, out_max_rel, out_cos_diff,
-           out_norm_rel, lse_max_abs, lse_max_rel, timing_source, median_ms, samples_ms,
-           timing_scope, warmup_ms, timing_rules, seed)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      );
-      for (const c of b.cases) {
-        const m = c.metrics;
-        insert.run(
-          runId,
-          c.id,
-          c.params ? JSON.stringify(c.params) : null,
-          c.status,
-          c.decision,
-          c.backend,
-          c.planDigest,
-          c.outputDigest,
-          c.kernelHash,
-          m?.outMaxAbs ?? null,
-          m?.outMaxRel ?? null,
-          m?.outCosDiff ?? null,
-          m?.outNormRel ?? null,
-          m?.lseMaxAbs ?? null,
-          m?.lseMaxRel ?? null,
-          c.timing?.source ?? null,
-          c.timing?.medianMs ?? null,
-          c.timing ? JSON.stringify(c.timing.samplesMs) : null,
-          // absent in a report: every pass ("all"), no warm-up, rules not recorded
-          c.timing ? c.timing.scope ?? "all" : null,
-          c.timing ? c.timing.warmupMs ?? 0 : null,
-          c.timing?.rules ?? null,
-          c.seed ?? null,
-        );
-      }
+      const out = prepared.map((p) => this.#store(p, options));
       db.exec("COMMIT");
-      return runId;
+      return out;
     } catch (e) {
       db.exec("ROLLBACK");
       throw e;
     }
+  }
+
+  /** Store one prepared run inside the caller's transaction. */
+  #store(p: PreparedRun, options: { label?: string }): AppendedRun {
+    const { report, b, fpText, envDigest } = p;
+    const db = this.#db;
+    const stored = this.findRun(report);
+    if (stored !== null) return { id: stored, outcome: "stored" };
+    const earlier = this.findEarlierStop(report);
+    db.prepare(
+      `INSERT OR IGNORE INTO environments
+       (digest, device_key, deno, adapter, harness_revision, fingerprint)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    ).run(
+      envDigest,
+      b.deviceKey,
+      report.fingerprint.runtime.deno,
+      JSON.stringify(report.fingerprint.adapter),
+      report.fingerprint.harnessRevision,
+      fpText,
+    );
+    const env = db.prepare("SELECT id FROM environments WHERE digest = ?").get(envDigest) as Row;
+    let runId: number;
+    if (earlier !== null) {
+      // The resumed report holds the earlier stop's cases and the rest: it replaces them.
+      db.prepare("DELETE FROM case_results WHERE run_id = ?").run(earlier);
+      db.prepare(
+        `UPDATE runs SET ended_at = ?, label = COALESCE(?, label), environment_id = ?,
+           totals = ? WHERE id = ?`,
+      ).run(
+        report.endedAt,
+        options.label ?? null,
+        n(env.id),
+        JSON.stringify(report.totals),
+        earlier,
+      );
+      runId = earlier;
+    } else {
+      const run = db.prepare(
+        `INSERT INTO runs (started_at, ended_at, matrix, filter, shard, label, environment_id, totals)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        report.startedAt,
+        report.endedAt,
+        report.matrix,
+        report.filter,
+        report.shard,
+        options.label ?? null,
+        n(env.id),
+        JSON.stringify(report.totals),
+      );
+      runId = n(run.lastInsertRowid);
+    }
+    const insert = db.prepare(
+      `INSERT INTO case_results (run_id, case_id, params, status, decision, backend,
+         plan_digest, output_digest, kernel_hash, out_max_abs, out_max_rel, out_cos_diff,
+         out_norm_rel, lse_max_abs, lse_max_rel, timing_source, median_ms, samples_ms,
+         timing_scope, warmup_ms, timing_rules, seed)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    for (const c of b.cases) {
+      const m = c.metrics;
+      insert.run(
+        runId,
+        c.id,
+        c.params ? JSON.stringify(c.params) : null,
+        c.status,
+        c.decision,
+        c.backend,
+        c.planDigest,
+        c.outputDigest,
+        c.kernelHash,
+        m?.outMaxAbs ?? null,
+        m?.outMaxRel ?? null,
+        m?.outCosDiff ?? null,
+        m?.outNormRel ?? null,
+        m?.lseMaxAbs ?? null,
+        m?.lseMaxRel ?? null,
+        c.timing?.source ?? null,
+        c.timing?.medianMs ?? null,
+        c.timing ? JSON.stringify(c.timing.samplesMs) : null,
+        // absent in a report: every pass ("all"), no warm-up, rules not recorded
+        c.timing ? c.timing.scope ?? "all" : null,
+        c.timing ? c.timing.warmupMs ?? 0 : null,
+        c.timing?.rules ?? null,
+        c.seed ?? null,
+      );
+    }
+    return { id: runId, outcome: earlier === null ? "appended" : "replaced" };
   }
 
   /**
