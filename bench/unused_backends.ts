@@ -1,7 +1,9 @@
 /**
  * `bench --backend <id>` whose backend benched none of the cases: every case refused (the
  * other path's, a CPU backend's, a plan the backend cannot make). Such a bench measured
- * nothing on the backend it was asked for and must not read as a pass.
+ * nothing on the backend it was asked for and must not read as a pass. And a
+ * `--backend-module` whose backend no case was benched on (no `--backend` selected it:
+ * the adapter picks only bundled backends), whose figures are then the bundled backends'.
  *
  * @module
  */
@@ -25,7 +27,9 @@ function reasonCodes(reason: string | undefined): string[] {
 /**
  * The `--backend` ids that no case was benched on (no record ok or errored on it): each a
  * line naming the first refusal; a failure unless every case was refused only for what
- * the device lacks or limits (shader-f16, a loop budget, a buffer limit, too slow).
+ * the device lacks or limits (shader-f16, a loop budget, a buffer limit, too slow). Then
+ * each of `options.modules` whose backend is no `--backend` and benched no case: a line
+ * saying to select it (not a failure: the cases ran, on the bundled backends).
  *
  * @example
  * ```ts
@@ -41,6 +45,10 @@ function reasonCodes(reason: string | undefined): string[] {
 export function unusedBenchBackends(
   records: readonly BenchRecord[],
   backends: readonly string[],
+  options: {
+    /** The loaded `--backend-module`s: the module as given and the id it registers. */
+    readonly modules?: readonly { readonly id: string; readonly specifier: string }[];
+  } = {},
 ): UnusedBenchBackends {
   const lines: string[] = [];
   let failed = false;
@@ -67,6 +75,14 @@ export function unusedBenchBackends(
           `--case <id> --backend ${b} says why one is refused)`,
       );
     }
+  }
+  for (const m of options.modules ?? []) {
+    if (backends.includes(m.id) || records.some((r) => r.backend === m.id)) continue;
+    lines.push(
+      `--backend-module ${m.specifier} registers backend ${m.id}, which no case was benched ` +
+        `on: the adapter picks only the bundled backends, so these figures are theirs; ` +
+        `select it with --backend ${m.id}`,
+    );
   }
   return { lines, failed };
 }

@@ -410,7 +410,9 @@ export function benchCommand() {
         // stopped bench may not have reached its cases: not judged then)
         const unused = interrupted || stoppedByTimeouts
           ? { lines: [], failed: false }
-          : unusedBenchBackends(judged, opts.backend as string[]);
+          : unusedBenchBackends(judged, opts.backend as string[], {
+            modules: loaded.map((m) => ({ id: m.module.id, specifier: m.specifier })),
+          });
         const warnings = [
           ...(interrupted ? [interruptionWarning(interrupted)] : []),
           ...(ceilingsCut ? [ceilingsCut] : []),

@@ -80,3 +80,63 @@ Deno.test({
     }
   },
 });
+
+// `bench --backend-module mine.ts` without `--backend mine` benched the bundled backends and
+// said nothing (exit 0, the table's backend column the only trace), where `run` warns: a
+// kernel engineer read the bundled kernels' figures as their own.
+Deno.test("unusedBenchBackends: a loaded module no case was benched on is a warning", () => {
+  const ok: BenchRecord = {
+    id: "x",
+    case: { ...CASE, dtype: "f32" },
+    status: "ok",
+    backend: "wgsl-absorbed-gemm",
+  };
+  const modules = [{ id: "naive", specifier: "examples/backends/naive/mod.ts" }];
+  const r = unusedBenchBackends([ok], [], { modules });
+  assert.equal(r.failed, false);
+  assert.equal(r.lines.length, 1);
+  assert.match(
+    r.lines[0],
+    /^--backend-module examples\/backends\/naive\/mod\.ts registers backend naive, which no case was benched on: .*select it with --backend naive$/,
+  );
+  // selected, or benched: nothing to say
+  assert.deepEqual(unusedBenchBackends([{ ...ok, backend: "naive" }], [], { modules }), {
+    lines: [],
+    failed: false,
+  });
+  assert.equal(unusedBenchBackends([ok], ["naive"], { modules }).lines.length, 1);
+  assert.doesNotMatch(
+    unusedBenchBackends([ok], ["naive"], { modules }).lines[0],
+    /--backend-module/,
+  );
+});
+
+Deno.test({
+  name: "bench --backend-module without --backend: a warning naming the module, exit 0",
+  ignore: !gpu,
+  fn: async () => {
+    const res = await cliCommand([
+      "bench",
+      "--matrix",
+      "tiny",
+      "--filter",
+      "path=absorbed",
+      "--reps",
+      "1",
+      "--warmup-ms",
+      "0",
+      "--json",
+      "--backend-module",
+      "examples/backends/naive/mod.ts",
+    ]).output();
+    const stderr = new TextDecoder().decode(res.stderr);
+    assert.equal(res.code, 0, stderr);
+    const report = JSON.parse(new TextDecoder().decode(res.stdout));
+    assert.ok(
+      (report.warnings ?? []).some((w: string) =>
+        w.startsWith("--backend-module examples/backends/naive/mod.ts registers backend naive")
+      ),
+      JSON.stringify(report.warnings),
+    );
+  },
+});
