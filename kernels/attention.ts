@@ -7,13 +7,14 @@
  *
  * @module
  */
+import { isBundledBackend } from "../adapter/registry.ts";
 import type { AttentionInputs, AttentionOutputs, GpuPlan, MlaSpec } from "../adapter/types.ts";
 import { readbackF32, UniformWriter } from "../gpu/buffers.ts";
 import type { GpuContext } from "../gpu/device.ts";
 import { LINEAR_WORKGROUP } from "../gpu/dispatch.ts";
 import { withErrorScopes } from "../gpu/scopes.ts";
 import { PipelineCache } from "../gpu/shader.ts";
-import { PassTimer, type Timing } from "../gpu/timing.ts";
+import { MAX_TIMED_PASSES, PassTimer, type Timing } from "../gpu/timing.ts";
 import "./bundled_modules.ts";
 import {
   type AttentionBuffers,
@@ -180,8 +181,13 @@ export async function runAttention(
   const r = spec.kvLoraRank;
   const totalQ = layout.totalQ;
   const owned: OwnedResource[] = [];
-  // Room for every pass: RoPE, the launcher's passes and per-group dispatches.
-  const maxPasses = 16 + 2 * layout.seqs.length + Math.ceil(layout.kRows / 1024);
+  // Room for every pass: RoPE, the launcher's passes and per-group dispatches. A user
+  // backend's launch encodes as many passes as its author chose (docs/backends.md): room for
+  // the most one query set holds, or a launch of more than the bundled launchers' count threw
+  // "PassTimer: more than 19 passes" as if the module were wrong.
+  const maxPasses = isBundledBackend(plan.backend)
+    ? 16 + 2 * layout.seqs.length + Math.ceil(layout.kRows / 1024)
+    : MAX_TIMED_PASSES;
   const timer = options.timing === false ? null : new PassTimer(device, maxPasses);
   try {
     return await withErrorScopes(device, `runAttention ${plan.backend}`, async () => {
