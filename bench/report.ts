@@ -393,6 +393,16 @@ export function memoryLine(c: Pick<Ceilings, "copyGBps" | "readGBps" | "textureR
 }
 
 /**
+ * The f16 FMA ceiling in words: its figure, or that the adapter has no shader-f16 (it was
+ * "f16 n/a GFLOP/s", a unit on no figure).
+ */
+function f16Words(c: Ceilings): string {
+  return c.fmaF16Gflops === null
+    ? "f16 not measured (no shader-f16)"
+    : `f16 ${f(c.fmaF16Gflops, 1)} GFLOP/s`;
+}
+
+/**
  * Ceilings as text lines.
  *
  * @example
@@ -408,7 +418,7 @@ export function formatCeilings(c: Ceilings): string {
     } GB/s; memory roofline: ${memoryLine(c)}`,
     `FMA f32 ${f(c.fmaGflops, 1)} GFLOP/s (4 chains ${f(c.fma4Gflops, 1)}, 32 chains ${
       f(c.fma32Gflops, 1)
-    }), f16 ${c.fmaF16Gflops === null ? "n/a" : f(c.fmaF16Gflops, 1)} GFLOP/s`,
+    }), ${f16Words(c)}`,
     `dispatch ${f(c.dispatchUs, 1)} us, submit + readback ${f(c.submitReadbackMs)} ms` +
     ` (kernel figures by ${c.source})${measuredWhen(c)}`,
   ].join("\n");
@@ -667,9 +677,9 @@ export function toMarkdown(report: BenchReport, options: { title: string }): str
     } GB/s, texture read ${f(c.textureReadGBps)} GB/s (memory roofline ${memoryLine(c)}), ` +
     `FMA f32 ${f(c.fmaGflops, 1)} GFLOP/s (${
       raised(report).includes("fmaGflops") ? "this run's " : ""
-    }4 chains ${f(c.fma4Gflops, 1)}), f16 ${
-      c.fmaF16Gflops === null ? "n/a" : f(c.fmaF16Gflops, 1)
-    } GFLOP/s, dispatch ${f(c.dispatchUs, 1)} us, submit + readback ${f(c.submitReadbackMs)} ms.`,
+    }4 chains ${f(c.fma4Gflops, 1)}), ${f16Words(c)}, dispatch ${
+      f(c.dispatchUs, 1)
+    } us, submit + readback ${f(c.submitReadbackMs)} ms.`,
     ...(reference === null ? [] : ["", `Ceilings joined with the ${reference}.`]),
     "",
     "| case | backend | ms | spread | GFLOP/s | GB/s | roofline | bound | submission ms | construction ms | variant |",

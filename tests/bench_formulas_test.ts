@@ -523,3 +523,17 @@ Deno.test("fmaWorkgroups: 256 on a CPU, 32 an SM on a GPU (64 SMs when unknown),
   assert.equal(fmaWorkgroups({ ...LAVAPIPE_CAPS, deviceClass: "gpu" }), 256);
   assert.equal(fmaWorkgroups({ ...H100_CAPS, deviceClass: "cpu" }), 132 * 32);
 });
+
+// On an adapter without shader-f16 (Chromium's SwiftShader) the terminal and summary.md
+// said "f16 n/a GFLOP/s": a unit on no figure. They now say it was not measured, and why.
+Deno.test("an f16 FMA ceiling that was not measured is said so, with no unit", () => {
+  const report = reportOf([]);
+  const measured = { ...report, ceilings: { ...report.ceilings, fmaF16Gflops: 9.65 } };
+  for (const text of [formatTable(report), toMarkdown(report, { title: "t" })]) {
+    assert.match(text, /f16 not measured \(no shader-f16\)/);
+    assert.doesNotMatch(text, /n\/a GFLOP\/s/);
+  }
+  for (const text of [formatTable(measured), toMarkdown(measured, { title: "t" })]) {
+    assert.match(text, /f16 9\.7 GFLOP\/s/);
+  }
+});
