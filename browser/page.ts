@@ -82,8 +82,8 @@ export class Page {
     if (this.#crash) return;
     this.#crash = new PageCrashedError(
       `the Chromium page's renderer process ended (${status}): it crashed or was killed, ` +
-        "e.g. out of memory or by a signal; a crashed page answers nothing, so a fresh " +
-        "browser is started for the next case",
+        "e.g. out of memory or by a signal; a crashed page answers nothing, so in a run a " +
+        "fresh browser is started for the next case",
     );
     this.#onCrash(this.#crash);
   }

@@ -47,6 +47,9 @@ import {
   warmupMsForClass,
 } from "../kernels/replay.ts";
 import { ChromiumGpu } from "../browser/chromium_gpu.ts";
+import { ChromiumExitedError } from "../browser/chromium.ts";
+import { PageCrashedError } from "../browser/page.ts";
+import { DeviceLostError } from "../gpu/errors.ts";
 import { isRemoteDevice, type RunDevice } from "../gpu/runtime.ts";
 import { benchDeviceOf } from "../bench/remote.ts";
 import { checkRuntimeCombination, chromiumOption, runtimeOption } from "./runtime_options.ts";
@@ -281,7 +284,19 @@ export function benchCommand() {
           return Promise.race([p, abandon.promise]);
         };
         console.error(`measuring the device's ceilings (${plural(reps, "repetition")} each)`);
-        const measuredBefore = await raced(measure());
+        // The device lost here (the browser or its page ended, a GPU device lost) leaves no
+        // case to record: exit 3 saying when, not an internal error with a stack trace.
+        const measuredBefore = await raced(measure()).catch((e: unknown) => {
+          const lost = e instanceof PageCrashedError || e instanceof ChromiumExitedError ||
+            e instanceof DeviceLostError;
+          if (!lost) throw e;
+          throw new CliError(
+            `the device was lost while measuring its ceilings, before any case (no report): ${
+              (e as Error).message
+            }`,
+            EXIT.infra,
+          );
+        });
         if (measuredBefore === null) {
           console.error(
             "SIGTERM while measuring the device's ceilings, before any case: no report",

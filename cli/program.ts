@@ -27,12 +27,14 @@ import { historyCommand } from "./history.ts";
 import { upgradeCheckCommand } from "./upgrade_check.ts";
 import { compareRuntimesCommand } from "./compare_runtimes.ts";
 import {
+  ChromiumExitedError,
   ChromiumLaunchError,
   ChromiumNotFoundError,
   ChromiumPathError,
   ChromiumTimeoutError,
 } from "../browser/chromium.ts";
 import { BundleError } from "../browser/bundle.ts";
+import { PageCrashedError } from "../browser/page.ts";
 import { checkChromiumFlag } from "./runtime_options.ts";
 import { checkEmptyOptions, checkOptionLikeValues } from "./options.ts";
 import { recordOptionValues, repeatedOptionNotes } from "./repeated_options.ts";
@@ -132,6 +134,11 @@ const KNOWN_ERRORS: readonly [new (...args: never[]) => Error, number][] = [
   [ChromiumLaunchError, EXIT.infra],
   // a start-up, re-acquire, compile or measurement past MLA_HARNESS_CHROMIUM_TIMEOUT
   [ChromiumTimeoutError, EXIT.infra],
+  // the browser, or its page's renderer, ended outside a case (a case records it as its
+  // error and goes on): a lost device, as DeviceLostError; it was an internal error with
+  // a stack trace, exit 1
+  [ChromiumExitedError, EXIT.infra],
+  [PageCrashedError, EXIT.infra],
   [BundleError, EXIT.infra],
   [DeviceLostError, EXIT.infra],
 ];
