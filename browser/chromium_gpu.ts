@@ -125,6 +125,28 @@ function limitText(ms: number): string {
   return `${ms / 1000} s (${CHROMIUM_TIMEOUT_ENV}, default ${DEFAULT_CHROMIUM_TIMEOUT_S} s)`;
 }
 
+/** The repetitions a measurement's step limit is given for: the default `--reps`. */
+const LIMIT_REPS = 7;
+
+/**
+ * The limit of a ceilings or saturation measurement of `reps` repetitions in the page:
+ * `timeoutMs` (MLA_HARNESS_CHROMIUM_TIMEOUT) per 7 repetitions, the default `--reps`; 0 (no
+ * limit) stays 0. Such a measurement runs as long as its repetitions (on SwiftShader 100 took
+ * 80 s): with the one limit every step has, `bench --runtime chromium --reps 150` was killed
+ * at 120 s, exit 3, whatever the browser did.
+ *
+ * @example
+ * ```ts
+ * import { measurementLimitMs } from "./chromium_gpu.ts";
+ * measurementLimitMs(120_000, 70); // 1_200_000
+ * measurementLimitMs(120_000, 3); // 120_000
+ * ```
+ */
+export function measurementLimitMs(timeoutMs: number, reps: number | undefined): number {
+  if (timeoutMs <= 0) return 0;
+  return timeoutMs * Math.max(1, Math.ceil((reps ?? LIMIT_REPS) / LIMIT_REPS));
+}
+
 /**
  * Run `work` within `limitMs` (0: no limit). `at(step)` records the step it is in; past the
  * limit, `expire(step)` runs (it kills the browser) and its error is thrown. The work left
@@ -329,14 +351,15 @@ export class ChromiumGpu {
     phase: string,
     deadline: number | undefined,
     work: (at: (step: string) => void) => Promise<T>,
+    fullLimitMs: number = this.#timeoutMs,
   ): Promise<T> {
-    const limit = this.#timeoutMs <= 0
+    const limit = fullLimitMs <= 0
       ? 0
-      : Math.max(1, (deadline ?? performance.now() + this.#timeoutMs) - performance.now());
+      : Math.max(1, (deadline ?? performance.now() + fullLimitMs) - performance.now());
     return withinLimit(limit, work, async (step) => {
       this.#lost = true;
       await this.#browser.close();
-      return timeoutError(phase, step, this.#timeoutMs, this.#browser, this.#page);
+      return timeoutError(phase, step, fullLimitMs, this.#browser, this.#page);
     });
   }
 
@@ -446,15 +469,25 @@ export class ChromiumGpu {
     return (await this.#probe<PageSaturationReply>("saturation", o)).saturation;
   }
 
-  /** Call a measuring function of the page; its failure is thrown (and a loss recorded). */
+  /**
+   * Call a measuring function of the page; its failure is thrown (and a loss recorded). Its
+   * limit grows with its repetitions ({@link measurementLimitMs}).
+   */
   async #probe<R extends PageReply<unknown>>(
     fn: "ceilings" | "saturation",
-    options: object,
+    options: { reps?: number },
   ): Promise<Extract<R, { ok: true }>> {
+    const limit = measurementLimitMs(this.#timeoutMs, options.reps);
     const reply = await this.#bounded(`${fn} measurement`, undefined, (at) => {
-      at(`measuring the device's ${fn} (mlaHarness.${fn}())`);
+      at(
+        `measuring the device's ${fn} (mlaHarness.${fn}()` +
+          (limit > this.#timeoutMs
+            ? `, ${options.reps} repetitions: the limit is per ${LIMIT_REPS}`
+            : "") +
+          ")",
+      );
       return this.#evaluate(`mlaHarness.${fn}(${JSON.stringify(options)})`);
-    }) as R;
+    }, limit) as R;
     if (!reply.ok) {
       const failed = reply as PageFailure;
       if (failed.lost) this.#lost = true;

@@ -62,8 +62,9 @@ Environment (for the device the harness runs on; a bad MLA_HARNESS_* value is ex
   device and do not apply them (a caps file takes smCount, deviceClass and tuning keys).
   MLA_HARNESS_CHROMIUM_TIMEOUT=<s>  with --runtime chromium: the time limit of each Chromium
                                   step outside a case (start-up, re-acquire, compile, a
-                                  measurement; default 120, 0: none), checked when the browser
-                                  starts; past it the browser is killed and the command exits 3`;
+                                  measurement: per 7 --reps; default 120, 0: none), checked
+                                  when the browser starts; past it the browser is killed and
+                                  the command exits 3`;
 
 /**
  * Build the root command.

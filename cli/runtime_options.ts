@@ -39,8 +39,8 @@ export function runtimeOption() {
 export const CHROMIUM_TIMEOUT_HELP: string =
   `. Each Chromium step outside a case (start-up, a re-acquire after a device loss, a ` +
   `compile, a ceilings or saturation measurement) is limited to ${CHROMIUM_TIMEOUT_ENV} seconds (default ` +
-  `${DEFAULT_CHROMIUM_TIMEOUT_S}; 0: no limit); past it the browser is killed and the ` +
-  "command exits 3 naming the step";
+  `${DEFAULT_CHROMIUM_TIMEOUT_S}; 0: no limit; a measurement's limit is that per 7 --reps); ` +
+  "past it the browser is killed and the command exits 3 naming the step";
 
 /**
  * The `--chromium <path>` option.

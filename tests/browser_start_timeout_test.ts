@@ -13,7 +13,7 @@
 // failed browser_lifetime_test's run with "Instance dropped".)
 import assert from "node:assert/strict";
 import { ChromiumTimeoutError } from "../browser/chromium.ts";
-import { ChromiumGpu, chromiumTimeoutOf } from "../browser/chromium_gpu.ts";
+import { ChromiumGpu, chromiumTimeoutOf, measurementLimitMs } from "../browser/chromium_gpu.ts";
 import { ConfigError } from "../adapter/errors.ts";
 import {
   browserTestName,
@@ -245,4 +245,40 @@ Deno.test("CLI: a bad MLA_HARNESS_CHROMIUM_TIMEOUT is exit 2 naming it, before a
   assert.equal(out.code, 2, stderr);
   assert.match(stderr, /MLA_HARNESS_CHROMIUM_TIMEOUT: invalid environment variable/);
   assert.match(stderr, /must be a number of seconds/);
+});
+
+// `bench --runtime chromium --reps 150` (up to 1000 allowed) was killed at 120 s, exit 3:
+// the ceilings measurement in the page runs as long as its repetitions (100 took 80 s on
+// SwiftShader), and it had the one limit of every step. Its limit is now per 7 repetitions.
+Deno.test("measurementLimitMs: MLA_HARNESS_CHROMIUM_TIMEOUT per 7 repetitions, 0 stays 0", () => {
+  assert.equal(measurementLimitMs(120_000, undefined), 120_000);
+  assert.equal(measurementLimitMs(120_000, 1), 120_000);
+  assert.equal(measurementLimitMs(120_000, 7), 120_000);
+  assert.equal(measurementLimitMs(120_000, 8), 240_000);
+  assert.equal(measurementLimitMs(120_000, 1000), 120_000 * 143);
+  assert.equal(measurementLimitMs(0, 1000), 0);
+});
+
+Deno.test({
+  name: browserTestName(
+    "a ceilings measurement of 14 repetitions hung in the page gets twice the step limit",
+  ),
+  ignore,
+  fn: async () => {
+    const own = ownBrowsers();
+    const gpu = await ChromiumGpu.start({ timeoutMs: 2000, env: own.env });
+    const hang = stopGpuProcesses(own.pids);
+    try {
+      while (hang.stopped.size === 0) await new Promise((r) => setTimeout(r, 10));
+      const e = await failsWithin(gpu.measureCeilings({ reps: 14 }), GUARD_MS);
+      assert.ok(e instanceof ChromiumTimeoutError, String(e));
+      assert.match(
+        e.message,
+        /^Chromium ceilings measurement: measuring the device's ceilings \(mlaHarness\.ceilings\(\), 14 repetitions: the limit is per 7\) did not finish within 4 s/,
+      );
+    } finally {
+      hang.release();
+      await gpu.close();
+    }
+  },
 });
