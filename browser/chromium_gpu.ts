@@ -331,7 +331,9 @@ export class ChromiumGpu {
         this.#served.add(id);
       }
       const reply = await this.#evaluate(
-        `mlaHarness.loadBackend(${JSON.stringify(`${this.#server.origin}${prefix}mod.js`)})`,
+        `mlaHarness.loadBackend(${JSON.stringify(`${this.#server.origin}${prefix}mod.js`)}, ${
+          JSON.stringify(l.specifier)
+        })`,
       ) as PageLoadBackendReply;
       if (!reply.ok) {
         throw new PageSideError({

@@ -222,11 +222,13 @@ async function saturation(options: { reps?: number }): Promise<PageSaturationRep
  * Import a user backend module the server serves (bundled from `--backend-module`), check
  * it against the contract and register it, as the Deno process did.
  */
-async function loadBackend(url: string): Promise<PageLoadBackendReply> {
+async function loadBackend(url: string, module?: string): Promise<PageLoadBackendReply> {
   try {
     const ns = await import(url) as Record<string, unknown>;
-    const m = validateBackendModule(ns, url);
-    if (!backendById(m.id)) registerBackendModule(m);
+    const m = validateBackendModule(ns, module ?? url);
+    // registered under the module as the user named it, which a launch's error names (it
+    // named none here: "backend x: launch() threw", where Deno's says "(module x.ts)")
+    if (!backendById(m.id)) registerBackendModule(m, module);
     return { ok: true, id: m.id };
   } catch (e) {
     return { ok: false, error: errorOf(e), lost: ctx?.lost ?? false };
