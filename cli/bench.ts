@@ -106,7 +106,9 @@ export function benchCommand() {
         "formulas), and the ceilings again: each fraction is judged against the better of " +
         "the two measurements, and a fraction above 1 is reported as a warning, its target " +
         `not judged. Bundled matrices: ${BENCH_MATRICES.join(", ")} (default headline). ` +
-        "Benchmarks print figures; they never fail on speed. Exit codes: 0 every case ran or " +
+        "Benchmarks print figures; they never fail on speed, and they do not compare a " +
+        "kernel's output with the reference (run does): a kernel that computes the wrong " +
+        "attention is timed as ok. Exit codes: 0 every case ran or " +
         "was reported unsupported; 1 a case error (a kernel that does not compile, a launch " +
         "that throws, a case past --case-timeout), or a --backend that benched none of the cases; 2 bad input (an unusable --out, " +
         "--reference-ceilings or --filter included); 3 no adapter, or 3 --case-timeout " +

@@ -12,3 +12,12 @@ Deno.test("bench --help: names each exit code the command uses", () => {
   assert.match(text, /; 3 no adapter, or 3 --case-timeout timeouts in a row/);
   assert.match(text, /; 130 interrupted by SIGINT; 143 by SIGTERM/);
 });
+
+// A user backend whose kernel is wrong (tests/fixtures/backends/naive_wrong_scale.ts) is
+// benched as "ok", exit 0: bench only times. docs/backends.md said so; the help did not, and
+// "ok" in the status column read as a kernel that passed.
+Deno.test("bench --help: says bench does not check the kernels' output", () => {
+  const text = benchCommand().description();
+  assert.match(text, /do not compare a kernel's output with the reference \(run does\)/);
+  assert.match(text, /wrong attention is timed as ok/);
+});
