@@ -691,7 +691,13 @@ export function toMarkdown(report: BenchReport, options: { title: string }): str
       // the status where the time would be, and the whole reason in the row's last cell
       // (a WGSL error's `array<f32>` stays text: mdCell escapes pipes and angle brackets)
       const why = mdCell(r.reason ?? "", Infinity);
-      out.push(`| ${mdCell(id, Infinity)} | - | ${r.status} | | | | | | | | ${why} |`);
+      // the backend that refused or failed it (results.csv and report.json name it; the
+      // column said "-")
+      out.push(
+        `| ${mdCell(id, Infinity)} | ${
+          mdCell(r.backend ?? "-")
+        } | ${r.status} | | | | | | | | ${why} |`,
+      );
       continue;
     }
     out.push(
