@@ -46,6 +46,11 @@ export interface BenchRecord {
   readonly status: "ok" | "unsupported" | "error";
   /** Why it did not run. */
   readonly reason?: string;
+  /**
+   * The adapter's reason codes of an unsupported case, one per reason of `reason` (none for
+   * a plan that runs on the CPU): what bench/unused_backends.ts judges, not the text.
+   */
+  readonly reason_codes?: string[];
   /** Clock of `ms` (timestamp-query or wall-clock). */
   readonly source?: string;
   /**
@@ -195,6 +200,7 @@ export async function runBenchCase(
         case: c,
         status: "unsupported",
         reason: `${mismatch.code}: ${mismatch.message}`,
+        reason_codes: [mismatch.code],
       };
     }
     const plan = resolve({
@@ -211,6 +217,7 @@ export async function runBenchCase(
         reason: plan.kind === "unsupported"
           ? plan.reasons.map((r) => `${r.code}: ${r.message}`).join("; ")
           : `backend ${plan.backend} runs on the ${plan.runsOn}`,
+        reason_codes: plan.kind === "unsupported" ? plan.reasons.map((r) => r.code) : [],
       };
     }
     const layout = plan.layout;

@@ -19,11 +19,6 @@ export interface UnusedBenchBackends {
   readonly failed: boolean;
 }
 
-/** The reason codes of a record's reason text (`code: message; code: message`). */
-function reasonCodes(reason: string | undefined): string[] {
-  return (reason ?? "").split("; ").map((part) => /^([\w.:-]+): /.exec(part)?.[1] ?? "");
-}
-
 /**
  * The `--backend` ids that no case was benched on (no record ok or errored on it): each a
  * line naming the first refusal; a failure unless every case was refused only for what
@@ -58,7 +53,11 @@ export function unusedBenchBackends(
     if (benched) continue;
     const refused = records.filter((r) => r.status === "unsupported");
     const deviceOnly = refused.length === records.length &&
-      refused.every((r) => reasonCodes(r.reason).every((c) => c !== "" && isDeviceReasonCode(c)));
+      refused.every((r) => {
+        // the adapter's codes (run_bench.ts); a refusal without any (a CPU plan) is not the device's
+        const codes = r.reason_codes ?? [];
+        return codes.length > 0 && codes.every(isDeviceReasonCode);
+      });
     const first = refused.find((r) => r.reason !== undefined);
     const why = first ? ` (the first: ${first.id}: ${first.reason})` : "";
     const cases = plural(records.length, "case");

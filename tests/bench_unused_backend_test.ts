@@ -29,10 +29,26 @@ Deno.test("unusedBenchBackends: refused for the device only is a warning, not a 
     id: "x",
     case: CASE,
     status: "unsupported",
-    reason: "dtype.f16-unavailable: the device has no shader-f16",
+    // a message that itself reads "word: ..." after a "; " is still one reason: the codes
+    // decide, not the text (the text was split and parsed before, its "see" no device code)
+    reason: "dtype.f16-unavailable: the device has no shader-f16; see: explain --case x",
+    reason_codes: ["dtype.f16-unavailable"],
   }];
   const r = unusedBenchBackends(records, ["wgsl-absorbed"]);
   assert.equal(r.failed, false);
+  // a refusal whose codes are not the device's fails, whatever its text says
+  assert.equal(
+    unusedBenchBackends(
+      [{ ...records[0], reason_codes: ["backend.path-mismatch"] }],
+      ["wgsl-absorbed"],
+    ).failed,
+    true,
+  );
+  // a CPU plan has no codes: not the device's
+  assert.equal(
+    unusedBenchBackends([{ ...records[0], reason_codes: [] }], ["cpu-reference"]).failed,
+    true,
+  );
   assert.match(r.lines[0], /--backend wgsl-absorbed benched none of the 1 case: this device/);
   const ran = unusedBenchBackends([{
     ...records[0],
@@ -71,6 +87,11 @@ Deno.test({
       assert.equal(res.code, 1, `${args.join(" ")}: ${stderr}`);
       const report = JSON.parse(new TextDecoder().decode(res.stdout));
       const b = args[1];
+      // each refused record carries the adapter's codes beside its text
+      for (const rec of report.records.filter((x: BenchRecord) => x.status === "unsupported")) {
+        assert.ok(Array.isArray(rec.reason_codes), JSON.stringify(rec));
+        for (const c of rec.reason_codes) assert.ok(rec.reason.includes(`${c}: `), rec.reason);
+      }
       assert.ok(
         report.warnings.some((w: string) =>
           w.startsWith(`--backend ${b} benched none of the `) && w.includes("(exit 1)")
