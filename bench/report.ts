@@ -338,7 +338,11 @@ function row(r: BenchRecord): string[] {
   if (r.status !== "ok") {
     // one line in the table (a WGSL error or a contract issue list spans several), cut with
     // a mark: the whole reason is in records.jsonl, report.json and summary.md
-    const text = `${r.status}: ${(r.reason ?? "").replace(/\s*\n\s*/g, "; ")}`;
+    // the backend, unless the reason names it first (a launch's error: "backend X: ...")
+    const on = r.backend === undefined || (r.reason ?? "").startsWith(`backend ${r.backend}`)
+      ? ""
+      : ` on ${r.backend}`;
+    const text = `${r.status}${on}: ${(r.reason ?? "").replace(/\s*\n\s*/g, "; ")}`;
     return [r.id, text.length > 110 ? `${text.slice(0, 109)}…` : text];
   }
   return [
@@ -435,7 +439,16 @@ export function formatCeilings(c: Ceilings): string {
  */
 export function formatTable(report: BenchReport): string {
   const rows = [COLUMNS.map(String), ...report.records.map(row)];
-  const widths = COLUMNS.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  // A row's last cell is padded to nothing: a refused or failed case's reason (its whole
+  // row after the id) sets no column's width, or "ok" and every figure after it stood a
+  // reason's length (up to 110 characters) to the right.
+  const widths = COLUMNS.map((_, i) =>
+    Math.max(
+      ...rows.map((r) =>
+        (i < r.length - 1 || r.length === COLUMNS.length ? r[i] ?? "" : "").length
+      ),
+    )
+  );
   const lines = rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd());
   const m = report.machine;
   const reference = referenceLine(report);

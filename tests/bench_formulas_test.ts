@@ -564,3 +564,21 @@ Deno.test("summary.md names the backend of an errored or unsupported case", () =
   assert.match(md, /\n\| e \| naive \| error \|/);
   assert.match(md, /\n\| u \| - \| unsupported \|/);
 });
+
+Deno.test("the terminal table: a refused case's reason sets no column's width, and names its backend", () => {
+  const refused: BenchRecord = {
+    ...rec(1, 0, 0),
+    status: "unsupported",
+    backend: "wgsl-absorbed",
+    reason: "backend.path-mismatch: " + "x".repeat(120),
+    ms: undefined,
+    roofline_fraction: undefined,
+  };
+  const lines = formatTable(reportOf([rec(0, 10, 0.2), refused])).split("\n");
+  const ok = lines.find((l) => l.startsWith(`${benchCaseId(HEADLINE[0])} `))!;
+  // "ok" padded to the header "status", then the figures: not to the reason's length
+  assert.match(ok, / ok {6}10\.00 /);
+  const no = lines.find((l) => l.startsWith(`${benchCaseId(HEADLINE[1])} `))!;
+  assert.match(no, / unsupported on wgsl-absorbed: backend\.path-mismatch: x+…$/);
+  assert.ok(no.length <= benchCaseId(HEADLINE[1]).length + 2 + 110, no);
+});
