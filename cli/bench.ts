@@ -90,6 +90,29 @@ const MAX_BENCH_REPS = MAX_REPEATS;
 const MAX_TIMEOUTS_IN_ROW = 3;
 
 /**
+ * The reason of a case that `--case-timeout` ended: the bench stopped (`inRow` timeouts in
+ * a row, the last allowed), went on to the next case, or (the last case) only re-acquired
+ * the device for the ceilings measured after the cases.
+ *
+ * @example
+ * ```ts
+ * import { caseTimeoutReason } from "./bench.ts";
+ * caseTimeoutReason(1, { inRow: 0, more: false }); // "timed out after 1 s (--case-timeout); the device was re-acquired for the ceilings after the cases"
+ * ```
+ */
+export function caseTimeoutReason(
+  timeoutS: number,
+  options: { inRow: number; more: boolean },
+): string {
+  return `timed out after ${timeoutS} s (--case-timeout); ` +
+    (options.inRow > 0
+      ? `${options.inRow} timeouts in a row: the bench stopped here`
+      : options.more
+      ? "the device was re-acquired and the bench went on"
+      : "the device was re-acquired for the ceilings after the cases");
+}
+
+/**
  * Build the `bench` command.
  *
  * @example
@@ -353,9 +376,10 @@ export function benchCommand() {
               id: benchCaseId(c),
               case: c,
               status: "error",
-              reason: `timed out after ${timeoutS} s (--case-timeout); ` + (last
-                ? `${timeoutsInRow} timeouts in a row: the bench stopped here`
-                : "the device was re-acquired and the bench went on"),
+              reason: caseTimeoutReason(timeoutS, {
+                inRow: last ? timeoutsInRow : 0,
+                more: records.length + 1 < cases.length,
+              }),
             }
             : r;
           // the backend asked for, on an error or unsupported record too
