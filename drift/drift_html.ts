@@ -198,6 +198,17 @@ function comparePage(
       `<p class="note drift-bad">${escapeHtml(report.plantedFault)}</p>`,
     ));
   }
+  // Runs of two devices (a baseline from another machine): compare.md says so before the
+  // environment; without it the page read as 156 regressions of this device.
+  if (b.deviceKey !== c.deviceKey) {
+    sections.push(section(
+      "device-keys",
+      "Different devices",
+      `<p class="note" id="device-keys-differ">Different device keys (baseline ${
+        escapeHtml(b.deviceKey)
+      }, current ${escapeHtml(c.deviceKey)}): timings and bits are not expected to match.</p>`,
+    ));
+  }
   const env = report.environment.summary;
   sections.push(section(
     "environment",

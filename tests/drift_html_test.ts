@@ -164,3 +164,26 @@ Deno.test("compare.html: cases with each class, every class of a row, attributio
   assert.ok(tr.includes(cmp.cases[0].attributedTo[0].replace(/&/g, "&amp;")), tr);
   assert.match(html, /<th>attributed to<\/th>/);
 });
+
+Deno.test("compare.html: a baseline of another device key says, as compare.md does, that timings and bits are not expected to match", async () => {
+  // compare of an H200 baseline with a lavapipe run: compare.md had the note, compare.html
+  // only a red "156 regressions" (audit 2026-12-07, cmp_h200.html).
+  const base = baselineOf([supportedCase("preset=tiny;b=1")], {
+    deviceKey: "nvidia-h200-4318-9013-vulkan",
+  });
+  const current = baselineOf([supportedCase("preset=tiny;b=1")]);
+  const cmp = compareBaselines(base, current);
+  assert.match(compareToMarkdown(cmp), /Different device keys/);
+  const html = await compareReportHtml(cmp, { base, current });
+  const note = /<p class="note" id="device-keys-differ">([^<]*)<\/p>/.exec(html)?.[1] ?? "";
+  assert.match(note, /^Different device keys/, html.slice(0, 3000));
+  assert.match(note, /nvidia-h200-4318-9013-vulkan/);
+  assert.match(note, /llvmpipe-65541-vulkan/);
+  assert.match(note, /timings and bits are not expected to match/);
+  // the same device: no note
+  const same = await compareReportHtml(compareBaselines(current, current), {
+    base: current,
+    current,
+  });
+  assert.ok(!same.includes("device-keys-differ"));
+});
