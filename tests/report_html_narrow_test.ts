@@ -158,3 +158,36 @@ Deno.test("html run: the headroom plot, with the smoke matrix's longest group na
   // the rule at 1 is drawn inside it
   assert.match(html, /role-mark[^"]*"[^>]*>[\s\S]*?stroke-dasharray="4,3"/);
 });
+
+Deno.test("html run: the ids of cases not run or missing from a merge wrap between their keys", async () => {
+  // At 400 px the merged report's "missing case ids" ran 360 px past the page's edge, and the
+  // whole page scrolled sideways (audit 2026-12-07, merged_top400.png).
+  const r = runFixture();
+  const ids = ["preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1"];
+  for (
+    const over of [
+      { interrupted: true, matrixIds: [...r.matrixIds, ...ids], shardIds: [...r.shardIds, ...ids] },
+      { missing: ids, matrixIds: [...r.matrixIds, ...ids], shardIds: [...r.shardIds, ...ids] },
+    ]
+  ) {
+    const html = await runReportHtml({ ...r, ...over });
+    const items = [...html.matchAll(/<ul class="missing"><li><code>([\s\S]*?)<\/code>/g)];
+    assert.equal(items.length, 1, Object.keys(over).join());
+    assert.equal(items[0][1], ids[0].replaceAll(";", ";<wbr>"));
+  }
+});
+
+Deno.test("html pages: a long word in a paragraph, list item, fold or caption breaks rather than widen the page", async () => {
+  // At 400 px compare.html's environment list ("caps.limits.maxDynamicStorageBuffersPerPipeline
+  // Layout"), a matrix group's long name in a failure card and its fold, and history's "more
+  // series not drawn" note of case ids made the page scroll sideways (audit 2026-12-07).
+  const rule = /main p,main li,main summary,figcaption\{overflow-wrap:anywhere\}/;
+  const base = baselineOf([supportedCase("preset=tiny;b=1")]);
+  const pages = [
+    await runReportHtml(runFixture()),
+    await benchReportHtml(benchFixture()),
+    await compareReportHtml(compareBaselines(base, base), { base, current: base }),
+    await historyReportHtml([historySeries([1, 2], [])], "median_ms"),
+  ];
+  for (const html of pages) assert.match(css(html), rule);
+});

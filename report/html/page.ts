@@ -245,4 +245,5 @@ figcaption{color:#555;font-size:12px;margin-top:4px;max-width:60em}
 .wide{overflow-x:auto;max-width:100%}
 main table{display:block;overflow-x:auto;max-width:100%}
 .failure code,.failure pre{overflow-wrap:anywhere;white-space:pre-wrap}
+main p,main li,main summary,figcaption{overflow-wrap:anywhere}
 `;

@@ -487,7 +487,8 @@ function idList(
   const more = ids.length - shown.length;
   return `<details class="fold"${ids.length <= OPEN_MISSING ? " open" : ""}><summary>` +
     `${plural(ids.length, what[0], what[1])}</summary>\n<ul class="missing">` +
-    shown.map((id) => `<li><code>${escapeHtml(id)}</code></li>`).join("") +
+    // idHtml: at 400 px an id ran 360 px past the page's edge; now it wraps between its keys
+    shown.map((id) => `<li><code>${idHtml(id)}</code></li>`).join("") +
     `</ul>${more > 0 ? `<p>…and ${more} more (${where}).</p>` : ""}</details>`;
 }
 
