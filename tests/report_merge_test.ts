@@ -403,7 +403,10 @@ async function assertMissingEverywhere(
   }
   assert.ok(html.includes(`${missing.length} of ${total} cases missing`));
   for (const id of missing) {
-    assert.ok(html.includes(`<li><code>${id}</code></li>`), `report.html lists ${id}`);
+    assert.ok(
+      html.includes(`<li><code>${id.replaceAll(";", ";<wbr>")}</code></li>`),
+      `report.html lists ${id}`,
+    );
   }
 }
 
