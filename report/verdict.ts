@@ -8,11 +8,14 @@
 import type { RunReport } from "../results/types.ts";
 import { summaryTotals } from "./totals.ts";
 import { reportNotCovered } from "./not_covered.ts";
+import { unusedBackends } from "./unused_backends.ts";
 
 /** What {@link runVerdict} says of a run. */
 export interface RunVerdict {
   /**
-   * `bad`: a failure, an unexpected decision, an error, a case not run, or a drift regression;
+   * `bad`: a failure, an unexpected decision, an error, a case not run, a drift regression,
+   * or a `--backend` that ran none of the cases expected to run, not only for what the device
+   * lacks (`run` exits 1: unused_backends.ts `backendRanNothing`);
    * `warn`: none of those, but some cases were not covered (refused for want of a device
    * feature, or by a `--backend` of the other path), so not everything was verified;
    * `ok`: every case was verified.
@@ -55,17 +58,28 @@ export function runVerdict(report: RunReport, options: RunVerdictOptions = {}): 
   // checked nothing
   const verified = t.pass + t.fail + t.unexpected + t.skippedAsExpected - notCovered;
   const selected = t.cases + t.notRun;
-  const bad = t.fail + t.unexpected + t.error + t.notRun + (options.regressions ?? 0) > 0;
+  // `run --backend wgsl-absorbed` over expanded cases exits 1 ("ran none of the cases
+  // expected to run"): the page said only "not covered in this run", in amber.
+  const b = report.backend;
+  const ranNothing = b !== undefined &&
+    unusedBackends(report.results, { backend: b, modules: [] }).backendRanNothing;
+  const bad = ranNothing ||
+    t.fail + t.unexpected + t.error + t.notRun + (options.regressions ?? 0) > 0;
   const others = [
     notCovered > 0 ? `${notCovered} not covered ${gap!.where} (skipped)` : "",
     t.error > 0 ? `${t.error} errored` : "",
     t.notRun > 0 ? `${t.notRun} not run` : "",
   ].filter(Boolean).join(", ");
-  const headline = verified === selected
+  const coverage = verified === selected
     ? null
     : verified === 0
     ? `No case was verified: ${others}.`
     : `Only ${verified} of ${selected} cases were verified: ${others}.`;
+  const failed = ranNothing
+    ? `The run fails: --backend ${b} ran none of the cases expected to run (each was refused ` +
+      "or not reached, not only for what this device lacks)."
+    : null;
+  const headline = [coverage, failed].filter((x) => x !== null).join(" ") || null;
   return {
     level: bad ? "bad" : verified < selected ? "warn" : "ok",
     verified,

@@ -109,3 +109,35 @@ Deno.test("report: expected refusals and passes are verified: green, no not-cove
   assert.match(md, /^✅ /m);
   assert.ok(!md.includes("Not covered"), md);
 });
+
+Deno.test("report: a --backend that ran none of the cases expected to run is red and says the run fails, as its exit 1 does", async () => {
+  // `run --filter 'preset=tiny;path=expanded;dtype=f32' --backend wgsl-absorbed` exits 1 ("ran
+  // none of the 23 cases expected to run ... so the run fails"), while report.html was amber
+  // and summary.md a warning, "not covered in this run" (audit 2026-12-07, skipped_report).
+  const refused = (b: number) =>
+    result({ b, path: "expanded" }, {
+      decision: "unsupported",
+      message: "unsupported",
+      out: undefined,
+      backend: undefined,
+      reasons: [{ code: "backend.path-mismatch", message: "wgsl-absorbed runs absorbed" }],
+    });
+  const r = report([refused(1), refused(2)], { backend: "wgsl-absorbed" });
+  assert.equal(runVerdict(r).level, "bad");
+  const v = verdictOf(await runReportHtml(r));
+  assert.equal(v.level, "bad");
+  assert.match(v.text, /No case was verified: 2 not covered in this run \(skipped\)\./);
+  assert.match(v.text, /The run fails: --backend wgsl-absorbed ran none of the cases expected/);
+  const md = toMarkdown(r);
+  assert.match(md, /^❌ \*\*2 cases\*\*/m);
+  assert.match(md, /The run fails: --backend wgsl-absorbed ran none/);
+  // a --backend that ran some of its cases stays amber (exit 0)
+  const some = report([refused(1), result({ b: 2 }, { backend: "wgsl-absorbed" })], {
+    backend: "wgsl-absorbed",
+  });
+  assert.equal(runVerdict(some).level, "warn");
+  assert.doesNotMatch(runVerdict(some).headline ?? "", /fails/);
+  // refused only for what the device lacks: a warning of the run (exit 0), amber
+  const f16 = report([notCovered(1)], { backend: "wgsl-absorbed" });
+  assert.equal(runVerdict(f16).level, "warn");
+});
