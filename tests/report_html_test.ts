@@ -776,3 +776,34 @@ Deno.test("charts measure text in their font: a 55-character label fits 400 px w
   assert.ok(textWidth(label, 11, false) < 400);
   assert.ok(textWidth(label, 11, false) > 0.5 * 0.8 * 55 * 11, "not an underestimate either");
 });
+
+Deno.test("html run: a headroom point's title gives the headroom report.json records, not where it is drawn", async () => {
+  // The smoke matrix's two layer cases with an exact f16 output (headroom 0 in report.json)
+  // read "headroom: 0.000001" on hover, the floor they are drawn at; a side with no finite
+  // headroom read "headroom: 1", the rule (audit 2026-12-07, smoke report.html).
+  const html = await runReportHtml(report([
+    result({ b: 1 }, {
+      out: { ...parity(true), headroom: 0 },
+      lse: { ...parity(true), headroom: 1e-9 },
+    }),
+    result({ b: 2 }, {
+      status: "fail",
+      out: { ...parity(false), headroom: undefined, nonfinite: { count: 1, firstAt: [0] } },
+      lse: { ...parity(true), headroom: 0.25 },
+    }),
+  ]));
+  const titles = [...figure(html, "headroom").svg.matchAll(/<title>([^<]*)<\/title>/g)]
+    .map((m) => m[1]);
+  const of = (b: number, side: string) =>
+    titles.filter((t) => t.includes(`;b=${b};`) && t.includes(`side: ${side};`));
+  assert.ok(of(1, "out").length === 1 && of(1, "out")[0].endsWith("headroom: 0 (drawn at 1e-6)"));
+  assert.ok(of(1, "lse")[0]?.endsWith("headroom: 1.00e-9 (drawn at 1e-6)"), of(1, "lse")[0]);
+  assert.ok(of(2, "lse")[0]?.endsWith("headroom: 0.25"), of(2, "lse")[0]);
+  // the failed side's point and its ring
+  const failed = of(2, "out");
+  assert.equal(failed.length, 2);
+  for (const t of failed) {
+    assert.match(t, /headroom: none finite \(drawn on the rule at 1\); failed$/);
+  }
+  assert.ok(!titles.some((t) => /0\.000001/.test(t)), titles.join("\n"));
+});

@@ -167,6 +167,8 @@ export function headroomPoints(
   kind: string;
   group: string;
   failed: boolean;
+  /** The headroom report.json records (null: no finite one); `headroom` is where it is drawn. */
+  recorded: number | null;
 }[] {
   const pts = [];
   for (const r of results) {
@@ -190,6 +192,7 @@ export function headroomPoints(
         kind: `${r.params.dtype} ${r.params.path}`,
         group: resultGroup(r),
         failed,
+        recorded: p.headroom !== undefined && Number.isFinite(p.headroom) ? p.headroom : null,
       });
     }
   }
@@ -757,6 +760,17 @@ export function shortGroupLabels(groups: readonly string[]): Map<string, string>
   return out;
 }
 
+/** A side's recorded headroom as its point's hover title says it, with where it is drawn. */
+function headroomTip(h: number | null): string {
+  if (h === null) return "none finite (drawn on the rule at 1)";
+  const text = h === 0
+    ? "0"
+    : h < 1e-3 || h >= 1e4
+    ? h.toExponential(2)
+    : String(+h.toPrecision(4));
+  return h < HEADROOM_FLOOR ? `${text} (drawn at ${HEADROOM_FLOOR.toExponential(0)})` : text;
+}
+
 /** The headroom plot's x axis, pixels: 70 a decade over the usual 1e-4 to 1e2. */
 const HEADROOM_AXIS_PX = 420;
 
@@ -774,6 +788,11 @@ async function headroomChart(points: ReturnType<typeof headroomPoints>): Promise
     ...p,
     id: count > 1 ? `${p.id} (the worst of ${count})` : p.id,
     label: labels.get(p.group)!,
+    // the hover title: the headroom the report records, not the floor or rule it is drawn at
+    // (an exact case read "headroom: 0.000001" where report.json has 0)
+    tip: `id: ${count > 1 ? `${p.id} (the worst of ${count})` : p.id}; group: ${p.group}; ` +
+      `side: ${p.side}; ${p.kind}; headroom: ${headroomTip(p.recorded)}` +
+      (p.failed ? "; failed" : ""),
   }));
   const order = groups.map((g) => labels.get(g)!);
   // Whole decades around the points and the rule at 1, as Vega's nice log scale made them;
@@ -792,7 +811,8 @@ async function headroomChart(points: ReturnType<typeof headroomPoints>): Promise
       `for out (circles) and LSE (squares); above 1 (red rule) fails. A red ring marks every ` +
       `side that failed, wherever it sits: non-finite values and cos_diff fail a side whose ` +
       `finite elements are within tolerance (one with no finite error is drawn on the rule). ` +
-      `Exact results are drawn at ${HEADROOM_FLOOR.toExponential(0)}.` +
+      `Headrooms below ${HEADROOM_FLOOR.toExponential(0)}, exact results among them, are ` +
+      `drawn at it; a point's title (hover) gives the headroom the report records.` +
       (note === "" ? "" : ` ${note}`),
     spec: {
       // 420 px of axis (70 px a decade over the usual 1e-4 to 1e2), the labels at most
@@ -835,9 +855,7 @@ async function headroomChart(points: ReturnType<typeof headroomPoints>): Promise
               scale: { domain: ["out", "lse"], range: ["circle", "square"] },
               legend: { orient: "top" },
             },
-            tooltip: [{ field: "id" }, { field: "group" }, { field: "side" }, {
-              field: "headroom",
-            }],
+            description: { field: "tip" },
           },
         },
         {
@@ -849,9 +867,7 @@ async function headroomChart(points: ReturnType<typeof headroomPoints>): Promise
             x: { field: "headroom", type: "quantitative", scale: xScale },
             y: { field: "label", type: "nominal", sort: order },
             yOffset: { field: "side", type: "nominal", scale: { domain: ["out", "lse"] } },
-            tooltip: [{ field: "id" }, { field: "group" }, { field: "side" }, {
-              field: "headroom",
-            }],
+            description: { field: "tip" },
           },
         },
         {
