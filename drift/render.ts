@@ -165,7 +165,13 @@ export function compareSummaryLine(report: CompareReport): string {
   const fault = plantedFaultSides(report.baseline, report.current).map((f) =>
     `${f.side} with planted fault ${f.id}`
   );
-  return `drift${
+  // a baseline of another device (run --baseline of an H200's file on lavapipe): compare.md
+  // says so; the run's report.html, whose drift note is this line, said only "22 regressions"
+  const b = report.baseline.deviceKey, c = report.current.deviceKey;
+  const devices = b !== c
+    ? ` (baseline of another device, ${b}: timings and bits are not expected to match)`
+    : "";
+  return `drift${devices}${
     fault.length > 0 ? ` (${fault.join(", ")}: the fault's differences, not drift)` : ""
   }: ${parts.join(", ") || "no cases"}; speed ${g === null ? "n/a" : `x${g.toFixed(3)} (geomean)`}${
     report.speed.untested > 0 ? ` (${untestedText(report)})` : ""

@@ -3,7 +3,14 @@
 // carries compare.md's counts of cases with each class, every class of a row, what each case
 // is attributed to and the baseline cases outside the selection. GPU-free.
 import assert from "node:assert/strict";
-import { compareBaselines, compareToMarkdown, DRIFT_CLASSES } from "../drift/mod.ts";
+import {
+  compareBaselines,
+  compareSummaryLine,
+  compareToMarkdown,
+  DRIFT_CLASSES,
+} from "../drift/mod.ts";
+import { runReportHtml } from "../report/html/mod.ts";
+import { report, result } from "./report_util.ts";
 import { compareReportHtml, driftPlotData, driftPoints } from "../drift/drift_html.ts";
 import { DEFAULT_THRESHOLDS } from "../drift/thresholds.ts";
 import {
@@ -186,4 +193,32 @@ Deno.test("compare.html: a baseline of another device key says, as compare.md do
     current,
   });
   assert.ok(!same.includes("device-keys-differ"));
+});
+
+Deno.test("run --baseline: report.html's drift note says the baseline is of another device", async () => {
+  // run --baseline baselines/nvidia-h200-….json on lavapipe: report.html's drift note read
+  // "drift: 22 support-drift, 2 new; … 22 regressions" with nothing about the devices
+  // (audit 2026-12-07, withbase report.html).
+  const base = baselineOf([supportedCase("preset=tiny;b=1")], {
+    deviceKey: "nvidia-h200-4318-9013-vulkan",
+  });
+  const current = baselineOf([supportedCase("preset=tiny;b=1")]);
+  const line = compareSummaryLine(compareBaselines(base, current));
+  assert.match(
+    line,
+    /^drift \(baseline of another device, nvidia-h200-4318-9013-vulkan: timings and bits are not expected to match\): /,
+  );
+  const html = await runReportHtml(report([result({ b: 1 })]), {
+    drift: {
+      title: "Drift against h200.json",
+      summary: line,
+      regressions: 0,
+      page: "compare.html",
+    },
+  });
+  assert.match(html, /id="drift-note">[^\n]*baseline of another device, nvidia-h200/);
+  assert.doesNotMatch(
+    compareSummaryLine(compareBaselines(current, current)),
+    /another device/,
+  );
 });
