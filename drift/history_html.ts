@@ -100,9 +100,16 @@ export async function historyReportHtml(
   const short = new Set(tooShortForSteps(series, { minSegment, alpha }));
   const ordered = historyChartOrder(series);
   const drawn = ordered.slice(0, MAX_HISTORY_CHARTS);
+  // every run of the page, so that a series' line breaks over the runs it is missing from
+  const allRuns = [...new Set(series.flatMap((s) => s.points.map((p) => p.runId)))];
   const charts: string[] = [];
   for (const s of drawn) {
-    charts.push(await seriesChart(s, metric, short.has(s) ? needText : null));
+    charts.push(
+      await seriesChart(s, metric, {
+        need: short.has(s) ? needText : null,
+        allRuns,
+      }),
+    );
   }
   const steps = ordered.flatMap((s) =>
     s.steps.map((st) => ({ s, st, p: s.points[st.index] })).filter((x) => x.p !== undefined)
@@ -274,13 +281,26 @@ export function titleLines(text: string, width = 90): string[] {
   return lines;
 }
 
-async function seriesChart(s: Series, metric: string, need: string | null): Promise<string> {
+async function seriesChart(
+  s: Series,
+  metric: string,
+  options: { need: string | null; allRuns: readonly number[] },
+): Promise<string> {
+  const need = options.need;
   const values = s.points.map((p) => ({
     run: p.runId,
     value: p.value,
     deno: p.deno,
     started: p.startedAt,
   }));
+  // A run of the page inside the series' span that lacks its case: a null value there breaks
+  // the line (it was drawn straight across six runs a case was missing from).
+  const have = new Set(values.map((v) => v.run));
+  const first = values[0]?.run ?? 0, last = values.at(-1)?.run ?? 0;
+  const gaps = options.allRuns.filter((r) => r > first && r < last && !have.has(r)).map((
+    run,
+  ) => ({ run, value: null, deno: "", started: "" }));
+  const lineValues = [...values, ...gaps].sort((a, b) => a.run - b.run);
   const steps = s.steps.filter((st) => s.points[st.index] !== undefined).map((st) => ({
     // the rule sits between the last run of the old level and the first of the new one
     run: ((s.points[st.index - 1]?.runId ?? s.points[st.index].runId - 1) +
@@ -309,7 +329,7 @@ async function seriesChart(s: Series, metric: string, need: string | null): Prom
       title: { text: titleLines(label(s)), fontSize: 11, anchor: "start" },
       layer: [
         {
-          data: { values },
+          data: { values: lineValues },
           mark: { type: "line", point: { filled: true, size: 30 } },
           encoding: {
             // the run's id in the database, as the steps table and the terminal name it (a

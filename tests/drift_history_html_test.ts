@@ -128,3 +128,30 @@ Deno.test("history page header: every revision and Deno with its runs (it named 
   // one value: as before
   assert.match(await historyReportHtml([s], "median_ms"), /<dt>Deno<\/dt><dd>2\.9\.6<\/dd>/);
 });
+
+/** The `d` of each history chart's line, in page order. */
+function linePaths(html: string): string[] {
+  return [...html.matchAll(/<g class="mark-line role-mark[^"]*"[^>]*><path [^>]*\bd="([^"]*)"/g)]
+    .map((m) => m[1]);
+}
+
+Deno.test("history page: a series' line breaks over the runs its case is missing from", async () => {
+  // A case absent from runs 21 to 26 of 60 had its line drawn straight across them, as if it
+  // had been measured there (audit 2026-12-07, hist60 history.html).
+  const runIds = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const full = historySeries(runIds.map(() => 1), [], { caseId: "preset=tiny;b=1", runIds });
+  const gapped = historySeries([1, 1.1, 1, 1.1, 1, 1.1, 1], [], {
+    caseId: "preset=tiny;b=2",
+    runIds: [1, 2, 3, 4, 8, 9, 10],
+  });
+  const html = await historyReportHtml([full, gapped], "median_ms");
+  const paths = linePaths(html);
+  assert.equal(paths.length, 2, "b=1's and b=2's lines");
+  const moves = (d: string) => (d.match(/M/g) ?? []).length;
+  // in page order: b=1 (every run), b=2 (two pieces: runs 1-4, 8-10)
+  assert.deepEqual(paths.map(moves), [1, 2], paths.join("\n"));
+  // b=2's chart still has its 7 points, and says 7 runs
+  assert.match(html, /preset=tiny;b=2: median_ms over 7 runs/);
+  const b2 = html.slice(html.indexOf('<figure class="chart" data-chart="history" data-marks="7">'));
+  assert.equal(figure(b2, "history").marks, 7);
+});
