@@ -119,8 +119,18 @@ export interface Series {
   readonly noMean?: readonly number[];
 }
 
-/** The points whose steps are looked for together: one device's, timed alike, on one input. */
-function stepGroupKey(p: SeriesPoint): string {
+/**
+ * The points whose steps are looked for together: one device's, timed alike, on one input
+ * (and, for the geometric mean, over one set of cases); points of two keys are not compared.
+ *
+ * @example
+ * ```ts
+ * import { stepGroupKey } from "./history.ts";
+ * const p = { runId: 1, startedAt: "", deno: "2.9.6", harnessRevision: null, deviceKey: "d" };
+ * stepGroupKey({ ...p, value: 1 }) === stepGroupKey({ ...p, value: 2 }); // true
+ * ```
+ */
+export function stepGroupKey(p: SeriesPoint): string {
   return `${p.deviceKey}\n${p.timing ?? ""}\n${p.inputs ?? ""}\n${p.cases ?? ""}`;
 }
 

@@ -10,6 +10,7 @@ import {
   type Series,
   type SeriesPoint,
   shortRevision,
+  stepGroupKey,
   stepRunsNeeded,
   stepSearchRuns,
   tooShortForSteps,
@@ -292,6 +293,7 @@ async function seriesChart(
     value: p.value,
     deno: p.deno,
     started: p.startedAt,
+    ...(p.cases !== undefined ? { cases: p.cases } : {}),
   }));
   // A run of the page inside the series' span that lacks its case: a null value there breaks
   // the line (it was drawn straight across six runs a case was missing from).
@@ -300,7 +302,17 @@ async function seriesChart(
   const gaps = options.allRuns.filter((r) => r > first && r < last && !have.has(r)).map((
     run,
   ) => ({ run, value: null, deno: "", started: "" }));
-  const lineValues = [...values, ...gaps].sort((a, b) => a.run - b.run);
+  // Between two runs that are not compared (another device, timing rule or input, or, for
+  // the geometric mean, another set of cases) the line breaks too: a case missing from six
+  // runs lowered the mean there, drawn joined as if the speed had moved.
+  const apart: typeof gaps = [];
+  s.points.forEach((p, i) => {
+    const q = s.points[i + 1];
+    if (q !== undefined && stepGroupKey(p) !== stepGroupKey(q)) {
+      apart.push({ run: (p.runId + q.runId) / 2, value: null, deno: "", started: "" });
+    }
+  });
+  const lineValues = [...values, ...gaps, ...apart].sort((a, b) => a.run - b.run);
   const steps = s.steps.filter((st) => s.points[st.index] !== undefined).map((st) => ({
     // the rule sits between the last run of the old level and the first of the new one
     run: ((s.points[st.index - 1]?.runId ?? s.points[st.index].runId - 1) +
@@ -322,7 +334,15 @@ async function seriesChart(
         }`
         : need !== null
         ? `; too few runs to detect a step (${need})`
-        : "; no step"),
+        : "; no step") +
+      (apart.length > 0
+        ? `; the line breaks between runs that are not compared (another device, timing, ` +
+          `input${
+            s.caseId === "*"
+              ? " or set of cases: the mean's cases in each run are in its title"
+              : ""
+          })`
+        : ""),
     spec: {
       width: 560,
       height: 160,
@@ -350,9 +370,13 @@ async function seriesChart(
               title: metric === "median_ms" ? "median (ms)" : metric,
               axis: { format: metric === "median_ms" ? "~r" : ".2~e" },
             },
-            tooltip: [{ field: "run" }, { field: "started" }, { field: "deno" }, {
-              field: "value",
-            }],
+            tooltip: [
+              { field: "run" },
+              { field: "started" },
+              { field: "deno" },
+              { field: "value" },
+              ...(s.caseId === "*" ? [{ field: "cases" }] : []),
+            ],
           },
         },
         ...(steps.length

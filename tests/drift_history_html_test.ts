@@ -155,3 +155,28 @@ Deno.test("history page: a series' line breaks over the runs its case is missing
   const b2 = html.slice(html.indexOf('<figure class="chart" data-chart="history" data-marks="7">'));
   assert.equal(figure(b2, "history").marks, 7);
 });
+
+Deno.test("history page: the geometric mean's line breaks where its set of cases changes, and says so", async () => {
+  // Of 60 runs, a case missing from runs 21 to 26 moved the mean of the others there; its
+  // line joined those runs to the rest as if the speed had moved (audit 2026-12-07).
+  const runIds = [1, 2, 3, 4, 5, 6, 7, 8];
+  const mean = historySeries([1, 1, 1, 1.2, 1.2, 1, 1, 1], [], { caseId: "*", runIds });
+  const cases = (i: number) => i === 3 || i === 4 ? "2 cases bbbbbbbb" : "3 cases aaaaaaaa";
+  const withCases: Series = {
+    ...mean,
+    points: mean.points.map((p, i) => ({ ...p, cases: cases(i) })),
+  };
+  const html = await historyReportHtml([withCases], "median_ms");
+  const paths = linePaths(html);
+  assert.equal(paths.length, 1);
+  assert.equal((paths[0].match(/M/g) ?? []).length, 3, paths[0]);
+  assert.match(html, /the line breaks between runs that are not compared/);
+  assert.match(html, /<title>[^<]*run: 4;[^<]*cases: 2 cases bbbbbbbb/);
+  // one set of cases throughout: one line, no such words
+  const one = await historyReportHtml([{
+    ...mean,
+    points: mean.points.map((p) => ({ ...p, cases: "3 cases aaaaaaaa" })),
+  }], "median_ms");
+  assert.equal((linePaths(one)[0].match(/M/g) ?? []).length, 1);
+  assert.doesNotMatch(one, /line breaks/);
+});
