@@ -191,3 +191,28 @@ Deno.test("html pages: a long word in a paragraph, list item, fold or caption br
   ];
   for (const html of pages) assert.match(css(html), rule);
 });
+
+/** WCAG relative luminance of a #rgb or #rrggbb colour. */
+function luminance(hex: string): number {
+  const h = hex.length === 4 ? [...hex.slice(1)].map((c) => c + c).join("") : hex.slice(1);
+  const [r, g, b] = [0, 2, 4].map((i) => {
+    const c = parseInt(h.slice(i, i + 2), 16) / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+Deno.test("html pages: every status badge's text has WCAG AA contrast (4.5:1) on its colour", async () => {
+  // The grey badges (skip, info: "bits-changed", "new" on compare.html) were white on #888,
+  // 3.5:1 for 12 px text (audit 2026-12-07).
+  const style = css(await runReportHtml(runFixture()));
+  const rules = [
+    ...style.matchAll(/((?:\.status\.[a-z]+,?)+)\{background:(#[0-9a-f]+);color:(#[0-9a-f]+)\}/g),
+  ];
+  assert.ok(rules.length >= 3, style);
+  for (const [, sel, bg, fg] of rules) {
+    const [a, b] = [luminance(bg), luminance(fg)].sort((x, y) => y - x);
+    const ratio = (a + 0.05) / (b + 0.05);
+    assert.ok(ratio >= 4.5, `${sel}: ${fg} on ${bg} is ${ratio.toFixed(2)}:1`);
+  }
+});

@@ -229,7 +229,7 @@ pre.commands{background:#fff;border:1px solid #ddd;border-radius:4px;padding:6px
 .failure h3{font-size:14px;margin:0 0 4px;font-family:ui-monospace,monospace;overflow-wrap:anywhere}
 .status{display:inline-block;white-space:nowrap;padding:0 6px;border-radius:3px;font-size:12px;font-weight:600}
 .status.fail,.status.error,.status.unexpected,.status.regression{background:#c22;color:#fff}
-.status.pass{background:#1e6b34;color:#fff}.status.skip,.status.info{background:#888;color:#fff}
+.status.pass{background:#1e6b34;color:#fff}.status.skip,.status.info{background:#666;color:#fff}
 table{border-collapse:collapse;background:#fff;font-size:13px;margin:4px 0}
 th,td{border:1px solid #ddd;padding:2px 6px;text-align:left;vertical-align:top}
 td.n{text-align:right;white-space:nowrap;font-family:ui-monospace,monospace}
