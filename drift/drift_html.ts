@@ -14,7 +14,7 @@ import {
   type DriftClass,
 } from "./types.ts";
 import { writeTextAtomic } from "../util/fs.ts";
-import { chartFigure, escapeHtml } from "../report/html/chart.ts";
+import { chartFigure, escapeHtml, logAxisTicks } from "../report/html/chart.ts";
 import { PLOT_POINT_CAP, thinNote, thinPoints } from "../report/html/thin.ts";
 import {
   DEFAULT_HTML_MAX_BYTES,
@@ -501,8 +501,17 @@ export function driftPlot(
   };
 }
 
+/** The drift plot's height, in pixels. */
+const DRIFT_PLOT_PX = 300;
+
 async function driftChart(pts: DriftPoint[]): Promise<string> {
   const { data, note } = driftPlot(pts);
+  // Whole decades around the ratios and 1, the ticks chosen here: Vega's own thinning of a
+  // plot from 0.1 to 1e6 dropped the label 1 and kept 0.8, beside the rule at 1.
+  const rs = data.map((p) => p.ratio).filter((r) => Number.isFinite(r) && r > 0);
+  const lo = 10 ** Math.floor(Math.log10(Math.min(1, ...rs)));
+  const hi = Math.max(10 ** Math.ceil(Math.log10(Math.max(1, ...rs))), lo * 10);
+  const ticks = logAxisTicks([lo, hi], DRIFT_PLOT_PX, { vertical: true, gap: 4 });
   const legend = [...DRIFT_MARKS].reverse().filter((m) => data.some((p) => p.mark === m.mark));
   return await chartFigure({
     kind: "drift",
@@ -518,7 +527,7 @@ async function driftChart(pts: DriftPoint[]): Promise<string> {
       "(hover)." + (note === "" ? "" : ` ${note}`),
     spec: {
       width: { step: 80 },
-      height: 300,
+      height: DRIFT_PLOT_PX,
       layer: [
         {
           data: { values: data },
@@ -535,10 +544,11 @@ async function driftChart(pts: DriftPoint[]): Promise<string> {
             y: {
               field: "ratio",
               type: "quantitative",
-              scale: { type: "log" },
+              scale: { type: "log", domain: [lo, hi], nice: false },
               // one notation on every tick (vega's default wrote 1e+14 beside 10,000,000,000):
               // plain from 0.001 to 1000, powers of ten beyond
               axis: {
+                values: ticks,
                 labelExpr: "datum.value >= 1e4 || datum.value < 1e-3 " +
                   "? format(datum.value, '.0e') : format(datum.value, '~g')",
               },

@@ -222,3 +222,53 @@ Deno.test("run --baseline: report.html's drift note says the baseline is of anot
     /another device/,
   );
 });
+
+/** The visible y-axis labels of a chart: text and y, top to bottom. */
+function yLabels(svg: string): { text: string; y: number }[] {
+  const axis =
+    /aria-label="Y-axis[^"]*"[\s\S]*?<g class="mark-text role-axis-label"[^>]*>([\s\S]*?)<\/g>/
+      .exec(svg);
+  assert.ok(axis, "a y axis with labels");
+  return [
+    ...axis[1].matchAll(
+      /<text [^>]*transform="translate\([-\d.e]+,([-\d.e]+)\)"[^>]*opacity="1"[^>]*>([^<]*)<\/text>/g,
+    ),
+  ].map((m) => ({ text: m[2], y: Number(m[1]) })).sort((a, b) => a.y - b.y);
+}
+
+Deno.test("drift plot: the rule at 1 has the label 1, and the y labels stand apart", async () => {
+  // compare of a smoke run with the same run under --plant-fault lse-offset: ratios 0.1 to
+  // 2e5; Vega's thinning dropped the label 1 and kept 0.8 beside the dashed rule at 1
+  // (audit 2026-12-07, cmp_fault_svg.png).
+  const ids = Array.from({ length: 12 }, (_, i) => `preset=tiny;b=${i + 1}`);
+  const base = baselineOf(ids.map((id) => supportedCase(id)));
+  const current = baselineOf(ids.map((id, i) => {
+    const c = supportedCase(id);
+    return {
+      ...c,
+      metrics: {
+        ...c.metrics!,
+        outMaxRel: 3e-6 * (0.15 + i / 4),
+        lseMaxAbs: 3e-7 * 2e4 * (1 + i),
+      },
+    };
+  }));
+  const cmp = compareBaselines(base, current);
+  const { svg } = figure(await compareReportHtml(cmp, { base, current }), "drift");
+  const labels = yLabels(svg);
+  assert.ok(labels.some((l) => l.text === "1"), labels.map((l) => l.text).join(" | "));
+  assert.ok(!labels.some((l) => l.text === "0.8"), labels.map((l) => l.text).join(" | "));
+  // the rule's y is the label 1's
+  const rule =
+    /<g class="mark-rule role-mark[^"]*"[^>]*><line [^>]*transform="translate\(([-\d.]+),([-\d.]+)\)"/
+      .exec(svg);
+  assert.ok(rule, "the rule at 1");
+  const one = labels.find((l) => l.text === "1")!;
+  assert.ok(Math.abs(one.y - 3 - Number(rule[2])) < 4, `label 1 at ${one.y}, rule at ${rule[2]}`);
+  for (let i = 1; i < labels.length; i++) {
+    assert.ok(
+      labels[i].y - labels[i - 1].y >= 13,
+      `"${labels[i - 1].text}" and "${labels[i].text}" ${labels[i].y - labels[i - 1].y} px apart`,
+    );
+  }
+});

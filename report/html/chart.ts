@@ -189,6 +189,11 @@ export interface LogAxisTicksOptions {
   readonly fontSize?: number;
   /** Pixels at least between two labels (default 6). */
   readonly gap?: number;
+  /**
+   * A vertical axis (`width` is its height): a label takes its line's height, centred on its
+   * tick, whatever its text (default false).
+   */
+  readonly vertical?: boolean;
 }
 
 /**
@@ -204,6 +209,7 @@ export interface LogAxisTicksOptions {
  * logAxisTicks([0.001, 1], 420); // [0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1]
  * logAxisTicks([1e-6, 1e6], 120); // [0.00001, 1, 100000]: every fifth decade
  * logAxisTicks([130, 190], 300); // [130, 190]: its ends, no round value inside
+ * logAxisTicks([0.1, 1e6], 300, { vertical: true }); // [0.1, 0.3, 1, 3, 10, ..., 1000000]
  * ```
  */
 export function logAxisTicks(
@@ -217,8 +223,9 @@ export function logAxisTicks(
   if (!(hi > lo) || !(width > 0)) return [domain[0]];
   const x = (v: number) => ((Math.log10(v) - lo) / (hi - lo)) * width;
   const box = (v: number): [number, number] => {
-    const w = textWidth(logTickLabel(v), fontSize, false);
     const at = x(v);
+    if (options.vertical) return [at - fontSize * 0.6, at + fontSize * 0.6];
+    const w = textWidth(logTickLabel(v), fontSize, false);
     // the axis' end labels are flush with its ends (Vega-Lite's labelFlush on an x axis)
     return at <= 0.5 ? [0, w] : at >= width - 0.5 ? [width - w, width] : [at - w / 2, at + w / 2];
   };
