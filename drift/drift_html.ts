@@ -509,8 +509,10 @@ async function driftChart(pts: DriftPoint[]): Promise<string> {
   // Whole decades around the ratios and 1, the ticks chosen here: Vega's own thinning of a
   // plot from 0.1 to 1e6 dropped the label 1 and kept 0.8, beside the rule at 1.
   const rs = data.map((p) => p.ratio).filter((r) => Number.isFinite(r) && r > 0);
-  const lo = 10 ** Math.floor(Math.log10(Math.min(1, ...rs)));
-  const hi = Math.max(10 ** Math.ceil(Math.log10(Math.max(1, ...rs))), lo * 10);
+  // (at least 0.1 to 10: the rule at 1 never on an edge, where a comparison of identical
+  // runs drew every point on the x axis)
+  const lo = 10 ** Math.floor(Math.log10(Math.min(0.1, ...rs)));
+  const hi = 10 ** Math.ceil(Math.log10(Math.max(10, ...rs)));
   const ticks = logAxisTicks([lo, hi], DRIFT_PLOT_PX, { vertical: true, gap: 4 });
   const legend = [...DRIFT_MARKS].reverse().filter((m) => data.some((p) => p.mark === m.mark));
   return await chartFigure({

@@ -265,6 +265,14 @@ Deno.test("drift plot: the rule at 1 has the label 1, and the y labels stand apa
   assert.ok(rule, "the rule at 1");
   const one = labels.find((l) => l.text === "1")!;
   assert.ok(Math.abs(one.y - 3 - Number(rule[2])) < 4, `label 1 at ${one.y}, rule at ${rule[2]}`);
+  // two identical runs: every ratio 1, the rule inside the plot, not on its bottom edge
+  const same =
+    figure(await compareReportHtml(compareBaselines(base, base), { base, current: base }), "drift")
+      .svg;
+  const sameRule =
+    /<g class="mark-rule role-mark[^"]*"[^>]*><line [^>]*transform="translate\(([-\d.]+),([-\d.]+)\)"/
+      .exec(same);
+  assert.ok(sameRule && Number(sameRule[2]) > 50 && Number(sameRule[2]) < 250, sameRule?.[2]);
   for (let i = 1; i < labels.length; i++) {
     assert.ok(
       labels[i].y - labels[i - 1].y >= 13,
