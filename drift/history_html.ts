@@ -212,15 +212,16 @@ export async function writeHistoryHtml(
 }
 
 /**
- * The page's verdict: steps found, none, or, where series have too few runs for a step to be
- * found at all, that (not a green all-clear for a search never made).
+ * The page's verdict: steps found (red), none (green), or, where series have too few runs for
+ * a step to be found at all, that in amber: not a green all-clear for a search never made,
+ * and not a red failure either (a new history of one night is no regression).
  */
 function historyVerdict(
   total: number,
   steps: number,
   short: ReadonlySet<Series>,
   need: string,
-): { ok: boolean; text: string } {
+): { ok: boolean; warn?: boolean; text: string } {
   const most = Math.max(0, ...[...short].map(stepSearchRuns));
   const few = short.size === 0
     ? ""
@@ -239,13 +240,15 @@ function historyVerdict(
   if (short.size === 0) return { ok: true, text: `No step change in ${total} series` };
   if (short.size === total) {
     return {
-      ok: false,
+      ok: true,
+      warn: true,
       text: `Too few runs to detect a step: at most ${plural(most, "run")} a ` +
         `series; ${need}`,
     };
   }
   return {
-    ok: false,
+    ok: true,
+    warn: true,
     text: `No step change in the ${total - short.size} series with enough runs; ${short.size} ` +
       `of ${total} ${
         short.size === 1 ? "has" : "have"

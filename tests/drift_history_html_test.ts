@@ -36,7 +36,7 @@ Deno.test("history page: a series with a step is drawn, though past the cap in i
   assert.match(html, /9 more series not drawn/);
 });
 
-Deno.test("history page and text: 3 runs are too few for a step, not a green all-clear", async () => {
+Deno.test("history page and text: 3 runs are too few for a step, amber: no green all-clear, no red failure", async () => {
   const list = [series("preset=tiny;b=1", [1, 1, 1]), series("preset=tiny;b=2", [2, 2, 2])];
   assert.equal(stepSearchRuns(list[0]), 3);
   assert.equal(tooShortForSteps(list, { minSegment: 3 }).length, 2);
@@ -44,7 +44,7 @@ Deno.test("history page and text: 3 runs are too few for a step, not a green all
   assert.doesNotMatch(html, /No step change/);
   assert.match(
     html,
-    /<p class="verdict bad" id="verdict">Too few runs to detect a step: at most 3 runs a series; a step needs at least 8 runs \(fewer cannot reach p &lt; 0\.05 with min-segment 3\)/,
+    /<p class="verdict warn" id="verdict">Too few runs to detect a step: at most 3 runs a series; a step needs at least 8 runs \(fewer cannot reach p &lt; 0\.05 with min-segment 3\)/,
   );
   assert.match(html, /too few runs to detect a step \(a step needs at least 8 runs/);
   const text = historyText(list, "median_ms", { minSegment: 3 });
@@ -97,7 +97,7 @@ Deno.test("history page: some series long enough and some not: no all-clear for 
   const html = await historyReportHtml(list, "median_ms");
   assert.match(
     html,
-    /id="verdict">No step change in the 1 series with enough runs; 1 of 2 has too few runs to detect a step \(at most 3; a step needs at least 8 runs/,
+    /class="verdict warn" id="verdict">No step change in the 1 series with enough runs; 1 of 2 has too few runs to detect a step \(at most 3; a step needs at least 8 runs/,
   );
 });
 
