@@ -75,6 +75,8 @@ Deno.test("html run: the planted failure comes first, with its parity details", 
   }
   assert.ok(card.includes("fail: elementwise, cos_diff") && card.includes("0.8200"));
   assert.ok(card.includes("2, first at [1,3]"), "non-finite positions");
+  // the backend that ran it (a --backend-module's, a --backend's: not always the path's own)
+  assert.match(card, /group: [^<]*; backend <code>wgsl-(absorbed|expanded)<\/code><\/p>/);
   // the command that explains the case as run resolved it (explain --case)
   const id = /<div class="failure" data-id="([^"]*)"/.exec(html.slice(failures))![1];
   assert.ok(

@@ -598,7 +598,10 @@ function failureCard(
     : "";
   return `<div class="failure" data-id="${escapeHtml(r.id)}">` +
     `<h3>${statusBadge(r)} ${idHtml(r.id)}</h3>` +
-    `<p>group: ${escapeHtml(resultGroup(r))}</p>${expect}` +
+    // the backend that ran it: with --backend-module or --backend, not always the path's own
+    `<p>group: ${escapeHtml(resultGroup(r))}${
+      r.backend === undefined ? "" : `; backend <code>${escapeHtml(r.backend)}</code>`
+    }</p>${expect}` +
     `<p>${escapeHtml(r.message)}</p>${table}` +
     `<p class="explain">explain it as run resolved it: <code>${
       escapeHtml(explainCommandFor(r.id, run))
