@@ -194,36 +194,47 @@ export function uploadLayerWeights(
     return b;
   };
   const kvb = checkNorm(weights.kvBProj, "kvBProj", h * (spec.qkNopeHeadDim + spec.vHeadDim) * r);
-  const linears: GpuLayerWeightsImpl["linears"] = {
-    kvAProj: lin(weights.kvAProj, "kvAProj", r + spec.qkRopeHeadDim, hs),
-    oProj: lin(weights.oProj, "oProj", hs, h * spec.vHeadDim),
-  };
-  let qANorm: GPUBuffer | undefined;
-  if (spec.qLoraRank === null) {
-    linears.qProj = lin(need(weights.qProj, "qProj", spec), "qProj", qOut, hs);
-  } else {
-    const ql = spec.qLoraRank;
-    linears.qAProj = lin(need(weights.qAProj, "qAProj", spec), "qAProj", ql, hs);
-    linears.qBProj = lin(need(weights.qBProj, "qBProj", spec), "qBProj", qOut, ql);
-    qANorm = norm(
-      scaled(checkNorm(need(weights.qANorm, "qANorm", spec), "qANorm", ql), spec.qLatentScale),
-      "qANorm",
-    );
+  // A weight that is missing or mis-shaped throws after others were uploaded: those are
+  // destroyed, so a caller that catches the error holds no buffer it cannot reach.
+  try {
+    return uploadChecked();
+  } catch (e) {
+    owned.forEach((b) => b.destroy());
+    throw e;
   }
-  const kvANorm = norm(
-    scaled(checkNorm(weights.kvANorm, "kvANorm", r), spec.kvLatentScale),
-    "kvANorm",
-  );
-  const impl: GpuLayerWeightsImpl = {
-    spec,
-    dtype,
-    host: { ...weights, kvBProj: kvb },
-    linears,
-    qANorm,
-    kvANorm,
-    destroy: () => owned.forEach((b) => b.destroy()),
-  };
-  return impl;
+
+  function uploadChecked(): GpuLayerWeights {
+    const linears: GpuLayerWeightsImpl["linears"] = {
+      kvAProj: lin(weights.kvAProj, "kvAProj", r + spec.qkRopeHeadDim, hs),
+      oProj: lin(weights.oProj, "oProj", hs, h * spec.vHeadDim),
+    };
+    let qANorm: GPUBuffer | undefined;
+    if (spec.qLoraRank === null) {
+      linears.qProj = lin(need(weights.qProj, "qProj", spec), "qProj", qOut, hs);
+    } else {
+      const ql = spec.qLoraRank;
+      linears.qAProj = lin(need(weights.qAProj, "qAProj", spec), "qAProj", ql, hs);
+      linears.qBProj = lin(need(weights.qBProj, "qBProj", spec), "qBProj", qOut, ql);
+      qANorm = norm(
+        scaled(checkNorm(need(weights.qANorm, "qANorm", spec), "qANorm", ql), spec.qLatentScale),
+        "qANorm",
+      );
+    }
+    const kvANorm = norm(
+      scaled(checkNorm(weights.kvANorm, "kvANorm", r), spec.kvLatentScale),
+      "kvANorm",
+    );
+    const impl: GpuLayerWeightsImpl = {
+      spec,
+      dtype,
+      host: { ...weights, kvBProj: kvb },
+      linears,
+      qANorm,
+      kvANorm,
+      destroy: () => owned.forEach((b) => b.destroy()),
+    };
+    return impl;
+  }
 }
 
 /**
