@@ -33,7 +33,7 @@ import {
   LayerUnsupportedError,
 } from "./layer.ts";
 import { LayerEncoder } from "./layer_encoder.ts";
-import type { GpuLayerWeights } from "./layer_weights.ts";
+import { type GpuLayerWeights, specDifference } from "./layer_weights.ts";
 import type { SourceMutation } from "./source.ts";
 import { makePrng } from "../util/prng.ts";
 
@@ -285,9 +285,11 @@ export async function decodeStep(
   const t0 = performance.now();
   const { cache, weights } = options;
   const spec = cache.spec;
-  if (weights.spec !== spec || weights.dtype !== cache.dtype) {
+  const differs = specDifference(weights.spec, spec);
+  if (differs !== null || weights.dtype !== cache.dtype) {
     throw new RangeError(
-      `weights (${weights.spec.name}, ${weights.dtype}) do not match the cache (${spec.name}, ${cache.dtype})`,
+      `weights (${weights.spec.name}, ${weights.dtype}) do not match the cache (${spec.name}, ` +
+        `${cache.dtype})${differs === null ? "" : `: the specs differ in ${differs}`}`,
     );
   }
   const total = options.newTokens.reduce((a, b) => a + b, 0);

@@ -39,6 +39,7 @@ import {
   isGpuWeights,
   pad4,
   padCols,
+  specDifference,
   uploadLayerWeights,
 } from "./layer_weights.ts";
 import type { SourceMutation } from "./source.ts";
@@ -307,10 +308,14 @@ export async function runLayer(ctx: GpuContext, options: RunLayerOptions): Promi
   const { spec, plan } = options;
   const given = options.weights;
   const dtype: Dtype = plan.variant.dtype;
-  if (isGpuWeights(given) && (given.dtype !== dtype || given.spec !== spec)) {
-    throw new RangeError(
-      `uploaded weights are ${given.dtype} for ${given.spec.name}; asked ${dtype} for ${spec.name}`,
-    );
+  if (isGpuWeights(given)) {
+    const differs = specDifference(given.spec, spec);
+    if (given.dtype !== dtype || differs !== null) {
+      throw new RangeError(
+        `uploaded weights are ${given.dtype} for ${given.spec.name}; asked ${dtype} for ` +
+          `${spec.name}${differs === null ? "" : ` (the specs differ in ${differs})`}`,
+      );
+    }
   }
   const unsupported = layerDeviceReason(ctx, plan);
   if (unsupported) throw new LayerUnsupportedError([unsupported]);

@@ -1,0 +1,95 @@
+/**
+ * Weights uploaded once (uploadLayerWeights) are used with the spec they were uploaded
+ * for, compared by value: a second `presetSpec("tiny")` (or `loadSpec`) of the same model is
+ * the same spec, and runLayer and decodeStep take them; weights of another spec are refused,
+ * naming the field that differs.
+ */
+import assert from "node:assert/strict";
+import { presetSpec } from "../adapter/presets.ts";
+import { loadSpec } from "../adapter/source.ts";
+import { decodeStep, LatentCache } from "../kernels/decode.ts";
+import { runLayer } from "../kernels/layer.ts";
+import { specDifference, uploadLayerWeights } from "../kernels/layer_weights.ts";
+import { makeHiddenStates, makeLayerWeights } from "../reference/inputs.ts";
+import { resolveLayerPlan } from "../runner/layer_plan.ts";
+import { gpu, gpuTest } from "./gpu_helpers.ts";
+
+Deno.test("specDifference: two readings of one model are the same spec", async () => {
+  assert.notEqual(presetSpec("tiny"), presetSpec("tiny"));
+  assert.equal(specDifference(presetSpec("tiny"), presetSpec("tiny")), null);
+  assert.equal(specDifference(presetSpec("tiny"), await loadSpec("tiny")), null);
+  assert.equal(specDifference(presetSpec("tiny"), presetSpec("tiny-yarn")), "invFreq");
+});
+
+gpuTest("runLayer: weights uploaded for another presetSpec() of the same model", async () => {
+  const ctx = await gpu();
+  const spec = presetSpec("tiny");
+  const weights = makeLayerWeights(spec, { seed: 1 });
+  const uploaded = uploadLayerWeights(ctx, { spec: presetSpec("tiny"), weights });
+  try {
+    const plan = resolveLayerPlan(ctx.caps, {
+      spec,
+      path: "absorbed",
+      dtype: "f32",
+      layout: { kind: "bshd", batch: 1, seqQ: 4, seqK: 4, causal: true },
+    });
+    const hidden = makeHiddenStates(4, spec.hiddenSize, { seed: 2 });
+    const a = await runLayer(ctx, { spec, plan, weights: uploaded, hidden });
+    const b = await runLayer(ctx, { spec, plan, weights, hidden });
+    assert.deepEqual(a.out, b.out);
+  } finally {
+    uploaded.destroy();
+  }
+});
+
+gpuTest("runLayer: weights uploaded for another spec are refused naming the field", async () => {
+  const ctx = await gpu();
+  const spec = presetSpec("tiny-yarn");
+  const other = presetSpec("tiny");
+  const uploaded = uploadLayerWeights(ctx, {
+    spec: other,
+    weights: makeLayerWeights(other, { seed: 1 }),
+  });
+  try {
+    const plan = resolveLayerPlan(ctx.caps, {
+      spec,
+      path: "absorbed",
+      dtype: "f32",
+      layout: { kind: "bshd", batch: 1, seqQ: 4, seqK: 4, causal: true },
+    });
+    await assert.rejects(
+      runLayer(ctx, {
+        spec,
+        plan,
+        weights: uploaded,
+        hidden: makeHiddenStates(4, spec.hiddenSize, { seed: 2 }),
+      }),
+      /uploaded weights are f32 for tiny; asked f32 for tiny-yarn \(the specs differ in \w+\)/,
+    );
+  } finally {
+    uploaded.destroy();
+  }
+});
+
+gpuTest("decodeStep: a cache and weights made from two presetSpec() calls", async () => {
+  const ctx = await gpu();
+  const spec = presetSpec("tiny");
+  const weights = uploadLayerWeights(ctx, {
+    spec: presetSpec("tiny"),
+    weights: makeLayerWeights(spec, { seed: 1 }),
+  });
+  const cache = LatentCache.create(ctx, { spec, batch: 1, capacity: 16, pageSize: 8 });
+  try {
+    const step = await decodeStep(ctx, {
+      cache,
+      weights,
+      newTokens: [3],
+      plan: resolveLayerPlan(ctx.caps, { spec, layout: cache.layoutFor([3]), dtype: "f32" }),
+      hidden: makeHiddenStates(3, spec.hiddenSize, { seed: 1 }),
+    });
+    assert.equal(step.out.length, 3 * spec.hiddenSize);
+  } finally {
+    cache.destroy();
+    weights.destroy();
+  }
+});
