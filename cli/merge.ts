@@ -65,6 +65,12 @@ export function mergeLines(m: MergeResult, folders: number): string[] {
         `marked interrupted)`,
     );
   }
+  for (const x of m.unreported ?? []) {
+    lines.push(
+      `reports written from results.jsonl: ${x} (its run ended without writing report.json, ` +
+        "as runMatrix without writeReports leaves it)",
+    );
+  }
   for (const x of m.corruptTails) lines.push(`half-written last line dropped: ${x}`);
   for (const x of m.mismatched) lines.push(`environment differs: ${x}`);
   for (const x of m.uncheckedConfigs ?? []) {

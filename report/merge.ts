@@ -91,6 +91,12 @@ export interface MergeResult {
    * `running`): their report was rebuilt from run.json and results.jsonl.
    */
   readonly rebuilt: string[];
+  /**
+   * Folders whose run ended (run.json says `finished` or `interrupted`) without writing
+   * report.json, as a library `runMatrix` without `writeReports` leaves them: their report
+   * was built from run.json and results.jsonl, and is no killed run's.
+   */
+  readonly unreported?: string[];
   /** Each folder merged, in order: its shard and whether its run stopped early. */
   readonly folders?: readonly FinishFolder[];
   /**
@@ -134,13 +140,15 @@ function copiesDisagree(
  * (run.json says `running`, or report.json is missing and run.json is there), run.json's
  * header marked interrupted, with no results (results.jsonl has them).
  */
-async function readFolderReport(dir: string): Promise<{ report: RunReport; rebuilt: boolean }> {
+async function readFolderReport(
+  dir: string,
+): Promise<{ report: RunReport; rebuilt: "killed" | "unreported" | null }> {
   const state = await readRunState(join(dir, RUN_FILES.state));
   if (state?.state === "running") {
-    return { report: { ...state.report, interrupted: true }, rebuilt: true };
+    return { report: { ...state.report, interrupted: true }, rebuilt: "killed" };
   }
   try {
-    return { report: await readReportJson(join(dir, RUN_FILES.report)), rebuilt: false };
+    return { report: await readReportJson(join(dir, RUN_FILES.report)), rebuilt: null };
   } catch (e) {
     const missing = e instanceof ReportFileError && e.cause instanceof Deno.errors.NotFound;
     if (missing && state === null) await throwIfHeaderless(dir);
@@ -150,7 +158,7 @@ async function readFolderReport(dir: string): Promise<{ report: RunReport; rebui
         ...state.report,
         interrupted: state.report.interrupted || state.state !== "finished",
       },
-      rebuilt: true,
+      rebuilt: "unreported",
     };
   }
 }
@@ -198,7 +206,8 @@ async function throwIfHeaderless(dir: string): Promise<void> {
  * Merges the output folders of the shards of one run (one folder: rebuilds its reports).
  * Each folder's report.json gives the matrix, filter, matrix ids and fingerprint; when its
  * run was killed before writing report.json, run.json gives them and the folder is listed
- * in `rebuilt`. Its results.jsonl holds the results (when absent, report.json's results are
+ * in `rebuilt` (in `unreported` when its run ended without writing it: a library
+ * `runMatrix` without `writeReports`). Its results.jsonl holds the results (when absent, report.json's results are
  * used; a report.json result that results.jsonl lacks or contradicts is a
  * {@link ReportFileError}: the folder's two files disagree). All folders must have run the
  * same matrix, filter, planted fault, `--backend`, matrix ids and config file contents
@@ -225,10 +234,12 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
   if (dirs.length === 0) throw new Error("mergeRuns: no folders given");
   const reports: RunReport[] = [];
   const rebuilt: string[] = [];
+  const unreported: string[] = [];
   for (const dir of dirs) {
     const r = await readFolderReport(dir);
     reports.push(r.report);
-    if (r.rebuilt) rebuilt.push(dir);
+    if (r.rebuilt === "killed") rebuilt.push(dir);
+    if (r.rebuilt === "unreported") unreported.push(dir);
   }
   const first = reports[0];
   const firstDir = dirs[0];
@@ -471,6 +482,7 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
     ),
     corruptTails,
     rebuilt,
+    unreported,
     folders,
     uncheckedConfigs,
   };

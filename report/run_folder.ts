@@ -2,8 +2,9 @@
  * A run output folder given where a run's report is read (`compare`, `history --add`,
  * `baseline update --from-report`, ...): its report.json, or why it holds none, in one
  * wording for every command. A folder whose run was killed before its reports (run.json,
- * no report.json) is told how to rebuild them; any other folder without report.json is
- * named as no run output folder.
+ * no report.json) is told how to rebuild them, and so is one whose run ended without writing
+ * them (run.json `finished` or `interrupted`: a library `runMatrix` without a report writer);
+ * any other folder without report.json is named as no run output folder.
  *
  * @module
  */
@@ -19,7 +20,8 @@ export type RunFolderReport =
  * The report.json to read for `path`: the path itself when it is no folder; for a folder,
  * `<folder>/report.json`, or the problem when that is missing. `valid` says what the
  * command takes (it ends the message on a folder that is no run's); `needs` ends the
- * killed-run message (why a rebuilt, interrupted run may still not do). Nothing is read.
+ * killed-run message (why a rebuilt, interrupted run may still not do). Of the folder only
+ * run.json's `state` is read.
  *
  * @example
  * ```ts ignore
@@ -37,6 +39,16 @@ export async function runFolderReport(
   const file = `${dir}/report.json`;
   if (await pathExists(file)) return { file };
   if (await pathExists(`${dir}/run.json`)) {
+    const ended = await endedState(`${dir}/run.json`);
+    if (ended !== null) {
+      return {
+        problem: `the folder's run ${ended} (its run.json says so) without writing its reports ` +
+          "(runMatrix writes them only with `writeReports: writeRunReports`; run.json and " +
+          `results.jsonl are there, no report.json); \`merge ${shellWord(dir)} --out ${
+            shellWord(dir)
+          }\` writes them`,
+      };
+    }
     return {
       problem: "the folder's run was killed before writing its reports (its run.json and " +
         `results.jsonl are there, no report.json); \`merge ${shellWord(dir)} --out ${
@@ -46,4 +58,21 @@ export async function runFolderReport(
     };
   }
   return { problem: `a folder without report.json, not a run output folder; ${options.valid}` };
+}
+
+/**
+ * How run.json says its run ended ("finished" or "stopped early"), or null when it says the
+ * run is still running (it was killed) or cannot be read as a run state: then the folder is
+ * read as a killed run's, as before run.json's state was consulted here.
+ */
+async function endedState(path: string): Promise<string | null> {
+  try {
+    const v: unknown = JSON.parse(await Deno.readTextFile(path));
+    const state = typeof v === "object" && v !== null ? (v as { state?: unknown }).state : null;
+    if (state === "finished") return "finished";
+    if (state === "interrupted") return "stopped early";
+  } catch {
+    // unreadable: told as a killed run's folder
+  }
+  return null;
 }

@@ -16,6 +16,7 @@ import { writeRunState } from "../report/run_state.ts";
 import type { CaseResult, RunReport } from "../results/types.ts";
 import { fingerprint, mixedResults, report, result, withTempDir } from "./report_util.ts";
 import { writeTinyMatrix } from "./matrix_file_helpers.ts";
+import { mergeLines } from "../cli/merge.ts";
 
 const gpu = await hasAdapter();
 
@@ -334,6 +335,30 @@ Deno.test("merge: a killed run (run.json still 'running', no report.json) is reb
     // A finished run's folder is read from report.json as before.
     await writeRunState(`${dir}/run.json`, { version: 1, state: "finished", report: header });
     assert.deepEqual((await mergeRuns([dir])).rebuilt, []);
+  });
+});
+
+Deno.test("merge: a run that finished without report.json (a library runMatrix) is no killed run", async () => {
+  await withTempDir(async (tmp) => {
+    const all = sixResults();
+    const dir = `${tmp}/library`;
+    await Deno.mkdir(dir);
+    const header = report([], { matrixIds: all.map((x) => x.id), shardIds: all.map((x) => x.id) });
+    await writeRunState(`${dir}/run.json`, { version: 1, state: "finished", report: header });
+    const w = await JsonlWriter.open(`${dir}/results.jsonl`, { truncate: true });
+    for (const x of all) await w.write(x);
+    await w.close();
+    const m = await mergeRuns([dir]);
+    assert.deepEqual(m.rebuilt, []);
+    assert.deepEqual(m.unreported, [dir]);
+    assert.equal(m.report.interrupted, false);
+    assert.deepEqual(m.missing, []);
+    const lines = mergeLines(m, 1);
+    assert.ok(!lines.some((l) => l.includes("killed")), lines.join("\n"));
+    assert.ok(lines.includes(
+      `reports written from results.jsonl: ${dir} (its run ended without writing report.json, ` +
+        "as runMatrix without writeReports leaves it)",
+    ));
   });
 });
 

@@ -44,3 +44,28 @@ Deno.test("runFolderReport: a file as given, a run folder's report.json, a kille
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("runFolderReport: a run that finished without report.json is not called killed", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mla-run-folder-" });
+  try {
+    const valid = "give a run output folder";
+    for (const [state, said] of [["finished", "finished"], ["interrupted", "stopped early"]]) {
+      const ended = `${dir}/${state}`;
+      await Deno.mkdir(ended);
+      await Deno.writeTextFile(`${ended}/run.json`, JSON.stringify({ version: 1, state }));
+      const p = (await runFolderReport(ended, { valid })).problem ?? "";
+      assert.doesNotMatch(p, /killed/);
+      assert.match(
+        p,
+        new RegExp(
+          `^the folder's run ${said} \\(its run.json says so\\) without writing its reports ` +
+            ".*writeReports: writeRunReports.*`merge " + ended + " --out " + ended +
+            "` writes them$",
+        ),
+      );
+      await assert.rejects(loadComparable(ended), new RegExp(`${ended}: the folder's run ${said}`));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
