@@ -53,3 +53,24 @@ export {
 export { LAYER_FAULTS, type LayerFault, layerFault } from "./kernels/layer_faults.ts";
 export * from "./weights/mod.ts";
 export * from "./drift/mod.ts";
+export { type RunReportsOptions, writeRunReports } from "./report/run_reports.ts";
+export { readReportJson } from "./report/json.ts";
+export { ReportFileError } from "./report/errors.ts";
+export {
+  type BackendModule,
+  loadBackendModule,
+  type LoadedBackendModule,
+  registerBackendModule,
+  validateBackendModule,
+} from "./kernels/backend_module.ts";
+export {
+  type AbsorbQOptions,
+  type AttentionBuffers,
+  type AttentionLauncher,
+  BACKEND_CONTRACT_VERSION,
+  type DispatchPassOptions,
+  type LaunchKit,
+} from "./kernels/launch.ts";
+export type { DenseGroup } from "./kernels/tables.ts";
+export type { ModuleBarrierCheck } from "./kernels/module_barriers.ts";
+export type { BarrierFinding } from "./kernels/compile_check.ts";

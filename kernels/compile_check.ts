@@ -273,8 +273,9 @@ export interface BarrierFinding {
   readonly location: string;
   /** The specializations it was found in ("f32", "f16, subgroups"). */
   readonly labels: string[];
-  /** "hazard" or "divergent barrier", and what is wrong. */
+  /** "hazard" or "divergent barrier". */
   readonly kind: string;
+  /** What is wrong. */
   readonly message: string;
 }
 

@@ -167,13 +167,17 @@ export function rowBinding(
 
 /** One dispatch of the dense kernel: its query tiles and its K/V bindings. */
 export interface DenseGroup {
-  /** First tile (index into the tile table) and number of tiles. */
+  /** First tile (index into the tile table). */
   tileBegin: number;
+  /** Number of tiles. */
   tiles: number;
-  /** Byte offset and size of the k and v bindings. */
+  /** Byte offset of the k binding. */
   kOffset: number;
+  /** Byte size of the k binding. */
   kSize: number;
+  /** Byte offset of the v binding. */
   vOffset: number;
+  /** Byte size of the v binding. */
   vSize: number;
 }
 

@@ -22,6 +22,8 @@ export class ReportFileError extends Error {
   readonly line: number | null;
 
   /**
+   * The error of a report file: its message is `<path>[:<line>]: <problem>`.
+   *
    * @param path the file
    * @param problem what is wrong with it
    * @param options line number and cause
