@@ -240,9 +240,10 @@ export function checkWeightOptions(
  * unsupported device LayerUnsupportedError (exit 3); no adapter NoAdapterError.
  *
  * @example
- * ```ts ignore
- * import { layerFromFiles } from "./layer.ts";
- * const r = await layerFromFiles({ config: "tiny", input: "x.safetensors", out: "y.safetensors" });
+ * ```ts
+ * import { layerFromFiles } from "./layer_files.ts";
+ * declare const input: string; // a .safetensors file holding hidden_states [1, 5, 64]
+ * const r = await layerFromFiles({ config: "tiny", input, out: "y.safetensors" });
  * r.parity?.pass;
  * ```
  */
