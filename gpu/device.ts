@@ -424,7 +424,12 @@ export const HARNESS_FEATURES: readonly GPUFeatureName[] = [
 export interface ContextOptions extends AdapterOptions {
   /** Features to require; missing ones throw. Default: none. */
   requiredFeatures?: readonly GPUFeatureName[];
-  /** Features to enable when present (e.g. timestamp-query). */
+  /**
+   * Features to enable when present (e.g. timestamp-query). Default: {@link HARNESS_FEATURES},
+   * as for the limits below: {@link GpuContext.caps} lists the adapter's features, and plans
+   * resolved against them (f16 where it has shader-f16, subgroups) must run on the device.
+   * `[]` enables none.
+   */
   optionalFeatures?: readonly GPUFeatureName[];
   /**
    * Limits to request explicitly; when the adapter is below a requested value the
@@ -518,7 +523,9 @@ export class GpuContext {
       );
     }
     const features = new Set<GPUFeatureName>(options.requiredFeatures ?? []);
-    for (const f of options.optionalFeatures ?? []) if (adapter.features.has(f)) features.add(f);
+    for (const f of options.optionalFeatures ?? HARNESS_FEATURES) {
+      if (adapter.features.has(f)) features.add(f);
+    }
     const adapterLimits = adapter.limits as unknown as Record<string, number>;
     const limits: Record<string, number> = {};
     // By default the device gets the adapter's own buffer and workgroup-memory limits
