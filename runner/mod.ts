@@ -12,3 +12,4 @@ export * from "./run_matrix.ts";
 export * from "./fingerprint.ts";
 export * from "./layer_files.ts";
 export * from "./layer_plan.ts";
+export * from "./run_options.ts";

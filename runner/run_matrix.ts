@@ -59,6 +59,7 @@ import type {
   RunReport,
 } from "../results/types.ts";
 import { loadedBackendModules } from "../kernels/backend_module.ts";
+import { checkRunMatrixOptions } from "./run_options.ts";
 import { compiledBarrierFindings, mergeFindings } from "../kernels/module_barriers.ts";
 import { raceTimeout, TIMED_OUT } from "../util/timeout.ts";
 import { plural } from "../util/plural.ts";
@@ -614,7 +615,8 @@ async function settle(
  * case that throws or exceeds the timeout is recorded as that case's error and the run
  * goes on (a timed-out case's device is re-acquired). Throws
  * OutputPathError for an unusable `out`, ReportFileError for a folder this run must not
- * touch (see {@link RunMatrixOptions.resume}), ConfigError for a planted fault that no
+ * touch (see {@link RunMatrixOptions.resume}), ConfigError for options out of range or an
+ * unregistered `backend` (runner/run_options.ts, before anything is read), for a planted fault that no
  * selected case would execute (runner/fault_reach.ts), NoAdapterError when there is no adapter,
  * DeviceLostError after repeated device losses or timeouts (the results so far are kept).
  *
@@ -627,6 +629,7 @@ async function settle(
  * ```
  */
 export async function runMatrix(options: RunMatrixOptions): Promise<RunReport> {
+  checkRunMatrixOptions(options);
   const startedAt = new Date().toISOString();
   const selection = await selectCases(options);
   await prepareOutputDir(options.out);
