@@ -37,6 +37,26 @@ export interface MatrixSelection {
   notes: string[];
 }
 
+/**
+ * What is wrong with a shard, or null: `index` and `count` are whole numbers with
+ * 1 <= index <= count (`run --shard i/n`). A shard outside them owns no case, so a run of it
+ * would pass having run nothing.
+ *
+ * @example
+ * ```ts
+ * import { shardProblem } from "./select.ts";
+ * shardProblem({ index: 2, count: 2 }); // null
+ * shardProblem({ index: 3, count: 2 }); // "must be { index, count }, whole numbers with 1 <= index <= count (run --shard i/n)"
+ * ```
+ */
+export function shardProblem(shard: { index: number; count: number }): string | null {
+  const { index, count } = shard;
+  if (Number.isSafeInteger(index) && Number.isSafeInteger(count) && 1 <= index && index <= count) {
+    return null;
+  }
+  return "must be { index, count }, whole numbers with 1 <= index <= count (run --shard i/n)";
+}
+
 /** Every value an axis takes in some group of a matrix (ignoring excludes), as ids show it. */
 function axisValues(file: MatrixFile, key: keyof CaseParams): string[] {
   const seen = new Set<string>();
@@ -61,7 +81,8 @@ function occurs(file: MatrixFile, key: keyof CaseParams, value: string): boolean
 }
 
 /**
- * Load, filter and shard a matrix. A malformed filter throws RangeError (from
+ * Load, filter and shard a matrix. A shard outside 1..count throws a ConfigError
+ * ({@link shardProblem}). A malformed filter throws RangeError (from
  * {@link parseFilter}); a filter that selects no case of the matrix throws a ConfigError
  * naming each filter value the matrix never uses and listing the values it has, and so does
  * a matrix that expands to no case at all (its excludes remove everything).
@@ -73,6 +94,14 @@ function occurs(file: MatrixFile, key: keyof CaseParams, value: string): boolean
  * ```
  */
 export async function selectMatrixCases(options: SelectOptions): Promise<MatrixSelection> {
+  const problem = options.shard === undefined ? null : shardProblem(options.shard);
+  if (problem !== null) {
+    throw new ConfigError(
+      "shard",
+      [{ path: "shard", value: options.shard, message: problem }],
+      "invalid shard",
+    );
+  }
   const parsed = options.filter ? parseFilter(options.filter) : null;
   // the filter comes back with its config paths normalized as the matrix's are
   const { file, cases: all, filter } = await loadMatrix(options.matrix, {

@@ -8,6 +8,7 @@
  */
 import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
 import { backendById, registeredBackendIds } from "../adapter/registry.ts";
+import { shardProblem } from "../matrix/select.ts";
 import type { RunMatrixOptions } from "./run_matrix.ts";
 
 const isCount = (v: number, min: number) => Number.isSafeInteger(v) && v >= min;
@@ -28,16 +29,8 @@ const isCount = (v: number, min: number) => Number.isSafeInteger(v) && v >= min;
 export function runMatrixOptionIssues(options: RunMatrixOptions): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const { shard } = options;
-  if (
-    shard !== undefined &&
-    !(isCount(shard.count, 1) && isCount(shard.index, 1) && shard.index <= shard.count)
-  ) {
-    issues.push({
-      path: "shard",
-      value: shard,
-      message: "must be { index, count }, whole numbers with 1 <= index <= count (run --shard i/n)",
-    });
-  }
+  const problem = shard === undefined ? null : shardProblem(shard);
+  if (problem !== null) issues.push({ path: "shard", value: shard, message: problem });
   const counts: [keyof RunMatrixOptions, number | undefined, number, string][] = [
     ["repeats", options.repeats, 0, "timed repetitions per case"],
     ["maxCases", options.maxCases, 1, "the most cases the selection may hold"],

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { ConfigError } from "../adapter/errors.ts";
 import { runMatrix, type RunMatrixOptions } from "../runner/run_matrix.ts";
 import { runMatrixOptionIssues } from "../runner/run_options.ts";
+import { selectMatrixCases } from "../matrix/select.ts";
 import { pathExists } from "../util/fs.ts";
 
 const FILTER = "preset=tiny;dtype=f32;layout=thd;b=2;sq=1;causal=1;path=absorbed";
@@ -69,4 +70,19 @@ Deno.test("runMatrixOptionIssues: valid options, and every problem at once", () 
       .map((x) => x.path),
     ["repeats", "warmupMs"],
   );
+});
+
+Deno.test("selectMatrixCases: a shard outside 1..count is refused, not an empty selection", async () => {
+  for (const shard of [{ index: 3, count: 2 }, { index: 0, count: 2 }, { index: 1.5, count: 2 }]) {
+    await assert.rejects(
+      selectMatrixCases({ matrix: "smoke", filter: "preset=tiny", shard }),
+      /shard: invalid shard\n {2}shard: .* must be \{ index, count \}, whole numbers with 1 <= index <= count/,
+    );
+  }
+  const { mine } = await selectMatrixCases({
+    matrix: "smoke",
+    filter: "preset=tiny",
+    shard: { index: 2, count: 2 },
+  });
+  assert.ok(mine.length > 0);
 });
