@@ -44,7 +44,10 @@ export interface RegisterBackendOptions {
 }
 
 /**
- * Register a backend for this process. The id must match {@link BACKEND_ID_PATTERN},
+ * Register a backend's support check for this process: `resolve` plans with it, and a
+ * plan of a GPU backend also needs its launcher, which this does not register (kernels/
+ * `registerBackendModule` or `loadBackendModule` registers both; `runAttention` refuses a
+ * plan whose backend has none). The id must match {@link BACKEND_ID_PATTERN},
  * must not be `auto`, and must not name another backend (a bundled one included):
  * a ConfigError names the conflict (and the module, when given).
  *

@@ -159,7 +159,8 @@ export async function runAttention(
   if (!launcher) {
     throw new TypeError(
       `no launcher is registered for backend ${plan.backend} (load its module with ` +
-        "--backend-module)",
+        "--backend-module, or in a script with loadBackendModule or registerBackendModule; " +
+        "registerBackend registers a support check only)",
     );
   }
   const { spec, inputs } = options;
