@@ -679,38 +679,35 @@ async function runInFolder(
   const resultsPath = `${options.out}/${RUN_FILES.results}`;
   const todo = orderForVariants(mine.filter((c) => !previous.has(c.id)));
   const ctx = options.ctx ?? await acquire();
-  // Once per run: a re-acquired device (after a loss or a timeout) is of the same class.
-  const warmupMs = resolveWarmupMs(options.warmupMs ?? "auto", ctx.caps);
-  // Queued on a GPU, waited on a CPU implementation (kernels/replay.ts replayModeForClass).
-  const replay = replayModeForClass(deviceClassOf(ctx.caps)?.kind);
-  // A profile cannot make the device bigger than it is: said once per profile and limit.
-  for (const line of profileLimitWarnings(mine, ctx.caps)) console.error(line);
-  const specCache = new Map<string, Promise<MlaSpec>>();
-  if (options.fault) {
-    // A planted fault no case would execute could only give a green run: refused before
-    // anything is written (the plans are resolved on the device's caps, nothing runs).
-    // Asked of the whole selection, not this shard: a shard of a run that reaches the
-    // fault is part of that run, whatever its own cases are.
-    try {
+  // Whatever ends the run (a refused resume or fault, a writer that throws, a fatal loss),
+  // a device the run acquired itself is destroyed; the caller's own `ctx` is the caller's.
+  try {
+    // Once per run: a re-acquired device (after a loss or a timeout) is of the same class.
+    const warmupMs = resolveWarmupMs(options.warmupMs ?? "auto", ctx.caps);
+    // Queued on a GPU, waited on a CPU implementation (kernels/replay.ts replayModeForClass).
+    const replay = replayModeForClass(deviceClassOf(ctx.caps)?.kind);
+    // A profile cannot make the device bigger than it is: said once per profile and limit.
+    for (const line of profileLimitWarnings(mine, ctx.caps)) console.error(line);
+    const specCache = new Map<string, Promise<MlaSpec>>();
+    if (options.fault) {
+      // A planted fault no case would execute could only give a green run: refused before
+      // anything is written (the plans are resolved on the device's caps, nothing runs).
+      // Asked of the whole selection, not this shard: a shard of a run that reaches the
+      // fault is part of that run, whatever its own cases are.
       await checkFaultReached(all, options.fault, ctx.caps, {
         baseDir,
         specCache,
         backend: options.backend,
       });
-    } catch (e) {
-      if (!options.ctx) ctx.destroy();
-      throw e;
     }
-  }
-  // another runtime's adapter (its caps with every info field it reports) and browser
-  const remote = isRemoteDevice(ctx) ? remoteFingerprint(ctx.caps, ctx.identity) : null;
-  const collected = await collectFingerprint({
-    adapter: remote?.adapter ?? ctx.caps,
-    kernelDir: new URL("../kernels/", import.meta.url),
-  });
-  const fingerprint = remote ? { ...collected, browser: remote.browser } : collected;
-  if (resumed && previous.size > 0) {
-    try {
+    // another runtime's adapter (its caps with every info field it reports) and browser
+    const remote = isRemoteDevice(ctx) ? remoteFingerprint(ctx.caps, ctx.identity) : null;
+    const collected = await collectFingerprint({
+      adapter: remote?.adapter ?? ctx.caps,
+      kernelDir: new URL("../kernels/", import.meta.url),
+    });
+    const fingerprint = remote ? { ...collected, browser: remote.browser } : collected;
+    if (resumed && previous.size > 0) {
       const notes = checkResumeEnvironment(options.out, resumed, previous.size, fingerprint);
       for (const note of notes) console.error(note);
       checkResumeTiming(options.out, resumed, previous, {
@@ -718,172 +715,173 @@ async function runInFolder(
         warmupMs,
         resolve: (asked) => resolveWarmupMs(asked, ctx.caps),
       });
-    } catch (e) {
-      if (!options.ctx) ctx.destroy();
-      throw e;
     }
-  }
-  if (retried.length > 0) {
-    // results.jsonl keeps one line per case: the lines of the cases run again go (the file
-    // replaced whole, so a resume killed here leaves the kept lines, and those cases missing)
-    await writeTextAtomic(resultsPath, [...previous.values()].map(formatJsonlLine).join(""));
-    const ids = [...new Set(retried.map((r) => r.id))];
-    console.error(
-      `resume: ${plural(ids.length, "case")} that a device loss or a timeout ended ` +
-        `${ids.length === 1 ? "runs" : "run"} again: ${ids.slice(0, 5).join(", ")}${
-          ids.length > 5 ? `, and ${ids.length - 5} more` : ""
-        }`,
-    );
-  }
-  const writer = await JsonlWriter.open(resultsPath, { truncate: !options.resume });
-  // The barrier findings of the run resumed: what its launches compiled in the cases kept
-  // (another process's, so not in this one's list) is still this run's.
-  const keptFindings = resumed && previous.size > 0 ? resumed.barrierFindings ?? [] : [];
-  const header = (results: CaseResult[], interrupted: boolean): RunReport => ({
-    version: 1,
-    ...identity,
-    matrixIds: all.map((c) => c.id),
-    shardIds: mine.map((c) => c.id),
-    results,
-    fingerprint,
-    startedAt: runStartedAt,
-    endedAt: new Date().toISOString(),
-    totals: computeTotals(results),
-    interrupted,
-    ...(options.fault ? { plantedFault: options.fault.id } : {}),
-    ...(options.configRoot !== undefined ? { configRoot: options.configRoot } : {}),
-    ...(options.backendModules?.length
-      ? {
-        backendModules: options.backendModules,
-        barrierFindings: userBarrierFindings(keptFindings),
-      }
-      : {}),
-    ...(configDigests !== undefined ? { configDigests } : {}),
-    ...(matrixDigest !== undefined ? { matrixDigest } : {}),
-    repeats: options.repeats ?? 3,
-    warmupMs: options.warmupMs ?? "auto",
-  });
-  const statePath = `${options.out}/${RUN_FILES.state}`;
-  // Reports of the run being replaced, or of a resumed run's earlier stop, would describe a
-  // run that is no longer there (a resume killed before its end would leave them standing).
-  const stale = RUN_REPORT_FILES;
-  for (const f of [...stale, ...(options.staleFiles ?? [])]) {
-    await Deno.remove(`${options.out}/${f}`).catch(() => {});
-  }
-  await writeRunState(statePath, { version: 1, state: "running", report: header([], true) });
-  const progress = new ProgressReporter(mine.length, {
-    out: options.progress,
-    ...progressOptions(options.progressMode ?? "auto"),
-  });
-  progress.resumed([...previous.values()]);
-  const fresh: CaseResult[] = [];
-  const runOne = options.testOnlyCaseRunner ?? runCase;
-  const timeoutMs = options.caseTimeoutMs ?? DEFAULT_CASE_TIMEOUT_S * 1000;
-  const abandon = options.abandon;
-  const abandoned = new Promise<Outcome>((res) => {
-    if (abandon?.aborted) res({ kind: "abandoned" });
-    abandon?.addEventListener("abort", () => res({ kind: "abandoned" }), { once: true });
-  });
-  let losses = 0;
-  const maxLosses = options.maxLosses ?? 3;
-  let interrupted = false;
-  let fatal: Error | null = null;
-  try {
-    for (const c of todo) {
-      if (options.signal?.aborted || abandon?.aborted) {
-        interrupted = true;
-        break;
-      }
-      const t0 = performance.now();
-      const outcome = await settle(
-        // async wrapper: a runner that throws synchronously rejects like any other
-        (async () =>
-          await runOne(c, {
-            ctx,
-            baseDir,
-            repeats: options.repeats,
-            warmupMs,
-            replay,
-            maxRows: options.maxRows,
-            mutate: options.mutate,
-            fault: options.fault,
-            backend: options.backend,
-            specCache,
-          }))(),
-        timeoutMs,
-        abandoned,
+    if (retried.length > 0) {
+      // results.jsonl keeps one line per case: the lines of the cases run again go (the file
+      // replaced whole, so a resume killed here leaves the kept lines, and those cases missing)
+      await writeTextAtomic(resultsPath, [...previous.values()].map(formatJsonlLine).join(""));
+      const ids = [...new Set(retried.map((r) => r.id))];
+      console.error(
+        `resume: ${plural(ids.length, "case")} that a device loss or a timeout ended ` +
+          `${ids.length === 1 ? "runs" : "run"} again: ${ids.slice(0, 5).join(", ")}${
+            ids.length > 5 ? `, and ${ids.length - 5} more` : ""
+          }`,
       );
-      if (outcome.kind === "abandoned") {
-        interrupted = true;
-        break;
-      }
-      // The last loss the run allows stops it: that case's message says so.
-      const lastLoss = (ctx.lost || outcome.kind === "timeout") &&
-        losses + 1 >= maxLosses;
-      const result = outcome.kind === "done"
-        ? outcome.result
-        : outcome.kind === "threw"
-        ? errorResult(c, describeException(outcome.error), performance.now() - t0)
-        : errorResult(
-          c,
-          `timed out after ${timeoutMs / 1000} s (--case-timeout); ` +
-            (lastLoss
-              ? `${
-                plural(losses + 1, "device loss or timeout", "device losses or timeouts")
-              } in a row: the run stopped here`
-              : "the device was re-acquired and the run went on"),
-          performance.now() - t0,
-        );
-      // an error or a failure on a device lost under it (reads of a lost device can come back
-      // as zeros and fail the comparison), or a timeout: marked, so that --resume runs it again
-      const recorded: CaseResult = (ctx.lost || outcome.kind === "timeout") &&
-          (result.status === "error" || result.status === "fail")
-        ? { ...result, deviceLoss: true }
-        : result;
-      await writer.write(recorded);
-      fresh.push(recorded);
-      progress.caseDone(recorded);
-      if (ctx.lost || outcome.kind === "timeout") {
-        losses++;
-        if (losses >= maxLosses) {
-          fatal = new DeviceLostError(
-            "repeated",
-            `the device was lost or a case timed out ${losses} times in a row`,
-          );
-          break;
-        }
-        // A hung case's device is dropped; its late result, if any, is ignored.
-        if (outcome.kind === "timeout") ctx.destroy();
-        try {
-          await ctx.reacquire();
-        } catch (e) {
-          // No device for the next case: the run stops here, and its reports (what it
-          // measured, the cases not run) are written as for any other stop.
-          fatal = e instanceof Error ? e : new Error(String(e));
-          fatal.message = `no device after the loss in ${c.id} (the run stopped there; ` +
-            `--resume runs it again and the rest): ${fatal.message}`;
-          break;
-        }
-      } else {
-        losses = 0;
-      }
     }
+    const writer = await JsonlWriter.open(resultsPath, { truncate: !options.resume });
+    // The barrier findings of the run resumed: what its launches compiled in the cases kept
+    // (another process's, so not in this one's list) is still this run's.
+    const keptFindings = resumed && previous.size > 0 ? resumed.barrierFindings ?? [] : [];
+    const header = (results: CaseResult[], interrupted: boolean): RunReport => ({
+      version: 1,
+      ...identity,
+      matrixIds: all.map((c) => c.id),
+      shardIds: mine.map((c) => c.id),
+      results,
+      fingerprint,
+      startedAt: runStartedAt,
+      endedAt: new Date().toISOString(),
+      totals: computeTotals(results),
+      interrupted,
+      ...(options.fault ? { plantedFault: options.fault.id } : {}),
+      ...(options.configRoot !== undefined ? { configRoot: options.configRoot } : {}),
+      ...(options.backendModules?.length
+        ? {
+          backendModules: options.backendModules,
+          barrierFindings: userBarrierFindings(keptFindings),
+        }
+        : {}),
+      ...(configDigests !== undefined ? { configDigests } : {}),
+      ...(matrixDigest !== undefined ? { matrixDigest } : {}),
+      repeats: options.repeats ?? 3,
+      warmupMs: options.warmupMs ?? "auto",
+    });
+    const statePath = `${options.out}/${RUN_FILES.state}`;
+    // Reports of the run being replaced, or of a resumed run's earlier stop, would describe a
+    // run that is no longer there (a resume killed before its end would leave them standing).
+    const stale = RUN_REPORT_FILES;
+    for (const f of [...stale, ...(options.staleFiles ?? [])]) {
+      await Deno.remove(`${options.out}/${f}`).catch(() => {});
+    }
+    await writeRunState(statePath, { version: 1, state: "running", report: header([], true) });
+    const progress = new ProgressReporter(mine.length, {
+      out: options.progress,
+      ...progressOptions(options.progressMode ?? "auto"),
+    });
+    progress.resumed([...previous.values()]);
+    const fresh: CaseResult[] = [];
+    const runOne = options.testOnlyCaseRunner ?? runCase;
+    const timeoutMs = options.caseTimeoutMs ?? DEFAULT_CASE_TIMEOUT_S * 1000;
+    const abandon = options.abandon;
+    const abandoned = new Promise<Outcome>((res) => {
+      if (abandon?.aborted) res({ kind: "abandoned" });
+      abandon?.addEventListener("abort", () => res({ kind: "abandoned" }), { once: true });
+    });
+    let losses = 0;
+    const maxLosses = options.maxLosses ?? 3;
+    let interrupted = false;
+    let fatal: Error | null = null;
+    try {
+      for (const c of todo) {
+        if (options.signal?.aborted || abandon?.aborted) {
+          interrupted = true;
+          break;
+        }
+        const t0 = performance.now();
+        const outcome = await settle(
+          // async wrapper: a runner that throws synchronously rejects like any other
+          (async () =>
+            await runOne(c, {
+              ctx,
+              baseDir,
+              repeats: options.repeats,
+              warmupMs,
+              replay,
+              maxRows: options.maxRows,
+              mutate: options.mutate,
+              fault: options.fault,
+              backend: options.backend,
+              specCache,
+            }))(),
+          timeoutMs,
+          abandoned,
+        );
+        if (outcome.kind === "abandoned") {
+          interrupted = true;
+          break;
+        }
+        // The last loss the run allows stops it: that case's message says so.
+        const lastLoss = (ctx.lost || outcome.kind === "timeout") &&
+          losses + 1 >= maxLosses;
+        const result = outcome.kind === "done"
+          ? outcome.result
+          : outcome.kind === "threw"
+          ? errorResult(c, describeException(outcome.error), performance.now() - t0)
+          : errorResult(
+            c,
+            `timed out after ${timeoutMs / 1000} s (--case-timeout); ` +
+              (lastLoss
+                ? `${
+                  plural(losses + 1, "device loss or timeout", "device losses or timeouts")
+                } in a row: the run stopped here`
+                : "the device was re-acquired and the run went on"),
+            performance.now() - t0,
+          );
+        // an error or a failure on a device lost under it (reads of a lost device can come back
+        // as zeros and fail the comparison), or a timeout: marked, so that --resume runs it again
+        const recorded: CaseResult = (ctx.lost || outcome.kind === "timeout") &&
+            (result.status === "error" || result.status === "fail")
+          ? { ...result, deviceLoss: true }
+          : result;
+        await writer.write(recorded);
+        fresh.push(recorded);
+        progress.caseDone(recorded);
+        if (ctx.lost || outcome.kind === "timeout") {
+          losses++;
+          if (losses >= maxLosses) {
+            fatal = new DeviceLostError(
+              "repeated",
+              `the device was lost or a case timed out ${losses} times in a row`,
+            );
+            break;
+          }
+          // A hung case's device is dropped; its late result, if any, is ignored.
+          if (outcome.kind === "timeout") ctx.destroy();
+          try {
+            await ctx.reacquire();
+          } catch (e) {
+            // No device for the next case: the run stops here, and its reports (what it
+            // measured, the cases not run) are written as for any other stop.
+            fatal = e instanceof Error ? e : new Error(String(e));
+            fatal.message = `no device after the loss in ${c.id} (the run stopped there; ` +
+              `--resume runs it again and the rest): ${fatal.message}`;
+            break;
+          }
+        } else {
+          losses = 0;
+        }
+      }
+    } finally {
+      await writer.close();
+      progress.finish();
+    }
+    const byId = new Map<string, CaseResult>([
+      ...previous,
+      ...fresh.map((r) => [r.id, r] as const),
+    ]);
+    const results = mine.map((c) => byId.get(c.id)).filter((r): r is CaseResult => r !== undefined);
+    const report = header(results, interrupted || fatal !== null);
+    await options.writeReports?.(options.out, report);
+    await writeRunState(statePath, {
+      version: 1,
+      state: report.interrupted ? "interrupted" : "finished",
+      report,
+    });
+    if (fatal) throw fatal;
+    return report;
   } finally {
-    await writer.close();
-    progress.finish();
+    if (!options.ctx) ctx.destroy();
   }
-  const byId = new Map<string, CaseResult>([...previous, ...fresh.map((r) => [r.id, r] as const)]);
-  const results = mine.map((c) => byId.get(c.id)).filter((r): r is CaseResult => r !== undefined);
-  const report = header(results, interrupted || fatal !== null);
-  await options.writeReports?.(options.out, report);
-  await writeRunState(statePath, {
-    version: 1,
-    state: report.interrupted ? "interrupted" : "finished",
-    report,
-  });
-  if (!options.ctx) ctx.destroy();
-  if (fatal) throw fatal;
-  return report;
 }
 
 /**
