@@ -177,8 +177,10 @@ export function layerCommand() {
         layer: opts.layer,
         attentionModule: opts.attentionModule,
         check: opts.check,
-        checkRows: opts.checkRows,
-        seed: opts.seed,
+        // only the values the user gave: layerFromFiles refuses them where they would be
+        // ignored (checked above with the flags' wording; its defaults are the flags')
+        checkRows: cmd.getOptionValueSource("checkRows") === "cli" ? opts.checkRows : undefined,
+        seed: cmd.getOptionValueSource("seed") === "cli" ? opts.seed : undefined,
         plantFault: opts.plantFault,
       }).finally(() => remote?.close());
       // a race in what a user backend's launch compiled, that its module's files did not show

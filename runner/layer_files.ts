@@ -76,9 +76,12 @@ export interface LayerFilesOptions {
   attentionModule?: number;
   /** Compare with the float64 reference (default true). */
   check?: boolean;
-  /** Most reference rows (default {@link DEFAULT_CHECK_ROWS}); boundaries always in. */
+  /**
+   * Most reference rows (default {@link DEFAULT_CHECK_ROWS}); boundaries always in. A whole
+   * number from 1; with `check: false` it is refused (LayerInputError), not ignored.
+   */
   checkRows?: number;
-  /** Seed of the random weights (default 1). */
+  /** Seed of the random weights (default 1); with `weights` it is refused, not ignored. */
   seed?: number;
   /** Plant a layer fault (kernels/layer_faults.ts) to prove the check catches it. */
   plantFault?: string;
@@ -194,8 +197,9 @@ async function configFp8BlockSize(config: string): Promise<[number, number] | un
 
 /**
  * Refuse weight options that would be ignored: `layer` or `attentionModule` without
- * `weights` (a layer or module of no file), or `seed` with `weights` (`seedGiven`: the CLI's --seed has a default, so
- * only it knows whether the user gave one). Throws LayerInputError (exit 2).
+ * `weights` (a layer or module of no file), or `seed` with `weights` (`seedGiven`, by default
+ * whether `seed` is set: the CLI's --seed has a default, so only it knows whether the user
+ * gave one). Throws LayerInputError (exit 2).
  *
  * @example
  * ```ts
@@ -205,7 +209,7 @@ async function configFp8BlockSize(config: string): Promise<[number, number] | un
  */
 export function checkWeightOptions(
   options: Pick<LayerFilesOptions, "weights" | "layer" | "attentionModule" | "seed">,
-  seedGiven = false,
+  seedGiven: boolean = options.seed !== undefined,
 ): void {
   if (options.layer !== undefined && options.weights === undefined) {
     throw new LayerInputError(
@@ -225,6 +229,24 @@ export function checkWeightOptions(
       `--seed ${options.seed} seeds the random weights, and --weights ${options.weights} ` +
         "replaces them: drop --seed or --weights",
     );
+  }
+}
+
+/**
+ * `checkRows` bounds the reference check: with `check: false` there is none, and a count
+ * below 1 or not whole is no bound (the CLI's --check-rows is refused the same ways).
+ */
+function checkCheckRows(options: Pick<LayerFilesOptions, "check" | "checkRows">): void {
+  const n = options.checkRows;
+  if (n === undefined) return;
+  if (options.check === false) {
+    throw new LayerInputError(
+      `--check-rows ${n} bounds the float64 reference check, and --no-check skips it: drop ` +
+        "--check-rows or --no-check",
+    );
+  }
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new LayerInputError(`--check-rows ${n} must be a whole number of rows from 1`);
   }
 }
 
@@ -250,6 +272,7 @@ export function checkWeightOptions(
 export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerFilesResult> {
   // 0. Usage, then the output path, before anything is read or run.
   checkWeightOptions(options);
+  checkCheckRows(options);
   await checkOutputFile(options.out, { label: "--out" });
   // A --config that is a file (not a preset name) is an input too.
   const configFile = Object.hasOwn(PRESET_CONFIGS, options.config) ? undefined : options.config;
