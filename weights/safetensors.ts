@@ -561,6 +561,12 @@ export function encodeSafetensors(
   let offset = 0;
   for (const [name, t] of Object.entries(tensors)) {
     if (name === "__metadata__") throw new RangeError("__metadata__ is not a tensor name");
+    // what the reader (parseHeader) takes: a file it would refuse is not written
+    if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw new RangeError(
+        `tensor "${name}": shape [${t.shape.join(", ")}] must hold non-negative whole numbers`,
+      );
+    }
     const count = t.shape.reduce((a, b) => a * b, 1);
     if (count !== t.data.length) {
       throw new RangeError(
