@@ -135,8 +135,9 @@ const NOT_COPIED = [".git", ".device", ".gl", "out", "node_modules"];
  *
  * @example
  * ```ts ignore
- * import { PLAN_VARIANTS, planVariantTree } from "./plan_variants.ts";
- * await planVariantTree(PLAN_VARIANTS[0], ".", "/tmp/plans/wg128");
+ * import { type EditPlanVariant, PLAN_VARIANTS, planVariantTree } from "./plan_variants.ts";
+ * const edit = PLAN_VARIANTS.find((v): v is EditPlanVariant => v.tuning === undefined);
+ * if (edit) await planVariantTree(edit, ".", `/tmp/plans/${edit.name}`);
  * ```
  */
 export async function planVariantTree(
