@@ -127,7 +127,8 @@ export interface RunMatrixOptions {
   backend?: BackendId;
   /**
    * The user backend modules the caller loaded (`run --backend-module`, as given), recorded
-   * in the report so that the commands finishing the run load them again.
+   * in the report so that the commands finishing the run load them again. Recorded only:
+   * runMatrix loads none of them (load each first, with loadBackendModule).
    */
   backendModules?: readonly string[];
   /** Where progress goes (default stdout). */
