@@ -167,12 +167,18 @@ export async function runAttention(
   checkInputs(spec, plan, inputs);
   const dtype = plan.variant.dtype;
   if (dtype === "f16" && !ctx.hasFeature("shader-f16")) {
-    throw new Error("plan dtype f16 needs a device created with the shader-f16 feature");
+    throw new TypeError(
+      "plan dtype f16 needs a device created with the shader-f16 feature (GpuContext.create " +
+        "enables it where the adapter has it, unless optionalFeatures leaves it out); resolve " +
+        "against this device's caps, or run dtype f32",
+    );
   }
   const subgroups = plan.variant.subgroups === true;
   if (subgroups && !ctx.hasFeature("subgroups")) {
-    throw new Error(
-      "plan variant uses subgroups: it needs a device created with the subgroups feature",
+    throw new TypeError(
+      "plan variant uses subgroups: it needs a device created with the subgroups feature " +
+        "(GpuContext.create enables it where the adapter has it, unless optionalFeatures " +
+        "leaves it out); resolve against this device's caps",
     );
   }
   const device = ctx.device;

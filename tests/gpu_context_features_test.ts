@@ -48,3 +48,31 @@ gpuTest("GpuContext.create(): an f16 plan resolved against its caps runs", async
     ctx.destroy();
   }
 }, { features: ["shader-f16"] });
+
+gpuTest(
+  "runAttention on a device created without shader-f16: a TypeError that says why and what to do",
+  async () => {
+    const bare = await GpuContext.create({ optionalFeatures: [] });
+    try {
+      const spec = presetSpec("tiny");
+      // resolved against the adapter's caps (which list shader-f16), run on the bare device
+      const plan = resolve({
+        spec,
+        dtype: "f16",
+        backend: "wgsl-absorbed",
+        layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 8, causal: true },
+      }, bare.caps);
+      assert.ok(isGpuPlan(plan), JSON.stringify(plan));
+      const inputs = makeAttentionInputs(spec, plan.layout, { seed: 1 });
+      await assert.rejects(
+        () => runAttention(bare, plan, { spec, inputs, timing: false }),
+        (e: unknown) =>
+          e instanceof TypeError && /shader-f16 feature .*optionalFeatures/.test(e.message) &&
+          /resolve against this device's caps, or run dtype f32/.test(e.message),
+      );
+    } finally {
+      bare.destroy();
+    }
+  },
+  { features: ["shader-f16"] },
+);
