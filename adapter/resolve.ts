@@ -23,6 +23,7 @@ import type {
   BackendId,
   CaseRequest,
   DeviceCaps,
+  Dtype,
   GpuPlan,
   MlaSpec,
   NormalizedLayout,
@@ -31,6 +32,10 @@ import type {
   Resolution,
   Unsupported,
 } from "./types.ts";
+import { ConfigError } from "./errors.ts";
+
+/** The storage dtypes a case may ask for. */
+const DTYPE_NAMES: readonly Dtype[] = ["f32", "f16"];
 
 /** Options of {@link resolve}. */
 export interface ResolveOptions {
@@ -291,7 +296,8 @@ function tryBackend(
  * the order of `autoPriority` (by device class and decode/prefill), `auto:<path>` that of
  * `pathPriority` (the path's backends by device class), and, when nothing fits, returns an Unsupported
  * carrying every candidate's reasons (codes prefixed with the backend id). Bad
- * layouts throw a `ConfigError` (bad input is not an unsupported case).
+ * layouts, and a dtype other than f32 or f16, throw a `ConfigError` (bad input is not an
+ * unsupported case).
  *
  * @example
  * ```ts
@@ -309,6 +315,15 @@ export function resolve(
   caps: DeviceCaps | null,
   options: ResolveOptions = {},
 ): Resolution {
+  // A script's dtype is unchecked by the type system once cast or read from JSON: "bf16"
+  // planned on cpu-reference and read as "no device" on the GPU backends.
+  if (!(DTYPE_NAMES as readonly unknown[]).includes(req.dtype)) {
+    throw new ConfigError("request", [{
+      path: "dtype",
+      value: req.dtype,
+      message: `must be ${DTYPE_NAMES.map((d) => JSON.stringify(d)).join(" or ")}`,
+    }], "invalid dtype");
+  }
   const path = autoPathOf(req.backend);
   if (req.backend !== "auto" && path === null) return tryBackend(req.backend, req, caps, options);
   const passedOver: Unsupported[] = [];

@@ -5,6 +5,7 @@ import { registerBackend } from "../adapter/registry.ts";
 import { resolve } from "../adapter/resolve.ts";
 import { withParams } from "../adapter/spec.ts";
 import type { DeviceCaps, LayoutRequest, Plan, Unsupported } from "../adapter/types.ts";
+import { ConfigError } from "../adapter/errors.ts";
 import { GL_CAPS, LAVAPIPE_CAPS as caps, NO_F16_CAPS as noF16 } from "./caps_fixtures.ts";
 
 const decode: LayoutRequest = { kind: "bshd", batch: 4, seqQ: 1, seqK: 4096, causal: true };
@@ -380,4 +381,21 @@ Deno.test("every backend checks its workgroup against maxComputeWorkgroupSizeX, 
     assert.match(why.message, /over maxComputeWorkgroupSizeX 4$/);
   }
   assert.ok(planned >= 6, `${planned} backends planned`);
+});
+
+Deno.test("resolve: a dtype other than f32 or f16 (a script's cast, JSON) is a ConfigError naming it", () => {
+  for (const backend of ["cpu-reference", "auto", "wgsl-absorbed"] as const) {
+    assert.throws(
+      () =>
+        resolve({
+          spec: presetSpec("tiny"),
+          dtype: "bf16" as "f32",
+          backend,
+          layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 8, causal: true },
+        }, null),
+      (e: unknown) =>
+        e instanceof ConfigError && /dtype: "bf16" must be "f32" or "f16"/.test(e.message),
+      backend,
+    );
+  }
 });
