@@ -125,6 +125,13 @@ function readingLines(r: ConfigReading, spec: MlaSpec): string[] {
   return lines;
 }
 
+// Every value where there are 6 or fewer (a rope width of 12 or less); else the first 4 and the
+// last 2 around an ellipsis (the two slices overlapped below 6, repeating values).
+function invFreqList(invFreq: readonly number[]): string {
+  if (invFreq.length <= 6) return invFreq.map(g).join(", ");
+  return `${invFreq.slice(0, 4).map(g).join(", ")}, ..., ${invFreq.slice(-2).map(g).join(", ")}`;
+}
+
 function specLines(spec: MlaSpec, reading?: ConfigReading): string[] {
   const y = spec.yarn;
   return [
@@ -158,9 +165,7 @@ function specLines(spec: MlaSpec, reading?: ConfigReading): string[] {
             "mscale_all_dim) whatever rope_type)"
           : "no YaRN (m = 1)"),
         `  softmax scale ${spec.softmaxScale.toFixed(6)} = m^2 / sqrt(${spec.kChannels})`,
-        `  inv_freq (${spec.invFreq.length}): ${spec.invFreq.slice(0, 4).map(g).join(", ")}, ..., ${
-          spec.invFreq.slice(-2).map(g).join(", ")
-        }`,
+        `  inv_freq (${spec.invFreq.length}): ${invFreqList(spec.invFreq)}`,
       ]),
     ...(spec.mlaOutputGate
       ? [
