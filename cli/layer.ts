@@ -192,7 +192,8 @@ export function layerCommand() {
         `layer ${r.spec.name}: ${plural(l.totalQ, "token")} in ${
           plural(l.seqs.length, "sequence")
         } (${l.kind}), ` +
-          `path ${r.plan.path}, dtype ${r.plan.variant.dtype}, weights ${r.weightsFrom}` +
+          `path ${r.plan.path}, dtype ${r.plan.variant.dtype}, backend ${r.plan.backend}, ` +
+          `weights ${r.weightsFrom}` +
           // LongRoPE (MiniCPM3): the list the longest sequence's keys call for
           (r.spec.longrope ? `, LongRoPE ${r.spec.longrope.factors}_factor` : "") +
           (opts.plantFault ? `, planted fault ${opts.plantFault}` : ""),

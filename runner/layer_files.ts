@@ -488,8 +488,14 @@ export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerF
     },
     lse: { dtype: "F32", shape: [tokens, spec.numHeads], data: result.lse },
   }, {
-    // The path that ran (a --backend decides it), not the one asked for.
-    metadata: { producer: "mla-harness layer", config: spec.name, path: result.plan.path, dtype },
+    // The path and backend that ran (a --backend decides the path), not the ones asked for.
+    metadata: {
+      producer: "mla-harness layer",
+      config: spec.name,
+      path: result.plan.path,
+      backend: result.plan.backend,
+      dtype,
+    },
   });
   return {
     spec,
