@@ -389,7 +389,9 @@ export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerF
         )
         ? `; F8_E4M3 weights dequantized by ${
           (fp8BlockSize ?? FP8_BLOCK_SIZE).join("x")
-        } block scales`
+        } block scales${
+          fp8BlockSize ? "" : " (the default: no quantization_config.weight_block_size)"
+        }`
         : "";
       weightsFrom = `${options.weights} (${prefix}${shards}${fp8})`;
     } catch (e) {

@@ -162,12 +162,21 @@ Deno.test("loadLayerWeights: a missing, mis-shaped or non-finite scale, an e4m3 
     }
     return assert.fail("expected an error");
   };
-  // the default 128x128 blocks do not fit scales made for 32x16 ones
+  // the default 128x128 blocks do not fit scales made for 32x16 ones; the message says the
+  // blocks are the default (before, it credited them to quantization_config.weight_block_size,
+  // which the config did not state)
   const wrong = await errorOf(load(raw));
   assert.ok(wrong instanceof ConfigError);
   assert.match(
     wrong.message,
-    /o_proj\.weight_scale_inv: \[2,4\] wrong shape: the block scale of the F8_E4M3 weight o_proj\.weight \(128x128 blocks, quantization_config\.weight_block_size\), expected \[1, 1\], found \[2, 4\]/,
+    /o_proj\.weight_scale_inv: \[2,4\] wrong shape: the block scale of the F8_E4M3 weight o_proj\.weight \(128x128 blocks, the default: the config states no quantization_config\.weight_block_size\), expected \[1, 1\], found \[2, 4\]/,
+  );
+  // a block the config states that does not fit is named as the config's
+  const stated = await errorOf(load(raw, [64, 64]));
+  assert.ok(stated instanceof ConfigError);
+  assert.match(
+    stated.message,
+    /o_proj\.weight_scale_inv: \[2,4\] wrong shape: the block scale of the F8_E4M3 weight o_proj\.weight \(64x64 blocks, quantization_config\.weight_block_size\), expected \[1, 1\], found \[2, 4\]/,
   );
   const { [`${o}_scale_inv`]: _, ...noScale } = raw;
   const missing = await errorOf(load(noScale, BLOCK));

@@ -247,7 +247,10 @@ export interface CheckLayerTensorsOptions {
    * Without it, a `weight_scale_inv` tensor is unexpected.
    */
   dtypes?: ReadonlyMap<string, string>;
-  /** The scale block [b0, b1] (default [128, 128]). */
+  /**
+   * The scale block [b0, b1] the config states; absent: [128, 128], and messages say it is
+   * the default.
+   */
   fp8BlockSize?: readonly [number, number];
 }
 
@@ -299,7 +302,11 @@ export function checkLayerTensors(
       const got = shapes.get(scale);
       const what = `the block scale of the F8_E4M3 weight ${t.suffix} (${block[0]}x${
         block[1]
-      } blocks, quantization_config.weight_block_size)`;
+      } blocks, ${
+        options.fp8BlockSize === undefined
+          ? "the default: the config states no quantization_config.weight_block_size"
+          : "quantization_config.weight_block_size"
+      })`;
       if (!got) {
         issues.push({
           path: scale,
@@ -365,7 +372,10 @@ export async function loadLayerWeights(
   const shapes = new Map([...file.tensors].map(([n, t]) => [n, t.shape]));
   const dtypes = new Map([...file.tensors].map(([n, t]) => [n, t.dtype]));
   const block = options.fp8BlockSize ?? FP8_BLOCK_SIZE;
-  const issues = checkLayerTensors(spec, shapes, prefix, { dtypes, fp8BlockSize: block });
+  const issues = checkLayerTensors(spec, shapes, prefix, {
+    dtypes,
+    ...(options.fp8BlockSize ? { fp8BlockSize: options.fp8BlockSize } : {}),
+  });
   if (issues.length) {
     throw new ConfigError(file.source, issues, `tensors do not match ${spec.name}`);
   }
