@@ -55,6 +55,11 @@ export interface ConfigReading {
   readonly ropeShape: RopeShape;
   /** Absent fields that took a default, with the value used. */
   readonly defaulted: readonly DefaultedField[];
+  /**
+   * What an option put over the config's own reading (`--pairing`): the field, the value
+   * used, and what the config alone gives. Absent when nothing was overridden.
+   */
+  readonly overridden?: readonly DefaultedField[];
 }
 
 /** A spec and how its config was read. */

@@ -122,6 +122,11 @@ function readingLines(r: ConfigReading, spec: MlaSpec): string[] {
       `  defaulted ${d.field} = ${JSON.stringify(d.value)}${d.note ? ` (${d.note})` : ""}`,
     );
   }
+  for (const d of r.overridden ?? []) {
+    lines.push(
+      `  overridden ${d.field} = ${JSON.stringify(d.value)}${d.note ? ` (${d.note})` : ""}`,
+    );
+  }
   return lines;
 }
 

@@ -4,7 +4,12 @@
  *
  * @module
  */
-import { type ConfigFormat, readConfigFile, type SpecReading } from "./config.ts";
+import {
+  type ConfigFormat,
+  type DefaultedField,
+  readConfigFile,
+  type SpecReading,
+} from "./config.ts";
 import { ConfigError } from "./errors.ts";
 import { didYouMean } from "../util/edit_distance.ts";
 import { PRESET_CONFIGS, PRESET_NAMES, presetReading } from "./presets.ts";
@@ -71,6 +76,7 @@ export async function loadSpecReading(
       reading: {
         ...r.reading,
         defaulted: r.reading.defaulted.filter((d) => d.field !== "rope_pairing"),
+        overridden: [pairingOverride(options.ropePairing, r.spec.ropePairing)],
       },
     };
   }
@@ -83,5 +89,29 @@ export async function loadSpecReading(
       }presets: ${PRESET_NAMES.join(", ")}`,
     }], "unknown config");
   }
-  return await readConfigFile(nameOrPath, options);
+  const r = await readConfigFile(nameOrPath, options);
+  if (!options.ropePairing || r.spec.mlaUseNope) return r;
+  // what the file gives alone, said beside the flag's value (a file refused without the flag
+  // has no pairing of its own to name)
+  const own = await readConfigFile(nameOrPath, { format: options.format }).then(
+    (alone) => alone.spec.ropePairing,
+    () => undefined,
+  );
+  return {
+    spec: r.spec,
+    reading: { ...r.reading, overridden: [pairingOverride(options.ropePairing, own)] },
+  };
+}
+
+// --pairing over the pairing the config alone gives (undefined: none could be read)
+function pairingOverride(used: RopePairing, own: RopePairing | undefined): DefaultedField {
+  return {
+    field: "rope_pairing",
+    value: used,
+    note: own === undefined
+      ? "--pairing"
+      : own === used
+      ? `--pairing; the config alone gives the same`
+      : `--pairing; the config alone gives "${own}"`,
+  };
 }
