@@ -42,8 +42,10 @@ function matchesPartial(p: CaseParams, partial: Axes): boolean {
 
 /**
  * Validate a parsed matrix file (throws a `ConfigError` naming each bad entry): the schema,
- * device profile names (`native`, the adapter as probed, is reserved), and each group's `expect` (matrix/reason_codes.ts: `supported`
- * with codes, or an `unsupported` code that is no reason code, is refused).
+ * device profile names (`native`, the adapter as probed, is reserved), group labels (a name,
+ * or `groups[i]` when it has none: two groups of one label are refused, the reports group
+ * cases by it), and each group's `expect` (matrix/reason_codes.ts: `supported` with codes,
+ * or an `unsupported` code that is no reason code, is refused).
  *
  * @example
  * ```ts
@@ -100,6 +102,21 @@ export function validateMatrix(raw: unknown, source: string): MatrixFile {
       });
     }
   }
+  // the reports group cases by this label: two groups of one label would read as one group
+  const labels = new Map<string, number>();
+  m.groups.forEach((g, gi) => {
+    const label = g.name ?? `groups[${gi}]`;
+    const first = labels.get(label);
+    if (first === undefined) labels.set(label, gi);
+    else {
+      issues.push({
+        path: `groups[${gi}]${g.name === undefined ? "" : ".name"}`,
+        value: label,
+        message: `is also the label of groups[${first}]; the reports group cases by it, so ` +
+          "the two groups would read as one: give each group its own name",
+      });
+    }
+  });
   m.groups.forEach((g, gi) => {
     asList((g.axes as Axes).device ?? "native").forEach((d, di) => {
       if (!profiles.has(d as string)) {

@@ -36,6 +36,9 @@
  * axis takes, and no group's excludes may remove all its cases (checked when a matrix is
  * loaded: matrix/expand.ts `checkExcludes`).
  *
+ * A group's `name` (or `groups[i]` when it has none) labels its cases in the reports; two
+ * groups of one label are refused (matrix/expand.ts `validateMatrix`).
+ *
  * A config path in `preset` is read relative to the matrix file's folder and must stay
  * inside it (or inside `run --config-root`); see matrix/config_paths.ts.
  *
