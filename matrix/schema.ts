@@ -257,9 +257,13 @@ const matrixFileSchemaImpl = z.strictObject({
   name: labelString('is required: a short name, e.g. "smoke"').refine((v) => v.trim() !== "", {
     error: 'must not be empty or only spaces: a short name the reports title, e.g. "smoke"',
   }),
-  description: z.string().optional(),
+  // zod's own messages named types ("expected record, received array"), not what is valid
+  description: z.string({ error: "must be a string: what the matrix covers" }).optional(),
   seed: int(0).optional(),
-  devices: z.record(z.string(), profile).optional(),
+  devices: z.record(z.string(), profile, {
+    error: "must be an object of device profiles by name, e.g. " +
+      '{"no-f16": {"removeFeatures": ["shader-f16"]}}',
+  }).optional(),
   groups: z.array(group, { error: "is required: a list of groups" }).min(1, {
     error: "must list at least one group",
   }),
