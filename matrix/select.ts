@@ -63,7 +63,15 @@ function axisValues(file: MatrixFile, key: keyof CaseParams): string[] {
   for (const g of file.groups) {
     const v = g.axes[key];
     for (const x of v === undefined ? [CASE_DEFAULTS[key]] : [v].flat()) {
-      seen.add(typeof x === "boolean" ? (x ? "1" : "0") : String(x));
+      // the backend axis left out is "" (the bundled backend of the path), which printed as
+      // nothing: "its values of backend: " read as a cut-off message
+      seen.add(
+        typeof x === "boolean"
+          ? (x ? "1" : "0")
+          : x === ""
+          ? "(none set: each case runs on the bundled backend of its path)"
+          : String(x),
+      );
     }
   }
   return [...seen];

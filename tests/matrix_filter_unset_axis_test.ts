@@ -1,0 +1,29 @@
+// A --filter on the backend axis of a matrix that never sets it was refused with "its values
+// of backend: " and nothing after it (the axis left out is "", the bundled backend of each
+// path), which read as a cut-off message. It now says the axis is not set and what runs.
+import assert from "node:assert/strict";
+import { ConfigError } from "../adapter/errors.ts";
+import { selectMatrixCases } from "../matrix/select.ts";
+
+Deno.test("selectMatrixCases: a backend filter on a matrix without the axis says so", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mla-filter-unset-" });
+  try {
+    const matrix = `${dir}/m.json`;
+    await Deno.writeTextFile(
+      matrix,
+      JSON.stringify({ name: "m", groups: [{ axes: { preset: "tiny", sq: [1, 2] } }] }),
+    );
+    const e = await selectMatrixCases({ matrix, filter: "backend=wgsl-absorbed" }).then(
+      () => assert.fail("the filter selected cases"),
+      (e: unknown) => e,
+    );
+    assert.ok(e instanceof ConfigError, String(e));
+    assert.match(
+      e.message,
+      /backend: "wgsl-absorbed" occurs in no group of matrix m; its values of backend: \(none set: each case runs on the bundled backend of its path\)/,
+    );
+    assert.doesNotMatch(e.message, /its values of backend: *(\n|$)/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
