@@ -44,7 +44,7 @@ function matchesPartial(p: CaseParams, partial: Axes): boolean {
  * Validate a parsed matrix file (throws a `ConfigError` naming each bad entry): the schema,
  * device profile names (`native`, the adapter as probed, is reserved), group labels (a name,
  * or `groups[i]` when it has none: two groups of one label are refused, the reports group
- * cases by it), and each group's `expect` (matrix/reason_codes.ts: `supported` with codes,
+ * cases by it), axis values listed twice in a group, and each group's `expect` (matrix/reason_codes.ts: `supported` with codes,
  * or an `unsupported` code that is no reason code, is refused).
  *
  * @example
@@ -118,6 +118,21 @@ export function validateMatrix(raw: unknown, source: string): MatrixFile {
     }
   });
   m.groups.forEach((g, gi) => {
+    // a value listed twice made each of its cases twice, refused as "repeats a case of
+    // groups[i]" of the group itself: name the axis and both places instead
+    for (const [key, v] of Object.entries(g.axes as Axes)) {
+      if (!Array.isArray(v)) continue;
+      v.forEach((x, xi) => {
+        const first = v.indexOf(x);
+        if (first === xi) return;
+        issues.push({
+          path: `groups[${gi}].axes.${key}[${xi}]`,
+          value: x,
+          message: `is listed twice (also ${key}[${first}]), which would make each of its ` +
+            "cases twice; list each value once",
+        });
+      });
+    }
     asList((g.axes as Axes).device ?? "native").forEach((d, di) => {
       if (!profiles.has(d as string)) {
         issues.push({
