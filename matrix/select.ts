@@ -90,7 +90,7 @@ function occurs(file: MatrixFile, key: keyof CaseParams, value: string): boolean
 
 /**
  * Load, filter and shard a matrix. A shard outside 1..count throws a ConfigError
- * ({@link shardProblem}). A malformed filter throws RangeError (from
+ * ({@link shardProblem}). A malformed or empty filter throws RangeError (from
  * {@link parseFilter}); a filter that selects no case of the matrix throws a ConfigError
  * naming each filter value the matrix never uses and listing the values it has, and so does
  * a matrix that expands to no case at all (its excludes remove everything).
@@ -110,7 +110,9 @@ export async function selectMatrixCases(options: SelectOptions): Promise<MatrixS
       "invalid shard",
     );
   }
-  const parsed = options.filter ? parseFilter(options.filter) : null;
+  // an empty filter is refused as --filter '' is (parseFilter: it would select every case),
+  // not read as no filter: a caller's empty selection ran the whole matrix
+  const parsed = options.filter !== undefined ? parseFilter(options.filter) : null;
   // the filter comes back with its config paths normalized as the matrix's are
   const { file, cases: all, filter } = await loadMatrix(options.matrix, {
     maxCases: options.maxCases,

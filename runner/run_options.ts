@@ -8,6 +8,7 @@
  */
 import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
 import { backendById, registeredBackendIds } from "../adapter/registry.ts";
+import { parseFilter } from "../matrix/case_id.ts";
 import { shardProblem } from "../matrix/select.ts";
 import type { RunMatrixOptions } from "./run_matrix.ts";
 
@@ -17,7 +18,8 @@ const isCount = (v: number, min: number) => Number.isSafeInteger(v) && v >= min;
  * Every problem of the options' numbers and backend: `shard` (1 <= index <= count, whole
  * numbers), `repeats` (a whole number from 0), `warmupMs` ("auto" or a whole number of ms from
  * 0), `caseTimeoutMs` (a finite number from 0; 0: no limit), `maxCases`, `maxRows` and
- * `maxLosses` (whole numbers from 1), and `backend` (a registered id). Empty: all valid.
+ * `maxLosses` (whole numbers from 1), `filter` (key=value terms as `--filter` takes them: an
+ * empty one would select every case), and `backend` (a registered id). Empty: all valid.
  *
  * @example
  * ```ts
@@ -40,6 +42,16 @@ export function runMatrixOptionIssues(options: RunMatrixOptions): ConfigIssue[] 
   for (const [path, value, min, what] of counts) {
     if (value !== undefined && !isCount(value, min)) {
       issues.push({ path, value, message: `must be a whole number from ${min} (${what})` });
+    }
+  }
+  // the CLI refuses --filter '' and a malformed one; a caller's "" was read as no filter and
+  // ran the whole matrix
+  if (options.filter !== undefined) {
+    try {
+      parseFilter(options.filter);
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      issues.push({ path: "filter", value: options.filter, message: e.message });
     }
   }
   const warm = options.warmupMs;
