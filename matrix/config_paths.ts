@@ -103,6 +103,22 @@ async function realOrSelf(path: string): Promise<string> {
 }
 
 /**
+ * For a config path that is outside the root or names no file: a hint when the path, read
+ * from `--config-root` instead of the matrix's folder, names a file (a user who took
+ * `--config-root` for the folder paths are read from), or "".
+ */
+async function readFromRootHint(preset: string, place: ConfigPlace): Promise<string> {
+  if (place.rootName !== "--config-root" || isAbsolute(preset)) return "";
+  const there = resolve(place.root, preset);
+  if (there === resolve(place.baseDir, preset)) return "";
+  const info = await Deno.stat(there).catch(() => null);
+  if (info === null || !info.isFile) return "";
+  return `; config paths are read from the matrix file's folder (${place.baseDir}), not from ` +
+    `--config-root, which only bounds where they may point: for ${there}, write ` +
+    JSON.stringify(relative(place.baseDir, there).split(sep).join("/"));
+}
+
+/**
  * The absolute path of a config path, or why it may not be read: outside the root
  * (lexically, or after following symbolic links).
  *
@@ -118,13 +134,16 @@ export async function resolveConfigPath(
   place: ConfigPlace,
 ): Promise<{ path: string } | { problem: string }> {
   const path = resolve(place.baseDir, preset);
-  const outside = (where: string) => ({
+  const outside = async (where: string) => ({
     problem: `resolves to ${where}, outside ${place.rootName} (${place.root}); configs of a ` +
-      "matrix must be inside it (run --config-root <dir> names another folder)",
+      "matrix must be inside it (run --config-root <dir> names another folder)" +
+      await readFromRootHint(preset, place),
   });
-  if (!inside(place.root, path)) return outside(path);
+  if (!inside(place.root, path)) return await outside(path);
   const real = await realOrSelf(path);
-  if (!inside(await realOrSelf(place.root), real)) return outside(`${real} (a symbolic link)`);
+  if (!inside(await realOrSelf(place.root), real)) {
+    return await outside(`${real} (a symbolic link)`);
+  }
   return { path };
 }
 
@@ -167,7 +186,8 @@ export async function checkConfigPaths(
           path,
           value: preset,
           message: `${info === null ? "names no file" : "is a folder"} (it resolves to ` +
-            `${r.path}, from ${place.baseDir}); give the path of a config.json, or a preset name`,
+            `${r.path}, from ${place.baseDir}); give the path of a config.json, or a preset ` +
+            `name${await readFromRootHint(preset, place)}`,
         });
       }
     }

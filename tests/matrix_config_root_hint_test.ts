@@ -1,0 +1,62 @@
+// `--config-root` bounds where a matrix's config paths may point; they are still read from
+// the matrix file's folder. A user who took it for the folder paths are read from (a bundled
+// matrix copied elsewhere, run with --config-root matrix/bundled; a matrix moved into a
+// subfolder, run with --config-root at the configs' folder) was told only that the path
+// names no file or is outside the root. The refusal now says where paths are read from and
+// how to write the one that names the file under --config-root.
+import assert from "node:assert/strict";
+import { ConfigError } from "../adapter/errors.ts";
+import { loadMatrix } from "../matrix/expand.ts";
+
+const CONFIG = new URL(
+  "../matrix/bundled/configs/published/DeepSeek-V2-Lite-Chat.config.json",
+  import.meta.url,
+);
+
+async function refusal(matrix: string, configRoot?: string): Promise<string> {
+  const e = await loadMatrix(matrix, { configRoot }).then(
+    () => assert.fail("the matrix loaded"),
+    (e: unknown) => e,
+  );
+  assert.ok(e instanceof ConfigError, String(e));
+  return e.message;
+}
+
+Deno.test("loadMatrix: a config path meant from --config-root says how to write it", async () => {
+  const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "mla-config-root-hint-" }));
+  try {
+    await Deno.mkdir(`${dir}/cfg`);
+    await Deno.mkdir(`${dir}/sub`);
+    await Deno.mkdir(`${dir}/other/configs`, { recursive: true });
+    await Deno.copyFile(CONFIG, `${dir}/cfg/v2.json`);
+    await Deno.copyFile(CONFIG, `${dir}/other/configs/x.json`);
+    const write = (path: string, preset: string) =>
+      Deno.writeTextFile(path, JSON.stringify({ name: "m", groups: [{ axes: { preset } }] }));
+    // inside the root, but read from the matrix's folder: no file there
+    await write(`${dir}/sub/m.json`, "cfg/v2.json");
+    const missing = await refusal(`${dir}/sub/m.json`, dir);
+    assert.match(missing, /"cfg\/v2\.json" names no file \(it resolves to .*\/sub\/cfg\/v2\.json/);
+    assert.match(
+      missing,
+      /config paths are read from the matrix file's folder \(.*\/sub\), not from --config-root.*write "\.\.\/cfg\/v2\.json"/,
+    );
+    // read from the matrix's folder it is outside the root; from the root it is a file
+    await write(`${dir}/sub/n.json`, "configs/x.json");
+    const outside = await refusal(`${dir}/sub/n.json`, `${dir}/other`);
+    assert.match(outside, /resolves to .*\/sub\/configs\/x\.json, outside --config-root/);
+    assert.match(outside, /write "\.\.\/other\/configs\/x\.json"/);
+    // the hint's path loads
+    await write(`${dir}/sub/n.json`, "../other/configs/x.json");
+    assert.equal(
+      (await loadMatrix(`${dir}/sub/n.json`, { configRoot: `${dir}/other` })).cases.length,
+      1,
+    );
+    // no --config-root, or nothing under it: no hint
+    await write(`${dir}/sub/m.json`, "cfg/v2.json");
+    assert.doesNotMatch(await refusal(`${dir}/sub/m.json`), /not from --config-root/);
+    await write(`${dir}/sub/m.json`, "cfg/nosuch.json");
+    assert.doesNotMatch(await refusal(`${dir}/sub/m.json`, dir), /not from --config-root/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
