@@ -274,8 +274,9 @@ function deadExcludeValues(m: MatrixFile): ConfigIssue[] {
 
 /**
  * Groups whose exclude list removes every one of their cases (counted without expanding;
- * a group with more than 16 excludes is counted only approximately, and is left to the
- * run's check that the selection is not empty, matrix/select.ts).
+ * a group with more than 16 excludes and over 2^20 combinations is counted only
+ * approximately, and is left to the run's check that the selection is not empty,
+ * matrix/select.ts).
  */
 function fullyExcludedGroups(m: MatrixFile): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
@@ -318,7 +319,8 @@ export function checkExcludes(m: MatrixFile, source: string): void {
 export const DEFAULT_MAX_CASES = 100_000;
 
 // Inclusion-exclusion over a group's excludes costs 2^excludes terms; above this many
-// excludes the count is the product of the axes (an upper bound) instead.
+// excludes a group of more than MAX_ENUMERATED combinations is counted as the product of
+// its axes (an upper bound) instead.
 const MAX_EXCLUDES_COUNTED = 16;
 
 /** The axis values a group enumerates, in id order; a filter keeps only matching values. */
@@ -347,12 +349,40 @@ function countMatching(axes: [keyof CaseParams, unknown[]][], parts: readonly Ax
   return n;
 }
 
+// Counting a group's combinations one by one costs (combinations x excludes); up to this
+// many combinations it is done when it is cheaper than inclusion-exclusion.
+const MAX_ENUMERATED = 1 << 20;
+
+/** How many combinations of `axes` no exclude matches, counted one by one. */
+function countByEnumeration(axes: [keyof CaseParams, unknown[]][], excludes: Axes[]): number {
+  // per exclude, per axis: the values it names (null: any)
+  const named = excludes.map((e) =>
+    axes.map(([key]) => e[key] === undefined ? null : asList(e[key]))
+  );
+  const at = axes.map(() => 0);
+  let n = 0;
+  while (true) {
+    const hit = named.some((e) =>
+      e.every((values, i) => values === null || values.includes(axes[i][1][at[i]]))
+    );
+    if (!hit) n++;
+    let i = at.length - 1;
+    while (i >= 0 && ++at[i] === axes[i][1].length) at[i--] = 0;
+    if (i < 0) return n;
+  }
+}
+
 /** The number of cases of one group (exact, or an upper bound with many excludes). */
 function countGroup(g: MatrixGroup, filter: CaseFilter | null): { count: number; exact: boolean } {
   const axes = groupAxes(g, filter);
   const excludes = (g.exclude ?? []) as Axes[];
   const all = countMatching(axes, []);
   if (excludes.length === 0 || all === 0) return { count: all, exact: true };
+  // inclusion-exclusion costs 2^excludes terms: 200 groups of 16 excludes each took a
+  // minute to load, where their few combinations are counted one by one at once
+  const enumerate = all <= MAX_ENUMERATED &&
+    (excludes.length > MAX_EXCLUDES_COUNTED || all * excludes.length <= 2 ** excludes.length);
+  if (enumerate) return { count: countByEnumeration(axes, excludes), exact: true };
   if (excludes.length > MAX_EXCLUDES_COUNTED) return { count: all, exact: false };
   // |combinations| - |union of excludes|, the union by inclusion-exclusion.
   let excluded = 0;
@@ -365,8 +395,9 @@ function countGroup(g: MatrixGroup, filter: CaseFilter | null): { count: number;
 
 /**
  * Count a matrix's cases without expanding them (after an optional filter): the product
- * of each group's axis lengths minus its excludes (inclusion-exclusion; with more than
- * 16 excludes in a group, the product alone, and `exact` is false).
+ * of each group's axis lengths minus its excludes (inclusion-exclusion, or the combinations
+ * counted one by one where that is cheaper; with more than 16 excludes in a group of more
+ * than 2^20 combinations, the product alone, and `exact` is false).
  *
  * @example
  * ```ts
