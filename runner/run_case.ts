@@ -435,8 +435,10 @@ export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseRes
       backend: plan.backend,
       planDigest,
       message: `expected ${c.expect.support}${
-        c.expect.codes ? ` (${c.expect.codes.join(", ")})` : ""
-      } but the adapter planned ${plan.backend}`,
+        // an empty list (any reason) printed as "expected unsupported ()"
+        c.expect.codes?.length
+          ? ` (${c.expect.codes.join(", ")})`
+          : ""} but the adapter planned ${plan.backend}`,
       wallMs: wall(),
     };
   }
