@@ -30,11 +30,18 @@ export function unknownPresets(m: MatrixFile): ConfigIssue[] {
     const presets = g.axes.preset === undefined ? [] : [g.axes.preset].flat();
     presets.forEach((p, pi) => {
       if (typeof p !== "string" || isConfigPath(p) || PRESET_NAMES.includes(p)) return;
+      // a file name of another extension (a Megatron .yaml, config.JSON) was offered the
+      // nearest preset, "did you mean tiny?"
+      const ext = /\.([A-Za-z][A-Za-z0-9]*)$/.exec(p)?.[1];
       issues.push({
         path: `groups[${gi}].axes.preset[${pi}]`,
         value: p,
-        message: `is neither a preset nor a config path (a path ends in .json or holds a /); ` +
-          `did you mean "${nearest(p, PRESET_NAMES)}"? presets: ${PRESET_NAMES.join(", ")}`,
+        message: ext !== undefined
+          ? `is neither a preset nor a config path: it looks like a .${ext} file, but a ` +
+            "config path ends in .json or holds a /, and config files are read as JSON " +
+            `(HF or Megatron naming); a JSON file named so is written ${JSON.stringify(`./${p}`)}`
+          : `is neither a preset nor a config path (a path ends in .json or holds a /); ` +
+            `did you mean "${nearest(p, PRESET_NAMES)}"? presets: ${PRESET_NAMES.join(", ")}`,
       });
     });
   });
