@@ -502,11 +502,21 @@ export interface StepSummaryOptions {
 }
 
 /**
+ * `$GITHUB_STEP_SUMMARY`, or undefined where this process may not read it (no env permission
+ * for it: read as unset, as the device variables are, rather than a NotCapable error after a
+ * whole run, which left its folder half-finished).
+ */
+function stepSummaryPath(): string | undefined {
+  const status = Deno.permissions.querySync({ name: "env", variable: "GITHUB_STEP_SUMMARY" });
+  return status.state === "granted" ? Deno.env.get("GITHUB_STEP_SUMMARY") : undefined;
+}
+
+/**
  * Appends Markdown to the GitHub Actions step summary (the file named by
- * `$GITHUB_STEP_SUMMARY`). Does nothing when the variable is unset or empty. A file that
- * cannot be written (a missing folder, a folder, no permission) is a warning on stderr, not
- * an error: the step summary is a courtesy to the CI page, and the run's own files and exit
- * code must not depend on it.
+ * `$GITHUB_STEP_SUMMARY`). Does nothing when the variable is unset, empty or not readable (no
+ * env permission for it). A file that cannot be written (a missing folder, a folder, no
+ * permission) is a warning on stderr, not an error: the step summary is a courtesy to the CI
+ * page, and the run's own files and exit code must not depend on it.
  *
  * @returns whether anything was written
  *
@@ -522,7 +532,7 @@ export async function appendStepSummary(
   markdown: string,
   options: StepSummaryOptions = {},
 ): Promise<boolean> {
-  const path = options.path ?? Deno.env.get("GITHUB_STEP_SUMMARY");
+  const path = options.path ?? stepSummaryPath();
   if (!path) return false;
   try {
     await Deno.writeTextFile(path, markdown.endsWith("\n") ? markdown : markdown + "\n", {
