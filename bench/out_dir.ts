@@ -20,8 +20,8 @@ import { plural } from "../util/plural.ts";
  * ```ts ignore
  * import { checkBenchOut } from "./out_dir.ts";
  * await checkBenchOut("out/bench", { referenceCeilings: "out/bench/report.json" });
- * // throws: --out out/bench/report.json: is out/bench/report.json, which
- * // --reference-ceilings reads: writing it would destroy an input ...
+ * // throws: --out out/bench: bench writes report.json there, and that file is the
+ * // --reference-ceilings out/bench/report.json it reads: writing it would destroy ...
  * ```
  */
 export async function checkBenchOut(
@@ -34,10 +34,23 @@ export async function checkBenchOut(
     "whose report.json, summary.md and report.html bench would replace; give a new folder " +
       "or a bench output folder",
   );
-  await checkOutputsApart(
-    BENCH_FILES.map((f) => ["--out", `${dir}/${f}`] as const),
-    [["--reference-ceilings", options.referenceCeilings]],
-  );
+  const files = BENCH_FILES.map((f) => `${dir}/${f}`);
+  try {
+    await checkOutputsApart(
+      files.map((f) => ["--out", f] as const),
+      [["--reference-ceilings", options.referenceCeilings]],
+    );
+  } catch (e) {
+    // said of the folder the user gave, not of the file inside it bench would write
+    if (!(e instanceof OutputPathError) || !files.includes(e.path)) throw e;
+    throw new OutputPathError(
+      "--out",
+      out,
+      `bench writes ${e.path.slice(dir.length + 1)} there, and that file is the ` +
+        `--reference-ceilings ${options.referenceCeilings} it reads: writing it would destroy ` +
+        "the reference; give another --out folder, or copy the reference elsewhere first",
+    );
+  }
 }
 
 /**
