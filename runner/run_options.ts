@@ -82,7 +82,8 @@ export function runMatrixOptionIssues(options: RunMatrixOptions): ConfigIssue[] 
 }
 
 /**
- * Throws one ConfigError listing every problem {@link runMatrixOptionIssues} finds.
+ * Throws one ConfigError listing every problem {@link runMatrixOptionIssues} finds; a bad
+ * filter first throws the RangeError its parsing gives (the words of `run --filter`).
  *
  * @example
  * ```ts
@@ -91,6 +92,9 @@ export function runMatrixOptionIssues(options: RunMatrixOptions): ConfigIssue[] 
  * ```
  */
 export function checkRunMatrixOptions(options: RunMatrixOptions): void {
+  // a bad filter throws the RangeError its parsing gives, as selectMatrixCases and `run
+  // --filter` say it (wrapped here, `run` and `upgrade-check` worded it otherwise)
+  if (options.filter !== undefined) parseFilter(options.filter);
   const issues = runMatrixOptionIssues(options);
   if (issues.length > 0) throw new ConfigError("runMatrix options", issues, "invalid options");
 }

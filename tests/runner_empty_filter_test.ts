@@ -5,7 +5,6 @@
  * refuse a malformed filter, before anything is read or written.
  */
 import assert from "node:assert/strict";
-import { ConfigError } from "../adapter/errors.ts";
 import { runMatrix } from "../runner/run_matrix.ts";
 import { runMatrixOptionIssues } from "../runner/run_options.ts";
 import { selectMatrixCases } from "../matrix/select.ts";
@@ -24,9 +23,11 @@ Deno.test("runMatrix: an empty or malformed filter throws before anything runs",
           progressMode: "failures",
           testOnlyCaseRunner: () => Promise.reject(new Error("no case may run")),
         }),
+        // the RangeError of the filter's parsing, as selectMatrixCases and `run --filter`
+        // give it
         (e: unknown) => {
-          assert.ok(e instanceof ConfigError, String(e));
-          assert.deepEqual(e.issues.map((x) => x.path), ["filter"], e.message);
+          assert.ok(e instanceof RangeError, String(e));
+          assert.match(e.message, /^filter /, e.message);
           return true;
         },
       );
