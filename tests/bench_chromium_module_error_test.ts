@@ -4,6 +4,7 @@
 // docs/backends.md promises). The page now registers the module under the name the user gave.
 import assert from "node:assert/strict";
 import { browserTestName, chromiumMissing, runHarness } from "./browser_helpers.ts";
+import { BENCH_TINY_ABSORBED_ONCE } from "./helpers_cli.ts";
 
 const ignore = chromiumMissing() !== null || Deno.build.os !== "linux";
 
@@ -12,18 +13,9 @@ Deno.test({
   ignore,
   fn: async () => {
     const r = await runHarness([
-      "bench",
+      ...BENCH_TINY_ABSORBED_ONCE,
       "--runtime",
       "chromium",
-      "--matrix",
-      "tiny",
-      "--filter",
-      "path=absorbed",
-      "--reps",
-      "1",
-      "--warmup-ms",
-      "0",
-      "--json",
       "--backend-module",
       "tests/fixtures/backends/launch_throws.ts",
       "--backend",

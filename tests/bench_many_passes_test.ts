@@ -4,7 +4,7 @@
 // of a user backend's run now has room for as many passes as a query set holds.
 import assert from "node:assert/strict";
 import { hasAdapter } from "../gpu/device.ts";
-import { cliCommand } from "./helpers_cli.ts";
+import { BENCH_TINY_ABSORBED_ONCE, cliCommand } from "./helpers_cli.ts";
 
 const gpu = await hasAdapter();
 
@@ -13,16 +13,7 @@ Deno.test({
   ignore: !gpu,
   fn: async () => {
     const res = await cliCommand([
-      "bench",
-      "--matrix",
-      "tiny",
-      "--filter",
-      "path=absorbed",
-      "--reps",
-      "1",
-      "--warmup-ms",
-      "0",
-      "--json",
+      ...BENCH_TINY_ABSORBED_ONCE,
       "--backend-module",
       "tests/fixtures/backends/many_passes.ts",
       "--backend",

@@ -6,7 +6,7 @@
 // a warning only.
 import assert from "node:assert/strict";
 import { hasAdapter } from "../gpu/device.ts";
-import { cliCommand } from "./helpers_cli.ts";
+import { BENCH_TINY_ABSORBED_ONCE, cliCommand } from "./helpers_cli.ts";
 import { unusedBenchBackends } from "../bench/unused_backends.ts";
 import type { BenchRecord } from "../bench/run_bench.ts";
 
@@ -137,16 +137,7 @@ Deno.test({
   ignore: !gpu,
   fn: async () => {
     const res = await cliCommand([
-      "bench",
-      "--matrix",
-      "tiny",
-      "--filter",
-      "path=absorbed",
-      "--reps",
-      "1",
-      "--warmup-ms",
-      "0",
-      "--json",
+      ...BENCH_TINY_ABSORBED_ONCE,
       "--backend-module",
       "examples/backends/naive/mod.ts",
     ]).output();

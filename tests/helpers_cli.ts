@@ -125,3 +125,25 @@ export function runTinyLayer(
     `${dir}/y.safetensors`,
   ], env);
 }
+
+/**
+ * `bench` on the tiny matrix's absorbed case, once, with no warm-up, as `--json`: the start
+ * of the command line of the tests that bench a (user) backend once. Add its own flags after.
+ *
+ * @example
+ * ```ts ignore
+ * const r = await runCli([...BENCH_TINY_ABSORBED_ONCE, "--backend", "naive"]);
+ * ```
+ */
+export const BENCH_TINY_ABSORBED_ONCE: readonly string[] = [
+  "bench",
+  "--matrix",
+  "tiny",
+  "--filter",
+  "path=absorbed",
+  "--reps",
+  "1",
+  "--warmup-ms",
+  "0",
+  "--json",
+];
