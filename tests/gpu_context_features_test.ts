@@ -9,9 +9,23 @@ import assert from "node:assert/strict";
 import { presetSpec } from "../adapter/presets.ts";
 import { isGpuPlan, resolve } from "../adapter/resolve.ts";
 import { GpuContext, HARNESS_FEATURES } from "../gpu/device.ts";
+import type { DeviceCaps } from "../adapter/types.ts";
 import { runAttention } from "../kernels/attention.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
 import { gpuTest } from "./gpu_helpers.ts";
+
+/** A tiny f16 decode planned on wgsl-absorbed against `caps`, with its seeded inputs. */
+function tinyF16Case(caps: DeviceCaps) {
+  const spec = presetSpec("tiny");
+  const plan = resolve({
+    spec,
+    dtype: "f16",
+    backend: "wgsl-absorbed",
+    layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 8, causal: true },
+  }, caps);
+  assert.ok(isGpuPlan(plan), JSON.stringify(plan));
+  return { spec, plan, inputs: makeAttentionInputs(spec, plan.layout, { seed: 1 }) };
+}
 
 gpuTest("GpuContext.create(): the harness features the adapter has are enabled", async () => {
   const ctx = await GpuContext.create();
@@ -33,15 +47,7 @@ gpuTest("GpuContext.create(): the harness features the adapter has are enabled",
 gpuTest("GpuContext.create(): an f16 plan resolved against its caps runs", async () => {
   const ctx = await GpuContext.create();
   try {
-    const spec = presetSpec("tiny");
-    const plan = resolve({
-      spec,
-      dtype: "f16",
-      backend: "wgsl-absorbed",
-      layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 8, causal: true },
-    }, ctx.caps);
-    assert.ok(isGpuPlan(plan), JSON.stringify(plan));
-    const inputs = makeAttentionInputs(spec, plan.layout, { seed: 1 });
+    const { spec, plan, inputs } = tinyF16Case(ctx.caps);
     const { outputs } = await runAttention(ctx, plan, { spec, inputs, timing: false });
     assert.equal(outputs.out.length, spec.numHeads * spec.vHeadDim);
   } finally {
@@ -54,16 +60,8 @@ gpuTest(
   async () => {
     const bare = await GpuContext.create({ optionalFeatures: [] });
     try {
-      const spec = presetSpec("tiny");
       // resolved against the adapter's caps (which list shader-f16), run on the bare device
-      const plan = resolve({
-        spec,
-        dtype: "f16",
-        backend: "wgsl-absorbed",
-        layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 8, causal: true },
-      }, bare.caps);
-      assert.ok(isGpuPlan(plan), JSON.stringify(plan));
-      const inputs = makeAttentionInputs(spec, plan.layout, { seed: 1 });
+      const { spec, plan, inputs } = tinyF16Case(bare.caps);
       await assert.rejects(
         () => runAttention(bare, plan, { spec, inputs, timing: false }),
         (e: unknown) =>
