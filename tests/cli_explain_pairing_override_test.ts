@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { runCli } from "./helpers_cli.ts";
+import { GOOD_HF } from "./config_helpers.ts";
 
 const caps = "tests/fixtures/caps_lavapipe.json";
 
@@ -13,13 +14,7 @@ Deno.test("explain --pairing: the override and the config's own pairing are said
     await Deno.writeTextFile(
       config,
       JSON.stringify({
-        hidden_size: 64,
-        num_attention_heads: 4,
-        q_lora_rank: null,
-        kv_lora_rank: 32,
-        qk_nope_head_dim: 16,
-        qk_rope_head_dim: 8,
-        v_head_dim: 16,
+        ...GOOD_HF,
         rope_theta: 10000,
         rope_scaling: null,
         rope_interleave: true,
