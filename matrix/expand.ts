@@ -617,12 +617,17 @@ export async function loadMatrix(
   const bundled = BUNDLED_MATRICES.includes(nameOrPath);
   if (options.configRoot !== undefined) await checkConfigRoot(options.configRoot);
   const url = bundled ? new URL(`./bundled/${nameOrPath}.json`, import.meta.url) : nameOrPath;
+  // a YAML file is read as JSON and fails at its first line: say that matrices are JSON
+  const yaml = /\.ya?ml$/i.test(nameOrPath);
   const raw = await readJsonFile(url, {
     what: "matrix",
     name: nameOrPath,
-    hint: `${didYouMean(nameOrPath, BUNDLED_MATRICES)}bundled matrices: ${
-      BUNDLED_MATRICES.join(", ")
-    }`,
+    hint: yaml
+      ? "a matrix file is JSON, not YAML: write it as JSON (matrix/bundled/smoke.json shows " +
+        "the form)"
+      : `${didYouMean(nameOrPath, BUNDLED_MATRICES)}bundled matrices: ${
+        BUNDLED_MATRICES.join(", ")
+      }`,
   });
   const written = validateMatrix(raw, nameOrPath);
   const badBackends = unknownBackends(written);
