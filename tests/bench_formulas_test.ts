@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { benchCase } from "./report_html_fixtures.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import {
   BENCH_MATRICES,
@@ -541,19 +542,7 @@ Deno.test("an f16 FMA ceiling that was not measured is said so, with no unit", (
 // summary.md's row of a case that errored or was refused said "-" in its backend column
 // while results.csv and report.json named the backend (a user backend's launch that threw).
 Deno.test("summary.md names the backend of an errored or unsupported case", () => {
-  const base = {
-    case: {
-      preset: "tiny",
-      heads: 4,
-      path: "absorbed",
-      dtype: "f32",
-      b: 1,
-      sq: 1,
-      sk: 64,
-      causal: true,
-      page: 0,
-    },
-  } as const;
+  const base = { case: benchCase({}) };
   const md = toMarkdown(
     reportOf([
       { ...base, id: "e", status: "error", reason: "launch() threw", backend: "naive" },

@@ -5,6 +5,7 @@
 // `run --backend` that ran none of its cases); a device that lacks what every case needs is
 // a warning only.
 import assert from "node:assert/strict";
+import { benchCase } from "./report_html_fixtures.ts";
 import { hasAdapter } from "../gpu/device.ts";
 import { BENCH_TINY_ABSORBED_ONCE, cliCommand } from "./helpers_cli.ts";
 import { unusedBenchBackends } from "../bench/unused_backends.ts";
@@ -12,17 +13,7 @@ import type { BenchRecord } from "../bench/run_bench.ts";
 
 const gpu = await hasAdapter();
 
-const CASE = {
-  preset: "tiny",
-  heads: 4,
-  path: "absorbed",
-  dtype: "f16",
-  b: 1,
-  sq: 1,
-  sk: 64,
-  causal: true,
-  page: 0,
-} as const;
+const CASE = benchCase({ dtype: "f16" });
 
 Deno.test("unusedBenchBackends: refused for the device only is a warning, not a failure", () => {
   const records: BenchRecord[] = [{
