@@ -33,7 +33,8 @@ import {
   LayerUnsupportedError,
 } from "./layer.ts";
 import { LayerEncoder } from "./layer_encoder.ts";
-import { type GpuLayerWeights, specDifference } from "./layer_weights.ts";
+import type { GpuLayerWeights } from "./layer_weights.ts";
+import { specDifference } from "../adapter/spec.ts";
 import type { SourceMutation } from "./source.ts";
 import { makePrng } from "../util/prng.ts";
 

@@ -39,9 +39,9 @@ import {
   isGpuWeights,
   pad4,
   padCols,
-  specDifference,
   uploadLayerWeights,
 } from "./layer_weights.ts";
+import { specDifference } from "../adapter/spec.ts";
 import type { SourceMutation } from "./source.ts";
 
 /** The layer cannot run on this device (e.g. f16 without shader-f16): every reason. */

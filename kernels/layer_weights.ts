@@ -237,45 +237,6 @@ export function uploadLayerWeights(
   }
 }
 
-/** A JSON value with its object keys sorted, so that two equal specs give one text. */
-function sortedJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(sortedJson).join(",")}]`;
-  if (typeof v === "object" && v !== null) {
-    const entries = Object.entries(v).filter(([, x]) => x !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${sortedJson(x)}`).join(",")}}`;
-  }
-  return JSON.stringify(v) ?? "null";
-}
-
-/**
- * The first field (sorted by name) in which two specs differ, or null when they describe
- * the same layer. `name` and `source` are left out: two readings of one model (a preset and
- * its config.json, or two `presetSpec` calls) are the same spec to the kernels, whose
- * weights (scaled latent norms included) fit both.
- *
- * @example
- * ```ts
- * import { presetSpec } from "../adapter/presets.ts";
- * import { specDifference } from "./layer_weights.ts";
- * specDifference(presetSpec("tiny"), presetSpec("tiny")); // null
- * specDifference(presetSpec("tiny"), presetSpec("tiny-yarn")); // "invFreq"
- * ```
- */
-export function specDifference(a: MlaSpec, b: MlaSpec): string | null {
-  if (a === b) return null;
-  const fields = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
-  for (const f of fields) {
-    if (f === "name" || f === "source") continue;
-    const [x, y] = [
-      (a as unknown as Record<string, unknown>)[f],
-      (b as unknown as Record<string, unknown>)[f],
-    ];
-    if (sortedJson(x) !== sortedJson(y)) return f;
-  }
-  return null;
-}
-
 /**
  * Whether layer weights were already uploaded (else they are host tensors).
  *
