@@ -106,6 +106,48 @@ Deno.test("a block scale beside a weight that is not F8_E4M3 is named as such", 
   assert.match(bf16[0].message, /and kv_b_proj\.weight is BF16$/);
 });
 
+Deno.test("checkLayerTensors: every tensor of a dtype the loader cannot read, named with the readable ones", () => {
+  // An F64 weight passed the shape check and then failed alone at read time with "supported:
+  // F32, F16, BF16", omitting F8_E4M3; now each such tensor is an issue before any read.
+  const spec = presetSpec("tiny");
+  const p = "model.layers.0.self_attn.";
+  const shapes = new Map<string, readonly number[]>([
+    [p + "q_proj.weight", [96, 64]],
+    [p + "kv_a_proj_with_mqa.weight", [40, 64]],
+    [p + "kv_a_layernorm.weight", [32]],
+    [p + "kv_b_proj.weight", [128, 32]],
+    [p + "kv_b_proj.weight_scale_inv", [1, 1]],
+    [p + "o_proj.weight", [64, 64]],
+  ]);
+  const dtypes = new Map([
+    [p + "q_proj.weight", "F64"],
+    [p + "kv_a_proj_with_mqa.weight", "F32"],
+    [p + "kv_a_layernorm.weight", "F8_E4M3"],
+    [p + "kv_b_proj.weight", "F8_E4M3"],
+    [p + "kv_b_proj.weight_scale_inv", "I32"],
+    [p + "o_proj.weight", "BF16"],
+  ]);
+  const issues = checkLayerTensors(spec, shapes, p, { dtypes });
+  assert.deepEqual(issues.map((i) => [i.path, i.value]), [
+    [p + "q_proj.weight", "F64"],
+    [p + "kv_a_layernorm.weight", "F8_E4M3"],
+    [p + "kv_b_proj.weight_scale_inv", "I32"],
+  ]);
+  assert.equal(
+    issues[0].message,
+    "dtype F64 cannot be read: a Linear weight may be F32, F16, BF16 or F8_E4M3 (with its " +
+      "weight_scale_inv block scale)",
+  );
+  assert.equal(
+    issues[1].message,
+    "dtype F8_E4M3 cannot be read: a norm weight or block scale may be F32, F16, BF16",
+  );
+  assert.match(
+    issues[2].message,
+    /^dtype I32 cannot be read: the block scale of the F8_E4M3 weight kv_b_proj\.weight .* may be F32, F16, BF16$/,
+  );
+});
+
 Deno.test("loadLayerWeights: a Python-written file, mixed F32/F16/BF16, other modules ignored", async () => {
   const file = await SafetensorsFile.open(`${FIXTURES}tiny_layer3.safetensors`);
   try {

@@ -10,7 +10,7 @@ import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
 import type { LayerWeights, MlaSpec } from "../adapter/types.ts";
 import { SafetensorsError } from "./errors.ts";
 import { blockScaleShape, dequantBlockFp8, FP8_BLOCK_SIZE } from "./fp8.ts";
-import type { TensorReader } from "./safetensors.ts";
+import { SUPPORTED_DTYPES, type TensorReader } from "./safetensors.ts";
 
 /** One expected tensor: its {@link LayerWeights} field, HF suffix and shape. */
 export interface ExpectedTensor {
@@ -254,6 +254,20 @@ export interface CheckLayerTensorsOptions {
   fp8BlockSize?: readonly [number, number];
 }
 
+/**
+ * Why a tensor of this dtype cannot be loaded as layer weights (naming the dtypes that can),
+ * or null when it can (or the dtype is not known). `linear`: a 2-D Linear weight, which may
+ * also be F8_E4M3 with its block scale; a norm weight or a block scale may not.
+ */
+function dtypeProblem(dtype: string | undefined, linear: boolean): string | null {
+  if (dtype === undefined || (SUPPORTED_DTYPES as readonly string[]).includes(dtype)) return null;
+  if (linear && dtype === "F8_E4M3") return null;
+  return linear
+    ? `a Linear weight may be ${SUPPORTED_DTYPES.join(", ")} or F8_E4M3 (with its ` +
+      "weight_scale_inv block scale)"
+    : `a norm weight or block scale may be ${SUPPORTED_DTYPES.join(", ")}`;
+}
+
 const sameShape = (a: readonly number[], b: readonly number[]) =>
   a.length === b.length && a.every((d, i) => d === b[i]);
 
@@ -295,6 +309,13 @@ export function checkLayerTensors(
         value: [...found],
         message: `wrong shape: expected [${t.shape.join(", ")}], found [${found.join(", ")}]`,
       });
+    } else if (dtypeProblem(options.dtypes?.get(name), t.shape.length === 2)) {
+      const dtype = options.dtypes!.get(name)!;
+      issues.push({
+        path: name,
+        value: dtype,
+        message: `dtype ${dtype} cannot be read: ${dtypeProblem(dtype, t.shape.length === 2)}`,
+      });
     } else if (options.dtypes?.get(name) === "F8_E4M3" && t.shape.length === 2) {
       const scale = scaleNameOf(name);
       want.add(scale);
@@ -318,6 +339,13 @@ export function checkLayerTensors(
           path: scale,
           value: [...got],
           message: `wrong shape: ${what}, expected [${need.join(", ")}], found [${got.join(", ")}]`,
+        });
+      } else if (dtypeProblem(options.dtypes.get(scale), false)) {
+        const dtype = options.dtypes.get(scale)!;
+        issues.push({
+          path: scale,
+          value: dtype,
+          message: `dtype ${dtype} cannot be read: ${what} may be ${SUPPORTED_DTYPES.join(", ")}`,
         });
       }
     }
