@@ -42,7 +42,8 @@ function matchesPartial(p: CaseParams, partial: Axes): boolean {
 
 /**
  * Validate a parsed matrix file (throws a `ConfigError` naming each bad entry): the schema,
- * device profile names (`native`, the adapter as probed, is reserved), group labels (a name,
+ * device profile names (`native`, the adapter as probed, is reserved), profiles that change
+ * nothing or that no group's device axis names, group labels (a name,
  * or `groups[i]` when it has none: two groups of one label are refused, the reports group
  * cases by it), axis values listed twice in a group, and each group's `expect` (matrix/reason_codes.ts: `supported` with codes,
  * or an `unsupported` code that is no reason code, is refused).
@@ -101,6 +102,33 @@ export function validateMatrix(raw: unknown, source: string): MatrixFile {
           'group\'s device axis, e.g. "devices": {"no-f16": {...}}, "device": ["native", "no-f16"]',
       });
     }
+    // a profile that sets nothing ran its cases on the adapter as probed, "native" under
+    // another name, and the reports told them apart as if they differed
+    const prof = m.devices?.[name];
+    if (
+      prof && !prof.removeFeatures?.length && !Object.keys(prof.limits ?? {}).length &&
+      prof.loopIterationBudget === undefined
+    ) {
+      issues.push({
+        path: `devices.${name}`,
+        value: prof,
+        message: "changes nothing (no removeFeatures, limits or loopIterationBudget), so its " +
+          'cases would run the adapter as probed, as device "native" does, under another ' +
+          'name; give it what it removes or lowers, e.g. {"removeFeatures": ["shader-f16"]}',
+      });
+    }
+  }
+  // a profile no group's device axis names: none of its cases would run, which a reader of
+  // the matrix (and its author, who meant it to) cannot tell from the reports
+  const used = new Set(m.groups.flatMap((g) => asList((g.axes as Axes).device ?? "native")));
+  for (const name of Object.keys(m.devices ?? {})) {
+    if (name === "native" || used.has(name)) continue;
+    issues.push({
+      path: `devices.${name}`,
+      value: m.devices?.[name],
+      message: "is named by no group's device axis, so none of its cases would run; add it " +
+        `to a group's axes, e.g. "device": ["native", "${name}"], or remove the profile`,
+    });
   }
   // the reports group cases by this label: two groups of one label would read as one group
   const labels = new Map<string, number>();

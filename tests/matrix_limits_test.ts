@@ -22,7 +22,9 @@ import { configError } from "./config_helpers.ts";
 /** 10 values on 8 axes: 10^8 cases. */
 const tenOnEight = {
   name: "huge",
-  devices: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`d${i}`, {}])),
+  devices: Object.fromEntries(
+    Array.from({ length: 10 }, (_, i) => [`d${i}`, { loopIterationBudget: 1000 + i }]),
+  ),
   groups: [{
     axes: {
       ...Object.fromEntries(

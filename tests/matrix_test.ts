@@ -170,6 +170,28 @@ const bad: [string, unknown, string][] = [
     'devices.native: {"removeFeatures":["shader-f16"]} is a reserved name',
   ],
   [
+    // a profile setting nothing ran "native" again under another name, accepted silently
+    "device profile that changes nothing",
+    {
+      name: "m",
+      devices: { same: { removeFeatures: [], limits: {} } },
+      groups: [{ axes: { device: ["native", "same"] } }],
+    },
+    'devices.same: {"removeFeatures":[],"limits":{}} changes nothing (no removeFeatures, ' +
+    "limits or loopIterationBudget)",
+  ],
+  [
+    // a profile no group names ran none of its cases, accepted silently
+    "device profile no group names",
+    {
+      name: "m",
+      devices: { "no-f16": { removeFeatures: ["shader-f16"] } },
+      groups: [{ axes: { device: "native" } }],
+    },
+    'devices.no-f16: {"removeFeatures":["shader-f16"]} is named by no group\'s device axis, ' +
+    "so none of its cases would run",
+  ],
+  [
     // an integer >= 0, but not a safe one: the message said "must be an integer >= 0"
     "seed past the safe integers",
     { name: "m", seed: 1e20, groups: [{ axes: {} }] },
