@@ -135,16 +135,16 @@ Deno.test("checkLayerTensors: every tensor of a dtype the loader cannot read, na
   ]);
   assert.equal(
     issues[0].message,
-    "dtype F64 cannot be read: a Linear weight may be F32, F16, BF16 or F8_E4M3 (with its " +
+    "is a dtype the loader cannot read: a Linear weight may be F32, F16, BF16 or F8_E4M3 (with its " +
       "weight_scale_inv block scale)",
   );
   assert.equal(
     issues[1].message,
-    "dtype F8_E4M3 cannot be read: a norm weight or block scale may be F32, F16, BF16",
+    "is a dtype the loader cannot read: a norm weight or block scale may be F32, F16, BF16",
   );
   assert.match(
     issues[2].message,
-    /^dtype I32 cannot be read: the block scale of the F8_E4M3 weight kv_b_proj\.weight .* may be F32, F16, BF16$/,
+    /^is a dtype the loader cannot read: the block scale of the F8_E4M3 weight kv_b_proj\.weight .* may be F32, F16, BF16$/,
   );
 });
 

@@ -314,7 +314,7 @@ export function checkLayerTensors(
       issues.push({
         path: name,
         value: dtype,
-        message: `dtype ${dtype} cannot be read: ${dtypeProblem(dtype, t.shape.length === 2)}`,
+        message: `is a dtype the loader cannot read: ${dtypeProblem(dtype, t.shape.length === 2)}`,
       });
     } else if (options.dtypes?.get(name) === "F8_E4M3" && t.shape.length === 2) {
       const scale = scaleNameOf(name);
@@ -345,7 +345,9 @@ export function checkLayerTensors(
         issues.push({
           path: scale,
           value: dtype,
-          message: `dtype ${dtype} cannot be read: ${what} may be ${SUPPORTED_DTYPES.join(", ")}`,
+          message: `is a dtype the loader cannot read: ${what} may be ${
+            SUPPORTED_DTYPES.join(", ")
+          }`,
         });
       }
     }
