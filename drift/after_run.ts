@@ -7,6 +7,8 @@
  * @module
  */
 import { appendStepSummary } from "../report/markdown.ts";
+import { shellWord } from "../report/finish_commands.ts";
+import { DEFAULT_THRESHOLDS } from "./thresholds.ts";
 import type { RunReport } from "../results/types.ts";
 import { isDirectory, pathExists, writeJsonAtomic, writeTextAtomic } from "../util/fs.ts";
 import {
@@ -247,6 +249,41 @@ export interface DriftAfterRunResult {
 }
 
 /**
+ * The warning of `run --baseline <dir>` when the folder has no baseline for this device: the
+ * key, the keys it has, and the command that makes one from this run (`baseline update
+ * --from-report`, which keeps its matrix, filter, backend and runtime: a `baseline update
+ * --dir` alone would run the whole smoke matrix on the bundled backends), its paths quoted
+ * for a shell; a run of fewer timed repetitions than `minSamples` is told that such a
+ * baseline cannot test speed.
+ *
+ * @example
+ * ```ts
+ * import { noBaselineWarning } from "./after_run.ts";
+ * noBaselineWarning({ repeats: 10 }, {
+ *   baseline: "my baselines", out: "out/x", key: "llvmpipe-65541-vulkan", have: [],
+ * });
+ * // "warning: no baseline for this device (llvmpipe-65541-vulkan) in my baselines (it has none);
+ * //  drift not checked. Create one from this run with: deno task harness baseline update
+ * //  --from-report out/x --dir 'my baselines'"
+ * ```
+ */
+export function noBaselineWarning(
+  report: Partial<Pick<RunReport, "repeats">>,
+  where: { baseline: string; out: string; key: string; have: readonly string[] },
+): string {
+  const repeats = report.repeats ?? 3;
+  const min = DEFAULT_THRESHOLDS.minSamples;
+  return `warning: no baseline for this device (${where.key}) in ${where.baseline} ` +
+    `(it has ${where.have.length ? where.have.join(", ") : "none"}); drift not checked. ` +
+    "Create one from this run with: deno task harness baseline update --from-report " +
+    `${shellWord(where.out)} --dir ${shellWord(where.baseline)}` +
+    (repeats < min
+      ? ` (its ${repeats} timed repetitions a case cannot test speed: run with --repeats 10 ` +
+        "first for a baseline that does)"
+      : "");
+}
+
+/**
  * The drift step after `run`: append the run to the history database (`history`), and
  * compare it with its baseline (`baseline`), writing `<out>/compare.md` and
  * `<out>/compare.json` (the Markdown also to `$GITHUB_STEP_SUMMARY` with `stepSummary`)
@@ -291,9 +328,7 @@ export async function driftAfterRun(
     }
     const have = await baselineKeys(options.baseline);
     console.error(
-      `warning: no baseline for this device (${key}) in ${options.baseline} ` +
-        `(it has ${have.length ? have.join(", ") : "none"}); drift not checked. ` +
-        `Create one with: deno task harness baseline update --dir ${options.baseline}`,
+      noBaselineWarning(report, { baseline: options.baseline, out: options.out, key, have }),
     );
     return none;
   }

@@ -202,8 +202,9 @@ Deno.test({
   ignore: !gpu,
   fn: async () => {
     const tmp = await Deno.makeTempDir();
-    await Deno.mkdir(`${tmp}/baselines`);
-    await Deno.writeTextFile(`${tmp}/baselines/some-other-gpu-vulkan.json`, "{}");
+    // a folder with a space: the command the warning offers quotes it
+    await Deno.mkdir(`${tmp}/my baselines`);
+    await Deno.writeTextFile(`${tmp}/my baselines/some-other-gpu-vulkan.json`, "{}");
     const r = await runCli([
       "run",
       "--filter",
@@ -211,7 +212,7 @@ Deno.test({
       "--repeats",
       "0",
       "--baseline",
-      `${tmp}/baselines`,
+      `${tmp}/my baselines`,
       "--history",
       `${tmp}/h.sqlite`,
       "--out",
@@ -223,8 +224,18 @@ Deno.test({
     const key = deviceKey({ adapter: caps.adapter }, BACKEND);
     assert.ok(
       r.stderr.includes(
-        `warning: no baseline for this device (${key}) in ${tmp}/baselines ` +
+        `warning: no baseline for this device (${key}) in ${tmp}/my baselines ` +
           "(it has some-other-gpu-vulkan); drift not checked",
+      ),
+      r.stderr,
+    );
+    // the command that makes it from this run, pasteable: `baseline update --dir` alone ran
+    // the whole smoke matrix, and left the folder's space unquoted
+    assert.ok(
+      r.stderr.includes(
+        `Create one from this run with: deno task harness baseline update --from-report ` +
+          `${tmp}/out --dir '${tmp}/my baselines' (its 0 timed repetitions a case cannot ` +
+          "test speed: run with --repeats 10 first for a baseline that does)",
       ),
       r.stderr,
     );
