@@ -108,7 +108,8 @@ export function upgradeCheckCommand() {
         "set for them) or two git revisions of the harness and kernels (--from-ref/--to-ref, each " +
         "checked out with `git worktree add` into a temporary folder and removed afterwards), " +
         "one after the other, then prints the compare report of the second against the first " +
-        "(also in <out>/compare.md and <out>/compare.json). Needs run permission: --from/--to " +
+        "(also in <out>/compare.md and <out>/compare.json, and appended to $GITHUB_STEP_SUMMARY " +
+        "when set, in place of the sides' run summaries). Needs run permission: --from/--to " +
         "start npx, so `deno run -A main.ts upgrade-check ...`; --from-ref/--to-ref start git " +
         "and deno, which `deno task harness` allows. Exit 1 on regressions, 2 on bad input " +
         "(checked before any side starts: --matrix and --filter as run checks them with " +
@@ -245,6 +246,8 @@ export function upgradeCheckCommand() {
       const md = await writeCompareOutputs(report, {
         md: `${opts.out}/${COMPARE_FILES.md}`,
         json: `${opts.out}/${COMPARE_FILES.json}`,
+        // the check's verdict, not its sides' run summaries (their runs get it empty)
+        stepSummary: true,
       }, { title });
       if (opts.html) await writeCompareHtml(opts.html, report, { title, ...await sides(opts.out) });
       console.log(opts.json ? JSON.stringify(report, null, 2) : md);

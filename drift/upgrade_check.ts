@@ -113,6 +113,14 @@ function absolute(path: string): string {
   return path.startsWith("/") ? path : `${Deno.cwd()}/${path}`.replace(/\/\.\//g, "/");
 }
 
+/**
+ * What every side's run gets in its environment: no colour, and `GITHUB_STEP_SUMMARY` empty
+ * (unset for `run`): each side's run appended its own summary.md there, two run summaries
+ * with the same heading and neither the check's verdict, which a support or speed drift
+ * between two passing sides left all green; the check appends its compare.md instead.
+ */
+const SIDE_ENV: Readonly<Record<string, string>> = { NO_COLOR: "1", GITHUB_STEP_SUMMARY: "" };
+
 function runArgs(o: UpgradeCheckOptions, outDir: string): string[] {
   const args = ["task", "harness", "run", "--matrix", o.matrix, "--out", outDir];
   args.push("--repeats", String(o.repeats));
@@ -166,7 +174,7 @@ export function denoVersionSides(
         command: Deno.execPath(),
         args: [...runArgs(o as UpgradeCheckOptions, `${out}/${which}`), ...runtime],
         cwd: o.repoRoot,
-        env: { NO_COLOR: "1" },
+        env: SIDE_ENV,
         outDir: `${out}/${which}`,
       };
     }
@@ -176,7 +184,7 @@ export function denoVersionSides(
       command: "npx",
       args: ["--yes", `deno@${v}`, ...runArgs(o as UpgradeCheckOptions, `${out}/${which}`)],
       cwd: o.repoRoot,
-      env: { DENO_TLS_CA_STORE: "system,mozilla", NO_COLOR: "1" },
+      env: { DENO_TLS_CA_STORE: "system,mozilla", ...SIDE_ENV },
       outDir: `${out}/${which}`,
     };
   };
@@ -691,7 +699,7 @@ export async function upgradeCheck(o: UpgradeCheckOptions): Promise<UpgradeCheck
           command: Deno.execPath(),
           args: runArgs(o, `${out}/${which}`),
           cwd: dir,
-          env: { NO_COLOR: "1" },
+          env: SIDE_ENV,
           outDir: `${out}/${which}`,
         };
       }

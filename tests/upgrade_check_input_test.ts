@@ -13,6 +13,9 @@ import {
   upgradePrograms,
 } from "../drift/mod.ts";
 import { type CliResult, runCli } from "./helpers_cli.ts";
+import { caseResult, lavapipeFingerprint, reportOf } from "./drift_helpers.ts";
+
+const A = "preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1";
 
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
@@ -327,3 +330,53 @@ Deno.test("upgradeMode: half a pair names the missing half", () => {
   assert.equal(upgradeMode({ fromRef: "a", toRef: "b" }), "refs");
   assert.equal(upgradeMode({ from: "2.9.5", to: "2.9.6" }), "versions");
 });
+
+tmpTest(
+  "upgrade-check under GitHub Actions: $GITHUB_STEP_SUMMARY gets the check's verdict, not its sides' run summaries",
+  async (dir) => {
+    // A stand-in npx: the side's run writes a report.json into its --out, and appends a
+    // summary to $GITHUB_STEP_SUMMARY when it is set, as `run` does.
+    await Deno.mkdir(`${dir}/bin`);
+    await Deno.writeTextFile(
+      `${dir}/bin/npx`,
+      [
+        "#!/bin/sh",
+        'out=""; prev=""',
+        'for a in "$@"; do [ "$prev" = "--out" ] && out="$a"; prev="$a"; done',
+        '/bin/mkdir -p "$out" && /bin/cp "$FAKE_REPORT" "$out/report.json"',
+        'if [ -n "$GITHUB_STEP_SUMMARY" ]; then',
+        '  echo "## a side\'s run summary" >> "$GITHUB_STEP_SUMMARY"',
+        "fi",
+        "",
+      ].join("\n"),
+      { mode: 0o755 },
+    );
+    const report = reportOf([caseResult(A, 1, 1)], {
+      fingerprint: lavapipeFingerprint(),
+      filter: "preset=tiny",
+    });
+    await Deno.writeTextFile(`${dir}/report.json`, JSON.stringify(report));
+    const summary = `${dir}/step summary.md`;
+    const r = await runCli([
+      "upgrade-check",
+      "--from",
+      "2.9.5",
+      "--to",
+      "2.9.6",
+      "--filter",
+      "preset=tiny",
+      "--out",
+      `${dir}/up`,
+    ], {
+      PATH: `${dir}/bin`,
+      FAKE_REPORT: `${dir}/report.json`,
+      GITHUB_STEP_SUMMARY: summary,
+    }, { all: true });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assertNoTrace(r);
+    const md = await Deno.readTextFile(summary);
+    assert.doesNotMatch(md, /a side's run summary/, md);
+    assert.equal(md, await Deno.readTextFile(`${dir}/up/compare.md`), "compare.md, once");
+    assert.match(md, /^## upgrade-check: deno 2\.9\.5 → deno 2\.9\.6\n\n\*\*No regressions\*\*/);
+  },
+);
