@@ -351,6 +351,8 @@ export interface CompareBaselinesOptions {
 }
 
 function side(b: Baseline): CompareSide {
+  const have = new Set(b.cases.map((c) => c.id));
+  const missing = b.scope.filter((id) => !have.has(id)).length;
   return {
     deviceKey: b.deviceKey,
     createdAt: b.createdAt,
@@ -362,8 +364,40 @@ function side(b: Baseline): CompareSide {
       : {}),
     harnessRevision: b.fingerprint.harnessRevision ?? null,
     cases: b.cases.length,
+    ...(missing === 0 ? {} : { missing }),
+    ...(b.interrupted ? { interrupted: true as const } : {}),
     ...(b.plantedFault === undefined ? {} : { plantedFault: plantedFaultInfo(b.plantedFault) }),
   };
+}
+
+/**
+ * The sentences that say a compared side's run is incomplete: how many of its selected
+ * cases have no result, and how they read in the comparison (the current run's: removed;
+ * the baseline's: the current results for them are "new"). Empty when both are complete.
+ *
+ * @example
+ * ```ts
+ * import { incompleteSides } from "./compare.ts";
+ * incompleteSides({ baseline: { missing: 2, interrupted: true }, current: {} });
+ * // ["The baseline run was interrupted: 2 of its selected cases have no result (the current run's results for them are counted as new)."]
+ * ```
+ */
+export function incompleteSides(
+  sides: Record<"baseline" | "current", Pick<CompareSide, "missing" | "interrupted">>,
+): string[] {
+  return (["baseline", "current"] as const).flatMap((which) => {
+    const s = sides[which];
+    if (!s.missing) return [];
+    return [
+      `The ${which} run ${s.interrupted ? "was interrupted" : "is incomplete"}: ${
+        plural(s.missing, "of its selected cases has", "of its selected cases have")
+      } no result (${
+        which === "current"
+          ? "counted as removed"
+          : "the current run's results for them are counted as new"
+      }).`,
+    ];
+  });
 }
 
 /**
@@ -534,6 +568,7 @@ export function compareBaselines(
   const baseById = new Map(base.cases.map((c) => [c.id, c]));
   const curById = new Map(current.cases.map((c) => [c.id, c]));
   const scope = new Set(current.scope);
+  const baseScope = new Set(base.scope);
   // A baseline case the current run would have selected, had its matrix still held it: the
   // same matrix, no shard (a shard's share depends on the whole selection), and the case
   // inside the current filter. Such a case is removed, not out of scope.
@@ -550,7 +585,13 @@ export function compareBaselines(
         id: c.id,
         class: "new",
         classes: ["new"],
-        details: [`new case (${c.decision}, ${c.status})`],
+        details: [
+          baseScope.has(c.id)
+            ? `no result in the baseline (its run selected the case but ${
+              base.interrupted ? "was interrupted before it" : "has none"
+            }); now ${c.decision}, ${c.status}`
+            : `new case (${c.decision}, ${c.status})`,
+        ],
         metrics: [],
         speed: null,
         bitsChanged: false,
@@ -580,7 +621,11 @@ export function compareBaselines(
         class: "removed",
         classes: ["removed"],
         details: [
-          scope.has(b.id) ? "selected but no result (interrupted?)" : "no longer in the matrix",
+          scope.has(b.id)
+            ? current.interrupted
+              ? "selected but no result: the current run was interrupted before it"
+              : "selected but no result (interrupted?)"
+            : "no longer in the matrix",
         ],
         metrics: [],
         speed: null,

@@ -28,7 +28,7 @@ import {
 } from "../report/html/page.ts";
 import { runtimeLabel } from "../report/runtime_label.ts";
 import { notComparableText, untestedText } from "./render.ts";
-import { plantedFaultSides } from "./compare.ts";
+import { incompleteSides, plantedFaultSides } from "./compare.ts";
 import { plural } from "../util/plural.ts";
 
 /** The error metrics of a baseline case, in report order (see drift/types.ts). */
@@ -207,6 +207,15 @@ function comparePage(
       `<p class="note" id="device-keys-differ">Different device keys (baseline ${
         escapeHtml(b.deviceKey)
       }, current ${escapeHtml(c.deviceKey)}): timings and bits are not expected to match.</p>`,
+    ));
+  }
+  // a side's run stopped early: its missing cases read as removed or new, not as drift
+  const incomplete = incompleteSides(report);
+  if (incomplete.length > 0) {
+    sections.push(section(
+      "incomplete",
+      "Incomplete runs",
+      incomplete.map((l) => `<p class="note drift-bad">${escapeHtml(l)}</p>`).join("\n"),
     ));
   }
   const env = report.environment.summary;

@@ -8,7 +8,7 @@ import type { CaseComparison, CompareReport, DriftClass } from "./types.ts";
 import { DRIFT_CLASSES } from "./types.ts";
 import { runtimeLabel } from "../report/runtime_label.ts";
 import { mdCell, mdCode } from "../report/md_text.ts";
-import { plantedFaultSides } from "./compare.ts";
+import { incompleteSides, plantedFaultSides } from "./compare.ts";
 import { plural } from "../util/plural.ts";
 
 /** Rows compare.md lists per section at most, by default; the rest are counted. */
@@ -95,6 +95,8 @@ export function compareToMarkdown(report: CompareReport, options: MarkdownOption
   if (b.deviceKey !== c.deviceKey) {
     lines.push(`> Different device keys: timings and bits are not expected to match.`, "");
   }
+  // a side's run stopped early: its missing cases read as removed or new, not as drift
+  for (const line of incompleteSides(report)) lines.push(`> ⚠ ${line}`, "");
   lines.push("### What changed in the environment", "");
   if (report.environment.summary.length === 0) {
     lines.push("Nothing: same Deno, adapter, driver, kernel sources, harness revision and host.");

@@ -287,6 +287,13 @@ export interface CompareSide {
   /** Cases. */
   readonly cases: number;
   /**
+   * Cases this side's run selected but has no result for (a run stopped early, or a merge
+   * missing shards); absent when none.
+   */
+  readonly missing?: number;
+  /** True when this side's run was interrupted; absent otherwise. */
+  readonly interrupted?: true;
+  /**
    * The planted fault this side ran with (`run --plant-fault`), with its description (null
    * when this harness does not know the id); absent for a side without one.
    */

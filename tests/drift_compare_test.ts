@@ -26,6 +26,7 @@ import {
 import { diffFingerprints } from "../runner/fingerprint.ts";
 import { inShard } from "../matrix/case_id.ts";
 import type { BaselineCase } from "../drift/types.ts";
+import { compareReportHtml } from "../drift/drift_html.ts";
 
 const A = "preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1";
 const E = "preset=tiny;path=expanded;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1";
@@ -485,4 +486,55 @@ Deno.test("classCounts counts every class a case has, as --fail-on does; counts 
   assert.equal(r.classCounts["support-drift"], 1);
   assert.equal(r.regressions, 1);
   assert.match(compareToMarkdown(r), /^\| numeric drift \| 0 \| 1 \|$/m);
+});
+
+Deno.test("compare: an interrupted side is said in compare.md, the JSON and the page; its missing cases are not 'new'", async () => {
+  const [a, b, c] = ["preset=tiny;b=1", "preset=tiny;b=2", "preset=tiny;b=3"];
+  const all = [a, b, c];
+  // the baseline's run stopped before c, the current one before b
+  const base = baselineOf([supportedCase(a), supportedCase(b)], {
+    scope: all,
+    interrupted: true,
+  });
+  const current = baselineOf([supportedCase(a), supportedCase(c)], {
+    scope: all,
+    interrupted: true,
+  });
+  const r = compareBaselines(base, current);
+  assert.equal(r.baseline.missing, 1);
+  assert.equal(r.baseline.interrupted, true);
+  assert.equal(r.current.missing, 1);
+  const byId = new Map(r.cases.map((x) => [x.id, x]));
+  // c ran in the current run only: the baseline selected it and stopped before it (it read
+  // "new case", as if the matrix had gained it)
+  assert.deepEqual(byId.get(c)!.details, [
+    "no result in the baseline (its run selected the case but was interrupted before it); " +
+    "now supported, pass",
+  ]);
+  assert.deepEqual(byId.get(b)!.details, [
+    "selected but no result: the current run was interrupted before it",
+  ]);
+  const md = compareToMarkdown(r);
+  assert.ok(
+    md.includes(
+      "> ⚠ The baseline run was interrupted: 1 of its selected cases has no result (the " +
+        "current run's results for them are counted as new).",
+    ),
+    md,
+  );
+  assert.ok(
+    md.includes(
+      "> ⚠ The current run was interrupted: 1 of its selected cases has no result (counted as " +
+        "removed).",
+    ),
+    md,
+  );
+  const page = await compareReportHtml(r);
+  assert.match(page, /Incomplete runs/);
+  assert.match(page, /The current run was interrupted: 1 of its selected cases has no result/);
+  // complete runs: nothing said, no field
+  const whole = compareBaselines(baselineOf([supportedCase(a)]), baselineOf([supportedCase(a)]));
+  assert.equal(whole.baseline.missing, undefined);
+  assert.equal(whole.current.interrupted, undefined);
+  assert.doesNotMatch(compareToMarkdown(whole), /⚠/);
 });
