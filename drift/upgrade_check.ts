@@ -9,6 +9,7 @@
  */
 import { isAbsolute, normalize as normalizePath, resolve as resolvePath } from "node:path";
 import { readReportJson } from "../report/json.ts";
+import { shellWord } from "../report/finish_commands.ts";
 import {
   checkOutputsApart,
   type LabelledPath,
@@ -716,7 +717,8 @@ export async function upgradeCheck(o: UpgradeCheckOptions): Promise<UpgradeCheck
           : inFolder(template, roundOutDir(template.outDir, round, rounds));
         log(
           `upgrade-check: ${side.label}${rounds > 1 ? ` (round ${round}/${rounds})` : ""}: ` +
-            `${side.command} ${side.args.join(" ")}`,
+            // pasteable: a path with a space, a filter with ";", quoted for a shell
+            [side.command, ...side.args].map(shellWord).join(" "),
         );
         checkStopped();
         // A side's folder is this check's own: a run an earlier check left in it (stopped by

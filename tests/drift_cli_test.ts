@@ -168,17 +168,27 @@ Deno.test("upgrade-check orchestration: two Deno versions via npx, then the comp
     await Deno.writeTextFile(`${side.outDir}/report.json`, JSON.stringify(r));
     return 0;
   };
+  const logged: string[] = [];
   const { report, labels } = await upgradeCheck({
     from: "2.9.5",
     to: "2.9.6",
     matrix: "smoke",
-    filter: "preset=tiny",
+    filter: "preset=tiny;dtype=f32",
     repeats: 10,
     rounds: 2,
-    out,
+    out: `${out}/my check`,
     runSide,
-    log: () => {},
+    log: (line) => logged.push(line),
   });
+  // each side's command, as logged, pastes into a shell: the filter's ";" and the folder's
+  // space quoted (they were not)
+  assert.ok(
+    logged.includes(
+      "upgrade-check: deno 2.9.5 (round 1/2): npx --yes deno@2.9.5 task harness run --matrix " +
+        `smoke --out '${out}/my check/from/round-1' --repeats 10 --filter 'preset=tiny;dtype=f32'`,
+    ),
+    logged.join("\n"),
+  );
   assert.deepEqual(labels, ["deno 2.9.5", "deno 2.9.6"]);
   // rounds alternate, each in its own folder, and are pooled per side
   assert.deepEqual(seen.map((s) => s.label), [
@@ -192,7 +202,7 @@ Deno.test("upgrade-check orchestration: two Deno versions via npx, then the comp
   assert.equal(report.cases[0].speed!.counts[0], 20);
   assert.equal(seen[0].command, "npx");
   assert.deepEqual(seen[0].args.slice(0, 5), ["--yes", "deno@2.9.5", "task", "harness", "run"]);
-  assert.ok(seen[0].args.join(" ").includes("--filter preset=tiny"));
+  assert.ok(seen[0].args.join(" ").includes("--filter preset=tiny;dtype=f32"));
   assert.ok(seen[0].args.join(" ").includes("--repeats 10"));
   assert.equal(seen[0].env.DENO_TLS_CA_STORE, "system,mozilla");
   assert.deepEqual(report.environment.summary, [
