@@ -39,6 +39,8 @@ import { parseDriftJson } from "./json_text.ts";
 import { wrongFileKind } from "../adapter/file_kind.ts";
 import { isRecord } from "../util/is_record.ts";
 import { runFolderReport } from "../report/run_folder.ts";
+import { RUN_FILES } from "../report/merge.ts";
+import { basename, dirname } from "node:path";
 
 const num = (v: number | null | undefined): number | null =>
   typeof v === "number" && Number.isFinite(v) ? v : null;
@@ -476,7 +478,24 @@ export async function loadComparable(
   });
   if (found.problem !== undefined) throw new DriftInputError(path, found.problem);
   const file = found.file;
-  const v = await readJson(file);
+  let v: unknown;
+  try {
+    v = await readJson(file);
+  } catch (e) {
+    // not JSON at all (results.jsonl, summary.md): say what to give, and which folder
+    if (!(e instanceof DriftInputError) || !e.message.startsWith(`${file}: not valid JSON`)) {
+      throw e;
+    }
+    const name = basename(file);
+    const runFile = Object.values(RUN_FILES).some((f) => f === name);
+    throw new DriftInputError(
+      file,
+      `${e.message.slice(file.length + 2)}; ${COMPARABLE_INPUTS}` +
+        (runFile
+          ? ` (${name} is one of a run folder's files: give the folder, ${dirname(file)})`
+          : ""),
+    );
+  }
   if (isRecord(v) && v.format === "mla-harness-baseline") {
     const p = baselineProblem(v);
     if (p !== null) throw new DriftInputError(file, p);

@@ -3,6 +3,7 @@
 // report.json" and the OS's "IsADirectory" before).
 import assert from "node:assert/strict";
 import { runCli } from "./helpers_cli.ts";
+import { DriftInputError, loadComparable } from "../drift/mod.ts";
 
 const BASELINE = "baselines/llvmpipe-65541-vulkan.json";
 
@@ -26,6 +27,37 @@ Deno.test("compare: a killed run's folder names merge and resume; a folder as --
     assert.equal(t.code, 2, t.stderr);
     assert.match(t.stderr, new RegExp(`${dir}: is a folder, not a thresholds file`));
     assert.doesNotMatch(t.stderr, /IsADirectory/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("compare: a run folder's results.jsonl or summary.md given as a side names the folder to give", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mla compare inputs " });
+  try {
+    await Deno.writeTextFile(`${dir}/results.jsonl`, '{"id":"a"}\n{"id":"b"}\n');
+    await Deno.writeTextFile(`${dir}/notes.txt`, "hello\n");
+    const refusal = async (path: string): Promise<string> => {
+      try {
+        await loadComparable(path);
+      } catch (e) {
+        if (e instanceof DriftInputError) return e.message;
+        throw e;
+      }
+      throw new Error(`${path} was read as a run`);
+    };
+    // it said only "not valid JSON (unexpected content after the JSON value at line 2 ...)"
+    assert.equal(
+      await refusal(`${dir}/results.jsonl`),
+      `${dir}/results.jsonl: not valid JSON (unexpected content after the JSON value at line 2, ` +
+        "column 1); give a baseline file, a report.json or a run output folder (results.jsonl " +
+        `is one of a run folder's files: give the folder, ${dir})`,
+    );
+    // another file that is not JSON: what to give, no folder
+    assert.match(
+      await refusal(`${dir}/notes.txt`),
+      /not valid JSON .*; give a baseline file, a report\.json or a run output folder$/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
