@@ -208,6 +208,23 @@ export async function precheckBaseline(
   if (path === undefined) return;
   await checkInputExists(path, BASELINE_ARG_INPUTS);
   if (await isDirectory(path)) {
+    // A run's output folder is no folder of baselines: it held none for this device, so the
+    // run warned "(it has report, run); drift not checked", exit 0, and offered to write a
+    // baseline into that run's folder.
+    const dir = path.replace(/\/+$/, "") || "/";
+    let runFile: string | undefined;
+    for (const f of [RUN_FILES.report, RUN_FILES.state]) {
+      if (runFile === undefined && await pathExists(`${dir}/${f}`)) runFile = f;
+    }
+    if (runFile !== undefined) {
+      throw new DriftInputError(
+        path,
+        `is a run's output folder (it has ${runFile}), not a folder of baselines; ` +
+          `${BASELINE_ARG_INPUTS}. To compare with that run: compare ${shellWord(path)} ` +
+          "<this run's --out> after this run, or make a baseline of it first: baseline update " +
+          `--from-report ${shellWord(path)} --dir <folder>`,
+      );
+    }
     if (options.key === undefined) return;
     // a truncated or hand-broken baseline was found only after the whole run
     const loc = await locateBaseline(path, options.key);

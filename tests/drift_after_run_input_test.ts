@@ -9,6 +9,7 @@ import {
   DriftInputError,
   locateBaseline,
 } from "../drift/mod.ts";
+import { precheckBaseline } from "../drift/after_run.ts";
 import { hasAdapter } from "../gpu/device.ts";
 import {
   baselineOf,
@@ -135,6 +136,51 @@ Deno.test("a baselines folder holding this device's baseline under an older harn
       () => locateBaseline(baselines, key),
       /has no llvmpipe-65541-vulkan\.json, and llvmpipe-65541-fallback-vulkan\.json, llvmpipe-65541-old\.json are each this device's baseline/,
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("run --baseline <a run's output folder>: exit 2 before the run, naming compare and baseline update --from-report", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mla run baseline folder " });
+  try {
+    // a finished run's folder, and a killed one's (run.json, no report.json)
+    await Deno.mkdir(`${dir}/done`);
+    await Deno.writeTextFile(`${dir}/done/report.json`, JSON.stringify(reportOf([])));
+    await Deno.mkdir(`${dir}/killed`);
+    await Deno.writeTextFile(`${dir}/killed/run.json`, "{}");
+    for (const [sub, file] of [["done", "report.json"], ["killed", "run.json"]]) {
+      await assert.rejects(
+        () => precheckBaseline(`${dir}/${sub}`, { key: "llvmpipe-65541-vulkan" }),
+        DriftInputError,
+        `${dir}/${sub}: is a run's output folder (it has ${file}), not a folder of baselines`,
+      );
+    }
+    // the CLI: nothing runs (it warned "no baseline for this device ... (it has report)",
+    // exit 0, drift not checked, and offered to write a baseline into that run's folder)
+    const r = await runCli([
+      "run",
+      "--filter",
+      A,
+      "--baseline",
+      `${dir}/done`,
+      "--out",
+      `${dir}/o`,
+    ]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.ok(
+      r.stderr.includes(
+        `error: ${dir}/done: is a run's output folder (it has report.json), not a folder of ` +
+          "baselines; give a baseline file or a folder of baselines (e.g. baselines/). To " +
+          `compare with that run: compare '${dir}/done' <this run's --out> after this run, or ` +
+          `make a baseline of it first: baseline update --from-report '${dir}/done' --dir <folder>`,
+      ),
+      r.stderr,
+    );
+    await assert.rejects(() => Deno.stat(`${dir}/o`), Deno.errors.NotFound, "no --out");
+    // a folder of baselines is still one
+    await Deno.mkdir(`${dir}/baselines`);
+    await precheckBaseline(`${dir}/baselines`, { key: "llvmpipe-65541-vulkan" });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
