@@ -67,6 +67,44 @@ function ulpText(c: CaseComparison): string {
 }
 
 /**
+ * One runtime's outcome of a case, in the words of the progress line and compare-runtimes.md:
+ * "pass (headroom 0.012)", "not covered (device)" (the device lacks what the case needs),
+ * "unsupported" (an expected refusal), else the status.
+ *
+ * @example
+ * ```ts ignore
+ * outcomeText(comparison.chromium); // "not covered (device)" for an f16 case on SwiftShader
+ * ```
+ */
+function outcomeText(o: CaseComparison["deno"]): string {
+  return o.status === "pass" && o.decision === "supported"
+    ? `pass${o.headroom === null ? "" : ` (headroom ${o.headroom.toFixed(3)})`}`
+    : o.decision === "unsupported" && o.status === "pass"
+    ? (o.message.startsWith(NOT_COVERED_PREFIX) ? "not covered (device)" : "unsupported")
+    : o.status;
+}
+
+/**
+ * The totals sentence of a comparison, as the console's last line and compare-runtimes.md
+ * give it: cases, compared, bit-identical, largest ULP distances, reference failures,
+ * findings, cases one device does not cover, lost ones.
+ *
+ * @example
+ * ```ts
+ * import { comparisonTotals, totalsText } from "./compare_runtimes.ts";
+ * totalsText(comparisonTotals([])).startsWith("0 cases: 0 compared"); // true
+ * ```
+ */
+export function totalsText(totals: ReturnType<typeof comparisonTotals>): string {
+  return `${plural(totals.cases, "case")}: ${totals.compared} compared, ` +
+    `${totals.identical} bit-identical; ` +
+    `max ULP out ${totals.maxUlpOut}, lse ${totals.maxUlpLse}; reference failures: deno ` +
+    `${totals.denoBad}, chromium ${totals.chromiumBad}; findings ${totals.findings}; ` +
+    `not covered by one device ${totals.notCovered}` +
+    (totals.lost ? `; lost devices or timeouts ${totals.lost} (the machine's, not findings)` : "");
+}
+
+/**
  * The progress lines of one compared case (two lines, a third for a finding).
  *
  * @example
@@ -75,12 +113,7 @@ function ulpText(c: CaseComparison): string {
  * ```
  */
 export function caseLine(c: CaseComparison, i: number, n: number): string {
-  const side = (o: CaseComparison["deno"]) =>
-    o.status === "pass" && o.decision === "supported"
-      ? `pass${o.headroom === null ? "" : ` (headroom ${o.headroom.toFixed(3)})`}`
-      : o.decision === "unsupported" && o.status === "pass"
-      ? (o.message.startsWith(NOT_COVERED_PREFIX) ? "not covered (device)" : "unsupported")
-      : o.status;
+  const side = outcomeText;
   const base = `[${i}/${n}] ${c.id}\n    deno ${side(c.deno)} | chromium ${side(c.chromium)} | ` +
     ulpText(c);
   if (c.lost) return `${base}\n    LOST (not compared; the machine's, not a finding): ${c.lost}`;
@@ -104,13 +137,17 @@ export function comparisonMarkdown(
     chromium: string;
     sameDriver: boolean;
     matrix: string;
+    /** The case filter (null or absent: none). */
+    filter?: string | null;
     /** Set when SIGINT stopped the comparison before every selected case ran. */
     interrupted?: ComparisonInterruption;
   },
 ): string {
   const i = header.interrupted;
   const lines = [
-    `# compare-runtimes: ${header.matrix}${header.sameDriver ? " (same driver)" : ""}`,
+    `# compare-runtimes: ${header.matrix}${header.filter ? ` (filter \`${header.filter}\`)` : ""}${
+      header.sameDriver ? " (same driver)" : ""
+    }`,
     "",
     ...(i === undefined ? [] : [
       `**Interrupted by ${i.signal}: ${i.selected - i.notRun.length} of ${
@@ -123,6 +160,9 @@ export function comparisonMarkdown(
     `- deno: ${header.deno}`,
     `- chromium: ${header.chromium}`,
     "",
+    // the verdict the console's last line gives (the file had only the table)
+    `**${totalsText(comparisonTotals(cases))}**`,
+    "",
     "| case | deno | chromium | out max ULP (index) | lse max ULP (index) | finding |",
     "| --- | --- | --- | --- | --- | --- |",
   ];
@@ -130,8 +170,10 @@ export function comparisonMarkdown(
     d === undefined ? "-" : d.maxUlp === 0 ? "0" : `${d.maxUlp} (${d.worstIndex})`;
   for (const c of cases) {
     lines.push(
-      `| ${mdCell(c.id, Infinity)} | ${c.deno.status} ${c.deno.decision} | ${c.chromium.status} ` +
-        `${c.chromium.decision} | ${cell(c.bits?.out)} | ${cell(c.bits?.lse)} | ` +
+      // each runtime's outcome in the console's words ("pass unsupported" read as a pass
+      // for a case the device does not cover)
+      `| ${mdCell(c.id, Infinity)} | ${outcomeText(c.deno)} | ${outcomeText(c.chromium)} | ` +
+        `${cell(c.bits?.out)} | ${cell(c.bits?.lse)} | ` +
         // both runtimes' messages whole; a compiler's `vec4<f32>` stays text
         `${mdCell(c.finding ?? (c.lost ? `lost: ${c.lost}` : ""), Infinity)} |`,
     );
@@ -342,12 +384,13 @@ export function compareRuntimesCommand() {
           chromium: chromiumLine,
           sameDriver: opts.sameDriver === true,
           matrix: opts.matrix,
+          filter: opts.filter ?? null,
           ...(interrupted ? { interrupted } : {}),
         };
         await Deno.writeTextFile(
           `${opts.out}/${COMPARE_RUNTIMES_FILES.json}`,
           JSON.stringify(
-            { version: 1, ...header, filter: opts.filter ?? null, totals, cases },
+            { version: 1, ...header, totals, cases },
             null,
             1,
           ) +
@@ -363,15 +406,7 @@ export function compareRuntimesCommand() {
               plural(interrupted.selected, "selected case")
             } ran; `
             : "") +
-            `${plural(totals.cases, "case")}: ${totals.compared} compared, ` +
-            `${totals.identical} bit-identical; ` +
-            `max ULP out ${totals.maxUlpOut}, lse ${totals.maxUlpLse}; reference failures: deno ` +
-            `${totals.denoBad}, chromium ${totals.chromiumBad}; findings ${totals.findings}; ` +
-            `not covered by one device ${totals.notCovered}; ` +
-            (totals.lost
-              ? `lost devices or timeouts ${totals.lost} (the machine's, not findings); `
-              : "") +
-            `report in ${opts.out}/${COMPARE_RUNTIMES_FILES.md}`,
+            `${totalsText(totals)}; report in ${opts.out}/${COMPARE_RUNTIMES_FILES.md}`,
         );
         Deno.exitCode = interrupted
           ? 130

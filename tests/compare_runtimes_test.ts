@@ -10,6 +10,12 @@ import { absorbedAttention, denseAttention } from "../reference/attention.ts";
 import { compareRuntimes } from "../runner/compare_runtimes.ts";
 import type { RemoteDevice, RemoteRun } from "../gpu/runtime.ts";
 import { runCli } from "./helpers_cli.ts";
+import {
+  caseLine,
+  comparisonMarkdown,
+  comparisonTotals,
+  totalsText,
+} from "../cli/compare_runtimes.ts";
 
 Deno.test("ulp: neighbours are 1 apart, signed zeros equal, NaN against a number infinite", () => {
   const one = 1;
@@ -260,4 +266,42 @@ Deno.test("compareRuntimes: a browser that dies or hangs in a case is lost, no f
     assert.equal(c.finding, null);
     assert.match(c.lost ?? "", /^chromium: timed out after 0\.05 s in chromium$/);
   }
+});
+
+Deno.test("compare-runtimes.md: a case one device cannot cover reads so, as on the console, and the totals and filter are there", async () => {
+  const withF16 = await readCapsFile(
+    new URL("./fixtures/caps_lavapipe.json", import.meta.url).pathname,
+  );
+  const noF16 = await readCapsFile(
+    new URL("./fixtures/caps_no_f16.json", import.meta.url).pathname,
+  );
+  const filter = "preset=tiny;dtype=f16;layout=bshd;causal=1;sq=4";
+  const cases = await compareRuntimes({
+    matrix: "smoke",
+    filter,
+    deno: scriptedDevice("a", withF16, () => {}),
+    chromium: scriptedDevice("b", noF16, () => {}),
+  });
+  const md = comparisonMarkdown(cases, {
+    deno: "d",
+    chromium: "c",
+    sameDriver: false,
+    matrix: "smoke",
+    filter,
+  });
+  assert.ok(md.startsWith(`# compare-runtimes: smoke (filter \`${filter}\`)\n`), md);
+  const rows = md.split("\n").filter((l) => l.startsWith("| preset="));
+  assert.equal(rows.length, cases.length);
+  for (const [i, row] of rows.entries()) {
+    // it read "pass unsupported", as if Chromium had run and passed the case
+    assert.ok(row.includes("| not covered (device) |"), row);
+    assert.ok(caseLine(cases[i], 1, 1).includes("chromium not covered (device)"));
+  }
+  // the console's totals, which the file lacked
+  const totals = totalsText(comparisonTotals(cases));
+  assert.ok(md.includes(`**${totals}**`), md);
+  assert.match(
+    totals,
+    new RegExp(`^${cases.length} cases?: 0 compared, .*not covered by one device ${cases.length}$`),
+  );
 });
