@@ -7,6 +7,8 @@
 import type { Fingerprint } from "../results/types.ts";
 import { adapterIdentity, adapterTuning } from "./adapter_info.ts";
 import { tuningChanges } from "../adapter/plan_tuning.ts";
+import { deviceClassOf } from "../adapter/device_class.ts";
+import type { DeviceCaps } from "../adapter/types.ts";
 
 /** One field that differs between two fingerprints (null: absent on that side). */
 export interface FingerprintChange {
@@ -167,8 +169,19 @@ function planCaps(adapter: unknown): Map<string, string> {
   if (typeof r.limits === "object" && r.limits !== null) {
     for (const [k, v] of Object.entries(r.limits)) out.set(`limits.${k}`, String(v));
   }
-  for (const k of ["smCount", "deviceClass", "loopIterationBudget"]) {
+  for (const k of ["smCount", "loopIterationBudget"]) {
     if (r[k] !== undefined && r[k] !== null) out.set(k, String(r[k]));
+  }
+  // The class the plans were made for, and who set it: a run without an override recorded
+  // none, so MLA_HARNESS_DEVICE_CLASS=gpu on lavapipe read "deviceClass none → gpu", not
+  // the cpu it replaced
+  const caps = typeof r.adapter === "object" && r.adapter !== null &&
+      typeof r.limits === "object" && r.limits !== null
+    ? deviceClassOf(r as unknown as DeviceCaps)
+    : null;
+  if (caps !== null) out.set("deviceClass", `${caps.kind} (${caps.kindSource})`);
+  else if (r.deviceClass !== undefined && r.deviceClass !== null) {
+    out.set("deviceClass", String(r.deviceClass));
   }
   return out;
 }

@@ -429,7 +429,8 @@ Deno.test("a device-class override or another SM count is attributed to the adap
   assert.match(
     r.environment.summary[0],
     // one change per name, old → new beside each other
-    /^adapter or driver: caps\.smCount none → 132; caps\.deviceClass none → gpu$/,
+    // the class it replaced and who set each (it read "caps.deviceClass none → gpu")
+    /^adapter or driver: caps\.deviceClass cpu \(rules\) → gpu \(MLA_HARNESS_DEVICE_CLASS\); caps\.smCount none → 132$/,
   );
   assert.deepEqual(r.cases[0].attributedTo, [r.environment.summary[0]]);
 });
