@@ -22,7 +22,7 @@ import { BUNDLED_MATRICES, matrixFileOf } from "../matrix/expand.ts";
 import { didYouMean } from "../util/edit_distance.ts";
 import { checkFilterSyntax } from "../matrix/case_id.ts";
 import { selectMatrixCases } from "../matrix/select.ts";
-import { COMPARE_FILES } from "./after_run.ts";
+import { checkCasesInCommon, COMPARE_FILES } from "./after_run.ts";
 import { baselineFromReport } from "./baseline.ts";
 import { compareBaselines, type CompareBaselinesOptions } from "./compare.ts";
 import { DriftInputError } from "./errors.ts";
@@ -761,6 +761,14 @@ export async function upgradeCheck(o: UpgradeCheckOptions): Promise<UpgradeCheck
     for (const d of dirs) reports.push(await readReportJson(`${d}/report.json`));
     return await baselineFromReport(poolRounds(reports));
   };
-  const report = compareBaselines(await pooled(outDirs[0]), await pooled(outDirs[1]), o);
+  const [fromSide, toSide] = [await pooled(outDirs[0]), await pooled(outDirs[1])];
+  // Two sides with no case id in common (another revision's matrix or case ids): every case
+  // new or removed read "No regressions", exit 0, for a comparison never made. Exit 2, as
+  // compare and run --baseline refuse it.
+  checkCasesInCommon(fromSide, toSide, {
+    base: `the ${sides[0].label} side (${out}/from)`,
+    current: `the ${sides[1].label} side (${out}/to)`,
+  });
+  const report = compareBaselines(fromSide, toSide, o);
   return { report, labels: [sides[0].label, sides[1].label] };
 }

@@ -2,7 +2,7 @@
 // codes), bad input named with the file and field (exit 2), upgrade-check's orchestration
 // with stand-in runs, and its permission and usage errors.
 import assert from "node:assert/strict";
-import { upgradeCheck, writeBaseline } from "../drift/mod.ts";
+import { DriftInputError, upgradeCheck, writeBaseline } from "../drift/mod.ts";
 import type { UpgradeSide } from "../drift/mod.ts";
 import {
   baselineOf,
@@ -236,6 +236,38 @@ Deno.test("upgrade-check orchestration: two Deno versions via npx, then the comp
       }),
     /--from: "2\.9" is not a Deno version/,
   );
+});
+
+Deno.test("upgrade-check: two sides with no case in common are exit 2, not 'No regressions'", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    // the to side's revision names its cases otherwise (an axis added to every id)
+    const runSide = async (side: UpgradeSide) => {
+      await Deno.mkdir(side.outDir, { recursive: true });
+      const id = side.label === "deno 2.9.5" ? A : `${A};page=0`;
+      await Deno.writeTextFile(
+        `${side.outDir}/report.json`,
+        JSON.stringify(reportOf([caseResult(id, 1, 1)])),
+      );
+      return 0;
+    };
+    await assert.rejects(
+      () =>
+        upgradeCheck({
+          from: "2.9.5",
+          to: "2.9.6",
+          matrix: "smoke",
+          repeats: 10,
+          out,
+          runSide,
+          log: () => {},
+        }),
+      DriftInputError,
+      `the deno 2.9.6 side (${out}/to): none of its 1 case is in the deno 2.9.5 side (${out}/from)`,
+    );
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
 });
 
 Deno.test("upgrade-check orchestration: two git revisions in worktrees, removed afterwards", async () => {
