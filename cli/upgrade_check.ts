@@ -209,6 +209,13 @@ export function upgradeCheckCommand() {
         await removeEmptyCreatedDirs();
         throw new CliError(missing, EXIT.infra);
       }
+      // an earlier check's page there would read as this check's when a side fails (upgradeCheck
+      // removes the earlier compare.md and compare.json likewise)
+      if (opts.html) {
+        await Deno.remove(opts.html).catch((e) => {
+          if (!(e instanceof Deno.errors.NotFound)) throw e;
+        });
+      }
       let result;
       try {
         result = await upgradeCheck({

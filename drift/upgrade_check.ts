@@ -623,6 +623,27 @@ async function removeWorktrees(
 }
 
 /**
+ * A side's folder is the check's own: a run an earlier check left in it (finished, stopped by
+ * a signal, killed) is removed, else the side's run would refuse the folder (exit 2, naming
+ * --resume and --force, which upgrade-check does not take) or its files be read as this
+ * check's. Not while that run is still going (its run.lock held: an earlier check killed,
+ * its side's run left alone): that is a DriftInputError.
+ */
+async function clearEarlierRun(dir: string, log: (line: string) => void): Promise<void> {
+  if (!(await pathExists(`${dir}/run.json`))) return;
+  if (await lockHeld(`${dir}/run.lock`)) {
+    throw new DriftInputError(
+      dir,
+      "is being written by a run that is still going (its run.lock is held): an " +
+        "earlier upgrade-check's side, left running when that check was killed? Wait " +
+        "for it or stop it, or give another --out",
+    );
+  }
+  log(`upgrade-check: ${dir} holds an earlier check's run: removed`);
+  await Deno.remove(dir, { recursive: true });
+}
+
+/**
  * Run both sides one after the other (never in parallel: they would slow each other
  * down), then compare `to` against `from` and write `<out>/compare.md` and
  * `<out>/compare.json`. A side that exits with anything but 0 or 1 (1: some case failed,
@@ -710,6 +731,20 @@ export async function upgradeCheck(o: UpgradeCheckOptions): Promise<UpgradeCheck
     if (!Number.isInteger(rounds) || rounds < 1) {
       throw new DriftInputError("--rounds", `${rounds} must be an integer >= 1`);
     }
+    // An earlier check's outputs in --out go before any side runs: a check that stopped at a
+    // side (exit 3, a signal) left that check's compare.md and compare.json, and its other
+    // side's run, to be read as this check's verdict.
+    for (const f of [COMPARE_FILES.md, COMPARE_FILES.json]) {
+      await Deno.remove(`${out}/${f}`).catch((e) => {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      });
+    }
+    for (const template of sides) {
+      await clearEarlierRun(template.outDir, log);
+      for (let round = 1; rounds > 1 && round <= rounds; round++) {
+        await clearEarlierRun(roundOutDir(template.outDir, round, rounds), log);
+      }
+    }
     for (let round = 1; round <= rounds; round++) {
       for (const [i, template] of sides.entries()) {
         const side = rounds === 1
@@ -721,23 +756,6 @@ export async function upgradeCheck(o: UpgradeCheckOptions): Promise<UpgradeCheck
             [side.command, ...side.args].map(shellWord).join(" "),
         );
         checkStopped();
-        // A side's folder is this check's own: a run an earlier check left in it (stopped by
-        // a signal, killed) would make the side's run refuse the folder (exit 2, naming
-        // --resume and --force, which upgrade-check does not take). Started over instead.
-        if (await pathExists(`${side.outDir}/run.json`)) {
-          // ... unless that run is still going (an earlier check killed, its side's run left
-          // alone): removing its folder would put two runs in one.
-          if (await lockHeld(`${side.outDir}/run.lock`)) {
-            throw new DriftInputError(
-              side.outDir,
-              "is being written by a run that is still going (its run.lock is held): an " +
-                "earlier upgrade-check's side, left running when that check was killed? Wait " +
-                "for it or stop it, or give another --out",
-            );
-          }
-          log(`upgrade-check: ${side.outDir} holds an earlier check's run: removed`);
-          await Deno.remove(side.outDir, { recursive: true });
-        }
         const code = await runSide(side);
         checkStopped();
         if (code === 2) {

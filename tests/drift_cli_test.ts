@@ -270,6 +270,40 @@ Deno.test("upgrade-check: two sides with no case in common are exit 2, not 'No r
   }
 });
 
+Deno.test("upgrade-check stopped at a side: an earlier check's compare.md, compare.json and side runs in --out are gone, not read as this check's", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    // an earlier check's outputs: its verdict, and its to side's finished run
+    await Deno.writeTextFile(
+      `${out}/compare.md`,
+      "## upgrade-check: earlier\n\n**No regressions**\n",
+    );
+    await Deno.writeTextFile(`${out}/compare.json`, "{}");
+    await Deno.mkdir(`${out}/to`);
+    await Deno.writeTextFile(`${out}/to/run.json`, "{}");
+    await Deno.writeTextFile(`${out}/to/report.json`, "{}");
+    await assert.rejects(
+      () =>
+        upgradeCheck({
+          from: "2.9.5",
+          to: "2.9.6",
+          matrix: "smoke",
+          repeats: 1,
+          out,
+          runSide: () => Promise.resolve(3),
+          log: () => {},
+        }),
+      /the deno 2\.9\.5 run failed with exit 3/,
+    );
+    // they stayed, and a CI artifact of --out showed the earlier check's "No regressions"
+    for (const p of ["compare.md", "compare.json", "to"]) {
+      await assert.rejects(() => Deno.stat(`${out}/${p}`), Deno.errors.NotFound, p);
+    }
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
 Deno.test("upgrade-check orchestration: two git revisions in worktrees, removed afterwards", async () => {
   const out = await Deno.makeTempDir();
   const git: string[][] = [];

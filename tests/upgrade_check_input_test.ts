@@ -380,3 +380,36 @@ tmpTest(
     assert.match(md, /^## upgrade-check: deno 2\.9\.5 → deno 2\.9\.6\n\n\*\*No regressions\*\*/);
   },
 );
+
+tmpTest(
+  "upgrade-check whose side fails: an earlier check's --html page and compare.md are gone (exit 3)",
+  async (dir) => {
+    await Deno.mkdir(`${dir}/bin`);
+    await Deno.writeTextFile(`${dir}/bin/npx`, "#!/bin/sh\nexit 3\n", { mode: 0o755 });
+    await Deno.mkdir(`${dir}/up`);
+    await Deno.writeTextFile(`${dir}/up/compare.md`, "**No regressions**\n");
+    await Deno.writeTextFile(`${dir}/page.html`, "<p>No regressions</p>\n");
+    const r = await runCli(
+      [
+        "upgrade-check",
+        "--from",
+        "2.9.5",
+        "--to",
+        "2.9.6",
+        "--filter",
+        "preset=tiny",
+        "--out",
+        `${dir}/up`,
+        "--html",
+        `${dir}/page.html`,
+      ],
+      { PATH: `${dir}/bin` },
+      { all: true },
+    );
+    assert.equal(r.code, 3, r.stdout + r.stderr);
+    assert.match(r.stderr, /error: the deno 2\.9\.5 run failed with exit 3/);
+    for (const p of ["page.html", "up/compare.md"]) {
+      await assert.rejects(() => Deno.stat(`${dir}/${p}`), Deno.errors.NotFound, p);
+    }
+  },
+);
