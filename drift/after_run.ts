@@ -286,17 +286,24 @@ export interface DriftAfterRunResult {
  */
 export function noBaselineWarning(
   report: Partial<Pick<RunReport, "repeats">>,
-  where: { baseline: string; out: string; key: string; have: readonly string[] },
+  where: {
+    baseline: string;
+    out: string;
+    key: string;
+    have: readonly string[];
+    /** The run's `--thresholds` minSamples, where it gave one (default 5). */
+    minSamples?: number;
+  },
 ): string {
   const repeats = report.repeats ?? 3;
-  const min = DEFAULT_THRESHOLDS.minSamples;
+  const min = where.minSamples ?? DEFAULT_THRESHOLDS.minSamples;
   return `warning: no baseline for this device (${where.key}) in ${where.baseline} ` +
     `(it has ${where.have.length ? where.have.join(", ") : "none"}); drift not checked. ` +
     "Create one from this run with: deno task harness baseline update --from-report " +
     `${shellWord(where.out)} --dir ${shellWord(where.baseline)}` +
     (repeats < min
-      ? ` (its ${repeats} timed repetitions a case cannot test speed: run with --repeats 10 ` +
-        "first for a baseline that does)"
+      ? ` (its ${repeats} timed repetitions a case cannot test speed: run with --repeats ` +
+        `${Math.max(10, min)} first for a baseline that does)`
       : "");
 }
 
@@ -345,7 +352,13 @@ export async function driftAfterRun(
     }
     const have = await baselineKeys(options.baseline);
     console.error(
-      noBaselineWarning(report, { baseline: options.baseline, out: options.out, key, have }),
+      noBaselineWarning(report, {
+        baseline: options.baseline,
+        out: options.out,
+        key,
+        have,
+        minSamples: options.thresholds?.minSamples,
+      }),
     );
     return none;
   }

@@ -9,7 +9,7 @@ import {
   DriftInputError,
   locateBaseline,
 } from "../drift/mod.ts";
-import { precheckBaseline } from "../drift/after_run.ts";
+import { noBaselineWarning, precheckBaseline } from "../drift/after_run.ts";
 import { hasAdapter } from "../gpu/device.ts";
 import {
   baselineOf,
@@ -184,4 +184,14 @@ Deno.test("run --baseline <a run's output folder>: exit 2 before the run, naming
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("noBaselineWarning: the repeats a baseline needs follow the run's --thresholds minSamples", () => {
+  const where = { baseline: "b", out: "o", key: "k", have: [] };
+  assert.ok(!noBaselineWarning({ repeats: 10 }, where).includes("cannot test speed"));
+  // a run whose thresholds ask for 20 samples a side: its 10 cannot test speed either
+  assert.match(
+    noBaselineWarning({ repeats: 10 }, { ...where, minSamples: 20 }),
+    /\(its 10 timed repetitions a case cannot test speed: run with --repeats 20 first for a baseline that does\)$/,
+  );
 });
