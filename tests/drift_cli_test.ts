@@ -447,3 +447,37 @@ Deno.test("compare: no case in common is exit 2, not 'no regressions'; a run lac
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("baseline update --from-report: a case skipped as expected is counted apart, as run counts it, not as a pass", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const skipped = {
+      ...caseResult(`${A};page=16`, 1, 1),
+      decision: "unsupported" as const,
+      expect: { support: "unsupported" as const },
+      message: "unsupported: variant.kv-splits",
+      reasons: [{ code: "variant.kv-splits", message: "no KV splits" }],
+      timing: undefined,
+      parity: undefined,
+    };
+    const report = reportOf([caseResult(A, 1, 1), skipped]);
+    await Deno.mkdir(`${dir}/run`);
+    await Deno.writeTextFile(`${dir}/run/report.json`, JSON.stringify(report));
+    const r = await runCli([
+      "baseline",
+      "update",
+      "--from-report",
+      `${dir}/run`,
+      "--dir",
+      `${dir}/bl`,
+    ]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    // it read "2 pass, 0 fail, 0 unexpected, 0 error"
+    assert.match(
+      r.stdout,
+      /; 1 pass, 0 fail, 0 unexpected, 0 error, 1 skipped as expected\n$/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
