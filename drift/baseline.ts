@@ -482,11 +482,15 @@ export async function loadComparable(
   try {
     v = await readJson(file);
   } catch (e) {
-    // not JSON at all (results.jsonl, summary.md): say what to give, and which folder
-    if (!(e instanceof DriftInputError) || !e.message.startsWith(`${file}: not valid JSON`)) {
+    // not JSON at all (results.jsonl, summary.md): say what to give, and which folder; a
+    // .json file that does not parse (a truncated report.json) is the right kind, broken
+    const name = basename(file);
+    if (
+      !(e instanceof DriftInputError) || !e.message.startsWith(`${file}: not valid JSON`) ||
+      name.endsWith(".json")
+    ) {
       throw e;
     }
-    const name = basename(file);
     const runFile = Object.values(RUN_FILES).some((f) => f === name);
     throw new DriftInputError(
       file,

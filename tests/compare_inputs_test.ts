@@ -53,6 +53,13 @@ Deno.test("compare: a run folder's results.jsonl or summary.md given as a side n
         "column 1); give a baseline file, a report.json or a run output folder (results.jsonl " +
         `is one of a run folder's files: give the folder, ${dir})`,
     );
+    // a truncated report.json is the right kind of file, broken: no "give the folder" (its
+    // folder reads that file)
+    await Deno.writeTextFile(`${dir}/report.json`, '{"version": 1, "resu');
+    assert.match(
+      await refusal(`${dir}/report.json`),
+      /report\.json: not valid JSON \(unexpected end of input[^)]*\)$/,
+    );
     // another file that is not JSON: what to give, no folder
     assert.match(
       await refusal(`${dir}/notes.txt`),
