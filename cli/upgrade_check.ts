@@ -11,6 +11,9 @@ import {
   loadBackendModuleOptions,
 } from "./backend_options.ts";
 import { Command } from "@commander-js/extra-typings";
+import { isAbsolute, resolve as resolvePath } from "node:path";
+import { matrixFileOf } from "../matrix/expand.ts";
+import { pathExists } from "../util/fs.ts";
 import {
   checkUpgradeOutputs,
   COMPARE_FILES,
@@ -180,7 +183,17 @@ export function upgradeCheckCommand() {
         await requireRun(Deno.execPath());
       }
       // both pairs, or neither, is exit 2 (not a failed side, 3); an unusable --out too
-      upgradeMode(opts);
+      const mode = upgradeMode(opts);
+      // --from/--to run this checkout's harness in the repository: a relative matrix file
+      // that is there where the command was given is that one, as `run` reads it (it was
+      // looked for in the repository: "unreadable matrix <repo>/my.json"). Two revisions
+      // read a relative file of each revision's checkout.
+      if (
+        mode === "versions" && matrixFileOf(opts.matrix) !== undefined &&
+        !isAbsolute(opts.matrix) && await pathExists(opts.matrix)
+      ) {
+        opts.matrix = resolvePath(opts.matrix);
+      }
       // a bad --matrix or --filter is exit 2 here, as run gives it, not after a Deno download
       // (revisions: what both revisions agree on, before any worktree is made)
       await precheckUpgradeSelection(opts);

@@ -413,3 +413,50 @@ tmpTest(
     }
   },
 );
+
+tmpTest(
+  "upgrade-check --from/--to --matrix <relative file>: the file where the command was given, as run reads it",
+  async (dir) => {
+    // a stand-in npx that records the --matrix its side was given, then fails the side
+    await Deno.mkdir(`${dir}/bin`);
+    await Deno.writeTextFile(
+      `${dir}/bin/npx`,
+      [
+        "#!/bin/sh",
+        'prev=""',
+        'for a in "$@"; do [ "$prev" = "--matrix" ] && echo "$a" > "$SIDE_MATRIX"; prev="$a"; done',
+        "exit 3",
+        "",
+      ].join("\n"),
+      { mode: 0o755 },
+    );
+    const root = new URL("../", import.meta.url).pathname;
+    await Deno.copyFile(`${root}matrix/bundled/smoke.json`, `${dir}/my matrix.json`);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        `${root}main.ts`,
+        "upgrade-check",
+        "--from",
+        "2.9.5",
+        "--to",
+        "2.9.6",
+        "--matrix",
+        "my matrix.json",
+        "--filter",
+        "preset=tiny",
+        "--out",
+        `${dir}/up`,
+      ],
+      cwd: dir,
+      env: { NO_COLOR: "1", PATH: `${dir}/bin`, SIDE_MATRIX: `${dir}/side-matrix.txt` },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    // it was looked for in the repository: exit 2, "unreadable matrix <repo>/my matrix.json"
+    assert.equal(out.code, 3, stderr);
+    assert.equal(await Deno.readTextFile(`${dir}/side-matrix.txt`), `${dir}/my matrix.json\n`);
+  },
+);
