@@ -213,7 +213,8 @@ Deno.test("merge: shards of another device, runtime, kernel, plan caps or plante
       [
         "caps",
         { fingerprint: fingerprint({ adapter: { ...adapter, deviceClass: "gpu", smCount: 132 } }) },
-        /adapter\.caps\.smCount \(none\) → 132.*adapter\.caps\.deviceClass \(none\) → gpu/s,
+        // the class each side's plans were made for, and who set it
+        /adapter\.caps\.deviceClass cpu \(rules\) → gpu \(caps file\).*adapter\.caps\.smCount \(none\) → 132/s,
       ],
       [
         "fault",
@@ -228,7 +229,7 @@ Deno.test("merge: shards of another device, runtime, kernel, plan caps or plante
         (e: unknown) =>
           e instanceof ReportFileError && e.path === `${tmp}/${name}/report.json` &&
           re.test(e.message),
-        name,
+        `${name}`,
       );
     }
     // the same device with both backends recorded: a backend change is refused too
