@@ -119,7 +119,8 @@ export function upgradeCheckCommand() {
         "--from/--to; with --from-ref/--to-ref the filter's shape, that each revision exists " +
         "and has the matrix, and run's full check where a revision selects a bundled " +
         "matrix's cases with this checkout's matrix/ code, each revision's run checking the " +
-        "filter's keys and values otherwise; --html against the check's own outputs), 3 when " +
+        "filter's keys and values otherwise; --html against the check's own outputs; after " +
+        "both sides: two runs with no case in common, nothing compared), 3 when " +
         "a side's run failed or npx (Deno versions) or git (revisions) is not on PATH, 130 / " +
         "143 when stopped by SIGINT / SIGTERM (the side's run is passed the signal and waited " +
         "for, the worktrees removed, no comparison written).",
