@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { mdForTerminal } from "../report/md_text.ts";
 import { checkOutputsApart } from "../report/output_overlap.ts";
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import {
@@ -164,7 +165,7 @@ export function compareCommand() {
       }
       const md = await writeCompareOutputs(report, { md: opts.md, json: opts.json });
       if (opts.html) await writeCompareHtml(opts.html, report, { base, current });
-      console.log(opts.format === "json" ? JSON.stringify(report, null, 2) : md);
+      console.log(opts.format === "json" ? JSON.stringify(report, null, 2) : mdForTerminal(md));
       Deno.exitCode = report.regressions > 0 ? EXIT.failure : EXIT.ok;
     });
 }

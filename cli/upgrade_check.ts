@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { mdForTerminal } from "../report/md_text.ts";
 import {
   BACKEND_MODULE_HELP,
   checkBackendId,
@@ -271,7 +272,7 @@ export function upgradeCheckCommand() {
         stepSummary: true,
       }, { title });
       if (opts.html) await writeCompareHtml(opts.html, report, { title, ...await sides(opts.out) });
-      console.log(opts.json ? JSON.stringify(report, null, 2) : md);
+      console.log(opts.json ? JSON.stringify(report, null, 2) : mdForTerminal(md));
       console.error(compareSummaryLine(report));
       Deno.exitCode = report.regressions > 0 ? EXIT.failure : EXIT.ok;
     });

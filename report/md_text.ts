@@ -46,3 +46,18 @@ export function mdCode(s: string, options: { table?: boolean } = {}): string {
   const body = options.table ? one.replace(/\|/g, "\\|") : one;
   return `${fence}${pad}${body}${pad}${fence}`;
 }
+
+/**
+ * Markdown the harness wrote (compare.md), as a terminal shows it: the angle brackets
+ * {@link mdCell} escaped for a Markdown renderer read back as `<` and `>` (a terminal renders
+ * no entity, so "(> 4x ...)" read "(&gt; 4x ...)"). The file keeps its escapes.
+ *
+ * @example
+ * ```ts
+ * import { mdCell, mdForTerminal } from "./md_text.ts";
+ * mdForTerminal(`| ${mdCell("max_abs 1 → 9 (> 4x)")} |`); // "| max_abs 1 → 9 (> 4x) |"
+ * ```
+ */
+export function mdForTerminal(md: string): string {
+  return md.replace(/&lt;/g, "<").replace(/&gt;/g, ">");
+}

@@ -64,6 +64,32 @@ Deno.test("compare: Markdown and JSON reports, exit 1 on a regression, 0 without
   );
 });
 
+Deno.test("compare's terminal Markdown shows '>' where compare.md escapes it for a renderer", async () => {
+  // the numeric-drift detail "(> 4x and above ...)" read "(&gt; 4x ...)" in the terminal
+  const dir = await Deno.makeTempDir();
+  const base = baselineOf([supportedCase(A)]);
+  const drifted = baselineOf([
+    supportedCase(A, {
+      metrics: { ...supportedCase(A).metrics!, outMaxAbs: 5e-5 },
+      outputDigest: "other",
+    }),
+  ]);
+  await Deno.writeTextFile(`${dir}/base.json`, JSON.stringify(base));
+  await Deno.writeTextFile(`${dir}/drifted.json`, JSON.stringify(drifted));
+  const r = await runCli([
+    "compare",
+    `${dir}/base.json`,
+    `${dir}/drifted.json`,
+    "--md",
+    `${dir}/c.md`,
+  ]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stdout, /outMaxAbs .* \(> 4x and above /);
+  assert.ok(!r.stdout.includes("&gt;"), r.stdout);
+  assert.match(await Deno.readTextFile(`${dir}/c.md`), /\(&gt; 4x and above /);
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("compare and run --baseline: bad input names the file and field (exit 2)", async () => {
   const dir = await Deno.makeTempDir();
   await Deno.writeTextFile(`${dir}/x.json`, JSON.stringify({ hello: 1 }));
