@@ -160,8 +160,9 @@ export function speedVerdict(
       ratio: null,
       p: null,
       ...common,
-      note: `timing scope ${bs} → ${cs} (the samples time different passes; ` +
-        "update the baseline to compare speed again)",
+      // both sides' words: in an upgrade check the "baseline" is the older side's run
+      note: `timing scope ${bs} → ${cs} (the two sides' samples time different passes, so ` +
+        "no speed ratio is taken; a baseline remade by the newer harness compares speed again)",
     };
   }
   const [bw, cw] = [base.warmupMs ?? 0, current.warmupMs ?? 0];
@@ -172,7 +173,7 @@ export function speedVerdict(
       p: null,
       ...common,
       note: `warm-up ${bw} → ${cw} ms (a GPU runs at other clocks with and without one; ` +
-        "update the baseline, or give run the baseline's --warmup-ms, to compare speed again)",
+        "runs of one --warmup-ms compare speed again)",
     };
   }
   if (base.rules !== current.rules) {
@@ -186,7 +187,8 @@ export function speedVerdict(
           timingRulesText(current.rules)
         } (the harnesses ` +
         "time different work: which passes are cache construction, never replayed, and how " +
-        "the replays queue changed between them; update the baseline to compare speed again)",
+        "the replays queue changed between them, so no speed ratio is taken; a baseline " +
+        "remade by the newer harness compares speed again)",
     };
   }
   if (bm <= 0 || cm <= 0) {

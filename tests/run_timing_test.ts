@@ -133,7 +133,10 @@ Deno.test("drift: samples of other timing rules are not compared (a baseline of 
   const report = compareBaselines(old, now(TIMING_RULES));
   const speed = report.cases[0].speed;
   assert.equal(speed?.verdict, "not-comparable", JSON.stringify(speed));
-  assert.match(speed?.note ?? "", /timing rules not recorded → 1 .*update the baseline/);
+  assert.match(
+    speed?.note ?? "",
+    /timing rules not recorded → 1 .*no speed ratio is taken; a baseline remade by the newer harness/,
+  );
   assert.equal(report.cases[0].class, "unchanged");
   assert.equal(report.speed.compared, 0, "no ratio in the geometric mean");
   // Under the same rules (here: both unrecorded) the 4x is a regression, as before.
