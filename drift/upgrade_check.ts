@@ -386,8 +386,12 @@ export async function precheckUpgradeSelection(
   }
   const file = matrixFileOf(o.matrix) !== undefined && !o.matrix.startsWith("/");
   // the sides run in the repository: a relative file is found there (here too, normally)
-  const matrix = file && resolvePath(repoRoot) !== resolvePath(Deno.cwd())
-    ? `${repoRoot}/${o.matrix}`
+  // (a file in neither place is named as given, so run's "did you mean" hint for a misspelt
+  // bundled name applies: "<repo>/smok" never looked like "smoke")
+  const inRepo = `${repoRoot}/${o.matrix}`;
+  const matrix = file && resolvePath(repoRoot) !== resolvePath(Deno.cwd()) &&
+      await pathExists(inRepo)
+    ? inRepo
     : o.matrix;
   await selectMatrixCases({ matrix, filter: o.filter });
 }

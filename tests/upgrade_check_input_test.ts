@@ -460,3 +460,27 @@ tmpTest(
     assert.equal(await Deno.readTextFile(`${dir}/side-matrix.txt`), `${dir}/my matrix.json\n`);
   },
 );
+
+Deno.test("upgrade-check --matrix smok given outside the repository: run's 'did you mean \"smoke\"', not '<repo>/smok: unreadable'", async () => {
+  // the sides run in the repository, so a relative file was looked for there, and the
+  // misspelt bundled name lost the hint `run --matrix smok` gives
+  const elsewhere = await Deno.makeTempDir();
+  try {
+    await assert.rejects(
+      () =>
+        precheckUpgradeSelection({
+          from: "2.9.5",
+          to: "2.9.6",
+          matrix: "smok",
+          repoRoot: elsewhere,
+        }),
+      (e: Error) => {
+        assert.match(e.message, /^smok: unreadable matrix/);
+        assert.match(e.message, /did you mean "smoke"\?/);
+        return true;
+      },
+    );
+  } finally {
+    await Deno.remove(elsewhere, { recursive: true });
+  }
+});
