@@ -137,7 +137,11 @@ export function upgradeCheckCommand() {
         "(deno@X against chromium: a port check)",
     )
     .option("--from-ref <rev>", "git revision of the baseline side")
-    .option("--to-ref <rev>", "git revision of the candidate side")
+    .option(
+      "--to-ref <rev>",
+      "git revision of the candidate side; `.` is this checkout as it is (uncommitted edits " +
+        "and untracked files included: a kernel being changed), run here with no worktree",
+    )
     .option("--matrix <name|file>", "bundled matrix or JSON file", "smoke")
     .option("--filter <query>", "select cases, e.g. 'preset=tiny;dtype=f32'", parseFilterOption)
     .option(

@@ -57,6 +57,14 @@ function inFolder(side: UpgradeSide, outDir: string): UpgradeSide {
 /** Runs one side; returns the exit code. */
 export type SideRunner = (side: UpgradeSide) => Promise<number>;
 
+/**
+ * The `--from-ref`/`--to-ref` value that names this checkout as it is, uncommitted edits and
+ * untracked files included (a kernel being changed, before it is committed): its side runs
+ * in the repository itself, with no worktree. `.` is no git revision name, so it cannot
+ * shadow one.
+ */
+export const WORKING_TREE_REF = ".";
+
 /** Runs git with arguments in a folder; returns the exit code and output. */
 export type GitRunner = (
   cwd: string,
@@ -71,7 +79,7 @@ export interface UpgradeCheckOptions extends CompareBaselinesOptions {
   to?: string;
   /** Git revision of the baseline side (with `toRef`). */
   fromRef?: string;
-  /** Git revision of the candidate side. */
+  /** Git revision of the candidate side ({@link WORKING_TREE_REF}: this checkout as it is). */
   toRef?: string;
   /** Matrix name or file (a file path must exist in both revisions for refs). */
   matrix: string;
@@ -436,6 +444,16 @@ export async function precheckRefSelection(
     if (!ref || ref.startsWith("-")) {
       throw new DriftInputError(`--${which}-ref`, `"${ref ?? ""}" is not a git revision`);
     }
+    if (ref === WORKING_TREE_REF) {
+      // this checkout as it is: its side runs here, as `run` would
+      if (absoluteFile) continue;
+      const bundledName = !matrix.includes("/") && !matrix.endsWith(".json");
+      await selectMatrixCases({
+        matrix: bundledName ? matrix : `${env.repoRoot}/${matrix}`,
+        filter: o.filter,
+      });
+      continue;
+    }
     const commit = await git(env.repoRoot, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]);
     if (commit.code !== 0) {
       throw new DriftInputError(
@@ -709,6 +727,17 @@ export async function upgradeCheck(o: UpgradeCheckOptions): Promise<UpgradeCheck
         const ref = refOf[which];
         if (!ref || ref.startsWith("-")) {
           throw new DriftInputError(`--${which}-ref`, `"${ref ?? ""}" is not a git revision`);
+        }
+        if (ref === WORKING_TREE_REF) {
+          made[which] = {
+            label: "working tree",
+            command: Deno.execPath(),
+            args: runArgs(o, `${out}/${which}`),
+            cwd: repoRoot,
+            env: SIDE_ENV,
+            outDir: `${out}/${which}`,
+          };
+          continue;
         }
         const dir = `${tmp}/${which}`;
         log(`upgrade-check: git worktree add ${dir} ${ref}`);

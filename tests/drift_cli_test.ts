@@ -2,7 +2,13 @@
 // codes), bad input named with the file and field (exit 2), upgrade-check's orchestration
 // with stand-in runs, and its permission and usage errors.
 import assert from "node:assert/strict";
-import { DriftInputError, upgradeCheck, writeBaseline } from "../drift/mod.ts";
+import {
+  DriftInputError,
+  precheckUpgradeSelection,
+  upgradeCheck,
+  WORKING_TREE_REF,
+  writeBaseline,
+} from "../drift/mod.ts";
 import type { UpgradeSide } from "../drift/mod.ts";
 import {
   baselineOf,
@@ -390,6 +396,61 @@ Deno.test("upgrade-check orchestration: two git revisions in worktrees, removed 
   } finally {
     await lock.unlock();
     lock.close();
+  }
+});
+
+Deno.test("upgrade-check --to-ref .: this checkout as it is runs in the repository, no worktree", async () => {
+  // an uncommitted kernel edit could not be checked: each side was a `git worktree add` of a
+  // commit
+  const out = await Deno.makeTempDir();
+  const repoRoot = await Deno.makeTempDir();
+  const git: string[][] = [];
+  const fakeGit = async (_cwd: string, args: readonly string[]) => {
+    git.push([...args]);
+    if (args[1] === "add") await Deno.mkdir(args[3], { recursive: true });
+    return { code: 0, output: "" };
+  };
+  const cwds: Record<string, string> = {};
+  const runSide = async (side: UpgradeSide) => {
+    cwds[side.label] = side.cwd ?? "";
+    await Deno.mkdir(side.outDir, { recursive: true });
+    const r = reportOf([caseResult(A, 1, 1)], { fingerprint: lavapipeFingerprint() });
+    await Deno.writeTextFile(`${side.outDir}/report.json`, JSON.stringify(r));
+    return 0;
+  };
+  try {
+    await upgradeCheck({
+      fromRef: "HEAD",
+      toRef: WORKING_TREE_REF,
+      matrix: "smoke",
+      repeats: 3,
+      out,
+      runSide,
+      git: fakeGit,
+      repoRoot,
+      log: () => {},
+    });
+    assert.deepEqual(git.map((a) => a.slice(0, 2).concat(a.slice(4, 5))), [
+      ["worktree", "add", "HEAD"],
+      ["worktree", "remove"],
+    ]);
+    assert.equal(cwds["working tree"], repoRoot);
+    assert.notEqual(cwds["ref HEAD"], repoRoot);
+    // the precheck answers for the working tree as run would: a bad filter value is exit 2
+    await assert.rejects(
+      () =>
+        precheckUpgradeSelection({
+          fromRef: WORKING_TREE_REF,
+          toRef: WORKING_TREE_REF,
+          matrix: "smoke",
+          filter: "preset=nope",
+          git: fakeGit,
+        }),
+      /--filter.*selects no case of matrix smoke/s,
+    );
+  } finally {
+    await Deno.remove(out, { recursive: true });
+    await Deno.remove(repoRoot, { recursive: true });
   }
 });
 
