@@ -10,7 +10,7 @@ import { CliError, EXIT } from "./errors.ts";
 import { removeEmptyCreatedDirs } from "../report/output_paths.ts";
 import { DeviceLostError, NoAdapterError } from "../gpu/errors.ts";
 import { LayerUnsupportedError } from "../kernels/layer.ts";
-import { ReportFileError } from "../report/errors.ts";
+import { OutputWriteError, ReportFileError } from "../report/errors.ts";
 import { OutputPathError } from "../report/output_paths.ts";
 import { LayerInputError, SafetensorsError } from "../weights/errors.ts";
 import { devicesCommand, type StrictCapsProbe } from "./devices.ts";
@@ -142,7 +142,15 @@ const KNOWN_ERRORS: readonly [new (...args: never[]) => Error, number][] = [
   [PageCrashedError, EXIT.infra],
   [BundleError, EXIT.infra],
   [DeviceLostError, EXIT.infra],
+  // an output that could not be written mid-run (a full disk): the machine's failure
+  [OutputWriteError, EXIT.infra],
 ];
+
+/** Whether `e` is the OS saying the disk (or the user's quota) is full. */
+function isStorageFull(e: unknown): boolean {
+  const code = e instanceof Error ? (e as { code?: unknown }).code : undefined;
+  return code === "ENOSPC" || code === "EDQUOT";
+}
 
 /**
  * The exit code of an error the CLI explains in one message, or null for an
@@ -158,6 +166,9 @@ const KNOWN_ERRORS: readonly [new (...args: never[]) => Error, number][] = [
 export function exitCodeOf(e: unknown): number | null {
   if (e instanceof CliError) return e.exitCode;
   for (const [cls, code] of KNOWN_ERRORS) if (e instanceof cls) return code;
+  // a full disk or quota (a bench's records, a report, a merge): the machine's failure, said
+  // in one line where it was an internal error with a stack trace, exit 1
+  if (isStorageFull(e)) return EXIT.infra;
   // matrix/case_id.ts parseFilter rejects a bad --filter with a RangeError naming the key
   if (e instanceof RangeError && /^filter /.test(e.message)) return EXIT.badInput;
   return null;
@@ -190,7 +201,10 @@ export async function runProgram(args: readonly string[], deps: ProgramDeps): Pr
     }
     const code = exitCodeOf(e);
     if (code !== null) {
-      console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+      const full = isStorageFull(e)
+        ? ": the disk (or a quota) is full; free space and run the command again"
+        : "";
+      console.error(`error: ${e instanceof Error ? e.message : String(e)}${full}`);
       // bad input, or no adapter, leaves no empty output folder behind (one this invocation
       // created)
       if (code === EXIT.badInput || code === EXIT.infra) await removeEmptyCreatedDirs();

@@ -225,7 +225,8 @@ export function runCommand() {
         "that ran none of the cases expected to run, for reasons other than what the device " +
         "lacks (a --backend-module whose backend ran none is a warning); " +
         "2 bad input " +
-        "(an unusable --out included); 3 no adapter, or repeated device loss or timeouts; 130 " +
+        "(an unusable --out included); 3 no adapter, repeated device loss or timeouts, or a " +
+        "full disk (results.jsonl keeps what was written: --resume runs the rest); 130 " +
         "interrupted by SIGINT; 143 by SIGTERM.",
     )
     .option(

@@ -39,3 +39,34 @@ export class ReportFileError extends Error {
     this.line = options.line ?? null;
   }
 }
+
+/**
+ * An output file could not be written while a command ran (the disk or a quota full, an I/O
+ * error): the machine's failure, not the input's (exit 3). The message names the file, what
+ * the OS said and what was kept.
+ *
+ * @example
+ * ```ts
+ * import { OutputWriteError } from "./errors.ts";
+ * const e = new OutputWriteError("out/results.jsonl", "No space left on device");
+ * e.message; // "out/results.jsonl: No space left on device"
+ * ```
+ */
+export class OutputWriteError extends Error {
+  /** The file. */
+  readonly path: string;
+
+  /**
+   * @param path the file
+   * @param problem what went wrong, and what was kept
+   * @param options the OS error
+   */
+  constructor(path: string, problem: string, options: { cause?: unknown } = {}) {
+    super(
+      `${path}: ${problem}`,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
+    this.name = "OutputWriteError";
+    this.path = path;
+  }
+}

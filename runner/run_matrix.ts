@@ -24,7 +24,7 @@ import { selectMatrixCases } from "../matrix/select.ts";
 import { sameMatrixHere } from "../matrix/matrix_name.ts";
 import { sameFilter } from "../matrix/case_id.ts";
 import type { Case } from "../matrix/types.ts";
-import { ReportFileError } from "../report/errors.ts";
+import { OutputWriteError, ReportFileError } from "../report/errors.ts";
 import { readReportJson } from "../report/json.ts";
 import { formatJsonlLine, JsonlWriter, readJsonl } from "../report/jsonl.ts";
 import { writeTextAtomic } from "../util/fs.ts";
@@ -574,6 +574,13 @@ function describeException(e: unknown): string {
   return `${e.name}: ${e.message}${place}`;
 }
 
+/** What the OS said of a failed write, without Deno's "(os error N)" and what follows. */
+function osText(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  const i = m.indexOf(" (os error");
+  return (i < 0 ? m : m.slice(0, i)).trim();
+}
+
 /** The result of a case that threw or hung instead of returning one. */
 function errorResult(c: Case, message: string, wallMs: number): CaseResult {
   return {
@@ -782,6 +789,7 @@ async function runInFolder(
     const maxLosses = options.maxLosses ?? 3;
     let interrupted = false;
     let fatal: Error | null = null;
+    let writeFailed = false;
     try {
       for (const c of todo) {
         if (options.signal?.aborted || abandon?.aborted) {
@@ -834,7 +842,23 @@ async function runInFolder(
             (result.status === "error" || result.status === "fail")
           ? { ...result, deviceLoss: true }
           : result;
-        await writer.write(recorded);
+        try {
+          await writer.write(recorded);
+        } catch (e) {
+          // A full disk (or quota, or an I/O error): the run stops here, what results.jsonl
+          // holds is kept (a half-written last line is dropped on resume), and the message
+          // says so, where it was an internal error with a stack trace, exit 1
+          const kept = previous.size + fresh.length;
+          fatal = new OutputWriteError(
+            resultsPath,
+            `cannot write the result of ${c.id}: ${osText(e)}; the run stopped there and the ` +
+              `${plural(kept, "result")} before it are kept: free space, then --resume runs ` +
+              "the rest",
+            { cause: e },
+          );
+          writeFailed = true;
+          break;
+        }
         fresh.push(recorded);
         progress.caseDone(recorded);
         if (ctx.lost || outcome.kind === "timeout") {
@@ -872,12 +896,19 @@ async function runInFolder(
     ]);
     const results = mine.map((c) => byId.get(c.id)).filter((r): r is CaseResult => r !== undefined);
     const report = header(results, interrupted || fatal !== null);
-    await options.writeReports?.(options.out, report);
-    await writeRunState(statePath, {
-      version: 1,
-      state: report.interrupted ? "interrupted" : "finished",
-      report,
-    });
+    try {
+      await options.writeReports?.(options.out, report);
+      await writeRunState(statePath, {
+        version: 1,
+        state: report.interrupted ? "interrupted" : "finished",
+        report,
+      });
+    } catch (e) {
+      // on the disk that results.jsonl could not be written to, the reports most likely
+      // cannot be either: the folder reads as a killed run (run.json "running"), which
+      // --resume and merge take, and the error that stopped the run is the one said
+      if (!writeFailed) throw e;
+    }
     if (fatal) throw fatal;
     return report;
   } finally {

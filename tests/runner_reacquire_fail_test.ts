@@ -11,6 +11,8 @@ import { writeRunReports } from "../report/run_reports.ts";
 import { SILENT_PROGRESS } from "../report/progress.ts";
 import { ChromiumLaunchError } from "../browser/chromium.ts";
 import { PASS_STUB } from "./stub_runner.ts";
+import { OutputWriteError } from "../report/errors.ts";
+import { exitCodeOf } from "../cli/program.ts";
 import type { CaseResult, RunReport } from "../results/types.ts";
 
 /**
@@ -271,4 +273,66 @@ Deno.test("a case past --case-timeout is marked deviceLoss, its device dropped a
   } finally {
     await Deno.remove(out, { recursive: true });
   }
+});
+
+Deno.test("a full disk under results.jsonl stops the run in one message, exit 3, and --resume runs the rest", async () => {
+  const ctx = await stubDevice(() => false, () => Promise.resolve());
+  const out = await Deno.makeTempDir({ prefix: "mla-disk-full-" });
+  const write = Deno.FsFile.prototype.write;
+  const options = {
+    matrix: "smoke",
+    filter: "preset=tiny;dtype=f32",
+    out,
+    repeats: 0,
+    progress: SILENT_PROGRESS,
+    ctx,
+    writeReports: (dir: string, report: RunReport) => writeRunReports(dir, report),
+  };
+  try {
+    let n = 0;
+    let fullIn = "";
+    const e = await runMatrix({
+      ...options,
+      testOnlyCaseRunner: (c, o) => {
+        if (++n === 3) {
+          // the disk fills up during the third case: every write after fails, as the OS says
+          fullIn = c.id;
+          Deno.FsFile.prototype.write = () =>
+            Promise.reject(
+              Object.assign(new Error("No space left on device (os error 28)"), {
+                code: "ENOSPC",
+              }),
+            );
+        }
+        return PASS_STUB(c, o);
+      },
+    }).then(() => null, (e: Error) => e).finally(() => {
+      Deno.FsFile.prototype.write = write;
+    });
+    // one message naming the file, the case and what was kept, where it was an internal error
+    // with a stack trace (exit 1: read as a parity failure)
+    assert.ok(e instanceof OutputWriteError, `expected OutputWriteError, got ${e?.stack}`);
+    assert.equal(
+      e.message,
+      `${out}/results.jsonl: cannot write the result of ${fullIn}: No space left on device; ` +
+        "the run stopped there and the 2 results before it are kept: free space, then " +
+        "--resume runs the rest",
+    );
+    assert.equal(exitCodeOf(e), 3);
+    const lines = (await Deno.readTextFile(`${out}/results.jsonl`)).trim().split("\n");
+    assert.equal(lines.length, 2);
+    const resumed = await runMatrix({ ...options, resume: true, testOnlyCaseRunner: PASS_STUB });
+    assert.equal(resumed.interrupted, false);
+    assert.equal(resumed.results.length, resumed.shardIds.length);
+    assert.equal(new Set(resumed.results.map((r) => r.id)).size, resumed.shardIds.length);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("a full disk or quota elsewhere (a bench, a merge) is exit 3, not an internal error", () => {
+  const full = (code: string) => Object.assign(new Error("No space left"), { code });
+  assert.equal(exitCodeOf(full("ENOSPC")), 3);
+  assert.equal(exitCodeOf(full("EDQUOT")), 3);
+  assert.equal(exitCodeOf(full("EIO")), null);
 });
