@@ -208,7 +208,7 @@ export function mergeCommand() {
         "--out <dir>` rebuilds one folder in place. Exit 1 when cases are missing or any case " +
         "failed, 2 on unreadable input or an unusable --out (a folder given twice, a case in " +
         "two folders whose copies disagree in status or output digest, shards timed with " +
-        "another --repeats or --warmup-ms, an --out that is one of several folders merged " +
+        "another --repeats or --warmup-ms or checked with another --max-rows, an --out that is one of several folders merged " +
         "or holds another run's run.json included).",
     )
     .argument("<dirs...>", "shard output directories")

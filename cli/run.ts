@@ -259,7 +259,8 @@ export function runCommand() {
       new Option(
         "--resume",
         "skip cases already in <out>/results.jsonl (the folder must hold a run of the same " +
-          "matrix, filter, shard, --plant-fault, --backend, --repeats and --warmup-ms, whose " +
+          "matrix, filter, shard, --plant-fault, --backend, --repeats, --warmup-ms and " +
+          "--max-rows, whose " +
           "config files and matrix file have not changed since it started)",
       ).conflicts("force"),
     )

@@ -59,7 +59,7 @@ export function runCommandFor(
       RunReport,
       "matrix" | "filter" | "shard" | "plantedFault" | "backend" | "configRoot" | "backendModules"
     >
-    & Partial<Pick<RunReport, "repeats" | "warmupMs">>,
+    & Partial<Pick<RunReport, "repeats" | "warmupMs" | "maxRows">>,
   out: string,
   resume: boolean,
 ): string {
@@ -79,6 +79,8 @@ export function runCommandFor(
     ...(r.warmupMs === undefined || r.warmupMs === "auto"
       ? []
       : ["--warmup-ms", String(r.warmupMs)]),
+    // checked as the run was (a resume that checks more or fewer rows is refused)
+    ...(r.maxRows === undefined || r.maxRows === 64 ? [] : ["--max-rows", String(r.maxRows)]),
     "--out",
     shellWord(out),
     ...(resume ? ["--resume"] : []),

@@ -316,13 +316,15 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
   // (the merged report recorded neither, and its finish commands then used the defaults).
   // Each folder that recorded them against the first that did (one from before: not checked).
   checkTimedAlike(dirs, reports);
+  checkRowsAlike(dirs, reports);
   // The merged report's digest, repeats and warm-up: the shards' ones, where every shard
   // recorded the same.
-  const same = <K extends "matrixDigest" | "repeats" | "warmupMs">(k: K) =>
+  const same = <K extends "matrixDigest" | "repeats" | "warmupMs" | "maxRows">(k: K) =>
     reports.every((r) => r[k] === first[k]) ? first[k] : undefined;
   const matrixDigest = same("matrixDigest");
   const repeats = same("repeats");
   const warmupMs = same("warmupMs");
+  const maxRows = same("maxRows");
 
   const configDigests = mergedConfigDigests(dirs, reports);
 
@@ -460,6 +462,7 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
     ...(matrixDigest !== undefined ? { matrixDigest } : {}),
     ...(repeats !== undefined ? { repeats } : {}),
     ...(warmupMs !== undefined ? { warmupMs } : {}),
+    ...(maxRows !== undefined ? { maxRows } : {}),
     // what the terminal says as "environment differs", kept with the report (its pages show it)
     ...(recorded.length + found.length > 0 ? { environmentDiffers: [...recorded, ...found] } : {}),
   };
@@ -510,6 +513,27 @@ function checkTimedAlike(dirs: readonly string[], reports: readonly RunReport[])
         "cases are timed alike: rerun the shards timed otherwise than the rest with the " +
         `others' --repeats and --warmup-ms (if that is ${shard}: with ${words(reports[ref])}, ` +
         "into its folder with --force or a new one), then merge again",
+    );
+  }
+}
+
+/**
+ * Refuse (ReportFileError) a folder whose run checked its cases on another `--max-rows` than
+ * the first folder that recorded it: one report's cases are checked alike (a folder that did
+ * not record it, a harness from before, is not checked).
+ */
+function checkRowsAlike(dirs: readonly string[], reports: readonly RunReport[]): void {
+  const ref = reports.findIndex((r) => r.maxRows !== undefined);
+  for (let i = ref + 1; ref >= 0 && i < reports.length; i++) {
+    const r = reports[i];
+    if (r.maxRows === undefined || r.maxRows === reports[ref].maxRows) continue;
+    const shard = r.shard === null ? "its run" : `shard ${r.shard}`;
+    throw new ReportFileError(
+      join(dirs[i], RUN_FILES.report),
+      `checked with --max-rows ${r.maxRows}, but ${dirs[ref]} with --max-rows ` +
+        `${reports[ref].maxRows}; one report's cases are checked alike: rerun ${shard} with ` +
+        `--max-rows ${reports[ref].maxRows} (into its folder with --force or a new one), then ` +
+        "merge again",
     );
   }
 }

@@ -326,6 +326,9 @@ export function runReportProblem(v: unknown): string | null {
   ) {
     return 'field "warmupMs" must be a number of ms >= 0, "auto" or absent';
   }
+  if (v.maxRows !== undefined && !(Number.isSafeInteger(v.maxRows) && Number(v.maxRows) >= 1)) {
+    return 'field "maxRows" must be a whole number >= 1 or absent';
+  }
   const env = environmentDiffersProblem(v.environmentDiffers);
   if (env !== null) return env;
   return missingProblem(v.missing, v.results as { id: string }[]);

@@ -278,6 +278,13 @@ export interface RunReport {
   /** See {@link RunReport.repeats}. */
   readonly warmupMs?: number | "auto";
   /**
+   * The query rows the float64 reference checked at most per case (`run --max-rows`; a case
+   * of more rows is checked on a sample of that many): the commands that finish the report
+   * repeat it, and a resume or a merge that would check otherwise is refused. Absent in reports
+   * written before it was recorded.
+   */
+  readonly maxRows?: number;
+  /**
    * A merged report (`merge`) of shards whose environments differ where a merge allows it
    * (the host; a revision unknown on one side or differing only in its `-dirty` mark): one
    * entry per folder and field, against the first folder's, whose fingerprint the report

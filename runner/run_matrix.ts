@@ -540,6 +540,24 @@ function checkResumeTiming(
 }
 
 /**
+ * Refuse (ReportFileError) a resume that would check its cases on another number of reference
+ * rows (`--max-rows`) than the run it resumes: a case of more rows is checked on a sample of
+ * that many, so one report would hold cases checked in full beside their like checked on a
+ * sample (the report's own resume command left --max-rows out, and a resume checked the rest
+ * on 64 rows without a word). A run that did not record it (a harness from before) is not
+ * checked.
+ */
+function checkResumeRows(out: string, resumed: RunReport, maxRows: number): void {
+  if (resumed.maxRows === undefined || resumed.maxRows === maxRows) return;
+  throw new ReportFileError(
+    out,
+    `holds a run started with --max-rows ${resumed.maxRows}, but this resume would check ` +
+      `its cases on --max-rows ${maxRows} reference rows: one report's cases are checked ` +
+      `alike; resume with --max-rows ${resumed.maxRows}, or --force to start over`,
+  );
+}
+
+/**
  * Refuse (ReportFileError) a resume whose matrix says other things of its cases than when the
  * run started (`RunReport.matrixDigest`): an expectation, a device profile, a seed or a group
  * edited. A run that recorded no digest (a harness from before it was) is said on stderr.
@@ -674,7 +692,10 @@ async function runInFolder(
   // groups), as it is now: a resume after the file was edited would judge its kept and new
   // results by two versions of it.
   const digestNow = await selectionDigest(all);
-  if (resumed && previous.size > 0) checkResumeMatrix(options.out, resumed, digestNow);
+  if (resumed && previous.size > 0) {
+    checkResumeMatrix(options.out, resumed, digestNow);
+    checkResumeRows(options.out, resumed, options.maxRows ?? 64);
+  }
   // A run resumed from before the digest keeps none: its kept results were never checked
   // against it (as configDigests).
   const matrixDigest = resumed && previous.size > 0 && resumed.matrixDigest === undefined
@@ -763,6 +784,7 @@ async function runInFolder(
       ...(matrixDigest !== undefined ? { matrixDigest } : {}),
       repeats: options.repeats ?? 3,
       warmupMs: options.warmupMs ?? "auto",
+      maxRows: options.maxRows ?? 64,
     });
     const statePath = `${options.out}/${RUN_FILES.state}`;
     // Reports of the run being replaced, or of a resumed run's earlier stop, would describe a

@@ -671,6 +671,32 @@ Deno.test("merge: shards timed with another --repeats or --warmup-ms are refused
   });
 });
 
+Deno.test("merge: shards checked with another --max-rows are refused, naming both; alike ones merge and keep it", async () => {
+  await withTempDir(async (tmp) => {
+    const all = sixResults();
+    const even = all.filter((_, i) => i % 2 === 0), odd = all.filter((_, i) => i % 2 === 1);
+    await shardDir(`${tmp}/s1`, all, odd, { shard: "1/2", maxRows: 8 });
+    await shardDir(`${tmp}/s2`, all, even, { shard: "2/2", maxRows: 64 });
+    await assert.rejects(
+      () => mergeRuns([`${tmp}/s1`, `${tmp}/s2`]),
+      (e: Error) =>
+        e instanceof ReportFileError &&
+        e.message ===
+          `${tmp}/s2/report.json: checked with --max-rows 64, but ${tmp}/s1 with --max-rows 8; ` +
+            "one report's cases are checked alike: rerun shard 2/2 with --max-rows 8 (into its " +
+            "folder with --force or a new one), then merge again",
+    );
+    await shardDir(`${tmp}/s3`, all, even, { shard: "2/2", maxRows: 8 });
+    const m = await mergeRuns([`${tmp}/s1`, `${tmp}/s3`]);
+    assert.equal(m.report.maxRows, 8);
+    // a shard from before it was recorded: merged, the report records none
+    await shardDir(`${tmp}/s4`, all, even, { shard: "2/2" });
+    const old = await mergeRuns([`${tmp}/s1`, `${tmp}/s4`]);
+    assert.equal(old.report.results.length, 6);
+    assert.equal(old.report.maxRows, undefined);
+  });
+});
+
 Deno.test("merge: shards timed under other timing rules (one before they were recorded) are refused, naming both", async () => {
   await withTempDir(async (tmp) => {
     const all = sixResults();

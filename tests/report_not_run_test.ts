@@ -182,6 +182,18 @@ Deno.test("runCommandFor: a run's --repeats and --warmup-ms are repeated, the de
   );
 });
 
+Deno.test("runCommandFor: a run's --max-rows is repeated, the default left out (a resume without it checked the rest on 64 rows)", () => {
+  const r = { matrix: "smoke", filter: null, shard: null } as const;
+  assert.equal(
+    runCommandFor({ ...r, maxRows: 8 }, "out/x", true),
+    "deno task harness run --matrix smoke --max-rows 8 --out out/x --resume",
+  );
+  assert.equal(
+    runCommandFor({ ...r, maxRows: 64 }, "out/x", true),
+    "deno task harness run --matrix smoke --out out/x --resume",
+  );
+});
+
 /** The options `run` parses from a suggested command line (its action replaced: nothing runs). */
 async function runOptionsOf(line: string) {
   const c = parseDocCommand(line, TASKS);

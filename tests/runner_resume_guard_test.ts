@@ -323,6 +323,39 @@ Deno.test({
 });
 
 Deno.test({
+  name: "resume: another --max-rows is refused, naming both (the report's own resume command " +
+    "left it out, and the rest was checked on 64 rows without a word)",
+  ignore: !gpu,
+  fn: async () => {
+    await inTinyFolder(async ({ matrix, out, ctx }) => {
+      const common = { matrix, out, ctx, progress: SILENT_PROGRESS, writeReports: writeRunReports };
+      const first = await stoppedRun({ ...common, maxRows: 8 });
+      assert.equal(first.maxRows, 8);
+      await assertResumeRefused(
+        common,
+        PASS_STUB,
+        /holds a run started with --max-rows 8, but this resume would check its cases on --max-rows 64 reference rows: .*resume with --max-rows 8, or --force/,
+      );
+      const resumed = await runMatrix({
+        ...common,
+        maxRows: 8,
+        resume: true,
+        testOnlyCaseRunner: PASS_STUB,
+      });
+      assert.equal(resumed.results.length, 2);
+      assert.equal(resumed.maxRows, 8);
+      // a run.json from before it was recorded: resumed, as before
+      await stoppedRun({ ...common, maxRows: 8, force: true });
+      const state = (await readRunState(`${out}/run.json`)) as RunState;
+      const { maxRows: _m, ...older } = state.report;
+      await writeRunState(`${out}/run.json`, { ...state, report: older });
+      const old = await runMatrix({ ...common, resume: true, testOnlyCaseRunner: PASS_STUB });
+      assert.equal(old.results.length, 2);
+    });
+  },
+});
+
+Deno.test({
   name:
     "resume: results without run.json or report.json (a harness before run.json) are refused, unread",
   ignore: !gpu,
