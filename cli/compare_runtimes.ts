@@ -23,6 +23,7 @@ import { fileInputs, parseSeconds } from "./run.ts";
 import { CHROMIUM_TIMEOUT_HELP, startChromiumRuntime } from "./runtime_options.ts";
 import { mdCell } from "../report/md_text.ts";
 import { plural } from "../util/plural.ts";
+import { writeTextAtomic } from "../util/fs.ts";
 
 /** Chromium's bundled SwiftShader Vulkan driver manifest. */
 const SWIFTSHADER_ICD = "vk_swiftshader_icd.json";
@@ -246,7 +247,9 @@ export function compareRuntimesCommand() {
         "per case, each runtime against the float64 reference, and Deno against Chromium in " +
         "float32 ULPs (largest distance and its index, output and LSE). A case that runs in " +
         "one runtime and errors (e.g. does not compile) in the other is a finding with both " +
-        "messages. Writes <out>/compare-runtimes.json and .md. Exit codes: 0 both runtimes " +
+        "messages. Writes <out>/compare-runtimes.json and .md (an earlier comparison's there " +
+        "are removed as this one starts: a comparison killed halfway leaves none). Exit " +
+        "codes: 0 both runtimes " +
         "pass every case and no finding; 1 a reference failure or a finding; 2 bad input; 3 " +
         "no Chromium (the message has the install command) or no adapter; 130 stopped by " +
         "SIGINT after the current case (both files written, saying so and naming the cases not " +
@@ -352,6 +355,14 @@ export function compareRuntimesCommand() {
       const chromium = await startChromiumRuntime({ chromium: where.path });
       const chromiumLine = `${chromium.identity.version}, ${chromium.caps.adapter.description}, ` +
         `driver ${String(chromium.identity.adapterInfo.driver ?? "unknown")}`;
+      // The files of an earlier comparison in --out go as this one starts: a comparison killed
+      // halfway (SIGTERM from a CI runner's timeout, SIGKILL) left them standing, read as this
+      // one's, complete (another filter's cases, compared by other kernels)
+      for (const f of Object.values(COMPARE_RUNTIMES_FILES)) {
+        await Deno.remove(`${opts.out}/${f}`).catch((e) => {
+          if (!(e instanceof Deno.errors.NotFound)) throw e;
+        });
+      }
       const stop = new AbortController();
       const onInt = () => stop.abort();
       Deno.addSignalListener("SIGINT", onInt);
@@ -387,7 +398,8 @@ export function compareRuntimesCommand() {
           filter: opts.filter ?? null,
           ...(interrupted ? { interrupted } : {}),
         };
-        await Deno.writeTextFile(
+        // each whole or absent: a kill while writing leaves no half file
+        await writeTextAtomic(
           `${opts.out}/${COMPARE_RUNTIMES_FILES.json}`,
           JSON.stringify(
             { version: 1, ...header, totals, cases },
@@ -396,7 +408,7 @@ export function compareRuntimesCommand() {
           ) +
             "\n",
         );
-        await Deno.writeTextFile(
+        await writeTextAtomic(
           `${opts.out}/${COMPARE_RUNTIMES_FILES.md}`,
           comparisonMarkdown(cases, header),
         );

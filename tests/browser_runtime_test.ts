@@ -130,6 +130,10 @@ Deno.test({
   ignore,
   fn: async () => {
     const out = await Deno.makeTempDir({ prefix: "mla-compare-runtimes-int-" });
+    // an earlier comparison's files in --out: gone once this one compares (a comparison
+    // killed halfway left them standing, read as its own, complete)
+    const stale = ["compare-runtimes.json", "compare-runtimes.md"];
+    for (const f of stale) await Deno.writeTextFile(`${out}/${f}`, "an earlier comparison\n");
     try {
       const child = spawnHarness([
         "compare-runtimes",
@@ -145,6 +149,9 @@ Deno.test({
         const { value, done } = await reader.read();
         if (done) break;
         text += value;
+      }
+      for (const f of stale) {
+        assert.equal(await Deno.stat(`${out}/${f}`).then(() => true, () => false), false, f);
       }
       child.kill("SIGINT");
       for (;;) {
