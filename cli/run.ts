@@ -218,7 +218,8 @@ export function runCommand() {
         "$GITHUB_STEP_SUMMARY when set) and report.html (plots) are written at the end; run.json (which matrix, filter " +
         "and shard, and how far the run got) at the start and the end. A case that throws " +
         "or exceeds --case-timeout is recorded as that case's error and the run goes on. " +
-        "Ctrl-C (SIGINT) stops after the current case, SIGTERM at once; both keep everything " +
+        "Ctrl-C (SIGINT) stops after the current case (a second Ctrl-C: at once), SIGTERM at " +
+        "once; both keep everything " +
         "finished and write the reports, marked interrupted. A folder holding a half-finished " +
         "run needs --resume or --force; a finished run there is replaced. Exit codes: 0 all " +
         "pass; 1 a parity failure, an unexpected support decision, a case error, or a --backend " +
@@ -406,8 +407,19 @@ export function runCommand() {
       const afterCase = new AbortController();
       const atOnce = new AbortController();
       let exitOnStop: number = EXIT_SIGINT;
+      // A second Ctrl-C abandons the current case as SIGTERM does (still exit 130): a case
+      // that hangs kept the run, and every Ctrl-C after the first, waiting for --case-timeout
+      // (600 s by default), where kill -9 would have lost the reports.
       const onInt = () => {
-        console.error("\ninterrupt: finishing the current case, then writing the reports");
+        if (afterCase.signal.aborted) {
+          console.error("\ninterrupt again: abandoning the current case, writing the reports");
+          atOnce.abort();
+          return;
+        }
+        console.error(
+          "\ninterrupt: finishing the current case, then writing the reports (Ctrl-C again: " +
+            "at once)",
+        );
         afterCase.abort();
       };
       const onTerm = () => {
@@ -468,7 +480,7 @@ export function runCommand() {
           );
         }
         if (report.interrupted && atOnce.signal.aborted) {
-          Deno.exitCode = EXIT_SIGTERM;
+          Deno.exitCode = exitOnStop;
           return;
         }
         const drift = await driftAfterRun(report, {

@@ -145,6 +145,62 @@ Deno.test({
 });
 
 Deno.test({
+  name: "a second Ctrl-C abandons a case that hangs, writes the reports, exit 130 (it waited " +
+    "for --case-timeout)",
+  ignore: !gpu,
+  fn: async () => {
+    const out = await Deno.makeTempDir();
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("../main.ts", import.meta.url).pathname,
+        "run",
+        "--filter",
+        "preset=tiny;path=absorbed;dtype=f32;sq=1;layout=bshd;causal=1",
+        "--backend-module",
+        new URL("./fixtures/backends/launch_hangs_said.ts", import.meta.url).pathname,
+        "--backend",
+        "naive-launch-hangs-said",
+        "--repeats",
+        "0",
+        // without the second Ctrl-C acted on, the case runs to this and is recorded as its error
+        "--case-timeout",
+        "30",
+        "--out",
+        out,
+      ],
+      env: { NO_COLOR: "1" },
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    // each Ctrl-C once the run is seen where it is (two signals at once may arrive as one)
+    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    const waitFor = async (re: RegExp) => {
+      while (!re.test(text)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += value;
+      }
+    };
+    await waitFor(/fixture: launch started/);
+    child.kill("SIGINT");
+    await waitFor(/interrupt: finishing the current case.*Ctrl-C again: at once/);
+    child.kill("SIGINT");
+    await waitFor(/$^/); // to the end
+    const status = await child.status;
+    assert.equal(status.code, 130, text);
+    assert.match(text, /interrupt again: abandoning the current case, writing the reports/);
+    const report = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
+    assert.equal(report.interrupted, true);
+    assert.deepEqual(report.results, [], "the hung case abandoned, not run to its timeout");
+    assert.equal(await lineCount(`${out}/results.jsonl`), 0);
+    await Deno.remove(out, { recursive: true });
+  },
+});
+
+Deno.test({
   name: "SIGTERM stops at once, writes the reports marked interrupted (exit 143)",
   ignore: !gpu,
   fn: async () => {
