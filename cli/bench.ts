@@ -181,7 +181,8 @@ export function benchCommand() {
         "plots) there when the run ends; each case's record is appended to records.jsonl " +
         "there as it ends (with the provisional roofline fraction of its progress line), so a " +
         "run that dies halfway keeps what it measured; Ctrl-C (SIGINT) " +
-        "stops after the current case and SIGTERM at once, and both still write the reports " +
+        "stops after the current case (a second Ctrl-C: at once) and SIGTERM at once, and both " +
+        "still write the reports " +
         "for the cases that ran (exit 130 and 143)",
     )
     .option("--title <text>", "title of summary.md", "Benchmark")
@@ -268,10 +269,24 @@ export function benchCommand() {
       // the current case (as `run` does). Either way the reports cover what ran.
       let stoppedBy: BenchInterruption["signal"] | null = null;
       const abandon = Promise.withResolvers<null>();
+      // A second Ctrl-C abandons the current case (or ceiling measurement) as SIGTERM does,
+      // still exit 130: a case that hangs kept the bench, and every Ctrl-C after the first,
+      // waiting for --case-timeout, where kill -9 would have lost the reports.
+      let ints = 0;
       const onInt = () => {
-        console.error("\ninterrupt: finishing the current case, then writing the reports");
+        if (++ints > 1) {
+          console.error("\ninterrupt again: abandoning the current case, writing the reports");
+          abandon.resolve(null);
+          return;
+        }
+        console.error(
+          "\ninterrupt: finishing the current case, then writing the reports (Ctrl-C again: " +
+            "at once)",
+        );
         stoppedBy ??= "SIGINT";
       };
+      // what abandoned a measurement: SIGTERM, or a second Ctrl-C
+      const abandonedBy = () => stoppedBy === "SIGTERM" ? "SIGTERM" : "a second Ctrl-C (SIGINT)";
       const onTerm = () => {
         console.error("\nSIGTERM: abandoning the current case, writing the reports");
         stoppedBy = "SIGTERM";
@@ -324,9 +339,9 @@ export function benchCommand() {
         });
         if (measuredBefore === null) {
           console.error(
-            "SIGTERM while measuring the device's ceilings, before any case: no report",
+            `${abandonedBy()} while measuring the device's ceilings, before any case: no report`,
           );
-          Deno.exitCode = EXIT_SIGTERM;
+          Deno.exitCode = stoppedBy === "SIGTERM" ? EXIT_SIGTERM : EXIT_SIGINT;
           await lock?.release();
           lock = undefined;
           await removeEmptyCreatedDirs(); // an --out this run created holds nothing
@@ -427,7 +442,8 @@ export function benchCommand() {
             : null;
           if (after !== null) best = bestCeilings(measuredBefore, after);
           else if (interrupted === null && stoppedByTimeouts === null) {
-            ceilingsCut = "stopped by SIGTERM while measuring the ceilings after the cases: " +
+            ceilingsCut = `stopped by ${abandonedBy()} while measuring the ceilings after the ` +
+              "cases: " +
               "every case ran, and the fractions use the ceilings measured before them";
             console.error(ceilingsCut);
           }

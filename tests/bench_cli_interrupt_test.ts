@@ -117,3 +117,40 @@ Deno.test({
     await Deno.remove(out, { recursive: true });
   },
 });
+
+Deno.test({
+  name: "bench: a second Ctrl-C while the ceilings are measured ends it at once (exit 130, " +
+    "no report; it went on measuring)",
+  ignore: !gpu,
+  fn: async () => {
+    const out = await Deno.makeTempDir({ prefix: "mla_bench_int_" });
+    // 1000 repetitions of every ceiling: minutes of measuring before the first case
+    const child = spawnBench(["--matrix", "tiny", "--reps", "1000"], out);
+    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let stderr = "";
+    const waitFor = async (text: string) => {
+      while (!stderr.includes(text)) {
+        const { value, done } = await reader.read();
+        assert.ok(!done, `bench ended before "${text}": ${stderr}`);
+        stderr += value;
+      }
+    };
+    await waitFor("measuring the device's ceilings");
+    child.kill("SIGINT");
+    // the second once the first is seen (two signals at once may arrive as one)
+    await waitFor("Ctrl-C again: at once");
+    child.kill("SIGINT");
+    const killer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    for (let r = await reader.read(); !r.done; r = await reader.read()) stderr += r.value;
+    await child.stdout.cancel();
+    const { code } = await child.status;
+    clearTimeout(killer);
+    assert.equal(code, 130, stderr);
+    assert.match(
+      stderr,
+      /a second Ctrl-C \(SIGINT\) while measuring the device's ceilings, before any case: no report/,
+    );
+    assert.ok(!(await Deno.stat(`${out}/report.json`).then(() => true, () => false)));
+    await Deno.remove(out, { recursive: true });
+  },
+});
