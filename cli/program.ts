@@ -39,6 +39,7 @@ import { checkChromiumFlag } from "./runtime_options.ts";
 import { checkEmptyOptions, checkOptionLikeValues } from "./options.ts";
 import { recordOptionValues, repeatedOptionNotes } from "./repeated_options.ts";
 import { environmentCapsOverrides } from "../gpu/device.ts";
+import { isStorageFull } from "../util/fs.ts";
 
 /** Dependencies the program needs from outside (the device probe). */
 export interface ProgramDeps {
@@ -145,12 +146,6 @@ const KNOWN_ERRORS: readonly [new (...args: never[]) => Error, number][] = [
   // an output that could not be written mid-run (a full disk): the machine's failure
   [OutputWriteError, EXIT.infra],
 ];
-
-/** Whether `e` is the OS saying the disk (or the user's quota) is full. */
-function isStorageFull(e: unknown): boolean {
-  const code = e instanceof Error ? (e as { code?: unknown }).code : undefined;
-  return code === "ENOSPC" || code === "EDQUOT";
-}
 
 /**
  * The exit code of an error the CLI explains in one message, or null for an

@@ -13,6 +13,7 @@ import { ChromiumLaunchError } from "../browser/chromium.ts";
 import { PASS_STUB } from "./stub_runner.ts";
 import { OutputWriteError } from "../report/errors.ts";
 import { exitCodeOf } from "../cli/program.ts";
+import { writeTextAtomic } from "../util/fs.ts";
 import type { CaseResult, RunReport } from "../results/types.ts";
 
 /**
@@ -335,4 +336,23 @@ Deno.test("a full disk or quota elsewhere (a bench, a merge) is exit 3, not an i
   assert.equal(exitCodeOf(full("ENOSPC")), 3);
   assert.equal(exitCodeOf(full("EDQUOT")), 3);
   assert.equal(exitCodeOf(full("EIO")), null);
+});
+
+Deno.test("a full disk under an atomic write (run.json, a report) names the file, its code kept", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mla-disk-full-" });
+  const write = Deno.FsFile.prototype.write;
+  Deno.FsFile.prototype.write = () =>
+    Promise.reject(
+      Object.assign(new Error("No space left on device (os error 28)"), { code: "ENOSPC" }),
+    );
+  try {
+    const e = await writeTextAtomic(`${dir}/run.json`, "{}\n").then(() => null, (e) => e);
+    // was Deno's "No space left on device (os error 28)" alone: which output, not said
+    assert.equal(e?.message, `${dir}/run.json: No space left on device (os error 28)`);
+    assert.equal(exitCodeOf(e), 3);
+    assert.deepEqual([...Deno.readDirSync(dir)], [], "no temp file left");
+  } finally {
+    Deno.FsFile.prototype.write = write;
+    await Deno.remove(dir, { recursive: true });
+  }
 });

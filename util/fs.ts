@@ -38,8 +38,31 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
     await Deno.rename(tmp, path);
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
+    // A full disk's error names no file when a write (not the open) fails: the target's path
+    // goes first, its code is kept ("No space left on device (os error 28)" alone said
+    // nothing of which output could not be written)
+    if (isStorageFull(e)) {
+      throw Object.assign(new Error(`${path}: ${(e as Error).message}`, { cause: e }), {
+        code: (e as { code: unknown }).code,
+      });
+    }
     throw e;
   }
+}
+
+/**
+ * Whether `e` is the OS saying the disk (or the user's quota) is full: an error whose `code`
+ * is ENOSPC or EDQUOT.
+ *
+ * @example
+ * ```ts
+ * import { isStorageFull } from "./fs.ts";
+ * isStorageFull(Object.assign(new Error("No space left on device"), { code: "ENOSPC" })); // true
+ * ```
+ */
+export function isStorageFull(e: unknown): boolean {
+  const code = e instanceof Error ? (e as { code?: unknown }).code : undefined;
+  return code === "ENOSPC" || code === "EDQUOT";
 }
 
 /**
