@@ -278,7 +278,18 @@ async function folderRun(
   out: string,
 ): Promise<{ header: RunReport | null; finished: boolean; results: number }> {
   const results = await nonEmptyLines(`${out}/${RUN_FILES.results}`);
-  const state = await readRunState(`${out}/${RUN_FILES.state}`);
+  const statePath = `${out}/${RUN_FILES.state}`;
+  // a damaged run.json (edited, or copied in part) names what to do, as a damaged
+  // report.json does: it said what was wrong with the file only
+  const state = await readRunState(statePath).catch((e: unknown) => {
+    if (!(e instanceof ReportFileError) || /--force/.test(e.message)) throw e;
+    throw new ReportFileError(
+      statePath,
+      `${e.message.slice(`${statePath}: `.length)}; --force replaces the folder's run, or ` +
+        "pick another --out",
+      { cause: e.cause },
+    );
+  });
   if (state) return { header: state.report, finished: state.state === "finished", results };
   try {
     const report = await readReportJson(`${out}/${RUN_FILES.report}`);

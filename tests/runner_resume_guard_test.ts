@@ -454,3 +454,29 @@ Deno.test({
     });
   },
 });
+
+Deno.test("a damaged run.json is refused naming what to do (--force), with or without --resume", async () => {
+  const out = await Deno.makeTempDir({ prefix: "mla-resume-guard-" });
+  try {
+    // a run.json cut short (copied in part, edited): what was wrong was said, not what to do
+    await Deno.writeTextFile(`${out}/run.json`, '{"version": 1, "state": "runn');
+    for (const resume of [false, true]) {
+      await assert.rejects(
+        runMatrix({
+          matrix: "smoke",
+          filter: "preset=tiny;dtype=f32",
+          out,
+          resume,
+          progress: SILENT_PROGRESS,
+          testOnlyCaseRunner: PASS_STUB,
+        }),
+        (e: unknown) =>
+          e instanceof ReportFileError &&
+          /^.*\/run\.json: not valid JSON .*; --force replaces the folder's run, or pick another --out$/
+            .test(e.message),
+      );
+    }
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
