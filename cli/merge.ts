@@ -60,9 +60,12 @@ export function mergeLines(m: MergeResult, folders: number): string[] {
     (n) => `duplicated: … and ${n} more (the first copy of each is kept)`,
   );
   for (const x of m.rebuilt) {
+    // killed before its reports were all written (report.json among them, or not: a run
+    // killed while writing report.html has one); interrupted only where cases are missing,
+    // which the lines above name (it said "marked interrupted" of a folder with every case)
     lines.push(
-      `rebuilt from results.jsonl: ${x} (its run was killed before writing report.json; ` +
-        `marked interrupted)`,
+      `rebuilt from results.jsonl: ${x} (its run was killed before it had written all its ` +
+        "reports)",
     );
   }
   for (const x of m.unreported ?? []) {
