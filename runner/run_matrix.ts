@@ -866,6 +866,9 @@ async function runInFolder(
                 ? `${
                   plural(losses + 1, "device loss or timeout", "device losses or timeouts")
                 } in a row: the run stopped here`
+                : options.signal?.aborted
+                // Ctrl-C came during the case: the run stops after it (it said "went on")
+                ? "the device was re-acquired and the run stopped here, interrupted"
                 : "the device was re-acquired and the run went on"),
             performance.now() - t0,
           );

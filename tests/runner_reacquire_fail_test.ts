@@ -356,3 +356,30 @@ Deno.test("a full disk under an atomic write (run.json, a report) names the file
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a case past --case-timeout with a Ctrl-C pending says the run stopped there, not that it went on", async () => {
+  const ctx = await stubDevice(() => false, () => Promise.resolve());
+  const out = await Deno.makeTempDir({ prefix: "mla-timeout-int-" });
+  try {
+    const stop = new AbortController();
+    const report = await runMatrix({
+      ...thdSmokeOptions(out),
+      ctx,
+      caseTimeoutMs: 50,
+      signal: stop.signal,
+      testOnlyCaseRunner: () => {
+        stop.abort(); // Ctrl-C during a case that hangs
+        return new Promise<CaseResult>(() => {});
+      },
+    });
+    assert.equal(report.interrupted, true);
+    assert.equal(report.results.length, 1);
+    assert.equal(
+      report.results[0].message,
+      "timed out after 0.05 s (--case-timeout); the device was re-acquired and the run " +
+        "stopped here, interrupted",
+    );
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
