@@ -48,3 +48,23 @@ Deno.test("merge: missing and duplicated cases listed up to the cap, then counte
   assert.equal(dup.length, MAX_MERGE_LINES + 1);
   assert.equal(dup.at(-1), "duplicated: … and 5 more (the first copy of each is kept)");
 });
+
+Deno.test("merge: cases refused as the matrix expected are counted apart, as run's line does", () => {
+  const results = [
+    result({ sk: 1 }),
+    result({ sk: 2 }, { decision: "unsupported", expect: { support: "unsupported" } }),
+    result({ sk: 3 }, { decision: "invalid", expect: { support: "invalid" } }),
+  ];
+  const m: MergeResult = {
+    report: { ...report(results), totals: computeTotals(results) },
+    missing: [],
+    duplicated: [],
+    mismatched: [],
+    corruptTails: [],
+    rebuilt: [],
+  };
+  assert.equal(
+    mergeLines(m, 2)[0],
+    "merged 2 dirs: 3/3 cases; 1 pass, 0 fail, 0 unexpected, 0 error, 2 skipped as expected",
+  );
+});
