@@ -655,7 +655,9 @@ async function settle(
  * touch (see {@link RunMatrixOptions.resume}), ConfigError for options out of range or an
  * unregistered `backend` (runner/run_options.ts, before anything is read), for a planted fault that no
  * selected case would execute (runner/fault_reach.ts), NoAdapterError when there is no adapter,
- * DeviceLostError after repeated device losses or timeouts (the results so far are kept).
+ * DeviceLostError after repeated device losses or timeouts (the results so far are kept),
+ * OutputWriteError when a result cannot be written to results.jsonl (a full disk: the lines
+ * before it are kept).
  *
  * @example
  * ```ts ignore
