@@ -17,7 +17,7 @@ import { prepareOutputDir, refuseRunFolder } from "../report/output_paths.ts";
 import { type CaseComparison, compareRuntimes } from "../runner/compare_runtimes.ts";
 import { selectCases } from "../runner/run_matrix.ts";
 import { NOT_COVERED_PREFIX } from "../runner/run_case.ts";
-import { CliError, EXIT } from "./errors.ts";
+import { CliError, EXIT, EXIT_SIGINT, EXIT_SIGTERM } from "./errors.ts";
 import { CONFIG_ROOT_HELP, parseFilterOption, parsePositiveInt } from "./options.ts";
 import { fileInputs, parseSeconds } from "./run.ts";
 import { CHROMIUM_TIMEOUT_HELP, startChromiumRuntime } from "./runtime_options.ts";
@@ -140,7 +140,7 @@ export function comparisonMarkdown(
     matrix: string;
     /** The case filter (null or absent: none). */
     filter?: string | null;
-    /** Set when SIGINT stopped the comparison before every selected case ran. */
+    /** Set when a signal stopped the comparison before every selected case ran. */
     interrupted?: ComparisonInterruption;
   },
 ): string {
@@ -185,7 +185,7 @@ export function comparisonMarkdown(
 /** How a comparison was cut short: the signal, the cases selected and those not run. */
 export interface ComparisonInterruption {
   /** The signal that stopped it. */
-  readonly signal: "SIGINT";
+  readonly signal: "SIGINT" | "SIGTERM";
   /** Cases the comparison selected. */
   readonly selected: number;
   /** Ids of the selected cases not compared. */
@@ -252,8 +252,8 @@ export function compareRuntimesCommand() {
         "codes: 0 both runtimes " +
         "pass every case and no finding; 1 a reference failure or a finding; 2 bad input; 3 " +
         "no Chromium (the message has the install command) or no adapter; 130 stopped by " +
-        "SIGINT after the current case (both files written, saying so and naming the cases not " +
-        "compared).",
+        "SIGINT after the current case (a second Ctrl-C: at once), 143 by SIGTERM at once " +
+        "(both files written, saying so and naming the cases not compared).",
     )
     .option("--matrix <name|file>", "bundled matrix or a JSON file", "smoke")
     .option("--filter <query>", "select cases, e.g. 'preset=tiny;dtype=f32'", parseFilterOption)
@@ -363,9 +363,31 @@ export function compareRuntimesCommand() {
           if (!(e instanceof Deno.errors.NotFound)) throw e;
         });
       }
+      // SIGINT stops after the current case; SIGTERM (a CI runner's timeout) and a second
+      // Ctrl-C at once, abandoning it: either way both files are written for the cases
+      // compared (SIGTERM ended the process with nothing written)
       const stop = new AbortController();
-      const onInt = () => stop.abort();
+      const atOnce = new AbortController();
+      let stoppedBy: ComparisonInterruption["signal"] = "SIGINT";
+      const onInt = () => {
+        if (stop.signal.aborted) {
+          console.error("\ninterrupt again: abandoning the current case, writing the reports");
+          atOnce.abort();
+          return;
+        }
+        console.error(
+          "\ninterrupt: finishing the current case, then writing the reports (Ctrl-C again: " +
+            "at once)",
+        );
+        stop.abort();
+      };
+      const onTerm = () => {
+        console.error("\nSIGTERM: abandoning the current case, writing the reports");
+        stoppedBy = "SIGTERM";
+        atOnce.abort();
+      };
       Deno.addSignalListener("SIGINT", onInt);
+      Deno.addSignalListener("SIGTERM", onTerm);
       try {
         const cases = await compareRuntimes({
           selection,
@@ -378,6 +400,7 @@ export function compareRuntimesCommand() {
           deno,
           chromium,
           signal: stop.signal,
+          abandon: atOnce.signal,
           onCase: (c, i, n) => console.log(caseLine(c, i, n)),
         });
         const totals = comparisonTotals(cases);
@@ -387,8 +410,8 @@ export function compareRuntimesCommand() {
         const notRun = selection.mine.map((c) => c.id).filter((id) => !done.has(id));
         // (a SIGINT after the last case stopped nothing)
         const interrupted: ComparisonInterruption | undefined =
-          stop.signal.aborted && notRun.length > 0
-            ? { signal: "SIGINT", selected: selection.mine.length, notRun }
+          (stop.signal.aborted || atOnce.signal.aborted) && notRun.length > 0
+            ? { signal: stoppedBy, selected: selection.mine.length, notRun }
             : undefined;
         const header = {
           deno: denoLine,
@@ -414,19 +437,20 @@ export function compareRuntimesCommand() {
         );
         console.log(
           (interrupted
-            ? `interrupted by SIGINT: ${totals.cases} of ${
+            ? `interrupted by ${interrupted.signal}: ${totals.cases} of ${
               plural(interrupted.selected, "selected case")
             } ran; `
             : "") +
             `${totalsText(totals)}; report in ${opts.out}/${COMPARE_RUNTIMES_FILES.md}`,
         );
         Deno.exitCode = interrupted
-          ? 130
+          ? (interrupted.signal === "SIGTERM" ? EXIT_SIGTERM : EXIT_SIGINT)
           : totals.denoBad + totals.chromiumBad + totals.findings > 0
           ? EXIT.failure
           : EXIT.ok;
       } finally {
         Deno.removeSignalListener("SIGINT", onInt);
+        Deno.removeSignalListener("SIGTERM", onTerm);
         await chromium.close();
         deno.destroy();
       }

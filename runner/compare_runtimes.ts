@@ -90,6 +90,11 @@ export interface CompareRuntimesOptions {
   onCase?: (c: CaseComparison, index: number, total: number) => void;
   /** Stop after the current case when aborted. */
   signal?: AbortSignal;
+  /**
+   * Stop at once when aborted: the current case is abandoned (not returned), the cases
+   * before it are (the CLI wires SIGTERM and a second Ctrl-C to it).
+   */
+  abandon?: AbortSignal;
 }
 
 function outcome(r: CaseResult): RuntimeOutcome {
@@ -114,6 +119,9 @@ function errorResult(c: Case, message: string): CaseResult {
   };
 }
 
+/** What a case abandoned by {@link CompareRuntimesOptions.abandon} resolves to. */
+const ABANDONED: unique symbol = Symbol("abandoned");
+
 /** Run one case on one device, its outputs captured; a throw or a timeout is its error. */
 async function runOn(
   c: Case,
@@ -123,13 +131,16 @@ async function runOn(
     maxRows?: number;
     timeoutMs: number;
     specCache: Map<string, Promise<MlaSpec>>;
+    abandoned: Promise<typeof ABANDONED>;
   },
-): Promise<{
-  result: CaseResult;
-  outputs: { out: Float32Array; lse: Float32Array } | null;
-  /** Why the case's device was lost or dropped (a timeout), or null. */
-  lost: string | null;
-}> {
+): Promise<
+  typeof ABANDONED | {
+    result: CaseResult;
+    outputs: { out: Float32Array; lse: Float32Array } | null;
+    /** Why the case's device was lost or dropped (a timeout), or null. */
+    lost: string | null;
+  }
+> {
   let outputs: { out: Float32Array; lse: Float32Array } | null = null;
   const run = runCase(c, {
     ctx: device,
@@ -139,7 +150,11 @@ async function runOn(
     specCache: o.specCache,
     outputs: (x) => outputs = x,
   }).catch((e) => errorResult(c, e instanceof Error ? `${e.name}: ${e.message}` : String(e)));
-  const result = await raceTimeout(run, o.timeoutMs);
+  const result = await raceTimeout<CaseResult | typeof ABANDONED>(
+    [run, o.abandoned],
+    o.timeoutMs,
+  );
+  if (result === ABANDONED) return ABANDONED;
   if (result === TIMED_OUT) {
     // a hung case: drop the device and start a fresh one for the next case
     device.destroy();
@@ -190,16 +205,23 @@ export async function compareRuntimes(options: CompareRuntimesOptions): Promise<
   const { mine, baseDir } = options.selection ?? await selectCases(options);
   const out: CaseComparison[] = [];
   const specCache = new Map<string, Promise<MlaSpec>>();
+  const abandon = options.abandon;
   const o = {
     baseDir,
     maxRows: options.maxRows,
     timeoutMs: options.caseTimeoutMs ?? 600_000,
     specCache,
+    abandoned: new Promise<typeof ABANDONED>((res) => {
+      if (abandon?.aborted) res(ABANDONED);
+      abandon?.addEventListener("abort", () => res(ABANDONED), { once: true });
+    }),
   };
   for (const c of mine) {
-    if (options.signal?.aborted) break;
+    if (options.signal?.aborted || abandon?.aborted) break;
     const d = await runOn(c, options.deno, o);
+    if (d === ABANDONED) break;
     const k = await runOn(c, options.chromium, o);
+    if (k === ABANDONED) break;
     let bits: BitsComparison | null = null;
     if (d.outputs && k.outputs && d.outputs.out.length === k.outputs.out.length) {
       bits = {

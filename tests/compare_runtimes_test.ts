@@ -305,3 +305,32 @@ Deno.test("compare-runtimes.md: a case one device cannot cover reads so, as on t
     new RegExp(`^${cases.length} cases?: 0 compared, .*not covered by one device ${cases.length}$`),
   );
 });
+
+Deno.test("compareRuntimes: abandon stops in the case under way, which is left out (SIGTERM, a second Ctrl-C)", async () => {
+  const caps = await readCapsFile(new URL("./fixtures/caps_no_f16.json", import.meta.url).pathname);
+  const healthy = scriptedDevice("b", caps, () => {});
+  const atOnce = new AbortController();
+  let calls = 0;
+  // the second case hangs in Chromium; the signal comes while it does
+  const hanging: RemoteDevice = {
+    ...healthy,
+    runAttention: (plan, o) => {
+      if (++calls === 2) {
+        queueMicrotask(() => atOnce.abort());
+        return new Promise<never>(() => {});
+      }
+      return healthy.runAttention(plan, o);
+    },
+  };
+  const cases = await compareRuntimes({
+    matrix: "smoke",
+    filter,
+    // not abandoned, the hung case would time out and the comparison go on to the rest
+    caseTimeoutMs: 2000,
+    deno: scriptedDevice("a", caps, () => {}),
+    chromium: hanging,
+    abandon: atOnce.signal,
+  });
+  assert.equal(cases.length, 1, "the first case, not the abandoned one");
+  assert.equal(cases[0].lost, undefined);
+});
