@@ -490,13 +490,22 @@ export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerF
     },
     lse: { dtype: "F32", shape: [tokens, spec.numHeads], data: result.lse },
   }, {
-    // The path and backend that ran (a --backend decides the path), not the ones asked for.
+    // The path and backend that ran (a --backend decides the path), not the ones asked for;
+    // and what makes the output reproducible and tells whether it can be trusted: the
+    // weights (file or seed), the input, its packing, and the check's verdict.
     metadata: {
       producer: "mla-harness layer",
       config: spec.name,
       path: result.plan.path,
       backend: result.plan.backend,
       dtype,
+      weights: weightsFrom,
+      input: options.input,
+      ...(options.cuSeqlens === undefined ? {} : { cu_seqlens: options.cuSeqlens.join(",") }),
+      check: parity === null
+        ? "not checked (--no-check)"
+        : `${parity.pass ? "pass" : "FAIL"} (${parity.rows.length} of ${tokens} token rows)`,
+      ...(fault === undefined ? {} : { planted_fault: fault.id }),
     },
   });
   return {

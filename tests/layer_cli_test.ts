@@ -136,8 +136,8 @@ cliTest(
         `${dir}/y.safetensors`,
       ];
       const [bad, unchecked, unseen, pointless] = await Promise.all([
-        runCli([...base, "--plant-fault", "kv-split-wrong-half"], VK),
-        runCli([...base, "--no-check", "--seed", "2"], VK),
+        runCli([...base, "--plant-fault", "kv-split-wrong-half", "--out", `${dir}/bad.st`], VK),
+        runCli([...base, "--no-check", "--seed", "2", "--out", `${dir}/unchecked.st`], VK),
         // eps matters only where the mean square is near it: the fixture's activations hide it
         runCli([...base, "--plant-fault", "rmsnorm-no-eps"], VK),
         runCli([...base, "--plant-fault", "kv-split-wrong-half", "--no-check"], VK),
@@ -160,6 +160,24 @@ cliTest(
       assert.equal(pointless.stdout, "");
       assert.equal(unchecked.code, 0, unchecked.stdout + unchecked.stderr);
       assert.match(unchecked.stdout, /parity: not checked \(--no-check\)/);
+      // the output says what made it and whether it was checked (it named the config, path,
+      // backend and dtype only: a FAILed or unchecked output read like a checked one)
+      const meta = async (name: string) => {
+        const f = await SafetensorsFile.open(`${dir}/${name}`);
+        try {
+          return f.metadata;
+        } finally {
+          f.close();
+        }
+      };
+      const [badMeta, uncheckedMeta] = [await meta("bad.st"), await meta("unchecked.st")];
+      assert.match(badMeta?.check ?? "", /^FAIL \(\d+ of \d+ token rows\)$/);
+      assert.equal(badMeta?.planted_fault, "kv-split-wrong-half");
+      assert.equal(badMeta?.weights, "random (seed 1)");
+      assert.equal(badMeta?.input, `${F}tiny_input_bshd.safetensors`);
+      assert.equal(uncheckedMeta?.check, "not checked (--no-check)");
+      assert.equal(uncheckedMeta?.weights, "random (seed 2)");
+      assert.equal(uncheckedMeta?.planted_fault, undefined);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
