@@ -94,6 +94,43 @@ export function createStorage(device: GPUDevice, bytes: number, label?: string):
 }
 
 /**
+ * The 4-byte word that {@link createUnwrittenStorage} fills a buffer with: a quiet NaN as
+ * f32, so that an element no kernel wrote reads back as NaN, not as a finite 0.
+ */
+export const UNWRITTEN_WORD = 0x7fc00000;
+
+/**
+ * Create a storage buffer of `bytes` bytes (at least 16) whose every 4-byte word is
+ * {@link UNWRITTEN_WORD}, a quiet f32 NaN: for an output that a kernel must write in full.
+ * A zero-filled output read back where the kernel never wrote looks like a finite 0, which
+ * a check that compares only some rows cannot tell from a computed value; a NaN it can.
+ *
+ * @example
+ * ```ts
+ * // needs a WebGPU device: run where one is (tests/doc_examples_gpu_test.ts)
+ * import { GpuContext } from "./device.ts";
+ * import { createUnwrittenStorage } from "./buffers.ts";
+ * const ctx = await GpuContext.create();
+ * const out = createUnwrittenStorage(ctx.device, 1024, "out"); // NaN until a kernel writes it
+ * ```
+ */
+export function createUnwrittenStorage(
+  device: GPUDevice,
+  bytes: number,
+  label?: string,
+): GPUBuffer {
+  const buffer = device.createBuffer({
+    label,
+    size: padded(bytes),
+    usage: STORAGE_USAGE,
+    mappedAtCreation: true,
+  });
+  new Uint32Array(buffer.getMappedRange()).fill(UNWRITTEN_WORD);
+  buffer.unmap();
+  return buffer;
+}
+
+/**
  * Create a uniform buffer from raw words (each 4 bytes; pass an ArrayBuffer
  * built with a DataView for mixed u32/f32 structs).
  *

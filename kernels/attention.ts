@@ -9,7 +9,7 @@
  */
 import { isBundledBackend } from "../adapter/registry.ts";
 import type { AttentionInputs, AttentionOutputs, GpuPlan, MlaSpec } from "../adapter/types.ts";
-import { readbackF32, UniformWriter } from "../gpu/buffers.ts";
+import { createUnwrittenStorage, readbackF32, UniformWriter } from "../gpu/buffers.ts";
 import type { GpuContext } from "../gpu/device.ts";
 import { LINEAR_WORKGROUP } from "../gpu/dispatch.ts";
 import { withErrorScopes } from "../gpu/scopes.ts";
@@ -211,6 +211,14 @@ export async function runAttention(
         mutate: options.mutate,
         backend: plan.backend,
       });
+      // out and lse start as NaN (not WebGPU's zeros): an element the launcher never wrote
+      // reads back non-finite, so parity sees it even in a row the reference did not sample
+      // (reference/sample_rows.ts withNonFiniteRows), where a 0 would pass unseen.
+      const unwritten = (bytes: number, label: string) => {
+        const b = createUnwrittenStorage(device, bytes, label);
+        owned.push(b);
+        return b;
+      };
       // The standard buffers (docs/backends.md).
       const buffers: AttentionBuffers = {
         qNope: kit.upload(inputs.qNope, "q_nope"),
@@ -222,8 +230,8 @@ export async function runAttention(
         kRows: kit.upload(layout.kRowOf.length ? layout.kRowOf : [0], "k_rows", "u32"),
         qMeta: kit.upload(queryMeta(layout), "q_meta", "u32"),
         wKvB: kit.upload(inputs.wKvB, "w_kv_b"),
-        out: kit.storage(totalQ * h * spec.vHeadDim * 4, "out"),
-        lse: kit.storage(totalQ * h * 4, "lse"),
+        out: unwritten(totalQ * h * spec.vHeadDim * 4, "out"),
+        lse: unwritten(totalQ * h * 4, "lse"),
       };
       // RoPE, in place, on q_pe (per step) and on the cache's k_pe columns (construction).
       const ropeP = await kit.kernel("rope.wgsl", "rope_inplace", { WG: LINEAR_WORKGROUP });

@@ -1,7 +1,8 @@
 /**
  * A NaN the kernel writes outside the reference's row sample is compared anyway: the rows a
  * kernel wrote a non-finite value in join the sample (reference/sample_rows.ts
- * withNonFiniteRows), in `run` (a user backend that poisons one row) and in `layer` (an f16
+ * withNonFiniteRows), in `run` (a user backend that poisons one row, or never writes one: out
+ * and lse start as NaN, kernels/attention.ts) and in `layer` (an f16
  * layer whose storage overflows: the reference, storing what f16 stores, is NaN there too,
  * which is refused as unchecked instead of passing as NaN matching NaN).
  */
@@ -89,6 +90,68 @@ gpuTest(
       assert.equal(res.status, "fail", JSON.stringify(res));
       assert.equal(res.rowsChecked, 3);
       assert.match(res.message, /non-?finite/i);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+  {
+    cases: [{
+      spec: "tiny",
+      dtype: "f32",
+      backend: "wgsl-absorbed",
+      layout: { kind: "bshd", batch: 1, seqQ: 8, seqK: 8, causal: true },
+    }],
+  },
+);
+
+gpuTest(
+  "run: a row the kernel never wrote, outside the reference's sample, fails the case (its zeros passed unseen)",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "mla-unwritten-row-" });
+    try {
+      const matrix = `${dir}/m.json`;
+      await Deno.writeTextFile(
+        matrix,
+        JSON.stringify({
+          name: "unwritten-row",
+          seed: 1,
+          groups: [{
+            name: "one 8-token prefill",
+            axes: {
+              preset: "tiny",
+              path: "absorbed",
+              dtype: "f32",
+              b: 1,
+              sq: 8,
+              sk: 8,
+              layout: "bshd",
+            },
+          }],
+        }),
+      );
+      const r = await runCli([
+        "run",
+        "--matrix",
+        matrix,
+        "--backend-module",
+        "tests/fixtures/backends/naive_row_unwritten.ts",
+        "--backend",
+        "naive-row-unwritten",
+        // the sample is rows 0 and 7; row 3 is never written
+        "--max-rows",
+        "2",
+        "--repeats",
+        "0",
+        "--out",
+        `${dir}/out`,
+      ], VK);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      const [res] = (await Deno.readTextFile(`${dir}/out/results.jsonl`)).trim().split("\n")
+        .map((l) => JSON.parse(l));
+      assert.equal(res.status, "fail", JSON.stringify(res));
+      assert.equal(res.rowsChecked, 3);
+      assert.match(res.message, /nonfinite mismatches, first at \[3,0,0\] \(got NaN/);
+      assert.match(res.message, /lse: .*first at \[3,0\] \(got NaN/);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
