@@ -5,7 +5,7 @@
  * @module
  */
 import { compare, type CompareResult } from "./compare.ts";
-import type { AttentionTolerance } from "./tolerance.ts";
+import type { AttentionTolerance, ElementTolerance } from "./tolerance.ts";
 
 /** The parity of a layer run against the float64 reference. */
 export interface LayerParity {
@@ -21,7 +21,8 @@ export interface LayerParity {
 
 /**
  * Compare a layer result with the float64 reference on some logical rows
- * (`want` holds all rows, NaN where not computed) under a layer tolerance.
+ * (`want` holds all rows, NaN where not computed) under a layer tolerance. The LSE's atol
+ * grows to the tolerance's `largestRel` times the largest |LSE| of the compared rows.
  *
  * @example
  * ```ts
@@ -52,10 +53,29 @@ export function compareLayer(
     shape: [o.rows.length, o.hidden],
     label: "out",
   });
-  const lse = compare(pick(got.lse, o.heads), pick(want.lse, o.heads), {
-    ...o.tolerance.lse,
+  const wantLse = pick(want.lse, o.heads);
+  const lse = compare(pick(got.lse, o.heads), wantLse, {
+    ...lseTolerance(o.tolerance.lse, wantLse),
     shape: [o.rows.length, o.heads],
     label: "lse",
   });
   return { pass: out.pass && lse.pass, rows: o.rows, out, lse };
+}
+
+/**
+ * The LSE's atol and rtol for one comparison: the atol grows to `largestRel` times the
+ * largest finite |LSE| of the reference's compared rows, when the tolerance has one. The
+ * result echoes the atol in force.
+ */
+function lseTolerance(
+  t: ElementTolerance,
+  want: ArrayLike<number>,
+): { atol: number; rtol: number } {
+  if (t.largestRel === undefined) return { atol: t.atol, rtol: t.rtol };
+  let largest = 0;
+  for (let i = 0; i < want.length; i++) {
+    const v = Math.abs(want[i]);
+    if (Number.isFinite(v) && v > largest) largest = v;
+  }
+  return { atol: Math.max(t.atol, t.largestRel * largest), rtol: t.rtol };
 }

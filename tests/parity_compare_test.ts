@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { compare, compareAttention, summarize, unravelIndex } from "../parity/mod.ts";
 import { layerToleranceFor, TOLERANCE_MARGIN, toleranceFor, TOLERANCES } from "../parity/mod.ts";
+import { compareLayer } from "../parity/compare_layer.ts";
 import type { AttentionTolerance } from "../parity/mod.ts";
 
 const TOL = { atol: 1e-4, rtol: 1e-3 };
@@ -416,4 +417,34 @@ Deno.test("tolerance: unknown keys throw RangeError", () => {
   assert.throws(() => toleranceFor(dtype, "absorbed"), RangeError);
   const path = "fused" as unknown as "absorbed";
   assert.throws(() => toleranceFor("f32", path), RangeError);
+});
+
+Deno.test("layer LSE: an LSE off by a constant fails at unit scale; an error that grows with the largest |LSE| passes", () => {
+  const heads = 4;
+  const rows = [0, 1];
+  const check = (dtype: "f32" | "f16", want: number[], got: number[]) =>
+    compareLayer(
+      { out: new Float32Array(rows.length), lse: Float32Array.from(got) },
+      { out: new Float64Array(rows.length), lse: Float64Array.from(want) },
+      { rows, hidden: 1, heads, tolerance: layerToleranceFor(dtype) },
+    ).lse;
+  // Unit-scale LSEs (the smoke matrix's layer cases: 0.01 to 7). The planted fault lse-offset
+  // adds 0.01 to every LSE: it passed f16's old rtol (9.5e-2) at every |LSE| above 0.11.
+  const unit = [3.1, 2.5, 4.2, 0.8, 1.9, 5.7, 2.2, 0.4];
+  const f16 = check("f16", unit, unit.map((v) => v + 0.01));
+  assert.equal(f16.pass, false, f16.summary);
+  assert.equal(f16.passing, 0, f16.summary);
+  // f32: 1e-4 passed the old rtol (1.5e-3) at every |LSE| above 0.067
+  const f32 = check("f32", unit, unit.map((v) => v + 1e-4));
+  assert.equal(f32.pass, false, f32.summary);
+  // Hidden states 8x as large: the largest |LSE| is ~200, and every LSE of the tensor is off
+  // by up to 2.4e-2 (f16) / 1.8e-4 (f32), also the one near 0 (tools/layer_input_scale.ts).
+  const large = [198, 0.151, -3, 80, 150, 12, -0.5, 40];
+  const noisy = (d: number) => large.map((v, i) => v + (i % 2 === 0 ? d : -d));
+  const f16Large = check("f16", large, noisy(2.4e-2));
+  assert.ok(f16Large.pass, f16Large.summary);
+  assert.equal(f16Large.tolerance.atol, 9.1e-4 * 198, "the atol in force is recorded");
+  assert.ok(check("f32", large, noisy(1.8e-4)).pass);
+  // ... but not without bound: eight times that is past it
+  assert.equal(check("f16", large, noisy(0.2)).pass, false);
 });
