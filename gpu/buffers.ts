@@ -94,14 +94,15 @@ export function createStorage(device: GPUDevice, bytes: number, label?: string):
 }
 
 /**
- * The 4-byte word that {@link createUnwrittenStorage} fills a buffer with: a quiet NaN as
- * f32, so that an element no kernel wrote reads back as NaN, not as a finite 0.
+ * The 4-byte word that {@link createUnwrittenStorage} fills a buffer with: a quiet NaN read
+ * as one f32 and as each of two f16s (0x7fc0), so that an element no kernel wrote reads back
+ * as NaN, not as a finite 0, in either storage dtype.
  */
-export const UNWRITTEN_WORD = 0x7fc00000;
+export const UNWRITTEN_WORD = 0x7fc07fc0;
 
 /**
  * Create a storage buffer of `bytes` bytes (at least 16) whose every 4-byte word is
- * {@link UNWRITTEN_WORD}, a quiet f32 NaN: for an output that a kernel must write in full.
+ * {@link UNWRITTEN_WORD}, NaN as f32 and as f16: for an output a kernel must write in full.
  * A zero-filled output read back where the kernel never wrote looks like a finite 0, which
  * a check that compares only some rows cannot tell from a computed value; a NaN it can.
  *

@@ -96,12 +96,12 @@ export async function encodeProjections(
   }
   const rows = hidden.length / hs;
   const x = enc.upload(padCols(hidden, rows, hs), "hidden");
-  const q = enc.storage(rows * qOut, "q");
+  const q = enc.unwritten(rows * qOut, "q");
   if (spec.qLoraRank === null) {
     await enc.linear(w.linears.qProj!, { x, rows, y: q });
   } else {
     const ql = spec.qLoraRank;
-    const qa = enc.storage(rows * ql, "q_a");
+    const qa = enc.unwritten(rows * ql, "q_a");
     await enc.linear(w.linears.qAProj!, { x, rows, y: qa });
     const qLat = enc.storage(rows * pad4(ql), "q_latent"); // zero pad columns for q_b's vec4 loads
     await enc.rmsNorm(qa, {
@@ -116,9 +116,9 @@ export async function encodeProjections(
     });
     await enc.linear(w.linears.qBProj!, { x: qLat, rows, y: q });
   }
-  const kvA = enc.storage(rows * kvw, "kv_a");
+  const kvA = enc.unwritten(rows * kvw, "kv_a");
   await enc.linear(w.linears.kvAProj, { x, rows, y: kvA });
-  const latent = enc.storage(rows * r, "latent");
+  const latent = enc.unwritten(rows * r, "latent");
   await enc.rmsNorm(kvA, {
     weight: w.kvANorm,
     y: latent,
@@ -254,7 +254,7 @@ export async function attendAndProject(
   const hv = spec.numHeads * spec.vHeadDim;
   const hs = spec.hiddenSize;
   const x = o.enc.upload(padCols(outputs.out, totalQ, hv), "attn_out");
-  const y = o.enc.storage(totalQ * hs, "out");
+  const y = o.enc.unwritten(totalQ * hs, "out");
   await o.enc.linear(w.linears.oProj, { x, rows: totalQ, y });
   const out = Float32Array.from(await o.enc.read(y, totalQ * hs));
   const tEnd = performance.now();
@@ -343,7 +343,7 @@ export async function runLayer(ctx: GpuContext, options: RunLayerOptions): Promi
       const rope = spec.qkRopeHeadDim;
       const r = spec.kvLoraRank;
       // The KV split: k_pe = the last rope columns of kv_a (self-attention: same rows).
-      const kPeBuf = enc.storage(p.rows * rope, "k_pe");
+      const kPeBuf = enc.unwritten(p.rows * rope, "k_pe");
       await enc.copyRows(p.kvA, kPeBuf, {
         pairs: Array.from({ length: p.rows }, (_, i) => [i, i] as const),
         width: rope,

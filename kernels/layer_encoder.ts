@@ -9,6 +9,7 @@ import type { Dtype } from "../adapter/types.ts";
 import {
   createStorage,
   createUniform,
+  createUnwrittenStorage,
   readbackBytes,
   UniformWriter,
   uploadStorage,
@@ -67,6 +68,15 @@ export class LayerEncoder {
   /** A zero-filled storage buffer of `elements` storage-dtype elements. */
   storage(elements: number, label: string): GPUBuffer {
     return this.keep(createStorage(this.device, elements * bytesOf(this.dtype), label));
+  }
+
+  /**
+   * A storage buffer of `elements` storage-dtype elements that reads NaN until written
+   * (gpu/buffers.ts createUnwrittenStorage): for an output its kernel must write in full, so
+   * that a row left unwritten shows as NaN, not as a finite 0.
+   */
+  unwritten(elements: number, label: string): GPUBuffer {
+    return this.keep(createUnwrittenStorage(this.device, elements * bytesOf(this.dtype), label));
   }
 
   /** Upload data as a storage buffer (storage dtype unless `type` says otherwise). */

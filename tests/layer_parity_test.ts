@@ -15,6 +15,8 @@ import { uploadLayerWeights } from "../kernels/layer_weights.ts";
 import { runLayerAt } from "./layer_helpers.ts";
 import { LAYER_FAULTS, layerFault } from "../kernels/layer_faults.ts";
 import { layerToleranceFor } from "../parity/tolerance.ts";
+import { sourceMutation } from "../parity/faults.ts";
+import { withNonFiniteRows } from "../reference/sample_rows.ts";
 import { makeHiddenStates, makeLayerWeights } from "../reference/inputs.ts";
 import { linear, mlaLayer } from "../reference/layer.ts";
 import { makePrng } from "../util/prng.ts";
@@ -241,6 +243,51 @@ gpuTest("planted fault rmsnorm-no-weight is caught", async () => {
   assert.ok(!bad.pass);
   assert.ok(bad.out.checks.includes("norm_rel"), bad.out.summary);
 });
+
+gpuTest(
+  "a layer output row no kernel wrote fails its parity outside the sampled rows",
+  async () => {
+    const ctx = await gpu();
+    const spec = presetSpec("tiny-yarn"); // hidden 64: o_proj is the only GEMM 64 columns wide
+    const req: LayoutRequest = { kind: "thd", cuSeqlensQ: [0, 4, 9], causal: true };
+    const layout = normalizeLayout(req);
+    const weights = makeLayerWeights(spec, { seed: 3 });
+    const hidden = makeHiddenStates(layout.qRows, spec.hiddenSize, { seed: 3, layout });
+    // o_proj never stores token 6 (the GEMM's other dispatches are whole)
+    const mutate = sourceMutation("o-proj-row-unwritten", "gemm.wgsl", {
+      pattern: "if (row < params.m) {",
+      replacement: "if (row < params.m && !(row == 6u && params.n == 64u)) {",
+    });
+    for (const dtype of GEMM_F16 === null ? ["f32", "f16"] as const : ["f32"] as const) {
+      const got = await runLayerAt(ctx, { spec, layout: req, weights, hidden, dtype, mutate });
+      // every sequence's first and last token (what a sample always holds), and the rows that
+      // hold a non-finite value (reference/sample_rows.ts): token 6 was never written
+      const rows = withNonFiniteRows([0, 3, 4, 8], { out: got.out, lse: got.lse, rows: 9 });
+      assert.deepEqual(rows, [0, 3, 4, 6, 8], `${dtype}: token 6 reads back NaN`);
+      // every element of it, in f16 storage too (a NaN word of f32 is half zeros as two f16s)
+      const row6 = Array.from(got.out.subarray(6 * 64, 7 * 64));
+      assert.ok(row6.every(Number.isNaN), `${dtype}: token 6 is ${row6.slice(0, 4)}...`);
+      const want = mlaLayer(spec, layout, {
+        weights,
+        hidden,
+        path: "absorbed",
+        rows,
+        storedAs: dtype,
+      });
+      const p = compareLayer(got, want, {
+        rows,
+        hidden: spec.hiddenSize,
+        heads: spec.numHeads,
+        tolerance: layerToleranceFor(dtype),
+      });
+      assert.ok(
+        !p.pass && p.out.checks.includes("nonfinite-mismatch"),
+        `${dtype}: ${p.out.summary}`,
+      );
+      assert.ok(p.lse.pass, p.lse.summary);
+    }
+  },
+);
 
 Deno.test("every layer fault has a test above", () => {
   assert.deepEqual(LAYER_FAULTS.map((f) => f.id), [
