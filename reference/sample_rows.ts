@@ -18,8 +18,9 @@ export interface SampleRowsOptions {
 
 /**
  * Sorted, distinct logical query indices: all rows when `totalQ <= max`; otherwise
- * the first and last query token of every non-empty sequence, plus rows drawn
- * uniformly without replacement from the rest until there are `max` rows (if the
+ * the first and last query token of every non-empty sequence, plus one row drawn
+ * uniformly from each of `max - boundaries` equal runs of the other rows (in row order),
+ * so `max` rows in all and no two runs' length of consecutive rows unsampled (if the
  * boundaries alone are more than `max`, exactly the boundaries).
  *
  * @example
@@ -51,14 +52,16 @@ export function sampleRows(layout: NormalizedLayout, options: SampleRowsOptions)
   const rest: number[] = [];
   for (let q = 0; q < n; q++) if (!picked[q]) rest.push(q);
   const rng = makePrng(options.seed, "sampleRows");
-  // Partial Fisher-Yates: the first k entries of `rest` become a uniform sample.
+  // Stratified: `rest` (in row order) cut into k runs of near-equal length, one row drawn
+  // uniformly from each. Every row is as likely as with a uniform draw, but no stretch of
+  // two runs' length goes unsampled: a query tile written wrong in the middle of a long
+  // prefill is always seen once the sample has a row per two tiles, where a uniform draw of
+  // 62 rows out of 4094 left gaps of 200 rows and more.
   const k = Math.max(0, Math.min(max - count, rest.length));
   for (let i = 0; i < k; i++) {
-    const j = i + rng.int(rest.length - i);
-    const t = rest[i];
-    rest[i] = rest[j];
-    rest[j] = t;
-    picked[rest[i]] = 1;
+    const lo = Math.floor((i * rest.length) / k);
+    const hi = Math.floor(((i + 1) * rest.length) / k);
+    picked[rest[lo + rng.int(hi - lo)]] = 1;
   }
   const out: number[] = [];
   for (let q = 0; q < n; q++) if (picked[q]) out.push(q);

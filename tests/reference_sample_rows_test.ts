@@ -52,3 +52,15 @@ Deno.test("sampleRows: the other rows are spread over the whole range", () => {
   // 40 * 50 draws over 10 bins: 200 expected per bin.
   assert.ok(counts.every((c) => c > 140 && c < 260), `${counts}`);
 });
+
+Deno.test("sampleRows: no stretch of two strata's length goes unsampled (a wrong query tile in a long prefill is seen)", () => {
+  // 4096 queries, 64 rows: 2 boundaries and 62 drawn rows, one per run of 66 (or 67) rows
+  const layout = normalizeLayout({ kind: "bshd", batch: 1, seqQ: 4096, seqK: 4096, causal: true });
+  for (let seed = 1; seed <= 5; seed++) {
+    const rows = sampleRows(layout, { max: 64, seed });
+    assert.equal(rows.length, 64);
+    const gaps = rows.slice(1).map((q, i) => q - rows[i]);
+    // a uniform draw of 62 rows leaves a largest gap of about 4096 ln(62) / 62 = 270
+    assert.ok(Math.max(...gaps) <= 2 * 67, `seed ${seed}: largest gap ${Math.max(...gaps)}`);
+  }
+});
