@@ -238,8 +238,9 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
   if (report.plantedFault !== undefined) {
     out.push(
       `⚠ **Planted fault \`${report.plantedFault}\`** (\`run --plant-fault\`): every case ran ` +
-        "with it, so its failures show the checks catching the fault; they are not a " +
-        "regression of the kernels.",
+        "with it whose kernels execute it, so its failures show the checks catching the fault; " +
+        "they are not a regression of the kernels. The other cases ran the clean kernels " +
+        "(`run` warned of them when it started).",
       "",
     );
   }

@@ -172,6 +172,56 @@ export async function faultMiss(
   return why;
 }
 
+/**
+ * How many of `cases` would not execute a planted fault, by reason (empty when every case
+ * would): unlike {@link faultMiss}, every case is asked. A run warns of them: they run the
+ * clean kernels, so their passes say nothing about the checks.
+ *
+ * @example
+ * ```ts ignore
+ * import { faultMissCounts } from "./fault_reach.ts";
+ * const clean = await faultMissCounts(cases, fault, ctx.caps, { baseDir });
+ * clean.size; // 0: every case runs the fault
+ * ```
+ */
+export async function faultMissCounts(
+  cases: readonly Case[],
+  fault: Fault,
+  caps: DeviceCaps,
+  options: FaultReachOptions = {},
+): Promise<Map<string, number>> {
+  const why = new Map<string, number>();
+  for (const c of cases) {
+    const miss = await caseMiss(c, fault, caps, options);
+    if (miss !== null) why.set(miss, (why.get(miss) ?? 0) + 1);
+  }
+  return why;
+}
+
+/**
+ * The warning for the cases of a run that would not execute its planted fault (from
+ * {@link faultMissCounts}), or null when every case would.
+ *
+ * @example
+ * ```ts
+ * import { faultMissWarning } from "./fault_reach.ts";
+ * faultMissWarning("kpe-left-out", 4, new Map([["runs on wgsl-expanded, which does not compile absorbed.wgsl", 2]]));
+ * // "warning: --plant-fault kpe-left-out: 2 of 4 cases do not execute it and run the clean kernels (2 × runs on ..."
+ * ```
+ */
+export function faultMissWarning(
+  faultId: string,
+  total: number,
+  why: ReadonlyMap<string, number>,
+): string | null {
+  const n = [...why.values()].reduce((a, b) => a + b, 0);
+  if (n === 0) return null;
+  const reasons = [...why].map(([reason, k]) => `${k} × ${reason}`).join("; ");
+  const verbs = n === 1 ? "does not execute it and runs" : "do not execute it and run";
+  return `warning: --plant-fault ${faultId}: ${n} of ${total} ${nounFor(total, "case")} ` +
+    `${verbs} the clean kernels (${reasons}): their passes say nothing about the checks`;
+}
+
 /** Where a fault would show: the file it rewrites and the backends that compile it. */
 function faultHome(fault: Fault): string {
   const s = fault.scenario;

@@ -49,7 +49,7 @@ import { computeTotals } from "../report/totals.ts";
 import { profileLimitWarnings } from "./case_request.ts";
 import { lockOutDir } from "./out_lock.ts";
 import { collectFingerprint, hashConfigFiles } from "./fingerprint.ts";
-import { checkFaultReached } from "./fault_reach.ts";
+import { checkFaultReached, faultMissCounts, faultMissWarning } from "./fault_reach.ts";
 import { groupOf, runCase, type RunCaseOptions } from "./run_case.ts";
 import { isRemoteDevice, remoteFingerprint, type RunDevice } from "../gpu/runtime.ts";
 import type {
@@ -741,6 +741,15 @@ async function runInFolder(
         specCache,
         backend: options.backend,
       });
+      // This shard's cases that do not execute it run clean: said, or their passes read as
+      // the checks missing the fault.
+      const clean = await faultMissCounts(mine, options.fault, ctx.caps, {
+        baseDir,
+        specCache,
+        backend: options.backend,
+      });
+      const warning = faultMissWarning(options.fault.id, mine.length, clean);
+      if (warning !== null) console.error(warning);
     }
     // another runtime's adapter (its caps with every info field it reports) and browser
     const remote = isRemoteDevice(ctx) ? remoteFingerprint(ctx.caps, ctx.identity) : null;

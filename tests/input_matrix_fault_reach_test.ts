@@ -11,7 +11,13 @@ import { CliError, EXIT } from "../cli/errors.ts";
 import { hasAdapter } from "../gpu/device.ts";
 import { expandMatrix, validateMatrix } from "../matrix/expand.ts";
 import { ALL_FAULTS, type Fault } from "../parity/faults.ts";
-import { backendsCompiling, checkFaultReached, faultMiss } from "../runner/fault_reach.ts";
+import {
+  backendsCompiling,
+  checkFaultReached,
+  faultMiss,
+  faultMissCounts,
+  faultMissWarning,
+} from "../runner/fault_reach.ts";
 import { H100_CAPS, LAVAPIPE_CAPS as caps } from "./caps_fixtures.ts";
 import { runCli } from "./helpers_cli.ts";
 
@@ -74,6 +80,55 @@ Deno.test({
         assert.doesNotMatch(r.stderr, /would never execute/, r.stderr);
       }
       assert.ok(codes.includes(1), `one shard catches the fault: exit codes ${codes}`);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("faultMissCounts asks every case; faultMissWarning names how many run clean and why", async () => {
+  const kpe = fault("kpe-left-out");
+  const both = cases({ ...tiny, path: ["expanded", "absorbed"] });
+  const why = await faultMissCounts(both, kpe, caps);
+  assert.deepEqual([...why], [["runs on wgsl-expanded, which does not compile absorbed.wgsl", 1]]);
+  assert.equal(
+    faultMissWarning("kpe-left-out", both.length, why),
+    "warning: --plant-fault kpe-left-out: 1 of 2 cases does not execute it and runs the clean " +
+      "kernels (1 × runs on wgsl-expanded, which does not compile absorbed.wgsl): their passes " +
+      "say nothing about the checks",
+  );
+  const absorbed = cases({ ...tiny, path: "absorbed" });
+  assert.equal(
+    faultMissWarning("kpe-left-out", 1, await faultMissCounts(absorbed, kpe, caps)),
+    null,
+  );
+});
+
+Deno.test({
+  name: "run --plant-fault: cases that do not execute the fault are named, not passed as if it ran",
+  ignore: !gpu,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      // two cases: absorbed (runs kpe-left-out on wgsl-absorbed) and expanded (clean)
+      const r = await runCli([
+        "run",
+        "--filter",
+        "preset=tiny;layout=bshd;sq=4;dtype=f32;causal=1;varlen=none",
+        "--plant-fault",
+        "kpe-left-out",
+        "--repeats",
+        "0",
+        "--out",
+        dir,
+      ]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(
+        r.stderr,
+        /warning: --plant-fault kpe-left-out: 1 of 2 cases does not execute it and runs the clean kernels \(1 × runs on wgsl-expanded, which does not compile absorbed\.wgsl\)/,
+      );
+      const summary = await Deno.readTextFile(`${dir}/summary.md`);
+      assert.match(summary, /every case ran with it whose kernels execute it/);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

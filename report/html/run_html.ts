@@ -322,8 +322,10 @@ function build(
     sections.push(
       `<p class="note" id="planted-fault">Planted fault <code>${
         escapeHtml(report.plantedFault)
-      }</code> (<code>run --plant-fault</code>): every case ran with it, so its failures show ` +
-        "the checks catching the fault; they are not a regression of the kernels.</p>",
+      }</code> (<code>run --plant-fault</code>): every case ran with it whose kernels execute ` +
+        "it, so its failures show the checks catching the fault; they are not a regression of " +
+        "the kernels. The other cases ran the clean kernels (<code>run</code> warned of them " +
+        "when it started).</p>",
     );
   }
   const barriers = report.barrierFindings ?? [];
