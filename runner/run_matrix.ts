@@ -525,13 +525,24 @@ function checkResumeTiming(
     const repeats = resumed.repeats ?? now.repeats;
     const warm = resumed.warmupMs === undefined ? now.warmupMs : now.resolve(resumed.warmupMs);
     if (repeats === now.repeats && warm === now.warmupMs) return;
+    // Only what differs is named: "--warmup-ms auto" there beside "0" here read as a
+    // warm-up mismatch where auto is 0 (a cpu-class device) and only --repeats differed.
+    const asked = resumed.warmupMs ?? warm;
+    const there: string[] = [];
+    const here: string[] = [];
+    if (repeats !== now.repeats) {
+      there.push(`--repeats ${repeats}`);
+      here.push(`--repeats ${now.repeats}`);
+    }
+    if (warm !== now.warmupMs) {
+      there.push(`--warmup-ms ${asked}${asked === warm ? "" : ` (${warm} ms on this device)`}`);
+      here.push(`--warmup-ms ${now.warmupMs}`);
+    }
     throw new ReportFileError(
       out,
-      `holds a run started with --repeats ${repeats} and --warmup-ms ${
-        resumed.warmupMs ?? warm
-      }, but this resume would time with --repeats ${now.repeats} and --warmup-ms ` +
-        `${now.warmupMs}: one report's cases are timed alike; resume with --repeats ${repeats} ` +
-        `--warmup-ms ${resumed.warmupMs ?? warm}, or --force to start over`,
+      `holds a run started with ${there.join(" and ")}, but this resume would time with ` +
+        `${here.join(" and ")}: one report's cases are timed alike; resume with --repeats ` +
+        `${repeats} --warmup-ms ${asked}, or --force to start over`,
     );
   }
   for (const r of previous.values()) {

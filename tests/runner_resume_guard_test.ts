@@ -290,19 +290,41 @@ Deno.test({
       });
       // run.json records what the run was started with: a warm-up of 0, which no result
       // records, is told apart from 50 too
-      for (const [repeats, warmupMs] of [[3, 0], [10, 50]]) {
+      // (only what differs is named)
+      for (
+        const [repeats, warmupMs, there, here] of [
+          [3, 0, "--repeats 10", "--repeats 3"],
+          [10, 50, "--warmup-ms 0", "--warmup-ms 50"],
+          [3, 50, "--repeats 10 and --warmup-ms 0", "--repeats 3 and --warmup-ms 50"],
+        ] as const
+      ) {
         await assertResumeRefused(
           { ...common, repeats, warmupMs },
           timed,
           new RegExp(
-            `holds a run started with --repeats 10 and --warmup-ms 0, but this resume would ` +
-              `time with --repeats ${repeats} and --warmup-ms ${warmupMs}: .*resume with ` +
-              "--repeats 10 --warmup-ms 0",
+            `holds a run started with ${there}, but this resume would time with ${here}: ` +
+              ".*resume with --repeats 10 --warmup-ms 0, or --force",
           ),
         );
       }
-      // a run.json from before they were recorded: the kept results' sample counts decide
+      // started with --warmup-ms auto, which is 0 on lavapipe (cpu-class): another --repeats
+      // alone is named, not "--warmup-ms auto ... --warmup-ms 0" as if the warm-up differed
       const state = (await readRunState(`${out}/run.json`)) as RunState;
+      await writeRunState(`${out}/run.json`, {
+        ...state,
+        report: { ...state.report, warmupMs: "auto" },
+      });
+      await assertResumeRefused(
+        { ...common, repeats: 3, warmupMs: "auto" },
+        timed,
+        /holds a run started with --repeats 10, but this resume would time with --repeats 3: .*resume with --repeats 10 --warmup-ms auto, or --force/,
+      );
+      await assertResumeRefused(
+        { ...common, repeats: 10, warmupMs: 50 },
+        timed,
+        /holds a run started with --warmup-ms auto \(0 ms on this device\), but this resume would time with --warmup-ms 50: /,
+      );
+      // a run.json from before they were recorded: the kept results' sample counts decide
       const { repeats: _r, warmupMs: _w, ...older } = state.report;
       await writeRunState(`${out}/run.json`, { ...state, report: older });
       await assertResumeRefused(
