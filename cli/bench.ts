@@ -273,22 +273,37 @@ export function benchCommand() {
       // still exit 130: a case that hangs kept the bench, and every Ctrl-C after the first,
       // waiting for --case-timeout, where kill -9 would have lost the reports.
       let ints = 0;
+      // What a signal stops: the lines said "abandoning the current case, writing the
+      // reports" while the ceilings were measured before any case, and then "no report".
+      let phase: "before" | "cases" | "after" = "before";
+      const abandoning = () =>
+        phase === "before"
+          ? "abandoning the ceiling measurement: no case has run, so no report is written"
+          : phase === "after"
+          ? "abandoning the ceilings after the cases, writing the reports (the fractions use " +
+            "the ceilings measured before the cases)"
+          : "abandoning the current case, writing the reports";
       const onInt = () => {
         if (++ints > 1) {
-          console.error("\ninterrupt again: abandoning the current case, writing the reports");
+          console.error(`\ninterrupt again: ${abandoning()}`);
           abandon.resolve(null);
           return;
         }
         console.error(
-          "\ninterrupt: finishing the current case, then writing the reports (Ctrl-C again: " +
-            "at once)",
+          `\ninterrupt: ${
+            phase === "before"
+              ? "finishing the ceiling measurement, then writing the reports (no case will run)"
+              : phase === "after"
+              ? "finishing the ceilings after the cases, then writing the reports"
+              : "finishing the current case, then writing the reports"
+          } (Ctrl-C again: at once)`,
         );
         stoppedBy ??= "SIGINT";
       };
       // what abandoned a measurement: SIGTERM, or a second Ctrl-C
       const abandonedBy = () => stoppedBy === "SIGTERM" ? "SIGTERM" : "a second Ctrl-C (SIGINT)";
       const onTerm = () => {
-        console.error("\nSIGTERM: abandoning the current case, writing the reports");
+        console.error(`\nSIGTERM: ${abandoning()}`);
         stoppedBy = "SIGTERM";
         abandon.resolve(null);
       };
@@ -365,6 +380,7 @@ export function benchCommand() {
               "before and after the cases",
           );
         }
+        phase = "cases";
         const timeoutS = opts.caseTimeout;
         let timeoutsInRow = 0;
         // Set when MAX_TIMEOUTS_IN_ROW timeouts stopped the bench: its warning line.
@@ -436,6 +452,7 @@ export function benchCommand() {
         // timeouts stopped (its device was dropped).
         let best = measuredBefore;
         let ceilingsCut: string | null = null;
+        phase = "after";
         try {
           const after = interrupted === null && stoppedByTimeouts === null
             ? await raced(measure())

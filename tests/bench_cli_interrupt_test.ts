@@ -113,6 +113,10 @@ Deno.test({
       stderr,
       /SIGTERM while measuring the device's ceilings, before any case: no report/,
     );
+    // the line the signal prints says so too (it said "abandoning the current case, writing
+    // the reports", and then "no report")
+    assert.match(stderr, /SIGTERM: abandoning the ceiling measurement: no case has run, so no/);
+    assert.doesNotMatch(stderr, /writing the reports/);
     assert.ok(!(await Deno.stat(`${out}/report.json`).then(() => true, () => false)));
     await Deno.remove(out, { recursive: true });
   },
@@ -146,6 +150,9 @@ Deno.test({
     const { code } = await child.status;
     clearTimeout(killer);
     assert.equal(code, 130, stderr);
+    assert.match(stderr, /interrupt: finishing the ceiling measurement, then writing the/);
+    assert.match(stderr, /interrupt again: abandoning the ceiling measurement: no case has run/);
+    assert.doesNotMatch(stderr, /the current case/);
     assert.match(
       stderr,
       /a second Ctrl-C \(SIGINT\) while measuring the device's ceilings, before any case: no report/,
