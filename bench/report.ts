@@ -120,6 +120,11 @@ export interface BenchReport {
    * the current case, on SIGTERM abandons it); absent when every case ran.
    */
   readonly interrupted?: BenchInterruption;
+  /**
+   * Set when `bench --resume` kept records an earlier session of the bench measured (it was
+   * killed or stopped): their case ids. The ceilings are this session's; absent otherwise.
+   */
+  readonly resumed?: { readonly kept: readonly string[] };
 }
 
 /** How a bench run was cut short: by which signal, and which cases did not run. */

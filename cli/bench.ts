@@ -61,7 +61,16 @@ import {
   parseWarmupMs,
 } from "./options.ts";
 import { writeBenchHtml } from "../bench/bench_html.ts";
-import { checkBenchOut, checkUnfinishedBench, startBenchRecords } from "../bench/out_dir.ts";
+import {
+  type BenchDevice,
+  benchDeviceDifferences,
+  type BenchOptions,
+  type BenchResume,
+  checkBenchOut,
+  checkUnfinishedBench,
+  readBenchResume,
+  startBenchRecords,
+} from "../bench/out_dir.ts";
 import { unusedBenchBackends } from "../bench/unused_backends.ts";
 import { checkOptionNeeds } from "./option_needs.ts";
 import { lockOutDir, type OutLock } from "../runner/out_lock.ts";
@@ -74,7 +83,11 @@ import { CliError, EXIT, EXIT_SIGINT, EXIT_SIGTERM } from "./errors.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { raceTimeout, TIMED_OUT } from "../util/timeout.ts";
 import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
-import { prepareOutputDir, removeEmptyCreatedDirs } from "../report/output_paths.ts";
+import {
+  OutputPathError,
+  prepareOutputDir,
+  removeEmptyCreatedDirs,
+} from "../report/output_paths.ts";
 import { parseSeconds } from "./run.ts";
 import { liveDeviceKey } from "../drift/device_key.ts";
 import { DEFAULT_CASE_TIMEOUT_S } from "../runner/run_matrix.ts";
@@ -180,7 +193,8 @@ export function benchCommand() {
       "write report.json, results.csv, summary.md and report.html (roofline and crossover " +
         "plots) there when the run ends; each case's record is appended to records.jsonl " +
         "there as it ends (with the provisional roofline fraction of its progress line), so a " +
-        "run that dies halfway keeps what it measured; Ctrl-C (SIGINT) " +
+        "run that dies halfway keeps what it measured (--resume finishes it), and bench.json " +
+        "names the bench; Ctrl-C (SIGINT) " +
         "stops after the current case (a second Ctrl-C: at once) and SIGTERM at once, and both " +
         "still write the reports " +
         "for the cases that ran (exit 130 and 143)",
@@ -189,7 +203,20 @@ export function benchCommand() {
     .option(
       "--force",
       "replace the records.jsonl of a bench that did not finish in --out (killed before its " +
-        "report.json); without it such a folder is exit 2, so its measurements are not lost",
+        "report.json, or stopped by a signal); without it (or --resume) such a folder is " +
+        "exit 2, so its measurements are not lost",
+    )
+    .addOption(
+      new Option(
+        "--resume",
+        "finish the bench in --out that did not (killed, or stopped by a signal): keep the " +
+          "records of its records.jsonl, bench the cases without one, and write the reports " +
+          "of every case. Only the same bench is resumed: same --matrix selection, --filter, " +
+          "--backend, --backend-module files, --runtime, --reps, --warmup-ms and --replay " +
+          "(as they apply on the device), on the same device (else exit 2, naming what " +
+          "differs). The ceilings are measured anew (before and after the cases this session " +
+          "runs) and every fraction, kept records' included, is judged against them",
+      ).conflicts("force"),
     )
     .option(
       "--reference-ceilings <report.json>",
@@ -237,9 +264,28 @@ export function benchCommand() {
         met: opts.out !== undefined,
         fix:
           "add --out <dir> (the folder whose unfinished bench --force replaces), or drop --force",
+      }, {
+        option: "--resume",
+        value: opts.resume ? "" : undefined,
+        needs: "--out",
+        met: opts.out !== undefined,
+        fix: "add --out <dir> (the folder whose unfinished bench --resume finishes), or drop " +
+          "--resume",
       }]);
       const warmupAsked = parseWarmupMs(opts.warmupMs);
       const cases = selectBenchCases(opts.matrix, opts.filter);
+      // what makes this bench (bench.json): a resume keeps only the same bench's records
+      const benchOptions: BenchOptions = {
+        matrix: opts.matrix,
+        filter: opts.filter ?? null,
+        cases: cases.map(benchCaseId),
+        backends: [...(opts.backend as string[])],
+        modules: loaded.map((m) => ({ specifier: m.specifier, id: m.module.id, hashes: m.hashes })),
+        runtime: opts.runtime,
+        reps,
+        warmupMs: warmupAsked,
+        replay: opts.replay,
+      };
       // The report names the CPU (bench/machine.ts reads sys "cpus" once the device is open):
       // asked before --out is made, so a bench without it stops at once, leaving nothing.
       if ((await Deno.permissions.query({ name: "sys", kind: "cpus" })).state !== "granted") {
@@ -250,13 +296,17 @@ export function benchCommand() {
           EXIT.badInput,
         );
       }
+      let resume: BenchResume | undefined;
       // An unusable --out is exit 2 here, not an OS error after the measurements.
       // ... as is one that would overwrite a run's reports or the --reference-ceilings file.
       if (opts.out !== undefined) {
         await checkBenchOut(opts.out, { referenceCeilings: opts.referenceCeilings });
         await prepareOutputDir(opts.out, { label: "--out" });
-        if (!opts.force) await checkUnfinishedBench(opts.out);
+        if (opts.resume) resume = await readBenchResume(opts.out, benchOptions);
+        else if (!opts.force) await checkUnfinishedBench(opts.out);
       }
+      // the records a resume keeps, by case id (none: a new bench)
+      const kept = resume?.kept ?? new Map<string, BenchRecord>();
       // Read before the device starts: a wrong file is exit 2 at once.
       const reference = opts.referenceCeilings === undefined
         ? undefined
@@ -333,6 +383,24 @@ export function benchCommand() {
           }
           : { ...machineInfo(ctx), deviceKey: liveDeviceKey(ctx.caps) };
         if (reference) checkReferenceAdapter(reference, machine.adapter);
+        // A GPU is held to issue 13's GPU targets, a CPU implementation to lavapipe's.
+        const targetClass = deviceClassOf(ctx.caps)?.kind ?? "cpu";
+        const warmupMs = warmupAsked === "auto" ? warmupMsForClass(targetClass) : warmupAsked;
+        const replay = opts.replay === "auto" ? replayModeForClass(targetClass) : opts.replay;
+        const device: BenchDevice = { key: machine.deviceKey, warmupMs, replay };
+        if (resume?.state && opts.out !== undefined) {
+          const differ = benchDeviceDifferences(resume.state, { options: benchOptions, device });
+          if (differ.length) {
+            throw new OutputPathError(
+              "--out",
+              opts.out,
+              `holds a bench that differs from this one in ${differ.join("; ")}; --resume ` +
+                "continues only the same bench on the same device (its records would be " +
+                "reported beside figures of another): resume where it started, with its " +
+                "options, pick another --out, or --force to replace it",
+            );
+          }
+        }
         // SIGTERM abandons a ceiling measurement as it abandons a case.
         const raced = <T>(p: Promise<T>): Promise<T | null> => {
           p.catch(() => {});
@@ -364,15 +432,25 @@ export function benchCommand() {
         }
         // The provisional fractions of the progress lines are judged against these.
         const ceilings = withReferenceCeilings(measuredBefore, reference).ceilings;
-        // A GPU is held to issue 13's GPU targets, a CPU implementation to lavapipe's.
-        const targetClass = deviceClassOf(ctx.caps)?.kind ?? "cpu";
-        const warmupMs = warmupAsked === "auto" ? warmupMsForClass(targetClass) : warmupAsked;
-        const records: BenchRecord[] = [];
+        // the cases this session benches: those without a kept record
+        const todo = cases.filter((c) => !kept.has(benchCaseId(c)));
+        const fresh: BenchRecord[] = [];
         // Each record is appended to <out>/records.jsonl as its case ends, so a run that dies
         // halfway keeps what it measured (fractions there are the provisional ones).
         // (the earlier bench's reports in the folder go now, so a run killed halfway leaves
         // its records.jsonl alone there, which the next bench refuses to truncate)
-        const stream = opts.out === undefined ? undefined : await startBenchRecords(opts.out);
+        const stream = opts.out === undefined ? undefined : await startBenchRecords(opts.out, {
+          state: { options: benchOptions, device },
+          keep: cases.flatMap((c) => kept.get(benchCaseId(c)) ?? []),
+        });
+        if (kept.size > 0) {
+          console.error(
+            `resume: keeping the records of ${kept.size} of ${plural(cases.length, "case")} ` +
+              `from ${opts.out}/records.jsonl (measured by an earlier session), benching the ` +
+              `other ${todo.length}; the ceilings are this session's: every fraction, the kept ` +
+              "records' included, is judged against them",
+          );
+        }
         if (!opts.json) {
           console.error(
             "roofline fractions while cases run are provisional (against the ceilings measured " +
@@ -385,13 +463,13 @@ export function benchCommand() {
         let timeoutsInRow = 0;
         // Set when MAX_TIMEOUTS_IN_ROW timeouts stopped the bench: its warning line.
         let stoppedByTimeouts: string | null = null;
-        for (const c of cases) {
+        for (const c of todo) {
           if (stoppedBy !== null) break;
           const running = runBenchCase(ctx, c, {
             ceilings,
             reps,
             backend: backendOf(c.path),
-            replay: opts.replay === "auto" ? replayModeForClass(targetClass) : opts.replay,
+            replay,
             warmupMs,
           });
           // An abandoned or timed-out case may fail once the device is destroyed; nothing
@@ -409,7 +487,7 @@ export function benchCommand() {
               status: "error",
               reason: caseTimeoutReason(timeoutS, {
                 inRow: last ? timeoutsInRow : 0,
-                more: records.length + 1 < cases.length,
+                more: fresh.length + 1 < todo.length,
               }),
             }
             : r;
@@ -418,7 +496,7 @@ export function benchCommand() {
           const record: BenchRecord = measured.backend === undefined && asked !== undefined
             ? { ...measured, backend: asked }
             : measured;
-          records.push(record);
+          fresh.push(record);
           if (stream !== undefined) {
             await Deno.writeTextFile(stream, JSON.stringify(record) + "\n", { append: true });
           }
@@ -427,9 +505,10 @@ export function benchCommand() {
             // A hung case's device is dropped; its late record, if any, is ignored.
             ctx.destroy();
             if (last) {
-              const notRun = cases.slice(records.length).map(benchCaseId);
+              const had = kept.size + fresh.length;
+              const notRun = todo.slice(fresh.length).map(benchCaseId);
               stoppedByTimeouts = `stopped after ${timeoutsInRow} case timeouts in a row ` +
-                `(--case-timeout ${timeoutS} s): ${records.length} of ${cases.length} cases ` +
+                `(--case-timeout ${timeoutS} s): ${had} of ${cases.length} cases ` +
                 `have a record` + (notRun.length ? `; not run: ${notRun.join(", ")}` : "") +
                 "; the ceilings after the cases were not measured";
               break;
@@ -437,14 +516,16 @@ export function benchCommand() {
             await ctx.reacquire();
           } else if (ctx.lost) await ctx.reacquire();
         }
+        // every record in the selection's order: the kept ones and this session's
+        const ran = new Map(fresh.map((r) => [r.id, r]));
+        const records = cases.flatMap((c) =>
+          kept.get(benchCaseId(c)) ?? ran.get(benchCaseId(c)) ?? []
+        );
+        const notRun = cases.map(benchCaseId).filter((id) => !kept.has(id) && !ran.has(id));
         const interrupted: BenchInterruption | null = stoppedBy === null ||
             records.length === cases.length
           ? null
-          : {
-            signal: stoppedBy,
-            selected: cases.length,
-            notRun: cases.slice(records.length).map(benchCaseId),
-          };
+          : { signal: stoppedBy, selected: cases.length, notRun };
         // The ceilings again, after the cases: every fraction is judged against the best
         // of both measurements (bench/ceilings.ts bestCeilings). A failure here keeps the
         // first measurement rather than losing the run's records.
@@ -489,6 +570,13 @@ export function benchCommand() {
           });
         const warnings = [
           ...(interrupted ? [interruptionWarning(interrupted)] : []),
+          ...(kept.size > 0
+            ? [
+              `resumed: the records of ${kept.size} of ${plural(cases.length, "case")} were ` +
+              "measured by an earlier session of this bench (killed or stopped); the ceilings " +
+              "are this session's, and every fraction is judged against them",
+            ]
+            : []),
           ...(ceilingsCut ? [ceilingsCut] : []),
           ...(stoppedByTimeouts ? [stoppedByTimeouts] : []),
           ...(reps < 7
@@ -512,6 +600,7 @@ export function benchCommand() {
           ...(crossing.length ? { crossovers: crossing } : {}),
           ...(warnings.length ? { warnings } : {}),
           ...(interrupted ? { interrupted } : {}),
+          ...(kept.size > 0 ? { resumed: { kept: [...kept.keys()] } } : {}),
           ...((opts.backend as string[]).length > 0 || loaded.length > 0
             ? {
               backends: {
@@ -537,6 +626,15 @@ export function benchCommand() {
           await writeBenchHtml(join(opts.out, "report.html"), report, { title: opts.title });
         }
         console.log(opts.json ? JSON.stringify(report, null, 2) : formatTable(report));
+        // the cases a stopped bench did not reach: --resume benches them, keeping the rest
+        if (opts.out !== undefined && notRun.length > 0) {
+          console.error(
+            `${plural(notRun.length, "case")} not run: the same bench with --resume ` +
+              `(--out ${opts.out}) benches ${notRun.length === 1 ? "it" : "them"} and keeps the ${
+                plural(records.length, "record")
+              } measured`,
+          );
+        }
         // a race in what a user backend's launch compiled, that its module's files did not show
         for (const line of compiledBarrierLines(compiledBarrierFindings(), loaded)) {
           console.error(line);

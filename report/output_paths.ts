@@ -264,6 +264,13 @@ export async function refuseRunFolder(
 /** The file a bench streams its records into (the measurements a killed bench keeps). */
 export const BENCH_RECORDS = "records.jsonl";
 
+/**
+ * The file that names the bench a folder's records.jsonl belongs to (its matrices, filter,
+ * backends, runtime, repetitions, warm-up and device), written when the records start:
+ * what `bench --resume` checks before it keeps them.
+ */
+export const BENCH_STATE = "bench.json";
+
 /** The files of a bench output folder (`bench --out`; bench/out_dir.ts checks it). */
 export const BENCH_FILES = [
   "report.json",
@@ -271,11 +278,12 @@ export const BENCH_FILES = [
   "summary.md",
   "report.html",
   BENCH_RECORDS,
+  BENCH_STATE,
 ] as const;
 
 /**
- * The files of {@link BENCH_FILES} that `run` does not write (records.jsonl, results.csv): a
- * run refuses a folder holding bench records, and its `--force` removes them.
+ * The files of {@link BENCH_FILES} that `run` does not write (records.jsonl, results.csv,
+ * bench.json): a run refuses a folder holding bench records, and its `--force` removes them.
  *
  * @example
  * ```ts

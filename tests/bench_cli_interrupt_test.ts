@@ -81,6 +81,8 @@ Deno.test({
   fn: async () => {
     const r = await interruptedBench("SIGTERM");
     assert.equal(r.code, 143, r.stderr);
+    // its last line names what finishes it
+    assert.match(r.stderr, /\d+ cases? not run: the same bench with --resume \(--out .*\) benches/);
     await checkReports(r.out, "SIGTERM", r.stdout);
   },
 });

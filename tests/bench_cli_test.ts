@@ -29,6 +29,8 @@ interface TinyBench extends CliResult {
   summaryMd: string;
   resultsCsv: string;
   recordsJsonl: string;
+  /** bench.json (which bench the records are of: what --resume checks). */
+  benchJson: string;
 }
 
 let tinyBenchRun: Promise<TinyBench> | undefined;
@@ -52,6 +54,7 @@ function tinyBench(): Promise<TinyBench> {
         summaryMd: await read("summary.md"),
         resultsCsv: await read("results.csv"),
         recordsJsonl: await read("records.jsonl"),
+        benchJson: await read("bench.json"),
       };
     } finally {
       await Deno.remove(out, { recursive: true });
@@ -59,6 +62,68 @@ function tinyBench(): Promise<TinyBench> {
   })();
   return tinyBenchRun;
 }
+
+Deno.test({
+  name: "bench --resume finishes a bench killed after its first record: its record kept, the " +
+    "other case benched, the reports of both; another bench's options or device are exit 2",
+  ignore: !gpu,
+  fn: async () => {
+    const r = await tinyBench();
+    assert.equal(r.code, 0, r.stderr);
+    const [first, second] = r.recordsJsonl.trim().split("\n");
+    assert.ok(first && second, r.recordsJsonl);
+    // what a bench killed (SIGKILL) after its first case leaves: bench.json, one record
+    const out = await Deno.makeTempDir({ prefix: "bench_cli_resume_" });
+    try {
+      await Deno.writeTextFile(`${out}/bench.json`, r.benchJson);
+      await Deno.writeTextFile(`${out}/records.jsonl`, first + "\n");
+      const args = ["bench", "--matrix", "tiny", "--reps", "2", "--out", out];
+      // (without --resume it is refused, naming it: tests/bench_out_overlap_test.ts)
+      // another bench's options: refused before the device, naming what differs
+      const reps = await runCli([...args, "--reps", "3", "--resume"]);
+      assert.equal(reps.code, 2, reps.stderr);
+      assert.match(reps.stderr, /differs from this one in --reps 2 there, 3 here; --resume/);
+      assert.doesNotMatch(reps.stderr, /measuring the device's ceilings/);
+      // another device: refused once it is open, before the ceilings
+      const state = JSON.parse(r.benchJson);
+      await Deno.writeTextFile(
+        `${out}/bench.json`,
+        JSON.stringify({ ...state, device: { ...state.device, key: "another-gpu" } }),
+      );
+      const dev = await runCli([...args, "--resume"]);
+      assert.equal(dev.code, 2, dev.stderr);
+      assert.match(dev.stderr, /in the device another-gpu there, .* here; --resume continues/);
+      assert.doesNotMatch(dev.stderr, /measuring the device's ceilings/);
+      assert.equal(await Deno.readTextFile(`${out}/records.jsonl`), first + "\n", "untouched");
+      await Deno.writeTextFile(`${out}/bench.json`, r.benchJson);
+      // the same bench, and a last line half written when it was killed: resumed
+      await Deno.writeTextFile(`${out}/records.jsonl`, first + "\n" + second.slice(0, 40));
+      const resumed = await runCli([...args, "--resume"]);
+      assert.equal(resumed.code, 0, resumed.stderr);
+      assert.match(resumed.stderr, /resume: keeping the records of 1 of 2 cases from .*other 1;/);
+      const report = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
+      const kept = JSON.parse(first) as BenchRecord;
+      const fresh = JSON.parse(second) as BenchRecord;
+      // both cases in the selection's order, the kept one's samples as measured before
+      assert.deepEqual(report.records.map((x: BenchRecord) => x.id), [kept.id, fresh.id]);
+      assert.deepEqual(report.records[0].samples, kept.samples);
+      assert.deepEqual(report.resumed, { kept: [kept.id] });
+      assert.equal(report.interrupted, undefined);
+      assert.equal(report.ceilings.measurements, 2, "before and after the case benched");
+      assert.ok(
+        report.warnings.some((w: string) => /^resumed: the records of 1 of 2 cases/.test(w)),
+        report.warnings.join("\n"),
+      );
+      // every fraction judged against this session's ceilings, the kept record's included
+      assert.deepEqual(report.records[0], judgeRecord(kept, report.ceilings));
+      const lines = (await Deno.readTextFile(`${out}/records.jsonl`)).trim().split("\n");
+      assert.deepEqual(lines.map((l) => JSON.parse(l).id), [kept.id, fresh.id]);
+      assert.match(await Deno.readTextFile(`${out}/summary.md`), /resumed: the records of 1/);
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});
 
 // Not a timed test: it checks that `bench --json` emits the required fields, never their values.
 Deno.test({

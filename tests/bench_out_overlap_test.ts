@@ -6,7 +6,14 @@
  * Needs no GPU: each is exit 2 before the device is opened.
  */
 import assert from "node:assert/strict";
-import { checkBenchOut, checkUnfinishedBench } from "../bench/out_dir.ts";
+import {
+  benchDeviceDifferences,
+  benchOptionDifferences,
+  type BenchOptions,
+  checkBenchOut,
+  checkUnfinishedBench,
+  readBenchResume,
+} from "../bench/out_dir.ts";
 import { OutputPathError } from "../report/output_paths.ts";
 import { runCli } from "./helpers_cli.ts";
 
@@ -90,10 +97,20 @@ Deno.test("bench --out: a killed bench's records.jsonl (no report.json) is exit 
     assert.equal(r.code, 2, r.stdout + r.stderr);
     assert.match(
       r.stderr,
-      /holds records\.jsonl with 3 records and no report\.json: a bench that did not finish .*--force/,
+      /holds records\.jsonl with 3 records and no report\.json: a bench that did not finish .*--resume runs the rest of that bench .*--force/,
     );
     assert.doesNotMatch(r.stderr, /measuring the device's ceilings/, "refused before the device");
     assert.deepEqual(await snapshot(`${tmp}/killed`), before);
+    // A report.json marked interrupted (a signal stopped the bench): refused too, naming
+    // --resume (a new bench truncated the records it could have finished)
+    await Deno.writeTextFile(
+      `${tmp}/killed/report.json`,
+      JSON.stringify({ interrupted: { signal: "SIGTERM", selected: 5, notRun: ["x", "y"] } }),
+    );
+    await assert.rejects(
+      () => checkUnfinishedBench(`${tmp}/killed`),
+      /3 records and a report\.json marked interrupted: a bench that a signal stopped .*--resume/,
+    );
     // With its report.json the folder is a finished bench's: replaced, not refused.
     await Deno.writeTextFile(`${tmp}/killed/report.json`, "{}");
     await checkUnfinishedBench(`${tmp}/killed`);
@@ -101,6 +118,74 @@ Deno.test("bench --out: a killed bench's records.jsonl (no report.json) is exit 
     await Deno.mkdir(`${tmp}/empty`);
     await Deno.writeTextFile(`${tmp}/empty/records.jsonl`, "");
     await checkUnfinishedBench(`${tmp}/empty`);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("bench --resume: keeps only the records of the same bench, naming what differs", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "mla-bench-resume-" });
+  try {
+    const options: BenchOptions = {
+      matrix: "tiny",
+      filter: null,
+      cases: ["a", "b", "c"],
+      backends: [],
+      modules: [],
+      runtime: "deno",
+      reps: 2,
+      warmupMs: "auto",
+      replay: "auto",
+    };
+    const device = { key: "llvmpipe-65541-vulkan", warmupMs: 0, replay: "waited" };
+    const rec = (id: string) => JSON.stringify({ id, status: "ok", ms: 1 });
+    // no records: a new bench
+    assert.deepEqual(await readBenchResume(tmp, options), { state: null, kept: new Map() });
+    // records without bench.json (a harness before it): their bench unknown
+    await Deno.writeTextFile(`${tmp}/records.jsonl`, rec("a") + "\n");
+    await assert.rejects(
+      () => readBenchResume(tmp, options),
+      /1 record but no bench\.json \(a bench from before it was written\): which bench .*--force/,
+    );
+    await Deno.writeTextFile(`${tmp}/bench.json`, JSON.stringify({ options, device }));
+    // another bench: each difference named; the same cases spelt otherwise are the same bench
+    await assert.rejects(
+      () => readBenchResume(tmp, { ...options, reps: 7, filter: "path=absorbed", cases: ["a"] }),
+      /differs from this one in --filter \(none\) there, path=absorbed here; --reps 2 there, 7 here; --resume continues only/,
+    );
+    const spelt = { ...options, filter: "dtype=f32" };
+    assert.equal((await readBenchResume(tmp, spelt)).kept.size, 1);
+    assert.deepEqual(benchOptionDifferences(options, { ...options, backends: ["naive"] }), [
+      "--backend (none) there, naive here",
+    ]);
+    // the warm-up as it applies on the device: auto is 0 on a cpu-class one
+    assert.deepEqual(
+      benchDeviceDifferences({ options, device }, { options: { ...options, warmupMs: 0 }, device }),
+      [],
+    );
+    assert.deepEqual(
+      benchDeviceDifferences({ options, device }, {
+        options: { ...options, warmupMs: 5 },
+        device: { ...device, warmupMs: 5 },
+      }),
+      ["--warmup-ms auto (0) there, 5 here"],
+    );
+    // a last line half written when the bench was killed is dropped; a damaged one before it,
+    // or a case the bench does not select, is refused
+    await Deno.writeTextFile(`${tmp}/records.jsonl`, `${rec("a")}\n${rec("b")}\n{"id":"c","st`);
+    const { state, kept } = await readBenchResume(tmp, options);
+    assert.deepEqual([...kept.keys()], ["a", "b"]);
+    assert.deepEqual(state, { options, device });
+    await Deno.writeTextFile(`${tmp}/records.jsonl`, `${rec("a")}\n{"id":\n${rec("b")}\n`);
+    await assert.rejects(
+      () => readBenchResume(tmp, options),
+      /records\.jsonl line 2 is not JSON .*a damaged line before the last is not skipped/,
+    );
+    await Deno.writeTextFile(`${tmp}/records.jsonl`, `${rec("a")}\n${rec("z")}\n`);
+    await assert.rejects(
+      () => readBenchResume(tmp, options),
+      /line 2 is of case "z", which this bench does not select/,
+    );
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
