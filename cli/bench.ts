@@ -342,11 +342,14 @@ export function benchCommand() {
         console.error(
           `\ninterrupt: ${
             phase === "before"
-              ? "finishing the ceiling measurement, then writing the reports (no case will run)"
-              : phase === "after"
-              ? "finishing the ceilings after the cases, then writing the reports"
-              : "finishing the current case, then writing the reports"
-          } (Ctrl-C again: at once)`,
+              ? "finishing the ceiling measurement, then writing the reports (no case will " +
+                "run; Ctrl-C again: at once)"
+              : `${
+                phase === "after"
+                  ? "finishing the ceilings after the cases"
+                  : "finishing the current case"
+              }, then writing the reports (Ctrl-C again: at once)`
+          }`,
         );
         stoppedBy ??= "SIGINT";
       };
@@ -451,7 +454,8 @@ export function benchCommand() {
               "records' included, is judged against them",
           );
         }
-        if (!opts.json) {
+        // (said only where a case will run)
+        if (!opts.json && stoppedBy === null && todo.length > 0) {
           console.error(
             "roofline fractions while cases run are provisional (against the ceilings measured " +
               "so far); the table judges each case against the better of the ceilings measured " +
@@ -630,9 +634,8 @@ export function benchCommand() {
         if (opts.out !== undefined && notRun.length > 0) {
           console.error(
             `${plural(notRun.length, "case")} not run: the same bench with --resume ` +
-              `(--out ${opts.out}) benches ${notRun.length === 1 ? "it" : "them"} and keeps the ${
-                plural(records.length, "record")
-              } measured`,
+              `(--out ${opts.out}) benches ${notRun.length === 1 ? "it" : "them"}` +
+              (records.length ? ` and keeps the ${plural(records.length, "record")} measured` : ""),
           );
         }
         // a race in what a user backend's launch compiled, that its module's files did not show

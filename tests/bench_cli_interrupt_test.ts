@@ -152,7 +152,10 @@ Deno.test({
     const { code } = await child.status;
     clearTimeout(killer);
     assert.equal(code, 130, stderr);
-    assert.match(stderr, /interrupt: finishing the ceiling measurement, then writing the/);
+    assert.match(
+      stderr,
+      /interrupt: finishing the ceiling measurement, then writing the reports \(no case will run; Ctrl-C again: at once\)\n/,
+    );
     assert.match(stderr, /interrupt again: abandoning the ceiling measurement: no case has run/);
     assert.doesNotMatch(stderr, /the current case/);
     assert.match(
