@@ -83,7 +83,9 @@ import { CliError, EXIT, EXIT_SIGINT, EXIT_SIGTERM } from "./errors.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { raceTimeout, TIMED_OUT } from "../util/timeout.ts";
 import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
+import { OutputWriteError } from "../report/errors.ts";
 import {
+  BENCH_RECORDS,
   OutputPathError,
   prepareOutputDir,
   removeEmptyCreatedDirs,
@@ -95,6 +97,13 @@ import { compiledBarrierFindings } from "../kernels/module_barriers.ts";
 import { plural } from "../util/plural.ts";
 
 const join = (dir: string, file: string) => `${dir.replace(/\/+$/, "")}/${file}`;
+
+/** The OS's words of a file error, without Deno's "(os error N): syscall 'path'". */
+function osText(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  const i = m.indexOf(" (os error");
+  return (i < 0 ? m : m.slice(0, i)).trim();
+}
 
 /** The most repetitions `--reps` takes (each case and each ceiling is measured that often). */
 const MAX_BENCH_REPS = MAX_REPEATS;
@@ -147,8 +156,9 @@ export function benchCommand() {
         "attention is timed as ok. Exit codes: 0 every case ran or " +
         "was reported unsupported; 1 a case error (a kernel that does not compile, a launch " +
         "that throws, a case past --case-timeout), or a --backend that benched none of the cases; 2 bad input (an unusable --out, " +
-        "--reference-ceilings or --filter included); 3 no adapter, or 3 --case-timeout " +
-        "timeouts in a row; 130 interrupted by SIGINT; 143 by SIGTERM.",
+        "--reference-ceilings or --filter included); 3 no adapter, 3 --case-timeout " +
+        "timeouts in a row, or a file of --out that cannot be written (a full disk: " +
+        "records.jsonl keeps the records written, and --resume benches the rest); 130 interrupted by SIGINT; 143 by SIGTERM.",
     )
     .option(
       "--matrix <names>",
@@ -501,10 +511,24 @@ export function benchCommand() {
             ? { ...measured, backend: asked }
             : measured;
           fresh.push(record);
-          if (stream !== undefined) {
-            await Deno.writeTextFile(stream, JSON.stringify(record) + "\n", { append: true });
-          }
           if (!opts.json) console.error(progressLine(record));
+          if (stream !== undefined) {
+            try {
+              await Deno.writeTextFile(stream, JSON.stringify(record) + "\n", { append: true });
+            } catch (e) {
+              // A full disk, or a folder removed under the bench: it stops here, the folder
+              // reads as a killed bench's (records.jsonl and bench.json, no report), and the
+              // message says so, where it was an internal error with a stack trace, exit 1.
+              throw new OutputWriteError(
+                stream,
+                `cannot write the record of ${record.id}: ${osText(e)}; the bench stopped ` +
+                  `there (${BENCH_RECORDS} holds the ${
+                    plural(kept.size + fresh.length - 1, "record")
+                  } before it): free space, then the same bench with --resume benches the rest`,
+                { cause: e },
+              );
+            }
+          }
           if (timedOut) {
             // A hung case's device is dropped; its late record, if any, is ignored.
             ctx.destroy();
@@ -618,18 +642,32 @@ export function benchCommand() {
             }
             : {}),
         };
-        if (opts.out) {
-          await Deno.mkdir(opts.out, { recursive: true });
-          await writeTextAtomic(join(opts.out, "report.json"), JSON.stringify(report, null, 2));
-          // the judged records: their fractions are the table's, not the provisional ones
-          await writeTextAtomic(join(opts.out, "results.csv"), toCsv(judged));
-          await writeTextAtomic(
-            join(opts.out, "summary.md"),
-            toMarkdown(report, { title: opts.title }),
-          );
-          await writeBenchHtml(join(opts.out, "report.html"), report, { title: opts.title });
-        }
+        // the table (or JSON) first: a report that cannot be written still shows its figures
         console.log(opts.json ? JSON.stringify(report, null, 2) : formatTable(report));
+        if (opts.out) {
+          let file = join(opts.out, "report.json");
+          try {
+            await Deno.mkdir(opts.out, { recursive: true });
+            await writeTextAtomic(file, JSON.stringify(report, null, 2));
+            // the judged records: their fractions are the table's, not the provisional ones
+            await writeTextAtomic(file = join(opts.out, "results.csv"), toCsv(judged));
+            await writeTextAtomic(
+              file = join(opts.out, "summary.md"),
+              toMarkdown(report, { title: opts.title }),
+            );
+            file = join(opts.out, "report.html");
+            await writeBenchHtml(file, report, { title: opts.title });
+          } catch (e) {
+            throw new OutputWriteError(
+              file,
+              `cannot write: ${osText(e)}; ${BENCH_RECORDS} holds every record the bench ` +
+                `measured, and the ${opts.json ? "JSON" : "table"} above shows them (free ` +
+                "space, then the same bench with --resume writes the reports, benching " +
+                "nothing again but the ceilings)",
+              { cause: e },
+            );
+          }
+        }
         // the cases a stopped bench did not reach: --resume benches them, keeping the rest
         if (opts.out !== undefined && notRun.length > 0) {
           console.error(

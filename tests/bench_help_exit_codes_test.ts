@@ -9,7 +9,10 @@ Deno.test("bench --help: names each exit code the command uses", () => {
   assert.match(text, /Exit codes: 0 /);
   assert.match(text, /; 1 a case error \(/);
   assert.match(text, /; 2 bad input/);
-  assert.match(text, /; 3 no adapter, or 3 --case-timeout timeouts in a row/);
+  assert.match(
+    text,
+    /; 3 no adapter, 3 --case-timeout timeouts in a row, or a file of --out that cannot be written/,
+  );
   assert.match(text, /; 130 interrupted by SIGINT; 143 by SIGTERM/);
 });
 

@@ -67,3 +67,83 @@ Deno.test({
     await Deno.remove(out, { recursive: true });
   },
 });
+
+Deno.test({
+  name: "bench: records.jsonl that cannot take a record (a full disk) stops the bench, exit 3 " +
+    "naming the file and --resume, not an internal error",
+  ignore: !gpu,
+  fn: async () => {
+    const out = await Deno.makeTempDir({ prefix: "mla_bench_write_" });
+    const child = cliCommand([
+      "bench",
+      "--matrix",
+      "tiny",
+      "--reps",
+      "1",
+      "--warmup-ms",
+      "0",
+      "--out",
+      out,
+    ]).spawn();
+    const stream = `${out}/records.jsonl`;
+    const deadline = Date.now() + 120_000;
+    while (!(await Deno.readTextFile(stream).catch(() => "")).includes("preset=tiny")) {
+      assert.ok(Date.now() < deadline, "no case ended within 120 s");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // a file that cannot be appended to, root or not: a folder in its place
+    await Deno.remove(stream);
+    await Deno.mkdir(stream);
+    const r = await child.output();
+    const err = new TextDecoder().decode(r.stderr);
+    assert.equal(r.code, 3, err);
+    assert.match(
+      err,
+      /records\.jsonl: cannot write the record of preset=tiny;.*: .*; the bench stopped there \(records\.jsonl holds the 1 record before it\): free space, then the same bench with --resume benches the rest/,
+    );
+    assert.doesNotMatch(err, /internal error|\n {4}at /);
+    // the folder reads as a killed bench's: no report beside its records
+    await assert.rejects(Deno.stat(`${out}/report.json`), Deno.errors.NotFound);
+    await Deno.remove(out, { recursive: true });
+  },
+});
+
+Deno.test({
+  name: "bench: a report that cannot be written is exit 3 naming it, the table printed and " +
+    "records.jsonl whole, not an internal error",
+  ignore: !gpu,
+  fn: async () => {
+    const out = await Deno.makeTempDir({ prefix: "mla_bench_write_" });
+    const child = cliCommand([
+      "bench",
+      "--matrix",
+      "tiny",
+      "--reps",
+      "1",
+      "--warmup-ms",
+      "0",
+      "--out",
+      out,
+    ]).spawn();
+    const deadline = Date.now() + 120_000;
+    while (!(await Deno.readTextFile(`${out}/records.jsonl`).catch(() => "")).includes("tiny")) {
+      assert.ok(Date.now() < deadline, "no case ended within 120 s");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // a summary.md that cannot be replaced, root or not (the bench removed the earlier one
+    // when it started): the second case and the ceilings after it are still to come
+    await Deno.mkdir(`${out}/summary.md/x`, { recursive: true });
+    const r = await child.output();
+    const err = new TextDecoder().decode(r.stderr);
+    assert.equal(r.code, 3, err);
+    assert.match(
+      err,
+      /summary\.md: cannot write: .*; records\.jsonl holds every record the bench measured, and the table above shows them \(free space, then the same bench with --resume writes the reports/,
+    );
+    assert.doesNotMatch(err, /internal error|\n {4}at /);
+    assert.match(new TextDecoder().decode(r.stdout), /path=expanded.* ok /);
+    const lines = (await Deno.readTextFile(`${out}/records.jsonl`)).trim().split("\n");
+    assert.equal(lines.length, 2);
+    await Deno.remove(out, { recursive: true });
+  },
+});
