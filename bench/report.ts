@@ -657,9 +657,18 @@ function raised(report: Pick<BenchReport, "referenceCeilings">): readonly string
  * the best of its measurements), and which figures the reference raised: summary.md called
  * every figure the same run's when some were the reference file's.
  */
-function ceilingsSource(report: Pick<BenchReport, "ceilings" | "referenceCeilings">): string {
+function ceilingsSource(
+  report: Pick<BenchReport, "ceilings" | "referenceCeilings" | "resumed" | "records">,
+): string {
   const used = raised(report);
-  return `same run${measuredWhen(report.ceilings)}` +
+  // a resumed bench's kept records were measured by an earlier session, not this one's run
+  const run = report.resumed
+    ? `this session's, which benched ${report.records.length - report.resumed.kept.length} of the ${
+      plural(report.records.length, "case")
+    }, the other ${report.resumed.kept.length} ` +
+      "kept from an earlier session's records"
+    : "same run";
+  return `${run}${measuredWhen(report.ceilings)}` +
     (used.length === 0 ? "" : `; ${usedLabels(used).join(", ")} from the reference below`);
 }
 

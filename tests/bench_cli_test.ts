@@ -118,7 +118,13 @@ Deno.test({
       assert.deepEqual(report.records[0], judgeRecord(kept, report.ceilings));
       const lines = (await Deno.readTextFile(`${out}/records.jsonl`)).trim().split("\n");
       assert.deepEqual(lines.map((l) => JSON.parse(l).id), [kept.id, fresh.id]);
-      assert.match(await Deno.readTextFile(`${out}/summary.md`), /resumed: the records of 1/);
+      const summary = await Deno.readTextFile(`${out}/summary.md`);
+      assert.match(summary, /resumed: the records of 1/);
+      // its ceilings are not the "same run" as every record's
+      assert.match(
+        summary,
+        /Ceilings \(this session's, which benched 1 of the 2 cases, the other 1/,
+      );
     } finally {
       await Deno.remove(out, { recursive: true });
     }
