@@ -287,7 +287,11 @@ export async function readBenchResume(out: string, now: BenchOptions): Promise<B
   let state: BenchState;
   try {
     state = JSON.parse(await Deno.readTextFile(`${dir}/${BENCH_STATE}`)) as BenchState;
-    if (typeof state?.options?.reps !== "number" || typeof state?.device?.key !== "string") {
+    const o = state?.options;
+    if (
+      typeof o?.reps !== "number" || !Array.isArray(o.cases) || !Array.isArray(o.backends) ||
+      !Array.isArray(o.modules) || typeof state?.device?.key !== "string"
+    ) {
       throw new Error("not a bench.json of this harness");
     }
   } catch (e) {

@@ -147,6 +147,12 @@ Deno.test("bench --resume: keeps only the records of the same bench, naming what
       () => readBenchResume(tmp, options),
       /1 record but no bench\.json \(a bench from before it was written\): which bench .*--force/,
     );
+    // a bench.json that is not one: said, not a TypeError
+    await Deno.writeTextFile(`${tmp}/bench.json`, JSON.stringify({ options: { reps: 2 }, device }));
+    await assert.rejects(
+      () => readBenchResume(tmp, options),
+      /but a bench\.json that cannot be read \(not a bench\.json of this harness\)/,
+    );
     await Deno.writeTextFile(`${tmp}/bench.json`, JSON.stringify({ options, device }));
     // another bench: each difference named; the same cases spelt otherwise are the same bench
     await assert.rejects(
