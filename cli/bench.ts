@@ -134,6 +134,11 @@ export function caseTimeoutReason(
       : "the device was re-acquired for the ceilings after the cases");
 }
 
+/** Whether a record is of a case that `--case-timeout` ended ({@link caseTimeoutReason}). */
+function isCaseTimeout(r: BenchRecord): boolean {
+  return r.status === "error" && /^timed out after \S+ s \(--case-timeout\); /.test(r.reason ?? "");
+}
+
 /**
  * Build the `bench` command.
  *
@@ -220,7 +225,8 @@ export function benchCommand() {
       new Option(
         "--resume",
         "finish the bench in --out that did not (killed, or stopped by a signal): keep the " +
-          "records of its records.jsonl, bench the cases without one, and write the reports " +
+          "records of its records.jsonl, bench the cases without one (and those --case-timeout " +
+          "ended), and write the reports " +
           "of every case. Only the same bench is resumed: same --matrix selection, --filter, " +
           "--backend, --backend-module files, --runtime, --reps, --warmup-ms and --replay " +
           "(as they apply on the device), on the same device (else exit 2, naming what " +
@@ -315,8 +321,19 @@ export function benchCommand() {
         if (opts.resume) resume = await readBenchResume(opts.out, benchOptions);
         else if (!opts.force) await checkUnfinishedBench(opts.out);
       }
-      // the records a resume keeps, by case id (none: a new bench)
-      const kept = resume?.kept ?? new Map<string, BenchRecord>();
+      // the records a resume keeps, by case id (none: a new bench); a case that --case-timeout
+      // ended is benched again, as `run --resume` runs a timed-out case again: the device's
+      // trouble, not the case's (three in a row stopped the bench, exit 3)
+      const kept = new Map(
+        [...resume?.kept ?? []].filter(([, r]) => !isCaseTimeout(r)),
+      );
+      const retried = [...resume?.kept.values() ?? []].filter(isCaseTimeout).map((r) => r.id);
+      if (retried.length > 0) {
+        console.error(
+          `resume: benching again ${plural(retried.length, "case")} that --case-timeout ` +
+            `ended: ${retried.join(", ")}`,
+        );
+      }
       // Read before the device starts: a wrong file is exit 2 at once.
       const reference = opts.referenceCeilings === undefined
         ? undefined

@@ -96,10 +96,21 @@ Deno.test({
       assert.doesNotMatch(dev.stderr, /measuring the device's ceilings/);
       assert.equal(await Deno.readTextFile(`${out}/records.jsonl`), first + "\n", "untouched");
       await Deno.writeTextFile(`${out}/bench.json`, r.benchJson);
-      // the same bench, and a last line half written when it was killed: resumed
-      await Deno.writeTextFile(`${out}/records.jsonl`, first + "\n" + second.slice(0, 40));
+      // the same bench, the second case ended by --case-timeout and a last line half written
+      // when it was killed: resumed, the timed-out case benched again (as run --resume does)
+      const timedOut = JSON.stringify({
+        ...JSON.parse(second),
+        status: "error",
+        reason: "timed out after 1 s (--case-timeout); the device was re-acquired for the " +
+          "ceilings after the cases",
+      });
+      await Deno.writeTextFile(
+        `${out}/records.jsonl`,
+        `${first}\n${timedOut}\n${second.slice(0, 40)}`,
+      );
       const resumed = await runCli([...args, "--resume"]);
       assert.equal(resumed.code, 0, resumed.stderr);
+      assert.match(resumed.stderr, /resume: benching again 1 case that --case-timeout ended: /);
       assert.match(resumed.stderr, /resume: keeping the records of 1 of 2 cases from .*other 1;/);
       const report = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
       const kept = JSON.parse(first) as BenchRecord;
