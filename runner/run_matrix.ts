@@ -343,11 +343,20 @@ async function claimFolder(
     return { previous, resumed: null, retried: [] };
   }
   if (benchRecords > 0) {
+    // a finished bench's folder was called a bench "killed before its reports?" too
+    const reported = await Deno.stat(`${out}/${RUN_FILES.report}`).then(
+      (i) => i.isFile,
+      () => false,
+    );
     throw new ReportFileError(
       out,
-      `holds ${BENCH_RECORDS} with ${plural(benchRecords, "record")}: the measurements of a ` +
-        "bench (killed before its reports?), which this run would leave among its own " +
-        "files; move them away, pick another --out, or --force to remove them and start over",
+      `holds ${BENCH_RECORDS} with ${plural(benchRecords, "record")}: ${
+        reported
+          ? "a bench's folder, whose report.json, summary.md and report.html this run would " +
+            "replace, and whose records it would leave among its own files"
+          : "the measurements of a bench killed before its reports (bench --resume finishes " +
+            "it), which this run would leave among its own files"
+      }; move them away, pick another --out, or --force to remove them and start over`,
     );
   }
   const held = await folderRun(out);

@@ -14,10 +14,19 @@ Deno.test("run --out: a killed bench's records.jsonl is exit 2 naming it, the fi
     await Deno.writeTextFile(`${dir}/records.jsonl`, `${RECORD}\n${RECORD}\n`);
     const r = await runCli(["run", "--filter", "preset=tiny;dtype=f32;sq=1", "--out", dir]);
     assert.equal(r.code, 2, r.stdout + r.stderr);
-    assert.match(r.stderr, /holds records\.jsonl with 2 records: the measurements of a bench/);
+    assert.match(
+      r.stderr,
+      /holds records\.jsonl with 2 records: the measurements of a bench killed before its reports \(bench --resume finishes it\)/,
+    );
     assert.match(r.stderr, /--force to remove them/);
     assert.equal(await Deno.readTextFile(`${dir}/records.jsonl`), `${RECORD}\n${RECORD}\n`);
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["records.jsonl"]);
+    // a finished bench's folder is said to be one, not a killed bench's
+    await Deno.writeTextFile(`${dir}/report.json`, "{}");
+    const done = await runCli(["run", "--filter", "preset=tiny;dtype=f32;sq=1", "--out", dir]);
+    assert.equal(done.code, 2, done.stdout + done.stderr);
+    assert.match(done.stderr, /2 records: a bench's folder, whose report\.json, summary\.md and/);
+    assert.doesNotMatch(done.stderr, /killed/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
