@@ -8,6 +8,7 @@ import { checkOutputsApart } from "../report/output_overlap.ts";
 import { OutputPathError, refuseRunFolder } from "../report/output_paths.ts";
 import { BENCH_FILES, BENCH_RECORDS, BENCH_STATE } from "../report/output_paths.ts";
 import { plural } from "../util/plural.ts";
+import { writeTextAtomic } from "../util/fs.ts";
 import type { BenchRecord } from "./run_bench.ts";
 
 /**
@@ -381,14 +382,11 @@ export async function startBenchRecords(
   }
   const stream = `${dir}/${BENCH_RECORDS}`;
   // a resume's records rewritten whole: a line half written when the bench was killed goes
-  const kept = (options.keep ?? []).map((r) => JSON.stringify(r) + "\n").join("");
-  const tmp = `${stream}.tmp`;
-  await Deno.writeTextFile(tmp, kept);
-  await Deno.rename(tmp, stream);
+  await writeTextAtomic(stream, (options.keep ?? []).map((r) => JSON.stringify(r) + "\n").join(""));
   // after the records: killed in between, the earlier bench's records are never left
   // beside this bench's bench.json (a resume would credit them to it)
   if (options.state) {
-    await Deno.writeTextFile(`${dir}/${BENCH_STATE}`, JSON.stringify(options.state, null, 2));
+    await writeTextAtomic(`${dir}/${BENCH_STATE}`, JSON.stringify(options.state, null, 2));
   }
   return stream;
 }
