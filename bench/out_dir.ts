@@ -58,8 +58,9 @@ export async function checkBenchOut(
 /**
  * Refuse (OutputPathError, exit 2) a `bench --out` folder holding the records of a bench
  * that did not finish: records.jsonl with lines and no report.json (a bench killed
- * halfway, whose measurements the file keeps), or a report.json marked interrupted (a
- * bench a signal stopped). A new bench would truncate it; `bench --resume` runs the rest,
+ * halfway, whose measurements the file keeps; a half-written last line is not counted), a
+ * report.json marked interrupted (a bench a signal stopped), or one of fewer records than
+ * bench.json's selected cases (a bench case timeouts in a row stopped). A new bench would truncate it; `bench --resume` runs the rest,
  * `bench --force` skips this check. A finished bench's folder is replaced.
  *
  * @example
@@ -76,36 +77,73 @@ export async function checkUnfinishedBench(out: string): Promise<void> {
   } catch {
     return; // none
   }
-  const lines = text.split("\n").filter((l) => l.trim() !== "").length;
+  // a last line a kill cut in half is no record (it said "2 records" of one and a half)
+  const lines = text.split("\n").filter((l) => l.trim() !== "").filter((l, i, all) => {
+    if (i < all.length - 1) return true;
+    try {
+      JSON.parse(l);
+      return true;
+    } catch {
+      return false;
+    }
+  }).length;
   if (lines === 0) return;
   const report = await reportState(dir);
-  if (report === "finished") return;
+  if (report.state === "finished") return;
   throw new OutputPathError(
     "--out",
     out,
     `holds ${BENCH_RECORDS} with ${plural(lines, "record")} and ${
-      report === "interrupted"
+      report.state === "interrupted"
         ? "a report.json marked interrupted: a bench that a signal stopped"
+        : report.state === "short"
+        ? `a report.json of ${report.records} of its ${report.selected} cases: a bench that ` +
+          "stopped before its end (case timeouts in a row)"
         : "no report.json: a bench that did not finish (killed?)"
     } measured them, and a new bench would truncate the file; --resume runs the rest of that ` +
       "bench (give its options), --force replaces it, or move it away or pick another --out",
   );
 }
 
-/** Whether `dir/report.json` is there, and marked interrupted. */
-async function reportState(dir: string): Promise<"none" | "interrupted" | "finished"> {
+/**
+ * Whether `dir/report.json` is there; marked interrupted; or holding fewer records than the
+ * cases `dir/bench.json` says the bench selected (a bench that case timeouts in a row stopped
+ * writes a report of what ran, not marked interrupted: a new bench replaced its records
+ * without a word, where its last line had offered `--resume`).
+ */
+async function reportState(
+  dir: string,
+): Promise<
+  { state: "none" | "interrupted" | "finished" } | {
+    state: "short";
+    records: number;
+    selected: number;
+  }
+> {
   let text: string;
   try {
     text = await Deno.readTextFile(`${dir}/report.json`);
   } catch {
-    return "none";
+    return { state: "none" };
   }
+  let report: { interrupted?: unknown; records?: unknown };
   try {
-    const report = JSON.parse(text) as { interrupted?: unknown };
-    return report.interrupted ? "interrupted" : "finished";
+    report = JSON.parse(text) as { interrupted?: unknown; records?: unknown };
   } catch {
-    return "finished"; // not read here: a damaged report was a finished bench's too
+    return { state: "finished" }; // not read here: a damaged report was a finished bench's too
   }
+  if (report.interrupted) return { state: "interrupted" };
+  const selected = await Deno.readTextFile(`${dir}/${BENCH_STATE}`).then(
+    (t) => (JSON.parse(t) as { options?: { cases?: unknown } }).options?.cases,
+    () => undefined,
+  ).catch(() => undefined);
+  if (
+    Array.isArray(selected) && Array.isArray(report.records) &&
+    report.records.length < selected.length
+  ) {
+    return { state: "short", records: report.records.length, selected: selected.length };
+  }
+  return { state: "finished" };
 }
 
 /**

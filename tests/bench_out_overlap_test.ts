@@ -111,9 +111,31 @@ Deno.test("bench --out: a killed bench's records.jsonl (no report.json) is exit 
       () => checkUnfinishedBench(`${tmp}/killed`),
       /3 records and a report\.json marked interrupted: a bench that a signal stopped .*--resume/,
     );
+    // A report of fewer records than bench.json's selected cases (case timeouts in a row
+    // stopped the bench, which writes a report not marked interrupted): refused too; a new
+    // bench replaced its records without a word where its last line had offered --resume
+    await Deno.writeTextFile(
+      `${tmp}/killed/report.json`,
+      JSON.stringify({ records: [{ id: "a" }, { id: "b" }] }),
+    );
+    await Deno.writeTextFile(
+      `${tmp}/killed/bench.json`,
+      JSON.stringify({ options: { cases: ["a", "b", "c", "d"] } }),
+    );
+    await assert.rejects(
+      () => checkUnfinishedBench(`${tmp}/killed`),
+      /3 records and a report\.json of 2 of its 4 cases: a bench that stopped before its end .*--resume/,
+    );
     // With its report.json the folder is a finished bench's: replaced, not refused.
     await Deno.writeTextFile(`${tmp}/killed/report.json`, "{}");
     await checkUnfinishedBench(`${tmp}/killed`);
+    // a last line a kill cut in half is no record
+    await Deno.rename(`${tmp}/killed/report.json`, `${tmp}/killed/old-report.json`);
+    await Deno.writeTextFile(`${tmp}/killed/records.jsonl`, record.repeat(2) + '{"id": "tin');
+    await assert.rejects(
+      () => checkUnfinishedBench(`${tmp}/killed`),
+      /holds records\.jsonl with 2 records and no report\.json/,
+    );
     // An empty records.jsonl (a bench stopped before its first case) holds nothing to lose.
     await Deno.mkdir(`${tmp}/empty`);
     await Deno.writeTextFile(`${tmp}/empty/records.jsonl`, "");
