@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { Command, Option } from "@commander-js/extra-typings";
+import { Command } from "@commander-js/extra-typings";
 import { dirname } from "node:path";
 import { findChromium } from "../browser/chromium.ts";
 import { applyBackendChoice, formatBackendChoice } from "../gpu/backend_choice.ts";
@@ -15,12 +15,25 @@ import { DEFAULT_MAX_CASES, matrixFileOf } from "../matrix/expand.ts";
 import { checkOutputsApart, type LabelledPath } from "../report/output_overlap.ts";
 import { prepareOutputDir, refuseRunFolder } from "../report/output_paths.ts";
 import { type CaseComparison, compareRuntimes } from "../runner/compare_runtimes.ts";
-import { selectCases } from "../runner/run_matrix.ts";
+import { selectCases, userBarrierFindings } from "../runner/run_matrix.ts";
+import type { CaseResult } from "../results/types.ts";
+import {
+  BACKEND_MODULE_HELP,
+  checkBackendId,
+  collect,
+  compiledBarrierLines,
+  loadBackendModuleOptions,
+} from "./backend_options.ts";
+import { unusedBackends } from "../report/unused_backends.ts";
 import { NOT_COVERED_PREFIX } from "../runner/run_case.ts";
 import { CliError, EXIT, EXIT_SIGINT, EXIT_SIGTERM } from "./errors.ts";
 import { CONFIG_ROOT_HELP, parseFilterOption, parsePositiveInt } from "./options.ts";
 import { fileInputs, parseSeconds } from "./run.ts";
-import { CHROMIUM_TIMEOUT_HELP, startChromiumRuntime } from "./runtime_options.ts";
+import {
+  checkRuntimeCombination,
+  CHROMIUM_TIMEOUT_HELP,
+  startChromiumRuntime,
+} from "./runtime_options.ts";
 import { mdCell } from "../report/md_text.ts";
 import { plural } from "../util/plural.ts";
 import { writeTextAtomic } from "../util/fs.ts";
@@ -142,6 +155,10 @@ export function comparisonMarkdown(
     filter?: string | null;
     /** Set when a signal stopped the comparison before every selected case ran. */
     interrupted?: ComparisonInterruption;
+    /** The backend `--backend` ran every case on (absent: the adapter's choice). */
+    backend?: string;
+    /** The user backend modules `--backend-module` loaded, as given (absent: none). */
+    backendModules?: readonly string[];
   },
 ): string {
   const i = header.interrupted;
@@ -160,6 +177,16 @@ export function comparisonMarkdown(
     ]),
     `- deno: ${header.deno}`,
     `- chromium: ${header.chromium}`,
+    ...(header.backend === undefined
+      ? []
+      : [`- backend: ${mdCell(header.backend, Infinity)} (--backend, every case in both)`]),
+    ...(header.backendModules?.length
+      ? [
+        `- backend modules: ${
+          header.backendModules.map((m) => mdCell(m, Infinity)).join(", ")
+        } (--backend-module)`,
+      ]
+      : []),
     "",
     // the verdict the console's last line gives (the file had only the table)
     `**${totalsText(comparisonTotals(cases))}**`,
@@ -225,6 +252,32 @@ export function comparisonTotals(cases: readonly CaseComparison[]) {
   };
 }
 
+/**
+ * The backends named on the command line that no case ran on, in either runtime (report/
+ * unused_backends.ts, as `run` says them): a line the two runtimes share is said once, one of
+ * a single runtime names it. `backendRanNothing` when `--backend` ran nothing in either.
+ *
+ * @example
+ * ```ts
+ * import { unusedInRuntimes } from "./compare_runtimes.ts";
+ * unusedInRuntimes({ deno: [], chromium: [] }, { modules: [{ id: "naive", specifier: "n.ts" }] })
+ *   .lines.length; // 1
+ * ```
+ */
+export function unusedInRuntimes(
+  results: { readonly deno: readonly CaseResult[]; readonly chromium: readonly CaseResult[] },
+  options: Parameters<typeof unusedBackends>[1],
+): ReturnType<typeof unusedBackends> {
+  const deno = unusedBackends(results.deno, options);
+  const chromium = unusedBackends(results.chromium, options);
+  const named = (line: string, runtime: string) => line.replace(/^(\w+): /, `$1: in ${runtime}, `);
+  const lines = [
+    ...deno.lines.map((l) => chromium.lines.includes(l) ? l : named(l, "deno")),
+    ...chromium.lines.filter((l) => !deno.lines.includes(l)).map((l) => named(l, "chromium")),
+  ];
+  return { lines, backendRanNothing: deno.backendRanNothing || chromium.backendRanNothing };
+}
+
 /** The files `compare-runtimes` writes in its --out. */
 const COMPARE_RUNTIMES_FILES = {
   json: "compare-runtimes.json",
@@ -247,10 +300,15 @@ export function compareRuntimesCommand() {
         "per case, each runtime against the float64 reference, and Deno against Chromium in " +
         "float32 ULPs (largest distance and its index, output and LSE). A case that runs in " +
         "one runtime and errors (e.g. does not compile) in the other is a finding with both " +
-        "messages. Writes <out>/compare-runtimes.json and .md (an earlier comparison's there " +
+        "messages. A user backend is compared as `run` runs it: --backend-module loads it " +
+        "(into the page too), --backend runs every case on it, and both files name them. " +
+        "Writes <out>/compare-runtimes.json and .md (an earlier comparison's there " +
         "are removed as this one starts: a comparison killed halfway leaves none). Exit " +
         "codes: 0 both runtimes " +
-        "pass every case and no finding; 1 a reference failure or a finding; 2 bad input; 3 " +
+        "pass every case and no finding; 1 a reference failure, a finding, or a --backend " +
+        "that ran none of the cases expected to run in a runtime, for reasons other than " +
+        "what the device lacks (a --backend-module whose backend ran none is a warning); 2 " +
+        "bad input; 3 " +
         "no Chromium (the message has the install command) or no adapter; 130 stopped by " +
         "SIGINT after the current case (a second Ctrl-C: at once), 143 by SIGTERM at once " +
         "(both files written, saying so and naming the cases not compared).",
@@ -290,18 +348,22 @@ export function compareRuntimesCommand() {
       parseSeconds,
       600,
     )
-    .addOption(
-      new Option("--backend-module <path>", "not taken here (exit 2, naming what is)").hideHelp(),
+    .option(
+      "--backend <id>",
+      "run every case on this registered backend instead of the backend the adapter chooses " +
+        "for its path, in both runtimes (cases it refuses are reported as not run by it, with " +
+        "its reasons)",
     )
+    .option("--backend-module <path>", BACKEND_MODULE_HELP, collect, [] as string[])
     .action(async (opts) => {
-      if (opts.backendModule !== undefined) {
-        throw new CliError(
-          "compare-runtimes compares the bundled kernels in the two runtimes and loads no " +
-            "backend module; run a user backend in each runtime with `run --backend-module " +
-            "<path> --backend <id>`, once as it is and once with `--runtime chromium`",
-          EXIT.badInput,
-        );
-      }
+      // as run --runtime chromium: a local module (bundled for the page), loaded and checked
+      // before anything else, a --backend checked against the registry
+      checkRuntimeCombination("chromium", {
+        backendModules: opts.backendModule,
+        command: "compare-runtimes",
+      });
+      const loaded = await loadBackendModuleOptions(opts.backendModule);
+      const backend = opts.backend === undefined ? undefined : checkBackendId(opts.backend);
       // --matrix, --filter, --max-cases and --config-root are checked as run checks them,
       // before either runtime starts (a bad one is exit 2 in a second, not after a launch)
       const selection = await selectCases({
@@ -322,7 +384,10 @@ export function compareRuntimesCommand() {
           `--out (${f})`,
           `${opts.out}/${f}`,
         ]),
-        await fileInputs([["--matrix", matrixFileOf(opts.matrix)]]),
+        await fileInputs([
+          ["--matrix", matrixFileOf(opts.matrix)],
+          ...opts.backendModule.map((m): LabelledPath => ["--backend-module", m]),
+        ]),
       );
       const where = findChromium(opts.chromium);
       await prepareOutputDir(opts.out, { label: "--out" });
@@ -347,9 +412,10 @@ export function compareRuntimesCommand() {
         Deno.env.delete("VK_DRIVER_FILES");
         Deno.env.set("DENO_WEBGPU_BACKEND", "vulkan");
       }
-      const backend = formatBackendChoice(applyBackendChoice());
+      const wgpuBackend = formatBackendChoice(applyBackendChoice());
       const deno = await GpuContext.create({ optionalFeatures: HARNESS_FEATURES });
-      const denoLine = `Deno ${Deno.version.deno}, ${deno.caps.adapter.description}; ${backend}` +
+      const denoLine =
+        `Deno ${Deno.version.deno}, ${deno.caps.adapter.description}; ${wgpuBackend}` +
         (opts.sameDriver ? `; VK_ICD_FILENAMES=${Deno.env.get("VK_ICD_FILENAMES")}` : "");
       console.log(`runtime: deno (${denoLine})`);
       const chromium = await startChromiumRuntime({ chromium: where.path });
@@ -388,6 +454,7 @@ export function compareRuntimesCommand() {
       };
       Deno.addSignalListener("SIGINT", onInt);
       Deno.addSignalListener("SIGTERM", onTerm);
+      const results = { deno: [] as CaseResult[], chromium: [] as CaseResult[] };
       try {
         const cases = await compareRuntimes({
           selection,
@@ -401,7 +468,12 @@ export function compareRuntimesCommand() {
           chromium,
           signal: stop.signal,
           abandon: atOnce.signal,
+          backend,
           onCase: (c, i, n) => console.log(caseLine(c, i, n)),
+          onResults: (r) => {
+            results.deno.push(r.deno);
+            results.chromium.push(r.chromium);
+          },
         });
         const totals = comparisonTotals(cases);
         // Stopped by SIGINT: the reports say so and name the cases not compared (they read as
@@ -420,12 +492,22 @@ export function compareRuntimesCommand() {
           matrix: opts.matrix,
           filter: opts.filter ?? null,
           ...(interrupted ? { interrupted } : {}),
+          // which backend and modules ran, as run's report.json records them
+          ...(backend !== undefined ? { backend } : {}),
+          ...(opts.backendModule.length > 0 ? { backendModules: opts.backendModule } : {}),
         };
+        const barrierFindings = loaded.length > 0 ? userBarrierFindings() : undefined;
         // each whole or absent: a kill while writing leaves no half file
         await writeTextAtomic(
           `${opts.out}/${COMPARE_RUNTIMES_FILES.json}`,
           JSON.stringify(
-            { version: 1, ...header, totals, cases },
+            {
+              version: 1,
+              ...header,
+              ...(barrierFindings ? { barrierFindings } : {}),
+              totals,
+              cases,
+            },
             null,
             1,
           ) +
@@ -443,9 +525,29 @@ export function compareRuntimesCommand() {
             : "") +
             `${totalsText(totals)}; report in ${opts.out}/${COMPARE_RUNTIMES_FILES.md}`,
         );
+        // as run ends: a backend asked for that no case ran on (a finished comparison only),
+        // then what the user backends' launches compiled that their listed files did not show
+        const unused = interrupted
+          ? { lines: [], backendRanNothing: false }
+          : unusedInRuntimes(results, {
+            backend,
+            modules: loaded.map((m) => ({ id: m.module.id, specifier: m.specifier })),
+          });
+        for (const line of unused.lines) console.error(line);
+        for (const line of compiledBarrierLines(barrierFindings ?? [], loaded)) {
+          console.error(line);
+        }
+        if ((barrierFindings ?? []).length > 0) {
+          console.error(
+            `warning: the static barrier check found ${
+              plural(barrierFindings!.length, "problem")
+            } in the user backends' WGSL (in ${COMPARE_RUNTIMES_FILES.json} under ` +
+              '"barrierFindings")',
+          );
+        }
         Deno.exitCode = interrupted
           ? (interrupted.signal === "SIGTERM" ? EXIT_SIGTERM : EXIT_SIGINT)
-          : totals.denoBad + totals.chromiumBad + totals.findings > 0
+          : totals.denoBad + totals.chromiumBad + totals.findings > 0 || unused.backendRanNothing
           ? EXIT.failure
           : EXIT.ok;
       } finally {

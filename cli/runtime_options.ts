@@ -61,7 +61,8 @@ export function chromiumOption() {
 /**
  * Refuse what the Chromium runtime cannot do: a user backend module given by a remote URL
  * (the page gets each module bundled from its local file, with the WGSL files it lists).
- * Exit 2 naming the flag.
+ * Exit 2 naming the flag. `command`: a command that always runs Chromium (compare-runtimes),
+ * named instead of `--runtime chromium`, which it does not take.
  *
  * @example
  * ```ts
@@ -71,15 +72,19 @@ export function chromiumOption() {
  */
 export function checkRuntimeCombination(
   runtime: RuntimeName,
-  options: { backendModules?: readonly string[] },
+  options: { backendModules?: readonly string[]; command?: string },
 ): void {
   if (runtime !== "chromium") return;
   for (const m of options.backendModules ?? []) {
     if (/^[a-z][a-z0-9+.-]*:/i.test(m) && !/^file:/i.test(m)) {
       throw new CliError(
-        `--backend-module ${m}: with --runtime chromium a backend module must be a local ` +
-          "file (it is bundled for the page with the WGSL files it lists); download it, or " +
-          "use --runtime deno",
+        `--backend-module ${m}: ${
+          options.command === undefined
+            ? "with --runtime chromium"
+            : `${options.command} runs it in Chromium too, so`
+        } a backend module must be a local ` +
+          "file (it is bundled for the page with the WGSL files it lists); download it" +
+          (options.command === undefined ? ", or use --runtime deno" : ""),
         EXIT.badInput,
       );
     }

@@ -29,6 +29,11 @@ export interface RuntimeOutcome {
   readonly maxAbs: number | null;
   /** Worst error over its allowance (output; above 1 fails), when checked. */
   readonly headroom: number | null;
+  /**
+   * The backend that ran the case, or was asked to (`--backend`, a matrix `backend` axis);
+   * absent when none was decided (an error before the adapter chose).
+   */
+  readonly backend?: string;
 }
 
 /** Deno against Chromium on one case's outputs. */
@@ -86,8 +91,18 @@ export interface CompareRuntimesOptions {
   chromium: RunDevice;
   /** Milliseconds a case may take in one runtime (0: no limit; default 600 s). */
   caseTimeoutMs?: number;
+  /**
+   * Run every case on this registered backend instead of the one the adapter chooses for
+   * its path, in both runtimes (`compare-runtimes --backend`, as `run --backend`).
+   */
+  backend?: string;
   /** Called after each case. */
   onCase?: (c: CaseComparison, index: number, total: number) => void;
+  /**
+   * Called after each case with both runtimes' results as the runner gave them (the CLI
+   * asks of them, as `run` of its results, whether `--backend` ran any case).
+   */
+  onResults?: (results: { deno: CaseResult; chromium: CaseResult }) => void;
   /** Stop after the current case when aborted. */
   signal?: AbortSignal;
   /**
@@ -104,6 +119,7 @@ function outcome(r: CaseResult): RuntimeOutcome {
     message: r.message,
     maxAbs: r.out?.maxAbs ?? null,
     headroom: r.out?.headroom ?? null,
+    ...(r.backend !== undefined ? { backend: r.backend } : {}),
   };
 }
 
@@ -132,6 +148,7 @@ async function runOn(
     timeoutMs: number;
     specCache: Map<string, Promise<MlaSpec>>;
     abandoned: Promise<typeof ABANDONED>;
+    backend?: string;
   },
 ): Promise<
   typeof ABANDONED | {
@@ -148,6 +165,7 @@ async function runOn(
     repeats: 0,
     maxRows: o.maxRows,
     specCache: o.specCache,
+    backend: o.backend,
     outputs: (x) => outputs = x,
   }).catch((e) => errorResult(c, e instanceof Error ? `${e.name}: ${e.message}` : String(e)));
   const result = await raceTimeout<CaseResult | typeof ABANDONED>(
@@ -215,6 +233,7 @@ export async function compareRuntimes(options: CompareRuntimesOptions): Promise<
       if (abandon?.aborted) res(ABANDONED);
       abandon?.addEventListener("abort", () => res(ABANDONED), { once: true });
     }),
+    backend: options.backend,
   };
   for (const c of mine) {
     if (options.signal?.aborted || abandon?.aborted) break;
@@ -242,6 +261,7 @@ export async function compareRuntimes(options: CompareRuntimesOptions): Promise<
       ...(lost.length ? { lost: lost.join(" | ") } : {}),
     };
     out.push(cmp);
+    options.onResults?.({ deno: d.result, chromium: k.result });
     options.onCase?.(cmp, out.length, mine.length);
   }
   return out;

@@ -986,10 +986,19 @@ async function runInFolder(
 /**
  * What the static barrier check found in the user backends' WGSL: the files their modules
  * list (checked on load, kernels/backend_module.ts) and what their launches compiled so far
- * (kernels/module_barriers.ts), with `kept` (a resumed run's), each finding once. Kept with
- * the report, where a nightly job's reader looks.
+ * (kernels/module_barriers.ts; under Chromium, what the page sent back), with `kept` (a
+ * resumed run's), each finding once. Kept with the report, where a nightly job's reader
+ * looks, and in compare-runtimes.json.
+ *
+ * @example
+ * ```ts
+ * import { userBarrierFindings } from "./run_matrix.ts";
+ * userBarrierFindings([]).length; // 0 before any module is loaded
+ * ```
  */
-function userBarrierFindings(kept: readonly BackendBarrierFinding[]): BackendBarrierFinding[] {
+export function userBarrierFindings(
+  kept: readonly BackendBarrierFinding[] = [],
+): BackendBarrierFinding[] {
   return mergeFindings([
     ...kept.map((f) => ({ ...f, labels: [...f.labels] })),
     ...loadedBackendModules().flatMap((l) =>

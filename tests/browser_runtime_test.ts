@@ -223,6 +223,57 @@ Deno.test({
 });
 
 Deno.test({
+  name: browserTestName(
+    "compare-runtimes --backend-module --backend: a user backend in both runtimes, named in both files; one of the other path fails",
+  ),
+  ignore,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "mla-compare-runtimes-module-" });
+    try {
+      const args = (filter: string, out: string) => [
+        "compare-runtimes",
+        "--backend-module",
+        "examples/backends/naive/mod.ts",
+        "--backend",
+        "naive",
+        "--filter",
+        filter,
+        "--out",
+        `${dir}/${out}`,
+      ];
+      // one tiny case (before: exit 2, "loads no backend module")
+      const ok = await runHarness(
+        args("preset=tiny;dtype=f32;path=absorbed;layout=bshd;sq=1;causal=0", "ok"),
+      );
+      assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+      const report = JSON.parse(await Deno.readTextFile(`${dir}/ok/compare-runtimes.json`));
+      assert.equal(report.backend, "naive");
+      assert.deepEqual(report.backendModules, ["examples/backends/naive/mod.ts"]);
+      assert.deepEqual(report.barrierFindings, []);
+      assert.equal(report.totals.cases, 1);
+      assert.equal(report.totals.compared, 1);
+      assert.equal(report.cases[0].deno.backend, "naive");
+      assert.equal(report.cases[0].chromium.backend, "naive");
+      assert.match(
+        await Deno.readTextFile(`${dir}/ok/compare-runtimes.md`),
+        /^- backend modules: examples\/backends\/naive\/mod\.ts \(--backend-module\)$/m,
+      );
+      // naive computes the absorbed path: on an expanded case it ran nothing, exit 1 as run's
+      const none = await runHarness(
+        args("preset=tiny;dtype=f32;path=expanded;layout=bshd;sq=4;causal=1", "none"),
+      );
+      assert.equal(none.code, 1, none.stdout + none.stderr);
+      assert.match(
+        none.stderr,
+        /^error: --backend naive ran none of the 1 case expected to run: .*backend\.path-mismatch/m,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
   name: browserTestName("compile --runtime chromium: Tint's diagnostics as file:line:col, exit 1"),
   ignore,
   fn: async () => {

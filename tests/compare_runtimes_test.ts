@@ -15,7 +15,9 @@ import {
   comparisonMarkdown,
   comparisonTotals,
   totalsText,
+  unusedInRuntimes,
 } from "../cli/compare_runtimes.ts";
+import type { CaseResult } from "../results/types.ts";
 
 Deno.test("ulp: neighbours are 1 apart, signed zeros equal, NaN against a number infinite", () => {
   const one = 1;
@@ -170,20 +172,34 @@ Deno.test("compare-runtimes CLI: a bad --matrix or --filter is exit 2 before eit
     const [matrix, filter, mod] = await Promise.all([
       runCli(["compare-runtimes", "--matrix", "nope", ...common]),
       runCli(["compare-runtimes", "--filter", "preset=nope", ...common]),
-      // was commander's bare "unknown option"
-      runCli(["compare-runtimes", "--backend-module", "my.ts", ...common]),
+      // a module that does not load: exit 2 naming it, as run says it (it was refused as
+      // "loads no backend module" whatever it was)
+      runCli(["compare-runtimes", "--backend-module", `${dir}/my.ts`, ...common]),
     ]);
     assert.equal(mod.code, 2, mod.stdout + mod.stderr);
-    assert.match(
-      mod.stderr,
-      /loads no backend module; run a user backend in each runtime with `run --backend-module/,
-    );
+    assert.match(mod.stderr, /my\.ts: not a backend module/);
     assert.equal(matrix.code, 2, matrix.stdout + matrix.stderr);
     assert.match(matrix.stderr, /nope: unreadable matrix.*bundled matrices: smoke/s);
     assert.equal(filter.code, 2, filter.stdout + filter.stderr);
     assert.match(filter.stderr, /--filter: selects no case of matrix smoke/);
-    for (const r of [matrix, filter, mod]) {
-      assert.doesNotMatch(r.stdout + r.stderr, /runtime: deno|Chromium/);
+    // an unknown --backend, and a module by URL (the page bundles a local file): exit 2
+    const [unknown, remote] = await Promise.all([
+      runCli(["compare-runtimes", "--backend", "nope", ...common]),
+      runCli(["compare-runtimes", "--backend-module", "https://example.com/m.ts", ...common]),
+    ]);
+    assert.equal(unknown.code, 2, unknown.stdout + unknown.stderr);
+    assert.match(unknown.stderr, /"nope" is not a registered backend; registered: wgsl-absorbed/);
+    assert.equal(remote.code, 2, remote.stdout + remote.stderr);
+    assert.match(
+      remote.stderr,
+      /--backend-module https:\/\/example\.com\/m\.ts: compare-runtimes runs it in Chromium too, so a backend module must be a local file/,
+    );
+    assert.doesNotMatch(remote.stderr, /--runtime/, "compare-runtimes takes no --runtime");
+    for (const r of [matrix, filter, mod, unknown, remote]) {
+      assert.doesNotMatch(
+        r.stdout + r.stderr,
+        /runtime: deno|runtime: chromium|no-chromium: no such file/,
+      );
     }
     assert.deepEqual(await Array.fromAsync(Deno.readDir(dir)), [], "no --out folder");
     // a --matrix file that is one of the outputs: exit 2, the file kept (it was overwritten
@@ -333,4 +349,69 @@ Deno.test("compareRuntimes: abandon stops in the case under way, which is left o
   });
   assert.equal(cases.length, 1, "the first case, not the abandoned one");
   assert.equal(cases[0].lost, undefined);
+});
+
+Deno.test("compareRuntimes --backend: every case on it in both runtimes, recorded per runtime; one of the other path not run by it", async () => {
+  const caps = await readCapsFile(new URL("./fixtures/caps_no_f16.json", import.meta.url).pathname);
+  const results: { deno: CaseResult[]; chromium: CaseResult[] } = { deno: [], chromium: [] };
+  const cases = await compareRuntimes({
+    matrix: "smoke",
+    filter,
+    backend: "wgsl-expanded",
+    deno: scriptedDevice("a", caps, () => {}),
+    chromium: scriptedDevice("b", caps, () => {}),
+    onResults: (r) => {
+      results.deno.push(r.deno);
+      results.chromium.push(r.chromium);
+    },
+  });
+  assert.equal(results.deno.length, cases.length);
+  const expanded = cases.filter((c) => c.id.includes("path=expanded"));
+  const absorbed = cases.filter((c) => c.id.includes("path=absorbed"));
+  assert.ok(expanded.length > 0 && absorbed.length > 0);
+  for (const c of expanded) {
+    assert.equal(c.deno.backend, "wgsl-expanded", c.id);
+    assert.equal(c.chromium.backend, "wgsl-expanded", c.id);
+    assert.equal(c.bits?.out.maxUlp, 0);
+  }
+  for (const c of absorbed) {
+    // before, the option did not exist and the adapter's absorbed backend ran these
+    assert.equal(c.deno.decision, "unsupported", c.id);
+    assert.match(c.deno.message, /^not run by --backend wgsl-expanded/);
+    assert.equal(c.finding, null);
+  }
+  // it ran cases in both runtimes: nothing to say
+  assert.deepEqual(
+    unusedInRuntimes(results, { backend: "wgsl-expanded", modules: [] }).lines,
+    [],
+  );
+  // only absorbed cases: it ran none, the comparison fails, said once for both runtimes
+  const none = {
+    deno: results.deno.filter((r) => r.id.includes("path=absorbed")),
+    chromium: results.chromium.filter((r) => r.id.includes("path=absorbed")),
+  };
+  const u = unusedInRuntimes(none, { backend: "wgsl-expanded", modules: [] });
+  assert.equal(u.backendRanNothing, true);
+  assert.equal(u.lines.length, 1, u.lines.join("\n"));
+  assert.match(u.lines[0], /^error: --backend wgsl-expanded ran none of the \d+ cases? expected/);
+  // ran in one runtime only: the other is named, and the comparison fails
+  const one = unusedInRuntimes({ deno: results.deno, chromium: none.chromium }, {
+    backend: "wgsl-expanded",
+    modules: [],
+  });
+  assert.equal(one.backendRanNothing, true);
+  assert.deepEqual(one.lines.map((l) => l.slice(0, 50)), [
+    "error: in chromium, --backend wgsl-expanded ran no",
+  ]);
+  // the markdown names the backend and the modules, as report.json does for run
+  const md = comparisonMarkdown(cases, {
+    deno: "d",
+    chromium: "c",
+    sameDriver: false,
+    matrix: "smoke",
+    backend: "wgsl-expanded",
+    backendModules: ["my/mod.ts"],
+  });
+  assert.match(md, /^- backend: wgsl-expanded \(--backend, every case in both\)$/m);
+  assert.match(md, /^- backend modules: my\/mod\.ts \(--backend-module\)$/m);
 });
