@@ -1,6 +1,6 @@
 /**
- * The `--backend-module` and `--backend` options shared by run, explain, bench,
- * layer and upgrade-check: load user backend modules (docs/backends.md) before the
+ * The `--backend-module` and `--backend` options shared by run, explain, bench, layer,
+ * upgrade-check, compare-runtimes and baseline update: load user backend modules (docs/backends.md) before the
  * command's work, and check a backend id against the registry.
  *
  * @module

@@ -45,6 +45,14 @@ import { parseWarmupMs } from "./options.ts";
 import { DEFAULT_THRESHOLDS } from "../drift/thresholds.ts";
 import { missingIds, notRunIds, summaryTotals } from "../report/totals.ts";
 import { nounFor, plural } from "../util/plural.ts";
+import {
+  BACKEND_MODULE_HELP,
+  checkBackendId,
+  collect,
+  compiledBarrierLines,
+  loadBackendModuleOptions,
+} from "./backend_options.ts";
+import { unusedBackends } from "../report/unused_backends.ts";
 
 /** Options of `baseline update` that only a run reads, with their flags. */
 const RUN_ONLY: readonly [string, string][] = [
@@ -55,6 +63,8 @@ const RUN_ONLY: readonly [string, string][] = [
   ["maxRows", "--max-rows"],
   ["out", "--out"],
   ["progress", "--progress"],
+  ["backend", "--backend"],
+  ["backendModule", "--backend-module"],
 ];
 
 /**
@@ -222,9 +232,14 @@ export function baselineCommand() {
         "digest, timing samples (median, spread, count) and kernel source hash, plus the full " +
         "environment fingerprint. The device key is derived from the adapter (description " +
         "without its version, vendor, device id) and the backend the harness uses " +
-        "(DENO_WEBGPU_BACKEND, else its own choice). Exit 1 when a " +
-        "case of the run failed (the baseline is written anyway), 2 on bad input (an unusable " +
-        "--dir or --out included, refused before the run).",
+        "(DENO_WEBGPU_BACKEND, else its own choice). A user backend is baselined as `run` runs " +
+        "it (--backend-module, --backend; the baseline records both, and a compare names a " +
+        "change of them). Exit 1 when a " +
+        "case of the run failed (the baseline is written anyway), or a --backend ran none of the " +
+        "cases expected to run, for reasons other than what the device lacks (no baseline " +
+        "written; a --backend-module whose backend ran none is a warning); 2 on bad input (an " +
+        "unusable --dir or --out, a module that does not load, included, refused before the " +
+        "run).",
     )
     .option(
       "--matrix <name|file>",
@@ -270,9 +285,15 @@ export function baselineCommand() {
     .option(
       "--from-report <file|dir>",
       "take this finished run (report.json or its folder) instead of running (the run " +
-        "options --matrix, --repeats, --warmup-ms, --rounds, --max-rows, --progress and --out " +
-        "are then refused)",
+        "options --matrix, --repeats, --warmup-ms, --rounds, --max-rows, --progress, --out, " +
+        "--backend and --backend-module are then refused: the baseline records the run's own)",
     )
+    .option(
+      "--backend <id>",
+      "run every case on this registered backend instead of the backend the adapter chooses " +
+        "for its path (cases it refuses are recorded as not run by it, with its reasons)",
+    )
+    .option("--backend-module <path>", BACKEND_MODULE_HELP, collect, [] as string[])
     .option("--history <db>", "also append the run to this history database")
     .option(
       "--replace",
@@ -283,6 +304,10 @@ export function baselineCommand() {
       const given = (key: string) => cmd.getOptionValueSource(key) === "cli";
       if (opts.fromReport) checkFromReportFlags(opts.fromReport, given);
       const warmupMs = parseWarmupMs(opts.warmupMs);
+      // as run: the modules loaded (exit 2 naming one that does not load) and --backend
+      // checked before anything is written
+      const loaded = await loadBackendModuleOptions(opts.backendModule);
+      const backend = opts.backend === undefined ? undefined : checkBackendId(opts.backend);
       // unusable output paths are exit 2 before the run, not an OS error after it
       await prepareOutputDir(opts.dir, { label: "--dir" });
       if (!opts.fromReport) await prepareOutputDir(opts.out, { label: "--out" });
@@ -356,6 +381,8 @@ export function baselineCommand() {
             warmupMs,
             maxRows: opts.maxRows,
             progressMode: opts.progress,
+            backend,
+            backendModules: opts.backendModule,
             writeReports: writeRunReports,
           });
           rounds.push(r);
@@ -392,6 +419,33 @@ export function baselineCommand() {
             "the kernels' (no baseline written)",
           EXIT.badInput,
         );
+      }
+      if (!opts.fromReport) {
+        // as run ends: what the user backends' launches compiled that their listed files did
+        // not show, the count again, then a backend asked for that no case ran on
+        const races = report.barrierFindings ?? [];
+        for (const line of compiledBarrierLines(races, loaded)) console.error(line);
+        if (races.length > 0) {
+          console.error(
+            `warning: the static barrier check found ${
+              plural(races.length, "problem")
+            } in the user backends' WGSL (in summary.md under "Barrier check")`,
+          );
+        }
+        const unused = unusedBackends(report.results, {
+          backend,
+          modules: loaded.map((m) => ({ id: m.module.id, specifier: m.specifier })),
+        });
+        for (const line of unused.lines) console.error(line);
+        // A baseline of cases none of which ran on the backend asked for holds nothing of it
+        // to compare, and would replace this device's baseline with that.
+        if (unused.backendRanNothing) {
+          throw new CliError(
+            `--backend ${backend} ran none of the cases expected to run (above); no baseline ` +
+              "written",
+            EXIT.failure,
+          );
+        }
       }
       const baseline = await baselineFromReport(report, { backend: currentBackend() });
       if (!opts.replace) await checkBaselineReplace(opts.dir, baseline);

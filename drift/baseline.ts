@@ -168,6 +168,9 @@ export async function baselineFromReport(
     fingerprint: report.fingerprint,
     cases,
     ...(report.plantedFault === undefined ? {} : { plantedFault: report.plantedFault }),
+    // which backend and modules ran, so that a compare can name a change of them
+    ...(report.backend === undefined ? {} : { backendOverride: report.backend }),
+    ...(report.backendModules?.length ? { backendModules: [...report.backendModules] } : {}),
   };
 }
 
@@ -300,6 +303,17 @@ export function baselineProblem(v: unknown): string | null {
   }
   if (v.plantedFault !== undefined && (!isStr(v.plantedFault) || v.plantedFault === "")) {
     return 'field "plantedFault" must be a fault id or absent';
+  }
+  if (
+    v.backendOverride !== undefined && (!isStr(v.backendOverride) || v.backendOverride === "")
+  ) {
+    return 'field "backendOverride" must be a backend id or absent (absent: the adapter chose)';
+  }
+  if (
+    v.backendModules !== undefined &&
+    (!Array.isArray(v.backendModules) || !v.backendModules.every((m) => isStr(m) && m !== ""))
+  ) {
+    return 'field "backendModules" must be the --backend-module paths or absent';
   }
   if (!Array.isArray(v.cases)) return 'field "cases" must be an array';
   for (let i = 0; i < v.cases.length; i++) {

@@ -545,6 +545,38 @@ export function seedChanges(
 }
 
 /**
+ * The line that says the two runs ran other backends by the command line: `--backend` (absent:
+ * the adapter's choice) or the `--backend-module`s loaded, each `before → now`; null when
+ * both ran the same.
+ *
+ * @example
+ * ```ts
+ * import { backendChoiceChanges } from "./compare.ts";
+ * backendChoiceChanges({}, { backendOverride: "naive", backendModules: ["naive/mod.ts"] });
+ * // "Backends: --backend (none: the adapter's choice) → naive; --backend-module (none) → naive/mod.ts"
+ * backendChoiceChanges({}, {}); // null
+ * ```
+ */
+export function backendChoiceChanges(
+  base: Pick<Baseline, "backendOverride" | "backendModules">,
+  current: Pick<Baseline, "backendOverride" | "backendModules">,
+): string | null {
+  const parts: string[] = [];
+  const b = base.backendOverride, c = current.backendOverride;
+  if (b !== c) {
+    const text = (x: string | undefined) => x ?? "(none: the adapter's choice)";
+    parts.push(`--backend ${text(b)} → ${text(c)}`);
+  }
+  const modules = (x: readonly string[] | undefined) => (x ?? []).join(", ") || "(none)";
+  if (modules(base.backendModules) !== modules(current.backendModules)) {
+    parts.push(
+      `--backend-module ${modules(base.backendModules)} → ${modules(current.backendModules)}`,
+    );
+  }
+  return parts.length === 0 ? null : `Backends: ${parts.join("; ")}`;
+}
+
+/**
  * Compare a current run (as a baseline-shaped record) with a baseline. Baseline cases
  * outside the current run's scope (another matrix, its filter or shard) are counted as out
  * of scope, not removed; a case the current run selected but has no result for, or that the
@@ -576,7 +608,10 @@ export function compareBaselines(
   // inside the current filter. Such a case is removed, not out of scope.
   const selectable = selectableIn(current, base);
   // A side run with a planted fault: each difference is first the fault's.
-  const faults = plantedFaultSides(base, current).map((f) => `planted fault ${f.id} (${f.side})`);
+  const causes = plantedFaultSides(base, current).map((f) => `planted fault ${f.id} (${f.side})`);
+  // Another --backend or other modules: each difference may be theirs.
+  const backends = backendChoiceChanges(base, current);
+  if (backends !== null) causes.push(backends);
   const cases: CaseComparison[] = [];
   const untested: (readonly [number, number])[] = [];
   let outOfScope = 0;
@@ -604,7 +639,7 @@ export function compareBaselines(
     const r = classifyCase(b, c, t);
     cases.push({
       ...r,
-      attributedTo: r.class === "unchanged" ? [] : [...faults, ...attributeCase(b, c, context)],
+      attributedTo: r.class === "unchanged" ? [] : [...causes, ...attributeCase(b, c, context)],
     });
     // Speed not tested: too few samples on a side, or none (a side run with --repeats 0).
     if (r.speed?.tooFewSamples) untested.push(r.speed.counts);
@@ -661,9 +696,12 @@ export function compareBaselines(
   // makes every case's errors other ones: said beside the environment's changes, where
   // "Nothing" stood above 45 numeric-drift cases
   const seeds = seedChanges(base, current);
-  const said = seeds === null
+  // so is a change of --backend or of the modules loaded (the fingerprint holds the modules'
+  // hashes, not which backend the command line chose)
+  const extra = [seeds, backends].filter((x): x is string => x !== null);
+  const said = extra.length === 0
     ? environment
-    : { ...environment, summary: [...environment.summary, seeds] };
+    : { ...environment, summary: [...environment.summary, ...extra] };
   return {
     format: "mla-harness-compare",
     version: 1,

@@ -145,6 +145,17 @@ export interface Baseline {
    * baseline file: `baseline update` refuses such a run).
    */
   readonly plantedFault?: string;
+  /**
+   * The backend every case ran on (`run --backend`, `baseline update --backend`; the report's
+   * `backend`): a compare names a change of it. Absent when each case ran on the backend the
+   * adapter chose (and in baselines written before it was recorded).
+   */
+  readonly backendOverride?: string;
+  /**
+   * The user backend modules the run loaded (`--backend-module`, as given; the report's
+   * `backendModules`): a compare names a change of them. Absent when none was loaded.
+   */
+  readonly backendModules?: readonly string[];
 }
 
 /** How each difference is judged. Every field is documented with its default in thresholds.ts. */

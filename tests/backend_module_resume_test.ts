@@ -85,3 +85,69 @@ Deno.test("runReportProblem: backendModules must be a list of paths", () => {
     );
   }
 });
+
+Deno.test("baseline update --backend-module: a module that does not load, or run flags with --from-report, are exit 2 before anything is written", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mla-baseline-module-bad-" });
+  try {
+    const [missing, fromReport] = await Promise.all([
+      // before, commander's "unknown option '--backend-module'"
+      runCli([
+        "baseline",
+        "update",
+        "--backend-module",
+        `${dir}/nope.ts`,
+        "--out",
+        `${dir}/out`,
+        "--dir",
+        `${dir}/b`,
+      ]),
+      runCli(["baseline", "update", "--from-report", `${dir}/run`, "--backend", "naive"]),
+    ]);
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.match(missing.stderr, /nope\.ts: not a backend module/);
+    assert.equal(fromReport.code, 2, fromReport.stderr);
+    assert.match(fromReport.stderr, /--backend sets up a run, and --from-report/);
+    assert.deepEqual(await Array.fromAsync(Deno.readDir(dir)), [], "nothing written");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name:
+    "baseline update --backend-module --backend: the baseline records both; a --backend of the other path fails, no baseline",
+  ignore: !(await hasAdapter()),
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "mla-baseline-module-" });
+    try {
+      const update = (filter: string, name: string) =>
+        runCli([
+          "baseline",
+          "update",
+          ...["--backend-module", NAIVE, "--backend", "naive", "--filter", filter],
+          ...["--repeats", "0", "--out", `${dir}/${name}-out`, "--dir", `${dir}/${name}`],
+        ]);
+      const ok = await update(
+        "preset=tiny;dtype=f32;path=absorbed;layout=bshd;sq=1;causal=0",
+        "ok",
+      );
+      assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+      const [file] = await Array.fromAsync(Deno.readDir(`${dir}/ok`));
+      const b = JSON.parse(await Deno.readTextFile(`${dir}/ok/${file.name}`));
+      assert.equal(b.backendOverride, "naive");
+      assert.deepEqual(b.backendModules, [NAIVE]);
+      assert.deepEqual(b.cases.map((c: { backend: string }) => c.backend), ["naive"]);
+      // naive computes the absorbed path: it ran nothing, as run fails (exit 1)
+      const none = await update(
+        "preset=tiny;dtype=f32;path=expanded;layout=bshd;sq=4;causal=1",
+        "none",
+      );
+      assert.equal(none.code, 1, none.stdout + none.stderr);
+      assert.match(none.stderr, /^error: --backend naive ran none of the 1 case expected to run/m);
+      assert.match(none.stderr, /no baseline written/);
+      assert.deepEqual(await Array.fromAsync(Deno.readDir(`${dir}/none`)), []);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -65,10 +65,11 @@ Deno.test("the program's exit 3 names every command whose own help makes an unsu
 
 Deno.test("--backend-module reads alike in every command that loads modules, and names the barrier check", () => {
   const help = descriptions("--backend-module");
-  // every command that takes a user backend (compare-runtimes refused one until session 56)
+  // every command that takes a user backend (compare-runtimes refused one, and baseline update
+  // lacked it, until session 56)
   assert.deepEqual(
     [...help.keys()].sort(),
-    ["bench", "compare-runtimes", "explain", "layer", "run", "upgrade-check"],
+    ["baseline update", "bench", "compare-runtimes", "explain", "layer", "run", "upgrade-check"],
   );
   const texts = new Set(help.values());
   assert.equal(texts.size, 1, [...texts].join("\n"));

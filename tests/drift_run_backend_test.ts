@@ -1,7 +1,13 @@
 // The backend a run used travels with its report (Fingerprint.backend), so its device key
 // and its baseline's backend are the run's own, not those of the process comparing it.
 import assert from "node:assert/strict";
-import { baselineFromReport, deviceKey, runBackend } from "../drift/mod.ts";
+import {
+  baselineFromReport,
+  baselineProblem,
+  compareBaselines,
+  deviceKey,
+  runBackend,
+} from "../drift/mod.ts";
 import { diffFingerprints } from "../report/fingerprint_diff.ts";
 import type { BrowserFingerprint } from "../results/types.ts";
 import { caseResult, lavapipeFingerprint, reportOf } from "./drift_helpers.ts";
@@ -52,6 +58,48 @@ Deno.test("a backend change between two runs is attributed", () => {
   assert.equal(
     diffFingerprints(lavapipeFingerprint(), lavapipeFingerprint({ backend: "gl" }))
       .some((c) => c.field === "adapter.backend"),
+    false,
+  );
+});
+
+Deno.test("--backend and --backend-module travel from the report to the baseline, and a compare names their change", async () => {
+  const results = [caseResult("preset=tiny", 1, 1)];
+  const user = await baselineFromReport(
+    reportOf(results, { backend: "naive", backendModules: ["examples/backends/naive/mod.ts"] }),
+    { backend: "vulkan" },
+  );
+  // before, the baseline kept neither: a compare could not say the backend had changed
+  assert.equal(user.backendOverride, "naive");
+  assert.deepEqual(user.backendModules, ["examples/backends/naive/mod.ts"]);
+  assert.equal(baselineProblem(JSON.parse(JSON.stringify(user))), null);
+  const plain = await baselineFromReport(reportOf(results), { backend: "vulkan" });
+  assert.equal("backendOverride" in plain, false);
+  assert.equal("backendModules" in plain, false);
+  for (
+    const [k, v] of [["backendOverride", ""], ["backendModules", "a.ts"], ["backendModules", [""]]]
+  ) {
+    assert.match(baselineProblem({ ...user, [k as string]: v }) ?? "", new RegExp(`field "${k}"`));
+  }
+  // a case that changed between a run on the adapter's choice and one on the module: the
+  // environment names the change, and so does the case's attribution
+  const moved = await baselineFromReport(
+    reportOf([{ ...caseResult("preset=tiny", 1, 1), backend: "naive", planDigest: "n" }], {
+      backend: "naive",
+      backendModules: ["examples/backends/naive/mod.ts"],
+    }),
+    { backend: "vulkan" },
+  );
+  const cmp = compareBaselines(plain, moved);
+  const line =
+    "Backends: --backend (none: the adapter's choice) → naive; --backend-module (none) " +
+    "→ examples/backends/naive/mod.ts";
+  assert.ok(cmp.environment.summary.includes(line), cmp.environment.summary.join("\n"));
+  const c = cmp.cases.find((x) => x.id === "preset=tiny")!;
+  assert.notEqual(c.class, "unchanged");
+  assert.ok(c.attributedTo.includes(line), c.attributedTo.join("\n"));
+  // the same choice on both sides: nothing said
+  assert.equal(
+    compareBaselines(user, moved).environment.summary.some((l) => l.startsWith("Backends:")),
     false,
   );
 });
