@@ -131,7 +131,35 @@ export function caseLine(c: CaseComparison, i: number, n: number): string {
   const base = `[${i}/${n}] ${c.id}\n    deno ${side(c.deno)} | chromium ${side(c.chromium)} | ` +
     ulpText(c);
   if (c.lost) return `${base}\n    LOST (not compared; the machine's, not a finding): ${c.lost}`;
-  return c.finding ? `${base}\n    FINDING: ${c.finding}` : base;
+  if (c.finding) return `${base}\n    FINDING: ${c.finding}`;
+  const why = failureMessages(c);
+  return why.length === 0 ? base : `${base}\n${why.map((w) => `    ${w}`).join("\n")}`;
+}
+
+/** A case's status that is a reference failure (fail, unexpected, error). */
+const isBad = (s: CaseComparison["deno"]["status"]) =>
+  s === "fail" || s === "unexpected" || s === "error";
+
+/**
+ * Why a case failed against the reference, or errored, in a runtime, where no finding says
+ * it: "deno error: <message>", once as "both error: ..." when the two say the same. Empty
+ * for a case that passed in both (or one a finding or a lost device already explains).
+ *
+ * @example
+ * ```ts ignore
+ * failureMessages(comparison); // ["both error: RangeError: backend x (module m.ts): launch() threw: ..."]
+ * ```
+ */
+function failureMessages(c: CaseComparison): string[] {
+  if (c.finding || c.lost) return [];
+  const d = c.deno, k = c.chromium;
+  if (isBad(d.status) && isBad(k.status) && d.status === k.status && d.message === k.message) {
+    return [`both ${d.status}: ${d.message}`];
+  }
+  return [
+    ...(isBad(d.status) ? [`deno ${d.status}: ${d.message}`] : []),
+    ...(isBad(k.status) ? [`chromium ${k.status}: ${k.message}`] : []),
+  ];
 }
 
 /**
@@ -205,6 +233,18 @@ export function comparisonMarkdown(
         // both runtimes' messages whole; a compiler's `vec4<f32>` stays text
         `${mdCell(c.finding ?? (c.lost ? `lost: ${c.lost}` : ""), Infinity)} |`,
     );
+  }
+  // why each reference failure or error happened (the table said only "error")
+  const failed = cases.filter((c) => failureMessages(c).length > 0);
+  if (failed.length > 0) {
+    lines.push("", "## Reference failures and errors", "");
+    for (const c of failed) {
+      lines.push(
+        `- ${mdCell(c.id, Infinity)}: ${
+          failureMessages(c).map((m) => mdCell(m, Infinity)).join("; ")
+        }`,
+      );
+    }
   }
   return lines.join("\n") + "\n";
 }

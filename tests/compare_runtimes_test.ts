@@ -415,3 +415,47 @@ Deno.test("compareRuntimes --backend: every case on it in both runtimes, recorde
   assert.match(md, /^- backend: wgsl-expanded \(--backend, every case in both\)$/m);
   assert.match(md, /^- backend modules: my\/mod\.ts \(--backend-module\)$/m);
 });
+
+Deno.test("compare-runtimes: a case that fails or errors in a runtime says why, on the console and in the .md", async () => {
+  const caps = await readCapsFile(new URL("./fixtures/caps_no_f16.json", import.meta.url).pathname);
+  const doubled = (out: Float32Array) => out.forEach((v, i) => out[i] = 2 * v + 1);
+  const cases = await compareRuntimes({
+    matrix: "smoke",
+    filter: `${filter};path=absorbed`,
+    deno: scriptedDevice("a", caps, doubled),
+    chromium: scriptedDevice("b", caps, doubled),
+  });
+  assert.ok(cases.length > 0);
+  const c = cases[0];
+  assert.equal(c.deno.status, "fail");
+  assert.equal(c.finding, null);
+  // before, the line said "deno fail | chromium fail" and no more, the .md the same
+  const line = caseLine(c, 1, 1);
+  assert.match(line, /\n {4}both fail: out: max abs err .*FAILED/);
+  const md = comparisonMarkdown(cases, {
+    deno: "d",
+    chromium: "c",
+    sameDriver: false,
+    matrix: "s",
+  });
+  assert.match(md, /\n## Reference failures and errors\n\n- preset=tiny;[^:]*: both fail: out: /);
+  // each runtime's own message where they differ
+  const split = caseLine(
+    { ...c, chromium: { ...c.chromium, status: "error", message: "boom" } },
+    1,
+    1,
+  );
+  assert.match(split, /\n {4}deno fail: out: .*\n {4}chromium error: boom$/);
+  // a pass in both: nothing more
+  const ok = await compareRuntimes({
+    matrix: "smoke",
+    filter: `${filter};path=absorbed`,
+    deno: scriptedDevice("a", caps, () => {}),
+    chromium: scriptedDevice("b", caps, () => {}),
+  });
+  assert.equal(caseLine(ok[0], 1, 1).split("\n").length, 2);
+  assert.doesNotMatch(
+    comparisonMarkdown(ok, { deno: "d", chromium: "c", sameDriver: false, matrix: "s" }),
+    /Reference failures/,
+  );
+});
