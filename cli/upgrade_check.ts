@@ -27,6 +27,7 @@ import {
   UpgradeInterrupted,
   upgradeMode,
 } from "../drift/mod.ts";
+import { checkRuntimeCombination } from "./runtime_options.ts";
 import { CliError, EXIT, EXIT_SIGINT, EXIT_SIGTERM } from "./errors.ts";
 import { parseFailOn, THRESHOLDS_HELP } from "./compare.ts";
 import { writeCompareOutputs } from "../drift/after_run.ts";
@@ -175,6 +176,17 @@ export function upgradeCheckCommand() {
     .action(async (opts, cmd) => {
       if (cmd.args.length > 0) {
         throw new CliError(strayWordsMessage(cmd.args, opts), EXIT.badInput);
+      }
+      // A side in Chromium bundles each module for its page: one given by a remote URL is
+      // refused here, as `run --runtime chromium` refuses it (it was that side's run's exit 2,
+      // after the other side had run).
+      for (const [flag, spec] of [["--from", opts.from], ["--to", opts.to]] as const) {
+        if (spec?.trim().startsWith("chromium")) {
+          checkRuntimeCombination("chromium", {
+            backendModules: opts.backendModule,
+            command: `upgrade-check ${flag} ${spec.trim()}`,
+          });
+        }
       }
       // Checked here (exit 2 on a broken module), then loaded again by each side's run.
       const modules = await loadBackendModuleOptions(opts.backendModule);

@@ -89,6 +89,31 @@ tmpTest(
   },
 );
 
+tmpTest(
+  "upgrade-check with a Chromium side: a --backend-module by URL is exit 2 before any side, as run --runtime chromium refuses it",
+  async (dir, empty) => {
+    const up = await upgradeNoPath(empty, [
+      "--from",
+      "2.9.5",
+      "--to",
+      "chromium",
+      "--backend-module",
+      "https://example.com/m.ts",
+      "--out",
+      `${dir}/up`,
+    ]);
+    assert.equal(up.code, 2, up.stdout + up.stderr);
+    assertNoTrace(up);
+    // before, the URL was fetched as for Deno's sides (here: "could not be fetched"; where it
+    // loads, the Chromium side's run refused it after the other side had run)
+    assert.match(
+      errorOf(up),
+      /^error: --backend-module https:\/\/example\.com\/m\.ts: upgrade-check --to chromium runs it in Chromium too, so a backend module must be a local file/,
+    );
+    await assert.rejects(() => Deno.stat(`${dir}/up`), Deno.errors.NotFound);
+  },
+);
+
 Deno.test("precheckUpgradeSelection: versions are checked here, revisions as far as both agree", async () => {
   await precheckUpgradeSelection({
     from: "2.9.5",
