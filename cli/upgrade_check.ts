@@ -116,7 +116,8 @@ export function upgradeCheckCommand() {
         "(also in <out>/compare.md and <out>/compare.json, and appended to $GITHUB_STEP_SUMMARY " +
         "when set, in place of the sides' run summaries). Needs run permission: --from/--to " +
         "start npx, so `deno run -A main.ts upgrade-check ...`; --from-ref/--to-ref start git " +
-        "and deno, which `deno task harness` allows. Exit 1 on regressions, 2 on bad input " +
+        "and deno, which `deno task harness` allows. Exit 1 on regressions, or a --backend " +
+        "that ran none of the cases expected to run on a side (as run fails), 2 on bad input " +
         "(checked before any side starts: --matrix and --filter as run checks them with " +
         "--from/--to; with --from-ref/--to-ref the filter's shape, that each revision exists " +
         "and has the matrix, and run's full check where a revision selects a bundled " +
@@ -290,6 +291,15 @@ export function upgradeCheckCommand() {
       if (opts.html) await writeCompareHtml(opts.html, report, { title, ...await sides(opts.out) });
       console.log(opts.json ? JSON.stringify(report, null, 2) : mdForTerminal(md));
       console.error(compareSummaryLine(report));
-      Deno.exitCode = report.regressions > 0 ? EXIT.failure : EXIT.ok;
+      const none = result.backendRanNothing ?? [];
+      if (none.length > 0) {
+        console.error(
+          `error: --backend ${opts.backend} ran none of the cases expected to run on ${
+            none.length === 1 ? `the ${none[0]} side` : `both sides (${none.join(", ")})`
+          } (the side's run said why, above): nothing of it was compared there, so the ` +
+            "check fails",
+        );
+      }
+      Deno.exitCode = report.regressions > 0 || none.length > 0 ? EXIT.failure : EXIT.ok;
     });
 }

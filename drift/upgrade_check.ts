@@ -27,6 +27,7 @@ import { baselineFromReport } from "./baseline.ts";
 import { compareBaselines, type CompareBaselinesOptions } from "./compare.ts";
 import { DriftInputError } from "./errors.ts";
 import { poolRounds } from "./pool.ts";
+import { unusedBackends } from "../report/unused_backends.ts";
 import type { CompareReport } from "./types.ts";
 import { parseRuntimeSpec, runtimeSpecLabel } from "./runtime_spec.ts";
 
@@ -116,6 +117,12 @@ export interface UpgradeCheckResult {
   readonly report: CompareReport;
   /** Labels of the two sides. */
   readonly labels: readonly [string, string];
+  /**
+   * The labels of the sides where `--backend` ran none of the cases expected to run, for
+   * reasons other than what the device lacks (each side's run said why and exited 1): the
+   * check compared nothing of that backend there and fails. Absent when none.
+   */
+  readonly backendRanNothing?: readonly string[];
 }
 
 function absolute(path: string): string {
@@ -810,9 +817,13 @@ export async function upgradeCheck(o: UpgradeCheckOptions): Promise<UpgradeCheck
   const pooled = async (dirs: string[]) => {
     const reports = [];
     for (const d of dirs) reports.push(await readReportJson(`${d}/report.json`));
-    return await baselineFromReport(poolRounds(reports));
+    return poolRounds(reports);
   };
-  const [fromSide, toSide] = [await pooled(outDirs[0]), await pooled(outDirs[1])];
+  const runs = [await pooled(outDirs[0]), await pooled(outDirs[1])] as const;
+  const [fromSide, toSide] = [
+    await baselineFromReport(runs[0]),
+    await baselineFromReport(runs[1]),
+  ];
   // Two sides with no case id in common (another revision's matrix or case ids): every case
   // new or removed read "No regressions", exit 0, for a comparison never made. Exit 2, as
   // compare and run --baseline refuse it.
@@ -821,5 +832,16 @@ export async function upgradeCheck(o: UpgradeCheckOptions): Promise<UpgradeCheck
     current: `the ${sides[1].label} side (${out}/to)`,
   });
   const report = compareBaselines(fromSide, toSide, o);
-  return { report, labels: [sides[0].label, sides[1].label] };
+  // A side's run exits 1 when its --backend ran none of the cases (as when a case failed):
+  // two such sides compared as "unchanged", and the check passed having tested nothing.
+  const ranNothing = o.backend === undefined
+    ? []
+    : sides.filter((_, i) =>
+      unusedBackends(runs[i].results, { backend: o.backend, modules: [] }).backendRanNothing
+    ).map((s) => s.label);
+  return {
+    report,
+    labels: [sides[0].label, sides[1].label],
+    ...(ranNothing.length > 0 ? { backendRanNothing: ranNothing } : {}),
+  };
 }

@@ -184,6 +184,57 @@ Deno.test("upgrade-check: a word no option takes is exit 2 naming it, the option
   assert.match(extra.stderr, /given "x", "y": each side is one option/);
 });
 
+Deno.test("upgrade-check --backend that ran none of the cases on a side: named, and the check fails", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    // the 2.9.6 side's run refused every case on --backend (its run exited 1, as a failure)
+    const runSide = async (side: UpgradeSide) => {
+      await Deno.mkdir(side.outDir, { recursive: true });
+      const ran = { ...caseResult(A, 1, 1), backend: "wgsl-expanded" };
+      const refused = {
+        ...ran,
+        decision: "unsupported" as const,
+        message: "not run by --backend wgsl-expanded: backend.path-mismatch",
+        reasons: [{ code: "backend.path-mismatch", message: "the case asks for path absorbed" }],
+        timing: undefined,
+      };
+      const r = reportOf([side.args[1] === "deno@2.9.6" ? refused : ran], {
+        filter: "preset=tiny",
+        backend: "wgsl-expanded",
+      });
+      await Deno.writeTextFile(`${side.outDir}/report.json`, JSON.stringify(r));
+      return 1;
+    };
+    const result = await upgradeCheck({
+      from: "2.9.5",
+      to: "2.9.6",
+      matrix: "smoke",
+      filter: "preset=tiny;dtype=f32",
+      repeats: 10,
+      out: `${out}/c`,
+      backend: "wgsl-expanded",
+      runSide,
+      log: () => {},
+    });
+    // before, the check compared what remained and said nothing of it
+    assert.deepEqual(result.backendRanNothing, ["deno 2.9.6"]);
+    // without --backend, nothing to say
+    const plain = await upgradeCheck({
+      from: "2.9.5",
+      to: "2.9.6",
+      matrix: "smoke",
+      filter: "preset=tiny;dtype=f32",
+      repeats: 10,
+      out: `${out}/d`,
+      runSide,
+      log: () => {},
+    });
+    assert.equal(plain.backendRanNothing, undefined);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
 Deno.test("upgrade-check orchestration: two Deno versions via npx, then the comparison", async () => {
   const out = await Deno.makeTempDir();
   const seen: UpgradeSide[] = [];
