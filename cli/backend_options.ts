@@ -140,3 +140,30 @@ export function compiledBarrierLines(
     `(${f.labels.join("; ")}), as its launch compiled it: ${f.message}`
   );
 }
+
+/**
+ * A `warning:` line for each loaded module whose backend none of `used` names (the backend a
+ * command asked for or planned): `explain` and `layer` given `--backend-module` without
+ * `--backend` planned a bundled backend, as `run`, `bench` and `compare-runtimes` warn when no
+ * case ran on a module's backend (report/unused_backends.ts). `what`: the command's work, as
+ * "this explanation".
+ *
+ * @example
+ * ```ts
+ * import { unselectedModuleLines } from "./backend_options.ts";
+ * const naive = { module: { id: "naive" }, specifier: "naive.ts" };
+ * unselectedModuleLines([naive], ["wgsl-absorbed"], "this explanation").length; // 1
+ * unselectedModuleLines([naive], ["naive"], "this explanation").length; // 0
+ * ```
+ */
+export function unselectedModuleLines(
+  loaded: readonly { readonly module: { readonly id: string }; readonly specifier: string }[],
+  used: readonly (string | undefined)[],
+  what: string,
+): string[] {
+  return loaded.filter((l) => !used.includes(l.module.id)).map((l) =>
+    `warning: --backend-module ${l.specifier} registers backend ${l.module.id}, which ${what} ` +
+    `does not use: auto picks only the bundled backends, so select it with --backend ` +
+    l.module.id
+  );
+}

@@ -9,6 +9,7 @@ import {
   checkBackendId,
   collect,
   loadBackendModuleOptions,
+  unselectedModuleLines,
 } from "./backend_options.ts";
 import { Command, Option } from "@commander-js/extra-typings";
 import { explainCase, formatExplanation } from "../adapter/explain.ts";
@@ -214,7 +215,7 @@ export function explainCommand(probe: CapsProbe) {
         { ...opts, causal: opts.causal },
         (key) => cmd.getOptionValueSource(key) === "cli",
       );
-      await loadBackendModuleOptions(opts.backendModule);
+      const loaded = await loadBackendModuleOptions(opts.backendModule);
       const backend = checkBackendId(opts.backend, { allowAuto: true });
       checkKvSplits(opts.kvSplits, backend);
       const { spec, reading } = await loadSpecReading(config, {
@@ -228,6 +229,9 @@ export function explainCommand(probe: CapsProbe) {
         { kvSplits: opts.kvSplits, config: reading },
       );
       console.log(opts.json ? JSON.stringify(e, null, 2) : formatExplanation(e));
+      for (const line of unselectedModuleLines(loaded, [backend], "this explanation")) {
+        console.error(line);
+      }
       if (e.resolution.kind === "unsupported") Deno.exitCode = EXIT.infra;
     });
 }
@@ -295,7 +299,7 @@ async function explainCaseOf(
     );
   }
   checkFlagCombinations("", { caps: opts.caps, noDevice: opts.given("device") });
-  await loadBackendModuleOptions(opts.backendModule);
+  const loaded = await loadBackendModuleOptions(opts.backendModule);
   const backend = opts.given("backend") ? checkBackendId(opts.backend) : undefined;
   const matrix = opts.matrix ?? "smoke";
   const { all, baseDir } = await selectCases({ matrix, configRoot: opts.configRoot });
@@ -340,6 +344,14 @@ async function explainCaseOf(
         runNotes.map((n) => `\nrun: ${n}`).join(""),
     );
   }
+  // the case's own backend axis may name the module's backend
+  for (
+    const line of unselectedModuleLines(
+      loaded,
+      [backend, c.params.backend || undefined],
+      "this explanation",
+    )
+  ) console.error(line);
   if (explanation.resolution.kind === "unsupported" || runNotes.length > 0) {
     Deno.exitCode = EXIT.infra;
   }

@@ -15,6 +15,7 @@ import {
   collect,
   compiledBarrierLines,
   loadBackendModuleOptions,
+  unselectedModuleLines,
 } from "./backend_options.ts";
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { PRESET_NAMES } from "../adapter/presets.ts";
@@ -159,6 +160,9 @@ export function layerCommand() {
       }]);
       const loaded = await loadBackendModuleOptions(opts.backendModule);
       const backend = opts.backend === undefined ? undefined : checkBackendId(opts.backend);
+      for (const line of unselectedModuleLines(loaded, [backend], "this layer")) {
+        console.error(line);
+      }
       // --runtime chromium: the layer runs in the page (the reference stays here)
       const remote = opts.runtime === "chromium"
         ? await startChromiumRuntime({ chromium: opts.chromium })

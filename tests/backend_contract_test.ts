@@ -154,6 +154,46 @@ Deno.test("CLI: explain shows the naive backend's plan, or every reason", async 
   if (hasCaps) {
     assert.ok(e.resolution.reasons.some((x: { code: string }) => x.code === "device.loop-budget"));
   }
+  assert.doesNotMatch(r.stderr + long.stderr, /warning: --backend-module/);
+});
+
+Deno.test("CLI: explain and layer given a module without --backend warn that auto does not pick it, as run does", async () => {
+  const warning = new RegExp(
+    `^warning: --backend-module ${NAIVE.replaceAll(".", "\\.")} registers backend naive, ` +
+      "which this (explanation|layer) does not use: auto picks only the bundled backends, so " +
+      "select it with --backend naive$",
+    "m",
+  );
+  // before, the bundled backend's plan was printed and nothing said the module went unused
+  const [plain, asCase, layer] = await Promise.all([
+    runCli(["explain", "tiny", "--no-device", "--backend-module", NAIVE]),
+    runCli([
+      "explain",
+      "--case",
+      "preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1",
+      "--no-device",
+      "--backend-module",
+      NAIVE,
+    ]),
+    runCli([
+      ...["layer", "--config", "tiny", "--input", "/nonexistent/x.safetensors"],
+      ...["--out", "/nonexistent/y.safetensors", "--backend-module", NAIVE],
+    ]),
+  ]);
+  for (const r of [plain, asCase, layer]) assert.match(r.stderr, warning);
+  assert.equal(layer.code, 2, layer.stderr);
+  // the case names it on its backend axis, or --backend does: nothing to say
+  const named = await runCli([
+    "explain",
+    "--case",
+    "preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1",
+    "--no-device",
+    "--backend-module",
+    NAIVE,
+    "--backend",
+    "naive",
+  ]);
+  assert.doesNotMatch(named.stderr, /warning: --backend-module/);
 });
 
 gpuTest(
