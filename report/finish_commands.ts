@@ -52,6 +52,9 @@ export function shellWord(s: string): string {
  * runCommandFor({ matrix: "smoke", filter: null, shard: null, repeats: 10 }, "out/z", true);
  * // "deno task harness run --matrix smoke --repeats 10 --out out/z --resume"
  * ```
+ *
+ * A run in Chromium (its fingerprint names the browser) resumes with `--runtime chromium
+ * --chromium <the browser it ran in>`.
  */
 export function runCommandFor(
   r:
@@ -59,13 +62,20 @@ export function runCommandFor(
       RunReport,
       "matrix" | "filter" | "shard" | "plantedFault" | "backend" | "configRoot" | "backendModules"
     >
-    & Partial<Pick<RunReport, "repeats" | "warmupMs" | "maxRows">>,
+    & Partial<Pick<RunReport, "repeats" | "warmupMs" | "maxRows">>
+    & { readonly fingerprint?: Pick<RunReport["fingerprint"], "browser"> },
   out: string,
   resume: boolean,
 ): string {
+  const browser = r.fingerprint?.browser;
   return [
     "deno task harness run --matrix",
     shellWord(r.matrix),
+    // a run in Chromium's WebGPU resumes there, in the same browser (in Deno's it is refused:
+    // another environment)
+    ...(browser === undefined
+      ? []
+      : ["--runtime", "chromium", "--chromium", shellWord(browser.path)]),
     // the matrix's config paths resolve inside it: else the resume is refused or reads others
     ...(r.configRoot === undefined ? [] : ["--config-root", shellWord(r.configRoot)]),
     ...(r.filter === null ? [] : ["--filter", shellWord(r.filter)]),

@@ -194,6 +194,27 @@ Deno.test("runCommandFor: a run's --max-rows is repeated, the default left out (
   );
 });
 
+Deno.test("runCommandFor: a run in Chromium is resumed there, in its browser (the command without it was refused as another environment)", async () => {
+  const r = { matrix: "smoke", filter: null, shard: null } as const;
+  const browser = {
+    name: "chromium",
+    version: "HeadlessChrome/150",
+    path: "/opt/my chrome/headless_shell",
+    userAgent: "test",
+  };
+  const line = runCommandFor({ ...r, fingerprint: { browser } }, "out/x", true);
+  assert.equal(
+    line,
+    "deno task harness run --matrix smoke --runtime chromium --chromium '/opt/my chrome/headless_shell' " +
+      "--out out/x --resume",
+  );
+  const opts = await runOptionsOf(line);
+  assert.equal(opts.runtime, "chromium");
+  assert.equal(opts.chromium, "/opt/my chrome/headless_shell");
+  // Deno's own WebGPU: no runtime words
+  assert.doesNotMatch(runCommandFor({ ...r, fingerprint: {} }, "out/x", true), /--runtime/);
+});
+
 /** The options `run` parses from a suggested command line (its action replaced: nothing runs). */
 async function runOptionsOf(line: string) {
   const c = parseDocCommand(line, TASKS);
