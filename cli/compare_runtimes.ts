@@ -572,6 +572,7 @@ export function compareRuntimesCommand() {
           : unusedInRuntimes(results, {
             backend,
             modules: loaded.map((m) => ({ id: m.module.id, specifier: m.specifier })),
+            consequence: "the comparison fails",
           });
         for (const line of unused.lines) console.error(line);
         for (const line of compiledBarrierLines(barrierFindings ?? [], loaded)) {

@@ -35,6 +35,8 @@ export function unusedBackends(
   options: {
     backend?: string;
     modules: readonly { readonly id: string; readonly specifier: string }[];
+    /** What follows when `--backend` ran nothing (default "the run fails"). */
+    consequence?: string;
   },
 ): UnusedBackends {
   const ran = new Set(
@@ -68,7 +70,8 @@ export function unusedBackends(
         : `error: --backend ${b} ran none of the ${
           plural(meant.length, "case")
         } expected to run: ` +
-          `each was refused or not reached${why}; nothing was tested on it, so the run fails. ` +
+          `each was refused or not reached${why}; nothing was tested on it, so ` +
+          `${options.consequence ?? "the run fails"}. ` +
           `Select cases it supports (explain --case <id> --backend ${b} says why one is ` +
           "refused)",
     );
