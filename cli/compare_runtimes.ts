@@ -14,7 +14,11 @@ import { GpuContext, HARNESS_FEATURES } from "../gpu/device.ts";
 import { DEFAULT_MAX_CASES, matrixFileOf } from "../matrix/expand.ts";
 import { checkOutputsApart, type LabelledPath } from "../report/output_overlap.ts";
 import { prepareOutputDir, refuseRunFolder } from "../report/output_paths.ts";
-import { type CaseComparison, compareRuntimes } from "../runner/compare_runtimes.ts";
+import {
+  type CaseComparison,
+  compareRuntimes,
+  ComparisonStopped,
+} from "../runner/compare_runtimes.ts";
 import { selectCases, userBarrierFindings } from "../runner/run_matrix.ts";
 import type { CaseResult } from "../results/types.ts";
 import {
@@ -183,6 +187,8 @@ export function comparisonMarkdown(
     filter?: string | null;
     /** Set when a signal stopped the comparison before every selected case ran. */
     interrupted?: ComparisonInterruption;
+    /** Set when a runtime's device could not be re-acquired, ending the comparison. */
+    stopped?: ComparisonStop;
     /** The backend `--backend` ran every case on (absent: the adapter's choice). */
     backend?: string;
     /** The user backend modules `--backend-module` loaded, as given (absent: none). */
@@ -190,6 +196,7 @@ export function comparisonMarkdown(
   },
 ): string {
   const i = header.interrupted;
+  const stop = header.stopped;
   const lines = [
     `# compare-runtimes: ${header.matrix}${header.filter ? ` (filter \`${header.filter}\`)` : ""}${
       header.sameDriver ? " (same driver)" : ""
@@ -201,6 +208,14 @@ export function comparisonMarkdown(
       } compared; ${i.notRun.length} not run** (${
         i.notRun.slice(0, 10).map((id) => mdCell(id, Infinity)).join(", ")
       }${i.notRun.length > 10 ? ", ..." : ""})`,
+      "",
+    ]),
+    ...(stop === undefined ? [] : [
+      `**Stopped: ${mdCell(stop.reason, Infinity)}: ${stop.selected - stop.notRun.length} of ${
+        plural(stop.selected, "selected case")
+      } compared; ${stop.notRun.length} not run** (${
+        stop.notRun.slice(0, 10).map((id) => mdCell(id, Infinity)).join(", ")
+      }${stop.notRun.length > 10 ? ", ..." : ""})`,
       "",
     ]),
     `- deno: ${header.deno}`,
@@ -253,6 +268,20 @@ export function comparisonMarkdown(
 export interface ComparisonInterruption {
   /** The signal that stopped it. */
   readonly signal: "SIGINT" | "SIGTERM";
+  /** Cases the comparison selected. */
+  readonly selected: number;
+  /** Ids of the selected cases not compared. */
+  readonly notRun: readonly string[];
+}
+
+/**
+ * How a comparison ended early without a signal: a runtime's device could not be re-acquired
+ * (runner/compare_runtimes.ts `ComparisonStopped`); the reason, the cases selected and those
+ * not compared.
+ */
+export interface ComparisonStop {
+  /** The error that ended it. */
+  readonly reason: string;
   /** Cases the comparison selected. */
   readonly selected: number;
   /** Ids of the selected cases not compared. */
@@ -349,7 +378,9 @@ export function compareRuntimesCommand() {
         "that ran none of the cases expected to run in a runtime, for reasons other than " +
         "what the device lacks (a --backend-module whose backend ran none is a warning); 2 " +
         "bad input; 3 " +
-        "no Chromium (the message has the install command) or no adapter; 130 stopped by " +
+        "no Chromium (the message has the install command) or no adapter, or a runtime's " +
+        "device that could not be re-acquired after a loss or a timeout (both files written " +
+        "with the cases compared, saying so); 130 stopped by " +
         "SIGINT after the current case (a second Ctrl-C: at once), 143 by SIGTERM at once " +
         "(both files written, saying so and naming the cases not compared).",
     )
@@ -496,6 +527,9 @@ export function compareRuntimesCommand() {
       Deno.addSignalListener("SIGTERM", onTerm);
       const results = { deno: [] as CaseResult[], chromium: [] as CaseResult[] };
       try {
+        // A runtime whose device cannot be re-acquired ends the comparison: the cases compared
+        // so far are written, saying so, before its error (they were lost with it).
+        let fatal: unknown = undefined;
         const cases = await compareRuntimes({
           selection,
           matrix: opts.matrix,
@@ -514,6 +548,10 @@ export function compareRuntimesCommand() {
             results.deno.push(r.deno);
             results.chromium.push(r.chromium);
           },
+        }).catch((e) => {
+          if (!(e instanceof ComparisonStopped)) throw e;
+          fatal = e.cause;
+          return e.cases;
         });
         const totals = comparisonTotals(cases);
         // Stopped by SIGINT: the reports say so and name the cases not compared (they read as
@@ -521,8 +559,14 @@ export function compareRuntimesCommand() {
         const done = new Set(cases.map((c) => c.id));
         const notRun = selection.mine.map((c) => c.id).filter((id) => !done.has(id));
         // (a SIGINT after the last case stopped nothing)
+        const stopped: ComparisonStop | undefined = fatal === undefined ? undefined : {
+          reason: fatal instanceof Error ? `${fatal.name}: ${fatal.message}` : String(fatal),
+          selected: selection.mine.length,
+          notRun,
+        };
         const interrupted: ComparisonInterruption | undefined =
-          (stop.signal.aborted || atOnce.signal.aborted) && notRun.length > 0
+          stopped === undefined && (stop.signal.aborted || atOnce.signal.aborted) &&
+            notRun.length > 0
             ? { signal: stoppedBy, selected: selection.mine.length, notRun }
             : undefined;
         const header = {
@@ -532,6 +576,7 @@ export function compareRuntimesCommand() {
           matrix: opts.matrix,
           filter: opts.filter ?? null,
           ...(interrupted ? { interrupted } : {}),
+          ...(stopped ? { stopped } : {}),
           // which backend and modules ran, as run's report.json records them
           ...(backend !== undefined ? { backend } : {}),
           ...(opts.backendModule.length > 0 ? { backendModules: opts.backendModule } : {}),
@@ -562,12 +607,14 @@ export function compareRuntimesCommand() {
             ? `interrupted by ${interrupted.signal}: ${totals.cases} of ${
               plural(interrupted.selected, "selected case")
             } ran; `
+            : stopped
+            ? `stopped: ${totals.cases} of ${plural(stopped.selected, "selected case")} ran; `
             : "") +
             `${totalsText(totals)}; report in ${opts.out}/${COMPARE_RUNTIMES_FILES.md}`,
         );
         // as run ends: a backend asked for that no case ran on (a finished comparison only),
         // then what the user backends' launches compiled that their listed files did not show
-        const unused = interrupted
+        const unused = interrupted || stopped
           ? { lines: [], backendRanNothing: false }
           : unusedInRuntimes(results, {
             backend,
@@ -586,6 +633,8 @@ export function compareRuntimesCommand() {
               '"barrierFindings")',
           );
         }
+        // the error that ended it, with its own exit code (3: a device), once the files say so
+        if (fatal !== undefined) throw fatal;
         Deno.exitCode = interrupted
           ? (interrupted.signal === "SIGTERM" ? EXIT_SIGTERM : EXIT_SIGINT)
           : totals.denoBad + totals.chromiumBad + totals.findings > 0 || unused.backendRanNothing

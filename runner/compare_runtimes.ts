@@ -210,7 +210,33 @@ function findingOf(d: CaseResult, c: CaseResult): string | null {
 }
 
 /**
- * Run a matrix in both runtimes and compare (see the module doc). The devices are the
+ * A comparison that could not go on (a runtime's device could not be re-acquired after a
+ * loss or a timeout): the cases compared so far, for the reports, and the error that ended
+ * it (`cause`, which the CLI maps to its exit code).
+ *
+ * @example
+ * ```ts ignore
+ * try {
+ *   await compareRuntimes(options);
+ * } catch (e) {
+ *   if (e instanceof ComparisonStopped) e.cases.length; // compared before it stopped
+ * }
+ * ```
+ */
+export class ComparisonStopped extends Error {
+  /**
+   * @param cases The cases compared before the stop (the last one lost).
+   * @param cause What ended the comparison.
+   */
+  constructor(readonly cases: readonly CaseComparison[], override readonly cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause));
+    this.name = "ComparisonStopped";
+  }
+}
+
+/**
+ * Run a matrix in both runtimes and compare (see the module doc). A device that cannot be
+ * re-acquired ends it with {@link ComparisonStopped}, holding the cases compared so far. The devices are the
  * caller's (it ends them).
  *
  * @example
@@ -237,10 +263,16 @@ export async function compareRuntimes(options: CompareRuntimesOptions): Promise<
   };
   for (const c of mine) {
     if (options.signal?.aborted || abandon?.aborted) break;
-    const d = await runOn(c, options.deno, o);
-    if (d === ABANDONED) break;
-    const k = await runOn(c, options.chromium, o);
-    if (k === ABANDONED) break;
+    let d, k;
+    try {
+      d = await runOn(c, options.deno, o);
+      if (d === ABANDONED) break;
+      k = await runOn(c, options.chromium, o);
+      if (k === ABANDONED) break;
+    } catch (e) {
+      // no device for the next case (its re-acquire failed): what was compared is kept
+      throw new ComparisonStopped(out, e);
+    }
     let bits: BitsComparison | null = null;
     if (d.outputs && k.outputs && d.outputs.out.length === k.outputs.out.length) {
       bits = {

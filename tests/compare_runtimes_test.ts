@@ -7,7 +7,7 @@ import { readCapsFile } from "../adapter/caps_file.ts";
 import type { AttentionInputs, DeviceCaps, GpuPlan, MlaSpec } from "../adapter/types.ts";
 import { orderedF32, ulpDiff, ulpDistance } from "../parity/ulp.ts";
 import { absorbedAttention, denseAttention } from "../reference/attention.ts";
-import { compareRuntimes } from "../runner/compare_runtimes.ts";
+import { compareRuntimes, ComparisonStopped } from "../runner/compare_runtimes.ts";
 import type { RemoteDevice, RemoteRun } from "../gpu/runtime.ts";
 import { runCli } from "./helpers_cli.ts";
 import {
@@ -457,5 +457,55 @@ Deno.test("compare-runtimes: a case that fails or errors in a runtime says why, 
   assert.doesNotMatch(
     comparisonMarkdown(ok, { deno: "d", chromium: "c", sameDriver: false, matrix: "s" }),
     /Reference failures/,
+  );
+});
+
+Deno.test("compareRuntimes: a device that cannot be re-acquired stops the comparison with the cases compared so far, which the .md names", async () => {
+  const caps = await readCapsFile(new URL("./fixtures/caps_no_f16.json", import.meta.url).pathname);
+  const healthy = scriptedDevice("b", caps, () => {});
+  let calls = 0;
+  let dead = false;
+  // the browser dies in the second case and does not start again
+  const dying: RemoteDevice = {
+    ...healthy,
+    get lost() {
+      return dead;
+    },
+    reacquire: () => Promise.reject(new Error("ChromiumLaunchError: the browser did not start")),
+    runAttention: (plan, o) => {
+      if (++calls === 2) {
+        dead = true;
+        return Promise.reject(new Error("CdpError: the browser connection closed"));
+      }
+      return healthy.runAttention(plan, o);
+    },
+  };
+  const seen: string[] = [];
+  const e = await compareRuntimes({
+    matrix: "smoke",
+    filter,
+    deno: scriptedDevice("a", caps, () => {}),
+    chromium: dying,
+    onCase: (c) => seen.push(c.id),
+  }).then(() => null, (x) => x);
+  // before, the error left the caller nothing of the case compared
+  assert.ok(e instanceof ComparisonStopped, String(e));
+  assert.deepEqual(e.cases.map((c) => c.id), seen);
+  assert.equal(e.cases.length, 1);
+  assert.match(String((e.cause as Error).message), /the browser did not start/);
+  const md = comparisonMarkdown(e.cases, {
+    deno: "d",
+    chromium: "c",
+    sameDriver: false,
+    matrix: "smoke",
+    stopped: {
+      reason: "ChromiumLaunchError: the browser did not start",
+      selected: 4,
+      notRun: ["x", "y", "z"],
+    },
+  });
+  assert.match(
+    md,
+    /\*\*Stopped: ChromiumLaunchError: the browser did not start: 1 of 4 selected cases compared; 3 not run\*\* \(x, y, z\)/,
   );
 });
