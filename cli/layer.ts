@@ -82,7 +82,9 @@ export function layerCommand() {
         "(model.layers.N.self_attn.*, self_attn.*, or a multimodal checkpoint's " +
         "language_model.model.layers.N.self_attn.*), F32/F16/BF16 or F8_E4M3 with " +
         "weight_scale_inv block scales, one file or a model.safetensors.index.json; seeded random without " +
-        "--weights. Exit codes: 0 pass, 1 parity failure, 2 bad input (an --out that is a folder, " +
+        "--weights. Exit codes: 0 pass, 1 parity failure or a user backend's launch() that " +
+        "throws (its message names the backend, the module and the line), 2 bad input (an " +
+        "--out that is a folder, " +
         "is in a missing or unwritable folder, or is the --input or --weights file included), 3 " +
         "no adapter, or unsupported (a layer the harness does not compute included: an output " +
         "gate, attention biases or no latent norms).",

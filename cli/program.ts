@@ -10,6 +10,7 @@ import { CliError, EXIT } from "./errors.ts";
 import { removeEmptyCreatedDirs } from "../report/output_paths.ts";
 import { DeviceLostError, NoAdapterError } from "../gpu/errors.ts";
 import { LayerUnsupportedError } from "../kernels/layer.ts";
+import { isUserLaunchError } from "../kernels/backend_module.ts";
 import { OutputWriteError, ReportFileError } from "../report/errors.ts";
 import { OutputPathError } from "../report/output_paths.ts";
 import { LayerInputError, SafetensorsError } from "../weights/errors.ts";
@@ -166,6 +167,10 @@ export function exitCodeOf(e: unknown): number | null {
   if (isStorageFull(e)) return EXIT.infra;
   // matrix/case_id.ts parseFilter rejects a bad --filter with a RangeError naming the key
   if (e instanceof RangeError && /^filter /.test(e.message)) return EXIT.badInput;
+  // a user backend's launch() threw outside a case (layer): the user's kernel failed, as a
+  // case's error is a failure in run; its message names the backend, the module and the line
+  // (it was an internal error with the harness's stack)
+  if (isUserLaunchError(e)) return EXIT.failure;
   return null;
 }
 

@@ -204,6 +204,25 @@ function launchNamingOrigin(m: BackendModule, module: string | undefined) {
   };
 }
 
+/** How the error of a user launcher begins ({@link launchNamingOrigin}), here or in a page. */
+const USER_LAUNCH_ORIGIN = /^backend [a-z][a-z0-9._-]*(?: \(module .*?\))?: launch\(\) threw/;
+
+/**
+ * Whether `e` is the error of a user backend's `launch()` (its message names the backend,
+ * the module and where it threw; a page's error arrives with the same message): the user's
+ * kernel failed, not the harness.
+ *
+ * @example
+ * ```ts
+ * import { isUserLaunchError } from "./backend_module.ts";
+ * isUserLaunchError(new RangeError("backend naive (module m.ts): launch() threw: no buffer")); // true
+ * isUserLaunchError(new RangeError("no buffer")); // false
+ * ```
+ */
+export function isUserLaunchError(e: unknown): boolean {
+  return e instanceof Error && USER_LAUNCH_ORIGIN.test(e.message);
+}
+
 function shownThrown(v: unknown): string {
   if (v === undefined || v === null) return String(v);
   if (typeof v === "string") return `the string ${JSON.stringify(v)}`;

@@ -25,7 +25,9 @@ import { pipelineCacheOf } from "../kernels/attention.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
 import * as naive from "../examples/backends/naive/mod.ts";
 import { gpu, gpuTest } from "./gpu_helpers.ts";
-import { runCli } from "./helpers_cli.ts";
+import { runCli, runTinyLayer } from "./helpers_cli.ts";
+import { encodeSafetensors } from "../weights/safetensors.ts";
+import { currentBackend } from "../drift/device_key.ts";
 import { LAVAPIPE_CAPS } from "./caps_fixtures.ts";
 import { unusedBackends } from "../report/unused_backends.ts";
 import type { CaseResult } from "../results/types.ts";
@@ -703,6 +705,40 @@ Deno.test("a user launch's error names the backend, its module and the frame tha
     return true;
   });
 });
+
+gpuTest(
+  "layer --backend of a module whose launch() throws: one error line naming it, exit 1 (it was an internal error with a stack)",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "mla-layer-launch-throws-" });
+    try {
+      await Deno.writeFile(
+        `${dir}/x.safetensors`,
+        encodeSafetensors({
+          hidden_states: {
+            dtype: "F32",
+            shape: [1, 4, 64],
+            data: Array.from({ length: 256 }, (_, i) => Math.sin(i)),
+          },
+        }),
+      );
+      const r = await runTinyLayer(dir, [
+        "--backend-module",
+        "tests/fixtures/backends/launch_throws.ts",
+        "--backend",
+        "naive-launch-throws",
+      ], { DENO_WEBGPU_BACKEND: currentBackend() });
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(
+        r.stderr,
+        /^error: backend naive-launch-throws \(module tests\/fixtures\/backends\/launch_throws\.ts\): launch\(\) threw: launch_throws: no such buffer kvcache \(at .*launch_throws\.ts:\d+:\d+\)$/m,
+      );
+      assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
+      await assert.rejects(() => Deno.stat(`${dir}/y.safetensors`), Deno.errors.NotFound);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
 
 Deno.test("CLI: a module by URL under `deno task harness` (no import permission) says what to do", async () => {
   const r = await runCli(["explain", "tiny", "--backend-module", "http://127.0.0.1:9/m.ts"]);
