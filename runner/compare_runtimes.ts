@@ -225,7 +225,7 @@ function findingOf(d: CaseResult, c: CaseResult): string | null {
  */
 export class ComparisonStopped extends Error {
   /**
-   * @param cases The cases compared before the stop (the last one lost).
+   * @param cases The cases compared before the stop (not the one it stopped in).
    * @param cause What ended the comparison.
    */
   constructor(readonly cases: readonly CaseComparison[], override readonly cause: unknown) {
@@ -236,8 +236,8 @@ export class ComparisonStopped extends Error {
 
 /**
  * Run a matrix in both runtimes and compare (see the module doc). A device that cannot be
- * re-acquired ends it with {@link ComparisonStopped}, holding the cases compared so far. The devices are the
- * caller's (it ends them).
+ * re-acquired ends it with {@link ComparisonStopped}, holding the cases compared so far. The
+ * devices are the caller's (it ends them).
  *
  * @example
  * ```ts ignore
