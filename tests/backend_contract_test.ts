@@ -28,6 +28,7 @@ import { gpu, gpuTest } from "./gpu_helpers.ts";
 import { runCli, runTinyLayer } from "./helpers_cli.ts";
 import { encodeSafetensors } from "../weights/safetensors.ts";
 import { currentBackend } from "../drift/device_key.ts";
+import { NOTHING_LEFT_TO_WAIT_FOR } from "../main.ts";
 import { LAVAPIPE_CAPS } from "./caps_fixtures.ts";
 import { unusedBackends } from "../report/unused_backends.ts";
 import type { CaseResult } from "../results/types.ts";
@@ -707,7 +708,7 @@ Deno.test("a user launch's error names the backend, its module and the frame tha
 });
 
 gpuTest(
-  "layer --backend of a module whose launch() throws: one error line naming it, exit 1 (it was an internal error with a stack)",
+  "layer --backend of a module whose launch() throws, or never settles: one error line, exit 1 (an internal error with a stack; Deno's 'Top-level await promise never resolved')",
   async () => {
     const dir = await Deno.makeTempDir({ prefix: "mla-layer-launch-throws-" });
     try {
@@ -734,6 +735,16 @@ gpuTest(
       );
       assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
       await assert.rejects(() => Deno.stat(`${dir}/y.safetensors`), Deno.errors.NotFound);
+      // a launch() that never settles: said so, exit 1 (it was Deno's "Top-level await
+      // promise never resolved", pointing into main.ts)
+      const hangs = await runTinyLayer(dir, [
+        "--backend-module",
+        "tests/fixtures/backends/launch_hangs.ts",
+        "--backend",
+        "naive-launch-hangs",
+      ], { DENO_WEBGPU_BACKEND: currentBackend() });
+      assert.equal(hangs.code, 1, hangs.stdout + hangs.stderr);
+      assert.equal(hangs.stderr.trim(), NOTHING_LEFT_TO_WAIT_FOR);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
