@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { listenForStop } from "./stop_signals.ts";
 import { Command } from "@commander-js/extra-typings";
 import { dirname } from "node:path";
 import { findChromium } from "../browser/chromium.ts";
@@ -503,28 +504,7 @@ export function compareRuntimesCommand() {
       // SIGINT stops after the current case; SIGTERM (a CI runner's timeout) and a second
       // Ctrl-C at once, abandoning it: either way both files are written for the cases
       // compared (SIGTERM ended the process with nothing written)
-      const stop = new AbortController();
-      const atOnce = new AbortController();
-      let stoppedBy: ComparisonInterruption["signal"] = "SIGINT";
-      const onInt = () => {
-        if (stop.signal.aborted) {
-          console.error("\ninterrupt again: abandoning the current case, writing the reports");
-          atOnce.abort();
-          return;
-        }
-        console.error(
-          "\ninterrupt: finishing the current case, then writing the reports (Ctrl-C again: " +
-            "at once)",
-        );
-        stop.abort();
-      };
-      const onTerm = () => {
-        console.error("\nSIGTERM: abandoning the current case, writing the reports");
-        stoppedBy = "SIGTERM";
-        atOnce.abort();
-      };
-      Deno.addSignalListener("SIGINT", onInt);
-      Deno.addSignalListener("SIGTERM", onTerm);
+      const stop = listenForStop();
       const results = { deno: [] as CaseResult[], chromium: [] as CaseResult[] };
       try {
         // A runtime whose device cannot be re-acquired ends the comparison: the cases compared
@@ -540,8 +520,8 @@ export function compareRuntimesCommand() {
           caseTimeoutMs: opts.caseTimeout * 1000,
           deno,
           chromium,
-          signal: stop.signal,
-          abandon: atOnce.signal,
+          signal: stop.afterCase,
+          abandon: stop.atOnce,
           backend,
           onCase: (c, i, n) => console.log(caseLine(c, i, n)),
           onResults: (r) => {
@@ -565,9 +545,9 @@ export function compareRuntimesCommand() {
           notRun,
         };
         const interrupted: ComparisonInterruption | undefined =
-          stopped === undefined && (stop.signal.aborted || atOnce.signal.aborted) &&
+          stopped === undefined && (stop.afterCase.aborted || stop.atOnce.aborted) &&
             notRun.length > 0
-            ? { signal: stoppedBy, selected: selection.mine.length, notRun }
+            ? { signal: stop.stoppedBy() ?? "SIGINT", selected: selection.mine.length, notRun }
             : undefined;
         const header = {
           deno: denoLine,
@@ -641,8 +621,7 @@ export function compareRuntimesCommand() {
           ? EXIT.failure
           : EXIT.ok;
       } finally {
-        Deno.removeSignalListener("SIGINT", onInt);
-        Deno.removeSignalListener("SIGTERM", onTerm);
+        stop.dispose();
         await chromium.close();
         deno.destroy();
       }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { listenForStop } from "./stop_signals.ts";
 import {
   BACKEND_MODULE_HELP,
   checkBackendId,
@@ -404,31 +405,9 @@ export function runCommand() {
       if (opts.runtime === "chromium") {
         device = await startChromiumRuntime({ chromium: opts.chromium });
       } else console.log(formatBackendChoice(applyBackendChoice()));
-      const afterCase = new AbortController();
-      const atOnce = new AbortController();
-      let exitOnStop: number = EXIT_SIGINT;
-      // A second Ctrl-C abandons the current case as SIGTERM does (still exit 130): a case
-      // that hangs kept the run, and every Ctrl-C after the first, waiting for --case-timeout
-      // (600 s by default), where kill -9 would have lost the reports.
-      const onInt = () => {
-        if (afterCase.signal.aborted) {
-          console.error("\ninterrupt again: abandoning the current case, writing the reports");
-          atOnce.abort();
-          return;
-        }
-        console.error(
-          "\ninterrupt: finishing the current case, then writing the reports (Ctrl-C again: " +
-            "at once)",
-        );
-        afterCase.abort();
-      };
-      const onTerm = () => {
-        console.error("\nSIGTERM: abandoning the current case, writing the reports");
-        exitOnStop = EXIT_SIGTERM;
-        atOnce.abort();
-      };
-      Deno.addSignalListener("SIGINT", onInt);
-      Deno.addSignalListener("SIGTERM", onTerm);
+      // Ctrl-C: after the current case; a second Ctrl-C or SIGTERM: at once (cli/stop_signals.ts)
+      const stop = listenForStop();
+      const exitOnStop = () => stop.stoppedBy() === "SIGTERM" ? EXIT_SIGTERM : EXIT_SIGINT;
       try {
         const report = await runMatrix({
           matrix: opts.matrix,
@@ -447,8 +426,8 @@ export function runCommand() {
           fault,
           backend,
           backendModules: opts.backendModule,
-          signal: afterCase.signal,
-          abandon: atOnce.signal,
+          signal: stop.afterCase,
+          abandon: stop.atOnce,
           ctx: device,
           // the groups of cases not run are looked up in the matrix, as the run read it
           writeReports: writeRunReports,
@@ -479,8 +458,8 @@ export function runCommand() {
             } in the user backends' WGSL (in summary.md under "Barrier check")`,
           );
         }
-        if (report.interrupted && atOnce.signal.aborted) {
-          Deno.exitCode = exitOnStop;
+        if (report.interrupted && stop.atOnce.aborted) {
+          Deno.exitCode = exitOnStop();
           return;
         }
         const drift = await driftAfterRun(report, {
@@ -492,14 +471,13 @@ export function runCommand() {
           stepSummary: true,
         });
         Deno.exitCode = report.interrupted
-          ? (afterCase.signal.aborted || atOnce.signal.aborted ? exitOnStop : EXIT.infra)
+          ? (stop.afterCase.aborted || stop.atOnce.aborted ? exitOnStop() : EXIT.infra)
           : Math.max(
             runExitCode(t),
             drift.regressions > 0 || unused.backendRanNothing ? EXIT.failure : EXIT.ok,
           );
       } finally {
-        Deno.removeSignalListener("SIGINT", onInt);
-        Deno.removeSignalListener("SIGTERM", onTerm);
+        stop.dispose();
         if (device && "close" in device) await device.close();
       }
     });

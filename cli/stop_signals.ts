@@ -1,0 +1,94 @@
+/**
+ * How a long command (`run`, `compare-runtimes`) stops on a signal: the first Ctrl-C (SIGINT)
+ * finishes the current case, then the reports are written; a second Ctrl-C, or SIGTERM (a CI
+ * runner's time limit), abandons the current case at once, and the reports are written for
+ * the cases before it. A case that hangs kept every Ctrl-C after the first waiting for
+ * --case-timeout, where kill -9 would have lost the reports.
+ *
+ * @module
+ */
+
+/** The listeners of {@link listenForStop}, and what they have seen. */
+export interface StopSignals {
+  /** Aborted by the first Ctrl-C: stop after the current case. */
+  readonly afterCase: AbortSignal;
+  /** Aborted by a second Ctrl-C or SIGTERM: abandon the current case. */
+  readonly atOnce: AbortSignal;
+  /** The signal that stopped the command (SIGTERM once seen), or null when none came. */
+  stoppedBy(): "SIGINT" | "SIGTERM" | null;
+  /** Remove the listeners. */
+  dispose(): void;
+}
+
+/** Options of {@link listenForStop}. */
+export interface ListenForStopOptions {
+  /** Where the lines that say what each signal does go (default: stderr). */
+  log?: (line: string) => void;
+  /** Add the listeners to this (default: Deno's; tests pass their own). */
+  listen?: {
+    add(signal: "SIGINT" | "SIGTERM", handler: () => void): void;
+    remove(signal: "SIGINT" | "SIGTERM", handler: () => void): void;
+  };
+}
+
+/**
+ * Listen for SIGINT and SIGTERM as a long command stops on them (see the module's text),
+ * saying on each what happens; `dispose()` removes the listeners.
+ *
+ * @example
+ * ```ts
+ * import { listenForStop } from "./stop_signals.ts";
+ * const handlers = new Map<string, () => void>();
+ * const lines: string[] = [];
+ * const stop = listenForStop({
+ *   log: (l) => lines.push(l),
+ *   listen: { add: (s, h) => handlers.set(s, h), remove: (s) => handlers.delete(s) },
+ * });
+ * handlers.get("SIGINT")!();
+ * stop.afterCase.aborted; // true
+ * stop.atOnce.aborted; // false
+ * handlers.get("SIGINT")!();
+ * stop.atOnce.aborted; // true
+ * stop.stoppedBy(); // "SIGINT"
+ * stop.dispose();
+ * ```
+ */
+export function listenForStop(options: ListenForStopOptions = {}): StopSignals {
+  const log = options.log ?? ((l: string) => console.error(l));
+  const listen = options.listen ?? {
+    add: (s: "SIGINT" | "SIGTERM", h: () => void) => Deno.addSignalListener(s, h),
+    remove: (s: "SIGINT" | "SIGTERM", h: () => void) => Deno.removeSignalListener(s, h),
+  };
+  const afterCase = new AbortController();
+  const atOnce = new AbortController();
+  let stoppedBy: "SIGINT" | "SIGTERM" | null = null;
+  const onInt = () => {
+    stoppedBy ??= "SIGINT";
+    if (afterCase.signal.aborted) {
+      log("\ninterrupt again: abandoning the current case, writing the reports");
+      atOnce.abort();
+      return;
+    }
+    log(
+      "\ninterrupt: finishing the current case, then writing the reports (Ctrl-C again: " +
+        "at once)",
+    );
+    afterCase.abort();
+  };
+  const onTerm = () => {
+    log("\nSIGTERM: abandoning the current case, writing the reports");
+    stoppedBy = "SIGTERM";
+    atOnce.abort();
+  };
+  listen.add("SIGINT", onInt);
+  listen.add("SIGTERM", onTerm);
+  return {
+    afterCase: afterCase.signal,
+    atOnce: atOnce.signal,
+    stoppedBy: () => stoppedBy,
+    dispose: () => {
+      listen.remove("SIGINT", onInt);
+      listen.remove("SIGTERM", onTerm);
+    },
+  };
+}

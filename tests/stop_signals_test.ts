@@ -1,0 +1,42 @@
+/**
+ * cli/stop_signals.ts: the first Ctrl-C stops after the current case, a second one or
+ * SIGTERM at once; the signal that stopped the command is the one its exit code names.
+ */
+import assert from "node:assert/strict";
+import { listenForStop } from "../cli/stop_signals.ts";
+
+function fakeSignals() {
+  const handlers = new Map<string, () => void>();
+  return {
+    handlers,
+    listen: {
+      add: (s: string, h: () => void) => void handlers.set(s, h),
+      remove: (s: string) => void handlers.delete(s),
+    },
+  };
+}
+
+Deno.test("listenForStop: Ctrl-C after the case, again at once; SIGTERM at once and names the stop", () => {
+  const lines: string[] = [];
+  const a = fakeSignals();
+  const one = listenForStop({ log: (l) => lines.push(l), listen: a.listen });
+  assert.equal(one.stoppedBy(), null);
+  a.handlers.get("SIGINT")!();
+  assert.deepEqual([one.afterCase.aborted, one.atOnce.aborted], [true, false]);
+  assert.match(lines[0], /finishing the current case.*Ctrl-C again: at once/);
+  a.handlers.get("SIGTERM")!();
+  assert.equal(one.atOnce.aborted, true);
+  assert.equal(one.stoppedBy(), "SIGTERM", "a SIGTERM after a Ctrl-C is exit 143");
+  one.dispose();
+  assert.equal(a.handlers.size, 0);
+
+  const b = fakeSignals();
+  const two = listenForStop({ log: () => {}, listen: b.listen });
+  b.handlers.get("SIGTERM")!();
+  assert.deepEqual([two.afterCase.aborted, two.atOnce.aborted, two.stoppedBy()], [
+    false,
+    true,
+    "SIGTERM",
+  ]);
+  two.dispose();
+});
