@@ -206,7 +206,7 @@ export function comparisonMarkdown(
     ...(i === undefined ? [] : [
       `**Interrupted by ${i.signal}: ${i.selected - i.notRun.length} of ${
         plural(i.selected, "selected case")
-      } compared; ${i.notRun.length} not run** (${
+      } ran; ${i.notRun.length} not run** (${
         i.notRun.slice(0, 10).map((id) => mdCell(id, Infinity)).join(", ")
       }${i.notRun.length > 10 ? ", ..." : ""})`,
       "",
@@ -271,7 +271,7 @@ export interface ComparisonInterruption {
   readonly signal: "SIGINT" | "SIGTERM";
   /** Cases the comparison selected. */
   readonly selected: number;
-  /** Ids of the selected cases not compared. */
+  /** Ids of the selected cases not run. */
   readonly notRun: readonly string[];
 }
 

@@ -170,7 +170,7 @@ Deno.test({
       assert.ok(report.interrupted.notRun.length > 0, "stopped before the end");
       assert.match(
         await Deno.readTextFile(`${out}/compare-runtimes.md`),
-        /\*\*Interrupted by SIGINT: \d+ of \d+ selected cases? compared; \d+ not run\*\*/,
+        /\*\*Interrupted by SIGINT: \d+ of \d+ selected cases? ran; \d+ not run\*\*/,
       );
       assert.match(text, /^interrupted by SIGINT: \d+ of \d+ selected cases? ran; /m);
     } finally {

@@ -320,6 +320,24 @@ Deno.test("compare-runtimes.md: a case one device cannot cover reads so, as on t
     totals,
     new RegExp(`^${cases.length} cases?: 0 compared, .*not covered by one device ${cases.length}$`),
   );
+  // cut short by a signal: the cases that ran are counted as the console counts them ("ran");
+  // "N of M selected cases compared" contradicted the totals' "0 compared" under it
+  const cut = comparisonMarkdown(cases, {
+    deno: "d",
+    chromium: "c",
+    sameDriver: false,
+    matrix: "smoke",
+    filter,
+    interrupted: { signal: "SIGTERM", selected: cases.length + 1, notRun: ["x"] },
+  });
+  assert.ok(
+    cut.includes(
+      `**Interrupted by SIGTERM: ${cases.length} of ${cases.length + 1} selected cases ran; ` +
+        "1 not run**",
+    ),
+    cut,
+  );
+  assert.ok(!cut.includes("selected cases compared"), cut);
 });
 
 Deno.test("compareRuntimes: abandon stops in the case under way, which is left out (SIGTERM, a second Ctrl-C)", async () => {

@@ -145,8 +145,8 @@ Deno.test("cli and runner text: a count of 1 in the singular, the run line's for
     matrix: "m",
     interrupted: { signal: "SIGINT" as const, selected, notRun: ["a"] },
   });
-  assert.match(comparisonMarkdown([], header(1)), /: 0 of 1 selected case compared; 1 not run/);
-  assert.match(comparisonMarkdown([], header(2)), /: 1 of 2 selected cases compared; 1 not run/);
+  assert.match(comparisonMarkdown([], header(1)), /: 0 of 1 selected case ran; 1 not run/);
+  assert.match(comparisonMarkdown([], header(2)), /: 1 of 2 selected cases ran; 1 not run/);
   // explain --case naming no case of a one-case matrix: "(1 cases; the nearest: ...)"
   const dir = await Deno.makeTempDir();
   try {
