@@ -14,7 +14,7 @@ import { explainCommandFor } from "./explain_command.ts";
 import { mdCell, mdCode } from "./md_text.ts";
 import { isExpectedSkip, missingIds, notRunIds, summaryTotals } from "./totals.ts";
 import { reportNotCovered } from "./not_covered.ts";
-import { runVerdict } from "./verdict.ts";
+import { plantedFaultText, runVerdict } from "./verdict.ts";
 import { plural } from "../util/plural.ts";
 
 /** Options of {@link toMarkdown}. */
@@ -235,12 +235,11 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
       "",
     );
   }
-  if (report.plantedFault !== undefined) {
+  const faultText = plantedFaultText(report);
+  if (faultText !== null) {
     out.push(
-      `⚠ **Planted fault \`${report.plantedFault}\`** (\`run --plant-fault\`): every case ran ` +
-        "with it whose kernels execute it, so its failures show the checks catching the fault; " +
-        "they are not a regression of the kernels. The other cases ran the clean kernels " +
-        "(`run` warned of them when it started).",
+      `⚠ **Planted fault ${mdCode(report.plantedFault ?? "")}** (\`run --plant-fault\`): ` +
+        mdCell(faultText, Infinity),
       "",
     );
   }

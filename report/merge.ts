@@ -9,6 +9,7 @@ import type {
   BackendBarrierFinding,
   CaseResult,
   EnvironmentDifference,
+  PlantedFaultClean,
   RunReport,
 } from "../results/types.ts";
 import { sameMatrixName } from "../matrix/matrix_name.ts";
@@ -442,6 +443,16 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
     interrupted: missing.length > 0 && reports.some((r) => r.interrupted),
     missing,
     ...(first.plantedFault !== undefined ? { plantedFault: first.plantedFault } : {}),
+    // each shard's cases that ran the clean kernels, once each (known only where every shard
+    // recorded them)
+    ...(first.plantedFault !== undefined && reports.every((r) => r.plantedFaultClean)
+      ? {
+        plantedFaultClean: unionClean(
+          reports.flatMap((r) => r.plantedFaultClean ?? []),
+          first.matrixIds,
+        ),
+      }
+      : {}),
     ...(first.backend !== undefined ? { backend: first.backend } : {}),
     // named again by the commands that finish the merge: only when every shard read there
     // (the configs themselves are checked by their digests)
@@ -680,4 +691,15 @@ function sameList(a: readonly string[] | undefined, b: readonly string[] | undef
  */
 function unionFindings(items: readonly BackendBarrierFinding[]): BackendBarrierFinding[] {
   return mergeLabels(items, (f) => JSON.stringify([f.backend, f.location, f.kind, f.message]));
+}
+
+/** Cases that ran the clean kernels, each id once (the first shard's reason), in matrix order. */
+function unionClean(
+  clean: readonly PlantedFaultClean[],
+  matrixIds: readonly string[],
+): PlantedFaultClean[] {
+  const at = new Map(matrixIds.map((id, i) => [id, i]));
+  const seen = new Set<string>();
+  return clean.filter((c) => !seen.has(c.id) && seen.add(c.id) !== undefined)
+    .sort((a, b) => (at.get(a.id) ?? Infinity) - (at.get(b.id) ?? Infinity));
 }

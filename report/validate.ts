@@ -298,6 +298,14 @@ export function runReportProblem(v: unknown): string | null {
   if (v.plantedFault !== undefined && (typeof v.plantedFault !== "string" || !v.plantedFault)) {
     return 'field "plantedFault" must be a fault id or absent';
   }
+  if (
+    v.plantedFaultClean !== undefined && (!Array.isArray(v.plantedFaultClean) ||
+      !v.plantedFaultClean.every((c) =>
+        isRecord(c) && typeof c.id === "string" && typeof c.reason === "string"
+      ))
+  ) {
+    return 'field "plantedFaultClean" must be a list of { id, reason } or absent';
+  }
   if (v.backend !== undefined && (typeof v.backend !== "string" || !v.backend)) {
     return 'field "backend" must be a backend id or absent (absent: the adapter chose)';
   }

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import type { RunReport } from "../results/types.ts";
+import type { PlantedFaultClean, RunReport } from "../results/types.ts";
+import { plural } from "../util/plural.ts";
 import { summaryTotals } from "./totals.ts";
 import { reportNotCovered } from "./not_covered.ts";
 import { unusedBackends } from "./unused_backends.ts";
@@ -86,4 +87,53 @@ export function runVerdict(report: RunReport, options: RunVerdictOptions = {}): 
     selected,
     headline,
   };
+}
+
+/**
+ * How many cases of a `run --plant-fault` run did not execute the fault, by reason (from
+ * report.json `plantedFaultClean`, or a run's own list), in first-seen order.
+ *
+ * @example
+ * ```ts
+ * import { cleanReasonCounts } from "./verdict.ts";
+ * cleanReasonCounts([{ id: "a", reason: "r" }, { id: "b", reason: "r" }]); // Map { "r" => 2 }
+ * ```
+ */
+export function cleanReasonCounts(
+  clean: readonly PlantedFaultClean[],
+): Map<string, number> {
+  const why = new Map<string, number>();
+  for (const c of clean) why.set(c.reason, (why.get(c.reason) ?? 0) + 1);
+  return why;
+}
+
+/**
+ * What summary.md and report.html say of a run's planted fault after its id: which cases
+ * ran with it and, from `plantedFaultClean`, how many ran the clean kernels and why (a
+ * report written before that was recorded says only that such cases may exist). Plain text
+ * (the caller escapes it); null without a planted fault.
+ *
+ * @example
+ * ```ts ignore
+ * import { plantedFaultText } from "./verdict.ts";
+ * plantedFaultText(report); // "every case ran with it, so its failures show ..."
+ * ```
+ */
+export function plantedFaultText(
+  report: Pick<RunReport, "plantedFault" | "plantedFaultClean" | "shardIds">,
+): string | null {
+  if (report.plantedFault === undefined) return null;
+  const caught = "so its failures show the checks catching the fault; they are not a " +
+    "regression of the kernels.";
+  const clean = report.plantedFaultClean;
+  if (clean === undefined) {
+    return `every case ran with it whose kernels execute it, ${caught} The other cases ran ` +
+      "the clean kernels (run warned of them when it started).";
+  }
+  if (clean.length === 0) return `every case ran with it, ${caught}`;
+  const reasons = [...cleanReasonCounts(clean)].map(([reason, k]) => `${k} × ${reason}`);
+  const total = report.shardIds.length;
+  return `every case ran with it whose kernels execute it, ${caught} ${clean.length} of ` +
+    `${plural(total, "case")} ${clean.length === 1 ? "does" : "do"} not execute it and ran ` +
+    `the clean kernels (${reasons.join("; ")}): their passes say nothing about the checks.`;
 }

@@ -184,6 +184,14 @@ export interface BrowserFingerprint {
   readonly userAgent: string;
 }
 
+/** A case of a `run --plant-fault` run that does not execute the fault, and why. */
+export interface PlantedFaultClean {
+  /** The case id. */
+  readonly id: string;
+  /** Why its kernels do not execute the fault (`run`'s warning's words). */
+  readonly reason: string;
+}
+
 /** report.json */
 export interface RunReport {
   /** Format version. */
@@ -224,6 +232,13 @@ export interface RunReport {
    * none was planted (and in reports written before it was recorded).
    */
   readonly plantedFault?: string;
+  /**
+   * With `plantedFault`: the cases of the run whose kernels do not execute the fault (they
+   * ran the clean kernels, so their passes say nothing about the checks), each with why
+   * (`run` warns of them as it starts), in matrix order; empty when every case executes it.
+   * Absent without a planted fault, and in reports written before it was recorded.
+   */
+  readonly plantedFaultClean?: readonly PlantedFaultClean[];
   /**
    * The backend `run --backend` ran every case on (a registered backend id). Absent when
    * none was given, each case running on the backend the adapter chose, and in reports

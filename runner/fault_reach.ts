@@ -23,6 +23,8 @@ import { caseRequest, resolveCase } from "./case_request.ts";
 import { caseBackend, caseSeed } from "./run_case.ts";
 import { DEVICE_CLASS_ENV } from "../gpu/device.ts";
 import { nounFor } from "../util/plural.ts";
+import { cleanReasonCounts } from "../report/verdict.ts";
+import type { PlantedFaultClean } from "../results/types.ts";
 
 /** Kernel files every attention run compiles, whatever its backend (kernels/attention.ts). */
 const SHARED_KERNEL_FILES: readonly string[] = ["rope.wgsl"];
@@ -173,9 +175,35 @@ export async function faultMiss(
 }
 
 /**
+ * The cases of `cases` that would not execute a planted fault, each with why, in their
+ * order (empty when every case would): unlike {@link faultMiss}, every case is asked. A
+ * run warns of them and records them (report.json `plantedFaultClean`): they run the clean
+ * kernels, so their passes say nothing about the checks.
+ *
+ * @example
+ * ```ts ignore
+ * import { faultMisses } from "./fault_reach.ts";
+ * const clean = await faultMisses(cases, fault, ctx.caps, { baseDir });
+ * clean.length; // 0: every case runs the fault
+ * ```
+ */
+export async function faultMisses(
+  cases: readonly Case[],
+  fault: Fault,
+  caps: DeviceCaps,
+  options: FaultReachOptions = {},
+): Promise<PlantedFaultClean[]> {
+  const clean: PlantedFaultClean[] = [];
+  for (const c of cases) {
+    const reason = await caseMiss(c, fault, caps, options);
+    if (reason !== null) clean.push({ id: c.id, reason });
+  }
+  return clean;
+}
+
+/**
  * How many of `cases` would not execute a planted fault, by reason (empty when every case
- * would): unlike {@link faultMiss}, every case is asked. A run warns of them: they run the
- * clean kernels, so their passes say nothing about the checks.
+ * would): {@link faultMisses} counted.
  *
  * @example
  * ```ts ignore
@@ -190,12 +218,7 @@ export async function faultMissCounts(
   caps: DeviceCaps,
   options: FaultReachOptions = {},
 ): Promise<Map<string, number>> {
-  const why = new Map<string, number>();
-  for (const c of cases) {
-    const miss = await caseMiss(c, fault, caps, options);
-    if (miss !== null) why.set(miss, (why.get(miss) ?? 0) + 1);
-  }
-  return why;
+  return cleanReasonCounts(await faultMisses(cases, fault, caps, options));
 }
 
 /**

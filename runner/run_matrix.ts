@@ -49,13 +49,15 @@ import { computeTotals } from "../report/totals.ts";
 import { profileLimitWarnings } from "./case_request.ts";
 import { lockOutDir } from "./out_lock.ts";
 import { collectFingerprint, hashConfigFiles } from "./fingerprint.ts";
-import { checkFaultReached, faultMissCounts, faultMissWarning } from "./fault_reach.ts";
+import { checkFaultReached, faultMisses, faultMissWarning } from "./fault_reach.ts";
+import { cleanReasonCounts } from "../report/verdict.ts";
 import { groupOf, runCase, type RunCaseOptions } from "./run_case.ts";
 import { isRemoteDevice, remoteFingerprint, type RunDevice } from "../gpu/runtime.ts";
 import type {
   BackendBarrierFinding,
   CaseResult,
   Fingerprint,
+  PlantedFaultClean,
   RunReport,
 } from "../results/types.ts";
 import { loadedBackendModules } from "../kernels/backend_module.ts";
@@ -751,6 +753,8 @@ async function runInFolder(
     // A profile cannot make the device bigger than it is: said once per profile and limit.
     for (const line of profileLimitWarnings(mine, ctx.caps)) console.error(line);
     const specCache = new Map<string, Promise<MlaSpec>>();
+    // the cases of this shard that run the clean kernels (recorded in report.json)
+    let faultClean: PlantedFaultClean[] = [];
     if (options.fault) {
       // A planted fault no case would execute could only give a green run: refused before
       // anything is written (the plans are resolved on the device's caps, nothing runs).
@@ -763,12 +767,16 @@ async function runInFolder(
       });
       // This shard's cases that do not execute it run clean: said, or their passes read as
       // the checks missing the fault.
-      const clean = await faultMissCounts(mine, options.fault, ctx.caps, {
+      faultClean = await faultMisses(mine, options.fault, ctx.caps, {
         baseDir,
         specCache,
         backend: options.backend,
       });
-      const warning = faultMissWarning(options.fault.id, mine.length, clean);
+      const warning = faultMissWarning(
+        options.fault.id,
+        mine.length,
+        cleanReasonCounts(faultClean),
+      );
       if (warning !== null) console.error(warning);
     }
     // another runtime's adapter (its caps with every info field it reports) and browser
@@ -814,7 +822,7 @@ async function runInFolder(
       endedAt: new Date().toISOString(),
       totals: computeTotals(results),
       interrupted,
-      ...(options.fault ? { plantedFault: options.fault.id } : {}),
+      ...(options.fault ? { plantedFault: options.fault.id, plantedFaultClean: faultClean } : {}),
       ...(options.configRoot !== undefined ? { configRoot: options.configRoot } : {}),
       ...(options.backendModules?.length
         ? {

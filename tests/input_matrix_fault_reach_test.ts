@@ -129,6 +129,13 @@ Deno.test({
       );
       const summary = await Deno.readTextFile(`${dir}/summary.md`);
       assert.match(summary, /every case ran with it whose kernels execute it/);
+      // recorded, so the reports count them after the terminal is gone
+      assert.match(summary, /1 of 2 cases does not execute it and ran the clean kernels/);
+      const report = JSON.parse(await Deno.readTextFile(`${dir}/report.json`));
+      assert.deepEqual(
+        report.plantedFaultClean.map((c: { id: string }) => c.id.includes("path=expanded")),
+        [true],
+      );
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -12,6 +12,7 @@ import {
   textWidth,
 } from "../report/html/mod.ts";
 import { formatTable, toMarkdown as toBenchMarkdown } from "../bench/report.ts";
+import { toMarkdown } from "../report/markdown.ts";
 import {
   benchReportHtml,
   crossoverPoints,
@@ -91,6 +92,27 @@ Deno.test("html run: the planted failure comes first, with its parity details", 
   assert.match(html, /<dt>Revision<\/dt><dd>0123456789abcdef0123456789abcdef01234567<\/dd>/);
   assert.match(html, /class="verdict bad"[^>]*>8 cases: 5 pass, 1 fail, 0 unexpected, 1 error/);
   assertSelfContained(html);
+});
+
+Deno.test("html run and summary.md: a planted fault's note says how many cases ran the clean kernels and why, or that every case ran it", async () => {
+  const a = result({ b: 1, path: "absorbed" }), e = result({ b: 1, path: "expanded" });
+  const reason = "runs on wgsl-expanded, which does not compile absorbed.wgsl";
+  const some = report([a, e], {
+    plantedFault: "kpe-left-out",
+    plantedFaultClean: [{ id: e.id, reason }],
+  });
+  const all = report([a], { plantedFault: "kpe-left-out", plantedFaultClean: [] });
+  const cleanLine = `1 of 2 cases does not execute it and ran the clean kernels (1 × ${reason}): ` +
+    "their passes say nothing about the checks.";
+  // both said "the other cases ran the clean kernels (run warned of them when it started)",
+  // counting none, and said so of a run whose every case ran it
+  const note = (html: string) => /<p class="note" id="planted-fault">(.*?)<\/p>/s.exec(html)?.[1];
+  assert.ok(note(await runReportHtml(some))?.includes(cleanLine), note(await runReportHtml(some)));
+  assert.ok(toMarkdown(some).includes(cleanLine), toMarkdown(some));
+  for (const text of [note(await runReportHtml(all)) ?? "", toMarkdown(all)]) {
+    assert.match(text, /every case ran with it, so its failures show the checks catching/);
+    assert.doesNotMatch(text, /clean kernels/);
+  }
 });
 
 Deno.test("html run: headroom plot has one mark per case and side, drawn as SVG", async () => {

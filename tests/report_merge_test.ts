@@ -243,6 +243,20 @@ Deno.test("merge: shards of another device, runtime, kernel, plan caps or plante
     await shardDir(`${tmp}/f2`, all, all.slice(3), { plantedFault: "lse-offset" });
     const m = await mergeRuns([`${tmp}/f1`, `${tmp}/f2`]);
     assert.equal(m.report.plantedFault, "lse-offset");
+    // each shard's cases that ran the clean kernels, in matrix order (given in reverse here)
+    const clean = (i: number) => ({ id: all[i].id, reason: `r${i}` });
+    await shardDir(`${tmp}/c1`, all, all.slice(0, 3), {
+      plantedFault: "lse-offset",
+      plantedFaultClean: [clean(1)],
+    });
+    await shardDir(`${tmp}/c2`, all, all.slice(3), {
+      plantedFault: "lse-offset",
+      plantedFaultClean: [clean(5), clean(4)],
+    });
+    const c = await mergeRuns([`${tmp}/c2`, `${tmp}/c1`]);
+    assert.deepEqual(c.report.plantedFaultClean, [clean(1), clean(4), clean(5)]);
+    // unknown where a shard did not record them (a report from before they were)
+    assert.equal(m.report.plantedFaultClean, undefined);
   });
 });
 

@@ -23,7 +23,7 @@ import { groupCountsText, groupLines } from "../markdown.ts";
 import { MAX_BARRIER_ROWS } from "../junit.ts";
 import { summaryTotals } from "../totals.ts";
 import { reportNotCovered } from "../not_covered.ts";
-import { runVerdict } from "../verdict.ts";
+import { plantedFaultText, runVerdict } from "../verdict.ts";
 import { finishCommands } from "../finish_commands.ts";
 import { notRunGroups } from "../case_groups.ts";
 import { runtimeLabel } from "../runtime_label.ts";
@@ -318,14 +318,12 @@ function build(
       where: "results.jsonl and report.json",
     }));
   }
-  if (report.plantedFault !== undefined) {
+  const faultText = plantedFaultText(report);
+  if (faultText !== null) {
     sections.push(
       `<p class="note" id="planted-fault">Planted fault <code>${
-        escapeHtml(report.plantedFault)
-      }</code> (<code>run --plant-fault</code>): every case ran with it whose kernels execute ` +
-        "it, so its failures show the checks catching the fault; they are not a regression of " +
-        "the kernels. The other cases ran the clean kernels (<code>run</code> warned of them " +
-        "when it started).</p>",
+        escapeHtml(report.plantedFault ?? "")
+      }</code> (<code>run --plant-fault</code>): ${escapeHtml(faultText)}</p>`,
     );
   }
   const barriers = report.barrierFindings ?? [];
