@@ -177,8 +177,8 @@ function parentOf(path: string): string {
 }
 
 /**
- * Checks that `path` can be written as a file: it is not a folder, its folder exists and
- * is writable (a hidden probe file is created and removed there). Nothing is created at
+ * Checks that `path` can be written as a file: it is not a folder, nor a device, pipe or
+ * socket (the atomic write would replace it), its folder exists and is writable (a hidden probe file is created and removed there). Nothing is created at
  * `path` itself. Throws an {@link OutputPathError}.
  *
  * @example
@@ -207,6 +207,16 @@ export async function checkOutputFile(
   }
   if (info?.isDirectory) {
     throw new OutputPathError(label, path, "is a folder; give a file path");
+  }
+  // The file is written atomically (a temporary file renamed over it): a device such as
+  // /dev/null was replaced by a regular file (as root), and nothing reached a pipe.
+  if (info !== null && !info.isFile) {
+    throw new OutputPathError(
+      label,
+      path,
+      "is not a regular file (a device, pipe or socket), which the atomic write would " +
+        "replace; give a file path",
+    );
   }
   const dir = parentOf(path);
   let dirInfo: Deno.FileInfo | null;

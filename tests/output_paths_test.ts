@@ -87,6 +87,31 @@ Deno.test("prepareOutputDir creates a missing folder; checkOutputFile creates no
   await assert.rejects(checkOutputFile(`${dir}/`), OutputPathError);
 });
 
+Deno.test("compare --md naming a pipe (not a regular file) is exit 2 and the pipe stays", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const fifo = `${dir}/pipe`;
+    const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+    assert.ok(made.success, "mkfifo");
+    await assert.rejects(
+      checkOutputFile(fifo, { label: "--md" }),
+      (e: Error) =>
+        e instanceof OutputPathError &&
+        e.message === `--md ${fifo}: is not a regular file (a device, pipe or socket), which ` +
+            "the atomic write would replace; give a file path",
+    );
+    // the comparison renamed a regular file over it (over /dev/null, run as root), exit 0
+    const a = `${dir}/a.json`;
+    await Deno.copyFile("baselines/llvmpipe-65541-vulkan.json", a);
+    const r = await runCli(["compare", a, a, "--md", fifo]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--md .*pipe: is not a regular file/);
+    assert.ok((await Deno.lstat(fifo)).isFifo, "still a pipe");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("compare and history: an output that is an input, or another output, is exit 2 and nothing is written", async () => {
   const dir = await Deno.makeTempDir();
   try {
