@@ -184,7 +184,9 @@ export function compareSummaryLine(report: CompareReport): string {
 
 /**
  * Why speed went untested where it did: "speed not tested in 22 cases: too few samples (3;
- * at least 5 a side): run --repeats 5 or more, with a baseline made so".
+ * at least 5 a side): both sides need --repeats 5 or more" (the runs compared, the baseline
+ * and the run checked against it, or an upgrade check's two sides: not "with a baseline
+ * made so", which an upgrade check has none of).
  *
  * @example
  * ```ts ignore
@@ -197,8 +199,8 @@ export function untestedText(report: CompareReport): string {
   const min = report.thresholds.minSamples;
   // no parentheses of its own at the end: the drift summary puts this text in parentheses
   return `speed not tested in ${plural(s.untested, "case")}: too few ` +
-    `samples (${s.fewestSamples ?? "?"}; at least ${min} a side): run --repeats ${min} or more, ` +
-    "with a baseline made so";
+    `samples (${s.fewestSamples ?? "?"}; at least ${min} a side): both sides need --repeats ` +
+    `${min} or more`;
 }
 
 function notComparableCount(report: CompareReport): number {

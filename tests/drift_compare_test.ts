@@ -189,7 +189,7 @@ Deno.test("slowed kernel (synthetic samples): speed regression flagged as signif
   assert.equal(u.speed.fewestSamples, 3);
   assert.match(
     compareSummaryLine(u),
-    /speed x\d\.\d+ \(geomean\) \(speed not tested in 1 case: too few samples \(3; at least 5 a side\): run --repeats 5 or more, with a baseline made so\)/,
+    /speed x\d\.\d+ \(geomean\) \(speed not tested in 1 case: too few samples \(3; at least 5 a side\): both sides need --repeats 5 or more\)/,
   );
   assert.match(compareToMarkdown(u), /⚠ speed not tested in 1 case/);
   // no samples on a side (run --repeats 0): untested too, not silent
