@@ -227,8 +227,9 @@ export interface RunReport {
    */
   readonly missing?: readonly string[];
   /**
-   * The fault `run --plant-fault` planted in every case's kernels (parity/faults.ts id):
-   * the run's failures are the fault's, shown to be caught, not a regression. Absent when
+   * The fault `run --plant-fault` planted in the cases' kernels (parity/faults.ts id): the
+   * run's failures are the fault's, shown to be caught, not a regression (the cases whose
+   * kernels do not execute it are `plantedFaultClean`). Absent when
    * none was planted (and in reports written before it was recorded).
    */
   readonly plantedFault?: string;

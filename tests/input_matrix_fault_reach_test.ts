@@ -258,3 +258,16 @@ Deno.test({
     }
   },
 });
+
+Deno.test("run --help: --plant-fault says not every case runs the fault, and when it is refused", async () => {
+  const r = await runCli(["run", "--help"]);
+  assert.equal(r.code, 0);
+  const help = r.stdout.replace(/\s+/g, " ");
+  // it read "run every case with a planted fault" while cases that do not compile the
+  // faulted file run clean
+  assert.doesNotMatch(help, /run every case with a planted fault/);
+  assert.match(
+    help,
+    /A case whose kernels do not execute it runs clean \(warned, and counted in the reports\); a selection where none does is exit 2/,
+  );
+});
