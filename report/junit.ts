@@ -184,6 +184,10 @@ export function junitProperties(report: RunReport): Record<string, string> {
   props["run.shard"] = report.shard ?? "";
   props["run.interrupted"] = String(report.interrupted);
   if (report.plantedFault !== undefined) props["run.plantedFault"] = report.plantedFault;
+  // the cases that ran the clean kernels (summary.md and report.html say how many and why)
+  if (report.plantedFault !== undefined && report.plantedFaultClean !== undefined) {
+    props["run.plantedFaultClean"] = String(report.plantedFaultClean.length);
+  }
   // the static barrier check of the user backends' WGSL: said, not counted as a failure
   // (a finding is a lead to read; summary.md lists them under "Barrier check")
   const barriers = report.barrierFindings;

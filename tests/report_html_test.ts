@@ -13,6 +13,7 @@ import {
 } from "../report/html/mod.ts";
 import { formatTable, toMarkdown as toBenchMarkdown } from "../bench/report.ts";
 import { toMarkdown } from "../report/markdown.ts";
+import { toJunitXml } from "../report/junit.ts";
 import {
   benchReportHtml,
   crossoverPoints,
@@ -109,6 +110,8 @@ Deno.test("html run and summary.md: a planted fault's note says how many cases r
   const note = (html: string) => /<p class="note" id="planted-fault">(.*?)<\/p>/s.exec(html)?.[1];
   assert.ok(note(await runReportHtml(some))?.includes(cleanLine), note(await runReportHtml(some)));
   assert.ok(toMarkdown(some).includes(cleanLine), toMarkdown(some));
+  assert.match(toJunitXml(some), /<property name="run.plantedFaultClean" value="1"\/>/);
+  assert.match(toJunitXml(all), /<property name="run.plantedFaultClean" value="0"\/>/);
   for (const text of [note(await runReportHtml(all)) ?? "", toMarkdown(all)]) {
     assert.match(text, /every case ran with it, so its failures show the checks catching/);
     assert.doesNotMatch(text, /clean kernels/);
