@@ -27,7 +27,7 @@ import type { Case } from "../matrix/types.ts";
 import { OutputWriteError, ReportFileError } from "../report/errors.ts";
 import { readReportJson } from "../report/json.ts";
 import { formatJsonlLine, JsonlWriter, readJsonl } from "../report/jsonl.ts";
-import { writeTextAtomic } from "../util/fs.ts";
+import { isStorageFull, writeTextAtomic } from "../util/fs.ts";
 import { headerlessResults, RUN_FILES, RUN_REPORT_FILES } from "../report/merge.ts";
 import { BENCH_ONLY_FILES, BENCH_RECORDS } from "../report/output_paths.ts";
 import { prepareOutputDir } from "../report/output_paths.ts";
@@ -46,6 +46,7 @@ import {
   ProgressReporter,
 } from "../report/progress.ts";
 import { computeTotals } from "../report/totals.ts";
+import { runCommandFor } from "../report/finish_commands.ts";
 import { profileLimitWarnings } from "./case_request.ts";
 import { lockOutDir } from "./out_lock.ts";
 import { collectFingerprint, hashConfigFiles } from "./fingerprint.ts";
@@ -927,8 +928,9 @@ async function runInFolder(
           fatal = new OutputWriteError(
             resultsPath,
             `cannot write the result of ${c.id}: ${osText(e)}; the run stopped there and the ` +
-              `${plural(kept, "result")} before it are kept: free space, then --resume runs ` +
-              "the rest",
+              `${plural(kept, "result")} before it are kept: free space, then run the rest ` +
+              // the run's own options: a bare `--resume` is refused for another filter
+              `with ${runCommandFor(header([], true), options.out, true)}`,
             { cause: e },
           );
           writeFailed = true;
@@ -982,7 +984,22 @@ async function runInFolder(
       // on the disk that results.jsonl could not be written to, the reports most likely
       // cannot be either: the folder reads as a killed run (run.json "running"), which
       // --resume and merge take, and the error that stopped the run is the one said
-      if (!writeFailed) throw e;
+      if (writeFailed) {
+        // said below
+      } else if (isStorageFull(e)) {
+        // "free space and run the command again" was refused: the folder holds a
+        // half-finished run (run.json "running"); a resume writes the reports
+        throw new OutputWriteError(
+          options.out,
+          `cannot write the run's reports (${osText(e)}); its ${
+            plural(results.length, "result")
+          } are kept in results.jsonl: free space, then ` +
+            `${runCommandFor(report, options.out, true)} writes them (running any case not run)`,
+          { cause: e },
+        );
+      } else {
+        throw e;
+      }
     }
     if (fatal) throw fatal;
     return report;

@@ -316,8 +316,11 @@ Deno.test("a full disk under results.jsonl stops the run in one message, exit 3,
     assert.equal(
       e.message,
       `${out}/results.jsonl: cannot write the result of ${fullIn}: No space left on device; ` +
-        "the run stopped there and the 2 results before it are kept: free space, then " +
-        "--resume runs the rest",
+        "the run stopped there and the 2 results before it are kept: free space, then run the " +
+        // the run's own options (a bare --resume is refused for another filter)
+        `rest with deno task harness run --matrix smoke --filter '${options.filter}' --repeats 0 ` +
+        `--out ` +
+        `${out} --resume`,
     );
     assert.equal(exitCodeOf(e), 3);
     const lines = (await Deno.readTextFile(`${out}/results.jsonl`)).trim().split("\n");
@@ -326,6 +329,53 @@ Deno.test("a full disk under results.jsonl stops the run in one message, exit 3,
     assert.equal(resumed.interrupted, false);
     assert.equal(resumed.results.length, resumed.shardIds.length);
     assert.equal(new Set(resumed.results.map((r) => r.id)).size, resumed.shardIds.length);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("a full disk under the reports after every case ran names the resume that writes them", async () => {
+  const ctx = await stubDevice(() => false, () => Promise.resolve());
+  const out = await Deno.makeTempDir({ prefix: "mla-disk-full-" });
+  const options = {
+    matrix: "smoke",
+    filter: "preset=tiny;dtype=f32;b=2;sq=1;layout=bshd",
+    out,
+    repeats: 0,
+    progress: SILENT_PROGRESS,
+    ctx,
+    testOnlyCaseRunner: PASS_STUB,
+  };
+  try {
+    const e = await runMatrix({
+      ...options,
+      writeReports: () =>
+        Promise.reject(
+          Object.assign(new Error(`${out}/report.json: No space left on device (os error 28)`), {
+            code: "ENOSPC",
+          }),
+        ),
+    }).then(() => null, (e: Error) => e);
+    // it said "free space and run the command again", which is refused: the folder holds a
+    // half-finished run
+    assert.ok(e instanceof OutputWriteError, `expected OutputWriteError, got ${e?.stack}`);
+    const kept = (await Deno.readTextFile(`${out}/results.jsonl`)).trim().split("\n").length;
+    assert.equal(
+      e.message,
+      `${out}: cannot write the run's reports (${out}/report.json: No space left on device); ` +
+        `its ${kept} results are kept in results.jsonl: free space, then deno task harness run ` +
+        `--matrix smoke --filter '${options.filter}' --repeats 0 --out ${out} --resume writes ` +
+        "them (running any case not run)",
+    );
+    assert.equal(exitCodeOf(e), 3);
+    // and that resume does
+    const resumed = await runMatrix({
+      ...options,
+      resume: true,
+      writeReports: (dir: string, report: RunReport) => writeRunReports(dir, report),
+    });
+    assert.equal(resumed.results.length, kept);
+    assert.ok((await Deno.stat(`${out}/report.json`)).isFile);
   } finally {
     await Deno.remove(out, { recursive: true });
   }
