@@ -20,6 +20,7 @@ import { unusedBackends } from "../report/unused_backends.ts";
 import { isExpectedSkip } from "../report/totals.ts";
 import { PROGRESS_MODES } from "../report/progress.ts";
 import { prepareOutputDir } from "../report/output_paths.ts";
+import { finishCommands } from "../report/finish_commands.ts";
 import { writeRunReports } from "../report/run_reports.ts";
 import { DEFAULT_CASE_TIMEOUT_S, runMatrix } from "../runner/run_matrix.ts";
 import { backendsCompiling, mayCompile } from "../runner/fault_reach.ts";
@@ -437,6 +438,13 @@ export function runCommand() {
         });
         const t = report.totals;
         console.log(runSummaryLine(report, opts.out));
+        // a stopped run: the command that finishes it, which summary.md and report.html give
+        // (the terminal said only how many cases were not run)
+        if (report.interrupted) {
+          for (const cmd of finishCommands(report, opts.out)) {
+            console.error(`to finish the run: ${cmd}`);
+          }
+        }
         const gap = notCoveredLine(report.results, { runtime: opts.runtime });
         if (gap !== null) console.log(gap);
         // A backend asked for that no case ran on: said, and with --backend the run fails

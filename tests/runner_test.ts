@@ -192,6 +192,14 @@ Deno.test({
     const status = await child.status;
     assert.equal(status.code, 130, text);
     assert.match(text, /interrupt again: abandoning the current case, writing the reports/);
+    // the command that finishes the run, which only summary.md and report.html gave
+    assert.ok(
+      text.includes(
+        "to finish the run: deno task harness run --matrix smoke --filter " +
+          "'preset=tiny;path=absorbed;dtype=f32;sq=1;layout=bshd;causal=1' --backend-module ",
+      ) && text.includes(` --backend naive-launch-hangs-said --repeats 0 --out ${out} --resume`),
+      text,
+    );
     const report = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
     assert.equal(report.interrupted, true);
     assert.deepEqual(report.results, [], "the hung case abandoned, not run to its timeout");
