@@ -103,7 +103,7 @@ Deno.test("bench summary.md and compare-runtimes.md keep their cells; a compiler
   });
   assert.match(
     cut,
-    /^# compare-runtimes: m\n\n\*\*Interrupted by SIGINT: 1 of 3 selected cases compared; 2 not run\*\* \(a, b\)\n/,
+    /^# compare-runtimes: m\n\n\*\*Interrupted by SIGINT: 1 of 3 selected cases ran; 2 not run\*\* \(a, b\)\n/,
   );
 });
 
