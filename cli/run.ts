@@ -21,6 +21,7 @@ import { isExpectedSkip } from "../report/totals.ts";
 import { PROGRESS_MODES } from "../report/progress.ts";
 import { prepareOutputDir } from "../report/output_paths.ts";
 import { finishCommands } from "../report/finish_commands.ts";
+import { faultUncaught } from "../report/verdict.ts";
 import { writeRunReports } from "../report/run_reports.ts";
 import { DEFAULT_CASE_TIMEOUT_S, runMatrix } from "../runner/run_matrix.ts";
 import { backendsCompiling, mayCompile } from "../runner/fault_reach.ts";
@@ -438,6 +439,15 @@ export function runCommand() {
         });
         const t = report.totals;
         console.log(runSummaryLine(report, opts.out));
+        // a planted fault no case failed on proves nothing: said, where a green line read as
+        // the checks having caught it
+        if (fault && faultUncaught(report)) {
+          console.error(
+            `warning: --plant-fault ${fault.id}: no case failed, so this run does not show the ` +
+              "checks catching it: its cases may not reach the faulted code (the fault: " +
+              `${fault.description})`,
+          );
+        }
         // a stopped run: the command that finishes it, which summary.md and report.html give
         // (the terminal said only how many cases were not run)
         if (report.interrupted) {

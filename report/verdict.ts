@@ -80,9 +80,14 @@ export function runVerdict(report: RunReport, options: RunVerdictOptions = {}): 
     ? `The run fails: --backend ${b} ran none of the cases expected to run (each was refused ` +
       "or not reached, not only for what this device lacks)."
     : null;
-  const headline = [coverage, failed].filter((x) => x !== null).join(" ") || null;
+  // a planted fault no case failed on: the run proves nothing about the checks, where a
+  // green page read as the proof (`run --plant-fault`: "the run must turn red")
+  const uncaught = faultUncaught(report)
+    ? `The planted fault ${report.plantedFault} was not caught: no case failed.`
+    : null;
+  const headline = [coverage, failed, uncaught].filter((x) => x !== null).join(" ") || null;
   return {
-    level: bad ? "bad" : verified < selected ? "warn" : "ok",
+    level: bad ? "bad" : verified < selected || uncaught !== null ? "warn" : "ok",
     verified,
     selected,
     headline,
@@ -120,11 +125,15 @@ export function cleanReasonCounts(
  * ```
  */
 export function plantedFaultText(
-  report: Pick<RunReport, "plantedFault" | "plantedFaultClean" | "shardIds">,
+  report: Pick<RunReport, "plantedFault" | "plantedFaultClean" | "shardIds" | "results">,
 ): string | null {
   if (report.plantedFault === undefined) return null;
-  const caught = "so its failures show the checks catching the fault; they are not a " +
-    "regression of the kernels.";
+  const caught = faultUncaught(report)
+    ? "but no case failed, so this run does not show the checks catching it: the cases that " +
+      "compile its kernels may not reach the faulted code (run warned of it with what the " +
+      "fault changes)."
+    : "so its failures show the checks catching the fault; they are not a regression of the " +
+      "kernels.";
   const clean = report.plantedFaultClean;
   if (clean === undefined) {
     return `every case ran with it whose kernels execute it, ${caught} The other cases ran ` +
@@ -136,4 +145,20 @@ export function plantedFaultText(
   return `every case ran with it whose kernels execute it, ${caught} ${clean.length} of ` +
     `${plural(total, "case")} ${clean.length === 1 ? "does" : "do"} not execute it and ran ` +
     `the clean kernels (${reasons.join("; ")}): their passes say nothing about the checks.`;
+}
+
+/**
+ * Whether a `run --plant-fault` run ended with no case failed, errored or decided other than
+ * expected: the fault went uncaught (the selected cases may not reach the faulted code).
+ * False without a planted fault, or with no result.
+ *
+ * @example
+ * ```ts
+ * import { faultUncaught } from "./verdict.ts";
+ * faultUncaught({ plantedFault: "lse-offset", results: [] }); // false: nothing ran
+ * ```
+ */
+export function faultUncaught(report: Pick<RunReport, "plantedFault" | "results">): boolean {
+  return report.plantedFault !== undefined && report.results.length > 0 &&
+    report.results.every((r) => r.status === "pass");
 }

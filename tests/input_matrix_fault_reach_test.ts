@@ -271,3 +271,33 @@ Deno.test("run --help: --plant-fault says not every case runs the fault, and whe
     /A case whose kernels do not execute it runs clean \(warned, and counted in the reports\); a selection where none does is exit 2/,
   );
 });
+
+Deno.test({
+  name: "run --plant-fault that no case fails on: the terminal warns it went uncaught",
+  ignore: !gpu,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      // one decode case: it compiles absorbed.wgsl but has no partial query tile
+      const r = await runCli([
+        "run",
+        "--filter",
+        "preset=tiny;path=absorbed;layout=bshd;sq=1;dtype=f32;causal=1;varlen=none;b=2;sk=20",
+        "--plant-fault",
+        "partial-tile-row-written",
+        "--repeats",
+        "0",
+        "--out",
+        dir,
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      // it ended on a green count line alone
+      assert.match(
+        r.stderr,
+        /warning: --plant-fault partial-tile-row-written: no case failed, so this run does not show the checks catching it: its cases may not reach the faulted code \(the fault: /,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -14,6 +14,7 @@ import {
 import { formatTable, toMarkdown as toBenchMarkdown } from "../bench/report.ts";
 import { toMarkdown } from "../report/markdown.ts";
 import { toJunitXml } from "../report/junit.ts";
+import { runVerdict } from "../report/verdict.ts";
 import {
   benchReportHtml,
   crossoverPoints,
@@ -96,7 +97,8 @@ Deno.test("html run: the planted failure comes first, with its parity details", 
 });
 
 Deno.test("html run and summary.md: a planted fault's note says how many cases ran the clean kernels and why, or that every case ran it", async () => {
-  const a = result({ b: 1, path: "absorbed" }), e = result({ b: 1, path: "expanded" });
+  const a = result({ b: 1, path: "absorbed" }, { status: "fail", out: parity(false) });
+  const e = result({ b: 1, path: "expanded" });
   const reason = "runs on wgsl-expanded, which does not compile absorbed.wgsl";
   const some = report([a, e], {
     plantedFault: "kpe-left-out",
@@ -116,6 +118,30 @@ Deno.test("html run and summary.md: a planted fault's note says how many cases r
     assert.match(text, /every case ran with it, so its failures show the checks catching/);
     assert.doesNotMatch(text, /clean kernels/);
   }
+});
+
+Deno.test("html run and summary.md: a planted fault no case failed on reads as not caught, amber, not green", async () => {
+  const passed = report([result({ b: 1, path: "absorbed" })], {
+    plantedFault: "partial-tile-row-written",
+    plantedFaultClean: [],
+  });
+  // it read "✅ ... every case ran with it, so its failures show the checks catching the
+  // fault" of a run with no failure
+  const verdict = runVerdict(passed);
+  assert.equal(verdict.level, "warn");
+  assert.equal(
+    verdict.headline,
+    "The planted fault partial-tile-row-written was not caught: no case failed.",
+  );
+  const md = toMarkdown(passed);
+  assert.match(md, /^⚠️ \*\*1 case\*\*/m);
+  assert.match(md, /but no case failed, so this run does not show the checks catching it/);
+  assert.doesNotMatch(md, /its failures show/);
+  const html = await runReportHtml(passed);
+  assert.ok(html.includes("was not caught: no case failed."), "headline on the page");
+  assert.ok(html.includes("but no case failed, so this run does not show the checks"), "note");
+  // a run without a planted fault is unaffected
+  assert.equal(runVerdict(report([result({ b: 1 })])).level, "ok");
 });
 
 Deno.test("html run: headroom plot has one mark per case and side, drawn as SVG", async () => {
