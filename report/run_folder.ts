@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { shellWord } from "./finish_commands.ts";
+import { runCommandFor, shellWord } from "./finish_commands.ts";
+import type { RunReport } from "../results/types.ts";
 import { isDirectory, pathExists } from "../util/fs.ts";
 
 /** What {@link runFolderReport} found: the report file to read, or why there is none. */
@@ -54,10 +55,33 @@ export async function runFolderReport(
         `results.jsonl are there, no report.json); \`merge ${shellWord(dir)} --out ${
           shellWord(dir)
         }\` rebuilds them (marked interrupted` + (options.needs ? `: ${options.needs}` : "") +
-        "), `run --resume` finishes it",
+        `), and ${await resumeCommand(dir)} finishes it`,
     };
   }
   return { problem: `a folder without report.json, not a run output folder; ${options.valid}` };
+}
+
+/**
+ * The `run --resume` that finishes a killed run, with the run's own options as its run.json
+ * records them (a bare `run --resume` is refused for another matrix or filter); the bare
+ * words where run.json cannot be read.
+ */
+async function resumeCommand(dir: string): Promise<string> {
+  try {
+    const v: unknown = JSON.parse(await Deno.readTextFile(`${dir}/run.json`));
+    const r = typeof v === "object" && v !== null ? (v as { report?: unknown }).report : null;
+    const rec = typeof r === "object" && r !== null ? r as Record<string, unknown> : null;
+    if (
+      rec !== null && typeof rec.matrix === "string" &&
+      (rec.filter === null || typeof rec.filter === "string") &&
+      (rec.shard === null || typeof rec.shard === "string")
+    ) {
+      return `\`${runCommandFor(rec as unknown as RunReport, dir, true)}\``;
+    }
+  } catch {
+    // unreadable: the bare words
+  }
+  return "`run --resume` with the run's own options";
 }
 
 /**

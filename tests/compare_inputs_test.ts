@@ -20,7 +20,7 @@ Deno.test("compare: a killed run's folder names merge and resume; a folder as --
       r.stderr,
       new RegExp(
         `${killed}: the folder.s run was killed before writing its reports .*\`merge ${killed} --out ` +
-          `${killed}\` rebuilds them .*\`run --resume\` finishes it`,
+          `${killed}\` rebuilds them .*\`run --resume\` with the run's own options finishes it`,
       ),
     );
     const t = await runCli(["compare", BASELINE, BASELINE, "--thresholds", dir]);

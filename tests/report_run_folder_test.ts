@@ -23,9 +23,29 @@ Deno.test("runFolderReport: a file as given, a run folder's report.json, a kille
       k.problem ?? "",
       new RegExp(
         `killed before writing its reports .*\`merge ${killed} --out ${killed}\` rebuilds them ` +
-          "\\(marked interrupted: a baseline needs a finished run\\), `run --resume` finishes it",
+          "\\(marked interrupted: a baseline needs a finished run\\), and `run --resume` with " +
+          "the run's own options finishes it",
       ),
     );
+    // run.json records the run's options: the resume that is not refused for another filter
+    // (a bare `run --resume` was named)
+    await Deno.writeTextFile(
+      `${killed}/run.json`,
+      JSON.stringify({
+        version: 1,
+        state: "running",
+        report: { matrix: "smoke", filter: "preset=tiny;dtype=f32", shard: "1/2", repeats: 0 },
+      }),
+    );
+    const named = await runFolderReport(killed, { valid });
+    assert.ok(
+      (named.problem ?? "").endsWith(
+        "and `deno task harness run --matrix smoke --filter 'preset=tiny;dtype=f32' --shard 1/2 " +
+          `--repeats 0 --out ${killed} --resume\` finishes it`,
+      ),
+      named.problem,
+    );
+    await Deno.writeTextFile(`${killed}/run.json`, "{}");
     const empty = `${dir}/empty`;
     await Deno.mkdir(empty);
     assert.deepEqual(await runFolderReport(empty, { valid }), {
