@@ -318,7 +318,9 @@ Deno.test("a full disk under results.jsonl stops the run in one message, exit 3,
       `${out}/results.jsonl: cannot write the result of ${fullIn}: No space left on device; ` +
         "the run stopped there and the 2 results before it are kept: free space, then run the " +
         // the run's own options (a bare --resume is refused for another filter)
-        `rest with deno task harness run --matrix smoke --filter '${options.filter}' --repeats 0 ` +
+        // (the stub device is a Chromium one: its resume names the runtime and browser)
+        "rest with deno task harness run --matrix smoke --runtime chromium --chromium /none " +
+        `--filter '${options.filter}' --repeats 0 ` +
         `--out ` +
         `${out} --resume`,
     );
@@ -364,7 +366,8 @@ Deno.test("a full disk under the reports after every case ran names the resume t
       e.message,
       `${out}: cannot write the run's reports (${out}/report.json: No space left on device); ` +
         `its ${kept} results are kept in results.jsonl: free space, then deno task harness run ` +
-        `--matrix smoke --filter '${options.filter}' --repeats 0 --out ${out} --resume writes ` +
+        "--matrix smoke --runtime chromium --chromium /none " +
+        `--filter '${options.filter}' --repeats 0 --out ${out} --resume writes ` +
         "them (running any case not run)",
     );
     assert.equal(exitCodeOf(e), 3);
