@@ -171,6 +171,8 @@ export async function baselineFromReport(
     // which backend and modules ran, so that a compare can name a change of them
     ...(report.backend === undefined ? {} : { backendOverride: report.backend }),
     ...(report.backendModules?.length ? { backendModules: [...report.backendModules] } : {}),
+    // how many reference rows checked each case, so that a compare can name a change of it
+    ...(report.maxRows === undefined ? {} : { maxRows: report.maxRows }),
   };
 }
 
@@ -314,6 +316,12 @@ export function baselineProblem(v: unknown): string | null {
     (!Array.isArray(v.backendModules) || !v.backendModules.every((m) => isStr(m) && m !== ""))
   ) {
     return 'field "backendModules" must be the --backend-module paths or absent';
+  }
+  if (
+    v.maxRows !== undefined &&
+    (typeof v.maxRows !== "number" || !Number.isInteger(v.maxRows) || v.maxRows < 1)
+  ) {
+    return 'field "maxRows" must be the run\'s --max-rows (an integer >= 1) or absent';
   }
   if (!Array.isArray(v.cases)) return 'field "cases" must be an array';
   for (let i = 0; i < v.cases.length; i++) {

@@ -577,6 +577,29 @@ export function backendChoiceChanges(
 }
 
 /**
+ * The line that says the two runs checked their cases on other numbers of reference rows
+ * (`--max-rows`: a case of more query rows is checked on a sample of that many), or null when
+ * they are the same or one side did not record it.
+ *
+ * @example
+ * ```ts
+ * import { maxRowsChange } from "./compare.ts";
+ * maxRowsChange({ maxRows: 64 }, { maxRows: 8 });
+ * // "Reference rows: --max-rows 64 → 8 (a case of more query rows is checked on a sample of that many: fewer rows can miss a difference)"
+ * maxRowsChange({}, { maxRows: 8 }); // null
+ * ```
+ */
+export function maxRowsChange(
+  base: Pick<Baseline, "maxRows">,
+  current: Pick<Baseline, "maxRows">,
+): string | null {
+  if (base.maxRows === undefined || current.maxRows === undefined) return null;
+  if (base.maxRows === current.maxRows) return null;
+  return `Reference rows: --max-rows ${base.maxRows} → ${current.maxRows} (a case of more ` +
+    "query rows is checked on a sample of that many: fewer rows can miss a difference)";
+}
+
+/**
  * Compare a current run (as a baseline-shaped record) with a baseline. Baseline cases
  * outside the current run's scope (another matrix, its filter or shard) are counted as out
  * of scope, not removed; a case the current run selected but has no result for, or that the
@@ -698,7 +721,10 @@ export function compareBaselines(
   const seeds = seedChanges(base, current);
   // so is a change of --backend or of the modules loaded (the fingerprint holds the modules'
   // hashes, not which backend the command line chose)
-  const extra = [seeds, backends].filter((x): x is string => x !== null);
+  // and a check on other numbers of reference rows (two runs of other --max-rows read as
+  // "unchanged" without a word)
+  const rows = maxRowsChange(base, current);
+  const extra = [seeds, backends, rows].filter((x): x is string => x !== null);
   const said = extra.length === 0
     ? environment
     : { ...environment, summary: [...environment.summary, ...extra] };

@@ -156,6 +156,12 @@ export interface Baseline {
    * `backendModules`): a compare names a change of them. Absent when none was loaded.
    */
   readonly backendModules?: readonly string[];
+  /**
+   * The most reference rows a case's parity was checked on (`run --max-rows`; the report's
+   * `maxRows`): a case of more query rows is checked on a sample of that many, so a compare
+   * names a change of it. Absent in baselines written before it was recorded.
+   */
+  readonly maxRows?: number;
 }
 
 /** How each difference is judged. Every field is documented with its default in thresholds.ts. */

@@ -539,3 +539,33 @@ Deno.test("compare: an interrupted side is said in compare.md, the JSON and the 
   assert.equal(whole.current.interrupted, undefined);
   assert.doesNotMatch(compareToMarkdown(whole), /⚠/);
 });
+
+Deno.test("two runs of other --max-rows: compare names the change (it read 'unchanged' without a word); the baseline keeps it", async () => {
+  const full = await baselineFromReport(reportOf([caseResult(A, 1, 1)], { maxRows: 64 }), {
+    backend: "vulkan",
+  });
+  const sampled = await baselineFromReport(reportOf([caseResult(A, 1, 1)], { maxRows: 8 }), {
+    backend: "vulkan",
+  });
+  assert.equal(full.maxRows, 64);
+  const dir = await Deno.makeTempDir();
+  try {
+    assert.equal((await readBaseline(await writeBaseline(dir, sampled))).maxRows, 8);
+    await Deno.writeTextFile(`${dir}/bad.json`, JSON.stringify({ ...sampled, maxRows: 0 }));
+    await assert.rejects(() => readBaseline(`${dir}/bad.json`), /field "maxRows" must be/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  const report = compareBaselines(full, sampled);
+  assert.ok(
+    report.environment.summary.some((l) => /^Reference rows: --max-rows 64 → 8 /.test(l)),
+    report.environment.summary.join("\n"),
+  );
+  assert.match(compareToMarkdown(report), /Reference rows: --max-rows 64 → 8/);
+  // one side from before it was recorded: nothing to say
+  assert.ok(
+    !compareBaselines({ ...full, maxRows: undefined }, sampled).environment.summary.some((l) =>
+      l.startsWith("Reference rows")
+    ),
+  );
+});
