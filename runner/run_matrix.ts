@@ -372,8 +372,9 @@ async function claimFolder(
       throw new ReportFileError(
         out,
         `holds ${what} with ${plural(held.results, "result")} in ${RUN_FILES.results}; ` +
-          `--resume finishes it (same matrix, filter and shard), --force starts over, ` +
-          `or pick another --out`,
+          `--resume finishes it (same matrix, filter and shard${
+            held.header ? `: ${runCommandFor(held.header, out, true)}` : ""
+          }), --force starts over, or pick another --out`,
       );
     }
     return { previous, resumed: null, retried: [] }; // empty, or a finished run: replaced
@@ -394,8 +395,9 @@ async function claimFolder(
       out,
       `holds a run of ${describeRun(held.header)}, but this run is of ${describeRun(current)}` +
         `${optionDifference(held.header, current)}; --resume continues only the same ` +
-        "matrix, filter, shard, planted fault and --backend: give the run's own options, " +
-        "pick another --out, or --force to replace that run",
+        "matrix, filter, shard, planted fault and --backend: give the run's own options " +
+        `(${runCommandFor(held.header, out, true)}), pick another --out, or --force to ` +
+        "replace that run",
     );
   }
   let results: CaseResult[];

@@ -114,7 +114,11 @@ Deno.test({
         (e: unknown) =>
           e instanceof ReportFileError &&
           /holds a run of matrix .*, planted fault lse-offset, but this run is of matrix .*no filter;/
-            .test(e.message),
+            .test(e.message) &&
+          // the command that resumes it, with its own options (it said only "give the run's
+          // own options")
+          e.message.includes(`(deno task harness run --matrix ${common.matrix}`) &&
+          / --plant-fault lse-offset .*--out .* --resume\)/.test(e.message),
       );
       assert.equal(ran, 0);
       assert.ok(await exists(`${out}/report.json`));
