@@ -80,7 +80,7 @@ import {
   withReferenceCeilings,
 } from "../bench/reference_ceilings.ts";
 import { CliError, EXIT, EXIT_SIGINT, EXIT_SIGTERM } from "./errors.ts";
-import { writeTextAtomic } from "../util/fs.ts";
+import { osErrorText, writeTextAtomic } from "../util/fs.ts";
 import { raceTimeout, TIMED_OUT } from "../util/timeout.ts";
 import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
 import { OutputWriteError } from "../report/errors.ts";
@@ -97,13 +97,6 @@ import { compiledBarrierFindings } from "../kernels/module_barriers.ts";
 import { plural } from "../util/plural.ts";
 
 const join = (dir: string, file: string) => `${dir.replace(/\/+$/, "")}/${file}`;
-
-/** The OS's words of a file error, without Deno's "(os error N): syscall 'path'". */
-function osText(e: unknown): string {
-  const m = e instanceof Error ? e.message : String(e);
-  const i = m.indexOf(" (os error");
-  return (i < 0 ? m : m.slice(0, i)).trim();
-}
 
 /** The most repetitions `--reps` takes (each case and each ceiling is measured that often). */
 const MAX_BENCH_REPS = MAX_REPEATS;
@@ -538,7 +531,7 @@ export function benchCommand() {
               // message says so, where it was an internal error with a stack trace, exit 1.
               throw new OutputWriteError(
                 stream,
-                `cannot write the record of ${record.id}: ${osText(e)}; the bench stopped ` +
+                `cannot write the record of ${record.id}: ${osErrorText(e)}; the bench stopped ` +
                   `there (${BENCH_RECORDS} holds the ${
                     plural(kept.size + fresh.length - 1, "record")
                   } before it): free space, then the same bench with --resume benches the rest`,
@@ -677,7 +670,7 @@ export function benchCommand() {
           } catch (e) {
             throw new OutputWriteError(
               file,
-              `cannot write: ${osText(e)}; ${BENCH_RECORDS} holds every record the bench ` +
+              `cannot write: ${osErrorText(e)}; ${BENCH_RECORDS} holds every record the bench ` +
                 `measured, and the ${opts.json ? "JSON" : "table"} above shows them (free ` +
                 "space, then the same bench with --resume writes the reports, benching " +
                 "nothing again but the ceilings)",

@@ -7,6 +7,7 @@
  * @module
  */
 import { RUN_FILES } from "./merge.ts";
+import { osErrorText } from "../util/fs.ts";
 
 /**
  * The folder round `round` of `rounds` runs in below its output folder (`baseline update
@@ -67,13 +68,6 @@ export class OutputPathError extends Error {
   }
 }
 
-function osReason(e: unknown): string {
-  const m = e instanceof Error ? e.message : String(e);
-  // Deno writes "<OS text> (os error N): <syscall> '<path>'": keep the OS text.
-  const i = m.indexOf(" (os error");
-  return (i < 0 ? m : m.slice(0, i)).trim();
-}
-
 async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
   try {
     return await Deno.stat(path);
@@ -90,7 +84,7 @@ async function writeProbe(dir: string): Promise<string | null> {
     await Deno.remove(probe);
     return null;
   } catch (e) {
-    return osReason(e);
+    return osErrorText(e);
   }
 }
 
@@ -117,7 +111,7 @@ export async function prepareOutputDir(
   try {
     info = await statOrNull(path);
   } catch (e) {
-    throw new OutputPathError(label, path, `cannot be inspected (${osReason(e)})`);
+    throw new OutputPathError(label, path, `cannot be inspected (${osErrorText(e)})`);
   }
   if (info && !info.isDirectory) {
     throw new OutputPathError(label, path, "exists and is not a folder; give a folder path");
@@ -134,7 +128,7 @@ export async function prepareOutputDir(
     try {
       await Deno.mkdir(path, { recursive: true });
     } catch (e) {
-      throw new OutputPathError(label, path, `cannot create the folder (${osReason(e)})`);
+      throw new OutputPathError(label, path, `cannot create the folder (${osErrorText(e)})`);
     }
     created.push(...missing);
   }
@@ -203,7 +197,7 @@ export async function checkOutputFile(
   try {
     info = await statOrNull(path);
   } catch (e) {
-    throw new OutputPathError(label, path, `cannot be inspected (${osReason(e)})`);
+    throw new OutputPathError(label, path, `cannot be inspected (${osErrorText(e)})`);
   }
   if (info?.isDirectory) {
     throw new OutputPathError(label, path, "is a folder; give a file path");
@@ -226,7 +220,7 @@ export async function checkOutputFile(
     throw new OutputPathError(
       label,
       path,
-      `its folder ${dir} cannot be inspected (${osReason(e)})`,
+      `its folder ${dir} cannot be inspected (${osErrorText(e)})`,
     );
   }
   if (!dirInfo) throw new OutputPathError(label, path, `its folder ${dir} does not exist`);

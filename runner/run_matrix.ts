@@ -27,7 +27,7 @@ import type { Case } from "../matrix/types.ts";
 import { OutputWriteError, ReportFileError } from "../report/errors.ts";
 import { readReportJson } from "../report/json.ts";
 import { formatJsonlLine, JsonlWriter, readJsonl } from "../report/jsonl.ts";
-import { isStorageFull, writeTextAtomic } from "../util/fs.ts";
+import { isStorageFull, osErrorText, writeTextAtomic } from "../util/fs.ts";
 import { headerlessResults, RUN_FILES, RUN_REPORT_FILES } from "../report/merge.ts";
 import { BENCH_ONLY_FILES, BENCH_RECORDS } from "../report/output_paths.ts";
 import { prepareOutputDir } from "../report/output_paths.ts";
@@ -628,13 +628,6 @@ function describeException(e: unknown): string {
   return `${e.name}: ${e.message}${place}`;
 }
 
-/** What the OS said of a failed write, without Deno's "(os error N)" and what follows. */
-function osText(e: unknown): string {
-  const m = e instanceof Error ? e.message : String(e);
-  const i = m.indexOf(" (os error");
-  return (i < 0 ? m : m.slice(0, i)).trim();
-}
-
 /** The result of a case that threw or hung instead of returning one. */
 function errorResult(c: Case, message: string, wallMs: number): CaseResult {
   return {
@@ -929,8 +922,8 @@ async function runInFolder(
           const kept = previous.size + fresh.length;
           fatal = new OutputWriteError(
             resultsPath,
-            `cannot write the result of ${c.id}: ${osText(e)}; the run stopped there and the ` +
-              `${plural(kept, "result")} before it are kept: free space, then run the rest ` +
+            `cannot write the result of ${c.id}: ${osErrorText(e)}; the run stopped there and ` +
+              `the ${plural(kept, "result")} before it are kept: free space, then run the rest ` +
               // the run's own options: a bare `--resume` is refused for another filter
               `with ${runCommandFor(header([], true), options.out, true)}`,
             { cause: e },
@@ -993,7 +986,7 @@ async function runInFolder(
         // half-finished run (run.json "running"); a resume writes the reports
         throw new OutputWriteError(
           options.out,
-          `cannot write the run's reports (${osText(e)}); its ${
+          `cannot write the run's reports (${osErrorText(e)}); its ${
             plural(results.length, "result")
           } are kept in results.jsonl: free space, then ` +
             `${runCommandFor(report, options.out, true)} writes them (running any case not run)`,

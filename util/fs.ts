@@ -51,6 +51,22 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
 }
 
 /**
+ * What the OS said of a failed file operation, without Deno's "(os error N): <syscall>
+ * '<path>'" tail: the error's message up to that tail, trimmed (a message without one whole).
+ *
+ * @example
+ * ```ts
+ * import { osErrorText } from "./fs.ts";
+ * osErrorText(new Error("No space left on device (os error 28): write 'out/x'")); // "No space left on device"
+ * ```
+ */
+export function osErrorText(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  const i = m.indexOf(" (os error");
+  return (i < 0 ? m : m.slice(0, i)).trim();
+}
+
+/**
  * Whether `e` is the OS saying the disk (or the user's quota) is full: an error whose `code`
  * is ENOSPC or EDQUOT.
  *
