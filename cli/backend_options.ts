@@ -11,6 +11,7 @@ import { backendById, registeredBackendIds } from "../adapter/registry.ts";
 import { loadBackendModules, type LoadedBackendModule } from "../kernels/backend_module.ts";
 import type { BackendBarrierFinding } from "../results/types.ts";
 import { findingKey } from "../kernels/module_barriers.ts";
+import { plural } from "../util/plural.ts";
 
 /** Help text of `--backend-module`. */
 export const BACKEND_MODULE_HELP =
@@ -139,6 +140,36 @@ export function compiledBarrierLines(
     `warning: backend ${f.backend}: ${f.kind === "hazard" ? "hazard" : "barrier"} ${f.location} ` +
     `(${f.labels.join("; ")}), as its launch compiled it: ${f.message}`
   );
+}
+
+/**
+ * What a command that ran user backends says of the static barrier check as it ends:
+ * {@link compiledBarrierLines}, then (when the run found any) one line counting all its
+ * findings and saying where they are written (`where`: "summary.md under \"Barrier
+ * check\""), where a long run's reader looks once the load's lines have scrolled away.
+ *
+ * @example
+ * ```ts
+ * import { barrierEndLines } from "./backend_options.ts";
+ * const f = { backend: "b", location: "gen.wgsl:3", labels: ["f32"], kind: "hazard", message: "m" };
+ * barrierEndLines([f], [], "summary.md").at(-1);
+ * // "warning: the static barrier check found 1 problem in the user backends' WGSL (in summary.md)"
+ * ```
+ */
+export function barrierEndLines(
+  findings: readonly BackendBarrierFinding[],
+  loaded: readonly Pick<LoadedBackendModule, "module" | "barriers">[],
+  where: string,
+): string[] {
+  const lines = compiledBarrierLines(findings, loaded);
+  if (findings.length > 0) {
+    lines.push(
+      `warning: the static barrier check found ${
+        plural(findings.length, "problem")
+      } in the user backends' WGSL (in ${where})`,
+    );
+  }
+  return lines;
 }
 
 /**

@@ -47,9 +47,9 @@ import { missingIds, notRunIds, summaryTotals } from "../report/totals.ts";
 import { nounFor, plural } from "../util/plural.ts";
 import {
   BACKEND_MODULE_HELP,
+  barrierEndLines,
   checkBackendId,
   collect,
-  compiledBarrierLines,
   loadBackendModuleOptions,
 } from "./backend_options.ts";
 import { unusedBackends } from "../report/unused_backends.ts";
@@ -424,13 +424,8 @@ export function baselineCommand() {
         // as run ends: what the user backends' launches compiled that their listed files did
         // not show, the count again, then a backend asked for that no case ran on
         const races = report.barrierFindings ?? [];
-        for (const line of compiledBarrierLines(races, loaded)) console.error(line);
-        if (races.length > 0) {
-          console.error(
-            `warning: the static barrier check found ${
-              plural(races.length, "problem")
-            } in the user backends' WGSL (in summary.md under "Barrier check")`,
-          );
+        for (const line of barrierEndLines(races, loaded, 'summary.md under "Barrier check"')) {
+          console.error(line);
         }
         // A baseline of cases none of which ran on the backend asked for holds nothing of it
         // to compare, and would replace this device's baseline with that.

@@ -24,9 +24,9 @@ import { selectCases, userBarrierFindings } from "../runner/run_matrix.ts";
 import type { CaseResult } from "../results/types.ts";
 import {
   BACKEND_MODULE_HELP,
+  barrierEndLines,
   checkBackendId,
   collect,
-  compiledBarrierLines,
   loadBackendModuleOptions,
 } from "./backend_options.ts";
 import { unusedBackends } from "../report/unused_backends.ts";
@@ -602,16 +602,9 @@ export function compareRuntimesCommand() {
             consequence: "the comparison fails",
           });
         for (const line of unused.lines) console.error(line);
-        for (const line of compiledBarrierLines(barrierFindings ?? [], loaded)) {
+        const where = `${COMPARE_RUNTIMES_FILES.json} under "barrierFindings"`;
+        for (const line of barrierEndLines(barrierFindings ?? [], loaded, where)) {
           console.error(line);
-        }
-        if ((barrierFindings ?? []).length > 0) {
-          console.error(
-            `warning: the static barrier check found ${
-              plural(barrierFindings!.length, "problem")
-            } in the user backends' WGSL (in ${COMPARE_RUNTIMES_FILES.json} under ` +
-              '"barrierFindings")',
-          );
         }
         // the error that ended it, with its own exit code (3: a device), once the files say so
         if (fatal !== undefined) throw fatal;

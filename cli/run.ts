@@ -54,7 +54,7 @@ import {
 } from "./runtime_options.ts";
 import type { RunDevice } from "../gpu/runtime.ts";
 import { plural } from "../util/plural.ts";
-import { compiledBarrierLines } from "./backend_options.ts";
+import { barrierEndLines } from "./backend_options.ts";
 import type { RunReport } from "../results/types.ts";
 
 /**
@@ -469,13 +469,8 @@ export function runCommand() {
         // what the backends' launches compiled that their listed files did not show, then
         // the count again, where a long run's reader looks (the load's lines scrolled away)
         const races = report.barrierFindings ?? [];
-        for (const line of compiledBarrierLines(races, loaded)) console.error(line);
-        if (races.length > 0) {
-          console.error(
-            `warning: the static barrier check found ${
-              plural(races.length, "problem")
-            } in the user backends' WGSL (in summary.md under "Barrier check")`,
-          );
+        for (const line of barrierEndLines(races, loaded, 'summary.md under "Barrier check"')) {
+          console.error(line);
         }
         if (report.interrupted && stop.atOnce.aborted) {
           Deno.exitCode = exitOnStop();
