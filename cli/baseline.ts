@@ -43,7 +43,7 @@ import { PROGRESS_HELP, runExitCode, WARMUP_MS_HELP } from "./run.ts";
 import { PROGRESS_MODES } from "../report/progress.ts";
 import { parseWarmupMs } from "./options.ts";
 import { DEFAULT_THRESHOLDS } from "../drift/thresholds.ts";
-import { missingIds, notRunIds, summaryTotals } from "../report/totals.ts";
+import { countsText, missingIds, notRunIds } from "../report/totals.ts";
 import { nounFor, plural } from "../util/plural.ts";
 import {
   BACKEND_MODULE_HELP,
@@ -454,14 +454,11 @@ export function baselineCommand() {
       const t = report.totals;
       // counted as run's line counts them: an expected skip is no pass ("24 pass" read as
       // every case run, for a backend that refused 6 of them)
-      const c = summaryTotals(report);
       console.log(
         `baseline: ${path} (${
           plural(baseline.cases.length, "case")
         }, device ${baseline.deviceKey}, ` +
-          `Deno ${report.fingerprint.runtime.deno}); ${c.pass} pass, ${c.fail} fail, ` +
-          `${c.unexpected} unexpected, ${c.error} error` +
-          (c.skippedAsExpected ? `, ${c.skippedAsExpected} skipped as expected` : ""),
+          `Deno ${report.fingerprint.runtime.deno}); ${countsText(report.results)}`,
       );
       if (t.fail + t.unexpected + t.error > 0) {
         console.error("warning: the baseline records failing cases as they are");

@@ -20,7 +20,7 @@ import { CliError, EXIT } from "./errors.ts";
 import { lockHeld } from "../util/fs.ts";
 import { runExitCode } from "./run.ts";
 import { plural } from "../util/plural.ts";
-import { isExpectedSkip } from "../report/totals.ts";
+import { countsText } from "../report/totals.ts";
 
 /**
  * Missing and duplicated cases `merge` names on the console at most, each; the rest are
@@ -41,17 +41,13 @@ export const MAX_MERGE_LINES = MAX_MISSING_ROWS;
  * ```
  */
 export function mergeLines(m: MergeResult, folders: number): string[] {
-  const t = m.report.totals;
   // a case refused as the matrix expected counts as a pass in the totals; named apart, as
   // `run`'s line and summary.md do (the merged line said "18 pass" where the unsharded run
   // said "4 pass, ..., 14 skipped as expected")
-  const skipped = m.report.results.filter(isExpectedSkip).length;
   const lines = [
     `merged ${plural(folders, "dir")}: ${m.report.results.length}/${
       plural(m.report.matrixIds.length, "case")
-    }; ` +
-    `${t.pass - skipped} pass, ${t.fail} fail, ${t.unexpected} unexpected, ${t.error} error` +
-    (skipped ? `, ${skipped} skipped as expected` : ""),
+    }; ${countsText(m.report.results)}`,
   ];
   const capped = (list: readonly string[], more: (n: number) => string) => {
     lines.push(...list.slice(0, MAX_MERGE_LINES));

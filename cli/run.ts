@@ -17,7 +17,7 @@ import { ALL_FAULTS, faultBackendOf } from "../parity/faults.ts";
 import { applyBackendChoice, formatBackendChoice } from "../gpu/backend_choice.ts";
 import { notCoveredLine } from "../report/not_covered.ts";
 import { unusedBackends } from "../report/unused_backends.ts";
-import { isExpectedSkip } from "../report/totals.ts";
+import { countsText } from "../report/totals.ts";
 import { PROGRESS_MODES } from "../report/progress.ts";
 import { prepareOutputDir } from "../report/output_paths.ts";
 import { finishCommands } from "../report/finish_commands.ts";
@@ -175,11 +175,8 @@ export function runSummaryLine(
   report: Pick<RunReport, "results" | "shardIds" | "totals">,
   out: string,
 ): string {
-  const t = report.totals;
-  const skipped = report.results.filter(isExpectedSkip).length;
   return `${report.results.length}/${plural(report.shardIds.length, "case")}: ` +
-    `${t.pass - skipped} pass, ${t.fail} fail, ${t.unexpected} unexpected, ${t.error} error` +
-    (skipped ? `, ${skipped} skipped as expected` : "") + `; reports in ${out}/`;
+    `${countsText(report.results)}; reports in ${out}/`;
 }
 
 /**

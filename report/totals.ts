@@ -134,3 +134,22 @@ export function summaryTotals(report: RunReport): MarkdownTotals {
     notRun,
   };
 }
+
+/**
+ * The counts of a command's last line, as `run`, `merge` and `baseline update` give them:
+ * "4 pass, 0 fail, 0 unexpected, 0 error, 14 skipped as expected" (a case refused as the
+ * matrix expected is a pass in the totals, named apart here; the last part only when there
+ * is one).
+ *
+ * @example
+ * ```ts
+ * import { countsText } from "./totals.ts";
+ * countsText([]); // "0 pass, 0 fail, 0 unexpected, 0 error"
+ * ```
+ */
+export function countsText(results: readonly CaseResult[]): string {
+  const t = computeTotals(results);
+  const skipped = results.filter(isExpectedSkip).length;
+  return `${t.pass - skipped} pass, ${t.fail} fail, ${t.unexpected} unexpected, ${t.error} error` +
+    (skipped ? `, ${skipped} skipped as expected` : "");
+}
