@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { DEFAULT_MAX_ROWS } from "../results/types.ts";
 import { dirname } from "node:path";
 import { Command, Option } from "@commander-js/extra-typings";
 import {
@@ -270,7 +271,7 @@ export function baselineCommand() {
       "--max-rows <n>",
       "query rows the float64 reference computes at most",
       parsePositiveInt,
-      64,
+      DEFAULT_MAX_ROWS,
     )
     .addOption(
       new Option("--progress <mode>", PROGRESS_HELP).choices(PROGRESS_MODES).default("auto"),

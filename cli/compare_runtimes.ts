@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { DEFAULT_MAX_ROWS } from "../results/types.ts";
 import { listenForStop } from "./stop_signals.ts";
 import { Command } from "@commander-js/extra-typings";
 import { dirname } from "node:path";
@@ -412,7 +413,7 @@ export function compareRuntimesCommand() {
       "--max-rows <n>",
       "query rows the float64 reference computes at most",
       parsePositiveInt,
-      64,
+      DEFAULT_MAX_ROWS,
     )
     .option(
       "--case-timeout <seconds>",

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { DEFAULT_MAX_ROWS } from "../results/types.ts";
 import { listenForStop } from "./stop_signals.ts";
 import {
   BACKEND_MODULE_HELP,
@@ -289,7 +290,7 @@ export function runCommand() {
       "--max-rows <n>",
       "query rows the float64 reference computes at most",
       parsePositiveInt,
-      64,
+      DEFAULT_MAX_ROWS,
     )
     .addOption(
       new Option(

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { DEFAULT_MAX_ROWS } from "../results/types.ts";
 import type { RunReport } from "../results/types.ts";
 import { inShard } from "../matrix/case_id.ts";
 import { notRunIds } from "./totals.ts";
@@ -90,7 +91,9 @@ export function runCommandFor(
       ? []
       : ["--warmup-ms", String(r.warmupMs)]),
     // checked as the run was (a resume that checks more or fewer rows is refused)
-    ...(r.maxRows === undefined || r.maxRows === 64 ? [] : ["--max-rows", String(r.maxRows)]),
+    ...(r.maxRows === undefined || r.maxRows === DEFAULT_MAX_ROWS
+      ? []
+      : ["--max-rows", String(r.maxRows)]),
     "--out",
     shellWord(out),
     ...(resume ? ["--resume"] : []),

@@ -338,3 +338,16 @@ export interface EnvironmentDifference {
   /** This folder's value (null: absent). */
   readonly to: string | null;
 }
+
+/**
+ * The query rows the float64 reference checks at most per case when `--max-rows` is not
+ * given ({@link RunReport.maxRows}): `run`, `baseline update` and `compare-runtimes` default
+ * to it, and a report's finish commands name `--max-rows` only when it differs.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_ROWS } from "./types.ts";
+ * DEFAULT_MAX_ROWS; // 64
+ * ```
+ */
+export const DEFAULT_MAX_ROWS = 64;

@@ -39,6 +39,7 @@ import { makeAttentionInputs, makeHiddenStates, makeLayerWeights } from "../refe
 import { mlaLayer } from "../reference/layer.ts";
 import { runLayer } from "../kernels/layer.ts";
 import { sampleRows, withNonFiniteRows } from "../reference/sample_rows.ts";
+import { DEFAULT_MAX_ROWS } from "../results/types.ts";
 import { applyProfile, caseRequest, resolveCase } from "./case_request.ts";
 import { isRemoteDevice, type RunDevice } from "../gpu/runtime.ts";
 import type { CaseResult, ParityRecord } from "../results/types.ts";
@@ -550,8 +551,8 @@ function referenceRows(
   got: { out: ArrayLike<number>; lse: ArrayLike<number> },
 ): number[] | undefined {
   const layout = plan.layout;
-  return layout.totalQ > (o.maxRows ?? 64)
-    ? withNonFiniteRows(sampleRows(layout, { max: o.maxRows ?? 64, seed: o.seed }), {
+  return layout.totalQ > (o.maxRows ?? DEFAULT_MAX_ROWS)
+    ? withNonFiniteRows(sampleRows(layout, { max: o.maxRows ?? DEFAULT_MAX_ROWS, seed: o.seed }), {
       ...got,
       rows: layout.totalQ,
     })

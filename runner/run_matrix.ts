@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { DEFAULT_MAX_ROWS } from "../results/types.ts";
 import type { BackendId, DeviceCaps } from "../adapter/types.ts";
 import { deviceClassOf } from "../adapter/device_class.ts";
 import { TIMING_RULES } from "../adapter/timing_scope.ts";
@@ -725,7 +726,7 @@ async function runInFolder(
   const digestNow = await selectionDigest(all);
   if (resumed && previous.size > 0) {
     checkResumeMatrix(options.out, resumed, digestNow);
-    checkResumeRows(options.out, resumed, options.maxRows ?? 64);
+    checkResumeRows(options.out, resumed, options.maxRows ?? DEFAULT_MAX_ROWS);
   }
   // A run resumed from before the digest keeps none: its kept results were never checked
   // against it (as configDigests).
@@ -830,7 +831,7 @@ async function runInFolder(
       ...(matrixDigest !== undefined ? { matrixDigest } : {}),
       repeats: options.repeats ?? 3,
       warmupMs: options.warmupMs ?? "auto",
-      maxRows: options.maxRows ?? 64,
+      maxRows: options.maxRows ?? DEFAULT_MAX_ROWS,
     });
     const statePath = `${options.out}/${RUN_FILES.state}`;
     // Reports of the run being replaced, or of a resumed run's earlier stop, would describe a
