@@ -211,13 +211,15 @@ export function benchCommand() {
     .option(
       "--force",
       "replace the records.jsonl of a bench that did not finish in --out (killed before its " +
-        "report.json, or stopped by a signal); without it (or --resume) such a folder is " +
+        "report.json, stopped by a signal, or by --case-timeout timeouts in a row); without " +
+        "it (or --resume) such a folder is " +
         "exit 2, so its measurements are not lost",
     )
     .addOption(
       new Option(
         "--resume",
-        "finish the bench in --out that did not (killed, or stopped by a signal): keep the " +
+        "finish the bench in --out that did not (killed, stopped by a signal, or by " +
+          "--case-timeout timeouts in a row): keep the " +
           "records of its records.jsonl, bench the cases without one (and those --case-timeout " +
           "ended), and write the reports " +
           "of every case. Only the same bench is resumed: same --matrix selection, --filter, " +
