@@ -43,127 +43,88 @@ Deno.test("withNonFiniteRows adds the rows holding NaN or Inf (output, or NaN/+i
   ]);
 });
 
+/** The tiny 8-token prefill both user-backend cases run (wgsl-absorbed's device needs). */
+const PREFILL_8 = {
+  cases: [{
+    spec: "tiny",
+    dtype: "f32",
+    backend: "wgsl-absorbed",
+    layout: { kind: "bshd", batch: 1, seqQ: 8, seqK: 8, causal: true },
+  }],
+} as const;
+
+/**
+ * `run` of one 8-token tiny prefill on a fixture backend, with `--max-rows 2` (the sample is
+ * each sequence's first and last row: 0 and 7): the exit code and its one result.
+ */
+async function runPrefill8(
+  module: string,
+  backend: string,
+): Promise<{ code: number; log: string; res: Record<string, unknown> }> {
+  const dir = await Deno.makeTempDir({ prefix: `mla-${backend}-` });
+  try {
+    const matrix = `${dir}/m.json`;
+    await Deno.writeTextFile(
+      matrix,
+      JSON.stringify({
+        name: backend,
+        seed: 1,
+        groups: [{
+          name: "one 8-token prefill",
+          axes: {
+            preset: "tiny",
+            path: "absorbed",
+            dtype: "f32",
+            b: 1,
+            sq: 8,
+            sk: 8,
+            layout: "bshd",
+          },
+        }],
+      }),
+    );
+    const r = await runCli([
+      ...["run", "--matrix", matrix, "--backend-module", module, "--backend", backend],
+      ...["--max-rows", "2", "--repeats", "0", "--out", `${dir}/out`],
+    ], VK);
+    const [res] = (await Deno.readTextFile(`${dir}/out/results.jsonl`)).trim().split("\n")
+      .map((l) => JSON.parse(l));
+    return { code: r.code, log: r.stdout + r.stderr, res };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 gpuTest(
   "run: a NaN row outside the reference's sample fails the case (it passed unseen)",
   async () => {
-    const dir = await Deno.makeTempDir({ prefix: "mla-nan-row-" });
-    try {
-      const matrix = `${dir}/m.json`;
-      await Deno.writeTextFile(
-        matrix,
-        JSON.stringify({
-          name: "nan-row",
-          seed: 1,
-          groups: [{
-            name: "one 8-token prefill",
-            axes: {
-              preset: "tiny",
-              path: "absorbed",
-              dtype: "f32",
-              b: 1,
-              sq: 8,
-              sk: 8,
-              layout: "bshd",
-            },
-          }],
-        }),
-      );
-      const r = await runCli([
-        "run",
-        "--matrix",
-        matrix,
-        "--backend-module",
-        "tests/fixtures/backends/naive_nan_row.ts",
-        "--backend",
-        "naive-nan-row",
-        // the sample is each sequence's first and last row: 0 and 7
-        "--max-rows",
-        "2",
-        "--repeats",
-        "0",
-        "--out",
-        `${dir}/out`,
-      ], VK);
-      assert.equal(r.code, 1, r.stdout + r.stderr);
-      const [res] = (await Deno.readTextFile(`${dir}/out/results.jsonl`)).trim().split("\n")
-        .map((l) => JSON.parse(l));
-      assert.equal(res.status, "fail", JSON.stringify(res));
-      assert.equal(res.rowsChecked, 3);
-      assert.match(res.message, /non-?finite/i);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    const { code, log, res } = await runPrefill8(
+      "tests/fixtures/backends/naive_nan_row.ts",
+      "naive-nan-row",
+    );
+    assert.equal(code, 1, log);
+    assert.equal(res.status, "fail", JSON.stringify(res));
+    assert.equal(res.rowsChecked, 3);
+    assert.match(String(res.message), /non-?finite/i);
   },
-  {
-    cases: [{
-      spec: "tiny",
-      dtype: "f32",
-      backend: "wgsl-absorbed",
-      layout: { kind: "bshd", batch: 1, seqQ: 8, seqK: 8, causal: true },
-    }],
-  },
+  PREFILL_8,
 );
 
 gpuTest(
   "run: a row the kernel never wrote, outside the reference's sample, fails the case (its zeros passed unseen)",
   async () => {
-    const dir = await Deno.makeTempDir({ prefix: "mla-unwritten-row-" });
-    try {
-      const matrix = `${dir}/m.json`;
-      await Deno.writeTextFile(
-        matrix,
-        JSON.stringify({
-          name: "unwritten-row",
-          seed: 1,
-          groups: [{
-            name: "one 8-token prefill",
-            axes: {
-              preset: "tiny",
-              path: "absorbed",
-              dtype: "f32",
-              b: 1,
-              sq: 8,
-              sk: 8,
-              layout: "bshd",
-            },
-          }],
-        }),
-      );
-      const r = await runCli([
-        "run",
-        "--matrix",
-        matrix,
-        "--backend-module",
-        "tests/fixtures/backends/naive_row_unwritten.ts",
-        "--backend",
-        "naive-row-unwritten",
-        // the sample is rows 0 and 7; row 3 is never written
-        "--max-rows",
-        "2",
-        "--repeats",
-        "0",
-        "--out",
-        `${dir}/out`,
-      ], VK);
-      assert.equal(r.code, 1, r.stdout + r.stderr);
-      const [res] = (await Deno.readTextFile(`${dir}/out/results.jsonl`)).trim().split("\n")
-        .map((l) => JSON.parse(l));
-      assert.equal(res.status, "fail", JSON.stringify(res));
-      assert.equal(res.rowsChecked, 3);
-      assert.match(res.message, /nonfinite mismatches, first at \[3,0,0\] \(got NaN/);
-      assert.match(res.message, /lse: .*first at \[3,0\] \(got NaN/);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    // row 3 is never written
+    const { code, log, res } = await runPrefill8(
+      "tests/fixtures/backends/naive_row_unwritten.ts",
+      "naive-row-unwritten",
+    );
+    assert.equal(code, 1, log);
+    assert.equal(res.status, "fail", JSON.stringify(res));
+    assert.equal(res.rowsChecked, 3);
+    assert.match(String(res.message), /nonfinite mismatches, first at \[3,0,0\] \(got NaN/);
+    assert.match(String(res.message), /lse: .*first at \[3,0\] \(got NaN/);
   },
-  {
-    cases: [{
-      spec: "tiny",
-      dtype: "f32",
-      backend: "wgsl-absorbed",
-      layout: { kind: "bshd", batch: 1, seqQ: 8, seqK: 8, causal: true },
-    }],
-  },
+  PREFILL_8,
 );
 
 gpuTest(
