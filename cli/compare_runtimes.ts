@@ -204,22 +204,10 @@ export function comparisonMarkdown(
       header.sameDriver ? " (same driver)" : ""
     }`,
     "",
-    ...(i === undefined ? [] : [
-      `**Interrupted by ${i.signal}: ${i.selected - i.notRun.length} of ${
-        plural(i.selected, "selected case")
-      } ran; ${i.notRun.length} not run** (${
-        i.notRun.slice(0, 10).map((id) => mdCell(id, Infinity)).join(", ")
-      }${i.notRun.length > 10 ? ", ..." : ""})`,
-      "",
-    ]),
-    ...(stop === undefined ? [] : [
-      `**Stopped: ${mdCell(stop.reason, Infinity)}: ${stop.selected - stop.notRun.length} of ${
-        plural(stop.selected, "selected case")
-      } compared; ${stop.notRun.length} not run** (${
-        stop.notRun.slice(0, 10).map((id) => mdCell(id, Infinity)).join(", ")
-      }${stop.notRun.length > 10 ? ", ..." : ""})`,
-      "",
-    ]),
+    ...(i === undefined ? [] : [cutShortLine(`Interrupted by ${i.signal}`, i), ""]),
+    ...(stop === undefined
+      ? []
+      : [cutShortLine(`Stopped: ${mdCell(stop.reason, Infinity)}`, stop), ""]),
     `- deno: ${header.deno}`,
     `- chromium: ${header.chromium}`,
     ...(header.backend === undefined
@@ -264,6 +252,22 @@ export function comparisonMarkdown(
     }
   }
   return lines.join("\n") + "\n";
+}
+
+/**
+ * The bold line of compare-runtimes.md that says a comparison ended early (`head`: by which
+ * signal, or the error): how many of the selected cases were compared, and the first ten of
+ * those not run.
+ */
+function cutShortLine(
+  head: string,
+  c: { readonly selected: number; readonly notRun: readonly string[] },
+): string {
+  return `**${head}: ${c.selected - c.notRun.length} of ${
+    plural(c.selected, "selected case")
+  } ran; ${c.notRun.length} not run** (${
+    c.notRun.slice(0, 10).map((id) => mdCell(id, Infinity)).join(", ")
+  }${c.notRun.length > 10 ? ", ..." : ""})`;
 }
 
 /** How a comparison was cut short: the signal, the cases selected and those not run. */

@@ -524,6 +524,6 @@ Deno.test("compareRuntimes: a device that cannot be re-acquired stops the compar
   });
   assert.match(
     md,
-    /\*\*Stopped: ChromiumLaunchError: the browser did not start: 1 of 4 selected cases compared; 3 not run\*\* \(x, y, z\)/,
+    /\*\*Stopped: ChromiumLaunchError: the browser did not start: 1 of 4 selected cases ran; 3 not run\*\* \(x, y, z\)/,
   );
 });
