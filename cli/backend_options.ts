@@ -12,6 +12,7 @@ import { loadBackendModules, type LoadedBackendModule } from "../kernels/backend
 import type { BackendBarrierFinding } from "../results/types.ts";
 import { findingKey } from "../kernels/module_barriers.ts";
 import { plural } from "../util/plural.ts";
+import { unselectedReason } from "../report/unused_backends.ts";
 
 /** Help text of `--backend-module`. */
 export const BACKEND_MODULE_HELP =
@@ -192,9 +193,13 @@ export function unselectedModuleLines(
   used: readonly (string | undefined)[],
   what: string,
 ): string[] {
+  // a concrete --backend asked for (not auto's choice) is the reason, where there is one
+  const chosen = used.find((u) => unselectedReason("", u) !== null);
   return loaded.filter((l) => !used.includes(l.module.id)).map((l) =>
     `warning: --backend-module ${l.specifier} registers backend ${l.module.id}, which ${what} ` +
-    `does not use: auto picks only the bundled backends, so select it with --backend ` +
-    l.module.id
+    `does not use: ${
+      unselectedReason(l.module.id, chosen) ??
+        `auto picks only the bundled backends, so select it with --backend ${l.module.id}`
+    }`
   );
 }

@@ -80,10 +80,33 @@ export function unusedBackends(
     if (m.id === b || ran.has(m.id)) continue;
     lines.push(
       `warning: --backend-module ${m.specifier} registers backend ${m.id}, which no case ran ` +
-        `on: auto picks only the bundled backends, so select it with --backend ${m.id} or a ` +
-        "matrix backend axis (a case that names it and was refused has the reasons in the " +
-        "report)",
+        `on: ${
+          unselectedReason(m.id, b) ??
+            `auto picks only the bundled backends, so select it with --backend ${m.id} or a ` +
+              "matrix backend axis (a case that names it and was refused has the reasons in " +
+              "the report)"
+        }`,
     );
   }
   return { lines, backendRanNothing };
+}
+
+/**
+ * Why a loaded module's backend `id` went unused when `chosen` (a `--backend`, or what a
+ * command planned) names another concrete backend: "--backend wgsl-absorbed was asked for
+ * instead, so select it with --backend naive". Null when nothing concrete was chosen (none,
+ * `auto`, `auto:<path>`, or `id` itself): then auto's choice is the reason.
+ *
+ * @example
+ * ```ts
+ * import { unselectedReason } from "./unused_backends.ts";
+ * unselectedReason("naive", "wgsl-absorbed"); // "--backend wgsl-absorbed was asked for instead, so select it with --backend naive"
+ * unselectedReason("naive", "auto"); // null
+ * ```
+ */
+export function unselectedReason(id: string, chosen: string | undefined): string | null {
+  if (chosen === undefined || chosen === id || chosen === "auto" || chosen.startsWith("auto:")) {
+    return null;
+  }
+  return `--backend ${chosen} was asked for instead, so select it with --backend ${id}`;
 }

@@ -197,6 +197,16 @@ Deno.test("CLI: explain and layer given a module without --backend warn that aut
     "naive",
   ]);
   assert.doesNotMatch(named.stderr, /warning: --backend-module/);
+  // --backend of another backend: auto picked nothing, so the line does not blame it
+  const other = await runCli([
+    ...["explain", "tiny", "--no-device", "--backend-module", NAIVE],
+    ...["--backend", "wgsl-absorbed"],
+  ]);
+  assert.match(
+    other.stderr,
+    /^warning: --backend-module \S+ registers backend naive, which this explanation does not use: --backend wgsl-absorbed was asked for instead, so select it with --backend naive$/m,
+    other.stderr,
+  );
 });
 
 gpuTest(
@@ -656,6 +666,18 @@ Deno.test("unusedBackends: --backend with a case run on it, or no results, says 
     lines: [],
     backendRanNothing: false,
   });
+  // a module no case ran on because --backend named another: not auto's doing
+  const onOther = { ...ran, backend: "wgsl-absorbed" } as CaseResult;
+  assert.deepEqual(
+    unusedBackends([onOther], {
+      backend: "wgsl-absorbed",
+      modules: [{ id: "naive", specifier: "n.ts" }],
+    }).lines,
+    [
+      "warning: --backend-module n.ts registers backend naive, which no case ran on: --backend " +
+      "wgsl-absorbed was asked for instead, so select it with --backend naive",
+    ],
+  );
 });
 
 Deno.test("a user launch's error names the backend, its module and the frame that threw", async () => {
