@@ -77,10 +77,16 @@ export function unusedBenchBackends(
   }
   for (const m of options.modules ?? []) {
     if (backends.includes(m.id) || records.some((r) => r.backend === m.id)) continue;
+    // with --backend given, its figures are that backend's, not the adapter's choice
+    const asked = backends.map((b) => `--backend ${b}`).join(" and ");
     lines.push(
       `--backend-module ${m.specifier} registers backend ${m.id}, which no case was benched ` +
-        `on: the adapter picks only the bundled backends, so these figures are theirs; ` +
-        `select it with --backend ${m.id}`,
+        `on: ${
+          backends.length === 0
+            ? "the adapter picks only the bundled backends, so these figures are theirs;"
+            : `${asked} ${backends.length === 1 ? "was" : "were"} asked for instead (the ` +
+              "adapter picks only the bundled backends for any other path), so"
+        } select it with --backend ${m.id}`,
     );
   }
   return { lines, failed };

@@ -121,6 +121,13 @@ Deno.test("unusedBenchBackends: a loaded module no case was benched on is a warn
     unusedBenchBackends([ok], ["naive"], { modules }).lines[0],
     /--backend-module/,
   );
+  // --backend of another backend: the figures are that backend's, not the adapter's choice
+  const other = unusedBenchBackends([ok], ["wgsl-absorbed-gemm"], { modules });
+  assert.deepEqual(other.lines, [
+    "--backend-module examples/backends/naive/mod.ts registers backend naive, which no case " +
+    "was benched on: --backend wgsl-absorbed-gemm was asked for instead (the adapter picks " +
+    "only the bundled backends for any other path), so select it with --backend naive",
+  ]);
 });
 
 Deno.test({
