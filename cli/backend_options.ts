@@ -174,11 +174,11 @@ export function barrierEndLines(
 }
 
 /**
- * A `warning:` line for each loaded module whose backend none of `used` names (the backend a
- * command asked for or planned): `explain` and `layer` given `--backend-module` without
- * `--backend` planned a bundled backend, as `run`, `bench` and `compare-runtimes` warn when no
- * case ran on a module's backend (report/unused_backends.ts). `what`: the command's work, as
- * "this explanation".
+ * A `warning:` line for each loaded module whose backend none of `used` names (`--backend`
+ * first, then, for `explain --case`, the case's backend axis): `explain` and `layer` given
+ * `--backend-module` without `--backend` planned a bundled backend, as `run`, `bench` and
+ * `compare-runtimes` warn when no case ran on a module's backend (report/unused_backends.ts).
+ * `what`: the command's work, as "this explanation".
  *
  * @example
  * ```ts
@@ -193,13 +193,17 @@ export function unselectedModuleLines(
   used: readonly (string | undefined)[],
   what: string,
 ): string[] {
-  // a concrete --backend asked for (not auto's choice) is the reason, where there is one
-  const chosen = used.find((u) => unselectedReason("", u) !== null);
+  // a concrete backend asked for (not auto's choice) is the reason, where there is one: the
+  // --backend given, else the case's axis
+  const [flag, ...axis] = used;
+  const named = axis.find((u) => unselectedReason("", u) !== null);
   return loaded.filter((l) => !used.includes(l.module.id)).map((l) =>
     `warning: --backend-module ${l.specifier} registers backend ${l.module.id}, which ${what} ` +
     `does not use: ${
-      unselectedReason(l.module.id, chosen) ??
-        `auto picks only the bundled backends, so select it with --backend ${l.module.id}`
+      unselectedReason(l.module.id, flag) ??
+        (named === undefined
+          ? `auto picks only the bundled backends, so select it with --backend ${l.module.id}`
+          : `the case's backend axis names ${named}, so select it with --backend ${l.module.id}`)
     }`
   );
 }

@@ -207,6 +207,44 @@ Deno.test("CLI: explain and layer given a module without --backend warn that aut
     /^warning: --backend-module \S+ registers backend naive, which this explanation does not use: --backend wgsl-absorbed was asked for instead, so select it with --backend naive$/m,
     other.stderr,
   );
+  // a case whose matrix names another backend on its axis, with no --backend: the case's
+  // choice, not a --backend the user never gave
+  const dir = await Deno.makeTempDir({ prefix: "mla-explain-axis-" });
+  try {
+    await Deno.writeTextFile(
+      `${dir}/m.json`,
+      JSON.stringify({
+        name: "axis",
+        groups: [{
+          name: "g",
+          axes: {
+            preset: "tiny",
+            path: "absorbed",
+            dtype: "f32",
+            b: 1,
+            sq: 1,
+            sk: 8,
+            layout: "bshd",
+            backend: "wgsl-absorbed-gemm",
+          },
+        }],
+      }),
+    );
+    const axis = await runCli([
+      ...["explain", "--matrix", `${dir}/m.json`, "--no-device", "--backend-module", NAIVE],
+      ...[
+        "--case",
+        "preset=tiny;path=absorbed;dtype=f32;b=1;sq=1;sk=8;layout=bshd;causal=1;backend=wgsl-absorbed-gemm",
+      ],
+    ]);
+    assert.match(
+      axis.stderr,
+      /^warning: --backend-module \S+ registers backend naive, which this explanation does not use: the case's backend axis names wgsl-absorbed-gemm, so select it with --backend naive$/m,
+      axis.stderr,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 gpuTest(
