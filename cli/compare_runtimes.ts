@@ -256,7 +256,7 @@ export function comparisonMarkdown(
 
 /**
  * The bold line of compare-runtimes.md that says a comparison ended early (`head`: by which
- * signal, or the error): how many of the selected cases were compared, and the first ten of
+ * signal, or the error): how many of the selected cases ran, and the first ten of
  * those not run.
  */
 function cutShortLine(
