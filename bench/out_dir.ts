@@ -106,6 +106,22 @@ export async function checkUnfinishedBench(out: string): Promise<void> {
 }
 
 /**
+ * The bench.json of `dir`: Deno.errors.NotFound when there is none, an Error when it is not
+ * one this harness wrote (no reps, case list, backends, modules or device key).
+ */
+async function readBenchState(dir: string): Promise<BenchState> {
+  const state = JSON.parse(await Deno.readTextFile(`${dir}/${BENCH_STATE}`)) as BenchState;
+  const o = state?.options;
+  if (
+    typeof o?.reps !== "number" || !Array.isArray(o.cases) || !Array.isArray(o.backends) ||
+    !Array.isArray(o.modules) || typeof state?.device?.key !== "string"
+  ) {
+    throw new Error("not a bench.json of this harness");
+  }
+  return state;
+}
+
+/**
  * Whether `dir/report.json` is there; marked interrupted; or holding fewer records than the
  * cases `dir/bench.json` says the bench selected (a bench that case timeouts in a row stopped
  * writes a report of what ran, not marked interrupted: a new bench replaced its records
@@ -133,12 +149,9 @@ async function reportState(
     return { state: "finished" }; // not read here: a damaged report was a finished bench's too
   }
   if (report.interrupted) return { state: "interrupted" };
-  const selected = await Deno.readTextFile(`${dir}/${BENCH_STATE}`).then(
-    (t) => (JSON.parse(t) as { options?: { cases?: unknown } }).options?.cases,
-    () => undefined,
-  ).catch(() => undefined);
+  const selected = await readBenchState(dir).then((s) => s.options.cases, () => undefined);
   if (
-    Array.isArray(selected) && Array.isArray(report.records) &&
+    selected !== undefined && Array.isArray(report.records) &&
     report.records.length < selected.length
   ) {
     return { state: "short", records: report.records.length, selected: selected.length };
@@ -325,14 +338,7 @@ export async function readBenchResume(out: string, now: BenchOptions): Promise<B
   if (lines.length === 0) return { state: null, kept: records };
   let state: BenchState;
   try {
-    state = JSON.parse(await Deno.readTextFile(`${dir}/${BENCH_STATE}`)) as BenchState;
-    const o = state?.options;
-    if (
-      typeof o?.reps !== "number" || !Array.isArray(o.cases) || !Array.isArray(o.backends) ||
-      !Array.isArray(o.modules) || typeof state?.device?.key !== "string"
-    ) {
-      throw new Error("not a bench.json of this harness");
-    }
+    state = await readBenchState(dir);
   } catch (e) {
     throw new OutputPathError(
       "--out",

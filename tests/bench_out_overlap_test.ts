@@ -120,7 +120,10 @@ Deno.test("bench --out: a killed bench's records.jsonl (no report.json) is exit 
     );
     await Deno.writeTextFile(
       `${tmp}/killed/bench.json`,
-      JSON.stringify({ options: { cases: ["a", "b", "c", "d"] } }),
+      JSON.stringify({
+        options: { cases: ["a", "b", "c", "d"], reps: 1, backends: [], modules: [] },
+        device: { key: "k" },
+      }),
     );
     await assert.rejects(
       () => checkUnfinishedBench(`${tmp}/killed`),
