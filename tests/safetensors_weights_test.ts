@@ -83,10 +83,9 @@ Deno.test("checkLayerTensors lists every missing, unexpected and mis-shaped tens
   assert.equal(issues[1].message, "missing: expected shape [32], found none");
 });
 
-Deno.test("a block scale beside a weight that is not F8_E4M3 is named as such", () => {
-  const spec = presetSpec("tiny");
-  const p = "model.layers.0.self_attn.";
-  const shapes = new Map<string, readonly number[]>([
+/** The tiny preset's tensors under prefix `p`, and a block scale beside kv_b_proj. */
+function tinyWithBlockScale(p: string): Map<string, readonly number[]> {
+  return new Map<string, readonly number[]>([
     [p + "q_proj.weight", [96, 64]],
     [p + "kv_a_proj_with_mqa.weight", [40, 64]],
     [p + "kv_a_layernorm.weight", [32]],
@@ -94,6 +93,12 @@ Deno.test("a block scale beside a weight that is not F8_E4M3 is named as such", 
     [p + "kv_b_proj.weight_scale_inv", [1, 1]],
     [p + "o_proj.weight", [64, 64]],
   ]);
+}
+
+Deno.test("a block scale beside a weight that is not F8_E4M3 is named as such", () => {
+  const spec = presetSpec("tiny");
+  const p = "model.layers.0.self_attn.";
+  const shapes = tinyWithBlockScale(p);
   const issues = checkLayerTensors(spec, shapes, p);
   assert.deepEqual(issues.map((i) => i.path), [p + "kv_b_proj.weight_scale_inv"]);
   assert.match(
@@ -111,14 +116,7 @@ Deno.test("checkLayerTensors: every tensor of a dtype the loader cannot read, na
   // F32, F16, BF16", omitting F8_E4M3; now each such tensor is an issue before any read.
   const spec = presetSpec("tiny");
   const p = "model.layers.0.self_attn.";
-  const shapes = new Map<string, readonly number[]>([
-    [p + "q_proj.weight", [96, 64]],
-    [p + "kv_a_proj_with_mqa.weight", [40, 64]],
-    [p + "kv_a_layernorm.weight", [32]],
-    [p + "kv_b_proj.weight", [128, 32]],
-    [p + "kv_b_proj.weight_scale_inv", [1, 1]],
-    [p + "o_proj.weight", [64, 64]],
-  ]);
+  const shapes = tinyWithBlockScale(p);
   const dtypes = new Map([
     [p + "q_proj.weight", "F64"],
     [p + "kv_a_proj_with_mqa.weight", "F32"],
