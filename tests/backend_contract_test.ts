@@ -25,8 +25,7 @@ import { pipelineCacheOf } from "../kernels/attention.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
 import * as naive from "../examples/backends/naive/mod.ts";
 import { gpu, gpuTest } from "./gpu_helpers.ts";
-import { runCli, runTinyLayer } from "./helpers_cli.ts";
-import { encodeSafetensors } from "../weights/safetensors.ts";
+import { runCli, runTinyLayer, writeTinyInput } from "./helpers_cli.ts";
 import { currentBackend } from "../drift/device_key.ts";
 import { NOTHING_LEFT_TO_WAIT_FOR } from "../main.ts";
 import { LAVAPIPE_CAPS } from "./caps_fixtures.ts";
@@ -772,16 +771,7 @@ gpuTest(
   async () => {
     const dir = await Deno.makeTempDir({ prefix: "mla-layer-launch-throws-" });
     try {
-      await Deno.writeFile(
-        `${dir}/x.safetensors`,
-        encodeSafetensors({
-          hidden_states: {
-            dtype: "F32",
-            shape: [1, 4, 64],
-            data: Array.from({ length: 256 }, (_, i) => Math.sin(i)),
-          },
-        }),
-      );
+      await writeTinyInput(dir);
       const r = await runTinyLayer(dir, [
         "--backend-module",
         "tests/fixtures/backends/launch_throws.ts",

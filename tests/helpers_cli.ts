@@ -1,4 +1,6 @@
 /** Spawning the CLI the way a user does, for tests. */
+import { encodeSafetensors } from "../weights/safetensors.ts";
+
 const root = new URL("../", import.meta.url).pathname;
 
 /** Output of one CLI run. */
@@ -98,6 +100,23 @@ export async function runTool(
   }).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/**
+ * Write `<dir>/x.safetensors`: a tiny-preset `hidden_states` [1, 4, 64] F32 of sin(i), the
+ * input {@link runTinyLayer} reads.
+ */
+export async function writeTinyInput(dir: string): Promise<void> {
+  await Deno.writeFile(
+    `${dir}/x.safetensors`,
+    encodeSafetensors({
+      hidden_states: {
+        dtype: "F32",
+        shape: [1, 4, 64],
+        data: Array.from({ length: 256 }, (_, i) => Math.sin(i)),
+      },
+    }),
+  );
 }
 
 /**

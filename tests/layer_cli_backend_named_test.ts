@@ -4,10 +4,10 @@
  * to a kernel, and `--backend wgsl-absorbed-tiled` ran without the output saying so.
  */
 import assert from "node:assert/strict";
-import { encodeSafetensors, SafetensorsFile } from "../weights/safetensors.ts";
+import { SafetensorsFile } from "../weights/safetensors.ts";
 import { currentBackend } from "../drift/device_key.ts";
 import { type GpuNeeds, ignoreReason, nameWithReason } from "./gpu_helpers.ts";
-import { runTinyLayer } from "./helpers_cli.ts";
+import { runTinyLayer, writeTinyInput } from "./helpers_cli.ts";
 
 const VK = { DENO_WEBGPU_BACKEND: currentBackend() };
 
@@ -22,16 +22,7 @@ for (const backend of ["wgsl-absorbed-tiled", "wgsl-expanded-tiled"]) {
     async () => {
       const dir = await Deno.makeTempDir({ prefix: "mla-layer-backend-" });
       try {
-        await Deno.writeFile(
-          `${dir}/x.safetensors`,
-          encodeSafetensors({
-            hidden_states: {
-              dtype: "F32",
-              shape: [1, 4, 64],
-              data: Array.from({ length: 256 }, (_, i) => Math.sin(i)),
-            },
-          }),
-        );
+        await writeTinyInput(dir);
         const r = await runTinyLayer(dir, ["--backend", backend], VK);
         assert.equal(r.code, 0, r.stdout + r.stderr);
         const path = backend.startsWith("wgsl-absorbed") ? "absorbed" : "expanded";
