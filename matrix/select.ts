@@ -152,8 +152,8 @@ export async function selectMatrixCases(options: SelectOptions): Promise<MatrixS
     throw new ConfigError(options.matrix, [{
       path: "groups",
       value: file.groups.length,
-      message: "expand to no case: the exclude lists remove every case of every group; " +
-        "narrow the excludes",
+      message: `${file.groups.length === 1 ? "group expands" : "groups expand"} to no case: ` +
+        "the exclude lists remove every case of every group; narrow the excludes",
     }], `selects no case of matrix ${file.name}`);
   }
   const shard = options.shard;
