@@ -14,6 +14,11 @@ export const EXIT = {
   badInput: 2,
   /** Infrastructure: no adapter, device lost repeatedly; for `explain`, unsupported. */
   infra: 3,
+  /**
+   * `run --plant-fault` (and `merge` of its shards) where no case failed: the fault slipped
+   * through the checks (a caught fault is 1, as any failing case).
+   */
+  faultUncaught: 4,
 } as const;
 
 /** Exit code of a run or bench stopped by SIGINT (128 + 2). */

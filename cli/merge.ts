@@ -18,7 +18,9 @@ import { lockOutDir } from "../runner/out_lock.ts";
 import { BENCH_ONLY_FILES, OutputPathError, prepareOutputDir } from "../report/output_paths.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { lockHeld } from "../util/fs.ts";
-import { runExitCode } from "./run.ts";
+import { runExitCode, uncaughtFaultLine } from "./run.ts";
+import { faultMissedBy, faultUncaught } from "../report/verdict.ts";
+import { ALL_FAULTS } from "../parity/faults.ts";
 import { plural } from "../util/plural.ts";
 import { countsText } from "../report/totals.ts";
 
@@ -211,7 +213,7 @@ export function mergeCommand() {
         "report.html. A folder whose run was killed before writing its reports (SIGKILL, " +
         "a crash) is rebuilt from its run.json and results.jsonl, and said so; `merge <dir> " +
         "--out <dir>` rebuilds one folder in place. Exit 1 when cases are missing or any case " +
-        "failed, 2 on unreadable input or an unusable --out (a folder given twice, a case in " +
+        "failed (4: shards of run --plant-fault where none failed, as run), 2 on unreadable input or an unusable --out (a folder given twice, a case in " +
         "two folders whose copies disagree in status or output digest, shards timed with " +
         "another --repeats or --warmup-ms or checked with another --max-rows, an --out that is one of several folders merged " +
         "or holds another run's run.json included).",
@@ -242,6 +244,19 @@ export function mergeCommand() {
       }
       for (const line of mergeLines(m, dirs.length)) console.log(line);
       if (finish.length > 0) console.log(`to complete the merge:\n  ${finish.join("\n  ")}`);
-      Deno.exitCode = m.missing.length > 0 ? 1 : runExitCode(m.report.totals);
+      // shards of `run --plant-fault` where no case failed: the fault slipped through, as an
+      // unsharded run says it (exit 4), where the merge read as a clean pass (exit 0)
+      const slipped = m.missing.length === 0 && faultUncaught(m.report);
+      if (slipped) {
+        const fault = ALL_FAULTS.find((f) => f.id === m.report.plantedFault);
+        console.error(
+          uncaughtFaultLine(m.report, fault?.description ?? "not a fault of this harness"),
+        );
+      }
+      Deno.exitCode = m.missing.length > 0
+        ? 1
+        : slipped && faultMissedBy(m.report).length > 0
+        ? EXIT.faultUncaught
+        : runExitCode(m.report.totals);
     });
 }

@@ -22,7 +22,7 @@ import { countsText } from "../report/totals.ts";
 import { PROGRESS_MODES } from "../report/progress.ts";
 import { prepareOutputDir } from "../report/output_paths.ts";
 import { finishCommands } from "../report/finish_commands.ts";
-import { faultUncaught } from "../report/verdict.ts";
+import { faultMissedBy, faultUncaught } from "../report/verdict.ts";
 import { writeRunReports } from "../report/run_reports.ts";
 import { DEFAULT_CASE_TIMEOUT_S, runMatrix } from "../runner/run_matrix.ts";
 import { backendsCompiling, mayCompile } from "../runner/fault_reach.ts";
@@ -155,6 +155,42 @@ export function checkBackendCompiles(faultId: string, file: string, backend: str
  */
 export function runExitCode(totals: { fail: number; unexpected: number; error: number }): number {
   return totals.fail + totals.unexpected + totals.error > 0 ? EXIT.failure : EXIT.ok;
+}
+
+/**
+ * What `run --plant-fault` says when no case failed: the fault slipped through (exit 4), and
+ * the cases that ran with it and passed (the first five named), apart from those that ran
+ * the clean kernels; where every case ran the clean kernels, a warning (nothing slipped).
+ *
+ * @example
+ * ```ts
+ * import { uncaughtFaultLine } from "./run.ts";
+ * uncaughtFaultLine(
+ *   { plantedFault: "f", plantedFaultClean: [], results: [{ id: "a", status: "pass" }] },
+ *   "what it changes",
+ * ); // "error: --plant-fault f was not caught: no case failed; the 1 case that ran with it ..."
+ * ```
+ */
+export function uncaughtFaultLine(
+  report: Pick<RunReport, "plantedFault" | "plantedFaultClean"> & {
+    readonly results: readonly Pick<RunReport["results"][number], "id" | "status">[];
+  },
+  description: string,
+): string {
+  const missed = faultMissedBy(report);
+  const shown = missed.slice(0, 5).join(", ") +
+    (missed.length > 5 ? ` and ${missed.length - 5} more` : "");
+  const clean = report.results.length - missed.length;
+  // cases that ran the clean kernels cannot catch it: not a fault that slipped through
+  if (missed.length === 0) {
+    return `warning: --plant-fault ${report.plantedFault}: every case that ran (${clean}) ` +
+      "ran the clean kernels, so this run says nothing of the checks catching it";
+  }
+  return `error: --plant-fault ${report.plantedFault} was not caught: no case failed; the ` +
+    `${plural(missed.length, "case")} that ran with it passed (${shown})` +
+    (clean > 0 ? `, ${clean} ran the clean kernels` : "") +
+    `, so this run does not show the checks catching it: its cases may not reach the ` +
+    `faulted code (the fault: ${description}); exit 4`;
 }
 
 /**
@@ -297,8 +333,10 @@ export function runCommand() {
         "--plant-fault <id>",
         "run the cases with a planted fault, on the backend of the fault's kernel family " +
           "(a fault that rewrites a kernel file refuses another --backend); the run must turn " +
-          "red: proves the checks work. A case whose kernels do not execute it runs clean " +
-          "(warned, and counted in the reports); a selection where none does is exit 2",
+          "red: proves the checks work (exit 1: caught, its cases failed; exit 4: no case " +
+          "failed, the fault slipped through, the cases that ran with it named). A case whose " +
+          "kernels do not execute it runs clean (warned, and counted in the reports); a " +
+          "selection where none does is exit 2",
       ).choices(ALL_FAULTS.map((f) => f.id)),
     )
     .option(
@@ -439,13 +477,9 @@ export function runCommand() {
         console.log(runSummaryLine(report, opts.out));
         // a planted fault no case failed on proves nothing: said, where a green line read as
         // the checks having caught it
-        if (fault && faultUncaught(report)) {
-          console.error(
-            `warning: --plant-fault ${fault.id}: no case failed, so this run does not show the ` +
-              "checks catching it: its cases may not reach the faulted code (the fault: " +
-              `${fault.description})`,
-          );
-        }
+        const missed = fault !== undefined && faultUncaught(report);
+        if (missed) console.error(uncaughtFaultLine(report, fault.description));
+        const uncaught = missed && faultMissedBy(report).length > 0;
         // a stopped run: the command that finishes it, which summary.md and report.html give
         // (the terminal said only how many cases were not run)
         if (report.interrupted) {
@@ -484,6 +518,9 @@ export function runCommand() {
         });
         Deno.exitCode = report.interrupted
           ? (stop.afterCase.aborted || stop.atOnce.aborted ? exitOnStop() : EXIT.infra)
+          : uncaught
+          // the self-test's answer: a fault no case caught is 4, apart from a caught one's 1
+          ? EXIT.faultUncaught
           : Math.max(
             runExitCode(t),
             drift.regressions > 0 || unused.backendRanNothing ? EXIT.failure : EXIT.ok,

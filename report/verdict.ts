@@ -158,7 +158,36 @@ export function plantedFaultText(
  * faultUncaught({ plantedFault: "lse-offset", results: [] }); // false: nothing ran
  * ```
  */
-export function faultUncaught(report: Pick<RunReport, "plantedFault" | "results">): boolean {
+export function faultUncaught(
+  report: Pick<RunReport, "plantedFault"> & {
+    readonly results: readonly Pick<RunReport["results"][number], "status">[];
+  },
+): boolean {
   return report.plantedFault !== undefined && report.results.length > 0 &&
     report.results.every((r) => r.status === "pass");
+}
+
+/**
+ * The cases of a `run --plant-fault` run that ran with the fault (its kernels execute it,
+ * from `plantedFaultClean`) and passed: those that did not catch it, in the run's order.
+ * Empty without a planted fault.
+ *
+ * @example
+ * ```ts
+ * import { faultMissedBy } from "./verdict.ts";
+ * faultMissedBy({
+ *   plantedFault: "lse-offset",
+ *   plantedFaultClean: [{ id: "b", reason: "r" }],
+ *   results: [{ id: "a", status: "pass" }, { id: "b", status: "pass" }],
+ * }); // ["a"]
+ * ```
+ */
+export function faultMissedBy(
+  report: Pick<RunReport, "plantedFault" | "plantedFaultClean"> & {
+    readonly results: readonly Pick<RunReport["results"][number], "id" | "status">[];
+  },
+): string[] {
+  if (report.plantedFault === undefined) return [];
+  const clean = new Set((report.plantedFaultClean ?? []).map((c) => c.id));
+  return report.results.filter((r) => r.status === "pass" && !clean.has(r.id)).map((r) => r.id);
 }

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { BUNDLED_BACKENDS } from "../adapter/backends.ts";
 import { ConfigError } from "../adapter/errors.ts";
 import { registerBackend } from "../adapter/registry.ts";
-import { checkBackendCompiles } from "../cli/run.ts";
+import { checkBackendCompiles, uncaughtFaultLine } from "../cli/run.ts";
 import { CliError, EXIT } from "../cli/errors.ts";
 import { hasAdapter } from "../gpu/device.ts";
 import { expandMatrix, validateMatrix } from "../matrix/expand.ts";
@@ -270,10 +270,44 @@ Deno.test("run --help: --plant-fault says not every case runs the fault, and whe
     help,
     /A case whose kernels do not execute it runs clean \(warned, and counted in the reports\); a selection where none does is exit 2/,
   );
+  // a fault no case caught was exit 0 with a warning: now its own code, said
+  assert.match(
+    help,
+    /exit 1: caught, its cases failed; exit 4: no case failed, the fault slipped through/,
+  );
+});
+
+Deno.test("uncaughtFaultLine: a case that ran the clean kernels did not let the fault slip", () => {
+  const clean = [{ id: "b", reason: "runs on wgsl-expanded" }];
+  const pass = (id: string) => ({ id, status: "pass" as const });
+  const line = uncaughtFaultLine(
+    { plantedFault: "kpe-left-out", plantedFaultClean: clean, results: [pass("a"), pass("b")] },
+    "drops k_pe",
+  );
+  assert.match(
+    line,
+    /^error: --plant-fault kpe-left-out was not caught: no case failed; the 1 case that ran with it passed \(a\), 1 ran the clean kernels, /,
+  );
+  assert.match(line, /\(the fault: drops k_pe\); exit 4$/);
+  // every case clean: nothing slipped through, a warning
+  assert.match(
+    uncaughtFaultLine({
+      plantedFault: "kpe-left-out",
+      plantedFaultClean: clean,
+      results: [pass("b")],
+    }, "x"),
+    /^warning: --plant-fault kpe-left-out: every case that ran \(1\) ran the clean kernels/,
+  );
+  // six that passed with it: five named, the rest counted
+  const six = ["a", "c", "d", "e", "f", "g"].map(pass);
+  assert.match(
+    uncaughtFaultLine({ plantedFault: "f", plantedFaultClean: [], results: six }, "x"),
+    /the 6 cases that ran with it passed \(a, c, d, e, f and 1 more\), so/,
+  );
 });
 
 Deno.test({
-  name: "run --plant-fault that no case fails on: the terminal warns it went uncaught",
+  name: "run --plant-fault that no case fails on: exit 4 naming the cases it slipped through",
   ignore: !gpu,
   fn: async () => {
     const dir = await Deno.makeTempDir();
@@ -290,11 +324,13 @@ Deno.test({
         "--out",
         dir,
       ]);
-      assert.equal(r.code, 0, r.stderr);
-      // it ended on a green count line alone
+      // it ended on a green count line and exit 0: a CI self-test read the fault as caught
+      // (or at least the run as fine); now exit 4, apart from a caught fault's 1, naming the
+      // case that ran with the fault and passed
+      assert.equal(r.code, 4, r.stderr);
       assert.match(
         r.stderr,
-        /warning: --plant-fault partial-tile-row-written: no case failed, so this run does not show the checks catching it: its cases may not reach the faulted code \(the fault: /,
+        /error: --plant-fault partial-tile-row-written was not caught: no case failed; the 1 case that ran with it passed \(preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1\), so this run does not show the checks catching it: its cases may not reach the faulted code \(the fault: /,
       );
     } finally {
       await Deno.remove(dir, { recursive: true });

@@ -260,6 +260,28 @@ Deno.test("merge: shards of another device, runtime, kernel, plan caps or plante
   });
 });
 
+Deno.test("merge of run --plant-fault shards where no case failed: exit 4 naming the cases", async () => {
+  await withTempDir(async (tmp) => {
+    // it read as a clean pass, exit 0, where an unsharded run exits 4
+    const all = [result({ b: 1 }), result({ b: 2 }), result({ b: 4 })];
+    const fault = {
+      plantedFault: "lse-offset",
+      plantedFaultClean: [{ id: all[2].id, reason: "r" }],
+    };
+    await shardDir(`${tmp}/f1`, all, all.slice(0, 2), { shard: "1/2", ...fault });
+    await shardDir(`${tmp}/f2`, all, all.slice(2), { shard: "2/2", ...fault });
+    const r = await runCli(["merge", `${tmp}/f1`, `${tmp}/f2`, "--out", `${tmp}/all`]);
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `error: --plant-fault lse-offset was not caught: no case failed; the 2 cases that ran ` +
+          `with it passed \\(${all[0].id}, ${all[1].id}\\), 1 ran the clean kernels`,
+      ),
+    );
+  });
+});
+
 Deno.test("merge: matrix files of one name given by different paths are one matrix; an interrupted shard covered by another folder leaves a complete merge", async () => {
   await withTempDir(async (tmp) => {
     const all = sixResults();
