@@ -7,7 +7,7 @@
  * @module
  */
 import { DEFAULT_MAX_ROWS } from "../results/types.ts";
-import { listenForStop } from "./stop_signals.ts";
+import { listenForStop, stopExitCode, stoppedAfterLastCase } from "./stop_signals.ts";
 import { Command } from "@commander-js/extra-typings";
 import { dirname } from "node:path";
 import { findChromium } from "../browser/chromium.ts";
@@ -32,7 +32,7 @@ import {
 } from "./backend_options.ts";
 import { unusedBackends } from "../report/unused_backends.ts";
 import { NOT_COVERED_PREFIX } from "../runner/run_case.ts";
-import { CliError, EXIT, EXIT_SIGINT, EXIT_SIGTERM } from "./errors.ts";
+import { CliError, EXIT } from "./errors.ts";
 import { CONFIG_ROOT_HELP, parseFilterOption, parsePositiveInt } from "./options.ts";
 import { fileInputs, parseSeconds } from "./run.ts";
 import {
@@ -388,7 +388,8 @@ export function compareRuntimesCommand() {
         "device that could not be re-acquired after a loss or a timeout (both files written " +
         "with the cases compared, saying so); 130 stopped by " +
         "SIGINT after the current case (a second Ctrl-C: at once), 143 by SIGTERM at once " +
-        "(both files written, saying so and naming the cases not compared).",
+        "(both files written, saying so and naming the cases not compared; a Ctrl-C during " +
+        "the last case stops nothing, the files are complete, and is still 130, said so).",
     )
     .option("--matrix <name|file>", "bundled matrix or a JSON file", "smoke")
     .option("--filter <query>", "select cases, e.g. 'preset=tiny;dtype=f32'", parseFilterOption)
@@ -613,8 +614,16 @@ export function compareRuntimesCommand() {
         }
         // the error that ended it, with its own exit code (3: a device), once the files say so
         if (fatal !== undefined) throw fatal;
+        // a Ctrl-C during the last case stopped nothing (every case compared, the files
+        // whole): exit 130 still, as run's and bench's, said so, where it was 0
+        const lateStop = interrupted ? null : stop.stoppedBy();
+        if (lateStop !== null) {
+          console.error(stoppedAfterLastCase(lateStop, { cases: totals.cases }));
+        }
         Deno.exitCode = interrupted
-          ? (interrupted.signal === "SIGTERM" ? EXIT_SIGTERM : EXIT_SIGINT)
+          ? stopExitCode(interrupted.signal)
+          : lateStop !== null
+          ? stopExitCode(lateStop)
           : totals.denoBad + totals.chromiumBad + totals.findings > 0 || unused.backendRanNothing
           ? EXIT.failure
           : EXIT.ok;

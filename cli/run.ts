@@ -5,7 +5,7 @@
  * @module
  */
 import { DEFAULT_MAX_ROWS } from "../results/types.ts";
-import { listenForStop } from "./stop_signals.ts";
+import { listenForStop, stopExitCode, stoppedAfterLastCase } from "./stop_signals.ts";
 import {
   BACKEND_MODULE_HELP,
   checkBackendId,
@@ -264,8 +264,9 @@ export function runCommand() {
         "lacks (a --backend-module whose backend ran none is a warning); " +
         "2 bad input " +
         "(an unusable --out included); 3 no adapter, repeated device loss or timeouts, or a " +
-        "full disk (results.jsonl keeps what was written: --resume runs the rest); 130 " +
-        "interrupted by SIGINT; 143 by SIGTERM.",
+        "full disk (results.jsonl keeps what was written: --resume runs the rest); 4 a " +
+        "--plant-fault no case caught; 130 interrupted by SIGINT (also during the last case, " +
+        "which then finishes and the reports are complete, said so); 143 by SIGTERM.",
     )
     .option(
       "--matrix <name|file>",
@@ -516,8 +517,16 @@ export function runCommand() {
           out: opts.out,
           stepSummary: true,
         });
+        // a Ctrl-C during the last case stopped nothing (the case finished, the reports are
+        // whole): exit 130 still, as bench's and compare-runtimes', said so, where it was 0
+        const lateStop = report.interrupted ? null : stop.stoppedBy();
+        if (lateStop !== null) {
+          console.error(stoppedAfterLastCase(lateStop, { cases: report.results.length }));
+        }
         Deno.exitCode = report.interrupted
           ? (stop.afterCase.aborted || stop.atOnce.aborted ? exitOnStop() : EXIT.infra)
+          : lateStop !== null
+          ? stopExitCode(lateStop)
           : uncaught
           // the self-test's answer: a fault no case caught is 4, apart from a caught one's 1
           ? EXIT.faultUncaught

@@ -8,6 +8,8 @@
  * @module
  */
 
+import { EXIT_SIGINT, EXIT_SIGTERM } from "./errors.ts";
+
 /** The listeners of {@link listenForStop}, and what they have seen. */
 export interface StopSignals {
   /** Aborted by the first Ctrl-C: stop after the current case. */
@@ -91,4 +93,39 @@ export function listenForStop(options: ListenForStopOptions = {}): StopSignals {
       listen.remove("SIGTERM", onTerm);
     },
   };
+}
+
+/**
+ * The exit code of a command a signal came to: 130 for SIGINT, 143 for SIGTERM.
+ *
+ * @example
+ * ```ts
+ * import { stopExitCode } from "./stop_signals.ts";
+ * stopExitCode("SIGTERM"); // 143
+ * ```
+ */
+export function stopExitCode(signal: "SIGINT" | "SIGTERM"): number {
+  return signal === "SIGTERM" ? EXIT_SIGTERM : EXIT_SIGINT;
+}
+
+/**
+ * What a command says when a signal came during its last case (or after it) and stopped
+ * nothing: every case ran and the reports are whole, not marked interrupted, yet the exit is
+ * the signal's (130 or 143), as `bench`'s: the same answer from `run`, `compare-runtimes` and
+ * `bench`, where `run` and `compare-runtimes` exited 0 as if no Ctrl-C had come.
+ *
+ * @example
+ * ```ts
+ * import { stoppedAfterLastCase } from "./stop_signals.ts";
+ * stoppedAfterLastCase("SIGINT", { cases: 3 });
+ * // "interrupted by SIGINT during the last case or after it: it finished, all 3 cases ran ..."
+ * ```
+ */
+export function stoppedAfterLastCase(
+  signal: "SIGINT" | "SIGTERM",
+  options: { cases: number },
+): string {
+  const all = options.cases === 1 ? "the 1 case" : `all ${options.cases} cases`;
+  return `interrupted by ${signal} during the last case or after it: it finished, ${all} ` +
+    `ran and the reports are complete (not marked interrupted); exit ${stopExitCode(signal)}`;
 }

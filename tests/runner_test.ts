@@ -8,7 +8,7 @@ import { mergeRuns } from "../report/merge.ts";
 import { applyProfile } from "../runner/case_request.ts";
 import { runMatrix } from "../runner/run_matrix.ts";
 import type { RunReport } from "../results/types.ts";
-import { runCli } from "./helpers_cli.ts";
+import { cliCommand, runCli } from "./helpers_cli.ts";
 import { writeTinyMatrix } from "./matrix_file_helpers.ts";
 import { SILENT_PROGRESS } from "../report/progress.ts";
 
@@ -204,6 +204,53 @@ Deno.test({
     assert.equal(report.interrupted, true);
     assert.deepEqual(report.results, [], "the hung case abandoned, not run to its timeout");
     assert.equal(await lineCount(`${out}/results.jsonl`), 0);
+    await Deno.remove(out, { recursive: true });
+  },
+});
+
+Deno.test({
+  name:
+    "a Ctrl-C during the last case stops nothing: the reports whole, exit 130 said so (it was 0)",
+  ignore: !gpu,
+  fn: async () => {
+    const out = await Deno.makeTempDir();
+    // the one case's launch finishes only once the SIGINT has come
+    const child = cliCommand([
+      "run",
+      "--filter",
+      "preset=tiny;path=absorbed;dtype=f32;sq=1;layout=bshd;causal=1;varlen=none;b=2;sk=20",
+      "--backend-module",
+      new URL("./fixtures/backends/launch_waits_for_sigint.ts", import.meta.url).pathname,
+      "--backend",
+      "naive-launch-waits-for-sigint",
+      "--repeats",
+      "0",
+      "--out",
+      out,
+    ], { stdout: "null" }).spawn();
+    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!text.includes("fixture: launch started")) {
+      const { value, done } = await reader.read();
+      assert.ok(!done, text);
+      text += value;
+    }
+    child.kill("SIGINT");
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    const status = await child.status;
+    assert.equal(status.code, 130, text);
+    assert.match(
+      text,
+      /interrupted by SIGINT during the last case or after it: it finished, the 1 case ran and the reports are complete \(not marked interrupted\); exit 130/,
+    );
+    const report = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
+    assert.equal(report.interrupted, false);
+    assert.equal(report.results.length, 1);
+    assert.equal(report.results[0].status, "pass", text);
     await Deno.remove(out, { recursive: true });
   },
 });

@@ -3,7 +3,7 @@
  * SIGTERM at once; the signal that stopped the command is the one its exit code names.
  */
 import assert from "node:assert/strict";
-import { listenForStop } from "../cli/stop_signals.ts";
+import { listenForStop, stopExitCode, stoppedAfterLastCase } from "../cli/stop_signals.ts";
 
 function fakeSignals() {
   const handlers = new Map<string, () => void>();
@@ -39,4 +39,15 @@ Deno.test("listenForStop: Ctrl-C after the case, again at once; SIGTERM at once 
     "SIGTERM",
   ]);
   two.dispose();
+});
+
+Deno.test("stoppedAfterLastCase: a signal that stopped nothing is said, with its exit code", () => {
+  assert.equal(stopExitCode("SIGINT"), 130);
+  assert.equal(stopExitCode("SIGTERM"), 143);
+  assert.equal(
+    stoppedAfterLastCase("SIGINT", { cases: 3 }),
+    "interrupted by SIGINT during the last case or after it: it finished, all 3 cases ran and " +
+      "the reports are complete (not marked interrupted); exit 130",
+  );
+  assert.match(stoppedAfterLastCase("SIGTERM", { cases: 1 }), /the 1 case ran .*; exit 143$/);
 });
