@@ -166,6 +166,12 @@ export interface RunMatrixOptions {
   /** Device losses or case timeouts in a row after which the run stops (default 3). */
   maxLosses?: number;
   /**
+   * What a full disk's message tells the user to do once space is freed (default: the
+   * `run ... --resume` that finishes the run). `baseline update`, which takes no --resume and
+   * starts its run over, passes its own.
+   */
+  afterFullDisk?: string;
+  /**
    * TEST ONLY: runs each case instead of {@link runCase} (tests inject a case that throws or
    * hangs). Not reachable from the CLI or a matrix file.
    */
@@ -924,9 +930,10 @@ async function runInFolder(
           fatal = new OutputWriteError(
             resultsPath,
             `cannot write the result of ${c.id}: ${osErrorText(e)}; the run stopped there and ` +
-              `the ${plural(kept, "result")} before it are kept: free space, then run the rest ` +
-              // the run's own options: a bare `--resume` is refused for another filter
-              `with ${runCommandFor(header([], true), options.out, true)}`,
+              `the ${plural(kept, "result")} before it are kept: free space, then ` +
+              (options.afterFullDisk ??
+                // the run's own options: a bare `--resume` is refused for another filter
+                `run the rest with ${runCommandFor(header([], true), options.out, true)}`),
             { cause: e },
           );
           writeFailed = true;
@@ -990,7 +997,8 @@ async function runInFolder(
           `cannot write the run's reports (${osErrorText(e)}); its ${
             plural(results.length, "result")
           } are kept in results.jsonl: free space, then ` +
-            `${runCommandFor(report, options.out, true)} writes them (running any case not run)`,
+            (options.afterFullDisk ??
+              `${runCommandFor(report, options.out, true)} writes them (running any case not run)`),
           { cause: e },
         );
       } else {

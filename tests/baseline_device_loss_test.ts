@@ -60,3 +60,35 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "a full disk under baseline update's run: the advice is to run the update again, not --resume",
+  ignore: !gpu,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "mla-baseline-full-" });
+    try {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          ...["run", "-A", new URL("./fixtures/disk_full_main.ts", import.meta.url).pathname],
+          ...["baseline", "update", "--filter", "preset=tiny;path=absorbed;dtype=f32;sq=1"],
+          ...["--repeats", "0", "--out", `${dir}/run`, "--dir", `${dir}/baselines`],
+        ],
+        env: { NO_COLOR: "1" },
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(out.stderr);
+      assert.equal(out.code, 3, stderr);
+      // it said "run the rest with deno task harness run ... --resume": a run, no baseline
+      assert.doesNotMatch(stderr, /--resume/);
+      assert.match(
+        stderr,
+        /results\.jsonl: cannot write the result of .*: No space left on device; the run stopped there and the 0 results before it are kept: free space, then run this baseline update again: it runs every case again \(no baseline was written\)\n$/,
+      );
+      await assert.rejects(Deno.stat(`${dir}/baselines`), Deno.errors.NotFound);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
