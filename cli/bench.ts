@@ -672,7 +672,10 @@ export function benchCommand() {
           } catch (e) {
             throw new OutputWriteError(
               file,
-              `cannot write: ${osErrorText(e)}; ${BENCH_RECORDS} holds every record the bench ` +
+              // the OS error without the file's name again (an atomic write's error names it)
+              `cannot write: ${
+                osErrorText(e).replace(`${file}: `, "")
+              }; ${BENCH_RECORDS} holds every record the bench ` +
                 `measured, and the ${opts.json ? "JSON" : "table"} above shows them (free ` +
                 "space, then the same bench with --resume writes the reports, benching " +
                 "nothing again but the ceilings)",

@@ -45,3 +45,24 @@ export class CliError extends Error {
     this.exitCode = exitCode;
   }
 }
+
+/**
+ * The line a full disk (or quota) is said in, from the OS error's message: the file it names
+ * and what to do, where Deno's own text stood beside the harness's ("No space left on device
+ * (os error 28): the disk (or a quota) is full; ...").
+ *
+ * @example
+ * ```ts
+ * import { storageFullLine } from "./errors.ts";
+ * storageFullLine("out/run.json: No space left on device (os error 28)");
+ * // "out/run.json: the disk (or a quota) is full; free space and run the command again"
+ * ```
+ */
+export function storageFullLine(message: string): string {
+  const what = "the disk (or a quota) is full; free space and run the command again";
+  const text = message.replace(/\s*\(os error \d+\)\s*$/, "").trim();
+  const os = /^(?:(.*):\s*)?(?:no space left on device|disk quota exceeded)$/i.exec(text);
+  // a message of the harness's own that says more than the OS error: kept whole
+  if (os === null) return `${text}: ${what}`;
+  return os[1] ? `${os[1]}: ${what}` : what;
+}

@@ -6,7 +6,7 @@
  */
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { ConfigError } from "../adapter/errors.ts";
-import { CliError, EXIT } from "./errors.ts";
+import { CliError, EXIT, storageFullLine } from "./errors.ts";
 import { removeEmptyCreatedDirs } from "../report/output_paths.ts";
 import { DeviceLostError, NoAdapterError } from "../gpu/errors.ts";
 import { LayerUnsupportedError } from "../kernels/layer.ts";
@@ -201,10 +201,9 @@ export async function runProgram(args: readonly string[], deps: ProgramDeps): Pr
     }
     const code = exitCodeOf(e);
     if (code !== null) {
-      const full = isStorageFull(e)
-        ? ": the disk (or a quota) is full; free space and run the command again"
-        : "";
-      console.error(`error: ${e instanceof Error ? e.message : String(e)}${full}`);
+      const message = e instanceof Error ? e.message : String(e);
+      // one line naming the file and what to do, without Deno's words beside it
+      console.error(`error: ${isStorageFull(e) ? storageFullLine(message) : message}`);
       // bad input, or no adapter, leaves no empty output folder behind (one this invocation
       // created)
       if (code === EXIT.badInput || code === EXIT.infra) await removeEmptyCreatedDirs();

@@ -9,7 +9,8 @@
  *
  * @module
  */
-import { ReportFileError } from "../report/errors.ts";
+import { OutputWriteError, ReportFileError } from "../report/errors.ts";
+import { isStorageFull } from "../util/fs.ts";
 
 /** The lock file's name in a run folder. */
 export const RUN_LOCK = "run.lock";
@@ -72,9 +73,21 @@ export async function lockOutDir(out: string): Promise<OutLock> {
         file.close();
         continue;
       }
-      await file.truncate(0);
       const body = JSON.stringify({ pid: Deno.pid, since: new Date().toISOString() }) + "\n";
-      await file.write(new TextEncoder().encode(body));
+      try {
+        await file.truncate(0);
+        await file.write(new TextEncoder().encode(body));
+      } catch (e) {
+        // a full disk: Deno's "No space left on device (os error 28)" named no file
+        if (!isStorageFull(e)) throw e;
+        await Deno.remove(path).catch(() => {});
+        throw new OutputWriteError(
+          path,
+          "cannot take the folder's lock: the disk (or a quota) is full; free space and run " +
+            "the command again",
+          { cause: e },
+        );
+      }
       return {
         release: async () => {
           // Removed while still locked: a run waiting on it retries on a fresh file.

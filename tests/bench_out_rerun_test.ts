@@ -147,3 +147,32 @@ Deno.test({
     await Deno.remove(out, { recursive: true });
   },
 });
+
+Deno.test({
+  name: "bench: a full disk under report.json names the file once, exit 3",
+  ignore: !gpu,
+  fn: async () => {
+    const out = await Deno.makeTempDir({ prefix: "mla_bench_full_" });
+    try {
+      const r = await new Deno.Command(Deno.execPath(), {
+        args: [
+          ...["run", "-A", new URL("./fixtures/disk_full_main.ts", import.meta.url).pathname],
+          ...["bench", "--matrix", "tiny", "--filter", "path=absorbed;sq=1", "--reps", "1"],
+          ...["--warmup-ms", "0", "--out", out],
+        ],
+        env: { NO_COLOR: "1", MLA_TEST_FULL_FILE: "report.json" },
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      const err = new TextDecoder().decode(r.stderr);
+      assert.equal(r.code, 3, err);
+      // it read "<out>/report.json: cannot write: <out>/report.json: No space left on device"
+      assert.ok(
+        err.includes(`error: ${out}/report.json: cannot write: No space left on device; `),
+        err,
+      );
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});

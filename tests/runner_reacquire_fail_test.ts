@@ -13,8 +13,12 @@ import { ChromiumLaunchError } from "../browser/chromium.ts";
 import { PASS_STUB } from "./stub_runner.ts";
 import { OutputWriteError } from "../report/errors.ts";
 import { exitCodeOf } from "../cli/program.ts";
+import { storageFullLine } from "../cli/errors.ts";
+import { hasAdapter } from "../gpu/device.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import type { CaseResult, RunReport } from "../results/types.ts";
+
+const gpu = await hasAdapter();
 
 /**
  * A device whose cases the stub runner runs: lost while `lost()` says so, re-acquired by
@@ -390,6 +394,60 @@ Deno.test("a full disk or quota elsewhere (a bench, a merge) is exit 3, not an i
   assert.equal(exitCodeOf(full("EDQUOT")), 3);
   assert.equal(exitCodeOf(full("EIO")), null);
 });
+
+Deno.test("a full disk is one line naming the file and what to do, without Deno's words beside it", () => {
+  // it read "out/run.json: No space left on device (os error 28): the disk (or a quota) is
+  // full; free space and run the command again"
+  const what = "the disk (or a quota) is full; free space and run the command again";
+  assert.equal(
+    storageFullLine("out/run.json: No space left on device (os error 28)"),
+    `out/run.json: ${what}`,
+  );
+  assert.equal(
+    storageFullLine("out/a.db: Disk quota exceeded (os error 122)"),
+    `out/a.db: ${what}`,
+  );
+  assert.equal(storageFullLine("No space left on device (os error 28)"), what);
+  // a message of the harness's own is kept whole
+  assert.equal(storageFullLine("out: cannot write x"), `out: cannot write x: ${what}`);
+});
+
+for (
+  const [file, said] of [
+    // it named no file: "error: No space left on device (os error 28): the disk (or a quota) ..."
+    [
+      "run.lock",
+      "run.lock: cannot take the folder's lock: the disk (or a quota) is full; free space and run the command again",
+    ],
+    ["run.json", "run.json: the disk (or a quota) is full; free space and run the command again"],
+  ]
+) {
+  Deno.test({
+    name: `run on a disk full under ${file}: one line naming it, exit 3`,
+    ignore: !gpu,
+    fn: async () => {
+      const dir = await Deno.makeTempDir({ prefix: "mla-disk-full-" });
+      try {
+        const r = await new Deno.Command(Deno.execPath(), {
+          args: [
+            ...["run", "-A", new URL("./fixtures/disk_full_main.ts", import.meta.url).pathname],
+            ...["run", "--filter", "preset=tiny;path=absorbed;dtype=f32;sq=1;b=2;layout=bshd"],
+            ...["--repeats", "0", "--out", `${dir}/out`],
+          ],
+          env: { NO_COLOR: "1", MLA_TEST_FULL_FILE: file },
+          stdout: "null",
+          stderr: "piped",
+        }).output();
+        const stderr = new TextDecoder().decode(r.stderr);
+        assert.equal(r.code, 3, stderr);
+        assert.ok(stderr.endsWith(`error: ${dir}/out/${said}\n`), stderr);
+        assert.doesNotMatch(stderr, /os error|No space left/);
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  });
+}
 
 Deno.test("a full disk under an atomic write (run.json, a report) names the file, its code kept", async () => {
   const dir = await Deno.makeTempDir({ prefix: "mla-disk-full-" });
