@@ -8,7 +8,7 @@ import type { RunReport } from "../results/types.ts";
 import { ReportFileError } from "./errors.ts";
 import { runReportProblem } from "./validate.ts";
 import { writeJsonAtomic } from "../util/fs.ts";
-import { jsonSyntaxProblem } from "../adapter/json_scan.ts";
+import { jsonFileProblem } from "./run_state.ts";
 
 /**
  * Writes report.json atomically.
@@ -51,7 +51,7 @@ export async function readReportJson(path: string): Promise<RunReport> {
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw new ReportFileError(path, jsonSyntaxProblem(text), { cause: e });
+    throw new ReportFileError(path, jsonFileProblem(text), { cause: e });
   }
   const problem = runReportProblem(value);
   if (problem !== null) throw new ReportFileError(path, `not a run report: ${problem}`);

@@ -70,6 +70,27 @@ export function writeRunState(path: string, state: RunState): Promise<void> {
 }
 
 /**
+ * What is wrong with a JSON file the harness wrote (run.json, report.json) that does not
+ * parse: a file that ends partway through its JSON is said to be half-written (cut short),
+ * as results.jsonl's half-written last line is, where "not valid JSON (unexpected end of
+ * input; ...)" read as a file someone had edited wrongly.
+ *
+ * @example
+ * ```ts
+ * import { jsonFileProblem } from "./run_state.ts";
+ * jsonFileProblem('{"version": 1, "sta');
+ * // "half-written: it ends partway through its JSON (a copy of part of it, or a write lost ..."
+ * ```
+ */
+export function jsonFileProblem(text: string): string {
+  const problem = jsonSyntaxProblem(text);
+  const at = /^not valid JSON \(unexpected end of input; (.*)\)$/.exec(problem);
+  if (at === null) return problem;
+  return `half-written: it ends partway through its JSON (a copy of part of it, or a write ` +
+    `lost in a crash; ${at[1]}), so it cannot be read`;
+}
+
+/**
  * Reads run.json: null when the file does not exist (a folder written before run.json
  * existed, or no run at all); a {@link ReportFileError} naming the file when it is
  * unreadable or malformed.
@@ -93,7 +114,7 @@ export async function readRunState(path: string): Promise<RunState | null> {
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw new ReportFileError(path, jsonSyntaxProblem(text), { cause: e });
+    throw new ReportFileError(path, jsonFileProblem(text), { cause: e });
   }
   const v = value as Partial<Record<keyof RunState, unknown>> | null;
   if (typeof v !== "object" || v === null || Array.isArray(v)) {

@@ -11,7 +11,14 @@ import { TIMING_RULES } from "../adapter/timing_scope.ts";
 import { GpuContext, hasAdapter } from "../gpu/device.ts";
 import { ReportFileError } from "../report/errors.ts";
 import { writeRunReports } from "../report/run_reports.ts";
-import { readRunState, type RunState, writeRunState } from "../report/run_state.ts";
+import {
+  jsonFileProblem,
+  readRunState,
+  type RunState,
+  writeRunState,
+} from "../report/run_state.ts";
+import { readReportJson } from "../report/json.ts";
+import { jsonSyntaxProblem } from "../adapter/json_scan.ts";
 import { type CaseRunner, runMatrix, type RunMatrixOptions } from "../runner/run_matrix.ts";
 import { SILENT_PROGRESS } from "../report/progress.ts";
 import { PASS_STUB, stoppedRun } from "./stub_runner.ts";
@@ -498,10 +505,20 @@ Deno.test("a damaged run.json is refused naming what to do (--force), with or wi
         }),
         (e: unknown) =>
           e instanceof ReportFileError &&
-          /^.*\/run\.json: not valid JSON .*; --force replaces the folder's run, or pick another --out$/
+          // it said "not valid JSON (unexpected end of input; ...)", not that the file is
+          // cut short
+          /^.*\/run\.json: half-written: it ends partway through its JSON \(a copy of part of it, or a write lost in a crash; unterminated string at line 1, column 30\), so it cannot be read; --force replaces the folder's run, or pick another --out$/
             .test(e.message),
       );
     }
+    // a report.json cut short is said so too (merge, baseline update --from-report read it)
+    await Deno.writeTextFile(`${out}/report.json`, '{"version": 1, "results": [');
+    await assert.rejects(
+      readReportJson(`${out}/report.json`),
+      /report\.json: half-written: it ends partway through its JSON \(a copy of part of it, or a write lost in a crash; expected a value .* at line 1, column 28\), so it cannot be read$/,
+    );
+    // a file wrong elsewhere is not called half-written
+    assert.equal(jsonFileProblem('{"a": }'), jsonSyntaxProblem('{"a": }'));
   } finally {
     await Deno.remove(out, { recursive: true });
   }
