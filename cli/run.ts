@@ -24,7 +24,7 @@ import { prepareOutputDir } from "../report/output_paths.ts";
 import { finishCommands } from "../report/finish_commands.ts";
 import { faultMissedBy, faultUncaught } from "../report/verdict.ts";
 import { writeRunReports } from "../report/run_reports.ts";
-import { DEFAULT_CASE_TIMEOUT_S, runMatrix } from "../runner/run_matrix.ts";
+import { DEFAULT_CASE_TIMEOUT_S, runMatrix, selectCases } from "../runner/run_matrix.ts";
 import { backendsCompiling, mayCompile } from "../runner/fault_reach.ts";
 import { checkOptionNeeds } from "./option_needs.ts";
 import { CliError, EXIT, EXIT_SIGINT, EXIT_SIGTERM } from "./errors.ts";
@@ -440,6 +440,15 @@ export function runCommand() {
       // a bad --history file is refused before the run, not after it
       if (opts.history) await checkHistoryFile(opts.history);
       const thresholds = opts.thresholds ? await readThresholds(opts.thresholds) : undefined;
+      // the matrix, filter, shard and --max-cases, checked before the header: a refused run
+      // printed "backend: ..." first, reading as a run that had started
+      const selection = await selectCases({
+        matrix: opts.matrix,
+        filter: opts.filter,
+        shard: opts.shard,
+        maxCases: opts.maxCases,
+        configRoot: opts.configRoot,
+      });
       // the run header: which backend (or browser), why
       let device: RunDevice | undefined;
       if (opts.runtime === "chromium") {
@@ -450,6 +459,7 @@ export function runCommand() {
       const exitOnStop = () => stop.stoppedBy() === "SIGTERM" ? EXIT_SIGTERM : EXIT_SIGINT;
       try {
         const report = await runMatrix({
+          selection,
           matrix: opts.matrix,
           out: opts.out,
           filter: opts.filter,

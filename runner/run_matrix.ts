@@ -172,6 +172,12 @@ export interface RunMatrixOptions {
    */
   afterFullDisk?: string;
   /**
+   * The cases, selected beforehand by {@link selectCases} with these options' matrix,
+   * filter, shard, maxCases and configRoot (`run` refuses a bad --matrix or --filter before
+   * it says which backend runs); selected here when absent.
+   */
+  selection?: Selection;
+  /**
    * TEST ONLY: runs each case instead of {@link runCase} (tests inject a case that throws or
    * hangs). Not reachable from the CLI or a matrix file.
    */
@@ -695,7 +701,7 @@ async function settle(
 export async function runMatrix(options: RunMatrixOptions): Promise<RunReport> {
   checkRunMatrixOptions(options);
   const startedAt = new Date().toISOString();
-  const selection = await selectCases(options);
+  const selection = options.selection ?? await selectCases(options);
   await prepareOutputDir(options.out);
   // One run at a time in a folder: a second one meanwhile is refused, not interleaved.
   const lock = await lockOutDir(options.out);

@@ -289,6 +289,13 @@ Deno.test("a malformed matrix file gets a clear error naming the entry, exit 2",
   assert.match(r.stderr, /bad\.json: invalid matrix/);
   assert.match(r.stderr, /groups\[1\]\.axes\.sq\[1\]: 0 must be an integer from 1 to /);
   assert.doesNotMatch(r.stderr, /\n\s+at /);
+  // refused before the run's header: "backend: ..." came first, as if the run had started
+  assert.equal(r.stdout, "");
+  for (const bad of [["--filter", "preset=nosuch"], ["--max-cases", "2"]]) {
+    const b = await runCli(["run", ...bad, "--out", `${dir}/out`]);
+    assert.equal(b.code, 2, b.stderr);
+    assert.equal(b.stdout, "", bad.join(" "));
+  }
 });
 
 Deno.test("bad --shard and --filter are usage errors (exit 2)", async () => {
