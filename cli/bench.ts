@@ -90,7 +90,7 @@ import {
   prepareOutputDir,
   removeEmptyCreatedDirs,
 } from "../report/output_paths.ts";
-import { parseSeconds } from "./run.ts";
+import { NO_CASE_TIMEOUT_HELP, noCaseTimeoutNote, parseSeconds } from "./run.ts";
 import { liveDeviceKey } from "../drift/device_key.ts";
 import { DEFAULT_CASE_TIMEOUT_S } from "../runner/run_matrix.ts";
 import { compiledBarrierFindings } from "../kernels/module_barriers.ts";
@@ -249,7 +249,7 @@ export function benchCommand() {
       "seconds a case may run (compile, warm-up and timed replays) before it is recorded as " +
         "an error and the device is re-acquired; after " +
         `${MAX_TIMEOUTS_IN_ROW} timeouts in a row the bench stops and reports what ran, exit 3 ` +
-        "(0: no limit)",
+        `(${NO_CASE_TIMEOUT_HELP})`,
       parseSeconds,
       DEFAULT_CASE_TIMEOUT_S,
     )
@@ -486,6 +486,8 @@ export function benchCommand() {
         }
         phase = "cases";
         const timeoutS = opts.caseTimeout;
+        const noLimit = todo.length > 0 ? noCaseTimeoutNote(timeoutS) : null;
+        if (noLimit !== null) console.error(noLimit);
         let timeoutsInRow = 0;
         // Set when MAX_TIMEOUTS_IN_ROW timeouts stopped the bench: its warning line.
         let stoppedByTimeouts: string | null = null;

@@ -34,7 +34,7 @@ import { unusedBackends } from "../report/unused_backends.ts";
 import { NOT_COVERED_PREFIX } from "../runner/run_case.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { CONFIG_ROOT_HELP, parseFilterOption, parsePositiveInt } from "./options.ts";
-import { fileInputs, parseSeconds } from "./run.ts";
+import { fileInputs, NO_CASE_TIMEOUT_HELP, noCaseTimeoutNote, parseSeconds } from "./run.ts";
 import {
   checkRuntimeCombination,
   CHROMIUM_TIMEOUT_HELP,
@@ -422,7 +422,7 @@ export function compareRuntimesCommand() {
     )
     .option(
       "--case-timeout <seconds>",
-      "seconds a case may run in one runtime (0: no limit)",
+      `seconds a case may run in one runtime (${NO_CASE_TIMEOUT_HELP})`,
       parseSeconds,
       600,
     )
@@ -510,6 +510,8 @@ export function compareRuntimesCommand() {
       // SIGINT stops after the current case; SIGTERM (a CI runner's timeout) and a second
       // Ctrl-C at once, abandoning it: either way both files are written for the cases
       // compared (SIGTERM ended the process with nothing written)
+      const noLimit = noCaseTimeoutNote(opts.caseTimeout);
+      if (noLimit !== null) console.error(noLimit);
       const stop = listenForStop();
       const results = { deno: [] as CaseResult[], chromium: [] as CaseResult[] };
       try {

@@ -108,6 +108,30 @@ export function parseSeconds(value: string): number {
   return n;
 }
 
+/**
+ * What `--case-timeout 0` means, in the help of `run`, `bench` and `compare-runtimes`: it read
+ * "(0: no limit)" alone, and a case that hung then waited forever without a word.
+ */
+export const NO_CASE_TIMEOUT_HELP = "0: no limit, and a case that hangs is then not caught: " +
+  "the command waits on it until a second Ctrl-C or SIGTERM abandons it and writes the reports";
+
+/**
+ * The line `run`, `bench` and `compare-runtimes` start with under `--case-timeout 0`, and
+ * null for a limit.
+ *
+ * @example
+ * ```ts
+ * import { noCaseTimeoutNote } from "./run.ts";
+ * noCaseTimeoutNote(0); // "note: --case-timeout 0: no limit; a case that hangs is not caught ..."
+ * noCaseTimeoutNote(600); // null
+ * ```
+ */
+export function noCaseTimeoutNote(seconds: number): string | null {
+  return seconds > 0 ? null : "note: --case-timeout 0: no limit; a case that hangs is not " +
+    "caught, and the command waits on it until a second Ctrl-C or SIGTERM abandons it and " +
+    "writes the reports";
+}
+
 /** The `--progress` help of `run` and `baseline update` (its choices: `PROGRESS_MODES`). */
 export const PROGRESS_HELP =
   "what the console shows as cases finish: auto (a live line on a terminal, a line per " +
@@ -307,7 +331,7 @@ export function runCommand() {
     .option(
       "--case-timeout <seconds>",
       "seconds a case may run before it is recorded as an error and the device re-acquired " +
-        "(0: no limit)",
+        `(${NO_CASE_TIMEOUT_HELP})`,
       parseSeconds,
       DEFAULT_CASE_TIMEOUT_S,
     )
@@ -454,6 +478,8 @@ export function runCommand() {
       if (opts.runtime === "chromium") {
         device = await startChromiumRuntime({ chromium: opts.chromium });
       } else console.log(formatBackendChoice(applyBackendChoice()));
+      const noLimit = noCaseTimeoutNote(opts.caseTimeout);
+      if (noLimit !== null) console.error(noLimit);
       // Ctrl-C: after the current case; a second Ctrl-C or SIGTERM: at once (cli/stop_signals.ts)
       const stop = listenForStop();
       const exitOnStop = () => stop.stoppedBy() === "SIGTERM" ? EXIT_SIGTERM : EXIT_SIGINT;

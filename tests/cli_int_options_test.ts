@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { InvalidArgumentError } from "@commander-js/extra-typings";
 import { parseIntList, parseNonNegativeInt, parsePositiveInt } from "../cli/options.ts";
-import { parseSeconds } from "../cli/run.ts";
+import { noCaseTimeoutNote, parseSeconds } from "../cli/run.ts";
 import { runCli } from "./helpers_cli.ts";
 
 const F = new URL("./fixtures/safetensors/", import.meta.url).pathname;
@@ -65,6 +65,24 @@ Deno.test("parseSeconds (--case-timeout): decimal numbers only; 0x10 and 1e3 are
   assert.match(run.stderr, /--case-timeout <seconds>.*"0x10" must be a number of seconds/);
   assert.match(bench.stderr, /--case-timeout <seconds>.*"1e3" must be a number of seconds/);
   assert.match(cr.stderr, /--case-timeout <seconds>.*"\+5" must be a number of seconds/);
+});
+
+Deno.test("--case-timeout 0: the help and the start of a run say a hang is then not caught", async () => {
+  // the help read "(0: no limit)" alone, and a case that hung then waited with no word
+  for (const cmd of ["run", "bench", "compare-runtimes"]) {
+    const r = await runCli([cmd, "--help"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout.replace(/\s+/g, " "),
+      /\(0: no limit, and a case that hangs is then not caught: the command waits on it until a second Ctrl-C or SIGTERM abandons it and writes the reports\)/,
+      cmd,
+    );
+  }
+  assert.match(
+    noCaseTimeoutNote(0) ?? "",
+    /^note: --case-timeout 0: no limit; a case that hangs is not caught/,
+  );
+  assert.equal(noCaseTimeoutNote(0.5), null);
 });
 
 Deno.test("history --min-segment: decimal digits only (0x3, 1e1 are exit 2); --alpha 1 names the open range", async () => {
