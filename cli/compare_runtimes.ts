@@ -22,6 +22,7 @@ import {
   ComparisonStopped,
 } from "../runner/compare_runtimes.ts";
 import { selectCases, userBarrierFindings } from "../runner/run_matrix.ts";
+import { runKernelHashes } from "../runner/fingerprint.ts";
 import type { CaseResult } from "../results/types.ts";
 import {
   BACKEND_MODULE_HELP,
@@ -377,7 +378,8 @@ export function compareRuntimesCommand() {
         "one runtime and errors (e.g. does not compile) in the other is a finding with both " +
         "messages. A user backend is compared as `run` runs it: --backend-module loads it " +
         "(into the page too), --backend runs every case on it, and both files name them. " +
-        "Writes <out>/compare-runtimes.json and .md (an earlier comparison's there " +
+        "Writes <out>/compare-runtimes.json (with kernelHashes, the kernel files compared, as " +
+        "run.json records them) and .md (an earlier comparison's there " +
         "are removed as this one starts: a comparison killed halfway leaves none). Exit " +
         "codes: 0 both runtimes " +
         "pass every case and no finding; 1 a reference failure, a finding, or a --backend " +
@@ -510,6 +512,8 @@ export function compareRuntimesCommand() {
       // SIGINT stops after the current case; SIGTERM (a CI runner's timeout) and a second
       // Ctrl-C at once, abandoning it: either way both files are written for the cases
       // compared (SIGTERM ended the process with nothing written)
+      // the kernel files compared, as run.json records them (the file named none)
+      const kernelHashes = await runKernelHashes();
       const noLimit = noCaseTimeoutNote(opts.caseTimeout);
       if (noLimit !== null) console.error(noLimit);
       const stop = listenForStop();
@@ -578,6 +582,7 @@ export function compareRuntimesCommand() {
               version: 1,
               ...header,
               ...(barrierFindings ? { barrierFindings } : {}),
+              kernelHashes,
               totals,
               cases,
             },

@@ -100,6 +100,24 @@ export async function hashKernels(kernelDir: URL): Promise<Record<string, string
 }
 
 /**
+ * The kernel hashes a run records (`fingerprint.kernelHashes`): every bundled `*.wgsl` file
+ * by name, and the files of the user backend modules loaded (`<backend id>:<file>`). What
+ * compare-runtimes.json records too, so a comparison names the kernel files it compared.
+ *
+ * @example
+ * ```ts
+ * import { runKernelHashes } from "./fingerprint.ts";
+ * (await runKernelHashes())["absorbed.wgsl"]; // e.g. "3f9c0a7d1e2b4c65"
+ * ```
+ */
+export async function runKernelHashes(): Promise<Record<string, string>> {
+  return {
+    ...await hashKernels(new URL("../kernels/", import.meta.url)),
+    ...userBackendHashes(),
+  };
+}
+
+/**
  * SHA-256 (16 hex characters) of each config file that the matrix `presets` name (a preset
  * that is a path: matrix/config_paths.ts `isConfigPath`), keyed by the preset as written,
  * in path order: what a run records as `configDigests` (results/types.ts), so a resume or a

@@ -165,6 +165,8 @@ Deno.test({
       const report = JSON.parse(await Deno.readTextFile(`${out}/compare-runtimes.json`));
       const { all } = await selectCases({ matrix: "smoke", filter: "preset=tiny;dtype=f32" });
       assert.equal(report.interrupted.signal, "SIGINT");
+      // the kernel files compared, as run.json records them (the file named none)
+      assert.match(report.kernelHashes["absorbed.wgsl"], /^[0-9a-f]{16}$/);
       assert.equal(report.interrupted.selected, all.length);
       assert.equal(report.interrupted.notRun.length, all.length - report.totals.cases);
       assert.ok(report.interrupted.notRun.length > 0, "stopped before the end");
