@@ -250,7 +250,11 @@ export function mergeCommand() {
       if (slipped) {
         const fault = ALL_FAULTS.find((f) => f.id === m.report.plantedFault);
         console.error(
-          uncaughtFaultLine(m.report, fault?.description ?? "not a fault of this harness"),
+          // every case is there: a covered shard's interrupted mark makes nothing partial
+          uncaughtFaultLine(
+            { ...m.report, interrupted: false },
+            fault?.description ?? "not a fault of this harness",
+          ),
         );
       }
       Deno.exitCode = m.missing.length > 0

@@ -198,9 +198,16 @@ export function runExitCode(totals: { fail: number; unexpected: number; error: n
 export function uncaughtFaultLine(
   report: Pick<RunReport, "plantedFault" | "plantedFaultClean"> & {
     readonly results: readonly Pick<RunReport["results"][number], "id" | "status">[];
+    readonly interrupted?: boolean;
   },
   description: string,
 ): string {
+  // a stopped run is exit 130: the cases not run may catch it ("exit 4" beside exit 130)
+  if (report.interrupted) {
+    return `warning: --plant-fault ${report.plantedFault}: no case failed of the ` +
+      `${plural(report.results.length, "case")} run before the stop; the cases not run may ` +
+      "catch it (--resume runs them)";
+  }
   const missed = faultMissedBy(report);
   const shown = missed.slice(0, 5).join(", ") +
     (missed.length > 5 ? ` and ${missed.length - 5} more` : "");
@@ -516,7 +523,7 @@ export function runCommand() {
         // the checks having caught it
         const missed = fault !== undefined && faultUncaught(report);
         if (missed) console.error(uncaughtFaultLine(report, fault.description));
-        const uncaught = missed && faultMissedBy(report).length > 0;
+        const uncaught = missed && !report.interrupted && faultMissedBy(report).length > 0;
         // a stopped run: the command that finishes it, which summary.md and report.html give
         // (the terminal said only how many cases were not run)
         if (report.interrupted) {

@@ -298,6 +298,16 @@ Deno.test("uncaughtFaultLine: a case that ran the clean kernels did not let the 
     }, "x"),
     /^warning: --plant-fault kpe-left-out: every case that ran \(1\) ran the clean kernels/,
   );
+  // a stopped run (exit 130): not "exit 4", the cases not run may catch it
+  const stopped = uncaughtFaultLine(
+    { plantedFault: "f", plantedFaultClean: [], results: [pass("a")], interrupted: true },
+    "x",
+  );
+  assert.equal(
+    stopped,
+    "warning: --plant-fault f: no case failed of the 1 case run before the stop; the cases " +
+      "not run may catch it (--resume runs them)",
+  );
   // six that passed with it: five named, the rest counted
   const six = ["a", "c", "d", "e", "f", "g"].map(pass);
   assert.match(
