@@ -482,9 +482,10 @@ export function runCommand() {
       });
       // the run header: which backend (or browser), why
       let device: RunDevice | undefined;
+      let header: string | undefined;
       if (opts.runtime === "chromium") {
         device = await startChromiumRuntime({ chromium: opts.chromium });
-      } else console.log(formatBackendChoice(applyBackendChoice()));
+      } else header = formatBackendChoice(applyBackendChoice());
       const noLimit = noCaseTimeoutNote(opts.caseTimeout);
       if (noLimit !== null) console.error(noLimit);
       // Ctrl-C: after the current case; a second Ctrl-C or SIGTERM: at once (cli/stop_signals.ts)
@@ -493,6 +494,9 @@ export function runCommand() {
       try {
         const report = await runMatrix({
           selection,
+          // said once the folder is claimed: a folder refused (a half-finished run, another
+          // run's) printed "backend: ..." first, as if the run had started
+          onClaimed: () => header !== undefined && console.log(header),
           matrix: opts.matrix,
           out: opts.out,
           filter: opts.filter,

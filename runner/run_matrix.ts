@@ -178,6 +178,12 @@ export interface RunMatrixOptions {
    */
   selection?: Selection;
   /**
+   * Called once the folder is claimed and a resume's checks are past, before the device is
+   * opened: `run` prints its backend line here, so a refused folder ("holds a half-finished
+   * run") is refused before anything that reads as a run started.
+   */
+  onClaimed?: () => void;
+  /**
    * TEST ONLY: runs each case instead of {@link runCase} (tests inject a case that throws or
    * hangs). Not reachable from the CLI or a matrix file.
    */
@@ -751,6 +757,7 @@ async function runInFolder(
   const runStartedAt = resumed && previous.size > 0 ? resumed.startedAt : startedAt;
   const resultsPath = `${options.out}/${RUN_FILES.results}`;
   const todo = orderForVariants(mine.filter((c) => !previous.has(c.id)));
+  options.onClaimed?.();
   const ctx = options.ctx ?? await acquire();
   // Whatever ends the run (a refused resume or fault, a writer that throws, a fatal loss),
   // a device the run acquired itself is destroyed; the caller's own `ctx` is the caller's.

@@ -92,6 +92,8 @@ Deno.test({
     const plain = await runCli(args);
     assert.equal(plain.code, 2, plain.stdout + plain.stderr);
     assert.match(plain.stderr, /holds a half-finished run of matrix .*--resume finishes it/);
+    // refused before the run's header ("backend: ..." came first, as if it had started)
+    assert.equal(plain.stdout, "");
     assert.equal(await lineCount(`${out}/results.jsonl`), before, "nothing truncated");
     // merge rebuilds the killed run's reports from results.jsonl, and says so.
     const merged = await runCli(["merge", out, "--out", `${out}-merged`]);
