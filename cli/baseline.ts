@@ -387,7 +387,7 @@ export function baselineCommand() {
             writeReports: writeRunReports,
             // it said "run the rest with deno task harness run ... --resume": a run, which
             // writes no baseline (and baseline update takes no --resume)
-            afterFullDisk: "run this baseline update again: it runs every case again (no " +
+            insteadOfResume: "run this baseline update again: it runs every case again (no " +
               "baseline was written)",
           });
           rounds.push(r);

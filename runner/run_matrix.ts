@@ -166,11 +166,11 @@ export interface RunMatrixOptions {
   /** Device losses or case timeouts in a row after which the run stops (default 3). */
   maxLosses?: number;
   /**
-   * What a full disk's message tells the user to do once space is freed (default: the
-   * `run ... --resume` that finishes the run). `baseline update`, which takes no --resume and
-   * starts its run over, passes its own.
+   * What a run stopped halfway (a full disk, once space is freed; the device lost for good)
+   * tells the user to do, where the default is the `run ... --resume` that finishes the run.
+   * `baseline update`, which takes no --resume and starts its run over, passes its own.
    */
-  afterFullDisk?: string;
+  insteadOfResume?: string;
   /**
    * The cases, selected beforehand by {@link selectCases} with these options' matrix,
    * filter, shard, maxCases and configRoot (`run` refuses a bad --matrix or --filter before
@@ -944,7 +944,7 @@ async function runInFolder(
             resultsPath,
             `cannot write the result of ${c.id}: ${osErrorText(e)}; the run stopped there and ` +
               `the ${plural(kept, "result")} before it are kept: free space, then ` +
-              (options.afterFullDisk ??
+              (options.insteadOfResume ??
                 // the run's own options: a bare `--resume` is refused for another filter
                 `run the rest with ${runCommandFor(header([], true), options.out, true)}`),
             { cause: e },
@@ -957,9 +957,14 @@ async function runInFolder(
         if (ctx.lost || outcome.kind === "timeout") {
           losses++;
           if (losses >= maxLosses) {
+            // what is kept and what to do (it said neither: the exit 3 line was the last)
             fatal = new DeviceLostError(
               "repeated",
-              `the device was lost or a case timed out ${losses} times in a row`,
+              `the device was lost or a case timed out ${losses} times in a row; ` +
+                (options.insteadOfResume ??
+                  `the reports are written, marked interrupted, and ${
+                    runCommandFor(header([], true), options.out, true)
+                  } runs the rest`),
             );
             break;
           }
@@ -972,7 +977,8 @@ async function runInFolder(
             // measured, the cases not run) are written as for any other stop.
             fatal = e instanceof Error ? e : new Error(String(e));
             fatal.message = `no device after the loss in ${c.id} (the run stopped there; ` +
-              `--resume runs it again and the rest): ${fatal.message}`;
+              (options.insteadOfResume ?? "--resume runs it again and the rest") +
+              `): ${fatal.message}`;
             break;
           }
         } else {
@@ -1010,7 +1016,7 @@ async function runInFolder(
           `cannot write the run's reports (${osErrorText(e)}); its ${
             plural(results.length, "result")
           } are kept in results.jsonl: free space, then ` +
-            (options.afterFullDisk ??
+            (options.insteadOfResume ??
               `${runCommandFor(report, options.out, true)} writes them (running any case not run)`),
           { cause: e },
         );
