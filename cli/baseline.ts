@@ -240,7 +240,9 @@ export function baselineCommand() {
         "cases expected to run, for reasons other than what the device lacks (no baseline " +
         "written; a --backend-module whose backend ran none is a warning); 2 on bad input (an " +
         "unusable --dir or --out, a module that does not load, included, refused before the " +
-        "run).",
+        "run); 3 no adapter, repeated device losses or case timeouts, or a full disk (no " +
+        "baseline written: run the update again, it takes no --resume). Ctrl-C stops it at " +
+        "once, writing no baseline.",
     )
     .option(
       "--matrix <name|file>",

@@ -259,6 +259,18 @@ Deno.test("--help works on the program and on every command", async () => {
   const root = await runCli(["--help"]);
   assert.equal(root.code, 0);
   assert.match(root.stdout, /Exit codes/);
+  // the codes every command may give: 4 and 130/143 were not named
+  const text = root.stdout.replace(/\s+/g, " ");
+  assert.match(
+    text,
+    /4 a run --plant-fault fault no case caught; 130 and 143 stopped by SIGINT \(Ctrl-C\) and SIGTERM \(run, bench, compare-runtimes, upgrade-check\)/,
+  );
+  const update = (await runCli(["baseline", "update", "--help"])).stdout.replace(/\s+/g, " ");
+  // exit 3 was not named, and what to do after it (update takes no --resume)
+  assert.match(
+    update,
+    /3 no adapter, repeated device losses or case timeouts, or a full disk \(no baseline written: run the update again, it takes no --resume\)/,
+  );
   const commands = [...root.stdout.matchAll(/^ {2}([a-z-]+) \[options\]/gm)].map((m) => m[1]);
   assert.ok(commands.includes("explain"), root.stdout);
   for (const c of commands) {
