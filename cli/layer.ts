@@ -142,7 +142,7 @@ export function layerCommand() {
       new Option(
         "--plant-fault <id>",
         "plant a layer kernel fault (the check should fail: exit 1; a fault the inputs " +
-          "cannot show is reported NOT caught, exit 0)",
+          "cannot show is reported NOT caught, exit 4, as run --plant-fault's)",
       ).choices(LAYER_FAULTS.map((f) => f.id)),
     )
     .addOption(runtimeOption())
@@ -227,11 +227,13 @@ export function layerCommand() {
       if (!p.pass) Deno.exitCode = EXIT.failure;
       else if (opts.plantFault) {
         // The check passed with a fault in the kernels: say so, or a passing run reads
-        // as "the fault is caught elsewhere" (exit 0 stays: the check did pass).
+        // as "the fault is caught elsewhere"; exit 4, as run --plant-fault's fault that
+        // slipped through (it was 0: a CI self-test read it as fine)
         console.log(
           `planted fault ${opts.plantFault} NOT caught on these inputs: it shows with ` +
-            `${layerFault(opts.plantFault).observableWith}`,
+            `${layerFault(opts.plantFault).observableWith}; exit 4`,
         );
+        Deno.exitCode = EXIT.faultUncaught;
       }
     });
 }

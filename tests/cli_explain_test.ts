@@ -263,7 +263,7 @@ Deno.test("--help works on the program and on every command", async () => {
   const text = root.stdout.replace(/\s+/g, " ");
   assert.match(
     text,
-    /4 a run --plant-fault fault no case caught; 130 and 143 stopped by SIGINT \(Ctrl-C\) and SIGTERM \(run, bench, compare-runtimes, upgrade-check\)/,
+    /4 a run or layer --plant-fault fault not caught; 130 and 143 stopped by SIGINT \(Ctrl-C\) and SIGTERM \(run, bench, compare-runtimes, upgrade-check\)/,
   );
   const update = (await runCli(["baseline", "update", "--help"])).stdout.replace(/\s+/g, " ");
   // exit 3 was not named, and what to do after it (update takes no --resume)
