@@ -868,6 +868,11 @@ async function runInFolder(
     const fresh: CaseResult[] = [];
     const runOne = options.testOnlyCaseRunner ?? runCase;
     const timeoutMs = options.caseTimeoutMs ?? DEFAULT_CASE_TIMEOUT_S * 1000;
+    // the resume a stopped run names, with the run's own --case-timeout (not recorded in
+    // the report): after timeouts in a row it named the default, which times them out again
+    const resumeCommand = (r: Parameters<typeof runCommandFor>[0]) =>
+      runCommandFor(r, options.out, true) +
+      (timeoutMs === DEFAULT_CASE_TIMEOUT_S * 1000 ? "" : ` --case-timeout ${timeoutMs / 1000}`);
     const abandon = options.abandon;
     const abandoned = new Promise<Outcome>((res) => {
       if (abandon?.aborted) res({ kind: "abandoned" });
@@ -946,7 +951,7 @@ async function runInFolder(
               `the ${plural(kept, "result")} before it are kept: free space, then ` +
               (options.insteadOfResume ??
                 // the run's own options: a bare `--resume` is refused for another filter
-                `run the rest with ${runCommandFor(header([], true), options.out, true)}`),
+                `run the rest with ${resumeCommand(header([], true))}`),
             { cause: e },
           );
           writeFailed = true;
@@ -963,7 +968,7 @@ async function runInFolder(
               `the device was lost or a case timed out ${losses} times in a row; ` +
                 (options.insteadOfResume ??
                   `the reports are written, marked interrupted, and ${
-                    runCommandFor(header([], true), options.out, true)
+                    resumeCommand(header([], true))
                   } runs the rest`),
             );
             break;
@@ -1017,7 +1022,7 @@ async function runInFolder(
             plural(results.length, "result")
           } are kept in results.jsonl: free space, then ` +
             (options.insteadOfResume ??
-              `${runCommandFor(report, options.out, true)} writes them (running any case not run)`),
+              `${resumeCommand(report)} writes them (running any case not run)`),
           { cause: e },
         );
       } else {

@@ -199,7 +199,11 @@ Deno.test({
       text.includes(
         "to finish the run: deno task harness run --matrix smoke --filter " +
           "'preset=tiny;path=absorbed;dtype=f32;sq=1;layout=bshd;causal=1' --backend-module ",
-      ) && text.includes(` --backend naive-launch-hangs-said --repeats 0 --out ${out} --resume`),
+      ) &&
+        // with its --case-timeout (the default 600 s was named)
+        text.includes(
+          ` --backend naive-launch-hangs-said --repeats 0 --out ${out} --resume --case-timeout 30`,
+        ),
       text,
     );
     const report = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
