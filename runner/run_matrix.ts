@@ -421,7 +421,15 @@ async function claimFolder(
   }
   let results: CaseResult[];
   try {
-    results = (await readJsonl(resultsPath)).results;
+    const contents = await readJsonl(resultsPath);
+    results = contents.results;
+    // dropped as merge drops it, which says so; the resume said only "N of M finished"
+    if (contents.corruptTail) {
+      console.error(
+        `resume: ${resultsPath} ends in a half-written line (the run was killed as it wrote ` +
+          "a result): dropped, and its case runs again",
+      );
+    }
   } catch (e) {
     if (e instanceof ReportFileError && e.cause instanceof Deno.errors.NotFound) {
       return { previous, resumed: held.header, retried: [] };

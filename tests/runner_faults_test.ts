@@ -166,7 +166,20 @@ gpuTest(
     );
     // A half-written last line (a crash mid-write) is still dropped, as merge does.
     await Deno.writeTextFile(path, lines.filter((l) => l !== "{ garbage").join("\n") + '{"id":"x');
-    const resumed = await runMatrix({ ...base(ctx, matrix, out), resume: true });
+    // said, as merge says it (the resume was silent)
+    const said: string[] = [];
+    const error = console.error;
+    console.error = (...a: unknown[]) => said.push(a.join(" "));
+    const resumed = await runMatrix({ ...base(ctx, matrix, out), resume: true }).finally(() => {
+      console.error = error;
+    });
+    assert.ok(
+      said.includes(
+        `resume: ${path} ends in a half-written line (the run was killed as it wrote a ` +
+          "result): dropped, and its case runs again",
+      ),
+      said.join("\n"),
+    );
     assert.equal(resumed.results.length, 4);
     assert.equal((await readJsonl(path)).results.length, 4);
   },
