@@ -43,7 +43,7 @@ import {
 } from "./runtime_options.ts";
 import { mdCell } from "../report/md_text.ts";
 import { plural } from "../util/plural.ts";
-import { writeTextAtomic } from "../util/fs.ts";
+import { osErrorText, writeTextAtomic } from "../util/fs.ts";
 
 /** Chromium's bundled SwiftShader Vulkan driver manifest. */
 const SWIFTSHADER_ICD = "vk_swiftshader_icd.json";
@@ -358,7 +358,53 @@ export function unusedInRuntimes(
 const COMPARE_RUNTIMES_FILES = {
   json: "compare-runtimes.json",
   md: "compare-runtimes.md",
+  // each case's comparison as it ends (synced): what a comparison killed halfway leaves
+  jsonl: "compare-runtimes.jsonl",
 } as const;
+
+/**
+ * Appends each case's comparison to compare-runtimes.jsonl as it ends, synced, so that a
+ * comparison killed halfway (SIGKILL, a CI runner's hard limit, a crash) leaves the cases it
+ * compared: compare-runtimes.json and .md are written at the end only, and it left nothing.
+ * A line that cannot be written (a full disk) is said once; the comparison goes on.
+ */
+class CaseStream {
+  #queue: Promise<void> = Promise.resolve();
+  #failed = false;
+  private constructor(readonly path: string, private readonly file: Deno.FsFile) {}
+
+  static async open(path: string): Promise<CaseStream> {
+    return new CaseStream(path, await Deno.open(path, { write: true, createNew: true }));
+  }
+
+  add(c: CaseComparison): void {
+    const bytes = new TextEncoder().encode(JSON.stringify(c) + "\n");
+    this.#queue = this.#queue.then(async () => {
+      if (this.#failed) return;
+      try {
+        let off = 0;
+        while (off < bytes.length) off += await this.file.write(bytes.subarray(off));
+        await this.file.syncData();
+      } catch (e) {
+        this.#failed = true;
+        console.error(
+          `warning: ${this.path}: cannot write (${osErrorText(e)}); the comparison goes on, ` +
+            "and a kill from here leaves only the cases written before",
+        );
+      }
+    });
+  }
+
+  /** Waits for the lines queued. */
+  flush(): Promise<void> {
+    return this.#queue;
+  }
+
+  async close(): Promise<void> {
+    await this.#queue;
+    this.file.close();
+  }
+}
 
 /**
  * Build the `compare-runtimes` command.
@@ -379,8 +425,10 @@ export function compareRuntimesCommand() {
         "messages. A user backend is compared as `run` runs it: --backend-module loads it " +
         "(into the page too), --backend runs every case on it, and both files name them. " +
         "Writes <out>/compare-runtimes.json (with kernelHashes, the kernel files compared, as " +
-        "run.json records them) and .md (an earlier comparison's there " +
-        "are removed as this one starts: a comparison killed halfway leaves none). Exit " +
+        "run.json records them) and .md at the end, and compare-runtimes.jsonl, each case's " +
+        "comparison as it ends (an earlier comparison's files there are removed as this one " +
+        "starts: a comparison killed halfway leaves only its .jsonl, with the cases it " +
+        "compared). Exit " +
         "codes: 0 both runtimes " +
         "pass every case and no finding; 1 a reference failure, a finding, or a --backend " +
         "that ran none of the cases expected to run in a runtime, for reasons other than " +
@@ -509,6 +557,7 @@ export function compareRuntimesCommand() {
           if (!(e instanceof Deno.errors.NotFound)) throw e;
         });
       }
+      const stream = await CaseStream.open(`${opts.out}/${COMPARE_RUNTIMES_FILES.jsonl}`);
       // SIGINT stops after the current case; SIGTERM (a CI runner's timeout) and a second
       // Ctrl-C at once, abandoning it: either way both files are written for the cases
       // compared (SIGTERM ended the process with nothing written)
@@ -535,7 +584,10 @@ export function compareRuntimesCommand() {
           signal: stop.afterCase,
           abandon: stop.atOnce,
           backend,
-          onCase: (c, i, n) => console.log(caseLine(c, i, n)),
+          onCase: (c, i, n) => {
+            console.log(caseLine(c, i, n));
+            stream.add(c);
+          },
           onResults: (r) => {
             results.deno.push(r.deno);
             results.chromium.push(r.chromium);
@@ -545,6 +597,7 @@ export function compareRuntimesCommand() {
           fatal = e.cause;
           return e.cases;
         });
+        await stream.flush();
         const totals = comparisonTotals(cases);
         // Stopped by SIGINT: the reports say so and name the cases not compared (they read as
         // a complete comparison of fewer cases before).
@@ -636,6 +689,7 @@ export function compareRuntimesCommand() {
           : EXIT.ok;
       } finally {
         stop.dispose();
+        await stream.close();
         await chromium.close();
         deno.destroy();
       }

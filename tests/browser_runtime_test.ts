@@ -183,6 +183,46 @@ Deno.test({
 
 Deno.test({
   name: browserTestName(
+    "compare-runtimes killed halfway (SIGKILL): compare-runtimes.jsonl keeps the cases compared",
+  ),
+  ignore,
+  fn: async () => {
+    const out = await Deno.makeTempDir({ prefix: "mla-compare-runtimes-kill-" });
+    try {
+      const child = spawnHarness([
+        "compare-runtimes",
+        "--filter",
+        "preset=tiny;dtype=f32",
+        "--out",
+        out,
+      ]);
+      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let text = "";
+      while (!/^\[2\/\d+\] /m.test(text)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += value;
+      }
+      child.kill("SIGKILL");
+      await child.status;
+      await reader.cancel();
+      await child.stderr.cancel();
+      // it left nothing: both files are written at the end
+      const lines = (await Deno.readTextFile(`${out}/compare-runtimes.jsonl`)).trim().split("\n");
+      // case 1 written while case 2 ran (case 2's own line may not be, as the kill came)
+      assert.ok(lines.length >= 1 && lines[0] !== "", lines.join("\n"));
+      const first = JSON.parse(lines[0]);
+      assert.ok(text.includes(first.id), `${first.id} in\n${text}`);
+      assert.ok(first.deno.status !== undefined && first.chromium.status !== undefined);
+      await assert.rejects(Deno.stat(`${out}/compare-runtimes.json`), Deno.errors.NotFound);
+    } finally {
+      await Deno.remove(out, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name: browserTestName(
     "compare-runtimes --same-driver: tiny f32 in Deno and Chromium on SwiftShader",
   ),
   ignore,
