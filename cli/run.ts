@@ -487,7 +487,6 @@ export function runCommand() {
         device = await startChromiumRuntime({ chromium: opts.chromium });
       } else header = formatBackendChoice(applyBackendChoice());
       const noLimit = noCaseTimeoutNote(opts.caseTimeout);
-      if (noLimit !== null) console.error(noLimit);
       // Ctrl-C: after the current case; a second Ctrl-C or SIGTERM: at once (cli/stop_signals.ts)
       const stop = listenForStop();
       const exitOnStop = () => stop.stoppedBy() === "SIGTERM" ? EXIT_SIGTERM : EXIT_SIGINT;
@@ -496,7 +495,10 @@ export function runCommand() {
           selection,
           // said once the folder is claimed: a folder refused (a half-finished run, another
           // run's) printed "backend: ..." first, as if the run had started
-          onClaimed: () => header !== undefined && console.log(header),
+          onClaimed: () => {
+            if (header !== undefined) console.log(header);
+            if (noLimit !== null) console.error(noLimit);
+          },
           matrix: opts.matrix,
           out: opts.out,
           filter: opts.filter,

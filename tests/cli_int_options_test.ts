@@ -8,6 +8,7 @@ import { InvalidArgumentError } from "@commander-js/extra-typings";
 import { parseIntList, parseNonNegativeInt, parsePositiveInt } from "../cli/options.ts";
 import { noCaseTimeoutNote, parseSeconds } from "../cli/run.ts";
 import { runCli } from "./helpers_cli.ts";
+import { hasAdapter } from "../gpu/device.ts";
 
 const F = new URL("./fixtures/safetensors/", import.meta.url).pathname;
 
@@ -124,4 +125,22 @@ Deno.test("layer --check-rows 0 is exit 2 naming the option and its range (it ac
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test({
+  name: "run --case-timeout 0 says as its cases start that a hang is not caught",
+  ignore: !(await hasAdapter()),
+  fn: async () => {
+    const out = await Deno.makeTempDir();
+    try {
+      const r = await runCli([
+        ...["run", "--filter", "preset=tiny;path=absorbed;dtype=f32;sq=1;layout=bshd;b=2;causal=1"],
+        ...["--case-timeout", "0", "--repeats", "0", "--out", out],
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /^note: --case-timeout 0: no limit; a case that hangs is not caught/m);
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
 });
