@@ -38,6 +38,12 @@ import { matrixFileOf } from "../matrix/expand.ts";
 import { computeTotals } from "../report/totals.ts";
 import { checkHistoryFile } from "../drift/history.ts";
 import { CliError, EXIT } from "./errors.ts";
+import {
+  listenForStop,
+  stopExitCode,
+  stoppedAfterLastCase,
+  type StopSignals,
+} from "./stop_signals.ts";
 import { pathExists } from "../util/fs.ts";
 import { parseFilterOption, parsePositiveInt, parseRepeats, REPEATS_HELP } from "./options.ts";
 import { PROGRESS_HELP, runExitCode, WARMUP_MS_HELP } from "./run.ts";
@@ -241,8 +247,10 @@ export function baselineCommand() {
         "written; a --backend-module whose backend ran none is a warning); 2 on bad input (an " +
         "unusable --dir or --out, a module that does not load, included, refused before the " +
         "run); 3 no adapter, repeated device losses or case timeouts, or a full disk (no " +
-        "baseline written: run the update again, it takes no --resume). Ctrl-C stops it at " +
-        "once, writing no baseline.",
+        "baseline written: run the update again, it takes no --resume). Ctrl-C stops it after " +
+        "the current case (a second Ctrl-C, or SIGTERM: at once): the run's reports are " +
+        "written marked interrupted, no baseline is, exit 130 (143 for SIGTERM); one during " +
+        "the last case lets the baseline be written, and exits 130 too.",
     )
     .option(
       "--matrix <name|file>",
@@ -318,6 +326,7 @@ export function baselineCommand() {
       await checkBaselineOutputs(opts);
       if (opts.history) await checkHistoryFile(opts.history);
       let report: RunReport;
+      let stop: StopSignals | undefined;
       // The run as it ran, for --history: a --filter of --from-report narrows the baseline,
       // not the run (appended filtered, it was a second run of that night beside the one
       // `run --history` or `history --add` stored)
@@ -371,31 +380,52 @@ export function baselineCommand() {
           );
         }
         const rounds: RunReport[] = [];
-        for (let i = 1; i <= opts.rounds; i++) {
-          const r = await runMatrix({
-            matrix: opts.matrix,
-            filter: opts.filter,
-            out: roundOutDir(opts.out, i, opts.rounds),
-            // An update stopped halfway leaves a half-finished run in its folder, which made no
-            // baseline; without this every later update there was refused (it takes neither
-            // --resume nor --force).
-            force: true,
-            repeats: opts.repeats,
-            warmupMs,
-            maxRows: opts.maxRows,
-            progressMode: opts.progress,
-            backend,
-            backendModules: opts.backendModule,
-            writeReports: writeRunReports,
-            // it said "run the rest with deno task harness run ... --resume": a run, which
-            // writes no baseline (and baseline update takes no --resume)
-            insteadOfResume: "run this baseline update again: it runs every case again (no " +
-              "baseline was written)",
-          });
-          rounds.push(r);
-          if (r.interrupted) break;
+        // Ctrl-C: after the current case, as run; a second Ctrl-C or SIGTERM: at once. Either
+        // way the round's reports are written (marked interrupted) and no baseline is; it
+        // killed the update at once, leaving the round's run.json saying "running"
+        stop = listenForStop();
+        try {
+          for (let i = 1; i <= opts.rounds; i++) {
+            const r = await runMatrix({
+              matrix: opts.matrix,
+              filter: opts.filter,
+              out: roundOutDir(opts.out, i, opts.rounds),
+              // An update stopped halfway leaves a half-finished run in its folder, which made no
+              // baseline; without this every later update there was refused (it takes neither
+              // --resume nor --force).
+              force: true,
+              repeats: opts.repeats,
+              warmupMs,
+              maxRows: opts.maxRows,
+              progressMode: opts.progress,
+              backend,
+              backendModules: opts.backendModule,
+              signal: stop.afterCase,
+              abandon: stop.atOnce,
+              writeReports: writeRunReports,
+              // it said "run the rest with deno task harness run ... --resume": a run, which
+              // writes no baseline (and baseline update takes no --resume)
+              insteadOfResume: "run this baseline update again: it runs every case again (no " +
+                "baseline was written)",
+            });
+            rounds.push(r);
+            if (r.interrupted) break;
+          }
+        } finally {
+          stop.dispose();
         }
         report = ran = poolRounds(rounds);
+      }
+      const stoppedBy = stop?.stoppedBy() ?? null;
+      if (stoppedBy !== null && report.interrupted) {
+        throw new CliError(
+          `the run: interrupted by ${stoppedBy} with ${
+            plural(report.results.length, "result")
+          } for its ${plural(report.shardIds.length, "selected case")}; its reports are in ` +
+            `${opts.out} (marked interrupted); no baseline written (run this baseline update ` +
+            "again: it runs every case again)",
+          stopExitCode(stoppedBy),
+        );
       }
       // A baseline stands for every case it selected: an interrupted run or a partial merge
       // would replace a good baseline with fewer cases (or none). Nothing is written.
@@ -469,6 +499,13 @@ export function baselineCommand() {
       );
       if (t.fail + t.unexpected + t.error > 0) {
         console.error("warning: the baseline records failing cases as they are");
+      }
+      // a Ctrl-C during the last case stopped nothing (the run was whole, the baseline is
+      // written): exit 130 still, as run's, said so
+      if (stoppedBy !== null) {
+        console.error(stoppedAfterLastCase(stoppedBy, { cases: report.results.length }));
+        Deno.exitCode = stopExitCode(stoppedBy);
+        return;
       }
       Deno.exitCode = runExitCode(t);
     });

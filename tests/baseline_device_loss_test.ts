@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { hasAdapter } from "../gpu/device.ts";
 import { readRunState } from "../report/run_state.ts";
+import { cliCommand } from "./helpers_cli.ts";
 
 const gpu = await hasAdapter();
 const driver = new URL("./fixtures/device_lost_main.ts", import.meta.url).pathname;
@@ -95,6 +96,98 @@ Deno.test({
         /results\.jsonl: cannot write the result of .*: No space left on device; the run stopped there and the 0 results before it are kept: free space, then run this baseline update again: it runs every case again \(no baseline was written\)\n$/,
       );
       await assert.rejects(Deno.stat(`${dir}/baselines`), Deno.errors.NotFound);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+/** Start `baseline update` on the launch that waits for SIGINT, send one when it starts. */
+async function baselineStoppedInLaunch(
+  dir: string,
+  sk: number[],
+): Promise<{ code: number; text: string }> {
+  const matrix = `${dir}/m.json`;
+  await Deno.writeTextFile(
+    matrix,
+    JSON.stringify({
+      name: "stop",
+      groups: [{ axes: { preset: "tiny", path: "absorbed", b: 2, sq: 1, sk } }],
+    }),
+  );
+  const child = cliCommand([
+    "baseline",
+    "update",
+    "--matrix",
+    matrix,
+    "--backend-module",
+    new URL("./fixtures/backends/launch_waits_for_sigint.ts", import.meta.url).pathname,
+    "--backend",
+    "naive-launch-waits-for-sigint",
+    "--repeats",
+    "0",
+    "--out",
+    `${dir}/run`,
+    "--dir",
+    `${dir}/baselines`,
+  ], { stdout: "piped" }).spawn();
+  const stdout = new Response(child.stdout).text();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("fixture: launch started")) {
+    const { value, done } = await reader.read();
+    assert.ok(!done, text);
+    text += value;
+  }
+  child.kill("SIGINT");
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += value;
+  }
+  const status = await child.status;
+  return { code: status.code, text: `${await stdout}\n${text}` };
+}
+
+// baseline update took no signal listener: Ctrl-C killed it at once (exit 130 from the shell,
+// the round's run.json left "running", no reports). Now it stops as run does.
+Deno.test({
+  name: "baseline update stopped by Ctrl-C mid-run: reports marked interrupted, no baseline, 130",
+  ignore: !gpu,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "mla-baseline-int-" });
+    try {
+      // the first case's launch finishes once the SIGINT has come; the second never starts
+      const { code, text } = await baselineStoppedInLaunch(dir, [20, 24]);
+      assert.equal(code, 130, text);
+      assert.match(
+        text,
+        /interrupted by SIGINT with 1 result for its 2 selected cases; its reports are in .* \(marked interrupted\); no baseline written/,
+      );
+      const report = JSON.parse(await Deno.readTextFile(`${dir}/run/report.json`));
+      assert.equal(report.interrupted, true);
+      assert.equal(report.results.length, 1);
+      assert.equal((await readRunState(`${dir}/run/run.json`))?.state, "interrupted");
+      assert.deepEqual([...Deno.readDirSync(`${dir}/baselines`)], [], "no baseline written");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "baseline update: a Ctrl-C during the last case lets the baseline be written, exit 130",
+  ignore: !gpu,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "mla-baseline-int-" });
+    try {
+      const { code, text } = await baselineStoppedInLaunch(dir, [20]);
+      assert.equal(code, 130, text);
+      assert.match(text, /baseline: .*\(1 case, device /);
+      assert.match(text, /interrupted by SIGINT during the last case or after it: it finished/);
+      const written = [...Deno.readDirSync(`${dir}/baselines`)].map((e) => e.name);
+      assert.equal(written.length, 1, written.join(", "));
+      assert.equal((await readRunState(`${dir}/run/run.json`))?.state, "finished");
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
