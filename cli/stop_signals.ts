@@ -1,9 +1,9 @@
 /**
- * How a long command (`run`, `compare-runtimes`, `baseline update`) stops on a signal: the first Ctrl-C (SIGINT)
- * finishes the current case, then the reports are written; a second Ctrl-C, or SIGTERM (a CI
- * runner's time limit), abandons the current case at once, and the reports are written for
- * the cases before it. A case that hangs kept every Ctrl-C after the first waiting for
- * --case-timeout, where kill -9 would have lost the reports.
+ * How a long command (`run`, `compare-runtimes`, `baseline update`) stops on a signal: the
+ * first Ctrl-C (SIGINT) finishes the current case, then the reports are written; a second
+ * Ctrl-C, or SIGTERM (a CI runner's time limit), abandons the current case at once, and the
+ * reports are written for the cases before it. A case that hangs kept every Ctrl-C after the
+ * first waiting for --case-timeout, where kill -9 would have lost the reports.
  *
  * @module
  */
