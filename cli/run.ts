@@ -533,13 +533,9 @@ export function runCommand() {
         // a stopped run: the command that finishes it, which summary.md and report.html give
         // (the terminal said only how many cases were not run)
         if (report.interrupted) {
-          // with the run's own --case-timeout, which the report does not record (the
-          // default would time out again the cases that stopped it)
-          const timeout = opts.caseTimeout === DEFAULT_CASE_TIMEOUT_S
-            ? ""
-            : ` --case-timeout ${opts.caseTimeout}`;
+          // with the run's own --case-timeout, which the report records
           for (const cmd of finishCommands(report, opts.out)) {
-            console.error(`to finish the run: ${cmd}${timeout}`);
+            console.error(`to finish the run: ${cmd}`);
           }
         }
         const gap = notCoveredLine(report.results, { runtime: opts.runtime });

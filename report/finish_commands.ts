@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { DEFAULT_MAX_ROWS } from "../results/types.ts";
+import { DEFAULT_CASE_TIMEOUT_S, DEFAULT_MAX_ROWS } from "../results/types.ts";
 import type { RunReport } from "../results/types.ts";
 import { inShard } from "../matrix/case_id.ts";
 import { notRunIds } from "./totals.ts";
@@ -63,7 +63,7 @@ export function runCommandFor(
       RunReport,
       "matrix" | "filter" | "shard" | "plantedFault" | "backend" | "configRoot" | "backendModules"
     >
-    & Partial<Pick<RunReport, "repeats" | "warmupMs" | "maxRows">>
+    & Partial<Pick<RunReport, "repeats" | "warmupMs" | "maxRows" | "caseTimeoutS">>
     & { readonly fingerprint?: Pick<RunReport["fingerprint"], "browser"> },
   out: string,
   resume: boolean,
@@ -94,6 +94,11 @@ export function runCommandFor(
     ...(r.maxRows === undefined || r.maxRows === DEFAULT_MAX_ROWS
       ? []
       : ["--max-rows", String(r.maxRows)]),
+    // with the run's own limit: a run stopped by timeouts at a longer one, resumed at the
+    // default, timed the same cases out again
+    ...(r.caseTimeoutS === undefined || r.caseTimeoutS === DEFAULT_CASE_TIMEOUT_S
+      ? []
+      : ["--case-timeout", String(r.caseTimeoutS)]),
     "--out",
     shellWord(out),
     ...(resume ? ["--resume"] : []),

@@ -326,6 +326,14 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
   const repeats = same("repeats");
   const warmupMs = same("warmupMs");
   const maxRows = same("maxRows");
+  // the longest limit of the shards (0: none), for the commands that finish the merged run:
+  // a shorter one could time out again a case a shard ran under the longer
+  const timeouts = reports.map((r) => r.caseTimeoutS);
+  const caseTimeoutS = timeouts.some((t) => t === undefined)
+    ? undefined
+    : timeouts.includes(0)
+    ? 0
+    : Math.max(...(timeouts as number[]));
 
   const configDigests = mergedConfigDigests(dirs, reports);
 
@@ -474,6 +482,7 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
     ...(repeats !== undefined ? { repeats } : {}),
     ...(warmupMs !== undefined ? { warmupMs } : {}),
     ...(maxRows !== undefined ? { maxRows } : {}),
+    ...(caseTimeoutS !== undefined ? { caseTimeoutS } : {}),
     // what the terminal says as "environment differs", kept with the report (its pages show it)
     ...(recorded.length + found.length > 0 ? { environmentDiffers: [...recorded, ...found] } : {}),
   };

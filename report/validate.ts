@@ -337,6 +337,12 @@ export function runReportProblem(v: unknown): string | null {
   if (v.maxRows !== undefined && !(Number.isSafeInteger(v.maxRows) && Number(v.maxRows) >= 1)) {
     return 'field "maxRows" must be a whole number >= 1 or absent';
   }
+  if (
+    v.caseTimeoutS !== undefined &&
+    !(typeof v.caseTimeoutS === "number" && Number.isFinite(v.caseTimeoutS) && v.caseTimeoutS >= 0)
+  ) {
+    return 'field "caseTimeoutS" must be a number of seconds >= 0 (0: no limit) or absent';
+  }
   const env = environmentDiffersProblem(v.environmentDiffers);
   if (env !== null) return env;
   return missingProblem(v.missing, v.results as { id: string }[]);

@@ -301,6 +301,14 @@ export interface RunReport {
    */
   readonly maxRows?: number;
   /**
+   * The run's `--case-timeout` in seconds (0: no limit): the commands that finish the report
+   * repeat it where it is not the default {@link DEFAULT_CASE_TIMEOUT_S} (a resume of a run
+   * stopped by timeouts at a longer limit, named with the default, timed the same cases out
+   * again). A merge keeps the longest of its shards'. Absent in reports written before it was
+   * recorded.
+   */
+  readonly caseTimeoutS?: number;
+  /**
    * A merged report (`merge`) of shards whose environments differ where a merge allows it
    * (the host; a revision unknown on one side or differing only in its `-dirty` mark): one
    * entry per folder and field, against the first folder's, whose fingerprint the report
@@ -351,3 +359,15 @@ export interface EnvironmentDifference {
  * ```
  */
 export const DEFAULT_MAX_ROWS = 64;
+
+/**
+ * Seconds a case may take before it is recorded as an error and the run goes on, when
+ * `--case-timeout` is not given ({@link RunReport.caseTimeoutS}); 0 means no limit.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_CASE_TIMEOUT_S } from "./types.ts";
+ * DEFAULT_CASE_TIMEOUT_S; // 600
+ * ```
+ */
+export const DEFAULT_CASE_TIMEOUT_S = 600;

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { DEFAULT_MAX_ROWS } from "../results/types.ts";
+import { DEFAULT_CASE_TIMEOUT_S, DEFAULT_MAX_ROWS } from "../results/types.ts";
 import type { BackendId, DeviceCaps } from "../adapter/types.ts";
 import { deviceClassOf } from "../adapter/device_class.ts";
 import { TIMING_RULES } from "../adapter/timing_scope.ts";
@@ -68,8 +68,8 @@ import { compiledBarrierFindings, mergeFindings } from "../kernels/module_barrie
 import { raceTimeout, TIMED_OUT } from "../util/timeout.ts";
 import { plural } from "../util/plural.ts";
 
-/** Default per-case timeout in seconds (`run --case-timeout`). */
-export const DEFAULT_CASE_TIMEOUT_S = 600;
+/** Default per-case timeout in seconds (`run --case-timeout`; results/types.ts). */
+export { DEFAULT_CASE_TIMEOUT_S };
 
 /**
  * Writes the reports of a run into its folder (report/ `writeRunReports`: report.json,
@@ -859,6 +859,7 @@ async function runInFolder(
       repeats: options.repeats ?? 3,
       warmupMs: options.warmupMs ?? "auto",
       maxRows: options.maxRows ?? DEFAULT_MAX_ROWS,
+      caseTimeoutS: (options.caseTimeoutMs ?? DEFAULT_CASE_TIMEOUT_S * 1000) / 1000,
     });
     const statePath = `${options.out}/${RUN_FILES.state}`;
     // Reports of the run being replaced, or of a resumed run's earlier stop, would describe a
@@ -876,11 +877,10 @@ async function runInFolder(
     const fresh: CaseResult[] = [];
     const runOne = options.testOnlyCaseRunner ?? runCase;
     const timeoutMs = options.caseTimeoutMs ?? DEFAULT_CASE_TIMEOUT_S * 1000;
-    // the resume a stopped run names, with the run's own --case-timeout (not recorded in
-    // the report): after timeouts in a row it named the default, which times them out again
+    // the resume a stopped run names, with the run's own --case-timeout (the report records
+    // it): after timeouts in a row it named the default, which times them out again
     const resumeCommand = (r: Parameters<typeof runCommandFor>[0]) =>
-      runCommandFor(r, options.out, true) +
-      (timeoutMs === DEFAULT_CASE_TIMEOUT_S * 1000 ? "" : ` --case-timeout ${timeoutMs / 1000}`);
+      runCommandFor(r, options.out, true);
     const abandon = options.abandon;
     const abandoned = new Promise<Outcome>((res) => {
       if (abandon?.aborted) res({ kind: "abandoned" });

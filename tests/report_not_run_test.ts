@@ -17,6 +17,7 @@ import { inShard, parseFilter } from "../matrix/case_id.ts";
 import { loadMatrix } from "../matrix/expand.ts";
 import type { CaseResult } from "../results/types.ts";
 import { report, result, withTempDir } from "./report_util.ts";
+import { runReportProblem } from "../report/validate.ts";
 import { checkHarnessArgs, parseDocCommand } from "../tools/doc_commands.ts";
 import { HARNESS_SPEC, TASKS } from "./harness_spec.ts";
 import { runCommand } from "../cli/run.ts";
@@ -194,6 +195,52 @@ Deno.test("runCommandFor: a run's --max-rows is repeated, the default left out (
   );
 });
 
+// report.json did not record --case-timeout: summary.md, report.html and merge's commands
+// resumed a run stopped by timeouts at 30 s with the default 600 (run's own terminal line
+// alone added it), and a run at a longer limit than the default timed the same cases out.
+Deno.test("runCommandFor: a run's --case-timeout is repeated, the default left out", () => {
+  const r = { matrix: "smoke", filter: null, shard: null } as const;
+  assert.equal(
+    runCommandFor({ ...r, caseTimeoutS: 1200 }, "out/x", true),
+    "deno task harness run --matrix smoke --case-timeout 1200 --out out/x --resume",
+  );
+  assert.equal(
+    runCommandFor({ ...r, caseTimeoutS: 0 }, "out/x", true),
+    "deno task harness run --matrix smoke --case-timeout 0 --out out/x --resume",
+  );
+  assert.equal(
+    runCommandFor({ ...r, caseTimeoutS: 600 }, "out/x", true),
+    "deno task harness run --matrix smoke --out out/x --resume",
+  );
+});
+
+Deno.test("merge: the merged report keeps the shards' longest --case-timeout for its commands", async () => {
+  const cases = await tinyCases();
+  const ids = cases.map((c) => c.id);
+  const one = cases.filter((c) => inShard(c.id, { index: 1, count: 3 }));
+  const two = cases.filter((c) => inShard(c.id, { index: 2, count: 3 }));
+  await withTempDir(async (tmp) => {
+    const at = (shard: string, mine: typeof cases, caseTimeoutS: number) =>
+      report(mine.map(passed), {
+        filter: FILTER,
+        shard,
+        matrixIds: ids,
+        shardIds: mine.map((c) => c.id),
+        caseTimeoutS,
+      });
+    await writeRunOutputs(`${tmp}/shard-1`, at("1/3", one, 30));
+    await writeRunOutputs(`${tmp}/shard-2`, at("2/3", two, 900));
+    const m = await mergeRuns([`${tmp}/shard-1`, `${tmp}/shard-2`]);
+    assert.equal(m.report.caseTimeoutS, 900);
+    const [resume] = finishCommands(m.report, `${tmp}/merged`, { folders: m.folders });
+    assert.equal(
+      resume,
+      `deno task harness run --matrix smoke --filter ${FILTER} --shard 3/3 --case-timeout 900 ` +
+        `--out ${tmp}/shard-3 --resume`,
+    );
+  });
+});
+
 Deno.test("runCommandFor: a run in Chromium is resumed there, in its browser (the command without it was refused as another environment)", async () => {
   const r = { matrix: "smoke", filter: null, shard: null } as const;
   const browser = {
@@ -287,4 +334,15 @@ Deno.test({
       }
     });
   },
+});
+
+Deno.test("report.json: caseTimeoutS is a number of seconds >= 0 or absent", () => {
+  assert.equal(runReportProblem(report([])), null);
+  assert.equal(runReportProblem({ ...report([]), caseTimeoutS: 0 }), null);
+  for (const bad of [-1, "600", Infinity]) {
+    assert.match(
+      String(runReportProblem({ ...report([]), caseTimeoutS: bad })),
+      /field "caseTimeoutS" must be a number of seconds >= 0/,
+    );
+  }
 });

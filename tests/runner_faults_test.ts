@@ -138,7 +138,7 @@ gpuTest(
       // was named, and nothing of the reports)
       (e: unknown) =>
         e instanceof DeviceLostError &&
-        /2 times in a row; the reports are written, marked interrupted, and deno task harness run .* --resume --case-timeout 0\.05 runs the rest$/
+        /2 times in a row; the reports are written, marked interrupted, and deno task harness run .* --case-timeout 0\.05 --out .* --resume runs the rest$/
           .test(e.message),
     );
     const report = JSON.parse(await Deno.readTextFile(`${out}/report.json`));

@@ -202,12 +202,18 @@ Deno.test({
       ) &&
         // with its --case-timeout (the default 600 s was named)
         text.includes(
-          ` --backend naive-launch-hangs-said --repeats 0 --out ${out} --resume --case-timeout 30`,
+          ` --backend naive-launch-hangs-said --repeats 0 --case-timeout 30 --out ${out} --resume`,
         ),
       text,
     );
     const report = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
     assert.equal(report.interrupted, true);
+    // and summary.md's, from the report (which did not record the limit)
+    assert.ok(
+      (await Deno.readTextFile(`${out}/summary.md`)).includes(
+        ` --repeats 0 --case-timeout 30 --out ${out} --resume`,
+      ),
+    );
     assert.deepEqual(report.results, [], "the hung case abandoned, not run to its timeout");
     assert.equal(await lineCount(`${out}/results.jsonl`), 0);
     await Deno.remove(out, { recursive: true });
