@@ -37,7 +37,15 @@ Deno.test("splitArgs: existing paths are paths, the rest go to deno test; tests/
     paths: ["tests/"],
     flags: ["--fail-fast"],
   });
-  assert.deepEqual(splitArgs(["--filter", "tests"], exists).flags, ["--filter"]);
+  // a flag's value is never a path, even one that exists (`--filter parity` on this repo)
+  assert.deepEqual(splitArgs(["tests/a_test.ts", "--filter", "tests"], exists), {
+    paths: ["tests/a_test.ts"],
+    flags: ["--filter", "tests"],
+  });
+  assert.deepEqual(splitArgs(["--junit-path", "out/j.xml", "-c", "tests"], exists), {
+    paths: ["tests/"],
+    flags: ["--junit-path", "out/j.xml", "-c", "tests"],
+  });
   assert.throws(
     () => splitArgs(["tests/nope_test.ts"], exists),
     /no such test file or folder: tests\/nope_test\.ts/,

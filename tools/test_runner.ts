@@ -83,9 +83,39 @@ export const TEST_PERMISSIONS: readonly string[] = [
 const EXCLUDED_DIRS = new Set(["out", ".device", ".gl", "node_modules", ".git"]);
 
 /**
+ * The `deno test` flags (Deno 2.9) whose value may come as the next argument (`--filter
+ * parity`): that argument is the flag's value, never a path, even when a file or folder
+ * of that name exists (parity/, drift/, ... are folders of this repo).
+ */
+export const VALUE_FLAGS: ReadonlySet<string> = new Set([
+  "--filter",
+  "--coverage-threshold",
+  "--reporter",
+  "--junit-path",
+  "--retry",
+  "--repeats",
+  "--shard",
+  "--related",
+  "--ext",
+  "--import-map",
+  "--node-modules-linker",
+  "-c",
+  "--config",
+  "--cert",
+  "--min-dep-age",
+  "--inspect-publish-uid",
+  "--location",
+  "--seed",
+  "--preload",
+  "--require",
+  "--conditions",
+]);
+
+/**
  * The command line split into paths (existing files or folders) and `deno test` flags.
- * An argument that looks like a path (a script file, or one with a `/`) but names nothing
- * is an error naming it, not a flag passed on to every `deno test`.
+ * The argument after a flag of {@link VALUE_FLAGS} is that flag's value. An argument that
+ * looks like a path (a script file, or one with a `/`) but names nothing is an error naming
+ * it, not a flag passed on to every `deno test`.
  *
  * @example
  * ```ts
@@ -100,8 +130,10 @@ export function splitArgs(
 ): { paths: string[]; flags: string[] } {
   const paths: string[] = [];
   const flags: string[] = [];
-  for (const a of args) {
-    if (!a.startsWith("-") && exists(a)) paths.push(a);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (VALUE_FLAGS.has(a) && i + 1 < args.length) flags.push(a, args[++i]);
+    else if (!a.startsWith("-") && exists(a)) paths.push(a);
     else if (!a.startsWith("-") && /\/|\.(ts|js|mts|mjs|tsx|jsx)$/.test(a)) {
       throw new Error(
         `no such test file or folder: ${a} (give paths under tests/, or none for all)`,
