@@ -268,6 +268,21 @@ Deno.test("a test path that names nothing is refused with exit 2 before any deno
   }
 });
 
+Deno.test("a folder with no test module fails on GL as on Vulkan, before any deno test runs", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "test_runner_empty_" });
+  try {
+    await Deno.writeTextFile(`${dir}/helper.ts`, "export const x = 1;\n");
+    for (const backend of ["gl", "vulkan"]) {
+      const r = await runRunner(backend, dir);
+      assert.equal(r.code, 1, r.out + r.err);
+      assert.equal(r.out, "");
+      assert.match(r.err, /^test_runner: no test modules \(\*_test\.ts\) in .*test_runner_empty_/);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("on Vulkan the runner is one deno test, its output and exit status unchanged", async () => {
   const dir = await fixture();
   try {

@@ -587,6 +587,15 @@ async function main(args: string[]): Promise<number> {
   // plants one that aborts at exit).
   const deno = Deno.env.get("TEST_RUNNER_DENO") ?? Deno.execPath();
   const found = testModules(paths);
+  if (found.length === 0 && !flags.includes("--permit-no-files")) {
+    // as deno test does (exit 1), on every backend: on GL the runner once summed no process
+    // to "ok | 0 passed | 0 failed", exit 0, after a type check of the whole working folder
+    console.error(
+      `test_runner: no test modules (*_test.ts) in ${paths.join(", ")} ` +
+        `(--permit-no-files to allow that)`,
+    );
+    return 1;
+  }
   const modules = earlyFirst(found, (m) => Deno.readTextFileSync(m));
   const alone = modules.filter((m) => runsAlone(Deno.readTextFileSync(m)));
   const failFast = flags.some((f) => f === "--fail-fast" || f.startsWith("--fail-fast="));
@@ -654,7 +663,7 @@ async function main(args: string[]): Promise<number> {
   // (precheckFlags): a type error fails the run before any module runs, as in deno test.
   const pre = precheckFlags(flags);
   let runFlags = flags;
-  if (pre !== null) {
+  if (pre !== null && modules.length > 0) {
     const r = await runQuiet(
       new Deno.Command(deno, {
         args: ["test", ...TEST_PERMISSIONS, ...pre.check, ...modules],
