@@ -8,6 +8,8 @@ import { currentBackend } from "../drift/device_key.ts";
 import { layerToleranceFor, TOLERANCE_MARGIN, toleranceFor } from "../parity/tolerance.ts";
 import { gpuTest } from "./gpu_helpers.ts";
 import { runTool } from "./helpers_cli.ts";
+import { gpuStartFailure } from "../tools/tool_gpu.ts";
+import { NoAdapterError } from "../gpu/errors.ts";
 
 const ENV = { DENO_WEBGPU_BACKEND: currentBackend() };
 
@@ -107,4 +109,41 @@ gpuTest("derive_tolerances: the attention table's row of one case under toleranc
   checkColumn(cells, 2, t.out.atol, "out max abs");
   checkColumn(cells, 5, t.out.maxCosDiff, "out cos_diff");
   checkColumn(cells, 8, t.lse.atol, "LSE max abs");
+});
+
+Deno.test("the GPU tools: an invalid MLA_HARNESS_* variable is one line naming the tool, exit 2; no adapter exit 3", async () => {
+  const tools: [string, string[]][] = [
+    ["derive_tolerances.ts", [
+      "--filter",
+      "preset=tiny-yarn;sq=1;dtype=f32;path=absorbed",
+      "--seeds",
+      "1",
+    ]],
+    ["layer_input_scale.ts", ["--preset", "tiny-yarn", "--uniform", "1"]],
+    ["compile_time.ts", []],
+    ["ab_kernels.ts", [
+      "--case",
+      "path=absorbed;sq=1;dtype=f32",
+      "--matrix",
+      "tiny",
+      "a=absorbed_tiled.wgsl:kernels/absorbed_tiled.wgsl",
+    ]],
+  ];
+  for (const [tool, args] of tools) {
+    const r = await runTool(tool, args, { ...ENV, MLA_HARNESS_DEVICE_CLASS: "gpuu" });
+    assert.equal(r.code, 2, `${tool}: ${r.stderr}`);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^${tool.replace(".ts", "")}: MLA_HARNESS_DEVICE_CLASS: invalid environment variable\\n`,
+      ),
+    );
+    assert.doesNotMatch(r.stderr, /Uncaught|\n\s+at /, `${tool}: no stack trace`);
+    assert.equal(r.stdout, "");
+  }
+  assert.deepEqual(gpuStartFailure("compile_time", new NoAdapterError("none", "fix")), {
+    code: 3,
+    line: "compile_time: no WebGPU adapter: none; fix",
+  });
+  assert.equal(gpuStartFailure("compile_time", new Error("device lost")), null);
 });

@@ -30,7 +30,8 @@ import { pathMismatch } from "../adapter/registry.ts";
 import { isGpuPlan, resolve } from "../adapter/resolve.ts";
 import { BENCH_MATRICES, benchCaseId, benchMatrix, filterBenchCases } from "../bench/cases.ts";
 import { benchLayout, benchSpec } from "../bench/run_bench.ts";
-import { GpuContext, HARNESS_FEATURES, hasAdapter } from "../gpu/device.ts";
+import { HARNESS_FEATURES, hasAdapter } from "../gpu/device.ts";
+import { toolGpuContext } from "./tool_gpu.ts";
 import "../kernels/bundled_modules.ts";
 import { measureAttention } from "../kernels/measure.ts";
 import { GPU_WARMUP_MS, replayModeForClass, warmupMsForClass } from "../kernels/replay.ts";
@@ -262,7 +263,7 @@ async function main(): Promise<void> {
   if (mismatch) fail(`--backend ${o.backend}: ${mismatch.code}: ${mismatch.message}`);
   if (!(await hasAdapter())) fail("no WebGPU adapter on this machine");
   const c = cases[0];
-  const ctx = await GpuContext.create({ optionalFeatures: HARNESS_FEATURES });
+  const ctx = await toolGpuContext("ab_kernels", { optionalFeatures: HARNESS_FEATURES });
   const spec = benchSpec(c);
   const plan = resolve(
     { spec, dtype: c.dtype, backend: o.backend ?? `auto:${c.path}`, layout: benchLayout(c) },

@@ -25,7 +25,8 @@ import { presetSpec } from "../adapter/presets.ts";
 import { gpuPlanOf, resolve } from "../adapter/resolve.ts";
 import type { LayoutRequest } from "../adapter/types.ts";
 import { backendById } from "../adapter/registry.ts";
-import { GpuContext, HARNESS_FEATURES } from "../gpu/device.ts";
+import { HARNESS_FEATURES } from "../gpu/device.ts";
+import { toolGpuContext } from "./tool_gpu.ts";
 import { runAttention } from "../kernels/attention.ts";
 import "../kernels/bundled_modules.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
@@ -54,7 +55,7 @@ for (const id of ids) {
     Deno.exit(2);
   }
 }
-const ctx = await GpuContext.create({ optionalFeatures: HARNESS_FEATURES });
+const ctx = await toolGpuContext("compile_time", { optionalFeatures: HARNESS_FEATURES });
 const spec = presetSpec("deepseek-v2-lite");
 const decode: LayoutRequest = { kind: "bshd", batch: 1, seqQ: 1, seqK: 64, causal: true };
 const prefill: LayoutRequest = { kind: "bshd", batch: 1, seqQ: 32, seqK: 32, causal: true };

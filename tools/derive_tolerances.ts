@@ -16,7 +16,8 @@
  */
 import { toolArgs } from "./tool_args.ts";
 import type { MlaSpec } from "../adapter/types.ts";
-import { GpuContext, HARNESS_FEATURES } from "../gpu/device.ts";
+import { HARNESS_FEATURES } from "../gpu/device.ts";
+import { toolGpuContext } from "./tool_gpu.ts";
 import { layerToleranceFor, TOLERANCE_MARGIN, TOLERANCES } from "../parity/tolerance.ts";
 import { runCase } from "../runner/run_case.ts";
 import { selectCases } from "../runner/run_matrix.ts";
@@ -65,7 +66,7 @@ if (cases.length === 0) {
   );
   Deno.exit(2);
 }
-const ctx = await GpuContext.create({ optionalFeatures: HARNESS_FEATURES });
+const ctx = await toolGpuContext("derive_tolerances", { optionalFeatures: HARNESS_FEATURES });
 const specCache = new Map<string, Promise<MlaSpec>>();
 
 interface Worst {

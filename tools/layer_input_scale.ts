@@ -19,7 +19,8 @@
 import { normalizeLayout } from "../adapter/layout.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import type { LayoutRequest } from "../adapter/types.ts";
-import { GpuContext, HARNESS_FEATURES } from "../gpu/device.ts";
+import { HARNESS_FEATURES } from "../gpu/device.ts";
+import { toolGpuContext } from "./tool_gpu.ts";
 import { runLayer } from "../kernels/layer.ts";
 import { compareLayer } from "../parity/compare_layer.ts";
 import { layerToleranceFor } from "../parity/tolerance.ts";
@@ -59,7 +60,7 @@ if (unknown.length > 0) {
   console.error(`--preset ${unknown.join(", ")}: expected ${PRESETS.join(" or ")}`);
   Deno.exit(2);
 }
-const ctx = await GpuContext.create({ optionalFeatures: HARNESS_FEATURES });
+const ctx = await toolGpuContext("layer_input_scale", { optionalFeatures: HARNESS_FEATURES });
 const req: LayoutRequest = { kind: "thd", cuSeqlensQ: [0, 5, 12], causal: true };
 const layout = normalizeLayout(req);
 const scalings: [string, (hidden: number) => (v: number, i: number) => number][] =
