@@ -103,6 +103,14 @@ gpuTest("derive_tolerances: the attention table's row of one case under toleranc
   const r = await runTool("derive_tolerances.ts", ["--filter", filter, "--seeds", "1"], ENV);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^# Parity tolerances: how they were derived\n/);
+  // the backend it ran on, not always vulkan
+  assert.match(
+    r.stdout,
+    new RegExp(
+      `^Command: \`DENO_WEBGPU_BACKEND=${ENV.DENO_WEBGPU_BACKEND} deno run -A tools/derive_tolerances\\.ts --matrix smoke `,
+      "m",
+    ),
+  );
   const cells = row(r.stdout, "f32/absorbed");
   assert.equal(cells[1], "1", "one case x one seed");
   const t = toleranceFor("f32", "absorbed");

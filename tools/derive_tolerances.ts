@@ -22,6 +22,7 @@ import { layerToleranceFor, TOLERANCE_MARGIN, TOLERANCES } from "../parity/toler
 import { runCase } from "../runner/run_case.ts";
 import { selectCases } from "../runner/run_matrix.ts";
 import { shellWord } from "../report/finish_commands.ts";
+import { chooseBackend, systemProbe } from "../gpu/backend_choice.ts";
 
 const { values } = toolArgs(
   {
@@ -103,11 +104,14 @@ for (let s = 0; s < seeds; s++) {
 }
 ctx.destroy();
 
-// The command as run: the device class and filter decide which kernels and cases it saw.
+// The command as run: the backend, the device class and the filter decide which kernels and
+// cases it saw (wgpu's default backend, where the harness leaves it, is named by no variable).
+const backend = chooseBackend(systemProbe()).backend;
 const deviceClass = Deno.env.get("MLA_HARNESS_DEVICE_CLASS");
 const command = [
   deviceClass ? `MLA_HARNESS_DEVICE_CLASS=${deviceClass} ` : "",
-  "DENO_WEBGPU_BACKEND=vulkan deno run -A tools/derive_tolerances.ts --matrix ",
+  backend === "default" ? "" : `DENO_WEBGPU_BACKEND=${shellWord(backend)} `,
+  "deno run -A tools/derive_tolerances.ts --matrix ",
   shellWord(values.matrix),
   values.filter ? ` --filter ${shellWord(values.filter)}` : "",
   mode === "layer" ? " --mode layer" : "",
