@@ -98,26 +98,94 @@ gpuTest("derive_tolerances --mode layer: one row per dtype under layerToleranceF
   assert.doesNotMatch(r.stdout, /\| f32\/absorbed \|/, "no attention row");
 });
 
-gpuTest("derive_tolerances: the attention table's row of one case under toleranceFor", async () => {
-  const filter = "preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;layout=bshd;causal=0";
-  const r = await runTool("derive_tolerances.ts", ["--filter", filter, "--seeds", "1"], ENV);
-  assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^# Parity tolerances: how they were derived\n/);
-  // the backend it ran on, not always vulkan
-  assert.match(
-    r.stdout,
-    new RegExp(
-      `^Command: \`DENO_WEBGPU_BACKEND=${ENV.DENO_WEBGPU_BACKEND} deno run -A tools/derive_tolerances\\.ts --matrix smoke `,
-      "m",
-    ),
-  );
-  const cells = row(r.stdout, "f32/absorbed");
-  assert.equal(cells[1], "1", "one case x one seed");
-  const t = toleranceFor("f32", "absorbed");
-  checkColumn(cells, 2, t.out.atol, "out max abs");
-  checkColumn(cells, 5, t.out.maxCosDiff, "out cos_diff");
-  checkColumn(cells, 8, t.lse.atol, "LSE max abs");
-});
+/** A matrix of one tiny f32 case and one f16 case expected to run on a device without f16. */
+const ONE_RUNS_ONE_REFUSED = {
+  name: "one-refused",
+  description: "one case that runs, one refused on its device",
+  seed: 1,
+  devices: { "no-f16": { removeFeatures: ["shader-f16"] } },
+  groups: [
+    {
+      name: "runs",
+      axes: {
+        preset: "tiny",
+        path: "absorbed",
+        dtype: "f32",
+        b: 2,
+        sq: 1,
+        sk: 20,
+        layout: "bshd",
+        causal: false,
+      },
+    },
+    {
+      name: "refused",
+      axes: {
+        preset: "tiny",
+        path: "absorbed",
+        dtype: "f16",
+        b: 2,
+        sq: 1,
+        sk: 20,
+        device: "no-f16",
+      },
+      expect: { support: "supported" },
+    },
+  ],
+};
+
+gpuTest(
+  "derive_tolerances: the attention table's row of one case under toleranceFor; a skipped case run is listed, exit 1",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "derive_tolerances_" });
+    try {
+      const matrix = `${dir}/m.json`;
+      await Deno.writeTextFile(matrix, JSON.stringify(ONE_RUNS_ONE_REFUSED));
+      const r = await runTool("derive_tolerances.ts", ["--matrix", matrix, "--seeds", "1"], ENV);
+      assert.match(r.stdout, /^# Parity tolerances: how they were derived\n/);
+      // the backend it ran on, not always vulkan
+      assert.match(
+        r.stdout,
+        new RegExp(
+          `^Command: \`DENO_WEBGPU_BACKEND=${ENV.DENO_WEBGPU_BACKEND} deno run -A tools/derive_tolerances\\.ts --matrix `,
+          "m",
+        ),
+      );
+      const cells = row(r.stdout, "f32/absorbed");
+      assert.equal(cells[1], "1", "one case x one seed");
+      const t = toleranceFor("f32", "absorbed");
+      checkColumn(cells, 2, t.out.atol, "out max abs");
+      checkColumn(cells, 5, t.out.maxCosDiff, "out cos_diff");
+      checkColumn(cells, 8, t.lse.atol, "LSE max abs");
+      // the refused case: not "every supported case ran", but listed, and exit 1
+      assert.doesNotMatch(r.stdout, /Every supported case/);
+      assert.match(
+        r.stdout,
+        /\n1 of the 2 runs of the `[^`]*m\.json` matrix's supported cases under 1 input seeds ran \(1 skipped, listed below\)/,
+      );
+      assert.match(
+        r.stdout,
+        /\nSkipped \(1 case runs, not in the table\):\n\n- preset=tiny;path=absorbed;dtype=f16;.*device=no-f16 \(seed 1000\): .*f16-unavailable/,
+      );
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /derive_tolerances: 1 of the 2 case runs skipped/);
+      // only the refused case: no table of no runs
+      const none = await runTool(
+        "derive_tolerances.ts",
+        ["--matrix", matrix, "--filter", "dtype=f16", "--seeds", "1"],
+        ENV,
+      );
+      assert.equal(none.code, 1, none.stderr);
+      assert.equal(none.stdout, "");
+      assert.match(
+        none.stderr,
+        /derive_tolerances: none of the 1 case runs gave an output to measure/,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
 
 Deno.test("the GPU tools: an invalid MLA_HARNESS_* variable is one line naming the tool, exit 2; no adapter exit 3", async () => {
   const tools: [string, string[]][] = [

@@ -12,6 +12,10 @@
  * both device classes' tables and the tolerances in use: put a new output in its place
  * there by hand (redirecting into the file would drop the rest).
  *
+ * A case run with no output to measure (a case refused on this device, as f16 on an adapter
+ * without shader-f16, or one that failed) is listed after the table, which then says how many
+ * runs it covers, and the exit status is 1; when no run gave an output there is no table.
+ *
  * @module
  */
 import { toolArgs } from "./tool_args.ts";
@@ -80,12 +84,16 @@ interface Worst {
   lseWhere: string;
 }
 const worst = new Map<string, Worst>();
+// Case runs with no output to measure (refused on this device, an error): listed in the output,
+// which then says the table covers only the rest, and exit 1.
+const skipped: string[] = [];
 const t0 = performance.now();
 for (let s = 0; s < seeds; s++) {
   for (const c of cases) {
     const r = await runCase({ ...c, seed: 1000 + s }, { ctx, baseDir, repeats: 0, specCache });
     if (!r.out || !r.lse) {
       console.error(`skipped ${c.id}: ${r.status} ${r.message}`);
+      skipped.push(`${c.id} (seed ${1000 + s}): ${r.status}: ${r.message}`);
       continue;
     }
     const key = mode === "layer" ? c.params.dtype : `${c.params.dtype}/${c.params.path}`;
@@ -103,6 +111,14 @@ for (let s = 0; s < seeds; s++) {
   console.error(`seed ${s + 1}/${seeds} done (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
 }
 ctx.destroy();
+const runs = cases.length * seeds;
+if (skipped.length === runs) {
+  console.error(
+    `derive_tolerances: none of the ${runs} case runs gave an output to measure ` +
+      `(each is listed above): no table`,
+  );
+  Deno.exit(1);
+}
 
 // The command as run: the backend, the device class and the filter decide which kernels and
 // cases it saw (wgpu's default backend, where the harness leaves it, is named by no variable).
@@ -119,7 +135,40 @@ const command = [
 ].join("");
 const up = (x: number) => Number((x * TOLERANCE_MARGIN).toPrecision(2));
 const e = (x: number) => x.toExponential(1);
-console.log((mode === "layer" ? layerSection() : attentionDoc()).join("\n"));
+console.log(
+  [...(mode === "layer" ? layerSection() : attentionDoc()), ...skippedLines()].join("\n"),
+);
+if (skipped.length > 0) {
+  console.error(
+    `derive_tolerances: ${skipped.length} of the ${runs} case runs skipped (listed at the end ` +
+      `of the output): the table covers only the other ${runs - skipped.length}`,
+  );
+  Deno.exit(1);
+}
+
+/** What ran: every case under every seed, or which case runs were skipped. */
+function ranLine(): string {
+  return skipped.length === 0
+    ? `Every supported ${
+      mode === "layer" ? "full-layer " : ""
+    }case of the \`${values.matrix}\` matrix ran under ${seeds} input seeds`
+    : `${
+      runs - skipped.length
+    } of the ${runs} runs of the \`${values.matrix}\` matrix's supported ${
+      mode === "layer" ? "full-layer " : ""
+    }cases under ${seeds} input seeds ran (${skipped.length} skipped, listed below)`;
+}
+
+/** The skipped case runs, after the table (none: nothing). */
+function skippedLines(): string[] {
+  if (skipped.length === 0) return [];
+  return [
+    "",
+    `Skipped (${skipped.length} case runs, not in the table):`,
+    "",
+    ...skipped.map((x) => `- ${x}`),
+  ];
+}
 
 /** The command as run and the machine it ran on: the head of either output. */
 function commandLines(): string[] {
@@ -136,7 +185,7 @@ function layerSection(): string[] {
     "",
     ...commandLines(),
     "",
-    `Every supported full-layer case of the \`${values.matrix}\` matrix ran under ${seeds} input seeds,`,
+    `${ranLine()},`,
     "against the float64 layer reference of what the GPU layer stores (`storedAs`); both paths share",
     `one row per dtype. Observed maximum, times the margin (${TOLERANCE_MARGIN}), and the value in use`,
     "(`layerToleranceFor` in parity/tolerance.ts).",
@@ -168,7 +217,7 @@ function attentionDoc(): string[] {
     "",
     ...commandLines(),
     "",
-    `Every supported case of the \`${values.matrix}\` matrix ran under ${seeds} input seeds; the table`,
+    `${ranLine()}; the table`,
     `shows the largest error seen per dtype and path and that value times the margin (${TOLERANCE_MARGIN}),`,
     "rounded to two significant digits, next to the tolerance in use (parity/tolerance.ts).",
     "",
