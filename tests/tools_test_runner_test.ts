@@ -577,3 +577,65 @@ Deno.test("a module marked early starts before the others, on GL and Vulkan", as
     }
   }
 });
+
+Deno.test("SIGTERM to the runner stops its deno test processes and still prints the summary, exit 143", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "test_runner_term_" });
+  try {
+    const mark = `${dir}/hang.pid`;
+    await Deno.writeTextFile(
+      `${dir}/a_gpu_test.ts`,
+      '// navigator.gpu\nDeno.test("a", () => {});\n',
+    );
+    await Deno.writeTextFile(
+      `${dir}/b_hang_test.ts`,
+      '// navigator.gpu\nDeno.test("b hangs", async () => {\n' +
+        `  await Deno.writeTextFile(${JSON.stringify(mark)}, String(Deno.pid));\n` +
+        "  await new Promise((r) => setTimeout(r, 60_000));\n});\n",
+    );
+    await Deno.writeTextFile(
+      `${dir}/c_gpu_test.ts`,
+      '// navigator.gpu\nDeno.test("c", () => {});\n',
+    );
+    for (const backend of ["gl", "vulkan"]) {
+      await Deno.remove(mark).catch(() => {});
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", new URL("../tools/test_runner.ts", import.meta.url).pathname, dir],
+        env: { DENO_WEBGPU_BACKEND: backend, NO_COLOR: "1", DENO_JOBS: "1" },
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const output = child.output();
+      let ended = false;
+      output.finally(() => ended = true);
+      // the hanging test has started (it wrote its pid): stop the runner as a CI timeout would
+      let pid = "";
+      while (pid === "" && !ended) {
+        await new Promise((r) => setTimeout(r, 100));
+        pid = await Deno.readTextFile(mark).catch(() => "");
+      }
+      assert.notEqual(pid, "", `${backend}: the runner ended before the hanging test started`);
+      child.kill("SIGTERM");
+      const r = await output;
+      const out = new TextDecoder().decode(r.stdout).replace(ANSI_COLOR, "");
+      assert.equal(r.code, 143, `${backend}: ${out}`);
+      assert.match(out, /test_runner: SIGTERM: stopping 1 running deno test process; /);
+      if (backend === "gl") {
+        assert.match(
+          out,
+          /test_runner: .*b_hang_test\.ts: deno test signal SIGTERM without a summary\n/,
+        );
+        assert.match(
+          out,
+          /test_runner: stopped by SIGTERM: 1 of the 3 deno test processes not started/,
+        );
+        assert.match(out.trim().split("\n").at(-1)!, /^FAILED \| 1 passed \| 1 failed \(/);
+      }
+      // the hanging deno test ended with the runner, not left running on its own
+      if (await Deno.stat("/proc/self").then(() => true, () => false)) {
+        assert.equal(await Deno.stat(`/proc/${pid}`).then(() => true, () => false), false, backend);
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

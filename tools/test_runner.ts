@@ -48,7 +48,13 @@
  * ({@link earlyFirst}), so that the last minute is not one long module beside an idle job.
  *
  * Arguments that name an existing file or folder are the paths (default `tests/`); the
- * rest go to every `deno test` as they are.
+ * rest go to every `deno test` as they are (the value after `--filter` and deno test's other
+ * value flags too, {@link VALUE_FLAGS}).
+ *
+ * SIGINT, SIGTERM or SIGHUP (a CI job's timeout, a Ctrl-C) stops every running `deno test`
+ * with SIGTERM and starts no more; the last lines still name each stopped process and sum
+ * the counts, and the exit status is 128 + the signal's number (143 for SIGTERM). Until then a
+ * runner killed by a CI timeout left its `deno test` processes running, and no summary.
  *
  * @module
  */
@@ -519,18 +525,65 @@ function writeAllSync(to: { writeSync(p: Uint8Array): number }, text: string): v
   while (bytes.length > 0) bytes = bytes.subarray(to.writeSync(bytes));
 }
 
+/** The `deno test` processes running now ({@link spawnTracked}): stopped with the runner. */
+const running = new Set<Deno.ChildProcess>();
+
+/** The signal that stopped the runner (SIGINT, SIGTERM, SIGHUP), null while none has. */
+let stoppedBy: Deno.Signal | null = null;
+
+/** Starts a command, kept in {@link running} until it ends. */
+function spawnTracked(cmd: Deno.Command): Deno.ChildProcess {
+  const child = cmd.spawn();
+  running.add(child);
+  child.status.finally(() => running.delete(child));
+  return child;
+}
+
+/**
+ * On SIGINT, SIGTERM or SIGHUP (a CI job's timeout, a Ctrl-C): every running `deno test` is
+ * sent SIGTERM, no module is started after it, and the runner goes on to its last lines, each
+ * stopped process counted as it is for any signal ("signal SIGTERM without a summary"), so the
+ * summary line still comes and no `deno test` is left running on its own. Returns the function
+ * that removes the listeners.
+ */
+function stopOnSignals(): () => void {
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+  const listeners = signals.map((sig) => {
+    const listener = () => {
+      if (stoppedBy !== null) return;
+      stoppedBy = sig;
+      console.log(
+        `test_runner: ${sig}: stopping ${running.size} running deno test ` +
+          `process${running.size === 1 ? "" : "es"}; no module is started after it`,
+      );
+      for (const child of running) {
+        try {
+          child.kill("SIGTERM");
+        } catch {
+          // it ended meanwhile
+        }
+      }
+    };
+    Deno.addSignalListener(sig, listener);
+    return [sig, listener] as const;
+  });
+  return () => {
+    for (const [sig, listener] of listeners) Deno.removeSignalListener(sig, listener);
+  };
+}
+
 /** Runs a command and returns its output, none of it copied through until the end. */
 async function runQuiet(
   cmd: Deno.Command,
 ): Promise<{ status: Deno.CommandStatus; stdout: string; stderr: string }> {
-  const r = await cmd.output();
+  const r = await spawnTracked(cmd).output();
   const d = new TextDecoder();
   return { status: r, stdout: d.decode(r.stdout), stderr: d.decode(r.stderr) };
 }
 
 /** Runs a command, copying its output through as it comes, and returns its stdout text. */
 async function runTee(cmd: Deno.Command): Promise<{ status: Deno.CommandStatus; stdout: string }> {
-  const child = cmd.spawn();
+  const child = spawnTracked(cmd);
   const chunks: string[] = [];
   const decoder = new TextDecoder();
   const copy = async (from: ReadableStream<Uint8Array>, to: typeof Deno.stdout, keep: boolean) => {
@@ -555,6 +608,17 @@ const USAGE = "usage: deno run -A tools/test_runner.ts [PATH ...] [deno test fla
   "arguments go to every `deno test` (e.g. --filter smoke).";
 
 async function main(args: string[]): Promise<number> {
+  const unlisten = stopOnSignals();
+  try {
+    const code = await runAll(args);
+    return stoppedBy === null ? code : 128 + (SIGNALS[stoppedBy] ?? 1);
+  } finally {
+    unlisten();
+  }
+}
+
+/** What {@link main} runs, its exit status before a stopping signal is accounted for. */
+async function runAll(args: string[]): Promise<number> {
   // deno test's own help would list flags this runner does not take (--parallel, --doc)
   if (args.some((a) => a === "--help" || a === "-h")) {
     console.log(USAGE);
@@ -623,7 +687,7 @@ async function main(args: string[]): Promise<number> {
       // One deno test over the paths (over the modules, in order, where some start early),
       // its output and exit status passed through unchanged.
       const reordered = modules.some((m, i) => m !== found[i]);
-      const status = await parallel(reordered ? modules : paths, false).output();
+      const status = await spawnTracked(parallel(reordered ? modules : paths, false)).status;
       return status.signal ? 128 + (SIGNALS[status.signal] ?? 1) : status.code;
     }
     const start = performance.now();
@@ -635,11 +699,16 @@ async function main(args: string[]): Promise<number> {
       ...(rest.length > 0 ? [{ label: `${rest.length} modules`, args: rest }] : []),
       ...alone.map((m) => ({ label: m, args: [m] })),
     ];
+    let begun = 0;
     for (const { label, args } of runs) {
-      if (!total.ok && failFast) break;
+      if ((!total.ok && failFast) || stoppedBy !== null) break;
+      begun++;
       const { status, stdout } = await runTee(parallel(args, true));
       const problem = addRun(total, parseSummary(stdout), status, label);
       if (problem) problems.push(problem);
+    }
+    if (stoppedBy !== null && begun < runs.length) {
+      problems.push(notStarted(stoppedBy, runs.length - begun, runs.length));
     }
     for (const p of problems) console.log(`test_runner: ${p}`);
     console.log(formatSummary(total, performance.now() - start));
@@ -677,8 +746,10 @@ async function main(args: string[]): Promise<number> {
       writeAllSync(Deno.stderr, r.stderr);
       const how = r.status.signal ? `signal ${r.status.signal}` : `exit ${r.status.code}`;
       console.log(
-        `test_runner: the type check of the ${modules.length} test modules failed ` +
-          `(deno test --no-run, ${how}; the errors are above): no module was run`,
+        stoppedBy !== null
+          ? `test_runner: stopped by ${stoppedBy} during the type check: no module was run`
+          : `test_runner: the type check of the ${modules.length} test modules failed ` +
+            `(deno test --no-run, ${how}; the errors are above): no module was run`,
       );
       total.ok = false;
       total.failed = 1;
@@ -692,7 +763,9 @@ async function main(args: string[]): Promise<number> {
     runFlags = pre.run;
   }
   const problems: string[] = [];
+  let begun = 0;
   const work = async (group: string[], i: number) => {
+    begun++;
     const label = group.length === 1 ? group[0] : `${group.length} modules without WebGPU`;
     const header = `test_runner: [${i + 1}/${groups.length}] ${label}`;
     const cmd = () =>
@@ -722,7 +795,7 @@ async function main(args: string[]): Promise<number> {
     // MAX_ABORT_RERUNS times; the last result counts.
     for (
       let rerun = 1;
-      rerun <= MAX_ABORT_RERUNS && isExitAbort(status, parseSummary(stdout));
+      rerun <= MAX_ABORT_RERUNS && stoppedBy === null && isExitAbort(status, parseSummary(stdout));
       rerun++
     ) {
       const what = `${label}: deno test killed by ${status.signal} at exit after all its tests ` +
@@ -734,17 +807,27 @@ async function main(args: string[]): Promise<number> {
     const problem = addRun(total, parseSummary(stdout), status, label);
     if (problem) problems.push(problem);
   };
-  await runPool(pooled, jobs, work, () => !total.ok && failFast);
+  const stop = () => (!total.ok && failFast) || stoppedBy !== null;
+  await runPool(pooled, jobs, work, stop);
   // the modules that run alone: one at a time, once the pool is done
   await runPool(
     alone.map((m) => [m]),
     1,
     (g, i) => work(g, pooled.length + i),
-    () => !total.ok && failFast,
+    stop,
   );
+  if (stoppedBy !== null && begun < groups.length) {
+    problems.push(notStarted(stoppedBy, groups.length - begun, groups.length));
+  }
   for (const p of problems) console.log(`test_runner: ${p}`);
   console.log(formatSummary(total, performance.now() - start));
   return total.ok && total.failed === 0 ? 0 : 1;
+}
+
+/** The line naming the `deno test` processes a stopping signal kept from starting. */
+function notStarted(signal: Deno.Signal, left: number, all: number): string {
+  return `stopped by ${signal}: ${left} of the ${all} deno test processes not started ` +
+    `(their modules are not in the counts)`;
 }
 
 /** Signal numbers for the exit status of a child killed by one (Linux). */
