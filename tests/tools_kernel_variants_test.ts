@@ -67,6 +67,20 @@ Deno.test("kernel_variants DIR writes each variant and prints the ab_kernels lin
   }
 });
 
+Deno.test("kernel_variants DIR that is a file: one line naming it, exit 2, no stack trace", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mla-variants-" });
+  try {
+    await Deno.writeTextFile(`${dir}/taken`, "a file\n");
+    const r = await runTool("kernel_variants.ts", [`${dir}/taken`]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^kernel_variants: .*\/taken: cannot make the folder: /);
+    assert.doesNotMatch(r.stderr, /Uncaught|\n\s+at /);
+    assert.equal(r.stdout, "");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 /** The tiny case each variant's kernel runs in (several key tiles; two queries). */
 const CASES: Record<string, { backend: string; layout: LayoutRequest }> = {
   "absorbed_tiled.wgsl": {

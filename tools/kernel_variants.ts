@@ -261,7 +261,15 @@ async function main(): Promise<void> {
     );
     Deno.exit(2);
   }
-  await Deno.mkdir(dir, { recursive: true });
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+  } catch (e) {
+    // a file of that name, a folder it may not write
+    console.error(
+      `kernel_variants: ${dir}: cannot make the folder: ${e instanceof Error ? e.message : e}`,
+    );
+    Deno.exit(2);
+  }
   for (const v of KERNEL_VARIANTS) {
     let text: string;
     try {
@@ -271,7 +279,12 @@ async function main(): Promise<void> {
       Deno.exit(1);
     }
     const path = `${dir}/${v.name}.wgsl`;
-    await Deno.writeTextFile(path, text);
+    try {
+      await Deno.writeTextFile(path, text);
+    } catch (e) {
+      console.error(`kernel_variants: cannot write ${path}: ${e instanceof Error ? e.message : e}`);
+      Deno.exit(1);
+    }
     console.log(
       `deno run -A tools/ab_kernels.ts ${
         v.ab.map((a) => (/^[\w.,=-]+$/.test(a) ? a : `'${a}'`)).join(" ")
