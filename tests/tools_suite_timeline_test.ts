@@ -133,6 +133,16 @@ Deno.test("suite_timeline: the command line runs the command after --, writes --
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--interval must be a number >= 0.1, got "0"/);
     assert.doesNotMatch(bad.stderr, /\n\s+at /); // a message, not a stack trace
+    // an --out that cannot be a folder: said before the command runs (it would print "ran")
+    await Deno.writeTextFile(`${dir}/file`, "a file\n");
+    const out = await runTool("suite_timeline.ts", ["--out", `${dir}/file`, "--", "echo", "ran"]);
+    assert.equal(out.code, 2, out.stderr);
+    assert.match(out.stderr, /^suite_timeline: --out .*\/file: cannot make the folder: /);
+    assert.doesNotMatch(out.stdout, /ran/);
+    const none = await runTool("suite_timeline.ts", ["--", `${dir}/no-such-command`]);
+    assert.equal(none.code, 2, none.stderr);
+    assert.match(none.stderr, /^suite_timeline: cannot start .*\/no-such-command: /);
+    for (const r of [out, none]) assert.doesNotMatch(r.stderr, /Uncaught|\n\s+at /);
     const unknown = await runTool("suite_timeline.ts", ["--bogus"]);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /usage: deno run -A tools\/suite_timeline\.ts/);

@@ -342,7 +342,8 @@ usage: deno run -A tools/suite_timeline.ts [options] [-- command ...]
   --out DIR      also write DIR/timeline.log (stamped lines) and DIR/cpu.tsv (t, busy %)
   -h, --help     this text
 
-Exit code: the command's; 2 on a bad option.`;
+Exit code: the command's; 2 on a bad option, an --out folder it cannot make, or a command
+that cannot be started.`;
 
 async function main(argv: string[]): Promise<number> {
   let values;
@@ -381,13 +382,31 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   const cmd = positionals.length ? positionals : [Deno.execPath(), "task", "test"];
-  const tl = await runTimeline(cmd, interval as number, {
-    onLine: (_t, l) => console.log(l),
-  });
+  // --out made before the run: a folder it cannot make is said now, not after a suite's
+  // minutes with a stack trace and the timeline lost
+  if (values.out) {
+    try {
+      await Deno.mkdir(values.out, { recursive: true });
+    } catch (e) {
+      console.error(
+        `suite_timeline: --out ${values.out}: cannot make the folder: ${(e as Error).message}`,
+      );
+      return 2;
+    }
+  }
+  let tl: Timeline;
+  try {
+    tl = await runTimeline(cmd, interval as number, {
+      onLine: (_t, l) => console.log(l),
+    });
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound || e instanceof Deno.errors.PermissionDenied)) throw e;
+    console.error(`suite_timeline: cannot start ${cmd[0]}: ${e.message}`);
+    return 2;
+  }
   const summary = summarizeTimeline(tl, { bucket: bucket as number, top: top as number });
   console.log(`\n${summary.join("\n")}`);
   if (values.out) {
-    await Deno.mkdir(values.out, { recursive: true });
     await Deno.writeTextFile(
       `${values.out}/timeline.log`,
       tl.lines.map(([t, l]) => `${t.toFixed(1).padStart(7)} ${l}`).join("\n") + "\n",
