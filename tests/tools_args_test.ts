@@ -28,6 +28,12 @@ Deno.test("tools: bad counts and paths are exit 2 with the usage; --help is exit
       /^width "abc": expected a whole number/,
     ],
     ["report_screenshot.ts", ["README.md", "/tmp"], /^\/tmp: is a folder; name the PNG file/],
+    // a PNG whose folder is a file: said before Chromium starts (it was a stack trace after)
+    [
+      "report_screenshot.ts",
+      ["README.md", "README.md/x.png"],
+      /^README\.md\/x\.png: README\.md is not a folder\nusage: /,
+    ],
     ["reference_time.ts", ["--rounds"], /^Option '--rounds <value>' argument missing/],
     // a file where the folder goes: once, exit 2 (it was a failure per variant, exit 1)
     ["plan_variants.ts", ["--work", "README.md"], /^--work README\.md: cannot be made a folder/],

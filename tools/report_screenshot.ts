@@ -74,9 +74,24 @@ if (import.meta.main) {
     console.error(`${output}: is a folder; name the PNG file to write\n${usage}`);
     Deno.exit(2);
   }
-  await Deno.writeFile(
-    output,
-    await screenshotHtml(input, { width: w, height: h }),
-  );
+  // the PNG's folder: one that is missing or a file was an uncaught error after Chromium ran
+  const slash = output.lastIndexOf("/");
+  const folder = slash < 0 ? "." : slash === 0 ? "/" : output.slice(0, slash);
+  const folderInfo = await Deno.stat(folder).catch(() => null);
+  if (!folderInfo?.isDirectory) {
+    console.error(
+      `${output}: ${folder} is ${
+        folderInfo === null ? "no such folder" : "not a folder"
+      }\n${usage}`,
+    );
+    Deno.exit(2);
+  }
+  const png = await screenshotHtml(input, { width: w, height: h });
+  try {
+    await Deno.writeFile(output, png);
+  } catch (e) {
+    console.error(`${output}: cannot write: ${e instanceof Error ? e.message : e}`);
+    Deno.exit(1);
+  }
   console.log(`wrote ${output}`);
 }
