@@ -39,3 +39,50 @@ Deno.test("gpu_machine_check.sh: parses as bash; steps run in the default STEPS'
   // the header says the same order
   assert.ok(text.includes(`default "${steps.join(" ")}"`), "the header names the default");
 });
+
+Deno.test("gpu_machine_check.sh: --help prints its header and an argument or an unknown STEPS name is refused, nothing run", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "gpu_machine_check_" });
+  try {
+    const run = async (args: string[], env: Record<string, string> = {}) => {
+      // TOTAL_S=1 and SKIP_GL=1: had it started after all, every step would be skipped
+      const r = await new Deno.Command("bash", {
+        args: [SCRIPT, ...args],
+        env: { OUT: `${dir}/out`, WORK: `${dir}/work`, TOTAL_S: "1", SKIP_GL: "1", ...env },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const d = new TextDecoder();
+      return { code: r.code, out: d.decode(r.stdout), err: d.decode(r.stderr) };
+    };
+    const help = await run(["--help"]);
+    assert.equal(help.code, 0, help.err);
+    assert.match(help.out, /^gpu_machine_check\.sh: the script run on a lent GPU machine/);
+    assert.match(help.out, /\nKnobs \(environment\): STEPS, TOTAL_S/);
+    const arg = await run(["bench"]);
+    assert.equal(arg.code, 2, arg.out);
+    assert.match(
+      arg.err,
+      /^gpu_machine_check: takes no arguments \(got: bench\); pick the steps with STEPS=/,
+    );
+    const typo = await run([], { STEPS: "devices benh" });
+    assert.equal(typo.code, 2, typo.out);
+    assert.match(
+      typo.err,
+      /^gpu_machine_check: STEPS: unknown step "benh" \(known: devices bench /,
+    );
+    for (const r of [help, arg, typo]) assert.doesNotMatch(r.out, /steps: /, "no run started");
+    assert.equal(
+      await Deno.stat(`${dir}/out`).then(() => true, () => false),
+      false,
+      "no $OUT made",
+    );
+    // every step the script has a block for is a known name
+    const text = await Deno.readTextFile(SCRIPT);
+    const known = /^KNOWN_STEPS="([a-z ]+)"$/m.exec(text)![1].split(" ");
+    for (const m of text.matchAll(/^if wanted (\w+)(?: \|\| wanted (\w+))?/gm)) {
+      for (const b of [m[1], m[2]].filter(Boolean)) assert.ok(known.includes(b!), b);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -101,10 +101,33 @@
 # --warmup-ms: untimed replays of each case for that long before its timed ones),
 # BENCH_JSON=1 (bench --json), SKIP_GL=1 (do not unpack .gl; for dry runs elsewhere), WORK (scratch, default /tmp/...).
 set -uo pipefail
+
+# No arguments: STEPS picks the steps. Any argument (`--help`, a step's name) once started the
+# whole run, minutes of a lent machine's device time: --help/-h now prints this header, and
+# anything else is refused before anything runs (exit 2).
+if [ "$#" -gt 0 ]; then
+  if [ "$1" = --help ] || [ "$1" = -h ]; then
+    sed -n '2,/^set -uo pipefail$/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
+    exit 0
+  fi
+  echo "gpu_machine_check: takes no arguments (got: $*); pick the steps with STEPS=\"...\" (--help lists them)" >&2
+  exit 2
+fi
 cd "$(dirname "$0")/.." || exit 2
 ROOT=$PWD
 
 STEPS=${STEPS:-devices bench smoke spirv probes ab splits tests}
+# A step name it does not know ran nothing for it, silently (STEPS=benh: an empty run).
+KNOWN_STEPS="devices bench smoke spirv probes ab splits tests tune plans"
+for s in $STEPS; do
+  case " $KNOWN_STEPS " in
+  *" $s "*) ;;
+  *)
+    echo "gpu_machine_check: STEPS: unknown step \"$s\" (known: $KNOWN_STEPS); nothing was run" >&2
+    exit 2
+    ;;
+  esac
+done
 OUT=${OUT:-out/gpu_machine}
 mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)
 WORK=${WORK:-/tmp/gpu_machine_work}
