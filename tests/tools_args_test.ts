@@ -11,6 +11,37 @@
 import assert from "node:assert/strict";
 import { runTool } from "./helpers_cli.ts";
 
+Deno.test("the shell tools: --help prints the header, exit 0, and runs nothing", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tools_sh_help_" });
+  try {
+    // PATH without deno, DIR a temp folder: had one started after all, it would stop early
+    const env = { PATH: "/usr/bin:/bin", DIR: `${dir}/mesa`, OUT: `${dir}/out`, TOTAL_S: "1" };
+    for (
+      const [script, head] of [
+        [
+          "prepare_device_carry.sh",
+          /^prepare_device_carry\.sh: prepares, on the developer machine/,
+        ],
+        ["lavapipe_backports.sh", /^lavapipe_backports\.sh: run a command on a newer lavapipe/],
+        ["gpu_machine_check.sh", /^gpu_machine_check\.sh: the script run on a lent GPU machine/],
+      ] as const
+    ) {
+      const r = await new Deno.Command("bash", {
+        args: [new URL(`../tools/${script}`, import.meta.url).pathname, "--help"],
+        env,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const out = new TextDecoder().decode(r.stdout);
+      assert.equal(r.code, 0, `${script}: ${out}${new TextDecoder().decode(r.stderr)}`);
+      assert.match(out, head);
+    }
+    assert.deepEqual([...Deno.readDirSync(dir)], [], "nothing downloaded or written");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("tools: bad counts and paths are exit 2 with the usage; --help is exit 0", async () => {
   const bad: [string, string[], RegExp][] = [
     ["html_scale.ts", ["abc"], /^cases "abc": expected a whole number, at least 1\nusage: /],

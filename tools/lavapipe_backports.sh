@@ -15,9 +15,11 @@ DIR=${DIR:-/tmp/mesa-backports}
 SUITE=${SUITE:-bookworm-backports}
 ROOT=$DIR/root
 ICD=$DIR/lvp_icd.json
-if [ $# -eq 0 ]; then
+if [ $# -eq 0 ] || [ "$1" = --help ] || [ "$1" = -h ]; then
+  # --help was taken for the command: the driver downloaded, then "exec: --help: not found"
   sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
-  exit 2
+  [ $# -eq 0 ] && exit 2
+  exit 0
 fi
 if ! [ -f "$ICD" ]; then
   mkdir -p "$DIR/lists/partial" "$DIR/debs"

@@ -23,6 +23,15 @@
 #       BENCH_FILTER='path=absorbed;sq=1;dtype=f32' OUT=/tmp/gmc bash tools/gpu_machine_check.sh
 # and this script again before the device run (it drops the caches the dry run left).
 set -euo pipefail
+# It takes no arguments: `--help` (or anything) once ran it all (minutes: xz -9 of Deno).
+if [ "$#" -gt 0 ]; then
+  if [ "$1" = --help ] || [ "$1" = -h ]; then
+    sed -n '2,/^set -euo pipefail$/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
+    exit 0
+  fi
+  echo "prepare_device_carry: takes no arguments (got: $*); --help says what it does" >&2
+  exit 2
+fi
 cd "$(dirname "$0")/.."
 LIMIT=$((64 * 1024 * 1024))
 
