@@ -181,6 +181,25 @@ Deno.test({
       assert.equal(named.code, 0, named.stderr);
       const namedReport = JSON.parse(named.stdout);
       assert.equal(namedReport.backend, other);
+      // a variant that does not compile: its name and file, exit 2, not a stack trace
+      await Deno.writeTextFile(`${dir}/broken.wgsl`, raw.replace(/\bfn /, "fn bogus syntax "));
+      const broken = await abKernels([
+        "--matrix",
+        "tiny",
+        "--case",
+        "path=absorbed",
+        "--rounds",
+        "1",
+        "--reps",
+        "1",
+        `broken=up_proj.wgsl:${dir}/broken.wgsl`,
+      ]);
+      assert.equal(broken.code, 2, broken.stderr);
+      assert.match(
+        broken.stderr,
+        /\nab_kernels: variant broken \(.*\/broken\.wgsl as up_proj\.wgsl\): .*up_proj\.wgsl:\d+:\d+: error/,
+      );
+      assert.doesNotMatch(broken.stderr, /Uncaught|\n\s+at /);
       // The default is auto: the tiled kernel on a GPU-class device, not on a cpu-class one.
       const cls = deviceClassOf(await probeCaps())?.kind;
       assert.equal(report.backend === "wgsl-absorbed-tiled", cls === "gpu", "the default is auto");

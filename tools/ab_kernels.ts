@@ -294,17 +294,27 @@ async function main(): Promise<void> {
     const order = names.map((_, i) => names[(i + r) % names.length]);
     for (const name of order) {
       const t = texts.get(name);
-      const m = await measureAttention(ctx, plan, {
-        spec,
-        inputs,
-        scope: "core",
-        reps,
-        warmup: 1,
-        warmupMs,
-        replay,
-        outsideCoreReplay: false,
-        mutate: t ? variantMutation(t, c.dtype) : undefined,
-      });
+      let m: Awaited<ReturnType<typeof measureAttention>>;
+      try {
+        m = await measureAttention(ctx, plan, {
+          spec,
+          inputs,
+          scope: "core",
+          reps,
+          warmup: 1,
+          warmupMs,
+          replay,
+          outsideCoreReplay: false,
+          mutate: t ? variantMutation(t, c.dtype) : undefined,
+        });
+      } catch (e) {
+        // a variant's text that does not compile or lacks the shipped file's markers: said
+        // with the variant's name and files (the compiler names the shipped file), not a stack
+        if (!t) throw e;
+        const files = [...variants.find((v) => v.name === name)!.files]
+          .map(([file, path]) => `${path} as ${file}`).join(", ");
+        fail(`variant ${name} (${files}): ${e instanceof Error ? e.message : String(e)}`);
+      }
       const out = m.outputs.out;
       if (name === "shipped") shippedOut ??= out;
       const per = samples.get(name)!;
