@@ -66,6 +66,8 @@ Deno.test("tools: bad counts and paths are exit 2 with the usage; --help is exit
       /^README\.md\/x\.png: README\.md is not a folder\nusage: /,
     ],
     ["reference_time.ts", ["--rounds"], /^Option '--rounds <value>' argument missing/],
+    // an array too long for the engine: a RangeError and its stack trace after 14 s
+    ["reference_time.ts", ["--keys", "99999999999"], /^--keys 99999999999: at most 1048576 /],
     // a file where the folder goes: once, exit 2 (it was a failure per variant, exit 1)
     ["plan_variants.ts", ["--work", "README.md"], /^--work README\.md: cannot be made a folder/],
     // an option where its folder goes: it made a folder named --zzz in the tree

@@ -13,6 +13,7 @@ import { normalizeLayout } from "../adapter/layout.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import { absorbedAttention, denseAttention } from "../reference/attention.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
+import { AXIS_BOUNDS } from "../matrix/schema.ts";
 
 const { values } = toolArgs(
   {
@@ -24,21 +25,37 @@ const { values } = toolArgs(
   },
   "usage: deno run -A tools/reference_time.ts [--rounds <n>] [--keys <n>] [--batch <n>]",
 );
-const count = (name: string, text: string): number => {
+const count = (name: string, text: string, max = Number.MAX_SAFE_INTEGER): number => {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) {
     console.error(`--${name} must be a positive integer, got "${text}"`);
     Deno.exit(2);
   }
+  if (n > max) {
+    console.error(`--${name} ${text}: at most ${max} (a matrix's bound for that axis)`);
+    Deno.exit(2);
+  }
   return n;
 };
 const rounds = count("rounds", values.rounds);
-const seqK = count("keys", values.keys);
-const batch = count("batch", values.batch);
+const seqK = count("keys", values.keys, AXIS_BOUNDS.sk.max);
+const batch = count("batch", values.batch, AXIS_BOUNDS.b.max);
 
 const spec = presetSpec("deepseek-v2-lite");
-const layout = normalizeLayout({ kind: "bshd", batch, seqQ: 1, seqK, causal: true });
-const inputs = makeAttentionInputs(spec, layout, { seed: 1 });
+let layout: ReturnType<typeof normalizeLayout>;
+let inputs: ReturnType<typeof makeAttentionInputs>;
+try {
+  layout = normalizeLayout({ kind: "bshd", batch, seqQ: 1, seqK, causal: true });
+  inputs = makeAttentionInputs(spec, layout, { seed: 1 });
+} catch (e) {
+  // --keys 99999999999: "Invalid array length" or a failed allocation, with a stack trace
+  if (!(e instanceof RangeError)) throw e;
+  console.error(
+    `reference_time: ${batch} x ${seqK} keys do not fit in this process's memory ` +
+      `(${e.message}); ask for fewer --keys or a smaller --batch`,
+  );
+  Deno.exit(2);
+}
 console.log(`DeepSeek-V2-Lite decode, ${batch} x ${seqK} keys, best of ${rounds}:`);
 for (const [name, fn] of [["dense", denseAttention], ["absorbed", absorbedAttention]] as const) {
   let best = Infinity;
