@@ -10,6 +10,7 @@ import {
   parseProcStat,
   runTimeline,
   summarizeTimeline,
+  wholeOutputJobs,
 } from "../tools/suite_timeline.ts";
 import { runTool } from "./helpers_cli.ts";
 
@@ -90,6 +91,50 @@ Deno.test("suite_timeline: test time per module sums top-level results, not thei
   const at = summary.indexOf("most test time per module (the sum of its tests' durations, s):");
   assert.ok(at > 0, summary.join("\n"));
   assert.deepEqual(summary.slice(at + 1), ["     9  b_test.ts (1 test)"]);
+});
+
+Deno.test("suite_timeline: one module's deno test (the GL fallback's runner) gives spans and test time too", () => {
+  // as tools/test_runner.ts prints a module's own deno test, one job at a time
+  const lines: [number, string][] = [
+    [0, "test_runner: GL fallback (DENO_WEBGPU_BACKEND=gl was set): 2 modules ...; 1 at once"],
+    [1, "test_runner: [1/2] tests/a_test.ts"],
+    [1.5, "running 2 tests from ./tests/a_test.ts"],
+    [2, `one ... ${ESC}[32mok${ESC}[0m ${ESC}[0m${ESC}[38;5;245m(2s)${ESC}[0m`],
+    [3, "two ..."],
+    [4, "  inner ... ok (1s)"],
+    [6, "two ... FAILED (3s)"],
+    [6.1, "skipped ... ignored (0ms)"],
+    [6.2, "FAILED | 1 passed | 1 failed | 1 ignored (5s)"],
+    [6.3, "test_runner: [2/2] tests/b_test.ts"],
+    [6.5, "running 1 test from ./tests/b_test.ts"],
+    [7, "three ... ok (500ms)"],
+    [7.1, "ok | 1 passed | 0 failed (1s)"],
+    [7.2, "lone ... ok (9s)"], // after a summary: no module's
+  ];
+  assert.deepEqual(moduleTestTimes(lines.map(([, l]) => l)), [
+    { module: "a_test.ts", tests: 2, seconds: 5 },
+    { module: "b_test.ts", tests: 1, seconds: 0.5 },
+  ]);
+  assert.deepEqual(moduleSpans(lines), [
+    { module: "a_test.ts", first: 1.5, last: 6.1 },
+    { module: "b_test.ts", first: 6.5, last: 7 },
+  ]);
+  assert.equal(wholeOutputJobs(lines), null);
+  // two at once: each module's output came whole at its end, so no span is given
+  lines[0] = [0, lines[0][1].replace("1 at once", "2 at once")];
+  assert.equal(wholeOutputJobs(lines), 2);
+  const summary = summarizeTimeline({ code: 1, wallS: 8, samples: [], lines }, {
+    bucket: 30,
+    top: 5,
+  });
+  assert.ok(
+    summary.includes(
+      "longest module spans: not measured (the GL fallback's runner ran 2 modules at once and " +
+        "printed each one's output whole when it ended; DENO_JOBS=1 shows them)",
+    ),
+    summary.join("\n"),
+  );
+  assert.ok(summary.includes("     5  a_test.ts (2 tests)"), summary.join("\n"));
 });
 
 Deno.test("suite_timeline: a real command's lines are stamped in order and its exit code kept", async () => {

@@ -7,7 +7,11 @@
  * to their last result line), and those with the most test time (the sum of their tests'
  * durations, whatever ran beside them: a cold and a warm run's lists compared give what
  * compiling costs each module). docs/benchmarks.md (session 40) used it to find that two modules
- * at once left the CPUs idle 9% of a run on an empty shader cache.
+ * at once left the CPUs idle 9% of a run on an empty shader cache. It reads both of deno test's
+ * formats: `--parallel`'s (Vulkan) and one module's `deno test` (the GL fallback's runner);
+ * where that runner runs several modules at once, each module's output comes whole when it
+ * ends, and the spans are said not to be measured (until then: every span 0 s and no test
+ * time on the GL fallback).
  *
  *   deno run -A tools/suite_timeline.ts                       # deno task test
  *   deno run -A tools/suite_timeline.ts --out /tmp/tl -- deno task test tests/smoke_matrix_test.ts
@@ -106,10 +110,60 @@ export interface ModuleSpan {
   last: number;
 }
 
+/** A line of a test module's, as {@link moduleLines} reads it. */
+interface ModuleLine {
+  /** The module's file name. */
+  module: string;
+  /** `running N tests from` (a module's start), else a result line. */
+  kind: "start" | "result";
+  /** A top-level test's result line: its duration as printed (null for a step or none). */
+  duration: string | null;
+}
+
+/**
+ * The lines of stamped output that belong to a test module, colours removed: deno test's
+ * `running N tests from ./tests/x_test.ts`, and its result lines in both of its formats:
+ * `./tests/x_test.ts => name ... ok (3s)` (with `--parallel`: Vulkan's one `deno test`) and
+ * `name ... ok (3s)` after the module's `running` line (one module's `deno test`, as the GL
+ * fallback's runner starts them; a step's line is indented there, and has a second ` ... `
+ * in the other format: not a top-level result).
+ */
+function moduleLines<T>(lines: readonly (readonly [T, string])[]): [T, ModuleLine][] {
+  const out: [T, ModuleLine][] = [];
+  let current: string | null = null;
+  for (const [t, raw] of lines) {
+    const line = raw.replace(ANSI_COLOR, "");
+    const start = /^running \d+ tests? from (?:.*\/)?([^/\s]+\.[jt]s)$/.exec(line);
+    if (start) {
+      current = start[1];
+      out.push([t, { module: current, kind: "start", duration: null }]);
+      continue;
+    }
+    const prefixed = /^\.\/(?:.*\/)?([^/\s]+\.[jt]s) => (.*)$/.exec(line);
+    if (prefixed) {
+      const r = / \.\.\. (?:ok|FAILED) \(([^)]+)\)$/.exec(prefixed[2]);
+      const top = r !== null && !prefixed[2].slice(0, r.index).includes(" ... ");
+      out.push([t, { module: prefixed[1], kind: "result", duration: top ? r[1] : null }]);
+      continue;
+    }
+    if (/^(?:ok|FAILED) \| /.test(line) || line.startsWith("test_runner: ")) {
+      current = null; // a module's summary, the runner's next header: what follows is not its
+      continue;
+    }
+    const plain = /^(\s*)\S.* \.\.\. (?:ok|FAILED|ignored)(?: \(([^)]+)\))?$/.exec(line);
+    if (plain && current !== null) {
+      const top = plain[1] === "" && !/ \.\.\. ignored/.test(line);
+      out.push([t, { module: current, kind: "result", duration: top ? plain[2] ?? null : null }]);
+    }
+  }
+  return out;
+}
+
 /**
  * Each test module's span from stamped lines (`[seconds, line]`): a module is named by deno
- * test's `running N tests from ./tests/x_test.ts` and `./tests/x_test.ts => name ... ok`
- * lines (as it prints them with `--parallel`), colours removed. Longest first.
+ * test's `running N tests from ./tests/x_test.ts` and its result lines (`./tests/x_test.ts =>
+ * name ... ok` as it prints them with `--parallel`, `name ... ok` after the `running` line in
+ * one module's `deno test`), colours removed. Longest first.
  *
  * @example
  * ```ts
@@ -125,13 +179,10 @@ export interface ModuleSpan {
  */
 export function moduleSpans(lines: readonly (readonly [number, string])[]): ModuleSpan[] {
   const spans = new Map<string, ModuleSpan>();
-  for (const [t, raw] of lines) {
-    const line = raw.replace(ANSI_COLOR, "");
-    const m = /^(?:running \d+ tests? from |)\.\/(?:.*\/)?([^/\s]+\.[jt]s)(?: =>|$)/.exec(line);
-    if (!m) continue;
-    const s = spans.get(m[1]);
+  for (const [t, { module }] of moduleLines(lines)) {
+    const s = spans.get(module);
     if (s) s.last = t;
-    else spans.set(m[1], { module: m[1], first: t, last: t });
+    else spans.set(module, { module, first: t, last: t });
   }
   return [...spans.values()].sort((a, b) => b.last - b.first - (a.last - a.first));
 }
@@ -167,8 +218,10 @@ export interface ModuleTestTime {
 
 /**
  * Each test module's test time: the durations deno test prints after each top-level test's
- * result (`./tests/x_test.ts => name ... ok (3s)`, as with `--parallel`; a step's line, with
- * a second ` ... `, is inside its test's time and not counted again), colours removed. Unlike
+ * result (`./tests/x_test.ts => name ... ok (3s)`, as with `--parallel`, or `name ... ok (3s)`
+ * after the module's `running` line, as one module's `deno test` prints it on the GL
+ * fallback; a step's line, with a second ` ... ` or indented, is inside its test's time and
+ * not counted again), colours removed. Unlike
  * a module's span (first to last line), this is the module's own work, whatever ran beside
  * it. Largest first.
  *
@@ -186,18 +239,35 @@ export interface ModuleTestTime {
  */
 export function moduleTestTimes(lines: readonly string[]): ModuleTestTime[] {
   const times = new Map<string, ModuleTestTime>();
-  for (const raw of lines) {
-    const line = raw.replace(ANSI_COLOR, "");
-    const m = /^\.\/(?:.*\/)?([^/\s]+\.[jt]s) => (.*) \.\.\. (?:ok|FAILED) \(([^)]+)\)$/.exec(line);
-    if (!m || m[2].includes(" ... ")) continue;
-    const seconds = durationSeconds(m[3]);
+  for (const [, l] of moduleLines(lines.map((l) => [0, l] as const))) {
+    if (l.kind !== "result" || l.duration === null) continue;
+    const seconds = durationSeconds(l.duration);
     if (seconds === null) continue;
-    const t = times.get(m[1]) ?? { module: m[1], tests: 0, seconds: 0 };
+    const t = times.get(l.module) ?? { module: l.module, tests: 0, seconds: 0 };
     t.tests++;
     t.seconds += seconds;
-    times.set(m[1], t);
+    times.set(l.module, t);
   }
   return [...times.values()].sort((a, b) => b.seconds - a.seconds);
+}
+
+/**
+ * The modules at once of the GL fallback's runner (tools/test_runner.ts) when more than one:
+ * it then prints each module's output whole when its process ends, so that the stamps of a
+ * module's lines say when it ended, not how long it ran. Null for any other output.
+ *
+ * @example
+ * ```ts
+ * import { wholeOutputJobs } from "./suite_timeline.ts";
+ * wholeOutputJobs([[0, "test_runner: GL fallback (no Vulkan driver): 3 modules ...; 2 at once"]]); // 2
+ * ```
+ */
+export function wholeOutputJobs(lines: readonly (readonly [number, string])[]): number | null {
+  for (const [, raw] of lines) {
+    const m = /^test_runner: GL fallback .*; (\d+) at once$/.exec(raw.replace(ANSI_COLOR, ""));
+    if (m) return Number(m[1]) > 1 ? Number(m[1]) : null;
+  }
+  return null;
 }
 
 /** What {@link runTimeline} measured. */
@@ -306,7 +376,14 @@ export function summarizeTimeline(
     );
   }
   const spans = moduleSpans(tl.lines).slice(0, options.top);
-  if (spans.length) {
+  const whole = wholeOutputJobs(tl.lines);
+  if (whole !== null && spans.length) {
+    // each module's lines came at once, when its process ended: every span would read 0
+    out.push(
+      `longest module spans: not measured (the GL fallback's runner ran ${whole} modules at ` +
+        "once and printed each one's output whole when it ended; DENO_JOBS=1 shows them)",
+    );
+  } else if (spans.length) {
     out.push(`longest module spans (first to last result line, s):`);
     for (const s of spans) {
       out.push(
