@@ -232,5 +232,13 @@ Deno.test("doc_examples' command line: --help is exit 0; an unknown option or a 
     missing.stderr,
     /^doc_examples: no such room \(folder or file\) under .*: no_such_room$/m,
   );
-  for (const r of [bad, missing]) assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/);
+  // a file it reads no example from: it said "doc examples: 0 ran, 0 failed", exit 0
+  const notSource = await runTool("doc_examples.ts", ["README.md", "tests/tools_args_test.ts"]);
+  assert.equal(notSource.code, 2, notSource.stdout + notSource.stderr);
+  assert.match(
+    notSource.stderr,
+    /^doc_examples: not a source file whose JSDoc examples it runs .*: README\.md, tests\/tools_args_test\.ts$/m,
+  );
+  assert.equal(notSource.stdout, "");
+  for (const r of [bad, missing, notSource]) assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/);
 });

@@ -659,6 +659,17 @@ if (import.meta.main) {
     );
     Deno.exit(2);
   }
+  // a file that holds no JSDoc it reads (README.md, a _test.ts file) ran "0 examples", exit 0
+  const notSource = rooms.filter((r) =>
+    Deno.statSync(`${root}/${r}`).isFile && (!SOURCE_FILE.test(r) || TEST_FILE.test(r))
+  );
+  if (notSource.length > 0) {
+    console.error(
+      `doc_examples: not a source file whose JSDoc examples it runs (a .ts or .js file, not a ` +
+        `_test file; Markdown is not read): ${notSource.join(", ")}`,
+    );
+    Deno.exit(2);
+  }
   if (list) {
     const { examples } = await collectExamples(rooms, root);
     for (const e of examples) console.log(`${e.file}:${e.start}-${e.end}`);
