@@ -268,6 +268,35 @@ Deno.test("a test path that names nothing is refused with exit 2 before any deno
   }
 });
 
+Deno.test("a flag deno test refuses is said once, exit 2, before any module runs", async () => {
+  const dir = await fixture();
+  try {
+    for (const backend of ["gl", "vulkan"]) {
+      for (
+        const [flags, said] of [
+          [["--filtr", "x"], /unexpected argument '--filtr'/],
+          [["--filter"], /a value is required for '--filter'/],
+        ] as const
+      ) {
+        const r = await runTool("test_runner.ts", [dir, ...flags], {
+          DENO_WEBGPU_BACKEND: backend,
+          NO_COLOR: "1",
+        });
+        // it was "the type check of the 4 test modules failed" (GL), one failure per process
+        assert.equal(r.code, 2, `${backend} ${flags.join(" ")}: ${r.stdout}${r.stderr}`);
+        assert.match(r.stderr, said);
+        assert.match(
+          r.stderr,
+          /\ntest_runner: deno test refused the arguments \(above\): no module was run\n$/,
+        );
+        assert.equal(r.stdout.replace(ANSI_COLOR, ""), "", "no module run, no summary");
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a folder with no test module fails on GL as on Vulkan, before any deno test runs", async () => {
   const dir = await Deno.makeTempDir({ prefix: "test_runner_empty_" });
   try {

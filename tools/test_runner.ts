@@ -51,6 +51,9 @@
  * rest go to every `deno test` as they are (the value after `--filter` and deno test's other
  * value flags too, {@link VALUE_FLAGS}).
  *
+ * Flags that deno test refuses (a typo, `--filter` without its value) are said once, with
+ * deno's own message, before any module runs (exit 2).
+ *
  * SIGINT, SIGTERM or SIGHUP (a CI job's timeout, a Ctrl-C) stops every running `deno test`
  * with SIGTERM and starts no more; the last lines still name each stopped process and sum
  * the counts, and the exit status is 128 + the signal's number (143 for SIGTERM). Until then a
@@ -572,6 +575,28 @@ function stopOnSignals(): () => void {
   };
 }
 
+/**
+ * What deno test says when it refuses the flags (an unknown flag, a flag without its value),
+ * or null when it takes them: `deno test --no-run --permit-no-files` over an empty folder with
+ * the flags, which runs and checks nothing. Not asked with `--watch` (it would not end).
+ */
+async function refusedFlags(deno: string, flags: readonly string[]): Promise<string | null> {
+  if (flags.length === 0 || flags.some((f) => /^--watch(=|$)/.test(f))) return null;
+  const empty = await Deno.makeTempDir({ prefix: "test_runner_flags_" });
+  try {
+    // the folder first: a flag left without its value must not take it
+    const r = await new Deno.Command(deno, {
+      args: ["test", "--no-run", "--permit-no-files", empty, ...flags],
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    return r.success ? null : new TextDecoder().decode(r.stderr);
+  } finally {
+    await Deno.remove(empty, { recursive: true });
+  }
+}
+
 /** Runs a command and returns its output, none of it copied through until the end. */
 async function runQuiet(
   cmd: Deno.Command,
@@ -644,6 +669,14 @@ async function runAll(args: string[]): Promise<number> {
     jobs = jobCount(Deno.env.get("DENO_JOBS"), navigator.hardwareConcurrency);
   } catch (e) {
     console.error(`test_runner: ${(e as Error).message}`);
+    return 2;
+  }
+  // deno test's own refusal of a flag, once, before any module: a typo (--filtr) failed every
+  // process, said as "the type check ... failed" on GL and as one failure per process on Vulkan
+  const refused = await refusedFlags(Deno.env.get("TEST_RUNNER_DENO") ?? Deno.execPath(), flags);
+  if (refused !== null) {
+    writeAllSync(Deno.stderr, refused);
+    console.error(`test_runner: deno test refused the arguments (above): no module was run`);
     return 2;
   }
   const choice = chooseBackend(systemProbe());
