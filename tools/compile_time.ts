@@ -54,6 +54,10 @@ for (const id of ids) {
     console.error(`unknown backend ${id}\n${usage}`);
     Deno.exit(2);
   }
+  if (backendById(id)!.runsOn !== "gpu") {
+    console.error(`backend ${id} runs on the CPU: it has no kernels to compile\n${usage}`);
+    Deno.exit(2);
+  }
 }
 const ctx = await toolGpuContext("compile_time", { optionalFeatures: HARNESS_FEATURES });
 const spec = presetSpec("deepseek-v2-lite");
@@ -62,8 +66,27 @@ const prefill: LayoutRequest = { kind: "bshd", batch: 1, seqQ: 32, seqK: 32, cau
 const dtypes = ctx.caps.features.includes("shader-f16")
   ? ["f32", "f16"] as const
   : ["f32"] as const;
-const run = async (backend: string, dtype: "f32" | "f16", layout: LayoutRequest) => {
-  const plan = gpuPlanOf(resolve({ spec, dtype, backend, layout }, ctx.caps));
+const run = async (
+  backend: string,
+  dtype: "f32" | "f16",
+  layout: LayoutRequest,
+  warm = false,
+) => {
+  let plan: ReturnType<typeof gpuPlanOf>;
+  try {
+    plan = gpuPlanOf(resolve({ spec, dtype, backend, layout }, ctx.caps));
+  } catch (e) {
+    // a backend this device does not run (no subgroups; the GL fallback's size cap, which
+    // the lane backends' warm-up meets too), or one that runs on the CPU: its reasons, not a
+    // TypeError with a stack trace
+    if (!(e instanceof TypeError)) throw e;
+    ctx.destroy();
+    console.error(
+      `compile_time: ${backend} ${dtype} ${layout === decode ? "decode" : "prefill"}` +
+        `${warm ? " (the warm-up of the shared kernels)" : ""} does not run here: ${e.message}`,
+    );
+    Deno.exit(2);
+  }
   const inputs = makeAttentionInputs(spec, plan.layout, { seed: 1 });
   const t0 = performance.now();
   await runAttention(ctx, plan, { spec, inputs });
@@ -74,8 +97,8 @@ const run = async (backend: string, dtype: "f32" | "f16", layout: LayoutRequest)
 const absorbedWarm = ["wgsl-absorbed", "wgsl-absorbed-gemm"].find((b) => !ids.includes(b));
 const expandedWarm = ["wgsl-expanded", "wgsl-expanded-gemm"].find((b) => !ids.includes(b));
 for (const dtype of dtypes) {
-  if (absorbedWarm) await run(absorbedWarm, dtype, decode);
-  if (expandedWarm) await run(expandedWarm, dtype, decode);
+  if (absorbedWarm) await run(absorbedWarm, dtype, decode, true);
+  if (expandedWarm) await run(expandedWarm, dtype, decode, true);
 }
 for (const id of ids) {
   const layout = prefillAll || (backendById(id)!.path === "expanded" && !decodeOnly)
