@@ -16,12 +16,20 @@ gpuTest(
     const r = await runTool("layer_input_scale.ts", ["--preset", "tiny-yarn"], ENV);
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trim().split("\n");
-    const dtypes = CAPS!.features.includes("shader-f16") ? ["f32", "f16"] : ["f32"];
-    const want = ["unit scale", "x5, 3 channels x50"].flatMap((s) =>
-      dtypes.flatMap((d) => ["absorbed", "expanded"].map((p) => `tiny-yarn ${s} ${d} ${p}: `))
-    );
+    const f16 = CAPS!.features.includes("shader-f16");
+    // without shader-f16 one line says f16 was not run
+    const want = ["unit scale", "x5, 3 channels x50"].flatMap((s) => [
+      ...["absorbed", "expanded"].map((p) => `tiny-yarn ${s} f32 ${p}: `),
+      ...(f16
+        ? ["absorbed", "expanded"].map((p) => `tiny-yarn ${s} f16 ${p}: `)
+        : [`tiny-yarn ${s} f16: `]),
+    ]);
     assert.deepEqual(lines.map((l) => l.slice(0, l.indexOf(": ") + 2)), want, r.stdout);
     for (const l of lines) {
+      if (!f16 && / f16: /.test(l)) {
+        assert.match(l, /: not run \(this adapter has no shader-f16\)$/);
+        continue;
+      }
       assert.match(
         l,
         /: (PASS|FAIL); out: max abs err .*; cos_diff .*; LSE max abs \d\.\d\de[-+]\d+/,
@@ -53,6 +61,26 @@ gpuTest(
     assert.ok(largest[2] > largest[0], `the scores grow with the factor: ${largest}`);
   },
 );
+
+Deno.test("layer_input_scale on the GL fallback: runs it cannot make are lines saying why, exit 1 when none ran", async () => {
+  const r = await runTool(
+    "layer_input_scale.ts",
+    ["--preset", "deepseek-v2-lite", "--uniform", "1"],
+    { DENO_WEBGPU_BACKEND: "gl" },
+  );
+  // no GL adapter here, or a GL device that runs V2-Lite's layer (a real GPU): nothing to see
+  if (r.code === 3 || /: (PASS|FAIL); /.test(r.stdout)) return;
+  // llvmpipe through GL: V2-Lite is over its size cap (it was an uncaught error, a stack trace)
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  for (const path of ["absorbed", "expanded"]) {
+    assert.match(
+      r.stdout,
+      new RegExp(`^deepseek-v2-lite uniform x1 f32 ${path}: not run here: .*GL fallback`, "m"),
+    );
+  }
+  assert.match(r.stderr, /^layer_input_scale: no run could be made on this adapter/m);
+  assert.doesNotMatch(r.stderr, /Uncaught|\n\s+at /);
+});
 
 Deno.test("layer_input_scale: a preset, factor or dtype it does not take is exit 2 naming the valid ones", async () => {
   const r = await runTool("layer_input_scale.ts", ["--preset", "tiny"], ENV);
