@@ -3,7 +3,8 @@
  * (each run appended through `HistoryStore.append`, as `run --history` appends one; the
  * cases' median times are ±5% noise with one +30% step at 60% of the runs), then the time
  * `series()` takes for every case and for a filter that selects a few of them (step
- * detection included), and the database's size. The database is a temp file, removed.
+ * detection included), and the database's size. The database is a temp file, removed (also
+ * when the run is stopped with Ctrl-C or SIGTERM: exit 130 or 143).
  *
  * Usage: `deno run -A tools/history_scale.ts [runs] [cases]` (default 365 500).
  *
@@ -48,7 +49,7 @@ export interface HistoryScale {
  * ```
  */
 export async function historyScale(
-  options: { runs?: number; cases?: number } = {},
+  options: { runs?: number; cases?: number; signal?: AbortSignal } = {},
 ): Promise<HistoryScale> {
   const runs = options.runs ?? 365, cases = options.cases ?? 500;
   let s = 7;
@@ -64,6 +65,8 @@ export async function historyScale(
   try {
     let t = performance.now();
     for (let night = 0; night < runs; night++) {
+      // stopped (Ctrl-C): the finally below still removes the database
+      options.signal?.throwIfAborted();
       const level = night >= runs * 0.6 ? 1.3 : 1;
       const results: CaseResult[] = params.map((p) => {
         const samplesMs = [0, 1, 2].map(() => level * (0.95 + 0.1 * uniform()));
@@ -130,11 +133,29 @@ if (import.meta.main) {
         "runs of 500 cases)",
     },
   );
-  const r = await historyScale({ runs, cases });
+  // Ctrl-C or SIGTERM: the temp database (113 MiB at the default size) is removed, not left in
+  // the temp folder as it was
+  const stop = new AbortController();
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(sig, () => stop.abort(sig));
+  }
+  const stopped = () => {
+    console.error(`history_scale: stopped by ${stop.signal.reason}; its temp database was removed`);
+    Deno.exit(stop.signal.reason === "SIGTERM" ? 143 : 130);
+  };
+  let r: HistoryScale;
+  try {
+    r = await historyScale({ runs, cases, signal: stop.signal });
+  } catch (e) {
+    if (stop.signal.aborted) stopped();
+    throw e;
+  }
+  if (stop.signal.aborted) stopped();
   console.log(
     `${r.runs} runs x ${r.cases} cases: appended in ${r.appendS.toFixed(1)} s, ` +
       `${(r.bytes / 1048576).toFixed(0)} MiB; series of every case ${r.allS.toFixed(1)} s ` +
       `(${r.series} series, ${r.steps} steps); filter sk=20,21 ${r.filteredS.toFixed(2)} s ` +
       `(${r.filteredSeries} series)`,
   );
+  Deno.exit(0); // the signal listeners would keep the process waiting
 }
