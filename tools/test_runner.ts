@@ -55,9 +55,10 @@
  * deno's own message, before any module runs (exit 2).
  *
  * SIGINT, SIGTERM or SIGHUP (a CI job's timeout, a Ctrl-C) stops every running `deno test`
- * with SIGTERM and starts no more; the last lines still name each stopped process and sum
- * the counts, and the exit status is 128 + the signal's number (143 for SIGTERM). Until then a
- * runner killed by a CI timeout left its `deno test` processes running, and no summary.
+ * with SIGTERM and starts no more; where the runner sums processes (GL, or a module that runs
+ * alone) the last lines still name each stopped process and sum the counts, and the exit
+ * status is 128 + the signal's number (143 for SIGTERM). Until then a runner killed by a CI
+ * timeout left its `deno test` processes running, and no summary.
  *
  * @module
  */
