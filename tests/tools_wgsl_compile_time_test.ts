@@ -90,3 +90,16 @@ Deno.test({
     }
   },
 });
+
+Deno.test("wgsl_compile_time --dtype f16 on an adapter without shader-f16 names the adapter, not its device id", async () => {
+  // the GL fallback (llvmpipe through GL) has no shader-f16; its device id is "0"
+  const r = await runTool(
+    "wgsl_compile_time.ts",
+    [`${KERNELS}rope.wgsl`, "--entry", "main", "--dtype", "f16"],
+    { DENO_WEBGPU_BACKEND: "gl" },
+  );
+  if (!r.stderr.includes("no shader-f16")) return; // no GL adapter, or one with f16
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /^adapter \S.*\S: no shader-f16 \(--dtype f16 needs it\)\n$/);
+  assert.doesNotMatch(r.stderr, /^adapter \d+: /, "a name, not a device id");
+});

@@ -85,7 +85,11 @@ if (!adapter) {
   Deno.exit(1);
 }
 if (dtype === "f16" && !adapter.features.has("shader-f16")) {
-  console.error(`adapter ${adapter.info.device || adapter.info.description}: no shader-f16`);
+  console.error(
+    `adapter ${
+      adapter.info.description || adapter.info.device
+    }: no shader-f16 (--dtype f16 needs it)`,
+  );
   Deno.exit(1);
 }
 const device = await adapter.requestDevice({
