@@ -601,16 +601,21 @@ const absorbed: Backend = {
     };
     const budget = loopBudgetOf(q.caps);
     const longest = maxKLen(layout);
-    const kvSplits = q.kvSplits ?? chooseKvSplits({
-      workgroups,
-      maxKLen: longest,
-      maxKeysPerSplit: budget === null ? Infinity : maxKeysWithinBudget(budget, loopShape),
-    });
+    const maxKeysPerSplit = budget === null ? Infinity : maxKeysWithinBudget(budget, loopShape);
+    const kvSplits = q.kvSplits ??
+      chooseKvSplits({ workgroups, maxKLen: longest, maxKeysPerSplit });
     const reasons = latentDeviceReasons(q);
     if (!bundledKvSplits(kvSplits)) {
+      // An out-of-range count the case did not ask for is the loop budget's: say so, with
+      // the numbers (the budget reason itself is only checked on a valid count).
       reasons.push({
         code: "variant.kv-splits",
-        message: `kvSplits = ${kvSplits} must be an integer in [1, ${MAX_BUNDLED_KV_SPLITS}]`,
+        message: `kvSplits = ${kvSplits} must be an integer in [1, ${MAX_BUNDLED_KV_SPLITS}]` +
+          (q.kvSplits === undefined
+            ? ` (the adapter's choice: this device's loop budget of ${budget} iterations fits ` +
+              `at most ${maxKeysPerSplit} keys per split, and the longest sequence has ` +
+              `${longest} keys: shorter sequences)`
+            : ""),
       });
     }
     if (bundledKvSplits(kvSplits)) {

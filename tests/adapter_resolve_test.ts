@@ -215,6 +215,23 @@ Deno.test("absorbed splits keep every invocation within lavapipe's loop budget; 
   );
 });
 
+Deno.test("an auto split count past the bound says it is the loop budget's choice, with the numbers", () => {
+  // 1000000 keys need 70 splits of at most 14304 (lavapipe's budget, decode): more than the
+  // kernel's 64. The case asked for no split count: the reason says where 70 comes from.
+  const u = asUnsupported(resolve({
+    spec: presetSpec("deepseek-v2-lite"),
+    layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 1_000_000, causal: true },
+    dtype: "f32",
+    backend: "wgsl-absorbed",
+  }, caps));
+  const split = u.reasons.find((r) => r.code === "variant.kv-splits");
+  assert.ok(split, JSON.stringify(u.reasons));
+  assert.match(
+    split.message,
+    /kvSplits = 70 must be .*adapter's choice: .*loop budget of 65535 iterations fits at most 14304 keys per split.*1000000 keys/,
+  );
+});
+
 Deno.test("chooseKvSplits: the loop budget sets the least splits, the speed rule may add more", () => {
   assert.equal(chooseKvSplits({ workgroups: 64, maxKLen: 16384, maxKeysPerSplit: 14320 }), 2);
   assert.equal(chooseKvSplits({ workgroups: 64, maxKLen: 16384, maxKeysPerSplit: Infinity }), 1);
