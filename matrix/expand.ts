@@ -254,6 +254,46 @@ export function oversizedCases(cases: readonly Case[]): ConfigIssue[] {
   return issues;
 }
 
+/**
+ * The thd cases with more queries than keys (sq > sk). thd packs a prefill as
+ * self-attention, each sequence's queries its own keys (runner/case_request.ts
+ * `layoutOfCase`: as many queries as keys when sq >= sk), so such a case would run with
+ * sq = sk under an id that says otherwise: a matrix holding one is refused on load (exit 2),
+ * naming the case and what to write instead; at most 5 are listed.
+ *
+ * @example
+ * ```ts
+ * import { thdMoreQueriesThanKeys } from "./expand.ts";
+ * import { CASE_DEFAULTS } from "./types.ts";
+ * const params = { ...CASE_DEFAULTS, layout: "thd" as const, sq: 6, sk: 2 };
+ * thdMoreQueriesThanKeys([{ id: "x", params }])[0].value; // "sq 6 > sk 2"
+ * ```
+ */
+export function thdMoreQueriesThanKeys(
+  cases: readonly Pick<Case, "id" | "params">[],
+): ConfigIssue[] {
+  const bad = cases.filter((c) => c.params.layout === "thd" && c.params.sq > c.params.sk);
+  const issues: ConfigIssue[] = bad.slice(0, 5).map((c) => ({
+    path: c.id,
+    value: `sq ${c.params.sq} > sk ${c.params.sk}`,
+    message: `is not what layout thd would run: thd packs a prefill as self-attention (each ` +
+      `sequence's queries are its own keys), so it would run sq ${c.params.sk}; ` +
+      (c.params.mode === "layer"
+        ? "a layer case is self-attention: give sq = sk, or "
+        : "give sq <= sk (sq < sk: queries against a cache), layout bshd or sbhd for more " +
+          "queries than keys, or ") +
+      `exclude it ({"layout": "thd", "sq": ${c.params.sq}})`,
+  }));
+  if (bad.length > 5) {
+    issues.push({
+      path: "(further cases)",
+      value: bad.length - 5,
+      message: "are thd with sq > sk too",
+    });
+  }
+  return issues;
+}
+
 /** Empty exclude objects: `{}` matches every case of its group and would drop them all. */
 function emptyExcludes(m: MatrixFile): ConfigIssue[] {
   return m.groups.flatMap((g, gi) =>
@@ -671,5 +711,7 @@ export async function loadMatrix(
   const cases = expandMatrix(file, nameOrPath, { ...options, filter, presetSpellings: spellings });
   const oversized = oversizedCases(cases);
   if (oversized.length) throw new ConfigError(nameOrPath, oversized, "case too large");
+  const misread = thdMoreQueriesThanKeys(cases);
+  if (misread.length) throw new ConfigError(nameOrPath, misread, "thd case with sq > sk");
   return { file, filter, cases };
 }

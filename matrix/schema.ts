@@ -26,6 +26,9 @@
  * choice), page (page size of a paged cache with a shuffled block table; 0 =
  * contiguous), device ("native" or a name under `devices`), mode (attention | layer), backend
  * (a registered backend id; default: the bundled backend of path).
+ * A thd case packs sq queries per sequence against its cache when sq < sk, and a prefill
+ * (sq = sk) as self-attention; sq > sk is refused on load (thd would run it as sq = sk:
+ * matrix/expand.ts `thdMoreQueriesThanKeys`), bshd and sbhd run it as written.
  * Integer axes are bounded ({@link AXIS_BOUNDS}); preset and device values (and device
  * profile names) may not hold `;`, `=`, `,` or control characters, which would make
  * case ids ambiguous.

@@ -112,6 +112,41 @@ Deno.test("a case over MAX_LAYOUT_TOKENS query or key tokens refuses the matrix 
   });
 });
 
+Deno.test("a thd case with more queries than keys refuses the matrix on load: thd would run it with sq = sk", async () => {
+  await withDir(async (dir) => {
+    // thd packs a prefill as self-attention: sq 6 over sk 2 ran as 2 queries a sequence
+    // (rowsTotal 4, not 12) under an id saying sq=6, and passed. bshd runs 6 (rows with no
+    // visible key included); thd with sq <= sk is what it says.
+    await write(`${dir}/thd.json`, [
+      { axes: { preset: "tiny", layout: ["bshd", "thd"], b: 2, sq: [1, 2, 6], sk: 2 } },
+    ]);
+    await assert.rejects(
+      () => loadMatrix(`${dir}/thd.json`),
+      (e: unknown) =>
+        e instanceof ConfigError && /thd case with sq > sk/.test(e.message) &&
+        /sq=6;sk=2;layout=thd.*"sq 6 > sk 2" .*would run sq 2; .*layout bshd or sbhd/
+          .test(e.message) &&
+        e.issues.length === 1,
+    );
+    await write(`${dir}/ok.json`, [{
+      axes: { preset: "tiny", layout: ["bshd", "thd"], b: 2, sq: [1, 2, 6], sk: 2 },
+      exclude: [{ layout: "thd", sq: 6 }],
+    }]);
+    assert.equal((await loadMatrix(`${dir}/ok.json`)).cases.length, 5);
+    // a layer case is self-attention in every layout: the advice is sq = sk
+    await write(`${dir}/layer.json`, [
+      { axes: { mode: "layer", preset: "tiny", layout: "thd", b: 2, sq: 3, sk: 2 } },
+    ]);
+    await assert.rejects(
+      () => loadMatrix(`${dir}/layer.json`),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        /a layer case is self-attention: give sq = sk/.test(e.message) &&
+        !/bshd/.test(e.message),
+    );
+  });
+});
+
 Deno.test("an invalid case's empty message fragment is refused on load (it is in every message)", async () => {
   await withDir(async (dir) => {
     for (const codes of [[""], ["must be even", " "]]) {
