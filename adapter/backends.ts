@@ -932,7 +932,11 @@ function absorbedTiledCheck(q: SupportQuery, options: { subgroups: boolean }): S
     reasons.push({
       code: "variant.kv-splits",
       message: `kvSplits = ${kvSplits} must be an integer in [1, ${MAX_BUNDLED_KV_SPLITS}]` +
-        (q.kvSplits === undefined ? " (the loop budget needs that many: shorter sequences)" : ""),
+        (q.kvSplits === undefined
+          ? ` (the adapter's choice: this device's loop budget of ${budget} iterations fits ` +
+            `at most ${maxKeys} keys per split, and the longest sequence has ${longest} keys: ` +
+            "shorter sequences)"
+          : ""),
     });
   } else if (budget !== null) {
     const keys = Math.ceil(longest / kvSplits);

@@ -257,6 +257,24 @@ Deno.test("refusals name the limit: small workgroup memory, f16 widths, over-bud
   );
   assert.equal(long.kind, "unsupported");
   assert.match(JSON.stringify(long), /device.loop-budget.*at most 19413 keys .*use kvSplits >= 2/);
+  // More splits than 64 where the case asked for none: the adapter's, for the budget, and the
+  // reason says so with the numbers (a budget of 2000 fits 563 keys a split: 24576 need 44;
+  // 65536 keys need 117).
+  const tight = { ...LAVAPIPE, loopIterationBudget: 2000 };
+  const over = resolve(
+    {
+      spec: v2lite,
+      dtype: "f32",
+      backend: "wgsl-absorbed-tiled",
+      layout: { ...HEADLINE, batch: 1, seqK: 65536 },
+    },
+    tight,
+  );
+  assert.equal(over.kind, "unsupported");
+  assert.match(
+    JSON.stringify(over),
+    /variant.kv-splits.*kvSplits = \d+ must be .*adapter's choice: this device's loop budget of 2000 iterations fits at most \d+ keys per split, and the longest sequence has 65536 keys/,
+  );
 });
 
 Deno.test("auto: tiled kernels on a gpu-class device, gemm kernels on a cpu-class one; bundled priority without a device, with reasons", () => {
