@@ -161,7 +161,7 @@ gpuTest(
       assert.doesNotMatch(r.stdout, /Every supported case/);
       assert.match(
         r.stdout,
-        /\n1 of the 2 runs of the `[^`]*m\.json` matrix's supported cases under 1 input seeds ran \(1 skipped, listed below\)/,
+        /\n1 of the 2 runs of the `[^`]*m\.json` matrix's supported cases under 1 input seed ran \(1 skipped, listed below\)/,
       );
       assert.match(
         r.stdout,

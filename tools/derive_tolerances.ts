@@ -19,6 +19,7 @@
  * @module
  */
 import { toolArgs } from "./tool_args.ts";
+import { plural } from "../util/plural.ts";
 import type { MlaSpec } from "../adapter/types.ts";
 import { HARNESS_FEATURES } from "../gpu/device.ts";
 import { toolGpuContext } from "./tool_gpu.ts";
@@ -151,12 +152,12 @@ function ranLine(): string {
   return skipped.length === 0
     ? `Every supported ${
       mode === "layer" ? "full-layer " : ""
-    }case of the \`${values.matrix}\` matrix ran under ${seeds} input seeds`
+    }case of the \`${values.matrix}\` matrix ran under ${plural(seeds, "input seed")}`
     : `${
       runs - skipped.length
     } of the ${runs} runs of the \`${values.matrix}\` matrix's supported ${
       mode === "layer" ? "full-layer " : ""
-    }cases under ${seeds} input seeds ran (${skipped.length} skipped, listed below)`;
+    }cases under ${plural(seeds, "input seed")} ran (${skipped.length} skipped, listed below)`;
 }
 
 /** The skipped case runs, after the table (none: nothing). */
