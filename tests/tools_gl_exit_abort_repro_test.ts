@@ -159,3 +159,57 @@ Deno.test({
     assert.match(none.stdout, /, glvnd shim active in 0 of 1 runs\)\n$/);
   },
 });
+
+// Stopped by SIGTERM (a timeout's) or Ctrl-C it left its temp folder of generated test modules
+// (60 files at --count 60) and its deno test process running; it removes both now, exit 143.
+Deno.test("SIGTERM: the temp folder of test modules is removed and the run's deno test stopped, exit 143", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "mla-repro-term-" });
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("../tools/gl_exit_abort_repro.ts", import.meta.url).pathname,
+        "--count",
+        "3",
+        "--runs",
+        "50",
+        "--drain",
+        "30",
+      ],
+      env: { TMPDIR: tmp, NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    // until the folder holds the drain module (the run's deno test is about to start)
+    let folder: string | undefined;
+    while (folder === undefined) {
+      for (const e of Deno.readDirSync(tmp)) {
+        if (
+          e.name.startsWith("gl_exit_repro_") && [...Deno.readDirSync(`${tmp}/${e.name}`)].some(
+            (f) => f.name === "zz_drain_test.ts",
+          )
+        ) folder = `${tmp}/${e.name}`;
+      }
+      if (folder === undefined) await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill("SIGTERM");
+    const out = await child.output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 143, stderr);
+    assert.match(stderr, /stopped by SIGTERM; its temp folder .* removed/);
+    assert.deepEqual([...Deno.readDirSync(tmp)].map((e) => e.name), [], "nothing left in TMPDIR");
+    // no process left running on the folder's modules (a killed one's cmdline reads empty)
+    const running: string[] = [];
+    for (const e of Deno.readDirSync("/proc")) {
+      if (!/^\d+$/.test(e.name)) continue;
+      try {
+        const cmd = Deno.readTextFileSync(`/proc/${e.name}/cmdline`);
+        if (cmd.includes(folder)) running.push(`${e.name}: ${cmd.replaceAll("\0", " ")}`);
+      } catch { /* gone */ }
+    }
+    assert.deepEqual(running, []);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});

@@ -279,7 +279,41 @@ if (import.meta.main) {
     Deno.exit(2);
   }
   const dir = await Deno.makeTempDir({ prefix: "gl_exit_repro_" });
+  let shim: string | undefined;
+  if (args["glvnd-shim"]) {
+    const built = await buildGlvndShim(dir);
+    if ("error" in built) {
+      console.error(`gl_exit_abort_repro: ${built.error}`);
+      // (it exited leaving the temp folder)
+      await Deno.remove(dir, { recursive: true });
+      Deno.exit(3);
+    }
+    shim = built.path;
+  }
   let busy: Deno.ChildProcess[] = [];
+  // the deno test (or worker) process of the current run
+  let current: Deno.ChildProcess | null = null;
+  const stopAll = () => {
+    for (const p of [...busy, ...(current ? [current] : [])]) {
+      try {
+        p.kill("SIGKILL");
+      } catch { /* already gone */ }
+    }
+  };
+  // Stopped (Ctrl-C, a timeout's SIGTERM), it left its temp folder of test modules behind, and
+  // with SIGTERM its deno test process ran on: both are removed, then it exits 130/143.
+  const onSignal = (signal: "SIGINT" | "SIGTERM") => () => {
+    stopAll();
+    try {
+      Deno.removeSync(dir, { recursive: true });
+    } catch { /* gone */ }
+    console.error(`gl_exit_abort_repro: stopped by ${signal}; its temp folder ${dir} removed`);
+    Deno.exit(signal === "SIGINT" ? 130 : 143);
+  };
+  const onInt = onSignal("SIGINT");
+  const onTerm = onSignal("SIGTERM");
+  Deno.addSignalListener("SIGINT", onInt);
+  Deno.addSignalListener("SIGTERM", onTerm);
   try {
     let command: string[];
     if (shape === "workers") {
@@ -307,13 +341,8 @@ if (import.meta.main) {
       // A backend forced from outside (DENO_WEBGPU_BACKEND=vulkan) would find no adapter.
       delete env.DENO_WEBGPU_BACKEND;
     }
-    if (args["glvnd-shim"]) {
-      const built = await buildGlvndShim(dir);
-      if ("error" in built) {
-        console.error(`gl_exit_abort_repro: ${built.error}`);
-        Deno.exit(3);
-      }
-      env.LD_PRELOAD = built.path;
+    if (shim !== undefined) {
+      env.LD_PRELOAD = shim;
       env.GLVND_SHIM_LOG = "1";
     }
     busy = startLoad(load);
@@ -324,13 +353,15 @@ if (import.meta.main) {
     let shimActive = 0;
     for (let r = 1; r <= runs; r++) {
       const start = performance.now();
-      const out = await new Deno.Command(Deno.execPath(), {
+      current = new Deno.Command(Deno.execPath(), {
         args: command,
         env,
         clearEnv: true,
         stdout: "piped",
         stderr: "piped",
-      }).output();
+      }).spawn();
+      const out = await current.output();
+      current = null;
       const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
       const run: ReproRun = {
         code: out.code,
@@ -354,12 +385,10 @@ if (import.meta.main) {
         `${args["glvnd-shim"] ? `, glvnd shim active in ${shimActive} of ${runs} runs` : ""})`,
     );
   } finally {
-    for (const p of busy) {
-      try {
-        p.kill("SIGKILL");
-      } catch { /* already gone */ }
-      await p.status;
-    }
+    Deno.removeSignalListener("SIGINT", onInt);
+    Deno.removeSignalListener("SIGTERM", onTerm);
+    stopAll();
+    for (const p of busy) await p.status;
     await Deno.remove(dir, { recursive: true });
   }
 }
