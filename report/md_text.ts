@@ -48,16 +48,57 @@ export function mdCode(s: string, options: { table?: boolean } = {}): string {
 }
 
 /**
- * Markdown the harness wrote (compare.md), as a terminal shows it: the angle brackets
- * {@link mdCell} escaped for a Markdown renderer read back as `<` and `>` (a terminal renders
- * no entity, so "(> 4x ...)" read "(&gt; 4x ...)"). The file keeps its escapes.
+ * Markdown the harness wrote (compare.md), as a terminal shows it: the escapes {@link mdCell}
+ * and {@link mdCode} made for a Markdown renderer read back (a terminal renders none of them).
+ * The angle brackets read `<` and `>` ("(> 4x ...)" read "(&gt; 4x ...)"); a pipe and a
+ * backslash escaped in text read `|` and `\` (a support drift's reasons "a \| b"); a pipe
+ * escaped in a table row's code span reads `|`. The rest of a code span is shown as it is.
+ * The file keeps its escapes.
  *
  * @example
  * ```ts
  * import { mdCell, mdForTerminal } from "./md_text.ts";
  * mdForTerminal(`| ${mdCell("max_abs 1 → 9 (> 4x)")} |`); // "| max_abs 1 → 9 (> 4x) |"
+ * mdForTerminal(`| ${mdCell("a: x | b: y")} |`); // "| a: x | b: y |"
  * ```
  */
 export function mdForTerminal(md: string): string {
-  return md.replace(/&lt;/g, "<").replace(/&gt;/g, ">");
+  return md.split("\n").map(lineForTerminal).join("\n");
+}
+
+/** One line of {@link mdForTerminal}: text unescaped, code spans (CommonMark fences) kept. */
+function lineForTerminal(line: string): string {
+  const table = line.trimStart().startsWith("|");
+  const text = (s: string) =>
+    s.replace(/\\([\\|])/g, "$1").replace(/&lt;/g, "<").replace(/&gt;/g, ">");
+  let out = "";
+  let at = 0;
+  while (at < line.length) {
+    const open = line.indexOf("`", at);
+    if (open < 0) break;
+    const fence = /^`+/.exec(line.slice(open))![0];
+    // the span closes at the next run of exactly as many backticks; none: literal backticks
+    let close = -1;
+    for (let i = open + fence.length; i < line.length;) {
+      const run = /^`+/.exec(line.slice(i));
+      if (run === null) {
+        i++;
+        continue;
+      }
+      if (run[0].length === fence.length) {
+        close = i;
+        break;
+      }
+      i += run[0].length;
+    }
+    if (close < 0) {
+      out += text(line.slice(at, open + fence.length));
+      at = open + fence.length;
+      continue;
+    }
+    const span = line.slice(open, close + fence.length);
+    out += text(line.slice(at, open)) + (table ? span.replace(/\\\|/g, "|") : span);
+    at = close + fence.length;
+  }
+  return out + text(line.slice(at));
 }

@@ -2,7 +2,7 @@
 // `|` or a backtick broke compare.md's table (the id went in raw) and summary.md changed the
 // backtick into ', so an id copied from it matched no case (report/md_text.ts).
 import assert from "node:assert/strict";
-import { mdCell, mdCode } from "../report/md_text.ts";
+import { mdCell, mdCode, mdForTerminal } from "../report/md_text.ts";
 import { compareBaselines, compareToMarkdown } from "../drift/mod.ts";
 import { toMarkdown } from "../report/mod.ts";
 import { passesMarkdown, toMarkdown as benchToMarkdown } from "../bench/report.ts";
@@ -115,4 +115,20 @@ Deno.test("bench's passes table keeps its cells with a user backend's pass names
   assert.ok(header && row, md.join("\n"));
   assert.equal(cells(row).length, cells(header).length, row);
   assert.ok(row.includes("scores\\|&lt;mine&gt; 1.50"), row);
+});
+
+Deno.test("compare's Markdown in a terminal reads its pipes and backslashes unescaped", () => {
+  // a case that now errors: its message (a WGSL error's `a | b`, a Windows path) is the detail
+  const message = "shader error: x | y at C:\\k\\absorbed.wgsl";
+  const base = baselineOf([supportedCase(HOSTILE)]);
+  const moved = baselineOf([supportedCase(HOSTILE, { status: "error", message })]);
+  const md = compareToMarkdown(compareBaselines(base, moved));
+  const row = md.split("\n").find((l) => l.startsWith("| ") && l.includes("$(id)"));
+  assert.ok(row !== undefined && row.includes("x \\| y at C:\\\\k"), md);
+  const shownRow = mdForTerminal(row);
+  // the message as recorded, and the case id as run (its pipe unescaped, its fence kept)
+  assert.ok(shownRow.includes(message), shownRow);
+  assert.ok(shownRow.startsWith(`| ${mdCode(HOSTILE)} |`), shownRow);
+  // outside a table a code span is shown as written; text escapes are read back
+  assert.equal(mdForTerminal("`a\\|b` x \\| y &lt;z&gt;"), "`a\\|b` x | y <z>");
 });
