@@ -18,7 +18,7 @@ import {
   stepSearchRuns,
   tooShortForStep,
 } from "../drift/mod.ts";
-import type { HistoryMetric, Series, SeriesPoint } from "../drift/mod.ts";
+import type { HistoryMetric, HistoryStep, Series, SeriesPoint } from "../drift/mod.ts";
 import { readReportJson } from "../report/json.ts";
 import { runReportFile } from "./run_report_input.ts";
 import type { RunReport } from "../results/types.ts";
@@ -143,10 +143,15 @@ export function historyText(
           mixed ? `, ${p.deviceKey}` : ""
         }): ${fmt(st.before)} → ${fmt(st.after)} (${pct}, permutation p = ${st.p.toPrecision(2)})`,
       );
-      // What changed from the run before it on this device (a step after a Deno upgrade or a
-      // new harness revision says so; the STEP line's Deno is only the run's own)
-      const prev = s.points.slice(0, st.index).filter((q) => q.deviceKey === p.deviceKey).at(-1);
-      if (prev) lines.push(`    ${stepChangeText(prev, p)}`);
+      // What changed from the run before it among those searched with it (a step after a Deno
+      // upgrade, a new driver, an edited kernel or a new harness revision says so; the STEP
+      // line's Deno is only the run's own)
+      if (st.since !== undefined) lines.push(`    ${sinceText(st.since)}`);
+      else {
+        const prev = s.points.slice(0, st.index).filter((q) => q.deviceKey === p.deviceKey)
+          .at(-1);
+        if (prev) lines.push(`    ${stepChangeText(prev, p)}`);
+      }
       // Samples that do not say how they were timed (rows of history schema 1, reports of a
       // harness before timing.rules): at a change of harness revision, what was timed may
       // have changed (the expanded path's scope, the cached k_pe's RoPE), not the speed.
@@ -178,9 +183,9 @@ export function historyText(
 }
 
 /**
- * What changed between two runs of a series on one device, as a step's second line says it:
- * the Deno version and the harness revision, or that neither did (then the step is of the
- * device, its driver, its load, or what the runs do not record).
+ * What changed between two runs of a series on one device, from the points alone: the Deno
+ * version and the harness revision, or that neither did. A step's second line is
+ * {@link sinceText} of what the runs record; this is its fallback for a step without it.
  *
  * @example
  * ```ts
@@ -207,6 +212,27 @@ export function stepChangeText(
       ? changes.join(", ")
       : "the same Deno and harness revision (the device, its driver or its load changed, or " +
         "what the runs do not record)");
+}
+
+/**
+ * A step's second line from what the runs record ({@link HistoryStep} `since`): every group
+ * of the environment that changed since the run before it (Deno, adapter or driver, plan
+ * tuning, kernel source, harness revision, host), or that none did.
+ *
+ * @example
+ * ```ts
+ * import { sinceText } from "./history.ts";
+ * sinceText({ runId: 8, changes: ["adapter or driver: description a → b"] });
+ * // "since run 8: adapter or driver: description a → b"
+ * ```
+ */
+export function sinceText(since: NonNullable<HistoryStep["since"]>): string {
+  return `since run ${since.runId}: ` +
+    (since.changes.length > 0
+      ? since.changes.join("; ")
+      : "nothing the runs record changed (the same Deno, adapter and driver, plan tuning, " +
+        "kernel sources, harness revision and host: the device's load, or what the runs do not " +
+        "record)");
 }
 
 /**

@@ -25,6 +25,7 @@ import {
   type StepOptions,
 } from "./step_detect.ts";
 import { plural } from "../util/plural.ts";
+import { attributeEnvironment } from "./attribution.ts";
 
 /**
  * Metrics a history series can show (column names of case_results).
@@ -104,6 +105,18 @@ export interface SeriesPoint {
   readonly value: number;
 }
 
+/** A step of a history series, with what the runs record changed at it. */
+export interface HistoryStep extends Step {
+  /**
+   * The run before the step among those searched with it (one device's, timed alike, on one
+   * input), and what the two runs' recorded environments differ in, one line per group
+   * (drift/attribution.ts: Deno, adapter or driver, plan tuning, kernel source, harness
+   * revision, host; empty when nothing recorded changed). Absent where the step has no run
+   * before it.
+   */
+  readonly since?: { readonly runId: number; readonly changes: readonly string[] };
+}
+
 /** A metric over runs for one case (or the geometric mean over the matched cases). */
 export interface Series {
   /** Case id, or `*` for the geometric mean of the matched cases per run. */
@@ -111,7 +124,7 @@ export interface Series {
   /** Values in run order (runs where the metric was absent are left out). */
   readonly points: readonly SeriesPoint[];
   /** Steps found (indices into points). */
-  readonly steps: readonly Step[];
+  readonly steps: readonly HistoryStep[];
   /**
    * The `*` series only: runs left out because every matched case's value was 0 there (an
    * error metric of exactly 0 has no geometric mean); absent when none was.
@@ -879,7 +892,7 @@ export class HistoryStore {
     const timed = metric === "median_ms";
     const rows = this.#db.prepare(
       `SELECT c.case_id, c.${metric} AS value, r.id AS run_id, r.started_at, e.deno,
-              e.harness_revision, e.device_key, c.timing_source, c.timing_scope, c.warmup_ms,
+              e.harness_revision, e.device_key, e.id AS env_id, c.timing_source, c.timing_scope, c.warmup_ms,
               c.timing_rules, c.seed
        FROM case_results c JOIN runs r ON c.run_id = r.id
        JOIN environments e ON r.environment_id = e.id
@@ -887,6 +900,8 @@ export class HistoryStore {
        ORDER BY r.started_at, r.id, c.case_id`,
     ).iterate(...args) as Iterable<Row>;
     const byCase = new Map<string, SeriesPoint[]>();
+    // each run's environment row, for what changed at a step
+    const envOf = new Map<number, number>();
     // row by row: a year of nightly runs is hundreds of thousands of rows
     for (const r of rows) {
       const id = str(r.case_id);
@@ -903,6 +918,7 @@ export class HistoryStore {
             "database with history --add",
         );
       }
+      envOf.set(n(r.run_id), n(r.env_id));
       const list = byCase.get(id) ?? [];
       list.push({
         runId: n(r.run_id),
@@ -921,7 +937,8 @@ export class HistoryStore {
     // scope, warm-up or timing rules: an upgrade of the harness), nor one to other inputs (the
     // matrix's seed edited: other inputs have other errors), which drift does not compare
     // either.
-    const steps = (points: readonly SeriesPoint[]): Step[] => {
+    const since = this.#sinceFor(envOf);
+    const steps = (points: readonly SeriesPoint[]): HistoryStep[] => {
       const byDevice = new Map<string, number[]>();
       points.forEach((p, i) => {
         const key = stepGroupKey(p);
@@ -931,10 +948,15 @@ export class HistoryStore {
       });
       return [...byDevice.values()]
         .flatMap((at) =>
-          detectSteps(at.map((i) => points[i].value), options).map((st) => ({
-            ...st,
-            index: at[st.index],
-          }))
+          detectSteps(at.map((i) => points[i].value), options).map((st) => {
+            const before = st.index > 0 ? points[at[st.index - 1]] : undefined;
+            const here = points[at[st.index]];
+            return {
+              ...st,
+              index: at[st.index],
+              ...(before === undefined ? {} : { since: since(before.runId, here.runId) }),
+            };
+          })
         )
         .sort((a, b) => a.index - b.index);
     };
@@ -1023,6 +1045,38 @@ export class HistoryStore {
         `SELECT DISTINCT case_id FROM case_results WHERE ${metric} IS NOT NULL`,
       ).all()) as Row[];
     return rows.map((r) => str(r.case_id)).sort();
+  }
+
+  /**
+   * What changed between two runs' recorded environments (one line per group; none when the
+   * same), their fingerprints read once each.
+   */
+  #sinceFor(
+    envOf: ReadonlyMap<number, number>,
+  ): (from: number, to: number) => { runId: number; changes: readonly string[] } {
+    const read = this.#db.prepare("SELECT fingerprint FROM environments WHERE id = ?");
+    const prints = new Map<number, Fingerprint | null>();
+    const print = (env: number): Fingerprint | null => {
+      if (!prints.has(env)) {
+        const row = read.get(env) as Row | undefined;
+        let fp: Fingerprint | null = null;
+        try {
+          const v: unknown = JSON.parse(str(row?.fingerprint));
+          if (isRecord(v)) fp = v as unknown as Fingerprint;
+        } catch {
+          // an unreadable fingerprint: nothing said of it
+        }
+        prints.set(env, fp);
+      }
+      return prints.get(env) ?? null;
+    };
+    return (from, to) => {
+      const [a, b] = [envOf.get(from), envOf.get(to)];
+      if (a === undefined || b === undefined || a === b) return { runId: from, changes: [] };
+      const [fa, fb] = [print(a), print(b)];
+      if (fa === null || fb === null) return { runId: from, changes: [] };
+      return { runId: from, changes: attributeEnvironment(fa, fb).summary };
+    };
   }
 
   /** The (case id, params text) pairs with a value of the metric whose params match `f`. */

@@ -6,6 +6,7 @@
  * @module
  */
 import {
+  type HistoryStep,
   runList,
   type Series,
   type SeriesPoint,
@@ -121,7 +122,8 @@ export async function historyReportHtml(
       "steps",
       `Steps (${steps.length})`,
       `<table><tr><th>series</th><th>at run</th><th>started</th><th>Deno</th><th>revision</th>` +
-        `<th>before</th><th>after</th><th>change</th><th>p</th></tr>${
+        `<th>before</th><th>after</th><th>change</th><th>p</th>` +
+        `<th>changed since the run before</th></tr>${
           steps.map(({ s, st, p }) =>
             `<tr><td class="id">${idHtml(label(s))}</td><td class="n">${p.runId}</td>` +
             `<td>${escapeHtml(p.startedAt)}</td><td>${escapeHtml(p.deno)}</td><td>${
@@ -129,7 +131,7 @@ export async function historyReportHtml(
             }</td><td class="n">${num(st.before)}</td><td class="n">${num(st.after)}</td>` +
             `<td class="n">${
               Number.isFinite(st.change) ? `${(st.change * 100).toFixed(1)}%` : "from 0"
-            }</td><td class="n">${num(st.p, 3)}</td></tr>`
+            }</td><td class="n">${num(st.p, 3)}</td><td>${escapeHtml(sinceCell(st))}</td></tr>`
           ).join("")
         }</table>`,
     ));
@@ -209,6 +211,14 @@ export async function writeHistoryHtml(
   options: HistoryHtmlOptions = {},
 ): Promise<void> {
   await writeTextAtomic(path, await historyReportHtml(series, metric, options));
+}
+
+/** A step's "changed since the run before" cell: what the runs record changed, or a word. */
+function sinceCell(st: HistoryStep): string {
+  if (st.since === undefined) return "–";
+  return `run ${st.since.runId}: ${
+    st.since.changes.length > 0 ? st.since.changes.join("; ") : "nothing recorded changed"
+  }`;
 }
 
 /**

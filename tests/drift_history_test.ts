@@ -80,7 +80,7 @@ Deno.test("history command: table, STEP lines, JSON, and bad input (exit 2)", as
     /STEP at run \d+ \(2026-01-\d\dT02:00:00\.000Z, Deno 2\.9\.6\): .* \(\+1\d\.\d%/,
   );
   // a creep on one Deno and one revision: nothing the runs record changed at the step
-  assert.match(r.stdout, /\n {4}since run \d+: the same Deno and harness revision \(/);
+  assert.match(r.stdout, /\n {4}since run \d+: nothing the runs record changed \(/);
   const failing = await runCli(["history", "path=absorbed", "--db", db, "--fail-on-step"]);
   assert.equal(failing.code, 1);
   const json = await runCli(["history", "--db", db, "--json"]);
@@ -421,7 +421,7 @@ Deno.test("history: runs of a harness before the timing was recorded: a step at 
   // what changed from the run before the step, said on the line after it
   assert.match(
     r.stdout,
-    /STEP at run 5 .*\n {4}since run 4: harness revision aaaaaaaaaaaa → bbbbbbbbbbbb\n/,
+    /STEP at run 5 .*\n {4}since run 4: harness revision: aaaaaaaaaa → bbbbbbbbbb\n/,
   );
   assert.match(
     r.stdout,
@@ -613,4 +613,46 @@ Deno.test('history --json: a step from 0 changes by "Infinity", not null', async
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("history: a step says what the runs record changed at it (a driver, a kernel), not 'the same Deno and harness revision'", async () => {
+  const dir = await Deno.makeTempDir();
+  const db = `${dir}/history.sqlite`;
+  const store = await HistoryStore.open(db);
+  const fp = lavapipeFingerprint();
+  const adapter = structuredClone(fp.adapter) as { adapter: { description: string } };
+  adapter.adapter.description = "llvmpipe (LLVM 17.0.1, 256 bits)";
+  const llvm17 = lavapipeFingerprint({
+    adapter,
+    kernelHashes: { ...fp.kernelHashes, "absorbed.wgsl": "0000000000000000" },
+  });
+  try {
+    // 4 nights at 1 ms, then 4 at 2 ms on the same Deno and revision: a new driver, an edited
+    // kernel (one device key: the driver is no part of it)
+    for (let night = 0; night < 8; night++) {
+      await store.append(
+        reportOf([nightly(A, night < 4 ? 1 : 2, night + 1)], {
+          fingerprint: night < 4 ? fp : llvm17,
+          startedAt: `2026-12-0${night + 1}T02:00:00.000Z`,
+          endedAt: `2026-12-0${night + 1}T02:01:00.000Z`,
+        }),
+        { backend: "vulkan" },
+      );
+    }
+    const [s] = store.series(null, "median_ms");
+    assert.equal(s.steps.length, 1);
+    assert.equal(s.steps[0].since?.runId, 4);
+  } finally {
+    store.close();
+  }
+  const r = await runCli(["history", "--db", db]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(
+    r.stdout,
+    /STEP at run 5 .*\n {4}since run 4: adapter or driver: description llvmpipe \(LLVM 15\.0\.6, 256 bits\) → llvmpipe \(LLVM 17\.0\.1, 256 bits\); kernel source: absorbed\.wgsl 6a9b739d7529ea3d → 0000000000000000\n/,
+  );
+  const html = `${dir}/h.html`;
+  assert.equal((await runCli(["history", "--db", db, "--html", html])).code, 0);
+  assert.match(await Deno.readTextFile(html), /<td>run 4: adapter or driver: description llvmpipe/);
+  await Deno.remove(dir, { recursive: true });
 });
