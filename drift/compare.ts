@@ -360,6 +360,7 @@ function side(b: Baseline): CompareSide {
     createdAt: b.createdAt,
     matrix: b.matrix,
     filter: b.filter,
+    ...(b.shard === null ? {} : { shard: b.shard }),
     deno: b.fingerprint.runtime?.deno ?? "unknown",
     ...(b.fingerprint.browser
       ? { browser: `${b.fingerprint.browser.name} ${b.fingerprint.browser.version}` }
@@ -480,6 +481,25 @@ export function plantedFaultSentence(
     : `The current run ran with ${named(c!)}`;
   return `${who}: the differences between the two are the fault's, not drift of the kernels ` +
     "or the environment (compare runs without a planted fault to check for drift).";
+}
+
+/**
+ * A run's selection in words: "filter `preset=tiny`, shard 1/2", "the whole matrix".
+ *
+ * @example
+ * ```ts
+ * import { selectionText } from "./compare.ts";
+ * selectionText({ filter: "preset=tiny", shard: "1/2" }); // "filter preset=tiny, shard 1/2"
+ * ```
+ */
+export function selectionText(
+  side: { readonly filter: string | null; readonly shard?: string | null },
+): string {
+  const parts = [
+    ...(side.filter === null ? [] : [`filter ${side.filter}`]),
+    ...(side.shard === null || side.shard === undefined ? [] : [`shard ${side.shard}`]),
+  ];
+  return parts.join(", ") || "the whole matrix";
 }
 
 /**
@@ -630,6 +650,14 @@ export function compareBaselines(
   // same matrix, no shard (a shard's share depends on the whole selection), and the case
   // inside the current filter. Such a case is removed, not out of scope.
   const selectable = selectableIn(current, base);
+  // The other way: a current case the baseline's run would not have selected from the same
+  // matrix (a baseline made from one shard's or a filtered run's report) is new to the
+  // baseline, not to the matrix, and is not compared.
+  const baseSelects = base.filter !== null || base.shard !== null
+    ? selectableIn(base, current)
+    : () => true;
+  const sameMatrix = sameMatrixName(current.matrix, base.matrix);
+  let newOutOfScope = 0;
   // A side run with a planted fault: each difference is first the fault's.
   const causes = plantedFaultSides(base, current).map((f) => `planted fault ${f.id} (${f.side})`);
   // Another --backend or other modules: each difference may be theirs.
@@ -641,6 +669,8 @@ export function compareBaselines(
   for (const c of current.cases) {
     const b = baseById.get(c.id);
     if (!b) {
+      const outside = !baseScope.has(c.id) && sameMatrix && !baseSelects(c);
+      if (outside) newOutOfScope++;
       cases.push({
         id: c.id,
         class: "new",
@@ -650,6 +680,10 @@ export function compareBaselines(
             ? `no result in the baseline (its run selected the case but ${
               base.interrupted ? "was interrupted before it" : "has none"
             }); now ${c.decision}, ${c.status}`
+            : outside
+            ? `outside the baseline's selection (${
+              selectionText(base)
+            }): not compared; now ${c.decision}, ${c.status}`
             : `new case (${c.decision}, ${c.status})`,
         ],
         metrics: [],
@@ -739,6 +773,7 @@ export function compareBaselines(
     counts,
     classCounts,
     outOfScope,
+    ...(newOutOfScope > 0 ? { newOutOfScope } : {}),
     speed: {
       geomeanRatio: geometricMean(ratios),
       compared: ratios.length,

@@ -28,7 +28,7 @@ import {
 } from "../report/html/page.ts";
 import { runtimeLabel } from "../report/runtime_label.ts";
 import { notComparableText, untestedText } from "./render.ts";
-import { incompleteSides, plantedFaultSides } from "./compare.ts";
+import { incompleteSides, plantedFaultSides, selectionText } from "./compare.ts";
 import { plural } from "../util/plural.ts";
 
 /** The error metrics of a baseline case, in report order (see drift/types.ts). */
@@ -247,7 +247,7 @@ function comparePage(
     ));
   }
   const side = (s: CompareReport["baseline"]) =>
-    `${s.deviceKey}, ${s.matrix}${s.filter ? ` (filter ${s.filter})` : ""}, ` +
+    `${s.deviceKey}, ${s.matrix}${s.filter || s.shard ? ` (${selectionText(s)})` : ""}, ` +
     `${runtimeLabel(s, { inline: true })}, ` +
     `revision ${s.harnessRevision ?? "unknown"}, ${s.createdAt}, ${plural(s.cases, "case")}` +
     (s.plantedFault ? `, planted fault ${s.plantedFault.id}` : "");
@@ -334,12 +334,18 @@ function classTable(report: CompareReport): string {
       `</td><td class="n">${report.counts[k]}</td><td class="n">${any}</td></tr>`,
     ];
   });
-  const outside = report.outOfScope > 0
-    ? `<p>${
-      plural(report.outOfScope, "baseline case")
-    } outside the current run's selection (another ` +
-      "matrix, its filter or shard): not compared.</p>"
-    : "";
+  const outside =
+    (report.outOfScope > 0
+      ? `<p>${
+        plural(report.outOfScope, "baseline case")
+      } outside the current run's selection (another ` +
+        "matrix, its filter or shard): not compared.</p>"
+      : "") +
+    (report.newOutOfScope
+      ? `<p>${plural(report.newOutOfScope, "current case")} outside the baseline's selection (${
+        escapeHtml(selectionText(report.baseline))
+      }): counted as new, not compared.</p>`
+      : "");
   return `<table><tr><th>class</th><th>cases (by their most severe class)</th>` +
     `<th>cases with it (any of their classes)</th></tr>${rows.join("")}</table>${outside}`;
 }

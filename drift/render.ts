@@ -8,7 +8,7 @@ import type { CaseComparison, CompareReport, DriftClass } from "./types.ts";
 import { DRIFT_CLASSES } from "./types.ts";
 import { runtimeLabel } from "../report/runtime_label.ts";
 import { mdCell, mdCode } from "../report/md_text.ts";
-import { incompleteSides, plantedFaultSides } from "./compare.ts";
+import { incompleteSides, plantedFaultSides, selectionText } from "./compare.ts";
 import { plural } from "../util/plural.ts";
 
 /** Rows compare.md lists per section at most, by default; the rest are counted. */
@@ -81,10 +81,10 @@ export function compareToMarkdown(report: CompareReport, options: MarkdownOption
     "",
   );
   lines.push(
-    `Baseline: \`${b.deviceKey}\`, ${b.matrix}${b.filter ? ` (filter \`${b.filter}\`)` : ""}, ` +
+    `Baseline: \`${b.deviceKey}\`, ${b.matrix}${selectionMd(b)}, ` +
       `${runtimeLabel(b, { inline: true })}, ${b.createdAt}, ` +
       `${plural(b.cases, "case")}.  `,
-    `Current: \`${c.deviceKey}\`, ${c.matrix}${c.filter ? ` (filter \`${c.filter}\`)` : ""}, ` +
+    `Current: \`${c.deviceKey}\`, ${c.matrix}${selectionMd(c)}, ` +
       `${runtimeLabel(c, { inline: true })}, ${c.createdAt}, ` +
       plural(c.cases, "case") +
       (report.outOfScope > 0
@@ -92,6 +92,18 @@ export function compareToMarkdown(report: CompareReport, options: MarkdownOption
         : "."),
     "",
   );
+  // a baseline of one shard or filter: the current run's other cases are not compared
+  if (report.newOutOfScope) {
+    lines.push(
+      `> ⚠ ${
+        plural(report.newOutOfScope, "current case is", "current cases are")
+      } outside the baseline's selection${
+        selectionMd(b)
+      }: counted as new, not compared. A baseline of the whole selection (a merged run's ` +
+        "report) compares them.",
+      "",
+    );
+  }
   if (b.deviceKey !== c.deviceKey) {
     lines.push(`> Different device keys: timings and bits are not expected to match.`, "");
   }
@@ -149,6 +161,15 @@ export function compareToMarkdown(report: CompareReport, options: MarkdownOption
   return lines.join("\n");
 }
 
+/** " (filter `x`, shard 1/2)" after a side's matrix, or "". */
+function selectionMd(s: CompareReport["baseline"]): string {
+  const parts = [
+    ...(s.filter ? [`filter \`${s.filter}\``] : []),
+    ...(s.shard ? [`shard ${s.shard}`] : []),
+  ];
+  return parts.length > 0 ? ` (${parts.join(", ")})` : "";
+}
+
 /**
  * One-line summary for a terminal: counts per non-empty class, geomean speed ratio, and
  * the regression count.
@@ -177,9 +198,13 @@ export function compareSummaryLine(report: CompareReport): string {
     fault.length > 0 ? ` (${fault.join(", ")}: the fault's differences, not drift)` : ""
   }: ${parts.join(", ") || "no cases"}; speed ${g === null ? "n/a" : `x${g.toFixed(3)} (geomean)`}${
     report.speed.untested > 0 ? ` (${untestedText(report)})` : ""
-  }${notComparableCount(report) > 0 ? ` (${notComparableText(report)})` : ""}; ${
-    plural(report.regressions, "regression")
-  }`;
+  }${notComparableCount(report) > 0 ? ` (${notComparableText(report)})` : ""}${
+    report.newOutOfScope
+      ? ` (${plural(report.newOutOfScope, "case")} outside the baseline's selection, ${
+        selectionText(report.baseline)
+      }: not compared)`
+      : ""
+  }; ${plural(report.regressions, "regression")}`;
 }
 
 /**

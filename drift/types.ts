@@ -292,6 +292,8 @@ export interface CompareSide {
   readonly matrix: string;
   /** Filter. */
   readonly filter: string | null;
+  /** The run's shard ("1/2"); absent for a run of the whole selection. */
+  readonly shard?: string;
   /** Deno version. */
   readonly deno: string;
   /**
@@ -351,6 +353,13 @@ export interface CompareReport {
   readonly classCounts: Readonly<Record<DriftClass, number>>;
   /** Baseline cases outside the current run's scope (filter or shard), not compared. */
   readonly outOfScope: number;
+  /**
+   * Current cases the baseline's run would not select from the same matrix (outside its
+   * filter or shard: a baseline made from one shard's report): counted as new, but no case
+   * added to the matrix, and not compared. Absent when none (and in reports of an older
+   * harness).
+   */
+  readonly newOutOfScope?: number;
   /** Speed summary. */
   readonly speed: {
     /** Geometric mean of current/baseline median ratios over comparable cases (null: none). */

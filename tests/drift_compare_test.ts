@@ -489,6 +489,54 @@ Deno.test("classCounts counts every class a case has, as --fail-on does; counts 
   assert.match(compareToMarkdown(r), /^\| numeric drift \| 0 \| 1 \|$/m);
 });
 
+Deno.test("a baseline of one shard or filter: the current run's other cases are said to be outside its selection, not 'new case'", async () => {
+  // a baseline made from shard 1/2's report (the nightly's merge step given one shard's
+  // artifact): the current run of the whole matrix has the other shard's cases too
+  const ids = [A, E, U, "preset=tiny;path=absorbed;dtype=f16;b=2;sq=4;sk=20;layout=thd;causal=0"];
+  const mine = ids.filter((id) => inShard(id, { index: 1, count: 2 }));
+  const theirs = ids.filter((id) => !mine.includes(id));
+  assert.ok(mine.length > 0 && theirs.length > 0);
+  const base = baselineOf(mine.map((id) => supportedCase(id)), { shard: "1/2" });
+  // a case added to the matrix, of the baseline's shard: new
+  const added = [1, 3, 5, 7, 9].map((b) => A.replace("b=2", `b=${b}`))
+    .find((id) => inShard(id, { index: 1, count: 2 }))!;
+  const whole = baselineOf([...ids, added].map((id) => supportedCase(id)));
+  const r = compareBaselines(base, whole);
+  assert.equal(r.baseline.shard, "1/2");
+  assert.equal(r.newOutOfScope, theirs.length);
+  assert.equal(r.counts.new, theirs.length + 1);
+  const byId = new Map(r.cases.map((x) => [x.id, x]));
+  for (const id of theirs) {
+    assert.deepEqual(byId.get(id)!.details, [
+      "outside the baseline's selection (shard 1/2): not compared; now supported, pass",
+    ]);
+  }
+  // a case the baseline's run would have selected: new to the matrix
+  assert.deepEqual(byId.get(added)!.details, ["new case (supported, pass)"]);
+  const md = compareToMarkdown(r);
+  assert.match(md, /Baseline: `llvmpipe-65541-vulkan`, smoke \(shard 1\/2\),/);
+  assert.ok(
+    md.includes(
+      `> ⚠ ${theirs.length} current case${theirs.length === 1 ? " is" : "s are"} outside the ` +
+        "baseline's selection (shard 1/2): counted as new, not compared.",
+    ),
+    md,
+  );
+  assert.match(compareSummaryLine(r), /outside the baseline's selection, shard 1\/2: not compared/);
+  assert.match(
+    await compareReportHtml(r),
+    /outside the baseline(&#39;|')s selection \(shard 1\/2\)/,
+  );
+  // a filtered baseline: the cases outside its filter likewise
+  const f = compareBaselines(baselineOf([supportedCase(A)], { filter: "path=absorbed" }), whole);
+  assert.deepEqual(
+    f.cases.filter((c) => c.details[0]?.startsWith("outside")).map((c) => c.id).sort(),
+    [E],
+  );
+  // a baseline of the whole matrix: nothing outside it, no field
+  assert.equal(compareBaselines(whole, whole).newOutOfScope, undefined);
+});
+
 Deno.test("compare: an interrupted side is said in compare.md, the JSON and the page; its missing cases are not 'new'", async () => {
   const [a, b, c] = ["preset=tiny;b=1", "preset=tiny;b=2", "preset=tiny;b=3"];
   const all = [a, b, c];
