@@ -37,6 +37,7 @@ import {
 } from "../matrix/case_id.ts";
 import { sameMatrixName } from "../matrix/matrix_name.ts";
 import { ALL_FAULTS } from "../parity/faults.ts";
+import { DEFAULT_MAX_ROWS } from "../results/types.ts";
 
 /**
  * Classes that count as regressions by default (exit 1).
@@ -599,23 +600,31 @@ export function backendChoiceChanges(
 /**
  * The line that says the two runs checked their cases on other numbers of reference rows
  * (`--max-rows`: a case of more query rows is checked on a sample of that many), or null when
- * they are the same or one side did not record it.
+ * they are the same. A side of a harness before ef9a487 did not record it: against the other
+ * side's default ({@link DEFAULT_MAX_ROWS}) nothing is said, against another value the line
+ * says it is not recorded (a baseline of an older harness against `run --max-rows 8` read as
+ * the same check without a word).
  *
  * @example
  * ```ts
  * import { maxRowsChange } from "./compare.ts";
  * maxRowsChange({ maxRows: 64 }, { maxRows: 8 });
  * // "Reference rows: --max-rows 64 → 8 (a case of more query rows is checked on a sample of that many: fewer rows can miss a difference)"
- * maxRowsChange({}, { maxRows: 8 }); // null
+ * maxRowsChange({}, { maxRows: 64 }); // null
+ * maxRowsChange({}, { maxRows: 8 });
+ * // "Reference rows: --max-rows not recorded (64 unless that run set another) → 8 (...)"
  * ```
  */
 export function maxRowsChange(
   base: Pick<Baseline, "maxRows">,
   current: Pick<Baseline, "maxRows">,
 ): string | null {
-  if (base.maxRows === undefined || current.maxRows === undefined) return null;
-  if (base.maxRows === current.maxRows) return null;
-  return `Reference rows: --max-rows ${base.maxRows} → ${current.maxRows} (a case of more ` +
+  const [b, c] = [base.maxRows, current.maxRows];
+  if (b === c) return null;
+  if ((b ?? DEFAULT_MAX_ROWS) === (c ?? DEFAULT_MAX_ROWS)) return null;
+  const text = (v: number | undefined) =>
+    v ?? `not recorded (${DEFAULT_MAX_ROWS} unless that run set another)`;
+  return `Reference rows: --max-rows ${text(b)} → ${text(c)} (a case of more ` +
     "query rows is checked on a sample of that many: fewer rows can miss a difference)";
 }
 
