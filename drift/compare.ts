@@ -38,6 +38,7 @@ import {
 import { sameMatrixName } from "../matrix/matrix_name.ts";
 import { ALL_FAULTS } from "../parity/faults.ts";
 import { DEFAULT_MAX_ROWS } from "../results/types.ts";
+import { deviceKey } from "./device_key.ts";
 
 /**
  * Classes that count as regressions by default (exit 1).
@@ -353,11 +354,29 @@ export interface CompareBaselinesOptions {
   failOn?: readonly DriftClass[];
 }
 
+/**
+ * A side's device key under this harness's rules, from its fingerprint (drift/device_key.ts),
+ * as history rekeys its stored runs and a baselines folder finds a file an older harness named:
+ * a baseline written before d25df28 recorded lavapipe as `llvmpipe-65541-fallback-vulkan`, and
+ * compared with this device's run it read "Different device keys". The recorded key where a
+ * fingerprint gives none.
+ */
+function sideKey(b: Baseline): string {
+  try {
+    const key = deviceKey(b.fingerprint, { backend: b.backend });
+    return key.startsWith("no-adapter-") ? b.deviceKey : key;
+  } catch {
+    return b.deviceKey;
+  }
+}
+
 function side(b: Baseline): CompareSide {
   const have = new Set(b.cases.map((c) => c.id));
   const missing = b.scope.filter((id) => !have.has(id)).length;
+  const key = sideKey(b);
   return {
-    deviceKey: b.deviceKey,
+    deviceKey: key,
+    ...(key === b.deviceKey ? {} : { recordedKey: b.deviceKey }),
     createdAt: b.createdAt,
     matrix: b.matrix,
     filter: b.filter,

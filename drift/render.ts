@@ -81,10 +81,10 @@ export function compareToMarkdown(report: CompareReport, options: MarkdownOption
     "",
   );
   lines.push(
-    `Baseline: \`${b.deviceKey}\`, ${b.matrix}${selectionMd(b)}, ` +
+    `Baseline: \`${b.deviceKey}\`${recordedMd(b)}, ${b.matrix}${selectionMd(b)}, ` +
       `${runtimeLabel(b, { inline: true })}, ${b.createdAt}, ` +
       `${plural(b.cases, "case")}.  `,
-    `Current: \`${c.deviceKey}\`, ${c.matrix}${selectionMd(c)}, ` +
+    `Current: \`${c.deviceKey}\`${recordedMd(c)}, ${c.matrix}${selectionMd(c)}, ` +
       `${runtimeLabel(c, { inline: true })}, ${c.createdAt}, ` +
       plural(c.cases, "case") +
       (report.outOfScope > 0
@@ -159,6 +159,13 @@ export function compareToMarkdown(report: CompareReport, options: MarkdownOption
     );
   }
   return lines.join("\n");
+}
+
+/** " (recorded as `x` by an older harness's key rules)" after a side's key, or "". */
+function recordedMd(s: CompareReport["baseline"]): string {
+  return s.recordedKey === undefined
+    ? ""
+    : ` (recorded as \`${s.recordedKey}\`, by an older harness's key rules)`;
 }
 
 /** " (filter `x`, shard 1/2)" after a side's matrix, or "". */

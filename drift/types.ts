@@ -284,8 +284,13 @@ export type ChangeGroup = "deno" | "adapter" | "tuning" | "kernel" | "harness" |
 
 /** Which side of a comparison: a few identifying fields. */
 export interface CompareSide {
-  /** Device key. */
+  /** Device key (under this harness's rules, from the side's fingerprint). */
   readonly deviceKey: string;
+  /**
+   * The key the side's file records where it is another (an older harness's key rules: before
+   * d25df28 lavapipe's was `llvmpipe-65541-fallback-vulkan`); absent when the same.
+   */
+  readonly recordedKey?: string;
   /** When the run started. */
   readonly createdAt: string;
   /** Matrix. */

@@ -287,6 +287,23 @@ Deno.test("device key: slug of the description without versions, vendor, device 
   assert.equal(deviceKey(lavapipeFingerprint(), { backend: "gl" }), "llvmpipe-65541-gl");
 });
 
+Deno.test("a baseline an older harness keyed otherwise (llvmpipe-65541-fallback-vulkan) is this device's: no 'Different device keys'", () => {
+  // a baseline written before d25df28: the same lavapipe, its file's key by the old rules
+  const old = baselineOf([supportedCase(A)], { deviceKey: "llvmpipe-65541-fallback-vulkan" });
+  const current = baselineOf([supportedCase(A)]);
+  const r = compareBaselines(old, current);
+  assert.equal(r.baseline.deviceKey, "llvmpipe-65541-vulkan");
+  assert.equal(r.baseline.recordedKey, "llvmpipe-65541-fallback-vulkan");
+  assert.equal(r.current.recordedKey, undefined);
+  const md = compareToMarkdown(r);
+  assert.doesNotMatch(md, /Different device keys/);
+  assert.match(
+    md,
+    /Baseline: `llvmpipe-65541-vulkan` \(recorded as `llvmpipe-65541-fallback-vulkan`, by an older harness's key rules\),/,
+  );
+  assert.match(compareSummaryLine(r), /^drift: /);
+});
+
 Deno.test("device key: two fingerprints differing only in the fallback flag share a key", () => {
   // Deno 2.8.0 reports lavapipe as a regular adapter, 2.9.6 as a fallback one.
   const fallback = lavapipeFingerprint();

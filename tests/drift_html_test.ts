@@ -172,12 +172,28 @@ Deno.test("compare.html: cases with each class, every class of a row, attributio
   assert.match(html, /<th>attributed to<\/th>/);
 });
 
+/** A baseline's device of an H200, as its fingerprint records it (the key follows from it). */
+const H200 = {
+  deviceKey: "nvidia-h200-4318-9013-vulkan",
+  fingerprint: lavapipeFingerprint({
+    adapter: {
+      adapter: {
+        vendor: "4318",
+        architecture: "",
+        device: "9013",
+        description: "NVIDIA H200",
+        isFallbackAdapter: false,
+      },
+      features: ["shader-f16", "timestamp-query"],
+      limits: {},
+    },
+  }),
+};
+
 Deno.test("compare.html: a baseline of another device key says, as compare.md does, that timings and bits are not expected to match", async () => {
   // compare of an H200 baseline with a lavapipe run: compare.md had the note, compare.html
   // only a red "156 regressions" (audit 2026-12-07, cmp_h200.html).
-  const base = baselineOf([supportedCase("preset=tiny;b=1")], {
-    deviceKey: "nvidia-h200-4318-9013-vulkan",
-  });
+  const base = baselineOf([supportedCase("preset=tiny;b=1")], H200);
   const current = baselineOf([supportedCase("preset=tiny;b=1")]);
   const cmp = compareBaselines(base, current);
   assert.match(compareToMarkdown(cmp), /Different device keys/);
@@ -199,9 +215,7 @@ Deno.test("run --baseline: report.html's drift note says the baseline is of anot
   // run --baseline baselines/nvidia-h200-….json on lavapipe: report.html's drift note read
   // "drift: 22 support-drift, 2 new; … 22 regressions" with nothing about the devices
   // (audit 2026-12-07, withbase report.html).
-  const base = baselineOf([supportedCase("preset=tiny;b=1")], {
-    deviceKey: "nvidia-h200-4318-9013-vulkan",
-  });
+  const base = baselineOf([supportedCase("preset=tiny;b=1")], H200);
   const current = baselineOf([supportedCase("preset=tiny;b=1")]);
   const line = compareSummaryLine(compareBaselines(base, current));
   assert.match(
