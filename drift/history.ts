@@ -109,10 +109,11 @@ export interface SeriesPoint {
 export interface HistoryStep extends Step {
   /**
    * The run before the step among those searched with it (one device's, timed alike, on one
-   * input), and what the two runs' recorded environments differ in, one line per group
-   * (drift/attribution.ts: Deno, adapter or driver, plan tuning, kernel source, harness
-   * revision, host; empty when nothing recorded changed). Absent where the step has no run
-   * before it.
+   * input), and what changed between the two: first the backend the series' cases ran on
+   * (the adapter's choice moved to another kernel), then what the two runs' recorded
+   * environments differ in, one line per group (drift/attribution.ts: Deno, adapter or
+   * driver, plan tuning, kernel source, harness revision, host); empty when nothing recorded
+   * changed. Absent where the step has no run before it.
    */
   readonly since?: { readonly runId: number; readonly changes: readonly string[] };
 }
@@ -892,7 +893,7 @@ export class HistoryStore {
     const timed = metric === "median_ms";
     const rows = this.#db.prepare(
       `SELECT c.case_id, c.${metric} AS value, r.id AS run_id, r.started_at, e.deno,
-              e.harness_revision, e.device_key, e.id AS env_id, c.timing_source, c.timing_scope, c.warmup_ms,
+              e.harness_revision, e.device_key, e.id AS env_id, c.backend, c.timing_source, c.timing_scope, c.warmup_ms,
               c.timing_rules, c.seed
        FROM case_results c JOIN runs r ON c.run_id = r.id
        JOIN environments e ON r.environment_id = e.id
@@ -900,8 +901,9 @@ export class HistoryStore {
        ORDER BY r.started_at, r.id, c.case_id`,
     ).iterate(...args) as Iterable<Row>;
     const byCase = new Map<string, SeriesPoint[]>();
-    // each run's environment row, for what changed at a step
+    // each run's environment row, and each point's backend, for what changed at a step
     const envOf = new Map<number, number>();
+    const backendsOf = new Map<string, (string | null)[]>();
     // row by row: a year of nightly runs is hundreds of thousands of rows
     for (const r of rows) {
       const id = str(r.case_id);
@@ -930,6 +932,9 @@ export class HistoryStore {
         value: n(r.value),
       });
       byCase.set(id, list);
+      const backends = backendsOf.get(id) ?? [];
+      backends.push(nstr(r.backend));
+      backendsOf.set(id, backends);
     }
     // Steps are looked for within each device's runs timed alike, or (error metrics) run on
     // the same inputs: a move from one device to another is not a step of either (a database
@@ -937,8 +942,33 @@ export class HistoryStore {
     // scope, warm-up or timing rules: an upgrade of the harness), nor one to other inputs (the
     // matrix's seed edited: other inputs have other errors), which drift does not compare
     // either.
-    const since = this.#sinceFor(envOf);
-    const steps = (points: readonly SeriesPoint[]): HistoryStep[] => {
+    const environmentSince = this.#sinceFor(envOf);
+    // the backend a case ran on in a run (null: none recorded, or not in the run)
+    const backendIn = (caseId: string, runId: number): string | null => {
+      const at = byCase.get(caseId)?.findIndex((p) => p.runId === runId) ?? -1;
+      return at < 0 ? null : backendsOf.get(caseId)?.[at] ?? null;
+    };
+    // what changed at a step: the backend of the series' cases (the adapter's choice moved to
+    // another kernel), then the recorded environment
+    const since = (from: number, to: number, caseIds: readonly string[]) => {
+      const env = environmentSince(from, to);
+      const moves = new Map<string, number>();
+      for (const id of caseIds) {
+        const [a, b] = [backendIn(id, from), backendIn(id, to)];
+        if (a !== null && b !== null && a !== b) {
+          moves.set(`${a} → ${b}`, (moves.get(`${a} → ${b}`) ?? 0) + 1);
+        }
+      }
+      if (moves.size === 0) return env;
+      const moved = [...moves.values()].reduce((x, y) => x + y, 0);
+      const text = caseIds.length === 1
+        ? `backend: ${[...moves.keys()][0]}`
+        : `backend of ${moved} of ${caseIds.length} cases: ${
+          [...moves].map(([m, k]) => `${m} (${k})`).join(", ")
+        }`;
+      return { ...env, changes: [text, ...env.changes] };
+    };
+    const steps = (points: readonly SeriesPoint[], caseIds: readonly string[]): HistoryStep[] => {
       const byDevice = new Map<string, number[]>();
       points.forEach((p, i) => {
         const key = stepGroupKey(p);
@@ -954,7 +984,7 @@ export class HistoryStore {
             return {
               ...st,
               index: at[st.index],
-              ...(before === undefined ? {} : { since: since(before.runId, here.runId) }),
+              ...(before === undefined ? {} : { since: since(before.runId, here.runId, caseIds) }),
             };
           })
         )
@@ -962,7 +992,7 @@ export class HistoryStore {
     };
     const out: Series[] = [...byCase.keys()].sort().map((id) => {
       const points = byCase.get(id)!;
-      return { caseId: id, points, steps: steps(points) };
+      return { caseId: id, points, steps: steps(points, [id]) };
     });
     if (out.length > 1) {
       const perRun = new Map<
@@ -1011,7 +1041,7 @@ export class HistoryStore {
       out.push({
         caseId: "*",
         points,
-        steps: steps(points),
+        steps: steps(points, [...byCase.keys()]),
         ...(noMean.length > 0 ? { noMean } : {}),
       });
     }

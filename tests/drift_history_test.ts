@@ -656,3 +656,41 @@ Deno.test("history: a step says what the runs record changed at it (a driver, a 
   assert.match(await Deno.readTextFile(html), /<td>run 4: adapter or driver: description llvmpipe/);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("history: a step where the cases moved to another backend says so (the adapter's choice), before the environment", async () => {
+  const dir = await Deno.makeTempDir();
+  const db = `${dir}/history.sqlite`;
+  const store = await HistoryStore.open(db);
+  try {
+    // 4 nights on wgsl-absorbed at 1 ms, then 4 on wgsl-absorbed-gemm at 2 ms (one Deno, one
+    // revision: the adapter's rules picked the other kernel), E on wgsl-expanded throughout
+    for (let night = 0; night < 8; night++) {
+      const a = nightly(A, night < 4 ? 1 : 2, night + 1);
+      await store.append(
+        reportOf([
+          { ...a, backend: night < 4 ? "wgsl-absorbed" : "wgsl-absorbed-gemm" },
+          nightly(E, night < 4 ? 1 : 2, night + 20),
+        ], {
+          startedAt: `2026-12-0${night + 1}T02:00:00.000Z`,
+          endedAt: `2026-12-0${night + 1}T02:01:00.000Z`,
+        }),
+        { backend: "vulkan" },
+      );
+    }
+    const [a, e, all] = store.series(null, "median_ms");
+    assert.deepEqual(a.steps[0].since, {
+      runId: 4,
+      changes: ["backend: wgsl-absorbed → wgsl-absorbed-gemm"],
+    });
+    assert.deepEqual(e.steps[0].since, { runId: 4, changes: [] });
+    assert.deepEqual(all.steps[0].since?.changes, [
+      "backend of 1 of 2 cases: wgsl-absorbed → wgsl-absorbed-gemm (1)",
+    ]);
+  } finally {
+    store.close();
+  }
+  const r = await runCli(["history", "path=absorbed", "--db", db]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /\n {4}since run 4: backend: wgsl-absorbed → wgsl-absorbed-gemm\n/);
+  await Deno.remove(dir, { recursive: true });
+});
