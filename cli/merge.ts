@@ -213,10 +213,13 @@ export function mergeCommand() {
         "report.html. A folder whose run was killed before writing its reports (SIGKILL, " +
         "a crash) is rebuilt from its run.json and results.jsonl, and said so; `merge <dir> " +
         "--out <dir>` rebuilds one folder in place. Exit 1 when cases are missing or any case " +
-        "failed (4: shards of run --plant-fault where none failed, as run), 2 on unreadable input or an unusable --out (a folder given twice, a case in " +
-        "two folders whose copies disagree in status or output digest, shards timed with " +
-        "another --repeats or --warmup-ms or checked with another --max-rows, an --out that is one of several folders merged " +
-        "or holds another run's run.json included).",
+        "failed (4: shards of run --plant-fault where none failed, as run), 2 on unreadable " +
+        "input or an unusable --out (a folder given twice, a case in " +
+        "two folders whose copies disagree in status or output digest, shards of another " +
+        "matrix, filter, matrix seed, planted fault or --backend, or run in another " +
+        "environment (device, runtime, kernel sources, harness revision), shards timed with " +
+        "another --repeats or --warmup-ms or checked with another --max-rows, an --out that " +
+        "is one of several folders merged or holds another run's run.json included).",
     )
     .argument("<dirs...>", "shard output directories")
     .requiredOption("--out <dir>", "merged output directory")

@@ -2,7 +2,7 @@
 // so a merge of a few of many shards names 50 cases and the number of the rest instead of
 // thousands of lines; the other lines are as before.
 import assert from "node:assert/strict";
-import { MAX_MERGE_LINES, mergeLines } from "../cli/merge.ts";
+import { MAX_MERGE_LINES, mergeCommand, mergeLines } from "../cli/merge.ts";
 import type { MergeResult } from "../report/merge.ts";
 import { computeTotals } from "../report/totals.ts";
 import { report, result } from "./report_util.ts";
@@ -67,4 +67,18 @@ Deno.test("merge: cases refused as the matrix expected are counted apart, as run
     mergeLines(m, 2)[0],
     "merged 2 dirs: 3/3 cases; 1 pass, 0 fail, 0 unexpected, 0 error, 2 skipped as expected",
   );
+});
+
+Deno.test("merge --help names every kind of shard it refuses (exit 2)", () => {
+  // it named --repeats, --warmup-ms and --max-rows only; shards of another --backend, filter,
+  // planted fault or environment are refused as well (report/merge.ts)
+  const help = mergeCommand().helpInformation().replace(/\s+/g, " ");
+  for (
+    const what of [
+      "matrix, filter, matrix seed, planted fault or --backend",
+      "another environment (device, runtime, kernel sources, harness revision)",
+      "another --repeats or --warmup-ms",
+      "another --max-rows",
+    ]
+  ) assert.ok(help.includes(what), `${what}\n${help}`);
 });
