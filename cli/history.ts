@@ -8,6 +8,7 @@ import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typin
 import {
   DEFAULT_STEP_ALPHA,
   HISTORY_METRICS,
+  HistoryOverlapError,
   HistoryStore,
   loadComparable,
   minSegmentOf,
@@ -372,7 +373,16 @@ export async function addRuns(
   runs: readonly RunToAdd[],
   label: string | undefined,
 ): Promise<void> {
-  const done = await store.appendAll(runs.map((r) => r.report), { label });
+  let done: Awaited<ReturnType<HistoryStore["appendAll"]>>;
+  try {
+    done = await store.appendAll(runs.map((r) => r.report), { label });
+  } catch (e) {
+    // the run refused is named by its file, not its start
+    if (!(e instanceof HistoryOverlapError)) throw e;
+    const run = runs.find((r) => r.report === e.report);
+    if (!run) throw e;
+    throw new CliError(`--add ${run.file}: ${e.problem}`, EXIT.badInput);
+  }
   runs.forEach(({ file, report }, i) => {
     const { id, outcome } = done[i];
     if (outcome === "stored") {

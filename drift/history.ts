@@ -489,6 +489,63 @@ function samplesOf(r: RunReport["results"][number]): string | null {
   return samples.length ? JSON.stringify(samples) : null;
 }
 
+/** A stored run that holds a report's measurements ({@link HistoryOverlapError}). */
+export interface StoredRun {
+  /** Its id. */
+  readonly id: number;
+  /** Its start (ISO). */
+  readonly startedAt: string;
+  /** Its shard ("1/2"), or null for a whole run. */
+  readonly shard: string | null;
+  /** How many of the report's cases it holds with the same timing samples. */
+  readonly cases: number;
+}
+
+/**
+ * A run refused by {@link HistoryStore.appendAll} because the database holds its measurements
+ * already in another run (a merged run and one of its shards): stored twice, each night would
+ * count twice in every series and step test. Nothing of the call is stored.
+ *
+ * @example
+ * ```ts ignore
+ * import { HistoryOverlapError } from "./history.ts";
+ * try {
+ *   await store.appendAll([shard1, merged]);
+ * } catch (e) {
+ *   if (e instanceof HistoryOverlapError) console.error(e.report.startedAt, e.stored.id);
+ * }
+ * ```
+ */
+export class HistoryOverlapError extends DriftInputError {
+  /** The report refused. */
+  readonly report: RunReport;
+  /** The stored run that holds its measurements. */
+  readonly stored: StoredRun;
+  /** What is wrong, without the run's start that the message leads with. */
+  readonly problem: string;
+
+  /**
+   * Build the error.
+   *
+   * @param report the report refused
+   * @param stored the stored run that holds its measurements
+   */
+  constructor(report: RunReport, stored: StoredRun) {
+    const problem =
+      `${plural(stored.cases, "of its cases has", "of its cases have")} the very timing ` +
+      `samples of stored run ${stored.id} (started ${stored.startedAt}${
+        stored.shard === null ? "" : `, shard ${stored.shard}`
+      }): the same measurements (a merged run and its shards, or a folder rebuilt from a ` +
+      "stored run), which stored twice would count twice in every series and step test; " +
+      "add either the merged run or its shards (nothing added)";
+    super(`the run started ${report.startedAt}`, problem);
+    this.name = "HistoryOverlapError";
+    this.problem = problem;
+    this.report = report;
+    this.stored = stored;
+  }
+}
+
 /** What {@link HistoryStore.appendAll} did with one run. */
 export interface AppendedRun {
   /** The run's id in the database. */
@@ -738,6 +795,8 @@ export class HistoryStore {
     const stored = this.findRun(report);
     if (stored !== null) return { id: stored, outcome: "stored" };
     const earlier = this.findEarlierStop(report);
+    const same = this.#sameMeasurements(report, b.deviceKey, earlier);
+    if (same !== null) throw new HistoryOverlapError(report, same);
     db.prepare(
       `INSERT OR IGNORE INTO environments
        (digest, device_key, deno, adapter, harness_revision, fingerprint)
@@ -818,6 +877,45 @@ export class HistoryStore {
       );
     }
     return { id: runId, outcome: earlier === null ? "appended" : "replaced" };
+  }
+
+  /**
+   * A stored run (other than `exclude`, the earlier stop a resumed run replaces) that holds
+   * this report's measurements: a run of the same device and matrix whose time overlaps this
+   * one's and whose every case shared with it has the same timing samples. That is a merged
+   * run and one of its shards (each has the other's samples), or a folder rebuilt from a
+   * stored run; storing both counts each measurement twice. Null when none, or when the
+   * report has no timing samples to tell by.
+   */
+  #sameMeasurements(report: RunReport, key: string, exclude: number | null): StoredRun | null {
+    const mine = new Map<string, string>();
+    for (const r of report.results) {
+      const samples = samplesOf(r);
+      if (samples !== null) mine.set(r.id, samples);
+    }
+    if (mine.size === 0) return null;
+    const candidates = this.#db.prepare(
+      `SELECT r.id, r.started_at, r.shard FROM runs r JOIN environments e ON r.environment_id = e.id
+       WHERE e.device_key = ? AND r.matrix = ? AND r.started_at <= ? AND r.ended_at >= ?
+         AND r.id IS NOT ? ORDER BY r.id`,
+    ).all(key, report.matrix, report.endedAt, report.startedAt, exclude) as Row[];
+    const cases = this.#db.prepare(
+      "SELECT case_id, samples_ms FROM case_results WHERE run_id = ? AND samples_ms IS NOT NULL",
+    );
+    for (const c of candidates) {
+      const shared = (cases.all(n(c.id)) as Row[]).filter((r) => mine.has(str(r.case_id)));
+      if (
+        shared.length > 0 && shared.every((r) => mine.get(str(r.case_id)) === nstr(r.samples_ms))
+      ) {
+        return {
+          id: n(c.id),
+          startedAt: str(c.started_at),
+          shard: nstr(c.shard),
+          cases: shared.length,
+        };
+      }
+    }
+    return null;
   }
 
   /**

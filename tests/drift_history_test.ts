@@ -8,6 +8,7 @@ import {
   checkHistoryFile,
   DriftInputError,
   HISTORY_SCHEMA_VERSION,
+  HistoryOverlapError,
   HistoryStore,
 } from "../drift/mod.ts";
 import type { CaseResult } from "../results/types.ts";
@@ -692,5 +693,50 @@ Deno.test("history: a step where the cases moved to another backend says so (the
   const r = await runCli(["history", "path=absorbed", "--db", db]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /\n {4}since run 4: backend: wgsl-absorbed → wgsl-absorbed-gemm\n/);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("history: a merged run whose shards are stored (or the other way) is refused, not counted twice", async () => {
+  const dir = await Deno.makeTempDir();
+  const db = `${dir}/history.sqlite`;
+  const [a, e] = [nightly(A, 1, 1), nightly(E, 2, 2)];
+  const at = (day: string, from: string, to: string) => ({
+    startedAt: `2026-12-${day}T02:${from}.000Z`,
+    endedAt: `2026-12-${day}T02:${to}.000Z`,
+  });
+  // one night's two shards (run in parallel) and their merge, which holds their samples
+  const shard1 = reportOf([a], { shard: "1/2", ...at("01", "00:00", "01:00") });
+  const shard2 = reportOf([e], { shard: "2/2", ...at("01", "00:05", "01:30") });
+  const merged = reportOf([a, e], at("01", "00:00", "01:30"));
+  const store = await HistoryStore.open(db);
+  try {
+    await store.appendAll([shard1, shard2]);
+    await assert.rejects(
+      () => store.appendAll([merged]),
+      (err: unknown) => err instanceof HistoryOverlapError && err.stored.id === 1,
+    );
+    assert.equal(store.runs().length, 2, "nothing of the refused call is stored");
+    // another night whose samples happen to be the same (this test's fixed seeds): its own run
+    const next = reportOf([a, e], at("02", "00:00", "01:30"));
+    assert.equal((await store.appendAll([next]))[0].outcome, "appended");
+  } finally {
+    store.close();
+  }
+  // the command names the file, exit 2, nothing added
+  await Deno.writeTextFile(`${dir}/merged.json`, JSON.stringify(merged));
+  const r = await runCli(["history", "--db", db, "--add", `${dir}/merged.json`]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(
+    r.stderr,
+    /--add .*merged\.json: 1 of its cases has the very timing samples of stored run 1 \(started 2026-12-01T02:00:00\.000Z, shard 1\/2\)/,
+  );
+  const fresh = await HistoryStore.open(`${dir}/other.sqlite`);
+  try {
+    // the merged run first, then a shard: refused the same way
+    await fresh.appendAll([merged]);
+    await assert.rejects(() => fresh.appendAll([shard2]), HistoryOverlapError);
+  } finally {
+    fresh.close();
+  }
   await Deno.remove(dir, { recursive: true });
 });
