@@ -247,7 +247,9 @@ function comparePage(
     ));
   }
   const side = (s: CompareReport["baseline"]) =>
-    `${s.deviceKey}, ${s.matrix}${s.filter || s.shard ? ` (${selectionText(s)})` : ""}, ` +
+    `${s.deviceKey}${
+      s.recordedKey ? ` (recorded as ${s.recordedKey}, by an older harness's key rules)` : ""
+    }, ${s.matrix}${s.filter || s.shard ? ` (${selectionText(s)})` : ""}, ` +
     `${runtimeLabel(s, { inline: true })}, ` +
     `revision ${s.harnessRevision ?? "unknown"}, ${s.createdAt}, ${plural(s.cases, "case")}` +
     (s.plantedFault ? `, planted fault ${s.plantedFault.id}` : "");

@@ -287,7 +287,7 @@ Deno.test("device key: slug of the description without versions, vendor, device 
   assert.equal(deviceKey(lavapipeFingerprint(), { backend: "gl" }), "llvmpipe-65541-gl");
 });
 
-Deno.test("a baseline an older harness keyed otherwise (llvmpipe-65541-fallback-vulkan) is this device's: no 'Different device keys'", () => {
+Deno.test("a baseline an older harness keyed otherwise (llvmpipe-65541-fallback-vulkan) is this device's: no 'Different device keys'", async () => {
   // a baseline written before d25df28: the same lavapipe, its file's key by the old rules
   const old = baselineOf([supportedCase(A)], { deviceKey: "llvmpipe-65541-fallback-vulkan" });
   const current = baselineOf([supportedCase(A)]);
@@ -302,6 +302,9 @@ Deno.test("a baseline an older harness keyed otherwise (llvmpipe-65541-fallback-
     /Baseline: `llvmpipe-65541-vulkan` \(recorded as `llvmpipe-65541-fallback-vulkan`, by an older harness's key rules\),/,
   );
   assert.match(compareSummaryLine(r), /^drift: /);
+  const page = await compareReportHtml(r);
+  assert.doesNotMatch(page, /device-keys-differ/);
+  assert.match(page, /recorded as llvmpipe-65541-fallback-vulkan, by an older harness/);
 });
 
 Deno.test("device key: two fingerprints differing only in the fallback flag share a key", () => {
