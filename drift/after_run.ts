@@ -174,13 +174,19 @@ export function checkCasesInCommon(
 ): void {
   const baseIds = new Set(base.cases.map((c) => c.id));
   if (current.cases.length === 0 || current.cases.some((c) => baseIds.has(c.id))) return;
-  const of = (b: Baseline) => `matrix ${b.matrix}${b.filter ? `, filter ${b.filter}` : ""}`;
+  // the shard too: a baseline of shard 1/2 and a run of shard 2/2 read alike without it
+  const of = (b: Baseline) =>
+    `matrix ${b.matrix}${b.filter ? `, filter ${b.filter}` : ""}${
+      b.shard ? `, shard ${b.shard}` : ""
+    }`;
   throw new DriftInputError(
     labels.current,
     `none of its ${plural(current.cases.length, "case")} is in ${labels.base} (${
       plural(base.cases.length, "case")
     }, ${of(base)}; this run: ${of(current)}): nothing to compare. Compare runs of one ` +
-      "matrix and filter, or make a baseline of this run (baseline update --from-report)",
+      `matrix and filter${
+        base.shard || current.shard ? " (a baseline of the whole selection, not one shard)" : ""
+      }, or make a baseline of this run (baseline update --from-report)`,
   );
 }
 

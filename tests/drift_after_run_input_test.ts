@@ -40,6 +40,22 @@ Deno.test("checkCasesInCommon: disjoint sides throw naming both; one case in com
       return true;
     },
   );
+  // a baseline of one shard and a run of the other: the two lines read alike without the shard
+  assert.throws(
+    () =>
+      checkCasesInCommon(
+        baselineOf([supportedCase(ELSEWHERE)], { shard: "1/2" }),
+        baselineOf([supportedCase(A)], { shard: "2/2" }),
+        { base: "b.json", current: "out/run" },
+      ),
+    (e: Error) => {
+      assert.match(
+        e.message,
+        /\(1 case, matrix smoke, shard 1\/2; this run: matrix smoke, shard 2\/2\): nothing to compare\. Compare runs of one matrix and filter \(a baseline of the whole selection, not one shard\), or/,
+      );
+      return true;
+    },
+  );
   const both = baselineOf([supportedCase(ELSEWHERE), supportedCase(A)]);
   checkCasesInCommon(both, current, { base: "b.json", current: "out/run" });
   // nothing ran: left to the comparison (every case removed)
