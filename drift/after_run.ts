@@ -19,7 +19,7 @@ import {
   locateBaseline,
   readBaseline,
 } from "./baseline.ts";
-import { compareBaselines } from "./compare.ts";
+import { compareBaselines, comparisonKey } from "./compare.ts";
 import { currentBackend, deviceKey } from "./device_key.ts";
 import { DriftInputError } from "./errors.ts";
 import { HistoryStore } from "./history.ts";
@@ -138,17 +138,20 @@ export const COMPARE_BASELINE_INPUTS =
 export async function resolveBaselineArg(path: string, current: Baseline): Promise<Baseline> {
   await checkInputExists(path, COMPARE_BASELINE_INPUTS);
   if ((await isDirectory(path)) && !(await pathExists(`${path.replace(/\/+$/, "")}/report.json`))) {
-    const loc = await locateBaseline(path, current.deviceKey);
+    // the key under this harness's rules: a current baseline file an older harness wrote
+    // records its own (…-fallback-vulkan), and the folder's file of that device was "none"
+    const key = comparisonKey(current);
+    const loc = await locateBaseline(path, key);
     if (!loc.exists) {
       const have = await baselineKeys(path);
       throw new DriftInputError(
         path,
-        `no baseline for this device (${current.deviceKey}); the folder has ${
+        `no baseline for this device (${key}); the folder has ${
           have.length ? have.join(", ") : "none"
         }`,
       );
     }
-    warnRenamed(loc, current.deviceKey);
+    warnRenamed(loc, key);
     return await readBaseline(loc.path);
   }
   return await loadComparable(path);

@@ -360,8 +360,15 @@ export interface CompareBaselinesOptions {
  * a baseline written before d25df28 recorded lavapipe as `llvmpipe-65541-fallback-vulkan`, and
  * compared with this device's run it read "Different device keys". The recorded key where a
  * fingerprint gives none.
+ *
+ * @example
+ * ```ts ignore
+ * import { comparisonKey } from "./compare.ts";
+ * comparisonKey(await readBaseline("old/llvmpipe-65541-fallback-vulkan.json"));
+ * // "llvmpipe-65541-vulkan"
+ * ```
  */
-function sideKey(b: Baseline): string {
+export function comparisonKey(b: Baseline): string {
   try {
     const key = deviceKey(b.fingerprint, { backend: b.backend });
     return key.startsWith("no-adapter-") ? b.deviceKey : key;
@@ -373,7 +380,7 @@ function sideKey(b: Baseline): string {
 function side(b: Baseline): CompareSide {
   const have = new Set(b.cases.map((c) => c.id));
   const missing = b.scope.filter((id) => !have.has(id)).length;
-  const key = sideKey(b);
+  const key = comparisonKey(b);
   return {
     deviceKey: key,
     ...(key === b.deviceKey ? {} : { recordedKey: b.deviceKey }),

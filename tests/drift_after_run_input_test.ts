@@ -9,7 +9,8 @@ import {
   DriftInputError,
   locateBaseline,
 } from "../drift/mod.ts";
-import { noBaselineWarning, precheckBaseline } from "../drift/after_run.ts";
+import { noBaselineWarning, precheckBaseline, resolveBaselineArg } from "../drift/after_run.ts";
+import { readBaseline, writeBaseline } from "../drift/baseline.ts";
 import { hasAdapter } from "../gpu/device.ts";
 import {
   baselineOf,
@@ -152,6 +153,29 @@ Deno.test("a baselines folder holding this device's baseline under an older harn
       () => locateBaseline(baselines, key),
       /has no llvmpipe-65541-vulkan\.json, and llvmpipe-65541-fallback-vulkan\.json, llvmpipe-65541-old\.json are each this device's baseline/,
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("compare <baselines folder> <a baseline an older harness keyed otherwise>: the folder's file of that device is found", async () => {
+  // the current side is a -fallback-vulkan baseline file (65b857a): the folder's lavapipe
+  // baseline was "no baseline for this device (llvmpipe-65541-fallback-vulkan); the folder has
+  // llvmpipe-65541-vulkan"
+  const dir = await Deno.makeTempDir();
+  try {
+    const fixture = new URL(
+      "./fixtures/upgrade/65b857a_baselines/llvmpipe-65541-fallback-vulkan.json",
+      import.meta.url,
+    );
+    const old = await readBaseline(fixture.pathname);
+    const path = await writeBaseline(`${dir}/baselines`, {
+      ...old,
+      deviceKey: "llvmpipe-65541-vulkan",
+    });
+    const found = await resolveBaselineArg(`${dir}/baselines`, old);
+    assert.equal(found.deviceKey, "llvmpipe-65541-vulkan");
+    assert.ok(path.endsWith("/llvmpipe-65541-vulkan.json"), path);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
