@@ -816,6 +816,11 @@ export function compareBaselines(
       improvements: cases.filter((c) => c.classes.includes("speed-improvement")).length,
       untested: untested.length,
       fewestSamples: untested.length === 0 ? null : minOf(untested.flat()),
+      ...(untested.length === 0 ? {} : {
+        shortSides: (["baseline", "current"] as const).filter((_, i) =>
+          untested.some((counts) => counts[i] < t.minSamples)
+        ),
+      }),
       notComparable: [...apart].map(([note, n]) => ({ note, cases: n }))
         .sort((a, b) => b.cases - a.cases),
     },

@@ -218,7 +218,8 @@ export function compareSummaryLine(report: CompareReport): string {
  * Why speed went untested where it did: "speed not tested in 22 cases: too few samples (3;
  * at least 5 a side): both sides need --repeats 5 or more" (the runs compared, the baseline
  * and the run checked against it, or an upgrade check's two sides: not "with a baseline
- * made so", which an upgrade check has none of).
+ * made so", which an upgrade check has none of); "the baseline's run needs" or "the current
+ * run needs" where only that side was short.
  *
  * @example
  * ```ts ignore
@@ -229,9 +230,15 @@ export function compareSummaryLine(report: CompareReport): string {
 export function untestedText(report: CompareReport): string {
   const s = report.speed;
   const min = report.thresholds.minSamples;
+  // the side that is short (a baseline of --repeats 3 against a run of 10 told the run to
+  // repeat more); both, or a report of an older harness that does not say
+  const short = s.shortSides ?? ["baseline", "current"];
+  const who = short.length === 1
+    ? short[0] === "baseline" ? "the baseline's run needs" : "the current run needs"
+    : "both sides need";
   // no parentheses of its own at the end: the drift summary puts this text in parentheses
   return `speed not tested in ${plural(s.untested, "case")}: too few ` +
-    `samples (${s.fewestSamples ?? "?"}; at least ${min} a side): both sides need --repeats ` +
+    `samples (${s.fewestSamples ?? "?"}; at least ${min} a side): ${who} --repeats ` +
     `${min} or more`;
 }
 

@@ -383,6 +383,11 @@ export interface CompareReport {
     /** The fewest samples a side of those cases had (null when none is untested). */
     readonly fewestSamples: number | null;
     /**
+     * Which sides had too few samples in those cases (the baseline's run, the current run, or
+     * both); absent when none is untested, and in reports of an older harness.
+     */
+    readonly shortSides?: readonly ("baseline" | "current")[];
+    /**
      * Timed cases whose samples were not compared, by why (the speed verdict's note: another
      * timing source, scope, warm-up or timing rules, as against a baseline of an older
      * harness), most cases first. Absent in reports written before it existed.

@@ -197,6 +197,19 @@ Deno.test("slowed kernel (synthetic samples): speed regression flagged as signif
   assert.equal(none.speed.untested, 1);
   assert.equal(none.speed.fewestSamples, 0);
   assert.match(compareSummaryLine(none), /speed not tested in 1 case: too few samples \(0;/);
+  // one side short: that side is named (a baseline of --repeats 3 against a run of 10 read
+  // "both sides need --repeats 5 or more")
+  const ten = baselineOf([supportedCase(A, { timing: timing(samples(1, 10, 15)) })]);
+  assert.deepEqual(compareBaselines(three, ten).speed.shortSides, ["baseline"]);
+  assert.match(
+    compareSummaryLine(compareBaselines(three, ten)),
+    /too few samples \(3; at least 5 a side\): the baseline's run needs --repeats 5 or more\)/,
+  );
+  assert.match(
+    compareSummaryLine(compareBaselines(ten, baselineOf([supportedCase(A, { timing: null })]))),
+    /\(0; at least 5 a side\): the current run needs --repeats 5 or more\)/,
+  );
+  assert.deepEqual(u.speed.shortSides, ["baseline", "current"]);
   // --fail-on without speed: the same comparison is not a failure
   assert.equal(
     compareBaselines(base, cur, { failOn: ["numeric-drift", "support-drift"] }).regressions,
