@@ -392,8 +392,11 @@ export async function addRuns(
       );
       return;
     }
-    // A run without results for some of its cases adds no point to their series.
+    // A run without results for some of its cases adds no point to their series; nor does a
+    // case that errored (a night whose device was lost read "appended" and its charts had a
+    // hole without a word).
     const lacking = notRunIds(report).length;
+    const errored = report.results.filter((r) => r.status === "error").length;
     console.error(
       (outcome === "appended"
         ? `history: ${file} appended as run ${id}`
@@ -403,7 +406,12 @@ export async function addRuns(
           ? ""
           : `; it has no result for ${lacking} of its ${plural(report.shardIds.length, "case")} (${
             missingIds(report).length > 0 ? "a merge missing shards" : "interrupted"
-          }): ${lacking === 1 ? "its series gets" : "their series get"} no point for this run`),
+          }): ${lacking === 1 ? "its series gets" : "their series get"} no point for this run`) +
+        (errored === 0
+          ? ""
+          : `; ${errored} of its cases errored (no time or error metric): ${
+            errored === 1 ? "its series gets" : "their series get"
+          } no point for this run`),
     );
   });
 }

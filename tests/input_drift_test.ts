@@ -252,6 +252,19 @@ Deno.test("history: the same run added twice is stored once", async () => {
       addPartial.stderr,
       /appended as run 1; it has no result for 1 of its 2 cases \(interrupted\): its series gets no point/,
     );
+    // nor does a case that errored (a lost device): said too, not a silent hole in its chart
+    const broken = await writeJson(
+      `${dir}/broken.json`,
+      reportOf([{ ...caseResult(A, 1, 1), status: "error", timing: undefined }], {
+        startedAt: "2026-01-04T00:00:00.000Z",
+      }),
+    );
+    const addBroken = await runCli(["history", "--db", `${dir}/b.sqlite`, "--add", broken]);
+    assert.equal(addBroken.code, 0, addBroken.stderr);
+    assert.match(
+      addBroken.stderr,
+      /appended as run 1; 1 of its cases errored \(no time or error metric\): its series gets no point for this run/,
+    );
     const again = await runCli(["history", "--db", db, "--add", file, file, "--json"]);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stderr, /report\.json is already run 3 of .*h\.sqlite .*not added again/);
