@@ -117,15 +117,20 @@ export async function historyReportHtml(
     s.steps.map((st) => ({ s, st, p: s.points[st.index] })).filter((x) => x.p !== undefined)
   );
   const sections: string[] = [];
+  // a database of several devices: each step's device (its row read as any device's)
+  const mixed = new Set(series.flatMap((s) => s.points.map((p) => p.deviceKey))).size > 1;
   if (steps.length > 0) {
     sections.push(section(
       "steps",
       `Steps (${steps.length})`,
-      `<table><tr><th>series</th><th>at run</th><th>started</th><th>Deno</th><th>revision</th>` +
+      `<table><tr><th>series</th><th>at run</th>${
+        mixed ? "<th>device</th>" : ""
+      }<th>started</th><th>Deno</th><th>revision</th>` +
         `<th>before</th><th>after</th><th>change</th><th>p</th>` +
         `<th>changed since the run before</th></tr>${
           steps.map(({ s, st, p }) =>
             `<tr><td class="id">${idHtml(label(s))}</td><td class="n">${p.runId}</td>` +
+            (mixed ? `<td>${escapeHtml(p.deviceKey)}</td>` : "") +
             `<td>${escapeHtml(p.startedAt)}</td><td>${escapeHtml(p.deno)}</td><td>${
               escapeHtml((p.harnessRevision ?? "–").slice(0, 12))
             }</td><td class="n">${num(st.before)}</td><td class="n">${num(st.after)}</td>` +

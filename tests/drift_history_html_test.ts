@@ -180,3 +180,21 @@ Deno.test("history page: the geometric mean's line breaks where its set of cases
   assert.equal((linePaths(one)[0].match(/M/g) ?? []).length, 1);
   assert.doesNotMatch(one, /line breaks/);
 });
+
+Deno.test("history page: with runs of several devices, the steps table names each step's device", async () => {
+  const stepped = series("preset=tiny;b=9", [1, 1.01, 0.99, 1, 3, 3.03, 2.97, 3]);
+  // another device's runs of the same case (a database of two runners)
+  const other: Series = {
+    ...series("preset=tiny;b=8", [5, 5.1, 4.9, 5]),
+    points: series("preset=tiny;b=8", [5, 5.1, 4.9, 5]).points.map((p, i) => ({
+      ...p,
+      runId: 20 + i,
+      deviceKey: "nvidia-h200-4318-9013-vulkan",
+    })),
+  };
+  const html = await historyReportHtml([stepped, other], "median_ms");
+  assert.match(html, /<th>at run<\/th><th>device<\/th>/);
+  assert.match(html, /<td class="n">5<\/td><td>llvmpipe-65541-vulkan<\/td>/);
+  // one device: no such column
+  assert.doesNotMatch(await historyReportHtml([stepped], "median_ms"), /<th>device<\/th>/);
+});
