@@ -74,7 +74,12 @@ export async function writeCompareOutputs(
   outputs: CompareOutputs,
   options: { title?: string; base?: Baseline; current?: Baseline } = {},
 ): Promise<string> {
-  const md = compareToMarkdown(report, { title: options.title });
+  // the rows past the cap are in the JSON report: named where one is written, else how to
+  // get one (compare.md said "see the JSON report" where compare wrote none)
+  const more = outputs.json
+    ? `${outputs.json.slice(outputs.json.lastIndexOf("/") + 1)} lists every one`
+    : "compare --json <file> lists every one";
+  const md = compareToMarkdown(report, { title: options.title, more });
   // An earlier comparison's files go first: one stopped halfway leaves some of its own, never
   // an older compare.html beside this compare.md (each is still written atomically).
   for (const f of [outputs.md, outputs.json, outputs.html]) {

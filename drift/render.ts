@@ -20,6 +20,11 @@ export interface MarkdownOptions {
   maxRows?: number;
   /** Title (default "Drift report"). */
   title?: string;
+  /**
+   * Where the rows past `maxRows` are listed, said after their count (default "see the JSON
+   * report"), e.g. "compare.json lists every one".
+   */
+  more?: string;
 }
 
 const CLASS_LABEL: Readonly<Record<DriftClass, string>> = {
@@ -35,7 +40,12 @@ const CLASS_LABEL: Readonly<Record<DriftClass, string>> = {
 
 const cell = (s: string) => mdCell(s, 1000);
 
-function rows(list: readonly CaseComparison[], max: number, withCause: boolean): string[] {
+function rows(
+  list: readonly CaseComparison[],
+  max: number,
+  withCause: boolean,
+  more: string,
+): string[] {
   const out = withCause
     ? ["| case | class | what moved | attributed to |", "| --- | --- | --- | --- |"]
     : ["| case | what moved |", "| --- | --- |"];
@@ -48,7 +58,7 @@ function rows(list: readonly CaseComparison[], max: number, withCause: boolean):
         : `| ${id} | ${what} |`,
     );
   }
-  if (list.length > max) out.push(`\n… and ${list.length - max} more (see the JSON report)`);
+  if (list.length > max) out.push(`\n… and ${list.length - max} more (${more})`);
   return out;
 }
 
@@ -65,6 +75,7 @@ function rows(list: readonly CaseComparison[], max: number, withCause: boolean):
  */
 export function compareToMarkdown(report: CompareReport, options: MarkdownOptions = {}): string {
   const max = options.maxRows ?? MARKDOWN_ROWS;
+  const more = options.more ?? "see the JSON report";
   const t = report.thresholds;
   const b = report.baseline, c = report.current;
   const lines: string[] = [];
@@ -147,14 +158,14 @@ export function compareToMarkdown(report: CompareReport, options: MarkdownOption
   );
   const moved = report.cases.filter((x) => x.class !== "unchanged" && x.class !== "bits-changed");
   if (moved.length > 0) {
-    lines.push("### Cases that moved", "", ...rows(moved, max, true), "");
+    lines.push("### Cases that moved", "", ...rows(moved, max, true, more), "");
   }
   const bits = report.cases.filter((x) => x.class === "bits-changed");
   if (bits.length > 0) {
     lines.push(
       "### Output bits changed within tolerance (information, not failure)",
       "",
-      ...rows(bits, Math.min(max, 10), false),
+      ...rows(bits, Math.min(max, 10), false, more),
       "",
     );
   }

@@ -619,3 +619,31 @@ Deno.test("baseline update --from-report: a case skipped as expected is counted 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("compare.md's 'and N more' names where every row is: the JSON written, or how to write one", async () => {
+  // compare without --json said "see the JSON report" of a report it had not written
+  const dir = await Deno.makeTempDir();
+  const ids = Array.from({ length: 42 }, (_, i) => A.replace("b=2", `b=${i + 1}`));
+  const base = baselineOf(ids.map((id) => supportedCase(id)));
+  const broken = baselineOf(ids.map((id) => supportedCase(id, { status: "error" })));
+  await Deno.writeTextFile(`${dir}/base.json`, JSON.stringify(base));
+  await Deno.writeTextFile(`${dir}/broken.json`, JSON.stringify(broken));
+  const r = await runCli(["compare", `${dir}/base.json`, `${dir}/broken.json`]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stdout, /… and 2 more \(compare --json <file> lists every one\)/);
+  const j = await runCli([
+    "compare",
+    `${dir}/base.json`,
+    `${dir}/broken.json`,
+    "--json",
+    `${dir}/drift.json`,
+    "--md",
+    `${dir}/drift.md`,
+  ]);
+  assert.equal(j.code, 1, j.stderr);
+  assert.match(
+    await Deno.readTextFile(`${dir}/drift.md`),
+    /… and 2 more \(drift\.json lists every one\)/,
+  );
+  await Deno.remove(dir, { recursive: true });
+});
