@@ -10,7 +10,7 @@
  */
 import { runCommandFor, shellWord } from "./finish_commands.ts";
 import type { RunReport } from "../results/types.ts";
-import { isDirectory, pathExists } from "../util/fs.ts";
+import { isDirectory, lockHeld, pathExists } from "../util/fs.ts";
 
 /** What {@link runFolderReport} found: the report file to read, or why there is none. */
 export type RunFolderReport =
@@ -40,6 +40,14 @@ export async function runFolderReport(
   const file = `${dir}/report.json`;
   if (await pathExists(file)) return { file };
   if (await pathExists(`${dir}/run.json`)) {
+    // A run still writing the folder (its run.lock held): it read as killed, and was told to
+    // rebuild (merge refuses a running folder) or to resume (a second run of it)
+    if (await lockHeld(`${dir}/run.lock`)) {
+      return {
+        problem: "the folder's run is still going (its run.lock is held): its reports are " +
+          "written when it ends; give the folder once it has finished or stopped",
+      };
+    }
     const ended = await endedState(`${dir}/run.json`);
     if (ended !== null) {
       return {

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { runCli } from "./helpers_cli.ts";
 import { DriftInputError, loadComparable } from "../drift/mod.ts";
+import { lockOutDir } from "../runner/out_lock.ts";
 
 const BASELINE = "baselines/llvmpipe-65541-vulkan.json";
 
@@ -66,6 +67,34 @@ Deno.test("compare: a run folder's results.jsonl or summary.md given as a side n
       /not valid JSON .*; give a baseline file, a report\.json or a run output folder$/,
     );
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("compare and history --add given a folder whose run is still going: said so, not 'killed' with merge and resume to run", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mla-compare-going-" });
+  const going = `${dir}/going`;
+  await Deno.mkdir(going);
+  await Deno.writeTextFile(`${going}/run.json`, '{"version":1,"state":"running"}\n');
+  await Deno.writeTextFile(`${going}/results.jsonl`, "");
+  const lock = await lockOutDir(going); // the run writing the folder now
+  try {
+    for (
+      const args of [
+        ["compare", BASELINE, going],
+        ["history", "--db", `${dir}/h.sqlite`, "--add", going],
+      ]
+    ) {
+      const r = await runCli(args);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(
+        r.stderr,
+        new RegExp(`${going}: the folder's run is still going \\(its run\\.lock is held\\)`),
+      );
+      assert.doesNotMatch(r.stderr, /killed|--resume|merge/);
+    }
+  } finally {
+    await lock.release();
     await Deno.remove(dir, { recursive: true });
   }
 });
