@@ -249,6 +249,12 @@ Deno.test("nightly workflow: shards run without --history; merge carries one dat
   // the JUnit check run needs checks: write; the drift report reaches the step summary
   assert.match(mergeJob, /permissions:\n\s+contents: read\n\s+checks: write/);
   assert.match(mergeJob, /cat out\/nightly\/drift\.md >> "\$GITHUB_STEP_SUMMARY"/);
+  // compare refusing its input (exit 2, no drift.md: another device class's runner) left the
+  // step summary without a word of drift
+  assert.match(
+    mergeJob,
+    /else echo "Drift not checked: compare exited \$rc without a report[^"]*" >> "\$GITHUB_STEP_SUMMARY"; fi/,
+  );
   // enough samples for the speed test (run's default 3 never reach p < 0.01)
   assert.match(shardJob, /--repeats 10 /);
   // the nightly's baselines, apart from the smoke matrix's baselines/<device-key>.json
