@@ -706,7 +706,11 @@ Deno.test("html pages of a Chromium run name the browser as the runtime, not Den
   const runtimeRow = (html: string) =>
     /<dt>Runtime<\/dt><dd>([^<]*)<\/dd>/.exec(html)?.[1] ?? "no Runtime fact";
   const one = [supportedCase("preset=tiny;b=1")];
-  const inChromium = baselineOf(one, { fingerprint: lavapipeFingerprint({ browser }) });
+  // a Chromium run's device key ends in -chromium (drift/device_key.ts)
+  const inChromium = baselineOf(one, {
+    deviceKey: "llvmpipe-65541-chromium",
+    fingerprint: lavapipeFingerprint({ browser }),
+  });
   const cmp = compareBaselines(inChromium, inChromium);
   assert.equal(cmp.current.browser, "chromium HeadlessChrome/156.0.8078.114");
   assert.match(
@@ -715,7 +719,7 @@ Deno.test("html pages of a Chromium run name the browser as the runtime, not Den
   );
   assert.match(
     compareToMarkdown(cmp),
-    /Current: `llvmpipe-65541-vulkan`, smoke, chromium HeadlessChrome\/156\.0\.8078\.114, harness on Deno /,
+    /Current: `llvmpipe-65541-chromium`, smoke, chromium HeadlessChrome\/156\.0\.8078\.114, harness on Deno /,
   );
   // Deno's own WebGPU: no browser in the compare JSON, and the page says deno
   const native = compareBaselines(baselineOf(one), baselineOf(one));
