@@ -78,8 +78,13 @@ export function diffFingerprints(a: Fingerprint, b: Fingerprint): FingerprintCha
   // device class and loop budget (overrides such as MLA_HARNESS_DEVICE_CLASS move them).
   // One change per name (`adapter.caps.limits.maxBindingsPerBindGroup 1000 → 1024`): a list
   // of every old value, then of every new one, could not be read across.
+  // A name one side did not record (a report from before the harness recorded it, a limit
+  // requested since) is unknown there, not a change: against an old baseline lavapipe read
+  // "adapter.caps.loopIterationBudget none → 65535" as an adapter or driver change.
   const pa = planCaps(a.adapter), pb = planCaps(b.adapter);
   for (const k of [...new Set([...pa.keys(), ...pb.keys()])]) {
+    // (an absent smCount or deviceClass is what a record says of an unknown one: compared)
+    if ((!pa.has(k) || !pb.has(k)) && k !== "smCount" && k !== "deviceClass") continue;
     cmp(`adapter.caps.${k}`, pa.get(k) ?? null, pb.get(k) ?? null);
   }
   const names = [...new Set([...Object.keys(a.kernelHashes), ...Object.keys(b.kernelHashes)])]
@@ -160,17 +165,23 @@ function clean(revision: string | null): string | null {
 
 /**
  * What the adapter planned with beyond its identity, by name: `limits.<name>`, `smCount`,
- * `deviceClass`, `loopIterationBudget` (those the record has).
+ * `deviceClass`, `loopIterationBudget` (those the record has; null: recorded as none, such
+ * as a GPU's loop budget).
  */
-function planCaps(adapter: unknown): Map<string, string> {
-  const out = new Map<string, string>();
+function planCaps(adapter: unknown): Map<string, string | null> {
+  const out = new Map<string, string | null>();
   if (typeof adapter !== "object" || adapter === null) return out;
   const r = adapter as Record<string, unknown>;
   if (typeof r.limits === "object" && r.limits !== null) {
     for (const [k, v] of Object.entries(r.limits)) out.set(`limits.${k}`, String(v));
   }
-  for (const k of ["smCount", "loopIterationBudget"]) {
-    if (r[k] !== undefined && r[k] !== null) out.set(k, String(r[k]));
+  if (r.smCount !== undefined && r.smCount !== null) out.set("smCount", String(r.smCount));
+  // absent: not measured (a record from before it was); null: measured, none found
+  if (r.loopIterationBudget !== undefined) {
+    out.set(
+      "loopIterationBudget",
+      r.loopIterationBudget === null ? null : String(r.loopIterationBudget),
+    );
   }
   // The class the plans were made for, and who set it: a run without an override recorded
   // none, so MLA_HARNESS_DEVICE_CLASS=gpu on lavapipe read "deviceClass none → gpu", not

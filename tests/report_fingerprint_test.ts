@@ -93,3 +93,37 @@ Deno.test("fingerprint: sha256Hex16 and plainAdapter", async () => {
   assert.deepEqual(plainAdapter(info), { vendor: "mesa", description: "llvmpipe" });
   assert.equal(plainAdapter(null), null);
 });
+
+// Against a baseline from before the loop budget (or a limit) was recorded, compare said
+// "adapter.caps.loopIterationBudget none → 65535": an adapter or driver change that never was.
+Deno.test("fingerprint: a cap one side did not record is unknown there, not a change", () => {
+  const caps = (extra: Record<string, unknown>) => ({
+    vendor: "mesa",
+    description: "llvmpipe (LLVM 15.0.7, 256 bits)",
+    limits: { maxComputeWorkgroupStorageSize: 32768, ...(extra.limits ?? {}) },
+    ...Object.fromEntries(Object.entries(extra).filter(([k]) => k !== "limits")),
+  });
+  const old = fingerprint({ adapter: caps({}) });
+  const now = fingerprint({
+    adapter: caps({ loopIterationBudget: 65535, limits: { maxComputeWorkgroupSizeX: 1024 } }),
+  });
+  const fields = (a: typeof old, b: typeof old) => diffFingerprints(a, b).map((c) => c.field);
+  assert.deepEqual(fields(old, now), []);
+  assert.deepEqual(fields(now, old), []);
+  // recorded on both sides: a budget measured as none (null) against one found is a change
+  const none = fingerprint({
+    adapter: caps({ loopIterationBudget: null, limits: { maxComputeWorkgroupSizeX: 256 } }),
+  });
+  assert.deepEqual(diffFingerprints(none, now), [
+    {
+      field: "adapter.caps.limits.maxComputeWorkgroupSizeX",
+      from: "256",
+      to: "1024",
+    },
+    { field: "adapter.caps.loopIterationBudget", from: null, to: "65535" },
+  ]);
+  // an SM count set on one side only (MLA_HARNESS_SM_COUNT) is still said
+  assert.deepEqual(fields(now, fingerprint({ adapter: caps({ smCount: 132 }) })), [
+    "adapter.caps.smCount",
+  ]);
+});
