@@ -40,6 +40,7 @@ import { checkChromiumFlag } from "./runtime_options.ts";
 import { checkEmptyOptions, checkOptionLikeValues } from "./options.ts";
 import { recordOptionValues, repeatedOptionNotes } from "./repeated_options.ts";
 import { environmentCapsOverrides } from "../gpu/device.ts";
+import { revisionFromEnv } from "../runner/fingerprint.ts";
 import { isStorageFull } from "../util/fs.ts";
 
 /** Dependencies the program needs from outside (the device probe). */
@@ -60,6 +61,9 @@ Environment (for the device the harness runs on; a bad MLA_HARNESS_* value is ex
   MLA_HARNESS_TUNING=<file>       a plan-tuning file ({"knobs": {...}}, tools/tune_plan.ts writes
                                   one): knobs over the adapter's defaults for the GPU-shaped
                                   kernels' plans; explain, devices and the reports name it
+  MLA_HARNESS_REVISION=<commit>   the harness revision to record where git gives none (a copy
+                                  without .git: a container image, a tree sent to another
+                                  machine); 7-40 hex digits, optionally -dirty
   Every command checks them first. \`explain --caps\` and \`--no-device\` decide for another
   device and do not apply them (a caps file takes smCount, deviceClass and tuning keys).
   MLA_HARNESS_CHROMIUM_TIMEOUT=<s>  with --runtime chromium: the time limit of each Chromium
@@ -103,6 +107,7 @@ export function buildProgram(deps: ProgramDeps) {
       // A bad MLA_HARNESS_* value is exit 2 for every command, also where it would not be
       // applied (explain --caps, compare), rather than ignored there.
       environmentCapsOverrides();
+      revisionFromEnv();
     });
   program.addCommand(runCommand().exitOverride());
   program.addCommand(mergeCommand().exitOverride());

@@ -5,6 +5,7 @@
  * @module
  */
 import { backendChoice } from "../gpu/backend_choice.ts";
+import { ConfigError } from "../adapter/errors.ts";
 import { userBackendHashes } from "../kernels/backend_module.ts";
 import { cpus } from "node:os";
 import type { Fingerprint } from "../results/types.ts";
@@ -31,8 +32,9 @@ export interface FingerprintOptions {
 /**
  * Collects the fingerprint of this process: Deno/V8/TypeScript versions, OS, architecture,
  * CPU count and model (from /proc/cpuinfo; "unknown" elsewhere), the adapter as plain
- * data, the harness git revision (`-dirty` when the work tree has changes; null without
- * git or outside a checkout) and the hash of every kernel source.
+ * data, the harness git revision (`-dirty` when the work tree has changes; without git or
+ * outside a checkout the value of {@link REVISION_ENV}, else null) and the hash of every
+ * kernel source.
  *
  * Needs read permission (kernels, /proc/cpuinfo) and run permission for git (without it
  * the revision is null).
@@ -48,11 +50,14 @@ export interface FingerprintOptions {
  * ```
  */
 export async function collectFingerprint(options: FingerprintOptions): Promise<Fingerprint> {
-  const [cpuModel, harnessRevision, kernelHashes] = await Promise.all([
+  const [cpuModel, gitRev, kernelHashes] = await Promise.all([
     readCpuModel(),
     gitRevision(options.repoRoot ?? new URL("../", import.meta.url)),
     hashKernels(options.kernelDir),
   ]);
+  // a copy without git (a container image, the tree sent to a GPU machine) names its revision
+  // through MLA_HARNESS_REVISION; git's own answer, where there is one, is the truth
+  const harnessRevision = gitRev ?? revisionFromEnv() ?? null;
   return {
     runtime: {
       deno: Deno.version.deno,
@@ -145,6 +150,53 @@ export async function hashConfigFiles(
     }
   }
   return digests;
+}
+
+/**
+ * The environment variable that names the harness revision of a copy without git (a container
+ * image, a tree copied to another machine): used only where git gives none.
+ */
+export const REVISION_ENV = "MLA_HARNESS_REVISION";
+
+/**
+ * The revision in MLA_HARNESS_REVISION (a git commit id of 7 to 40 hex digits, optionally
+ * `-dirty`), or undefined when it is not set, empty, or not readable (no env permission for
+ * it). Any other value throws a ConfigError (exit 2), never a revision recorded wrong.
+ *
+ * @example
+ * ```ts
+ * import { revisionOf } from "./fingerprint.ts";
+ * revisionOf("1f2e3d4c5b6a-dirty"); // "1f2e3d4c5b6a-dirty"
+ * revisionOf(undefined); // undefined
+ * ```
+ */
+export function revisionOf(value: string | undefined): string | undefined {
+  if (value === undefined || value.trim() === "") return undefined;
+  const v = value.trim();
+  if (!/^[0-9a-f]{7,40}(-dirty)?$/.test(v)) {
+    throw new ConfigError(REVISION_ENV, [{
+      path: REVISION_ENV,
+      value,
+      message: "must be a git commit id (7 to 40 lowercase hex digits, `git rev-parse HEAD`), " +
+        "optionally followed by -dirty: the harness revision of a copy without git",
+    }], "invalid environment variable");
+  }
+  return v;
+}
+
+/**
+ * {@link revisionOf} of this process's MLA_HARNESS_REVISION (undefined without permission
+ * to read it).
+ *
+ * @example
+ * ```ts
+ * import { revisionFromEnv } from "./fingerprint.ts";
+ * revisionFromEnv(); // undefined unless MLA_HARNESS_REVISION is set
+ * ```
+ */
+export function revisionFromEnv(): string | undefined {
+  const status = Deno.permissions.querySync({ name: "env", variable: REVISION_ENV });
+  return status.state === "granted" ? revisionOf(Deno.env.get(REVISION_ENV)) : undefined;
 }
 
 async function git(cwd: URL, args: string[]): Promise<string | null> {

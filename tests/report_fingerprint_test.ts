@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
-import { collectFingerprint, diffFingerprints, plainAdapter } from "../runner/fingerprint.ts";
+import {
+  collectFingerprint,
+  diffFingerprints,
+  gitRevision,
+  plainAdapter,
+  REVISION_ENV,
+  revisionOf,
+} from "../runner/fingerprint.ts";
+import { ConfigError } from "../adapter/errors.ts";
+import { runCli } from "./helpers_cli.ts";
 import { sha256Hex16 } from "../util/hash.ts";
 import { fingerprint } from "./report_util.ts";
 
@@ -126,4 +135,52 @@ Deno.test("fingerprint: a cap one side did not record is unknown there, not a ch
   assert.deepEqual(fields(now, fingerprint({ adapter: caps({ smCount: 132 }) })), [
     "adapter.caps.smCount",
   ]);
+});
+
+// A copy without .git (a container image, the tree sent to a GPU machine: the committed H200
+// baseline records no revision) recorded harnessRevision null, so compare and history could
+// not tell which harness ran; MLA_HARNESS_REVISION names it there.
+Deno.test("fingerprint: MLA_HARNESS_REVISION names the revision where git gives none, never over git", async () => {
+  const dir = await Deno.makeTempDir();
+  const before = Deno.env.get(REVISION_ENV);
+  try {
+    await Deno.writeTextFile(`${dir}/a.wgsl`, "");
+    const url = new URL(`file://${dir}/`);
+    Deno.env.set(REVISION_ENV, "0123456789abcdef0123456789abcdef01234567-dirty");
+    const copy = await collectFingerprint({ adapter: undefined, kernelDir: url, repoRoot: url });
+    assert.equal(copy.harnessRevision, "0123456789abcdef0123456789abcdef01234567-dirty");
+    // in this checkout git answers, and its answer stands
+    const here = await collectFingerprint({ adapter: undefined, kernelDir: url });
+    assert.equal(here.harnessRevision, await gitRevision(new URL("../", import.meta.url)));
+    assert.notEqual(here.harnessRevision, copy.harnessRevision);
+  } finally {
+    if (before === undefined) Deno.env.delete(REVISION_ENV);
+    else Deno.env.set(REVISION_ENV, before);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("revisionOf: a commit id of 7-40 hex digits, optionally -dirty; anything else is a ConfigError", () => {
+  assert.equal(revisionOf(" 1f2e3d4 "), "1f2e3d4");
+  assert.equal(revisionOf("1f2e3d4c5b6a-dirty"), "1f2e3d4c5b6a-dirty");
+  assert.equal(revisionOf(""), undefined);
+  assert.equal(revisionOf(undefined), undefined);
+  for (const bad of ["main", "v1.2", "1f2e3d", "1F2E3D4C", "1f2e3d4-clean", "a".repeat(41)]) {
+    assert.throws(() => revisionOf(bad), (e: unknown) => {
+      assert.ok(e instanceof ConfigError, bad);
+      assert.match(e.message, /MLA_HARNESS_REVISION.*must be a git commit id/s);
+      return true;
+    });
+  }
+});
+
+Deno.test("CLI: a bad MLA_HARNESS_REVISION is exit 2 naming it, for every command", async () => {
+  const r = await runCli(["compare", "--help"], { MLA_HARNESS_REVISION: "main" });
+  assert.equal(r.code, 0, "--help is no action");
+  const bad = await runCli(["baseline", "key", "baselines/llvmpipe-65541-vulkan.json"], {
+    MLA_HARNESS_REVISION: "main",
+  });
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /MLA_HARNESS_REVISION/);
+  assert.match(bad.stderr, /must be a git commit id/);
 });

@@ -228,6 +228,12 @@ fi
 export PATH=/tmp/deno:$PATH
 # Offline: the carried cache, no registry override, no upgrade check, no prompts.
 export DENO_DIR=$ROOT/.device/deno_dir DENO_NO_UPDATE_CHECK=1 DENO_NO_PROMPT=1
+# The copy here has no .git: the revision prepare_device_carry.sh wrote, for the fingerprints
+if [ -s .device/revision ] && ! git -C "$ROOT" rev-parse HEAD >/dev/null 2>&1; then
+  MLA_HARNESS_REVISION=$(cat .device/revision)
+  export MLA_HARNESS_REVISION
+  echo "harness revision (from .device/revision): $MLA_HARNESS_REVISION"
+fi
 unset NPM_CONFIG_REGISTRY GITHUB_STEP_SUMMARY
 if ! deno --version >/dev/null 2>&1; then
   log "FATAL: no usable deno at $DENO_BIN (is .device carried?)"

@@ -12,6 +12,11 @@
 #                      so are Deno's own caches (a dry run adds them)
 #   .device/libspirv_shim.so  tools/spirv_shim/icd_shim.c built with cc (tools/spirv_audit.ts
 #                      --shim, where the GPU machine has no compiler)
+#   .device/revision   `git rev-parse HEAD` (with -dirty for uncommitted changes): the copy
+#                      that travels has no .git, so gpu_machine_check.sh passes it on as
+#                      MLA_HARNESS_REVISION and the reports and baseline record which harness
+#                      ran (the H200 baseline of session 37 records none); written anew on
+#                      every run of this script, so run it right before the device run
 #   .gl/               the Vulkan/GL loader packages the device README names (apt-get download)
 #
 # What travels is every tracked file, every untracked file git does not ignore, and the carried
@@ -39,6 +44,10 @@ command -v deno >/dev/null || { echo "prepare_device_carry: no deno on PATH" >&2
 command -v xz >/dev/null || { echo "prepare_device_carry: no xz (apt-get install xz-utils)" >&2; exit 2; }
 
 mkdir -p .device/deno_dir .gl
+rev=$(git rev-parse HEAD)
+if [ -n "$(git status --porcelain)" ]; then rev=$rev-dirty; fi
+echo "$rev" >.device/revision
+echo "harness revision $rev in .device/revision"
 if ! [ -s .device/deno.xz ]; then
   echo "compressing $(readlink -f "$(command -v deno)") into .device/deno.xz"
   xz -T0 -9 -c "$(readlink -f "$(command -v deno)")" >.device/deno.xz.part
