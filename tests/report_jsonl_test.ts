@@ -133,8 +133,11 @@ Deno.test("json: report.json is written atomically and read back; errors name th
     assert.deepEqual(names, ["report.json"]);
 
     await assert.rejects(readReportJson(`${dir}/nope.json`), /nope\.json: missing/);
-    await Deno.writeTextFile(path, "{");
+    await Deno.writeTextFile(path, "{nope}");
     await assert.rejects(readReportJson(path), /report\.json: not valid JSON/);
+    // one that ends partway through (a partial copy, a write lost in a crash) is said so
+    await Deno.writeTextFile(path, "{");
+    await assert.rejects(readReportJson(path), /report\.json: half-written: it ends partway/);
     await Deno.writeTextFile(path, JSON.stringify({ ...r, matrixIds: "all" }));
     await assert.rejects(readReportJson(path), /report\.json: not a run report: field "matrixIds"/);
   });
