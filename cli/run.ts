@@ -184,7 +184,8 @@ export function runExitCode(totals: { fail: number; unexpected: number; error: n
 /**
  * What `run --plant-fault` says when no case failed: the fault slipped through (exit 4), and
  * the cases that ran with it and passed (the first five named), apart from those that ran
- * the clean kernels; where every case ran the clean kernels, a warning (nothing slipped).
+ * the clean kernels or a backend no input shows it on; where every case was such, a warning
+ * (nothing slipped).
  *
  * @example
  * ```ts
@@ -212,14 +213,15 @@ export function uncaughtFaultLine(
   const shown = missed.slice(0, 5).join(", ") +
     (missed.length > 5 ? ` and ${missed.length - 5} more` : "");
   const clean = report.results.length - missed.length;
-  // cases that ran the clean kernels cannot catch it: not a fault that slipped through
+  // cases that ran the clean kernels (or a backend blind to it) cannot catch it: not a fault
+  // that slipped through
   if (missed.length === 0) {
     return `warning: --plant-fault ${report.plantedFault}: every case that ran (${clean}) ` +
-      "ran the clean kernels, so this run says nothing of the checks catching it";
+      "could not show it, so this run says nothing of the checks catching it";
   }
   return `error: --plant-fault ${report.plantedFault} was not caught: no case failed; the ` +
     `${plural(missed.length, "case")} that ran with it passed (${shown})` +
-    (clean > 0 ? `, ${clean} ran the clean kernels` : "") +
+    (clean > 0 ? `, ${clean} could not show it` : "") +
     `, so this run does not show the checks catching it: its cases may not reach the ` +
     `faulted code (the fault: ${description}); exit 4`;
 }
@@ -366,9 +368,10 @@ export function runCommand() {
         "run the cases with a planted fault, on the backend of the fault's kernel family " +
           "(a fault that rewrites a kernel file refuses another --backend); the run must turn " +
           "red: proves the checks work (exit 1: caught, its cases failed; exit 4: no case " +
-          "failed, the fault slipped through, the cases that ran with it named). A case whose " +
-          "kernels do not execute it runs clean (warned, and counted in the reports); a " +
-          "selection where none does is exit 2",
+          "failed, the fault slipped through, the cases that ran with it named). A case that " +
+          "cannot show it (its kernels do not execute it, or its backend runs it where no " +
+          "input shows it) is warned of and counted in the reports; a selection where none " +
+          "can is exit 2",
       ).choices(ALL_FAULTS.map((f) => f.id)),
     )
     .option(

@@ -114,7 +114,7 @@ export function cleanReasonCounts(
 
 /**
  * What summary.md and report.html say of a run's planted fault after its id: which cases
- * ran with it and, from `plantedFaultClean`, how many ran the clean kernels and why (a
+ * ran with it and, from `plantedFaultClean`, how many could not show it and why (a
  * report written before that was recorded says only that such cases may exist). Plain text
  * (the caller escapes it); null without a planted fault.
  *
@@ -142,9 +142,9 @@ export function plantedFaultText(
   if (clean.length === 0) return `every case ran with it, ${caught}`;
   const reasons = [...cleanReasonCounts(clean)].map(([reason, k]) => `${k} × ${reason}`);
   const total = report.shardIds.length;
-  return `every case ran with it whose kernels execute it, ${caught} ${clean.length} of ` +
-    `${plural(total, "case")} ${clean.length === 1 ? "does" : "do"} not execute it and ran ` +
-    `the clean kernels (${reasons.join("; ")}): their passes say nothing about the checks.`;
+  return `every case ran with it that can show it, ${caught} ${clean.length} of ` +
+    `${plural(total, "case")} cannot show it (${reasons.join("; ")}): their passes say ` +
+    "nothing about the checks.";
 }
 
 /**

@@ -234,8 +234,9 @@ export interface RunReport {
    */
   readonly plantedFault?: string;
   /**
-   * With `plantedFault`: the cases of the run whose kernels do not execute the fault (they
-   * ran the clean kernels, so their passes say nothing about the checks), each with why
+   * With `plantedFault`: the cases of the run that cannot show the fault (their kernels do
+   * not execute it and ran clean, or their backend runs it where no input shows it, so their
+   * passes say nothing about the checks), each with why
    * (`run` warns of them as it starts), in matrix order; empty when every case executes it.
    * Absent without a planted fault, and in reports written before it was recorded.
    */

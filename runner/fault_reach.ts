@@ -87,7 +87,13 @@ export interface FaultReachOptions {
   backend?: BackendId;
 }
 
-/** Why a resolved case would not run the fault, or null when it would (mirrors runCase). */
+/** What a reason says of a case whose backend runs the fault where no input shows it. */
+const BLIND = "which executes it but no input can show it there";
+
+/**
+ * Why a resolved case would not run the fault, or cannot show it, or null when it would
+ * (mirrors runCase).
+ */
 function missOfPlan(c: Case, fault: Fault, r: Resolution, override?: BackendId): string | null {
   if (r.kind === "unsupported") {
     return `refused by ${r.backend} (${[...new Set(r.reasons.map((x) => x.code))].join(", ")})`;
@@ -101,9 +107,11 @@ function missOfPlan(c: Case, fault: Fault, r: Resolution, override?: BackendId):
   if (fault.apply.kind === "plan") {
     return c.params.mode === "layer" ? "mode layer (plan faults apply to attention only)" : null;
   }
-  return mayCompile(r.backend, fault.apply.file)
-    ? null
-    : `runs on ${r.backend}, which does not compile ${fault.apply.file}`;
+  if (!mayCompile(r.backend, fault.apply.file)) {
+    return `runs on ${r.backend}, which does not compile ${fault.apply.file}`;
+  }
+  const blind = fault.blindOn?.[r.backend];
+  return blind === undefined ? null : `runs on ${r.backend}, ${BLIND} (${blind})`;
 }
 
 /** Why one case would not run the fault, or null when it would. */
@@ -222,14 +230,15 @@ export async function faultMissCounts(
 }
 
 /**
- * The warning for the cases of a run that would not execute its planted fault (from
- * {@link faultMissCounts}), or null when every case would.
+ * The warning for the cases of a run that cannot show its planted fault (from
+ * {@link faultMissCounts}: their kernels do not execute it, or run it on a backend no input
+ * shows it on), or null when every case can.
  *
  * @example
  * ```ts
  * import { faultMissWarning } from "./fault_reach.ts";
  * faultMissWarning("kpe-left-out", 4, new Map([["runs on wgsl-expanded, which does not compile absorbed.wgsl", 2]]));
- * // "warning: --plant-fault kpe-left-out: 2 of 4 cases do not execute it and run the clean kernels (2 × runs on ..."
+ * // "warning: --plant-fault kpe-left-out: 2 of 4 cases cannot show it (2 × runs on ..."
  * ```
  */
 export function faultMissWarning(
@@ -240,9 +249,8 @@ export function faultMissWarning(
   const n = [...why.values()].reduce((a, b) => a + b, 0);
   if (n === 0) return null;
   const reasons = [...why].map(([reason, k]) => `${k} × ${reason}`).join("; ");
-  const verbs = n === 1 ? "does not execute it and runs" : "do not execute it and run";
   return `warning: --plant-fault ${faultId}: ${n} of ${total} ${nounFor(total, "case")} ` +
-    `${verbs} the clean kernels (${reasons}): their passes say nothing about the checks`;
+    `cannot show it (${reasons}): their passes say nothing about the checks`;
 }
 
 /** Where a fault would show: the file it rewrites and the backends that compile it. */
@@ -254,11 +262,12 @@ function faultHome(fault: Fault): string {
     return `it changes what the kernel is given in an attention case run on the GPU; ${where}`;
   }
   const backends = backendsCompiling(fault.apply.file);
+  const blind = Object.keys(fault.blindOn ?? {});
   return `it rewrites ${fault.apply.file}, which ${
     backends.length === 0
       ? "no backend compiles"
       : `only ${backends.join(", ")} ${backends.length === 1 ? "compiles" : "compile"}`
-  }; ${where}`;
+  }${blind.length === 0 ? "" : ` (no input shows it on ${blind.join(", ")})`}; ${where}`;
 }
 
 /**
@@ -281,19 +290,25 @@ export async function checkFaultReached(
   if (cases.length === 0) return;
   const why = await faultMiss(cases, fault, caps, options);
   if (why === null) return;
+  // some case would execute it, on a backend where no input shows it
+  const show = [...why.keys()].some((reason) => reason.includes(BLIND));
   throw new ConfigError("--plant-fault", [
     ...[...why].map(([reason, n]) => ({
       path: fault.id,
       value: n,
-      message: `${nounFor(n, "case")} would not run it: ${reason}`,
+      message: `${nounFor(n, "case")} would ${
+        reason.includes(BLIND) ? "not show" : "not run"
+      } it: ${reason}`,
     })),
     {
       path: fault.id,
       value: cases.length,
       message: (cases.length === 1
-        ? "selected case in all, which would not execute the fault, so the run "
-        : "selected cases in all, none of which would execute the fault, so the run ") +
+        ? `selected case in all, which would not ${show ? "show" : "execute"} the fault, so ` +
+          "the run "
+        : `selected cases in all, none of which would ${show ? "show" : "execute"} the ` +
+          "fault, so the run ") +
         `could only pass; ${faultHome(fault)}`,
     },
-  ], `${fault.id} would never execute in this run`);
+  ], `${fault.id} would never ${show ? "show" : "execute"} in this run`);
 }

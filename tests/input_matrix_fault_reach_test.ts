@@ -86,6 +86,43 @@ Deno.test({
   },
 });
 
+Deno.test("a case whose backend runs the fault where no input shows it cannot show it: counted, not 'ran with it'", async () => {
+  // gemm_softmax.wgsl: both gemm backends compile it, but wgsl-expanded-gemm's values pass
+  // weighs only the keys each query sees, so slots kept past them never reach the output.
+  // Its expanded cases all passed and the run said the checks let the fault through (exit 4).
+  const kept = fault("gemm-masked-slots-kept");
+  const blind = "runs on wgsl-expanded-gemm, which executes it but no input can show it " +
+    "there (its values pass weighs only the keys each query sees (weigh4_seen), so the slots " +
+    "past them are never read)";
+  for (const on of [caps, H100_CAPS]) {
+    const expanded = cases({ ...tiny, path: "expanded" });
+    assert.deepEqual([...(await faultMissCounts(expanded, kept, on))], [[blind, 1]]);
+    await assert.rejects(
+      () => checkFaultReached(expanded, kept, on),
+      (e: unknown) => {
+        assert.ok(e instanceof ConfigError, String(e));
+        assert.match(e.message, /gemm-masked-slots-kept would never show in this run/);
+        assert.match(e.message, /1 case would not show it: runs on wgsl-expanded-gemm/);
+        assert.match(e.message, /\(no input shows it on wgsl-expanded-gemm\)/);
+        return true;
+      },
+    );
+    // mixed with an absorbed case: that one runs it on wgsl-absorbed-gemm and can show it
+    const both = cases({ ...tiny, path: ["expanded", "absorbed"] });
+    assert.equal(await faultMiss(both, kept, on), null);
+    assert.match(
+      faultMissWarning(kept.id, 2, await faultMissCounts(both, kept, on)) ?? "",
+      /1 of 2 cases cannot show it \(1 × runs on wgsl-expanded-gemm, which executes it but/,
+    );
+  }
+  // a blind backend must be one that compiles the file (else the reason would be the other)
+  for (const f of ALL_FAULTS) {
+    for (const b of Object.keys(f.blindOn ?? {})) {
+      assert.ok(f.apply.kind === "source" && backendsCompiling(f.apply.file).includes(b), f.id);
+    }
+  }
+});
+
 Deno.test("faultMissCounts asks every case; faultMissWarning names how many run clean and why", async () => {
   const kpe = fault("kpe-left-out");
   const both = cases({ ...tiny, path: ["expanded", "absorbed"] });
@@ -93,9 +130,9 @@ Deno.test("faultMissCounts asks every case; faultMissWarning names how many run 
   assert.deepEqual([...why], [["runs on wgsl-expanded, which does not compile absorbed.wgsl", 1]]);
   assert.equal(
     faultMissWarning("kpe-left-out", both.length, why),
-    "warning: --plant-fault kpe-left-out: 1 of 2 cases does not execute it and runs the clean " +
-      "kernels (1 × runs on wgsl-expanded, which does not compile absorbed.wgsl): their passes " +
-      "say nothing about the checks",
+    "warning: --plant-fault kpe-left-out: 1 of 2 cases cannot show it (1 × runs on " +
+      "wgsl-expanded, which does not compile absorbed.wgsl): their passes say nothing about " +
+      "the checks",
   );
   const absorbed = cases({ ...tiny, path: "absorbed" });
   assert.equal(
@@ -125,12 +162,12 @@ Deno.test({
       assert.equal(r.code, 1, r.stderr);
       assert.match(
         r.stderr,
-        /warning: --plant-fault kpe-left-out: 1 of 2 cases does not execute it and runs the clean kernels \(1 × runs on wgsl-expanded, which does not compile absorbed\.wgsl\)/,
+        /warning: --plant-fault kpe-left-out: 1 of 2 cases cannot show it \(1 × runs on wgsl-expanded, which does not compile absorbed\.wgsl\)/,
       );
       const summary = await Deno.readTextFile(`${dir}/summary.md`);
-      assert.match(summary, /every case ran with it whose kernels execute it/);
+      assert.match(summary, /every case ran with it that can show it/);
       // recorded, so the reports count them after the terminal is gone
-      assert.match(summary, /1 of 2 cases does not execute it and ran the clean kernels/);
+      assert.match(summary, /1 of 2 cases cannot show it/);
       const report = JSON.parse(await Deno.readTextFile(`${dir}/report.json`));
       assert.deepEqual(
         report.plantedFaultClean.map((c: { id: string }) => c.id.includes("path=expanded")),
@@ -268,7 +305,7 @@ Deno.test("run --help: --plant-fault says not every case runs the fault, and whe
   assert.doesNotMatch(help, /run every case with a planted fault/);
   assert.match(
     help,
-    /A case whose kernels do not execute it runs clean \(warned, and counted in the reports\); a selection where none does is exit 2/,
+    /A case that cannot show it \(its kernels do not execute it, or its backend runs it where no input shows it\) is warned of and counted in the reports; a selection where none can is exit 2/,
   );
   // a fault no case caught was exit 0 with a warning: now its own code, said
   assert.match(
@@ -286,7 +323,7 @@ Deno.test("uncaughtFaultLine: a case that ran the clean kernels did not let the 
   );
   assert.match(
     line,
-    /^error: --plant-fault kpe-left-out was not caught: no case failed; the 1 case that ran with it passed \(a\), 1 ran the clean kernels, /,
+    /^error: --plant-fault kpe-left-out was not caught: no case failed; the 1 case that ran with it passed \(a\), 1 could not show it, /,
   );
   assert.match(line, /\(the fault: drops k_pe\); exit 4$/);
   // every case clean: nothing slipped through, a warning
@@ -296,7 +333,7 @@ Deno.test("uncaughtFaultLine: a case that ran the clean kernels did not let the 
       plantedFaultClean: clean,
       results: [pass("b")],
     }, "x"),
-    /^warning: --plant-fault kpe-left-out: every case that ran \(1\) ran the clean kernels/,
+    /^warning: --plant-fault kpe-left-out: every case that ran \(1\) could not show it/,
   );
   // a stopped run (exit 130): not "exit 4", the cases not run may catch it
   const stopped = uncaughtFaultLine(
