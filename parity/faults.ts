@@ -426,7 +426,9 @@ export const FAULTS: readonly Fault[] = [
       file: "up_proj.wgsl",
       pattern: "let v1 = x[x1 + j];",
       replacement: "let v1 = x[x0 + j];",
-      scenario: TINY_ABSORBED_MTP,
+      // up_proj.wgsl is the up-projection of cpu-class plans only (a gpu-class plan's is
+      // up_proj_split.wgsl)
+      scenario: { ...TINY_ABSORBED_MTP, deviceClass: "cpu" },
     },
   ),
   sourceFault(
@@ -482,7 +484,9 @@ export const FAULTS: readonly Fault[] = [
       file: "absorb_q.wgsl",
       pattern: "let b3 = ldw(w, c3);",
       replacement: "let b3 = ldw(w, c0);",
-      scenario: TINY_ABSORBED_MTP,
+      // absorb_q.wgsl is the query absorption of cpu-class plans only (a gpu-class plan's is
+      // absorb_q_split.wgsl)
+      scenario: { ...TINY_ABSORBED_MTP, deviceClass: "cpu" },
     },
   ),
   sourceFault(

@@ -253,6 +253,33 @@ Deno.test("a fault in code only one device class runs misses a device of the oth
   }
 });
 
+Deno.test("a fault in the one-lane query absorption or up-projection misses a gpu-class device", async () => {
+  // absorb_q.wgsl and up_proj.wgsl run in cpu-class plans only (a gpu-class plan takes their
+  // split forms, adapter/harness_tiles.ts): with MLA_HARNESS_DEVICE_CLASS=gpu, --plant-fault
+  // up-proj-token-tile-aliased said "the 1 case that ran with it passed ... exit 4", though
+  // no case compiled up_proj.wgsl
+  const oneLane = { "absorb_q.wgsl": "cpu", "up_proj.wgsl": "cpu" } as Record<string, string>;
+  const split = { "absorb_q_split.wgsl": "gpu", "up_proj_split.wgsl": "gpu" } as Record<
+    string,
+    string
+  >;
+  const files = { ...oneLane, ...split };
+  const checked = ALL_FAULTS.filter((f) =>
+    f.apply.kind === "source" && Object.hasOwn(files, f.apply.file)
+  );
+  assert.ok(checked.length >= 8, `${checked.length}`);
+  for (const f of checked) {
+    const file = f.apply.kind === "source" ? f.apply.file : "";
+    assert.equal(f.scenario.deviceClass, files[file], `${f.id} (${file})`);
+  }
+  const absorbed = cases({ ...tiny, path: "absorbed" });
+  for (const id of ["up-proj-token-tile-aliased", "absorb-q-column-tile-shifted"]) {
+    const miss = await faultMiss(absorbed, fault(id), H100_CAPS);
+    assert.match(miss ? [...miss.keys()].join() : "", /runs only in cpu-class plans/, id);
+    assert.equal(await faultMiss(absorbed, fault(id), caps), null, id);
+  }
+});
+
 Deno.test("--plant-fault with a --backend that never compiles the fault's file: exit 2", () => {
   checkBackendCompiles("kpe-left-out", "absorbed.wgsl", "wgsl-absorbed");
   for (const backend of ["wgsl-expanded", "cpu-reference"]) {
