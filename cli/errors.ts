@@ -15,9 +15,9 @@ export const EXIT = {
   /** Infrastructure: no adapter, device lost repeatedly; for `explain`, unsupported. */
   infra: 3,
   /**
-   * `run --plant-fault` (and `merge` of its shards) where no case failed, `layer
-   * --plant-fault` whose check passed: the fault slipped through the checks (a caught fault is
-   * 1, as any failing case).
+   * `run --plant-fault` (and `merge` of its shards) where no case failed a parity check (some
+   * passed with it, or errored), `layer --plant-fault` whose check passed: the fault slipped
+   * through the checks (a caught fault is 1, as any failing case).
    */
   faultUncaught: 4,
 } as const;

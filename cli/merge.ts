@@ -19,7 +19,7 @@ import { BENCH_ONLY_FILES, OutputPathError, prepareOutputDir } from "../report/o
 import { CliError, EXIT } from "./errors.ts";
 import { lockHeld } from "../util/fs.ts";
 import { runExitCode, uncaughtFaultLine } from "./run.ts";
-import { faultMissedBy, faultUncaught } from "../report/verdict.ts";
+import { faultSlipped, faultUncaught } from "../report/verdict.ts";
 import { ALL_FAULTS } from "../parity/faults.ts";
 import { plural } from "../util/plural.ts";
 import { countsText } from "../report/totals.ts";
@@ -262,7 +262,7 @@ export function mergeCommand() {
       }
       Deno.exitCode = m.missing.length > 0
         ? 1
-        : slipped && faultMissedBy(m.report).length > 0
+        : slipped && faultSlipped(m.report)
         ? EXIT.faultUncaught
         : runExitCode(m.report.totals);
     });

@@ -22,7 +22,7 @@ import { countsText } from "../report/totals.ts";
 import { PROGRESS_MODES } from "../report/progress.ts";
 import { prepareOutputDir } from "../report/output_paths.ts";
 import { finishCommands } from "../report/finish_commands.ts";
-import { faultMissedBy, faultUncaught } from "../report/verdict.ts";
+import { faultMissedBy, faultSlipped, faultUncaught, faultUncheckedBy } from "../report/verdict.ts";
 import { writeRunReports } from "../report/run_reports.ts";
 import { DEFAULT_CASE_TIMEOUT_S, runMatrix, selectCases } from "../runner/run_matrix.ts";
 import { backendsCompiling, mayCompile } from "../runner/fault_reach.ts";
@@ -210,20 +210,36 @@ export function uncaughtFaultLine(
       "catch it (--resume runs them)";
   }
   const missed = faultMissedBy(report);
-  const shown = missed.slice(0, 5).join(", ") +
-    (missed.length > 5 ? ` and ${missed.length - 5} more` : "");
-  const clean = report.results.length - missed.length;
+  const unchecked = faultUncheckedBy(report);
+  const five = (ids: string[]) =>
+    ids.slice(0, 5).join(", ") + (ids.length > 5 ? ` and ${ids.length - 5} more` : "");
+  const clean = report.results.length - missed.length - unchecked.length;
   // cases that ran the clean kernels (or a backend blind to it) cannot catch it: not a fault
   // that slipped through
-  if (missed.length === 0) {
+  if (missed.length === 0 && unchecked.length === 0) {
     return `warning: --plant-fault ${report.plantedFault}: every case that ran (${clean}) ` +
       "could not show it, so this run says nothing of the checks catching it";
   }
-  return `error: --plant-fault ${report.plantedFault} was not caught: no case failed; the ` +
-    `${plural(missed.length, "case")} that ran with it passed (${shown})` +
-    (clean > 0 ? `, ${clean} could not show it` : "") +
-    `, so this run does not show the checks catching it: its cases may not reach the ` +
-    `faulted code (the fault: ${description}); exit 4`;
+  // a case that errored (a timeout, a compile error) was no check catching the fault: it
+  // was exit 1, the self-test's "caught"
+  const parts = [
+    missed.length > 0
+      ? `the ${plural(missed.length, "case")} that ran with it passed (${five(missed)})`
+      : "",
+    unchecked.length > 0
+      ? `${plural(unchecked.length, "case")} errored or ${
+        unchecked.length === 1 ? "was" : "were"
+      } decided other than expected (${five(unchecked)}), which is not a check catching it`
+      : "",
+    clean > 0 ? `${clean} could not show it` : "",
+  ].filter(Boolean).join(", ");
+  return `error: --plant-fault ${report.plantedFault} was not caught: ` +
+    `${unchecked.length > 0 ? "no parity check failed" : "no case failed"}; ${parts}, so ` +
+    "this run does not show the checks catching it: " +
+    (missed.length > 0
+      ? "its cases may not reach the faulted code"
+      : "fix what the errors say and run it again") +
+    ` (the fault: ${description}); exit 4`;
 }
 
 /**
@@ -292,13 +308,14 @@ export function runCommand() {
         "once; both keep everything " +
         "finished and write the reports, marked interrupted. A folder holding a half-finished " +
         "run needs --resume or --force; a finished run there is replaced. Exit codes: 0 all " +
-        "pass; 1 a parity failure, an unexpected support decision, a case error, or a --backend " +
+        "pass; 1 a parity failure, an unexpected support decision, a case error (with " +
+        "--plant-fault and no parity failure: 4), or a --backend " +
         "that ran none of the cases expected to run, for reasons other than what the device " +
         "lacks (a --backend-module whose backend ran none is a warning); " +
         "2 bad input " +
         "(an unusable --out included); 3 no adapter, repeated device loss or timeouts, or a " +
         "full disk (results.jsonl keeps what was written: --resume runs the rest); 4 a " +
-        "--plant-fault no case caught; 130 interrupted by SIGINT (also during the last case, " +
+        "--plant-fault no parity check caught; 130 interrupted by SIGINT (also during the last case, " +
         "which then finishes and the reports are complete, said so); 143 by SIGTERM.",
     )
     .option(
@@ -368,7 +385,8 @@ export function runCommand() {
         "run the cases with a planted fault, on the backend of the fault's kernel family " +
           "(a fault that rewrites a kernel file refuses another --backend); the run must turn " +
           "red: proves the checks work (exit 1: caught, its cases failed; exit 4: no case " +
-          "failed, the fault slipped through, the cases that ran with it named). A case that " +
+          "failed, the fault slipped through, the cases that ran with it named, or those " +
+          "that errored: an error is not a check catching it). A case that " +
           "cannot show it (its kernels do not execute it, or its backend runs it where no " +
           "input shows it) is warned of and counted in the reports; a selection where none " +
           "can is exit 2",
@@ -532,7 +550,7 @@ export function runCommand() {
         // the checks having caught it
         const missed = fault !== undefined && faultUncaught(report);
         if (missed) console.error(uncaughtFaultLine(report, fault.description));
-        const uncaught = missed && !report.interrupted && faultMissedBy(report).length > 0;
+        const uncaught = !report.interrupted && faultSlipped(report);
         // a stopped run: the command that finishes it, which summary.md and report.html give
         // (the terminal said only how many cases were not run)
         if (report.interrupted) {

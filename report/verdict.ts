@@ -82,9 +82,13 @@ export function runVerdict(report: RunReport, options: RunVerdictOptions = {}): 
     : null;
   // a planted fault no case failed on: the run proves nothing about the checks, where a
   // green page read as the proof (`run --plant-fault`: "the run must turn red")
-  const uncaught = faultUncaught(report)
-    ? `The planted fault ${report.plantedFault} was not caught: no case failed.`
-    : null;
+  const errored = faultUncaught(report) ? faultUncheckedBy(report).length : 0;
+  const uncaught = !faultUncaught(report)
+    ? null
+    : errored > 0
+    ? `The planted fault ${report.plantedFault} was not caught: no parity check failed ` +
+      `(${errored} errored or decided other than expected, which is not a check catching it).`
+    : `The planted fault ${report.plantedFault} was not caught: no case failed.`;
   const headline = [coverage, failed, uncaught].filter((x) => x !== null).join(" ") || null;
   return {
     level: bad ? "bad" : verified < selected || uncaught !== null ? "warn" : "ok",
@@ -125,10 +129,17 @@ export function cleanReasonCounts(
  * ```
  */
 export function plantedFaultText(
-  report: Pick<RunReport, "plantedFault" | "plantedFaultClean" | "shardIds" | "results">,
+  report: Pick<RunReport, "plantedFault" | "plantedFaultClean" | "shardIds"> & {
+    readonly results: readonly Pick<RunReport["results"][number], "id" | "status">[];
+  },
 ): string | null {
   if (report.plantedFault === undefined) return null;
-  const caught = faultUncaught(report)
+  const errored = faultUncheckedBy(report).length;
+  const caught = faultUncaught(report) && errored > 0
+    ? `but no parity check failed (${plural(errored, "case")} errored or ` +
+      "decided other than expected, which is not a check catching it), so this run does not " +
+      "show the checks catching it."
+    : faultUncaught(report)
     ? "but no case failed, so this run does not show the checks catching it: the cases that " +
       "compile its kernels may not reach the faulted code (run warned of it with what the " +
       "fault changes)."
@@ -148,14 +159,16 @@ export function plantedFaultText(
 }
 
 /**
- * Whether a `run --plant-fault` run ended with no case failed, errored or decided other than
- * expected: the fault went uncaught (the selected cases may not reach the faulted code).
- * False without a planted fault, or with no result.
+ * Whether a `run --plant-fault` run ended with no parity check failed (no case `fail`): the
+ * fault went uncaught (the selected cases may not reach the faulted code, or they errored or
+ * were decided other than expected, which is no check catching it). False without a planted
+ * fault, or with no result.
  *
  * @example
  * ```ts
  * import { faultUncaught } from "./verdict.ts";
  * faultUncaught({ plantedFault: "lse-offset", results: [] }); // false: nothing ran
+ * faultUncaught({ plantedFault: "lse-offset", results: [{ status: "error" }] }); // true
  * ```
  */
 export function faultUncaught(
@@ -164,7 +177,52 @@ export function faultUncaught(
   },
 ): boolean {
   return report.plantedFault !== undefined && report.results.length > 0 &&
-    report.results.every((r) => r.status === "pass");
+    report.results.every((r) => r.status !== "fail");
+}
+
+/**
+ * The cases of a `run --plant-fault` run whose parity was never checked: they errored (a
+ * timeout, a compile error, the fault's pattern gone) or were decided other than expected,
+ * in the run's order. Empty without a planted fault.
+ *
+ * @example
+ * ```ts
+ * import { faultUncheckedBy } from "./verdict.ts";
+ * faultUncheckedBy({
+ *   plantedFault: "lse-offset",
+ *   results: [{ id: "a", status: "pass" }, { id: "b", status: "error" }],
+ * }); // ["b"]
+ * ```
+ */
+export function faultUncheckedBy(
+  report: Pick<RunReport, "plantedFault"> & {
+    readonly results: readonly Pick<RunReport["results"][number], "id" | "status">[];
+  },
+): string[] {
+  if (report.plantedFault === undefined) return [];
+  return report.results.filter((r) => r.status === "error" || r.status === "unexpected")
+    .map((r) => r.id);
+}
+
+/**
+ * Whether a `run --plant-fault` run (or a merge of its shards) answers exit 4: no parity check
+ * failed ({@link faultUncaught}) and some case ran with the fault and passed
+ * ({@link faultMissedBy}) or was never checked ({@link faultUncheckedBy}). A run whose every
+ * case ran the clean kernels is not one (a warning: nothing slipped through).
+ *
+ * @example
+ * ```ts
+ * import { faultSlipped } from "./verdict.ts";
+ * faultSlipped({ plantedFault: "f", results: [{ id: "a", status: "error" }] }); // true
+ * ```
+ */
+export function faultSlipped(
+  report: Pick<RunReport, "plantedFault" | "plantedFaultClean"> & {
+    readonly results: readonly Pick<RunReport["results"][number], "id" | "status">[];
+  },
+): boolean {
+  return faultUncaught(report) &&
+    (faultMissedBy(report).length > 0 || faultUncheckedBy(report).length > 0);
 }
 
 /**

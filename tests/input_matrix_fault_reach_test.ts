@@ -18,6 +18,7 @@ import {
   faultMissCounts,
   faultMissWarning,
 } from "../runner/fault_reach.ts";
+import { faultSlipped, faultUncaught, plantedFaultText } from "../report/verdict.ts";
 import { H100_CAPS, LAVAPIPE_CAPS as caps } from "./caps_fixtures.ts";
 import { runCli } from "./helpers_cli.ts";
 
@@ -337,7 +338,7 @@ Deno.test("run --help: --plant-fault says not every case runs the fault, and whe
   // a fault no case caught was exit 0 with a warning: now its own code, said
   assert.match(
     help,
-    /exit 1: caught, its cases failed; exit 4: no case failed, the fault slipped through/,
+    /exit 1: caught, its cases failed; exit 4: no case failed, the fault slipped through, the cases that ran with it named, or those that errored: an error is not a check catching it/,
   );
 });
 
@@ -378,6 +379,76 @@ Deno.test("uncaughtFaultLine: a case that ran the clean kernels did not let the 
     uncaughtFaultLine({ plantedFault: "f", plantedFaultClean: [], results: six }, "x"),
     /the 6 cases that ran with it passed \(a, c, d, e, f and 1 more\), so/,
   );
+});
+
+Deno.test("a --plant-fault run whose only non-passing cases errored was not caught: said, exit 4", () => {
+  const res = (id: string, status: "pass" | "fail" | "error" | "unexpected") => ({ id, status });
+  const errored = {
+    plantedFault: "kpe-left-out",
+    plantedFaultClean: [],
+    results: [res("a", "error"), res("b", "pass")],
+  };
+  // it was exit 1 and "its failures show the checks catching the fault": a timeout or a
+  // compile error (or the fault's pattern gone) read as the self-test's "caught"
+  assert.equal(faultUncaught(errored), true);
+  assert.equal(faultSlipped(errored), true);
+  assert.equal(
+    uncaughtFaultLine(errored, "drops k_pe"),
+    "error: --plant-fault kpe-left-out was not caught: no parity check failed; the 1 case " +
+      "that ran with it passed (b), 1 case errored or was decided other than expected (a), " +
+      "which is not a check catching it, so this run does not show the checks catching it: " +
+      "its cases may not reach the faulted code (the fault: drops k_pe); exit 4",
+  );
+  const only = { ...errored, results: [res("a", "error"), res("c", "unexpected")] };
+  assert.match(
+    uncaughtFaultLine(only, "x"),
+    /no parity check failed; 2 cases errored or were decided other than expected \(a, c\), which is not a check catching it, so this run does not show the checks catching it: fix what the errors say and run it again \(the fault: x\); exit 4$/,
+  );
+  assert.match(
+    plantedFaultText({ ...only, shardIds: ["a", "c"] }) ?? "",
+    /but no parity check failed/,
+  );
+  // a parity failure beside the error: caught
+  const caught = { ...errored, results: [res("a", "error"), res("b", "fail")] };
+  assert.equal(faultUncaught(caught), false);
+  assert.equal(faultSlipped(caught), false);
+  // every case clean: a warning, not exit 4
+  const clean = {
+    ...errored,
+    plantedFaultClean: [{ id: "b", reason: "r" }],
+    results: [res("b", "pass")],
+  };
+  assert.equal(faultSlipped(clean), false);
+});
+
+Deno.test({
+  name: "CLI: run --plant-fault whose case timed out exits 4, not 1 (caught)",
+  ignore: !gpu,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const r = await runCli([
+        "run",
+        "--filter",
+        "preset=tiny;path=absorbed;layout=bshd;sq=1;dtype=f32;causal=1;varlen=none;b=2;sk=20",
+        "--plant-fault",
+        "kpe-left-out",
+        "--case-timeout",
+        "0.001",
+        "--repeats",
+        "0",
+        "--out",
+        dir,
+      ]);
+      assert.equal(r.code, 4, r.stdout + r.stderr);
+      assert.match(r.stderr, /kpe-left-out was not caught: no parity check failed; 1 case errored/);
+      const summary = await Deno.readTextFile(`${dir}/summary.md`);
+      assert.doesNotMatch(summary, /failures show the checks catching the fault/);
+      assert.match(summary, /was not caught: no parity check failed/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
 
 Deno.test({
