@@ -5,7 +5,8 @@
  *
  * Exit codes: 0 success; 1 parity failure; 2 bad input (config, malformed file,
  * missing/unexpected/mis-shaped tensors, cu_seqlens); 3 no adapter or the device
- * cannot run the case (e.g. f16 without shader-f16).
+ * cannot run the case (e.g. f16 without shader-f16); 4 a --plant-fault the check did
+ * not catch.
  *
  * @module
  */
@@ -87,7 +88,8 @@ export function layerCommand() {
         "--out that is a folder, " +
         "is in a missing or unwritable folder, or is the --input or --weights file included), 3 " +
         "no adapter, or unsupported (a layer the harness does not compute included: an output " +
-        "gate, attention biases or no latent norms).",
+        "gate, attention biases or no latent norms), 4 a --plant-fault the check did not " +
+        "catch (the inputs cannot show it).",
     )
     .requiredOption(
       "--config <config>",

@@ -369,6 +369,15 @@ Deno.test("layer: no adapter exits 3 with the fix", async () => {
   }
 });
 
+Deno.test("layer --help: its exit codes list 4, the --plant-fault the check did not catch", async () => {
+  // --plant-fault's own text said "NOT caught, exit 4" while the command's exit codes
+  // stopped at 3
+  const r = await runCli(["layer", "--help"]);
+  assert.equal(r.code, 0);
+  const help = r.stdout.replace(/\s+/g, " ");
+  assert.match(help, /Exit codes: .* 3 no adapter, .*, 4 a --plant-fault the check did not catch/);
+});
+
 Deno.test("LayerUnsupportedError says a reason every backend gave once, and keeps them all", () => {
   const spec = { code: "spec.longrope-factors", message: "the spec's list is not the keys'" };
   const dtype = { code: "dtype.f16-unavailable", message: "no shader-f16" };
