@@ -92,6 +92,12 @@ export interface Fault {
    * cannot catch it, so `run --plant-fault` counts it with the cases that run clean.
    */
   readonly blindOn?: Readonly<Record<string, string>>;
+  /**
+   * The storage dtype whose kernels the faulted code exists in (f16: the rewrite names the
+   * f16 type, which an f32 kernel does not enable): a case of another dtype runs the clean
+   * kernels (the rewrite passes its source through) and `run --plant-fault` says so.
+   */
+  readonly dtype?: Dtype;
 }
 
 /**
@@ -174,15 +180,24 @@ export function sourceFault(
     scenario: FaultScenario;
     /** {@link Fault.blindOn}. */
     blindOn?: Readonly<Record<string, string>>;
+    /** {@link Fault.dtype}: "f16" leaves a source without `enable f16;` as it is. */
+    dtype?: "f16";
   },
 ): Fault {
-  const { file, pattern, replacement, scenario, blindOn } = options;
+  const { file, pattern, replacement, scenario, blindOn, dtype } = options;
+  const mutation = sourceMutation(id, file, { pattern, replacement });
+  // an f32 kernel has no f16 type: the rewrite would not compile (a case error, not a check)
+  const mutate = dtype === "f16"
+    ? (fileName: string, source: string) =>
+      /^enable f16;/m.test(source) ? mutation(fileName, source) : source
+    : mutation;
   return {
     id,
     description,
-    apply: { kind: "source", file, mutate: sourceMutation(id, file, { pattern, replacement }) },
+    apply: { kind: "source", file, mutate },
     scenario,
     ...(blindOn === undefined ? {} : { blindOn }),
+    ...(dtype === undefined ? {} : { dtype }),
   };
 }
 
@@ -399,6 +414,7 @@ export const FAULTS: readonly Fault[] = [
       pattern: "alias acc_t = f32;",
       replacement: "alias acc_t = f16;",
       scenario: V2_LITE_F16_MTP,
+      dtype: "f16",
     },
   ),
   sourceFault(
@@ -788,6 +804,7 @@ export const TILED_FAULTS: readonly Fault[] = [
       pattern: "alias acc_t = f32;",
       replacement: "alias acc_t = f16;",
       scenario: V2_LITE_F16_MTP,
+      dtype: "f16",
     },
   ),
   sourceFault(
@@ -801,6 +818,7 @@ export const TILED_FAULTS: readonly Fault[] = [
       pattern: /vec4<acc_t>\((0\.0\); \/\/ @nosg|qreg)/g,
       replacement: "vec4<f16>($1",
       scenario: V2_LITE_F16_MTP,
+      dtype: "f16",
     },
   ),
   sourceFault(
@@ -973,6 +991,7 @@ export const TILED_FAULTS: readonly Fault[] = [
       path: "expanded",
       layout: { kind: "bshd", batch: 1, seqQ: 8, seqK: 600, causal: true },
     },
+    dtype: "f16",
   }),
 ];
 

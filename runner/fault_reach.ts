@@ -107,6 +107,10 @@ function missOfPlan(c: Case, fault: Fault, r: Resolution, override?: BackendId):
   if (fault.apply.kind === "plan") {
     return c.params.mode === "layer" ? "mode layer (plan faults apply to attention only)" : null;
   }
+  if (fault.dtype !== undefined && c.params.dtype !== fault.dtype) {
+    return `its storage is ${c.params.dtype}: the faulted code exists in ${fault.dtype} ` +
+      "kernels only";
+  }
   if (!mayCompile(r.backend, fault.apply.file)) {
     return `runs on ${r.backend}, which does not compile ${fault.apply.file}`;
   }

@@ -281,6 +281,37 @@ Deno.test("a fault in the one-lane query absorption or up-projection misses a gp
   }
 });
 
+Deno.test("an f16-only fault misses f32 cases, which run the clean kernels instead of erroring", async () => {
+  // f16-accumulation over f32 cases: "alias acc_t = f16;" in a kernel without `enable f16;`,
+  // each case a ShaderCompileError (exit 1, read as caught), and the reach said they ran it
+  const f16Only = ALL_FAULTS.filter((f) => f.dtype === "f16").map((f) => f.id);
+  assert.deepEqual(f16Only, [
+    "f16-accumulation",
+    "tiled-f16-accumulation",
+    "tiled-f16-partial-scores",
+    "fa2-f16-accumulation",
+  ]);
+  const acc = fault("f16-accumulation");
+  const f32 = cases({ ...tiny, path: "absorbed" });
+  const miss = await faultMiss(f32, acc, caps);
+  assert.deepEqual(miss && [...miss], [[
+    "its storage is f32: the faulted code exists in f16 kernels only",
+    1,
+  ]]);
+  assert.equal(
+    await faultMiss(cases({ ...tiny, dtype: "f16", path: "absorbed" }), acc, caps),
+    null,
+  );
+  // the rewrite leaves an f32 kernel as it is, and plants the fault in an f16 one
+  assert.ok(acc.apply.kind === "source");
+  const f32Source = "// @enable-f16\nalias acc_t = f32;\n";
+  assert.equal(acc.apply.mutate("absorbed.wgsl", f32Source), f32Source);
+  assert.equal(
+    acc.apply.mutate("absorbed.wgsl", "enable f16;\nalias acc_t = f32;\n"),
+    "enable f16;\nalias acc_t = f16;\n",
+  );
+});
+
 Deno.test("--plant-fault with a --backend that never compiles the fault's file: exit 2", () => {
   checkBackendCompiles("kpe-left-out", "absorbed.wgsl", "wgsl-absorbed");
   for (const backend of ["wgsl-expanded", "cpu-reference"]) {
