@@ -94,7 +94,13 @@ const BLIND = "which executes it but no input can show it there";
  * Why a resolved case would not run the fault, or cannot show it, or null when it would
  * (mirrors runCase).
  */
-function missOfPlan(c: Case, fault: Fault, r: Resolution, override?: BackendId): string | null {
+function missOfPlan(
+  c: Case,
+  fault: Fault,
+  r: Resolution,
+  options: { override?: BackendId; spec: MlaSpec },
+): string | null {
+  const override = options.override;
   if (r.kind === "unsupported") {
     return `refused by ${r.backend} (${[...new Set(r.reasons.map((x) => x.code))].join(", ")})`;
   }
@@ -105,7 +111,14 @@ function missOfPlan(c: Case, fault: Fault, r: Resolution, override?: BackendId):
   }
   if (c.params.mode === "layer" && !isSelfAttention(r.layout)) return "not a layer case";
   if (fault.apply.kind === "plan") {
-    return c.params.mode === "layer" ? "mode layer (plan faults apply to attention only)" : null;
+    if (c.params.mode === "layer") return "mode layer (plan faults apply to attention only)";
+    // what runCase gives the kernel: a change that leaves the spec and plan as they are (no
+    // YaRN factor to leave out, no causal offset to drop, one sequence) runs the clean case
+    const changed = fault.apply.change({ spec: options.spec, plan: r });
+    return JSON.stringify(changed.plan) === JSON.stringify(r) &&
+        JSON.stringify(changed.spec) === JSON.stringify(options.spec)
+      ? "the fault leaves its spec and plan as they are (what it changes is not in this case)"
+      : null;
   }
   if (fault.dtype !== undefined && c.params.dtype !== fault.dtype) {
     return `its storage is ${c.params.dtype}: the faulted code exists in ${fault.dtype} ` +
@@ -155,7 +168,7 @@ async function caseMiss(
   }
   const mismatch = named === undefined ? null : pathMismatch(named, c.params.path);
   if (mismatch && r.kind === "plan") return `refused by ${named} (${mismatch.code})`;
-  return missOfPlan(c, fault, r, options.backend);
+  return missOfPlan(c, fault, r, { override: options.backend, spec: req.spec });
 }
 
 /**

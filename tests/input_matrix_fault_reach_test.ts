@@ -211,11 +211,36 @@ Deno.test("cases that would not run at all miss the fault: expected unsupported,
 });
 
 Deno.test("a plan fault reaches any attention case on the GPU, not a layer case", async () => {
-  const plan = ALL_FAULTS.find((f) => f.apply.kind === "plan")!;
+  const plan = fault("rope-neox-on-interleaved");
   assert.equal(await faultMiss(cases({ ...tiny, path: "expanded" }), plan, caps), null);
   const layer = cases({ preset: "tiny", dtype: "f32", sq: 4, sk: 4, mode: "layer", layout: "thd" });
   const miss = await faultMiss(layer, plan, caps);
   assert.deepEqual(miss && [...miss], [["mode layer (plan faults apply to attention only)", 1]]);
+});
+
+Deno.test("a plan fault that leaves a case's plan as it is cannot show there: counted, not 'ran with it'", async () => {
+  // yarn-scale-without-mscale over tiny (no YaRN): the scale it drops the factor from is
+  // already 1/sqrt(d); every case passed and the run said "the checks let it through" (exit 4)
+  const noop = "the fault leaves its spec and plan as they are (what it changes is not in " +
+    "this case)";
+  const yarn = fault("yarn-scale-without-mscale");
+  const noYarn = await faultMiss(cases({ ...tiny, path: "absorbed" }), yarn, caps);
+  assert.deepEqual(noYarn && [...noYarn], [[noop, 1]]);
+  assert.equal(
+    await faultMiss(cases({ ...tiny, preset: "tiny-yarn", path: "absorbed" }), yarn, caps),
+    null,
+  );
+  // causal-top-left over a prefill of sq = sk (no causal offset to drop) and
+  // positions-not-restarted over one sequence (its positions already start at 0)
+  const square = cases({ ...tiny, sq: 6, sk: 6, b: 1, path: "absorbed" });
+  for (const id of ["causal-top-left", "positions-not-restarted"]) {
+    const miss = await faultMiss(square, fault(id), caps);
+    assert.deepEqual(miss && [...miss], [[noop, 1]], id);
+  }
+  assert.equal(
+    await faultMiss(cases({ ...tiny, path: "absorbed" }), fault("causal-top-left"), caps),
+    null,
+  );
 });
 
 Deno.test("checkFaultReached: a ConfigError saying why each case misses and where the fault shows", async () => {
