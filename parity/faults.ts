@@ -98,6 +98,12 @@ export interface Fault {
    * kernels (the rewrite passes its source through) and `run --plant-fault` says so.
    */
   readonly dtype?: Dtype;
+  /**
+   * The plan's split count the faulted code needs more than one of (`kvSplits`: the KV
+   * splits the combine merges; `valueSplits`: the gemm values pass's key splits): with one
+   * split it does not run, or changes nothing, and `run --plant-fault` says so.
+   */
+  readonly splitsOnly?: "kvSplits" | "valueSplits";
 }
 
 /**
@@ -182,9 +188,11 @@ export function sourceFault(
     blindOn?: Readonly<Record<string, string>>;
     /** {@link Fault.dtype}: "f16" leaves a source without `enable f16;` as it is. */
     dtype?: "f16";
+    /** {@link Fault.splitsOnly}. */
+    splitsOnly?: "kvSplits" | "valueSplits";
   },
 ): Fault {
-  const { file, pattern, replacement, scenario, blindOn, dtype } = options;
+  const { file, pattern, replacement, scenario, blindOn, dtype, splitsOnly } = options;
   const mutation = sourceMutation(id, file, { pattern, replacement });
   // an f32 kernel has no f16 type: the rewrite would not compile (a case error, not a check)
   const mutate = dtype === "f16"
@@ -198,6 +206,7 @@ export function sourceFault(
     scenario,
     ...(blindOn === undefined ? {} : { blindOn }),
     ...(dtype === undefined ? {} : { dtype }),
+    ...(splitsOnly === undefined ? {} : { splitsOnly }),
   };
 }
 
@@ -910,6 +919,7 @@ export const TILED_FAULTS: readonly Fault[] = [
       file: "expanded_fa2.wgsl",
       pattern: "let orow = wid.y * params.total_q + qt.x;",
       replacement: "let orow = qt.x;",
+      splitsOnly: "kvSplits",
       scenario: {
         preset: "tiny",
         dtype: "f32",
@@ -945,6 +955,7 @@ export const TILED_FAULTS: readonly Fault[] = [
       pattern: "for (var s = 0u; s < params.kv_splits; s++) {\n    m = max(",
       replacement: "for (var s = 1u; s < params.kv_splits; s++) {\n    m = max(",
       scenario: SPLIT_PREFILL,
+      splitsOnly: "kvSplits",
     },
   ),
   sourceFault(
@@ -1209,6 +1220,7 @@ export const GEMM_FAULTS: readonly Fault[] = [
       pattern: "for (var p = 1u; p < params.splits; p++)",
       replacement: "for (var p = 1u; p + 1u < params.splits; p++)",
       scenario: TINY_DECODE_SPLIT,
+      splitsOnly: "valueSplits",
     },
   ),
   sourceFault(
@@ -1220,6 +1232,7 @@ export const GEMM_FAULTS: readonly Fault[] = [
       pattern: "let k_end = min(nk, k_begin + params.split_keys);",
       replacement: "let k_end = min(nk, k_begin + params.split_keys + 4u);",
       scenario: TINY_DECODE_SPLIT,
+      splitsOnly: "valueSplits",
     },
   ),
   sourceFault(

@@ -127,6 +127,15 @@ function missOfPlan(
   if (!mayCompile(r.backend, fault.apply.file)) {
     return `runs on ${r.backend}, which does not compile ${fault.apply.file}`;
   }
+  // one split: the split code does not run, or changes nothing (a bundled backend's plan)
+  const splits = fault.splitsOnly === undefined || !Object.hasOwn(BUNDLED_BACKENDS, r.backend)
+    ? undefined
+    : r.variant[fault.splitsOnly] ?? 1;
+  if (splits !== undefined && splits <= 1) {
+    return `its plan runs one ${
+      fault.splitsOnly === "kvSplits" ? "KV split" : "values split"
+    }: the faulted code runs only with several`;
+  }
   const blind = fault.blindOn?.[r.backend];
   return blind === undefined ? null : `runs on ${r.backend}, ${BLIND} (${blind})`;
 }

@@ -243,6 +243,34 @@ Deno.test("a plan fault that leaves a case's plan as it is cannot show there: co
   );
 });
 
+Deno.test("a fault in the split code misses a case whose plan runs one split", async () => {
+  // combine-first-split-max-ignored over cases without KV splits: every case "ran with it",
+  // passed, and the run exited 4 (the combine never ran)
+  const split = ALL_FAULTS.filter((f) => f.splitsOnly !== undefined).map((f) => f.id);
+  assert.deepEqual(split, [
+    "fa2-split-rows-overlap",
+    "combine-first-split-max-ignored",
+    "gemm-split-sum-last-dropped",
+    "gemm-split-ranges-overlap",
+  ]);
+  const kv = "its plan runs one KV split: the faulted code runs only with several";
+  const combine = fault("combine-first-split-max-ignored");
+  for (const path of ["absorbed", "expanded"]) {
+    const miss = await faultMiss(cases({ ...tiny, path }), combine, caps);
+    assert.deepEqual(miss && [...miss], [[kv, 1]], path);
+    assert.equal(await faultMiss(cases({ ...tiny, path, splits: 3 }), combine, caps), null, path);
+  }
+  const sum = fault("gemm-split-sum-last-dropped");
+  const one = await faultMiss(cases({ ...tiny, path: "absorbed" }), sum, caps);
+  assert.deepEqual(one && [...one], [[
+    "its plan runs one values split: the faulted code runs only with several",
+    1,
+  ]]);
+  // its scenario's 600 keys: the gemm backend splits the values pass
+  const long = cases({ preset: "tiny", dtype: "f32", sq: 1, sk: 600, b: 2, path: "absorbed" });
+  assert.equal(await faultMiss(long, sum, caps), null);
+});
+
 Deno.test("checkFaultReached: a ConfigError saying why each case misses and where the fault shows", async () => {
   await assert.rejects(
     () => checkFaultReached(cases({ ...tiny, path: "expanded" }), fault("kpe-left-out"), caps),
