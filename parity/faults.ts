@@ -186,7 +186,7 @@ export function sourceFault(
     scenario: FaultScenario;
     /** {@link Fault.blindOn}. */
     blindOn?: Readonly<Record<string, string>>;
-    /** {@link Fault.dtype}: "f16" leaves a source without `enable f16;` as it is. */
+    /** {@link Fault.dtype}: "f16" leaves a kernel specialized as f32 as it is. */
     dtype?: "f16";
     /** {@link Fault.splitsOnly}. */
     splitsOnly?: "kvSplits" | "valueSplits";
@@ -194,10 +194,11 @@ export function sourceFault(
 ): Fault {
   const { file, pattern, replacement, scenario, blindOn, dtype, splitsOnly } = options;
   const mutation = sourceMutation(id, file, { pattern, replacement });
-  // an f32 kernel has no f16 type: the rewrite would not compile (a case error, not a check)
+  // an f32 kernel has no f16 type: the rewrite would not compile (a case error, not a
+  // check); a kernel specialized as f32 keeps its `// @enable-f16` line (kernels/source.ts)
   const mutate = dtype === "f16"
     ? (fileName: string, source: string) =>
-      /^enable f16;/m.test(source) ? mutation(fileName, source) : source
+      /^\/\/ @enable-f16$/m.test(source) ? source : mutation(fileName, source)
     : mutation;
   return {
     id,
@@ -563,6 +564,7 @@ export const FAULTS: readonly Fault[] = [
         layout: BSHD_MTP,
         deviceClass: "gpu",
       },
+      dtype: "f16",
     },
   ),
   sourceFault(
@@ -636,6 +638,7 @@ export const FAULTS: readonly Fault[] = [
       pattern: "return mat4x4<acc_t>(q0 * a.lo + q1 * a.hi,",
       replacement: "return mat4x4<acc_t>(q0 * a.lo,",
       scenario: TINY_F16_DECODE_PACKED,
+      dtype: "f16",
     },
   ),
   sourceFault(
@@ -647,6 +650,7 @@ export const FAULTS: readonly Fault[] = [
       pattern: "acc[0][e + 1u] = acc[0][e + 1u] * aa + x01.hi;",
       replacement: "acc[0][e + 1u] = acc[0][e + 1u] * aa + x01.lo;",
       scenario: TINY_F16_DECODE_PACKED,
+      dtype: "f16",
     },
   ),
   sourceFault(
@@ -1336,6 +1340,7 @@ export const GEMM_FAULTS: readonly Fault[] = [
       pattern: "return vec4<u32>(a, b);",
       replacement: "return vec4<u32>(b, a);",
       scenario: V2L_DECODE_PACKED,
+      dtype: "f16",
     },
   ),
   sourceFault(
@@ -1347,6 +1352,7 @@ export const GEMM_FAULTS: readonly Fault[] = [
       pattern: "return lo + dots16(q.hi, ca.hi, cb.hi, cc.hi, cd.hi);",
       replacement: "return lo;",
       scenario: V2L_DECODE_PACKED,
+      dtype: "f16",
     },
   ),
   sourceFault(
@@ -1357,6 +1363,7 @@ export const GEMM_FAULTS: readonly Fault[] = [
       pattern: "if (EV > 2u) { let t = cols(r, e + 1u); c2 = t.lo; c3 = t.hi; }",
       replacement: "if (EV > 2u) { let t = cols(r, e + 1u); c2 = t.lo; c3 = t.lo; }",
       scenario: V2L_DECODE_PACKED,
+      dtype: "f16",
     },
   ),
   sourceFault(
@@ -1400,6 +1407,7 @@ export const GEMM_FAULTS: readonly Fault[] = [
       pattern: "return lo + dots16(q.hi, ca.hi, cb.hi, cc.hi, cd.hi);",
       replacement: "return lo;",
       scenario: { ...EXPANDED_PREFILL_20, dtype: "f16" },
+      dtype: "f16",
     },
   ),
   sourceFault(
@@ -1411,6 +1419,7 @@ export const GEMM_FAULTS: readonly Fault[] = [
       pattern: "c1 = t0.hi;",
       replacement: "c1 = t0.lo;",
       scenario: { ...EXPANDED_PREFILL_20, dtype: "f16" },
+      dtype: "f16",
     },
   ),
   sourceFault(

@@ -340,9 +340,17 @@ Deno.test("an f16-only fault misses f32 cases, which run the clean kernels inste
   const f16Only = ALL_FAULTS.filter((f) => f.dtype === "f16").map((f) => f.id);
   assert.deepEqual(f16Only, [
     "f16-accumulation",
+    "expand-f16-weight-halves-swapped",
+    "expanded-packed-scores-hi-dropped",
+    "expanded-packed-values-hi-lost",
     "tiled-f16-accumulation",
     "tiled-f16-partial-scores",
     "fa2-f16-accumulation",
+    "gemm-packed-halves-swapped",
+    "gemm-packed-scores-hi-dropped",
+    "gemm-packed-values-column-doubled",
+    "gemm-expanded-packed-scores-hi-dropped",
+    "gemm-expanded-packed-values-column-doubled",
   ]);
   const acc = fault("f16-accumulation");
   const f32 = cases({ ...tiny, path: "absorbed" });
@@ -362,6 +370,25 @@ Deno.test("an f16-only fault misses f32 cases, which run the clean kernels inste
   assert.equal(
     acc.apply.mutate("absorbed.wgsl", "enable f16;\nalias acc_t = f32;\n"),
     "enable f16;\nalias acc_t = f16;\n",
+  );
+  // the packed f16 faults: their code is f16 storage's only (tiny's expanded f32 decode
+  // passed with expanded-packed-scores-hi-dropped, and the reach said it ran it)
+  const packed = await faultMiss(
+    cases({ ...tiny, sq: 1, path: "expanded" }),
+    fault("expanded-packed-scores-hi-dropped"),
+    caps,
+  );
+  assert.deepEqual(packed && [...packed], [[
+    "its storage is f32: the faulted code exists in f16 kernels only",
+    1,
+  ]]);
+  // a file without the f16 marker (cache_texture.wgsl: its packed lines are a switch) is
+  // rewritten whatever its dtype
+  const halves = fault("gemm-packed-halves-swapped");
+  assert.ok(halves.apply.kind === "source");
+  assert.equal(
+    halves.apply.mutate("cache_texture.wgsl", "return vec4<u32>(a, b);"),
+    "return vec4<u32>(b, a);",
   );
 });
 
