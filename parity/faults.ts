@@ -104,7 +104,22 @@ export interface Fault {
    * split it does not run, or changes nothing, and `run --plant-fault` says so.
    */
   readonly splitsOnly?: "kvSplits" | "valueSplits";
+  /**
+   * The plan's texture whose shared rows the faulted code reads (a variant field; "." into
+   * `expandTextures`): a plan without it, or with one row per texture row, does not run
+   * the faulted read or runs it unchanged, and `run --plant-fault` says so.
+   */
+  readonly sharedRows?: SharedRowsTexture;
 }
+
+/** A texture of a plan's variant that may hold several rows per texture row. */
+export type SharedRowsTexture =
+  | "weightTexture"
+  | "expandTextures.latent"
+  | "keyTexture"
+  | "cacheTexture"
+  | "queryTexture"
+  | "probTexture";
 
 /**
  * A source mutation's pattern was not found in its kernel file.
@@ -190,9 +205,11 @@ export function sourceFault(
     dtype?: "f16";
     /** {@link Fault.splitsOnly}. */
     splitsOnly?: "kvSplits" | "valueSplits";
+    /** {@link Fault.sharedRows}. */
+    sharedRows?: SharedRowsTexture;
   },
 ): Fault {
-  const { file, pattern, replacement, scenario, blindOn, dtype, splitsOnly } = options;
+  const { file, pattern, replacement, scenario, blindOn, dtype, splitsOnly, sharedRows } = options;
   const mutation = sourceMutation(id, file, { pattern, replacement });
   // an f32 kernel has no f16 type: the rewrite would not compile (a case error, not a
   // check); a kernel specialized as f32 keeps its `// @enable-f16` line (kernels/source.ts)
@@ -208,6 +225,7 @@ export function sourceFault(
     ...(blindOn === undefined ? {} : { blindOn }),
     ...(dtype === undefined ? {} : { dtype }),
     ...(splitsOnly === undefined ? {} : { splitsOnly }),
+    ...(sharedRows === undefined ? {} : { sharedRows }),
   };
 }
 
@@ -546,6 +564,7 @@ export const FAULTS: readonly Fault[] = [
         deviceClass: "cpu",
         maxTextureSide: 16384,
       },
+      sharedRows: "weightTexture",
     },
   ),
   sourceFault(
@@ -594,6 +613,7 @@ export const FAULTS: readonly Fault[] = [
       pattern: "return vec2<u32>((g % LRPT) * params.src_vec4, g / LRPT);",
       replacement: "return vec2<u32>(0u, g / LRPT);",
       scenario: TINY_EXPANDED_LATENT_ROWS_SHARED,
+      sharedRows: "expandTextures.latent",
     },
   ),
   sourceFault(
@@ -606,6 +626,7 @@ export const FAULTS: readonly Fault[] = [
       pattern: "At4((r % vec4<u32>(RPTK)) * QK_VEC4, r / vec4<u32>(RPTK))",
       replacement: "At4(vec4<u32>(0u), r / vec4<u32>(RPTK))",
       scenario: TINY_EXPANDED_TEXTURE_ROWS_SHARED,
+      sharedRows: "keyTexture",
     },
   ),
   sourceFault(
@@ -662,6 +683,7 @@ export const FAULTS: readonly Fault[] = [
       pattern: "At4((r % vec4<u32>(RPTK)) * QK_VEC4, r / vec4<u32>(RPTK))",
       replacement: "At4(vec4<u32>(0u), r / vec4<u32>(RPTK))",
       scenario: { ...TINY_EXPANDED_TEXTURE_ROWS_SHARED, dtype: "f16" },
+      sharedRows: "keyTexture",
     },
   ),
 ];
@@ -1260,6 +1282,7 @@ export const GEMM_FAULTS: readonly Fault[] = [
       pattern: "vec2<u32>((row % RPT) * KEY_TEX + p, row / RPT)",
       replacement: "vec2<u32>(p, row / RPT)",
       scenario: TINY_DECODE_TEXTURE_ROWS_SHARED,
+      sharedRows: "cacheTexture",
     },
   ),
   sourceFault(
@@ -1283,6 +1306,7 @@ export const GEMM_FAULTS: readonly Fault[] = [
       pattern: "vec2<u32>((row % RPTQ) * KEY_VEC4 + CPT * p, row / RPTQ)",
       replacement: "vec2<u32>(CPT * p, row / RPTQ)",
       scenario: TINY_DECODE_QUERY_ROWS_SHARED,
+      sharedRows: "queryTexture",
     },
   ),
   sourceFault(
@@ -1317,6 +1341,7 @@ export const GEMM_FAULTS: readonly Fault[] = [
       pattern: "vec2<u32>((row % RPTP) * params.kmax4 + pk, row / RPTP)",
       replacement: "vec2<u32>(pk, row / RPTP)",
       scenario: TINY_DECODE_QUERY_ROWS_SHARED,
+      sharedRows: "probTexture",
     },
   ),
   sourceFault(
@@ -1432,6 +1457,7 @@ export const GEMM_FAULTS: readonly Fault[] = [
       pattern: "vec2<u32>((row % RPTK) * QK_TEX + p, row / RPTK)",
       replacement: "vec2<u32>(p, row / RPTK)",
       scenario: TINY_EXPANDED_TEXTURE_ROWS_SHARED,
+      sharedRows: "keyTexture",
     },
   ),
   sourceFault(

@@ -136,6 +136,21 @@ function missOfPlan(
       fault.splitsOnly === "kvSplits" ? "KV split" : "values split"
     }: the faulted code runs only with several`;
   }
+  // one row per texture row: (row % 1) * width + p is p, the folded read the right one
+  if (fault.sharedRows !== undefined && Object.hasOwn(BUNDLED_BACKENDS, r.backend)) {
+    const v = r.variant;
+    const shape = fault.sharedRows === "expandTextures.latent"
+      ? v.expandTextures?.latent
+      : v[fault.sharedRows];
+    if (shape === undefined) {
+      return `its plan reads no ${fault.sharedRows}: the faulted read does not run`;
+    }
+    if (shape.rowsPerTexelRow < 2) {
+      return `its plan's ${fault.sharedRows} holds one row per texture row: the fault ` +
+        "changes nothing there (it needs rows that share a texture row: more rows than the " +
+        "texture side)";
+    }
+  }
   const blind = fault.blindOn?.[r.backend];
   return blind === undefined ? null : `runs on ${r.backend}, ${BLIND} (${blind})`;
 }
