@@ -110,6 +110,12 @@ export interface Fault {
    * the faulted read or runs it unchanged, and `run --plant-fault` says so.
    */
   readonly sharedRows?: SharedRowsTexture;
+  /**
+   * Variant fields the faulted code needs more than these of (a statement guarded by
+   * `if (EV > 4u)` of a head tile's second head): a plan with no more does not run it, and
+   * `run --plant-fault` says so.
+   */
+  readonly variantOver?: Readonly<Partial<Record<"columnsPerInvocation" | "headsPerTile", number>>>;
 }
 
 /** A texture of a plan's variant that may hold several rows per texture row. */
@@ -207,9 +213,12 @@ export function sourceFault(
     splitsOnly?: "kvSplits" | "valueSplits";
     /** {@link Fault.sharedRows}. */
     sharedRows?: SharedRowsTexture;
+    /** {@link Fault.variantOver}. */
+    variantOver?: Fault["variantOver"];
   },
 ): Fault {
   const { file, pattern, replacement, scenario, blindOn, dtype, splitsOnly, sharedRows } = options;
+  const { variantOver } = options;
   const mutation = sourceMutation(id, file, { pattern, replacement });
   // an f32 kernel has no f16 type: the rewrite would not compile (a case error, not a
   // check); a kernel specialized as f32 keeps its `// @enable-f16` line (kernels/source.ts)
@@ -226,6 +235,7 @@ export function sourceFault(
     ...(dtype === undefined ? {} : { dtype }),
     ...(splitsOnly === undefined ? {} : { splitsOnly }),
     ...(sharedRows === undefined ? {} : { sharedRows }),
+    ...(variantOver === undefined ? {} : { variantOver }),
   };
 }
 
@@ -1229,6 +1239,8 @@ export const GEMM_FAULTS: readonly Fault[] = [
       file: "absorbed_gemm.wgsl",
       pattern: "a1_1 += weigh4(p, c4, c5, c6, c7);",
       replacement: "a1_1 += weigh4(p, c0, c1, c2, c3);",
+      // `if (HT > 1u) { ... if (EV > 4u) { a1_1 += ...` (tiny's EV is 1)
+      variantOver: { columnsPerInvocation: 4, headsPerTile: 1 },
       // r = 512: 16 output vec4s per invocation.
       scenario: {
         preset: "deepseek-v2-lite",

@@ -136,6 +136,12 @@ function missOfPlan(
       fault.splitsOnly === "kvSplits" ? "KV split" : "values split"
     }: the faulted code runs only with several`;
   }
+  for (const [field, over] of Object.entries(fault.variantOver ?? {})) {
+    const has = r.variant[field as keyof NonNullable<Fault["variantOver"]>] ?? 0;
+    if (Object.hasOwn(BUNDLED_BACKENDS, r.backend) && has <= over) {
+      return `its plan's ${field} is ${has}: the faulted code runs only with more than ${over}`;
+    }
+  }
   // one row per texture row: (row % 1) * width + p is p, the folded read the right one
   if (fault.sharedRows !== undefined && Object.hasOwn(BUNDLED_BACKENDS, r.backend)) {
     const v = r.variant;

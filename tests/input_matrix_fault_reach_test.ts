@@ -301,6 +301,19 @@ Deno.test("a shared-texture-rows fault misses a case whose texture holds one row
   assert.equal(await faultMiss(shared, key, caps), null);
 });
 
+Deno.test("a fault in a wide-columns statement misses a plan of few columns per invocation", async () => {
+  // gemm-values-column-block-crossed over tiny cases (EV 1: its `if (EV > 4u)` statement
+  // never runs): every case "ran with it", passed, and the run said exit 4
+  const crossed = fault("gemm-values-column-block-crossed");
+  const miss = await faultMiss(cases({ ...tiny, path: "absorbed" }), crossed, caps);
+  assert.deepEqual(miss && [...miss], [[
+    "its plan's columnsPerInvocation is 1: the faulted code runs only with more than 4",
+    1,
+  ]]);
+  const lite = cases({ ...tiny, preset: "deepseek-v2-lite", path: "absorbed" });
+  assert.equal(await faultMiss(lite, crossed, caps), null);
+});
+
 Deno.test("checkFaultReached: a ConfigError saying why each case misses and where the fault shows", async () => {
   await assert.rejects(
     () => checkFaultReached(cases({ ...tiny, path: "expanded" }), fault("kpe-left-out"), caps),
