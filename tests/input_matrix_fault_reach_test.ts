@@ -10,7 +10,7 @@ import { checkBackendCompiles, uncaughtFaultLine } from "../cli/run.ts";
 import { CliError, EXIT } from "../cli/errors.ts";
 import { hasAdapter } from "../gpu/device.ts";
 import { expandMatrix, validateMatrix } from "../matrix/expand.ts";
-import { ALL_FAULTS, type Fault } from "../parity/faults.ts";
+import { ALL_FAULTS, type Fault, faultBackendOf } from "../parity/faults.ts";
 import {
   backendsCompiling,
   checkFaultReached,
@@ -312,6 +312,36 @@ Deno.test("a fault in a wide-columns statement misses a plan of few columns per 
   ]]);
   const lite = cases({ ...tiny, preset: "deepseek-v2-lite", path: "absorbed" });
   assert.equal(await faultMiss(lite, crossed, caps), null);
+});
+
+Deno.test("every fault's own scenario (bshd) is reached: no reach rule says it cannot show there", async () => {
+  // the rules above (dtype, splits, shared texture rows, variant, blind backends, plan
+  // changes) each turn cases away: none may turn away the case the fault is proven in
+  let checked = 0;
+  for (const f of ALL_FAULTS) {
+    const s = f.scenario;
+    // (the subgroup faults need a device with subgroups: tests/browser_subgroups_test.ts)
+    if (s.layout.kind !== "bshd" || faultBackendOf(f, s.path).endsWith("-sg")) continue;
+    // (a matrix's b is at most 4096: a scenario past it is a kernel test's own)
+    if (s.layout.batch > 4096) continue;
+    const own = s.deviceClass === "gpu" ? H100_CAPS : caps;
+    const side = Math.min(own.limits.maxTextureDimension2D ?? 8192, s.maxTextureSide ?? Infinity);
+    const on = { ...own, limits: { ...own.limits, maxTextureDimension2D: side } };
+    const c = cases({
+      preset: s.preset,
+      dtype: s.dtype,
+      path: s.path,
+      b: s.layout.batch,
+      sq: s.layout.seqQ,
+      sk: s.layout.seqK,
+      causal: s.layout.causal,
+      ...(s.kvSplits === undefined ? {} : { splits: s.kvSplits }),
+    });
+    const miss = await faultMiss(c, f, on, { backend: faultBackendOf(f, s.path) });
+    assert.equal(miss && [...miss].join(), null, f.id);
+    checked++;
+  }
+  assert.ok(checked > 60, `${checked}`);
 });
 
 Deno.test("checkFaultReached: a ConfigError saying why each case misses and where the fault shows", async () => {
