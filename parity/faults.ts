@@ -116,6 +116,12 @@ export interface Fault {
    * `run --plant-fault` says so.
    */
   readonly variantOver?: Readonly<Partial<Record<"columnsPerInvocation" | "headsPerTile", number>>>;
+  /**
+   * The plan's texture the faulted code reads as packed f16 rows (rgba32uint): a plan whose
+   * texture is another format (tiny's f16 cache: rgba16float) does not run it, and
+   * `run --plant-fault` says so.
+   */
+  readonly packedTexture?: "cacheTexture";
 }
 
 /** A texture of a plan's variant that may hold several rows per texture row. */
@@ -215,10 +221,12 @@ export function sourceFault(
     sharedRows?: SharedRowsTexture;
     /** {@link Fault.variantOver}. */
     variantOver?: Fault["variantOver"];
+    /** {@link Fault.packedTexture}. */
+    packedTexture?: "cacheTexture";
   },
 ): Fault {
   const { file, pattern, replacement, scenario, blindOn, dtype, splitsOnly, sharedRows } = options;
-  const { variantOver } = options;
+  const { variantOver, packedTexture } = options;
   const mutation = sourceMutation(id, file, { pattern, replacement });
   // an f32 kernel has no f16 type: the rewrite would not compile (a case error, not a
   // check); a kernel specialized as f32 keeps its `// @enable-f16` line (kernels/source.ts)
@@ -236,6 +244,7 @@ export function sourceFault(
     ...(splitsOnly === undefined ? {} : { splitsOnly }),
     ...(sharedRows === undefined ? {} : { sharedRows }),
     ...(variantOver === undefined ? {} : { variantOver }),
+    ...(packedTexture === undefined ? {} : { packedTexture }),
   };
 }
 
@@ -1389,6 +1398,7 @@ export const GEMM_FAULTS: readonly Fault[] = [
       pattern: "return lo + dots16(q.hi, ca.hi, cb.hi, cc.hi, cd.hi);",
       replacement: "return lo;",
       scenario: V2L_DECODE_PACKED,
+      packedTexture: "cacheTexture",
       dtype: "f16",
     },
   ),
@@ -1400,6 +1410,7 @@ export const GEMM_FAULTS: readonly Fault[] = [
       pattern: "if (EV > 2u) { let t = cols(r, e + 1u); c2 = t.lo; c3 = t.hi; }",
       replacement: "if (EV > 2u) { let t = cols(r, e + 1u); c2 = t.lo; c3 = t.lo; }",
       scenario: V2L_DECODE_PACKED,
+      packedTexture: "cacheTexture",
       dtype: "f16",
     },
   ),

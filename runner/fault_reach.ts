@@ -142,6 +142,14 @@ function missOfPlan(
       return `its plan's ${field} is ${has}: the faulted code runs only with more than ${over}`;
     }
   }
+  const packed = fault.packedTexture;
+  if (packed !== undefined && Object.hasOwn(BUNDLED_BACKENDS, r.backend)) {
+    const format = r.variant[packed]?.format;
+    if (format !== "rgba32uint") {
+      return `its plan's ${packed} is ${format ?? "absent"}, not packed f16 rows ` +
+        "(rgba32uint): the faulted code reads packed rows only";
+    }
+  }
   // one row per texture row: (row % 1) * width + p is p, the folded read the right one
   if (fault.sharedRows !== undefined && Object.hasOwn(BUNDLED_BACKENDS, r.backend)) {
     const v = r.variant;

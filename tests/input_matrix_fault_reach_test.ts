@@ -314,6 +314,21 @@ Deno.test("a fault in a wide-columns statement misses a plan of few columns per 
   assert.equal(await faultMiss(lite, crossed, caps), null);
 });
 
+Deno.test("a packed-rows fault misses a plan whose cache texture is not packed", async () => {
+  // gemm-packed-scores-hi-dropped over tiny f16 cases (an rgba16float cache texture): the
+  // two cases "ran with it", passed, and the run said exit 4
+  const hi = fault("gemm-packed-scores-hi-dropped");
+  const f16 = cases({ ...tiny, dtype: "f16", path: "absorbed" });
+  const miss = await faultMiss(f16, hi, caps);
+  assert.deepEqual(miss && [...miss], [[
+    "its plan's cacheTexture is rgba16float, not packed f16 rows (rgba32uint): the faulted " +
+    "code reads packed rows only",
+    1,
+  ]]);
+  const lite = cases({ ...tiny, preset: "deepseek-v2-lite", dtype: "f16", path: "absorbed" });
+  assert.equal(await faultMiss(lite, hi, caps), null);
+});
+
 Deno.test("every fault's own scenario (bshd) is reached: no reach rule says it cannot show there", async () => {
   // the rules above (dtype, splits, shared texture rows, variant, blind backends, plan
   // changes) each turn cases away: none may turn away the case the fault is proven in
