@@ -60,6 +60,19 @@ export interface AttentionTolerance {
  *   f16 absorbed: out max abs 9.3e-4, cos_diff 5.6e-8,  LSE max abs 9.4e-4
  *   f16 expanded: out max abs 1.8e-3, cos_diff 8.2e-8,  LSE max abs 1.2e-3
  *
+ * The smoke matrix runs V2-Lite's head shapes and the tiny presets only. The published presets
+ * with other head dims, YaRN mscales and softmax scales (DeepSeek-V2 and -V3, Kimi-K2,
+ * Moonlight; tools/tolerance_presets_matrix.json, 8 heads, 3 seeds, 288 case runs a class,
+ * session 57) erred more in f32, where the values above had less than the margin left
+ * (session 56 saw V3's gpu-class expanded LSE at 0.48 of its atol):
+ *
+ *   f32 absorbed: out max abs 4.6e-6 (cpu class), LSE max abs 2.6e-6 (cpu class)
+ *   f32 expanded: out max abs 4.6e-6 (gpu class), LSE max abs 3.2e-6 (gpu class)
+ *   f16 expanded: cos_diff 8.6e-8 (both classes)
+ *
+ * so f32's out atol is 1.9e-5 and LSE atol 1.3e-5 (were 1.2e-5 and 1e-5) and f16 expanded's
+ * cos_diff 3.5e-7 (was 3.3e-7): each that maximum times the margin, rounded up.
+ *
  * f32's paths share one row (they differ by less than the margin); f16's differ by more
  * (the expanded path stores K and V in f16), so each has its own. Until session 47 only
  * the cpu-class kernels were derived from, against the float64 inputs: f32 atol 1e-5 and
@@ -87,8 +100,8 @@ export interface AttentionTolerance {
 export const TOLERANCE_MARGIN = 4;
 
 const F32: AttentionTolerance = Object.freeze({
-  out: Object.freeze({ atol: 1.2e-5, rtol: 1e-4, maxCosDiff: 3e-12 }),
-  lse: Object.freeze({ atol: 1e-5, rtol: 1e-6 }),
+  out: Object.freeze({ atol: 1.9e-5, rtol: 1e-4, maxCosDiff: 3e-12 }),
+  lse: Object.freeze({ atol: 1.3e-5, rtol: 1e-6 }),
 });
 
 const F16_ABSORBED: AttentionTolerance = Object.freeze({
@@ -97,7 +110,7 @@ const F16_ABSORBED: AttentionTolerance = Object.freeze({
 });
 
 const F16_EXPANDED: AttentionTolerance = Object.freeze({
-  out: Object.freeze({ atol: 7.2e-3, rtol: 1.6e-2, maxCosDiff: 3.3e-7 }),
+  out: Object.freeze({ atol: 7.2e-3, rtol: 1.6e-2, maxCosDiff: 3.5e-7 }),
   lse: Object.freeze({ atol: 4.8e-3, rtol: 1e-4 }),
 });
 
@@ -124,7 +137,7 @@ export const TOLERANCES: Readonly<
  * @example
  * ```ts
  * import { toleranceFor } from "./tolerance.ts";
- * toleranceFor("f32", "expanded").lse; // { atol: 1e-5, rtol: 1e-6 }
+ * toleranceFor("f32", "expanded").lse; // { atol: 1.3e-5, rtol: 1e-6 }
  * ```
  */
 export function toleranceFor(dtype: Dtype, path: AttentionPath): AttentionTolerance {

@@ -348,15 +348,17 @@ Deno.test("compareAttention: a short actual array is a length failure, bad optio
 
 Deno.test("tolerance: every cell covers the observed errors with the margin, and no more than 10x", () => {
   // Observed maxima from docs/tolerances.md (tools/derive_tolerances.ts on lavapipe, both
-  // device classes, against the reference of the stored inputs).
+  // device classes, against the reference of the stored inputs): the smoke matrix, long
+  // contexts and, since session 57, the other presets (tools/tolerance_presets_matrix.json:
+  // V3 and Kimi-K2 erred more in f32, and f16 expanded's cos_diff).
   const observed = {
     f32: {
-      absorbed: { outAbs: 2.1e-6, cos: 4.0e-13, lseAbs: 2.1e-6 },
-      expanded: { outAbs: 2.9e-6, cos: 6.2e-13, lseAbs: 2.5e-6 },
+      absorbed: { outAbs: 4.6e-6, cos: 4.0e-13, lseAbs: 2.6e-6 },
+      expanded: { outAbs: 4.6e-6, cos: 7.5e-13, lseAbs: 3.2e-6 },
     },
     f16: {
       absorbed: { outAbs: 9.3e-4, cos: 5.6e-8, lseAbs: 9.4e-4 },
-      expanded: { outAbs: 1.8e-3, cos: 8.2e-8, lseAbs: 1.2e-3 },
+      expanded: { outAbs: 1.8e-3, cos: 8.6e-8, lseAbs: 1.2e-3 },
     },
   };
   for (const dtype of ["f32", "f16"] as const) {
