@@ -46,6 +46,7 @@ import {
 } from "./gemm_plan.ts";
 import {
   FA2_KEY_TILE,
+  fa2BudgetKvSplits,
   fa2ChunkVec4,
   fa2Grid,
   fa2KeysPerSplit,
@@ -1360,20 +1361,33 @@ const expandedTiled: Backend = {
     }
     const longest = maxKLen(layout);
     // KV splits: a GPU's decode grid (one tile per sequence and head) fills its SMs
-    // through them; a cpu-class device runs one unless the case forces more.
+    // through them; a cpu-class device runs one unless the case forces more; and on a
+    // device with a loop budget, at least as many as keep one split's keys within it (as
+    // the absorbed backends choose theirs).
     const cls = deviceClassOf(q.caps);
-    const kvSplits = q.kvSplits ?? fa2KvSplits({
-      workgroups: fa2Grid(layout.seqs.map((s) => s.qLen), spec.numHeads, queryTile),
-      maxKLen: longest,
-      smCount: cls?.kind === "gpu" ? cls.smCount ?? TILED_DEFAULT_SMS : null,
-      minKeysPerSplit: tuning.fa2MinKeysPerSplit,
-      workgroupsPerSm: tuning.fa2WorkgroupsPerSm,
-    });
+    const budget = loopBudgetOf(q.caps);
+    const fit = budget === null ? Infinity : fa2MaxKeys(shape, budget, queryTile, chunkVec4);
+    const budgetSplits = fa2BudgetKvSplits(longest, fit);
+    const kvSplits = q.kvSplits ?? Math.max(
+      fa2KvSplits({
+        workgroups: fa2Grid(layout.seqs.map((s) => s.qLen), spec.numHeads, queryTile),
+        maxKLen: longest,
+        smCount: cls?.kind === "gpu" ? cls.smCount ?? TILED_DEFAULT_SMS : null,
+        minKeysPerSplit: tuning.fa2MinKeysPerSplit,
+        workgroupsPerSm: tuning.fa2WorkgroupsPerSm,
+      }),
+      budgetSplits ?? 1,
+    );
     const splitsValid = bundledKvSplits(kvSplits);
     if (!splitsValid) {
       reasons.push({
         code: "variant.kv-splits",
-        message: `kvSplits = ${kvSplits} must be an integer in [1, ${MAX_BUNDLED_KV_SPLITS}]`,
+        message: `kvSplits = ${kvSplits} must be an integer in [1, ${MAX_BUNDLED_KV_SPLITS}]` +
+          (q.kvSplits === undefined
+            ? ` (the adapter's choice: this device's loop budget of ${budget} iterations fits ` +
+              `at most ${fit} keys per split, and the longest sequence has ${longest} keys: ` +
+              "shorter sequences)"
+            : ""),
       });
     }
     const rowsOut = layout.totalQ * spec.numHeads;
@@ -1404,18 +1418,21 @@ const expandedTiled: Backend = {
       );
     }
     reasons.push(...gridReason(q, "FA2 attention pass", "y: KV splits", kvSplits));
-    const budget = loopBudgetOf(q.caps);
     const keysPerSplit = fa2KeysPerSplit(longest, splitsValid ? kvSplits : 1);
     const iterations = fa2LoopIterations(shape, keysPerSplit, queryTile, chunkVec4);
-    if (budget !== null && iterations > budget) {
-      const fit = fa2MaxKeys(shape, budget, queryTile, chunkVec4);
+    if (budget !== null && splitsValid && iterations > budget) {
+      // Only a forced count (or a budget under one key tile) gets here: the adapter's own
+      // choice fits.
+      const fix = budgetSplits !== null && bundledKvSplits(budgetSplits)
+        ? `use kvSplits >= ${budgetSplits} (or leave kvSplits unset: the adapter chooses), ` +
+          "shorter sequences or backend wgsl-absorbed"
+        : "shorter sequences or backend wgsl-absorbed";
       reasons.push({
         code: "device.loop-budget",
         message: `one expanded-tiled invocation would walk ${keysPerSplit} keys in ` +
           `${iterations} loop iterations, over this device's loop ` +
           `budget of ${budget} (it would silently drop keys); at most ${fit} keys fit in ` +
-          `one split: use kvSplits >= ${Math.ceil(longest / Math.max(1, fit))}, shorter ` +
-          "sequences or backend wgsl-absorbed",
+          `one split: ${fix}`,
       });
     }
     reasons.push(...perSequenceKvReasons(q, eb));

@@ -587,6 +587,26 @@ export function fa2KeysPerSplit(keys: number, splits: number): number {
 }
 
 /**
+ * The fewest KV splits of expanded_fa2.wgsl whose share ({@link fa2KeysPerSplit}: whole key
+ * tiles) of `keys` keys is at most `maxKeysPerSplit` (the loop budget's, {@link fa2MaxKeys});
+ * null where no count does (the budget fits less than one key tile).
+ *
+ * @example
+ * ```ts
+ * import { fa2BudgetKvSplits } from "./tiled_plan.ts";
+ * fa2BudgetKvSplits(200000, 41936); // 5 (shares of 40000 keys)
+ * fa2BudgetKvSplits(100, 41936); // 1
+ * fa2BudgetKvSplits(100, 20); // null
+ * ```
+ */
+export function fa2BudgetKvSplits(keys: number, maxKeysPerSplit: number): number | null {
+  if (keys <= maxKeysPerSplit) return 1;
+  const tileKeys = Math.floor(maxKeysPerSplit / FA2_KEY_TILE) * FA2_KEY_TILE;
+  if (tileKeys < FA2_KEY_TILE) return null;
+  return Math.ceil(keys / tileKeys);
+}
+
+/**
  * Invocations of expanded_fa2.wgsl at a query tile: BQ / 4 query micro-rows x 8 key
  * micro-columns (each a 4 x 4 register tile).
  *

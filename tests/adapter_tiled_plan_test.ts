@@ -13,6 +13,7 @@ import { normalizeLayout } from "../adapter/layout.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import { bareReasonCode, resolve } from "../adapter/resolve.ts";
 import {
+  fa2BudgetKvSplits,
   fa2ChunkVec4,
   fa2LoopIterations,
   fa2MaxKeys,
@@ -761,31 +762,43 @@ Deno.test("FA2 KV splits: a GPU's dense decode fills its SMs through them; a pre
   );
 });
 
-Deno.test("FA2 KV splits: past the loop budget a longer sequence fits in splits, and the reason says how many", () => {
-  const layout = (seqK: number): LayoutRequest => ({
-    kind: "bshd",
-    batch: 1,
-    seqQ: 1,
-    seqK,
-    causal: true,
-  });
+Deno.test("FA2 KV splits: past the loop budget the adapter takes the splits that fit; a forced count that does not is refused with one that does", () => {
   const req = (seqK: number) =>
     ({
       spec: presetSpec("tiny"),
       dtype: "f32",
       backend: "wgsl-expanded-tiled",
-      layout: layout(seqK),
+      layout: { kind: "bshd", batch: 1, seqQ: 1, seqK, causal: true },
     }) as const;
-  // Find a length one split cannot walk on lavapipe's budget (tiny: ~15000 keys).
-  let n = 1024;
-  while (resolve(req(n), LAVAPIPE).kind === "plan") n *= 2;
-  const one = resolve(req(n), LAVAPIPE);
+  // lavapipe's budget fits 41936 tiny keys in one split: 200000 need 5 (shares of 40000).
+  const auto = resolve(req(200000), LAVAPIPE);
+  assert.equal(auto.kind === "plan" && auto.variant.kvSplits, 5, JSON.stringify(auto));
+  const one = resolve(req(200000), LAVAPIPE, { kvSplits: 1 });
   assert.equal(one.kind, "unsupported");
-  assert.match(JSON.stringify(one), /device\.loop-budget/);
-  const m = /use kvSplits >= (\d+)/.exec(JSON.stringify(one));
+  const m =
+    /device\.loop-budget.*at most 41936 keys.*use kvSplits >= (\d+) \(or leave kvSplits unset/
+      .exec(JSON.stringify(one));
   assert.ok(m, JSON.stringify(one));
-  const split = resolve(req(n), LAVAPIPE, { kvSplits: Number(m[1]) });
-  assert.equal(split.kind, "plan", JSON.stringify(split));
+  assert.equal(resolve(req(200000), LAVAPIPE, { kvSplits: Number(m[1]) }).kind, "plan");
+  assert.equal(resolve(req(200000), LAVAPIPE, { kvSplits: Number(m[1]) - 1 }).kind, "unsupported");
+  // Shares are whole key tiles: at 3000 iterations (1919 keys a split) 7553 keys take 5
+  // splits (4 would walk 1889 keys each, rounded up to 1920).
+  const tight = { ...LAVAPIPE, loopIterationBudget: 3000 };
+  const tiles = resolve(req(7553), tight);
+  assert.equal(tiles.kind === "plan" && tiles.variant.kvSplits, 5, JSON.stringify(tiles));
+  // More than 64 splits: the reason says they are the adapter's, for the budget.
+  const over = resolve(req(1048576), tight);
+  assert.match(
+    JSON.stringify(over),
+    /kvSplits = 556 must be .*the adapter's choice: this device's loop budget of 3000 iterations fits at most \d+ keys per split, and the longest sequence has 1048576 keys/,
+  );
+});
+
+Deno.test("fa2BudgetKvSplits: the fewest whole-tile shares within the keys a split fits", () => {
+  assert.equal(fa2BudgetKvSplits(200000, 41936), 5);
+  assert.equal(fa2BudgetKvSplits(100, 41936), 1);
+  assert.equal(fa2BudgetKvSplits(7553, 1919), 5);
+  assert.equal(fa2BudgetKvSplits(100, 20), null);
 });
 
 Deno.test("tiledUnrolledValueKeys: a gpu-class plan's whole tiles of at most 16 keys, row groups of one query's rows in whole vec4s", () => {

@@ -238,13 +238,30 @@ function boundaryTest(queryTile: 64 | 16): void {
         assert.ok(nan === 0 || nan === got.lse.length, `${nan} of ${got.lse.length} LSE NaN`);
         return nan > 0;
       };
-      const planAt = (keys: number) =>
-        planOn(BACKEND, { preset: "tiny", dtype: "f32", layout: decodeOver(keys), caps });
+      const planAt = (keys: number, kvSplits?: number) =>
+        planOn(BACKEND, {
+          preset: "tiny",
+          dtype: "f32",
+          layout: decodeOver(keys),
+          caps,
+          kvSplits,
+        });
       const at = planAt(maxKeys);
       assert.notEqual(typeof at, "string", String(at));
       assert.ok(await reached((at as { plan: GpuPlan }).plan), `${maxKeys} keys: truncated`);
-      assert.match(String(planAt(maxKeys + 1)), /device.loop-budget: .* at most \d+ keys fit/);
+      assert.match(
+        String(planAt(maxKeys + 1, 1)),
+        /device.loop-budget: .* at most \d+ keys fit .*use kvSplits >= 2/,
+      );
       const beyond = Math.ceil(maxKeys * 1.25);
+      if (queryTile === 64) {
+        // Unforced, the adapter takes the splits the budget needs, and they walk every key.
+        const split = planAt(beyond);
+        assert.notEqual(typeof split, "string", String(split));
+        const plan = (split as { plan: GpuPlan }).plan;
+        assert.equal(plan.variant.kvSplits, 2);
+        assert.ok(await reached(plan), `${beyond} keys in 2 splits: truncated`);
+      }
       const r = resolve(
         { spec, dtype: "f32", backend: BACKEND, layout: decodeOver(beyond) },
         { ...caps, loopIterationBudget: null, adapter: { ...caps.adapter, description: "x" } },
