@@ -220,6 +220,50 @@ export function unknownBackends(m: MatrixFile): ConfigIssue[] {
 }
 
 /**
+ * A group with a `backend` axis and no `path` axis runs its cases on the path of its
+ * backends, as `explain --backend` does (the default path, absorbed, would only refuse an
+ * expanded backend's every case with backend.path-mismatch): the group gets that `path`
+ * axis. A group whose backends compute both paths is an issue (which path each case is
+ * would be a guess): it names them and asks for a `path` axis or one group per path.
+ * Unregistered ids (a group expecting backend.unknown) are left to the registry.
+ *
+ * @example
+ * ```ts
+ * import { pathsOfBackends } from "./expand.ts";
+ * const m = { name: "m", groups: [{ axes: { backend: "wgsl-expanded-tiled" } }] };
+ * pathsOfBackends(m).file.groups[0].axes.path; // "expanded"
+ * ```
+ */
+export function pathsOfBackends(m: MatrixFile): { file: MatrixFile; issues: ConfigIssue[] } {
+  const issues: ConfigIssue[] = [];
+  const groups = m.groups.map((g, gi) => {
+    const axes = g.axes as Axes;
+    if (axes.path !== undefined || axes.backend === undefined) return g;
+    const byPath = new Map<string, string[]>();
+    for (const b of asList(axes.backend)) {
+      const path = typeof b === "string" && b !== "" ? backendById(b)?.path : undefined;
+      if (path !== undefined) byPath.set(path, [...(byPath.get(path) ?? []), b as string]);
+    }
+    if (byPath.size > 1) {
+      issues.push({
+        path: `groups[${gi}].axes.backend`,
+        value: axes.backend,
+        message: `names backends of both paths (${
+          [...byPath].map(([p, ids]) => `${ids.join(", ")}: ${p}`).join("; ")
+        }) and no path axis, where a group runs on its backends' path: write one group per ` +
+          "path (or give it a path axis, the other path's cases then unsupported)",
+      });
+      return g;
+    }
+    const [path] = [...byPath.keys()];
+    return path === undefined || path === CASE_DEFAULTS.path
+      ? g
+      : { ...g, axes: { ...g.axes, path } };
+  });
+  return { file: { ...m, groups }, issues };
+}
+
+/**
  * The cases whose layout would have more than {@link MAX_LAYOUT_TOKENS} query or key tokens
  * (b x sq, b x sk): within the axes' own bounds (b 4096, s_k 1 Mi) such a case ran out of
  * memory building its per-token tables after a minute, as a RangeError. A matrix holding
@@ -665,7 +709,8 @@ async function checkConfigRoot(root: string): Promise<void> {
 
 /**
  * Load a bundled matrix by name or a matrix file by path: validated, its backends checked
- * against the registry ({@link unknownBackends}), its preset names against the presets
+ * against the registry ({@link unknownBackends}) and giving a group without a path axis
+ * their path ({@link pathsOfBackends}), its preset names against the presets
  * (matrix/preset_names.ts), its config paths checked against their
  * root and for a file (matrix/config_paths.ts checkConfigPaths) and normalized (matrix/config_paths.ts: `./cfg.json` and
  * `cfg.json` are one preset, as is a `--filter` value of either), its excludes checked
@@ -697,9 +742,13 @@ export async function loadMatrix(
         BUNDLED_MATRICES.join(", ")
       }`,
   });
-  const written = validateMatrix(raw, nameOrPath);
-  const badBackends = unknownBackends(written);
+  const validated = validateMatrix(raw, nameOrPath);
+  const badBackends = unknownBackends(validated);
   if (badBackends.length) throw new ConfigError(nameOrPath, badBackends, "unknown backend");
+  const { file: written, issues: mixedPaths } = pathsOfBackends(validated);
+  if (mixedPaths.length) {
+    throw new ConfigError(nameOrPath, mixedPaths, "backend axis of both paths");
+  }
   const badPresets = unknownPresets(written);
   if (badPresets.length) throw new ConfigError(nameOrPath, badPresets, "unknown preset");
   const place = configPlace(nameOrPath, { bundled, configRoot: options.configRoot });

@@ -25,7 +25,9 @@
  * normal-empty), layout (bshd | sbhd | thd), causal (bool), splits (0 = adapter's
  * choice), page (page size of a paged cache with a shuffled block table; 0 =
  * contiguous), device ("native" or a name under `devices`), mode (attention | layer), backend
- * (a registered backend id; default: the bundled backend of path).
+ * (a registered backend id; default: the bundled backend of path). A group with a backend
+ * axis and no path axis takes its backends' path (backends of both paths there: refused on
+ * load, matrix/expand.ts `pathsOfBackends`).
  * A thd case packs sq queries per sequence against its cache when sq < sk, and a prefill
  * (sq = sk) as self-attention; sq > sk is refused on load (thd would run it as sq = sk:
  * matrix/expand.ts `thdMoreQueriesThanKeys`), bshd and sbhd run it as written.

@@ -147,6 +147,36 @@ Deno.test("a thd case with more queries than keys refuses the matrix on load: th
   });
 });
 
+Deno.test("a group with a backend axis and no path axis runs on its backends' path; backends of both paths refuse the matrix on load", async () => {
+  await withDir(async (dir) => {
+    // It took the default path (absorbed), and every case of an expanded backend was
+    // refused with backend.path-mismatch, where explain --backend takes the backend's path.
+    await write(`${dir}/exp.json`, [
+      { axes: { preset: "tiny", backend: "wgsl-expanded-tiled" } },
+      { axes: { preset: "tiny", backend: "wgsl-absorbed-gemm" } },
+      { axes: { preset: "tiny", path: "absorbed", backend: "wgsl-expanded" } },
+    ]);
+    const { cases } = await loadMatrix(`${dir}/exp.json`);
+    assert.deepEqual(cases.map((c) => c.params.path), ["expanded", "absorbed", "absorbed"]);
+    assert.match(cases[0].id, /path=expanded;.*backend=wgsl-expanded-tiled/);
+    const only = await loadMatrix(`${dir}/exp.json`, {
+      filter: new Map([["path", ["expanded"]]]),
+    });
+    assert.deepEqual(only.cases.map((c) => c.params.backend), ["wgsl-expanded-tiled"]);
+    await write(`${dir}/both.json`, [
+      { axes: { preset: "tiny" } },
+      { axes: { preset: "tiny", sk: 8, backend: ["wgsl-absorbed", "wgsl-expanded"] } },
+    ]);
+    await assert.rejects(
+      () => loadMatrix(`${dir}/both.json`),
+      (e: unknown) =>
+        e instanceof ConfigError && /backend axis of both paths/.test(e.message) &&
+        /groups\[1\]\.axes\.backend: .*wgsl-absorbed: absorbed; wgsl-expanded: expanded.*one group per path/
+          .test(e.message),
+    );
+  });
+});
+
 Deno.test("an invalid case's empty message fragment is refused on load (it is in every message)", async () => {
   await withDir(async (dir) => {
     for (const codes of [[""], ["must be even", " "]]) {
