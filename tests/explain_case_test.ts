@@ -102,10 +102,16 @@ Deno.test("explain --case gives each case run refuses beyond its plan the verdic
       JSON.stringify({
         name: "run-checks",
         groups: [
-          { name: "path", axes: { preset: "tiny", backend: "wgsl-expanded", sq: 1, sk: 8 } },
+          {
+            name: "path",
+            axes: { preset: "tiny", path: "absorbed", backend: "wgsl-expanded", sq: 1, sk: 8 },
+          },
           { name: "self-attention", axes: { preset: "tiny", mode: "layer", sq: 1, sk: 8 } },
           { name: "layer", axes: gatedLayer },
-          { name: "path first", axes: { ...gatedLayer, backend: "wgsl-expanded" } },
+          {
+            name: "path first",
+            axes: { ...gatedLayer, path: "absorbed", backend: "wgsl-expanded" },
+          },
         ],
       }),
     );
