@@ -40,7 +40,7 @@ import { mlaLayer } from "../reference/layer.ts";
 import { runLayer } from "../kernels/layer.ts";
 import { sampleRows, withNonFiniteRows } from "../reference/sample_rows.ts";
 import { DEFAULT_MAX_ROWS } from "../results/types.ts";
-import { applyProfile, caseRequest, resolveCase } from "./case_request.ts";
+import { applyProfile, caseRequest, notSelfAttention, resolveCase } from "./case_request.ts";
 import { isRemoteDevice, type RunDevice } from "../gpu/runtime.ts";
 import type { CaseResult, ParityRecord } from "../results/types.ts";
 import { sha256Hex16 } from "../util/hash.ts";
@@ -250,8 +250,13 @@ export function runChecks(
   const mismatch = named === undefined ? null : pathMismatch(named, c.params.path);
   if (mismatch) checks.push({ check: "path", reasons: [mismatch] });
   if (c.params.mode === "layer") {
-    if (layout !== null && !isSelfAttention(layout)) {
-      checks.push({ check: "self-attention", message: LAYER_SELF_ATTENTION });
+    // The params first: a draw of varlen lengths can make one seed's layout self-attention.
+    const why = notSelfAttention(c.params);
+    if (why !== null || (layout !== null && !isSelfAttention(layout))) {
+      checks.push({
+        check: "self-attention",
+        message: LAYER_SELF_ATTENTION + (why === null ? "" : `; this case has ${why}`),
+      });
     }
     // The attention planned, the layer around it cannot run (runner/layer_plan.ts refuses
     // the same for `layer` and a decode step).
