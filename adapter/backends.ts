@@ -678,11 +678,13 @@ function gemmReasons(
   longest: number,
 ): Reason[] {
   const reasons: Reason[] = [];
+  // The backend of the same path that splits the keys.
+  const splitting = id === "wgsl-expanded-gemm" ? "wgsl-expanded-tiled" : "wgsl-absorbed";
   if (q.kvSplits !== undefined && q.kvSplits !== 1) {
     reasons.push({
       code: "variant.kv-splits",
       message: `kvSplits = ${q.kvSplits}: ${id} runs every query's keys in one softmax row ` +
-        "(no KV splits); use kvSplits 1 or backend wgsl-absorbed",
+        `(no KV splits); use kvSplits 1 or backend ${splitting}`,
     });
   }
   const budget = loopBudgetOf(q.caps);
@@ -695,7 +697,7 @@ function gemmReasons(
     message: `one invocation of ${id} would walk ${longest} keys in ${worst} loop ` +
       `iterations, over this device's loop budget of ${budget} (it ends every loop of an ` +
       "invocation after that many and would silently drop keys); at most " +
-      `${gemmMaxKeys({ keyVec4 }, budget)} keys per query fit: use wgsl-absorbed ` +
+      `${gemmMaxKeys({ keyVec4 }, budget)} keys per query fit: use backend ${splitting} ` +
       "(it splits the keys)",
   });
   return reasons;
@@ -1138,7 +1140,7 @@ const expanded: Backend = {
         q,
         "expanded-kernel",
         { ...loopShape, dStep: decodeStep },
-        () => "the expanded kernel has no KV splits; use the absorbed path or shorter sequences",
+        () => "the expanded kernel has no KV splits; use shorter sequences or the absorbed path",
       ),
     );
     // The K/V expansion's reads (cache construction; expandTexturesOf says where).
@@ -1191,7 +1193,7 @@ function rowTextures(
       reasons.push({
         code: "limits.texture-size",
         message: `${what} of ${texels} texels${packing} do not fit a texture of this device ` +
-          `(maxTextureDimension2D ${maxDim} on each side); use ${fallback}`,
+          `(maxTextureDimension2D ${maxDim} on each side); use backend ${fallback}`,
       });
     } else buffers.push(textureBuffer(name, t));
     return t;

@@ -193,13 +193,52 @@ export function forcedSplitsReason(
   };
 }
 
+// The advice a bundled backend's reason gives that names another backend or a path:
+// `use backend X`, `or backend X`, `use the P path`, `or the P path`, each with an optional
+// parenthesized why.
+const ADVICE =
+  /\b(use|or) (?:backend ([a-z][a-z0-9._-]*)|the (absorbed|expanded) path)( \([^()]*\))?/g;
+
+/**
+ * `message` with each piece of advice that names another backend (or a path) checked
+ * against the case: where what it names refuses the case too, the advice says so with its
+ * codes instead of sending the reader to it.
+ */
+function checkedAdvice(
+  message: string,
+  at: {
+    req: CaseRequest;
+    layout: NormalizedLayout;
+    caps: DeviceCaps | null;
+    options: ResolveOptions;
+  },
+): string {
+  return message.replace(
+    ADVICE,
+    (whole, verb: string, id: string | undefined, path: string | undefined) => {
+      const target = id ?? `auto:${path}`;
+      const r = resolveWith({ ...at.req, backend: target }, at.caps, at.options, {
+        layout: at.layout,
+        checkAdvice: false,
+      });
+      if (r.kind === "plan") return whole;
+      const codes = [...new Set(r.reasons.map((x) => x.code))].join(", ");
+      const named = id === undefined ? `the ${path} path` : `backend ${id}`;
+      return verb === "use"
+        ? `${named} refuses this case too (${codes})`
+        : `(${named} refuses this case too: ${codes})`;
+    },
+  );
+}
+
 function tryBackend(
   id: BackendId,
   req: CaseRequest,
   caps: DeviceCaps | null,
   options: ResolveOptions,
+  at: { layout: NormalizedLayout; checkAdvice: boolean },
 ): Plan | Unsupported {
-  const layout = normalizeLayout(req.layout);
+  const { layout } = at;
   const backend = backendById(id);
   if (!backend) {
     return {
@@ -257,7 +296,16 @@ function tryBackend(
     ].filter((r): r is Reason => r !== null),
   ];
   if (reasons.length > 0) {
-    return { kind: "unsupported", backend: id, reasons };
+    return {
+      kind: "unsupported",
+      backend: id,
+      reasons: at.checkAdvice && isBundledBackend(id)
+        ? reasons.map((r) => ({
+          ...r,
+          message: checkedAdvice(r.message, { req, layout, caps, options }),
+        }))
+        : reasons,
+    };
   }
   return {
     kind: "plan",
@@ -315,6 +363,16 @@ export function resolve(
   caps: DeviceCaps | null,
   options: ResolveOptions = {},
 ): Resolution {
+  return resolveWith(req, caps, options, { checkAdvice: true });
+}
+
+/** {@link resolve}, checking the advice of refusals (not when checking a piece of advice). */
+function resolveWith(
+  req: CaseRequest,
+  caps: DeviceCaps | null,
+  options: ResolveOptions,
+  at: { layout?: NormalizedLayout; checkAdvice: boolean },
+): Resolution {
   // A script's dtype is unchecked by the type system once cast or read from JSON: "bf16"
   // planned on cpu-reference and read as "no device" on the GPU backends.
   if (!(DTYPE_NAMES as readonly unknown[]).includes(req.dtype)) {
@@ -325,16 +383,19 @@ export function resolve(
     }], "invalid dtype");
   }
   const path = autoPathOf(req.backend);
-  if (req.backend !== "auto" && path === null) return tryBackend(req.backend, req, caps, options);
+  const layout = at.layout ?? normalizeLayout(req.layout);
+  const tried = { layout, checkAdvice: at.checkAdvice };
+  if (req.backend !== "auto" && path === null) {
+    return tryBackend(req.backend, req, caps, options, tried);
+  }
   const passedOver: Unsupported[] = [];
   // The device-class rules (adapter/backends.ts autoPriority, pathPriority) order the
   // candidates.
-  const layout = normalizeLayout(req.layout);
   const order = path === null
     ? autoPriority(layout, caps).order
     : pathPriority(path, layout, caps).order;
   for (const id of order) {
-    const r = tryBackend(id, req, caps, options);
+    const r = tryBackend(id, req, caps, options, tried);
     if (r.kind === "plan") return { ...r, passedOver };
     passedOver.push(r);
   }

@@ -416,3 +416,50 @@ Deno.test("resolve: a dtype other than f32 or f16 (a script's cast, JSON) is a C
     );
   }
 });
+
+Deno.test("a refusal's 'use backend X' advice holds for the case, or says X refuses it too", () => {
+  const tiny = presetSpec("tiny");
+  const at = (seqK: number, backend: string, kvSplits?: number) =>
+    resolve(
+      {
+        spec: tiny,
+        dtype: "f32",
+        backend,
+        layout: { kind: "bshd", batch: 1, seqQ: 1, seqK, causal: true },
+      },
+      caps,
+      { kvSplits },
+    );
+  const message = (r: Plan | Unsupported, code: string) =>
+    asUnsupported(r).reasons.find((x) => x.code === code)?.message ?? "";
+  // Within what wgsl-absorbed takes: the advice stands, and following it plans.
+  assert.match(
+    message(at(200000, "wgsl-absorbed-gemm"), "device.loop-budget"),
+    /keys per query fit: use backend wgsl-absorbed \(it splits the keys\)$/,
+  );
+  asPlan(at(200000, "wgsl-absorbed"));
+  // The expanded gemm points at the expanded backend that splits keys, not across paths.
+  assert.match(
+    message(at(200000, "wgsl-expanded-gemm"), "device.loop-budget"),
+    /use backend wgsl-expanded-tiled \(it splits the keys\)$/,
+  );
+  asPlan(at(200000, "wgsl-expanded-tiled"));
+  assert.match(
+    message(at(200000, "wgsl-expanded-gemm", 5), "variant.kv-splits"),
+    /use kvSplits 1 or backend wgsl-expanded-tiled$/,
+  );
+  // 1 Mi keys: the latent cache is over one binding for every backend; the advice said
+  // "use wgsl-absorbed (it splits the keys)", which refuses it too.
+  const gemm = message(at(1048576, "wgsl-absorbed-gemm"), "device.loop-budget");
+  assert.match(
+    gemm,
+    /fit: backend wgsl-absorbed refuses this case too \(limits\.buffer-too-large\)$/,
+  );
+  const dense = message(at(1048576, "wgsl-expanded"), "device.loop-budget");
+  assert.match(
+    dense,
+    /use shorter sequences \(the absorbed path refuses this case too: wgsl-absorbed-gemm:device\.loop-budget, .*wgsl-absorbed:limits\.buffer-too-large\)$/,
+  );
+  // A user backend's messages are its own.
+  assert.doesNotMatch(JSON.stringify(at(16, "auto")), /refuses this case too/);
+});
