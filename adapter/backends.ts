@@ -270,6 +270,15 @@ function bundledKvSplits(n: number): boolean {
   return Number.isInteger(n) && n >= 1 && n <= MAX_BUNDLED_KV_SPLITS;
 }
 
+// The advice of a loop-budget refusal whose keys fit in `need` splits: that count where a
+// bundled kernel runs it, else that none does.
+function splitsAdvice(need: number): string {
+  return bundledKvSplits(need)
+    ? `use kvSplits >= ${need}`
+    : `it would take ${need} KV splits, over the ${MAX_BUNDLED_KV_SPLITS} a kernel runs: ` +
+      "shorter sequences";
+}
+
 function deviceReasons(q: SupportQuery, widths: Record<string, number>): Reason[] {
   const reasons: Reason[] = [];
   if (q.caps === null) {
@@ -625,7 +634,7 @@ const absorbed: Backend = {
           q,
           "absorbed-kernel",
           { ...loopShape, keys: Math.ceil(longest / kvSplits) },
-          (maxKeys) => `use kvSplits >= ${Math.ceil(longest / Math.max(1, maxKeys))}`,
+          (maxKeys) => splitsAdvice(Math.ceil(longest / Math.max(1, maxKeys))),
         ),
       );
     }
@@ -950,7 +959,7 @@ function absorbedTiledCheck(q: SupportQuery, options: { subgroups: boolean }): S
         message: `one absorbed-tiled invocation would walk ${keys} keys in ${need} loop ` +
           `iterations, over this device's loop budget of ${budget} (it ends every loop of an ` +
           `invocation after that many and would silently drop keys); at most ${maxKeys} keys ` +
-          `per invocation fit: use kvSplits >= ${Math.ceil(longest / Math.max(1, maxKeys))}`,
+          `per invocation fit: ${splitsAdvice(Math.ceil(longest / Math.max(1, maxKeys)))}`,
       });
     }
   }

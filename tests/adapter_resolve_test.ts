@@ -463,3 +463,26 @@ Deno.test("a refusal's 'use backend X' advice holds for the case, or says X refu
   // A user backend's messages are its own.
   assert.doesNotMatch(JSON.stringify(at(16, "auto")), /refuses this case too/);
 });
+
+Deno.test("a loop-budget refusal never advises more KV splits than a kernel runs", () => {
+  const tight = { ...caps, loopIterationBudget: 3000 };
+  const at = (backend: string) =>
+    resolve(
+      {
+        spec: presetSpec("tiny"),
+        dtype: "f32",
+        backend,
+        layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 400000, causal: true },
+      },
+      tight,
+      { kvSplits: 2 },
+    );
+  for (const backend of ["wgsl-absorbed", "wgsl-absorbed-tiled"]) {
+    const m = asUnsupported(at(backend)).reasons.find((r) => r.code === "device.loop-budget")!;
+    assert.match(
+      m.message,
+      /it would take \d+ KV splits, over the 64 a kernel runs: shorter sequences$/,
+      backend,
+    );
+  }
+});
