@@ -950,7 +950,9 @@ function absorbedTiledCheck(q: SupportQuery, options: { subgroups: boolean }): S
             "shorter sequences)"
           : ""),
     });
-  } else if (budget !== null) {
+  } else if (budget !== null && !options.subgroups) {
+    // (The subgroup variant is not planned on a device with a budget at all, whatever the
+    // splits: subgroupReasons says so.)
     const keys = Math.ceil(longest / kvSplits);
     const need = tiledLoopIterations(shape, keys);
     if (need > budget) {

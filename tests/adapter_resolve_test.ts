@@ -486,3 +486,26 @@ Deno.test("a loop-budget refusal never advises more KV splits than a kernel runs
     );
   }
 });
+
+Deno.test("wgsl-absorbed-tiled-sg on a device with a loop budget: one reason, no split count to try", () => {
+  const r = asUnsupported(
+    resolve(
+      {
+        spec: presetSpec("deepseek-v2-lite"),
+        dtype: "f32",
+        backend: "wgsl-absorbed-tiled-sg",
+        layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 50000, causal: true },
+      },
+      caps,
+      { kvSplits: 1 },
+    ),
+  );
+  const budget = r.reasons.filter((x) => x.code === "device.loop-budget");
+  assert.equal(budget.length, 1, JSON.stringify(r));
+  // (wgsl-absorbed-tiled refuses one forced split too: the advice says so.)
+  assert.match(
+    budget[0].message,
+    /not planned on such a device; backend wgsl-absorbed-tiled refuses this case too \(device\.loop-budget\)$/,
+  );
+  assert.doesNotMatch(JSON.stringify(r), /use kvSplits >=/);
+});
