@@ -185,19 +185,23 @@ export function forcedSplitsReason(
 ): Reason | null {
   if (forced === undefined || planned === forced) return null;
   if (given.some((r) => r.code === KV_SPLITS_CODE)) return null;
+  // The backend of the same path that takes a forced count (a case's path stays its own).
+  const splitting = backendById(backend)?.path === "expanded"
+    ? "wgsl-expanded-tiled"
+    : "wgsl-absorbed";
   return {
     code: KV_SPLITS_CODE,
     message: `the case forces ${forced} KV split(s), but ${backend} plans ${planned}: it ` +
       "does not split keys that way; leave the splits to the adapter (matrix axis splits 0, or " +
-      "no --kv-splits) or use a backend with KV splits (wgsl-absorbed, wgsl-absorbed-tiled, wgsl-expanded-tiled)",
+      `no --kv-splits) or use backend ${splitting}`,
   };
 }
 
 // The advice a bundled backend's reason gives that names another backend or a path:
-// `use backend X`, `or backend X`, `use the P path`, `or the P path`, each with an optional
+// `use backend X`, `or (use) backend X`, `use the P path`, `or the P path`, each with an optional
 // parenthesized why.
 const ADVICE =
-  /\b(use|or) (?:backend ([a-z][a-z0-9._-]*)|the (absorbed|expanded) path)( \([^()]*\))?/g;
+  /\b(or use|use|or) (?:backend ([a-z][a-z0-9._-]*)|the (absorbed|expanded) path)( \([^()]*\))?/g;
 
 /**
  * `message` with each piece of advice that names another backend (or a path) checked

@@ -509,3 +509,27 @@ Deno.test("wgsl-absorbed-tiled-sg on a device with a loop budget: one reason, no
   );
   assert.doesNotMatch(JSON.stringify(r), /use kvSplits >=/);
 });
+
+Deno.test("a forced split count a backend does not run points at its own path's backend with splits", () => {
+  const at = (backend: string, seqK = 16) =>
+    resolve(
+      {
+        spec: presetSpec("tiny"),
+        dtype: "f32",
+        backend,
+        layout: { kind: "bshd", batch: 1, seqQ: 1, seqK, causal: true },
+      },
+      caps,
+      { kvSplits: 3 },
+    );
+  // It listed wgsl-absorbed first for an expanded case, which a matrix case of path
+  // expanded cannot name (backend.path-mismatch).
+  const expanded = asUnsupported(at("wgsl-expanded")).reasons[0].message;
+  assert.match(expanded, /or use backend wgsl-expanded-tiled$/);
+  assert.equal(at("wgsl-expanded-tiled").kind, "plan");
+  // Where that one refuses too, the advice says so instead.
+  assert.match(
+    asUnsupported(at("wgsl-expanded", 0)).reasons.map((r) => r.message).join("\n"),
+    /no --kv-splits\) \(backend wgsl-expanded-tiled refuses this case too: layout\.no-keys\)$/m,
+  );
+});
