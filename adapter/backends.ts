@@ -1151,7 +1151,9 @@ const expanded: Backend = {
         q,
         "expanded-kernel",
         { ...loopShape, dStep: decodeStep },
-        () => "the expanded kernel has no KV splits; use shorter sequences or the absorbed path",
+        () =>
+          "the expanded kernel has no KV splits; use shorter sequences or the absorbed path, or " +
+          "use backend wgsl-expanded-tiled (it splits the keys)",
       ),
     );
     // The K/V expansion's reads (cache construction; expandTexturesOf says where).

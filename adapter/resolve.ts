@@ -201,7 +201,7 @@ export function forcedSplitsReason(
 // `use backend X`, `or (use) backend X`, `use the P path`, `or the P path`, each with an optional
 // parenthesized why.
 const ADVICE =
-  /\b(or use|use|or) (?:backend ([a-z][a-z0-9._-]*)|the (absorbed|expanded) path)( \([^()]*\))?/g;
+  /(,? )?\b(or use|use|or) (?:backend ([a-z][a-z0-9._-]*)|the (absorbed|expanded) path)( \([^()]*\))?/g;
 
 /**
  * `message` with each piece of advice that names another backend (or a path) checked
@@ -219,7 +219,13 @@ function checkedAdvice(
 ): string {
   return message.replace(
     ADVICE,
-    (whole, verb: string, id: string | undefined, path: string | undefined) => {
+    (
+      whole,
+      before: string | undefined,
+      verb: string,
+      id: string | undefined,
+      path: string | undefined,
+    ) => {
       const target = id ?? `auto:${path}`;
       const r = resolveWith({ ...at.req, backend: target }, at.caps, at.options, {
         layout: at.layout,
@@ -228,9 +234,10 @@ function checkedAdvice(
       if (r.kind === "plan") return whole;
       const codes = [...new Set(r.reasons.map((x) => x.code))].join(", ");
       const named = id === undefined ? `the ${path} path` : `backend ${id}`;
+      // "use X" becomes a statement; "or (use) X" a parenthesis after what came before it.
       return verb === "use"
-        ? `${named} refuses this case too (${codes})`
-        : `(${named} refuses this case too: ${codes})`;
+        ? `${before ?? ""}${named} refuses this case too (${codes})`
+        : `${before === undefined ? "" : " "}(${named} refuses this case too: ${codes})`;
     },
   );
 }
