@@ -87,10 +87,9 @@ export function buildProgram(deps: ProgramDeps) {
       "Headless WebGPU test and benchmark harness for Multi-Latent Attention (MLA) kernels. " +
         "Exit codes: 0 success / supported; 1 parity failure, unexpected support decision or " +
         "regression; 2 bad input or usage; 3 infrastructure (no adapter, device lost) and, for " +
-        "explain and layer, an unsupported case; 4 a run or layer --plant-fault fault not " +
-        "caught; " +
-        "130 and 143 stopped by SIGINT (Ctrl-C) and SIGTERM (run, bench, compare-runtimes, " +
-        "upgrade-check).",
+        "explain and layer, an unsupported case; 4 a run, merge or layer --plant-fault fault " +
+        "not caught; 130 and 143 stopped by SIGINT (Ctrl-C) and SIGTERM (run, bench, " +
+        "compare-runtimes, baseline update, upgrade-check).",
     )
     .showHelpAfterError("(run with --help for usage)")
     .addHelpText("after", ENVIRONMENT_HELP)
