@@ -270,6 +270,23 @@ function bundledKvSplits(n: number): boolean {
   return Number.isInteger(n) && n >= 1 && n <= MAX_BUNDLED_KV_SPLITS;
 }
 
+// The reason a split count outside [1, 64] is refused; one the case did not ask for (`forced`
+// false) is the loop budget's, said with its numbers: the budget, the keys one split fits and
+// the longest sequence's.
+function kvSplitsRangeReason(
+  kvSplits: number,
+  forced: boolean,
+  budget: { budget: number | null; maxKeys: number; longest: number },
+): Reason {
+  return {
+    code: "variant.kv-splits",
+    message: `kvSplits = ${kvSplits} must be an integer in [1, ${MAX_BUNDLED_KV_SPLITS}]` +
+      (forced ? "" : ` (the adapter's choice: this device's loop budget of ${budget.budget} ` +
+        `iterations fits at most ${budget.maxKeys} keys per split, and the longest sequence ` +
+        `has ${budget.longest} keys: shorter sequences)`),
+  };
+}
+
 // The advice of a loop-budget refusal whose keys fit in `need` splits: that count where a
 // bundled kernel runs it, else that none does.
 function splitsAdvice(need: number): string {
@@ -618,15 +635,13 @@ const absorbed: Backend = {
     if (!bundledKvSplits(kvSplits)) {
       // An out-of-range count the case did not ask for is the loop budget's: say so, with
       // the numbers (the budget reason itself is only checked on a valid count).
-      reasons.push({
-        code: "variant.kv-splits",
-        message: `kvSplits = ${kvSplits} must be an integer in [1, ${MAX_BUNDLED_KV_SPLITS}]` +
-          (q.kvSplits === undefined
-            ? ` (the adapter's choice: this device's loop budget of ${budget} iterations fits ` +
-              `at most ${maxKeysPerSplit} keys per split, and the longest sequence has ` +
-              `${longest} keys: shorter sequences)`
-            : ""),
-      });
+      reasons.push(
+        kvSplitsRangeReason(kvSplits, q.kvSplits !== undefined, {
+          budget,
+          maxKeys: maxKeysPerSplit,
+          longest,
+        }),
+      );
     }
     if (bundledKvSplits(kvSplits)) {
       reasons.push(
@@ -941,15 +956,9 @@ function absorbedTiledCheck(q: SupportQuery, options: { subgroups: boolean }): S
     ),
   });
   if (!bundledKvSplits(kvSplits)) {
-    reasons.push({
-      code: "variant.kv-splits",
-      message: `kvSplits = ${kvSplits} must be an integer in [1, ${MAX_BUNDLED_KV_SPLITS}]` +
-        (q.kvSplits === undefined
-          ? ` (the adapter's choice: this device's loop budget of ${budget} iterations fits ` +
-            `at most ${maxKeys} keys per split, and the longest sequence has ${longest} keys: ` +
-            "shorter sequences)"
-          : ""),
-    });
+    reasons.push(
+      kvSplitsRangeReason(kvSplits, q.kvSplits !== undefined, { budget, maxKeys, longest }),
+    );
   } else if (budget !== null && !options.subgroups) {
     // (The subgroup variant is not planned on a device with a budget at all, whatever the
     // splits: subgroupReasons says so.)
@@ -1395,15 +1404,9 @@ const expandedTiled: Backend = {
     );
     const splitsValid = bundledKvSplits(kvSplits);
     if (!splitsValid) {
-      reasons.push({
-        code: "variant.kv-splits",
-        message: `kvSplits = ${kvSplits} must be an integer in [1, ${MAX_BUNDLED_KV_SPLITS}]` +
-          (q.kvSplits === undefined
-            ? ` (the adapter's choice: this device's loop budget of ${budget} iterations fits ` +
-              `at most ${fit} keys per split, and the longest sequence has ${longest} keys: ` +
-              "shorter sequences)"
-            : ""),
-      });
+      reasons.push(
+        kvSplitsRangeReason(kvSplits, q.kvSplits !== undefined, { budget, maxKeys: fit, longest }),
+      );
     }
     const rowsOut = layout.totalQ * spec.numHeads;
     const buffers = [
