@@ -222,6 +222,25 @@ Deno.test("compare-runtimes CLI: a bad --matrix or --filter is exit 2 before eit
       /--out \(compare-runtimes\.json\) .*: is .*compare-runtimes\.json, which --matrix reads: writing it would destroy an input/,
     );
     assert.equal(await Deno.readTextFile(m), text);
+    // an output file that is a folder: exit 2 naming it, before either runtime starts (it was
+    // an internal error with a stack trace once both had started)
+    const fake = `${dir}/chrome`;
+    await Deno.writeTextFile(fake, "#!/bin/sh\nexit 1\n");
+    await Deno.chmod(fake, 0o755);
+    await Deno.mkdir(`${dir}/busy/compare-runtimes.jsonl/x`, { recursive: true });
+    const folder = await runCli([
+      "compare-runtimes",
+      "--chromium",
+      fake,
+      "--out",
+      `${dir}/busy`,
+    ]);
+    assert.equal(folder.code, 2, folder.stdout + folder.stderr);
+    assert.match(
+      folder.stderr,
+      /--out \(compare-runtimes\.jsonl\) .*compare-runtimes\.jsonl: is a folder; give a file path/,
+    );
+    assert.doesNotMatch(folder.stdout + folder.stderr, /runtime: deno|internal error/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
