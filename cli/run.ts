@@ -20,7 +20,7 @@ import { notCoveredLine } from "../report/not_covered.ts";
 import { unusedBackends } from "../report/unused_backends.ts";
 import { countsText } from "../report/totals.ts";
 import { PROGRESS_MODES } from "../report/progress.ts";
-import { prepareOutputDir } from "../report/output_paths.ts";
+import { checkOutputFile, prepareOutputDir } from "../report/output_paths.ts";
 import { finishCommands } from "../report/finish_commands.ts";
 import { faultMissedBy, faultSlipped, faultUncaught, faultUncheckedBy } from "../report/verdict.ts";
 import { writeRunReports } from "../report/run_reports.ts";
@@ -461,16 +461,17 @@ export function runCommand() {
         checkBackendCompiles(fault.id, fault.apply.file, backend);
       }
       await prepareOutputDir(opts.out, { label: "--out" });
+      const outputs = runOutputFiles(opts.out, {
+        label: "--out",
+        also: opts.baseline ? Object.values(COMPARE_FILES) : [],
+      });
+      // each a file: a folder named summary.md was an internal error with a stack trace when
+      // the reports were written, after every case had run
+      for (const [label, path] of outputs) await checkOutputFile(path, { label });
       // --history naming <out>/report.json (or another file the run writes), or a file
       // input the run overwrites, is exit 2 naming both, before the run rather than after
       await checkOutputsApart(
-        [
-          ...runOutputFiles(opts.out, {
-            label: "--out",
-            also: opts.baseline ? Object.values(COMPARE_FILES) : [],
-          }),
-          ["--history", opts.history],
-        ],
+        [...outputs, ["--history", opts.history]],
         await fileInputs([
           ["--baseline", opts.baseline],
           ["--thresholds", opts.thresholds],

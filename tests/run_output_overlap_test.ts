@@ -42,6 +42,21 @@ Deno.test("runOutputFiles: the run's files in --out, labelled, plus the ones ask
 });
 
 tmpTest(
+  "run: a file the run writes that is a folder in --out is exit 2 naming it, before the run",
+  async (dir) => {
+    // it was an internal error with a stack trace when the reports were written, after the run
+    const out = `${dir}/o`;
+    await Deno.mkdir(`${out}/summary.md/x`, { recursive: true });
+    assertRefused(
+      await runCli(["run", "--filter", ONE, "--out", out]),
+      new RegExp(
+        `--out \\(summary\\.md\\) ${esc(out)}/summary\\.md: is a folder; give a file path`,
+      ),
+    );
+  },
+);
+
+tmpTest(
   "run --history naming a file the run writes in --out: exit 2 before the run",
   async (dir) => {
     const out = `${dir}/o`;
