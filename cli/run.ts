@@ -202,6 +202,7 @@ export function uncaughtFaultLine(
     readonly interrupted?: boolean;
   },
   description: string,
+  options: { stoppedBy?: "SIGINT" | "SIGTERM" | null } = {},
 ): string {
   // a stopped run is exit 130: the cases not run may catch it ("exit 4" beside exit 130)
   if (report.interrupted) {
@@ -239,7 +240,12 @@ export function uncaughtFaultLine(
     (missed.length > 0
       ? "its cases may not reach the faulted code"
       : "fix what the errors say and run it again") +
-    ` (the fault: ${description}); exit 4`;
+    ` (the fault: ${description}); ` +
+    // a signal during the last case stopped nothing, but the exit is the signal's: "exit 4"
+    // stood beside "exit 130"
+    (options.stoppedBy
+      ? `exit ${stopExitCode(options.stoppedBy)} (${options.stoppedBy} came during the last case)`
+      : "exit 4");
 }
 
 /**
@@ -550,7 +556,10 @@ export function runCommand() {
         // a planted fault no case failed on proves nothing: said, where a green line read as
         // the checks having caught it
         const missed = fault !== undefined && faultUncaught(report);
-        if (missed) console.error(uncaughtFaultLine(report, fault.description));
+        if (missed) {
+          const stoppedBy = report.interrupted ? null : stop.stoppedBy();
+          console.error(uncaughtFaultLine(report, fault.description, { stoppedBy }));
+        }
         const uncaught = !report.interrupted && faultSlipped(report);
         // a stopped run: the command that finishes it, which summary.md and report.html give
         // (the terminal said only how many cases were not run)

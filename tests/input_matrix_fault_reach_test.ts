@@ -601,6 +601,11 @@ Deno.test("a --plant-fault run whose only non-passing cases errored was not caug
       "which is not a check catching it, so this run does not show the checks catching it: " +
       "its cases may not reach the faulted code (the fault: drops k_pe); exit 4",
   );
+  // a Ctrl-C during the last case: the exit is 130 (said on the next line), not 4
+  assert.match(
+    uncaughtFaultLine(errored, "drops k_pe", { stoppedBy: "SIGINT" }),
+    /\(the fault: drops k_pe\); exit 130 \(SIGINT came during the last case\)$/,
+  );
   const only = { ...errored, results: [res("a", "error"), res("c", "unexpected")] };
   assert.match(
     uncaughtFaultLine(only, "x"),
