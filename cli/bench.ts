@@ -85,7 +85,9 @@ import { raceTimeout, TIMED_OUT } from "../util/timeout.ts";
 import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
 import { OutputWriteError } from "../report/errors.ts";
 import {
+  BENCH_FILES,
   BENCH_RECORDS,
+  checkOutputFile,
   OutputPathError,
   prepareOutputDir,
   removeEmptyCreatedDirs,
@@ -313,6 +315,11 @@ export function benchCommand() {
       if (opts.out !== undefined) {
         await checkBenchOut(opts.out, { referenceCeilings: opts.referenceCeilings });
         await prepareOutputDir(opts.out, { label: "--out" });
+        // each a file: a folder named summary.md was an internal error with a stack trace
+        // (exit 1) once the device had started
+        for (const f of BENCH_FILES) {
+          await checkOutputFile(`${opts.out}/${f}`, { label: `--out (${f})` });
+        }
         if (opts.resume) resume = await readBenchResume(opts.out, benchOptions);
         else if (!opts.force) await checkUnfinishedBench(opts.out);
       }

@@ -53,7 +53,15 @@ Deno.test("bench --out: a run's folder, or the --reference-ceilings file inside 
       bench(["--out", `${tmp}/bench`, "--reference-ceilings", `${tmp}/bench/report.json`]),
       bench(["--out", `${tmp}/bench/`, "--reference-ceilings", `${tmp}/./bench//report.json`]),
     ]);
-    for (const r of [intoRun, intoMerge, reference, referenceLinked]) {
+    // a file bench writes that is a folder: exit 2 naming it (an internal error with a stack
+    // trace, exit 1, once the device had started)
+    await Deno.mkdir(`${tmp}/busy/summary.md/x`, { recursive: true });
+    const folder = await bench(["--out", `${tmp}/busy`]);
+    assert.match(
+      folder.stderr,
+      /--out \(summary\.md\) .*summary\.md: is a folder; give a file path/,
+    );
+    for (const r of [intoRun, intoMerge, reference, referenceLinked, folder]) {
       assert.equal(r.code, 2, r.stdout + r.stderr);
       assert.doesNotMatch(r.stderr, /internal error|at .*\.ts:\d+/);
     }
