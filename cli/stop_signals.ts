@@ -111,8 +111,9 @@ export function stopExitCode(signal: "SIGINT" | "SIGTERM"): number {
 /**
  * What a command says when a signal came during its last case (or after it) and stopped
  * nothing: every case ran and the reports are whole, not marked interrupted, yet the exit is
- * the signal's (130 or 143), as `bench`'s: the same answer from `run`, `compare-runtimes` and
- * `bench`, where `run` and `compare-runtimes` exited 0 as if no Ctrl-C had come.
+ * the signal's (130 or 143), as `bench`'s: the same answer from `run`, `compare-runtimes`,
+ * `bench` and `baseline update`, where `run` and `compare-runtimes` exited 0 as if no Ctrl-C
+ * had come.
  *
  * @example
  * ```ts
