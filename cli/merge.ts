@@ -15,7 +15,12 @@ import {
 import { sameFile } from "../report/output_overlap.ts";
 import { finishCommands } from "../report/finish_commands.ts";
 import { lockOutDir } from "../runner/out_lock.ts";
-import { BENCH_ONLY_FILES, OutputPathError, prepareOutputDir } from "../report/output_paths.ts";
+import {
+  BENCH_ONLY_FILES,
+  checkOutputFile,
+  OutputPathError,
+  prepareOutputDir,
+} from "../report/output_paths.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { lockHeld } from "../util/fs.ts";
 import { runExitCode, uncaughtFaultLine } from "./run.ts";
@@ -226,6 +231,11 @@ export function mergeCommand() {
     .action(async (dirs, opts) => {
       await checkMergeFolders(dirs, opts.out);
       await prepareOutputDir(opts.out, { label: "--out" });
+      // each a file: a folder named summary.md was an internal error with a stack trace as
+      // the reports were written
+      for (const f of Object.values(RUN_FILES)) {
+        await checkOutputFile(`${opts.out.replace(/\/+$/, "")}/${f}`, { label: `--out (${f})` });
+      }
       // One writer at a time in --out (run.lock, as run and bench): two merges into one
       // folder mixed their files.
       const lock = await lockOutDir(opts.out);

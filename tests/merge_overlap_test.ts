@@ -100,7 +100,18 @@ Deno.test("merge: a folder given twice, or --out naming a shard or another run, 
     assert.match(live.stderr, /s2 holds a run that is still going \(its run\.lock is held\)/);
     assert.doesNotMatch(live.stdout, /rebuilt/);
 
-    for (const r of [twice, intoShard, intoRun, intoBench, live]) {
+    // a file the merge writes that is a folder: exit 2 naming it (it was an internal error
+    // with a stack trace as the reports were written)
+    await Deno.mkdir(`${tmp}/busy/summary.md/x`, { recursive: true });
+    const folder = await runCli(["merge", `${tmp}/s1`, `${tmp}/s2`, "--out", `${tmp}/busy`]);
+    assert.equal(folder.code, 2, folder.stdout + folder.stderr);
+    assert.match(
+      folder.stderr,
+      /--out \(summary\.md\) .*busy\/summary\.md: is a folder; give a file path/,
+    );
+    await Deno.remove(`${tmp}/busy`, { recursive: true });
+
+    for (const r of [twice, intoShard, intoRun, intoBench, live, folder]) {
       assert.doesNotMatch(r.stderr, /internal error|at .*\.ts:\d+/);
     }
     assert.deepEqual(await snapshot(`${tmp}/s1`), before.s1);
