@@ -87,7 +87,7 @@ import { OutputWriteError } from "../report/errors.ts";
 import {
   BENCH_FILES,
   BENCH_RECORDS,
-  checkOutputFile,
+  checkOutputFilesIn,
   OutputPathError,
   prepareOutputDir,
   removeEmptyCreatedDirs,
@@ -317,9 +317,7 @@ export function benchCommand() {
         await prepareOutputDir(opts.out, { label: "--out" });
         // each a file: a folder named summary.md was an internal error with a stack trace
         // (exit 1) once the device had started
-        for (const f of BENCH_FILES) {
-          await checkOutputFile(`${opts.out}/${f}`, { label: `--out (${f})` });
-        }
+        await checkOutputFilesIn(opts.out, BENCH_FILES, { label: "--out" });
         if (opts.resume) resume = await readBenchResume(opts.out, benchOptions);
         else if (!opts.force) await checkUnfinishedBench(opts.out);
       }

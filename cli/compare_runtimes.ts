@@ -15,7 +15,7 @@ import { applyBackendChoice, formatBackendChoice } from "../gpu/backend_choice.t
 import { GpuContext, HARNESS_FEATURES } from "../gpu/device.ts";
 import { DEFAULT_MAX_CASES, matrixFileOf } from "../matrix/expand.ts";
 import { checkOutputsApart, type LabelledPath } from "../report/output_overlap.ts";
-import { checkOutputFile, prepareOutputDir, refuseRunFolder } from "../report/output_paths.ts";
+import { checkOutputFilesIn, prepareOutputDir, refuseRunFolder } from "../report/output_paths.ts";
 import {
   type CaseComparison,
   compareRuntimes,
@@ -521,9 +521,7 @@ export function compareRuntimesCommand() {
       await prepareOutputDir(opts.out, { label: "--out" });
       // each file as a file (a folder named compare-runtimes.jsonl failed to be removed once
       // both runtimes had started: an internal error with a stack trace)
-      for (const f of Object.values(COMPARE_RUNTIMES_FILES)) {
-        await checkOutputFile(`${opts.out}/${f}`, { label: `--out (${f})` });
-      }
+      await checkOutputFilesIn(opts.out, Object.values(COMPARE_RUNTIMES_FILES), { label: "--out" });
       if (opts.sameDriver) {
         const icd = swiftShaderIcd(where.path);
         if (!icd) {

@@ -17,7 +17,7 @@ import { finishCommands } from "../report/finish_commands.ts";
 import { lockOutDir } from "../runner/out_lock.ts";
 import {
   BENCH_ONLY_FILES,
-  checkOutputFile,
+  checkOutputFilesIn,
   OutputPathError,
   prepareOutputDir,
 } from "../report/output_paths.ts";
@@ -233,9 +233,7 @@ export function mergeCommand() {
       await prepareOutputDir(opts.out, { label: "--out" });
       // each a file: a folder named summary.md was an internal error with a stack trace as
       // the reports were written
-      for (const f of Object.values(RUN_FILES)) {
-        await checkOutputFile(`${opts.out.replace(/\/+$/, "")}/${f}`, { label: `--out (${f})` });
-      }
+      await checkOutputFilesIn(opts.out, Object.values(RUN_FILES), { label: "--out" });
       // One writer at a time in --out (run.lock, as run and bench): two merges into one
       // folder mixed their files.
       const lock = await lockOutDir(opts.out);

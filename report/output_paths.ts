@@ -171,6 +171,30 @@ function parentOf(path: string): string {
 }
 
 /**
+ * {@link checkOutputFile} for each file a command writes in its output folder `dir` (made
+ * by {@link prepareOutputDir}), labelled `<label> (<name>)`: a folder named as one of them
+ * (a `summary.md/`) is refused before the command's work, where writing it failed after.
+ *
+ * @example
+ * ```ts
+ * import { checkOutputFilesIn } from "./output_paths.ts";
+ * const dir = await Deno.makeTempDir();
+ * await checkOutputFilesIn(dir, ["report.json", "summary.md"], { label: "--out" });
+ * ```
+ */
+export async function checkOutputFilesIn(
+  dir: string,
+  names: readonly string[],
+  options: { label?: string } = {},
+): Promise<void> {
+  const label = options.label ?? "output folder";
+  const prefix = dir.replace(/\/+$/, "");
+  for (const name of names) {
+    await checkOutputFile(`${prefix}/${name}`, { label: `${label} (${name})` });
+  }
+}
+
+/**
  * Checks that `path` can be written as a file: it is not a folder, nor a device, pipe or
  * socket (the atomic write would replace it), its folder exists and is writable (a hidden probe file is created and removed there). Nothing is created at
  * `path` itself. Throws an {@link OutputPathError}.
