@@ -31,7 +31,7 @@ import { formatJsonlLine, JsonlWriter, readJsonl } from "../report/jsonl.ts";
 import { isStorageFull, osErrorText, writeTextAtomic } from "../util/fs.ts";
 import { headerlessResults, RUN_FILES, RUN_REPORT_FILES } from "../report/merge.ts";
 import { BENCH_ONLY_FILES, BENCH_RECORDS } from "../report/output_paths.ts";
-import { prepareOutputDir } from "../report/output_paths.ts";
+import { checkOutputFilesIn, prepareOutputDir } from "../report/output_paths.ts";
 import {
   backendText,
   changedConfigs,
@@ -717,6 +717,9 @@ export async function runMatrix(options: RunMatrixOptions): Promise<RunReport> {
   const startedAt = new Date().toISOString();
   const selection = options.selection ?? await selectCases(options);
   await prepareOutputDir(options.out);
+  // each a file: a folder named summary.md was an internal error with a stack trace as the
+  // reports were written, after every case had run (`baseline update`'s run)
+  await checkOutputFilesIn(options.out, Object.values(RUN_FILES));
   // One run at a time in a folder: a second one meanwhile is refused, not interleaved.
   const lock = await lockOutDir(options.out);
   try {

@@ -127,6 +127,13 @@ tmpTest(
       await update("--out", `${dir}/b`, "--rounds", "2", "--history", `${dir}/b/round-2/run.json`),
       /--history .*round-2\/run\.json: is the file --out \(round-2\/run\.json\) writes too/,
     );
+    // a file the run writes that is a folder: exit 2 naming it (it was an internal error
+    // with a stack trace after the run)
+    await Deno.mkdir(`${dir}/busy/summary.md/x`, { recursive: true });
+    assertRefused(
+      await update("--out", `${dir}/busy`),
+      /output folder \(summary\.md\) .*busy\/summary\.md: is a folder; give a file path/,
+    );
     // <device-key>.json in --dir: the key is known only after the run, so any .json there
     assertRefused(
       await update("--out", `${dir}/b`, "--history", `${dir}/baselines/history.json`),
