@@ -315,7 +315,7 @@ export function runCommand() {
         "finished and write the reports, marked interrupted. A folder holding a half-finished " +
         "run needs --resume or --force; a finished run there is replaced. Exit codes: 0 all " +
         "pass; 1 a parity failure, an unexpected support decision, a case error (with " +
-        "--plant-fault and no parity failure: 4), or a --backend " +
+        "--plant-fault and no parity failure, either of the last two is 4), or a --backend " +
         "that ran none of the cases expected to run, for reasons other than what the device " +
         "lacks (a --backend-module whose backend ran none is a warning); " +
         "2 bad input " +
