@@ -345,7 +345,7 @@ async function readJson(path: string): Promise<unknown> {
     if (e instanceof Deno.errors.IsADirectory) throw new DriftInputError(path, "is a directory");
     throw new DriftInputError(path, `cannot read (${e instanceof Error ? e.message : e})`);
   }
-  return parseDriftJson(path, text);
+  return parseDriftJson(path, text, { written: true });
 }
 
 /**

@@ -9,10 +9,12 @@
  */
 import { jsonSyntaxProblem, scanJson } from "../adapter/json_scan.ts";
 import { DriftInputError } from "./errors.ts";
+import { jsonFileProblem } from "../report/run_state.ts";
 
 /**
  * Parse `text`, the contents of `path`; a DriftInputError names the file and, for a
- * repeated key, the key, its object and where it repeats.
+ * repeated key, the key, its object and where it repeats. With `written` (a file the harness
+ * wrote: a baseline, a report.json) one that ends partway is said to be half-written.
  *
  * @example
  * ```ts
@@ -22,12 +24,22 @@ import { DriftInputError } from "./errors.ts";
  * // t.json: key "speedRatio" appears more than once in (root) (line 1, column 19): ...
  * ```
  */
-export function parseDriftJson(path: string, text: string): unknown {
+export function parseDriftJson(
+  path: string,
+  text: string,
+  options: { written?: boolean } = {},
+): unknown {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    throw new DriftInputError(path, jsonSyntaxProblem(text));
+    // a file the harness wrote (a baseline, a report.json) that ends partway is half-written,
+    // as `run --resume` and merge say of run.json; "not valid JSON (unexpected end of input)"
+    // read as a file edited wrongly
+    throw new DriftInputError(
+      path,
+      options.written ? jsonFileProblem(text) : jsonSyntaxProblem(text),
+    );
   }
   const dup = scanJson(text, { duplicateKeys: true });
   if (dup !== null) {

@@ -55,12 +55,16 @@ Deno.test("compare: a run folder's results.jsonl or summary.md given as a side n
         `is one of a run folder's files: give the folder, ${dir})`,
     );
     // a truncated report.json is the right kind of file, broken: no "give the folder" (its
-    // folder reads that file)
+    // folder reads that file); said to be half-written, as run --resume and merge say it (it
+    // read "not valid JSON (unexpected end of input; ...)", as if edited wrongly)
     await Deno.writeTextFile(`${dir}/report.json`, '{"version": 1, "resu');
     assert.match(
       await refusal(`${dir}/report.json`),
-      /report\.json: not valid JSON \(unexpected end of input[^)]*\)$/,
+      /report\.json: half-written: it ends partway through its JSON \([^)]*\), so it cannot be read$/,
     );
+    // a baseline file cut short likewise
+    await Deno.writeTextFile(`${dir}/b.json`, '{"format": "mla-harness-baseline", "ca');
+    assert.match(await refusal(`${dir}/b.json`), /b\.json: half-written: it ends partway/);
     // another file that is not JSON: what to give, no folder
     assert.match(
       await refusal(`${dir}/notes.txt`),

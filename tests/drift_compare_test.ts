@@ -375,10 +375,15 @@ Deno.test("baseline files: round trip from a report, and bad files named with th
     /broken\.json: cases\[1\]: field "timing\.samplesMs" must be an array of numbers/,
   );
   await assert.rejects(() => readBaseline(`${dir}/missing.json`), /missing\.json: no such file/);
-  await Deno.writeTextFile(`${dir}/garbage.json`, "{");
+  await Deno.writeTextFile(`${dir}/garbage.json`, "{nope}");
   await assert.rejects(
     () => loadComparable(`${dir}/garbage.json`),
     /garbage\.json: not valid JSON/,
+  );
+  await Deno.writeTextFile(`${dir}/garbage.json`, "{");
+  await assert.rejects(
+    () => loadComparable(`${dir}/garbage.json`),
+    /garbage\.json: half-written: it ends partway/,
   );
   await assert.rejects(
     () => loadComparable(`${dir}/not.json`),
