@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { hasAdapter } from "../gpu/device.ts";
 import { readRunState } from "../report/run_state.ts";
-import { cliCommand } from "./helpers_cli.ts";
+import { cliCommand, readUntilThen } from "./helpers_cli.ts";
 
 const gpu = await hasAdapter();
 const driver = new URL("./fixtures/device_lost_main.ts", import.meta.url).pathname;
@@ -132,19 +132,11 @@ async function baselineStoppedInLaunch(
     `${dir}/baselines`,
   ], { stdout: "piped" }).spawn();
   const stdout = new Response(child.stdout).text();
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("fixture: launch started")) {
-    const { value, done } = await reader.read();
-    assert.ok(!done, text);
-    text += value;
-  }
-  child.kill("SIGINT");
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += value;
-  }
+  const text = await readUntilThen(
+    child.stderr,
+    /fixture: launch started/,
+    () => child.kill("SIGINT"),
+  );
   const status = await child.status;
   return { code: status.code, text: `${await stdout}\n${text}` };
 }

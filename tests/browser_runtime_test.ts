@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { selectCases } from "../runner/run_matrix.ts";
 import { browserTestName, chromiumMissing, runHarness, spawnHarness } from "./browser_helpers.ts";
 import { loadKernel } from "../kernels/source.ts";
+import { readUntilThen } from "./helpers_cli.ts";
 
 const ignore = chromiumMissing() !== null;
 
@@ -143,22 +144,12 @@ Deno.test({
         out,
       ]);
       // SIGINT once the first case has printed its line
-      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-      let text = "";
-      while (!/^\[1\/\d+\] /m.test(text)) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        text += value;
-      }
-      for (const f of stale) {
-        assert.equal(await Deno.stat(`${out}/${f}`).then(() => true, () => false), false, f);
-      }
-      child.kill("SIGINT");
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        text += value;
-      }
+      const text = await readUntilThen(child.stdout, /^\[1\/\d+\] /m, async () => {
+        for (const f of stale) {
+          assert.equal(await Deno.stat(`${out}/${f}`).then(() => true, () => false), false, f);
+        }
+        child.kill("SIGINT");
+      });
       const status = await child.status;
       await child.stderr.cancel();
       assert.equal(status.code, 130, text);

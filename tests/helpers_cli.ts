@@ -166,3 +166,28 @@ export const BENCH_TINY_ABSORBED_ONCE: readonly string[] = [
   "0",
   "--json",
 ];
+
+/**
+ * Read a child's `stream` until what came so far matches `said`, then `act` (send it a signal,
+ * look at its files), then read to the end: all the text. A stream that ends before `said`
+ * fails the test with what it printed.
+ */
+export async function readUntilThen(
+  stream: ReadableStream<Uint8Array>,
+  said: RegExp,
+  act: () => void | Promise<void>,
+): Promise<string> {
+  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!said.test(text)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the stream ended before ${said}:\n${text}`);
+    text += value;
+  }
+  await act();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return text;
+    text += value;
+  }
+}

@@ -8,7 +8,7 @@ import { mergeRuns } from "../report/merge.ts";
 import { applyProfile } from "../runner/case_request.ts";
 import { runMatrix } from "../runner/run_matrix.ts";
 import type { RunReport } from "../results/types.ts";
-import { cliCommand, runCli } from "./helpers_cli.ts";
+import { cliCommand, readUntilThen, runCli } from "./helpers_cli.ts";
 import { writeTinyMatrix } from "./matrix_file_helpers.ts";
 import { SILENT_PROGRESS } from "../report/progress.ts";
 
@@ -240,19 +240,11 @@ Deno.test({
       "--out",
       out,
     ], { stdout: "null" }).spawn();
-    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-    let text = "";
-    while (!text.includes("fixture: launch started")) {
-      const { value, done } = await reader.read();
-      assert.ok(!done, text);
-      text += value;
-    }
-    child.kill("SIGINT");
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += value;
-    }
+    const text = await readUntilThen(
+      child.stderr,
+      /fixture: launch started/,
+      () => child.kill("SIGINT"),
+    );
     const status = await child.status;
     assert.equal(status.code, 130, text);
     assert.match(
