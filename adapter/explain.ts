@@ -13,8 +13,10 @@ import { expandedTextureBinding } from "./gemm_plan.ts";
 import {
   FA2_QUERY_TILE,
   FA2_QUERY_TILES,
+  fa2BudgetKvSplits,
   fa2Grid,
   fa2KeysPerSplit,
+  fa2MaxKeys,
   fa2QueryTile,
   fa2WorkgroupBytes,
   fa2WorkgroupElements,
@@ -24,6 +26,7 @@ import {
 } from "./tiled_plan.ts";
 import { type DeviceClass, deviceClassOf, formatDeviceClass } from "./device_class.ts";
 import { workgroupElementCap } from "./slow_device.ts";
+import { loopBudgetOf } from "./loop_budget.ts";
 import { backendById, isBundledBackend } from "./registry.ts";
 import { resolve, type ResolveOptions } from "./resolve.ts";
 import type {
@@ -450,12 +453,23 @@ function fa2Lines(
         fa2WorkgroupElements(shape, v.queryTile, v.chunkVec4)
       } elements within the GL fallback's ${cap} (${GL_ZERO_FILL_WHY})`),
   ];
+  // Splits a loop budget calls for: said, where the plan printed "kv splits 5" with no why
+  const longest = Math.max(0, ...layout.seqs.map((s) => s.kLen));
+  const budget = loopBudgetOf(caps);
+  const fit = budget === null || v.kvSplits <= 1
+    ? null
+    : fa2MaxKeys(shape, budget, v.queryTile, v.chunkVec4 ?? 1);
+  const budgetSplits = fit === null ? null : fa2BudgetKvSplits(longest, fit);
   const head = `  query tiles: ${v.queryTile} queries x 1 head per workgroup ` +
     `(${v.workgroupSize} invocations): ${c.workgroups} workgroups` +
     (v.kvSplits > 1
       ? ` x ${v.kvSplits} KV splits of up to ${
-        fa2KeysPerSplit(Math.max(0, ...layout.seqs.map((s) => s.kLen)), v.kvSplits)
-      } keys, merged by combine.wgsl`
+        fa2KeysPerSplit(longest, v.kvSplits)
+      } keys, merged by combine.wgsl` +
+        (budgetSplits !== null && budgetSplits > 1
+          ? ` (the loop budget of ${budget} iterations fits ${fit} keys an invocation: ` +
+            `${longest} keys take at least ${budgetSplits} splits)`
+          : "")
       : "");
   if (c.elementCap !== null) {
     return [

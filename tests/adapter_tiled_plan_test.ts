@@ -773,6 +773,16 @@ Deno.test("FA2 KV splits: past the loop budget the adapter takes the splits that
   // lavapipe's budget fits 41936 tiny keys in one split: 200000 need 5 (shares of 40000).
   const auto = resolve(req(200000), LAVAPIPE);
   assert.equal(auto.kind === "plan" && auto.variant.kvSplits, 5, JSON.stringify(auto));
+  // and explain says why 5 (it printed "kv splits 5" and "5 KV splits of up to 40000 keys"
+  // with no word of the budget)
+  assert.match(
+    formatExplanation(explainCase(req(200000), LAVAPIPE)),
+    /5 KV splits of up to 40000 keys, merged by combine\.wgsl \(the loop budget of 65535 iterations fits 41936 keys an invocation: 200000 keys take at least 5 splits\)/,
+  );
+  // a split count a GPU takes to fill its SMs is not put on a budget it does not have
+  const gpu = formatExplanation(explainCase(req(65536), H100));
+  assert.match(gpu, /\d+ KV splits of up to \d+ keys, merged by combine\.wgsl/);
+  assert.doesNotMatch(gpu, /loop budget of/);
   const one = resolve(req(200000), LAVAPIPE, { kvSplits: 1 });
   assert.equal(one.kind, "unsupported");
   const m =
