@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { hasAdapter } from "../gpu/device.ts";
 import { readRunState } from "../report/run_state.ts";
-import { cliCommand, readUntilThen } from "./helpers_cli.ts";
+import { cliCommand, readUntilThen, WAITS_FOR_SIGINT_BACKEND } from "./helpers_cli.ts";
 
 const gpu = await hasAdapter();
 const driver = new URL("./fixtures/device_lost_main.ts", import.meta.url).pathname;
@@ -120,10 +120,7 @@ async function baselineStoppedInLaunch(
     "update",
     "--matrix",
     matrix,
-    "--backend-module",
-    new URL("./fixtures/backends/launch_waits_for_sigint.ts", import.meta.url).pathname,
-    "--backend",
-    "naive-launch-waits-for-sigint",
+    ...WAITS_FOR_SIGINT_BACKEND,
     "--repeats",
     "0",
     "--out",

@@ -191,3 +191,15 @@ export async function readUntilThen(
     text += value;
   }
 }
+
+/**
+ * The `--backend-module`/`--backend` arguments of the fixture whose launch finishes only once a
+ * SIGINT has come (tests/fixtures/backends/launch_waits_for_sigint.ts): a test Ctrl-Cs a
+ * command during its last case.
+ */
+export const WAITS_FOR_SIGINT_BACKEND: readonly string[] = [
+  "--backend-module",
+  new URL("./fixtures/backends/launch_waits_for_sigint.ts", import.meta.url).pathname,
+  "--backend",
+  "naive-launch-waits-for-sigint",
+];

@@ -8,7 +8,7 @@ import { mergeRuns } from "../report/merge.ts";
 import { applyProfile } from "../runner/case_request.ts";
 import { runMatrix } from "../runner/run_matrix.ts";
 import type { RunReport } from "../results/types.ts";
-import { cliCommand, readUntilThen, runCli } from "./helpers_cli.ts";
+import { cliCommand, readUntilThen, runCli, WAITS_FOR_SIGINT_BACKEND } from "./helpers_cli.ts";
 import { writeTinyMatrix } from "./matrix_file_helpers.ts";
 import { SILENT_PROGRESS } from "../report/progress.ts";
 
@@ -231,10 +231,7 @@ Deno.test({
       "run",
       "--filter",
       "preset=tiny;path=absorbed;dtype=f32;sq=1;layout=bshd;causal=1;varlen=none;b=2;sk=20",
-      "--backend-module",
-      new URL("./fixtures/backends/launch_waits_for_sigint.ts", import.meta.url).pathname,
-      "--backend",
-      "naive-launch-waits-for-sigint",
+      ...WAITS_FOR_SIGINT_BACKEND,
       "--repeats",
       "0",
       "--out",
