@@ -12,6 +12,7 @@ import {
   currentBackend,
   deviceKey,
   DriftInputError,
+  HistoryOverlapError,
   HistoryStore,
   loadComparable,
   poolRounds,
@@ -179,6 +180,20 @@ export async function checkBaselineReplace(
 }
 
 /**
+ * The exit-2 error for a run `--history` refuses to store (its measurements are there
+ * already), naming the database and the run's folder or report; any other error as it is.
+ *
+ * @example
+ * ```ts ignore
+ * throw historyRefusal(e, "out/h.sqlite", "out/merged", "no baseline written");
+ * ```
+ */
+function historyRefusal(e: unknown, db: string, run: string, baseline: string): unknown {
+  if (!(e instanceof HistoryOverlapError)) return e;
+  return new CliError(`--history ${db}: ${run}: ${e.problem}; ${baseline}`, EXIT.badInput);
+}
+
+/**
  * Refuse (OutputPathError, exit 2) a `baseline update --history` that names a file the
  * update writes: one of the run's files in `--out` (in `round-<i>/` with `--rounds`), a
  * `.json` file in `--dir` (where `<device-key>.json` goes; the key is known only after the
@@ -305,7 +320,12 @@ export function baselineCommand() {
         "for its path (cases it refuses are recorded as not run by it, with its reasons)",
     )
     .option("--backend-module <path>", BACKEND_MODULE_HELP, collect, [] as string[])
-    .option("--history <db>", "also append the run to this history database")
+    .option(
+      "--history <db>",
+      "also append the run to this history database (with --from-report, a run whose " +
+        "measurements it holds already, a merged run whose shards are stored or the other " +
+        "way, is exit 2 before the baseline is written)",
+    )
     .option(
       "--replace",
       "write the baseline even where it drops cases of this device's baseline in --dir, or " +
@@ -336,6 +356,18 @@ export function baselineCommand() {
           needs: "a baseline needs the run finished",
         })).report;
         ran = report;
+        // A report whose measurements --history holds already (a merged run whose shards
+        // `run --history` stored) is refused before the baseline is written, not after it
+        if (opts.history && (await pathExists(opts.history))) {
+          const store = await HistoryStore.open(opts.history);
+          try {
+            await store.checkAppend(ran, { backend: currentBackend() });
+          } catch (e) {
+            throw historyRefusal(e, opts.history, `${opts.fromReport}`, "no baseline written");
+          } finally {
+            store.close();
+          }
+        }
         if (opts.filter) report = filterReport(report, opts.filter, opts.fromReport);
         // Said as a run's --repeats is: a case of too few samples can never show a slowdown.
         const min = DEFAULT_THRESHOLDS.minSamples;
@@ -484,6 +516,8 @@ export function baselineCommand() {
         const store = await HistoryStore.open(opts.history);
         try {
           await store.append(ran, { label: "baseline", backend: baseline.backend });
+        } catch (e) {
+          throw historyRefusal(e, opts.history, opts.fromReport ?? opts.out, `${path} written`);
         } finally {
           store.close();
         }

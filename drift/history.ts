@@ -746,6 +746,24 @@ export class HistoryStore {
   }
 
   /**
+   * Throw the {@link HistoryOverlapError} that {@link HistoryStore.append} would throw for
+   * this report, storing nothing: a command that writes something else before it appends
+   * (`baseline update --from-report --history` writes the baseline) checks first, so a
+   * refusal leaves nothing half done.
+   *
+   * @example
+   * ```ts ignore
+   * await store.checkAppend(mergedReport, { backend: "vulkan" }); // throws when a shard is stored
+   * ```
+   */
+  async checkAppend(report: RunReport, options: { backend?: string } = {}): Promise<void> {
+    if (this.findRun(report) !== null) return;
+    const b = await baselineFromReport(report, { backend: options.backend });
+    const same = this.#sameMeasurements(report, b.deviceKey, this.findEarlierStop(report));
+    if (same !== null) throw new HistoryOverlapError(report, same);
+  }
+
+  /**
    * Append runs as {@link HistoryStore.append} does, all in one transaction: a process
    * stopped halfway (SIGKILL, a full disk) stores none of them, so `history --add` of many
    * reports is all or nothing. Each run's outcome is returned in order: stored before (or

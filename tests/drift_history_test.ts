@@ -14,6 +14,7 @@ import {
 import type { CaseResult } from "../results/types.ts";
 import { caseResult, lavapipeFingerprint, reportOf } from "./drift_helpers.ts";
 import { runCli } from "./helpers_cli.ts";
+import { pathExists } from "../util/fs.ts";
 import { parity } from "./report_util.ts";
 
 const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
@@ -730,6 +731,24 @@ Deno.test("history: a merged run whose shards are stored (or the other way) is r
     r.stderr,
     /--add .*merged\.json: 1 of its cases has the very timing samples of stored run 1 \(started 2026-12-01T02:00:00\.000Z, shard 1\/2\)/,
   );
+  // a baseline of the merged run with --history: refused before the baseline is written,
+  // naming the database and the report (it was written, then the append threw unnamed)
+  const b = await runCli([
+    "baseline",
+    "update",
+    "--from-report",
+    `${dir}/merged.json`,
+    "--dir",
+    `${dir}/baselines`,
+    "--history",
+    db,
+  ]);
+  assert.equal(b.code, 2, b.stdout + b.stderr);
+  assert.match(
+    b.stderr,
+    /--history .*history\.sqlite: .*merged\.json: 1 of its cases has the very timing samples of stored run 1 .*no baseline written/,
+  );
+  assert.equal(await pathExists(`${dir}/baselines`), false, "no baseline written");
   const fresh = await HistoryStore.open(`${dir}/other.sqlite`);
   try {
     // the merged run first, then a shard: refused the same way
