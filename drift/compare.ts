@@ -719,7 +719,9 @@ export function compareBaselines(
             ? `outside the baseline's selection (${
               selectionText(base)
             }): not compared; now ${c.decision}, ${c.status}`
-            : `new case (${c.decision}, ${c.status})`,
+            : sameMatrix
+            ? `new case (${c.decision}, ${c.status})`
+            : `new case: only in the current run's matrix ${current.matrix} (${c.decision}, ${c.status})`,
         ],
         metrics: [],
         speed: null,
@@ -793,7 +795,13 @@ export function compareBaselines(
   // and a check on other numbers of reference rows (two runs of other --max-rows read as
   // "unchanged" without a word)
   const rows = maxRowsChange(base, current);
-  const extra = [seeds, backends, rows].filter((x): x is string => x !== null);
+  // and runs of two matrices: the cases of one only read as new or out of scope, where only
+  // the header's matrix names told why
+  const matrices = sameMatrix ? null : `Matrix: ${base.matrix} → ${current.matrix} (the cases ` +
+    `of one of them only are not compared: ${plural(counts.new, "new case")}, ${
+      plural(outOfScope, "baseline case")
+    } outside the current selection)`;
+  const extra = [matrices, seeds, backends, rows].filter((x): x is string => x !== null);
   const said = extra.length === 0
     ? environment
     : { ...environment, summary: [...environment.summary, ...extra] };

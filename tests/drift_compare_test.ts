@@ -661,3 +661,26 @@ Deno.test("two runs of other --max-rows: compare names the change (it read 'unch
   ]);
   assert.match(rowsLines(sampled, old)[0], /--max-rows 8 → not recorded \(64 unless/);
 });
+
+Deno.test("runs of two matrices: the cases of one only are said to be so, and the matrices named", () => {
+  const B2 = A.replace("sk=20", "sk=21");
+  const C2 = A.replace("sk=20", "sk=22");
+  const base = baselineOf([supportedCase(A), supportedCase(B2)], { matrix: "smoke" });
+  const cur = baselineOf([supportedCase(A), supportedCase(C2)], { matrix: "mine.json" });
+  const r = compareBaselines(base, cur);
+  const details = (id: string) => r.cases.find((c) => c.id === id)!.details.join("\n");
+  assert.match(details(C2), /^new case: only in the current run's matrix mine\.json \(supported/);
+  assert.equal(r.cases.find((c) => c.id === B2), undefined, "outside the current selection");
+  assert.deepEqual(r.environment.summary, [
+    "Matrix: smoke → mine.json (the cases of one of them only are not compared: 1 new case, " +
+    "1 baseline case outside the current selection)",
+  ]);
+  assert.match(
+    compareToMarkdown(r),
+    /### What changed in the environment\n\n- Matrix: smoke → mine/,
+  );
+  // one matrix: as before
+  const same = compareBaselines(base, { ...cur, matrix: "smoke" });
+  assert.deepEqual(same.environment.summary, []);
+  assert.equal(same.cases.find((c) => c.id === B2)!.details.join(""), "no longer in the matrix");
+});
