@@ -166,7 +166,9 @@ export function formatProbe(r: WorkgroupProbeResult): string {
     `loop      ${f(r.ms.loop)}  one broadcast read and one vec4 fma a trip`,
     `barrier   ${f(r.ms.barrier)}  ${r.barrierNsPerTrip >= 0 ? "+" : ""}${
       r.barrierNsPerTrip.toFixed(1)
-    } ns a trip over loop`,
+    } ns a trip over loop${
+      // read as a barrier that saves time, where it is timing noise
+      r.barrierNsPerTrip < 0 ? " (faster than the loop: noise, raise --iters or --reps)" : ""}`,
     `read      ${f(r.ms.read)}  ${
       r.readGBps.toFixed(1)
     } GB/s of workgroup-memory reads (distinct addresses)`,
