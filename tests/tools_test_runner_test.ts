@@ -95,6 +95,17 @@ Deno.test("addRun counts an abort after an all-passed summary, and a run without
     ),
     "tests/b_test.ts: deno test signal SIGABRT after all its tests passed (counted as a failure)",
   );
+  // a module with a Deno.test.only: exit 1 after its tests passed, the others filtered out
+  assert.equal(
+    addRun(
+      emptyTotal(),
+      parseSummary("ok | 1 passed | 0 failed | 1 filtered out (8ms)"),
+      { success: false, code: 1, signal: null },
+      "tests/o_test.ts",
+    ),
+    "tests/o_test.ts: deno test exit 1 after all its tests passed; 1 filtered out: a " +
+      "Deno.test.only (or a step's only) left in the module fails the run (counted as a failure)",
+  );
   assert.equal(
     addRun(total, null, { success: false, code: 1, signal: null }, "tests/c_test.ts"),
     "tests/c_test.ts: deno test exit 1 without a summary",

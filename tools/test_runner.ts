@@ -409,7 +409,13 @@ export function addRun(
   }
   if (summary.failed === 0) {
     total.failed += 1;
-    return `${label}: deno test ${how} after all its tests passed (counted as a failure)`;
+    // deno test's exit 1 for a test marked only (the others filtered out), whose "error:"
+    // line went by on stderr: said here, where the summary is read
+    const only = status.code === 1 && status.signal === null && summary.filteredOut > 0
+      ? `; ${summary.filteredOut} filtered out: a Deno.test.only (or a step's only) left in ` +
+        "the module fails the run"
+      : "";
+    return `${label}: deno test ${how} after all its tests passed${only} (counted as a failure)`;
   }
   return null;
 }
