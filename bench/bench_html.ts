@@ -260,7 +260,14 @@ export async function benchReportHtml(
         report.targets.map((t) =>
           `<tr><td>${escapeHtml(t.target)}</td><td class="id">${idHtml(t.id)}</td>` +
           `<td class="n">${num(t.want, 3)}</td><td class="n">${num(t.got, 3)}</td>` +
-          `<td>${t.implausible ? "not judged" : t.met ? "yes" : "<b>no</b>"}</td></tr>`
+          `<td>${
+            t.implausible ? "not judged" : t.notRun
+              // a refused or failed case is no shortfall: its status, not a bold "no"
+              ? `not judged: ${t.notRun.status}`
+              : t.met
+              ? "yes"
+              : "<b>no</b>"
+          }</td></tr>`
         ).join("")
       }</table>`,
     ));

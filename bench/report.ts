@@ -54,6 +54,22 @@ export interface TargetOutcome {
   readonly want: number;
   /** Achieved (null when the case did not run). */
   readonly got: number | null;
+  /**
+   * Why `got` is null: the case (for the ratio target, one of its two) was refused on this
+   * device ("unsupported", e.g. f16 without shader-f16) or failed ("error"). Such a target is
+   * not met, but it is no shortfall either: the reports print it `n/a ` with the reason, not
+   * `MISS`. Absent when the case ran.
+   */
+  readonly notRun?: {
+    /** The record's status. */
+    readonly status: "unsupported" | "error";
+    /** The case that did not run. */
+    readonly id: string;
+    /** Its reason codes, each once and without the backend (an unsupported case's). */
+    readonly codes: readonly string[];
+    /** Its whole reason. */
+    readonly reason: string;
+  };
   /** got >= want, and got is plausible (see `implausible`). */
   readonly met: boolean;
   /** Shortfall as a fraction of the target (0 when met; null when it did not run or is implausible). */
@@ -261,8 +277,17 @@ export function evaluateTargets(
     id: string,
     want: number,
     got: number | null,
-    options: { implausible?: boolean; fastest?: number | null; fraction?: boolean } = {},
+    options: {
+      implausible?: boolean;
+      fastest?: number | null;
+      fraction?: boolean;
+      records?: readonly BenchRecord[];
+    } = {},
   ) => {
+    // the first record of the target that did not run, when got is missing for that reason
+    const skipped = got === null
+      ? (options.records ?? []).find((r) => r.status !== "ok")
+      : undefined;
     const implausible = options.implausible ?? false;
     const fastestImplausible = (options.fraction ?? false) && !implausible &&
       isImplausible(options.fastest);
@@ -274,6 +299,16 @@ export function evaluateTargets(
       met: got !== null && !implausible && got >= want,
       shortfall: got === null || implausible ? null : Math.max(0, 1 - got / want),
       ...(implausible ? { implausible } : {}),
+      ...(skipped && skipped.status !== "ok"
+        ? {
+          notRun: {
+            status: skipped.status,
+            id: skipped.id,
+            codes: [...new Set((skipped.reason_codes ?? []).map((c) => c.replace(/^.*:/, "")))],
+            reason: skipped.reason ?? "",
+          },
+        }
+        : {}),
       ...(options.fastest == null || !Number.isFinite(options.fastest)
         ? {}
         : { fastest: options.fastest }),
@@ -288,7 +323,12 @@ export function evaluateTargets(
     const got = r.roofline_fraction ?? null;
     // the fraction scales with 1 / time: at the fastest repetition, got x ms / ms_min
     const fastest = got !== null && r.ms && r.ms_min ? got * r.ms / r.ms_min : null;
-    outcome(h.target, id, want, got, { implausible: isImplausible(got), fastest, fraction: true });
+    outcome(h.target, id, want, got, {
+      implausible: isImplausible(got),
+      fastest,
+      fraction: true,
+      records: [r],
+    });
   }
   for (const dtype of ["f32", "f16"] as const) {
     const a = byId.get(benchCaseId({ ...HEADLINE[0], dtype }));
@@ -298,6 +338,7 @@ export function evaluateTargets(
     const fastest = a.ms_min && d.ms_min ? d.ms_min / a.ms_min : null;
     outcome(`absorbed-over-dense-${dtype}`, `${a.id} vs ${d.id}`, set.absorbedOverDense, got, {
       fastest,
+      records: [a, d],
     });
     // (a ratio of two times: the ceilings do not enter it)
   }
@@ -508,19 +549,37 @@ function replayWords(report: BenchReport): string {
  */
 export function formatTargets(targets: readonly TargetOutcome[]): string[] {
   return targets.map((t) =>
-    `${t.implausible ? "????" : t.met ? "met " : "MISS"} ${t.target}: ${
-      t.got === null ? "did not run" : f(t.got, 3)
-    }` +
-    ` (target ${t.want})` +
-    (t.implausible
-      ? ", not judged: above 1, faster than the measured ceilings (see the warning)"
-      : t.met || t.shortfall === null
-      ? ""
-      : `, short by ${(t.shortfall * 100).toFixed(0)}%`) +
-    (t.fastest === undefined || t.implausible ? "" : `; fastest repetition ${f(t.fastest, 3)}`) +
-    // the median within the ceilings, its fastest repetition not: say so, as for a median
-    (t.fastestImplausible ? " (above 1: faster than the measured ceilings allow)" : "")
+    t.notRun
+      ? notRunLine(t, t.notRun)
+      : `${t.implausible ? "????" : t.met ? "met " : "MISS"} ${t.target}: ${
+        t.got === null ? "did not run" : f(t.got, 3)
+      }` +
+        ` (target ${t.want})` +
+        (t.implausible
+          ? ", not judged: above 1, faster than the measured ceilings (see the warning)"
+          : t.met || t.shortfall === null
+          ? ""
+          : `, short by ${(t.shortfall * 100).toFixed(0)}%`) +
+        (t.fastest === undefined || t.implausible
+          ? ""
+          : `; fastest repetition ${f(t.fastest, 3)}`) +
+        // the median within the ceilings, its fastest repetition not: say so, as for a median
+        (t.fastestImplausible ? " (above 1: faster than the measured ceilings allow)" : "")
   );
+}
+
+/**
+ * A target whose case was refused or failed: `n/a`, not `MISS` (the kernel fell short of
+ * nothing: on the GL fallback the f16 decode read "MISS absorbed-decode-f16: did not run").
+ */
+function notRunLine(t: TargetOutcome, n: NonNullable<TargetOutcome["notRun"]>): string {
+  const why = n.status === "unsupported"
+    ? `unsupported on this device${n.codes.length ? ` (${n.codes.join(", ")})` : ""}`
+    : `failed (${n.reason.split("\n")[0].slice(0, 100)}${
+      n.reason.split("\n")[0].length > 100 ? "…" : ""
+    })`;
+  const which = t.id.includes(" vs ") ? `: ${n.id}` : "";
+  return `n/a  ${t.target}: not judged (target ${t.want}), the case did not run${which}: ${why}`;
 }
 
 /**

@@ -25,6 +25,7 @@ import {
   variantLabel,
 } from "../bench/report.ts";
 import { summarize } from "../bench/stats.ts";
+import { benchReportHtml } from "../bench/bench_html.ts";
 import { fmaWorkgroups } from "../bench/ceilings.ts";
 import { H100_CAPS, LAVAPIPE_CAPS } from "./caps_fixtures.ts";
 
@@ -570,4 +571,53 @@ Deno.test("the terminal table: a refused case's reason sets no column's width, a
   const no = lines.find((l) => l.startsWith(`${benchCaseId(HEADLINE[1])} `))!;
   assert.match(no, / unsupported on wgsl-absorbed: backend\.path-mismatch: x+…$/);
   assert.ok(no.length <= benchCaseId(HEADLINE[1]).length + 2 + 110, no);
+});
+
+Deno.test("targets: a target case refused or failed on the device is n/a with its reason, not a MISS", async () => {
+  // the GL fallback: no shader-f16, so the f16 absorbed decode is unsupported
+  const f16: BenchRecord = {
+    id: benchCaseId(HEADLINE[1]),
+    case: HEADLINE[1],
+    status: "unsupported",
+    reason: "wgsl-absorbed-gemm:dtype.f16-unavailable: dtype f16 needs shader-f16; " +
+      "wgsl-absorbed:dtype.f16-unavailable: dtype f16 needs shader-f16",
+    reason_codes: [
+      "wgsl-absorbed-gemm:dtype.f16-unavailable",
+      "wgsl-absorbed:dtype.f16-unavailable",
+    ],
+  };
+  const denseF16: BenchRecord = { ...rec(3, 30, 0.5) };
+  const failed: BenchRecord = {
+    id: benchCaseId(HEADLINE[0]),
+    case: HEADLINE[0],
+    status: "error",
+    reason: "backend wgsl-absorbed-gemm: launch threw\nat line 2",
+  };
+  const t = evaluateTargets([failed, f16, denseF16]);
+  const by = (name: string) => t.find((x) => x.target === name)!;
+  assert.equal(by("absorbed-decode-f16").met, false);
+  assert.equal(by("absorbed-decode-f16").shortfall, null);
+  assert.deepEqual(by("absorbed-decode-f16").notRun?.codes, ["dtype.f16-unavailable"]);
+  assert.equal(by("absorbed-decode-f32").notRun?.status, "error");
+  assert.equal(by("dense-decode-f16").notRun, undefined);
+  const lines = formatTable(reportOf([failed, f16, denseF16], t)).split("\n");
+  assert.ok(
+    lines.includes(
+      "n/a  absorbed-decode-f16: not judged (target 0.3), the case did not run: unsupported on " +
+        "this device (dtype.f16-unavailable)",
+    ),
+    lines.join("\n"),
+  );
+  assert.ok(lines.includes(
+    "n/a  absorbed-decode-f32: not judged (target 0.3), the case did not run: failed " +
+      "(backend wgsl-absorbed-gemm: launch threw)",
+  ));
+  // the ratio names which of its two cases did not run
+  assert.ok(lines.includes(
+    `n/a  absorbed-over-dense-f16: not judged (target 2.5), the case did not run: ${f16.id}: ` +
+      "unsupported on this device (dtype.f16-unavailable)",
+  ));
+  assert.ok(!lines.some((l) => /^MISS .*did not run/.test(l)), lines.join("\n"));
+  const html = await benchReportHtml(reportOf([failed, f16, denseF16], t), { title: "t" });
+  assert.match(html, /<td>not judged: unsupported<\/td>/);
 });
