@@ -559,7 +559,7 @@ export function formatTargets(targets: readonly TargetOutcome[]): string[] {
           ? ", not judged: above 1, faster than the measured ceilings (see the warning)"
           : t.met || t.shortfall === null
           ? ""
-          : `, short by ${(t.shortfall * 100).toFixed(0)}%`) +
+          : `, short by ${shortfallWords(t.shortfall)}`) +
         (t.fastest === undefined || t.implausible
           ? ""
           : `; fastest repetition ${f(t.fastest, 3)}`) +
@@ -580,6 +580,27 @@ function notRunLine(t: TargetOutcome, n: NonNullable<TargetOutcome["notRun"]>): 
     })`;
   const which = t.id.includes(" vs ") ? `: ${n.id}` : "";
   return `n/a  ${t.target}: not judged (target ${t.want}), the case did not run${which}: ${why}`;
+}
+
+/**
+ * A shortfall in percent, with the digits a missed target needs: "short by 0%" was printed
+ * for a fraction within half a percent of its target (0.299 against 0.30).
+ *
+ * @example
+ * ```ts
+ * import { shortfallWords } from "./report.ts";
+ * shortfallWords(0.2); // "20%"
+ * shortfallWords(0.0033); // "0.3%"
+ * shortfallWords(0.0002); // "under 0.1%"
+ * ```
+ */
+export function shortfallWords(shortfall: number): string {
+  const pct = shortfall * 100;
+  if (pct < 0.05) return "under 0.1%";
+  if (pct < 1) return `${pct.toFixed(1)}%`;
+  if (pct < 99.5 || shortfall >= 1) return `${pct.toFixed(0)}%`;
+  // a fraction above 0 is not 100% short
+  return pct < 99.95 ? `${pct.toFixed(1)}%` : "over 99.9%";
 }
 
 /**

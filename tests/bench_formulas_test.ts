@@ -20,6 +20,7 @@ import {
   benchWarnings,
   evaluateTargets,
   formatTable,
+  shortfallWords,
   toCsv,
   toMarkdown,
   variantLabel,
@@ -620,4 +621,16 @@ Deno.test("targets: a target case refused or failed on the device is n/a with it
   assert.ok(!lines.some((l) => /^MISS .*did not run/.test(l)), lines.join("\n"));
   const html = await benchReportHtml(reportOf([failed, f16, denseF16], t), { title: "t" });
   assert.match(html, /<td>not judged: unsupported<\/td>/);
+});
+
+Deno.test("targets: a shortfall under 1% is said in tenths, never 'short by 0%'", () => {
+  const t = evaluateTargets([rec(0, 10, 0.299), rec(2, 10, 0.6499), rec(4, 10, 0.0001)]);
+  const md = formatTable(reportOf([rec(0, 10, 0.299)], t));
+  assert.match(md, /^MISS absorbed-decode-f32: 0\.299 \(target 0\.3\), short by 0\.3%$/m);
+  assert.match(md, /^MISS dense-decode-f32: 0\.650 \(target 0\.65\), short by under 0\.1%$/m);
+  assert.match(md, /^MISS prefill-absorbed: 0\.000 \(target 0\.15\), short by 99\.9%$/m);
+  assert.doesNotMatch(md, /short by 0%/);
+  assert.equal(shortfallWords(0.2), "20%");
+  assert.equal(shortfallWords(1), "100%");
+  assert.equal(shortfallWords(0.99999), "over 99.9%");
 });
