@@ -33,7 +33,8 @@ import { pipelineCacheOf } from "../kernels/attention.ts";
 import { specializeSource } from "../kernels/source.ts";
 import { readSourceText } from "../gpu/text_source.ts";
 import { summarize } from "./stats.ts";
-import { timeDispatch } from "./timing.ts";
+import { type Samples, timeDispatch } from "./timing.ts";
+import { plural } from "../util/plural.ts";
 
 /** The ceilings of a device, with the raw samples behind every figure. */
 export interface Ceilings {
@@ -135,6 +136,41 @@ export function fmaWorkgroups(caps: DeviceCaps | null): number {
 const FMA_FLOP_PER_INVOCATION = 65536; // chains * ITERS * 8, equal for both kernels
 
 /**
+ * A ceiling kernel none of whose repetitions took any time by its clock (timestamps that did
+ * not advance): no bandwidth or FLOP rate follows from it.
+ */
+export class CeilingNotTimedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CeilingNotTimedError";
+  }
+}
+
+/**
+ * The fastest repetition of a ceiling kernel that took time: a repetition of 0 ms (GPU
+ * timestamps that did not advance, which bench/timing.ts reads as 0) is no time, and as the
+ * fastest it made the ceiling Infinity GB/s (`null` in report.json), every memory-bound
+ * fraction of the run 0 and its bound "compute". None that took time throws a
+ * {@link CeilingNotTimedError} naming the kernel.
+ *
+ * @example
+ * ```ts
+ * import { fastestTimedMs } from "./ceilings.ts";
+ * fastestTimedMs("copy", { source: "timestamp-query", ms: [0, 12.5, 11.8] }); // 11.8
+ * ```
+ */
+export function fastestTimedMs(name: string, samples: Samples): number {
+  const timed = samples.ms.filter((x) => x > 0 && Number.isFinite(x));
+  if (timed.length > 0) return Math.min(...timed);
+  throw new CeilingNotTimedError(
+    `the ${name} ceiling kernel's ${plural(samples.ms.length, "repetition")} all read ` +
+      `${samples.ms.length ? samples.ms[0] : "no"} ms by ${samples.source}` +
+      (samples.source === "timestamp-query" ? " (its timestamps did not advance)" : "") +
+      ": no ceiling follows from them, and no roofline fraction without it",
+  );
+}
+
+/**
  * Measure the ceilings of the context's device (about 2-5 s on lavapipe).
  *
  * @example
@@ -197,7 +233,7 @@ export async function measureCeilings(
       // shared machine contention only ever slows a repetition; a median taken while it
       // lasted once under-measured the copy bandwidth by 1.5x, and a dense decode then
       // read as 1.24 of its roofline.
-      return summarize(s.ms).min;
+      return fastestTimedMs(name, s);
     };
     // copy / read: one invocation per RUN vec4s, grid-stride over the whole buffer.
     const streamGroups = Math.ceil(nVec4 / (WG * RUN));

@@ -243,6 +243,10 @@ export async function runBenchCase(
     // `ms` is the attention core's time whatever was replayed (with timestamps).
     const coreMs = scopedMs(repeats, { scope: "core", core: measured.core });
     const st = summarize(coreMs);
+    const untimed = untimedReason(coreMs, repeats[0]?.source ?? "wall-clock");
+    if (untimed !== null) {
+      return { id, case: c, status: "error", reason: untimed, backend: plan.backend };
+    }
     // Per pass name, its time in a step (all its dispatches in a replay), the median over the
     // replays (and the one replay of the passes outside the core). The median of one
     // dispatch's time read a pass dispatched once per group of sequences as a fraction of it.
@@ -292,6 +296,28 @@ export async function runBenchCase(
   } catch (e) {
     return { id, case: c, status: "error", reason: e instanceof Error ? e.message : String(e) };
   }
+}
+
+/**
+ * Why a case's timed repetitions give no time, or null when they do: a median of 0 ms (GPU
+ * timestamps that did not advance, which the timing reads as 0) made its GFLOP/s, GB/s and
+ * roofline fraction Infinity (`null` in report.json), and its warning blamed the ceilings.
+ *
+ * @example
+ * ```ts
+ * import { untimedReason } from "./run_bench.ts";
+ * untimedReason([0.4, 0.5, 0.4], "timestamp-query"); // null
+ * untimedReason([0, 0, 0.4], "timestamp-query")?.startsWith("2 of 3"); // true
+ * ```
+ */
+export function untimedReason(samples: readonly number[], source: string): string | null {
+  const median = summarize(samples).median;
+  if (median > 0 && Number.isFinite(median)) return null;
+  const zero = samples.filter((x) => !(x > 0)).length;
+  return `${zero} of ${samples.length} timed repetitions of the attention core read ` +
+    `${median} ms by ${source}` +
+    (source === "timestamp-query" ? " (its timestamps did not advance)" : "") +
+    ": no time to judge, so no GFLOP/s, GB/s or roofline fraction";
 }
 
 /**

@@ -25,7 +25,7 @@ import {
   filterBenchCases,
   parseBenchFilter,
 } from "../bench/cases.ts";
-import { bestCeilings, measureCeilings } from "../bench/ceilings.ts";
+import { bestCeilings, CeilingNotTimedError, measureCeilings } from "../bench/ceilings.ts";
 import { crossovers } from "../bench/crossover.ts";
 import { machineInfo } from "../bench/machine.ts";
 import {
@@ -157,8 +157,9 @@ export function benchCommand() {
         "was reported unsupported; 1 a case error (a kernel that does not compile, a launch " +
         "that throws, a case past --case-timeout), or a --backend that benched none of the cases; 2 bad input (an unusable --out, " +
         "--reference-ceilings or --filter included); 3 no adapter, 3 --case-timeout " +
-        "timeouts in a row, or a file of --out that cannot be written (a full disk: " +
-        "records.jsonl keeps the records written, and --resume benches the rest); 130 interrupted by SIGINT; 143 by SIGTERM.",
+        "timeouts in a row, a file of --out that cannot be written (a full disk: " +
+        "records.jsonl keeps the records written, and --resume benches the rest), or a " +
+        "ceiling kernel whose timestamps did not advance (0 ms: no ceiling to judge by); 130 interrupted by SIGINT; 143 by SIGTERM.",
     )
     .option(
       "--matrix <names>",
@@ -440,6 +441,11 @@ export function benchCommand() {
         // The device lost here (the browser or its page ended, a GPU device lost) leaves no
         // case to record: exit 3 saying when, not an internal error with a stack trace.
         const measuredBefore = await raced(measure()).catch((e: unknown) => {
+          // a ceiling kernel whose timestamps did not advance: said in one line, exit 3 (the
+          // device's clock, not the input), where it was Infinity GB/s and fractions of 0
+          if (e instanceof CeilingNotTimedError) {
+            throw new CliError(`${e.message} (no case was benched)`, EXIT.infra);
+          }
           const lost = e instanceof PageCrashedError || e instanceof ChromiumExitedError ||
             e instanceof DeviceLostError;
           if (!lost) throw e;

@@ -13,8 +13,14 @@ import {
   TARGET_CASES,
 } from "../bench/cases.ts";
 import { rooflineFraction, workOf } from "../bench/formulas.ts";
-import { bestCeilings, type Ceilings, memoryRoof } from "../bench/ceilings.ts";
-import { type BenchRecord, judgeRecord } from "../bench/run_bench.ts";
+import {
+  bestCeilings,
+  CeilingNotTimedError,
+  type Ceilings,
+  fastestTimedMs,
+  memoryRoof,
+} from "../bench/ceilings.ts";
+import { type BenchRecord, judgeRecord, untimedReason } from "../bench/run_bench.ts";
 import { formatCeilings, memoryLine } from "../bench/report.ts";
 import {
   benchWarnings,
@@ -633,4 +639,24 @@ Deno.test("targets: a shortfall under 1% is said in tenths, never 'short by 0%'"
   assert.equal(shortfallWords(0.2), "20%");
   assert.equal(shortfallWords(1), "100%");
   assert.equal(shortfallWords(0.99999), "over 99.9%");
+});
+
+Deno.test("a ceiling or a case whose timestamps did not advance (0 ms) is said, not divided by", () => {
+  // a 0 ms repetition is no time: the fastest one that took time is the ceiling's
+  assert.equal(fastestTimedMs("copy", { source: "timestamp-query", ms: [0, 12.5, 11.8] }), 11.8);
+  assert.throws(
+    () => fastestTimedMs("copy", { source: "timestamp-query", ms: [0, 0, 0] }),
+    (e: unknown) =>
+      e instanceof CeilingNotTimedError &&
+      e.message ===
+        "the copy ceiling kernel's 3 repetitions all read 0 ms by timestamp-query (its " +
+          "timestamps did not advance): no ceiling follows from them, and no roofline fraction " +
+          "without it",
+  );
+  assert.equal(untimedReason([0.4, 0, 0.5], "timestamp-query"), null);
+  assert.equal(
+    untimedReason([0, 0, 0.4], "timestamp-query"),
+    "2 of 3 timed repetitions of the attention core read 0 ms by timestamp-query (its " +
+      "timestamps did not advance): no time to judge, so no GFLOP/s, GB/s or roofline fraction",
+  );
 });
