@@ -513,6 +513,7 @@ export function formatTable(report: BenchReport): string {
         "",
         `targets of a ${report.targetClass ?? "cpu"}-class device:`,
         ...formatTargets(report.targets),
+        ...notBenchedLines(report),
       ]
       : []),
     ...(report.crossovers?.length ? ["", ...crossoverLines(report.crossovers)] : []),
@@ -580,6 +581,44 @@ function notRunLine(t: TargetOutcome, n: NonNullable<TargetOutcome["notRun"]>): 
     })`;
   const which = t.id.includes(" vs ") ? `: ${n.id}` : "";
   return `n/a  ${t.target}: not judged (target ${t.want}), the case did not run${which}: ${why}`;
+}
+
+/**
+ * The targets of a report's device class that it judges none of because their cases were not
+ * benched (a matrix or --filter without them), once some target was judged: a GPU's `bench`
+ * (the headline matrix) listed its targets without issue 13's 4096-token prefill, and nothing
+ * said one was missing. [] when the report judges no target at all.
+ *
+ * @example
+ * ```ts
+ * import { targetsNotBenched } from "./report.ts";
+ * targetsNotBenched({ targets: [], targetClass: "gpu" }); // []
+ * ```
+ */
+export function targetsNotBenched(
+  report: Pick<BenchReport, "targets" | "targetClass">,
+): string[] {
+  if (report.targets.length === 0) return [];
+  const set = TARGET_SETS[report.targetClass ?? "cpu"];
+  const judged = new Set(report.targets.map((t) => t.target));
+  return [
+    ...Object.keys(set.fractions),
+    ...["f32", "f16"].map((d) => `absorbed-over-dense-${d}`),
+  ].filter((name) => !judged.has(name));
+}
+
+/** A line per target a report could not judge for want of its case (none when it judged none). */
+function notBenchedLines(report: Pick<BenchReport, "targets" | "targetClass">): string[] {
+  const missing = targetsNotBenched(report);
+  if (missing.length === 0) return [];
+  const matrix = report.targetClass === "gpu" ? "gpu" : "headline";
+  return missing.map((name) =>
+    `n/a  ${name}: not judged, ${
+      name.startsWith("absorbed-over-dense") ? "its two cases were not both" : "its case was not"
+    } benched (bench --matrix ${matrix} has ${
+      name.startsWith("absorbed") && name.includes("over") ? "them" : "it"
+    })`
+  );
 }
 
 /**
@@ -821,6 +860,7 @@ export function toMarkdown(report: BenchReport, options: { title: string }): str
       `Targets (of a ${report.targetClass ?? "cpu"}-class device):`,
       "",
       ...formatTargets(report.targets).map((l) => `- ${l}`),
+      ...notBenchedLines(report).map((l) => `- ${l}`),
     );
   }
   if (report.crossovers?.length) out.push("", ...crossoverMarkdown(report.crossovers));

@@ -27,6 +27,7 @@ import {
   evaluateTargets,
   formatTable,
   shortfallWords,
+  targetsNotBenched,
   toCsv,
   toMarkdown,
   variantLabel,
@@ -659,4 +660,37 @@ Deno.test("a ceiling or a case whose timestamps did not advance (0 ms) is said, 
     "2 of 3 timed repetitions of the attention core read 0 ms by timestamp-query (its " +
       "timestamps did not advance): no time to judge, so no GFLOP/s, GB/s or roofline fraction",
   );
+});
+
+Deno.test("targets: those of the device class whose cases were not benched are named, not left out", () => {
+  // a GPU's `bench` (the headline matrix): every target but the 4096-token prefill
+  const records = HEADLINE.map((_, i) => rec(i, 10 + i, 0.5));
+  const gpu = evaluateTargets(records, { deviceClass: "gpu" });
+  assert.deepEqual(targetsNotBenched({ targets: gpu, targetClass: "gpu" }), [
+    "prefill-expanded-4096",
+  ]);
+  const report = { ...reportOf(records, gpu), targetClass: "gpu" as const };
+  const line = "n/a  prefill-expanded-4096: not judged, its case was not benched " +
+    "(bench --matrix gpu has it)";
+  assert.ok(formatTable(report).split("\n").includes(line), formatTable(report));
+  assert.ok(toMarkdown(report, { title: "t" }).split("\n").includes(`- ${line}`));
+  // the same records on a CPU: every target of its class judged, no such line
+  const cpu = evaluateTargets(records);
+  assert.deepEqual(targetsNotBenched({ targets: cpu, targetClass: "cpu" }), []);
+  assert.doesNotMatch(formatTable(reportOf(records, cpu)), /not benched/);
+  // --filter path=absorbed: the dense targets and both ratios
+  const absorbed = evaluateTargets([rec(0, 10, 0.5), rec(1, 10, 0.5), rec(4, 10, 0.5)]);
+  assert.deepEqual(targetsNotBenched({ targets: absorbed }), [
+    "dense-decode-f32",
+    "dense-decode-f16",
+    "prefill-expanded",
+    "absorbed-over-dense-f32",
+    "absorbed-over-dense-f16",
+  ]);
+  assert.match(
+    formatTable(reportOf([rec(0, 10, 0.5)], absorbed)),
+    /^n\/a {2}absorbed-over-dense-f32: not judged, its two cases were not both benched \(bench --matrix headline has them\)$/m,
+  );
+  // no target judged at all (a decode sweep): nothing said
+  assert.deepEqual(targetsNotBenched({ targets: [] }), []);
 });
