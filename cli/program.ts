@@ -21,6 +21,7 @@ import { layerCommand } from "./layer.ts";
 import { mergeCommand } from "./merge.ts";
 import { runCommand } from "./run.ts";
 import { benchCommand } from "./bench.ts";
+import { CeilingNotTimedError } from "../bench/ceilings.ts";
 import { DriftInputError } from "../drift/errors.ts";
 import { baselineCommand } from "./baseline.ts";
 import { compareCommand } from "./compare.ts";
@@ -151,6 +152,8 @@ const KNOWN_ERRORS: readonly [new (...args: never[]) => Error, number][] = [
   [PageCrashedError, EXIT.infra],
   [BundleError, EXIT.infra],
   [DeviceLostError, EXIT.infra],
+  // a ceiling kernel whose timestamps did not advance (devices --measure; bench says more)
+  [CeilingNotTimedError, EXIT.infra],
   // an output that could not be written mid-run (a full disk): the machine's failure
   [OutputWriteError, EXIT.infra],
 ];

@@ -34,6 +34,7 @@ import {
 } from "../bench/report.ts";
 import { summarize } from "../bench/stats.ts";
 import { benchReportHtml } from "../bench/bench_html.ts";
+import { exitCodeOf } from "../cli/program.ts";
 import { fmaWorkgroups } from "../bench/ceilings.ts";
 import { H100_CAPS, LAVAPIPE_CAPS } from "./caps_fixtures.ts";
 
@@ -654,6 +655,8 @@ Deno.test("a ceiling or a case whose timestamps did not advance (0 ms) is said, 
           "timestamps did not advance): no ceiling follows from them, and no roofline fraction " +
           "without it",
   );
+  // devices --measure (and bench) say it in one line, exit 3: the device's clock failed
+  assert.equal(exitCodeOf(new CeilingNotTimedError("the copy ceiling kernel's ...")), 3);
   assert.equal(untimedReason([0.4, 0, 0.5], "timestamp-query"), null);
   assert.equal(
     untimedReason([0, 0, 0.4], "timestamp-query"),
