@@ -244,7 +244,24 @@ export function benchWarnings(records: readonly BenchRecord[]): string[] {
     records.filter((r) =>
       r.status === "ok" && r.source === "wall-clock" && r.case.path === "absorbed"
     ).length;
-  return walled === 0 ? above : [
+  // every case refused or failed (the headline matrix on the GL fallback: too slow, no f16):
+  // the table and exit 0 read as a bench that ran; report.html alone said nothing was measured
+  const notOk = records.filter((r) => r.status !== "ok");
+  const counts = (["unsupported", "error"] as const).flatMap((s) => {
+    const n = notOk.filter((r) => r.status === s).length;
+    return n > 0 ? [`${n} ${s}`] : [];
+  }).join(", ");
+  const none = records.length > 0 && notOk.length === records.length
+    ? [
+      `${
+        records.length === 1 ? "the 1 case was not" : `none of the ${records.length} cases was`
+      } measured (${counts}): this report has the device's ceilings and no kernel figure; ` +
+      "each case's reason is in its row",
+    ]
+    : [];
+  if (walled === 0) return [...none, ...above];
+  return [
+    ...none,
     ...above,
     `${plural(walled, "absorbed case")} timed by the wall clock (the device has no timestamp ` +
     "queries): " +

@@ -697,3 +697,26 @@ Deno.test("targets: those of the device class whose cases were not benched are n
   // no target judged at all (a decode sweep): nothing said
   assert.deepEqual(targetsNotBenched({ targets: [] }), []);
 });
+
+Deno.test("a bench that measured no case says so in its warnings (the headline on the GL fallback)", () => {
+  const refused = (i: number): BenchRecord => ({
+    id: benchCaseId(HEADLINE[i]),
+    case: HEADLINE[i],
+    status: "unsupported",
+    reason: "wgsl-absorbed-gemm:device.too-slow: too slow",
+  });
+  const failed: BenchRecord = { ...refused(2), status: "error", reason: "launch threw" };
+  const w = benchWarnings([refused(0), refused(1), failed]);
+  assert.deepEqual(w, [
+    "none of the 3 cases was measured (2 unsupported, 1 error): this report has the device's " +
+    "ceilings and no kernel figure; each case's reason is in its row",
+  ]);
+  assert.match(benchWarnings([refused(0)])[0], /^the 1 case was not measured \(1 unsupported\)/);
+  assert.match(
+    formatTable(reportOf([refused(0)], [], benchWarnings([refused(0)]))),
+    /warning: the 1 case was not measured/,
+  );
+  // one measured case: nothing said
+  assert.deepEqual(benchWarnings([refused(0), rec(2, 30, 0.5)]), []);
+  assert.deepEqual(benchWarnings([]), []);
+});
