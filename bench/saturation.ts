@@ -22,8 +22,9 @@ import { readSourceText } from "../gpu/text_source.ts";
 import type { TimingSource } from "../gpu/timing.ts";
 import { pipelineCacheOf } from "../kernels/attention.ts";
 import { specializeSource } from "../kernels/source.ts";
-import { summarize } from "./stats.ts";
-import { timeDispatch } from "./timing.ts";
+import { fastestTimedMs } from "./ceilings.ts";
+import { type Samples, timeDispatch } from "./timing.ts";
+import { plural } from "../util/plural.ts";
 
 /** Invocations per workgroup of the probe. */
 export const SATURATION_WG = 256;
@@ -113,6 +114,25 @@ export async function findSaturation(
 }
 
 /**
+ * The time of one workgroup count of the saturation search: its fastest repetition that took
+ * time. The fastest, not the median: on a shared machine contention only ever adds time, and
+ * it moved the median of one count by up to 1.7x on a 2-core VM. One that took time: a 0 ms
+ * repetition (timestamps that did not advance) as the one-workgroup time made every count
+ * "step up", and `devices --measure` printed "about 1" compute unit and
+ * MLA_HARNESS_SM_COUNT=1 to set; none that took time throws bench/ceilings.ts's
+ * CeilingNotTimedError (`devices` says it in one line, exit 3).
+ *
+ * @example
+ * ```ts
+ * import { saturationMs } from "./saturation.ts";
+ * saturationMs(4, { source: "timestamp-query", ms: [0, 1.3, 1.2] }); // 1.2
+ * ```
+ */
+export function saturationMs(workgroups: number, samples: Samples): number {
+  return fastestTimedMs(`FMA (saturation search, ${plural(workgroups, "workgroup")})`, samples);
+}
+
+/**
  * Measure the saturation point of the context's device (about a second on lavapipe;
  * about 17 counts of 7 dispatches each on a GPU with 132 SMs).
  *
@@ -157,9 +177,7 @@ export async function measureSaturation(
         reps: options.reps ?? 7,
       });
       source = s.source;
-      // The fastest repetition, not the median: on a shared machine contention only ever
-      // adds time, and it moved the median of one count by up to 1.7x on a 2-core VM.
-      return summarize(s.ms).min;
+      return saturationMs(workgroups, s);
     });
     return { invocationsPerWorkgroup: SATURATION_WG, source, ...r };
   } finally {

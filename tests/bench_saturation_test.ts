@@ -5,7 +5,9 @@ import {
   findSaturation,
   formatSaturation,
   SATURATION_MAX_WORKGROUPS,
+  saturationMs,
 } from "../bench/saturation.ts";
+import { CeilingNotTimedError } from "../bench/ceilings.ts";
 import { deviceClassOf } from "../adapter/device_class.ts";
 import { GpuContext, hasAdapter } from "../gpu/device.ts";
 import { runCli } from "./helpers_cli.ts";
@@ -54,6 +56,23 @@ Deno.test("saturation: the search finds the unit count of synthetic devices", as
   });
   assert.equal(contended.computeUnits, 2);
   assert.deepEqual(contended.sweep.filter((p) => p.workgroups === 1).map((p) => p.ms), [1.6, 1]);
+});
+
+Deno.test("saturation: a 0 ms repetition (timestamps that did not advance) is no time", async () => {
+  // as the one-workgroup time it made every count step up: "about 1" compute unit
+  const stamps = (n: number) => ({
+    source: "timestamp-query" as const,
+    ms: n === 1 ? [0, 1.2, 1.3] : [Math.ceil(n / 16) * 1.2, Math.ceil(n / 16) * 1.25],
+  });
+  const r = await findSaturation((n) => Promise.resolve(saturationMs(n, stamps(n))));
+  assert.equal(r.computeUnits, 16);
+  assert.throws(
+    () => saturationMs(4, { source: "timestamp-query", ms: [0, 0] }),
+    (e: unknown) =>
+      e instanceof CeilingNotTimedError &&
+      /^the FMA \(saturation search, 4 workgroups\) ceiling kernel's 2 repetitions all read 0 ms/
+        .test(e.message),
+  );
 });
 
 Deno.test("saturation: the message says what to do with the figure, by device class", () => {
