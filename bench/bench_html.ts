@@ -11,6 +11,7 @@ import {
   measuredWhen,
   memoryLine,
   referenceLine,
+  targetsNotBenched,
   variantLabel,
 } from "./report.ts";
 import { memoryRoof } from "./ceilings.ts";
@@ -268,6 +269,11 @@ export async function benchReportHtml(
               ? "yes"
               : "<b>no</b>"
           }</td></tr>`
+        ).join("") +
+        // the class's targets whose cases this bench did not run (as the table and summary.md)
+        targetsNotBenched(report).map((name) =>
+          `<tr><td>${escapeHtml(name)}</td><td class="id">–</td><td class="n">–</td>` +
+          `<td class="n">–</td><td>not judged: its case was not benched</td></tr>`
         ).join("")
       }</table>`,
     ));

@@ -665,7 +665,7 @@ Deno.test("a ceiling or a case whose timestamps did not advance (0 ms) is said, 
   );
 });
 
-Deno.test("targets: those of the device class whose cases were not benched are named, not left out", () => {
+Deno.test("targets: those of the device class whose cases were not benched are named, not left out", async () => {
   // a GPU's `bench` (the headline matrix): every target but the 4096-token prefill
   const records = HEADLINE.map((_, i) => rec(i, 10 + i, 0.5));
   const gpu = evaluateTargets(records, { deviceClass: "gpu" });
@@ -677,6 +677,10 @@ Deno.test("targets: those of the device class whose cases were not benched are n
     "(bench --matrix gpu has it)";
   assert.ok(formatTable(report).split("\n").includes(line), formatTable(report));
   assert.ok(toMarkdown(report, { title: "t" }).split("\n").includes(`- ${line}`));
+  assert.match(
+    await benchReportHtml(report, { title: "t" }),
+    /<tr><td>prefill-expanded-4096<\/td>.*<td>not judged: its case was not benched<\/td><\/tr>/,
+  );
   // the same records on a CPU: every target of its class judged, no such line
   const cpu = evaluateTargets(records);
   assert.deepEqual(targetsNotBenched({ targets: cpu, targetClass: "cpu" }), []);
