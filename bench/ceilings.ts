@@ -147,6 +147,21 @@ export class CeilingNotTimedError extends Error {
 }
 
 /**
+ * Whether an error is a {@link CeilingNotTimedError}, thrown here or in a Chromium page
+ * (`bench --runtime chromium`: the page's error comes back as another class, by its name).
+ *
+ * @example
+ * ```ts
+ * import { CeilingNotTimedError, isCeilingNotTimed } from "./ceilings.ts";
+ * isCeilingNotTimed(new CeilingNotTimedError("...")); // true
+ * ```
+ */
+export function isCeilingNotTimed(e: unknown): e is Error {
+  return e instanceof CeilingNotTimedError ||
+    (e instanceof Error && e.name === "CeilingNotTimedError");
+}
+
+/**
  * The fastest repetition of a ceiling kernel that took time: a repetition of 0 ms (GPU
  * timestamps that did not advance, which bench/timing.ts reads as 0) is no time, and as the
  * fastest it made the ceiling Infinity GB/s (`null` in report.json), every memory-bound

@@ -25,7 +25,7 @@ import {
   filterBenchCases,
   parseBenchFilter,
 } from "../bench/cases.ts";
-import { bestCeilings, CeilingNotTimedError, measureCeilings } from "../bench/ceilings.ts";
+import { bestCeilings, isCeilingNotTimed, measureCeilings } from "../bench/ceilings.ts";
 import { crossovers } from "../bench/crossover.ts";
 import { machineInfo } from "../bench/machine.ts";
 import {
@@ -443,7 +443,7 @@ export function benchCommand() {
         const measuredBefore = await raced(measure()).catch((e: unknown) => {
           // a ceiling kernel whose timestamps did not advance: said in one line, exit 3 (the
           // device's clock, not the input), where it was Infinity GB/s and fractions of 0
-          if (e instanceof CeilingNotTimedError) {
+          if (isCeilingNotTimed(e)) {
             throw new CliError(`${e.message} (no case was benched)`, EXIT.infra);
           }
           const lost = e instanceof PageCrashedError || e instanceof ChromiumExitedError ||

@@ -18,6 +18,7 @@ import {
   CeilingNotTimedError,
   type Ceilings,
   fastestTimedMs,
+  isCeilingNotTimed,
   memoryRoof,
 } from "../bench/ceilings.ts";
 import { type BenchRecord, judgeRecord, untimedReason } from "../bench/run_bench.ts";
@@ -655,6 +656,12 @@ Deno.test("a ceiling or a case whose timestamps did not advance (0 ms) is said, 
           "timestamps did not advance): no ceiling follows from them, and no roofline fraction " +
           "without it",
   );
+  // the same error from a Chromium page comes back as another class of that name
+  const paged = Object.assign(new Error("the copy ceiling kernel's ..."), {
+    name: "CeilingNotTimedError",
+  });
+  assert.ok(isCeilingNotTimed(paged));
+  assert.ok(!isCeilingNotTimed(new Error("x")));
   // devices --measure (and bench) say it in one line, exit 3: the device's clock failed
   assert.equal(exitCodeOf(new CeilingNotTimedError("the copy ceiling kernel's ...")), 3);
   assert.equal(untimedReason([0.4, 0, 0.5], "timestamp-query"), null);
