@@ -33,7 +33,7 @@ import { rooflineFraction, workOf } from "./formulas.ts";
 import { timingScopeOf } from "../adapter/timing_scope.ts";
 import { measureAttention, scopedMs } from "../kernels/measure.ts";
 import type { ReplayMode } from "../kernels/replay.ts";
-import { summarize } from "./stats.ts";
+import { type SampleStats, summarize } from "./stats.ts";
 import { passMedians } from "./pass_times.ts";
 
 /** One benchmark result (a JSON record of `bench --json`). */
@@ -242,11 +242,11 @@ export async function runBenchCase(
     const result = { timing: measured.timing };
     // `ms` is the attention core's time whatever was replayed (with timestamps).
     const coreMs = scopedMs(repeats, { scope: "core", core: measured.core });
-    const st = summarize(coreMs);
     const untimed = untimedReason(coreMs, repeats[0]?.source ?? "wall-clock");
     if (untimed !== null) {
       return { id, case: c, status: "error", reason: untimed, backend: plan.backend };
     }
+    const st = timedStats(coreMs);
     // Per pass name, its time in a step (all its dispatches in a replay), the median over the
     // replays (and the one replay of the passes outside the core). The median of one
     // dispatch's time read a pass dispatched once per group of sequences as a fraction of it.
@@ -318,6 +318,23 @@ export function untimedReason(samples: readonly number[], source: string): strin
     `${median} ms by ${source}` +
     (source === "timestamp-query" ? " (its timestamps did not advance)" : "") +
     ": no time to judge, so no GFLOP/s, GB/s or roofline fraction";
+}
+
+/**
+ * The statistics of a case's timed repetitions that took time (`samples` keeps them all): a
+ * repetition of 0 ms (timestamps that did not advance) is no time, and as the fastest it
+ * gave `ms_min` 0, a spread of "0.00-0.38", and the crossover's fastest ratio Infinity (null
+ * in report.json). The caller has checked that the median took time ({@link untimedReason}).
+ *
+ * @example
+ * ```ts
+ * import { timedStats } from "./run_bench.ts";
+ * timedStats([0, 0.4, 0.5, 0.6]).min; // 0.4
+ * ```
+ */
+export function timedStats(samples: readonly number[]): SampleStats {
+  const timed = samples.filter((x) => x > 0 && Number.isFinite(x));
+  return summarize(timed.length > 0 ? timed : samples);
 }
 
 /**

@@ -21,7 +21,7 @@ import {
   isCeilingNotTimed,
   memoryRoof,
 } from "../bench/ceilings.ts";
-import { type BenchRecord, judgeRecord, untimedReason } from "../bench/run_bench.ts";
+import { type BenchRecord, judgeRecord, timedStats, untimedReason } from "../bench/run_bench.ts";
 import { formatCeilings, memoryLine } from "../bench/report.ts";
 import {
   benchWarnings,
@@ -665,6 +665,10 @@ Deno.test("a ceiling or a case whose timestamps did not advance (0 ms) is said, 
   // devices --measure (and bench) say it in one line, exit 3: the device's clock failed
   assert.equal(exitCodeOf(new CeilingNotTimedError("the copy ceiling kernel's ...")), 3);
   assert.equal(untimedReason([0.4, 0, 0.5], "timestamp-query"), null);
+  // such a case's figures are of the repetitions that took time: no ms_min of 0, whose
+  // spread read "0.00-0.50" and whose crossover ratio was Infinity
+  const st = timedStats([0.4, 0, 0.5]);
+  assert.deepEqual([st.min, st.max, st.n], [0.4, 0.5, 2]);
   assert.equal(
     untimedReason([0, 0, 0.4], "timestamp-query"),
     "2 of 3 timed repetitions of the attention core read 0 ms by timestamp-query (its " +
