@@ -624,11 +624,22 @@ export function targetsNotBenched(
   ].filter((name) => !judged.has(name));
 }
 
-/** A line per target a report could not judge for want of its case (none when it judged none). */
+/**
+ * A line per target a report could not judge for want of its case, one line for more than two
+ * (none when it judged none).
+ */
 function notBenchedLines(report: Pick<BenchReport, "targets" | "targetClass">): string[] {
   const missing = targetsNotBenched(report);
   if (missing.length === 0) return [];
   const matrix = report.targetClass === "gpu" ? "gpu" : "headline";
+  // a --filter of one case leaves most targets without a case: one line, not eight
+  if (missing.length > 2) {
+    return [
+      `n/a  ${missing.length} targets not judged, their cases not benched: ${
+        missing.join(", ")
+      } (bench --matrix ${matrix} has every one)`,
+    ];
+  }
   return missing.map((name) =>
     `n/a  ${name}: not judged, ${
       name.startsWith("absorbed-over-dense") ? "its two cases were not both" : "its case was not"
