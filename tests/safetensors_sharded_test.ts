@@ -124,6 +124,36 @@ Deno.test("sharded: a hostile index is one error naming the index and the tensor
       // the index and the tensor that sent the reader to the missing shard, then the shard
       /bad\.index\.json: weight_map maps tensor "model\.layers\.3\.self_attn\.o_proj\.weight" to gone\.safetensors, which cannot be read: .*gone\.safetensors: no such file/,
     );
+    // The shards' headers and the index disagree: a tensor in two shards was read from the
+    // one the index names, the other copy (maybe other values) ignored; one the index does
+    // not map read as "missing: ... found none". Both are refused, naming shard and tensor.
+    const w = makeLayerWeights(SPEC, { seed: 6 });
+    const again: Record<string, TensorToWrite> = {};
+    const againMap: Record<string, string> = { ...map };
+    expectedTensors(SPEC).forEach((t, i) => {
+      const name = `model.layers.3.self_attn.${t.suffix}`;
+      // the second shard's tensors, and a second copy of q_proj (of other values)
+      again[name] = { dtype: "F32", shape: t.shape, data: w[t.field]! };
+      if (i >= 2) againMap[name] = "again.safetensors";
+    });
+    await Deno.writeFile(`${dir}/again.safetensors`, encodeSafetensors(again));
+    await Deno.writeTextFile(idx, JSON.stringify({ weight_map: againMap }));
+    assert.match(
+      await detail(openWeights(idx, { layer: 3 })),
+      /bad\.index\.json: tensor "model\.layers\.3\.self_attn\.q_proj\.weight" is in two shards: weight_map maps it to model-00001-of-00002\.safetensors, and again\.safetensors holds it too/,
+    );
+    const { [o]: _, ...unmapped } = map;
+    await Deno.writeTextFile(idx, JSON.stringify({ weight_map: unmapped }));
+    assert.match(
+      await detail(openWeights(idx, { layer: 3 })),
+      /bad\.index\.json: model-00002-of-00002\.safetensors holds tensor "model\.layers\.3\.self_attn\.o_proj\.weight" of the picked layer, and weight_map does not map it/,
+    );
+    // one shard spelled two ways is one shard
+    const dotted = Object.fromEntries(
+      Object.entries(map).map(([k, v], i) => [k, i % 2 ? `./${v}` : v]),
+    );
+    await Deno.writeTextFile(idx, JSON.stringify({ weight_map: dotted }));
+    (await openWeights(idx, { layer: 3 })).close();
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -11,8 +11,9 @@
  * across two shards), each one's header validated as a single file's is. The index is checked
  * first: JSON, a `weight_map` object of shard file names (relative to the index's folder, no
  * `..`), no key repeated (JSON.parse would keep the last), and every tensor the index maps under
- * the layer must be in its shard's header. Each problem is one {@link SafetensorsError} naming
- * the index (or shard) and the tensor.
+ * the layer must be in its shard's header, and every tensor under the layer in an opened shard's
+ * header must be mapped to that shard (not unmapped, not in a second shard). Each problem is one
+ * {@link SafetensorsError} naming the index (or shard) and the tensor.
  *
  * @module
  */
@@ -205,6 +206,32 @@ export class ShardedSafetensors implements TensorReader {
         }
         tensors.set(name, info);
         shardOf.set(name, file);
+      }
+      // The index and the opened shards' headers must agree on the layer's tensors: a copy
+      // in a second shard (which one a loader that reads every shard keeps is not defined)
+      // or one the index does not map (a stale index; it read as "missing") is refused.
+      for (const [shard, file] of opened) {
+        for (const name of file.tensors.keys()) {
+          if (!name.startsWith(prefix)) continue;
+          const mapped = map.get(name);
+          if (mapped === undefined) {
+            throw new SafetensorsError(
+              indexPath,
+              `${shard} holds tensor "${name}" of the picked layer, and weight_map does not ` +
+                "map it (a stale index?): map it to its shard in weight_map, or remove it " +
+                "from the shard",
+            );
+          }
+          // ("./a.safetensors" and "a.safetensors" are one shard)
+          if (join(folder, mapped) !== join(folder, shard)) {
+            throw new SafetensorsError(
+              indexPath,
+              `tensor "${name}" is in two shards: weight_map maps it to ${mapped}, and ` +
+                `${shard} holds it too (which copy a loader reading every shard keeps is not ` +
+                "defined): remove it from one of them",
+            );
+          }
+        }
       }
     } catch (e) {
       for (const f of opened.values()) f.close();
