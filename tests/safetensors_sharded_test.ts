@@ -71,6 +71,27 @@ Deno.test("sharded: a layer split across two shards reads as the single file doe
       for (const t of expectedTensors(SPEC)) {
         assert.deepEqual(got[t.field], want[t.field], t.suffix);
       }
+      // a tensor that does not match the config is named with its shard, not the index alone
+      const heads8 = { ...SPEC, numHeads: 8 };
+      await assert.rejects(
+        () => loadLayerWeights(sharded, heads8, { layer: 3 }),
+        (e: Error) => {
+          assert.match(
+            e.message,
+            /q_proj\.weight: .*wrong shape: expected \[192, 64\], found \[96, 64\] \(in .*00001-of-00002\.safetensors\)/,
+          );
+          assert.match(
+            e.message,
+            /o_proj\.weight: .*wrong shape: expected \[64, 128\], found \[64, 64\] \(in .*00002-of-00002\.safetensors\)/,
+          );
+          return true;
+        },
+      );
+      // a single file's issues are raised on the file itself: no "(in ...)"
+      await assert.rejects(
+        () => loadLayerWeights(single, heads8, { layer: 3 }),
+        (e: Error) => !/\(in /.test(e.message) && /single\.safetensors/.test(e.message),
+      );
     } finally {
       sharded.close();
       single.close();

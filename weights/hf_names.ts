@@ -407,7 +407,13 @@ export async function loadLayerWeights(
     ...(options.fp8BlockSize ? { fp8BlockSize: options.fp8BlockSize } : {}),
   });
   if (issues.length) {
-    throw new ConfigError(file.source, issues, `tensors do not match ${spec.name}`);
+    // A sharded checkpoint's issues are raised on its index: each found tensor's shard named
+    // too (a wrong shape named only the index, leaving the user to look the shard up)
+    const located = issues.map((i) => {
+      const shard = file.tensors.has(i.path) ? file.fileOf(i.path) : file.source;
+      return shard === file.source ? i : { ...i, message: `${i.message} (in ${shard})` };
+    });
+    throw new ConfigError(file.source, located, `tensors do not match ${spec.name}`);
   }
   const out: Partial<Record<keyof LayerWeights, Float32Array>> = {};
   for (const t of expectedTensors(spec)) {
