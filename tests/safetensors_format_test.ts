@@ -214,6 +214,31 @@ Deno.test("malformed: a header length larger than the file (a lie) allocates not
   await rejectsWith(rawFile("{}", 0, 3n), /header length 3 is larger than the 2 bytes/);
 });
 
+Deno.test("malformed: a text file (Git LFS or git-annex pointer, JSON, HTML) is named as such", async () => {
+  // Its first 8 bytes read as a header length of about 2^61: the message was "truncated file
+  // or a header size that lies", for a checkout that never fetched its weights.
+  const text = (s: string) => new TextEncoder().encode(s);
+  const cases: [string, RegExp][] = [
+    [
+      "version https://git-lfs.github.com/spec/v1\noid sha256:4d7a21\nsize 8589934592\n",
+      /is a Git LFS pointer file, not the tensors: .*git lfs pull/,
+    ],
+    ["../../.git/annex/objects/Xx/Yy/SHA256E-s12--ab/x", /is a git-annex pointer file/],
+    [
+      '{"metadata": {}, "weight_map": {}}',
+      /is JSON text \(it starts "\{"metadata": \{\}, .*index.json/,
+    ],
+    [
+      "<!DOCTYPE html>\n<html>Entry not found",
+      /is HTML or XML text \(it starts "<!DOCTYPE html>"\)/,
+    ],
+    ["hello, these are not tensors", /is text \(it starts "hello, these are not tensors"\), not a/],
+  ];
+  for (const [content, pattern] of cases) await rejectsWith(text(content), pattern);
+  // a binary prefix claiming too much is still "a header size that lies"
+  await rejectsWith(rawFile("{}", 0, 2n ** 62n + 0x20n), /header size that lies/);
+});
+
 Deno.test("malformed: a header length that lies long, into F32 data, names the length", async () => {
   // a valid file whose prefix claims 4 more bytes: the header then ends in the tensor's bytes
   const f = encodeSafetensors({ x: { dtype: "F32", shape: [2], data: [-1.5, 2] } });

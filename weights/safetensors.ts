@@ -12,7 +12,8 @@
  * validated in full before any tensor data is touched, and each tensor is read
  * from its own byte range, so a lying header can never cause an allocation
  * larger than the file (nor a header larger than {@link MAX_HEADER_BYTES}).
- * Checks: file shorter than 8 bytes, header length beyond the file or the cap,
+ * Checks: file shorter than 8 bytes, a text file (a Git LFS or git-annex pointer, JSON, HTML:
+ * named as such), header length beyond the file or the cap,
  * invalid UTF-8/JSON, a header that is not an object, malformed entries, unknown
  * dtypes, shape x dtype size != the offsets' span, offsets beyond the buffer
  * (truncated file), overlapping tensors, bytes no tensor covers (a gap between tensors or
@@ -223,6 +224,53 @@ export function parseHeader(
   return { tensors, metadata };
 }
 
+/** Bytes read from the start of a file to tell a text file (see {@link notSafetensorsText}). */
+const TEXT_PROBE_BYTES = 256;
+
+/**
+ * What a file starting with these bytes is, when it is text (printable ASCII, tabs and line
+ * ends) rather than a safetensors file (whose first 8 bytes are a little-endian header length,
+ * its high bytes zero): a Git LFS or git-annex pointer, JSON, HTML, or other text, with what
+ * to do; null when the bytes are not text.
+ *
+ * @example
+ * ```ts
+ * import { notSafetensorsText } from "./safetensors.ts";
+ * const lfs = new TextEncoder().encode("version https://git-lfs.github.com/spec/v1\n");
+ * notSafetensorsText(lfs)?.startsWith("is a Git LFS pointer"); // true
+ * notSafetensorsText(new Uint8Array([16, 0, 0, 0, 0, 0, 0, 0])); // null
+ * ```
+ */
+export function notSafetensorsText(head: Uint8Array): string | null {
+  if (head.length < 8) return null;
+  const isText = (b: number) => (b >= 0x20 && b < 0x7f) || b === 0x09 || b === 0x0a || b === 0x0d;
+  // the probe may end inside a UTF-8 character of a longer text: only ASCII is judged
+  if (!head.subarray(0, 8).every(isText)) return null;
+  const text = new TextDecoder("utf-8", { fatal: false }).decode(head);
+  // the first line, as text: no quotes escaped, a character that is not printable ASCII "?"
+  const firstLine = `"${
+    text.trimStart().split(/\r?\n/)[0].slice(0, 60).replace(/[^\x20-\x7e]/g, "?")
+  }"`;
+  const start = text.trimStart();
+  if (start.startsWith("version https://git-lfs.github.com/spec/")) {
+    return "is a Git LFS pointer file, not the tensors: the repository was cloned without its " +
+      "LFS content; fetch it (git lfs pull, or download the file itself)";
+  }
+  if (/^(\.\.\/)*\.git\/annex\/objects\/|^\/annex\/objects\//.test(start)) {
+    return "is a git-annex pointer file, not the tensors: get its content (git annex get)";
+  }
+  if (start.startsWith("{") || start.startsWith("[")) {
+    return `is JSON text (it starts ${firstLine}), not a safetensors file; a sharded ` +
+      "checkpoint is given by its index, whose name ends in .json (model.safetensors.index.json)";
+  }
+  if (start.startsWith("<")) {
+    return `is HTML or XML text (it starts ${firstLine}), not a safetensors file (an error ` +
+      "page saved in place of a download?)";
+  }
+  return `is text (it starts ${firstLine}), not a safetensors file, whose first 8 bytes are ` +
+    "the header length (a little-endian u64)";
+}
+
 /**
  * A byte source over a file, read with seeks (never loaded whole).
  *
@@ -388,6 +436,16 @@ export class SafetensorsFile implements TensorReader {
     const prefix = await src.read(0, 8);
     const n = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
     const room = BigInt(src.size - 8);
+    if (n > room || n > BigInt(MAX_HEADER_BYTES)) {
+      // A text file where a safetensors file was expected (a Git LFS pointer cloned without
+      // its content, an index or an error page saved under the name) reads as a huge header
+      // length: "a header size that lies" sent the user after a corrupt download.
+      // (the prefix first: a binary file reads nothing more)
+      if (notSafetensorsText(prefix) !== null) {
+        const head = await src.read(0, Math.min(src.size, TEXT_PROBE_BYTES));
+        throw new SafetensorsError(source, notSafetensorsText(head)!);
+      }
+    }
     if (n > room) {
       throw new SafetensorsError(
         source,
