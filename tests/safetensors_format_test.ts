@@ -246,7 +246,11 @@ Deno.test("malformed: a header length that lies long, into F32 data, names the l
   new DataView(f.buffer).setBigUint64(0, n + 4n, true);
   await rejectsWith(
     f,
-    new RegExp(`header is not valid UTF-8; header length ${n + 4n} may be wrong \\(too long`),
+    new RegExp(
+      `header is not valid UTF-8 \\(byte 0xC0 at byte ${8n + n + 2n} of the file, after the ` +
+        `JSON header and its padding end at byte ${8n + n}\\): header length ${n + 4n} is too ` +
+        `long \\(${n}\\?\\), it reaches into the tensor data`,
+    ),
   );
 });
 
@@ -272,6 +276,20 @@ Deno.test("malformed: a header beyond the 100 MB cap is refused before it is rea
 Deno.test("malformed: header that is not JSON, not UTF-8, or not an object", async () => {
   await rejectsWith(rawFile('{"a": {"dtype": "F32",'), /header is not valid JSON \(/);
   await rejectsWith(rawFile(new Uint8Array([0x7b, 0xff, 0xfe, 0x7d])), /header is not valid UTF-8/);
+  // A name in another encoding (Latin-1 "é") inside a header whose length is right: the bad
+  // byte is named, not the length ("header length 41 may be wrong" sent the user after it).
+  const latin1 = new TextEncoder().encode(
+    '{"caf\u00e9": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]}}',
+  );
+  const at = latin1.indexOf(0xc3);
+  const bytes = [...latin1.subarray(0, at), 0xe9, ...latin1.subarray(at + 2)];
+  await rejectsWith(
+    rawFile(new Uint8Array(bytes)),
+    new RegExp(
+      `header is not valid UTF-8: byte 0xE9 at byte ${8 + at} of the file is inside the JSON ` +
+        "header \\(a tensor name or __metadata__ text in another encoding\\?\\)",
+    ),
+  );
   await rejectsWith(rawFile("[1, 2]"), /header must be a JSON object of tensors, found an array/);
   await rejectsWith(
     rawFile('{"__metadata__": {"a": 1}}'),

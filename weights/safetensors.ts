@@ -272,6 +272,59 @@ export function notSafetensorsText(head: Uint8Array): string | null {
 }
 
 /**
+ * Why a header (the `raw` bytes after the 8-byte prefix) is not UTF-8: where its first bad
+ * byte is, and whether the JSON ended before it (a header length that lies long reaches into
+ * the tensor data, which is rarely UTF-8) or the bad byte is inside the JSON (a tensor name
+ * or metadata value written in another encoding: "header length ... may be wrong" sent the
+ * user after a length that was right).
+ */
+function notUtf8Detail(raw: Uint8Array): string {
+  // the shortest invalid prefix (a streaming decode takes a cut-off character, not a bad one)
+  const invalid = (k: number) => {
+    try {
+      new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(raw.subarray(0, k), {
+        stream: true,
+      });
+      return false;
+    } catch {
+      return true;
+    }
+  };
+  let lo = 0;
+  let hi = raw.length; // invalid(hi) holds: the whole header did not decode
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (invalid(mid)) hi = mid;
+    else lo = mid;
+  }
+  // The byte that made the prefix invalid, or the lead byte of the character it cut short
+  // (Latin-1 "\u00e9", 0xE9, reads as the start of a 3-byte character): where a complete
+  // decode of the bytes before it succeeds.
+  const complete = (k: number) => {
+    try {
+      new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(raw.subarray(0, k));
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  let bad = hi - 1;
+  for (let j = 1; j <= 3 && !complete(bad) && bad - 1 >= 0; j++) bad--;
+  const byte = `0x${raw[bad].toString(16).toUpperCase().padStart(2, "0")}`;
+  const valid = new TextDecoder("utf-8", { ignoreBOM: true }).decode(raw.subarray(0, bad));
+  const p = scanJson(valid);
+  if (p !== null && p.message.startsWith("unexpected content after the JSON value")) {
+    const end = 8 + new TextEncoder().encode(valid.slice(0, p.offset)).length;
+    return `header is not valid UTF-8 (byte ${byte} at byte ${8 + bad} of the file, after ` +
+      `the JSON header and its padding end at byte ${end}): header length ${raw.length} is ` +
+      `too long (${end - 8}?), it reaches into the tensor data`;
+  }
+  return `header is not valid UTF-8: byte ${byte} at byte ${8 + bad} of the file is inside ` +
+    "the JSON header (a tensor name or __metadata__ text in another encoding?); the header " +
+    "must be UTF-8";
+}
+
+/**
  * A byte source over a file, read with seeks (never loaded whole).
  *
  * @example
@@ -474,12 +527,7 @@ export class SafetensorsFile implements TensorReader {
     try {
       text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(raw);
     } catch {
-      // A header length that lies long reaches into the tensor bytes, which are rarely UTF-8.
-      throw new SafetensorsError(
-        source,
-        `header is not valid UTF-8; header length ${len} may be wrong (too long, it reaches ` +
-          "into the tensor data)",
-      );
+      throw new SafetensorsError(source, notUtf8Detail(raw));
     }
     let json: unknown;
     try {
