@@ -306,6 +306,21 @@ Deno.test("malformed: a header that is not JSON names the byte, never quotes the
     () => SafetensorsFile.fromBytes(rawFile('{"secret-token-xyz": 1'), { source: "s" }),
     (e: unknown) => e instanceof SafetensorsError && !e.message.includes("secret-token-xyz"),
   );
+  // After a name of 2-byte characters the byte is the file's, not the text's index (it was
+  // 4 short after "\u00e9\u00e9\u00e9\u00e9"): the syntax error, the non-integer and the
+  // repeated key alike
+  const name = '"\u00e9\u00e9\u00e9\u00e9"';
+  const entry = '{"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}';
+  // (bytes: "{" 1, the name 10, ": " 2, the entry 54, "," 1: the "}" is at 8 + 68 = 76)
+  await rejectsWith(rawFile(`{${name}: ${entry},}`, 4), /at byte 76 of the file/);
+  await rejectsWith(
+    rawFile(`{${name}: ${entry.replace("[1]", "[1.0]")}}`, 4),
+    /header number 1\.0 \(byte 48 of the file\)/,
+  );
+  await rejectsWith(
+    rawFile(`{${name}: ${entry}, ${name}: ${entry}}`, 4),
+    /appears more than once in \(root\) \(byte 77 of the file\)/,
+  );
 });
 
 Deno.test("malformed: a tensor named twice in the header is refused, naming it", async () => {

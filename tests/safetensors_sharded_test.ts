@@ -106,6 +106,15 @@ Deno.test("sharded: a hostile index is one error naming the index and the tensor
     await detail(Promise.resolve().then(() => parseShardIndex('{"weight_map": {', "i.json"))),
     /^i\.json: a sharded checkpoint's index must be JSON/,
   );
+  // the byte of the file, not the text's index (2 short after "\u00e9\u00e9")
+  assert.match(
+    await detail(
+      Promise.resolve().then(() =>
+        parseShardIndex('{"weight_map": {"\u00e9\u00e9": "a.safetensors",}}', "i.json")
+      ),
+    ),
+    /expected a property name in double quotes at byte 40\)/,
+  );
   assert.match(
     await detail(Promise.resolve().then(() => parseShardIndex('{"a": 1}', "i.json"))),
     /is not a sharded checkpoint's index: expected \{"weight_map"/,

@@ -224,6 +224,14 @@ export function parseHeader(
   return { tensors, metadata };
 }
 
+/**
+ * The file offset of a position in the header's text: the 8-byte prefix and the UTF-8 bytes
+ * before it (a UTF-16 index counts "\u00e9" once, the file twice).
+ */
+function fileByte(headerText: string, offset: number): number {
+  return 8 + new TextEncoder().encode(headerText.slice(0, offset)).length;
+}
+
 /** Bytes read from the start of a file to tell a text file (see {@link notSafetensorsText}). */
 const TEXT_PROBE_BYTES = 256;
 
@@ -314,7 +322,7 @@ function notUtf8Detail(raw: Uint8Array): string {
   const valid = new TextDecoder("utf-8", { ignoreBOM: true }).decode(raw.subarray(0, bad));
   const p = scanJson(valid);
   if (p !== null && p.message.startsWith("unexpected content after the JSON value")) {
-    const end = 8 + new TextEncoder().encode(valid.slice(0, p.offset)).length;
+    const end = fileByte(valid, p.offset);
     return `header is not valid UTF-8 (byte ${byte} at byte ${8 + bad} of the file, after ` +
       `the JSON header and its padding end at byte ${end}): header length ${raw.length} is ` +
       `too long (${end - 8}?), it reaches into the tensor data`;
@@ -538,7 +546,7 @@ export class SafetensorsFile implements TensorReader {
       throw new SafetensorsError(
         source,
         `header is not valid JSON (${
-          p ? `${p.message} at byte ${8 + p.offset} of the file` : "syntax error"
+          p ? `${p.message} at byte ${fileByte(text, p.offset)} of the file` : "syntax error"
         }); header length ${len} may be wrong`,
       );
     }
@@ -548,7 +556,9 @@ export class SafetensorsFile implements TensorReader {
     if (dup) {
       throw new SafetensorsError(
         source,
-        `header is ambiguous: ${dup.message} (byte ${8 + dup.offset} of the file); each ` +
+        `header is ambiguous: ${dup.message} (byte ${
+          fileByte(text, dup.offset)
+        } of the file); each ` +
           "tensor name and field may appear once",
       );
     }
@@ -559,7 +569,9 @@ export class SafetensorsFile implements TensorReader {
       const token = /^-?[0-9.eE+-]+/.exec(text.slice(notInteger.offset))?.[0] ?? "";
       throw new SafetensorsError(
         source,
-        `header number ${token} (byte ${8 + notInteger.offset} of the file) is not a plain ` +
+        `header number ${token} (byte ${
+          fileByte(text, notInteger.offset)
+        } of the file) is not a plain ` +
           "integer; shapes and data_offsets are unsigned integers, written without a fraction " +
           'or exponent (e.g. 1024, not "1024.0" or "1.024e3")',
       );

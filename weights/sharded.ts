@@ -28,6 +28,9 @@ import {
   type TensorReader,
 } from "./safetensors.ts";
 
+/** Bytes of a string in UTF-8: a position in the index's text as a byte of the file. */
+const utf8Length = (s: string) => new TextEncoder().encode(s).length;
+
 /**
  * Whether a `--weights` path names a sharded checkpoint's index (it ends in `.json`) rather
  * than a `.safetensors` file.
@@ -65,14 +68,16 @@ export function parseShardIndex(text: string, source: string): Map<string, strin
     const p = scanJson(text);
     fail(
       `a sharded checkpoint's index must be JSON (${
-        p ? `${p.message} at byte ${p.offset}` : "syntax error"
+        p ? `${p.message} at byte ${utf8Length(text.slice(0, p.offset))}` : "syntax error"
       })`,
     );
   }
   const dup = scanJson(text, { duplicateKeys: true });
   if (dup) {
     fail(
-      `index is ambiguous: ${dup.message} (byte ${dup.offset}); each tensor may be mapped once`,
+      `index is ambiguous: ${dup.message} (byte ${
+        utf8Length(text.slice(0, dup.offset))
+      }); each tensor may be mapped once`,
     );
   }
   const isObject = (v: unknown): v is Record<string, unknown> =>
