@@ -214,7 +214,7 @@ Deno.test("malformed: a header length larger than the file (a lie) allocates not
   await rejectsWith(rawFile("{}", 0, 3n), /header length 3 is larger than the 2 bytes/);
 });
 
-Deno.test("malformed: a text file (Git LFS or git-annex pointer, JSON, HTML) is named as such", async () => {
+Deno.test("malformed: a text file (Git LFS pointer, JSON, HTML) or a .bin/GGUF is named as such", async () => {
   // Its first 8 bytes read as a header length of about 2^61: the message was "truncated file
   // or a header size that lies", for a checkout that never fetched its weights.
   const text = (s: string) => new TextEncoder().encode(s);
@@ -235,8 +235,19 @@ Deno.test("malformed: a text file (Git LFS or git-annex pointer, JSON, HTML) is 
     ["hello, these are not tensors", /is text \(it starts "hello, these are not tensors"\), not a/],
   ];
   for (const [content, pattern] of cases) await rejectsWith(text(content), pattern);
-  // a binary prefix claiming too much is still "a header size that lies"
+  // other formats by their magic bytes: a PyTorch .bin (zip), an old one (pickle), GGUF, gzip
+  const bytes = (...b: number[]) => new Uint8Array([...b, ...new Uint8Array(40)]);
+  const binary: [Uint8Array, RegExp][] = [
+    [bytes(0x50, 0x4b, 0x03, 0x04, 0x14, 0, 0x08, 0x08), /is a zip archive \(a PyTorch \.bin/],
+    [bytes(0x80, 0x02, 0x7d, 0x71, 0x00, 0x28, 0x58, 0x01), /is a Python pickle/],
+    [bytes(0x47, 0x47, 0x55, 0x46, 3, 0, 0, 0), /is a GGUF file \(llama\.cpp's format\)/],
+    [bytes(0x1f, 0x8b, 0x08, 0, 0x55, 0x66, 0x77, 0x01), /is gzip-compressed/],
+  ];
+  for (const [b, pattern] of binary) await rejectsWith(b, pattern);
+  // a binary prefix claiming too much is still "a header size that lies", and a truncated
+  // safetensors file whose (plausible) length starts 0x80 0x02 is no pickle
   await rejectsWith(rawFile("{}", 0, 2n ** 62n + 0x20n), /header size that lies/);
+  await rejectsWith(rawFile("{}", 0, 0x0280n), /header length 640 is larger than the 2 bytes/);
 });
 
 Deno.test("malformed: a header length that lies long, into F32 data, names the length", async () => {

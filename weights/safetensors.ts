@@ -232,25 +232,40 @@ function fileByte(headerText: string, offset: number): number {
   return 8 + new TextEncoder().encode(headerText.slice(0, offset)).length;
 }
 
-/** Bytes read from the start of a file to tell a text file (see {@link notSafetensorsText}). */
+/** Bytes read from the start of a file to tell another format (see {@link notSafetensorsFile}). */
 const TEXT_PROBE_BYTES = 256;
 
 /**
- * What a file starting with these bytes is, when it is text (printable ASCII, tabs and line
- * ends) rather than a safetensors file (whose first 8 bytes are a little-endian header length,
- * its high bytes zero): a Git LFS or git-annex pointer, JSON, HTML, or other text, with what
- * to do; null when the bytes are not text.
+ * What a file starting with these bytes is, when it is another format than safetensors (whose
+ * first 8 bytes are a little-endian header length, its high bytes zero): a PyTorch checkpoint
+ * (a zip archive or a pickle), a GGUF file, gzip, or text (printable ASCII, tabs and line
+ * ends: a Git LFS or git-annex pointer, JSON, HTML), with what to do; null otherwise.
  *
  * @example
  * ```ts
- * import { notSafetensorsText } from "./safetensors.ts";
+ * import { notSafetensorsFile } from "./safetensors.ts";
  * const lfs = new TextEncoder().encode("version https://git-lfs.github.com/spec/v1\n");
- * notSafetensorsText(lfs)?.startsWith("is a Git LFS pointer"); // true
- * notSafetensorsText(new Uint8Array([16, 0, 0, 0, 0, 0, 0, 0])); // null
+ * notSafetensorsFile(lfs)?.startsWith("is a Git LFS pointer"); // true
+ * notSafetensorsFile(new Uint8Array([16, 0, 0, 0, 0, 0, 0, 0])); // null
  * ```
  */
-export function notSafetensorsText(head: Uint8Array): string | null {
+export function notSafetensorsFile(head: Uint8Array): string | null {
   if (head.length < 8) return null;
+  const magic = (...bytes: number[]) => bytes.every((b, i) => head[i] === b);
+  if (magic(0x50, 0x4b, 0x03, 0x04)) {
+    return "is a zip archive (a PyTorch .bin/.pt checkpoint, torch.save's format), not a " +
+      "safetensors file: convert it (safetensors.torch.save_file) or download the .safetensors";
+  }
+  // pickle protocol 2 to 5 (torch.save before PyTorch 1.6, pickle.dump)
+  if (head[0] === 0x80 && head[1] >= 2 && head[1] <= 5) {
+    return "is a Python pickle (an old PyTorch .bin/.pt checkpoint?), not a safetensors file: " +
+      "convert it (safetensors.torch.save_file) or download the .safetensors";
+  }
+  if (magic(0x47, 0x47, 0x55, 0x46)) {
+    return "is a GGUF file (llama.cpp's format), not a safetensors file: give the model's " +
+      ".safetensors weights";
+  }
+  if (magic(0x1f, 0x8b)) return "is gzip-compressed: decompress it first (gunzip)";
   const isText = (b: number) => (b >= 0x20 && b < 0x7f) || b === 0x09 || b === 0x0a || b === 0x0d;
   // the probe may end inside a UTF-8 character of a longer text: only ASCII is judged
   if (!head.subarray(0, 8).every(isText)) return null;
@@ -497,14 +512,16 @@ export class SafetensorsFile implements TensorReader {
     const prefix = await src.read(0, 8);
     const n = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
     const room = BigInt(src.size - 8);
-    if (n > room || n > BigInt(MAX_HEADER_BYTES)) {
-      // A text file where a safetensors file was expected (a Git LFS pointer cloned without
-      // its content, an index or an error page saved under the name) reads as a huge header
-      // length: "a header size that lies" sent the user after a corrupt download.
-      // (the prefix first: a binary file reads nothing more)
-      if (notSafetensorsText(prefix) !== null) {
+    if (n > BigInt(MAX_HEADER_BYTES)) {
+      // Another file where a safetensors file was expected (a Git LFS pointer cloned without
+      // its content, an index or an error page saved under the name, a PyTorch .bin, a GGUF)
+      // reads as a huge header length: "a header size that lies" sent the user after a
+      // corrupt download. (Only a length no header has: a truncated safetensors file whose
+      // length happens to start 0x80 0x02 is not called a pickle. The prefix first: a file
+      // of no other format reads nothing more.)
+      if (notSafetensorsFile(prefix) !== null) {
         const head = await src.read(0, Math.min(src.size, TEXT_PROBE_BYTES));
-        throw new SafetensorsError(source, notSafetensorsText(head)!);
+        throw new SafetensorsError(source, notSafetensorsFile(head)!);
       }
     }
     if (n > room) {
