@@ -373,6 +373,32 @@ Deno.test("malformed: unknown dtype, and a known dtype this reader does not conv
   );
 });
 
+Deno.test("dtypes of the reference reader: F8_E8M0, F4, F6, C64 tensors beside the layer read", async () => {
+  // A checkpoint whose experts are MXFP4 (F4 or packed values, F8_E8M0 scales) and whose
+  // attention is BF16: the whole file was refused for "unknown dtype F8_E8M0", though the
+  // layer never reads those tensors. Their sizes are checked as the reference reader does.
+  const header = JSON.stringify({
+    "experts.w": { dtype: "F4", shape: [2, 4], data_offsets: [0, 4] },
+    "experts.s": { dtype: "F8_E8M0", shape: [2, 1], data_offsets: [4, 6] },
+    "experts.f6": { dtype: "F6_E2M3", shape: [4], data_offsets: [6, 9] },
+    "c": { dtype: "C64", shape: [1], data_offsets: [9, 17] },
+    "attn": { dtype: "BF16", shape: [1], data_offsets: [17, 19] },
+  });
+  const bytes = rawFile(header, 19);
+  bytes.set([0x80, 0x3f], bytes.length - 2); // attn = 1 (BF16 0x3f80)
+  const f = await SafetensorsFile.fromBytes(bytes, { source: "mx.safetensors" });
+  assert.deepEqual([...await f.read("attn")], [1]);
+  await assert.rejects(
+    () => f.read("experts.s"),
+    /unsupported dtype F8_E8M0 for tensor "experts\.s"/,
+  );
+  // three F4 values are a byte and a half
+  await rejectsWith(
+    rawFile('{"w": {"dtype": "F4", "shape": [3], "data_offsets": [0, 2]}}', 2),
+    /tensor "w": shape \[3\] x F4 \(0\.5 bytes\) = 1\.5 bytes, but data_offsets \[0, 2\] span 2 bytes/,
+  );
+});
+
 Deno.test("malformed: shape x dtype size differs from the data_offsets span", async () => {
   await rejectsWith(
     rawFile('{"w": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 20]}}', 20),

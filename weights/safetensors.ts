@@ -38,13 +38,22 @@ export const SUPPORTED_DTYPES = ["F32", "F16", "BF16"] as const;
 /** A dtype this module reads and writes. */
 export type SupportedDtype = typeof SUPPORTED_DTYPES[number];
 
-/** Element sizes of every dtype the format knows (others are "unknown"). */
+/**
+ * Element sizes in bytes of every dtype the format knows (others are "unknown"): those of the
+ * reference implementation, the OCP microscaling ones included (F8_E8M0 scales; F4 and F6
+ * pack values across bytes: 0.5 and 0.75 bytes, a tensor a whole number of bytes). A file
+ * holding them is read; a layer weight of such a dtype is refused by name.
+ */
 export const DTYPE_BYTES: Readonly<Record<string, number>> = Object.freeze({
   BOOL: 1,
+  F4: 0.5,
+  F6_E2M3: 0.75,
+  F6_E3M2: 0.75,
   U8: 1,
   I8: 1,
   F8_E5M2: 1,
   F8_E4M3: 1,
+  F8_E8M0: 1,
   I16: 2,
   U16: 2,
   F16: 2,
@@ -52,6 +61,7 @@ export const DTYPE_BYTES: Readonly<Record<string, number>> = Object.freeze({
   I32: 4,
   U32: 4,
   F32: 4,
+  C64: 8,
   F64: 8,
   I64: 8,
   U64: 8,
