@@ -189,6 +189,35 @@ Deno.test("sharded: a hostile index is one error naming the index and the tensor
   }
 });
 
+Deno.test("--weights <folder>: the message names the index or .safetensors file in it", async () => {
+  // A checkpoint's folder was "is a folder; give a .safetensors file", with an index in it
+  const dir = await Deno.makeTempDir({ prefix: "mla-sharded-" });
+  try {
+    const empty = `${dir}/empty`;
+    const one = `${dir}/one`;
+    await Deno.mkdir(empty);
+    await Deno.mkdir(one);
+    await Deno.writeFile(`${one}/model.safetensors`, encodeSafetensors({}));
+    await writeSharded(dir);
+    assert.match(
+      await detail(openWeights(dir, { layer: 3 })),
+      new RegExp(
+        `is a folder; give the checkpoint's index in it: --weights ${dir}/model\\.safetensors\\.index\\.json$`,
+      ),
+    );
+    assert.match(
+      await detail(openWeights(one)),
+      /is a folder; give the file in it: --weights .*one\/model\.safetensors$/,
+    );
+    assert.match(
+      await detail(openWeights(empty)),
+      /is a folder; give a \.safetensors file or a sharded checkpoint's index \(model\.safetensors\.index\.json\): the folder holds neither/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("layer --weights <index.json>: runs the split layer; --out naming a shard is exit 2", async () => {
   const dir = await Deno.makeTempDir({ prefix: "mla-sharded-" });
   try {

@@ -282,7 +282,8 @@ export class ShardedSafetensors implements TensorReader {
 
 /**
  * Open `--weights`: a sharded checkpoint's index (`*.json`: the shards holding the picked
- * layer) or one `.safetensors` file.
+ * layer) or one `.safetensors` file. A folder is a SafetensorsError naming the index or the
+ * one `.safetensors` file in it to give instead.
  *
  * @example
  * ```ts ignore
@@ -291,11 +292,41 @@ export class ShardedSafetensors implements TensorReader {
  * w.close();
  * ```
  */
-export function openWeights(
+export async function openWeights(
   path: string,
   options: Omit<LoadLayerWeightsOptions, "source"> = {},
 ): Promise<TensorReader> {
+  // A checkpoint's folder (a download's, a clone's) was "is a folder; give a .safetensors
+  // file": name the file in it to give, an index or the one .safetensors file.
+  const folder = await Deno.stat(path).then((st) => st.isDirectory, () => false);
+  if (folder) throw new SafetensorsError(path, await folderHint(path));
   return isShardIndexPath(path)
-    ? ShardedSafetensors.open(path, options)
-    : SafetensorsFile.open(path);
+    ? await ShardedSafetensors.open(path, options)
+    : await SafetensorsFile.open(path);
+}
+
+/** What to give instead of a folder as --weights: the index or .safetensors file in it. */
+async function folderHint(path: string): Promise<string> {
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(path)) {
+      if (e.isFile || e.isSymlink) names.push(e.name);
+    }
+  } catch {
+    // unreadable: the plain message
+  }
+  const indexes = names.filter((n) => n.endsWith(".safetensors.index.json")).sort();
+  const files = names.filter((n) => n.endsWith(".safetensors")).sort();
+  const pick = indexes.length > 0 ? indexes : files;
+  const what = indexes.length > 0 ? "the checkpoint's index" : "the file";
+  if (pick.length === 1) {
+    return `is a folder; give ${what} in it: --weights ${join(path, pick[0])}`;
+  }
+  if (pick.length > 1) {
+    return `is a folder; give one of the ${pick.length} ${
+      indexes.length > 0 ? "indexes" : ".safetensors files"
+    } in it (${pick.slice(0, 4).join(", ")}${pick.length > 4 ? ", ..." : ""})`;
+  }
+  return "is a folder; give a .safetensors file or a sharded checkpoint's index " +
+    "(model.safetensors.index.json): the folder holds neither";
 }
