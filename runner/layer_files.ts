@@ -28,7 +28,14 @@ import { makeLayerWeights } from "../reference/inputs.ts";
 import { mlaLayer } from "../reference/layer.ts";
 import { sampleRows, withNonFiniteRows } from "../reference/sample_rows.ts";
 import { SafetensorsError } from "../weights/errors.ts";
-import { attentionPrefix, loadLayerWeights, nonFiniteAt } from "../weights/hf_names.ts";
+import {
+  attentionPrefix,
+  expectedTensors,
+  loadLayerWeights,
+  type NonFinite,
+  nonFiniteAt,
+} from "../weights/hf_names.ts";
+import { F16_OVERFLOW } from "../weights/dtypes.ts";
 import {
   SafetensorsFile,
   type TensorReader,
@@ -118,6 +125,15 @@ const LAYOUT_TENSOR = /position|mask|cu_seq|seq_?len|lengths|offsets/i;
 
 function bad(message: string): LayerInputError {
   return new LayerInputError(message);
+}
+
+/** A tensor (`what`: the file and tensor) holding values f16 storage makes infinite. */
+function beyondF16(what: string, over: NonFinite): LayerInputError {
+  return new LayerInputError(
+    `${what} holds ${over.count} value${over.count === 1 ? "" : "s"} beyond f16's range ` +
+      `(|x| <= 65504), the first ${over.value} at [${over.index.join(", ")}]; --dtype f16 ` +
+      "stores it as f16, where it is infinite: use --dtype f32",
+  );
 }
 
 /** The layout of the input tensor's shape (bshd, or thd with cu_seqlens). */
@@ -341,6 +357,10 @@ export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerF
     // A NaN or infinite input gives NaN rows on the GPU and in the float64 reference alike,
     // and a NaN matches a NaN in the parity check: a PASS that checked nothing. Refuse it.
     const nonFinite = nonFiniteAt(hiddenF32, info.shape);
+    const overF16 = dtype === "f16"
+      ? nonFiniteAt(hiddenF32, info.shape, { beyond: F16_OVERFLOW })
+      : null;
+    if (!nonFinite && overF16) throw beyondF16(`${options.input}: ${INPUT_TENSOR}`, overF16);
     if (nonFinite) {
       const { count, value, index } = nonFinite;
       throw new LayerInputError(
@@ -384,6 +404,16 @@ export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerF
       weights = await loadLayerWeights(file, spec, { ...pick, fp8BlockSize });
       const shards = file instanceof ShardedSafetensors ? `; shards ${file.shards.join(", ")}` : "";
       const prefix = attentionPrefix(file.tensors.keys(), pick);
+      // --dtype f16 stores the weights as f16: a value of |x| >= 65520 becomes Infinity, and
+      // the run died after the GPU work with "a value beyond f16's range inside the layer,
+      // from this input or these weights". Named here, before the GPU is touched.
+      if (dtype === "f16") {
+        for (const t of expectedTensors(spec)) {
+          const name = prefix + t.suffix;
+          const over = nonFiniteAt(weights[t.field]!, t.shape, { beyond: F16_OVERFLOW });
+          if (over) throw beyondF16(`${file.fileOf(name)}: tensor "${name}"`, over);
+        }
+      }
       const fp8 = [...file.tensors.values()].some((t) =>
           t.name.startsWith(prefix) && t.dtype === "F8_E4M3"
         )

@@ -59,18 +59,28 @@ Deno.test("layer: NaN/Infinity in the input or a weight, a folder, a huge --seed
     // q_proj.weight [96, 64] (BF16): element 64 + 2 is [1, 2]
     const q = "model.layers.3.self_attn.q_proj.weight";
     await Deno.writeFile(`${dir}/nan_w.safetensors`, await withValue(weights, q, 64 + 2, NaN));
+    // beyond f16's range, with --dtype f16: infinite once stored (the run died after the GPU
+    // work with "a value beyond f16's range ... from this input or these weights")
+    await Deno.writeFile(`${dir}/big_w.safetensors`, await withValue(weights, q, 64 + 2, -1e5));
+    await Deno.writeFile(
+      `${dir}/big_in.safetensors`,
+      await withValue(input, "hidden_states", 64 + 9, 70000),
+    );
     await Deno.mkdir(`${dir}/folder`);
     const out = `${dir}/y.safetensors`;
     const run = (args: string[]) => runCli(["layer", "--config", "tiny", "--out", out, ...args]);
-    const [nanIn, infIn, nanW, folderIn, folderW, seed] = await Promise.all([
+    const f16 = ["--dtype", "f16"];
+    const [nanIn, infIn, nanW, folderIn, folderW, seed, bigW, bigIn] = await Promise.all([
       run(["--input", `${dir}/nan_in.safetensors`]),
       run(["--input", `${dir}/inf_in.safetensors`]),
       run(["--input", input, "--weights", `${dir}/nan_w.safetensors`]),
       run(["--input", `${dir}/folder`]),
       run(["--input", input, "--weights", `${dir}/folder`]),
       run(["--input", input, "--seed", "1e30"]),
+      run(["--input", input, "--weights", `${dir}/big_w.safetensors`, ...f16]),
+      run(["--input", `${dir}/big_in.safetensors`, ...f16]),
     ]);
-    for (const r of [nanIn, infIn, nanW, folderIn, folderW, seed]) {
+    for (const r of [nanIn, infIn, nanW, folderIn, folderW, seed, bigW, bigIn]) {
       assert.equal(r.code, 2, r.stdout + r.stderr);
       assert.doesNotMatch(r.stderr, /internal error|at .*\.ts:\d+/);
       assert.doesNotMatch(r.stdout, /PASS/);
@@ -90,7 +100,17 @@ Deno.test("layer: NaN/Infinity in the input or a weight, a folder, a huge --seed
     assert.match(folderIn.stderr, /folder: is a folder; give a \.safetensors file/);
     assert.match(folderW.stderr, /folder: is a folder; give a \.safetensors file/);
     assert.match(seed.stderr, /--seed <n>.*"1e30" is not an integer >= 0 \(and below 2\^53\)/);
+    assert.match(
+      bigW.stderr,
+      /big_w\.safetensors: tensor "model\.layers\.3\.self_attn\.q_proj\.weight" holds 1 value beyond f16's range \(\|x\| <= 65504\), the first -99840 at \[1, 2\]; --dtype f16 stores it as f16, where it is infinite: use --dtype f32/,
+    );
+    assert.match(
+      bigIn.stderr,
+      /big_in\.safetensors: hidden_states holds 1 value beyond f16's range \(\|x\| <= 65504\), the first 70000 at \[0, 1, 9\]/,
+    );
     assert.deepEqual((await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort(), [
+      "big_in.safetensors",
+      "big_w.safetensors",
       "folder",
       "inf_in.safetensors",
       "nan_in.safetensors",

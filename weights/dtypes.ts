@@ -7,6 +7,18 @@
  * @module
  */
 
+/**
+ * The smallest magnitude F16 rounds to infinity: 65520, the tie between 65504 (the largest
+ * finite F16) and 2^16, rounds to even, which is infinity.
+ *
+ * @example
+ * ```ts
+ * import { F16_OVERFLOW, numberToF16Bits } from "./dtypes.ts";
+ * numberToF16Bits(F16_OVERFLOW); // 0x7c00 (Infinity)
+ * ```
+ */
+export const F16_OVERFLOW = 65520;
+
 const F32_VIEW = new Float32Array(1);
 const U32_VIEW = new Uint32Array(F32_VIEW.buffer);
 
@@ -67,7 +79,7 @@ export function numberToF16Bits(value: number): number {
   const sign = value < 0 || Object.is(value, -0) ? 0x8000 : 0;
   if (Number.isNaN(value)) return 0x7e00;
   const a = Math.abs(value);
-  if (a >= 65520) return sign | 0x7c00; // 65520 is the tie between 65504 and 2^16: even = inf
+  if (a >= F16_OVERFLOW) return sign | 0x7c00; // the tie between 65504 and 2^16: even = inf
   if (a < 2 ** -14) return sign | roundHalfEven(a * 2 ** 24); // subnormal (1024 = 0x0400 ok)
   let e = Math.floor(Math.log2(a));
   if (2 ** e > a) e--;

@@ -467,23 +467,27 @@ export interface NonFinite {
 
 /**
  * The non-finite values of a row-major tensor (NaN, ±Infinity), or null when all are
- * finite.
+ * finite. With `beyond`, also the values of magnitude `beyond` or more (those a narrower
+ * storage dtype rounds to infinity: `F16_OVERFLOW` of weights/dtypes.ts for f16).
  *
  * @example
  * ```ts
  * import { nonFiniteAt } from "./hf_names.ts";
  * nonFiniteAt(new Float32Array([1, 2, NaN, 4]), [2, 2]); // { count: 1, index: [1, 0], value: NaN }
  * nonFiniteAt(new Float32Array([1, 2]), [2]); // null
+ * nonFiniteAt(new Float32Array([1, -7e4]), [2], { beyond: 65520 }); // { count: 1, index: [1], value: -70000 }
  * ```
  */
 export function nonFiniteAt(
   data: ArrayLike<number>,
   shape: readonly number[],
+  options: { beyond?: number } = {},
 ): NonFinite | null {
+  const beyond = options.beyond ?? Infinity;
   let first = -1;
   let count = 0;
   for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i])) {
+    if (!(Math.abs(data[i]) < beyond)) {
       if (first < 0) first = i;
       count++;
     }
