@@ -183,7 +183,15 @@ Deno.test("sharded: a hostile index is one error naming the index and the tensor
       Object.entries(map).map(([k, v], i) => [k, i % 2 ? `./${v}` : v]),
     );
     await Deno.writeTextFile(idx, JSON.stringify({ weight_map: dotted }));
-    (await openWeights(idx, { layer: 3 })).close();
+    const once = await openWeights(idx, { layer: 3 });
+    try {
+      // each shard opened (and listed in the output's metadata) once, not once per spelling
+      assert.ok(once instanceof ShardedSafetensors);
+      assert.deepEqual(once.shards, [`${dir}/${S1}`, `${dir}/${S2}`]);
+      assert.equal(new Set(once.allShards).size, once.allShards.length);
+    } finally {
+      once.close();
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

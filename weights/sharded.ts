@@ -181,16 +181,18 @@ export class ShardedSafetensors implements TensorReader {
     const prefix = attentionPrefix(map.keys(), { ...options, source: indexPath });
     const names = [...map.keys()].filter((n) => n.startsWith(prefix));
     const folder = dirname(indexPath);
-    const opened = new Map<string, SafetensorsFile>();
+    // by path: "./a.safetensors" and "a.safetensors" are one shard, opened once
+    const opened = new Map<string, { shard: string; file: SafetensorsFile }>();
     const tensors = new Map<string, TensorInfo>();
     const shardOf = new Map<string, SafetensorsFile>();
     try {
       for (const name of names) {
         const shard = map.get(name)!;
-        let file = opened.get(shard);
+        const path = join(folder, shard);
+        let file = opened.get(path)?.file;
         if (!file) {
           try {
-            file = await SafetensorsFile.open(join(folder, shard));
+            file = await SafetensorsFile.open(path);
           } catch (e) {
             // which index sent the reader there, and for which tensor
             if (!(e instanceof SafetensorsError)) throw e;
@@ -199,7 +201,7 @@ export class ShardedSafetensors implements TensorReader {
               `weight_map maps tensor "${name}" to ${shard}, which cannot be read: ${e.message}`,
             );
           }
-          opened.set(shard, file);
+          opened.set(path, { shard, file });
         }
         const info = file.tensors.get(name);
         if (!info) {
@@ -215,7 +217,7 @@ export class ShardedSafetensors implements TensorReader {
       // The index and the opened shards' headers must agree on the layer's tensors: a copy
       // in a second shard (which one a loader that reads every shard keeps is not defined)
       // or one the index does not map (a stale index; it read as "missing") is refused.
-      for (const [shard, file] of opened) {
+      for (const [path, { shard, file }] of opened) {
         for (const name of file.tensors.keys()) {
           if (!name.startsWith(prefix)) continue;
           const mapped = map.get(name);
@@ -227,8 +229,7 @@ export class ShardedSafetensors implements TensorReader {
                 "from the shard",
             );
           }
-          // ("./a.safetensors" and "a.safetensors" are one shard)
-          if (join(folder, mapped) !== join(folder, shard)) {
+          if (join(folder, mapped) !== path) {
             throw new SafetensorsError(
               indexPath,
               `tensor "${name}" is in two shards: weight_map maps it to ${mapped}, and ` +
@@ -239,11 +240,12 @@ export class ShardedSafetensors implements TensorReader {
         }
       }
     } catch (e) {
-      for (const f of opened.values()) f.close();
+      for (const { file } of opened.values()) file.close();
       throw e;
     }
-    const all = [...new Set(map.values())].map((shard) => join(folder, shard));
-    return new ShardedSafetensors(indexPath, tensors, shardOf, [...opened.values()], all);
+    const all = [...new Set([...map.values()].map((shard) => join(folder, shard)))];
+    const files = [...opened.values()].map((o) => o.file);
+    return new ShardedSafetensors(indexPath, tensors, shardOf, files, all);
   }
 
   /** The shard files opened (those holding the layer's tensors). */
