@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { encodeSafetensors, SafetensorsFile, type TensorToWrite } from "../weights/safetensors.ts";
 import { nonFiniteAt } from "../weights/hf_names.ts";
+import { openWeights } from "../weights/sharded.ts";
 import { runCli, runTinyLayer } from "./helpers_cli.ts";
 
 const F = new URL("./fixtures/safetensors/", import.meta.url).pathname;
@@ -133,6 +134,16 @@ Deno.test("a pipe or a device is refused as not a regular file (a FIFO blocked t
     if (made?.success) {
       // nothing writes to it: before, this open never returned
       await assert.rejects(() => SafetensorsFile.open(fifo), /is not a regular file/);
+    }
+    // a sharded checkpoint's index as a FIFO: its read blocked forever too
+    const index = `${dir}/model.safetensors.index.json`;
+    const madeIndex = await new Deno.Command("mkfifo", { args: [index] }).output()
+      .catch(() => null);
+    if (madeIndex?.success) {
+      await assert.rejects(
+        () => openWeights(index),
+        /model\.safetensors\.index\.json: is not a regular file \(a pipe, socket or device\)/,
+      );
     }
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -159,6 +159,14 @@ export class ShardedSafetensors implements TensorReader {
       if (st.isDirectory) {
         throw new SafetensorsError(indexPath, "is a folder; give a .safetensors file or an index");
       }
+      // A FIFO blocked the index's read forever (a device reads as no bytes, or endless ones)
+      if (!st.isFile) {
+        throw new SafetensorsError(
+          indexPath,
+          "is not a regular file (a pipe, socket or device); give a sharded checkpoint's " +
+            "index file (model.safetensors.index.json), whose folder holds the shards",
+        );
+      }
       size = st.size;
     } catch (e) {
       if (e instanceof SafetensorsError) throw e;
