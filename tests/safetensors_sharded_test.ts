@@ -154,6 +154,26 @@ Deno.test("sharded: a hostile index is one error naming the index and the tensor
       // the index and the tensor that sent the reader to the missing shard, then the shard
       /bad\.index\.json: weight_map maps tensor "model\.layers\.3\.self_attn\.o_proj\.weight" to gone\.safetensors, which cannot be read: .*gone\.safetensors: no such file/,
     );
+    // A Hugging Face cache's snapshot link to a blob never written: "no such file" named
+    // neither the link nor where it points
+    await Deno.symlink("../blobs/0123abcd", `${dir}/linked.safetensors`);
+    await Deno.writeTextFile(
+      idx,
+      JSON.stringify({ weight_map: { ...map, [o]: "linked.safetensors" } }),
+    );
+    assert.match(
+      await detail(openWeights(idx, { layer: 3 })),
+      /maps tensor "model\.layers\.3\.self_attn\.o_proj\.weight" to linked\.safetensors, which cannot be read: .*linked\.safetensors: is a symlink to \.\.\/blobs\/0123abcd, which does not exist \(a download that did not finish/,
+    );
+    await Deno.symlink("../blobs/4567", `${dir}/linked.index.json`);
+    assert.match(
+      await detail(openWeights(`${dir}/linked.index.json`)),
+      /linked\.index\.json: is a symlink to \.\.\/blobs\/4567, which does not exist/,
+    );
+    assert.match(
+      await detail(openWeights(`${dir}/gone.safetensors`)),
+      /gone\.safetensors: no such file$/,
+    );
     // The shards' headers and the index disagree: a tensor in two shards was read from the
     // one the index names, the other copy (maybe other values) ignored; one the index does
     // not map read as "missing: ... found none". Both are refused, naming shard and tensor.

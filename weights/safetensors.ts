@@ -305,6 +305,29 @@ export function notSafetensorsFile(head: Uint8Array): string | null {
 }
 
 /**
+ * Why a path that stat() does not find is missing: "no such file", or, for a symlink whose
+ * target is gone (a Hugging Face cache's snapshot link to a blob an interrupted download never
+ * wrote), the link and its target.
+ *
+ * @example
+ * ```ts
+ * import { missingFileDetail } from "./safetensors.ts";
+ * await missingFileDetail("/no/such/model.safetensors"); // "no such file"
+ * ```
+ */
+export async function missingFileDetail(path: string): Promise<string> {
+  try {
+    if ((await Deno.lstat(path)).isSymlink) {
+      return `is a symlink to ${await Deno.readLink(path)}, which does not exist (a ` +
+        "download that did not finish, or a cache whose blob was removed?)";
+    }
+  } catch {
+    // not there at all
+  }
+  return "no such file";
+}
+
+/**
  * Why a header (the `raw` bytes after the 8-byte prefix) is not UTF-8: where its first bad
  * byte is, and whether the JSON ended before it (a header length that lies long reaches into
  * the tensor data, which is rarely UTF-8) or the bad byte is inside the JSON (a tensor name
@@ -494,7 +517,9 @@ export class SafetensorsFile implements TensorReader {
       src = await fileSource(path);
     } catch (e) {
       if (e instanceof SafetensorsError) throw e;
-      if (e instanceof Deno.errors.NotFound) throw new SafetensorsError(path, "no such file");
+      if (e instanceof Deno.errors.NotFound) {
+        throw new SafetensorsError(path, await missingFileDetail(path));
+      }
       throw new SafetensorsError(path, `cannot open: ${(e as Error).message}`);
     }
     try {

@@ -23,6 +23,7 @@ import { SafetensorsError } from "./errors.ts";
 import { attentionPrefix, type LoadLayerWeightsOptions } from "./hf_names.ts";
 import {
   MAX_HEADER_BYTES,
+  missingFileDetail,
   SafetensorsFile,
   type TensorInfo,
   type TensorReader,
@@ -170,7 +171,9 @@ export class ShardedSafetensors implements TensorReader {
       size = st.size;
     } catch (e) {
       if (e instanceof SafetensorsError) throw e;
-      if (e instanceof Deno.errors.NotFound) throw new SafetensorsError(indexPath, "no such file");
+      if (e instanceof Deno.errors.NotFound) {
+        throw new SafetensorsError(indexPath, await missingFileDetail(indexPath));
+      }
       throw new SafetensorsError(indexPath, `cannot open: ${(e as Error).message}`);
     }
     if (size > MAX_HEADER_BYTES) {
