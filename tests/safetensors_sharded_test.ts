@@ -78,11 +78,11 @@ Deno.test("sharded: a layer split across two shards reads as the single file doe
         (e: Error) => {
           assert.match(
             e.message,
-            /q_proj\.weight: .*wrong shape: expected \[192, 64\], found \[96, 64\] \(in .*00001-of-00002\.safetensors\)/,
+            /q_proj\.weight: .*wrong shape: expected \[192, 64\], found \[96, 64\]; in the config, dim 0 is num_attention_heads 8 x \(qk_nope_head_dim 16 \+ qk_rope_head_dim 8\) = 192 \(in .*00001-of-00002\.safetensors\)/,
           );
           assert.match(
             e.message,
-            /o_proj\.weight: .*wrong shape: expected \[64, 128\], found \[64, 64\] \(in .*00002-of-00002\.safetensors\)/,
+            /o_proj\.weight: .*wrong shape: expected \[64, 128\], found \[64, 64\]; in the config, dim 1 is num_attention_heads 8 x v_head_dim 16 = 128 \(in .*00002-of-00002\.safetensors\)/,
           );
           return true;
         },

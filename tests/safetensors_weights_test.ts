@@ -79,7 +79,18 @@ Deno.test("checkLayerTensors lists every missing, unexpected and mis-shaped tens
       "unexpected for tiny-yarn (low-rank q path); expected only q_a_proj.weight, q_a_layernorm.weight, q_b_proj.weight, kv_a_proj_with_mqa.weight, kv_a_layernorm.weight, kv_b_proj.weight, o_proj.weight",
     ],
   ]);
-  assert.equal(issues[0].message, "wrong shape: expected [40, 64], found [32, 64]");
+  // the config fields the wrong dimension comes from, so a mismatch points at one
+  assert.equal(
+    issues[0].message,
+    "wrong shape: expected [40, 64], found [32, 64]; in the config, dim 0 is kv_lora_rank 32 + " +
+      "qk_rope_head_dim 8 = 40",
+  );
+  const norm = checkLayerTensors(spec, new Map([[p + "kv_a_layernorm.weight", [16]]]), p)
+    .find((i) => i.path === p + "kv_a_layernorm.weight");
+  assert.equal(
+    norm?.message,
+    "wrong shape: expected [32], found [16]; in the config, dim 0 is kv_lora_rank 32",
+  );
   assert.equal(issues[1].message, "missing: expected shape [32], found none");
 });
 

@@ -20,6 +20,11 @@ export interface ExpectedTensor {
   readonly suffix: string;
   /** torch shape ([out, in] for Linear weights, [n] for norms). */
   readonly shape: readonly number[];
+  /**
+   * How the config makes each dimension, in its HF field names (`kv_lora_rank 512 +
+   * qk_rope_head_dim 64`): a wrong-shape message says which fields a dimension comes from.
+   */
+  readonly dims: readonly string[];
 }
 
 /**
@@ -36,12 +41,39 @@ export function expectedTensors(spec: MlaSpec): ExpectedTensor[] {
   const h = spec.numHeads;
   const r = spec.kvLoraRank;
   const qOut = h * spec.kChannels;
+  const heads = `num_attention_heads ${h}`;
+  const hidden = `hidden_size ${spec.hiddenSize}`;
+  const rank = `kv_lora_rank ${r}`;
+  const nope = `qk_nope_head_dim ${spec.qkNopeHeadDim}`;
+  const rope = `qk_rope_head_dim ${spec.qkRopeHeadDim}`;
+  const v = `v_head_dim ${spec.vHeadDim}`;
+  const qRows = `${heads} x (${nope} + ${rope})`;
   const q: ExpectedTensor[] = spec.qLoraRank === null
-    ? [{ field: "qProj", suffix: "q_proj.weight", shape: [qOut, spec.hiddenSize] }]
+    ? [{
+      field: "qProj",
+      suffix: "q_proj.weight",
+      shape: [qOut, spec.hiddenSize],
+      dims: [qRows, hidden],
+    }]
     : [
-      { field: "qAProj", suffix: "q_a_proj.weight", shape: [spec.qLoraRank, spec.hiddenSize] },
-      { field: "qANorm", suffix: "q_a_layernorm.weight", shape: [spec.qLoraRank] },
-      { field: "qBProj", suffix: "q_b_proj.weight", shape: [qOut, spec.qLoraRank] },
+      {
+        field: "qAProj",
+        suffix: "q_a_proj.weight",
+        shape: [spec.qLoraRank, spec.hiddenSize],
+        dims: [`q_lora_rank ${spec.qLoraRank}`, hidden],
+      },
+      {
+        field: "qANorm",
+        suffix: "q_a_layernorm.weight",
+        shape: [spec.qLoraRank],
+        dims: [`q_lora_rank ${spec.qLoraRank}`],
+      },
+      {
+        field: "qBProj",
+        suffix: "q_b_proj.weight",
+        shape: [qOut, spec.qLoraRank],
+        dims: [qRows, `q_lora_rank ${spec.qLoraRank}`],
+      },
     ];
   return [
     ...q,
@@ -49,14 +81,21 @@ export function expectedTensors(spec: MlaSpec): ExpectedTensor[] {
       field: "kvAProj",
       suffix: "kv_a_proj_with_mqa.weight",
       shape: [r + spec.qkRopeHeadDim, spec.hiddenSize],
+      dims: [`${rank} + ${rope}`, hidden],
     },
-    { field: "kvANorm", suffix: "kv_a_layernorm.weight", shape: [r] },
+    { field: "kvANorm", suffix: "kv_a_layernorm.weight", shape: [r], dims: [rank] },
     {
       field: "kvBProj",
       suffix: "kv_b_proj.weight",
       shape: [h * (spec.qkNopeHeadDim + spec.vHeadDim), r],
+      dims: [`${heads} x (${nope} + ${v})`, rank],
     },
-    { field: "oProj", suffix: "o_proj.weight", shape: [spec.hiddenSize, h * spec.vHeadDim] },
+    {
+      field: "oProj",
+      suffix: "o_proj.weight",
+      shape: [spec.hiddenSize, h * spec.vHeadDim],
+      dims: [hidden, `${heads} x ${v}`],
+    },
   ];
 }
 
@@ -268,6 +307,22 @@ function dtypeProblem(dtype: string | undefined, linear: boolean): string | null
     : `a norm weight or block scale may be ${SUPPORTED_DTYPES.join(", ")}`;
 }
 
+/**
+ * Which config fields make the dimensions a found shape gets wrong ("; dim 0 is
+ * num_attention_heads 4 x (...) = 96"): a mismatch then points at the field that differs (a
+ * config of another model, a head count of a tensor-parallel shard). Empty when the ranks
+ * differ.
+ */
+function shapeWhy(t: ExpectedTensor, found: readonly number[]): string {
+  if (found.length !== t.shape.length) return "";
+  const wrong = t.shape.flatMap((d, i) =>
+    found[i] === d
+      ? []
+      : [`dim ${i} is ${t.dims[i]}${/^[a-z_]+ \d+$/.test(t.dims[i]) ? "" : ` = ${d}`}`]
+  );
+  return `; in the config, ${wrong.join(", ")}`;
+}
+
 const sameShape = (a: readonly number[], b: readonly number[]) =>
   a.length === b.length && a.every((d, i) => d === b[i]);
 
@@ -307,7 +362,8 @@ export function checkLayerTensors(
       issues.push({
         path: name,
         value: [...found],
-        message: `wrong shape: expected [${t.shape.join(", ")}], found [${found.join(", ")}]`,
+        message: `wrong shape: expected [${t.shape.join(", ")}], found [${found.join(", ")}]` +
+          shapeWhy(t, found),
       });
     } else if (dtypeProblem(options.dtypes?.get(name), t.shape.length === 2)) {
       const dtype = options.dtypes!.get(name)!;
