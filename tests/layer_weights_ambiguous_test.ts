@@ -32,6 +32,32 @@ Deno.test("layerPrefix: bare self_attn.* and model.layers.N.self_attn.* together
   );
 });
 
+Deno.test("layerPrefix: a file with no attention tensor says so, not five tensors missing", () => {
+  // (the input file given as --weights, an experts-only shard, an index of no layer): each
+  // expected tensor was listed as "missing ... found none", which read like a broken file
+  const refused = (names: string[], pattern: RegExp) =>
+    assert.throws(
+      () => layerPrefix(names, { source: "w.safetensors", layer: 0 }),
+      (e: unknown) =>
+        e instanceof ConfigError && /^w\.safetensors: no attention tensors\n/.test(e.message) &&
+        pattern.test(e.message),
+    );
+  refused(
+    ["hidden_states"],
+    /\(tensors\): 1 tensor in the file, none an attention tensor \(none named \*layers\.N\.self_attn\.\* or self_attn\.\*\): "hidden_states"; give the file holding the layer's attention/,
+  );
+  refused([], /0 tensors in the file/);
+  refused(
+    ["a", "b", "c", "model.layers.0.mlp.experts.0.w1.weight"],
+    /4 tensors in the file, .*: "a", "b", "c" and 1 more;/,
+  );
+  // DeepSeek's inference format (inference/convert.py) is named as such
+  refused(
+    ["layers.0.attn.wkv_a.weight", "layers.0.attn.wo.weight"],
+    /its layers\.N\.attn\.\* names are DeepSeek's inference format \(inference\/convert\.py\): give the Hugging Face checkpoint/,
+  );
+});
+
 Deno.test("layer --weights with a bare and a layer-prefixed set: exit 2 naming both, no output", async () => {
   const dir = await Deno.makeTempDir({ prefix: "mla-layer-ambiguous-" });
   try {

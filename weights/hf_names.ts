@@ -130,6 +130,24 @@ function layerWrapper(all: readonly string[], source: string | undefined): strin
   }], "ambiguous layer");
 }
 
+/** Why a list of tensor names (none under `self_attn.`) holds no layer to read. */
+function noAttentionMessage(all: readonly string[]): string {
+  const shown = all.slice(0, 3).map((n) => `"${n}"`).join(", ") +
+    (all.length > 3 ? ` and ${all.length - 3} more` : "");
+  // DeepSeek's inference/convert.py renames the layers (layers.N.attn.wkv_a.weight, ...)
+  const inference = all.some((n) => /(^|\.)layers\.\d+\.attn\.(wq|wq_a|wkv_a|wkv_b|wo)\./.test(n));
+  return `${
+    all.length === 1 ? "tensor" : "tensors"
+  } in the file, none an attention tensor (none named ` +
+    `*layers.N.self_attn.* or self_attn.*)${all.length > 0 ? `: ${shown}` : ""}; ${
+      inference
+        ? "its layers.N.attn.* names are DeepSeek's inference format (inference/convert.py): " +
+          "give the Hugging Face checkpoint"
+        : "give the file holding the layer's attention, or a sharded checkpoint's " +
+          "model.safetensors.index.json"
+    }`;
+}
+
 /**
  * The prefix of the layer's attention tensors in a list of names: with `layer`,
  * `model.layers.N.self_attn.`; without, a bare `self_attn.` when present, else the
@@ -158,6 +176,15 @@ export function layerPrefix(
         .map((m) => m![2]),
     ),
   ].map(Number).sort((a, b) => a - b);
+  // No attention tensor at all (the input file, an experts-only shard, DeepSeek's inference
+  // format): each expected tensor was listed as missing, which read like a broken file.
+  if (layers.length === 0 && !bare) {
+    throw new ConfigError(options.source ?? "weights", [{
+      path: "(tensors)",
+      value: all.length,
+      message: noAttentionMessage(all),
+    }], "no attention tensors");
+  }
   if (options.layer !== undefined) {
     const prefix = `${wrapper}layers.${options.layer}.self_attn.`;
     // A layer the file does not hold: said once, with the layers it does hold (each of its
