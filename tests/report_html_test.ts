@@ -96,6 +96,39 @@ Deno.test("html run: the planted failure comes first, with its parity details", 
   assertSelfContained(html);
 });
 
+Deno.test("html run: a message of several lines (a WGSL compile error) keeps its lines and columns", async () => {
+  // `${e.name}: ${e.message}` of a shader wgpu rejects, as lavapipe words it: in a <p> the
+  // lines ran into one and the caret pointed at nothing
+  const wgsl = "GPUValidationError: \nShader '' parsing error: the type of `x` is expected " +
+    "to be `f32`, but got `u32`\n  ┌─ wgsl:2:7\n  │\n2 │   let x: f32 = 1u;\n" +
+    "  │       ^ definition of `x`\n\n";
+  const fixture = runFixture();
+  const results = fixture.results.map((r) => r.status === "error" ? { ...r, message: wgsl } : r);
+  const html = await runReportHtml({ ...fixture, results });
+  const card = /<div class="failure" data-id="[^"]*b=6;[\s\S]*?<\/div>/.exec(html)![0];
+  assert.ok(
+    card.includes(
+      '<pre class="message">GPUValidationError: \nShader &#39;&#39; parsing error: the type of ' +
+        "`x` is expected to be `f32`, but got `u32`\n  ┌─ wgsl:2:7\n  │\n" +
+        "2 │   let x: f32 = 1u;\n  │       ^ definition of `x`</pre>",
+    ),
+    card,
+  );
+  // a one-line message stays a paragraph
+  assert.match(html, /<p>out: max abs err 2\.9e0 at \[0,1,6\]/);
+  // and a failure past the cards, a row of its group, keeps them too
+  const many = Array.from({ length: 201 }, (_, i) =>
+    result({ b: 1, sk: 16 + i }, {
+      status: "error",
+      decision: "not-reached",
+      message: i === 200 ? wgsl : `error ${i}`,
+      out: undefined,
+    }));
+  const capped = await runReportHtml(report(many), { maxBytes: 100_000 });
+  assert.match(capped, /<td class="message">GPUValidationError: \nShader [^<]*\n {2}│ {7}\^ de/);
+  assert.match(capped, /<td>error 199<\/td>|<td>see failures above<\/td>/);
+});
+
 Deno.test("html run and summary.md: a planted fault's note says how many cases ran the clean kernels and why, or that every case ran it", async () => {
   const a = result({ b: 1, path: "absorbed" }, { status: "fail", out: parity(false) });
   const e = result({ b: 1, path: "expanded" });

@@ -245,5 +245,6 @@ figcaption{color:#555;font-size:12px;margin-top:4px;max-width:60em}
 .wide{overflow-x:auto;max-width:100%}
 main table{display:block;overflow-x:auto;max-width:100%}
 .failure code,.failure pre{overflow-wrap:anywhere;white-space:pre-wrap}
+pre.message{font-size:13px;margin:8px 0}td.message{white-space:pre-wrap;font-family:ui-monospace,monospace;font-size:12px}
 main p,main li,main summary,figcaption{overflow-wrap:anywhere}
 `;

@@ -580,6 +580,18 @@ function statusBadge(r: CaseResult): string {
   return `<span class="status ${r.status}">${r.status}</span>`;
 }
 
+/**
+ * A failure's message: a paragraph, or where it has several lines (a WGSL compile error's
+ * source line and carets, a stack), a block that keeps its lines and their columns. In a
+ * paragraph the lines ran into one and the carets pointed nowhere.
+ */
+function messageHtml(message: string): string {
+  const text = message.replace(/^\s*\n|\s+$/g, "");
+  return text.includes("\n")
+    ? `<pre class="message">${escapeHtml(text)}</pre>`
+    : `<p>${escapeHtml(message)}</p>`;
+}
+
 function failureCard(
   r: CaseResult,
   run: Pick<RunReport, "matrix" | "configRoot" | "backend" | "backendModules">,
@@ -602,7 +614,7 @@ function failureCard(
     `<p>group: ${escapeHtml(resultGroup(r))}${
       r.backend === undefined ? "" : `; backend <code>${escapeHtml(r.backend)}</code>`
     }</p>${expect}` +
-    `<p>${escapeHtml(r.message)}</p>${table}` +
+    `${messageHtml(r.message)}${table}` +
     `<p class="explain">explain it as run resolved it: <code>${
       escapeHtml(explainCommandFor(r.id, run))
     }</code></p></div>`;
@@ -649,7 +661,9 @@ function groupsHtml(
         `<tr data-id="${escapeHtml(r.id)}"><td class="id">${idHtml(r.id)}</td>` +
         `<td>${statusBadge(r)}</td><td class="n">${num(r.out?.headroom)}</td>` +
         `<td class="n">${num(r.lse?.headroom)}</td><td class="n">–</td><td class="n">–</td>` +
-        `<td>${withCard.has(r.id) ? "see failures above" : escapeHtml(r.message)}</td></tr>`
+        `<td${withCard.has(r.id) || !r.message.includes("\n") ? "" : ' class="message"'}>${
+          withCard.has(r.id) ? "see failures above" : escapeHtml(r.message)
+        }</td></tr>`
       ).join("\n");
     parts.push(
       `<details class="group" data-group="${escapeHtml(name)}"><summary>` +
