@@ -5,9 +5,21 @@
  * @module
  */
 
+// C0 controls but tab, newline and carriage return (folded or kept by the callers), DEL, C1
+// controls: matching control characters is the point of this expression.
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]/g;
+
+/** Control characters written visibly as `\uXXXX`, as junit.xml writes them (report/xml.ts). */
+function visible(s: string): string {
+  return s.replace(CONTROL, (ch) => "\\u" + ch.charCodeAt(0).toString(16).padStart(4, "0"));
+}
+
 /**
  * A table cell: one line (newlines folded), cut at `max` characters, with backslashes, pipes
- * and angle brackets escaped so that the row keeps its cells and nothing reads as HTML.
+ * and angle brackets escaped so that the row keeps its cells and nothing reads as HTML, and
+ * control characters written as `\uXXXX` (an error's ANSI colour code or NUL went into
+ * summary.md raw: a terminal showing the file turned red, GitHub showed nothing of it).
  *
  * @example
  * ```ts
@@ -16,7 +28,7 @@
  * ```
  */
 export function mdCell(s: string, max = 300): string {
-  const one = s.replace(/\s*[\r\n]+\s*/g, " ");
+  const one = visible(s.replace(/\s*[\r\n]+\s*/g, " "));
   const cut = one.length > max ? one.slice(0, max - 1) + "…" : one;
   return cut.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(
     />/g,
@@ -29,7 +41,7 @@ export function mdCell(s: string, max = 300): string {
  * its fence is one backtick longer than the longest run of backticks inside, with a space
  * inside each end where `s` starts or ends with one. In a table (`options.table`) each `|`
  * is escaped, which GitHub's tables undo before the span is read; outside one it is left.
- * Newlines become spaces.
+ * Newlines become spaces; control characters `\uXXXX`, as in {@link mdCell}.
  *
  * @example
  * ```ts
@@ -39,7 +51,7 @@ export function mdCell(s: string, max = 300): string {
  * ```
  */
 export function mdCode(s: string, options: { table?: boolean } = {}): string {
-  const one = s.replace(/[\r\n]+/g, " ");
+  const one = visible(s.replace(/[\r\n]+/g, " "));
   const longest = Math.max(0, ...(one.match(/`+/g) ?? []).map((r) => r.length));
   const fence = "`".repeat(longest + 1);
   const pad = one.startsWith("`") || one.endsWith("`") ? " " : "";

@@ -40,6 +40,25 @@ Deno.test("mdCode shows any string to the letter; in a table its pipes are escap
   assert.equal(mdCell("a|b\n<c>\\"), "a\\|b &lt;c&gt;\\\\");
 });
 
+Deno.test("summary.md writes control characters in a message or group visibly, never raw", () => {
+  // a user backend's error with an ANSI colour code, a NUL and a bell: raw, `cat summary.md`
+  // turned the terminal red and GitHub's step summary showed nothing where they were
+  const message = "Error: \x1b[31mboom\x1b[0m\x00\x07 at <kernel>";
+  const md = toMarkdown(report([
+    result({ b: 2 }, { status: "error", decision: "not-reached", message, out: undefined }),
+    result({ b: 3 }, { group: "g\x1b[1m\x9b" }),
+  ]));
+  // deno-lint-ignore no-control-regex
+  assert.doesNotMatch(md, /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]/);
+  assert.ok(
+    md.includes("| Error: \\\\u001b[31mboom\\\\u001b[0m\\\\u0000\\\\u0007 at &lt;kernel&gt; |"),
+    md,
+  );
+  assert.ok(md.includes("| g\\\\u001b[1m\\\\u009b |"), md);
+  assert.equal(mdCode("a\x1bb"), "`a\\u001bb`");
+  assert.equal(mdCell("tab\tstays"), "tab\tstays");
+});
+
 Deno.test("compare.md and summary.md rows keep their cells with a hostile case id", () => {
   const base = baselineOf([supportedCase(HOSTILE)]);
   const moved = baselineOf([supportedCase(HOSTILE, { outputDigest: "other", status: "fail" })]);
