@@ -10,6 +10,7 @@ import {
   runReportHtml,
   shortGroupLabels,
   textWidth,
+  TOP_AXIS_GROUPS,
 } from "../report/html/mod.ts";
 import { formatTable, toMarkdown as toBenchMarkdown } from "../bench/report.ts";
 import { toMarkdown } from "../report/markdown.ts";
@@ -848,6 +849,28 @@ Deno.test("html run: headroom axis labels are the groups' names, short and disti
     assert.ok(textWidth(l.replace(/ #\d+$/, ""), 11, false) <= 240, l);
   }
   assert.equal(new Set(labels.values()).size, labels.size);
+});
+
+Deno.test("html run: a headroom plot of many groups has its x axis above it as well as below", async () => {
+  const xAxes = (html: string) =>
+    (html.match(/aria-label="X-axis titled 'headroom \(error \/ allowance, log\)'/g) ?? []).length;
+  // 3 groups: one axis, below
+  assert.equal(xAxes(await runReportHtml(runFixture())), 1);
+  // a user matrix of many groups: the plot is thousands of pixels tall, and its only scale was
+  // at the bottom
+  const groups = TOP_AXIS_GROUPS + 1;
+  const results = Array.from({ length: groups }, (_, i) =>
+    result({ b: 1, sk: 16 + i }, {
+      group: `group ${i}`,
+      out: { ...parity(true), headroom: 10 ** -(i % 5) },
+    }));
+  const html = await runReportHtml(report(results));
+  assert.equal(xAxes(html), 2);
+  // the same ticks on both
+  const ticks = [...html.matchAll(/for a log scale with values from ([^"]*)"/g)].map((m) => m[1]);
+  assert.equal(ticks.length, 2);
+  assert.equal(ticks[0], ticks[1]);
+  assert.equal(xAxes(await runReportHtml(report(results.slice(0, TOP_AXIS_GROUPS)))), 1);
 });
 
 Deno.test("charts measure text in their font: a 55-character label fits 400 px whole", async () => {

@@ -788,6 +788,12 @@ function headroomTip(h: number | null): string {
   return h < HEADROOM_FLOOR ? `${text} (drawn at ${HEADROOM_FLOOR.toExponential(0)})` : text;
 }
 
+/**
+ * Past this many matrix groups the headroom plot (about 55 px a group) is taller than a screen, and
+ * its x axis is drawn above it as well as below.
+ */
+export const TOP_AXIS_GROUPS = 16;
+
 /** The headroom plot's x axis, pixels: 70 a decade over the usual 1e-4 to 1e2. */
 const HEADROOM_AXIS_PX = 420;
 
@@ -820,6 +826,10 @@ async function headroomChart(points: ReturnType<typeof headroomPoints>): Promise
   const xScale = { type: "log" as const, domain: [lo, hi], nice: false };
   const ticks = logAxisTicks([lo, hi], HEADROOM_AXIS_PX);
   const note = thinNote(thinned, { what: "passing sides", axis: "headroom", pick: "the worst" });
+  // A plot of many groups is taller than a screen: its x axis is drawn above it too (the
+  // failed rings' layer gives it), or on 150 groups the only scale was 7,000 px down.
+  const top = groups.length > TOP_AXIS_GROUPS;
+  const xAxis = { values: ticks, format: "~g" };
   return await chartFigure({
     kind: "headroom",
     marks: pts.length,
@@ -846,7 +856,7 @@ async function headroomChart(points: ReturnType<typeof headroomPoints>): Promise
               field: "headroom",
               type: "quantitative",
               scale: xScale,
-              axis: { values: ticks, format: "~g" },
+              axis: xAxis,
               title: "headroom (error / allowance, log)",
             },
             y: {
@@ -881,7 +891,17 @@ async function headroomChart(points: ReturnType<typeof headroomPoints>): Promise
           transform: [{ filter: "datum.failed" }],
           mark: { type: "point", filled: false, size: 160, strokeWidth: 2, color: "#c22" },
           encoding: {
-            x: { field: "headroom", type: "quantitative", scale: xScale },
+            x: {
+              field: "headroom",
+              type: "quantitative",
+              scale: xScale,
+              ...(top
+                ? {
+                  axis: { ...xAxis, orient: "top" as const },
+                  title: "headroom (error / allowance, log)",
+                }
+                : {}),
+            },
             y: { field: "label", type: "nominal", sort: order },
             yOffset: { field: "side", type: "nominal", scale: { domain: ["out", "lse"] } },
             description: { field: "tip" },
@@ -890,9 +910,11 @@ async function headroomChart(points: ReturnType<typeof headroomPoints>): Promise
         {
           data: { values: [{ x: 1 }] },
           mark: { type: "rule", color: "#c22", strokeDash: [4, 3] },
-          encoding: { x: { field: "x", type: "quantitative" } },
+          encoding: { x: { field: "x", type: "quantitative", ...(top ? { axis: null } : {}) } },
         },
       ],
+      // the axes apart (one below, one above), the scale shared
+      ...(top ? { resolve: { axis: { x: "independent" as const } } } : {}),
     },
   });
 }
