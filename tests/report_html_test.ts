@@ -873,6 +873,24 @@ Deno.test("html run: a headroom plot of many groups has its x axis above it as w
   assert.equal(xAxes(await runReportHtml(report(results.slice(0, TOP_AXIS_GROUPS)))), 1);
 });
 
+Deno.test("html run: a headroom plot of 1,500 matrix groups is drawn, in the groups' order", async () => {
+  // the groups' order was a Vega-Lite sort array, compiled into one nested condition a group:
+  // past about 1,300 groups writing report.html overflowed the stack ("internal error:
+  // RangeError: Maximum call stack size exceeded"), and run and merge wrote no report.html
+  const results = Array.from(
+    { length: 1500 },
+    (_, i) =>
+      result({ b: 1, sk: 16 + i }, {
+        group: `g${1499 - i}`,
+        out: { ...parity(true), headroom: 0.1 },
+      }),
+  );
+  const html = await runReportHtml(report(results));
+  const axis = /aria-label="Y-axis for a discrete scale with 1500 values: ([^"]*)"/.exec(html);
+  assert.ok(axis, "the y axis names its 1500 groups");
+  assert.ok(axis[1].startsWith("g1499, g1498, g1497,"), axis[1].slice(0, 80));
+});
+
 Deno.test("charts measure text in their font: a 55-character label fits 400 px whole", async () => {
   // Vega's own guess without a canvas (0.8 x 55 characters x 11 px = 484 px) would cut it.
   const label = "tiny: all paths, dtypes, layouts, masks; decode and MTP";

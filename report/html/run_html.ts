@@ -862,7 +862,9 @@ async function headroomChart(points: ReturnType<typeof headroomPoints>): Promise
             y: {
               field: "label",
               type: "nominal",
-              sort: order,
+              // the order as the scale's domain, not as `sort`: Vega-Lite compiled a sort
+              // array into one nested condition a group, and 1,400 groups overflowed the stack
+              scale: { domain: order },
               title: null,
               // short already (shortGroupLabels); Vega's default limit is 180 px
               axis: { labelLimit: 480 },
@@ -902,7 +904,7 @@ async function headroomChart(points: ReturnType<typeof headroomPoints>): Promise
                 }
                 : {}),
             },
-            y: { field: "label", type: "nominal", sort: order },
+            y: { field: "label", type: "nominal", scale: { domain: order } },
             yOffset: { field: "side", type: "nominal", scale: { domain: ["out", "lse"] } },
             description: { field: "tip" },
           },
