@@ -499,6 +499,50 @@ export function writeMarkdown(
 export interface StepSummaryOptions {
   /** The file to append to (default: `$GITHUB_STEP_SUMMARY`). */
   readonly path?: string;
+  /**
+   * The most bytes the file may hold after the append (default
+   * {@link STEP_SUMMARY_MAX_BYTES}).
+   */
+  readonly maxBytes?: number;
+}
+
+/**
+ * GitHub's limit on one step's summary, in bytes: past it the step's summary is not shown at
+ * all, only an error that it was too large.
+ */
+export const STEP_SUMMARY_MAX_BYTES = 1024 * 1024;
+
+/**
+ * Markdown cut to at most `room` UTF-8 bytes: whole lines, a `<details>` or code fence left
+ * open closed, and a line that says it was cut and where the whole is. Within `room`, as it
+ * is; with no room for the note, "".
+ *
+ * @example
+ * ```ts
+ * import { fitStepSummary } from "./markdown.ts";
+ * fitStepSummary("# a\n", 100); // "# a\n"
+ * fitStepSummary("x\n".repeat(1000), 400).endsWith("compare.md).\n"); // true
+ * ```
+ */
+export function fitStepSummary(markdown: string, room: number): string {
+  const encoder = new TextEncoder();
+  const bytes = encoder.encode(markdown);
+  if (bytes.length <= room) return markdown;
+  const note = (shown: number) =>
+    `\n⚠ **This step summary was cut at GitHub's ${
+      (STEP_SUMMARY_MAX_BYTES / 1024 / 1024).toFixed(0)
+    } MiB limit** (${shown} of ${bytes.length} bytes shown): the whole is in the run's ` +
+    "own Markdown file (summary.md, or compare.md of a comparison).\n";
+  // the note and what closes an open block, at their largest
+  const reserve = encoder.encode(note(bytes.length)).length + "\n```\n\n</details>\n".length;
+  if (room <= reserve) return "";
+  // whole lines (a cut inside a UTF-8 sequence decodes to U+FFFD, dropped with its line)
+  const head = new TextDecoder().decode(bytes.subarray(0, room - reserve));
+  let kept = head.slice(0, head.lastIndexOf("\n") + 1);
+  if ((kept.match(/^```/gm) ?? []).length % 2 === 1) kept += "```\n";
+  const open = (kept.match(/<details>/g) ?? []).length - (kept.match(/<\/details>/g) ?? []).length;
+  if (open > 0) kept += "\n</details>\n".repeat(open);
+  return kept + note(encoder.encode(kept).length);
 }
 
 /**
@@ -514,7 +558,8 @@ function stepSummaryPath(): string | undefined {
 /**
  * Appends Markdown to the GitHub Actions step summary (the file named by
  * `$GITHUB_STEP_SUMMARY`). Does nothing when the variable is unset, empty or not readable (no
- * env permission for it). A file that cannot be written (a missing folder, a folder, no
+ * env permission for it). What would take the file past GitHub's 1 MiB limit (where GitHub
+ * shows none of the step's summary) is cut to fit, and says so ({@link fitStepSummary}). A file that cannot be written (a missing folder, a folder, no
  * permission) is a warning on stderr, not an error: the step summary is a courtesy to the CI
  * page, and the run's own files and exit code must not depend on it.
  *
@@ -534,8 +579,21 @@ export async function appendStepSummary(
 ): Promise<boolean> {
   const path = options.path ?? stepSummaryPath();
   if (!path) return false;
+  // what the step wrote to it before (another command's summary) counts against the limit
+  const held = (await Deno.stat(path).catch(() => null))?.size ?? 0;
+  const whole = markdown.endsWith("\n") ? markdown : markdown + "\n";
+  const text = fitStepSummary(whole, (options.maxBytes ?? STEP_SUMMARY_MAX_BYTES) - held);
+  if (text !== whole) {
+    console.error(
+      `warning: the step summary ${path} ($GITHUB_STEP_SUMMARY) would pass GitHub's ` +
+        `1 MiB limit (${held} bytes there, ${new TextEncoder().encode(whole).length} to add), ` +
+        "where GitHub shows none of it: " +
+        (text === "" ? "nothing was added" : "what is added was cut to fit, and says so"),
+    );
+    if (text === "") return false;
+  }
   try {
-    await Deno.writeTextFile(path, markdown.endsWith("\n") ? markdown : markdown + "\n", {
+    await Deno.writeTextFile(path, text, {
       append: true,
       create: true,
     });

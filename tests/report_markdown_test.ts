@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import {
   appendStepSummary,
+  fitStepSummary,
   groupCountsText,
   groupLines,
   MAX_FAILURE_ROWS,
+  STEP_SUMMARY_MAX_BYTES,
   summaryTotals,
   toMarkdown,
 } from "../report/mod.ts";
@@ -180,6 +182,37 @@ Deno.test("step summary: an unwritable $GITHUB_STEP_SUMMARY is a warning, not an
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("step summary: what would pass GitHub's 1 MiB limit is cut to fit and says so", async () => {
+  // GitHub shows none of a step's summary past 1 MiB; a matrix of thousands of groups made a
+  // summary.md of 1.3 MiB, appended whole
+  await withTempDir(async (dir) => {
+    const path = `${dir}/summary`;
+    // what the step wrote before: a command's summary of its own
+    const before = "x".repeat(STEP_SUMMARY_MAX_BYTES - 6000) + "\n";
+    await Deno.writeTextFile(path, before);
+    const results = Array.from({ length: 100 }, (_, i) => result({ b: 1, sk: 16 + i }));
+    const md = toMarkdown(report(results));
+    assert.ok(new TextEncoder().encode(md).length > 6000, "the summary is larger than the room");
+    assert.equal(await appendStepSummary(md, { path }), true);
+    const text = await Deno.readTextFile(path);
+    assert.ok(new TextEncoder().encode(text).length <= STEP_SUMMARY_MAX_BYTES, `${text.length}`);
+    const added = text.slice(before.length);
+    assert.ok(md.startsWith(added.slice(0, added.indexOf("<details>"))), "its head as it was");
+    assert.match(added, /This step summary was cut at GitHub's 1 MiB limit\*\* \(\d+ of \d+ bytes/);
+    // the passing cases' fold it cut into is closed
+    assert.equal(added.match(/<details>/g)?.length, added.match(/<\/details>/g)?.length);
+    // full: nothing more is added, and the file stays as it was
+    const full = "y".repeat(STEP_SUMMARY_MAX_BYTES);
+    await Deno.writeTextFile(path, full);
+    assert.equal(await appendStepSummary("# s\n", { path }), false);
+    assert.equal(await Deno.readTextFile(path), full);
+    // within the limit: as it is
+    assert.equal(fitStepSummary("# a\n", 100), "# a\n");
+    assert.equal(fitStepSummary("```sh\nrun\nrun\nrun\n", 230), "```sh\nrun\nrun\nrun\n");
+    assert.match(fitStepSummary("```sh\n" + "run\n".repeat(100), 230), /^```sh\n(run\n)+```\n\n⚠/);
+  });
 });
 
 Deno.test("markdown: failures past MAX_FAILURE_ROWS point at the files that hold them all", () => {
