@@ -173,7 +173,7 @@ export class ProgressReporter {
     const line =
       `[${this.#done}/${this.total}] ${label} ${result.id}  (${
         (result.wallMs / 1000).toFixed(1)
-      } s)` + (bad ? `: ${result.message.replace(/\s*\n\s*/g, " ")}` : "");
+      } s)` + (bad ? `: ${consoleText(result.message)}` : "");
     if (!this.live) {
       if (this.#plain === "cases" || (bad && !isExpectedSkip(result))) this.#write(line + "\n");
       if (this.#plain === "failures" && this.#now() - this.#lastCount >= PROGRESS_COUNT_EVERY_MS) {
@@ -258,6 +258,22 @@ export class ProgressReporter {
       this.#closed = true;
     }
   }
+}
+
+// C0 controls, DEL and C1 controls: matching control characters is the point.
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\x00-\x1F\x7F-\x9F]/g;
+
+/**
+ * A message on one console line: line breaks folded into a space, other control characters
+ * written as `\uXXXX`. A user backend's error with an ANSI colour code turned the terminal's
+ * text red for the rest of the run, and a lone carriage return wrote the message over its id.
+ */
+function consoleText(message: string): string {
+  return message.replace(/\s*[\r\n]+\s*/g, " ").replace(
+    CONTROL,
+    (ch) => ch === "\t" ? " " : "\\u" + ch.charCodeAt(0).toString(16).padStart(4, "0"),
+  );
 }
 
 function consoleColumns(): number {

@@ -44,6 +44,19 @@ Deno.test("progress: plain mode prints one line per case and a final line", () =
   assert.equal(p.failures, 2);
 });
 
+Deno.test("progress: a failure's message is one line with its control characters visible", () => {
+  // a user backend's error: an ANSI colour code kept the terminal red for the rest of the run,
+  // and a lone carriage return wrote the message over the case's id
+  const out = sink(false);
+  const [, fail] = mixedResults();
+  const p = new ProgressReporter(1, { out, now: () => 0 });
+  p.caseDone({ ...fail, message: "Error: \x1b[31mboom\x1b[0m\r50%\tdone\n  at x\x00" });
+  assert.equal(
+    out.text(),
+    `[1/1] fail ${fail.id}  (0.9 s): Error: \\u001b[31mboom\\u001b[0m 50% done at x\\u0000\n`,
+  );
+});
+
 Deno.test("progress: live mode rewrites one line with counts, elapsed and ETA", () => {
   const out = sink(true);
   let t = 0;
