@@ -4,6 +4,7 @@ import {
   failureMessage,
   skipMessage,
   toJunitXml,
+  toMarkdown,
   writeRunOutputs,
 } from "../report/mod.ts";
 import { mixedResults, parity, report, result, withTempDir } from "./report_util.ts";
@@ -127,4 +128,29 @@ Deno.test("junit: a labelled parity summary and an expected rejection are not pr
     skipMessage(rejected),
     "invalid as expected: odd.json: qk_rope_head_dim: 63 must be even",
   );
+});
+
+Deno.test("junit: a case the matrix expects supported, refused for want of shader-f16, is not skipped 'as expected'", () => {
+  // run on GL (no shader-f16): every f16 case read `<skipped message="unsupported as expected:
+  // ...">`, where the matrix expects them supported and nothing of them was checked
+  const reason = { code: "wgsl-absorbed:dtype.f16-unavailable", message: "no shader-f16" };
+  const refused = result({ dtype: "f16" }, {
+    decision: "unsupported",
+    expect: { support: "supported" },
+    message: "unsupported on this device: dtype.f16-unavailable (wgsl-absorbed): no shader-f16",
+    out: undefined,
+    reasons: [reason],
+  });
+  const want = "not covered: unsupported here, where the matrix expects supported: " +
+    "wgsl-absorbed:dtype.f16-unavailable: no shader-f16";
+  assert.equal(skipMessage(refused), want);
+  const skipped = elements(toJunitXml(report([refused])), "skipped");
+  assert.equal(skipped.length, 1);
+  assert.equal(skipped[0].message, want);
+  assert.equal(
+    skipMessage({ ...refused, reasons: undefined }),
+    "not covered: unsupported here, where the matrix expects supported: " +
+      "dtype.f16-unavailable (wgsl-absorbed): no shader-f16",
+  );
+  assert.match(toMarkdown(report([refused])), /\| not covered: unsupported here, where the matrix/);
 });
