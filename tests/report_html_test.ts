@@ -340,8 +340,31 @@ Deno.test("html run: past the size cap, passing rows are dropped and the page sa
   assert.ok(html.includes(`b=${PLANTED_ID_B};`));
   assert.equal((html.match(/<tr data-id=/g) ?? []).length, 2);
   assert.ok(html.includes("3 cases: 3 passed"));
+  // a group left without rows says why, not a table of headers alone (8,000 of them made 7 MiB
+  // of a page cut to its cap)
+  const group =
+    /<details class="group" data-group="tiny: decode">[\s\S]*?<\/details>/.exec(html)![0];
+  assert.doesNotMatch(group, /<table>/);
+  assert.match(group, /<p class="no-rows">Its rows were left out for the page's size cap/);
+  // and a group none of whose cases ran (an interrupted run), in a page of every row
+  const fixture = runFixture();
+  const cut = await runReportHtml(
+    { ...fixture, results: fixture.results.filter((r) => r.group !== "layer") },
+    {
+      notRunGroups: new Map(
+        fixture.results.filter((r) => r.group === "layer").map((r) => [r.id, "layer"]),
+      ),
+    },
+  );
+  const layer = /<details class="group" data-group="layer">[\s\S]*?<\/details>/.exec(cut)![0];
+  assert.doesNotMatch(layer, /<table>/);
+  assert.match(
+    layer,
+    /2 cases: 0 passed, 2 not run[\s\S]*None of its cases has a result \(not run\)/,
+  );
   const full = await runReportHtml(runFixture());
   assert.ok(!full.includes('id="size-note"'));
+  assert.doesNotMatch(full, /class="no-rows"/);
   // the capped page keeps the full page's plot, byte for byte (it is rendered once for both)
   const plots = (h: string) => {
     const at = h.indexOf('<section id="plots">');

@@ -669,20 +669,38 @@ function groupsHtml(
       `<details class="group" data-group="${escapeHtml(name)}"><summary>` +
         `<b>${escapeHtml(name)}</b>: ${
           escapeHtml(line === undefined ? plural(rs.length, "case") : groupCountsText(line))
-        }; worst headroom ${
-          num(worst)
-        }</summary>\n<table><tr><th>id</th><th>status</th><th>out headroom</th>` +
-        `<th>LSE headroom</th><th title="every pass of the absorbed path but cache ` +
-        `construction; the attention core of the expanded path; a full-layer case ` +
-        `(mode=layer): the whole layer, wall-clock">kernel median (ms)</th>` +
-        `<th title="cache construction, timed once: the expanded path's K/V expansion (with ` +
-        `q packing and RoPE), the gemm absorbed path's copy of the latent cache into a ` +
-        `texture">cache construction (ms)</th>` +
-        `<th>message</th></tr>\n${rows}` +
-        `</table></details>`,
+        }; worst headroom ${num(worst)}</summary>\n${
+          rows === "" ? noRows(rs.length, detail) : caseTable(rows)
+        }</details>`,
     );
   }
   return parts.join("\n");
+}
+
+/** A group's table of cases: the header, then `rows`. */
+function caseTable(rows: string): string {
+  return `<table><tr><th>id</th><th>status</th><th>out headroom</th>` +
+    `<th>LSE headroom</th><th title="every pass of the absorbed path but cache ` +
+    `construction; the attention core of the expanded path; a full-layer case ` +
+    `(mode=layer): the whole layer, wall-clock">kernel median (ms)</th>` +
+    `<th title="cache construction, timed once: the expanded path's K/V expansion (with ` +
+    `q packing and RoPE), the gemm absorbed path's copy of the latent cache into a ` +
+    `texture">cache construction (ms)</th>` +
+    `<th>message</th></tr>\n${rows}</table>`;
+}
+
+/**
+ * What a group without a row shows instead of a table of headers alone: that none of its
+ * cases ran, or that its rows were left out for the size cap (8,000 such tables made 7 MiB
+ * of a capped page).
+ */
+function noRows(results: number, detail: boolean): string {
+  return `<p class="no-rows">${
+    results === 0 || detail
+      ? "None of its cases has a result (not run)."
+      : "Its rows were left out for the page's size cap (see the note at the top); every " +
+        "case is in results.jsonl and report.json."
+  }</p>`;
 }
 
 /**
