@@ -42,7 +42,35 @@ export function parityRecordProblem(side: "out" | "lse", v: unknown): string | n
   if (v.normRel !== null && v.normRel !== undefined && !isMeasure(v.normRel)) {
     return `field "${side}.normRel" must be a finite number >= 0 or null (got ${got(v.normRel)})`;
   }
+  // what the reports read of it: a null headroom (an Infinity through JSON) or a record
+  // without its summary was "internal error: TypeError" from merge, its reports half-written
+  if (v.headroom !== undefined && !isMeasure(v.headroom)) {
+    return `field "${side}.headroom" must be a finite number >= 0 or absent (got ${
+      got(v.headroom)
+    })`;
+  }
+  if (!isStringArray(v.checks)) {
+    return `field "${side}.checks" must be a list of strings (got ${got(v.checks)})`;
+  }
+  if (typeof v.summary !== "string") {
+    return `field "${side}.summary" must be a string (got ${got(v.summary)})`;
+  }
+  if (v.maxAbsAt !== null && !isNumberArray(v.maxAbsAt)) {
+    return `field "${side}.maxAbsAt" must be a list of numbers or null (got ${got(v.maxAbsAt)})`;
+  }
+  if (v.worst !== undefined && !(isRecord(v.worst) && isNumberArray(v.worst.at))) {
+    return `field "${side}.worst" must be an object whose "at" is a list of numbers, or absent ` +
+      `(got ${got(v.worst)})`;
+  }
+  if (v.nonfinite !== undefined && !(isRecord(v.nonfinite) && isNumberArray(v.nonfinite.firstAt))) {
+    return `field "${side}.nonfinite" must be an object whose "firstAt" is a list of numbers, ` +
+      `or absent (got ${got(v.nonfinite)})`;
+  }
   return null;
+}
+
+function isNumberArray(v: unknown): v is number[] {
+  return Array.isArray(v) && v.every((x) => typeof x === "number");
 }
 
 /**

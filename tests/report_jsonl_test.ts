@@ -121,6 +121,38 @@ Deno.test("jsonl: a JSON line that is not a case result names the field", async 
   });
 });
 
+Deno.test("jsonl: a parity record the reports cannot read names its field, not a TypeError", async () => {
+  // merge of a results.jsonl whose headroom was null (an Infinity through JSON.stringify) said
+  // "internal error: TypeError: Cannot read properties of null (reading 'toExponential')"
+  // after writing report.json and junit.xml
+  await withTempDir(async (dir) => {
+    const path = `${dir}/results.jsonl`;
+    const fail = mixedResults().find((r) => r.out !== undefined)!;
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [
+        { headroom: null },
+        /field "out\.headroom" must be a finite number >= 0 or absent \(got null\)/,
+      ],
+      [{ headroom: -1 }, /field "out\.headroom"/],
+      [{ summary: undefined }, /field "out\.summary" must be a string \(got nothing\)/],
+      [{ checks: "elementwise" }, /field "out\.checks" must be a list of strings/],
+      [{ maxAbsAt: "0,1" }, /field "out\.maxAbsAt" must be a list of numbers or null/],
+      [{ worst: { got: 1, want: 2 } }, /field "out\.worst" must be an object whose "at"/],
+      [{ nonfinite: { count: 2 } }, /field "out\.nonfinite" must be an object whose "firstAt"/],
+    ];
+    for (const [over, message] of cases) {
+      await Deno.writeTextFile(
+        path,
+        JSON.stringify({ ...fail, out: { ...fail.out, ...over } }) + "\n",
+      );
+      await assert.rejects(readJsonl(path), message, JSON.stringify(over));
+    }
+    // what the runner writes reads back
+    await Deno.writeTextFile(path, mixedResults().map((r) => JSON.stringify(r) + "\n").join(""));
+    assert.equal((await readJsonl(path)).results.length, mixedResults().length);
+  });
+});
+
 Deno.test("json: report.json is written atomically and read back; errors name the file", async () => {
   await withTempDir(async (dir) => {
     const path = `${dir}/report.json`;
