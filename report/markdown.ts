@@ -14,7 +14,7 @@ import { explainCommandFor } from "./explain_command.ts";
 import { mdCell, mdCode } from "./md_text.ts";
 import { isExpectedSkip, missingIds, notRunIds, summaryTotals } from "./totals.ts";
 import { reportNotCovered } from "./not_covered.ts";
-import { plantedFaultText, runVerdict } from "./verdict.ts";
+import { plantedFaultText, runVerdict, skippedCountsText } from "./verdict.ts";
 import { plural } from "../util/plural.ts";
 
 /** Options of {@link toMarkdown}. */
@@ -219,7 +219,7 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
     `${verdict.level === "ok" ? "✅" : verdict.level === "warn" ? "⚠️" : "❌"} **${
       plural(t.cases, "case")
     }**: ${t.pass} pass, ${t.fail} fail, ` +
-      `${t.unexpected} unexpected, ${t.error} error, ${t.skippedAsExpected} skipped as expected` +
+      `${t.unexpected} unexpected, ${t.error} error, ${skippedCountsText(report)}` +
       (t.notRun ? `, **${t.notRun} not run**` : "") +
       (report.interrupted ? " (interrupted)" : ""),
     "",

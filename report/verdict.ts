@@ -7,7 +7,7 @@
  */
 import type { PlantedFaultClean, RunReport } from "../results/types.ts";
 import { plural } from "../util/plural.ts";
-import { summaryTotals } from "./totals.ts";
+import { isExpectedSkip, summaryTotals } from "./totals.ts";
 import { reportNotCovered } from "./not_covered.ts";
 import { unusedBackends } from "./unused_backends.ts";
 
@@ -96,6 +96,26 @@ export function runVerdict(report: RunReport, options: RunVerdictOptions = {}): 
     selected,
     headline,
   };
+}
+
+/**
+ * The skipped cases as the totals line of summary.md and report.html counts them: those
+ * refused as the matrix expects, and apart from them those it expects to run that were
+ * refused (not covered: for want of a device feature, or by `--backend`). Fourteen f16 cases
+ * on a device without shader-f16 read "14 skipped as expected", where the matrix expects them
+ * supported and nothing of them was checked.
+ *
+ * @example
+ * ```ts ignore
+ * import { skippedCountsText } from "./verdict.ts";
+ * skippedCountsText(report); // "0 skipped as expected, 14 not covered"
+ * ```
+ */
+export function skippedCountsText(report: Pick<RunReport, "results" | "fingerprint">): string {
+  const skipped = report.results.filter(isExpectedSkip).length;
+  const notCovered = reportNotCovered(report)?.ids.length ?? 0;
+  return `${skipped - notCovered} skipped as expected` +
+    (notCovered > 0 ? `, ${notCovered} not covered` : "");
 }
 
 /**

@@ -23,7 +23,7 @@ import { groupCountsText, groupLines } from "../markdown.ts";
 import { MAX_BARRIER_ROWS } from "../junit.ts";
 import { summaryTotals } from "../totals.ts";
 import { reportNotCovered } from "../not_covered.ts";
-import { plantedFaultText, runVerdict } from "../verdict.ts";
+import { plantedFaultText, runVerdict, skippedCountsText } from "../verdict.ts";
 import { finishCommands } from "../finish_commands.ts";
 import { notRunGroups } from "../case_groups.ts";
 import { runtimeLabel } from "../runtime_label.ts";
@@ -416,7 +416,7 @@ function build(
       warn: verdict.level === "warn",
       text:
         `${plural(t.cases, "case")}: ${t.pass} pass, ${t.fail} fail, ${t.unexpected} unexpected, ` +
-        `${t.error} error, ${t.skippedAsExpected} skipped as expected` +
+        `${t.error} error, ${skippedCountsText(report)}` +
         (t.notRun ? `, ${t.notRun} not run` : "") +
         (missing.length
           ? ` (${missing.length} of ${
