@@ -18,8 +18,9 @@ export interface RunVerdict {
    * or a `--backend` that ran none of the cases expected to run, not only for what the device
    * lacks (`run` exits 1: unused_backends.ts `backendRanNothing`);
    * `warn`: none of those, but some cases were not covered (refused for want of a device
-   * feature, or by a `--backend` of the other path), so not everything was verified;
-   * `ok`: every case was verified.
+   * feature, or by a `--backend` of the other path), so not everything was verified, or the
+   * run had no case at all (a shard the hash gave none);
+   * `ok`: every case was verified, and there was one.
    */
   readonly level: "ok" | "warn" | "bad";
   /** Cases whose outcome was checked: parity ran (pass or fail), or a decision was checked. */
@@ -28,7 +29,8 @@ export interface RunVerdict {
   readonly selected: number;
   /**
    * "No case was verified: …" or "Only 3 of 28 cases were verified: …", naming what the
-   * others were; null when every case was verified.
+   * others were, or "No case was run: shard 1/2 holds none …"; null when every case was
+   * verified.
    */
   readonly headline: string | null;
 }
@@ -71,7 +73,15 @@ export function runVerdict(report: RunReport, options: RunVerdictOptions = {}): 
     t.error > 0 ? `${t.error} errored` : "",
     t.notRun > 0 ? `${t.notRun} not run` : "",
   ].filter(Boolean).join(", ");
-  const coverage = verified === selected
+  // a shard the hash gave none of the selection (run exits 0: a shard may be empty) read
+  // "✅ 0 cases", green, as if it had verified its part
+  const coverage = selected === 0
+    ? (report.shard
+      ? `No case was run: shard ${report.shard} holds none of the ${
+        plural(report.matrixIds.length, "case")
+      } of its matrix and filter (cases go to shards by a hash of their id).`
+      : "No case was run: the selection is empty.")
+    : verified === selected
     ? null
     : verified === 0
     ? `No case was verified: ${others}.`
@@ -91,7 +101,7 @@ export function runVerdict(report: RunReport, options: RunVerdictOptions = {}): 
     : `The planted fault ${report.plantedFault} was not caught: no case failed.`;
   const headline = [coverage, failed, uncaught].filter((x) => x !== null).join(" ") || null;
   return {
-    level: bad ? "bad" : verified < selected || uncaught !== null ? "warn" : "ok",
+    level: bad ? "bad" : verified < selected || selected === 0 || uncaught !== null ? "warn" : "ok",
     verified,
     selected,
     headline,

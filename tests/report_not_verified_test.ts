@@ -73,6 +73,24 @@ Deno.test("report: a run whose every case was refused for the device says nothin
   assert.ok(md.includes("| ⚠ tiny: all paths | 2 | 0 | 0 | 0 | 2 | 0 | – |"), md);
 });
 
+Deno.test("report: a shard the hash gave no case is amber and says so, not a green 0 cases", async () => {
+  // `run --filter <one case> --shard 1/2 --out x` exits 0 with "0/0 cases" (a shard may be
+  // empty), and its summary.md read "✅ 0 cases", report.html a green verdict
+  const one = result({ b: 1 });
+  const r = { ...report([]), shard: "1/2", matrixIds: [one.id], shardIds: [] };
+  const v = runVerdict(r);
+  assert.equal(v.level, "warn");
+  const said = "No case was run: shard 1/2 holds none of the 1 case of its matrix and filter " +
+    "(cases go to shards by a hash of their id).";
+  assert.equal(v.headline, said);
+  const md = toMarkdown(r);
+  assert.match(md, /^⚠️ \*\*0 cases\*\*/m);
+  assert.ok(md.includes(`**${said}**`), md);
+  const html = verdictOf(await runReportHtml(r));
+  assert.equal(html.level, "warn");
+  assert.ok(html.text.endsWith(said), html.text);
+});
+
 Deno.test("report: a run that verified only some of its cases says how many", async () => {
   const r = report([result({ b: 1 }, { group: GROUP }), notCovered(2)]);
   const v = verdictOf(await runReportHtml(r));
