@@ -61,6 +61,12 @@ function secs(ms: number): string {
 /** Rows of the failure table at most; the rest are counted (report.html lists them all). */
 export const MAX_FAILURE_ROWS = 200;
 
+/**
+ * Rows of the matrix groups' table at most: the groups with a failure, a case not run or
+ * nothing verified first; the rest are counted (report.html lists every group).
+ */
+export const MAX_GROUP_ROWS = 500;
+
 /** Missing cases of a merge listed at most; the rest are counted (report.json lists them all). */
 export const MAX_MISSING_ROWS = 50;
 
@@ -356,13 +362,18 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
       "| group | cases | passed | failed | errored | skipped | not run | worst headroom |",
       "|---|---:|---:|---:|---:|---:|---:|---:|",
     );
+    // ❌ a failure or a case not run; ⚠ nothing of the group verified (all skipped)
+    const markOf = (g: GroupLine) =>
+      g.failed + g.errored + g.notRun > 0 ? "❌ " : g.passed === 0 && g.skipped > 0 ? "⚠ " : "";
+    // past MAX_GROUP_ROWS, the marked groups first, then the others, in their order: 8,000
+    // groups made a summary.md of 1.3 MiB, past GitHub's step-summary limit
+    const marked = groups.filter((g) => markOf(g) !== "");
+    const keep = new Set(
+      [...marked, ...groups.filter((g) => markOf(g) === "")].slice(0, MAX_GROUP_ROWS),
+    );
     for (const g of groups) {
-      // ❌ a failure or a case not run; ⚠ nothing of the group verified (all skipped)
-      const mark = g.failed + g.errored + g.notRun > 0
-        ? "❌ "
-        : g.passed === 0 && g.skipped > 0
-        ? "⚠ "
-        : "";
+      if (!keep.has(g)) continue;
+      const mark = markOf(g);
       out.push(
         `| ${mark}${
           cell(g.group, 120)
@@ -370,6 +381,18 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
           `${g.skipped} | ${g.notRun} | ${
             g.worstHeadroom === null ? "–" : fmtHeadroom(g.worstHeadroom)
           } |`,
+      );
+    }
+    const cut = groups.length - keep.size;
+    if (cut > 0) {
+      const cutMarked = marked.length - marked.filter((g) => keep.has(g)).length;
+      out.push(
+        "",
+        `…and ${plural(cut, "more group")}${
+          cutMarked > 0
+            ? ` (${cutMarked} of them with a failure, a case not run or nothing verified)`
+            : ", none with a failure or a case not run"
+        } (report.html lists every group).`,
       );
     }
     out.push("");

@@ -5,6 +5,7 @@ import {
   groupCountsText,
   groupLines,
   MAX_FAILURE_ROWS,
+  MAX_GROUP_ROWS,
   STEP_SUMMARY_MAX_BYTES,
   summaryTotals,
   toMarkdown,
@@ -113,6 +114,45 @@ Deno.test("markdown: a nightly-sized summary stays well under GitHub's 1 MiB ste
     const bytes = new TextEncoder().encode(toMarkdown(report(results))).length;
     assert.ok(bytes < 256 * 1024, `${bytes} bytes with every ${failEvery}th case failing`);
   }
+});
+
+Deno.test("markdown: past MAX_GROUP_ROWS groups, the failing ones are listed first and the rest counted", () => {
+  // a matrix of 8,000 groups made a summary.md of 1.3 MiB, one row a group
+  const n = MAX_GROUP_ROWS + 40;
+  const results = Array.from({ length: n }, (_, i) =>
+    result({ b: 1, sk: 16 + i }, {
+      group: `g${i}`,
+      // the last groups fail: past the cut in their order, listed all the same
+      ...(i >= n - 3 ? { status: "fail" as const, out: parity(false, "bad") } : {}),
+    }));
+  const md = toMarkdown(report(results));
+  const rows = md.split("\n").filter((l) => /^\| (❌ )?g\d+ \|/.test(l));
+  assert.equal(rows.length, MAX_GROUP_ROWS);
+  for (const i of [n - 3, n - 2, n - 1]) {
+    assert.ok(rows.some((r) => r.startsWith(`| ❌ g${i} |`)), `g${i}`);
+  }
+  // in the groups' order: the failing ones after the passing ones kept
+  assert.ok(rows.at(-1)!.startsWith(`| ❌ g${n - 1} |`), rows.at(-1));
+  assert.ok(rows.some((r) => r.startsWith(`| g${MAX_GROUP_ROWS - 4} |`)));
+  assert.ok(!rows.some((r) => r.startsWith(`| g${MAX_GROUP_ROWS - 3} |`)));
+  assert.ok(
+    md.includes(
+      "…and 40 more groups, none with a failure or a case not run (report.html lists every group).",
+    ),
+  );
+  // when failing groups themselves are cut, the line says how many
+  const failing = results.map((r) => ({
+    ...r,
+    status: "fail" as const,
+    out: parity(false, "bad"),
+  }));
+  assert.ok(
+    toMarkdown(report(failing)).includes(
+      "…and 40 more groups (40 of them with a failure, a case not run or nothing verified)",
+    ),
+  );
+  // within the cap: every group, no line
+  assert.doesNotMatch(toMarkdown(report(results.slice(0, MAX_GROUP_ROWS))), /more groups/);
 });
 
 Deno.test("markdown: only the 10 slowest are listed; passing rows are capped", () => {
