@@ -549,7 +549,9 @@ export function compareRuntimesCommand() {
         `Deno ${Deno.version.deno}, ${deno.caps.adapter.description}; ${wgpuBackend}` +
         (opts.sameDriver ? `; VK_ICD_FILENAMES=${Deno.env.get("VK_ICD_FILENAMES")}` : "");
       console.log(`runtime: deno (${denoLine})`);
-      const chromium = await startChromiumRuntime({ chromium: where.path });
+      // the flag as given (findChromium again in the start): a CHROME_PATH that failed to
+      // start was named "--chromium <path>", and told to fix a flag that was not given
+      const chromium = await startChromiumRuntime({ chromium: opts.chromium });
       const chromiumLine = `${chromium.identity.version}, ${chromium.caps.adapter.description}, ` +
         `driver ${String(chromium.identity.adapterInfo.driver ?? "unknown")}`;
       // The files of an earlier comparison in --out go as this one starts: a comparison killed

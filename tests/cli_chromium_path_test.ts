@@ -150,13 +150,26 @@ Deno.test({
     await Deno.writeTextFile(sleeper, "#!/bin/sh\nexec sleep 7391\n");
     await Deno.chmod(sleeper, 0o755);
     try {
-      const [ls, sleeping] = await Promise.all([
+      const [ls, sleeping, compared] = await Promise.all([
         runHarness(["devices", "--runtime", "chromium", "--chromium", "/bin/ls"]),
         runHarness(["devices", "--runtime", "chromium"], {
           CHROME_PATH: sleeper,
           MLA_HARNESS_CHROMIUM_TIMEOUT: "2",
         }),
+        // compare-runtimes named a CHROME_PATH that did not start "--chromium <path>", and
+        // said the flag (not given) must name a Chromium
+        runHarness(
+          ["compare-runtimes", "--filter", "preset=tiny;sq=1", "--out", `${dir}/cr`],
+          { CHROME_PATH: "/bin/ls" },
+        ),
       ]);
+      assert.equal(compared.code, 3, compared.stdout + compared.stderr);
+      assert.match(
+        compared.stderr,
+        /^error: CHROME_PATH=\/bin\/ls: did not start as Chromium: it exited \(code 2\)/m,
+      );
+      assert.match(compared.stderr, /; CHROME_PATH must name a Chromium or Chrome executable/);
+      assert.doesNotMatch(compared.stderr, /--chromium/);
       assert.equal(ls.code, 3, ls.stderr);
       assert.match(
         ls.stderr,
@@ -176,7 +189,7 @@ Deno.test({
       );
       assert.match(sleeping.stderr, /; CHROME_PATH must name a Chromium or Chrome executable/);
       assert.match(sleeping.stderr, /fix it, or unset it for the default/);
-      for (const r of [ls, sleeping]) {
+      for (const r of [ls, sleeping, compared]) {
         assert.ok(!/\n\s+at /.test(r.stderr), `no stack trace: ${r.stderr}`);
       }
       // the program was killed with its launching shell, not left sleeping
