@@ -522,57 +522,66 @@ export function compareRuntimesCommand() {
       // each file as a file (a folder named compare-runtimes.jsonl failed to be removed once
       // both runtimes had started: an internal error with a stack trace)
       await checkOutputFilesIn(opts.out, Object.values(COMPARE_RUNTIMES_FILES), { label: "--out" });
-      if (opts.sameDriver) {
-        const icd = swiftShaderIcd(where.path);
-        if (!icd) {
-          throw new CliError(
-            `--same-driver: no ${SWIFTSHADER_ICD} next to ${where.path} or in /usr/lib/chromium; ` +
-              "this Chromium does not ship SwiftShader's Vulkan driver (run without --same-driver)",
-            EXIT.infra,
-          );
-        }
-        const set = Deno.env.get("DENO_WEBGPU_BACKEND");
-        if (set && set.toLowerCase() !== "vulkan") {
-          throw new CliError(
-            `--same-driver needs Deno on Vulkan, but DENO_WEBGPU_BACKEND=${set}; unset it`,
-            EXIT.badInput,
-          );
-        }
-        // before Deno's first adapter: the Vulkan loader reads these when wgpu starts
-        Deno.env.set("VK_ICD_FILENAMES", icd);
-        Deno.env.delete("VK_DRIVER_FILES");
-        Deno.env.set("DENO_WEBGPU_BACKEND", "vulkan");
-      }
-      const wgpuBackend = formatBackendChoice(applyBackendChoice());
-      const deno = await GpuContext.create({ optionalFeatures: HARNESS_FEATURES });
-      const denoLine =
-        `Deno ${Deno.version.deno}, ${deno.caps.adapter.description}; ${wgpuBackend}` +
-        (opts.sameDriver ? `; VK_ICD_FILENAMES=${Deno.env.get("VK_ICD_FILENAMES")}` : "");
-      console.log(`runtime: deno (${denoLine})`);
-      // the flag as given (findChromium again in the start): a CHROME_PATH that failed to
-      // start was named "--chromium <path>", and told to fix a flag that was not given
-      const chromium = await startChromiumRuntime({ chromium: opts.chromium });
-      const chromiumLine = `${chromium.identity.version}, ${chromium.caps.adapter.description}, ` +
-        `driver ${String(chromium.identity.adapterInfo.driver ?? "unknown")}`;
-      // The files of an earlier comparison in --out go as this one starts: a comparison killed
-      // halfway (SIGTERM from a CI runner's timeout, SIGKILL) left them standing, read as this
-      // one's, complete (another filter's cases, compared by other kernels)
-      for (const f of Object.values(COMPARE_RUNTIMES_FILES)) {
-        await Deno.remove(`${opts.out}/${f}`).catch((e) => {
-          if (!(e instanceof Deno.errors.NotFound)) throw e;
-        });
-      }
-      const stream = await CaseStream.open(`${opts.out}/${COMPARE_RUNTIMES_FILES.jsonl}`);
-      // SIGINT stops after the current case; SIGTERM (a CI runner's timeout) and a second
-      // Ctrl-C at once, abandoning it: either way both files are written for the cases
-      // compared (SIGTERM ended the process with nothing written)
-      // the kernel files compared, as run.json records them (the file named none)
-      const kernelHashes = await runKernelHashes();
-      const noLimit = noCaseTimeoutNote(opts.caseTimeout);
-      if (noLimit !== null) console.error(noLimit);
-      const stop = listenForStop();
-      const results = { deno: [] as CaseResult[], chromium: [] as CaseResult[] };
+      // What this comparison holds, ended last-taken first however the action ends: a throw
+      // after Chromium's start and before the comparison (the .jsonl not opened, say) left
+      // the browser running and Deno's device held.
+      const ends: (() => void | Promise<void>)[] = [];
       try {
+        if (opts.sameDriver) {
+          const icd = swiftShaderIcd(where.path);
+          if (!icd) {
+            throw new CliError(
+              `--same-driver: no ${SWIFTSHADER_ICD} next to ${where.path} or in /usr/lib/chromium; ` +
+                "this Chromium does not ship SwiftShader's Vulkan driver (run without --same-driver)",
+              EXIT.infra,
+            );
+          }
+          const set = Deno.env.get("DENO_WEBGPU_BACKEND");
+          if (set && set.toLowerCase() !== "vulkan") {
+            throw new CliError(
+              `--same-driver needs Deno on Vulkan, but DENO_WEBGPU_BACKEND=${set}; unset it`,
+              EXIT.badInput,
+            );
+          }
+          // before Deno's first adapter: the Vulkan loader reads these when wgpu starts
+          Deno.env.set("VK_ICD_FILENAMES", icd);
+          Deno.env.delete("VK_DRIVER_FILES");
+          Deno.env.set("DENO_WEBGPU_BACKEND", "vulkan");
+        }
+        const wgpuBackend = formatBackendChoice(applyBackendChoice());
+        const deno = await GpuContext.create({ optionalFeatures: HARNESS_FEATURES });
+        ends.unshift(() => deno.destroy());
+        const denoLine =
+          `Deno ${Deno.version.deno}, ${deno.caps.adapter.description}; ${wgpuBackend}` +
+          (opts.sameDriver ? `; VK_ICD_FILENAMES=${Deno.env.get("VK_ICD_FILENAMES")}` : "");
+        console.log(`runtime: deno (${denoLine})`);
+        // the flag as given (findChromium again in the start): a CHROME_PATH that failed to
+        // start was named "--chromium <path>", and told to fix a flag that was not given
+        const chromium = await startChromiumRuntime({ chromium: opts.chromium });
+        ends.unshift(() => chromium.close());
+        const chromiumLine =
+          `${chromium.identity.version}, ${chromium.caps.adapter.description}, ` +
+          `driver ${String(chromium.identity.adapterInfo.driver ?? "unknown")}`;
+        // The files of an earlier comparison in --out go as this one starts: a comparison killed
+        // halfway (SIGTERM from a CI runner's timeout, SIGKILL) left them standing, read as this
+        // one's, complete (another filter's cases, compared by other kernels)
+        for (const f of Object.values(COMPARE_RUNTIMES_FILES)) {
+          await Deno.remove(`${opts.out}/${f}`).catch((e) => {
+            if (!(e instanceof Deno.errors.NotFound)) throw e;
+          });
+        }
+        const stream = await CaseStream.open(`${opts.out}/${COMPARE_RUNTIMES_FILES.jsonl}`);
+        ends.unshift(() => stream.close());
+        // SIGINT stops after the current case; SIGTERM (a CI runner's timeout) and a second
+        // Ctrl-C at once, abandoning it: either way both files are written for the cases
+        // compared (SIGTERM ended the process with nothing written)
+        // the kernel files compared, as run.json records them (the file named none)
+        const kernelHashes = await runKernelHashes();
+        const noLimit = noCaseTimeoutNote(opts.caseTimeout);
+        if (noLimit !== null) console.error(noLimit);
+        const stop = listenForStop();
+        ends.unshift(() => stop.dispose());
+        const results = { deno: [] as CaseResult[], chromium: [] as CaseResult[] };
         // A runtime whose device cannot be re-acquired ends the comparison: the cases compared
         // so far are written, saying so, before its error (they were lost with it).
         let fatal: unknown = undefined;
@@ -673,8 +682,8 @@ export function compareRuntimesCommand() {
             consequence: "the comparison fails",
           });
         for (const line of unused.lines) console.error(line);
-        const where = `${COMPARE_RUNTIMES_FILES.json} under "barrierFindings"`;
-        for (const line of barrierEndLines(barrierFindings ?? [], loaded, where)) {
+        const findingsAt = `${COMPARE_RUNTIMES_FILES.json} under "barrierFindings"`;
+        for (const line of barrierEndLines(barrierFindings ?? [], loaded, findingsAt)) {
           console.error(line);
         }
         // the error that ended it, with its own exit code (3: a device), once the files say so
@@ -693,10 +702,7 @@ export function compareRuntimesCommand() {
           ? EXIT.failure
           : EXIT.ok;
       } finally {
-        stop.dispose();
-        await stream.close();
-        await chromium.close();
-        deno.destroy();
+        for (const end of ends) await end();
       }
     });
 }

@@ -99,3 +99,40 @@ for (
     },
   });
 }
+
+Deno.test({
+  name: browserTestName(
+    "compare-runtimes: a failure after Chromium's start and before the comparison closes it",
+  ),
+  ignore,
+  fn: async () => {
+    const out = await Deno.makeTempDir({ prefix: "mla-lifetime-" });
+    try {
+      // compare-runtimes.jsonl cannot be created (a full disk) once both runtimes have
+      // started: the command fails, and the browser was left running (its profile kept)
+      // until the process exited
+      const r = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          new URL("./fixtures/open_refused_main.ts", import.meta.url).pathname,
+          "compare-runtimes",
+          "--filter",
+          "preset=tiny;dtype=f32;sq=1;layout=bshd;causal=1;path=absorbed",
+          "--out",
+          out,
+        ],
+        env: { NO_COLOR: "1", MLA_TEST_REFUSED_FILE: "compare-runtimes.jsonl" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(r.stderr);
+      assert.equal(r.code, 3, stderr);
+      assert.match(stderr, /the disk \(or a quota\) is full/);
+      assert.match(new TextDecoder().decode(r.stdout), /runtime: chromium/, "Chromium started");
+      assert.match(stderr, /^profiles left: \[\]$/m, "the browser was closed");
+    } finally {
+      await Deno.remove(out, { recursive: true }).catch(() => {});
+    }
+  },
+});
