@@ -23,6 +23,7 @@ import {
 } from "../runner/compare_runtimes.ts";
 import { selectCases, userBarrierFindings } from "../runner/run_matrix.ts";
 import { runKernelHashes } from "../runner/fingerprint.ts";
+import { lockOutDir } from "../runner/out_lock.ts";
 import type { CaseResult } from "../results/types.ts";
 import {
   BACKEND_MODULE_HELP,
@@ -433,7 +434,7 @@ export function compareRuntimesCommand() {
         "pass every case and no finding; 1 a reference failure, a finding, or a --backend " +
         "that ran none of the cases expected to run in a runtime, for reasons other than " +
         "what the device lacks (a --backend-module whose backend ran none is a warning); 2 " +
-        "bad input; 3 " +
+        "bad input, or an --out that another comparison (or run) is writing; 3 " +
         "no Chromium (the message has the install command) or no adapter, or a runtime's " +
         "device that could not be re-acquired after a loss or a timeout (both files written " +
         "with the cases compared, saying so); 130 stopped by " +
@@ -522,10 +523,14 @@ export function compareRuntimesCommand() {
       // each file as a file (a folder named compare-runtimes.jsonl failed to be removed once
       // both runtimes had started: an internal error with a stack trace)
       await checkOutputFilesIn(opts.out, Object.values(COMPARE_RUNTIMES_FILES), { label: "--out" });
+      // One comparison at a time in a folder (run.lock, as `run` and `bench` take it): two CI
+      // jobs into one --out each removed the other's files and wrote theirs over them, both
+      // exit 0, the .jsonl of one beside the .json and .md of the other.
+      const lock = await lockOutDir(opts.out);
       // What this comparison holds, ended last-taken first however the action ends: a throw
       // after Chromium's start and before the comparison (the .jsonl not opened, say) left
       // the browser running and Deno's device held.
-      const ends: (() => void | Promise<void>)[] = [];
+      const ends: (() => void | Promise<void>)[] = [() => lock.release()];
       try {
         if (opts.sameDriver) {
           const icd = swiftShaderIcd(where.path);

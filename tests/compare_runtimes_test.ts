@@ -10,6 +10,7 @@ import { absorbedAttention, denseAttention } from "../reference/attention.ts";
 import { compareRuntimes, ComparisonStopped } from "../runner/compare_runtimes.ts";
 import type { RemoteDevice, RemoteRun } from "../gpu/runtime.ts";
 import { runCli } from "./helpers_cli.ts";
+import { lockOutDir } from "../runner/out_lock.ts";
 import {
   caseLine,
   comparisonMarkdown,
@@ -545,4 +546,30 @@ Deno.test("compareRuntimes: a device that cannot be re-acquired stops the compar
     md,
     /\*\*Stopped: ChromiumLaunchError: the browser did not start: 1 of 4 selected cases ran; 3 not run\*\* \(x, y, z\)/,
   );
+});
+
+Deno.test("compare-runtimes CLI: an --out another comparison is writing is exit 2 naming it, its files kept", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // two CI jobs into one --out: each removed the other's files and wrote over them, both
+    // exit 0, the .jsonl of one beside the .json of the other
+    const fake = `${dir}/chrome`;
+    await Deno.writeTextFile(fake, "#!/bin/sh\nexit 1\n");
+    await Deno.chmod(fake, 0o755);
+    const out = `${dir}/cr`;
+    await Deno.mkdir(out);
+    await Deno.writeTextFile(`${out}/compare-runtimes.jsonl`, "{}\n");
+    const lock = await lockOutDir(out);
+    try {
+      const r = await runCli(["compare-runtimes", "--chromium", fake, "--out", out]);
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, new RegExp(`is being written by another run \\(process ${Deno.pid},`));
+      assert.doesNotMatch(r.stdout + r.stderr, /runtime: deno|internal error/);
+      assert.equal(await Deno.readTextFile(`${out}/compare-runtimes.jsonl`), "{}\n");
+    } finally {
+      await lock.release();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
