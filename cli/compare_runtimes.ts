@@ -25,6 +25,7 @@ import { selectCases, userBarrierFindings } from "../runner/run_matrix.ts";
 import { runKernelHashes } from "../runner/fingerprint.ts";
 import { lockOutDir } from "../runner/out_lock.ts";
 import type { CaseResult } from "../results/types.ts";
+import type { UlpDiff } from "../parity/ulp.ts";
 import {
   BACKEND_MODULE_HELP,
   barrierEndLines,
@@ -81,11 +82,52 @@ export function swiftShaderIcd(chromiumPath: string): string | null {
   return null;
 }
 
+/**
+ * A largest ULP distance in words: the number, or for a NaN in one runtime against a number
+ * in the other (an infinite distance) what it is; "Infinity ulp" said neither.
+ *
+ * @example
+ * ```ts
+ * import { ulpWords } from "./compare_runtimes.ts";
+ * ulpWords(12); // "12"
+ * ulpWords(Infinity); // "NaN against a number"
+ * ```
+ */
+export function ulpWords(maxUlp: number): string {
+  return maxUlp === Infinity ? "NaN against a number" : String(maxUlp);
+}
+
 function ulpText(c: CaseComparison): string {
   if (!c.bits) return "not compared";
-  const part = (name: string, d: { maxUlp: number; worstIndex: number | null; total: number }) =>
-    d.maxUlp === 0 ? `${name} 0 ulp` : `${name} ${d.maxUlp} ulp at ${d.worstIndex}/${d.total}`;
+  const part = (name: string, d: UlpDiff) =>
+    d.maxUlp === 0 ? `${name} 0 ulp` : d.maxUlp === Infinity
+      // which runtime has the NaN, and the other's number
+      ? `${name} NaN against a number at ${d.worstIndex}/${d.total} (deno ${
+        d.worstValues?.[0]
+      }, chromium ${d.worstValues?.[1]})`
+      : `${name} ${d.maxUlp} ulp at ${d.worstIndex}/${d.total}`;
   return `${part("out", c.bits.out)}, ${part("lse", c.bits.lse)}`;
+}
+
+/**
+ * The JSON text of compare-runtimes' files: a non-finite number as a string ("NaN",
+ * "Infinity", "-Infinity"), as run.json gives a worst element's values. JSON has no such
+ * number, and JSON.stringify wrote null: a NaN in one runtime against a number in the other
+ * read `"maxUlp": null` and `"worstValues": [null, 0.25]`.
+ *
+ * @example
+ * ```ts
+ * import { comparisonJson } from "./compare_runtimes.ts";
+ * comparisonJson({ maxUlp: Infinity, worstValues: [NaN, 0.5] });
+ * // '{"maxUlp":"Infinity","worstValues":["NaN",0.5]}'
+ * ```
+ */
+export function comparisonJson(value: unknown, indent?: number): string {
+  return JSON.stringify(
+    value,
+    (_key, v) => typeof v === "number" && !Number.isFinite(v) ? String(v) : v,
+    indent,
+  );
 }
 
 /**
@@ -120,7 +162,9 @@ function outcomeText(o: CaseComparison["deno"]): string {
 export function totalsText(totals: ReturnType<typeof comparisonTotals>): string {
   return `${plural(totals.cases, "case")}: ${totals.compared} compared, ` +
     `${totals.identical} bit-identical; ` +
-    `max ULP out ${totals.maxUlpOut}, lse ${totals.maxUlpLse}; reference failures: deno ` +
+    `max ULP out ${ulpWords(totals.maxUlpOut)}, lse ${
+      ulpWords(totals.maxUlpLse)
+    }; reference failures: deno ` +
     `${totals.denoBad}, chromium ${totals.chromiumBad}; findings ${totals.findings}; ` +
     `not covered by one device ${totals.notCovered}` +
     (totals.lost ? `; lost devices or timeouts ${totals.lost} (the machine's, not findings)` : "");
@@ -230,7 +274,7 @@ export function comparisonMarkdown(
     "| --- | --- | --- | --- | --- | --- |",
   ];
   const cell = (d: { maxUlp: number; worstIndex: number | null } | undefined) =>
-    d === undefined ? "-" : d.maxUlp === 0 ? "0" : `${d.maxUlp} (${d.worstIndex})`;
+    d === undefined ? "-" : d.maxUlp === 0 ? "0" : `${ulpWords(d.maxUlp)} (${d.worstIndex})`;
   for (const c of cases) {
     lines.push(
       // each runtime's outcome in the console's words ("pass unsupported" read as a pass
@@ -379,7 +423,7 @@ class CaseStream {
   }
 
   add(c: CaseComparison): void {
-    const bytes = new TextEncoder().encode(JSON.stringify(c) + "\n");
+    const bytes = new TextEncoder().encode(comparisonJson(c) + "\n");
     this.#queue = this.#queue.then(async () => {
       if (this.#failed) return;
       try {
@@ -649,7 +693,7 @@ export function compareRuntimesCommand() {
         // each whole or absent: a kill while writing leaves no half file
         await writeTextAtomic(
           `${opts.out}/${COMPARE_RUNTIMES_FILES.json}`,
-          JSON.stringify(
+          comparisonJson(
             {
               version: 1,
               ...header,
@@ -658,7 +702,6 @@ export function compareRuntimesCommand() {
               totals,
               cases,
             },
-            null,
             1,
           ) +
             "\n",

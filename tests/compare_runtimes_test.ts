@@ -13,6 +13,7 @@ import { runCli } from "./helpers_cli.ts";
 import { lockOutDir } from "../runner/out_lock.ts";
 import {
   caseLine,
+  comparisonJson,
   comparisonMarkdown,
   comparisonTotals,
   totalsText,
@@ -572,4 +573,38 @@ Deno.test("compare-runtimes CLI: an --out another comparison is writing is exit 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("compare-runtimes: a NaN in one runtime against a number reads so on the console, in the .md and in the .json (no null)", async () => {
+  const caps = await readCapsFile(new URL("./fixtures/caps_no_f16.json", import.meta.url).pathname);
+  const cases = await compareRuntimes({
+    matrix: "smoke",
+    filter: `${filter};path=absorbed`,
+    deno: scriptedDevice("a", caps, () => {}),
+    chromium: scriptedDevice("b", caps, (out) => out[2] = NaN),
+  });
+  assert.equal(cases.length, 1);
+  const c = cases[0];
+  assert.equal(c.bits?.out.maxUlp, Infinity);
+  const line = caseLine(c, 1, 1);
+  // it said "out Infinity ulp at 2/512", and the .md "Infinity (2)"
+  assert.match(
+    line,
+    /out NaN against a number at 2\/\d+ \(deno -?\d[^,]*, chromium NaN\), lse 0 ulp/,
+  );
+  const md = comparisonMarkdown(cases, {
+    deno: "d",
+    chromium: "c",
+    sameDriver: false,
+    matrix: "m",
+  });
+  assert.match(md, /\| NaN against a number \(2\) \| 0 \|/);
+  assert.match(md, /max ULP out NaN against a number, lse 0;/);
+  assert.doesNotMatch(line + md, /Infinity/);
+  // JSON.stringify wrote null for both the distance and the NaN
+  const json = comparisonJson({ totals: comparisonTotals(cases), cases });
+  const back = JSON.parse(json);
+  assert.equal(back.totals.maxUlpOut, "Infinity");
+  assert.equal(back.cases[0].bits.out.maxUlp, "Infinity");
+  assert.equal(back.cases[0].bits.out.worstValues[1], "NaN");
 });
