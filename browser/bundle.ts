@@ -112,32 +112,27 @@ export function bundleBackendModule(url: URL): Promise<string> {
 }
 
 async function denoBundle(entry: URL, config?: URL): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "mla-harness-bundle-" });
-  try {
-    const outFile = `${dir}/out.js`;
-    const out = await new Deno.Command(denoExecutable(), {
-      args: [
-        "bundle",
-        "--quiet",
-        ...(config ? ["--config", config.pathname] : []),
-        "--platform",
-        "browser",
-        "--format",
-        "esm",
-        "-o",
-        outFile,
-        entry.pathname,
-      ],
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).output();
-    if (!out.success) {
-      const text = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-8).join("\n");
-      throw new BundleError(`deno bundle ${entry.pathname} failed:\n${text}`);
-    }
-    return await Deno.readTextFile(outFile);
-  } finally {
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  // The bundle comes on stdout: written to a temporary folder, it was left there (1.1 MB a
+  // time) whenever the harness was stopped while bundling (a Ctrl-C or SIGTERM during
+  // start-up ends the process before any finally runs).
+  const out = await new Deno.Command(denoExecutable(), {
+    args: [
+      "bundle",
+      "--quiet",
+      ...(config ? ["--config", config.pathname] : []),
+      "--platform",
+      "browser",
+      "--format",
+      "esm",
+      entry.pathname,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  if (!out.success) {
+    const text = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-8).join("\n");
+    throw new BundleError(`deno bundle ${entry.pathname} failed:\n${text}`);
   }
+  return new TextDecoder().decode(out.stdout);
 }

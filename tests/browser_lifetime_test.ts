@@ -136,3 +136,31 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: browserTestName("SIGTERM while the page is bundled leaves no bundle folder"),
+  ignore,
+  fn: async () => {
+    const tmp = await Deno.makeTempDir({ prefix: "mla-lifetime-tmp-" });
+    try {
+      // the page was bundled into <TMPDIR>/mla-harness-bundle-*/out.js (1.1 MB), which a
+      // Ctrl-C or SIGTERM during start-up left behind
+      const child = spawnHarness(["devices", "--runtime", "chromium"], { TMPDIR: tmp });
+      const output = child.output();
+      let bundling = false;
+      for (let i = 0; i < 3000 && !bundling; i++) {
+        bundling = descendants(child.pid).some((p) => / bundle /.test(commandLine(p)));
+        if (!bundling) await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.ok(bundling, "deno bundle never started");
+      child.kill("SIGTERM");
+      const status = await output;
+      assert.notEqual(status.code, 0);
+      const left = [...Deno.readDirSync(tmp)].map((e) => e.name)
+        .filter((n) => n.startsWith("mla-harness-bundle-"));
+      assert.deepEqual(left, [], "bundle folders left");
+    } finally {
+      await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    }
+  },
+});
