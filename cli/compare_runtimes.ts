@@ -160,11 +160,15 @@ function outcomeText(o: CaseComparison["deno"]): string {
  * ```
  */
 export function totalsText(totals: ReturnType<typeof comparisonTotals>): string {
-  return `${plural(totals.cases, "case")}: ${totals.compared} compared, ` +
-    `${totals.identical} bit-identical; ` +
-    `max ULP out ${ulpWords(totals.maxUlpOut)}, lse ${
+  // none compared (every case not covered by one device, or errored): "0 bit-identical;
+  // max ULP out 0, lse 0" read as outputs that agree to the bit
+  const ulps = totals.compared === 0
+    ? "no outputs of both runtimes to measure in ULPs"
+    : `${totals.identical} bit-identical; max ULP out ${ulpWords(totals.maxUlpOut)}, lse ${
       ulpWords(totals.maxUlpLse)
-    }; reference failures: deno ` +
+    }`;
+  return `${plural(totals.cases, "case")}: ${totals.compared} compared, ${ulps}; ` +
+    "reference failures: deno " +
     `${totals.denoBad}, chromium ${totals.chromiumBad}; findings ${totals.findings}; ` +
     `not covered by one device ${totals.notCovered}` +
     (totals.lost ? `; lost devices or timeouts ${totals.lost} (the machine's, not findings)` : "");

@@ -341,6 +341,9 @@ Deno.test("compare-runtimes.md: a case one device cannot cover reads so, as on t
     totals,
     new RegExp(`^${cases.length} cases?: 0 compared, .*not covered by one device ${cases.length}$`),
   );
+  // nothing compared: it said "0 bit-identical; max ULP out 0, lse 0", as outputs that agree
+  assert.match(totals, /: 0 compared, no outputs of both runtimes to measure in ULPs; /);
+  assert.doesNotMatch(totals, /max ULP|bit-identical/);
   // cut short by a signal: the cases that ran are counted as the console counts them ("ran");
   // "N of M selected cases compared" contradicted the totals' "0 compared" under it
   const cut = comparisonMarkdown(cases, {
