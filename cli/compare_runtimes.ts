@@ -364,8 +364,12 @@ export function comparisonTotals(cases: readonly CaseComparison[]) {
       .length,
     maxUlpOut: Math.max(0, ...compared.map((c) => c.bits!.out.maxUlp)),
     maxUlpLse: Math.max(0, ...compared.map((c) => c.bits!.lse.maxUlp)),
-    denoBad: cases.filter((c) => bad(c.deno.status)).length,
-    chromiumBad: cases.filter((c) => bad(c.chromium.status)).length,
+    // a runtime's error in a case it lost (its device, the browser, a timeout) is the
+    // machine's, counted in `lost`: "reference failures: deno 2, chromium 2" was said of two
+    // cases that timed out
+    denoBad: cases.filter((c) => bad(c.deno.status) && !c.lostIn?.includes("deno")).length,
+    chromiumBad:
+      cases.filter((c) => bad(c.chromium.status) && !c.lostIn?.includes("chromium")).length,
     findings: cases.filter((c) => c.finding !== null).length,
     lost: cases.filter((c) => c.lost !== undefined).length,
     notCovered:
@@ -479,7 +483,8 @@ export function compareRuntimesCommand() {
         "starts: a comparison killed halfway leaves only its .jsonl, with the cases it " +
         "compared). Exit " +
         "codes: 0 both runtimes " +
-        "pass every case and no finding; 1 a reference failure, a finding, or a --backend " +
+        "pass every case and no finding; 1 a reference failure, a finding, a case lost to a " +
+        "device loss or a --case-timeout (counted apart from reference failures), or a --backend " +
         "that ran none of the cases expected to run in a runtime, for reasons other than " +
         "what the device lacks (a --backend-module whose backend ran none is a warning); 2 " +
         "bad input, or an --out that another comparison (or run) is writing; 3 " +
@@ -750,7 +755,8 @@ export function compareRuntimesCommand() {
           ? stopExitCode(interrupted.signal)
           : lateStop !== null
           ? stopExitCode(lateStop)
-          : totals.denoBad + totals.chromiumBad + totals.findings > 0 || unused.backendRanNothing
+          : totals.denoBad + totals.chromiumBad + totals.findings + totals.lost > 0 ||
+              unused.backendRanNothing
           ? EXIT.failure
           : EXIT.ok;
       } finally {

@@ -65,6 +65,11 @@ export interface CaseComparison {
    * finding (absent when neither was lost).
    */
   readonly lost?: string;
+  /**
+   * The runtimes {@link lost} names (absent when neither): their error in the case is the
+   * machine's, no failure against the reference.
+   */
+  readonly lostIn?: readonly ("deno" | "chromium")[];
 }
 
 /** Options of {@link compareRuntimes}. */
@@ -290,7 +295,12 @@ export async function compareRuntimes(options: CompareRuntimesOptions): Promise<
       chromium: outcome(k.result),
       bits,
       finding: lost.length ? null : findingOf(d.result, k.result),
-      ...(lost.length ? { lost: lost.join(" | ") } : {}),
+      ...(lost.length
+        ? {
+          lost: lost.join(" | "),
+          lostIn: [...(d.lost ? ["deno" as const] : []), ...(k.lost ? ["chromium" as const] : [])],
+        }
+        : {}),
     };
     out.push(cmp);
     options.onResults?.({ deno: d.result, chromium: k.result });

@@ -302,7 +302,14 @@ Deno.test("compareRuntimes: a browser that dies or hangs in a case is lost, no f
   for (const c of hung) {
     assert.equal(c.finding, null);
     assert.match(c.lost ?? "", /^chromium: timed out after 0\.05 s in chromium$/);
+    assert.deepEqual(c.lostIn, ["chromium"]);
   }
+  // a lost case is the machine's, counted apart: it was a reference failure too ("reference
+  // failures: deno 0, chromium 1; ...; lost devices or timeouts 1")
+  const totals = totalsText(comparisonTotals(cases));
+  assert.match(totals, /reference failures: deno 0, chromium 0; .*; lost devices or timeouts 1 /);
+  assert.equal(comparisonTotals(hung).chromiumBad, 0);
+  assert.equal(comparisonTotals(hung).lost, hung.length);
 });
 
 Deno.test("compare-runtimes.md: a case one device cannot cover reads so, as on the console, and the totals and filter are there", async () => {
