@@ -106,9 +106,21 @@ export function chromiumTimeoutOf(value: string | undefined): number | undefined
   return n > 0 ? Math.max(1, Math.round(n * 1000)) : 0;
 }
 
-/** The limit of a start: the option, else the environment, else the default. */
-function timeoutOf(options: ChromiumGpuOptions): number {
-  if (options.timeoutMs !== undefined) return options.timeoutMs;
+/**
+ * The limit in this process's MLA_HARNESS_CHROMIUM_TIMEOUT, in milliseconds, or undefined
+ * when it is unset, empty or not readable (no env permission); a bad value throws a
+ * ConfigError (exit 2), as {@link chromiumTimeoutOf}. The CLI calls it before every command,
+ * as it checks every MLA_HARNESS_* value.
+ *
+ * @example
+ * ```ts
+ * import { chromiumTimeoutFromEnv } from "./chromium_gpu.ts";
+ * Deno.env.set("MLA_HARNESS_CHROMIUM_TIMEOUT", "5");
+ * chromiumTimeoutFromEnv(); // 5000
+ * Deno.env.delete("MLA_HARNESS_CHROMIUM_TIMEOUT");
+ * ```
+ */
+export function chromiumTimeoutFromEnv(): number | undefined {
   let granted = false;
   try {
     granted = Deno.permissions.querySync({ name: "env", variable: CHROMIUM_TIMEOUT_ENV })
@@ -116,8 +128,13 @@ function timeoutOf(options: ChromiumGpuOptions): number {
   } catch {
     // no permission API: the default
   }
-  const fromEnv = granted ? chromiumTimeoutOf(Deno.env.get(CHROMIUM_TIMEOUT_ENV)) : undefined;
-  return fromEnv ?? DEFAULT_CHROMIUM_TIMEOUT_S * 1000;
+  return granted ? chromiumTimeoutOf(Deno.env.get(CHROMIUM_TIMEOUT_ENV)) : undefined;
+}
+
+/** The limit of a start: the option, else the environment, else the default. */
+function timeoutOf(options: ChromiumGpuOptions): number {
+  if (options.timeoutMs !== undefined) return options.timeoutMs;
+  return chromiumTimeoutFromEnv() ?? DEFAULT_CHROMIUM_TIMEOUT_S * 1000;
 }
 
 /** Where a limit came from, for messages. */

@@ -36,6 +36,7 @@ import {
   ChromiumTimeoutError,
 } from "../browser/chromium.ts";
 import { BundleError } from "../browser/bundle.ts";
+import { chromiumTimeoutFromEnv } from "../browser/chromium_gpu.ts";
 import { PageCrashedError } from "../browser/page.ts";
 import { checkChromiumFlag } from "./runtime_options.ts";
 import { checkEmptyOptions, checkOptionLikeValues } from "./options.ts";
@@ -108,6 +109,9 @@ export function buildProgram(deps: ProgramDeps) {
       // applied (explain --caps, compare), rather than ignored there.
       environmentCapsOverrides();
       revisionFromEnv();
+      // MLA_HARNESS_CHROMIUM_TIMEOUT too: a bad one was read only when a browser started
+      // (after Deno's adapter in compare-runtimes), and ignored by every other command
+      chromiumTimeoutFromEnv();
     });
   program.addCommand(runCommand().exitOverride());
   program.addCommand(mergeCommand().exitOverride());

@@ -248,6 +248,15 @@ Deno.test("CLI: a bad MLA_HARNESS_CHROMIUM_TIMEOUT is exit 2 naming it, before a
   assert.equal(out.code, 2, stderr);
   assert.match(stderr, /MLA_HARNESS_CHROMIUM_TIMEOUT: invalid environment variable/);
   assert.match(stderr, /must be a number of seconds/);
+  // every command, as every MLA_HARNESS_* value: compare-runtimes read it once Deno's
+  // adapter had started, and a command without a browser ignored it (exit 0)
+  for (const args of [["compare-runtimes", "--out", "/nonexistent/cr"], ["devices"]]) {
+    const r = await spawnHarness(args, { MLA_HARNESS_CHROMIUM_TIMEOUT: "2m" }).output();
+    const text = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
+    assert.equal(r.code, 2, text);
+    assert.match(text, /^error: MLA_HARNESS_CHROMIUM_TIMEOUT: invalid environment variable/);
+    assert.doesNotMatch(text, /runtime: deno/);
+  }
 });
 
 // `bench --runtime chromium --reps 150` (up to 1000 allowed) was killed at 120 s, exit 3:
