@@ -536,7 +536,17 @@ export function compareRuntimesCommand() {
         "for its path, in both runtimes (cases it refuses are reported as not run by it, with " +
         "its reasons)",
     )
-    .option("--backend-module <path>", BACKEND_MODULE_HELP, collect, [] as string[])
+    .option(
+      "--backend-module <path>",
+      // a URL is refused here (the page gets a local file bundled): the help said it loads one
+      BACKEND_MODULE_HELP.replace(
+        "a path, or a URL under `deno run -A main.ts`; repeatable",
+        "a local file, bundled for the page with the WGSL files it lists: a URL is exit 2; " +
+          "repeatable",
+      ),
+      collect,
+      [] as string[],
+    )
     .action(async (opts) => {
       // as run --runtime chromium: a local module (bundled for the page), loaded and checked
       // before anything else, a --backend checked against the registry

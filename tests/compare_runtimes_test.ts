@@ -197,6 +197,11 @@ Deno.test("compare-runtimes CLI: a bad --matrix or --filter is exit 2 before eit
       /--backend-module https:\/\/example\.com\/m\.ts: compare-runtimes runs it in Chromium too, so a backend module must be a local file/,
     );
     assert.doesNotMatch(remote.stderr, /--runtime/, "compare-runtimes takes no --runtime");
+    // and its help says so (it said "a path, or a URL under `deno run -A main.ts`")
+    const help = (await runCli(["compare-runtimes", "--help"])).stdout.replace(/\s+/g, " ");
+    assert.match(help, /--backend-module <path> load a backend module \(a local file, bundled/);
+    assert.match(help, /: a URL is exit 2; repeatable\)/);
+    assert.doesNotMatch(help, /or a URL under/);
     for (const r of [matrix, filter, mod, unknown, remote]) {
       assert.doesNotMatch(
         r.stdout + r.stderr,
