@@ -592,7 +592,11 @@ export class ChromiumGpu {
 }
 
 /** The error of a browser that ended under the harness: how it ended, its last stderr. */
-async function browserEnded(browser: Chromium, cause: unknown): Promise<ChromiumExitedError> {
+async function browserEnded(
+  browser: Chromium,
+  cause: unknown,
+  phase?: string,
+): Promise<ChromiumExitedError> {
   // the pipe closes as the browser ends; its launching shell follows within moments
   let timer: ReturnType<typeof setTimeout> | undefined;
   const status = await Promise.race([
@@ -607,9 +611,10 @@ async function browserEnded(browser: Chromium, cause: unknown): Promise<Chromium
     : `it exited with code ${status.code}`;
   const err = browser.stderrTail.filter((l) => l.trim() !== "").slice(-3).join(" | ");
   return new ChromiumExitedError(
-    `Chromium (${browser.version}, ${browser.path}) ended while in use: ${how} ` +
-      `(killed, crashed or out of memory); in a run, a fresh browser is started for the ` +
-      `next case` +
+    `Chromium (${browser.version}, ${browser.path}) ended ` +
+      (phase === undefined ? "while in use" : `during its ${phase}`) +
+      `: ${how} (killed, crashed or out of memory)` +
+      (phase === undefined ? "; in a run, a fresh browser is started for the next case" : "") +
       (err ? `; its stderr: ${err}` : ""),
     { cause },
   );
@@ -682,8 +687,14 @@ async function openPage(
       },
     );
   } catch (e) {
+    // the browser ended between its launch and the page's device (killed, crashed): the
+    // CdpError of the step it was in ("the browser connection closed") was an internal
+    // error with a stack trace, exit 1; it is a browser that ended (exit 3), saying how
+    const ended = browser.cdp.closed && !(e instanceof ChromiumTimeoutError)
+      ? await browserEnded(browser, e, limit.phase)
+      : null;
     await browser.close();
-    throw e;
+    throw ended ?? e;
   }
 }
 

@@ -17,6 +17,7 @@ import {
   failsWithin,
   type OwnBrowsers,
   ownBrowsers,
+  runHarness,
 } from "./browser_helpers.ts";
 
 const ignore = chromiumMissing() !== null || Deno.build.os !== "linux";
@@ -76,6 +77,35 @@ Deno.test({
       assert.equal(gpu.lost, true);
     } finally {
       await gpu.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "a browser that ends during start-up is exit 3 saying so (it was an internal error)",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      // answers Browser.getVersion over the debugging pipe (fd 4), then ends before the page
+      // opens: as a Chromium killed or crashed during start-up
+      const fake = `${dir}/chromium-dies`;
+      await Deno.writeTextFile(
+        fake,
+        "#!/bin/sh\n" +
+          `printf '%s\\000' '{"id":1,"result":{"product":"HeadlessChrome/0-test"}}' >&4\n` +
+          "echo 'test: ending now' >&2\nexit 0\n",
+      );
+      await Deno.chmod(fake, 0o755);
+      const r = await runHarness(["devices", "--runtime", "chromium", "--chromium", fake]);
+      assert.equal(r.code, 3, r.stderr);
+      assert.match(
+        r.stderr,
+        /^error: Chromium \(HeadlessChrome\/0-test, .*chromium-dies\) ended during its start-up: it exited with code 0 .*; its stderr: test: ending now$/m,
+      );
+      assert.doesNotMatch(r.stderr, /internal error|CdpError|\n\s+at /);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
     }
   },
 });
