@@ -399,14 +399,25 @@ export async function launchChromium(
   // session at once. It ignores INT/TERM/HUP so that a signal to the harness's process group
   // cannot skip that. setsid: Chromium gets a session (and process group) of its own, so a
   // Ctrl-C at the terminal (SIGINT to the foreground group) reaches the harness, which
-  // finishes its case, and not the browser. fd 3 goes through fd 5: an `&` command's stdin
+  // finishes its case, and not the browser. A watchdog beside the browser checks each second
+  // that the harness is alive and, once it is gone, ends the browser as SIGUSR1 does: a
+  // program that never reads fd 3 (hung before it answers, or not Chromium) sees no EOF
+  // there, and lived on with its profile. fd 3 goes through fd 5: an `&` command's stdin
   // is /dev/null in a shell without job control.
   const script = 'p="$0"; trap "" INT TERM HUP; ' +
     "command -v setsid >/dev/null 2>&1 && s=setsid || s=; exec 5<&0; " +
     '$s "$@" 3<&5 4>&1 5<&- 0</dev/null 1>/dev/null & c=$!; exec 5<&-; ' +
     'end() { if [ -n "$s" ]; then kill -KILL "-$c" 2>/dev/null; else kill -KILL "$c" 2>/dev/null; fi; }; ' +
     "trap end USR1; " +
+    // the watchdog: a program that never reads the debugging pipe (one hung before it
+    // answers, or not Chromium) outlived a harness stopped while it waited, with its profile.
+    // SIGPIPE ignored (here, not in the browser): with the harness gone, the shell's own
+    // "Killed" on its stderr pipe ended it before it removed the profile
+    'trap "" PIPE; ' +
+    'h=$PPID; ( while kill -0 "$h" 2>/dev/null; do sleep 1; done; kill -USR1 $$ 2>/dev/null ) ' +
+    "0</dev/null 1>/dev/null 2>&1 & w=$!; " +
     'while :; do wait "$c"; st=$?; kill -0 "$c" 2>/dev/null || break; done; ' +
+    'kill -KILL "$w" 2>/dev/null; ' +
     '[ -n "$s" ] && kill -KILL "-$c" 2>/dev/null; rm -rf "$p"; exit $st';
   if (transport === "port") flags.push("--remote-debugging-pipe");
   let child: Deno.ChildProcess;

@@ -164,3 +164,40 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "a harness stopped while a program that never answers starts ends it and its profile",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    const tmp = await Deno.makeTempDir({ prefix: "mla-lifetime-tmp-" });
+    try {
+      // hung before the DevTools protocol (or not Chromium): it never reads the debugging
+      // pipe, so it saw no EOF when the harness died, and it and its launching shell lived
+      // on, the profile kept
+      const fake = `${tmp}/chromium-hangs`;
+      const mark = `sleep ${40000 + Math.floor(Math.random() * 9999)}`;
+      await Deno.writeTextFile(fake, `#!/bin/sh\nexec ${mark}\n`);
+      await Deno.chmod(fake, 0o755);
+      const child = spawnHarness(["devices", "--runtime", "chromium", "--chromium", fake], {
+        TMPDIR: tmp,
+      });
+      const output = child.output();
+      let hung: number[] = [];
+      for (let i = 0; i < 3000 && hung.length === 0; i++) {
+        hung = descendants(child.pid).filter((p) => commandLine(p) === mark);
+        if (hung.length === 0) await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.equal(hung.length, 1, "the program never started");
+      const launched = descendants(child.pid);
+      child.kill("SIGTERM");
+      assert.equal((await output).code, 143);
+      const left = await gone(launched, 10000);
+      assert.deepEqual(left.map((p) => `${p}: ${commandLine(p).slice(0, 80)}`), []);
+      const profiles = [...Deno.readDirSync(tmp)].map((e) => e.name)
+        .filter((n) => n.startsWith("mla-harness-chromium-"));
+      assert.deepEqual(profiles, [], "profile folders left");
+    } finally {
+      await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    }
+  },
+});
