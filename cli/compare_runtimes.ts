@@ -131,6 +131,14 @@ export function comparisonJson(value: unknown, indent?: number): string {
 }
 
 /**
+ * A headroom as run's summary.md gives it: 3 decimals from 0.01 to 1000, else 2 significant
+ * digits ("0.000" was said of an f16 case's 4e-5, as if its error were none).
+ */
+function headroomText(h: number): string {
+  return h === 0 ? "0" : h >= 0.01 && h < 1000 ? h.toFixed(3) : h.toExponential(1);
+}
+
+/**
  * One runtime's outcome of a case, in the words of the progress line and compare-runtimes.md:
  * "pass (headroom 0.012)", "not covered (device)" (the device lacks what the case needs),
  * "unsupported" (an expected refusal), else the status.
@@ -142,7 +150,7 @@ export function comparisonJson(value: unknown, indent?: number): string {
  */
 function outcomeText(o: CaseComparison["deno"]): string {
   return o.status === "pass" && o.decision === "supported"
-    ? `pass${o.headroom === null ? "" : ` (headroom ${o.headroom.toFixed(3)})`}`
+    ? `pass${o.headroom === null ? "" : ` (headroom ${headroomText(o.headroom)})`}`
     : o.decision === "unsupported" && o.status === "pass"
     ? (o.message.startsWith(NOT_COVERED_PREFIX) ? "not covered (device)" : "unsupported")
     : o.status;

@@ -623,3 +623,26 @@ Deno.test("compare-runtimes: a NaN in one runtime against a number reads so on t
   assert.equal(back.cases[0].bits.out.maxUlp, "Infinity");
   assert.equal(back.cases[0].bits.out.worstValues[1], "NaN");
 });
+
+Deno.test("compare-runtimes: a headroom under 0.01 reads as run's summary.md gives it, not 0.000", () => {
+  const side = (headroom: number) => ({
+    status: "pass" as const,
+    decision: "supported" as const,
+    message: "ok",
+    maxAbs: 1e-7,
+    headroom,
+  });
+  const c = {
+    id: "x",
+    deno: side(4.04e-5),
+    chromium: side(0.0398),
+    bits: null,
+    finding: null,
+  };
+  const line = caseLine(c, 1, 1);
+  assert.match(line, /deno pass \(headroom 4\.0e-5\) \| chromium pass \(headroom 0\.040\)/);
+  assert.match(
+    comparisonMarkdown([c], { deno: "d", chromium: "c", sameDriver: false, matrix: "m" }),
+    /\| pass \(headroom 4\.0e-5\) \|/,
+  );
+});
