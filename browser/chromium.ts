@@ -414,7 +414,9 @@ export async function launchChromium(
     // SIGPIPE ignored (here, not in the browser): with the harness gone, the shell's own
     // "Killed" on its stderr pipe ended it before it removed the profile
     'trap "" PIPE; ' +
-    'h=$PPID; ( while kill -0 "$h" 2>/dev/null; do sleep 1; done; kill -USR1 $$ 2>/dev/null ) ' +
+    // (it ends too once the shell is gone: killed by close() after its 5 s, say)
+    'h=$PPID; ( while kill -0 "$h" 2>/dev/null && kill -0 $$ 2>/dev/null; do sleep 1; done; ' +
+    "kill -USR1 $$ 2>/dev/null ) " +
     "0</dev/null 1>/dev/null 2>&1 & w=$!; " +
     'while :; do wait "$c"; st=$?; kill -0 "$c" 2>/dev/null || break; done; ' +
     'kill -KILL "$w" 2>/dev/null; ' +

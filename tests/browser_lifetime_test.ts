@@ -3,6 +3,7 @@
 // browser, its zygotes, GPU and renderer processes) is alive. SIGKILL cannot be caught: the
 // browser ends because its debugging pipe, held only by the harness, closes.
 import assert from "node:assert/strict";
+import { launchChromium } from "../browser/chromium.ts";
 import {
   browserTestName,
   chromiumMissing,
@@ -197,6 +198,42 @@ Deno.test({
         .filter((n) => n.startsWith("mla-harness-chromium-"));
       assert.deepEqual(profiles, [], "profile folders left");
     } finally {
+      await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name: "the launching shell's watchdog ends once the shell is gone (killed)",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    const tmp = await Deno.makeTempDir({ prefix: "mla-lifetime-tmp-" });
+    const mark = `sleep ${50000 + Math.floor(Math.random() * 9999)}`;
+    let sleeper: number[] = [];
+    try {
+      // answers Browser.getVersion, then sleeps: a browser whose shell close() kills after 5 s
+      const fake = `${tmp}/chromium-sleeps`;
+      await Deno.writeTextFile(
+        fake,
+        "#!/bin/sh\n" +
+          `printf '%s\\000' '{"id":1,"result":{"product":"HeadlessChrome/0-test"}}' >&4\n` +
+          `exec ${mark}\n`,
+      );
+      await Deno.chmod(fake, 0o755);
+      const browser = await launchChromium(fake, { env: { TMPDIR: tmp } });
+      const shell = browser.pid;
+      const script = commandLine(shell);
+      const below = descendants(shell);
+      sleeper = below.filter((p) => commandLine(p) === mark);
+      const watchdog = below.filter((p) => commandLine(p) === script);
+      assert.equal(watchdog.length, 1, "one watchdog beside the browser");
+      Deno.kill(shell, "SIGKILL");
+      // it polled for the harness only: with the shell gone it lived on, and at the harness's
+      // end signalled the shell's pid, which another process may have by then
+      assert.deepEqual(await gone(watchdog, 10000), [], "the watchdog outlived its shell");
+      await browser.close();
+    } finally {
+      for (const p of stillAlive(sleeper)) Deno.kill(p, "SIGKILL");
       await Deno.remove(tmp, { recursive: true }).catch(() => {});
     }
   },
