@@ -152,7 +152,9 @@ function outcomeText(o: CaseComparison["deno"]): string {
   return o.status === "pass" && o.decision === "supported"
     ? `pass${o.headroom === null ? "" : ` (headroom ${headroomText(o.headroom)})`}`
     : o.decision === "unsupported" && o.status === "pass"
-    ? (o.message.startsWith(NOT_COVERED_PREFIX) ? "not covered (device)" : "unsupported")
+    ? (o.notCovered || o.message.startsWith(NOT_COVERED_PREFIX)
+      ? "not covered (device)"
+      : "unsupported")
     : o.status;
 }
 
@@ -380,12 +382,12 @@ export function comparisonTotals(cases: readonly CaseComparison[]) {
       cases.filter((c) => bad(c.chromium.status) && !c.lostIn?.includes("chromium")).length,
     findings: cases.filter((c) => c.finding !== null).length,
     lost: cases.filter((c) => c.lost !== undefined).length,
-    notCovered:
-      cases.filter((c) =>
-        [c.deno, c.chromium].some((o) =>
-          o.decision === "unsupported" && o.message.startsWith(NOT_COVERED_PREFIX)
-        )
-      ).length,
+    notCovered: cases.filter((c) =>
+      [c.deno, c.chromium].some((o) =>
+        o.decision === "unsupported" &&
+        (o.notCovered === true || o.message.startsWith(NOT_COVERED_PREFIX))
+      )
+    ).length,
   };
 }
 

@@ -13,7 +13,8 @@ import type { Case } from "../matrix/types.ts";
 import type { MlaSpec } from "../adapter/types.ts";
 import { type UlpDiff, ulpDiff } from "../parity/ulp.ts";
 import { selectCases, type Selection } from "./run_matrix.ts";
-import { NOT_COVERED_PREFIX, runCase } from "./run_case.ts";
+import { NOT_COVERED_PREFIX, NOT_RUN_BY_PREFIX, runCase } from "./run_case.ts";
+import { isDeviceReasonCode } from "../adapter/resolve.ts";
 import { type RunDevice, runtimeOf } from "../gpu/runtime.ts";
 import { raceTimeout, TIMED_OUT } from "../util/timeout.ts";
 
@@ -34,6 +35,31 @@ export interface RuntimeOutcome {
    * absent when none was decided (an error before the adapter chose).
    */
   readonly backend?: string;
+  /**
+   * Set when the device does not cover the case: refused only for what it lacks or limits
+   * (shader-f16, subgroups, a loop budget), by the adapter or by `--backend` (absent
+   * otherwise).
+   */
+  readonly notCovered?: true;
+}
+
+/**
+ * Whether a result is a case its device does not cover: refused only for what the device
+ * lacks or limits, by the adapter ("unsupported on this device: ...") or by a `--backend`
+ * ("not run by --backend x: dtype.f16-unavailable: ...", each reason a device's), as `run`
+ * tells such a refusal from others.
+ *
+ * @example
+ * ```ts ignore
+ * notCoveredBy(chromiumResultOfAnF16Case); // true on SwiftShader (no shader-f16)
+ * ```
+ */
+function notCoveredBy(r: CaseResult): boolean {
+  if (r.decision !== "unsupported") return false;
+  if (r.message.startsWith(NOT_COVERED_PREFIX)) return true;
+  const reasons = r.reasons ?? [];
+  return r.message.startsWith(NOT_RUN_BY_PREFIX) && reasons.length > 0 &&
+    reasons.every((x) => isDeviceReasonCode(x.code));
 }
 
 /** Deno against Chromium on one case's outputs. */
@@ -125,6 +151,7 @@ function outcome(r: CaseResult): RuntimeOutcome {
     maxAbs: r.out?.maxAbs ?? null,
     headroom: r.out?.headroom ?? null,
     ...(r.backend !== undefined ? { backend: r.backend } : {}),
+    ...(notCoveredBy(r) ? { notCovered: true as const } : {}),
   };
 }
 
@@ -203,10 +230,9 @@ function findingOf(d: CaseResult, c: CaseResult): string | null {
     return `runs in deno, errors in chromium: chromium: ${c.message} | deno: ${d.message}`;
   }
   // A device without a feature (SwiftShader has no shader-f16) is a gap in coverage, as in
-  // `run`: the case is not compared there, and that is no compiler finding.
-  const notCovered = (r: CaseResult) =>
-    r.decision === "unsupported" && r.message.startsWith(NOT_COVERED_PREFIX);
-  if (notCovered(d) || notCovered(c)) return null;
+  // `run`: the case is not compared there, and that is no compiler finding. Also under
+  // --backend, whose refusal of such a case was "support differs", exit 1.
+  if (notCoveredBy(d) || notCoveredBy(c)) return null;
   if (d.decision !== c.decision && d.status !== "error" && c.status !== "error") {
     return `support differs: deno ${d.decision} (${d.message}) | chromium ${c.decision} ` +
       `(${c.message})`;

@@ -163,6 +163,24 @@ Deno.test("compareRuntimes: a case one device cannot cover (no shader-f16) is no
     assert.equal(c.bits, null);
     assert.equal(c.finding, null);
   }
+  // the same under --backend: its refusal for what the device lacks ("not run by --backend
+  // wgsl-absorbed: dtype.f16-unavailable") was "support differs", a finding, exit 1
+  const forced = await compareRuntimes({
+    matrix: "smoke",
+    filter: "preset=tiny;dtype=f16;layout=bshd;causal=1;sq=4;path=absorbed",
+    backend: "wgsl-absorbed",
+    deno: scriptedDevice("a", withF16, () => {}),
+    chromium: scriptedDevice("b", noF16, () => {}),
+  });
+  assert.ok(forced.length > 0);
+  for (const c of forced) {
+    assert.match(c.chromium.message, /^not run by --backend wgsl-absorbed: dtype\.f16-unavailable/);
+    assert.equal(c.chromium.notCovered, true);
+    assert.equal(c.finding, null);
+    assert.match(caseLine(c, 1, 1), /chromium not covered \(device\)/);
+  }
+  assert.equal(comparisonTotals(forced).notCovered, forced.length);
+  assert.equal(comparisonTotals(forced).findings, 0);
 });
 
 Deno.test("compare-runtimes CLI: a bad --matrix or --filter is exit 2 before either runtime starts", async () => {
