@@ -3,7 +3,7 @@
 // browser, its zygotes, GPU and renderer processes) is alive. SIGKILL cannot be caught: the
 // browser ends because its debugging pipe, held only by the harness, closes.
 import assert from "node:assert/strict";
-import { launchChromium } from "../browser/chromium.ts";
+import { type Chromium, launchChromium } from "../browser/chromium.ts";
 import {
   browserTestName,
   chromiumMissing,
@@ -210,6 +210,7 @@ Deno.test({
     const tmp = await Deno.makeTempDir({ prefix: "mla-lifetime-tmp-" });
     const mark = `sleep ${50000 + Math.floor(Math.random() * 9999)}`;
     let sleeper: number[] = [];
+    let browser: Chromium | undefined;
     try {
       // answers Browser.getVersion, then sleeps: a browser whose shell close() kills after 5 s
       const fake = `${tmp}/chromium-sleeps`;
@@ -220,7 +221,7 @@ Deno.test({
           `exec ${mark}\n`,
       );
       await Deno.chmod(fake, 0o755);
-      const browser = await launchChromium(fake, { env: { TMPDIR: tmp } });
+      browser = await launchChromium(fake);
       const shell = browser.pid;
       const script = commandLine(shell);
       const below = descendants(shell);
@@ -231,9 +232,10 @@ Deno.test({
       // it polled for the harness only: with the shell gone it lived on, and at the harness's
       // end signalled the shell's pid, which another process may have by then
       assert.deepEqual(await gone(watchdog, 10000), [], "the watchdog outlived its shell");
-      await browser.close();
     } finally {
       for (const p of stillAlive(sleeper)) Deno.kill(p, "SIGKILL");
+      // removes its profile (the shell that would have is gone)
+      await browser?.close();
       await Deno.remove(tmp, { recursive: true }).catch(() => {});
     }
   },
