@@ -4,6 +4,7 @@
  * @module
  */
 import type { CaseResult, CaseStatus, RunReport } from "../results/types.ts";
+import { notCovered } from "./not_covered.ts";
 
 /**
  * Every {@link CaseStatus}, in report order.
@@ -138,8 +139,11 @@ export function summaryTotals(report: RunReport): MarkdownTotals {
 /**
  * The counts of a command's last line, as `run`, `merge` and `baseline update` give them:
  * "4 pass, 0 fail, 0 unexpected, 0 error, 14 skipped as expected" (a case refused as the
- * matrix expected is a pass in the totals, named apart here; the last part only when there
- * is one).
+ * matrix expected is a pass in the totals, named apart here), and apart from those the cases
+ * the matrix expects to run that were refused ("2 not covered": for want of a device feature,
+ * or by `--backend`), as summary.md and report.html count them; each of the last two parts
+ * only when there is one. Fourteen f16 cases on the GL fallback read "14 skipped as
+ * expected", where nothing of them was checked.
  *
  * @example
  * ```ts
@@ -150,6 +154,9 @@ export function summaryTotals(report: RunReport): MarkdownTotals {
 export function countsText(results: readonly CaseResult[]): string {
   const t = computeTotals(results);
   const skipped = results.filter(isExpectedSkip).length;
+  const missed = notCovered(results).length;
+  const expected = skipped - missed;
   return `${t.pass - skipped} pass, ${t.fail} fail, ${t.unexpected} unexpected, ${t.error} error` +
-    (skipped ? `, ${skipped} skipped as expected` : "");
+    (expected ? `, ${expected} skipped as expected` : "") +
+    (missed ? `, ${missed} not covered` : "");
 }

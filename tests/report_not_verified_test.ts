@@ -4,7 +4,7 @@
 // cover it. Now the verdict says it in words, groups count skipped cases apart, and report.html
 // and summary.md have a "not covered on this device" section with the reasons and the fix.
 import assert from "node:assert/strict";
-import { runVerdict, toMarkdown } from "../report/mod.ts";
+import { countsText, runVerdict, toMarkdown } from "../report/mod.ts";
 import { runReportHtml } from "../report/html/mod.ts";
 import type { CaseResult } from "../results/types.ts";
 import { report, result } from "./report_util.ts";
@@ -168,4 +168,27 @@ Deno.test("report: a --backend that ran none of the cases expected to run is red
   // refused only for what the device lacks: a warning of the run (exit 0), amber
   const f16 = report([notCovered(1)], { backend: "wgsl-absorbed" });
   assert.equal(runVerdict(f16).level, "warn");
+});
+
+Deno.test("countsText: the console's counts name the cases not covered apart from the expected skips, as summary.md does", () => {
+  const expectedSkip = result({ b: 9 }, {
+    decision: "unsupported",
+    expect: { support: "unsupported" },
+    out: undefined,
+    backend: undefined,
+  });
+  const passed = result({ b: 8 });
+  // GL's f16 cases read "2 skipped as expected", where the matrix expects them run
+  assert.equal(
+    countsText([passed, notCovered(1), notCovered(2)]),
+    "1 pass, 0 fail, 0 unexpected, 0 error, 2 not covered",
+  );
+  assert.equal(
+    countsText([passed, expectedSkip, notCovered(1)]),
+    "1 pass, 0 fail, 0 unexpected, 0 error, 1 skipped as expected, 1 not covered",
+  );
+  assert.equal(
+    countsText([passed, expectedSkip]),
+    "1 pass, 0 fail, 0 unexpected, 0 error, 1 skipped as expected",
+  );
 });
