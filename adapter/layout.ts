@@ -399,3 +399,38 @@ export function isSelfAttention(layout: NormalizedLayout): boolean {
     layout.kRowOf.every((row, j) => row === layout.qRowOf[j]) &&
     layout.seqs.every((s) => s.qLen === s.kLen);
 }
+
+/**
+ * The queries a packed (thd) case of `sq` queries and `sk` keys gives one sequence of
+ * `kLen` keys: `sq` when sq < sk (queries against a cache: decode, MTP), else `kLen` (a
+ * prefill packed as self-attention, each sequence's queries its own keys). The one rule
+ * both the packing of a case (runner/case_request.ts `layoutOfCase`) and the matrix
+ * check that refuses a thd case thd would not run as written (matrix/expand.ts
+ * `thdMoreQueriesThanKeys`, via {@link thdRunsAsWritten}) read.
+ *
+ * @example
+ * ```ts
+ * import { thdQueriesOfSequence } from "./layout.ts";
+ * thdQueriesOfSequence({ sq: 1, sk: 8 }, 5); // 1
+ * thdQueriesOfSequence({ sq: 8, sk: 8 }, 5); // 5
+ * ```
+ */
+export function thdQueriesOfSequence(shape: { sq: number; sk: number }, kLen: number): number {
+  return shape.sq < shape.sk ? shape.sq : kLen;
+}
+
+/**
+ * Whether a thd case packs the `sq` queries its shape names into a sequence of a full
+ * `sk` keys ({@link thdQueriesOfSequence}); false when it would run another count (sq > sk
+ * runs as sq = sk).
+ *
+ * @example
+ * ```ts
+ * import { thdRunsAsWritten } from "./layout.ts";
+ * thdRunsAsWritten({ sq: 4, sk: 4 }); // true
+ * thdRunsAsWritten({ sq: 6, sk: 2 }); // false
+ * ```
+ */
+export function thdRunsAsWritten(shape: { sq: number; sk: number }): boolean {
+  return thdQueriesOfSequence(shape, shape.sk) === shape.sq;
+}

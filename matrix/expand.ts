@@ -9,6 +9,7 @@ import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
 import { readJsonFile } from "../adapter/json_file.ts";
 import { didYouMean } from "../util/edit_distance.ts";
 import { wrongFileKindIssue } from "../adapter/file_kind.ts";
+import { thdQueriesOfSequence, thdRunsAsWritten } from "../adapter/layout.ts";
 import {
   checkConfigPaths,
   configPlace,
@@ -299,11 +300,11 @@ export function oversizedCases(cases: readonly Case[]): ConfigIssue[] {
 }
 
 /**
- * The thd cases with more queries than keys (sq > sk). thd packs a prefill as
- * self-attention, each sequence's queries its own keys (runner/case_request.ts
- * `layoutOfCase`: as many queries as keys when sq >= sk), so such a case would run with
- * sq = sk under an id that says otherwise: a matrix holding one is refused on load (exit 2),
- * naming the case and what to write instead; at most 5 are listed.
+ * The thd cases thd would not run as written: more queries than keys (sq > sk). thd packs a
+ * prefill as self-attention, each sequence's queries its own keys (adapter/layout.ts
+ * `thdQueriesOfSequence`, the rule runner/case_request.ts `layoutOfCase` packs by), so such
+ * a case would run another sq under an id that says otherwise: a matrix holding one is
+ * refused on load (exit 2), naming the case and what to write instead; at most 5 are listed.
  *
  * @example
  * ```ts
@@ -316,12 +317,13 @@ export function oversizedCases(cases: readonly Case[]): ConfigIssue[] {
 export function thdMoreQueriesThanKeys(
   cases: readonly Pick<Case, "id" | "params">[],
 ): ConfigIssue[] {
-  const bad = cases.filter((c) => c.params.layout === "thd" && c.params.sq > c.params.sk);
+  const bad = cases.filter((c) => c.params.layout === "thd" && !thdRunsAsWritten(c.params));
   const issues: ConfigIssue[] = bad.slice(0, 5).map((c) => ({
     path: c.id,
     value: `sq ${c.params.sq} > sk ${c.params.sk}`,
     message: `is not what layout thd would run: thd packs a prefill as self-attention (each ` +
-      `sequence's queries are its own keys), so it would run sq ${c.params.sk}; ` +
+      `sequence's queries are its own keys), so it would run sq ` +
+      `${thdQueriesOfSequence(c.params, c.params.sk)}; ` +
       (c.params.mode === "layer"
         ? "a layer case is self-attention: give sq = sk, or "
         : "give sq <= sk (sq < sk: queries against a cache), layout bshd or sbhd for more " +

@@ -8,6 +8,7 @@
  */
 import { isMinLimit } from "../adapter/caps_file.ts";
 import { ConfigError } from "../adapter/errors.ts";
+import { thdQueriesOfSequence } from "../adapter/layout.ts";
 import { loadSpec } from "../adapter/source.ts";
 import { withParams } from "../adapter/spec.ts";
 import { specForKeys } from "../adapter/longrope.ts";
@@ -83,7 +84,9 @@ export function notSelfAttention(
 /**
  * The layout request of a case. bshd/sbhd: b sequences of sq queries over a cache of
  * sk rows (kvLens when varlen). thd: packed; decode/MTP (sq < sk) packs sq queries
- * per sequence, prefill (sq >= sk) packs as many queries as keys (self-attention).
+ * per sequence, prefill (sq >= sk) packs as many queries as keys (self-attention): the
+ * rule of adapter/layout.ts `thdQueriesOfSequence`, which the matrix check of a thd case
+ * reads too.
  *
  * @example
  * ```ts
@@ -99,7 +102,7 @@ export function layoutOfCase(p: CaseParams, options: { seed: number }): LayoutRe
     ? { paging: shuffledPaging(kLens, { pageSize: p.page, seed: options.seed }) }
     : {};
   if (p.layout === "thd") {
-    const qLens = kLens.map((k) => (p.sq < p.sk ? p.sq : k));
+    const qLens = kLens.map((k) => thdQueriesOfSequence(p, k));
     const cum = (xs: number[]) => xs.reduce((acc, x) => [...acc, acc[acc.length - 1] + x], [0]);
     return {
       kind: "thd",

@@ -8,7 +8,12 @@ import {
   parseFilter,
   sameFilter,
 } from "../matrix/case_id.ts";
-import { expandMatrix, loadMatrix, validateMatrix } from "../matrix/expand.ts";
+import {
+  expandMatrix,
+  loadMatrix,
+  thdMoreQueriesThanKeys,
+  validateMatrix,
+} from "../matrix/expand.ts";
 import { selectMatrixCases } from "../matrix/select.ts";
 import { CASE_DEFAULTS } from "../matrix/types.ts";
 import { keyLengths, layoutOfCase } from "../runner/case_request.ts";
@@ -334,6 +339,26 @@ Deno.test("thd layout of a case: decode packs sq queries, prefill packs one quer
   });
   const s = layoutOfCase({ ...CASE_DEFAULTS, layout: "sbhd", b: 2, sq: 1, sk: 5 }, { seed: 1 });
   assert.deepEqual(s, { kind: "sbhd", batch: 2, seqQ: 1, seqK: 5, causal: true });
+});
+
+Deno.test("thd: the matrix refuses exactly the cases whose packing runs another sq, and names it", () => {
+  for (let sq = 1; sq <= 6; sq++) {
+    for (let sk = 1; sk <= 6; sk++) {
+      const params = { ...CASE_DEFAULTS, layout: "thd" as const, b: 3, sq, sk };
+      const layout = layoutOfCase(params, { seed: 1 });
+      assert.equal(layout.kind, "thd");
+      const cuSeqlensQ = layout.kind === "thd" ? layout.cuSeqlensQ : [];
+      const packed = new Set(cuSeqlensQ.slice(1).map((c, i) => c - cuSeqlensQ[i]));
+      const issues = thdMoreQueriesThanKeys([{ id: `sq${sq}sk${sk}`, params }]);
+      const ran = [...packed].join(",");
+      if (ran === String(sq)) {
+        assert.deepEqual(issues, [], `sq ${sq} sk ${sk} packs sq ${ran} yet is refused`);
+      } else {
+        assert.equal(issues.length, 1, `sq ${sq} sk ${sk} packs sq ${ran} yet is accepted`);
+        assert.match(issues[0].message, new RegExp(`would run sq ${ran};`), issues[0].message);
+      }
+    }
+  }
 });
 
 Deno.test("shuffled paging: every needed page once, one spare, rows padded with -1", async () => {
