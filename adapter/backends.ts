@@ -15,6 +15,7 @@ import type {
   Dtype,
   ExpandTextures,
   KernelVariant,
+  KvSplitsBudget,
   MlaSpec,
   NormalizedLayout,
   Reason,
@@ -294,6 +295,17 @@ function splitsAdvice(need: number): string {
     ? `use kvSplits >= ${need}`
     : `it would take ${need} KV splits, over the ${MAX_BUNDLED_KV_SPLITS} a kernel runs: ` +
       "shorter sequences";
+}
+
+// The variant field that says the loop budget's share in a plan's KV splits: `minSplits`
+// (by the kernel's own rule) where the budget calls for more than one, else nothing.
+function budgetSplitsField(
+  budget: number | null,
+  maxKeysPerSplit: number,
+  minSplits: number | null,
+): { kvSplitsBudget?: KvSplitsBudget } {
+  if (budget === null || minSplits === null || minSplits <= 1) return {};
+  return { kvSplitsBudget: { budget, maxKeysPerSplit, minSplits } };
 }
 
 function deviceReasons(q: SupportQuery, widths: Record<string, number>): Reason[] {
@@ -681,6 +693,11 @@ const absorbed: Backend = {
         queryTile,
         headsPerInvocation,
         keysPerBlock: keysPerBlock(queryTile),
+        ...budgetSplitsField(
+          budget,
+          maxKeysPerSplit,
+          maxKeysPerSplit > 0 ? Math.ceil(longest / maxKeysPerSplit) : null,
+        ),
         ...(weightTexture === null ? {} : { weightTexture }),
       },
       buffers,
@@ -996,6 +1013,7 @@ function absorbedTiledCheck(q: SupportQuery, options: { subgroups: boolean }): S
       headsPerInvocation: 1,
       keysPerBlock: shape.keysPerTile,
       valueRowGroups: shape.valueRowGroups ?? 1,
+      ...budgetSplitsField(budget, maxKeys, maxKeys > 0 ? Math.ceil(longest / maxKeys) : null),
       ...(cls?.kind === "gpu" ? { unrolledLoops: true } : {}),
       ...(options.subgroups ? { subgroups: true } : {}),
       ...(weightTexture === null ? {} : { weightTexture }),
@@ -1468,6 +1486,7 @@ const expandedTiled: Backend = {
         headsPerInvocation: 1,
         keysPerBlock: FA2_KEY_TILE,
         chunkVec4,
+        ...budgetSplitsField(budget, fit, budgetSplits),
         // The 4 x 4 micro-tile's loops, as the tiled decode's (kernels/unroll.ts).
         ...(cls?.kind === "gpu" ? { unrolledLoops: true } : {}),
         ...(expandTextures === null ? {} : { expandTextures }),

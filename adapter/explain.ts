@@ -13,10 +13,8 @@ import { expandedTextureBinding } from "./gemm_plan.ts";
 import {
   FA2_QUERY_TILE,
   FA2_QUERY_TILES,
-  fa2BudgetKvSplits,
   fa2Grid,
   fa2KeysPerSplit,
-  fa2MaxKeys,
   fa2QueryTile,
   fa2WorkgroupBytes,
   fa2WorkgroupElements,
@@ -26,7 +24,6 @@ import {
 } from "./tiled_plan.ts";
 import { type DeviceClass, deviceClassOf, formatDeviceClass } from "./device_class.ts";
 import { workgroupElementCap } from "./slow_device.ts";
-import { loopBudgetOf } from "./loop_budget.ts";
 import { backendById, isBundledBackend } from "./registry.ts";
 import { resolve, type ResolveOptions } from "./resolve.ts";
 import type {
@@ -257,6 +254,7 @@ export function formatExplanation(e: Explanation): string {
       ...headTileLines(r.variant, r.attention.numHeads),
       ...tiledLines(r.variant, r.attention.keyWidth, e.caps),
       ...fa2Lines(r.variant, r.layout, r.attention, cls?.smCount ?? null, e.caps),
+      ...kvSplitLines(r.variant, r.layout),
       ...unrolledLines(r.variant),
       ...valuesPassLines(r.variant),
       ...weightReadLines(r.variant, r.path, r.harnessTiles),
@@ -453,23 +451,13 @@ function fa2Lines(
         fa2WorkgroupElements(shape, v.queryTile, v.chunkVec4)
       } elements within the GL fallback's ${cap} (${GL_ZERO_FILL_WHY})`),
   ];
-  // Splits a loop budget calls for: said, where the plan printed "kv splits 5" with no why
-  const longest = Math.max(0, ...layout.seqs.map((s) => s.kLen));
-  const budget = loopBudgetOf(caps);
-  const fit = budget === null || v.kvSplits <= 1
-    ? null
-    : fa2MaxKeys(shape, budget, v.queryTile, v.chunkVec4 ?? 1);
-  const budgetSplits = fit === null ? null : fa2BudgetKvSplits(longest, fit);
+  const longest = longestKeys(layout);
   const head = `  query tiles: ${v.queryTile} queries x 1 head per workgroup ` +
     `(${v.workgroupSize} invocations): ${c.workgroups} workgroups` +
     (v.kvSplits > 1
       ? ` x ${v.kvSplits} KV splits of up to ${
         fa2KeysPerSplit(longest, v.kvSplits)
-      } keys, merged by combine.wgsl` +
-        (budgetSplits !== null && budgetSplits > 1
-          ? ` (the loop budget of ${budget} iterations fits ${fit} keys an invocation: ` +
-            `${longest} keys take at least ${budgetSplits} splits)`
-          : "")
+      } keys, merged by combine.wgsl${budgetWhy(v, longest)}`
       : "");
   if (c.elementCap !== null) {
     return [
@@ -497,6 +485,31 @@ function fa2Lines(
     }, under ${perSm} per SM of ${smCount} (${c.target})` +
     (c.workgroups < c.target ? `; ${smallest} is the smallest tile` : ""),
     ...chunk,
+  ];
+}
+
+const longestKeys = (layout: NormalizedLayout) => Math.max(0, ...layout.seqs.map((s) => s.kLen));
+
+/**
+ * Why a plan took at least its KV splits where the device's loop budget called for them
+ * (the plan's `kvSplitsBudget`); "" where it did not.
+ */
+function budgetWhy(v: KernelVariant, longest: number): string {
+  const b = v.kvSplitsBudget;
+  return b === undefined ? "" : ` (the loop budget of ${b.budget} iterations fits ` +
+    `${b.maxKeysPerSplit} keys an invocation: ${longest} keys take at least ${b.minSplits} splits)`;
+}
+
+/**
+ * The KV splits of an absorbed plan (wgsl-absorbed, wgsl-absorbed-tiled) and, where the loop
+ * budget called for them, why; wgsl-expanded-tiled says its own on its query-tile line.
+ */
+function kvSplitLines(v: KernelVariant, layout: NormalizedLayout): string[] {
+  if (v.kvSplits <= 1 || !v.family.startsWith("absorbed")) return [];
+  const longest = longestKeys(layout);
+  return [
+    `  KV splits: ${v.kvSplits} of up to ${Math.ceil(longest / v.kvSplits)} keys, ` +
+    `merged by combine.wgsl${budgetWhy(v, longest)}`,
   ];
 }
 

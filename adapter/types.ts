@@ -418,6 +418,16 @@ export interface ExpandTextures {
   readonly weights: CacheTextureShape;
 }
 
+/** The loop budget's share in a plan's KV splits ({@link KernelVariant.kvSplitsBudget}). */
+export interface KvSplitsBudget {
+  /** Loop iterations one invocation runs before the device ends the loop. */
+  readonly budget: number;
+  /** The most keys one invocation (one split of one sequence) may walk within it. */
+  readonly maxKeysPerSplit: number;
+  /** The fewest KV splits that keep the longest sequence's keys within it (> 1). */
+  readonly minSplits: number;
+}
+
 /** Kernel variant parameters chosen by a backend: every launch parameter of its kernels. */
 export interface KernelVariant {
   /** Kernel family, e.g. "absorbed" or "expanded" or "reference". */
@@ -455,6 +465,14 @@ export interface KernelVariant {
    * would hide their trip counts from the driver (adapter/backends.ts); absent: as written.
    */
   readonly unrolledLoops?: boolean;
+  /**
+   * Where the device's loop budget calls for more than one KV split (`wgsl-absorbed`,
+   * `wgsl-absorbed-tiled`, `wgsl-expanded-tiled`): the budget, the most keys one invocation
+   * of the kernel may walk within it, and the fewest splits that keep the longest
+   * sequence's keys within it (`kvSplits` is at least that many). Absent without a budget,
+   * or where one split fits. What `explain` says of why the plan took its splits.
+   */
+  readonly kvSplitsBudget?: KvSplitsBudget;
   /**
    * `wgsl-expanded-tiled`: vec4s of the head width its score GEMM stages per chunk (DKV of
    * expanded_fa2.wgsl: the widest divisor of (nope + rope) / 4 that fits the device's

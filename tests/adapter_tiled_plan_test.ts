@@ -804,6 +804,44 @@ Deno.test("FA2 KV splits: past the loop budget the adapter takes the splits that
   );
 });
 
+Deno.test("absorbed KV splits: explain says when the loop budget calls for them, the count the check holds to", () => {
+  const req = (backend: string, seqK: number) =>
+    ({
+      spec: presetSpec("tiny"),
+      dtype: "f32",
+      backend,
+      layout: { kind: "bshd", batch: 1, seqQ: 1, seqK, causal: true },
+    }) as const;
+  // (explain printed "kv splits 8" and no word of the budget: only wgsl-expanded-tiled's
+  // line said one)
+  for (
+    const [backend, splits, keys, fit, least] of [
+      ["wgsl-absorbed", 8, 25000, 95296, 3],
+      ["wgsl-absorbed-tiled", 64, 3125, 28924, 7],
+    ] as const
+  ) {
+    const text = formatExplanation(explainCase(req(backend, 200000), LAVAPIPE));
+    assert.match(
+      text,
+      new RegExp(
+        `\\n {2}KV splits: ${splits} of up to ${keys} keys, merged by combine\\.wgsl \\(the ` +
+          `loop budget of 65535 iterations fits ${fit} keys an invocation: 200000 keys take ` +
+          `at least ${least} splits\\)\\n`,
+      ),
+      text,
+    );
+    // the least count said is the check's: one fewer is refused for the budget
+    assert.equal(resolve(req(backend, 200000), LAVAPIPE, { kvSplits: least }).kind, "plan");
+    const fewer = resolve(req(backend, 200000), LAVAPIPE, { kvSplits: least - 1 });
+    assert.match(JSON.stringify(fewer), /device\.loop-budget/, backend);
+    // within the budget, or on a device without one: the splits, no budget
+    const short = formatExplanation(explainCase(req(backend, 20000), LAVAPIPE));
+    assert.match(short, /\n {2}KV splits: \d+ of up to \d+ keys, merged by combine\.wgsl\n/);
+    const gpu = formatExplanation(explainCase(req(backend, 200000), H100));
+    assert.doesNotMatch(gpu, /loop budget of/, backend);
+  }
+});
+
 Deno.test("fa2BudgetKvSplits: the fewest whole-tile shares within the keys a split fits", () => {
   assert.equal(fa2BudgetKvSplits(200000, 41936), 5);
   assert.equal(fa2BudgetKvSplits(100, 41936), 1);
