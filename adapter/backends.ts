@@ -1656,6 +1656,26 @@ const CLASS_FIRST: Readonly<Record<DeviceClassName, Readonly<Record<AttentionPat
 };
 
 /**
+ * The bundled kernels of each path, in the order `auto` and `auto:<path>` fall back to
+ * those the device-class rule did not try before they refuse a case: a case one of them
+ * runs is never reported unsupported under auto (the subgroup variant
+ * `wgsl-absorbed-tiled-sg` stays selectable with `--backend`).
+ */
+const PATH_KERNELS: Readonly<Record<AttentionPath, readonly BackendId[]>> = {
+  absorbed: ["wgsl-absorbed-tiled", "wgsl-absorbed-gemm", "wgsl-absorbed"],
+  expanded: ["wgsl-expanded-tiled", "wgsl-expanded-gemm", "wgsl-expanded"],
+};
+
+// A device's choice followed by the kernels of `paths` it does not name, said in its reason.
+function withFallbacks(choice: AutoChoice, paths: readonly AttentionPath[]): AutoChoice {
+  const rest = paths.flatMap((p) => PATH_KERNELS[p]).filter((id) => !choice.order.includes(id));
+  return rest.length === 0 ? choice : {
+    order: [...choice.order, ...rest],
+    reason: `${choice.reason}; where those refuse the case, ${rest.join(", ")}`,
+  };
+}
+
+/**
  * The device-class rule of `auto`: on a "gpu"-class device, decode (no sequence with
  * 4 or more queries) tries the tiled absorbed kernel first (its workgroups share each
  * key tile among all heads; the lane-per-head kernels leave a GPU idle) and prefill
@@ -1663,7 +1683,8 @@ const CLASS_FIRST: Readonly<Record<DeviceClassName, Readonly<Record<AttentionPat
  * against 2176 for absorbed), then {@link AUTO_PRIORITY}. On "cpu"-class devices such
  * as lavapipe decode tries `wgsl-absorbed-gemm` first and prefill `wgsl-expanded-gemm`
  * (register-tiled scores and values passes), then {@link AUTO_PRIORITY}; no device uses
- * {@link AUTO_PRIORITY}. The tiled kernels stay selectable with `--backend`.
+ * {@link AUTO_PRIORITY}. On a device, the bundled kernels of both paths that rule does not
+ * name follow, so that a case one of them runs is not refused.
  *
  * @example
  * ```ts
@@ -1674,6 +1695,12 @@ const CLASS_FIRST: Readonly<Record<DeviceClassName, Readonly<Record<AttentionPat
  * ```
  */
 export function autoPriority(layout: NormalizedLayout, caps: DeviceCaps | null): AutoChoice {
+  if (caps === null) return { order: AUTO_PRIORITY, reason: "no device: the bundled priority" };
+  return withFallbacks(autoClassPriority(layout, caps), ["absorbed", "expanded"]);
+}
+
+// autoPriority's choice on a device, before its fallbacks.
+function autoClassPriority(layout: NormalizedLayout, caps: DeviceCaps | null): AutoChoice {
   const cls = deviceClassOf(caps);
   if (cls === null) return { order: AUTO_PRIORITY, reason: "no device: the bundled priority" };
   const decode = queryTileOf(layout) === 1;
@@ -1697,16 +1724,14 @@ export function autoPriority(layout: NormalizedLayout, caps: DeviceCaps | null):
       order: [CLASS_FIRST.cpu.absorbed, ...AUTO_PRIORITY],
       reason: `device class cpu (${cls.reasons[0]}) and decode: the CPU-shaped absorbed ` +
         "kernel first (scores and values as register-tiled passes: FMAs per loaded number is " +
-        "what a CPU driver's speed is); wgsl-absorbed-tiled and wgsl-expanded-tiled are " +
-        "selectable with --backend",
+        "what a CPU driver's speed is)",
     };
   }
   return {
     order: [CLASS_FIRST.cpu.expanded, ...AUTO_PRIORITY],
     reason: `device class cpu (${cls.reasons[0]}) and prefill: the CPU-shaped expanded ` +
       "kernel first (per head, 16 queries x 16 keys register tiles; 640 FLOP per head and " +
-      "query-key pair against 2176 absorbed); wgsl-absorbed-tiled and wgsl-expanded-tiled " +
-      "are selectable with --backend",
+      "query-key pair against 2176 absorbed)",
   };
 }
 
@@ -1718,9 +1743,10 @@ export function autoPriority(layout: NormalizedLayout, caps: DeviceCaps | null):
  * 4 or more queries) the tiled FlashAttention-2 kernel (gpu) or the gemm kernel (cpu), then
  * `wgsl-expanded`; in decode the FlashAttention-2 kernel with KV splits (gpu: its workgroups
  * stage key tiles together where the lane kernel walks keys lane by lane), then
- * `wgsl-expanded`, and on cpu-class devices `wgsl-expanded` only (the gemm kernel's 16-query
- * tiles would hold one query). Without a device: the bundled backend of the
- * path ({@link BUNDLED_BACKEND_OF_PATH}).
+ * `wgsl-expanded`, and on cpu-class devices `wgsl-expanded` first (the gemm kernel's 16-query
+ * tiles would hold one query). On a device, the path's kernels that rule does not name
+ * follow, so that a case one of them runs is not refused. Without a device: the bundled
+ * backend of the path ({@link BUNDLED_BACKEND_OF_PATH}).
  *
  * @example
  * ```ts
@@ -1731,6 +1757,16 @@ export function autoPriority(layout: NormalizedLayout, caps: DeviceCaps | null):
  * ```
  */
 export function pathPriority(
+  path: AttentionPath,
+  layout: NormalizedLayout,
+  caps: DeviceCaps | null,
+): AutoChoice {
+  const choice = pathClassPriority(path, layout, caps);
+  return caps === null ? choice : withFallbacks(choice, [path]);
+}
+
+// pathPriority's choice, before a device's fallbacks.
+function pathClassPriority(
   path: AttentionPath,
   layout: NormalizedLayout,
   caps: DeviceCaps | null,

@@ -122,12 +122,18 @@ Deno.test("a forced split is never dropped: backends without KV splits refuse it
     // Forcing the one split they run is fine.
     asPlan(resolve({ spec, layout: prefill, dtype: "f32", backend }, caps, { kvSplits: 1 }));
   }
-  const auto = asUnsupported(
+  // auto:expanded passes over the two, each with why, and plans the forced count on the FA2
+  // kernel (it refused the case on a cpu-class device, where wgsl-expanded-tiled runs it)
+  const auto = asPlan(
     resolve({ spec, layout: prefill, dtype: "f32", backend: "auto:expanded" }, caps, {
       kvSplits: 3,
     }),
   );
-  assert.ok(auto.reasons.every((r) => r.code.endsWith(":variant.kv-splits")), JSON.stringify(auto));
+  assert.deepEqual([auto.backend, auto.variant.kvSplits], ["wgsl-expanded-tiled", 3]);
+  assert.deepEqual(auto.passedOver.map((u) => `${u.backend}:${u.reasons[0].code}`), [
+    "wgsl-expanded-gemm:variant.kv-splits",
+    "wgsl-expanded:variant.kv-splits",
+  ]);
   // A user backend that ignores the forced count is refused by resolve itself.
   const base = BUNDLED_BACKENDS["wgsl-expanded"];
   registerBackend({ ...base, id: "test-ignores-splits" });
@@ -458,7 +464,7 @@ Deno.test("a refusal's 'use backend X' advice holds for the case, or says X refu
   const dense = message(at(1048576, "wgsl-expanded"), "device.loop-budget");
   assert.match(
     dense,
-    /use shorter sequences \(the absorbed path refuses this case too: wgsl-absorbed-gemm:device\.loop-budget, .*wgsl-absorbed:limits\.buffer-too-large\) \(backend wgsl-expanded-tiled refuses this case too: limits\.buffer-too-large\)$/,
+    /use shorter sequences \(the absorbed path refuses this case too: wgsl-absorbed-gemm:device\.loop-budget, .*wgsl-absorbed:limits\.buffer-too-large, wgsl-absorbed-tiled:limits\.buffer-too-large\) \(backend wgsl-expanded-tiled refuses this case too: limits\.buffer-too-large\)$/,
   );
   // Where the keys fit one binding, the dense decode past its budget is taken by
   // wgsl-expanded-tiled in KV splits, and the advice names it.

@@ -295,7 +295,19 @@ Deno.test("auto: tiled kernels on a gpu-class device, gemm kernels on a cpu-clas
   assert.match(autoPriority(l, H100).reason, /device class gpu and decode/);
   const prefill = normalizeLayout({ ...HEADLINE, seqQ: 256, seqK: 256 });
   assert.match(autoPriority(prefill, H100).reason, /device class gpu and prefill/);
-  assert.match(autoPriority(l, LAVAPIPE).reason, /device class cpu.*and decode.*--backend/);
+  assert.match(
+    autoPriority(l, LAVAPIPE).reason,
+    /device class cpu.*and decode.*; where those refuse the case, wgsl-absorbed-tiled, wgsl-expanded-tiled, wgsl-expanded-gemm$/,
+  );
+  // auto on a device tries every bundled kernel of both paths before it refuses a case
+  assert.deepEqual(autoPriority(l, H100).order, [
+    "wgsl-absorbed-tiled",
+    "wgsl-absorbed",
+    "wgsl-expanded",
+    "wgsl-absorbed-gemm",
+    "wgsl-expanded-tiled",
+    "wgsl-expanded-gemm",
+  ]);
   assert.match(autoPriority(prefill, LAVAPIPE).reason, /device class cpu.*and prefill/);
   assert.match(autoPriority(l, null).reason, /no device/);
 });
@@ -353,15 +365,41 @@ Deno.test("auto:<path>: each path's backends by device class, the lane kernel la
   );
   assert.match(
     pathPriority("expanded", normalizeLayout(HEADLINE), H100).reason,
-    /decode: wgsl-expanded-tiled first .*KV splits fill the SMs.*then wgsl-expanded$/,
+    /decode: wgsl-expanded-tiled first .*KV splits fill the SMs.*then wgsl-expanded; where those refuse the case, wgsl-expanded-gemm$/,
   );
   assert.deepEqual(pathPriority("expanded", normalizeLayout(HEADLINE), H100).order, [
     "wgsl-expanded-tiled",
     "wgsl-expanded",
+    "wgsl-expanded-gemm",
   ]);
+  // a cpu-class decode tries the lane kernel first, then the path's other kernels (it tried
+  // wgsl-expanded alone, and refused what wgsl-expanded-tiled runs: a forced split, or keys
+  // past the loop budget of the one-pass kernel)
   assert.deepEqual(pathPriority("expanded", normalizeLayout(HEADLINE), LAVAPIPE).order, [
     "wgsl-expanded",
+    "wgsl-expanded-tiled",
+    "wgsl-expanded-gemm",
   ]);
+  const tinyReq = (seqK: number) =>
+    ({
+      spec: presetSpec("tiny"),
+      dtype: "f32",
+      backend: "auto:expanded",
+      layout: { kind: "bshd", batch: 1, seqQ: 1, seqK, causal: true },
+    }) as const;
+  for (
+    const [r, why] of [
+      [resolve(tinyReq(64), LAVAPIPE, { kvSplits: 4 }), "variant.kv-splits"],
+      [resolve(tinyReq(200000), LAVAPIPE), "device.loop-budget"],
+    ] as const
+  ) {
+    assert.equal(r.kind === "plan" && r.backend, "wgsl-expanded-tiled", JSON.stringify(r));
+    if (r.kind === "plan") {
+      assert.deepEqual(r.passedOver.map((u) => `${u.backend}:${u.reasons[0].code}`), [
+        `wgsl-expanded:${why}`,
+      ]);
+    }
+  }
   // Nothing fits: the request is named, with every candidate's reasons, codes prefixed.
   const none = resolve(
     { spec: v2lite, dtype: "f16", backend: "auto:absorbed", layout: HEADLINE },
@@ -373,8 +411,10 @@ Deno.test("auto:<path>: each path's backends by device class, the lane kernel la
     assert.deepEqual(none.reasons.map((r) => r.code), [
       "wgsl-absorbed-gemm:dtype.f16-unavailable",
       "wgsl-absorbed:dtype.f16-unavailable",
+      "wgsl-absorbed-tiled:dtype.f16-unavailable",
     ]);
     assert.deepEqual(none.reasons.map((r) => bareReasonCode(r.code)), [
+      "dtype.f16-unavailable",
       "dtype.f16-unavailable",
       "dtype.f16-unavailable",
     ]);

@@ -143,3 +143,32 @@ async function exists(path: string): Promise<boolean> {
     return false;
   }
 }
+
+Deno.test("the adapter matrix's support expectations hold on a gpu-class and a cpu-class device, not only on the one CI runs", async () => {
+  // (its forced-split case on the expanded path expected "unsupported" everywhere while an
+  // H100 planned it on wgsl-expanded-tiled: run --matrix adapter on a GPU reported it)
+  const { H100_CAPS, LAVAPIPE_CAPS } = await import("./caps_fixtures.ts");
+  const { caseRequest, resolveCase } = await import("../runner/case_request.ts");
+  const { caseSeed } = await import("../runner/run_case.ts");
+  const { cases } = await loadMatrix("adapter");
+  const held = cases.filter((c) =>
+    c.expect !== undefined && c.expect.support !== "invalid" && c.params.mode !== "layer"
+  );
+  assert.ok(held.length >= 10, `${held.length} cases`);
+  const wrong: string[] = [];
+  for (const [device, caps] of [["h100", H100_CAPS], ["lavapipe", LAVAPIPE_CAPS]] as const) {
+    for (const c of held) {
+      const req = await caseRequest(c.params, {
+        seed: caseSeed(c.id, c.seed),
+        baseDir: new URL("../matrix/bundled", import.meta.url).pathname,
+      });
+      const r = resolveCase(req, c, caps, c.params.backend || undefined);
+      const codes = r.kind === "plan" ? [] : r.reasons.map((x) => x.code);
+      const support = r.kind === "plan" ? "supported" : "unsupported";
+      const ok = support === c.expect?.support &&
+        (c.expect.codes ?? []).every((want) => codes.some((code) => code.endsWith(want)));
+      if (!ok) wrong.push(`${device} ${c.id}: ${support} ${codes.join(",")}`);
+    }
+  }
+  assert.deepEqual(wrong, []);
+});
