@@ -1671,7 +1671,8 @@ function withFallbacks(choice: AutoChoice, paths: readonly AttentionPath[]): Aut
   const rest = paths.flatMap((p) => PATH_KERNELS[p]).filter((id) => !choice.order.includes(id));
   return rest.length === 0 ? choice : {
     order: [...choice.order, ...rest],
-    reason: `${choice.reason}; where those refuse the case, ${rest.join(", ")}`,
+    reason: `${choice.reason}; where ${choice.order.join(", ")} refuse the case, ` +
+      rest.join(", "),
   };
 }
 

@@ -297,7 +297,7 @@ Deno.test("auto: tiled kernels on a gpu-class device, gemm kernels on a cpu-clas
   assert.match(autoPriority(prefill, H100).reason, /device class gpu and prefill/);
   assert.match(
     autoPriority(l, LAVAPIPE).reason,
-    /device class cpu.*and decode.*; where those refuse the case, wgsl-absorbed-tiled, wgsl-expanded-tiled, wgsl-expanded-gemm$/,
+    /device class cpu.*and decode.*; where wgsl-absorbed-gemm, wgsl-absorbed, wgsl-expanded refuse the case, wgsl-absorbed-tiled, wgsl-expanded-tiled, wgsl-expanded-gemm$/,
   );
   // auto on a device tries every bundled kernel of both paths before it refuses a case
   assert.deepEqual(autoPriority(l, H100).order, [
@@ -365,7 +365,7 @@ Deno.test("auto:<path>: each path's backends by device class, the lane kernel la
   );
   assert.match(
     pathPriority("expanded", normalizeLayout(HEADLINE), H100).reason,
-    /decode: wgsl-expanded-tiled first .*KV splits fill the SMs.*then wgsl-expanded; where those refuse the case, wgsl-expanded-gemm$/,
+    /decode: wgsl-expanded-tiled first .*KV splits fill the SMs.*then wgsl-expanded; where wgsl-expanded-tiled, wgsl-expanded refuse the case, wgsl-expanded-gemm$/,
   );
   assert.deepEqual(pathPriority("expanded", normalizeLayout(HEADLINE), H100).order, [
     "wgsl-expanded-tiled",
