@@ -19,7 +19,7 @@ import type {
   MlaSpec,
   Resolution,
 } from "../adapter/types.ts";
-import { resolve } from "../adapter/resolve.ts";
+import { resolve, type ResolveOptions } from "../adapter/resolve.ts";
 import {
   configFileOf,
   type ConfigPlace,
@@ -254,11 +254,32 @@ export function resolveCase(
   caps: DeviceCaps,
   backend?: string,
 ): Resolution {
-  return resolve(
-    backend === undefined ? req : { ...req, backend },
-    applyProfile(caps, c.deviceProfile),
-    c.params.splits > 0 ? { kvSplits: c.params.splits } : {},
-  );
+  const at = caseDevice(c, caps);
+  return resolve(backend === undefined ? req : { ...req, backend }, at.caps, at.options);
+}
+
+/**
+ * What a matrix case asks of the adapter besides its request: the device with the case's
+ * profile applied (null without one) and the resolve options (its forced KV splits). The
+ * one source {@link resolveCase} (`run`) and `explain --case` (runner/explain_case.ts)
+ * both read.
+ *
+ * @example
+ * ```ts
+ * import { caseDevice } from "./case_request.ts";
+ * import { CASE_DEFAULTS } from "../matrix/types.ts";
+ * caseDevice({ params: { ...CASE_DEFAULTS, splits: 3 }, deviceProfile: {} }, null);
+ * // { caps: null, options: { kvSplits: 3 } }
+ * ```
+ */
+export function caseDevice(
+  c: Pick<Case, "params" | "deviceProfile">,
+  caps: DeviceCaps | null,
+): { caps: DeviceCaps | null; options: ResolveOptions } {
+  return {
+    caps: caps === null ? null : applyProfile(caps, c.deviceProfile),
+    options: c.params.splits > 0 ? { kvSplits: c.params.splits } : {},
+  };
 }
 
 /** Options of {@link caseRequest}. */

@@ -11,7 +11,7 @@ import { normalizeLayout } from "../adapter/layout.ts";
 import type { DeviceCaps, NormalizedLayout, Reason } from "../adapter/types.ts";
 import { ConfigError } from "../adapter/errors.ts";
 import type { Case } from "../matrix/types.ts";
-import { applyProfile, caseRequest } from "./case_request.ts";
+import { caseDevice, caseRequest } from "./case_request.ts";
 import { caseBackend, caseSeed, type RunCheck, runChecks } from "./run_case.ts";
 
 /** What {@link explainMatrixCase} found: the explanation and what `run` adds to it. */
@@ -48,14 +48,11 @@ export async function explainMatrixCase(
 ): Promise<CaseExplanation> {
   const req = await caseRequest(c.params, { seed: caseSeed(c.id, c.seed), baseDir });
   const named = caseBackend(c, { backend: options.backend });
-  const explanation = explainCase(
-    { ...req, backend: named ?? req.backend },
-    caps === null ? null : applyProfile(caps, c.deviceProfile),
-    {
-      ...(c.params.splits > 0 ? { kvSplits: c.params.splits } : {}),
-      ...(options.config ? { config: options.config } : {}),
-    },
-  );
+  const at = caseDevice(c, caps);
+  const explanation = explainCase({ ...req, backend: named ?? req.backend }, at.caps, {
+    ...at.options,
+    ...(options.config ? { config: options.config } : {}),
+  });
   let layout: NormalizedLayout | null = null;
   if (c.params.mode === "layer") {
     try {

@@ -150,3 +150,32 @@ Deno.test("explain --case gives each case run refuses beyond its plan the verdic
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("explain --case resolves every adapter and smoke case as run does, on a gpu-class and a cpu-class device", async () => {
+  // one source for a case's device and options (caseDevice): explain --case built its own
+  // (profile, forced splits) beside run's resolveCase
+  const { H100_CAPS, LAVAPIPE_CAPS } = await import("./caps_fixtures.ts");
+  const { caseRequest, resolveCase } = await import("../runner/case_request.ts");
+  const { caseBackend, caseSeed } = await import("../runner/run_case.ts");
+  const differ: string[] = [];
+  let compared = 0;
+  for (const matrix of ["adapter", "smoke"]) {
+    const { all, baseDir } = await selectCases({ matrix });
+    for (const c of all) {
+      for (const [device, caps] of [["h100", H100_CAPS], ["lavapipe", LAVAPIPE_CAPS]] as const) {
+        let req;
+        try {
+          req = await caseRequest(c.params, { seed: caseSeed(c.id, c.seed), baseDir });
+        } catch {
+          continue; // an invalid config: neither resolves it
+        }
+        const ran = resolveCase(req, c, caps, caseBackend(c, {}));
+        const explained = (await explainMatrixCase(c, baseDir, caps)).explanation.resolution;
+        compared++;
+        if (JSON.stringify(explained) !== JSON.stringify(ran)) differ.push(`${device} ${c.id}`);
+      }
+    }
+  }
+  assert.ok(compared > 300, `${compared} compared`);
+  assert.deepEqual(differ, []);
+});
