@@ -11,7 +11,13 @@ import { presetSpec } from "../adapter/presets.ts";
 import { resolve } from "../adapter/resolve.ts";
 import { specFromConfig } from "../adapter/config.ts";
 import type { DeviceCaps, LayoutRequest, MlaSpec, Reason } from "../adapter/types.ts";
-import { grid1dReason, gridReason, harnessGridReasons } from "../adapter/grids.ts";
+import {
+  grid1dReason,
+  gridReason,
+  harnessGridReasons,
+  LINEAR_PASS_WORKGROUP,
+} from "../adapter/grids.ts";
+import { grid1d, LINEAR_WORKGROUP } from "../gpu/dispatch.ts";
 import { H100_CAPS as H100, LAVAPIPE_CAPS as LAVAPIPE } from "./caps_fixtures.ts";
 
 const tiny = presetSpec("tiny");
@@ -51,6 +57,27 @@ function only(messages: string[], pass: string, what = ""): string {
 function none(messages: string[], pass: string): void {
   assert.deepEqual(messages.filter((m) => m.includes(pass)), [], `no reason for ${pass}`);
 }
+
+Deno.test("grid1dReason refuses exactly the 1-D passes gpu/dispatch.ts grid1d cannot fold, at its workgroup size", () => {
+  // The adapter restates the GPU layer's linear workgroup and folding rule (it does not
+  // import gpu/): were they to drift, explain would pass a grid a run then throws on.
+  assert.equal(LINEAR_PASS_WORKGROUP, LINEAR_WORKGROUP);
+  for (const limit of [1, 2, 8, 65535]) {
+    const caps = withLimit(H100, limit);
+    for (const groups of [1, limit, limit + 1, limit * limit, limit * limit + 1]) {
+      for (const n of [groups * LINEAR_WORKGROUP, groups * LINEAR_WORKGROUP - 1]) {
+        const refused = grid1dReason(caps, "p", n).length > 0;
+        let threw = false;
+        try {
+          grid1d(n, LINEAR_WORKGROUP, { limit });
+        } catch {
+          threw = true;
+        }
+        assert.equal(refused, threw, `${n} invocations, limit ${limit}`);
+      }
+    }
+  }
+});
 
 Deno.test("gridReason and grid1dReason: one dimension against the limit, a folded 1-D pass against limit x limit", () => {
   const caps = withLimit(H100, 8);
