@@ -83,26 +83,34 @@ export function swiftShaderIcd(chromiumPath: string): string | null {
 }
 
 /**
- * A largest ULP distance in words: the number, or for a NaN in one runtime against a number
- * in the other (an infinite distance) what it is; "Infinity ulp" said neither.
+ * A largest ULP distance in words: the number, or for an infinite distance what it is, from
+ * the worst element's two values: a NaN in one runtime against a number in the other, an
+ * infinity against a number (an overflow in one runtime: the largest finite float32 read
+ * "1 ulp" from +Infinity), or infinities of opposite sign. "Infinity ulp" said neither.
  *
  * @example
  * ```ts
  * import { ulpWords } from "./compare_runtimes.ts";
  * ulpWords(12); // "12"
- * ulpWords(Infinity); // "NaN against a number"
+ * ulpWords(Infinity, [NaN, 1]); // "NaN against a number"
+ * ulpWords(Infinity, [3.4028234663852886e38, Infinity]); // "an infinity against a number"
  * ```
  */
-export function ulpWords(maxUlp: number): string {
-  return maxUlp === Infinity ? "NaN against a number" : String(maxUlp);
+export function ulpWords(maxUlp: number, worst?: readonly [number, number] | null): string {
+  if (maxUlp !== Infinity) return String(maxUlp);
+  const [a, b] = worst ?? [NaN, 0];
+  if (Number.isNaN(a) || Number.isNaN(b)) return "NaN against a number";
+  return Number.isFinite(a) || Number.isFinite(b)
+    ? "an infinity against a number"
+    : "infinities of opposite sign";
 }
 
 function ulpText(c: CaseComparison): string {
   if (!c.bits) return "not compared";
   const part = (name: string, d: UlpDiff) =>
     d.maxUlp === 0 ? `${name} 0 ulp` : d.maxUlp === Infinity
-      // which runtime has the NaN, and the other's number
-      ? `${name} NaN against a number at ${d.worstIndex}/${d.total} (deno ${
+      // what the distance is, and both runtimes' values
+      ? `${name} ${ulpWords(d.maxUlp, d.worstValues)} at ${d.worstIndex}/${d.total} (deno ${
         d.worstValues?.[0]
       }, chromium ${d.worstValues?.[1]})`
       : `${name} ${d.maxUlp} ulp at ${d.worstIndex}/${d.total}`;
@@ -174,9 +182,7 @@ export function totalsText(totals: ReturnType<typeof comparisonTotals>): string 
   // max ULP out 0, lse 0" read as outputs that agree to the bit
   const ulps = totals.compared === 0
     ? "no outputs of both runtimes to measure in ULPs"
-    : `${totals.identical} bit-identical; max ULP out ${ulpWords(totals.maxUlpOut)}, lse ${
-      ulpWords(totals.maxUlpLse)
-    }`;
+    : `${totals.identical} bit-identical; max ULP out ${totals.maxUlpOutWords}, lse ${totals.maxUlpLseWords}`;
   return `${plural(totals.cases, "case")}: ${totals.compared} compared, ${ulps}; ` +
     "reference failures: deno " +
     `${totals.denoBad}, chromium ${totals.chromiumBad}; findings ${totals.findings}; ` +
@@ -284,11 +290,20 @@ export function comparisonMarkdown(
     // the verdict the console's last line gives (the file had only the table)
     `**${totalsText(comparisonTotals(cases))}**`,
     "",
+    // +0 against -0 counted as bit-identical with no word of it, though their bits differ
+    "Distances are in float32 ULPs. Bit-identical means every element equal as a float32: " +
+    "+0 and -0 count as equal (0 ULP), and so do two NaNs whatever their bits; a NaN against " +
+    "a number, or an infinity against any other value, is no distance and is said in words.",
+    "",
     "| case | deno | chromium | out max ULP (index) | lse max ULP (index) | finding |",
     "| --- | --- | --- | --- | --- | --- |",
   ];
-  const cell = (d: { maxUlp: number; worstIndex: number | null } | undefined) =>
-    d === undefined ? "-" : d.maxUlp === 0 ? "0" : `${ulpWords(d.maxUlp)} (${d.worstIndex})`;
+  const cell = (d: UlpDiff | undefined) =>
+    d === undefined
+      ? "-"
+      : d.maxUlp === 0
+      ? "0"
+      : `${ulpWords(d.maxUlp, d.worstValues)} (${d.worstIndex})`;
   for (const c of cases) {
     lines.push(
       // each runtime's outcome in the console's words ("pass unsupported" read as a pass
@@ -354,6 +369,12 @@ export interface ComparisonStop {
   readonly notRun: readonly string[];
 }
 
+/** The largest of some distances in the words of {@link ulpWords}. */
+function worstWords(diffs: readonly UlpDiff[]): string {
+  const max = Math.max(0, ...diffs.map((d) => d.maxUlp));
+  return ulpWords(max, diffs.find((d) => d.maxUlp === max)?.worstValues);
+}
+
 /**
  * Totals of a comparison: cases, compared, bit-identical, largest ULP distances, reference
  * failures per runtime, findings, not covered.
@@ -374,6 +395,10 @@ export function comparisonTotals(cases: readonly CaseComparison[]) {
       .length,
     maxUlpOut: Math.max(0, ...compared.map((c) => c.bits!.out.maxUlp)),
     maxUlpLse: Math.max(0, ...compared.map((c) => c.bits!.lse.maxUlp)),
+    // the largest distances in words: an infinite one says what it is, from the values of
+    // the first case that has it
+    maxUlpOutWords: worstWords(compared.map((c) => c.bits!.out)),
+    maxUlpLseWords: worstWords(compared.map((c) => c.bits!.lse)),
     // a runtime's error in a case it lost (its device, the browser, a timeout) is the
     // machine's, counted in `lost`: "reference failures: deno 2, chromium 2" was said of two
     // cases that timed out

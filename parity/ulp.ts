@@ -1,7 +1,8 @@
 /**
  * Distances in float32 units in the last place (ULP) between two runs' outputs: how many
  * representable float32 values lie between them. 0 means bit-identical (+0 and -0 count
- * as equal; two NaNs as equal); a NaN against a number is an infinite distance.
+ * as equal; two NaNs as equal); a NaN against a number, or an infinity against any other
+ * value, is an infinite distance (the largest finite float32 read 1 ulp from +Infinity).
  *
  * @module
  */
@@ -35,12 +36,15 @@ export function orderedF32(x: number): number {
  * ulpDistance(1, Math.fround(1 + 2 ** -22)); // 2
  * ulpDistance(0, -0); // 0
  * ulpDistance(NaN, 1); // Infinity
+ * ulpDistance(Infinity, 3.4028234663852886e38); // Infinity
  * ```
  */
 export function ulpDistance(a: number, b: number): number {
   const na = Number.isNaN(a);
   const nb = Number.isNaN(b);
   if (na || nb) return na && nb ? 0 : Infinity;
+  // an overflow in one runtime only is no rounding difference, whatever its neighbour
+  if (a !== b && (!Number.isFinite(a) || !Number.isFinite(b))) return Infinity;
   return Math.abs(orderedF32(a) - orderedF32(b));
 }
 

@@ -34,8 +34,11 @@ Deno.test("ulp: neighbours are 1 apart, signed zeros equal, NaN against a number
   assert.equal(ulpDistance(NaN, NaN), 0);
   assert.equal(ulpDistance(NaN, 0), Infinity);
   assert.equal(ulpDistance(Infinity, Infinity), 0);
-  // the largest finite float32 is one step below Infinity
-  assert.equal(ulpDistance(3.4028234663852886e38, Infinity), 1);
+  // an overflow in one runtime is no rounding step: the largest finite float32 read 1 ulp
+  // from +Infinity
+  assert.equal(ulpDistance(3.4028234663852886e38, Infinity), Infinity);
+  assert.equal(ulpDistance(-Infinity, Infinity), Infinity);
+  assert.equal(ulpDistance(-Infinity, -Infinity), 0);
   const d = ulpDiff(new Float32Array([1, 2, 3]), new Float32Array([1, 2, Math.fround(3)]));
   assert.deepEqual(d, { maxUlp: 0, worstIndex: null, worstValues: null, differing: 0, total: 3 });
   assert.throws(() => ulpDiff([1], [1, 2]), /cannot compare 1 values with 2/);
@@ -640,6 +643,34 @@ Deno.test("compare-runtimes: a NaN in one runtime against a number reads so on t
   assert.equal(back.totals.maxUlpOut, "Infinity");
   assert.equal(back.cases[0].bits.out.maxUlp, "Infinity");
   assert.equal(back.cases[0].bits.out.worstValues[1], "NaN");
+  // +Infinity against the largest finite float32 read "1 ulp"; +0 against -0 is bit-identical,
+  // and the .md says so
+  const inf = await compareRuntimes({
+    matrix: "smoke",
+    filter: `${filter};path=absorbed`,
+    deno: scriptedDevice("a", caps, (out) => {
+      out[3] = 3.4028234663852886e38;
+      out[4] = 0;
+    }),
+    chromium: scriptedDevice("b", caps, (out) => {
+      out[3] = Infinity;
+      out[4] = -0;
+    }),
+  });
+  assert.equal(inf[0].bits?.out.maxUlp, Infinity);
+  assert.match(
+    caseLine(inf[0], 1, 1),
+    /out an infinity against a number at 3\/\d+ \(deno 3\.4028234663852886e\+38, chromium Infinity\)/,
+  );
+  const infMd = comparisonMarkdown(inf, {
+    deno: "d",
+    chromium: "c",
+    sameDriver: false,
+    matrix: "m",
+  });
+  assert.match(infMd, /\| an infinity against a number \(3\) \| 0 \|/);
+  assert.match(infMd, /max ULP out an infinity against a number, lse 0;/);
+  assert.match(infMd, /\+0 and -0 count as equal \(0 ULP\)/);
 });
 
 Deno.test("compare-runtimes: a headroom under 0.01 reads as run's summary.md gives it, not 0.000", () => {
