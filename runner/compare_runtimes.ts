@@ -181,6 +181,8 @@ async function runOn(
     specCache: Map<string, Promise<MlaSpec>>;
     abandoned: Promise<typeof ABANDONED>;
     backend?: string;
+    /** The case before this one (null for the first). */
+    previous: string | null;
   },
 ): Promise<
   typeof ABANDONED | {
@@ -191,6 +193,9 @@ async function runOn(
   }
 > {
   let outputs: { out: Float32Array; lse: Float32Array } | null = null;
+  // a browser that died between cases (killed while the other runtime ran) is found lost
+  // before this case starts: it was not lost "during the case"
+  const lostBefore = device.lost;
   const run = runCase(c, {
     ctx: device,
     baseDir: o.baseDir,
@@ -215,7 +220,12 @@ async function runOn(
   if (device.lost) {
     await device.reacquire();
     const what = runtimeOf(device) === "chromium" ? "the browser or its device" : "the device";
-    return { result, outputs, lost: `${what} was lost during the case (${result.message})` };
+    const when = !lostBefore
+      ? "during the case"
+      : o.previous === null
+      ? "before the case (the first)"
+      : `after case ${o.previous}, found before this one`;
+    return { result, outputs, lost: `${what} was lost ${when} (${result.message})` };
   }
   return { result, outputs, lost: null };
 }
@@ -291,6 +301,7 @@ export async function compareRuntimes(options: CompareRuntimesOptions): Promise<
       abandon?.addEventListener("abort", () => res(ABANDONED), { once: true });
     }),
     backend: options.backend,
+    previous: null as string | null,
   };
   for (const c of mine) {
     if (options.signal?.aborted || abandon?.aborted) break;
@@ -328,6 +339,7 @@ export async function compareRuntimes(options: CompareRuntimesOptions): Promise<
         }
         : {}),
     };
+    o.previous = c.id;
     out.push(cmp);
     options.onResults?.({ deno: d.result, chromium: k.result });
     options.onCase?.(cmp, out.length, mine.length);

@@ -312,6 +312,46 @@ Deno.test("compareRuntimes: a browser that dies or hangs in a case is lost, no f
   assert.match(first.lost ?? "", /the browser connection closed/);
   assert.equal(reacquired, 1);
   for (const c of rest) assert.equal(c.lost, undefined, c.id);
+  // a browser that dies between cases (killed while Deno ran the next case) is found dead
+  // before the case: it read "lost during the case"
+  let died = false;
+  let runs = 0;
+  const between: RemoteDevice = {
+    ...healthy,
+    get lost() {
+      return died;
+    },
+    reacquire: () => {
+      died = false;
+      return Promise.resolve();
+    },
+    runAttention: (plan, o) => {
+      if (died) return Promise.reject(new Error("CdpError: the browser connection closed"));
+      return healthy.runAttention(plan, o);
+    },
+  };
+  const killedAfterFirst = await compareRuntimes({
+    matrix: "smoke",
+    filter,
+    deno: {
+      ...scriptedDevice("a", caps, () => {}),
+      runAttention: (plan, o) => {
+        if (runs++ === 1) died = true; // Deno's run of the second case
+        return healthy.runAttention(plan, o);
+      },
+    },
+    chromium: between,
+  });
+  assert.ok(killedAfterFirst.length >= 2);
+  assert.equal(killedAfterFirst[0].lost, undefined);
+  assert.match(
+    killedAfterFirst[1].lost ?? "",
+    new RegExp(
+      `^chromium: the browser or its device was lost after case ${
+        killedAfterFirst[0].id.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+      }, found before this one \\(`,
+    ),
+  );
   // a case that never settles: timed out, lost, and the next case runs on a fresh browser
   const hanging: RemoteDevice = {
     ...healthy,
