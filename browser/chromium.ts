@@ -291,19 +291,53 @@ export class Chromium {
   /** The last lines of the browser's stderr (for error messages). */
   readonly stderrTail: readonly string[];
   readonly #profile: string;
+  readonly #stderrLines: () => number;
+  #startedAt = 0;
   #closing: Promise<void> | null = null;
 
   /** Use {@link launchChromium}. */
   constructor(
     cdp: CdpConnection,
     process: Deno.ChildProcess,
-    options: { path: string; profile: string; stderrTail: readonly string[] },
+    options: {
+      path: string;
+      profile: string;
+      stderrTail: readonly string[];
+      /** Lines read from its stderr so far (the tail keeps the last 20); the tail's length when absent. */
+      stderrLines?: () => number;
+    },
   ) {
     this.cdp = cdp;
     this.process = process;
     this.path = options.path;
     this.#profile = options.profile;
     this.stderrTail = options.stderrTail;
+    this.#stderrLines = options.stderrLines ?? (() => options.stderrTail.length);
+  }
+
+  /**
+   * Mark the browser started (its page and device ready): {@link stderrSinceStart} leaves
+   * out what it printed before (dbus, sandbox and GPU-probe warnings of every start-up).
+   */
+  markStarted(): void {
+    this.#startedAt = this.#stderrLines();
+  }
+
+  /**
+   * The non-blank lines of its stderr since {@link markStarted} (all of the tail before it),
+   * the launching shell's "Killed" (its word for a browser killed by a signal, which the
+   * exit status already says) left out.
+   *
+   * @example
+   * ```ts ignore
+   * browser.stderrSinceStart().slice(-3); // [] for a browser killed quietly
+   * ```
+   */
+  stderrSinceStart(): string[] {
+    const fresh = this.#stderrLines() - this.#startedAt;
+    const tail = this.stderrTail;
+    return tail.slice(Math.max(0, tail.length - fresh))
+      .filter((l) => l.trim() !== "" && l.trim() !== "Killed");
   }
 
   /** The launching shell's process id (Chromium is its child). */
@@ -438,6 +472,7 @@ export async function launchChromium(
     });
   }
   const tail: string[] = [];
+  let stderrCount = 0;
   let wsUrl: (url: string) => void = () => {};
   const wsUrlSeen = new Promise<string>((res) => wsUrl = res);
   (async () => {
@@ -452,6 +487,7 @@ export async function launchChromium(
           const m = /DevTools listening on (ws:\/\/\S+)/.exec(line);
           if (m) wsUrl(m[1]);
           tail.push(line);
+          stderrCount++;
           if (tail.length > 20) tail.shift();
         }
       }
@@ -505,7 +541,12 @@ export async function launchChromium(
       return await fail((e as Error).message);
     }
   }
-  const browser = new Chromium(cdp, child, { path, profile, stderrTail: tail });
+  const browser = new Chromium(cdp, child, {
+    path,
+    profile,
+    stderrTail: tail,
+    stderrLines: () => stderrCount,
+  });
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     const version = await Promise.race([

@@ -609,7 +609,9 @@ async function browserEnded(
     : status.code > 128
     ? `it exited on signal ${status.code - 128}${status.code === 137 ? " (SIGKILL)" : ""}`
     : `it exited with code ${status.code}`;
-  const err = browser.stderrTail.filter((l) => l.trim() !== "").slice(-3).join(" | ");
+  // in use: only what it printed since its start-up (each start-up's dbus and sandbox
+  // warnings were quoted as the cause of a kill, with the shell's "Killed")
+  const err = browser.stderrSinceStart().slice(-3).join(" | ");
   return new ChromiumExitedError(
     `Chromium (${browser.version}, ${browser.path}) ended ` +
       (phase === undefined ? "while in use" : `during its ${phase}`) +
@@ -735,5 +737,6 @@ async function startPage(
       CHROMIUM_NO_ADAPTER_FIX,
     );
   }
+  browser.markStarted();
   return { browser, page, init };
 }
