@@ -700,6 +700,36 @@ async function openPage(
   }
 }
 
+/**
+ * Wait until the harness page's script has defined `mlaHarness`, polling every `intervalMs`:
+ * [] once it has, or the first lines of the page's uncaught exceptions when one comes first
+ * (a script that failed never defines it). No limit of its own: the caller's
+ * (MLA_HARNESS_CHROMIUM_TIMEOUT, 0: none) bounds it; a fixed 10 s failed a slow page on a
+ * loaded machine whatever that limit said.
+ *
+ * @example
+ * ```ts
+ * import { waitForPageScript } from "./chromium_gpu.ts";
+ * const page = { messages: [], evaluate: () => Promise.resolve(true) };
+ * await waitForPageScript(page); // []
+ * ```
+ */
+export async function waitForPageScript(
+  page: {
+    evaluate(expression: string): Promise<unknown>;
+    readonly messages: readonly { level: string; text: string }[];
+  },
+  intervalMs = 25,
+): Promise<string[]> {
+  while (await page.evaluate("typeof mlaHarness === 'object'") !== true) {
+    const failed = page.messages.filter((m) => m.level === "exception")
+      .map((m) => m.text.split("\n")[0]);
+    if (failed.length) return failed;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  return [];
+}
+
 /** The steps of {@link openPage} after the launch, each named through `at`. */
 async function startPage(
   browser: Chromium,
@@ -714,17 +744,11 @@ async function startPage(
   await page.navigate(server.pageUrl);
   // the module script may still be evaluating after the load event
   at("waiting for the harness page's script (mlaHarness)");
-  let ready = false;
-  for (let i = 0; i < 400 && !ready; i++) {
-    ready = await page.evaluate("typeof mlaHarness === 'object'") === true;
-    if (!ready) await new Promise((r) => setTimeout(r, 25));
-  }
-  if (!ready) {
-    const problems = page.messages.filter((m) => m.level === "error" || m.level === "exception")
-      .map((m) => m.text.split("\n")[0]);
+  const problems = await waitForPageScript(page);
+  if (problems.length) {
     throw new ChromiumLaunchError(
-      `the harness page did not start in Chromium (${browser.version}) within 10 s` +
-        (problems.length ? `: ${problems.slice(0, 3).join(" | ")}` : ""),
+      `the harness page's script failed in Chromium (${browser.version}): ` +
+        problems.slice(0, 3).join(" | "),
     );
   }
   at("acquiring the WebGPU adapter and device (mlaHarness.init())");

@@ -18,6 +18,7 @@ import {
   encodeOutputs,
 } from "../browser/wire.ts";
 import { bundledTextSource } from "../gpu/text_source.ts";
+import { waitForPageScript } from "../browser/chromium_gpu.ts";
 import { deviceKey } from "../drift/device_key.ts";
 
 const probe = (env: Record<string, string>, files: string[]) => ({
@@ -199,4 +200,22 @@ Deno.test("the page side type-checks as browser code (DOM lib, @webgpu/types)", 
   }).output();
   const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
   assert.ok(out.success, text);
+});
+
+Deno.test("waitForPageScript: waits as long as the page takes (no fixed 10 s), stops on its exception", async () => {
+  // startPage gave up after 400 polls of 25 ms (10 s), whatever MLA_HARNESS_CHROMIUM_TIMEOUT
+  // said (0: no limit); the caller's limit bounds it now
+  let polls = 0;
+  const slow = {
+    messages: [] as { level: string; text: string }[],
+    evaluate: () => Promise.resolve(++polls > 1000),
+  };
+  assert.deepEqual(await waitForPageScript(slow, 0), []);
+  assert.equal(polls, 1001);
+  // a script that failed never defines mlaHarness: its exception ends the wait at once
+  const broken = {
+    messages: [{ level: "exception", text: "SyntaxError: Unexpected token\n    at x.js:1" }],
+    evaluate: () => Promise.resolve(false),
+  };
+  assert.deepEqual(await waitForPageScript(broken, 0), ["SyntaxError: Unexpected token"]);
 });
