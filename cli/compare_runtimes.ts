@@ -45,7 +45,7 @@ import {
 } from "./runtime_options.ts";
 import { mdCell } from "../report/md_text.ts";
 import { plural } from "../util/plural.ts";
-import { osErrorText, writeTextAtomic } from "../util/fs.ts";
+import { isStorageFull, osErrorText, writeTextAtomic } from "../util/fs.ts";
 
 /** Chromium's bundled SwiftShader Vulkan driver manifest. */
 const SWIFTSHADER_ICD = "vk_swiftshader_icd.json";
@@ -462,7 +462,15 @@ class CaseStream {
   private constructor(readonly path: string, private readonly file: Deno.FsFile) {}
 
   static async open(path: string): Promise<CaseStream> {
-    return new CaseStream(path, await Deno.open(path, { write: true, createNew: true }));
+    try {
+      return new CaseStream(path, await Deno.open(path, { write: true, createNew: true }));
+    } catch (e) {
+      // a full disk read "error: the disk (or a quota) is full; ..." naming no file
+      if (!isStorageFull(e)) throw e;
+      throw Object.assign(new Error(`${path}: ${osErrorText(e)}`, { cause: e }), {
+        code: (e as { code?: unknown }).code,
+      });
+    }
   }
 
   add(c: CaseComparison): void {
