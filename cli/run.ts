@@ -21,6 +21,7 @@ import { unusedBackends } from "../report/unused_backends.ts";
 import { countsText } from "../report/totals.ts";
 import { PROGRESS_MODES } from "../report/progress.ts";
 import { checkOutputFile, prepareOutputDir } from "../report/output_paths.ts";
+import { lockOutDir } from "../runner/out_lock.ts";
 import { finishCommands } from "../report/finish_commands.ts";
 import { faultMissedBy, faultSlipped, faultUncaught, faultUncheckedBy } from "../report/verdict.ts";
 import { writeRunReports } from "../report/run_reports.ts";
@@ -512,7 +513,14 @@ export function runCommand() {
       let device: RunDevice | undefined;
       let header: string | undefined;
       if (opts.runtime === "chromium") {
-        device = await startChromiumRuntime({ chromium: opts.chromium });
+        // the folder's lock held while the browser starts (runMatrix takes it again): a run
+        // refused for a folder another run writes started and closed a browser first
+        const lock = await lockOutDir(opts.out);
+        try {
+          device = await startChromiumRuntime({ chromium: opts.chromium });
+        } finally {
+          await lock.release();
+        }
       } else header = formatBackendChoice(applyBackendChoice());
       const noLimit = noCaseTimeoutNote(opts.caseTimeout);
       // Ctrl-C: after the current case; a second Ctrl-C or SIGTERM: at once (cli/stop_signals.ts)

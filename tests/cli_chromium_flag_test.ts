@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { checkChromiumFlag } from "../cli/runtime_options.ts";
 import { CliError } from "../cli/errors.ts";
 import { runCli } from "./helpers_cli.ts";
+import { lockOutDir } from "../runner/out_lock.ts";
 
 Deno.test("checkChromiumFlag: refuses --chromium unless --runtime chromium; no --runtime passes", () => {
   checkChromiumFlag("run", { runtime: "chromium", chromium: "/opt/c" });
@@ -58,6 +59,37 @@ Deno.test("CLI: --chromium without --runtime chromium is exit 2 naming both flag
     ]);
     assert.equal(cr.code, 3, cr.stdout + cr.stderr);
     assert.doesNotMatch(cr.stderr, /only read with --runtime chromium/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("CLI: run --runtime chromium into a folder another run writes is exit 2 before any browser starts", async () => {
+  // it started the browser (and its WebGPU device) first, then was refused by run.lock
+  const dir = await Deno.makeTempDir({ prefix: "mla-run-lock-" });
+  try {
+    const out = `${dir}/out`;
+    await Deno.mkdir(out);
+    const started = `${dir}/started`;
+    const fake = `${dir}/chrome`;
+    await Deno.writeTextFile(fake, `#!/bin/sh\ntouch '${started}'\nexit 1\n`);
+    await Deno.chmod(fake, 0o755);
+    const lock = await lockOutDir(out);
+    try {
+      const r = await runCli([
+        ...["run", "--runtime", "chromium", "--chromium", fake],
+        ...["--filter", "preset=tiny;path=absorbed;dtype=f32;sq=1;b=2;layout=bshd", "--out", out],
+      ]);
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, new RegExp(`is being written by another run \\(process ${Deno.pid},`));
+      assert.equal(
+        await Deno.stat(started).then(() => true, () => false),
+        false,
+        "the browser was started",
+      );
+    } finally {
+      await lock.release();
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
