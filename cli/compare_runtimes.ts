@@ -41,6 +41,7 @@ import { fileInputs, NO_CASE_TIMEOUT_HELP, noCaseTimeoutNote, parseSeconds } fro
 import {
   checkRuntimeCombination,
   CHROMIUM_TIMEOUT_HELP,
+  exitOnStopDuringStart,
   startChromiumRuntime,
 } from "./runtime_options.ts";
 import { mdCell } from "../report/md_text.ts";
@@ -637,6 +638,12 @@ export function compareRuntimesCommand() {
       // after Chromium's start and before the comparison (the .jsonl not opened, say) left
       // the browser running and Deno's device held.
       const ends: (() => void | Promise<void>)[] = [() => lock.release()];
+      // a Ctrl-C or SIGTERM before the stop listeners below: what started is ended (the
+      // browser closed, run.lock released) and said; it exited 130/143 with no word, the
+      // lock left behind
+      const startup = exitOnStopDuringStart(async () => {
+        for (const end of ends.splice(0)) await end();
+      });
       try {
         if (opts.sameDriver) {
           const icd = swiftShaderIcd(where.path);
@@ -691,6 +698,7 @@ export function compareRuntimesCommand() {
         const noLimit = noCaseTimeoutNote(opts.caseTimeout);
         if (noLimit !== null) console.error(noLimit);
         const stop = listenForStop();
+        startup.dispose();
         ends.unshift(() => stop.dispose());
         const results = { deno: [] as CaseResult[], chromium: [] as CaseResult[] };
         // A runtime whose device cannot be re-acquired ends the comparison: the cases compared
@@ -813,6 +821,7 @@ export function compareRuntimesCommand() {
           ? EXIT.failure
           : EXIT.ok;
       } finally {
+        startup.dispose();
         for (const end of ends) await end();
       }
     });

@@ -51,8 +51,10 @@ import { isDirectory } from "../util/fs.ts";
 import {
   checkRuntimeCombination,
   chromiumOption,
+  exitOnStopDuringStart,
   runtimeOption,
   startChromiumRuntime,
+  type StartStopListener,
 } from "./runtime_options.ts";
 import type { RunDevice } from "../gpu/runtime.ts";
 import { plural } from "../util/plural.ts";
@@ -512,19 +514,34 @@ export function runCommand() {
       // the run header: which backend (or browser), why
       let device: RunDevice | undefined;
       let header: string | undefined;
+      let startup: StartStopListener | undefined;
       if (opts.runtime === "chromium") {
         // the folder's lock held while the browser starts (runMatrix takes it again): a run
         // refused for a folder another run writes started and closed a browser first
         const lock = await lockOutDir(opts.out);
+        let held = true;
+        const release = async () => {
+          if (held) await lock.release();
+          held = false;
+        };
+        // a Ctrl-C or SIGTERM meanwhile: the browser closed, the lock released, said
+        startup = exitOnStopDuringStart(async () => {
+          await release();
+          if (device && "close" in device) await device.close();
+        });
         try {
           device = await startChromiumRuntime({ chromium: opts.chromium });
+        } catch (e) {
+          startup.dispose();
+          throw e;
         } finally {
-          await lock.release();
+          await release();
         }
       } else header = formatBackendChoice(applyBackendChoice());
       const noLimit = noCaseTimeoutNote(opts.caseTimeout);
       // Ctrl-C: after the current case; a second Ctrl-C or SIGTERM: at once (cli/stop_signals.ts)
       const stop = listenForStop();
+      startup?.dispose();
       const exitOnStop = () => stop.stoppedBy() === "SIGTERM" ? EXIT_SIGTERM : EXIT_SIGINT;
       try {
         const report = await runMatrix({

@@ -15,6 +15,7 @@ import {
 } from "../browser/chromium_gpu.ts";
 import { type RuntimeName, RUNTIMES } from "../gpu/runtime.ts";
 import { CliError, EXIT } from "./errors.ts";
+import { stopExitCode } from "./stop_signals.ts";
 
 /**
  * The `--runtime` option.
@@ -143,4 +144,58 @@ export function chromiumHeader(gpu: ChromiumGpu): string {
   const backend = typeof info.backend === "string" ? `, Dawn backend ${info.backend}` : "";
   return `runtime: chromium (${gpu.identity.version}, ${gpu.caps.adapter.description}` +
     `${backend}, ${gpu.identity.path})`;
+}
+
+/** What {@link exitOnStopDuringStart} returns: remove its listeners. */
+export interface StartStopListener {
+  /** Remove the listeners (once the command's own stop listeners are installed). */
+  dispose(): void;
+}
+
+/**
+ * Until `dispose()`, a Ctrl-C (SIGINT) or SIGTERM during a command's start-up (its folder
+ * locked, a runtime starting, before its own stop listeners: cli/stop_signals.ts) ends what
+ * has started (`end`: the browser closed, run.lock released), says so, and exits 130 or 143.
+ * Without it the process died at once with no word, its run.lock left for the next run to
+ * take over. A second signal while `end` runs exits at once.
+ *
+ * @example
+ * ```ts ignore
+ * const startup = exitOnStopDuringStart(() => lock.release());
+ * const gpu = await startChromiumRuntime({ chromium: undefined });
+ * const stop = listenForStop();
+ * startup.dispose();
+ * ```
+ */
+export function exitOnStopDuringStart(
+  end: () => Promise<void>,
+  options: { log?: (line: string) => void; exit?: (code: number) => void } = {},
+): StartStopListener {
+  const log = options.log ?? ((line: string) => console.error(line));
+  const exit = options.exit ?? ((code: number) => Deno.exit(code));
+  let stopping = false;
+  const on = (signal: "SIGINT" | "SIGTERM") => async () => {
+    const code = stopExitCode(signal);
+    if (stopping) return exit(code);
+    stopping = true;
+    log(`interrupted by ${signal} during start-up, before any case ran: nothing was written`);
+    try {
+      await end();
+    } catch (e) {
+      log(`while stopping: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    exit(code);
+  };
+  const handlers = { SIGINT: on("SIGINT"), SIGTERM: on("SIGTERM") };
+  Deno.addSignalListener("SIGINT", handlers.SIGINT);
+  Deno.addSignalListener("SIGTERM", handlers.SIGTERM);
+  let disposed = false;
+  return {
+    dispose: () => {
+      if (disposed) return;
+      disposed = true;
+      Deno.removeSignalListener("SIGINT", handlers.SIGINT);
+      Deno.removeSignalListener("SIGTERM", handlers.SIGTERM);
+    },
+  };
 }

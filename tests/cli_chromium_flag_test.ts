@@ -8,6 +8,9 @@ import { checkChromiumFlag } from "../cli/runtime_options.ts";
 import { CliError } from "../cli/errors.ts";
 import { runCli } from "./helpers_cli.ts";
 import { lockOutDir } from "../runner/out_lock.ts";
+import { hasAdapter } from "../gpu/device.ts";
+
+const gpu = await hasAdapter();
 
 Deno.test("checkChromiumFlag: refuses --chromium unless --runtime chromium; no --runtime passes", () => {
   checkChromiumFlag("run", { runtime: "chromium", chromium: "/opt/c" });
@@ -94,3 +97,64 @@ Deno.test("CLI: run --runtime chromium into a folder another run writes is exit 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+for (
+  const [signal, command] of [
+    ["SIGINT", "run"],
+    ["SIGTERM", "run"],
+    ["SIGINT", "compare-runtimes"],
+  ] as const
+) {
+  Deno.test({
+    // compare-runtimes starts Deno's device before the browser
+    ignore: command === "compare-runtimes" && !gpu,
+    name: `CLI: ${signal} while ${command} starts the browser says so, exit ${
+      signal === "SIGINT" ? 130 : 143
+    }, no run.lock left`,
+    fn: async () => {
+      // it exited 130/143 with no word, and its run.lock stayed behind (the next run took it
+      // over); the fake browser never answers, so the signal comes during its start
+      const dir = await Deno.makeTempDir({ prefix: "mla-run-startup-stop-" });
+      try {
+        const started = `${dir}/started`;
+        const fake = `${dir}/chrome`;
+        await Deno.writeTextFile(fake, `#!/bin/sh\ntouch '${started}'\nexec sleep 30\n`);
+        await Deno.chmod(fake, 0o755);
+        const child = new Deno.Command(Deno.execPath(), {
+          args: [
+            ...["run", "-A", new URL("../main.ts", import.meta.url).pathname],
+            ...(command === "run" ? ["run", "--runtime", "chromium"] : ["compare-runtimes"]),
+            ...["--chromium", fake, "--out", `${dir}/out`],
+            ...["--filter", "preset=tiny;path=absorbed;dtype=f32;sq=1;b=2;layout=bshd"],
+          ],
+          env: { NO_COLOR: "1" },
+          stdout: "piped",
+          stderr: "piped",
+        }).spawn();
+        const guard = setTimeout(() => child.kill("SIGKILL"), 60_000);
+        try {
+          while (!await Deno.stat(started).then(() => true, () => false)) {
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          child.kill(signal);
+          const out = await child.output();
+          const stderr = new TextDecoder().decode(out.stderr);
+          assert.equal(out.code, signal === "SIGINT" ? 130 : 143, stderr);
+          assert.match(
+            stderr,
+            new RegExp(`interrupted by ${signal} during start-up, before any case ran`),
+          );
+          assert.equal(
+            await Deno.stat(`${dir}/out/run.lock`).then(() => true, () => false),
+            false,
+            "run.lock left behind",
+          );
+        } finally {
+          clearTimeout(guard);
+        }
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  });
+}
