@@ -537,7 +537,9 @@ export function compareRuntimesCommand() {
         "with the cases compared, saying so); 130 stopped by " +
         "SIGINT after the current case (a second Ctrl-C: at once), 143 by SIGTERM at once " +
         "(both files written, saying so and naming the cases not compared; a Ctrl-C during " +
-        "the last case stops nothing, the files are complete, and is still 130, said so).",
+        "the last case stops nothing, the files are complete, and is still 130, said so; " +
+        "either signal while the runtimes start stops at once, before any case, nothing " +
+        "written).",
     )
     .option("--matrix <name|file>", "bundled matrix or a JSON file", "smoke")
     .option("--filter <query>", "select cases, e.g. 'preset=tiny;dtype=f32'", parseFilterOption)
