@@ -197,13 +197,15 @@ function timeoutError(
   phase: string,
   step: string,
   limitMs: number,
-  browser: { version: string; path: string; stderrTail: readonly string[] },
+  browser: { version: string; path: string; stderrSinceStart(): string[] },
   page: Page | null,
 ): ChromiumTimeoutError {
   const problems = (page?.messages ?? []).filter((m) =>
     m.level === "error" || m.level === "exception"
   ).map((m) => m.text.split("\n")[0]).slice(0, 3);
-  const err = browser.stderrTail.filter((l) => l.trim() !== "").slice(-3);
+  // after start-up, only what it printed since (each start-up's dbus and sandbox warnings
+  // read as the hang's cause)
+  const err = browser.stderrSinceStart().slice(-3);
   return new ChromiumTimeoutError(
     `Chromium ${phase}: ${step} did not finish within ${limitText(limitMs)} ` +
       `(${browser.version || "browser"}, ${browser.path}); the browser was hung there, so it ` +
