@@ -339,10 +339,22 @@ export function benchCommand() {
       const reference = opts.referenceCeilings === undefined
         ? undefined
         : await readReferenceCeilings(opts.referenceCeilings);
-      // --runtime chromium: measured in the page, with the same code (bench/run_bench.ts)
-      const ctx: RunDevice = opts.runtime === "chromium"
-        ? await ChromiumGpu.start({ chromium: opts.chromium })
-        : await GpuContext.create({ optionalFeatures: HARNESS_FEATURES });
+      // One bench at a time in a folder (runner/out_lock.ts, as `run`): two would mix their
+      // records and measure each other's load. Taken before the device starts: a bench
+      // refused for a folder another bench writes started (and closed) Chromium first.
+      let lock: OutLock | undefined = opts.out === undefined
+        ? undefined
+        : await lockOutDir(opts.out);
+      let ctx: RunDevice;
+      try {
+        // --runtime chromium: measured in the page, with the same code (bench/run_bench.ts)
+        ctx = opts.runtime === "chromium"
+          ? await ChromiumGpu.start({ chromium: opts.chromium })
+          : await GpuContext.create({ optionalFeatures: HARNESS_FEATURES });
+      } catch (e) {
+        await lock?.release();
+        throw e;
+      }
       // SIGINT: finish the current case, then report; SIGTERM: report at once, abandoning
       // the current case (as `run` does). Either way the reports cover what ran.
       let stoppedBy: BenchInterruption["signal"] | null = null;
@@ -388,16 +400,6 @@ export function benchCommand() {
         stoppedBy = "SIGTERM";
         abandon.resolve(null);
       };
-      // One bench at a time in a folder (runner/out_lock.ts, as `run`): two would mix their
-      // records and measure each other's load.
-      let lock: OutLock | undefined;
-      try {
-        lock = opts.out === undefined ? undefined : await lockOutDir(opts.out);
-      } catch (e) {
-        if (isRemoteDevice(ctx)) await ctx.close();
-        else ctx.destroy();
-        throw e;
-      }
       Deno.addSignalListener("SIGINT", onInt);
       Deno.addSignalListener("SIGTERM", onTerm);
       try {

@@ -158,3 +158,34 @@ for (
     },
   });
 }
+
+Deno.test("CLI: bench --runtime chromium into a folder another bench writes is exit 2 before any browser starts", async () => {
+  // as run's: it started the browser first, then was refused by run.lock
+  const dir = await Deno.makeTempDir({ prefix: "mla-bench-lock-" });
+  try {
+    const out = `${dir}/out`;
+    await Deno.mkdir(out);
+    const started = `${dir}/started`;
+    const fake = `${dir}/chrome`;
+    await Deno.writeTextFile(fake, `#!/bin/sh\ntouch '${started}'\nexit 1\n`);
+    await Deno.chmod(fake, 0o755);
+    const lock = await lockOutDir(out);
+    try {
+      const r = await runCli([
+        ...["bench", "--runtime", "chromium", "--chromium", fake, "--matrix", "tiny"],
+        ...["--out", out],
+      ]);
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, new RegExp(`process ${Deno.pid}`));
+      assert.equal(
+        await Deno.stat(started).then(() => true, () => false),
+        false,
+        "the browser was started",
+      );
+    } finally {
+      await lock.release();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
