@@ -29,6 +29,7 @@ export type {
   ExpandTextures,
   HarnessTiles,
   KernelVariant,
+  KvSplitsBudget,
   LayoutKind,
   LayoutRequest,
   LongRopeParams,
