@@ -10,8 +10,19 @@
 // deno-lint-ignore no-control-regex
 const CONTROL = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]/g;
 
-/** Control characters written visibly as `\uXXXX`, as junit.xml writes them (report/xml.ts). */
-function visible(s: string): string {
+/**
+ * Control characters written visibly as `\uXXXX`, as junit.xml writes them (report/xml.ts):
+ * C0 controls but tab, newline and carriage return (which the callers fold or keep), DEL and C1
+ * controls. summary.md's cells and spans and run's progress lines both write them so (an ANSI
+ * colour code of a user backend's error turned the terminal red).
+ *
+ * @example
+ * ```ts
+ * import { visibleControls } from "./md_text.ts";
+ * visibleControls("\x1b[31mboom\tx"); // "\\u001b[31mboom\tx"
+ * ```
+ */
+export function visibleControls(s: string): string {
   return s.replace(CONTROL, (ch) => "\\u" + ch.charCodeAt(0).toString(16).padStart(4, "0"));
 }
 
@@ -28,7 +39,7 @@ function visible(s: string): string {
  * ```
  */
 export function mdCell(s: string, max = 300): string {
-  const one = visible(s.replace(/\s*[\r\n]+\s*/g, " "));
+  const one = visibleControls(s.replace(/\s*[\r\n]+\s*/g, " "));
   const cut = one.length > max ? one.slice(0, max - 1) + "…" : one;
   return cut.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(
     />/g,
@@ -51,7 +62,7 @@ export function mdCell(s: string, max = 300): string {
  * ```
  */
 export function mdCode(s: string, options: { table?: boolean } = {}): string {
-  const one = visible(s.replace(/[\r\n]+/g, " "));
+  const one = visibleControls(s.replace(/[\r\n]+/g, " "));
   const longest = Math.max(0, ...(one.match(/`+/g) ?? []).map((r) => r.length));
   const fence = "`".repeat(longest + 1);
   const pad = one.startsWith("`") || one.endsWith("`") ? " " : "";

@@ -5,6 +5,7 @@
  */
 import type { CaseResult } from "../results/types.ts";
 import { isExpectedSkip } from "./totals.ts";
+import { visibleControls } from "./md_text.ts";
 import { plural } from "../util/plural.ts";
 
 /** Where progress goes: `Deno.stdout`, `Deno.stderr`, or anything with the same two methods. */
@@ -260,20 +261,14 @@ export class ProgressReporter {
   }
 }
 
-// C0 controls, DEL and C1 controls: matching control characters is the point.
-// deno-lint-ignore no-control-regex
-const CONTROL = /[\x00-\x1F\x7F-\x9F]/g;
-
 /**
- * A message on one console line: line breaks folded into a space, other control characters
- * written as `\uXXXX`. A user backend's error with an ANSI colour code turned the terminal's
- * text red for the rest of the run, and a lone carriage return wrote the message over its id.
+ * A message on one console line: line breaks folded into a space, tabs a space, other control
+ * characters written as `\uXXXX` (md_text.ts {@link visibleControls}, as summary.md writes
+ * them). A user backend's error with an ANSI colour code turned the terminal's text red for the
+ * rest of the run, and a lone carriage return wrote the message over its id.
  */
 function consoleText(message: string): string {
-  return message.replace(/\s*[\r\n]+\s*/g, " ").replace(
-    CONTROL,
-    (ch) => ch === "\t" ? " " : "\\u" + ch.charCodeAt(0).toString(16).padStart(4, "0"),
-  );
+  return visibleControls(message.replace(/\s*[\r\n]+\s*/g, " ").replace(/\t/g, " "));
 }
 
 function consoleColumns(): number {
