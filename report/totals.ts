@@ -153,10 +153,32 @@ export function summaryTotals(report: RunReport): MarkdownTotals {
  */
 export function countsText(results: readonly CaseResult[]): string {
   const t = computeTotals(results);
+  const { expected, notCovered } = skipCounts(results);
+  return `${
+    t.pass - expected - notCovered
+  } pass, ${t.fail} fail, ${t.unexpected} unexpected, ${t.error} error` +
+    (expected ? `, ${expected} skipped as expected` : "") +
+    (notCovered ? `, ${notCovered} not covered` : "");
+}
+
+/**
+ * The skipped cases (status pass, refused) as every count line names them: `expected`, those
+ * refused as the matrix expects, and apart from them `notCovered`, those it expects to run that
+ * were refused (for want of a device feature, or by `--backend`: not_covered.ts
+ * `notCovered`). The console's line ({@link countsText}) and summary.md's and report.html's
+ * (verdict.ts `skippedCountsText`) both count from this.
+ *
+ * @example
+ * ```ts
+ * import { skipCounts } from "./totals.ts";
+ * skipCounts([]); // { expected: 0, notCovered: 0 }
+ * ```
+ */
+export function skipCounts(results: readonly CaseResult[]): {
+  expected: number;
+  notCovered: number;
+} {
   const skipped = results.filter(isExpectedSkip).length;
   const missed = notCovered(results).length;
-  const expected = skipped - missed;
-  return `${t.pass - skipped} pass, ${t.fail} fail, ${t.unexpected} unexpected, ${t.error} error` +
-    (expected ? `, ${expected} skipped as expected` : "") +
-    (missed ? `, ${missed} not covered` : "");
+  return { expected: skipped - missed, notCovered: missed };
 }
