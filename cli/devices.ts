@@ -91,7 +91,8 @@ export function devicesCommand(probe: StrictCapsProbe) {
     .description(
       "Show the WebGPU backend the harness chose (and why) and the adapter it sees: adapter " +
         "info, features and limits. " +
-        "Exit 3 when there is no adapter. The --json output can be passed to `explain --caps`; " +
+        "Exit 3 when there is no adapter, or with --measure a ceiling kernel whose timestamps " +
+        "did not advance (0 ms: no ceiling or saturation point follows). The --json output can be passed to `explain --caps`; " +
         "besides the caps it holds the backend choice, the device class as the adapter " +
         "decides it (classified) and the device key of this device's baseline (deviceKey).",
     )
