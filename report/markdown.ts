@@ -558,7 +558,7 @@ export const STEP_SUMMARY_MAX_BYTES = 1024 * 1024;
  * ```ts
  * import { fitStepSummary } from "./markdown.ts";
  * fitStepSummary("# a\n", 100); // "# a\n"
- * fitStepSummary("x\n".repeat(1000), 400).endsWith("compare.md).\n"); // true
+ * fitStepSummary("x\n".repeat(1000), 400).endsWith("compare.md of a comparison).\n"); // true
  * ```
  */
 export function fitStepSummary(markdown: string, room: number): string {
