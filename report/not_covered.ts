@@ -7,6 +7,7 @@
  */
 import { bareReasonCode, DEVICE_FEATURE_CODES } from "../adapter/resolve.ts";
 import type { CaseResult, RunReport } from "../results/types.ts";
+import { notCovered } from "./totals.ts";
 import { plural } from "../util/plural.ts";
 
 /** How to cover what the GL fallback misses (the harness then picks Vulkan by itself). */
@@ -20,21 +21,6 @@ const HOW_TO_COVER: Readonly<Record<string, string>> = {
   "backend.path-mismatch": "run without --backend (the bundled backend of each path), or load a " +
     "backend module for the other path",
 };
-
-/**
- * The results that were expected to run but were refused for want of a device feature.
- *
- * @example
- * ```ts
- * import { notCovered } from "./not_covered.ts";
- * notCovered([]); // []
- * ```
- */
-export function notCovered(results: readonly CaseResult[]): CaseResult[] {
-  return results.filter((r) =>
-    r.status === "pass" && r.decision === "unsupported" && r.expect.support === "supported"
-  );
-}
 
 /** One reason of {@link NotCoveredSummary}: a bare reason code, how many cases, its message. */
 export interface NotCoveredReason {

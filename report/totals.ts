@@ -4,7 +4,6 @@
  * @module
  */
 import type { CaseResult, CaseStatus, RunReport } from "../results/types.ts";
-import { notCovered } from "./not_covered.ts";
 
 /**
  * Every {@link CaseStatus}, in report order.
@@ -134,6 +133,26 @@ export function summaryTotals(report: RunReport): MarkdownTotals {
     skippedAsExpected,
     notRun,
   };
+}
+
+/**
+ * The results the matrix expects to run that were refused (status pass, decision unsupported,
+ * expected supported): not covered, for want of a device feature or by `--backend`
+ * (not_covered.ts says why and how to cover them). Here, not in not_covered.ts, which reads the
+ * adapter's reason codes: the count lines need only this, and results.jsonl's reader
+ * (jsonl.ts, through validate.ts) then loads no adapter module (a script of its own in a
+ * folder without deno.json failed on the adapter's bare "zod" import).
+ *
+ * @example
+ * ```ts
+ * import { notCovered } from "./totals.ts";
+ * notCovered([]); // []
+ * ```
+ */
+export function notCovered(results: readonly CaseResult[]): CaseResult[] {
+  return results.filter((r) =>
+    r.status === "pass" && r.decision === "unsupported" && r.expect.support === "supported"
+  );
 }
 
 /**
