@@ -631,22 +631,25 @@ export function targetsNotBenched(
 function notBenchedLines(report: Pick<BenchReport, "targets" | "targetClass">): string[] {
   const missing = targetsNotBenched(report);
   if (missing.length === 0) return [];
-  const matrix = report.targetClass === "gpu" ? "gpu" : "headline";
+  // "without --filter": `bench --matrix gpu --filter <one case>` was told that bench --matrix
+  // gpu, the matrix it ran, has them
+  const where = `bench --matrix ${
+    report.targetClass === "gpu" ? "gpu" : "headline"
+  } without --filter`;
   // a --filter of one case leaves most targets without a case: one line, not eight
   if (missing.length > 2) {
     return [
       `n/a  ${missing.length} targets not judged, their cases not benched: ${
         missing.join(", ")
-      } (bench --matrix ${matrix} has every one)`,
+      } (${where} has every one)`,
     ];
   }
-  return missing.map((name) =>
-    `n/a  ${name}: not judged, ${
-      name.startsWith("absorbed-over-dense") ? "its two cases were not both" : "its case was not"
-    } benched (bench --matrix ${matrix} has ${
-      name.startsWith("absorbed") && name.includes("over") ? "them" : "it"
-    })`
-  );
+  return missing.map((name) => {
+    const ratio = name.startsWith("absorbed-over-dense");
+    return `n/a  ${name}: not judged, ${
+      ratio ? "its two cases were not both" : "its case was not"
+    } benched (${where} has ${ratio ? "them" : "it"})`;
+  });
 }
 
 /**

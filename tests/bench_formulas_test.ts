@@ -685,7 +685,7 @@ Deno.test("targets: those of the device class whose cases were not benched are n
   ]);
   const report = { ...reportOf(records, gpu), targetClass: "gpu" as const };
   const line = "n/a  prefill-expanded-4096: not judged, its case was not benched " +
-    "(bench --matrix gpu has it)";
+    "(bench --matrix gpu without --filter has it)";
   assert.ok(formatTable(report).split("\n").includes(line), formatTable(report));
   assert.ok(toMarkdown(report, { title: "t" }).split("\n").includes(`- ${line}`));
   assert.match(
@@ -705,21 +705,22 @@ Deno.test("targets: those of the device class whose cases were not benched are n
     "absorbed-over-dense-f32",
     "absorbed-over-dense-f16",
   ]);
-  // more than two: one line naming them all
+  // more than two: one line naming them all, and the matrix without --filter (`bench --matrix
+  // gpu --filter <one case>` was told that the matrix it ran has them)
   const lines = formatTable(reportOf([rec(0, 10, 0.5)], absorbed)).split("\n");
   assert.deepEqual(lines.filter((l) => l.includes("not benched")), [
     "n/a  5 targets not judged, their cases not benched: dense-decode-f32, dense-decode-f16, " +
     "prefill-expanded, absorbed-over-dense-f32, absorbed-over-dense-f16 (bench --matrix " +
-    "headline has every one)",
+    "headline without --filter has every one)",
   ]);
   // two: a line each (the ratio's cases, both)
   const noRatio = evaluateTargets([0, 1, 3, 4, 5].map((i) => rec(i, 10, 0.5)));
   assert.deepEqual(
     formatTable(reportOf([], noRatio)).split("\n").filter((l) => /not (both )?benched/.test(l)),
     [
-      "n/a  dense-decode-f32: not judged, its case was not benched (bench --matrix headline has it)",
+      "n/a  dense-decode-f32: not judged, its case was not benched (bench --matrix headline without --filter has it)",
       "n/a  absorbed-over-dense-f32: not judged, its two cases were not both benched (bench " +
-      "--matrix headline has them)",
+      "--matrix headline without --filter has them)",
     ],
   );
   // no target judged at all (a decode sweep): nothing said
