@@ -10,6 +10,7 @@ import {
   type BenchReport,
   measuredWhen,
   memoryLine,
+  notRunWords,
   referenceLine,
   targetsNotBenched,
   variantLabel,
@@ -264,7 +265,7 @@ export async function benchReportHtml(
           `<td>${
             t.implausible ? "not judged" : t.notRun
               // a refused or failed case is no shortfall: its status, not a bold "no"
-              ? `not judged: ${t.notRun.status}`
+              ? `not judged: ${escapeHtml(notRunWords(t.notRun))}`
               : t.met
               ? "yes"
               : "<b>no</b>"

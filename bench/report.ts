@@ -591,13 +591,29 @@ export function formatTargets(targets: readonly TargetOutcome[]): string[] {
  * nothing: on the GL fallback the f16 decode read "MISS absorbed-decode-f16: did not run").
  */
 function notRunLine(t: TargetOutcome, n: NonNullable<TargetOutcome["notRun"]>): string {
-  const why = n.status === "unsupported"
-    ? `unsupported on this device${n.codes.length ? ` (${n.codes.join(", ")})` : ""}`
-    : `failed (${n.reason.split("\n")[0].slice(0, 100)}${
-      n.reason.split("\n")[0].length > 100 ? "…" : ""
-    })`;
   const which = t.id.includes(" vs ") ? `: ${n.id}` : "";
-  return `n/a  ${t.target}: not judged (target ${t.want}), the case did not run${which}: ${why}`;
+  return `n/a  ${t.target}: not judged (target ${t.want}), the case did not run${which}: ${
+    notRunWords(n)
+  }`;
+}
+
+/**
+ * Why a target's case did not run, as the table, summary.md and report.html's targets table
+ * say it: "unsupported on this device (dtype.f16-unavailable)", or "failed (<the first line of
+ * its error, cut at 100 characters>)".
+ *
+ * @example
+ * ```ts
+ * import { notRunWords } from "./report.ts";
+ * notRunWords({ status: "unsupported", id: "x", codes: ["device.too-slow"], reason: "" });
+ * // "unsupported on this device (device.too-slow)"
+ * ```
+ */
+export function notRunWords(n: NonNullable<TargetOutcome["notRun"]>): string {
+  const first = n.reason.split("\n")[0];
+  return n.status === "unsupported"
+    ? `unsupported on this device${n.codes.length ? ` (${n.codes.join(", ")})` : ""}`
+    : `failed (${first.slice(0, 100)}${first.length > 100 ? "…" : ""})`;
 }
 
 /**

@@ -629,7 +629,12 @@ Deno.test("targets: a target case refused or failed on the device is n/a with it
   ));
   assert.ok(!lines.some((l) => /^MISS .*did not run/.test(l)), lines.join("\n"));
   const html = await benchReportHtml(reportOf([failed, f16, denseF16], t), { title: "t" });
-  assert.match(html, /<td>not judged: unsupported<\/td>/);
+  // its words as the table's: report.html read "not judged: unsupported" and no reason
+  assert.match(
+    html,
+    /<td>not judged: unsupported on this device \(dtype\.f16-unavailable\)<\/td>/,
+  );
+  assert.match(html, /<td>not judged: failed \(backend wgsl-absorbed-gemm: launch threw\)<\/td>/);
 });
 
 Deno.test("targets: a shortfall under 1% is said in tenths, never 'short by 0%'", () => {
