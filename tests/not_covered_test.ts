@@ -50,16 +50,14 @@ Deno.test("an f16 case expected to run is 'not covered here' on a device without
   assert.equal(r.status, "pass");
   assert.equal(r.decision, "unsupported");
   assert.ok(isExpectedSkip(r), "counted as a skip, not a pass of the kernel");
-  // auto:absorbed on a cpu-class device: every absorbed backend refuses, for the same reason
-  // (the class's two, then the path's other kernel, since 66a8373).
+  // auto:absorbed on a cpu-class device: both absorbed backends refuse, for the same reason.
   assert.deepEqual(r.reasons?.map((x) => x.code), [
     "wgsl-absorbed-gemm:dtype.f16-unavailable",
     "wgsl-absorbed:dtype.f16-unavailable",
-    "wgsl-absorbed-tiled:dtype.f16-unavailable",
   ]);
   assert.match(
     r.message,
-    /^unsupported on this device: dtype\.f16-unavailable \(wgsl-absorbed-gemm, wgsl-absorbed, wgsl-absorbed-tiled\): .*shader-f16/,
+    /^unsupported on this device: dtype\.f16-unavailable \(wgsl-absorbed-gemm, wgsl-absorbed\): .*shader-f16/,
   );
   assert.equal(r.message.split("needs the WebGPU feature").length, 2, "said once");
 });
@@ -170,9 +168,8 @@ Deno.test("explain with a GL-fallback caps file: V2-Lite exit 3, device.too-slow
 });
 
 Deno.test("a forced split on the GL fallback is not covered: one candidate refuses for the device only, the other also for splits", async () => {
-  // auto:absorbed: wgsl-absorbed-gemm refuses KV splits and the size, wgsl-absorbed and
-  // wgsl-absorbed-tiled only the size. The case would run on lavapipe, so it is a gap in
-  // coverage, not a failure.
+  // auto:absorbed: wgsl-absorbed-gemm refuses KV splits and the size, wgsl-absorbed only the
+  // size. The case would run on lavapipe, so it is a gap in coverage, not a failure.
   const glCtx = { caps: { ...GL_CAPS, webgpuBackend: "gl" } } as unknown as GpuContext;
   const c = mk({ preset: "deepseek-v2-lite", sk: 300, splits: 3 }, { support: "supported" });
   const r = await runCase(c, { ctx: glCtx });
@@ -181,7 +178,6 @@ Deno.test("a forced split on the GL fallback is not covered: one candidate refus
   assert.deepEqual(r.reasons?.map((x) => x.code).sort(), [
     "wgsl-absorbed-gemm:device.too-slow",
     "wgsl-absorbed-gemm:variant.kv-splits",
-    "wgsl-absorbed-tiled:device.too-slow",
     "wgsl-absorbed:device.too-slow",
   ]);
   const line = notCoveredLine([r]);
