@@ -140,6 +140,16 @@ Deno.test("sharded: a hostile index is one error naming the index and the tensor
     const map = await writeSharded(dir);
     const idx = `${dir}/bad.index.json`;
     const o = "model.layers.3.self_attn.o_proj.weight";
+    // a UTF-8 BOM is 3 bytes of the file: the byte named counts them (it was 3 short, the
+    // decoder having dropped them), and a BOM'd index that is good opens
+    const bom = new Uint8Array([0xef, 0xbb, 0xbf]);
+    const withBom = (s: string) => new Uint8Array([...bom, ...new TextEncoder().encode(s)]);
+    await Deno.writeFile(idx, withBom('{"weight_map": {"x": "a.safetensors",}}'));
+    assert.match(await detail(openWeights(idx, { layer: 3 })), /at byte 40\)/);
+    await Deno.writeFile(idx, withBom('{"weight_map": {"x": "a", "x": "b"}}'));
+    assert.match(await detail(openWeights(idx, { layer: 3 })), /\(byte 29\)/);
+    await Deno.writeFile(idx, withBom(JSON.stringify({ weight_map: map })));
+    (await openWeights(idx, { layer: 3 })).close();
     await Deno.writeTextFile(idx, JSON.stringify({ weight_map: { ...map, [o]: S1 } }));
     assert.match(
       await detail(openWeights(idx, { layer: 3 })),

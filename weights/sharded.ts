@@ -62,22 +62,27 @@ export function parseShardIndex(text: string, source: string): Map<string, strin
   const fail = (detail: string): never => {
     throw new SafetensorsError(source, detail);
   };
+  // A leading UTF-8 BOM is read past, but it is 3 bytes of the file: a reported byte counts
+  // it, so it names the byte an editor or `xxd` shows.
+  const bom = text.startsWith("\uFEFF") ? 1 : 0;
+  const body = text.slice(bom);
+  const byteAt = (offset: number) => utf8Length(text.slice(0, bom + offset));
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(body);
   } catch {
-    const p = scanJson(text);
+    const p = scanJson(body);
     fail(
       `a sharded checkpoint's index must be JSON (${
-        p ? `${p.message} at byte ${utf8Length(text.slice(0, p.offset))}` : "syntax error"
+        p ? `${p.message} at byte ${byteAt(p.offset)}` : "syntax error"
       })`,
     );
   }
-  const dup = scanJson(text, { duplicateKeys: true });
+  const dup = scanJson(body, { duplicateKeys: true });
   if (dup) {
     fail(
       `index is ambiguous: ${dup.message} (byte ${
-        utf8Length(text.slice(0, dup.offset))
+        byteAt(dup.offset)
       }); each tensor may be mapped once`,
     );
   }
@@ -184,7 +189,10 @@ export class ShardedSafetensors implements TensorReader {
     }
     let text: string;
     try {
-      text = new TextDecoder("utf-8", { fatal: true }).decode(await Deno.readFile(indexPath));
+      // the BOM kept: parseShardIndex reads past it and counts its bytes in a reported byte
+      text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(
+        await Deno.readFile(indexPath),
+      );
     } catch {
       throw new SafetensorsError(indexPath, "index is not valid UTF-8");
     }
