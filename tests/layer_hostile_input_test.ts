@@ -68,20 +68,27 @@ Deno.test("layer: NaN/Infinity in the input or a weight, a folder, a huge --seed
       await withValue(input, "hidden_states", 64 + 9, 70000),
     );
     await Deno.mkdir(`${dir}/folder`);
+    // JSON given as a file: --input was told to give a sharded checkpoint's index, which
+    // only --weights takes; --weights under a .safetensors name still is
+    await Deno.writeTextFile(`${dir}/x.json`, '{"hidden_states": [1, 2]}');
+    await Deno.writeTextFile(`${dir}/w.safetensors`, '{"weight_map": {}}');
     const out = `${dir}/y.safetensors`;
     const run = (args: string[]) => runCli(["layer", "--config", "tiny", "--out", out, ...args]);
     const f16 = ["--dtype", "f16"];
-    const [nanIn, infIn, nanW, folderIn, folderW, seed, bigW, bigIn] = await Promise.all([
-      run(["--input", `${dir}/nan_in.safetensors`]),
-      run(["--input", `${dir}/inf_in.safetensors`]),
-      run(["--input", input, "--weights", `${dir}/nan_w.safetensors`]),
-      run(["--input", `${dir}/folder`]),
-      run(["--input", input, "--weights", `${dir}/folder`]),
-      run(["--input", input, "--seed", "1e30"]),
-      run(["--input", input, "--weights", `${dir}/big_w.safetensors`, ...f16]),
-      run(["--input", `${dir}/big_in.safetensors`, ...f16]),
-    ]);
-    for (const r of [nanIn, infIn, nanW, folderIn, folderW, seed, bigW, bigIn]) {
+    const [nanIn, infIn, nanW, folderIn, folderW, seed, bigW, bigIn, jsonIn, jsonW] = await Promise
+      .all([
+        run(["--input", `${dir}/nan_in.safetensors`]),
+        run(["--input", `${dir}/inf_in.safetensors`]),
+        run(["--input", input, "--weights", `${dir}/nan_w.safetensors`]),
+        run(["--input", `${dir}/folder`]),
+        run(["--input", input, "--weights", `${dir}/folder`]),
+        run(["--input", input, "--seed", "1e30"]),
+        run(["--input", input, "--weights", `${dir}/big_w.safetensors`, ...f16]),
+        run(["--input", `${dir}/big_in.safetensors`, ...f16]),
+        run(["--input", `${dir}/x.json`]),
+        run(["--input", input, "--weights", `${dir}/w.safetensors`]),
+      ]);
+    for (const r of [nanIn, infIn, nanW, folderIn, folderW, seed, bigW, bigIn, jsonIn, jsonW]) {
       assert.equal(r.code, 2, r.stdout + r.stderr);
       assert.doesNotMatch(r.stderr, /internal error|at .*\.ts:\d+/);
       assert.doesNotMatch(r.stdout, /PASS/);
@@ -109,6 +116,15 @@ Deno.test("layer: NaN/Infinity in the input or a weight, a folder, a huge --seed
       bigIn.stderr,
       /big_in\.safetensors: hidden_states holds 1 value beyond f16's range \(\|x\| <= 65504\), the first 70000 at \[0, 1, 9\]/,
     );
+    assert.match(
+      jsonIn.stderr,
+      /x\.json: is JSON text \(it starts "\{"hidden_states": \[1, 2\]\}"\), not a safetensors file\n/,
+    );
+    assert.doesNotMatch(jsonIn.stderr, /index/);
+    assert.match(
+      jsonW.stderr,
+      /w\.safetensors: is JSON text .*; a sharded checkpoint is given by its index, whose name ends in \.json/,
+    );
     assert.deepEqual((await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort(), [
       "big_in.safetensors",
       "big_w.safetensors",
@@ -116,6 +132,8 @@ Deno.test("layer: NaN/Infinity in the input or a weight, a folder, a huge --seed
       "inf_in.safetensors",
       "nan_in.safetensors",
       "nan_w.safetensors",
+      "w.safetensors",
+      "x.json",
     ]);
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -226,7 +226,8 @@ Deno.test("malformed: a text file (Git LFS pointer, JSON, HTML) or a .bin/GGUF i
     ["../../.git/annex/objects/Xx/Yy/SHA256E-s12--ab/x", /is a git-annex pointer file/],
     [
       '{"metadata": {}, "weight_map": {}}',
-      /is JSON text \(it starts "\{"metadata": \{\}, .*index.json/,
+      // no word of an index: that is --weights' (openWeights), not every file's
+      /is JSON text \(it starts "\{"metadata": \{\}, "weight_map": \{\}\}"\), not a safetensors file$/,
     ],
     [
       "<!DOCTYPE html>\n<html>Entry not found",

@@ -242,6 +242,9 @@ function fileByte(headerText: string, offset: number): number {
   return 8 + new TextEncoder().encode(headerText.slice(0, offset)).length;
 }
 
+/** How {@link notSafetensorsFile}'s detail for a JSON file begins. */
+export const JSON_TEXT = "is JSON text";
+
 /** Bytes read from the start of a file to tell another format (see {@link notSafetensorsFile}). */
 const TEXT_PROBE_BYTES = 256;
 
@@ -293,8 +296,8 @@ export function notSafetensorsFile(head: Uint8Array): string | null {
     return "is a git-annex pointer file, not the tensors: get its content (git annex get)";
   }
   if (start.startsWith("{") || start.startsWith("[")) {
-    return `is JSON text (it starts ${firstLine}), not a safetensors file; a sharded ` +
-      "checkpoint is given by its index, whose name ends in .json (model.safetensors.index.json)";
+    // (openWeights adds where a sharded checkpoint's index goes: --weights only)
+    return `${JSON_TEXT} (it starts ${firstLine}), not a safetensors file`;
   }
   if (start.startsWith("<")) {
     return `is HTML or XML text (it starts ${firstLine}), not a safetensors file (an error ` +

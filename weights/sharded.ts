@@ -22,6 +22,7 @@ import { scanJson } from "../adapter/json_scan.ts";
 import { SafetensorsError } from "./errors.ts";
 import { attentionPrefix, type LoadLayerWeightsOptions } from "./hf_names.ts";
 import {
+  JSON_TEXT,
   MAX_HEADER_BYTES,
   missingFileDetail,
   SafetensorsFile,
@@ -321,9 +322,20 @@ export async function openWeights(
   // file": name the file in it to give, an index or the one .safetensors file.
   const folder = await Deno.stat(path).then((st) => st.isDirectory, () => false);
   if (folder) throw new SafetensorsError(path, await folderHint(path));
-  return isShardIndexPath(path)
-    ? await ShardedSafetensors.open(path, options)
-    : await SafetensorsFile.open(path);
+  if (isShardIndexPath(path)) return await ShardedSafetensors.open(path, options);
+  try {
+    return await SafetensorsFile.open(path);
+  } catch (e) {
+    // a JSON file as --weights: an index under another name (an --input is told no index)
+    if (e instanceof SafetensorsError && e.detail.startsWith(JSON_TEXT)) {
+      throw new SafetensorsError(
+        path,
+        `${e.detail}; a sharded checkpoint is given by its index, whose name ends in .json ` +
+          "(model.safetensors.index.json)",
+      );
+    }
+    throw e;
+  }
 }
 
 /** What to give instead of a folder as --weights: the index or .safetensors file in it. */
