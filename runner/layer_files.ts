@@ -167,7 +167,7 @@ function inputLayout(
         `--cu-seqlens ${
           cuSeqlens.join(",")
         }: the last offset is ${last}, expected the token count ` +
-          `${shape[0]} of ${INPUT_TENSOR} ${shapeStr(shape)}`,
+          `${shape[0]} of ${name} ${shapeStr(shape)}`,
       );
     }
     return { kind: "thd", cuSeqlensQ: [...cuSeqlens], causal: true };
