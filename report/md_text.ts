@@ -27,24 +27,85 @@ export function visibleControls(s: string): string {
 }
 
 /**
- * A table cell: one line (newlines folded), cut at `max` characters, with backslashes, pipes
- * and angle brackets escaped so that the row keeps its cells and nothing reads as HTML, and
- * control characters written as `\uXXXX` (an error's ANSI colour code or NUL went into
- * summary.md raw: a terminal showing the file turned red, GitHub showed nothing of it).
+ * A table cell: one line (newlines folded), cut at `max` characters, with control characters
+ * written as `\uXXXX` (an error's ANSI colour code or NUL went into summary.md raw: a terminal
+ * showing the file turned red, GitHub showed nothing of it). The code spans in `s` (a message's
+ * `` `devices` ``) stay code spans, as they are but for `|` escaped (GitHub's tables undo it
+ * first). In the text around them what GitHub would render is escaped: backslashes, pipes (the
+ * row keeps its cells), `<`, `>` and `&` (nothing reads as HTML or an entity: `&amp;` shows as
+ * written), `*`, `~`, `$`, a backtick that opens no span, a `]` before `(`, and an `_` not
+ * inside a word (`*em*`, `_u_`, `[x](url)`, `$x$` in an error message rendered as emphasis,
+ * links, math; `snake_case` and `[0,3,17]` stay as they are).
  *
  * @example
  * ```ts
  * import { mdCell } from "./md_text.ts";
  * mdCell("a|b <c>"); // "a\\|b &lt;c&gt;"
+ * mdCell("*em* _u_ `a*b`"); // "\\*em\\* \\_u\\_ `a*b`"
  * ```
  */
 export function mdCell(s: string, max = 300): string {
   const one = visibleControls(s.replace(/\s*[\r\n]+\s*/g, " "));
   const cut = one.length > max ? one.slice(0, max - 1) + "…" : one;
-  return cut.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(
-    />/g,
-    "&gt;",
-  );
+  return codeSpans(cut).map(({ text, code }) => code ? text.replace(/\|/g, "\\|") : mdText(text))
+    .join("");
+}
+
+/** Text (no code span) with what GitHub renders in it escaped, as {@link mdCell} says. */
+function mdText(s: string): string {
+  const word = /[\p{L}\p{N}]/u;
+  let out = "";
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i];
+    if (ch === "&") out += "&amp;";
+    else if (ch === "<") out += "&lt;";
+    else if (ch === ">") out += "&gt;";
+    else if ("\\|*~$`".includes(ch)) out += "\\" + ch;
+    // only "](" makes a link here (no reference is defined): "at [0,3,17]" stays as it is
+    else if (ch === "]" && s[i + 1] === "(") out += "\\]";
+    // an underscore inside a word opens and closes no emphasis (CommonMark): left as it is
+    else if (ch === "_" && !(word.test(s[i - 1] ?? "") && word.test(s[i + 1] ?? ""))) {
+      out += "\\_";
+    } else out += ch;
+  }
+  return out;
+}
+
+/**
+ * `s` cut into text and code spans as CommonMark reads them: a run of backticks opens a span
+ * closed by the next run of exactly as many; one that none closes is text.
+ */
+function codeSpans(s: string): { text: string; code: boolean }[] {
+  const parts: { text: string; code: boolean }[] = [];
+  let at = 0;
+  let textFrom = 0;
+  while (at < s.length) {
+    const open = s.indexOf("`", at);
+    if (open < 0) break;
+    const fence = /^`+/.exec(s.slice(open))![0];
+    let close = -1;
+    for (let i = open + fence.length; i < s.length;) {
+      const run = /^`+/.exec(s.slice(i));
+      if (run === null) {
+        i++;
+        continue;
+      }
+      if (run[0].length === fence.length) {
+        close = i;
+        break;
+      }
+      i += run[0].length;
+    }
+    if (close < 0) {
+      at = open + fence.length;
+      continue;
+    }
+    if (open > textFrom) parts.push({ text: s.slice(textFrom, open), code: false });
+    parts.push({ text: s.slice(open, close + fence.length), code: true });
+    at = textFrom = close + fence.length;
+  }
+  if (textFrom < s.length) parts.push({ text: s.slice(textFrom), code: false });
+  return parts;
 }
 
 /**
@@ -89,39 +150,17 @@ export function mdForTerminal(md: string): string {
   return md.split("\n").map(lineForTerminal).join("\n");
 }
 
+/** The entities {@link mdCell} writes, read back. */
+const ENTITIES: Readonly<Record<string, string>> = { "&lt;": "<", "&gt;": ">", "&amp;": "&" };
+
 /** One line of {@link mdForTerminal}: text unescaped, code spans (CommonMark fences) kept. */
 function lineForTerminal(line: string): string {
   const table = line.trimStart().startsWith("|");
-  const text = (s: string) =>
-    s.replace(/\\([\\|])/g, "$1").replace(/&lt;/g, "<").replace(/&gt;/g, ">");
-  let out = "";
-  let at = 0;
-  while (at < line.length) {
-    const open = line.indexOf("`", at);
-    if (open < 0) break;
-    const fence = /^`+/.exec(line.slice(open))![0];
-    // the span closes at the next run of exactly as many backticks; none: literal backticks
-    let close = -1;
-    for (let i = open + fence.length; i < line.length;) {
-      const run = /^`+/.exec(line.slice(i));
-      if (run === null) {
-        i++;
-        continue;
-      }
-      if (run[0].length === fence.length) {
-        close = i;
-        break;
-      }
-      i += run[0].length;
-    }
-    if (close < 0) {
-      out += text(line.slice(at, open + fence.length));
-      at = open + fence.length;
-      continue;
-    }
-    const span = line.slice(open, close + fence.length);
-    out += text(line.slice(at, open)) + (table ? span.replace(/\\\|/g, "|") : span);
-    at = close + fence.length;
-  }
-  return out + text(line.slice(at));
+  // an escaped backtick opens no span: set aside before the spans are found
+  const parts = codeSpans(line.replace(/\\`/g, "\uE000"));
+  return parts.map(({ text, code }) =>
+    code ? (table ? text.replace(/\\\|/g, "|") : text) : text
+      .replace(/\\([\\|*_~$[\]])/g, "$1")
+      .replace(/&(lt|gt|amp);/g, (e) => ENTITIES[e])
+  ).join("").replace(/\uE000/g, "`");
 }

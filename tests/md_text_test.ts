@@ -89,8 +89,10 @@ Deno.test("bench summary.md and compare-runtimes.md keep their cells; a compiler
   const row = bench.split("\n").find((l) => l.includes("shader error"));
   assert.ok(row, bench);
   assert.equal(cells(row).length, cells(header).length, row);
-  assert.ok(!/<f32>/.test(bench), "no raw angle brackets: they would read as HTML tags");
-  assert.ok(row.includes("`array&lt;f32&gt;` \\| at 3:14 expected"), row);
+  // no raw angle brackets outside a code span (they would read as HTML tags); inside one they
+  // are shown as they are (`array&lt;f32&gt;` showed the entity)
+  assert.ok(!/<f32>/.test(bench.replace(/`[^`]*`/g, "")), bench);
+  assert.ok(row.includes("`array<f32>` \\| at 3:14 expected `vec4<f32>`"), row);
 
   const outcome: RuntimeOutcome = {
     status: "pass",
@@ -111,7 +113,7 @@ Deno.test("bench summary.md and compare-runtimes.md keep their cells; a compiler
   const crHeader = lines.find((l) => l.startsWith("| case | deno |"));
   assert.ok(crRow && crHeader, md);
   assert.equal(cells(crRow).length, cells(crHeader).length, crRow);
-  assert.ok(!/<f32>|<i>/.test(md), md);
+  assert.ok(!/<f32>|<i>/.test(md.replace(/`[^`]*`/g, "")), md);
   // stopped by SIGINT: said first, with the cases not compared (it read as complete)
   const cut = comparisonMarkdown([], {
     deno: "d",
@@ -150,4 +152,21 @@ Deno.test("compare's Markdown in a terminal reads its pipes and backslashes unes
   assert.ok(shownRow.startsWith(`| ${mdCode(HOSTILE)} |`), shownRow);
   // outside a table a code span is shown as written; text escapes are read back
   assert.equal(mdForTerminal("`a\\|b` x \\| y &lt;z&gt;"), "`a\\|b` x | y <z>");
+});
+
+Deno.test("summary.md escapes the Markdown GitHub would render in a message; code spans stay", () => {
+  // a user backend's error: GitHub showed emphasis, a link, an entity's "&", math, a strike
+  const message = "*em* _u_ [x](http://e.example) &amp; ~~s~~ $x$ `a*b|c<d>` snake_case [0,1] `";
+  const md = toMarkdown(report([
+    result({ b: 2 }, { status: "error", decision: "not-reached", message, out: undefined }),
+    result({ b: 3 }, { group: "_g_ *h*" }),
+  ]));
+  const escaped = "\\*em\\* \\_u\\_ [x\\](http://e.example) &amp;amp; \\~\\~s\\~\\~ \\$x\\$ " +
+    "`a*b\\|c<d>` snake_case [0,1] \\`";
+  const row = md.split("\n").find((l) => l.includes("snake_case"));
+  assert.ok(row?.endsWith(`| ${escaped} |`), md);
+  assert.ok(md.includes("| \\_g\\_ \\*h\\* | 1 | 1 |"), md);
+  // a terminal reads it back as written
+  assert.equal(mdForTerminal(`| ${mdCell(message)} |`), `| ${message} |`);
+  assert.equal(mdForTerminal(mdCell("a \\` b")), "a \\` b");
 });

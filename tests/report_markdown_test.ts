@@ -50,7 +50,7 @@ Deno.test("markdown: failures come first, then one line per group, passes folded
   // no failures, no hint
   assert.ok(!toMarkdown(report([results[0]])).includes("explain --case"));
   // The failure's message is its worst error, with table-breaking characters escaped.
-  assert.ok(md.includes("out: max \\|err\\| 0.05 at [0,3,17] &lt;&\"'&gt; tol"), md);
+  assert.ok(md.includes("out: max \\|err\\| 0.05 at [0,3,17] &lt;&amp;\"'&gt; tol"), md);
 
   const slow = md.indexOf("### Slowest 4");
   assert.ok(slow > skip);
