@@ -5,6 +5,8 @@ import { compareBaselines } from "../drift/mod.ts";
 import {
   CAPPED_FAILURE_CARDS,
   CAPPED_FAILURE_ROWS,
+  CAPPED_PLOT_GROUPS,
+  cappedPlotGroups,
   OPEN_FAILURES,
   renderSvg,
   runReportHtml,
@@ -264,6 +266,46 @@ Deno.test("html run: failures past the size cap keep their group rows; the first
   const roomy = await runReportHtml(report(results), { maxBytes: 4_000_000 });
   assert.equal((roomy.match(/<div class="failure" /g) ?? []).length, 600);
   assert.doesNotMatch(roomy, /without a card/);
+});
+
+Deno.test("html run: past the cap with thousands of groups, the plot draws the failing and worst groups and counts the rest", async () => {
+  // The plot has a row a group: 8,000 groups made 8 MiB of plot, a page of 11 MiB past its
+  // 5 MiB cap with every passing row already left out.
+  const n = CAPPED_PLOT_GROUPS + 100;
+  const name = (i: number) => `grp${String(i).padStart(4, "0")}`;
+  const results = Array.from({ length: n }, (_, i) =>
+    result({ b: 1 + (i % 7), sk: 16 + i }, {
+      group: name(i),
+      out: i === 5 ? { ...parity(false), headroom: 2e-3 } : { ...parity(true), headroom: i / 1000 },
+      lse: undefined,
+      ...(i === 5 ? { status: "fail" as const, message: "out failed" } : {}),
+    }));
+  const maxBytes = 350_000;
+  const html = await runReportHtml(report(results), { maxBytes });
+  assert.ok(new TextEncoder().encode(html).length <= maxBytes, `${html.length} bytes`);
+  const { marks, svg } = figure(html, "headroom");
+  assert.equal(marks, CAPPED_PLOT_GROUPS);
+  // the failing group (its headroom low) and the worst ones are drawn; the best are not
+  assert.ok(svg.includes(name(5)) && svg.includes(name(n - 1)), "failing and worst drawn");
+  assert.ok(!svg.includes(name(0)) && !svg.includes(name(99)), "the best left out");
+  assert.ok(svg.includes(name(101)));
+  const said = `the headroom plot draws ${CAPPED_PLOT_GROUPS} of the ${n} matrix groups, those ` +
+    "with a failure first, then those of the worst headroom; the other 100 (none with a " +
+    "failure) are left out of it";
+  assert.ok(html.includes(`; ${said}. Every case is in`), "the size note says so");
+  assert.ok(html.includes(`For the page&#39;s size cap, ${said}`), "the caption says so");
+  // every group keeps its row below
+  assert.ok(html.includes(`${name(0)}</`), "group 0's row");
+  // within the cap with the whole plot: every group drawn, no word of it
+  const roomy = await runReportHtml(report(results), { maxBytes: 4_000_000 });
+  assert.equal(figure(roomy, "headroom").marks, n);
+  assert.doesNotMatch(roomy, /left out of it/);
+  // more failing groups than room: the rest of them are counted as failing
+  const g = cappedPlotGroups(
+    [1, 2, 3].map((i) => ({ group: `f${i}`, headroom: i, failed: true })),
+    2,
+  );
+  assert.deepEqual([[...g.drawn], g.left, g.leftFailed], [["f3", "f2"], 1, 1]);
 });
 
 Deno.test("html run: past the cap with tens of thousands of failures, rows past the first 5000 are only counted", async () => {

@@ -102,6 +102,59 @@ export const CAPPED_FAILURE_ROWS = 5000;
 export const HEADROOM_FLOOR = 1e-6;
 
 /**
+ * Matrix groups the headroom plot draws at most on a page still past its size cap with its
+ * passing rows left out (one row a group: 8,000 groups made 8 MiB of plot, a page of 11 MiB
+ * against its 5 MiB cap).
+ */
+export const CAPPED_PLOT_GROUPS = 300;
+
+/** The groups {@link cappedPlotGroups} draws, and those it leaves out. */
+export interface PlotGroups {
+  /** The groups drawn. */
+  readonly drawn: ReadonlySet<string>;
+  /** Groups left out. */
+  readonly left: number;
+  /** Of those left out, the groups with a failed side (only when every drawn group has one). */
+  readonly leftFailed: number;
+}
+
+/**
+ * The groups of a capped page's headroom plot: those with a failed side first, then those of
+ * the worst headroom, `max` at most.
+ *
+ * @example
+ * ```ts
+ * import { cappedPlotGroups } from "./run_html.ts";
+ * const p = (group: string, headroom: number, failed = false) => ({ group, headroom, failed });
+ * const g = cappedPlotGroups([p("a", 0.1), p("b", 0.5), p("c", 0.2, true)], 2);
+ * [...g.drawn]; // ["c", "b"]
+ * g.left; // 1
+ * ```
+ */
+export function cappedPlotGroups(
+  points: readonly { group: string; headroom: number; failed: boolean }[],
+  max: number,
+): PlotGroups {
+  const worst = new Map<string, { failed: boolean; headroom: number }>();
+  for (const p of points) {
+    const w = worst.get(p.group) ?? { failed: false, headroom: -Infinity };
+    worst.set(p.group, {
+      failed: w.failed || p.failed,
+      headroom: Math.max(w.headroom, p.headroom),
+    });
+  }
+  const ranked = [...worst].sort(([, a], [, b]) =>
+    Number(b.failed) - Number(a.failed) || b.headroom - a.headroom
+  );
+  const drawn = ranked.slice(0, max);
+  return {
+    drawn: new Set(drawn.map(([g]) => g)),
+    left: ranked.length - drawn.length,
+    leftFailed: ranked.slice(max).filter(([, w]) => w.failed).length,
+  };
+}
+
+/**
  * The group a result belongs to (its matrix group, or "(no group)" for older records).
  *
  * @example
@@ -217,21 +270,46 @@ export async function runReportHtml(
   const pts = headroomPoints(report.results);
   const plots = pts.length > 0 ? section("plots", "Headroom", await headroomChart(pts)) : null;
   const capped = { detail: false, cappedAt: maxBytes };
-  return firstWithin(maxBytes, [
-    () => build(report, options, plots, { detail: true }),
-    () => build(report, options, plots, capped),
+  const builds = (plots: string | null, plotLeft?: PlotGroups) => [
+    () => build(report, options, plots, { ...capped, plotLeft }),
     // Still too large: failures past CAPPED_FAILURE_CARDS keep only their group's row (id,
     // status, headroom, message): an all-failing run of 5,000 cases made 8.6 MiB of cards
     // (tools/html_scale.ts).
-    () => build(report, options, plots, { ...capped, cards: CAPPED_FAILURE_CARDS }),
+    () => build(report, options, plots, { ...capped, plotLeft, cards: CAPPED_FAILURE_CARDS }),
     // Tens of thousands of failures: their rows too, past CAPPED_FAILURE_ROWS.
     () =>
       build(report, options, plots, {
         ...capped,
+        plotLeft,
         cards: CAPPED_FAILURE_CARDS,
         rows: CAPPED_FAILURE_ROWS,
       }),
+  ];
+  const html = firstWithin(maxBytes, [
+    () => build(report, options, plots, { detail: true }),
+    ...builds(plots),
   ]);
+  const pick = cappedPlotGroups(pts, CAPPED_PLOT_GROUPS);
+  if (new TextEncoder().encode(html).length <= maxBytes || pick.left === 0) return html;
+  // Thousands of groups: the plot alone (a row a group) passed the cap. It draws the groups
+  // with a failure or the worst headroom, and says how many it leaves out.
+  const few = section(
+    "plots",
+    "Headroom",
+    await headroomChart(pts.filter((p) => pick.drawn.has(p.group)), { left: pick }),
+  );
+  return firstWithin(maxBytes, builds(few, pick));
+}
+
+/** What a capped headroom plot says of the groups it leaves out (see {@link cappedPlotGroups}). */
+function plotLeftText(left: PlotGroups): string {
+  const total = left.drawn.size + left.left;
+  return `the headroom plot draws ${left.drawn.size} of the ${total} matrix groups, those ` +
+    `with a failure first, then those of the worst headroom; the other ${left.left} ` +
+    (left.leftFailed > 0
+      ? `(${left.leftFailed} of them with a failure) are`
+      : `(none with a failure) are`) +
+    " left out of it";
 }
 
 /**
@@ -288,6 +366,8 @@ function build(
     readonly cards?: number;
     /** Failures with a row in their group's table (default: every one). */
     readonly rows?: number;
+    /** The groups the headroom plot draws, where it leaves some out (the note says so). */
+    readonly plotLeft?: PlotGroups;
   },
 ): string {
   const { detail, cappedAt } = shape;
@@ -314,7 +394,8 @@ function build(
     sections.push(sizeNote(cappedAt, {
       page: "report",
       what: `the per-case rows of passing cases were left out${cut}; each group still shows ` +
-        "its counts and worst headroom",
+        "its counts and worst headroom" +
+        (shape.plotLeft ? `; ${escapeHtml(plotLeftText(shape.plotLeft))}` : ""),
       where: "results.jsonl and report.json",
     }));
   }
@@ -815,7 +896,10 @@ export const TOP_AXIS_GROUPS = 16;
 /** The headroom plot's x axis, pixels: 70 a decade over the usual 1e-4 to 1e2. */
 const HEADROOM_AXIS_PX = 420;
 
-async function headroomChart(points: ReturnType<typeof headroomPoints>): Promise<string> {
+async function headroomChart(
+  points: ReturnType<typeof headroomPoints>,
+  options: { readonly left?: PlotGroups } = {},
+): Promise<string> {
   const groups = [...new Set(points.map((p) => p.group))];
   const labels = shortGroupLabels(groups);
   // Past PLOT_POINT_CAP points (2 a case), passing sides close together in one row are one
@@ -858,7 +942,11 @@ async function headroomChart(points: ReturnType<typeof headroomPoints>): Promise
       `finite elements are within tolerance (one with no finite error is drawn on the rule). ` +
       `Headrooms below ${HEADROOM_FLOOR.toExponential(0)}, exact results among them, are ` +
       `drawn at it; a point's title (hover) gives the headroom the report records.` +
-      (note === "" ? "" : ` ${note}`),
+      (note === "" ? "" : ` ${note}`) +
+      (options.left
+        ? ` For the page's size cap, ${plotLeftText(options.left)} (every case is in ` +
+          "report.json; each group's row below gives its worst headroom)."
+        : ""),
     spec: {
       // 420 px of axis (70 px a decade over the usual 1e-4 to 1e2), the labels at most
       // GROUP_LABEL_PX wide and the legends above: the plot fits a page 800 px wide
