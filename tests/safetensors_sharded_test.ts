@@ -14,6 +14,7 @@ import { expectedTensors, loadLayerWeights } from "../weights/hf_names.ts";
 import { encodeSafetensors, type TensorToWrite } from "../weights/safetensors.ts";
 import { openWeights, parseShardIndex, ShardedSafetensors } from "../weights/sharded.ts";
 import { SafetensorsError } from "../weights/errors.ts";
+import { ConfigError } from "../adapter/errors.ts";
 import { runCli } from "./helpers_cli.ts";
 import { GOOD_HF } from "./config_helpers.ts";
 
@@ -42,6 +43,17 @@ async function writeSharded(dir: string): Promise<Record<string, string>> {
     JSON.stringify({ metadata: { total_size: 0 }, weight_map: map }),
   );
   return map;
+}
+
+/** The message of the ConfigError `p` rejects with. */
+async function configDetail(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, `expected ConfigError, got ${e}`);
+    return e.message;
+  }
+  return assert.fail("expected a ConfigError");
 }
 
 async function detail(p: Promise<unknown>): Promise<string> {
@@ -150,6 +162,15 @@ Deno.test("sharded: a hostile index is one error naming the index and the tensor
     assert.match(await detail(openWeights(idx, { layer: 3 })), /\(byte 29\)/);
     await Deno.writeFile(idx, withBom(JSON.stringify({ weight_map: map })));
     (await openWeights(idx, { layer: 3 })).close();
+    // an index of no attention tensor was "0 tensors in the file ... or give a sharded
+    // checkpoint's model.safetensors.index.json"
+    await Deno.writeTextFile(idx, '{"weight_map": {}}');
+    const empty = await configDetail(openWeights(idx, { layer: 3 }));
+    assert.match(empty, /0 tensors in the index's weight_map \(it is empty\); give the index of/);
+    await Deno.writeTextFile(idx, JSON.stringify({ weight_map: { "model.norm.weight": S1 } }));
+    const other = await configDetail(openWeights(idx, { layer: 3 }));
+    assert.match(other, /1 tensor in the index's weight_map, none an attention tensor/);
+    for (const m of [empty, other]) assert.doesNotMatch(m, /in the file|give a sharded/);
     await Deno.writeTextFile(idx, JSON.stringify({ weight_map: { ...map, [o]: S1 } }));
     assert.match(
       await detail(openWeights(idx, { layer: 3 })),

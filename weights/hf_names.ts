@@ -130,19 +130,29 @@ function layerWrapper(all: readonly string[], source: string | undefined): strin
   }], "ambiguous layer");
 }
 
-/** Why a list of tensor names (none under `self_attn.`) holds no layer to read. */
-function noAttentionMessage(all: readonly string[]): string {
+/**
+ * Why a list of tensor names (none under `self_attn.`) holds no layer to read: a file's, or a
+ * sharded checkpoint's index's weight_map (`index`).
+ */
+function noAttentionMessage(all: readonly string[], index: boolean): string {
+  // an index was told "0 tensors in the file ... or give a sharded checkpoint's index"
+  if (index && all.length === 0) {
+    return "tensors in the index's weight_map (it is empty); give the index of the checkpoint " +
+      "holding the layer's attention";
+  }
   const shown = all.slice(0, 3).map((n) => `"${n}"`).join(", ") +
     (all.length > 3 ? ` and ${all.length - 3} more` : "");
   // DeepSeek's inference/convert.py renames the layers (layers.N.attn.wkv_a.weight, ...)
   const inference = all.some((n) => /(^|\.)layers\.\d+\.attn\.(wq|wq_a|wkv_a|wkv_b|wo)\./.test(n));
-  return `${
-    all.length === 1 ? "tensor" : "tensors"
-  } in the file, none an attention tensor (none named ` +
+  return `${all.length === 1 ? "tensor" : "tensors"} in the ${
+    index ? "index's weight_map" : "file"
+  }, none an attention tensor (none named ` +
     `*layers.N.self_attn.* or self_attn.*)${all.length > 0 ? `: ${shown}` : ""}; ${
       inference
         ? "its layers.N.attn.* names are DeepSeek's inference format (inference/convert.py): " +
           "give the Hugging Face checkpoint"
+        : index
+        ? "give the index of the checkpoint holding the layer's attention"
         : "give the file holding the layer's attention, or a sharded checkpoint's " +
           "model.safetensors.index.json"
     }`;
@@ -164,7 +174,7 @@ function noAttentionMessage(all: readonly string[]): string {
  */
 export function layerPrefix(
   names: Iterable<string>,
-  options: { layer?: number; source?: string },
+  options: { layer?: number; source?: string; index?: boolean },
 ): string {
   const all = [...names];
   const wrapper = layerWrapper(all, options.source);
@@ -182,7 +192,7 @@ export function layerPrefix(
     throw new ConfigError(options.source ?? "weights", [{
       path: "(tensors)",
       value: all.length,
-      message: noAttentionMessage(all),
+      message: noAttentionMessage(all, options.index ?? false),
     }], "no attention tensors");
   }
   if (options.layer !== undefined) {
@@ -237,6 +247,8 @@ export interface LoadLayerWeightsOptions {
   attentionModule?: number;
   /** Names the file in errors. */
   source?: string;
+  /** The names are a sharded checkpoint's index's weight_map (errors say so, not "file"). */
+  index?: boolean;
   /**
    * Rows and columns of an FP8 weight's scale block (`quantization_config.weight_block_size`;
    * default [128, 128], DeepSeek-V3's and Kimi K2's).
@@ -267,7 +279,7 @@ export function attentionPrefix(
 ): string {
   const all = [...names];
   const source = options.source ?? "weights";
-  const prefix = layerPrefix(all, { layer: options.layer, source });
+  const prefix = layerPrefix(all, { layer: options.layer, source, index: options.index });
   const modules = [
     ...new Set(
       all.filter((n) => n.startsWith(prefix))

@@ -198,7 +198,7 @@ export class ShardedSafetensors implements TensorReader {
       throw new SafetensorsError(indexPath, "index is not valid UTF-8");
     }
     const map = parseShardIndex(text, indexPath);
-    const prefix = attentionPrefix(map.keys(), { ...options, source: indexPath });
+    const prefix = attentionPrefix(map.keys(), { ...options, source: indexPath, index: true });
     const names = [...map.keys()].filter((n) => n.startsWith(prefix));
     const folder = dirname(indexPath);
     // by path: "./a.safetensors" and "a.safetensors" are one shard, opened once
