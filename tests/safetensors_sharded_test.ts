@@ -137,7 +137,16 @@ Deno.test("sharded: a hostile index is one error naming the index and the tensor
         parseShardIndex('{"weight_map": {"x": "a.safetensors", "x": "b.safetensors"}}', "i.json")
       ),
     ),
-    /index is ambiguous: key "x" appears more than once/,
+    /index is ambiguous: key "x" appears more than once in weight_map \(byte 38\); each tensor may be mapped once$/,
+  );
+  // a second weight_map is no tensor mapped twice
+  assert.match(
+    await detail(
+      Promise.resolve().then(() =>
+        parseShardIndex('{"weight_map": {}, "weight_map": {}}', "i.json")
+      ),
+    ),
+    /key "weight_map" appears more than once in \(root\) \(byte 19\); each key may appear once \(a JSON reader keeps the last, hiding the first\)$/,
   );
   for (const shard of ["../a.safetensors", "/etc/a.safetensors", 3, ""]) {
     const text = JSON.stringify({ weight_map: { x: shard } });

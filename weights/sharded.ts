@@ -82,9 +82,11 @@ export function parseShardIndex(text: string, source: string): Map<string, strin
   const dup = scanJson(body, { duplicateKeys: true });
   if (dup) {
     fail(
-      `index is ambiguous: ${dup.message} (byte ${
-        byteAt(dup.offset)
-      }); each tensor may be mapped once`,
+      `index is ambiguous: ${dup.message} (byte ${byteAt(dup.offset)}); ${
+        // a key repeated elsewhere (a second weight_map) is no tensor mapped twice
+        dup.message.endsWith(" in weight_map")
+          ? "each tensor may be mapped once"
+          : "each key may appear once (a JSON reader keeps the last, hiding the first)"}`,
     );
   }
   const isObject = (v: unknown): v is Record<string, unknown> =>
