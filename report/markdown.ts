@@ -231,7 +231,8 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
     "",
   );
   // nothing, or only part, verified: said in words, not left to the counts
-  if (verdict.headline !== null) out.push(`**${verdict.headline}**`, "");
+  // (escaped: it names a user backend's id, `--backend my._fast_.x` rendered "fast" in italics)
+  if (verdict.headline !== null) out.push(`**${mdCell(verdict.headline, Infinity)}**`, "");
   const differs = report.environmentDiffers ?? [];
   if (differs.length > 0) {
     out.push(

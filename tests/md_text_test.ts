@@ -166,6 +166,13 @@ Deno.test("summary.md escapes the Markdown GitHub would render in a message; cod
   const row = md.split("\n").find((l) => l.includes("snake_case"));
   assert.ok(row?.endsWith(`| ${escaped} |`), md);
   assert.ok(md.includes("| \\_g\\_ \\*h\\* | 1 | 1 |"), md);
+  // the verdict's headline names a user backend's id: "fast" rendered in italics
+  const ranNothing = toMarkdown(
+    report([result({ b: 2 }, { status: "unexpected", decision: "unsupported" })], {
+      backend: "my._fast_.x",
+    }),
+  );
+  assert.match(ranNothing, /\*\*The run fails: --backend my\.\\_fast\\_\.x ran none of /);
   // a terminal reads it back as written
   assert.equal(mdForTerminal(`| ${mdCell(message)} |`), `| ${message} |`);
   assert.equal(mdForTerminal(mdCell("a \\` b")), "a \\` b");
