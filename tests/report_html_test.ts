@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { compareBaselines } from "../drift/mod.ts";
 import {
+  CAPPED_BARE_GROUPS,
   CAPPED_FAILURE_CARDS,
   CAPPED_FAILURE_ROWS,
   CAPPED_PLOT_GROUPS,
@@ -280,7 +281,7 @@ Deno.test("html run: past the cap with thousands of groups, the plot draws the f
       lse: undefined,
       ...(i === 5 ? { status: "fail" as const, message: "out failed" } : {}),
     }));
-  const maxBytes = 350_000;
+  const maxBytes = 250_000;
   const html = await runReportHtml(report(results), { maxBytes });
   assert.ok(new TextEncoder().encode(html).length <= maxBytes, `${html.length} bytes`);
   const { marks, svg } = figure(html, "headroom");
@@ -306,6 +307,34 @@ Deno.test("html run: past the cap with thousands of groups, the plot draws the f
     2,
   );
   assert.deepEqual([[...g.drawn], g.left, g.leftFailed], [["f3", "f2"], 1, 1]);
+});
+
+Deno.test("html run: still past the cap, the groups without a row are lines of one table", async () => {
+  // A folded block a group, its rows left out, was about 330 bytes: 20,000 groups made a page
+  // of 6.8 MB past its 5 MiB cap with every passing row and most of the plot already left out.
+  const results = Array.from({ length: 30 }, (_, i) =>
+    result({ b: 1 + (i % 7), sk: 16 + i }, {
+      group: `grp${String(i).padStart(2, "0")}`,
+      out: i === 3 ? parity(false) : parity(true),
+      ...(i === 3 ? { status: "fail" as const, message: "out failed" } : {}),
+    }));
+  const html = await runReportHtml(report(results), { maxBytes: 1000 });
+  assert.equal(CAPPED_BARE_GROUPS, 2000);
+  // the failing group keeps its block and row; the 29 others are lines of one table
+  assert.equal((html.match(/<details class="group"/g) ?? []).length, 1);
+  assert.match(html, /<details class="group" data-group="grp03">/);
+  assert.match(html, /29 groups without a row on this page \(left out for its size cap; /);
+  const table = /<table class="bare-groups">[\s\S]*?<\/table>/.exec(html)?.[0] ?? "";
+  assert.equal((table.match(/<tr><td>grp\d\d<\/td><td>1 case: 1 passed<\/td>/g) ?? []).length, 29);
+  assert.doesNotMatch(html, /more group/);
+  assert.match(
+    html,
+    /the groups without a row on the page are lines of one table after the others/,
+  );
+  // a page that fits with its blocks keeps them
+  const roomy = await runReportHtml(report(results), { maxBytes: 4_000_000 });
+  assert.equal((roomy.match(/<details class="group"/g) ?? []).length, 30);
+  assert.doesNotMatch(roomy, /bare-groups/);
 });
 
 Deno.test("html run: past the cap with tens of thousands of failures, rows past the first 5000 are only counted", async () => {
@@ -376,7 +405,8 @@ Deno.test("html run: past the cap, one failure past the cards or rows reads in t
 });
 
 Deno.test("html run: past the size cap, passing rows are dropped and the page says so", async () => {
-  const html = await runReportHtml(runFixture(), { maxBytes: 20_000 });
+  // (29 kB whole, 26 kB without the passing rows: no later cut applies)
+  const html = await runReportHtml(runFixture(), { maxBytes: 28_000 });
   assert.ok(html.includes('id="size-note"'));
   // failures keep their cards and rows; passing cases keep only their group lines
   assert.ok(html.includes(`b=${PLANTED_ID_B};`));

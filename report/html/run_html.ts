@@ -108,6 +108,13 @@ export const HEADROOM_FLOOR = 1e-6;
  */
 export const CAPPED_PLOT_GROUPS = 300;
 
+/**
+ * Groups without a row on the page listed at most in the one table a page still past its cap
+ * gives them (past it, counted): each had a folded block of its own, about 330 bytes, and
+ * 20,000 groups made a page of 6.8 MB.
+ */
+export const CAPPED_BARE_GROUPS = 2000;
+
 /** The groups {@link cappedPlotGroups} draws, and those it leaves out. */
 export interface PlotGroups {
   /** The groups drawn. */
@@ -284,6 +291,15 @@ export async function runReportHtml(
         cards: CAPPED_FAILURE_CARDS,
         rows: CAPPED_FAILURE_ROWS,
       }),
+    // Tens of thousands of groups: those without a row are lines of one table.
+    () =>
+      build(report, options, plots, {
+        ...capped,
+        plotLeft,
+        cards: CAPPED_FAILURE_CARDS,
+        rows: CAPPED_FAILURE_ROWS,
+        bareGroups: true,
+      }),
   ];
   const html = firstWithin(maxBytes, [
     () => build(report, options, plots, { detail: true }),
@@ -368,6 +384,8 @@ function build(
     readonly rows?: number;
     /** The groups the headroom plot draws, where it leaves some out (the note says so). */
     readonly plotLeft?: PlotGroups;
+    /** Groups without a row are lines of one table (see {@link CAPPED_BARE_GROUPS}). */
+    readonly bareGroups?: boolean;
   },
 ): string {
   const { detail, cappedAt } = shape;
@@ -393,8 +411,12 @@ function build(
       : "";
     sections.push(sizeNote(cappedAt, {
       page: "report",
-      what: `the per-case rows of passing cases were left out${cut}; each group still shows ` +
-        "its counts and worst headroom" +
+      what: `the per-case rows of passing cases were left out${cut}; ` +
+        (shape.bareGroups
+          ? "the groups without a row on the page are lines of one table after the others, " +
+            `the first ${CAPPED_BARE_GROUPS} of them (those with a failure, an error or a ` +
+            "case not run first) with their counts and worst headroom, the rest only counted"
+          : "each group still shows its counts and worst headroom") +
         (shape.plotLeft ? `; ${escapeHtml(plotLeftText(shape.plotLeft))}` : ""),
       where: "results.jsonl and report.json",
     }));
@@ -467,6 +489,7 @@ function build(
       groupsHtml(report.results, detail, {
         withCard,
         withRow,
+        bare: shape.bareGroups ?? false,
         lines: groupLines(report.results, { notRun, notRunGroups: options.notRunGroups }),
       }),
     ),
@@ -711,6 +734,8 @@ function groupsHtml(
     readonly withRow: ReadonlySet<string>;
     /** Each group's counts (markdown.ts `groupLines`), cases not run included. */
     readonly lines: readonly GroupLine[];
+    /** Groups without a row are lines of one table, not a folded block each. */
+    readonly bare?: boolean;
   },
 ): string {
   const { withCard, withRow } = failures;
@@ -723,6 +748,7 @@ function groupsHtml(
   }
   const counts = new Map(failures.lines.map((g) => [g.group, g]));
   const parts = [filterBox()];
+  const bare: { name: string; text: string; worst: number | undefined; marked: boolean }[] = [];
   for (const [name, rs] of groups) {
     const hs = rs.map(worstHeadroom).filter((x): x is number => x !== undefined);
     const worst = hs.length ? maxOf(hs) : undefined;
@@ -746,16 +772,53 @@ function groupsHtml(
           withCard.has(r.id) ? "see failures above" : escapeHtml(r.message)
         }</td></tr>`
       ).join("\n");
+    const text = line === undefined ? plural(rs.length, "case") : groupCountsText(line);
+    if (failures.bare && rows === "" && rs.length > 0) {
+      const marked = line !== undefined && line.failed + line.errored + line.notRun > 0;
+      bare.push({ name, text, worst, marked });
+      continue;
+    }
     parts.push(
       `<details class="group" data-group="${escapeHtml(name)}"><summary>` +
-        `<b>${escapeHtml(name)}</b>: ${
-          escapeHtml(line === undefined ? plural(rs.length, "case") : groupCountsText(line))
-        }; worst headroom ${num(worst)}</summary>\n${
-          rows === "" ? noRows(rs.length, detail) : caseTable(rows)
-        }</details>`,
+        `<b>${escapeHtml(name)}</b>: ${escapeHtml(text)}; worst headroom ${num(worst)}` +
+        `</summary>\n${rows === "" ? noRows(rs.length, detail) : caseTable(rows)}</details>`,
     );
   }
+  if (bare.length > 0) parts.push(bareGroupsHtml(bare));
   return parts.join("\n");
+}
+
+/**
+ * The groups without a row on a page cut for its size cap, one line each in one table: those
+ * with a failure, an error or a case not run first, {@link CAPPED_BARE_GROUPS} at most, the
+ * rest counted.
+ */
+function bareGroupsHtml(
+  bare: readonly { name: string; text: string; worst: number | undefined; marked: boolean }[],
+): string {
+  const ordered = [...bare.filter((g) => g.marked), ...bare.filter((g) => !g.marked)];
+  const shown = ordered.slice(0, CAPPED_BARE_GROUPS);
+  const left = ordered.slice(shown.length);
+  const leftMarked = left.filter((g) => g.marked).length;
+  return `<p class="no-rows">${
+    plural(bare.length, "group")
+  } without a row on this page (left out for its size cap; every case is in results.jsonl and ` +
+    `report.json)${
+      left.length > 0 ? `, the first ${shown.length} listed, those with a failure first` : ""
+    }:</p>\n<table class="bare-groups"><tr><th>group</th><th>cases</th>` +
+    `<th>worst headroom</th></tr>\n${
+      shown.map((g) =>
+        `<tr><td>${escapeHtml(g.name)}</td><td>${escapeHtml(g.text)}</td>` +
+        `<td class="n">${num(g.worst)}</td></tr>`
+      ).join("\n")
+    }</table>` +
+    (left.length > 0
+      ? `\n<p class="no-rows">…and ${plural(left.length, "more group")}${
+        leftMarked > 0
+          ? ` (${leftMarked} of them with a failure, an error or a case not run)`
+          : ", none with a failure, an error or a case not run"
+      }.</p>`
+      : "");
 }
 
 /** A group's table of cases: the header, then `rows`. */
