@@ -318,14 +318,24 @@ Deno.test("html run: still past the cap, the groups without a row are lines of o
       out: i === 3 ? parity(false) : parity(true),
       ...(i === 3 ? { status: "fail" as const, message: "out failed" } : {}),
     }));
-  const html = await runReportHtml(report(results), { maxBytes: 1000 });
+  // and a group none of whose cases ran (an interrupted run)
+  const ids = [...results.map((r) => r.id), "preset=tiny;b=99"];
+  const html = await runReportHtml(report(results, { matrixIds: ids, shardIds: ids }), {
+    maxBytes: 1000,
+    notRunGroups: new Map([["preset=tiny;b=99", "grpNR"]]),
+  });
   assert.equal(CAPPED_BARE_GROUPS, 2000);
-  // the failing group keeps its block and row; the 29 others are lines of one table
+  // the failing group keeps its block and row; the 30 others are lines of one table, the one
+  // with a case not run first
   assert.equal((html.match(/<details class="group"/g) ?? []).length, 1);
   assert.match(html, /<details class="group" data-group="grp03">/);
-  assert.match(html, /29 groups without a row on this page \(left out for its size cap; /);
+  assert.match(
+    html,
+    /30 groups without a row on this page \(their rows left out for its size cap, /,
+  );
   const table = /<table class="bare-groups">[\s\S]*?<\/table>/.exec(html)?.[0] ?? "";
   assert.equal((table.match(/<tr><td>grp\d\d<\/td><td>1 case: 1 passed<\/td>/g) ?? []).length, 29);
+  assert.match(table, /<\/th><\/tr>\n<tr><td>grpNR<\/td><td>1 case: 0 passed, 1 not run<\/td>/);
   assert.doesNotMatch(html, /more group/);
   assert.match(
     html,

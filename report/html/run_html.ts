@@ -773,7 +773,7 @@ function groupsHtml(
         }</td></tr>`
       ).join("\n");
     const text = line === undefined ? plural(rs.length, "case") : groupCountsText(line);
-    if (failures.bare && rows === "" && rs.length > 0) {
+    if (failures.bare && rows === "") {
       const marked = line !== undefined && line.failed + line.errored + line.notRun > 0;
       bare.push({ name, text, worst, marked });
       continue;
@@ -802,8 +802,8 @@ function bareGroupsHtml(
   const leftMarked = left.filter((g) => g.marked).length;
   return `<p class="no-rows">${
     plural(bare.length, "group")
-  } without a row on this page (left out for its size cap; every case is in results.jsonl and ` +
-    `report.json)${
+  } without a row on this page (their rows left out for its size cap, or none of their cases ` +
+    `run; every result is in results.jsonl and report.json)${
       left.length > 0 ? `, the first ${shown.length} listed, those with a failure first` : ""
     }:</p>\n<table class="bare-groups"><tr><th>group</th><th>cases</th>` +
     `<th>worst headroom</th></tr>\n${
