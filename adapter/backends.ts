@@ -28,6 +28,7 @@ import {
   loopBudgetOf,
   maxKeysWithinBudget,
 } from "./loop_budget.ts";
+import { kRowRange } from "./layout.ts";
 import { type DeviceClassName, deviceClassOf } from "./device_class.ts";
 import { grid1dReason, gridReason as deviceGridReason } from "./grids.ts";
 import {
@@ -1078,14 +1079,9 @@ function subgroupReasons(q: SupportQuery): Reason[] {
  */
 function perSequenceBinding(layout: NormalizedLayout, rowBytes: number, align: number): number {
   let widest = 0;
-  for (const s of layout.seqs) {
+  for (const [i, s] of layout.seqs.entries()) {
     if (s.qLen === 0 || s.kLen === 0) continue;
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let j = s.kStart; j < s.kStart + s.kLen; j++) {
-      lo = Math.min(lo, layout.kRowOf[j]);
-      hi = Math.max(hi, layout.kRowOf[j]);
-    }
+    const { lo, hi } = kRowRange(layout, i)!;
     widest = Math.max(widest, (hi + 1) * rowBytes - Math.floor((lo * rowBytes) / align) * align);
   }
   return widest;

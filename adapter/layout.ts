@@ -135,55 +135,133 @@ export interface NormalizeLayoutOptions {
   source?: string;
 }
 
+/** A sequence's span as {@link build} takes it. */
+interface Span {
+  qLen: number;
+  kLen: number;
+  qRow: (i: number) => number;
+  kRow: (j: number) => number;
+  /** Whether kRow increases with j (unpaged): its range is then its ends. */
+  kRowIncreasing: boolean;
+}
+
+/** The lowest and highest key buffer row of each sequence of a layout {@link build} made. */
+const K_ROW_RANGES = new WeakMap<NormalizedLayout, readonly { lo: number; hi: number }[]>();
+
+/**
+ * The lowest and highest buffer row of sequence `seq`'s keys (null when it has none),
+ * without walking `kRowOf` for a layout {@link normalizeLayout} made: the adapter's binding
+ * checks read it, so that resolving a case never builds its per-token rows.
+ *
+ * @example
+ * ```ts
+ * import { kRowRange, normalizeLayout } from "./layout.ts";
+ * const l = normalizeLayout({ kind: "sbhd", batch: 2, seqQ: 1, seqK: 3, causal: true });
+ * kRowRange(l, 1); // { lo: 1, hi: 5 }
+ * ```
+ */
+export function kRowRange(
+  layout: NormalizedLayout,
+  seq: number,
+): { lo: number; hi: number } | null {
+  const s = layout.seqs[seq];
+  if (s.kLen === 0) return null;
+  const known = K_ROW_RANGES.get(layout);
+  if (known !== undefined) return known[seq];
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let j = s.kStart; j < s.kStart + s.kLen; j++) {
+    lo = Math.min(lo, layout.kRowOf[j]);
+    hi = Math.max(hi, layout.kRowOf[j]);
+  }
+  return { lo, hi };
+}
+
+/** The per-token arrays of a layout, built on first read (a long case has millions). */
+type TokenRows = Pick<
+  NormalizedLayout,
+  "qRowOf" | "kRowOf" | "qPositions" | "kPositions" | "qSeqId" | "kSeqId"
+>;
+
 function build(
   kind: NormalizedLayout["kind"],
   causal: boolean,
-  spans: { qLen: number; kLen: number; qRow: (i: number) => number; kRow: (j: number) => number }[],
+  spans: Span[],
   qRows: number,
   kRows: number,
   pageSize: number | null = null,
 ): NormalizedLayout {
   const seqs: SequenceSpan[] = [];
-  const qRowOf: number[] = [];
-  const kRowOf: number[] = [];
-  const qPositions: number[] = [];
-  const kPositions: number[] = [];
-  const qSeqId: number[] = [];
-  const kSeqId: number[] = [];
+  const ranges: { lo: number; hi: number }[] = [];
   let qStart = 0;
   let kStart = 0;
-  spans.forEach((s, id) => {
-    const causalOffset = s.kLen - s.qLen;
-    seqs.push({ qStart, qLen: s.qLen, kStart, kLen: s.kLen, causalOffset });
-    for (let i = 0; i < s.qLen; i++) {
-      qRowOf.push(s.qRow(i));
-      qPositions.push(Math.max(0, causalOffset + i));
-      qSeqId.push(id);
+  for (const s of spans) {
+    seqs.push({ qStart, qLen: s.qLen, kStart, kLen: s.kLen, causalOffset: s.kLen - s.qLen });
+    let lo = Infinity;
+    let hi = -Infinity;
+    if (s.kRowIncreasing && s.kLen > 0) {
+      lo = s.kRow(0);
+      hi = s.kRow(s.kLen - 1);
+    } else {
+      for (let j = 0; j < s.kLen; j++) {
+        const row = s.kRow(j);
+        if (row < lo) lo = row;
+        if (row > hi) hi = row;
+      }
     }
-    for (let j = 0; j < s.kLen; j++) {
-      kRowOf.push(s.kRow(j));
-      kPositions.push(j);
-      kSeqId.push(id);
-    }
+    ranges.push({ lo, hi });
     qStart += s.qLen;
     kStart += s.kLen;
-  });
-  return {
+  }
+  const totalQ = qStart;
+  const totalK = kStart;
+  let rows: TokenRows | null = null;
+  const tokenRows = (): TokenRows => {
+    if (rows !== null) return rows;
+    const qRowOf = new Array<number>(totalQ);
+    const kRowOf = new Array<number>(totalK);
+    const qPositions = new Array<number>(totalQ);
+    const kPositions = new Array<number>(totalK);
+    const qSeqId = new Array<number>(totalQ);
+    const kSeqId = new Array<number>(totalK);
+    spans.forEach((s, id) => {
+      const { qStart, kStart, causalOffset } = seqs[id];
+      for (let i = 0; i < s.qLen; i++) {
+        qRowOf[qStart + i] = s.qRow(i);
+        qPositions[qStart + i] = Math.max(0, causalOffset + i);
+        qSeqId[qStart + i] = id;
+      }
+      for (let j = 0; j < s.kLen; j++) {
+        kRowOf[kStart + j] = s.kRow(j);
+        kPositions[kStart + j] = j;
+        kSeqId[kStart + j] = id;
+      }
+    });
+    rows = { qRowOf, kRowOf, qPositions, kPositions, qSeqId, kSeqId };
+    return rows;
+  };
+  const shape: Omit<NormalizedLayout, keyof TokenRows> = {
     kind,
     causal,
     seqs,
-    totalQ: qStart,
-    totalK: kStart,
+    totalQ,
+    totalK,
     qRows,
     kRows,
     pageSize,
-    qRowOf,
-    kRowOf,
-    qPositions,
-    kPositions,
-    qSeqId,
-    kSeqId,
   };
+  // The per-token arrays are enumerable getters (JSON, spreads and comparisons see them as
+  // before) that build them all on the first read.
+  for (const key of ["qRowOf", "kRowOf", "qPositions", "kPositions", "qSeqId", "kSeqId"] as const) {
+    Object.defineProperty(shape, key, {
+      enumerable: true,
+      configurable: true,
+      get: () => tokenRows()[key],
+    });
+  }
+  const layout = shape as NormalizedLayout;
+  K_ROW_RANGES.set(layout, ranges);
+  return layout;
 }
 
 /**
@@ -261,6 +339,7 @@ export function normalizeLayout(
       kLen: kLens[b],
       qRow: (i: number) => bm ? b * seqQ + i : i * batch + b,
       kRow: paged ? paged[b] : (j: number) => bm ? b * seqK + j : j * batch + b,
+      kRowIncreasing: paged === null,
     }));
     return req.paging
       ? build(
@@ -333,6 +412,7 @@ export function normalizeLayout(
     kLen: kLens[b],
     qRow: (i: number) => padQ[b] + i,
     kRow: paged ? paged[b] : (j: number) => padK[b] + j,
+    kRowIncreasing: paged === null,
   }));
   return req.paging
     ? build(

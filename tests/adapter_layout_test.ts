@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { normalizeLayout, visible, visibleKeyCount } from "../adapter/layout.ts";
+import { kRowRange, normalizeLayout, visible, visibleKeyCount } from "../adapter/layout.ts";
+import { backendById } from "../adapter/registry.ts";
+import { BUNDLED_BACKENDS, loopHelpers } from "../adapter/backends.ts";
+import { workgroupElementCap } from "../adapter/slow_device.ts";
+import { presetSpec } from "../adapter/presets.ts";
+import { LAVAPIPE_CAPS } from "./caps_fixtures.ts";
 import type { NormalizedLayout } from "../adapter/types.ts";
 
 /** All (q, k) pairs a layout lets attend, as "q:k" strings. */
@@ -133,4 +138,67 @@ Deno.test("visibleKeyCount: the keys each query sees are its sequence's first th
       assert.deepEqual(seen, Array.from({ length: n }, (_, j) => s.kStart + j), `q ${q}`);
     }
   }
+});
+
+Deno.test("kRowRange: each sequence's lowest and highest key row, as kRowOf has them", () => {
+  const layouts = [
+    normalizeLayout({ kind: "bshd", batch: 3, seqQ: 2, seqK: 5, kvLens: [5, 0, 2], causal: true }),
+    normalizeLayout({ kind: "sbhd", batch: 3, seqQ: 1, seqK: 4, causal: false }),
+    normalizeLayout({
+      kind: "thd",
+      cuSeqlensQ: [0, 2, 2, 5],
+      cuSeqlensK: [0, 3, 3, 7],
+      cuSeqlensKPadded: [0, 4, 6, 12],
+      causal: true,
+    }),
+    normalizeLayout({
+      kind: "bshd",
+      batch: 2,
+      seqQ: 1,
+      seqK: 6,
+      kvLens: [6, 3],
+      causal: true,
+      paging: { pageSize: 2, numPages: 6, blockTable: [[5, 0, 3], [1, 4, 2]] },
+    }),
+  ];
+  for (const l of layouts) {
+    l.seqs.forEach((s, i) => {
+      const rows = l.kRowOf.slice(s.kStart, s.kStart + s.kLen);
+      assert.deepEqual(
+        kRowRange(l, i),
+        rows.length === 0 ? null : { lo: Math.min(...rows), hi: Math.max(...rows) },
+        `${l.kind} sequence ${i}`,
+      );
+    });
+  }
+});
+
+Deno.test("a long case's per-token rows are built on first read, and the backends' checks read none", () => {
+  // 64 sequences of 200000 keys: 12.8 million rows, which resolve() (explain, the matrix's
+  // refused cases) took seconds to build and walk though no check needs them.
+  const l = normalizeLayout({ kind: "bshd", batch: 64, seqQ: 64, seqK: 200000, causal: true });
+  for (const key of ["qRowOf", "kRowOf", "qPositions", "kPositions", "qSeqId", "kSeqId"]) {
+    Object.defineProperty(l, key, {
+      get: () => {
+        throw new Error(`${key} read`);
+      },
+    });
+  }
+  const spec = presetSpec("deepseek-v2-lite");
+  for (const [id, b] of Object.entries(BUNDLED_BACKENDS)) {
+    if (b.runsOn !== "gpu") continue;
+    const codes = backendById(id)!.check({
+      spec,
+      layout: l,
+      dtype: "f32",
+      caps: LAVAPIPE_CAPS,
+      loop: loopHelpers(LAVAPIPE_CAPS),
+      workgroupElementCap: workgroupElementCap(LAVAPIPE_CAPS),
+    }).reasons.map((r) => r.code);
+    assert.ok(codes.length > 0, `${id} refuses 12.8 million keys on lavapipe`);
+  }
+  // the rows, once read, are what they were
+  const small = normalizeLayout({ kind: "sbhd", batch: 2, seqQ: 2, seqK: 3, causal: true });
+  assert.deepEqual(JSON.parse(JSON.stringify(small)).kRowOf, [0, 2, 4, 1, 3, 5]);
+  assert.deepEqual({ ...small }.qPositions, [1, 2, 1, 2]);
 });
