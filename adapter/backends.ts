@@ -1369,7 +1369,7 @@ const expandedTiled: Backend = {
     const tuning = resolvedTuning(q.caps?.tuning);
     // The query tile fills the device's SMs where their count is known, within the GL
     // fallback's workgroup-element cap there (tiled_plan.ts, slow_device.ts).
-    const { queryTile } = fa2QueryTile({
+    const tile = fa2QueryTile({
       queryLens: layout.seqs.map((s) => s.qLen),
       heads: spec.numHeads,
       smCount: deviceClassOf(q.caps)?.smCount ?? null,
@@ -1377,6 +1377,7 @@ const expandedTiled: Backend = {
       maxWorkgroupElements: q.workgroupElementCap,
       workgroupsPerSm: tuning.fa2WorkgroupsPerSm,
     });
+    const { queryTile } = tile;
     const workgroupSize = fa2WorkgroupSize(queryTile);
     const wgLimit = q.caps?.limits.maxComputeWorkgroupStorageSize ?? 16384;
     // The score GEMM's chunk of the head width: the widest that fits the device's
@@ -1482,6 +1483,12 @@ const expandedTiled: Backend = {
         headsPerInvocation: 1,
         keysPerBlock: FA2_KEY_TILE,
         chunkVec4,
+        queryTileChoice: {
+          workgroups: tile.workgroups,
+          workgroupsPerSm: tuning.fa2WorkgroupsPerSm,
+          target: tile.target,
+          elementCap: tile.elementCap,
+        },
         ...budgetSplitsField(budget, fit, budgetSplits),
         // The 4 x 4 micro-tile's loops, as the tiled decode's (kernels/unroll.ts).
         ...(cls?.kind === "gpu" ? { unrolledLoops: true } : {}),

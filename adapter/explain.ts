@@ -15,7 +15,6 @@ import {
   FA2_QUERY_TILES,
   fa2Grid,
   fa2KeysPerSplit,
-  fa2QueryTile,
   fa2WorkgroupBytes,
   fa2WorkgroupElements,
   tiledKeysPerTrip,
@@ -424,20 +423,15 @@ function fa2Lines(
   smCount: number | null,
   caps: DeviceCaps | null,
 ): string[] {
-  if (v.family !== "expanded-fa2") return [];
+  // the adapter's choice, as the plan carries it (a user backend's plan may not)
+  const c = v.queryTileChoice;
+  if (v.family !== "expanded-fa2" || c === undefined) return [];
   const heads = attention.numHeads;
   const queryLens = layout.seqs.map((s) => s.qLen);
   const shape = { qkVec4: attention.keyWidth / 4, vVec4: attention.valueWidth / 4 };
   const cap = workgroupElementCap(caps);
-  const { fa2WorkgroupsPerSm: perSm, fa2MaxChunkVec4: maxChunk } = resolvedTuning(caps?.tuning);
-  const c = fa2QueryTile({
-    queryLens,
-    heads,
-    smCount,
-    shape,
-    maxWorkgroupElements: cap,
-    workgroupsPerSm: perSm,
-  });
+  const { fa2MaxChunkVec4: maxChunk } = resolvedTuning(caps?.tuning);
+  const perSm = c.workgroupsPerSm;
   const chunk = v.chunkVec4 === undefined ? [] : [
     `  score chunks: ${v.chunkVec4} vec4s of the head width's ${shape.qkVec4} staged at a time ` +
     `(${shape.qkVec4 / v.chunkVec4} chunk${

@@ -428,6 +428,21 @@ export interface KvSplitsBudget {
   readonly minSplits: number;
 }
 
+/**
+ * Why `wgsl-expanded-tiled` took its query tile (adapter/tiled_plan.ts `fa2QueryTile`, as
+ * {@link KernelVariant.queryTileChoice}): what `explain` says, read from the plan.
+ */
+export interface QueryTileChoice {
+  /** Workgroups of the grid at the plan's tile (query tiles x heads). */
+  readonly workgroups: number;
+  /** Workgroups per SM the grid should reach (the plan tuning's fa2WorkgroupsPerSm). */
+  readonly workgroupsPerSm: number;
+  /** Workgroups the grid should reach (SMs x workgroupsPerSm); null: the SM count is unknown. */
+  readonly target: number | null;
+  /** The GL fallback's workgroup-element cap the tile was held to, or null: none. */
+  readonly elementCap: number | null;
+}
+
 /** Kernel variant parameters chosen by a backend: every launch parameter of its kernels. */
 export interface KernelVariant {
   /** Kernel family, e.g. "absorbed" or "expanded" or "reference". */
@@ -473,6 +488,8 @@ export interface KernelVariant {
    * or where one split fits. What `explain` says of why the plan took its splits.
    */
   readonly kvSplitsBudget?: KvSplitsBudget;
+  /** `wgsl-expanded-tiled`: why its query tile ({@link QueryTileChoice}); other kernels omit it. */
+  readonly queryTileChoice?: QueryTileChoice;
   /**
    * `wgsl-expanded-tiled`: vec4s of the head width its score GEMM stages per chunk (DKV of
    * expanded_fa2.wgsl: the widest divisor of (nope + rope) / 4 that fits the device's

@@ -656,6 +656,34 @@ Deno.test("explain names the FA2 query tile and why", () => {
     text(LAVAPIPE, 256),
     /query tiles: 64 queries x 1 head per workgroup \(128 invocations\): 64 workgroups; the SM count is unknown, so the largest tile/,
   );
+  // explain reads the choice from the plan (the adapter is the one authority), not its own
+  // recomputation of fa2QueryTile
+  const e = explainCase({
+    spec: v2lite,
+    dtype: "f32",
+    backend: "wgsl-expanded-tiled",
+    layout: { kind: "bshd", batch: 1, seqQ: 256, seqK: 256, causal: true },
+  }, H100);
+  const r = e.resolution;
+  assert.equal(r.kind, "plan");
+  if (r.kind !== "plan") return;
+  assert.deepEqual(r.variant.queryTileChoice, {
+    workgroups: 256,
+    workgroupsPerSm: 2,
+    target: 264,
+    elementCap: null,
+  });
+  const told = {
+    ...e,
+    resolution: {
+      ...r,
+      variant: { ...r.variant, queryTileChoice: { ...r.variant.queryTileChoice!, target: 999 } },
+    },
+  };
+  assert.match(
+    formatExplanation(told),
+    /64-query tiles would give 64, under 2 per SM of 132 \(999\)/,
+  );
 });
 
 Deno.test("GL fallback: the tiled kernels' workgroup memory stays within its element cap; elsewhere no cap", () => {
