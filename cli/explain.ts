@@ -25,6 +25,7 @@ import { explainMatrixCase } from "../runner/explain_case.ts";
 import { nearest } from "../util/edit_distance.ts";
 import { configFileOf, isConfigPath } from "../matrix/config_paths.ts";
 import { selectCases } from "../runner/run_matrix.ts";
+import { AXIS_BOUNDS, MAX_LAYOUT_TOKENS } from "../matrix/schema.ts";
 import {
   CONFIG_ROOT_HELP,
   layoutFromFlags,
@@ -83,8 +84,9 @@ export function explainCommand(probe: CapsProbe) {
     .description(
       "Print the canonical MLA spec of a preset or config.json (HF or Megatron naming) and the " +
         "plan the adapter resolves for one case, or every reason it is unsupported. " +
-        "The shape flags take the matrix schema's bounds (b <= 4096, sq and sk <= 1048576) and " +
-        "at most 16777216 query or key tokens in all. " +
+        `The shape flags take the matrix schema's bounds (b <= ${AXIS_BOUNDS.b.max}, sq <= ` +
+        `${AXIS_BOUNDS.sq.max}, sk <= ${AXIS_BOUNDS.sk.max}) and at most ${MAX_LAYOUT_TOKENS} ` +
+        "query or key tokens in all. " +
         "Exit codes: 0 supported, 3 unsupported, 2 bad input.",
     )
     .argument(

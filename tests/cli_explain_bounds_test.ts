@@ -82,3 +82,15 @@ Deno.test("parseAxisInt and checkLayoutSize follow AXIS_BOUNDS and MAX_LAYOUT_TO
     /--cu-seqlens: 4,098 offsets are 4,097 sequences; at most 4096/,
   );
 });
+
+Deno.test("explain --help states the bounds the shape flags check", async () => {
+  const { explainCommand } = await import("../cli/explain.ts");
+  const help = explainCommand(() => Promise.resolve(null)).helpInformation().replace(/\s+/g, " ");
+  assert.ok(
+    help.includes(
+      `(b <= ${AXIS_BOUNDS.b.max}, sq <= ${AXIS_BOUNDS.sq.max}, sk <= ${AXIS_BOUNDS.sk.max}) ` +
+        `and at most ${MAX_LAYOUT_TOKENS} query or key tokens in all`,
+    ),
+    help,
+  );
+});
