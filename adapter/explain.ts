@@ -267,6 +267,13 @@ export function formatExplanation(e: Explanation): string {
     }
   } else {
     lines.push(`unsupported (${r.backend}), because:`);
+    // auto's candidates: a reason they all gave is said once, without a backend prefix
+    if (r.tried !== undefined && r.tried.length > 1) {
+      lines.push(
+        `  backends tried: ${r.tried.join(", ")} (a reason without a backend prefix is ` +
+          "every one's)",
+      );
+    }
     for (const reason of r.reasons) lines.push(`  - ${reason.code}: ${reason.message}`);
   }
   return lines.join("\n");

@@ -413,10 +413,59 @@ function resolveWith(
   return {
     kind: "unsupported",
     backend: req.backend,
-    reasons: passedOver.flatMap((u) =>
-      u.reasons.map((r) => ({ code: `${u.backend}:${r.code}`, message: r.message }))
-    ),
+    reasons: candidateReasons(passedOver),
+    tried: passedOver.map((u) => u.backend),
   };
+}
+
+const reasonKey = (r: Reason) => `${r.code}\n${r.message}`;
+
+/**
+ * The reasons of an `auto` refusal: those every candidate gave alike (same code and message:
+ * the case's, as `layout.no-keys`) once and unprefixed, where there are two candidates or
+ * more; then each candidate's own, prefixed by its id.
+ */
+function candidateReasons(candidates: readonly Unsupported[]): Reason[] {
+  const shared = candidates.length < 2
+    ? []
+    : candidates[0].reasons.filter((r, i, all) =>
+      all.findIndex((x) => reasonKey(x) === reasonKey(r)) === i &&
+      candidates.every((u) => u.reasons.some((x) => reasonKey(x) === reasonKey(r)))
+    );
+  const sharedKeys = new Set(shared.map(reasonKey));
+  return [
+    ...shared,
+    ...candidates.flatMap((u) =>
+      u.reasons.filter((r) => !sharedKeys.has(reasonKey(r)))
+        .map((r) => ({ code: `${u.backend}:${r.code}`, message: r.message }))
+    ),
+  ];
+}
+
+/**
+ * Each backend an unsupported resolution tried, with the bare codes of every reason it
+ * gave: for `auto` and `auto:<path>` the shared (unprefixed) reasons and its own (prefixed);
+ * for a named backend, that backend with all of them.
+ *
+ * @example
+ * ```ts
+ * import { reasonsByCandidate } from "./resolve.ts";
+ * reasonsByCandidate({
+ *   kind: "unsupported", backend: "auto", tried: ["wgsl-absorbed", "wgsl-expanded"],
+ *   reasons: [{ code: "layout.no-keys", message: "" }, { code: "wgsl-expanded:shape.not-vec4", message: "" }],
+ * }).get("wgsl-expanded"); // ["layout.no-keys", "shape.not-vec4"]
+ * ```
+ */
+export function reasonsByCandidate(u: Unsupported): Map<BackendId, string[]> {
+  const shared = u.reasons.map((r) => splitReasonCode(r.code)).filter((c) => c.backend === null)
+    .map((c) => c.code);
+  const out = new Map<BackendId, string[]>();
+  for (const id of u.tried ?? [u.backend]) out.set(id, [...shared]);
+  for (const r of u.reasons) {
+    const { backend, code } = splitReasonCode(r.code);
+    if (backend !== null) out.set(backend, [...(out.get(backend) ?? shared), code]);
+  }
+  return out;
 }
 
 /**

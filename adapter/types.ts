@@ -678,8 +678,14 @@ export interface Unsupported {
   readonly kind: "unsupported";
   /** The backend that was asked (or `auto`). */
   readonly backend: BackendRequest;
-  /** Every failed check. For `auto`, every candidate's reasons, code-prefixed by backend. */
+  /**
+   * Every failed check. For `auto` and `auto:<path>`, a reason every candidate gave (the
+   * case's, e.g. `layout.no-keys`) once, with no prefix, then each candidate's own reasons,
+   * code-prefixed by backend (adapter/resolve.ts `reasonsByCandidate` reads them back).
+   */
   readonly reasons: readonly Reason[];
+  /** `auto` and `auto:<path>`: the backends tried, in order (absent for a named backend). */
+  readonly tried?: readonly BackendId[];
 }
 
 /** The outcome of resolve(). */

@@ -15,6 +15,7 @@ import {
   gpuPlanOf,
   isGpuPlan,
   layerReasons,
+  reasonsByCandidate,
   splitReasonCode,
 } from "../adapter/resolve.ts";
 import type {
@@ -25,6 +26,7 @@ import type {
   NormalizedLayout,
   Reason,
   Resolution,
+  Unsupported,
 } from "../adapter/types.ts";
 import { timeAttentionCase } from "../kernels/measure.ts";
 import type { SourceMutation } from "../kernels/source.ts";
@@ -170,24 +172,21 @@ export function groupOf(c: Case): { group?: string } {
 
 /**
  * Whether some backend's reasons are all device-feature codes (adapter
- * `DEVICE_FEATURE_CODES`). Codes are grouped by their backend prefix (`auto`,
- * `auto:<path>`); unprefixed codes are one backend's.
+ * `DEVICE_FEATURE_CODES`): under `auto` and `auto:<path>` each candidate's, the reasons every
+ * candidate gave included (adapter/resolve.ts `reasonsByCandidate`).
  */
-function refusedForDeviceOnly(codes: readonly string[]): boolean {
-  const byBackend = new Map<string | null, string[]>();
-  for (const c of codes.map(splitReasonCode)) {
-    byBackend.set(c.backend, [...(byBackend.get(c.backend) ?? []), c.code]);
-  }
-  return [...byBackend.values()].some((bare) =>
+function refusedForDeviceOnly(refused: Unsupported): boolean {
+  return [...reasonsByCandidate(refused).values()].some((bare) =>
     bare.every((code) => DEVICE_FEATURE_CODES.includes(code))
   );
 }
 
 /**
  * Reasons as one line. Candidates of `auto:<path>` refused for the same reason (same bare
- * code and message, e.g. a missing device feature) are said once, naming the backends.
+ * code and message, e.g. a missing device feature) are said once, naming the backends:
+ * `tried` names them for a reason the resolution gives unprefixed, as every candidate's.
  */
-function reasonsText(reasons: readonly Reason[]): string {
+function reasonsText(reasons: readonly Reason[], tried: readonly string[] = []): string {
   const groups = new Map<
     string,
     { code: string; bare: string; backends: string[]; message: string }
@@ -197,6 +196,7 @@ function reasonsText(reasons: readonly Reason[]): string {
     const key = `${code}\n${r.message}`;
     const g = groups.get(key) ?? { code: r.code, bare: code, backends: [], message: r.message };
     if (backend !== null) g.backends.push(backend);
+    else g.backends.push(...tried);
     groups.set(key, g);
   }
   return [...groups.values()].map((g) =>
@@ -377,14 +377,22 @@ export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseRes
       status: c.expect.support === "invalid" ? "unexpected" : "pass",
       decision: "unsupported",
       reasons: resolution.reasons,
-      message: `${NOT_RUN_BY_PREFIX}${override}: ${reasonsText(resolution.reasons)}`,
+      message: `${NOT_RUN_BY_PREFIX}${override}: ${
+        reasonsText(resolution.reasons, resolution.tried)
+      }`,
       wallMs: wall(),
     };
   }
   if (resolution.kind === "unsupported") {
     const codes = resolution.reasons.map((r) => r.code);
+    // `<backend>:code` is that candidate's, a reason every candidate gave (unprefixed) included
+    const each = reasonsByCandidate(resolution);
     const wanted = c.expect.support === "unsupported" &&
-      (c.expect.codes ?? []).every((want) => codes.some((code) => code.endsWith(want)));
+      (c.expect.codes ?? []).every((want) => {
+        const { backend, code } = splitReasonCode(want);
+        return codes.some((have) => have.endsWith(want)) ||
+          (backend !== null && (each.get(backend) ?? []).includes(code));
+      });
     // Expected to run, refused only because this (real) device lacks a feature: not a harness
     // failure but a gap in coverage, reported as such (a baseline from a device with the
     // feature still sees it as support drift: the decision stays "unsupported").
@@ -392,7 +400,7 @@ export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseRes
     // some candidate refused for device features only (it would run on a device with them),
     // whatever the other candidates' own refusals.
     const lacking = !wanted && c.expect.support === "supported" && c.params.device === "native" &&
-      refusedForDeviceOnly(codes);
+      refusedForDeviceOnly(resolution);
     return {
       ...base,
       status: wanted || lacking ? "pass" : "unexpected",
@@ -403,7 +411,7 @@ export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseRes
         : lacking
         ? NOT_COVERED_PREFIX
         : "unexpectedly unsupported: ") +
-        reasonsText(resolution.reasons),
+        reasonsText(resolution.reasons, resolution.tried),
       wallMs: wall(),
     };
   }
