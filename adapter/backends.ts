@@ -1661,8 +1661,10 @@ const CLASS_FIRST: Readonly<Record<DeviceClassName, Readonly<Record<AttentionPat
 /**
  * The bundled kernels of each path, in the order `auto` and `auto:<path>` fall back to
  * those the device-class rule did not try before they refuse a case: a case one of them
- * runs is never reported unsupported under auto (the subgroup variant
- * `wgsl-absorbed-tiled-sg` stays selectable with `--backend`).
+ * runs is never reported unsupported under auto. Not the subgroup variant
+ * `wgsl-absorbed-tiled-sg` (selectable with `--backend`): it plans no case
+ * `wgsl-absorbed-tiled` refuses (tests/subgroups_plan_test.ts), so after it it would never be
+ * reached, and no GPU has measured it against that kernel to go before it.
  */
 const PATH_KERNELS: Readonly<Record<AttentionPath, readonly BackendId[]>> = {
   absorbed: ["wgsl-absorbed-tiled", "wgsl-absorbed-gemm", "wgsl-absorbed"],

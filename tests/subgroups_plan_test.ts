@@ -14,6 +14,7 @@ import { runAttention } from "../kernels/attention.ts";
 import { makeAttentionInputs } from "../reference/inputs.ts";
 import { gpu, gpuTest } from "./gpu_helpers.ts";
 import { presetSpec } from "../adapter/presets.ts";
+import { withParams } from "../adapter/spec.ts";
 import type { DeviceCaps, LayoutRequest } from "../adapter/types.ts";
 import { sourceVariants } from "../kernels/compile_check.ts";
 import { readKernelFile, specializeSource } from "../kernels/source.ts";
@@ -209,4 +210,35 @@ gpuTest("runAttention refuses a subgroup plan on a device created without subgro
     () => runAttention(ctx, plan, { spec, inputs }),
     /plan variant uses subgroups: it needs a device created with the subgroups feature \(GpuContext\.create .*optionalFeatures/,
   );
+});
+
+Deno.test("the subgroup variant plans no case the plain tiled kernel refuses (why auto need not fall back to it)", () => {
+  // Its check is wgsl-absorbed-tiled's plus the feature and no loop budget; only its
+  // workgroup memory is smaller (one counter for the partial scores), and no shape here
+  // turns that into a case only it takes (docs/architecture.md, auto's fallbacks).
+  const small: DeviceCaps = {
+    ...H100_SG,
+    limits: { ...H100_SG.limits, maxComputeWorkgroupStorageSize: 16384 },
+  };
+  const onlySg: string[] = [];
+  let sgPlans = 0;
+  for (const name of ["tiny", "deepseek-v2-lite", "deepseek-v3"] as const) {
+    for (const kvLoraRank of [presetSpec(name).kvLoraRank, 2048]) {
+      const spec = withParams(presetSpec(name), { kvLoraRank });
+      for (const caps of [H100_SG, small]) {
+        for (const dtype of ["f32", "f16"] as const) {
+          for (const [batch, seqQ, seqK] of [[1, 1, 64], [8, 4, 100000], [1, 256, 256]]) {
+            const layout = { kind: "bshd", batch, seqQ, seqK, causal: true } as const;
+            const at = (backend: string) => resolve({ spec, dtype, backend, layout }, caps).kind;
+            if (at("wgsl-absorbed-tiled-sg") === "plan") sgPlans++;
+            if (at("wgsl-absorbed-tiled-sg") === "plan" && at("wgsl-absorbed-tiled") !== "plan") {
+              onlySg.push(`${name} ${kvLoraRank} ${dtype} ${batch}x${seqQ}x${seqK}`);
+            }
+          }
+        }
+      }
+    }
+  }
+  assert.deepEqual(onlySg, []);
+  assert.ok(sgPlans > 20, `${sgPlans} subgroup plans`);
 });
