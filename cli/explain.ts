@@ -35,6 +35,9 @@ import {
 } from "./options.ts";
 import { plural } from "../util/plural.ts";
 
+/** An axis's bounds as the help states them ("1 to 4096"). */
+const axisRange = (axis: string) => `${AXIS_BOUNDS[axis].min} to ${AXIS_BOUNDS[axis].max}`;
+
 /** How the command gets device capabilities when no --caps file is given. */
 export type CapsProbe = () => Promise<DeviceCaps | null>;
 
@@ -125,23 +128,24 @@ export function explainCommand(probe: CapsProbe) {
       new Option("--layout <layout>", "token layout").choices(["bshd", "sbhd", "thd"] as const)
         .default("bshd" as const),
     )
-    .option("--batch <n>", "sequences (bshd/sbhd), 1 to 4096", parseAxisInt("b"), 1)
+    .option("--batch <n>", `sequences (bshd/sbhd), ${axisRange("b")}`, parseAxisInt("b"), 1)
     .option(
       "--seq-q <n>",
-      "query tokens per sequence (bshd/sbhd), 1 to 1048576",
+      `query tokens per sequence (bshd/sbhd), ${axisRange("sq")}`,
       parseAxisInt("sq"),
       1,
     )
     .option(
       "--seq-k <n>",
-      "key tokens per sequence (bshd/sbhd), 0 to 1048576",
+      `key tokens per sequence (bshd/sbhd), ${axisRange("sk")}`,
       parseAxisInt("sk"),
       128,
     )
     .option("--kv-lens <list>", "per-sequence cache lengths, decode (bshd/sbhd)", parseIntList)
     .option(
       "--cu-seqlens <list>",
-      "cumulative query lengths (thd), e.g. 0,5,12; at most 4096 sequences of 1048576 tokens",
+      `cumulative query lengths (thd), e.g. 0,5,12; at most ${AXIS_BOUNDS.b.max} sequences ` +
+        `of ${AXIS_BOUNDS.sq.max} tokens`,
       parseIntList,
     )
     .option(

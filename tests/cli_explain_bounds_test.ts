@@ -93,4 +93,13 @@ Deno.test("explain --help states the bounds the shape flags check", async () => 
     ),
     help,
   );
+  // and each shape flag's own line
+  for (const [flag, axis] of [["--batch", "b"], ["--seq-q", "sq"], ["--seq-k", "sk"]]) {
+    const { min, max } = AXIS_BOUNDS[axis];
+    assert.match(help, new RegExp(`${flag} <n> [^-]*\\), ${min} to ${max} \\(default`), flag);
+  }
+  assert.ok(
+    help.includes(`at most ${AXIS_BOUNDS.b.max} sequences of ${AXIS_BOUNDS.sq.max} tokens`),
+    help,
+  );
 });
