@@ -238,6 +238,10 @@ function build(
       }
     });
     rows = { qRowOf, kRowOf, qPositions, kPositions, qSeqId, kSeqId };
+    // from now on plain properties: the reference and the kernels' tables read them per token
+    for (const [key, value] of Object.entries(rows)) {
+      Object.defineProperty(shape, key, { value, enumerable: true, configurable: true });
+    }
     return rows;
   };
   const shape: Omit<NormalizedLayout, keyof TokenRows> = {
@@ -251,7 +255,7 @@ function build(
     pageSize,
   };
   // The per-token arrays are enumerable getters (JSON, spreads and comparisons see them as
-  // before) that build them all on the first read.
+  // before) that build them all on the first read and then give way to the arrays.
   for (const key of ["qRowOf", "kRowOf", "qPositions", "kPositions", "qSeqId", "kSeqId"] as const) {
     Object.defineProperty(shape, key, {
       enumerable: true,

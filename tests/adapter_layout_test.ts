@@ -202,3 +202,14 @@ Deno.test("a long case's per-token rows are built on first read, and the backend
   assert.deepEqual(JSON.parse(JSON.stringify(small)).kRowOf, [0, 2, 4, 1, 3, 5]);
   assert.deepEqual({ ...small }.qPositions, [1, 2, 1, 2]);
 });
+
+Deno.test("once read, a layout's per-token arrays are plain properties", () => {
+  const l = normalizeLayout({ kind: "bshd", batch: 2, seqQ: 1, seqK: 3, causal: true });
+  assert.deepEqual(l.kSeqId, [0, 0, 0, 1, 1, 1]);
+  for (const key of ["qRowOf", "kRowOf", "qPositions", "kPositions", "qSeqId", "kSeqId"]) {
+    const d = Object.getOwnPropertyDescriptor(l, key)!;
+    assert.equal(d.get, undefined, key);
+    assert.equal(d.enumerable, true, key);
+  }
+  assert.equal(l.kRowOf, l.kRowOf, "the same array each read");
+});
