@@ -24,6 +24,7 @@ import type {
   GpuPlan,
   MlaSpec,
   NormalizedLayout,
+  Plan,
   Reason,
   Resolution,
   Unsupported,
@@ -315,6 +316,24 @@ export function caseBackend(
 }
 
 /**
+ * The digest a result records of its plan (`planDigest`; compare's "plan: digest a → b" is a
+ * support drift): of what the kernels run with. The adapter's reasons for a choice that ride
+ * in the variant (`kvSplitsBudget`, `queryTileChoice`: what explain says) are left out, so a
+ * plan that explains itself better is the same plan, and the digests of baselines made before
+ * those fields existed (the committed H200's 36 wgsl-expanded-tiled cases) still match.
+ *
+ * @example
+ * ```ts ignore
+ * import { planDigestOf } from "./run_case.ts";
+ * await planDigestOf(plan); // "2cf090fe0d9804fa"
+ * ```
+ */
+export function planDigestOf(plan: Plan): Promise<string> {
+  const { kvSplitsBudget: _budget, queryTileChoice: _tile, ...variant } = plan.variant;
+  return sha256Hex16(JSON.stringify({ ...plan, variant }));
+}
+
+/**
  * Run one case and return its result (never throws for the case's own failure).
  *
  * @example
@@ -416,7 +435,7 @@ export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseRes
     };
   }
   const plan = resolution;
-  const planDigest = await sha256Hex16(JSON.stringify(plan));
+  const planDigest = await planDigestOf(plan);
   if (after?.check === "self-attention") {
     const message = after.message;
     return {

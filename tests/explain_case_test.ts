@@ -179,3 +179,32 @@ Deno.test("explain --case resolves every adapter and smoke case as run does, on 
   assert.ok(compared > 300, `${compared} compared`);
   assert.deepEqual(differ, []);
 });
+
+Deno.test("planDigestOf: the adapter's reasons riding in the variant are no change of plan; a launch parameter is", async () => {
+  const { H100_CAPS } = await import("./caps_fixtures.ts");
+  const { caseRequest, resolveCase } = await import("../runner/case_request.ts");
+  const { caseBackend, caseSeed, planDigestOf } = await import("../runner/run_case.ts");
+  const { all, baseDir } = await selectCases({
+    matrix: "smoke",
+    filter: "preset=tiny;path=expanded;dtype=f32;sq=4;layout=bshd;causal=1",
+  });
+  const c = all[0];
+  const req = await caseRequest(c.params, { seed: caseSeed(c.id, c.seed), baseDir });
+  const plan = resolveCase(req, c, H100_CAPS, caseBackend(c, {}));
+  assert.equal(plan.kind, "plan");
+  if (plan.kind !== "plan") return;
+  assert.equal(plan.backend, "wgsl-expanded-tiled");
+  assert.ok(plan.variant.queryTileChoice, "the H100's FA2 plan says why its query tile");
+  // explain's reasons (queryTileChoice, kvSplitsBudget) left out: the digest of the plan as
+  // written before they rode in it, which baselines recorded
+  const { queryTileChoice: _, ...bare } = plan.variant;
+  const before = await sha256Hex16(JSON.stringify({ ...plan, variant: bare }));
+  assert.equal(await planDigestOf(plan), before);
+  assert.notEqual(
+    await planDigestOf({
+      ...plan,
+      variant: { ...plan.variant, kvSplits: plan.variant.kvSplits + 1 },
+    }),
+    before,
+  );
+});
