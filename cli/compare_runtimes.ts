@@ -45,6 +45,8 @@ import {
   startChromiumRuntime,
 } from "./runtime_options.ts";
 import { mdCell } from "../report/md_text.ts";
+import { headroomFigure } from "../report/markdown.ts";
+import { spelledJson } from "../util/spelled_json.ts";
 import { plural } from "../util/plural.ts";
 import { isStorageFull, osErrorText, writeTextAtomic } from "../util/fs.ts";
 
@@ -132,19 +134,7 @@ function ulpText(c: CaseComparison): string {
  * ```
  */
 export function comparisonJson(value: unknown, indent?: number): string {
-  return JSON.stringify(
-    value,
-    (_key, v) => typeof v === "number" && !Number.isFinite(v) ? String(v) : v,
-    indent,
-  );
-}
-
-/**
- * A headroom as run's summary.md gives it: 3 decimals from 0.01 to 1000, else 2 significant
- * digits ("0.000" was said of an f16 case's 4e-5, as if its error were none).
- */
-function headroomText(h: number): string {
-  return h === 0 ? "0" : h >= 0.01 && h < 1000 ? h.toFixed(3) : h.toExponential(1);
+  return spelledJson(value, indent);
 }
 
 /**
@@ -159,7 +149,7 @@ function headroomText(h: number): string {
  */
 function outcomeText(o: CaseComparison["deno"]): string {
   return o.status === "pass" && o.decision === "supported"
-    ? `pass${o.headroom === null ? "" : ` (headroom ${headroomText(o.headroom)})`}`
+    ? `pass${o.headroom === null ? "" : ` (headroom ${headroomFigure(o.headroom)})`}`
     : o.decision === "unsupported" && o.status === "pass"
     ? (o.notCovered || o.message.startsWith(NOT_COVERED_PREFIX)
       ? "not covered (device)"

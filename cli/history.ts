@@ -33,6 +33,7 @@ import { pathExists } from "../util/fs.ts";
 import { checkOptionNeeds } from "./option_needs.ts";
 import { parseFilterOption, parsePositiveInt } from "./options.ts";
 import { plural } from "../util/plural.ts";
+import { spelledJson } from "../util/spelled_json.ts";
 
 function parseFraction(value: string): number {
   const v = Number(value);
@@ -543,9 +544,7 @@ export function historyCommand() {
         }
         // A step from 0 changes by Infinity, which JSON.stringify writes as null: spelled
         // out, as the reports spell non-finite numbers.
-        const spelled = (_: string, v: unknown) =>
-          typeof v === "number" && !Number.isFinite(v) ? String(v) : v;
-        if (opts.json) console.log(JSON.stringify(series, spelled, 2));
+        if (opts.json) console.log(spelledJson(series, 2));
         else if (series.length === 0) {
           console.log(`no ${opts.metric} values for ${filter ?? "any case"} in ${opts.db}`);
         } else {

@@ -71,13 +71,25 @@ export const MAX_GROUP_ROWS = 500;
 export const MAX_MISSING_ROWS = 50;
 
 function headroomText(r: CaseResult): string {
-  const f = (h: number | undefined) => h === undefined ? "–" : fmtHeadroom(h);
+  const f = (h: number | undefined) => h === undefined ? "–" : headroomFigure(h);
   return r.out?.headroom === undefined && r.lse?.headroom === undefined
     ? "–"
     : `${f(r.out?.headroom)} / ${f(r.lse?.headroom)}`;
 }
 
-function fmtHeadroom(h: number): string {
+/**
+ * A headroom as summary.md gives it (compare-runtimes.md too): 3 decimals from 0.01 to 1000,
+ * else 2 significant digits ("0.000" was said of an f16 case's 4e-5, as if its error were
+ * none).
+ *
+ * @example
+ * ```ts
+ * import { headroomFigure } from "./markdown.ts";
+ * headroomFigure(0.25); // "0.250"
+ * headroomFigure(4e-5); // "4.0e-5"
+ * ```
+ */
+export function headroomFigure(h: number): string {
   return h === 0 ? "0" : h >= 0.01 && h < 1000 ? h.toFixed(3) : h.toExponential(1);
 }
 
@@ -380,7 +392,7 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
           cell(g.group, 120)
         } | ${g.total} | ${g.passed} | ${g.failed} | ${g.errored} | ` +
           `${g.skipped} | ${g.notRun} | ${
-            g.worstHeadroom === null ? "–" : fmtHeadroom(g.worstHeadroom)
+            g.worstHeadroom === null ? "–" : headroomFigure(g.worstHeadroom)
           } |`,
       );
     }

@@ -3,7 +3,7 @@
  * digests, median and quantile, atomic file writes and existence checks, near-miss names, the
  * JSON-object test, the race of work against a time limit, the seeded generator of every
  * random draw (test inputs, the step test's shuffles), a count with its noun in the right number,
- * records of one key merged with their labels joined.
+ * records of one key merged with their labels joined, JSON with its non-finite numbers spelled.
  *
  * @example
  * ```ts
@@ -25,3 +25,4 @@ export * from "./wgpu_backends.ts";
 export * from "./error_site.ts";
 export * from "./plural.ts";
 export * from "./merge_labels.ts";
+export * from "./spelled_json.ts";
