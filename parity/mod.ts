@@ -39,6 +39,7 @@ export type {
   Plan,
   PlanRope,
   QPath,
+  QueryTileChoice,
   Reason,
   ReferenceFormulation,
   RopePairing,
