@@ -219,9 +219,7 @@ export function layerCommand() {
       const p = r.parity;
       console.log(
         `parity vs float64 reference (${p.rows.length} of ${plural(l.totalQ, "row")}${
-          p.rows.length < l.totalQ
-            ? "; indices count the compared rows, first/last of each sequence included"
-            : ""
+          p.rows.length < l.totalQ ? "; first/last token of each sequence included" : ""
         }): ${p.pass ? "PASS" : "FAIL"}`,
       );
       console.log(`  ${p.out.summary}`);

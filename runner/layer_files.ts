@@ -493,6 +493,9 @@ export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerF
       hidden: spec.hiddenSize,
       heads: spec.numHeads,
       tolerance: layerToleranceFor(dtype),
+      // positions as the files' own: output [batch, seq, hidden] or [token, hidden], lse
+      // [token, head] (they counted the compared rows: "at [1,61]" of an output [2, 5, 64])
+      rowShape: inputShape.slice(0, -1),
     });
     // The input is finite (checked above), so a value non-finite in the kernel's output AND
     // in the reference, which stores what the kernel stores, overflowed the storage dtype

@@ -421,3 +421,48 @@ Deno.test("layer: an input tensor that would say where the tokens sit (positions
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+cliTest(
+  "layer: the parity lines' positions name the output's [batch, seq, hidden] and the LSE's [token, head]",
+  async () => {
+    // with a subsample they counted the compared rows: "at [2,4]" of an output [2, 5, 64]
+    const dir = await tmp();
+    try {
+      const out = `${dir}/y.safetensors`;
+      const r = await runCli([
+        "layer",
+        "--config",
+        "tiny",
+        "--input",
+        `${F}tiny_input_bshd.safetensors`,
+        "--out",
+        out,
+        "--check-rows",
+        "4",
+      ], VK);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /\(4 of 10 rows; first\/last token of each sequence included\)/);
+      const f = await SafetensorsFile.open(out);
+      try {
+        for (const [name, strides] of [["output", [320, 64, 1]], ["lse", [4, 1]]] as const) {
+          const label = name === "output" ? "out" : "lse";
+          const m = r.stdout.match(
+            new RegExp(`${label}: max abs err (\\S+) at \\[([\\d,]+)\\] \\(got (\\S+),`),
+          );
+          assert.ok(m, r.stdout);
+          const at = m[2].split(",").map(Number);
+          assert.equal(at.length, strides.length, `${label} at [${at}]`);
+          const flat = at.reduce((s, v, i) => s + v * strides[i], 0);
+          const data = await f.read(name);
+          // got is printed to digits that show the error: within a tenth of it
+          const [err, got] = [Number(m[1]), Number(m[3])];
+          assert.ok(Math.abs(data[flat] - got) <= err / 10, `${label} at [${at}]: ${data[flat]}`);
+        }
+      } finally {
+        f.close();
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);

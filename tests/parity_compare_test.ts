@@ -450,3 +450,27 @@ Deno.test("layer LSE: an LSE off by a constant fails at unit scale; an error tha
   // ... but not without bound: eight times that is past it
   assert.equal(check("f16", large, noisy(0.2)).pass, false);
 });
+
+Deno.test("layer parity: with rowShape, positions name the files' elements, not the compared rows", () => {
+  // 2 sequences of 3 tokens, hidden 2, 2 heads; rows 0, 4 and 5 compared. Token 4 = [1, 1].
+  const [hidden, heads, rows] = [2, 2, [0, 4, 5]];
+  const want = { out: new Float64Array(12).fill(1), lse: new Float64Array(12).fill(1) };
+  const got = { out: new Float32Array(12).fill(1), lse: new Float32Array(12).fill(1) };
+  got.out[4 * hidden + 1] = 2; // token 4, column 1: the largest error
+  got.out[5 * hidden + 0] = NaN; // token 5, column 0: a nonfinite mismatch
+  got.lse[5 * heads + 1] = 3; // token 5, head 1
+  const o = { rows, hidden, heads, tolerance: layerToleranceFor("f32") };
+  const bshd = compareLayer(got, want, { ...o, rowShape: [2, 3] });
+  assert.deepEqual(bshd.out.witnesses.maxAbs?.at, [1, 1, 1]);
+  assert.equal(bshd.out.witnesses.maxAbs?.index, 4 * hidden + 1);
+  assert.deepEqual(bshd.out.maxAbsAt, [1, 1, 1]);
+  assert.deepEqual(bshd.out.nonfiniteMismatches.firstAt, [1, 2, 0]);
+  assert.match(bshd.out.summary, /max abs err 1e0 at \[1,1,1\] .*first at \[1,2,0\]/);
+  assert.deepEqual(bshd.lse.witnesses.maxAbs?.at, [5, 1]);
+  assert.match(bshd.lse.summary, /max abs err 2e0 at \[5,1\]/);
+  // packed (THD): [token, hidden]
+  const thd = compareLayer(got, want, { ...o, rowShape: [6] });
+  assert.match(thd.out.summary, /at \[4,1\] .*first at \[5,0\]/);
+  // without it (run's layer cases), the compared rows as before
+  assert.match(compareLayer(got, want, o).out.summary, /at \[1,1\] .*first at \[2,0\]/);
+});
