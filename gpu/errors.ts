@@ -98,8 +98,12 @@ export class ShaderCompileError extends Error {
 export function formatDiagnostic(d: ShaderDiagnostic): string {
   const gutter = `${d.line} | `;
   const via = d.includedFrom ? ` (included by ${d.includedFrom})` : "";
+  // the caret's indent keeps the line's tabs (a tab is one column but displays wider: the
+  // caret stood left of the error under a tab-indented line)
+  const before = d.sourceLine.slice(0, Math.max(0, d.column - 1)).replace(/[^\t]/g, " ");
+  const indent = before.padEnd(Math.max(0, d.column - 1), " ");
   return `${d.file}:${d.line}:${d.column}: ${d.type}: ${d.message}${via}\n` +
-    `${gutter}${d.sourceLine}\n${" ".repeat(gutter.length + Math.max(0, d.column - 1))}^`;
+    `${gutter}${d.sourceLine}\n${" ".repeat(gutter.length)}${indent}^`;
 }
 
 /**

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { BUNDLED_KERNEL_FILES } from "../adapter/backends.ts";
 import { wgslTexts } from "../browser/bundle.ts";
-import { ShaderCompileError } from "../gpu/errors.ts";
+import { formatDiagnostic, ShaderCompileError } from "../gpu/errors.ts";
 import { compileShader, mapDiagnostics } from "../gpu/shader.ts";
 import { bundledKernels, checkSourceText } from "../kernels/compile_check.ts";
 import {
@@ -199,4 +199,19 @@ Deno.test("the parts travel in the page's bundle and compile only inside their i
     assert.ok(!kernels.includes(part), `${part} is not compiled on its own`);
   }
   assert.ok(kernels.includes("absorb_q.wgsl") && kernels.includes("expanded_gemm.wgsl"));
+});
+
+Deno.test("a diagnostic's caret stands under the error on a tab-indented line", () => {
+  const d = {
+    type: "error",
+    file: "t.wgsl",
+    line: 3,
+    column: 11,
+    message: "no definition in scope for identifier: `nope`",
+    sourceLine: "\t\tlet y = nope;",
+  };
+  // the tabs kept: the caret under `nope` as a terminal or editor shows the line
+  assert.equal(formatDiagnostic(d).split("\n")[2], "    \t\t        ^");
+  // a column past the line's end (a missing `;` at its end) still gets its caret
+  assert.equal(formatDiagnostic({ ...d, column: 17 }).split("\n")[2], "    \t\t              ^");
 });
