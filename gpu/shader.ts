@@ -81,6 +81,10 @@ export function mapDiagnostics(
   >[],
 ): ShaderDiagnostic[] {
   const lines = source.code.split("\n");
+  // A part is read from its including file's folder: named with that folder, as the file is
+  // (it said "part.wgsl:5:10" beside "/elsewhere/main.wgsl:1", not a path to open)
+  const folder = source.fileName.slice(0, source.fileName.lastIndexOf("/") + 1);
+  const inFolder = (name: string): string => name.includes("/") ? name : folder + name;
   return messages.map((m) => {
     let line = m.lineNum;
     let column = m.linePos;
@@ -109,12 +113,12 @@ export function mapDiagnostics(
     const part = marker >= 0 ? INCLUDED_MARKER.exec(lines[marker]) : null;
     return {
       type: m.type,
-      file: part ? part[1] : source.fileName,
+      file: part ? inFolder(part[1]) : source.fileName,
       line: part ? line - 1 - marker : line,
       column,
       message: gist.replace(/^Shader '[^']*' (parsing|validation) error: /, ""),
       sourceLine,
-      ...(part ? { includedFrom: `${part[2]}:${part[3]}` } : {}),
+      ...(part ? { includedFrom: `${inFolder(part[2])}:${part[3]}` } : {}),
     };
   }).sort((a, b) => (a.type === "error" ? 0 : 1) - (b.type === "error" ? 0 : 1));
 }

@@ -215,3 +215,21 @@ Deno.test("a diagnostic's caret stands under the error on a tab-indented line", 
   // a column past the line's end (a missing `;` at its end) still gets its caret
   assert.equal(formatDiagnostic({ ...d, column: 17 }).split("\n")[2], "    \t\t              ^");
 });
+
+Deno.test("a diagnostic in a part of a file in a folder names the part by that folder", () => {
+  // parts are read from the includer's folder: "p.wgsl:2:9" beside "src/k.wgsl" named no
+  // file one could open from where compile ran
+  const code = "// @include p.wgsl\nfn k() {}\n// @included p.wgsl from src/k.wgsl:1\n" +
+    "// @include q.wgsl\nfn p() {}\n// @included q.wgsl from p.wgsl:1\nlet x = y;\n";
+  const [inPart] = mapDiagnostics({ fileName: "src/k.wgsl", code }, [
+    { type: "error", lineNum: 7, linePos: 9, offset: 0, length: 1, message: "unknown y" },
+  ]);
+  assert.deepEqual(
+    [inPart.file, inPart.line, inPart.includedFrom],
+    ["src/q.wgsl", 1, "src/p.wgsl:1"],
+  );
+  assert.match(
+    formatDiagnostic(inPart),
+    /^src\/q\.wgsl:1:9: error: unknown y \(included by src\/p\.wgsl:1\)\n/,
+  );
+});
