@@ -104,7 +104,8 @@ export function mapDiagnostics(
     // The compiler's message is multi-line (it repeats the source); keep the gist.
     const text = m.message.split("\n").map((s) => s.trim()).filter((s) => s.length > 0);
     const gist = text.find((s) => !s.startsWith("┌") && !s.startsWith("│")) ?? m.message;
-    const sourceLine = lines[line - 1] ?? "";
+    // without a CRLF file's carriage return (it rode into the printed line and logs)
+    const sourceLine = (lines[line - 1] ?? "").replace(/\r$/, "");
     // The nearest marker above the line: the included part it belongs to, if any.
     let marker = -1;
     for (let i = Math.min(line, lines.length) - 2; i >= 0 && marker < 0; i--) {

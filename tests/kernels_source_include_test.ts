@@ -233,3 +233,12 @@ Deno.test("a diagnostic in a part of a file in a folder names the part by that f
     /^src\/q\.wgsl:1:9: error: unknown y \(included by src\/p\.wgsl:1\)\n/,
   );
 });
+
+Deno.test("a diagnostic's source line of a CRLF file has no carriage return", () => {
+  const code = "@compute @workgroup_size(1)\r\nfn main() {\r\n  let y = nope;\r\n}\r\n";
+  const [d] = mapDiagnostics({ fileName: "crlf.wgsl", code }, [
+    { type: "error", lineNum: 3, linePos: 11, offset: 0, length: 4, message: "unknown nope" },
+  ]);
+  assert.equal(d.sourceLine, "  let y = nope;");
+  assert.equal(formatDiagnostic(d).split("\n")[1], "3 |   let y = nope;");
+});
