@@ -117,7 +117,11 @@ export function mapDiagnostics(
       file: part ? inFolder(part[1]) : source.fileName,
       line: part ? line - 1 - marker : line,
       column,
-      message: gist.replace(/^Shader '[^']*' (parsing|validation) error: /, ""),
+      message: gist.replace(/^Shader '[^']*' (parsing|validation) error: /, "") +
+        // naga says `found "\u{feff}"` of a character the printed line does not show
+        (sourceLine[column - 1] === "\uFEFF"
+          ? " (a byte order mark, U+FEFF, which WGSL compilers reject: save the file without it)"
+          : ""),
       sourceLine,
       ...(part ? { includedFrom: `${inFolder(part[2])}:${part[3]}` } : {}),
     };

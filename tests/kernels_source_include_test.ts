@@ -242,3 +242,23 @@ Deno.test("a diagnostic's source line of a CRLF file has no carriage return", ()
   assert.equal(d.sourceLine, "  let y = nope;");
   assert.equal(formatDiagnostic(d).split("\n")[1], "3 |   let y = nope;");
 });
+
+Deno.test("an error at a byte order mark says what the invisible character is", () => {
+  const code = "\uFEFF@compute @workgroup_size(1)\nfn main() {}\n";
+  const [d] = mapDiagnostics({ fileName: "bom.wgsl", code }, [{
+    type: "error",
+    lineNum: 1,
+    linePos: 1,
+    offset: 0,
+    length: 3,
+    message: 'expected global item (`struct`, ...) or the end of the file, found "\\u{feff}"',
+  }]);
+  assert.match(
+    d.message,
+    /found "\\u\{feff\}" \(a byte order mark, U\+FEFF, which WGSL compilers reject/,
+  );
+  const [other] = mapDiagnostics({ fileName: "a.wgsl", code: "let x = y;" }, [
+    { type: "error", lineNum: 1, linePos: 9, offset: 8, length: 1, message: "unknown y" },
+  ]);
+  assert.equal(other.message, "unknown y");
+});
