@@ -160,8 +160,10 @@ export async function selectMatrixCases(options: SelectOptions): Promise<MatrixS
   const mine = shard ? all.filter((c) => inShard(c.id, shard)) : all;
   if (shard && mine.length === 0 && all.length > 0) {
     notes.push(
-      `note: shard ${shard.index}/${shard.count} holds none of the ${all.length} selected ` +
-        "cases (cases are assigned by a hash of their id); nothing to run here",
+      // worded as the report's verdict says it ("1 selected cases" read wrong)
+      `note: shard ${shard.index}/${shard.count} holds none of the ${all.length} ` +
+        `${all.length === 1 ? "case" : "cases"} of its matrix and filter (cases go to shards ` +
+        "by a hash of their id); nothing to run here",
     );
   }
   const bundled = BUNDLED_MATRICES.includes(options.matrix);

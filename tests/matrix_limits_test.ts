@@ -201,7 +201,10 @@ Deno.test("a filter selecting nothing is an error naming the unused values; an e
     const [a, b] = await Promise.all(notes);
     const empty = a.length ? a : b;
     assert.equal(a.length + b.length, 1, "exactly one shard is empty");
-    assert.match(empty[0], /note: shard [12]\/2 holds none of the 1 selected cases/);
+    assert.match(
+      empty[0],
+      /note: shard [12]\/2 holds none of the 1 case of its matrix and filter \(cases go to shards by a hash of their id\)/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
