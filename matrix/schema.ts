@@ -186,7 +186,15 @@ const expect = z.strictObject({
     error: 'must be a list of strings: reason codes (or, for "invalid", fragments of the ' +
       'message), e.g. ["dtype.f16-unavailable"]',
   }).optional(),
-}, { error: 'must be {"support": "supported" | "unsupported" | "invalid", "codes"?: [...]}' })
+}, {
+  // a key it does not have ("backend", a typo'd "suport") read as if the whole expect were
+  // of the wrong form, not as the one key to drop or respell
+  error: (i) =>
+    i.code === "unrecognized_keys"
+      ? "unknown key; valid: support, codes (an expect checks the support decision and its " +
+        "codes, nothing else)"
+      : 'must be {"support": "supported" | "unsupported" | "invalid", "codes"?: [...]}',
+})
   .superRefine((e, ctx) => {
     // An invalid case's codes are fragments of its message, and an empty one is in every
     // message: refused, not matched (an unsupported case's codes are checked against the
@@ -254,8 +262,11 @@ const profile = z.strictObject({
     .optional(),
   loopIterationBudget: loopBudget.nullable().optional(),
 }, {
-  error:
-    "must be {removeFeatures?: string[], limits?: {name: number}, loopIterationBudget?: integer | null}",
+  error: (i) =>
+    i.code === "unrecognized_keys"
+      ? "unknown key; valid: removeFeatures, limits, loopIterationBudget"
+      : "must be {removeFeatures?: string[], limits?: {name: number}, loopIterationBudget?: " +
+        "integer | null}",
 });
 
 /** The schema of a matrix file. */

@@ -31,3 +31,27 @@ Deno.test("validateMatrix: devices written as a list or a name say what they mus
     assert.doesNotMatch(message, /Invalid input|expected record/);
   }
 });
+
+// An unknown key in a group's expect ("backend", a typo'd "suport") or in a device profile
+// ("removeFeature") was refused as if the whole object had the wrong form; the refusal now
+// names it an unknown key and lists the valid ones, as a group's or the file's unknown key does.
+Deno.test("validateMatrix: an unknown key of an expect or a device profile is named as one", () => {
+  const expectKey = refusal({
+    groups: [{ axes: { preset: "tiny" }, expect: { support: "supported", backend: "nope" } }],
+  });
+  assert.match(
+    expectKey,
+    /groups\[0\]\.expect\.backend: "nope" unknown key; valid: support, codes \(an expect checks/,
+  );
+  assert.doesNotMatch(expectKey, /must be \{"support"/);
+  const profileKey = refusal({ devices: { "no-f16": { removeFeature: ["shader-f16"] } } });
+  assert.match(
+    profileKey,
+    /devices\.no-f16\.removeFeature: \["shader-f16"\] unknown key; valid: removeFeatures, limits, loopIterationBudget/,
+  );
+  // a wrong type still says the form
+  assert.match(
+    refusal({ groups: [{ axes: { preset: "tiny" }, expect: null }] }),
+    /groups\[0\]\.expect: null must be \{"support": "supported" \| "unsupported" \| "invalid"/,
+  );
+});
