@@ -119,6 +119,26 @@ async function readFromRootHint(preset: string, place: ConfigPlace): Promise<str
 }
 
 /**
+ * For a config path that names no file: a hint when the path, read from the current folder
+ * instead of the matrix's folder, names a file (a user who wrote the path as the shell sees
+ * it from where the job runs), or "".
+ */
+async function readFromCwdHint(preset: string, place: ConfigPlace): Promise<string> {
+  if (isAbsolute(preset)) return "";
+  const cwd = Deno.cwd();
+  const there = resolve(cwd, preset);
+  if (there === resolve(place.baseDir, preset)) return "";
+  const info = await Deno.stat(there).catch(() => null);
+  if (info === null || !info.isFile) return "";
+  const fromMatrix = relative(place.baseDir, there).split(sep).join("/");
+  return `; config paths are read from the matrix file's folder (${place.baseDir}), not from ` +
+    `the current folder (${cwd}): for ${there}, write ${JSON.stringify(fromMatrix)}` +
+    (inside(place.root, there)
+      ? ""
+      : ` and run with --config-root naming a folder that holds it (it is outside ${place.rootName}, ${place.root})`);
+}
+
+/**
  * The absolute path of a config path, or why it may not be read: outside the root
  * (lexically, or after following symbolic links).
  *
@@ -187,7 +207,7 @@ export async function checkConfigPaths(
           value: preset,
           message: `${info === null ? "names no file" : "is a folder"} (it resolves to ` +
             `${r.path}, from ${place.baseDir}); give the path of a config.json, or a preset ` +
-            `name${await readFromRootHint(preset, place)}`,
+            `name${await readFromRootHint(preset, place) || await readFromCwdHint(preset, place)}`,
         });
       }
     }

@@ -60,3 +60,39 @@ Deno.test("loadMatrix: a config path meant from --config-root says how to write 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+// A config path written as the shell sees it from where the job runs (`configs/v2.json` from
+// the repository root, the matrix in ci/) was told only that it names no file; the refusal
+// now says paths are read from the matrix file's folder, not the current one, and how to
+// write the path (and that --config-root must hold the file when it is outside that folder).
+Deno.test("loadMatrix: a config path meant from the current folder says how to write it", async () => {
+  const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "mla-config-cwd-hint-" }));
+  const cwd = Deno.cwd();
+  try {
+    await Deno.mkdir(`${dir}/configs`);
+    await Deno.mkdir(`${dir}/ci/own`, { recursive: true });
+    await Deno.copyFile(CONFIG, `${dir}/configs/v2.json`);
+    await Deno.copyFile(CONFIG, `${dir}/ci/own/c.json`);
+    const write = (path: string, preset: string) =>
+      Deno.writeTextFile(path, JSON.stringify({ name: "m", groups: [{ axes: { preset } }] }));
+    await write(`${dir}/ci/m.json`, "configs/v2.json");
+    await write(`${dir}/ci/n.json`, "ci/own/c.json");
+    Deno.chdir(dir);
+    const outside = await refusal("ci/m.json");
+    assert.match(
+      outside,
+      /not from the current folder \(.*\): for .*\/configs\/v2\.json, write "\.\.\/configs\/v2\.json" and run with --config-root naming a folder that holds it/,
+    );
+    const within = await refusal("ci/n.json");
+    assert.match(
+      within,
+      /not from the current folder \(.*\): for .*\/ci\/own\/c\.json, write "own\/c\.json"$/m,
+    );
+    // from the matrix's own folder the two readings are one: no hint
+    Deno.chdir(`${dir}/ci`);
+    assert.doesNotMatch(await refusal("m.json"), /current folder/);
+  } finally {
+    Deno.chdir(cwd);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
