@@ -387,6 +387,43 @@ function deadExcludeValues(m: MatrixFile): ConfigIssue[] {
 }
 
 /**
+ * Exclude entries that another entry of the group covers (it names, for every axis the other
+ * names, only values the other names too): a repeated entry, or `{"dtype": "f16", "preset":
+ * "tiny"}` beside `{"dtype": "f16"}`. Such an entry drops nothing more, which is most often a
+ * typo for the cases it was meant to drop (those run). A pair that names the same cases is
+ * reported at the later entry.
+ */
+function coveredExcludes(m: MatrixFile): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  // whether every case `a` matches, `b` matches too
+  const covers = (b: Axes, a: Axes) =>
+    Object.entries(b).every(([key, values]) => {
+      const mine = a[key as keyof CaseParams];
+      return mine !== undefined && asList(mine).every((x) => asList(values).includes(x));
+    });
+  m.groups.forEach((g, gi) => {
+    const excludes = (g.exclude ?? []) as Axes[];
+    excludes.forEach((e, ei) => {
+      if (Object.keys(e).length === 0) return; // emptyExcludes names it
+      const by = excludes.findIndex((o, oi) =>
+        oi !== ei && Object.keys(o).length > 0 && covers(o, e) && (!covers(e, o) || oi < ei)
+      );
+      if (by < 0) return;
+      issues.push({
+        path: `groups[${gi}].exclude[${ei}]`,
+        value: e,
+        message:
+          `removes only cases that exclude[${by}] (${
+            JSON.stringify(excludes[by])
+          }) removes too, so it excludes nothing more; drop it, or name the cases it was ` +
+          "meant to drop",
+      });
+    });
+  });
+  return issues;
+}
+
+/**
  * Groups whose exclude list removes every one of their cases (counted without expanding;
  * a group with more than 16 excludes and over 2^20 combinations is counted only
  * approximately, and is left to the run's check that the selection is not empty,
@@ -412,8 +449,9 @@ function fullyExcludedGroups(m: MatrixFile): ConfigIssue[] {
 /**
  * Refuse excludes that remove everything or nothing (a ConfigError naming each): an empty
  * exclude object (`{}` matches every case), a group whose excludes leave none of its cases, so
- * a run could never be green having tested nothing, and an exclude value the group's axis
- * never takes (a typo: the cases it meant to drop would run). {@link loadMatrix} applies it to every
+ * a run could never be green having tested nothing, an exclude value the group's axis
+ * never takes (a typo: the cases it meant to drop would run), and an exclude another of the
+ * group covers (it drops nothing more). {@link loadMatrix} applies it to every
  * matrix it loads.
  *
  * @example
@@ -425,7 +463,12 @@ function fullyExcludedGroups(m: MatrixFile): ConfigIssue[] {
  * ```
  */
 export function checkExcludes(m: MatrixFile, source: string): void {
-  const issues = [...emptyExcludes(m), ...deadExcludeValues(m), ...fullyExcludedGroups(m)];
+  const issues = [
+    ...emptyExcludes(m),
+    ...deadExcludeValues(m),
+    ...coveredExcludes(m),
+    ...fullyExcludedGroups(m),
+  ];
   if (issues.length) throw new ConfigError(source, issues, "invalid matrix");
 }
 

@@ -141,3 +141,34 @@ Deno.test("an exclude value the group's axis never takes is refused: it would dr
   assert.match(e.message, /groups\[0\]\.exclude\[1\]\.sq\[0\]: 3 is not a value of the group's sq/);
   assert.match(e.message, /exclude\[2\]\.dtype\[0\]: "f16" .*dtype \("f32": the default\)/);
 });
+
+// An exclude another entry of its group covers (a repeated entry, or a narrower one beside a
+// wider) dropped nothing more and was accepted without a word: most often a typo for the
+// cases it was meant to drop, which then ran. It is now refused naming both entries.
+Deno.test("an exclude another entry covers is refused: it would drop nothing more", () => {
+  const two = { ...axes, preset: ["tiny", "tiny-yarn"] };
+  const repeated = validationError({
+    name: "m",
+    groups: [{ axes: two, exclude: [{ dtype: "f16" }, { dtype: "f16" }] }],
+  });
+  assert.match(
+    repeated.message,
+    /groups\[0\]\.exclude\[1\]: .* removes only cases that exclude\[0\] \(\{"dtype":\["f16"\]\}\) removes too, so it excludes nothing more/,
+  );
+  assert.ok(!repeated.message.includes("groups[0].exclude[0]:"), "the first of two is kept");
+  const narrower = validationError({
+    name: "m",
+    groups: [{ axes: two, exclude: [{ preset: "tiny", dtype: "f16" }, { dtype: ["f16"] }] }],
+  });
+  assert.match(
+    narrower.message,
+    /groups\[0\]\.exclude\[0\]: .* removes only cases that exclude\[1\]/,
+  );
+  assert.ok(!narrower.message.includes("exclude[1]:"), "the wider entry is kept");
+  // overlapping entries that each drop a case of their own are fine
+  const m = validateMatrix(
+    { name: "m", groups: [{ axes: two, exclude: [{ preset: "tiny" }, { dtype: "f16" }] }] },
+    "m.json",
+  );
+  checkExcludes(m, "m.json");
+});
