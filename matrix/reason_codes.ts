@@ -24,7 +24,7 @@
  * @module
  */
 import { BUNDLED_BACKENDS } from "../adapter/backends.ts";
-import { nearest } from "../util/edit_distance.ts";
+import { closeName } from "../util/edit_distance.ts";
 import type { CaseExpect } from "./types.ts";
 
 /** Where the list of reason codes is documented, for messages. */
@@ -74,6 +74,9 @@ export const REASON_CODES: readonly string[] = Object.keys(REASON_CODE_MEANINGS)
 export const HARNESS_CODE_NAMESPACES: readonly string[] = [
   ...new Set(REASON_CODES.map((c) => c.slice(0, c.indexOf(".")))),
 ];
+
+/** `did you mean "X"? `, or "" for no name near enough to suggest. */
+const hint = (near: string | undefined) => near === undefined ? "" : `did you mean "${near}"? `;
 
 /** One problem of an `expect` entry: the path below `expect` and what is wrong. */
 export interface ExpectProblem {
@@ -125,7 +128,9 @@ export function expectProblems(
     if (prefix !== null && !bundled.includes(prefix)) {
       problem(
         `has the prefix "${prefix}", which is no bundled backend: auto:<path> prefixes each ` +
-          `candidate's codes with its id (did you mean "${nearest(prefix, bundled)}"?); ` +
+          `candidate's codes with its id (${hint(closeName(prefix, bundled, 3))}bundled backends: ${
+            bundled.join(", ")
+          }); ` +
           "leave the prefix out to match a code of any backend",
       );
       return;
@@ -139,9 +144,12 @@ export function expectProblems(
       problem(`is empty: name a reason code (${where})`);
       return;
     }
-    const like = `${prefix === null ? "" : `${prefix}:`}${nearest(code, REASON_CODES)}`;
+    // only a code near it: the nearest of all ("my.code": "device.none") misled
+    const near = closeName(code, REASON_CODES, 3);
     problem(
-      `is not a reason code; did you mean "${like}"? (${where}${
+      `is not a reason code${
+        near === undefined ? " " : `; ${hint(`${prefix === null ? "" : `${prefix}:`}${near}`)}`
+      }(${where}${
         own && !userBackend
           ? "; a user backend's own codes are accepted in a group whose backend axis names it"
           : userBackend

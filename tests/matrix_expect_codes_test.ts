@@ -172,3 +172,34 @@ Deno.test("the adapter matrix's support expectations hold on a gpu-class and a c
   }
   assert.deepEqual(wrong, []);
 });
+
+// A code or backend prefix near no valid one was still given the nearest of all as "did you
+// mean" ("my.code": "device.none", "foo:": some backend), which sent the user to a code that
+// has nothing to do with theirs. Only a near name is suggested now; the list is named either way.
+Deno.test("an unknown code or prefix near no valid one gets no 'did you mean'", () => {
+  const e = matrixError([{
+    axes,
+    expect: {
+      support: "unsupported",
+      codes: ["my.code", "no_such_code", "foo:dtype.f16-unavailable"],
+    },
+  }]);
+  assert.match(
+    e.message,
+    /codes\[0\]: "my\.code" is not a reason code \(the harness's codes: matrix\/reason_codes\.ts; a user backend's own codes/,
+  );
+  assert.match(e.message, /codes\[1\]: "no_such_code" is not a reason code \(the harness's codes/);
+  assert.match(
+    e.message,
+    /codes\[2\]: "foo:dtype\.f16-unavailable" has the prefix "foo", .* \(bundled backends: wgsl-absorbed, /,
+  );
+  assert.doesNotMatch(e.message, /did you mean/);
+  // a near prefix is still suggested, with the list
+  assert.match(
+    matrixError([{
+      axes,
+      expect: { support: "unsupported", codes: ["wgsl-absorbd:dtype.f16-unavailable"] },
+    }]).message,
+    /did you mean "wgsl-absorbed"\? bundled backends: wgsl-absorbed, /,
+  );
+});
