@@ -2,14 +2,14 @@
  * Preset names a matrix's `preset` axis gives that no preset has: every case of them would
  * only be rejected as an unknown config (exit 1, read as a regression), as a config path
  * that names no file would (matrix/config_paths.ts checkConfigPaths refuses that on load), so
- * the matrix is refused when it is loaded instead, naming the entry, the nearest preset and
- * the list.
+ * the matrix is refused when it is loaded instead, naming the entry, a preset near it (if one
+ * is) and the list.
  *
  * @module
  */
 import type { ConfigIssue } from "../adapter/errors.ts";
 import { PRESET_NAMES } from "../adapter/presets.ts";
-import { nearest } from "../util/edit_distance.ts";
+import { didYouMean } from "../util/edit_distance.ts";
 import { isConfigPath } from "./config_paths.ts";
 import type { MatrixFile } from "./types.ts";
 
@@ -40,8 +40,11 @@ export function unknownPresets(m: MatrixFile): ConfigIssue[] {
           ? `is neither a preset nor a config path: it looks like a .${ext} file, but a ` +
             "config path ends in .json or holds a /, and config files are read as JSON " +
             `(HF or Megatron naming); a JSON file named so is written ${JSON.stringify(`./${p}`)}`
+          // only a near preset is suggested: the nearest of all ("llama-3": "kimi-k2",
+          // "qwen2": "tiny") sent a model the harness has no preset of to an unrelated one
           : `is neither a preset nor a config path (a path ends in .json or holds a /); ` +
-            `did you mean "${nearest(p, PRESET_NAMES)}"? presets: ${PRESET_NAMES.join(", ")}`,
+            `${didYouMean(p, PRESET_NAMES)}presets: ${PRESET_NAMES.join(", ")}; another ` +
+            "model is given as the path of its config.json",
       });
     });
   });

@@ -46,3 +46,21 @@ Deno.test("CLI: run with an unknown preset name is exit 2 on load, nothing writt
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+// A name near no preset (a model the harness has no preset of) was told 'did you mean' the
+// nearest of all ("llama-3": "kimi-k2", "qwen2": "tiny"); it is now given the list and how
+// another model is named (the path of its config.json), with no suggestion.
+Deno.test("unknownPresets: a name near no preset gets the list, no suggestion", () => {
+  const issues = unknownPresets({
+    name: "m",
+    groups: [{ axes: { preset: ["llama-3", "qwen2", "kimi_k2"] } }],
+  });
+  for (const i of issues.slice(0, 2)) {
+    assert.doesNotMatch(i.message, /did you mean/);
+    assert.match(
+      i.message,
+      /presets: deepseek-v2-lite, .*; another model is given as the path of its config\.json/,
+    );
+  }
+  assert.match(issues[2].message, /did you mean "kimi-k2"\? presets: /);
+});
