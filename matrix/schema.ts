@@ -221,7 +221,7 @@ const expect = z.strictObject({
 const LABEL_FORBIDDEN = /[\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069]/;
 
 /** A name the reports print as a label (a matrix's, a group's). */
-const labelString = (error: string) =>
+const labelString = (error: string | ((issue: { input?: unknown }) => string)) =>
   z.string({ error }).refine((v) => !LABEL_FORBIDDEN.test(v), {
     error: "must not contain control characters or bidirectional overrides (the reports " +
       "print it on one line, as it reads)",
@@ -272,7 +272,11 @@ const profile = z.strictObject({
 /** The schema of a matrix file. */
 const matrixFileSchemaImpl = z.strictObject({
   // a blank name made the reports' titles and headers read as nothing
-  name: labelString('is required: a short name, e.g. "smoke"').refine((v) => v.trim() !== "", {
+  name: labelString((i) =>
+    i.input === undefined
+      ? 'is required: a short name, e.g. "smoke"'
+      : 'must be a string: a short name, e.g. "smoke"'
+  ).refine((v) => v.trim() !== "", {
     error: 'must not be empty or only spaces: a short name the reports title, e.g. "smoke"',
   }),
   // zod's own messages named types ("expected record, received array"), not what is valid
@@ -282,7 +286,13 @@ const matrixFileSchemaImpl = z.strictObject({
     error: "must be an object of device profiles by name, e.g. " +
       '{"no-f16": {"removeFeatures": ["shader-f16"]}}',
   }).optional(),
-  groups: z.array(group, { error: "is required: a list of groups" }).min(1, {
+  // present but not a list (groups by name, one group object) read "is required"
+  groups: z.array(group, {
+    error: (i) =>
+      i.input === undefined
+        ? "is required: a list of groups"
+        : 'must be a list of groups, e.g. [{"name": "decode", "axes": {"preset": "tiny"}}]',
+  }).min(1, {
     error: "must list at least one group",
   }),
 }, {

@@ -55,3 +55,17 @@ Deno.test("validateMatrix: an unknown key of an expect or a device profile is na
     /groups\[0\]\.expect: null must be \{"support": "supported" \| "unsupported" \| "invalid"/,
   );
 });
+
+// A matrix's name or groups present but of the wrong type (a number, groups written as an
+// object by name) was refused as "is required", as if the key were missing; it now says what
+// the entry must be, and "is required" is kept for the missing key.
+Deno.test("validateMatrix: a name or groups of the wrong type says 'must be', not 'is required'", () => {
+  assert.match(refusal({ name: 5 }), /\n {2}name: 5 must be a string: a short name/);
+  assert.match(
+    refusal({ groups: { decode: { axes: { preset: "tiny" } } } }),
+    /\n {2}groups: .* must be a list of groups, e\.g\. \[\{"name": "decode"/,
+  );
+  assert.doesNotMatch(refusal({ name: 5, groups: {} }), /is required/);
+  assert.match(refusal({ name: undefined }), /name: \(missing\) is required: a short name/);
+  assert.match(refusal({ groups: undefined }), /groups: \(missing\) is required: a list of groups/);
+});
