@@ -759,7 +759,8 @@ async function checkConfigRoot(root: string): Promise<void> {
  * (matrix/preset_names.ts), its config paths checked against their
  * root and for a file (matrix/config_paths.ts checkConfigPaths) and normalized (matrix/config_paths.ts: `./cfg.json` and
  * `cfg.json` are one preset, as is a `--filter` value of either), its excludes checked
- * ({@link checkExcludes}), its cases counted against the limit, then expanded. `file` and
+ * ({@link checkExcludes}), its cases counted against the limit, then expanded (with a
+ * filter, the whole matrix within the limit is walked for repeated cases as well). `file` and
  * `filter` are returned with their config paths normalized.
  *
  * @example
@@ -803,6 +804,12 @@ export async function loadMatrix(
   checkExcludes(file, nameOrPath);
   const filter = options.filter ? normalizeFilterPresets(options.filter, place) : null;
   const cases = expandMatrix(file, nameOrPath, { ...options, filter, presetSpellings: spellings });
+  // A filter narrows the walk, so a case two groups repeat outside it went unsaid: the same
+  // file was refused unfiltered and ran filtered (one nightly job red, its neighbour green).
+  // The whole matrix is walked for repeats too, when it is within the limit.
+  if (filter && countCases(file).count <= (options.maxCases ?? DEFAULT_MAX_CASES)) {
+    for (const _ of iterateCases(file, nameOrPath, { presetSpellings: spellings }));
+  }
   const oversized = oversizedCases(cases);
   if (oversized.length) throw new ConfigError(nameOrPath, oversized, "case too large");
   const misread = thdMoreQueriesThanKeys(cases);

@@ -4,7 +4,7 @@
 // where it was listed first (exit 2, before any output folder is made).
 import assert from "node:assert/strict";
 import { ConfigError } from "../adapter/errors.ts";
-import { validateMatrix } from "../matrix/expand.ts";
+import { loadMatrix, validateMatrix } from "../matrix/expand.ts";
 import { runCli } from "./helpers_cli.ts";
 
 function refusal(axes: Record<string, unknown>): string {
@@ -43,6 +43,34 @@ Deno.test("run: a value listed twice in an axis is exit 2 naming it, no output f
     );
     assert.doesNotMatch(r.stderr, /repeats a case/);
     await assert.rejects(() => Deno.stat(`${dir}/out`), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+// A case two groups both give (the second with another expect) was refused unfiltered but
+// ran when --filter left the repeat out: one nightly job red, its filtered neighbour green,
+// on the same file. A filtered load now walks the whole matrix for repeats too.
+Deno.test("loadMatrix: a case two groups repeat is refused with a filter that leaves it out", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mla-repeat-filter-" });
+  try {
+    const path = `${dir}/m.json`;
+    await Deno.writeTextFile(
+      path,
+      JSON.stringify({
+        name: "m",
+        groups: [
+          { name: "a", axes: { preset: "tiny", sq: [1, 4], sk: 8 } },
+          { name: "b", axes: { preset: "tiny", sq: 1, sk: 8 }, expect: { support: "invalid" } },
+        ],
+      }),
+    );
+    for (const filter of [null, new Map([["sq", ["4"]]])]) {
+      await assert.rejects(
+        () => loadMatrix(path, { filter }),
+        /groups\[1\]: "preset=tiny;.*sq=1;sk=8.*" repeats a case of groups\[0\]/,
+      );
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
