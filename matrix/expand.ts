@@ -778,12 +778,17 @@ export async function loadMatrix(
   const url = bundled ? new URL(`./bundled/${nameOrPath}.json`, import.meta.url) : nameOrPath;
   // a YAML file is read as JSON and fails at its first line: say that matrices are JSON
   const yaml = /\.ya?ml$/i.test(nameOrPath);
+  // the bundled names help a name that is no file; after a file's JSON error ("the file is
+  // empty; bundled matrices: smoke, ...") they read as if the file were not taken as one
+  const named = bundled || await Deno.lstat(nameOrPath).then(() => true, () => false);
   const raw = await readJsonFile(url, {
     what: "matrix",
     name: nameOrPath,
     hint: yaml
       ? "a matrix file is JSON, not YAML: write it as JSON (matrix/bundled/smoke.json shows " +
         "the form)"
+      : named
+      ? ""
       : `${didYouMean(nameOrPath, BUNDLED_MATRICES)}bundled matrices: ${
         BUNDLED_MATRICES.join(", ")
       }`,

@@ -237,3 +237,23 @@ Deno.test("a group name that is empty or only spaces is refused, naming it; an a
     );
   }
 });
+
+// A matrix file that exists but is empty, not JSON, or a folder had "; bundled matrices:
+// smoke, nightly, adapter" added to its refusal, as if the path had not been taken as a file.
+// The bundled names now follow only a --matrix that names nothing.
+Deno.test("loadMatrix: the bundled names follow a name that is no file, not a file's JSON error", async () => {
+  await withDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/empty.json`, "");
+    await Deno.writeTextFile(`${dir}/bad.json`, "{ nope");
+    await Deno.mkdir(`${dir}/folder.json`);
+    for (const name of ["empty.json", "bad.json", "folder.json"]) {
+      const e = await loadMatrix(`${dir}/${name}`).then(() => null, (e: unknown) => e);
+      assert.ok(e instanceof ConfigError, String(e));
+      assert.match(e.message, new RegExp(`${name}" (is not valid JSON|cannot be read)`));
+      assert.doesNotMatch(e.message, /bundled matrices/, name);
+    }
+    const missing = await loadMatrix(`${dir}/none.json`).then(() => null, (e: unknown) => e);
+    assert.ok(missing instanceof ConfigError);
+    assert.match(missing.message, /cannot be read .*; bundled matrices: smoke, nightly, adapter/);
+  });
+});
