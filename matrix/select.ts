@@ -7,7 +7,9 @@
  * @module
  */
 import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
+import { dirname, resolve } from "node:path";
 import { type CaseFilter, inShard, matchesFilter, parseFilter } from "./case_id.ts";
+import { isConfigPath } from "./config_paths.ts";
 import { BUNDLED_MATRICES, loadMatrix } from "./expand.ts";
 import { type Case, CASE_DEFAULTS, type CaseParams, type MatrixFile } from "./types.ts";
 
@@ -126,12 +128,20 @@ export async function selectMatrixCases(options: SelectOptions): Promise<MatrixS
       const k = key as keyof CaseParams;
       const missing = values.filter((v) => !occurs(file, k, v));
       if (missing.length === 0) continue;
+      // a config path written from the current folder (`m/cfg.json` for the matrix's
+      // `cfg.json`) was told only the values, not where the path is read from
+      const fromHere = key === "preset" && missing.some(isConfigPath) &&
+          !BUNDLED_MATRICES.includes(options.matrix)
+        ? `; a config path in --filter is read from the matrix file's folder (${
+          resolve(dirname(options.matrix))
+        }), as the matrix's are`
+        : "";
       unused.push({
         path: key,
         value: missing.join(","),
         message: `occurs in no group of matrix ${file.name}; its values of ${key}: ${
           axisValues(file, k).join(", ")
-        }`,
+        }${fromHere}`,
       });
     }
     if (all.length === 0) {
