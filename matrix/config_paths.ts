@@ -16,6 +16,7 @@
  */
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
+import { readJsonFile } from "../adapter/json_file.ts";
 import type { CaseFilter } from "./case_id.ts";
 import type { CaseParams, MatrixFile } from "./types.ts";
 
@@ -171,8 +172,9 @@ export async function resolveConfigPath(
  * Check every config path of a matrix against its place; a path that escapes throws a
  * ConfigError naming the entry (`groups[0].axes.preset[1]`), the path it resolves to and
  * the root, and so does one that names no file (or a folder): every case of it would fail
- * the same way, so it is bad input, not a case result. (A file that exists but is not a
- * valid config is a case result: `expect: invalid` groups test exactly that.)
+ * the same way, so it is bad input, not a case result, and so is a file that is not JSON, in
+ * a group that does not expect "invalid". (A JSON file that is not a valid config is a case
+ * result: `expect: invalid` groups test exactly that.)
  *
  * @example
  * ```ts ignore
@@ -187,6 +189,7 @@ export async function checkConfigPaths(
 ): Promise<void> {
   const issues: ConfigIssue[] = [];
   const missing: ConfigIssue[] = [];
+  const malformed: ConfigIssue[] = [];
   for (const [gi, g] of m.groups.entries()) {
     const presets = g.axes.preset === undefined ? [] : [g.axes.preset].flat();
     for (const [pi, preset] of presets.entries()) {
@@ -201,6 +204,24 @@ export async function checkConfigPaths(
         if (e instanceof Deno.errors.NotFound) return null;
         throw e;
       });
+      if (info?.isFile && g.expect?.support !== "invalid") {
+        // Not JSON at all (cut short, a BOM, a key twice): every case of it would be
+        // "config rejected", exit 1 read as a regression, where a missing file is exit 2.
+        // A group that expects "invalid" tests exactly that, and keeps it a case result.
+        const problem = await readJsonFile(r.path, { what: "config" }).then(
+          () => null,
+          (e: unknown) => e instanceof ConfigError ? e.issues[0]?.message ?? e.message : null,
+        );
+        if (problem !== null) {
+          malformed.push({
+            path,
+            value: preset,
+            message: `names a file that ${problem} (${r.path}), so every case of it would be ` +
+              'rejected; fix the file, or expect {"support": "invalid"} in a group that ' +
+              "tests such a file",
+          });
+        }
+      }
       if (info === null || info.isDirectory) {
         missing.push({
           path,
@@ -222,6 +243,7 @@ export async function checkConfigPaths(
       : "config file not found";
     throw new ConfigError(source, missing, title);
   }
+  if (malformed.length) throw new ConfigError(source, malformed, "malformed config file");
 }
 
 /**

@@ -257,3 +257,25 @@ Deno.test("loadMatrix: the bundled names follow a name that is no file, not a fi
     assert.match(missing.message, /cannot be read .*; bundled matrices: smoke, nightly, adapter/);
   });
 });
+
+// A config file that is not JSON at all (cut short) was loaded and each of its cases ran to
+// "config rejected: malformed config" (exit 1, read as a regression), where a missing config
+// is exit 2 on load. It is now refused on load too, naming the entry, the file and where the
+// JSON breaks; a group that expects "invalid" still tests such a file as a case.
+Deno.test("loadMatrix: a config file that is not JSON is refused on load unless expected invalid", async () => {
+  await withDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/cut.json`, '{"hidden_size": 1');
+    await write(`${dir}/m.json`, [{ name: "g", axes: { preset: ["tiny", "cut.json"] } }]);
+    const e = await loadMatrix(`${dir}/m.json`).then(() => null, (e: unknown) => e);
+    assert.ok(e instanceof ConfigError, String(e));
+    assert.match(
+      e.message,
+      /m\.json: malformed config file\n {2}groups\[0\]\.axes\.preset\[1\]: "cut\.json" names a file that is not valid JSON: .* at line 1, column 18 \(.*cut\.json\), so every case of it would be rejected/,
+    );
+    await write(`${dir}/m.json`, [{
+      axes: { preset: "cut.json" },
+      expect: { support: "invalid", codes: ["not valid JSON"] },
+    }]);
+    assert.equal((await loadMatrix(`${dir}/m.json`)).cases.length, 1);
+  });
+});
