@@ -811,8 +811,11 @@ export async function loadMatrix(
   const cases = expandMatrix(file, nameOrPath, { ...options, filter, presetSpellings: spellings });
   // A filter narrows the walk, so a case two groups repeat outside it went unsaid: the same
   // file was refused unfiltered and ran filtered (one nightly job red, its neighbour green).
-  // The whole matrix is walked for repeats too, when it is within the limit.
-  if (filter && countCases(file).count <= (options.maxCases ?? DEFAULT_MAX_CASES)) {
+  // The whole matrix is walked for repeats too, when it is within the limit and the default
+  // one (report/case_groups.ts lifts the limit to re-read a run's matrix: a huge matrix
+  // under a narrow filter must not be walked whole there).
+  const walkable = Math.min(options.maxCases ?? DEFAULT_MAX_CASES, DEFAULT_MAX_CASES);
+  if (filter && countCases(file).count <= walkable) {
     for (const _ of iterateCases(file, nameOrPath, { presetSpellings: spellings }));
   }
   const oversized = oversizedCases(cases);

@@ -75,3 +75,28 @@ Deno.test("loadMatrix: a case two groups repeat is refused with a filter that le
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+// The whole-matrix walk for repeats stays within the default limit even where a caller lifts
+// the limit (report/case_groups.ts re-reads a run's matrix so): a matrix of 10^8 cases under a
+// filter of one is loaded without walking it.
+Deno.test("loadMatrix: a filtered load of a huge matrix with the limit lifted does not walk it whole", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mla-repeat-huge-" });
+  try {
+    const path = `${dir}/m.json`;
+    const n = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
+    await Deno.writeTextFile(
+      path,
+      JSON.stringify({
+        name: "m",
+        groups: [{ axes: { preset: "tiny", b: n(1, 1000), sq: n(1, 1000), sk: n(100, 100) } }],
+      }),
+    );
+    const { cases } = await loadMatrix(path, {
+      filter: new Map([["b", ["1"]], ["sq", ["1"]], ["sk", ["100"]]]),
+      maxCases: Number.MAX_SAFE_INTEGER,
+    });
+    assert.equal(cases.length, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
