@@ -67,9 +67,12 @@ Deno.test("CLI: --chromium without --runtime chromium is exit 2 naming both flag
   }
 });
 
-Deno.test("CLI: run --runtime chromium into a folder another run writes is exit 2 before any browser starts", async () => {
-  // it started the browser (and its WebGPU device) first, then was refused by run.lock
-  const dir = await Deno.makeTempDir({ prefix: "mla-run-lock-" });
+/**
+ * `args` (a command with --runtime chromium) into an --out another process holds: exit 2
+ * naming the lock's holder, and the browser (a fake that leaves a marker) never started.
+ */
+async function refusedBeforeBrowser(args: readonly string[]): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "mla-lock-browser-" });
   try {
     const out = `${dir}/out`;
     await Deno.mkdir(out);
@@ -79,10 +82,7 @@ Deno.test("CLI: run --runtime chromium into a folder another run writes is exit 
     await Deno.chmod(fake, 0o755);
     const lock = await lockOutDir(out);
     try {
-      const r = await runCli([
-        ...["run", "--runtime", "chromium", "--chromium", fake],
-        ...["--filter", "preset=tiny;path=absorbed;dtype=f32;sq=1;b=2;layout=bshd", "--out", out],
-      ]);
+      const r = await runCli([...args, "--runtime", "chromium", "--chromium", fake, "--out", out]);
       assert.equal(r.code, 2, r.stdout + r.stderr);
       assert.match(r.stderr, new RegExp(`is being written by another run \\(process ${Deno.pid},`));
       assert.equal(
@@ -96,6 +96,18 @@ Deno.test("CLI: run --runtime chromium into a folder another run writes is exit 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+Deno.test("CLI: run --runtime chromium into a folder another run writes is exit 2 before any browser starts", async () => {
+  // it started the browser (and its WebGPU device) first, then was refused by run.lock
+  await refusedBeforeBrowser([
+    ...["run", "--filter", "preset=tiny;path=absorbed;dtype=f32;sq=1;b=2;layout=bshd"],
+  ]);
+});
+
+Deno.test("CLI: bench --runtime chromium into a folder another bench writes is exit 2 before any browser starts", async () => {
+  // as run's: bench started the browser first, then was refused by run.lock
+  await refusedBeforeBrowser(["bench", "--matrix", "tiny"]);
 });
 
 for (
@@ -158,34 +170,3 @@ for (
     },
   });
 }
-
-Deno.test("CLI: bench --runtime chromium into a folder another bench writes is exit 2 before any browser starts", async () => {
-  // as run's: it started the browser first, then was refused by run.lock
-  const dir = await Deno.makeTempDir({ prefix: "mla-bench-lock-" });
-  try {
-    const out = `${dir}/out`;
-    await Deno.mkdir(out);
-    const started = `${dir}/started`;
-    const fake = `${dir}/chrome`;
-    await Deno.writeTextFile(fake, `#!/bin/sh\ntouch '${started}'\nexit 1\n`);
-    await Deno.chmod(fake, 0o755);
-    const lock = await lockOutDir(out);
-    try {
-      const r = await runCli([
-        ...["bench", "--runtime", "chromium", "--chromium", fake, "--matrix", "tiny"],
-        ...["--out", out],
-      ]);
-      assert.equal(r.code, 2, r.stdout + r.stderr);
-      assert.match(r.stderr, new RegExp(`process ${Deno.pid}`));
-      assert.equal(
-        await Deno.stat(started).then(() => true, () => false),
-        false,
-        "the browser was started",
-      );
-    } finally {
-      await lock.release();
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
