@@ -52,7 +52,12 @@ import { PageCrashedError } from "../browser/page.ts";
 import { DeviceLostError } from "../gpu/errors.ts";
 import { isRemoteDevice, type RunDevice } from "../gpu/runtime.ts";
 import { benchDeviceOf } from "../bench/remote.ts";
-import { checkRuntimeCombination, chromiumOption, runtimeOption } from "./runtime_options.ts";
+import {
+  checkRuntimeCombination,
+  chromiumOption,
+  exitOnStopDuringStart,
+  runtimeOption,
+} from "./runtime_options.ts";
 import {
   decimalDigits,
   MAX_REPEATS,
@@ -347,12 +352,19 @@ export function benchCommand() {
         ? undefined
         : await lockOutDir(opts.out);
       let ctx: RunDevice;
+      // a Ctrl-C or SIGTERM while the device starts (Chromium's start-up takes seconds): the
+      // lock released, said, exit 130 / 143 (it exited unsaid, the lock left behind)
+      const startup = exitOnStopDuringStart(async () => {
+        await lock?.release();
+        lock = undefined;
+      });
       try {
         // --runtime chromium: measured in the page, with the same code (bench/run_bench.ts)
         ctx = opts.runtime === "chromium"
           ? await ChromiumGpu.start({ chromium: opts.chromium })
           : await GpuContext.create({ optionalFeatures: HARNESS_FEATURES });
       } catch (e) {
+        startup.dispose();
         await lock?.release();
         throw e;
       }
@@ -403,6 +415,7 @@ export function benchCommand() {
       };
       Deno.addSignalListener("SIGINT", onInt);
       Deno.addSignalListener("SIGTERM", onTerm);
+      startup.dispose();
       try {
         const measure = () =>
           isRemoteDevice(ctx)

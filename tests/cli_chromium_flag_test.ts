@@ -115,6 +115,7 @@ for (
     ["SIGINT", "run"],
     ["SIGTERM", "run"],
     ["SIGINT", "compare-runtimes"],
+    ["SIGINT", "bench"],
   ] as const
 ) {
   Deno.test({
@@ -135,9 +136,11 @@ for (
         const child = new Deno.Command(Deno.execPath(), {
           args: [
             ...["run", "-A", new URL("../main.ts", import.meta.url).pathname],
-            ...(command === "run" ? ["run", "--runtime", "chromium"] : ["compare-runtimes"]),
+            ...(command === "compare-runtimes" ? [command] : [command, "--runtime", "chromium"]),
             ...["--chromium", fake, "--out", `${dir}/out`],
-            ...["--filter", "preset=tiny;path=absorbed;dtype=f32;sq=1;b=2;layout=bshd"],
+            ...(command === "bench"
+              ? ["--matrix", "tiny"]
+              : ["--filter", "preset=tiny;path=absorbed;dtype=f32;sq=1;b=2;layout=bshd"]),
           ],
           env: { NO_COLOR: "1" },
           stdout: "piped",
