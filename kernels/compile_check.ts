@@ -305,7 +305,7 @@ export function barrierCheck(
   for (const v of sourceVariants(raw, dtypes, { subgroups: true })) {
     let found;
     try {
-      found = workgroupHazards(v.code);
+      found = workgroupHazards(v.code, { fileName: file });
     } catch (e) {
       skipped.push(`${v.label}: ${e instanceof Error ? e.message : e}`);
       continue;

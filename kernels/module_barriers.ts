@@ -95,7 +95,7 @@ export function checkCompiledKernel(
   if (compiledChecks.has(key)) return;
   let findings: BarrierFinding[] = [];
   try {
-    findings = workgroupHazards(source.code).map((h) => ({
+    findings = workgroupHazards(source.code, { fileName: source.fileName }).map((h) => ({
       location: sourceLocation(source.code, source.fileName, h.second.line),
       labels: [label],
       kind: h.kind,

@@ -612,6 +612,8 @@ class Walker {
     private readonly entry: string,
     private readonly lines: string[],
     private readonly source: string,
+    /** The file the source is (its included parts are named from its folder). */
+    private readonly fileName?: string,
   ) {
     for (const name of decls.privateVars) {
       this.moduleScope.names.set(name, { key: `${name}@module`, tainted: false, mutable: true });
@@ -622,7 +624,9 @@ class Walker {
   private at(line: number): string {
     if (this.places.length === 0) {
       for (const o of lineOrigins(this.lines)) {
-        this.places.push(o.part === null ? `line ${o.line}` : `${o.part}:${o.line}`);
+        this.places.push(
+          o.part === null ? `line ${o.line}` : `${partPath(o.part, this.fileName)}:${o.line}`,
+        );
       }
     }
     return this.places[line - 1] ?? `line ${line}`;
@@ -1771,11 +1775,23 @@ class Walker {
  * ```ts
  * import { sourceLocation } from "./workgroup_hazards.ts";
  * sourceLocation("a\n// @included p.wgsl from k.wgsl:1\nb", "k.wgsl", 3); // "p.wgsl:1"
+ * sourceLocation("a\n// @included p.wgsl from k.wgsl:1\nb", "h/k.wgsl", 3); // "h/p.wgsl:1"
  * ```
  */
 export function sourceLocation(source: string, fileName: string, line: number): string {
   const o = lineOrigins(source.split("\n"))[line - 1];
-  return o && o.part !== null ? `${o.part}:${o.line}` : `${fileName}:${line}`;
+  return o && o.part !== null ? `${partPath(o.part, fileName)}:${o.line}` : `${fileName}:${line}`;
+}
+
+/**
+ * An included part's name as a path to open: read from its including file's folder, so named
+ * with that folder (`compile h/k.wgsl` said "racepart.wgsl:4" of h/racepart.wgsl, as its
+ * compile errors did before e45cdf1); a bundled kernel's parts, beside a bare file name, as
+ * they are.
+ */
+function partPath(part: string, fileName: string | undefined): string {
+  if (fileName === undefined || part.includes("/")) return part;
+  return fileName.slice(0, fileName.lastIndexOf("/") + 1) + part;
 }
 
 /**
@@ -1806,7 +1822,10 @@ function lineOrigins(lines: readonly string[]): { part: string | null; line: num
  * workgroupHazards(src).map((h) => h.kind); // ["hazard"]
  * ```
  */
-export function workgroupHazards(source: string): WorkgroupHazard[] {
+export function workgroupHazards(
+  source: string,
+  options: { fileName?: string } = {},
+): WorkgroupHazard[] {
   const decls = parseModule(source);
   const lines = source.split("\n");
   const out: WorkgroupHazard[] = [];
@@ -1815,7 +1834,7 @@ export function workgroupHazards(source: string): WorkgroupHazard[] {
     throw new WgslParseError("a @compute function the parser did not find", 1);
   }
   for (const fn of entries) {
-    const w = new Walker(decls, fn.name, lines, source);
+    const w = new Walker(decls, fn.name, lines, source, options.fileName);
     w.run(fn);
     out.push(...w.findings.values());
   }

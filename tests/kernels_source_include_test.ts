@@ -262,3 +262,20 @@ Deno.test("an error at a byte order mark says what the invisible character is", 
   ]);
   assert.equal(other.message, "unknown y");
 });
+
+Deno.test("a barrier finding in a part of a file in a folder names the part by that folder", async () => {
+  // "hazard racepart.wgsl:4 ... (racepart.wgsl:3, ...)" beside "h/k.wgsl": no file one could
+  // open from where compile ran, as its compile errors were before e45cdf1
+  const { sourceLocation, workgroupHazards } = await import("../kernels/workgroup_hazards.ts");
+  const code = "// @include racepart.wgsl\n// @included racepart.wgsl from h/k.wgsl:1\n" +
+    "var<workgroup> tile: array<f32, 64>;\nfn race(lid: u32) {\n  tile[lid] = 1.0;\n" +
+    "  let x = tile[63u - lid];\n}\n@compute @workgroup_size(64)\n" +
+    "fn main(@builtin(local_invocation_index) lid: u32) {\n  race(lid);\n}\n";
+  const [h] = workgroupHazards(code, { fileName: "h/k.wgsl" });
+  assert.equal(h.kind, "hazard");
+  assert.equal(sourceLocation(code, "h/k.wgsl", h.second.line), "h/racepart.wgsl:4");
+  assert.match(h.message, /^write of tile\[lid\] \(h\/racepart\.wgsl:3, /);
+  // a bundled kernel's part, beside a bare file name: as it was
+  assert.equal(sourceLocation(code, "k.wgsl", h.second.line), "racepart.wgsl:4");
+  assert.match(workgroupHazards(code)[0].message, /^write of tile\[lid\] \(racepart\.wgsl:3, /);
+});
