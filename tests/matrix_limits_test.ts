@@ -313,3 +313,20 @@ Deno.test("CLI: bad filters, too many cases and escaping config paths exit 2 bef
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("--max-cases with --shard: the refusal says the limit counts the selection before the shard", async () => {
+  // "4 cases ... more than the limit of 2" read as if the shard's part were counted
+  const cut = (shard?: { index: number; count: number }) =>
+    selectMatrixCases({
+      matrix: "smoke",
+      filter: "preset=tiny;dtype=f32;path=absorbed;sk=20;layout=bshd",
+      maxCases: 2,
+      shard,
+    })
+      .then(() => "", (e) => e instanceof ConfigError ? e.message : String(e));
+  assert.match(
+    await cut({ index: 1, count: 2 }),
+    /cases after the filter are more than the limit of 2; .* \(the limit counts the whole selection, before --shard 1\/2 takes its part of it\)/,
+  );
+  assert.doesNotMatch(await cut(), /--shard/);
+});
