@@ -277,30 +277,20 @@ export async function runReportHtml(
   const pts = headroomPoints(report.results);
   const plots = pts.length > 0 ? section("plots", "Headroom", await headroomChart(pts)) : null;
   const capped = { detail: false, cappedAt: maxBytes };
-  const builds = (plots: string | null, plotLeft?: PlotGroups) => [
-    () => build(report, options, plots, { ...capped, plotLeft }),
+  // Each cut keeps the ones before it, tried in order until the page fits.
+  const cuts = [
+    {},
     // Still too large: failures past CAPPED_FAILURE_CARDS keep only their group's row (id,
     // status, headroom, message): an all-failing run of 5,000 cases made 8.6 MiB of cards
     // (tools/html_scale.ts).
-    () => build(report, options, plots, { ...capped, plotLeft, cards: CAPPED_FAILURE_CARDS }),
+    { cards: CAPPED_FAILURE_CARDS },
     // Tens of thousands of failures: their rows too, past CAPPED_FAILURE_ROWS.
-    () =>
-      build(report, options, plots, {
-        ...capped,
-        plotLeft,
-        cards: CAPPED_FAILURE_CARDS,
-        rows: CAPPED_FAILURE_ROWS,
-      }),
+    { cards: CAPPED_FAILURE_CARDS, rows: CAPPED_FAILURE_ROWS },
     // Tens of thousands of groups: those without a row are lines of one table.
-    () =>
-      build(report, options, plots, {
-        ...capped,
-        plotLeft,
-        cards: CAPPED_FAILURE_CARDS,
-        rows: CAPPED_FAILURE_ROWS,
-        bareGroups: true,
-      }),
+    { cards: CAPPED_FAILURE_CARDS, rows: CAPPED_FAILURE_ROWS, bareGroups: true },
   ];
+  const builds = (plots: string | null, plotLeft?: PlotGroups) =>
+    cuts.map((cut) => () => build(report, options, plots, { ...capped, plotLeft, ...cut }));
   const html = firstWithin(maxBytes, [
     () => build(report, options, plots, { detail: true }),
     ...builds(plots),
