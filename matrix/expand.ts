@@ -590,9 +590,19 @@ export function countCases(
 export function checkCaseCount(
   m: MatrixFile,
   source: string,
-  options: { maxCases?: number; filter?: CaseFilter | null } = {},
+  options: {
+    maxCases?: number;
+    filter?: CaseFilter | null;
+    shard?: { index: number; count: number };
+  } = {},
 ): void {
   const max = options.maxCases ?? DEFAULT_MAX_CASES;
+  // the limit counts the selection before --shard takes its part: a user sizing it per shard
+  // read "4 cases ... more than the limit of 2" with no word of why
+  const shard = options.shard
+    ? ` (the limit counts the whole selection, before --shard ${options.shard.index}/` +
+      `${options.shard.count} takes its part of it)`
+    : "";
   const { count, exact } = countCases(m, options);
   if (count <= max) return;
   throw new ConfigError(source, [{
@@ -602,7 +612,7 @@ export function checkCaseCount(
       `${exact ? "cases" : "cases at most (counted before excludes)"}${
         options.filter ? " after the filter" : ""
       } are more than the limit of ${max}; select fewer with --filter or smaller axes, or ` +
-      `raise the limit with --max-cases ${count}`,
+      `raise the limit with --max-cases ${count}${shard}`,
   }], "too many cases");
 }
 
@@ -696,6 +706,7 @@ export function expandMatrix(
     maxCases?: number;
     filter?: CaseFilter | null;
     presetSpellings?: PresetSpellings;
+    shard?: { index: number; count: number };
   } = {},
 ): Case[] {
   checkCaseCount(m, source, options);
@@ -728,6 +739,8 @@ export interface LoadMatrixOptions {
   filter?: CaseFilter | null;
   /** Folder the matrix's config paths must stay inside (default: the matrix's folder). */
   configRoot?: string;
+  /** The shard the caller takes of the selection (named when the limit refuses it). */
+  shard?: { index: number; count: number };
 }
 
 /**
