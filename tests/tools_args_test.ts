@@ -46,6 +46,8 @@ Deno.test("tools: bad counts and paths are exit 2 with the usage; --help is exit
   const bad: [string, string[], RegExp][] = [
     ["html_scale.ts", ["abc"], /^cases "abc": expected a whole number, at least 1\nusage: /],
     ["html_scale.ts", ["2.5"], /^cases "2\.5": expected a whole number/],
+    ["html_scale.ts", ["--groups"], /^--groups "": expected a whole number, at least 1\nusage: /],
+    ["html_scale.ts", ["--groups", "0", "10"], /^--groups "0": expected a whole number/],
     ["history_scale.ts", ["-3", "-2"], /^runs "-3": expected a whole number/],
     ["history_scale.ts", ["1", "2", "3"], /^3 arguments; it takes at most 2 \(runs, cases\)/],
     [

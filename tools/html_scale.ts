@@ -5,9 +5,11 @@
  * past the first 200 lose their cards, and past 5,000 their rows), and compare.html of two such runs (the drift plot has up to
  * 7 points a case: speed and 6 error metrics; past 5 MiB rows are left out). Past 2,000 points a plot is
  * thinned (report/html/thin.ts). The cases are
- * synthetic (tiny-preset ids, 20 matrix groups, seeded headrooms and timings).
+ * synthetic (tiny-preset ids, 20 matrix groups or `--groups N`, seeded headrooms and timings).
  *
- * Usage: `deno run -A tools/html_scale.ts [cases...]` (default 1000 5000).
+ * Usage: `deno run -A tools/html_scale.ts [--groups N] [cases...]` (default 1000 5000; with
+ * `--groups` as many as the cases, one case a group, the page's cuts of thousands of groups
+ * are measured: `--groups 20000 20000`).
  *
  * @module
  */
@@ -47,7 +49,7 @@ export interface HtmlScale {
  * A synthetic run of `n` cases, passing (or each failing its out side, `failing`); `seed`
  * varies the headrooms and timings.
  */
-function syntheticRun(n: number, seed: number, failing = false): RunReport {
+function syntheticRun(n: number, seed: number, failing = false, groups = 20): RunReport {
   let s = seed;
   const uniform = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
   const parity = (headroom: number): ParityRecord => ({
@@ -78,7 +80,7 @@ function syntheticRun(n: number, seed: number, failing = false): RunReport {
       decision: "supported",
       expect: { support: "supported" },
       params,
-      group: `group ${i % 20}`,
+      group: `group ${i % groups}`,
       message: failing ? "out failed elementwise" : "ok",
       backend: "wgsl-absorbed",
       seed: 1,
@@ -120,13 +122,17 @@ function syntheticRun(n: number, seed: number, failing = false): RunReport {
  * (await htmlScale(20)).capped; // false
  * ```
  */
-export async function htmlScale(cases: number): Promise<HtmlScale> {
-  const a = syntheticRun(cases, 1), b = syntheticRun(cases, 2);
+export async function htmlScale(
+  cases: number,
+  options: { groups?: number } = {},
+): Promise<HtmlScale> {
+  const groups = options.groups ?? 20;
+  const a = syntheticRun(cases, 1, false, groups), b = syntheticRun(cases, 2, false, groups);
   const bytes = (s: string) => new TextEncoder().encode(s).length;
   let t = performance.now();
   const run = await runReportHtml(a);
   const runS = (performance.now() - t) / 1000;
-  const failing = await runReportHtml(syntheticRun(cases, 3, true));
+  const failing = await runReportHtml(syntheticRun(cases, 3, true, groups));
   t = performance.now();
   const base = await baselineFromReport(a, { backend: "vulkan" });
   const current = await baselineFromReport(b, { backend: "vulkan" });
@@ -146,17 +152,21 @@ export async function htmlScale(cases: number): Promise<HtmlScale> {
 }
 
 if (import.meta.main) {
-  const asked = toolCounts(
-    Deno.args,
-    Deno.args.map(() => "cases"),
-    { usage: "usage: deno run -A tools/html_scale.ts [cases ...]   (default: 1000 5000)" },
-  );
+  const usage = "usage: deno run -A tools/html_scale.ts [--groups N] [cases ...]   " +
+    "(default: 1000 5000 cases in 20 matrix groups)";
+  const args = [...Deno.args];
+  const at = args.indexOf("--groups");
+  const groups = at < 0 ? 20 : toolCounts([args[at + 1] ?? ""], ["--groups"], { usage })[0];
+  if (at >= 0) args.splice(at, 2);
+  const asked = toolCounts(args, args.map(() => "cases"), { usage });
   const sizes = asked.length ? asked : [1000, 5000];
   const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
   for (const n of sizes) {
-    const r = await htmlScale(n);
+    const r = await htmlScale(n, { groups });
     console.log(
-      `${n} cases: report.html ${mib(r.runBytes)} in ${r.runS.toFixed(1)} s` +
+      `${n} cases in ${Math.min(n, groups)} groups: report.html ${mib(r.runBytes)} in ${
+        r.runS.toFixed(1)
+      } s` +
         `${r.capped ? " (capped: passing rows dropped)" : ""}; every case failing: ` +
         `${mib(r.failingBytes)}${
           r.failingCut ? " (capped: failures past 200 without a card)" : ""
