@@ -123,6 +123,18 @@ export async function selectMatrixCases(options: SelectOptions): Promise<MatrixS
     shard: options.shard,
   });
   const notes: string[] = [];
+  // a bundled name wins over a file of that name in the current folder: a user who wrote
+  // `--matrix smoke` for their own ./smoke ran the bundled matrix and was never told
+  if (BUNDLED_MATRICES.includes(options.matrix)) {
+    const local = await Deno.lstat(options.matrix).then(() => true, () => false);
+    if (local) {
+      notes.push(
+        `note: --matrix ${options.matrix} runs the bundled matrix ${options.matrix}, not the ` +
+          `file ./${options.matrix} in this folder; give --matrix ./${options.matrix} to run ` +
+          "that file",
+      );
+    }
+  }
   if (filter) {
     const unused: ConfigIssue[] = [];
     for (const [key, values] of filter) {

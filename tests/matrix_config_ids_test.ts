@@ -124,3 +124,25 @@ Deno.test("CLI: run records one id for a config written two ways", async () => {
     assert.ok(ids.every((id) => id.startsWith("preset=cfg.json;")), ids.join("\n"));
   });
 });
+
+Deno.test("--matrix smoke with a file ./smoke here runs the bundled one and says so", async () => {
+  const dir = await Deno.makeTempDir();
+  const here = Deno.cwd();
+  try {
+    Deno.chdir(dir);
+    const quiet = await selectMatrixCases({ matrix: "smoke", filter: "preset=tiny" });
+    assert.ok(!quiet.notes.some((n) => n.includes("./smoke")), quiet.notes.join("\n"));
+    await Deno.writeTextFile("smoke", "{}");
+    const { notes } = await selectMatrixCases({ matrix: "smoke", filter: "preset=tiny" });
+    assert.ok(
+      notes.some((n) =>
+        n.includes("runs the bundled matrix smoke, not the file ./smoke") &&
+        n.includes("--matrix ./smoke")
+      ),
+      notes.join("\n"),
+    );
+  } finally {
+    Deno.chdir(here);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
