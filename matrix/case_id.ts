@@ -93,6 +93,14 @@ export function parseFilter(text: string): CaseFilter {
       );
     }
     const values = part.slice(eq + 1).split(",").map((s) => s.trim());
+    // `sq=1,,4` (or a trailing comma) read "filter value sq= is empty", as if the whole term
+    // were: name the term and the empty alternative in it
+    if (values.length > 1 && values.some((v) => v === "")) {
+      throw new RangeError(
+        `filter term "${part}" has an empty value between its commas; list values as ` +
+          `${key}=a,b (no empty one)`,
+      );
+    }
     for (const v of values) {
       const problem = filterValueProblem(key, v);
       if (problem) throw new RangeError(`filter value ${key}=${v} ${problem}`);

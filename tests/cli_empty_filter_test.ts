@@ -61,3 +61,16 @@ Deno.test("an empty filter value names an example value, also for an axis whose 
     /backend= is empty; give a value of backend \(e\.g\. backend=wgsl-absorbed-gemm\)/,
   );
 });
+
+Deno.test("an empty value between a filter term's commas names the term, not an empty term", () => {
+  for (const text of ["sq=1,,4", "sq=1,", "dtype=,f16"]) {
+    assert.throws(
+      () => parseFilter(text),
+      (e: unknown) =>
+        e instanceof RangeError &&
+        e.message.includes(`filter term "${text}" has an empty value between its commas`) &&
+        !e.message.includes("= is empty"),
+      text,
+    );
+  }
+});
