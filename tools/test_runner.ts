@@ -728,6 +728,15 @@ async function runAll(args: string[]): Promise<number> {
       // its output and exit status passed through unchanged.
       const reordered = modules.some((m, i) => m !== found[i]);
       const status = await spawnTracked(parallel(reordered ? modules : paths, false)).status;
+      // deno test stopped by the signal printed no summary: the run's last line said nothing
+      // of why the counts never came
+      if (stoppedBy !== null) {
+        console.log(
+          `test_runner: stopped by ${stoppedBy}: deno test ended without its summary ` +
+            "(no counts: the run did not finish)",
+        );
+        return 128 + (SIGNALS[stoppedBy] ?? 1);
+      }
       return status.signal ? 128 + (SIGNALS[status.signal] ?? 1) : status.code;
     }
     const start = performance.now();
