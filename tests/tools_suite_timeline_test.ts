@@ -48,10 +48,14 @@ Deno.test("suite_timeline: module spans from deno test's lines, coloured or not,
     [9, "./tests/a_test.ts => step ... inner ... ok (1s)"],
     [9.5, "ok | 5 passed | 0 failed (9s)"],
     [9.6, "some other line mentioning ./tests/c_test.ts"],
+    // a module outside the working folder, as deno test prints it
+    [10, "../other/d_test.ts => three ... ok (1s)"],
+    [12, "../other/d_test.ts => four ... ok (1s)"],
   ]);
   assert.deepEqual(spans, [
     { module: "a_test.ts", first: 0.2, last: 9 },
     { module: "b_test.ts", first: 0.3, last: 3 },
+    { module: "d_test.ts", first: 10, last: 12 },
   ]);
 });
 

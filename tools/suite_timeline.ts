@@ -139,7 +139,8 @@ function moduleLines<T>(lines: readonly (readonly [T, string])[]): [T, ModuleLin
       out.push([t, { module: current, kind: "start", duration: null }]);
       continue;
     }
-    const prefixed = /^\.\/(?:.*\/)?([^/\s]+\.[jt]s) => (.*)$/.exec(line);
+    // a module outside the working folder prints as `../x/y_test.ts => ...`: it was not read
+    const prefixed = /^(?:\.\.?\/|\/|file:\/\/\/)(?:.*\/)?([^/\s]+\.[jt]s) => (.*)$/.exec(line);
     if (prefixed) {
       const r = / \.\.\. (?:ok|FAILED) \(([^)]+)\)$/.exec(prefixed[2]);
       const top = r !== null && !prefixed[2].slice(0, r.index).includes(" ... ");
