@@ -68,6 +68,8 @@ export function historyText(
   const need = stepRunsNeeded(options);
   const lines: string[] = [];
   const rev = (r: string | null) => r === null ? "-" : shortRevision(r);
+  const allRuns = [...new Set(series.flatMap((s) => s.points.map((p) => p.runId)))]
+    .sort((a, b) => a - b);
   for (const s of series) {
     const title = s.caseId === "*" ? "all matched cases (geometric mean per run)" : s.caseId;
     lines.push(`${title}: ${metric} over ${plural(s.points.length, "run")}`);
@@ -133,6 +135,15 @@ export function historyText(
         );
       }
     } else {
+      // a case missing from some runs listed its values with nothing to say which runs they
+      // are: run 2's value read as run 1's neighbour
+      const ids = s.points.map((p) => p.runId);
+      const absent = allRuns.filter((r) => !ids.includes(r));
+      if (absent.length > 0) {
+        lines.push(
+          `  run${runList(ids)} (not in run${runList(absent)}, where the case gave no ${metric}):`,
+        );
+      }
       lines.push(`  ${s.points.map((p) => fmt(p.value)).join(" ")}`);
     }
     for (const st of s.steps) {

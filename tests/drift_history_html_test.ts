@@ -198,3 +198,16 @@ Deno.test("history page: with runs of several devices, the steps table names eac
   // one device: no such column
   assert.doesNotMatch(await historyReportHtml([stepped], "median_ms"), /<th>device<\/th>/);
 });
+
+Deno.test("history text: a case missing from some runs names the runs its values belong to", () => {
+  const whole = historySeries([1, 2, 3], [], { caseId: "preset=tiny;b=1" });
+  const gappy = historySeries([4, 5], [], { caseId: "preset=tiny;b=2", runIds: [1, 3] });
+  const text = historyText([whole, gappy], "median_ms");
+  const lines = text.split("\n");
+  const at = lines.findIndex((l) => l.startsWith("preset=tiny;b=2:"));
+  assert.equal(lines[at + 1], "  runs 1, 3 (not in run 2, where the case gave no median_ms):");
+  assert.match(lines[at + 2], /^ {2}4(\.0+)? 5(\.0+)?$/);
+  // a case in every run keeps its one line of values
+  const first = lines.findIndex((l) => l.startsWith("preset=tiny;b=1:"));
+  assert.match(lines[first + 1], /^ {2}1(\.0+)? 2(\.0+)? 3(\.0+)?$/);
+});
