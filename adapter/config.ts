@@ -371,7 +371,39 @@ const UNSUPPORTED_ROPE_KEYS: Record<string, string> = {
   attention_factor: "unsupported: transformers' YaRN `attention_factor` is not used by " +
     "DeepSeek/Kimi (the softmax scale comes from mscale_all_dim, the cos/sin scale from " +
     "mscale / mscale_all_dim); remove the key and set mscale/mscale_all_dim",
+  llama_4_scaling_beta: "unsupported: Mistral's query temperature (Mistral Small 4's and " +
+    "Mistral Large 3's attention multiplies every query by 1 + llama_4_scaling_beta * " +
+    "ln(1 + floor(position / original_max_position_embeddings))), which the harness does " +
+    "not compute; dropping the key would read another model",
 };
+
+/** model_type of Mistral 4's MLA (transformers' Mistral4ForCausalLM: Mistral Small 4). */
+const MISTRAL4_MODEL_TYPE = "mistral4";
+
+/**
+ * `model_type` "mistral4" with a YaRN m above 1: transformers' Mistral4Attention scales the
+ * softmax by (nope + rope)^-0.5 alone (no `yarn_apply_mscale`, unlike its DeepseekV3Attention,
+ * which this reader follows), so the DeepSeek reading (m^2 / sqrt(nope + rope)) would be another
+ * model's scale. Refused, not read as DeepSeek's.
+ */
+function mistral4Issues(
+  c: { model_type?: string; rope_parameters?: unknown },
+  yarn: YarnParams | null,
+): ConfigIssue[] {
+  if (c.model_type !== MISTRAL4_MODEL_TYPE || yarn === null) return [];
+  const m = yarnGetMscale(yarn.factor, yarn.mscaleAllDim);
+  if (m === 1) return [];
+  const shape = c.rope_parameters ? "rope_parameters" : "rope_scaling";
+  return [{
+    path: "model_type",
+    value: MISTRAL4_MODEL_TYPE,
+    message: `is Mistral 4's MLA (Mistral Small 4), whose code (transformers' Mistral4Attention) ` +
+      "scales the softmax by 1/sqrt(qk_nope_head_dim + qk_rope_head_dim) with no YaRN m^2, " +
+      `while this reader, as DeepSeek's code, multiplies in m^2 = ${(m * m).toPrecision(6)} ` +
+      `(from ${shape}.factor ${yarn.factor} and mscale_all_dim ${yarn.mscaleAllDim}): the ` +
+      "harness cannot read this model's YaRN softmax exactly, so the config is refused",
+  }];
+}
 
 /** HF YaRN defaults of modeling_deepseek.py's DeepseekV3YarnRotaryEmbedding. */
 const HF_YARN_DEFAULTS = {
@@ -403,14 +435,37 @@ function requireObject(raw: unknown, source: string): Record<string, unknown> {
 }
 
 /**
- * transformers-5 RoPE option `partial_rotary_factor`: its YaRN rotates
- * int(head_dim * factor) channels, and head_dim is qk_rope_head_dim for DeepSeek, so
- * only 1 describes the model (DeepSeek's own code rotates every q_pe/k_pe channel;
- * any other value leaves cos/sin narrower than q_pe). 1 is accepted, anything else
- * refused rather than ignored.
+ * transformers-5 RoPE option `partial_rotary_factor`: its RoPE rotates
+ * int(head_dim * factor) channels. head_dim is qk_rope_head_dim for DeepSeek, so only 1
+ * describes the model there (DeepSeek's own code rotates every q_pe/k_pe channel; any other
+ * value leaves cos/sin narrower than q_pe); Mistral 4's config sets head_dim to
+ * qk_nope_head_dim + qk_rope_head_dim and the factor to qk_rope_head_dim / head_dim, which
+ * rotates the same qk_rope_head_dim channels. A value that rotates them all is accepted,
+ * anything else refused rather than ignored.
  */
-function partialRotaryIssues(path: string, value: unknown): ConfigIssue[] {
+function partialRotaryIssues(
+  path: string,
+  value: unknown,
+  obj: Record<string, unknown>,
+): ConfigIssue[] {
   if (value === 1) return [];
+  const nope = obj.qk_nope_head_dim;
+  const rope = obj.qk_rope_head_dim;
+  if (
+    obj.model_type === MISTRAL4_MODEL_TYPE && typeof nope === "number" && typeof rope === "number"
+  ) {
+    // Mistral4Config: head_dim = nope + rope; its RoPE spans int(head_dim * factor) channels.
+    if (typeof value === "number" && Math.trunc((nope + rope) * value) === rope) return [];
+    return [{
+      path,
+      value,
+      message: `must rotate all qk_rope_head_dim channels: Mistral 4's RoPE spans ` +
+        `int(head_dim * partial_rotary_factor) channels with head_dim = qk_nope_head_dim + ` +
+        `qk_rope_head_dim = ${nope + rope}, so give ${rope} / ${nope + rope} = ${
+          rope / (nope + rope)
+        } (or remove the key)`,
+    }];
+  }
   return [{
     path,
     value,
@@ -424,7 +479,9 @@ function partialRotaryIssues(path: string, value: unknown): ConfigIssue[] {
 function ropeKeyIssues(obj: Record<string, unknown>): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   if ("partial_rotary_factor" in obj) {
-    issues.push(...partialRotaryIssues("partial_rotary_factor", obj.partial_rotary_factor));
+    issues.push(
+      ...partialRotaryIssues("partial_rotary_factor", obj.partial_rotary_factor, obj),
+    );
   }
   for (const shape of ["rope_scaling", "rope_parameters"] as const) {
     const r = obj[shape];
@@ -432,7 +489,7 @@ function ropeKeyIssues(obj: Record<string, unknown>): ConfigIssue[] {
     const known = ROPE_OBJECT_KEYS[shape];
     for (const [key, value] of Object.entries(r)) {
       if (key === "partial_rotary_factor") {
-        issues.push(...partialRotaryIssues(`${shape}.${key}`, value));
+        issues.push(...partialRotaryIssues(`${shape}.${key}`, value, obj));
       } else if (key in UNSUPPORTED_ROPE_KEYS) {
         issues.push({ path: `${shape}.${key}`, value, message: UNSUPPORTED_ROPE_KEYS[key] });
       } else if (!known.includes(key)) {
@@ -832,7 +889,9 @@ function derivedWidthNotes(c: z.infer<typeof hfSchema>): DefaultedField[] {
         "qk_nope_head_dim + qk_rope_head_dim",
     });
   }
-  if (c.head_dim !== undefined && c.head_dim !== c.qk_rope_head_dim) {
+  // Mistral4Config's head_dim is nope + rope (its RoPE spans head_dim * partial_rotary_factor).
+  const mistral4Head = c.model_type === MISTRAL4_MODEL_TYPE && c.head_dim === k;
+  if (c.head_dim !== undefined && c.head_dim !== c.qk_rope_head_dim && !mistral4Head) {
     notes.push({
       field: "head_dim",
       value: c.qk_rope_head_dim,
@@ -924,6 +983,7 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
       }); give one`,
     });
   }
+  issues.push(...mistral4Issues(c, rope.yarn));
   if (c.mla_use_nope === true && rope.yarn !== null) {
     issues.push({
       path: "mla_use_nope",

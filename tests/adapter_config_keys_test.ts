@@ -254,6 +254,66 @@ Deno.test("DeepSeek-V3.2's index_topk: dense MLA up to that many keys a query, r
   assert.equal(withParams(r.spec, { ropePairing: "neox" }).indexTopK, 16);
 });
 
+// Mistral Small 4 (model_type mistral4, nested in a mistral3 wrapper's text_config): its
+// Mistral4Attention scales the softmax by 1/sqrt(nope + rope) with no YaRN m^2, and multiplies
+// each query by a position-dependent temperature (llama_4_scaling_beta). Before, the published
+// config was refused with "partial_rotary_factor must be 1" and "not a key MLA RoPE reads";
+// with those keys removed, as the messages advised, it was read with DeepSeek's m^2 (0.195
+// instead of 0.0884 for 64 + 64): a silent misreading.
+Deno.test("mistral4: a YaRN m above 1 is refused by model_type, its query temperature named", () => {
+  const rope = {
+    type: "yarn",
+    rope_type: "yarn",
+    rope_theta: 10000,
+    factor: 128,
+    original_max_position_embeddings: 8192,
+    beta_fast: 32,
+    beta_slow: 1,
+    mscale_all_dim: 1,
+    mscale: 1,
+  };
+  const small4 = {
+    model_type: "mistral4",
+    hidden_size: 64,
+    num_attention_heads: 4,
+    q_lora_rank: 32,
+    kv_lora_rank: 32,
+    qk_nope_head_dim: 8,
+    qk_rope_head_dim: 8,
+    v_head_dim: 16,
+    head_dim: 16,
+    max_position_embeddings: 1048576,
+    rope_parameters: { ...rope, llama_4_scaling_beta: 0.1, partial_rotary_factor: 0.5 },
+  };
+  const issues = issuesOf({ model_type: "mistral3", text_config: small4 });
+  assert.deepEqual(issues.map((i) => i.path).sort(), [
+    "text_config.model_type",
+    "text_config.rope_parameters.llama_4_scaling_beta",
+  ]);
+  assert.match(issues.find((i) => i.path.endsWith("model_type"))!.message, /no YaRN m\^2/);
+  assert.match(issues.find((i) => i.path.endsWith("beta"))!.message, /query temperature/);
+  // The keys removed: still refused, never read with DeepSeek's m^2.
+  const stripped = { ...small4, rope_parameters: rope };
+  assert.deepEqual(issuesOf(stripped).map((i) => i.path), ["model_type"]);
+  // Without YaRN, Mistral 4 is DeepSeek's MLA: read, partial_rotary_factor 8 / 16 included,
+  // and its head_dim (nope + rope) is not reported as unread.
+  const plain = {
+    ...small4,
+    rope_parameters: { rope_type: "default", partial_rotary_factor: 0.5 },
+  };
+  const { spec, reading } = readConfig(plain, { name: "c" });
+  assert.equal(spec.softmaxScale, 1 / Math.sqrt(16));
+  assert.ok(!reading.defaulted.some((d) => d.field === "head_dim"), "head_dim noted");
+  const wrong = {
+    ...plain,
+    rope_parameters: { rope_type: "default", partial_rotary_factor: 1 / 3 },
+  };
+  assert.match(
+    issuesOf(wrong).find((i) => i.path === "rope_parameters.partial_rotary_factor")!.message,
+    /give 8 \/ 16 = 0\.5/,
+  );
+});
+
 Deno.test("partial_rotary_factor: 1 is read as the model reads it, any other value refused", () => {
   const yarn = { rope_type: "yarn", rope_theta: 10000, factor: 40, beta_fast: 32, beta_slow: 1 };
   const plain = specFromConfig({ ...good, rope_parameters: yarn, max_position_embeddings: 4096 }, {
