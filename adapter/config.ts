@@ -952,7 +952,12 @@ function typoIssues(obj: Record<string, unknown>, known: readonly string[]): Con
 export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReading {
   const obj = requireObject(raw, options.name);
   const parsed = hfSchema.safeParse(obj);
-  const keyIssues = [...ropeKeyIssues(obj), ...megatronKeysInHf(obj), ...notMlaIssues(obj)];
+  const keyIssues = [
+    ...ropeKeyIssues(obj),
+    ...megatronKeysInHf(obj),
+    ...notMlaIssues(obj),
+    ...openPanguIssues(obj),
+  ];
   if (!parsed.success) {
     throw new ConfigError(options.name, [...issuesOf(parsed.error, obj), ...keyIssues]);
   }
@@ -1249,6 +1254,55 @@ function notMlaIssues(obj: Record<string, unknown>): ConfigIssue[] {
         "tests MLA: give the config of an MLA model",
     }]
     : [];
+}
+
+/**
+ * openPangu's MLA keys (vLLM's openpangu.py, `OpenPanguMLAAttention`): each one, when set,
+ * changes what the attention computes and the harness computes none of them, so a config that
+ * sets one is refused by name rather than read as DeepSeek's MLA.
+ */
+function openPanguIssues(obj: Record<string, unknown>): ConfigIssue[] {
+  const set = (key: string) => {
+    const v = obj[key];
+    return v !== undefined && v !== null && v !== 0 && v !== false &&
+      !(Array.isArray(v) && v.length === 0);
+  };
+  const why: [string, string][] = [
+    [
+      "param_sink_number",
+      "adds that many learned sink keys (param_sink_k_pe and param_sink_compressed_kv, and " +
+      "values with param_sink_with_value) that every query attends to beside the sequence's " +
+      "own keys (openPangu's StaticSinkMLAAttention); the harness attends to the sequence's " +
+      "keys only, so a config with sinks is not read (without them it is another model)",
+    ],
+    [
+      "sliding_window",
+      "makes openPangu's MLA attend only to the last sliding_window keys (in the layers " +
+      "swa_layers names, in every layer without it); the harness computes full causal " +
+      "attention, so a sliding-window config is not read (null or absent: no window)",
+    ],
+    [
+      "sliding_window_list",
+      "gives the key windows of openPangu's sliding-window MLA layers (swa_layers); the " +
+      "harness computes full causal attention, so such a config is not read",
+    ],
+    [
+      "swa_layers",
+      "names the layers in which openPangu's MLA attends only to a window of recent keys; the " +
+      "harness computes full causal attention, so such a config is not read",
+    ],
+    [
+      "use_mome",
+      "adds openPangu's MoME, a causal convolution over the q and kv latents and the attention " +
+      "output (router_sliding_window taps), which the harness does not compute, so such a config " +
+      "is not read (false or absent: no MoME)",
+    ],
+  ];
+  return why.filter(([key]) => set(key)).map(([key, message]) => ({
+    path: key,
+    value: obj[key],
+    message,
+  }));
 }
 
 /** The HF keys of other models' MLA variants (each changes what the model computes). */

@@ -314,6 +314,38 @@ Deno.test("mistral4: a YaRN m above 1 is refused by model_type, its query temper
   );
 });
 
+// openPangu V2 (vLLM's openpangu.py): learned sink keys every query attends to, sliding-window
+// layers and MoME convolutions over the latents. Before, its config was read as DeepSeek's dense
+// MLA with every one of these keys ignored: a silent misreading.
+Deno.test("openPangu: sink keys, sliding windows and MoME are refused by name, not ignored", () => {
+  const pangu = {
+    ...good,
+    model_type: "pangu_v2_moe",
+    param_sink_number: 4,
+    param_sink_with_value: true,
+    swa_layers: [1, 2],
+    sliding_window_list: [8, 8],
+    use_mome: true,
+    router_sliding_window: 4,
+  };
+  assert.deepEqual(issuesOf(pangu).map((i) => i.path).sort(), [
+    "param_sink_number",
+    "sliding_window_list",
+    "swa_layers",
+    "use_mome",
+  ]);
+  assert.match(issuesOf({ ...good, sliding_window: 4096 })[0].message, /last sliding_window keys/);
+  // Unset, they change nothing and are read as absent.
+  const unset = {
+    ...good,
+    param_sink_number: 0,
+    sliding_window: null,
+    swa_layers: [],
+    use_mome: false,
+  };
+  assert.deepEqual(specFromConfig(unset, { name: "c" }), specFromConfig(good, { name: "c" }));
+});
+
 Deno.test("partial_rotary_factor: 1 is read as the model reads it, any other value refused", () => {
   const yarn = { rope_type: "yarn", rope_theta: 10000, factor: 40, beta_fast: 32, beta_slow: 1 };
   const plain = specFromConfig({ ...good, rope_parameters: yarn, max_position_embeddings: 4096 }, {
