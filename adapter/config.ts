@@ -272,6 +272,9 @@ const megatronSchema = z.object({
   // Megatron builds MLA's q_layernorm and kv_layernorm (the latent norms) only with
   // qk_layernorm (--qk-layernorm); without it they are IdentityOp.
   qk_layernorm: z.boolean({ error: "must be true or false" }).optional(),
+  // TransformerConfig's (and --add-bias-linear's) default true: MLA's linear_proj (o_proj) has a
+  // bias then; DeepSeek's MLA trained with --disable-bias-linear states false.
+  add_bias_linear: z.boolean({ error: "must be true or false" }).optional(),
   // TransformerConfig keys that change what MLA computes, read to refuse what the
   // harness does not compute (megatronKeyIssues) rather than ignore it.
   rotary_percent: positive().optional(),
@@ -1344,6 +1347,7 @@ const MEGATRON_DEFAULTS = {
   layernorm_epsilon: 1e-5,
   mla_rotary_interleaved: true,
   qk_layernorm: false,
+  add_bias_linear: true,
 } as const;
 
 const MSCALE_HISTORY = "MLATransformerConfig's default since July 2025 (Megatron-LM 62f0a97); " +
@@ -1360,6 +1364,9 @@ const MEGATRON_DEFAULT_NOTES: Partial<Record<keyof typeof MEGATRON_DEFAULTS, str
   qk_layernorm: "Megatron's TransformerConfig default: MLA's q_layernorm and kv_layernorm are " +
     "IdentityOp, so the full layer is refused (spec.no-latent-norms); DeepSeek's MLA trained " +
     "with --qk-layernorm states true",
+  add_bias_linear: "TransformerConfig's default (and --add-bias-linear's): MLA's linear_proj " +
+    "(its o_proj) has a bias, so the full layer is refused (spec.attention-bias); DeepSeek's " +
+    "MLA trained with --disable-bias-linear states false",
 };
 
 /**
@@ -1367,7 +1374,8 @@ const MEGATRON_DEFAULT_NOTES: Partial<Record<keyof typeof MEGATRON_DEFAULTS, str
  * Note that `qk_head_dim` is the no-position width only; k_channels = qk_head_dim +
  * qk_pos_emb_head_dim. Absent keys take Megatron's defaults (rope_type "yarn",
  * rotary_base 10000, mscale 1, mscale_all_dim 0 (MLATransformerConfig since July 2025),
- * qk_layernorm false: no latent norms), each listed in `reading.defaulted`; a key with two
+ * qk_layernorm false: no latent norms, add_bias_linear true: a bias on linear_proj), each listed
+ * in `reading.defaulted`; a key with two
  * defaults in Megatron (its config class's and its arguments') is required: q_lora_rank,
  * rotary_scaling_factor under YaRN, normalization with qk_layernorm. RoPE pairs are interleaved, as
  * Megatron's MLA always rotates them, and with rope_type "rope" the softmax keeps Megatron's
@@ -1424,6 +1432,7 @@ export function readMegatron(raw: unknown, options: SpecFromConfigOptions): Spec
     : 1;
   const eps = pick("layernorm_epsilon");
   const latentNorms = pick("qk_layernorm");
+  const projBias = pick("add_bias_linear");
   const interleaved = options.ropePairing === undefined ? pick("mla_rotary_interleaved") : false;
   const params: MlaParams = {
     hiddenSize: c.hidden_size,
@@ -1438,6 +1447,7 @@ export function readMegatron(raw: unknown, options: SpecFromConfigOptions): Spec
     yarn,
     ropePairing: options.ropePairing ?? (interleaved ? "interleaved" : "neox"),
     ...(latentNorms ? {} : { noLatentNorms: true as const }),
+    ...(projBias ? { attentionBias: true as const } : {}),
     ...(ropeM !== 1 ? { softmaxMscale: ropeM } : {}),
   };
   checkWeightBounds(params, options.name);

@@ -261,6 +261,35 @@ Deno.test("Megatron's qk_layernorm: absent or false is no latent norms, refused 
   assert.equal(bundled.spec.noLatentNorms, undefined);
 });
 
+// Megatron's TransformerConfig (and --add-bias-linear) default add_bias_linear to true: MLA's
+// linear_proj (its o_proj) then has a bias. Before, the key was ignored and a Megatron config
+// without it was read, full layer included, as if linear_proj had no bias.
+Deno.test("Megatron's add_bias_linear: absent or true is a bias on linear_proj, refused for a full layer", async () => {
+  const raw = await rawFixture("model_variants/megatron_unnormed_tiny.config.json");
+  const normed: Record<string, unknown> = { ...raw, qk_layernorm: true, normalization: "RMSNorm" };
+  const absentRaw = { ...normed };
+  delete absentRaw.add_bias_linear;
+  const absent = readConfig(absentRaw, { name: "m" });
+  assert.equal(absent.spec.attentionBias, true);
+  assert.ok(absent.reading.defaulted.some((d) => d.field === "add_bias_linear" && d.value));
+  const reasons = layerReasons(absent.spec);
+  assert.deepEqual(reasons.map((r) => r.code), ["spec.attention-bias"]);
+  assert.match(reasons[0].message, /add_bias_linear.*linear_proj/);
+  assert.equal(
+    readConfig({ ...normed, add_bias_linear: true }, { name: "m" }).spec.attentionBias,
+    true,
+  );
+  const off = readConfig({ ...normed, add_bias_linear: false }, { name: "m" });
+  assert.deepEqual(layerReasons(off.spec), []);
+  // The attention core's numbers do not depend on it.
+  assert.equal(off.spec.softmaxScale, absent.spec.softmaxScale);
+  // The bundled V2-Lite Megatron config states false, as DeepSeek's MLA has no biases.
+  const bundled = await readConfigFile(
+    new URL("../matrix/bundled/configs/megatron_v2_lite.json", import.meta.url).pathname,
+  );
+  assert.equal(bundled.spec.attentionBias, undefined);
+});
+
 Deno.test("LongCat-Flash's latent scaling: sqrt(hidden / rank) on each latent, the attention core as without", async () => {
   const { spec, reading } = await readConfigFile(fixture("hf_longcat_flash_like_config.json"));
   assert.equal(spec.qLatentScale, 2, "sqrt(6144 / 1536)");
