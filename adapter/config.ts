@@ -954,11 +954,13 @@ function typoIssues(obj: Record<string, unknown>, known: readonly string[]): Con
  */
 export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReading {
   const obj = requireObject(raw, options.name);
+  const notMla = notMlaIssues(obj);
+  if (notMla.some((i) => i.path === "model_type")) throw new ConfigError(options.name, notMla);
   const parsed = hfSchema.safeParse(obj);
   const keyIssues = [
     ...ropeKeyIssues(obj),
     ...megatronKeysInHf(obj),
-    ...notMlaIssues(obj),
+    ...notMla,
     ...openPanguIssues(obj),
   ];
   if (!parsed.success) {
@@ -1247,7 +1249,23 @@ function hfKeysInMegatron(obj: Record<string, unknown>): ConfigIssue[] {
  * `use_mla: false` (DeepSeek-VL2's and DeepSeek-OCR's language configs): their code then
  * builds plain multi-head attention, whatever MLA widths the file also holds.
  */
+/**
+ * model_types whose attention is not the MLA the harness computes, though their configs hold
+ * some of its keys (q_lora_rank, qk_rope_head_dim), and why: such a config is refused by its
+ * model_type alone, not with the missing MLA keys or near-miss names its other keys would draw.
+ */
+const NOT_MLA_MODEL_TYPES: Readonly<Record<string, string>> = {
+  deepseek_v4: "is DeepSeek-V4, whose attention is not MLA: one shared key-value head of " +
+    "head_dim channels (no kv_lora_rank latent expanded by kv_b_proj), with compressed sparse " +
+    "and sliding-window branches and a grouped output projection (o_groups, o_lora_rank); the " +
+    "harness tests MLA: give the config of an MLA model",
+};
+
 function notMlaIssues(obj: Record<string, unknown>): ConfigIssue[] {
+  const type = obj.model_type;
+  if (typeof type === "string" && Object.hasOwn(NOT_MLA_MODEL_TYPES, type)) {
+    return [{ path: "model_type", value: type, message: NOT_MLA_MODEL_TYPES[type] }];
+  }
   return obj.use_mla === false
     ? [{
       path: "use_mla",
@@ -1280,8 +1298,8 @@ function openPanguIssues(obj: Record<string, unknown>): ConfigIssue[] {
     ],
     [
       "sliding_window",
-      "makes openPangu's MLA attend only to the last sliding_window keys (in the layers " +
-      "swa_layers names, in every layer without it); the harness computes full causal " +
+      "makes the attention look only at the last sliding_window keys (openPangu's MLA in the " +
+      "layers swa_layers names, in every layer without it); the harness computes full causal " +
       "attention, so a sliding-window config is not read (null or absent: no window)",
     ],
     [
@@ -1640,6 +1658,8 @@ export function readConfig(raw: unknown, options: SpecFromAnyOptions): SpecReadi
   if (mixed) throw new ConfigError(options.name, [mixed]);
   const format = options.format ?? detectConfigFormat(obj);
   if (format === null) {
+    const notMla = notMlaIssues(obj).filter((i) => i.path === "model_type");
+    if (notMla.length > 0) throw new ConfigError(options.name, notMla);
     // another of the harness's files (a caps file, a run report, ...): say which
     const other = wrongFileKindIssue(obj, "model-config");
     if (other !== null) throw new ConfigError(options.name, [other], "not a model config");

@@ -346,6 +346,30 @@ Deno.test("openPangu: sink keys, sliding windows and MoME are refused by name, n
   assert.deepEqual(specFromConfig(unset, { name: "c" }), specFromConfig(good, { name: "c" }));
 });
 
+// DeepSeek-V4's config.json holds q_lora_rank and qk_rope_head_dim, but its attention is
+// shared-KV MQA with compressed and sliding-window branches. Before, it was refused with
+// "kv_lora_rank is required" and "o_lora_rank: did you mean q_lora_rank?", or, with the MLA keys
+// added, only for the "misspelt" o_lora_rank; now by its model_type, saying why.
+Deno.test("deepseek_v4: refused by model_type as not MLA, not with near-miss key names", () => {
+  const v4 = {
+    model_type: "deepseek_v4",
+    hidden_size: 64,
+    num_attention_heads: 4,
+    head_dim: 32,
+    q_lora_rank: 16,
+    qk_rope_head_dim: 8,
+    o_groups: 2,
+    o_lora_rank: 16,
+    sliding_window: 8,
+    compress_ratios: [0, 4],
+  };
+  for (const raw of [v4, { ...good, ...v4 }, { model_type: "deepseek_v4", o_lora_rank: 16 }]) {
+    const issues = issuesOf(raw);
+    assert.deepEqual(issues.map((i) => i.path), ["model_type"], JSON.stringify(issues));
+    assert.match(issues[0].message, /DeepSeek-V4, whose attention is not MLA/);
+  }
+});
+
 Deno.test("partial_rotary_factor: 1 is read as the model reads it, any other value refused", () => {
   const yarn = { rope_type: "yarn", rope_theta: 10000, factor: 40, beta_fast: 32, beta_slow: 1 };
   const plain = specFromConfig({ ...good, rope_parameters: yarn, max_position_embeddings: 4096 }, {
