@@ -280,6 +280,10 @@ const megatronSchema = z.object({
   rotary_percent: positive().optional(),
   rotary_interleaved: z.boolean({ error: "must be true or false" }).optional(),
   normalization: z.string({ error: 'must be a string ("RMSNorm")' }).optional(),
+  // TransformerConfig's attention variant: "dsa" is DeepSeek's sparse attention, each query
+  // attending to the dsa_indexer_topk keys its indexer picks (read as HF's index_topk is).
+  experimental_attention_variant: z.string({ error: "must be a string" }).nullable().optional(),
+  dsa_indexer_topk: posInt().nullable().optional(),
 });
 
 /**
@@ -342,6 +346,33 @@ function megatronKeyIssues(c: z.infer<typeof megatronSchema>): ConfigIssue[] {
   }
   // With the latent norms built, their kind has two defaults too: MLATransformerConfig's
   // RMSNorm, TransformerConfig's (and its arguments') LayerNorm.
+  const variant = c.experimental_attention_variant;
+  if (variant !== undefined && variant !== null && variant !== "dsa") {
+    issues.push({
+      path: "experimental_attention_variant",
+      value: variant,
+      message: 'unsupported: only "dsa" (DeepSeek\'s sparse attention over MLA) is read; ' +
+        "another variant changes the attention (gated_delta_net's linear layers, dsv4_hybrid's " +
+        "compressed and sliding-window branches), which the harness does not compute",
+    });
+  }
+  if (variant === "dsa" && (c.dsa_indexer_topk === undefined || c.dsa_indexer_topk === null)) {
+    issues.push({
+      path: "dsa_indexer_topk",
+      value: c.dsa_indexer_topk,
+      message: 'is required with experimental_attention_variant "dsa": each query attends to ' +
+        "that many keys its indexer picks (TransformerConfig has no default); give a positive " +
+        "integer",
+    });
+  }
+  if (variant !== "dsa" && c.dsa_indexer_topk !== undefined && c.dsa_indexer_topk !== null) {
+    issues.push({
+      path: "dsa_indexer_topk",
+      value: c.dsa_indexer_topk,
+      message: 'is read only with experimental_attention_variant "dsa" (without it Megatron ' +
+        'builds dense MLA): set the variant to "dsa", or remove the key',
+    });
+  }
   if (c.qk_layernorm === true && c.normalization === undefined) {
     issues.push({
       path: "normalization",
@@ -1451,6 +1482,18 @@ export function readMegatron(raw: unknown, options: SpecFromConfigOptions): Spec
   const eps = pick("layernorm_epsilon");
   const latentNorms = pick("qk_layernorm");
   const projBias = pick("add_bias_linear");
+  const topK = c.experimental_attention_variant === "dsa" && typeof c.dsa_indexer_topk === "number"
+    ? c.dsa_indexer_topk
+    : undefined;
+  if (topK !== undefined) {
+    defaulted.push({
+      field: "dsa_indexer_topk",
+      value: topK,
+      note: "DeepSeek's sparse attention (experimental_attention_variant dsa) attends to the " +
+        `keys its indexer picks; the harness computes dense MLA, the same only where a query ` +
+        `sees at most ${topK} keys, and refuses cases with more (spec.sparse-attention)`,
+    });
+  }
   const interleaved = options.ropePairing === undefined ? pick("mla_rotary_interleaved") : false;
   const params: MlaParams = {
     hiddenSize: c.hidden_size,
@@ -1467,6 +1510,7 @@ export function readMegatron(raw: unknown, options: SpecFromConfigOptions): Spec
     ...(latentNorms ? {} : { noLatentNorms: true as const }),
     ...(projBias ? { attentionBias: true as const } : {}),
     ...(ropeM !== 1 ? { softmaxMscale: ropeM } : {}),
+    ...(topK !== undefined ? { indexTopK: topK } : {}),
   };
   checkWeightBounds(params, options.name);
   return {

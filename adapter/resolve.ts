@@ -128,7 +128,10 @@ export function sparseAttentionReason(spec: MlaSpec, layout: NormalizedLayout): 
   if (most <= topK) return null;
   return {
     code: SPARSE_ATTENTION_CODE,
-    message: `the spec has DeepSeek-V3.2's sparse attention (index_topk ${topK}): each query ` +
+    message:
+      `the spec has DeepSeek-V3.2's sparse attention (${
+        spec.source === "megatron" ? "dsa_indexer_topk" : "index_topk"
+      } ${topK}): each query ` +
       `attends to the ${topK} keys its indexer picks, but queries here see up to ${most} keys, ` +
       `where dense MLA (what the harness computes) differs; use at most ${topK} keys per sequence`,
   };

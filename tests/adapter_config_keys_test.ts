@@ -370,6 +370,50 @@ Deno.test("deepseek_v4: refused by model_type as not MLA, not with near-miss key
   }
 });
 
+// Megatron's experimental_attention_variant "dsa" (DeepSeek's sparse attention): before, the
+// key was ignored and the config read as dense MLA for any number of keys. Now dsa_indexer_topk
+// is read as HF's index_topk is (cases past it refused), and other variants are refused.
+Deno.test("Megatron's dsa variant: dsa_indexer_topk read as index_topk; other variants refused", () => {
+  const dsa = {
+    ...goodMegatron,
+    experimental_attention_variant: "dsa",
+    dsa_indexer_topk: 16,
+  };
+  const { spec, reading } = readConfig(dsa, { name: "m" });
+  assert.equal(spec.indexTopK, 16);
+  assert.ok(reading.defaulted.some((d) => d.field === "dsa_indexer_topk"));
+  const layout = (seqK: number) =>
+    ({ kind: "bshd", batch: 1, seqQ: 1, seqK, causal: true }) as const;
+  const at = (seqK: number) =>
+    resolve({ spec, dtype: "f32", backend: "cpu-reference", layout: layout(seqK) }, LAVAPIPE);
+  assert.equal(at(16).kind, "plan");
+  const past = at(17);
+  const reasons = past.kind === "unsupported" ? past.reasons : [];
+  assert.ok(
+    reasons.some((x) =>
+      x.code === "spec.sparse-attention" && /dsa_indexer_topk 16/.test(x.message)
+    ),
+    JSON.stringify(past),
+  );
+  assert.deepEqual(
+    issuesOf({ ...dsa, dsa_indexer_topk: undefined }).map((i) => i.path),
+    ["dsa_indexer_topk"],
+  );
+  assert.deepEqual(
+    issuesOf({ ...goodMegatron, experimental_attention_variant: "dsv4_hybrid" }).map((i) => i.path),
+    ["experimental_attention_variant"],
+  );
+  assert.deepEqual(
+    issuesOf({ ...goodMegatron, dsa_indexer_topk: 16 }).map((i) => i.path),
+    ["dsa_indexer_topk"],
+  );
+  assert.equal(
+    readConfig({ ...goodMegatron, experimental_attention_variant: null }, { name: "m" }).spec
+      .indexTopK,
+    undefined,
+  );
+});
+
 Deno.test("partial_rotary_factor: 1 is read as the model reads it, any other value refused", () => {
   const yarn = { rope_type: "yarn", rope_theta: 10000, factor: 40, beta_fast: 32, beta_slow: 1 };
   const plain = specFromConfig({ ...good, rope_parameters: yarn, max_position_embeddings: 4096 }, {
