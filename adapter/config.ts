@@ -283,6 +283,8 @@ const megatronSchema = z.object({
   // TransformerConfig's attention variant: "dsa" is DeepSeek's sparse attention, each query
   // attending to the dsa_indexer_topk keys its indexer picks (read as HF's index_topk is).
   experimental_attention_variant: z.string({ error: "must be a string" }).nullable().optional(),
+  // false: Megatron builds standard multi-head attention, whatever MLA widths the file holds.
+  multi_latent_attention: z.boolean({ error: "must be true or false" }).optional(),
   dsa_indexer_topk: posInt().nullable().optional(),
 });
 
@@ -346,6 +348,15 @@ function megatronKeyIssues(c: z.infer<typeof megatronSchema>): ConfigIssue[] {
   }
   // With the latent norms built, their kind has two defaults too: MLATransformerConfig's
   // RMSNorm, TransformerConfig's (and its arguments') LayerNorm.
+  if (c.multi_latent_attention === false) {
+    issues.push({
+      path: "multi_latent_attention",
+      value: false,
+      message: "says the model's attention is not MLA (Megatron then builds standard " +
+        "multi-head attention, whatever MLA widths the file holds); the harness tests MLA: " +
+        "give the config of an MLA model",
+    });
+  }
   const variant = c.experimental_attention_variant;
   if (variant !== undefined && variant !== null && variant !== "dsa") {
     issues.push({

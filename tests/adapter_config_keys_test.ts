@@ -373,7 +373,7 @@ Deno.test("deepseek_v4: refused by model_type as not MLA, not with near-miss key
 // Megatron's experimental_attention_variant "dsa" (DeepSeek's sparse attention): before, the
 // key was ignored and the config read as dense MLA for any number of keys. Now dsa_indexer_topk
 // is read as HF's index_topk is (cases past it refused), and other variants are refused.
-Deno.test("Megatron's dsa variant: dsa_indexer_topk read as index_topk; other variants refused", () => {
+Deno.test("Megatron's dsa variant and multi_latent_attention: sparse read as index_topk; not MLA refused", () => {
   const dsa = {
     ...goodMegatron,
     experimental_attention_variant: "dsa",
@@ -411,6 +411,14 @@ Deno.test("Megatron's dsa variant: dsa_indexer_topk read as index_topk; other va
     readConfig({ ...goodMegatron, experimental_attention_variant: null }, { name: "m" }).spec
       .indexTopK,
     undefined,
+  );
+  // multi_latent_attention false: Megatron's standard attention, not MLA (before: read as MLA)
+  assert.deepEqual(
+    issuesOf({ ...goodMegatron, multi_latent_attention: false }).map((i) => i.path),
+    ["multi_latent_attention"],
+  );
+  assert.doesNotThrow(() =>
+    readConfig({ ...goodMegatron, multi_latent_attention: true }, { name: "m" })
   );
 });
 
