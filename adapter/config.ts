@@ -22,7 +22,7 @@ import { buildSpec, type MlaParams } from "./spec.ts";
 import { longropeInvFreq, yarnGetMscale } from "./rope.ts";
 import { nearMiss } from "../util/edit_distance.ts";
 import { isRecord } from "../util/is_record.ts";
-import type { MlaSpec, RopePairing, YarnParams } from "./types.ts";
+import type { MlaSpec, QueryTemperature, RopePairing, YarnParams } from "./types.ts";
 import { readMiniCpm3 } from "./config_minicpm3.ts";
 
 /**
@@ -177,11 +177,20 @@ const yarnKeys = {
   mscale_all_dim: nonNegative().optional(),
 };
 
+/**
+ * Mistral 4's query temperature (`llama_4_scaling_beta`), read only for model_type "mistral4"
+ * (mistral4Reading), refused for any other.
+ */
+const mistralKeys = {
+  llama_4_scaling_beta: nonNegative().optional(),
+};
+
 const hfRopeScaling = z.object({
   type: z.enum(ROPE_TYPES, { error: ropeTypeError }).optional(),
   rope_type: z.enum(ROPE_TYPES, { error: ropeTypeError }).optional(),
   ...yarnKeys,
   ...longropeKeys,
+  ...mistralKeys,
 });
 
 const hfRopeParameters = z.object({
@@ -194,6 +203,7 @@ const hfRopeParameters = z.object({
   rope_theta: theta.optional(),
   ...yarnKeys,
   ...longropeKeys,
+  ...mistralKeys,
 });
 
 const hfSchema = z.object({
@@ -398,13 +408,20 @@ function megatronKeyIssues(c: z.infer<typeof megatronSchema>): ConfigIssue[] {
 
 /** Keys a RoPE object may hold; anything else is refused rather than ignored. */
 const ROPE_OBJECT_KEYS: Record<"rope_scaling" | "rope_parameters", readonly string[]> = {
-  rope_scaling: ["type", "rope_type", ...Object.keys(yarnKeys), ...Object.keys(longropeKeys)],
+  rope_scaling: [
+    "type",
+    "rope_type",
+    ...Object.keys(yarnKeys),
+    ...Object.keys(longropeKeys),
+    ...Object.keys(mistralKeys),
+  ],
   rope_parameters: [
     "rope_type",
     "type",
     "rope_theta",
     ...Object.keys(yarnKeys),
     ...Object.keys(longropeKeys),
+    ...Object.keys(mistralKeys),
   ],
 };
 
@@ -416,39 +433,89 @@ const UNSUPPORTED_ROPE_KEYS: Record<string, string> = {
   attention_factor: "unsupported: transformers' YaRN `attention_factor` is not used by " +
     "DeepSeek/Kimi (the softmax scale comes from mscale_all_dim, the cos/sin scale from " +
     "mscale / mscale_all_dim); remove the key and set mscale/mscale_all_dim",
-  llama_4_scaling_beta: "unsupported: Mistral's query temperature (Mistral Small 4's and " +
-    "Mistral Large 3's attention multiplies every query by 1 + llama_4_scaling_beta * " +
-    "ln(1 + floor(position / original_max_position_embeddings))), which the harness does " +
-    "not compute; dropping the key would read another model",
 };
 
 /** model_type of Mistral 4's MLA (transformers' Mistral4ForCausalLM: Mistral Small 4). */
 const MISTRAL4_MODEL_TYPE = "mistral4";
 
-/**
- * `model_type` "mistral4" with a YaRN m above 1: transformers' Mistral4Attention scales the
- * softmax by (nope + rope)^-0.5 alone (no `yarn_apply_mscale`, unlike its DeepseekV3Attention,
- * which this reader follows), so the DeepSeek reading (m^2 / sqrt(nope + rope)) would be another
- * model's scale. Refused, not read as DeepSeek's.
- */
-function mistral4Issues(
-  c: { model_type?: string; rope_parameters?: unknown },
-  yarn: YarnParams | null,
-): ConfigIssue[] {
-  if (c.model_type !== MISTRAL4_MODEL_TYPE || yarn === null) return [];
-  const m = yarnGetMscale(yarn.factor, yarn.mscaleAllDim);
-  if (m === 1) return [];
-  const shape = c.rope_parameters ? "rope_parameters" : "rope_scaling";
-  return [{
-    path: "model_type",
-    value: MISTRAL4_MODEL_TYPE,
-    message: `is Mistral 4's MLA (Mistral Small 4), whose code (transformers' Mistral4Attention) ` +
-      "scales the softmax by 1/sqrt(qk_nope_head_dim + qk_rope_head_dim) with no YaRN m^2, " +
-      `while this reader, as DeepSeek's code, multiplies in m^2 = ${(m * m).toPrecision(6)} ` +
-      `(from ${shape}.factor ${yarn.factor} and mscale_all_dim ${yarn.mscaleAllDim}): the ` +
-      "harness cannot read this model's YaRN softmax exactly, so the config is refused",
-  }];
+/** What {@link mistral4Reading} found. */
+interface Mistral4Reading {
+  /** The softmax takes no YaRN m^2 (mistral4 with YaRN). */
+  readonly softmaxWithoutYarnM: boolean;
+  /** The query temperature (a positive llama_4_scaling_beta), or undefined. */
+  readonly queryTemperature: QueryTemperature | undefined;
+  readonly issues: ConfigIssue[];
+  readonly defaulted: DefaultedField[];
 }
+
+/**
+ * Mistral 4 (model_type "mistral4", transformers' Mistral4Attention), read as its code reads
+ * it: the softmax scale is (nope + rope)^-0.5 with no `yarn_apply_mscale` (DeepseekV3Attention,
+ * which this reader otherwise follows, multiplies m(factor, mscale_all_dim)^2 in), cos/sin are
+ * transformers' YaRN (m(mscale) / m(mscale_all_dim), as here), and every query is multiplied by
+ * 1 + llama_4_scaling_beta * ln(1 + floor(position / original_max_position_embeddings)) after
+ * RoPE. The temperature is 1 below that position; the spec carries it and resolve refuses
+ * cases past it. `llama_4_scaling_beta` in another model's config is refused: DeepSeek's and
+ * transformers' DeepseekV3 code never apply it.
+ */
+function mistral4Reading(
+  c: { model_type?: string },
+  chosen: HfYarnRaw | null | undefined,
+  shape: string,
+  yarn: YarnParams | null,
+): Mistral4Reading {
+  const issues: ConfigIssue[] = [];
+  const defaulted: DefaultedField[] = [];
+  const beta = chosen?.llama_4_scaling_beta;
+  const mistral4 = c.model_type === MISTRAL4_MODEL_TYPE;
+  if (!mistral4) {
+    if (beta !== undefined) {
+      issues.push({
+        path: `${shape}.llama_4_scaling_beta`,
+        value: beta,
+        message: "is Mistral 4's query temperature (each query times 1 + beta * ln(1 + " +
+          "floor(position / original_max_position_embeddings))), read only with model_type " +
+          `"${MISTRAL4_MODEL_TYPE}" (transformers' Mistral4Attention applies it; DeepSeek's ` +
+          "and DeepseekV3's code never do): give the model_type, or remove the key",
+      });
+    }
+    return { softmaxWithoutYarnM: false, queryTemperature: undefined, issues, defaulted };
+  }
+  if (yarn !== null) {
+    const m = yarnGetMscale(yarn.factor, yarn.mscaleAllDim);
+    defaulted.push({
+      field: "model_type",
+      value: MISTRAL4_MODEL_TYPE,
+      note: "Mistral 4 (transformers' Mistral4Attention): the softmax scale is " +
+        "1/sqrt(qk_nope_head_dim + qk_rope_head_dim) with no YaRN m^2" +
+        (m !== 1 ? ` (DeepSeek's code would multiply m^2 = ${g6(m * m)} in)` : ""),
+    });
+  }
+  let queryTemperature: QueryTemperature | undefined;
+  if (beta !== undefined && beta > 0) {
+    const original = chosen?.original_max_position_embeddings;
+    if (original === undefined) {
+      issues.push({
+        path: `${shape}.original_max_position_embeddings`,
+        value: undefined,
+        message: "is required with llama_4_scaling_beta: Mistral4Attention divides each " +
+          "query's position by it for the query temperature (it fails without it)",
+      });
+    } else {
+      queryTemperature = { beta, originalMaxPositionEmbeddings: original };
+      defaulted.push({
+        field: `${shape}.llama_4_scaling_beta`,
+        value: beta,
+        note: `Mistral 4's query temperature 1 + ${beta} * ln(1 + floor(position / ${original}))` +
+          `: 1 below position ${original}; the harness computes no temperature and refuses ` +
+          `cases with a query at position ${original} or later (spec.query-temperature)`,
+      });
+    }
+  }
+  return { softmaxWithoutYarnM: yarn !== null, queryTemperature, issues, defaulted };
+}
+
+const g6 = (v: number) => Number(v.toPrecision(6));
 
 /** HF YaRN defaults of modeling_deepseek.py's DeepseekV3YarnRotaryEmbedding. */
 const HF_YARN_DEFAULTS = {
@@ -690,6 +757,10 @@ function ropeTypeOf(r: z.infer<typeof hfRopeScaling>): (typeof ROPE_TYPES)[numbe
 function unreadWithDefault(r: HfYarnRaw, shape: string): ConfigIssue[] {
   return [...Object.keys(yarnKeys), ...Object.keys(longropeKeys)]
     .filter((key) => r[key as keyof HfYarnRaw] !== undefined)
+    // Mistral 4's query temperature reads the original length with plain RoPE too.
+    .filter((key) =>
+      !(key === "original_max_position_embeddings" && r.llama_4_scaling_beta !== undefined)
+    )
     .map((key) => ({
       path: `${shape}.${key}`,
       value: r[key as keyof HfYarnRaw],
@@ -1035,7 +1106,6 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
       }); give one`,
     });
   }
-  issues.push(...mistral4Issues(c, rope.yarn));
   if (c.mla_use_nope === true && rope.yarn !== null) {
     issues.push({
       path: "mla_use_nope",
@@ -1067,6 +1137,8 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
   }
   const chosen = c.rope_parameters ?? c.rope_scaling;
   const ropeObject = c.rope_parameters ? "rope_parameters" : "rope_scaling";
+  const mistral4 = mistral4Reading(c, chosen, ropeObject, rope.yarn);
+  issues.push(...mistral4.issues);
   const minicpm3 = readMiniCpm3(c, rope.longrope, ropeObject);
   issues.push(...minicpm3.issues);
   if (c.mla_use_nope === true && rope.longrope !== null) {
@@ -1088,6 +1160,7 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
     ),
     ...derivedWidthNotes(c),
     ...minicpm3.defaulted,
+    ...mistral4.defaulted,
   ];
   // transformers 4.x (before 5) takes YaRN's factor as max_position_embeddings / original
   // whenever the original is given; DeepSeek's code and transformers 5 read `factor`, as the
@@ -1211,6 +1284,8 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
     ropePairing: ropePairing ?? "interleaved",
     ...(minicpm3.longrope ? { longrope: minicpm3.longrope } : {}),
     ...(c.index_topk === undefined ? {} : { indexTopK: c.index_topk }),
+    ...(mistral4.softmaxWithoutYarnM ? { softmaxWithoutYarnM: true as const } : {}),
+    ...(mistral4.queryTemperature ? { queryTemperature: mistral4.queryTemperature } : {}),
     ...(c.mla_use_nope === true ? { mlaUseNope: true as const } : {}),
     ...(c.mla_use_output_gate === true ? { mlaOutputGate: true as const } : {}),
     ...(c.mla_scale_q_lora === true ? { mlaScaleQLora: true as const } : {}),

@@ -168,7 +168,18 @@ function specLines(spec: MlaSpec, reading?: ConfigReading): string[] {
           ? `no YaRN RoPE, softmax m ${g(spec.yarnM)} (Megatron: m(rotary_scaling_factor, ` +
             "mscale_all_dim) whatever rope_type)"
           : "no YaRN (m = 1)"),
-        `  softmax scale ${spec.softmaxScale.toFixed(6)} = m^2 / sqrt(${spec.kChannels})`,
+        spec.softmaxWithoutYarnM
+          ? `  softmax scale ${spec.softmaxScale.toFixed(6)} = 1 / sqrt(${spec.kChannels}) ` +
+            "(Mistral 4: no YaRN m^2 in the softmax)"
+          : `  softmax scale ${spec.softmaxScale.toFixed(6)} = m^2 / sqrt(${spec.kChannels})`,
+        ...(spec.queryTemperature
+          ? [
+            `  query temperature (llama_4_scaling_beta ${spec.queryTemperature.beta}): 1 + beta ` +
+            `* ln(1 + floor(position / ${spec.queryTemperature.originalMaxPositionEmbeddings})), ` +
+            `1 below position ${spec.queryTemperature.originalMaxPositionEmbeddings}; cases with ` +
+            "a query past it are refused (spec.query-temperature)",
+          ]
+          : []),
         `  inv_freq (${spec.invFreq.length}): ${invFreqList(spec.invFreq)}`,
       ]),
     ...(spec.mlaOutputGate

@@ -137,6 +137,47 @@ export function sparseAttentionReason(spec: MlaSpec, layout: NormalizedLayout): 
   };
 }
 
+/** Reason code of a case past a query temperature's original length ({@link queryTemperatureReason}). */
+export const QUERY_TEMPERATURE_CODE = "spec.query-temperature";
+
+/**
+ * Why a case cannot be computed as its model computes it, or null: a spec with Mistral 4's
+ * query temperature (`queryTemperature`) where some query sits at or past its original length.
+ * Below it the temperature, 1 + beta * ln(1 + floor(position / original)), is exactly 1, and
+ * the harness (which applies none) computes the model's attention.
+ *
+ * @example
+ * ```ts
+ * import { normalizeLayout } from "./layout.ts";
+ * import { presetSpec } from "./presets.ts";
+ * import { queryTemperatureReason } from "./resolve.ts";
+ * import { withParams } from "./spec.ts";
+ * const m4 = withParams(presetSpec("tiny"), {
+ *   queryTemperature: { beta: 0.1, originalMaxPositionEmbeddings: 16 },
+ * });
+ * const layout = normalizeLayout({ kind: "bshd", batch: 1, seqQ: 1, seqK: 17, causal: true });
+ * queryTemperatureReason(m4, layout)?.code; // "spec.query-temperature"
+ * ```
+ */
+export function queryTemperatureReason(spec: MlaSpec, layout: NormalizedLayout): Reason | null {
+  const t = spec.queryTemperature;
+  if (t === undefined) return null;
+  // The last query of a sequence sits at position max(0, causalOffset + qLen - 1) (layout.ts).
+  const last = layout.seqs.reduce(
+    (m, s) => s.qLen > 0 ? Math.max(m, s.causalOffset + s.qLen - 1) : m,
+    0,
+  );
+  if (last < t.originalMaxPositionEmbeddings) return null;
+  return {
+    code: QUERY_TEMPERATURE_CODE,
+    message: `the spec has Mistral 4's query temperature (llama_4_scaling_beta ${t.beta}): ` +
+      `a query at position p is multiplied by 1 + ${t.beta} * ln(1 + floor(p / ` +
+      `${t.originalMaxPositionEmbeddings})), which the harness does not apply; queries here ` +
+      `reach position ${last}, where it is not 1; use at most ` +
+      `${t.originalMaxPositionEmbeddings} keys per sequence`,
+  };
+}
+
 /** Reason code of a layout in which no sequence has a key ({@link noKeysReason}). */
 export const NO_KEYS_CODE = "layout.no-keys";
 
@@ -308,6 +349,7 @@ function tryBackend(
     ...[
       ...gpuOnly,
       sparseAttentionReason(req.spec, layout),
+      queryTemperatureReason(req.spec, layout),
       longropeReason(req.spec, layout),
       forcedSplitsReason(id, answer.reasons, answer.variant.kvSplits, options.kvSplits),
     ].filter((r): r is Reason => r !== null),

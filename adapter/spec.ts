@@ -12,7 +12,14 @@ import {
   yarnGetMscale,
   yarnInvFreq,
 } from "./rope.ts";
-import type { LongRopeParams, MlaSpec, RopePairing, SpecSource, YarnParams } from "./types.ts";
+import type {
+  LongRopeParams,
+  MlaSpec,
+  QueryTemperature,
+  RopePairing,
+  SpecSource,
+  YarnParams,
+} from "./types.ts";
 
 /** The independent parameters of an MLA layer, before derivation. */
 export interface MlaParams {
@@ -42,6 +49,10 @@ export interface MlaParams {
   longrope?: LongRopeParams;
   /** DeepSeek-V3.2's sparse attention: the keys per query its indexer picks (absent: dense). */
   indexTopK?: number;
+  /** Mistral 4: the softmax takes no YaRN m^2 (absent: m^2 / sqrt(k), DeepSeek's). */
+  softmaxWithoutYarnM?: true;
+  /** Mistral 4's query temperature (llama_4_scaling_beta; absent: none). */
+  queryTemperature?: QueryTemperature;
   /** Kimi's mla_use_nope: no RoPE (the rope channels unrotated; absent: RoPE). */
   mlaUseNope?: true;
   /** Kimi K3's mla_use_output_gate: the layer gates the attention output (absent: no gate). */
@@ -152,10 +163,12 @@ export function buildSpec(params: MlaParams, options: BuildSpecOptions): MlaSpec
     vChannels: params.vHeadDim,
     latentCacheWidth: params.kvLoraRank + params.qkRopeHeadDim,
     yarnM,
-    softmaxScale: (yarnM * yarnM) / Math.sqrt(kChannels),
+    softmaxScale: (params.softmaxWithoutYarnM ? 1 : yarnM * yarnM) / Math.sqrt(kChannels),
     ropeCosSinScale,
     invFreq,
     ...(params.indexTopK === undefined ? {} : { indexTopK: params.indexTopK }),
+    ...(params.softmaxWithoutYarnM ? { softmaxWithoutYarnM: true as const } : {}),
+    ...(params.queryTemperature ? { queryTemperature: { ...params.queryTemperature } } : {}),
     ...(params.mlaUseNope ? { mlaUseNope: true as const } : {}),
     ...(params.mlaOutputGate ? { mlaOutputGate: true as const } : {}),
     ...(params.mlaScaleQLora && params.qLoraRank !== null
@@ -211,6 +224,8 @@ export function specParams(spec: MlaSpec): MlaParams {
     ropePairing: spec.ropePairing,
     ...(spec.longrope ? { longrope: spec.longrope } : {}),
     ...(spec.indexTopK === undefined ? {} : { indexTopK: spec.indexTopK }),
+    ...(spec.softmaxWithoutYarnM ? { softmaxWithoutYarnM: true as const } : {}),
+    ...(spec.queryTemperature ? { queryTemperature: { ...spec.queryTemperature } } : {}),
     ...(spec.mlaUseNope ? { mlaUseNope: true as const } : {}),
     ...(spec.mlaOutputGate ? { mlaOutputGate: true as const } : {}),
     ...(spec.qLatentScale !== undefined ? { mlaScaleQLora: true as const } : {}),

@@ -64,6 +64,14 @@ export interface LongRopeParams {
   readonly factors: "short" | "long";
 }
 
+/** Mistral 4's query temperature: 1 + beta * ln(1 + floor(position / original)) per query. */
+export interface QueryTemperature {
+  /** `llama_4_scaling_beta`. */
+  readonly beta: number;
+  /** The RoPE parameters' `original_max_position_embeddings`: positions below it get 1. */
+  readonly originalMaxPositionEmbeddings: number;
+}
+
 /**
  * The canonical, immutable description of one MLA layer. Every derived value is
  * explicit so no later stage re-derives it.
@@ -106,6 +114,18 @@ export interface MlaSpec {
    * only where no query sees more keys (resolve refuses the rest).
    */
   readonly indexTopK?: number;
+  /**
+   * Mistral 4's attention (model_type `mistral4`): the softmax scale is 1/sqrt(k_channels)
+   * with no YaRN m^2, while cos/sin are YaRN's. Absent: DeepSeek's m^2 / sqrt(k_channels).
+   */
+  readonly softmaxWithoutYarnM?: true;
+  /**
+   * Mistral 4's query temperature (`llama_4_scaling_beta` in its RoPE parameters): each query
+   * is multiplied by 1 + beta * ln(1 + floor(position / original)), which is 1 at every
+   * position below `originalMaxPositionEmbeddings`. The harness computes no temperature, so it
+   * refuses cases with a query at or past that position (spec.query-temperature). Absent: none.
+   */
+  readonly queryTemperature?: QueryTemperature;
   /**
    * Kimi's `mla_use_nope` (Kimi Linear, Kimi K3): the qk_rope_head_dim channels of q and of
    * the shared key are carried unrotated (no RoPE at all; positions do not enter the scores).
@@ -156,7 +176,7 @@ export interface MlaSpec {
    * config's m(rotary_scaling_factor, mscale_all_dim), which Megatron applies regardless).
    */
   readonly yarnM: number;
-  /** Derived: the softmax scale m^2 / sqrt(k_channels). */
+  /** Derived: the softmax scale m^2 / sqrt(k_channels) (1 / sqrt(k_channels) under `softmaxWithoutYarnM`). */
   readonly softmaxScale: number;
   /**
    * Derived: multiplier applied to cos and sin, m(mscale)/m(mscale_all_dim) (1 without YaRN;

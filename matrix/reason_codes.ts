@@ -60,6 +60,8 @@ export const REASON_CODE_MEANINGS: Readonly<Record<string, string>> = {
     "a full layer on a Megatron spec without qk_layernorm (no latent norms, which the layer applies)",
   "spec.output-gate":
     "a full layer on a spec whose model gates the attention output (mla_use_output_gate)",
+  "spec.query-temperature":
+    "Mistral 4's query temperature (llama_4_scaling_beta) where a query sits past its original length",
   "spec.sparse-attention":
     "sparse attention (DeepSeek-V3.2's indexer) where a query sees more keys than it keeps",
   "tuning.tiled-tier":

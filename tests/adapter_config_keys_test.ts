@@ -254,19 +254,20 @@ Deno.test("DeepSeek-V3.2's index_topk: dense MLA up to that many keys a query, r
   assert.equal(withParams(r.spec, { ropePairing: "neox" }).indexTopK, 16);
 });
 
-// Mistral Small 4 (model_type mistral4, nested in a mistral3 wrapper's text_config): its
-// Mistral4Attention scales the softmax by 1/sqrt(nope + rope) with no YaRN m^2, and multiplies
-// each query by a position-dependent temperature (llama_4_scaling_beta). Before, the published
-// config was refused with "partial_rotary_factor must be 1" and "not a key MLA RoPE reads";
-// with those keys removed, as the messages advised, it was read with DeepSeek's m^2 (0.195
-// instead of 0.0884 for 64 + 64): a silent misreading.
-Deno.test("mistral4: a YaRN m above 1 is refused by model_type, its query temperature named", () => {
+// Mistral Small 4 (model_type mistral4, nested in a mistral3 wrapper's text_config), read as
+// transformers' Mistral4Attention computes it: the softmax scale is 1/sqrt(nope + rope) with no
+// YaRN m^2, and each query is multiplied by 1 + beta * ln(1 + floor(position / original)), which
+// is 1 below `original`. Before, the published config was refused with "partial_rotary_factor
+// must be 1" and "llama_4_scaling_beta is not a key MLA RoPE reads"; with those keys removed, as
+// the messages advised, it was read with DeepSeek's m^2 (0.195 instead of 0.0884 for 64 + 64):
+// a silent misreading.
+Deno.test("mistral4: softmax without YaRN m^2, the query temperature refused past its length", () => {
   const rope = {
     type: "yarn",
     rope_type: "yarn",
     rope_theta: 10000,
     factor: 128,
-    original_max_position_embeddings: 8192,
+    original_max_position_embeddings: 16,
     beta_fast: 32,
     beta_slow: 1,
     mscale_all_dim: 1,
@@ -285,27 +286,61 @@ Deno.test("mistral4: a YaRN m above 1 is refused by model_type, its query temper
     max_position_embeddings: 1048576,
     rope_parameters: { ...rope, llama_4_scaling_beta: 0.1, partial_rotary_factor: 0.5 },
   };
-  const issues = issuesOf({ model_type: "mistral3", text_config: small4 });
-  assert.deepEqual(issues.map((i) => i.path).sort(), [
-    "text_config.model_type",
-    "text_config.rope_parameters.llama_4_scaling_beta",
-  ]);
-  assert.match(issues.find((i) => i.path.endsWith("model_type"))!.message, /no YaRN m\^2/);
-  assert.match(issues.find((i) => i.path.endsWith("beta"))!.message, /query temperature/);
-  // The keys removed: still refused, never read with DeepSeek's m^2.
-  const stripped = { ...small4, rope_parameters: rope };
-  assert.deepEqual(issuesOf(stripped).map((i) => i.path), ["model_type"]);
-  // Without YaRN, Mistral 4 is DeepSeek's MLA: read, partial_rotary_factor 8 / 16 included,
-  // and its head_dim (nope + rope) is not reported as unread.
+  const { spec, reading } = readConfig({ model_type: "mistral3", text_config: small4 }, {
+    name: "c",
+  });
+  assert.equal(spec.softmaxScale, 1 / Math.sqrt(16));
+  assert.ok(spec.yarnM > 1.48, "YaRN's m is still the cos/sin's");
+  assert.equal(spec.ropeCosSinScale, 1);
+  assert.deepEqual(spec.queryTemperature, { beta: 0.1, originalMaxPositionEmbeddings: 16 });
+  assert.ok(reading.defaulted.some((d) => d.field === "model_type"));
+  assert.ok(!reading.defaulted.some((d) => d.field === "head_dim"), "head_dim noted as unread");
+  // Below position 16 the temperature is 1: the case is the model's; past it, refused.
+  const layout = (seqK: number) =>
+    ({ kind: "bshd", batch: 1, seqQ: 2, seqK, causal: true }) as const;
+  const at = (seqK: number) =>
+    resolve({ spec, dtype: "f32", backend: "cpu-reference", layout: layout(seqK) }, LAVAPIPE);
+  assert.equal(at(16).kind, "plan");
+  const past = at(17);
+  const reasons = past.kind === "unsupported" ? past.reasons : [];
+  assert.ok(
+    reasons.some((r) => r.code === "spec.query-temperature" && /position 16/.test(r.message)),
+    JSON.stringify(past),
+  );
+  // Without the temperature: read, no refusal at any length.
+  const plainBeta = readConfig({ ...small4, rope_parameters: rope }, { name: "c" }).spec;
+  assert.equal(plainBeta.softmaxScale, 1 / Math.sqrt(16));
+  assert.equal(plainBeta.queryTemperature, undefined);
+  // DeepSeek's reading of the same RoPE keeps its m^2.
+  const deepseek = readConfig({ ...small4, model_type: "deepseek_v3", rope_parameters: rope }, {
+    name: "c",
+  }).spec;
+  assert.equal(deepseek.softmaxScale, (deepseek.yarnM * deepseek.yarnM) / Math.sqrt(16));
+  // llama_4_scaling_beta in another model's config: refused by name, not dropped.
+  assert.deepEqual(
+    issuesOf({ ...good, rope_parameters: { ...rope, llama_4_scaling_beta: 0.1 } }).map((i) =>
+      i.path
+    ),
+    ["rope_parameters.llama_4_scaling_beta"],
+  );
+  // Plain RoPE with the temperature reads the original length; without it, it is required.
   const plain = {
     ...small4,
-    rope_parameters: { rope_type: "default", partial_rotary_factor: 0.5 },
+    rope_parameters: {
+      rope_type: "default",
+      llama_4_scaling_beta: 0.1,
+      original_max_position_embeddings: 16,
+    },
   };
-  const { spec, reading } = readConfig(plain, { name: "c" });
-  assert.equal(spec.softmaxScale, 1 / Math.sqrt(16));
-  assert.ok(!reading.defaulted.some((d) => d.field === "head_dim"), "head_dim noted");
+  assert.equal(readConfig(plain, { name: "c" }).spec.queryTemperature?.beta, 0.1);
+  assert.deepEqual(
+    issuesOf({ ...small4, rope_parameters: { rope_type: "default", llama_4_scaling_beta: 0.1 } })
+      .map((i) => i.path),
+    ["rope_parameters.original_max_position_embeddings"],
+  );
+  // partial_rotary_factor rope / (nope + rope) is Mistral 4's full rope width; another is not.
   const wrong = {
-    ...plain,
+    ...small4,
     rope_parameters: { rope_type: "default", partial_rotary_factor: 1 / 3 },
   };
   assert.match(
