@@ -895,6 +895,15 @@ function disagreements(
     });
   }
   if (c.rope_scaling === undefined) return issues;
+  const betaP = c.rope_parameters?.llama_4_scaling_beta;
+  const betaS = c.rope_scaling?.llama_4_scaling_beta;
+  if (betaP !== betaS) {
+    issues.push({
+      path: "rope_parameters.llama_4_scaling_beta",
+      value: betaP,
+      message: `disagrees with rope_scaling.llama_4_scaling_beta ${betaS} ${both}`,
+    });
+  }
   const a = fromParams.yarn;
   const b = fromScaling.yarn;
   const la = fromParams.longrope;

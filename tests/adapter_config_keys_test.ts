@@ -316,6 +316,16 @@ Deno.test("mistral4: softmax without YaRN m^2, the query temperature refused pas
     name: "c",
   }).spec;
   assert.equal(deepseek.softmaxScale, (deepseek.yarnM * deepseek.yarnM) / Math.sqrt(16));
+  // Both RoPE shapes must agree on it, as on every YaRN key.
+  const { rope_theta: _theta, ...scaling } = rope;
+  assert.deepEqual(
+    issuesOf({
+      ...small4,
+      rope_scaling: { ...scaling, llama_4_scaling_beta: 0.1 },
+      rope_parameters: rope,
+    }).map((i) => i.path),
+    ["rope_parameters.llama_4_scaling_beta"],
+  );
   // llama_4_scaling_beta in another model's config: refused by name, not dropped.
   assert.deepEqual(
     issuesOf({ ...good, rope_parameters: { ...rope, llama_4_scaling_beta: 0.1 } }).map((i) =>
