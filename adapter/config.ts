@@ -295,6 +295,12 @@ const megatronSchema = z.object({
   experimental_attention_variant: z.string({ error: "must be a string" }).nullable().optional(),
   // false: Megatron builds standard multi-head attention, whatever MLA widths the file holds.
   multi_latent_attention: z.boolean({ error: "must be true or false" }).optional(),
+  // TransformerConfig keys its core attention (TEDotProductAttention) reads for MLA too:
+  // "off-by-one" / "learnable" add a softmax offset (a sink); window_size a sliding window.
+  softmax_type: z.string({ error: "must be a string" }).optional(),
+  window_size: z.array(z.number({ error: "must be a list of two integers" }), {
+    error: "must be a list of two integers, or null",
+  }).nullable().optional(),
   dsa_indexer_topk: posInt().nullable().optional(),
 });
 
@@ -365,6 +371,25 @@ function megatronKeyIssues(c: z.infer<typeof megatronSchema>): ConfigIssue[] {
       message: "says the model's attention is not MLA (Megatron then builds standard " +
         "multi-head attention, whatever MLA widths the file holds); the harness tests MLA: " +
         "give the config of an MLA model",
+    });
+  }
+  if (c.softmax_type !== undefined && c.softmax_type !== "vanilla") {
+    issues.push({
+      path: "softmax_type",
+      value: c.softmax_type,
+      message: 'unsupported: "off-by-one" and "learnable" add an offset to the softmax ' +
+        "denominator (an attention sink; the core attention applies it to MLA too), which the " +
+        'harness does not compute: use "vanilla" (the default)',
+    });
+  }
+  // TE's window (left, right): a left of -1 is unbounded, i.e. no window.
+  if (c.window_size !== undefined && c.window_size !== null && c.window_size[0] !== -1) {
+    issues.push({
+      path: "window_size",
+      value: c.window_size,
+      message: "unsupported: a sliding window (each query attends only to the last " +
+        `${c.window_size[0]} keys before it; the core attention applies it to MLA too), which ` +
+        "the harness does not compute: use null (no window)",
     });
   }
   const variant = c.experimental_attention_variant;

@@ -457,6 +457,17 @@ Deno.test("Megatron's dsa variant and multi_latent_attention: sparse read as ind
       .indexTopK,
     undefined,
   );
+  // softmax_type and window_size: TEDotProductAttention applies them to MLA's core attention
+  // too (a softmax offset, a sliding window); before, both were ignored.
+  assert.deepEqual(
+    issuesOf({ ...goodMegatron, softmax_type: "learnable", window_size: [128, 0] })
+      .map((i) => i.path).sort(),
+    ["softmax_type", "window_size"],
+  );
+  assert.doesNotThrow(() =>
+    readConfig({ ...goodMegatron, softmax_type: "vanilla", window_size: null }, { name: "m" })
+  );
+  assert.doesNotThrow(() => readConfig({ ...goodMegatron, window_size: [-1, 0] }, { name: "m" }));
   // multi_latent_attention false: Megatron's standard attention, not MLA (before: read as MLA)
   assert.deepEqual(
     issuesOf({ ...goodMegatron, multi_latent_attention: false }).map((i) => i.path),
