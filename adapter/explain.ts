@@ -177,7 +177,7 @@ function specLines(spec: MlaSpec, reading?: ConfigReading): string[] {
             `  query temperature (llama_4_scaling_beta ${spec.queryTemperature.beta}): 1 + beta ` +
             `* ln(1 + floor(position / ${spec.queryTemperature.originalMaxPositionEmbeddings})), ` +
             `1 below position ${spec.queryTemperature.originalMaxPositionEmbeddings}; cases with ` +
-            "a query past it are refused (spec.query-temperature)",
+            "a query at that position or later are refused (spec.query-temperature)",
           ]
           : []),
         `  inv_freq (${spec.invFreq.length}): ${invFreqList(spec.invFreq)}`,
