@@ -1477,6 +1477,30 @@ function openPanguIssues(obj: Record<string, unknown>): ConfigIssue[] {
   }));
 }
 
+/** openPangu-Ultra-MoE's names for the MLA widths, with DeepSeek's HF name of each. */
+const OPENPANGU_NAMES: Readonly<Record<string, string>> = {
+  attention_q_lora_dim: "q_lora_rank",
+  attention_kv_lora_dim: "kv_lora_rank",
+  attention_qk_dim: "qk_nope_head_dim",
+  attention_qk_rope_dim: "qk_rope_head_dim",
+  attention_v_dim: "v_head_dim",
+};
+
+/**
+ * A config in openPangu's naming (model_type pangu_ultra_moe): an MLA model, so "not an MLA
+ * config" would mislead; its names are not read (the harness does not guess its code's reading
+ * of them), and the refusal says so, key by key.
+ */
+function openPanguNamingIssues(obj: Record<string, unknown>): ConfigIssue[] {
+  return Object.entries(OPENPANGU_NAMES).filter(([key]) => key in obj).map(([key, hf]) => ({
+    path: key,
+    value: obj[key],
+    message: `is openPangu's name for DeepSeek's ${hf} (openPangu-Ultra-MoE names its MLA ` +
+      "widths attention_*_dim); the harness reads only DeepSeek's HF names and Megatron's, " +
+      "and does not read openPangu's config as its own code does: not supported",
+  }));
+}
+
 /** The HF keys of other models' MLA variants (each changes what the model computes). */
 const HF_MODEL_VARIANT_KEYS: readonly string[] = [
   "mla_use_nope",
@@ -1824,6 +1848,8 @@ export function readConfig(raw: unknown, options: SpecFromAnyOptions): SpecReadi
   if (format === null) {
     const notMla = notMlaIssues(obj).filter((i) => i.path === "model_type");
     if (notMla.length > 0) throw new ConfigError(options.name, notMla);
+    const pangu = openPanguNamingIssues(obj);
+    if (pangu.length > 0) throw new ConfigError(options.name, pangu);
     // another of the harness's files (a caps file, a run report, ...): say which
     const other = wrongFileKindIssue(obj, "model-config");
     if (other !== null) throw new ConfigError(options.name, [other], "not a model config");

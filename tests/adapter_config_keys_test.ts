@@ -478,6 +478,31 @@ Deno.test("Megatron's dsa variant and multi_latent_attention: sparse read as ind
   );
 });
 
+// openPangu-Ultra-MoE names its MLA widths attention_*_dim. Before, its config was refused as
+// "not an MLA config: expected HF keys ... or Megatron keys", which it is; now each name is
+// given with DeepSeek's name for it.
+Deno.test("openPangu's attention_*_dim names: refused naming DeepSeek's name of each", () => {
+  const pangu = {
+    model_type: "pangu_ultra_moe",
+    hidden_size: 64,
+    num_attention_heads: 4,
+    attention_q_lora_dim: 16,
+    attention_kv_lora_dim: 32,
+    attention_qk_dim: 16,
+    attention_qk_rope_dim: 8,
+    attention_v_dim: 16,
+  };
+  const issues = issuesOf(pangu);
+  assert.deepEqual(issues.map((i) => i.path), [
+    "attention_q_lora_dim",
+    "attention_kv_lora_dim",
+    "attention_qk_dim",
+    "attention_qk_rope_dim",
+    "attention_v_dim",
+  ]);
+  assert.match(issues[1].message, /openPangu's name for DeepSeek's kv_lora_rank/);
+});
+
 Deno.test("partial_rotary_factor: 1 is read as the model reads it, any other value refused", () => {
   const yarn = { rope_type: "yarn", rope_theta: 10000, factor: 40, beta_fast: 32, beta_slow: 1 };
   const plain = specFromConfig({ ...good, rope_parameters: yarn, max_position_embeddings: 4096 }, {
