@@ -1131,6 +1131,19 @@ export function readHf(raw: unknown, options: SpecFromConfigOptions): SpecReadin
     : c.rope_interleave
     ? "interleaved"
     : "neox";
+  const alwaysInterleaved = c.model_type === undefined
+    ? undefined
+    : ALWAYS_INTERLEAVED[c.model_type];
+  if (c.rope_interleave === false && alwaysInterleaved !== undefined) {
+    issues.push({
+      path: "rope_interleave",
+      value: false,
+      message: `is not read by ${alwaysInterleaved} (model_type ${c.model_type}), which always ` +
+        "rotates interleaved pairs (2i, 2i+1) (apply_rotary_pos_emb_interleave): false would " +
+        "be read as NeoX halves here, another model; remove the key (or study the other " +
+        "pairing with --pairing neox)",
+    });
+  }
   if (c.rope_pairing !== undefined && interleave !== undefined && c.rope_pairing !== interleave) {
     issues.push({
       path: "rope_pairing",
@@ -1476,6 +1489,17 @@ function openPanguIssues(obj: Record<string, unknown>): ConfigIssue[] {
     message,
   }));
 }
+
+/**
+ * model_types whose code rotates interleaved pairs whatever `rope_interleave` says (transformers'
+ * DeepseekV32Config and GlmMoeDsaConfig drop the key; LongcatFlashMLA never reads it), with the
+ * attention class that does.
+ */
+const ALWAYS_INTERLEAVED: Readonly<Record<string, string>> = {
+  deepseek_v32: "transformers' DeepseekV32Attention",
+  glm_moe_dsa: "transformers' GlmMoeDsaAttention",
+  longcat_flash: "transformers' LongcatFlashMLA",
+};
 
 /** openPangu-Ultra-MoE's names for the MLA widths, with DeepSeek's HF name of each. */
 const OPENPANGU_NAMES: Readonly<Record<string, string>> = {

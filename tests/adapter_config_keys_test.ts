@@ -29,6 +29,26 @@ function issuesOf(raw: unknown, options: { format?: "hf" | "megatron" } = {}) {
   return assert.fail("expected a ConfigError");
 }
 
+// DeepSeek-V3.2, GLM-5 (glm_moe_dsa) and LongCat-Flash always rotate interleaved pairs in
+// transformers, whatever rope_interleave says. Before, rope_interleave: false in such a config
+// was read as NeoX halves, a pairing their code never uses.
+Deno.test("rope_interleave: false is refused where the model's code always interleaves", () => {
+  for (const model_type of ["deepseek_v32", "glm_moe_dsa", "longcat_flash"]) {
+    const issues = issuesOf({ ...good, model_type, rope_interleave: false });
+    assert.deepEqual(issues.map((i) => i.path), ["rope_interleave"], model_type);
+    assert.match(issues[0].message, /always rotates interleaved pairs/);
+    assert.equal(
+      specFromConfig({ ...good, model_type, rope_interleave: true }, { name: "c" }).ropePairing,
+      "interleaved",
+    );
+  }
+  assert.equal(
+    specFromConfig({ ...good, model_type: "deepseek_v3", rope_interleave: false }, { name: "c" })
+      .ropePairing,
+    "neox",
+  );
+});
+
 Deno.test("rope_interleave: false is NeoX pairing, true interleaved; rope_pairing must agree", () => {
   assert.equal(
     specFromConfig({ ...good, rope_interleave: false }, { name: "c" }).ropePairing,
