@@ -39,6 +39,7 @@ export type {
   Plan,
   PlanRope,
   QPath,
+  QueryTemperature,
   QueryTileChoice,
   Reason,
   ReferenceFormulation,

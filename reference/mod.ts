@@ -24,6 +24,7 @@ export type {
   NormalizedLayout,
   Paging,
   QPath,
+  QueryTemperature,
   RopePairing,
   SequenceSpan,
   SpecSource,
