@@ -66,13 +66,14 @@ Environment (for the device the harness runs on; a bad MLA_HARNESS_* value is ex
   MLA_HARNESS_REVISION=<commit>   the harness revision to record where git gives none (a copy
                                   without .git: a container image, a tree sent to another
                                   machine); 7-40 hex digits, optionally -dirty
-  Every command checks them first. \`explain --caps\` and \`--no-device\` decide for another
-  device and do not apply them (a caps file takes smCount, deviceClass and tuning keys).
   MLA_HARNESS_CHROMIUM_TIMEOUT=<s>  with --runtime chromium: the time limit of each Chromium
                                   step outside a case (start-up, re-acquire, compile, a
-                                  measurement: per 7 --reps; default 120, 0: none), checked
-                                  when the browser starts; past it the browser is killed and
-                                  the command exits 3`;
+                                  measurement: per 7 --reps; default 120, 0: none); past it
+                                  the browser is killed and the command exits 3
+  Every command checks each MLA_HARNESS_* value first, also one it does not apply (a bad
+  MLA_HARNESS_CHROMIUM_TIMEOUT stops \`history\` too). \`explain --caps\` and \`--no-device\`
+  decide for another device and do not apply the SM count, class and tuning (a caps file takes
+  smCount, deviceClass and tuning keys).`;
 
 /**
  * Build the root command.
