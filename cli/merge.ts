@@ -222,7 +222,7 @@ export function mergeCommand() {
         "input or an unusable --out (a folder given twice, a case in " +
         "two folders whose copies disagree in status or output digest, shards of another " +
         "matrix, filter, matrix seed, planted fault or --backend, or run in another " +
-        "environment (device, runtime, kernel sources, harness revision), shards timed with " +
+        "environment (device, WebGPU backend, runtime, kernel sources, plan caps, harness revision), shards timed with " +
         "another --repeats or --warmup-ms or checked with another --max-rows, an --out that " +
         "is one of several folders merged or holds another run's run.json included).",
     )

@@ -358,8 +358,9 @@ export function runCommand() {
         "--resume",
         "skip cases already in <out>/results.jsonl (the folder must hold a run of the same " +
           "matrix, filter, shard, --plant-fault, --backend, --repeats, --warmup-ms and " +
-          "--max-rows, whose " +
-          "config files and matrix file have not changed since it started)",
+          "--max-rows, whose config files and matrix file have not changed since it started, " +
+          "in the same environment: device, WebGPU backend, runtime, kernel sources, plan caps " +
+          "and harness revision)",
       ).conflicts("force"),
     )
     .option("--force", "start over even when <out> holds a half-finished run")
