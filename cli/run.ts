@@ -43,6 +43,7 @@ import { parseFailOn, THRESHOLDS_HELP } from "./compare.ts";
 import { COMPARE_FILES, driftAfterRun, precheckBaseline } from "../drift/after_run.ts";
 import { checkOutputsApart, type LabelledPath, runOutputFiles } from "../report/output_overlap.ts";
 import { DEFAULT_THRESHOLDS, readThresholds } from "../drift/thresholds.ts";
+import { DEFAULT_FAIL_ON } from "../drift/compare.ts";
 import { DEFAULT_MAX_CASES, matrixFileOf } from "../matrix/expand.ts";
 import { checkHistoryFile } from "../drift/history.ts";
 import { currentBackend, deviceKey } from "../drift/device_key.ts";
@@ -418,7 +419,10 @@ export function runCommand() {
     .option("--thresholds <file>", `${THRESHOLDS_HELP}; read with --baseline (alone: exit 2)`)
     .option(
       "--fail-on <classes>",
-      "drift classes that are regressions (exit 1), or none; read with --baseline (alone: exit 2)",
+      `drift classes that are regressions (exit 1), or none (default ${
+        DEFAULT_FAIL_ON.join(",")
+      }); ` +
+        "read with --baseline (alone: exit 2)",
       parseFailOn,
     )
     .addOption(runtimeOption())

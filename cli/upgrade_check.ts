@@ -31,7 +31,7 @@ import { checkRuntimeCombination } from "./runtime_options.ts";
 import { CliError, EXIT, EXIT_SIGINT, EXIT_SIGTERM } from "./errors.ts";
 import { parseFailOn, THRESHOLDS_HELP } from "./compare.ts";
 import { writeCompareOutputs } from "../drift/after_run.ts";
-import { loadComparable } from "../drift/mod.ts";
+import { DEFAULT_FAIL_ON, loadComparable } from "../drift/mod.ts";
 import { writeCompareHtml } from "../drift/drift_html.ts";
 import {
   checkOutputFile,
@@ -164,7 +164,7 @@ export function upgradeCheckCommand() {
     .option("--thresholds <file>", THRESHOLDS_HELP)
     .option(
       "--fail-on <classes>",
-      "drift classes that are regressions (exit 1), or none",
+      `drift classes that are regressions (exit 1), or none (default ${DEFAULT_FAIL_ON.join(",")})`,
       parseFailOn,
     )
     .option("--json", "print the JSON report instead of Markdown")
