@@ -441,13 +441,7 @@ export function checkEmptyOptions(cmd: CommandUnknownOpts): void {
  * ```
  */
 export function checkOptionLikeValues(cmd: CommandUnknownOpts): void {
-  const names = new Set(["-h", "--help"]);
-  for (const option of cmd.options) {
-    if (option.long) names.add(option.long);
-    if (option.short) names.add(option.short);
-  }
-  const isOption = (v: unknown) =>
-    typeof v === "string" && names.has(v.trim().replace(/^(--[^=]+)=.*$/, "$1"));
+  const isOption = optionWordTest(cmd);
   const opts = cmd.opts() as Record<string, unknown>;
   for (const option of cmd.options) {
     if (!option.long) continue;
@@ -461,5 +455,56 @@ export function checkOptionLikeValues(cmd: CommandUnknownOpts): void {
         `value: ${option.flags} needs its value right after it`,
       EXIT.badInput,
     );
+  }
+}
+
+/** Whether a value is one of the command's option names (or `--name=...` of one). */
+function optionWordTest(cmd: CommandUnknownOpts): (v: unknown) => boolean {
+  const names = new Set(["-h", "--help"]);
+  for (const option of cmd.options) {
+    if (option.long) names.add(option.long);
+    if (option.short) names.add(option.short);
+  }
+  return (v) => typeof v === "string" && names.has(v.trim().replace(/^(--[^=]+)=.*$/, "$1"));
+}
+
+/**
+ * In a command with a required option (`layer --out`, `merge --out`), refuse an option's
+ * value that is another of its options while the arguments are parsed, as
+ * {@link checkOptionLikeValues} does after: commander checks required options before any
+ * hook runs, so `layer --config tiny --input --out y.safetensors` said "required option
+ * '--out <file>' not specified" of the --out the user gave, where --input had taken it.
+ * Wraps each value-taking option's parser, in `cmd` and its subcommands; a command without a
+ * required option is left as it is. Call it after `recordOptionValues`, which tells
+ * repeatable options by their parser.
+ *
+ * @example
+ * ```ts
+ * import { Command } from "@commander-js/extra-typings";
+ * import { refuseOptionWordsWhileParsing } from "./options.ts";
+ * const cmd = new Command("x").exitOverride().option("--in <file>").requiredOption("--out <file>");
+ * refuseOptionWordsWhileParsing(cmd);
+ * cmd.parse(["--in", "a", "--out", "b"], { from: "user" }); // fine; --in --out b throws
+ * ```
+ */
+export function refuseOptionWordsWhileParsing(cmd: CommandUnknownOpts): void {
+  for (const sub of cmd.commands) refuseOptionWordsWhileParsing(sub);
+  if (!cmd.options.some((o) => o.mandatory)) return;
+  const isOption = optionWordTest(cmd);
+  for (const option of cmd.options) {
+    if (!option.required && !option.optional) continue;
+    const inner = option.parseArg as ((value: string, previous: unknown) => unknown) | undefined;
+    // commander collects a variadic option's values itself only where it has no parser
+    if (option.variadic && !inner) continue;
+    const parse = (value: string, previous: unknown): unknown => {
+      if (isOption(value)) {
+        throw new InvalidArgumentError(
+          `${value} is an option of ${cmd.name()}, not a value: ${option.flags} needs its ` +
+            "value right after it",
+        );
+      }
+      return inner ? inner(value, previous) : value;
+    };
+    option.parseArg = parse as typeof option.parseArg;
   }
 }

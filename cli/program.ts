@@ -39,7 +39,11 @@ import { BundleError } from "../browser/bundle.ts";
 import { chromiumTimeoutFromEnv } from "../browser/chromium_gpu.ts";
 import { PageCrashedError } from "../browser/page.ts";
 import { checkChromiumFlag } from "./runtime_options.ts";
-import { checkEmptyOptions, checkOptionLikeValues } from "./options.ts";
+import {
+  checkEmptyOptions,
+  checkOptionLikeValues,
+  refuseOptionWordsWhileParsing,
+} from "./options.ts";
 import { recordOptionValues, repeatedOptionNotes } from "./repeated_options.ts";
 import { environmentCapsOverrides } from "../gpu/device.ts";
 import { revisionFromEnv } from "../runner/fingerprint.ts";
@@ -127,6 +131,10 @@ export function buildProgram(deps: ProgramDeps) {
   program.addCommand(upgradeCheckCommand().exitOverride());
   program.addCommand(compareRuntimesCommand().exitOverride());
   recordOptionValues(program);
+  // layer --input --out y: refused as the words are parsed, before commander's check of the
+  // required options would say --out was not given (after recordOptionValues, which reads
+  // the parsers)
+  refuseOptionWordsWhileParsing(program);
   return program;
 }
 

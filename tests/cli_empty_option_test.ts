@@ -6,11 +6,16 @@
  * `baseline key ""` probed the adapter instead of reading a source. Options whose parser names
  * the valid values of an empty one keep that message. An option's value that is another option
  * of the command (`run --out --resume`, `compare --md --json`) is exit 2 too: commander took it
- * as the value, making a folder named `--resume` or writing a file named `--json`, exit 0.
+ * as the value, making a folder named `--resume` or writing a file named `--json`, exit 0; in
+ * `layer`, whose --out is required, `--input --out y` said --out was not given.
  */
 import assert from "node:assert/strict";
 import { Command } from "@commander-js/extra-typings";
-import { checkEmptyOptions, checkOptionLikeValues } from "../cli/options.ts";
+import {
+  checkEmptyOptions,
+  checkOptionLikeValues,
+  refuseOptionWordsWhileParsing,
+} from "../cli/options.ts";
 import { CliError } from "../cli/errors.ts";
 import { runCli } from "./helpers_cli.ts";
 
@@ -116,6 +121,38 @@ Deno.test("CLI: run --out --resume and compare --md --json are exit 2, nothing w
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("refuseOptionWordsWhileParsing: a command with a required option refuses an option as a value while parsing", () => {
+  const cmd = () => {
+    const c = new Command("x").exitOverride().configureOutput({ writeErr: () => {} })
+      .option("--in <file>").option("--n <k>", "n", (v: string) => Number(v))
+      .requiredOption("--out <file>");
+    refuseOptionWordsWhileParsing(c);
+    return c;
+  };
+  const ok = cmd().parse(["--in", "a", "--n", "3", "--out", "b"], { from: "user" }).opts();
+  assert.deepEqual(ok, { in: "a", n: 3, out: "b" }); // parsers still apply
+  // without it, commander's "required option '--out <file>' not specified" came first
+  assert.throws(
+    () => cmd().parse(["--in", "--out", "b"], { from: "user" }),
+    /argument '--out' is invalid\. --out is an option of x, not a value: --in <file> needs its value/,
+  );
+  // a command without a required option keeps its parsers (checkOptionLikeValues acts later)
+  const free = new Command("y").option("--md <file>");
+  refuseOptionWordsWhileParsing(free);
+  assert.equal(free.parse(["--md", "--md"], { from: "user" }).opts().md, "--md");
+});
+
+Deno.test("CLI: layer --input --out y names the option taken as a value, not a missing --out", async () => {
+  const r = await runCli(["layer", "--config", "tiny", "--input", "--out", "y.safetensors"]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  noTrace(r);
+  assert.doesNotMatch(r.stderr, /required option/);
+  assert.match(
+    r.stderr,
+    /--out is an option of layer, not a value: --input <file> needs its value/,
+  );
 });
 
 Deno.test("compare: an empty <baseline> or <current> is exit 2 naming it, no stack trace", async () => {
