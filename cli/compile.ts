@@ -99,6 +99,35 @@ export async function printBarrierCheck(
 }
 
 /**
+ * Refuse `--dtype f16` on a device without shader-f16 (a CliError, exit 3): every source
+ * would fail on its `enable f16;` line, which read as each bundled kernel being broken (exit
+ * 1). Without --dtype the f16 specializations are only compiled where the device has it.
+ *
+ * @example
+ * ```ts
+ * import { checkF16Asked } from "./compile.ts";
+ * const gl = { adapter: { description: "llvmpipe" }, features: [] };
+ * checkF16Asked("f32", gl, "elsewhere"); // fine; "f16" throws, naming the adapter
+ * ```
+ */
+export function checkF16Asked(
+  dtype: Dtype | undefined,
+  caps: {
+    readonly adapter: { readonly description: string };
+    readonly features: readonly string[];
+  },
+  where: string,
+): void {
+  if (dtype !== "f16" || caps.features.includes("shader-f16")) return;
+  throw new CliError(
+    `compile --dtype f16: adapter "${caps.adapter.description}" has no shader-f16, so no f16 ` +
+      "source compiles on it (each would fail on its `enable f16;` line, whatever the kernel); " +
+      `compile f16 ${where}, or give --dtype f32 here`,
+    EXIT.infra,
+  );
+}
+
+/**
  * Build the `compile` command.
  *
  * @example
@@ -115,7 +144,7 @@ export function compileCommand() {
         "shader-f16) f16. A file's `// @include part.wgsl` lines read the parts from its own " +
         "folder. Exit 1 when any file fails to compile, 2 when a file is missing, a folder, " +
         "unreadable, empty (or blanks only) or not text, or a part it includes cannot be " +
-        "read, 3 without an adapter. Then a static barrier check of every file, in every " +
+        "read, 3 without an adapter or with --dtype f16 on a device without shader-f16. Then a static barrier check of every file, in every " +
         "specialization (dtypes, subgroup lines, line switches; no device needed): two " +
         "accesses to workgroup memory by different invocations with no workgroupBarrier() " +
         "between (`hazard` lines), and a barrier some invocations may not reach (`barrier` " +
@@ -142,6 +171,11 @@ export function compileCommand() {
         // Tint in the page compiles what naga would: the same specialized sources
         const gpu = await ChromiumGpu.start({ chromium: opts.chromium });
         try {
+          checkF16Asked(
+            opts.dtype,
+            gpu.caps,
+            "with --runtime deno (lavapipe or a GPU has shader-f16)",
+          );
           const dtypes: Dtype[] = opts.dtype
             ? [opts.dtype]
             : gpu.caps.features.includes("shader-f16")
@@ -180,6 +214,11 @@ export function compileCommand() {
       }
       const ctx = await GpuContext.create({ optionalFeatures: HARNESS_FEATURES });
       try {
+        checkF16Asked(
+          opts.dtype,
+          ctx.caps,
+          "with Mesa's Vulkan driver (apt-get install mesa-vulkan-drivers: lavapipe has shader-f16)",
+        );
         const checks = await compileCheck(ctx, {
           files: files.length ? files : undefined,
           dtypes: opts.dtype ? [opts.dtype] : undefined,

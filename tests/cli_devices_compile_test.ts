@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { hasAdapter } from "../gpu/device.ts";
 import { runCli } from "./helpers_cli.ts";
+import { checkF16Asked } from "../cli/compile.ts";
+import { CliError } from "../cli/errors.ts";
 
 const gpu = await hasAdapter();
 
@@ -124,4 +126,27 @@ Deno.test({
     assert.equal(skip.code, 0, skip.stdout + skip.stderr);
     assert.doesNotMatch(skip.stdout, /hazard/);
   },
+});
+
+Deno.test("compile --dtype f16 on a device without shader-f16 says so (exit 3), not that every kernel is broken", async () => {
+  const gl = { adapter: { description: "llvmpipe (LLVM 15.0.6, 256 bits)" }, features: [] };
+  checkF16Asked("f32", gl, "elsewhere");
+  checkF16Asked(undefined, gl, "elsewhere"); // without --dtype only the f32 forms compile
+  checkF16Asked("f16", { ...gl, features: ["shader-f16"] }, "elsewhere");
+  assert.throws(
+    () => checkF16Asked("f16", gl, "with lavapipe"),
+    (e: unknown) =>
+      e instanceof CliError && e.exitCode === 3 &&
+      /adapter "llvmpipe \(LLVM 15\.0\.6, 256 bits\)" has no shader-f16/.test(e.message) &&
+      /with lavapipe, or give --dtype f32 here/.test(e.message),
+  );
+  // on the GL fallback (no shader-f16) every bundled kernel read "error ... the `f16`
+  // extension is not supported", exit 1
+  const r = await runCli(["compile", "--dtype", "f16"], {
+    DENO_WEBGPU_BACKEND: "gl",
+  });
+  if (/no WebGPU adapter/.test(r.stderr)) return; // no GL here either
+  assert.equal(r.code, 3, r.stdout + r.stderr);
+  assert.match(r.stderr, /compile --dtype f16: adapter ".*" has no shader-f16/);
+  assert.doesNotMatch(r.stdout, /^error /m);
 });
