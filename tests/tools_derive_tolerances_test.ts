@@ -88,6 +88,13 @@ gpuTest("derive_tolerances --mode layer: one row per dtype under layerToleranceF
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^## The full layer\n/);
   assert.match(r.stdout, new RegExp(`--filter '${filter}' --mode layer --seeds 1\``));
+  // a filtered run says what it covered: not every case of the matrix
+  assert.ok(
+    r.stdout.includes(
+      `Every supported full-layer case of the \`smoke\` matrix selected by --filter '${filter}' ran`,
+    ),
+    r.stdout,
+  );
   const cells = row(r.stdout, "f32");
   assert.equal(cells[1], "1", "one case x one seed");
   const t = layerToleranceFor("f32");

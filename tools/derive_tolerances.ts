@@ -149,15 +149,19 @@ if (skipped.length > 0) {
 
 /** What ran: every case under every seed, or which case runs were skipped. */
 function ranLine(): string {
+  // with --filter, "every supported case of the matrix" claimed cases that never ran
+  const selection = values.filter ? ` selected by --filter ${shellWord(values.filter)}` : "";
   return skipped.length === 0
     ? `Every supported ${
       mode === "layer" ? "full-layer " : ""
-    }case of the \`${values.matrix}\` matrix ran under ${plural(seeds, "input seed")}`
+    }case of the \`${values.matrix}\` matrix${selection} ran under ${plural(seeds, "input seed")}`
     : `${
       runs - skipped.length
     } of the ${runs} runs of the \`${values.matrix}\` matrix's supported ${
       mode === "layer" ? "full-layer " : ""
-    }cases under ${plural(seeds, "input seed")} ran (${skipped.length} skipped, listed below)`;
+    }cases${selection} under ${
+      plural(seeds, "input seed")
+    } ran (${skipped.length} skipped, listed below)`;
 }
 
 /** The skipped case runs, after the table (none: nothing). */
