@@ -424,6 +424,79 @@ export const FAULTS: readonly Fault[] = [
     },
     scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: THD_DECODE },
   },
+  {
+    id: "yarn-scale-m-not-squared",
+    description: "softmax scale m / sqrt(nope + rope): the YaRN factor m applied once " +
+      "instead of squared",
+    apply: {
+      kind: "plan",
+      change: ({ spec, plan }) => ({
+        spec,
+        plan: {
+          ...plan,
+          attention: { ...plan.attention, softmaxScale: spec.yarnM / Math.sqrt(spec.kChannels) },
+        },
+      }),
+    },
+    scenario: { preset: "tiny-yarn", dtype: "f32", path: "absorbed", layout: BSHD_MTP },
+  },
+  {
+    id: "causal-diagonal-excluded",
+    description: "causal mask one position short (query i sees keys j < i + s_k - s_q, not " +
+      "j <= ...): every query misses the last key it should see",
+    apply: {
+      kind: "plan",
+      change: ({ spec, plan }) => ({
+        spec,
+        plan: withLayout(plan, {
+          ...plan.layout,
+          seqs: plan.layout.seqs.map((s) => ({ ...s, causalOffset: s.causalOffset - 1 })),
+        }),
+      }),
+    },
+    scenario: TINY_ABSORBED_MTP,
+  },
+  {
+    id: "query-positions-top-left",
+    description: "query RoPE positions counted from the sequence's first key (i) instead of " +
+      "its last s_q positions (i + s_k - s_q); the mask itself is right",
+    apply: {
+      kind: "plan",
+      change: ({ spec, plan }) => ({
+        spec,
+        plan: withLayout(plan, {
+          ...plan.layout,
+          qPositions: plan.layout.qPositions.map((_, t) =>
+            t - plan.layout.seqs[plan.layout.qSeqId[t]].qStart
+          ),
+        }),
+      }),
+    },
+    scenario: TINY_ABSORBED_MTP,
+  },
+  {
+    id: "previous-sequence-key-visible",
+    description: "each packed sequence's key range starts one key early: its queries also " +
+      "see the previous sequence's last key (a THD boundary crossed)",
+    apply: {
+      kind: "plan",
+      change: ({ spec, plan }) => ({
+        spec,
+        plan: withLayout(plan, {
+          ...plan.layout,
+          seqs: plan.layout.seqs.map((s) =>
+            s.kStart === 0 ? s : {
+              ...s,
+              kStart: s.kStart - 1,
+              kLen: s.kLen + 1,
+              causalOffset: s.causalOffset + 1,
+            }
+          ),
+        }),
+      }),
+    },
+    scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: THD_DECODE },
+  },
   sourceFault(
     "kpe-left-out",
     "the decoupled RoPE key k_pe left out of the score (latent part only)",

@@ -223,20 +223,33 @@ Deno.test("a plan fault that leaves a case's plan as it is cannot show there: co
   // already 1/sqrt(d); every case passed and the run said "the checks let it through" (exit 4)
   const noop = "the fault leaves its spec and plan as they are (what it changes is not in " +
     "this case)";
-  const yarn = fault("yarn-scale-without-mscale");
-  const noYarn = await faultMiss(cases({ ...tiny, path: "absorbed" }), yarn, caps);
-  assert.deepEqual(noYarn && [...noYarn], [[noop, 1]]);
-  assert.equal(
-    await faultMiss(cases({ ...tiny, preset: "tiny-yarn", path: "absorbed" }), yarn, caps),
-    null,
-  );
-  // causal-top-left over a prefill of sq = sk (no causal offset to drop) and
-  // positions-not-restarted over one sequence (its positions already start at 0)
+  for (const id of ["yarn-scale-without-mscale", "yarn-scale-m-not-squared"]) {
+    const yarn = fault(id);
+    const noYarn = await faultMiss(cases({ ...tiny, path: "absorbed" }), yarn, caps);
+    assert.deepEqual(noYarn && [...noYarn], [[noop, 1]], id);
+    assert.equal(
+      await faultMiss(cases({ ...tiny, preset: "tiny-yarn", path: "absorbed" }), yarn, caps),
+      null,
+      id,
+    );
+  }
+  // causal-top-left and query-positions-top-left over a prefill of sq = sk (no causal
+  // offset to drop), positions-not-restarted and previous-sequence-key-visible over one
+  // sequence (its positions already start at 0; no sequence before it)
   const square = cases({ ...tiny, sq: 6, sk: 6, b: 1, path: "absorbed" });
-  for (const id of ["causal-top-left", "positions-not-restarted"]) {
+  for (
+    const id of [
+      "causal-top-left",
+      "positions-not-restarted",
+      "query-positions-top-left",
+      "previous-sequence-key-visible",
+    ]
+  ) {
     const miss = await faultMiss(square, fault(id), caps);
     assert.deepEqual(miss && [...miss], [[noop, 1]], id);
   }
+  // one position short shows in a square prefill too (query 0 then sees no key)
+  assert.equal(await faultMiss(square, fault("causal-diagonal-excluded"), caps), null);
   assert.equal(
     await faultMiss(cases({ ...tiny, path: "absorbed" }), fault("causal-top-left"), caps),
     null,
