@@ -3,6 +3,12 @@ import { compare, compareAttention, summarize, unravelIndex } from "../parity/mo
 import { layerToleranceFor, TOLERANCE_MARGIN, toleranceFor, TOLERANCES } from "../parity/mod.ts";
 import { compareLayer } from "../parity/compare_layer.ts";
 import type { AttentionTolerance } from "../parity/mod.ts";
+import { FAULTS } from "../parity/faults.ts";
+import { presetSpec } from "../adapter/presets.ts";
+import { withParams } from "../adapter/spec.ts";
+import { normalizeLayout } from "../adapter/layout.ts";
+import { attention as referenceAttention } from "../reference/attention.ts";
+import { makeAttentionInputs } from "../reference/inputs.ts";
 
 const TOL = { atol: 1e-4, rtol: 1e-3 };
 
@@ -473,4 +479,28 @@ Deno.test("layer parity: with rowShape, positions name the files' elements, not 
   assert.match(thd.out.summary, /at \[4,1\] .*first at \[5,0\]/);
   // without it (run's layer cases), the compared rows as before
   assert.match(compareLayer(got, want, o).out.summary, /at \[1,1\] .*first at \[2,0\]/);
+});
+
+Deno.test("the f32 cell sees one key of 4096 dropped: causal-diagonal-excluded on the float64 reference", () => {
+  // A one-position causal shift in a long decode drops one key of 4096 (its weight ~1/4096):
+  // the f32 tolerance must see that from the float64 effect alone, with room for the
+  // kernel's own error (docs/tolerances.md "What the tolerances see"). One head: the
+  // dropped key's weight is then one draw, not the largest of several heads'.
+  const fault = FAULTS.find((f) => f.id === "causal-diagonal-excluded");
+  assert.ok(fault && fault.apply.kind === "plan");
+  const spec = withParams(presetSpec("deepseek-v2-lite"), { numHeads: 1 });
+  const layout = normalizeLayout({ kind: "bshd", batch: 1, seqQ: 1, seqK: 4096, causal: true });
+  // the fault changes only the plan's layout: the reference reads that layout as the kernel would
+  const plan = { layout } as Parameters<typeof fault.apply.change>[0]["plan"];
+  const shifted = fault.apply.change({ spec, plan }).plan.layout;
+  const tolerance = toleranceFor("f32", "absorbed");
+  for (const seed of [1, 2]) {
+    const inputs = makeAttentionInputs(spec, layout, { seed });
+    const want = referenceAttention(spec, layout, { inputs, path: "absorbed" });
+    const got = referenceAttention(spec, shifted, { inputs, path: "absorbed" });
+    const r = compareAttention(got, want, { tolerance, numHeads: 1, vDim: spec.vHeadDim });
+    assert.equal(r.pass, false, `seed ${seed}: ${r.out.summary}`);
+    // seeds 1 and 2 measured 5e5 and 2e5 times the cos_diff tolerance: keep a 100x margin
+    assert.ok(r.out.cosDiff > 100 * tolerance.out.maxCosDiff, `seed ${seed}: ${r.out.summary}`);
+  }
 });
