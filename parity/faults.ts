@@ -527,6 +527,23 @@ export const FAULTS: readonly Fault[] = [
     },
   }),
   sourceFault(
+    "block-last-key-skipped",
+    "a decode block's key count one short (min(BLOCK - 1, end - kb)): the last key of every " +
+      "whole 16-key block is never scored",
+    {
+      file: "absorbed.wgsl",
+      pattern: "let nk = min(BLOCK, end - kb);",
+      replacement: "let nk = min(BLOCK - 1u, end - kb);",
+      scenario: {
+        preset: "tiny",
+        dtype: "f32",
+        path: "absorbed",
+        // 40 keys: blocks of 16, 16 and 8; keys 15 and 31 are skipped.
+        layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 40, causal: true },
+      },
+    },
+  ),
+  sourceFault(
     "f16-accumulation",
     "scores and the latent output accumulated in f16 instead of f32",
     {
