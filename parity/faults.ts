@@ -397,9 +397,10 @@ export const FAULTS: readonly Fault[] = [
     description: "causal mask aligned top-left (query i sees keys j <= i) instead of bottom-right",
     apply: {
       kind: "plan",
+      // The kernels read the causal offset only under a causal mask: without one, no change.
       change: ({ spec, plan }) => ({
         spec,
-        plan: withLayout(plan, {
+        plan: !plan.layout.causal ? plan : withLayout(plan, {
           ...plan.layout,
           seqs: plan.layout.seqs.map((s) => ({ ...s, causalOffset: 0 })),
         }),
@@ -448,7 +449,7 @@ export const FAULTS: readonly Fault[] = [
       kind: "plan",
       change: ({ spec, plan }) => ({
         spec,
-        plan: withLayout(plan, {
+        plan: !plan.layout.causal ? plan : withLayout(plan, {
           ...plan.layout,
           seqs: plan.layout.seqs.map((s) => ({ ...s, causalOffset: s.causalOffset - 1 })),
         }),

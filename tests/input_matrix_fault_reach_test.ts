@@ -250,6 +250,13 @@ Deno.test("a plan fault that leaves a case's plan as it is cannot show there: co
   }
   // one position short shows in a square prefill too (query 0 then sees no key)
   assert.equal(await faultMiss(square, fault("causal-diagonal-excluded"), caps), null);
+  // without a causal mask the kernels never read the causal offset: `run --plant-fault
+  // causal-top-left` over causal=0 cases said "not caught: the 8 cases that ran with it passed"
+  const open = cases({ ...tiny, causal: false, path: "absorbed" });
+  for (const id of ["causal-top-left", "causal-diagonal-excluded"]) {
+    const miss = await faultMiss(open, fault(id), caps);
+    assert.deepEqual(miss && [...miss], [[noop, 1]], id);
+  }
   assert.equal(
     await faultMiss(cases({ ...tiny, path: "absorbed" }), fault("causal-top-left"), caps),
     null,
