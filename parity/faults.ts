@@ -252,6 +252,14 @@ function withLayout(plan: Plan, layout: NormalizedLayout): Plan {
   return { ...plan, layout };
 }
 
+/**
+ * Whether the plan's RoPE rotates nothing (every inverse frequency 0: Kimi's mla_use_nope):
+ * then neither the pairing nor a position enters a score, and a RoPE fault changes nothing.
+ */
+function ropeFree(plan: Plan): boolean {
+  return plan.attention.rope.invFreq.every((f) => f === 0);
+}
+
 /** A decode batch packed as THD: one query per sequence, caches of 5 and 7 keys. */
 const THD_DECODE: LayoutRequest = {
   kind: "thd",
@@ -384,7 +392,7 @@ export const FAULTS: readonly Fault[] = [
       // The kernels apply the plan's RoPE (plan.attention.rope), as the adapter read it.
       change: ({ spec, plan }) => ({
         spec,
-        plan: {
+        plan: ropeFree(plan) ? plan : {
           ...plan,
           attention: { ...plan.attention, rope: { ...plan.attention.rope, pairing: "neox" } },
         },
@@ -416,7 +424,7 @@ export const FAULTS: readonly Fault[] = [
       kind: "plan",
       change: ({ spec, plan }) => ({
         spec,
-        plan: withLayout(plan, {
+        plan: ropeFree(plan) ? plan : withLayout(plan, {
           ...plan.layout,
           qPositions: plan.layout.qPositions.map((_, t) => t),
           kPositions: plan.layout.kPositions.map((_, t) => t),
@@ -465,7 +473,7 @@ export const FAULTS: readonly Fault[] = [
       kind: "plan",
       change: ({ spec, plan }) => ({
         spec,
-        plan: withLayout(plan, {
+        plan: ropeFree(plan) ? plan : withLayout(plan, {
           ...plan.layout,
           qPositions: plan.layout.qPositions.map((_, t) =>
             t - plan.layout.seqs[plan.layout.qSeqId[t]].qStart

@@ -257,6 +257,20 @@ Deno.test("a plan fault that leaves a case's plan as it is cannot show there: co
     const miss = await faultMiss(open, fault(id), caps);
     assert.deepEqual(miss && [...miss], [[noop, 1]], id);
   }
+  // a NoPE spec (mla_use_nope) rotates nothing: neither the pairing nor a position enters a
+  // score, and the RoPE faults' runs said "not caught: the 4 cases that ran with it passed"
+  const nope = cases({
+    ...tiny,
+    preset: "tests/fixtures/model_variants/nope_tiny.config.json",
+    path: "absorbed",
+  });
+  for (
+    const id of ["rope-neox-on-interleaved", "positions-not-restarted", "query-positions-top-left"]
+  ) {
+    const miss = await faultMiss(nope, fault(id), caps);
+    assert.deepEqual(miss && [...miss], [[noop, 1]], id);
+    assert.equal(await faultMiss(cases({ ...tiny, path: "absorbed" }), fault(id), caps), null, id);
+  }
   assert.equal(
     await faultMiss(cases({ ...tiny, path: "absorbed" }), fault("causal-top-left"), caps),
     null,
