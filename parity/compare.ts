@@ -327,7 +327,7 @@ export function summarize(result: CompareResult): string {
     const n = result.nonfiniteMismatches.count;
     parts.push(
       `${n} nonfinite mismatch${n === 1 ? "" : "es"}, first at ${location(w.firstNonfinite)} ` +
-        gotWant(w.firstNonfinite),
+        gotWant(w.firstNonfinite) + noKeyHint(result.label, w.firstNonfinite),
     );
   }
   parts.push(`cos_diff ${sci(result.cosDiff)}`);
@@ -544,6 +544,16 @@ function toJsonNumber(x: number): JsonNumber {
   if (Number.isFinite(x)) return x;
   if (Number.isNaN(x)) return "NaN";
   return x > 0 ? "Infinity" : "-Infinity";
+}
+
+/**
+ * Why an LSE of -Infinity is wanted where the actual one is +Infinity: a query that sees no
+ * key, whose LSE FlashMLA writes as +inf and the harness (the log-sum-exp of nothing) as -inf.
+ */
+function noKeyHint(label: string | undefined, ref: ElementRef): string {
+  return label === "lse" && ref.actual === "Infinity" && ref.expected === "-Infinity"
+    ? " (a query that sees no key: its LSE is -Infinity here, +inf in FlashMLA's convention)"
+    : "";
 }
 
 function location(ref: ElementRef): string {

@@ -292,6 +292,15 @@ Deno.test("compareAttention: -inf LSE of an empty row must match -inf", () => {
   got.lse[0] = 0;
   const r = compareAttention(got, want, { tolerance: LOOSE, numHeads: H, vDim: V });
   assert.deepEqual(r.lse.checks, ["nonfinite-mismatch"]);
+  assert.doesNotMatch(r.lse.summary, /sees no key/);
+  // FlashMLA's convention (+inf) said only "got Infinity, want -Infinity": now why -inf
+  got.lse[0] = Infinity;
+  const flash = compareAttention(got, want, { tolerance: LOOSE, numHeads: H, vDim: V });
+  assert.deepEqual(flash.lse.checks, ["nonfinite-mismatch"]);
+  assert.match(
+    flash.lse.summary,
+    /first at \[0,0\] \(got Infinity, want -Infinity\) \(a query that sees no key: its LSE is -Infinity here, \+inf in FlashMLA's convention\)/,
+  );
 });
 
 Deno.test("compareAttention: rows compares only those rows and names logical rows", () => {
