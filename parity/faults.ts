@@ -537,17 +537,18 @@ export const FAULTS: readonly Fault[] = [
   }),
   sourceFault(
     "block-last-key-skipped",
-    "a decode block's key count one short (min(BLOCK - 1, end - kb)): the last key of every " +
-      "whole 16-key block is never scored",
+    "a block's key count one short: the last key of every block of two keys or more (16 " +
+      "keys a block in a decode, 4 in a prefill tile) is never scored",
     {
       file: "absorbed.wgsl",
       pattern: "let nk = min(BLOCK, end - kb);",
-      replacement: "let nk = min(BLOCK - 1u, end - kb);",
+      // (a block of one key keeps it: its count would wrap below 0)
+      replacement: "let nk = max(min(BLOCK, end - kb), 2u) - 1u;",
       scenario: {
         preset: "tiny",
         dtype: "f32",
         path: "absorbed",
-        // 40 keys: blocks of 16, 16 and 8; keys 15 and 31 are skipped.
+        // 40 keys: blocks of 16, 16 and 8; keys 15, 31 and 39 are skipped.
         layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 40, causal: true },
       },
     },
