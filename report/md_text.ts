@@ -35,13 +35,17 @@ export function visibleControls(s: string): string {
  * row keeps its cells), `<`, `>` and `&` (nothing reads as HTML or an entity: `&amp;` shows as
  * written), `*`, `~`, `$`, a backtick that opens no span, a `]` before `(`, and an `_` not
  * inside a word (`*em*`, `_u_`, `[x](url)`, `$x$` in an error message rendered as emphasis,
- * links, math; `snake_case` and `[0,3,17]` stay as they are).
+ * links, math; `snake_case` and `[0,3,17]` stay as they are). What GitHub would link or swap
+ * whatever the escapes (`@name` mentions notify that person; `:tada:`, `#12`, `https://`,
+ * `www.`) gets a zero-width space (`&#8203;`) after its `@`, `:`, `#` or `www`: the text reads
+ * the same, nothing is linked, nobody is notified.
  *
  * @example
  * ```ts
  * import { mdCell } from "./md_text.ts";
  * mdCell("a|b <c>"); // "a\\|b &lt;c&gt;"
  * mdCell("*em* _u_ `a*b`"); // "\\*em\\* \\_u\\_ `a*b`"
+ * mdCell("@octocat :tada:"); // "@&#8203;octocat :&#8203;tada:"
  * ```
  */
 export function mdCell(s: string, max = 300): string {
@@ -63,12 +67,46 @@ function mdText(s: string): string {
     else if ("\\|*~$`".includes(ch)) out += "\\" + ch;
     // only "](" makes a link here (no reference is defined): "at [0,3,17]" stays as it is
     else if (ch === "]" && s[i + 1] === "(") out += "\\]";
+    // what GitHub links or swaps after the Markdown is read (a backslash does not stop it):
+    // a zero-width space after the sign breaks `@name` (a mention notifies that person),
+    // `:tada:`, `#12` (an issue), `://` and `www.` (links)
+    else if (autoLinkedAt(s, i)) out += ch + ZWSP;
     // an underscore inside a word opens and closes no emphasis (CommonMark): left as it is
     else if (ch === "_" && !(word.test(s[i - 1] ?? "") && word.test(s[i + 1] ?? ""))) {
       out += "\\_";
     } else out += ch;
   }
   return out;
+}
+
+/** A zero-width space as an entity: seen in the file, shown as nothing. */
+const ZWSP = "&#8203;";
+
+/**
+ * Whether `s[i]` begins what GitHub turns into a mention, an emoji, an issue link or a link
+ * in text (its filters read the rendered text, so no Markdown escape stops them): `@` before
+ * a letter or digit (`@octocat`, `@org/team`, `a@b.example`), the `:` opening a shortcode
+ * (`:tada:`, `:+1:`; not the digits of `12:30:45`), `#` before a digit after no word
+ * character, the `:` of `://`, the last `w` of a `www.` beginning a word.
+ */
+function autoLinkedAt(s: string, i: number): boolean {
+  const rest = s.slice(i);
+  const before = s[i - 1] ?? "";
+  switch (s[i]) {
+    case "@":
+      return /^@[\p{L}\p{N}]/u.test(rest);
+    case ":":
+      return rest.startsWith("://") ||
+        /^:(?:[\w+-]*[a-z+-][\w+-]*|100|1234):/i.test(rest);
+    case "#":
+      return /^#\d/.test(rest) && !/[\p{L}\p{N}_]/u.test(before);
+    case "w":
+    case "W":
+      return i >= 2 && /^www\./i.test(s.slice(i - 2)) &&
+        !/[\p{L}\p{N}_]/u.test(s[i - 3] ?? "");
+    default:
+      return false;
+  }
 }
 
 /**
@@ -151,7 +189,12 @@ export function mdForTerminal(md: string): string {
 }
 
 /** The entities {@link mdCell} writes, read back. */
-const ENTITIES: Readonly<Record<string, string>> = { "&lt;": "<", "&gt;": ">", "&amp;": "&" };
+const ENTITIES: Readonly<Record<string, string>> = {
+  "&lt;": "<",
+  "&gt;": ">",
+  "&amp;": "&",
+  [ZWSP]: "",
+};
 
 /** One line of {@link mdForTerminal}: text unescaped, code spans (CommonMark fences) kept. */
 function lineForTerminal(line: string): string {
@@ -161,6 +204,6 @@ function lineForTerminal(line: string): string {
   return parts.map(({ text, code }) =>
     code ? (table ? text.replace(/\\\|/g, "|") : text) : text
       .replace(/\\([\\|*_~$[\]])/g, "$1")
-      .replace(/&(lt|gt|amp);/g, (e) => ENTITIES[e])
+      .replace(/&(lt|gt|amp|#8203);/g, (e) => ENTITIES[e])
   ).join("").replace(/\uE000/g, "`");
 }

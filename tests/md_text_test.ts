@@ -161,7 +161,8 @@ Deno.test("summary.md escapes the Markdown GitHub would render in a message; cod
     result({ b: 2 }, { status: "error", decision: "not-reached", message, out: undefined }),
     result({ b: 3 }, { group: "_g_ *h*" }),
   ]));
-  const escaped = "\\*em\\* \\_u\\_ [x\\](http://e.example) &amp;amp; \\~\\~s\\~\\~ \\$x\\$ " +
+  const escaped =
+    "\\*em\\* \\_u\\_ [x\\](http:&#8203;//e.example) &amp;amp; \\~\\~s\\~\\~ \\$x\\$ " +
     "`a*b\\|c<d>` snake_case [0,1] \\`";
   const row = md.split("\n").find((l) => l.includes("snake_case"));
   assert.ok(row?.endsWith(`| ${escaped} |`), md);
@@ -176,4 +177,29 @@ Deno.test("summary.md escapes the Markdown GitHub would render in a message; cod
   // a terminal reads it back as written
   assert.equal(mdForTerminal(`| ${mdCell(message)} |`), `| ${message} |`);
   assert.equal(mdForTerminal(mdCell("a \\` b")), "a \\` b");
+});
+
+Deno.test("summary.md quotes a message's @mention, :emoji:, #12 and URLs as text, none of them live", () => {
+  // a user backend's error: GitHub's step summary notified @octocat, showed 🎉 and linked
+  // the URL, the `www.` name and issue 12; a backslash escape stops none of them
+  const message = "boom :tada: :+1: @octocat @org/team a@b.example https://e.example/x " +
+    "www.e.example #12 at 12:30:45 `@x :tada: https://y`";
+  const md = toMarkdown(report([
+    result({ b: 2 }, { status: "error", decision: "not-reached", message, out: undefined }),
+    result({ b: 3 }, { group: "@team :rocket:" }),
+  ]));
+  const row = md.split("\n").find((l) => l.includes("boom"));
+  const escaped = "boom :&#8203;tada: :&#8203;+1: @&#8203;octocat @&#8203;org/team " +
+    "a@&#8203;b.example https:&#8203;//e.example/x www&#8203;.e.example #&#8203;12 at " +
+    "12:30:45 `@x :tada: https://y`";
+  assert.ok(row?.endsWith(`| ${escaped} |`), md);
+  assert.ok(md.includes("| @&#8203;team :&#8203;rocket: |"), md);
+  // nothing GitHub would link is left outside the code span
+  const text = escaped.replace(/`[^`]*`/g, "").replaceAll("&#8203;", "\u200b");
+  assert.doesNotMatch(text, /(?<![\w])@\w|:[a-z+-]+:|(?<!\w)#\d|:\/\/|www\./);
+  // a terminal reads it back as written; words, times and ids are left alone
+  assert.equal(mdForTerminal(`| ${mdCell(message)} |`), `| ${message} |`);
+  for (const s of ["a#1", "awww.x", "12:30:45", "preset=tiny;b=2", "C:\\k"]) {
+    assert.equal(mdCell(s), s.replace("\\", "\\\\"));
+  }
 });
