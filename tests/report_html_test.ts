@@ -8,6 +8,7 @@ import {
   CAPPED_FAILURE_ROWS,
   CAPPED_PLOT_GROUPS,
   cappedPlotGroups,
+  LAST_FAILURE_ROWS,
   OPEN_FAILURES,
   renderSvg,
   runReportHtml,
@@ -348,7 +349,8 @@ Deno.test("html run: still past the cap, the groups without a row are lines of o
 });
 
 Deno.test("html run: past the cap with tens of thousands of failures, rows past the first 5000 are only counted", async () => {
-  // 20,000 failing cases made 8.7 MiB of rows alone (tools/html_scale.ts 20000).
+  // 20,000 failing cases made 8.7 MiB of rows alone (tools/html_scale.ts 20000). The page of
+  // 5000 rows is 2.11 MB, that of all 5300 rows 2.22 MB: the cap lies between.
   const n = CAPPED_FAILURE_ROWS + 300;
   const results = Array.from({ length: n }, (_, i) =>
     result({ b: 1 + (i % 7), sk: 16 + i }, {
@@ -356,7 +358,7 @@ Deno.test("html run: past the cap with tens of thousands of failures, rows past 
       message: "out failed",
       out: { ...parity(false), headroom: 2 },
     }));
-  const html = await runReportHtml(report(results), { maxBytes: 100_000 });
+  const html = await runReportHtml(report(results), { maxBytes: 2_160_000 });
   assert.equal(CAPPED_FAILURE_ROWS, 5000);
   assert.match(
     html,
@@ -399,15 +401,15 @@ Deno.test("html run: past the cap, one failure past the cards or rows reads in t
     /1 more failure without a card \(the page's size cap\): it is a row of its group below, with its message\./,
   );
   assert.match(oneRow, /<summary>192 more failures<\/summary>/);
-  // one failure past the rows: only counted
-  const oneCounted = await runReportHtml(failing(CAPPED_FAILURE_ROWS + 1), { maxBytes: 1000 });
+  // one failure past the rows (the last cut's): only counted
+  const oneCounted = await runReportHtml(failing(LAST_FAILURE_ROWS + 1), { maxBytes: 1000 });
   assert.match(
     oneCounted,
-    /have a card \(the next 4800 are rows of their groups below, with their message; the last 1 is only counted there\)/,
+    /have a card \(the next 800 are rows of their groups below, with their message; the last 1 is only counted there\)/,
   );
   assert.match(
     oneCounted,
-    /4801 more failures without a card[^<]*: the next 4800 are rows of their groups below, with their message; the last 1 is only counted there\./,
+    /801 more failures without a card[^<]*: the next 800 are rows of their groups below, with their message; the last 1 is only counted there\./,
   );
   // one card folded under the open ones
   const nine = await runReportHtml(failing(OPEN_FAILURES + 1));
@@ -1042,4 +1044,29 @@ Deno.test("html run: a headroom point's title gives the headroom report.json rec
     assert.match(t, /headroom: none finite \(drawn on the rule at 1\); failed$/);
   }
   assert.ok(!titles.some((t) => /0\.000001/.test(t)), titles.join("\n"));
+});
+
+Deno.test("html run: thousands of groups each with a failure: past the bare-groups cut, 1000 rows", async () => {
+  // A failing group keeps a table of its own (about 1 kB with its header): 20,000 groups of
+  // one failing case each made a page of 5.8 MiB against its 5 MiB cap with every other cut
+  // made (tools/html_scale.ts --groups 20000 20000). A cap no page meets keeps the last cut.
+  const n = LAST_FAILURE_ROWS + 1;
+  const results = Array.from({ length: n }, (_, i) =>
+    result({ b: 1 + (i % 7), sk: 16 + i }, {
+      group: `g${i}`,
+      status: "fail",
+      message: "out failed",
+      out: { ...parity(false), headroom: 2 },
+    }));
+  const html = await runReportHtml(report(results), { maxBytes: 1000 });
+  assert.equal(LAST_FAILURE_ROWS, 1000);
+  assert.equal((html.match(/<tr data-id=/g) ?? []).length, LAST_FAILURE_ROWS);
+  assert.equal((html.match(/<details class="group"/g) ?? []).length, LAST_FAILURE_ROWS);
+  // the last failure's group is a line of the bare groups' table, counted
+  const table = /<table class="bare-groups">[\s\S]*?<\/table>/.exec(html)?.[0] ?? "";
+  assert.match(table, /<tr><td>g1000<\/td><td>1 case: 0 passed, 1 failed<\/td>/);
+  assert.match(
+    html,
+    /the next 800 are rows of their groups below, with their message; the last 1 is only counted there/,
+  );
 });

@@ -2,7 +2,8 @@
  * How large the HTML reports grow with the number of cases, and how long they take to write:
  * report.html of a run of N passing cases (the headroom plot has 2 points a case; past 5 MiB
  * the passing rows are dropped) and of a run whose N cases all fail (past 5 MiB the failures
- * past the first 200 lose their cards, and past 5,000 their rows), and compare.html of two such runs (the drift plot has up to
+ * past the first 200 lose their cards, and past 5,000 their rows; with thousands of failing
+ * groups, past 1,000), and compare.html of two such runs (the drift plot has up to
  * 7 points a case: speed and 6 error metrics; past 5 MiB rows are left out). Past 2,000 points a plot is
  * thinned (report/html/thin.ts). The cases are
  * synthetic (tiny-preset ids, 20 matrix groups or `--groups N`, seeded headrooms and timings).

@@ -98,6 +98,14 @@ export const CAPPED_FAILURE_CARDS = 200;
  */
 export const CAPPED_FAILURE_ROWS = 5000;
 
+/**
+ * Failures with a row on a page still past its cap with {@link CAPPED_FAILURE_ROWS} rows and
+ * its groups without a row in one table: each row's group has a table of its own, header
+ * included (about 1 kB a failing group), and 20,000 groups of one failing case each made a
+ * page of 5.8 MiB against its 5 MiB cap (tools/html_scale.ts --groups 20000 20000).
+ */
+export const LAST_FAILURE_ROWS = 1000;
+
 /** Headroom values below this are drawn at it (a log axis has no 0). */
 export const HEADROOM_FLOOR = 1e-6;
 
@@ -288,6 +296,8 @@ export async function runReportHtml(
     { cards: CAPPED_FAILURE_CARDS, rows: CAPPED_FAILURE_ROWS },
     // Tens of thousands of groups: those without a row are lines of one table.
     { cards: CAPPED_FAILURE_CARDS, rows: CAPPED_FAILURE_ROWS, bareGroups: true },
+    // Thousands of groups each with a failure: a table each, fewer of them.
+    { cards: CAPPED_FAILURE_CARDS, rows: LAST_FAILURE_ROWS, bareGroups: true },
   ];
   const builds = (plots: string | null, plotLeft?: PlotGroups) =>
     cuts.map((cut) => () => build(report, options, plots, { ...capped, plotLeft, ...cut }));
