@@ -10,6 +10,7 @@ import {
   cappedPlotGroups,
   LAST_FAILURE_ROWS,
   OPEN_FAILURES,
+  PLOT_GROUP_MIN_BYTES,
   renderSvg,
   runReportHtml,
   shortGroupLabels,
@@ -1069,4 +1070,28 @@ Deno.test("html run: thousands of groups each with a failure: past the bare-grou
     html,
     /the next 800 are rows of their groups below, with their message; the last 1 is only counted there/,
   );
+});
+
+Deno.test("html run: the headroom plot writes at least PLOT_GROUP_MIN_BYTES a group", async () => {
+  // A run of more groups than the cap holds at this rate is not given the plot of every group
+  // (on 20,000 groups it took 7 s, and every page built around it was past the cap): the rate
+  // must be one no plot writes less than, or a plot that fits would be left out. Groups of the
+  // shortest names, one side of one case each: about 650 bytes a group.
+  const n = CAPPED_PLOT_GROUPS + 1;
+  const results = Array.from({ length: n }, (_, i) =>
+    result({ b: 1 + (i % 7), sk: 16 + i }, {
+      group: `g${i}`,
+      out: { ...parity(true), headroom: 0.1 + i * 1e-3 },
+      lse: undefined,
+    }));
+  const html = await runReportHtml(report(results), { maxBytes: 50_000_000 });
+  const plot = /<section[^>]*id="plots"[\s\S]*?<\/section>/.exec(html)?.[0] ?? "";
+  assert.match(plot, /<svg/);
+  const perGroup = new TextEncoder().encode(plot).length / n;
+  assert.ok(perGroup >= PLOT_GROUP_MIN_BYTES, `${perGroup} bytes a group`);
+  // the page of a cap below n groups at that rate draws the plot of CAPPED_PLOT_GROUPS
+  const capped = await runReportHtml(report(results), {
+    maxBytes: n * PLOT_GROUP_MIN_BYTES - 1,
+  });
+  assert.match(capped, /the headroom plot draws 300 of the 301 matrix groups/);
 });

@@ -106,6 +106,14 @@ export const CAPPED_FAILURE_ROWS = 5000;
  */
 export const LAST_FAILURE_ROWS = 1000;
 
+/**
+ * Bytes the headroom plot writes a matrix group at least: its label (a `<text>` of about 130
+ * bytes around the name) and one point (a `<path>` of about 230 bytes around its title); a plot
+ * of groups named `g0`, `g1`, ... writes about 650 (tests/report_html_test.ts). A run of more
+ * groups than the size cap holds at this rate gets the plot of {@link CAPPED_PLOT_GROUPS} only.
+ */
+export const PLOT_GROUP_MIN_BYTES = 300;
+
 /** Headroom values below this are drawn at it (a log axis has no 0). */
 export const HEADROOM_FLOOR = 1e-6;
 
@@ -281,9 +289,7 @@ export async function runReportHtml(
   options: RunHtmlOptions = {},
 ): Promise<string> {
   const maxBytes = options.maxBytes ?? DEFAULT_HTML_MAX_BYTES;
-  // The plot is the same in both builds: rendered once (on 5000 cases it takes seconds).
   const pts = headroomPoints(report.results);
-  const plots = pts.length > 0 ? section("plots", "Headroom", await headroomChart(pts)) : null;
   const capped = { detail: false, cappedAt: maxBytes };
   // Each cut keeps the ones before it, tried in order until the page fits.
   const cuts = [
@@ -301,12 +307,22 @@ export async function runReportHtml(
   ];
   const builds = (plots: string | null, plotLeft?: PlotGroups) =>
     cuts.map((cut) => () => build(report, options, plots, { ...capped, plotLeft, ...cut }));
-  const html = firstWithin(maxBytes, [
-    () => build(report, options, plots, { detail: true }),
-    ...builds(plots),
-  ]);
   const pick = cappedPlotGroups(pts, CAPPED_PLOT_GROUPS);
-  if (new TextEncoder().encode(html).length <= maxBytes || pick.left === 0) return html;
+  const bytes = (s: string) => new TextEncoder().encode(s).length;
+  // A plot of every group that cannot fit the cap is not drawn: on 20,000 groups it took 7 s,
+  // and the five pages built around it took 3 s more, all of them past the cap.
+  const groups = new Set(pts.map((p) => p.group)).size;
+  if (pick.left === 0 || groups * PLOT_GROUP_MIN_BYTES <= maxBytes) {
+    // The plot is the same in every build: rendered once (on 5000 cases it takes seconds).
+    const plots = pts.length > 0 ? section("plots", "Headroom", await headroomChart(pts)) : null;
+    if (plots === null || pick.left === 0 || bytes(plots) <= maxBytes) {
+      const html = firstWithin(maxBytes, [
+        () => build(report, options, plots, { detail: true }),
+        ...builds(plots),
+      ]);
+      if (bytes(html) <= maxBytes || pick.left === 0) return html;
+    }
+  }
   // Thousands of groups: the plot alone (a row a group) passed the cap. It draws the groups
   // with a failure or the worst headroom, and says how many it leaves out.
   const few = section(
