@@ -111,6 +111,46 @@ Deno.test({
         assert.deepEqual(run.requests(), []);
         await run.page.close();
 
+        // A page cut for its size cap: the groups without rows on it (a block each, and the
+        // table of such groups past another cut) cannot be searched. They stayed on screen under
+        // any query, as if they matched, or hid silently, as if nothing of them did.
+        const cutPage = async (name: string, html: string) => {
+          await Deno.writeTextFile(`${dir}/${name}`, html);
+          const cut = await open(browser, `${dir}/${name}`);
+          const seen = await cut.page.evaluate(`(() => {
+            const box = document.getElementById("case-filter");
+            const look = () => ({
+              bare: [...document.querySelectorAll("table.bare-groups")].filter((t) =>
+                t.offsetParent !== null).length,
+              groups: [...document.querySelectorAll("details.group")].filter((d) => !d.hidden)
+                .length,
+              count: document.getElementById("filter-count").textContent,
+            });
+            box.value = "b=1"; box.dispatchEvent(new Event("input"));
+            const on = look();
+            box.value = ""; box.dispatchEvent(new Event("input"));
+            return { on, off: look() };
+          })()`) as Record<"on" | "off", { bare: number; groups: number; count: string }>;
+          assert.deepEqual(cut.errors(), []);
+          await cut.page.close();
+          return seen;
+        };
+        const fixture = runFixture();
+        const bare = await cutPage("bare.html", await runReportHtml(fixture, { maxBytes: 1000 }));
+        const unsearched =
+          /^\d+ of \d+ cases on this page; hidden: \d+ groups without rows on it, not searched \(results\.jsonl has every case\)$/;
+        assert.equal(bare.on.bare, 0);
+        assert.equal(bare.off.bare, 1);
+        assert.match(bare.on.count, unsearched);
+        assert.equal(bare.off.count, "");
+        const blocks = await cutPage(
+          "blocks.html",
+          await runReportHtml(fixture, { maxBytes: 28_000 }),
+        );
+        assert.equal(blocks.on.bare + blocks.off.bare, 0);
+        assert.match(blocks.on.count, unsearched);
+        assert.ok(blocks.off.groups > blocks.on.groups, JSON.stringify(blocks));
+
         const bench = await open(browser, `${dir}/bench.html`);
         assert.equal(
           await bench.page.evaluate(count("roofline", "symbol")),

@@ -157,7 +157,10 @@ export function num(v: number | string | null | undefined, digits = 4): string {
 
 /**
  * The case filter box: a text input whose `key=v1,v2;key2=v3` query hides the case rows
- * (`tr[data-id]`) whose id does not match and opens the groups that hold a match.
+ * (`tr[data-id]`) whose id does not match and opens the groups that hold a match. Groups
+ * without rows on the page (a page cut for its size cap; `data-groups="N"` marks a block of
+ * N such groups) cannot be searched: while a query is on they are hidden, and the count
+ * says how many.
  *
  * @example
  * ```ts
@@ -194,9 +197,10 @@ const FILTER_JS = `
     return m;
   }
   function apply() {
-    var conds = parse(box.value), shown = 0, total = 0;
+    var conds = parse(box.value), shown = 0, total = 0, unsearched = 0;
     document.querySelectorAll("details.group").forEach(function (g) {
       var any = false;
+      if (!g.querySelector("tr[data-id]")) { unsearched++; g.hidden = conds.length > 0; return; }
       g.querySelectorAll("tr[data-id]").forEach(function (tr) {
         var id = tr.getAttribute("data-id"), k = keys(id);
         var ok = conds.every(function (c) {
@@ -207,7 +211,12 @@ const FILTER_JS = `
       g.hidden = !any && conds.length > 0;
       if (conds.length > 0) g.open = any;
     });
-    document.getElementById("filter-count").textContent = conds.length ? shown + " of " + total + " cases" : "";
+    document.querySelectorAll("[data-groups]").forEach(function (b) {
+      unsearched += +b.getAttribute("data-groups"); b.hidden = conds.length > 0;
+    });
+    document.getElementById("filter-count").textContent = !conds.length ? "" : shown + " of " + total + " cases" +
+      (unsearched ? " on this page; hidden: " + unsearched + (unsearched === 1 ? " group" : " groups") +
+        " without rows on it, not searched (results.jsonl has every case)" : "");
   }
   box.addEventListener("input", apply);
 })();

@@ -816,7 +816,7 @@ function bareGroupsHtml(
   const shown = ordered.slice(0, CAPPED_BARE_GROUPS);
   const left = ordered.slice(shown.length);
   const leftMarked = left.filter((g) => g.marked).length;
-  return `<p class="no-rows">${
+  return `<div data-groups="${bare.length}"><p class="no-rows">${
     plural(bare.length, "group")
   } without a row on this page (their rows left out for its size cap, or none of their cases ` +
     `run; every result is in results.jsonl and report.json)${
@@ -834,7 +834,8 @@ function bareGroupsHtml(
           ? ` (${leftMarked} of them with a failure, an error or a case not run)`
           : ", none with a failure, an error or a case not run"
       }.</p>`
-      : "");
+      : "") +
+    "</div>";
 }
 
 /** A group's table of cases: the header, then `rows`. */
