@@ -130,7 +130,7 @@ export function backendWords(r: Pick<RunReport, "backend" | "backendModules">): 
  * case (into the folder given for that shard, else a folder beside the others: `--resume`
  * starts an absent or empty one and finishes a run of that shard already there),
  * then the `merge` of every folder into `out`. A merge whose folders are unsharded resumes
- * those that stopped early.
+ * those that stopped early (none did: the first folder).
  *
  * @example
  * ```ts
@@ -157,8 +157,12 @@ export function finishCommands(
   const runs: string[] = [];
   const dirs = folders.map((f) => f.dir);
   if (count === undefined) {
-    for (const f of folders) {
-      if (f.interrupted) runs.push(runCommandFor({ ...report, shard: null }, f.dir, true));
+    // Each folder holds the whole selection, so the cases not run are in none of them: the
+    // folders stopped early are resumed, or where none was (a finished run whose results.jsonl
+    // lost its last lines), the first; the merge alone was given, which runs nothing.
+    const stopped = folders.filter((f) => f.interrupted);
+    for (const f of stopped.length > 0 ? stopped : folders.slice(0, 1)) {
+      runs.push(runCommandFor({ ...report, shard: null }, f.dir, true));
     }
   } else {
     const n = Number(count);

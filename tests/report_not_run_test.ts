@@ -161,6 +161,27 @@ Deno.test("a merge of one shard of two gives the missing shard's run and the mer
   });
 });
 
+Deno.test("a merge of a finished unsharded run that lacks cases gives its resume, not the merge alone", async () => {
+  // results.jsonl of a finished run lost its last lines (a half-written one dropped): merge
+  // said "to complete the merge: merge <dir> --out <dir>", which runs nothing
+  const cases = await tinyCases();
+  const ids = cases.map((c) => c.id);
+  await withTempDir(async (tmp) => {
+    const run = report(cases.slice(0, -1).map(passed), {
+      filter: FILTER,
+      matrixIds: ids,
+      shardIds: ids,
+    });
+    await writeRunOutputs(`${tmp}/run`, run);
+    const m = await mergeRuns([`${tmp}/run`]);
+    assert.deepEqual(m.missing, [ids.at(-1)]);
+    assert.deepEqual(finishCommands(m.report, `${tmp}/run`, { folders: m.folders }), [
+      `deno task harness run --matrix smoke --filter ${FILTER} --out ${tmp}/run --resume`,
+      `deno task harness merge ${tmp}/run --out ${tmp}/run`,
+    ]);
+  });
+});
+
 Deno.test("runCommandFor: a run made with --backend is resumed with it (a resume without it is refused)", () => {
   const r = { matrix: "smoke", filter: "preset=tiny;dtype=f32", shard: null } as const;
   assert.equal(
