@@ -235,7 +235,7 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
   const verdict = runVerdict(report);
   out.push(
     `${verdict.level === "ok" ? "✅" : verdict.level === "warn" ? "⚠️" : "❌"} **${
-      plural(t.cases, "case")
+      casesOfText(t)
     }**: ${t.pass} pass, ${t.fail} fail, ` +
       `${t.unexpected} unexpected, ${t.error} error, ${skippedCountsText(report)}` +
       (t.notRun ? `, **${t.notRun} not run**` : "") +
@@ -489,6 +489,23 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
     out.push("");
   }
   return out.join("\n");
+}
+
+/**
+ * The cases a count line counts, out of the selection where some did not run: "10 of 11
+ * cases" ("10 cases: ..., 1 not run" read as a run of 10 cases, its counts adding up to 11).
+ *
+ * @example
+ * ```ts
+ * import { casesOfText } from "./markdown.ts";
+ * casesOfText({ cases: 10, notRun: 1 }); // "10 of 11 cases"
+ * casesOfText({ cases: 1, notRun: 0 }); // "1 case"
+ * ```
+ */
+export function casesOfText(t: { readonly cases: number; readonly notRun: number }): string {
+  return t.notRun > 0
+    ? `${t.cases} of ${plural(t.cases + t.notRun, "case")}`
+    : plural(t.cases, "case");
 }
 
 /**

@@ -535,7 +535,7 @@ Deno.test("an interrupted run's reports keep their not-run wording (no missing l
     assert.match(
       md,
       new RegExp(
-        `^❌ \\*\\*1 case\\*\\*: .*\\*\\*${notRun} not run\\*\\* \\(interrupted\\)$`,
+        `^❌ \\*\\*1 of ${all.length} cases\\*\\*: .*\\*\\*${notRun} not run\\*\\* \\(interrupted\\)$`,
         "m",
       ),
     );

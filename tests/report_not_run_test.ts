@@ -72,7 +72,18 @@ Deno.test("an interrupted run lists its cases not run, counts them in their grou
       assert.ok(sec.includes(`<li><code>${id.replaceAll(";", ";<wbr>")}</code></li>`), id);
     }
 
+    // the count line counts the cases run out of the selection ("N cases: ..., M not run"
+    // read as a run of N cases, its counts adding up to N + M)
+    const counted = `${ran.length} of ${ids.length} cases: ${ran.length} pass, 0 fail, ` +
+      `0 unexpected, 0 error, 0 skipped as expected, ${notRun.length} not run`;
+    assert.ok(html.includes(`id="verdict">${counted}`), counted);
     const md = await Deno.readTextFile(`${dir}/summary.md`);
+    assert.ok(
+      md.includes(
+        `❌ **${counted.replace(":", "**:").replace(/, (\d+) not run/, ", **$1 not run**")}`,
+      ),
+      md,
+    );
     assert.ok(md.includes(`### Not run (${notRun.length})`), md);
     assert.ok(md.includes("To finish the run:\n\n```sh\n" + resume + "\n```"), md);
     assert.ok(md.includes(`| ❌ ${groups[1]} |`), "a group with no case run has its row");

@@ -19,7 +19,7 @@ import { adapterIdentity } from "../adapter_info.ts";
 import { writeTextAtomic } from "../../util/fs.ts";
 import { maxOf } from "../../util/stats.ts";
 import { skipMessage } from "../junit.ts";
-import { groupCountsText, groupLines } from "../markdown.ts";
+import { casesOfText, groupCountsText, groupLines } from "../markdown.ts";
 import { MAX_BARRIER_ROWS } from "../junit.ts";
 import { summaryTotals } from "../totals.ts";
 import { reportNotCovered } from "../not_covered.ts";
@@ -534,8 +534,7 @@ function build(
     verdict: {
       ok: verdict.level !== "bad",
       warn: verdict.level === "warn",
-      text:
-        `${plural(t.cases, "case")}: ${t.pass} pass, ${t.fail} fail, ${t.unexpected} unexpected, ` +
+      text: `${casesOfText(t)}: ${t.pass} pass, ${t.fail} fail, ${t.unexpected} unexpected, ` +
         `${t.error} error, ${skippedCountsText(report)}` +
         (t.notRun ? `, ${t.notRun} not run` : "") +
         (missing.length
