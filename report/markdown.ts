@@ -333,15 +333,19 @@ export function toMarkdown(report: RunReport, options: MarkdownOptions = {}): st
   const gap = reportNotCovered(report);
   if (gap !== null) {
     out.push(`${h}# Not covered ${gap.where} (${gap.ids.length})`, "");
+    const one = gap.ids.length === 1;
     out.push(
-      "Cases the matrix expects to run that were refused (counted as skipped), so nothing of " +
-        "them was verified:",
+      one
+        ? "A case the matrix expects to run that was refused (counted as skipped), so nothing " +
+          "of it was verified:"
+        : "Cases the matrix expects to run that were refused (counted as skipped), so nothing " +
+          "of them was verified:",
       "",
     );
     for (const r of gap.reasons) out.push(`- ${r.count} × \`${r.code}\`: ${cell(r.message)}`);
     out.push("");
     if (gap.how.length > 0) {
-      out.push(`To cover them, ${gap.how.map((x) => cell(x)).join("; ")}.`, "");
+      out.push(`To cover ${one ? "it" : "them"}, ${gap.how.map((x) => cell(x)).join("; ")}.`, "");
     }
   }
 

@@ -89,7 +89,9 @@ export function notCoveredSummary(
   // is another runtime or browser, not a driver for this process
   const hint = (c: string) =>
     options.runtime !== undefined && options.runtime !== "deno" && DEVICE_FEATURE_CODES.includes(c)
-      ? `run them with --runtime deno (lavapipe or a GPU has shader-f16), or in a browser ` +
+      ? `run ${
+        missed.length === 1 ? "it" : "them"
+      } with --runtime deno (lavapipe or a GPU has shader-f16), or in a browser ` +
         "whose WebGPU adapter has shader-f16"
       : HOW_TO_COVER[c];
   return {
@@ -141,5 +143,7 @@ export function notCoveredLine(
   const what = s.reasons.map((e) => `${e.count} × ${e.code}: ${e.message}`).join("; ");
   const n = s.ids.length;
   return `not covered ${s.where}: ${plural(n, "case")} ` +
-    `(${what})${s.how.length > 0 ? `; to cover them, ${s.how.join("; ")}` : ""}`;
+    `(${what})${
+      s.how.length > 0 ? `; to cover ${n === 1 ? "it" : "them"}, ${s.how.join("; ")}` : ""
+    }`;
 }

@@ -5,6 +5,7 @@
 // and summary.md have a "not covered on this device" section with the reasons and the fix.
 import assert from "node:assert/strict";
 import { countsText, runVerdict, toMarkdown } from "../report/mod.ts";
+import { notCoveredLine } from "../report/not_covered.ts";
 import { runReportHtml } from "../report/html/mod.ts";
 import type { CaseResult } from "../results/types.ts";
 import { report, result } from "./report_util.ts";
@@ -115,7 +116,24 @@ Deno.test("report: a --backend of the other path is not covered in this run, wit
   const html = await runReportHtml(r);
   assert.match(verdictOf(html).text, /No case was verified: 1 not covered in this run/);
   assert.match(html, /Not covered in this run \(1\)/);
-  assert.match(html, /To cover them, run without --backend/);
+  // one case: "it", not "they" ("1 case ... was refused: they count as skipped")
+  assert.match(
+    html,
+    /1 case the matrix expects to run was refused by this run's backend: it counts as skipped, and nothing of it was verified\./,
+  );
+  assert.match(html, /To cover it, run without --backend/);
+  const md = toMarkdown(r);
+  assert.match(
+    md,
+    /^A case the matrix expects to run that was refused \(counted as skipped\), so nothing of it was verified:$/m,
+  );
+  assert.match(md, /^To cover it, run without --backend/m);
+  assert.match(
+    notCoveredLine(r.results) ?? "",
+    /: 1 case \(.*\); to cover it, run without --backend/,
+  );
+  // several: "them"
+  assert.match(notCoveredLine([...r.results, ...r.results]) ?? "", /; to cover them, run without/);
 });
 
 Deno.test("report: expected refusals and passes are verified: green, no not-covered section", async () => {

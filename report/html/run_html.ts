@@ -625,12 +625,16 @@ function notCoveredSection(gap: NotCoveredSummary): string {
       `${
         gap.where === "on this device" ? "for want of a device feature" : "by this run's backend"
       }` +
-      `: they count as skipped, and nothing of them was verified.</p>\n<ul>` +
+      (n === 1
+        ? ": it counts as skipped, and nothing of it was verified.</p>\n<ul>"
+        : ": they count as skipped, and nothing of them was verified.</p>\n<ul>") +
       gap.reasons.map((r) =>
         `<li><b>${r.count} × <code>${escapeHtml(r.code)}</code></b>: ${escapeHtml(r.message)}</li>`
       ).join("") + "</ul>" +
       (gap.how.length > 0
-        ? `<p id="not-covered-fix">To cover them, ${escapeHtml(gap.how.join("; "))}.</p>`
+        ? `<p id="not-covered-fix">To cover ${n === 1 ? "it" : "them"}, ${
+          escapeHtml(gap.how.join("; "))
+        }.</p>`
         : "") +
       idList(
         gap.ids,
