@@ -78,7 +78,7 @@ Deno.test("markdown: one line per matrix group with passed/total and worst headr
     // an error is counted as errored, not failed (nothing was checked)
     result({ b: 6 }, { group: "errors", status: "error" }),
   ];
-  const counts = { failed: 0, errored: 0, skipped: 0, notRun: 0 };
+  const counts = { failed: 0, errored: 0, skipped: 0, notCovered: 0, notRun: 0 };
   assert.deepEqual(groupLines(results), [
     { group: "decode", ...counts, passed: 2, total: 2, worstHeadroom: 0.5 },
     { group: "prefill", ...counts, passed: 1, failed: 1, total: 2, worstHeadroom: 3 },

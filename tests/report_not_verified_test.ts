@@ -4,7 +4,7 @@
 // cover it. Now the verdict says it in words, groups count skipped cases apart, and report.html
 // and summary.md have a "not covered on this device" section with the reasons and the fix.
 import assert from "node:assert/strict";
-import { countsText, runVerdict, toMarkdown } from "../report/mod.ts";
+import { countsText, groupLines, runVerdict, toMarkdown } from "../report/mod.ts";
 import { notCoveredLine } from "../report/not_covered.ts";
 import { runReportHtml } from "../report/html/mod.ts";
 import type { CaseResult } from "../results/types.ts";
@@ -156,6 +156,23 @@ Deno.test("report: expected refusals and passes are verified: green, no not-cove
   const md = toMarkdown(r);
   assert.match(md, /^✅ /m);
   assert.ok(!md.includes("Not covered"), md);
+  // a group of refusals the matrix expects only (the adapter matrix's) was verified: not
+  // marked ⚠ "nothing of the group verified", as every such group of a green run was
+  const refusals = report([
+    result({ b: 1 }, { group: "ok" }),
+    ...[2, 3].map((b) =>
+      result({ b, dtype: "f16", device: "no-f16" }, {
+        group: "refused as expected",
+        decision: "unsupported",
+        expect: { support: "unsupported", codes: ["dtype.f16-unavailable"] },
+        out: undefined,
+        reasons: [{ code: "dtype.f16-unavailable", message: "no shader-f16" }],
+      })
+    ),
+  ]);
+  const lines = toMarkdown(refusals);
+  assert.ok(lines.includes("\n| refused as expected | 2 | 0 | 0 | 0 | 2 | 0 | – |"), lines);
+  assert.deepEqual(groupLines(refusals.results).map((g) => g.notCovered), [0, 0]);
 });
 
 Deno.test("report: a --backend that ran none of the cases expected to run is red and says the run fails, as its exit 1 does", async () => {
