@@ -1097,3 +1097,23 @@ Deno.test("html run: the headroom plot writes at least PLOT_GROUP_MIN_BYTES a gr
   });
   assert.match(capped, /the headroom plot draws 300 of the 301 matrix groups/);
 });
+
+Deno.test("html run: control characters in a message or group are written visibly, never raw", async () => {
+  // a user backend's error with an ANSI colour code and a NUL: the page showed a box and
+  // "[31m", and nothing where the NUL was (summary.md and junit.xml write `\u001b`)
+  const message = "Error: \x1b[31mboom\x1b[0m\x00 at <kernel>\n\tsecond line";
+  const html = await runReportHtml(report([
+    result({ b: 2 }, {
+      status: "error",
+      decision: "not-reached",
+      message,
+      out: undefined,
+      group: "g\x1b[1m",
+    }),
+    result({ b: 3 }, { group: "g\x1b[1m" }),
+  ]));
+  // deno-lint-ignore no-control-regex
+  assert.doesNotMatch(html, /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]/);
+  assert.ok(html.includes("Error: \\u001b[31mboom\\u001b[0m\\u0000 at &lt;kernel&gt;"), html);
+  assert.ok(html.includes("<b>g\\u001b[1m</b>"));
+});

@@ -6,6 +6,7 @@
  * @module
  */
 import type { TopLevelSpec } from "vega-lite";
+import { visibleControls } from "../md_text.ts";
 
 // Vega and Vega-Lite are loaded on the first chart, not when this module is imported: every
 // command imports the report writers, and loading the two libraries takes about half a second.
@@ -102,16 +103,20 @@ export async function chartFigure(
 }
 
 /**
- * Escapes text for HTML content and attribute values.
+ * Escapes text for HTML content and attribute values. Control characters are written
+ * visibly as `\uXXXX`, as junit.xml and summary.md write them (report/md_text.ts): a user
+ * backend's error with an ANSI colour code showed a box and "[31m" on the page, and a NUL
+ * went missing.
  *
  * @example
  * ```ts
  * import { escapeHtml } from "./chart.ts";
  * escapeHtml('<a href="x">'); // "&lt;a href=&quot;x&quot;&gt;"
+ * escapeHtml("\x1b[31mred"); // "\\u001b[31mred"
  * ```
  */
 export function escapeHtml(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+  return visibleControls(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
     .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
 }
 
