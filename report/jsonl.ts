@@ -8,6 +8,7 @@ import type { CaseResult } from "../results/types.ts";
 import { ReportFileError } from "./errors.ts";
 import { caseResultProblem } from "./validate.ts";
 import { jsonSyntaxProblem } from "../adapter/json_scan.ts";
+import { cutText } from "./md_text.ts";
 
 const encoder = new TextEncoder();
 const NEWLINE = 0x0a;
@@ -159,7 +160,7 @@ export interface ReadJsonlOptions {
 }
 
 function clip(text: string): string {
-  return text.length > 200 ? text.slice(0, 200) + "…" : text;
+  return text.length > 200 ? cutText(text, 200) + "…" : text;
 }
 
 /**

@@ -27,6 +27,23 @@ export function visibleControls(s: string): string {
 }
 
 /**
+ * The first `n` UTF-16 units of `s`, one fewer where the `n`th would leave half of a
+ * surrogate pair (an emoji, a CJK extension character): cut there, the half was written as
+ * U+FFFD "�" (summary.md's cells, the live progress line).
+ *
+ * @example
+ * ```ts
+ * import { cutText } from "./md_text.ts";
+ * cutText("ab😀", 3); // "ab"
+ * cutText("abc", 2); // "ab"
+ * ```
+ */
+export function cutText(s: string, n: number): string {
+  const code = s.charCodeAt(n - 1);
+  return s.slice(0, code >= 0xd800 && code <= 0xdbff ? n - 1 : n);
+}
+
+/**
  * A table cell: one line (newlines folded), cut at `max` characters, with control characters
  * written as `\uXXXX` (an error's ANSI colour code or NUL went into summary.md raw: a terminal
  * showing the file turned red, GitHub showed nothing of it). The code spans in `s` (a message's
@@ -50,7 +67,7 @@ export function visibleControls(s: string): string {
  */
 export function mdCell(s: string, max = 300): string {
   const one = visibleControls(s.replace(/\s*[\r\n]+\s*/g, " "));
-  const cut = one.length > max ? one.slice(0, max - 1) + "…" : one;
+  const cut = one.length > max ? cutText(one, max - 1) + "…" : one;
   return codeSpans(cut).map(({ text, code }) => code ? text.replace(/\|/g, "\\|") : mdText(text))
     .join("");
 }

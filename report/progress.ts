@@ -5,7 +5,7 @@
  */
 import type { CaseResult } from "../results/types.ts";
 import { isExpectedSkip } from "./totals.ts";
-import { visibleControls } from "./md_text.ts";
+import { cutText, visibleControls } from "./md_text.ts";
 import { plural } from "../util/plural.ts";
 
 /** Where progress goes: `Deno.stdout`, `Deno.stderr`, or anything with the same two methods. */
@@ -241,7 +241,7 @@ export class ProgressReporter {
   #drawLive(current: string): void {
     const head = `${this.#countLine()}  `;
     const room = Math.max(0, this.#columns - head.length - 1);
-    const tail = current.length > room ? current.slice(0, Math.max(0, room - 1)) + "…" : current;
+    const tail = current.length > room ? cutText(current, Math.max(0, room - 1)) + "…" : current;
     this.#write(`\r\x1b[K${head}${room > 0 ? tail : ""}`);
     this.#lineShown = true;
   }

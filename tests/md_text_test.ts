@@ -2,7 +2,9 @@
 // `|` or a backtick broke compare.md's table (the id went in raw) and summary.md changed the
 // backtick into ', so an id copied from it matched no case (report/md_text.ts).
 import assert from "node:assert/strict";
-import { mdCell, mdCode, mdForTerminal } from "../report/md_text.ts";
+import { cutText, mdCell, mdCode, mdForTerminal } from "../report/md_text.ts";
+import { ProgressReporter } from "../report/progress.ts";
+import { shortGroupLabels } from "../report/html/mod.ts";
 import { compareBaselines, compareToMarkdown } from "../drift/mod.ts";
 import { toMarkdown } from "../report/mod.ts";
 import { passesMarkdown, toMarkdown as benchToMarkdown } from "../bench/report.ts";
@@ -201,5 +203,31 @@ Deno.test("summary.md quotes a message's @mention, :emoji:, #12 and URLs as text
   assert.equal(mdForTerminal(`| ${mdCell(message)} |`), `| ${message} |`);
   for (const s of ["a#1", "awww.x", "12:30:45", "preset=tiny;b=2", "C:\\k"]) {
     assert.equal(mdCell(s), s.replace("\\", "\\\\"));
+  }
+});
+
+Deno.test("a cut cell, progress line or plot label never splits an emoji in two", () => {
+  // cut between the halves of a surrogate pair, the half was written as U+FFFD "�"
+  const lone = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+  const message = "a".repeat(298) + "😀 and more";
+  assert.doesNotMatch(mdCell(message), lone);
+  assert.ok(mdCell(message).endsWith("a…"), mdCell(message));
+  assert.equal(cutText("ab😀", 3), "ab");
+  assert.equal(cutText("ab😀", 4), "ab😀");
+  const out: string[] = [];
+  const p = new ProgressReporter(1, {
+    out: {
+      writeSync: (b) => (out.push(new TextDecoder().decode(b)), b.length),
+      isTerminal: () => true,
+    },
+    live: true,
+    columns: 80,
+  });
+  for (let at = 0; at < 80; at++) {
+    p.caseDone(result({ b: 2 }, { id: "x".repeat(at) + "😀".repeat(40) }));
+  }
+  assert.doesNotMatch(out.join(""), /\uFFFD/);
+  for (const label of shortGroupLabels(["😀".repeat(200)]).values()) {
+    assert.doesNotMatch(label, lone);
   }
 });

@@ -41,6 +41,7 @@ import {
   sizeNote,
 } from "./page.ts";
 import { plural } from "../../util/plural.ts";
+import { cutText } from "../md_text.ts";
 
 /** Options of {@link runReportHtml}. */
 export interface RunHtmlOptions {
@@ -930,9 +931,9 @@ export function shortGroupLabels(groups: readonly string[]): Map<string, string>
   const cut = (s: string) => {
     if (fits(s)) return s;
     let end = s.length - 1;
-    while (end > 1 && !fits(s.slice(0, end).trimEnd() + "…")) end--;
+    while (end > 1 && !fits(cutText(s, end).trimEnd() + "…")) end--;
     // back to the end of a word, unless that loses more than a third of what fits
-    const hard = s.slice(0, end);
+    const hard = cutText(s, end);
     const space = hard.lastIndexOf(" ");
     const soft = space >= (2 * end) / 3 && /\S/.test(s[end] ?? "") ? hard.slice(0, space) : hard;
     return soft.replace(/[\s,;:]+$/, "") + "…";
