@@ -4,7 +4,7 @@
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
-import { appendStepSummary, MAX_MISSING_ROWS, toMarkdown } from "../report/markdown.ts";
+import { MAX_MISSING_ROWS } from "../report/markdown.ts";
 import {
   type MergeResult,
   mergeRuns,
@@ -248,8 +248,7 @@ export function mergeCommand() {
         for (const f of RUN_REPORT_FILES) {
           await Deno.remove(`${opts.out.replace(/\/+$/, "")}/${f}`).catch(() => {});
         }
-        const pages = await writeRunOutputs(opts.out, m.report, { finish });
-        await appendStepSummary(toMarkdown(m.report, pages));
+        await writeRunOutputs(opts.out, m.report, { finish, stepSummary: true });
       } finally {
         await lock.release();
       }

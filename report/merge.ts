@@ -20,7 +20,7 @@ import { readReportJson, writeReportJson } from "./json.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { formatJsonlLine, readJsonl } from "./jsonl.ts";
 import { writeJunit } from "./junit.ts";
-import { writeMarkdown } from "./markdown.ts";
+import { appendStepSummary, toMarkdown, writeMarkdown } from "./markdown.ts";
 import { backendText, changedConfigs, readRunState } from "./run_state.ts";
 import { isConfigPath } from "../matrix/config_paths.ts";
 import { writeRunHtml } from "./html/run_html.ts";
@@ -642,6 +642,13 @@ export interface RunOutputOptions {
    * `finishCommands`); default: for a run's report, `run --resume` into `dir`.
    */
   readonly finish?: readonly string[];
+  /**
+   * Append summary.md to `$GITHUB_STEP_SUMMARY` (when set) as soon as it is written, before
+   * report.html (default false): the largest file, the slowest to write and the likeliest to
+   * meet a full disk. Appended after it, a report.html that could not be written took the
+   * step summary with it.
+   */
+  readonly stepSummary?: boolean;
 }
 
 /** What {@link writeRunOutputs} gave the pages for the cases the report lacks. */
@@ -654,8 +661,10 @@ export interface NotRunPages {
 
 /**
  * Writes the files of a run folder: results.jsonl, report.json, junit.xml, summary.md and
- * report.html (each atomically; the folder is created when absent). An unsharded run, a shard
- * and a merge all end with this. Returns what the pages said of the cases not run.
+ * report.html (each atomically; the folder is created when absent), and with
+ * `options.stepSummary` appends summary.md to `$GITHUB_STEP_SUMMARY` before report.html. An
+ * unsharded run, a shard and a merge all end with this. Returns what the pages said of the
+ * cases not run.
  *
  * @example
  * ```ts
@@ -685,6 +694,7 @@ export async function writeRunOutputs(
     finish: options.finish ?? finishCommands(report, dir),
   };
   await writeMarkdown(join(dir, RUN_FILES.summary), report, pages);
+  if (options.stepSummary) await appendStepSummary(toMarkdown(report, pages));
   await writeRunHtml(join(dir, RUN_FILES.html), report, pages);
   return pages;
 }

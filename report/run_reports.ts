@@ -7,7 +7,6 @@
  * @module
  */
 import type { RunReport } from "../results/types.ts";
-import { appendStepSummary, toMarkdown } from "./markdown.ts";
 import { writeRunOutputs } from "./merge.ts";
 
 /** Options of {@link writeRunReports}. */
@@ -33,7 +32,7 @@ export async function writeRunReports(
   report: RunReport,
   options: RunReportsOptions = {},
 ): Promise<void> {
-  // the step summary says of the cases not run what summary.md says
-  const pages = await writeRunOutputs(out, report, { jsonl: false });
-  if (options.stepSummary ?? true) await appendStepSummary(toMarkdown(report, pages));
+  // the step summary (what summary.md says) goes before report.html is written: a page that
+  // could not be written (a full disk) took it with it
+  await writeRunOutputs(out, report, { jsonl: false, stepSummary: options.stepSummary ?? true });
 }

@@ -12,6 +12,7 @@ import {
 } from "../report/mod.ts";
 import { loadMatrix } from "../matrix/mod.ts";
 import { mixedResults, parity, report, result, withTempDir } from "./report_util.ts";
+import { writeRunReports } from "../report/run_reports.ts";
 
 Deno.test("markdown: totals line counts each kind", () => {
   const r = report(mixedResults());
@@ -183,6 +184,26 @@ Deno.test("markdown: appendStepSummary appends to $GITHUB_STEP_SUMMARY when set"
       const lines = text.split("\n");
       assert.ok(lines.includes(a) && lines.indexOf(a) < lines.indexOf(b), text);
       assert.ok(text.includes(`${b}\n`) && !text.includes(`${b}\n\n`), text);
+    } finally {
+      if (before === undefined) Deno.env.delete("GITHUB_STEP_SUMMARY");
+      else Deno.env.set("GITHUB_STEP_SUMMARY", before);
+    }
+  });
+});
+
+Deno.test("step summary: appended before report.html is written, so a page that cannot be written does not lose it", async () => {
+  // report.html, the largest file, met a full disk (here: a folder in its place): the run
+  // failed before it appended its summary to $GITHUB_STEP_SUMMARY, and CI showed nothing
+  await withTempDir(async (dir) => {
+    const before = Deno.env.get("GITHUB_STEP_SUMMARY");
+    const matrix = `m-${crypto.randomUUID()}`;
+    await Deno.mkdir(`${dir}/out/report.html`, { recursive: true });
+    await Deno.writeTextFile(`${dir}/out/report.html/x`, "");
+    try {
+      Deno.env.set("GITHUB_STEP_SUMMARY", `${dir}/step`);
+      await assert.rejects(writeRunReports(`${dir}/out`, report([result({ b: 2 })], { matrix })));
+      assert.ok((await Deno.readTextFile(`${dir}/out/summary.md`)).includes(matrix));
+      assert.ok((await Deno.readTextFile(`${dir}/step`)).includes(`mla-harness: \`${matrix}\``));
     } finally {
       if (before === undefined) Deno.env.delete("GITHUB_STEP_SUMMARY");
       else Deno.env.set("GITHUB_STEP_SUMMARY", before);
