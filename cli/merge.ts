@@ -79,8 +79,8 @@ export function mergeLines(m: MergeResult, folders: number): string[] {
   }
   for (const x of m.unreported ?? []) {
     lines.push(
-      `reports written from results.jsonl: ${x} (its run ended without writing report.json, ` +
-        "as runMatrix without writeReports leaves it)",
+      `reports written from results.jsonl: ${x} (its run ended, but the folder has no ` +
+        "report.json: removed, or a library run, runMatrix without writeReports, wrote none)",
     );
   }
   for (const x of m.corruptTails) lines.push(`half-written last line dropped: ${x}`);

@@ -393,8 +393,8 @@ Deno.test("merge: a run that finished without report.json (a library runMatrix) 
     const lines = mergeLines(m, 1);
     assert.ok(!lines.some((l) => l.includes("killed")), lines.join("\n"));
     assert.ok(lines.includes(
-      `reports written from results.jsonl: ${dir} (its run ended without writing report.json, ` +
-        "as runMatrix without writeReports leaves it)",
+      `reports written from results.jsonl: ${dir} (its run ended, but the folder has no ` +
+        "report.json: removed, or a library run, runMatrix without writeReports, wrote none)",
     ));
   });
 });
