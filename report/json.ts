@@ -47,6 +47,8 @@ export async function readReportJson(path: string): Promise<RunReport> {
       : `cannot read: ${(e as Error).message}`;
     throw new ReportFileError(path, what, { cause: e });
   }
+  // a byte order mark (a file saved by a Windows editor) is no part of the JSON
+  text = text.replace(/^\uFEFF/, "");
   let value: unknown;
   try {
     value = JSON.parse(text);

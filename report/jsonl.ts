@@ -167,7 +167,7 @@ function clip(text: string): string {
  * Reads a results.jsonl file. The last line may be truncated (a crash mid-write): it is
  * skipped, `corruptTail` is set and the line is listed in `badLines`. A malformed line
  * anywhere else throws a {@link ReportFileError} naming the file and the line (unless
- * `lenient`). Blank lines are ignored.
+ * `lenient`). Blank lines and a leading byte order mark are ignored.
  *
  * @example
  * ```ts
@@ -187,7 +187,9 @@ export async function readJsonl(
   } catch (e) {
     throw new ReportFileError(path, `cannot read: ${(e as Error).message}`, { cause: e });
   }
-  const lines = text.split("\n");
+  // A byte order mark (a file saved by a Windows editor) read as line 1's "not valid JSON
+  // ... at line 1, column 1", naming nothing to fix: it is no part of the first record.
+  const lines = text.replace(/^\uFEFF/, "").split("\n");
   // With a trailing newline the last element is "", otherwise it is the unterminated tail.
   const tail = lines.pop() ?? "";
   const results: CaseResult[] = [];

@@ -112,6 +112,28 @@ Deno.test("jsonl: a malformed middle line is an error naming file and line", asy
   });
 });
 
+Deno.test("jsonl and report.json: a leading byte order mark (a Windows editor's save) is read past", async () => {
+  // merge and resume refused the folder: "results.jsonl:1: not valid JSON (... at line 1,
+  // column 1)", naming nothing to fix
+  await withTempDir(async (dir) => {
+    const [a, b] = mixedResults();
+    await Deno.writeTextFile(
+      `${dir}/results.jsonl`,
+      "\uFEFF" + [JSON.stringify(a), JSON.stringify(b), ""].join("\n"),
+    );
+    const read = await readJsonl(`${dir}/results.jsonl`);
+    assert.deepEqual(read.results, [a, b]);
+    assert.equal(read.corruptTail, false);
+    const r = report([a, b]);
+    await writeReportJson(`${dir}/report.json`, r);
+    await Deno.writeTextFile(
+      `${dir}/report.json`,
+      "\uFEFF" + await Deno.readTextFile(`${dir}/report.json`),
+    );
+    assert.deepEqual((await readReportJson(`${dir}/report.json`)).results, r.results);
+  });
+});
+
 Deno.test("jsonl: a JSON line that is not a case result names the field", async () => {
   await withTempDir(async (dir) => {
     const path = `${dir}/results.jsonl`;
