@@ -165,3 +165,17 @@ Deno.test("progress: a reader that went away (broken pipe) ends the lines, not t
     Deno.errors.PermissionDenied,
   );
 });
+
+Deno.test("progress: a case the matrix expects to run that the device refused is 'not covered', as the last line counts it", () => {
+  const out = sink(false);
+  const [pass, , skip] = mixedResults();
+  // refused for want of shader-f16 where the matrix expects it to run: not an expected skip
+  const missed = { ...skip, id: `${skip.id};x=1`, expect: { support: "supported" as const } };
+  const p = new ProgressReporter(3, { out, now: () => 0 });
+  for (const r of [pass, skip, missed]) p.caseDone(r);
+  p.finish();
+  const lines = out.text().trimEnd().split("\n");
+  assert.match(lines[1], /^\[2\/3\] skip /);
+  assert.match(lines[2], /^\[3\/3\] not covered /);
+  assert.equal(lines[3], "3/3 cases in 0:00: 1 pass, 1 skip, 1 not covered");
+});
