@@ -211,6 +211,58 @@ function issuesOf(schema: z.ZodType, answer: Record<string, unknown>): ConfigIss
   });
 }
 
+/**
+ * The key and value widths the harness's buffers give a path (the buffer table of
+ * docs/backends.md): the absorbed path reads latent cache rows (`kv_lora_rank +
+ * qk_rope_head_dim`) and accumulates the latent (`kv_lora_rank`) that the up-projection
+ * reads; the expanded path reads K rows (`qk_nope_head_dim + qk_rope_head_dim`) and V rows
+ * (`v_head_dim`). The harness's own passes (`kit.combineSplits`, `kit.keyValueTextures`)
+ * size their rows by the plan's widths, so another width reads rows out of step.
+ */
+function pathWidths(
+  path: Backend["path"],
+  spec: SupportQuery["spec"],
+): Record<"keyWidth" | "valueWidth", { width: number; what: string }> {
+  const r = spec.kvLoraRank;
+  const rope = spec.qkRopeHeadDim;
+  return path === "absorbed"
+    ? {
+      keyWidth: {
+        width: r + rope,
+        what: `kv_lora_rank ${r} + qk_rope_head_dim ${rope}: a row of kvCache`,
+      },
+      valueWidth: { width: r, what: `kv_lora_rank ${r}: the latent the up-projection reads` },
+    }
+    : {
+      keyWidth: {
+        width: spec.kChannels,
+        what: `qk_nope_head_dim ${spec.qkNopeHeadDim} + qk_rope_head_dim ${rope}: a row of K`,
+      },
+      valueWidth: { width: spec.vChannels, what: `v_head_dim ${spec.vChannels}: a row of V` },
+    };
+}
+
+/** Widths that are positive integers but not the path's (the schema names the others). */
+function wrongWidths(
+  answer: Record<string, unknown>,
+  path: Backend["path"],
+  spec: SupportQuery["spec"],
+): ConfigIssue[] {
+  const widths = pathWidths(path, spec);
+  return (["keyWidth", "valueWidth"] as const).flatMap((name) => {
+    const v = answer[name];
+    const { width, what } = widths[name];
+    return positiveInteger(v) && v !== width
+      ? [{
+        path: name,
+        value: v,
+        message: `must be ${width} on the ${path} path (${what}, as the harness lays out ` +
+          "the buffers)",
+      }]
+      : [];
+  });
+}
+
 /** Buffer names listed twice (the launcher finds a buffer's size by its name). */
 function repeatedBuffers(buffers: unknown): ConfigIssue[] {
   const seen = new Set<string>();
@@ -235,7 +287,7 @@ function repeatedBuffers(buffers: unknown): ConfigIssue[] {
  * a code and a message), and its `path` (the backend's own). When it says the case is
  * supported (no reasons), also what the plan is made of: `variant` (its dtype the
  * query's, its counts positive integers, `subgroups` only on a device with them),
- * `buffers` and the positive integer `keyWidth` and `valueWidth`.
+ * `buffers` and the `keyWidth` and `valueWidth` of the backend's path.
  *
  * @example
  * ```ts
@@ -288,6 +340,7 @@ export function checkSupportAnswer(
         ? [
           ...issuesOf(planSchema(query), answer),
           ...repeatedBuffers(answer.buffers),
+          ...wrongWidths(answer, backend.path, query.spec),
           ...overDeviceLimits(answer, query),
         ]
         : []),

@@ -203,6 +203,29 @@ Deno.test("every bad field is named once, with one message, in the contract's te
   });
 });
 
+Deno.test("widths other than the path's (the harness's buffer rows) are refused", () => {
+  // keyWidth 8 was planned and run: the kernel read 8 of each 40-element cache row and the
+  // case failed parity with nothing saying why (the harness's combine and texture passes
+  // size rows by these widths too)
+  const q = query(LAVAPIPE_CAPS);
+  refused(
+    () => checkSupportAnswer({ ...GOOD, keyWidth: 8 }, ABSORBED, q, "mine.ts"),
+    /keyWidth: 8 must be 40 on the absorbed path \(kv_lora_rank 32 \+ qk_rope_head_dim 8: a row of kvCache/,
+  );
+  refused(
+    () => checkSupportAnswer({ ...GOOD, valueWidth: 16 }, ABSORBED, q, "mine.ts"),
+    /valueWidth: 16 must be 32 on the absorbed path \(kv_lora_rank 32/,
+  );
+  // the expanded path: K rows of nope + rope, V rows of v_head_dim (tiny: 16 + 8, 16)
+  const expanded = BUNDLED_BACKENDS["wgsl-expanded"].check(q);
+  const EXPANDED = { id: "mine", path: "expanded" as const };
+  assert.ok(checkSupportAnswer(expanded, EXPANDED, q, "mine.ts"));
+  refused(
+    () => checkSupportAnswer({ ...expanded, keyWidth: 40, valueWidth: 32 }, EXPANDED, q, "mine.ts"),
+    /keyWidth: 40 must be 24 on the expanded path \(qk_nope_head_dim 16 \+ qk_rope_head_dim 8[^]*valueWidth: 32 must be 16 on the expanded path \(v_head_dim 16/,
+  );
+});
+
 Deno.test("a check that throws is refused naming the backend, not an internal error", () => {
   const b = {
     ...BUNDLED_BACKENDS["wgsl-absorbed"],
