@@ -263,6 +263,77 @@ function wrongWidths(
   });
 }
 
+/** What JSON.stringify would change or refuse in a value, described, or null for none. */
+function notJson(v: unknown): string | null {
+  switch (typeof v) {
+    case "number":
+      return Number.isFinite(v) ? null : `${v} (JSON writes it as null)`;
+    case "string":
+    case "boolean":
+      return null;
+    case "bigint":
+      return `${v}n (a bigint: JSON cannot write it)`;
+    case "function":
+    case "symbol":
+      return `(a ${typeof v}: JSON leaves it out)`;
+    case "undefined":
+      return "(undefined: JSON leaves it out, or writes null in an array)";
+  }
+  if (v === null) return null;
+  const proto = Object.getPrototypeOf(v);
+  if (!Array.isArray(v) && proto !== Object.prototype && proto !== null) {
+    const kind = (v as { constructor?: { name?: unknown } }).constructor?.name;
+    return `(a ${typeof kind === "string" && kind !== "" ? kind : "class instance"}: ` +
+      "not an array or a plain object)";
+  }
+  return null;
+}
+
+/**
+ * Values in the plan's data (`variant`, `buffers`) that are not JSON data: the plan is
+ * recorded and digested as JSON (the plan digest of every result), where a bigint or a
+ * cycle throws and NaN, a function or a Map change without a word, so a change of them
+ * would not show as support drift. One issue per value, at most 10.
+ */
+function nonJsonValues(answer: Record<string, unknown>): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const walk = (v: unknown, at: string, above: unknown[]) => {
+    if (issues.length >= 10) return;
+    if (typeof v === "object" && v !== null && above.includes(v)) {
+      issues.push({
+        path: at,
+        value: "(a cycle)",
+        message: "must be JSON data: it contains itself, which JSON cannot write",
+      });
+      return;
+    }
+    const problem = notJson(v);
+    if (problem !== null) {
+      issues.push({
+        path: at,
+        value: problem,
+        message: "must be JSON data (a finite number, a string, true or false, null, or an " +
+          "array or plain object of them): the plan is recorded and digested as JSON",
+      });
+      return;
+    }
+    if (typeof v !== "object" || v === null) return;
+    const inner = [...above, v];
+    if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${at}[${i}]`, inner));
+    else {
+      for (const [k, x] of Object.entries(v)) {
+        // an optional field left undefined is left out, as the contract allows
+        if (x !== undefined) walk(x, `${at}.${k}`, inner);
+      }
+    }
+  };
+  for (const name of ["variant", "buffers"]) {
+    const v = answer[name];
+    if (typeof v === "object" && v !== null) walk(v, name, []);
+  }
+  return issues;
+}
+
 /** Buffer names listed twice (the launcher finds a buffer's size by its name). */
 function repeatedBuffers(buffers: unknown): ConfigIssue[] {
   const seen = new Set<string>();
@@ -287,7 +358,8 @@ function repeatedBuffers(buffers: unknown): ConfigIssue[] {
  * a code and a message), and its `path` (the backend's own). When it says the case is
  * supported (no reasons), also what the plan is made of: `variant` (its dtype the
  * query's, its counts positive integers, `subgroups` only on a device with them),
- * `buffers` and the `keyWidth` and `valueWidth` of the backend's path.
+ * `buffers` (both JSON data throughout: no NaN, bigint, function or cycle) and the
+ * `keyWidth` and `valueWidth` of the backend's path.
  *
  * @example
  * ```ts
@@ -345,6 +417,9 @@ export function checkSupportAnswer(
         ]
         : []),
     ];
+    // a value the fields' checks named already (a NaN count) is named once
+    const named = new Set(issues.map((i) => i.path));
+    if (supported) issues.push(...nonJsonValues(answer).filter((i) => !named.has(i.path)));
   } catch (e) {
     // Reading it threw (a getter, a Proxy): it is not the plain data an answer must be.
     throw fail([{

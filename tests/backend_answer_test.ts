@@ -226,6 +226,52 @@ Deno.test("widths other than the path's (the harness's buffer rows) are refused"
   );
 });
 
+Deno.test("a supported plan that is not JSON data is refused, not a case error", () => {
+  // a bigint or a cycle in the variant made every case an error "TypeError: Do not know how
+  // to serialize a BigInt (at runner/run_case.ts:333)", naming neither backend nor module;
+  // NaN and a function were dropped from the plan digest without a word
+  const q = query(LAVAPIPE_CAPS);
+  const cyclic: Record<string, unknown> = { depth: 1 };
+  cyclic.self = cyclic;
+  const answer = {
+    ...GOOD,
+    variant: { ...GOOD.variant, tile: 10n, tiles: [1, NaN], pick: () => 1, cyclic, at: new Map() },
+    buffers: [...GOOD.buffers, { name: "extra", bytes: 4, rows: Infinity }],
+  };
+  assert.throws(() => checkSupportAnswer(answer, ABSORBED, q, "mine.ts"), (e: unknown) => {
+    assert.ok(e instanceof BackendAnswerError, String(e));
+    assert.deepEqual(e.issues.map((i) => `${i.path}: ${i.value}`), [
+      "variant.tile: 10n (a bigint: JSON cannot write it)",
+      "variant.tiles[1]: NaN (JSON writes it as null)",
+      "variant.pick: (a function: JSON leaves it out)",
+      "variant.cyclic.self: (a cycle)",
+      "variant.at: (a Map: not an array or a plain object)",
+      "buffers[2].rows: Infinity (JSON writes it as null)",
+    ]);
+    assert.match(e.message, /^backend mine \(module mine\.ts\): check\(\) broke/);
+    assert.match(e.message, /must be JSON data \(a finite number, a string, true or false, null/);
+    return true;
+  });
+  // an optional field left undefined is no problem; a field the schema names is named once
+  assert.ok(
+    checkSupportAnswer(
+      { ...GOOD, variant: { ...GOOD.variant, decodeStep: undefined } },
+      ABSORBED,
+      q,
+    ),
+  );
+  refused(
+    () =>
+      checkSupportAnswer(
+        { ...GOOD, variant: { ...GOOD.variant, queryTile: NaN } },
+        ABSORBED,
+        q,
+        "mine.ts",
+      ),
+    /^(?![^]*variant\.queryTile[^]*variant\.queryTile)[^]*variant\.queryTile: "NaN" must be a positive/,
+  );
+});
+
 Deno.test("a check that throws is refused naming the backend, not an internal error", () => {
   const b = {
     ...BUNDLED_BACKENDS["wgsl-absorbed"],
