@@ -335,6 +335,27 @@ async function fetchRemoteModule(
 }
 
 /**
+ * Where a relative path was read from, when the current folder is the harness's own: there
+ * `deno task harness` runs whatever folder it is started in, so `--backend-module mod.ts`
+ * typed next to one's module read the harness's own mod.ts (every export "missing"), and
+ * a file beside it was "not found" though it is there. Null for any other path.
+ */
+function folderHint(specifier: string, url: URL): ConfigIssue | null {
+  if (url.protocol !== "file:" || /^(https?|file):/i.test(specifier) || specifier.startsWith("/")) {
+    return null;
+  }
+  const cwd = Deno.cwd().replace(/\/?$/, "/");
+  if (new URL(`file://${cwd}`).href !== HARNESS_ROOT) return null;
+  return {
+    path: "(module)",
+    value: specifier,
+    message: `was read as ${decodeURIComponent(url.pathname)}: a relative path is read from ` +
+      `the current folder, here the harness's own (${cwd}), which is where \`deno task\` runs ` +
+      "whatever folder it is started in; give the path from that folder, or an absolute one",
+  };
+}
+
+/**
  * Load a backend module (a path or URL) with a dynamic import, check it against the
  * contract, hash its sources and register it. A missing file, a module that does
  * not load, or a broken contract is a ConfigError naming the module and the problem.
@@ -400,15 +421,23 @@ export async function loadBackendModule(
       : where === undefined
       ? first
       : `${first} (${where.replace(/^at file:\/\//, "at ")})`;
+    const hint = folderHint(specifier, url);
     throw new ConfigError(specifier, [{
       path: "(module)",
       value: url.href,
       message: `could not be loaded: ${why}`,
-    }], "not a backend module");
+    }, ...(hint === null ? [] : [hint])], "not a backend module");
   } finally {
     clearTimeout(timer);
   }
-  const m = validateBackendModule(ns, specifier);
+  let m: BackendModule;
+  try {
+    m = validateBackendModule(ns, specifier);
+  } catch (e) {
+    const hint = folderHint(specifier, url);
+    if (!(e instanceof ConfigError) || hint === null) throw e;
+    throw new ConfigError(specifier, [...e.issues, hint], "not a backend module");
+  }
   const hashes: Record<string, string> = {};
   // the declared files' text, for the barrier check: the bytes hashed are the bytes checked
   const sources: { file: string; code: string }[] = [];

@@ -424,6 +424,45 @@ Deno.test("CLI: a bad id or files export is exit 2 naming the module file", asyn
   }
 });
 
+Deno.test("a relative module path read in the harness's folder (deno task) says so", async () => {
+  // `cd my-backend && deno task harness run --backend-module mod.ts`: deno task runs in the
+  // harness's folder, so the harness's own mod.ts was read and every export was "missing"
+  const root = new URL("../", import.meta.url);
+  const before = Deno.cwd();
+  const tmp = await Deno.makeTempDir();
+  try {
+    Deno.chdir(root);
+    const hint = (name: string) =>
+      new RegExp(
+        `\\(module\\): "${name}" was read as ${root.pathname}${name}: a relative path is read ` +
+          "from the current folder, here the harness's own .*`deno task`",
+      );
+    await assert.rejects(() => loadBackendModule("mod.ts"), (e: unknown) => {
+      assert.ok(e instanceof ConfigError, String(e));
+      assert.match(e.message, /^mod\.ts: not a backend module\n {2}contractVersion: \(missing\)/);
+      assert.match(e.message, hint("mod.ts"));
+      return true;
+    });
+    await assert.rejects(() => loadBackendModule("no_such_backend.ts"), (e: unknown) => {
+      assert.match(String(e), /could not be loaded: Module not found/);
+      assert.match(String(e), hint("no_such_backend.ts"));
+      return true;
+    });
+    // an absolute path, or a relative one from another folder, is read where it says
+    for (const [at, name] of [[root, `${tmp}/none.ts`], [tmp, "none.ts"]] as const) {
+      Deno.chdir(at);
+      await assert.rejects(() => loadBackendModule(name), (e: unknown) => {
+        assert.match(String(e), /could not be loaded: Module not found/);
+        assert.doesNotMatch(String(e), /was read as/);
+        return true;
+      });
+    }
+  } finally {
+    Deno.chdir(before);
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
 Deno.test("one module file under two names is loaded once", async () => {
   const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "mla_answer_test_" }));
   try {
