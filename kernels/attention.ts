@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { isBundledBackend } from "../adapter/registry.ts";
+import { backendModuleOf, isBundledBackend } from "../adapter/registry.ts";
 import type { AttentionInputs, AttentionOutputs, GpuPlan, MlaSpec } from "../adapter/types.ts";
 import { createUnwrittenStorage, readbackF32, UniformWriter } from "../gpu/buffers.ts";
 import type { GpuContext } from "../gpu/device.ts";
@@ -118,13 +118,29 @@ function checkInputs(spec: MlaSpec, plan: GpuPlan, inputs: AttentionInputs): voi
 }
 
 /**
+ * The label of the error scope around a case's passes. For a user backend it names the
+ * backend and its module as a launch() that throws does (kernels/backend_module.ts
+ * `isUserLaunchError`): a bind group that does not match its WGSL, a buffer it destroyed,
+ * failed as "runAttention mine: validation error", and `layer` printed that as an internal
+ * error with the harness's stack.
+ */
+function scopeLabel(backend: string): string {
+  if (isBundledBackend(backend)) return `runAttention ${backend}`;
+  const module = backendModuleOf(backend);
+  return `backend ${backend}${module === undefined ? "" : ` (module ${module})`}: what its ` +
+    "launch() encoded was refused by WebGPU";
+}
+
+/**
  * Run a GPU plan's attention: the harness uploads the standard buffers and applies
  * RoPE (float64 cos/sin tables per row), then the launcher registered for
  * `plan.backend` encodes the attention (bundled: kernels/launch_absorbed.ts and
  * kernels/launch_expanded.ts). Outputs come back as Float32Array in logical query
  * order; a row that sees no key has output 0 and LSE -Infinity. Validation and
- * out-of-memory errors throw a GpuScopeError; a CPU plan or a backend without a
- * launcher throws a TypeError.
+ * out-of-memory errors throw a GpuScopeError (for a user backend, its message begins
+ * as a user launch error does, naming the backend and its module: what its launch()
+ * encoded is what WebGPU refused); a CPU plan or a backend without a launcher throws a
+ * TypeError.
  *
  * @example
  * ```ts
@@ -197,7 +213,7 @@ export async function runAttention(
     : MAX_TIMED_PASSES;
   const timer = options.timing === false ? null : new PassTimer(device, maxPasses);
   try {
-    return await withErrorScopes(device, `runAttention ${plan.backend}`, async () => {
+    return await withErrorScopes(device, scopeLabel(plan.backend), async () => {
       const enc = device.createCommandEncoder({ label: "runAttention" });
       const kit = new LaunchKit(device, enc, {
         dtype,

@@ -205,12 +205,14 @@ function launchNamingOrigin(m: BackendModule, module: string | undefined) {
 }
 
 /** How the error of a user launcher begins ({@link launchNamingOrigin}), here or in a page. */
-const USER_LAUNCH_ORIGIN = /^backend [a-z][a-z0-9._-]*(?: \(module .*?\))?: launch\(\) threw/;
+const USER_LAUNCH_ORIGIN =
+  /^backend [a-z][a-z0-9._-]*(?: \(module .*?\))?: (?:launch\(\) threw|what its launch\(\) encoded was refused by WebGPU)/;
 
 /**
  * Whether `e` is the error of a user backend's `launch()` (its message names the backend,
- * the module and where it threw; a page's error arrives with the same message): the user's
- * kernel failed, not the harness.
+ * the module and where it threw; a page's error arrives with the same message), or WebGPU's
+ * refusal of what it encoded (kernels/attention.ts): the user's kernel failed, not the
+ * harness.
  *
  * @example
  * ```ts

@@ -785,6 +785,21 @@ gpuTest(
       );
       assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
       await assert.rejects(() => Deno.stat(`${dir}/y.safetensors`), Deno.errors.NotFound);
+      // what it encoded refused by WebGPU (a bind group of one buffer for two bindings): it
+      // was "internal error: GpuScopeError: runAttention naive-bad-binding: ..." and a stack
+      const binding = await runTinyLayer(dir, [
+        "--backend-module",
+        "tests/fixtures/backends/launch_bad_binding.ts",
+        "--backend",
+        "naive-bad-binding",
+      ], { DENO_WEBGPU_BACKEND: currentBackend() });
+      assert.equal(binding.code, 1, binding.stdout + binding.stderr);
+      assert.match(
+        binding.stderr,
+        /^error: backend naive-bad-binding \(module tests\/fixtures\/backends\/launch_bad_binding\.ts\): what its launch\(\) encoded was refused by WebGPU: validation error: .*bind/m,
+      );
+      assert.doesNotMatch(binding.stderr, /internal error|\n\s+at /);
+      await assert.rejects(() => Deno.stat(`${dir}/y.safetensors`), Deno.errors.NotFound);
       // a launch() that never settles: said so, exit 1 (it was Deno's "Top-level await
       // promise never resolved", pointing into main.ts)
       const hangs = await runTinyLayer(dir, [
