@@ -434,9 +434,38 @@ export function checkSupportAnswer(
 }
 
 /**
+ * A deep, frozen copy of `v`'s plain objects and arrays (a typed array copied, a function or
+ * any other object as it is): what a user backend's check() is given, so that a check that
+ * changes its query (`layout.seqs.sort(...)` to find the longest sequence) throws in its own
+ * line instead of reordering the harness's layout, which then failed every varlen case's
+ * parity as if the kernel were wrong.
+ */
+function readOnlyCopy<T>(v: T, seen = new Map<object, unknown>()): T {
+  if (typeof v !== "object" || v === null) return v;
+  if (seen.has(v)) return seen.get(v) as T;
+  if (ArrayBuffer.isView(v)) {
+    const copy = (v as unknown as { slice(): unknown }).slice?.() ?? v;
+    seen.set(v, copy);
+    return copy as T;
+  }
+  const proto = Object.getPrototypeOf(v);
+  if (!Array.isArray(v) && proto !== Object.prototype && proto !== null) return v;
+  const copy: Record<string, unknown> | unknown[] = Array.isArray(v) ? [] : {};
+  seen.set(v, copy);
+  for (const [k, x] of Object.entries(v)) {
+    (copy as Record<string, unknown>)[k] = readOnlyCopy(x, seen);
+  }
+  return Object.freeze(copy) as T;
+}
+
+/** What a TypeError from writing to the read-only query says (V8's wordings). */
+const WROTE_READ_ONLY = /read[ -]only|not extensible|Cannot (?:assign|add|delete|define)/i;
+
+/**
  * Ask a user backend's `check` and check the answer ({@link checkSupportAnswer}): a
  * check that throws is refused the same way (the contract: every failing reason, never a
- * throw), naming the backend and its module.
+ * throw), naming the backend and its module. The check is given a frozen copy of the query:
+ * one that changes it throws there, and the harness's own layout and spec stay as they were.
  *
  * @example
  * ```ts
@@ -460,9 +489,12 @@ export function askBackend(
 ): SupportAnswer {
   let answer: unknown;
   try {
-    answer = backend.check(query);
+    answer = backend.check(readOnlyCopy(query));
   } catch (e) {
-    const why = e instanceof Error ? `${e.name}: ${e.message.split("\n")[0]}` : String(e);
+    const wrote = e instanceof TypeError && WROTE_READ_ONLY.test(e.message)
+      ? " (the query is read-only: check() must not change it; copy what it sorts or edits)"
+      : "";
+    const why = e instanceof Error ? `${e.name}: ${e.message.split("\n")[0]}${wrote}` : String(e);
     // The question it threw on (at load the harness asks with no device: caps null), and
     // where in its own file.
     throw new BackendAnswerError(backend.id, module, [{

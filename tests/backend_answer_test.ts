@@ -287,6 +287,48 @@ Deno.test("a check that throws is refused naming the backend, not an internal er
   );
 });
 
+Deno.test("a check that changes its query throws there; the harness's layout stays", () => {
+  // `layout.seqs.sort(...)` to find the longest sequence reordered the harness's own layout:
+  // every varlen case then failed parity as if the kernel were wrong
+  const q = {
+    ...query(LAVAPIPE_CAPS),
+    layout: normalizeLayout({
+      kind: "bshd",
+      batch: 3,
+      seqQ: 1,
+      seqK: 20,
+      kvLens: [5, 20, 9],
+      causal: true,
+    }),
+  };
+  const order = q.layout.seqs.map((x) => x.kLen);
+  const sorts = {
+    ...BUNDLED_BACKENDS["wgsl-absorbed"],
+    id: "mine",
+    check: (x: SupportQuery) => {
+      (x.layout.seqs as unknown as { kLen: number }[]).sort((a, b) => b.kLen - a.kLen);
+      return naive.check(x);
+    },
+  };
+  refused(
+    () => askBackend(sorts, q, "mine.ts"),
+    /check: "TypeError: .*read.only.* \(the query is read-only: check\(\) must not change it; copy what it sorts or edits\) \(at .*backend_answer_test\.ts:\d+:\d+\)"/,
+  );
+  assert.deepEqual(q.layout.seqs.map((x) => x.kLen), order, "the harness's layout unchanged");
+  const scales = {
+    ...sorts,
+    check: (x: SupportQuery) => {
+      (x.spec as { softmaxScale: number }).softmaxScale *= 2;
+      return naive.check(x);
+    },
+  };
+  const scale = q.spec.softmaxScale;
+  refused(() => askBackend(scales, q, "mine.ts"), /read-only/);
+  assert.equal(q.spec.softmaxScale, scale);
+  // a check that only reads is answered as before (its loop helpers still work)
+  assert.deepEqual(askBackend({ ...sorts, check: naive.check }, q, "mine.ts"), naive.check(q));
+});
+
 Deno.test("resolve() checks a registered user backend's answer, naming its module", () => {
   const base = BUNDLED_BACKENDS["wgsl-absorbed"];
   registerBackend({

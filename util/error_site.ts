@@ -6,8 +6,9 @@
  */
 
 /**
- * ` (at <location>)` of the first frame of `e`'s stack, or "" for a value that is not an
- * Error or has no frame.
+ * ` (at <location>)` of the first frame of `e`'s stack that names a file (a built-in's,
+ * `<anonymous>`, only where none does), or "" for a value that is not an Error or has no
+ * frame.
  *
  * @example
  * ```ts
@@ -18,6 +19,11 @@
  */
 export function throwSite(e: unknown): string {
   if (!(e instanceof Error)) return "";
-  const at = e.stack?.split("\n").map((l) => l.trim()).find((l) => l.startsWith("at "));
+  const frames = (e.stack ?? "").split("\n").map((l) => l.trim()).filter((l) =>
+    l.startsWith("at ")
+  );
+  // A built-in's frame (`at Array.sort (<anonymous>)`: a frozen array sorted in place)
+  // names no file: the first frame that does is the line to read.
+  const at = frames.find((l) => !/\((?:<anonymous>|native)\)$/.test(l)) ?? frames[0];
   return at === undefined ? "" : ` (${at.replace(/^at .*?\((.*)\)$/, "at $1")})`;
 }
