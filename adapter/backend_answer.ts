@@ -435,12 +435,21 @@ export function checkSupportAnswer(
 
 /**
  * A deep, frozen copy of `v`'s plain objects and arrays (a typed array copied, a function or
- * any other object as it is): what a user backend's check() is given, so that a check that
- * changes its query (`layout.seqs.sort(...)` to find the longest sequence) throws in its own
- * line instead of reordering the harness's layout, which then failed every varlen case's
- * parity as if the kernel were wrong.
+ * any other object as it is): what a user backend's check() is given (its query) and its
+ * launch() (its plan), so that one that changes them (`layout.seqs.sort(...)` to find the
+ * longest sequence) throws in its own line instead of reordering the harness's layout,
+ * which then failed every varlen case's parity as if the kernel were wrong.
+ *
+ * @example
+ * ```ts
+ * import { readOnlyCopy } from "./backend_answer.ts";
+ * const layout = { seqs: [{ kLen: 5 }, { kLen: 9 }] };
+ * const copy = readOnlyCopy(layout);
+ * Object.isFrozen(copy.seqs); // true
+ * copy.seqs === layout.seqs; // false
+ * ```
  */
-function readOnlyCopy<T>(v: T, seen = new Map<object, unknown>()): T {
+export function readOnlyCopy<T>(v: T, seen: Map<object, unknown> = new Map()): T {
   if (typeof v !== "object" || v === null) return v;
   if (seen.has(v)) return seen.get(v) as T;
   if (ArrayBuffer.isView(v)) {
@@ -458,8 +467,17 @@ function readOnlyCopy<T>(v: T, seen = new Map<object, unknown>()): T {
   return Object.freeze(copy) as T;
 }
 
-/** What a TypeError from writing to the read-only query says (V8's wordings). */
-const WROTE_READ_ONLY = /read[ -]only|not extensible|Cannot (?:assign|add|delete|define)/i;
+/**
+ * What a TypeError from writing to a {@link readOnlyCopy} says (V8's wordings).
+ *
+ * @example
+ * ```ts
+ * import { WROTE_READ_ONLY } from "./backend_answer.ts";
+ * WROTE_READ_ONLY.test("Cannot assign to read only property '0' of object"); // true
+ * ```
+ */
+export const WROTE_READ_ONLY: RegExp =
+  /read[ -]only|not extensible|Cannot (?:assign|add|delete|define)/i;
 
 /**
  * Ask a user backend's `check` and check the answer ({@link checkSupportAnswer}): a

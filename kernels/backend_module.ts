@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { probeBackend } from "../adapter/backend_answer.ts";
+import { probeBackend, readOnlyCopy, WROTE_READ_ONLY } from "../adapter/backend_answer.ts";
 import type { Backend, SupportAnswer, SupportQuery } from "../adapter/backends.ts";
 import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
 import {
@@ -184,14 +184,20 @@ export function registerBackendModule(m: BackendModule, module?: string): void {
 function launchNamingOrigin(m: BackendModule, module: string | undefined) {
   const origin = `backend ${m.id}${module === undefined ? "" : ` (module ${module})`}: launch() ` +
     "threw";
-  return async (...args: Parameters<BackendModule["launch"]>): Promise<void> => {
+  return async (...[plan, buffers, kit]: Parameters<BackendModule["launch"]>): Promise<void> => {
     try {
-      await m.launch(...args);
+      // a frozen copy: a launch that sorted plan.layout.seqs (after encoding its passes
+      // right) reordered the layout the harness reads the outputs back by, and the case
+      // failed parity as if its kernel were wrong
+      await m.launch(readOnlyCopy(plan), buffers, kit);
     } catch (e) {
       if (!(e instanceof Error)) {
         throw new Error(`${origin} ${shownThrown(e)}, not an Error`, { cause: e });
       }
-      const message = `${origin}: ${e.message}${throwSite(e)}`;
+      const readOnly = e instanceof TypeError && WROTE_READ_ONLY.test(e.message)
+        ? " (the plan is read-only: launch() must not change it; copy what it sorts or edits)"
+        : "";
+      const message = `${origin}: ${e.message}${readOnly}${throwSite(e)}`;
       try {
         // defineProperty, not assignment: a DOMException (what WebGPU rejects with) has
         // message as a getter only, and assigning to it throws in strict mode

@@ -766,6 +766,43 @@ Deno.test("a user launch's error names the backend, its module and the frame tha
   });
 });
 
+Deno.test("a user launch is given a frozen copy of its plan: a change throws in its line, the plan stays", async () => {
+  // a launch that sorted plan.layout.seqs after encoding its passes right reordered the
+  // layout the harness reads the outputs back by: every varlen case failed parity
+  const sorts = {
+    ...naive,
+    id: "fixture-sorts-plan",
+    launch: (p: GpuPlan) => {
+      (p.layout.seqs as unknown as { kLen: number }[]).sort((a, b) => b.kLen - a.kLen);
+      return Promise.resolve();
+    },
+  };
+  let seen: GpuPlan | null = null;
+  const reads = {
+    ...naive,
+    id: "fixture-reads-plan",
+    launch: (p: GpuPlan) => {
+      seen = p;
+      return Promise.resolve();
+    },
+  };
+  registerBackendModule(validateBackendModule(sorts, "s.ts"), "s.ts");
+  registerBackendModule(validateBackendModule(reads, "r.ts"), "r.ts");
+  const plan = { layout: { seqs: [{ kLen: 5 }, { kLen: 9 }] } } as unknown as GpuPlan;
+  const call = (id: string) => launcherOf(id)!(plan, null as unknown as never, null as never);
+  await assert.rejects(() => call("fixture-sorts-plan"), (e: Error) => {
+    assert.ok(e instanceof TypeError);
+    assert.match(
+      e.message,
+      /^backend fixture-sorts-plan \(module s\.ts\): launch\(\) threw: .*read.only.* \(the plan is read-only: launch\(\) must not change it; copy what it sorts or edits\) \(at .*backend_contract_test\.ts:\d+:\d+\)$/,
+    );
+    return true;
+  });
+  assert.deepEqual(plan.layout.seqs.map((x) => x.kLen), [5, 9], "the harness's plan unchanged");
+  await call("fixture-reads-plan");
+  assert.deepEqual(seen, plan, "a launch that reads gets the plan's data");
+});
+
 gpuTest(
   "layer --backend of a module whose launch() throws, or never settles: one error line, exit 1 (an internal error with a stack; Deno's 'Top-level await promise never resolved')",
   async () => {
