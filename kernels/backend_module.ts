@@ -140,6 +140,16 @@ export function validateBackendModule(ns: Record<string, unknown>, source: strin
   if (typeof ns.path === "string" && ns.path !== "absorbed" && ns.path !== "expanded") {
     issues.push({ path: "path", value: ns.path, message: 'must be "absorbed" or "expanded"' });
   }
+  if (typeof ns.description === "string" && !/^[^\r\n]*\S[^\r\n]*$/.test(ns.description)) {
+    // explain prints it after the id on one line: "" printed nothing there, and a line
+    // break started lines of explain's output that were not explain's
+    issues.push({
+      path: "description",
+      value: ns.description,
+      message: "must be one line of text (not empty, no line break): explain prints it " +
+        "after the backend id",
+    });
+  }
   if (typeof ns.id === "string") {
     const problem = backendIdProblem(ns.id);
     if (problem !== null) issues.push({ path: "id", value: ns.id, message: problem });

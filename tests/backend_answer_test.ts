@@ -366,6 +366,15 @@ Deno.test("a module's id and files are checked on load, naming the module", () =
   for (const f of ["naive.wgsl", "wgsl/k.wgsl", "a.b/c..wgsl"]) {
     assert.equal(validateBackendModule({ ...naive, files: [f] }, "x.ts").id, "naive", f);
   }
+  // explain prints the description after the id: "" printed nothing, a line break started
+  // lines of explain's output that were not explain's
+  for (const d of ["", "  ", "first\nsecond", "a\r\nb"]) {
+    assert.throws(
+      () => validateBackendModule({ ...naive, description: d }, "x.ts"),
+      /x\.ts: not a backend module\n\s+description: .* must be one line of text \(not empty, no line break\)/,
+      JSON.stringify(d),
+    );
+  }
 });
 
 /** A module that re-exports the naive example with `check` answering `answer`. */
