@@ -31,6 +31,7 @@ import { loadKernel, type SourceMutation, specializeSource } from "./source.ts";
 import { type DenseGroup, denseGroups, expandChunks } from "./tables.ts";
 import { checkCompiledKernel } from "./module_barriers.ts";
 import { unrollLoops } from "./unroll.ts";
+import { workgroupStorageBytes } from "./workgroup_storage.ts";
 
 /** The version of the backend contract this harness implements. */
 export const BACKEND_CONTRACT_VERSION = 1;
@@ -192,6 +193,29 @@ export function packedRows(
 }
 
 /**
+ * Throw a RangeError when the entry point's workgroup memory (kernels/workgroup_storage.ts)
+ * is over the device's `maxComputeWorkgroupStorageSize`. Deno's wgpu creates such a pipeline
+ * without a word and lavapipe runs it, while a GPU's driver refuses it: a kernel that passed
+ * every case on CI could not run on the device its check() was asked about.
+ */
+function overWorkgroupStorage(
+  source: { fileName: string; code: string },
+  entryPoint: string,
+  limit: number,
+): void {
+  const use = workgroupStorageBytes(source.code, entryPoint);
+  if (use === null || use.bytes <= limit) return;
+  const vars = use.vars.map((v) => `${v.name} ${v.bytes}`).join(", ");
+  throw new RangeError(
+    `${source.fileName}: entry point ${entryPoint} declares ${use.bytes} bytes of workgroup ` +
+      `memory (${vars}; each rounded up to 16), over this device's ` +
+      `maxComputeWorkgroupStorageSize ${limit}: a GPU refuses such a pipeline (Deno's wgpu ` +
+      "does not check it, and lavapipe runs it); refuse the case in check() with a " +
+      "limits.workgroup-storage reason (query.caps.limits has the limit)",
+  );
+}
+
+/**
  * What a launcher launches with: the device, pipelines of the harness's kernels or
  * of its own WGSL, owned buffers, and `dispatch`, which encodes and records a pass.
  * Everything it allocates is destroyed after the case.
@@ -317,6 +341,11 @@ export class LaunchKit {
         label.join(", "),
       );
     }
+    overWorkgroupStorage(
+      { fileName: source.fileName, code: specialized },
+      entryPoint,
+      this.device.limits.maxComputeWorkgroupStorageSize,
+    );
     const code = this.unroll ? unrollLoops(specialized) : specialized;
     return await this.#cache.get({ fileName: source.fileName, code }, { entryPoint });
   }

@@ -529,6 +529,47 @@ gpuTest("kit.compile applies a user kernel's line switches, as kit.kernel does",
 });
 
 gpuTest(
+  "kit.compile refuses workgroup memory over the device's limit (wgpu created the pipeline, lavapipe ran it)",
+  async () => {
+    const ctx = await gpu();
+    const kit = new LaunchKit(ctx.device, ctx.device.createCommandEncoder(), {
+      dtype: "f32",
+      path: "absorbed",
+      cache: pipelineCacheOf(ctx),
+      timer: null,
+      owned: [],
+    });
+    const limit = ctx.device.limits.maxComputeWorkgroupStorageSize;
+    // N f32s: over the limit by one element (N a @param, as the harness specializes it)
+    const code = [
+      "const N: u32 = 4u; // @param",
+      "var<workgroup> s: array<f32, N>;",
+      "@group(0) @binding(0) var<storage, read_write> o: array<f32>;",
+      "@compute @workgroup_size(64)",
+      "fn main(@builtin(local_invocation_index) i: u32) { s[i] = 1.0; o[i] = s[i]; }",
+    ].join("\n");
+    const source = { fileName: "big.wgsl", code };
+    await assert.rejects(
+      () => kit.compile(source, "main", { N: limit / 4 + 1 }),
+      (e: unknown) => {
+        assert.ok(e instanceof RangeError, String(e));
+        assert.match(
+          e.message,
+          new RegExp(
+            `^big\\.wgsl: entry point main declares ${limit + 16} bytes of workgroup memory ` +
+              `\\(s ${limit + 4}; each rounded up to 16\\), over this device's ` +
+              `maxComputeWorkgroupStorageSize ${limit}: a GPU refuses such a pipeline .*` +
+              "limits\\.workgroup-storage reason",
+          ),
+        );
+        return true;
+      },
+    );
+    assert.ok(await kit.compile(source, "main", { N: limit / 4 }), "at the limit: compiled");
+  },
+);
+
+gpuTest(
   "kit.compile unrolls a user kernel's // @unroll loops when the plan asks (unrolledLoops)",
   async () => {
     const ctx = await gpu();
