@@ -373,6 +373,27 @@ function folderHint(specifier: string, url: URL): ConfigIssue | null {
   };
 }
 
+/** The `.ts`/`.js` files of a folder that export a backend's `launch` (as text: a guess). */
+async function folderModules(url: URL): Promise<string[]> {
+  const found: string[] = [];
+  try {
+    for await (const e of Deno.readDir(url)) {
+      if (!e.isFile || !/\.(?:ts|js|mts|mjs)$/.test(e.name)) continue;
+      const text = await Deno.readTextFile(new URL(e.name, `${url.href.replace(/\/?$/, "/")}`));
+      if (
+        /export\s+(?:async\s+)?(?:function|const|let)\s+launch\b|export\s*\{[^}]*\blaunch\b/.test(
+          text,
+        )
+      ) {
+        found.push(e.name);
+      }
+    }
+  } catch {
+    return found;
+  }
+  return found.sort();
+}
+
 /**
  * Load a backend module (a path or URL) with a dynamic import, check it against the
  * contract, hash its sources and register it. A missing file, a module that does
@@ -434,8 +455,19 @@ export async function loadBackendModule(
     // A URL needs import permission, which `deno task harness` does not grant: say what to do.
     // (Deno 2.9.6 throws a TypeError "Requires import access to ...", no permission class)
     const denied = url.protocol !== "file:" && /Requires import access/.test(first);
+    // A folder (the example's, say): Deno's "[ERR_UNSUPPORTED_DIR_IMPORT] Directory import
+    // ... is not supported resolving ES modules" did not say what to give instead.
+    const folder = url.protocol === "file:" && /ERR_UNSUPPORTED_DIR_IMPORT/.test(first)
+      ? await folderModules(url)
+      : null;
     const why = denied
       ? URL_MODULE_HELP
+      : folder !== null
+      ? `it is a folder: give the module file in it${
+        folder.length > 0
+          ? ` (${folder.map((f) => `${specifier.replace(/\/+$/, "")}/${f}`).join(" or ")})`
+          : ""
+      }`
       : where === undefined
       ? first
       : `${first} (${where.replace(/^at file:\/\//, "at ")})`;

@@ -514,6 +514,30 @@ Deno.test("a relative module path read in the harness's folder (deno task) says 
   }
 });
 
+Deno.test("a folder given as the module names the module file in it", async () => {
+  // it was Deno's "[ERR_UNSUPPORTED_DIR_IMPORT] Directory import ... is not supported"
+  const dir = new URL("../examples/backends/naive", import.meta.url).pathname;
+  await assert.rejects(() => loadBackendModule(dir), (e: unknown) => {
+    assert.ok(e instanceof ConfigError, String(e));
+    assert.match(
+      e.message,
+      new RegExp(
+        `could not be loaded: it is a folder: give the module file in it \\(${dir}/mod\\.ts\\)$`,
+      ),
+    );
+    return true;
+  });
+  const empty = await Deno.makeTempDir();
+  try {
+    await assert.rejects(
+      () => loadBackendModule(`${empty}/`),
+      /could not be loaded: it is a folder: give the module file in it$/,
+    );
+  } finally {
+    await Deno.remove(empty);
+  }
+});
+
 Deno.test("one module file under two names is loaded once", async () => {
   const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "mla_answer_test_" }));
   try {
