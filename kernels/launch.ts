@@ -655,6 +655,9 @@ export class LaunchKit {
   async upProject(plan: GpuPlan, buffers: AttentionBuffers, x: GPUBuffer): Promise<void> {
     const a = plan.attention;
     const totalQ = plan.layout.totalQ;
+    bufferHolds(plan, "upProject", {
+      x: [x, [totalQ, a.numHeads, a.kvLoraRank], "queries x heads x kv_lora_rank, f32"],
+    });
     const t = harnessTile(plan, "upProj");
     const w = await this.weights(plan, buffers);
     const bindings = [
@@ -744,6 +747,13 @@ export class LaunchKit {
   ): Promise<void> {
     const a = plan.attention;
     const rows = plan.layout.totalQ * a.numHeads;
+    const splits = plan.variant.kvSplits;
+    bufferHolds(plan, "combineSplits", {
+      xPart: [parts.xPart, [splits, rows, a.valueWidth], "splits x query-heads x valueWidth, f32"],
+      lsePart: [parts.lsePart, [splits, rows], "splits x query-heads, f32"],
+      x: [parts.x, [rows, a.valueWidth], "query-heads x valueWidth, f32"],
+      lse: [parts.lse, [rows], "query-heads, f32"],
+    });
     const comb = await this.kernel("combine.wgsl", "combine", { WG: LINEAR_WORKGROUP });
     this.dispatch("combine", comb, [
       this.uniform(
@@ -1016,6 +1026,29 @@ export function planBufferBytes(plan: GpuPlan, name: string): number {
     );
   }
   return b.bytes;
+}
+
+/**
+ * Throw where a buffer a harness pass reads or writes is smaller than that pass needs (f32
+ * elements of the given shape): a user backend's check that declared `x_latent` too small
+ * got an up-projection that read past its end, which WebGPU turns into zeros, and the case
+ * failed parity ("got 0") as if its kernel were wrong.
+ */
+function bufferHolds(
+  plan: GpuPlan,
+  pass: string,
+  wanted: Record<string, [GPUBuffer, number[], string]>,
+): void {
+  for (const [name, [buffer, shape, what]] of Object.entries(wanted)) {
+    const need = shape.reduce((p, n) => p * n, 4);
+    if (buffer.size < need) {
+      throw new RangeError(
+        `plan of ${plan.backend}: ${pass}'s ${name} has ${buffer.size} bytes; it needs ${need} ` +
+          `([${shape.join(", ")}]: ${what}): size the buffer in check() from the plan's ` +
+          "layout and widths",
+      );
+    }
+  }
 }
 
 /**

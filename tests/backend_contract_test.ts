@@ -570,6 +570,48 @@ gpuTest(
 );
 
 gpuTest(
+  "kit.upProject and kit.combineSplits refuse a buffer smaller than they read (it read zeros past its end)",
+  async () => {
+    const ctx = await gpu();
+    const owned: GPUBuffer[] = [];
+    const kit = new LaunchKit(ctx.device, ctx.device.createCommandEncoder(), {
+      dtype: "f32",
+      path: "absorbed",
+      cache: pipelineCacheOf(ctx),
+      timer: null,
+      owned,
+    });
+    try {
+      // 2 queries x 4 heads, kv_lora_rank 32: the latent outputs are 1024 bytes
+      const plan = {
+        backend: "mine",
+        attention: { numHeads: 4, kvLoraRank: 32, valueWidth: 32 },
+        layout: { totalQ: 2 },
+        variant: { kvSplits: 3 },
+      } as unknown as GpuPlan;
+      const small = kit.storage(16, "x_latent");
+      const fits = kit.storage(1024, "x");
+      await assert.rejects(
+        () => kit.upProject(plan, null as unknown as never, small),
+        /^RangeError: plan of mine: upProject's x has 16 bytes; it needs 1024 \(\[2, 4, 32\]: queries x heads x kv_lora_rank, f32\): size the buffer in check\(\)/,
+      );
+      await assert.rejects(
+        () =>
+          kit.combineSplits(plan, {
+            xPart: kit.storage(3 * 1024, "x_part"),
+            lsePart: kit.storage(16, "lse_part"),
+            x: fits,
+            lse: kit.storage(32, "lse"),
+          }),
+        /plan of mine: combineSplits's lsePart has 16 bytes; it needs 96 \(\[3, 8\]: splits x query-heads, f32\)/,
+      );
+    } finally {
+      for (const b of owned) b.destroy();
+    }
+  },
+);
+
+gpuTest(
   "kit.compile unrolls a user kernel's // @unroll loops when the plan asks (unrolledLoops)",
   async () => {
     const ctx = await gpu();
