@@ -787,6 +787,14 @@ export class LaunchKit {
     const eb = plan.variant.dtype === "f16" ? 2 : 4;
     const limits = this.limits;
     const q = this.storage(planBufferBytes(plan, "q"), "q");
+    const k = this.storage(planBufferBytes(plan, "k"), "k");
+    const v = this.storage(planBufferBytes(plan, "v"), "v");
+    const dt = plan.variant.dtype;
+    bufferHolds(plan, "expandDense", {
+      q: [q, [layout.qRows, h, nope + rope], `q rows x heads x (nope + rope), ${dt}`, eb],
+      k: [k, [layout.kRows, h, nope + rope], `cache rows x heads x (nope + rope), ${dt}`, eb],
+      v: [v, [layout.kRows, h, vDim], `cache rows x heads x v_head_dim, ${dt}`, eb],
+    });
     const pack = await this.kernel("pack_q.wgsl", "pack_q", { WG: LINEAR_WORKGROUP });
     this.dispatch(
       "pack_q",
@@ -801,8 +809,6 @@ export class LaunchKit {
     );
     const rowK = h * (nope + rope) * eb;
     const rowV = h * vDim * eb;
-    const k = this.storage(planBufferBytes(plan, "k"), "k");
-    const v = this.storage(planBufferBytes(plan, "v"), "v");
     const t = harnessTile(plan, "expandKv");
     const et = plan.variant.expandTextures;
     const latTex = et === undefined
@@ -1029,18 +1035,18 @@ export function planBufferBytes(plan: GpuPlan, name: string): number {
 }
 
 /**
- * Throw where a buffer a harness pass reads or writes is smaller than that pass needs (f32
- * elements of the given shape): a user backend's check that declared `x_latent` too small
+ * Throw where a buffer a harness pass reads or writes is smaller than that pass needs
+ * (elements of the given shape, of 4 bytes unless given): a user backend's check that declared `x_latent` too small
  * got an up-projection that read past its end, which WebGPU turns into zeros, and the case
  * failed parity ("got 0") as if its kernel were wrong.
  */
 function bufferHolds(
   plan: GpuPlan,
   pass: string,
-  wanted: Record<string, [GPUBuffer, number[], string]>,
+  wanted: Record<string, [GPUBuffer, number[], string, number?]>,
 ): void {
-  for (const [name, [buffer, shape, what]] of Object.entries(wanted)) {
-    const need = shape.reduce((p, n) => p * n, 4);
+  for (const [name, [buffer, shape, what, elementBytes = 4]] of Object.entries(wanted)) {
+    const need = shape.reduce((p, n) => p * n, elementBytes);
     if (buffer.size < need) {
       throw new RangeError(
         `plan of ${plan.backend}: ${pass}'s ${name} has ${buffer.size} bytes; it needs ${need} ` +

@@ -570,7 +570,7 @@ gpuTest(
 );
 
 gpuTest(
-  "kit.upProject and kit.combineSplits refuse a buffer smaller than they read (it read zeros past its end)",
+  "kit.upProject, combineSplits and expandDense refuse a buffer smaller than they use (zeros past its end)",
   async () => {
     const ctx = await gpu();
     const owned: GPUBuffer[] = [];
@@ -604,6 +604,21 @@ gpuTest(
             lse: kit.storage(32, "lse"),
           }),
         /plan of mine: combineSplits's lsePart has 16 bytes; it needs 96 \(\[3, 8\]: splits x query-heads, f32\)/,
+      );
+      // the expanded path's K of 2 cache rows x 4 heads x (16 + 8), declared as 64 bytes
+      const dense = {
+        backend: "mine",
+        attention: { numHeads: 4, qkNopeHeadDim: 16, qkRopeHeadDim: 8, vChannels: 16 },
+        layout: { qRows: 1, kRows: 2 },
+        variant: { dtype: "f32" },
+        buffers: [{ name: "q", bytes: 96 * 4 }, { name: "k", bytes: 64 }, {
+          name: "v",
+          bytes: 128 * 4,
+        }],
+      } as unknown as GpuPlan;
+      await assert.rejects(
+        () => kit.expandDense(dense, null as unknown as never),
+        /plan of mine: expandDense's k has 64 bytes; it needs 768 \(\[2, 4, 24\]: cache rows x heads x \(nope \+ rope\), f32\)/,
       );
     } finally {
       for (const b of owned) b.destroy();
