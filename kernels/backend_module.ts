@@ -460,8 +460,17 @@ export async function loadBackendModule(
     const folder = url.protocol === "file:" && /ERR_UNSUPPORTED_DIR_IMPORT/.test(first)
       ? await folderModules(url)
       : null;
+    // A kernel file given as the module: Deno parses the WGSL as TypeScript and reports a
+    // syntax error in it, which read as if the kernel were broken.
+    const kernel = /\.wgsl$/i.test(url.pathname) && !/Module not found/.test(first)
+      ? "it is a WGSL kernel, not a backend module: give the .ts (or .js) module that " +
+        "launches it and lists it in its files export (docs/backends.md); `deno task harness " +
+        "compile` compiles a kernel on its own"
+      : null;
     const why = denied
       ? URL_MODULE_HELP
+      : kernel !== null
+      ? kernel
       : folder !== null
       ? `it is a folder: give the module file in it${
         folder.length > 0

@@ -538,6 +538,19 @@ Deno.test("a folder given as the module names the module file in it", async () =
   }
 });
 
+Deno.test("a .wgsl kernel given as the module says so (it was a TypeScript syntax error in it)", async () => {
+  const wgsl = new URL("../examples/backends/naive/naive.wgsl", import.meta.url).pathname;
+  await assert.rejects(
+    () => loadBackendModule(wgsl),
+    /could not be loaded: it is a WGSL kernel, not a backend module: give the \.ts \(or \.js\) module that launches it and lists it in its files export/,
+  );
+  // a missing one is missing
+  await assert.rejects(
+    () => loadBackendModule(`${wgsl}.none.wgsl`),
+    /could not be loaded: Module not found/,
+  );
+});
+
 Deno.test("one module file under two names is loaded once", async () => {
   const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "mla_answer_test_" }));
   try {
