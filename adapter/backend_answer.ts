@@ -290,12 +290,13 @@ function notJson(v: unknown): string | null {
 }
 
 /**
- * Values in the plan's data (`variant`, `buffers`) that are not JSON data: the plan is
- * recorded and digested as JSON (the plan digest of every result), where a bigint or a
+ * Values in `fields` of the answer that are not JSON data: the plan (`variant`, `buffers`)
+ * is recorded and digested as JSON (the plan digest of every result), where a bigint or a
  * cycle throws and NaN, a function or a Map change without a word, so a change of them
- * would not show as support drift. One issue per value, at most 10.
+ * would not show as support drift; `reasons` are recorded with the result, and a bigint in
+ * one stopped the run as if the disk were full. One issue per value, at most 10.
  */
-function nonJsonValues(answer: Record<string, unknown>): ConfigIssue[] {
+function nonJsonValues(answer: Record<string, unknown>, fields: readonly string[]): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const walk = (v: unknown, at: string, above: unknown[]) => {
     if (issues.length >= 10) return;
@@ -313,7 +314,7 @@ function nonJsonValues(answer: Record<string, unknown>): ConfigIssue[] {
         path: at,
         value: problem,
         message: "must be JSON data (a finite number, a string, true or false, null, or an " +
-          "array or plain object of them): the plan is recorded and digested as JSON",
+          "array or plain object of them): the answer is recorded and digested as JSON",
       });
       return;
     }
@@ -327,7 +328,7 @@ function nonJsonValues(answer: Record<string, unknown>): ConfigIssue[] {
       }
     }
   };
-  for (const name of ["variant", "buffers"]) {
+  for (const name of fields) {
     const v = answer[name];
     if (typeof v === "object" && v !== null) walk(v, name, []);
   }
@@ -419,7 +420,8 @@ export function checkSupportAnswer(
     ];
     // a value the fields' checks named already (a NaN count) is named once
     const named = new Set(issues.map((i) => i.path));
-    if (supported) issues.push(...nonJsonValues(answer).filter((i) => !named.has(i.path)));
+    const recorded = supported ? ["reasons", "variant", "buffers"] : ["reasons"];
+    issues.push(...nonJsonValues(answer, recorded).filter((i) => !named.has(i.path)));
   } catch (e) {
     // Reading it threw (a getter, a Proxy): it is not the plain data an answer must be.
     throw fail([{

@@ -252,6 +252,19 @@ Deno.test("a supported plan that is not JSON data is refused, not a case error",
     assert.match(e.message, /must be JSON data \(a finite number, a string, true or false, null/);
     return true;
   });
+  // a reason is recorded with the result, supported or not: a bigint in one stopped the run
+  // with "cannot write the result ...: Do not know how to serialize a BigInt ... free space"
+  const refusing = naive.check(query(null));
+  refused(
+    () =>
+      checkSupportAnswer(
+        { ...refusing, reasons: [{ code: "mine.nope", message: "refused", detail: 10n }] },
+        ABSORBED,
+        query(null),
+        "mine.ts",
+      ),
+    /reasons\[0\]\.detail: "10n \(a bigint: JSON cannot write it\)" must be JSON data/,
+  );
   // an optional field left undefined is no problem; a field the schema names is named once
   assert.ok(
     checkSupportAnswer(
