@@ -430,6 +430,11 @@ export async function loadBackendModule(
   // (a module changed on its server since it was first imported). Fetched first and imported
   // under a URL that carries its hash, what runs is what was hashed.
   const remote = url.protocol === "file:" ? null : await fetchRemoteModule(url, specifier, limitMs);
+  // its files, read before it runs: a Deno.exit in them (at import too) is refused
+  const imports = await localImports(url);
+  moduleFiles.add(remote?.importHref ?? url.href);
+  for (const name of imports.keys()) moduleFiles.add(new URL(name, new URL("./", url)).href);
+  guardExit();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const stalled = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new ModuleLoadTimeout(limitMs)), limitMs);
@@ -510,7 +515,7 @@ export async function loadBackendModule(
     }
     // The module's own local imports (a launch in a helper file): a change there is a change
     // of the kernel, for --resume and for drift, as the module file's is.
-    for (const [name, bytes] of await localImports(url)) {
+    for (const [name, bytes] of imports) {
       hashes[`${m.id}:${name}`] = await sha256Hex16(bytes);
     }
   } catch (e) {
@@ -561,6 +566,55 @@ export async function loadBackendModule(
 
 /** The harness's own folder: its files are the harness's revision, not a module's. */
 const HARNESS_ROOT = new URL("../", import.meta.url).href;
+
+/** The files of the loaded modules: each module (its URL as imported) and its local imports. */
+const moduleFiles = new Set<string>();
+let exitGuarded = false;
+
+/**
+ * Where the code that called Deno.exit is (`path:line:col`), when it is a loaded module's
+ * (a module file or one of its local imports; not a script beside it that loaded it). Null
+ * for anyone else's code.
+ */
+function moduleCaller(stack: string): string | null {
+  for (const line of stack.split("\n").slice(1)) {
+    const m = /((?:file|https?):\/\/[^\s()]+?):(\d+):(\d+)\)?$/.exec(line.trim());
+    if (m === null || m[1] === import.meta.url) continue;
+    return moduleFiles.has(m[1]) ? `${m[1].replace(/^file:\/\//, "")}:${m[2]}:${m[3]}` : null;
+  }
+  return null;
+}
+
+/**
+ * From the first module load on, a Deno.exit called by a module's own code (left from
+ * debugging, an error path) throws instead of ending the process: a launch() that called
+ * Deno.exit(0) ended a run after its first case with exit 0, no reports, run.json still
+ * "running" and its lock left. Thrown there, it is that call's error (launch: the case's,
+ * check: a contract break, the import: a load that fails), naming the line. The harness's
+ * own Deno.exit (its end, a signal) is passed through.
+ */
+function guardExit(): void {
+  if (exitGuarded) return;
+  exitGuarded = true;
+  const exit = Deno.exit;
+  const guarded = (code?: number): never => {
+    if (moduleCaller(new Error().stack ?? "") !== null) {
+      const e = new Error(
+        `Deno.exit(${code ?? ""}) was called: a backend must not end the process (the run ` +
+          "would stop without its reports, with the module's exit code); throw an Error instead",
+      );
+      // its stack begins at the module's call, which the messages name as where it threw
+      Error.captureStackTrace(e, guarded);
+      throw e;
+    }
+    return exit(code);
+  };
+  try {
+    Object.defineProperty(Deno, "exit", { value: guarded, writable: true, configurable: true });
+  } catch {
+    // a namespace that cannot be changed: nothing to guard
+  }
+}
 
 /**
  * The local files a module imports, directly or through each other (static `import ... from`

@@ -904,6 +904,40 @@ Deno.test("a user launch is given a frozen copy of its plan: a change throws in 
 });
 
 gpuTest(
+  "run --backend of a module whose launch() calls Deno.exit(0): the case's error, the reports written, exit 1 (it was exit 0 after one case, no reports)",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "mla-launch-exits-" });
+    try {
+      const r = await runCli([
+        "run",
+        "--backend-module",
+        "tests/fixtures/backends/launch_exits.ts",
+        "--backend",
+        "naive-launch-exits",
+        "--filter",
+        "preset=tiny;dtype=f32;path=absorbed;b=2;sq=1;layout=bshd;causal=1",
+        "--repeats",
+        "0",
+        "--progress",
+        "cases",
+        "--out",
+        dir,
+      ], { DENO_WEBGPU_BACKEND: currentBackend() });
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(
+        r.stdout + r.stderr,
+        /error .*backend naive-launch-exits \(module tests\/fixtures\/backends\/launch_exits\.ts\): launch\(\) threw: Deno\.exit\(0\) was called: a backend must not end the process .*\(at .*launch_exits\.ts:\d+:\d+\)/,
+      );
+      const run = JSON.parse(await Deno.readTextFile(`${dir}/run.json`));
+      assert.equal(run.state, "finished");
+      await Deno.stat(`${dir}/report.json`);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+gpuTest(
   "layer --backend of a module whose launch() throws, or never settles: one error line, exit 1 (an internal error with a stack; Deno's 'Top-level await promise never resolved')",
   async () => {
     const dir = await Deno.makeTempDir({ prefix: "mla-layer-launch-throws-" });
