@@ -142,7 +142,14 @@ export const COMPARE_BASELINE_INPUTS =
  */
 export async function resolveBaselineArg(path: string, current: Baseline): Promise<Baseline> {
   await checkInputExists(path, COMPARE_BASELINE_INPUTS);
-  if ((await isDirectory(path)) && !(await pathExists(`${path.replace(/\/+$/, "")}/report.json`))) {
+  const dir = path.replace(/\/+$/, "") || "/";
+  // a run's folder (report.json, or run.json alone: a killed run's, or one still going) is
+  // read as a run, which says what it is; as a folder of baselines it read "no baseline for
+  // this device (...); the folder has run"
+  if (
+    (await isDirectory(path)) && !(await pathExists(`${dir}/${RUN_FILES.report}`)) &&
+    !(await pathExists(`${dir}/${RUN_FILES.state}`))
+  ) {
     // the key under this harness's rules: a current baseline file an older harness wrote
     // records its own (…-fallback-vulkan), and the folder's file of that device was "none"
     const key = comparisonKey(current);

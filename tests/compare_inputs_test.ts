@@ -24,6 +24,12 @@ Deno.test("compare: a killed run's folder names merge and resume; a folder as --
           `${killed}\` rebuilds them .*\`run --resume\` with the run's own options finishes it`,
       ),
     );
+    // as the baseline side too: it was read as a folder of baselines, "no baseline for this
+    // device (...); the folder has run"
+    const b = await runCli(["compare", killed, BASELINE]);
+    assert.equal(b.code, 2, b.stderr);
+    assert.match(b.stderr, new RegExp(`${killed}: the folder.s run was killed before writing`));
+    assert.doesNotMatch(b.stderr, /no baseline for this device/);
     const t = await runCli(["compare", BASELINE, BASELINE, "--thresholds", dir]);
     assert.equal(t.code, 2, t.stderr);
     assert.match(t.stderr, new RegExp(`${dir}: is a folder, not a thresholds file`));
@@ -86,6 +92,7 @@ Deno.test("compare and history --add given a folder whose run is still going: sa
     for (
       const args of [
         ["compare", BASELINE, going],
+        ["compare", going, BASELINE], // the baseline side too
         ["history", "--db", `${dir}/h.sqlite`, "--add", going],
       ]
     ) {
