@@ -5,12 +5,13 @@
  * meanwhile is refused instead of interleaving its results.jsonl lines with the first's. The
  * operating system drops the lock when its process ends, however it ends (SIGKILL, a
  * crash), so a lock file left behind holds no lock and the next run takes it over: no
- * process table is read (Deno reads /proc only with --allow-all).
+ * process table is read (Deno reads /proc only with --allow-all). Once the lock is taken,
+ * the temp files of atomic writes (util/fs.ts) that a killed process left there are removed.
  *
  * @module
  */
 import { OutputWriteError, ReportFileError } from "../report/errors.ts";
-import { isStorageFull } from "../util/fs.ts";
+import { isStorageFull, removeAtomicTemps } from "../util/fs.ts";
 
 /** The lock file's name in a run folder. */
 export const RUN_LOCK = "run.lock";
@@ -86,6 +87,15 @@ export async function lockOutDir(out: string): Promise<OutLock> {
           "cannot take the folder's lock: the disk (or a quota) is full; free space and run " +
             "the command again",
           { cause: e },
+        );
+      }
+      // The folder is this process's now: the temp files of writes that a killed process
+      // left half-done go (each killed run left its own, which no run removed), said.
+      const dir = out.replace(/\/+$/, "") || ".";
+      for (const t of await removeAtomicTemps(dir)) {
+        console.error(
+          `note: removed ${dir}/${t.name}, a half-written copy of ${t.of} that a killed ` +
+            "process left (its write never finished)",
         );
       }
       return {

@@ -152,8 +152,29 @@ Deno.test("merge: an --out another writer holds (run.lock) is exit 2; an earlier
     }
     // a merge of one shard, then of both: every report is the second's, and no lock is left
     assert.equal((await runCli(["merge", `${tmp}/s1`, "--out", out])).code, 1);
+    // the half-written temp files of atomic writes a killed merge (or run) left: removed
+    // and said when the folder is taken (each killed writer left its own, kept for good);
+    // other files stay
+    await Deno.writeTextFile(`${out}/.report.html.0a1b2c3d.tmp`, "<!doctype html><ht");
+    await Deno.writeTextFile(`${out}/.run.json.89abcdef.tmp`, '{"version": 1, "st');
+    await Deno.writeTextFile(`${out}/.notes.tmp`, "mine\n");
     const both = await runCli(["merge", `${tmp}/s1`, `${tmp}/s2`, "--out", out]);
     assert.equal(both.code, 1, both.stderr); // mixedResults holds a failure
+    assert.match(
+      both.stderr,
+      new RegExp(
+        `note: removed ${out}/\\.report\\.html\\.0a1b2c3d\\.tmp, a half-written copy of ` +
+          "report\\.html that a killed process left",
+      ),
+    );
+    assert.match(
+      both.stderr,
+      /removed .*\.run\.json\.89abcdef\.tmp, a half-written copy of run\.json/,
+    );
+    assert.deepEqual(
+      [...Deno.readDirSync(out)].map((e) => e.name).filter((n) => n.startsWith(".")),
+      [".notes.tmp"],
+    );
     const json = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
     assert.equal(json.results.length, all.length);
     const md = await Deno.readTextFile(`${out}/summary.md`);

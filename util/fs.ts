@@ -25,6 +25,7 @@ function dirAndBase(path: string): { dir: string; base: string } {
  */
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
   const { dir, base } = dirAndBase(path);
+  // named as ATOMIC_TEMP matches, so that a killed write's file is found again
   const tmp = `${dir}/.${base}.${crypto.randomUUID().slice(0, 8)}.tmp`;
   try {
     const file = await Deno.open(tmp, { write: true, createNew: true });
@@ -48,6 +49,45 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
     }
     throw e;
   }
+}
+
+/** The temp file name {@link writeFileAtomic} writes before its rename: `.<name>.<8 hex>.tmp`. */
+const ATOMIC_TEMP = /^\.(.+)\.[0-9a-f]{8}\.tmp$/;
+
+/**
+ * Removes the temp files of {@link writeFileAtomic} in `dir` (not its subfolders): a process
+ * killed (SIGKILL, a crash) between the temp file's open and its rename leaves one, half
+ * written, which nothing removed (a folder's every killed run left its own). Call it only
+ * where no other process writes `dir` now (a run's folder under its run.lock): another's
+ * write under way would lose its temp file. Returns the names removed, and the files they were
+ * a write of; a folder that cannot be read removes none.
+ *
+ * @example
+ * ```ts
+ * import { removeAtomicTemps } from "./fs.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/.report.json.0a1b2c3d.tmp`, "{");
+ * await removeAtomicTemps(dir); // [{ name: ".report.json.0a1b2c3d.tmp", of: "report.json" }]
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function removeAtomicTemps(dir: string): Promise<{ name: string; of: string }[]> {
+  const removed: { name: string; of: string }[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      const m = e.isFile ? ATOMIC_TEMP.exec(e.name) : null;
+      if (m === null) continue;
+      try {
+        await Deno.remove(`${dir}/${e.name}`);
+        removed.push({ name: e.name, of: m[1] });
+      } catch {
+        // gone meanwhile, or not ours to remove: left
+      }
+    }
+  } catch {
+    // unreadable: none removed
+  }
+  return removed.sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /**
