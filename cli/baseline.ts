@@ -31,6 +31,7 @@ import { type CaseFilter, matchesFilter, paramsOfCaseId, parseFilter } from "../
 import {
   OutputPathError,
   prepareOutputDir,
+  removeOtherRounds,
   roundFolder,
   roundOutDir,
 } from "../report/output_paths.ts";
@@ -411,6 +412,17 @@ export function baselineCommand() {
               "(--repeats 5 or more; 10 let a smaller shift reach p < 0.01)",
           );
         }
+        // An earlier update's runs that this one does not replace: with --rounds 2 after an
+        // update of one round, its report.json and summary.md stayed in --out beside round-1/
+        // and round-2/, read as this update's run; a round-3/ of an update of three stayed
+        // whole, of another run.
+        const gone = await removeOtherRounds(opts.out, opts.rounds);
+        if (gone.length > 0) {
+          console.error(
+            `note: removed what an earlier update left in ${opts.out} that this one (--rounds ` +
+              `${opts.rounds}) does not replace: ${gone.join(", ")}`,
+          );
+        }
         const rounds: RunReport[] = [];
         // Ctrl-C: after the current case, as run; a second Ctrl-C or SIGTERM: at once. Either
         // way the round's reports are written (marked interrupted) and no baseline is; it
@@ -441,7 +453,11 @@ export function baselineCommand() {
                 "baseline was written)",
             });
             rounds.push(r);
-            if (r.interrupted) break;
+            if (r.interrupted) {
+              // the rounds it never reaches: an earlier update's stood whole beside its own
+              await removeOtherRounds(opts.out, opts.rounds, { through: i });
+              break;
+            }
           }
         } finally {
           stop.dispose();

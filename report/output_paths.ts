@@ -7,7 +7,7 @@
  * @module
  */
 import { RUN_FILES } from "./merge.ts";
-import { osErrorText } from "../util/fs.ts";
+import { lockHeld, osErrorText } from "../util/fs.ts";
 
 /**
  * The folder round `round` of `rounds` runs in below its output folder (`baseline update
@@ -40,6 +40,58 @@ export function roundFolder(round: number, rounds: number): string {
 export function roundOutDir(out: string, round: number, rounds: number): string {
   const folder = roundFolder(round, rounds);
   return folder === "" ? out : `${out.replace(/\/+$/, "")}/${folder}`;
+}
+
+/**
+ * Removes the run files in `out` that a command of `rounds` rounds ({@link roundOutDir})
+ * would leave beside its own as if they were its: for several rounds, the files of a single
+ * round's run in `out` itself; the `round-<n>` folders past `through` (default `rounds`) of
+ * an earlier command of more rounds (for one round, every `round-<n>` folder) (a command stopped in round k gives `through` k: the
+ * rounds it never reached are another run's). Only the run's files go (a `round-<n>` folder
+ * then, if nothing else is in it), and nothing of a folder whose run.lock another run holds.
+ * Returns the paths removed.
+ *
+ * @example
+ * ```ts ignore
+ * import { removeOtherRounds } from "./output_paths.ts";
+ * await removeOtherRounds("out/baseline", 3); // ["out/baseline/report.json", ...]
+ * ```
+ */
+export async function removeOtherRounds(
+  out: string,
+  rounds: number,
+  options: { through?: number } = {},
+): Promise<string[]> {
+  const dir = out.replace(/\/+$/, "") || "/";
+  // one round runs in `out` itself: every round-<n> folder is another command's
+  const through = rounds === 1 ? 0 : options.through ?? rounds;
+  const removed: string[] = [];
+  const removeRunFiles = async (folder: string): Promise<void> => {
+    if (await lockHeld(`${folder}/run.lock`)) return;
+    for (const f of Object.values(RUN_FILES)) {
+      const path = `${folder}/${f}`;
+      if (await Deno.remove(path).then(() => true, () => false)) removed.push(path);
+    }
+  };
+  if (rounds > 1) await removeRunFiles(dir);
+  const folders: [number, string][] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      const m = e.isDirectory ? /^round-([1-9][0-9]*)$/.exec(e.name) : null;
+      if (m !== null && Number(m[1]) > through) folders.push([Number(m[1]), `${dir}/${e.name}`]);
+    }
+  } catch {
+    // no folder yet (or unreadable): nothing of an earlier run
+  }
+  for (const [, folder] of folders.sort((a, b) => a[0] - b[0])) {
+    const before = removed.length;
+    await removeRunFiles(folder);
+    // emptied: the folder goes too; one with other files in it stays
+    if (removed.length > before && await Deno.remove(folder).then(() => true, () => false)) {
+      removed.splice(before, removed.length - before, `${folder}/`);
+    }
+  }
+  return removed;
 }
 
 /**

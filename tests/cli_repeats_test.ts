@@ -33,8 +33,26 @@ gpuTest(
     try {
       const matrix = await writeTinyMatrix(dir, { sq: [1], dtype: ["f32"], layout: ["bshd"] }, "m");
       const args = ["baseline", "update", "--matrix", matrix, "--dir", `${dir}/b`];
+      // what an earlier update of one round, and one of three, left in the --out: it stayed
+      // beside round-1/ and round-2/, read as this update's (its summary.md, report.json)
+      await Deno.mkdir(`${dir}/few/round-3`, { recursive: true });
+      for (const f of ["report.json", "summary.md", "run.json", "round-3/report.json"]) {
+        await Deno.writeTextFile(`${dir}/few/${f}`, "{}\n");
+      }
       const few = await runCli([...args, "--out", `${dir}/few`, "--repeats", "2", "--rounds", "2"]);
       assert.equal(few.code, 0, few.stderr);
+      assert.deepEqual([...Deno.readDirSync(`${dir}/few`)].map((e) => e.name).sort(), [
+        "round-1",
+        "round-2",
+      ]);
+      assert.match(
+        few.stderr,
+        new RegExp(
+          `note: removed what an earlier update left in ${dir}/few that this one \\(--rounds ` +
+            `2\\) does not replace: ${dir}/few/report.json, ${dir}/few/summary.md, ` +
+            `${dir}/few/run.json, ${dir}/few/round-3/\n`,
+        ),
+      );
       assert.match(
         few.stderr,
         new RegExp(

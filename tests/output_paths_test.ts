@@ -1,7 +1,13 @@
 // Output paths are checked before any work starts: an unusable one is exit 2 naming the option,
 // the path and the reason, never an OS error with a stack trace after the GPU work.
 import assert from "node:assert/strict";
-import { checkOutputFile, OutputPathError, prepareOutputDir } from "../report/output_paths.ts";
+import {
+  checkOutputFile,
+  OutputPathError,
+  prepareOutputDir,
+  removeOtherRounds,
+} from "../report/output_paths.ts";
+import { lockOutDir } from "../runner/out_lock.ts";
 import { runCli } from "./helpers_cli.ts";
 import { pathExists } from "../util/fs.ts";
 
@@ -163,6 +169,57 @@ Deno.test("compare and history: an output that is an input, or another output, i
     assert.equal((await Deno.stat(db)).size, 0, "the empty file stays empty");
     assert.equal(await Deno.readTextFile(report), baseline);
     assert.ok(!(await pathExists(`${dir}/new.sqlite`)));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("removeOtherRounds: a single round's files beside several rounds, and rounds past the last, go; other files and a held folder stay", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mla-rounds-" });
+  try {
+    const run = async (folder: string) => {
+      await Deno.mkdir(folder, { recursive: true });
+      for (const f of ["run.json", "results.jsonl", "report.json", "summary.md"]) {
+        await Deno.writeTextFile(`${folder}/${f}`, "{}\n");
+      }
+    };
+    // an update of one round, then of three into the same --out
+    await run(dir);
+    for (const i of [1, 2, 3, 4]) await run(`${dir}/round-${i}`);
+    await Deno.writeTextFile(`${dir}/round-4/notes.txt`, "mine\n");
+    const gone = await removeOtherRounds(dir, 3);
+    assert.deepEqual(gone, [
+      `${dir}/results.jsonl`,
+      `${dir}/report.json`,
+      `${dir}/summary.md`,
+      `${dir}/run.json`,
+      `${dir}/round-4/results.jsonl`,
+      `${dir}/round-4/report.json`,
+      `${dir}/round-4/summary.md`,
+      `${dir}/round-4/run.json`,
+    ]);
+    const names = (d: string) => [...Deno.readDirSync(d)].map((e) => e.name).sort();
+    assert.deepEqual(names(dir), ["round-1", "round-2", "round-3", "round-4"]);
+    assert.deepEqual(names(`${dir}/round-4`), ["notes.txt"]);
+    // stopped in round 1 of 3: round-2 and round-3 (an earlier update's) go, whole
+    assert.deepEqual(await removeOtherRounds(dir, 3, { through: 1 }), [
+      `${dir}/round-2/`,
+      `${dir}/round-3/`,
+    ]);
+    assert.deepEqual(names(dir), ["round-1", "round-4"]);
+    // one round: its own files are its run's (replaced as it runs); rounds past it go
+    await run(dir);
+    assert.deepEqual(await removeOtherRounds(dir, 1), [`${dir}/round-1/`]);
+    assert.ok(await pathExists(`${dir}/report.json`));
+    // a folder another run writes (its run.lock held) is left alone
+    await run(`${dir}/round-2`);
+    const lock = await lockOutDir(`${dir}/round-2`);
+    try {
+      assert.deepEqual(await removeOtherRounds(dir, 1), []);
+      assert.ok(await pathExists(`${dir}/round-2/report.json`));
+    } finally {
+      await lock.release();
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
