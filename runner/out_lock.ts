@@ -11,7 +11,7 @@
  * @module
  */
 import { OutputWriteError, ReportFileError } from "../report/errors.ts";
-import { isStorageFull, removeAtomicTemps } from "../util/fs.ts";
+import { isStorageFull, osErrorText, removeAtomicTemps } from "../util/fs.ts";
 
 /** The lock file's name in a run folder. */
 export const RUN_LOCK = "run.lock";
@@ -29,6 +29,35 @@ async function holder(path: string): Promise<{ pid: number; since: string } | nu
     return typeof v?.pid === "number" && typeof v?.since === "string" ? v : null;
   } catch {
     return null;
+  }
+}
+
+/**
+ * Opens (creating) the lock file; what stops it is said naming the file (exit 2), where a
+ * folder named run.lock, or a lock file the user may not write, was an internal error with a
+ * stack trace before any work.
+ */
+async function openLockFile(out: string, path: string): Promise<Deno.FsFile> {
+  try {
+    return await Deno.open(path, { read: true, write: true, create: true });
+  } catch (e) {
+    if (isStorageFull(e)) {
+      throw new OutputWriteError(
+        path,
+        "cannot take the folder's lock: the disk (or a quota) is full; free space and run " +
+          "the command again",
+        { cause: e },
+      );
+    }
+    const lock = `the lock file that lets one run at a time write ${out}`;
+    throw new ReportFileError(
+      path,
+      e instanceof Deno.errors.IsADirectory
+        ? `is a folder, where ${lock} goes: remove it, or pick another --out`
+        : `cannot be opened as ${lock} (${osErrorText(e)}): remove it or make it writable, ` +
+          "or pick another --out",
+      { cause: e },
+    );
   }
 }
 
@@ -51,7 +80,7 @@ async function holder(path: string): Promise<{ pid: number; since: string } | nu
 export async function lockOutDir(out: string): Promise<OutLock> {
   const path = `${out.replace(/\/+$/, "") || "."}/${RUN_LOCK}`;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const file = await Deno.open(path, { read: true, write: true, create: true });
+    const file = await openLockFile(out, path);
     let locked = false;
     try {
       locked = await file.tryLock(true);

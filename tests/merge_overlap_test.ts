@@ -150,6 +150,16 @@ Deno.test("merge: an --out another writer holds (run.lock) is exit 2; an earlier
     } finally {
       await lock.release();
     }
+    // a folder named run.lock where the lock file goes: said, exit 2 (it was an internal
+    // error with a stack trace, as for run, bench and compare-runtimes)
+    await Deno.mkdir(`${tmp}/odd/run.lock`, { recursive: true });
+    const odd = await runCli(["merge", `${tmp}/s1`, "--out", `${tmp}/odd`]);
+    assert.equal(odd.code, 2, odd.stderr);
+    assert.equal(
+      odd.stderr,
+      `error: ${tmp}/odd/run.lock: is a folder, where the lock file that lets one run at a ` +
+        `time write ${tmp}/odd goes: remove it, or pick another --out\n`,
+    );
     // a merge of one shard, then of both: every report is the second's, and no lock is left
     assert.equal((await runCli(["merge", `${tmp}/s1`, "--out", out])).code, 1);
     // the half-written temp files of atomic writes a killed merge (or run) left: removed
