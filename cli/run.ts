@@ -22,7 +22,7 @@ import { countsText } from "../report/totals.ts";
 import { PROGRESS_MODES } from "../report/progress.ts";
 import { checkOutputFile, prepareOutputDir } from "../report/output_paths.ts";
 import { lockOutDir } from "../runner/out_lock.ts";
-import { finishCommands } from "../report/finish_commands.ts";
+import { finishCommands, shellWord } from "../report/finish_commands.ts";
 import { faultMissedBy, faultSlipped, faultUncaught, faultUncheckedBy } from "../report/verdict.ts";
 import { writeRunReports } from "../report/run_reports.ts";
 import { DEFAULT_CASE_TIMEOUT_S, runMatrix, selectCases } from "../runner/run_matrix.ts";
@@ -545,6 +545,15 @@ export function runCommand() {
       } else header = formatBackendChoice(applyBackendChoice());
       const noLimit = noCaseTimeoutNote(opts.caseTimeout);
       // Ctrl-C: after the current case; a second Ctrl-C or SIGTERM: at once (cli/stop_signals.ts)
+      // what the run does once its cases have run: the resume of a stopped run names them
+      // too (it named the run's selection alone, and a nightly resumed as told was neither
+      // compared with its baseline nor stored in its history)
+      const resumeWords = [
+        ...(opts.baseline === undefined ? [] : ["--baseline", shellWord(opts.baseline)]),
+        ...(opts.thresholds === undefined ? [] : ["--thresholds", shellWord(opts.thresholds)]),
+        ...(opts.failOn === undefined ? [] : ["--fail-on", opts.failOn.join(",") || "none"]),
+        ...(opts.history === undefined ? [] : ["--history", shellWord(opts.history)]),
+      ];
       const stop = listenForStop();
       startup?.dispose();
       const exitOnStop = () => stop.stoppedBy() === "SIGTERM" ? EXIT_SIGTERM : EXIT_SIGINT;
@@ -580,6 +589,7 @@ export function runCommand() {
           writeReports: writeRunReports,
           // a compare.md of an earlier run's --baseline is not this run's
           staleFiles: Object.values(COMPARE_FILES),
+          resumeWords,
         });
         const t = report.totals;
         console.log(runSummaryLine(report, opts.out));
@@ -596,7 +606,7 @@ export function runCommand() {
         if (report.interrupted) {
           // with the run's own --case-timeout, which the report records
           for (const cmd of finishCommands(report, opts.out)) {
-            console.error(`to finish the run: ${cmd}`);
+            console.error(`to finish the run: ${[cmd, ...resumeWords].join(" ")}`);
           }
         }
         const gap = notCoveredLine(report.results, { runtime: opts.runtime });

@@ -172,6 +172,12 @@ export interface RunMatrixOptions {
    */
   insteadOfResume?: string;
   /**
+   * Words the `run ... --resume` that a stopped run names ends with, after those its report
+   * records: `run`'s --baseline, --history, --thresholds and --fail-on, what it does once
+   * its cases have run (a resume without them finished the run uncompared and unrecorded).
+   */
+  resumeWords?: readonly string[];
+  /**
    * The cases, selected beforehand by {@link selectCases} with these options' matrix,
    * filter, shard, maxCases and configRoot (`run` refuses a bad --matrix or --filter before
    * it says which backend runs); selected here when absent.
@@ -883,7 +889,7 @@ async function runInFolder(
     // the resume a stopped run names, with the run's own --case-timeout (the report records
     // it): after timeouts in a row it named the default, which times them out again
     const resumeCommand = (r: Parameters<typeof runCommandFor>[0]) =>
-      runCommandFor(r, options.out, true);
+      [runCommandFor(r, options.out, true), ...(options.resumeWords ?? [])].join(" ");
     const abandon = options.abandon;
     const abandoned = new Promise<Outcome>((res) => {
       if (abandon?.aborted) res({ kind: "abandoned" });

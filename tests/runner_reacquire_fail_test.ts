@@ -298,6 +298,8 @@ Deno.test("a full disk under results.jsonl stops the run in one message, exit 3,
     let fullIn = "";
     const e = await runMatrix({
       ...options,
+      // the caller's (run's --history): the resume ends with them
+      resumeWords: ["--history", "h.sqlite"],
       testOnlyCaseRunner: (c, o) => {
         if (++n === 3) {
           // the disk fills up during the third case: every write after fails, as the OS says
@@ -326,7 +328,7 @@ Deno.test("a full disk under results.jsonl stops the run in one message, exit 3,
         "rest with deno task harness run --matrix smoke --runtime chromium --chromium /none " +
         `--filter '${options.filter}' --repeats 0 ` +
         `--out ` +
-        `${out} --resume`,
+        `${out} --resume --history h.sqlite`,
     );
     assert.equal(exitCodeOf(e), 3);
     const lines = (await Deno.readTextFile(`${out}/results.jsonl`)).trim().split("\n");

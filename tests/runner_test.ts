@@ -169,6 +169,9 @@ Deno.test({
         // without the second Ctrl-C acted on, the case runs to this and is recorded as its error
         "--case-timeout",
         "30",
+        // what the run does after its cases: the resume names it too
+        "--history",
+        `${out}/h.sqlite`,
         "--out",
         out,
       ],
@@ -202,7 +205,9 @@ Deno.test({
       ) &&
         // with its --case-timeout (the default 600 s was named)
         text.includes(
-          ` --backend naive-launch-hangs-said --repeats 0 --case-timeout 30 --out ${out} --resume`,
+          ` --backend naive-launch-hangs-said --repeats 0 --case-timeout 30 --out ${out} --resume` +
+            // and its --history (a nightly resumed as told was never stored)
+            ` --history ${out}/h.sqlite\n`,
         ),
       text,
     );
