@@ -352,6 +352,9 @@ export function baselineCommand() {
       // not the run (appended filtered, it was a second run of that night beside the one
       // `run --history` or `history --add` stored)
       let ran: RunReport;
+      // the round a signal stopped (its number and run): its results and folder are the ones
+      // to name, where the pooled report counted every case of the finished rounds
+      let stopped: { round: number; run: RunReport } | undefined;
       if (opts.fromReport) {
         report = (await readRunReportInput(opts.fromReport, {
           needs: "a baseline needs the run finished",
@@ -454,6 +457,7 @@ export function baselineCommand() {
             });
             rounds.push(r);
             if (r.interrupted) {
+              stopped = { round: i, run: r };
               // the rounds it never reaches: an earlier update's stood whole beside its own
               await removeOtherRounds(opts.out, opts.rounds, { through: i });
               break;
@@ -466,12 +470,23 @@ export function baselineCommand() {
       }
       const stoppedBy = stop?.stoppedBy() ?? null;
       if (stoppedBy !== null && report.interrupted) {
+        // with --rounds: the round stopped, its results and its folder (it said "with 2
+        // results for its 2 selected cases" of a round stopped after 1, counting the rounds
+        // before it, and named --out, which holds a folder a round)
+        const k = stopped?.round ?? 1;
+        const run = stopped?.run ?? report;
+        const round = opts.rounds === 1 ? "" : ` in round ${k} of ${opts.rounds},`;
+        const before = k === 1
+          ? ""
+          : k === 2
+          ? " (round 1 finished)"
+          : ` (rounds 1-${k - 1} finished)`;
         throw new CliError(
-          `the run: interrupted by ${stoppedBy} with ${
-            plural(report.results.length, "result")
-          } for its ${plural(report.shardIds.length, "selected case")}; its reports are in ` +
-            `${opts.out} (marked interrupted); no baseline written (run this baseline update ` +
-            "again: it runs every case again)",
+          `the run: interrupted by ${stoppedBy}${round} with ${
+            plural(run.results.length, "result")
+          } for its ${plural(run.shardIds.length, "selected case")}${before}; its reports ` +
+            `are in ${roundOutDir(opts.out, k, opts.rounds)} (marked interrupted); no baseline ` +
+            "written (run this baseline update again: it runs every case again)",
           stopExitCode(stoppedBy),
         );
       }

@@ -102,10 +102,14 @@ Deno.test({
   },
 });
 
-/** Start `baseline update` on the launch that waits for SIGINT, send one when it starts. */
+/**
+ * Start `baseline update` on the launch that waits for SIGINT, send one when it starts; with
+ * `rounds` 2, on the launch that waits in the second round.
+ */
 async function baselineStoppedInLaunch(
   dir: string,
   sk: number[],
+  rounds = 1,
 ): Promise<{ code: number; text: string }> {
   const matrix = `${dir}/m.json`;
   await Deno.writeTextFile(
@@ -120,7 +124,14 @@ async function baselineStoppedInLaunch(
     "update",
     "--matrix",
     matrix,
-    ...WAITS_FOR_SIGINT_BACKEND,
+    ...(rounds === 1 ? WAITS_FOR_SIGINT_BACKEND : [
+      "--backend-module",
+      new URL("./fixtures/backends/launch_waits_in_second_round.ts", import.meta.url).pathname,
+      "--backend",
+      "naive-launch-waits-in-second-round",
+      "--rounds",
+      String(rounds),
+    ]),
     "--repeats",
     "0",
     "--out",
@@ -131,7 +142,7 @@ async function baselineStoppedInLaunch(
   const stdout = new Response(child.stdout).text();
   const text = await readUntilThen(
     child.stderr,
-    /fixture: launch started/,
+    /fixture: launch (of a plan seen before )?started/,
     () => child.kill("SIGINT"),
   );
   const status = await child.status;
@@ -157,6 +168,34 @@ Deno.test({
       assert.equal(report.interrupted, true);
       assert.equal(report.results.length, 1);
       assert.equal((await readRunState(`${dir}/run/run.json`))?.state, "interrupted");
+      assert.deepEqual([...Deno.readDirSync(`${dir}/baselines`)], [], "no baseline written");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+// With --rounds, the line counted the rounds before the one stopped ("with 2 results for its
+// 2 selected cases" of a round stopped after 1) and named --out, which holds a folder a round.
+Deno.test({
+  name:
+    "baseline update --rounds 2 stopped by Ctrl-C in round 2: the round, its results and its folder are named",
+  ignore: !gpu,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "mla-baseline-int-" });
+    try {
+      const { code, text } = await baselineStoppedInLaunch(dir, [20, 24], 2);
+      assert.equal(code, 130, text);
+      assert.ok(
+        text.includes(
+          "error: the run: interrupted by SIGINT in round 2 of 2, with 1 result for its 2 " +
+            `selected cases (round 1 finished); its reports are in ${dir}/run/round-2 (marked ` +
+            "interrupted); no baseline written",
+        ),
+        text,
+      );
+      const report = JSON.parse(await Deno.readTextFile(`${dir}/run/round-2/report.json`));
+      assert.equal(report.results.length, 1);
       assert.deepEqual([...Deno.readDirSync(`${dir}/baselines`)], [], "no baseline written");
     } finally {
       await Deno.remove(dir, { recursive: true });
