@@ -547,8 +547,11 @@ export function runCommand() {
       // Ctrl-C: after the current case; a second Ctrl-C or SIGTERM: at once (cli/stop_signals.ts)
       // what the run does once its cases have run: the resume of a stopped run names them
       // too (it named the run's selection alone, and a nightly resumed as told was neither
-      // compared with its baseline nor stored in its history)
+      // compared with its baseline nor stored in its history); and its --max-cases (a run of
+      // more than the default's cases resumed as told was refused) and --progress
       const resumeWords = [
+        ...(opts.maxCases === DEFAULT_MAX_CASES ? [] : ["--max-cases", String(opts.maxCases)]),
+        ...(opts.progress === "auto" ? [] : ["--progress", opts.progress]),
         ...(opts.baseline === undefined ? [] : ["--baseline", shellWord(opts.baseline)]),
         ...(opts.thresholds === undefined ? [] : ["--thresholds", shellWord(opts.thresholds)]),
         ...(opts.failOn === undefined ? [] : ["--fail-on", opts.failOn.join(",") || "none"]),

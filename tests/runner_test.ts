@@ -172,6 +172,11 @@ Deno.test({
         // what the run does after its cases: the resume names it too
         "--history",
         `${out}/h.sqlite`,
+        // and its case limit (past the default's, a resume without it was refused)
+        "--max-cases",
+        "200000",
+        "--progress",
+        "failures",
         "--out",
         out,
       ],
@@ -207,7 +212,7 @@ Deno.test({
         text.includes(
           ` --backend naive-launch-hangs-said --repeats 0 --case-timeout 30 --out ${out} --resume` +
             // and its --history (a nightly resumed as told was never stored)
-            ` --history ${out}/h.sqlite\n`,
+            ` --max-cases 200000 --progress failures --history ${out}/h.sqlite\n`,
         ),
       text,
     );
