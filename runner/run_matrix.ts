@@ -927,6 +927,11 @@ async function runInFolder(
         );
         if (outcome.kind === "abandoned") {
           interrupted = true;
+          // The case goes on in the background: a device of the run's own goes now, so that
+          // its compiles and GPU work stop, where they held up the reports (nightly on lavapipe:
+          // 0.8-3.6 s from SIGTERM to exit, where a CI runner's SIGKILL can follow within
+          // seconds; with the device gone, 0.1-0.4 s). A caller's device is the caller's.
+          if (!options.ctx) ctx.destroy();
           break;
         }
         // The last loss the run allows stops it: that case's message says so.

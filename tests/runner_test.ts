@@ -480,3 +480,44 @@ Deno.test("a device profile's loop budget replaces the measured one; absent, it 
     null,
   );
 });
+
+// SIGTERM (or a second Ctrl-C) abandons the case under way, which goes on in the background:
+// the reports waited on its compiles and GPU work (nightly on lavapipe: 0.8-3.6 s from SIGTERM
+// to exit, where a CI runner's SIGKILL can follow within seconds). The run's own device now
+// goes before the reports are written.
+Deno.test({
+  name: "an abandoned case's device (the run's own) is destroyed before the reports are written",
+  ignore: !gpu,
+  fn: async () => {
+    const out = await Deno.makeTempDir({ prefix: "mla-abandon-" });
+    const events: string[] = [];
+    const atOnce = new AbortController();
+    try {
+      const report = await runMatrix({
+        matrix: "smoke",
+        filter: "preset=tiny;dtype=f32;mode=layer",
+        out,
+        repeats: 0,
+        progress: SILENT_PROGRESS,
+        abandon: atOnce.signal,
+        testOnlyCaseRunner: (_c, o) => {
+          const destroy = o.ctx.destroy.bind(o.ctx);
+          o.ctx.destroy = () => {
+            events.push("device destroyed");
+            destroy();
+          };
+          atOnce.abort(); // SIGTERM, with this case under way
+          return new Promise<never>(() => {}); // still running
+        },
+        writeReports: () => {
+          events.push("reports");
+          return Promise.resolve();
+        },
+      });
+      assert.equal(report.interrupted, true);
+      assert.deepEqual(events.slice(0, 2), ["device destroyed", "reports"]);
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});
