@@ -883,6 +883,15 @@ async function runInFolder(
       ...progressOptions(options.progressMode ?? "auto"),
     });
     progress.resumed([...previous.values()]);
+    // A resume with nothing to keep (an --out mistyped, a folder emptied) ran every case again
+    // without a word: said (the commands that finish a merge resume a shard's absent folder)
+    if (options.resume && previous.size === 0 && retried.length === 0) {
+      console.error(
+        resumed === null
+          ? `resume: ${options.out} holds no run to resume: every case runs, as a new run`
+          : `resume: the run in ${options.out} had finished no case: every case runs`,
+      );
+    }
     const fresh: CaseResult[] = [];
     const runOne = options.testOnlyCaseRunner ?? runCase;
     const timeoutMs = options.caseTimeoutMs ?? DEFAULT_CASE_TIMEOUT_S * 1000;

@@ -188,6 +188,42 @@ Deno.test({
   },
 });
 
+// A resume with nothing to keep ran every case again without a word: an --out mistyped in
+// the resume command reran a whole nightly as if resumed.
+Deno.test({
+  name: "resume: a folder with no run, or a run that finished no case, says every case runs",
+  ignore: !gpu,
+  fn: async () => {
+    await inTinyFolder(async ({ matrix, out, ctx }) => {
+      const common = { matrix, out, ctx, progress: SILENT_PROGRESS, testOnlyCaseRunner: PASS_STUB };
+      const notesOf = async (options: RunMatrixOptions): Promise<string[]> => {
+        const notes: string[] = [];
+        const error = console.error;
+        console.error = (...a: unknown[]) => notes.push(a.join(" "));
+        try {
+          await runMatrix(options);
+        } finally {
+          console.error = error;
+        }
+        return notes.filter((n) => n.startsWith("resume:"));
+      };
+      assert.deepEqual(await notesOf({ ...common, resume: true }), [
+        `resume: ${out} holds no run to resume: every case runs, as a new run`,
+      ]);
+      // a run stopped before its first case, then resumed
+      const stop = new AbortController();
+      stop.abort();
+      assert.deepEqual(await notesOf({ ...common, force: true, signal: stop.signal }), []);
+      assert.deepEqual(await notesOf({ ...common, resume: true }), [
+        `resume: the run in ${out} had finished no case: every case runs`,
+      ]);
+      // one with a result to keep: no such note
+      await stoppedRun({ ...common, force: true });
+      assert.deepEqual(await notesOf({ ...common, resume: true }), []);
+    });
+  },
+});
+
 Deno.test({
   name: "resume: results of another matrix seed are refused (other inputs), naming both seeds",
   ignore: !gpu,
