@@ -630,6 +630,20 @@ export function runCommand() {
           console.error(line);
         }
         if (report.interrupted && stop.atOnce.aborted) {
+          // stopped at once: what the run does after its cases is not done, said (a nightly's
+          // compare.md and history row were missing without a word)
+          const skipped = [
+            ...(opts.baseline === undefined
+              ? []
+              : [`not compared with --baseline ${opts.baseline}`]),
+            ...(opts.history === undefined ? [] : [`not stored in --history ${opts.history}`]),
+          ];
+          if (skipped.length > 0) {
+            console.error(
+              `stopped at once: ${skipped.join(", ")}; the resume above does it once the run is ` +
+                "finished",
+            );
+          }
           Deno.exitCode = exitOnStop();
           return;
         }

@@ -216,6 +216,13 @@ Deno.test({
         ),
       text,
     );
+    // stopped at once: the run is not stored in its history (it said nothing of it)
+    assert.match(
+      text,
+      new RegExp(
+        `stopped at once: not stored in --history ${out}/h\\.sqlite; the resume above does it`,
+      ),
+    );
     const report = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
     assert.equal(report.interrupted, true);
     // and summary.md's, from the report (which did not record the limit)
