@@ -301,11 +301,36 @@ async function nonEmptyLines(path: string): Promise<number> {
   }
 }
 
+/**
+ * The results in a results.jsonl, counted as a resume keeps them: its lines but a last one
+ * cut off partway (no newline, not JSON: the run was killed as it wrote it), which is said
+ * apart (`half`); it was counted as a result ("with 6 results" of 5 and a fragment).
+ */
+async function resultLines(path: string): Promise<{ whole: number; half: boolean }> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return { whole: 0, half: false };
+    throw new ReportFileError(path, `cannot read: ${(e as Error).message}`, { cause: e });
+  }
+  const lines = text.split("\n");
+  const tail = lines.pop() ?? "";
+  const whole = lines.filter((l) => l.trim() !== "").length;
+  if (tail.trim() === "") return { whole, half: false };
+  try {
+    JSON.parse(tail);
+    return { whole: whole + 1, half: false }; // a whole record its newline did not follow
+  } catch {
+    return { whole, half: true };
+  }
+}
+
 /** The run an output folder holds: from run.json, or report.json for older folders. */
 async function folderRun(
   out: string,
-): Promise<{ header: RunReport | null; finished: boolean; results: number }> {
-  const results = await nonEmptyLines(`${out}/${RUN_FILES.results}`);
+): Promise<{ header: RunReport | null; finished: boolean; results: number; half: boolean }> {
+  const { whole: results, half } = await resultLines(`${out}/${RUN_FILES.results}`);
   const statePath = `${out}/${RUN_FILES.state}`;
   // a damaged run.json (edited, or copied in part) names what to do, as a damaged
   // report.json does: it said what was wrong with the file only
@@ -318,13 +343,15 @@ async function folderRun(
       { cause: e.cause },
     );
   });
-  if (state) return { header: state.report, finished: state.state === "finished", results };
+  if (state) {
+    return { header: state.report, finished: state.state === "finished", results, half };
+  }
   try {
     const report = await readReportJson(`${out}/${RUN_FILES.report}`);
-    return { header: report, finished: !report.interrupted, results };
+    return { header: report, finished: !report.interrupted, results, half };
   } catch (e) {
     if (e instanceof ReportFileError && e.cause instanceof Deno.errors.NotFound) {
-      return { header: null, finished: false, results };
+      return { header: null, finished: false, results, half };
     }
     throw new ReportFileError(
       `${out}/${RUN_FILES.report}`,
@@ -390,13 +417,15 @@ async function claimFolder(
   const held = await folderRun(out);
   const resultsPath = `${out}/${RUN_FILES.results}`;
   if (!options.resume) {
-    if (held.results > 0 && !held.finished) {
+    if ((held.results > 0 || held.half) && !held.finished) {
       const what = held.header
         ? `a half-finished run of ${describeRun(held.header)}`
         : `a half-finished run (no ${RUN_FILES.state} or ${RUN_FILES.report}: matrix unknown)`;
       throw new ReportFileError(
         out,
-        `holds ${what} with ${plural(held.results, "result")} in ${RUN_FILES.results}; ` +
+        `holds ${what} with ${plural(held.results, "result")} in ${RUN_FILES.results}${
+          held.half ? " and a half-written last line (the run was killed as it wrote it)" : ""
+        }; ` +
           `--resume finishes it (same matrix, filter and shard${
             held.header ? `: ${runCommandFor(held.header, out, true)}` : ""
           }), --force starts over, or pick another --out`,

@@ -188,6 +188,29 @@ Deno.test({
   },
 });
 
+// A run killed as it wrote a result: the refusal of a new run there counted the fragment as
+// a result ("with 2 results" of 1 and a half-written line).
+Deno.test({
+  name: "a half-finished run's half-written last line is said apart from its results, not counted",
+  ignore: !gpu,
+  fn: async () => {
+    await inTinyFolder(async ({ matrix, out, ctx }) => {
+      const common = { matrix, out, ctx, progress: SILENT_PROGRESS, testOnlyCaseRunner: PASS_STUB };
+      await stoppedRun(common);
+      await Deno.writeTextFile(`${out}/results.jsonl`, '{"id":"preset=tiny;pa', { append: true });
+      await assert.rejects(
+        runMatrix(common),
+        (e: unknown) =>
+          e instanceof ReportFileError &&
+          e.message.includes(
+            "with 1 result in results.jsonl and a half-written last line (the run was killed as " +
+              "it wrote it); --resume finishes it",
+          ),
+      );
+    });
+  },
+});
+
 // A resume with nothing to keep ran every case again without a word: an --out mistyped in
 // the resume command reran a whole nightly as if resumed.
 Deno.test({
