@@ -22,7 +22,7 @@ import { countsText } from "../report/totals.ts";
 import { PROGRESS_MODES } from "../report/progress.ts";
 import { checkOutputFile, prepareOutputDir } from "../report/output_paths.ts";
 import { lockOutDir } from "../runner/out_lock.ts";
-import { finishCommands, shellWord } from "../report/finish_commands.ts";
+import { finishCommands, runCommandFor, shellWord } from "../report/finish_commands.ts";
 import { faultMissedBy, faultSlipped, faultUncaught, faultUncheckedBy } from "../report/verdict.ts";
 import { writeRunReports } from "../report/run_reports.ts";
 import { DEFAULT_CASE_TIMEOUT_S, runMatrix, selectCases } from "../runner/run_matrix.ts";
@@ -610,6 +610,23 @@ export function runCommand() {
           // with the run's own --case-timeout, which the report records
           for (const cmd of finishCommands(report, opts.out)) {
             console.error(`to finish the run: ${[cmd, ...resumeWords].join(" ")}`);
+          }
+        } else {
+          // cases a device loss or a --case-timeout ended, not their kernels: --resume runs
+          // them again (README), which a run that went on to its end did not say
+          const ended = report.results.filter((r) => r.deviceLoss === true);
+          const lost = ended.map((r) => r.id);
+          if (lost.length > 0) {
+            const them = lost.length === 1 ? "it" : "them";
+            const timedOut = ended.some((r) => r.message?.startsWith("timed out after"));
+            console.error(
+              `${plural(lost.length, "case")} ended by a device loss or --case-timeout, not by ` +
+                `${lost.length === 1 ? "its" : "their"} kernels (${lost.slice(0, 3).join(", ")}${
+                  lost.length > 3 ? `, and ${lost.length - 3} more` : ""
+                }): to run ${them} again, keeping the rest: ${
+                  [runCommandFor(report, opts.out, true), ...resumeWords].join(" ")
+                }${timedOut ? " (with a longer --case-timeout for a case that timed out)" : ""}`,
+            );
           }
         }
         const gap = notCoveredLine(report.results, { runtime: opts.runtime });

@@ -683,6 +683,19 @@ Deno.test({
       ]);
       assert.equal(r.code, 4, r.stdout + r.stderr);
       assert.match(r.stderr, /kpe-left-out was not caught: no parity check failed; 1 case errored/);
+      // the case a --case-timeout ended, not its kernels: the resume that runs it again is
+      // named (a run that went on to its end said nothing of it)
+      assert.ok(
+        r.stderr.includes(
+          "1 case ended by a device loss or --case-timeout, not by its kernels " +
+            "(preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1): to run " +
+            "it again, keeping the rest: deno task harness run --matrix smoke --filter " +
+            "'preset=tiny;path=absorbed;layout=bshd;sq=1;dtype=f32;causal=1;varlen=none;b=2;sk=20' " +
+            `--plant-fault kpe-left-out --repeats 0 --case-timeout 0.001 --out ${dir} --resume ` +
+            "(with a longer --case-timeout for a case that timed out)\n",
+        ),
+        r.stderr,
+      );
       const summary = await Deno.readTextFile(`${dir}/summary.md`);
       assert.doesNotMatch(summary, /failures show the checks catching the fault/);
       assert.match(summary, /was not caught: no parity check failed/);
