@@ -62,6 +62,7 @@ import {
   loadBackendModuleOptions,
 } from "./backend_options.ts";
 import { unusedBackends } from "../report/unused_backends.ts";
+import { finishCommands } from "../report/finish_commands.ts";
 
 /** Options of `baseline update` that only a run reads, with their flags. */
 const RUN_ONLY: readonly [string, string][] = [
@@ -355,10 +356,14 @@ export function baselineCommand() {
       // the round a signal stopped (its number and run): its results and folder are the ones
       // to name, where the pooled report counted every case of the finished rounds
       let stopped: { round: number; run: RunReport } | undefined;
+      // --from-report's folder: an interrupted run there is finished by its resume into it
+      let fromFolder: string | undefined;
       if (opts.fromReport) {
-        report = (await readRunReportInput(opts.fromReport, {
+        const input = await readRunReportInput(opts.fromReport, {
           needs: "a baseline needs the run finished",
-        })).report;
+        });
+        report = input.report;
+        fromFolder = dirname(input.file);
         ran = report;
         // A report whose measurements --history holds already (a merged run whose shards
         // `run --history` stored) is refused before the baseline is written, not after it
@@ -494,13 +499,19 @@ export function baselineCommand() {
       // would replace a good baseline with fewer cases (or none). Nothing is written.
       const lacking = notRunIds(report).length;
       if (report.interrupted || missingIds(report).length > 0 || report.results.length === 0) {
+        // a run's report (not a merge's): the command that finishes it, which it did not name
+        const finish = fromFolder === undefined ? [] : finishCommands(report, fromFolder);
         throw new CliError(
           `${opts.fromReport ?? "the run"}: ${
             report.interrupted ? "an interrupted run" : "a run"
           } with ${plural(report.results.length, "result")} for its ${
             plural(report.shardIds.length, "selected case")
           }${lacking > 0 ? ` (${lacking} missing)` : ""}; a baseline needs a finished ` +
-            "run of every selected case (no baseline written)",
+            `run of every selected case (no baseline written)${
+              finish.length === 1
+                ? `; finish the run with ${finish[0]}, then make the baseline again`
+                : ""
+            }`,
           EXIT.badInput,
         );
       }

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { hasAdapter } from "../gpu/device.ts";
 import { readRunState } from "../report/run_state.ts";
-import { cliCommand, readUntilThen, WAITS_FOR_SIGINT_BACKEND } from "./helpers_cli.ts";
+import { cliCommand, readUntilThen, runCli, WAITS_FOR_SIGINT_BACKEND } from "./helpers_cli.ts";
 
 const gpu = await hasAdapter();
 const driver = new URL("./fixtures/device_lost_main.ts", import.meta.url).pathname;
@@ -169,6 +169,25 @@ Deno.test({
       assert.equal(report.results.length, 1);
       assert.equal((await readRunState(`${dir}/run/run.json`))?.state, "interrupted");
       assert.deepEqual([...Deno.readDirSync(`${dir}/baselines`)], [], "no baseline written");
+      // that folder given to --from-report: refused, naming the resume that finishes it (it
+      // said only that a baseline needs a finished run)
+      const from = await runCli([
+        "baseline",
+        "update",
+        "--from-report",
+        `${dir}/run`,
+        "--dir",
+        dir,
+      ]);
+      assert.equal(from.code, 2, from.stderr);
+      assert.match(
+        from.stderr,
+        new RegExp(
+          "a baseline needs a finished run of every selected case \\(no baseline written\\); " +
+            "finish the run with deno task harness run --matrix .* --out " +
+            `${dir}/run --resume, then make the baseline again\n`,
+        ),
+      );
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
