@@ -544,7 +544,6 @@ export function runCommand() {
         }
       } else header = formatBackendChoice(applyBackendChoice());
       const noLimit = noCaseTimeoutNote(opts.caseTimeout);
-      // Ctrl-C: after the current case; a second Ctrl-C or SIGTERM: at once (cli/stop_signals.ts)
       // what the run does once its cases have run: the resume of a stopped run names them
       // too (it named the run's selection alone, and a nightly resumed as told was neither
       // compared with its baseline nor stored in its history); and its --max-cases (a run of
@@ -557,6 +556,7 @@ export function runCommand() {
         ...(opts.failOn === undefined ? [] : ["--fail-on", opts.failOn.join(",") || "none"]),
         ...(opts.history === undefined ? [] : ["--history", shellWord(opts.history)]),
       ];
+      // Ctrl-C: after the current case; a second Ctrl-C or SIGTERM: at once (cli/stop_signals.ts)
       const stop = listenForStop();
       startup?.dispose();
       const exitOnStop = () => stop.stoppedBy() === "SIGTERM" ? EXIT_SIGTERM : EXIT_SIGINT;
