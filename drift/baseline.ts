@@ -12,6 +12,7 @@ import {
   missingPathWords,
   pathExists,
   pathMissing,
+  removeAtomicTemps,
   writeTextAtomic,
 } from "../util/fs.ts";
 import {
@@ -376,7 +377,18 @@ export async function readBaseline(path: string): Promise<Baseline> {
  */
 export async function writeBaseline(dir: string, baseline: Baseline): Promise<string> {
   await Deno.mkdir(dir, { recursive: true });
-  const path = `${dir.replace(/\/+$/, "")}/${baseline.deviceKey}.json`;
+  const folder = dir.replace(/\/+$/, "");
+  const name = `${baseline.deviceKey}.json`;
+  // A write of this baseline that a killed update left half-done (its temp file) goes: it
+  // stayed in the baselines folder for good, an untracked file beside the committed ones.
+  // Only this device's: another device's update may be writing its own there now.
+  for (const t of await removeAtomicTemps(folder || "/", { of: name })) {
+    console.error(
+      `note: removed ${folder}/${t.name}, a half-written copy of ${name} that a killed ` +
+        "update left (its write never finished)",
+    );
+  }
+  const path = `${folder}/${name}`;
   await writeTextAtomic(path, JSON.stringify(baseline, null, 2) + "\n");
   return path;
 }

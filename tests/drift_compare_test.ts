@@ -351,9 +351,17 @@ Deno.test("baseline files: round trip from a report, and bad files named with th
   assert.deepEqual(b.cases[0].kernelFiles, ["absorbed.wgsl", "rope.wgsl", "up_proj.wgsl"]);
   assert.deepEqual(b.cases[1].kernelFiles, ["expanded.wgsl", "rope.wgsl"]);
   assert.match(b.cases[0].kernelHash!, /^[0-9a-f]{16}$/);
+  // the temp file of a write a killed update left goes (it stayed in the baselines folder for
+  // good); another device's, which its own update may be writing now, stays
+  await Deno.writeTextFile(`${dir}/.llvmpipe-65541-vulkan.json.0a1b2c3d.tmp`, '{"format": "ml');
+  await Deno.writeTextFile(`${dir}/.other-device.json.0a1b2c3d.tmp`, '{"format": "ml');
   const path = await writeBaseline(dir, b);
   assert.equal(path, `${dir}/llvmpipe-65541-vulkan.json`);
   assert.deepEqual(await readBaseline(path), b);
+  assert.deepEqual(
+    [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.startsWith(".")),
+    [".other-device.json.0a1b2c3d.tmp"],
+  );
   // a report.json is comparable too
   await Deno.writeTextFile(`${dir}/report.json`, JSON.stringify(report));
   assert.equal((await loadComparable(dir, { backend: "vulkan" })).cases.length, 2);

@@ -59,8 +59,9 @@ const ATOMIC_TEMP = /^\.(.+)\.[0-9a-f]{8}\.tmp$/;
  * killed (SIGKILL, a crash) between the temp file's open and its rename leaves one, half
  * written, which nothing removed (a folder's every killed run left its own). Call it only
  * where no other process writes `dir` now (a run's folder under its run.lock): another's
- * write under way would lose its temp file. Returns the names removed, and the files they were
- * a write of; a folder that cannot be read removes none.
+ * write under way would lose its temp file; `of` names the one file whose temp files go (a
+ * folder others write too: only this file's writes are this process's to finish). Returns the
+ * names removed, and the files they were a write of; a folder that cannot be read removes none.
  *
  * @example
  * ```ts
@@ -71,12 +72,15 @@ const ATOMIC_TEMP = /^\.(.+)\.[0-9a-f]{8}\.tmp$/;
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export async function removeAtomicTemps(dir: string): Promise<{ name: string; of: string }[]> {
+export async function removeAtomicTemps(
+  dir: string,
+  options: { of?: string } = {},
+): Promise<{ name: string; of: string }[]> {
   const removed: { name: string; of: string }[] = [];
   try {
     for await (const e of Deno.readDir(dir)) {
       const m = e.isFile ? ATOMIC_TEMP.exec(e.name) : null;
-      if (m === null) continue;
+      if (m === null || (options.of !== undefined && m[1] !== options.of)) continue;
       try {
         await Deno.remove(`${dir}/${e.name}`);
         removed.push({ name: e.name, of: m[1] });
