@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { removeAtomicTemps } from "../util/fs.ts";
 import { cuSeqlensIssues, normalizeLayout } from "../adapter/layout.ts";
 import { specForLayout } from "../adapter/longrope.ts";
 import { loadSpec } from "../adapter/source.ts";
@@ -514,7 +515,12 @@ export async function layerFromFiles(options: LayerFilesOptions): Promise<LayerF
     }
   }
 
-  // 4. The output, atomically.
+  // 4. The output, atomically; a write of it that a killed layer left half-done (its temp
+  // file beside it, as large as the output) goes first: it stayed there for good.
+  const slash = options.out.lastIndexOf("/");
+  await removeAtomicTemps(slash < 0 ? "." : options.out.slice(0, slash) || "/", {
+    of: options.out.slice(slash + 1),
+  });
   await writeSafetensorsFile(options.out, {
     output: {
       dtype: "F32",
