@@ -589,7 +589,8 @@ export function runCommand() {
           abandon: stop.atOnce,
           ctx: device,
           // the groups of cases not run are looked up in the matrix, as the run read it
-          writeReports: writeRunReports,
+          // summary.md's and report.html's resume carry the words the terminal's does
+          writeReports: (out, r) => writeRunReports(out, r, { finishWords: resumeWords }),
           // a compare.md of an earlier run's --baseline is not this run's
           staleFiles: Object.values(COMPARE_FILES),
           resumeWords,

@@ -8,11 +8,18 @@
  */
 import type { RunReport } from "../results/types.ts";
 import { writeRunOutputs } from "./merge.ts";
+import { finishCommands } from "./finish_commands.ts";
 
 /** Options of {@link writeRunReports}. */
 export interface RunReportsOptions {
   /** Append summary.md to `$GITHUB_STEP_SUMMARY` when it is set (default true). */
   stepSummary?: boolean;
+  /**
+   * Words each command that finishes a stopped run ends with, as the terminal gives them (run's
+   * `--baseline`, `--history`, `--thresholds`, `--fail-on`, `--max-cases`, `--progress`): a
+   * nightly resumed from summary.md's command was never compared nor stored in its history.
+   */
+  finishWords?: readonly string[];
 }
 
 /**
@@ -34,5 +41,12 @@ export async function writeRunReports(
 ): Promise<void> {
   // the step summary (what summary.md says) goes before report.html is written: a page that
   // could not be written (a full disk) took it with it
-  await writeRunOutputs(out, report, { jsonl: false, stepSummary: options.stepSummary ?? true });
+  const words = options.finishWords ?? [];
+  await writeRunOutputs(out, report, {
+    jsonl: false,
+    stepSummary: options.stepSummary ?? true,
+    ...(words.length === 0
+      ? {}
+      : { finish: finishCommands(report, out).map((c) => [c, ...words].join(" ")) }),
+  });
 }

@@ -225,10 +225,17 @@ Deno.test({
     );
     const report = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
     assert.equal(report.interrupted, true);
-    // and summary.md's, from the report (which did not record the limit)
+    // and summary.md's, from the report (which did not record the limit), with the words the
+    // terminal's carries (a nightly resumed from the page was never stored in its history)
     assert.ok(
       (await Deno.readTextFile(`${out}/summary.md`)).includes(
-        ` --repeats 0 --case-timeout 30 --out ${out} --resume`,
+        ` --repeats 0 --case-timeout 30 --out ${out} --resume` +
+          ` --max-cases 200000 --progress failures --history ${out}/h.sqlite`,
+      ),
+    );
+    assert.ok(
+      (await Deno.readTextFile(`${out}/report.html`)).includes(
+        `--out ${out} --resume --max-cases 200000 --progress failures --history ${out}/h.sqlite`,
       ),
     );
     assert.deepEqual(report.results, [], "the hung case abandoned, not run to its timeout");
