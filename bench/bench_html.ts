@@ -10,8 +10,8 @@ import {
   type BenchReport,
   measuredWhen,
   memoryLine,
-  notRunWords,
   referenceLine,
+  targetNotRunWords,
   targetsNotBenched,
   variantLabel,
 } from "./report.ts";
@@ -265,7 +265,7 @@ export async function benchReportHtml(
           `<td>${
             t.implausible ? "not judged" : t.notRun
               // a refused or failed case is no shortfall: its status, not a bold "no"
-              ? `not judged: ${escapeHtml(notRunWords(t.notRun))}`
+              ? `not judged: ${escapeHtml(targetNotRunWords(t))}`
               : t.met
               ? "yes"
               : "<b>no</b>"

@@ -70,6 +70,11 @@ export interface TargetOutcome {
     /** Its whole reason. */
     readonly reason: string;
   };
+  /**
+   * The ratio target's other case, when neither of its two ran (as `notRun`): the reports
+   * named one of the two, and a reader fixing it found the other refused too.
+   */
+  readonly alsoNotRun?: NonNullable<TargetOutcome["notRun"]>;
   /** got >= want, and got is plausible (see `implausible`). */
   readonly met: boolean;
   /** Shortfall as a fraction of the target (0 when met; null when it did not run or is implausible). */
@@ -301,10 +306,16 @@ export function evaluateTargets(
       records?: readonly BenchRecord[];
     } = {},
   ) => {
-    // the first record of the target that did not run, when got is missing for that reason
-    const skipped = got === null
-      ? (options.records ?? []).find((r) => r.status !== "ok")
-      : undefined;
+    // the records of the target that did not run, when got is missing for that reason
+    const skipped = got === null ? (options.records ?? []).filter((r) => r.status !== "ok") : [];
+    const notRunOf = (r: BenchRecord): NonNullable<TargetOutcome["notRun"]> | undefined =>
+      r.status === "ok" ? undefined : {
+        status: r.status,
+        id: r.id,
+        codes: [...new Set((r.reason_codes ?? []).map((c) => c.replace(/^.*:/, "")))],
+        reason: r.reason ?? "",
+      };
+    const [notRun, alsoNotRun] = skipped.map(notRunOf);
     const implausible = options.implausible ?? false;
     const fastestImplausible = (options.fraction ?? false) && !implausible &&
       isImplausible(options.fastest);
@@ -316,16 +327,8 @@ export function evaluateTargets(
       met: got !== null && !implausible && got >= want,
       shortfall: got === null || implausible ? null : Math.max(0, 1 - got / want),
       ...(implausible ? { implausible } : {}),
-      ...(skipped && skipped.status !== "ok"
-        ? {
-          notRun: {
-            status: skipped.status,
-            id: skipped.id,
-            codes: [...new Set((skipped.reason_codes ?? []).map((c) => c.replace(/^.*:/, "")))],
-            reason: skipped.reason ?? "",
-          },
-        }
-        : {}),
+      ...(notRun ? { notRun } : {}),
+      ...(alsoNotRun ? { alsoNotRun } : {}),
       ...(options.fastest == null || !Number.isFinite(options.fastest)
         ? {}
         : { fastest: options.fastest }),
@@ -568,7 +571,7 @@ function replayWords(report: BenchReport): string {
 export function formatTargets(targets: readonly TargetOutcome[]): string[] {
   return targets.map((t) =>
     t.notRun
-      ? notRunLine(t, t.notRun)
+      ? notRunLine(t)
       : `${t.implausible ? "????" : t.met ? "met " : "MISS"} ${t.target}: ${
         t.got === null ? "did not run" : f(t.got, 3)
       }` +
@@ -590,11 +593,29 @@ export function formatTargets(targets: readonly TargetOutcome[]): string[] {
  * A target whose case was refused or failed: `n/a`, not `MISS` (the kernel fell short of
  * nothing: on the GL fallback the f16 decode read "MISS absorbed-decode-f16: did not run").
  */
-function notRunLine(t: TargetOutcome, n: NonNullable<TargetOutcome["notRun"]>): string {
-  const which = t.id.includes(" vs ") ? `: ${n.id}` : "";
-  return `n/a  ${t.target}: not judged (target ${t.want}), the case did not run${which}: ${
-    notRunWords(n)
-  }`;
+function notRunLine(t: TargetOutcome): string {
+  return `n/a  ${t.target}: not judged (target ${t.want}), ${
+    t.alsoNotRun ? "its two cases did not run" : "the case did not run"
+  }: ${targetNotRunWords(t)}`;
+}
+
+/**
+ * Why a target was not judged for want of its case: {@link notRunWords}, after the case's id
+ * for the ratio target (its id names two), and for both of its cases when neither ran.
+ *
+ * @example
+ * ```ts
+ * import { targetNotRunWords } from "./report.ts";
+ * const n = { status: "unsupported" as const, id: "x", codes: [], reason: "" };
+ * targetNotRunWords({ target: "t", id: "x", want: 1, got: null, met: false, shortfall: null, notRun: n });
+ * // "unsupported on this device"
+ * ```
+ */
+export function targetNotRunWords(t: TargetOutcome): string {
+  const ratio = t.id.includes(" vs ");
+  return [t.notRun, t.alsoNotRun].flatMap((n) =>
+    n ? [`${ratio ? `${n.id}: ` : ""}${notRunWords(n)}`] : []
+  ).join("; ");
 }
 
 /**

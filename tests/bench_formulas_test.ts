@@ -637,6 +637,30 @@ Deno.test("targets: a target case refused or failed on the device is n/a with it
   assert.match(html, /<td>not judged: failed \(backend wgsl-absorbed-gemm: launch threw\)<\/td>/);
 });
 
+Deno.test("targets: a ratio whose two cases were both refused names both", async () => {
+  const refused = (i: number, code: string): BenchRecord => ({
+    id: benchCaseId(HEADLINE[i]),
+    case: HEADLINE[i],
+    status: "unsupported",
+    reason: `wgsl:${code}: no`,
+    reason_codes: [`wgsl:${code}`],
+  });
+  const a = refused(1, "dtype.f16-unavailable"), d = refused(3, "device.too-slow");
+  const t = evaluateTargets([a, d]);
+  const ratio = t.find((x) => x.target === "absorbed-over-dense-f16")!;
+  assert.equal(ratio.notRun?.id, a.id);
+  assert.equal(ratio.alsoNotRun?.id, d.id);
+  const words = `${a.id}: unsupported on this device (dtype.f16-unavailable); ${d.id}: ` +
+    "unsupported on this device (device.too-slow)";
+  assert.ok(
+    formatTable(reportOf([a, d], t)).split("\n").includes(
+      `n/a  absorbed-over-dense-f16: not judged (target 2.5), its two cases did not run: ${words}`,
+    ),
+  );
+  const html = await benchReportHtml(reportOf([a, d], t), { title: "t" });
+  assert.ok(html.includes(`<td>not judged: ${words}</td>`), html);
+});
+
 Deno.test("targets: a shortfall under 1% is said in tenths, never 'short by 0%'", () => {
   const t = evaluateTargets([rec(0, 10, 0.299), rec(2, 10, 0.6499), rec(4, 10, 0.0001)]);
   const md = formatTable(reportOf([rec(0, 10, 0.299)], t));
