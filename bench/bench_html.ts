@@ -11,6 +11,7 @@ import {
   measuredWhen,
   memoryLine,
   referenceLine,
+  shortfallWords,
   targetNotRunWords,
   targetsNotBenched,
   variantLabel,
@@ -268,7 +269,10 @@ export async function benchReportHtml(
               ? `not judged: ${escapeHtml(targetNotRunWords(t))}`
               : t.met
               ? "yes"
-              : "<b>no</b>"
+              // how far from the goal, as the console and summary.md say it
+              : `<b>no</b>${
+                t.shortfall === null ? "" : `, short by ${shortfallWords(t.shortfall)}`
+              }`
           }</td></tr>`
         ).join("") +
         // the class's targets whose cases this bench did not run (as the table and summary.md)

@@ -661,6 +661,15 @@ Deno.test("targets: a ratio whose two cases were both refused names both", async
   assert.ok(html.includes(`<td>not judged: ${words}</td>`), html);
 });
 
+Deno.test("targets: report.html says how far a missed target is short, as the table does", async () => {
+  const t = evaluateTargets([rec(0, 10, 0.15), rec(2, 10, 0.7)]);
+  const html = await benchReportHtml(reportOf([rec(0, 10, 0.15), rec(2, 10, 0.7)], t), {
+    title: "t",
+  });
+  assert.match(html, /<td class="n">0\.150<\/td><td><b>no<\/b>, short by 50%<\/td><\/tr>/);
+  assert.match(formatTable(reportOf([], t)), /short by 50%/);
+});
+
 Deno.test("targets: a shortfall under 1% is said in tenths, never 'short by 0%'", () => {
   const t = evaluateTargets([rec(0, 10, 0.299), rec(2, 10, 0.6499), rec(4, 10, 0.0001)]);
   const md = formatTable(reportOf([rec(0, 10, 0.299)], t));
