@@ -14,8 +14,7 @@ import {
   sourceVariants,
 } from "../kernels/compile_check.ts";
 import type { Dtype } from "../adapter/types.ts";
-import { ChromiumGpu } from "../browser/chromium_gpu.ts";
-import { chromiumOption, runtimeOption } from "./runtime_options.ts";
+import { chromiumOption, runtimeOption, startChromiumStoppable } from "./runtime_options.ts";
 import { CliError, EXIT } from "./errors.ts";
 
 /** What is wrong with a WGSL file argument, or null when it is a readable text file. */
@@ -169,7 +168,10 @@ export function compileCommand() {
       };
       if (opts.runtime === "chromium") {
         // Tint in the page compiles what naga would: the same specialized sources
-        const gpu = await ChromiumGpu.start({ chromium: opts.chromium });
+        const gpu = await startChromiumStoppable(
+          { chromium: opts.chromium },
+          "nothing was compiled",
+        );
         try {
           checkF16Asked(
             opts.dtype,

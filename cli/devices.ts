@@ -15,8 +15,7 @@ import { formatCeilings } from "../bench/report.ts";
 import { GpuContext, HARNESS_FEATURES } from "../gpu/device.ts";
 import { backendChoice, formatBackendChoice } from "../gpu/backend_choice.ts";
 import { LOOP_PROBE_TRIPS } from "../gpu/loop_budget.ts";
-import { chromiumOption, runtimeOption } from "./runtime_options.ts";
-import { ChromiumGpu } from "../browser/chromium_gpu.ts";
+import { chromiumOption, runtimeOption, startChromiumStoppable } from "./runtime_options.ts";
 
 /** Probe that throws (NoAdapterError) when no adapter exists. */
 export type StrictCapsProbe = () => Promise<DeviceCaps>;
@@ -108,7 +107,7 @@ export function devicesCommand(probe: StrictCapsProbe) {
       if (opts.runtime === "chromium") {
         // Chromium's adapter, read in the page like any device's (exit 3 without a browser);
         // --measure runs the same probes in the page.
-        const gpu = await ChromiumGpu.start({ chromium: opts.chromium });
+        const gpu = await startChromiumStoppable({ chromium: opts.chromium }, "no device was read");
         try {
           const runtime = { ...gpu.identity };
           const derived = derivedFacts(gpu.caps, liveDeviceKey(gpu.caps, gpu.identity));

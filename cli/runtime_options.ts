@@ -169,16 +169,25 @@ export interface StartStopListener {
  */
 export function exitOnStopDuringStart(
   end: () => Promise<void>,
-  options: { log?: (line: string) => void; exit?: (code: number) => void } = {},
+  options: {
+    log?: (line: string) => void;
+    exit?: (code: number) => void;
+    /**
+     * What was cut short, after "interrupted by SIGINT " (default: "during start-up, before
+     * any case ran: nothing was written"; a command without cases says its own).
+     */
+    what?: string;
+  } = {},
 ): StartStopListener {
   const log = options.log ?? ((line: string) => console.error(line));
   const exit = options.exit ?? ((code: number) => Deno.exit(code));
+  const what = options.what ?? "during start-up, before any case ran: nothing was written";
   let stopping = false;
   const on = (signal: "SIGINT" | "SIGTERM") => async () => {
     const code = stopExitCode(signal);
     if (stopping) return exit(code);
     stopping = true;
-    log(`interrupted by ${signal} during start-up, before any case ran: nothing was written`);
+    log(`interrupted by ${signal} ${what}`);
     try {
       await end();
     } catch (e) {
@@ -198,4 +207,29 @@ export function exitOnStopDuringStart(
       Deno.removeSignalListener("SIGTERM", handlers.SIGTERM);
     },
   };
+}
+
+/**
+ * Chromium started for a command without cases (`devices`, `compile`): a Ctrl-C or SIGTERM
+ * during its start-up (seconds) is said, with what it cut short, and exits 130 / 143 (it
+ * exited with no word).
+ *
+ * @example
+ * ```ts ignore
+ * const gpu = await startChromiumStoppable({ chromium: undefined }, "nothing was compiled");
+ * await gpu.close();
+ * ```
+ */
+export async function startChromiumStoppable(
+  options: ChromiumGpuOptions,
+  cutShort: string,
+): Promise<ChromiumGpu> {
+  const startup = exitOnStopDuringStart(async () => {}, {
+    what: `while Chromium started: ${cutShort}`,
+  });
+  try {
+    return await ChromiumGpu.start(options);
+  } finally {
+    startup.dispose();
+  }
 }
