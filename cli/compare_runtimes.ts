@@ -87,8 +87,8 @@ export function swiftShaderIcd(chromiumPath: string): string | null {
 
 /**
  * A largest ULP distance in words: the number, or for an infinite distance what it is, from
- * the worst element's two values: a NaN in one runtime against a number in the other, an
- * infinity against a number (an overflow in one runtime: the largest finite float32 read
+ * the worst element's two values: a NaN in one runtime against a number (or an infinity) in
+ * the other, an infinity against a number (an overflow in one runtime: the largest finite float32 read
  * "1 ulp" from +Infinity), or infinities of opposite sign. "Infinity ulp" said neither.
  *
  * @example
@@ -96,13 +96,18 @@ export function swiftShaderIcd(chromiumPath: string): string | null {
  * import { ulpWords } from "./compare_runtimes.ts";
  * ulpWords(12); // "12"
  * ulpWords(Infinity, [NaN, 1]); // "NaN against a number"
+ * ulpWords(Infinity, [-Infinity, NaN]); // "NaN against an infinity"
  * ulpWords(Infinity, [3.4028234663852886e38, Infinity]); // "an infinity against a number"
  * ```
  */
 export function ulpWords(maxUlp: number, worst?: readonly [number, number] | null): string {
   if (maxUlp !== Infinity) return String(maxUlp);
   const [a, b] = worst ?? [NaN, 0];
-  if (Number.isNaN(a) || Number.isNaN(b)) return "NaN against a number";
+  if (Number.isNaN(a) || Number.isNaN(b)) {
+    // the other value may itself be no number: "NaN against a number" misread an overflow
+    const other = Number.isNaN(a) ? b : a;
+    return Number.isFinite(other) ? "NaN against a number" : "NaN against an infinity";
+  }
   return Number.isFinite(a) || Number.isFinite(b)
     ? "an infinity against a number"
     : "infinities of opposite sign";

@@ -17,6 +17,7 @@ import {
   comparisonMarkdown,
   comparisonTotals,
   totalsText,
+  ulpWords,
   unusedInRuntimes,
 } from "../cli/compare_runtimes.ts";
 import type { CaseResult } from "../results/types.ts";
@@ -42,6 +43,14 @@ Deno.test("ulp: neighbours are 1 apart, signed zeros equal, NaN against a number
   const d = ulpDiff(new Float32Array([1, 2, 3]), new Float32Array([1, 2, Math.fround(3)]));
   assert.deepEqual(d, { maxUlp: 0, worstIndex: null, worstValues: null, differing: 0, total: 3 });
   assert.throws(() => ulpDiff([1], [1, 2]), /cannot compare 1 values with 2/);
+});
+
+Deno.test("ulp words: a NaN against an infinity says so, not 'against a number'", () => {
+  assert.equal(ulpWords(Infinity, [NaN, 0.5]), "NaN against a number");
+  assert.equal(ulpWords(Infinity, [Infinity, NaN]), "NaN against an infinity");
+  assert.equal(ulpWords(Infinity, [NaN, -Infinity]), "NaN against an infinity");
+  assert.equal(ulpWords(Infinity, [1, -Infinity]), "an infinity against a number");
+  assert.equal(ulpWords(Infinity, [Infinity, -Infinity]), "infinities of opposite sign");
 });
 
 /** A device that computes the float64 reference and rounds it to float32 (optionally altered). */
