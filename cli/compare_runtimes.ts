@@ -197,7 +197,7 @@ export function totalsText(totals: ReturnType<typeof comparisonTotals>): string 
 export function caseLine(c: CaseComparison, i: number, n: number): string {
   const side = outcomeText;
   const base = `[${i}/${n}] ${c.id}\n    deno ${side(c.deno)} | chromium ${side(c.chromium)} | ` +
-    ulpText(c);
+    ulpText(c) + (c.restarted ? `\n    restarted: ${c.restarted}` : "");
   if (c.lost) return `${base}\n    LOST (not compared; the machine's, not a finding): ${c.lost}`;
   if (c.finding) return `${base}\n    FINDING: ${c.finding}`;
   const why = failureMessages(c);

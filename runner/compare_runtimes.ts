@@ -96,6 +96,12 @@ export interface CaseComparison {
    * machine's, no failure against the reference.
    */
   readonly lostIn?: readonly ("deno" | "chromium")[];
+  /**
+   * A runtime whose device (or browser) was found lost before the case, from an earlier
+   * case or killed meanwhile, and started again before the case ran: which, and when it was
+   * lost (absent when neither). The case itself ran and was compared.
+   */
+  readonly restarted?: string;
 }
 
 /** Options of {@link compareRuntimes}. */
@@ -190,12 +196,22 @@ async function runOn(
     outputs: { out: Float32Array; lse: Float32Array } | null;
     /** Why the case's device was lost or dropped (a timeout), or null. */
     lost: string | null;
+    /** The device was found lost before the case and started again first: why, or null. */
+    restarted: string | null;
   }
 > {
   let outputs: { out: Float32Array; lse: Float32Array } | null = null;
+  const what = runtimeOf(device) === "chromium" ? "the browser or its device" : "the device";
   // a browser that died between cases (killed while the other runtime ran) is found lost
-  // before this case starts: it was not lost "during the case"
-  const lostBefore = device.lost;
+  // before this case starts: restarted first, the case runs (it was run on the dead browser,
+  // and lost)
+  let restarted: string | null = null;
+  if (device.lost) {
+    await device.reacquire();
+    restarted = `${what} was lost ${
+      o.previous === null ? "before the first case" : `after case ${o.previous}`
+    }, found before this one, and started again before it ran`;
+  }
   const run = runCase(c, {
     ctx: device,
     baseDir: o.baseDir,
@@ -215,19 +231,18 @@ async function runOn(
     device.destroy();
     await device.reacquire();
     const why = `timed out after ${o.timeoutMs / 1000} s in ${runtimeOf(device)}`;
-    return { result: errorResult(c, why), outputs: null, lost: why };
+    return { result: errorResult(c, why), outputs: null, lost: why, restarted };
   }
   if (device.lost) {
     await device.reacquire();
-    const what = runtimeOf(device) === "chromium" ? "the browser or its device" : "the device";
-    const when = !lostBefore
-      ? "during the case"
-      : o.previous === null
-      ? "before the case (the first)"
-      : `after case ${o.previous}, found before this one`;
-    return { result, outputs, lost: `${what} was lost ${when} (${result.message})` };
+    return {
+      result,
+      outputs,
+      lost: `${what} was lost during the case (${result.message})`,
+      restarted,
+    };
   }
-  return { result, outputs, lost: null };
+  return { result, outputs, lost: null, restarted };
 }
 
 /** Why two outcomes disagree in a way that is a finding, or null. */
@@ -326,6 +341,11 @@ export async function compareRuntimes(options: CompareRuntimesOptions): Promise<
     // difference between the two WebGPU implementations.
     const lost = [d.lost && `deno: ${d.lost}`, k.lost && `chromium: ${k.lost}`]
       .filter((x): x is string => typeof x === "string");
+    const restarted = [
+      d.restarted && `deno: ${d.restarted}`,
+      k.restarted && `chromium: ${k.restarted}`,
+    ]
+      .filter((x): x is string => typeof x === "string");
     const cmp: CaseComparison = {
       id: c.id,
       deno: outcome(d.result),
@@ -338,6 +358,7 @@ export async function compareRuntimes(options: CompareRuntimesOptions): Promise<
           lostIn: [...(d.lost ? ["deno" as const] : []), ...(k.lost ? ["chromium" as const] : [])],
         }
         : {}),
+      ...(restarted.length ? { restarted: restarted.join(" | ") } : {}),
     };
     o.previous = c.id;
     out.push(cmp);

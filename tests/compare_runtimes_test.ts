@@ -322,7 +322,8 @@ Deno.test("compareRuntimes: a browser that dies or hangs in a case is lost, no f
   assert.equal(reacquired, 1);
   for (const c of rest) assert.equal(c.lost, undefined, c.id);
   // a browser that dies between cases (killed while Deno ran the next case) is found dead
-  // before the case: it read "lost during the case"
+  // before the case: it read "lost during the case", then the case was run on the dead
+  // browser and lost; it is now started again first, and the case compared
   let died = false;
   let runs = 0;
   const between: RemoteDevice = {
@@ -353,14 +354,20 @@ Deno.test("compareRuntimes: a browser that dies or hangs in a case is lost, no f
   });
   assert.ok(killedAfterFirst.length >= 2);
   assert.equal(killedAfterFirst[0].lost, undefined);
-  assert.match(
-    killedAfterFirst[1].lost ?? "",
-    new RegExp(
-      `^chromium: the browser or its device was lost after case ${
-        killedAfterFirst[0].id.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
-      }, found before this one \\(`,
-    ),
+  assert.equal(killedAfterFirst[1].lost, undefined);
+  assert.equal(killedAfterFirst[1].chromium.status, "pass");
+  assert.ok(killedAfterFirst[1].bits, "compared");
+  assert.equal(
+    killedAfterFirst[1].restarted,
+    `chromium: the browser or its device was lost after case ${
+      killedAfterFirst[0].id
+    }, found before this one, and started again before it ran`,
   );
+  assert.match(
+    caseLine(killedAfterFirst[1], 2, killedAfterFirst.length),
+    /\n {4}restarted: chromium: the browser or its device was lost after case /,
+  );
+  assert.equal(killedAfterFirst[0].restarted, undefined);
   // a case that never settles: timed out, lost, and the next case runs on a fresh browser
   const hanging: RemoteDevice = {
     ...healthy,
