@@ -11,7 +11,8 @@ import { summarize } from "./stats.ts";
 /**
  * Per pass name, the median over the replays of the pass's time in a replay (all its
  * dispatches there), ms, in the order the passes first ran. A replay where a dispatch of the
- * pass has no time (wall clock) gives no sample; a pass with none is left out.
+ * pass has no time (wall clock, or timestamps that stood still or went backwards) gives no
+ * sample; a pass with none is left out.
  *
  * @example
  * ```ts
@@ -27,7 +28,11 @@ export function passMedians(timings: readonly Timing[]): Record<string, number> 
     const step = new Map<string, number | null>();
     for (const p of t.passes) {
       const sum = step.get(p.name);
-      step.set(p.name, p.ms === null || sum === null ? null : (sum ?? 0) + p.ms);
+      // a dispatch whose timestamps stood still or went backwards has no time either
+      step.set(
+        p.name,
+        p.ms === null || p.clock !== undefined || sum === null ? null : (sum ?? 0) + p.ms,
+      );
     }
     for (const [name, ms] of step) {
       const list = samples.get(name) ?? [];

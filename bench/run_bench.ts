@@ -35,6 +35,7 @@ import { measureAttention, scopedMs } from "../kernels/measure.ts";
 import type { ReplayMode } from "../kernels/replay.ts";
 import { type SampleStats, summarize } from "./stats.ts";
 import { passMedians } from "./pass_times.ts";
+import type { Timing } from "../gpu/timing.ts";
 
 /** One benchmark result (a JSON record of `bench --json`). */
 export interface BenchRecord {
@@ -241,8 +242,10 @@ export async function runBenchCase(
     const { repeats } = measured;
     const result = { timing: measured.timing };
     // `ms` is the attention core's time whatever was replayed (with timestamps).
-    const coreMs = scopedMs(repeats, { scope: "core", core: measured.core });
-    const untimed = untimedReason(coreMs, repeats[0]?.source ?? "wall-clock");
+    const coreMs = coreSamples(repeats, measured.core);
+    const untimed = untimedReason(coreMs, repeats[0]?.source ?? "wall-clock", {
+      backwards: repeats.some((t) => t.passes.some((p) => p.clock === "went backwards")),
+    });
     if (untimed !== null) {
       return { id, case: c, status: "error", reason: untimed, backend: plan.backend };
     }
@@ -310,14 +313,44 @@ export async function runBenchCase(
  * untimedReason([0, 0, 0.4], "timestamp-query")?.startsWith("2 of 3"); // true
  * ```
  */
-export function untimedReason(samples: readonly number[], source: string): string | null {
+export function untimedReason(
+  samples: readonly number[],
+  source: string,
+  options: { backwards?: boolean } = {},
+): string | null {
   const median = summarize(samples).median;
   if (median > 0 && Number.isFinite(median)) return null;
   const zero = samples.filter((x) => !(x > 0)).length;
   return `${zero} of ${samples.length} timed repetitions of the attention core read ` +
     `${median} ms by ${source}` +
-    (source === "timestamp-query" ? " (its timestamps did not advance)" : "") +
+    (source === "timestamp-query"
+      ? options.backwards
+        ? " (timestamps of its passes that did not advance or went backwards)"
+        : " (its timestamps did not advance)"
+      : "") +
     ": no time to judge, so no GFLOP/s, GB/s or roofline fraction";
+}
+
+/**
+ * The attention core's ms in each timed replay (kernels/measure.ts `scopedMs`), 0 for a
+ * replay where a core pass's timestamps stood still or went backwards (gpu/timing.ts
+ * `PassTiming.clock`): that pass read 0 ms, and the replay's sum of the others was taken
+ * for the core's time, low, with nothing said. A 0 is no time ({@link timedStats},
+ * {@link untimedReason}).
+ *
+ * @example
+ * ```ts
+ * import { coreSamples } from "./run_bench.ts";
+ * const t = (ms: number, clock?: "went backwards") => ({ source: "timestamp-query" as const,
+ *   totalMs: 1 + ms, passes: [{ name: "scores", ms: 1 }, { name: "values", ms, clock }] });
+ * coreSamples([t(2), t(0, "went backwards")], ["scores", "values"]); // [3, 0]
+ * ```
+ */
+export function coreSamples(repeats: readonly Timing[], core: readonly string[]): number[] {
+  const ms = scopedMs(repeats, { scope: "core", core });
+  return ms.map((x, i) =>
+    repeats[i].passes.some((p) => p.clock !== undefined && core.includes(p.name)) ? 0 : x
+  );
 }
 
 /**

@@ -160,8 +160,8 @@ export function benchCommand() {
         "kernel's output with the reference (run does): a kernel that computes the wrong " +
         "attention is timed as ok. Exit codes: 0 every case ran or " +
         "was reported unsupported; 1 a case error (a kernel that does not compile, a launch " +
-        "that throws, a case past --case-timeout, a case whose timed repetitions read 0 ms: " +
-        "timestamps that did not advance), or a --backend that benched none of the cases; 2 bad input (an unusable --out, " +
+        "that throws, a case past --case-timeout, a case whose timed repetitions read no time: " +
+        "timestamps that did not advance or went backwards), or a --backend that benched none of the cases; 2 bad input (an unusable --out, " +
         "--reference-ceilings or --filter included); 3 no adapter, 3 --case-timeout " +
         "timeouts in a row, a file of --out that cannot be written (a full disk: " +
         "records.jsonl keeps the records written, and --resume benches the rest), or a " +

@@ -21,7 +21,16 @@ export interface PassTiming {
   readonly name: string;
   /** Duration in milliseconds (null for wall-clock per-pass: only the total is known). */
   readonly ms: number | null;
+  /**
+   * Set when the pass's end timestamp was not after its beginning: the device's clock "stood
+   * still" (equal) or "went backwards" (end before beginning). Its `ms` then reads 0 and is
+   * no measurement. Absent for a pass that took time, and for the wall clock.
+   */
+  readonly clock?: ClockFault;
 }
+
+/** How a pass's timestamps failed to measure it ({@link PassTiming.clock}). */
+export type ClockFault = "stood still" | "went backwards";
 
 /** Timing of one submission. */
 export interface Timing {
@@ -31,6 +40,24 @@ export interface Timing {
   readonly totalMs: number;
   /** Per pass. */
   readonly passes: readonly PassTiming[];
+}
+
+/**
+ * One pass's timing from its two timestamps (ns). An end that is not after the beginning is
+ * the device's clock failing, not a pass of 0 ms: it reads 0 with {@link PassTiming.clock}
+ * saying how (a negative delta read 0 ms like any other, a measurement to every reader).
+ *
+ * @example
+ * ```ts
+ * import { passTimingOf } from "./timing.ts";
+ * passTimingOf("scores", 1_000n, 251_000n); // { name: "scores", ms: 0.25 }
+ * passTimingOf("scores", 9_000n, 5_000n); // { name: "scores", ms: 0, clock: "went backwards" }
+ * ```
+ */
+export function passTimingOf(name: string, begin: bigint, end: bigint): PassTiming {
+  const d = end - begin;
+  if (d > 0n) return { name, ms: Number(d) / 1e6 };
+  return { name, ms: 0, clock: d === 0n ? "stood still" : "went backwards" };
 }
 
 /** The most passes one {@link PassTimer} times: two timestamps each, 4096 per query set. */
@@ -140,10 +167,9 @@ export class PassTimer {
     const stamps = new BigUint64Array(staging.getMappedRange().slice(0));
     staging.unmap();
     staging.destroy();
-    const passes = this.#names.map((name, i) => {
-      const d = stamps[2 * i + 1] - stamps[2 * i];
-      return { name, ms: d >= 0n ? Number(d) / 1e6 : 0 };
-    });
+    const passes = this.#names.map((name, i) =>
+      passTimingOf(name, stamps[2 * i], stamps[2 * i + 1])
+    );
     return {
       source: "timestamp-query",
       totalMs: passes.reduce((s, p) => s + (p.ms ?? 0), 0),

@@ -3,7 +3,8 @@
 // one dispatch's share of it. GPU-free.
 import assert from "node:assert/strict";
 import { passMedians } from "../bench/pass_times.ts";
-import type { Timing } from "../gpu/timing.ts";
+import { coreSamples, untimedReason } from "../bench/run_bench.ts";
+import { type PassTiming, passTimingOf, type Timing } from "../gpu/timing.ts";
 
 function replay(passes: [string, number | null][]): Timing {
   return {
@@ -35,5 +36,38 @@ Deno.test("passMedians: a replay where a dispatch has no time gives that pass no
       replay([["c", null]]),
     ]),
     { a: 4, b: 3 },
+  );
+});
+
+Deno.test("timestamps that stood still or went backwards are no time: said, and counted as none", () => {
+  // a negative delta read 0 ms like a pass that took none; it is now said
+  assert.deepEqual(passTimingOf("a", 1_000n, 251_000n), { name: "a", ms: 0.25 });
+  assert.deepEqual(passTimingOf("a", 9_000n, 5_000n), {
+    name: "a",
+    ms: 0,
+    clock: "went backwards",
+  });
+  assert.deepEqual(passTimingOf("a", 7n, 7n), { name: "a", ms: 0, clock: "stood still" });
+  const t = (core: PassTiming, other: PassTiming): Timing => ({
+    source: "timestamp-query",
+    totalMs: 1 + (core.ms ?? 0) + (other.ms ?? 0),
+    passes: [{ name: "scores", ms: 1 }, core, other],
+  });
+  const ok = { name: "values", ms: 2 }, back = passTimingOf("values", 9n, 5n);
+  const rope = { name: "rope_q", ms: 5 }, ropeBack = passTimingOf("rope_q", 9n, 5n);
+  const reps = [t(ok, rope), t(back, rope), t(ok, ropeBack)];
+  // the second replay's core read 1 ms (scores alone): a silent undercount; now no time
+  assert.deepEqual(coreSamples(reps, ["scores", "values"]), [3, 0, 3]);
+  // its pass reads no sample rather than a median pulled toward 0
+  assert.deepEqual(passMedians([t(ok, rope), t(back, ropeBack)]), {
+    scores: 1,
+    values: 2,
+    rope_q: 5,
+  });
+  assert.equal(
+    untimedReason([0, 0, 3], "timestamp-query", { backwards: true }),
+    "2 of 3 timed repetitions of the attention core read 0 ms by timestamp-query (timestamps " +
+      "of its passes that did not advance or went backwards): no time to judge, so no " +
+      "GFLOP/s, GB/s or roofline fraction",
   );
 });
