@@ -262,9 +262,18 @@ export async function benchReportHtml(
       `<table><tr><th>target</th><th>case</th><th>want</th><th>got</th><th>met</th></tr>${
         report.targets.map((t) =>
           `<tr><td>${escapeHtml(t.target)}</td><td class="id">${idHtml(t.id)}</td>` +
-          `<td class="n">${num(t.want, 3)}</td><td class="n">${num(t.got, 3)}</td>` +
+          `<td class="n">${num(t.want, 3)}</td><td class="n">${num(t.got, 3)}${
+            // the fastest repetition's figure beside the median's, as the console and
+            // summary.md give it (never judged)
+            t.fastest === undefined || t.implausible
+              ? ""
+              : `<br><small>fastest repetition ${num(t.fastest, 3)}${
+                t.fastestImplausible ? " (above 1: faster than the measured ceilings allow)" : ""
+              }</small>`}</td>` +
           `<td>${
-            t.implausible ? "not judged" : t.notRun
+            t.implausible
+              ? "not judged: above 1, faster than the measured ceilings (see the warnings)"
+              : t.notRun
               // a refused or failed case is no shortfall: its status, not a bold "no"
               ? `not judged: ${escapeHtml(targetNotRunWords(t))}`
               : t.met

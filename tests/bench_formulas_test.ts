@@ -369,7 +369,7 @@ Deno.test("targets by device class: a GPU is held to issue 13's, lavapipe to its
   assert.equal(by(gpu, "absorbed-decode-f32")?.met, true);
 });
 
-Deno.test("a roofline fraction above 1 is neither met nor missed, and the run says why", () => {
+Deno.test("a roofline fraction above 1 is neither met nor missed, and the run says why", async () => {
   // Dense decode at 1.7 (ceilings measured low); absorbed decode at 0.2.
   const records = [rec(0, 10, 0.2), rec(2, 30, 1.7)];
   const targets = evaluateTargets(records);
@@ -391,6 +391,11 @@ Deno.test("a roofline fraction above 1 is neither met nor missed, and the run sa
   assert.match(table, /MISS absorbed-decode-f32: 0\.200/);
   assert.match(table, /warning: .*is above 1/);
   assert.match(toMarkdown(report, { title: "t" }), /\*\*Warning:\*\* .*is above 1/);
+  // report.html says why too (it read a bare "not judged")
+  assert.match(
+    await benchReportHtml(report, { title: "t" }),
+    /<td>not judged: above 1, faster than the measured ceilings \(see the warnings\)<\/td>/,
+  );
   assert.deepEqual(benchWarnings([rec(0, 10, 0.99)]), []);
 });
 
@@ -462,7 +467,7 @@ Deno.test("summary.md: each case's passes by role, slowest first; none without p
   assert.doesNotMatch(toMarkdown(reportOf([rec(2, 30, 0.7)]), { title: "t" }), /### Passes/);
 });
 
-Deno.test("targets: each carries its fraction at the fastest repetition, shown beside the median's, never judged", () => {
+Deno.test("targets: each carries its fraction at the fastest repetition, shown beside the median's, never judged", async () => {
   // absorbed decode: median 18 ms at 0.296, fastest 12 ms -> 0.296 x 18 / 12 = 0.444
   const a: BenchRecord = { ...rec(0, 18, 0.296), ms_min: 12 };
   const d: BenchRecord = { ...rec(2, 18.36, 0.635), ms_min: 17 };
@@ -481,9 +486,16 @@ Deno.test("targets: each carries its fraction at the fastest repetition, shown b
     md,
     /^- MISS absorbed-over-dense-f32: 1\.020 \(target 2\.5\), short by 59%; fastest repetition 1\.417$/m,
   );
+  // report.html gives it too (it gave the median alone)
+  const html = await benchReportHtml(reportOf([a, d], t), { title: "t" });
+  assert.match(html, /<td class="n">0\.296<br><small>fastest repetition 0\.444<\/small><\/td>/);
   // a median within the ceilings whose fastest repetition is not: said, not judged
   const fast: BenchRecord = { ...rec(0, 18, 0.9), ms_min: 13.5 };
   const over = evaluateTargets([fast, d]);
+  assert.match(
+    await benchReportHtml(reportOf([fast, d], over), { title: "t" }),
+    /fastest repetition 1\.200 \(above 1: faster than the measured ceilings allow\)<\/small>/,
+  );
   assert.equal(over[0].fastestImplausible, true);
   assert.equal(
     over.find((x) => x.target === "absorbed-over-dense-f32")?.fastestImplausible,
