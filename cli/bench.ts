@@ -379,6 +379,9 @@ export function benchCommand() {
       // What a signal stops: the lines said "abandoning the current case, writing the
       // reports" while the ceilings were measured before any case, and then "no report".
       let phase: "before" | "cases" | "after" = "before";
+      // the case running is the last: a Ctrl-C then stops nothing, the ceilings after the
+      // cases are still measured (it said "then writing the reports", and measured them)
+      let lastCase = false;
       const abandoning = () =>
         phase === "before"
           ? "abandoning the ceiling measurement: no case has run, so no report is written"
@@ -392,18 +395,7 @@ export function benchCommand() {
           abandon.resolve(null);
           return;
         }
-        console.error(
-          `\ninterrupt: ${
-            phase === "before"
-              ? "finishing the ceiling measurement, then writing the reports (no case will " +
-                "run; Ctrl-C again: at once)"
-              : `${
-                phase === "after"
-                  ? "finishing the ceilings after the cases"
-                  : "finishing the current case"
-              }, then writing the reports (Ctrl-C again: at once)`
-          }`,
-        );
+        console.error(`\ninterrupt: ${firstInterruptWords(phase, { lastCase })}`);
         stoppedBy ??= "SIGINT";
       };
       // what abandoned a measurement: SIGTERM, or a second Ctrl-C
@@ -520,6 +512,7 @@ export function benchCommand() {
         let stoppedByTimeouts: string | null = null;
         for (const c of todo) {
           if (stoppedBy !== null) break;
+          lastCase = c === todo[todo.length - 1];
           const running = runBenchCase(ctx, c, {
             ceilings,
             reps,
@@ -852,4 +845,32 @@ function backendsByPath(ids: readonly string[]): (path: AttentionPath) => string
     byPath.set(path, id);
   }
   return (path) => byPath.get(path) ?? ids[0];
+}
+
+/**
+ * What bench's first Ctrl-C says it will do, by what runs: a Ctrl-C during the last case
+ * stops nothing, and the ceilings after the cases are still measured (it said "then writing
+ * the reports", and measured them, for minutes at a large --reps).
+ *
+ * @example
+ * ```ts
+ * import { firstInterruptWords } from "./bench.ts";
+ * firstInterruptWords("cases", { lastCase: false });
+ * // "finishing the current case, then writing the reports (Ctrl-C again: at once)"
+ * ```
+ */
+export function firstInterruptWords(
+  phase: "before" | "cases" | "after",
+  options: { lastCase: boolean },
+): string {
+  if (phase === "before") {
+    return "finishing the ceiling measurement, then writing the reports (no case will run; " +
+      "Ctrl-C again: at once)";
+  }
+  const finishing = phase === "after"
+    ? "finishing the ceilings after the cases"
+    : options.lastCase
+    ? "finishing the current case, the last, then measuring the ceilings after the cases"
+    : "finishing the current case";
+  return `${finishing}, then writing the reports (Ctrl-C again: at once)`;
 }

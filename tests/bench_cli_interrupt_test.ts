@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { hasAdapter } from "../gpu/device.ts";
 import { cliCommand } from "./helpers_cli.ts";
+import { firstInterruptWords } from "../cli/bench.ts";
 
 const gpu = await hasAdapter();
 /**
@@ -14,6 +15,22 @@ const gpu = await hasAdapter();
  * first tiny case ends, so the run always stops early.
  */
 const CASES = 8;
+
+Deno.test("bench: a Ctrl-C during the last case says the ceilings after the cases are still measured", () => {
+  // it said "finishing the current case, then writing the reports", then measured the
+  // ceilings after the cases (minutes at --reps 1000) before writing them
+  assert.equal(
+    firstInterruptWords("cases", { lastCase: true }),
+    "finishing the current case, the last, then measuring the ceilings after the cases, then " +
+      "writing the reports (Ctrl-C again: at once)",
+  );
+  assert.equal(
+    firstInterruptWords("cases", { lastCase: false }),
+    "finishing the current case, then writing the reports (Ctrl-C again: at once)",
+  );
+  assert.match(firstInterruptWords("before", { lastCase: false }), /no case will run/);
+  assert.match(firstInterruptWords("after", { lastCase: true }), /^finishing the ceilings after/);
+});
 
 /** `bench <args> --out <out>` as a child process with piped output. */
 function spawnBench(args: readonly string[], out: string): Deno.ChildProcess {
