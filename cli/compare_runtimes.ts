@@ -322,6 +322,14 @@ export function comparisonMarkdown(
       );
     }
   }
+  // a runtime found lost before a case and started again: the case ran, as the console says
+  const restarted = cases.filter((c) => c.restarted !== undefined);
+  if (restarted.length > 0) {
+    lines.push("", "## Runtimes started again before a case", "");
+    for (const c of restarted) {
+      lines.push(`- ${mdCell(c.id, Infinity)}: ${mdCell(c.restarted ?? "", Infinity)}`);
+    }
+  }
   return lines.join("\n") + "\n";
 }
 

@@ -368,6 +368,19 @@ Deno.test("compareRuntimes: a browser that dies or hangs in a case is lost, no f
     /\n {4}restarted: chromium: the browser or its device was lost after case /,
   );
   assert.equal(killedAfterFirst[0].restarted, undefined);
+  const restartMd = comparisonMarkdown(killedAfterFirst, {
+    deno: "d",
+    chromium: "c",
+    sameDriver: false,
+    matrix: "smoke",
+  });
+  assert.ok(
+    restartMd.includes(
+      `## Runtimes started again before a case\n\n- ${killedAfterFirst[1].id}: chromium: the ` +
+        "browser or its device was lost after case",
+    ),
+    restartMd,
+  );
   // a case that never settles: timed out, lost, and the next case runs on a fresh browser
   const hanging: RemoteDevice = {
     ...healthy,
