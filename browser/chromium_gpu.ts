@@ -30,7 +30,7 @@ import {
   launchChromium,
 } from "./chromium.ts";
 import { ConfigError } from "../adapter/errors.ts";
-import { Page } from "./page.ts";
+import { NEXT_CASE_BROWSER, Page } from "./page.ts";
 import type {
   PageBenchReply,
   PageCaseReply,
@@ -618,7 +618,7 @@ async function browserEnded(
     `Chromium (${browser.version}, ${browser.path}) ended ` +
       (phase === undefined ? "while in use" : `during its ${phase}`) +
       `: ${how} (killed, crashed or out of memory)` +
-      (phase === undefined ? "; in a run, a fresh browser is started for the next case" : "") +
+      (phase === undefined ? `; ${NEXT_CASE_BROWSER}` : "") +
       (err ? `; its stderr: ${err}` : ""),
     { cause },
   );

@@ -26,6 +26,14 @@ export class PageEvaluateError extends Error {
 }
 
 /**
+ * What follows a browser or page that ended while in use: the commands with cases start a
+ * fresh one for the next case (devices and compile stop). "in a run, a fresh browser is
+ * started" read as if `bench` and `compare-runtimes`, which do the same, did not.
+ */
+export const NEXT_CASE_BROWSER =
+  "run, bench and compare-runtimes start a fresh browser for the next case";
+
+/**
  * The page's renderer process ended (crashed, or was killed: out of memory, a signal):
  * every command of the page pending then, or sent afterwards, rejects with this at once
  * (a crashed page answers nothing, so without it a case would wait for --case-timeout).
@@ -82,8 +90,7 @@ export class Page {
     if (this.#crash) return;
     this.#crash = new PageCrashedError(
       `the Chromium page's renderer process ended (${status}): it crashed or was killed, ` +
-        "e.g. out of memory or by a signal; a crashed page answers nothing, so in a run a " +
-        "fresh browser is started for the next case",
+        `e.g. out of memory or by a signal; a crashed page answers nothing: ${NEXT_CASE_BROWSER}`,
     );
     this.#onCrash(this.#crash);
   }
