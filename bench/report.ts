@@ -365,7 +365,27 @@ export function evaluateTargets(
   return out;
 }
 
-const f = (x: number | undefined, digits = 2) => (x === undefined ? "-" : x.toFixed(digits));
+/**
+ * A figure of the tables: `digits` decimals, or two significant digits for one that is not 0
+ * and would read as 0 ("0.0038" GFLOP/s, not "0.0"; a roofline fraction "0.00021", not
+ * "0.000"): a small case's throughput, or a fast GPU's ms, read as a zero.
+ *
+ * @example
+ * ```ts
+ * import { benchFigure } from "./report.ts";
+ * benchFigure(12.345, 1); // "12.3"
+ * benchFigure(0.0038, 1); // "0.0038"
+ * benchFigure(0, 3); // "0.000"
+ * ```
+ */
+export function benchFigure(x: number | undefined, digits = 2): string {
+  if (x === undefined) return "-";
+  return x !== 0 && Number.isFinite(x) && Math.abs(x) < 0.5 * 10 ** -digits
+    ? x.toPrecision(2)
+    : x.toFixed(digits);
+}
+
+const f = benchFigure;
 
 const COLUMNS = [
   "id",

@@ -29,6 +29,7 @@ import { bestCeilings, isCeilingNotTimed, measureCeilings } from "../bench/ceili
 import { crossovers } from "../bench/crossover.ts";
 import { machineInfo } from "../bench/machine.ts";
 import {
+  benchFigure,
   type BenchInterruption,
   type BenchReport,
   benchWarnings,
@@ -819,7 +820,7 @@ function unmatchedValues(all: readonly BenchCase[], filter: string, matrix: stri
 function progressLine(r: BenchRecord): string {
   return `${r.id}: ${
     r.status === "ok"
-      ? `${r.ms?.toFixed(2)} ms, roofline ${r.roofline_fraction?.toFixed(3)} (provisional)`
+      ? `${benchFigure(r.ms)} ms, roofline ${benchFigure(r.roofline_fraction, 3)} (provisional)`
       : `${r.status}: ${r.reason ?? ""}`
   }`;
 }

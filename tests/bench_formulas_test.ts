@@ -22,7 +22,7 @@ import {
   memoryRoof,
 } from "../bench/ceilings.ts";
 import { type BenchRecord, judgeRecord, timedStats, untimedReason } from "../bench/run_bench.ts";
-import { formatCeilings, memoryLine } from "../bench/report.ts";
+import { benchFigure, formatCeilings, memoryLine } from "../bench/report.ts";
 import {
   benchWarnings,
   evaluateTargets,
@@ -682,12 +682,25 @@ Deno.test("targets: report.html says how far a missed target is short, as the ta
   assert.match(formatTable(reportOf([], t)), /short by 50%/);
 });
 
+Deno.test("a small figure that is not 0 does not read as 0 in the table and summary.md", () => {
+  // a tiny case on a loaded lavapipe: 0.0038 GFLOP/s read "0.0", its fraction "0.000"
+  const r: BenchRecord = { ...rec(0, 9.66, 0.00021), gflops: 0.0038, gbps: 0.0012 };
+  const row = formatTable(reportOf([r])).split("\n").find((l) => l.startsWith(r.id))!;
+  assert.match(row, / 9\.66 .* 0\.0038 +0\.0012 +0\.00021 /);
+  const md = toMarkdown(reportOf([r]), { title: "t" });
+  assert.match(md, /\| 9\.66 \| -.* \| 0\.0038 \| 0\.0012 \| 0\.00021 \|/);
+  assert.equal(benchFigure(0, 3), "0.000");
+  assert.equal(benchFigure(0.05, 1), "0.1");
+  assert.equal(benchFigure(undefined), "-");
+});
+
 Deno.test("targets: a shortfall under 1% is said in tenths, never 'short by 0%'", () => {
   const t = evaluateTargets([rec(0, 10, 0.299), rec(2, 10, 0.6499), rec(4, 10, 0.0001)]);
   const md = formatTable(reportOf([rec(0, 10, 0.299)], t));
   assert.match(md, /^MISS absorbed-decode-f32: 0\.299 \(target 0\.3\), short by 0\.3%$/m);
   assert.match(md, /^MISS dense-decode-f32: 0\.650 \(target 0\.65\), short by under 0\.1%$/m);
-  assert.match(md, /^MISS prefill-absorbed: 0\.000 \(target 0\.15\), short by 99\.9%$/m);
+  // a fraction that is not 0 does not read "0.000"
+  assert.match(md, /^MISS prefill-absorbed: 0\.00010 \(target 0\.15\), short by 99\.9%$/m);
   assert.doesNotMatch(md, /short by 0%/);
   assert.equal(shortfallWords(0.2), "20%");
   assert.equal(shortfallWords(1), "100%");
