@@ -24,6 +24,11 @@ export interface ReferenceCeilings {
   readonly file: string;
   /** The adapter the reference was measured on (its `machine.adapter`). */
   readonly adapter: string;
+  /**
+   * Its device key (`machine.deviceKey`: the adapter and the WebGPU backend, e.g.
+   * `llvmpipe-65541-vulkan`); absent in reports written before session 44.
+   */
+  readonly deviceKey?: string;
   /** Copy bandwidth, GB/s. */
   readonly copyGBps: number;
   /** Read bandwidth, GB/s. */
@@ -64,6 +69,8 @@ const positive = (what: string) =>
 const referenceSchema = z.object({
   machine: z.object({
     adapter: z.string({ error: "must be a string: the adapter the reference ran on" }),
+    deviceKey: z.string({ error: "must be a string: the device key of the reference's run" })
+      .optional(),
   }, { error: "is required: a bench report (report.json of --out, or bench --json) has it" }),
   ceilings: z.object({
     copyGBps: positive("GB/s"),
@@ -103,6 +110,7 @@ export function parseReferenceCeilings(raw: unknown, file: string): ReferenceCei
   return {
     file,
     adapter: machine.adapter,
+    ...(machine.deviceKey === undefined ? {} : { deviceKey: machine.deviceKey }),
     copyGBps,
     readGBps,
     ...(textureReadGBps === undefined ? {} : { textureReadGBps }),
@@ -131,7 +139,10 @@ export async function readReferenceCeilings(file: string): Promise<ReferenceCeil
 /**
  * Throw a `ConfigError` naming both adapters unless `reference` was measured on `adapter`
  * (this run's `machine.adapter`): another device's ceilings would make every fraction of
- * the run a fraction of something else.
+ * the run a fraction of something else. Where both name a device key (`options.deviceKey`,
+ * this run's), the keys must agree too: llvmpipe has one adapter name on Vulkan and on the
+ * GL fallback, whose ceilings differ, and a GL bench judged by Vulkan's blamed the gaps on
+ * contention.
  *
  * @example
  * ```ts
@@ -143,8 +154,26 @@ export async function readReferenceCeilings(file: string): Promise<ReferenceCeil
  * checkReferenceAdapter(ref, "llvmpipe"); // passes
  * ```
  */
-export function checkReferenceAdapter(reference: ReferenceCeilings, adapter: string): void {
-  if (reference.adapter === adapter) return;
+export function checkReferenceAdapter(
+  reference: ReferenceCeilings,
+  adapter: string,
+  options: { readonly deviceKey?: string } = {},
+): void {
+  if (reference.adapter === adapter) {
+    const { deviceKey } = options;
+    if (
+      deviceKey === undefined || reference.deviceKey === undefined ||
+      reference.deviceKey === deviceKey
+    ) return;
+    throw new ConfigError(reference.file, [{
+      path: "machine.deviceKey",
+      value: reference.deviceKey,
+      message: `is another device's: its ceilings were measured as device ` +
+        `"${reference.deviceKey}", this run is "${deviceKey}" (one adapter, another WebGPU ` +
+        "backend or runtime); give a report of this device (bench --out <dir> writes " +
+        "<dir>/report.json)",
+    }], "reference ceilings of another device (--reference-ceilings)");
+  }
   throw new ConfigError(reference.file, [{
     path: "machine.adapter",
     value: reference.adapter,

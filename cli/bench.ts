@@ -422,7 +422,9 @@ export function benchCommand() {
             deviceKey: liveDeviceKey(ctx.caps, ctx.identity),
           }
           : { ...machineInfo(ctx), deviceKey: liveDeviceKey(ctx.caps) };
-        if (reference) checkReferenceAdapter(reference, machine.adapter);
+        if (reference) {
+          checkReferenceAdapter(reference, machine.adapter, { deviceKey: machine.deviceKey });
+        }
         // A GPU is held to issue 13's GPU targets, a CPU implementation to lavapipe's.
         const targetClass = deviceClassOf(ctx.caps)?.kind ?? "cpu";
         const warmupMs = warmupAsked === "auto" ? warmupMsForClass(targetClass) : warmupAsked;

@@ -179,6 +179,30 @@ Deno.test("reference ceilings: another adapter's report is a ConfigError naming 
   });
 });
 
+Deno.test("reference ceilings of one adapter on another WebGPU backend (llvmpipe on Vulkan and GL) are refused by device key", () => {
+  const adapter = "llvmpipe (LLVM 15.0.6, 256 bits)";
+  const vulkan = parseReferenceCeilings({
+    machine: { adapter, deviceKey: "llvmpipe-65541-vulkan" },
+    ceilings: { copyGBps: 9.8, readGBps: 10.2, fmaGflops: 123 },
+  }, "vk/report.json");
+  assert.equal(vulkan.deviceKey, "llvmpipe-65541-vulkan");
+  checkReferenceAdapter(vulkan, adapter, { deviceKey: "llvmpipe-65541-vulkan" });
+  // a report or a run that names no key is judged by the adapter alone, as before
+  checkReferenceAdapter(vulkan, adapter);
+  assert.throws(
+    () => checkReferenceAdapter(vulkan, adapter, { deviceKey: "llvmpipe-65541-gl" }),
+    (e) => {
+      assert.ok(e instanceof ConfigError);
+      assert.equal(e.issues[0].path, "machine.deviceKey");
+      assert.match(
+        e.message,
+        /vk\/report\.json: .*measured as device "llvmpipe-65541-vulkan", this run is "llvmpipe-65541-gl"/s,
+      );
+      return true;
+    },
+  );
+});
+
 Deno.test("reference ceilings: the terminal table and summary.md say which reference joined", () => {
   const { ceilings, used } = withReferenceCeilings(measured, reference);
   const report = {
