@@ -129,6 +129,22 @@ async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
   }
 }
 
+/**
+ * Why a path could not be inspected, in the user's words: a path under a file ("Not a
+ * directory" from the OS, which named no file) names the file it runs into.
+ */
+async function inspectProblem(path: string, e: unknown): Promise<string> {
+  if (e instanceof Deno.errors.NotADirectory) {
+    for (let up = parentOf(path); up !== "/" && up !== "."; up = parentOf(up)) {
+      const info = await Deno.stat(up).catch(() => null);
+      if (info?.isFile) {
+        return `runs into ${up}, which is a file, not a folder; give a path of folders`;
+      }
+    }
+  }
+  return `cannot be inspected (${osErrorText(e)})`;
+}
+
 /** Creates and removes a hidden file in `dir`; returns the OS reason when that fails. */
 async function writeProbe(dir: string): Promise<string | null> {
   try {
@@ -163,7 +179,7 @@ export async function prepareOutputDir(
   try {
     info = await statOrNull(path);
   } catch (e) {
-    throw new OutputPathError(label, path, `cannot be inspected (${osErrorText(e)})`);
+    throw new OutputPathError(label, path, await inspectProblem(path, e));
   }
   if (info && !info.isDirectory) {
     throw new OutputPathError(label, path, "exists and is not a folder; give a folder path");
@@ -273,7 +289,7 @@ export async function checkOutputFile(
   try {
     info = await statOrNull(path);
   } catch (e) {
-    throw new OutputPathError(label, path, `cannot be inspected (${osErrorText(e)})`);
+    throw new OutputPathError(label, path, await inspectProblem(path, e));
   }
   if (info?.isDirectory) {
     throw new OutputPathError(label, path, "is a folder; give a file path");

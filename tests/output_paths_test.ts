@@ -32,7 +32,7 @@ Deno.test("run --out: a file, a folder that cannot be created or written: exit 2
   );
   assertClear(
     await runCli(["run", "--out", `${file}/sub`]),
-    new RegExp(`--out ${file}/sub: (cannot create the folder|cannot be inspected) \\(`),
+    new RegExp(`--out ${file}/sub: runs into ${file}, which is a file, not a folder`),
   );
   if (Deno.uid() !== 0) {
     // a folder without write permission (root writes anyway: then this part is skipped)
@@ -91,6 +91,32 @@ Deno.test("prepareOutputDir creates a missing folder; checkOutputFile creates no
   await checkOutputFile(`${dir}/c.md`);
   assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["a"]);
   await assert.rejects(checkOutputFile(`${dir}/`), OutputPathError);
+});
+
+Deno.test("an output path under a file names the file it runs into (the OS said only 'Not a directory')", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/afile`, "x");
+    for (
+      const attempt of [
+        () => prepareOutputDir(`${dir}/afile/sub/deeper`, { label: "--out" }),
+        () => checkOutputFile(`${dir}/afile/x.html`, { label: "--html" }),
+      ]
+    ) {
+      await assert.rejects(attempt(), (e: unknown) => {
+        assert.ok(e instanceof OutputPathError);
+        assert.match(
+          e.message,
+          new RegExp(`runs into ${dir}/afile, which is a file, not a folder`),
+        );
+        assert.doesNotMatch(e.message, /Not a directory/);
+        return true;
+      });
+    }
+    assert.equal(await Deno.readTextFile(`${dir}/afile`), "x");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("compare --md naming a pipe (not a regular file) is exit 2 and the pipe stays", async () => {
