@@ -231,9 +231,18 @@ const denoEnvironment: GpuEnvironment = {
     // a typo (vulcan) asks wgpu for no backend: the variable is wrong, no driver is missing
     // (only when it names no backend wgpu reads: vulkan,vulcan with no driver lacks a driver)
     const choice = backendChoice();
-    return choice.source === "env" && readsNoBackend(choice.backend)
-      ? unknownBackendText(unknownBackendNames(choice.backend))
-      : undefined;
+    if (choice.source !== "env") return undefined;
+    if (readsNoBackend(choice.backend)) {
+      return unknownBackendText(unknownBackendNames(choice.backend));
+    }
+    // DENO_WEBGPU_BACKEND=dx12 (or metal, gl) on a machine with no adapter there: "the harness
+    // then picks Vulkan by itself" was false while the variable stays set
+    if (choice.backend !== "vulkan") {
+      return `DENO_WEBGPU_BACKEND=${choice.backend} gives no adapter on this machine: unset it, ` +
+        "and the harness picks Vulkan where a Vulkan driver is installed, else GL (on a " +
+        "machine without a GPU install Mesa lavapipe: apt-get install mesa-vulkan-drivers)";
+    }
+    return undefined;
   },
   smCount: smCountFromEnv,
   deviceClass: deviceClassFromEnv,

@@ -133,6 +133,12 @@ Deno.test("backend choice: a DENO_WEBGPU_BACKEND wgpu cannot read is named, and 
     /unset DENO_WEBGPU_BACKEND to let the harness choose, or set it to vulkan or gl/,
   );
   assert.doesNotMatch(r.stderr, /apt-get install/, "no driver is missing");
+  // a backend wgpu reads that this machine has no adapter on: the variable is what to change
+  // ("the harness then picks Vulkan by itself" is false while it stays set)
+  const dx = await cli(["devices"], { DENO_WEBGPU_BACKEND: "dx12" });
+  assert.equal(dx.code, 3, dx.stderr);
+  assert.match(dx.stderr, /DENO_WEBGPU_BACKEND=dx12 gives no adapter on this machine: unset it/);
+  assert.doesNotMatch(dx.stderr, /then picks Vulkan by itself/);
   // explain too: its "device none" reason cannot know the cause, so a note says it (it said
   // only to install a driver)
   const ex = await cli(["explain", "tiny"], { DENO_WEBGPU_BACKEND: "vulcan" });
