@@ -22,6 +22,7 @@ import {
   tiledUnrolledValueKeys,
 } from "./tiled_plan.ts";
 import { type DeviceClass, deviceClassOf, formatDeviceClass } from "./device_class.ts";
+import { harnessSplitRefusals } from "./harness_tiles.ts";
 import { workgroupElementCap } from "./slow_device.ts";
 import { backendById, isBundledBackend } from "./registry.ts";
 import { resolve, type ResolveOptions } from "./resolve.ts";
@@ -268,6 +269,8 @@ export function formatExplanation(e: Explanation): string {
       ...unrolledLines(r.variant),
       ...valuesPassLines(r.variant),
       ...weightReadLines(r.variant, r.path, r.harnessTiles),
+      ...harnessSplitRefusals(r.path, { deviceClass: cls?.kind, limits: e.caps?.limits })
+        .map((why) => `  ${why} (the one-lane walk this device's limits take)`),
       `  key width ${r.attention.keyWidth}, value width ${r.attention.valueWidth}, ` +
         `softmax scale ${r.attention.softmaxScale.toFixed(6)}`,
     );

@@ -39,6 +39,27 @@ const UP_PROJ_SPLIT = { tokens: 4, channels: 16, latentLanes: 32, workgroupSize:
 /** expand_kv.wgsl: workgroups of 64 invocations, each a tile of 8 rows x 4 channels. */
 const EXPAND_KV = { rows: 8, channels: 4, workgroupSize: 64 } as const;
 
+/**
+ * What each split form asks of the device: invocations per workgroup (one-dimensional, so
+ * maxComputeWorkgroupSizeX bounds them too) and bytes of workgroup memory (its `part`
+ * array of vec4<f32>: (RG - 1) x TT x LC in absorb_q_split.wgsl, MB x (LJ + 1) in
+ * up_proj_split.wgsl).
+ */
+const ABSORB_Q_SPLIT_NEEDS = {
+  file: "absorb_q_split.wgsl",
+  walk: "absorb_q.wgsl",
+  invocations: ABSORB_Q_SPLIT.columns * ABSORB_Q_SPLIT.nopeGroups,
+  workgroupBytes: (ABSORB_Q_SPLIT.nopeGroups - 1) * ABSORB_Q_SPLIT.rows *
+    ABSORB_Q_SPLIT.columns * 16,
+} as const;
+const UP_PROJ_SPLIT_NEEDS = {
+  file: "up_proj_split.wgsl",
+  walk: "up_proj.wgsl",
+  invocations: UP_PROJ_SPLIT.workgroupSize,
+  // MB = (WG / LJ) x CPG = the tile's channels, PSTRIDE = LJ + 1 (kernels/launch.ts's CPG)
+  workgroupBytes: UP_PROJ_SPLIT.channels * (UP_PROJ_SPLIT.latentLanes + 1) * 16,
+} as const;
+
 /** Options of {@link harnessTilesOf}. */
 export interface HarnessTilesOptions {
   /**
@@ -46,6 +67,65 @@ export interface HarnessTilesOptions {
    * absorption and the up-projection; "cpu" or none (no device) their one-lane walks.
    */
   readonly deviceClass?: DeviceClassName | null;
+  /**
+   * The device's limits (a caps file's, or the adapter's): a split form whose workgroup is
+   * over maxComputeInvocationsPerWorkgroup or maxComputeWorkgroupSizeX, or whose workgroup
+   * memory is over maxComputeWorkgroupStorageSize (WebGPU's defaults where absent: 256, 256
+   * and 16384), is not taken; its one-lane walk is ({@link harnessSplitRefusals} says why).
+   */
+  readonly limits?: Readonly<Record<string, number>>;
+}
+
+/**
+ * Why a split form cannot run on a device of these limits (each limit it is over), or
+ * empty when it fits.
+ */
+function splitProblems(
+  needs: { invocations: number; workgroupBytes: number },
+  limits: Readonly<Record<string, number>> | undefined,
+): string[] {
+  const l = limits ?? {};
+  const out: string[] = [];
+  for (const name of ["maxComputeInvocationsPerWorkgroup", "maxComputeWorkgroupSizeX"]) {
+    const max = l[name] ?? 256;
+    if (needs.invocations > max) {
+      out.push(`its workgroup of ${needs.invocations} invocations is over ${name} ${max}`);
+    }
+  }
+  const bytes = l.maxComputeWorkgroupStorageSize ?? 16384;
+  if (needs.workgroupBytes > bytes) {
+    out.push(
+      `its ${needs.workgroupBytes} bytes of workgroup memory are over ` +
+        `maxComputeWorkgroupStorageSize ${bytes}`,
+    );
+  }
+  return out;
+}
+
+/**
+ * Why a gpu-class device runs the one-lane walk of the query absorption or the up-projection
+ * instead of its split form (adapter/harness_tiles.ts): one line per split form its limits
+ * refuse, naming the limit; empty when both fit (or the device is not gpu-class, or the path
+ * has no such pass).
+ *
+ * @example
+ * ```ts
+ * import { harnessSplitRefusals } from "./harness_tiles.ts";
+ * harnessSplitRefusals("absorbed", {
+ *   deviceClass: "gpu",
+ *   limits: { maxComputeInvocationsPerWorkgroup: 128, maxComputeWorkgroupSizeX: 128 },
+ * }); // ["up_proj.wgsl, not up_proj_split.wgsl: its workgroup of 256 invocations is over ..."]
+ * ```
+ */
+export function harnessSplitRefusals(
+  path: AttentionPath,
+  options: HarnessTilesOptions = {},
+): string[] {
+  if (options.deviceClass !== "gpu" || path !== "absorbed") return [];
+  return [ABSORB_Q_SPLIT_NEEDS, UP_PROJ_SPLIT_NEEDS].flatMap((n) => {
+    const problems = splitProblems(n, options.limits);
+    return problems.length === 0 ? [] : [`${n.walk}, not ${n.file}: ${problems.join("; ")}`];
+  });
 }
 
 /**
@@ -53,7 +133,8 @@ export interface HarnessTilesOptions {
  * up-projects the latent outputs, the expanded path expands K and V. On a gpu-class device
  * the query absorption splits its sum over the nope channels over a workgroup's lane groups
  * (absorb_q_split.wgsl) and the up-projection its sum over the latent width over a
- * workgroup's lanes (up_proj_split.wgsl).
+ * workgroup's lanes (up_proj_split.wgsl), where the device's limits take the split's
+ * workgroup ({@link HarnessTilesOptions.limits}).
  *
  * @example
  * ```ts
@@ -69,8 +150,11 @@ export function harnessTilesOf(
   options: HarnessTilesOptions = {},
 ): HarnessTiles {
   const gpu = options.deviceClass === "gpu";
-  const absorbQ = gpu ? ABSORB_Q_SPLIT : ABSORB_Q;
-  const upProj = gpu ? UP_PROJ_SPLIT : UP_PROJ;
+  // a split form the device's limits refuse would fail at pipeline creation: its walk runs
+  const fits = (n: { invocations: number; workgroupBytes: number }) =>
+    splitProblems(n, options.limits).length === 0;
+  const absorbQ = gpu && fits(ABSORB_Q_SPLIT_NEEDS) ? ABSORB_Q_SPLIT : ABSORB_Q;
+  const upProj = gpu && fits(UP_PROJ_SPLIT_NEEDS) ? UP_PROJ_SPLIT : UP_PROJ;
   return path === "absorbed"
     ? { absorbQ: { ...absorbQ }, upProj: { ...upProj } }
     : { expandKv: { ...EXPAND_KV } };

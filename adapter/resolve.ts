@@ -328,7 +328,10 @@ function tryBackend(
   // explain, run and bench agree (adapter/slow_device.ts).
   const slow = caps !== null && backend.runsOn === "gpu" ? tooSlowReason(req.spec, caps) : null;
   const gpuOnly = backend.runsOn === "gpu" ? [noKeysReason(layout), slow] : [];
-  const harnessTiles = harnessTilesOf(answer.path, { deviceClass: deviceClassOf(caps)?.kind });
+  const harnessTiles = harnessTilesOf(answer.path, {
+    deviceClass: deviceClassOf(caps)?.kind,
+    limits: caps?.limits,
+  });
   // The grids of the harness's passes around a bundled GPU backend's kernels (a user
   // backend's launcher decides which of them it runs).
   const harnessGrids = backend.runsOn === "gpu" && isBundledBackend(id)

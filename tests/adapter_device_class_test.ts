@@ -13,7 +13,10 @@ import {
   workgroupMemoryTier,
 } from "../adapter/device_class.ts";
 import { hasAdapter, smCountOf } from "../gpu/device.ts";
-import { h100Caps, LAVAPIPE_CAPS } from "./caps_fixtures.ts";
+import { H100_CAPS, h100Caps, LAVAPIPE_CAPS } from "./caps_fixtures.ts";
+import { explainCase, formatExplanation } from "../adapter/explain.ts";
+import { presetSpec } from "../adapter/presets.ts";
+import { resolve } from "../adapter/resolve.ts";
 import { runCli } from "./helpers_cli.ts";
 
 const gpu = await hasAdapter();
@@ -150,4 +153,45 @@ Deno.test("explain --caps prints the class and why (H100 caps: gpu; lavapipe cap
     "tests/fixtures/caps_lavapipe.json",
   ]);
   assert.match(cpu.stdout, /device class cpu: .*fallback adapter.*tier 32 KiB\); SMs unknown/);
+});
+
+Deno.test("a gpu-class device whose limits refuse a split harness pass runs its one-lane walk, and explain says why", () => {
+  // WebGPU's compatibility mode: 128 invocations a workgroup; up_proj_split.wgsl's 256 would
+  // fail at pipeline creation, absorb_q_split.wgsl's 128 fits.
+  const compat = h100Caps({}, {
+    limits: {
+      ...H100_CAPS.limits,
+      maxComputeInvocationsPerWorkgroup: 128,
+      maxComputeWorkgroupSizeX: 128,
+    },
+  });
+  const req = {
+    spec: presetSpec("deepseek-v2-lite"),
+    dtype: "f32" as const,
+    backend: "wgsl-absorbed-tiled",
+    layout: { kind: "bshd" as const, batch: 1, seqQ: 1, seqK: 256, causal: true },
+  };
+  const plan = resolve(req, compat);
+  assert.equal(plan.kind, "plan");
+  if (plan.kind !== "plan") return;
+  assert.equal(plan.harnessTiles.upProj?.latentLanes, undefined);
+  assert.equal(plan.harnessTiles.absorbQ?.nopeGroups, 4);
+  const text = formatExplanation(explainCase(req, compat));
+  assert.match(text, /up-projection \(absorb_q_split\.wgsl, up_proj\.wgsl\)/);
+  assert.match(
+    text,
+    /up_proj\.wgsl, not up_proj_split\.wgsl: its workgroup of 256 invocations is over maxComputeInvocationsPerWorkgroup 128/,
+  );
+  // workgroup memory: the splits' part arrays (6144 and 8448 bytes) over a hand-edited 4096
+  const small = h100Caps({}, {
+    limits: { ...H100_CAPS.limits, maxComputeWorkgroupStorageSize: 4096 },
+  });
+  const walks = resolve({ ...req, backend: "wgsl-absorbed" }, small);
+  assert.equal(walks.kind, "plan");
+  if (walks.kind !== "plan") return;
+  assert.equal(walks.harnessTiles.absorbQ?.nopeGroups, undefined);
+  assert.equal(walks.harnessTiles.upProj?.latentLanes, undefined);
+  // the H100 as reported keeps both splits
+  const h100 = resolve(req, H100_CAPS);
+  assert.equal(h100.kind === "plan" && h100.harnessTiles.upProj?.latentLanes, 32);
 });
