@@ -34,6 +34,46 @@ import {
   parsePositiveInt,
 } from "./options.ts";
 import { plural } from "../util/plural.ts";
+import { environmentCapsOverrides, type UserCaps } from "../gpu/device.ts";
+
+/**
+ * The notes (stderr) for MLA_HARNESS_SM_COUNT, MLA_HARNESS_DEVICE_CLASS and
+ * MLA_HARNESS_TUNING when `explain` decides for another device (`--caps`, `--no-device`): they
+ * are for the device the harness runs on and are not applied, which the plan printed would
+ * otherwise not say (a user who set MLA_HARNESS_TUNING read an untuned plan as the tuned
+ * one). Each names the caps file's key that does set it. Empty when the command probes.
+ *
+ * @example
+ * ```ts
+ * import { unappliedEnvironmentNotes } from "./explain.ts";
+ * unappliedEnvironmentNotes({ caps: "h100.json" }, { smCount: 20, smCountFrom: "MLA_HARNESS_SM_COUNT" });
+ * // ['note: MLA_HARNESS_SM_COUNT=20 is not applied: --caps h100.json decides for ...']
+ * ```
+ */
+export function unappliedEnvironmentNotes(
+  flags: { caps?: string; noDevice?: boolean },
+  env: UserCaps = environmentCapsOverrides(),
+): string[] {
+  if (flags.caps === undefined && !flags.noDevice) return [];
+  const who = flags.caps === undefined
+    ? "--no-device decides as if there were no device"
+    : `--caps ${flags.caps} decides for the device that file describes`;
+  const set = (key: string) =>
+    flags.caps === undefined ? "" : ` (the caps file's "${key}" key sets it there)`;
+  const notes: string[] = [];
+  if (env.smCountFrom !== undefined) {
+    notes.push(`${env.smCountFrom}=${env.smCount} is not applied: ${who}${set("smCount")}`);
+  }
+  if (env.deviceClassFrom !== undefined) {
+    notes.push(
+      `${env.deviceClassFrom}=${env.deviceClass} is not applied: ${who}${set("deviceClass")}`,
+    );
+  }
+  if (env.tuningFrom !== undefined) {
+    notes.push(`${env.tuningFrom} is not applied: ${who}${set("tuning")}`);
+  }
+  return notes.map((n) => `note: ${n}`);
+}
 
 /** An axis's bounds as the help states them ("1 to 4096"). */
 const axisRange = (axis: string) => `${AXIS_BOUNDS[axis].min} to ${AXIS_BOUNDS[axis].max}`;
@@ -229,6 +269,9 @@ export function explainCommand(probe: CapsProbe) {
         ropePairing: opts.pairing,
       });
       const caps = opts.caps ? await readCapsFile(opts.caps) : opts.device ? await probe() : null;
+      for (const n of unappliedEnvironmentNotes({ caps: opts.caps, noDevice: !opts.device })) {
+        console.error(n);
+      }
       const e = explainCase(
         { spec, layout, dtype: opts.dtype, backend },
         caps,
@@ -321,6 +364,9 @@ async function explainCaseOf(
     );
   }
   const caps = opts.caps ? await readCapsFile(opts.caps) : opts.device ? await probe() : null;
+  for (const n of unappliedEnvironmentNotes({ caps: opts.caps, noDevice: !opts.device })) {
+    console.error(n);
+  }
   // How the case's config was read (its RoPE shape and defaulted fields), as explain of a
   // config prints it: --json's `config` (the help lists it) and the text's "config read" lines.
   const preset = c.params.preset;

@@ -89,3 +89,27 @@ Deno.test("explain --kv-splits over 64 is a bad flag (exit 2), not an unsupporte
   const ok = await runCli(["explain", "tiny", "--no-device", "--kv-splits", "64"]);
   assert.notEqual(ok.code, 2, ok.stderr);
 });
+
+Deno.test("explain --caps / --no-device say that MLA_HARNESS_SM_COUNT, _DEVICE_CLASS and _TUNING are not applied", async () => {
+  const tuning = await Deno.makeTempFile({ suffix: ".json" });
+  try {
+    await Deno.writeTextFile(tuning, JSON.stringify({ knobs: { tiledMaxRows: 8 } }));
+    const env = {
+      MLA_HARNESS_SM_COUNT: "12",
+      MLA_HARNESS_DEVICE_CLASS: "gpu",
+      MLA_HARNESS_TUNING: tuning,
+    };
+    const r = await runCli(["explain", "tiny", "--caps", caps], env);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stderr, /note: MLA_HARNESS_SM_COUNT=12 is not applied: --caps .*"smCount"/);
+    assert.match(r.stderr, /note: MLA_HARNESS_DEVICE_CLASS=gpu is not applied: .*"deviceClass"/);
+    assert.match(r.stderr, /note: MLA_HARNESS_TUNING=\S+ is not applied: .*"tuning"/);
+    // the plan is the caps file's own: lavapipe's class, no tuning line
+    assert.match(r.stdout, /device class cpu/);
+    assert.doesNotMatch(r.stdout, /plan tuning/);
+    const none = await runCli(["explain", "tiny", "--no-device"], env);
+    assert.match(none.stderr, /MLA_HARNESS_TUNING=\S+ is not applied: --no-device/);
+  } finally {
+    await Deno.remove(tuning);
+  }
+});
