@@ -21,7 +21,8 @@ export type FileKind =
   | "caps"
   | "model-config"
   | "matrix"
-  | "thresholds";
+  | "thresholds"
+  | "tuning";
 
 interface KindWords {
   /** What the file is, with its article ("a bench report"). */
@@ -91,6 +92,12 @@ const KINDS: Readonly<Record<FileKind, KindWords>> = {
       "speedRatio, minSamples)",
     giveTo: "compare, run or upgrade-check as --thresholds",
   },
+  "tuning": {
+    name: "a plan-tuning file",
+    origin: "tools/tune_plan.ts writes it",
+    wanted: 'a plan-tuning file ({"knobs": {...}}, as tools/tune_plan.ts writes it)',
+    giveTo: 'MLA_HARNESS_TUNING=<file>, or put its knobs under a caps file\'s "tuning" key',
+  },
 };
 
 /** Keys of a model config.json (HF or Megatron naming) that no other file of ours has. */
@@ -132,7 +139,8 @@ function match(
  * mla-harness-baseline or mla-harness-compare; `records` with `targets`, `ceilings` or
  * `machine` (a bench report); `state` with `report` (run.json); `version` 1 with `results`
  * (a run report); `adapter` with `limits` (a caps file); an MLA head width, or two model
- * config keys (a config.json); `groups` of objects with `axes` (a matrix). Drift thresholds
+ * config keys (a config.json); `groups` of objects with `axes` (a matrix); `knobs` without
+ * `adapter` (a plan-tuning file, tools/tune_plan.ts). Drift thresholds
  * have no key of their own and are never recognized.
  *
  * @example
@@ -169,6 +177,9 @@ export function recognizeFileKind(v: unknown): FileKindMatch | null {
   }
   if (Array.isArray(v.groups) && v.groups.some((g) => isRecord(g) && "axes" in g)) {
     return match(v, "matrix", "groups", "groups of axes");
+  }
+  if (isRecord(v.knobs) && !("adapter" in v)) {
+    return match(v, "tuning", "knobs", "knobs");
   }
   return null;
 }

@@ -15,6 +15,7 @@
 import { z } from "zod";
 import { ConfigError, issuesFromSchema } from "./errors.ts";
 import { readJsonFileSync } from "./json_file.ts";
+import { wrongFileKindIssue } from "./file_kind.ts";
 import type { PlanTuning } from "./types.ts";
 import { isRecord } from "../util/is_record.ts";
 import {
@@ -140,6 +141,9 @@ export function parseTuningKnobs(raw: unknown, source: string): PlanTuning {
 export function parseTuningFile(raw: unknown, source: string): PlanTuning {
   const parsed = fileSchema.safeParse(raw);
   if (!parsed.success) {
+    // a caps file (devices --json), a report or another of the harness's files: say which
+    const other = wrongFileKindIssue(raw, "tuning");
+    if (other !== null) throw new ConfigError(source, [other], "not a tuning file");
     throw new ConfigError(
       source,
       issuesFromSchema(parsed.error.issues, raw),

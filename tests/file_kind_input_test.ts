@@ -20,6 +20,7 @@ import { readRunState } from "../report/run_state.ts";
 import { baselineProblem, loadComparable } from "../drift/baseline.ts";
 import { mergeThresholds } from "../drift/thresholds.ts";
 import { parseReferenceCeilings } from "../bench/reference_ceilings.ts";
+import { parseTuningFile } from "../adapter/plan_tuning.ts";
 import { runCli } from "./helpers_cli.ts";
 
 const root = new URL("../", import.meta.url).pathname;
@@ -57,6 +58,11 @@ const SAMPLES: readonly [FileKind, string, unknown][] = [
   ["run-report", "report.json", RUN_REPORT],
   ["run-state", "run.json", { version: 1, state: "finished", report: { matrix: "smoke" } }],
   ["compare-report", "compare.json", { format: "mla-harness-compare", version: 1, cases: [] }],
+  [
+    "tuning",
+    "tuning.json",
+    { format: "mla-harness-tuning/1", knobs: { tiledMaxRows: 8 }, complete: true },
+  ],
 ];
 
 Deno.test("recognizeFileKind: each file the harness writes or reads, by its shape", () => {
@@ -100,6 +106,7 @@ const READERS: readonly [string, FileKind[], (v: unknown, dir: string) => unknow
   ["validateMatrix", ["matrix"], (v) => validateMatrix(v, "m.json")],
   ["parseReferenceCeilings", ["bench-report"], (v) => parseReferenceCeilings(v, "r.json")],
   ["mergeThresholds", ["thresholds"], (v) => mergeThresholds(v, { where: "t.json" })],
+  ["parseTuningFile", ["tuning"], (v) => parseTuningFile(v, "t.json")],
 ];
 
 Deno.test("every reader names a file of another kind with the same words", async () => {
