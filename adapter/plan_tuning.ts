@@ -168,8 +168,9 @@ export function readTuningFile(path: string): PlanTuning {
 }
 
 /**
- * A tuning file's knobs and whether the tuner finished (`complete: false`: it was stopped
- * before its last trial, so the knobs are the best found so far, not the search's answer).
+ * A tuning file's knobs, whether the tuner finished (`complete: false`: it was stopped
+ * before its last trial, so the knobs are the best found so far, not the search's answer)
+ * and the device it measured them on (`device`, as {@link tuningDeviceOf} writes it).
  *
  * @example
  * ```ts ignore
@@ -177,14 +178,63 @@ export function readTuningFile(path: string): PlanTuning {
  * readTuningFileInfo("tuning.json").complete; // undefined, true or false
  * ```
  */
-export function readTuningFileInfo(path: string): { knobs: PlanTuning; complete?: boolean } {
+export function readTuningFileInfo(
+  path: string,
+): { knobs: PlanTuning; complete?: boolean; device?: string } {
   const raw = readJsonFileSync(path, {
     what: "tuning file",
     hint: 'expected a tuning file: {"knobs": {...}}',
   });
   const knobs = parseTuningFile(raw, path);
   const complete = isRecord(raw) && typeof raw.complete === "boolean" ? raw.complete : undefined;
-  return { knobs, ...(complete === undefined ? {} : { complete }) };
+  const device = isRecord(raw) && typeof raw.device === "string" ? raw.device : undefined;
+  return {
+    knobs,
+    ...(complete === undefined ? {} : { complete }),
+    ...(device === undefined ? {} : { device }),
+  };
+}
+
+/**
+ * How a tuning file names the device its knobs were measured on (tools/tune_plan.ts writes
+ * it as the file's `device`): the adapter's description with its PCI vendor and device ids
+ * ("?" where unknown).
+ *
+ * @example
+ * ```ts
+ * import { tuningDeviceOf } from "./plan_tuning.ts";
+ * tuningDeviceOf({ description: "NVIDIA H100 80GB HBM3", vendor: "4318", device: "9008" });
+ * // "NVIDIA H100 80GB HBM3 (vendor 4318, device 9008)"
+ * ```
+ */
+export function tuningDeviceOf(
+  a: { description: string | null; vendor: string | null; device: string | null },
+): string {
+  return `${a.description} (vendor ${a.vendor ?? "?"}, device ${a.device ?? "?"})`;
+}
+
+/**
+ * The clause a tuning's source gets when its file was measured on another device than the
+ * one it is applied to (knobs chosen for an H100 are not an answer for lavapipe), or null
+ * when the file names no device or this one.
+ *
+ * @example
+ * ```ts
+ * import { otherDeviceClause } from "./plan_tuning.ts";
+ * otherDeviceClause("NVIDIA H100 80GB HBM3 (vendor 4318, device 9008)", {
+ *   description: "llvmpipe (LLVM 15.0.6, 256 bits)", vendor: "65541", device: "0",
+ * }); // "(measured on NVIDIA H100 ..., not on this device: llvmpipe ...)"
+ * ```
+ */
+export function otherDeviceClause(
+  measuredOn: string | undefined,
+  adapter: { description: string; vendor: string; device: string },
+): string | null {
+  if (measuredOn === undefined) return null;
+  const here = tuningDeviceOf(adapter);
+  return measuredOn === here
+    ? null
+    : `(measured on ${measuredOn}, not on this device: ${here}; its knobs were chosen there)`;
 }
 
 /**

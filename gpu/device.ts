@@ -8,7 +8,7 @@
 import { ConfigError } from "../adapter/errors.ts";
 import { type DeviceClassName, MAX_SM_COUNT } from "../adapter/device_class.ts";
 import type { DeviceCaps, PlanTuning } from "../adapter/types.ts";
-import { readTuningFileInfo } from "../adapter/plan_tuning.ts";
+import { otherDeviceClause, readTuningFileInfo } from "../adapter/plan_tuning.ts";
 import { DeviceLostError, NO_ADAPTER_FIX, NoAdapterError } from "./errors.ts";
 import { measureLoopBudget } from "./loop_budget.ts";
 import { clearTexturesByCopies } from "./texture_clears.ts";
@@ -97,7 +97,7 @@ export interface GpuEnvironment {
   /** The device class the user set for this device (MLA_HARNESS_DEVICE_CLASS); absent: none. */
   deviceClass?(): DeviceClassName | undefined;
   /** The plan tuning the user set for this device (MLA_HARNESS_TUNING); absent: none. */
-  tuning?(): { tuning: PlanTuning; from: string } | undefined;
+  tuning?(): { tuning: PlanTuning; from: string; device?: string } | undefined;
   /**
    * What to do when no adapter came back, where the environment knows better than the
    * default fix (a DENO_WEBGPU_BACKEND wgpu cannot read); absent or undefined: the default.
@@ -202,19 +202,20 @@ export const TUNING_ENV = "MLA_HARNESS_TUNING";
  */
 export function tuningOf(
   value: string | undefined,
-): { tuning: PlanTuning; from: string } | undefined {
+): { tuning: PlanTuning; from: string; device?: string } | undefined {
   if (value === undefined || value.trim() === "") return undefined;
   const path = value.trim();
-  const { knobs, complete } = readTuningFileInfo(path);
+  const { knobs, complete, device } = readTuningFileInfo(path);
   // a tuner stopped halfway left its best so far: said wherever the tuning is named
   return {
     tuning: knobs,
     from: `${TUNING_ENV}=${path}` +
       (complete === false ? " (incomplete: the tuner stopped before its last trial)" : ""),
+    ...(device === undefined ? {} : { device }),
   };
 }
 
-function tuningFromEnv(): { tuning: PlanTuning; from: string } | undefined {
+function tuningFromEnv(): { tuning: PlanTuning; from: string; device?: string } | undefined {
   const status = Deno.permissions.querySync({ name: "env", variable: TUNING_ENV });
   return status.state === "granted" ? tuningOf(Deno.env.get(TUNING_ENV)) : undefined;
 }
@@ -275,14 +276,21 @@ export type UserCaps = Pick<
 >;
 
 /** An environment's SM count, device class and tuning as caps fields, each named by its source. */
-function userCapsOf(env: GpuEnvironment): UserCaps {
+function userCapsOf(env: GpuEnvironment, adapter?: DeviceCaps["adapter"]): UserCaps {
   const smCount = env.smCount?.();
   const deviceClass = env.deviceClass?.();
   const tuning = env.tuning?.();
+  // a file measured on another device is said wherever its source is named
+  const elsewhere = tuning === undefined || adapter === undefined
+    ? null
+    : otherDeviceClause(tuning.device, adapter);
   return {
     ...(smCount === undefined ? {} : { smCount, smCountFrom: SM_COUNT_ENV }),
     ...(deviceClass === undefined ? {} : { deviceClass, deviceClassFrom: DEVICE_CLASS_ENV }),
-    ...(tuning === undefined ? {} : { tuning: tuning.tuning, tuningFrom: tuning.from }),
+    ...(tuning === undefined ? {} : {
+      tuning: tuning.tuning,
+      tuningFrom: elsewhere === null ? tuning.from : `${tuning.from} ${elsewhere}`,
+    }),
   };
 }
 
@@ -382,17 +390,18 @@ export async function probeCaps(adapter?: GPUAdapter): Promise<DeviceCaps> {
     const v = src[key];
     if (typeof v === "number") limits[key] = v;
   }
+  const info = {
+    vendor: a.info.vendor,
+    architecture: a.info.architecture,
+    device: a.info.device,
+    description: a.info.description,
+    isFallbackAdapter: a.info.isFallbackAdapter,
+  };
   return {
-    adapter: {
-      vendor: a.info.vendor,
-      architecture: a.info.architecture,
-      device: a.info.device,
-      description: a.info.description,
-      isFallbackAdapter: a.info.isFallbackAdapter,
-    },
+    adapter: info,
     features: [...a.features].sort(),
     limits,
-    ...userCapsOf(environment),
+    ...userCapsOf(environment, info),
     // Which wgpu backend runs it (the process chose it before requesting the adapter):
     // resolve() refuses model sizes on the GL fallback and sizes the tiled kernels'
     // workgroup memory for it, and `explain` must decide as `run` does.

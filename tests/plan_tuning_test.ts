@@ -12,11 +12,13 @@ import { ConfigError } from "../adapter/errors.ts";
 import {
   DEFAULT_TUNING,
   formatTuning,
+  otherDeviceClause,
   parseTuningFile,
   parseTuningKnobs,
   readTuningFile,
   resolvedTuning,
   tuningChanges,
+  tuningDeviceOf,
 } from "../adapter/plan_tuning.ts";
 import { presetSpec } from "../adapter/presets.ts";
 import { resolve } from "../adapter/resolve.ts";
@@ -372,6 +374,20 @@ Deno.test({
         ),
         devices.stdout,
       );
+      // a file measured on another device: said where the tuning's source is named
+      await Deno.writeTextFile(
+        file,
+        JSON.stringify({
+          knobs: { tiledMaxRows: 2 },
+          device: "NVIDIA H100 80GB HBM3 (vendor 4318, device 9008)",
+        }),
+      );
+      const other = await runCli(["explain", "tiny"], env);
+      assert.equal(other.code, 0, other.stderr);
+      assert.match(
+        other.stdout,
+        /plan tuning from MLA_HARNESS_TUNING=\S+ \(measured on NVIDIA H100 80GB HBM3 \(vendor 4318, device 9008\), not on this device: .*\): tiledMaxRows 2/,
+      );
       await Deno.writeTextFile(file, JSON.stringify({ knobs: { tiledMaxRows: 3 } }));
       const bad = await runCli(["explain", "tiny"], env);
       assert.equal(bad.code, 2, bad.stderr);
@@ -385,6 +401,20 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("otherDeviceClause: a tuning measured on another device is named, one measured here or nowhere is not", () => {
+  const lavapipe = {
+    description: "llvmpipe (LLVM 15.0.6, 256 bits)",
+    vendor: "65541",
+    device: "0",
+  };
+  assert.equal(otherDeviceClause(undefined, lavapipe), null);
+  assert.equal(otherDeviceClause(tuningDeviceOf(lavapipe), lavapipe), null);
+  assert.match(
+    otherDeviceClause("NVIDIA H100 80GB HBM3 (vendor 4318, device 9008)", lavapipe) ?? "",
+    /^\(measured on NVIDIA H100 .*, not on this device: llvmpipe \(LLVM 15\.0\.6, 256 bits\) \(vendor 65541, device 0\)/,
+  );
 });
 
 Deno.test("a run's plan tuning is in its fingerprint: compare attributes the changed plans to it", () => {

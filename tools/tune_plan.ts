@@ -27,7 +27,7 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { TUNING_KNOBS, tuningChanges } from "../adapter/plan_tuning.ts";
+import { TUNING_KNOBS, tuningChanges, tuningDeviceOf } from "../adapter/plan_tuning.ts";
 import type { PlanTuning } from "../adapter/types.ts";
 import { adapterIdentity } from "../report/adapter_info.ts";
 import { checkOutputFile } from "../report/output_paths.ts";
@@ -227,7 +227,7 @@ async function runWith(
     };
     const a = adapterIdentity(report.fingerprint?.adapter ?? null);
     if (a.description !== null) {
-      device = `${a.description} (vendor ${a.vendor ?? "?"}, device ${a.device ?? "?"})`;
+      device = tuningDeviceOf(a); // what otherDeviceClause compares the device run on with
     }
     cases = report.results.map((c) => ({
       id: c.id,
