@@ -450,6 +450,44 @@ export function classifiedWarnings(raw: unknown, caps: DeviceCaps): string[] {
 }
 
 /**
+ * WebGPU's default of each limit the harness reads ({@link PROFILE_LIMIT_NAMES}): what a
+ * plan assumes where caps omit the limit (every device has at least this much).
+ */
+export const WEBGPU_DEFAULT_LIMITS: Readonly<Record<string, number>> = {
+  maxBufferSize: 268435456,
+  maxStorageBufferBindingSize: 134217728,
+  minStorageBufferOffsetAlignment: 256,
+  maxComputeWorkgroupStorageSize: 16384,
+  maxComputeInvocationsPerWorkgroup: 256,
+  maxComputeWorkgroupSizeX: 256,
+  maxComputeWorkgroupsPerDimension: 65535,
+  maxTextureDimension2D: 8192,
+};
+
+/**
+ * The warning for a caps file that omits limits the harness reads: its plans take WebGPU's
+ * defaults there, which the device the file describes may well exceed (a 48 KiB device read
+ * as 16 KiB gets another tiled plan than a run there), so the plan printed is not
+ * necessarily the one the device would get. Empty when every such limit is given.
+ *
+ * @example
+ * ```ts
+ * import { missingLimitWarnings } from "./caps_file.ts";
+ * missingLimitWarnings({ maxBufferSize: 1 << 30 })[0].startsWith("limits lacks"); // true
+ * ```
+ */
+export function missingLimitWarnings(limits: Readonly<Record<string, number>>): string[] {
+  const missing = PROFILE_LIMIT_NAMES.filter((n) => limits[n] === undefined);
+  if (missing.length === 0) return [];
+  return [
+    `limits lacks ${missing.join(", ")}, which the plans read: planned with WebGPU's ` +
+    `default${missing.length === 1 ? "" : "s"} (${
+      missing.map((n) => `${n} ${WEBGPU_DEFAULT_LIMITS[n]}`).join(", ")
+    }), which the device may exceed; devices --json writes every limit the device reports`,
+  ];
+}
+
+/**
  * Read and validate a caps file; a bad file throws a `ConfigError` naming the file and the
  * field.
  *
@@ -462,6 +500,8 @@ export function classifiedWarnings(raw: unknown, caps: DeviceCaps): string[] {
 export async function readCapsFile(path: string): Promise<DeviceCaps> {
   const raw = await readJsonFile(path, { what: "caps file" });
   const caps = parseCaps(raw, path);
-  for (const line of classifiedWarnings(raw, caps)) console.error(`warning: ${path}: ${line}`);
+  for (const line of [...classifiedWarnings(raw, caps), ...missingLimitWarnings(caps.limits)]) {
+    console.error(`warning: ${path}: ${line}`);
+  }
   return caps;
 }

@@ -22,3 +22,30 @@ Deno.test("a GL fallback's caps file of ac7a27a (before webgpuBackend) reads as 
   const { backend: _, ...bare } = raw;
   assert.equal(parseCaps(bare, "c.json").webgpuBackend, undefined);
 });
+
+Deno.test("a caps file lacking limits the plans read is warned about, naming them and the defaults planned with", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const raw = JSON.parse(
+      await Deno.readTextFile(
+        new URL("../docs/gpu_machine/h100-2026-11-27/devices.json", import.meta.url),
+      ),
+    );
+    const { maxComputeWorkgroupStorageSize: _, ...limits } = raw.limits;
+    const file = `${dir}/caps.json`;
+    await Deno.writeTextFile(file, JSON.stringify({ ...raw, limits }));
+    // the H100's 48 KiB read as WebGPU's 16 KiB: another tiled plan than a run there gets
+    const r = await runCli(["explain", "deepseek-v3", "--caps", file]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(
+      r.stderr,
+      /warning: \S+caps\.json: limits lacks maxComputeWorkgroupStorageSize, which the plans read: planned with WebGPU's default \(maxComputeWorkgroupStorageSize 16384\)/,
+    );
+    assert.match(r.stdout, /workgroup memory 16384 bytes/);
+    // a file with every limit: no warning
+    const whole = await runCli(["explain", "tiny", "--caps", fixture]);
+    assert.doesNotMatch(whole.stderr, /limits lacks/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
