@@ -488,6 +488,12 @@ export function missingLimitWarnings(limits: Readonly<Record<string, number>>): 
 }
 
 /**
+ * The largest caps file read (bytes): devices --json writes about 3 KB, 10 KB with
+ * --measure's ceilings; a larger file is another one given by mistake.
+ */
+export const MAX_CAPS_FILE_BYTES = 4 * 1024 * 1024;
+
+/**
  * Read and validate a caps file; a bad file throws a `ConfigError` naming the file and the
  * field.
  *
@@ -498,7 +504,7 @@ export function missingLimitWarnings(limits: Readonly<Record<string, number>>): 
  * ```
  */
 export async function readCapsFile(path: string): Promise<DeviceCaps> {
-  const raw = await readJsonFile(path, { what: "caps file" });
+  const raw = await readJsonFile(path, { what: "caps file", maxBytes: MAX_CAPS_FILE_BYTES });
   const caps = parseCaps(raw, path);
   for (const line of [...classifiedWarnings(raw, caps), ...missingLimitWarnings(caps.limits)]) {
     console.error(`warning: ${path}: ${line}`);

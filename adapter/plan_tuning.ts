@@ -168,6 +168,12 @@ export function readTuningFile(path: string): PlanTuning {
 }
 
 /**
+ * The largest tuning file read (bytes): its knobs are a few hundred; tools/tune_plan.ts's
+ * trials list each case of each trial (a 1000-case matrix over 50 trials is a few MB).
+ */
+export const MAX_TUNING_FILE_BYTES = 64 * 1024 * 1024;
+
+/**
  * A tuning file's knobs, whether the tuner finished (`complete: false`: it was stopped
  * before its last trial, so the knobs are the best found so far, not the search's answer)
  * and the device it measured them on (`device`, as {@link tuningDeviceOf} writes it).
@@ -184,6 +190,7 @@ export function readTuningFileInfo(
   const raw = readJsonFileSync(path, {
     what: "tuning file",
     hint: 'expected a tuning file: {"knobs": {...}}',
+    maxBytes: MAX_TUNING_FILE_BYTES,
   });
   const knobs = parseTuningFile(raw, path);
   const complete = isRecord(raw) && typeof raw.complete === "boolean" ? raw.complete : undefined;

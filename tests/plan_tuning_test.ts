@@ -7,11 +7,12 @@
  * machine's adapter.
  */
 import assert from "node:assert/strict";
-import { readCapsFile } from "../adapter/caps_file.ts";
+import { MAX_CAPS_FILE_BYTES, readCapsFile } from "../adapter/caps_file.ts";
 import { ConfigError } from "../adapter/errors.ts";
 import {
   DEFAULT_TUNING,
   formatTuning,
+  MAX_TUNING_FILE_BYTES,
   otherDeviceClause,
   parseTuningFile,
   parseTuningKnobs,
@@ -510,4 +511,28 @@ Deno.test("tiledTier at its default value plans as none, also on a 16 KiB device
   assert.deepEqual(tuningChanges({ tiledTier: 16384 }), [
     "tiledTier 16384 (default the device's tier, 32768 at most)",
   ]);
+});
+
+Deno.test("a caps or tuning file far larger than one can be is refused from its size, before it is read", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const caps = `${dir}/caps.json`;
+    await Deno.writeTextFile(caps, "");
+    await Deno.truncate(caps, MAX_CAPS_FILE_BYTES + 1); // sparse: nothing is written
+    await assert.rejects(
+      () => readCapsFile(caps),
+      (e: Error) =>
+        e instanceof ConfigError && /oversized caps file/.test(e.message) &&
+        e.message.includes(`is ${MAX_CAPS_FILE_BYTES + 1} bytes, more than a caps file can be`),
+    );
+    const tuning = `${dir}/tuning.json`;
+    await Deno.writeTextFile(tuning, "");
+    await Deno.truncate(tuning, MAX_TUNING_FILE_BYTES + 1);
+    assert.throws(
+      () => readTuningFile(tuning),
+      (e: Error) => e instanceof ConfigError && /oversized tuning file/.test(e.message),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
