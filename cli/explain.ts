@@ -22,6 +22,7 @@ import { MAX_BUNDLED_KV_SPLITS } from "../adapter/backends.ts";
 import { sha256Hex16 } from "../util/hash.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { explainMatrixCase } from "../runner/explain_case.ts";
+import { profileLimitWarnings } from "../runner/case_request.ts";
 import { nearest } from "../util/edit_distance.ts";
 import { configFileOf, isConfigPath } from "../matrix/config_paths.ts";
 import { selectCases } from "../runner/run_matrix.ts";
@@ -367,6 +368,9 @@ async function explainCaseOf(
   for (const n of unappliedEnvironmentNotes({ caps: opts.caps, noDevice: !opts.device })) {
     console.error(n);
   }
+  // a profile asking more than the device has is clamped to the device's value: said as
+  // `run` says it (the plan printed uses the device's value)
+  if (caps !== null) { for (const w of profileLimitWarnings([c], caps)) console.error(w); }
   // How the case's config was read (its RoPE shape and defaulted fields), as explain of a
   // config prints it: --json's `config` (the help lists it) and the text's "config read" lines.
   const preset = c.params.preset;

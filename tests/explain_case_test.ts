@@ -208,3 +208,38 @@ Deno.test("planDigestOf: the adapter's reasons riding in the variant are no chan
     before,
   );
 });
+
+Deno.test("explain --case warns, as run does, where the case's device profile asks more than the device has", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const matrix = `${dir}/m.json`;
+    await Deno.writeTextFile(
+      matrix,
+      JSON.stringify({
+        name: "big",
+        devices: { big: { limits: { maxComputeWorkgroupStorageSize: 65536 } } },
+        groups: [{
+          name: "g",
+          axes: { preset: "tiny", path: "absorbed", b: 1, sq: 1, sk: 8, device: "big" },
+        }],
+      }),
+    );
+    const id = "preset=tiny;path=absorbed;dtype=f32;b=1;sq=1;sk=8;layout=bshd;causal=1;device=big";
+    const r = await runCli([
+      "explain",
+      "--matrix",
+      matrix,
+      "--case",
+      id,
+      "--caps",
+      "tests/fixtures/caps_lavapipe.json",
+    ]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(
+      r.stderr,
+      /warning: device profile "big" asks maxComputeWorkgroupStorageSize 65536, above this device's 32768; its cases use 32768/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
