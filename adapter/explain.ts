@@ -241,7 +241,11 @@ function autoReason(
  */
 export function formatExplanation(e: Explanation): string {
   const lines = specLines(e.spec, e.config);
-  const device = e.caps ? e.caps.adapter.description || e.caps.adapter.vendor : "none";
+  // a caps file may name no device at all (its adapter object left empty): said, not blank
+  const device = e.caps
+    ? e.caps.adapter.description || e.caps.adapter.vendor ||
+      "(unnamed: the adapter gives no description or vendor)"
+    : "none";
   lines.push(`device ${device}; dtype ${e.dtype}`);
   const cls = e.classified;
   if (cls) lines.push(`  ${formatDeviceClass(cls)}`);

@@ -195,3 +195,17 @@ Deno.test("a gpu-class device whose limits refuse a split harness pass runs its 
   const h100 = resolve(req, H100_CAPS);
   assert.equal(h100.kind === "plan" && h100.harnessTiles.upProj?.latentLanes, 32);
 });
+
+Deno.test("explain names a device whose adapter gives no description or vendor as unnamed, not blank", () => {
+  const caps = h100Caps({ description: "", vendor: "" });
+  const text = formatExplanation(explainCase({
+    spec: presetSpec("tiny"),
+    dtype: "f32",
+    backend: "auto",
+    layout: { kind: "bshd", batch: 1, seqQ: 1, seqK: 8, causal: true },
+  }, caps));
+  assert.match(
+    text,
+    /^device \(unnamed: the adapter gives no description or vendor\); dtype f32$/m,
+  );
+});
