@@ -184,9 +184,43 @@ export const MAX_TUNING_FILE_BYTES = 64 * 1024 * 1024;
  * readTuningFileInfo("tuning.json").complete; // undefined, true or false
  * ```
  */
-export function readTuningFileInfo(
-  path: string,
-): { knobs: PlanTuning; complete?: boolean; device?: string } {
+export function readTuningFileInfo(path: string): TuningFileInfo {
+  // A pipe (MLA_HARNESS_TUNING=<(...)) reads once: the harness reads the variable more than
+  // once (checked before every command, then when the device's caps are put together), and
+  // the second read found it empty ("the file is empty"). What a pipe gave is kept; a
+  // regular file is read afresh each time.
+  const stream = isStream(path);
+  const kept = stream ? streamReads.get(path) : undefined;
+  if (kept !== undefined) return kept;
+  const info = readTuningFileOnce(path);
+  if (stream) streamReads.set(path, info);
+  return info;
+}
+
+/** What {@link readTuningFileInfo} returns. */
+export interface TuningFileInfo {
+  /** The knobs. */
+  readonly knobs: PlanTuning;
+  /** Whether the tuner finished (absent: the file does not say). */
+  readonly complete?: boolean;
+  /** The device the knobs were measured on (absent: the file does not say). */
+  readonly device?: string;
+}
+
+/** What a pipe or other non-regular file gave, by path (it cannot be read again). */
+const streamReads = new Map<string, TuningFileInfo>();
+
+/** Whether a path is a pipe, socket or device rather than a regular file or a folder. */
+function isStream(path: string): boolean {
+  try {
+    const s = Deno.statSync(path);
+    return !s.isFile && !s.isDirectory;
+  } catch {
+    return false; // the read says why
+  }
+}
+
+function readTuningFileOnce(path: string): TuningFileInfo {
   const raw = readJsonFileSync(path, {
     what: "tuning file",
     hint: 'expected a tuning file: {"knobs": {...}}',
