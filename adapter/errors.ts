@@ -25,10 +25,17 @@ function show(value: unknown): string {
   if (value === Infinity || value === -Infinity) {
     return `${value} (a number past float64's range, as ${value > 0 ? "" : "-"}1e400 is)`;
   }
-  const s = JSON.stringify(
-    value,
-    (_k, v) => typeof v === "number" && !Number.isFinite(v) ? NON_FINITE + String(v) : v,
-  )?.replace(/"\\u0000non-finite:(-?Infinity|NaN)"/g, "$1");
+  let s: string | undefined;
+  try {
+    s = JSON.stringify(
+      value,
+      (_k, v) => typeof v === "number" && !Number.isFinite(v) ? NON_FINITE + String(v) : v,
+    )?.replace(/"\\u0000non-finite:(-?Infinity|NaN)"/g, "$1");
+  } catch {
+    // JSON.parse reads arrays nested 100000 deep, which JSON.stringify cannot write back
+    // (a stack overflow, which ended the command with a stack trace)
+    return `${Array.isArray(value) ? "[[[..." : "{...}"} (nested too deep to show)`;
+  }
   // A string (a case id, a path) is shown whole up to 240 characters: its last keys are
   // often what tells two apart. Other values are cut at 60.
   const limit = typeof value === "string" ? 240 : 60;

@@ -516,3 +516,28 @@ Deno.test("a caps file's alignment limits must be powers of two (3 planned offse
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a value nested too deep for JSON.stringify is shown as such, not a stack overflow", async () => {
+  // what JSON.parse reads from "[[[...]]]" 200000 deep (it parses such a file)
+  let deep: unknown = [];
+  for (let i = 0; i < 200000; i++) deep = [deep];
+  assert.equal(
+    formatIssue({ path: "(root)", value: deep, message: "must be an object" }),
+    "(root): [[[... (nested too deep to show) must be an object",
+  );
+  // through explain --caps: exit 2 naming the file, no stack trace
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/caps.json`;
+    await Deno.writeTextFile(file, "[".repeat(200000) + "]".repeat(200000));
+    const r = await runCli(["explain", "tiny", "--caps", file]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /invalid caps file\n {2}\(root\): \[\[\[\.\.\. \(nested too deep to show\)/,
+    );
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
