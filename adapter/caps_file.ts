@@ -408,6 +408,12 @@ export function parseCaps(raw: unknown, source: string): DeviceCaps {
     ...(webgpu === undefined ? {} : { webgpuBackend: webgpu }),
     ...(deviceClass === undefined ? {} : { deviceClass }),
     ...(tuning === undefined ? {} : { tuning }),
+    // where devices --json had the tuning from: its "(incomplete: ...)" and "(measured on
+    // another device ...)" clauses were dropped with it, and explain called the knobs the
+    // caps file's own
+    ...(tuning !== undefined && isRecord(raw) && typeof raw.tuningFrom === "string"
+      ? { tuningFrom: `the caps file (devices --json had it from ${raw.tuningFrom})` }
+      : {}),
   };
   return caps;
 }

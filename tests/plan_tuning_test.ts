@@ -7,7 +7,7 @@
  * machine's adapter.
  */
 import assert from "node:assert/strict";
-import { MAX_CAPS_FILE_BYTES, readCapsFile } from "../adapter/caps_file.ts";
+import { MAX_CAPS_FILE_BYTES, parseCaps, readCapsFile } from "../adapter/caps_file.ts";
 import { ConfigError } from "../adapter/errors.ts";
 import {
   DEFAULT_TUNING,
@@ -568,4 +568,22 @@ Deno.test("MLA_HARNESS_TUNING=<(...): a pipe is read once, not found empty the s
       /plan tuning from MLA_HARNESS_TUNING=\/dev\/fd\/\d+: tiledMaxRows 8 \(default 32\)/,
     );
   }
+});
+
+Deno.test("a caps file's tuning keeps where devices --json had it from: an incomplete tuner's file is still named so", () => {
+  const from = `${TUNING_ENV}=t.json (incomplete: the tuner stopped before its last trial)`;
+  const caps = parseCaps(
+    { ...LAVAPIPE_CAPS, tuning: { tiledMaxRows: 8 }, tuningFrom: from },
+    "caps.json",
+  );
+  assert.equal(
+    formatTuning(caps),
+    `plan tuning from the caps file (devices --json had it from ${from}): ` +
+      "tiledMaxRows 8 (default 32)",
+  );
+  // a hand-written tuning: the caps file's own
+  assert.equal(
+    formatTuning(parseCaps({ ...LAVAPIPE_CAPS, tuning: { tiledMaxRows: 8 } }, "caps.json")),
+    "plan tuning from the caps file: tiledMaxRows 8 (default 32)",
+  );
 });
