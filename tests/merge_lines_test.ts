@@ -76,7 +76,7 @@ Deno.test("merge --help names every kind of shard it refuses (exit 2)", () => {
   for (
     const what of [
       "matrix, filter, matrix seed, planted fault or --backend",
-      "another environment (device, runtime, kernel sources, harness revision)",
+      "another environment (device, WebGPU backend, runtime, kernel sources, plan caps, harness revision)",
       "another --repeats or --warmup-ms",
       "another --max-rows",
     ]
