@@ -12,6 +12,7 @@ import {
   compileCheck,
   notTextProblem,
   sourceVariants,
+  workgroupStorageProblem,
 } from "../kernels/compile_check.ts";
 import type { Dtype } from "../adapter/types.ts";
 import { chromiumOption, runtimeOption, startChromiumStoppable } from "./runtime_options.ts";
@@ -199,7 +200,13 @@ export function compileCommand() {
           const results = await gpu.compile(
             sources.map(({ fileName, code }) => ({ fileName, code })),
           );
-          results.forEach((r, i) => {
+          // a user's file over the device's workgroup memory, as in Deno's (compileCheck)
+          const limit = gpu.caps.limits.maxComputeWorkgroupStorageSize;
+          const checked = results.map((r, i) => {
+            const over = r.ok && !bundled ? workgroupStorageProblem(sources[i].code, limit) : null;
+            return over === null ? r : { ok: false, message: `${sources[i].fileName}: ${over}` };
+          });
+          checked.forEach((r, i) => {
             const s = sources[i];
             console.log(
               r.ok
@@ -207,7 +214,7 @@ export function compileCommand() {
                 : `error ${s.fileName} (${s.label})\n${r.message}`,
             );
           });
-          if (results.some((r) => !r.ok)) Deno.exitCode = EXIT.failure;
+          if (checked.some((r) => !r.ok)) Deno.exitCode = EXIT.failure;
         } finally {
           await gpu.close();
         }

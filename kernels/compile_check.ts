@@ -18,6 +18,7 @@ import {
   specializeSource,
 } from "./source.ts";
 import { sourceLocation, workgroupHazards } from "./workgroup_hazards.ts";
+import { workgroupStorageBytes } from "./workgroup_storage.ts";
 
 /** One specialization of a kernel source: a dtype, with or without its subgroup lines. */
 export interface SourceVariant {
@@ -257,7 +258,17 @@ export async function compileCheck(
       const { dtype, label } = v;
       try {
         await compileShader(ctx.device, { fileName: file, code: v.code });
-        out.push({ file, dtype, label, ok: true, message: "ok" });
+        // a user's file over the device's workgroup memory compiled "ok" (Deno's wgpu checks
+        // it nowhere and lavapipe runs it), though a GPU refuses its pipeline; the bundled
+        // kernels' sizes are the plan's params, not their defaults, so they are not judged here
+        const over = bundled
+          ? null
+          : workgroupStorageProblem(v.code, ctx.caps.limits.maxComputeWorkgroupStorageSize);
+        out.push(
+          over === null
+            ? { file, dtype, label, ok: true, message: "ok" }
+            : { file, dtype, label, ok: false, message: `${file}: ${over}` },
+        );
       } catch (e) {
         if (!(e instanceof ShaderCompileError)) throw e;
         out.push({ file, dtype, label, ok: false, message: e.message });
@@ -265,6 +276,36 @@ export async function compileCheck(
     }
   }
   return out;
+}
+
+/**
+ * What is wrong with the workgroup memory of a source's compute entry points against a
+ * device's `maxComputeWorkgroupStorageSize` (kernels/workgroup_storage.ts sizes it as WebGPU
+ * counts it), or null when each fits or cannot be sized.
+ *
+ * @example
+ * ```ts
+ * import { workgroupStorageProblem } from "./compile_check.ts";
+ * const code = "var<workgroup> s: array<f32, 16384>;\n@compute @workgroup_size(64)\n" +
+ *   "fn main() { s[0] = 1.0; }";
+ * workgroupStorageProblem(code, 32768)?.startsWith("entry point main declares 65536 bytes"); // true
+ * workgroupStorageProblem(code, 65536); // null
+ * ```
+ */
+export function workgroupStorageProblem(code: string, limit: number | undefined): string | null {
+  if (limit === undefined) return null;
+  const problems: string[] = [];
+  for (const m of code.matchAll(/@compute\b[^{;]*?\bfn\s+([A-Za-z_][A-Za-z0-9_]*)/g)) {
+    const use = workgroupStorageBytes(code, m[1]);
+    if (use === null || use.bytes <= limit) continue;
+    problems.push(
+      `entry point ${m[1]} declares ${use.bytes} bytes of workgroup memory (${
+        use.vars.map((v) => `${v.name} ${v.bytes}`).join(", ")
+      }; each rounded up to 16), over this device's maxComputeWorkgroupStorageSize ${limit}: ` +
+        "a GPU refuses its pipeline (Deno's wgpu does not check it, and lavapipe runs it)",
+    );
+  }
+  return problems.length === 0 ? null : problems.join("; ");
 }
 
 /** A finding of the barrier check over a file's specializations ({@link barrierCheck}). */

@@ -79,6 +79,34 @@ Deno.test({
 });
 
 Deno.test({
+  name: "compile: a file over the device's workgroup memory is an error naming the bytes, not 'ok'",
+  ignore: !gpu,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "mla-wgmem-" });
+    try {
+      // 80,000 bytes: Deno's wgpu creates it and lavapipe runs it; a GPU refuses its pipeline
+      const file = `${dir}/big.wgsl`;
+      const kernel = (n: number) =>
+        `var<workgroup> s: array<f32, ${n}>;\n@compute @workgroup_size(64)\n` +
+        "fn main(@builtin(local_invocation_index) i: u32) { s[i] = 1.0; }\n";
+      await Deno.writeTextFile(file, kernel(20000));
+      const r = await runCli(["compile", file, "--dtype", "f32"]);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(
+        r.stdout,
+        /big\.wgsl: entry point main declares 80000 bytes of workgroup memory \(s 80000; .*over this device's maxComputeWorkgroupStorageSize \d+/,
+      );
+      await Deno.writeTextFile(file, kernel(64));
+      const small = await runCli(["compile", file, "--dtype", "f32"]);
+      assert.equal(small.code, 0, small.stdout + small.stderr);
+      assert.match(small.stdout, /^ok {4}.*big\.wgsl \(f32\)$/m);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
   name: "compile: an error wgpu gives without a span is placed where its message says, not at 1:1",
   ignore: !gpu,
   fn: async () => {
