@@ -30,6 +30,56 @@ export function formatJsonlLine(result: CaseResult): string {
   return json + "\n";
 }
 
+/**
+ * Where a value holds what JSON cannot write (a bigint, a cycle, a `toJSON` that throws)
+ * and what it is, as `path: what` (`reasons[0].detail: a bigint`), or null when
+ * `JSON.stringify` writes it. A result that cannot be written is its case's error, not a
+ * disk that cannot take it.
+ *
+ * @example
+ * ```ts
+ * import { unwritableJson } from "./jsonl.ts";
+ * unwritableJson({ a: [1, 2n] }); // "a[1]: a bigint"
+ * unwritableJson({ a: 1 }); // null
+ * ```
+ */
+export function unwritableJson(value: unknown): string | null {
+  try {
+    JSON.stringify(value);
+    return null;
+  } catch (e) {
+    const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
+    return findUnwritable(value, "", new Set()) ?? `(the result): ${why}`;
+  }
+}
+
+/** The first place under `v` JSON cannot write, or null. */
+function findUnwritable(v: unknown, at: string, path: Set<object>): string | null {
+  const where = at === "" ? "(the result)" : at.replace(/^\./, "");
+  if (typeof v === "bigint") return `${where}: a bigint (${v}n)`;
+  if (typeof v !== "object" || v === null) return null;
+  if (path.has(v)) return `${where}: a cycle (it contains itself)`;
+  const toJson = (v as { toJSON?: unknown }).toJSON;
+  if (typeof toJson === "function") {
+    try {
+      JSON.stringify(v);
+      return null;
+    } catch (e) {
+      return `${where}: its toJSON() threw (${e instanceof Error ? e.message : String(e)})`;
+    }
+  }
+  path.add(v);
+  try {
+    for (const [k, x] of Object.entries(v)) {
+      const found = findUnwritable(x, Array.isArray(v) ? `${at}[${k}]` : `${at}.${k}`, path);
+      if (found !== null) return found;
+    }
+    return null;
+  } finally {
+    path.delete(v);
+  }
+}
+
 /** Options of {@link JsonlWriter.open}. */
 export interface JsonlWriterOptions {
   /** Start an empty file instead of appending (default: false, append). */

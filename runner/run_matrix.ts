@@ -27,7 +27,7 @@ import { sameFilter } from "../matrix/case_id.ts";
 import type { Case } from "../matrix/types.ts";
 import { OutputWriteError, ReportFileError } from "../report/errors.ts";
 import { readReportJson } from "../report/json.ts";
-import { formatJsonlLine, JsonlWriter, readJsonl } from "../report/jsonl.ts";
+import { formatJsonlLine, JsonlWriter, readJsonl, unwritableJson } from "../report/jsonl.ts";
 import { isStorageFull, osErrorText, writeTextAtomic } from "../util/fs.ts";
 import { headerlessResults, RUN_FILES, RUN_REPORT_FILES } from "../report/merge.ts";
 import { BENCH_ONLY_FILES, BENCH_RECORDS } from "../report/output_paths.ts";
@@ -994,10 +994,23 @@ async function runInFolder(
           );
         // an error or a failure on a device lost under it (reads of a lost device can come back
         // as zeros and fail the comparison), or a timeout: marked, so that --resume runs it again
-        const recorded: CaseResult = (ctx.lost || outcome.kind === "timeout") &&
+        const marked: CaseResult = (ctx.lost || outcome.kind === "timeout") &&
             (result.status === "error" || result.status === "fail")
           ? { ...result, deviceLoss: true }
           : result;
+        // A result JSON cannot write (a bigint or a cycle a backend put in it) is that
+        // case's error, naming what; it was written as a full disk (exit 3, "free space").
+        const unwritable = unwritableJson(marked);
+        const recorded = unwritable === null ? marked : errorResult(
+          c,
+          `its result cannot be written to ${RUN_FILES.results}: ${unwritable}, which JSON ` +
+            `cannot write (the case ended ${marked.status}${
+              marked.message === undefined || typeof marked.message !== "string"
+                ? ""
+                : `: ${marked.message}`
+            })`,
+          performance.now() - t0,
+        );
         try {
           await writer.write(recorded);
         } catch (e) {

@@ -342,6 +342,46 @@ Deno.test("a full disk under results.jsonl stops the run in one message, exit 3,
   }
 });
 
+Deno.test("a result JSON cannot write is that case's error naming the field, not a full disk", async () => {
+  const ctx = await stubDevice(() => false, () => Promise.resolve());
+  const out = await Deno.makeTempDir({ prefix: "mla-unwritable-" });
+  try {
+    let n = 0;
+    let badIn = "";
+    // a backend's reason carrying a bigint: it stopped the run as a full disk (exit 3,
+    // "free space, then ... --resume"), every later case not run
+    const report = await runMatrix({
+      matrix: "smoke",
+      filter: "preset=tiny;dtype=f32",
+      out,
+      repeats: 0,
+      progress: SILENT_PROGRESS,
+      ctx,
+      writeReports: (dir: string, report: RunReport) => writeRunReports(dir, report),
+      testOnlyCaseRunner: async (c, o) => {
+        const r = await PASS_STUB(c, o);
+        if (++n !== 2) return r;
+        badIn = c.id;
+        const reasons = [{ code: "mine.nope", message: "no", detail: 10n }];
+        return { ...r, reasons } as unknown as CaseResult;
+      },
+    });
+    assert.equal(report.interrupted, false);
+    const lines = (await Deno.readTextFile(`${out}/results.jsonl`)).trim().split("\n");
+    assert.equal(lines.length, report.shardIds.length);
+    const bad = report.results.find((r) => r.id === badIn);
+    assert.equal(bad?.status, "error");
+    assert.equal(
+      bad?.message,
+      "its result cannot be written to results.jsonl: reasons[0].detail: a bigint (10n), " +
+        "which JSON cannot write (the case ended pass: stub)",
+    );
+    assert.equal(report.results.filter((r) => r.status === "pass").length, lines.length - 1);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
 Deno.test("a full disk under the reports after every case ran names the resume that writes them", async () => {
   const ctx = await stubDevice(() => false, () => Promise.resolve());
   const out = await Deno.makeTempDir({ prefix: "mla-disk-full-" });
