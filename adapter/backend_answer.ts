@@ -16,6 +16,7 @@ import { ConfigError, type ConfigIssue } from "./errors.ts";
 import { isRecord } from "../util/is_record.ts";
 import { throwSite } from "../util/error_site.ts";
 import { z } from "zod";
+import { HARNESS_CODE_NAMESPACES, REASON_CODES, REASON_CODES_DOC } from "../matrix/reason_codes.ts";
 
 /** A reason code: letters, digits, `.`, `_`, `-` (`:` is the prefix `auto` adds). */
 export const REASON_CODE_PATTERN: RegExp = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
@@ -84,6 +85,13 @@ function shown(v: unknown): unknown {
   return v;
 }
 
+/** A code in a harness namespace (`limits.`, `device.`, ...) that the harness does not list. */
+function madeUpHarnessCode(code: string): boolean {
+  const dot = code.indexOf(".");
+  return dot > 0 && HARNESS_CODE_NAMESPACES.includes(code.slice(0, dot)) &&
+    !REASON_CODES.includes(code);
+}
+
 /** A value `ok` accepts, else one issue with `error` (never one per failed check). */
 const must = (ok: (v: unknown) => boolean, error: string) => z.custom((v) => ok(v), { error });
 const nonEmpty = (v: unknown) => typeof v === "string" && v.trim() !== "";
@@ -98,7 +106,14 @@ const answerSchema = (path: string) =>
           (v) => typeof v === "string" && REASON_CODE_PATTERN.test(v),
           `must be a code matching ${REASON_CODE_PATTERN} (e.g. "device.loop-budget"; ` +
             `":" is reserved for the backend prefix auto adds)`,
-        ),
+        ).pipe(must(
+          (v) => !madeUpHarnessCode(v as string),
+          "must be a code the harness lists when it is in a harness namespace " +
+            `(${HARNESS_CODE_NAMESPACES.map((n) => `${n}.`).join(", ")}; the list: ` +
+            `${REASON_CODES_DOC}): one made up there reads as the harness's own (a device.` +
+            " or limits. code as this device lacking something, so a run that tested " +
+            "nothing passed); give codes of your own a namespace of your own (mine.too-big)",
+        )),
         message: must(
           nonEmpty,
           "must be a non-empty string naming the offending value and what would be valid",

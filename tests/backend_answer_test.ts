@@ -168,6 +168,23 @@ Deno.test("reasons must each have a code and a message", () => {
   refused(check([{ code: "a:b", message: "x" }]), /reasons\[0\]\.code: "a:b"/);
   refused(check(["too slow"]), /reasons\[0\]: "too slow" must be \{ code, message \}/);
   refused(check({ code: "x", message: "y" }), /reasons: \{.*\} must be an array/);
+  // a code made up in a harness namespace read as the device lacking something (not
+  // covered): a run in which every case said so tested nothing and exited 0
+  refused(
+    check([{ code: "limits.made-up", message: "x" }, { code: "dtype.whatever", message: "y" }]),
+    /reasons\[0\]\.code: "limits\.made-up" must be a code the harness lists when it is in a harness namespace \(.*limits\.[^]*reasons\[1\]\.code: "dtype\.whatever" must be a code the harness lists/,
+  );
+  // the harness's own codes, and codes in a namespace of the backend's own, are taken
+  const unsupported = (code: string) =>
+    checkSupportAnswer(
+      { ...naive.check(query(null)), reasons: [{ code, message: "x" }] },
+      ABSORBED,
+      query(null),
+      "mine.ts",
+    ).reasons[0].code;
+  assert.equal(unsupported("limits.buffer-too-large"), "limits.buffer-too-large");
+  assert.equal(unsupported("mine.too-big"), "mine.too-big");
+  assert.equal(unsupported("limitsx.made-up"), "limitsx.made-up");
 });
 
 Deno.test("every bad field is named once, with one message, in the contract's terms", () => {
