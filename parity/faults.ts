@@ -122,7 +122,35 @@ export interface Fault {
    * `run --plant-fault` says so.
    */
   readonly packedTexture?: "cacheTexture";
+  /**
+   * What of a bundled backend's plan the faulted code needs to show (derived from its
+   * rewrite and the kernel's tiles: runner/fault_reach.ts): a plan without it runs the
+   * fault where no input can show it, and `run --plant-fault` says so.
+   */
+  readonly reach?: FaultReach;
 }
+
+/**
+ * What a fault's code needs of a plan to show ({@link Fault.reach}); `kernel` names the
+ * key walk: absorbed_tiled.wgsl's (each split's `chunk` of the tile's keys, in
+ * `keysPerBlock`-key tiles) or expanded_fa2.wgsl's (splits of whole key tiles).
+ *
+ * - `partial-query-tile`: a query tile holding fewer queries than the plan's `queryTile`
+ *   (its repeated last query's rows).
+ * - `several-key-tiles`: a split of a query tile that walks more than one key tile (the
+ *   rescale, the prefetch of the next tile).
+ * - `key-tile-past-row`: a query tile row whose visible keys end before a key tile its split
+ *   walks starts (the tile-relative mask's u32 wrap).
+ * - `tile-keys-past-first`: a query tile whose last query sees keys past the first
+ *   query's, rounded up to whole 4-key blocks (expanded_gemm.wgsl's values pass).
+ */
+export type FaultReach =
+  | { readonly need: "partial-query-tile" }
+  | { readonly need: "several-key-tiles" | "key-tile-past-row"; readonly kernel: KeyWalk }
+  | { readonly need: "tile-keys-past-first" };
+
+/** The key walk of a tiled kernel (see {@link FaultReach}). */
+export type KeyWalk = "absorbed-tiled" | "fa2";
 
 /** A texture of a plan's variant that may hold several rows per texture row. */
 export type SharedRowsTexture =
@@ -223,10 +251,12 @@ export function sourceFault(
     variantOver?: Fault["variantOver"];
     /** {@link Fault.packedTexture}. */
     packedTexture?: "cacheTexture";
+    /** {@link Fault.reach}. */
+    reach?: FaultReach;
   },
 ): Fault {
   const { file, pattern, replacement, scenario, blindOn, dtype, splitsOnly, sharedRows } = options;
-  const { variantOver, packedTexture } = options;
+  const { variantOver, packedTexture, reach } = options;
   const mutation = sourceMutation(id, file, { pattern, replacement });
   // an f32 kernel has no f16 type: the rewrite would not compile (a case error, not a
   // check); a kernel specialized as f32 keeps its `// @enable-f16` line (kernels/source.ts)
@@ -245,6 +275,7 @@ export function sourceFault(
     ...(sharedRows === undefined ? {} : { sharedRows }),
     ...(variantOver === undefined ? {} : { variantOver }),
     ...(packedTexture === undefined ? {} : { packedTexture }),
+    ...(reach === undefined ? {} : { reach }),
   };
 }
 
@@ -573,6 +604,7 @@ export const FAULTS: readonly Fault[] = [
       pattern: "live[i * HPL + j] = i < nq && head_ok[j];",
       replacement: "live[i * HPL + j] = head_ok[j];",
       scenario: { preset: "tiny", dtype: "f32", path: "absorbed", layout: BSHD_PARTIAL_TILE },
+      reach: { need: "partial-query-tile" },
     },
   ),
   sourceFault("exp-as-exp2", "exp replaced by exp2 in the softmax (a log2(e) scale error)", {
@@ -767,6 +799,7 @@ export const FAULTS: readonly Fault[] = [
       pattern: "row_live[i] = live && i < nq;",
       replacement: "row_live[i] = live;",
       scenario: { preset: "tiny", dtype: "f32", path: "expanded", layout: BSHD_PARTIAL_TILE },
+      reach: { need: "partial-query-tile" },
     },
   ),
   sourceFault(
@@ -912,6 +945,7 @@ export const TILED_FAULTS: readonly Fault[] = [
       file: "absorbed_tiled.wgsl",
       pattern: "        lsum[r] *= a;\n",
       replacement: "",
+      reach: { need: "several-key-tiles", kernel: "absorbed-tiled" },
       scenario: {
         preset: "tiny",
         dtype: "f32",
@@ -941,6 +975,7 @@ export const TILED_FAULTS: readonly Fault[] = [
       file: "absorbed_tiled.wgsl",
       pattern: "pre = fetch_tile(kn,",
       replacement: "pre = fetch_tile(kb,",
+      reach: { need: "several-key-tiles", kernel: "absorbed-tiled" },
       scenario: {
         preset: "tiny",
         dtype: "f32",
@@ -1053,6 +1088,7 @@ export const TILED_FAULTS: readonly Fault[] = [
       file: "expanded_fa2.wgsl",
       pattern: "    l_run *= alpha;\n",
       replacement: "",
+      reach: { need: "several-key-tiles", kernel: "fa2" },
       scenario: { preset: "tiny", dtype: "f32", path: "expanded", layout: FA2_PREFILL },
     },
   ),
@@ -1112,6 +1148,7 @@ export const TILED_FAULTS: readonly Fault[] = [
       file: "absorbed_tiled.wgsl",
       pattern: "kb + k < row_lim[r]",
       replacement: "k < row_lim[r] - kb",
+      reach: { need: "key-tile-past-row", kernel: "absorbed-tiled" },
       scenario: {
         preset: "tiny",
         dtype: "f32",
@@ -1129,6 +1166,7 @@ export const TILED_FAULTS: readonly Fault[] = [
       file: "expanded_fa2.wgsl",
       pattern: "(vec4<u32>(kb) + keys4 < vec4<u32>(lims[i]))",
       replacement: "(keys4 < vec4<u32>(lims[i]) - vec4<u32>(kb))",
+      reach: { need: "key-tile-past-row", kernel: "fa2" },
       scenario: {
         preset: "tiny",
         dtype: "f32",
@@ -1316,6 +1354,7 @@ export const GEMM_FAULTS: readonly Fault[] = [
       file: "expanded_gemm.wgsl",
       pattern: "for (var kb = 0u; kb < nk; kb += 4u)",
       replacement: "for (var kb = 0u; kb < n0; kb += 4u)",
+      reach: { need: "tile-keys-past-first" },
       scenario: EXPANDED_PREFILL_20,
     },
   ),

@@ -13,12 +13,13 @@ import {
 } from "../adapter/backends.ts";
 import { deviceClassOf } from "../adapter/device_class.ts";
 import { ConfigError } from "../adapter/errors.ts";
-import { isSelfAttention } from "../adapter/layout.ts";
+import { isSelfAttention, visibleKeyCount } from "../adapter/layout.ts";
 import { pathMismatch } from "../adapter/registry.ts";
 import { isGpuPlan } from "../adapter/resolve.ts";
-import type { BackendId, DeviceCaps, MlaSpec, Resolution } from "../adapter/types.ts";
+import type { BackendId, DeviceCaps, GpuPlan, MlaSpec, Resolution } from "../adapter/types.ts";
 import type { Case } from "../matrix/types.ts";
-import type { Fault } from "../parity/faults.ts";
+import type { Fault, FaultReach, KeyWalk } from "../parity/faults.ts";
+import { queryTiles } from "../kernels/tables.ts";
 import { caseRequest, resolveCase } from "./case_request.ts";
 import { caseBackend, caseSeed } from "./run_case.ts";
 import { DEVICE_CLASS_ENV } from "../gpu/device.ts";
@@ -87,8 +88,10 @@ export interface FaultReachOptions {
   backend?: BackendId;
 }
 
+/** What a reason says of a case that runs the fault where no input shows it. */
+const NO_INPUT = "no input can show it there";
 /** What a reason says of a case whose backend runs the fault where no input shows it. */
-const BLIND = "which executes it but no input can show it there";
+const BLIND = `which executes it but ${NO_INPUT}`;
 
 /**
  * Why a resolved case would not run the fault, or cannot show it, or null when it would
@@ -166,7 +169,85 @@ function missOfPlan(
     }
   }
   const blind = fault.blindOn?.[r.backend];
-  return blind === undefined ? null : `runs on ${r.backend}, ${BLIND} (${blind})`;
+  if (blind !== undefined) return `runs on ${r.backend}, ${BLIND} (${blind})`;
+  const reach = fault.reach !== undefined && Object.hasOwn(BUNDLED_BACKENDS, r.backend)
+    ? reachMiss(fault.reach, r)
+    : null;
+  return reach === null ? null : `its plan executes it but ${NO_INPUT}: ${reach}`;
+}
+
+/** The query tiles of a plan as [first query, count] pairs (kernels/tables.ts queryTiles). */
+function tilesOf(plan: GpuPlan): [number, number][] {
+  const flat = queryTiles(plan.layout, plan.variant.queryTile);
+  const out: [number, number][] = [];
+  for (let i = 0; i < flat.length; i += 2) out.push([flat[i], flat[i + 1]]);
+  return out;
+}
+
+/**
+ * The key ranges [begin, end) the KV splits of a query tile whose last query sees `last`
+ * keys walk, as the kernel divides them: absorbed_tiled.wgsl a `chunk` of ceil(last /
+ * splits) keys each, expanded_fa2.wgsl a share of whole `tile`-key tiles.
+ */
+function splitRanges(
+  walk: KeyWalk,
+  last: number,
+  splits: number,
+  tile: number,
+): [number, number][] {
+  const each = Math.ceil(last / splits);
+  const share = walk === "fa2" ? Math.ceil(each / tile) * tile : each;
+  const ranges: [number, number][] = [];
+  for (let s = 0; s < splits; s++) {
+    const begin = Math.min(s * share, last);
+    ranges.push([begin, Math.min(begin + share, last)]);
+  }
+  return ranges;
+}
+
+/**
+ * Why a bundled backend's plan runs a fault's code where no input shows it (its
+ * {@link Fault.reach}), or null when some input can: read from the plan's query tiles,
+ * key tiles (`keysPerBlock`) and KV splits as the kernel walks them.
+ */
+function reachMiss(reach: FaultReach, plan: GpuPlan): string | null {
+  const v = plan.variant;
+  const layout = plan.layout;
+  const qt = v.queryTile;
+  const tiles = tilesOf(plan);
+  const perTile = `${qt} ${nounFor(qt, "query", "queries")} a tile`;
+  if (reach.need === "partial-query-tile") {
+    return tiles.some(([, n]) => n < qt) ? null : `every query tile of its plan is full ` +
+      `(${perTile}): the faulted code changes only a partial tile's repeated rows`;
+  }
+  if (reach.need === "tile-keys-past-first") {
+    const past = tiles.some(([t, n]) =>
+      visibleKeyCount(layout, t + n - 1) > Math.ceil(visibleKeyCount(layout, t) / 4) * 4
+    );
+    return past ? null : `no query tile of its plan (${perTile}) has a query that sees keys ` +
+      "past its first query's, rounded up to 4: the faulted loop stops short only there";
+  }
+  const kt = v.keysPerBlock;
+  const splits = v.kvSplits;
+  const walks = `${kt} keys a key tile, ${splits} ${nounFor(splits, "KV split")}`;
+  for (const [t, n] of tiles) {
+    const ranges = splitRanges(reach.kernel, visibleKeyCount(layout, t + n - 1), splits, kt);
+    if (reach.need === "several-key-tiles") {
+      if (ranges.some(([b, e]) => e - b > kt)) return null;
+      continue;
+    }
+    // the lowest visible count of the tile's rows against the last key tile a split walks
+    let fewest = Infinity;
+    for (let q = t; q < t + n; q++) fewest = Math.min(fewest, visibleKeyCount(layout, q));
+    if (ranges.some(([b, e]) => e > b && b + Math.floor((e - b - 1) / kt) * kt > fewest)) {
+      return null;
+    }
+  }
+  return reach.need === "several-key-tiles"
+    ? `no KV split of its plan walks more than one key tile (${walks}): the faulted code ` +
+      "changes only a split's later tiles"
+    : `no query of its plan sees fewer keys than where a key tile its split walks starts ` +
+      `(${walks}): the faulted mask differs only for such a row`;
 }
 
 /** Why one case would not run the fault, or null when it would. */
@@ -346,13 +427,13 @@ export async function checkFaultReached(
   const why = await faultMiss(cases, fault, caps, options);
   if (why === null) return;
   // some case would execute it, on a backend where no input shows it
-  const show = [...why.keys()].some((reason) => reason.includes(BLIND));
+  const show = [...why.keys()].some((reason) => reason.includes(NO_INPUT));
   throw new ConfigError("--plant-fault", [
     ...[...why].map(([reason, n]) => ({
       path: fault.id,
       value: n,
       message: `${nounFor(n, "case")} would ${
-        reason.includes(BLIND) ? "not show" : "not run"
+        reason.includes(NO_INPUT) ? "not show" : "not run"
       } it: ${reason}`,
     })),
     {

@@ -711,17 +711,37 @@ Deno.test({
   fn: async () => {
     const dir = await Deno.makeTempDir();
     try {
-      // one decode case: it compiles absorbed.wgsl but has no partial query tile
+      // one decode case over two key tiles (64 + 1 keys): its split walks the second tile,
+      // where the fault can show, but the one key there does not raise a row's max
+      const matrix = `${dir}/m.json`;
+      await Deno.writeTextFile(
+        matrix,
+        JSON.stringify({
+          name: "one",
+          groups: [{
+            axes: {
+              preset: "tiny",
+              path: "absorbed",
+              dtype: "f32",
+              b: 1,
+              sq: 1,
+              sk: 65,
+              layout: "bshd",
+              causal: true,
+            },
+          }],
+        }),
+      );
       const r = await runCli([
         "run",
-        "--filter",
-        "preset=tiny;path=absorbed;layout=bshd;sq=1;dtype=f32;causal=1;varlen=none;b=2;sk=20",
+        "--matrix",
+        matrix,
         "--plant-fault",
-        "partial-tile-row-written",
+        "tiled-sum-not-rescaled",
         "--repeats",
         "0",
         "--out",
-        dir,
+        `${dir}/out`,
       ]);
       // it ended on a green count line and exit 0: a CI self-test read the fault as caught
       // (or at least the run as fine); now exit 4, apart from a caught fault's 1, naming the
@@ -729,10 +749,105 @@ Deno.test({
       assert.equal(r.code, 4, r.stderr);
       assert.match(
         r.stderr,
-        /error: --plant-fault partial-tile-row-written was not caught: no case failed; the 1 case that ran with it passed \(preset=tiny;path=absorbed;dtype=f32;b=2;sq=1;sk=20;layout=bshd;causal=1\), so this run does not show the checks catching it: its cases may not reach the faulted code \(the fault: /,
+        /error: --plant-fault tiled-sum-not-rescaled was not caught: no case failed; the 1 case that ran with it passed \(preset=tiny;path=absorbed;dtype=f32;b=1;sq=1;sk=65;layout=bshd;causal=1\), so this run does not show the checks catching it: its cases may not reach the faulted code \(the fault: /,
       );
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("a fault whose code needs a partial query tile, several key tiles or a wrapped mask row cannot show without one", async () => {
+  // Each pair: the largest tiny case whose plan runs the faulted code where no input shows
+  // it, and the smallest that can show it (both checked on lavapipe: the first's faulty
+  // output is bit for bit the clean one, the second's is caught). It said "was not caught:
+  // the N cases that ran with it passed" (exit 4) for the first.
+  const pairs: [string, [number, number], [number, number], RegExp][] = [
+    [
+      "partial-tile-row-written",
+      [4, 40],
+      [5, 40],
+      /every query tile of its plan is full \(4 queries a tile\)/,
+    ],
+    ["expanded-partial-tile-row-written", [4, 40], [5, 40], /every query tile of its plan is full/],
+    [
+      "tiled-sum-not-rescaled",
+      [1, 64],
+      [1, 65],
+      /no KV split of its plan walks more than one key tile \(64 keys a key tile, 1 KV split\)/,
+    ],
+    [
+      "tiled-prefetch-same-tile",
+      [1, 64],
+      [1, 65],
+      /no KV split of its plan walks more than one key tile/,
+    ],
+    ["fa2-sum-not-rescaled", [1, 32], [1, 33], /no KV split .* \(32 keys a key tile, 1 KV split\)/],
+    [
+      "tiled-mask-tile-relative",
+      [3, 64],
+      [3, 65],
+      /no query of its plan sees fewer keys than where a key tile its split walks starts/,
+    ],
+    [
+      "fa2-mask-tile-relative",
+      [3, 32],
+      [3, 33],
+      /no query of its plan sees fewer keys than where a key tile/,
+    ],
+    [
+      "gemm-expanded-tile-keys-short",
+      [2, 16],
+      [2, 17],
+      /no query tile of its plan \(16 queries a tile\) has a query that sees keys past its first query's/,
+    ],
+  ];
+  for (const [id, [sq0, sk0], [sq1, sk1], why] of pairs) {
+    const f = fault(id);
+    const shape = {
+      preset: "tiny",
+      b: 1,
+      causal: true,
+      layout: "bshd",
+      dtype: f.scenario.dtype,
+      path: f.scenario.path,
+    };
+    const blind = await faultMiss(cases({ ...shape, sq: sq0, sk: sk0 }), f, caps);
+    assert.equal(blind?.size, 1, `${id}: ${blind && [...blind.keys()]}`);
+    const [reason] = blind!.keys();
+    assert.match(reason, /^its plan executes it but no input can show it there: /, id);
+    assert.match(reason, why, id);
+    assert.equal(await faultMiss(cases({ ...shape, sq: sq1, sk: sk1 }), f, caps), null, id);
+    // its own scenario still shows it
+    assert.equal(
+      await faultMiss(
+        cases({
+          preset: f.scenario.preset,
+          dtype: f.scenario.dtype,
+          path: f.scenario.path,
+          b: (f.scenario.layout as { batch: number }).batch,
+          sq: (f.scenario.layout as { seqQ: number }).seqQ,
+          sk: (f.scenario.layout as { seqK: number }).seqK,
+          causal: true,
+          layout: "bshd",
+        }),
+        f,
+        caps,
+      ),
+      null,
+      `${id}: scenario`,
+    );
+  }
+  // a run of only such cases is refused before it runs (exit 2), where it ran every case
+  // and said the fault was not caught
+  const small = cases({ preset: "tiny", b: 2, sq: [1, 3], sk: [8, 15], path: "absorbed" });
+  await assert.rejects(
+    () => checkFaultReached(small, fault("partial-tile-row-written"), caps),
+    (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, /partial-tile-row-written would never show in this run/);
+      assert.match(e.message, /4 cases would not show it: its plan executes it but no input/);
+      return true;
+    },
+  );
 });
