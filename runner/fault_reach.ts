@@ -403,7 +403,28 @@ function faultHome(fault: Fault): string {
     backends.length === 0
       ? "no backend compiles"
       : `only ${backends.join(", ")} ${backends.length === 1 ? "compiles" : "compile"}`
-  }${blind.length === 0 ? "" : ` (no input shows it on ${blind.join(", ")})`}; ${where}`;
+  }${blind.length === 0 ? "" : ` (no input shows it on ${blind.join(", ")})`}${
+    fault.reach === undefined ? "" : `; it shows only in ${REACH_NEEDS[fault.reach.need]}`
+  }; ${where}${sizesOf(s.layout)}`;
+}
+
+/** What case a fault with a {@link Fault.reach} shows in, for the refusal's last line. */
+const REACH_NEEDS: Readonly<Record<FaultReach["need"], string>> = {
+  "partial-query-tile": "a case with a partial query tile (queries per sequence not a " +
+    "multiple of its plan's query tile)",
+  "several-key-tiles": "a case whose KV split walks more than one key tile (more visible " +
+    "keys per split than its plan's keysPerBlock)",
+  "key-tile-past-row": "a causal case in which a query tile's first query sees fewer keys " +
+    "than where a later key tile starts (a prefill longer than a key tile)",
+  "tile-keys-past-first": "a causal prefill in which a query tile's last query sees keys " +
+    "past its first query's, rounded up to 4",
+};
+
+/** ` (its own case: b=1, sq=40, sk=70, causal)` for a uniform layout, else "". */
+function sizesOf(layout: Fault["scenario"]["layout"]): string {
+  if ((layout.kind !== "bshd" && layout.kind !== "sbhd") || layout.kvLens !== undefined) return "";
+  return ` (its own case: b=${layout.batch}, sq=${layout.seqQ}, sk=${layout.seqK}` +
+    `${layout.causal ? ", causal" : ""})`;
 }
 
 /**

@@ -847,6 +847,11 @@ Deno.test("a fault whose code needs a partial query tile, several key tiles or a
       assert.ok(e instanceof ConfigError);
       assert.match(e.message, /partial-tile-row-written would never show in this run/);
       assert.match(e.message, /4 cases would not show it: its plan executes it but no input/);
+      // where it shows: the hint's filter alone selects the same cases again
+      assert.match(
+        e.message,
+        /; it shows only in a case with a partial query tile \(queries per sequence not a multiple of its plan's query tile\); select cases it shows in, e\.g\. --filter 'preset=tiny;path=absorbed;dtype=f32' \(its own case: b=1, sq=6, sk=40, causal\)$/,
+      );
       return true;
     },
   );
