@@ -838,6 +838,47 @@ Deno.test("a fault whose code needs a partial query tile, several key tiles or a
       `${id}: scenario`,
     );
   }
+  // forced KV splits: 200 keys in 4 splits of 50 walk one 64-key tile each (the faulty
+  // output bit for bit the clean one on lavapipe), in 3 splits of 67 two; the FA2 kernel's
+  // splits are whole 32-key tiles: 100 keys in 4 splits one tile each, in 3 two
+  const splitPairs: [string, number, number][] = [
+    ["tiled-sum-not-rescaled", 200, 64],
+    ["tiled-prefetch-same-tile", 200, 64],
+    ["fa2-sum-not-rescaled", 100, 32],
+  ];
+  for (const [id, sk, kt] of splitPairs) {
+    const f = fault(id);
+    const shape = {
+      preset: "tiny",
+      b: 1,
+      sq: 1,
+      sk,
+      causal: true,
+      layout: "bshd",
+      path: f.scenario.path,
+    };
+    const four = await faultMiss(cases({ ...shape, splits: 4 }), f, caps);
+    assert.deepEqual(four && [...four.keys()], [
+      "its plan executes it but no input can show it there: no KV split of its plan walks " +
+      `more than one key tile (${kt} keys a key tile, 4 KV splits): the faulted code changes ` +
+      "only a split's later tiles",
+    ], id);
+    assert.equal(await faultMiss(cases({ ...shape, splits: 3 }), f, caps), null, id);
+  }
+  // 40 x 70 in 3 splits: each split of the tiled kernel's 8-query tiles walks one key tile,
+  // starting below every row's visible count (bit for bit clean on lavapipe); the FA2
+  // kernel's 64-query tile still walks a tile past its first rows' counts (caught)
+  const prefill = { preset: "tiny", b: 1, sq: 40, sk: 70, causal: true, layout: "bshd", splits: 3 };
+  const tiledMask = await faultMiss(
+    cases({ ...prefill, path: "absorbed" }),
+    fault("tiled-mask-tile-relative"),
+    caps,
+  );
+  assert.match([...tiledMask?.keys() ?? []].join(), /no query of its plan sees fewer keys/);
+  assert.equal(
+    await faultMiss(cases({ ...prefill, path: "expanded" }), fault("fa2-mask-tile-relative"), caps),
+    null,
+  );
   // a run of only such cases is refused before it runs (exit 2), where it ran every case
   // and said the fault was not caught
   const small = cases({ preset: "tiny", b: 2, sq: [1, 3], sk: [8, 15], path: "absorbed" });
