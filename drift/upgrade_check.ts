@@ -806,6 +806,20 @@ export async function upgradeCheck(o: UpgradeCheckOptions): Promise<UpgradeCheck
             `upgrade-check: the ${side.label} run failed with exit ${code}; see above`,
           );
         }
+        // exit 0 or 1 with no report.json: not a run that ended, but one that never began
+        // (npx's exit 1 for a Deno version npm does not have: the other side ran on, and the
+        // check then said "<out>/to/report.json: missing", exit 2, as if --out were wrong)
+        if (!await pathExists(`${side.outDir}/report.json`)) {
+          throw new Error(
+            `upgrade-check: the ${side.label} run exited ${code} without writing ` +
+              `${side.outDir}/report.json, so it never ran the matrix (see above${
+                side.command === "npx"
+                  ? `; is ${side.args[1]} published on npm? \`npm view deno versions\` lists ` +
+                    "the versions there"
+                  : ""
+              }); nothing compared`,
+          );
+        }
         outDirs[i].push(side.outDir);
       }
     }

@@ -306,6 +306,31 @@ Deno.test("upgrade-check orchestration: two Deno versions via npx, then the comp
       }),
     /the deno 2\.9\.5 run failed with exit 3/,
   );
+  // npx exits 1 for a version npm does not have, writing no report.json: the check stops
+  // there, naming the side (it ran the other side, then said "to/report.json: missing")
+  const ran: string[] = [];
+  await assert.rejects(
+    () =>
+      upgradeCheck({
+        from: "2.9.5",
+        to: "99.0.0",
+        matrix: "smoke",
+        repeats: 1,
+        out,
+        runSide: (side) => {
+          ran.push(side.label);
+          return side.label === "deno 99.0.0" ? Promise.resolve(1) : runSide(side);
+        },
+        log: () => {},
+      }),
+    (e: Error) => {
+      assert.doesNotMatch(e.message, /missing \(not a run output folder/);
+      assert.match(e.message, /^upgrade-check: the deno 99\.0\.0 run exited 1 without writing /);
+      assert.match(e.message, /is deno@99\.0\.0 published on npm\?/);
+      return true;
+    },
+  );
+  assert.deepEqual(ran, ["deno 2.9.5", "deno 99.0.0"]);
   await assert.rejects(
     () =>
       upgradeCheck({
