@@ -43,6 +43,25 @@ function parseFraction(value: string): number {
   return v;
 }
 
+/**
+ * `--alpha`: a fraction above the permutation test's smallest p, 1 / (1 + shuffles). At or
+ * below it no series can have a step flagged, so `--fail-on-step` could never fail and the
+ * JSON said `"steps": []` for every series, read as "no step" by a nightly job.
+ */
+function parseAlpha(value: string): number {
+  const v = parseFraction(value);
+  const smallest = 1 / (1 + STEP_PERMUTATIONS);
+  if (v <= smallest) {
+    throw new InvalidArgumentError(
+      `"${value}" is at or below the permutation test's smallest p, 1/${
+        STEP_PERMUTATIONS + 1
+      } (${smallest}): no number of runs could have a step flagged, and --fail-on-step would ` +
+        `never fail; give a number above ${smallest} and below 1 (default ${DEFAULT_STEP_ALPHA})`,
+    );
+  }
+  return v;
+}
+
 const fmt = (
   v: number,
 ) => (Math.abs(v) >= 0.01 && Math.abs(v) < 1e4 ? v.toFixed(4) : v.toExponential(3));
@@ -472,8 +491,8 @@ export function historyCommand() {
     .option("--min-change <fraction>", "smallest relative step (default 0.05)", parseFraction)
     .option(
       "--alpha <p>",
-      "significance of the step's permutation test (default 0.05)",
-      parseFraction,
+      "significance of the step's permutation test (default 0.05; above 1/2000, its smallest p)",
+      parseAlpha,
     )
     .option(
       "--min-segment <n>",

@@ -182,3 +182,17 @@ Deno.test("history --add: two at once store a run once, the second waiting for t
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("history --alpha at or below 1/2000 is exit 2: no step could ever be flagged", async () => {
+  // refused before the database is read: a nightly `--fail-on-step` with it never failed
+  for (const alpha of ["0.0001", "0.0005"]) {
+    const r = await runCli(["history", "--db", "/nonexistent/h.sqlite", "--alpha", alpha]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--alpha <p>' argument '0\.000[15]' is invalid/);
+    assert.match(r.stderr, /at or below the permutation test's smallest p, 1\/2000 \(0\.0005\)/);
+    assert.match(r.stderr, /give a number above 0\.0005 and below 1 \(default 0\.05\)/);
+    assert.doesNotMatch(r.stderr, /no such history database/);
+  }
+  const ok = await runCli(["history", "--db", "/nonexistent/h.sqlite", "--alpha", "0.0006"]);
+  assert.match(ok.stderr, /no such history database/);
+});
