@@ -268,6 +268,26 @@ export function sinceText(since: NonNullable<HistoryStep["since"]>): string {
 }
 
 /**
+ * What `history --json` prints of each series: the series, then whether it has too few runs
+ * for a step to be found (the text's "too few runs to detect a step") and how many a step
+ * needs at these options (null: none is enough). Its `"steps": []` alone read as "no step"
+ * for a 5-run series the text says could have none.
+ *
+ * @example
+ * ```ts
+ * import { historyJson } from "./history.ts";
+ * historyJson([{ caseId: "*", points: [], steps: [] }])[0].tooFewRuns; // true
+ * ```
+ */
+export function historyJson(
+  series: readonly Series[],
+  options: { readonly minSegment?: number; readonly alpha?: number } = {},
+): (Series & { readonly tooFewRuns: boolean; readonly runsNeeded: number | null })[] {
+  const runsNeeded = stepRunsNeeded(options);
+  return series.map((s) => ({ ...s, tooFewRuns: tooShortForStep(s, options), runsNeeded }));
+}
+
+/**
  * How many runs a step needs, in words: "a step needs at least 8 (fewer cannot reach p < 0.05
  * in the permutation test with --min-segment 3)", or that no number of runs can.
  */
@@ -574,8 +594,12 @@ export function historyCommand() {
         }
         // A step from 0 changes by Infinity, which JSON.stringify writes as null: spelled
         // out, as the reports spell non-finite numbers.
-        if (opts.json) console.log(spelledJson(series, 2));
-        else if (series.length === 0) {
+        if (opts.json) {
+          console.log(spelledJson(
+            historyJson(series, { minSegment: opts.minSegment, alpha: opts.alpha }),
+            2,
+          ));
+        } else if (series.length === 0) {
           console.log(`no ${opts.metric} values for ${filter ?? "any case"} in ${opts.db}`);
         } else {
           console.log(

@@ -759,3 +759,37 @@ Deno.test("history: a merged run whose shards are stored (or the other way) is r
   }
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("history --json: a series too short for a step says so, as the text does", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const db = `${dir}/history.sqlite`;
+    const store = await HistoryStore.open(db);
+    try {
+      for (let night = 0; night < 5; night++) {
+        const day = String(night + 1).padStart(2, "0");
+        await store.append(
+          reportOf([nightly(A, night < 2 ? 1 : 10, night + 1)], {
+            startedAt: `2026-01-${day}T02:00:00.000Z`,
+            endedAt: `2026-01-${day}T02:01:00.000Z`,
+          }),
+          { label: "nightly" },
+        );
+      }
+    } finally {
+      store.close();
+    }
+    const text = await runCli(["history", "--db", db]);
+    assert.match(text.stdout, /too few runs to detect a step: 5; a step needs at least 8/);
+    const json = await runCli(["history", "--db", db, "--json"]);
+    assert.equal(json.code, 0, json.stderr);
+    const [s] = JSON.parse(json.stdout);
+    assert.deepEqual(s.steps, []);
+    assert.equal(s.tooFewRuns, true, "not a finding of no step");
+    assert.equal(s.runsNeeded, 8);
+    const loose = await runCli(["history", "--db", db, "--json", "--alpha", "0.2"]);
+    assert.equal(JSON.parse(loose.stdout)[0].runsNeeded, 6);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
