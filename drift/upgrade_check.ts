@@ -230,7 +230,10 @@ export class UpgradeInterrupted extends Error {
   constructor(signal: "SIGINT" | "SIGTERM") {
     super(
       `upgrade-check: stopped by ${signal}; the side that was running was stopped too, the ` +
-        "worktrees removed and no comparison written",
+        'worktrees removed and no comparison written. Its "to finish the run" line above ' +
+        "is that run's alone, not this check's (a revision's worktree is gone, and this " +
+        "checkout's code would finish it): to check again, give this upgrade-check again; " +
+        "it runs both sides afresh",
     );
     this.signal = signal;
     this.name = "UpgradeInterrupted";

@@ -540,6 +540,7 @@ Deno.test("upgrade-check stopped by a signal: the side is waited for, the worktr
       `${dir}/driver.ts`,
       `import { upgradeCheck, UpgradeInterrupted } from "${root}drift/mod.ts";\n` +
         "const git: string[] = [];\n" +
+        "let message = '';\n" +
         "try {\n" +
         "  await upgradeCheck({\n" +
         `    fromRef: "v1", toRef: "main", matrix: "smoke", repeats: 3, out: "${dir}/out",\n` +
@@ -558,8 +559,10 @@ Deno.test("upgrade-check stopped by a signal: the side is waited for, the worktr
         "  console.log('finished');\n" +
         "} catch (e) {\n" +
         "  console.log(e instanceof UpgradeInterrupted ? `interrupted ${e.signal}` : String(e));\n" +
+        "  message = String(e.message);\n" +
         "}\n" +
-        "console.log(git.join(', '));\n",
+        "console.log(git.join(', '));\n" +
+        "console.log(message);\n",
     );
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "--no-check", "--config", `${root}deno.json`, "-A", `${dir}/driver.ts`],
@@ -571,6 +574,11 @@ Deno.test("upgrade-check stopped by a signal: the side is waited for, the worktr
     assert.match(
       text,
       /^interrupted SIGTERM\nworktree add, worktree add, worktree remove, worktree remove\n/,
+    );
+    // the side's run printed its own resume line (`run ... --resume`), which is not the check's
+    assert.match(
+      text,
+      /Its "to finish the run" line above is that run's alone, not this check's .*give this upgrade-check again; it runs both sides afresh\n/,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
