@@ -102,8 +102,12 @@ export async function historyReportHtml(
   const short = new Set(tooShortForSteps(series, { minSegment, alpha }));
   const ordered = historyChartOrder(series);
   const drawn = ordered.slice(0, MAX_HISTORY_CHARTS);
-  // every run of the page, so that a series' line breaks over the runs it is missing from
-  const allRuns = [...new Set(series.flatMap((s) => s.points.map((p) => p.runId)))];
+  // every run of the page in start order (the order the series and their steps are in), so
+  // that a series' line breaks over the runs it is missing from
+  const started = new Map(series.flatMap((s) => s.points).map((p) => [p.runId, p.startedAt]));
+  const allRuns = [...started.keys()].sort((a, b) =>
+    started.get(a)! < started.get(b)! ? -1 : started.get(a)! > started.get(b)! ? 1 : a - b
+  );
   const charts: string[] = [];
   for (const s of drawn) {
     charts.push(
@@ -300,26 +304,49 @@ export function titleLines(text: string, width = 90): string[] {
   return lines;
 }
 
+/**
+ * The x axis' label of a place in start order: the id of the run there ("" off a place).
+ */
+function runIdLabels(runs: readonly number[]): string {
+  return `[${["''", ...runs.map((r) => `'${r}'`)].join(",")}][datum.value] || ''`;
+}
+
 async function seriesChart(
   s: Series,
   metric: string,
   options: { need: string | null; allRuns: readonly number[] },
 ): Promise<string> {
   const need = options.need;
+  // x is the run's id (the steps table's and the terminal's), gaps and all, where the ids
+  // are in start order, the order of the series and its steps. Where they are not (runs
+  // added out of order: two nightly jobs at once, an older night added later), x is the
+  // run's place in start order, its axis labelled with the ids: drawn at its id each run
+  // made a zig-zag of the series' levels, and a step's rule stood between two ids far from
+  // its run.
+  const inOrder = options.allRuns.every((id, i) => i === 0 || id > options.allRuns[i - 1]);
+  const place = new Map(options.allRuns.map((id, i) => [id, inOrder ? id : i + 1]));
+  const xOf = (runId: number) => place.get(runId) ?? 0;
+  const at = (p: SeriesPoint) => xOf(p.runId);
   const values = s.points.map((p) => ({
+    x: at(p),
     run: p.runId,
     value: p.value,
     deno: p.deno,
     started: p.startedAt,
     ...(p.cases !== undefined ? { cases: p.cases } : {}),
+    // a point's hover title names its run by id, not by its place on the axis
+    ...(inOrder ? {} : {
+      description: `run: ${p.runId}; started: ${p.startedAt}; deno: ${p.deno}; value: ${p.value}` +
+        (p.cases !== undefined ? `; cases: ${p.cases}` : ""),
+    }),
   }));
   // A run of the page inside the series' span that lacks its case: a null value there breaks
   // the line (it was drawn straight across six runs a case was missing from).
-  const have = new Set(values.map((v) => v.run));
-  const first = values[0]?.run ?? 0, last = values.at(-1)?.run ?? 0;
-  const gaps = options.allRuns.filter((r) => r > first && r < last && !have.has(r)).map((
-    run,
-  ) => ({ run, value: null, deno: "", started: "" }));
+  const have = new Set(values.map((v) => v.x));
+  const first = values[0]?.x ?? 0, last = values.at(-1)?.x ?? 0;
+  const gaps = options.allRuns.map((run) => ({ x: xOf(run), run })).filter(({ x }) =>
+    x > first && x < last && !have.has(x)
+  ).map(({ x, run }) => ({ x, run, value: null, deno: "", started: "" }));
   // Between two runs that are not compared (another device, timing rule or input, or, for
   // the geometric mean, another set of cases) the line breaks too: a case missing from six
   // runs lowered the mean there, drawn joined as if the speed had moved.
@@ -327,14 +354,14 @@ async function seriesChart(
   s.points.forEach((p, i) => {
     const q = s.points[i + 1];
     if (q !== undefined && stepGroupKey(p) !== stepGroupKey(q)) {
-      apart.push({ run: (p.runId + q.runId) / 2, value: null, deno: "", started: "" });
+      apart.push({ x: (at(p) + at(q)) / 2, run: 0, value: null, deno: "", started: "" });
     }
   });
-  const lineValues = [...values, ...gaps, ...apart].sort((a, b) => a.run - b.run);
+  const lineValues = [...values, ...gaps, ...apart].sort((a, b) => a.x - b.x);
   const steps = s.steps.filter((st) => s.points[st.index] !== undefined).map((st) => ({
     // the rule sits between the last run of the old level and the first of the new one
-    run: ((s.points[st.index - 1]?.runId ?? s.points[st.index].runId - 1) +
-      s.points[st.index].runId) / 2,
+    x: ((st.index > 0 ? at(s.points[st.index - 1]) : at(s.points[st.index]) - 1) +
+      at(s.points[st.index])) / 2,
     side: st.change >= 0 ? "rise" : "fall",
     text: Number.isFinite(st.change)
       ? `${st.change >= 0 ? "+" : ""}${(st.change * 100).toFixed(1)}%`
@@ -373,11 +400,17 @@ async function seriesChart(
             // the run's id in the database, as the steps table and the terminal name it (a
             // case missing from some runs, or runs of another device, leave gaps)
             x: {
-              field: "run",
+              field: "x",
               type: "quantitative",
-              title: "run (id in the database)",
+              title: inOrder
+                ? "run (id in the database)"
+                : "run (id in the database), in start order",
               scale: { zero: false },
-              axis: { tickMinStep: 1, format: "d" },
+              axis: {
+                tickMinStep: 1,
+                format: "d",
+                ...(inOrder ? {} : { labelExpr: runIdLabels(options.allRuns) }),
+              },
             },
             // Error metrics are 1e-7-sized: the default format printed such a flat series'
             // one tick as "0.000000"; two significant digits in exponent form read at once.
@@ -388,6 +421,7 @@ async function seriesChart(
               title: metric === "median_ms" ? "median (ms)" : metric,
               axis: { format: metric === "median_ms" ? "~r" : ".2~e" },
             },
+            ...(inOrder ? {} : { description: { field: "description" } }),
             tooltip: [
               { field: "run" },
               { field: "started" },
@@ -403,7 +437,7 @@ async function seriesChart(
             layer: [
               {
                 mark: { type: "rule" as const, color: "#c22", strokeWidth: 2 },
-                encoding: { x: { field: "run", type: "quantitative" as const } },
+                encoding: { x: { field: "x", type: "quantitative" as const } },
               },
               // The label at the top, on the side of the rule where the old or new level is
               // low: left of a rise, right of a fall (right of a rise, it sat on the line).
@@ -413,7 +447,7 @@ async function seriesChart(
                 transform: [{ filter: `datum.side === "${side}"` }],
                 mark: { type: "text" as const, color: "#c22", align, dx, y: 8 },
                 encoding: {
-                  x: { field: "run", type: "quantitative" as const },
+                  x: { field: "x", type: "quantitative" as const },
                   text: { field: "text" },
                 },
               })),

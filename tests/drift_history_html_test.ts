@@ -211,3 +211,44 @@ Deno.test("history text: a case missing from some runs names the runs its values
   const first = lines.findIndex((l) => l.startsWith("preset=tiny;b=1:"));
   assert.match(lines[first + 1], /^ {2}1(\.0+)? 2(\.0+)? 3(\.0+)?$/);
 });
+
+Deno.test("history page: runs stored out of start order are drawn in start order, the axis naming their ids", async () => {
+  // Two nightly jobs appending at once, or an older night added later: ids out of start
+  // order. The chart drew each run at its id, a zig-zag between the two levels, and the
+  // step's rule between ids 8 and 13 at 10.5, beside runs of the old level.
+  const runIds = [11, 10, 1, 3, 2, 12, 4, 8, 13, 9, 16, 7, 5, 14, 15, 6];
+  const values = runIds.map((_, i) => i < 8 ? 1 : 2);
+  const s: Series = {
+    caseId: "preset=tiny;b=1",
+    points: values.map((value, i) => ({
+      runId: runIds[i],
+      startedAt: `2026-11-${String(i + 1).padStart(2, "0")}T02:17:00Z`,
+      deno: "2.9.6",
+      harnessRevision: "abc",
+      deviceKey: "llvmpipe-65541-vulkan",
+      value,
+    })),
+    steps: detectSteps(values),
+  };
+  assert.equal(s.steps.length, 1);
+  const html = await historyReportHtml([s], "median_ms");
+  const [d] = linePaths(html);
+  const xy = [...d.matchAll(/(-?[\d.]+),(-?[\d.]+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
+  assert.equal(xy.length, 16, d);
+  // x rises along the line, and y changes once: the old level, then the new one
+  xy.slice(1).forEach(([x], i) => assert.ok(x > xy[i][0], d));
+  const levels = xy.filter(([, y], i) => i === 0 || y !== xy[i - 1][1]).length;
+  assert.equal(levels, 2, d);
+  // the axis' labels are the runs' ids in start order
+  const ticks = [...html.matchAll(/<text[^>]*>(\d+)<\/text>/g)].map((m) => m[1]);
+  assert.ok(ticks.join(",").includes("11,10,1,3,2,12,4,8,13"), ticks.join(","));
+  // a point's hover title names its run by id, not by its place on the axis
+  const titles = [...html.matchAll(/<title>(run[^<]*)<\/title>/g)].map((m) => m[1]);
+  assert.ok(titles.some((t) => t.startsWith("run: 11; started: 2026-11-01T02:17:00Z;")), titles[0]);
+  assert.ok(titles.every((t) => !/start order: \d/.test(t)), titles[0]);
+  // ids in start order: x is the id, as before
+  assert.doesNotMatch(
+    await historyReportHtml([historySeries(values, detectSteps(values))], "median_ms"),
+    /in start order/,
+  );
+});
