@@ -33,6 +33,7 @@ import { parseFailOn, THRESHOLDS_HELP } from "./compare.ts";
 import { writeCompareOutputs } from "../drift/after_run.ts";
 import { DEFAULT_FAIL_ON, loadComparable } from "../drift/mod.ts";
 import { writeCompareHtml } from "../drift/drift_html.ts";
+import { appendStepSummary } from "../report/markdown.ts";
 import {
   checkOutputFile,
   prepareOutputDir,
@@ -53,6 +54,27 @@ async function sides(out: string) {
   }
 }
 import { parseFilterOption, parsePositiveInt, parseRepeats, REPEATS_HELP } from "./options.ts";
+
+/**
+ * Appends to `$GITHUB_STEP_SUMMARY` (when set) that the check stopped without a comparison,
+ * and why: the compare report it appends on success is not there.
+ */
+async function summarizeFailure(
+  opts: { from?: string; to?: string; fromRef?: string; toRef?: string },
+  failure: Error,
+): Promise<void> {
+  const side = (runtime: string | undefined, ref: string | undefined) =>
+    runtime?.trim() ?? (ref === "." ? "working tree" : `ref ${ref}`);
+  const code = failure instanceof CliError
+    ? failure.exitCode
+    : failure instanceof DriftInputError
+    ? EXIT.badInput
+    : undefined;
+  await appendStepSummary(
+    `## upgrade-check: ${side(opts.from, opts.fromRef)} → ${side(opts.to, opts.toRef)}\n\n` +
+      `**Not compared**${code === undefined ? "" : ` (exit ${code})`}: ${failure.message}\n`,
+  );
+}
 
 async function requireRun(command: string): Promise<void> {
   const s = await Deno.permissions.query({ name: "run", command });
@@ -114,7 +136,8 @@ export function upgradeCheckCommand() {
         "checked out with `git worktree add` into a temporary folder and removed afterwards), " +
         "one after the other, then prints the compare report of the second against the first " +
         "(also in <out>/compare.md and <out>/compare.json, and appended to $GITHUB_STEP_SUMMARY " +
-        "when set, in place of the sides' run summaries). Needs run permission: --from/--to " +
+        "when set, in place of the sides' run summaries; a check that stops without a " +
+        "comparison appends why there). Needs run permission: --from/--to " +
         "start npx, so `deno run -A main.ts upgrade-check ...`; --from-ref/--to-ref start git " +
         "and deno, which `deno task harness` allows. Exit 1 on regressions, or a --backend " +
         "that ran none of the cases expected to run on a side (as run fails), 2 on bad input " +
@@ -268,17 +291,20 @@ export function upgradeCheckCommand() {
         });
       } catch (e) {
         // bad input (exit 2) keeps its class; the "upgrade-check: " prefix is a failed side
-        if (e instanceof DriftInputError) throw e;
-        if (e instanceof UpgradeInterrupted) {
-          throw new CliError(
+        const failure = e instanceof DriftInputError
+          ? e
+          : e instanceof UpgradeInterrupted
+          ? new CliError(
             e.message.slice("upgrade-check: ".length),
             e.signal === "SIGINT" ? EXIT_SIGINT : EXIT_SIGTERM,
-          );
-        }
-        if (e instanceof Error && e.message.startsWith("upgrade-check: ")) {
-          throw new CliError(e.message.slice("upgrade-check: ".length), EXIT.infra);
-        }
-        throw e;
+          )
+          : e instanceof Error && e.message.startsWith("upgrade-check: ")
+          ? new CliError(e.message.slice("upgrade-check: ".length), EXIT.infra)
+          : e;
+        // the job's summary says the check did not compare (the sides' runs write none there,
+        // so a failed check left the step's summary empty, as if it had not run)
+        if (failure instanceof Error) await summarizeFailure(opts, failure);
+        throw failure;
       }
       const { report, labels } = result;
       const title = `upgrade-check: ${labels[0]} → ${labels[1]}`;

@@ -509,3 +509,36 @@ Deno.test("upgrade-check --matrix smok given outside the repository: run's 'did 
     await Deno.remove(elsewhere, { recursive: true });
   }
 });
+
+tmpTest(
+  "upgrade-check: a side that fails says so in $GITHUB_STEP_SUMMARY (it was left empty)",
+  async (dir, empty) => {
+    // an npx that fetches no Deno: exit 1, no report.json (npm's answer to a version it lacks)
+    await Deno.writeTextFile(`${empty}/npx`, "#!/bin/sh\necho 'npm error notarget' >&2\nexit 1\n");
+    await Deno.chmod(`${empty}/npx`, 0o755);
+    const summary = `${dir}/summary.md`;
+    await Deno.writeTextFile(summary, "# earlier step\n");
+    const r = await runCli(
+      [
+        "upgrade-check",
+        "--from",
+        "2.9.5",
+        "--to",
+        "99.0.0",
+        "--filter",
+        "preset=tiny;dtype=f32;sk=12",
+        "--out",
+        `${dir}/up`,
+      ],
+      { PATH: empty, GITHUB_STEP_SUMMARY: summary },
+      { all: true },
+    );
+    assert.equal(r.code, 3, r.stderr);
+    assertNoTrace(r);
+    const text = await Deno.readTextFile(summary);
+    assert.match(
+      text,
+      /^# earlier step\n## upgrade-check: 2\.9\.5 → 99\.0\.0\n\n\*\*Not compared\*\* \(exit 3\): the deno 2\.9\.5 run exited 1 without writing .*up\/from\/report\.json/,
+    );
+  },
+);
