@@ -395,11 +395,14 @@ export async function precheckUpgradeSelection(
   o: Pick<UpgradeCheckOptions, "from" | "to" | "fromRef" | "toRef" | "matrix" | "filter"> & {
     repoRoot?: string;
     git?: GitRunner;
+    /** Where a warning goes (default: stderr): two sides that are the same. */
+    warn?: (line: string) => void;
   },
 ): Promise<void> {
   const repoRoot = o.repoRoot ?? defaultRepoRoot();
+  const warn = o.warn ?? ((line: string) => console.error(line));
   if (upgradeMode(o) === "refs") {
-    await precheckRefSelection(o, { repoRoot, git: o.git });
+    await precheckRefSelection(o, { repoRoot, git: o.git, warn });
     return;
   }
   const file = matrixFileOf(o.matrix) !== undefined && !o.matrix.startsWith("/");
@@ -412,6 +415,19 @@ export async function precheckUpgradeSelection(
     ? inRepo
     : o.matrix;
   await selectMatrixCases({ matrix, filter: o.filter });
+  // the same runtime on both sides (a typo, most often): its "No regressions" is the
+  // machine's noise, not the upgrade's safety
+  const [from, to] = [
+    parseRuntimeSpec(o.from ?? "", "--from"),
+    parseRuntimeSpec(o.to ?? "", "--to"),
+  ];
+  if (runtimeSpecLabel(from) === runtimeSpecLabel(to)) {
+    warn(
+      `warning: --from ${o.from} and --to ${o.to} are the same runtime (${
+        runtimeSpecLabel(from)
+      }): both sides run the same code, so the check measures only this machine's noise`,
+    );
+  }
 }
 
 /**
@@ -432,8 +448,9 @@ export async function precheckUpgradeSelection(
  */
 export async function precheckRefSelection(
   o: Pick<UpgradeCheckOptions, "fromRef" | "toRef" | "matrix" | "filter">,
-  env: { repoRoot: string; git?: GitRunner },
+  env: { repoRoot: string; git?: GitRunner; warn?: (line: string) => void },
 ): Promise<void> {
+  const commits: string[] = [];
   if (o.filter !== undefined) checkFilterSyntax(o.filter);
   if (env.git === undefined && (await onPath("git")) === false) return;
   const git = env.git ?? defaultGit;
@@ -471,6 +488,7 @@ export async function precheckRefSelection(
         `"${ref}" names no commit of the repository ${env.repoRoot} (git rev-parse --verify)`,
       );
     }
+    commits.push(commit.output.trim());
     if (absoluteFile) continue;
     const has = async (path: string) =>
       (await git(env.repoRoot, ["cat-file", "-e", `${ref}:${path}`])).code === 0;
@@ -499,6 +517,15 @@ export async function precheckRefSelection(
       `"${matrix}" is at --${which}-ref ${ref} neither a bundled matrix (${near}its bundled ` +
         `matrices: ${names.join(", ")}) nor a file of that revision (its side runs in a ` +
         "checkout of the revision: commit a matrix file, or give an absolute path)",
+    );
+  }
+  // the same commit on both sides (a typo, most often): its "No regressions" is the
+  // machine's noise, not the change's safety
+  if (commits.length === 2 && commits[0] !== "" && commits[0] === commits[1]) {
+    (env.warn ?? ((line: string) => console.error(line)))(
+      `warning: --from-ref ${o.fromRef} and --to-ref ${o.toRef} are the same commit ` +
+        `(${commits[0].slice(0, 12)}): both sides run the same code, so the check measures ` +
+        "only this machine's noise",
     );
   }
 }

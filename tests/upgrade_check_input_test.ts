@@ -542,3 +542,30 @@ tmpTest(
     );
   },
 );
+
+Deno.test("precheckUpgradeSelection: two sides that are the same are warned of (a vacuous 'No regressions')", async () => {
+  const warned: string[] = [];
+  const warn = (line: string) => warned.push(line);
+  // a stand-in git where main and HEAD are one commit, v1 another
+  const sha = (ref: string) => ref === "v1" ? "1".repeat(40) : "a".repeat(40);
+  const git: GitRunner = (_cwd, args) => {
+    if (args[0] === "rev-parse") {
+      return Promise.resolve({ code: 0, output: `${sha(args.at(-1)!.split("^")[0])}\n` });
+    }
+    return Promise.resolve({ code: args[0] === "cat-file" ? 0 : 1, output: "" });
+  };
+  const check = (o: { from?: string; to?: string; fromRef?: string; toRef?: string }) =>
+    precheckUpgradeSelection({ ...o, matrix: "smoke", filter: "preset=tiny", git, warn });
+  await check({ fromRef: "main", toRef: "HEAD" });
+  await check({ from: "2.9.6", to: "deno@2.9.6" });
+  assert.deepEqual(warned, [
+    "warning: --from-ref main and --to-ref HEAD are the same commit (aaaaaaaaaaaa): both sides " +
+    "run the same code, so the check measures only this machine's noise",
+    "warning: --from 2.9.6 and --to deno@2.9.6 are the same runtime (deno 2.9.6): both sides " +
+    "run the same code, so the check measures only this machine's noise",
+  ]);
+  warned.length = 0;
+  await check({ fromRef: "v1", toRef: "HEAD" });
+  await check({ from: "2.9.5", to: "2.9.6" });
+  assert.deepEqual(warned, []);
+});
