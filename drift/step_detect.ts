@@ -5,8 +5,11 @@
  * The method (simpler than asv's penalized fit, and documented here in full):
  * binary segmentation with an L1 cost. For a segment, the split point k minimizing
  * sum |x - median(left)| + sum |x - median(right)| (each side at least `minSegment`
- * points) is accepted as a step when
- *   1. the medians differ by at least `minChange` (relative, default 5%), and
+ * points) among those where
+ *   1. the medians differ by at least `minChange` (relative, default 5%)
+ * (a level that rose and fell back has splits with one median on both sides that cost as
+ * little as the bump's edges: one of them, chosen, ended the search with no step) is
+ * accepted as a step when
  *   2. the segment is not in random order by a permutation test at `alpha` (default 0.05):
  *      the statistic is the largest standardized rank sum over every allowed split,
  *      max_k |R_k - k(n+1)/2| / sqrt(k(n-k)(n+1)/12) (R_k: the mid-ranks of the first k
@@ -23,7 +26,9 @@
  * test of that one split as if it had been fixed in advance finds steps in noise. On series
  * of independent normal noise (5% spread; `deno run tools/step_noise_rate.ts`) it flagged
  * 8.4% of 10-run series, 14.1% of 12-run and 18.0% of 20-run series at alpha 0.05; this test
- * flags 3.2%, 3.9% and 4.4% (session 45, noise and shuffles from util/prng.ts). The shuffles are
+ * flags 3.2%, 3.9% and 4.4% (session 45, noise and shuffles from util/prng.ts), and 3.4%, 4.5%
+ * and 4.6% since the split is chosen among those with a change of minChange (session 59:
+ * under alpha still, the permutation test's own guard). The shuffles are
  * seeded (`makePrng(n, "step-permutations")`), so a series gives the same p every time.
  *
  * @module
@@ -117,16 +122,27 @@ function lowerBound(s: readonly number[], v: number): number {
   return lo;
 }
 
+/** after / before - 1; Infinity when before is 0 and after is not. */
+function relativeChange(before: number, after: number): number {
+  return before === 0 ? (after === 0 ? 0 : Infinity) : after / before - 1;
+}
+
 /**
  * The split k of values[lo..hi) (each side at least `minSegment` values) with the least L1
  * cost, sum |x - median(left)| + sum |x - median(right)|, the first one on a tie; -1 when no
- * cost is below Infinity. Both sides are kept sorted as k moves, so each split costs a
- * pass over the segment instead of two sorts: O(n^2) per segment, not O(n^2 log n).
+ * cost is below Infinity. With `minChange`, only the splits whose medians differ by at least
+ * that much (relative) are candidates: where a level rose and fell back (ten nights 50%
+ * slower, then fixed), a split with the same median on both sides (the bump and one level
+ * on one side, the rest of that level on the other) can cost as little as the splits at the
+ * bump's edges, and was chosen, and its "no change" ended the search with no step at all.
+ * Both sides are kept sorted as k moves, so each split costs a pass over the segment
+ * instead of two sorts: O(n^2) per segment, not O(n^2 log n).
  *
  * @example
  * ```ts
  * import { bestL1Split } from "./step_detect.ts";
  * bestL1Split([1, 1, 1, 5, 5, 5], 0, 6, 2); // 3
+ * bestL1Split([1, 1, 1, 1, 1, 1], 0, 6, 2, { minChange: 0.05 }); // -1
  * ```
  */
 export function bestL1Split(
@@ -134,13 +150,17 @@ export function bestL1Split(
   lo: number,
   hi: number,
   minSegment: number,
+  options: { readonly minChange?: number } = {},
 ): number {
+  const minChange = options.minChange ?? 0;
   const left = values.slice(lo, lo + minSegment).sort((a, b) => a - b);
   const right = values.slice(lo + minSegment, hi).sort((a, b) => a - b);
   let best = -1, bestCost = Infinity;
   for (let k = lo + minSegment; k <= hi - minSegment; k++) {
-    const cost = absDeviation(values, lo, k, sortedMedian(left)) +
-      absDeviation(values, k, hi, sortedMedian(right));
+    const before = sortedMedian(left), after = sortedMedian(right);
+    const cost = Math.abs(relativeChange(before, after)) < minChange
+      ? Infinity
+      : absDeviation(values, lo, k, before) + absDeviation(values, k, hi, after);
     if (cost < bestCost) {
       bestCost = cost;
       best = k;
@@ -174,10 +194,12 @@ export function detectSteps(values: readonly number[], options: StepOptions = {}
   const steps: Step[] = [];
   const search = (lo: number, hi: number) => {
     if (hi - lo < 2 * minSegment) return;
-    const best = bestL1Split(values, lo, hi, minSegment);
+    // the least-cost split among those whose medians differ by at least minChange
+    const best = bestL1Split(values, lo, hi, minSegment, { minChange });
+    if (best < 0) return;
     const left = values.slice(lo, best), right = values.slice(best, hi);
     const before = median(left), after = median(right);
-    const change = before === 0 ? (after === 0 ? 0 : Infinity) : after / before - 1;
+    const change = relativeChange(before, after);
     // The permutation test (thousands of shuffles) only where the change is large enough.
     if (Math.abs(change) < minChange) return;
     const p = splitPermutationP(values.slice(lo, hi), minSegment);

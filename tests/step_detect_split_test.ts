@@ -9,15 +9,31 @@ import { midRanks } from "../drift/stats.ts";
 import { median } from "../util/stats.ts";
 import { makePrng } from "../util/prng.ts";
 
-/** The L1 split as the module doc defines it: both sides sorted anew for every k. */
-function plainSplit(values: readonly number[], lo: number, hi: number, min: number): number {
+/** The relative change of the medians, as the module doc defines it. */
+function changeOf(before: number, after: number): number {
+  return before === 0 ? (after === 0 ? 0 : Infinity) : after / before - 1;
+}
+
+/**
+ * The L1 split as the module doc defines it: both sides sorted anew for every k, among the
+ * splits whose medians differ by at least minChange.
+ */
+function plainSplit(
+  values: readonly number[],
+  lo: number,
+  hi: number,
+  min: number,
+  minChange = 0,
+): number {
   const l1 = (xs: readonly number[]) => {
     const m = median(xs);
     return xs.reduce((s, x) => s + Math.abs(x - m), 0);
   };
   let best = -1, bestCost = Infinity;
   for (let k = lo + min; k <= hi - min; k++) {
-    const cost = l1(values.slice(lo, k)) + l1(values.slice(k, hi));
+    const [l, r] = [values.slice(lo, k), values.slice(k, hi)];
+    if (Math.abs(changeOf(median(l), median(r))) < minChange) continue;
+    const cost = l1(l) + l1(r);
     if (cost < bestCost) {
       bestCost = cost;
       best = k;
@@ -62,9 +78,10 @@ function plainSteps(values: readonly number[], min = 3, minChange = 0.05, alpha 
   const steps: { index: number; before: number; after: number; change: number; p: number }[] = [];
   const search = (lo: number, hi: number) => {
     if (hi - lo < 2 * min) return;
-    const best = plainSplit(values, lo, hi, min);
+    const best = plainSplit(values, lo, hi, min, minChange);
+    if (best < 0) return;
     const before = median(values.slice(lo, best)), after = median(values.slice(best, hi));
-    const change = before === 0 ? (after === 0 ? 0 : Infinity) : after / before - 1;
+    const change = changeOf(before, after);
     const p = plainP(values.slice(lo, hi), min);
     if (Math.abs(change) < minChange || p >= alpha) return;
     steps.push({ index: best, before, after, change, p });
@@ -91,7 +108,10 @@ function series(count: number, maxLength: number): number[][] {
         case 2:
           return Math.round(rnd() * 3); // ties, zeros
         case 3:
-          return 1.02 ** j * (1 + 0.01 * rnd());
+          return i % 2 === 0
+            // a level that rose and fell back
+            ? (j >= n / 3 && j < (2 * n) / 3 ? 1.5 : 1) * (1 + 0.02 * rnd())
+            : 1.02 ** j * (1 + 0.01 * rnd());
         default:
           return rnd() < 0.5 ? 0 : rnd() * 10;
       }
@@ -105,6 +125,10 @@ Deno.test("step detection: the sorted-sides split search picks the split of its 
     for (const min of [1, 2, 3, 5]) {
       if (xs.length < 2 * min) continue;
       assert.equal(bestL1Split(xs, 0, xs.length, min), plainSplit(xs, 0, xs.length, min));
+      assert.equal(
+        bestL1Split(xs, 0, xs.length, min, { minChange: 0.05 }),
+        plainSplit(xs, 0, xs.length, min, 0.05),
+      );
       // an inner segment, as the recursion searches it
       const lo = Math.floor(xs.length / 4), hi = xs.length - Math.floor(xs.length / 5);
       if (hi - lo >= 2 * min) {
@@ -125,4 +149,17 @@ Deno.test("step detection: the same steps and p as the definition, on every shap
       `series ${i}: ${JSON.stringify(xs)}`,
     );
   }
+});
+
+Deno.test("step detection: a level that rose and fell back is two steps, not none", () => {
+  // ten nights at 1, ten 50% slower, ten at 1 again (a regression, then its fix): the least
+  // cost split was at 22, with the same median on both sides, and the search stopped there
+  const wobble = (i: number) => 1 + 0.01 * Math.sin(i * 12.9898);
+  const bump = Array.from({ length: 30 }, (_, i) => (i >= 10 && i < 20 ? 1.5 : 1) * wobble(i));
+  assert.equal(bestL1Split(bump, 0, 30, 3), 22, "the split with no change costs least");
+  const steps = detectSteps(bump);
+  assert.deepEqual(steps.map((s) => s.index), [10, 20]);
+  assert.ok(steps[0].change > 0.4 && steps[1].change < -0.15, JSON.stringify(steps));
+  assert.ok(steps.every((s) => s.p < 0.05));
+  assert.deepEqual(steps, plainSteps(bump));
 });
