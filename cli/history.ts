@@ -526,7 +526,20 @@ export function historyCommand() {
       "also write a self-contained HTML report: one chart per series with its steps marked",
     )
     .option("--fail-on-step", "exit 1 when a step is flagged")
-    .action(async (filter, opts) => {
+    // more than one word is refused below, naming the filter they would make (commander said
+    // "too many arguments ... got 2: preset=tiny, dtype=f32" and no more)
+    .allowExcessArguments()
+    .action(async (filter, opts, cmd) => {
+      if (cmd.args.length > 1) {
+        throw new CliError(
+          `history takes one case filter, but was given ${
+            cmd.args.map((w) => `"${w}"`).join(", ")
+          }: join a filter's terms with ';' and quote it, e.g. '${
+            cmd.args.join(";")
+          }' (history --help lists the options)`,
+          EXIT.badInput,
+        );
+      }
       // a label with no run to put it on would be dropped without a word
       checkOptionNeeds("history", [{
         option: "--label",

@@ -196,3 +196,13 @@ Deno.test("history --alpha at or below 1/2000 is exit 2: no step could ever be f
   const ok = await runCli(["history", "--db", "/nonexistent/h.sqlite", "--alpha", "0.0006"]);
   assert.match(ok.stderr, /no such history database/);
 });
+
+Deno.test("history: a filter given as two words is exit 2 naming the one filter they make", async () => {
+  const r = await runCli(["history", "--db", "/nonexistent/h.sqlite", "preset=tiny", "dtype=f32"]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(
+    r.stderr,
+    /^error: history takes one case filter, but was given "preset=tiny", "dtype=f32": join a filter's terms with ';' and quote it, e\.g\. 'preset=tiny;dtype=f32'/m,
+  );
+  assert.doesNotMatch(r.stderr, /no such history database/);
+});
