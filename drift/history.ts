@@ -385,7 +385,14 @@ function foreignMessage(k: { appId: number; tables: string[] }): string {
  * await checkHistoryFile("/etc/hosts"); // throws: not a SQLite database
  * ```
  */
-export async function checkHistoryFile(path: string): Promise<void> {
+export async function checkHistoryFile(
+  path: string,
+  options: {
+    /** How long a database another process is writing is waited for (default 60 s). */
+    readonly busyTimeoutMs?: number;
+  } = {},
+): Promise<void> {
+  const busyTimeoutMs = options.busyTimeoutMs ?? BUSY_TIMEOUT_MS;
   let info: Deno.FileInfo;
   try {
     info = await Deno.stat(path);
@@ -405,10 +412,20 @@ export async function checkHistoryFile(path: string): Promise<void> {
   let version: number;
   try {
     db = new DatabaseSync(path, { readOnly: true });
-    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
     kind = historyKind(db);
     version = schemaVersion(db);
   } catch (e) {
+    // SQLITE_BUSY: another process's write held it past the wait (it read "not a history
+    // database (database is locked)", of a history database)
+    if ((e as { errcode?: unknown }).errcode === 5) {
+      throw new DriftInputError(
+        path,
+        `is locked by another process writing to it (a run --history, baseline update ` +
+          `--history or history --add?), still after ${busyTimeoutMs / 1000} s of waiting; ` +
+          "try again when that write ends",
+      );
+    }
     throw new DriftInputError(
       path,
       `not a history database (${e instanceof Error ? e.message : String(e)})`,

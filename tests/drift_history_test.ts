@@ -793,3 +793,34 @@ Deno.test("history --json: a series too short for a step says so, as the text do
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("checkHistoryFile: a database another process holds locked is named locked, not 'not a history database'", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const db = `${dir}/history.sqlite`;
+    await creepingHistory(db);
+    // a writer's exclusive transaction (a second nightly job's --add, say), held past the wait
+    const writer = new DatabaseSync(db);
+    writer.exec("BEGIN EXCLUSIVE");
+    try {
+      await assert.rejects(
+        () => checkHistoryFile(db, { busyTimeoutMs: 20 }),
+        (e: Error) => {
+          assert.ok(e instanceof DriftInputError);
+          assert.doesNotMatch(e.message, /not a history database/);
+          assert.match(
+            e.message,
+            /history\.sqlite: is locked by another process writing to it \(a run --history, baseline update --history or history --add\?\), still after 0\.02 s of waiting; try again when that write ends/,
+          );
+          return true;
+        },
+      );
+    } finally {
+      writer.exec("ROLLBACK");
+      writer.close();
+    }
+    await checkHistoryFile(db, { busyTimeoutMs: 20 });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
