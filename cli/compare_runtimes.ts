@@ -455,6 +455,50 @@ const COMPARE_RUNTIMES_FILES = {
 } as const;
 
 /**
+ * Removes an earlier comparison's files from `out` as a new one starts, and says what went:
+ * which files, how many cases its compare-runtimes.jsonl held, and whether it was killed
+ * halfway (a .jsonl with no .json). Null when `out` held none of them.
+ *
+ * @example
+ * ```ts ignore
+ * import { removeEarlierComparison } from "./compare_runtimes.ts";
+ * await removeEarlierComparison("out");
+ * // "note: --out held a comparison killed halfway (compare-runtimes.jsonl, 3 cases compared, ..."
+ * ```
+ */
+export async function removeEarlierComparison(out: string): Promise<string | null> {
+  const present: string[] = [];
+  let cases: number | null = null;
+  for (const f of Object.values(COMPARE_RUNTIMES_FILES)) {
+    const path = `${out}/${f}`;
+    if (f === COMPARE_RUNTIMES_FILES.jsonl) {
+      try {
+        // the lines written whole (a kill mid-line leaves a cut last one, not a case)
+        const text = await Deno.readTextFile(path);
+        cases = text.split("\n").slice(0, -1).filter((l) => l.trim() !== "").length;
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      }
+    }
+    try {
+      await Deno.remove(path);
+      present.push(f);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  }
+  if (present.length === 0) return null;
+  const held = cases === null ? "" : `, ${plural(cases, "case")} compared`;
+  const killed = present.includes(COMPARE_RUNTIMES_FILES.jsonl) &&
+    !present.includes(COMPARE_RUNTIMES_FILES.json);
+  return killed
+    ? `note: --out held a comparison killed halfway (${COMPARE_RUNTIMES_FILES.jsonl}${held}, ` +
+      `no ${COMPARE_RUNTIMES_FILES.json}): removed as this one starts`
+    : `note: --out held an earlier comparison (${present.join(", ")}${held}): removed as ` +
+      "this one starts";
+}
+
+/**
  * Appends each case's comparison to compare-runtimes.jsonl as it ends, synced, so that a
  * comparison killed halfway (SIGKILL, a CI runner's hard limit, a crash) leaves the cases it
  * compared: compare-runtimes.json and .md are written at the end only, and it left nothing.
@@ -527,7 +571,7 @@ export function compareRuntimesCommand() {
         "Writes <out>/compare-runtimes.json (with kernelHashes, the kernel files compared, as " +
         "run.json records them) and .md at the end, and compare-runtimes.jsonl, each case's " +
         "comparison as it ends (an earlier comparison's files there are removed as this one " +
-        "starts: a comparison killed halfway leaves only its .jsonl, with the cases it " +
+        "starts, said with the cases they held: a comparison killed halfway leaves only its .jsonl, with the cases it " +
         "compared). Exit " +
         "codes: 0 both runtimes " +
         "pass every case and no finding; 1 a reference failure, a finding, a case lost to a " +
@@ -688,11 +732,9 @@ export function compareRuntimesCommand() {
         // The files of an earlier comparison in --out go as this one starts: a comparison killed
         // halfway (SIGTERM from a CI runner's timeout, SIGKILL) left them standing, read as this
         // one's, complete (another filter's cases, compared by other kernels)
-        for (const f of Object.values(COMPARE_RUNTIMES_FILES)) {
-          await Deno.remove(`${opts.out}/${f}`).catch((e) => {
-            if (!(e instanceof Deno.errors.NotFound)) throw e;
-          });
-        }
+        // said, with the cases they held: a killed comparison's .jsonl went without a word
+        const removed = await removeEarlierComparison(opts.out);
+        if (removed !== null) console.error(removed);
         const stream = await CaseStream.open(`${opts.out}/${COMPARE_RUNTIMES_FILES.jsonl}`);
         ends.unshift(() => stream.close());
         // SIGINT stops after the current case; SIGTERM (a CI runner's timeout) and a second

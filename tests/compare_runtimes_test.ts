@@ -16,6 +16,7 @@ import {
   comparisonJson,
   comparisonMarkdown,
   comparisonTotals,
+  removeEarlierComparison,
   totalsText,
   ulpWords,
   unusedInRuntimes,
@@ -763,4 +764,34 @@ Deno.test("compare-runtimes: a headroom under 0.01 reads as run's summary.md giv
     comparisonMarkdown([c], { deno: "d", chromium: "c", sameDriver: false, matrix: "m" }),
     /\| pass \(headroom 4\.0e-5\) \|/,
   );
+});
+
+Deno.test("compare-runtimes: an earlier comparison's files removed as a new one starts are said, with the cases they held", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // a comparison killed halfway: its .jsonl went without a word
+    await Deno.writeTextFile(`${dir}/compare-runtimes.jsonl`, '{"a":1}\n{"a":2}\n{"a":3}\n{"cut');
+    const killed = await removeEarlierComparison(dir);
+    assert.equal(
+      killed,
+      "note: --out held a comparison killed halfway (compare-runtimes.jsonl, 3 cases compared, " +
+        "no compare-runtimes.json): removed as this one starts",
+    );
+    await assert.rejects(Deno.stat(`${dir}/compare-runtimes.jsonl`), Deno.errors.NotFound);
+    // a finished one: its files named
+    for (const f of ["compare-runtimes.json", "compare-runtimes.md"]) {
+      await Deno.writeTextFile(`${dir}/${f}`, "{}");
+    }
+    await Deno.writeTextFile(`${dir}/compare-runtimes.jsonl`, '{"a":1}\n');
+    assert.equal(
+      await removeEarlierComparison(dir),
+      "note: --out held an earlier comparison (compare-runtimes.json, compare-runtimes.md, " +
+        "compare-runtimes.jsonl, 1 case compared): removed as this one starts",
+    );
+    assert.deepEqual([...Deno.readDirSync(dir)], []);
+    // none: nothing said
+    assert.equal(await removeEarlierComparison(dir), null);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
