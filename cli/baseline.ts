@@ -266,7 +266,8 @@ export function baselineCommand() {
         "run); 3 no adapter, repeated device losses or case timeouts, or a full disk (no " +
         "baseline written: run the update again, it takes no --resume). Ctrl-C stops it after " +
         "the current case (a second Ctrl-C, or SIGTERM: at once): the run's reports are " +
-        "written marked interrupted, no baseline is, exit 130 (143 for SIGTERM); one during " +
+        "written marked interrupted, no baseline is, exit 130 (143 for SIGTERM, 129 for " +
+        "SIGHUP, which stops as SIGTERM does); one during " +
         "the last case lets the baseline be written, and exits 130 too.",
     )
     .option(

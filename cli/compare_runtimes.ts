@@ -7,7 +7,12 @@
  * @module
  */
 import { DEFAULT_MAX_ROWS } from "../results/types.ts";
-import { listenForStop, stopExitCode, stoppedAfterLastCase } from "./stop_signals.ts";
+import {
+  listenForStop,
+  stopExitCode,
+  stoppedAfterLastCase,
+  type StopSignal,
+} from "./stop_signals.ts";
 import { Command } from "@commander-js/extra-typings";
 import { dirname } from "node:path";
 import { findChromium } from "../browser/chromium.ts";
@@ -352,7 +357,7 @@ function cutShortLine(
 /** How a comparison was cut short: the signal, the cases selected and those not run. */
 export interface ComparisonInterruption {
   /** The signal that stopped it. */
-  readonly signal: "SIGINT" | "SIGTERM";
+  readonly signal: StopSignal;
   /** Cases the comparison selected. */
   readonly selected: number;
   /** Ids of the selected cases not run. */
@@ -582,7 +587,8 @@ export function compareRuntimesCommand() {
         "no Chromium (the message has the install command) or no adapter, or a runtime's " +
         "device that could not be re-acquired after a loss or a timeout (both files written " +
         "with the cases compared, saying so); 130 stopped by " +
-        "SIGINT after the current case (a second Ctrl-C: at once), 143 by SIGTERM at once " +
+        "SIGINT after the current case (a second Ctrl-C: at once), 143 by SIGTERM and 129 by " +
+        "SIGHUP (a terminal closed) at once " +
         "(both files written, saying so and naming the cases not compared; a Ctrl-C during " +
         "the last case stops nothing, the files are complete, and is still 130, said so; " +
         "either signal while the runtimes start stops at once, before any case, nothing " +

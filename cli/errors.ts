@@ -26,6 +26,8 @@ export const EXIT = {
 export const EXIT_SIGINT = 130;
 /** Exit code of a run or bench stopped by SIGTERM (128 + 15). */
 export const EXIT_SIGTERM = 143;
+/** Exit code of a run stopped by SIGHUP (128 + 1): its terminal closed, its ssh session dropped. */
+export const EXIT_SIGHUP = 129;
 
 /**
  * An error the CLI prints as one message (no stack trace) and exits with.

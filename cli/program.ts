@@ -96,7 +96,8 @@ export function buildProgram(deps: ProgramDeps) {
         "regression; 2 bad input or usage; 3 infrastructure (no adapter, device lost) and, for " +
         "explain and layer, an unsupported case; 4 a run, merge or layer --plant-fault fault " +
         "not caught; 130 and 143 stopped by SIGINT (Ctrl-C) and SIGTERM (run, bench, " +
-        "compare-runtimes, baseline update, upgrade-check).",
+        "compare-runtimes, baseline update, upgrade-check); 129 stopped by SIGHUP, a terminal " +
+        "closed (run, compare-runtimes, baseline update: reports written as for SIGTERM).",
     )
     .showHelpAfterError("(run with --help for usage)")
     .addHelpText("after", ENVIRONMENT_HELP)

@@ -5,7 +5,12 @@
  * @module
  */
 import { DEFAULT_MAX_ROWS } from "../results/types.ts";
-import { listenForStop, stopExitCode, stoppedAfterLastCase } from "./stop_signals.ts";
+import {
+  listenForStop,
+  stopExitCode,
+  stoppedAfterLastCase,
+  type StopSignal,
+} from "./stop_signals.ts";
 import {
   BACKEND_MODULE_HELP,
   checkBackendId,
@@ -28,7 +33,7 @@ import { writeRunReports } from "../report/run_reports.ts";
 import { DEFAULT_CASE_TIMEOUT_S, runMatrix, selectCases } from "../runner/run_matrix.ts";
 import { backendsCompiling, mayCompile } from "../runner/fault_reach.ts";
 import { checkOptionNeeds } from "./option_needs.ts";
-import { CliError, EXIT, EXIT_SIGINT, EXIT_SIGTERM } from "./errors.ts";
+import { CliError, EXIT } from "./errors.ts";
 import {
   CONFIG_ROOT_HELP,
   MAX_REPEATS,
@@ -206,7 +211,7 @@ export function uncaughtFaultLine(
     readonly interrupted?: boolean;
   },
   description: string,
-  options: { stoppedBy?: "SIGINT" | "SIGTERM" | null } = {},
+  options: { stoppedBy?: StopSignal | null } = {},
 ): string {
   // a stopped run is exit 130: the cases not run may catch it ("exit 4" beside exit 130)
   if (report.interrupted) {
@@ -314,8 +319,8 @@ export function runCommand() {
         "$GITHUB_STEP_SUMMARY when set) and report.html (plots) are written at the end; run.json (which matrix, filter " +
         "and shard, and how far the run got) at the start and the end. A case that throws " +
         "or exceeds --case-timeout is recorded as that case's error and the run goes on. " +
-        "Ctrl-C (SIGINT) stops after the current case (a second Ctrl-C: at once), SIGTERM at " +
-        "once; both keep everything " +
+        "Ctrl-C (SIGINT) stops after the current case (a second Ctrl-C: at once), SIGTERM and " +
+        "SIGHUP (a terminal closed, an ssh session dropped) at once; all keep everything " +
         "finished and write the reports, marked interrupted. A folder holding a half-finished " +
         "run needs --resume or --force; a finished run there is replaced. Exit codes: 0 all " +
         "pass; 1 a parity failure, an unexpected support decision, a case error (with " +
@@ -326,7 +331,7 @@ export function runCommand() {
         "(an unusable --out included); 3 no adapter, repeated device loss or timeouts, or a " +
         "full disk (results.jsonl keeps what was written: --resume runs the rest); 4 a " +
         "--plant-fault no parity check caught; 130 interrupted by SIGINT (also during the last case, " +
-        "which then finishes and the reports are complete, said so); 143 by SIGTERM.",
+        "which then finishes and the reports are complete, said so); 143 by SIGTERM; 129 by SIGHUP.",
     )
     .option(
       "--matrix <name|file>",
@@ -559,7 +564,7 @@ export function runCommand() {
       // Ctrl-C: after the current case; a second Ctrl-C or SIGTERM: at once (cli/stop_signals.ts)
       const stop = listenForStop();
       startup?.dispose();
-      const exitOnStop = () => stop.stoppedBy() === "SIGTERM" ? EXIT_SIGTERM : EXIT_SIGINT;
+      const exitOnStop = () => stopExitCode(stop.stoppedBy() ?? "SIGINT");
       try {
         const report = await runMatrix({
           selection,

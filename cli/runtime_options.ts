@@ -15,7 +15,12 @@ import {
 } from "../browser/chromium_gpu.ts";
 import { type RuntimeName, RUNTIMES } from "../gpu/runtime.ts";
 import { CliError, EXIT } from "./errors.ts";
-import { stopExitCode } from "./stop_signals.ts";
+import {
+  addStopListener,
+  removeStopListener,
+  stopExitCode,
+  type StopSignal,
+} from "./stop_signals.ts";
 
 /**
  * The `--runtime` option.
@@ -183,7 +188,7 @@ export function exitOnStopDuringStart(
   const exit = options.exit ?? ((code: number) => Deno.exit(code));
   const what = options.what ?? "during start-up, before any case ran: nothing was written";
   let stopping = false;
-  const on = (signal: "SIGINT" | "SIGTERM") => async () => {
+  const on = (signal: StopSignal) => async () => {
     const code = stopExitCode(signal);
     if (stopping) return exit(code);
     stopping = true;
@@ -195,16 +200,16 @@ export function exitOnStopDuringStart(
     }
     exit(code);
   };
-  const handlers = { SIGINT: on("SIGINT"), SIGTERM: on("SIGTERM") };
-  Deno.addSignalListener("SIGINT", handlers.SIGINT);
-  Deno.addSignalListener("SIGTERM", handlers.SIGTERM);
+  const handlers = { SIGINT: on("SIGINT"), SIGTERM: on("SIGTERM"), SIGHUP: on("SIGHUP") };
+  for (const s of ["SIGINT", "SIGTERM", "SIGHUP"] as const) addStopListener(s, handlers[s]);
   let disposed = false;
   return {
     dispose: () => {
       if (disposed) return;
       disposed = true;
-      Deno.removeSignalListener("SIGINT", handlers.SIGINT);
-      Deno.removeSignalListener("SIGTERM", handlers.SIGTERM);
+      for (const s of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+        removeStopListener(s, handlers[s]);
+      }
     },
   };
 }

@@ -3,21 +3,26 @@
  * first Ctrl-C (SIGINT) finishes the current case, then the reports are written; a second
  * Ctrl-C, or SIGTERM (a CI runner's time limit), abandons the current case at once, and the
  * reports are written for the cases before it. A case that hangs kept every Ctrl-C after the
- * first waiting for --case-timeout, where kill -9 would have lost the reports.
+ * first waiting for --case-timeout, where kill -9 would have lost the reports. SIGHUP (a
+ * terminal closed, an ssh session dropped) stops as SIGTERM does, exit 129: it killed the
+ * command at once with no reports written.
  *
  * @module
  */
 
-import { EXIT_SIGINT, EXIT_SIGTERM } from "./errors.ts";
+import { EXIT_SIGHUP, EXIT_SIGINT, EXIT_SIGTERM } from "./errors.ts";
+
+/** A signal a long command stops on. */
+export type StopSignal = "SIGINT" | "SIGTERM" | "SIGHUP";
 
 /** The listeners of {@link listenForStop}, and what they have seen. */
 export interface StopSignals {
   /** Aborted by the first Ctrl-C: stop after the current case. */
   readonly afterCase: AbortSignal;
-  /** Aborted by a second Ctrl-C or SIGTERM: abandon the current case. */
+  /** Aborted by a second Ctrl-C, SIGTERM or SIGHUP: abandon the current case. */
   readonly atOnce: AbortSignal;
-  /** The signal that stopped the command (SIGTERM once seen), or null when none came. */
-  stoppedBy(): "SIGINT" | "SIGTERM" | null;
+  /** The signal that stopped the command (SIGTERM or SIGHUP once seen), or null when none came. */
+  stoppedBy(): StopSignal | null;
   /** Remove the listeners. */
   dispose(): void;
 }
@@ -28,13 +33,13 @@ export interface ListenForStopOptions {
   log?: (line: string) => void;
   /** Add the listeners to this (default: Deno's; tests pass their own). */
   listen?: {
-    add(signal: "SIGINT" | "SIGTERM", handler: () => void): void;
-    remove(signal: "SIGINT" | "SIGTERM", handler: () => void): void;
+    add(signal: StopSignal, handler: () => void): void;
+    remove(signal: StopSignal, handler: () => void): void;
   };
 }
 
 /**
- * Listen for SIGINT and SIGTERM as a long command stops on them (see the module's text),
+ * Listen for SIGINT, SIGTERM and SIGHUP as a long command stops on them (see the module's text),
  * saying on each what happens; `dispose()` removes the listeners.
  *
  * @example
@@ -58,12 +63,12 @@ export interface ListenForStopOptions {
 export function listenForStop(options: ListenForStopOptions = {}): StopSignals {
   const log = options.log ?? ((l: string) => console.error(l));
   const listen = options.listen ?? {
-    add: (s: "SIGINT" | "SIGTERM", h: () => void) => Deno.addSignalListener(s, h),
-    remove: (s: "SIGINT" | "SIGTERM", h: () => void) => Deno.removeSignalListener(s, h),
+    add: (s: StopSignal, h: () => void) => addStopListener(s, h),
+    remove: (s: StopSignal, h: () => void) => removeStopListener(s, h),
   };
   const afterCase = new AbortController();
   const atOnce = new AbortController();
-  let stoppedBy: "SIGINT" | "SIGTERM" | null = null;
+  let stoppedBy: StopSignal | null = null;
   const onInt = () => {
     stoppedBy ??= "SIGINT";
     if (afterCase.signal.aborted) {
@@ -77,13 +82,16 @@ export function listenForStop(options: ListenForStopOptions = {}): StopSignals {
     );
     afterCase.abort();
   };
-  const onTerm = () => {
-    log("\nSIGTERM: abandoning the current case, writing the reports");
-    stoppedBy = "SIGTERM";
+  const atOnceOn = (signal: "SIGTERM" | "SIGHUP") => () => {
+    log(`\n${signal}: abandoning the current case, writing the reports`);
+    stoppedBy = signal;
     atOnce.abort();
   };
+  const onTerm = atOnceOn("SIGTERM");
+  const onHup = atOnceOn("SIGHUP");
   listen.add("SIGINT", onInt);
   listen.add("SIGTERM", onTerm);
+  listen.add("SIGHUP", onHup);
   return {
     afterCase: afterCase.signal,
     atOnce: atOnce.signal,
@@ -91,12 +99,13 @@ export function listenForStop(options: ListenForStopOptions = {}): StopSignals {
     dispose: () => {
       listen.remove("SIGINT", onInt);
       listen.remove("SIGTERM", onTerm);
+      listen.remove("SIGHUP", onHup);
     },
   };
 }
 
 /**
- * The exit code of a command a signal came to: 130 for SIGINT, 143 for SIGTERM.
+ * The exit code of a command a signal came to: 130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP.
  *
  * @example
  * ```ts
@@ -104,8 +113,37 @@ export function listenForStop(options: ListenForStopOptions = {}): StopSignals {
  * stopExitCode("SIGTERM"); // 143
  * ```
  */
-export function stopExitCode(signal: "SIGINT" | "SIGTERM"): number {
-  return signal === "SIGTERM" ? EXIT_SIGTERM : EXIT_SIGINT;
+export function stopExitCode(signal: StopSignal): number {
+  return signal === "SIGTERM" ? EXIT_SIGTERM : signal === "SIGHUP" ? EXIT_SIGHUP : EXIT_SIGINT;
+}
+
+/**
+ * Deno.addSignalListener, where the platform has the signal (Windows has no SIGHUP there:
+ * nothing is listened for).
+ *
+ * @example
+ * ```ts ignore
+ * import { addStopListener } from "./stop_signals.ts";
+ * addStopListener("SIGHUP", () => {});
+ * ```
+ */
+export function addStopListener(signal: StopSignal, handler: () => void): void {
+  if (signal === "SIGHUP" && Deno.build.os === "windows") return;
+  Deno.addSignalListener(signal, handler);
+}
+
+/**
+ * Deno.removeSignalListener, as {@link addStopListener} added it.
+ *
+ * @example
+ * ```ts ignore
+ * import { removeStopListener } from "./stop_signals.ts";
+ * removeStopListener("SIGHUP", () => {});
+ * ```
+ */
+export function removeStopListener(signal: StopSignal, handler: () => void): void {
+  if (signal === "SIGHUP" && Deno.build.os === "windows") return;
+  Deno.removeSignalListener(signal, handler);
 }
 
 /**
@@ -123,7 +161,7 @@ export function stopExitCode(signal: "SIGINT" | "SIGTERM"): number {
  * ```
  */
 export function stoppedAfterLastCase(
-  signal: "SIGINT" | "SIGTERM",
+  signal: StopSignal,
   options: { cases: number },
 ): string {
   const all = options.cases === 1 ? "the 1 case" : `all ${options.cases} cases`;

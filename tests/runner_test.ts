@@ -300,6 +300,24 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "SIGHUP (a terminal closed, an ssh session dropped) stops as SIGTERM does (exit 129)",
+  ignore: !gpu,
+  fn: async () => {
+    // it killed the run at once: no report.json, no junit.xml, run.json left "running"
+    const { out, args } = await interruptibleRun();
+    const child = await startRunAndWait(args, out, 1);
+    child.kill("SIGHUP");
+    const status = await child.status;
+    assert.equal(status.code, 129);
+    const report = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
+    assert.equal(report.interrupted, true);
+    assert.equal(report.results.length, await lineCount(`${out}/results.jsonl`));
+    const state = JSON.parse(await Deno.readTextFile(`${out}/run.json`));
+    assert.equal(state.state, "interrupted");
+  },
+});
+
 Deno.test("a malformed matrix file gets a clear error naming the entry, exit 2", async () => {
   const dir = await Deno.makeTempDir();
   await Deno.writeTextFile(

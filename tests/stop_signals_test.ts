@@ -39,6 +39,21 @@ Deno.test("listenForStop: Ctrl-C after the case, again at once; SIGTERM at once 
     "SIGTERM",
   ]);
   two.dispose();
+
+  // SIGHUP (a terminal closed): at once, as SIGTERM, exit 129
+  const c = fakeSignals();
+  const hupLines: string[] = [];
+  const three = listenForStop({ log: (l) => hupLines.push(l), listen: c.listen });
+  c.handlers.get("SIGHUP")!();
+  assert.deepEqual([three.afterCase.aborted, three.atOnce.aborted, three.stoppedBy()], [
+    false,
+    true,
+    "SIGHUP",
+  ]);
+  assert.match(hupLines[0], /SIGHUP: abandoning the current case, writing the reports/);
+  three.dispose();
+  assert.equal(c.handlers.size, 0);
+  assert.equal(stopExitCode("SIGHUP"), 129);
 });
 
 Deno.test("stoppedAfterLastCase: a signal that stopped nothing is said, with its exit code", () => {
