@@ -548,6 +548,7 @@ export class ChromiumGpu {
       return {
         outputs,
         samplesMs: reply.samplesMs,
+        ...(reply.clockFaults ? { clockFaults: reply.clockFaults } : {}),
         source: reply.source,
         scope: reply.scope,
         outsideCoreMs: reply.outsideCoreMs,

@@ -38,6 +38,8 @@ export type PageCaseReply =
     readonly ok: true;
     /** Milliseconds of each timed repetition (after the checked run). */
     readonly samplesMs: readonly number[];
+    /** Timed repetitions left out of the samples for failed GPU timestamps (absent: none). */
+    readonly clockFaults?: number;
     /** Their clock: `timestamp-query` or `wall-clock`. */
     readonly source: string;
     /** What the samples cover (adapter `timingScopeOf`; a layer: "all"). */

@@ -125,6 +125,7 @@ async function runCase(caseUrl: string, resultUrl: string): Promise<PageCaseRepl
       return {
         ok: true,
         samplesMs: t.samplesMs,
+        ...(t.clockFaults ? { clockFaults: t.clockFaults } : {}),
         source: t.source,
         scope: t.scope,
         outsideCoreMs: t.outsideCoreMs,

@@ -32,6 +32,8 @@ export interface RemoteRun {
   readonly outputs: { out: Float32Array; lse: Float32Array };
   /** Milliseconds of each timed repetition. */
   readonly samplesMs: readonly number[];
+  /** Timed repetitions left out of the samples for failed GPU timestamps (absent: none). */
+  readonly clockFaults?: number;
   /** Their clock. */
   readonly source: string;
   /** What they cover: the attention core, or every pass (kernels/measure.ts). */

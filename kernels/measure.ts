@@ -162,6 +162,37 @@ export function scopedMs(
 }
 
 /**
+ * The timed replays of a scope as `run` keeps them: a replay where a pass the scope covers
+ * has GPU timestamps that did not advance or went backwards (gpu/timing.ts `PassTiming.clock`) has
+ * no time, and is counted in `clockFaults` rather than read as 0 ms (which made a case's
+ * median low with no word); the others' ms as {@link scopedMs} gives them.
+ *
+ * @example
+ * ```ts
+ * import { scopedSamples } from "./measure.ts";
+ * const t = (ms: number, clock?: "stood still") => ({ source: "timestamp-query" as const,
+ *   totalMs: ms, passes: [{ name: "expanded", ms, ...(clock ? { clock } : {}) }] });
+ * scopedSamples([t(2), t(0, "stood still"), t(4)], { scope: "core", core: ["expanded"] });
+ * // { samplesMs: [2, 4], clockFaults: 1 }
+ * ```
+ */
+export function scopedSamples(
+  repeats: readonly Timing[],
+  o: { scope: TimingScope; core: readonly string[] },
+): { samplesMs: number[]; clockFaults: number } {
+  const core = new Set(o.core);
+  const ms = scopedMs(repeats, o);
+  const failed = repeats.map((t) =>
+    t.source === "timestamp-query" &&
+    t.passes.some((p) => p.clock !== undefined && (o.scope === "all" || core.has(p.name)))
+  );
+  return {
+    samplesMs: ms.filter((_, i) => !failed[i]),
+    clockFaults: failed.filter(Boolean).length,
+  };
+}
+
+/**
  * Milliseconds of the passes outside the core in one timing (the expanded path's K/V
  * expansion, q packing and RoPE), or null when it has no per-pass timestamps.
  *
@@ -206,8 +237,16 @@ export function leftOutMs(
 export interface TimedAttention {
   /** Output and LSE of the first submission (the ones the parity check reads). */
   readonly outputs: AttentionOutputs;
-  /** Milliseconds of each timed replay within {@link TimedAttention.scope}. */
+  /**
+   * Milliseconds of each timed replay within {@link TimedAttention.scope}, but those whose
+   * GPU timestamps failed ({@link TimedAttention.clockFaults}).
+   */
   readonly samplesMs: readonly number[];
+  /**
+   * Timed replays left out of the samples: their GPU timestamps did not advance or went
+   * backwards ({@link scopedSamples}); absent: none.
+   */
+  readonly clockFaults?: number;
   /** The clock: `timestamp-query` or `wall-clock`. */
   readonly source: string;
   /** What the samples cover (adapter `timingScopeOf` of the plan's path). */
@@ -265,9 +304,11 @@ export async function timeAttentionCase(
     outsideCoreReplay: false,
     limits: o.limits,
   });
+  const { samplesMs, clockFaults } = scopedSamples(m.repeats, { scope, core: m.core });
   return {
     outputs: m.outputs,
-    samplesMs: scopedMs(m.repeats, { scope, core: m.core }),
+    samplesMs,
+    ...(clockFaults > 0 ? { clockFaults } : {}),
     source: m.repeats[0]?.source ?? m.timing?.source ?? "wall-clock",
     scope,
     outsideCoreMs: leftOutMs(m.timing, { scope, core: m.core, construction: m.construction }),

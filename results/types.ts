@@ -62,8 +62,16 @@ export interface ParityRecord {
 export interface TimingRecord {
   /** timestamp-query or wall-clock. */
   readonly source: string;
-  /** Every timed repetition, milliseconds. */
+  /**
+   * Every timed repetition, milliseconds, but those of {@link TimingRecord.clockFaults}.
+   */
   readonly samplesMs: readonly number[];
+  /**
+   * Timed repetitions left out of the samples: their GPU timestamps did not advance or went
+   * backwards, no time (they read as 0 ms, and made the median low with no word); absent:
+   * none. A case whose repetitions all failed so has no timing, its message says so.
+   */
+  readonly clockFaults?: number;
   /** Median of the samples. */
   readonly medianMs: number;
   /**

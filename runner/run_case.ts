@@ -504,6 +504,31 @@ export async function runCase(c: Case, options: RunCaseOptions): Promise<CaseRes
   }
 }
 
+/**
+ * What a case's message adds when timed repetitions were left out of its time for GPU
+ * timestamps that did not advance or went backwards (`bench`'s words), or null when none was.
+ *
+ * @example
+ * ```ts
+ * import { clockTimingNote } from "./run_case.ts";
+ * clockTimingNote(3, 2);
+ * // "2 of 5 timed repetitions left out of the time: their GPU timestamps did not advance or went backwards"
+ * clockTimingNote(0, 3);
+ * // "no time: all 3 timed repetitions' GPU timestamps did not advance or went backwards"
+ * ```
+ */
+export function clockTimingNote(samples: number, clockFaults: number): string | null {
+  if (clockFaults === 0) return null;
+  if (samples === 0) {
+    return `no time: ${
+      clockFaults === 1 ? "the 1 timed repetition's" : `all ${clockFaults} timed repetitions'`
+    } ` +
+      "GPU timestamps did not advance or went backwards";
+  }
+  return `${clockFaults} of ${samples + clockFaults} timed repetitions left out of the time: ` +
+    "their GPU timestamps did not advance or went backwards";
+}
+
 /** What both kinds of checked case (attention core, full layer) report. */
 interface CheckedRun {
   /** The parity of both sides (summaries already labelled "out: ..." / "lse: ..."). */
@@ -513,6 +538,8 @@ interface CheckedRun {
   rowsChecked: number;
   outBits: Float32Array;
   samples: number[];
+  /** Timed repetitions left out of the samples: GPU timestamps that failed (0: none). */
+  clockFaults?: number;
   source: string;
   /** What the samples cover (kernels/measure.ts); a layer: "all". */
   scope: TimingScope;
@@ -537,6 +564,8 @@ async function checkedResult(
   r: CheckedRun,
 ): Promise<CaseResult> {
   const { parity, samples } = r;
+  const clockFaults = r.clockFaults ?? 0;
+  const clockNote = clockTimingNote(samples.length, clockFaults);
   return {
     id: c.id,
     status: parity.pass ? "pass" : "fail",
@@ -545,9 +574,11 @@ async function checkedResult(
     params: c.params,
     seed: c.seed,
     ...groupOf(c),
-    message: parity.pass
-      ? `ok: ${parity.out.summary}`
-      : [parity.out, parity.lse].filter((x) => !x.pass).map((x) => x.summary).join(" | "),
+    message:
+      (parity.pass
+        ? `ok: ${parity.out.summary}`
+        : [parity.out, parity.lse].filter((x) => !x.pass).map((x) => x.summary).join(" | ")) +
+      (clockNote === null ? "" : `; ${clockNote}`),
     backend: plan.backend,
     planDigest: o.planDigest,
     out: trim(parity.out),
@@ -561,6 +592,7 @@ async function checkedResult(
       ? {
         source: r.source,
         samplesMs: samples,
+        ...(clockFaults > 0 ? { clockFaults } : {}),
         medianMs: median(samples),
         scope: r.scope,
         ...(r.outsideCoreMs === null ? {} : { outsideCoreMs: r.outsideCoreMs }),
@@ -666,6 +698,7 @@ async function checkPlan(c: Case, plan: GpuPlan, o: CheckOptions): Promise<CaseR
     rowsChecked: rows ? rows.length : layout.totalQ,
     outBits: Float32Array.from(actual.out),
     samples: [...timed.samplesMs],
+    clockFaults: timed.clockFaults ?? 0, // carried from a browser page too
     source: timed.source,
     scope: timed.scope,
     outsideCoreMs: timed.outsideCoreMs,

@@ -626,13 +626,15 @@ function checkResumeTiming(
     if (!t) continue;
     // a full layer is never warmed up (its timing records 0 whatever --warmup-ms says)
     const warm = r.params.mode === "layer" ? now.warmupMs : t.warmupMs ?? now.warmupMs;
-    if (t.samplesMs.length === now.repeats && warm === now.warmupMs) continue;
+    // repetitions left out for a failed GPU clock were timed all the same
+    const timed = t.samplesMs.length + (t.clockFaults ?? 0);
+    if (timed === now.repeats && warm === now.warmupMs) continue;
     throw new ReportFileError(
       out,
-      `holds results timed with --repeats ${t.samplesMs.length} and --warmup-ms ${warm} ` +
+      `holds results timed with --repeats ${timed} and --warmup-ms ${warm} ` +
         `(case "${r.id}"), but this resume would time with --repeats ${now.repeats} and ` +
         `--warmup-ms ${now.warmupMs}: one report's cases are timed alike; resume with ` +
-        `--repeats ${t.samplesMs.length} --warmup-ms ${warm}, or --force to start over`,
+        `--repeats ${timed} --warmup-ms ${warm}, or --force to start over`,
     );
   }
 }

@@ -3,7 +3,8 @@
 // keeps samples of different scopes, warm-ups and timing rules apart.
 import assert from "node:assert/strict";
 import { TIMING_RULES, type TimingScope, timingScopeOf } from "../adapter/timing_scope.ts";
-import { leftOutMs, outsideCoreMs, scopedMs } from "../kernels/measure.ts";
+import { leftOutMs, outsideCoreMs, scopedMs, scopedSamples } from "../kernels/measure.ts";
+import { clockTimingNote } from "../runner/run_case.ts";
 import {
   baselineCase,
   baselineProblem,
@@ -39,6 +40,49 @@ const stamped = (passes: [string, number][]): Timing => ({
   source: "timestamp-query",
   totalMs: passes.reduce((s, [, ms]) => s + ms, 0),
   passes: passes.map(([name, ms]) => ({ name, ms })),
+});
+
+Deno.test("run's samples leave out a repetition whose GPU timestamps stood still or went backwards, counted and said", () => {
+  // such a pass reads 0 ms (gpu/timing.ts marks it with `clock`): counted as 0 ms, the
+  // median came out low with no word
+  const t = (core: number, clock?: "stood still" | "went backwards"): Timing => ({
+    source: "timestamp-query",
+    totalMs: 40 + core,
+    passes: [
+      { name: "expand_kv", ms: 40 },
+      { name: "expanded", ms: core, ...(clock ? { clock } : {}) },
+    ],
+  });
+  const core = { scope: "core" as const, core: ["expanded"] };
+  assert.deepEqual(scopedSamples([t(2), t(0, "stood still"), t(4), t(0, "went backwards")], core), {
+    samplesMs: [2, 4],
+    clockFaults: 2,
+  });
+  // scope "all" covers every pass; scope "core" only the core's
+  const outside: Timing = {
+    source: "timestamp-query",
+    totalMs: 3,
+    passes: [{ name: "expand_kv", ms: 0, clock: "stood still" }, { name: "expanded", ms: 3 }],
+  };
+  assert.deepEqual(scopedSamples([outside], core), { samplesMs: [3], clockFaults: 0 });
+  assert.deepEqual(scopedSamples([outside], { scope: "all", core: ["expanded"] }), {
+    samplesMs: [],
+    clockFaults: 1,
+  });
+  // the wall clock has no per-pass clock to fail
+  const wall: Timing = { source: "wall-clock", totalMs: 7, passes: [] };
+  assert.deepEqual(scopedSamples([wall], core), { samplesMs: [7], clockFaults: 0 });
+  assert.equal(clockTimingNote(3, 0), null);
+  assert.equal(
+    clockTimingNote(2, 2),
+    "2 of 4 timed repetitions left out of the time: their GPU timestamps did not advance or " +
+      "went backwards",
+  );
+  assert.equal(
+    clockTimingNote(0, 3),
+    "no time: all 3 timed repetitions' GPU timestamps did not advance or went backwards",
+  );
+  assert.match(clockTimingNote(0, 1)!, /^no time: the 1 timed repetition's GPU timestamps/);
 });
 
 Deno.test("timing scope: the expanded path times its core, the absorbed path every pass but cache construction", () => {
