@@ -172,6 +172,9 @@ export async function baselineFromReport(
     // which backend and modules ran, so that a compare can name a change of them
     ...(report.backend === undefined ? {} : { backendOverride: report.backend }),
     ...(report.backendModules?.length ? { backendModules: [...report.backendModules] } : {}),
+    ...(report.backendModulePaths?.length
+      ? { backendModulePaths: [...report.backendModulePaths] }
+      : {}),
     // how many reference rows checked each case, so that a compare can name a change of it
     ...(report.maxRows === undefined ? {} : { maxRows: report.maxRows }),
   };
@@ -317,6 +320,14 @@ export function baselineProblem(v: unknown): string | null {
     (!Array.isArray(v.backendModules) || !v.backendModules.every((m) => isStr(m) && m !== ""))
   ) {
     return 'field "backendModules" must be the --backend-module paths or absent';
+  }
+  if (
+    v.backendModulePaths !== undefined &&
+    (!Array.isArray(v.backendModulePaths) || !v.backendModulePaths.every(isStr) ||
+      v.backendModulePaths.length !==
+        (Array.isArray(v.backendModules) ? v.backendModules.length : 0))
+  ) {
+    return 'field "backendModulePaths" must be where each of "backendModules" is, or absent';
   }
   if (
     v.maxRows !== undefined &&

@@ -605,8 +605,8 @@ export function seedChanges(
  * ```
  */
 export function backendChoiceChanges(
-  base: Pick<Baseline, "backendOverride" | "backendModules">,
-  current: Pick<Baseline, "backendOverride" | "backendModules">,
+  base: Pick<Baseline, "backendOverride" | "backendModules" | "backendModulePaths">,
+  current: Pick<Baseline, "backendOverride" | "backendModules" | "backendModulePaths">,
 ): string | null {
   const parts: string[] = [];
   const b = base.backendOverride, c = current.backendOverride;
@@ -615,10 +615,18 @@ export function backendChoiceChanges(
     parts.push(`--backend ${text(b)} → ${text(c)}`);
   }
   const modules = (x: readonly string[] | undefined) => (x ?? []).join(", ") || "(none)";
-  if (modules(base.backendModules) !== modules(current.backendModules)) {
-    parts.push(
-      `--backend-module ${modules(base.backendModules)} → ${modules(current.backendModules)}`,
-    );
+  // where both record where the modules are, those decide: b/mod.ts typed in one folder and
+  // /abs/b/mod.ts are one module (it named a change), b/mod.ts typed in two folders two
+  const located = base.backendModulePaths !== undefined &&
+    current.backendModulePaths !== undefined;
+  const changed = located
+    ? modules(base.backendModulePaths) !== modules(current.backendModulePaths)
+    : modules(base.backendModules) !== modules(current.backendModules);
+  if (changed) {
+    const sameWords = modules(base.backendModules) === modules(current.backendModules);
+    const text = (b: Pick<Baseline, "backendModules" | "backendModulePaths">) =>
+      sameWords ? modules(b.backendModulePaths) : modules(b.backendModules);
+    parts.push(`--backend-module ${text(base)} → ${text(current)}`);
   }
   return parts.length === 0 ? null : `Backends: ${parts.join("; ")}`;
 }

@@ -157,6 +157,12 @@ export interface Baseline {
    */
   readonly backendModules?: readonly string[];
   /**
+   * Where each of {@link Baseline.backendModules} is (the report's `backendModulePaths`):
+   * a compare tells two spellings of one module from two modules by them. Absent in
+   * baselines written before it was recorded.
+   */
+  readonly backendModulePaths?: readonly string[];
+  /**
    * The most reference rows a case's parity was checked on (`run --max-rows`; the report's
    * `maxRows`): a case of more query rows is checked on a sample of that many, so a compare
    * names a change of it. Absent in baselines written before it was recorded.

@@ -468,9 +468,18 @@ export async function mergeRuns(dirs: readonly string[]): Promise<MergeResult> {
       ? { configRoot: first.configRoot }
       : {}),
     // the modules a --backend of theirs comes from (the backend itself must agree, above)
+    // (where every shard records where they are, those decide: shards started in two folders
+    // spell one module two ways, and the merge lost it)
     ...(first.backendModules !== undefined &&
-        reports.every((r) => sameList(r.backendModules, first.backendModules))
-      ? { backendModules: first.backendModules }
+        (reports.every((r) => r.backendModulePaths !== undefined)
+          ? reports.every((r) => sameList(r.backendModulePaths, first.backendModulePaths))
+          : reports.every((r) => sameList(r.backendModules, first.backendModules)))
+      ? {
+        backendModules: first.backendModules,
+        ...(first.backendModulePaths !== undefined
+          ? { backendModulePaths: first.backendModulePaths }
+          : {}),
+      }
       : {}),
     // every shard's barrier-check findings, each once (shards of one run load the same modules,
     // but each compiles its own cases' specializations: one finding, the labels of both)

@@ -343,6 +343,14 @@ export function runReportProblem(v: unknown): string | null {
   ) {
     return 'field "backendModules" must be the --backend-module paths or absent';
   }
+  if (
+    v.backendModulePaths !== undefined &&
+    (!isStringArray(v.backendModulePaths) ||
+      v.backendModulePaths.length !==
+        (Array.isArray(v.backendModules) ? v.backendModules.length : 0))
+  ) {
+    return 'field "backendModulePaths" must be where each of "backendModules" is, or absent';
+  }
   const barriers = barrierFindingsProblem(v.barrierFindings);
   if (barriers !== null) return barriers;
   if (v.configRoot !== undefined && (typeof v.configRoot !== "string" || !v.configRoot)) {

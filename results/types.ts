@@ -270,6 +270,13 @@ export interface RunReport {
    */
   readonly backendModules?: readonly string[];
   /**
+   * Where each of {@link RunReport.backendModules} is, one for one: a local file's absolute
+   * path (resolved from the folder the run started in), a URL as given. `b/mod.ts` typed in
+   * one folder and `/abs/b/mod.ts` are one module; the same `b/mod.ts` typed in two folders
+   * is two. Absent in reports written before it was recorded.
+   */
+  readonly backendModulePaths?: readonly string[];
+  /**
    * What the static barrier check (docs/backends.md "Checking a kernel's barriers") found in
    * the WGSL files of the user backend modules the run loaded and in what their launches
    * compiled (a resume keeps those of the run it resumes): a race or a divergent barrier

@@ -20,6 +20,8 @@ import { DeviceLostError } from "../gpu/errors.ts";
 import type { SourceMutation } from "../kernels/source.ts";
 import type { Fault } from "../parity/faults.ts";
 import { configFileOf } from "../matrix/config_paths.ts";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { selectionDigest } from "../matrix/selection_digest.ts";
 import { selectMatrixCases } from "../matrix/select.ts";
 import { sameMatrixHere } from "../matrix/matrix_name.ts";
@@ -269,6 +271,24 @@ async function acquire(): Promise<GpuContext> {
 }
 
 /** What a run is of: compared with the run an output folder already holds. */
+/**
+ * Where a `--backend-module` is, as a report records it: a local file's absolute path
+ * (resolved from `cwd`, the folder the run started in), a URL as given; so that a run can be
+ * reproduced, resumed and compared from another folder.
+ *
+ * @example
+ * ```ts
+ * import { backendModulePath } from "./run_matrix.ts";
+ * backendModulePath("b/mod.ts", "/work"); // "/work/b/mod.ts"
+ * backendModulePath("https://example.com/m.ts", "/work"); // "https://example.com/m.ts"
+ * ```
+ */
+export function backendModulePath(specifier: string, cwd: string = Deno.cwd()): string {
+  if (/^file:/i.test(specifier)) return fileURLToPath(specifier);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(specifier)) return specifier;
+  return resolve(cwd, specifier);
+}
+
 interface RunIdentity {
   matrix: string;
   filter: string | null;
@@ -891,6 +911,7 @@ async function runInFolder(
       ...(options.backendModules?.length
         ? {
           backendModules: options.backendModules,
+          backendModulePaths: options.backendModules.map((m) => backendModulePath(m)),
           barrierFindings: userBarrierFindings(keptFindings),
         }
         : {}),

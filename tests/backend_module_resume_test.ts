@@ -12,6 +12,7 @@ import { runReportProblem } from "../report/validate.ts";
 import { runCli } from "./helpers_cli.ts";
 import { writeTinyMatrix } from "./matrix_file_helpers.ts";
 import { stoppedRun } from "./stub_runner.ts";
+import { backendModulePath } from "../runner/run_matrix.ts";
 import { report } from "./report_util.ts";
 
 const NAIVE = "examples/backends/naive/mod.ts";
@@ -40,6 +41,10 @@ Deno.test({
       assert.deepEqual(report.backendModules, [NAIVE]);
       const json = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
       assert.deepEqual(json.backendModules, [NAIVE]);
+      // and where it is: as typed, it named a file relative to wherever the user stood
+      assert.deepEqual(json.backendModulePaths, [`${Deno.cwd()}/${NAIVE}`]);
+      const state = JSON.parse(await Deno.readTextFile(`${out}/run.json`));
+      assert.deepEqual(state.report.backendModulePaths, [`${Deno.cwd()}/${NAIVE}`]);
       assert.equal(runReportProblem(json), null);
       const resume = runCommandFor(report, out, true);
       assert.equal(
@@ -73,6 +78,14 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("backendModulePath: a local file's absolute path from the folder the run started in, a URL as given", () => {
+  assert.equal(backendModulePath("b/mod.ts", "/work/x"), "/work/x/b/mod.ts");
+  assert.equal(backendModulePath("./b/../b/mod.ts", "/work/x"), "/work/x/b/mod.ts");
+  assert.equal(backendModulePath("/abs/b/mod.ts", "/work/x"), "/abs/b/mod.ts");
+  assert.equal(backendModulePath("file:///abs/b/mod.ts", "/work/x"), "/abs/b/mod.ts");
+  assert.equal(backendModulePath("https://e.com/m.ts", "/work/x"), "https://e.com/m.ts");
 });
 
 Deno.test("runReportProblem: backendModules must be a list of paths", () => {

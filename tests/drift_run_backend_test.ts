@@ -1,6 +1,7 @@
 // The backend a run used travels with its report (Fingerprint.backend), so its device key
 // and its baseline's backend are the run's own, not those of the process comparing it.
 import assert from "node:assert/strict";
+import { backendChoiceChanges } from "../drift/compare.ts";
 import {
   baselineFromReport,
   baselineProblem,
@@ -101,5 +102,28 @@ Deno.test("--backend and --backend-module travel from the report to the baseline
   assert.equal(
     compareBaselines(user, moved).environment.summary.some((l) => l.startsWith("Backends:")),
     false,
+  );
+  // one module typed two ways (from two folders) is one module: it named a change; the same
+  // words from two folders are two modules, named by where they are
+  const at = async (typed: string, path: string) =>
+    await baselineFromReport(
+      reportOf(results, { backend: "naive", backendModules: [typed], backendModulePaths: [path] }),
+      { backend: "vulkan" },
+    );
+  const here = await at("b/mod.ts", "/w/b/mod.ts");
+  assert.deepEqual(here.backendModulePaths, ["/w/b/mod.ts"]);
+  assert.equal(baselineProblem(JSON.parse(JSON.stringify(here))), null);
+  assert.match(
+    baselineProblem({ ...here, backendModulePaths: ["/a", "/b"] }) ?? "",
+    /field "backendModulePaths"/,
+  );
+  assert.equal(backendChoiceChanges(here, await at("/w/b/mod.ts", "/w/b/mod.ts")), null);
+  assert.equal(
+    backendChoiceChanges(here, await at("b/mod.ts", "/v/b/mod.ts")),
+    "Backends: --backend-module /w/b/mod.ts → /v/b/mod.ts",
+  );
+  assert.equal(
+    backendChoiceChanges(here, await at("c/mod.ts", "/w/c/mod.ts")),
+    "Backends: --backend-module b/mod.ts → c/mod.ts",
   );
 });

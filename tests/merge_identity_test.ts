@@ -77,6 +77,38 @@ Deno.test("merge: shards of another --backend (or none) are refused naming both;
   });
 });
 
+Deno.test("merge: shards that typed one --backend-module two ways (from two folders) keep it, with where it is", async () => {
+  await withTempDir(async (tmp) => {
+    const all = configResults();
+    const mod = (typed: string, path: string): Partial<RunReport> => ({
+      backend: "naive",
+      backendModules: [typed],
+      backendModulePaths: [path],
+    });
+    // it was dropped: the merge's resume and explain commands lacked the module
+    await shardDir(`${tmp}/a`, all, all.slice(0, 2), {
+      shard: "1/2",
+      ...mod("b/mod.ts", "/w/b/mod.ts"),
+    });
+    await shardDir(`${tmp}/b`, all, all.slice(2), {
+      shard: "2/2",
+      ...mod("/w/b/mod.ts", "/w/b/mod.ts"),
+    });
+    const m = await mergeRuns([`${tmp}/a`, `${tmp}/b`]);
+    assert.deepEqual([m.report.backendModules, m.report.backendModulePaths], [["b/mod.ts"], [
+      "/w/b/mod.ts",
+    ]]);
+    assert.equal(runReportProblem(m.report), null);
+    // the same words for two files: not one module
+    await shardDir(`${tmp}/b`, all, all.slice(2), {
+      shard: "2/2",
+      ...mod("b/mod.ts", "/v/b/mod.ts"),
+    });
+    const two = await mergeRuns([`${tmp}/a`, `${tmp}/b`]);
+    assert.equal(two.report.backendModules, undefined);
+  });
+});
+
 Deno.test("merge: shards that read a config file with other contents are refused naming it; a shard without digests is merged with a note", async () => {
   await withTempDir(async (tmp) => {
     const all = configResults();
