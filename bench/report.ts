@@ -151,7 +151,7 @@ export interface BenchReport {
 /** How a bench run was cut short: by which signal, and which cases did not run. */
 export interface BenchInterruption {
   /** The signal that stopped it. */
-  readonly signal: "SIGINT" | "SIGTERM";
+  readonly signal: "SIGINT" | "SIGTERM" | "SIGHUP";
   /** Cases the run selected. */
   readonly selected: number;
   /** Ids of the selected cases that have no record (not run, or abandoned). */

@@ -85,7 +85,8 @@ import {
   readReferenceCeilings,
   withReferenceCeilings,
 } from "../bench/reference_ceilings.ts";
-import { CliError, EXIT, EXIT_SIGINT, EXIT_SIGTERM } from "./errors.ts";
+import { CliError, EXIT } from "./errors.ts";
+import { addStopListener, removeStopListener, stopExitCode } from "./stop_signals.ts";
 import { osErrorText, writeTextAtomic } from "../util/fs.ts";
 import { raceTimeout, TIMED_OUT } from "../util/timeout.ts";
 import { ConfigError, type ConfigIssue } from "../adapter/errors.ts";
@@ -166,7 +167,7 @@ export function benchCommand() {
         "--reference-ceilings or --filter included); 3 no adapter, 3 --case-timeout " +
         "timeouts in a row, a file of --out that cannot be written (a full disk: " +
         "records.jsonl keeps the records written, and --resume benches the rest), or a " +
-        "ceiling kernel whose timestamps did not advance (0 ms: no ceiling to judge by); 130 interrupted by SIGINT; 143 by SIGTERM.",
+        "ceiling kernel whose timestamps did not advance (0 ms: no ceiling to judge by); 130 interrupted by SIGINT; 143 by SIGTERM; 129 by SIGHUP (a terminal closed: as SIGTERM).",
     )
     .option(
       "--matrix <names>",
@@ -213,9 +214,9 @@ export function benchCommand() {
         "there as it ends (with the provisional roofline fraction of its progress line), so a " +
         "run that dies halfway keeps what it measured (--resume finishes it), and bench.json " +
         "names the bench; Ctrl-C (SIGINT) " +
-        "stops after the current case (a second Ctrl-C: at once) and SIGTERM at once, and both " +
-        "still write the reports " +
-        "for the cases that ran (exit 130 and 143)",
+        "stops after the current case (a second Ctrl-C: at once), SIGTERM and SIGHUP (a terminal " +
+        "closed) at once, and all still write the reports " +
+        "for the cases that ran (exit 130, 143 and 129)",
     )
     .option("--title <text>", "title of summary.md", "Benchmark")
     .option(
@@ -400,14 +401,20 @@ export function benchCommand() {
         stoppedBy ??= "SIGINT";
       };
       // what abandoned a measurement: SIGTERM, or a second Ctrl-C
-      const abandonedBy = () => stoppedBy === "SIGTERM" ? "SIGTERM" : "a second Ctrl-C (SIGINT)";
-      const onTerm = () => {
-        console.error(`\nSIGTERM: ${abandoning()}`);
-        stoppedBy = "SIGTERM";
+      const abandonedBy = () =>
+        stoppedBy === "SIGTERM" || stoppedBy === "SIGHUP" ? stoppedBy : "a second Ctrl-C (SIGINT)";
+      // SIGHUP (a terminal closed, an ssh session dropped) as SIGTERM, exit 129: it killed
+      // the bench at once, no report written
+      const atOnceOn = (signal: "SIGTERM" | "SIGHUP") => () => {
+        console.error(`\n${signal}: ${abandoning()}`);
+        stoppedBy = signal;
         abandon.resolve(null);
       };
+      const onTerm = atOnceOn("SIGTERM");
+      const onHup = atOnceOn("SIGHUP");
       Deno.addSignalListener("SIGINT", onInt);
       Deno.addSignalListener("SIGTERM", onTerm);
+      addStopListener("SIGHUP", onHup);
       startup.dispose();
       try {
         const measure = () =>
@@ -471,7 +478,7 @@ export function benchCommand() {
           console.error(
             `${abandonedBy()} while measuring the device's ceilings, before any case: no report`,
           );
-          Deno.exitCode = stoppedBy === "SIGTERM" ? EXIT_SIGTERM : EXIT_SIGINT;
+          Deno.exitCode = stopExitCode(stoppedBy ?? "SIGINT");
           await lock?.release();
           lock = undefined;
           await removeEmptyCreatedDirs(); // an --out this run created holds nothing
@@ -722,7 +729,7 @@ export function benchCommand() {
         }
         // A signal that came after the last case (during the second ceilings) still counts.
         const signal = interrupted?.signal ?? stoppedBy;
-        if (signal !== null) Deno.exitCode = signal === "SIGINT" ? EXIT_SIGINT : EXIT_SIGTERM;
+        if (signal !== null) Deno.exitCode = stopExitCode(signal);
         // A case that errored (a shader that does not compile, a launch that throws) is a
         // failure of the run, as in `run`; speed never is.
         // Repeated timeouts are the device's trouble, as `run`'s repeated losses (exit 3).
@@ -733,6 +740,7 @@ export function benchCommand() {
       } finally {
         Deno.removeSignalListener("SIGINT", onInt);
         Deno.removeSignalListener("SIGTERM", onTerm);
+        removeStopListener("SIGHUP", onHup);
         await lock?.release();
         if (isRemoteDevice(ctx)) await ctx.close();
         else ctx.destroy();

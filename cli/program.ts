@@ -97,7 +97,8 @@ export function buildProgram(deps: ProgramDeps) {
         "explain and layer, an unsupported case; 4 a run, merge or layer --plant-fault fault " +
         "not caught; 130 and 143 stopped by SIGINT (Ctrl-C) and SIGTERM (run, bench, " +
         "compare-runtimes, baseline update, upgrade-check); 129 stopped by SIGHUP, a terminal " +
-        "closed (run, compare-runtimes, baseline update: reports written as for SIGTERM).",
+        "closed (run, bench, compare-runtimes, baseline update: reports written as for " +
+        "SIGTERM).",
     )
     .showHelpAfterError("(run with --help for usage)")
     .addHelpText("after", ENVIRONMENT_HELP)

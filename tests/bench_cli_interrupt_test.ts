@@ -105,6 +105,18 @@ Deno.test({
 });
 
 Deno.test({
+  name: "bench: SIGHUP (a terminal closed) stops as SIGTERM does and writes the reports (exit 129)",
+  ignore: !gpu,
+  fn: async () => {
+    // it killed the bench at once: no report.json, summary.md or table
+    const r = await interruptedBench("SIGHUP");
+    assert.equal(r.code, 129, r.stderr);
+    assert.match(r.stderr, /SIGHUP: abandoning the current case, writing the reports/);
+    await checkReports(r.out, "SIGHUP", r.stdout);
+  },
+});
+
+Deno.test({
   name: "bench: SIGTERM while the ceilings are measured ends it at once (exit 143, no report)",
   ignore: !gpu,
   fn: async () => {
