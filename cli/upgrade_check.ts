@@ -28,7 +28,7 @@ import {
   upgradeMode,
 } from "../drift/mod.ts";
 import { checkRuntimeCombination } from "./runtime_options.ts";
-import { CliError, EXIT, EXIT_SIGINT, EXIT_SIGTERM } from "./errors.ts";
+import { CliError, EXIT, EXIT_SIGHUP, EXIT_SIGINT, EXIT_SIGTERM } from "./errors.ts";
 import { parseFailOn, THRESHOLDS_HELP } from "./compare.ts";
 import { writeCompareOutputs } from "../drift/after_run.ts";
 import { DEFAULT_FAIL_ON, loadComparable } from "../drift/mod.ts";
@@ -148,7 +148,7 @@ export function upgradeCheckCommand() {
         "filter's keys and values otherwise; --html against the check's own outputs; after " +
         "both sides: two runs with no case in common, nothing compared), 3 when " +
         "a side's run failed or npx (Deno versions) or git (revisions) is not on PATH, 130 / " +
-        "143 when stopped by SIGINT / SIGTERM (the side's run is passed the signal and waited " +
+        "143 when stopped by SIGINT / SIGTERM, 129 by SIGHUP (the side's run is passed the signal and waited " +
         "for, the worktrees removed, no comparison written).",
     )
     .option(
@@ -296,7 +296,11 @@ export function upgradeCheckCommand() {
           : e instanceof UpgradeInterrupted
           ? new CliError(
             e.message.slice("upgrade-check: ".length),
-            e.signal === "SIGINT" ? EXIT_SIGINT : EXIT_SIGTERM,
+            e.signal === "SIGINT"
+              ? EXIT_SIGINT
+              : e.signal === "SIGHUP"
+              ? EXIT_SIGHUP
+              : EXIT_SIGTERM,
           )
           : e instanceof Error && e.message.startsWith("upgrade-check: ")
           ? new CliError(e.message.slice("upgrade-check: ".length), EXIT.infra)

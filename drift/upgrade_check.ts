@@ -225,9 +225,9 @@ const runningSides = new Set<Deno.ChildProcess>();
  */
 export class UpgradeInterrupted extends Error {
   /** The signal that stopped it. */
-  readonly signal: "SIGINT" | "SIGTERM";
+  readonly signal: "SIGINT" | "SIGTERM" | "SIGHUP";
   /** An interruption by `signal`. */
-  constructor(signal: "SIGINT" | "SIGTERM") {
+  constructor(signal: "SIGINT" | "SIGTERM" | "SIGHUP") {
     super(
       `upgrade-check: stopped by ${signal}; the side that was running was stopped too, the ` +
         'worktrees removed and no comparison written. Its "to finish the run" line above ' +
@@ -735,8 +735,13 @@ export async function upgradeCheck(o: UpgradeCheckOptions): Promise<UpgradeCheck
   // SIGINT or SIGTERM: passed on to the side's run, which stops as `run` does, then the
   // check stops and removes its worktrees (the signal ended this process before, leaving
   // them registered in the repository and the side's run going on alone).
-  let stoppedBy: "SIGINT" | "SIGTERM" | null = null;
-  const listeners = (["SIGINT", "SIGTERM"] as const).map((signal) => {
+  // SIGHUP (a terminal closed, an ssh session dropped) too, as run takes it: it killed the
+  // check with its worktrees left registered and the side's run going on alone
+  let stoppedBy: "SIGINT" | "SIGTERM" | "SIGHUP" | null = null;
+  const signals = Deno.build.os === "windows"
+    ? (["SIGINT", "SIGTERM"] as const)
+    : (["SIGINT", "SIGTERM", "SIGHUP"] as const);
+  const listeners = signals.map((signal) => {
     const onSignal = () => {
       stoppedBy ??= signal;
       for (const child of runningSides) {

@@ -531,57 +531,62 @@ Deno.test("upgrade-check --to-ref .: this checkout as it is runs in the reposito
 });
 
 Deno.test("upgrade-check stopped by a signal: the side is waited for, the worktrees removed, UpgradeInterrupted (the signal ended it, leaving them)", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const root = new URL("../", import.meta.url).pathname;
-    // In a process of its own: the side's run signals the check's process, as a user's kill
-    // does, and ends as a stopped run does.
-    await Deno.writeTextFile(
-      `${dir}/driver.ts`,
-      `import { upgradeCheck, UpgradeInterrupted } from "${root}drift/mod.ts";\n` +
-        "const git: string[] = [];\n" +
-        "let message = '';\n" +
-        "try {\n" +
-        "  await upgradeCheck({\n" +
-        `    fromRef: "v1", toRef: "main", matrix: "smoke", repeats: 3, out: "${dir}/out",\n` +
-        "    log: () => {},\n" +
-        "    git: async (_cwd, args) => {\n" +
-        "      git.push(args.slice(0, 2).join(' '));\n" +
-        "      if (args[1] === 'add') await Deno.mkdir(args[3], { recursive: true });\n" +
-        "      return { code: 0, output: '' };\n" +
-        "    },\n" +
-        "    runSide: async () => {\n" +
-        "      Deno.kill(Deno.pid, 'SIGTERM');\n" +
-        "      await new Promise((r) => setTimeout(r, 200));\n" +
-        "      return 143;\n" +
-        "    },\n" +
-        "  });\n" +
-        "  console.log('finished');\n" +
-        "} catch (e) {\n" +
-        "  console.log(e instanceof UpgradeInterrupted ? `interrupted ${e.signal}` : String(e));\n" +
-        "  message = String(e.message);\n" +
-        "}\n" +
-        "console.log(git.join(', '));\n" +
-        "console.log(message);\n",
-    );
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--no-check", "--config", `${root}deno.json`, "-A", `${dir}/driver.ts`],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-    assert.equal(out.code, 0, text);
-    assert.match(
-      text,
-      /^interrupted SIGTERM\nworktree add, worktree add, worktree remove, worktree remove\n/,
-    );
-    // the side's run printed its own resume line (`run ... --resume`), which is not the check's
-    assert.match(
-      text,
-      /Its "to finish the run" line above is that run's alone, not this check's .*give this upgrade-check again; it runs both sides afresh\n/,
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  // SIGHUP (a terminal closed) as SIGTERM: it killed the check, its worktrees left behind
+  for (const signal of ["SIGTERM", "SIGHUP"]) {
+    const dir = await Deno.makeTempDir();
+    try {
+      const root = new URL("../", import.meta.url).pathname;
+      // In a process of its own: the side's run signals the check's process, as a user's kill
+      // does, and ends as a stopped run does.
+      await Deno.writeTextFile(
+        `${dir}/driver.ts`,
+        `import { upgradeCheck, UpgradeInterrupted } from "${root}drift/mod.ts";\n` +
+          "const git: string[] = [];\n" +
+          "let message = '';\n" +
+          "try {\n" +
+          "  await upgradeCheck({\n" +
+          `    fromRef: "v1", toRef: "main", matrix: "smoke", repeats: 3, out: "${dir}/out",\n` +
+          "    log: () => {},\n" +
+          "    git: async (_cwd, args) => {\n" +
+          "      git.push(args.slice(0, 2).join(' '));\n" +
+          "      if (args[1] === 'add') await Deno.mkdir(args[3], { recursive: true });\n" +
+          "      return { code: 0, output: '' };\n" +
+          "    },\n" +
+          "    runSide: async () => {\n" +
+          `      Deno.kill(Deno.pid, '${signal}');\n` +
+          "      await new Promise((r) => setTimeout(r, 200));\n" +
+          "      return 143;\n" +
+          "    },\n" +
+          "  });\n" +
+          "  console.log('finished');\n" +
+          "} catch (e) {\n" +
+          "  console.log(e instanceof UpgradeInterrupted ? `interrupted ${e.signal}` : String(e));\n" +
+          "  message = String(e.message);\n" +
+          "}\n" +
+          "console.log(git.join(', '));\n" +
+          "console.log(message);\n",
+      );
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--no-check", "--config", `${root}deno.json`, "-A", `${dir}/driver.ts`],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+      assert.equal(out.code, 0, text);
+      assert.match(
+        text,
+        new RegExp(
+          `^interrupted ${signal}\\nworktree add, worktree add, worktree remove, worktree remove\\n`,
+        ),
+      );
+      // the side's run printed its own resume line (`run ... --resume`), which is not the check's
+      assert.match(
+        text,
+        /Its "to finish the run" line above is that run's alone, not this check's .*give this upgrade-check again; it runs both sides afresh\n/,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   }
 });
 
